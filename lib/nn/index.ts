@@ -1,0 +1,3 @@
+// torch.nn: functional ops, modules and utilities.
+import * as functional from './functional';
+export { functional };

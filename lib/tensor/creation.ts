@@ -1,0 +1,128 @@
+// Factory functions: torch.tensor, zeros, ones, randn, ... Shapes are arrays.
+import { native } from './native';
+import { DType, Device, dtypeCode, deviceCode, isFloatingDtype } from './dtype';
+import { Shape, Tensor, _wrap as wrap } from './tensor';
+
+export interface TensorOptions {
+  dtype?: DType;
+  device?: Device;
+  requiresGrad?: boolean;
+}
+
+type NestedNumbers = number | boolean | NestedNumbers[];
+export type TensorData =
+  | NestedNumbers
+  | Float32Array | Float64Array | Int32Array | BigInt64Array | Int16Array | Int8Array | Uint8Array;
+
+function finish(t: Tensor, opts: TensorOptions): Tensor {
+  if (opts.requiresGrad) t.requiresGrad_(true);
+  return t;
+}
+
+function inferShape(data: NestedNumbers): number[] {
+  const shape: number[] = [];
+  let d: NestedNumbers = data;
+  while (Array.isArray(d)) {
+    shape.push(d.length);
+    if (d.length === 0) break;
+    d = d[0];
+  }
+  return shape;
+}
+
+function flatten(data: NestedNumbers, shape: number[], out: number[], depth: number): void {
+  if (depth === shape.length) {
+    if (Array.isArray(data)) throw new Error('tstorch.tensor: ragged nested array (too deep at some position)');
+    out.push(typeof data === 'boolean' ? (data ? 1 : 0) : data);
+    return;
+  }
+  if (!Array.isArray(data) || data.length !== shape[depth]) {
+    throw new Error(`tstorch.tensor: ragged nested array: expected length ${shape[depth]} at depth ${depth}`);
+  }
+  for (const x of data) flatten(x, shape, out, depth + 1);
+}
+
+function defaultDtypeOf(data: TensorData, flat?: number[]): DType {
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof Float64Array) return 'float64';
+  if (data instanceof Int32Array) return 'int32';
+  if (data instanceof BigInt64Array) return 'int64';
+  if (data instanceof Int16Array) return 'int16';
+  if (data instanceof Int8Array) return 'int8';
+  if (data instanceof Uint8Array) return 'uint8';
+  // Like Python: all-bool -> bool, all-integer -> int64, otherwise float32.
+  let probe: NestedNumbers = data as NestedNumbers;
+  while (Array.isArray(probe) && probe.length) probe = probe[0];
+  if (typeof probe === 'boolean') return 'bool';
+  return flat && flat.every(Number.isInteger) ? 'int64' : 'float32';
+}
+
+/** torch.tensor(data, {dtype, device, requiresGrad}) from nested arrays, numbers or typed arrays. */
+export function tensor(data: TensorData, opts: TensorOptions & { shape?: Shape } = {}): Tensor {
+  let typed: ArrayBufferView;
+  let shape: number[];
+  let dtype: DType;
+  if (ArrayBuffer.isView(data)) {
+    typed = data;
+    shape = opts.shape ?? [(data as Float32Array).length];
+    dtype = opts.dtype ?? defaultDtypeOf(data);
+  } else {
+    shape = inferShape(data as NestedNumbers);
+    const flat: number[] = [];
+    flatten(data as NestedNumbers, shape, flat, 0);
+    dtype = opts.dtype ?? defaultDtypeOf(data, flat);
+    // Float64 carries every JS number exactly; libtorch converts to the target dtype.
+    typed = new Float64Array(flat);
+    if (opts.shape) shape = opts.shape;
+  }
+  if (opts.requiresGrad && !isFloatingDtype(dtype)) {
+    throw new Error(`tstorch.tensor: only floating-point tensors can require gradients (dtype is ${dtype})`);
+  }
+  const t = wrap(native.fromData(typed, shape, dtypeCode(dtype), deviceCode(opts.device)));
+  return finish(t, opts);
+}
+
+function make(fn: string, shape: Shape, opts: TensorOptions, fallback: DType = 'float32'): Tensor {
+  return finish(wrap(native[fn](shape, dtypeCode(opts.dtype ?? fallback), deviceCode(opts.device))), opts);
+}
+
+export const zeros = (shape: Shape, opts: TensorOptions = {}) => make('zeros', shape, opts);
+export const ones = (shape: Shape, opts: TensorOptions = {}) => make('ones', shape, opts);
+export const empty = (shape: Shape, opts: TensorOptions = {}) => make('empty', shape, opts);
+export const randn = (shape: Shape, opts: TensorOptions = {}) => make('randn', shape, opts);
+export const rand = (shape: Shape, opts: TensorOptions = {}) => make('rand', shape, opts);
+
+export function full(shape: Shape, value: number | boolean, opts: TensorOptions = {}): Tensor {
+  const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
+  return finish(wrap(native.full(shape, value, dtypeCode(dtype), deviceCode(opts.device))), opts);
+}
+
+/** arange(end) or arange(start, end, step); int64 when all arguments are integers, as Python. */
+export function arange(startOrEnd: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
+  const [s, e] = end === undefined ? [0, startOrEnd] : [startOrEnd, end];
+  const dtype = opts.dtype ?? ([s, e, step].every(Number.isInteger) ? 'int64' : 'float32');
+  return finish(wrap(native.arange(s, e, step, dtypeCode(dtype), deviceCode(opts.device))), opts);
+}
+
+export function randint(low: number, high: number, shape: Shape, opts: TensorOptions = {}): Tensor {
+  return finish(wrap(native.randint(low, high, shape, dtypeCode(opts.dtype ?? 'int64'), deviceCode(opts.device))), opts);
+}
+
+export function randperm(n: number, opts: TensorOptions = {}): Tensor {
+  return wrap(native.randperm(n, dtypeCode(opts.dtype ?? 'int64'), deviceCode(opts.device)));
+}
+
+export function eye(n: number, m?: number, opts: TensorOptions = {}): Tensor {
+  return finish(wrap(native.eye(n, m ?? n, dtypeCode(opts.dtype ?? 'float32'), deviceCode(opts.device))), opts);
+}
+
+/** Raw little-endian bytes of a dtype into a tensor (one copy). Used by the safetensors reader. */
+export function fromBytes(bytes: Uint8Array, shape: Shape, dtype: DType, device?: Device): Tensor {
+  return wrap(native.fromBytes(bytes, shape, dtypeCode(dtype), deviceCode(device)));
+}
+
+export const zerosLike = (t: Tensor, opts: TensorOptions = {}) => zeros(t.shape, { dtype: t.dtype, device: t.device, ...opts });
+export const onesLike = (t: Tensor, opts: TensorOptions = {}) => ones(t.shape, { dtype: t.dtype, device: t.device, ...opts });
+export const randnLike = (t: Tensor, opts: TensorOptions = {}) => randn(t.shape, { dtype: t.dtype, device: t.device, ...opts });
+export const fullLike = (t: Tensor, value: number, opts: TensorOptions = {}) =>
+  full(t.shape, value, { dtype: t.dtype, device: t.device, ...opts });

@@ -1,0 +1,46 @@
+// dtypes by PyTorch's names, and devices as 'cpu' | 'cuda' | 'cuda:N'.
+import { native } from './native';
+
+export type DType =
+  | 'float32' | 'float64' | 'float16' | 'bfloat16'
+  | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+
+const codes: Record<DType, number> = native.dtypeCodes();
+const names: Record<number, DType> = {};
+for (const [name, code] of Object.entries(codes)) names[code] = name as DType;
+
+export function dtypeCode(d: DType): number {
+  const c = codes[d];
+  if (c === undefined) {
+    throw new Error(`tstorch: unknown dtype '${d}' (expected one of ${Object.keys(codes).join(', ')})`);
+  }
+  return c;
+}
+
+export function dtypeName(code: number): DType {
+  return names[code];
+}
+
+export function isFloatingDtype(d: DType): boolean {
+  return d === 'float32' || d === 'float64' || d === 'float16' || d === 'bfloat16';
+}
+
+export const dtypeBytes: Record<DType, number> = {
+  float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
+};
+
+export type Device = string;
+
+/** 'cpu' -> -1, 'cuda' -> 0, 'cuda:N' -> N: how devices cross into C++. */
+export function deviceCode(d: Device | undefined): number {
+  if (d === undefined || d === 'cpu') return -1;
+  const m = /^cuda(?::(\d+))?$/.exec(d);
+  if (!m) throw new Error(`tstorch: unknown device '${d}' (expected 'cpu', 'cuda' or 'cuda:N')`);
+  return m[1] ? Number(m[1]) : 0;
+}
+
+export function deviceName(code: number): Device {
+  if (code === -1) return 'cpu';
+  if (code >= 0) return `cuda:${code}`;
+  return 'other';
+}

@@ -1,0 +1,9 @@
+// The tensor layer's public face.
+export { Tensor } from './tensor';
+export type { Shape, Scalar, TensorLike, Dims, ValuesIndices } from './tensor';
+export type { DType, Device } from './dtype';
+export { dtypeBytes, isFloatingDtype } from './dtype';
+export * from './creation';
+export * from './ops';
+export * from './runtime';
+export { tidy, keep, scopeDepth } from './scope';

@@ -1,0 +1,100 @@
+// Grad mode, RNG, threads, memory counters, CUDA queries and build information.
+import { native } from './native';
+import { loadedAddon } from '../loader';
+
+/** Runs fn with gradient recording off (torch.no_grad()). Synchronous. */
+export function noGrad<T>(fn: () => T): T {
+  const prev = native.setGradEnabled(false);
+  try {
+    return fn();
+  } finally {
+    native.setGradEnabled(prev);
+  }
+}
+
+/** Runs fn with gradient recording on (torch.enable_grad()). */
+export function enableGrad<T>(fn: () => T): T {
+  const prev = native.setGradEnabled(true);
+  try {
+    return fn();
+  } finally {
+    native.setGradEnabled(prev);
+  }
+}
+
+export function isGradEnabled(): boolean {
+  return native.isGradEnabled();
+}
+
+/** Seeds libtorch's generators (CPU and CUDA), as torch.manual_seed: same seed, same numbers as Python. */
+export function manualSeed(seed: number): void {
+  if (!Number.isInteger(seed) || seed < 0) throw new Error(`tstorch.manualSeed: need a non-negative integer, got ${seed}`);
+  native.manualSeed(seed);
+}
+
+/** The CPU generator's state, to restore with setRngState (checkpoints). */
+export function getRngState(): Buffer {
+  return native.getRngState();
+}
+export function setRngState(state: Uint8Array): void {
+  native.setRngState(Buffer.from(state.buffer, state.byteOffset, state.byteLength));
+}
+
+export function setNumThreads(n: number): void {
+  native.setNumThreads(n);
+}
+export function getNumThreads(): number {
+  return native.getNumThreads();
+}
+
+export interface MemoryInfo {
+  /** tensors handles alive in this JS environment */
+  liveTensors: number;
+  /** bytes of distinct storages they reference (and their grads), all devices together */
+  bytes: number;
+  /** the same by device */
+  bytesByDevice: { cpu: number; cuda: number };
+}
+
+export function memory(): MemoryInfo {
+  const b = native.memoryBytes();
+  return { liveTensors: native.liveTensors(), bytes: b.cpu + b.cuda, bytesByDevice: b };
+}
+
+export const cuda = {
+  isAvailable(): boolean {
+    return native.cudaIsAvailable();
+  },
+  deviceCount(): number {
+    return native.cudaDeviceCount();
+  },
+  synchronize(device?: number): void {
+    native.cudaSynchronize(device ?? null);
+  },
+};
+
+export interface BuildInfo {
+  torchVersion: string;
+  torchVersionMajor: number;
+  torchVersionMinor: number;
+  /** where the build found libtorch: LIBTORCH, Torch_DIR, python:<interpreter> or system */
+  torchSource: string;
+  builtWithCuda: boolean;
+  cudaAvailable: boolean;
+  cudaDeviceCount: number;
+  cxx11Abi: boolean;
+  /** which addon binary is loaded: a local build, TSTORCH_ADDON or a prebuild */
+  addon: { file: string; kind: string } | null;
+  parallel: string;
+  config: string;
+}
+
+export function buildInfo(): BuildInfo {
+  const b = native.buildInfo();
+  return {
+    ...b,
+    cudaAvailable: native.cudaIsAvailable(),
+    cudaDeviceCount: native.cudaDeviceCount(),
+    addon: loadedAddon,
+  };
+}

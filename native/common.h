@@ -1,0 +1,137 @@
+// Shared plumbing for the bindings: the tensor table, argument readers and the error guard.
+//
+// A JS Tensor holds only an integer handle: a slot in this table. That keeps an op crossing to
+// "read a few numbers, call ATen, store the result, return a number" (no ObjectWrap, no
+// per-tensor JS object made in C++), which is what makes the per-op cost close to raw C++.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+#include <napi.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tstorch {
+
+class TensorTable {
+ public:
+  int32_t put(at::Tensor t) {
+    if (!t.defined()) return -1;
+    int32_t id;
+    if (!free_.empty()) {
+      id = free_.back();
+      free_.pop_back();
+      slots_[id] = std::move(t);
+    } else {
+      id = static_cast<int32_t>(slots_.size());
+      slots_.push_back(std::move(t));
+    }
+    ++live_;
+    return id;
+  }
+
+  const at::Tensor& get(int32_t id) const {
+    if (id < 0 || id >= static_cast<int32_t>(slots_.size()) || !slots_[id].defined()) {
+      throw std::runtime_error("tstorch: tensor handle " + std::to_string(id) +
+                               " is not live (it was disposed, or freed by tidy())");
+    }
+    return slots_[id];
+  }
+
+  void release(int32_t id) {
+    if (id < 0 || id >= static_cast<int32_t>(slots_.size()) || !slots_[id].defined()) return;
+    slots_[id].reset();
+    free_.push_back(id);
+    --live_;
+  }
+
+  int32_t live() const { return live_; }
+  const std::vector<at::Tensor>& slots() const { return slots_; }
+
+ private:
+  std::vector<at::Tensor> slots_;
+  std::vector<int32_t> free_;
+  int32_t live_ = 0;
+};
+
+// Every binding receives the table as its function data (cheaper than instance-data lookups,
+// and still per-environment, so the addon is context-aware: worker threads and jest module
+// registries each get their own table).
+inline TensorTable& table(const Napi::CallbackInfo& info) {
+  return *static_cast<TensorTable*>(info.Data());
+}
+
+inline int32_t argInt(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].As<Napi::Number>().Int32Value();
+}
+inline int64_t argInt64(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].As<Napi::Number>().Int64Value();
+}
+inline double argDouble(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+inline bool argBool(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].ToBoolean().Value();
+}
+inline bool isNullish(const Napi::CallbackInfo& info, size_t i) {
+  return i >= info.Length() || info[i].IsNull() || info[i].IsUndefined();
+}
+inline const at::Tensor& argTensor(const Napi::CallbackInfo& info, size_t i) {
+  return table(info).get(argInt(info, i));
+}
+// A handle of -1 (or null) means "no tensor", e.g. an absent bias.
+inline std::optional<at::Tensor> argOptTensor(const Napi::CallbackInfo& info, size_t i) {
+  if (isNullish(info, i)) return std::nullopt;
+  int32_t id = argInt(info, i);
+  if (id < 0) return std::nullopt;
+  return table(info).get(id);
+}
+std::vector<int64_t> argInts(const Napi::CallbackInfo& info, size_t i);
+std::vector<at::Tensor> argTensors(const Napi::CallbackInfo& info, size_t i);
+// JS numbers that are whole become integer scalars (as Python's ints do), others doubles.
+at::Scalar argScalar(const Napi::CallbackInfo& info, size_t i);
+at::ScalarType argDtype(const Napi::CallbackInfo& info, size_t i);
+// Devices cross as one integer: -1 is the CPU, k >= 0 is cuda:k.
+at::Device argDevice(const Napi::CallbackInfo& info, size_t i);
+int32_t deviceCode(const at::Device& d);
+at::TensorOptions argOptions(const Napi::CallbackInfo& info, size_t dtypeIdx, size_t deviceIdx);
+
+inline Napi::Value ret(const Napi::CallbackInfo& info, at::Tensor t) {
+  return Napi::Number::New(info.Env(), table(info).put(std::move(t)));
+}
+Napi::Value retList(const Napi::CallbackInfo& info, const std::vector<at::Tensor>& ts);
+Napi::Value retPair(const Napi::CallbackInfo& info, at::Tensor a, at::Tensor b);
+
+// Turns every C++ exception into a JS Error carrying libtorch's message (without its C++
+// backtrace), so that nothing a user passes can take the process down.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value guarded(const Napi::CallbackInfo& info) {
+  try {
+    return F(info);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const c10::Error& e) {
+    throw Napi::Error::New(info.Env(), e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+}
+
+struct Registrar {
+  Napi::Env env;
+  Napi::Object exports;
+  TensorTable* tbl;
+  template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+  void add(const char* name) {
+    exports.Set(name, Napi::Function::New<guarded<F>>(env, name, tbl));
+  }
+};
+
+void registerCore(Registrar& r);
+void registerMath(Registrar& r);
+void registerShape(Registrar& r);
+void registerNN(Registrar& r);
+
+}  // namespace tstorch

@@ -1,0 +1,507 @@
+// Tensor lifecycle: creation, copies in and out of JS memory, metadata, autograd, memory
+// counters, RNG, threads, build information. One binding per libtorch call.
+#include <torch/cuda.h>
+#include <torch/version.h>
+#include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
+#include <unordered_set>
+
+#include "common.h"
+
+namespace tstorch {
+
+std::vector<int64_t> argInts(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Array arr = info[i].As<Napi::Array>();
+  uint32_t n = arr.Length();
+  std::vector<int64_t> out(n);
+  for (uint32_t k = 0; k < n; ++k) out[k] = arr.Get(k).As<Napi::Number>().Int64Value();
+  return out;
+}
+
+std::vector<at::Tensor> argTensors(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Array arr = info[i].As<Napi::Array>();
+  uint32_t n = arr.Length();
+  std::vector<at::Tensor> out;
+  out.reserve(n);
+  for (uint32_t k = 0; k < n; ++k) {
+    out.push_back(table(info).get(arr.Get(k).As<Napi::Number>().Int32Value()));
+  }
+  return out;
+}
+
+at::Scalar argScalar(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Value v = info[i];
+  if (v.IsBoolean()) return at::Scalar(v.As<Napi::Boolean>().Value());
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9007199254740992.0) {
+    return at::Scalar(static_cast<int64_t>(d));
+  }
+  return at::Scalar(d);
+}
+
+at::ScalarType argDtype(const Napi::CallbackInfo& info, size_t i) {
+  int32_t code = argInt(info, i);
+  if (code < 0 || code >= static_cast<int32_t>(at::ScalarType::NumOptions)) {
+    throw std::runtime_error("tstorch: unknown dtype code " + std::to_string(code));
+  }
+  return static_cast<at::ScalarType>(code);
+}
+
+at::Device argDevice(const Napi::CallbackInfo& info, size_t i) {
+  int32_t code = argInt(info, i);
+  if (code < 0) return at::Device(at::kCPU);
+  return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(code));
+}
+
+int32_t deviceCode(const at::Device& d) {
+  if (d.is_cpu()) return -1;
+  if (d.is_cuda()) return d.has_index() ? d.index() : 0;
+  return -2;  // another device type; the TS side reports it by name
+}
+
+at::TensorOptions argOptions(const Napi::CallbackInfo& info, size_t dtypeIdx, size_t deviceIdx) {
+  return at::TensorOptions().dtype(argDtype(info, dtypeIdx)).device(argDevice(info, deviceIdx));
+}
+
+Napi::Value retList(const Napi::CallbackInfo& info, const std::vector<at::Tensor>& ts) {
+  Napi::Array arr = Napi::Array::New(info.Env(), ts.size());
+  for (size_t k = 0; k < ts.size(); ++k) {
+    arr.Set(static_cast<uint32_t>(k), Napi::Number::New(info.Env(), table(info).put(ts[k])));
+  }
+  return arr;
+}
+
+Napi::Value retPair(const Napi::CallbackInfo& info, at::Tensor a, at::Tensor b) {
+  return retList(info, {std::move(a), std::move(b)});
+}
+
+namespace {
+
+// ---------- creation ----------
+
+// fromData(typedArray, shape, dtype, device): copies JS memory into a new tensor.
+Napi::Value fromData(const Napi::CallbackInfo& info) {
+  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+  at::ScalarType src;
+  switch (ta.TypedArrayType()) {
+    case napi_float32_array: src = at::kFloat; break;
+    case napi_float64_array: src = at::kDouble; break;
+    case napi_int32_array: src = at::kInt; break;
+    case napi_bigint64_array: src = at::kLong; break;
+    case napi_int16_array: src = at::kShort; break;
+    case napi_int8_array: src = at::kChar; break;
+    case napi_uint8_array:
+    case napi_uint8_clamped_array: src = at::kByte; break;
+    default: throw std::runtime_error("tstorch.tensor: unsupported typed array type");
+  }
+  std::vector<int64_t> shape = argInts(info, 1);
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  if (n != static_cast<int64_t>(ta.ElementLength())) {
+    throw std::runtime_error("tstorch.tensor: data has " + std::to_string(ta.ElementLength()) +
+                             " elements but shape needs " + std::to_string(n));
+  }
+  uint8_t* base = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  at::Tensor view = at::from_blob(base, shape, at::TensorOptions().dtype(src));
+  at::TensorOptions opts = argOptions(info, 2, 3);
+  // .to() copies when dtype or device differ; clone() otherwise (the JS buffer may go away).
+  at::Tensor t = (opts.dtype() == view.dtype() && opts.device().is_cpu())
+                     ? view.clone()
+                     : view.to(opts, /*non_blocking=*/false, /*copy=*/true);
+  return ret(info, t);
+}
+
+// fromBytes(uint8array, shape, dtype, device): raw little-endian bytes of `dtype` (safetensors).
+Napi::Value fromBytes(const Napi::CallbackInfo& info) {
+  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+  std::vector<int64_t> shape = argInts(info, 1);
+  at::ScalarType dtype = argDtype(info, 2);
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  size_t need = static_cast<size_t>(n) * c10::elementSize(dtype);
+  if (need != ta.ByteLength()) {
+    throw std::runtime_error("tstorch: " + std::to_string(ta.ByteLength()) + " bytes given, shape " +
+                             c10::str(at::IntArrayRef(shape)) + " of " + c10::toString(dtype) +
+                             " needs " + std::to_string(need));
+  }
+  uint8_t* base = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  at::Tensor view = at::from_blob(base, shape, at::TensorOptions().dtype(dtype));
+  at::Device dev = argDevice(info, 3);
+  return ret(info, dev.is_cpu() ? view.clone() : view.to(dev));
+}
+
+Napi::Value zeros(const Napi::CallbackInfo& info) {
+  return ret(info, at::zeros(argInts(info, 0), argOptions(info, 1, 2)));
+}
+Napi::Value ones(const Napi::CallbackInfo& info) {
+  return ret(info, at::ones(argInts(info, 0), argOptions(info, 1, 2)));
+}
+Napi::Value empty(const Napi::CallbackInfo& info) {
+  return ret(info, at::empty(argInts(info, 0), argOptions(info, 1, 2)));
+}
+Napi::Value full(const Napi::CallbackInfo& info) {
+  return ret(info, at::full(argInts(info, 0), argScalar(info, 1), argOptions(info, 2, 3)));
+}
+Napi::Value arange(const Napi::CallbackInfo& info) {
+  return ret(info, at::arange(argScalar(info, 0), argScalar(info, 1), argScalar(info, 2),
+                              argOptions(info, 3, 4)));
+}
+Napi::Value randn(const Napi::CallbackInfo& info) {
+  return ret(info, at::randn(argInts(info, 0), argOptions(info, 1, 2)));
+}
+Napi::Value rand(const Napi::CallbackInfo& info) {
+  return ret(info, at::rand(argInts(info, 0), argOptions(info, 1, 2)));
+}
+Napi::Value randint(const Napi::CallbackInfo& info) {
+  return ret(info, at::randint(argInt64(info, 0), argInt64(info, 1), argInts(info, 2),
+                               argOptions(info, 3, 4)));
+}
+Napi::Value randperm(const Napi::CallbackInfo& info) {
+  return ret(info, at::randperm(argInt64(info, 0), argOptions(info, 1, 2)));
+}
+Napi::Value eye(const Napi::CallbackInfo& info) {
+  return ret(info, at::eye(argInt64(info, 0), argInt64(info, 1), argOptions(info, 2, 3)));
+}
+Napi::Value scalarTensor(const Napi::CallbackInfo& info) {
+  return ret(info, at::scalar_tensor(argScalar(info, 0), argOptions(info, 1, 2)));
+}
+
+// ---------- metadata ----------
+
+Napi::Value shape(const Napi::CallbackInfo& info) {
+  const at::Tensor& t = argTensor(info, 0);
+  auto sizes = t.sizes();
+  Napi::Array arr = Napi::Array::New(info.Env(), sizes.size());
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    arr.Set(static_cast<uint32_t>(k), Napi::Number::New(info.Env(), static_cast<double>(sizes[k])));
+  }
+  return arr;
+}
+Napi::Value dim(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(argTensor(info, 0).dim()));
+}
+Napi::Value numel(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(argTensor(info, 0).numel()));
+}
+Napi::Value dtype(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<int>(argTensor(info, 0).scalar_type()));
+}
+Napi::Value device(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), deviceCode(argTensor(info, 0).device()));
+}
+Napi::Value isContiguous(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), argTensor(info, 0).is_contiguous());
+}
+Napi::Value dataPtr(const Napi::CallbackInfo& info) {
+  // Identity of the underlying storage: lets tests and tools tell views from copies.
+  return Napi::Number::New(
+      info.Env(), static_cast<double>(reinterpret_cast<uintptr_t>(argTensor(info, 0).data_ptr())));
+}
+
+// ---------- data out ----------
+
+// data(id): a typed-array copy. float16/bfloat16 come out as float32, bool as uint8.
+Napi::Value data(const Napi::CallbackInfo& info) {
+  at::Tensor t = argTensor(info, 0).detach();
+  at::ScalarType st = t.scalar_type();
+  if (st == at::kHalf || st == at::kBFloat16) st = at::kFloat;
+  if (st == at::kBool) st = at::kByte;
+  t = t.to(at::kCPU, st).contiguous();
+  size_t bytes = t.nbytes();
+  Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(info.Env(), bytes);
+  if (bytes) std::memcpy(buf.Data(), t.data_ptr(), bytes);
+  size_t n = static_cast<size_t>(t.numel());
+  switch (st) {
+    case at::kFloat: return Napi::Float32Array::New(info.Env(), n, buf, 0);
+    case at::kDouble: return Napi::Float64Array::New(info.Env(), n, buf, 0);
+    case at::kLong: return Napi::BigInt64Array::New(info.Env(), n, buf, 0);
+    case at::kInt: return Napi::Int32Array::New(info.Env(), n, buf, 0);
+    case at::kShort: return Napi::Int16Array::New(info.Env(), n, buf, 0);
+    case at::kChar: return Napi::Int8Array::New(info.Env(), n, buf, 0);
+    case at::kByte: return Napi::Uint8Array::New(info.Env(), n, buf, 0);
+    default: throw std::runtime_error(std::string("tstorch: data() does not support dtype ") +
+                                      c10::toString(st));
+  }
+}
+
+// bytes(id): the raw little-endian bytes in the tensor's own dtype (for safetensors).
+Napi::Value bytes(const Napi::CallbackInfo& info) {
+  at::Tensor t = argTensor(info, 0).detach().to(at::kCPU).contiguous();
+  size_t n = t.nbytes();
+  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(info.Env(), n);
+  if (n) std::memcpy(buf.Data(), t.data_ptr(), n);
+  return buf;
+}
+
+// doubles(id): values as float64 (what tolist() builds on; int64 beyond 2^53 loses precision,
+// as Python's float() would).
+Napi::Value doubles(const Napi::CallbackInfo& info) {
+  at::Tensor t = argTensor(info, 0).detach().to(at::kCPU, at::kDouble).contiguous();
+  size_t n = static_cast<size_t>(t.numel());
+  Napi::Float64Array arr = Napi::Float64Array::New(info.Env(), n);
+  if (n) std::memcpy(arr.Data(), t.data_ptr<double>(), n * sizeof(double));
+  return arr;
+}
+
+Napi::Value item(const Napi::CallbackInfo& info) {
+  const at::Tensor& t = argTensor(info, 0);
+  if (t.numel() != 1) {
+    throw std::runtime_error("tstorch: item() needs a tensor with one element, got " +
+                             std::to_string(t.numel()));
+  }
+  at::Scalar s = t.item();
+  if (s.isBoolean()) return Napi::Boolean::New(info.Env(), s.toBool());
+  return Napi::Number::New(info.Env(), s.toDouble());
+}
+
+// ---------- conversion ----------
+
+// to(id, dtype|-1, device|null, copy)
+Napi::Value to(const Napi::CallbackInfo& info) {
+  const at::Tensor& t = argTensor(info, 0);
+  at::ScalarType st = argInt(info, 1) < 0 ? t.scalar_type() : argDtype(info, 1);
+  at::Device dev = isNullish(info, 2) ? t.device() : argDevice(info, 2);
+  return ret(info, t.to(dev, st, /*non_blocking=*/false, /*copy=*/argBool(info, 3)));
+}
+Napi::Value contiguous(const Napi::CallbackInfo& info) {
+  return ret(info, argTensor(info, 0).contiguous());
+}
+Napi::Value clone(const Napi::CallbackInfo& info) { return ret(info, argTensor(info, 0).clone()); }
+Napi::Value alias(const Napi::CallbackInfo& info) {
+  // A second handle to the very same tensor (same autograd identity), e.g. for keep().
+  return ret(info, argTensor(info, 0));
+}
+
+// ---------- autograd ----------
+
+Napi::Value requiresGrad(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), argTensor(info, 0).requires_grad());
+}
+Napi::Value setRequiresGrad(const Napi::CallbackInfo& info) {
+  at::Tensor t = argTensor(info, 0);
+  t.requires_grad_(argBool(info, 1));
+  return info.Env().Undefined();
+}
+Napi::Value isLeaf(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), argTensor(info, 0).is_leaf());
+}
+Napi::Value retainGrad(const Napi::CallbackInfo& info) {
+  argTensor(info, 0).retain_grad();
+  return info.Env().Undefined();
+}
+Napi::Value grad(const Napi::CallbackInfo& info) {
+  return ret(info, argTensor(info, 0).grad());  // -1 when there is none
+}
+// setGrad(id, gradId|-1): assigns .grad (or clears it, as optimizer.zero_grad(set_to_none)).
+Napi::Value setGrad(const Napi::CallbackInfo& info) {
+  at::Tensor t = argTensor(info, 0);
+  auto g = argOptTensor(info, 1);
+  t.mutable_grad() = g ? *g : at::Tensor();
+  return info.Env().Undefined();
+}
+// backward(id, gradId|-1, retainGraph, createGraph)
+Napi::Value backward(const Napi::CallbackInfo& info) {
+  const at::Tensor& t = argTensor(info, 0);
+  auto g = argOptTensor(info, 1);
+  t.backward(g ? *g : at::Tensor(), argBool(info, 2), argBool(info, 3));
+  return info.Env().Undefined();
+}
+Napi::Value detach(const Napi::CallbackInfo& info) { return ret(info, argTensor(info, 0).detach()); }
+Napi::Value setGradEnabled(const Napi::CallbackInfo& info) {
+  bool prev = c10::GradMode::is_enabled();
+  c10::GradMode::set_enabled(argBool(info, 0));
+  return Napi::Boolean::New(info.Env(), prev);
+}
+Napi::Value isGradEnabled(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), c10::GradMode::is_enabled());
+}
+
+// ---------- memory ----------
+
+Napi::Value dispose(const Napi::CallbackInfo& info) {
+  table(info).release(argInt(info, 0));
+  return info.Env().Undefined();
+}
+// disposeMany(ids): one crossing for a whole tidy scope.
+Napi::Value disposeMany(const Napi::CallbackInfo& info) {
+  Napi::Array arr = info[0].As<Napi::Array>();
+  TensorTable& tbl = table(info);
+  for (uint32_t k = 0, n = arr.Length(); k < n; ++k) {
+    tbl.release(arr.Get(k).As<Napi::Number>().Int32Value());
+  }
+  return info.Env().Undefined();
+}
+Napi::Value liveTensors(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), table(info).live());
+}
+// memoryBytes(): {cpu, cuda} bytes of the distinct storages our live handles reference
+// (views and aliases are counted once; gradients held by parameters count too).
+Napi::Value memoryBytes(const Napi::CallbackInfo& info) {
+  std::unordered_set<const void*> seen;
+  double cpu = 0, cuda = 0;
+  auto count = [&](const at::Tensor& t) {
+    if (!t.defined() || !t.has_storage()) return;
+    const void* key = t.storage().unsafeGetStorageImpl();
+    if (!seen.insert(key).second) return;
+    double n = static_cast<double>(t.storage().nbytes());
+    (t.is_cuda() ? cuda : cpu) += n;
+  };
+  for (const at::Tensor& t : table(info).slots()) {
+    count(t);
+    if (t.defined() && t.is_leaf()) count(t.grad());
+  }
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("cpu", cpu);
+  o.Set("cuda", cuda);
+  return o;
+}
+
+// ---------- runtime ----------
+
+Napi::Value manualSeed(const Napi::CallbackInfo& info) {
+  at::manual_seed(static_cast<uint64_t>(argInt64(info, 0)));
+  return info.Env().Undefined();
+}
+// RNG state of the CPU generator as bytes (checkpoints restore it for exact resume).
+Napi::Value getRngState(const Napi::CallbackInfo& info) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  at::Tensor st = gen.get_state();
+  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(info.Env(), st.nbytes());
+  std::memcpy(buf.Data(), st.data_ptr(), st.nbytes());
+  return buf;
+}
+Napi::Value setRngState(const Napi::CallbackInfo& info) {
+  Napi::Buffer<uint8_t> buf = info[0].As<Napi::Buffer<uint8_t>>();
+  at::Tensor st = at::empty({static_cast<int64_t>(buf.Length())}, at::kByte);
+  std::memcpy(st.data_ptr(), buf.Data(), buf.Length());
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(st);
+  return info.Env().Undefined();
+}
+Napi::Value setNumThreads(const Napi::CallbackInfo& info) {
+  int n = argInt(info, 0);
+  if (n < 1) throw std::runtime_error("tstorch.setNumThreads: need a positive count");
+  at::set_num_threads(n);
+  return info.Env().Undefined();
+}
+Napi::Value getNumThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), at::get_num_threads());
+}
+Napi::Value cudaIsAvailable(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), torch::cuda::is_available());
+}
+Napi::Value cudaDeviceCount(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(torch::cuda::device_count()));
+}
+Napi::Value cudaSynchronize(const Napi::CallbackInfo& info) {
+  if (!torch::cuda::is_available()) throw std::runtime_error("tstorch: CUDA is not available");
+  torch::cuda::synchronize(isNullish(info, 0) ? -1 : argInt(info, 0));
+  return info.Env().Undefined();
+}
+Napi::Value buildInfo(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("torchVersion", TORCH_VERSION);
+  o.Set("torchVersionMajor", TORCH_VERSION_MAJOR);
+  o.Set("torchVersionMinor", TORCH_VERSION_MINOR);
+  o.Set("torchSource", TSTORCH_TORCH_SOURCE);
+#ifdef TSTORCH_WITH_CUDA
+  o.Set("builtWithCuda", true);
+#else
+  o.Set("builtWithCuda", false);
+#endif
+  o.Set("cxx11Abi", static_cast<bool>(_GLIBCXX_USE_CXX11_ABI));
+  o.Set("parallel", at::get_parallel_info());
+  o.Set("config", at::show_config());
+  return o;
+}
+Napi::Value dtypeCodes(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("float32", static_cast<int>(at::kFloat));
+  o.Set("float64", static_cast<int>(at::kDouble));
+  o.Set("float16", static_cast<int>(at::kHalf));
+  o.Set("bfloat16", static_cast<int>(at::kBFloat16));
+  o.Set("int64", static_cast<int>(at::kLong));
+  o.Set("int32", static_cast<int>(at::kInt));
+  o.Set("int16", static_cast<int>(at::kShort));
+  o.Set("int8", static_cast<int>(at::kChar));
+  o.Set("uint8", static_cast<int>(at::kByte));
+  o.Set("bool", static_cast<int>(at::kBool));
+  return o;
+}
+
+}  // namespace
+
+void registerCore(Registrar& r) {
+  r.add<fromData>("fromData");
+  r.add<fromBytes>("fromBytes");
+  r.add<zeros>("zeros");
+  r.add<ones>("ones");
+  r.add<empty>("empty");
+  r.add<full>("full");
+  r.add<arange>("arange");
+  r.add<randn>("randn");
+  r.add<rand>("rand");
+  r.add<randint>("randint");
+  r.add<randperm>("randperm");
+  r.add<eye>("eye");
+  r.add<scalarTensor>("scalarTensor");
+  r.add<shape>("shape");
+  r.add<dim>("dim");
+  r.add<numel>("numel");
+  r.add<dtype>("dtype");
+  r.add<device>("device");
+  r.add<isContiguous>("isContiguous");
+  r.add<dataPtr>("dataPtr");
+  r.add<data>("data");
+  r.add<bytes>("bytes");
+  r.add<doubles>("doubles");
+  r.add<item>("item");
+  r.add<to>("to");
+  r.add<contiguous>("contiguous");
+  r.add<clone>("clone");
+  r.add<alias>("alias");
+  r.add<requiresGrad>("requiresGrad");
+  r.add<setRequiresGrad>("setRequiresGrad");
+  r.add<isLeaf>("isLeaf");
+  r.add<retainGrad>("retainGrad");
+  r.add<grad>("grad");
+  r.add<setGrad>("setGrad");
+  r.add<backward>("backward");
+  r.add<detach>("detach");
+  r.add<setGradEnabled>("setGradEnabled");
+  r.add<isGradEnabled>("isGradEnabled");
+  r.add<dispose>("dispose");
+  r.add<disposeMany>("disposeMany");
+  r.add<liveTensors>("liveTensors");
+  r.add<memoryBytes>("memoryBytes");
+  r.add<manualSeed>("manualSeed");
+  r.add<getRngState>("getRngState");
+  r.add<setRngState>("setRngState");
+  r.add<setNumThreads>("setNumThreads");
+  r.add<getNumThreads>("getNumThreads");
+  r.add<cudaIsAvailable>("cudaIsAvailable");
+  r.add<cudaDeviceCount>("cudaDeviceCount");
+  r.add<cudaSynchronize>("cudaSynchronize");
+  r.add<buildInfo>("buildInfo");
+  r.add<dtypeCodes>("dtypeCodes");
+}
+
+}  // namespace tstorch
+
+// Module entry: context-aware (NODE_API_MODULE registers per environment), one table per env.
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* tbl = new tstorch::TensorTable();
+  // Freed with the environment (worker exit, jest registry teardown). libtorch itself is never
+  // unloaded: its static destructors are known to crash at exit (pytorch#36408).
+  env.AddCleanupHook([tbl]() { delete tbl; });
+  tstorch::Registrar r{env, exports, tbl};
+  tstorch::registerCore(r);
+  tstorch::registerMath(r);
+  tstorch::registerShape(r);
+  tstorch::registerNN(r);
+  return exports;
+}
+
+NODE_API_MODULE(tstorch, Init)

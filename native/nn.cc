@@ -1,0 +1,100 @@
+// torch.nn.functional ops, and multi-tensor helpers that save crossings in optimizer steps.
+#include <torch/version.h>
+
+#include "common.h"
+
+namespace tstorch {
+namespace {
+
+#define T0 argTensor(info, 0)
+#define OP(name, expr) \
+  Napi::Value name(const Napi::CallbackInfo& info) { return ret(info, expr); }
+
+inline c10::optional<at::Tensor> optT(const Napi::CallbackInfo& info, size_t i) {
+  auto t = argOptTensor(info, i);
+  return t ? c10::optional<at::Tensor>(*t) : c10::nullopt;
+}
+
+OP(linear, at::linear(T0, argTensor(info, 1), optT(info, 2)))
+OP(softmax, at::softmax(T0, argInt64(info, 1)))
+OP(logSoftmax, at::log_softmax(T0, argInt64(info, 1)))
+// layerNorm(x, normalizedShape, weight|-1, bias|-1, eps)
+OP(layerNorm, at::layer_norm(T0, argInts(info, 1), optT(info, 2), optT(info, 3), argDouble(info, 4)))
+// embedding(weight, indices)
+OP(embedding, at::embedding(T0, argTensor(info, 1)))
+OP(dropout, at::dropout(T0, argDouble(info, 1), argBool(info, 2)))
+// gelu(x, approximate: 'none' | 'tanh')
+OP(gelu, at::gelu(T0, info[1].As<Napi::String>().Utf8Value()))
+// crossEntropy(logits (N, C), target (N), ignoreIndex, reduction 0 none | 1 mean | 2 sum, labelSmoothing)
+OP(crossEntropy, at::cross_entropy_loss(T0, argTensor(info, 1), c10::nullopt, argInt64(info, 3),
+                                        argInt64(info, 2), argDouble(info, 4)))
+
+// scaledDotProductAttention(q, k, v, mask|-1, dropoutP, isCausal): libtorch 2.x only; on 1.13
+// the TS layer composes it (hasSdpa false).
+Napi::Value scaledDotProductAttention(const Napi::CallbackInfo& info) {
+#if TORCH_VERSION_MAJOR >= 2
+  return ret(info, at::scaled_dot_product_attention(T0, argTensor(info, 1), argTensor(info, 2),
+                                                    optT(info, 3), argDouble(info, 4),
+                                                    argBool(info, 5)));
+#else
+  throw std::runtime_error("tstorch: scaled_dot_product_attention needs libtorch 2.x");
+#endif
+}
+Napi::Value hasSdpa(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), TORCH_VERSION_MAJOR >= 2);
+}
+
+// ---- multi-tensor helpers: one crossing for a whole parameter list ----
+
+// gradNormSq(ids): sum of squared L2 norms of the .grad of every listed tensor that has one,
+// as a 0-d float32 tensor on the first grad's device (clip_grad_norm_'s total, squared).
+Napi::Value gradNorm(const Napi::CallbackInfo& info) {
+  std::vector<at::Tensor> params = argTensors(info, 0);
+  double p = argDouble(info, 1);
+  std::vector<at::Tensor> norms;
+  for (const at::Tensor& t : params) {
+    const at::Tensor& g = t.grad();
+    if (g.defined()) norms.push_back(g.detach().norm(p));
+  }
+  if (norms.empty()) return ret(info, at::zeros({}, at::kFloat));
+  return ret(info, at::stack(norms).norm(p));
+}
+// scaleGrads(ids, coef tensor): g.mul_(coef) for every grad (clip_grad_norm_'s second half).
+Napi::Value scaleGrads(const Napi::CallbackInfo& info) {
+  std::vector<at::Tensor> params = argTensors(info, 0);
+  at::Tensor coef = argTensor(info, 1);
+  for (const at::Tensor& t : params) {
+    at::Tensor g = t.grad();
+    if (g.defined()) g.detach().mul_(coef.to(g.device()));
+  }
+  return info.Env().Undefined();
+}
+// zeroGrads(ids, setToNone)
+Napi::Value zeroGrads(const Napi::CallbackInfo& info) {
+  std::vector<at::Tensor> params = argTensors(info, 0);
+  bool toNone = argBool(info, 1);
+  for (at::Tensor& t : params) {
+    if (toNone) {
+      t.mutable_grad() = at::Tensor();
+    } else if (t.grad().defined()) {
+      at::Tensor g = t.grad();
+      g.detach_();
+      g.zero_();
+    }
+  }
+  return info.Env().Undefined();
+}
+
+#undef OP
+
+}  // namespace
+
+void registerNN(Registrar& r) {
+#define R(name) r.add<name>(#name)
+  R(linear); R(softmax); R(logSoftmax); R(layerNorm); R(embedding); R(dropout); R(gelu);
+  R(crossEntropy); R(scaledDotProductAttention); R(hasSdpa); R(gradNorm); R(scaleGrads);
+  R(zeroGrads);
+#undef R
+}
+
+}  // namespace tstorch
