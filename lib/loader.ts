@@ -3,7 +3,19 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-const root = path.resolve(__dirname, '..', '..');
+// The package root: the nearest folder above this file with our package.json (this file runs
+// from lib/ under ts-jest and from dist/lib/ when compiled).
+function packageRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    const pj = path.join(dir, 'package.json');
+    if (fs.existsSync(pj) && JSON.parse(fs.readFileSync(pj, 'utf8')).name === 'tstorch') return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return path.resolve(__dirname, '..', '..');
+    dir = up;
+  }
+}
+export const root = packageRoot();
 
 export interface AddonCandidate {
   file: string;

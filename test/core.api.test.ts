@@ -1,0 +1,221 @@
+// The tensor API: creation, dtypes, data out, shape ops, in-place ops, errors.
+import * as torch from '../lib';
+
+afterEach(() => torch.manualSeed(0));
+
+describe('creation and data', () => {
+  test('tensor() from nested arrays infers shape and dtype like Python', () => {
+    const a = torch.tensor([[1, 2, 3], [4, 5, 6]]);
+    expect(a.shape).toEqual([2, 3]);
+    expect(a.dtype).toBe('int64');
+    expect(a.tolist()).toEqual([[1, 2, 3], [4, 5, 6]]);
+    const b = torch.tensor([0.5, 1.5]);
+    expect(b.dtype).toBe('float32');
+    expect(torch.tensor([true, false]).tolist()).toEqual([true, false]);
+    expect(torch.tensor(3.25).item()).toBe(3.25);
+    expect(torch.tensor(3.25).shape).toEqual([]);
+  });
+
+  test('tensor() from typed arrays, data() copies back', () => {
+    const src = new Float32Array([1, 2, 3, 4, 5, 6]);
+    const t = torch.tensor(src, { shape: [2, 3] });
+    src[0] = 100; // the tensor owns a copy
+    expect(Array.from(t.data() as Float32Array)).toEqual([1, 2, 3, 4, 5, 6]);
+    const l = torch.tensor(new BigInt64Array([1n, 2n, 3n]));
+    expect(l.dtype).toBe('int64');
+    expect(Array.from(l.data() as BigInt64Array)).toEqual([1n, 2n, 3n]);
+    expect(() => torch.tensor(new Float32Array(5), { shape: [2, 3] })).toThrow(/5 elements/);
+  });
+
+  test('every dtype round-trips', () => {
+    for (const dtype of ['float32', 'float64', 'float16', 'bfloat16', 'int64', 'int32', 'uint8'] as torch.DType[]) {
+      const t = torch.tensor([1, 2, 3], { dtype });
+      expect(t.dtype).toBe(dtype);
+      expect(t.tolist()).toEqual([1, 2, 3]);
+    }
+    expect(torch.tensor([1, 0], { dtype: 'bool' }).tolist()).toEqual([true, false]);
+    expect(torch.tensor([1.5]).to({ dtype: 'bfloat16' }).to('float64').item()).toBe(1.5);
+  });
+
+  test('factories', () => {
+    expect(torch.zeros([2, 2]).sum().item()).toBe(0);
+    expect(torch.ones([2, 3]).sum().item()).toBe(6);
+    expect(torch.full([2], 7).tolist()).toEqual([7, 7]);
+    expect(torch.arange(5).tolist()).toEqual([0, 1, 2, 3, 4]);
+    expect(torch.arange(1, 2, 0.25).tolist()).toEqual([1, 1.25, 1.5, 1.75]);
+    expect(torch.eye(3).sum().item()).toBe(3);
+    expect(torch.empty([4, 5]).shape).toEqual([4, 5]);
+    const r = torch.randint(3, 7, [1000]);
+    expect(r.min().item()).toBeGreaterThanOrEqual(3);
+    expect(r.max().item()).toBeLessThan(7);
+    const u = torch.rand([1000]);
+    expect(u.min().item()).toBeGreaterThanOrEqual(0);
+    expect(u.max().item()).toBeLessThan(1);
+  });
+
+  test('manualSeed makes randn repeatable and equal to PyTorch with the same seed', () => {
+    torch.manualSeed(42);
+    const a = torch.randn([3]).tolist() as number[];
+    torch.manualSeed(42);
+    const b = torch.randn([3]).tolist() as number[];
+    expect(a).toEqual(b);
+    // torch.manual_seed(42); torch.randn(3) in Python 1.13 / 2.x:
+    const python = [0.33669036626815796, 0.12880940735340118, 0.23446236550807953];
+    a.forEach((v, i) => expect(v).toBeCloseTo(python[i], 7));
+  });
+});
+
+describe('ops', () => {
+  test('reductions with dim and keepdim', () => {
+    const x = torch.tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'float64' });
+    expect(x.sum(0).tolist()).toEqual([5, 7, 9]);
+    expect(x.sum(1, true).shape).toEqual([2, 1]);
+    expect(x.mean().item()).toBe(3.5);
+    const { values, indices } = x.max(1);
+    expect(values.tolist()).toEqual([3, 6]);
+    expect(indices.tolist()).toEqual([2, 2]);
+    expect(x.min(0).values.tolist()).toEqual([1, 2, 3]);
+    expect(x.argmax().item()).toBe(5);
+    expect(x.var(1).tolist()).toEqual([1, 1]);
+    expect(x.var(1, { unbiased: false }).tolist()[0]).toBeCloseTo(2 / 3, 12);
+    expect(x.norm().item()).toBeCloseTo(Math.sqrt(91), 12);
+    expect(x.logsumexp(1).tolist()[0]).toBeCloseTo(Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3)), 12);
+    expect(x.cumsum(1).tolist()).toEqual([[1, 3, 6], [4, 9, 15]]);
+  });
+
+  test('matmul family', () => {
+    const a = torch.tensor([[1, 2], [3, 4]], { dtype: 'float32' });
+    expect(a.matmul(a).tolist()).toEqual([[7, 10], [15, 22]]);
+    expect(a.mm(torch.eye(2)).tolist()).toEqual([[1, 2], [3, 4]]);
+    expect(a.unsqueeze(0).bmm(a.unsqueeze(0)).shape).toEqual([1, 2, 2]);
+    expect(torch.ones([2, 2]).addmm(a, a, { beta: 2, alpha: 1 }).tolist()).toEqual([[9, 12], [17, 24]]);
+  });
+
+  test('shape ops', () => {
+    const x = torch.arange(24).view([2, 3, 4]);
+    expect(x.transpose(0, 2).shape).toEqual([4, 3, 2]);
+    expect(x.permute([2, 0, 1]).shape).toEqual([4, 2, 3]);
+    expect(x.reshape([6, -1]).shape).toEqual([6, 4]);
+    expect(x.split(2, 2).map((t) => t.shape)).toEqual([[2, 3, 2], [2, 3, 2]]);
+    expect(x.split([1, 3], 2).map((t) => t.shape)).toEqual([[2, 3, 1], [2, 3, 3]]);
+    expect(x.chunk(3, 1).length).toBe(3);
+    expect(x.narrow(2, 1, 2).shape).toEqual([2, 3, 2]);
+    expect(x.unsqueeze(1).squeeze(1).shape).toEqual([2, 3, 4]);
+    expect(torch.stack([x, x], 0).shape).toEqual([2, 2, 3, 4]);
+    expect(torch.cat([x, x], 1).shape).toEqual([2, 6, 4]);
+    expect(torch.ones([3, 3]).tril().sum().item()).toBe(6);
+    expect(torch.ones([3, 3]).triu(1).sum().item()).toBe(3);
+    expect(torch.tensor([[1], [2]]).expand([2, 3]).tolist()).toEqual([[1, 1, 1], [2, 2, 2]]);
+  });
+
+  test('sampling and sorting', () => {
+    const x = torch.tensor([3, 1, 2], { dtype: 'float32' });
+    expect(x.topk(2).indices.tolist()).toEqual([0, 2]);
+    expect(x.sort().values.tolist()).toEqual([1, 2, 3]);
+    expect(x.sort(-1, true).indices.tolist()).toEqual([0, 2, 1]);
+    torch.manualSeed(1);
+    const probs = torch.tensor([0, 0, 1, 0], { dtype: 'float32' });
+    expect(torch.multinomial(probs, 3, true).tolist()).toEqual([2, 2, 2]);
+  });
+
+  test('where, maskedFill, clamp, comparisons', () => {
+    const x = torch.tensor([-2, -1, 0, 1, 2], { dtype: 'float32' });
+    expect(torch.where(x.gt(0), x, 0).tolist()).toEqual([0, 0, 0, 1, 2]);
+    expect(x.maskedFill(x.lt(0), 9).tolist()).toEqual([9, 9, 0, 1, 2]);
+    expect(x.clamp(-1, 1).tolist()).toEqual([-1, -1, 0, 1, 1]);
+    expect(x.clamp(null, 0).tolist()).toEqual([-2, -1, 0, 0, 0]);
+    expect(x.eq(0).tolist()).toEqual([false, false, true, false, false]);
+  });
+
+  test('in-place optimizer ops return the same tensor and update it', () => {
+    const p = torch.zeros([3], { dtype: 'float64' });
+    const g = torch.tensor([1, 2, 3], { dtype: 'float64' });
+    expect(p.add_(g, -0.5)).toBe(p);
+    expect(p.tolist()).toEqual([-0.5, -1, -1.5]);
+    p.mul_(2).addcmul_(g, g, 0.5).addcdiv_(g, g.add(1), 2);
+    expect(p.tolist()).toEqual([-1 + 0.5 + 1, -2 + 2 + 4 / 3, -3 + 4.5 + 1.5]);
+    p.lerp_(g, 0.5);
+    p.copy_(g).fill_(4).zero_();
+    expect(p.sum().item()).toBe(0);
+    const n = torch.empty([10000]).normal_(1, 2);
+    expect(n.mean().item()).toBeCloseTo(1, 0);
+    const u = torch.empty([10000]).uniform_(-3, -2);
+    expect(u.max().item()).toBeLessThanOrEqual(-2);
+  });
+
+  test('noGrad and enableGrad', () => {
+    const w = torch.ones([2], { requiresGrad: true });
+    expect(torch.noGrad(() => w.mul(2)).requiresGrad).toBe(false);
+    expect(torch.noGrad(() => torch.enableGrad(() => w.mul(2)).requiresGrad)).toBe(true);
+    expect(torch.isGradEnabled()).toBe(true);
+    const y = w.mul(w).sum();
+    y.backward();
+    expect(w.grad!.tolist()).toEqual([2, 2]);
+    expect(w.detach().requiresGrad).toBe(false);
+    w.grad = null;
+    expect(w.grad).toBeNull();
+  });
+
+  test('functional', () => {
+    const F = torch.nn.functional;
+    const x = torch.tensor([[1, 2, 3]], { dtype: 'float64' });
+    expect((F.softmax(x, 1).sum().item() as number)).toBeCloseTo(1, 12);
+    expect(F.dropout(x, 0.5, false).tolist()).toEqual(x.tolist());
+    const d = F.dropout(torch.ones([10000]), 0.5, true);
+    expect(d.eq(0).sum().item()).toBeGreaterThan(4000);
+    expect(d.max().item()).toBe(2);
+    const g = F.gelu(torch.tensor([1], { dtype: 'float64' }), { approximate: 'tanh' }).item() as number;
+    expect(g).toBeCloseTo(0.5 * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (1 + 0.044715))), 12);
+  });
+
+  test('cuda queries answer without a GPU', () => {
+    expect(typeof torch.cuda.isAvailable()).toBe('boolean');
+    expect(torch.cuda.deviceCount()).toBeGreaterThanOrEqual(0);
+    const info = torch.buildInfo();
+    expect(info.torchVersion).toMatch(/^\d+\.\d+/);
+    expect(info.torchSource.length).toBeGreaterThan(0);
+    if (!torch.cuda.isAvailable()) {
+      expect(() => torch.cuda.synchronize()).toThrow(/CUDA/);
+      expect(() => torch.ones([1]).cuda()).toThrow();
+    }
+  });
+});
+
+describe('errors become JS exceptions', () => {
+  test('shape mismatch', () => {
+    expect(() => torch.ones([2, 3]).mm(torch.ones([2, 3]))).toThrow(/cannot be multiplied/);
+    expect(() => torch.ones([2]).add(torch.ones([3]))).toThrow(/size of tensor/);
+  });
+  test('bad view', () => {
+    expect(() => torch.ones([4]).view([3, -1])).toThrow(/invalid for input of size 4/);
+    expect(() => torch.ones([2, 3]).transpose(0, 1).view([6])).toThrow(/view size is not compatible/);
+  });
+  test('wrong dtype', () => {
+    expect(() => torch.nn.functional.embedding(torch.ones([2]), torch.ones([3, 3]))).toThrow(/Long|Int/);
+    expect(() => torch.tensor([1, 2]).requiresGrad_()).toThrow(/floating point/);
+    expect(() => torch.zeros([2], { dtype: 'float128' as torch.DType })).toThrow(/unknown dtype/);
+    expect(() => torch.zeros([2], { device: 'tpu' })).toThrow(/unknown device/);
+  });
+  test('disposed tensor', () => {
+    const t = torch.ones([2]);
+    t.dispose();
+    expect(() => t.add(1)).toThrow(/disposed/);
+    expect(() => t.shape).toThrow(/disposed/);
+    t.dispose(); // twice is fine
+    const kept = torch.tidy(() => torch.ones([2]).add(1));
+    const freed: torch.Tensor[] = [];
+    torch.tidy(() => { freed.push(torch.ones([2])); });
+    expect(() => freed[0].sum()).toThrow(/tidy/);
+    expect(kept.sum().item()).toBe(4);
+  });
+  test('odd arguments never crash the process', () => {
+    const t = torch.ones([2, 2]);
+    expect(() => t.view(['a' as unknown as number])).toThrow();
+    expect(() => t.sum(99)).toThrow(/Dimension out of range/);
+    expect(() => t.select(0, 5)).toThrow(/out of range/);
+    expect(() => t.item()).toThrow(/one element/);
+    expect(() => torch.tensor([[1, 2], [3]])).toThrow(/ragged/);
+    expect(() => torch.randn([-1])).toThrow();
+    expect(() => t.backward()).toThrow(/grad can be implicitly created only for scalar|does not require grad/);
+  });
+});

@@ -1,0 +1,109 @@
+// Memory is explicit: tidy() frees what it made, kept tensors survive, loops run flat.
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import * as torch from '../lib';
+
+test('tidy frees everything but the result and keep()-ed tensors', () => {
+  const before = torch.memory().liveTensors;
+  let kept!: torch.Tensor;
+  const out = torch.tidy(() => {
+    const a = torch.ones([100]);
+    const b = a.mul(2).add(1);
+    kept = torch.keep(a.sub(1));
+    return { b, list: [b.sum()] };
+  });
+  expect(torch.memory().liveTensors).toBe(before + 3);
+  torch.tidy(() => {
+    expect(out.b.sum().item()).toBe(300);
+    expect(kept.sum().item()).toBe(0);
+  });
+  out.b.dispose();
+  out.list[0].dispose();
+  kept.dispose();
+  expect(torch.memory().liveTensors).toBe(before);
+});
+
+test('nested tidy hands results to the outer scope; a throw still frees', () => {
+  const before = torch.memory().liveTensors;
+  torch.tidy(() => {
+    const inner = torch.tidy(() => torch.ones([4]).mul(3));
+    expect(inner.sum().item()).toBe(12);
+  });
+  expect(torch.memory().liveTensors).toBe(before);
+  expect(() => torch.tidy(() => { torch.ones([4]); throw new Error('boom'); })).toThrow('boom');
+  expect(torch.memory().liveTensors).toBe(before);
+});
+
+test('a parameter made inside tidy and keep()-ed, with its grad, survives', () => {
+  const w = torch.tidy(() => torch.keep(torch.randn([8, 8]).requiresGrad_()));
+  for (let i = 0; i < 3; i++) {
+    torch.tidy(() => {
+      w.matmul(w).tanh().sum().backward();
+      torch.noGrad(() => w.add_(w.grad!, -0.01));
+    });
+  }
+  expect(w.grad!.shape).toEqual([8, 8]);
+  expect(torch.memory().bytesByDevice.cpu).toBeGreaterThanOrEqual(2 * 64 * 4);
+  w.dispose();
+});
+
+test('memory() counts distinct storages once', () => {
+  torch.tidy(() => {
+    const base = torch.memory().bytes;
+    const a = torch.zeros([1000], { dtype: 'float64' });
+    a.view([10, 100]);
+    a.narrow(0, 0, 10);
+    expect(torch.memory().bytes - base).toBe(8000);
+  });
+});
+
+test('100k iterations inside tidy keep liveTensors and RSS flat', () => {
+  const w = torch.keep(torch.randn([16, 16]).requiresGrad_());
+  const x = torch.keep(torch.randn([4, 16]));
+  const step = () =>
+    torch.tidy(() => {
+      const loss = x.matmul(w).tanh().sum();
+      loss.backward();
+      torch.noGrad(() => w.add_(w.grad!, -1e-4));
+    });
+  for (let i = 0; i < 2000; i++) step(); // warm up allocators
+  const live0 = torch.memory().liveTensors;
+  const bytes0 = torch.memory().bytes;
+  global.gc?.();
+  const rss0 = process.memoryUsage().rss;
+  for (let i = 0; i < 100_000; i++) step();
+  global.gc?.();
+  const rss1 = process.memoryUsage().rss;
+  expect(torch.memory().liveTensors).toBe(live0);
+  expect(torch.memory().bytes).toBe(bytes0);
+  // A leak of one small tensor per step would be > 100k * ~1 KiB = 100 MiB.
+  expect(rss1 - rss0).toBeLessThan(40 * 1024 * 1024);
+  w.dispose();
+  x.dispose();
+});
+
+test('scripts exit 0 after CPU work and in worker threads (clean libtorch shutdown)', () => {
+  // Runs the compiled package (dist/, made by npm run build) in a fresh process.
+  const dist = path.join(__dirname, '..', 'dist', 'lib');
+  const script = `
+    const { Worker, isMainThread, parentPort } = require('worker_threads');
+    const torch = require(${JSON.stringify(dist)});
+    const work = () => { const a = torch.randn([64, 64]).requiresGrad_(); a.matmul(a).sum().backward(); return a.grad.sum().item(); };
+    if (isMainThread) {
+      work();
+      let done = 0;
+      for (let i = 0; i < 2; i++) {
+        const w = new Worker(__filename);
+        w.on('message', (m) => { if (typeof m === 'number' && ++done === 2) console.log('ok'); });
+        w.on('error', (e) => { console.error(e); process.exit(3); });
+      }
+    } else {
+      parentPort.postMessage(work());
+    }`;
+  const file = path.join(require('os').tmpdir(), `tstorch-exit-${process.pid}.js`);
+  require('fs').writeFileSync(file, script);
+  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 60000 });
+  expect(r.stderr).not.toMatch(/Segmentation|Aborted|terminate called/);
+  expect(r.stdout.trim()).toBe('ok');
+  expect(r.status).toBe(0);
+});
