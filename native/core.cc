@@ -322,13 +322,13 @@ Napi::Value dispose(const Napi::CallbackInfo& info) {
   table(info).release(argInt(info, 0));
   return info.Env().Undefined();
 }
-// disposeMany(ids): one crossing for a whole tidy scope.
+// disposeMany(Int32Array ids, count): one crossing for a whole tidy scope.
 Napi::Value disposeMany(const Napi::CallbackInfo& info) {
-  Napi::Array arr = info[0].As<Napi::Array>();
+  Napi::Int32Array ids = info[0].As<Napi::Int32Array>();
   TensorTable& tbl = table(info);
-  for (uint32_t k = 0, n = arr.Length(); k < n; ++k) {
-    tbl.release(arr.Get(k).As<Napi::Number>().Int32Value());
-  }
+  const int32_t* p = ids.Data();
+  size_t n = std::min(ids.ElementLength(), static_cast<size_t>(argInt(info, 1)));
+  for (size_t k = 0; k < n; ++k) tbl.release(p[k]);
   return info.Env().Undefined();
 }
 Napi::Value liveTensors(const Napi::CallbackInfo& info) {

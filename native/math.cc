@@ -43,7 +43,7 @@ OP(isnan, T0.isnan())
 OP(isfinite, T0.isfinite())
 
 // --- binary, tensor with tensor (broadcasting) ---
-OP(add, T0.add(T1, argScalar(info, 2)))
+OP(add, info.Length() > 2 ? T0.add(T1, argScalar(info, 2)) : at::add(T0, T1))
 OP(sub, T0.sub(T1, argScalar(info, 2)))
 OP(mul, T0.mul(T1))
 OP(div, T0.div(T1))

@@ -2,7 +2,7 @@
 // Methods are PyTorch's, in camelCase; each is one crossing into libtorch.
 import { native } from './native';
 import { DType, Device, dtypeCode, dtypeName, deviceCode, deviceName } from './dtype';
-import { track, untrackFinalizer, keep as keepHandle } from './scope';
+import { track, disposeHandle, keep as keepHandle } from './scope';
 
 export type Shape = number[];
 export type Scalar = number | boolean;
@@ -34,13 +34,15 @@ export interface ValuesIndices {
 
 export class Tensor {
   /** @internal handle into the native table; -1 once freed */
-  _id: number;
+  declare _id: number;
   /** @internal owned elsewhere (parameter, optimizer state): no tidy() frees it */
-  _kept = false;
+  declare _kept: boolean;
 
   /** @internal use torch.tensor() and the factory functions */
   constructor(handle: number) {
+    // Plain assignments (not class-field definitions) keep construction on V8's fast path.
     this._id = handle;
+    this._kept = false;
     track(this);
   }
 
@@ -80,10 +82,7 @@ export class Tensor {
 
   // ---------- memory ----------
   dispose(): void {
-    if (this._id < 0) return;
-    untrackFinalizer(this);
-    native.dispose(this._id);
-    this._id = -1;
+    disposeHandle(this);
   }
   [Symbol.dispose](): void {
     this.dispose();
@@ -207,7 +206,8 @@ export class Tensor {
 
   // ---------- elementwise ----------
   add(other: TensorLike, alpha: number = 1): Tensor {
-    return wrap(typeof other === 'number' ? native.addScalar(id(this), other, alpha) : native.add(id(this), id(other), alpha));
+    if (typeof other === 'number') return wrap(native.addScalar(id(this), other, alpha));
+    return wrap(alpha === 1 ? native.add(id(this), id(other)) : native.add(id(this), id(other), alpha));
   }
   sub(other: TensorLike, alpha: number = 1): Tensor {
     return wrap(typeof other === 'number' ? native.subScalar(id(this), other, alpha) : native.sub(id(this), id(other), alpha));

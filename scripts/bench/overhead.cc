@@ -1,0 +1,32 @@
+// Raw C++ baseline for scripts/bench/overhead: the same two loops as the TS and Python sides,
+// on the same libtorch, one thread. Prints one JSON line: microseconds per iteration.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+template <typename F>
+static double usPerIter(int n, F f) {
+  for (int i = 0; i < n / 10; ++i) f();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < n; ++i) f();
+  auto t1 = std::chrono::steady_clock::now();
+  return std::chrono::duration<double, std::micro>(t1 - t0).count() / n;
+}
+
+int main(int argc, char** argv) {
+  int n = argc > 1 ? std::atoi(argv[1]) : 200000;
+  at::set_num_threads(1);
+  at::manual_seed(0);
+  at::Tensor a = at::randn({16}), b = at::randn({16});
+  double add = usPerIter(n, [&] { at::Tensor c = at::add(a, b); });
+  at::Tensor x = at::randn({4, 4}).requires_grad_(true), w = at::randn({4, 4});
+  double step = usPerIter(n / 10, [&] {
+    at::Tensor y = x.matmul(w).tanh().sum();
+    y.backward();
+    at::Tensor g = x.grad();
+  });
+  std::printf("{\"add_us\": %.4f, \"step_us\": %.4f}\n", add, step);
+  return 0;
+}

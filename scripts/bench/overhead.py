@@ -1,0 +1,35 @@
+"""Python eager side of scripts/bench/overhead: same loops, same libtorch, one thread."""
+import json
+import sys
+import time
+
+import torch
+
+n = int(sys.argv[1]) if len(sys.argv) > 1 else 200000
+torch.set_num_threads(1)
+torch.manual_seed(0)
+
+
+def us_per_iter(count, f):
+    for _ in range(count // 10):
+        f()
+    t0 = time.perf_counter()
+    for _ in range(count):
+        f()
+    return (time.perf_counter() - t0) * 1e6 / count
+
+
+a, b = torch.randn(16), torch.randn(16)
+add = us_per_iter(n, lambda: torch.add(a, b))
+x = torch.randn(4, 4).requires_grad_(True)
+w = torch.randn(4, 4)
+
+
+def step():
+    y = x.matmul(w).tanh().sum()
+    y.backward()
+    x.grad
+
+
+s = us_per_iter(n // 10, step)
+print(json.dumps({"add_us": add, "step_us": s}))

@@ -1,0 +1,68 @@
+// Per-op overhead: tstorch vs raw C++ (at::add) vs Python eager, same libtorch, one thread,
+// alternating rounds, medians. Two loops: a 16-element add, and a tiny matmul/tanh/sum
+// forward+backward. Run: npm run bench:overhead  (after npm run build)
+import * as fs from 'fs';
+import * as path from 'path';
+import * as torch from '../../lib';
+import { PYTHON, median, printTable, repoRoot, runJson, usPerIter } from './common';
+
+function tsSide(n: number): { add_us: number; add_tidy_us: number; step_us: number } {
+  torch.setNumThreads(1);
+  torch.manualSeed(0);
+  const a = torch.keep(torch.randn([16])), b = torch.keep(torch.randn([16]));
+  // A single op whose result is disposed at once (what C++'s destructor and Python's refcount do).
+  const add = usPerIter(n, () => a.add(b).dispose());
+  // The same op with results freed by tidy in batches of 100, as a training step's temporaries are.
+  const batch = 100;
+  const addTidy = usPerIter(n / batch, () => torch.tidy(() => { for (let i = 0; i < batch; i++) a.add(b); })) / batch;
+  const x = torch.keep(torch.randn([4, 4]).requiresGrad_()), w = torch.keep(torch.randn([4, 4]));
+  const step = usPerIter(n / 10, () =>
+    torch.tidy(() => {
+      x.matmul(w).tanh().sum().backward();
+      x.grad;
+    }),
+  );
+  for (const t of [a, b, x, w]) t.dispose();
+  return { add_us: add, add_tidy_us: addTidy, step_us: step };
+}
+
+export function overheadBench(rounds = 5, n = 200000) {
+  const cpp = ['build/tstorch_bench_overhead', 'build/Release/tstorch_bench_overhead']
+    .map((p) => path.join(repoRoot, p))
+    .find((p) => fs.existsSync(p));
+  type Loops = { add: number[]; add_tidy: number[]; step: number[] };
+  const fresh = (): Loops => ({ add: [], add_tidy: [], step: [] });
+  const res: Record<string, Loops> = { cpp: fresh(), python: fresh(), tstorch: fresh() };
+  const env = { OMP_NUM_THREADS: '1' };
+  for (let r = 0; r < rounds; r++) {
+    if (cpp) {
+      const c = runJson(cpp, [String(n)], env);
+      res.cpp.add.push(c.add_us);
+      res.cpp.add_tidy.push(c.add_us);
+      res.cpp.step.push(c.step_us);
+    }
+    const p = runJson(PYTHON, [path.join(repoRoot, 'scripts/bench/overhead.py'), String(n)], env);
+    res.python.add.push(p.add_us);
+    res.python.add_tidy.push(p.add_us);
+    res.python.step.push(p.step_us);
+    const t = tsSide(n);
+    res.tstorch.add.push(t.add_us);
+    res.tstorch.add_tidy.push(t.add_tidy_us);
+    res.tstorch.step.push(t.step_us);
+  }
+  const m = (k: string, f: keyof Loops) => median(res[k][f]);
+  const names = { add: '16-elem add, disposed at once', add_tidy: '16-elem add, freed by tidy (x100)', step: '4x4 matmul/tanh/sum fwd+bwd in tidy' };
+  const rows = (['add', 'add_tidy', 'step'] as const).map((f) => [
+    names[f],
+    cpp ? m('cpp', f) : NaN,
+    m('python', f),
+    m('tstorch', f),
+    cpp ? m('tstorch', f) / m('cpp', f) : NaN,
+    m('tstorch', f) / m('python', f),
+  ]);
+  printTable(`Per-op overhead (us per iteration, medians of ${rounds} alternating rounds, 1 thread)`,
+    ['loop', 'C++', 'Python', 'tstorch', 'tstorch/C++', 'tstorch/Python'], rows);
+  return rows;
+}
+
+if (require.main === module) overheadBench(Number(process.argv[2] ?? 5), Number(process.argv[3] ?? 200000));
