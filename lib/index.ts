@@ -1,8 +1,10 @@
-// tstorch: libtorch tensors and autograd for TypeScript.
+// tstorch: libtorch tensors and autograd for TypeScript, and GPT-2 / LoRA / AdamW on top.
 //   import * as torch from 'tstorch'
 export * from './tensor';
 import * as nn from './nn';
-export { nn };
+import * as io from './io';
+export { nn, io };
+export * from './models';
 
 export const float32 = 'float32', float64 = 'float64', float16 = 'float16', bfloat16 = 'bfloat16';
 export const int64 = 'int64', int32 = 'int32', uint8 = 'uint8', bool = 'bool';

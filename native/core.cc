@@ -4,6 +4,9 @@
 #include <torch/version.h>
 #include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <unordered_set>
 
 #include "common.h"
@@ -128,6 +131,27 @@ Napi::Value fromBytes(const Napi::CallbackInfo& info) {
   at::Tensor view = at::from_blob(base, shape, at::TensorOptions().dtype(dtype));
   at::Device dev = argDevice(info, 3);
   return ret(info, dev.is_cpu() ? view.clone() : view.to(dev));
+}
+
+// fromFile(path, offset, shape, dtype, device): reads nbytes at offset straight into a new
+// tensor's memory (no staging copy in JS; the safetensors reader validates offsets first).
+Napi::Value fromFile(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int64_t offset = argInt64(info, 1);
+  std::vector<int64_t> shape = argInts(info, 2);
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(argDtype(info, 3)));
+  size_t need = t.nbytes();
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw std::runtime_error("tstorch: cannot open " + path + ": " + std::strerror(errno));
+  bool ok = fseeko(f, offset, SEEK_SET) == 0 &&
+            (need == 0 || std::fread(t.data_ptr(), 1, need, f) == need);
+  std::fclose(f);
+  if (!ok) {
+    throw std::runtime_error("tstorch: " + path + ": could not read " + std::to_string(need) +
+                             " bytes at offset " + std::to_string(offset) + " (file truncated?)");
+  }
+  at::Device dev = argDevice(info, 4);
+  return ret(info, dev.is_cpu() ? t : t.to(dev));
 }
 
 Napi::Value zeros(const Napi::CallbackInfo& info) {
@@ -436,6 +460,7 @@ Napi::Value dtypeCodes(const Napi::CallbackInfo& info) {
 void registerCore(Registrar& r) {
   r.add<fromData>("fromData");
   r.add<fromBytes>("fromBytes");
+  r.add<fromFile>("fromFile");
   r.add<zeros>("zeros");
   r.add<ones>("ones");
   r.add<empty>("empty");

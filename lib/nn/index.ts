@@ -1,3 +1,7 @@
-// torch.nn: functional ops, modules and utilities.
+// torch.nn: functional ops, modules, initialisers and utilities.
 import * as functional from './functional';
-export { functional };
+import * as init from './init';
+export { functional, init };
+export { Module, ModuleList } from './module';
+export { Linear, Conv1D, LayerNorm, Embedding, Dropout } from './layers';
+export type { FactoryOptions } from './layers';

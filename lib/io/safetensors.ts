@@ -1,0 +1,148 @@
+// safetensors, to the format's spec: an 8-byte little-endian header length, a JSON header
+// ({name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {str: str}}), padded
+// with spaces to a multiple of 8, then the tensor bytes. Readers validate everything; writers
+// write a temporary file and rename it, so a crash never leaves half a file.
+//
+// (The npm package named `safetensors` is a read-only browser helper that fails on files with
+// `__metadata__`, which every Hugging Face file has; hence this module.)
+import * as fs from 'fs';
+import * as path from 'path';
+import { native } from '../tensor/native';
+import { Tensor } from '../tensor/tensor';
+import { DType, dtypeCode, deviceCode, dtypeBytes } from '../tensor/dtype';
+import { _wrap as wrap } from '../tensor/tensor';
+import { writeFileAtomic } from './atomic';
+
+const toST: Record<DType, string> = {
+  float64: 'F64', float32: 'F32', float16: 'F16', bfloat16: 'BF16',
+  int64: 'I64', int32: 'I32', int16: 'I16', int8: 'I8', uint8: 'U8', bool: 'BOOL',
+};
+const fromST: Record<string, DType> = Object.fromEntries(Object.entries(toST).map(([k, v]) => [v, k as DType]));
+
+export interface TensorInfo {
+  dtype: DType;
+  shape: number[];
+  /** absolute byte offset in the file */
+  offset: number;
+  nbytes: number;
+}
+
+export interface SafetensorsHeader {
+  tensors: Map<string, TensorInfo>;
+  metadata: Record<string, string>;
+}
+
+const MAX_HEADER = 100 * 1024 * 1024;
+
+/** Reads and validates a file's header; throws an error naming the file and the fault. */
+export function readHeader(file: string): SafetensorsHeader {
+  const bad = (why: string) => new Error(`safetensors: ${file}: ${why}`);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw bad(`cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size < 8) throw bad(`file is ${size} bytes, too short for a header (truncated?)`);
+    const lenBuf = Buffer.alloc(8);
+    fs.readSync(fd, lenBuf, 0, 8, 0);
+    const len = Number(lenBuf.readBigUInt64LE(0));
+    if (len > MAX_HEADER || len > size - 8) throw bad(`header length ${len} exceeds the file size ${size} (truncated or not safetensors)`);
+    const hbuf = Buffer.alloc(len);
+    fs.readSync(fd, hbuf, 0, len, 8);
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(hbuf.toString('utf8'));
+    } catch (e) {
+      throw bad(`header is not valid JSON (${(e as Error).message})`);
+    }
+    if (json === null || typeof json !== 'object' || Array.isArray(json)) throw bad('header is not a JSON object');
+    const dataStart = 8 + len;
+    const dataLen = size - dataStart;
+    const tensors = new Map<string, TensorInfo>();
+    let metadata: Record<string, string> = {};
+    const spans: [number, number, string][] = [];
+    for (const [name, v] of Object.entries(json)) {
+      if (name === '__metadata__') {
+        if (v === null || typeof v !== 'object') throw bad('__metadata__ must be an object of strings');
+        metadata = v as Record<string, string>;
+        continue;
+      }
+      const e = v as { dtype?: string; shape?: unknown; data_offsets?: unknown };
+      const dtype = fromST[e?.dtype ?? ''];
+      if (!dtype) throw bad(`tensor '${name}' has unsupported dtype '${e?.dtype}'`);
+      if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`tensor '${name}' has an invalid shape`);
+      const offs = e.data_offsets;
+      if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isInteger(d) && d >= 0) || offs[0] > offs[1]) {
+        throw bad(`tensor '${name}' has invalid data_offsets`);
+      }
+      const shape = e.shape as number[];
+      const nbytes = shape.reduce((a, b) => a * b, 1) * dtypeBytes[dtype];
+      if (offs[1] - offs[0] !== nbytes) throw bad(`tensor '${name}': data_offsets span ${offs[1] - offs[0]} bytes, but ${dtype}[${shape}] needs ${nbytes}`);
+      if (offs[1] > dataLen) throw bad(`tensor '${name}' ends at byte ${offs[1]} past the data (${dataLen} bytes): file truncated`);
+      spans.push([offs[0], offs[1], name]);
+      tensors.set(name, { dtype, shape, offset: dataStart + offs[0], nbytes });
+    }
+    // The spec asks for a buffer fully covered by non-overlapping tensors.
+    spans.sort((a, b) => a[0] - b[0]);
+    let at = 0;
+    for (const [b, e, name] of spans) {
+      if (b < at) throw bad(`tensor '${name}' overlaps the one before it`);
+      if (b > at) throw bad(`a hole of ${b - at} bytes before tensor '${name}'`);
+      at = e;
+    }
+    if (at !== dataLen) throw bad(`${dataLen - at} bytes after the last tensor (corrupt or wrong header)`);
+    return { tensors, metadata };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Loads every tensor (or those `filter` accepts). Each is read straight into its own memory. */
+export function loadFile(
+  file: string,
+  opts: { device?: string; filter?: (name: string) => boolean } = {},
+): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
+  const header = readHeader(file);
+  const out = new Map<string, Tensor>();
+  try {
+    for (const [name, info] of header.tensors) {
+      if (opts.filter && !opts.filter(name)) continue;
+      out.set(name, wrap(native.fromFile(path.resolve(file), info.offset, info.shape, dtypeCode(info.dtype), deviceCode(opts.device))));
+    }
+  } catch (e) {
+    for (const t of out.values()) t.dispose();
+    throw e;
+  }
+  return { tensors: out, metadata: header.metadata };
+}
+
+/** Builds the bytes of a safetensors file (header padded to 8 with spaces, as the reference writer). */
+export function serialize(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): Buffer[] {
+  const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
+  // Sorted by dtype size then name, as the Rust reference orders the data (alignment friendly).
+  entries.sort((a, b) => dtypeBytes[b[1].dtype] - dtypeBytes[a[1].dtype] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const header: Record<string, unknown> = {};
+  if (metadata && Object.keys(metadata).length) header.__metadata__ = metadata;
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  for (const [name, t] of entries) {
+    const bytes = t.bytes();
+    header[name] = { dtype: toST[t.dtype], shape: t.shape, data_offsets: [offset, offset + bytes.length] };
+    offset += bytes.length;
+    chunks.push(bytes);
+  }
+  let json = Buffer.from(JSON.stringify(header), 'utf8');
+  const pad = (8 - (json.length % 8)) % 8;
+  if (pad) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  return [len, json, ...chunks];
+}
+
+/** Writes a safetensors file atomically (temporary file, fsync, rename). */
+export function saveFile(file: string, tensors: Map<string, Tensor> | Record<string, Tensor>, metadata: Record<string, string> = { format: 'pt' }): void {
+  writeFileAtomic(file, serialize(tensors, metadata));
+}

@@ -1,0 +1,455 @@
+// GPT-2, numerically Hugging Face's GPT2LMHeadModel (eager attention), in the style of
+// nanoGPT's model.py: every line is the math. Parameter names are Hugging Face's, so
+// checkpoints load and save in their layout: config.json + model.safetensors.
+import * as fs from 'fs';
+import * as path from 'path';
+import { Tensor } from '../tensor/tensor';
+import { arange, ones, tensor, zeros } from '../tensor/creation';
+import { cat } from '../tensor/ops';
+import { tidy, keep } from '../tensor/scope';
+import { noGrad, manualSeed } from '../tensor/runtime';
+import { DType, Device } from '../tensor/dtype';
+import { Module, ModuleList } from '../nn/module';
+import { Conv1D, Dropout, Embedding, LayerNorm, Linear } from '../nn/layers';
+import * as F from '../nn/functional';
+import { loadFile, saveFile } from '../io/safetensors';
+import { writeFileAtomic } from '../io/atomic';
+
+/** Hugging Face's GPT2Config keys (config.json). */
+export interface GPT2Config {
+  vocab_size: number;
+  n_positions: number;
+  n_embd: number;
+  n_layer: number;
+  n_head: number;
+  n_inner?: number | null;
+  activation_function?: string;
+  resid_pdrop?: number;
+  embd_pdrop?: number;
+  attn_pdrop?: number;
+  layer_norm_epsilon?: number;
+  initializer_range?: number;
+  bos_token_id?: number;
+  eos_token_id?: number;
+  tie_word_embeddings?: boolean;
+  scale_attn_weights?: boolean;
+  model_type?: string;
+}
+
+/** A config with every default filled in. Extra keys of a config.json are carried along. */
+export type ResolvedGPT2Config = Required<Omit<GPT2Config, 'n_inner' | 'model_type'>> & { n_inner: number | null };
+
+const DEFAULTS: Omit<ResolvedGPT2Config, never> = {
+  vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12, n_inner: null,
+  activation_function: 'gelu_new', resid_pdrop: 0.1, embd_pdrop: 0.1, attn_pdrop: 0.1,
+  layer_norm_epsilon: 1e-5, initializer_range: 0.02, bos_token_id: 50256, eos_token_id: 50256,
+  tie_word_embeddings: true, scale_attn_weights: true,
+};
+
+export function resolveConfig(partial: Partial<GPT2Config>): ResolvedGPT2Config {
+  const c = { ...DEFAULTS, ...partial } as ResolvedGPT2Config;
+  for (const k of ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head'] as const) {
+    if (!Number.isInteger(c[k]) || (c[k] as number) <= 0) throw new Error(`GPT2Config: ${k} must be a positive integer, got ${c[k]}`);
+  }
+  if (c.n_embd % c.n_head !== 0) throw new Error(`GPT2Config: n_embd (${c.n_embd}) must be divisible by n_head (${c.n_head})`);
+  if (!Object.prototype.hasOwnProperty.call(ACTIVATIONS, c.activation_function)) {
+    throw new Error(`GPT2Config: activation_function '${c.activation_function}' is not supported (${Object.keys(ACTIVATIONS).join(', ')})`);
+  }
+  if (c.tie_word_embeddings === false) throw new Error('GPT2Config: untied lm_head (tie_word_embeddings false) is not supported');
+  return c;
+}
+
+const ACTIVATIONS: Record<string, (x: Tensor) => Tensor> = {
+  gelu_new: (x) => F.gelu(x, 'tanh'),
+  gelu_pytorch_tanh: (x) => F.gelu(x, 'tanh'),
+  gelu: (x) => F.gelu(x),
+  relu: (x) => x.relu(),
+};
+
+/** The most negative finite value of a dtype (torch.finfo(dtype).min): HF's mask value. */
+export function finfoMin(dtype: DType): number {
+  switch (dtype) {
+    case 'float16': return -65504;
+    case 'bfloat16': return -3.3895313892515355e38;
+    case 'float64': return -Number.MAX_VALUE;
+    default: return -3.4028234663852886e38;
+  }
+}
+
+/** A layer mapping one tensor to one tensor (Conv1D, or LoRA's wrapper around it). */
+export type TensorModule = { forward(x: Tensor): Tensor } & Module;
+
+/** A layer's cached keys and values, (B, n_head, T, head_dim) each. */
+export type LayerPast = [Tensor, Tensor];
+
+export interface GPT2Output {
+  logits: Tensor;
+  loss?: Tensor;
+  /** with useCache: the keys/values to pass back as pastKeyValues */
+  pastKeyValues?: LayerPast[];
+}
+
+export interface ForwardOptions {
+  labels?: Tensor;
+  /** (B, T_past + T), 1 for tokens to attend to, 0 for padding */
+  attentionMask?: Tensor;
+  pastKeyValues?: LayerPast[];
+  useCache?: boolean;
+}
+
+export class GPT2Attention extends Module {
+  declare c_attn: TensorModule;
+  declare c_proj: TensorModule;
+  declare attn_dropout: Dropout;
+  declare resid_dropout: Dropout;
+  readonly nHead: number;
+  readonly headDim: number;
+  constructor(readonly config: ResolvedGPT2Config, layerIdx: number, opts: { dtype?: DType; device?: Device } = {}) {
+    super();
+    void layerIdx;
+    this.nHead = config.n_head;
+    this.headDim = config.n_embd / config.n_head;
+    this.registerModule('c_attn', new Conv1D(3 * config.n_embd, config.n_embd, opts));
+    this.registerModule('c_proj', new Conv1D(config.n_embd, config.n_embd, opts));
+    this.registerModule('attn_dropout', new Dropout(config.attn_pdrop));
+    this.registerModule('resid_dropout', new Dropout(config.resid_pdrop));
+  }
+
+  /** (B, T, C) -> (B, nHead, T, headDim) */
+  private splitHeads(x: Tensor): Tensor {
+    const [B, T] = x.shape;
+    return x.view([B, T, this.nHead, this.headDim]).permute([0, 2, 1, 3]);
+  }
+
+  forward(x: Tensor, causalMask: Tensor, attentionMask: Tensor | null, past: LayerPast | null, useCache: boolean): [Tensor, LayerPast | null] {
+    return tidy(() => {
+      const [B, T, C] = x.shape;
+      const [q, k0, v0] = this.c_attn.forward(x).split(C, 2);
+      const query = this.splitHeads(q);
+      let key = this.splitHeads(k0);
+      let value = this.splitHeads(v0);
+      if (past) {
+        key = cat([past[0], key], -2);
+        value = cat([past[1], value], -2);
+      }
+      const present: LayerPast | null = useCache ? [key, value] : null;
+      const K = key.shape[2];
+
+      // scores = q kᵀ / sqrt(head_dim); causal positions get finfo.min; then the padding mask.
+      let scores = query.matmul(key.transpose(-1, -2));
+      if (this.config.scale_attn_weights) scores = scores.div(Math.sqrt(this.headDim));
+      const causal = causalMask.narrow(0, K - T, T).narrow(1, 0, K);
+      scores = scores.where(causal, finfoMin(scores.dtype));
+      if (attentionMask) scores = scores.add(attentionMask);
+      let probs = F.softmax(scores, -1);
+      probs = this.attn_dropout.forward(probs);
+      const y = probs.matmul(value).permute([0, 2, 1, 3]).contiguous().view([B, T, C]);
+      const out = this.resid_dropout.forward(this.c_proj.forward(y));
+      return [out, present] as [Tensor, LayerPast | null];
+    });
+  }
+}
+
+export class GPT2MLP extends Module {
+  declare c_fc: TensorModule;
+  declare c_proj: TensorModule;
+  declare dropout: Dropout;
+  private readonly act: (x: Tensor) => Tensor;
+  constructor(config: ResolvedGPT2Config, opts: { dtype?: DType; device?: Device } = {}) {
+    super();
+    const inner = config.n_inner ?? 4 * config.n_embd;
+    this.registerModule('c_fc', new Conv1D(inner, config.n_embd, opts));
+    this.registerModule('c_proj', new Conv1D(config.n_embd, inner, opts));
+    this.registerModule('dropout', new Dropout(config.resid_pdrop));
+    this.act = ACTIVATIONS[config.activation_function];
+  }
+  forward(x: Tensor): Tensor {
+    return tidy(() => this.dropout.forward(this.c_proj.forward(this.act(this.c_fc.forward(x)))));
+  }
+}
+
+export class GPT2Block extends Module {
+  declare ln_1: LayerNorm;
+  declare attn: GPT2Attention;
+  declare ln_2: LayerNorm;
+  declare mlp: GPT2MLP;
+  constructor(config: ResolvedGPT2Config, layerIdx: number, opts: { dtype?: DType; device?: Device } = {}) {
+    super();
+    this.registerModule('ln_1', new LayerNorm(config.n_embd, config.layer_norm_epsilon, opts));
+    this.registerModule('attn', new GPT2Attention(config, layerIdx, opts));
+    this.registerModule('ln_2', new LayerNorm(config.n_embd, config.layer_norm_epsilon, opts));
+    this.registerModule('mlp', new GPT2MLP(config, opts));
+  }
+  forward(x: Tensor, causalMask: Tensor, attentionMask: Tensor | null, past: LayerPast | null, useCache: boolean): [Tensor, LayerPast | null] {
+    return tidy(() => {
+      const [a, present] = this.attn.forward(this.ln_1.forward(x), causalMask, attentionMask, past, useCache);
+      const h = x.add(a);
+      const out = h.add(this.mlp.forward(this.ln_2.forward(h)));
+      return [out, present] as [Tensor, LayerPast | null];
+    });
+  }
+}
+
+export class GPT2Model extends Module {
+  declare wte: Embedding;
+  declare wpe: Embedding;
+  declare drop: Dropout;
+  declare h: ModuleList<GPT2Block>;
+  declare ln_f: LayerNorm;
+  declare causalMask: Tensor;
+  constructor(readonly config: ResolvedGPT2Config, opts: { dtype?: DType; device?: Device } = {}) {
+    super();
+    this.registerModule('wte', new Embedding(config.vocab_size, config.n_embd, opts));
+    this.registerModule('wpe', new Embedding(config.n_positions, config.n_embd, opts));
+    this.registerModule('drop', new Dropout(config.embd_pdrop));
+    const blocks: GPT2Block[] = [];
+    for (let i = 0; i < config.n_layer; i++) blocks.push(new GPT2Block(config, i, opts));
+    this.registerModule('h', new ModuleList(blocks));
+    this.registerModule('ln_f', new LayerNorm(config.n_embd, config.layer_norm_epsilon, opts));
+    // HF keeps a (1, 1, n_positions, n_positions) bool `attn.bias` per layer; one shared
+    // (n_positions, n_positions) lower-triangular mask, outside the state dict, is the same math.
+    this.registerBuffer('causalMask', tidy(() => ones([config.n_positions, config.n_positions], { dtype: 'bool', device: opts.device }).tril()), false);
+  }
+
+  forward(inputIds: Tensor, opts: ForwardOptions = {}): { hidden: Tensor; presents: LayerPast[] | null } {
+    return tidy(() => {
+      const [B, T] = inputIds.shape;
+      const pastLen = opts.pastKeyValues ? opts.pastKeyValues[0][0].shape[2] : 0;
+      if (pastLen + T > this.config.n_positions) {
+        throw new Error(`GPT-2: sequence length ${pastLen + T} exceeds n_positions ${this.config.n_positions}`);
+      }
+      const pos = arange(pastLen, pastLen + T, 1, { device: this.wte.weight.device }).unsqueeze(0);
+      let x = this.drop.forward(this.wte.forward(inputIds).add(this.wpe.forward(pos)));
+      // (B, K) of 1/0 -> (B, 1, 1, K) additive: 0 where attended, finfo.min where padded.
+      let mask: Tensor | null = null;
+      if (opts.attentionMask) {
+        const m = opts.attentionMask.view([B, 1, 1, -1]).to({ dtype: x.dtype });
+        mask = m.rsub(1).mul(finfoMin(x.dtype));
+      }
+      const presents: LayerPast[] = [];
+      this.h.items.forEach((block, i) => {
+        const [y, present] = block.forward(x, this.causalMask, mask, opts.pastKeyValues?.[i] ?? null, opts.useCache ?? false);
+        x = y;
+        if (present) presents.push(present);
+      });
+      return { hidden: this.ln_f.forward(x), presents: opts.useCache ? presents : null };
+    });
+  }
+}
+
+export interface GenerateOptions {
+  maxNewTokens?: number;
+  /** 0 (or doSample false) is greedy */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  doSample?: boolean;
+  seed?: number;
+  /** stop a sequence at this token (default: config.eos_token_id); null never stops */
+  eosTokenId?: number | null;
+  useCache?: boolean;
+}
+
+export class GPT2LMHeadModel extends Module {
+  declare transformer: GPT2Model;
+  declare lm_head: Linear;
+  readonly config: ResolvedGPT2Config;
+
+  constructor(config: Partial<GPT2Config>, opts: { dtype?: DType; device?: Device } = {}) {
+    super();
+    this.config = resolveConfig(config);
+    this.registerModule('transformer', new GPT2Model(this.config, opts));
+    // lm_head shares wte's weight (tied), as HF: the same tensor under two names.
+    this.registerModule('lm_head', new Linear(this.config.n_embd, this.config.vocab_size, { bias: false, weight: this.transformer.wte.weight }));
+    this.initWeights();
+  }
+
+  /** HF's init: N(0, 0.02) weights, zero biases, LayerNorm 1/0, c_proj N(0, 0.02/sqrt(2 n_layer)). */
+  initWeights(): void {
+    const std = this.config.initializer_range;
+    noGrad(() => {
+      for (const [name, p] of this.namedParameters()) {
+        if (name.endsWith('ln_1.weight') || name.endsWith('ln_2.weight') || name.endsWith('ln_f.weight')) p.fill_(1);
+        else if (name.endsWith('.bias')) p.zero_();
+        else if (name.endsWith('c_proj.weight')) p.normal_(0, std / Math.sqrt(2 * this.config.n_layer));
+        else p.normal_(0, std);
+      }
+    });
+  }
+
+  /** Ties lm_head to wte again (after wte's tensor was replaced, e.g. by to()). */
+  private retie(): void {
+    this.lm_head.registerParameter('weight', this.transformer.wte.weight);
+  }
+  override to(target: { dtype?: DType; device?: Device }): this {
+    super.to(target);
+    this.retie();
+    return this;
+  }
+
+  forward(inputIds: Tensor, opts: ForwardOptions = {}): GPT2Output {
+    return tidy(() => {
+      const { hidden, presents } = this.transformer.forward(inputIds, opts);
+      const logits = this.lm_head.forward(hidden);
+      const out: GPT2Output = { logits };
+      if (presents) out.pastKeyValues = presents;
+      if (opts.labels) out.loss = causalLmLoss(logits, opts.labels);
+      return out;
+    });
+  }
+
+  /**
+   * Autoregressive generation with a key/value cache. Returns each sequence's tokens, prompt
+   * included. Greedy unless doSample (or temperature > 0); top-k and top-p as HF's warpers.
+   */
+  generate(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): number[][] {
+    const maxNew = opts.maxNewTokens ?? 20;
+    const doSample = opts.doSample ?? (opts.temperature !== undefined && opts.temperature > 0);
+    const eos = opts.eosTokenId === undefined ? this.config.eos_token_id : opts.eosTokenId;
+    const useCache = opts.useCache ?? true;
+    if (opts.seed !== undefined) manualSeed(opts.seed);
+    const rows: number[][] = prompt instanceof Tensor
+      ? (prompt.tolist() as number[][])
+      : Array.isArray(prompt[0]) ? (prompt as number[][]) : [prompt as number[]];
+    if (!rows.length || rows.some((r) => r.length !== rows[0].length || !r.length)) {
+      throw new Error('generate: prompts must be non-empty and of equal length');
+    }
+    const wasTraining = this.training;
+    this.eval();
+    const device = this.transformer.wte.weight.device;
+    const seqs = rows.map((r) => [...r]);
+    const done = rows.map(() => false);
+    let past: LayerPast[] | null = null;
+    try {
+      noGrad(() => {
+        for (let step = 0; step < maxNew; step++) {
+          const ctxLen = seqs[0].length;
+          if (ctxLen >= this.config.n_positions) break;
+          const next = tidy(() => {
+            const feed = useCache && past ? seqs.map((s) => [s[s.length - 1]]) : seqs;
+            const ids = tensor(feed, { dtype: 'int64', device });
+            const out = this.forward(ids, { pastKeyValues: useCache && past ? past : undefined, useCache });
+            const T = out.logits.shape[1];
+            const last = out.logits.select(1, T - 1).to({ dtype: 'float32' });
+            const tokens = doSample ? sampleNext(last, opts) : last.argmax(-1);
+            if (past) for (const [k, v] of past) { k.dispose(); v.dispose(); }
+            past = out.pastKeyValues ? out.pastKeyValues.map(([k, v]) => [keep(k), keep(v)] as LayerPast) : null;
+            return (tokens.tolist() as number[]);
+          });
+          next.forEach((t, i) => seqs[i].push(done[i] && eos !== null ? eos : t));
+          next.forEach((t, i) => { if (eos !== null && t === eos) done[i] = true; });
+          if (done.every(Boolean)) break;
+        }
+      });
+    } finally {
+      if (past) for (const [k, v] of past as LayerPast[]) { k.dispose(); v.dispose(); }
+      this.train(wasTraining);
+    }
+    return seqs;
+  }
+
+  // ---------- Hugging Face folders ----------
+
+  /** Loads config.json + model.safetensors from a Hugging Face GPT-2 folder. */
+  static async fromPretrained(dir: string, opts: { dtype?: DType; device?: Device } = {}): Promise<GPT2LMHeadModel> {
+    const config = readConfig(dir);
+    const file = path.join(dir, 'model.safetensors');
+    if (!fs.existsSync(file)) {
+      const bin = fs.existsSync(path.join(dir, 'pytorch_model.bin'));
+      throw new Error(`GPT-2: ${file} not found${bin ? ' (only pytorch_model.bin is there: tstorch reads safetensors; convert it with Hugging Face save_pretrained(safe_serialization=True))' : ''}`);
+    }
+    const model = new GPT2LMHeadModel(config);
+    const { tensors } = loadFile(file);
+    try {
+      const state = new Map<string, Tensor>();
+      const unexpected: string[] = [];
+      for (const [name, t] of tensors) {
+        const key = name.startsWith('transformer.') ? name : `transformer.${name}`;
+        if (/\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight') continue;
+        if (!model.stateDict().has(key)) unexpected.push(name);
+        state.set(key, t);
+      }
+      if (unexpected.length) throw new Error(`GPT-2: ${file} has tensors a GPT-2 does not: ${unexpected.slice(0, 5).join(', ')}`);
+      const own = [...model.stateDict().keys()].filter((k) => k !== 'lm_head.weight');
+      const missing = own.filter((k) => !state.has(k));
+      if (missing.length) throw new Error(`GPT-2: ${file} lacks ${missing.length} tensors, e.g. ${missing.slice(0, 5).join(', ')}`);
+      for (const k of own) {
+        const want = model.stateDict().get(k)!.shape, got = state.get(k)!.shape;
+        if (want.join() !== got.join()) throw new Error(`GPT-2: ${file}: '${k}' is [${got}] but config.json implies [${want}]`);
+      }
+      model.loadStateDict(new Map([...state, ['lm_head.weight', state.get('transformer.wte.weight')!]]));
+    } finally {
+      for (const t of tensors.values()) t.dispose();
+    }
+    if (opts.dtype || opts.device) model.to(opts);
+    return model;
+  }
+
+  /** Writes config.json and model.safetensors (HF's names, lm_head omitted as tied), each atomically. */
+  async savePretrained(dir: string): Promise<void> {
+    fs.mkdirSync(dir, { recursive: true });
+    const tensors = new Map<string, Tensor>();
+    for (const [k, t] of this.stateDict()) if (k !== 'lm_head.weight') tensors.set(k, t);
+    saveFile(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+    const config = {
+      ...this.config,
+      architectures: ['GPT2LMHeadModel'],
+      model_type: 'gpt2',
+      torch_dtype: this.transformer.wte.weight.dtype,
+    };
+    writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  }
+}
+
+/** HF's causal-LM loss: mean cross-entropy of logits[:, :-1] against labels[:, 1:], ignoring -100. */
+export function causalLmLoss(logits: Tensor, labels: Tensor): Tensor {
+  return tidy(() => {
+    const [B, T, V] = logits.shape;
+    if (labels.shape.length !== 2 || labels.shape[0] !== B || labels.shape[1] !== T) {
+      throw new Error(`GPT-2 loss: labels must be [${B}, ${T}] like input_ids, got [${labels.shape}]`);
+    }
+    const shiftLogits = logits.narrow(1, 0, T - 1).contiguous().view([-1, V]);
+    const shiftLabels = labels.narrow(1, 1, T - 1).contiguous().view([-1]);
+    return F.crossEntropy(shiftLogits.to({ dtype: 'float32' }), shiftLabels, { ignoreIndex: -100 });
+  });
+}
+
+/** Temperature, then top-k, then top-p (HF's warper order), then a multinomial draw. */
+function sampleNext(logits: Tensor, opts: GenerateOptions): Tensor {
+  let scores = opts.temperature && opts.temperature > 0 ? logits.div(opts.temperature) : logits;
+  if (opts.topK && opts.topK > 0 && opts.topK < scores.shape[1]) {
+    const kth = scores.topk(opts.topK, -1).values.narrow(1, opts.topK - 1, 1);
+    scores = scores.maskedFill(scores.lt(kth), -Infinity);
+  }
+  if (opts.topP !== undefined && opts.topP < 1) {
+    // Sorted ascending: drop the low tail whose cumulative probability is <= 1 - top_p, keep >= 1.
+    const { values, indices } = scores.sort(-1, false);
+    const cum = F.softmax(values, -1).cumsum(-1);
+    const drop = cum.le(1 - opts.topP);
+    const [B, V] = scores.shape;
+    const keepBest = zeros([B, 1], { dtype: 'bool', device: scores.device }); // min_tokens_to_keep = 1
+    const sortedRemove = cat([drop.narrow(1, 0, V - 1), keepBest], 1);
+    const remove = sortedRemove.scatter(1, indices, sortedRemove);
+    scores = scores.maskedFill(remove, -Infinity);
+  }
+  return F.softmax(scores, -1).multinomial(1).squeeze(1);
+}
+
+export function readConfig(dir: string): GPT2Config {
+  const file = path.join(dir, 'config.json');
+  let raw: string;
+  try {
+    raw = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new Error(`GPT-2: ${file} not found (a model folder needs config.json and model.safetensors)`);
+  }
+  let config: GPT2Config;
+  try {
+    config = JSON.parse(raw);
+  } catch (e) {
+    throw new Error(`GPT-2: ${file} is not valid JSON (${(e as Error).message})`);
+  }
+  if (config.model_type !== undefined && config.model_type !== 'gpt2') throw new Error(`GPT-2: ${file} is a '${config.model_type}' model, not gpt2`);
+  resolveConfig(config);
+  return config;
+}

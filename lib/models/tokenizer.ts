@@ -1,0 +1,26 @@
+// GPT-2's byte-level BPE (r50k_base, the same merges as Hugging Face's GPT2Tokenizer), offline,
+// from the gpt-tokenizer package.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const r50k = require('gpt-tokenizer/encoding/r50k_base') as {
+  encode(text: string, opts?: { allowedSpecial?: Set<string> }): number[];
+  decode(tokens: number[]): string;
+};
+
+export const EOS_TOKEN = '<|endoftext|>';
+export const EOS_TOKEN_ID = 50256;
+export const VOCAB_SIZE = 50257;
+const allowed = new Set([EOS_TOKEN]);
+
+export class GPT2Tokenizer {
+  readonly eosTokenId = EOS_TOKEN_ID;
+  readonly vocabSize = VOCAB_SIZE;
+  /** Text to token ids, no special tokens added ("<|endoftext|>" in the text is that token, as in HF). */
+  encode(text: string): number[] {
+    return r50k.encode(text, { allowedSpecial: allowed });
+  }
+  decode(ids: number[]): string {
+    return r50k.decode(ids);
+  }
+}
+
+export const tokenizer = new GPT2Tokenizer();

@@ -1,0 +1,112 @@
+// The layers GPT-2 is made of, with PyTorch's / Hugging Face's parameter names and shapes.
+import { Tensor } from '../tensor/tensor';
+import { empty, ones, zeros } from '../tensor/creation';
+import { noGrad } from '../tensor/runtime';
+import { DType, Device } from '../tensor/dtype';
+import { Module } from './module';
+import * as F from './functional';
+import { kaimingUniform_ } from './init';
+
+export interface FactoryOptions {
+  dtype?: DType;
+  device?: Device;
+}
+
+/** y = x Wᵀ + b with W (out, in), as nn.Linear; initialised as PyTorch does. */
+export class Linear extends Module {
+  declare weight: Tensor;
+  declare bias: Tensor | null;
+  /** opts.weight adopts an existing (out, in) tensor instead of making one: how tied heads share. */
+  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: FactoryOptions & { bias?: boolean; weight?: Tensor } = {}) {
+    super();
+    this.registerParameter('weight', opts.weight ?? empty([outFeatures, inFeatures], opts));
+    this.registerParameter('bias', opts.bias === false ? null : empty([outFeatures], opts));
+    noGrad(() => {
+      if (!opts.weight) kaimingUniform_(this.weight, Math.sqrt(5));
+      const bound = inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0;
+      this.bias?.uniform_(-bound, bound);
+    });
+  }
+  forward(x: Tensor): Tensor {
+    return F.linear(x, this.weight, this.bias);
+  }
+  protected override extraRepr(): string {
+    return `inFeatures=${this.inFeatures}, outFeatures=${this.outFeatures}, bias=${this.bias !== null}`;
+  }
+}
+
+/**
+ * Hugging Face's Conv1D (GPT-2): a linear layer with the weight stored transposed, (in, out),
+ * y = x·W + b, computed as addmm(b, x2d, W) exactly as transformers does.
+ */
+export class Conv1D extends Module {
+  declare weight: Tensor;
+  declare bias: Tensor;
+  readonly nf: number;
+  readonly nx: number;
+  constructor(nf: number, nx: number, opts: FactoryOptions = {}) {
+    super();
+    this.nf = nf;
+    this.nx = nx;
+    this.registerParameter('weight', empty([nx, nf], opts));
+    this.registerParameter('bias', zeros([nf], opts));
+    noGrad(() => this.weight.normal_(0, 0.02));
+  }
+  forward(x: Tensor): Tensor {
+    const shape = x.shape;
+    const x2 = x.view([-1, shape[shape.length - 1]]);
+    const y = this.bias.addmm(x2, this.weight);
+    x2.dispose();
+    const out = y.view([...shape.slice(0, -1), this.nf]);
+    y.dispose();
+    return out;
+  }
+  protected override extraRepr(): string {
+    return `nf=${this.nf}, nx=${this.nx}`;
+  }
+}
+
+export class LayerNorm extends Module {
+  declare weight: Tensor;
+  declare bias: Tensor;
+  constructor(readonly normalizedShape: number, readonly eps = 1e-5, opts: FactoryOptions = {}) {
+    super();
+    this.registerParameter('weight', ones([normalizedShape], opts));
+    this.registerParameter('bias', zeros([normalizedShape], opts));
+  }
+  forward(x: Tensor): Tensor {
+    return F.layerNorm(x, [this.normalizedShape], this.weight, this.bias, this.eps);
+  }
+  protected override extraRepr(): string {
+    return `(${this.normalizedShape},), eps=${this.eps}`;
+  }
+}
+
+export class Embedding extends Module {
+  declare weight: Tensor;
+  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: FactoryOptions = {}) {
+    super();
+    this.registerParameter('weight', empty([numEmbeddings, embeddingDim], opts));
+    noGrad(() => this.weight.normal_(0, 1));
+  }
+  forward(ids: Tensor): Tensor {
+    return F.embedding(ids, this.weight);
+  }
+  protected override extraRepr(): string {
+    return `${this.numEmbeddings}, ${this.embeddingDim}`;
+  }
+}
+
+export class Dropout extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+    if (p < 0 || p > 1) throw new Error(`Dropout: p must be in [0, 1], got ${p}`);
+  }
+  forward(x: Tensor): Tensor {
+    // When off this is a new handle to the same tensor, so callers may always dispose the result.
+    return F.dropout(x, this.p, this.training && this.p > 0);
+  }
+  protected override extraRepr(): string {
+    return `p=${this.p}`;
+  }
+}

@@ -1,0 +1,252 @@
+// Module: PyTorch's nn.Module, explicit. Parameters, buffers and children are ordinary
+// properties of the object; the module records their names (registerParameter/Buffer/Module)
+// so it can walk them with Hugging Face's dotted names. Parameters and buffers are keep()-ed:
+// no tidy() frees them; module.dispose() does.
+import { Tensor } from '../tensor/tensor';
+import { keep } from '../tensor/scope';
+import { noGrad } from '../tensor/runtime';
+import { DType, Device, isFloatingDtype } from '../tensor/dtype';
+
+export abstract class Module {
+  training = true;
+  private _paramNames: string[] = [];
+  private _bufferNames: string[] = [];
+  private _nonPersistent = new Set<string>();
+  private _moduleNames: string[] = [];
+
+  private slot(name: string): unknown {
+    return (this as unknown as Record<string, unknown>)[name];
+  }
+  private setSlot(name: string, value: unknown): void {
+    (this as unknown as Record<string, unknown>)[name] = value;
+  }
+
+  /** Registers (or replaces) a parameter; it requires grad and is kept past tidy(). */
+  registerParameter<T extends Tensor | null>(name: string, t: T, requiresGrad = true): T {
+    if (t) {
+      keep(t);
+      if (requiresGrad && isFloatingDtype(t.dtype) && !t.requiresGrad) t.requiresGrad_(true);
+    }
+    if (!this._paramNames.includes(name)) this._paramNames.push(name);
+    this.setSlot(name, t);
+    return t;
+  }
+  registerBuffer<T extends Tensor | null>(name: string, t: T, persistent = true): T {
+    if (t) keep(t);
+    if (!this._bufferNames.includes(name)) this._bufferNames.push(name);
+    if (!persistent) this._nonPersistent.add(name);
+    this.setSlot(name, t);
+    return t;
+  }
+  registerModule<M extends Module | null>(name: string, m: M): M {
+    if (!this._moduleNames.includes(name)) this._moduleNames.push(name);
+    this.setSlot(name, m);
+    return m;
+  }
+  /** Replaces a registered child (how LoRA wraps a layer in place). */
+  replaceModule(name: string, m: Module): void {
+    if (!this._moduleNames.includes(name)) throw new Error(`${this.constructor.name} has no child '${name}'`);
+    this.setSlot(name, m);
+  }
+
+  abstract forward(...args: unknown[]): unknown;
+
+  // ---------- walking ----------
+  *namedChildren(): Generator<[string, Module]> {
+    for (const n of this._moduleNames) {
+      const m = this.slot(n) as Module | null;
+      if (m) yield [n, m];
+    }
+  }
+  children(): Module[] {
+    return [...this.namedChildren()].map(([, m]) => m);
+  }
+  *namedModules(prefix = ''): Generator<[string, Module]> {
+    yield [prefix, this];
+    for (const [n, m] of this.namedChildren()) yield* m.namedModules(prefix ? `${prefix}.${n}` : n);
+  }
+  /** Own parameters first, then children's; a tensor shared by two names (tied weights) once. */
+  namedParameters(opts: { prefix?: string; trainableOnly?: boolean; recurse?: boolean } = {}): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    const seen = new Set<Tensor>();
+    const walk = (m: Module, prefix: string) => {
+      for (const n of m._paramNames) {
+        const t = m.slot(n) as Tensor | null;
+        if (!t || seen.has(t)) continue;
+        seen.add(t);
+        if (opts.trainableOnly && !t.requiresGrad) continue;
+        out.push([prefix ? `${prefix}.${n}` : n, t]);
+      }
+      if (opts.recurse === false) return;
+      for (const [cn, c] of m.namedChildren()) walk(c, prefix ? `${prefix}.${cn}` : cn);
+    };
+    walk(this, opts.prefix ?? '');
+    return out;
+  }
+  parameters(opts: { trainableOnly?: boolean } = {}): Tensor[] {
+    return this.namedParameters(opts).map(([, t]) => t);
+  }
+  namedBuffers(opts: { persistentOnly?: boolean } = {}): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [prefix, m] of this.namedModules()) {
+      for (const n of m._bufferNames) {
+        const t = m.slot(n) as Tensor | null;
+        if (!t || (opts.persistentOnly && m._nonPersistent.has(n))) continue;
+        out.push([prefix ? `${prefix}.${n}` : n, t]);
+      }
+    }
+    return out;
+  }
+
+  /** Number of parameter elements (tied weights counted once). */
+  numParameters(opts: { trainableOnly?: boolean } = {}): number {
+    return this.parameters(opts).reduce((s, t) => s + t.numel(), 0);
+  }
+
+  // ---------- modes ----------
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+  eval(): this {
+    return this.train(false);
+  }
+  requiresGrad_(requiresGrad = true): this {
+    for (const p of this.parameters()) p.requiresGrad_(requiresGrad);
+    return this;
+  }
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  // ---------- state ----------
+  /**
+   * Every parameter and persistent buffer by dotted name. Tied tensors appear under each of
+   * their names (as PyTorch's state_dict). The tensors are the module's own: do not dispose.
+   */
+  stateDict(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const [prefix, m] of this.namedModules()) {
+      const p = prefix ? `${prefix}.` : '';
+      for (const n of m._paramNames) {
+        const t = m.slot(n) as Tensor | null;
+        if (t) out.set(p + n, t);
+      }
+      for (const n of m._bufferNames) {
+        const t = m.slot(n) as Tensor | null;
+        if (t && !m._nonPersistent.has(n)) out.set(p + n, t);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Copies values into the module's tensors (shapes must match; dtype and device follow the
+   * module). strict: every key of each side must be present in the other.
+   */
+  loadStateDict(state: Map<string, Tensor> | Record<string, Tensor>, opts: { strict?: boolean } = {}): { missingKeys: string[]; unexpectedKeys: string[] } {
+    const src = state instanceof Map ? state : new Map(Object.entries(state));
+    const own = this.stateDict();
+    const missingKeys = [...own.keys()].filter((k) => !src.has(k));
+    const unexpectedKeys = [...src.keys()].filter((k) => !own.has(k));
+    if ((opts.strict ?? true) && (missingKeys.length || unexpectedKeys.length)) {
+      throw new Error(
+        `loadStateDict: ${missingKeys.length ? `missing keys: ${missingKeys.slice(0, 8).join(', ')}${missingKeys.length > 8 ? ', ...' : ''}` : ''}` +
+          `${missingKeys.length && unexpectedKeys.length ? '; ' : ''}` +
+          `${unexpectedKeys.length ? `unexpected keys: ${unexpectedKeys.slice(0, 8).join(', ')}${unexpectedKeys.length > 8 ? ', ...' : ''}` : ''}`,
+      );
+    }
+    noGrad(() => {
+      for (const [k, dst] of own) {
+        const s = src.get(k);
+        if (!s) continue;
+        const ds = dst.shape, ss = s.shape;
+        if (ds.length !== ss.length || ds.some((d, i) => d !== ss[i])) {
+          throw new Error(`loadStateDict: '${k}' has shape [${ss}] in the checkpoint, [${ds}] in the model`);
+        }
+        dst.copy_(s);
+      }
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /** Moves/casts every parameter and buffer (floating ones only for dtype), keeping ties. */
+  to(target: { dtype?: DType; device?: Device }): this {
+    const moved = new Map<Tensor, Tensor>();
+    const move = (t: Tensor, isParam: boolean): Tensor => {
+      let r = moved.get(t);
+      if (r) return r;
+      const dtype = target.dtype && isFloatingDtype(t.dtype) ? target.dtype : undefined;
+      const converted = noGrad(() => t.to({ dtype, device: target.device }));
+      r = converted.detach();
+      converted.dispose();
+      if (isParam && t.requiresGrad) r.requiresGrad_(true);
+      keep(r);
+      moved.set(t, r);
+      return r;
+    };
+    for (const [, m] of this.namedModules()) {
+      for (const n of m._paramNames) {
+        const t = m.slot(n) as Tensor | null;
+        if (t) m.setSlot(n, move(t, true));
+      }
+      for (const n of m._bufferNames) {
+        const t = m.slot(n) as Tensor | null;
+        if (t) m.setSlot(n, move(t, false));
+      }
+    }
+    for (const old of moved.keys()) old.dispose();
+    return this;
+  }
+
+  /** Frees every parameter and buffer. The module is unusable afterwards. */
+  dispose(): void {
+    for (const [, m] of this.namedModules()) {
+      for (const n of [...m._paramNames, ...m._bufferNames]) (m.slot(n) as Tensor | null)?.dispose();
+    }
+  }
+
+  /** A PyTorch-style printout of the module tree. */
+  toString(): string {
+    const lines = [`${this.constructor.name}(${this.extraRepr()}`];
+    const kids = [...this.namedChildren()];
+    if (!kids.length) return `${lines[0]})`;
+    lines[0] = `${this.constructor.name}(`;
+    for (const [n, m] of kids) lines.push(`  (${n}): ${m.toString().split('\n').join('\n  ')}`);
+    lines.push(')');
+    return lines.join('\n');
+  }
+  protected extraRepr(): string {
+    return '';
+  }
+}
+
+/** A list of modules named "0", "1", ... (nn.ModuleList). */
+export class ModuleList<M extends Module = Module> extends Module {
+  readonly items: M[] = [];
+  constructor(modules: M[] = []) {
+    super();
+    modules.forEach((m) => this.append(m));
+  }
+  append(m: M): this {
+    this.registerModule(String(this.items.length), m);
+    this.items.push(m);
+    return this;
+  }
+  get length(): number {
+    return this.items.length;
+  }
+  get(i: number): M {
+    return this.items[i];
+  }
+  override replaceModule(name: string, m: Module): void {
+    super.replaceModule(name, m);
+    this.items[Number(name)] = m as M;
+  }
+  [Symbol.iterator](): Iterator<M> {
+    return this.items[Symbol.iterator]();
+  }
+  forward(): never {
+    throw new Error('ModuleList has no forward(); iterate over it');
+  }
+}
