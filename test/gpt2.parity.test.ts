@@ -1,0 +1,122 @@
+// GPT-2 against the Python reference (scripts/reference/gpt2_ref.py, HF semantics), tensor by
+// tensor: logits and loss within 1e-5 relative, every gradient within 1e-4 of its largest element.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+import { fixtures, relErr } from './helpers';
+
+const configs = fs.readdirSync(path.join(fixtures, 'gpt2'));
+
+describe.each(configs)('GPT-2 parity: %s', (name) => {
+  const dir = path.join(fixtures, 'gpt2', name);
+  let model: torch.GPT2LMHeadModel;
+  let expected: Map<string, torch.Tensor>;
+  beforeAll(async () => {
+    model = await torch.GPT2LMHeadModel.fromPretrained(dir);
+    model.eval();
+    expected = torch.io.safetensors.loadFile(path.join(dir, 'expected.safetensors')).tensors;
+  });
+  afterAll(() => {
+    model?.dispose();
+    for (const t of expected?.values() ?? []) t.dispose();
+  });
+
+  test('logits, loss and every gradient', () => {
+    torch.tidy(() => {
+      const out = model.forward(expected.get('input_ids')!, { labels: expected.get('labels')! });
+      expect(relErr(out.logits, expected.get('logits')!)).toBeLessThan(1e-5);
+      const loss = out.loss!.item() as number, refLoss = expected.get('loss')!.item() as number;
+      expect(Math.abs(loss - refLoss) / Math.abs(refLoss)).toBeLessThan(1e-5);
+      model.zeroGrad();
+      out.loss!.backward();
+      const params = model.namedParameters();
+      const gradNames = [...expected.keys()].filter((k) => k.startsWith('grad.'));
+      // The reference's named_parameters() lists the tied lm_head once, under wte: same as ours.
+      expect(params.map(([n]) => `grad.${n}`).sort()).toEqual(gradNames.sort());
+      let worst = 0;
+      for (const [n, p] of params) {
+        const e = relErr(p.grad!, expected.get(`grad.${n}`)!);
+        worst = Math.max(worst, e);
+        expect(e).toBeLessThan(1e-4);
+      }
+      expect(worst).toBeGreaterThanOrEqual(0);
+    });
+  });
+
+  test('left-padded batch with attentionMask', () => {
+    torch.tidy(() => {
+      const out = torch.noGrad(() =>
+        model.forward(expected.get('input_ids')!, { labels: expected.get('labels')!, attentionMask: expected.get('attention_mask')! }),
+      );
+      expect(relErr(out.logits, expected.get('masked_logits')!)).toBeLessThan(1e-5);
+      const l = out.loss!.item() as number, r = expected.get('masked_loss')!.item() as number;
+      expect(Math.abs(l - r) / Math.abs(r)).toBeLessThan(1e-5);
+    });
+  });
+
+  test('fromPretrained -> savePretrained -> fromPretrained is bit-identical', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-rt-'));
+    await model.savePretrained(tmp);
+    const again = await torch.GPT2LMHeadModel.fromPretrained(tmp);
+    const a = model.stateDict(), b = again.stateDict();
+    expect([...b.keys()]).toEqual([...a.keys()]);
+    for (const [k, t] of a) expect(b.get(k)!.bytes().equals(t.bytes())).toBe(true);
+    // A second save of the reloaded model writes the very same bytes.
+    const tmp2 = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-rt-'));
+    await again.savePretrained(tmp2);
+    expect(fs.readFileSync(path.join(tmp2, 'model.safetensors')).equals(fs.readFileSync(path.join(tmp, 'model.safetensors')))).toBe(true);
+    const cfg = JSON.parse(fs.readFileSync(path.join(tmp, 'config.json'), 'utf8'));
+    expect(cfg.model_type).toBe('gpt2');
+    expect(cfg.n_embd).toBe(model.config.n_embd);
+    again.dispose();
+    fs.rmSync(tmp, { recursive: true });
+    fs.rmSync(tmp2, { recursive: true });
+  });
+});
+
+describe('generation', () => {
+  let model: torch.GPT2LMHeadModel;
+  beforeAll(async () => {
+    model = await torch.GPT2LMHeadModel.fromPretrained(path.join(fixtures, 'gpt2', 'tiny'));
+  });
+  afterAll(() => model?.dispose());
+
+  test('the key/value cache gives the same tokens as recomputing the whole sequence', () => {
+    const prompt = [[5, 17, 42, 8], [1, 2, 3, 4]];
+    const opts = { maxNewTokens: 20, eosTokenId: null };
+    const cached = model.generate(prompt, { ...opts, useCache: true });
+    const full = model.generate(prompt, { ...opts, useCache: false });
+    expect(cached).toEqual(full);
+    expect(cached[0].length).toBe(24);
+  });
+
+  test('cached logits match full-sequence logits at every step', () => {
+    torch.tidy(() => torch.noGrad(() => {
+      model.eval();
+      const ids = torch.tensor([[5, 17, 42, 8, 9, 10]], { dtype: 'int64' });
+      const full = model.forward(ids).logits;
+      const first = model.forward(ids.narrow(1, 0, 4), { useCache: true });
+      const rest = model.forward(ids.narrow(1, 4, 2), { pastKeyValues: first.pastKeyValues, useCache: true });
+      expect(relErr(rest.logits, full.narrow(1, 4, 2))).toBeLessThan(1e-5);
+    }));
+  });
+
+  test('sampling is seeded and repeatable; top-k 1 is greedy; stops at EOS', () => {
+    const a = model.generate([1, 2, 3], { maxNewTokens: 10, temperature: 0.9, topK: 20, topP: 0.9, seed: 7, eosTokenId: null });
+    const b = model.generate([1, 2, 3], { maxNewTokens: 10, temperature: 0.9, topK: 20, topP: 0.9, seed: 7, eosTokenId: null });
+    expect(a).toEqual(b);
+    const greedy = model.generate([1, 2, 3], { maxNewTokens: 8, eosTokenId: null });
+    expect(model.generate([1, 2, 3], { maxNewTokens: 8, doSample: true, topK: 1, seed: 3, eosTokenId: null })).toEqual(greedy);
+    const eos = greedy[0][4];
+    const stopped = model.generate([1, 2, 3], { maxNewTokens: 8, eosTokenId: eos });
+    expect(stopped[0][stopped[0].length - 1]).toBe(eos);
+    expect(stopped[0].length).toBeLessThanOrEqual(greedy[0].length);
+  });
+
+  test('generation does not leak tensors', () => {
+    const before = torch.memory().liveTensors;
+    model.generate([1, 2, 3], { maxNewTokens: 5, eosTokenId: null });
+    expect(torch.memory().liveTensors).toBe(before);
+  });
+});
