@@ -1,0 +1,124 @@
+// safetensors reader/writer: every dtype, __metadata__, validation, atomic writes.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import * as torch from '../lib';
+
+const st = torch.io.safetensors;
+let dir: string;
+beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-st-')); });
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function sample(): Record<string, torch.Tensor> {
+  return {
+    f32: torch.tensor([[1.5, -2], [3, 4]], { dtype: 'float32' }),
+    f64: torch.tensor([Math.PI], { dtype: 'float64' }),
+    f16: torch.tensor([0.5, 65504], { dtype: 'float16' }),
+    bf16: torch.tensor([1, -3.5], { dtype: 'bfloat16' }),
+    i64: torch.tensor([-(2 ** 40), 7], { dtype: 'int64' }),
+    i32: torch.tensor([1, 2, 3], { dtype: 'int32' }),
+    u8: torch.tensor([255, 0], { dtype: 'uint8' }),
+    b: torch.tensor([true, false, true]),
+    scalar: torch.tensor(2.5),
+    empty: torch.zeros([0, 3]),
+  };
+}
+
+test('round trip of every dtype, with __metadata__', () => {
+  const file = path.join(dir, 'all.safetensors');
+  const t = sample();
+  st.saveFile(file, t, { format: 'pt', note: 'hello' });
+  const { tensors, metadata } = st.loadFile(file);
+  expect(metadata).toEqual({ format: 'pt', note: 'hello' });
+  for (const [k, v] of Object.entries(t)) {
+    const r = tensors.get(k)!;
+    expect(r.dtype).toBe(v.dtype);
+    expect(r.shape).toEqual(v.shape);
+    expect(r.bytes().equals(v.bytes())).toBe(true);
+  }
+  const raw = fs.readFileSync(file);
+  const hlen = Number(raw.readBigUInt64LE(0));
+  expect(hlen % 8).toBe(0);
+});
+
+test('files written by the Python reference load, and ours load in Python', () => {
+  const file = path.join(dir, 'ours.safetensors');
+  st.saveFile(file, { w: torch.tensor([[1, 2, 3]], { dtype: 'float32' }), h: torch.tensor([1.5], { dtype: 'bfloat16' }) });
+  const py = `
+import sys; sys.path.insert(0, ${JSON.stringify(path.join(__dirname, '..', 'scripts', 'reference'))})
+import st, torch
+t = st.load(${JSON.stringify(file)})
+assert t['w'].tolist() == [[1.0, 2.0, 3.0]] and t['h'].dtype == torch.bfloat16 and t['h'].item() == 1.5
+st.save(${JSON.stringify(path.join(dir, 'py.safetensors'))}, {'x': torch.arange(6, dtype=torch.float16).reshape(2, 3)}, {'format': 'pt'})
+print('ok')`;
+  const r = spawnSync('/usr/bin/python3', ['-c', py], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  expect(r.stdout.trim()).toBe('ok');
+  const { tensors } = st.loadFile(path.join(dir, 'py.safetensors'));
+  expect(tensors.get('x')!.dtype).toBe('float16');
+  expect(tensors.get('x')!.tolist()).toEqual([[0, 1, 2], [3, 4, 5]]);
+});
+
+describe('corrupt files give an error naming the file and the fault', () => {
+  const good = () => {
+    const f = path.join(dir, 'good.safetensors');
+    st.saveFile(f, { a: torch.ones([4, 4]), b: torch.zeros([3]) });
+    return fs.readFileSync(f);
+  };
+  const write = (name: string, buf: Buffer) => {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, buf);
+    return f;
+  };
+  test('truncated data', () => {
+    const b = good();
+    const f = write('trunc.safetensors', b.subarray(0, b.length - 5));
+    expect(() => st.loadFile(f)).toThrow(/trunc\.safetensors.*(truncated|past the data)/);
+  });
+  test('truncated header', () => {
+    const f = write('short.safetensors', good().subarray(0, 20));
+    expect(() => st.loadFile(f)).toThrow(/short\.safetensors.*header length/);
+  });
+  test('tiny file', () => {
+    expect(() => st.loadFile(write('tiny.safetensors', Buffer.from([1, 2])))).toThrow(/too short/);
+  });
+  test('bad JSON', () => {
+    const b = good();
+    b[8] = 0x78; // 'x' where the header's '{' was
+    expect(() => st.loadFile(write('json.safetensors', b))).toThrow(/json\.safetensors.*JSON/);
+  });
+  test('offsets that disagree with the shape', () => {
+    const header = Buffer.from(JSON.stringify({ a: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 12] } }));
+    const len = Buffer.alloc(8); len.writeBigUInt64LE(BigInt(header.length));
+    expect(() => st.loadFile(write('offs.safetensors', Buffer.concat([len, header, Buffer.alloc(12)])))).toThrow(/needs 16/);
+  });
+  test('unknown dtype, hole, missing file', () => {
+    const mk = (h: object, n: number) => {
+      const header = Buffer.from(JSON.stringify(h));
+      const len = Buffer.alloc(8); len.writeBigUInt64LE(BigInt(header.length));
+      return Buffer.concat([len, header, Buffer.alloc(n)]);
+    };
+    expect(() => st.loadFile(write('dt.safetensors', mk({ a: { dtype: 'Q7', shape: [1], data_offsets: [0, 1] } }, 1)))).toThrow(/unsupported dtype 'Q7'/);
+    expect(() => st.loadFile(write('hole.safetensors', mk({ a: { dtype: 'U8', shape: [1], data_offsets: [2, 3] } }, 3)))).toThrow(/hole/);
+    expect(() => st.loadFile(path.join(dir, 'nope.safetensors'))).toThrow(/nope\.safetensors.*ENOENT/);
+  });
+});
+
+test('writes are atomic: a failing write leaves the old file whole and no temporary behind', () => {
+  const f = path.join(dir, 'atomic.safetensors');
+  st.saveFile(f, { a: torch.ones([2]) });
+  const before = fs.readFileSync(f);
+  const disposed = torch.ones([2]);
+  disposed.dispose();
+  expect(() => st.saveFile(f, { a: torch.zeros([2]), b: disposed })).toThrow(/disposed/);
+  expect(fs.readFileSync(f).equals(before)).toBe(true);
+  expect(fs.readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
+});
+
+test('the GPT-2 tokenizer is GPT-2 BPE', () => {
+  const tok = torch.tokenizer;
+  expect(tok.encode('Hello world')).toEqual([15496, 995]);
+  expect(tok.encode('<|endoftext|>')).toEqual([50256]);
+  expect(tok.decode(tok.encode(' The jury said Friday.'))).toBe(' The jury said Friday.');
+});
