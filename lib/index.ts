@@ -3,7 +3,13 @@
 export * from './tensor';
 import * as nn from './nn';
 import * as io from './io';
-export { nn, io };
+import * as lora from './lora';
+import * as data from './data';
+import * as optim from './optim';
+import * as train from './train';
+export { nn, io, lora, data, optim, train };
+export { Trainer } from './train';
+export type { TrainingArguments } from './train';
 export * from './models';
 
 export const float32 = 'float32', float64 = 'float64', float16 = 'float16', bfloat16 = 'bfloat16';

@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import core_grads  # noqa: E402
 import gpt2_ref  # noqa: E402
 import st  # noqa: E402
+import train_ref  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -86,6 +87,7 @@ def main(out_dir):
     core_grads.main(os.path.join(out_dir, "core_grads.json"))
     for i, (name, spec) in enumerate(GPT2_CONFIGS.items()):
         write_gpt2(out_dir, name, spec, seed=100 + i)
+    train_ref.main(out_dir, out_dir)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,57 @@
+// A strict flag parser: --name value, --name=value, booleans as --flag; unknown flags,
+// missing values and bad numbers are errors that say what to do.
+export type FlagType = 'string' | 'int' | 'number' | 'boolean';
+export interface FlagSpec {
+  type: FlagType;
+  required?: boolean;
+  default?: string | number | boolean;
+  help: string;
+}
+export type Spec = Record<string, FlagSpec>;
+export type Parsed = Record<string, string | number | boolean | undefined>;
+
+export class UsageError extends Error {}
+
+export function parseFlags(command: string, argv: string[], spec: Spec): Parsed {
+  const out: Parsed = {};
+  for (const [k, s] of Object.entries(spec)) if (s.default !== undefined) out[k] = s.default;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) throw new UsageError(`unexpected argument '${a}' (see: tstorch ${command} --help)`);
+    let [name, value] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const s = spec[name];
+    if (!s) throw new UsageError(`unknown flag --${name} for '${command}' (see: tstorch ${command} --help)`);
+    if (s.type === 'boolean') {
+      if (value !== undefined && !['true', 'false'].includes(value)) throw new UsageError(`--${name} takes no value (or =true/=false)`);
+      out[name] = value === undefined ? true : value === 'true';
+      continue;
+    }
+    if (value === undefined) {
+      if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) throw new UsageError(`--${name} needs a value`);
+      value = argv[++i];
+    }
+    if (s.type === 'int' || s.type === 'number') {
+      const n = Number(value);
+      if (value.trim() === '' || !Number.isFinite(n) || (s.type === 'int' && !Number.isInteger(n))) {
+        throw new UsageError(`--${name} must be ${s.type === 'int' ? 'an integer' : 'a number'}, got '${value}'`);
+      }
+      out[name] = n;
+    } else {
+      out[name] = value;
+    }
+  }
+  for (const [k, s] of Object.entries(spec)) {
+    if (s.required && out[k] === undefined) throw new UsageError(`missing --${k} (${s.help}); see: tstorch ${command} --help`);
+  }
+  return out;
+}
+
+export function helpText(command: string, summary: string, spec: Spec): string {
+  const lines = [`tstorch ${command}: ${summary}`, '', 'Flags:'];
+  for (const [k, s] of Object.entries(spec)) {
+    const arg = s.type === 'boolean' ? '' : ` <${s.type === 'string' ? 'value' : s.type}>`;
+    const def = s.default !== undefined ? ` (default ${s.default})` : s.required ? ' (required)' : '';
+    lines.push(`  --${k}${arg}`.padEnd(34) + s.help + def);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,28 @@
+// tstorch info: what this install runs on.
+import * as fs from 'fs';
+import * as path from 'path';
+import * as torch from '../../index';
+import { root } from '../../loader';
+import { Spec } from '../args';
+
+export const spec: Spec = {
+  json: { type: 'boolean', help: 'print one JSON object' },
+};
+export const summary = 'libtorch version and source, CUDA, threads, the addon in use';
+
+export function run(flags: Record<string, unknown>): void {
+  const b = torch.buildInfo();
+  const info = {
+    tstorch: JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version as string,
+    libtorch: b.torchVersion,
+    libtorchSource: b.torchSource,
+    builtWithCuda: b.builtWithCuda,
+    cudaAvailable: b.cudaAvailable,
+    cudaDevices: b.cudaDeviceCount,
+    threads: torch.getNumThreads(),
+    addon: b.addon ? `${b.addon.kind}: ${b.addon.file}` : null,
+    node: process.version,
+  };
+  if (flags.json) console.log(JSON.stringify(info));
+  else for (const [k, v] of Object.entries(info)) console.log(`${k.padEnd(16)} ${v}`);
+}

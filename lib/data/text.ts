@@ -1,0 +1,113 @@
+// Reading training text: plain files, the notebook's Articles.csv, and its cleaning().
+import * as fs from 'fs';
+
+/**
+ * Parses RFC 4180 CSV (quoted fields, doubled quotes, newlines inside quotes, CRLF).
+ * Throws with the line number on an unterminated quote.
+ */
+export function parseCsv(text: string, file = 'CSV'): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let i = 0;
+  let line = 1;
+  let quoted = false;
+  let quoteStartLine = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') { field += '"'; i += 2; continue; }
+        quoted = false; i++; continue;
+      }
+      if (c === '\n') line++;
+      field += c; i++; continue;
+    }
+    if (c === '"' && field === '') { quoted = true; quoteStartLine = line; i++; continue; }
+    if (c === ',') { row.push(field); field = ''; i++; continue; }
+    if (c === '\r' && text[i + 1] === '\n') { i++; continue; }
+    if (c === '\n' || c === '\r') {
+      row.push(field); rows.push(row); row = []; field = ''; line++; i++; continue;
+    }
+    field += c; i++;
+  }
+  if (quoted) throw new Error(`${file}: unterminated quoted field starting on line ${quoteStartLine}`);
+  if (field !== '' || row.length) { row.push(field); rows.push(row); }
+  return rows;
+}
+
+/**
+ * One column of a CSV file as pandas would give it after read_csv(encoding) and dropna():
+ * rows with any empty field are dropped. ISO-8859-1 by default, as the notebook's Articles.csv.
+ */
+export function readCsvColumn(file: string, column: string, opts: { encoding?: BufferEncoding; dropna?: boolean } = {}): string[] {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (e) {
+    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const rows = parseCsv(buf.toString(opts.encoding ?? 'latin1'), file).filter((r) => !(r.length === 1 && r[0] === ''));
+  if (rows.length < 1) throw new Error(`${file}: empty CSV`);
+  const header = rows[0].map((h) => h.trim());
+  const col = header.indexOf(column);
+  if (col < 0) throw new Error(`${file}: no column '${column}' (columns: ${header.join(', ')})`);
+  const out: string[] = [];
+  rows.slice(1).forEach((r, k) => {
+    if (r.length !== header.length) {
+      throw new Error(`${file}: row ${k + 2} has ${r.length} fields, the header has ${header.length} (malformed CSV)`);
+    }
+    if ((opts.dropna ?? true) && r.some((f) => f === '')) return;
+    out.push(r[col]);
+  });
+  return out;
+}
+
+// Python 3's `re` on str patterns is Unicode-aware: \s is str.isspace() (which includes
+// \x1c-\x1f and \x85, unlike JS's \s), \w is letters, numbers and '_', \d is Unicode decimals.
+const PY_S = '[\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
+const PY_W_NOT = '[^\\p{L}\\p{N}_]';
+const cleaningSteps: [RegExp, string][] = [
+  [new RegExp(`${PY_S}${PY_W_NOT}`, 'gu'), ' '], //   re.sub('\s\W',' ',s)
+  [new RegExp(`${PY_W_NOT},${PY_S}`, 'gu'), ' '], //  re.sub('\W,\s',' ',s)
+  [/\p{Nd}+/gu, ''], //                                re.sub("\d+", "", s)
+  [new RegExp(`${PY_S}+`, 'gu'), ' '], //              re.sub('\s+',' ',s)
+  [/[!@#$_]/gu, ''], //                                re.sub('[!@#$_]', '', s)
+];
+
+/**
+ * The seed notebook's cleaning(), reproduced exactly (tested against Python's re). Known quirk,
+ * kept on purpose for parity: s.replace("co","") deletes every "co" ("company" -> "mpany").
+ */
+export function notebookCleaning(s: string): string {
+  for (const [re, rep] of cleaningSteps) s = s.replace(re, rep);
+  return s.split('co').join('').split('https').join('').split('[\\w*').join(' ');
+}
+
+/** A sane default cleaning: normalise whitespace, drop URLs; words stay intact. */
+export function basicCleaning(s: string): string {
+  return s.replace(/https?:\/\/\S+/g, '').replace(/\s+/g, ' ').trim();
+}
+
+export type CleaningMode = 'basic' | 'notebook' | 'none';
+
+export function clean(s: string, mode: CleaningMode): string {
+  if (mode === 'notebook') return notebookCleaning(s);
+  if (mode === 'basic') return basicCleaning(s);
+  return s;
+}
+
+/**
+ * Training text from a file: a .csv is read as the notebook's Articles.csv (column `Article`,
+ * ISO-8859-1, dropna), each article cleaned and concatenated as the notebook writes
+ * Articles.txt (no separator); anything else is read as UTF-8 text, cleaned as a whole.
+ */
+export function readTrainingText(file: string, opts: { cleaning?: CleaningMode; column?: string } = {}): string {
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
+  if (fs.statSync(file).isDirectory()) throw new Error(`${file}: is a folder, expected a .txt or .csv file`);
+  if (file.toLowerCase().endsWith('.csv')) {
+    const mode = opts.cleaning ?? 'notebook';
+    return readCsvColumn(file, opts.column ?? 'Article').map((a) => clean(a, mode)).join('');
+  }
+  return clean(fs.readFileSync(file, 'utf8'), opts.cleaning ?? 'none');
+}

@@ -1,0 +1,253 @@
+// Injecting LoRA into a model, freezing its base, counting, merging, and adapter files in
+// PEFT's layout (adapter_config.json + adapter_model.safetensors, keys like
+// base_model.model.transformer.h.0.attn.c_attn.lora_A.weight), so that Python's PEFT loads
+// ours and we load theirs.
+import * as fs from 'fs';
+import * as path from 'path';
+import { Tensor } from '../tensor/tensor';
+import { noGrad } from '../tensor/runtime';
+import { tidy } from '../tensor/scope';
+import { Module } from '../nn/module';
+import { Conv1D } from '../nn/layers';
+import { loadFile, saveFile } from '../io/safetensors';
+import { writeFileAtomic } from '../io/atomic';
+import { LoRAConv1D, LoRAOptions, ResolvedLoRAOptions, matchesTarget, resolveLoRAOptions } from './lora';
+
+const PREFIX = 'base_model.model.';
+const configs = new WeakMap<Module, ResolvedLoRAOptions>();
+
+/** The LoRA options a model was given, or null when it has no LoRA. */
+export function loraConfig(model: Module): ResolvedLoRAOptions | null {
+  return configs.get(model) ?? null;
+}
+
+/** Every LoRA layer with its dotted name. */
+export function loraLayers(model: Module): [string, LoRAConv1D][] {
+  return [...model.namedModules()].filter(([, m]) => m instanceof LoRAConv1D) as [string, LoRAConv1D][];
+}
+
+function parentOf(model: Module, name: string): [Module, string] {
+  const parts = name.split('.');
+  let m: Module = model;
+  for (const p of parts.slice(0, -1)) {
+    const child = [...m.namedChildren()].find(([n]) => n === p);
+    if (!child) throw new Error(`LoRA: no module '${name}'`);
+    m = child[1];
+  }
+  return [m, parts[parts.length - 1]];
+}
+
+/**
+ * Wraps every targeted Conv1D in LoRA and freezes the base. peft mode: only LoRA weights (plus
+ * biases per `bias`, plus modulesToSave) train. seed mode: as the notebook, only the wrapped
+ * layers' own weight and bias are frozen; embeddings, LayerNorms and other biases stay
+ * trainable (a documented quirk of the seed, reproduced for parity). r = 0 leaves a layer as it is.
+ */
+export function applyLoRA<M extends Module>(model: M, options: LoRAOptions = {}): M {
+  if (configs.has(model)) throw new Error('applyLoRA: this model already has LoRA layers');
+  const opts = resolveLoRAOptions(options);
+  const targets = [...model.namedModules()].filter(([n, m]) => m instanceof Conv1D && matchesTarget(n, opts.targetModules));
+  if (!targets.length) {
+    throw new Error(`applyLoRA: no Conv1D matches targetModules [${opts.targetModules.join(', ')}]`);
+  }
+  for (const t of opts.modulesToSave ?? []) {
+    if (![...model.namedModules()].some(([n]) => matchesTarget(n, [t]))) throw new Error(`applyLoRA: modulesToSave '${t}' matches no module`);
+  }
+  if (opts.r > 0) {
+    for (const [name, conv] of targets) {
+      const [parent, child] = parentOf(model, name);
+      parent.replaceModule(child, new LoRAConv1D(conv as Conv1D, opts));
+    }
+  }
+  configs.set(model, opts);
+  markTrainable(model, opts);
+  return model;
+}
+
+function markTrainable(model: Module, opts: ResolvedLoRAOptions): void {
+  if (opts.mode === 'seed') {
+    for (const [, l] of loraLayers(model)) l.base.requiresGrad_(false);
+    return;
+  }
+  const names = model.namedParameters();
+  const saved = (n: string) => (opts.modulesToSave ?? []).some((t) => {
+    const mod = n.split('.').slice(0, -1).join('.');
+    return matchesTarget(mod, [t]) || [...moduleAncestors(mod)].some((a) => matchesTarget(a, [t]));
+  });
+  const loraOwners = new Set(loraLayers(model).map(([n]) => n));
+  for (const [n, p] of names) {
+    let train = /(^|\.)lora_[AB]\./.test(n);
+    if (opts.bias === 'all' && n.endsWith('.bias')) train = true;
+    if (opts.bias === 'lora_only' && n.endsWith('.base_layer.bias') && loraOwners.has(n.slice(0, -'.base_layer.bias'.length))) train = true;
+    if (saved(n)) train = true;
+    p.requiresGrad_(train);
+  }
+}
+
+function* moduleAncestors(name: string): Generator<string> {
+  const parts = name.split('.');
+  for (let i = parts.length - 1; i > 0; i--) yield parts.slice(0, i).join('.');
+}
+
+/** PEFT's print_trainable_parameters line. */
+export function trainableParametersLine(model: Module): string {
+  const all = model.numParameters();
+  const trainable = model.numParameters({ trainableOnly: true });
+  const pct = all ? (100 * trainable) / all : 0;
+  return `trainable params: ${trainable.toLocaleString('en-US')} || all params: ${all.toLocaleString('en-US')} || trainable%: ${pct.toFixed(4)}`;
+}
+export function printTrainableParameters(model: Module): void {
+  console.log(trainableParametersLine(model));
+}
+
+export function merge(model: Module): void {
+  for (const [, l] of loraLayers(model)) l.merge();
+}
+export function unmerge(model: Module): void {
+  for (const [, l] of loraLayers(model)) l.unmerge();
+}
+
+/** Merges every LoRA layer and puts the plain Conv1D back: a model Hugging Face can load as is. */
+export function mergeAndUnload<M extends Module>(model: M): M {
+  for (const [name, l] of loraLayers(model)) {
+    l.merge();
+    const [parent, child] = parentOf(model, name);
+    for (const [, p] of l.namedParameters({ recurse: true })) if (!l.base.parameters().includes(p)) p.dispose();
+    parent.replaceModule(child, l.base);
+  }
+  configs.delete(model);
+  model.requiresGrad_(true);
+  return model;
+}
+
+// ---------- adapter files ----------
+
+/** The adapter's tensors under PEFT's saved names. */
+export function adapterStateDict(model: Module): Map<string, Tensor> {
+  const opts = configs.get(model);
+  if (!opts) throw new Error('saveAdapter: the model has no LoRA (applyLoRA first)');
+  const out = new Map<string, Tensor>();
+  for (const [name, l] of loraLayers(model)) {
+    if (l.mode === 'seed') {
+      // x·W_B·W_A == PEFT's (B·A)ᵀ with B = W_Aᵀ, A = W_Bᵀ and scaling 1 (alpha = r).
+      out.set(`${PREFIX}${name}.lora_A.weight`, l.W_B.t().contiguous());
+      out.set(`${PREFIX}${name}.lora_B.weight`, l.W_A.t().contiguous());
+    } else {
+      out.set(`${PREFIX}${name}.lora_A.weight`, l.lora_A.weight);
+      out.set(`${PREFIX}${name}.lora_B.weight`, l.lora_B.weight);
+    }
+  }
+  if (opts.mode === 'peft') {
+    for (const [n, p] of model.namedParameters()) {
+      const isBias = n.endsWith('.bias') && (opts.bias === 'all' || (opts.bias === 'lora_only' && n.endsWith('.base_layer.bias')));
+      const isSaved = p.requiresGrad && !/(^|\.)lora_[AB]\./.test(n) && !n.endsWith('.bias');
+      if (isBias || isSaved) out.set(PREFIX + n, p);
+    }
+  }
+  return out;
+}
+
+export function adapterConfigJson(model: Module, baseModelNameOrPath: string | null = null): Record<string, unknown> {
+  const o = configs.get(model);
+  if (!o) throw new Error('saveAdapter: the model has no LoRA (applyLoRA first)');
+  return {
+    peft_type: 'LORA',
+    task_type: 'CAUSAL_LM',
+    base_model_name_or_path: baseModelNameOrPath,
+    r: o.r,
+    lora_alpha: o.mode === 'seed' ? o.r : o.alpha,
+    lora_dropout: o.mode === 'seed' ? 0 : o.dropout,
+    target_modules: o.targetModules,
+    fan_in_fan_out: true,
+    bias: o.bias,
+    modules_to_save: o.modulesToSave,
+    use_rslora: o.useRslora,
+    init_lora_weights: true,
+    inference_mode: true,
+    layers_to_transform: null,
+    layers_pattern: null,
+    rank_pattern: {},
+    alpha_pattern: {},
+    use_dora: false,
+    revision: null,
+    // Ours, ignored by PEFT: which wrapper math trained this adapter.
+    tstorch_lora_mode: o.mode,
+  };
+}
+
+/** Writes adapter_config.json and adapter_model.safetensors into dir, each atomically. */
+export async function saveAdapter(model: Module, dir: string, opts: { baseModelNameOrPath?: string } = {}): Promise<void> {
+  writeAdapter(model, dir, opts);
+}
+
+/** saveAdapter, synchronously. */
+export function writeAdapter(model: Module, dir: string, opts: { baseModelNameOrPath?: string } = {}): void {
+  const config = adapterConfigJson(model, opts.baseModelNameOrPath ?? null);
+  fs.mkdirSync(dir, { recursive: true });
+  // tidy frees the transposed copies a seed-mode adapter makes; parameters are kept.
+  tidy(() => saveFile(path.join(dir, 'adapter_model.safetensors'), adapterStateDict(model), { format: 'pt' }));
+  writeFileAtomic(path.join(dir, 'adapter_config.json'), JSON.stringify(config, null, 2) + '\n');
+}
+
+export function readAdapterConfig(dir: string): ResolvedLoRAOptions {
+  const file = path.join(dir, 'adapter_config.json');
+  let c: Record<string, unknown>;
+  try {
+    c = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`adapter: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (c.peft_type !== 'LORA') throw new Error(`adapter: ${file} is a '${c.peft_type}' adapter; only LORA is supported`);
+  if (c.use_dora) throw new Error(`adapter: ${file} uses DoRA, which tstorch does not support`);
+  if ((c.rank_pattern && Object.keys(c.rank_pattern as object).length) || (c.alpha_pattern && Object.keys(c.alpha_pattern as object).length)) {
+    throw new Error(`adapter: ${file} uses per-layer rank_pattern/alpha_pattern, which tstorch does not support`);
+  }
+  let targets = c.target_modules as string[] | string;
+  if (typeof targets === 'string') throw new Error(`adapter: ${file}: regex target_modules ('${targets}') are not supported; list module names`);
+  return resolveLoRAOptions({
+    r: c.r as number,
+    alpha: c.lora_alpha as number,
+    dropout: (c.lora_dropout as number) ?? 0,
+    targetModules: targets,
+    bias: (c.bias as 'none') ?? 'none',
+    modulesToSave: (c.modules_to_save as string[] | null) ?? null,
+    useRslora: (c.use_rslora as boolean) ?? false,
+    mode: 'peft', // a seed-mode adapter is saved in the equivalent peft form
+  });
+}
+
+/**
+ * Loads a PEFT LoRA adapter folder into the model: applies LoRA with the folder's config when
+ * the model has none, then copies every tensor (all must be present and of the right shape).
+ */
+export async function loadAdapter<M extends Module>(model: M, dir: string): Promise<M> {
+  const opts = readAdapterConfig(dir);
+  if (!configs.has(model)) applyLoRA(model, opts);
+  const mine = configs.get(model)!;
+  if (mine.mode !== 'peft') throw new Error('loadAdapter: the model has seed-mode LoRA; load adapters into a model without LoRA or with peft mode');
+  if (mine.r !== opts.r) throw new Error(`loadAdapter: the model has LoRA rank ${mine.r}, the adapter ${opts.r}`);
+  const file = path.join(dir, 'adapter_model.safetensors');
+  if (!fs.existsSync(file)) {
+    const bin = fs.existsSync(path.join(dir, 'adapter_model.bin'));
+    throw new Error(`adapter: ${file} not found${bin ? ' (only adapter_model.bin is there; save it with safe_serialization=True)' : ''}`);
+  }
+  const { tensors } = loadFile(file);
+  try {
+    const own = new Map(model.namedParameters().map(([n, p]) => [n, p] as [string, Tensor]));
+    const expected = tidy(() => [...adapterStateDict(model).keys()]);
+    const missing = expected.filter((k) => !tensors.has(k) && !tensors.has(k.replace('.weight', '.default.weight')));
+    if (missing.length) throw new Error(`adapter: ${file} lacks ${missing.length} tensors, e.g. ${missing.slice(0, 3).join(', ')}`);
+    noGrad(() => {
+      for (const [key, t] of tensors) {
+        const name = key.startsWith(PREFIX) ? key.slice(PREFIX.length) : key;
+        const target = own.get(name.replace('.default.weight', '.weight')) ?? own.get(name.replace(/\.bias$/, '.base_layer.bias'));
+        if (!target) throw new Error(`adapter: ${file}: '${key}' matches no parameter of the model`);
+        if (target.shape.join() !== t.shape.join()) throw new Error(`adapter: ${file}: '${key}' is [${t.shape}], the model expects [${target.shape}]`);
+        target.copy_(t);
+      }
+    });
+  } finally {
+    for (const t of tensors.values()) t.dispose();
+  }
+  return model;
+}

@@ -1,0 +1,157 @@
+// LoRA for GPT-2's Conv1D layers, in two modes of one wrapper:
+//
+//   peft (default): y = base(x) + dropout(x)·Aᵀ·Bᵀ·s, A (r, in) kaiming_uniform(a=√5), B (out, r)
+//                   zeros, s = alpha/r (rsLoRA: alpha/√r). W + BA is never materialised while
+//                   training; merge() folds it into the base weight for inference.
+//   seed:           the notebook's LoRAConv1DWrapper exactly: y = x·(W + W_B·W_A) + b, unscaled,
+//                   W_A (r, out) kaiming_uniform(a=√5), W_B (in, r) zeros (the notebook names
+//                   them from Conv1D's (in, out) weight as if it were (out, in)); lora_alpha and
+//                   dropout are ignored, as in the notebook.
+import { Tensor } from '../tensor/tensor';
+import { empty, zeros } from '../tensor/creation';
+import { noGrad } from '../tensor/runtime';
+import { tidy } from '../tensor/scope';
+import { Module } from '../nn/module';
+import { Conv1D, Dropout } from '../nn/layers';
+import * as F from '../nn/functional';
+import { kaimingUniform_ } from '../nn/init';
+
+export type LoRAMode = 'peft' | 'seed';
+export type BiasMode = 'none' | 'all' | 'lora_only';
+
+export interface LoRAOptions {
+  r?: number;
+  alpha?: number;
+  dropout?: number;
+  /** module names or dotted suffixes: 'c_attn', 'c_proj', 'c_fc', 'attn.c_proj', 'mlp.c_proj' */
+  targetModules?: string[];
+  mode?: LoRAMode;
+  bias?: BiasMode;
+  /** modules trained fully and saved with the adapter (e.g. 'ln_f', 'wte') */
+  modulesToSave?: string[] | null;
+  useRslora?: boolean;
+}
+
+export interface ResolvedLoRAOptions {
+  r: number;
+  alpha: number;
+  dropout: number;
+  targetModules: string[];
+  mode: LoRAMode;
+  bias: BiasMode;
+  modulesToSave: string[] | null;
+  useRslora: boolean;
+}
+
+export function resolveLoRAOptions(o: LoRAOptions = {}): ResolvedLoRAOptions {
+  const r = o.r ?? 8;
+  if (!Number.isInteger(r) || r < 0) throw new Error(`LoRA: rank r must be a non-negative integer, got ${r}`);
+  const dropout = o.dropout ?? 0.05;
+  if (!(dropout >= 0 && dropout < 1)) throw new Error(`LoRA: dropout must be in [0, 1), got ${dropout}`);
+  const mode = o.mode ?? 'peft';
+  if (mode !== 'peft' && mode !== 'seed') throw new Error(`LoRA: mode must be 'peft' or 'seed', got '${mode}'`);
+  const bias = o.bias ?? 'none';
+  if (!['none', 'all', 'lora_only'].includes(bias)) throw new Error(`LoRA: bias must be none, all or lora_only, got '${bias}'`);
+  const targetModules = o.targetModules ?? ['c_attn', 'c_proj', 'c_fc'];
+  if (!targetModules.length) throw new Error('LoRA: targetModules is empty');
+  const alpha = o.alpha ?? 16;
+  if (!(alpha > 0)) throw new Error(`LoRA: alpha must be positive, got ${alpha}`);
+  return { r, alpha, dropout, targetModules, mode, bias, modulesToSave: o.modulesToSave ?? null, useRslora: o.useRslora ?? false };
+}
+
+/** LoRA around one Conv1D (in = nx, out = nf). */
+export class LoRAConv1D extends Module {
+  declare base_layer: Conv1D; // peft mode's name (PEFT: base_layer)
+  declare base_module: Conv1D; // seed mode's name (the notebook: base_module)
+  declare lora_A: LoRAFactor; // peft: A (r, in)
+  declare lora_B: LoRAFactor; // peft: B (out, r)
+  declare W_A: Tensor; // seed: (r, out)
+  declare W_B: Tensor; // seed: (in, r)
+  declare lora_dropout: Dropout;
+  readonly mode: LoRAMode;
+  readonly r: number;
+  readonly scaling: number;
+  merged = false;
+
+  constructor(base: Conv1D, opts: ResolvedLoRAOptions) {
+    super();
+    this.mode = opts.mode;
+    this.r = opts.r;
+    const [inF, outF] = [base.nx, base.nf];
+    const fopts = { dtype: base.weight.dtype, device: base.weight.device };
+    if (this.mode === 'seed') {
+      this.scaling = 1;
+      this.registerModule('base_module', base);
+      this.registerParameter('W_A', zeros([this.r, outF], fopts));
+      this.registerParameter('W_B', zeros([inF, this.r], fopts));
+      kaimingUniform_(this.W_A, Math.sqrt(5));
+    } else {
+      this.scaling = opts.useRslora ? opts.alpha / Math.sqrt(this.r) : opts.alpha / this.r;
+      this.registerModule('base_layer', base);
+      this.registerModule('lora_dropout', new Dropout(opts.dropout));
+      this.registerModule('lora_A', new LoRAFactor(empty([this.r, inF], fopts)));
+      this.registerModule('lora_B', new LoRAFactor(zeros([outF, this.r], fopts)));
+      kaimingUniform_(this.lora_A.weight, Math.sqrt(5));
+    }
+  }
+
+  get base(): Conv1D {
+    return this.mode === 'seed' ? this.base_module : this.base_layer;
+  }
+
+  /** The low-rank update in the Conv1D weight's (in, out) layout, scaled. */
+  deltaWeight(): Tensor {
+    return tidy(() =>
+      this.mode === 'seed' ? this.W_B.matmul(this.W_A) : this.lora_B.weight.matmul(this.lora_A.weight).t().mul(this.scaling),
+    );
+  }
+
+  forward(x: Tensor): Tensor {
+    return tidy(() => {
+      if (this.merged || this.r === 0) return this.base.forward(x);
+      if (this.mode === 'seed') {
+        // The notebook: F.linear(x, (W + W_B @ W_A).T, b), i.e. x·(W + W_B·W_A) + b.
+        const adapted = this.base.weight.add(this.W_B.matmul(this.W_A));
+        return F.linear(x, adapted.t(), this.base.bias);
+      }
+      const low = F.linear(F.linear(this.lora_dropout.forward(x), this.lora_A.weight), this.lora_B.weight);
+      return this.base.forward(x).add(low, this.scaling);
+    });
+  }
+
+  /** Folds the update into the base weight (inference). */
+  merge(): void {
+    if (this.merged) return;
+    noGrad(() => tidy(() => { this.base.weight.add_(this.deltaWeight()); }));
+    this.merged = true;
+  }
+  unmerge(): void {
+    if (!this.merged) return;
+    noGrad(() => tidy(() => { this.base.weight.sub_(this.deltaWeight()); }));
+    this.merged = false;
+  }
+
+  protected override extraRepr(): string {
+    return `mode=${this.mode}, r=${this.r}, scaling=${this.scaling}`;
+  }
+}
+
+/** A bias-free linear factor holding one weight (PEFT's lora_A / lora_B are nn.Linear). */
+export class LoRAFactor extends Module {
+  declare weight: Tensor;
+  constructor(weight: Tensor) {
+    super();
+    this.registerParameter('weight', weight);
+  }
+  forward(x: Tensor): Tensor {
+    return F.linear(x, this.weight);
+  }
+  protected override extraRepr(): string {
+    const [o, i] = this.weight.shape;
+    return `in=${i}, out=${o}`;
+  }
+}
+
+export function matchesTarget(moduleName: string, targets: string[]): boolean {
+  return targets.some((t) => moduleName === t || moduleName.endsWith(`.${t}`));
+}

@@ -1,0 +1,137 @@
+// AdamW with PyTorch's exact update (torch.optim.AdamW, single-tensor path):
+//   p *= 1 - lr·wd;  m = β1·m + (1-β1)·g;  v = β2·v + (1-β2)·g²
+//   p -= lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + eps)
+// State lives in libtorch tensors, updated in place under noGrad. Only parameters that
+// require grad get state (a frozen base costs nothing).
+import { Tensor } from '../tensor/tensor';
+import { zerosLike } from '../tensor/creation';
+import { noGrad } from '../tensor/runtime';
+import { tidy, keep } from '../tensor/scope';
+import { native } from '../tensor/native';
+import { _id as id } from '../tensor/tensor';
+
+export interface AdamWOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+}
+
+export interface ParamGroup extends Required<AdamWOptions> {
+  params: Tensor[];
+  /** names for state save/load; index-based when absent */
+  names?: string[];
+}
+
+interface ParamState {
+  step: number;
+  expAvg: Tensor;
+  expAvgSq: Tensor;
+}
+
+export type ParamsOrGroups = Tensor[] | (AdamWOptions & { params: Tensor[]; names?: string[] })[];
+
+export class AdamW {
+  readonly paramGroups: ParamGroup[];
+  private state = new Map<Tensor, ParamState>();
+
+  /** Defaults as PyTorch's AdamW: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 1e-2. */
+  constructor(params: ParamsOrGroups, defaults: AdamWOptions = {}) {
+    const d: Required<AdamWOptions> = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, ...defaults };
+    validate(d);
+    const groups: { params: Tensor[]; names?: string[] }[] =
+      params.length && params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as ParamGroup[]);
+    this.paramGroups = groups.map((g) => {
+      const group = { ...d, ...g, params: g.params.filter((p) => p.requiresGrad) } as ParamGroup;
+      validate(group);
+      if (g.names) group.names = g.names.filter((_, i) => g.params[i].requiresGrad);
+      return group;
+    });
+    const all = this.paramGroups.flatMap((g) => g.params);
+    if (new Set(all).size !== all.length) throw new Error('AdamW: a parameter appears in more than one group');
+    if (!all.length) throw new Error('AdamW: no parameter requires grad (is everything frozen?)');
+  }
+
+  /** One update of every parameter that has a gradient. */
+  step(): void {
+    noGrad(() => {
+      for (const g of this.paramGroups) {
+        const [beta1, beta2] = g.betas;
+        for (const p of g.params) {
+          tidy(() => {
+            const grad = p.grad;
+            if (!grad) return;
+            let s = this.state.get(p);
+            if (!s) {
+              s = { step: 0, expAvg: keep(zerosLike(p)), expAvgSq: keep(zerosLike(p)) };
+              this.state.set(p, s);
+            }
+            s.step += 1;
+            if (g.weightDecay !== 0) p.mul_(1 - g.lr * g.weightDecay);
+            s.expAvg.mul_(beta1).add_(grad, 1 - beta1);
+            s.expAvgSq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+            const bc1 = 1 - beta1 ** s.step;
+            const bc2 = 1 - beta2 ** s.step;
+            const denom = s.expAvgSq.sqrt().div_(Math.sqrt(bc2)).add_(g.eps);
+            p.addcdiv_(s.expAvg, denom, -g.lr / bc1);
+          });
+        }
+      }
+    });
+  }
+
+  /** Clears gradients (set to None, PyTorch 2's default). */
+  zeroGrad(setToNone = true): void {
+    for (const g of this.paramGroups) native.zeroGrads(g.params.map(id), setToNone);
+  }
+
+  /** Optimizer state by parameter name: tensors (exp_avg / exp_avg_sq) and per-param steps. */
+  stateDict(): { tensors: Map<string, Tensor>; steps: Record<string, number>; groups: Omit<ParamGroup, 'params' | 'names'>[] } {
+    const tensors = new Map<string, Tensor>();
+    const steps: Record<string, number> = {};
+    this.forEachNamed((name, p) => {
+      const s = this.state.get(p);
+      if (!s) return;
+      tensors.set(`${name}.exp_avg`, s.expAvg);
+      tensors.set(`${name}.exp_avg_sq`, s.expAvgSq);
+      steps[name] = s.step;
+    });
+    const groups = this.paramGroups.map(({ params: _p, names: _n, ...h }) => h);
+    return { tensors, steps, groups };
+  }
+
+  loadStateDict(sd: { tensors: Map<string, Tensor>; steps: Record<string, number>; groups?: Partial<ParamGroup>[] }): void {
+    this.forEachNamed((name, p) => {
+      if (!(name in sd.steps)) return;
+      const m = sd.tensors.get(`${name}.exp_avg`), v = sd.tensors.get(`${name}.exp_avg_sq`);
+      if (!m || !v) throw new Error(`AdamW.loadStateDict: missing state tensors for '${name}'`);
+      if (m.shape.join() !== p.shape.join()) throw new Error(`AdamW.loadStateDict: '${name}' state is [${m.shape}], parameter is [${p.shape}]`);
+      const s = this.state.get(p) ?? { step: 0, expAvg: keep(zerosLike(p)), expAvgSq: keep(zerosLike(p)) };
+      noGrad(() => { s.expAvg.copy_(m); s.expAvgSq.copy_(v); });
+      s.step = sd.steps[name];
+      this.state.set(p, s);
+    });
+    sd.groups?.forEach((h, i) => {
+      if (!this.paramGroups[i]) return;
+      const { params: _p, names: _n, ...rest } = h;
+      Object.assign(this.paramGroups[i], rest);
+    });
+  }
+
+  private forEachNamed(fn: (name: string, p: Tensor) => void): void {
+    this.paramGroups.forEach((g, gi) => g.params.forEach((p, i) => fn(g.names?.[i] ?? `${gi}.${i}`, p)));
+  }
+
+  /** Frees the optimizer state. */
+  dispose(): void {
+    for (const s of this.state.values()) { s.expAvg.dispose(); s.expAvgSq.dispose(); }
+    this.state.clear();
+  }
+}
+
+function validate(o: Partial<Required<AdamWOptions>>): void {
+  if (o.lr !== undefined && !(o.lr >= 0)) throw new Error(`AdamW: invalid learning rate ${o.lr}`);
+  if (o.eps !== undefined && !(o.eps >= 0)) throw new Error(`AdamW: invalid eps ${o.eps}`);
+  if (o.betas && !(o.betas[0] >= 0 && o.betas[0] < 1 && o.betas[1] >= 0 && o.betas[1] < 1)) throw new Error(`AdamW: invalid betas ${o.betas}`);
+  if (o.weightDecay !== undefined && !(o.weightDecay >= 0)) throw new Error(`AdamW: invalid weight decay ${o.weightDecay}`);
+}

@@ -1,0 +1,37 @@
+// Held-out loss and perplexity of a causal LM over a TextDataset.
+import { tidy } from '../tensor/scope';
+import { noGrad } from '../tensor/runtime';
+import { GPT2LMHeadModel } from '../models/gpt2';
+import { TextDataset } from '../data/dataset';
+
+export interface EvalResult {
+  loss: number;
+  perplexity: number;
+  /** tokens in the evaluated blocks */
+  tokens: number;
+  blocks: number;
+}
+
+/** Mean HF loss over all blocks (each block weighs the same), in eval mode, no grad. */
+export function evaluate(model: GPT2LMHeadModel, data: TextDataset, opts: { batchSize?: number; device?: string } = {}): EvalResult {
+  if (data.length === 0) throw new Error('evaluate: the dataset has no complete block (text shorter than the block size?)');
+  const bs = opts.batchSize ?? 8;
+  const wasTraining = model.training;
+  model.eval();
+  let sum = 0;
+  try {
+    noGrad(() => {
+      for (let i = 0; i < data.length; i += bs) {
+        const idx = Array.from({ length: Math.min(bs, data.length - i) }, (_, k) => i + k);
+        sum += tidy(() => {
+          const ids = data.batch(idx, opts.device);
+          return (model.forward(ids, { labels: ids }).loss!.item() as number) * idx.length;
+        });
+      }
+    });
+  } finally {
+    model.train(wasTraining);
+  }
+  const loss = sum / data.length;
+  return { loss, perplexity: Math.exp(loss), tokens: data.length * data.blockSize, blocks: data.length };
+}

@@ -1,0 +1,281 @@
+// A Trainer with Hugging Face Trainer semantics and defaults: AdamW (lr 5e-5, no decay on
+// biases and LayerNorm weights), linear schedule with optional warmup, max_grad_norm 1.0,
+// seed 42, per-epoch reshuffle, last partial batch kept, logging/save steps,
+// checkpoint-<step>/ folders written whole, save_total_limit, and exact resume.
+import * as fs from 'fs';
+import * as path from 'path';
+import { Tensor } from '../tensor/tensor';
+import { tidy } from '../tensor/scope';
+import { noGrad, manualSeed, getRngState, setRngState, memory } from '../tensor/runtime';
+import { Module } from '../nn/module';
+import { LayerNorm } from '../nn/layers';
+import { clipGradNorm } from '../nn/utils';
+import { AdamW } from '../optim/adamw';
+import { LRScheduler, ScheduleKind } from '../optim/schedule';
+import { GPT2LMHeadModel } from '../models/gpt2';
+import { TextDataset, epochBatches } from '../data/dataset';
+import { loadFile, saveFile } from '../io/safetensors';
+import { writeDirAtomic, writeFileAtomic } from '../io/atomic';
+import { loraConfig, writeAdapter } from '../lora/inject';
+import { evaluate } from './evaluate';
+import { lossCurveSvg } from './plot';
+import { Progress } from './progress';
+
+export interface TrainingArguments {
+  outputDir: string;
+  numTrainEpochs?: number;
+  /** > 0 overrides numTrainEpochs */
+  maxSteps?: number;
+  perDeviceTrainBatchSize?: number;
+  perDeviceEvalBatchSize?: number;
+  learningRate?: number;
+  weightDecay?: number;
+  adamBeta1?: number;
+  adamBeta2?: number;
+  adamEpsilon?: number;
+  maxGradNorm?: number;
+  lrSchedulerType?: ScheduleKind;
+  warmupSteps?: number;
+  loggingSteps?: number;
+  /** 0 disables step checkpoints */
+  saveSteps?: number;
+  saveTotalLimit?: number | null;
+  /** evaluate every N steps (default: loggingSteps) when an eval dataset is given */
+  evalSteps?: number;
+  seed?: number;
+  device?: string;
+  shuffle?: boolean;
+  /** 'auto': a progress bar on a terminal, plain lines otherwise */
+  progress?: boolean | 'auto';
+  /** a checkpoint folder, or true for the latest in outputDir */
+  resumeFromCheckpoint?: string | boolean;
+}
+
+export const TRAINING_DEFAULTS = {
+  numTrainEpochs: 3, maxSteps: -1, perDeviceTrainBatchSize: 8, perDeviceEvalBatchSize: 8, learningRate: 5e-5,
+  weightDecay: 0, adamBeta1: 0.9, adamBeta2: 0.999, adamEpsilon: 1e-8, maxGradNorm: 1.0,
+  lrSchedulerType: 'linear' as ScheduleKind, warmupSteps: 0, loggingSteps: 500, saveSteps: 500,
+  saveTotalLimit: null as number | null, seed: 42, device: 'cpu', shuffle: true, progress: 'auto' as boolean | 'auto',
+};
+
+export interface LogEntry {
+  step: number;
+  epoch: number;
+  loss?: number;
+  grad_norm?: number;
+  learning_rate?: number;
+  tokens_per_second?: number;
+  eval_loss?: number;
+  eval_perplexity?: number;
+  live_tensors?: number;
+}
+
+export interface TrainResult {
+  globalStep: number;
+  trainLoss: number;
+  logHistory: LogEntry[];
+  seconds: number;
+  tokensPerSecond: number;
+}
+
+/** HF's grouping: weight decay for everything but biases and LayerNorm weights. */
+export function decayParameterGroups(model: Module, weightDecay: number): { params: Tensor[]; names: string[]; weightDecay: number }[] {
+  const lnParams = new Set<Tensor>();
+  for (const [, m] of model.namedModules()) if (m instanceof LayerNorm) m.parameters().forEach((p) => lnParams.add(p));
+  const decay: [string, Tensor][] = [], noDecay: [string, Tensor][] = [];
+  for (const [n, p] of model.namedParameters({ trainableOnly: true })) {
+    (n.endsWith('bias') || lnParams.has(p) ? noDecay : decay).push([n, p]);
+  }
+  return [
+    { params: decay.map(([, p]) => p), names: decay.map(([n]) => n), weightDecay },
+    { params: noDecay.map(([, p]) => p), names: noDecay.map(([n]) => n), weightDecay: 0 },
+  ].filter((g) => g.params.length);
+}
+
+export class Trainer {
+  readonly args: typeof TRAINING_DEFAULTS & TrainingArguments;
+  readonly optimizer: AdamW;
+  readonly scheduler: LRScheduler;
+  readonly stepsPerEpoch: number;
+  readonly totalSteps: number;
+  globalStep = 0;
+  logHistory: LogEntry[] = [];
+  private lossSinceLog = 0;
+  private stepsSinceLog = 0;
+  private tokensSinceLog = 0;
+
+  constructor(readonly model: GPT2LMHeadModel, args: TrainingArguments, readonly trainDataset: TextDataset, readonly evalDataset?: TextDataset) {
+    this.args = { ...TRAINING_DEFAULTS, ...args };
+    const a = this.args;
+    for (const k of ['perDeviceTrainBatchSize', 'loggingSteps'] as const) {
+      if (!Number.isInteger(a[k]) || a[k] < 1) throw new Error(`Trainer: ${k} must be a positive integer, got ${a[k]}`);
+    }
+    if (trainDataset.length === 0) throw new Error('Trainer: the training set has no complete block (text shorter than the block size?)');
+    this.stepsPerEpoch = Math.ceil(trainDataset.length / a.perDeviceTrainBatchSize);
+    this.totalSteps = a.maxSteps > 0 ? a.maxSteps : Math.ceil(this.stepsPerEpoch * a.numTrainEpochs);
+    if (!(this.totalSteps > 0)) throw new Error('Trainer: nothing to do (numTrainEpochs and maxSteps give 0 steps)');
+    manualSeed(a.seed);
+    this.optimizer = new AdamW(decayParameterGroups(model, a.weightDecay), {
+      lr: a.learningRate, betas: [a.adamBeta1, a.adamBeta2], eps: a.adamEpsilon, weightDecay: a.weightDecay,
+    });
+    this.scheduler = new LRScheduler(this.optimizer, a.lrSchedulerType, a.warmupSteps, this.totalSteps);
+  }
+
+  private get metricsFile(): string {
+    return path.join(this.args.outputDir, 'metrics.jsonl');
+  }
+
+  private log(entry: LogEntry, progress: Progress): void {
+    this.logHistory.push(entry);
+    fs.appendFileSync(this.metricsFile, JSON.stringify(entry) + '\n');
+    progress.log(entry);
+  }
+
+  /** Runs the training loop; returns the mean training loss and the log history. */
+  train(): TrainResult {
+    const a = this.args;
+    fs.mkdirSync(a.outputDir, { recursive: true });
+    if (a.resumeFromCheckpoint) this.resume(a.resumeFromCheckpoint === true ? latestCheckpoint(a.outputDir) : a.resumeFromCheckpoint);
+    else fs.writeFileSync(this.metricsFile, '');
+    const trainable = this.model.parameters({ trainableOnly: true });
+    const progress = new Progress(this.totalSteps, a.progress, this.globalStep);
+    const t0 = Date.now();
+    let lossSum = 0, steps = 0, tokens = 0;
+    let lastLog = Date.now();
+    this.model.train();
+    const epochs = Math.ceil(this.totalSteps / this.stepsPerEpoch);
+    outer: for (let epoch = Math.floor(this.globalStep / this.stepsPerEpoch); epoch < epochs; epoch++) {
+      const batches = epochBatches(this.trainDataset.length, a.perDeviceTrainBatchSize, { shuffle: a.shuffle, seed: a.seed, epoch });
+      for (let b = this.globalStep - epoch * this.stepsPerEpoch; b < batches.length; b++) {
+        if (this.globalStep >= this.totalSteps) break outer;
+        const { loss, gradNorm } = tidy(() => {
+          const ids = this.trainDataset.batch(batches[b], a.device);
+          const out = this.model.forward(ids, { labels: ids });
+          out.loss!.backward();
+          const norm = a.maxGradNorm > 0 ? clipGradNorm(trainable, a.maxGradNorm) : NaN;
+          this.optimizer.step();
+          this.scheduler.step();
+          this.optimizer.zeroGrad();
+          return { loss: out.loss!.item() as number, gradNorm: norm };
+        });
+        this.globalStep++;
+        const ntok = batches[b].length * this.trainDataset.blockSize;
+        lossSum += loss; steps++; tokens += ntok;
+        this.lossSinceLog += loss; this.stepsSinceLog++; this.tokensSinceLog += ntok;
+        progress.tick(this.globalStep, loss);
+        const epochF = this.globalStep / this.stepsPerEpoch;
+        if (this.globalStep % a.loggingSteps === 0 || this.globalStep === this.totalSteps) {
+          const secs = Math.max(1e-9, (Date.now() - lastLog) / 1000);
+          this.log({
+            step: this.globalStep, epoch: epochF, loss: this.lossSinceLog / this.stepsSinceLog, grad_norm: gradNorm,
+            learning_rate: this.scheduler.getLastLr()[0], tokens_per_second: this.tokensSinceLog / secs,
+            live_tensors: memory().liveTensors,
+          }, progress);
+          this.lossSinceLog = 0; this.stepsSinceLog = 0; this.tokensSinceLog = 0; lastLog = Date.now();
+        }
+        const evalEvery = a.evalSteps ?? a.loggingSteps;
+        if (this.evalDataset && (this.globalStep % evalEvery === 0 || this.globalStep === this.totalSteps)) {
+          const r = evaluate(this.model, this.evalDataset, { batchSize: a.perDeviceEvalBatchSize, device: a.device });
+          this.model.train();
+          this.log({ step: this.globalStep, epoch: epochF, eval_loss: r.loss, eval_perplexity: r.perplexity }, progress);
+        }
+        if (a.saveSteps > 0 && this.globalStep % a.saveSteps === 0) this.saveCheckpoint();
+      }
+    }
+    progress.done();
+    const seconds = (Date.now() - t0) / 1000;
+    this.writePlot();
+    return { globalStep: this.globalStep, trainLoss: steps ? lossSum / steps : NaN, logHistory: this.logHistory, seconds, tokensPerSecond: tokens / Math.max(seconds, 1e-9) };
+  }
+
+  /** The adapter (LoRA) or the whole model, in Hugging Face's layout, into dir (default outputDir). */
+  async saveModel(dir = this.args.outputDir): Promise<void> {
+    if (loraConfig(this.model)) writeAdapter(this.model, dir);
+    else await this.model.savePretrained(dir);
+  }
+
+  private writePlot(): void {
+    const train = this.logHistory.filter((e) => e.loss !== undefined).map((e) => [e.step, e.loss!] as [number, number]);
+    const evals = this.logHistory.filter((e) => e.eval_loss !== undefined).map((e) => [e.step, e.eval_loss!] as [number, number]);
+    const svg = lossCurveSvg([{ name: 'train loss', points: train }, { name: 'eval loss', points: evals, dashed: true }], 'Loss');
+    writeFileAtomic(path.join(this.args.outputDir, 'loss.svg'), svg);
+  }
+
+  /** checkpoint-<step>/: weights, optimizer, scheduler, RNG and trainer state, written whole. */
+  saveCheckpoint(): string {
+    const dir = path.join(this.args.outputDir, `checkpoint-${this.globalStep}`);
+    writeDirAtomic(dir, (tmp) => {
+      if (loraConfig(this.model)) writeAdapter(this.model, tmp);
+      else saveFile(path.join(tmp, 'model.safetensors'), new Map([...this.model.stateDict()].filter(([k]) => k !== 'lm_head.weight')));
+      // Every trainable tensor by name: what resume restores (seed mode also trains wte, LayerNorms...).
+      saveFile(path.join(tmp, 'trainable.safetensors'), new Map(this.model.namedParameters({ trainableOnly: true })));
+      const opt = this.optimizer.stateDict();
+      saveFile(path.join(tmp, 'optimizer.safetensors'), opt.tensors);
+      fs.writeFileSync(path.join(tmp, 'optimizer.json'), JSON.stringify({ steps: opt.steps, groups: opt.groups }));
+      fs.writeFileSync(path.join(tmp, 'scheduler.json'), JSON.stringify(this.scheduler.stateDict()));
+      fs.writeFileSync(path.join(tmp, 'rng_state.bin'), getRngState());
+      fs.writeFileSync(path.join(tmp, 'trainer_state.json'), JSON.stringify({
+        global_step: this.globalStep, epoch: this.globalStep / this.stepsPerEpoch, max_steps: this.totalSteps,
+        train_batch_size: this.args.perDeviceTrainBatchSize, seed: this.args.seed, log_history: this.logHistory,
+        loss_since_log: this.lossSinceLog, steps_since_log: this.stepsSinceLog, tokens_since_log: this.tokensSinceLog,
+      }, null, 2));
+    });
+    this.pruneCheckpoints();
+    return dir;
+  }
+
+  private pruneCheckpoints(): void {
+    const limit = this.args.saveTotalLimit;
+    if (!limit || limit < 1) return;
+    const all = listCheckpoints(this.args.outputDir);
+    for (const c of all.slice(0, Math.max(0, all.length - limit))) fs.rmSync(c, { recursive: true, force: true });
+  }
+
+  private resume(dir: string): void {
+    const need = ['trainable.safetensors', 'optimizer.safetensors', 'optimizer.json', 'scheduler.json', 'rng_state.bin', 'trainer_state.json'];
+    for (const f of need) if (!fs.existsSync(path.join(dir, f))) throw new Error(`resume: ${dir} is not a complete checkpoint (no ${f})`);
+    const state = JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8'));
+    if (state.train_batch_size !== this.args.perDeviceTrainBatchSize) {
+      throw new Error(`resume: the checkpoint was trained with batch size ${state.train_batch_size}, not ${this.args.perDeviceTrainBatchSize}`);
+    }
+    const own = new Map(this.model.namedParameters({ trainableOnly: true }));
+    const { tensors } = loadFile(path.join(dir, 'trainable.safetensors'));
+    try {
+      for (const name of own.keys()) if (!tensors.has(name)) throw new Error(`resume: ${dir} lacks trainable tensor '${name}' (another LoRA setup?)`);
+      noGrad(() => { for (const [n, t] of tensors) own.get(n)?.copy_(t); });
+    } finally {
+      for (const t of tensors.values()) t.dispose();
+    }
+    const opt = loadFile(path.join(dir, 'optimizer.safetensors'));
+    const optJson = JSON.parse(fs.readFileSync(path.join(dir, 'optimizer.json'), 'utf8'));
+    try {
+      this.optimizer.loadStateDict({ tensors: opt.tensors, steps: optJson.steps, groups: optJson.groups });
+    } finally {
+      for (const t of opt.tensors.values()) t.dispose();
+    }
+    this.scheduler.loadStateDict(JSON.parse(fs.readFileSync(path.join(dir, 'scheduler.json'), 'utf8')));
+    setRngState(fs.readFileSync(path.join(dir, 'rng_state.bin')));
+    this.globalStep = state.global_step;
+    this.logHistory = state.log_history;
+    this.lossSinceLog = state.loss_since_log;
+    this.stepsSinceLog = state.steps_since_log;
+    this.tokensSinceLog = state.tokens_since_log;
+    // The metrics file continues from the checkpoint: later lines of an interrupted run go.
+    writeFileAtomic(this.metricsFile, this.logHistory.map((e) => JSON.stringify(e) + '\n').join(''));
+  }
+}
+
+export function listCheckpoints(outputDir: string): string[] {
+  if (!fs.existsSync(outputDir)) return [];
+  return fs.readdirSync(outputDir)
+    .map((n) => /^checkpoint-(\d+)$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .sort((x, y) => Number(x[1]) - Number(y[1]))
+    .map((m) => path.join(outputDir, m[0]));
+}
+
+export function latestCheckpoint(outputDir: string): string {
+  const all = listCheckpoints(outputDir);
+  if (!all.length) throw new Error(`resume: no checkpoint-<step> folder in ${outputDir}`);
+  return all[all.length - 1];
+}

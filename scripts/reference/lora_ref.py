@@ -1,0 +1,83 @@
+"""LoRA references in plain PyTorch: the notebook's LoRAConv1DWrapper verbatim (seed mode) and
+PEFT's LoRA Linear layer semantics for a Conv1D base with fan_in_fan_out=True (peft mode)."""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class LoRAConv1DWrapper(nn.Module):
+    """Copied from the seed notebook (comments and prints removed)."""
+
+    def __init__(self, module, rank):
+        super().__init__()
+        self.base_module = module
+        out_features, in_features = self.base_module.weight.shape
+        self.lora_rank = rank
+        if self.lora_rank > 0:
+            self.W_A = nn.Parameter(torch.zeros((self.lora_rank, in_features)), requires_grad=True)
+            self.W_B = nn.Parameter(torch.zeros((out_features, self.lora_rank)), requires_grad=True)
+            self.base_module.weight.requires_grad = False
+            if self.base_module.bias is not None:
+                self.base_module.bias.requires_grad = False
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.lora_rank > 0:
+            nn.init.kaiming_uniform_(self.W_A, a=math.sqrt(5))
+            nn.init.zeros_(self.W_B)
+
+    def forward(self, x):
+        if self.lora_rank > 0:
+            adapted_weight = self.base_module.weight + self.W_B @ self.W_A
+            return F.linear(x, adapted_weight.T, self.base_module.bias)
+        return F.linear(x, self.base_module.weight, self.base_module.bias)
+
+
+class PeftLoraConv1D(nn.Module):
+    """PEFT's lora.Linear over a Conv1D: result = base(x) + lora_B(lora_A(dropout(x))) * scaling."""
+
+    def __init__(self, base, r, alpha, dropout=0.0, use_rslora=False):
+        super().__init__()
+        self.base_layer = base
+        in_features, out_features = base.weight.shape  # Conv1D: (in, out), fan_in_fan_out=True
+        self.lora_dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.lora_A = nn.Linear(in_features, r, bias=False)
+        self.lora_B = nn.Linear(r, out_features, bias=False)
+        self.scaling = alpha / math.sqrt(r) if use_rslora else alpha / r
+        nn.init.kaiming_uniform_(self.lora_A.weight, a=math.sqrt(5))
+        nn.init.zeros_(self.lora_B.weight)
+
+    def forward(self, x):
+        return self.base_layer(x) + self.lora_B(self.lora_A(self.lora_dropout(x))) * self.scaling
+
+    def delta_weight(self):
+        return (self.lora_B.weight @ self.lora_A.weight).T * self.scaling
+
+
+def wrap(model, make, targets=("c_attn", "c_proj", "c_fc")):
+    for block in model.transformer.h:
+        for parent, name in ((block.attn, "c_attn"), (block.attn, "c_proj"), (block.mlp, "c_fc"), (block.mlp, "c_proj")):
+            if name in targets:
+                setattr(parent, name, make(getattr(parent, name)))
+    return model
+
+
+def freeze_for_peft(model, bias="none"):
+    for n, p in model.named_parameters():
+        p.requires_grad = "lora_" in n or (bias == "all" and n.endswith("bias"))
+
+
+def hf_decay_groups(model, weight_decay):
+    """HF Trainer: no weight decay for biases and LayerNorm weights."""
+    ln = {id(m.weight) for m in model.modules() if isinstance(m, nn.LayerNorm)}
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (no_decay if (n.endswith("bias") or id(p) in ln) else decay).append((n, p))
+    return [
+        {"params": [p for _, p in decay], "names": [n for n, _ in decay], "weight_decay": weight_decay},
+        {"params": [p for _, p in no_decay], "names": [n for n, _ in no_decay], "weight_decay": 0.0},
+    ]
