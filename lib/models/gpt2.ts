@@ -350,7 +350,7 @@ export class GPT2LMHeadModel extends Module {
 
   // ---------- Hugging Face folders ----------
 
-  /** Loads config.json + model.safetensors from a Hugging Face GPT-2 folder. */
+  /** Loads config.json + model.safetensors from a Hugging Face GPT-2 folder, in eval mode. */
   static async fromPretrained(dir: string, opts: { dtype?: DType; device?: Device } = {}): Promise<GPT2LMHeadModel> {
     const config = readConfig(dir);
     const file = path.join(dir, 'model.safetensors');
@@ -382,7 +382,8 @@ export class GPT2LMHeadModel extends Module {
       for (const t of tensors.values()) t.dispose();
     }
     if (opts.dtype || opts.device) model.to(opts);
-    return model;
+    return model.eval(); // as Hugging Face's from_pretrained: dropout off until train()
+
   }
 
   /** Writes config.json and model.safetensors (HF's names, lm_head omitted as tied), each atomically. */

@@ -1,0 +1,155 @@
+// LoRA: shapes and init per mode, freezing, adapters (ours and Python's), merge, errors.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+import { fixtures, relErr } from './helpers';
+
+const base = path.join(fixtures, 'gpt2', 'tiny');
+let tmp: string;
+beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-lora-')); });
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const ids = () => torch.tensor([[5, 17, 42, 8, 9, 10, 11, 3], [1, 2, 3, 4, 5, 6, 7, 8]], { dtype: 'int64' });
+
+function randomizeLora(model: torch.GPT2LMHeadModel, seed = 1) {
+  torch.manualSeed(seed);
+  torch.noGrad(() => { for (const [n, p] of model.namedParameters()) if (/lora_B|W_B/.test(n)) p.normal_(0, 0.05); });
+}
+
+test('peft mode: shapes, init, scaling, only LoRA trainable, PEFT counts line', async () => {
+  const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+  const before = torch.tidy(() => torch.noGrad(() => m.forward(ids()).logits));
+  torch.lora.applyLoRA(m, { r: 4, alpha: 8, targetModules: ['c_attn', 'mlp.c_proj'] });
+  const layers = torch.lora.loraLayers(m);
+  expect(layers.map(([n]) => n)).toEqual(['transformer.h.0.attn.c_attn', 'transformer.h.0.mlp.c_proj', 'transformer.h.1.attn.c_attn', 'transformer.h.1.mlp.c_proj']);
+  const l = layers[0][1];
+  expect(l.lora_A.weight.shape).toEqual([4, 32]);
+  expect(l.lora_B.weight.shape).toEqual([96, 4]);
+  expect(l.scaling).toBe(2);
+  expect(l.lora_B.weight.abs().sum().item()).toBe(0);
+  const bound = 1 / Math.sqrt(32); // kaiming_uniform(a=sqrt(5)) on fan_in 32
+  expect(l.lora_A.weight.abs().max().item()).toBeLessThanOrEqual(bound);
+  expect(m.namedParameters({ trainableOnly: true }).every(([n]) => /lora_[AB]/.test(n))).toBe(true);
+  // B = 0: the wrapped model computes what the base did.
+  const after = torch.tidy(() => torch.noGrad(() => m.forward(ids()).logits));
+  expect(relErr(after, before)).toBe(0);
+  const trainable = 2 * (4 * 32 + 96 * 4 + 4 * 128 + 32 * 4);
+  expect(torch.lora.trainableParametersLine(m)).toBe(
+    `trainable params: ${trainable.toLocaleString('en-US')} || all params: ${m.numParameters().toLocaleString('en-US')} || trainable%: ${((100 * trainable) / m.numParameters()).toFixed(4)}`);
+  expect(torch.lora.applyLoRA.bind(null, m)).toThrow(/already has LoRA/);
+  m.dispose();
+});
+
+test('seed mode: the notebook shapes, and its trainable set (embeddings, LayerNorms, biases stay trainable)', async () => {
+  const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(m, { mode: 'seed', r: 2 });
+  const l = torch.lora.loraLayers(m)[0][1];
+  expect(l.W_A.shape).toEqual([2, 96]); // (r, Conv1D nf): the notebook reads (nx, nf) as (out, in)
+  expect(l.W_B.shape).toEqual([32, 2]);
+  const trainable = m.namedParameters({ trainableOnly: true }).map(([n]) => n);
+  expect(trainable).toContain('transformer.wte.weight');
+  expect(trainable).toContain('transformer.h.0.ln_1.weight');
+  expect(trainable).not.toContain('transformer.h.0.attn.c_attn.base_module.weight');
+  expect(trainable).not.toContain('transformer.h.0.attn.c_attn.base_module.bias');
+  m.dispose();
+});
+
+test('bias modes and modulesToSave', async () => {
+  const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(m, { r: 2, bias: 'lora_only', modulesToSave: ['ln_f'] });
+  const t = m.namedParameters({ trainableOnly: true }).map(([n]) => n);
+  expect(t).toContain('transformer.h.0.attn.c_attn.base_layer.bias');
+  expect(t).not.toContain('transformer.h.0.ln_1.bias');
+  expect(t).toContain('transformer.ln_f.weight');
+  m.dispose();
+  const a = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(a, { r: 2, bias: 'all' });
+  expect(a.namedParameters({ trainableOnly: true }).map(([n]) => n)).toContain('transformer.h.0.ln_1.bias');
+  a.dispose();
+});
+
+test('bad options are clear errors', async () => {
+  const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+  expect(() => torch.lora.applyLoRA(m, { r: -1 })).toThrow(/non-negative integer/);
+  expect(() => torch.lora.applyLoRA(m, { targetModules: ['q_proj'] })).toThrow(/no Conv1D matches/);
+  expect(() => torch.lora.applyLoRA(m, { dropout: 1.5 })).toThrow(/dropout/);
+  expect(() => torch.lora.applyLoRA(m, { mode: 'x' as 'seed' })).toThrow(/mode/);
+  m.dispose();
+});
+
+describe.each(['peft', 'seed'] as const)('%s adapters', (mode) => {
+  test('save -> load gives identical logits; merge gives the same logits as base + adapter', async () => {
+    const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+    torch.lora.applyLoRA(m, mode === 'seed' ? { mode, r: 2 } : { r: 4, alpha: 16, useRslora: false });
+    randomizeLora(m);
+    m.eval();
+    const want = torch.tidy(() => torch.noGrad(() => m.forward(ids()).logits.keep()));
+    const dir = path.join(tmp, `adapter-${mode}`);
+    await torch.lora.saveAdapter(m, dir);
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ peft_type: 'LORA', fan_in_fan_out: true, bias: 'none', target_modules: ['c_attn', 'c_proj', 'c_fc'] });
+    const keys = [...torch.io.safetensors.readHeader(path.join(dir, 'adapter_model.safetensors')).tensors.keys()];
+    expect(keys).toContain('base_model.model.transformer.h.0.attn.c_attn.lora_A.weight');
+    expect(keys).toContain('base_model.model.transformer.h.1.mlp.c_proj.lora_B.weight');
+
+    const fresh = await torch.GPT2LMHeadModel.fromPretrained(base);
+    await torch.lora.loadAdapter(fresh, dir);
+    fresh.eval();
+    const got = torch.tidy(() => torch.noGrad(() => fresh.forward(ids()).logits.keep()));
+    expect(relErr(got, want)).toBeLessThan(mode === 'seed' ? 1e-5 : 1e-7);
+
+    torch.lora.merge(fresh);
+    const merged = torch.tidy(() => torch.noGrad(() => fresh.forward(ids()).logits.keep()));
+    expect(relErr(merged, want)).toBeLessThan(1e-5);
+    torch.lora.unmerge(fresh);
+    torch.lora.mergeAndUnload(fresh);
+    expect(fresh.namedParameters().some(([n]) => n.includes('lora'))).toBe(false);
+    await fresh.savePretrained(path.join(tmp, `merged-${mode}`));
+    const plain = await torch.GPT2LMHeadModel.fromPretrained(path.join(tmp, `merged-${mode}`));
+    const plainLogits = torch.tidy(() => torch.noGrad(() => plain.eval().forward(ids()).logits.keep()));
+    expect(relErr(plainLogits, want)).toBeLessThan(1e-5);
+    for (const x of [want, got, merged, plainLogits]) x.dispose();
+    for (const x of [m, fresh, plain]) x.dispose();
+  });
+});
+
+test('adapters move between tstorch and the Python PEFT-layout reference, both ways', async () => {
+  const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(m, { r: 4, alpha: 8, targetModules: ['c_attn', 'c_proj'] });
+  randomizeLora(m, 5);
+  m.eval();
+  const dir = path.join(tmp, 'interop');
+  await torch.lora.saveAdapter(m, dir);
+  const idsFile = path.join(tmp, 'ids.json');
+  fs.writeFileSync(idsFile, JSON.stringify(ids().tolist()));
+  const pyDir = path.join(tmp, 'from-python');
+  const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'peft_interop.py'), base, dir, idsFile, path.join(tmp, 'py_logits.safetensors'), pyDir], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  const pyLogits = torch.io.safetensors.loadFile(path.join(tmp, 'py_logits.safetensors')).tensors.get('logits')!;
+  const ours = torch.tidy(() => torch.noGrad(() => m.forward(ids()).logits.keep()));
+  expect(relErr(ours, pyLogits)).toBeLessThan(1e-5);
+  // And Python's adapter (alpha doubled, new weights) in ours:
+  const other = await torch.GPT2LMHeadModel.fromPretrained(base);
+  await torch.lora.loadAdapter(other, pyDir);
+  const expected = torch.io.safetensors.loadFile(path.join(pyDir, 'expected_logits.safetensors')).tensors.get('logits')!;
+  const theirs = torch.tidy(() => torch.noGrad(() => other.eval().forward(ids()).logits.keep()));
+  expect(relErr(theirs, expected)).toBeLessThan(1e-5);
+  for (const x of [pyLogits, ours, expected, theirs]) x.dispose();
+  m.dispose();
+  other.dispose();
+});
+
+test('loadAdapter errors: missing folder, wrong type, missing tensors', async () => {
+  const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+  await expect(torch.lora.loadAdapter(m, path.join(tmp, 'nope'))).rejects.toThrow(/adapter_config\.json/);
+  const bad = path.join(tmp, 'bad');
+  fs.mkdirSync(bad, { recursive: true });
+  fs.writeFileSync(path.join(bad, 'adapter_config.json'), JSON.stringify({ peft_type: 'IA3' }));
+  await expect(torch.lora.loadAdapter(m, bad)).rejects.toThrow(/IA3/);
+  fs.writeFileSync(path.join(bad, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', r: 2, lora_alpha: 4, target_modules: ['c_attn'], fan_in_fan_out: true }));
+  torch.io.safetensors.saveFile(path.join(bad, 'adapter_model.safetensors'), { x: torch.zeros([1]) });
+  await expect(torch.lora.loadAdapter(m, bad)).rejects.toThrow(/lacks/);
+  m.dispose();
+});
