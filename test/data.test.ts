@@ -1,0 +1,89 @@
+// Data: CSV as pandas reads it, the notebook's cleaning() against Python's re, Brown Corpus,
+// TextDataset blocks, seeded shuffles.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+
+const D = torch.data;
+let tmp: string;
+beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-data-')); });
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+test("cleaning() gives the same output as Python's re on the same input", () => {
+  const samples = [
+    'The company co-founder said: "Shares rose 12% (to $4.50)!" Visit https://example.com today, ok?',
+    'Tabs\tand\nnewlines , with ,spaces  and __under_scores__ #hash @at $dollar',
+    'Café naïve résumé — “quotes” … ½ 2nd 3rd\u00a0nbsp\u0085nel\u001cfs [\\w* literal',
+    'coco cocoa second-co co. ,co ,, ,. a ,\nb',
+    'KARACHI: The Pakistan stock exchange (PSX) closed at 33,000 points, up 1.2 percent.\r\n',
+  ];
+  const py = spawnSync('/usr/bin/python3', ['-c', `
+import json, re, sys
+def cleaning(s):
+    s = str(s)
+    s = re.sub('\\\\s\\\\W',' ',s)
+    s = re.sub('\\\\W,\\\\s',' ',s)
+    s = re.sub("\\\\d+", "", s)
+    s = re.sub('\\\\s+',' ',s)
+    s = re.sub('[!@#$_]', '', s)
+    s = s.replace("co","")
+    s = s.replace("https","")
+    s = s.replace("[\\\\w*"," ")
+    return s
+print(json.dumps([cleaning(s) for s in json.load(sys.stdin)]))
+`], { input: JSON.stringify(samples), encoding: 'utf8' });
+  expect(py.stderr).toBe('');
+  const expected = JSON.parse(py.stdout);
+  samples.forEach((s, i) => expect(D.notebookCleaning(s)).toBe(expected[i]));
+  expect(D.notebookCleaning('the company')).toBe('the mpany'); // the seed's documented quirk
+});
+
+test('Articles.csv: ISO-8859-1, quoted multi-line fields, dropna, column Article', () => {
+  const csv = 'Article,Date,Heading,NewsType\r\n' +
+    '"KARACHI: Stocks rose, and ""bulls"" cheered.\nSecond line caf\xe9.",1/1/2015,Stocks,business\r\n' +
+    '"Missing date",,Nope,sports\r\n' +
+    'Plain article,2/1/2015,Other,sports\r\n';
+  const file = path.join(tmp, 'Articles.csv');
+  fs.writeFileSync(file, Buffer.from(csv, 'latin1'));
+  const col = D.readCsvColumn(file, 'Article');
+  expect(col).toEqual(['KARACHI: Stocks rose, and "bulls" cheered.\nSecond line café.', 'Plain article']);
+  expect(() => D.readCsvColumn(file, 'Body')).toThrow(/no column 'Body'.*Article, Date/);
+  fs.writeFileSync(path.join(tmp, 'bad.csv'), 'Article,Date\n"unterminated,1\n');
+  expect(() => D.readCsvColumn(path.join(tmp, 'bad.csv'), 'Article')).toThrow(/unterminated quoted field starting on line 2/);
+  fs.writeFileSync(path.join(tmp, 'ragged.csv'), 'Article,Date\na,1,2\n');
+  expect(() => D.readCsvColumn(path.join(tmp, 'ragged.csv'), 'Article')).toThrow(/row 2 has 3 fields/);
+  const text = D.readTrainingText(file);
+  expect(text).toBe(D.notebookCleaning(col[0]) + D.notebookCleaning(col[1]));
+  expect(() => D.readTrainingText(path.join(tmp, 'missing.txt'))).toThrow(/no such file/);
+});
+
+test('Brown Corpus: tags stripped, categories selectable', () => {
+  expect(D.brownFileIds(['a']).length).toBe(44);
+  expect(D.brownFileIds(['a', 'b', 'c']).length).toBe(88);
+  const doc = D.brownDocument('ca01');
+  expect(doc.startsWith('The Fulton County Grand Jury said Friday an investigation of')).toBe(true);
+  expect(doc).not.toMatch(/\/(at|nn|vbd)\b/);
+});
+
+test('TextDataset: whole-text BPE, non-overlapping blocks, remainder dropped', () => {
+  const tokens = Array.from({ length: 23 }, (_, i) => i);
+  const ds = new D.TextDataset(tokens, 5);
+  expect(ds.length).toBe(4);
+  expect(Array.from(ds.blocks[1])).toEqual([5, 6, 7, 8, 9]);
+  expect(ds.batch([3, 0]).tolist()).toEqual([[15, 16, 17, 18, 19], [0, 1, 2, 3, 4]]);
+  const [train, held] = ds.split(0.25);
+  expect([train.length, held.length]).toEqual([3, 1]);
+  const fromText = D.TextDataset.fromText('Hello world, the jury said.', 2);
+  expect(Array.from(fromText.blocks[0])).toEqual(torch.tokenizer.encode('Hello world, the jury said.').slice(0, 2));
+  expect(() => new D.TextDataset(tokens, 1)).toThrow(/block size/);
+});
+
+test('seeded per-epoch shuffles: repeatable, different per epoch, last partial batch kept', () => {
+  const a = D.epochBatches(10, 4, { shuffle: true, seed: 42, epoch: 0 });
+  expect(a.map((b) => b.length)).toEqual([4, 4, 2]);
+  expect(D.epochBatches(10, 4, { shuffle: true, seed: 42, epoch: 0 })).toEqual(a);
+  expect(D.epochBatches(10, 4, { shuffle: true, seed: 42, epoch: 1 })).not.toEqual(a);
+  expect(a.flat().sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+});

@@ -1,0 +1,92 @@
+// Trainer behaviour: exact resume, checkpoint folders, save_total_limit, flat memory.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+import { fixtures } from './helpers';
+
+const base = path.join(fixtures, 'gpt2', 'tiny');
+let tmp: string;
+beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-trainer-')); });
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function dataset(): torch.data.TextDataset {
+  torch.manualSeed(9);
+  const tokens = Array.from(torch.randint(0, 101, [40 * 12]).data() as BigInt64Array, Number);
+  return new torch.data.TextDataset(tokens, 12);
+}
+
+async function run(mode: 'seed' | 'peft', out: string, extra: Partial<torch.TrainingArguments> = {}) {
+  const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(model, mode === 'seed' ? { mode, r: 2 } : { r: 4, alpha: 8, dropout: 0.1 });
+  const trainer = new torch.Trainer(model, {
+    outputDir: out, maxSteps: 12, perDeviceTrainBatchSize: 4, learningRate: 1e-3, loggingSteps: 1, saveSteps: 5,
+    progress: false, ...extra,
+  }, dataset());
+  const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+  try {
+    const r = trainer.train();
+    return { r, model, trainer };
+  } finally {
+    log.mockRestore();
+  }
+}
+
+describe.each(['peft', 'seed'] as const)('%s LoRA training', (mode) => {
+  test('interrupt and resume reproduces the uninterrupted run exactly (dropout on, epochs crossing)', async () => {
+    const full = await run(mode, path.join(tmp, `full-${mode}`));
+    const fullLosses = full.r.logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss);
+    expect(fullLosses.length).toBe(12);
+    expect(fs.existsSync(path.join(tmp, `full-${mode}`, 'checkpoint-5', 'adapter_model.safetensors'))).toBe(true);
+    expect(fs.existsSync(path.join(tmp, `full-${mode}`, 'checkpoint-10', 'optimizer.safetensors'))).toBe(true);
+
+    // "Interrupted" run: only checkpoint-5 survives; resume it to the end.
+    const out2 = path.join(tmp, `resumed-${mode}`);
+    fs.mkdirSync(out2);
+    fs.cpSync(path.join(tmp, `full-${mode}`, 'checkpoint-5'), path.join(out2, 'checkpoint-5'), { recursive: true });
+    const resumed = await run(mode, out2, { resumeFromCheckpoint: true });
+    const resumedLosses = resumed.r.logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss);
+    expect(resumedLosses).toEqual(fullLosses); // bit for bit
+    const a = full.model.namedParameters({ trainableOnly: true }), b = new Map(resumed.model.namedParameters({ trainableOnly: true }));
+    for (const [n, t] of a) expect(b.get(n)!.bytes().equals(t.bytes())).toBe(true);
+    for (const x of [full, resumed]) { x.trainer.optimizer.dispose(); x.model.dispose(); }
+  });
+});
+
+test('save_total_limit keeps the newest checkpoints; a checkpoint is whole or absent', async () => {
+  const out = path.join(tmp, 'limit');
+  const { model, trainer } = await run('peft', out, { saveSteps: 3, saveTotalLimit: 2 });
+  expect(torch.train.listCheckpoints(out).map((p) => path.basename(p))).toEqual(['checkpoint-9', 'checkpoint-12']);
+  expect(fs.readdirSync(out).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  const state = JSON.parse(fs.readFileSync(path.join(out, 'checkpoint-12', 'trainer_state.json'), 'utf8'));
+  expect(state.global_step).toBe(12);
+  expect(() => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), resumeFromCheckpoint: path.join(out, 'nope'), progress: false }, dataset()).train())
+    .toThrow(/not a complete checkpoint/);
+  trainer.optimizer.dispose();
+  model.dispose();
+});
+
+test('training runs at flat memory: live tensors and bytes do not grow with steps', async () => {
+  const out = path.join(tmp, 'flat');
+  const { r, model, trainer } = await run('peft', out, { maxSteps: 40, saveSteps: 0 });
+  const live = r.logHistory.filter((e) => e.live_tensors !== undefined).map((e) => e.live_tensors!);
+  // After the first step creates the optimizer state, the count never moves.
+  expect(new Set(live.slice(1)).size).toBe(1);
+  trainer.optimizer.dispose();
+  model.dispose();
+});
+
+test('full fine-tuning through the same Trainer saves a Hugging Face folder', async () => {
+  const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+  const out = path.join(tmp, 'fullft');
+  const trainer = new torch.Trainer(model, { outputDir: out, maxSteps: 3, perDeviceTrainBatchSize: 4, saveSteps: 0, progress: false, loggingSteps: 1 }, dataset());
+  const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+  trainer.train();
+  log.mockRestore();
+  await trainer.saveModel();
+  const again = await torch.GPT2LMHeadModel.fromPretrained(out);
+  expect(again.numParameters()).toBe(model.numParameters());
+  trainer.optimizer.dispose();
+  model.dispose();
+  again.dispose();
+});
