@@ -1,0 +1,40 @@
+// Shared pieces of the CLI commands: loading a model (and adapter), reading a data file.
+import * as fs from 'fs';
+import * as torch from '../../index';
+
+export async function loadModel(dir: string, opts: { adapter?: string; device?: string } = {}): Promise<torch.GPT2LMHeadModel> {
+  if (!fs.existsSync(dir)) throw new Error(`--model ${dir}: no such folder`);
+  checkDevice(opts.device);
+  const model = await torch.GPT2LMHeadModel.fromPretrained(dir);
+  if (opts.adapter) {
+    if (!fs.existsSync(opts.adapter)) throw new Error(`--adapter ${opts.adapter}: no such folder`);
+    await torch.lora.loadAdapter(model, opts.adapter);
+  }
+  if (opts.device && opts.device !== 'cpu') model.to({ device: opts.device });
+  return model.eval();
+}
+
+export function checkDevice(device?: string): void {
+  if (device === undefined || device === 'cpu') return;
+  if (!/^cuda(:\d+)?$/.test(device)) throw new Error(`--device must be cpu or cuda[:N], got '${device}'`);
+  if (!torch.cuda.isAvailable()) throw new Error(`--device ${device}: CUDA is not available in this build (${torch.buildInfo().torchSource} libtorch ${torch.buildInfo().torchVersion}, CPU only)`);
+}
+
+export function loadDataset(file: string, blockSize: number, model?: torch.GPT2LMHeadModel, cleaning?: string): torch.data.TextDataset {
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
+  if (!Number.isInteger(blockSize) || blockSize < 2) throw new Error(`--block-size must be an integer >= 2, got ${blockSize}`);
+  if (model && blockSize > model.config.n_positions) {
+    throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${model.config.n_positions})`);
+  }
+  if (cleaning !== undefined && !['basic', 'notebook', 'none'].includes(cleaning)) throw new Error(`--cleaning must be basic, notebook or none, got '${cleaning}'`);
+  const text = torch.data.readTrainingText(file, { cleaning: cleaning as torch.data.CleaningMode | undefined });
+  const ds = torch.data.TextDataset.fromText(text, blockSize);
+  if (ds.length === 0) throw new Error(`${file}: ${torch.tokenizer.encode(text).length} tokens, fewer than one block of ${blockSize}`);
+  if (model && model.config.vocab_size < torch.tokenizer.vocabSize) {
+    const max = ds.blocks.reduce((m, b) => Math.max(m, ...b), 0);
+    if (max >= model.config.vocab_size) {
+      throw new Error(`${file}: GPT-2 token ids up to ${max}, but the model's vocab_size is ${model.config.vocab_size} (not a GPT-2-vocabulary model)`);
+    }
+  }
+  return ds;
+}

@@ -1,0 +1,31 @@
+// tstorch merge: fold a LoRA adapter into the base weights; writes a plain HF GPT-2 folder.
+import * as fs from 'fs';
+import * as path from 'path';
+import * as torch from '../../index';
+import { writeDirAtomic } from '../../io/atomic';
+import { saveFile } from '../../io/safetensors';
+import { Spec } from '../args';
+import { loadModel } from './common';
+
+export const summary = 'merge a LoRA adapter into its base model (a plain Hugging Face GPT-2 folder)';
+export const spec: Spec = {
+  model: { type: 'string', required: true, help: 'base Hugging Face GPT-2 folder' },
+  adapter: { type: 'string', required: true, help: 'PEFT LoRA adapter folder' },
+  out: { type: 'string', required: true, help: 'folder for the merged model (replaced whole)' },
+};
+
+export async function run(f: Record<string, unknown>): Promise<void> {
+  const out = f.out as string;
+  if (fs.existsSync(out) && fs.readdirSync(out).some((n) => !['config.json', 'model.safetensors'].includes(n))) {
+    throw new Error(`--out ${out} exists and holds other files; give an empty or new folder`);
+  }
+  const model = await loadModel(f.model as string, { adapter: f.adapter as string });
+  torch.lora.mergeAndUnload(model);
+  // The folder appears whole: written aside, then renamed into place.
+  writeDirAtomic(out, (tmp) => {
+    saveFile(path.join(tmp, 'model.safetensors'), new Map([...model.stateDict()].filter(([k]) => k !== 'lm_head.weight')));
+    fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify({ ...model.config, architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', torch_dtype: 'float32' }, null, 2) + '\n');
+  });
+  console.log(`merged model written to ${out}`);
+  model.dispose();
+}

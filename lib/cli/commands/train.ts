@@ -1,0 +1,80 @@
+// tstorch train: LoRA (default) or full fine-tuning of GPT-2 on a text or CSV file.
+import * as fs from 'fs';
+import * as path from 'path';
+import * as torch from '../../index';
+import { Spec } from '../args';
+import { checkDevice, loadDataset } from './common';
+
+export const summary = 'fine-tune GPT-2 with LoRA (default) or fully; writes the adapter (or model) to --out';
+export const spec: Spec = {
+  model: { type: 'string', required: true, help: 'base Hugging Face GPT-2 folder' },
+  data: { type: 'string', required: true, help: 'training .txt, or a .csv with an Article column (the notebook\'s Articles.csv)' },
+  out: { type: 'string', required: true, help: 'output folder: adapter or model files, checkpoints, metrics.jsonl, loss.svg' },
+  'lora-r': { type: 'int', default: 8, help: 'LoRA rank' },
+  'lora-alpha': { type: 'number', default: 16, help: 'LoRA alpha (scaling alpha/r)' },
+  'lora-dropout': { type: 'number', default: 0.05, help: 'dropout on the LoRA branch' },
+  'lora-targets': { type: 'string', default: 'c_attn,c_proj,c_fc', help: 'comma-separated module names (attn.c_proj, mlp.c_proj qualify)' },
+  'lora-mode': { type: 'string', default: 'peft', help: 'peft | seed (the notebook\'s exact wrapper)' },
+  'lora-bias': { type: 'string', default: 'none', help: 'none | all | lora_only' },
+  rslora: { type: 'boolean', help: 'scale by alpha/sqrt(r)' },
+  full: { type: 'boolean', help: 'full fine-tuning instead of LoRA' },
+  epochs: { type: 'number', default: 3, help: 'training epochs' },
+  'max-steps': { type: 'int', default: -1, help: 'stop after this many steps (overrides --epochs)' },
+  'batch-size': { type: 'int', default: 8, help: 'blocks per step' },
+  'block-size': { type: 'int', default: 128, help: 'tokens per block' },
+  lr: { type: 'number', default: 5e-5, help: 'peak learning rate' },
+  'weight-decay': { type: 'number', default: 0, help: 'AdamW weight decay (not on biases/LayerNorm)' },
+  'warmup-steps': { type: 'int', default: 0, help: 'linear warmup steps' },
+  'lr-scheduler': { type: 'string', default: 'linear', help: 'linear | cosine | constant' },
+  'max-grad-norm': { type: 'number', default: 1, help: 'gradient clipping (0: off)' },
+  seed: { type: 'int', default: 42, help: 'random seed' },
+  'logging-steps': { type: 'int', default: 50, help: 'log every N steps' },
+  'save-steps': { type: 'int', default: 500, help: 'checkpoint every N steps (0: never)' },
+  'save-total-limit': { type: 'int', help: 'keep only the newest N checkpoints' },
+  'eval-data': { type: 'string', help: 'held-out .txt/.csv for eval loss and perplexity' },
+  'eval-steps': { type: 'int', help: 'evaluate every N steps (default: logging steps)' },
+  cleaning: { type: 'string', help: 'basic | notebook | none (default: notebook for .csv, none for text)' },
+  device: { type: 'string', default: 'cpu', help: 'cpu or cuda' },
+  'resume-from-checkpoint': { type: 'string', help: 'a checkpoint-<step> folder, or "latest" in --out' },
+  progress: { type: 'boolean', help: 'force the progress bar on (default: on a terminal)' },
+};
+
+export async function run(f: Record<string, unknown>): Promise<void> {
+  const r = f['lora-r'] as number;
+  if (r < 0) throw new Error(`--lora-r must be >= 0, got ${r}`);
+  if (!f.full && r === 0) throw new Error('--lora-r 0 leaves nothing to train; use --full for full fine-tuning');
+  if (!['peft', 'seed'].includes(f['lora-mode'] as string)) throw new Error(`--lora-mode must be peft or seed, got '${f['lora-mode']}'`);
+  if (!['linear', 'cosine', 'constant'].includes(f['lr-scheduler'] as string)) throw new Error(`--lr-scheduler must be linear, cosine or constant`);
+  checkDevice(f.device as string);
+  const modelDir = f.model as string;
+  if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: no such folder`);
+  // Validate the data before spending time on the model.
+  const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
+  const data = loadDataset(f.data as string, f['block-size'] as number, model, f.cleaning as string | undefined);
+  const evalData = f['eval-data'] ? loadDataset(f['eval-data'] as string, f['block-size'] as number, model, f.cleaning as string | undefined) : undefined;
+  if (!f.full) {
+    torch.lora.applyLoRA(model, {
+      r, alpha: f['lora-alpha'] as number, dropout: f['lora-dropout'] as number, mode: f['lora-mode'] as 'peft' | 'seed',
+      targetModules: (f['lora-targets'] as string).split(',').map((s) => s.trim()).filter(Boolean),
+      bias: f['lora-bias'] as 'none', useRslora: Boolean(f.rslora),
+    });
+  }
+  if (f.device !== 'cpu') model.to({ device: f.device as string });
+  console.log(torch.lora.trainableParametersLine(model));
+  const out = f.out as string;
+  const resume = f['resume-from-checkpoint'] as string | undefined;
+  const trainer = new torch.Trainer(model, {
+    outputDir: out, numTrainEpochs: f.epochs as number, maxSteps: f['max-steps'] as number, perDeviceTrainBatchSize: f['batch-size'] as number,
+    learningRate: f.lr as number, weightDecay: f['weight-decay'] as number, warmupSteps: f['warmup-steps'] as number,
+    lrSchedulerType: f['lr-scheduler'] as 'linear', maxGradNorm: f['max-grad-norm'] as number, seed: f.seed as number,
+    loggingSteps: f['logging-steps'] as number, saveSteps: f['save-steps'] as number, saveTotalLimit: (f['save-total-limit'] as number) ?? null,
+    evalSteps: f['eval-steps'] as number | undefined, device: f.device as string, progress: f.progress ? true : 'auto',
+    resumeFromCheckpoint: resume === undefined ? undefined : resume === 'latest' ? true : resume,
+  }, data, evalData);
+  const result = trainer.train();
+  await trainer.saveModel(out);
+  fs.writeFileSync(path.join(out, 'train_results.json'), JSON.stringify({
+    global_step: result.globalStep, train_loss: result.trainLoss, train_runtime: result.seconds, tokens_per_second: result.tokensPerSecond,
+  }, null, 2) + '\n');
+  console.log(`done: ${result.globalStep} steps, mean loss ${result.trainLoss.toFixed(4)}, ${result.tokensPerSecond.toFixed(0)} tokens/s; ${f.full ? 'model' : 'adapter'} in ${out}`);
+}

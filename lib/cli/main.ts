@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// The tstorch command. Each subcommand lives in commands/; errors print one line and exit 1
+// (2 for usage errors).
+import { helpText, parseFlags, Spec, UsageError } from './args';
+
+interface Command {
+  summary: string;
+  spec: Spec;
+  run(flags: Record<string, unknown>): Promise<void> | void;
+}
+
+const commands: Record<string, () => Command> = {
+  info: () => require('./commands/info'),
+  eval: () => require('./commands/eval'),
+  generate: () => require('./commands/generate'),
+  train: () => require('./commands/train'),
+  merge: () => require('./commands/merge'),
+};
+
+function usage(): string {
+  const lines = ['usage: tstorch <command> [flags]   (tstorch <command> --help for its flags)', '', 'commands:'];
+  for (const [name, load] of Object.entries(commands)) lines.push(`  ${name.padEnd(10)} ${load().summary}`);
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    const { root } = require('../loader');
+    console.log(JSON.parse(require('fs').readFileSync(require('path').join(root, 'package.json'), 'utf8')).version);
+    return 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`tstorch: unknown command '${name}'\n${usage()}`);
+    return 2;
+  }
+  const cmd = load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(helpText(name, cmd.summary, cmd.spec));
+    return 0;
+  }
+  try {
+    const flags = parseFlags(name, rest, cmd.spec);
+    await cmd.run(flags);
+    return 0;
+  } catch (e) {
+    const msg = (e as Error).message ?? String(e);
+    console.error(`tstorch ${name}: ${msg.split('\n')[0]}`);
+    if (process.env.TSTORCH_DEBUG) console.error((e as Error).stack);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+}

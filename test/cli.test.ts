@@ -1,0 +1,107 @@
+// The tstorch command, run as a user would (compiled dist/, a fresh process each time).
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+
+const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
+let tmp: string, modelDir: string, textFile: string, evalFile: string;
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cli-'));
+  // A tiny GPT-2 with the real GPT-2 vocabulary, so the BPE of real text fits it.
+  torch.manualSeed(0);
+  const m = new torch.GPT2LMHeadModel({ vocab_size: 50257, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2 });
+  modelDir = path.join(tmp, 'model');
+  await m.savePretrained(modelDir);
+  m.dispose();
+  const docs = torch.data.brownDocuments(['a']).slice(0, 3).map((d) => d.text);
+  textFile = path.join(tmp, 'train.txt');
+  fs.writeFileSync(textFile, docs.slice(0, 2).join('\n'));
+  evalFile = path.join(tmp, 'eval.txt');
+  fs.writeFileSync(evalFile, docs[2]);
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+test('info and help', () => {
+  const info = cli('info', '--json');
+  expect(info.code).toBe(0);
+  expect(JSON.parse(info.out).libtorch).toMatch(/^\d/);
+  expect(cli('--help').out).toMatch(/train/);
+  expect(cli('train', '--help').out).toMatch(/--lora-r/);
+});
+
+test('eval --json prints loss, perplexity and tokens', () => {
+  const r = cli('eval', '--model', modelDir, '--data', evalFile, '--block-size', '32', '--json');
+  expect(r.err).toBe('');
+  const j = JSON.parse(r.out.trim());
+  expect(j.perplexity).toBeCloseTo(Math.exp(j.loss), 6);
+  expect(j.tokens % 32).toBe(0);
+  expect(j.loss).toBeGreaterThan(Math.log(50257) - 1); // an untrained model is near uniform
+});
+
+test('generate is repeatable with a seed', () => {
+  const a = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '5', '--temperature', '0.8', '--seed', '3', '--json');
+  const b = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '5', '--temperature', '0.8', '--seed', '3', '--json');
+  expect(a.code).toBe(0);
+  expect(JSON.parse(a.out).tokens).toEqual(JSON.parse(b.out).tokens);
+  expect(JSON.parse(a.out).newTokens).toBe(5);
+});
+
+test('train (LoRA) writes a PEFT adapter; eval --adapter and merge agree', () => {
+  const out = path.join(tmp, 'lora');
+  const r = cli('train', '--model', modelDir, '--data', textFile, '--out', out, '--block-size', '32', '--batch-size', '4',
+    '--max-steps', '6', '--lr', '1e-2', '--logging-steps', '2', '--save-steps', '3', '--eval-data', evalFile, '--lora-r', '4');
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.out).toMatch(/trainable params: [\d,]+ \|\| all params/);
+  for (const f of ['adapter_config.json', 'adapter_model.safetensors', 'metrics.jsonl', 'loss.svg', 'checkpoint-3', 'checkpoint-6']) {
+    expect(fs.existsSync(path.join(out, f))).toBe(true);
+  }
+  const withAdapter = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', evalFile, '--block-size', '32', '--json').out);
+  const merged = path.join(tmp, 'merged');
+  expect(cli('merge', '--model', modelDir, '--adapter', out, '--out', merged).code).toBe(0);
+  const mergedEval = JSON.parse(cli('eval', '--model', merged, '--data', evalFile, '--block-size', '32', '--json').out);
+  expect(Math.abs(mergedEval.loss - withAdapter.loss) / withAdapter.loss).toBeLessThan(1e-5);
+  const base = JSON.parse(cli('eval', '--model', modelDir, '--data', evalFile, '--block-size', '32', '--json').out);
+  expect(withAdapter.loss).toBeLessThan(base.loss);
+});
+
+test('bad input: one-line cause, non-zero exit, nothing half-written', () => {
+  const cases: [string[], RegExp][] = [
+    [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'neg'), '--lora-r', '-1'], /--lora-r must be >= 0/],
+    [['train', '--model', modelDir, '--data', path.join(tmp, 'missing.txt'), '--out', path.join(tmp, 'miss')], /no such file/],
+    [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--epochs'], /--epochs needs a value/],
+    [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--batch-size', 'two'], /must be an integer/],
+    [['eval', '--model', path.join(tmp, 'nope'), '--data', textFile], /no such folder/],
+    [['eval', '--data', textFile], /missing --model/],
+    [['generate', '--model', modelDir, '--prompt', 'x', '--device', 'cuda'], /CUDA is not available|cuda/i],
+    [['frobnicate'], /unknown command/],
+  ];
+  for (const [args, re] of cases) {
+    const r = cli(...args);
+    expect(r.code).not.toBe(0);
+    expect(r.err.trim().split('\n')[0]).toMatch(re);
+  }
+  expect(fs.existsSync(path.join(tmp, 'neg'))).toBe(false);
+  expect(fs.existsSync(path.join(tmp, 'miss'))).toBe(false);
+  const bad = path.join(tmp, 'bad.csv');
+  fs.writeFileSync(bad, 'Article,Date\n"never closed,1\n');
+  const r = cli('train', '--model', modelDir, '--data', bad, '--out', path.join(tmp, 'badcsv'), '--block-size', '32');
+  expect(r.err).toMatch(/unterminated quoted field/);
+  expect(fs.existsSync(path.join(tmp, 'badcsv'))).toBe(false);
+  // A corrupt checkpoint file: one line naming the file.
+  const broken = path.join(tmp, 'broken');
+  fs.cpSync(modelDir, broken, { recursive: true });
+  const st = path.join(broken, 'model.safetensors');
+  fs.truncateSync(st, fs.statSync(st).size - 100);
+  const e = cli('eval', '--model', broken, '--data', textFile);
+  expect(e.code).toBe(1);
+  expect(e.err).toMatch(/model\.safetensors.*truncated/);
+});
