@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Everything tstorch needs on a fresh Debian 12, then the build. Idempotent.
+#   libtorch-dev          Debian's libtorch 1.13 (CPU) to build and run against
+#   libopenblas0-pthread  a fast BLAS for it (without it matmul uses the slow reference BLAS)
+#   python3-torch         the Python reference used by the parity fixtures and benchmarks
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+need=()
+for p in libtorch-dev libopenblas0-pthread python3-torch cmake g++ make; do
+  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" ca-certificates >/dev/null
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run build
