@@ -6,7 +6,7 @@ import { helpText, parseFlags, Spec, UsageError } from './args';
 interface Command {
   summary: string;
   spec: Spec;
-  run(flags: Record<string, unknown>): Promise<void> | void;
+  run(flags: Record<string, unknown>, argv?: string[]): Promise<void> | void;
 }
 
 const commands: Record<string, () => Command> = {
@@ -15,6 +15,7 @@ const commands: Record<string, () => Command> = {
   generate: () => require('./commands/generate'),
   train: () => require('./commands/train'),
   merge: () => require('./commands/merge'),
+  demo: () => require('./commands/demo'),
 };
 
 function usage(): string {
@@ -40,13 +41,14 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const cmd = load();
-  if (rest.includes('--help') || rest.includes('-h')) {
+  if ((rest.includes('--help') || rest.includes('-h')) && name !== 'demo') {
     console.log(helpText(name, cmd.summary, cmd.spec));
     return 0;
   }
   try {
-    const flags = parseFlags(name, rest, cmd.spec);
-    await cmd.run(flags);
+    // demo parses its own flags (scripts/demo.ts)
+    const flags = name === 'demo' ? {} : parseFlags(name, rest, cmd.spec);
+    await cmd.run(flags, rest);
     return 0;
   } catch (e) {
     const msg = (e as Error).message ?? String(e);

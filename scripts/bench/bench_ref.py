@@ -1,0 +1,71 @@
+"""Python reference side of scripts/bench: one case per process, prints one JSON line.
+  bench_ref.py CASE ITERS THREADS
+Cases: tiny_step, fwdbwd_124m, lora_step_124m, full_step_124m, generate_124m."""
+import json
+import os
+import resource
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
+import gpt2_ref  # noqa: E402
+import lora_ref  # noqa: E402
+
+case, iters, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+
+GPT2_124M = dict(vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12, n_head=12)
+TINY = dict(vocab_size=256, n_positions=64, n_embd=32, n_layer=2, n_head=2)
+cfg, B, T = {
+    "tiny_step": (TINY, 2, 32), "fwdbwd_124m": (GPT2_124M, 2, 128), "lora_step_124m": (GPT2_124M, 8, 128),
+    "full_step_124m": (GPT2_124M, 8, 128), "generate_124m": (GPT2_124M, 1, 16),
+}[case]
+model = gpt2_ref.GPT2LMHeadModel(cfg)
+if case == "lora_step_124m":
+    lora_ref.wrap(model, lambda m: lora_ref.PeftLoraConv1D(m, 8, 16, dropout=0.05))
+    lora_ref.freeze_for_peft(model)
+ids = torch.randint(0, cfg["vocab_size"], (B, T))
+rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def step_fn():
+    if case == "fwdbwd_124m":
+        model.train()
+        _, loss, _ = model(ids, labels=ids)
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+        return B * T
+    if case == "generate_124m":
+        model.eval()
+        with torch.no_grad():
+            seq = ids
+            logits, _, past = model(seq)
+            n = 32
+            for _ in range(n):
+                nxt = logits[:, -1, :].argmax(-1, keepdim=True)
+                logits, _, past = model(nxt, past_key_values=past)
+        return n
+    model.train()
+    _, loss, _ = model(ids, labels=ids)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    return B * T
+
+
+params = [p for p in model.parameters() if p.requires_grad]
+opt = torch.optim.AdamW(params, lr=1e-4) if case in ("tiny_step", "lora_step_124m", "full_step_124m") else None
+step_fn()  # warm-up (allocates optimizer state)
+times = []
+for _ in range(iters):
+    t0 = time.perf_counter()
+    work = step_fn()
+    times.append(time.perf_counter() - t0)
+times.sort()
+med = times[len(times) // 2]
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"ms": med * 1e3, "per_second": work / med, "peak_rss_mib": peak / 1024, "peak_delta_mib": (peak - rss0) / 1024}))

@@ -1,0 +1,46 @@
+// npm run bench: our code and the Python reference side by side, same libtorch, same threads,
+// same shapes, alternating processes, medians; prints ratios (tstorch / Python: < 1 is faster
+// or smaller). Usage: node dist/scripts/bench/index.js [--quick] [--threads N] [--rounds N]
+import * as path from 'path';
+import { PYTHON, median, printTable, repoRoot, runJson } from './common';
+import { overheadBench } from './overhead';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const opt = (name: string, d: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : d;
+};
+const threads = opt('--threads', 1);
+const rounds = opt('--rounds', quick ? 1 : 3);
+
+const CASES: [string, string, number][] = [
+  ['tiny_step', 'tiny GPT-2 train step (2x32, dispatch-bound)', quick ? 50 : 200],
+  ['fwdbwd_124m', 'GPT-2 124M forward+backward (2x128)', quick ? 1 : 3],
+  ['lora_step_124m', 'GPT-2 124M LoRA train step (8x128, r=8)', quick ? 1 : 2],
+  ['full_step_124m', 'GPT-2 124M full fine-tune step (8x128)', quick ? 1 : 2],
+  ['generate_124m', 'GPT-2 124M greedy generation, KV cache (tokens/s)', quick ? 1 : 3],
+];
+
+function main(): void {
+  const only = args.filter((a) => CASES.some(([c]) => c === a));
+  if (!only.length || only.includes('overhead')) overheadBench(rounds, quick ? 50000 : 200000);
+  const rows: (string | number)[][] = [];
+  for (const [kase, title, iters] of CASES) {
+    if (only.length && !only.includes(kase)) continue;
+    const py: Record<string, number>[] = [], ts: Record<string, number>[] = [];
+    for (let r = 0; r < rounds; r++) {
+      py.push(runJson(PYTHON, [path.join(repoRoot, 'scripts/bench/bench_ref.py'), kase, String(iters), String(threads)], { OMP_NUM_THREADS: String(threads) }));
+      ts.push(runJson(process.execPath, [path.join(repoRoot, 'dist/scripts/bench/model.js'), kase, String(iters), String(threads)], { OMP_NUM_THREADS: String(threads) }));
+    }
+    const m = (xs: Record<string, number>[], k: string) => median(xs.map((x) => x[k]));
+    rows.push([title, m(py, 'ms'), m(ts, 'ms'), m(ts, 'ms') / m(py, 'ms'), m(py, 'peak_delta_mib'), m(ts, 'peak_delta_mib'), m(ts, 'peak_delta_mib') / m(py, 'peak_delta_mib')]);
+    console.error(`  ${kase}: python ${m(py, 'ms').toFixed(1)} ms, tstorch ${m(ts, 'ms').toFixed(1)} ms`);
+  }
+  if (rows.length) {
+    printTable(`Model benchmarks (${threads} thread${threads > 1 ? 's' : ''}, medians over ${rounds} alternating round(s); memory = peak RSS growth after model creation)`,
+      ['case', 'Python ms', 'tstorch ms', 'time ratio', 'Python MiB', 'tstorch MiB', 'memory ratio'], rows);
+  }
+}
+
+main();

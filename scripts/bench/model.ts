@@ -1,0 +1,58 @@
+// tstorch side of scripts/bench: one case per process (as the Python side), one JSON line.
+//   node dist/scripts/bench/model.js CASE ITERS THREADS
+import * as torch from '../../lib';
+
+const [kase, itersS, threadsS] = process.argv.slice(2);
+const iters = Number(itersS);
+torch.setNumThreads(Number(threadsS));
+torch.manualSeed(0);
+
+const GPT2_124M = { vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 };
+const TINY = { vocab_size: 256, n_positions: 64, n_embd: 32, n_layer: 2, n_head: 2 };
+const cases: Record<string, [object, number, number]> = {
+  tiny_step: [TINY, 2, 32], fwdbwd_124m: [GPT2_124M, 2, 128], lora_step_124m: [GPT2_124M, 8, 128],
+  full_step_124m: [GPT2_124M, 8, 128], generate_124m: [GPT2_124M, 1, 16],
+};
+const [cfg, B, T] = cases[kase];
+const model = new torch.GPT2LMHeadModel(cfg);
+if (kase === 'lora_step_124m') torch.lora.applyLoRA(model, { r: 8, alpha: 16, dropout: 0.05 });
+const ids = torch.keep(torch.randint(0, (cfg as { vocab_size: number }).vocab_size, [B, T]));
+const rss0 = process.resourceUsage().maxRSS;
+const params = model.parameters({ trainableOnly: true });
+const opt = ['tiny_step', 'lora_step_124m', 'full_step_124m'].includes(kase) ? new torch.optim.AdamW(params, { lr: 1e-4 }) : null;
+
+function step(): number {
+  return torch.tidy(() => {
+    if (kase === 'generate_124m') {
+      model.eval();
+      const n = 32;
+      const prompt = (ids.tolist() as number[][]);
+      model.generate(prompt, { maxNewTokens: n, eosTokenId: null });
+      return n;
+    }
+    model.train();
+    const loss = model.forward(ids, { labels: ids }).loss!;
+    loss.backward();
+    if (opt) {
+      torch.nn.utils.clipGradNorm(params, 1.0);
+      opt.step();
+      opt.zeroGrad();
+    } else {
+      model.zeroGrad();
+    }
+    return B * T;
+  });
+}
+
+step(); // warm-up (allocates optimizer state)
+const times: number[] = [];
+let work = 0;
+for (let i = 0; i < iters; i++) {
+  const t0 = process.hrtime.bigint();
+  work = step();
+  times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+}
+times.sort((a, b) => a - b);
+const med = times[times.length >> 1];
+const peak = process.resourceUsage().maxRSS;
+console.log(JSON.stringify({ ms: med * 1e3, per_second: work / med, peak_rss_mib: peak / 1024, peak_delta_mib: (peak - rss0) / 1024 }));

@@ -1,0 +1,118 @@
+// The main job: the seed notebook's experiment, offline, on this CPU, in about ten minutes.
+//  1. a base GPT-2: --model DIR (real weights) or, since none can be downloaded here, a small
+//     GPT-2 (GPT-2 tokenizer) pretrained once on the non-news Brown Corpus and cached;
+//  2. news articles: Brown press reportage, editorials and reviews (ca*, cb*, cc*), every 8th
+//     article held out;
+//  3. LoRA and full fine-tuning of the base on them (scripts/compare-lora-full.ts);
+//  4. runs/demo/report.html (and report.md): the table, both loss curves in one plot, and
+//     sample text from the same prompts before and after.
+// Interrupt it at any point and run it again: finished stages are not redone and training
+// resumes from its last checkpoint.
+import * as fs from 'fs';
+import * as path from 'path';
+import * as torch from '../lib';
+import { parseFlags, Spec } from '../lib/cli/args';
+import { compare, comparisonTable, markdownTable } from './compare-lora-full';
+
+const PROMPTS = ['The jury said', 'The city council voted', 'In his first season the team'];
+
+const spec: Spec = {
+  model: { type: 'string', help: 'a Hugging Face GPT-2 folder to start from (default: pretrain a small one on the Brown Corpus)' },
+  out: { type: 'string', default: 'runs/demo', help: 'where everything goes' },
+  'pretrain-steps': { type: 'int', default: 300, help: 'steps of the small model\'s pretraining' },
+  'finetune-steps': { type: 'int', default: 100, help: 'steps of each fine-tuning run' },
+  'block-size': { type: 'int', default: 64, help: 'tokens per block' },
+  fresh: { type: 'boolean', help: 'ignore cached results (the pretrained base model is kept)' },
+};
+
+function pretrainBase(dir: string, steps: number, blockSize: number): void {
+  if (fs.existsSync(path.join(dir, 'pretrain_done.json'))) {
+    console.log(`base model: cached in ${dir}`);
+    return;
+  }
+  console.log(`\n== pretraining a small GPT-2 on the non-news Brown Corpus (${steps} steps, once) ==`);
+  const nonNews = torch.data.ALL_CATEGORIES.filter((c) => !torch.data.NEWS_CATEGORIES.includes(c));
+  const text = torch.data.brownDocuments(nonNews).map((d) => d.text).join('\n\n');
+  const data = torch.data.TextDataset.fromText(text, blockSize);
+  torch.manualSeed(42);
+  const model = new torch.GPT2LMHeadModel({ vocab_size: 50257, n_positions: 128, n_embd: 128, n_layer: 4, n_head: 4 });
+  const work = path.join(dir, 'work');
+  const trainer = new torch.Trainer(model, {
+    outputDir: work, maxSteps: steps, perDeviceTrainBatchSize: 8, learningRate: 2e-3, warmupSteps: 20,
+    lrSchedulerType: 'cosine', loggingSteps: 25, saveSteps: 50, saveTotalLimit: 1, weightDecay: 0.01,
+    resumeFromCheckpoint: torch.train.listCheckpoints(work).length ? true : undefined,
+  }, data);
+  const r = trainer.train();
+  torch.io.writeDirAtomic(path.join(dir, 'model'), (tmp) => {
+    torch.io.safetensors.saveFile(path.join(tmp, 'model.safetensors'), new Map([...model.stateDict()].filter(([k]) => k !== 'lm_head.weight')));
+    fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify({ ...model.config, model_type: 'gpt2', architectures: ['GPT2LMHeadModel'] }, null, 2));
+  });
+  torch.io.writeFileAtomic(path.join(dir, 'pretrain_done.json'), JSON.stringify({ steps: r.globalStep, seconds: r.seconds, trainLoss: r.trainLoss, blocks: data.length }));
+  fs.rmSync(work, { recursive: true, force: true });
+  trainer.optimizer.dispose();
+  model.dispose();
+}
+
+function newsFiles(dir: string): { train: string; eval: string } {
+  const train = path.join(dir, 'news-train.txt'), held = path.join(dir, 'news-heldout.txt');
+  if (!fs.existsSync(held)) {
+    const docs = torch.data.brownDocuments(torch.data.NEWS_CATEGORIES);
+    torch.io.writeFileAtomic(train, docs.filter((_, i) => i % 8 !== 7).map((d) => d.text).join('\n\n'));
+    torch.io.writeFileAtomic(held, docs.filter((_, i) => i % 8 === 7).map((d) => d.text).join('\n\n'));
+  }
+  return { train, eval: held };
+}
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+function writeReport(out: string, rows: string[][], r: ReturnType<typeof compare>, baseNote: string): void {
+  const svg = fs.readFileSync(path.join(out, 'runs', 'loss.svg'), 'utf8');
+  const samples = PROMPTS.map((p, i) => ({
+    prompt: p, before: r.lora.samplesBefore[i], lora: r.lora.samplesAfter[i], full: r.full.samplesAfter[i],
+  }));
+  const md = [
+    '# tstorch demo: LoRA vs full fine-tuning of GPT-2 on news articles', '', baseNote, '',
+    markdownTable(rows), '', '![loss curves](runs/loss.svg)', '', '## Samples (temperature 0.8, top-k 40, seed 1234)', '',
+    ...samples.flatMap((s) => [`**${s.prompt}**`, '', `- before: ${s.before}`, `- LoRA: ${s.lora}`, `- full: ${s.full}`, '']),
+  ].join('\n');
+  torch.io.writeFileAtomic(path.join(out, 'report.md'), md);
+  const table = `<table><tr>${rows[0].map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${rows.slice(1).map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</table>`;
+  const html = `<!doctype html><meta charset="utf-8"><title>tstorch demo</title>
+<style>body{font-family:sans-serif;max-width:900px;margin:2em auto}td,th{border:1px solid #ccc;padding:4px 8px}table{border-collapse:collapse}.s{color:#555}</style>
+<h1>LoRA vs full fine-tuning of GPT-2 on news articles</h1><p>${esc(baseNote)}</p>${table}<h2>Loss curves</h2>${svg}
+<h2>Samples</h2><p class="s">temperature 0.8, top-k 40, seed 1234</p>${samples.map((s) => `<h3>${esc(s.prompt)}</h3><ul><li><b>before:</b> ${esc(s.before)}</li><li><b>LoRA:</b> ${esc(s.lora)}</li><li><b>full:</b> ${esc(s.full)}</li></ul>`).join('')}`;
+  torch.io.writeFileAtomic(path.join(out, 'report.html'), html);
+}
+
+export async function demo(argv: string[]): Promise<void> {
+  const f = parseFlags('demo', argv, spec);
+  const out = path.resolve(f.out as string);
+  const blockSize = f['block-size'] as number;
+  fs.mkdirSync(out, { recursive: true });
+  const t0 = Date.now();
+  let modelDir = f.model as string | undefined;
+  let baseNote: string;
+  if (modelDir) {
+    if (!fs.existsSync(path.join(modelDir, 'config.json'))) throw new Error(`--model ${modelDir}: no config.json there`);
+    baseNote = `Base model: ${modelDir}.`;
+  } else {
+    pretrainBase(path.join(out, 'base'), f['pretrain-steps'] as number, blockSize);
+    modelDir = path.join(out, 'base', 'model');
+    const p = JSON.parse(fs.readFileSync(path.join(out, 'base', 'pretrain_done.json'), 'utf8'));
+    baseNote = `Base model: a small GPT-2 (4 layers, 128 wide, GPT-2 tokenizer) pretrained for ${p.steps} steps on the non-news Brown Corpus (no pretrained weights can be downloaded here). Fine-tuning data: Brown press articles (ca*, cb*, cc*), every 8th held out.`;
+  }
+  const news = newsFiles(out);
+  const runsDir = path.join(out, 'runs');
+  if (f.fresh) fs.rmSync(runsDir, { recursive: true, force: true });
+  const r = compare({ modelDir, trainFile: news.train, evalFile: news.eval, outDir: runsDir, steps: f['finetune-steps'] as number, blockSize, prompts: PROMPTS });
+  const rows = comparisonTable(r.lora, r.full);
+  writeReport(out, rows, r, baseNote);
+  console.log(`\n${markdownTable(rows)}\n\nreport: ${path.join(out, 'report.html')} (and report.md); total ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+if (require.main === module) {
+  demo(process.argv.slice(2)).catch((e) => {
+    console.error(`demo: ${(e as Error).message}`);
+    process.exit(1);
+  });
+}

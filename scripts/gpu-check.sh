@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# One call on the GPU machine (see ../shared/gpu/README.md): unpack node, build the addon
+# against the machine's PyTorch (CUDA libtorch 2.x), run the CUDA tests (parity against
+# transformers/peft among them), benchmark against PyTorch eager, print a short table last.
+# Logs go to $OUT. Run with carry [".device", "node_modules"] after ../shared/gpu/pack-node.sh.
+set -uo pipefail
+OUT=${OUT:-/tmp/gpu-out}
+mkdir -p "$OUT"
+exec > >(tee "$OUT/gpu-check.log") 2>&1
+cd "$(dirname "$0")/.."
+if ! command -v node >/dev/null; then
+  xz -dc .device/node.xz > /tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
+fi
+PY=${TSTORCH_PYTHON:-$(command -v python3)}
+[ -x /opt/torch/.venv/bin/python ] && PY=/opt/torch/.venv/bin/python
+export TSTORCH_PYTHON=$PY TSTORCH_REF_PYTHON=$PY
+echo "node $(node --version); python $PY: $($PY -c 'import torch; print(torch.__version__, torch.version.cuda, torch.cuda.is_available())')"
+rm -rf build
+( time npx cmake-js compile --CDCMAKE_BUILD_TYPE=Release ) > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
+npx tsc -p . || exit 1
+node -e "const t=require('./dist/lib'); const b=t.buildInfo(); console.log(JSON.stringify({v:b.torchVersion, src:b.torchSource, cuda:b.builtWithCuda, avail:b.cudaAvailable, n:b.cudaDeviceCount}))"
+TSTORCH_TEST_CUDA=1 npx jest test/cuda.test.ts 2>&1 | tail -40
+node dist/scripts/bench/index.js --threads 16 --rounds 1 fwdbwd_124m lora_step_124m 2>&1 | tee "$OUT/bench.txt" | tail -20

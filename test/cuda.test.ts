@@ -1,0 +1,52 @@
+// CUDA: only where a GPU is present (scripts/gpu-check.sh sets TSTORCH_TEST_CUDA=1; the
+// default jest run leaves this file out, see jest.config.js). Checks CUDA tensors and autograd,
+// the GPT-2 on CUDA against the CPU, and parity with the real transformers / peft.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+import { fixtures, relErr } from './helpers';
+
+const PY = process.env.TSTORCH_REF_PYTHON ?? 'python3';
+
+test('CUDA is there and tensors round-trip', () => {
+  expect(torch.cuda.isAvailable()).toBe(true);
+  expect(torch.buildInfo().builtWithCuda).toBe(true);
+  const a = torch.randn([64, 64]);
+  const g = a.cuda();
+  expect(g.device).toBe('cuda:0');
+  expect(relErr(g.matmul(g).cpu(), a.matmul(a))).toBeLessThan(1e-5);
+  const w = torch.randn([8, 8], { device: 'cuda', requiresGrad: true });
+  w.matmul(w).tanh().sum().backward();
+  expect(w.grad!.device).toBe('cuda:0');
+  torch.cuda.synchronize();
+  expect(torch.memory().bytesByDevice.cuda).toBeGreaterThan(0);
+});
+
+test('GPT-2 on CUDA matches the CPU, and transformers/peft on CUDA', async () => {
+  const dir = path.join(fixtures, 'gpt2', 'tiny');
+  const cpu = await torch.GPT2LMHeadModel.fromPretrained(dir);
+  const gpu = await torch.GPT2LMHeadModel.fromPretrained(dir, { device: 'cuda' });
+  const ids = torch.tensor([[5, 17, 42, 8, 9, 10, 11, 3], [1, 2, 3, 4, 5, 6, 7, 8]], { dtype: 'int64' });
+  const a = cpu.forward(ids, { labels: ids });
+  const b = gpu.forward(ids.cuda(), { labels: ids.cuda() });
+  expect(relErr(b.logits.cpu(), a.logits)).toBeLessThan(1e-4);
+  b.loss!.backward();
+  torch.lora.applyLoRA(cpu, { r: 4, alpha: 8 });
+  torch.noGrad(() => { for (const [n, p] of cpu.namedParameters()) if (n.includes('lora_B')) p.normal_(0, 0.05); });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-'));
+  await torch.lora.saveAdapter(cpu, tmp);
+  const loraLogits = cpu.forward(ids).logits;
+  fs.writeFileSync(path.join(tmp, 'ids.json'), JSON.stringify(ids.tolist()));
+  const r = spawnSync(PY, [path.join(__dirname, '..', 'scripts', 'gpu', 'parity_transformers.py'), dir, tmp, path.join(tmp, 'ids.json'), path.join(tmp, 'hf.safetensors')], { encoding: 'utf8' });
+  expect(r.stdout.trim()).toBe('ok');
+  const hf = torch.io.safetensors.loadFile(path.join(tmp, 'hf.safetensors')).tensors;
+  expect(relErr(b.logits.cpu(), hf.get('base.logits')!)).toBeLessThan(1e-4);
+  expect(Math.abs((b.loss!.item() as number) - (hf.get('base.loss')!.item() as number))).toBeLessThan(1e-4);
+  for (const [n, p] of gpu.namedParameters()) {
+    const ref = hf.get(`base.grad.${n}`);
+    if (ref) expect(relErr(p.grad!.cpu(), ref)).toBeLessThan(1e-3);
+  }
+  expect(relErr(loraLogits, hf.get('lora.logits')!)).toBeLessThan(1e-4);
+});
