@@ -5,6 +5,8 @@
 #include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
 #include <cerrno>
+#include <climits>
+#include <malloc.h>
 #include <cstdio>
 #include <cstring>
 #include <unordered_set>
@@ -404,6 +406,18 @@ Napi::Value setRngState(const Napi::CallbackInfo& info) {
   gen.set_state(st);
   return info.Env().Undefined();
 }
+// keepFreedCpuMemory(): glibc returns every buffer over 32 MiB to the OS when it is freed, so
+// a training step that frees and re-makes its large buffers (logits, their gradients) page-
+// faults them in again on every step; with mmap off and trimming off, freed memory is reused.
+Napi::Value keepFreedCpuMemory(const Napi::CallbackInfo& info) {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, INT_MAX);
+  return Napi::Boolean::New(info.Env(), true);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
 Napi::Value setNumThreads(const Napi::CallbackInfo& info) {
   int n = argInt(info, 0);
   if (n < 1) throw std::runtime_error("tstorch.setNumThreads: need a positive count");
@@ -504,6 +518,7 @@ void registerCore(Registrar& r) {
   r.add<manualSeed>("manualSeed");
   r.add<getRngState>("getRngState");
   r.add<setRngState>("setRngState");
+  r.add<keepFreedCpuMemory>("keepFreedCpuMemory");
   r.add<setNumThreads>("setNumThreads");
   r.add<getNumThreads>("getNumThreads");
   r.add<cudaIsAvailable>("cudaIsAvailable");

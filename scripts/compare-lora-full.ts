@@ -19,6 +19,11 @@ export interface CompareOptions {
   batchSize?: number;
   blockSize?: number;
   prompts?: string[];
+  /** learning rates of the two runs, and the LoRA rank/alpha */
+  loraLr?: number;
+  fullLr?: number;
+  r?: number;
+  alpha?: number;
 }
 
 export function runOne(o: CompareOptions, full: boolean): TrainLoRAResult {
@@ -31,7 +36,9 @@ export function runOne(o: CompareOptions, full: boolean): TrainLoRAResult {
   console.log(`\n== ${full ? 'full fine-tuning' : 'LoRA fine-tuning'} (${o.steps} steps) ==`);
   const args = [path.join(__dirname, 'train-lora.js'), '--model', o.modelDir, '--train', o.trainFile, '--eval', o.evalFile,
     '--out', dir, '--steps', String(o.steps), '--batch-size', String(o.batchSize ?? 8), '--block-size', String(o.blockSize ?? 64),
-    '--prompts', JSON.stringify(o.prompts ?? []), '--result', resultFile];
+    '--prompts', JSON.stringify(o.prompts ?? []), '--result', resultFile, '--r', String(o.r ?? 8), '--alpha', String(o.alpha ?? 16)];
+  const lr = full ? o.fullLr : o.loraLr;
+  if (lr !== undefined) args.push('--lr', String(lr));
   if (full) args.push('--full');
   const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
   if (r.status !== 0) throw new Error(`${full ? 'full' : 'LoRA'} fine-tuning failed (exit ${r.status ?? r.signal}); rerun to resume from its last checkpoint`);

@@ -19,13 +19,14 @@ const PROMPTS = ['The jury said', 'The city council voted', 'In his first season
 const spec: Spec = {
   model: { type: 'string', help: 'a Hugging Face GPT-2 folder to start from (default: pretrain a small one on the Brown Corpus)' },
   out: { type: 'string', default: 'runs/demo', help: 'where everything goes' },
-  'pretrain-steps': { type: 'int', default: 300, help: 'steps of the small model\'s pretraining' },
-  'finetune-steps': { type: 'int', default: 100, help: 'steps of each fine-tuning run' },
+  'pretrain-steps': { type: 'int', default: 500, help: 'steps of the small model\'s pretraining' },
+  'finetune-steps': { type: 'int', default: 150, help: 'steps of each fine-tuning run' },
   'block-size': { type: 'int', default: 64, help: 'tokens per block' },
   fresh: { type: 'boolean', help: 'ignore cached results (the pretrained base model is kept)' },
 };
 
 function pretrainBase(dir: string, steps: number, blockSize: number): void {
+  torch.keepFreedCpuMemory(); // reuse each step's large buffers instead of page-faulting them in again
   if (fs.existsSync(path.join(dir, 'pretrain_done.json'))) {
     console.log(`base model: cached in ${dir}`);
     return;
@@ -102,9 +103,11 @@ export async function demo(argv: string[]): Promise<void> {
     baseNote = `Base model: a small GPT-2 (4 layers, 128 wide, GPT-2 tokenizer) pretrained for ${p.steps} steps on the non-news Brown Corpus (no pretrained weights can be downloaded here). Fine-tuning data: Brown press articles (ca*, cb*, cc*), every 8th held out.`;
   }
   const news = newsFiles(out);
+  // Learning rates: the small from-scratch model takes large steps; real GPT-2 the usual ones.
+  const lrs = f.model ? { loraLr: 2e-4, fullLr: 5e-5 } : { loraLr: 1e-2, fullLr: 1e-3 };
   const runsDir = path.join(out, 'runs');
   if (f.fresh) fs.rmSync(runsDir, { recursive: true, force: true });
-  const r = compare({ modelDir, trainFile: news.train, evalFile: news.eval, outDir: runsDir, steps: f['finetune-steps'] as number, blockSize, prompts: PROMPTS });
+  const r = compare({ modelDir, trainFile: news.train, evalFile: news.eval, outDir: runsDir, steps: f['finetune-steps'] as number, blockSize, prompts: PROMPTS, r: 16, alpha: 32, ...lrs });
   const rows = comparisonTable(r.lora, r.full);
   writeReport(out, rows, r, baseNote);
   console.log(`\n${markdownTable(rows)}\n\nreport: ${path.join(out, 'report.html')} (and report.md); total ${((Date.now() - t0) / 1000).toFixed(0)} s`);

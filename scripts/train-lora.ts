@@ -20,6 +20,9 @@ export interface TrainLoRAOptions {
   alpha?: number;
   dropout?: number;
   mode?: 'peft' | 'seed';
+  bias?: 'none' | 'all' | 'lora_only';
+  /** modules trained fully beside LoRA (PEFT's modules_to_save), e.g. ['ln_f'] */
+  modulesToSave?: string[];
   lr?: number;
   maxSteps?: number;
   epochs?: number;
@@ -58,6 +61,7 @@ function samples(model: torch.GPT2LMHeadModel, prompts: string[]): string[] {
 
 export async function trainLoRA(o: TrainLoRAOptions): Promise<TrainLoRAResult> {
   if (o.threads) torch.setNumThreads(o.threads);
+  torch.keepFreedCpuMemory(); // reuse each step's large buffers instead of page-faulting them in again
   const blockSize = o.blockSize ?? 128;
   const prompts = o.prompts ?? [];
   // tokenizer + load_dataset(train_file_path, tokenizer, block_size)
@@ -69,13 +73,13 @@ export async function trainLoRA(o: TrainLoRAOptions): Promise<TrainLoRAResult> {
   const samplesBefore = samples(model, prompts);
   // model = update_model_layers(model): LoRA on every attention and MLP Conv1D, base frozen
   if (!o.full) {
-    torch.lora.applyLoRA(model, { r: o.r ?? 8, alpha: o.alpha ?? 16, dropout: o.dropout ?? 0.05, mode: o.mode ?? 'peft', targetModules: ['c_attn', 'c_proj', 'c_fc'] });
+    torch.lora.applyLoRA(model, { r: o.r ?? 8, alpha: o.alpha ?? 16, dropout: o.dropout ?? 0.05, mode: o.mode ?? 'peft', bias: o.bias ?? 'none', modulesToSave: o.modulesToSave, targetModules: ['c_attn', 'c_proj', 'c_fc'] });
   }
   console.log(torch.lora.trainableParametersLine(model));
   // TrainingArguments + Trainer + trainer.train()
   const trainer = new torch.Trainer(model, {
     outputDir: o.outDir, numTrainEpochs: o.epochs ?? 1, maxSteps: o.maxSteps ?? -1, perDeviceTrainBatchSize: o.batchSize ?? 8,
-    learningRate: o.lr ?? (o.full ? 5e-4 : 2e-3), warmupSteps: 10, loggingSteps: o.loggingSteps ?? 10,
+    learningRate: o.lr ?? (o.full ? 5e-5 : 2e-4), warmupSteps: 10, loggingSteps: o.loggingSteps ?? 10,
     evalSteps: o.evalSteps ?? 50, saveSteps: o.saveSteps ?? 50, saveTotalLimit: 1, seed: o.seed ?? 42,
     resumeFromCheckpoint: torch.train.listCheckpoints(o.outDir).length ? true : undefined,
   }, train, held);
@@ -110,6 +114,8 @@ const spec: Spec = {
   'batch-size': { type: 'int', default: 8, help: 'batch size' },
   'block-size': { type: 'int', default: 64, help: 'block size' },
   lr: { type: 'number', help: 'learning rate' },
+  r: { type: 'int', default: 8, help: 'LoRA rank' },
+  alpha: { type: 'number', default: 16, help: 'LoRA alpha' },
   prompts: { type: 'string', default: '[]', help: 'JSON list of prompts for samples' },
   result: { type: 'string', help: 'write the result JSON here' },
   threads: { type: 'int', help: 'libtorch threads' },
@@ -122,6 +128,7 @@ if (require.main === module) {
       modelDir: f.model as string, trainFile: f.train as string, evalFile: f.eval as string, outDir: f.out as string,
       full: Boolean(f.full), maxSteps: f.steps as number | undefined, batchSize: f['batch-size'] as number,
       blockSize: f['block-size'] as number, lr: f.lr as number | undefined, prompts: JSON.parse(f.prompts as string),
+      r: f.r as number, alpha: f.alpha as number,
       threads: f.threads as number | undefined,
     });
     const json = JSON.stringify(result);

@@ -40,6 +40,16 @@ export function setRngState(state: Uint8Array): void {
   native.setRngState(Buffer.from(state.buffer, state.byteOffset, state.byteLength));
 }
 
+/**
+ * Makes the CPU allocator keep freed memory for reuse instead of returning large buffers to the
+ * OS (glibc mallopt: no mmap, no trim). CPU training runs markedly faster (each step's large
+ * buffers are not page-faulted in again); the process's RSS stays at its peak. Process-wide and
+ * not undoable; returns false where the C library has no such switch.
+ */
+export function keepFreedCpuMemory(): boolean {
+  return native.keepFreedCpuMemory();
+}
+
 export function setNumThreads(n: number): void {
   native.setNumThreads(n);
 }

@@ -46,6 +46,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (!['peft', 'seed'].includes(f['lora-mode'] as string)) throw new Error(`--lora-mode must be peft or seed, got '${f['lora-mode']}'`);
   if (!['linear', 'cosine', 'constant'].includes(f['lr-scheduler'] as string)) throw new Error(`--lr-scheduler must be linear, cosine or constant`);
   checkDevice(f.device as string);
+  torch.keepFreedCpuMemory(); // CPU training reuses its large buffers (RSS stays at its peak)
   const modelDir = f.model as string;
   if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: no such folder`);
   // Validate the data before spending time on the model.

@@ -1,0 +1,55 @@
+// The training scripts users copy from: scripts/train-lora.ts (the notebook's train()) and
+// scripts/compare-lora-full.ts (its LoRA-vs-full comparison), each run on a tiny model.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+import { trainLoRA } from '../scripts/train-lora';
+import { compare, comparisonTable } from '../scripts/compare-lora-full';
+
+let tmp: string, modelDir: string, trainFile: string, evalFile: string;
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-scripts-'));
+  torch.manualSeed(0);
+  const m = new torch.GPT2LMHeadModel({ vocab_size: 50257, n_positions: 32, n_embd: 16, n_layer: 1, n_head: 2 });
+  modelDir = path.join(tmp, 'base');
+  await m.savePretrained(modelDir);
+  m.dispose();
+  const docs = torch.data.brownDocuments(['a']).slice(0, 3).map((d) => d.text);
+  trainFile = path.join(tmp, 'train.txt');
+  evalFile = path.join(tmp, 'eval.txt');
+  fs.writeFileSync(trainFile, docs.slice(0, 2).join('\n'));
+  fs.writeFileSync(evalFile, docs[2].slice(0, 3000));
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+test('train-lora: the notebook\'s train() lowers held-out loss and writes a PEFT adapter', async () => {
+  const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+  const r = await trainLoRA({ modelDir, trainFile, evalFile, outDir: path.join(tmp, 'lora'), maxSteps: 12, blockSize: 32, batchSize: 4, lr: 3e-2, prompts: ['The jury'] });
+  log.mockRestore();
+  expect(r.mode).toBe('lora');
+  expect(r.steps).toBe(12);
+  expect(r.trainableParams).toBeLessThan(r.allParams / 10);
+  expect(r.evalAfter.loss).toBeLessThan(r.evalBefore.loss);
+  expect(r.samplesAfter[0].startsWith('The jury')).toBe(true);
+  expect(fs.existsSync(path.join(tmp, 'lora', 'adapter_model.safetensors'))).toBe(true);
+});
+
+test('compare-lora-full: both runs in their own processes, one table, one plot', () => {
+  const out = path.join(tmp, 'cmp');
+  const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+  const r = compare({ modelDir, trainFile, evalFile, outDir: out, steps: 6, blockSize: 32, batchSize: 4, loraLr: 3e-2, fullLr: 3e-3 });
+  log.mockRestore();
+  expect(r.full.trainableParams).toBe(r.full.allParams);
+  expect(r.lora.trainableParams).toBeLessThan(r.full.trainableParams);
+  expect(r.full.evalAfter.loss).toBeLessThan(r.full.evalBefore.loss);
+  const rows = comparisonTable(r.lora, r.full);
+  expect(rows.map((x) => x[0])).toEqual(['run', 'LoRA', 'full fine-tuning']);
+  const svg = fs.readFileSync(path.join(out, 'loss.svg'), 'utf8');
+  expect(svg).toContain('LoRA train');
+  expect(svg).toContain('full train');
+  // A second call reuses the finished runs instead of training again.
+  const t0 = Date.now();
+  compare({ modelDir, trainFile, evalFile, outDir: out, steps: 6, blockSize: 32, batchSize: 4 });
+  expect(Date.now() - t0).toBeLessThan(3000);
+});
