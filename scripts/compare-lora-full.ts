@@ -34,7 +34,9 @@ export function runOne(o: CompareOptions, full: boolean): TrainLoRAResult {
     return JSON.parse(fs.readFileSync(resultFile, 'utf8'));
   }
   console.log(`\n== ${full ? 'full fine-tuning' : 'LoRA fine-tuning'} (${o.steps} steps) ==`);
-  const args = [path.join(__dirname, 'train-lora.js'), '--model', o.modelDir, '--train', o.trainFile, '--eval', o.evalFile,
+  // The compiled script (this file may run from its TypeScript source under ts-jest).
+  const script = __filename.endsWith('.ts') ? path.join(__dirname, '..', 'dist', 'scripts', 'train-lora.js') : path.join(__dirname, 'train-lora.js');
+  const args = [script, '--model', o.modelDir, '--train', o.trainFile, '--eval', o.evalFile,
     '--out', dir, '--steps', String(o.steps), '--batch-size', String(o.batchSize ?? 8), '--block-size', String(o.blockSize ?? 64),
     '--prompts', JSON.stringify(o.prompts ?? []), '--result', resultFile, '--r', String(o.r ?? 8), '--alpha', String(o.alpha ?? 16)];
   const lr = full ? o.fullLr : o.loraLr;
