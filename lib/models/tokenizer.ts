@@ -1,10 +1,15 @@
 // GPT-2's byte-level BPE (r50k_base, the same merges as Hugging Face's GPT2Tokenizer), offline,
 // from the gpt-tokenizer package.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const r50k = require('gpt-tokenizer/encoding/r50k_base') as {
+interface R50k {
   encode(text: string, opts?: { allowedSpecial?: Set<string> }): number[];
   decode(tokens: number[]): string;
-};
+}
+// Loaded on first use: the BPE tables are large, and most tensor code never needs them.
+let r50kCache: R50k | null = null;
+function r50k(): R50k {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (r50kCache ??= require('gpt-tokenizer/encoding/r50k_base') as R50k);
+}
 
 export const EOS_TOKEN = '<|endoftext|>';
 export const EOS_TOKEN_ID = 50256;
@@ -16,10 +21,10 @@ export class GPT2Tokenizer {
   readonly vocabSize = VOCAB_SIZE;
   /** Text to token ids, no special tokens added ("<|endoftext|>" in the text is that token, as in HF). */
   encode(text: string): number[] {
-    return r50k.encode(text, { allowedSpecial: allowed });
+    return r50k().encode(text, { allowedSpecial: allowed });
   }
   decode(ids: number[]): string {
-    return r50k.decode(ids);
+    return r50k().decode(ids);
   }
 }
 
