@@ -315,6 +315,10 @@ Napi::Value retainGrad(const Napi::CallbackInfo& info) {
   argTensor(info, 0).retain_grad();
   return info.Env().Undefined();
 }
+Napi::Value hasGrad(const Napi::CallbackInfo& info) {
+  const at::Tensor& t = argTensor(info, 0);
+  return Napi::Boolean::New(info.Env(), t.is_leaf() && t.grad().defined());
+}
 Napi::Value grad(const Napi::CallbackInfo& info) {
   return ret(info, argTensor(info, 0).grad());  // -1 when there is none
 }
@@ -505,6 +509,7 @@ void registerCore(Registrar& r) {
   r.add<setRequiresGrad>("setRequiresGrad");
   r.add<isLeaf>("isLeaf");
   r.add<retainGrad>("retainGrad");
+  r.add<hasGrad>("hasGrad");
   r.add<grad>("grad");
   r.add<setGrad>("setGrad");
   r.add<backward>("backward");

@@ -85,6 +85,45 @@ Napi::Value zeroGrads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// adamwStep(params, expAvgs, expAvgSqs, steps: Float64Array, lr, beta1, beta2, eps, wd):
+// PyTorch's multi-tensor AdamW (_multi_tensor_adamw) with libtorch's _foreach kernels, one
+// crossing for a whole parameter group. steps are the per-parameter step counts after this
+// step; parameters without a gradient must not be passed.
+Napi::Value adamwStep(const Napi::CallbackInfo& info) {
+  std::vector<at::Tensor> params = argTensors(info, 0), m = argTensors(info, 1), v = argTensors(info, 2);
+  Napi::Float64Array stepsArr = info[3].As<Napi::Float64Array>();
+  double lr = argDouble(info, 4), beta1 = argDouble(info, 5), beta2 = argDouble(info, 6);
+  double eps = argDouble(info, 7), wd = argDouble(info, 8);
+  size_t n = params.size();
+  if (m.size() != n || v.size() != n || stepsArr.ElementLength() != n) {
+    throw std::runtime_error("adamwStep: params, state and steps differ in length");
+  }
+  if (n == 0) return info.Env().Undefined();
+  at::NoGradGuard noGrad;
+  std::vector<at::Tensor> grads;
+  grads.reserve(n);
+  for (const at::Tensor& p : params) {
+    if (!p.grad().defined()) throw std::runtime_error("adamwStep: a parameter has no gradient");
+    grads.push_back(p.grad());
+  }
+  std::vector<at::Scalar> stepSize, bc2Sqrt;
+  for (size_t k = 0; k < n; ++k) {
+    double step = stepsArr[k];
+    stepSize.emplace_back(-lr / (1 - std::pow(beta1, step)));
+    bc2Sqrt.emplace_back(std::sqrt(1 - std::pow(beta2, step)));
+  }
+  if (wd != 0) at::_foreach_mul_(params, at::Scalar(1 - lr * wd));
+  at::_foreach_mul_(m, at::Scalar(beta1));
+  at::_foreach_add_(m, grads, at::Scalar(1 - beta1));
+  at::_foreach_mul_(v, at::Scalar(beta2));
+  at::_foreach_addcmul_(v, grads, grads, at::Scalar(1 - beta2));
+  std::vector<at::Tensor> denom = at::_foreach_sqrt(v);
+  at::_foreach_div_(denom, bc2Sqrt);
+  at::_foreach_add_(denom, at::Scalar(eps));
+  at::_foreach_addcdiv_(params, m, denom, stepSize);
+  return info.Env().Undefined();
+}
+
 #undef OP
 
 }  // namespace
@@ -93,7 +132,7 @@ void registerNN(Registrar& r) {
 #define R(name) r.add<name>(#name)
   R(linear); R(softmax); R(logSoftmax); R(layerNorm); R(embedding); R(dropout); R(gelu);
   R(crossEntropy); R(scaledDotProductAttention); R(hasSdpa); R(gradNorm); R(scaleGrads);
-  R(zeroGrads);
+  R(zeroGrads); R(adamwStep);
 #undef R
 }
 

@@ -17,6 +17,12 @@ export interface AdamWOptions {
   weightDecay?: number;
 }
 
+export interface AdamWImplOptions {
+  /** true (default): libtorch's multi-tensor _foreach kernels, one crossing per group; false: the
+   *  readable per-tensor reference below (the two are tested against each other) */
+  foreach?: boolean;
+}
+
 export interface ParamGroup extends Required<AdamWOptions> {
   params: Tensor[];
   /** names for state save/load; index-based when absent */
@@ -35,9 +41,13 @@ export class AdamW {
   readonly paramGroups: ParamGroup[];
   private state = new Map<Tensor, ParamState>();
 
+  readonly foreach: boolean;
+
   /** Defaults as PyTorch's AdamW: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 1e-2. */
-  constructor(params: ParamsOrGroups, defaults: AdamWOptions = {}) {
-    const d: Required<AdamWOptions> = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, ...defaults };
+  constructor(params: ParamsOrGroups, defaults: AdamWOptions & AdamWImplOptions = {}) {
+    this.foreach = defaults.foreach ?? true;
+    const { foreach: _f, ...rest } = defaults;
+    const d: Required<AdamWOptions> = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, ...rest };
     validate(d);
     const groups: { params: Tensor[]; names?: string[] }[] =
       params.length && params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as ParamGroup[]);
@@ -54,6 +64,7 @@ export class AdamW {
 
   /** One update of every parameter that has a gradient. */
   step(): void {
+    if (this.foreach) return this.stepForeach();
     noGrad(() => {
       for (const g of this.paramGroups) {
         const [beta1, beta2] = g.betas;
@@ -61,11 +72,7 @@ export class AdamW {
           tidy(() => {
             const grad = p.grad;
             if (!grad) return;
-            let s = this.state.get(p);
-            if (!s) {
-              s = { step: 0, expAvg: keep(zerosLike(p)), expAvgSq: keep(zerosLike(p)) };
-              this.state.set(p, s);
-            }
+            const s = this.stateOf(p);
             s.step += 1;
             if (g.weightDecay !== 0) p.mul_(1 - g.lr * g.weightDecay);
             s.expAvg.mul_(beta1).add_(grad, 1 - beta1);
@@ -78,6 +85,27 @@ export class AdamW {
         }
       }
     });
+  }
+
+  private stateOf(p: Tensor): ParamState {
+    let s = this.state.get(p);
+    if (!s) {
+      s = { step: 0, expAvg: keep(zerosLike(p)), expAvgSq: keep(zerosLike(p)) };
+      this.state.set(p, s);
+    }
+    return s;
+  }
+
+  /** The same update with libtorch's _foreach kernels (PyTorch's multi-tensor AdamW). */
+  private stepForeach(): void {
+    for (const g of this.paramGroups) {
+      const withGrad = g.params.filter((p) => native.hasGrad(id(p)));
+      if (!withGrad.length) continue;
+      const states = withGrad.map((p) => this.stateOf(p));
+      const steps = Float64Array.from(states, (s) => ++s.step);
+      native.adamwStep(withGrad.map(id), states.map((s) => id(s.expAvg)), states.map((s) => id(s.expAvgSq)), steps,
+        g.lr, g.betas[0], g.betas[1], g.eps, g.weightDecay);
+    }
   }
 
   /** Clears gradients (set to None, PyTorch 2's default). */

@@ -190,6 +190,13 @@ export class Tensor {
     return h < 0 ? null : wrap(h);
   }
   set grad(g: Tensor | null) {
+    if (g) {
+      // As PyTorch: a gradient must match its tensor in dtype, shape and device.
+      if (g.dtype !== this.dtype) throw new Error(`assigned grad has dtype ${g.dtype}, the tensor ${this.dtype}`);
+      const a = g.shape, b = this.shape;
+      if (a.length !== b.length || a.some((d, i) => d !== b[i])) throw new Error(`assigned grad has shape [${a}], the tensor [${b}]`);
+      if (g.device !== this.device) throw new Error(`assigned grad is on ${g.device}, the tensor on ${this.device}`);
+    }
     native.setGrad(id(this), g ? id(g) : -1);
   }
   retainGrad(): this {
