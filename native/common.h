@@ -9,14 +9,19 @@
 #include <c10/util/Exception.h>
 #include <napi.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace tstorch {
 
+struct DistState;  // native/dist.cc: the c10d store and process group of this environment
+
 class TensorTable {
  public:
+  std::shared_ptr<DistState> dist;
+
   int32_t put(at::Tensor t) {
     if (!t.defined()) return -1;
     int32_t id;
@@ -133,5 +138,6 @@ void registerCore(Registrar& r);
 void registerMath(Registrar& r);
 void registerShape(Registrar& r);
 void registerNN(Registrar& r);
+void registerDist(Registrar& r);
 
 }  // namespace tstorch

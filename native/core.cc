@@ -546,6 +546,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tstorch::registerMath(r);
   tstorch::registerShape(r);
   tstorch::registerNN(r);
+  tstorch::registerDist(r);
   return exports;
 }
 

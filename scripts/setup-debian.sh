@@ -2,13 +2,14 @@
 # Everything tstorch needs on a fresh Debian 12, then the build. Idempotent.
 #   libtorch-dev          Debian's libtorch 1.13 (CPU) to build and run against
 #   libopenblas0-pthread  a fast BLAS for it (without it matmul uses the slow reference BLAS)
+#   libgloo-dev           Gloo headers, for c10d data-parallel training (libtorch has the code)
 #   python3-torch         the Python reference used by the parity fixtures and benchmarks
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 need=()
-for p in libtorch-dev libopenblas0-pthread python3-torch cmake g++ make; do
+for p in libtorch-dev libopenblas0-pthread libgloo-dev python3-torch cmake g++ make; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -7,3 +7,4 @@ export * from './creation';
 export * from './ops';
 export * from './runtime';
 export { tidy, keep, scopeDepth } from './scope';
+export * as distributed from './distributed';

@@ -13,7 +13,8 @@ import { clipGradNorm } from '../nn/utils';
 import { AdamW } from '../optim/adamw';
 import { LRScheduler, ScheduleKind } from '../optim/schedule';
 import { GPT2LMHeadModel } from '../models/gpt2';
-import { TextDataset, epochBatches } from '../data/dataset';
+import { TextDataset, epochBatches, epochPermutation } from '../data/dataset';
+import * as distributed from '../tensor/distributed';
 import { loadFile, saveFile } from '../io/safetensors';
 import { writeDirAtomic, writeFileAtomic } from '../io/atomic';
 import { loraConfig, writeAdapter } from '../lora/inject';
@@ -103,6 +104,9 @@ export class Trainer {
   private lossSinceLog = 0;
   private stepsSinceLog = 0;
   private tokensSinceLog = 0;
+  /** data-parallel: this process's rank and the number of ranks (1 when not distributed) */
+  readonly rank: number;
+  readonly worldSize: number;
 
   constructor(readonly model: GPT2LMHeadModel, args: TrainingArguments, readonly trainDataset: TextDataset, readonly evalDataset?: TextDataset) {
     this.args = { ...TRAINING_DEFAULTS, ...args };
@@ -111,7 +115,10 @@ export class Trainer {
       if (!Number.isInteger(a[k]) || a[k] < 1) throw new Error(`Trainer: ${k} must be a positive integer, got ${a[k]}`);
     }
     if (trainDataset.length === 0) throw new Error('Trainer: the training set has no complete block (text shorter than the block size?)');
-    this.stepsPerEpoch = Math.ceil(trainDataset.length / a.perDeviceTrainBatchSize);
+    this.rank = distributed.getRank();
+    this.worldSize = distributed.getWorldSize();
+    // Each rank trains on its shard (DistributedSampler: ceil(n / world) blocks, padded by wrapping).
+    this.stepsPerEpoch = Math.ceil(Math.ceil(trainDataset.length / this.worldSize) / a.perDeviceTrainBatchSize);
     this.totalSteps = a.maxSteps > 0 ? a.maxSteps : Math.ceil(this.stepsPerEpoch * a.numTrainEpochs);
     if (!(this.totalSteps > 0)) throw new Error('Trainer: nothing to do (numTrainEpochs and maxSteps give 0 steps)');
     manualSeed(a.seed);
@@ -119,6 +126,27 @@ export class Trainer {
       lr: a.learningRate, betas: [a.adamBeta1, a.adamBeta2], eps: a.adamEpsilon, weightDecay: a.weightDecay,
     });
     this.scheduler = new LRScheduler(this.optimizer, a.lrSchedulerType, a.warmupSteps, this.totalSteps);
+    // Every rank starts from rank 0's weights.
+    if (this.worldSize > 1) distributed.broadcast([...model.parameters(), ...model.namedBuffers({ persistentOnly: true }).map(([, t]) => t)], 0);
+  }
+
+  /** Only rank 0 writes logs, checkpoints and models. */
+  get isMain(): boolean {
+    return this.rank === 0;
+  }
+
+  /** This rank's batches of block indices for an epoch. */
+  private batchesFor(epoch: number): number[][] {
+    const a = this.args;
+    if (this.worldSize === 1) return epochBatches(this.trainDataset.length, a.perDeviceTrainBatchSize, { shuffle: a.shuffle, seed: a.seed, epoch });
+    const n = this.trainDataset.length;
+    const order = a.shuffle ? epochPermutation(n, a.seed, epoch) : Array.from({ length: n }, (_, i) => i);
+    const total = Math.ceil(n / this.worldSize) * this.worldSize;
+    for (let i = n; i < total; i++) order.push(order[i - n]);
+    const shard = order.filter((_, i) => i % this.worldSize === this.rank);
+    const out: number[][] = [];
+    for (let i = 0; i < shard.length; i += a.perDeviceTrainBatchSize) out.push(shard.slice(i, i + a.perDeviceTrainBatchSize));
+    return out;
   }
 
   private get metricsFile(): string {
@@ -127,6 +155,7 @@ export class Trainer {
 
   private log(entry: LogEntry, progress: Progress): void {
     this.logHistory.push(entry);
+    if (!this.isMain) return;
     fs.appendFileSync(this.metricsFile, JSON.stringify(entry) + '\n');
     progress.log(entry);
   }
@@ -136,30 +165,35 @@ export class Trainer {
     const a = this.args;
     fs.mkdirSync(a.outputDir, { recursive: true });
     if (a.resumeFromCheckpoint) this.resume(a.resumeFromCheckpoint === true ? latestCheckpoint(a.outputDir) : a.resumeFromCheckpoint);
-    else fs.writeFileSync(this.metricsFile, '');
+    else if (this.isMain) fs.writeFileSync(this.metricsFile, '');
     const trainable = this.model.parameters({ trainableOnly: true });
-    const progress = new Progress(this.totalSteps, a.progress, this.globalStep);
+    const progress = new Progress(this.totalSteps, this.isMain ? a.progress : false, this.globalStep);
     const t0 = Date.now();
     let lossSum = 0, steps = 0, tokens = 0;
     let lastLog = Date.now();
     this.model.train();
     const epochs = Math.ceil(this.totalSteps / this.stepsPerEpoch);
     outer: for (let epoch = Math.floor(this.globalStep / this.stepsPerEpoch); epoch < epochs; epoch++) {
-      const batches = epochBatches(this.trainDataset.length, a.perDeviceTrainBatchSize, { shuffle: a.shuffle, seed: a.seed, epoch });
+      const batches = this.batchesFor(epoch);
       for (let b = this.globalStep - epoch * this.stepsPerEpoch; b < batches.length; b++) {
         if (this.globalStep >= this.totalSteps) break outer;
         const { loss, gradNorm } = tidy(() => {
           const ids = this.trainDataset.batch(batches[b], a.device);
           const out = this.model.forward(ids, { labels: ids });
           out.loss!.backward();
+          const loss = out.loss!.detach().reshape([1]);
+          if (this.worldSize > 1) {
+            distributed.allReduceGrads(trainable);
+            distributed.allReduce([loss], { op: 'avg' });
+          }
           const norm = a.maxGradNorm > 0 ? clipGradNorm(trainable, a.maxGradNorm) : NaN;
           this.optimizer.step();
           this.scheduler.step();
           this.optimizer.zeroGrad();
-          return { loss: out.loss!.item() as number, gradNorm: norm };
+          return { loss: loss.item() as number, gradNorm: norm };
         });
         this.globalStep++;
-        const ntok = batches[b].length * this.trainDataset.blockSize;
+        const ntok = batches[b].length * this.trainDataset.blockSize * this.worldSize;
         lossSum += loss; steps++; tokens += ntok;
         this.lossSinceLog += loss; this.stepsSinceLog++; this.tokensSinceLog += ntok;
         progress.tick(this.globalStep, loss);
@@ -184,12 +218,13 @@ export class Trainer {
     }
     progress.done();
     const seconds = (Date.now() - t0) / 1000;
-    this.writePlot();
+    if (this.isMain) this.writePlot();
     return { globalStep: this.globalStep, trainLoss: steps ? lossSum / steps : NaN, logHistory: this.logHistory, seconds, tokensPerSecond: tokens / Math.max(seconds, 1e-9) };
   }
 
   /** The adapter (LoRA) or the whole model, in Hugging Face's layout, into dir (default outputDir). */
   async saveModel(dir = this.args.outputDir): Promise<void> {
+    if (!this.isMain) return;
     if (loraConfig(this.model)) writeAdapter(this.model, dir);
     else await this.model.savePretrained(dir);
   }
@@ -204,6 +239,19 @@ export class Trainer {
   /** checkpoint-<step>/: weights, optimizer, scheduler, RNG and trainer state, written whole. */
   saveCheckpoint(): string {
     const dir = path.join(this.args.outputDir, `checkpoint-${this.globalStep}`);
+    if (this.worldSize > 1) {
+      // Rank 0 writes the folder; then each other rank adds its own RNG state (its dropout stream).
+      if (this.isMain) this.writeCheckpointDir(dir);
+      distributed.barrier();
+      if (!this.isMain) writeFileAtomic(path.join(dir, `rng_state_rank${this.rank}.bin`), getRngState());
+      distributed.barrier();
+      return dir;
+    }
+    this.writeCheckpointDir(dir);
+    return dir;
+  }
+
+  private writeCheckpointDir(dir: string): void {
     writeDirAtomic(dir, (tmp) => {
       if (loraConfig(this.model)) writeAdapter(this.model, tmp);
       else saveFile(path.join(tmp, 'model.safetensors'), new Map([...this.model.stateDict()].filter(([k]) => k !== 'lm_head.weight')));
@@ -218,10 +266,10 @@ export class Trainer {
         global_step: this.globalStep, epoch: this.globalStep / this.stepsPerEpoch, max_steps: this.totalSteps,
         train_batch_size: this.args.perDeviceTrainBatchSize, seed: this.args.seed, log_history: this.logHistory,
         loss_since_log: this.lossSinceLog, steps_since_log: this.stepsSinceLog, tokens_since_log: this.tokensSinceLog,
+        world_size: this.worldSize,
       }, null, 2));
     });
     this.pruneCheckpoints();
-    return dir;
   }
 
   private pruneCheckpoints(): void {
@@ -235,6 +283,9 @@ export class Trainer {
     const need = ['trainable.safetensors', 'optimizer.safetensors', 'optimizer.json', 'scheduler.json', 'rng_state.bin', 'trainer_state.json'];
     for (const f of need) if (!fs.existsSync(path.join(dir, f))) throw new Error(`resume: ${dir} is not a complete checkpoint (no ${f})`);
     const state = JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8'));
+    if ((state.world_size ?? 1) !== this.worldSize) {
+      throw new Error(`resume: the checkpoint was made with ${state.world_size ?? 1} processes, this run has ${this.worldSize}`);
+    }
     if (state.train_batch_size !== this.args.perDeviceTrainBatchSize) {
       throw new Error(`resume: the checkpoint was trained with batch size ${state.train_batch_size}, not ${this.args.perDeviceTrainBatchSize}`);
     }
@@ -254,14 +305,16 @@ export class Trainer {
       for (const t of opt.tensors.values()) t.dispose();
     }
     this.scheduler.loadStateDict(JSON.parse(fs.readFileSync(path.join(dir, 'scheduler.json'), 'utf8')));
-    setRngState(fs.readFileSync(path.join(dir, 'rng_state.bin')));
+    const rngFile = path.join(dir, this.rank === 0 ? 'rng_state.bin' : `rng_state_rank${this.rank}.bin`);
+    if (!fs.existsSync(rngFile)) throw new Error(`resume: ${dir} has no RNG state for rank ${this.rank}`);
+    setRngState(fs.readFileSync(rngFile));
     this.globalStep = state.global_step;
     this.logHistory = state.log_history;
     this.lossSinceLog = state.loss_since_log;
     this.stepsSinceLog = state.steps_since_log;
     this.tokensSinceLog = state.tokens_since_log;
     // The metrics file continues from the checkpoint: later lines of an interrupted run go.
-    writeFileAtomic(this.metricsFile, this.logHistory.map((e) => JSON.stringify(e) + '\n').join(''));
+    if (this.isMain) writeFileAtomic(this.metricsFile, this.logHistory.map((e) => JSON.stringify(e) + '\n').join(''));
   }
 }
 

@@ -4,6 +4,7 @@ import * as path from 'path';
 import * as torch from '../../index';
 import { Spec } from '../args';
 import { checkDevice, loadDataset } from './common';
+import { launch, stripLaunchFlags } from '../launch';
 
 export const summary = 'fine-tune GPT-2 with LoRA (default) or fully; writes the adapter (or model) to --out';
 export const spec: Spec = {
@@ -37,9 +38,27 @@ export const spec: Spec = {
   device: { type: 'string', default: 'cpu', help: 'cpu or cuda' },
   'resume-from-checkpoint': { type: 'string', help: 'a checkpoint-<step> folder, or "latest" in --out' },
   progress: { type: 'boolean', help: 'force the progress bar on (default: on a terminal)' },
+  'nproc-per-node': { type: 'int', default: 1, help: 'data-parallel worker processes on this machine (Gloo)' },
+  nnodes: { type: 'int', default: 1, help: 'machines taking part' },
+  'node-rank': { type: 'int', default: 0, help: 'this machine\'s index among them' },
+  'master-addr': { type: 'string', default: '127.0.0.1', help: 'address of the rank-0 machine' },
+  'master-port': { type: 'int', default: 29500, help: 'rendezvous port on it' },
+  'dist-timeout': { type: 'int', default: 60, help: 'seconds a worker waits for a peer before failing' },
 };
 
-export async function run(f: Record<string, unknown>): Promise<void> {
+export async function run(f: Record<string, unknown>, argv: string[] = []): Promise<void> {
+  const nproc = f['nproc-per-node'] as number, nnodes = f.nnodes as number;
+  if (nproc < 1 || nnodes < 1) throw new Error('--nproc-per-node and --nnodes must be >= 1');
+  if ((nproc > 1 || nnodes > 1) && process.env.RANK === undefined) {
+    // The launcher: start the workers (this same command, as ranks) and wait for them.
+    const code = await launch(path.join(__dirname, '..', 'main.js'), ['train', ...stripLaunchFlags(argv)], {
+      nprocPerNode: nproc, nnodes, nodeRank: f['node-rank'] as number, masterAddr: f['master-addr'] as string, masterPort: f['master-port'] as number,
+    });
+    if (code !== 0) throw new Error(`a worker failed (exit ${code}); all workers were stopped`);
+    return;
+  }
+  if (torch.distributed.launchedDistributed()) torch.distributed.initProcessGroup({ timeoutMs: (f['dist-timeout'] as number) * 1000 });
+  const main = torch.distributed.getRank() === 0;
   const r = f['lora-r'] as number;
   if (r < 0) throw new Error(`--lora-r must be >= 0, got ${r}`);
   if (!f.full && r === 0) throw new Error('--lora-r 0 leaves nothing to train; use --full for full fine-tuning');
@@ -53,6 +72,8 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
   const data = loadDataset(f.data as string, f['block-size'] as number, model, f.cleaning as string | undefined);
   const evalData = f['eval-data'] ? loadDataset(f['eval-data'] as string, f['block-size'] as number, model, f.cleaning as string | undefined) : undefined;
+  // Seeded before LoRA's init too (as HF's set_seed before get_peft_model): runs repeat exactly.
+  torch.manualSeed(f.seed as number);
   if (!f.full) {
     torch.lora.applyLoRA(model, {
       r, alpha: f['lora-alpha'] as number, dropout: f['lora-dropout'] as number, mode: f['lora-mode'] as 'peft' | 'seed',
@@ -61,7 +82,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     });
   }
   if (f.device !== 'cpu') model.to({ device: f.device as string });
-  console.log(torch.lora.trainableParametersLine(model));
+  if (main) console.log(torch.lora.trainableParametersLine(model));
   const out = f.out as string;
   const resume = f['resume-from-checkpoint'] as string | undefined;
   const trainer = new torch.Trainer(model, {
@@ -74,6 +95,11 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   }, data, evalData);
   const result = trainer.train();
   await trainer.saveModel(out);
+  if (torch.distributed.isInitialized()) {
+    torch.distributed.barrier();
+    torch.distributed.destroyProcessGroup();
+  }
+  if (!main) return;
   fs.writeFileSync(path.join(out, 'train_results.json'), JSON.stringify({
     global_step: result.globalStep, train_loss: result.trainLoss, train_runtime: result.seconds, tokens_per_second: result.tokensPerSecond,
   }, null, 2) + '\n');

@@ -1,0 +1,76 @@
+// torch.distributed, the parts data-parallel training needs, on libtorch's own c10d: a TCPStore
+// rendezvous and a Gloo process group (CPU). Ranks and addresses come from the environment
+// torchrun sets (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) unless given.
+import { native } from './native';
+import { Tensor, _id as id } from './tensor';
+
+export interface InitOptions {
+  backend?: 'gloo';
+  masterAddr?: string;
+  masterPort?: number;
+  rank?: number;
+  worldSize?: number;
+  /** how long a collective or the rendezvous may wait for a peer (default 60 s) */
+  timeoutMs?: number;
+}
+
+let info: { rank: number; worldSize: number } | null = null;
+
+export function isAvailable(): boolean {
+  return native.distAvailable();
+}
+export function isInitialized(): boolean {
+  return info !== null;
+}
+
+function envInt(name: string, fallback?: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') {
+    if (fallback === undefined) throw new Error(`distributed: ${name} is not set (start the workers with tstorch train --nproc-per-node N, or set it)`);
+    return fallback;
+  }
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`distributed: ${name}='${v}' is not a non-negative integer`);
+  return n;
+}
+
+/** True when this process was started as one of several workers (WORLD_SIZE > 1). */
+export function launchedDistributed(): boolean {
+  return Number(process.env.WORLD_SIZE ?? '1') > 1;
+}
+
+export function initProcessGroup(o: InitOptions = {}): void {
+  if (info) throw new Error('distributed: the process group is already initialised');
+  if ((o.backend ?? 'gloo') !== 'gloo') throw new Error(`distributed: backend '${o.backend}' is not supported (gloo)`);
+  const rank = o.rank ?? envInt('RANK');
+  const worldSize = o.worldSize ?? envInt('WORLD_SIZE');
+  native.distInit(o.masterAddr ?? process.env.MASTER_ADDR ?? '127.0.0.1', o.masterPort ?? envInt('MASTER_PORT', 29500), rank, worldSize, o.timeoutMs ?? 60000);
+  info = { rank, worldSize };
+}
+
+export function getRank(): number {
+  return info?.rank ?? 0;
+}
+export function getWorldSize(): number {
+  return info?.worldSize ?? 1;
+}
+
+/** Sums (op 'sum') or averages (op 'avg') the tensors across ranks, in place, in buckets. */
+export function allReduce(tensors: Tensor[], opts: { op?: 'sum' | 'avg'; bucketBytes?: number } = {}): void {
+  native.distAllReduce(tensors.map(id), (opts.op ?? 'sum') === 'avg', opts.bucketBytes ?? 25 << 20);
+}
+/** Averages the gradients of the given parameters across ranks (bucketed all-reduce). */
+export function allReduceGrads(params: Tensor[], bucketBytes = 25 << 20): void {
+  native.distAllReduceGrads(params.map(id), bucketBytes);
+}
+/** Every rank receives src's values, in place. */
+export function broadcast(tensors: Tensor[], src = 0): void {
+  native.distBroadcast(tensors.map(id), src);
+}
+export function barrier(): void {
+  native.distBarrier();
+}
+export function destroyProcessGroup(): void {
+  native.distDestroy();
+  info = null;
+}

@@ -1,0 +1,83 @@
+// Data-parallel training on libtorch's c10d (Gloo on loopback): 2 processes with per-rank batch
+// B train exactly like 1 process with batch 2B; a dead worker stops the others cleanly.
+import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+import { relErr } from './helpers';
+
+const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
+let tmp: string, modelDir: string, textFile: string;
+const available = torch.distributed.isAvailable();
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-dist-'));
+  torch.manualSeed(0);
+  // No dropout anywhere: the comparison is of the math, not of each rank's RNG stream.
+  const m = new torch.GPT2LMHeadModel({ vocab_size: 50257, n_positions: 32, n_embd: 16, n_layer: 1, n_head: 2, attn_pdrop: 0, resid_pdrop: 0, embd_pdrop: 0 });
+  modelDir = path.join(tmp, 'model');
+  await m.savePretrained(modelDir);
+  m.dispose();
+  // Exactly 32 blocks of 16 tokens, so both runs see whole batches.
+  const tokens = torch.tokenizer.encode(torch.data.brownDocuments(['a']).slice(0, 2).map((d) => d.text).join('\n'));
+  textFile = path.join(tmp, 'train.txt');
+  fs.writeFileSync(textFile, torch.tokenizer.decode(tokens.slice(0, 32 * 16 + 5)));
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const common = (out: string) => ['train', '--model', modelDir, '--data', textFile, '--out', out, '--block-size', '16', '--max-steps', '10',
+  '--lr', '1e-2', '--lora-r', '4', '--lora-dropout', '0', '--logging-steps', '1', '--save-steps', '5', '--master-port', '29641'];
+
+(available ? test : test.skip)('2-way data parallel with batch B == 1 process with batch 2B (losses and adapter within 1e-5)', () => {
+  const one = path.join(tmp, 'one'), two = path.join(tmp, 'two');
+  const r1 = spawnSync(process.execPath, [bin, ...common(one), '--batch-size', '4'], { encoding: 'utf8' });
+  expect(r1.stderr).toBe('');
+  const r2 = spawnSync(process.execPath, [bin, ...common(two), '--batch-size', '2', '--nproc-per-node', '2'], { encoding: 'utf8' });
+  expect(r2.stderr).toBe('');
+  expect(r2.status).toBe(0);
+  const losses = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.loss !== undefined).map((e) => e.loss);
+  const a = losses(one), b = losses(two);
+  expect(a.length).toBe(10);
+  expect(b.length).toBe(10);
+  a.forEach((l: number, i: number) => expect(Math.abs(l - b[i]) / l).toBeLessThan(1e-5));
+  const wa = torch.io.safetensors.loadFile(path.join(one, 'adapter_model.safetensors')).tensors;
+  const wb = torch.io.safetensors.loadFile(path.join(two, 'adapter_model.safetensors')).tensors;
+  expect([...wb.keys()].sort()).toEqual([...wa.keys()].sort());
+  for (const [k, t] of wa) expect(relErr(wb.get(k)!, t)).toBeLessThan(1e-5);
+  // Only rank 0 wrote: one metrics file, checkpoints with each rank's RNG state.
+  expect(fs.existsSync(path.join(two, 'checkpoint-5', 'rng_state_rank1.bin'))).toBe(true);
+  // Resume with the same world size continues the same run.
+  const resumed = path.join(tmp, 'resumed');
+  fs.mkdirSync(resumed);
+  fs.cpSync(path.join(two, 'checkpoint-5'), path.join(resumed, 'checkpoint-5'), { recursive: true });
+  const r3 = spawnSync(process.execPath, [bin, ...common(resumed), '--batch-size', '2', '--nproc-per-node', '2', '--resume-from-checkpoint', 'latest'], { encoding: 'utf8' });
+  expect(r3.status).toBe(0);
+  const c = losses(resumed);
+  c.forEach((l: number, i: number) => expect(l).toBe(b[i]));
+});
+
+(available ? test : test.skip)('killing one worker stops the others with a clear error, and leaves no half checkpoint', async () => {
+  const out = path.join(tmp, 'killed');
+  const args = [bin, 'train', '--model', modelDir, '--data', textFile, '--out', out, '--block-size', '16', '--max-steps', '100000',
+    '--batch-size', '2', '--lora-r', '4', '--logging-steps', '1', '--save-steps', '3', '--nproc-per-node', '2', '--master-port', '29643', '--dist-timeout', '10'];
+  const launcher = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  launcher.stderr.on('data', (d) => { stderr += d; });
+  launcher.stdout.on('data', () => {});
+  // Wait for training to be under way, then kill rank 1.
+  const t0 = Date.now();
+  while (!fs.existsSync(path.join(out, 'checkpoint-3')) && Date.now() - t0 < 60000) await new Promise((r) => setTimeout(r, 200));
+  const kids = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(launcher.pid)], { encoding: 'utf8' }).stdout.trim().split('\n');
+  expect(kids.length).toBe(2);
+  const pids = kids.map((l) => Number(l.trim().split(/\s+/)[0]));
+  const rank1 = pids.find((p) => fs.readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes('RANK=1'))!;
+  const killedAt = Date.now();
+  process.kill(rank1, 'SIGKILL');
+  const code = await new Promise<number | null>((resolve) => launcher.on('exit', (c) => resolve(c)));
+  expect(code).not.toBe(0);
+  expect(Date.now() - killedAt).toBeLessThan(30000);
+  expect(stderr).toMatch(/worker rank 1 was killed by SIGKILL; stopping the others/);
+  expect(fs.readdirSync(out).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  for (const c of torch.train.listCheckpoints(out)) expect(fs.existsSync(path.join(c, 'trainer_state.json'))).toBe(true);
+});
