@@ -38,6 +38,8 @@ export function launch(script: string, args: string[], o: LaunchOptions): Promis
       const child = spawn(process.execPath, [script, ...args], {
         stdio: 'inherit',
         env: {
+          // As torchrun: one OpenMP/BLAS thread per worker unless the user says otherwise.
+          OMP_NUM_THREADS: '1',
           ...process.env, RANK: String(rank), LOCAL_RANK: String(local), WORLD_SIZE: String(world),
           LOCAL_WORLD_SIZE: String(o.nprocPerNode), MASTER_ADDR: o.masterAddr, MASTER_PORT: String(o.masterPort),
         },
