@@ -44,10 +44,7 @@ function pretrainBase(dir: string, steps: number, blockSize: number): void {
     resumeFromCheckpoint: torch.train.listCheckpoints(work).length ? true : undefined,
   }, data);
   const r = trainer.train();
-  torch.io.writeDirAtomic(path.join(dir, 'model'), (tmp) => {
-    torch.io.safetensors.saveFile(path.join(tmp, 'model.safetensors'), new Map([...model.stateDict()].filter(([k]) => k !== 'lm_head.weight')));
-    fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify({ ...model.config, model_type: 'gpt2', architectures: ['GPT2LMHeadModel'] }, null, 2));
-  });
+  torch.io.writeDirAtomic(path.join(dir, 'model'), (tmp) => model.writePretrained(tmp));
   torch.io.writeFileAtomic(path.join(dir, 'pretrain_done.json'), JSON.stringify({ steps: r.globalStep, seconds: r.seconds, trainLoss: r.trainLoss, blocks: data.length }));
   fs.rmSync(work, { recursive: true, force: true });
   trainer.optimizer.dispose();

@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
+import { brownTextFiles, saveTinyGpt2 } from './helpers';
 
 const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
 let tmp: string, modelDir: string, textFile: string, evalFile: string;
@@ -15,17 +16,8 @@ function cli(...args: string[]) {
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cli-'));
-  // A tiny GPT-2 with the real GPT-2 vocabulary, so the BPE of real text fits it.
-  torch.manualSeed(0);
-  const m = new torch.GPT2LMHeadModel({ vocab_size: 50257, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2 });
-  modelDir = path.join(tmp, 'model');
-  await m.savePretrained(modelDir);
-  m.dispose();
-  const docs = torch.data.brownDocuments(['a']).slice(0, 3).map((d) => d.text);
-  textFile = path.join(tmp, 'train.txt');
-  fs.writeFileSync(textFile, docs.slice(0, 2).join('\n'));
-  evalFile = path.join(tmp, 'eval.txt');
-  fs.writeFileSync(evalFile, docs[2]);
+  modelDir = await saveTinyGpt2(path.join(tmp, 'model'));
+  ({ trainFile: textFile, evalFile } = brownTextFiles(tmp));
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

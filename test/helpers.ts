@@ -39,3 +39,21 @@ export function elemRelErr(a: torch.Tensor, b: torch.Tensor, floor = 1e-6): numb
     return da.sub(db).abs().div(db.abs().add(floor)).max().item() as number;
   });
 }
+
+/** A tiny GPT-2 with the real GPT-2 vocabulary (so real text's BPE fits), saved in HF layout. */
+export async function saveTinyGpt2(dir: string, config: Partial<torch.GPT2Config> = {}): Promise<string> {
+  torch.manualSeed(0);
+  const m = new torch.GPT2LMHeadModel({ vocab_size: 50257, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2, ...config });
+  await m.savePretrained(dir);
+  m.dispose();
+  return dir;
+}
+
+/** Brown press reportage as a training file (first `train` docs) and a held-out file (the next). */
+export function brownTextFiles(dir: string, train = 2, heldOutChars = Infinity): { trainFile: string; evalFile: string } {
+  const docs = torch.data.brownDocuments(['a']).slice(0, train + 1).map((d) => d.text);
+  const trainFile = path.join(dir, 'train.txt'), evalFile = path.join(dir, 'eval.txt');
+  fs.writeFileSync(trainFile, docs.slice(0, train).join('\n'));
+  fs.writeFileSync(evalFile, docs[train].slice(0, heldOutChars));
+  return { trainFile, evalFile };
+}

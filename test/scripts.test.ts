@@ -3,23 +3,15 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as torch from '../lib';
+import { brownTextFiles, saveTinyGpt2 } from './helpers';
 import { trainLoRA } from '../scripts/train-lora';
 import { compare, comparisonTable } from '../scripts/compare-lora-full';
 
 let tmp: string, modelDir: string, trainFile: string, evalFile: string;
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-scripts-'));
-  torch.manualSeed(0);
-  const m = new torch.GPT2LMHeadModel({ vocab_size: 50257, n_positions: 32, n_embd: 16, n_layer: 1, n_head: 2 });
-  modelDir = path.join(tmp, 'base');
-  await m.savePretrained(modelDir);
-  m.dispose();
-  const docs = torch.data.brownDocuments(['a']).slice(0, 3).map((d) => d.text);
-  trainFile = path.join(tmp, 'train.txt');
-  evalFile = path.join(tmp, 'eval.txt');
-  fs.writeFileSync(trainFile, docs.slice(0, 2).join('\n'));
-  fs.writeFileSync(evalFile, docs[2].slice(0, 3000));
+  modelDir = await saveTinyGpt2(path.join(tmp, 'base'), { n_positions: 32 });
+  ({ trainFile, evalFile } = brownTextFiles(tmp, 2, 3000));
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

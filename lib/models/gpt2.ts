@@ -388,10 +388,13 @@ export class GPT2LMHeadModel extends Module {
 
   /** Writes config.json and model.safetensors (HF's names, lm_head omitted as tied), each atomically. */
   async savePretrained(dir: string): Promise<void> {
+    this.writePretrained(dir);
+  }
+
+  /** savePretrained, synchronously (e.g. inside writeDirAtomic). */
+  writePretrained(dir: string): void {
     fs.mkdirSync(dir, { recursive: true });
-    const tensors = new Map<string, Tensor>();
-    for (const [k, t] of this.stateDict()) if (k !== 'lm_head.weight') tensors.set(k, t);
-    saveFile(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+    saveFile(path.join(dir, 'model.safetensors'), this.hfStateDict(), { format: 'pt' });
     const config = {
       ...this.config,
       architectures: ['GPT2LMHeadModel'],
@@ -399,6 +402,11 @@ export class GPT2LMHeadModel extends Module {
       torch_dtype: this.transformer.wte.weight.dtype,
     };
     writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  }
+
+  /** The tensors Hugging Face's save_pretrained writes: the state dict without the tied lm_head. */
+  hfStateDict(): Map<string, Tensor> {
+    return new Map([...this.stateDict()].filter(([k]) => k !== 'lm_head.weight'));
   }
 }
 

@@ -254,7 +254,7 @@ export class Trainer {
   private writeCheckpointDir(dir: string): void {
     writeDirAtomic(dir, (tmp) => {
       if (loraConfig(this.model)) writeAdapter(this.model, tmp);
-      else saveFile(path.join(tmp, 'model.safetensors'), new Map([...this.model.stateDict()].filter(([k]) => k !== 'lm_head.weight')));
+      else this.model.writePretrained(tmp);
       // Every trainable tensor by name: what resume restores (seed mode also trains wte, LayerNorms...).
       saveFile(path.join(tmp, 'trainable.safetensors'), new Map(this.model.namedParameters({ trainableOnly: true })));
       const opt = this.optimizer.stateDict();

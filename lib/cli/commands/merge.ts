@@ -1,9 +1,7 @@
 // tstorch merge: fold a LoRA adapter into the base weights; writes a plain HF GPT-2 folder.
 import * as fs from 'fs';
-import * as path from 'path';
 import * as torch from '../../index';
 import { writeDirAtomic } from '../../io/atomic';
-import { saveFile } from '../../io/safetensors';
 import { Spec } from '../args';
 import { loadModel } from './common';
 
@@ -22,10 +20,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const model = await loadModel(f.model as string, { adapter: f.adapter as string });
   torch.lora.mergeAndUnload(model);
   // The folder appears whole: written aside, then renamed into place.
-  writeDirAtomic(out, (tmp) => {
-    saveFile(path.join(tmp, 'model.safetensors'), new Map([...model.stateDict()].filter(([k]) => k !== 'lm_head.weight')));
-    fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify({ ...model.config, architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', torch_dtype: 'float32' }, null, 2) + '\n');
-  });
+  writeDirAtomic(out, (tmp) => model.writePretrained(tmp));
   console.log(`merged model written to ${out}`);
   model.dispose();
 }
