@@ -69,7 +69,11 @@ inline TensorTable& table(const Napi::CallbackInfo& info) {
 }
 
 inline int32_t argInt(const Napi::CallbackInfo& info, size_t i) {
-  return info[i].As<Napi::Number>().Int32Value();
+  int32_t v;
+  if (napi_get_value_int32(info.Env(), info[i], &v) != napi_ok) {
+    throw std::runtime_error("tstorch: argument " + std::to_string(i) + " must be a number");
+  }
+  return v;
 }
 inline int64_t argInt64(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::Number>().Int64Value();
@@ -104,7 +108,10 @@ int32_t deviceCode(const at::Device& d);
 at::TensorOptions argOptions(const Napi::CallbackInfo& info, size_t dtypeIdx, size_t deviceIdx);
 
 inline Napi::Value ret(const Napi::CallbackInfo& info, at::Tensor t) {
-  return Napi::Number::New(info.Env(), table(info).put(std::move(t)));
+  // An int32 handle becomes a V8 small integer directly (cheaper than a double).
+  napi_value v;
+  napi_create_int32(info.Env(), table(info).put(std::move(t)), &v);
+  return Napi::Value(info.Env(), v);
 }
 Napi::Value retList(const Napi::CallbackInfo& info, const std::vector<at::Tensor>& ts);
 Napi::Value retPair(const Napi::CallbackInfo& info, at::Tensor a, at::Tensor b);
