@@ -1,4 +1,5 @@
 // torch.nn.functional ops, and multi-tensor helpers that save crossings in optimizer steps.
+#include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
 #include "common.h"
@@ -124,6 +125,56 @@ Napi::Value adamwStep(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// autocastEnter(cuda: bool, dtype): turns autocast on for the device type and returns the
+// previous [enabled, dtype] to hand to autocastExit. PyTorch's torch.autocast, op-level.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define TS_AUTOCAST_NEW_API 1
+#endif
+static bool autocastEnabled(bool cuda) {
+#ifdef TS_AUTOCAST_NEW_API
+  return at::autocast::is_autocast_enabled(cuda ? at::kCUDA : at::kCPU);
+#else
+  return cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+static at::ScalarType autocastDtype(bool cuda) {
+#ifdef TS_AUTOCAST_NEW_API
+  return at::autocast::get_autocast_dtype(cuda ? at::kCUDA : at::kCPU);
+#else
+  return cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+#endif
+}
+static void setAutocast(bool cuda, bool enabled, at::ScalarType dtype) {
+#ifdef TS_AUTOCAST_NEW_API
+  at::autocast::set_autocast_enabled(cuda ? at::kCUDA : at::kCPU, enabled);
+  at::autocast::set_autocast_dtype(cuda ? at::kCUDA : at::kCPU, dtype);
+#else
+  if (cuda) {
+    at::autocast::set_enabled(enabled);
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  } else {
+    at::autocast::set_cpu_enabled(enabled);
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  }
+#endif
+}
+Napi::Value autocastEnter(const Napi::CallbackInfo& info) {
+  bool cuda = argBool(info, 0);
+  Napi::Array prev = Napi::Array::New(info.Env(), 2);
+  prev.Set(0u, Napi::Boolean::New(info.Env(), autocastEnabled(cuda)));
+  prev.Set(1u, Napi::Number::New(info.Env(), static_cast<int>(autocastDtype(cuda))));
+  setAutocast(cuda, true, argDtype(info, 1));
+  at::autocast::increment_nesting();
+  return prev;
+}
+// autocastExit(cuda, prevEnabled, prevDtype)
+Napi::Value autocastExit(const Napi::CallbackInfo& info) {
+  bool cuda = argBool(info, 0);
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  setAutocast(cuda, argBool(info, 1), argDtype(info, 2));
+  return info.Env().Undefined();
+}
+
 #undef OP
 
 }  // namespace
@@ -132,7 +183,7 @@ void registerNN(Registrar& r) {
 #define R(name) r.add<name>(#name)
   R(linear); R(softmax); R(logSoftmax); R(layerNorm); R(embedding); R(dropout); R(gelu);
   R(crossEntropy); R(scaledDotProductAttention); R(hasSdpa); R(gradNorm); R(scaleGrads);
-  R(zeroGrads); R(adamwStep);
+  R(zeroGrads); R(adamwStep); R(autocastEnter); R(autocastExit);
 #undef R
 }
 

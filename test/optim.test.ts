@@ -53,3 +53,26 @@ test('schedules and clipping', () => {
   expect(p.grad!.norm().item()).toBeCloseTo(1, 5);
   expect(() => new torch.optim.AdamW([p], { lr: -1 })).toThrow(/learning rate/);
 });
+
+test('bf16 autocast: matmuls run in bfloat16 inside, float32 outside; a training step stays close to fp32', () => {
+  torch.tidy(() => {
+    const a = torch.randn([8, 8]), b = torch.randn([8, 8]);
+    const inside = torch.autocast(() => a.matmul(b), { deviceType: 'cpu', dtype: 'bfloat16' });
+    expect(inside.dtype).toBe('bfloat16');
+    expect(a.matmul(b).dtype).toBe('float32');
+    expect(relErr(inside, a.matmul(b))).toBeLessThan(2e-2);
+    const nested = torch.autocast(() => torch.autocast(() => a.matmul(b), { deviceType: 'cpu' }).add(0), { deviceType: 'cpu' });
+    expect(nested.dtype).toBe('bfloat16');
+    expect(a.matmul(b).dtype).toBe('float32');
+  });
+  torch.manualSeed(0);
+  const m = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2 }).eval();
+  const ids = torch.randint(0, 64, [2, 16]);
+  const fp32 = m.forward(ids, { labels: ids }).loss!;
+  const bf16 = torch.autocast(() => m.forward(ids, { labels: ids }), { deviceType: 'cpu' }).loss!;
+  expect(bf16.dtype).toBe('float32');
+  expect(Math.abs((bf16.item() as number) - (fp32.item() as number))).toBeLessThan(0.05);
+  bf16.backward();
+  expect(m.transformer.h.get(0).attn.c_attn.weight.grad!.dtype).toBe('float32');
+  m.dispose();
+});

@@ -1,6 +1,7 @@
 // Grad mode, RNG, threads, memory counters, CUDA queries and build information.
 import { native } from './native';
 import { loadedAddon } from '../loader';
+import { DType, dtypeCode } from './dtype';
 
 /** Runs fn with gradient recording off (torch.no_grad()). Synchronous. */
 export function noGrad<T>(fn: () => T): T {
@@ -19,6 +20,22 @@ export function enableGrad<T>(fn: () => T): T {
     return fn();
   } finally {
     native.setGradEnabled(prev);
+  }
+}
+
+/**
+ * Runs fn with autocast on (torch.autocast): ops that gain from lower precision (matmuls,
+ * linear layers) run in dtype (default bfloat16), the rest stay in float32. deviceType 'cuda'
+ * or 'cpu'. Synchronous; nests.
+ */
+export function autocast<T>(fn: () => T, opts: { deviceType?: 'cpu' | 'cuda'; dtype?: DType; enabled?: boolean } = {}): T {
+  if (opts.enabled === false) return fn();
+  const cuda = (opts.deviceType ?? 'cuda') === 'cuda';
+  const [prevEnabled, prevDtype] = native.autocastEnter(cuda, dtypeCode(opts.dtype ?? 'bfloat16'));
+  try {
+    return fn();
+  } finally {
+    native.autocastExit(cuda, prevEnabled, prevDtype);
   }
 }
 

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
-import { noGrad, manualSeed, getRngState, setRngState, memory } from '../tensor/runtime';
+import { noGrad, manualSeed, getRngState, setRngState, memory, autocast } from '../tensor/runtime';
 import { Module } from '../nn/module';
 import { LayerNorm } from '../nn/layers';
 import { clipGradNorm } from '../nn/utils';
@@ -50,6 +50,8 @@ export interface TrainingArguments {
   progress?: boolean | 'auto';
   /** a checkpoint folder, or true for the latest in outputDir */
   resumeFromCheckpoint?: string | boolean;
+  /** 'bf16': forward passes under bfloat16 autocast (weights, grads and optimizer stay float32) */
+  precision?: 'fp32' | 'bf16';
 }
 
 export const TRAINING_DEFAULTS = {
@@ -57,6 +59,7 @@ export const TRAINING_DEFAULTS = {
   weightDecay: 0, adamBeta1: 0.9, adamBeta2: 0.999, adamEpsilon: 1e-8, maxGradNorm: 1.0,
   lrSchedulerType: 'linear' as ScheduleKind, warmupSteps: 0, loggingSteps: 500, saveSteps: 500,
   saveTotalLimit: null as number | null, seed: 42, device: 'cpu', shuffle: true, progress: 'auto' as boolean | 'auto',
+  precision: 'fp32' as 'fp32' | 'bf16',
 };
 
 export interface LogEntry {
@@ -120,6 +123,7 @@ export class Trainer {
     // Each rank trains on its shard (DistributedSampler: ceil(n / world) blocks, padded by wrapping).
     this.stepsPerEpoch = Math.ceil(Math.ceil(trainDataset.length / this.worldSize) / a.perDeviceTrainBatchSize);
     this.totalSteps = a.maxSteps > 0 ? a.maxSteps : Math.ceil(this.stepsPerEpoch * a.numTrainEpochs);
+    if (!['fp32', 'bf16'].includes(a.precision)) throw new Error(`Trainer: precision must be fp32 or bf16, got '${a.precision}'`);
     if (!(this.totalSteps > 0)) throw new Error('Trainer: nothing to do (numTrainEpochs and maxSteps give 0 steps)');
     manualSeed(a.seed);
     this.optimizer = new AdamW(decayParameterGroups(model, a.weightDecay), {
@@ -179,7 +183,9 @@ export class Trainer {
         if (this.globalStep >= this.totalSteps) break outer;
         const { loss, gradNorm } = tidy(() => {
           const ids = this.trainDataset.batch(batches[b], a.device);
-          const out = this.model.forward(ids, { labels: ids });
+          const out = autocast(() => this.model.forward(ids, { labels: ids }), {
+            enabled: a.precision === 'bf16', deviceType: a.device.startsWith('cuda') ? 'cuda' : 'cpu', dtype: 'bfloat16',
+          });
           out.loss!.backward();
           const loss = out.loss!.detach().reshape([1]);
           if (this.worldSize > 1) {

@@ -12,6 +12,11 @@ const opt = (name: string, d: number) => {
   return i >= 0 ? Number(args[i + 1]) : d;
 };
 const threads = opt('--threads', 1);
+// --keep-freed-memory: both runtimes with glibc set to keep freed memory (no mmap, no trim),
+// which removes most page faults from large per-step buffers (what torch.keepFreedCpuMemory() does).
+const mallocEnv: Record<string, string> = args.includes('--keep-freed-memory')
+  ? { MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: '2147483647' }
+  : {};
 const rounds = opt('--rounds', quick ? 1 : 3);
 
 const CASES: [string, string, number][] = [
@@ -30,15 +35,15 @@ function main(): void {
     if (only.length && !only.includes(kase)) continue;
     const py: Record<string, number>[] = [], ts: Record<string, number>[] = [];
     for (let r = 0; r < rounds; r++) {
-      py.push(runJson(PYTHON, [path.join(repoRoot, 'scripts/bench/bench_ref.py'), kase, String(iters), String(threads)], { OMP_NUM_THREADS: String(threads) }));
-      ts.push(runJson(process.execPath, [path.join(repoRoot, 'dist/scripts/bench/model.js'), kase, String(iters), String(threads)], { OMP_NUM_THREADS: String(threads) }));
+      py.push(runJson(PYTHON, [path.join(repoRoot, 'scripts/bench/bench_ref.py'), kase, String(iters), String(threads)], { OMP_NUM_THREADS: String(threads), ...mallocEnv }));
+      ts.push(runJson(process.execPath, [path.join(repoRoot, 'dist/scripts/bench/model.js'), kase, String(iters), String(threads)], { OMP_NUM_THREADS: String(threads), ...mallocEnv }));
     }
     const m = (xs: Record<string, number>[], k: string) => median(xs.map((x) => x[k]));
     rows.push([title, m(py, 'ms'), m(ts, 'ms'), m(ts, 'ms') / m(py, 'ms'), m(py, 'peak_delta_mib'), m(ts, 'peak_delta_mib'), m(ts, 'peak_delta_mib') / m(py, 'peak_delta_mib')]);
     console.error(`  ${kase}: python ${m(py, 'ms').toFixed(1)} ms, tstorch ${m(ts, 'ms').toFixed(1)} ms`);
   }
   if (rows.length) {
-    printTable(`Model benchmarks (${threads} thread${threads > 1 ? 's' : ''}, medians over ${rounds} alternating round(s); memory = peak RSS growth after model creation)`,
+    printTable(`Model benchmarks (${threads} thread${threads > 1 ? 's' : ''}${mallocEnv.MALLOC_MMAP_MAX_ ? ', freed memory kept' : ''}, medians over ${rounds} alternating round(s); memory = peak RSS growth after model creation)`,
       ['case', 'Python ms', 'tstorch ms', 'time ratio', 'Python MiB', 'tstorch MiB', 'memory ratio'], rows);
   }
 }

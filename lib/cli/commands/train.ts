@@ -36,6 +36,7 @@ export const spec: Spec = {
   'eval-steps': { type: 'int', help: 'evaluate every N steps (default: logging steps)' },
   cleaning: { type: 'string', help: 'basic | notebook | none (default: notebook for .csv, none for text)' },
   device: { type: 'string', default: 'cpu', help: 'cpu or cuda' },
+  precision: { type: 'string', default: 'fp32', help: 'fp32 | bf16 (bfloat16 autocast for the forward pass)' },
   'resume-from-checkpoint': { type: 'string', help: 'a checkpoint-<step> folder, or "latest" in --out' },
   progress: { type: 'boolean', help: 'force the progress bar on (default: on a terminal)' },
   'nproc-per-node': { type: 'int', default: 1, help: 'data-parallel worker processes on this machine (Gloo)' },
@@ -90,7 +91,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     learningRate: f.lr as number, weightDecay: f['weight-decay'] as number, warmupSteps: f['warmup-steps'] as number,
     lrSchedulerType: f['lr-scheduler'] as 'linear', maxGradNorm: f['max-grad-norm'] as number, seed: f.seed as number,
     loggingSteps: f['logging-steps'] as number, saveSteps: f['save-steps'] as number, saveTotalLimit: (f['save-total-limit'] as number) ?? null,
-    evalSteps: f['eval-steps'] as number | undefined, device: f.device as string, progress: f.progress ? true : 'auto',
+    evalSteps: f['eval-steps'] as number | undefined, device: f.device as string, precision: f.precision as 'fp32' | 'bf16', progress: f.progress ? true : 'auto',
     resumeFromCheckpoint: resume === undefined ? undefined : resume === 'latest' ? true : resume,
   }, data, evalData);
   const result = trainer.train();
