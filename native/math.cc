@@ -1,5 +1,7 @@
 // Elementwise math, comparisons, reductions, matrix products and in-place optimizer ops.
 // Each binding is one ATen call; the macros only spell out the argument plumbing.
+#include <torch/version.h>
+
 #include "common.h"
 
 namespace tstorch {
@@ -122,18 +124,24 @@ Napi::Value argmin(const Napi::CallbackInfo& info) {
   if (!isNullish(info, 1)) d = argInt64(info, 1);
   return ret(info, T0.argmin(d, argBool(info, 2)));
 }
+// The correction argument is an int in libtorch 1.13 and a Scalar in 2.x.
+#if TORCH_VERSION_MAJOR >= 2
+using Correction = c10::optional<at::Scalar>;
+#else
+using Correction = c10::optional<int64_t>;
+#endif
 // var(x, dims|null, correction, keepdim)
 Napi::Value var(const Napi::CallbackInfo& info) {
   c10::optional<at::IntArrayRef> dims;
   std::vector<int64_t> d = dimsOrAll(info, 1);
   if (!isNullish(info, 1)) dims = d;
-  return ret(info, at::var(T0, dims, c10::optional<int64_t>(argInt64(info, 2)), argBool(info, 3)));
+  return ret(info, at::var(T0, dims, Correction(argInt64(info, 2)), argBool(info, 3)));
 }
 Napi::Value std_(const Napi::CallbackInfo& info) {
   c10::optional<at::IntArrayRef> dims;
   std::vector<int64_t> d = dimsOrAll(info, 1);
   if (!isNullish(info, 1)) dims = d;
-  return ret(info, at::std(T0, dims, c10::optional<int64_t>(argInt64(info, 2)), argBool(info, 3)));
+  return ret(info, at::std(T0, dims, Correction(argInt64(info, 2)), argBool(info, 3)));
 }
 // norm(x, p, dims|null, keepdim)
 Napi::Value norm(const Napi::CallbackInfo& info) {
