@@ -65,8 +65,11 @@ export function comparisonTable(lora: TrainLoRAResult, full: TrainLoRAResult): s
 }
 
 export function lossPlot(lora: TrainLoRAResult, full: TrainLoRAResult): string {
-  const pts = (r: TrainLoRAResult, key: 'loss' | 'eval_loss') =>
-    r.logHistory.filter((e) => e[key] !== undefined).map((e) => [e.step, e[key]!] as [number, number]);
+  const pts = (r: TrainLoRAResult, key: 'loss' | 'eval_loss') => {
+    const p = r.logHistory.filter((e) => e[key] !== undefined).map((e) => [e.step, e[key]!] as [number, number]);
+    // The eval curve starts at the base model's held-out loss (step 0).
+    return key === 'eval_loss' ? [[0, r.evalBefore.loss] as [number, number], ...p] : p;
+  };
   return torch.train.lossCurveSvg([
     { name: 'LoRA train', points: pts(lora, 'loss'), color: '#1f77b4' },
     { name: 'LoRA eval', points: pts(lora, 'eval_loss'), color: '#1f77b4', dashed: true },
