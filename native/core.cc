@@ -422,6 +422,17 @@ Napi::Value keepFreedCpuMemory(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), false);
 #endif
 }
+// setAllowTF32(bool): TF32 tensor cores for float32 matmuls and convolutions on CUDA (Ampere+),
+// PyTorch's torch.backends.cuda.matmul.allow_tf32 / torch.backends.cudnn.allow_tf32.
+Napi::Value setAllowTF32(const Napi::CallbackInfo& info) {
+  bool on = argBool(info, 0);
+  at::globalContext().setAllowTF32CuBLAS(on);
+  at::globalContext().setAllowTF32CuDNN(on);
+  return info.Env().Undefined();
+}
+Napi::Value getAllowTF32(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), at::globalContext().allowTF32CuBLAS());
+}
 Napi::Value setNumThreads(const Napi::CallbackInfo& info) {
   int n = argInt(info, 0);
   if (n < 1) throw std::runtime_error("tstorch.setNumThreads: need a positive count");
@@ -524,6 +535,8 @@ void registerCore(Registrar& r) {
   r.add<getRngState>("getRngState");
   r.add<setRngState>("setRngState");
   r.add<keepFreedCpuMemory>("keepFreedCpuMemory");
+  r.add<setAllowTF32>("setAllowTF32");
+  r.add<getAllowTF32>("getAllowTF32");
   r.add<setNumThreads>("setNumThreads");
   r.add<getNumThreads>("getNumThreads");
   r.add<cudaIsAvailable>("cudaIsAvailable");

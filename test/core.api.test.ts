@@ -171,6 +171,10 @@ describe('ops', () => {
   test('cuda queries answer without a GPU', () => {
     expect(typeof torch.cuda.isAvailable()).toBe('boolean');
     expect(torch.cuda.deviceCount()).toBeGreaterThanOrEqual(0);
+    const tf32 = torch.cuda.getAllowTF32();
+    torch.cuda.setAllowTF32(!tf32);
+    expect(torch.cuda.getAllowTF32()).toBe(!tf32);
+    torch.cuda.setAllowTF32(tf32);
     const info = torch.buildInfo();
     expect(info.torchVersion).toMatch(/^\d+\.\d+/);
     expect(info.torchSource.length).toBeGreaterThan(0);

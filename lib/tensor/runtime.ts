@@ -89,6 +89,13 @@ export function memory(): MemoryInfo {
 }
 
 export const cuda = {
+  /** TF32 for float32 matmuls/convolutions on CUDA (allow_tf32): faster, ~10-bit mantissa products. */
+  setAllowTF32(on: boolean): void {
+    native.setAllowTF32(on);
+  },
+  getAllowTF32(): boolean {
+    return native.getAllowTF32();
+  },
   isAvailable(): boolean {
     return native.cudaIsAvailable();
   },
