@@ -31,15 +31,6 @@ export function relErr(a: torch.Tensor, b: torch.Tensor): number {
   });
 }
 
-/** Elementwise max of |a-b| / (|b| + floor): relative per element, for logits-style checks. */
-export function elemRelErr(a: torch.Tensor, b: torch.Tensor, floor = 1e-6): number {
-  expect(a.shape).toEqual(b.shape);
-  return torch.tidy(() => {
-    const da = a.to({ dtype: 'float64' }), db = b.to({ dtype: 'float64' });
-    return da.sub(db).abs().div(db.abs().add(floor)).max().item() as number;
-  });
-}
-
 /** A tiny GPT-2 with the real GPT-2 vocabulary (so real text's BPE fits), saved in HF layout. */
 export async function saveTinyGpt2(dir: string, config: Partial<torch.GPT2Config> = {}): Promise<string> {
   torch.manualSeed(0);
