@@ -186,6 +186,7 @@ export class Trainer {
           const out = autocast(() => this.model.forward(ids, { labels: ids }), {
             enabled: a.precision === 'bf16', deviceType: a.device.startsWith('cuda') ? 'cuda' : 'cpu', dtype: 'bfloat16',
           });
+          out.logits.dispose(); // backward does not need them: free (B, T, vocab) floats early
           out.loss!.backward();
           const loss = out.loss!.detach().reshape([1]);
           if (this.worldSize > 1) {

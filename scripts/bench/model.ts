@@ -31,7 +31,9 @@ function step(): number {
       return n;
     }
     model.train();
-    const loss = model.forward(ids, { labels: ids }).loss!;
+    const out = model.forward(ids, { labels: ids });
+    out.logits.dispose(); // as the Python side, which drops the logits once the loss exists
+    const loss = out.loss!;
     loss.backward();
     if (opt) {
       torch.nn.utils.clipGradNorm(params, 1.0);
