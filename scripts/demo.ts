@@ -11,7 +11,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../lib';
-import { parseFlags, Spec } from '../lib/cli/args';
+import { helpText, parseFlags, Spec } from '../lib/cli/args';
 import { compare, comparisonTable, markdownTable } from './compare-lora-full';
 
 const PROMPTS = ['The jury said', 'The city council voted', 'In his first season the team'];
@@ -83,6 +83,10 @@ function writeReport(out: string, rows: string[][], r: ReturnType<typeof compare
 }
 
 export async function demo(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(helpText('demo', 'LoRA vs full fine-tuning of GPT-2 on news articles, offline; report in runs/demo/', spec));
+    return;
+  }
   const f = parseFlags('demo', argv, spec);
   const out = path.resolve(f.out as string);
   const blockSize = f['block-size'] as number;
