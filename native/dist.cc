@@ -11,12 +11,26 @@
 namespace tstorch {
 
 #ifdef TSTORCH_WITH_GLOO
+// Gradient buckets whose all-reduce starts from autograd hooks as soon as the bucket's last
+// gradient is computed, so that communication overlaps the rest of backward (DDP's reducer,
+// in its simplest form). Buckets are filled in reverse parameter order: backward's order.
+struct GradSync {
+  std::vector<at::Tensor> params;
+  std::vector<int> bucketOf;
+  std::vector<int64_t> offset;
+  std::vector<at::Tensor> buffers;
+  std::vector<int> size, pending;
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  bool active = false;
+};
+
 struct DistState {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroup> pg;
   int rank = 0;
   int worldSize = 1;
   std::chrono::milliseconds timeout{30000};
+  std::shared_ptr<GradSync> sync;
 };
 #else
 struct DistState {};
@@ -125,6 +139,91 @@ Napi::Value distBroadcast(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// distRegisterGradSync(paramIds, bucketBytes): buckets and hooks, once per training run.
+Napi::Value distRegisterGradSync(const Napi::CallbackInfo& info) {
+  DistState& d = state(info);
+  if (d.sync) d.sync->active = false;  // an earlier registration's hooks go quiet
+  auto g = std::make_shared<GradSync>();
+  g->params = argTensors(info, 0);
+  int64_t bucketBytes = argInt64(info, 1);
+  size_t n = g->params.size();
+  g->bucketOf.assign(n, 0);
+  g->offset.assign(n, 0);
+  int64_t used = 0;
+  std::vector<int64_t> numel;
+  for (size_t k = n; k-- > 0;) {
+    const at::Tensor& p = g->params[k];
+    if (p.scalar_type() != at::kFloat || !p.device().is_cpu()) throw std::runtime_error("gradient sync: float32 CPU parameters only");
+    if (numel.empty() || used + (int64_t)p.nbytes() > bucketBytes) {
+      numel.push_back(0);
+      g->size.push_back(0);
+      used = 0;
+    }
+    g->bucketOf[k] = (int)numel.size() - 1;
+    g->offset[k] = numel.back();
+    numel.back() += p.numel();
+    g->size.back() += 1;
+    used += p.nbytes();
+  }
+  for (int64_t m : numel) g->buffers.push_back(at::zeros({m}, at::kFloat));
+  g->pending = g->size;
+  g->works.assign(g->buffers.size(), {});
+  // Hooks hold weak references: they go quiet (not dangling) once the group is destroyed.
+  std::weak_ptr<GradSync> weak = g;
+  std::weak_ptr<DistState> weakState = table(info).dist;
+  for (size_t k = 0; k < n; ++k) {
+    g->params[k].register_hook([weak, weakState, k](const at::Tensor& grad) -> at::Tensor {
+      auto s = weak.lock();
+      auto st = weakState.lock();
+      if (!s || !st || !s->active || !st->pg) return at::Tensor();
+      int b = s->bucketOf[k];
+      s->buffers[b].narrow(0, s->offset[k], grad.numel()).copy_(grad.reshape({-1}));
+      if (--s->pending[b] == 0) {
+        std::vector<at::Tensor> v{s->buffers[b]};
+        s->works[b] = st->pg->allreduce(v);
+      }
+      return at::Tensor();
+    });
+  }
+  g->active = true;
+  d.sync = g;
+  return info.Env().Undefined();
+}
+
+// distPrepareGradSync(): before backward.
+Napi::Value distPrepareGradSync(const Napi::CallbackInfo& info) {
+  DistState& d = state(info);
+  if (!d.sync) throw std::runtime_error("gradient sync: registerGradSync first");
+  GradSync& g = *d.sync;
+  for (auto& b : g.buffers) b.zero_();
+  g.pending = g.size;
+  for (auto& w : g.works) w.reset();
+  return info.Env().Undefined();
+}
+
+// distFinishGradSync(): after backward; every parameter's .grad becomes the mean over ranks.
+Napi::Value distFinishGradSync(const Napi::CallbackInfo& info) {
+  at::NoGradGuard ng;
+  DistState& d = state(info);
+  if (!d.sync) throw std::runtime_error("gradient sync: registerGradSync first");
+  GradSync& g = *d.sync;
+  for (size_t b = 0; b < g.buffers.size(); ++b) {
+    if (!g.works[b]) {  // a bucket with a parameter that got no gradient: send what it has
+      std::vector<at::Tensor> v{g.buffers[b]};
+      g.works[b] = d.pg->allreduce(v);
+    }
+    waitFor(g.works[b], d, "gradient all-reduce");
+    g.buffers[b].div_(d.worldSize);
+  }
+  for (size_t k = 0; k < g.params.size(); ++k) {
+    at::Tensor slice = g.buffers[g.bucketOf[k]].narrow(0, g.offset[k], g.params[k].numel()).view(g.params[k].sizes());
+    at::Tensor& grad = g.params[k].mutable_grad();
+    if (grad.defined()) grad.copy_(slice);
+    else grad = slice.clone();
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value distBarrier(const Napi::CallbackInfo& info) {
   DistState& d = state(info);
   waitFor(d.pg->barrier(), d, "barrier");
@@ -132,7 +231,9 @@ Napi::Value distBarrier(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value distDestroy(const Napi::CallbackInfo& info) {
-  table(info).dist.reset();
+  auto& d = table(info).dist;
+  if (d && d->sync) d->sync->active = false;
+  d.reset();
   return info.Env().Undefined();
 }
 #else
@@ -145,6 +246,9 @@ Napi::Value unavailable(const Napi::CallbackInfo&) {
 #define distBroadcast unavailable
 #define distBarrier unavailable
 #define distDestroy unavailable
+#define distRegisterGradSync unavailable
+#define distPrepareGradSync unavailable
+#define distFinishGradSync unavailable
 #endif
 
 Napi::Value distAvailable(const Napi::CallbackInfo& info) {
@@ -165,6 +269,9 @@ void registerDist(Registrar& r) {
   r.add<distBarrier>("distBarrier");
   r.add<distDestroy>("distDestroy");
   r.add<distAvailable>("distAvailable");
+  r.add<distRegisterGradSync>("distRegisterGradSync");
+  r.add<distPrepareGradSync>("distPrepareGradSync");
+  r.add<distFinishGradSync>("distFinishGradSync");
 }
 
 }  // namespace tstorch

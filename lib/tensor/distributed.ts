@@ -63,6 +63,22 @@ export function allReduce(tensors: Tensor[], opts: { op?: 'sum' | 'avg'; bucketB
 export function allReduceGrads(params: Tensor[], bucketBytes = 25 << 20): void {
   native.distAllReduceGrads(params.map(id), bucketBytes);
 }
+/**
+ * Gradient averaging overlapped with backward: buckets (in backward's order) whose all-reduce
+ * starts from autograd hooks as soon as their last gradient exists. Register once; then per
+ * step prepareGradSync() before backward and finishGradSync() after it.
+ */
+export function registerGradSync(params: Tensor[], bucketBytes = 25 << 20): void {
+  native.distRegisterGradSync(params.map(id), bucketBytes);
+}
+export function prepareGradSync(): void {
+  native.distPrepareGradSync();
+}
+/** Waits for the buckets' all-reduces; each parameter's .grad becomes the mean over ranks. */
+export function finishGradSync(): void {
+  native.distFinishGradSync();
+}
+
 /** Every rank receives src's values, in place. */
 export function broadcast(tensors: Tensor[], src = 0): void {
   native.distBroadcast(tensors.map(id), src);
