@@ -171,7 +171,16 @@ export class Trainer {
     if (a.resumeFromCheckpoint) this.resume(a.resumeFromCheckpoint === true ? latestCheckpoint(a.outputDir) : a.resumeFromCheckpoint);
     else if (this.isMain) fs.writeFileSync(this.metricsFile, '');
     const trainable = this.model.parameters({ trainableOnly: true });
-    if (this.worldSize > 1) distributed.registerGradSync(trainable);
+    // Overlapped gradient sync (hooks) where it applies (float32 CPU); plain bucketed all-reduce otherwise.
+    let overlap = false;
+    if (this.worldSize > 1) {
+      try {
+        distributed.registerGradSync(trainable);
+        overlap = true;
+      } catch {
+        overlap = false;
+      }
+    }
     const progress = new Progress(this.totalSteps, this.isMain ? a.progress : false, this.globalStep);
     const t0 = Date.now();
     let lossSum = 0, steps = 0, tokens = 0;
@@ -188,11 +197,12 @@ export class Trainer {
             enabled: a.precision === 'bf16', deviceType: a.device.startsWith('cuda') ? 'cuda' : 'cpu', dtype: 'bfloat16',
           });
           out.logits.dispose(); // backward does not need them: free (B, T, vocab) floats early
-          if (this.worldSize > 1) distributed.prepareGradSync();
+          if (overlap) distributed.prepareGradSync();
           out.loss!.backward(); // in data parallel, gradient buckets are all-reduced as backward goes
           const loss = out.loss!.detach().reshape([1]);
           if (this.worldSize > 1) {
-            distributed.finishGradSync();
+            if (overlap) distributed.finishGradSync();
+            else distributed.allReduceGrads(trainable);
             distributed.allReduce([loss], { op: 'avg' });
           }
           const norm = a.maxGradNorm > 0 ? clipGradNorm(trainable, a.maxGradNorm) : NaN;
