@@ -7,11 +7,17 @@ import { tokenizer } from '../models/tokenizer';
 
 export class TextDataset {
   readonly blocks: Int32Array[];
-  constructor(readonly tokens: ArrayLike<number>, readonly blockSize: number) {
+  /** tokens: the whole text's ids, cut here into blocks; or the blocks themselves. */
+  constructor(tokens: ArrayLike<number> | Int32Array[], readonly blockSize: number) {
     if (!Number.isInteger(blockSize) || blockSize < 2) throw new Error(`TextDataset: block size must be an integer >= 2, got ${blockSize}`);
-    const n = Math.floor(tokens.length / blockSize);
+    if (Array.isArray(tokens) && tokens.every((b) => b instanceof Int32Array)) {
+      this.blocks = tokens as Int32Array[];
+      return;
+    }
+    const ids = tokens as ArrayLike<number>;
+    const n = Math.floor(ids.length / blockSize);
     this.blocks = [];
-    for (let i = 0; i < n; i++) this.blocks.push(Int32Array.from({ length: blockSize }, (_, k) => tokens[i * blockSize + k]));
+    for (let i = 0; i < n; i++) this.blocks.push(Int32Array.from({ length: blockSize }, (_, k) => ids[i * blockSize + k]));
   }
   static fromText(text: string, blockSize: number): TextDataset {
     return new TextDataset(tokenizer.encode(text), blockSize);
@@ -32,11 +38,8 @@ export class TextDataset {
   split(evalFraction: number): [TextDataset, TextDataset] {
     const nEval = Math.max(1, Math.round(this.length * evalFraction));
     if (nEval >= this.length) throw new Error(`TextDataset: ${this.length} blocks are too few to hold out ${nEval}`);
-    const a = Object.create(TextDataset.prototype) as TextDataset;
-    const b = Object.create(TextDataset.prototype) as TextDataset;
-    Object.assign(a, { tokens: this.tokens, blockSize: this.blockSize, blocks: this.blocks.slice(0, this.length - nEval) });
-    Object.assign(b, { tokens: this.tokens, blockSize: this.blockSize, blocks: this.blocks.slice(this.length - nEval) });
-    return [a, b];
+    const cut = this.length - nEval;
+    return [new TextDataset(this.blocks.slice(0, cut), this.blockSize), new TextDataset(this.blocks.slice(cut), this.blockSize)];
   }
 }
 

@@ -112,7 +112,8 @@ export function mergeAndUnload<M extends Module>(model: M): M {
   for (const [name, l] of loraLayers(model)) {
     l.merge();
     const [parent, child] = parentOf(model, name);
-    for (const [, p] of l.namedParameters({ recurse: true })) if (!l.base.parameters().includes(p)) p.dispose();
+    const kept = new Set(l.base.parameters());
+    for (const p of l.parameters()) if (!kept.has(p)) p.dispose(); // the LoRA factors
     parent.replaceModule(child, l.base);
   }
   configs.delete(model);

@@ -359,31 +359,24 @@ export class GPT2LMHeadModel extends Module {
       throw new Error(`GPT-2: ${file} not found${bin ? ' (only pytorch_model.bin is there: tstorch reads safetensors; convert it with Hugging Face save_pretrained(safe_serialization=True))' : ''}`);
     }
     const model = new GPT2LMHeadModel(config);
-    const { tensors } = loadFile(file);
+    // The attn.bias / masked_bias buffers and a stored lm_head (tied) are not read at all.
+    const ignored = (name: string) => /\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight';
+    const { tensors } = loadFile(file, { filter: (name) => !ignored(name) });
     try {
       const state = new Map<string, Tensor>();
-      const unexpected: string[] = [];
-      for (const [name, t] of tensors) {
-        const key = name.startsWith('transformer.') ? name : `transformer.${name}`;
-        if (/\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight') continue;
-        if (!model.stateDict().has(key)) unexpected.push(name);
-        state.set(key, t);
-      }
-      if (unexpected.length) throw new Error(`GPT-2: ${file} has tensors a GPT-2 does not: ${unexpected.slice(0, 5).join(', ')}`);
-      const own = [...model.stateDict().keys()].filter((k) => k !== 'lm_head.weight');
-      const missing = own.filter((k) => !state.has(k));
-      if (missing.length) throw new Error(`GPT-2: ${file} lacks ${missing.length} tensors, e.g. ${missing.slice(0, 5).join(', ')}`);
-      for (const k of own) {
-        const want = model.stateDict().get(k)!.shape, got = state.get(k)!.shape;
-        if (want.join() !== got.join()) throw new Error(`GPT-2: ${file}: '${k}' is [${got}] but config.json implies [${want}]`);
-      }
-      model.loadStateDict(new Map([...state, ['lm_head.weight', state.get('transformer.wte.weight')!]]));
+      for (const [name, t] of tensors) state.set(name.startsWith('transformer.') ? name : `transformer.${name}`, t);
+      // loadStateDict checks names both ways and every shape; the tied lm_head follows wte.
+      const wte = state.get('transformer.wte.weight');
+      if (wte) state.set('lm_head.weight', wte);
+      model.loadStateDict(state);
+    } catch (e) {
+      model.dispose();
+      throw new Error(`GPT-2: ${file}: ${(e as Error).message} (does config.json match the weights?)`);
     } finally {
       for (const t of tensors.values()) t.dispose();
     }
     if (opts.dtype || opts.device) model.to(opts);
     return model.eval(); // as Hugging Face's from_pretrained: dropout off until train()
-
   }
 
   /** Writes config.json and model.safetensors (HF's names, lm_head omitted as tied), each atomically. */

@@ -272,10 +272,14 @@ export class Trainer {
 
   private writeCheckpointDir(dir: string): void {
     writeDirAtomic(dir, (tmp) => {
-      if (loraConfig(this.model)) writeAdapter(this.model, tmp);
-      else this.model.writePretrained(tmp);
-      // Every trainable tensor by name: what resume restores (seed mode also trains wte, LayerNorms...).
-      saveFile(path.join(tmp, 'trainable.safetensors'), new Map(this.model.namedParameters({ trainableOnly: true })));
+      if (loraConfig(this.model)) {
+        writeAdapter(this.model, tmp);
+        // Every trainable tensor by name: what resume restores (seed mode also trains wte, LayerNorms...).
+        saveFile(path.join(tmp, WEIGHTS.lora), new Map(this.model.namedParameters({ trainableOnly: true })));
+      } else {
+        // Full fine-tuning: the model file already holds every trainable tensor under its name.
+        this.model.writePretrained(tmp);
+      }
       const opt = this.optimizer.stateDict();
       saveFile(path.join(tmp, 'optimizer.safetensors'), opt.tensors);
       fs.writeFileSync(path.join(tmp, 'optimizer.json'), JSON.stringify({ steps: opt.steps, groups: opt.groups }));
@@ -299,7 +303,8 @@ export class Trainer {
   }
 
   private resume(dir: string): void {
-    const need = ['trainable.safetensors', 'optimizer.safetensors', 'optimizer.json', 'scheduler.json', 'rng_state.bin', 'trainer_state.json'];
+    const weights = loraConfig(this.model) ? WEIGHTS.lora : WEIGHTS.full;
+    const need = [weights, 'optimizer.safetensors', 'optimizer.json', 'scheduler.json', 'rng_state.bin', 'trainer_state.json'];
     for (const f of need) if (!fs.existsSync(path.join(dir, f))) throw new Error(`resume: ${dir} is not a complete checkpoint (no ${f})`);
     const state = JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8'));
     if ((state.world_size ?? 1) !== this.worldSize) {
@@ -309,7 +314,7 @@ export class Trainer {
       throw new Error(`resume: the checkpoint was trained with batch size ${state.train_batch_size}, not ${this.args.perDeviceTrainBatchSize}`);
     }
     const own = new Map(this.model.namedParameters({ trainableOnly: true }));
-    const { tensors } = loadFile(path.join(dir, 'trainable.safetensors'));
+    const { tensors } = loadFile(path.join(dir, weights), { filter: (n) => own.has(n) });
     try {
       for (const name of own.keys()) if (!tensors.has(name)) throw new Error(`resume: ${dir} lacks trainable tensor '${name}' (another LoRA setup?)`);
       noGrad(() => { for (const [n, t] of tensors) own.get(n)?.copy_(t); });
@@ -336,6 +341,9 @@ export class Trainer {
     if (this.isMain) writeFileAtomic(this.metricsFile, this.logHistory.map((e) => JSON.stringify(e) + '\n').join(''));
   }
 }
+
+/** Where a checkpoint keeps the trainable weights that resume restores. */
+const WEIGHTS = { lora: 'trainable.safetensors', full: 'model.safetensors' };
 
 export function listCheckpoints(outputDir: string): string[] {
   if (!fs.existsSync(outputDir)) return [];

@@ -1,6 +1,20 @@
 // Shared pieces of the CLI commands: loading a model (and adapter), reading a data file.
 import * as fs from 'fs';
 import * as torch from '../../index';
+import { FlagSpec } from '../args';
+
+/** Flags several commands share, spelled once. */
+export const sharedFlags: Record<'model' | 'adapter' | 'device' | 'cleaning', FlagSpec> = {
+  model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors)' },
+  adapter: { type: 'string', help: 'PEFT LoRA adapter folder' },
+  device: { type: 'string', default: 'cpu', help: 'cpu or cuda' },
+  cleaning: { type: 'string', help: 'basic | notebook | none (default: notebook for .csv, none for text)' },
+};
+
+/** The model (and adapter) named by --model / --adapter / --device. */
+export function loadModelFromFlags(f: Record<string, unknown>): Promise<torch.GPT2LMHeadModel> {
+  return loadModel(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string | undefined });
+}
 
 export async function loadModel(dir: string, opts: { adapter?: string; device?: string } = {}): Promise<torch.GPT2LMHeadModel> {
   if (!fs.existsSync(dir)) throw new Error(`--model ${dir}: no such folder`);

@@ -1,22 +1,22 @@
 // tstorch eval: held-out loss and perplexity of a model (and adapter) on a text or CSV file.
 import { Spec } from '../args';
-import { loadDataset, loadModel } from './common';
+import { loadDataset, loadModelFromFlags, sharedFlags } from './common';
 import { evaluate } from '../../train/evaluate';
 
 export const summary = 'loss and perplexity of a model (optionally with a LoRA adapter) on a data file';
 export const spec: Spec = {
-  model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors)' },
-  adapter: { type: 'string', help: 'PEFT LoRA adapter folder' },
+  model: sharedFlags.model,
+  adapter: sharedFlags.adapter,
   data: { type: 'string', required: true, help: '.txt file, or a .csv with an Article column' },
   'block-size': { type: 'int', default: 128, help: 'tokens per block' },
   'batch-size': { type: 'int', default: 8, help: 'blocks per batch' },
-  cleaning: { type: 'string', help: 'basic | notebook | none (default: notebook for .csv, none for text)' },
-  device: { type: 'string', default: 'cpu', help: 'cpu or cuda' },
+  cleaning: sharedFlags.cleaning,
+  device: sharedFlags.device,
   json: { type: 'boolean', help: 'one JSON line: loss, perplexity, tokens' },
 };
 
 export async function run(f: Record<string, unknown>): Promise<void> {
-  const model = await loadModel(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string });
+  const model = await loadModelFromFlags(f);
   const data = loadDataset(f.data as string, f['block-size'] as number, model, f.cleaning as string | undefined);
   const bs = f['batch-size'] as number;
   if (!(bs >= 1)) throw new Error('--batch-size must be >= 1');

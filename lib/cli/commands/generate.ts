@@ -1,19 +1,19 @@
 // tstorch generate: text from a prompt, with the key/value cache.
 import { Spec } from '../args';
-import { loadModel } from './common';
+import { loadModelFromFlags, sharedFlags } from './common';
 import { tokenizer } from '../../models/tokenizer';
 
 export const summary = 'generate text from a prompt';
 export const spec: Spec = {
-  model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder' },
-  adapter: { type: 'string', help: 'PEFT LoRA adapter folder' },
+  model: sharedFlags.model,
+  adapter: sharedFlags.adapter,
   prompt: { type: 'string', required: true, help: 'the text to continue' },
   'max-new-tokens': { type: 'int', default: 50, help: 'tokens to add' },
   temperature: { type: 'number', default: 0, help: '0 is greedy; > 0 samples' },
   'top-k': { type: 'int', default: 0, help: 'sample from the k most likely tokens (0: all)' },
   'top-p': { type: 'number', default: 1, help: 'nucleus sampling mass' },
   seed: { type: 'int', help: 'random seed for sampling' },
-  device: { type: 'string', default: 'cpu', help: 'cpu or cuda' },
+  device: sharedFlags.device,
   json: { type: 'boolean', help: 'one JSON line: text, tokens' },
 };
 
@@ -24,7 +24,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (temperature < 0) throw new Error('--temperature must be >= 0');
   if (!(topP > 0 && topP <= 1)) throw new Error('--top-p must be in (0, 1]');
   if (topK < 0) throw new Error('--top-k must be >= 0');
-  const model = await loadModel(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string });
+  const model = await loadModelFromFlags(f);
   const ids = tokenizer.encode(prompt);
   if (ids.some((t) => t >= model.config.vocab_size)) throw new Error(`the prompt has tokens beyond this model's vocabulary (${model.config.vocab_size})`);
   const out = model.generate([ids], {

@@ -3,12 +3,12 @@ import * as fs from 'fs';
 import * as torch from '../../index';
 import { writeDirAtomic } from '../../io/atomic';
 import { Spec } from '../args';
-import { loadModel } from './common';
+import { loadModelFromFlags, sharedFlags } from './common';
 
 export const summary = 'merge a LoRA adapter into its base model (a plain Hugging Face GPT-2 folder)';
 export const spec: Spec = {
-  model: { type: 'string', required: true, help: 'base Hugging Face GPT-2 folder' },
-  adapter: { type: 'string', required: true, help: 'PEFT LoRA adapter folder' },
+  model: sharedFlags.model,
+  adapter: { ...sharedFlags.adapter, required: true },
   out: { type: 'string', required: true, help: 'folder for the merged model (replaced whole)' },
 };
 
@@ -17,7 +17,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (fs.existsSync(out) && fs.readdirSync(out).some((n) => !['config.json', 'model.safetensors'].includes(n))) {
     throw new Error(`--out ${out} exists and holds other files; give an empty or new folder`);
   }
-  const model = await loadModel(f.model as string, { adapter: f.adapter as string });
+  const model = await loadModelFromFlags(f);
   torch.lora.mergeAndUnload(model);
   // The folder appears whole: written aside, then renamed into place.
   writeDirAtomic(out, (tmp) => model.writePretrained(tmp));

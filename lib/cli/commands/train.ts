@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { checkDevice, loadDataset } from './common';
+import { checkDevice, loadDataset, sharedFlags } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 
 export const summary = 'fine-tune GPT-2 with LoRA (default) or fully; writes the adapter (or model) to --out';
@@ -34,8 +34,8 @@ export const spec: Spec = {
   'save-total-limit': { type: 'int', help: 'keep only the newest N checkpoints' },
   'eval-data': { type: 'string', help: 'held-out .txt/.csv for eval loss and perplexity' },
   'eval-steps': { type: 'int', help: 'evaluate every N steps (default: logging steps)' },
-  cleaning: { type: 'string', help: 'basic | notebook | none (default: notebook for .csv, none for text)' },
-  device: { type: 'string', default: 'cpu', help: 'cpu or cuda' },
+  cleaning: sharedFlags.cleaning,
+  device: sharedFlags.device,
   precision: { type: 'string', default: 'fp32', help: 'fp32 | bf16 (bfloat16 autocast for the forward pass)' },
   'resume-from-checkpoint': { type: 'string', help: 'a checkpoint-<step> folder, or "latest" in --out' },
   progress: { type: 'boolean', help: 'force the progress bar on (default: on a terminal)' },
