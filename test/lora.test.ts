@@ -82,7 +82,8 @@ test('bad options are clear errors', async () => {
 describe.each(['peft', 'seed'] as const)('%s adapters', (mode) => {
   test('save -> load gives identical logits; merge gives the same logits as base + adapter', async () => {
     const m = await torch.GPT2LMHeadModel.fromPretrained(base);
-    torch.lora.applyLoRA(m, mode === 'seed' ? { mode, r: 2 } : { r: 4, alpha: 16, useRslora: false });
+    // rsLoRA is ignored by seed mode (unscaled); its exported adapter must say so.
+    torch.lora.applyLoRA(m, mode === 'seed' ? { mode, r: 2, useRslora: true } : { r: 4, alpha: 16, useRslora: false });
     randomizeLora(m);
     m.eval();
     const want = torch.tidy(() => torch.noGrad(() => m.forward(ids()).logits.keep()));

@@ -90,3 +90,22 @@ test('full fine-tuning through the same Trainer saves a Hugging Face folder', as
   model.dispose();
   again.dispose();
 });
+
+test('full fine-tuning resumes exactly from a checkpoint holding the model file only', async () => {
+  const run = async (out: string, extra: Partial<torch.TrainingArguments> = {}) => {
+    const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+    const trainer = new torch.Trainer(model, { outputDir: out, maxSteps: 8, perDeviceTrainBatchSize: 4, learningRate: 1e-3, loggingSteps: 1, saveSteps: 4, progress: false, ...extra }, dataset());
+    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+    const losses = trainer.train().logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss);
+    log.mockRestore();
+    trainer.optimizer.dispose();
+    model.dispose();
+    return losses;
+  };
+  const a = path.join(tmp, 'full-a'), b = path.join(tmp, 'full-b');
+  const uninterrupted = await run(a);
+  expect(fs.existsSync(path.join(a, 'checkpoint-4', 'trainable.safetensors'))).toBe(false);
+  fs.mkdirSync(b);
+  fs.cpSync(path.join(a, 'checkpoint-4'), path.join(b, 'checkpoint-4'), { recursive: true });
+  expect(await run(b, { resumeFromCheckpoint: true })).toEqual(uninterrupted);
+});

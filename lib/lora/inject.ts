@@ -162,7 +162,7 @@ export function adapterConfigJson(model: Module, baseModelNameOrPath: string | n
     fan_in_fan_out: true,
     bias: o.bias,
     modules_to_save: o.modulesToSave,
-    use_rslora: o.useRslora,
+    use_rslora: o.mode === 'seed' ? false : o.useRslora, // seed adapters are exported with scaling 1
     init_lora_weights: true,
     inference_mode: true,
     layers_to_transform: null,
