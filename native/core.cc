@@ -361,6 +361,13 @@ Napi::Value disposeMany(const Napi::CallbackInfo& info) {
   for (size_t k = 0; k < n; ++k) tbl.release(p[k]);
   return info.Env().Undefined();
 }
+// releaseQueue(): the queue Tensor.dispose() writes to (see TensorTable), made once per
+// environment, so every copy of the JS module (jest registries) shares it.
+Napi::Value releaseQueue(const Napi::CallbackInfo& info) {
+  return table(info).releaseQueue(info.Env());
+}
+// flushReleased(): frees what dispose() queued now (guarded() drains the queue on entry).
+Napi::Value flushReleased(const Napi::CallbackInfo& info) { return info.Env().Undefined(); }
 Napi::Value liveTensors(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), table(info).live());
 }
@@ -530,6 +537,8 @@ void registerCore(Registrar& r) {
   r.add<dispose>("dispose");
   r.add<disposeMany>("disposeMany");
   r.add<liveTensors>("liveTensors");
+  r.add<releaseQueue>("releaseQueue");
+  r.add<flushReleased>("flushReleased");
   r.add<memoryBytes>("memoryBytes");
   r.add<manualSeed>("manualSeed");
   r.add<getRngState>("getRngState");

@@ -47,6 +47,25 @@ test('a parameter made inside tidy and keep()-ed, with its grad, survives', () =
   w.dispose();
 });
 
+test('dispose() frees at once as memory() sees it, one tensor or thousands (queued release)', () => {
+  const before = torch.memory();
+  const big = torch.zeros([1000, 1000]);
+  expect(torch.memory().bytes - before.bytes).toBe(4e6);
+  big.dispose();
+  expect(torch.memory().bytes).toBe(before.bytes);
+  expect(torch.memory().liveTensors).toBe(before.liveTensors);
+  // Past the queue's capacity (64): the queue flushes itself, nothing is lost or freed twice.
+  const many = Array.from({ length: 1000 }, (_, i) => torch.full([3], i));
+  for (const t of many) t.dispose();
+  for (const t of many) t.dispose(); // a second dispose is a no-op
+  expect(torch.memory().liveTensors).toBe(before.liveTensors);
+  // Freed slots are reused by new tensors; the new ones hold their own values.
+  const again = Array.from({ length: 100 }, (_, i) => torch.full([3], -i));
+  expect(torch.tidy(() => again.map((t) => t.sum().item()))).toEqual(again.map((_, i) => -3 * i + 0));
+  for (const t of again) t.dispose();
+  expect(torch.memory().liveTensors).toBe(before.liveTensors);
+});
+
 test('memory() counts distinct storages once', () => {
   torch.tidy(() => {
     const base = torch.memory().bytes;

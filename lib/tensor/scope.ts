@@ -39,29 +39,47 @@ function register(t: Handle): void {
   if (t._id < GEN) finalizer.register(t, t._id + GEN * (generationOf(t._id) & 1023));
 }
 
-/** Frees a handle now (Tensor.dispose). */
+// Tensor.dispose() queues the handle here instead of crossing into C++; the next native call
+// (any binding) frees the queued tensors first, so memory() and every op see them gone.
+// [0] is the count. A full queue is flushed at once.
+const releaseQueue: Int32Array = native.releaseQueue();
+const RELEASE_CAPACITY = releaseQueue.length - 1;
+
+/** Frees a handle (Tensor.dispose). */
 export function disposeHandle(t: Handle): void {
   const slot = t._id;
   if (slot < 0) return;
   t._id = -1;
   if (slot < generations.length) generations[slot] = (generations[slot] + 1) & 1023;
-  native.dispose(slot);
+  const n = releaseQueue[0] + 1;
+  releaseQueue[n] = slot;
+  releaseQueue[0] = n;
+  if (n === RELEASE_CAPACITY) native.flushReleased();
 }
 
 // Tensors made outside any scope wait here before the safety net registers them, so one that
-// is disposed soon after it is made (the `using` / dispose() pattern) never pays for it.
-const pending: Handle[] = [];
+// is disposed soon after it is made (the `using` / dispose() pattern) never pays for it. A fixed
+// array with a count: truncating and regrowing a JS array costs more than the op itself.
 const PENDING_MAX = 256;
+const pending: (Handle | null)[] = new Array<Handle | null>(PENDING_MAX).fill(null);
+let pendingCount = 0;
 
 function flushPending(): void {
-  for (let i = 0; i < pending.length; i++) if (pending[i]._id >= 0) register(pending[i]);
-  pending.length = 0;
+  for (let i = 0; i < pendingCount; i++) {
+    const t = pending[i] as Handle;
+    if (t._id >= 0) register(t);
+    pending[i] = null;
+  }
+  pendingCount = 0;
 }
 
 /** Called for every new tensor. */
 export function track(t: Handle): void {
   if (current !== null) current.push(t);
-  else if (pending.push(t) >= PENDING_MAX) flushPending();
+  else {
+    pending[pendingCount++] = t;
+    if (pendingCount === PENDING_MAX) flushPending();
+  }
 }
 
 /** Marks a tensor as owned elsewhere: no enclosing tidy() frees it. Returns it. */
