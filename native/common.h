@@ -176,5 +176,6 @@ void registerMath(Registrar& r);
 void registerShape(Registrar& r);
 void registerNN(Registrar& r);
 void registerDist(Registrar& r);
+void registerCudaMemory(Registrar& r);
 
 }  // namespace tstorch

@@ -1,16 +1,33 @@
-// c10d bindings for data-parallel training: a TCPStore rendezvous and a Gloo process group
-// (libtorch's own), with the collectives a trainer needs. Built when Gloo's headers are
-// present (Debian: libgloo-dev); otherwise every call says how to get it.
+// c10d bindings for data-parallel training: a TCPStore rendezvous and a process group
+// (libtorch's own: Gloo on CPU, NCCL on CUDA), with the collectives a trainer needs. Gloo is
+// built when its headers are present (Debian: libgloo-dev), NCCL when the libtorch is a CUDA one
+// with NCCL (CMakeLists.txt compiles this file once to check); otherwise each call says why not.
+#include <torch/version.h>
+
 #include "common.h"
 
+#if defined(TSTORCH_WITH_GLOO) || defined(TSTORCH_WITH_NCCL)
+#define TSTORCH_WITH_C10D 1
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
 #ifdef TSTORCH_WITH_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+#ifdef TSTORCH_WITH_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
 namespace tstorch {
 
-#ifdef TSTORCH_WITH_GLOO
+#ifdef TSTORCH_WITH_C10D
+// libtorch 2.x splits the process group into a front and per-device backends; the backends
+// (ProcessGroupGloo, ProcessGroupNCCL) carry the collectives we call.
+#if TORCH_VERSION_MAJOR >= 2
+using Group = c10d::Backend;
+#else
+using Group = c10d::ProcessGroup;
+#endif
+
 // Gradient buckets whose all-reduce starts from autograd hooks as soon as the bucket's last
 // gradient is computed, so that communication overlaps the rest of backward (DDP's reducer,
 // in its simplest form). Buckets are filled in reverse parameter order: backward's order.
@@ -26,7 +43,8 @@ struct GradSync {
 
 struct DistState {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> pg;
+  c10::intrusive_ptr<Group> pg;
+  std::string backend;
   int rank = 0;
   int worldSize = 1;
   std::chrono::milliseconds timeout{30000};
@@ -38,7 +56,7 @@ struct DistState {};
 
 namespace {
 
-#ifdef TSTORCH_WITH_GLOO
+#ifdef TSTORCH_WITH_C10D
 DistState& state(const Napi::CallbackInfo& info) {
   auto& d = table(info).dist;
   if (!d || !d->pg) throw std::runtime_error("distributed: not initialised (call initProcessGroup first)");
@@ -54,12 +72,20 @@ void waitFor(const c10::intrusive_ptr<c10d::Work>& work, const DistState& d, con
   }
 }
 
-// distInit(masterAddr, masterPort, rank, worldSize, timeoutMs)
+// distInit(masterAddr, masterPort, rank, worldSize, timeoutMs, backend)
 Napi::Value distInit(const Napi::CallbackInfo& info) {
   std::string addr = info[0].As<Napi::String>().Utf8Value();
   int port = argInt(info, 1), rank = argInt(info, 2), world = argInt(info, 3);
   auto timeout = std::chrono::milliseconds(argInt64(info, 4));
+  std::string backend = isNullish(info, 5) ? "gloo" : info[5].As<Napi::String>().Utf8Value();
   if (world < 1 || rank < 0 || rank >= world) throw std::runtime_error("distributed: need 0 <= rank < world size");
+#ifndef TSTORCH_WITH_GLOO
+  if (backend == "gloo") throw std::runtime_error("distributed: this build has no Gloo (install libgloo-dev and rebuild: npm run build:native)");
+#endif
+#ifndef TSTORCH_WITH_NCCL
+  if (backend == "nccl") throw std::runtime_error("distributed: this build has no NCCL (build against a CUDA libtorch that has it, e.g. TSTORCH_PYTHON=python-with-CUDA-torch npm run build:native)");
+#endif
+  if (backend != "gloo" && backend != "nccl") throw std::runtime_error("distributed: unknown backend '" + backend + "' (gloo or nccl)");
   auto d = std::make_shared<DistState>();
   c10d::TCPStoreOptions so;
   so.port = static_cast<uint16_t>(port);
@@ -73,9 +99,21 @@ Napi::Value distInit(const Napi::CallbackInfo& info) {
     throw std::runtime_error("distributed: rendezvous at " + addr + ":" + std::to_string(port) + " failed for rank " +
                              std::to_string(rank) + " of " + std::to_string(world) + ": " + e.what());
   }
-  auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
-  opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(addr));
-  d->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(d->store, rank, world, opts);
+#ifdef TSTORCH_WITH_GLOO
+  if (backend == "gloo") {
+    auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+    opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(addr));
+    d->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(d->store, rank, world, opts);
+  }
+#endif
+#ifdef TSTORCH_WITH_NCCL
+  if (backend == "nccl") {
+    auto opts = c10d::ProcessGroupNCCL::Options::create();
+    opts->timeout = timeout;
+    d->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(d->store, rank, world, opts);
+  }
+#endif
+  d->backend = backend;
   d->rank = rank;
   d->worldSize = world;
   d->timeout = timeout;
@@ -153,7 +191,7 @@ Napi::Value distRegisterGradSync(const Napi::CallbackInfo& info) {
   std::vector<int64_t> numel;
   for (size_t k = n; k-- > 0;) {
     const at::Tensor& p = g->params[k];
-    if (p.scalar_type() != at::kFloat || !p.device().is_cpu()) throw std::runtime_error("gradient sync: float32 CPU parameters only");
+    if (p.scalar_type() != at::kFloat || p.device() != g->params[0].device()) throw std::runtime_error("gradient sync: float32 parameters, all on one device");
     if (numel.empty() || used + (int64_t)p.nbytes() > bucketBytes) {
       numel.push_back(0);
       g->size.push_back(0);
@@ -165,7 +203,7 @@ Napi::Value distRegisterGradSync(const Napi::CallbackInfo& info) {
     g->size.back() += 1;
     used += p.nbytes();
   }
-  for (int64_t m : numel) g->buffers.push_back(at::zeros({m}, at::kFloat));
+  for (int64_t m : numel) g->buffers.push_back(at::zeros({m}, g->params[0].options().requires_grad(false)));
   g->pending = g->size;
   g->works.assign(g->buffers.size(), {});
   // Hooks hold weak references: they go quiet (not dangling) once the group is destroyed.
@@ -251,12 +289,18 @@ Napi::Value unavailable(const Napi::CallbackInfo&) {
 #define distFinishGradSync unavailable
 #endif
 
-Napi::Value distAvailable(const Napi::CallbackInfo& info) {
+// distBackends(): the process-group backends this build has, e.g. ['gloo'] or ['gloo', 'nccl'].
+Napi::Value distBackends(const Napi::CallbackInfo& info) {
+  Napi::Array a = Napi::Array::New(info.Env());
+  uint32_t n = 0;
 #ifdef TSTORCH_WITH_GLOO
-  return Napi::Boolean::New(info.Env(), true);
-#else
-  return Napi::Boolean::New(info.Env(), false);
+  a.Set(n++, "gloo");
 #endif
+#ifdef TSTORCH_WITH_NCCL
+  a.Set(n++, "nccl");
+#endif
+  (void)n;
+  return a;
 }
 
 }  // namespace
@@ -268,7 +312,7 @@ void registerDist(Registrar& r) {
   r.add<distBroadcast>("distBroadcast");
   r.add<distBarrier>("distBarrier");
   r.add<distDestroy>("distDestroy");
-  r.add<distAvailable>("distAvailable");
+  r.add<distBackends>("distBackends");
   r.add<distRegisterGradSync>("distRegisterGradSync");
   r.add<distPrepareGradSync>("distPrepareGradSync");
   r.add<distFinishGradSync>("distFinishGradSync");

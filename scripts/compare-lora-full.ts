@@ -24,6 +24,8 @@ export interface CompareOptions {
   fullLr?: number;
   r?: number;
   alpha?: number;
+  precision?: 'fp32' | 'bf16';
+  threads?: number;
 }
 
 export function runOne(o: CompareOptions, full: boolean): TrainLoRAResult {
@@ -42,6 +44,8 @@ export function runOne(o: CompareOptions, full: boolean): TrainLoRAResult {
   const lr = full ? o.fullLr : o.loraLr;
   if (lr !== undefined) args.push('--lr', String(lr));
   if (full) args.push('--full');
+  if (o.precision) args.push('--precision', o.precision);
+  if (o.threads) args.push('--threads', String(o.threads));
   const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
   if (r.status !== 0) throw new Error(`${full ? 'full' : 'LoRA'} fine-tuning failed (exit ${r.status ?? r.signal}); rerun to resume from its last checkpoint`);
   return JSON.parse(fs.readFileSync(resultFile, 'utf8'));

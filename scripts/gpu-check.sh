@@ -18,6 +18,7 @@ echo "node $(node --version); python $PY: $($PY -c 'import torch; print(torch.__
 rm -rf build
 ( time npx cmake-js compile --CDCMAKE_BUILD_TYPE=Release ) > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
 npx tsc -p . || exit 1
+grep -E "tstorch: (c10d|no Gloo|CUDA libtorch|CUDA allocator)" "$OUT/build.log"  # which distributed backends were built (NCCL is tested below)
 node -e "const t=require('./dist/lib'); const b=t.buildInfo(); console.log(JSON.stringify({v:b.torchVersion, src:b.torchSource, cuda:b.builtWithCuda, avail:b.cudaAvailable, n:b.cudaDeviceCount}))"
 TSTORCH_TEST_CUDA=1 npx jest test/cuda.test.ts 2>&1 | tail -40
 # DRY_RUN=1 (on a CPU machine, to check the plumbing) skips the benchmark.

@@ -34,6 +34,8 @@ export interface TrainLoRAOptions {
   seed?: number;
   prompts?: string[];
   threads?: number;
+  /** 'bf16': forward passes under bfloat16 autocast (weights and optimizer stay float32) */
+  precision?: 'fp32' | 'bf16';
 }
 
 export interface TrainLoRAResult {
@@ -80,7 +82,7 @@ export async function trainLoRA(o: TrainLoRAOptions): Promise<TrainLoRAResult> {
   const trainer = new torch.Trainer(model, {
     outputDir: o.outDir, numTrainEpochs: o.epochs ?? 1, maxSteps: o.maxSteps ?? -1, perDeviceTrainBatchSize: o.batchSize ?? 8,
     learningRate: o.lr ?? (o.full ? 5e-5 : 2e-4), warmupSteps: 10, loggingSteps: o.loggingSteps ?? 10,
-    evalSteps: o.evalSteps ?? 50, saveSteps: o.saveSteps ?? 50, saveTotalLimit: 1, seed: o.seed ?? 42,
+    evalSteps: o.evalSteps ?? 50, saveSteps: o.saveSteps ?? 50, saveTotalLimit: 1, seed: o.seed ?? 42, precision: o.precision ?? 'fp32',
     resumeFromCheckpoint: torch.train.listCheckpoints(o.outDir).length ? true : undefined,
   }, train, held);
   const r = trainer.train();
@@ -119,6 +121,7 @@ const spec: Spec = {
   prompts: { type: 'string', default: '[]', help: 'JSON list of prompts for samples' },
   result: { type: 'string', help: 'write the result JSON here' },
   threads: { type: 'int', help: 'libtorch threads' },
+  precision: { type: 'string', default: 'fp32', help: 'fp32 or bf16 (bfloat16 autocast)' },
 };
 
 if (require.main === module) {
@@ -129,7 +132,7 @@ if (require.main === module) {
       full: Boolean(f.full), maxSteps: f.steps as number | undefined, batchSize: f['batch-size'] as number,
       blockSize: f['block-size'] as number, lr: f.lr as number | undefined, prompts: JSON.parse(f.prompts as string),
       r: f.r as number, alpha: f.alpha as number,
-      threads: f.threads as number | undefined,
+      threads: f.threads as number | undefined, precision: f.precision as 'fp32' | 'bf16',
     });
     const json = JSON.stringify(result);
     if (f.result) torch.io.writeFileAtomic(path.resolve(f.result as string), json);

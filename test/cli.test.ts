@@ -97,3 +97,11 @@ test('bad input: one-line cause, non-zero exit, nothing half-written', () => {
   expect(e.code).toBe(1);
   expect(e.err).toMatch(/model\.safetensors.*truncated/);
 });
+
+test('demo refuses a bad --precision before doing any work', () => {
+  const out = path.join(tmp, 'demo-bad');
+  const r = cli('demo', '--precision', 'fp16', '--out', out);
+  expect(r.code).not.toBe(0);
+  expect(r.err).toMatch(/--precision must be auto, fp32 or bf16, got 'fp16'/);
+  expect(fs.existsSync(out)).toBe(false);
+});

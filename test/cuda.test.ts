@@ -50,3 +50,53 @@ test('GPT-2 on CUDA matches the CPU, and transformers/peft on CUDA', async () =>
   }
   expect(relErr(loraLogits, hf.get('lora.logits')!)).toBeLessThan(1e-4);
 });
+
+test('NCCL process group, world size 1: collectives and overlapped gradient sync on CUDA', () => {
+  expect(torch.distributed.backends()).toContain('nccl');
+  torch.distributed.initProcessGroup({ backend: 'nccl', rank: 0, worldSize: 1, masterAddr: '127.0.0.1', masterPort: 29561, timeoutMs: 60000 });
+  try {
+    expect(torch.distributed.getBackend()).toBe('nccl');
+    torch.tidy(() => {
+      const a = torch.arange(0, 6, 1, { dtype: 'float32', device: 'cuda' });
+      torch.distributed.allReduce([a], { op: 'sum' });
+      expect(a.cpu().tolist()).toEqual([0, 1, 2, 3, 4, 5]);
+      torch.distributed.broadcast([a], 0);
+      torch.distributed.barrier();
+      // The Trainer's data-parallel path: hooks fill CUDA buckets during backward.
+      const w = torch.keep(torch.randn([16, 16], { device: 'cuda', requiresGrad: true }));
+      const b = torch.keep(torch.randn([16], { device: 'cuda', requiresGrad: true }));
+      torch.distributed.registerGradSync([w, b], 256);
+      torch.distributed.prepareGradSync();
+      w.matmul(w).add(b).tanh().sum().backward();
+      torch.distributed.finishGradSync();
+      const gw = w.grad!.cpu(), gb = b.grad!.cpu();
+      // Reference: the same gradients without any sync (world size 1: the mean is the value).
+      const w2 = w.detach().clone().requiresGrad_(), b2 = b.detach().clone().requiresGrad_();
+      w2.matmul(w2).add(b2).tanh().sum().backward();
+      expect(relErr(gw, w2.grad!.cpu())).toBeLessThan(1e-6);
+      expect(relErr(gb, b2.grad!.cpu())).toBeLessThan(1e-6);
+      w.dispose();
+      b.dispose();
+    });
+  } finally {
+    torch.distributed.destroyProcessGroup();
+  }
+});
+
+test('CUDA allocator statistics in torch.memory() and torch.cuda', () => {
+  torch.cuda.synchronize();
+  torch.cuda.resetPeakMemoryStats();
+  const before = torch.cuda.memoryStats()!;
+  expect(before).not.toBeNull();
+  const t = torch.zeros([1024, 1024], { device: 'cuda' }); // 4 MiB
+  const during = torch.memory().cudaAllocator!;
+  expect(during.allocated - before.allocated).toBeGreaterThanOrEqual(4 << 20);
+  expect(during.peakAllocated).toBeGreaterThanOrEqual(during.allocated);
+  expect(during.reserved).toBeGreaterThanOrEqual(during.allocated);
+  t.dispose();
+  const after = torch.cuda.memoryStats()!;
+  expect(after.allocated).toBe(before.allocated);
+  expect(after.peakAllocated).toBeGreaterThanOrEqual(before.allocated + (4 << 20));
+  torch.cuda.emptyCache();
+  expect(torch.cuda.memoryStats()!.reserved).toBeLessThanOrEqual(after.reserved);
+});

@@ -81,3 +81,17 @@ const common = (out: string) => ['train', '--model', modelDir, '--data', textFil
   expect(fs.readdirSync(out).filter((n) => n.includes('.tmp-'))).toEqual([]);
   for (const c of torch.train.listCheckpoints(out)) expect(fs.existsSync(path.join(c, 'trainer_state.json'))).toBe(true);
 });
+
+test('backends: the build says which it has; asking for a missing or unknown one is a clear error', () => {
+  const b = torch.distributed.backends();
+  expect(b.includes('gloo')).toBe(available);
+  if (!torch.buildInfo().builtWithCuda) {
+    expect(b).not.toContain('nccl');
+    expect(() => torch.distributed.initProcessGroup({ backend: 'nccl', rank: 0, worldSize: 1 })).toThrow(/no nccl.*CUDA libtorch/);
+  }
+  expect(() => torch.distributed.initProcessGroup({ backend: 'mpi' as 'gloo', rank: 0, worldSize: 1 })).toThrow(/unknown backend 'mpi'/);
+  expect(torch.distributed.isInitialized()).toBe(false);
+  const r = spawnSync(process.execPath, [bin, ...common(path.join(tmp, 'bad')), '--dist-backend', 'mpi'], { encoding: 'utf8' });
+  expect(r.status).not.toBe(0);
+  expect(r.stderr).toMatch(/--dist-backend must be auto, gloo or nccl/);
+});

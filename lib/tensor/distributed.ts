@@ -1,11 +1,12 @@
 // torch.distributed, the parts data-parallel training needs, on libtorch's own c10d: a TCPStore
-// rendezvous and a Gloo process group (CPU). Ranks and addresses come from the environment
+// rendezvous and a process group: Gloo (CPU tensors) or NCCL (CUDA tensors, CUDA builds). Ranks and addresses come from the environment
 // torchrun sets (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) unless given.
 import { native } from './native';
 import { Tensor, _id as id } from './tensor';
 
 export interface InitOptions {
-  backend?: 'gloo';
+  /** 'gloo' (CPU tensors) or 'nccl' (CUDA tensors); default gloo */
+  backend?: 'gloo' | 'nccl';
   masterAddr?: string;
   masterPort?: number;
   rank?: number;
@@ -14,10 +15,17 @@ export interface InitOptions {
   timeoutMs?: number;
 }
 
-let info: { rank: number; worldSize: number } | null = null;
+let info: { rank: number; worldSize: number; backend: 'gloo' | 'nccl' } | null = null;
 
 export function isAvailable(): boolean {
-  return native.distAvailable();
+  return backends().length > 0;
+}
+/** The backends this build has: 'gloo' where Gloo's headers were found, 'nccl' in CUDA builds with NCCL. */
+export function backends(): ('gloo' | 'nccl')[] {
+  return native.distBackends();
+}
+export function isNcclAvailable(): boolean {
+  return backends().includes('nccl');
 }
 export function isInitialized(): boolean {
   return info !== null;
@@ -41,15 +49,23 @@ export function launchedDistributed(): boolean {
 
 export function initProcessGroup(o: InitOptions = {}): void {
   if (info) throw new Error('distributed: the process group is already initialised');
-  if ((o.backend ?? 'gloo') !== 'gloo') throw new Error(`distributed: backend '${o.backend}' is not supported (gloo)`);
+  const backend = o.backend ?? 'gloo';
+  if (backend !== 'gloo' && backend !== 'nccl') throw new Error(`distributed: unknown backend '${backend}' (gloo or nccl)`);
+  if (!backends().includes(backend)) {
+    throw new Error(`distributed: this build has no ${backend} (it has: ${backends().join(', ') || 'none'}); ` +
+      (backend === 'nccl' ? 'build against a CUDA libtorch with NCCL' : 'install libgloo-dev and rebuild: npm run build:native'));
+  }
   const rank = o.rank ?? envInt('RANK');
   const worldSize = o.worldSize ?? envInt('WORLD_SIZE');
-  native.distInit(o.masterAddr ?? process.env.MASTER_ADDR ?? '127.0.0.1', o.masterPort ?? envInt('MASTER_PORT', 29500), rank, worldSize, o.timeoutMs ?? 60000);
-  info = { rank, worldSize };
+  native.distInit(o.masterAddr ?? process.env.MASTER_ADDR ?? '127.0.0.1', o.masterPort ?? envInt('MASTER_PORT', 29500), rank, worldSize, o.timeoutMs ?? 60000, backend);
+  info = { rank, worldSize, backend };
 }
 
 export function getRank(): number {
   return info?.rank ?? 0;
+}
+export function getBackend(): 'gloo' | 'nccl' | null {
+  return info?.backend ?? null;
 }
 export function getWorldSize(): number {
   return info?.worldSize ?? 1;

@@ -81,11 +81,24 @@ export interface MemoryInfo {
   bytes: number;
   /** the same by device */
   bytesByDevice: { cpu: number; cuda: number };
+  /** CUDA's caching allocator on the current device (CUDA builds with a GPU): what it holds */
+  cudaAllocator?: CudaMemoryStats;
+}
+
+/** torch.cuda.memory_allocated / max_memory_allocated / memory_reserved / max_memory_reserved, in bytes. */
+export interface CudaMemoryStats {
+  allocated: number;
+  peakAllocated: number;
+  reserved: number;
+  peakReserved: number;
 }
 
 export function memory(): MemoryInfo {
   const b = native.memoryBytes();
-  return { liveTensors: native.liveTensors(), bytes: b.cpu + b.cuda, bytesByDevice: b };
+  const info: MemoryInfo = { liveTensors: native.liveTensors(), bytes: b.cpu + b.cuda, bytesByDevice: b };
+  const s = native.cudaIsAvailable() ? native.cudaMemoryStats(0) : null;
+  if (s) info.cudaAllocator = s;
+  return info;
 }
 
 export const cuda = {
@@ -104,6 +117,18 @@ export const cuda = {
   },
   synchronize(device?: number): void {
     native.cudaSynchronize(device ?? null);
+  },
+  /** The caching allocator's statistics for a device (null where this build has none). */
+  memoryStats(device = 0): CudaMemoryStats | null {
+    return native.cudaIsAvailable() ? native.cudaMemoryStats(device) : null;
+  },
+  /** Starts peakAllocated / peakReserved afresh (torch.cuda.reset_peak_memory_stats). */
+  resetPeakMemoryStats(device = 0): void {
+    if (native.cudaIsAvailable()) native.cudaResetPeakMemoryStats(device);
+  },
+  /** Returns cached, unused blocks to the driver (torch.cuda.empty_cache). */
+  emptyCache(): void {
+    if (native.cudaIsAvailable()) native.cudaEmptyCache();
   },
 };
 

@@ -1,6 +1,6 @@
 // Held-out loss and perplexity of a causal LM over a TextDataset.
 import { tidy } from '../tensor/scope';
-import { noGrad } from '../tensor/runtime';
+import { autocast, noGrad } from '../tensor/runtime';
 import { GPT2LMHeadModel } from '../models/gpt2';
 import { TextDataset } from '../data/dataset';
 
@@ -12,8 +12,11 @@ export interface EvalResult {
   blocks: number;
 }
 
-/** Mean HF loss over all blocks (each block weighs the same), in eval mode, no grad. */
-export function evaluate(model: GPT2LMHeadModel, data: TextDataset, opts: { batchSize?: number; device?: string } = {}): EvalResult {
+/**
+ * Mean HF loss over all blocks (each block weighs the same), in eval mode, no grad. With
+ * precision 'bf16' the forward passes run under bfloat16 autocast (as HF evaluates with bf16=True).
+ */
+export function evaluate(model: GPT2LMHeadModel, data: TextDataset, opts: { batchSize?: number; device?: string; precision?: 'fp32' | 'bf16' } = {}): EvalResult {
   if (data.length === 0) throw new Error('evaluate: the dataset has no complete block (text shorter than the block size?)');
   const bs = opts.batchSize ?? 8;
   const wasTraining = model.training;
@@ -25,7 +28,10 @@ export function evaluate(model: GPT2LMHeadModel, data: TextDataset, opts: { batc
         const idx = Array.from({ length: Math.min(bs, data.length - i) }, (_, k) => i + k);
         sum += tidy(() => {
           const ids = data.batch(idx, opts.device);
-          return (model.forward(ids, { labels: ids }).loss!.item() as number) * idx.length;
+          const out = autocast(() => model.forward(ids, { labels: ids }), {
+            enabled: opts.precision === 'bf16', deviceType: (opts.device ?? 'cpu').startsWith('cuda') ? 'cuda' : 'cpu', dtype: 'bfloat16',
+          });
+          return (out.loss!.item() as number) * idx.length;
         });
       }
     });

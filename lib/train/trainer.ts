@@ -50,7 +50,7 @@ export interface TrainingArguments {
   progress?: boolean | 'auto';
   /** a checkpoint folder, or true for the latest in outputDir */
   resumeFromCheckpoint?: string | boolean;
-  /** 'bf16': forward passes under bfloat16 autocast (weights, grads and optimizer stay float32) */
+  /** 'bf16': forward passes (training and periodic evaluation) under bfloat16 autocast; weights, grads and optimizer stay float32 */
   precision?: 'fp32' | 'bf16';
 }
 
@@ -171,7 +171,7 @@ export class Trainer {
     if (a.resumeFromCheckpoint) this.resume(a.resumeFromCheckpoint === true ? latestCheckpoint(a.outputDir) : a.resumeFromCheckpoint);
     else if (this.isMain) fs.writeFileSync(this.metricsFile, '');
     const trainable = this.model.parameters({ trainableOnly: true });
-    // Overlapped gradient sync (hooks) where it applies (float32 CPU); plain bucketed all-reduce otherwise.
+    // Overlapped gradient sync (hooks) where it applies (float32, one device); plain bucketed all-reduce otherwise.
     let overlap = false;
     if (this.worldSize > 1) {
       try {
@@ -228,7 +228,7 @@ export class Trainer {
         }
         const evalEvery = a.evalSteps ?? a.loggingSteps;
         if (this.evalDataset && (this.globalStep % evalEvery === 0 || this.globalStep === this.totalSteps)) {
-          const r = evaluate(this.model, this.evalDataset, { batchSize: a.perDeviceEvalBatchSize, device: a.device });
+          const r = evaluate(this.model, this.evalDataset, { batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision });
           this.model.train();
           this.log({ step: this.globalStep, epoch: epochF, eval_loss: r.loss, eval_perplexity: r.perplexity }, progress);
         }

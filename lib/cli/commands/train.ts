@@ -45,6 +45,7 @@ export const spec: Spec = {
   'master-addr': { type: 'string', default: '127.0.0.1', help: 'address of the rank-0 machine' },
   'master-port': { type: 'int', default: 29500, help: 'rendezvous port on it' },
   'dist-timeout': { type: 'int', default: 60, help: 'seconds a worker waits for a peer before failing' },
+  'dist-backend': { type: 'string', default: 'auto', help: 'gloo, nccl, or auto: nccl when training on CUDA in a build that has it, else gloo' },
 };
 
 export async function run(f: Record<string, unknown>, argv: string[] = []): Promise<void> {
@@ -58,7 +59,15 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     if (code !== 0) throw new Error(`a worker failed (exit ${code}); all workers were stopped`);
     return;
   }
-  if (torch.distributed.launchedDistributed()) torch.distributed.initProcessGroup({ timeoutMs: (f['dist-timeout'] as number) * 1000 });
+  // Each local worker on CUDA takes its own GPU (cuda:LOCAL_RANK), as under torchrun.
+  if (torch.distributed.launchedDistributed() && f.device === 'cuda' && process.env.LOCAL_RANK) f.device = `cuda:${process.env.LOCAL_RANK}`;
+  const backendFlag = f['dist-backend'] as string;
+  if (!['auto', 'gloo', 'nccl'].includes(backendFlag)) throw new Error(`--dist-backend must be auto, gloo or nccl, got '${backendFlag}'`);
+  if (torch.distributed.launchedDistributed()) {
+    const onCuda = (f.device as string).startsWith('cuda');
+    const backend = backendFlag === 'auto' ? (onCuda && torch.distributed.isNcclAvailable() ? 'nccl' : 'gloo') : (backendFlag as 'gloo' | 'nccl');
+    torch.distributed.initProcessGroup({ backend, timeoutMs: (f['dist-timeout'] as number) * 1000 });
+  }
   const main = torch.distributed.getRank() === 0;
   const r = f['lora-r'] as number;
   if (r < 0) throw new Error(`--lora-r must be >= 0, got ${r}`);
