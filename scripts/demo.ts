@@ -137,7 +137,7 @@ export async function demo(argv: string[]): Promise<void> {
     if (pretrainBase(path.join(out, 'base'), pretrainSteps, blockSize, precision)) fs.rmSync(path.join(out, 'runs'), { recursive: true, force: true });
     modelDir = path.join(out, 'base', 'model');
     const p = JSON.parse(fs.readFileSync(path.join(out, 'base', 'pretrain_done.json'), 'utf8'));
-    baseNote = `Base model: a small GPT-2 (4 layers, 128 wide, GPT-2 tokenizer) pretrained for ${p.steps} steps (${p.precision ?? 'fp32'}) on the non-news Brown Corpus (no pretrained weights can be downloaded here). Fine-tuning data: Brown press articles (ca*, cb*, cc*), every 8th held out.`;
+    baseNote = `Base model: a small GPT-2 (4 layers, 128 wide, GPT-2 tokenizer) pretrained for ${p.steps} steps (${p.precision ?? 'fp32'}) on the non-news Brown Corpus (no pretrained weights can be downloaded here). Fine-tuning data: Brown press articles (ca*, cb*, cc*), every 8th held out. A base model this small and briefly trained lacks above all well-trained token embeddings: full fine-tuning moves them, LoRA keeps them frozen (as PEFT does), so LoRA gains less than full fine-tuning here; start from real GPT-2 weights (--model) for the notebook's setting.`;
   }
   const news = newsFiles(out);
   // Learning rates: the small from-scratch model takes large steps; real GPT-2 the usual ones.
