@@ -1,6 +1,7 @@
 // Per-op overhead: tstorch vs raw C++ (at::add) vs Python eager, same libtorch, one thread,
 // alternating rounds, medians. Two loops: a 16-element add, and a tiny matmul/tanh/sum
-// forward+backward. Run: npm run bench:overhead  (after npm run build)
+// forward+backward. Each side measures each round in a fresh process of its own (as C++ and
+// Python must), so no side inherits another loop's heap. Run: npm run bench:overhead
 import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../lib';
@@ -45,7 +46,7 @@ export function overheadBench(rounds = 5, n = 200000) {
     res.python.add.push(p.add_us);
     res.python.add_tidy.push(p.add_us);
     res.python.step.push(p.step_us);
-    const t = tsSide(n);
+    const t = runJson(process.execPath, [__filename, '--side', String(n)], env);
     res.tstorch.add.push(t.add_us);
     res.tstorch.add_tidy.push(t.add_tidy_us);
     res.tstorch.step.push(t.step_us);
@@ -65,4 +66,7 @@ export function overheadBench(rounds = 5, n = 200000) {
   return rows;
 }
 
-if (require.main === module) overheadBench(Number(process.argv[2] ?? 5), Number(process.argv[3] ?? 200000));
+if (require.main === module) {
+  if (process.argv[2] === '--side') console.log(JSON.stringify(tsSide(Number(process.argv[3]))));
+  else overheadBench(Number(process.argv[2] ?? 5), Number(process.argv[3] ?? 200000));
+}
