@@ -25,6 +25,7 @@ const CASES: [string, string, number][] = [
   ['lora_step_124m', 'GPT-2 124M LoRA train step (8x128, r=8)', quick ? 1 : 2],
   ['full_step_124m', 'GPT-2 124M full fine-tune step (8x128)', quick ? 1 : 2],
   ['generate_124m', 'GPT-2 124M greedy generation, KV cache (tokens/s)', quick ? 1 : 3],
+  ['lora_step_124m_bf16', 'GPT-2 124M LoRA train step, bf16 autocast (8x128, r=8)', quick ? 1 : 4],
 ];
 
 function main(): void {

@@ -12,14 +12,17 @@ const TINY = { vocab_size: 256, n_positions: 64, n_embd: 32, n_layer: 2, n_head:
 const cases: Record<string, [object, number, number]> = {
   tiny_step: [TINY, 2, 32], fwdbwd_124m: [GPT2_124M, 2, 128], lora_step_124m: [GPT2_124M, 8, 128],
   full_step_124m: [GPT2_124M, 8, 128], generate_124m: [GPT2_124M, 1, 16],
+  lora_step_124m_bf16: [GPT2_124M, 8, 128],
 };
+// *_bf16: the forward pass under bfloat16 autocast (CPU), weights and optimizer in float32.
+const bf16 = kase.endsWith('_bf16');
 const [cfg, B, T] = cases[kase];
 const model = new torch.GPT2LMHeadModel(cfg);
-if (kase === 'lora_step_124m') torch.lora.applyLoRA(model, { r: 8, alpha: 16, dropout: 0.05 });
+if (kase.startsWith('lora_step_124m')) torch.lora.applyLoRA(model, { r: 8, alpha: 16, dropout: 0.05 });
 const ids = torch.keep(torch.randint(0, (cfg as { vocab_size: number }).vocab_size, [B, T]));
 const rss0 = process.resourceUsage().maxRSS;
 const params = model.parameters({ trainableOnly: true });
-const opt = ['tiny_step', 'lora_step_124m', 'full_step_124m'].includes(kase) ? new torch.optim.AdamW(params, { lr: 1e-4 }) : null;
+const opt = ['tiny_step', 'lora_step_124m', 'full_step_124m', 'lora_step_124m_bf16'].includes(kase) ? new torch.optim.AdamW(params, { lr: 1e-4 }) : null;
 
 function step(): number {
   return torch.tidy(() => {
@@ -31,7 +34,7 @@ function step(): number {
       return n;
     }
     model.train();
-    const out = model.forward(ids, { labels: ids });
+    const out = torch.autocast(() => model.forward(ids, { labels: ids }), { enabled: bf16, deviceType: 'cpu', dtype: 'bfloat16' });
     out.logits.dispose(); // as the Python side, which drops the logits once the loss exists
     const loss = out.loss!;
     loss.backward();
@@ -47,6 +50,7 @@ function step(): number {
 }
 
 step(); // warm-up (allocates optimizer state)
+if (bf16) step(); // and oneDNN builds its bf16 kernels for the backward's shapes
 const times: number[] = [];
 let work = 0;
 for (let i = 0; i < iters; i++) {
