@@ -32,8 +32,13 @@ export function runOne(o: CompareOptions, full: boolean): TrainLoRAResult {
   const dir = path.join(o.outDir, full ? 'full' : 'lora');
   const resultFile = path.join(dir, 'result.json');
   if (fs.existsSync(resultFile)) {
-    console.log(`${full ? 'full fine-tuning' : 'LoRA'}: done before, reusing ${resultFile}`);
-    return JSON.parse(fs.readFileSync(resultFile, 'utf8'));
+    const done: TrainLoRAResult = JSON.parse(fs.readFileSync(resultFile, 'utf8'));
+    if (done.steps === o.steps && (done.precision ?? 'fp32') === (o.precision ?? 'fp32')) {
+      console.log(`${full ? 'full fine-tuning' : 'LoRA'}: done before, reusing ${resultFile}`);
+      return done;
+    }
+    // Other settings: train again from scratch (its checkpoints would not match either).
+    fs.rmSync(dir, { recursive: true, force: true });
   }
   console.log(`\n== ${full ? 'full fine-tuning' : 'LoRA fine-tuning'} (${o.steps} steps) ==`);
   // The compiled script (this file may run from its TypeScript source under ts-jest).

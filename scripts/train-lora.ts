@@ -40,6 +40,7 @@ export interface TrainLoRAOptions {
 
 export interface TrainLoRAResult {
   mode: 'lora' | 'full';
+  precision: 'fp32' | 'bf16';
   trainableParams: number;
   allParams: number;
   steps: number;
@@ -92,6 +93,7 @@ export async function trainLoRA(o: TrainLoRAOptions): Promise<TrainLoRAResult> {
   const samplesAfter = samples(model, prompts);
   return {
     mode: o.full ? 'full' : 'lora',
+    precision: o.precision ?? 'fp32',
     trainableParams: model.numParameters({ trainableOnly: true }),
     allParams: model.numParameters(),
     steps: r.globalStep,
