@@ -72,6 +72,16 @@ void waitFor(const c10::intrusive_ptr<c10d::Work>& work, const DistState& d, con
   }
 }
 
+bool hasBackend(const std::string& name) {
+#ifdef TSTORCH_WITH_GLOO
+  if (name == "gloo") return true;
+#endif
+#ifdef TSTORCH_WITH_NCCL
+  if (name == "nccl") return true;
+#endif
+  return false;
+}
+
 // distInit(masterAddr, masterPort, rank, worldSize, timeoutMs, backend)
 Napi::Value distInit(const Napi::CallbackInfo& info) {
   std::string addr = info[0].As<Napi::String>().Utf8Value();
@@ -79,13 +89,8 @@ Napi::Value distInit(const Napi::CallbackInfo& info) {
   auto timeout = std::chrono::milliseconds(argInt64(info, 4));
   std::string backend = isNullish(info, 5) ? "gloo" : info[5].As<Napi::String>().Utf8Value();
   if (world < 1 || rank < 0 || rank >= world) throw std::runtime_error("distributed: need 0 <= rank < world size");
-#ifndef TSTORCH_WITH_GLOO
-  if (backend == "gloo") throw std::runtime_error("distributed: this build has no Gloo (install libgloo-dev and rebuild: npm run build:native)");
-#endif
-#ifndef TSTORCH_WITH_NCCL
-  if (backend == "nccl") throw std::runtime_error("distributed: this build has no NCCL (build against a CUDA libtorch that has it, e.g. TSTORCH_PYTHON=python-with-CUDA-torch npm run build:native)");
-#endif
-  if (backend != "gloo" && backend != "nccl") throw std::runtime_error("distributed: unknown backend '" + backend + "' (gloo or nccl)");
+  // (torch.distributed.initProcessGroup says which backends the build has, and how to get others.)
+  if (!hasBackend(backend)) throw std::runtime_error("distributed: backend '" + backend + "' is not in this build");
   auto d = std::make_shared<DistState>();
   c10d::TCPStoreOptions so;
   so.port = static_cast<uint16_t>(port);
@@ -292,14 +297,11 @@ Napi::Value unavailable(const Napi::CallbackInfo&) {
 // distBackends(): the process-group backends this build has, e.g. ['gloo'] or ['gloo', 'nccl'].
 Napi::Value distBackends(const Napi::CallbackInfo& info) {
   Napi::Array a = Napi::Array::New(info.Env());
-  uint32_t n = 0;
-#ifdef TSTORCH_WITH_GLOO
-  a.Set(n++, "gloo");
+#ifdef TSTORCH_WITH_C10D
+  for (const char* name : {"gloo", "nccl"}) {
+    if (hasBackend(name)) a.Set(a.Length(), name);
+  }
 #endif
-#ifdef TSTORCH_WITH_NCCL
-  a.Set(n++, "nccl");
-#endif
-  (void)n;
   return a;
 }
 

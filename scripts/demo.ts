@@ -40,14 +40,20 @@ function cpuHasBf16Units(): boolean {
 /** Pretrains and caches the small base model; true if it was (re)made now. */
 function pretrainBase(dir: string, steps: number, blockSize: number, precision: 'fp32' | 'bf16'): boolean {
   torch.keepFreedCpuMemory(); // reuse each step's large buffers instead of page-faulting them in again
+  // The cached base, and an interrupted pretraining's checkpoints, count only for the same settings.
+  const settings = { steps, blockSize, precision };
+  const sameSettings = (file: string) => {
+    if (!fs.existsSync(file)) return false;
+    const o = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return o.steps === steps && o.blockSize === blockSize && o.precision === precision;
+  };
   const doneFile = path.join(dir, 'pretrain_done.json');
+  if (sameSettings(doneFile)) {
+    console.log(`base model: cached in ${dir}`);
+    return false;
+  }
   if (fs.existsSync(doneFile)) {
-    const done = JSON.parse(fs.readFileSync(doneFile, 'utf8'));
-    if (done.steps === steps && (done.precision ?? 'fp32') === precision) {
-      console.log(`base model: cached in ${dir}`);
-      return false;
-    }
-    console.log(`base model: the cached one was pretrained with other settings (${done.steps} steps, ${done.precision ?? 'fp32'}); pretraining again`);
+    console.log('base model: the cached one was pretrained with other settings; pretraining again');
     fs.rmSync(doneFile);
   }
   console.log(`\n== pretraining a small GPT-2 on the non-news Brown Corpus (${steps} steps, once) ==`);
@@ -57,12 +63,10 @@ function pretrainBase(dir: string, steps: number, blockSize: number, precision: 
   torch.manualSeed(42);
   const model = new torch.GPT2LMHeadModel({ vocab_size: 50257, n_positions: 128, n_embd: 128, n_layer: 4, n_head: 4 });
   const work = path.join(dir, 'work');
-  // An interrupted pretraining resumes from its last checkpoint, if it had the same settings.
-  const settings = JSON.stringify({ steps, blockSize, precision });
   const settingsFile = path.join(work, 'settings.json');
-  if (fs.existsSync(work) && (!fs.existsSync(settingsFile) || fs.readFileSync(settingsFile, 'utf8') !== settings)) fs.rmSync(work, { recursive: true, force: true });
+  if (fs.existsSync(work) && !sameSettings(settingsFile)) fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
-  torch.io.writeFileAtomic(settingsFile, settings);
+  torch.io.writeFileAtomic(settingsFile, JSON.stringify(settings));
   const trainer = new torch.Trainer(model, {
     outputDir: work, maxSteps: steps, perDeviceTrainBatchSize: 8, learningRate: 2e-3, warmupSteps: 20,
     lrSchedulerType: 'cosine', loggingSteps: 25, saveSteps: 100, saveTotalLimit: 1, weightDecay: 0.01, precision,
@@ -70,7 +74,7 @@ function pretrainBase(dir: string, steps: number, blockSize: number, precision: 
   }, data);
   const r = trainer.train();
   torch.io.writeDirAtomic(path.join(dir, 'model'), (tmp) => model.writePretrained(tmp));
-  torch.io.writeFileAtomic(path.join(dir, 'pretrain_done.json'), JSON.stringify({ steps: r.globalStep, seconds: r.seconds, trainLoss: r.trainLoss, blocks: data.length, precision }));
+  torch.io.writeFileAtomic(doneFile, JSON.stringify({ ...settings, seconds: r.seconds, trainLoss: r.trainLoss, blocks: data.length }));
   fs.rmSync(work, { recursive: true, force: true });
   trainer.optimizer.dispose();
   model.dispose();
