@@ -6,6 +6,7 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <c10/util/Exception.h>
 #include <napi.h>
 
@@ -134,6 +135,25 @@ at::ScalarType argDtype(const Napi::CallbackInfo& info, size_t i);
 at::Device argDevice(const Napi::CallbackInfo& info, size_t i);
 int32_t deviceCode(const at::Device& d);
 at::TensorOptions argOptions(const Napi::CallbackInfo& info, size_t dtypeIdx, size_t deviceIdx);
+
+// Out-of-place ops whose inputs need no gradient skip libtorch's autograd layer, where they
+// would only be passed on: no graph node is made, and a fresh result has no view or version
+// links to keep. The result is the same tensor either way. Never used for in-place or view ops
+// (there the layer bumps version counters and records view bases even without gradients).
+class SkipAutogradIfUnneeded {
+ public:
+  template <typename... Ts>
+  explicit SkipAutogradIfUnneeded(const Ts&... inputs) {
+    if (!c10::GradMode::is_enabled() || !(needsGrad(inputs) || ...)) {
+      guard_.emplace(c10::autograd_dispatch_keyset_with_ADInplaceOrView);
+    }
+  }
+
+ private:
+  static bool needsGrad(const at::Tensor& t) { return t.requires_grad(); }
+  static bool needsGrad(const c10::optional<at::Tensor>& t) { return t && t->requires_grad(); }
+  std::optional<c10::impl::ExcludeDispatchKeyGuard> guard_;
+};
 
 inline Napi::Value ret(const Napi::CallbackInfo& info, at::Tensor t) {
   // An int32 handle becomes a V8 small integer directly (cheaper than a double).

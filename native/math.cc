@@ -10,8 +10,26 @@ namespace {
 #define T0 argTensor(info, 0)
 #define T1 argTensor(info, 1)
 #define T2 argTensor(info, 2)
-#define OP(name, expr) \
-  Napi::Value name(const Napi::CallbackInfo& info) { return ret(info, expr); }
+// Ops with fresh results read their tensor arguments (a, b, c) first, so that libtorch's
+// autograd layer can be skipped when none of them needs a gradient (see common.h).
+#define OP1(name, expr)                              \
+  Napi::Value name(const Napi::CallbackInfo& info) { \
+    const at::Tensor& a = T0;                        \
+    SkipAutogradIfUnneeded skip(a);                  \
+    return ret(info, expr);                          \
+  }
+#define OP2(name, expr)                              \
+  Napi::Value name(const Napi::CallbackInfo& info) { \
+    const at::Tensor &a = T0, &b = T1;               \
+    SkipAutogradIfUnneeded skip(a, b);               \
+    return ret(info, expr);                          \
+  }
+#define OP3(name, expr)                              \
+  Napi::Value name(const Napi::CallbackInfo& info) { \
+    const at::Tensor &a = T0, &b = T1, &c = T2;      \
+    SkipAutogradIfUnneeded skip(a, b, c);            \
+    return ret(info, expr);                          \
+  }
 // In-place ops return nothing: the JS side returns the same Tensor object.
 #define INPLACE(name, stmt)                          \
   Napi::Value name(const Napi::CallbackInfo& info) { \
@@ -21,71 +39,73 @@ namespace {
   }
 
 // --- unary ---
-OP(neg, T0.neg())
-OP(abs, T0.abs())
-OP(exp, T0.exp())
-OP(log, T0.log())
-OP(log1p, T0.log1p())
-OP(sqrt, T0.sqrt())
-OP(rsqrt, T0.rsqrt())
-OP(sin, T0.sin())
-OP(cos, T0.cos())
-OP(tanh, T0.tanh())
-OP(sigmoid, T0.sigmoid())
-OP(relu, T0.relu())
-OP(erf, T0.erf())
-OP(reciprocal, T0.reciprocal())
-OP(square, T0.square())
-OP(sign, T0.sign())
-OP(floor, T0.floor())
-OP(ceil, T0.ceil())
-OP(round, T0.round())
-OP(logicalNot, T0.logical_not())
-OP(isnan, T0.isnan())
-OP(isfinite, T0.isfinite())
+OP1(neg, a.neg())
+OP1(abs, a.abs())
+OP1(exp, a.exp())
+OP1(log, a.log())
+OP1(log1p, a.log1p())
+OP1(sqrt, a.sqrt())
+OP1(rsqrt, a.rsqrt())
+OP1(sin, a.sin())
+OP1(cos, a.cos())
+OP1(tanh, a.tanh())
+OP1(sigmoid, a.sigmoid())
+OP1(relu, a.relu())
+OP1(erf, a.erf())
+OP1(reciprocal, a.reciprocal())
+OP1(square, a.square())
+OP1(sign, a.sign())
+OP1(floor, a.floor())
+OP1(ceil, a.ceil())
+OP1(round, a.round())
+OP1(logicalNot, a.logical_not())
+OP1(isnan, a.isnan())
+OP1(isfinite, a.isfinite())
 
 // --- binary, tensor with tensor (broadcasting) ---
-OP(add, info.Length() > 2 ? T0.add(T1, argScalar(info, 2)) : at::add(T0, T1))
-OP(sub, T0.sub(T1, argScalar(info, 2)))
-OP(mul, T0.mul(T1))
-OP(div, T0.div(T1))
-OP(pow, T0.pow(T1))
-OP(remainder, T0.remainder(T1))
-OP(maximum, at::maximum(T0, T1))
-OP(minimum, at::minimum(T0, T1))
-OP(eq, T0.eq(T1))
-OP(ne, T0.ne(T1))
-OP(lt, T0.lt(T1))
-OP(le, T0.le(T1))
-OP(gt, T0.gt(T1))
-OP(ge, T0.ge(T1))
-OP(logicalAnd, T0.logical_and(T1))
-OP(logicalOr, T0.logical_or(T1))
+OP2(add, info.Length() > 2 ? a.add(b, argScalar(info, 2)) : at::add(a, b))
+OP2(sub, a.sub(b, argScalar(info, 2)))
+OP2(mul, a.mul(b))
+OP2(div, a.div(b))
+OP2(pow, a.pow(b))
+OP2(remainder, a.remainder(b))
+OP2(maximum, at::maximum(a, b))
+OP2(minimum, at::minimum(a, b))
+OP2(eq, a.eq(b))
+OP2(ne, a.ne(b))
+OP2(lt, a.lt(b))
+OP2(le, a.le(b))
+OP2(gt, a.gt(b))
+OP2(ge, a.ge(b))
+OP2(logicalAnd, a.logical_and(b))
+OP2(logicalOr, a.logical_or(b))
 
 // --- binary, tensor with scalar ---
-OP(addScalar, T0.add(argScalar(info, 1), argScalar(info, 2)))
-OP(subScalar, T0.sub(argScalar(info, 1), argScalar(info, 2)))
-OP(rsubScalar, at::rsub(T0, argScalar(info, 1)))
-OP(mulScalar, T0.mul(argScalar(info, 1)))
-OP(divScalar, T0.div(argScalar(info, 1)))
-OP(powScalar, T0.pow(argScalar(info, 1)))
-OP(remainderScalar, T0.remainder(argScalar(info, 1)))
-OP(eqScalar, T0.eq(argScalar(info, 1)))
-OP(neScalar, T0.ne(argScalar(info, 1)))
-OP(ltScalar, T0.lt(argScalar(info, 1)))
-OP(leScalar, T0.le(argScalar(info, 1)))
-OP(gtScalar, T0.gt(argScalar(info, 1)))
-OP(geScalar, T0.ge(argScalar(info, 1)))
+OP1(addScalar, a.add(argScalar(info, 1), argScalar(info, 2)))
+OP1(subScalar, a.sub(argScalar(info, 1), argScalar(info, 2)))
+OP1(rsubScalar, at::rsub(a, argScalar(info, 1)))
+OP1(mulScalar, a.mul(argScalar(info, 1)))
+OP1(divScalar, a.div(argScalar(info, 1)))
+OP1(powScalar, a.pow(argScalar(info, 1)))
+OP1(remainderScalar, a.remainder(argScalar(info, 1)))
+OP1(eqScalar, a.eq(argScalar(info, 1)))
+OP1(neScalar, a.ne(argScalar(info, 1)))
+OP1(ltScalar, a.lt(argScalar(info, 1)))
+OP1(leScalar, a.le(argScalar(info, 1)))
+OP1(gtScalar, a.gt(argScalar(info, 1)))
+OP1(geScalar, a.ge(argScalar(info, 1)))
 
 // --- selection ---
-OP(where, at::where(T0, T1, T2))
-OP(whereScalar, at::where(T0, T1, argScalar(info, 2)))
-OP(maskedFill, T0.masked_fill(T1, argScalar(info, 2)))
+OP3(where, at::where(a, b, c))
+OP2(whereScalar, at::where(a, b, argScalar(info, 2)))
+OP2(maskedFill, a.masked_fill(b, argScalar(info, 2)))
 Napi::Value clamp(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
   c10::optional<at::Scalar> lo, hi;
   if (!isNullish(info, 1)) lo = argScalar(info, 1);
   if (!isNullish(info, 2)) hi = argScalar(info, 2);
-  return ret(info, T0.clamp(lo, hi));
+  return ret(info, a.clamp(lo, hi));
 }
 
 // --- reductions: dims is an array or null (all dims) ---
@@ -93,36 +113,50 @@ std::vector<int64_t> dimsOrAll(const Napi::CallbackInfo& info, size_t i) {
   return isNullish(info, i) ? std::vector<int64_t>{} : argInts(info, i);
 }
 Napi::Value sum(const Napi::CallbackInfo& info) {
-  if (isNullish(info, 1)) return ret(info, T0.sum());
-  return ret(info, T0.sum(argInts(info, 1), argBool(info, 2)));
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  if (isNullish(info, 1)) return ret(info, a.sum());
+  return ret(info, a.sum(argInts(info, 1), argBool(info, 2)));
 }
 Napi::Value mean(const Napi::CallbackInfo& info) {
-  if (isNullish(info, 1)) return ret(info, T0.mean());
-  return ret(info, T0.mean(argInts(info, 1), argBool(info, 2)));
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  if (isNullish(info, 1)) return ret(info, a.mean());
+  return ret(info, a.mean(argInts(info, 1), argBool(info, 2)));
 }
 Napi::Value prod(const Napi::CallbackInfo& info) {
-  if (isNullish(info, 1)) return ret(info, T0.prod());
-  return ret(info, T0.prod(argInt64(info, 1), argBool(info, 2)));
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  if (isNullish(info, 1)) return ret(info, a.prod());
+  return ret(info, a.prod(argInt64(info, 1), argBool(info, 2)));
 }
-OP(maxAll, T0.max())
-OP(minAll, T0.min())
+OP1(maxAll, a.max())
+OP1(minAll, a.min())
 Napi::Value maxDim(const Napi::CallbackInfo& info) {
-  auto r = T0.max(argInt64(info, 1), argBool(info, 2));
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  auto r = a.max(argInt64(info, 1), argBool(info, 2));
   return retPair(info, std::get<0>(r), std::get<1>(r));
 }
 Napi::Value minDim(const Napi::CallbackInfo& info) {
-  auto r = T0.min(argInt64(info, 1), argBool(info, 2));
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  auto r = a.min(argInt64(info, 1), argBool(info, 2));
   return retPair(info, std::get<0>(r), std::get<1>(r));
 }
 Napi::Value argmax(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
   c10::optional<int64_t> d;
   if (!isNullish(info, 1)) d = argInt64(info, 1);
-  return ret(info, T0.argmax(d, argBool(info, 2)));
+  return ret(info, a.argmax(d, argBool(info, 2)));
 }
 Napi::Value argmin(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
   c10::optional<int64_t> d;
   if (!isNullish(info, 1)) d = argInt64(info, 1);
-  return ret(info, T0.argmin(d, argBool(info, 2)));
+  return ret(info, a.argmin(d, argBool(info, 2)));
 }
 // The correction argument is an int in libtorch 1.13 and a Scalar in 2.x.
 #if TORCH_VERSION_MAJOR >= 2
@@ -132,37 +166,45 @@ using Correction = c10::optional<int64_t>;
 #endif
 // var(x, dims|null, correction, keepdim)
 Napi::Value var(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
   c10::optional<at::IntArrayRef> dims;
   std::vector<int64_t> d = dimsOrAll(info, 1);
   if (!isNullish(info, 1)) dims = d;
-  return ret(info, at::var(T0, dims, Correction(argInt64(info, 2)), argBool(info, 3)));
+  return ret(info, at::var(a, dims, Correction(argInt64(info, 2)), argBool(info, 3)));
 }
 Napi::Value std_(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
   c10::optional<at::IntArrayRef> dims;
   std::vector<int64_t> d = dimsOrAll(info, 1);
   if (!isNullish(info, 1)) dims = d;
-  return ret(info, at::std(T0, dims, Correction(argInt64(info, 2)), argBool(info, 3)));
+  return ret(info, at::std(a, dims, Correction(argInt64(info, 2)), argBool(info, 3)));
 }
 // norm(x, p, dims|null, keepdim)
 Napi::Value norm(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
   at::Scalar p = argScalar(info, 1);
-  if (isNullish(info, 2)) return ret(info, T0.norm(p));
-  return ret(info, T0.norm(p, argInts(info, 2), argBool(info, 3)));
+  if (isNullish(info, 2)) return ret(info, a.norm(p));
+  return ret(info, a.norm(p, argInts(info, 2), argBool(info, 3)));
 }
 Napi::Value logsumexp(const Napi::CallbackInfo& info) {
-  return ret(info, T0.logsumexp(argInts(info, 1), argBool(info, 2)));
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  return ret(info, a.logsumexp(argInts(info, 1), argBool(info, 2)));
 }
-OP(all, T0.all())
-OP(any, T0.any())
-OP(cumsum, T0.cumsum(argInt64(info, 1)))
+OP1(all, a.all())
+OP1(any, a.any())
+OP1(cumsum, a.cumsum(argInt64(info, 1)))
 
 // --- matrix products ---
-OP(matmul, T0.matmul(T1))
-OP(mm, T0.mm(T1))
-OP(bmm, T0.bmm(T1))
-OP(addmm, at::addmm(T0, T1, T2, argScalar(info, 3), argScalar(info, 4)))
-OP(baddbmm, at::baddbmm(T0, T1, T2, argScalar(info, 3), argScalar(info, 4)))
-OP(outer, at::outer(T0, T1))
+OP2(matmul, a.matmul(b))
+OP2(mm, a.mm(b))
+OP2(bmm, a.bmm(b))
+OP3(addmm, at::addmm(a, b, c, argScalar(info, 3), argScalar(info, 4)))
+OP3(baddbmm, at::baddbmm(a, b, c, argScalar(info, 3), argScalar(info, 4)))
+OP2(outer, at::outer(a, b))
 
 // --- in place (optimizers, init) ---
 INPLACE(add_, self.add_(T1, argScalar(info, 2)))
@@ -185,7 +227,9 @@ INPLACE(sqrt_, self.sqrt_())
 INPLACE(clampMax_, self.clamp_max_(argScalar(info, 1)))
 INPLACE(maskedFill_, self.masked_fill_(T1, argScalar(info, 2)))
 
-#undef OP
+#undef OP1
+#undef OP2
+#undef OP3
 #undef INPLACE
 
 }  // namespace

@@ -8,35 +8,70 @@ namespace tstorch {
 namespace {
 
 #define T0 argTensor(info, 0)
-#define OP(name, expr) \
-  Napi::Value name(const Napi::CallbackInfo& info) { return ret(info, expr); }
 
 inline c10::optional<at::Tensor> optT(const Napi::CallbackInfo& info, size_t i) {
   auto t = argOptTensor(info, i);
   return t ? c10::optional<at::Tensor>(*t) : c10::nullopt;
 }
 
-OP(linear, at::linear(T0, argTensor(info, 1), optT(info, 2)))
-OP(softmax, at::softmax(T0, argInt64(info, 1)))
-OP(logSoftmax, at::log_softmax(T0, argInt64(info, 1)))
+// Each op reads its tensor arguments first, so that libtorch's autograd layer can be skipped
+// when none of them needs a gradient (see SkipAutogradIfUnneeded in common.h).
+Napi::Value linear(const Napi::CallbackInfo& info) {
+  const at::Tensor &x = T0, &w = argTensor(info, 1);
+  auto bias = optT(info, 2);
+  SkipAutogradIfUnneeded skip(x, w, bias);
+  return ret(info, at::linear(x, w, bias));
+}
+Napi::Value softmax(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T0;
+  SkipAutogradIfUnneeded skip(x);
+  return ret(info, at::softmax(x, argInt64(info, 1)));
+}
+Napi::Value logSoftmax(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T0;
+  SkipAutogradIfUnneeded skip(x);
+  return ret(info, at::log_softmax(x, argInt64(info, 1)));
+}
 // layerNorm(x, normalizedShape, weight|-1, bias|-1, eps)
-OP(layerNorm, at::layer_norm(T0, argInts(info, 1), optT(info, 2), optT(info, 3), argDouble(info, 4)))
+Napi::Value layerNorm(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T0;
+  auto weight = optT(info, 2), bias = optT(info, 3);
+  SkipAutogradIfUnneeded skip(x, weight, bias);
+  return ret(info, at::layer_norm(x, argInts(info, 1), weight, bias, argDouble(info, 4)));
+}
 // embedding(weight, indices)
-OP(embedding, at::embedding(T0, argTensor(info, 1)))
-OP(dropout, at::dropout(T0, argDouble(info, 1), argBool(info, 2)))
+Napi::Value embedding(const Napi::CallbackInfo& info) {
+  const at::Tensor &weight = T0, &indices = argTensor(info, 1);
+  SkipAutogradIfUnneeded skip(weight);
+  return ret(info, at::embedding(weight, indices));
+}
+Napi::Value dropout(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T0;
+  SkipAutogradIfUnneeded skip(x);
+  return ret(info, at::dropout(x, argDouble(info, 1), argBool(info, 2)));
+}
 // gelu(x, approximate: 'none' | 'tanh')
-OP(gelu, at::gelu(T0, info[1].As<Napi::String>().Utf8Value()))
+Napi::Value gelu(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T0;
+  SkipAutogradIfUnneeded skip(x);
+  return ret(info, at::gelu(x, info[1].As<Napi::String>().Utf8Value()));
+}
 // crossEntropy(logits (N, C), target (N), ignoreIndex, reduction 0 none | 1 mean | 2 sum, labelSmoothing)
-OP(crossEntropy, at::cross_entropy_loss(T0, argTensor(info, 1), c10::nullopt, argInt64(info, 3),
-                                        argInt64(info, 2), argDouble(info, 4)))
+Napi::Value crossEntropy(const Napi::CallbackInfo& info) {
+  const at::Tensor &logits = T0, &target = argTensor(info, 1);
+  SkipAutogradIfUnneeded skip(logits);
+  return ret(info, at::cross_entropy_loss(logits, target, c10::nullopt, argInt64(info, 3),
+                                          argInt64(info, 2), argDouble(info, 4)));
+}
 
 // scaledDotProductAttention(q, k, v, mask|-1, dropoutP, isCausal): libtorch 2.x only; on 1.13
 // the TS layer composes it (hasSdpa false).
 Napi::Value scaledDotProductAttention(const Napi::CallbackInfo& info) {
 #if TORCH_VERSION_MAJOR >= 2
-  return ret(info, at::scaled_dot_product_attention(T0, argTensor(info, 1), argTensor(info, 2),
-                                                    optT(info, 3), argDouble(info, 4),
-                                                    argBool(info, 5)));
+  const at::Tensor &q = T0, &k = argTensor(info, 1), &v = argTensor(info, 2);
+  auto mask = optT(info, 3);
+  SkipAutogradIfUnneeded skip(q, k, v, mask);
+  return ret(info, at::scaled_dot_product_attention(q, k, v, mask, argDouble(info, 4), argBool(info, 5)));
 #else
   throw std::runtime_error("tstorch: scaled_dot_product_attention needs libtorch 2.x");
 #endif
@@ -175,7 +210,6 @@ Napi::Value autocastExit(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-#undef OP
 
 }  // namespace
 

@@ -4,7 +4,7 @@ import * as torch from '../lib';
 import { decode, readJson, relErr, EncodedTensor } from './helpers';
 
 const F = torch.nn.functional;
-type Case = { inputs: EncodedTensor[]; output: number; grads: (EncodedTensor | null)[] };
+type Case = { inputs: EncodedTensor[]; output: number; grads: (EncodedTensor | null)[]; frozen: number[] };
 const ref = readJson<Record<string, Case>>('core_grads.json');
 
 const long = (rows: number[][]) => torch.tensor(rows, { dtype: 'int64' });
@@ -47,19 +47,29 @@ const impls: Record<string, (...xs: torch.Tensor[]) => torch.Tensor> = {
     const nll = F.logSoftmax(y, -1).gather(-1, idx.unsqueeze(-1).remainder(y.shape[2])).mean().neg();
     return nll.add(b.unsqueeze(0).addmm(h.select(0, 0), w.t()).max());
   },
+  frozen_inputs: (x, c, w) => {
+    let k = c.exp().add(1).log().mul(c.sigmoid()).sub(c.abs().sqrt()).add(c.pow(2).div(3));
+    k = F.gelu(F.layerNorm(k, [k.shape[1]], null, null, 1e-5), { approximate: 'tanh' });
+    k = F.softmax(k.matmul(c.t()), -1).clamp(0.01, 0.9).add(F.linear(c, w).tanh());
+    k = k.mul(torch.where(c.gt(0), c, c.mul(0.5))).sub(k.max()).add(k.mean(0)).add(F.logSoftmax(c, 1));
+    return x.mul(k).sum().add(F.linear(x, w).mul(k.sum(1, true)).pow(2).mean());
+  },
 };
 
 describe('autograd through composite functions matches PyTorch (float64, 1e-10)', () => {
   for (const [name, c] of Object.entries(ref)) {
     test(name, () => {
       torch.tidy(() => {
-        const inputs = c.inputs.map((e) => decode(e, { requiresGrad: true }));
+        const inputs = c.inputs.map((e, i) => decode(e, { requiresGrad: !c.frozen.includes(i) }));
         const y = impls[name](...inputs);
         expect(y.dtype).toBe('float64');
         expect(Math.abs((y.item() as number) - c.output) / Math.max(1, Math.abs(c.output))).toBeLessThan(1e-10);
         y.backward();
         c.grads.forEach((g, i) => {
-          if (!g) return;
+          if (!g) {
+            expect(inputs[i].grad).toBeNull();
+            return;
+          }
           const grad = inputs[i].grad;
           expect(grad).not.toBeNull();
           expect(relErr(grad!, decode(g))).toBeLessThan(1e-10);
@@ -67,6 +77,34 @@ describe('autograd through composite functions matches PyTorch (float64, 1e-10)'
       });
     });
   }
+
+  // Ops on inputs that need no gradient skip libtorch's autograd layer (native/common.h); that
+  // layer must still do its work wherever PyTorch relies on it.
+  test('results of ops on inputs without gradients are plain leaves, and in-place changes to them are caught', () => {
+    torch.tidy(() => {
+      const c = torch.randn([3, 3], { dtype: 'float64' });
+      const x = torch.randn([3, 3], { dtype: 'float64', requiresGrad: true });
+      const k = c.exp();
+      expect(k.requiresGrad).toBe(false);
+      expect(k.isLeaf).toBe(true);
+      // As in PyTorch: x.mul(k) saves k for backward, so changing k in place must fail there.
+      const y = x.mul(k).sum();
+      k.mul_(2);
+      expect(() => y.backward()).toThrow(/modified by an inplace operation/);
+      // A view of such a result shares its version counter, as PyTorch's views do.
+      const k2 = c.exp();
+      const y2 = x.mul(k2).sum();
+      k2.view([9]).add_(1);
+      expect(() => y2.backward()).toThrow(/modified by an inplace operation/);
+      // Under noGrad, ops on inputs that require grad make no graph either.
+      const z = torch.noGrad(() => x.mul(2).add(x));
+      expect(z.requiresGrad).toBe(false);
+      // And a result can start its own graph.
+      const leaf = c.sin().requiresGrad_();
+      leaf.mul(leaf).sum().backward();
+      expect(relErr(leaf.grad!, c.sin().mul(2))).toBeLessThan(1e-15);
+    });
+  });
 
   test('scaledDotProductAttention (fused where available) agrees with the composed math', () => {
     torch.tidy(() => {

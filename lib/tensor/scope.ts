@@ -9,8 +9,30 @@ export interface Handle {
   _kept: boolean;
 }
 
-const scopes: Handle[][] = [];
-let current: Handle[] | null = null;
+// Open scopes, innermost last. Each nesting depth keeps its array between tidy() calls and
+// counts its entries: growing a fresh array in every tidy() showed up in profiles of small steps.
+const scopeArrays: (Handle | null)[][] = [];
+const enclosingCounts: number[] = [];
+let depth = 0;
+let current: (Handle | null)[] | null = null;
+let currentCount = 0;
+
+function pushScope(): (Handle | null)[] {
+  if (depth > 0) enclosingCounts[depth - 1] = currentCount;
+  if (scopeArrays.length === depth) scopeArrays.push([]);
+  current = scopeArrays[depth++];
+  currentCount = 0;
+  return current;
+}
+
+/** Closes the innermost scope; returns how many tensors it holds. */
+function popScope(): number {
+  const n = currentCount;
+  depth--;
+  current = depth > 0 ? scopeArrays[depth - 1] : null;
+  currentCount = depth > 0 ? enclosingCounts[depth - 1] : 0;
+  return n;
+}
 
 // The safety net registers without an unregister token (a token costs ~0.3 us per tensor).
 // Instead, dispose() bumps the slot's generation, so a late finalizer call for a slot that was
@@ -75,7 +97,7 @@ function flushPending(): void {
 
 /** Called for every new tensor. */
 export function track(t: Handle): void {
-  if (current !== null) current.push(t);
+  if (current !== null) current[currentCount++] = t;
   else {
     pending[pendingCount++] = t;
     if (pendingCount === PENDING_MAX) flushPending();
@@ -91,16 +113,16 @@ export function keep<T extends Handle>(t: T): T {
   return t;
 }
 
-function collect(result: unknown, out: Set<Handle>, depth = 0): void {
-  if (result === null || typeof result !== 'object' || depth > 4) return;
+function collect(result: unknown, out: Set<Handle>, level = 0): void {
+  if (result === null || typeof result !== 'object' || level > 4) return;
   if ('_id' in (result as object) && '_kept' in (result as object)) {
     out.add(result as Handle);
     return;
   }
   if (Array.isArray(result)) {
-    for (const r of result) collect(r, out, depth + 1);
+    for (const r of result) collect(r, out, level + 1);
   } else if (Object.getPrototypeOf(result) === Object.prototype) {
-    for (const r of Object.values(result as object)) collect(r, out, depth + 1);
+    for (const r of Object.values(result as object)) collect(r, out, level + 1);
   }
 }
 
@@ -109,20 +131,17 @@ function collect(result: unknown, out: Set<Handle>, depth = 0): void {
  * array or plain object) and those keep()-ed. Synchronous only: a Promise result is refused.
  */
 export function tidy<T>(fn: () => T): T {
-  const scope: Handle[] = [];
-  scopes.push(scope);
-  current = scope;
+  const scope = pushScope();
   let result: T;
   try {
     result = fn();
   } catch (e) {
-    popScope();
-    release(scope, null);
+    release(scope, popScope(), null);
     throw e;
   }
-  popScope();
+  const count = popScope();
   if (result instanceof Promise) {
-    release(scope, null);
+    release(scope, count, null);
     throw new Error('tstorch.tidy: fn must be synchronous (it returned a Promise)');
   }
   let survivors: Set<Handle> | null = null;
@@ -130,35 +149,33 @@ export function tidy<T>(fn: () => T): T {
     survivors = new Set<Handle>();
     collect(result, survivors);
   }
-  release(scope, survivors);
+  release(scope, count, survivors);
   // What is returned now belongs to the enclosing scope (or to the finalizer at top level).
   if (survivors) for (const t of survivors) if (!t._kept && t._id >= 0) track(t);
   return result;
 }
 
-function popScope(): void {
-  scopes.pop();
-  current = scopes.length ? scopes[scopes.length - 1] : null;
-}
-
 // Reused between scopes: making a typed array costs ~0.8 us, more than a small op.
 let releaseBuffer = new Int32Array(4096);
 
-function release(scope: Handle[], survivors: Set<Handle> | null): void {
+function release(scope: (Handle | null)[], count: number, survivors: Set<Handle> | null): void {
   // One crossing for the whole scope; an Int32Array is read by C++ without per-element calls.
-  if (scope.length > releaseBuffer.length) releaseBuffer = new Int32Array(scope.length * 2);
+  if (count > releaseBuffer.length) releaseBuffer = new Int32Array(count * 2);
   const ids = releaseBuffer;
   let n = 0;
-  for (let i = 0; i < scope.length; i++) {
-    const t = scope[i];
+  for (let i = 0; i < count; i++) {
+    const t = scope[i] as Handle;
+    scope[i] = null; // the array is reused by the next scope at this depth
     const slot = t._id;
     if (t._kept || slot < 0 || (survivors !== null && survivors.has(t))) continue;
     ids[n++] = slot;
     t._id = -1;
   }
   if (n) native.disposeMany(ids, n);
+  // Do not keep a huge array alive for the next, probably small, scope at this depth.
+  if (count > 65536) scopeArrays[depth] = [];
 }
 
 export function scopeDepth(): number {
-  return scopes.length;
+  return depth;
 }

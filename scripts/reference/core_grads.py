@@ -66,6 +66,16 @@ def case_embedding_linear(idx, emb, w, b):
     return -F.log_softmax(y, -1).gather(-1, idx.unsqueeze(-1) % y.shape[-1]).mean() + torch.addmm(b.unsqueeze(0), h[0], w.T).max()
 
 
+def case_frozen_inputs(x, c, w):
+    # c and w need no gradient: every op on them alone runs without autograd (in tstorch, the
+    # autograd layer is skipped there), and its results then meet x, which does need one.
+    k = c.exp().add(1).log() * torch.sigmoid(c) - c.abs().sqrt() + c.pow(2) / 3
+    k = F.gelu(F.layer_norm(k, [k.shape[-1]], None, None, 1e-5), approximate="tanh")
+    k = torch.softmax(k @ c.T, -1).clamp(0.01, 0.9) + torch.tanh(F.linear(c, w, None))
+    k = k * torch.where(c > 0, c, c.mul(0.5)) - k.max() + k.mean(0) + F.log_softmax(c, 1)
+    return (x * k).sum() + F.linear(x, w, None).mul(k.sum(1, keepdim=True)).pow(2).mean()
+
+
 CASES = {
     "mlp": (case_mlp, lambda: [rnd(3, 5), rnd(5, 4), rnd(4)]),
     "softmax_stats": (case_softmax_stats, lambda: [rnd(4, 6)]),
@@ -74,7 +84,10 @@ CASES = {
     "shapes": (case_shapes, lambda: [rnd(3, 4), rnd(3, 4)]),
     "attention": (case_attention, lambda: [rnd(2, 3, 5, 4), rnd(2, 3, 5, 4), rnd(2, 3, 5, 4)]),
     "embedding_linear": (case_embedding_linear, lambda: [torch.tensor([[1, 3, 0], [2, 2, 4]]), rnd(5, 6), rnd(4, 6), rnd(4)]),
+    "frozen_inputs": (case_frozen_inputs, lambda: [rnd(4, 4), rnd(4, 4), rnd(4, 4)]),
 }
+# Inputs that do not require a gradient (by position), per case.
+FROZEN = {"frozen_inputs": [1, 2]}
 
 
 def enc(t):
@@ -85,15 +98,17 @@ def main(out_path):
     out = {}
     for name, (fn, make) in CASES.items():
         inputs = make()
-        for t in inputs:
-            if t.is_floating_point():
+        frozen = FROZEN.get(name, [])
+        for i, t in enumerate(inputs):
+            if t.is_floating_point() and i not in frozen:
                 t.requires_grad_(True)
         y = fn(*inputs)
         y.backward()
         out[name] = {
             "inputs": [enc(t.detach()) for t in inputs],
             "output": y.item(),
-            "grads": [enc(t.grad) if t.is_floating_point() else None for t in inputs],
+            "grads": [enc(t.grad) if t.grad is not None else None for t in inputs],
+            "frozen": frozen,
         }
     with open(out_path, "w") as f:
         json.dump(out, f)
