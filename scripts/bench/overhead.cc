@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 template <typename F>
 static double usPerIter(int n, F f) {
@@ -21,12 +22,19 @@ int main(int argc, char** argv) {
   at::manual_seed(0);
   at::Tensor a = at::randn({16}), b = at::randn({16});
   double add = usPerIter(n, [&] { at::Tensor c = at::add(a, b); });
+  // The same op with results freed in batches of 100, as tidy() frees a scope.
+  std::vector<at::Tensor> batch;
+  batch.reserve(100);
+  double addBatch = usPerIter(n / 100, [&] {
+    for (int i = 0; i < 100; ++i) batch.push_back(at::add(a, b));
+    batch.clear();
+  }) / 100;
   at::Tensor x = at::randn({4, 4}).requires_grad_(true), w = at::randn({4, 4});
   double step = usPerIter(n / 10, [&] {
     at::Tensor y = x.matmul(w).tanh().sum();
     y.backward();
     at::Tensor g = x.grad();
   });
-  std::printf("{\"add_us\": %.4f, \"step_us\": %.4f}\n", add, step);
+  std::printf("{\"add_us\": %.4f, \"add_batch_us\": %.4f, \"step_us\": %.4f}\n", add, addBatch, step);
   return 0;
 }
