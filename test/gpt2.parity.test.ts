@@ -1,5 +1,7 @@
 // GPT-2 against the Python reference (scripts/reference/gpt2_ref.py, HF semantics), tensor by
 // tensor: logits and loss within 1e-5 relative, every gradient within 1e-4 of its largest element.
+// Both attention implementations are checked against the same (eager) reference: 'sdpa' goes
+// through F.scaledDotProductAttention (libtorch's kernel on 2.x, the composed math on 1.13).
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -7,13 +9,15 @@ import * as torch from '../lib';
 import { fixtures, relErr } from './helpers';
 
 const configs = fs.readdirSync(path.join(fixtures, 'gpt2'));
+const attns: torch.AttnImplementation[] = ['eager', 'sdpa'];
 
-describe.each(configs)('GPT-2 parity: %s', (name) => {
+describe.each(configs.flatMap((c) => attns.map((a) => [c, a] as const)))('GPT-2 parity: %s, %s attention', (name, attn) => {
   const dir = path.join(fixtures, 'gpt2', name);
   let model: torch.GPT2LMHeadModel;
   let expected: Map<string, torch.Tensor>;
   beforeAll(async () => {
-    model = await torch.GPT2LMHeadModel.fromPretrained(dir);
+    model = await torch.GPT2LMHeadModel.fromPretrained(dir, { attnImplementation: attn });
+    expect(model.attnImplementation).toBe(attn);
     model.eval();
     expected = torch.io.safetensors.loadFile(path.join(dir, 'expected.safetensors')).tensors;
   });
@@ -75,10 +79,10 @@ describe.each(configs)('GPT-2 parity: %s', (name) => {
   });
 });
 
-describe('generation', () => {
+describe.each(attns)('generation, %s attention', (attn) => {
   let model: torch.GPT2LMHeadModel;
   beforeAll(async () => {
-    model = await torch.GPT2LMHeadModel.fromPretrained(path.join(fixtures, 'gpt2', 'tiny'));
+    model = await torch.GPT2LMHeadModel.fromPretrained(path.join(fixtures, 'gpt2', 'tiny'), { attnImplementation: attn });
   });
   afterAll(() => model?.dispose());
 
@@ -114,9 +118,26 @@ describe('generation', () => {
     expect(stopped[0].length).toBeLessThanOrEqual(greedy[0].length);
   });
 
+  test('the same tokens as the other attention implementation', () => {
+    const prompt = [[5, 17, 42, 8], [1, 2, 3, 4]];
+    const other = attn === 'eager' ? 'sdpa' : 'eager';
+    const mine = model.generate(prompt, { maxNewTokens: 12, eosTokenId: null });
+    model.setAttnImplementation(other);
+    try {
+      expect(model.generate(prompt, { maxNewTokens: 12, eosTokenId: null })).toEqual(mine);
+    } finally {
+      model.setAttnImplementation(attn);
+    }
+  });
+
   test('generation does not leak tensors', () => {
     const before = torch.memory().liveTensors;
     model.generate([1, 2, 3], { maxNewTokens: 5, eosTokenId: null });
     expect(torch.memory().liveTensors).toBe(before);
   });
+});
+
+test('an unknown attention implementation is refused with the choices', () => {
+  const cfg = { vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 };
+  expect(() => new torch.GPT2LMHeadModel(cfg, { attnImplementation: 'flash' as torch.AttnImplementation })).toThrow(/'eager' or 'sdpa'/);
 });

@@ -76,6 +76,26 @@ export function finfoMin(dtype: DType): number {
   }
 }
 
+/**
+ * How attention is computed (Hugging Face's `attn_implementation`): 'eager' is the math op by op
+ * (HF's eager GPT2Attention); 'sdpa' is F.scaledDotProductAttention, libtorch's fused kernels
+ * (flash / memory-efficient on CUDA), which never materializes the (T, T) scores. Default:
+ * 'sdpa' where libtorch has it (2.x), as HF; 'eager' on 1.13, where it would only be composed.
+ */
+export type AttnImplementation = 'eager' | 'sdpa';
+
+export interface GPT2ModelOptions {
+  dtype?: DType;
+  device?: Device;
+  attnImplementation?: AttnImplementation;
+}
+
+function resolveAttnImplementation(a: AttnImplementation | undefined): AttnImplementation {
+  if (a === undefined) return F.hasFusedAttention ? 'sdpa' : 'eager';
+  if (a !== 'eager' && a !== 'sdpa') throw new Error(`GPT-2: attnImplementation must be 'eager' or 'sdpa', got '${a}'`);
+  return a;
+}
+
 /** A layer mapping one tensor to one tensor (Conv1D, or LoRA's wrapper around it). */
 export type TensorModule = { forward(x: Tensor): Tensor } & Module;
 
@@ -104,11 +124,13 @@ export class GPT2Attention extends Module {
   declare resid_dropout: Dropout;
   readonly nHead: number;
   readonly headDim: number;
-  constructor(readonly config: ResolvedGPT2Config, layerIdx: number, opts: { dtype?: DType; device?: Device } = {}) {
+  attnImplementation: AttnImplementation;
+  constructor(readonly config: ResolvedGPT2Config, layerIdx: number, opts: GPT2ModelOptions = {}) {
     super();
     void layerIdx;
     this.nHead = config.n_head;
     this.headDim = config.n_embd / config.n_head;
+    this.attnImplementation = resolveAttnImplementation(opts.attnImplementation);
     this.registerModule('c_attn', new Conv1D(3 * config.n_embd, config.n_embd, opts));
     this.registerModule('c_proj', new Conv1D(config.n_embd, config.n_embd, opts));
     this.registerModule('attn_dropout', new Dropout(config.attn_pdrop));
@@ -134,19 +156,41 @@ export class GPT2Attention extends Module {
       }
       const present: LayerPast | null = useCache ? [key, value] : null;
       const K = key.shape[2];
-
-      // scores = q kᵀ / sqrt(head_dim); causal positions get finfo.min; then the padding mask.
-      let scores = query.matmul(key.transpose(-1, -2));
-      if (this.config.scale_attn_weights) scores = scores.div(Math.sqrt(this.headDim));
       const causal = causalMask.narrow(0, K - T, T).narrow(1, 0, K);
-      scores = scores.where(causal, finfoMin(scores.dtype));
-      if (attentionMask) scores = scores.add(attentionMask);
-      let probs = F.softmax(scores, -1);
-      probs = this.attn_dropout.forward(probs);
-      const y = probs.matmul(value).permute([0, 2, 1, 3]).contiguous().view([B, T, C]);
+      const attended = this.attnImplementation === 'sdpa'
+        ? this.sdpa(query, key, value, causal, attentionMask, past !== null)
+        : this.eager(query, key, value, causal, attentionMask);
+      const y = attended.permute([0, 2, 1, 3]).contiguous().view([B, T, C]);
       const out = this.resid_dropout.forward(this.c_proj.forward(y));
       return [out, present] as [Tensor, LayerPast | null];
     });
+  }
+
+  /** HF's eager attention: scores = q kᵀ / sqrt(head_dim), causal positions get finfo.min, then the padding mask. */
+  private eager(query: Tensor, key: Tensor, value: Tensor, causal: Tensor, attentionMask: Tensor | null): Tensor {
+    let scores = query.matmul(key.transpose(-1, -2));
+    if (this.config.scale_attn_weights) scores = scores.div(Math.sqrt(this.headDim));
+    scores = scores.where(causal, finfoMin(scores.dtype));
+    if (attentionMask) scores = scores.add(attentionMask);
+    const probs = this.attn_dropout.forward(F.softmax(scores, -1));
+    return probs.matmul(value);
+  }
+
+  /**
+   * HF's sdpa attention: the causal flag alone when nothing else is masked (so the flash kernel
+   * can run), else one additive mask: finfo.min on future positions, plus the padding mask.
+   */
+  private sdpa(query: Tensor, key: Tensor, value: Tensor, causal: Tensor, attentionMask: Tensor | null, hasPast: boolean): Tensor {
+    if (!this.config.scale_attn_weights) query = query.mul(Math.sqrt(this.headDim)); // cancels sdpa's 1/sqrt(d)
+    const dropoutP = this.training ? this.attn_dropout.p : 0;
+    const T = query.shape[2];
+    if (!attentionMask && (!hasPast || T === 1)) {
+      // No past: the plain causal mask. One new token with a past: it sees every key.
+      return F.scaledDotProductAttention(query, key, value, { dropoutP, isCausal: !hasPast && T > 1 });
+    }
+    let mask = zeros([], { dtype: query.dtype, device: query.device }).where(causal, finfoMin(query.dtype));
+    if (attentionMask) mask = mask.add(attentionMask);
+    return F.scaledDotProductAttention(query, key, value, { attnMask: mask, dropoutP });
   }
 }
 
@@ -173,7 +217,7 @@ export class GPT2Block extends Module {
   declare attn: GPT2Attention;
   declare ln_2: LayerNorm;
   declare mlp: GPT2MLP;
-  constructor(config: ResolvedGPT2Config, layerIdx: number, opts: { dtype?: DType; device?: Device } = {}) {
+  constructor(config: ResolvedGPT2Config, layerIdx: number, opts: GPT2ModelOptions = {}) {
     super();
     this.registerModule('ln_1', new LayerNorm(config.n_embd, config.layer_norm_epsilon, opts));
     this.registerModule('attn', new GPT2Attention(config, layerIdx, opts));
@@ -197,7 +241,7 @@ export class GPT2Model extends Module {
   declare h: ModuleList<GPT2Block>;
   declare ln_f: LayerNorm;
   declare causalMask: Tensor;
-  constructor(readonly config: ResolvedGPT2Config, opts: { dtype?: DType; device?: Device } = {}) {
+  constructor(readonly config: ResolvedGPT2Config, opts: GPT2ModelOptions = {}) {
     super();
     this.registerModule('wte', new Embedding(config.vocab_size, config.n_embd, opts));
     this.registerModule('wpe', new Embedding(config.n_positions, config.n_embd, opts));
@@ -255,7 +299,7 @@ export class GPT2LMHeadModel extends Module {
   declare lm_head: Linear;
   readonly config: ResolvedGPT2Config;
 
-  constructor(config: Partial<GPT2Config>, opts: { dtype?: DType; device?: Device } = {}) {
+  constructor(config: Partial<GPT2Config>, opts: GPT2ModelOptions = {}) {
     super();
     this.config = resolveConfig(config);
     this.registerModule('transformer', new GPT2Model(this.config, opts));
@@ -275,6 +319,17 @@ export class GPT2LMHeadModel extends Module {
         else p.normal_(0, std);
       }
     });
+  }
+
+  /** How every layer computes attention (see AttnImplementation). */
+  get attnImplementation(): AttnImplementation {
+    return this.transformer.h.items[0].attn.attnImplementation;
+  }
+  /** Switches every layer's attention, weights untouched (HF: set_attn_implementation). */
+  setAttnImplementation(a: AttnImplementation): this {
+    const resolved = resolveAttnImplementation(a);
+    for (const block of this.transformer.h.items) block.attn.attnImplementation = resolved;
+    return this;
   }
 
   /** Ties lm_head to wte again (after wte's tensor was replaced, e.g. by to()). */
@@ -351,14 +406,14 @@ export class GPT2LMHeadModel extends Module {
   // ---------- Hugging Face folders ----------
 
   /** Loads config.json + model.safetensors from a Hugging Face GPT-2 folder, in eval mode. */
-  static async fromPretrained(dir: string, opts: { dtype?: DType; device?: Device } = {}): Promise<GPT2LMHeadModel> {
+  static async fromPretrained(dir: string, opts: GPT2ModelOptions = {}): Promise<GPT2LMHeadModel> {
     const config = readConfig(dir);
     const file = path.join(dir, 'model.safetensors');
     if (!fs.existsSync(file)) {
       const bin = fs.existsSync(path.join(dir, 'pytorch_model.bin'));
       throw new Error(`GPT-2: ${file} not found${bin ? ' (only pytorch_model.bin is there: tstorch reads safetensors; convert it with Hugging Face save_pretrained(safe_serialization=True))' : ''}`);
     }
-    const model = new GPT2LMHeadModel(config);
+    const model = new GPT2LMHeadModel(config, { attnImplementation: opts.attnImplementation });
     // The attn.bias / masked_bias buffers and a stored lm_head (tied) are not read at all.
     const ignored = (name: string) => /\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight';
     const { tensors } = loadFile(file, { filter: (name) => !ignored(name) });
@@ -375,7 +430,7 @@ export class GPT2LMHeadModel extends Module {
     } finally {
       for (const t of tensors.values()) t.dispose();
     }
-    if (opts.dtype || opts.device) model.to(opts);
+    if (opts.dtype || opts.device) model.to({ dtype: opts.dtype, device: opts.device });
     return model.eval(); // as Hugging Face's from_pretrained: dropout off until train()
   }
 
