@@ -24,10 +24,10 @@ test('CUDA is there and tensors round-trip', () => {
   expect(torch.memory().bytesByDevice.cuda).toBeGreaterThan(0);
 });
 
-test('GPT-2 on CUDA matches the CPU, and transformers/peft on CUDA', async () => {
+test('GPT-2 on CUDA matches the CPU, and transformers/peft on CUDA: logits, loss, grads, 10 LoRA steps', async () => {
   const dir = path.join(fixtures, 'gpt2', 'tiny');
   const cpu = await torch.GPT2LMHeadModel.fromPretrained(dir);
-  const gpu = await torch.GPT2LMHeadModel.fromPretrained(dir, { device: 'cuda' });
+  const gpu = await torch.GPT2LMHeadModel.fromPretrained(dir, { device: 'cuda', attnImplementation: 'eager' });
   const ids = torch.tensor([[5, 17, 42, 8, 9, 10, 11, 3], [1, 2, 3, 4, 5, 6, 7, 8]], { dtype: 'int64' });
   const a = cpu.forward(ids, { labels: ids });
   const b = gpu.forward(ids.cuda(), { labels: ids.cuda() });
@@ -39,7 +39,9 @@ test('GPT-2 on CUDA matches the CPU, and transformers/peft on CUDA', async () =>
   await torch.lora.saveAdapter(cpu, tmp);
   const loraLogits = cpu.forward(ids).logits;
   fs.writeFileSync(path.join(tmp, 'ids.json'), JSON.stringify(ids.tolist()));
-  const r = spawnSync(PY, [path.join(__dirname, '..', 'scripts', 'gpu', 'parity_transformers.py'), dir, tmp, path.join(tmp, 'ids.json'), path.join(tmp, 'hf.safetensors')], { encoding: 'utf8' });
+  const STEPS = 10;
+  const r = spawnSync(PY, [path.join(__dirname, '..', 'scripts', 'gpu', 'parity_transformers.py'), dir, tmp, path.join(tmp, 'ids.json'), path.join(tmp, 'hf.safetensors'), String(STEPS)], { encoding: 'utf8' });
+  if (r.status !== 0) console.error(r.stderr);
   expect(r.stdout.trim()).toBe('ok');
   const hf = torch.io.safetensors.loadFile(path.join(tmp, 'hf.safetensors')).tensors;
   expect(relErr(b.logits.cpu(), hf.get('base.logits')!)).toBeLessThan(1e-4);
@@ -49,6 +51,53 @@ test('GPT-2 on CUDA matches the CPU, and transformers/peft on CUDA', async () =>
     if (ref) expect(relErr(p.grad!.cpu(), ref)).toBeLessThan(1e-3);
   }
   expect(relErr(loraLogits, hf.get('lora.logits')!)).toBeLessThan(1e-4);
+
+  // 10 LoRA training steps on CUDA from the same adapter, as peft + torch.optim.AdamW did them.
+  const trainee = await torch.GPT2LMHeadModel.fromPretrained(dir, { device: 'cuda', attnImplementation: 'eager' });
+  await torch.lora.loadAdapter(trainee, tmp);
+  trainee.eval(); // dropout off, as the reference
+  const params = trainee.parameters({ trainableOnly: true });
+  const opt = new torch.optim.AdamW(params, { lr: 1e-3, weightDecay: 0.01 });
+  const idsCuda = torch.keep(ids.cuda());
+  const losses: number[] = [];
+  for (let i = 0; i < STEPS; i++) {
+    torch.tidy(() => {
+      const loss = trainee.forward(idsCuda, { labels: idsCuda }).loss!;
+      loss.backward();
+      torch.nn.utils.clipGradNorm(params, 1.0);
+      opt.step();
+      opt.zeroGrad();
+      losses.push(loss.item() as number);
+    });
+  }
+  const refLosses = hf.get('train.losses')!.tolist() as number[];
+  expect(refLosses.length).toBe(STEPS);
+  losses.forEach((l, i) => expect(Math.abs(l - refLosses[i]) / Math.abs(refLosses[i])).toBeLessThan(1e-4));
+  expect(losses[STEPS - 1]).toBeLessThan(losses[0]);
+  let compared = 0;
+  for (const [n, p] of trainee.namedParameters()) {
+    if (!n.includes('lora_')) continue;
+    expect(relErr(p.cpu(), hf.get(`train.${n}`)!)).toBeLessThan(1e-3);
+    compared++;
+  }
+  expect(compared).toBe(2 * trainee.config.n_layer * 4); // A and B of c_attn, attn.c_proj, c_fc, mlp.c_proj
+});
+
+test('sdpa attention on CUDA (fused kernels) matches eager: fp32 logits and grads, bf16 loss', async () => {
+  const dir = path.join(fixtures, 'gpt2', 'tiny');
+  const eager = await torch.GPT2LMHeadModel.fromPretrained(dir, { device: 'cuda', attnImplementation: 'eager' });
+  const sdpa = await torch.GPT2LMHeadModel.fromPretrained(dir, { device: 'cuda', attnImplementation: 'sdpa' });
+  expect(torch.nn.functional.hasFusedAttention).toBe(true);
+  const ids = torch.randint(0, eager.config.vocab_size, [4, eager.config.n_positions], { device: 'cuda' });
+  const a = eager.forward(ids, { labels: ids });
+  const b = sdpa.forward(ids, { labels: ids });
+  expect(relErr(b.logits.cpu(), a.logits.cpu())).toBeLessThan(1e-4);
+  a.loss!.backward();
+  b.loss!.backward();
+  const ga = new Map(eager.namedParameters());
+  for (const [n, p] of sdpa.namedParameters()) expect(relErr(p.grad!.cpu(), ga.get(n)!.grad!.cpu())).toBeLessThan(1e-3);
+  const bf16 = torch.autocast(() => sdpa.forward(ids, { labels: ids }).loss!, { deviceType: 'cuda', dtype: 'bfloat16' });
+  expect(Math.abs((bf16.item() as number) - (a.loss!.item() as number)) / (a.loss!.item() as number)).toBeLessThan(2e-2);
 });
 
 test('NCCL process group, world size 1: collectives and overlapped gradient sync on CUDA', () => {

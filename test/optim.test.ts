@@ -51,6 +51,13 @@ test('schedules and clipping', () => {
   p.grad = torch.tensor([3, 4], { dtype: 'float32' });
   expect(torch.nn.utils.clipGradNorm([p], 1)).toBeCloseTo(5, 6);
   expect(p.grad!.norm().item()).toBeCloseTo(1, 5);
+  // The tensor-returning form (torch's clip_grad_norm_ returns a tensor): same clipping.
+  p.grad = torch.tensor([6, 8], { dtype: 'float32' });
+  const total = torch.nn.utils.clipGradNormTensor([p], 2);
+  expect(total.shape).toEqual([]);
+  expect(total.item()).toBeCloseTo(10, 5);
+  expect(p.grad!.tolist()).toEqual([expect.closeTo(1.2, 5), expect.closeTo(1.6, 5)]);
+  total.dispose();
   expect(() => new torch.optim.AdamW([p], { lr: -1 })).toThrow(/learning rate/);
 });
 
