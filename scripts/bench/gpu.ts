@@ -18,6 +18,7 @@ type Side = { ms: number; tokens_per_s: number; peak_mib: number };
 function tsSide(device: string, precision: string, B: number, T: number, steps: number, size: string, tf32: boolean): Side {
   const cuda = device.startsWith('cuda');
   if (cuda) torch.cuda.setAllowTF32(tf32);
+  else torch.setNumThreads(1); // the CPU dry run: one thread on both sides, as npm run bench
   torch.manualSeed(0);
   const model = new torch.GPT2LMHeadModel(size === '124m' ? GPT2_124M : TINY, { device: device as torch.Device });
   torch.lora.applyLoRA(model, { r: 8, alpha: 16, dropout: 0.05, targetModules: ['c_attn', 'c_proj', 'c_fc'] });
@@ -68,12 +69,13 @@ function main(args: string[]): void {
   for (const [precision, B, T] of cases) {
     const py: Side[] = [], ts: Side[] = [];
     const caseArgs = [device, precision, String(B), String(T), String(steps), size];
+    const env = dry ? { OMP_NUM_THREADS: '1' } : {};
     for (let r = 0; r < rounds; r++) {
-      const p = runJson(PYTHON, [path.join(repoRoot, 'scripts/bench/gpu_ref.py'), ...caseArgs], {}) as unknown as Side & { reference: string; tf32: boolean };
+      const p = runJson(PYTHON, [path.join(repoRoot, 'scripts/bench/gpu_ref.py'), ...caseArgs], env) as unknown as Side & { reference: string; tf32: boolean };
       reference = p.reference;
       if (!dry && p.tf32 !== tf32) throw new Error(`bench gpu: Python ran with TF32 ${p.tf32}, tstorch with ${tf32}`);
       py.push(p);
-      ts.push(runJson(process.execPath, [__filename, '--side', ...caseArgs, tf32 ? '1' : '0']) as unknown as Side);
+      ts.push(runJson(process.execPath, [__filename, '--side', ...caseArgs, tf32 ? '1' : '0'], env) as unknown as Side);
     }
     const m = (xs: Side[], k: keyof Side) => median(xs.map((x) => x[k]));
     const label = `GPT-2 ${size} LoRA step, ${precision}${tf32 && precision === 'fp32' ? ' (TF32)' : ''}, ${B}x${T}`;

@@ -15,6 +15,8 @@ import torch
 
 device, precision, B, T, steps, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
 cuda = device.startswith("cuda")
+if not cuda:
+    torch.set_num_threads(1)  # the CPU dry run: one thread on both sides
 torch.manual_seed(0)
 cfg = dict(vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12, n_head=12) if size == "124m" else \
     dict(vocab_size=256, n_positions=64, n_embd=32, n_layer=2, n_head=2)
