@@ -5,11 +5,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
-import { tidy } from '../tensor/scope';
+import { tidy, keep } from '../tensor/scope';
+import { stack } from '../tensor/ops';
 import { noGrad, manualSeed, getRngState, setRngState, memory, autocast } from '../tensor/runtime';
 import { Module } from '../nn/module';
 import { LayerNorm } from '../nn/layers';
-import { clipGradNorm } from '../nn/utils';
+import { clipGradNormTensor } from '../nn/utils';
 import { AdamW } from '../optim/adamw';
 import { LRScheduler, ScheduleKind } from '../optim/schedule';
 import { GPT2LMHeadModel } from '../models/gpt2';
@@ -107,6 +108,12 @@ export class Trainer {
   private lossSinceLog = 0;
   private stepsSinceLog = 0;
   private tokensSinceLog = 0;
+  // Each step's loss and the last grad norm stay tensors until a log line or a checkpoint needs
+  // them: on CUDA, reading a value waits for the device (HF's Trainer keeps tr_loss as a tensor
+  // too), so the next steps' kernels queue up meanwhile. readLosses() reads them in one go.
+  private unreadLosses: Tensor[] = [];
+  private lastGradNorm: Tensor | null = null;
+  private runLossSum = 0; // the losses of this train() call, for its trainLoss
   /** data-parallel: this process's rank and the number of ranks (1 when not distributed) */
   readonly rank: number;
   readonly worldSize: number;
@@ -183,15 +190,17 @@ export class Trainer {
     }
     const progress = new Progress(this.totalSteps, this.isMain ? a.progress : false, this.globalStep);
     const t0 = Date.now();
-    let lossSum = 0, steps = 0, tokens = 0;
+    let steps = 0, tokens = 0;
+    this.runLossSum = 0;
     let lastLog = Date.now();
+    let lastLoggedLoss = NaN; // what the progress bar shows: reading each step's loss would sync
     this.model.train();
     const epochs = Math.ceil(this.totalSteps / this.stepsPerEpoch);
     outer: for (let epoch = Math.floor(this.globalStep / this.stepsPerEpoch); epoch < epochs; epoch++) {
       const batches = this.batchesFor(epoch);
       for (let b = this.globalStep - epoch * this.stepsPerEpoch; b < batches.length; b++) {
         if (this.globalStep >= this.totalSteps) break outer;
-        const { loss, gradNorm } = tidy(() => {
+        tidy(() => {
           const ids = this.trainDataset.batch(batches[b], a.device);
           const out = autocast(() => this.model.forward(ids, { labels: ids }), {
             enabled: a.precision === 'bf16', deviceType: a.device.startsWith('cuda') ? 'cuda' : 'cpu', dtype: 'bfloat16',
@@ -205,22 +214,30 @@ export class Trainer {
             else distributed.allReduceGrads(trainable);
             distributed.allReduce([loss], { op: 'avg' });
           }
-          const norm = a.maxGradNorm > 0 ? clipGradNorm(trainable, a.maxGradNorm) : NaN;
+          if (a.maxGradNorm > 0) {
+            this.lastGradNorm?.dispose();
+            this.lastGradNorm = keep(clipGradNormTensor(trainable, a.maxGradNorm));
+          }
           this.optimizer.step();
           this.scheduler.step();
           this.optimizer.zeroGrad();
-          return { loss: loss.item() as number, gradNorm: norm };
+          this.unreadLosses.push(keep(loss));
         });
         this.globalStep++;
         const ntok = batches[b].length * this.trainDataset.blockSize * this.worldSize;
-        lossSum += loss; steps++; tokens += ntok;
-        this.lossSinceLog += loss; this.stepsSinceLog++; this.tokensSinceLog += ntok;
-        progress.tick(this.globalStep, loss);
+        steps++; tokens += ntok;
+        this.stepsSinceLog++; this.tokensSinceLog += ntok;
+        progress.tick(this.globalStep, lastLoggedLoss);
         const epochF = this.globalStep / this.stepsPerEpoch;
         if (this.globalStep % a.loggingSteps === 0 || this.globalStep === this.totalSteps) {
+          this.readLosses();
+          const gradNorm = this.lastGradNorm ? (this.lastGradNorm.item() as number) : NaN;
+          this.lastGradNorm?.dispose();
+          this.lastGradNorm = null;
           const secs = Math.max(1e-9, (Date.now() - lastLog) / 1000);
+          lastLoggedLoss = this.lossSinceLog / this.stepsSinceLog;
           this.log({
-            step: this.globalStep, epoch: epochF, loss: this.lossSinceLog / this.stepsSinceLog, grad_norm: gradNorm,
+            step: this.globalStep, epoch: epochF, loss: lastLoggedLoss, grad_norm: gradNorm,
             learning_rate: this.scheduler.getLastLr()[0], tokens_per_second: this.tokensSinceLog / secs,
             live_tensors: memory().liveTensors,
           }, progress);
@@ -235,10 +252,25 @@ export class Trainer {
         if (a.saveSteps > 0 && this.globalStep % a.saveSteps === 0) this.saveCheckpoint();
       }
     }
+    this.readLosses(); // steps after the last log line, if the loop ended early
+    this.lastGradNorm?.dispose();
+    this.lastGradNorm = null;
     progress.done();
     const seconds = (Date.now() - t0) / 1000;
     if (this.isMain) this.writePlot();
-    return { globalStep: this.globalStep, trainLoss: steps ? lossSum / steps : NaN, logHistory: this.logHistory, seconds, tokensPerSecond: tokens / Math.max(seconds, 1e-9) };
+    return { globalStep: this.globalStep, trainLoss: steps ? this.runLossSum / steps : NaN, logHistory: this.logHistory, seconds, tokensPerSecond: tokens / Math.max(seconds, 1e-9) };
+  }
+
+  /** Adds the unread step losses, in step order, to lossSinceLog and this run's sum (one device read). */
+  private readLosses(): void {
+    if (!this.unreadLosses.length) return;
+    const values = tidy(() => stack(this.unreadLosses).tolist() as number[][]);
+    for (const t of this.unreadLosses) t.dispose();
+    this.unreadLosses = [];
+    for (const [v] of values) {
+      this.lossSinceLog += v;
+      this.runLossSum += v;
+    }
   }
 
   /** The adapter (LoRA) or the whole model, in Hugging Face's layout, into dir (default outputDir). */
@@ -257,6 +289,7 @@ export class Trainer {
 
   /** checkpoint-<step>/: weights, optimizer, scheduler, RNG and trainer state, written whole. */
   saveCheckpoint(): string {
+    this.readLosses(); // loss_since_log in trainer_state.json counts every step so far
     const dir = path.join(this.args.outputDir, `checkpoint-${this.globalStep}`);
     if (this.worldSize > 1) {
       // Rank 0 writes the folder; then each other rank adds its own RNG state (its dropout stream).
