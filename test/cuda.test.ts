@@ -98,6 +98,13 @@ test('sdpa attention on CUDA (fused kernels) matches eager: fp32 logits and grad
   for (const [n, p] of sdpa.namedParameters()) expect(relErr(p.grad!.cpu(), ga.get(n)!.grad!.cpu())).toBeLessThan(1e-3);
   const bf16 = torch.autocast(() => sdpa.forward(ids, { labels: ids }).loss!, { deviceType: 'cuda', dtype: 'bfloat16' });
   expect(Math.abs((bf16.item() as number) - (a.loss!.item() as number)) / (a.loss!.item() as number)).toBeLessThan(2e-2);
+  // Left padding under bf16 autocast: the float32 mask keeps padded rows finite, as eager's.
+  const mask = torch.ones([4, ids.shape[1]], { dtype: 'int64', device: 'cuda' });
+  torch.noGrad(() => mask.narrow(1, 0, 5).zero_());
+  const padded = torch.noGrad(() => torch.autocast(() => sdpa.forward(ids, { attentionMask: mask }).logits, { deviceType: 'cuda', dtype: 'bfloat16' }));
+  expect(padded.isfinite().all().item()).toBe(true);
+  const ref = torch.noGrad(() => eager.forward(ids, { attentionMask: mask }).logits);
+  expect(relErr(padded.narrow(1, 5, ids.shape[1] - 5).cpu(), ref.narrow(1, 5, ids.shape[1] - 5).cpu())).toBeLessThan(5e-2);
 });
 
 test('NCCL process group, world size 1: collectives and overlapped gradient sync on CUDA', () => {

@@ -137,6 +137,19 @@ describe.each(attns)('generation, %s attention', (attn) => {
   });
 });
 
+test('sdpa with a padding mask under bf16 autocast stays finite and close to fp32', async () => {
+  const model = await torch.GPT2LMHeadModel.fromPretrained(path.join(fixtures, 'gpt2', 'tiny'), { attnImplementation: 'sdpa' });
+  torch.tidy(() => torch.noGrad(() => {
+    const ids = torch.tensor([[0, 0, 5, 17, 42, 8], [1, 2, 3, 4, 5, 6]], { dtype: 'int64' });
+    const mask = torch.tensor([[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]], { dtype: 'int64' });
+    const bf16 = torch.autocast(() => model.forward(ids, { attentionMask: mask }).logits, { deviceType: 'cpu', dtype: 'bfloat16' });
+    const fp32 = model.forward(ids, { attentionMask: mask }).logits;
+    expect(bf16.isfinite().all().item()).toBe(true);
+    expect(relErr(bf16.narrow(1, 2, 4), fp32.narrow(1, 2, 4))).toBeLessThan(5e-2);
+  }));
+  model.dispose();
+});
+
 test('an unknown attention implementation is refused with the choices', () => {
   const cfg = { vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 };
   expect(() => new torch.GPT2LMHeadModel(cfg, { attnImplementation: 'flash' as torch.AttnImplementation })).toThrow(/'eager' or 'sdpa'/);

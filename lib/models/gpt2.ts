@@ -158,7 +158,7 @@ export class GPT2Attention extends Module {
       const K = key.shape[2];
       const causal = causalMask.narrow(0, K - T, T).narrow(1, 0, K);
       const attended = this.attnImplementation === 'sdpa'
-        ? this.sdpa(query, key, value, causal, attentionMask, past !== null)
+        ? this.sdpa(query, key, value, causal, attentionMask, past !== null, x.dtype)
         : this.eager(query, key, value, causal, attentionMask);
       const y = attended.permute([0, 2, 1, 3]).contiguous().view([B, T, C]);
       const out = this.resid_dropout.forward(this.c_proj.forward(y));
@@ -178,9 +178,11 @@ export class GPT2Attention extends Module {
 
   /**
    * HF's sdpa attention: the causal flag alone when nothing else is masked (so the flash kernel
-   * can run), else one additive mask: finfo.min on future positions, plus the padding mask.
+   * can run), else one additive mask: finfo.min on future positions, plus the padding mask. As
+   * HF, the mask has the hidden states' dtype (float32 under autocast, where q is bfloat16):
+   * bfloat16 cannot hold float32's finfo.min, and a padded row must keep one finite entry.
    */
-  private sdpa(query: Tensor, key: Tensor, value: Tensor, causal: Tensor, attentionMask: Tensor | null, hasPast: boolean): Tensor {
+  private sdpa(query: Tensor, key: Tensor, value: Tensor, causal: Tensor, attentionMask: Tensor | null, hasPast: boolean, maskDtype: DType): Tensor {
     if (!this.config.scale_attn_weights) query = query.mul(Math.sqrt(this.headDim)); // cancels sdpa's 1/sqrt(d)
     const dropoutP = this.training ? this.attn_dropout.p : 0;
     const T = query.shape[2];
@@ -188,7 +190,7 @@ export class GPT2Attention extends Module {
       // No past: the plain causal mask. One new token with a past: it sees every key.
       return F.scaledDotProductAttention(query, key, value, { dropoutP, isCausal: !hasPast && T > 1 });
     }
-    let mask = zeros([], { dtype: query.dtype, device: query.device }).where(causal, finfoMin(query.dtype));
+    let mask = zeros([], { dtype: maskDtype, device: query.device }).where(causal, finfoMin(maskDtype));
     if (attentionMask) mask = mask.add(attentionMask);
     return F.scaledDotProductAttention(query, key, value, { attnMask: mask, dropoutP });
   }
