@@ -1,5 +1,7 @@
 // Held-out loss and perplexity of a causal LM over a TextDataset.
-import { tidy } from '../tensor/scope';
+import { tidy, keep } from '../tensor/scope';
+import { Tensor } from '../tensor/tensor';
+import { stack } from '../tensor/ops';
 import { autocast, noGrad } from '../tensor/runtime';
 import { GPT2LMHeadModel } from '../models/gpt2';
 import { TextDataset } from '../data/dataset';
@@ -21,21 +23,28 @@ export function evaluate(model: GPT2LMHeadModel, data: TextDataset, opts: { batc
   const bs = opts.batchSize ?? 8;
   const wasTraining = model.training;
   model.eval();
+  // Batch losses are read once at the end: on CUDA each read would wait for the device.
+  const losses: Tensor[] = [];
+  const sizes: number[] = [];
   let sum = 0;
   try {
     noGrad(() => {
       for (let i = 0; i < data.length; i += bs) {
         const idx = Array.from({ length: Math.min(bs, data.length - i) }, (_, k) => i + k);
-        sum += tidy(() => {
+        tidy(() => {
           const ids = data.batch(idx, opts.device);
           const out = autocast(() => model.forward(ids, { labels: ids }), {
             enabled: opts.precision === 'bf16', deviceType: (opts.device ?? 'cpu').startsWith('cuda') ? 'cuda' : 'cpu', dtype: 'bfloat16',
           });
-          return (out.loss!.item() as number) * idx.length;
+          losses.push(keep(out.loss!.reshape([1])));
         });
+        sizes.push(idx.length);
       }
+      const values = tidy(() => stack(losses).tolist() as number[][]);
+      values.forEach(([v], k) => { sum += v * sizes[k]; });
     });
   } finally {
+    for (const t of losses) t.dispose();
     model.train(wasTraining);
   }
   const loss = sum / data.length;
