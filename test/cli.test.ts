@@ -98,6 +98,15 @@ test('bad input: one-line cause, non-zero exit, nothing half-written', () => {
   expect(e.err).toMatch(/model\.safetensors.*truncated/);
 });
 
+test('--attn picks the attention implementation: eager and sdpa give the same loss; others are refused', () => {
+  const run = (attn: string) => cli('eval', '--model', modelDir, '--data', evalFile, '--block-size', '32', '--json', '--attn', attn);
+  const eager = JSON.parse(run('eager').out.trim()), sdpa = JSON.parse(run('sdpa').out.trim());
+  expect(Math.abs(eager.loss - sdpa.loss)).toBeLessThan(1e-5);
+  const bad = run('flash');
+  expect(bad.code).toBe(1);
+  expect(bad.err).toMatch(/--attn must be sdpa or eager, got 'flash'/);
+});
+
 test('demo refuses a bad --precision before doing any work', () => {
   const out = path.join(tmp, 'demo-bad');
   const r = cli('demo', '--precision', 'fp16', '--out', out);

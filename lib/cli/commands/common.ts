@@ -4,22 +4,30 @@ import * as torch from '../../index';
 import { FlagSpec } from '../args';
 
 /** Flags several commands share, spelled once. */
-export const sharedFlags: Record<'model' | 'adapter' | 'device' | 'cleaning', FlagSpec> = {
+export const sharedFlags: Record<'model' | 'adapter' | 'device' | 'cleaning' | 'attn', FlagSpec> = {
   model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors)' },
   adapter: { type: 'string', help: 'PEFT LoRA adapter folder' },
   device: { type: 'string', default: 'cpu', help: 'cpu or cuda' },
   cleaning: { type: 'string', help: 'basic | notebook | none (default: notebook for .csv, none for text)' },
+  attn: { type: 'string', help: `attention: sdpa (fused kernels) or eager (default: ${torch.nn.functional.hasFusedAttention ? 'sdpa' : 'eager'} with this libtorch)` },
 };
+
+/** --attn as the model option (undefined: the library's default). */
+export function attnFlag(f: Record<string, unknown>): torch.AttnImplementation | undefined {
+  const a = f.attn as string | undefined;
+  if (a !== undefined && a !== 'sdpa' && a !== 'eager') throw new Error(`--attn must be sdpa or eager, got '${a}'`);
+  return a;
+}
 
 /** The model (and adapter) named by --model / --adapter / --device. */
 export function loadModelFromFlags(f: Record<string, unknown>): Promise<torch.GPT2LMHeadModel> {
-  return loadModel(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string | undefined });
+  return loadModel(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string | undefined, attn: attnFlag(f) });
 }
 
-export async function loadModel(dir: string, opts: { adapter?: string; device?: string } = {}): Promise<torch.GPT2LMHeadModel> {
+export async function loadModel(dir: string, opts: { adapter?: string; device?: string; attn?: torch.AttnImplementation } = {}): Promise<torch.GPT2LMHeadModel> {
   if (!fs.existsSync(dir)) throw new Error(`--model ${dir}: no such folder`);
   checkDevice(opts.device);
-  const model = await torch.GPT2LMHeadModel.fromPretrained(dir);
+  const model = await torch.GPT2LMHeadModel.fromPretrained(dir, { attnImplementation: opts.attn });
   if (opts.adapter) {
     if (!fs.existsSync(opts.adapter)) throw new Error(`--adapter ${opts.adapter}: no such folder`);
     await torch.lora.loadAdapter(model, opts.adapter);

@@ -12,6 +12,7 @@ export const spec: Spec = {
   'batch-size': { type: 'int', default: 8, help: 'blocks per batch' },
   cleaning: sharedFlags.cleaning,
   device: sharedFlags.device,
+  attn: sharedFlags.attn,
   json: { type: 'boolean', help: 'one JSON line: loss, perplexity, tokens' },
 };
 

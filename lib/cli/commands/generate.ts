@@ -14,6 +14,7 @@ export const spec: Spec = {
   'top-p': { type: 'number', default: 1, help: 'nucleus sampling mass' },
   seed: { type: 'int', help: 'random seed for sampling' },
   device: sharedFlags.device,
+  attn: sharedFlags.attn,
   json: { type: 'boolean', help: 'one JSON line: text, tokens' },
 };
 

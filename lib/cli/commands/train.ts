@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { checkDevice, loadDataset, sharedFlags } from './common';
+import { attnFlag, checkDevice, loadDataset, sharedFlags } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 
 export const summary = 'fine-tune GPT-2 with LoRA (default) or fully; writes the adapter (or model) to --out';
@@ -36,6 +36,7 @@ export const spec: Spec = {
   'eval-steps': { type: 'int', help: 'evaluate every N steps (default: logging steps)' },
   cleaning: sharedFlags.cleaning,
   device: sharedFlags.device,
+  attn: sharedFlags.attn,
   precision: { type: 'string', default: 'fp32', help: 'fp32 | bf16 (bfloat16 autocast for the forward pass)' },
   'resume-from-checkpoint': { type: 'string', help: 'a checkpoint-<step> folder, or "latest" in --out' },
   progress: { type: 'boolean', help: 'force the progress bar on (default: on a terminal)' },
@@ -79,7 +80,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   const modelDir = f.model as string;
   if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: no such folder`);
   // Validate the data before spending time on the model.
-  const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
+  const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
   const data = loadDataset(f.data as string, f['block-size'] as number, model, f.cleaning as string | undefined);
   const evalData = f['eval-data'] ? loadDataset(f['eval-data'] as string, f['block-size'] as number, model, f.cleaning as string | undefined) : undefined;
   // Seeded before LoRA's init too (as HF's set_seed before get_peft_model): runs repeat exactly.
