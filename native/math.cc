@@ -215,6 +215,7 @@ INPLACE(mulScalar_, self.mul_(argScalar(info, 1)))
 INPLACE(div_, self.div_(T1))
 INPLACE(divScalar_, self.div_(argScalar(info, 1)))
 INPLACE(addcmul_, self.addcmul_(T1, T2, argScalar(info, 3)))
+INPLACE(addmm_, self.addmm_(T1, T2, argScalar(info, 3), argScalar(info, 4)))
 INPLACE(addcdiv_, self.addcdiv_(T1, T2, argScalar(info, 3)))
 INPLACE(lerp_, self.lerp_(T1, argScalar(info, 2)))
 INPLACE(lerpTensor_, self.lerp_(T1, T2))
@@ -248,7 +249,7 @@ void registerMath(Registrar& r) {
   R(var); r.add<std_>("std"); R(norm); R(logsumexp); R(all); R(any); R(cumsum);
   R(matmul); R(mm); R(bmm); R(addmm); R(baddbmm); R(outer);
   R(add_); R(addScalar_); R(sub_); R(mul_); R(mulScalar_); R(div_); R(divScalar_);
-  R(addcmul_); R(addcdiv_); R(lerp_); R(lerpTensor_); R(copy_); R(zero_); R(fill_);
+  R(addcmul_); R(addmm_); R(addcdiv_); R(lerp_); R(lerpTensor_); R(copy_); R(zero_); R(fill_);
   R(normal_); R(uniform_); R(sqrt_); R(clampMax_); R(maskedFill_);
 #undef R
 }

@@ -42,6 +42,36 @@ test('peft mode: shapes, init, scaling, only LoRA trainable, PEFT counts line', 
   m.dispose();
 });
 
+test('peft forward is base(x) + lora_B(lora_A(x)) * scaling, in fp32 and under bf16 autocast, with gradients', async () => {
+  const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(m, { r: 4, alpha: 8, dropout: 0 });
+  randomizeLora(m);
+  const [, layer] = torch.lora.loraLayers(m)[0];
+  torch.tidy(() => {
+    const x = torch.randn([2, 3, layer.base_layer.nx], { requiresGrad: true });
+    // The unfused formula, op by op, as PEFT writes it.
+    const ref = layer.base_layer.forward(x).add(
+      torch.nn.functional.linear(torch.nn.functional.linear(x, layer.lora_A.weight), layer.lora_B.weight).mul(layer.scaling));
+    const y = layer.forward(x);
+    expect(y.shape).toEqual([2, 3, layer.base_layer.nf]);
+    expect(relErr(y, ref)).toBeLessThan(1e-6);
+    y.sum().backward();
+    const [gx, gA, gB] = [x.grad!.clone(), layer.lora_A.weight.grad!.clone(), layer.lora_B.weight.grad!.clone()];
+    x.grad = null; m.zeroGrad();
+    ref.sum().backward();
+    expect(relErr(gx, x.grad!)).toBeLessThan(1e-6);
+    expect(relErr(gA, layer.lora_A.weight.grad!)).toBeLessThan(1e-6);
+    expect(relErr(gB, layer.lora_B.weight.grad!)).toBeLessThan(1e-6);
+    m.zeroGrad();
+    const low = torch.autocast(() => layer.forward(x), { deviceType: 'cpu', dtype: 'bfloat16' });
+    expect(low.dtype).toBe('bfloat16');
+    expect(relErr(low, ref)).toBeLessThan(2e-2);
+    low.float().sum().backward();
+    expect(relErr(layer.lora_B.weight.grad!, gB)).toBeLessThan(5e-2);
+  });
+  m.dispose();
+});
+
 test('seed mode: the notebook shapes, and its trainable set (embeddings, LayerNorms, biases stay trainable)', async () => {
   const m = await torch.GPT2LMHeadModel.fromPretrained(base);
   torch.lora.applyLoRA(m, { mode: 'seed', r: 2 });

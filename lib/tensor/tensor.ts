@@ -407,6 +407,11 @@ export class Tensor {
     return this;
   }
   addcmul_(t1: Tensor, t2: Tensor, value: number = 1): this { native.addcmul_(id(this), id(t1), id(t2), value); return this; }
+  /** this = beta * this + alpha * (m1 @ m2), in place (autograd records it, as PyTorch's addmm_) */
+  addmm_(m1: Tensor, m2: Tensor, opts: { beta?: number; alpha?: number } = {}): this {
+    native.addmm_(id(this), id(m1), id(m2), opts.beta ?? 1, opts.alpha ?? 1);
+    return this;
+  }
   addcdiv_(t1: Tensor, t2: Tensor, value: number = 1): this { native.addcdiv_(id(this), id(t1), id(t2), value); return this; }
   lerp_(end: Tensor, weight: TensorLike): this {
     if (typeof weight === 'number') native.lerp_(id(this), id(end), weight);
