@@ -20,12 +20,13 @@ rm -rf build
 npx tsc -p . || exit 1
 grep -E "tstorch: (c10d|no Gloo|CUDA libtorch|CUDA allocator)" "$OUT/build.log"  # which distributed backends were built (NCCL is tested below)
 node -e "const t=require('./dist/lib'); const b=t.buildInfo(); console.log(JSON.stringify({v:b.torchVersion, src:b.torchSource, cuda:b.builtWithCuda, avail:b.cudaAvailable, n:b.cudaDeviceCount}))"
-TSTORCH_TEST_CUDA=1 npx jest test/cuda.test.ts 2>&1 | tail -40
+# Each stage has its own time limit, so that a hang cannot spend the whole device budget.
+TSTORCH_TEST_CUDA=1 timeout 300 npx jest test/cuda.test.ts 2>&1 | tail -40
 # GPT-2 124M LoRA training vs transformers+peft (fp32 and bf16, 8x128 and 16x1024), table last.
 # DRY_RUN=1 (on a CPU machine, to check the plumbing) runs it on the CPU with a tiny model
 # (there: TSTORCH_PYTHON=/usr/bin/python3; the CUDA tests above fail by design).
 if [ "${DRY_RUN:-0}" != 1 ]; then
-  node dist/scripts/bench/gpu.js --steps 10 2>&1 | tee "$OUT/bench-gpu.txt" | tail -12
+  timeout 420 node dist/scripts/bench/gpu.js --steps 10 2>&1 | tee "$OUT/bench-gpu.txt" | tail -12
 else
   node dist/scripts/bench/gpu.js --dry-run 2>&1 | tail -8
 fi

@@ -70,15 +70,22 @@ function main(args: string[]): void {
     const py: Side[] = [], ts: Side[] = [];
     const caseArgs = [device, precision, String(B), String(T), String(steps), size];
     const env = dry ? { OMP_NUM_THREADS: '1' } : {};
-    for (let r = 0; r < rounds; r++) {
-      const p = runJson(PYTHON, [path.join(repoRoot, 'scripts/bench/gpu_ref.py'), ...caseArgs], env) as unknown as Side & { reference: string; tf32: boolean };
-      reference = p.reference;
-      if (!dry && p.tf32 !== tf32) throw new Error(`bench gpu: Python ran with TF32 ${p.tf32}, tstorch with ${tf32}`);
-      py.push(p);
-      ts.push(runJson(process.execPath, [__filename, '--side', ...caseArgs, tf32 ? '1' : '0'], env) as unknown as Side);
+    const label = `GPT-2 ${size} LoRA step, ${precision}${tf32 && precision === 'fp32' ? ' (TF32)' : ''}, ${B}x${T}`;
+    try {
+      for (let r = 0; r < rounds; r++) {
+        const p = runJson(PYTHON, [path.join(repoRoot, 'scripts/bench/gpu_ref.py'), ...caseArgs], env) as unknown as Side & { reference: string; tf32: boolean };
+        reference = p.reference;
+        if (!dry && p.tf32 !== tf32) throw new Error(`Python ran with TF32 ${p.tf32}, tstorch with ${tf32}`);
+        py.push(p);
+        ts.push(runJson(process.execPath, [__filename, '--side', ...caseArgs, tf32 ? '1' : '0'], env) as unknown as Side);
+      }
+    } catch (e) {
+      // One failed case (say, out of memory) must not cost the others on a rationed GPU.
+      console.error(`  ${label}: FAILED: ${(e as Error).message.slice(0, 2000)}`);
+      rows.push([label, 'failed', '', '', '', '', '']);
+      continue;
     }
     const m = (xs: Side[], k: keyof Side) => median(xs.map((x) => x[k]));
-    const label = `GPT-2 ${size} LoRA step, ${precision}${tf32 && precision === 'fp32' ? ' (TF32)' : ''}, ${B}x${T}`;
     rows.push([label, m(py, 'tokens_per_s'), m(ts, 'tokens_per_s'), m(ts, 'tokens_per_s') / m(py, 'tokens_per_s'),
       m(py, 'peak_mib'), m(ts, 'peak_mib'), m(ts, 'peak_mib') / m(py, 'peak_mib')]);
     console.error(`  ${label}: python ${m(py, 'ms').toFixed(1)} ms, tstorch ${m(ts, 'ms').toFixed(1)} ms`);
