@@ -1,4 +1,4 @@
-// GPT-2, numerically Hugging Face's GPT2LMHeadModel (eager attention), in the style of
+// GPT-2, numerically Hugging Face's GPT2LMHeadModel (its eager or sdpa attention), in the style of
 // nanoGPT's model.py: every line is the math. Parameter names are Hugging Face's, so
 // checkpoints load and save in their layout: config.json + model.safetensors.
 import * as fs from 'fs';
