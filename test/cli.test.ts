@@ -107,6 +107,12 @@ test('--attn picks the attention implementation: eager and sdpa give the same lo
   expect(bad.err).toMatch(/--attn must be sdpa or eager, got 'flash'/);
 });
 
+test('train --tf32 on the CPU is refused with what to do', () => {
+  const r = cli('train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'tf32'), '--tf32');
+  expect(r.code).toBe(1);
+  expect(r.err).toMatch(/--tf32 applies to CUDA matmuls: use it with --device cuda/);
+});
+
 test('demo refuses a bad --precision before doing any work', () => {
   const out = path.join(tmp, 'demo-bad');
   const r = cli('demo', '--precision', 'fp16', '--out', out);

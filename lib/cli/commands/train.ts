@@ -38,6 +38,7 @@ export const spec: Spec = {
   device: sharedFlags.device,
   attn: sharedFlags.attn,
   precision: { type: 'string', default: 'fp32', help: 'fp32 | bf16 (bfloat16 autocast for the forward pass)' },
+  tf32: { type: 'boolean', help: 'CUDA: TF32 tensor cores for float32 matmuls (HF\'s --tf32; faster, ~10-bit mantissa products)' },
   'resume-from-checkpoint': { type: 'string', help: 'a checkpoint-<step> folder, or "latest" in --out' },
   progress: { type: 'boolean', help: 'force the progress bar on (default: on a terminal)' },
   'nproc-per-node': { type: 'int', default: 1, help: 'data-parallel worker processes on this machine (Gloo)' },
@@ -76,6 +77,10 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (!['peft', 'seed'].includes(f['lora-mode'] as string)) throw new Error(`--lora-mode must be peft or seed, got '${f['lora-mode']}'`);
   if (!['linear', 'cosine', 'constant'].includes(f['lr-scheduler'] as string)) throw new Error(`--lr-scheduler must be linear, cosine or constant`);
   checkDevice(f.device as string);
+  if (f.tf32) {
+    if (!(f.device as string).startsWith('cuda')) throw new Error('--tf32 applies to CUDA matmuls: use it with --device cuda');
+    torch.cuda.setAllowTF32(true);
+  }
   torch.keepFreedCpuMemory(); // CPU training reuses its large buffers (RSS stays at its peak)
   const modelDir = f.model as string;
   if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: no such folder`);
