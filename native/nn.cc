@@ -59,7 +59,7 @@ Napi::Value gelu(const Napi::CallbackInfo& info) {
 // crossEntropy(logits (N, C), target (N), ignoreIndex, reduction 0 none | 1 mean | 2 sum, labelSmoothing)
 Napi::Value crossEntropy(const Napi::CallbackInfo& info) {
   const at::Tensor &logits = T0, &target = argTensor(info, 1);
-  SkipAutogradIfUnneeded skip(logits);
+  SkipAutogradIfUnneeded skip(logits, target);  // a float target (probabilities) may need a gradient too
   return ret(info, at::cross_entropy_loss(logits, target, c10::nullopt, argInt64(info, 3),
                                           argInt64(info, 2), argDouble(info, 4)));
 }

@@ -99,6 +99,12 @@ describe('autograd through composite functions matches PyTorch (float64, 1e-10)'
       // Under noGrad, ops on inputs that require grad make no graph either.
       const z = torch.noGrad(() => x.mul(2).add(x));
       expect(z.requiresGrad).toBe(false);
+      // A float target (class probabilities) that needs a gradient gets it, logits or not:
+      // d mean_n(-sum_c t log softmax(l)) / dt = -log softmax(l) / N.
+      const logits = torch.randn([4, 5], { dtype: 'float64' });
+      const probs = F.softmax(torch.randn([4, 5], { dtype: 'float64' }), -1).requiresGrad_();
+      F.crossEntropy(logits, probs).backward();
+      expect(relErr(probs.grad!, F.logSoftmax(logits, -1).neg().div(4))).toBeLessThan(1e-12);
       // And a result can start its own graph.
       const leaf = c.sin().requiresGrad_();
       leaf.mul(leaf).sum().backward();
