@@ -161,8 +161,30 @@ inline Napi::Value ret(const Napi::CallbackInfo& info, at::Tensor t) {
   napi_create_int32(info.Env(), table(info).put(std::move(t)), &v);
   return Napi::Value(info.Env(), v);
 }
+
 Napi::Value retList(const Napi::CallbackInfo& info, const std::vector<at::Tensor>& ts);
 Napi::Value retPair(const Napi::CallbackInfo& info, at::Tensor a, at::Tensor b);
+
+// Bindings of ops with fresh results, with 1-3 leading tensor arguments (a, b, c): they are
+// read first, so that the autograd layer can be skipped when none of them needs a gradient.
+#define OP1(name, expr)                              \
+  Napi::Value name(const Napi::CallbackInfo& info) { \
+    const at::Tensor& a = argTensor(info, 0);        \
+    SkipAutogradIfUnneeded skip(a);                  \
+    return ret(info, expr);                          \
+  }
+#define OP2(name, expr)                                                  \
+  Napi::Value name(const Napi::CallbackInfo& info) {                     \
+    const at::Tensor &a = argTensor(info, 0), &b = argTensor(info, 1);   \
+    SkipAutogradIfUnneeded skip(a, b);                                   \
+    return ret(info, expr);                                              \
+  }
+#define OP3(name, expr)                                                                           \
+  Napi::Value name(const Napi::CallbackInfo& info) {                                              \
+    const at::Tensor &a = argTensor(info, 0), &b = argTensor(info, 1), &c = argTensor(info, 2);   \
+    SkipAutogradIfUnneeded skip(a, b, c);                                                         \
+    return ret(info, expr);                                                                       \
+  }
 
 // Turns every C++ exception into a JS Error carrying libtorch's message (without its C++
 // backtrace), so that nothing a user passes can take the process down.

@@ -10,26 +10,7 @@ namespace {
 #define T0 argTensor(info, 0)
 #define T1 argTensor(info, 1)
 #define T2 argTensor(info, 2)
-// Ops with fresh results read their tensor arguments (a, b, c) first, so that libtorch's
-// autograd layer can be skipped when none of them needs a gradient (see common.h).
-#define OP1(name, expr)                              \
-  Napi::Value name(const Napi::CallbackInfo& info) { \
-    const at::Tensor& a = T0;                        \
-    SkipAutogradIfUnneeded skip(a);                  \
-    return ret(info, expr);                          \
-  }
-#define OP2(name, expr)                              \
-  Napi::Value name(const Napi::CallbackInfo& info) { \
-    const at::Tensor &a = T0, &b = T1;               \
-    SkipAutogradIfUnneeded skip(a, b);               \
-    return ret(info, expr);                          \
-  }
-#define OP3(name, expr)                              \
-  Napi::Value name(const Napi::CallbackInfo& info) { \
-    const at::Tensor &a = T0, &b = T1, &c = T2;      \
-    SkipAutogradIfUnneeded skip(a, b, c);            \
-    return ret(info, expr);                          \
-  }
+// OP1 / OP2 / OP3 (fresh results, tensor arguments a, b, c) are in common.h.
 // In-place ops return nothing: the JS side returns the same Tensor object.
 #define INPLACE(name, stmt)                          \
   Napi::Value name(const Napi::CallbackInfo& info) { \
@@ -228,9 +209,6 @@ INPLACE(sqrt_, self.sqrt_())
 INPLACE(clampMax_, self.clamp_max_(argScalar(info, 1)))
 INPLACE(maskedFill_, self.masked_fill_(T1, argScalar(info, 2)))
 
-#undef OP1
-#undef OP2
-#undef OP3
 #undef INPLACE
 
 }  // namespace

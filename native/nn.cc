@@ -15,23 +15,15 @@ inline c10::optional<at::Tensor> optT(const Napi::CallbackInfo& info, size_t i) 
 }
 
 // Each op reads its tensor arguments first, so that libtorch's autograd layer can be skipped
-// when none of them needs a gradient (see SkipAutogradIfUnneeded in common.h).
+// when none of them needs a gradient (OP1/OP2, SkipAutogradIfUnneeded in common.h).
 Napi::Value linear(const Napi::CallbackInfo& info) {
   const at::Tensor &x = T0, &w = argTensor(info, 1);
   auto bias = optT(info, 2);
   SkipAutogradIfUnneeded skip(x, w, bias);
   return ret(info, at::linear(x, w, bias));
 }
-Napi::Value softmax(const Napi::CallbackInfo& info) {
-  const at::Tensor& x = T0;
-  SkipAutogradIfUnneeded skip(x);
-  return ret(info, at::softmax(x, argInt64(info, 1)));
-}
-Napi::Value logSoftmax(const Napi::CallbackInfo& info) {
-  const at::Tensor& x = T0;
-  SkipAutogradIfUnneeded skip(x);
-  return ret(info, at::log_softmax(x, argInt64(info, 1)));
-}
+OP1(softmax, at::softmax(a, argInt64(info, 1)))
+OP1(logSoftmax, at::log_softmax(a, argInt64(info, 1)))
 // layerNorm(x, normalizedShape, weight|-1, bias|-1, eps)
 Napi::Value layerNorm(const Napi::CallbackInfo& info) {
   const at::Tensor& x = T0;
@@ -40,29 +32,13 @@ Napi::Value layerNorm(const Napi::CallbackInfo& info) {
   return ret(info, at::layer_norm(x, argInts(info, 1), weight, bias, argDouble(info, 4)));
 }
 // embedding(weight, indices)
-Napi::Value embedding(const Napi::CallbackInfo& info) {
-  const at::Tensor &weight = T0, &indices = argTensor(info, 1);
-  SkipAutogradIfUnneeded skip(weight);
-  return ret(info, at::embedding(weight, indices));
-}
-Napi::Value dropout(const Napi::CallbackInfo& info) {
-  const at::Tensor& x = T0;
-  SkipAutogradIfUnneeded skip(x);
-  return ret(info, at::dropout(x, argDouble(info, 1), argBool(info, 2)));
-}
+OP2(embedding, at::embedding(a, b))
+OP1(dropout, at::dropout(a, argDouble(info, 1), argBool(info, 2)))
 // gelu(x, approximate: 'none' | 'tanh')
-Napi::Value gelu(const Napi::CallbackInfo& info) {
-  const at::Tensor& x = T0;
-  SkipAutogradIfUnneeded skip(x);
-  return ret(info, at::gelu(x, info[1].As<Napi::String>().Utf8Value()));
-}
+OP1(gelu, at::gelu(a, info[1].As<Napi::String>().Utf8Value()))
 // crossEntropy(logits (N, C), target (N), ignoreIndex, reduction 0 none | 1 mean | 2 sum, labelSmoothing)
-Napi::Value crossEntropy(const Napi::CallbackInfo& info) {
-  const at::Tensor &logits = T0, &target = argTensor(info, 1);
-  SkipAutogradIfUnneeded skip(logits, target);  // a float target (probabilities) may need a gradient too
-  return ret(info, at::cross_entropy_loss(logits, target, c10::nullopt, argInt64(info, 3),
-                                          argInt64(info, 2), argDouble(info, 4)));
-}
+// (A float target, class probabilities, may need a gradient too: OP2 checks both.)
+OP2(crossEntropy, at::cross_entropy_loss(a, b, c10::nullopt, argInt64(info, 3), argInt64(info, 2), argDouble(info, 4)))
 
 // scaledDotProductAttention(q, k, v, mask|-1, dropoutP, isCausal): libtorch 2.x only; on 1.13
 // the TS layer composes it (hasSdpa false).
@@ -209,7 +185,6 @@ Napi::Value autocastExit(const Napi::CallbackInfo& info) {
   setAutocast(cuda, argBool(info, 1), argDtype(info, 2));
   return info.Env().Undefined();
 }
-
 
 }  // namespace
 

@@ -96,7 +96,7 @@ export interface CudaMemoryStats {
 export function memory(): MemoryInfo {
   const b = native.memoryBytes();
   const info: MemoryInfo = { liveTensors: native.liveTensors(), bytes: b.cpu + b.cuda, bytesByDevice: b };
-  const s = native.cudaIsAvailable() ? native.cudaMemoryStats(0) : null;
+  const s = cuda.memoryStats();
   if (s) info.cudaAllocator = s;
   return info;
 }

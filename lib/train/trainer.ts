@@ -215,7 +215,7 @@ export class Trainer {
             distributed.allReduce([loss], { op: 'avg' });
           }
           if (a.maxGradNorm > 0) {
-            this.lastGradNorm?.dispose();
+            this.lastGradNorm?.dispose(); // only the last step's is logged (and not read here: no sync)
             this.lastGradNorm = keep(clipGradNormTensor(trainable, a.maxGradNorm));
           }
           this.optimizer.step();
@@ -231,9 +231,7 @@ export class Trainer {
         const epochF = this.globalStep / this.stepsPerEpoch;
         if (this.globalStep % a.loggingSteps === 0 || this.globalStep === this.totalSteps) {
           this.readLosses();
-          const gradNorm = this.lastGradNorm ? (this.lastGradNorm.item() as number) : NaN;
-          this.lastGradNorm?.dispose();
-          this.lastGradNorm = null;
+          const gradNorm = this.takeGradNorm();
           const secs = Math.max(1e-9, (Date.now() - lastLog) / 1000);
           lastLoggedLoss = this.lossSinceLog / this.stepsSinceLog;
           this.log({
@@ -259,6 +257,16 @@ export class Trainer {
     const seconds = (Date.now() - t0) / 1000;
     if (this.isMain) this.writePlot();
     return { globalStep: this.globalStep, trainLoss: steps ? this.runLossSum / steps : NaN, logHistory: this.logHistory, seconds, tokensPerSecond: tokens / Math.max(seconds, 1e-9) };
+  }
+
+  /** The last step's grad norm (NaN without clipping), read and released. */
+  private takeGradNorm(): number {
+    const t = this.lastGradNorm;
+    this.lastGradNorm = null;
+    if (!t) return NaN;
+    const v = t.item() as number;
+    t.dispose();
+    return v;
   }
 
   /** Adds the unread step losses, in step order, to lossSinceLog and this run's sum (one device read). */

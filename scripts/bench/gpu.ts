@@ -8,10 +8,7 @@
 //   node dist/scripts/bench/gpu.js --dry-run     (CPU, tiny model: checks the plumbing anywhere)
 import * as path from 'path';
 import * as torch from '../../lib';
-import { PYTHON, median, printTable, repoRoot, runJson } from './common';
-
-const GPT2_124M = { vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 };
-const TINY = { vocab_size: 256, n_positions: 64, n_embd: 32, n_layer: 2, n_head: 2 };
+import { GPT2_124M, PYTHON, TINY, median, printTable, repoRoot, runJson, trainStep } from './common';
 
 type Side = { ms: number; tokens_per_s: number; peak_mib: number };
 
@@ -22,21 +19,11 @@ function tsSide(device: string, precision: string, B: number, T: number, steps: 
   torch.manualSeed(0);
   const model = new torch.GPT2LMHeadModel(size === '124m' ? GPT2_124M : TINY, { device: device as torch.Device });
   torch.lora.applyLoRA(model, { r: 8, alpha: 16, dropout: 0.05, targetModules: ['c_attn', 'c_proj', 'c_fc'] });
-  model.train();
   const params = model.parameters({ trainableOnly: true });
   const opt = new torch.optim.AdamW(params, { lr: 1e-4 });
   const ids = torch.keep(torch.randint(0, model.config.vocab_size, [B, T], { device: device as torch.Device }));
   const sync = () => { if (cuda) torch.cuda.synchronize(); };
-  const step = () => torch.tidy(() => {
-    const out = torch.autocast(() => model.forward(ids, { labels: ids }), {
-      enabled: precision === 'bf16', deviceType: cuda ? 'cuda' : 'cpu', dtype: 'bfloat16',
-    });
-    out.logits.dispose(); // as Python, which drops the logits once the loss exists
-    out.loss!.backward();
-    torch.nn.utils.clipGradNormTensor(params, 1.0);
-    opt.step();
-    opt.zeroGrad();
-  });
+  const step = () => trainStep(model, ids, params, opt, { bf16: precision === 'bf16', deviceType: cuda ? 'cuda' : 'cpu' });
   for (let i = 0; i < 3; i++) step();
   sync();
   if (cuda) torch.cuda.resetPeakMemoryStats();

@@ -1,14 +1,13 @@
 // tstorch side of scripts/bench: one case per process (as the Python side), one JSON line.
 //   node dist/scripts/bench/model.js CASE ITERS THREADS
 import * as torch from '../../lib';
+import { GPT2_124M, TINY, trainStep } from './common';
 
 const [kase, itersS, threadsS] = process.argv.slice(2);
 const iters = Number(itersS);
 torch.setNumThreads(Number(threadsS));
 torch.manualSeed(0);
 
-const GPT2_124M = { vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 };
-const TINY = { vocab_size: 256, n_positions: 64, n_embd: 32, n_layer: 2, n_head: 2 };
 const cases: Record<string, [object, number, number]> = {
   tiny_step: [TINY, 2, 32], fwdbwd_124m: [GPT2_124M, 2, 128], lora_step_124m: [GPT2_124M, 8, 128],
   full_step_124m: [GPT2_124M, 8, 128], generate_124m: [GPT2_124M, 1, 16],
@@ -33,18 +32,7 @@ function step(): number {
       model.generate(prompt, { maxNewTokens: n, eosTokenId: null });
       return n;
     }
-    model.train();
-    const out = torch.autocast(() => model.forward(ids, { labels: ids }), { enabled: bf16, deviceType: 'cpu', dtype: 'bfloat16' });
-    out.logits.dispose(); // as the Python side, which drops the logits once the loss exists
-    const loss = out.loss!;
-    loss.backward();
-    if (opt) {
-      torch.nn.utils.clipGradNorm(params, 1.0);
-      opt.step();
-      opt.zeroGrad();
-    } else {
-      model.zeroGrad();
-    }
+    trainStep(model, ids, params, opt, { bf16, deviceType: 'cpu' });
     return B * T;
   });
 }

@@ -63,10 +63,10 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   }
   // Each local worker on CUDA takes its own GPU (cuda:LOCAL_RANK), as under torchrun.
   if (torch.distributed.launchedDistributed() && f.device === 'cuda' && process.env.LOCAL_RANK) f.device = `cuda:${process.env.LOCAL_RANK}`;
+  const onCuda = (f.device as string).startsWith('cuda');
   const backendFlag = f['dist-backend'] as string;
   if (!['auto', 'gloo', 'nccl'].includes(backendFlag)) throw new Error(`--dist-backend must be auto, gloo or nccl, got '${backendFlag}'`);
   if (torch.distributed.launchedDistributed()) {
-    const onCuda = (f.device as string).startsWith('cuda');
     const backend = backendFlag === 'auto' ? (onCuda && torch.distributed.isNcclAvailable() ? 'nccl' : 'gloo') : (backendFlag as 'gloo' | 'nccl');
     torch.distributed.initProcessGroup({ backend, timeoutMs: (f['dist-timeout'] as number) * 1000 });
   }
@@ -78,7 +78,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (!['linear', 'cosine', 'constant'].includes(f['lr-scheduler'] as string)) throw new Error(`--lr-scheduler must be linear, cosine or constant`);
   checkDevice(f.device as string);
   if (f.tf32) {
-    if (!(f.device as string).startsWith('cuda')) throw new Error('--tf32 applies to CUDA matmuls: use it with --device cuda');
+    if (!onCuda) throw new Error('--tf32 applies to CUDA matmuls: use it with --device cuda');
     torch.cuda.setAllowTF32(true);
   }
   torch.keepFreedCpuMemory(); // CPU training reuses its large buffers (RSS stays at its peak)
