@@ -28,7 +28,7 @@ function tsSide(n: number): { add_us: number; add_tidy_us: number; step_us: numb
   return { add_us: add, add_tidy_us: addTidy, step_us: step };
 }
 
-export function overheadBench(rounds = 5, n = 200000) {
+export function overheadBench(rounds = 7, n = 200000) {
   const cpp = ['build/tstorch_bench_overhead', 'build/Release/tstorch_bench_overhead']
     .map((p) => path.join(repoRoot, p))
     .find((p) => fs.existsSync(p));
@@ -53,21 +53,24 @@ export function overheadBench(rounds = 5, n = 200000) {
     res.tstorch.step.push(t.step_us);
   }
   const m = (k: string, f: keyof Loops) => median(res[k][f]);
+  // Ratios are taken within each round (its three processes run back to back) and then their
+  // median: the VM's speed drifts by 10% and more over a minute, and pairing cancels that drift.
+  const ratio = (k: string, base: string, f: keyof Loops) => median(res[k][f].map((v, r) => v / res[base][f][r]));
   const names = { add: '16-elem add, disposed at once', add_tidy: '16-elem add, freed in batches of 100 (tidy)', step: '4x4 matmul/tanh/sum fwd+bwd in tidy' };
   const rows = (['add', 'add_tidy', 'step'] as const).map((f) => [
     names[f],
     cpp ? m('cpp', f) : NaN,
     m('python', f),
     m('tstorch', f),
-    cpp ? m('tstorch', f) / m('cpp', f) : NaN,
-    m('tstorch', f) / m('python', f),
+    cpp ? ratio('tstorch', 'cpp', f) : NaN,
+    ratio('tstorch', 'python', f),
   ]);
-  printTable(`Per-op overhead (us per iteration, medians of ${rounds} alternating rounds, 1 thread)`,
+  printTable(`Per-op overhead (us per iteration, medians of ${rounds} alternating rounds, 1 thread; ratios: median of the per-round ratios)`,
     ['loop', 'C++', 'Python', 'tstorch', 'tstorch/C++', 'tstorch/Python'], rows);
   return rows;
 }
 
 if (require.main === module) {
   if (process.argv[2] === '--side') console.log(JSON.stringify(tsSide(Number(process.argv[3]))));
-  else overheadBench(Number(process.argv[2] ?? 5), Number(process.argv[3] ?? 200000));
+  else overheadBench(Number(process.argv[2] ?? 7), Number(process.argv[3] ?? 200000));
 }
