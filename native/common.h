@@ -16,6 +16,17 @@
 #include <string>
 #include <vector>
 
+// c10::optional is libtorch 1.x's own type and an alias of std::optional from 2.4 on, where
+// ATen's headers move to <optional> and may stop including it.
+#if __has_include(<c10/util/Optional.h>)
+#include <c10/util/Optional.h>
+#else
+namespace c10 {
+using std::nullopt;
+using std::optional;
+}  // namespace c10
+#endif
+
 namespace tstorch {
 
 struct DistState;  // native/dist.cc: the c10d store and process group of this environment

@@ -1,5 +1,6 @@
 // The training scripts users copy from: scripts/train-lora.ts (the notebook's train()) and
 // scripts/compare-lora-full.ts (its LoRA-vs-full comparison), each run on a tiny model.
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -44,4 +45,21 @@ test('compare-lora-full: both runs in their own processes, one table, one plot',
   const t0 = Date.now();
   compare({ modelDir, trainFile, evalFile, outDir: out, steps: 6, blockSize: 32, batchSize: 4 });
   expect(Date.now() - t0).toBeLessThan(3000);
+});
+
+test('bench:gpu dry run (what scripts/gpu-check.sh runs on the GPU): both sides measured, a case without time left skipped', () => {
+  // The compiled script, as gpu-check.sh starts it: each side in its own process.
+  const bench = path.join(__dirname, '..', 'dist', 'scripts', 'bench', 'gpu.js');
+  const r = spawnSync(process.execPath, [bench, '--dry-run', '--time-budget', '0.001'], { encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  const rows = r.stdout.split('\n').filter((l) => l.startsWith('| GPT-2 tiny'))
+    .map((l) => l.split('|').slice(1, -1).map((c) => c.trim()));
+  expect(rows.map((x) => x[0])).toEqual(['GPT-2 tiny LoRA step, fp32, 2x16', 'GPT-2 tiny LoRA step, bf16, 2x16', 'GPT-2 tiny LoRA step, fp32, 2x64']);
+  const [py, ts, speed] = rows[0].slice(1, 4).map(Number);
+  expect(py).toBeGreaterThan(0);
+  expect(ts).toBeGreaterThan(0);
+  expect(Math.abs(speed - ts / py)).toBeLessThan(0.01); // the ratio of the two measured sides
+  // The first case used up the budget: the others are reported as skipped, not left out.
+  expect(rows[1][1]).toBe('skipped (time)');
+  expect(rows[2][1]).toBe('skipped (time)');
 });

@@ -4,7 +4,9 @@
 // steps, every step synchronized. Prints tokens/s, the speed ratio and peak CUDA memory
 // (allocated, since the warm-up) last. Same LoRA on both sides: r 8, alpha 16, dropout 0.05 on
 // c_attn, c_proj, c_fc; AdamW lr 1e-4 on the adapters; gradients clipped to norm 1 without a sync.
-//   node dist/scripts/bench/gpu.js [--rounds N] [--steps N] [--tf32]
+//   node dist/scripts/bench/gpu.js [--rounds N] [--steps N] [--tf32] [--time-budget SECONDS]
+// (--time-budget: a case that would not finish in time, judged by the longest case so far, is
+// skipped and reported as such, so that a rationed GPU session still gets the table.)
 //   node dist/scripts/bench/gpu.js --dry-run     (CPU, tiny model: checks the plumbing anywhere)
 import * as path from 'path';
 import * as torch from '../../lib';
@@ -51,6 +53,9 @@ function main(args: string[]): void {
   const cases: [string, number, number][] = dry
     ? [['fp32', 2, 16], ['bf16', 2, 16], ['fp32', 2, 64]]
     : [['fp32', 8, 128], ['bf16', 8, 128], ['fp32', 16, 1024], ['bf16', 16, 1024]];
+  const budgetS = opt('--time-budget', Infinity);
+  const started = Date.now();
+  let longestCaseS = 0;
   const rows: (string | number)[][] = [];
   let reference = '';
   for (const [precision, B, T] of cases) {
@@ -58,6 +63,12 @@ function main(args: string[]): void {
     const caseArgs = [device, precision, String(B), String(T), String(steps), size];
     const env = dry ? { OMP_NUM_THREADS: '1' } : {};
     const label = `GPT-2 ${size} LoRA step, ${precision}${tf32 && precision === 'fp32' ? ' (TF32)' : ''}, ${B}x${T}`;
+    const caseStart = Date.now();
+    if ((caseStart - started) / 1e3 + 1.2 * longestCaseS > budgetS) {
+      console.error(`  ${label}: skipped, no time left in --time-budget ${budgetS} s`);
+      rows.push([label, 'skipped (time)', '', '', '', '', '']);
+      continue;
+    }
     try {
       for (let r = 0; r < rounds; r++) {
         const p = runJson(PYTHON, [path.join(repoRoot, 'scripts/bench/gpu_ref.py'), ...caseArgs], env) as unknown as Side & { reference: string; tf32: boolean };
@@ -71,6 +82,8 @@ function main(args: string[]): void {
       console.error(`  ${label}: FAILED: ${(e as Error).message.slice(0, 2000)}`);
       rows.push([label, 'failed', '', '', '', '', '']);
       continue;
+    } finally {
+      longestCaseS = Math.max(longestCaseS, (Date.now() - caseStart) / 1e3);
     }
     const m = (xs: Side[], k: keyof Side) => median(xs.map((x) => x[k]));
     rows.push([label, m(py, 'tokens_per_s'), m(ts, 'tokens_per_s'), m(ts, 'tokens_per_s') / m(py, 'tokens_per_s'),
