@@ -282,12 +282,20 @@ Napi::Value item(const Napi::CallbackInfo& info) {
 
 // ---------- conversion ----------
 
-// to(id, dtype|-1, device|null, copy)
+// to(id, dtype|-1, device|null, copy, nonBlocking)
 Napi::Value to(const Napi::CallbackInfo& info) {
   const at::Tensor& t = argTensor(info, 0);
   at::ScalarType st = argInt(info, 1) < 0 ? t.scalar_type() : argDtype(info, 1);
   at::Device dev = isNullish(info, 2) ? t.device() : argDevice(info, 2);
-  return ret(info, t.to(dev, st, /*non_blocking=*/false, /*copy=*/argBool(info, 3)));
+  return ret(info, t.to(dev, st, /*non_blocking=*/argBool(info, 4), /*copy=*/argBool(info, 3)));
+}
+// Page-locked host memory: copies from it to a GPU can be non-blocking (the host allocator keeps
+// the block until the copy is done, also when the tensor is freed first).
+Napi::Value pinMemory(const Napi::CallbackInfo& info) {
+  return ret(info, argTensor(info, 0).pin_memory());
+}
+Napi::Value isPinned(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), argTensor(info, 0).is_pinned());
 }
 Napi::Value contiguous(const Napi::CallbackInfo& info) {
   return ret(info, argTensor(info, 0).contiguous());
@@ -520,6 +528,8 @@ void registerCore(Registrar& r) {
   r.add<doubles>("doubles");
   r.add<item>("item");
   r.add<to>("to");
+  r.add<pinMemory>("pinMemory");
+  r.add<isPinned>("isPinned");
   r.add<contiguous>("contiguous");
   r.add<clone>("clone");
   r.add<alias>("alias");

@@ -53,6 +53,17 @@ describe('creation and data', () => {
     expect(u.max().item()).toBeLessThan(1);
   });
 
+  test('to() with nonBlocking, and pinned memory where there is no CUDA', () => {
+    const a = torch.tensor([[1.5, -2], [3, 4]]);
+    // On the CPU nonBlocking changes nothing: same values, the dtype converted as asked.
+    expect(a.to({ dtype: 'float64', nonBlocking: true }).tolist()).toEqual([[1.5, -2], [3, 4]]);
+    expect(a.to({ dtype: 'int64', nonBlocking: true }).dtype).toBe('int64');
+    expect(a.isPinned()).toBe(false);
+    if (!torch.cuda.isAvailable()) {
+      expect(() => a.pinMemory()).toThrow(/pinMemory: page-locked memory needs CUDA/);
+    }
+  });
+
   test('manualSeed makes randn repeatable and equal to PyTorch with the same seed', () => {
     torch.manualSeed(42);
     const a = torch.randn([3]).tolist() as number[];

@@ -24,6 +24,61 @@ test('CUDA is there and tensors round-trip', () => {
   expect(torch.memory().bytesByDevice.cuda).toBeGreaterThan(0);
 });
 
+test('pinned memory and non-blocking copies', () => {
+  const a = torch.randn([256, 64]);
+  const p = a.pinMemory();
+  expect(p.isPinned()).toBe(true);
+  expect(a.isPinned()).toBe(false);
+  const g = p.to({ device: 'cuda', nonBlocking: true });
+  p.dispose(); // the host allocator keeps the block until the copy is done
+  const back = g.mul(2).to({ device: 'cpu' });
+  expect(relErr(back, a.mul(2))).toBeLessThan(1e-6);
+  expect(() => g.pinMemory()).toThrow(/only CPU tensors/);
+  // The dataset's CUDA batches take that path.
+  const ds = new torch.data.TextDataset(Array.from({ length: 64 }, (_, i) => i), 8);
+  const b = ds.batch([3, 0], 'cuda');
+  expect(b.device).toBe('cuda:0');
+  expect(b.cpu().tolist()).toEqual([[24, 25, 26, 27, 28, 29, 30, 31], [0, 1, 2, 3, 4, 5, 6, 7]]);
+});
+
+test('the Trainer on CUDA: same losses and adapter as on the CPU (LoRA, fp32)', async () => {
+  // The tiny checkpoint with its dropouts off: CPU and CUDA draw different random masks.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-trainer-'));
+  const dir = path.join(tmp, 'base');
+  fs.mkdirSync(dir);
+  const src = path.join(fixtures, 'gpt2', 'tiny');
+  fs.copyFileSync(path.join(src, 'model.safetensors'), path.join(dir, 'model.safetensors'));
+  const config = JSON.parse(fs.readFileSync(path.join(src, 'config.json'), 'utf8'));
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, attn_pdrop: 0, embd_pdrop: 0, resid_pdrop: 0 }));
+  const tokens = Array.from({ length: 40 * 12 }, (_, i) => (i * 37 + 11) % 101);
+  const runOn = async (device: string) => {
+    // One initial adapter for both (made on the CPU, with B nonzero so that every weight moves).
+    const model = await torch.GPT2LMHeadModel.fromPretrained(dir, { device, attnImplementation: 'eager' });
+    await torch.lora.loadAdapter(model, path.join(tmp, 'init'));
+    const trainer = new torch.Trainer(model, { outputDir: path.join(tmp, device), maxSteps: 6, perDeviceTrainBatchSize: 4,
+      learningRate: 1e-3, loggingSteps: 1, saveSteps: 0, progress: false, device }, new torch.data.TextDataset(tokens, 12));
+    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      const r = trainer.train();
+      const lora = new Map([...model.namedParameters()].filter(([n]) => n.includes('lora_')).map(([n, p]) => [n, p.cpu()]));
+      return { losses: r.logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss as number), lora };
+    } finally {
+      log.mockRestore();
+    }
+  };
+  const init = await torch.GPT2LMHeadModel.fromPretrained(dir);
+  torch.manualSeed(0);
+  torch.lora.applyLoRA(init, { r: 4, alpha: 8, dropout: 0 });
+  torch.noGrad(() => { for (const [n, p] of init.namedParameters()) if (n.includes('lora_B')) p.normal_(0, 0.05); });
+  await torch.lora.saveAdapter(init, path.join(tmp, 'init'));
+  const cpu = await runOn('cpu');
+  const gpu = await runOn('cuda');
+  expect(gpu.losses.length).toBe(6);
+  gpu.losses.forEach((l, i) => expect(Math.abs(l - cpu.losses[i]) / cpu.losses[i]).toBeLessThan(1e-4));
+  for (const [n, p] of gpu.lora) expect(relErr(p, cpu.lora.get(n)!)).toBeLessThan(1e-3);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
 test('GPT-2 on CUDA matches the CPU, and transformers/peft on CUDA: logits, loss, grads, 10 LoRA steps', async () => {
   const dir = path.join(fixtures, 'gpt2', 'tiny');
   const cpu = await torch.GPT2LMHeadModel.fromPretrained(dir);

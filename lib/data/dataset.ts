@@ -3,7 +3,10 @@
 // the inputs (the model shifts them). Batches come in a seeded order, reshuffled every epoch.
 import { Tensor } from '../tensor/tensor';
 import { tensor } from '../tensor/creation';
+import type { Device } from '../tensor/dtype';
 import { tokenizer } from '../models/tokenizer';
+
+let pinnedCopies = true;
 
 export class TextDataset {
   readonly blocks: Int32Array[];
@@ -25,14 +28,37 @@ export class TextDataset {
   get length(): number {
     return this.blocks.length;
   }
-  /** A (B, blockSize) int64 batch of the given block indices. */
+  /**
+   * A (B, blockSize) int64 batch of the given block indices. On CUDA it goes through pinned
+   * host memory with a non-blocking copy (a DataLoader's pin_memory and .to(non_blocking=True)):
+   * a plain copy from pageable memory waits for the device, so the host could not queue the next
+   * step while the GPU still runs this one.
+   */
   batch(indices: number[], device?: string): Tensor {
     const flat = new BigInt64Array(indices.length * this.blockSize);
     indices.forEach((b, r) => {
       const blk = this.blocks[b];
       for (let k = 0; k < this.blockSize; k++) flat[r * this.blockSize + k] = BigInt(blk[k]);
     });
-    return tensor(flat, { shape: [indices.length, this.blockSize], device });
+    const shape = [indices.length, this.blockSize];
+    if (!device?.startsWith('cuda') || !pinnedCopies) return tensor(flat, { shape, device: device as Device });
+    const host = tensor(flat, { shape });
+    try {
+      let pinned: Tensor;
+      try {
+        pinned = host.pinMemory();
+      } catch {
+        pinnedCopies = false; // no page-locked memory to be had here: plain copies from now on
+        return host.to(device as Device);
+      }
+      try {
+        return pinned.to({ device: device as Device, nonBlocking: true });
+      } finally {
+        pinned.dispose(); // safe before the copy ends: the host allocator waits for it
+      }
+    } finally {
+      host.dispose();
+    }
   }
   /** Splits off the last `fraction` of blocks (at least one) for evaluation. */
   split(evalFraction: number): [TextDataset, TextDataset] {

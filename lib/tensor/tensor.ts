@@ -126,18 +126,32 @@ export class Tensor {
   }
 
   // ---------- conversion ----------
-  to(target: Device | DType | { dtype?: DType; device?: Device; copy?: boolean }): Tensor {
+  /**
+   * PyTorch's Tensor.to. nonBlocking: a copy from pinned host memory to a GPU (or back) is
+   * queued without waiting for the device, as non_blocking=True; otherwise it is ignored.
+   */
+  to(target: Device | DType | { dtype?: DType; device?: Device; copy?: boolean; nonBlocking?: boolean }): Tensor {
     let dtype: DType | undefined;
     let device: Device | undefined;
-    let copy = false;
+    let copy = false, nonBlocking = false;
     if (typeof target === 'string') {
       if (target === 'cpu' || target.startsWith('cuda')) device = target;
       else dtype = target as DType;
     } else {
       ({ dtype, device } = target);
       copy = target.copy ?? false;
+      nonBlocking = target.nonBlocking ?? false;
     }
-    return wrap(native.to(id(this), dtype ? dtypeCode(dtype) : -1, device === undefined ? null : deviceCode(device), copy));
+    return wrap(native.to(id(this), dtype ? dtypeCode(dtype) : -1, device === undefined ? null : deviceCode(device), copy, nonBlocking));
+  }
+  /** A copy in page-locked host memory (PyTorch's pin_memory): needs a CUDA build and device. */
+  pinMemory(): Tensor {
+    if (!this.device.startsWith('cpu')) throw new Error(`pinMemory: only CPU tensors can be pinned, this one is on ${this.device}`);
+    if (!native.cudaIsAvailable()) throw new Error('pinMemory: page-locked memory needs CUDA, and this build or machine has none');
+    return wrap(native.pinMemory(id(this)));
+  }
+  isPinned(): boolean {
+    return native.isPinned(id(this));
   }
   cpu(): Tensor {
     return this.to({ device: 'cpu' });
