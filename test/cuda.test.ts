@@ -75,6 +75,7 @@ test('the Trainer on CUDA: same losses and adapter as on the CPU (LoRA, fp32)', 
   const gpu = await runOn('cuda');
   expect(gpu.losses.length).toBe(6);
   gpu.losses.forEach((l, i) => expect(Math.abs(l - cpu.losses[i]) / cpu.losses[i]).toBeLessThan(1e-4));
+  expect(gpu.lora.size).toBe(2 * 2 * 4); // A and B of 4 adapted layers in each of 2 blocks
   for (const [n, p] of gpu.lora) expect(relErr(p, cpu.lora.get(n)!)).toBeLessThan(1e-3);
   fs.rmSync(tmp, { recursive: true, force: true });
 });

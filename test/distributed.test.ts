@@ -44,6 +44,7 @@ const common = (out: string) => ['train', '--model', modelDir, '--data', textFil
   const wa = torch.io.safetensors.loadFile(path.join(one, 'adapter_model.safetensors')).tensors;
   const wb = torch.io.safetensors.loadFile(path.join(two, 'adapter_model.safetensors')).tensors;
   expect([...wb.keys()].sort()).toEqual([...wa.keys()].sort());
+  expect(wa.size).toBeGreaterThan(0);
   for (const [k, t] of wa) expect(relErr(wb.get(k)!, t)).toBeLessThan(1e-5);
   // Only rank 0 wrote: one metrics file, checkpoints with each rank's RNG state.
   expect(fs.existsSync(path.join(two, 'checkpoint-5', 'rng_state_rank1.bin'))).toBe(true);
@@ -54,6 +55,7 @@ const common = (out: string) => ['train', '--model', modelDir, '--data', textFil
   const r3 = spawnSync(process.execPath, [bin, ...common(resumed), '--batch-size', '2', '--nproc-per-node', '2', '--resume-from-checkpoint', 'latest'], { encoding: 'utf8' });
   expect(r3.status).toBe(0);
   const c = losses(resumed);
+  expect(c.length).toBe(10); // the checkpoint's history, then steps 6-10 again
   c.forEach((l: number, i: number) => expect(l).toBe(b[i]));
 });
 
@@ -79,6 +81,7 @@ const common = (out: string) => ['train', '--model', modelDir, '--data', textFil
   expect(Date.now() - killedAt).toBeLessThan(30000);
   expect(stderr).toMatch(/worker rank 1 was killed by SIGKILL; stopping the others/);
   expect(fs.readdirSync(out).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  expect(torch.train.listCheckpoints(out).length).toBeGreaterThan(0);
   for (const c of torch.train.listCheckpoints(out)) expect(fs.existsSync(path.join(c, 'trainer_state.json'))).toBe(true);
 });
 

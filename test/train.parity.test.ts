@@ -63,10 +63,9 @@ describe.each(['seed', 'peft', 'full'] as const)('10-step training parity: %s', 
         expect(sched.getLastLr()[0]).toBeCloseTo(ref.lrs[step], 12);
       });
     }
-    for (const [k, t] of tensors) {
-      if (!k.startsWith('final.')) continue;
-      expect(relErr(params.get(k.slice(6))!, t)).toBeLessThan(1e-4);
-    }
+    const finals = [...tensors].filter(([k]) => k.startsWith('final.'));
+    expect(finals.length).toBe(ref.trainable.length); // every trained tensor
+    for (const [k, t] of finals) expect(relErr(params.get(k.slice(6))!, t)).toBeLessThan(1e-4);
     opt.dispose();
     model.dispose();
     for (const t of tensors.values()) t.dispose();
@@ -87,8 +86,11 @@ describe.each(['seed', 'peft', 'full'] as const)('10-step training parity: %s', 
     const result = trainer.train();
     log.mockRestore();
     const losses = result.logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss!);
+    expect(losses.length).toBe(ref.steps);
     losses.forEach((l, i) => expect(Math.abs(l - ref.losses[i]) / ref.losses[i]).toBeLessThan(1e-5));
-    for (const [k, t] of tensors) if (k.startsWith('final.')) expect(relErr(params.get(k.slice(6))!, t)).toBeLessThan(1e-4);
+    let compared = 0;
+    for (const [k, t] of tensors) if (k.startsWith('final.')) { expect(relErr(params.get(k.slice(6))!, t)).toBeLessThan(1e-4); compared++; }
+    expect(compared).toBe(ref.trainable.length); // every trained tensor
     const lines = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.length).toBe(ref.steps);
     expect(Object.keys(lines[0])).toEqual(expect.arrayContaining(['loss', 'grad_norm', 'learning_rate', 'epoch', 'tokens_per_second']));

@@ -48,6 +48,7 @@ describe.each(['peft', 'seed'] as const)('%s LoRA training', (mode) => {
     const resumedLosses = resumed.r.logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss);
     expect(resumedLosses).toEqual(fullLosses); // bit for bit
     const a = full.model.namedParameters({ trainableOnly: true }), b = new Map(resumed.model.namedParameters({ trainableOnly: true }));
+    expect(a.length).toBeGreaterThan(0);
     for (const [n, t] of a) expect(b.get(n)!.bytes().equals(t.bytes())).toBe(true);
     for (const x of [full, resumed]) { x.trainer.optimizer.dispose(); x.model.dispose(); }
   });
