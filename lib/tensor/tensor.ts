@@ -127,8 +127,9 @@ export class Tensor {
 
   // ---------- conversion ----------
   /**
-   * PyTorch's Tensor.to. nonBlocking: a copy from pinned host memory to a GPU (or back) is
-   * queued without waiting for the device, as non_blocking=True; otherwise it is ignored.
+   * PyTorch's Tensor.to. nonBlocking (non_blocking=True): a copy from pinned host memory to a
+   * GPU is queued without waiting for the device. From a GPU to the CPU it is queued into pinned
+   * memory too, and, as in PyTorch, its values are there only after torch.cuda.synchronize().
    */
   to(target: Device | DType | { dtype?: DType; device?: Device; copy?: boolean; nonBlocking?: boolean }): Tensor {
     let dtype: DType | undefined;
