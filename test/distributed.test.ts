@@ -80,6 +80,9 @@ const common = (out: string) => ['train', '--model', modelDir, '--data', textFil
   expect(code).not.toBe(0);
   expect(Date.now() - killedAt).toBeLessThan(30000);
   expect(stderr).toMatch(/worker rank 1 was killed by SIGKILL; stopping the others/);
+  // Rank 0 stops by itself (its next collective fails on the dead peer), before the launcher's
+  // SIGTERM would have to cut it off, possibly mid-checkpoint.
+  expect(stderr).toMatch(/failed on rank 0 \(a peer may have died or timed out\)/);
   expect(fs.readdirSync(out).filter((n) => n.includes('.tmp-'))).toEqual([]);
   expect(torch.train.listCheckpoints(out).length).toBeGreaterThan(0);
   for (const c of torch.train.listCheckpoints(out)) expect(fs.existsSync(path.join(c, 'trainer_state.json'))).toBe(true);
@@ -97,4 +100,21 @@ test('backends: the build says which it has; asking for a missing or unknown one
   const r = spawnSync(process.execPath, [bin, ...common(path.join(tmp, 'bad')), '--dist-backend', 'mpi'], { encoding: 'utf8' });
   expect(r.status).not.toBe(0);
   expect(r.stderr).toMatch(/--dist-backend must be auto, gloo or nccl/);
+});
+
+test('the launcher stops a worker that does not stop by itself: SIGTERM after the grace period', async () => {
+  const { launch } = await import('../lib/cli/launch');
+  // Rank 1 fails at once; rank 0 would run forever (as one stuck outside any collective).
+  const script = path.join(tmp, 'worker.js');
+  fs.writeFileSync(script, "if (process.env.RANK === '1') process.exit(3); else setInterval(() => {}, 1000);");
+  const err = jest.spyOn(console, 'error').mockImplementation(() => {});
+  const t0 = Date.now();
+  const code = await launch(script, [], { nprocPerNode: 2, nnodes: 1, nodeRank: 0, masterAddr: '127.0.0.1', masterPort: 29645, stopGraceMs: 500 });
+  const ms = Date.now() - t0;
+  const lines = err.mock.calls.map((c) => String(c[0]));
+  err.mockRestore();
+  expect(code).toBe(3);
+  expect(lines.some((l) => /worker rank 1 exited with 3; stopping the others/.test(l))).toBe(true);
+  expect(ms).toBeGreaterThanOrEqual(500); // rank 0 was given the grace period ...
+  expect(ms).toBeLessThan(20000); // ... then stopped, long before the SIGKILL fallback
 });

@@ -1,4 +1,5 @@
 // Trainer behaviour: exact resume, checkpoint folders, save_total_limit, flat memory.
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -65,6 +66,36 @@ test('save_total_limit keeps the newest checkpoints; a checkpoint is whole or ab
     .toThrow(/not a complete checkpoint/);
   trainer.optimizer.dispose();
   model.dispose();
+});
+
+test('what a run killed mid-write leaves is tidied by the next run: dead temporaries removed, a moved-aside checkpoint restored', async () => {
+  const out = path.join(tmp, 'interrupted');
+  const first = await run('peft', out, { maxSteps: 6, saveSteps: 3 });
+  first.trainer.optimizer.dispose();
+  first.model.dispose();
+  const dead = spawnSync(process.execPath, ['-e', '']).pid!; // a process that has exited
+  // As a kill at each point of writeDirAtomic / writeFileAtomic leaves them:
+  fs.mkdirSync(path.join(out, `checkpoint-9.tmp-${dead}-1`));                     // killed while filling
+  fs.writeFileSync(path.join(out, `checkpoint-9.tmp-${dead}-1`, 'partial'), 'x');
+  fs.renameSync(path.join(out, 'checkpoint-6'), path.join(out, `checkpoint-6.old-${dead}-2`)); // between the renames
+  fs.writeFileSync(path.join(out, `.metrics.jsonl.tmp-${dead}-3`), 'x');           // a file write
+  fs.mkdirSync(path.join(out, `checkpoint-12.tmp-${process.pid}-4`));             // a live writer's: kept
+  expect(torch.train.listCheckpoints(out).map((p) => path.basename(p))).toEqual(['checkpoint-3']);
+  const err = jest.spyOn(console, 'error').mockImplementation(() => {});
+  const resumed = await run('peft', out, { maxSteps: 8, saveSteps: 0, resumeFromCheckpoint: true });
+  const notes = err.mock.calls.map((c) => String(c[0]));
+  err.mockRestore();
+  expect(notes.some((n) => /restored checkpoint-6/.test(n))).toBe(true);
+  expect(notes.filter((n) => /removed .*\.tmp-/.test(n)).length).toBe(2);
+  // It resumed from the restored checkpoint-6 (the latest whole one), not from checkpoint-3:
+  // this call trained steps 7 and 8 only (trainLoss is the mean of this call's losses).
+  const logged = resumed.r.logHistory.filter((e) => e.loss !== undefined);
+  expect(logged.map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  expect(resumed.r.trainLoss).toBeCloseTo((logged[6].loss! + logged[7].loss!) / 2, 10);
+  expect(torch.train.listCheckpoints(out).map((p) => path.basename(p))).toEqual(['checkpoint-3', 'checkpoint-6']);
+  expect(fs.readdirSync(out).filter((n) => /\.(tmp|old)-/.test(n))).toEqual([`checkpoint-12.tmp-${process.pid}-4`]);
+  resumed.trainer.optimizer.dispose();
+  resumed.model.dispose();
 });
 
 test('training runs at flat memory: live tensors and bytes do not grow with steps', async () => {

@@ -9,6 +9,12 @@ export interface LaunchOptions {
   nodeRank: number;
   masterAddr: string;
   masterPort: number;
+  /**
+   * After a worker fails, how long the others get to stop on their own before SIGTERM (then
+   * SIGKILL 30 s later). They normally do within moments: their next collective fails on the
+   * dead peer. The wait lets one that is writing a checkpoint finish it instead of being cut off.
+   */
+  stopGraceMs?: number;
 }
 
 /** Flags the launcher consumes; the workers get the rest. */
@@ -31,6 +37,7 @@ export function launch(script: string, args: string[], o: LaunchOptions): Promis
   const world = o.nprocPerNode * o.nnodes;
   const children: ChildProcess[] = [];
   let failed: { rank: number; code: number | null; signal: NodeJS.Signals | null } | null = null;
+  const timers: NodeJS.Timeout[] = [];
   return new Promise((resolve) => {
     let running = o.nprocPerNode;
     for (let local = 0; local < o.nprocPerNode; local++) {
@@ -50,9 +57,16 @@ export function launch(script: string, args: string[], o: LaunchOptions): Promis
         if ((code !== 0 || signal) && !failed) {
           failed = { rank, code, signal };
           console.error(`tstorch launch: worker rank ${rank} ${signal ? `was killed by ${signal}` : `exited with ${code}`}; stopping the others`);
-          for (const c of children) if (c !== child && c.exitCode === null) c.kill('SIGTERM');
+          const alive = () => children.filter((c) => c.exitCode === null && c.signalCode === null);
+          timers.push(setTimeout(() => {
+            for (const c of alive()) c.kill('SIGTERM');
+            timers.push(setTimeout(() => { for (const c of alive()) c.kill('SIGKILL'); }, 30000));
+          }, o.stopGraceMs ?? 5000));
         }
-        if (running === 0) resolve(failed ? (failed.code || 1) : 0);
+        if (running === 0) {
+          for (const t of timers) clearTimeout(t);
+          resolve(failed ? (failed.code || 1) : 0);
+        }
       });
     }
     const stop = () => { for (const c of children) if (c.exitCode === null) c.kill('SIGTERM'); };

@@ -44,3 +44,38 @@ export function writeDirAtomic(dir: string, fill: (tmpDir: string) => void): voi
   fs.renameSync(tmp, abs);
   if (existed) fs.rmSync(old, { recursive: true, force: true });
 }
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
+  }
+}
+
+/**
+ * Tidies what a writer killed mid-write left in `dir` (a kill cannot be cleaned up after by the
+ * process it kills): temporaries of the functions above from processes no longer running are
+ * removed (they were never renamed into place, so nothing reads them), and a folder that
+ * writeDirAtomic had moved aside but not yet replaced is put back. Returns what it did.
+ */
+export function recoverInterruptedWrites(dir: string): string[] {
+  const done: string[] = [];
+  if (!fs.existsSync(dir)) return done;
+  for (const name of fs.readdirSync(dir).sort()) {
+    const m = /^(.+)\.(tmp|old)-(\d+)-\d+$/.exec(name);
+    if (!m || processAlive(Number(m[3]))) continue;
+    const full = path.join(dir, name);
+    const target = path.join(dir, m[1]);
+    if (m[2] === 'old' && !fs.existsSync(target)) {
+      fs.renameSync(full, target);
+      done.push(`restored ${m[1]} (a replacement of it was interrupted)`);
+    } else {
+      fs.rmSync(full, { recursive: true, force: true });
+      done.push(`removed ${name} (left by an interrupted write)`);
+    }
+  }
+  return done;
+}

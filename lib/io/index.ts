@@ -1,3 +1,3 @@
 // Files: safetensors, atomic writes.
 export * as safetensors from './safetensors';
-export { writeFileAtomic, writeDirAtomic } from './atomic';
+export { writeFileAtomic, writeDirAtomic, recoverInterruptedWrites } from './atomic';

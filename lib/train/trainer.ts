@@ -17,7 +17,7 @@ import { GPT2LMHeadModel } from '../models/gpt2';
 import { TextDataset, epochBatches, epochPermutation } from '../data/dataset';
 import * as distributed from '../tensor/distributed';
 import { loadFile, saveFile } from '../io/safetensors';
-import { writeDirAtomic, writeFileAtomic } from '../io/atomic';
+import { recoverInterruptedWrites, writeDirAtomic, writeFileAtomic } from '../io/atomic';
 import { loraConfig, writeAdapter } from '../lora/inject';
 import { evaluate } from './evaluate';
 import { lossCurveSvg } from './plot';
@@ -175,6 +175,10 @@ export class Trainer {
   train(): TrainResult {
     const a = this.args;
     fs.mkdirSync(a.outputDir, { recursive: true });
+    // A run killed while writing a checkpoint leaves a temporary folder (never read): tidy it
+    // before anything lists the checkpoints; the other ranks wait for that.
+    if (this.isMain) for (const note of recoverInterruptedWrites(a.outputDir)) console.error(`train: ${a.outputDir}: ${note}`);
+    if (this.worldSize > 1) distributed.barrier();
     if (a.resumeFromCheckpoint) this.resume(a.resumeFromCheckpoint === true ? latestCheckpoint(a.outputDir) : a.resumeFromCheckpoint);
     else if (this.isMain) fs.writeFileSync(this.metricsFile, '');
     const trainable = this.model.parameters({ trainableOnly: true });
