@@ -1,4 +1,4 @@
-/** Tests run the TypeScript sources through ts-jest (transpile only: `npm run build:ts` type-checks). */
+/** Tests run the TypeScript sources through ts-jest (transpile only: `npm test` type-checks them first, `npm run typecheck`). */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],

@@ -88,9 +88,9 @@ describe('ops', () => {
     expect(x.min(0).values.tolist()).toEqual([1, 2, 3]);
     expect(x.argmax().item()).toBe(5);
     expect(x.var(1).tolist()).toEqual([1, 1]);
-    expect(x.var(1, { unbiased: false }).tolist()[0]).toBeCloseTo(2 / 3, 12);
+    expect((x.var(1, { unbiased: false }).tolist() as number[])[0]).toBeCloseTo(2 / 3, 12);
     expect(x.norm().item()).toBeCloseTo(Math.sqrt(91), 12);
-    expect(x.logsumexp(1).tolist()[0]).toBeCloseTo(Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3)), 12);
+    expect((x.logsumexp(1).tolist() as number[])[0]).toBeCloseTo(Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3)), 12);
     expect(x.cumsum(1).tolist()).toEqual([[1, 3, 6], [4, 9, 15]]);
   });
 

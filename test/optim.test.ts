@@ -80,6 +80,6 @@ test('bf16 autocast: matmuls run in bfloat16 inside, float32 outside; a training
   expect(bf16.dtype).toBe('float32');
   expect(Math.abs((bf16.item() as number) - (fp32.item() as number))).toBeLessThan(0.05);
   bf16.backward();
-  expect(m.transformer.h.get(0).attn.c_attn.weight.grad!.dtype).toBe('float32');
+  expect(new Map(m.namedParameters()).get('transformer.h.0.attn.c_attn.weight')!.grad!.dtype).toBe('float32');
   m.dispose();
 });
