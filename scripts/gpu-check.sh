@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One call on the GPU machine (see ../shared/gpu/README.md): unpack node and node_modules, build
+# One call on a GPU machine (PyTorch 2.x with CUDA, transformers and peft; no Node.js, no registry):
+# unpack node and node_modules, build
 # the addon against the machine's PyTorch (CUDA libtorch 2.x), run the CUDA tests (parity against
 # transformers/peft, NCCL among them), benchmark GPT-2 124M LoRA training against PyTorch eager,
 # print a short table last. Logs go to $OUT.
