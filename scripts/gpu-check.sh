@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# One call on a GPU machine (PyTorch 2.x with CUDA, transformers and peft; no Node.js, no registry):
-# unpack node and node_modules, build
-# the addon against the machine's PyTorch (CUDA libtorch 2.x), run the CUDA tests (parity against
-# transformers/peft, NCCL among them), benchmark GPT-2 124M LoRA training against PyTorch eager,
-# print a short table last. Logs go to $OUT.
+# One call on a GPU machine (PyTorch 2.x with CUDA, transformers and peft; no Node.js, no
+# registry): unpack node and node_modules, build the addon against the machine's PyTorch (CUDA
+# libtorch 2.x), run the CUDA tests (parity against transformers/peft, NCCL among them),
+# benchmark GPT-2 124M LoRA training against PyTorch eager, print a short table last. Logs go
+# to $OUT.
 #   here:  bash scripts/gpu/pack.sh        (node + node_modules into .device/, ~36 MB)
 #   there: { command: "bash scripts/gpu-check.sh", carry: [".device"], timeout_s: 600 }
 # The whole check keeps to GPU_CHECK_BUDGET_S seconds (default 540: one device call, with the
