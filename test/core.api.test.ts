@@ -211,6 +211,14 @@ describe('errors become JS exceptions', () => {
     expect(() => torch.zeros([2], { dtype: 'float128' as torch.DType })).toThrow(/unknown dtype/);
     expect(() => torch.zeros([2], { device: 'tpu' })).toThrow(/unknown device/);
   });
+  test('a CUDA device that is not there says so, and what to use instead', () => {
+    const n = torch.cuda.deviceCount();
+    const missing = `cuda:${n}`;
+    const expected = n === 0 ? new RegExp(`device '${missing}' is not available: .*; use 'cpu'`) : new RegExp(`device '${missing}' does not exist: this machine has ${n}`);
+    expect(() => torch.zeros([2], { device: missing })).toThrow(expected);
+    expect(() => torch.tensor([1, 2]).to(missing)).toThrow(expected);
+    expect(() => torch.randn([2], { device: missing })).toThrow(expected);
+  });
   test('disposed tensor', () => {
     const t = torch.ones([2]);
     t.dispose();
