@@ -50,7 +50,7 @@ JEST_S=$(( $(left) - 200 )); [ "$JEST_S" -gt 240 ] && JEST_S=240; [ "$JEST_S" -l
 echo "== CUDA tests (limit $JEST_S s)"
 # (TSTORCH_REPORT_EACH: each test's result is printed as it ends, so a cut-off run still shows them.)
 TSTORCH_TEST_CUDA=1 TSTORCH_REPORT_EACH=1 timeout "$JEST_S" node node_modules/jest/bin/jest.js test/cuda.test.ts > "$OUT/jest-cuda.log" 2>&1
-echo "jest exit $? (124: cut off at $JEST_S s)"; grep -E "^\[(PASS|FAIL|SKIP)\]|^tests:|Expected|Received" "$OUT/jest-cuda.log" | cut -c1-600 | head -40
+rc=$?; echo "jest exit $rc$([ $rc = 124 ] && echo ": cut off at $JEST_S s")"; grep -E "^\[(PASS|FAIL|SKIP)\]|^tests:|Expected|Received" "$OUT/jest-cuda.log" | cut -c1-600 | head -40
 
 # GPT-2 124M LoRA training vs transformers+peft (fp32 and bf16, 8x128 and 16x1024), table last.
 BENCH_S=$(( $(left) - 5 )); [ "$BENCH_S" -lt 30 ] && BENCH_S=30
