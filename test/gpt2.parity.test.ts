@@ -106,6 +106,22 @@ describe.each(attns)('generation, %s attention', (attn) => {
     }));
   });
 
+  test('logitsToKeep (HF logits_to_keep, what generate asks for) gives the last positions of the full logits', () => {
+    torch.tidy(() => torch.noGrad(() => {
+      model.eval();
+      const ids = torch.tensor([[5, 17, 42, 8, 9, 10], [1, 2, 3, 4, 5, 6]], { dtype: 'int64' });
+      const full = model.forward(ids).logits;
+      for (const k of [1, 3]) {
+        const part = model.forward(ids, { logitsToKeep: k }).logits;
+        expect(part.shape).toEqual([2, k, model.config.vocab_size]);
+        expect(relErr(part, full.narrow(1, 6 - k, k))).toBeLessThan(1e-6);
+      }
+      expect(model.forward(ids, { logitsToKeep: 10 }).logits.shape).toEqual(full.shape); // more than T: all
+      expect(() => model.forward(ids, { logitsToKeep: -1 })).toThrow(/logitsToKeep must be an integer >= 0/);
+      expect(() => model.forward(ids, { logitsToKeep: 1, labels: ids })).toThrow(/the loss needs the logits at every position/);
+    }));
+  });
+
   test('sampling is seeded and repeatable; top-k 1 is greedy; stops at EOS', () => {
     const a = model.generate([1, 2, 3], { maxNewTokens: 10, temperature: 0.9, topK: 20, topP: 0.9, seed: 7, eosTokenId: null });
     const b = model.generate([1, 2, 3], { maxNewTokens: 10, temperature: 0.9, topK: 20, topP: 0.9, seed: 7, eosTokenId: null });

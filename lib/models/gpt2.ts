@@ -115,6 +115,11 @@ export interface ForwardOptions {
   attentionMask?: Tensor;
   pastKeyValues?: LayerPast[];
   useCache?: boolean;
+  /**
+   * HF's logits_to_keep: 0 (default) computes logits at every position; k > 0 only at the last
+   * k. generate() asks for 1: a long prompt then never makes its (B, T, vocab) logits.
+   */
+  logitsToKeep?: number;
 }
 
 export class GPT2Attention extends Module {
@@ -347,7 +352,11 @@ export class GPT2LMHeadModel extends Module {
   forward(inputIds: Tensor, opts: ForwardOptions = {}): GPT2Output {
     return tidy(() => {
       const { hidden, presents } = this.transformer.forward(inputIds, opts);
-      const logits = this.lm_head.forward(hidden);
+      const keep = opts.logitsToKeep ?? 0;
+      if (!Number.isInteger(keep) || keep < 0) throw new Error(`GPT-2: logitsToKeep must be an integer >= 0, got ${keep}`);
+      if (keep && opts.labels) throw new Error('GPT-2: logitsToKeep and labels together: the loss needs the logits at every position');
+      const T = hidden.shape[1];
+      const logits = this.lm_head.forward(keep && keep < T ? hidden.narrow(1, T - keep, keep) : hidden);
       const out: GPT2Output = { logits };
       if (presents) out.pastKeyValues = presents;
       if (opts.labels) out.loss = causalLmLoss(logits, opts.labels);
@@ -385,7 +394,7 @@ export class GPT2LMHeadModel extends Module {
           const next = tidy(() => {
             const feed = useCache && past ? seqs.map((s) => [s[s.length - 1]]) : seqs;
             const ids = tensor(feed, { dtype: 'int64', device });
-            const out = this.forward(ids, { pastKeyValues: useCache && past ? past : undefined, useCache });
+            const out = this.forward(ids, { pastKeyValues: useCache && past ? past : undefined, useCache, logitsToKeep: 1 });
             const T = out.logits.shape[1];
             const last = out.logits.select(1, T - 1).to({ dtype: 'float32' });
             const tokens = doSample ? sampleNext(last, opts) : last.argmax(-1);

@@ -45,11 +45,11 @@ def step_fn():
         model.eval()
         with torch.no_grad():
             seq = ids
-            logits, _, past = model(seq)
+            logits, _, past = model(seq, logits_to_keep=1)  # as HF's generate
             n = 32
             for _ in range(n):
                 nxt = logits[:, -1, :].argmax(-1, keepdim=True)
-                logits, _, past = model(nxt, past_key_values=past)
+                logits, _, past = model(nxt, past_key_values=past, logits_to_keep=1)
         return n
     model.train()
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):

@@ -128,7 +128,7 @@ class GPT2LMHeadModel(nn.Module):
             else:
                 nn.init.normal_(p, std=std)
 
-    def forward(self, input_ids, labels=None, attention_mask=None, past_key_values=None):
+    def forward(self, input_ids, labels=None, attention_mask=None, past_key_values=None, logits_to_keep=0):
         B, T = input_ids.shape
         past_len = 0 if past_key_values is None else past_key_values[0][0].size(-2)
         pos = torch.arange(past_len, past_len + T, dtype=torch.long).unsqueeze(0)
@@ -141,7 +141,8 @@ class GPT2LMHeadModel(nn.Module):
             h, present = block(h, attention_mask, None if past_key_values is None else past_key_values[i])
             presents.append(present)
         h = self.transformer.ln_f(h)
-        logits = self.lm_head(h)
+        # HF's logits_to_keep: 0 keeps every position; k > 0 only the last k (generate asks for 1).
+        logits = self.lm_head(h[:, -logits_to_keep:, :] if logits_to_keep else h)
         loss = None
         if labels is not None:
             shift_logits = logits[..., :-1, :].contiguous()
