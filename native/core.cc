@@ -55,19 +55,19 @@ at::ScalarType argDtype(const Napi::CallbackInfo& info, size_t i) {
 at::Device argDevice(const Napi::CallbackInfo& info, size_t i) {
   int32_t code = argInt(info, i);
   if (code < 0) return at::Device(at::kCPU);
-  // Said here, once for every op: libtorch's own message for a CUDA tensor in a CPU-only build
-  // ("Could not run 'aten::empty_strided' with arguments from the 'CUDA' backend ...") does not
-  // say what to do.
+  // Every op's device argument passes here: a clear word instead of libtorch's "Could not run
+  // 'aten::empty_strided' with arguments from the 'CUDA' backend ..." in a CPU-only build.
   static const int32_t cudaDevices = static_cast<int32_t>(torch::cuda::device_count());
   if (code >= cudaDevices) {
-#ifdef TSTORCH_WITH_CUDA
-    const char* why = cudaDevices == 0 ? "no CUDA device is visible to this process" : nullptr;
+    const std::string dev = "tstorch: device 'cuda:" + std::to_string(code) + "' ";
+#ifndef TSTORCH_WITH_CUDA
+    throw std::runtime_error(dev + "is not available: this addon is built against a CPU-only libtorch (to use a GPU, "
+                             "build it against a CUDA libtorch: see the README); use 'cpu'");
 #else
-    const char* why = "this addon is built against a CPU-only libtorch (to use a GPU, build it against a CUDA libtorch: see the README)";
+    if (cudaDevices == 0) throw std::runtime_error(dev + "is not available: no CUDA device is visible to this process; use 'cpu'");
+    throw std::runtime_error(dev + "does not exist: this machine has " + std::to_string(cudaDevices) +
+                             " CUDA device(s), cuda:0 to cuda:" + std::to_string(cudaDevices - 1));
 #endif
-    if (why != nullptr) throw std::runtime_error("tstorch: device 'cuda:" + std::to_string(code) + "' is not available: " + why + "; use 'cpu'");
-    throw std::runtime_error("tstorch: device 'cuda:" + std::to_string(code) + "' does not exist: this machine has " +
-                             std::to_string(cudaDevices) + " CUDA device(s), cuda:0 to cuda:" + std::to_string(cudaDevices - 1));
   }
   return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(code));
 }
