@@ -3,8 +3,27 @@ import { tidy, keep } from '../tensor/scope';
 import { Tensor } from '../tensor/tensor';
 import { stack } from '../tensor/ops';
 import { autocast, noGrad } from '../tensor/runtime';
-import { GPT2LMHeadModel } from '../models/gpt2';
+import { GPT2LMHeadModel, GPT2Output } from '../models/gpt2';
 import { TextDataset } from '../data/dataset';
+
+/** The model's forward pass with labels, under bfloat16 autocast when precision is 'bf16'. */
+export function forwardWithLoss(model: GPT2LMHeadModel, ids: Tensor, precision: 'fp32' | 'bf16' = 'fp32', device = 'cpu'): GPT2Output {
+  return autocast(() => model.forward(ids, { labels: ids }), {
+    enabled: precision === 'bf16', deviceType: device.startsWith('cuda') ? 'cuda' : 'cpu', dtype: 'bfloat16',
+  });
+}
+
+/**
+ * The values of 1-element tensors (losses kept on the device), read in one go, then disposed:
+ * on CUDA each separate read would wait for the device.
+ */
+export function readAndDispose(ts: Tensor[]): number[] {
+  try {
+    return ts.length ? (tidy(() => stack(ts).tolist() as number[][]).map(([v]) => v)) : [];
+  } finally {
+    for (const t of ts) t.dispose();
+  }
+}
 
 export interface EvalResult {
   loss: number;
@@ -33,16 +52,12 @@ export function evaluate(model: GPT2LMHeadModel, data: TextDataset, opts: { batc
         const idx = Array.from({ length: Math.min(bs, data.length - i) }, (_, k) => i + k);
         tidy(() => {
           const ids = data.batch(idx, opts.device);
-          const out = autocast(() => model.forward(ids, { labels: ids }), {
-            enabled: opts.precision === 'bf16', deviceType: (opts.device ?? 'cpu').startsWith('cuda') ? 'cuda' : 'cpu', dtype: 'bfloat16',
-          });
-          losses.push(keep(out.loss!.reshape([1])));
+          losses.push(keep(forwardWithLoss(model, ids, opts.precision, opts.device).loss!.reshape([1])));
         });
         sizes.push(idx.length);
       }
-      const values = tidy(() => stack(losses).tolist() as number[][]);
-      values.forEach(([v], k) => { sum += v * sizes[k]; });
     });
+    readAndDispose(losses.splice(0)).forEach((v, k) => { sum += v * sizes[k]; });
   } finally {
     for (const t of losses) t.dispose();
     model.train(wasTraining);

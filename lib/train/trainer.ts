@@ -6,8 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
 import { tidy, keep } from '../tensor/scope';
-import { stack } from '../tensor/ops';
-import { noGrad, manualSeed, getRngState, setRngState, memory, autocast } from '../tensor/runtime';
+import { noGrad, manualSeed, getRngState, setRngState, memory } from '../tensor/runtime';
 import { Module } from '../nn/module';
 import { LayerNorm } from '../nn/layers';
 import { clipGradNormTensor } from '../nn/utils';
@@ -19,7 +18,7 @@ import * as distributed from '../tensor/distributed';
 import { loadFile, saveFile } from '../io/safetensors';
 import { recoverInterruptedWrites, writeDirAtomic, writeFileAtomic } from '../io/atomic';
 import { loraConfig, writeAdapter } from '../lora/inject';
-import { evaluate } from './evaluate';
+import { evaluate, forwardWithLoss, readAndDispose } from './evaluate';
 import { lossCurveSvg } from './plot';
 import { Progress } from './progress';
 
@@ -206,9 +205,7 @@ export class Trainer {
         if (this.globalStep >= this.totalSteps) break outer;
         tidy(() => {
           const ids = this.trainDataset.batch(batches[b], a.device);
-          const out = autocast(() => this.model.forward(ids, { labels: ids }), {
-            enabled: a.precision === 'bf16', deviceType: a.device.startsWith('cuda') ? 'cuda' : 'cpu', dtype: 'bfloat16',
-          });
+          const out = forwardWithLoss(this.model, ids, a.precision, a.device);
           out.logits.dispose(); // backward does not need them: free (B, T, vocab) floats early
           if (overlap) distributed.prepareGradSync();
           out.loss!.backward(); // in data parallel, gradient buckets are all-reduced as backward goes
@@ -275,11 +272,7 @@ export class Trainer {
 
   /** Adds the unread step losses, in step order, to lossSinceLog and this run's sum (one device read). */
   private readLosses(): void {
-    if (!this.unreadLosses.length) return;
-    const values = tidy(() => stack(this.unreadLosses).tolist() as number[][]);
-    for (const t of this.unreadLosses) t.dispose();
-    this.unreadLosses = [];
-    for (const [v] of values) {
+    for (const v of readAndDispose(this.unreadLosses.splice(0))) {
       this.lossSinceLog += v;
       this.runLossSum += v;
     }
