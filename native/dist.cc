@@ -31,14 +31,19 @@ using Group = c10d::ProcessGroup;
 // Gradient buckets whose all-reduce starts from autograd hooks as soon as the bucket's last
 // gradient is computed, so that communication overlaps the rest of backward (DDP's reducer,
 // in its simplest form). Buckets are filled in reverse parameter order: backward's order.
+// The hooks act only in a backward armed by distPrepareGradSync: the backwards before it
+// (gradient accumulation's micro-batches, DDP's no_sync) just accumulate into .grad, and the
+// armed one sends each parameter's whole gradient, the accumulated .grad plus its own part.
 struct GradSync {
   std::vector<at::Tensor> params;
   std::vector<int> bucketOf;
   std::vector<int64_t> offset;
   std::vector<at::Tensor> buffers;
   std::vector<int> size, pending;
+  std::vector<char> seen;  // which parameters' hooks ran in the armed backward
   std::vector<c10::intrusive_ptr<c10d::Work>> works;
   bool active = false;
+  bool armed = false;  // set by distPrepareGradSync, cleared by distFinishGradSync
 };
 
 struct DistState {
@@ -218,9 +223,15 @@ Napi::Value distRegisterGradSync(const Napi::CallbackInfo& info) {
     g->params[k].register_hook([weak, weakState, k](const at::Tensor& grad) -> at::Tensor {
       auto s = weak.lock();
       auto st = weakState.lock();
-      if (!s || !st || !s->active || !st->pg) return at::Tensor();
+      if (!s || !st || !s->active || !s->armed || !st->pg) return at::Tensor();
       int b = s->bucketOf[k];
-      s->buffers[b].narrow(0, s->offset[k], grad.numel()).copy_(grad.reshape({-1}));
+      s->seen[k] = 1;
+      at::Tensor slot = s->buffers[b].narrow(0, s->offset[k], grad.numel());
+      slot.copy_(grad.reshape({-1}));
+      // A tensor hook runs before autograd adds grad into .grad: add what earlier
+      // (unsynchronised) backwards accumulated there.
+      const at::Tensor& acc = s->params[k].grad();
+      if (acc.defined()) slot.add_(acc.reshape({-1}));
       if (--s->pending[b] == 0) {
         std::vector<at::Tensor> v{s->buffers[b]};
         s->works[b] = st->pg->allreduce(v);
@@ -240,7 +251,9 @@ Napi::Value distPrepareGradSync(const Napi::CallbackInfo& info) {
   GradSync& g = *d.sync;
   for (auto& b : g.buffers) b.zero_();
   g.pending = g.size;
+  g.seen.assign(g.params.size(), 0);
   for (auto& w : g.works) w.reset();
+  g.armed = true;
   return info.Env().Undefined();
 }
 
@@ -250,8 +263,14 @@ Napi::Value distFinishGradSync(const Napi::CallbackInfo& info) {
   DistState& d = state(info);
   if (!d.sync) throw std::runtime_error("gradient sync: registerGradSync first");
   GradSync& g = *d.sync;
+  if (!g.armed) throw std::runtime_error("gradient sync: finishGradSync without prepareGradSync before the backward");
+  g.armed = false;
   for (size_t b = 0; b < g.buffers.size(); ++b) {
-    if (!g.works[b]) {  // a bucket with a parameter that got no gradient: send what it has
+    if (!g.works[b]) {  // a bucket with a parameter that got no gradient now: send what it has
+      for (size_t k = 0; k < g.params.size(); ++k) {
+        const at::Tensor& acc = g.params[k].grad();
+        if (g.bucketOf[k] == (int)b && !g.seen[k] && acc.defined()) g.buffers[b].narrow(0, g.offset[k], acc.numel()).copy_(acc.reshape({-1}));
+      }
       std::vector<at::Tensor> v{g.buffers[b]};
       g.works[b] = d.pg->allreduce(v);
     }

@@ -29,7 +29,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const common = (out: string) => ['train', '--model', modelDir, '--data', textFile, '--out', out, '--block-size', '16', '--max-steps', '10',
   '--lr', '1e-2', '--lora-r', '4', '--lora-dropout', '0', '--logging-steps', '1', '--save-steps', '5', '--master-port', '29641'];
 
-(available ? test : test.skip)('2-way data parallel with batch B == 1 process with batch 2B (losses and adapter within 1e-5)', () => {
+(available ? test : test.skip)('2-way data parallel with batch B (or 2 accumulated micro-batches of B/2) == 1 process with batch 2B (losses, adapter 1e-5)', () => {
   const one = path.join(tmp, 'one'), two = path.join(tmp, 'two');
   const r1 = spawnSync(process.execPath, [bin, ...common(one), '--batch-size', '4'], { encoding: 'utf8' });
   expect(r1.stderr).toBe('');
@@ -46,6 +46,17 @@ const common = (out: string) => ['train', '--model', modelDir, '--data', textFil
   expect([...wb.keys()].sort()).toEqual([...wa.keys()].sort());
   expect(wa.size).toBeGreaterThan(0);
   for (const [k, t] of wa) expect(relErr(wb.get(k)!, t)).toBeLessThan(1e-5);
+  // With gradient accumulation: 2 processes x 2 micro-batches of 1 per step, the earlier
+  // micro-batch's backward only accumulating, the last one's all-reducing the whole gradient.
+  const acc = path.join(tmp, 'two-acc');
+  const r4 = spawnSync(process.execPath, [bin, ...common(acc), '--batch-size', '1', '--gradient-accumulation-steps', '2', '--nproc-per-node', '2'], { encoding: 'utf8' });
+  expect(r4.stderr).toBe('');
+  expect(r4.status).toBe(0);
+  const d = losses(acc);
+  expect(d.length).toBe(10);
+  a.forEach((l: number, i: number) => expect(Math.abs(l - d[i]) / l).toBeLessThan(1e-5));
+  const wd = torch.io.safetensors.loadFile(path.join(acc, 'adapter_model.safetensors')).tensors;
+  for (const [k, t] of wa) expect(relErr(wd.get(k)!, t)).toBeLessThan(1e-5);
   // Only rank 0 wrote: one metrics file, checkpoints with each rank's RNG state.
   expect(fs.existsSync(path.join(two, 'checkpoint-5', 'rng_state_rank1.bin'))).toBe(true);
   // Resume with the same world size continues the same run.

@@ -48,10 +48,11 @@ export function parseFlags(command: string, argv: string[], spec: Spec): Parsed 
 
 export function helpText(command: string, summary: string, spec: Spec): string {
   const lines = [`tstorch ${command}: ${summary}`, '', 'Flags:'];
-  for (const [k, s] of Object.entries(spec)) {
-    const arg = s.type === 'boolean' ? '' : ` <${s.type === 'string' ? 'value' : s.type}>`;
+  const flags = Object.entries(spec).map(([k, s]) => `  --${k}${s.type === 'boolean' ? '' : ` <${s.type === 'string' ? 'value' : s.type}>`}`);
+  const width = Math.max(34, ...flags.map((f) => f.length + 2)); // the helps in one column
+  Object.values(spec).forEach((s, i) => {
     const def = s.default !== undefined ? ` (default ${s.default})` : s.required ? ' (required)' : '';
-    lines.push(`  --${k}${arg}`.padEnd(34) + s.help + def);
-  }
+    lines.push(flags[i].padEnd(width) + s.help + def);
+  });
   return lines.join('\n');
 }

@@ -82,7 +82,9 @@ export function allReduceGrads(params: Tensor[], bucketBytes = 25 << 20): void {
 /**
  * Gradient averaging overlapped with backward: buckets (in backward's order) whose all-reduce
  * starts from autograd hooks as soon as their last gradient exists. Register once; then per
- * step prepareGradSync() before backward and finishGradSync() after it.
+ * step prepareGradSync() before backward and finishGradSync() after it. Backwards run without
+ * prepareGradSync() only accumulate into .grad (gradient accumulation, like DDP's no_sync());
+ * the prepared one averages the whole accumulated gradient.
  */
 export function registerGradSync(params: Tensor[], bucketBytes = 25 << 20): void {
   native.distRegisterGradSync(params.map(id), bucketBytes);

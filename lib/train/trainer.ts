@@ -1,7 +1,7 @@
 // A Trainer with Hugging Face Trainer semantics and defaults: AdamW (lr 5e-5, no decay on
 // biases and LayerNorm weights), linear schedule with optional warmup, max_grad_norm 1.0,
-// seed 42, per-epoch reshuffle, last partial batch kept, logging/save steps,
-// checkpoint-<step>/ folders written whole, save_total_limit, and exact resume.
+// seed 42, per-epoch reshuffle, last partial batch kept, gradient accumulation, logging/save
+// steps, checkpoint-<step>/ folders written whole, save_total_limit, and exact resume.
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
@@ -29,6 +29,13 @@ export interface TrainingArguments {
   maxSteps?: number;
   perDeviceTrainBatchSize?: number;
   perDeviceEvalBatchSize?: number;
+  /**
+   * Micro-batches of perDeviceTrainBatchSize per optimizer step (HF's gradient_accumulation_steps):
+   * a step's gradient and logged loss are those of one batch of all its blocks (the mean over
+   * all their tokens, as HF's num_items_in_batch), at one micro-batch's activation memory.
+   * Steps, schedules and checkpoints count optimizer steps.
+   */
+  gradientAccumulationSteps?: number;
   learningRate?: number;
   weightDecay?: number;
   adamBeta1?: number;
@@ -55,7 +62,7 @@ export interface TrainingArguments {
 }
 
 export const TRAINING_DEFAULTS = {
-  numTrainEpochs: 3, maxSteps: -1, perDeviceTrainBatchSize: 8, perDeviceEvalBatchSize: 8, learningRate: 5e-5,
+  numTrainEpochs: 3, maxSteps: -1, perDeviceTrainBatchSize: 8, perDeviceEvalBatchSize: 8, gradientAccumulationSteps: 1, learningRate: 5e-5,
   weightDecay: 0, adamBeta1: 0.9, adamBeta2: 0.999, adamEpsilon: 1e-8, maxGradNorm: 1.0,
   lrSchedulerType: 'linear' as ScheduleKind, warmupSteps: 0, loggingSteps: 500, saveSteps: 500,
   saveTotalLimit: null as number | null, seed: 42, device: 'cpu', shuffle: true, progress: 'auto' as boolean | 'auto',
@@ -113,6 +120,7 @@ export class Trainer {
   private unreadLosses: Tensor[] = [];
   private lastGradNorm: Tensor | null = null;
   private runLossSum = 0; // the losses of this train() call, for its trainLoss
+  private overlapSync = false; // data parallel: gradients all-reduced by hooks during backward
   /** data-parallel: this process's rank and the number of ranks (1 when not distributed) */
   readonly rank: number;
   readonly worldSize: number;
@@ -120,14 +128,16 @@ export class Trainer {
   constructor(readonly model: GPT2LMHeadModel, args: TrainingArguments, readonly trainDataset: TextDataset, readonly evalDataset?: TextDataset) {
     this.args = { ...TRAINING_DEFAULTS, ...args };
     const a = this.args;
-    for (const k of ['perDeviceTrainBatchSize', 'loggingSteps'] as const) {
+    for (const k of ['perDeviceTrainBatchSize', 'gradientAccumulationSteps', 'loggingSteps'] as const) {
       if (!Number.isInteger(a[k]) || a[k] < 1) throw new Error(`Trainer: ${k} must be a positive integer, got ${a[k]}`);
     }
     if (trainDataset.length === 0) throw new Error('Trainer: the training set has no complete block (text shorter than the block size?)');
     this.rank = distributed.getRank();
     this.worldSize = distributed.getWorldSize();
-    // Each rank trains on its shard (DistributedSampler: ceil(n / world) blocks, padded by wrapping).
-    this.stepsPerEpoch = Math.ceil(Math.ceil(trainDataset.length / this.worldSize) / a.perDeviceTrainBatchSize);
+    // Each rank trains on its shard (DistributedSampler: ceil(n / world) blocks, padded by wrapping);
+    // a step takes up to gradientAccumulationSteps of its micro-batches (the last one of an epoch may take fewer).
+    const microBatches = Math.ceil(Math.ceil(trainDataset.length / this.worldSize) / a.perDeviceTrainBatchSize);
+    this.stepsPerEpoch = Math.ceil(microBatches / a.gradientAccumulationSteps);
     this.totalSteps = a.maxSteps > 0 ? a.maxSteps : Math.ceil(this.stepsPerEpoch * a.numTrainEpochs);
     if (!['fp32', 'bf16'].includes(a.precision)) throw new Error(`Trainer: precision must be fp32 or bf16, got '${a.precision}'`);
     if (!(this.totalSteps > 0)) throw new Error('Trainer: nothing to do (numTrainEpochs and maxSteps give 0 steps)');
@@ -145,7 +155,15 @@ export class Trainer {
     return this.rank === 0;
   }
 
-  /** This rank's batches of block indices for an epoch. */
+  /** This rank's optimizer steps for an epoch: each a list of micro-batches of block indices. */
+  stepsFor(epoch: number): number[][][] {
+    const micro = this.batchesFor(epoch), k = this.args.gradientAccumulationSteps;
+    const steps: number[][][] = [];
+    for (let i = 0; i < micro.length; i += k) steps.push(micro.slice(i, i + k));
+    return steps;
+  }
+
+  /** This rank's (micro-)batches of block indices for an epoch. */
   private batchesFor(epoch: number): number[][] {
     const a = this.args;
     if (this.worldSize === 1) return epochBatches(this.trainDataset.length, a.perDeviceTrainBatchSize, { shuffle: a.shuffle, seed: a.seed, epoch });
@@ -182,13 +200,13 @@ export class Trainer {
     else if (this.isMain) fs.writeFileSync(this.metricsFile, '');
     const trainable = this.model.parameters({ trainableOnly: true });
     // Overlapped gradient sync (hooks) where it applies (float32, one device); plain bucketed all-reduce otherwise.
-    let overlap = false;
+    this.overlapSync = false;
     if (this.worldSize > 1) {
       try {
         distributed.registerGradSync(trainable);
-        overlap = true;
+        this.overlapSync = true;
       } catch {
-        overlap = false;
+        this.overlapSync = false;
       }
     }
     const progress = new Progress(this.totalSteps, this.isMain ? a.progress : false, this.globalStep);
@@ -200,18 +218,14 @@ export class Trainer {
     this.model.train();
     const epochs = Math.ceil(this.totalSteps / this.stepsPerEpoch);
     outer: for (let epoch = Math.floor(this.globalStep / this.stepsPerEpoch); epoch < epochs; epoch++) {
-      const batches = this.batchesFor(epoch);
-      for (let b = this.globalStep - epoch * this.stepsPerEpoch; b < batches.length; b++) {
+      const epochSteps = this.stepsFor(epoch);
+      for (let b = this.globalStep - epoch * this.stepsPerEpoch; b < epochSteps.length; b++) {
         if (this.globalStep >= this.totalSteps) break outer;
+        const blocks = epochSteps[b].reduce((n, micro) => n + micro.length, 0);
         tidy(() => {
-          const ids = this.trainDataset.batch(batches[b], a.device);
-          const out = forwardWithLoss(this.model, ids, a.precision, a.device);
-          out.logits.dispose(); // backward does not need them: free (B, T, vocab) floats early
-          if (overlap) distributed.prepareGradSync();
-          out.loss!.backward(); // in data parallel, gradient buckets are all-reduced as backward goes
-          const loss = out.loss!.detach().reshape([1]);
+          const loss = this.trainingStep(epochSteps[b]);
           if (this.worldSize > 1) {
-            if (overlap) distributed.finishGradSync();
+            if (this.overlapSync) distributed.finishGradSync();
             else distributed.allReduceGrads(trainable);
             distributed.allReduce([loss], { op: 'avg' });
           }
@@ -225,7 +239,7 @@ export class Trainer {
           this.unreadLosses.push(keep(loss));
         });
         this.globalStep++;
-        const ntok = batches[b].length * this.trainDataset.blockSize * this.worldSize;
+        const ntok = blocks * this.trainDataset.blockSize * this.worldSize;
         steps++; tokens += ntok;
         this.stepsSinceLog++; this.tokensSinceLog += ntok;
         progress.tick(this.globalStep, lastLoggedLoss);
@@ -258,6 +272,31 @@ export class Trainer {
     const seconds = (Date.now() - t0) / 1000;
     if (this.isMain) this.writePlot();
     return { globalStep: this.globalStep, trainLoss: steps ? this.runLossSum / steps : NaN, logHistory: this.logHistory, seconds, tokensPerSecond: tokens / Math.max(seconds, 1e-9) };
+  }
+
+  /**
+   * One optimizer step's forward and backward (HF's training_step), over its micro-batches of
+   * block indices: .grad accumulates the gradient of the mean loss over all their tokens (each
+   * micro-batch's mean loss weighted by its share of the blocks: every block predicts the same
+   * number of tokens), as one batch of them all would give. Returns that loss, detached, shape (1).
+   */
+  trainingStep(micros: number[][]): Tensor {
+    const a = this.args, overlap = this.overlapSync;
+    const blocks = micros.reduce((n, micro) => n + micro.length, 0);
+    let stepLoss: Tensor | null = null;
+    micros.forEach((micro, i) => {
+      const ids = this.trainDataset.batch(micro, a.device);
+      const out = forwardWithLoss(this.model, ids, a.precision, a.device);
+      out.logits.dispose(); // backward does not need them: free (B, T, vocab) floats early
+      const loss = micros.length === 1 ? out.loss! : out.loss!.mul(micro.length / blocks);
+      // In data parallel, the last micro-batch's backward all-reduces the gradient buckets as it
+      // goes; the ones before it only accumulate (DDP's no_sync).
+      if (overlap && i === micros.length - 1) distributed.prepareGradSync();
+      loss.backward();
+      const detached = loss.detach().reshape([1]);
+      stepLoss = stepLoss ? stepLoss.add(detached) : detached;
+    });
+    return stepLoss!;
   }
 
   /** The last step's grad norm (NaN without clipping), read and released. */
@@ -325,7 +364,7 @@ export class Trainer {
       fs.writeFileSync(path.join(tmp, 'rng_state.bin'), getRngState());
       fs.writeFileSync(path.join(tmp, 'trainer_state.json'), JSON.stringify({
         global_step: this.globalStep, epoch: this.globalStep / this.stepsPerEpoch, max_steps: this.totalSteps,
-        train_batch_size: this.args.perDeviceTrainBatchSize, seed: this.args.seed, log_history: this.logHistory,
+        train_batch_size: this.args.perDeviceTrainBatchSize, gradient_accumulation_steps: this.args.gradientAccumulationSteps, seed: this.args.seed, log_history: this.logHistory,
         loss_since_log: this.lossSinceLog, steps_since_log: this.stepsSinceLog, tokens_since_log: this.tokensSinceLog,
         world_size: this.worldSize,
       }, null, 2));
@@ -350,6 +389,9 @@ export class Trainer {
     }
     if (state.train_batch_size !== this.args.perDeviceTrainBatchSize) {
       throw new Error(`resume: the checkpoint was trained with batch size ${state.train_batch_size}, not ${this.args.perDeviceTrainBatchSize}`);
+    }
+    if ((state.gradient_accumulation_steps ?? 1) !== this.args.gradientAccumulationSteps) {
+      throw new Error(`resume: the checkpoint was trained with ${state.gradient_accumulation_steps ?? 1} gradient accumulation steps, not ${this.args.gradientAccumulationSteps}`);
     }
     const own = new Map(this.model.namedParameters({ trainableOnly: true }));
     const { tensors } = loadFile(path.join(dir, weights), { filter: (n) => own.has(n) });

@@ -21,7 +21,8 @@ export const spec: Spec = {
   full: { type: 'boolean', help: 'full fine-tuning instead of LoRA' },
   epochs: { type: 'number', default: 3, help: 'training epochs' },
   'max-steps': { type: 'int', default: -1, help: 'stop after this many steps (overrides --epochs)' },
-  'batch-size': { type: 'int', default: 8, help: 'blocks per step' },
+  'batch-size': { type: 'int', default: 8, help: 'blocks per micro-batch (per process)' },
+  'gradient-accumulation-steps': { type: 'int', default: 1, help: 'micro-batches per optimizer step (a step sees batch-size x this many blocks per process)' },
   'block-size': { type: 'int', default: 128, help: 'tokens per block' },
   lr: { type: 'number', default: 5e-5, help: 'peak learning rate' },
   'weight-decay': { type: 'number', default: 0, help: 'AdamW weight decay (not on biases/LayerNorm)' },
@@ -41,7 +42,7 @@ export const spec: Spec = {
   tf32: { type: 'boolean', help: 'CUDA: TF32 tensor cores for float32 matmuls (HF\'s --tf32; faster, ~10-bit mantissa products)' },
   'resume-from-checkpoint': { type: 'string', help: 'a checkpoint-<step> folder, or "latest" in --out' },
   progress: { type: 'boolean', help: 'force the progress bar on (default: on a terminal)' },
-  'nproc-per-node': { type: 'int', default: 1, help: 'data-parallel worker processes on this machine (Gloo)' },
+  'nproc-per-node': { type: 'int', default: 1, help: 'data-parallel worker processes on this machine (see --dist-backend)' },
   nnodes: { type: 'int', default: 1, help: 'machines taking part' },
   'node-rank': { type: 'int', default: 0, help: 'this machine\'s index among them' },
   'master-addr': { type: 'string', default: '127.0.0.1', help: 'address of the rank-0 machine' },
@@ -103,6 +104,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   const resume = f['resume-from-checkpoint'] as string | undefined;
   const trainer = new torch.Trainer(model, {
     outputDir: out, numTrainEpochs: f.epochs as number, maxSteps: f['max-steps'] as number, perDeviceTrainBatchSize: f['batch-size'] as number,
+    gradientAccumulationSteps: f['gradient-accumulation-steps'] as number,
     learningRate: f.lr as number, weightDecay: f['weight-decay'] as number, warmupSteps: f['warmup-steps'] as number,
     lrSchedulerType: f['lr-scheduler'] as 'linear', maxGradNorm: f['max-grad-norm'] as number, seed: f.seed as number,
     loggingSteps: f['logging-steps'] as number, saveSteps: f['save-steps'] as number, saveTotalLimit: (f['save-total-limit'] as number) ?? null,
