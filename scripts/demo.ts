@@ -73,7 +73,10 @@ function pretrainBase(dir: string, steps: number, blockSize: number, precision: 
     resumeFromCheckpoint: torch.train.listCheckpoints(work).length ? true : undefined,
   }, data);
   const r = trainer.train();
-  torch.io.writeDirAtomic(path.join(dir, 'model'), (tmp) => model.writePretrained(tmp));
+  torch.io.writeDirAtomic(path.join(dir, 'model'), (tmp) => {
+    model.writePretrained(tmp);
+    torch.tokenizer.savePretrained(tmp, { modelMaxLength: model.config.n_positions });
+  });
   torch.io.writeFileAtomic(doneFile, JSON.stringify({ ...settings, seconds: r.seconds, trainLoss: r.trainLoss, blocks: data.length }));
   fs.rmSync(work, { recursive: true, force: true });
   trainer.optimizer.dispose();

@@ -59,10 +59,23 @@ test('train (LoRA) writes a PEFT adapter; eval --adapter and merge agree', () =>
   const withAdapter = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', evalFile, '--block-size', '32', '--json').out);
   const merged = path.join(tmp, 'merged');
   expect(cli('merge', '--model', modelDir, '--adapter', out, '--out', merged).code).toBe(0);
+  // Both folders carry the tokenizer (the base had none: GPT-2's, written by tstorch).
+  const tokenizerFiles = ['vocab.json', 'merges.txt', 'tokenizer_config.json', 'special_tokens_map.json'];
+  for (const dir of [out, merged]) for (const f of tokenizerFiles) expect(fs.existsSync(path.join(dir, f))).toBe(true);
+  expect(JSON.parse(fs.readFileSync(path.join(merged, 'tokenizer_config.json'), 'utf8')).model_max_length).toBe(64);
   const mergedEval = JSON.parse(cli('eval', '--model', merged, '--data', evalFile, '--block-size', '32', '--json').out);
   expect(Math.abs(mergedEval.loss - withAdapter.loss) / withAdapter.loss).toBeLessThan(1e-5);
   const base = JSON.parse(cli('eval', '--model', modelDir, '--data', evalFile, '--block-size', '32', '--json').out);
   expect(withAdapter.loss).toBeLessThan(base.loss);
+
+  // A base folder with tokenizer files of its own: those are what the merged folder gets.
+  const ownTok = path.join(tmp, 'model-own-tokenizer');
+  fs.cpSync(modelDir, ownTok, { recursive: true });
+  torch.tokenizer.savePretrained(ownTok);
+  fs.writeFileSync(path.join(ownTok, 'tokenizer.json'), '{"marker": "the base folder\'s own"}');
+  const merged2 = path.join(tmp, 'merged-own');
+  expect(cli('merge', '--model', ownTok, '--adapter', out, '--out', merged2).code).toBe(0);
+  for (const f of [...tokenizerFiles, 'tokenizer.json']) expect(fs.readFileSync(path.join(merged2, f))).toEqual(fs.readFileSync(path.join(ownTok, f)));
 });
 
 test('bad input: one-line cause, non-zero exit, nothing half-written', () => {

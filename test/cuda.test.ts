@@ -212,3 +212,24 @@ test('CUDA allocator statistics in torch.memory() and torch.cuda', () => {
   torch.cuda.emptyCache();
   expect(torch.cuda.memoryStats()!.reserved).toBeLessThanOrEqual(after.reserved);
 });
+
+test('transformers reads the tokenizer files tstorch writes: GPT2Tokenizer and the fast tokenizer encode as tstorch does', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-hf-tok-'));
+  torch.tokenizer.savePretrained(dir, { modelMaxLength: 1024 });
+  const text = torch.data.brownDocuments(['a']).slice(0, 3).map((d) => d.text).join('\n') +
+    '\nFrançois Gö naïve café 😀 ½ — “quotes” it\'s we\'ll  two   spaces\tand\ttabs <|endoftext|> end  ';
+  fs.writeFileSync(path.join(dir, 'text.txt'), text);
+  const py = `
+import json, sys
+from transformers import AutoTokenizer, GPT2Tokenizer
+d = sys.argv[1]
+text = open(d + "/text.txt", encoding="utf-8").read()
+print(json.dumps({"slow": GPT2Tokenizer.from_pretrained(d)(text)["input_ids"], "fast": AutoTokenizer.from_pretrained(d)(text)["input_ids"]}))`;
+  const r = spawnSync(PY, ['-c', py, dir], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) console.error(r.stderr);
+  const got = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const ids = torch.tokenizer.encode(text);
+  expect(ids.length).toBeGreaterThan(5000);
+  expect(got.slow).toEqual(ids);
+  expect(got.fast).toEqual(ids);
+});

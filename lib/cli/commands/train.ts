@@ -5,6 +5,7 @@ import * as torch from '../../index';
 import { Spec } from '../args';
 import { attnFlag, checkDevice, loadDataset, sharedFlags } from './common';
 import { launch, stripLaunchFlags } from '../launch';
+import { saveTokenizerFiles } from '../../models/tokenizer';
 
 export const summary = 'fine-tune GPT-2 with LoRA (default) or fully; writes the adapter (or model) to --out';
 export const spec: Spec = {
@@ -113,6 +114,9 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   }, data, evalData);
   const result = trainer.train();
   await trainer.saveModel(out);
+  // The tokenizer beside the weights (the notebook's tokenizer.save_pretrained(output_dir)): the
+  // folder loads with AutoTokenizer / pipeline() as it is.
+  if (main) saveTokenizerFiles(modelDir, out, { modelMaxLength: model.config.n_positions });
   if (torch.distributed.isInitialized()) {
     torch.distributed.barrier();
     torch.distributed.destroyProcessGroup();

@@ -1,0 +1,69 @@
+"""GPT-2's BPE as OpenAI's encoder.py / Hugging Face's GPT2Tokenizer run it, reading only a
+folder's vocab.json and merges.txt: the independent check that the tokenizer files tstorch
+writes encode text as GPT-2 does.
+
+usage: bpe_ref.py TOKENIZER_DIR TEXT_FILE  -> prints the token ids as JSON
+
+GPT-2's pre-tokenizer pattern uses \\p{L} and \\p{N} (the `regex` module, not installed here);
+Python's `re` spells them [^\\W\\d_] and \\d, which agree on letters and decimal digits.
+"""
+import json
+import re
+import sys
+
+
+def bytes_to_unicode():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+
+PAT = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|_)+|\s+(?!\S)|\s+""")
+
+
+def main(folder, text_file):
+    with open(f"{folder}/vocab.json", encoding="utf-8") as f:
+        encoder = json.load(f)
+    with open(f"{folder}/merges.txt", encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    assert lines[0].startswith("#version"), "merges.txt starts with its #version line"
+    ranks = {tuple(line.split()): i for i, line in enumerate(l for l in lines[1:] if l)}
+    byte_encoder = bytes_to_unicode()
+
+    def bpe(token):
+        word = list(token)
+        while len(word) > 1:
+            pairs = [(ranks.get((a, b), float("inf")), i) for i, (a, b) in enumerate(zip(word, word[1:]))]
+            rank, _ = min(pairs)
+            if rank == float("inf"):
+                break
+            # merge every occurrence of the lowest-ranked pair, left to right (encoder.py)
+            best = next((word[i], word[i + 1]) for r, i in pairs if r == rank)
+            out, i = [], 0
+            while i < len(word):
+                if i < len(word) - 1 and (word[i], word[i + 1]) == best:
+                    out.append(word[i] + word[i + 1])
+                    i += 2
+                else:
+                    out.append(word[i])
+                    i += 1
+            word = out
+        return word
+
+    with open(text_file, encoding="utf-8") as f:
+        text = f.read()
+    ids = []
+    for piece in PAT.findall(text):
+        token = "".join(byte_encoder[b] for b in piece.encode("utf-8"))
+        ids.extend(encoder[t] for t in bpe(token))
+    print(json.dumps(ids))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
