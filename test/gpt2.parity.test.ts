@@ -95,6 +95,46 @@ describe.each(attns)('generation, %s attention', (attn) => {
     expect(cached[0].length).toBe(24);
   });
 
+  test('prompts of different lengths in one batch: each gets the tokens it gets alone (left padding, mask, positions)', () => {
+    // Position embeddings and attention outputs scaled up, so that a wrong position or an
+    // attended pad changes the greedy tokens (the tiny random model's next token hardly depends
+    // on them otherwise).
+    const m = torch.GPT2LMHeadModel.fromPretrained(path.join(fixtures, 'gpt2', 'tiny'), { attnImplementation: attn });
+    return m.then((sharp) => {
+      torch.noGrad(() => {
+        sharp.transformer.wpe.weight.mul_(40);
+        for (const block of sharp.transformer.h.items) block.attn.c_proj.weight.mul_(40);
+      });
+      const prompts = [[5, 17, 42, 8, 9, 3, 11, 12, 13, 14], [1], [7, 60, 7, 33]];
+      const alone = prompts.map((p) => sharp.generate([p], { maxNewTokens: 12, eosTokenId: null })[0]);
+      for (const useCache of [true, false]) {
+        const batch = sharp.generate(prompts, { maxNewTokens: 12, eosTokenId: null, useCache });
+        expect(batch.map((s) => s.length)).toEqual([22, 13, 16]);
+        expect(batch).toEqual(alone);
+      }
+      // Distinct continuations: the comparison is not of one repeated token.
+      expect(new Set(alone.flatMap((s, i) => s.slice(prompts[i].length))).size).toBeGreaterThan(3);
+      expect(() => sharp.generate([[1, 2], []])).toThrow(/every prompt needs at least one token/);
+      sharp.dispose();
+    });
+  });
+
+  test('positionIds with an attention mask: a left-padded prompt\'s logits are the unpadded prompt\'s (1e-5)', () => {
+    torch.tidy(() => torch.noGrad(() => {
+      model.eval();
+      const alone = model.forward(torch.tensor([[5, 17, 42]], { dtype: 'int64' })).logits;
+      const ids = torch.tensor([[0, 0, 5, 17, 42], [1, 2, 3, 4, 5]], { dtype: 'int64' });
+      const attentionMask = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]], { dtype: 'int64' });
+      const positionIds = torch.tensor([[1, 1, 0, 1, 2], [0, 1, 2, 3, 4]], { dtype: 'int64' });
+      const padded = model.forward(ids, { attentionMask, positionIds }).logits;
+      expect(relErr(padded.select(0, 0).narrow(0, 2, 3), alone.select(0, 0))).toBeLessThan(1e-5);
+      // Without the positions the padded prompt is shifted by two places: different logits.
+      const shifted = model.forward(ids, { attentionMask }).logits;
+      expect(relErr(shifted.select(0, 0).narrow(0, 2, 3), alone.select(0, 0))).toBeGreaterThan(1e-3);
+      expect(() => model.forward(ids, { positionIds: torch.tensor([[0, 1, 2]], { dtype: 'int64' }) })).toThrow(/positionIds must be \[2, 5\]/);
+    }));
+  });
+
   test('cached logits match full-sequence logits at every step', () => {
     torch.tidy(() => torch.noGrad(() => {
       model.eval();

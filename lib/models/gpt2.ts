@@ -113,6 +113,8 @@ export interface ForwardOptions {
   labels?: Tensor;
   /** (B, T_past + T), 1 for tokens to attend to, 0 for padding */
   attentionMask?: Tensor;
+  /** (B, T) or (1, T) positions of the input tokens (HF's position_ids); default T_past .. T_past + T - 1 */
+  positionIds?: Tensor;
   pastKeyValues?: LayerPast[];
   useCache?: boolean;
   /**
@@ -269,7 +271,10 @@ export class GPT2Model extends Module {
       if (pastLen + T > this.config.n_positions) {
         throw new Error(`GPT-2: sequence length ${pastLen + T} exceeds n_positions ${this.config.n_positions}`);
       }
-      const pos = arange(pastLen, pastLen + T, 1, { device: this.wte.weight.device }).unsqueeze(0);
+      if (opts.positionIds && (opts.positionIds.shape.length !== 2 || opts.positionIds.shape[1] !== T || ![1, B].includes(opts.positionIds.shape[0]))) {
+        throw new Error(`GPT-2: positionIds must be [${B}, ${T}] (or [1, ${T}]), got [${opts.positionIds.shape}]`);
+      }
+      const pos = opts.positionIds ?? arange(pastLen, pastLen + T, 1, { device: this.wte.weight.device }).unsqueeze(0);
       let x = this.drop.forward(this.wte.forward(inputIds).add(this.wpe.forward(pos)));
       // (B, K) of 1/0 -> (B, 1, 1, K) additive: 0 where attended, finfo.min where padded.
       let mask: Tensor | null = null;
@@ -367,6 +372,8 @@ export class GPT2LMHeadModel extends Module {
   /**
    * Autoregressive generation with a key/value cache. Returns each sequence's tokens, prompt
    * included. Greedy unless doSample (or temperature > 0); top-k and top-p as HF's warpers.
+   * Prompts of different lengths run as one batch as in HF: left-padded, with an attention mask
+   * and positions counted from each prompt's first token, so each gets what it would alone.
    */
   generate(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): number[][] {
     const maxNew = opts.maxNewTokens ?? 20;
@@ -377,24 +384,34 @@ export class GPT2LMHeadModel extends Module {
     const rows: number[][] = prompt instanceof Tensor
       ? (prompt.tolist() as number[][])
       : Array.isArray(prompt[0]) ? (prompt as number[][]) : [prompt as number[]];
-    if (!rows.length || rows.some((r) => r.length !== rows[0].length || !r.length)) {
-      throw new Error('generate: prompts must be non-empty and of equal length');
-    }
+    if (!rows.length || rows.some((r) => !r.length)) throw new Error('generate: every prompt needs at least one token');
     const wasTraining = this.training;
     this.eval();
     const device = this.transformer.wte.weight.device;
     const seqs = rows.map((r) => [...r]);
     const done = rows.map(() => false);
+    // Left padding (never attended to) for prompts shorter than the longest.
+    const padding = rows.map((r) => Math.max(...rows.map((x) => x.length)) - r.length);
+    const padded = padding.some((n) => n > 0);
+    const padToken = eos ?? 0;
     let past: LayerPast[] | null = null;
     try {
       noGrad(() => {
         for (let step = 0; step < maxNew; step++) {
-          const ctxLen = seqs[0].length;
+          const ctxLen = seqs[0].length + padding[0];
           if (ctxLen >= this.config.n_positions) break;
           const next = tidy(() => {
-            const feed = useCache && past ? seqs.map((s) => [s[s.length - 1]]) : seqs;
+            const cached = useCache && past !== null;
+            const feed = cached ? seqs.map((s) => [s[s.length - 1]]) : seqs.map((s, i) => [...Array(padding[i]).fill(padToken), ...s]);
             const ids = tensor(feed, { dtype: 'int64', device });
-            const out = this.forward(ids, { pastKeyValues: useCache && past ? past : undefined, useCache, logitsToKeep: 1 });
+            const extra: ForwardOptions = {};
+            if (padded) {
+              // HF's prepare_inputs_for_generation: positions are attention_mask.cumsum(-1) - 1 (1 on padding).
+              extra.attentionMask = tensor(seqs.map((s, i) => [...Array(padding[i]).fill(0), ...Array(s.length).fill(1)]), { dtype: 'int64', device });
+              extra.positionIds = tensor(cached ? seqs.map((s) => [s.length - 1])
+                : seqs.map((s, i) => [...Array(padding[i]).fill(1), ...s.map((_, j) => j)]), { dtype: 'int64', device });
+            }
+            const out = this.forward(ids, { pastKeyValues: cached ? past! : undefined, useCache, logitsToKeep: 1, ...extra });
             const T = out.logits.shape[1];
             const last = out.logits.select(1, T - 1).to({ dtype: 'float32' });
             const tokens = doSample ? sampleNext(last, opts) : last.argmax(-1);
