@@ -103,7 +103,7 @@ describe.each(attns)('generation, %s attention', (attn) => {
     return m.then((sharp) => {
       torch.noGrad(() => {
         sharp.transformer.wpe.weight.mul_(40);
-        for (const block of sharp.transformer.h.items) block.attn.c_proj.weight.mul_(40);
+        for (const block of sharp.transformer.h.items) (block.attn.c_proj as torch.nn.Conv1D).weight.mul_(40);
       });
       const prompts = [[5, 17, 42, 8, 9, 3, 11, 12, 13, 14], [1], [7, 60, 7, 33]];
       const alone = prompts.map((p) => sharp.generate([p], { maxNewTokens: 12, eosTokenId: null })[0]);
