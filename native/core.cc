@@ -341,6 +341,13 @@ Napi::Value hasGrad(const Napi::CallbackInfo& info) {
   const at::Tensor& t = argTensor(info, 0);
   return Napi::Boolean::New(info.Env(), t.is_leaf() && t.grad().defined());
 }
+// hasGrads(ids): hasGrad of each, in one crossing (the optimizer asks for a whole group per step).
+Napi::Value hasGrads(const Napi::CallbackInfo& info) {
+  std::vector<at::Tensor> ts = argTensors(info, 0);
+  Napi::Uint8Array out = Napi::Uint8Array::New(info.Env(), ts.size());
+  for (size_t k = 0; k < ts.size(); ++k) out[k] = ts[k].is_leaf() && ts[k].grad().defined();
+  return out;
+}
 Napi::Value grad(const Napi::CallbackInfo& info) {
   return ret(info, argTensor(info, 0).grad());  // -1 when there is none
 }
@@ -552,6 +559,7 @@ void registerCore(Registrar& r) {
   r.add<isLeaf>("isLeaf");
   r.add<retainGrad>("retainGrad");
   r.add<hasGrad>("hasGrad");
+  r.add<hasGrads>("hasGrads");
   r.add<grad>("grad");
   r.add<setGrad>("setGrad");
   r.add<backward>("backward");

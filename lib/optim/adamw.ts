@@ -99,7 +99,8 @@ export class AdamW {
   /** The same update with libtorch's _foreach kernels (PyTorch's multi-tensor AdamW). */
   private stepForeach(): void {
     for (const g of this.paramGroups) {
-      const withGrad = g.params.filter((p) => native.hasGrad(id(p)));
+      const hasGrad = native.hasGrads(g.params.map(id));
+      const withGrad = g.params.filter((_, i) => hasGrad[i]);
       if (!withGrad.length) continue;
       const states = withGrad.map((p) => this.stateOf(p));
       const steps = Float64Array.from(states, (s) => ++s.step);
