@@ -87,6 +87,8 @@ test('bad input: one-line cause, non-zero exit, nothing half-written', () => {
     [['eval', '--model', path.join(tmp, 'nope'), '--data', textFile], /no such folder/],
     [['eval', '--data', textFile], /missing --model/],
     [['generate', '--model', modelDir, '--prompt', 'x', '--device', 'cuda'], /CUDA is not available|cuda/i],
+    [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'ga0'), '--gradient-accumulation-steps', '0'], /--gradient-accumulation-steps must be >= 1/],
+    [['generate', '--model', modelDir, '--prompt', 'x', '--repetition-penalty', '0'], /--repetition-penalty must be > 0/],
     [['frobnicate'], /unknown command/],
   ];
   for (const [args, re] of cases) {
@@ -95,6 +97,7 @@ test('bad input: one-line cause, non-zero exit, nothing half-written', () => {
     expect(r.err.trim().split('\n')[0]).toMatch(re);
   }
   expect(fs.existsSync(path.join(tmp, 'neg'))).toBe(false);
+  expect(fs.existsSync(path.join(tmp, 'ga0'))).toBe(false);
   expect(fs.existsSync(path.join(tmp, 'miss'))).toBe(false);
   const bad = path.join(tmp, 'bad.csv');
   fs.writeFileSync(bad, 'Article,Date\n"never closed,1\n');

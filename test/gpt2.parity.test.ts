@@ -135,6 +135,39 @@ describe.each(attns)('generation, %s attention', (attn) => {
     }));
   });
 
+  test('repetitionPenalty: the tokens of a plain-JS greedy loop applying HF\'s formula to the model\'s logits', () => {
+    const prompts = [[5, 17, 42, 8], [1, 2, 3, 4]], penalty = 1.8, steps = 10;
+    const got = model.generate(prompts, { maxNewTokens: steps, eosTokenId: null, repetitionPenalty: penalty });
+    const want = prompts.map((p) => [...p]);
+    for (let s = 0; s < steps; s++) {
+      const logits = torch.tidy(() => torch.noGrad(() => {
+        model.eval();
+        const l = model.forward(torch.tensor(want, { dtype: 'int64' })).logits;
+        return l.select(1, l.shape[1] - 1).tolist() as number[][];
+      }));
+      want.forEach((seq, i) => {
+        const scores = logits[i].map((v, t) => (seq.includes(t) ? (v < 0 ? v * penalty : v / penalty) : v));
+        seq.push(scores.indexOf(Math.max(...scores)));
+      });
+    }
+    expect(got).toEqual(want);
+    // The penalty changes what is generated here (the comparison is not of two unpenalised runs).
+    expect(model.generate(prompts, { maxNewTokens: steps, eosTokenId: null })).not.toEqual(want);
+    // The formula itself, on scores of both signs and a token seen twice.
+    torch.tidy(() => {
+      torch.manualSeed(5);
+      const scores = torch.randn([2, 7]), ids = torch.tensor([[0, 3, 3], [6, 1, 2]], { dtype: 'int64' });
+      const s = scores.tolist() as number[][], idRows = ids.tolist() as number[][];
+      const ref = s.map((row, i) => row.map((v, t) => (idRows[i].includes(t) ? (v < 0 ? v * penalty : v / penalty) : v)));
+      const out = torch.repetitionPenalty(scores, ids, penalty).tolist() as number[][];
+      expect(s.flat().some((v, k) => v < 0 && idRows[Math.floor(k / 7)].includes(k % 7))).toBe(true);
+      out.flat().forEach((v, k) => expect(v).toBeCloseTo(ref.flat()[k], 6));
+    });
+    expect(() => model.generate([1], { repetitionPenalty: 0 })).toThrow(/repetitionPenalty must be a number > 0/);
+    expect(() => model.generate([1], { topP: 1.5 })).toThrow(/topP must be in \(0, 1\]/);
+    expect(() => model.generate([1], { maxNewTokens: -1 })).toThrow(/maxNewTokens must be an integer >= 0/);
+  });
+
   test('cached logits match full-sequence logits at every step', () => {
     torch.tidy(() => torch.noGrad(() => {
       model.eval();

@@ -299,6 +299,11 @@ export interface GenerateOptions {
   temperature?: number;
   topK?: number;
   topP?: number;
+  /**
+   * HF's repetition_penalty (> 0; 1 is off): before temperature and sampling, the scores of tokens
+   * already in the sequence (prompt included) are divided by it where positive, multiplied where negative.
+   */
+  repetitionPenalty?: number;
   doSample?: boolean;
   seed?: number;
   /** stop a sequence at this token (default: config.eos_token_id); null never stops */
@@ -385,6 +390,8 @@ export class GPT2LMHeadModel extends Module {
       ? (prompt.tolist() as number[][])
       : Array.isArray(prompt[0]) ? (prompt as number[][]) : [prompt as number[]];
     if (!rows.length || rows.some((r) => !r.length)) throw new Error('generate: every prompt needs at least one token');
+    checkGenerateOptions(opts);
+    const penalty = opts.repetitionPenalty ?? 1;
     const wasTraining = this.training;
     this.eval();
     const device = this.transformer.wte.weight.device;
@@ -413,7 +420,9 @@ export class GPT2LMHeadModel extends Module {
             }
             const out = this.forward(ids, { pastKeyValues: cached ? past! : undefined, useCache, logitsToKeep: 1, ...extra });
             const T = out.logits.shape[1];
-            const last = out.logits.select(1, T - 1).to({ dtype: 'float32' });
+            let last = out.logits.select(1, T - 1).to({ dtype: 'float32' });
+            // (As HF, the penalty also counts the left padding's tokens.)
+            if (penalty !== 1) last = repetitionPenalty(last, tensor(seqs.map((s, i) => [...Array(padding[i]).fill(padToken), ...s]), { dtype: 'int64', device }), penalty);
             const tokens = doSample ? sampleNext(last, opts) : last.argmax(-1);
             if (past) for (const [k, v] of past) { k.dispose(); v.dispose(); }
             past = out.pastKeyValues ? out.pastKeyValues.map(([k, v]) => [keep(k), keep(v)] as LayerPast) : null;
@@ -497,6 +506,21 @@ export function causalLmLoss(logits: Tensor, labels: Tensor): Tensor {
     const shiftLabels = labels.narrow(1, 1, T - 1).contiguous().view([-1]);
     return F.crossEntropy(shiftLogits.to({ dtype: 'float32' }), shiftLabels, { ignoreIndex: -100 });
   });
+}
+
+function checkGenerateOptions(o: GenerateOptions): void {
+  const bad = (what: string, v: unknown) => { throw new Error(`generate: ${what}, got ${v}`); };
+  if (o.maxNewTokens !== undefined && !(Number.isInteger(o.maxNewTokens) && o.maxNewTokens >= 0)) bad('maxNewTokens must be an integer >= 0', o.maxNewTokens);
+  if (o.temperature !== undefined && !(o.temperature >= 0)) bad('temperature must be >= 0', o.temperature);
+  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 0)) bad('topK must be an integer >= 0', o.topK);
+  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) bad('topP must be in (0, 1]', o.topP);
+  if (o.repetitionPenalty !== undefined && !(o.repetitionPenalty > 0 && Number.isFinite(o.repetitionPenalty))) bad('repetitionPenalty must be a number > 0 (1 is off)', o.repetitionPenalty);
+}
+
+/** HF's RepetitionPenaltyLogitsProcessor: each row's scores at its sequence's tokens, / penalty where > 0, * penalty where < 0. */
+export function repetitionPenalty(scores: Tensor, ids: Tensor, penalty: number): Tensor {
+  const seen = scores.gather(1, ids);
+  return scores.scatter(1, ids, seen.mul(penalty).where(seen.lt(0), seen.div(penalty)));
 }
 
 /** Temperature, then top-k, then top-p (HF's warper order), then a multinomial draw. */

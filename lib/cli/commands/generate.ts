@@ -12,6 +12,7 @@ export const spec: Spec = {
   temperature: { type: 'number', default: 0, help: '0 is greedy; > 0 samples' },
   'top-k': { type: 'int', default: 0, help: 'sample from the k most likely tokens (0: all)' },
   'top-p': { type: 'number', default: 1, help: 'nucleus sampling mass' },
+  'repetition-penalty': { type: 'number', default: 1, help: 'HF\'s repetition_penalty: > 1 makes tokens already there less likely (1: off)' },
   seed: { type: 'int', help: 'random seed for sampling' },
   device: sharedFlags.device,
   attn: sharedFlags.attn,
@@ -25,12 +26,14 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (temperature < 0) throw new Error('--temperature must be >= 0');
   if (!(topP > 0 && topP <= 1)) throw new Error('--top-p must be in (0, 1]');
   if (topK < 0) throw new Error('--top-k must be >= 0');
+  const repetitionPenalty = f['repetition-penalty'] as number;
+  if (!(repetitionPenalty > 0)) throw new Error('--repetition-penalty must be > 0 (1 is off)');
   const model = await loadModelFromFlags(f);
   const ids = tokenizer.encode(prompt);
   if (ids.some((t) => t >= model.config.vocab_size)) throw new Error(`the prompt has tokens beyond this model's vocabulary (${model.config.vocab_size})`);
   const out = model.generate([ids], {
     maxNewTokens: f['max-new-tokens'] as number, temperature, topK, topP: topP < 1 ? topP : undefined,
-    doSample: temperature > 0, seed: f.seed as number | undefined,
+    doSample: temperature > 0, seed: f.seed as number | undefined, repetitionPenalty,
   })[0];
   const text = tokenizer.decode(out);
   if (f.json) console.log(JSON.stringify({ text, tokens: out, newTokens: out.length - ids.length }));

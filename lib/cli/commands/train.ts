@@ -78,6 +78,9 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (!f.full && r === 0) throw new Error('--lora-r 0 leaves nothing to train; use --full for full fine-tuning');
   if (!['peft', 'seed'].includes(f['lora-mode'] as string)) throw new Error(`--lora-mode must be peft or seed, got '${f['lora-mode']}'`);
   if (!['linear', 'cosine', 'constant'].includes(f['lr-scheduler'] as string)) throw new Error(`--lr-scheduler must be linear, cosine or constant`);
+  for (const k of ['batch-size', 'gradient-accumulation-steps', 'block-size', 'logging-steps'] as const) {
+    if ((f[k] as number) < 1) throw new Error(`--${k} must be >= 1, got ${f[k]}`);
+  }
   checkDevice(f.device as string);
   if (f.tf32) {
     if (!onCuda) throw new Error('--tf32 applies to CUDA matmuls: use it with --device cuda');
