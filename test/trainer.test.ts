@@ -236,3 +236,18 @@ describe('gradient accumulation', () => {
     }
   });
 });
+
+test('warmupRatio warms up over ceil(ratio x steps), as HF; warmupSteps wins when both are given', async () => {
+  const lrs = async (name: string, extra: Partial<torch.TrainingArguments>) => {
+    const { r, model, trainer } = await run('peft', path.join(tmp, name), { saveSteps: 0, ...extra });
+    trainer.optimizer.dispose();
+    model.dispose();
+    return r.logHistory.filter((e) => e.learning_rate !== undefined).map((e) => e.learning_rate!);
+  };
+  const byRatio = await lrs('wr-ratio', { warmupRatio: 0.2 }); // 12 steps: ceil(2.4) = 3
+  expect(byRatio.length).toBe(12);
+  expect(byRatio).toEqual(await lrs('wr-steps', { warmupSteps: 3 }));
+  expect(byRatio[0]).toBeCloseTo(1e-3 / 3, 12);
+  expect(await lrs('wr-both', { warmupSteps: 5, warmupRatio: 0.2 })).toEqual(await lrs('wr-five', { warmupSteps: 5 }));
+  await expect(lrs('wr-bad', { warmupRatio: 1.5 })).rejects.toThrow(/warmupRatio must be in \[0, 1\]/);
+});

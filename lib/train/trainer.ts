@@ -44,6 +44,8 @@ export interface TrainingArguments {
   maxGradNorm?: number;
   lrSchedulerType?: ScheduleKind;
   warmupSteps?: number;
+  /** HF's warmup_ratio: warmup over ceil(ratio x total steps) when warmupSteps is 0 */
+  warmupRatio?: number;
   loggingSteps?: number;
   /** 0 disables step checkpoints */
   saveSteps?: number;
@@ -64,7 +66,7 @@ export interface TrainingArguments {
 export const TRAINING_DEFAULTS = {
   numTrainEpochs: 3, maxSteps: -1, perDeviceTrainBatchSize: 8, perDeviceEvalBatchSize: 8, gradientAccumulationSteps: 1, learningRate: 5e-5,
   weightDecay: 0, adamBeta1: 0.9, adamBeta2: 0.999, adamEpsilon: 1e-8, maxGradNorm: 1.0,
-  lrSchedulerType: 'linear' as ScheduleKind, warmupSteps: 0, loggingSteps: 500, saveSteps: 500,
+  lrSchedulerType: 'linear' as ScheduleKind, warmupSteps: 0, warmupRatio: 0, loggingSteps: 500, saveSteps: 500,
   saveTotalLimit: null as number | null, seed: 42, device: 'cpu', shuffle: true, progress: 'auto' as boolean | 'auto',
   precision: 'fp32' as 'fp32' | 'bf16',
 };
@@ -145,7 +147,10 @@ export class Trainer {
     this.optimizer = new AdamW(decayParameterGroups(model, a.weightDecay), {
       lr: a.learningRate, betas: [a.adamBeta1, a.adamBeta2], eps: a.adamEpsilon, weightDecay: a.weightDecay,
     });
-    this.scheduler = new LRScheduler(this.optimizer, a.lrSchedulerType, a.warmupSteps, this.totalSteps);
+    if (!(a.warmupRatio >= 0 && a.warmupRatio <= 1)) throw new Error(`Trainer: warmupRatio must be in [0, 1], got ${a.warmupRatio}`);
+    if (!(Number.isInteger(a.warmupSteps) && a.warmupSteps >= 0)) throw new Error(`Trainer: warmupSteps must be an integer >= 0, got ${a.warmupSteps}`);
+    const warmup = a.warmupSteps > 0 ? a.warmupSteps : Math.ceil(this.totalSteps * a.warmupRatio); // HF's get_warmup_steps
+    this.scheduler = new LRScheduler(this.optimizer, a.lrSchedulerType, warmup, this.totalSteps);
     // Every rank starts from rank 0's weights.
     if (this.worldSize > 1) distributed.broadcast([...model.parameters(), ...model.namedBuffers({ persistentOnly: true }).map(([, t]) => t)], 0);
   }

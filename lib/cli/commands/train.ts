@@ -28,6 +28,7 @@ export const spec: Spec = {
   lr: { type: 'number', default: 5e-5, help: 'peak learning rate' },
   'weight-decay': { type: 'number', default: 0, help: 'AdamW weight decay (not on biases/LayerNorm)' },
   'warmup-steps': { type: 'int', default: 0, help: 'linear warmup steps' },
+  'warmup-ratio': { type: 'number', default: 0, help: 'warmup over this fraction of the steps (when --warmup-steps is 0)' },
   'lr-scheduler': { type: 'string', default: 'linear', help: 'linear | cosine | constant' },
   'max-grad-norm': { type: 'number', default: 1, help: 'gradient clipping (0: off)' },
   seed: { type: 'int', default: 42, help: 'random seed' },
@@ -36,6 +37,7 @@ export const spec: Spec = {
   'save-total-limit': { type: 'int', help: 'keep only the newest N checkpoints' },
   'eval-data': { type: 'string', help: 'held-out .txt/.csv for eval loss and perplexity' },
   'eval-steps': { type: 'int', help: 'evaluate every N steps (default: logging steps)' },
+  'eval-batch-size': { type: 'int', default: 8, help: 'blocks per evaluation batch' },
   cleaning: sharedFlags.cleaning,
   device: sharedFlags.device,
   attn: sharedFlags.attn,
@@ -78,7 +80,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (!f.full && r === 0) throw new Error('--lora-r 0 leaves nothing to train; use --full for full fine-tuning');
   if (!['peft', 'seed'].includes(f['lora-mode'] as string)) throw new Error(`--lora-mode must be peft or seed, got '${f['lora-mode']}'`);
   if (!['linear', 'cosine', 'constant'].includes(f['lr-scheduler'] as string)) throw new Error(`--lr-scheduler must be linear, cosine or constant`);
-  for (const k of ['batch-size', 'gradient-accumulation-steps', 'block-size', 'logging-steps'] as const) {
+  for (const k of ['batch-size', 'gradient-accumulation-steps', 'block-size', 'logging-steps', 'eval-batch-size'] as const) {
     if ((f[k] as number) < 1) throw new Error(`--${k} must be >= 1, got ${f[k]}`);
   }
   checkDevice(f.device as string);
@@ -109,10 +111,10 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   const trainer = new torch.Trainer(model, {
     outputDir: out, numTrainEpochs: f.epochs as number, maxSteps: f['max-steps'] as number, perDeviceTrainBatchSize: f['batch-size'] as number,
     gradientAccumulationSteps: f['gradient-accumulation-steps'] as number,
-    learningRate: f.lr as number, weightDecay: f['weight-decay'] as number, warmupSteps: f['warmup-steps'] as number,
+    learningRate: f.lr as number, weightDecay: f['weight-decay'] as number, warmupSteps: f['warmup-steps'] as number, warmupRatio: f['warmup-ratio'] as number,
     lrSchedulerType: f['lr-scheduler'] as 'linear', maxGradNorm: f['max-grad-norm'] as number, seed: f.seed as number,
     loggingSteps: f['logging-steps'] as number, saveSteps: f['save-steps'] as number, saveTotalLimit: (f['save-total-limit'] as number) ?? null,
-    evalSteps: f['eval-steps'] as number | undefined, device: f.device as string, precision: f.precision as 'fp32' | 'bf16', progress: f.progress ? true : 'auto',
+    evalSteps: f['eval-steps'] as number | undefined, perDeviceEvalBatchSize: f['eval-batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16', progress: f.progress ? true : 'auto',
     resumeFromCheckpoint: resume === undefined ? undefined : resume === 'latest' ? true : resume,
   }, data, evalData);
   const result = trainer.train();
