@@ -187,6 +187,16 @@ test('NCCL process group, world size 1: collectives and overlapped gradient sync
       w2.matmul(w2).add(b2).tanh().sum().backward();
       expect(relErr(gw, w2.grad!.cpu())).toBeLessThan(1e-6);
       expect(relErr(gb, b2.grad!.cpu())).toBeLessThan(1e-6);
+      // Gradient accumulation: a backward without prepareGradSync adds locally; the prepared one
+      // sends the whole .grad (the two backwards' sum here).
+      w.grad = null;
+      b.grad = null;
+      w.matmul(w).add(b).tanh().sum().backward();
+      torch.distributed.prepareGradSync();
+      w.matmul(w).add(b).tanh().sum().backward();
+      torch.distributed.finishGradSync();
+      expect(relErr(w.grad!.cpu(), w2.grad!.cpu().mul(2))).toBeLessThan(1e-6);
+      expect(relErr(b.grad!.cpu(), b2.grad!.cpu().mul(2))).toBeLessThan(1e-6);
       w.dispose();
       b.dispose();
     });

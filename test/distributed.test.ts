@@ -99,6 +99,36 @@ const common = (out: string) => ['train', '--model', modelDir, '--data', textFil
   for (const c of torch.train.listCheckpoints(out)) expect(fs.existsSync(path.join(c, 'trainer_state.json'))).toBe(true);
 });
 
+(available ? test : test.skip)('overlapped gradient sync with accumulation (Gloo, world size 1): a backward without prepareGradSync only accumulates; the prepared one sends the whole .grad', () => {
+  torch.distributed.initProcessGroup({ backend: 'gloo', rank: 0, worldSize: 1, masterAddr: '127.0.0.1', masterPort: 29647, timeoutMs: 30000 });
+  try {
+    torch.tidy(() => {
+      torch.manualSeed(4);
+      const w = torch.randn([16, 16], { requiresGrad: true }), b = torch.randn([16], { requiresGrad: true });
+      const x1 = torch.randn([3, 16]), x2 = torch.randn([5, 16]);
+      const loss = (x: torch.Tensor, ww: torch.Tensor, bb: torch.Tensor) => x.matmul(ww).add(bb).tanh().sum();
+      // Small buckets: w and b in separate ones, launched from the hooks.
+      torch.distributed.registerGradSync([w, b], 256);
+      loss(x1, w, b).backward(); // micro-batch 1: local only
+      torch.distributed.prepareGradSync();
+      loss(x2, w, b).backward(); // micro-batch 2: all-reduced with what 1 left in .grad
+      torch.distributed.finishGradSync();
+      // Reference: both micro-batches' gradients, summed, without any sync.
+      const w2 = w.detach().clone().requiresGrad_(), b2 = b.detach().clone().requiresGrad_();
+      loss(x1, w2, b2).add(loss(x2, w2, b2)).backward();
+      expect(relErr(w.grad!, w2.grad!)).toBeLessThan(1e-6);
+      expect(relErr(b.grad!, b2.grad!)).toBeLessThan(1e-6);
+      // Not the last micro-batch's alone:
+      const w3 = w.detach().clone().requiresGrad_(), b3 = b.detach().clone().requiresGrad_();
+      loss(x2, w3, b3).backward();
+      expect(relErr(w.grad!, w3.grad!)).toBeGreaterThan(1e-2);
+      expect(() => torch.distributed.finishGradSync()).toThrow(/finishGradSync without prepareGradSync/);
+    });
+  } finally {
+    torch.distributed.destroyProcessGroup();
+  }
+});
+
 test('backends: the build says which it has; asking for a missing or unknown one is a clear error', () => {
   const b = torch.distributed.backends();
   expect(b.includes('gloo')).toBe(available);
