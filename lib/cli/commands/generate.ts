@@ -26,6 +26,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (temperature < 0) throw new Error('--temperature must be >= 0');
   if (!(topP > 0 && topP <= 1)) throw new Error('--top-p must be in (0, 1]');
   if (topK < 0) throw new Error('--top-k must be >= 0');
+  if ((f['max-new-tokens'] as number) < 0) throw new Error('--max-new-tokens must be >= 0');
   const repetitionPenalty = f['repetition-penalty'] as number;
   if (!(repetitionPenalty > 0)) throw new Error('--repetition-penalty must be > 0 (1 is off)');
   const model = await loadModelFromFlags(f);

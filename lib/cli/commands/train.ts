@@ -83,6 +83,9 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   for (const k of ['batch-size', 'gradient-accumulation-steps', 'block-size', 'logging-steps', 'eval-batch-size'] as const) {
     if ((f[k] as number) < 1) throw new Error(`--${k} must be >= 1, got ${f[k]}`);
   }
+  const warmupRatio = f['warmup-ratio'] as number;
+  if (!(warmupRatio >= 0 && warmupRatio <= 1)) throw new Error(`--warmup-ratio must be in [0, 1], got ${warmupRatio}`);
+  if ((f['warmup-steps'] as number) < 0) throw new Error(`--warmup-steps must be >= 0, got ${f['warmup-steps']}`);
   checkDevice(f.device as string);
   if (f.tf32) {
     if (!onCuda) throw new Error('--tf32 applies to CUDA matmuls: use it with --device cuda');
