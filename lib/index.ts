@@ -8,8 +8,8 @@ import * as data from './data';
 import * as optim from './optim';
 import * as train from './train';
 export { nn, io, lora, data, optim, train };
-export { Trainer } from './train';
-export type { TrainingArguments, TrainResult, LogEntry } from './train';
+export { Trainer, EarlyStoppingCallback } from './train';
+export type { TrainingArguments, TrainResult, LogEntry, TrainerCallback, TrainerControl, TrainerState } from './train';
 export * from './models';
 
 export const float32 = 'float32', float64 = 'float64', float16 = 'float16', bfloat16 = 'bfloat16';

@@ -89,6 +89,7 @@ test('bad input: one-line cause, non-zero exit, nothing half-written', () => {
     [['generate', '--model', modelDir, '--prompt', 'x', '--device', 'cuda'], /CUDA is not available|cuda/i],
     [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'ga0'), '--gradient-accumulation-steps', '0'], /--gradient-accumulation-steps must be >= 1/],
     [['generate', '--model', modelDir, '--prompt', 'x', '--repetition-penalty', '0'], /--repetition-penalty must be > 0/],
+    [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'es'), '--early-stopping-patience', '2'], /needs --eval-data/],
     [['frobnicate'], /unknown command/],
   ];
   for (const [args, re] of cases) {

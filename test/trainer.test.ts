@@ -251,3 +251,68 @@ test('warmupRatio warms up over ceil(ratio x steps), as HF; warmupSteps wins whe
   expect(await lrs('wr-both', { warmupSteps: 5, warmupRatio: 0.2 })).toEqual(await lrs('wr-five', { warmupSteps: 5 }));
   await expect(lrs('wr-bad', { warmupRatio: 1.5 })).rejects.toThrow(/warmupRatio must be in \[0, 1\]/);
 });
+
+describe('callbacks (HF TrainerCallback)', () => {
+  const evalSet = () => {
+    torch.manualSeed(21);
+    return new torch.data.TextDataset(Array.from(torch.randint(0, 101, [6 * 12]).data() as BigInt64Array, Number), 12);
+  };
+  const withCallbacks = async (out: string, callbacks: torch.TrainerCallback[], extra: Partial<torch.TrainingArguments> = {}, withEval = false) => {
+    const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+    torch.manualSeed(1);
+    torch.lora.applyLoRA(model, { r: 4, alpha: 8, dropout: 0.1 });
+    const trainer = new torch.Trainer(model, {
+      outputDir: out, maxSteps: 12, perDeviceTrainBatchSize: 4, learningRate: 1e-3, loggingSteps: 4, saveSteps: 0, progress: false, ...extra,
+    }, dataset(), withEval ? evalSet() : undefined, callbacks);
+    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      return { r: trainer.train(), trainer, model };
+    } finally {
+      log.mockRestore();
+      trainer.optimizer.dispose();
+      model.dispose();
+    }
+  };
+
+  test('every event reaches the callbacks in order; shouldSave and shouldTrainingStop act after the step', async () => {
+    const events: string[] = [];
+    const logs: torch.LogEntry[] = [];
+    const cb: torch.TrainerCallback = {
+      onTrainBegin: (s) => events.push(`begin ${s.globalStep}/${s.maxSteps}`),
+      onStepEnd: (s, control) => {
+        events.push(`step ${s.globalStep}`);
+        if (s.globalStep === 3) control.shouldSave = true;
+        if (s.globalStep === 6) control.shouldTrainingStop = true;
+      },
+      onLog: (_s, _c, entry) => { logs.push(entry); },
+      onSave: (s, _c, dir) => events.push(`save ${path.basename(dir)} at ${s.globalStep}`),
+      onTrainEnd: (s) => events.push(`end ${s.globalStep}`),
+    };
+    const out = path.join(tmp, 'cb-events');
+    const { r } = await withCallbacks(out, [cb]);
+    expect(events).toEqual(['begin 0/12', 'step 1', 'step 2', 'step 3', 'save checkpoint-3 at 3', 'step 4', 'step 5', 'step 6', 'end 6']);
+    expect(r.globalStep).toBe(6);
+    expect(logs).toEqual(r.logHistory);
+    // The stop's steps (5, 6) get their log line; trainLoss is the mean over all 6 steps.
+    expect(logs.map((e) => e.step)).toEqual([4, 6]);
+    expect(torch.train.listCheckpoints(out).map((p) => path.basename(p))).toEqual(['checkpoint-3']);
+    const full = await withCallbacks(path.join(tmp, 'cb-full'), [], { loggingSteps: 1 });
+    const perStep = full.r.logHistory.map((e) => e.loss!);
+    expect(r.trainLoss).toBeCloseTo(perStep.slice(0, 6).reduce((x, y) => x + y) / 6, 10);
+    expect(logs[1].loss).toBeCloseTo((perStep[4] + perStep[5]) / 2, 10);
+  });
+
+  test('EarlyStoppingCallback stops after `patience` evaluations without an improvement above the threshold', async () => {
+    // Its rule, on a sequence of eval losses (HF's: better means lower by more than the threshold).
+    const control = { shouldTrainingStop: false, shouldSave: false };
+    const es = new torch.EarlyStoppingCallback(2, 0.1);
+    const state = {} as torch.TrainerState;
+    const seen = [5, 4.5, 4.45, 4.3, 4.35, 4.4].map((l) => { es.onEvaluate(state, control, { eval_loss: l }); return control.shouldTrainingStop; });
+    expect(seen).toEqual([false, false, false, false, false, true]); // 4.45: within the threshold; 4.3: better by 0.2; 4.35, 4.4: two without
+    // In a run: evaluations at steps 2, 4, 6, ...; a threshold no real change reaches stops it at the third (patience 2).
+    const { r } = await withCallbacks(path.join(tmp, 'cb-early'), [new torch.EarlyStoppingCallback(2, 10)], { evalSteps: 2 }, true);
+    expect(r.globalStep).toBe(6);
+    expect(r.logHistory.filter((e) => e.eval_loss !== undefined).map((e) => e.step)).toEqual([2, 4, 6]);
+    expect(() => new torch.EarlyStoppingCallback(0)).toThrow(/patience must be an integer >= 1/);
+  });
+});

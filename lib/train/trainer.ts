@@ -21,6 +21,7 @@ import { loraConfig, writeAdapter } from '../lora/inject';
 import { evaluate, forwardWithLoss, readAndDispose } from './evaluate';
 import { lossCurveSvg } from './plot';
 import { Progress } from './progress';
+import type { TrainerCallback, TrainerControl, TrainerState } from './callbacks';
 
 export interface TrainingArguments {
   outputDir: string;
@@ -123,11 +124,19 @@ export class Trainer {
   private lastGradNorm: Tensor | null = null;
   private runLossSum = 0; // the losses of this train() call, for its trainLoss
   private overlapSync = false; // data parallel: gradients all-reduced by hooks during backward
+  private lastLogTime = 0;
+  private lastLoggedLoss = NaN; // what the progress bar shows: reading each step's loss would sync
   /** data-parallel: this process's rank and the number of ranks (1 when not distributed) */
   readonly rank: number;
   readonly worldSize: number;
 
-  constructor(readonly model: GPT2LMHeadModel, args: TrainingArguments, readonly trainDataset: TextDataset, readonly evalDataset?: TextDataset) {
+  /** HF's callbacks (TrainerCallback): called in order at each event of the loop */
+  readonly callbacks: TrainerCallback[];
+  private control: TrainerControl = { shouldTrainingStop: false, shouldSave: false };
+
+  constructor(readonly model: GPT2LMHeadModel, args: TrainingArguments, readonly trainDataset: TextDataset, readonly evalDataset?: TextDataset,
+    callbacks: TrainerCallback[] = []) {
+    this.callbacks = [...callbacks];
     this.args = { ...TRAINING_DEFAULTS, ...args };
     const a = this.args;
     for (const k of ['perDeviceTrainBatchSize', 'gradientAccumulationSteps', 'loggingSteps'] as const) {
@@ -160,6 +169,22 @@ export class Trainer {
     return this.rank === 0;
   }
 
+  addCallback(callback: TrainerCallback): void {
+    this.callbacks.push(callback);
+  }
+
+  /** What callbacks see (HF's TrainerState). */
+  get state(): TrainerState {
+    return { globalStep: this.globalStep, maxSteps: this.totalSteps, epoch: this.globalStep / this.stepsPerEpoch, logHistory: this.logHistory, rank: this.rank };
+  }
+
+  private emit<K extends keyof TrainerCallback>(event: K, ...rest: unknown[]): void {
+    for (const cb of this.callbacks) {
+      const fn = cb[event] as ((...a: unknown[]) => void) | undefined;
+      fn?.call(cb, this.state, this.control, ...rest);
+    }
+  }
+
   /** This rank's optimizer steps for an epoch: each a list of micro-batches of block indices. */
   stepsFor(epoch: number): number[][][] {
     const micro = this.batchesFor(epoch), k = this.args.gradientAccumulationSteps;
@@ -188,6 +213,7 @@ export class Trainer {
 
   private log(entry: LogEntry, progress: Progress): void {
     this.logHistory.push(entry);
+    this.emit('onLog', entry);
     if (!this.isMain) return;
     fs.appendFileSync(this.metricsFile, JSON.stringify(entry) + '\n');
     progress.log(entry);
@@ -218,9 +244,11 @@ export class Trainer {
     const t0 = Date.now();
     let steps = 0, tokens = 0;
     this.runLossSum = 0;
-    let lastLog = Date.now();
-    let lastLoggedLoss = NaN; // what the progress bar shows: reading each step's loss would sync
+    this.lastLogTime = Date.now();
+    this.lastLoggedLoss = NaN;
     this.model.train();
+    this.control = { shouldTrainingStop: false, shouldSave: false };
+    this.emit('onTrainBegin');
     const epochs = Math.ceil(this.totalSteps / this.stepsPerEpoch);
     outer: for (let epoch = Math.floor(this.globalStep / this.stepsPerEpoch); epoch < epochs; epoch++) {
       const epochSteps = this.stepsFor(epoch);
@@ -247,32 +275,33 @@ export class Trainer {
         const ntok = blocks * this.trainDataset.blockSize * this.worldSize;
         steps++; tokens += ntok;
         this.stepsSinceLog++; this.tokensSinceLog += ntok;
-        progress.tick(this.globalStep, lastLoggedLoss);
+        progress.tick(this.globalStep, this.lastLoggedLoss);
         const epochF = this.globalStep / this.stepsPerEpoch;
-        if (this.globalStep % a.loggingSteps === 0 || this.globalStep === this.totalSteps) {
-          this.readLosses();
-          const gradNorm = this.takeGradNorm();
-          const secs = Math.max(1e-9, (Date.now() - lastLog) / 1000);
-          lastLoggedLoss = this.lossSinceLog / this.stepsSinceLog;
-          this.log({
-            step: this.globalStep, epoch: epochF, loss: lastLoggedLoss, grad_norm: gradNorm,
-            learning_rate: this.scheduler.getLastLr()[0], tokens_per_second: this.tokensSinceLog / secs,
-            live_tensors: memory().liveTensors,
-          }, progress);
-          this.lossSinceLog = 0; this.stepsSinceLog = 0; this.tokensSinceLog = 0; lastLog = Date.now();
-        }
+        this.emit('onStepEnd');
+        if (this.globalStep % a.loggingSteps === 0 || this.globalStep === this.totalSteps) this.logTrainingSteps(progress);
         const evalEvery = a.evalSteps ?? a.loggingSteps;
         if (this.evalDataset && (this.globalStep % evalEvery === 0 || this.globalStep === this.totalSteps)) {
           const r = evaluate(this.model, this.evalDataset, { batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision });
           this.model.train();
           this.log({ step: this.globalStep, epoch: epochF, eval_loss: r.loss, eval_perplexity: r.perplexity }, progress);
+          this.emit('onEvaluate', { eval_loss: r.loss, eval_perplexity: r.perplexity });
         }
-        if (a.saveSteps > 0 && this.globalStep % a.saveSteps === 0) this.saveCheckpoint();
+        if ((a.saveSteps > 0 && this.globalStep % a.saveSteps === 0) || this.control.shouldSave) {
+          const dir = this.saveCheckpoint();
+          this.emit('onSave', dir);
+        }
+        this.control.shouldSave = false;
+        if (this.control.shouldTrainingStop) {
+          // A callback stopped the run: the steps since the last log line get theirs.
+          if (this.stepsSinceLog > 0) this.logTrainingSteps(progress);
+          break outer;
+        }
       }
     }
     this.readLosses(); // steps after the last log line, if the loop ended early
     this.lastGradNorm?.dispose();
     this.lastGradNorm = null;
+    this.emit('onTrainEnd');
     progress.done();
     const seconds = (Date.now() - t0) / 1000;
     if (this.isMain) this.writePlot();
@@ -302,6 +331,20 @@ export class Trainer {
       stepLoss = stepLoss ? stepLoss.add(detached) : detached;
     });
     return stepLoss!;
+  }
+
+  /** The training log line for the steps since the last one (their mean loss; one device read). */
+  private logTrainingSteps(progress: Progress): void {
+    this.readLosses();
+    const gradNorm = this.takeGradNorm();
+    const secs = Math.max(1e-9, (Date.now() - this.lastLogTime) / 1000);
+    this.lastLoggedLoss = this.lossSinceLog / this.stepsSinceLog;
+    this.log({
+      step: this.globalStep, epoch: this.globalStep / this.stepsPerEpoch, loss: this.lastLoggedLoss, grad_norm: gradNorm,
+      learning_rate: this.scheduler.getLastLr()[0], tokens_per_second: this.tokensSinceLog / secs,
+      live_tensors: memory().liveTensors,
+    }, progress);
+    this.lossSinceLog = 0; this.stepsSinceLog = 0; this.tokensSinceLog = 0; this.lastLogTime = Date.now();
   }
 
   /** The last step's grad norm (NaN without clipping), read and released. */

@@ -38,6 +38,8 @@ export const spec: Spec = {
   'eval-data': { type: 'string', help: 'held-out .txt/.csv for eval loss and perplexity' },
   'eval-steps': { type: 'int', help: 'evaluate every N steps (default: logging steps)' },
   'eval-batch-size': { type: 'int', default: 8, help: 'blocks per evaluation batch' },
+  'early-stopping-patience': { type: 'int', help: 'stop after this many evaluations in a row without a lower eval loss (needs --eval-data)' },
+  'early-stopping-threshold': { type: 'number', default: 0, help: 'how much lower the eval loss must be to count as better' },
   cleaning: sharedFlags.cleaning,
   device: sharedFlags.device,
   attn: sharedFlags.attn,
@@ -83,6 +85,10 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   for (const k of ['batch-size', 'gradient-accumulation-steps', 'block-size', 'logging-steps', 'eval-batch-size'] as const) {
     if ((f[k] as number) < 1) throw new Error(`--${k} must be >= 1, got ${f[k]}`);
   }
+  const patience = f['early-stopping-patience'] as number | undefined;
+  if (patience !== undefined && !f['eval-data']) throw new Error('--early-stopping-patience needs --eval-data (it watches the eval loss)');
+  if (patience !== undefined && patience < 1) throw new Error(`--early-stopping-patience must be >= 1, got ${patience}`);
+  if ((f['early-stopping-threshold'] as number) < 0) throw new Error('--early-stopping-threshold must be >= 0');
   const warmupRatio = f['warmup-ratio'] as number;
   if (!(warmupRatio >= 0 && warmupRatio <= 1)) throw new Error(`--warmup-ratio must be in [0, 1], got ${warmupRatio}`);
   if ((f['warmup-steps'] as number) < 0) throw new Error(`--warmup-steps must be >= 0, got ${f['warmup-steps']}`);
@@ -119,7 +125,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     loggingSteps: f['logging-steps'] as number, saveSteps: f['save-steps'] as number, saveTotalLimit: (f['save-total-limit'] as number) ?? null,
     evalSteps: f['eval-steps'] as number | undefined, perDeviceEvalBatchSize: f['eval-batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16', progress: f.progress ? true : 'auto',
     resumeFromCheckpoint: resume === undefined ? undefined : resume === 'latest' ? true : resume,
-  }, data, evalData);
+  }, data, evalData, patience === undefined ? [] : [new torch.EarlyStoppingCallback(patience, f['early-stopping-threshold'] as number)]);
   const result = trainer.train();
   await trainer.saveModel(out);
   // The tokenizer beside the weights (the notebook's tokenizer.save_pretrained(output_dir)): the
@@ -133,5 +139,6 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   fs.writeFileSync(path.join(out, 'train_results.json'), JSON.stringify({
     global_step: result.globalStep, train_loss: result.trainLoss, train_runtime: result.seconds, tokens_per_second: result.tokensPerSecond,
   }, null, 2) + '\n');
+  if (result.globalStep < trainer.totalSteps) console.log(`early stopping: the eval loss did not improve for ${patience} evaluation(s) in a row; stopped at step ${result.globalStep} of ${trainer.totalSteps}`);
   console.log(`done: ${result.globalStep} steps, mean loss ${result.trainLoss.toFixed(4)}, ${result.tokensPerSecond.toFixed(0)} tokens/s; ${f.full ? 'model' : 'adapter'} in ${out}`);
 }
