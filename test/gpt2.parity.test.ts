@@ -79,6 +79,37 @@ describe.each(configs.flatMap((c) => attns.map((a) => [c, a] as const)))('GPT-2 
   });
 });
 
+test('a sharded checkpoint (model.safetensors.index.json + shards) loads as the single file does; broken ones are clear errors', async () => {
+  const dir = path.join(fixtures, 'gpt2', 'tiny');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-shards-'));
+  fs.copyFileSync(path.join(dir, 'config.json'), path.join(tmp, 'config.json'));
+  // As save_pretrained shards: a weight_map from each name to its file, names split over two files.
+  const { tensors } = torch.io.safetensors.loadFile(path.join(dir, 'model.safetensors'));
+  const names = [...tensors.keys()].sort();
+  const files = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+  const weightMap: Record<string, string> = {};
+  names.forEach((n, i) => { weightMap[n] = files[i < names.length / 2 ? 0 : 1]; });
+  files.forEach((f) => torch.io.safetensors.saveFile(path.join(tmp, f), new Map(names.filter((n) => weightMap[n] === f).map((n) => [n, tensors.get(n)!])), { format: 'pt' }));
+  fs.writeFileSync(path.join(tmp, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
+  const single = await torch.GPT2LMHeadModel.fromPretrained(dir), sharded = await torch.GPT2LMHeadModel.fromPretrained(tmp);
+  const a = single.stateDict(), b = sharded.stateDict();
+  expect([...b.keys()]).toEqual([...a.keys()]);
+  for (const [k, t] of a) expect(b.get(k)!.bytes().equals(t.bytes())).toBe(true);
+  single.dispose();
+  sharded.dispose();
+  // An index naming a tensor its shard lacks; then a shard that is not there.
+  const moved = names.find((n) => weightMap[n] === files[0])!;
+  fs.writeFileSync(path.join(tmp, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { ...weightMap, [moved]: files[1] } }));
+  await expect(torch.GPT2LMHeadModel.fromPretrained(tmp)).rejects.toThrow(new RegExp(`puts '${moved.replace(/\./g, '\\.')}' in ${files[1]}, which does not hold it`));
+  fs.writeFileSync(path.join(tmp, 'model.safetensors.index.json'), JSON.stringify({ weight_map: weightMap }));
+  fs.rmSync(path.join(tmp, files[1]));
+  await expect(torch.GPT2LMHeadModel.fromPretrained(tmp)).rejects.toThrow(/lists model-00002-of-00002.safetensors, which is not in that folder/);
+  fs.writeFileSync(path.join(tmp, 'model.safetensors.index.json'), '{"weight_map": 3}');
+  await expect(torch.GPT2LMHeadModel.fromPretrained(tmp)).rejects.toThrow(/has no valid weight_map/);
+  for (const t of tensors.values()) t.dispose();
+  fs.rmSync(tmp, { recursive: true });
+});
+
 describe.each(attns)('generation, %s attention', (attn) => {
   let model: torch.GPT2LMHeadModel;
   beforeAll(async () => {

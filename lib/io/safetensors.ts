@@ -119,6 +119,49 @@ export function loadFile(
   return { tensors: out, metadata: header.metadata };
 }
 
+/**
+ * Loads a sharded checkpoint from its index (Hugging Face's model.safetensors.index.json:
+ * { metadata, weight_map: { tensor name: shard file } }), shard by shard. Every tensor the index
+ * names must be in its shard; a shard that is missing or a name it lacks is an error.
+ */
+export function loadSharded(
+  indexFile: string,
+  opts: { device?: string; filter?: (name: string) => boolean } = {},
+): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
+  let index: { weight_map?: Record<string, string>; metadata?: Record<string, unknown> };
+  try {
+    index = JSON.parse(fs.readFileSync(indexFile, 'utf8'));
+  } catch (e) {
+    throw new Error(`safetensors: ${indexFile}: not a readable index (${(e as Error).message})`);
+  }
+  const map = index.weight_map;
+  if (!map || typeof map !== 'object' || !Object.values(map).every((f) => typeof f === 'string' && !f.includes('..') && !path.isAbsolute(f))) {
+    throw new Error(`safetensors: ${indexFile} has no valid weight_map (tensor name -> shard file in the same folder)`);
+  }
+  const byFile = new Map<string, Set<string>>();
+  for (const [name, file] of Object.entries(map)) {
+    if (opts.filter && !opts.filter(name)) continue;
+    if (!byFile.has(file)) byFile.set(file, new Set());
+    byFile.get(file)!.add(name);
+  }
+  const out = new Map<string, Tensor>();
+  try {
+    for (const [file, names] of byFile) {
+      const shard = path.join(path.dirname(indexFile), file);
+      if (!fs.existsSync(shard)) throw new Error(`safetensors: ${indexFile} lists ${file}, which is not in that folder (an incomplete download?)`);
+      const { tensors } = loadFile(shard, { device: opts.device, filter: (n) => names.has(n) });
+      for (const [n, t] of tensors) out.set(n, t);
+      for (const n of names) if (!tensors.has(n)) throw new Error(`safetensors: ${indexFile} puts '${n}' in ${file}, which does not hold it`);
+    }
+  } catch (e) {
+    for (const t of out.values()) t.dispose();
+    throw e;
+  }
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of Object.entries(index.metadata ?? {})) metadata[k] = String(v);
+  return { tensors: out, metadata };
+}
+
 /** Builds the bytes of a safetensors file (header padded to 8 with spaces, as the reference writer). */
 export function serialize(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): Buffer[] {
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
