@@ -316,3 +316,30 @@ describe('callbacks (HF TrainerCallback)', () => {
     expect(() => new torch.EarlyStoppingCallback(0)).toThrow(/patience must be an integer >= 1/);
   });
 });
+
+test('save and eval strategies: epoch (each epoch\'s end and the last step) and no', async () => {
+  const evalSet = () => {
+    torch.manualSeed(21);
+    return new torch.data.TextDataset(Array.from(torch.randint(0, 101, [4 * 12]).data() as BigInt64Array, Number), 12);
+  };
+  const strategies = async (name: string, extra: Partial<torch.TrainingArguments>) => {
+    const out = path.join(tmp, name);
+    const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+    torch.lora.applyLoRA(model, { r: 4, alpha: 8 });
+    // 40 blocks in batches of 4: 10 steps an epoch; 12 steps end 2 steps into the second.
+    const trainer = new torch.Trainer(model, { outputDir: out, maxSteps: 12, perDeviceTrainBatchSize: 4, loggingSteps: 3, saveSteps: 5, progress: false, ...extra }, dataset(), evalSet());
+    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+    const r = trainer.train();
+    log.mockRestore();
+    trainer.optimizer.dispose();
+    model.dispose();
+    return {
+      checkpoints: torch.train.listCheckpoints(out).map((p) => path.basename(p)),
+      evals: r.logHistory.filter((e) => e.eval_loss !== undefined).map((e) => e.step),
+    };
+  };
+  expect(await strategies('st-default', {})).toEqual({ checkpoints: ['checkpoint-5', 'checkpoint-10'], evals: [3, 6, 9, 12] });
+  expect(await strategies('st-epoch', { saveStrategy: 'epoch', evalStrategy: 'epoch' })).toEqual({ checkpoints: ['checkpoint-10', 'checkpoint-12'], evals: [10, 12] });
+  expect(await strategies('st-no', { saveStrategy: 'no', evalStrategy: 'no' })).toEqual({ checkpoints: [], evals: [] });
+  await expect(strategies('st-bad', { saveStrategy: 'epochs' as torch.train.Strategy })).rejects.toThrow(/saveStrategy must be steps, epoch or no, got 'epochs'/);
+});

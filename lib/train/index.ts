@@ -1,6 +1,6 @@
 // Training: the Trainer, evaluation, loss plots.
 export { Trainer, TRAINING_DEFAULTS, decayParameterGroups, listCheckpoints, latestCheckpoint } from './trainer';
-export type { TrainingArguments, LogEntry, TrainResult } from './trainer';
+export type { TrainingArguments, LogEntry, TrainResult, Strategy } from './trainer';
 export { evaluate } from './evaluate';
 export type { EvalResult } from './evaluate';
 export { lossCurveSvg } from './plot';

@@ -50,6 +50,10 @@ export interface TrainingArguments {
   loggingSteps?: number;
   /** 0 disables step checkpoints */
   saveSteps?: number;
+  /** HF's save_strategy: 'steps' (every saveSteps), 'epoch' (at each epoch's end and the last step) or 'no' */
+  saveStrategy?: Strategy;
+  /** HF's eval_strategy (with an eval dataset): 'steps' (every evalSteps, and the last step), 'epoch' or 'no' */
+  evalStrategy?: Strategy;
   saveTotalLimit?: number | null;
   /** evaluate every N steps (default: loggingSteps) when an eval dataset is given */
   evalSteps?: number;
@@ -64,10 +68,13 @@ export interface TrainingArguments {
   precision?: 'fp32' | 'bf16';
 }
 
+export type Strategy = 'steps' | 'epoch' | 'no';
+
 export const TRAINING_DEFAULTS = {
   numTrainEpochs: 3, maxSteps: -1, perDeviceTrainBatchSize: 8, perDeviceEvalBatchSize: 8, gradientAccumulationSteps: 1, learningRate: 5e-5,
   weightDecay: 0, adamBeta1: 0.9, adamBeta2: 0.999, adamEpsilon: 1e-8, maxGradNorm: 1.0,
   lrSchedulerType: 'linear' as ScheduleKind, warmupSteps: 0, warmupRatio: 0, loggingSteps: 500, saveSteps: 500,
+  saveStrategy: 'steps' as Strategy, evalStrategy: 'steps' as Strategy,
   saveTotalLimit: null as number | null, seed: 42, device: 'cpu', shuffle: true, progress: 'auto' as boolean | 'auto',
   precision: 'fp32' as 'fp32' | 'bf16',
 };
@@ -151,6 +158,9 @@ export class Trainer {
     this.stepsPerEpoch = Math.ceil(microBatches / a.gradientAccumulationSteps);
     this.totalSteps = a.maxSteps > 0 ? a.maxSteps : Math.ceil(this.stepsPerEpoch * a.numTrainEpochs);
     if (!['fp32', 'bf16'].includes(a.precision)) throw new Error(`Trainer: precision must be fp32 or bf16, got '${a.precision}'`);
+    for (const k of ['saveStrategy', 'evalStrategy'] as const) {
+      if (!['steps', 'epoch', 'no'].includes(a[k])) throw new Error(`Trainer: ${k} must be steps, epoch or no, got '${a[k]}'`);
+    }
     if (!(this.totalSteps > 0)) throw new Error('Trainer: nothing to do (numTrainEpochs and maxSteps give 0 steps)');
     manualSeed(a.seed);
     this.optimizer = new AdamW(decayParameterGroups(model, a.weightDecay), {
@@ -279,14 +289,19 @@ export class Trainer {
         const epochF = this.globalStep / this.stepsPerEpoch;
         this.emit('onStepEnd');
         if (this.globalStep % a.loggingSteps === 0 || this.globalStep === this.totalSteps) this.logTrainingSteps(progress);
+        // An epoch ends at its last step, and at the run's last step (HF's on_epoch_end after the loop).
+        const epochEnd = this.globalStep % this.stepsPerEpoch === 0 || this.globalStep === this.totalSteps;
         const evalEvery = a.evalSteps ?? a.loggingSteps;
-        if (this.evalDataset && (this.globalStep % evalEvery === 0 || this.globalStep === this.totalSteps)) {
+        const evalNow = a.evalStrategy === 'epoch' ? epochEnd
+          : a.evalStrategy === 'steps' && (this.globalStep % evalEvery === 0 || this.globalStep === this.totalSteps);
+        if (this.evalDataset && evalNow) {
           const r = evaluate(this.model, this.evalDataset, { batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision });
           this.model.train();
           this.log({ step: this.globalStep, epoch: epochF, eval_loss: r.loss, eval_perplexity: r.perplexity }, progress);
           this.emit('onEvaluate', { eval_loss: r.loss, eval_perplexity: r.perplexity });
         }
-        if ((a.saveSteps > 0 && this.globalStep % a.saveSteps === 0) || this.control.shouldSave) {
+        const saveNow = a.saveStrategy === 'epoch' ? epochEnd : a.saveStrategy === 'steps' && a.saveSteps > 0 && this.globalStep % a.saveSteps === 0;
+        if (saveNow || this.control.shouldSave) {
           const dir = this.saveCheckpoint();
           this.emit('onSave', dir);
         }

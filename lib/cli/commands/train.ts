@@ -35,6 +35,8 @@ export const spec: Spec = {
   'logging-steps': { type: 'int', default: 50, help: 'log every N steps' },
   'save-steps': { type: 'int', default: 500, help: 'checkpoint every N steps (0: never)' },
   'save-total-limit': { type: 'int', help: 'keep only the newest N checkpoints' },
+  'save-strategy': { type: 'string', default: 'steps', help: 'steps (every --save-steps), epoch (each epoch\'s end) or no' },
+  'eval-strategy': { type: 'string', default: 'steps', help: 'with --eval-data: steps (every --eval-steps), epoch or no' },
   'eval-data': { type: 'string', help: 'held-out .txt/.csv for eval loss and perplexity' },
   'eval-steps': { type: 'int', help: 'evaluate every N steps (default: logging steps)' },
   'eval-batch-size': { type: 'int', default: 8, help: 'blocks per evaluation batch' },
@@ -87,8 +89,12 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   }
   const patience = f['early-stopping-patience'] as number | undefined;
   if (patience !== undefined && !f['eval-data']) throw new Error('--early-stopping-patience needs --eval-data (it watches the eval loss)');
+  if (patience !== undefined && f['eval-strategy'] === 'no') throw new Error('--early-stopping-patience needs evaluations: not with --eval-strategy no');
   if (patience !== undefined && patience < 1) throw new Error(`--early-stopping-patience must be >= 1, got ${patience}`);
   if ((f['early-stopping-threshold'] as number) < 0) throw new Error('--early-stopping-threshold must be >= 0');
+  for (const k of ['save-strategy', 'eval-strategy']) {
+    if (!['steps', 'epoch', 'no'].includes(f[k] as string)) throw new Error(`--${k} must be steps, epoch or no, got '${f[k]}'`);
+  }
   const warmupRatio = f['warmup-ratio'] as number;
   if (!(warmupRatio >= 0 && warmupRatio <= 1)) throw new Error(`--warmup-ratio must be in [0, 1], got ${warmupRatio}`);
   if ((f['warmup-steps'] as number) < 0) throw new Error(`--warmup-steps must be >= 0, got ${f['warmup-steps']}`);
@@ -123,7 +129,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     learningRate: f.lr as number, weightDecay: f['weight-decay'] as number, warmupSteps: f['warmup-steps'] as number, warmupRatio: f['warmup-ratio'] as number,
     lrSchedulerType: f['lr-scheduler'] as 'linear', maxGradNorm: f['max-grad-norm'] as number, seed: f.seed as number,
     loggingSteps: f['logging-steps'] as number, saveSteps: f['save-steps'] as number, saveTotalLimit: (f['save-total-limit'] as number) ?? null,
-    evalSteps: f['eval-steps'] as number | undefined, perDeviceEvalBatchSize: f['eval-batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16', progress: f.progress ? true : 'auto',
+    evalSteps: f['eval-steps'] as number | undefined, saveStrategy: f['save-strategy'] as 'steps', evalStrategy: f['eval-strategy'] as 'steps', perDeviceEvalBatchSize: f['eval-batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16', progress: f.progress ? true : 'auto',
     resumeFromCheckpoint: resume === undefined ? undefined : resume === 'latest' ? true : resume,
   }, data, evalData, patience === undefined ? [] : [new torch.EarlyStoppingCallback(patience, f['early-stopping-threshold'] as number)]);
   const result = trainer.train();
