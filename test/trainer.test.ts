@@ -343,3 +343,40 @@ test('save and eval strategies: epoch (each epoch\'s end and the last step) and 
   expect(await strategies('st-no', { saveStrategy: 'no', evalStrategy: 'no' })).toEqual({ checkpoints: [], evals: [] });
   await expect(strategies('st-bad', { saveStrategy: 'epochs' as torch.train.Strategy })).rejects.toThrow(/saveStrategy must be steps, epoch or no, got 'epochs'/);
 });
+
+test('loadBestModelAtEnd: the lowest eval loss\'s checkpoint is kept past saveTotalLimit and its weights end up in the model', async () => {
+  torch.manualSeed(21);
+  const evalSet = new torch.data.TextDataset(Array.from(torch.randint(0, 101, [4 * 12]).data() as BigInt64Array, Number), 12);
+  const out = path.join(tmp, 'best');
+  const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.manualSeed(2);
+  torch.lora.applyLoRA(model, { r: 4, alpha: 8 });
+  // A learning rate this high overshoots: the eval loss falls, then rises again.
+  const trainer = new torch.Trainer(model, {
+    outputDir: out, maxSteps: 12, perDeviceTrainBatchSize: 4, learningRate: 0.3, lrSchedulerType: 'constant', loggingSteps: 2, evalSteps: 2, saveSteps: 2,
+    saveTotalLimit: 1, loadBestModelAtEnd: true, progress: false,
+  }, dataset(), evalSet);
+  const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+  const r = trainer.train();
+  log.mockRestore();
+  const evals = r.logHistory.filter((e) => e.eval_loss !== undefined);
+  expect(evals.map((e) => e.step)).toEqual([2, 4, 6, 8, 10, 12]);
+  const best = evals.reduce((b, e) => (e.eval_loss! < b.eval_loss! ? e : b));
+  expect(best.step).toBeLessThan(12); // the test is about an earlier checkpoint than the last
+  expect(trainer.bestModelCheckpoint).toBe(path.join(out, `checkpoint-${best.step}`));
+  expect(torch.train.listCheckpoints(out).map((p) => path.basename(p))).toEqual([`checkpoint-${best.step}`, 'checkpoint-12']);
+  const saved = torch.io.safetensors.loadFile(path.join(out, `checkpoint-${best.step}`, 'trainable.safetensors')).tensors;
+  const params = model.namedParameters({ trainableOnly: true });
+  expect(params.length).toBe(16);
+  for (const [n, p] of params) expect(p.bytes().equals(saved.get(n)!.bytes())).toBe(true);
+  // And the model evaluates to that checkpoint's eval loss.
+  const again = torch.train.evaluate(model, evalSet, { batchSize: 8 });
+  expect(Math.abs(again.loss - best.eval_loss!)).toBeLessThan(1e-6);
+  const state = JSON.parse(fs.readFileSync(path.join(out, 'checkpoint-12', 'trainer_state.json'), 'utf8'));
+  expect(state.best_model_checkpoint).toBe(trainer.bestModelCheckpoint);
+  trainer.optimizer.dispose();
+  expect(() => new torch.Trainer(model, { outputDir: out, loadBestModelAtEnd: true, evalSteps: 2, saveSteps: 3 }, dataset(), evalSet))
+    .toThrow(/saveSteps \(3\) to be a multiple of evalSteps \(2\)/);
+  expect(() => new torch.Trainer(model, { outputDir: out, loadBestModelAtEnd: true }, dataset())).toThrow(/needs an eval dataset/);
+  model.dispose();
+});

@@ -54,6 +54,13 @@ export interface TrainingArguments {
   saveStrategy?: Strategy;
   /** HF's eval_strategy (with an eval dataset): 'steps' (every evalSteps, and the last step), 'epoch' or 'no' */
   evalStrategy?: Strategy;
+  /**
+   * HF's load_best_model_at_end on the eval loss: the checkpoint of the lowest eval loss is kept
+   * (also past saveTotalLimit) and its weights are loaded when training ends, so saveModel()
+   * writes the best. Needs an eval dataset and checkpoints at evaluations: the same strategy,
+   * and for 'steps' saveSteps a multiple of evalSteps.
+   */
+  loadBestModelAtEnd?: boolean;
   saveTotalLimit?: number | null;
   /** evaluate every N steps (default: loggingSteps) when an eval dataset is given */
   evalSteps?: number;
@@ -74,7 +81,7 @@ export const TRAINING_DEFAULTS = {
   numTrainEpochs: 3, maxSteps: -1, perDeviceTrainBatchSize: 8, perDeviceEvalBatchSize: 8, gradientAccumulationSteps: 1, learningRate: 5e-5,
   weightDecay: 0, adamBeta1: 0.9, adamBeta2: 0.999, adamEpsilon: 1e-8, maxGradNorm: 1.0,
   lrSchedulerType: 'linear' as ScheduleKind, warmupSteps: 0, warmupRatio: 0, loggingSteps: 500, saveSteps: 500,
-  saveStrategy: 'steps' as Strategy, evalStrategy: 'steps' as Strategy,
+  saveStrategy: 'steps' as Strategy, evalStrategy: 'steps' as Strategy, loadBestModelAtEnd: false,
   saveTotalLimit: null as number | null, seed: 42, device: 'cpu', shuffle: true, progress: 'auto' as boolean | 'auto',
   precision: 'fp32' as 'fp32' | 'bf16',
 };
@@ -132,6 +139,9 @@ export class Trainer {
   private runLossSum = 0; // the losses of this train() call, for its trainLoss
   private overlapSync = false; // data parallel: gradients all-reduced by hooks during backward
   private lastLogTime = 0;
+  /** the lowest eval loss so far and its checkpoint (with loadBestModelAtEnd) */
+  bestMetric: number | null = null;
+  bestModelCheckpoint: string | null = null;
   private lastLoggedLoss = NaN; // what the progress bar shows: reading each step's loss would sync
   /** data-parallel: this process's rank and the number of ranks (1 when not distributed) */
   readonly rank: number;
@@ -160,6 +170,16 @@ export class Trainer {
     if (!['fp32', 'bf16'].includes(a.precision)) throw new Error(`Trainer: precision must be fp32 or bf16, got '${a.precision}'`);
     for (const k of ['saveStrategy', 'evalStrategy'] as const) {
       if (!['steps', 'epoch', 'no'].includes(a[k])) throw new Error(`Trainer: ${k} must be steps, epoch or no, got '${a[k]}'`);
+    }
+    if (a.loadBestModelAtEnd) {
+      const evalEvery = a.evalSteps ?? a.loggingSteps;
+      if (!evalDataset) throw new Error('Trainer: loadBestModelAtEnd needs an eval dataset');
+      if (a.saveStrategy !== a.evalStrategy || a.evalStrategy === 'no') {
+        throw new Error(`Trainer: loadBestModelAtEnd needs a checkpoint at each evaluation: saveStrategy and evalStrategy the same (not 'no'), got ${a.saveStrategy} and ${a.evalStrategy}`);
+      }
+      if (a.saveStrategy === 'steps' && !(a.saveSteps > 0 && a.saveSteps % evalEvery === 0)) {
+        throw new Error(`Trainer: loadBestModelAtEnd needs saveSteps (${a.saveSteps}) to be a multiple of evalSteps (${evalEvery})`);
+      }
     }
     if (!(this.totalSteps > 0)) throw new Error('Trainer: nothing to do (numTrainEpochs and maxSteps give 0 steps)');
     manualSeed(a.seed);
@@ -298,6 +318,11 @@ export class Trainer {
           const r = evaluate(this.model, this.evalDataset, { batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision });
           this.model.train();
           this.log({ step: this.globalStep, epoch: epochF, eval_loss: r.loss, eval_perplexity: r.perplexity }, progress);
+          if (a.loadBestModelAtEnd && (this.bestMetric === null || r.loss < this.bestMetric)) {
+            this.bestMetric = r.loss; // this step's checkpoint, written below, is the best so far
+            this.bestModelCheckpoint = path.join(a.outputDir, `checkpoint-${this.globalStep}`);
+            this.control.shouldSave = true; // (also at the run's last step, evaluated though not a save step)
+          }
           this.emit('onEvaluate', { eval_loss: r.loss, eval_perplexity: r.perplexity });
         }
         const saveNow = a.saveStrategy === 'epoch' ? epochEnd : a.saveStrategy === 'steps' && a.saveSteps > 0 && this.globalStep % a.saveSteps === 0;
@@ -316,6 +341,11 @@ export class Trainer {
     this.readLosses(); // steps after the last log line, if the loop ended early
     this.lastGradNorm?.dispose();
     this.lastGradNorm = null;
+    if (a.loadBestModelAtEnd && this.bestModelCheckpoint && this.isMain) {
+      // Rank 0 only: it alone writes the model, and other hosts may not see its output folder.
+      console.log(`loading the best model: ${this.bestModelCheckpoint} (eval loss ${this.bestMetric})`);
+      this.loadTrainableWeights(this.bestModelCheckpoint);
+    }
     this.emit('onTrainEnd');
     progress.done();
     const seconds = (Date.now() - t0) / 1000;
@@ -429,7 +459,7 @@ export class Trainer {
         global_step: this.globalStep, epoch: this.globalStep / this.stepsPerEpoch, max_steps: this.totalSteps,
         train_batch_size: this.args.perDeviceTrainBatchSize, gradient_accumulation_steps: this.args.gradientAccumulationSteps, seed: this.args.seed, log_history: this.logHistory,
         loss_since_log: this.lossSinceLog, steps_since_log: this.stepsSinceLog, tokens_since_log: this.tokensSinceLog,
-        world_size: this.worldSize,
+        world_size: this.worldSize, best_metric: this.bestMetric, best_model_checkpoint: this.bestModelCheckpoint,
       }, null, 2));
     });
     this.pruneCheckpoints();
@@ -439,7 +469,23 @@ export class Trainer {
     const limit = this.args.saveTotalLimit;
     if (!limit || limit < 1) return;
     const all = listCheckpoints(this.args.outputDir);
-    for (const c of all.slice(0, Math.max(0, all.length - limit))) fs.rmSync(c, { recursive: true, force: true });
+    // The newest `limit`, and the best one besides (HF keeps it in the rotation too).
+    const best = this.bestModelCheckpoint && path.resolve(this.bestModelCheckpoint);
+    for (const c of all.slice(0, Math.max(0, all.length - limit))) if (path.resolve(c) !== best) fs.rmSync(c, { recursive: true, force: true });
+  }
+
+  /** The trainable tensors of a checkpoint into the model. */
+  private loadTrainableWeights(dir: string): void {
+    const file = path.join(dir, loraConfig(this.model) ? WEIGHTS.lora : WEIGHTS.full);
+    if (!fs.existsSync(file)) throw new Error(`Trainer: ${dir} is not a complete checkpoint (no ${path.basename(file)})`);
+    const own = new Map(this.model.namedParameters({ trainableOnly: true }));
+    const { tensors } = loadFile(file, { filter: (n) => own.has(n) });
+    try {
+      for (const name of own.keys()) if (!tensors.has(name)) throw new Error(`resume: ${dir} lacks trainable tensor '${name}' (another LoRA setup?)`);
+      noGrad(() => { for (const [n, t] of tensors) own.get(n)?.copy_(t); });
+    } finally {
+      for (const t of tensors.values()) t.dispose();
+    }
   }
 
   private resume(dir: string): void {
@@ -456,14 +502,7 @@ export class Trainer {
     if ((state.gradient_accumulation_steps ?? 1) !== this.args.gradientAccumulationSteps) {
       throw new Error(`resume: the checkpoint was trained with ${state.gradient_accumulation_steps ?? 1} gradient accumulation steps, not ${this.args.gradientAccumulationSteps}`);
     }
-    const own = new Map(this.model.namedParameters({ trainableOnly: true }));
-    const { tensors } = loadFile(path.join(dir, weights), { filter: (n) => own.has(n) });
-    try {
-      for (const name of own.keys()) if (!tensors.has(name)) throw new Error(`resume: ${dir} lacks trainable tensor '${name}' (another LoRA setup?)`);
-      noGrad(() => { for (const [n, t] of tensors) own.get(n)?.copy_(t); });
-    } finally {
-      for (const t of tensors.values()) t.dispose();
-    }
+    this.loadTrainableWeights(dir);
     const opt = loadFile(path.join(dir, 'optimizer.safetensors'));
     const optJson = JSON.parse(fs.readFileSync(path.join(dir, 'optimizer.json'), 'utf8'));
     try {
@@ -480,12 +519,14 @@ export class Trainer {
     this.lossSinceLog = state.loss_since_log;
     this.stepsSinceLog = state.steps_since_log;
     this.tokensSinceLog = state.tokens_since_log;
+    this.bestMetric = state.best_metric ?? null;
+    this.bestModelCheckpoint = state.best_model_checkpoint ?? null;
     // The metrics file continues from the checkpoint: later lines of an interrupted run go.
     if (this.isMain) writeFileAtomic(this.metricsFile, this.logHistory.map((e) => JSON.stringify(e) + '\n').join(''));
   }
 }
 
-/** Where a checkpoint keeps the trainable weights that resume restores. */
+/** Where a checkpoint keeps the trainable weights that resume (and loading the best model) restores. */
 const WEIGHTS = { lora: 'trainable.safetensors', full: 'model.safetensors' };
 
 export function listCheckpoints(outputDir: string): string[] {

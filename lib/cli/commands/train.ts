@@ -40,6 +40,7 @@ export const spec: Spec = {
   'eval-data': { type: 'string', help: 'held-out .txt/.csv for eval loss and perplexity' },
   'eval-steps': { type: 'int', help: 'evaluate every N steps (default: logging steps)' },
   'eval-batch-size': { type: 'int', default: 8, help: 'blocks per evaluation batch' },
+  'load-best-model-at-end': { type: 'boolean', help: 'end with the weights of the lowest eval loss (kept past --save-total-limit); needs --eval-data, checkpoints at evaluations' },
   'early-stopping-patience': { type: 'int', help: 'stop after this many evaluations in a row without a lower eval loss (needs --eval-data)' },
   'early-stopping-threshold': { type: 'number', default: 0, help: 'how much lower the eval loss must be to count as better' },
   cleaning: sharedFlags.cleaning,
@@ -89,6 +90,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   }
   const patience = f['early-stopping-patience'] as number | undefined;
   if (patience !== undefined && !f['eval-data']) throw new Error('--early-stopping-patience needs --eval-data (it watches the eval loss)');
+  if (f['load-best-model-at-end'] && !f['eval-data']) throw new Error('--load-best-model-at-end needs --eval-data (it picks by the eval loss)');
   if (patience !== undefined && f['eval-strategy'] === 'no') throw new Error('--early-stopping-patience needs evaluations: not with --eval-strategy no');
   if (patience !== undefined && patience < 1) throw new Error(`--early-stopping-patience must be >= 1, got ${patience}`);
   if ((f['early-stopping-threshold'] as number) < 0) throw new Error('--early-stopping-threshold must be >= 0');
@@ -129,7 +131,8 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     learningRate: f.lr as number, weightDecay: f['weight-decay'] as number, warmupSteps: f['warmup-steps'] as number, warmupRatio: f['warmup-ratio'] as number,
     lrSchedulerType: f['lr-scheduler'] as 'linear', maxGradNorm: f['max-grad-norm'] as number, seed: f.seed as number,
     loggingSteps: f['logging-steps'] as number, saveSteps: f['save-steps'] as number, saveTotalLimit: (f['save-total-limit'] as number) ?? null,
-    evalSteps: f['eval-steps'] as number | undefined, saveStrategy: f['save-strategy'] as 'steps', evalStrategy: f['eval-strategy'] as 'steps', perDeviceEvalBatchSize: f['eval-batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16', progress: f.progress ? true : 'auto',
+    evalSteps: f['eval-steps'] as number | undefined, saveStrategy: f['save-strategy'] as 'steps', evalStrategy: f['eval-strategy'] as 'steps',
+    loadBestModelAtEnd: Boolean(f['load-best-model-at-end']), perDeviceEvalBatchSize: f['eval-batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16', progress: f.progress ? true : 'auto',
     resumeFromCheckpoint: resume === undefined ? undefined : resume === 'latest' ? true : resume,
   }, data, evalData, patience === undefined ? [] : [new torch.EarlyStoppingCallback(patience, f['early-stopping-threshold'] as number)]);
   const result = trainer.train();
