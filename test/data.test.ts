@@ -87,3 +87,24 @@ test('seeded per-epoch shuffles: repeatable, different per epoch, last partial b
   expect(D.epochBatches(10, 4, { shuffle: true, seed: 42, epoch: 1 })).not.toEqual(a);
   expect(a.flat().sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 });
+
+test('a .jsonl is one document a line (its text field, or the one named): read by Python\'s json, concatenated', () => {
+  const docs = ['First "document",\nwith a newline.', 'Second: ünïcödé and \\ backslash ', '{not: an object} but a string'];
+  const file = path.join(tmp, 'docs.jsonl');
+  // Written by Python's json.dumps (its escapes, ensure_ascii), with a blank line and other fields.
+  const py = spawnSync('/usr/bin/python3', ['-c', `
+import json, sys
+docs = json.load(sys.stdin)
+with open(sys.argv[1], "w") as f:
+    for i, d in enumerate(docs):
+        f.write(json.dumps({"id": i, "text": d, "body": d.upper()}) + "\\n" + ("\\n" if i == 0 else ""))
+`, file], { input: JSON.stringify(docs), encoding: 'utf8' });
+  expect(py.stderr).toBe('');
+  expect(D.readTrainingText(file)).toBe(docs.join(''));
+  expect(D.readTrainingText(file, { column: 'body' })).toBe(docs.map((d) => d.toUpperCase()).join(''));
+  expect(() => D.readTrainingText(file, { column: 'title' })).toThrow(/docs\.jsonl:1: no string field 'title' \(fields: id, text, body\); choose one with --text-column/);
+  fs.writeFileSync(file, '{"text": "ok"}\n{"text": "broken\n');
+  expect(() => D.readTrainingText(file)).toThrow(/docs\.jsonl:2: not a JSON line/);
+  fs.writeFileSync(file, '\n\n');
+  expect(() => D.readTrainingText(file)).toThrow(/no JSON lines/);
+});

@@ -100,14 +100,39 @@ export function clean(s: string, mode: CleaningMode): string {
 /**
  * Training text from a file: a .csv is read as the notebook's Articles.csv (column `Article`,
  * ISO-8859-1, dropna), each article cleaned and concatenated as the notebook writes
- * Articles.txt (no separator); anything else is read as UTF-8 text, cleaned as a whole.
+ * Articles.txt (no separator); a .jsonl has one JSON object a line, its `text` field (or
+ * `column`) a document, concatenated as HF's run_clm concatenates documents; anything else is
+ * read as UTF-8 text, cleaned as a whole.
  */
 export function readTrainingText(file: string, opts: { cleaning?: CleaningMode; column?: string } = {}): string {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
-  if (fs.statSync(file).isDirectory()) throw new Error(`${file}: is a folder, expected a .txt or .csv file`);
-  if (file.toLowerCase().endsWith('.csv')) {
+  if (fs.statSync(file).isDirectory()) throw new Error(`${file}: is a folder, expected a .txt, .csv or .jsonl file`);
+  const lower = file.toLowerCase();
+  if (lower.endsWith('.csv')) {
     const mode = opts.cleaning ?? 'notebook';
     return readCsvColumn(file, opts.column ?? 'Article').map((a) => clean(a, mode)).join('');
   }
+  if (lower.endsWith('.jsonl')) return readJsonlColumn(file, opts.column ?? 'text').map((d) => clean(d, opts.cleaning ?? 'none')).join('');
   return clean(fs.readFileSync(file, 'utf8'), opts.cleaning ?? 'none');
+}
+
+/** The string field `column` of each line's JSON object (blank lines skipped). */
+export function readJsonlColumn(file: string, column: string): string[] {
+  const docs: string[] = [];
+  fs.readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch (e) {
+      throw new Error(`${file}:${i + 1}: not a JSON line (${(e as Error).message})`);
+    }
+    const value = row !== null && typeof row === 'object' ? (row as Record<string, unknown>)[column] : undefined;
+    if (typeof value !== 'string') {
+      throw new Error(`${file}:${i + 1}: no string field '${column}'${row !== null && typeof row === 'object' ? ` (fields: ${Object.keys(row).join(', ')})` : ''}; choose one with --text-column`);
+    }
+    docs.push(value);
+  });
+  if (!docs.length) throw new Error(`${file}: no JSON lines`);
+  return docs;
 }

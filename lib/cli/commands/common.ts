@@ -4,11 +4,12 @@ import * as torch from '../../index';
 import { FlagSpec } from '../args';
 
 /** Flags several commands share, spelled once. */
-export const sharedFlags: Record<'model' | 'adapter' | 'device' | 'cleaning' | 'attn', FlagSpec> = {
+export const sharedFlags: Record<'model' | 'adapter' | 'device' | 'cleaning' | 'attn' | 'text-column', FlagSpec> = {
   model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors)' },
   adapter: { type: 'string', help: 'PEFT LoRA adapter folder' },
   device: { type: 'string', default: 'cpu', help: 'cpu or cuda' },
   cleaning: { type: 'string', help: 'basic | notebook | none (default: notebook for .csv, none for text)' },
+  'text-column': { type: 'string', help: 'the documents\' column of a .csv (default Article) or field of a .jsonl (default text)' },
   attn: { type: 'string', help: `attention: sdpa (fused kernels) or eager (default: ${torch.nn.functional.hasFusedAttention ? 'sdpa' : 'eager'} with this libtorch)` },
 };
 
@@ -42,14 +43,14 @@ export function checkDevice(device?: string): void {
   if (!torch.cuda.isAvailable()) throw new Error(`--device ${device}: CUDA is not available in this build (${torch.buildInfo().torchSource} libtorch ${torch.buildInfo().torchVersion}, CPU only)`);
 }
 
-export function loadDataset(file: string, blockSize: number, model?: torch.GPT2LMHeadModel, cleaning?: string): torch.data.TextDataset {
+export function loadDataset(file: string, blockSize: number, model?: torch.GPT2LMHeadModel, cleaning?: string, column?: string): torch.data.TextDataset {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
   if (!Number.isInteger(blockSize) || blockSize < 2) throw new Error(`--block-size must be an integer >= 2, got ${blockSize}`);
   if (model && blockSize > model.config.n_positions) {
     throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${model.config.n_positions})`);
   }
   if (cleaning !== undefined && !['basic', 'notebook', 'none'].includes(cleaning)) throw new Error(`--cleaning must be basic, notebook or none, got '${cleaning}'`);
-  const text = torch.data.readTrainingText(file, { cleaning: cleaning as torch.data.CleaningMode | undefined });
+  const text = torch.data.readTrainingText(file, { cleaning: cleaning as torch.data.CleaningMode | undefined, column });
   const ds = torch.data.TextDataset.fromText(text, blockSize);
   if (ds.length === 0) throw new Error(`${file}: ${torch.tokenizer.encode(text).length} tokens, fewer than one block of ${blockSize}`);
   if (model && model.config.vocab_size < torch.tokenizer.vocabSize) {

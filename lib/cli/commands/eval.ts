@@ -7,10 +7,11 @@ export const summary = 'loss and perplexity of a model (optionally with a LoRA a
 export const spec: Spec = {
   model: sharedFlags.model,
   adapter: sharedFlags.adapter,
-  data: { type: 'string', required: true, help: '.txt file, or a .csv with an Article column' },
+  data: { type: 'string', required: true, help: '.txt file, a .csv with an Article column, or a .jsonl with a text field' },
   'block-size': { type: 'int', default: 128, help: 'tokens per block' },
   'batch-size': { type: 'int', default: 8, help: 'blocks per batch' },
   cleaning: sharedFlags.cleaning,
+  'text-column': sharedFlags['text-column'],
   device: sharedFlags.device,
   attn: sharedFlags.attn,
   json: { type: 'boolean', help: 'one JSON line: loss, perplexity, tokens' },
@@ -18,7 +19,7 @@ export const spec: Spec = {
 
 export async function run(f: Record<string, unknown>): Promise<void> {
   const model = await loadModelFromFlags(f);
-  const data = loadDataset(f.data as string, f['block-size'] as number, model, f.cleaning as string | undefined);
+  const data = loadDataset(f.data as string, f['block-size'] as number, model, f.cleaning as string | undefined, f['text-column'] as string | undefined);
   const bs = f['batch-size'] as number;
   if (!(bs >= 1)) throw new Error('--batch-size must be >= 1');
   const r = evaluate(model, data, { batchSize: bs, device: f.device as string });

@@ -10,7 +10,7 @@ import { saveTokenizerFiles } from '../../models/tokenizer';
 export const summary = 'fine-tune GPT-2 with LoRA (default) or fully; writes the adapter (or model) to --out';
 export const spec: Spec = {
   model: { type: 'string', required: true, help: 'base Hugging Face GPT-2 folder' },
-  data: { type: 'string', required: true, help: 'training .txt, or a .csv with an Article column (the notebook\'s Articles.csv)' },
+  data: { type: 'string', required: true, help: 'training .txt, a .csv with an Article column (the notebook\'s Articles.csv), or a .jsonl with a text field' },
   out: { type: 'string', required: true, help: 'output folder: adapter or model files, checkpoints, metrics.jsonl, loss.svg' },
   'lora-r': { type: 'int', default: 8, help: 'LoRA rank' },
   'lora-alpha': { type: 'number', default: 16, help: 'LoRA alpha (scaling alpha/r)' },
@@ -44,6 +44,7 @@ export const spec: Spec = {
   'early-stopping-patience': { type: 'int', help: 'stop after this many evaluations in a row without a lower eval loss (needs --eval-data)' },
   'early-stopping-threshold': { type: 'number', default: 0, help: 'how much lower the eval loss must be to count as better' },
   cleaning: sharedFlags.cleaning,
+  'text-column': sharedFlags['text-column'],
   device: sharedFlags.device,
   attn: sharedFlags.attn,
   precision: { type: 'string', default: 'fp32', help: 'fp32 | bf16 (bfloat16 autocast for the forward pass)' },
@@ -110,8 +111,8 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: no such folder`);
   // Validate the data before spending time on the model.
   const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
-  const data = loadDataset(f.data as string, f['block-size'] as number, model, f.cleaning as string | undefined);
-  const evalData = f['eval-data'] ? loadDataset(f['eval-data'] as string, f['block-size'] as number, model, f.cleaning as string | undefined) : undefined;
+  const data = loadDataset(f.data as string, f['block-size'] as number, model, f.cleaning as string | undefined, f['text-column'] as string | undefined);
+  const evalData = f['eval-data'] ? loadDataset(f['eval-data'] as string, f['block-size'] as number, model, f.cleaning as string | undefined, f['text-column'] as string | undefined) : undefined;
   // Seeded before LoRA's init too (as HF's set_seed before get_peft_model): runs repeat exactly.
   torch.manualSeed(f.seed as number);
   if (!f.full) {
