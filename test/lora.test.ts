@@ -146,6 +146,33 @@ describe.each(['peft', 'seed'] as const)('%s adapters', (mode) => {
   });
 });
 
+describe.each(['peft', 'seed'] as const)('%s disableAdapter', (mode) => {
+  test('inside it the model computes as its base (also when merged); outside, as adapted', async () => {
+    const plain = await torch.GPT2LMHeadModel.fromPretrained(base);
+    const baseLogits = torch.tidy(() => torch.noGrad(() => plain.forward(ids()).logits.keep()));
+    const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+    torch.lora.applyLoRA(m, mode === 'seed' ? { mode, r: 2 } : { r: 4, alpha: 16 });
+    randomizeLora(m);
+    m.eval();
+    const logits = () => torch.tidy(() => torch.noGrad(() => m.forward(ids()).logits.keep()));
+    const adapted = logits();
+    expect(relErr(adapted, baseLogits)).toBeGreaterThan(1e-3); // the adapter changes the output
+    const off = torch.lora.disableAdapter(m, logits);
+    expect(relErr(off, baseLogits)).toBeLessThan(1e-6);
+    const back = logits();
+    expect(relErr(back, adapted)).toBe(0);
+    // Merged: unmerged for the call, merged again after; an exception inside restores too.
+    torch.lora.merge(m);
+    expect(relErr(torch.lora.disableAdapter(m, logits), baseLogits)).toBeLessThan(1e-5);
+    expect(() => torch.lora.disableAdapter(m, () => { throw new Error('inside'); })).toThrow('inside');
+    expect(torch.lora.loraLayers(m).every(([, l]) => l.merged && !l.disabled)).toBe(true);
+    expect(relErr(logits(), adapted)).toBeLessThan(1e-5);
+    expect(() => torch.lora.disableAdapter(plain, logits)).toThrow(/no LoRA layers/);
+    m.dispose();
+    plain.dispose();
+  });
+});
+
 test('adapters move between tstorch and the Python PEFT-layout reference, both ways', async () => {
   const m = await torch.GPT2LMHeadModel.fromPretrained(base);
   torch.lora.applyLoRA(m, { r: 4, alpha: 8, targetModules: ['c_attn', 'c_proj'] });

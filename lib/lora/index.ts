@@ -2,6 +2,6 @@
 export { LoRAConv1D, LoRAFactor, resolveLoRAOptions, matchesTarget } from './lora';
 export type { LoRAOptions, LoRAMode, BiasMode, ResolvedLoRAOptions } from './lora';
 export {
-  applyLoRA, loraConfig, loraLayers, trainableParametersLine, printTrainableParameters, merge, unmerge,
+  applyLoRA, loraConfig, loraLayers, trainableParametersLine, printTrainableParameters, merge, unmerge, disableAdapter,
   mergeAndUnload, adapterStateDict, adapterConfigJson, saveAdapter, writeAdapter, loadAdapter, readAdapterConfig,
 } from './inject';

@@ -107,6 +107,22 @@ export function unmerge(model: Module): void {
   for (const [, l] of loraLayers(model)) l.unmerge();
 }
 
+/**
+ * Runs fn with every LoRA layer off, so the model computes as its base (PEFT's
+ * `with model.disable_adapter():`); merged layers are unmerged for it and merged again after.
+ */
+export function disableAdapter<T>(model: Module, fn: () => T): T {
+  const layers = loraLayers(model).map(([, l]) => l);
+  if (!layers.length) throw new Error('disableAdapter: the model has no LoRA layers');
+  const state = layers.map((l) => ({ l, merged: l.merged, disabled: l.disabled }));
+  try {
+    for (const l of layers) { l.unmerge(); l.disabled = true; }
+    return fn();
+  } finally {
+    for (const s of state) { s.l.disabled = s.disabled; if (s.merged) s.l.merge(); }
+  }
+}
+
 /** Merges every LoRA layer and puts the plain Conv1D back: a model Hugging Face can load as is. */
 export function mergeAndUnload<M extends Module>(model: M): M {
   for (const [name, l] of loraLayers(model)) {

@@ -72,6 +72,8 @@ export class LoRAConv1D extends Module {
   readonly r: number;
   readonly scaling: number;
   merged = false;
+  /** true: forward is the base layer's alone (PEFT's disable_adapter) */
+  disabled = false;
 
   constructor(base: Conv1D, opts: ResolvedLoRAOptions) {
     super();
@@ -108,7 +110,7 @@ export class LoRAConv1D extends Module {
 
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      if (this.merged || this.r === 0) return this.base.forward(x);
+      if (this.merged || this.disabled || this.r === 0) return this.base.forward(x);
       if (this.mode === 'seed') {
         // The notebook: F.linear(x, (W + W_B @ W_A).T, b), i.e. x·(W + W_B·W_A) + b.
         const adapted = this.base.weight.add(this.W_B.matmul(this.W_A));
