@@ -8,7 +8,7 @@ import * as torch from '../lib';
 import { relErr } from './helpers';
 
 const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
-let tmp: string, modelDir: string, textFile: string;
+let tmp: string, modelDir: string, textFile: string, evalFile: string;
 const available = torch.distributed.isAvailable();
 
 beforeAll(async () => {
@@ -23,6 +23,9 @@ beforeAll(async () => {
   const tokens = torch.tokenizer.encode(torch.data.brownDocuments(['a']).slice(0, 2).map((d) => d.text).join('\n'));
   textFile = path.join(tmp, 'train.txt');
   fs.writeFileSync(textFile, torch.tokenizer.decode(tokens.slice(0, 32 * 16 + 5)));
+  // 5 blocks of held-out text: the ranks evaluate 3 and 2 of them.
+  evalFile = path.join(tmp, 'eval.txt');
+  fs.writeFileSync(evalFile, torch.tokenizer.decode(tokens.slice(32 * 16 + 5, 32 * 16 + 5 + 5 * 16 + 3)));
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -31,9 +34,10 @@ const common = (out: string) => ['train', '--model', modelDir, '--data', textFil
 
 (available ? test : test.skip)('2-way data parallel with batch B (or 2 accumulated micro-batches of B/2) == 1 process with batch 2B (losses, adapter 1e-5)', () => {
   const one = path.join(tmp, 'one'), two = path.join(tmp, 'two');
-  const r1 = spawnSync(process.execPath, [bin, ...common(one), '--batch-size', '4'], { encoding: 'utf8' });
+  const withEval = ['--eval-data', evalFile, '--eval-steps', '5'];
+  const r1 = spawnSync(process.execPath, [bin, ...common(one), '--batch-size', '4', ...withEval], { encoding: 'utf8' });
   expect(r1.stderr).toBe('');
-  const r2 = spawnSync(process.execPath, [bin, ...common(two), '--batch-size', '2', '--nproc-per-node', '2'], { encoding: 'utf8' });
+  const r2 = spawnSync(process.execPath, [bin, ...common(two), '--batch-size', '2', '--nproc-per-node', '2', ...withEval], { encoding: 'utf8' });
   expect(r2.stderr).toBe('');
   expect(r2.status).toBe(0);
   const losses = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.loss !== undefined).map((e) => e.loss);
@@ -41,6 +45,12 @@ const common = (out: string) => ['train', '--model', modelDir, '--data', textFil
   expect(a.length).toBe(10);
   expect(b.length).toBe(10);
   a.forEach((l: number, i: number) => expect(Math.abs(l - b[i]) / l).toBeLessThan(1e-5));
+  // The eval loss, each rank evaluating its share of the blocks, is the one process's.
+  const evals = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined);
+  const ea = evals(one), eb = evals(two);
+  expect(ea.map((e) => e.step)).toEqual([5, 10]);
+  expect(eb.map((e) => e.step)).toEqual([5, 10]);
+  ea.forEach((e, i) => expect(Math.abs(e.eval_loss - eb[i].eval_loss) / e.eval_loss).toBeLessThan(1e-5));
   const wa = torch.io.safetensors.loadFile(path.join(one, 'adapter_model.safetensors')).tensors;
   const wb = torch.io.safetensors.loadFile(path.join(two, 'adapter_model.safetensors')).tensors;
   expect([...wb.keys()].sort()).toEqual([...wa.keys()].sort());

@@ -315,7 +315,7 @@ export class Trainer {
         const evalNow = a.evalStrategy === 'epoch' ? epochEnd
           : a.evalStrategy === 'steps' && (this.globalStep % evalEvery === 0 || this.globalStep === this.totalSteps);
         if (this.evalDataset && evalNow) {
-          const r = evaluate(this.model, this.evalDataset, { batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision });
+          const r = evaluate(this.model, this.evalDataset, { batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision, distributed: true });
           this.model.train();
           this.log({ step: this.globalStep, epoch: epochF, eval_loss: r.loss, eval_perplexity: r.perplexity }, progress);
           if (a.loadBestModelAtEnd && (this.bestMetric === null || r.loss < this.bestMetric)) {
