@@ -457,7 +457,13 @@ export class GPT2LMHeadModel extends Module {
     // The attn.bias / masked_bias buffers and a stored lm_head (tied) are not read at all.
     const ignored = (name: string) => /\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight';
     const { tensors } = (sharded ? loadSharded : loadFile)(file, { filter: (name) => !ignored(name) });
-    const model = new GPT2LMHeadModel(config, { attnImplementation: opts.attnImplementation });
+    let model: GPT2LMHeadModel;
+    try {
+      model = new GPT2LMHeadModel(config, { attnImplementation: opts.attnImplementation });
+    } catch (e) {
+      for (const t of tensors.values()) t.dispose();
+      throw e;
+    }
     try {
       const state = new Map<string, Tensor>();
       for (const [name, t] of tensors) state.set(name.startsWith('transformer.') ? name : `transformer.${name}`, t);

@@ -481,7 +481,7 @@ export class Trainer {
     const own = new Map(this.model.namedParameters({ trainableOnly: true }));
     const { tensors } = loadFile(file, { filter: (n) => own.has(n) });
     try {
-      for (const name of own.keys()) if (!tensors.has(name)) throw new Error(`resume: ${dir} lacks trainable tensor '${name}' (another LoRA setup?)`);
+      for (const name of own.keys()) if (!tensors.has(name)) throw new Error(`Trainer: checkpoint ${dir} lacks trainable tensor '${name}' (another LoRA setup?)`);
       noGrad(() => { for (const [n, t] of tensors) own.get(n)?.copy_(t); });
     } finally {
       for (const t of tensors.values()) t.dispose();
