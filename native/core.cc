@@ -428,20 +428,27 @@ Napi::Value manualSeed(const Napi::CallbackInfo& info) {
   at::manual_seed(static_cast<uint64_t>(argInt64(info, 0)));
   return info.Env().Undefined();
 }
-// RNG state of the CPU generator as bytes (checkpoints restore it for exact resume).
+// The default generator of a device (the CPU's, or a GPU's: what dropout on that device draws from).
+static at::Generator defaultGenerator(const Napi::CallbackInfo& info, size_t i) {
+  at::Device d = isNullish(info, i) ? at::Device(at::kCPU) : argDevice(info, i);
+  return d.is_cpu() ? at::detail::getDefaultCPUGenerator() : at::globalContext().defaultGenerator(d);
+}
+// getRngState(device?): a generator's state as bytes (checkpoints restore it for exact resume;
+// gradient checkpointing replays a segment's dropout with it).
 Napi::Value getRngState(const Napi::CallbackInfo& info) {
-  auto gen = at::detail::getDefaultCPUGenerator();
+  at::Generator gen = defaultGenerator(info, 0);
   std::lock_guard<std::mutex> lock(gen.mutex());
   at::Tensor st = gen.get_state();
   Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(info.Env(), st.nbytes());
   std::memcpy(buf.Data(), st.data_ptr(), st.nbytes());
   return buf;
 }
+// setRngState(bytes, device?)
 Napi::Value setRngState(const Napi::CallbackInfo& info) {
   Napi::Buffer<uint8_t> buf = info[0].As<Napi::Buffer<uint8_t>>();
   at::Tensor st = at::empty({static_cast<int64_t>(buf.Length())}, at::kByte);
   std::memcpy(st.data_ptr(), buf.Data(), buf.Length());
-  auto gen = at::detail::getDefaultCPUGenerator();
+  at::Generator gen = defaultGenerator(info, 1);
   std::lock_guard<std::mutex> lock(gen.mutex());
   gen.set_state(st);
   return info.Env().Undefined();

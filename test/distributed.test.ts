@@ -67,6 +67,15 @@ const common = (out: string) => ['train', '--model', modelDir, '--data', textFil
   a.forEach((l: number, i: number) => expect(Math.abs(l - d[i]) / l).toBeLessThan(1e-5));
   const wd = torch.io.safetensors.loadFile(path.join(acc, 'adapter_model.safetensors')).tensors;
   for (const [k, t] of wa) expect(relErr(wd.get(k)!, t)).toBeLessThan(1e-5);
+  // With gradient checkpointing (several backward calls a step: the gradients are all-reduced after them).
+  const ckpt = path.join(tmp, 'two-ckpt');
+  const r5 = spawnSync(process.execPath, [bin, ...common(ckpt), '--batch-size', '2', '--gradient-checkpointing', '--nproc-per-node', '2'], { encoding: 'utf8' });
+  expect(r5.stderr).toBe('');
+  const e = losses(ckpt);
+  expect(e.length).toBe(10);
+  a.forEach((l: number, i: number) => expect(Math.abs(l - e[i]) / l).toBeLessThan(1e-5));
+  const we = torch.io.safetensors.loadFile(path.join(ckpt, 'adapter_model.safetensors')).tensors;
+  for (const [k, t] of wa) expect(relErr(we.get(k)!, t)).toBeLessThan(1e-5);
   // Only rank 0 wrote: one metrics file, checkpoints with each rank's RNG state.
   expect(fs.existsSync(path.join(two, 'checkpoint-5', 'rng_state_rank1.bin'))).toBe(true);
   // Resume with the same world size continues the same run.

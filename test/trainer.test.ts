@@ -19,6 +19,7 @@ function dataset(): torch.data.TextDataset {
 
 async function run(mode: 'seed' | 'peft', out: string, extra: Partial<torch.TrainingArguments> = {}) {
   const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.manualSeed(1); // the same LoRA init in every run
   torch.lora.applyLoRA(model, mode === 'seed' ? { mode, r: 2 } : { r: 4, alpha: 8, dropout: 0.1 });
   const trainer = new torch.Trainer(model, {
     outputDir: out, maxSteps: 12, perDeviceTrainBatchSize: 4, learningRate: 1e-3, loggingSteps: 1, saveSteps: 5,
@@ -379,4 +380,51 @@ test('loadBestModelAtEnd: the lowest eval loss\'s checkpoint is kept past saveTo
     .toThrow(/saveSteps \(3\) to be a multiple of evalSteps \(2\)/);
   expect(() => new torch.Trainer(model, { outputDir: out, loadBestModelAtEnd: true }, dataset())).toThrow(/needs an eval dataset/);
   model.dispose();
+});
+
+describe('gradient checkpointing', () => {
+  const step = async (mode: 'lora' | 'full', attn: torch.AttnImplementation, checkpointing: boolean, bf16 = false) => {
+    const m = await torch.GPT2LMHeadModel.fromPretrained(base, { attnImplementation: attn });
+    if (mode === 'lora') {
+      torch.manualSeed(1);
+      torch.lora.applyLoRA(m, { r: 4, alpha: 8, dropout: 0.1 });
+      torch.noGrad(() => { for (const [n, p] of m.namedParameters()) if (n.includes('lora_B')) p.normal_(0, 0.05); }); // every A gets a gradient too
+    }
+    m.train(); // every dropout on: the recomputation must replay them
+    if (checkpointing) m.gradientCheckpointingEnable();
+    torch.manualSeed(7);
+    const ids = torch.randint(0, 101, [3, 16]);
+    const wrap = <T>(fn: () => T): T => torch.autocast(fn, { enabled: bf16, deviceType: 'cpu', dtype: 'bfloat16' });
+    const loss = m.forwardBackward(ids, { lossScale: 0.5, wrap }).item() as number;
+    const next = torch.rand([3]).tolist(); // where the generator was left
+    const grads = new Map(m.namedParameters({ trainableOnly: true }).map(([n, p]) => [n, p.grad!]));
+    return { loss, next, grads, m };
+  };
+
+  test.each([['lora', 'eager'], ['lora', 'sdpa'], ['full', 'eager'], ['full', 'sdpa']] as const)(
+    '%s, %s attention: recomputing each block in backward gives the plain step\'s loss, gradients and generator state', async (mode, attn) => {
+      for (const bf16 of [false, true]) {
+        const plain = await step(mode, attn, false, bf16), ckpt = await step(mode, attn, true, bf16);
+        expect(ckpt.loss).toBe(plain.loss);
+        expect(ckpt.next).toEqual(plain.next);
+        expect(plain.grads.size).toBe(mode === 'lora' ? 16 : plain.m.parameters().length);
+        for (const [n, g] of plain.grads) expect(relErr(ckpt.grads.get(n)!, g)).toBeLessThan(1e-6);
+        // The tied embedding gets both its parts (lm_head's and the input embedding's).
+        if (mode === 'full') expect(relErr(ckpt.grads.get('transformer.wte.weight')!, plain.grads.get('transformer.wte.weight')!)).toBeLessThan(1e-6);
+        plain.m.dispose();
+        ckpt.m.dispose();
+      }
+    });
+
+  test('the Trainer with gradientCheckpointing trains as without it, bit for bit (6 LoRA steps with dropout)', async () => {
+    const one = await run('peft', path.join(tmp, 'gc-plain'), { maxSteps: 6, saveSteps: 0 });
+    const two = await run('peft', path.join(tmp, 'gc-ckpt'), { maxSteps: 6, saveSteps: 0, gradientCheckpointing: true });
+    expect(two.model.gradientCheckpointing).toBe(true);
+    const losses = (r: torch.TrainResult) => r.logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss);
+    expect(losses(one.r).length).toBe(6);
+    expect(losses(two.r)).toEqual(losses(one.r)); // bit for bit: the same ops, dropout replayed
+    const b = new Map(two.model.namedParameters({ trainableOnly: true }));
+    for (const [n, t] of one.model.namedParameters({ trainableOnly: true })) expect(b.get(n)!.bytes().equals(t.bytes())).toBe(true);
+    for (const x of [one, two]) { x.trainer.optimizer.dispose(); x.model.dispose(); }
+  });
 });

@@ -7,7 +7,7 @@ import { Tensor } from '../tensor/tensor';
 import { arange, ones, tensor, zeros } from '../tensor/creation';
 import { cat } from '../tensor/ops';
 import { tidy, keep } from '../tensor/scope';
-import { noGrad, manualSeed } from '../tensor/runtime';
+import { noGrad, manualSeed, getRngState, setRngState } from '../tensor/runtime';
 import { DType, Device } from '../tensor/dtype';
 import { Module, ModuleList } from '../nn/module';
 import { Conv1D, Dropout, Embedding, LayerNorm, Linear } from '../nn/layers';
@@ -274,8 +274,7 @@ export class GPT2Model extends Module {
       if (opts.positionIds && (opts.positionIds.shape.length !== 2 || opts.positionIds.shape[1] !== T || ![1, B].includes(opts.positionIds.shape[0]))) {
         throw new Error(`GPT-2: positionIds must be [${B}, ${T}] (or [1, ${T}]), got [${opts.positionIds.shape}]`);
       }
-      const pos = opts.positionIds ?? arange(pastLen, pastLen + T, 1, { device: this.wte.weight.device }).unsqueeze(0);
-      let x = this.drop.forward(this.wte.forward(inputIds).add(this.wpe.forward(pos)));
+      let x = this.embed(inputIds, opts.positionIds ?? arange(pastLen, pastLen + T, 1, { device: this.wte.weight.device }).unsqueeze(0));
       // (B, K) of 1/0 -> (B, 1, 1, K) additive: 0 where attended, finfo.min where padded.
       let mask: Tensor | null = null;
       if (opts.attentionMask) {
@@ -290,6 +289,11 @@ export class GPT2Model extends Module {
       });
       return { hidden: this.ln_f.forward(x), presents: opts.useCache ? presents : null };
     });
+  }
+
+  /** Token plus position embeddings, then dropout. */
+  embed(inputIds: Tensor, positionIds: Tensor): Tensor {
+    return tidy(() => this.drop.forward(this.wte.forward(inputIds).add(this.wpe.forward(positionIds))));
   }
 }
 
@@ -347,6 +351,80 @@ export class GPT2LMHeadModel extends Module {
     const resolved = resolveAttnImplementation(a);
     for (const block of this.transformer.h.items) block.attn.attnImplementation = resolved;
     return this;
+  }
+
+  /**
+   * HF's gradient checkpointing (gradient_checkpointing_enable): forwardBackward (and so the
+   * Trainer) keeps only each block's input through the forward and recomputes the block in backward.
+   */
+  gradientCheckpointing = false;
+  gradientCheckpointingEnable(): this {
+    this.gradientCheckpointing = true;
+    return this;
+  }
+  gradientCheckpointingDisable(): this {
+    this.gradientCheckpointing = false;
+    return this;
+  }
+
+  /**
+   * A training step's forward with labels and its backward: .grad gets what
+   * `forward(ids, { labels }).loss.mul(lossScale).backward()` gives; returns the loss, detached.
+   * `wrap` runs each piece of forward work (the Trainer passes bf16 autocast).
+   *
+   * With gradientCheckpointing (torch.utils.checkpoint per block, preserve_rng_state): the blocks
+   * run without autograd, keeping only each block's input; backward then goes block by block, last
+   * first, recomputing the block from its input with autograd, its dropout replayed from the
+   * generator state it first ran with. Same gradients, and the generator ends where the plain
+   * step leaves it; activation memory is the inputs plus one block's, for one more forward of the blocks.
+   */
+  forwardBackward(ids: Tensor, opts: { labels?: Tensor; lossScale?: number; wrap?: <T>(fn: () => T) => T } = {}): Tensor {
+    const labels = opts.labels ?? ids, scale = opts.lossScale ?? 1;
+    const run = opts.wrap ?? (<T>(fn: () => T): T => fn());
+    if (!this.gradientCheckpointing) {
+      return tidy(() => {
+        const out = run(() => this.forward(ids, { labels }));
+        out.logits.dispose(); // backward does not need them: free (B, T, vocab) floats early
+        (scale === 1 ? out.loss! : out.loss!.mul(scale)).backward();
+        return out.loss!.detach();
+      });
+    }
+    return tidy(() => {
+      const t = this.transformer, blocks = t.h.items, device = t.wte.weight.device;
+      const T = ids.shape[1];
+      if (T > this.config.n_positions) throw new Error(`GPT-2: sequence length ${T} exceeds n_positions ${this.config.n_positions}`);
+      const positions = arange(0, T, 1, { device }).unsqueeze(0);
+      const blockForward = (i: number, x: Tensor) => run(() => blocks[i].forward(x, t.causalMask, null, null, false)[0]);
+      // Forward without autograd: each segment's input and its generator state (the embedding's first).
+      const rngStates = [getRngState(device)];
+      const inputs: Tensor[] = [noGrad(() => run(() => t.embed(ids, positions)))];
+      for (let i = 0; i < blocks.length; i++) {
+        rngStates.push(getRngState(device));
+        const x = inputs[i];
+        inputs.push(noGrad(() => blockForward(i, x)));
+      }
+      const rngAfter = getRngState(device);
+      // The head (ln_f, the tied lm_head, the loss) with autograd, from the last block's output.
+      const last = inputs[blocks.length].requiresGrad_();
+      const loss = run(() => causalLmLoss(this.lm_head.forward(t.ln_f.forward(last)), labels));
+      (scale === 1 ? loss : loss.mul(scale)).backward();
+      let grad = last.grad!;
+      for (let i = blocks.length - 1; i >= 0; i--) {
+        const x = inputs[i].requiresGrad_();
+        setRngState(rngStates[i + 1], device);
+        const y = blockForward(i, x);
+        y.backward(grad);
+        y.dispose();
+        grad.dispose();
+        grad = x.grad!;
+      }
+      if (t.wte.weight.requiresGrad || t.wpe.weight.requiresGrad) { // (frozen under LoRA: nothing to do)
+        setRngState(rngStates[0], device);
+        run(() => t.embed(ids, positions)).backward(grad);
+      }
+      setRngState(rngAfter, device);
+      return loss.detach();
+    });
   }
 
   /** Ties lm_head to wte again (after wte's tensor was replaced, e.g. by to()). */

@@ -1,7 +1,7 @@
 // Grad mode, RNG, threads, memory counters, CUDA queries and build information.
 import { native } from './native';
 import { loadedAddon } from '../loader';
-import { DType, dtypeCode } from './dtype';
+import { DType, Device, deviceCode, dtypeCode } from './dtype';
 
 /** Runs fn with gradient recording off (torch.no_grad()). Synchronous. */
 export function noGrad<T>(fn: () => T): T {
@@ -49,12 +49,12 @@ export function manualSeed(seed: number): void {
   native.manualSeed(seed);
 }
 
-/** The CPU generator's state, to restore with setRngState (checkpoints). */
-export function getRngState(): Buffer {
-  return native.getRngState();
+/** A device's default generator state (the CPU's by default), to restore with setRngState (checkpoints). */
+export function getRngState(device: Device = 'cpu'): Buffer {
+  return native.getRngState(deviceCode(device));
 }
-export function setRngState(state: Uint8Array): void {
-  native.setRngState(Buffer.from(state.buffer, state.byteOffset, state.byteLength));
+export function setRngState(state: Uint8Array, device: Device = 'cpu'): void {
+  native.setRngState(Buffer.from(state.buffer, state.byteOffset, state.byteLength), deviceCode(device));
 }
 
 /**

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
 import { tidy, keep } from '../tensor/scope';
-import { noGrad, manualSeed, getRngState, setRngState, memory } from '../tensor/runtime';
+import { noGrad, manualSeed, getRngState, setRngState, memory, autocast } from '../tensor/runtime';
 import { Module } from '../nn/module';
 import { LayerNorm } from '../nn/layers';
 import { clipGradNormTensor } from '../nn/utils';
@@ -18,7 +18,7 @@ import * as distributed from '../tensor/distributed';
 import { loadFile, saveFile } from '../io/safetensors';
 import { recoverInterruptedWrites, writeDirAtomic, writeFileAtomic } from '../io/atomic';
 import { loraConfig, writeAdapter } from '../lora/inject';
-import { evaluate, forwardWithLoss, readAndDispose } from './evaluate';
+import { evaluate, readAndDispose } from './evaluate';
 import { lossCurveSvg } from './plot';
 import { Progress } from './progress';
 import type { TrainerCallback, TrainerControl, TrainerState } from './callbacks';
@@ -71,6 +71,11 @@ export interface TrainingArguments {
   progress?: boolean | 'auto';
   /** a checkpoint folder, or true for the latest in outputDir */
   resumeFromCheckpoint?: string | boolean;
+  /**
+   * HF's gradient_checkpointing: keep only each block's input through a step's forward and
+   * recompute the block in backward (same gradients; less activation memory, one more forward)
+   */
+  gradientCheckpointing?: boolean;
   /** 'bf16': forward passes (training and periodic evaluation) under bfloat16 autocast; weights, grads and optimizer stay float32 */
   precision?: 'fp32' | 'bf16';
 }
@@ -83,7 +88,7 @@ export const TRAINING_DEFAULTS = {
   lrSchedulerType: 'linear' as ScheduleKind, warmupSteps: 0, warmupRatio: 0, loggingSteps: 500, saveSteps: 500,
   saveStrategy: 'steps' as Strategy, evalStrategy: 'steps' as Strategy, loadBestModelAtEnd: false,
   saveTotalLimit: null as number | null, seed: 42, device: 'cpu', shuffle: true, progress: 'auto' as boolean | 'auto',
-  precision: 'fp32' as 'fp32' | 'bf16',
+  precision: 'fp32' as 'fp32' | 'bf16', gradientCheckpointing: false,
 };
 
 export interface LogEntry {
@@ -182,6 +187,7 @@ export class Trainer {
       }
     }
     if (!(this.totalSteps > 0)) throw new Error('Trainer: nothing to do (numTrainEpochs and maxSteps give 0 steps)');
+    if (a.gradientCheckpointing) model.gradientCheckpointingEnable();
     manualSeed(a.seed);
     this.optimizer = new AdamW(decayParameterGroups(model, a.weightDecay), {
       lr: a.learningRate, betas: [a.adamBeta1, a.adamBeta2], eps: a.adamEpsilon, weightDecay: a.weightDecay,
@@ -262,7 +268,8 @@ export class Trainer {
     const trainable = this.model.parameters({ trainableOnly: true });
     // Overlapped gradient sync (hooks) where it applies (float32, one device); plain bucketed all-reduce otherwise.
     this.overlapSync = false;
-    if (this.worldSize > 1) {
+    // (Not with gradient checkpointing: its several backward calls would run a tied weight's hook twice.)
+    if (this.worldSize > 1 && !this.model.gradientCheckpointing) {
       try {
         distributed.registerGradSync(trainable);
         this.overlapSync = true;
@@ -363,16 +370,15 @@ export class Trainer {
     const a = this.args, overlap = this.overlapSync;
     const blocks = micros.reduce((n, micro) => n + micro.length, 0);
     let stepLoss: Tensor | null = null;
+    const wrap = <T>(fn: () => T): T => autocast(fn, { enabled: a.precision === 'bf16', deviceType: a.device.startsWith('cuda') ? 'cuda' : 'cpu', dtype: 'bfloat16' });
     micros.forEach((micro, i) => {
       const ids = this.trainDataset.batch(micro, a.device);
-      const out = forwardWithLoss(this.model, ids, a.precision, a.device);
-      out.logits.dispose(); // backward does not need them: free (B, T, vocab) floats early
-      const loss = micros.length === 1 ? out.loss! : out.loss!.mul(micro.length / blocks);
+      const weight = micro.length / blocks;
       // In data parallel, the last micro-batch's backward all-reduces the gradient buckets as it
       // goes; the ones before it only accumulate (DDP's no_sync).
       if (overlap && i === micros.length - 1) distributed.prepareGradSync();
-      loss.backward();
-      const detached = loss.detach().reshape([1]);
+      const loss = this.model.forwardBackward(ids, { lossScale: weight, wrap });
+      const detached = (weight === 1 ? loss : loss.mul(weight)).reshape([1]);
       stepLoss = stepLoss ? stepLoss.add(detached) : detached;
     });
     return stepLoss!;

@@ -23,6 +23,7 @@ export const spec: Spec = {
   epochs: { type: 'number', default: 3, help: 'training epochs' },
   'max-steps': { type: 'int', default: -1, help: 'stop after this many steps (overrides --epochs)' },
   'batch-size': { type: 'int', default: 8, help: 'blocks per micro-batch (per process)' },
+  'gradient-checkpointing': { type: 'boolean', help: 'recompute each block in backward instead of keeping its activations (less memory, ~1 more forward)' },
   'gradient-accumulation-steps': { type: 'int', default: 1, help: 'micro-batches per optimizer step (a step sees batch-size x this many blocks per process)' },
   'block-size': { type: 'int', default: 128, help: 'tokens per block' },
   lr: { type: 'number', default: 5e-5, help: 'peak learning rate' },
@@ -128,7 +129,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   const resume = f['resume-from-checkpoint'] as string | undefined;
   const trainer = new torch.Trainer(model, {
     outputDir: out, numTrainEpochs: f.epochs as number, maxSteps: f['max-steps'] as number, perDeviceTrainBatchSize: f['batch-size'] as number,
-    gradientAccumulationSteps: f['gradient-accumulation-steps'] as number,
+    gradientAccumulationSteps: f['gradient-accumulation-steps'] as number, gradientCheckpointing: Boolean(f['gradient-checkpointing']),
     learningRate: f.lr as number, weightDecay: f['weight-decay'] as number, warmupSteps: f['warmup-steps'] as number, warmupRatio: f['warmup-ratio'] as number,
     lrSchedulerType: f['lr-scheduler'] as 'linear', maxGradNorm: f['max-grad-norm'] as number, seed: f.seed as number,
     loggingSteps: f['logging-steps'] as number, saveSteps: f['save-steps'] as number, saveTotalLimit: (f['save-total-limit'] as number) ?? null,
