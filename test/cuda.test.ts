@@ -251,3 +251,24 @@ print(json.dumps(out))`;
   if (got.slow_error) console.warn(`GPT2Tokenizer not checked: ${got.slow_error}`);
   else expect(got.slow).toEqual(ids);
 });
+
+test('gradient checkpointing on CUDA: the CUDA generator is replayed, gradients as the plain step', async () => {
+  const step = async (checkpointing: boolean) => {
+    const m = await torch.GPT2LMHeadModel.fromPretrained(path.join(fixtures, 'gpt2', 'tiny'), { device: 'cuda' });
+    torch.manualSeed(1);
+    torch.lora.applyLoRA(m, { r: 4, alpha: 8, dropout: 0.1 });
+    torch.noGrad(() => { for (const [n, p] of m.namedParameters()) if (n.includes('lora_B')) p.normal_(0, 0.05); });
+    m.train();
+    if (checkpointing) m.gradientCheckpointingEnable();
+    torch.manualSeed(7); // seeds the CUDA generators too
+    const ids = torch.randint(0, 101, [3, 16]).cuda();
+    const loss = m.forwardBackward(ids).item() as number;
+    const next = torch.rand([3], { device: 'cuda' }).cpu().tolist();
+    return { loss, next, grads: new Map(m.namedParameters({ trainableOnly: true }).map(([n, p]) => [n, p.grad!.cpu()])) };
+  };
+  const plain = await step(false), ckpt = await step(true);
+  expect(ckpt.loss).toBeCloseTo(plain.loss, 6);
+  expect(ckpt.next).toEqual(plain.next);
+  expect(plain.grads.size).toBe(16);
+  for (const [n, g] of plain.grads) expect(relErr(ckpt.grads.get(n)!, g)).toBeLessThan(1e-5);
+});
