@@ -272,3 +272,27 @@ test('gradient checkpointing on CUDA: the CUDA generator is replayed, gradients 
   expect(plain.grads.size).toBe(16);
   for (const [n, g] of plain.grads) expect(relErr(ckpt.grads.get(n)!, g)).toBeLessThan(1e-5);
 });
+
+test('the Trainer on CUDA resumes exactly with dropout on (the checkpoint holds the CUDA generator too)', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-resume-'));
+  const tokens = Array.from({ length: 40 * 12 }, (_, i) => (i * 37 + 11) % 101);
+  const train = async (out: string, resume: boolean) => {
+    const model = await torch.GPT2LMHeadModel.fromPretrained(path.join(fixtures, 'gpt2', 'tiny'), { device: 'cuda' });
+    torch.manualSeed(1);
+    torch.lora.applyLoRA(model, { r: 4, alpha: 8, dropout: 0.1 });
+    const trainer = new torch.Trainer(model, { outputDir: out, maxSteps: 8, perDeviceTrainBatchSize: 4, learningRate: 1e-3, loggingSteps: 1,
+      saveSteps: 4, progress: false, device: 'cuda', resumeFromCheckpoint: resume || undefined }, new torch.data.TextDataset(tokens, 12));
+    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      return trainer.train().logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss);
+    } finally {
+      log.mockRestore();
+    }
+  };
+  const full = await train(path.join(tmp, 'full'), false);
+  expect(fs.existsSync(path.join(tmp, 'full', 'checkpoint-4', 'rng_state_cuda.bin'))).toBe(true);
+  fs.mkdirSync(path.join(tmp, 'resumed'));
+  fs.cpSync(path.join(tmp, 'full', 'checkpoint-4'), path.join(tmp, 'resumed', 'checkpoint-4'), { recursive: true });
+  expect(await train(path.join(tmp, 'resumed'), true)).toEqual(full);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});

@@ -438,7 +438,7 @@ export class Trainer {
       // Rank 0 writes the folder; then each other rank adds its own RNG state (its dropout stream).
       if (this.isMain) this.writeCheckpointDir(dir);
       distributed.barrier();
-      if (!this.isMain) writeFileAtomic(path.join(dir, `rng_state_rank${this.rank}.bin`), getRngState());
+      if (!this.isMain) for (const [file, state] of this.rngStates()) writeFileAtomic(path.join(dir, file), state);
       distributed.barrier();
       return dir;
     }
@@ -460,7 +460,7 @@ export class Trainer {
       saveFile(path.join(tmp, 'optimizer.safetensors'), opt.tensors);
       fs.writeFileSync(path.join(tmp, 'optimizer.json'), JSON.stringify({ steps: opt.steps, groups: opt.groups }));
       fs.writeFileSync(path.join(tmp, 'scheduler.json'), JSON.stringify(this.scheduler.stateDict()));
-      fs.writeFileSync(path.join(tmp, 'rng_state.bin'), getRngState());
+      for (const [file, state] of this.rngStates()) fs.writeFileSync(path.join(tmp, file), state);
       fs.writeFileSync(path.join(tmp, 'trainer_state.json'), JSON.stringify({
         global_step: this.globalStep, epoch: this.globalStep / this.stepsPerEpoch, max_steps: this.totalSteps,
         train_batch_size: this.args.perDeviceTrainBatchSize, gradient_accumulation_steps: this.args.gradientAccumulationSteps, seed: this.args.seed, log_history: this.logHistory,
@@ -478,6 +478,17 @@ export class Trainer {
     // The newest `limit`, and the best one besides (HF keeps it in the rotation too).
     const best = this.bestModelCheckpoint && path.resolve(this.bestModelCheckpoint);
     for (const c of all.slice(0, Math.max(0, all.length - limit))) if (path.resolve(c) !== best) fs.rmSync(c, { recursive: true, force: true });
+  }
+
+  /**
+   * This rank's generator states as checkpoint files: the CPU's (rng_state.bin, or
+   * rng_state_rank<r>.bin), and when training on a GPU that GPU's (its dropout draws from it).
+   */
+  private rngStates(): [string, Buffer][] {
+    const prefix = this.rank === 0 ? 'rng_state' : `rng_state_rank${this.rank}`;
+    const states: [string, Buffer][] = [[`${prefix}.bin`, getRngState()]];
+    if (this.args.device !== 'cpu') states.push([`${prefix}_cuda.bin`, getRngState(this.args.device)]);
+    return states;
   }
 
   /** The trainable tensors of a checkpoint into the model. */
@@ -517,9 +528,11 @@ export class Trainer {
       for (const t of opt.tensors.values()) t.dispose();
     }
     this.scheduler.loadStateDict(JSON.parse(fs.readFileSync(path.join(dir, 'scheduler.json'), 'utf8')));
-    const rngFile = path.join(dir, this.rank === 0 ? 'rng_state.bin' : `rng_state_rank${this.rank}.bin`);
-    if (!fs.existsSync(rngFile)) throw new Error(`resume: ${dir} has no RNG state for rank ${this.rank}`);
-    setRngState(fs.readFileSync(rngFile));
+    const [[cpuFile], gpu] = this.rngStates();
+    if (!fs.existsSync(path.join(dir, cpuFile))) throw new Error(`resume: ${dir} has no RNG state for rank ${this.rank}`);
+    setRngState(fs.readFileSync(path.join(dir, cpuFile)));
+    // A GPU's generator (its dropout), where the checkpoint was made on one.
+    if (gpu && fs.existsSync(path.join(dir, gpu[0]))) setRngState(fs.readFileSync(path.join(dir, gpu[0])), this.args.device);
     this.globalStep = state.global_step;
     this.logHistory = state.log_history;
     this.lossSinceLog = state.loss_since_log;
