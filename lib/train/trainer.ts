@@ -322,15 +322,15 @@ export class Trainer {
         const evalNow = a.evalStrategy === 'epoch' ? epochEnd
           : a.evalStrategy === 'steps' && (this.globalStep % evalEvery === 0 || this.globalStep === this.totalSteps);
         if (this.evalDataset && evalNow) {
-          const r = evaluate(this.model, this.evalDataset, { batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision, distributed: true });
+          const r = this.evaluate();
           this.model.train();
-          this.log({ step: this.globalStep, epoch: epochF, eval_loss: r.loss, eval_perplexity: r.perplexity }, progress);
-          if (a.loadBestModelAtEnd && (this.bestMetric === null || r.loss < this.bestMetric)) {
-            this.bestMetric = r.loss; // this step's checkpoint, written below, is the best so far
+          this.log({ step: this.globalStep, epoch: epochF, ...r }, progress);
+          if (a.loadBestModelAtEnd && (this.bestMetric === null || r.eval_loss < this.bestMetric)) {
+            this.bestMetric = r.eval_loss; // this step's checkpoint, written below, is the best so far
             this.bestModelCheckpoint = path.join(a.outputDir, `checkpoint-${this.globalStep}`);
             this.control.shouldSave = true; // (also at the run's last step, evaluated though not a save step)
           }
-          this.emit('onEvaluate', { eval_loss: r.loss, eval_perplexity: r.perplexity });
+          this.emit('onEvaluate', r);
         }
         const saveNow = a.saveStrategy === 'epoch' ? epochEnd : a.saveStrategy === 'steps' && a.saveSteps > 0 && this.globalStep % a.saveSteps === 0;
         if (saveNow || this.control.shouldSave) {
@@ -396,6 +396,14 @@ export class Trainer {
       live_tensors: memory().liveTensors,
     }, progress);
     this.lossSinceLog = 0; this.stepsSinceLog = 0; this.tokensSinceLog = 0; this.lastLogTime = Date.now();
+  }
+
+  /** HF's trainer.evaluate(): eval loss and perplexity of the model now, on the eval dataset (or the one given). */
+  evaluate(dataset: TextDataset | undefined = this.evalDataset): { eval_loss: number; eval_perplexity: number } {
+    if (!dataset) throw new Error('Trainer.evaluate: no eval dataset (pass one to the Trainer or to evaluate())');
+    const a = this.args;
+    const r = evaluate(this.model, dataset, { batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision, distributed: true });
+    return { eval_loss: r.loss, eval_perplexity: r.perplexity };
   }
 
   /** The last step's grad norm (NaN without clipping), read and released. */

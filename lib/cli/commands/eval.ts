@@ -14,15 +14,17 @@ export const spec: Spec = {
   'text-column': sharedFlags['text-column'],
   device: sharedFlags.device,
   attn: sharedFlags.attn,
+  precision: { type: 'string', default: 'fp32', help: 'fp32 | bf16 (bfloat16 autocast, as HF evaluates with bf16=True)' },
   json: { type: 'boolean', help: 'one JSON line: loss, perplexity, tokens' },
 };
 
 export async function run(f: Record<string, unknown>): Promise<void> {
+  if (!['fp32', 'bf16'].includes(f.precision as string)) throw new Error(`--precision must be fp32 or bf16, got '${f.precision}'`);
   const model = await loadModelFromFlags(f);
   const data = loadDataset(f.data as string, f['block-size'] as number, model, f.cleaning as string | undefined, f['text-column'] as string | undefined);
   const bs = f['batch-size'] as number;
   if (!(bs >= 1)) throw new Error('--batch-size must be >= 1');
-  const r = evaluate(model, data, { batchSize: bs, device: f.device as string });
+  const r = evaluate(model, data, { batchSize: bs, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });
   if (f.json) console.log(JSON.stringify({ loss: r.loss, perplexity: r.perplexity, tokens: r.tokens, blocks: r.blocks }));
   else console.log(`loss ${r.loss.toFixed(4)}  perplexity ${r.perplexity.toFixed(2)}  (${r.blocks} blocks, ${r.tokens} tokens)`);
   model.dispose();
