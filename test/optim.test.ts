@@ -46,6 +46,10 @@ test('schedules and clipping', () => {
   expect(torch.optim.lrFactor('linear', 2, 2, 10)).toBe(1);
   expect(torch.optim.lrFactor('linear', 6, 2, 10)).toBe(0.5);
   expect(torch.optim.lrFactor('cosine', 6, 2, 10)).toBeCloseTo(0.5, 12);
+  // HF's get_constant_schedule ignores warmup; get_constant_schedule_with_warmup uses it.
+  expect([0, 1, 2, 9].map((s) => torch.optim.lrFactor('constant', s, 2, 10))).toEqual([1, 1, 1, 1]);
+  expect([0, 1, 2, 9].map((s) => torch.optim.lrFactor('constant_with_warmup', s, 2, 10))).toEqual([0, 0.5, 1, 1]);
+  expect(() => new torch.optim.LRScheduler(new torch.optim.AdamW([torch.zeros([1]).requiresGrad_()]), 'step' as torch.optim.ScheduleKind, 0, 10)).toThrow(/unknown schedule 'step'/);
   const p = torch.keep(torch.zeros([2]).requiresGrad_());
   expect(() => { p.grad = torch.tensor([3, 4]); }).toThrow(/dtype int64/);
   p.grad = torch.tensor([3, 4], { dtype: 'float32' });

@@ -30,7 +30,7 @@ export const spec: Spec = {
   'weight-decay': { type: 'number', default: 0, help: 'AdamW weight decay (not on biases/LayerNorm)' },
   'warmup-steps': { type: 'int', default: 0, help: 'linear warmup steps' },
   'warmup-ratio': { type: 'number', default: 0, help: 'warmup over this fraction of the steps (when --warmup-steps is 0)' },
-  'lr-scheduler': { type: 'string', default: 'linear', help: 'linear | cosine | constant' },
+  'lr-scheduler': { type: 'string', default: 'linear', help: 'linear | cosine | constant | constant_with_warmup (HF\'s names)' },
   'max-grad-norm': { type: 'number', default: 1, help: 'gradient clipping (0: off)' },
   seed: { type: 'int', default: 42, help: 'random seed' },
   'logging-steps': { type: 'int', default: 50, help: 'log every N steps' },
@@ -86,7 +86,9 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (r < 0) throw new Error(`--lora-r must be >= 0, got ${r}`);
   if (!f.full && r === 0) throw new Error('--lora-r 0 leaves nothing to train; use --full for full fine-tuning');
   if (!['peft', 'seed'].includes(f['lora-mode'] as string)) throw new Error(`--lora-mode must be peft or seed, got '${f['lora-mode']}'`);
-  if (!['linear', 'cosine', 'constant'].includes(f['lr-scheduler'] as string)) throw new Error(`--lr-scheduler must be linear, cosine or constant`);
+  if (!torch.optim.SCHEDULE_KINDS.includes(f['lr-scheduler'] as torch.optim.ScheduleKind)) {
+    throw new Error(`--lr-scheduler must be ${torch.optim.SCHEDULE_KINDS.join(', ')}; got '${f['lr-scheduler']}'`);
+  }
   for (const k of ['batch-size', 'gradient-accumulation-steps', 'block-size', 'logging-steps', 'eval-batch-size'] as const) {
     if ((f[k] as number) < 1) throw new Error(`--${k} must be >= 1, got ${f[k]}`);
   }
