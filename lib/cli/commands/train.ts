@@ -28,6 +28,9 @@ export const spec: Spec = {
   'block-size': { type: 'int', default: 128, help: 'tokens per block' },
   lr: { type: 'number', default: 5e-5, help: 'peak learning rate' },
   'weight-decay': { type: 'number', default: 0, help: 'AdamW weight decay (not on biases/LayerNorm)' },
+  'adam-beta1': { type: 'number', default: 0.9, help: 'AdamW beta1' },
+  'adam-beta2': { type: 'number', default: 0.999, help: 'AdamW beta2' },
+  'adam-epsilon': { type: 'number', default: 1e-8, help: 'AdamW epsilon' },
   'warmup-steps': { type: 'int', default: 0, help: 'linear warmup steps' },
   'warmup-ratio': { type: 'number', default: 0, help: 'warmup over this fraction of the steps (when --warmup-steps is 0)' },
   'lr-scheduler': { type: 'string', default: 'linear', help: 'linear | cosine | constant | constant_with_warmup (HF\'s names)' },
@@ -132,13 +135,21 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   const trainer = new torch.Trainer(model, {
     outputDir: out, numTrainEpochs: f.epochs as number, maxSteps: f['max-steps'] as number, perDeviceTrainBatchSize: f['batch-size'] as number,
     gradientAccumulationSteps: f['gradient-accumulation-steps'] as number, gradientCheckpointing: Boolean(f['gradient-checkpointing']),
-    learningRate: f.lr as number, weightDecay: f['weight-decay'] as number, warmupSteps: f['warmup-steps'] as number, warmupRatio: f['warmup-ratio'] as number,
+    learningRate: f.lr as number, weightDecay: f['weight-decay'] as number,
+    adamBeta1: f['adam-beta1'] as number, adamBeta2: f['adam-beta2'] as number, adamEpsilon: f['adam-epsilon'] as number, warmupSteps: f['warmup-steps'] as number, warmupRatio: f['warmup-ratio'] as number,
     lrSchedulerType: f['lr-scheduler'] as 'linear', maxGradNorm: f['max-grad-norm'] as number, seed: f.seed as number,
     loggingSteps: f['logging-steps'] as number, saveSteps: f['save-steps'] as number, saveTotalLimit: (f['save-total-limit'] as number) ?? null,
     evalSteps: f['eval-steps'] as number | undefined, saveStrategy: f['save-strategy'] as 'steps', evalStrategy: f['eval-strategy'] as 'steps',
     loadBestModelAtEnd: Boolean(f['load-best-model-at-end']), perDeviceEvalBatchSize: f['eval-batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16', progress: f.progress ? true : 'auto',
     resumeFromCheckpoint: resume === undefined ? undefined : resume === 'latest' ? true : resume,
   }, data, evalData, patience === undefined ? [] : [new torch.EarlyStoppingCallback(patience, f['early-stopping-threshold'] as number)]);
+  if (main) {
+    // HF's "***** Running training *****" summary, on one line.
+    const a = trainer.args, perStep = a.perDeviceTrainBatchSize * a.gradientAccumulationSteps * trainer.worldSize;
+    console.log(`training: ${data.length.toLocaleString('en-US')} blocks of ${data.blockSize} tokens; ${a.perDeviceTrainBatchSize} per batch` +
+      `${a.gradientAccumulationSteps > 1 ? ` x ${a.gradientAccumulationSteps} accumulated` : ''}${trainer.worldSize > 1 ? ` x ${trainer.worldSize} processes` : ''}` +
+      ` = ${perStep} blocks per step; ${trainer.stepsPerEpoch} steps per epoch, ${trainer.totalSteps} steps`);
+  }
   const result = trainer.train();
   await trainer.saveModel(out);
   // The tokenizer beside the weights (the notebook's tokenizer.save_pretrained(output_dir)): the
