@@ -199,6 +199,13 @@ describe.each(attns)('generation, %s attention', (attn) => {
     expect(() => model.generate([1], { maxNewTokens: -1 })).toThrow(/maxNewTokens must be an integer >= 0/);
   });
 
+  test('the context: a full one (n_positions tokens) still predicts one token; a longer prompt is refused', () => {
+    const n = model.config.n_positions;
+    expect(model.generate([Array(n).fill(7)], { maxNewTokens: 3, eosTokenId: null })[0].length).toBe(n + 1);
+    expect(model.generate([Array(n - 2).fill(7), [1]], { maxNewTokens: 5, eosTokenId: null }).map((s) => s.length)).toEqual([n + 1, 4]);
+    expect(() => model.generate([Array(n + 1).fill(7)])).toThrow(new RegExp(`a prompt of ${n + 1} tokens is longer than this model's context \\(n_positions ${n}\\)`));
+  });
+
   test('cached logits match full-sequence logits at every step', () => {
     torch.tidy(() => torch.noGrad(() => {
       model.eval();

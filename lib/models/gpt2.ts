@@ -476,15 +476,20 @@ export class GPT2LMHeadModel extends Module {
     const seqs = rows.map((r) => [...r]);
     const done = rows.map(() => false);
     // Left padding (never attended to) for prompts shorter than the longest.
-    const padding = rows.map((r) => Math.max(...rows.map((x) => x.length)) - r.length);
+    const longest = Math.max(...rows.map((x) => x.length));
+    if (longest > this.config.n_positions) {
+      throw new Error(`generate: a prompt of ${longest} tokens is longer than this model's context (n_positions ${this.config.n_positions}); shorten it`);
+    }
+    const padding = rows.map((r) => longest - r.length);
     const padded = padding.some((n) => n > 0);
     const padToken = eos ?? 0;
     let past: LayerPast[] | null = null;
     try {
       noGrad(() => {
         for (let step = 0; step < maxNew; step++) {
+          // The model sees positions 0 .. n_positions - 1: a full context still predicts one more token.
           const ctxLen = seqs[0].length + padding[0];
-          if (ctxLen >= this.config.n_positions) break;
+          if (ctxLen > this.config.n_positions) break;
           const next = tidy(() => {
             const cached = useCache && past !== null;
             const feed = cached ? seqs.map((s) => [s[s.length - 1]]) : seqs.map((s, i) => [...Array(padding[i]).fill(padToken), ...s]);

@@ -37,6 +37,10 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     doSample: temperature > 0, seed: f.seed as number | undefined, repetitionPenalty,
   })[0];
   const text = tokenizer.decode(out);
+  const added = out.length - ids.length, maxNew = f['max-new-tokens'] as number;
+  if (added < maxNew && out[out.length - 1] !== model.config.eos_token_id) {
+    console.error(`generate: stopped after ${added} new tokens: the model's context is ${model.config.n_positions} tokens`);
+  }
   if (f.json) console.log(JSON.stringify({ text, tokens: out, newTokens: out.length - ids.length }));
   else console.log(text);
   model.dispose();
