@@ -91,6 +91,7 @@ test('bad input: one-line cause, non-zero exit, nothing half-written', () => {
     [['generate', '--model', modelDir, '--prompt', 'x', '--repetition-penalty', '0'], /--repetition-penalty must be > 0/],
     [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'es'), '--early-stopping-patience', '2'], /needs --eval-data/],
     [['eval', '--model', modelDir, '--data', textFile, '--precision', 'fp16'], /--precision must be fp32 or bf16/],
+    [['train', '--model', modelDir, '--data', textFile, '--out', textFile], /--out .* is a file; give a folder/],
     [['frobnicate'], /unknown command/],
   ];
   for (const [args, re] of cases) {

@@ -104,6 +104,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   for (const k of ['save-strategy', 'eval-strategy']) {
     if (!['steps', 'epoch', 'no'].includes(f[k] as string)) throw new Error(`--${k} must be steps, epoch or no, got '${f[k]}'`);
   }
+  if (fs.existsSync(f.out as string) && !fs.statSync(f.out as string).isDirectory()) throw new Error(`--out ${f.out} is a file; give a folder (new or existing)`);
   const warmupRatio = f['warmup-ratio'] as number;
   if (!(warmupRatio >= 0 && warmupRatio <= 1)) throw new Error(`--warmup-ratio must be in [0, 1], got ${warmupRatio}`);
   if ((f['warmup-steps'] as number) < 0) throw new Error(`--warmup-steps must be >= 0, got ${f['warmup-steps']}`);
