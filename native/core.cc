@@ -465,6 +465,15 @@ Napi::Value keepFreedCpuMemory(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), false);
 #endif
 }
+// trimCpuMemory(): hands the C library's free memory back to the OS (malloc_trim), also the
+// free pages inside the heap; returns whether any was released.
+Napi::Value trimCpuMemory(const Napi::CallbackInfo& info) {
+#if defined(__GLIBC__)
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) != 0);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
 // setAllowTF32(bool): TF32 tensor cores for float32 matmuls and convolutions on CUDA (Ampere+),
 // PyTorch's torch.backends.cuda.matmul.allow_tf32 / torch.backends.cudnn.allow_tf32.
 Napi::Value setAllowTF32(const Napi::CallbackInfo& info) {
@@ -583,6 +592,7 @@ void registerCore(Registrar& r) {
   r.add<getRngState>("getRngState");
   r.add<setRngState>("setRngState");
   r.add<keepFreedCpuMemory>("keepFreedCpuMemory");
+  r.add<trimCpuMemory>("trimCpuMemory");
   r.add<setAllowTF32>("setAllowTF32");
   r.add<getAllowTF32>("getAllowTF32");
   r.add<setNumThreads>("setNumThreads");

@@ -430,3 +430,39 @@ describe('gradient checkpointing', () => {
     for (const x of [one, two]) { x.trainer.optimizer.dispose(); x.model.dispose(); }
   });
 });
+
+test('with keepFreedCpuMemory, free pages left inside the heap go back to the OS once RSS doubles (trimCpuMemory)', () => {
+  // In a child process: keepFreedCpuMemory is process-wide and cannot be undone.
+  const script = `
+const torch = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'lib'))});
+torch.keepFreedCpuMemory();
+const rss = () => process.memoryUsage.rss() / 2 ** 20;
+(async () => {
+  const m = await torch.GPT2LMHeadModel.fromPretrained(${JSON.stringify(base)});
+  torch.lora.applyLoRA(m, { r: 4, alpha: 8 });
+  torch.manualSeed(9);
+  const ds = new torch.data.TextDataset(Array.from(torch.randint(0, 101, [40 * 12]).data(), Number), 12);
+  const seen = {};
+  const cb = { onStepEnd: (s) => {
+    if (s.globalStep === 4) {
+      // What fragmentation leaves: a big buffer freed below a small live one, kept by the C library.
+      const big = torch.ones([(1024 << 20) / 4]);
+      torch.keep(torch.ones([16]));
+      big.dispose();
+      torch.memory(); // (frees the queued handle)
+      seen.afterHole = rss();
+    }
+    if (s.globalStep === 5) seen.afterGuard = rss();
+  } };
+  const tr = new torch.Trainer(m, { outputDir: ${JSON.stringify(path.join(tmp, 'guard'))}, maxSteps: 6, perDeviceTrainBatchSize: 4, loggingSteps: 100, saveSteps: 0, progress: false }, ds, undefined, [cb]);
+  seen.before = rss();
+  tr.train();
+  seen.trimmedByHand = torch.trimCpuMemory();
+  console.log(JSON.stringify(seen));
+})();`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  const seen = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  expect(seen.afterHole - seen.before).toBeGreaterThan(900); // kept, not returned, when freed
+  expect(seen.afterGuard).toBeLessThan(seen.before + 300); // handed back by the guard the next step
+});

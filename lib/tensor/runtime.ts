@@ -64,7 +64,20 @@ export function setRngState(state: Uint8Array, device: Device = 'cpu'): void {
  * not undoable; returns false where the C library has no such switch.
  */
 export function keepFreedCpuMemory(): boolean {
-  return native.keepFreedCpuMemory();
+  freedMemoryKept = native.keepFreedCpuMemory() || freedMemoryKept;
+  return freedMemoryKept;
+}
+let freedMemoryKept = false;
+/** Whether keepFreedCpuMemory() is in effect in this process. */
+export function cpuMemoryKept(): boolean {
+  return freedMemoryKept;
+}
+/**
+ * Hands the C library's free memory back to the OS now (glibc malloc_trim), the free pages
+ * inside the heap too; returns whether any was released.
+ */
+export function trimCpuMemory(): boolean {
+  return native.trimCpuMemory();
 }
 
 export function setNumThreads(n: number): void {
