@@ -67,6 +67,7 @@ export const spec: Spec = {
 export async function run(f: Record<string, unknown>, argv: string[] = []): Promise<void> {
   const nproc = f['nproc-per-node'] as number, nnodes = f.nnodes as number;
   if (nproc < 1 || nnodes < 1) throw new Error('--nproc-per-node and --nnodes must be >= 1');
+  checkFlags(f);
   if ((nproc > 1 || nnodes > 1) && process.env.RANK === undefined) {
     // The launcher: start the workers (this same command, as ranks) and wait for them.
     const code = await launch(path.join(__dirname, '..', 'main.js'), ['train', ...stripLaunchFlags(argv)], {
@@ -79,35 +80,12 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (torch.distributed.launchedDistributed() && f.device === 'cuda' && process.env.LOCAL_RANK) f.device = `cuda:${process.env.LOCAL_RANK}`;
   const onCuda = (f.device as string).startsWith('cuda');
   const backendFlag = f['dist-backend'] as string;
-  if (!['auto', 'gloo', 'nccl'].includes(backendFlag)) throw new Error(`--dist-backend must be auto, gloo or nccl, got '${backendFlag}'`);
   if (torch.distributed.launchedDistributed()) {
     const backend = backendFlag === 'auto' ? (onCuda && torch.distributed.isNcclAvailable() ? 'nccl' : 'gloo') : (backendFlag as 'gloo' | 'nccl');
     torch.distributed.initProcessGroup({ backend, timeoutMs: (f['dist-timeout'] as number) * 1000 });
   }
   const main = torch.distributed.getRank() === 0;
-  const r = f['lora-r'] as number;
-  if (r < 0) throw new Error(`--lora-r must be >= 0, got ${r}`);
-  if (!f.full && r === 0) throw new Error('--lora-r 0 leaves nothing to train; use --full for full fine-tuning');
-  if (!['peft', 'seed'].includes(f['lora-mode'] as string)) throw new Error(`--lora-mode must be peft or seed, got '${f['lora-mode']}'`);
-  if (!torch.optim.SCHEDULE_KINDS.includes(f['lr-scheduler'] as torch.optim.ScheduleKind)) {
-    throw new Error(`--lr-scheduler must be ${torch.optim.SCHEDULE_KINDS.join(', ')}; got '${f['lr-scheduler']}'`);
-  }
-  for (const k of ['batch-size', 'gradient-accumulation-steps', 'block-size', 'logging-steps', 'eval-batch-size'] as const) {
-    if ((f[k] as number) < 1) throw new Error(`--${k} must be >= 1, got ${f[k]}`);
-  }
-  const patience = f['early-stopping-patience'] as number | undefined;
-  if (patience !== undefined && !f['eval-data']) throw new Error('--early-stopping-patience needs --eval-data (it watches the eval loss)');
-  if (f['load-best-model-at-end'] && !f['eval-data']) throw new Error('--load-best-model-at-end needs --eval-data (it picks by the eval loss)');
-  if (patience !== undefined && f['eval-strategy'] === 'no') throw new Error('--early-stopping-patience needs evaluations: not with --eval-strategy no');
-  if (patience !== undefined && patience < 1) throw new Error(`--early-stopping-patience must be >= 1, got ${patience}`);
-  if ((f['early-stopping-threshold'] as number) < 0) throw new Error('--early-stopping-threshold must be >= 0');
-  for (const k of ['save-strategy', 'eval-strategy']) {
-    if (!['steps', 'epoch', 'no'].includes(f[k] as string)) throw new Error(`--${k} must be steps, epoch or no, got '${f[k]}'`);
-  }
-  if (fs.existsSync(f.out as string) && !fs.statSync(f.out as string).isDirectory()) throw new Error(`--out ${f.out} is a file; give a folder (new or existing)`);
-  const warmupRatio = f['warmup-ratio'] as number;
-  if (!(warmupRatio >= 0 && warmupRatio <= 1)) throw new Error(`--warmup-ratio must be in [0, 1], got ${warmupRatio}`);
-  if ((f['warmup-steps'] as number) < 0) throw new Error(`--warmup-steps must be >= 0, got ${f['warmup-steps']}`);
+  const r = f['lora-r'] as number, patience = f['early-stopping-patience'] as number | undefined;
   checkDevice(f.device as string);
   if (f.tf32) {
     if (!onCuda) throw new Error('--tf32 applies to CUDA matmuls: use it with --device cuda');
@@ -166,4 +144,32 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   }, null, 2) + '\n');
   if (result.globalStep < trainer.totalSteps) console.log(`early stopping: the eval loss did not improve for ${patience} evaluation(s) in a row; stopped at step ${result.globalStep} of ${trainer.totalSteps}`);
   console.log(`done: ${result.globalStep} steps, mean loss ${result.trainLoss.toFixed(4)}, ${result.tokensPerSecond.toFixed(0)} tokens/s; ${f.full ? 'model' : 'adapter'} in ${out}`);
+}
+
+/** The flags' values, checked before anything starts (the launcher checks them too, before its workers). */
+function checkFlags(f: Record<string, unknown>): void {
+  if (!['auto', 'gloo', 'nccl'].includes(f['dist-backend'] as string)) throw new Error(`--dist-backend must be auto, gloo or nccl, got '${f['dist-backend']}'`);
+  const r = f['lora-r'] as number;
+  if (r < 0) throw new Error(`--lora-r must be >= 0, got ${r}`);
+  if (!f.full && r === 0) throw new Error('--lora-r 0 leaves nothing to train; use --full for full fine-tuning');
+  if (!['peft', 'seed'].includes(f['lora-mode'] as string)) throw new Error(`--lora-mode must be peft or seed, got '${f['lora-mode']}'`);
+  if (!torch.optim.SCHEDULE_KINDS.includes(f['lr-scheduler'] as torch.optim.ScheduleKind)) {
+    throw new Error(`--lr-scheduler must be ${torch.optim.SCHEDULE_KINDS.join(', ')}; got '${f['lr-scheduler']}'`);
+  }
+  for (const k of ['batch-size', 'gradient-accumulation-steps', 'block-size', 'logging-steps', 'eval-batch-size'] as const) {
+    if ((f[k] as number) < 1) throw new Error(`--${k} must be >= 1, got ${f[k]}`);
+  }
+  const patience = f['early-stopping-patience'] as number | undefined;
+  if (patience !== undefined && !f['eval-data']) throw new Error('--early-stopping-patience needs --eval-data (it watches the eval loss)');
+  if (f['load-best-model-at-end'] && !f['eval-data']) throw new Error('--load-best-model-at-end needs --eval-data (it picks by the eval loss)');
+  if (patience !== undefined && f['eval-strategy'] === 'no') throw new Error('--early-stopping-patience needs evaluations: not with --eval-strategy no');
+  if (patience !== undefined && patience < 1) throw new Error(`--early-stopping-patience must be >= 1, got ${patience}`);
+  if ((f['early-stopping-threshold'] as number) < 0) throw new Error('--early-stopping-threshold must be >= 0');
+  for (const k of ['save-strategy', 'eval-strategy']) {
+    if (!['steps', 'epoch', 'no'].includes(f[k] as string)) throw new Error(`--${k} must be steps, epoch or no, got '${f[k]}'`);
+  }
+  if (fs.existsSync(f.out as string) && !fs.statSync(f.out as string).isDirectory()) throw new Error(`--out ${f.out} is a file; give a folder (new or existing)`);
+  const warmupRatio = f['warmup-ratio'] as number;
+  if (!(warmupRatio >= 0 && warmupRatio <= 1)) throw new Error(`--warmup-ratio must be in [0, 1], got ${warmupRatio}`);
+  if ((f['warmup-steps'] as number) < 0) throw new Error(`--warmup-steps must be >= 0, got ${f['warmup-steps']}`);
 }
