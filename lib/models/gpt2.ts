@@ -492,7 +492,8 @@ export class GPT2LMHeadModel extends Module {
           if (ctxLen > this.config.n_positions) break;
           const next = tidy(() => {
             const cached = useCache && past !== null;
-            const feed = cached ? seqs.map((s) => [s[s.length - 1]]) : seqs.map((s, i) => [...Array(padding[i]).fill(padToken), ...s]);
+            const paddedSeqs = () => seqs.map((s, i) => [...Array(padding[i]).fill(padToken), ...s]);
+            const feed = cached ? seqs.map((s) => [s[s.length - 1]]) : paddedSeqs();
             const ids = tensor(feed, { dtype: 'int64', device });
             const extra: ForwardOptions = {};
             if (padded) {
@@ -505,7 +506,7 @@ export class GPT2LMHeadModel extends Module {
             const T = out.logits.shape[1];
             let last = out.logits.select(1, T - 1).to({ dtype: 'float32' });
             // (As HF, the penalty also counts the left padding's tokens.)
-            if (penalty !== 1) last = repetitionPenalty(last, tensor(seqs.map((s, i) => [...Array(padding[i]).fill(padToken), ...s]), { dtype: 'int64', device }), penalty);
+            if (penalty !== 1) last = repetitionPenalty(last, tensor(paddedSeqs(), { dtype: 'int64', device }), penalty);
             const tokens = doSample ? sampleNext(last, opts) : last.argmax(-1);
             if (past) for (const [k, v] of past) { k.dispose(); v.dispose(); }
             past = out.pastKeyValues ? out.pastKeyValues.map(([k, v]) => [keep(k), keep(v)] as LayerPast) : null;

@@ -216,6 +216,7 @@ export class Trainer {
   }
 
   private emit<K extends keyof TrainerCallback>(event: K, ...rest: unknown[]): void {
+    if (!this.callbacks.length) return; // (no state object built every step for nobody)
     for (const cb of this.callbacks) {
       const fn = cb[event] as ((...a: unknown[]) => void) | undefined;
       fn?.call(cb, this.state, this.control, ...rest);
@@ -510,10 +511,13 @@ export class Trainer {
    * rng_state_rank<r>.bin), and when training on a GPU that GPU's (its dropout draws from it).
    */
   private rngStates(): [string, Buffer][] {
+    const [cpuFile, gpuFile] = this.rngFiles();
+    return gpuFile ? [[cpuFile, getRngState()], [gpuFile, getRngState(this.args.device)]] : [[cpuFile, getRngState()]];
+  }
+  /** Their file names: the CPU's, and the GPU's when training on one. */
+  private rngFiles(): [string, string | null] {
     const prefix = this.rank === 0 ? 'rng_state' : `rng_state_rank${this.rank}`;
-    const states: [string, Buffer][] = [[`${prefix}.bin`, getRngState()]];
-    if (this.args.device !== 'cpu') states.push([`${prefix}_cuda.bin`, getRngState(this.args.device)]);
-    return states;
+    return [`${prefix}.bin`, this.args.device !== 'cpu' ? `${prefix}_cuda.bin` : null];
   }
 
   /** The trainable tensors of a checkpoint into the model. */
@@ -553,11 +557,11 @@ export class Trainer {
       for (const t of opt.tensors.values()) t.dispose();
     }
     this.scheduler.loadStateDict(JSON.parse(fs.readFileSync(path.join(dir, 'scheduler.json'), 'utf8')));
-    const [[cpuFile], gpu] = this.rngStates();
+    const [cpuFile, gpuFile] = this.rngFiles();
     if (!fs.existsSync(path.join(dir, cpuFile))) throw new Error(`resume: ${dir} has no RNG state for rank ${this.rank}`);
     setRngState(fs.readFileSync(path.join(dir, cpuFile)));
     // A GPU's generator (its dropout), where the checkpoint was made on one.
-    if (gpu && fs.existsSync(path.join(dir, gpu[0]))) setRngState(fs.readFileSync(path.join(dir, gpu[0])), this.args.device);
+    if (gpuFile && fs.existsSync(path.join(dir, gpuFile))) setRngState(fs.readFileSync(path.join(dir, gpuFile)), this.args.device);
     this.globalStep = state.global_step;
     this.logHistory = state.log_history;
     this.lossSinceLog = state.loss_since_log;
