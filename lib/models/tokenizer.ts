@@ -65,12 +65,10 @@ export const tokenizer = new GPT2Tokenizer();
  * GPT-2's written by GPT2Tokenizer.savePretrained.
  */
 export function saveTokenizerFiles(baseDir: string | null, outDir: string, opts: { modelMaxLength?: number } = {}): void {
-  const own = baseDir && fs.existsSync(path.join(baseDir, 'vocab.json')) && fs.existsSync(path.join(baseDir, 'merges.txt'))
-    ? TOKENIZER_FILES.filter((f) => fs.existsSync(path.join(baseDir, f))) : [];
-  if (!own.length) return tokenizer.savePretrained(outDir, opts);
-  fs.mkdirSync(outDir, { recursive: true });
+  const has = (f: string) => baseDir !== null && fs.existsSync(path.join(baseDir, f));
+  if (!has('vocab.json') || !has('merges.txt')) return tokenizer.savePretrained(outDir, opts);
   if (path.resolve(baseDir!) === path.resolve(outDir)) return;
-  for (const f of own) writeFileAtomic(path.join(outDir, f), fs.readFileSync(path.join(baseDir!, f)));
+  for (const f of TOKENIZER_FILES.filter(has)) writeFileAtomic(path.join(outDir, f), fs.readFileSync(path.join(baseDir!, f)));
 }
 
 /**

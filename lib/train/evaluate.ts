@@ -8,11 +8,14 @@ import { TextDataset } from '../data/dataset';
 import { tensor } from '../tensor/creation';
 import * as distributed from '../tensor/distributed';
 
+/** Runs fn under bfloat16 autocast for the device when precision is 'bf16' (as it is otherwise). */
+export function withPrecision<T>(precision: 'fp32' | 'bf16', device: string, fn: () => T): T {
+  return autocast(fn, { enabled: precision === 'bf16', deviceType: device.startsWith('cuda') ? 'cuda' : 'cpu', dtype: 'bfloat16' });
+}
+
 /** The model's forward pass with labels, under bfloat16 autocast when precision is 'bf16'. */
 export function forwardWithLoss(model: GPT2LMHeadModel, ids: Tensor, precision: 'fp32' | 'bf16' = 'fp32', device = 'cpu'): GPT2Output {
-  return autocast(() => model.forward(ids, { labels: ids }), {
-    enabled: precision === 'bf16', deviceType: device.startsWith('cuda') ? 'cuda' : 'cpu', dtype: 'bfloat16',
-  });
+  return withPrecision(precision, device, () => model.forward(ids, { labels: ids }));
 }
 
 /**

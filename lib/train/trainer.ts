@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
 import { tidy, keep } from '../tensor/scope';
-import { noGrad, manualSeed, getRngState, setRngState, memory, autocast, cpuMemoryKept, trimCpuMemory } from '../tensor/runtime';
+import { noGrad, manualSeed, getRngState, setRngState, memory, cpuMemoryKept, trimCpuMemory } from '../tensor/runtime';
 import { Module } from '../nn/module';
 import { LayerNorm } from '../nn/layers';
 import { clipGradNormTensor } from '../nn/utils';
@@ -18,7 +18,7 @@ import * as distributed from '../tensor/distributed';
 import { loadFile, saveFile } from '../io/safetensors';
 import { recoverInterruptedWrites, writeDirAtomic, writeFileAtomic } from '../io/atomic';
 import { loraConfig, writeAdapter } from '../lora/inject';
-import { evaluate, readAndDispose } from './evaluate';
+import { evaluate, readAndDispose, withPrecision } from './evaluate';
 import { lossCurveSvg } from './plot';
 import { Progress } from './progress';
 import type { TrainerCallback, TrainerControl, TrainerState } from './callbacks';
@@ -374,7 +374,7 @@ export class Trainer {
     const a = this.args, overlap = this.overlapSync;
     const blocks = micros.reduce((n, micro) => n + micro.length, 0);
     let stepLoss: Tensor | null = null;
-    const wrap = <T>(fn: () => T): T => autocast(fn, { enabled: a.precision === 'bf16', deviceType: a.device.startsWith('cuda') ? 'cuda' : 'cpu', dtype: 'bfloat16' });
+    const wrap = <T>(fn: () => T): T => withPrecision(a.precision, a.device, fn);
     micros.forEach((micro, i) => {
       const ids = this.trainDataset.batch(micro, a.device);
       const weight = micro.length / blocks;
