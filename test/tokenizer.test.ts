@@ -26,7 +26,9 @@ test('savePretrained writes GPT-2\'s vocab.json and merges.txt: a Python BPE rea
 
   // Brown press text, and the cases byte-level BPE is there for: accents, symbols, emoji, runs of spaces.
   const text = torch.data.brownDocuments(['a', 'b']).slice(0, 12).map((d) => d.text).join('\n') +
-    '\nFrançois Gö naïve café 😀 ½ — “quotes” it\'s we\'ll  two   spaces\tand\ttabs\n\n  end  ';
+    '\nFrançois Gö naïve café 😀 ½ — “quotes” it\'s we\'ll  two   spaces\tand\ttabs\n\n  end  ' +
+    // <|endoftext|> between documents, as a packed corpus or an SFT example has it: one id, wherever it stands
+    'one.<|endoftext|>two <|endoftext|> three<|endoftext|><|endoftext|>\n<|endoftext|>';
   const textFile = path.join(tmp, 'text.txt');
   fs.writeFileSync(textFile, text);
   const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'bpe_ref.py'), dir, textFile], { encoding: 'utf8', maxBuffer: 64 << 20 });

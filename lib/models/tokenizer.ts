@@ -29,7 +29,16 @@ export class GPT2Tokenizer {
   readonly vocabSize = VOCAB_SIZE;
   /** Text to token ids, no special tokens added ("<|endoftext|>" in the text is that token, as in HF). */
   encode(text: string): number[] {
-    return r50k().encode(text, { allowedSpecial: allowed });
+    // As HF's tokenizers, the special token is split out first and the pieces between encoded.
+    // (gpt-tokenizer 4.0 finds one only at the very start of the text: "a<|endoftext|>" gave
+    // 8 ids.) No array spread: a corpus's ids can outnumber a call's arguments.
+    if (!text.includes(EOS_TOKEN)) return r50k().encode(text, { allowedSpecial: allowed });
+    const ids: number[] = [];
+    text.split(EOS_TOKEN).forEach((piece, i) => {
+      if (i > 0) ids.push(EOS_TOKEN_ID);
+      if (piece) for (const id of r50k().encode(piece, { allowedSpecial: allowed })) ids.push(id);
+    });
+    return ids;
   }
   decode(ids: number[]): string {
     return r50k().decode(ids);

@@ -4,6 +4,8 @@ writes encode text as GPT-2 does.
 
 usage: bpe_ref.py TOKENIZER_DIR TEXT_FILE  -> prints the token ids as JSON
 
+(special tokens in the text are their own ids, as Hugging Face's tokenizers give them)
+
 GPT-2's pre-tokenizer pattern uses \\p{L} and \\p{N} (the `regex` module, not installed here);
 Python's `re` spells them [^\\W\\d_] and \\d, which agree on letters and decimal digits.
 """
@@ -58,10 +60,18 @@ def main(folder, text_file):
 
     with open(text_file, encoding="utf-8") as f:
         text = f.read()
+    # Special tokens (special_tokens_map.json) are split out of the text first, each its own id;
+    # the pieces between them are BPE-encoded (Hugging Face's added-token handling).
+    with open(f"{folder}/special_tokens_map.json", encoding="utf-8") as f:
+        special = sorted(set(json.load(f).values()), key=len, reverse=True)
     ids = []
-    for piece in PAT.findall(text):
-        token = "".join(byte_encoder[b] for b in piece.encode("utf-8"))
-        ids.extend(encoder[t] for t in bpe(token))
+    for segment in re.split("(" + "|".join(map(re.escape, special)) + ")", text):
+        if segment in special:
+            ids.append(encoder[segment])
+            continue
+        for piece in PAT.findall(segment):
+            token = "".join(byte_encoder[b] for b in piece.encode("utf-8"))
+            ids.extend(encoder[t] for t in bpe(token))
     print(json.dumps(ids))
 
 
