@@ -89,6 +89,33 @@ const common = (out: string) => ['train', '--model', modelDir, '--data', textFil
   c.forEach((l: number, i: number) => expect(l).toBe(b[i]));
 });
 
+(available ? test : test.skip)('padded examples of different lengths: 2-way data parallel with batch B == 1 process with batch 2B (each step the mean over all ranks\' predicted tokens)', () => {
+  // 16 prompt-completion examples whose completions differ in length: each rank's share of a
+  // step's tokens differs, so averaging the ranks' own mean losses would be wrong.
+  const qa = path.join(tmp, 'qa.jsonl');
+  fs.writeFileSync(qa, Array.from({ length: 16 }, (_, i) => JSON.stringify({ prompt: `Q${i}: say it`, completion: ' yes'.repeat(1 + (i * 7) % 5) })).join('\n'));
+  const args = (out: string) => ['train', '--model', modelDir, '--data', qa, '--eval-data', qa, '--eval-steps', '2', '--out', out, '--block-size', '24', '--max-steps', '4',
+    '--lr', '1e-2', '--lora-r', '4', '--lora-dropout', '0', '--logging-steps', '1', '--save-steps', '0', '--master-port', '29645'];
+  const one = path.join(tmp, 'qa-one'), two = path.join(tmp, 'qa-two');
+  const r1 = spawnSync(process.execPath, [bin, ...args(one), '--batch-size', '4'], { encoding: 'utf8' });
+  expect(r1.stderr).toBe('');
+  const r2 = spawnSync(process.execPath, [bin, ...args(two), '--batch-size', '2', '--nproc-per-node', '2'], { encoding: 'utf8' });
+  expect(r2.stderr).toBe('');
+  expect(r2.status).toBe(0);
+  const log = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const a = log(one), b = log(two);
+  expect(a.filter((e) => e.loss !== undefined).length).toBe(4);
+  expect(a.filter((e) => e.eval_loss !== undefined).length).toBe(2);
+  expect(b.length).toBe(a.length);
+  a.forEach((e, i) => {
+    const key = e.loss !== undefined ? 'loss' : 'eval_loss';
+    expect(Math.abs(e[key] - b[i][key]) / e[key]).toBeLessThan(1e-5);
+  });
+  const wa = torch.io.safetensors.loadFile(path.join(one, 'adapter_model.safetensors')).tensors;
+  const wb = torch.io.safetensors.loadFile(path.join(two, 'adapter_model.safetensors')).tensors;
+  for (const [k, t] of wa) expect(relErr(wb.get(k)!, t)).toBeLessThan(1e-5);
+});
+
 (available ? test : test.skip)('killing one worker stops the others with a clear error, and leaves no half checkpoint', async () => {
   const out = path.join(tmp, 'killed');
   const args = [bin, 'train', '--model', modelDir, '--data', textFile, '--out', out, '--block-size', '16', '--max-steps', '100000',

@@ -1,4 +1,4 @@
-// A strict flag parser: --name value, --name=value, booleans as --flag; unknown flags,
+// A strict flag parser: --name value, --name=value, booleans as --flag (--no-flag, --flag=false); unknown flags,
 // missing values and bad numbers are errors that say what to do.
 export type FlagType = 'string' | 'int' | 'number' | 'boolean';
 export interface FlagSpec {
@@ -19,6 +19,11 @@ export function parseFlags(command: string, argv: string[], spec: Spec): Parsed 
     const a = argv[i];
     if (!a.startsWith('--')) throw new UsageError(`unexpected argument '${a}' (see: tstorch ${command} --help)`);
     let [name, value] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    // --no-<flag> turns a boolean off (HfArgumentParser's --no_<flag>), for flags that default to true.
+    if (!spec[name] && name.startsWith('no-') && spec[name.slice(3)]?.type === 'boolean' && value === undefined) {
+      out[name.slice(3)] = false;
+      continue;
+    }
     const s = spec[name];
     if (!s) throw new UsageError(`unknown flag --${name} for '${command}' (see: tstorch ${command} --help)`);
     if (s.type === 'boolean') {

@@ -1,14 +1,64 @@
-// Hugging Face TextDataset semantics: the whole text is tokenized at once (no special tokens)
-// and cut into non-overlapping blocks of blockSize tokens; the remainder is dropped. Labels are
-// the inputs (the model shifts them). Batches come in a seeded order, reshuffled every epoch.
+// Datasets for causal-LM training, two ways, as Hugging Face and TRL give them:
+// - TextDataset (packing; HF's TextDataset / run_clm's group_texts): the whole text is tokenized
+//   at once (no special tokens) and cut into non-overlapping blocks of blockSize tokens; the
+//   remainder is dropped. Labels are the inputs (the model shifts them).
+// - ExampleDataset (TRL's SFTTrainer without packing): one example per text, or per prompt and
+//   completion, ended by <|endoftext|>, cut at maxLength, right-padded per batch; padding (and,
+//   for prompt-completion data, the prompt) carries no loss.
+// Batches come in a seeded order, reshuffled every epoch.
 import { Tensor } from '../tensor/tensor';
 import { tensor } from '../tensor/creation';
 import type { Device } from '../tensor/dtype';
-import { tokenizer } from '../models/tokenizer';
+import { tokenizer, EOS_TOKEN, EOS_TOKEN_ID } from '../models/tokenizer';
 
 let pinnedCopies = true;
 
-export class TextDataset {
+/** One batch for a causal LM: labels are -100 where no loss is taken; attentionMask (1/0) only where there is padding. */
+export interface LMBatch {
+  inputIds: Tensor;
+  labels: Tensor;
+  attentionMask?: Tensor;
+}
+
+/** What the Trainer and evaluate() take: items batched by index. */
+export interface LMDataset {
+  readonly length: number;
+  /** The (B, T) batch of these items, on `device`. */
+  collate(indices: number[], device?: string): LMBatch;
+  /** Tokens the loss predicts in these items (labels after the shift that are not -100): a batch's loss is their mean. */
+  lossTokens(indices: number[]): number;
+  /** Tokens (padding aside) in these items: what throughput counts. */
+  tokens(indices: number[]): number;
+}
+
+/**
+ * An int64 (B, T) tensor on device from a flat BigInt64Array. On CUDA it goes through pinned
+ * host memory with a non-blocking copy (a DataLoader's pin_memory and .to(non_blocking=True)):
+ * a plain copy from pageable memory waits for the device, so the host could not queue the next
+ * step while the GPU still runs this one.
+ */
+function toDevice(flat: BigInt64Array, shape: number[], device?: string): Tensor {
+  if (!device?.startsWith('cuda') || !pinnedCopies) return tensor(flat, { shape, device: device as Device });
+  const host = tensor(flat, { shape });
+  try {
+    let pinned: Tensor;
+    try {
+      pinned = host.pinMemory();
+    } catch {
+      pinnedCopies = false; // no page-locked memory to be had here: plain copies from now on
+      return host.to(device as Device);
+    }
+    try {
+      return pinned.to({ device: device as Device, nonBlocking: true });
+    } finally {
+      pinned.dispose(); // safe before the copy ends: the host allocator waits for it
+    }
+  } finally {
+    host.dispose();
+  }
+}
+
+export class TextDataset implements LMDataset {
   readonly blocks: Int32Array[];
   /** tokens: the whole text's ids, cut here into blocks; or the blocks themselves. */
   constructor(tokens: ArrayLike<number> | Int32Array[], readonly blockSize: number) {
@@ -28,37 +78,25 @@ export class TextDataset {
   get length(): number {
     return this.blocks.length;
   }
-  /**
-   * A (B, blockSize) int64 batch of the given block indices. On CUDA it goes through pinned
-   * host memory with a non-blocking copy (a DataLoader's pin_memory and .to(non_blocking=True)):
-   * a plain copy from pageable memory waits for the device, so the host could not queue the next
-   * step while the GPU still runs this one.
-   */
+  /** A (B, blockSize) int64 batch of the given block indices (through pinned memory to a GPU). */
   batch(indices: number[], device?: string): Tensor {
     const flat = new BigInt64Array(indices.length * this.blockSize);
     indices.forEach((b, r) => {
       const blk = this.blocks[b];
       for (let k = 0; k < this.blockSize; k++) flat[r * this.blockSize + k] = BigInt(blk[k]);
     });
-    const shape = [indices.length, this.blockSize];
-    if (!device?.startsWith('cuda') || !pinnedCopies) return tensor(flat, { shape, device: device as Device });
-    const host = tensor(flat, { shape });
-    try {
-      let pinned: Tensor;
-      try {
-        pinned = host.pinMemory();
-      } catch {
-        pinnedCopies = false; // no page-locked memory to be had here: plain copies from now on
-        return host.to(device as Device);
-      }
-      try {
-        return pinned.to({ device: device as Device, nonBlocking: true });
-      } finally {
-        pinned.dispose(); // safe before the copy ends: the host allocator waits for it
-      }
-    } finally {
-      host.dispose();
-    }
+    return toDevice(flat, [indices.length, this.blockSize], device);
+  }
+  /** The blocks as a batch: labels are the inputs themselves (one tensor), nothing padded. */
+  collate(indices: number[], device?: string): LMBatch {
+    const ids = this.batch(indices, device);
+    return { inputIds: ids, labels: ids };
+  }
+  lossTokens(indices: number[]): number {
+    return indices.length * (this.blockSize - 1);
+  }
+  tokens(indices: number[]): number {
+    return indices.length * this.blockSize;
   }
   /** Splits off the last `fraction` of blocks (at least one) for evaluation. */
   split(evalFraction: number): [TextDataset, TextDataset] {
@@ -66,6 +104,115 @@ export class TextDataset {
     if (nEval >= this.length) throw new Error(`TextDataset: ${this.length} blocks are too few to hold out ${nEval}`);
     const cut = this.length - nEval;
     return [new TextDataset(this.blocks.slice(0, cut), this.blockSize), new TextDataset(this.blocks.slice(cut), this.blockSize)];
+  }
+}
+
+/** A prompt and its completion (TRL's prompt-completion format). */
+export interface PromptCompletion {
+  prompt: string;
+  completion: string;
+}
+
+export interface ExampleOptions {
+  /** each example is cut to its first maxLength tokens (TRL's max_length; truncation keeps the start) */
+  maxLength: number;
+  /** prompt-completion data: the loss on the completion only (TRL's completion_only_loss; default true) */
+  completionOnlyLoss?: boolean;
+  /** end each text (or completion) with <|endoftext|>, unless it already ends so (TRL's add_eos; default true) */
+  addEos?: boolean;
+}
+
+/**
+ * One example per text, or per prompt and completion, as TRL's SFTTrainer without packing: each
+ * is tokenized alone (ended by <|endoftext|>, so the model learns where to stop), cut at
+ * maxLength, and a batch is right-padded to its longest example with an attention mask; labels
+ * are -100 on padding and, with completionOnlyLoss, on the prompt. An example that leaves the
+ * loss nothing to predict (the prompt fills maxLength) is left out and counted in `dropped`.
+ */
+export class ExampleDataset implements LMDataset {
+  /** each example's token ids */
+  readonly examples: Int32Array[] = [];
+  /** how many leading tokens of each example are not predicted (its prompt, under completion-only loss) */
+  readonly promptLengths: number[] = [];
+  /** examples left out: nothing for the loss to predict */
+  readonly dropped: number = 0;
+  /** what padding positions hold (never attended to, never predicted): GPT-2's eos, as its pad token usually is */
+  readonly padTokenId = EOS_TOKEN_ID;
+
+  constructor(examples: { ids: ArrayLike<number>; promptLength?: number }[], readonly maxLength: number) {
+    if (!Number.isInteger(maxLength) || maxLength < 2) throw new Error(`ExampleDataset: maxLength must be an integer >= 2, got ${maxLength}`);
+    let dropped = 0;
+    for (const e of examples) {
+      const ids = Int32Array.from(Array.prototype.slice.call(e.ids, 0, maxLength) as number[]);
+      const prompt = Math.min(e.promptLength ?? 0, ids.length);
+      if (ids.length - Math.max(prompt, 1) <= 0) {
+        dropped++;
+        continue;
+      }
+      this.examples.push(ids);
+      this.promptLengths.push(prompt);
+    }
+    this.dropped = dropped;
+  }
+
+  /** Language-modeling data: each text an example, the loss on all of it. */
+  static fromTexts(texts: string[], opts: ExampleOptions): ExampleDataset {
+    const addEos = opts.addEos ?? true;
+    return new ExampleDataset(texts.map((t) => ({ ids: tokenizer.encode(addEos && !t.endsWith(EOS_TOKEN) ? t + EOS_TOKEN : t) })), opts.maxLength);
+  }
+
+  /**
+   * Prompt-completion data, tokenized as TRL does: prompt + completion as one text (so BPE merges
+   * across the seam as it would in use), the prompt's own token count marking where the loss starts.
+   */
+  static fromPromptCompletions(pairs: PromptCompletion[], opts: ExampleOptions): ExampleDataset {
+    const addEos = opts.addEos ?? true, completionOnly = opts.completionOnlyLoss ?? true;
+    return new ExampleDataset(pairs.map(({ prompt, completion }) => {
+      const whole = prompt + (addEos && !completion.endsWith(EOS_TOKEN) ? completion + EOS_TOKEN : completion);
+      return { ids: tokenizer.encode(whole), promptLength: completionOnly ? tokenizer.encode(prompt).length : 0 };
+    }), opts.maxLength);
+  }
+
+  get length(): number {
+    return this.examples.length;
+  }
+
+  /** Right-padded to the batch's longest example; the attention mask only when something is padded. */
+  collate(indices: number[], device?: string): LMBatch {
+    const T = Math.max(...indices.map((i) => this.examples[i].length));
+    const B = indices.length, pad = BigInt(this.padTokenId);
+    const ids = new BigInt64Array(B * T).fill(pad), labels = new BigInt64Array(B * T).fill(-100n), mask = new BigInt64Array(B * T);
+    let padded = false;
+    indices.forEach((e, r) => {
+      const ex = this.examples[e], prompt = this.promptLengths[e];
+      for (let k = 0; k < ex.length; k++) {
+        ids[r * T + k] = BigInt(ex[k]);
+        mask[r * T + k] = 1n;
+        if (k >= prompt) labels[r * T + k] = BigInt(ex[k]);
+      }
+      padded ||= ex.length < T;
+    });
+    const batch: LMBatch = { inputIds: toDevice(ids, [B, T], device), labels: toDevice(labels, [B, T], device) };
+    if (padded) batch.attentionMask = toDevice(mask, [B, T], device);
+    return batch;
+  }
+
+  lossTokens(indices: number[]): number {
+    // Position k is predicted (from k - 1) when k >= 1 and k is past the prompt.
+    return indices.reduce((n, i) => n + this.examples[i].length - Math.max(this.promptLengths[i], 1), 0);
+  }
+
+  tokens(indices: number[]): number {
+    return indices.reduce((n, i) => n + this.examples[i].length, 0);
+  }
+
+  /** Splits off the last `fraction` of examples (at least one) for evaluation. */
+  split(evalFraction: number): [ExampleDataset, ExampleDataset] {
+    const nEval = Math.max(1, Math.round(this.length * evalFraction));
+    if (nEval >= this.length) throw new Error(`ExampleDataset: ${this.length} examples are too few to hold out ${nEval}`);
+    const part = (from: number, to: number) => new ExampleDataset(
+      this.examples.slice(from, to).map((ids, k) => ({ ids, promptLength: this.promptLengths[from + k] })), this.maxLength);
+    return [part(0, this.length - nEval), part(this.length - nEval, this.length)];
   }
 }
 

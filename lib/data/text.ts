@@ -105,8 +105,7 @@ export function clean(s: string, mode: CleaningMode): string {
  * read as UTF-8 text, cleaned as a whole.
  */
 export function readTrainingText(file: string, opts: { cleaning?: CleaningMode; column?: string } = {}): string {
-  if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
-  if (fs.statSync(file).isDirectory()) throw new Error(`${file}: is a folder, expected a .txt, .csv or .jsonl file`);
+  checkDataFile(file);
   const lower = file.toLowerCase();
   if (lower.endsWith('.csv')) {
     const mode = opts.cleaning ?? 'notebook';
@@ -118,21 +117,64 @@ export function readTrainingText(file: string, opts: { cleaning?: CleaningMode; 
 
 /** The string field `column` of each line's JSON object (blank lines skipped). */
 export function readJsonlColumn(file: string, column: string): string[] {
-  const docs: string[] = [];
+  return readJsonlFields(file, [column]).map(([v]) => v);
+}
+
+/** The string fields `columns` of each line's JSON object, in that order (blank lines skipped). */
+export function readJsonlFields(file: string, columns: string[], parsed = readJsonl(file)): string[][] {
+  const rows = parsed.map(([line, row]) => columns.map((column) => {
+    const value = row !== null && typeof row === 'object' ? (row as Record<string, unknown>)[column] : undefined;
+    if (typeof value !== 'string') {
+      throw new Error(`${file}:${line}: no string field '${column}'${row !== null && typeof row === 'object' ? ` (fields: ${Object.keys(row).join(', ')})` : ''}; choose one with --text-column`);
+    }
+    return value;
+  }));
+  if (!rows.length) throw new Error(`${file}: no JSON lines`);
+  return rows;
+}
+
+/** Each non-blank line of a JSON Lines file, parsed, with its line number. */
+export function readJsonl(file: string): [number, unknown][] {
+  const out: [number, unknown][] = [];
   fs.readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
     if (!line.trim()) return;
-    let row: unknown;
     try {
-      row = JSON.parse(line);
+      out.push([i + 1, JSON.parse(line)]);
     } catch (e) {
       throw new Error(`${file}:${i + 1}: not a JSON line (${(e as Error).message})`);
     }
-    const value = row !== null && typeof row === 'object' ? (row as Record<string, unknown>)[column] : undefined;
-    if (typeof value !== 'string') {
-      throw new Error(`${file}:${i + 1}: no string field '${column}'${row !== null && typeof row === 'object' ? ` (fields: ${Object.keys(row).join(', ')})` : ''}; choose one with --text-column`);
-    }
-    docs.push(value);
   });
-  if (!docs.length) throw new Error(`${file}: no JSON lines`);
-  return docs;
+  return out;
+}
+
+/** Training data as separate examples: texts, or prompts with their completions (TRL's two formats). */
+export type TrainingDocuments = { texts: string[] } | { pairs: { prompt: string; completion: string }[] };
+
+/**
+ * Training data as separate examples (for training without packing): a .jsonl gives one per
+ * line, prompt-completion pairs when its first object has string `prompt` and `completion`
+ * fields (and no `column` was asked for), else its `text` field (or `column`); a .csv one per
+ * row of its column (the notebook's Articles.csv: `Article`, cleaned); anything else one per
+ * non-blank line, as Hugging Face's "text" loader. Cleaning applies to each text (not to prompts
+ * and completions, which are taken as written).
+ */
+export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningMode; column?: string } = {}): TrainingDocuments {
+  checkDataFile(file);
+  const lower = file.toLowerCase();
+  if (lower.endsWith('.jsonl')) {
+    const parsed = readJsonl(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
+    if (opts.column === undefined && typeof first?.prompt === 'string' && typeof first?.completion === 'string') {
+      return { pairs: readJsonlFields(file, ['prompt', 'completion'], parsed).map(([prompt, completion]) => ({ prompt, completion })) };
+    }
+    return { texts: readJsonlFields(file, [opts.column ?? 'text'], parsed).map(([d]) => clean(d, opts.cleaning ?? 'none')) };
+  }
+  if (lower.endsWith('.csv')) return { texts: readCsvColumn(file, opts.column ?? 'Article').map((a) => clean(a, opts.cleaning ?? 'notebook')) };
+  const texts = fs.readFileSync(file, 'utf8').split(/\r?\n/).map((l) => clean(l, opts.cleaning ?? 'none')).filter((l) => l.trim());
+  if (!texts.length) throw new Error(`${file}: no text (only blank lines)`);
+  return { texts };
+}
+
+function checkDataFile(file: string): void {
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
+  if (fs.statSync(file).isDirectory()) throw new Error(`${file}: is a folder, expected a .txt, .csv or .jsonl file`);
 }

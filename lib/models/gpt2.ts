@@ -275,12 +275,7 @@ export class GPT2Model extends Module {
         throw new Error(`GPT-2: positionIds must be [${B}, ${T}] (or [1, ${T}]), got [${opts.positionIds.shape}]`);
       }
       let x = this.embed(inputIds, opts.positionIds ?? arange(pastLen, pastLen + T, 1, { device: this.wte.weight.device }).unsqueeze(0));
-      // (B, K) of 1/0 -> (B, 1, 1, K) additive: 0 where attended, finfo.min where padded.
-      let mask: Tensor | null = null;
-      if (opts.attentionMask) {
-        const m = opts.attentionMask.view([B, 1, 1, -1]).to({ dtype: x.dtype });
-        mask = m.rsub(1).mul(finfoMin(x.dtype));
-      }
+      const mask = opts.attentionMask ? additiveMask(opts.attentionMask, x.dtype) : null;
       const presents: LayerPast[] = [];
       this.h.items.forEach((block, i) => {
         const [y, present] = block.forward(x, this.causalMask, mask, opts.pastKeyValues?.[i] ?? null, opts.useCache ?? false);
@@ -378,12 +373,12 @@ export class GPT2LMHeadModel extends Module {
    * generator state it first ran with. Same gradients, and the generator ends where the plain
    * step leaves it; activation memory is the inputs plus one block's, for one more forward of the blocks.
    */
-  forwardBackward(ids: Tensor, opts: { labels?: Tensor; lossScale?: number; wrap?: <T>(fn: () => T) => T } = {}): Tensor {
+  forwardBackward(ids: Tensor, opts: { labels?: Tensor; attentionMask?: Tensor; lossScale?: number; wrap?: <T>(fn: () => T) => T } = {}): Tensor {
     const labels = opts.labels ?? ids, scale = opts.lossScale ?? 1;
     const run = opts.wrap ?? (<T>(fn: () => T): T => fn());
     if (!this.gradientCheckpointing) {
       return tidy(() => {
-        const out = run(() => this.forward(ids, { labels }));
+        const out = run(() => this.forward(ids, { labels, attentionMask: opts.attentionMask }));
         out.logits.dispose(); // backward does not need them: free (B, T, vocab) floats early
         (scale === 1 ? out.loss! : out.loss!.mul(scale)).backward();
         return out.loss!.detach();
@@ -394,10 +389,12 @@ export class GPT2LMHeadModel extends Module {
       const T = ids.shape[1];
       if (T > this.config.n_positions) throw new Error(`GPT-2: sequence length ${T} exceeds n_positions ${this.config.n_positions}`);
       const positions = arange(0, T, 1, { device }).unsqueeze(0);
-      const blockForward = (i: number, x: Tensor) => run(() => blocks[i].forward(x, t.causalMask, null, null, false)[0]);
+      let mask: Tensor | null = null;
+      const blockForward = (i: number, x: Tensor) => run(() => blocks[i].forward(x, t.causalMask, mask, null, false)[0]);
       // Forward without autograd: each segment's input and its generator state (the embedding's first).
       const rngStates = [getRngState(device)];
       const inputs: Tensor[] = [noGrad(() => run(() => t.embed(ids, positions)))];
+      if (opts.attentionMask) mask = additiveMask(opts.attentionMask, inputs[0].dtype); // (the hidden states' dtype, as forward)
       for (let i = 0; i < blocks.length; i++) {
         rngStates.push(getRngState(device));
         const x = inputs[i];
@@ -587,6 +584,11 @@ export class GPT2LMHeadModel extends Module {
   hfStateDict(): Map<string, Tensor> {
     return new Map([...this.stateDict()].filter(([k]) => k !== 'lm_head.weight'));
   }
+}
+
+/** An attention mask (B, K) of 1/0 as HF adds it to the scores: (B, 1, 1, K), 0 where attended, finfo.min where padded. */
+export function additiveMask(attentionMask: Tensor, dtype: DType): Tensor {
+  return tidy(() => attentionMask.view([attentionMask.shape[0], 1, 1, -1]).to({ dtype }).rsub(1).mul(finfoMin(dtype)));
 }
 
 /** HF's causal-LM loss: mean cross-entropy of logits[:, :-1] against labels[:, 1:], ignoring -100. */

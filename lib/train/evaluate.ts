@@ -1,21 +1,16 @@
-// Held-out loss and perplexity of a causal LM over a TextDataset.
+// Held-out loss and perplexity of a causal LM over a dataset (blocks or padded examples).
 import { tidy, keep } from '../tensor/scope';
 import { Tensor } from '../tensor/tensor';
 import { stack } from '../tensor/ops';
 import { autocast, noGrad } from '../tensor/runtime';
-import { GPT2LMHeadModel, GPT2Output } from '../models/gpt2';
-import { TextDataset } from '../data/dataset';
+import { GPT2LMHeadModel } from '../models/gpt2';
+import { LMDataset } from '../data/dataset';
 import { tensor } from '../tensor/creation';
 import * as distributed from '../tensor/distributed';
 
 /** Runs fn under bfloat16 autocast for the device when precision is 'bf16' (as it is otherwise). */
 export function withPrecision<T>(precision: 'fp32' | 'bf16', device: string, fn: () => T): T {
   return autocast(fn, { enabled: precision === 'bf16', deviceType: device.startsWith('cuda') ? 'cuda' : 'cpu', dtype: 'bfloat16' });
-}
-
-/** The model's forward pass with labels, under bfloat16 autocast when precision is 'bf16'. */
-export function forwardWithLoss(model: GPT2LMHeadModel, ids: Tensor, precision: 'fp32' | 'bf16' = 'fp32', device = 'cpu'): GPT2Output {
-  return withPrecision(precision, device, () => model.forward(ids, { labels: ids }));
 }
 
 /**
@@ -33,19 +28,22 @@ export function readAndDispose(ts: Tensor[]): number[] {
 export interface EvalResult {
   loss: number;
   perplexity: number;
-  /** tokens in the evaluated blocks */
+  /** tokens in the evaluated blocks (or examples, padding aside) */
   tokens: number;
+  /** blocks (or examples) evaluated */
   blocks: number;
 }
 
 /**
- * Mean HF loss over all blocks (each block weighs the same), in eval mode, no grad. With
- * precision 'bf16' the forward passes run under bfloat16 autocast (as HF evaluates with bf16=True).
- * With `distributed` in a data-parallel run, each rank evaluates every world-size-th block and
- * the sums are all-reduced: every rank gets the mean over all blocks, in 1/world of the time.
+ * The mean HF loss over every predicted token of the dataset (for blocks, each block weighs the
+ * same; for padded examples, each predicted token does, whatever the batching: HF's mean of
+ * batch means would shift with the batch size), in eval mode, no grad. With precision 'bf16'
+ * the forward passes run under bfloat16 autocast (as HF evaluates with bf16=True). With
+ * `distributed` in a data-parallel run, each rank evaluates every world-size-th item and the
+ * sums are all-reduced: every rank gets the mean over all of them, in 1/world of the time.
  */
-export function evaluate(model: GPT2LMHeadModel, data: TextDataset, opts: { batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean } = {}): EvalResult {
-  if (data.length === 0) throw new Error('evaluate: the dataset has no complete block (text shorter than the block size?)');
+export function evaluate(model: GPT2LMHeadModel, data: LMDataset, opts: { batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean } = {}): EvalResult {
+  if (data.length === 0) throw new Error('evaluate: the dataset is empty (text shorter than the block size?)');
   const bs = opts.batchSize ?? 8;
   const world = opts.distributed ? distributed.getWorldSize() : 1, rank = distributed.getRank();
   const mine = Array.from({ length: data.length }, (_, i) => i).filter((i) => world === 1 || i % world === rank);
@@ -60,10 +58,11 @@ export function evaluate(model: GPT2LMHeadModel, data: TextDataset, opts: { batc
       for (let i = 0; i < mine.length; i += bs) {
         const idx = mine.slice(i, i + bs);
         tidy(() => {
-          const ids = data.batch(idx, opts.device);
-          losses.push(keep(forwardWithLoss(model, ids, opts.precision, opts.device).loss!.reshape([1])));
+          const batch = data.collate(idx, opts.device);
+          const out = withPrecision(opts.precision ?? 'fp32', opts.device ?? 'cpu', () => model.forward(batch.inputIds, { labels: batch.labels, attentionMask: batch.attentionMask }));
+          losses.push(keep(out.loss!.reshape([1])));
         });
-        sizes.push(idx.length);
+        sizes.push(data.lossTokens(idx));
       }
     });
     readAndDispose(losses.splice(0)).forEach((v, k) => { sum += v * sizes[k]; });
@@ -72,11 +71,12 @@ export function evaluate(model: GPT2LMHeadModel, data: TextDataset, opts: { batc
     model.train(wasTraining);
   }
   if (world > 1) {
-    const both = tensor([sum, mine.length], { dtype: 'float64', device: opts.device }); // (NCCL takes device tensors only)
-    distributed.allReduce([both], { op: 'sum' });
-    [sum] = both.tolist() as number[];
-    both.dispose();
+    const total = tensor([sum], { dtype: 'float64', device: opts.device }); // (NCCL takes device tensors only)
+    distributed.allReduce([total], { op: 'sum' });
+    sum = total.item() as number;
+    total.dispose();
   }
-  const loss = sum / data.length;
-  return { loss, perplexity: Math.exp(loss), tokens: data.length * data.blockSize, blocks: data.length };
+  const all = Array.from({ length: data.length }, (_, i) => i);
+  const loss = sum / data.lossTokens(all);
+  return { loss, perplexity: Math.exp(loss), tokens: data.tokens(all), blocks: data.length };
 }

@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
 import { tidy, keep } from '../tensor/scope';
+import { tensor } from '../tensor/creation';
 import { noGrad, manualSeed, getRngState, setRngState, memory, cpuMemoryKept, trimCpuMemory } from '../tensor/runtime';
 import { Module } from '../nn/module';
 import { LayerNorm } from '../nn/layers';
@@ -13,7 +14,7 @@ import { clipGradNormTensor } from '../nn/utils';
 import { AdamW } from '../optim/adamw';
 import { LRScheduler, ScheduleKind } from '../optim/schedule';
 import { GPT2LMHeadModel } from '../models/gpt2';
-import { TextDataset, epochBatches, epochPermutation } from '../data/dataset';
+import { LMDataset, TextDataset, epochBatches, epochPermutation } from '../data/dataset';
 import * as distributed from '../tensor/distributed';
 import { loadFile, saveFile } from '../io/safetensors';
 import { recoverInterruptedWrites, writeDirAtomic, writeFileAtomic } from '../io/atomic';
@@ -157,7 +158,7 @@ export class Trainer {
   readonly callbacks: TrainerCallback[];
   private control: TrainerControl = { shouldTrainingStop: false, shouldSave: false };
 
-  constructor(readonly model: GPT2LMHeadModel, args: TrainingArguments, readonly trainDataset: TextDataset, readonly evalDataset?: TextDataset,
+  constructor(readonly model: GPT2LMHeadModel, args: TrainingArguments, readonly trainDataset: LMDataset, readonly evalDataset?: LMDataset,
     callbacks: TrainerCallback[] = []) {
     this.callbacks = [...callbacks];
     this.args = { ...TRAINING_DEFAULTS, ...args };
@@ -294,7 +295,6 @@ export class Trainer {
       const epochSteps = this.stepsFor(epoch);
       for (let b = this.globalStep - epoch * this.stepsPerEpoch; b < epochSteps.length; b++) {
         if (this.globalStep >= this.totalSteps) break outer;
-        const blocks = epochSteps[b].reduce((n, micro) => n + micro.length, 0);
         tidy(() => {
           const loss = this.trainingStep(epochSteps[b]);
           if (this.worldSize > 1) {
@@ -313,7 +313,7 @@ export class Trainer {
         });
         this.globalStep++;
         this.guardCpuMemory(steps);
-        const ntok = blocks * this.trainDataset.blockSize * this.worldSize;
+        const ntok = this.trainDataset.tokens(epochSteps[b].flat()) * this.worldSize; // (other ranks': about as many)
         steps++; tokens += ntok;
         this.stepsSinceLog++; this.tokensSinceLog += ntok;
         progress.tick(this.globalStep, this.lastLoggedLoss);
@@ -366,26 +366,42 @@ export class Trainer {
 
   /**
    * One optimizer step's forward and backward (HF's training_step), over its micro-batches of
-   * block indices: .grad accumulates the gradient of the mean loss over all their tokens (each
-   * micro-batch's mean loss weighted by its share of the blocks: every block predicts the same
-   * number of tokens), as one batch of them all would give. Returns that loss, detached, shape (1).
+   * item indices: .grad accumulates the gradient of the mean loss over all their predicted tokens
+   * (each micro-batch's mean loss weighted by its share of them, HF's num_items_in_batch), as one
+   * batch of them all would give. In data parallel the share is of every rank's tokens (times the
+   * world size, as the gradients are then averaged). Returns that loss, detached, shape (1).
    */
   trainingStep(micros: number[][]): Tensor {
     const a = this.args, overlap = this.overlapSync;
-    const blocks = micros.reduce((n, micro) => n + micro.length, 0);
+    const counts = micros.map((micro) => this.trainDataset.lossTokens(micro));
+    const total = this.stepLossTokens(counts.reduce((x, y) => x + y, 0)) / this.worldSize;
     let stepLoss: Tensor | null = null;
     const wrap = <T>(fn: () => T): T => withPrecision(a.precision, a.device, fn);
     micros.forEach((micro, i) => {
-      const ids = this.trainDataset.batch(micro, a.device);
-      const weight = micro.length / blocks;
+      const batch = this.trainDataset.collate(micro, a.device);
+      const weight = counts[i] / total;
       // In data parallel, the last micro-batch's backward all-reduces the gradient buckets as it
       // goes; the ones before it only accumulate (DDP's no_sync).
       if (overlap && i === micros.length - 1) distributed.prepareGradSync();
-      const loss = this.model.forwardBackward(ids, { lossScale: weight, wrap });
+      const loss = this.model.forwardBackward(batch.inputIds, { labels: batch.labels, attentionMask: batch.attentionMask, lossScale: weight, wrap });
       const detached = (weight === 1 ? loss : loss.mul(weight)).reshape([1]);
       stepLoss = stepLoss ? stepLoss.add(detached) : detached;
     });
     return stepLoss!;
+  }
+
+  /**
+   * The predicted tokens in this step over all ranks. Blocks of a TextDataset all predict the
+   * same number, and every rank has as many blocks in a step (the sampler pads by wrapping), so
+   * that is this rank's count times the world size; examples of different lengths need an all-reduce.
+   */
+  private stepLossTokens(mine: number): number {
+    if (this.worldSize === 1 || this.trainDataset instanceof TextDataset) return mine * this.worldSize;
+    return tidy(() => {
+      const n = tensor([mine], { dtype: 'float64', device: this.args.device }); // (NCCL takes device tensors only)
+      distributed.allReduce([n], { op: 'sum' });
+      return n.item() as number;
+    });
   }
 
   /**
@@ -417,7 +433,7 @@ export class Trainer {
   }
 
   /** HF's trainer.evaluate(): eval loss and perplexity of the model now, on the eval dataset (or the one given). */
-  evaluate(dataset: TextDataset | undefined = this.evalDataset): { eval_loss: number; eval_perplexity: number } {
+  evaluate(dataset: LMDataset | undefined = this.evalDataset): { eval_loss: number; eval_perplexity: number } {
     if (!dataset) throw new Error('Trainer.evaluate: no eval dataset (pass one to the Trainer or to evaluate())');
     const a = this.args;
     const r = evaluate(this.model, dataset, { batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision, distributed: true });

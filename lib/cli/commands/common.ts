@@ -4,12 +4,14 @@ import * as torch from '../../index';
 import { FlagSpec } from '../args';
 
 /** Flags several commands share, spelled once. */
-export const sharedFlags: Record<'model' | 'adapter' | 'device' | 'cleaning' | 'attn' | 'text-column', FlagSpec> = {
+export const sharedFlags: Record<'model' | 'adapter' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'packing' | 'completion-only-loss', FlagSpec> = {
   model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors)' },
   adapter: { type: 'string', help: 'PEFT LoRA adapter folder' },
   device: { type: 'string', default: 'cpu', help: 'cpu or cuda' },
   cleaning: { type: 'string', help: 'basic | notebook | none (default: notebook for .csv, none for text)' },
   'text-column': { type: 'string', help: 'the documents\' column of a .csv (default Article) or field of a .jsonl (default text)' },
+  packing: { type: 'boolean', default: true, help: 'concatenate the texts and cut them into --block-size blocks (HF\'s run_clm); --no-packing: one example per line (.txt), row (.csv) or object (.jsonl), ended by <|endoftext|>, cut at --block-size, padded per batch (TRL\'s SFT). A .jsonl of prompt/completion objects is never packed' },
+  'completion-only-loss': { type: 'boolean', default: true, help: 'prompt/completion data: learn the completions only (--no-completion-only-loss: the prompts too)' },
   attn: { type: 'string', help: `attention: sdpa (fused kernels) or eager (default: ${torch.nn.functional.hasFusedAttention ? 'sdpa' : 'eager'} with this libtorch)` },
 };
 
@@ -18,6 +20,11 @@ export function attnFlag(f: Record<string, unknown>): torch.AttnImplementation |
   const a = f.attn as string | undefined;
   if (a !== undefined && a !== 'sdpa' && a !== 'eager') throw new Error(`--attn must be sdpa or eager, got '${a}'`);
   return a;
+}
+
+/** The data flags of a parsed command line. */
+export function dataFlags(f: Record<string, unknown>): DataFlags {
+  return { cleaning: f.cleaning as string | undefined, column: f['text-column'] as string | undefined, packing: f.packing as boolean, completionOnlyLoss: f['completion-only-loss'] as boolean };
 }
 
 /** The model (and adapter) named by --model / --adapter / --device. */
@@ -43,18 +50,44 @@ export function checkDevice(device?: string): void {
   if (!torch.cuda.isAvailable()) throw new Error(`--device ${device}: CUDA is not available in this build (${torch.buildInfo().torchSource} libtorch ${torch.buildInfo().torchVersion}, CPU only)`);
 }
 
-export function loadDataset(file: string, blockSize: number, model?: torch.GPT2LMHeadModel, cleaning?: string, column?: string): torch.data.TextDataset {
+/** How a data file becomes a dataset (the train and eval commands' flags). */
+export interface DataFlags {
+  cleaning?: string;
+  column?: string;
+  /** true: the texts concatenated and cut into blocks (HF's run_clm); false: one padded example each (TRL's SFT) */
+  packing?: boolean;
+  completionOnlyLoss?: boolean;
+}
+
+/** The dataset --data (or --eval-data) names; blockSize is the block length, or each example's maximum length. */
+export function loadDataset(file: string, blockSize: number, model?: torch.GPT2LMHeadModel, opts: DataFlags = {}): torch.data.TextDataset | torch.data.ExampleDataset {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
   if (!Number.isInteger(blockSize) || blockSize < 2) throw new Error(`--block-size must be an integer >= 2, got ${blockSize}`);
   if (model && blockSize > model.config.n_positions) {
     throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${model.config.n_positions})`);
   }
+  const cleaning = opts.cleaning as torch.data.CleaningMode | undefined;
   if (cleaning !== undefined && !['basic', 'notebook', 'none'].includes(cleaning)) throw new Error(`--cleaning must be basic, notebook or none, got '${cleaning}'`);
-  const text = torch.data.readTrainingText(file, { cleaning: cleaning as torch.data.CleaningMode | undefined, column });
-  const ds = torch.data.TextDataset.fromText(text, blockSize);
-  if (ds.length === 0) throw new Error(`${file}: ${torch.tokenizer.encode(text).length} tokens, fewer than one block of ${blockSize}`);
+  let ds: torch.data.TextDataset | torch.data.ExampleDataset;
+  let items: Int32Array[];
+  // Prompt-completion data is never packed (each completion is learned after its own prompt).
+  const docs = opts.packing === false || file.toLowerCase().endsWith('.jsonl') ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column }) : null;
+  if (docs && ('pairs' in docs || opts.packing === false)) {
+    const exampleOpts = { maxLength: blockSize, completionOnlyLoss: opts.completionOnlyLoss };
+    const ex = 'pairs' in docs ? torch.data.ExampleDataset.fromPromptCompletions(docs.pairs, exampleOpts) : torch.data.ExampleDataset.fromTexts(docs.texts, exampleOpts);
+    if (ex.length === 0) throw new Error(`${file}: no example leaves anything to learn (${ex.dropped} whose prompt fills --block-size ${blockSize}, or empty)`);
+    if (ex.dropped) console.error(`${file}: ${ex.dropped} example(s) left out: the prompt fills --block-size ${blockSize}, nothing left to learn`);
+    ds = ex;
+    items = ex.examples;
+  } else {
+    const text = docs && 'texts' in docs ? docs.texts.join('') : torch.data.readTrainingText(file, { cleaning, column: opts.column });
+    const blocks = torch.data.TextDataset.fromText(text, blockSize);
+    if (blocks.length === 0) throw new Error(`${file}: ${torch.tokenizer.encode(text).length} tokens, fewer than one block of ${blockSize} (or train on separate examples: --no-packing)`);
+    ds = blocks;
+    items = blocks.blocks;
+  }
   if (model && model.config.vocab_size < torch.tokenizer.vocabSize) {
-    const max = ds.blocks.reduce((m, b) => Math.max(m, ...b), 0);
+    const max = items.reduce((m, b) => Math.max(m, ...b), 0);
     if (max >= model.config.vocab_size) {
       throw new Error(`${file}: GPT-2 token ids up to ${max}, but the model's vocab_size is ${model.config.vocab_size} (not a GPT-2-vocabulary model)`);
     }

@@ -1,17 +1,20 @@
 // tstorch eval: held-out loss and perplexity of a model (and adapter) on a text or CSV file.
+import * as torch from '../../index';
 import { Spec } from '../args';
-import { loadDataset, loadModelFromFlags, sharedFlags } from './common';
+import { dataFlags, loadDataset, loadModelFromFlags, sharedFlags } from './common';
 import { evaluate } from '../../train/evaluate';
 
 export const summary = 'loss and perplexity of a model (optionally with a LoRA adapter) on a data file';
 export const spec: Spec = {
   model: sharedFlags.model,
   adapter: sharedFlags.adapter,
-  data: { type: 'string', required: true, help: '.txt file, a .csv with an Article column, or a .jsonl with a text field' },
-  'block-size': { type: 'int', default: 128, help: 'tokens per block' },
-  'batch-size': { type: 'int', default: 8, help: 'blocks per batch' },
+  data: { type: 'string', required: true, help: '.txt file, a .csv with an Article column, or a .jsonl with a text field (or prompt and completion fields)' },
+  'block-size': { type: 'int', default: 128, help: 'tokens per block (without packing: an example\'s maximum length)' },
+  'batch-size': { type: 'int', default: 8, help: 'blocks (or examples) per batch' },
   cleaning: sharedFlags.cleaning,
   'text-column': sharedFlags['text-column'],
+  packing: sharedFlags.packing,
+  'completion-only-loss': sharedFlags['completion-only-loss'],
   device: sharedFlags.device,
   attn: sharedFlags.attn,
   precision: { type: 'string', default: 'fp32', help: 'fp32 | bf16 (bfloat16 autocast, as HF evaluates with bf16=True)' },
@@ -21,11 +24,11 @@ export const spec: Spec = {
 export async function run(f: Record<string, unknown>): Promise<void> {
   if (!['fp32', 'bf16'].includes(f.precision as string)) throw new Error(`--precision must be fp32 or bf16, got '${f.precision}'`);
   const model = await loadModelFromFlags(f);
-  const data = loadDataset(f.data as string, f['block-size'] as number, model, f.cleaning as string | undefined, f['text-column'] as string | undefined);
+  const data = loadDataset(f.data as string, f['block-size'] as number, model, dataFlags(f));
   const bs = f['batch-size'] as number;
   if (!(bs >= 1)) throw new Error('--batch-size must be >= 1');
   const r = evaluate(model, data, { batchSize: bs, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });
   if (f.json) console.log(JSON.stringify({ loss: r.loss, perplexity: r.perplexity, tokens: r.tokens, blocks: r.blocks }));
-  else console.log(`loss ${r.loss.toFixed(4)}  perplexity ${r.perplexity.toFixed(2)}  (${r.blocks} blocks, ${r.tokens} tokens)`);
+  else console.log(`loss ${r.loss.toFixed(4)}  perplexity ${r.perplexity.toFixed(2)}  (${r.blocks} ${data instanceof torch.data.TextDataset ? 'blocks' : 'examples'}, ${r.tokens} tokens)`);
   model.dispose();
 }

@@ -3,14 +3,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, checkDevice, loadDataset, sharedFlags } from './common';
+import { attnFlag, checkDevice, dataFlags, loadDataset, sharedFlags } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
 
 export const summary = 'fine-tune GPT-2 with LoRA (default) or fully; writes the adapter (or model) to --out';
 export const spec: Spec = {
   model: { type: 'string', required: true, help: 'base Hugging Face GPT-2 folder' },
-  data: { type: 'string', required: true, help: 'training .txt, a .csv with an Article column (the notebook\'s Articles.csv), or a .jsonl with a text field' },
+  data: { type: 'string', required: true, help: 'training .txt, a .csv with an Article column (the notebook\'s Articles.csv), or a .jsonl with a text field (or prompt and completion fields)' },
   out: { type: 'string', required: true, help: 'output folder: adapter or model files, checkpoints, metrics.jsonl, loss.svg' },
   'lora-r': { type: 'int', default: 8, help: 'LoRA rank' },
   'lora-alpha': { type: 'number', default: 16, help: 'LoRA alpha (scaling alpha/r)' },
@@ -22,10 +22,10 @@ export const spec: Spec = {
   full: { type: 'boolean', help: 'full fine-tuning instead of LoRA' },
   epochs: { type: 'number', default: 3, help: 'training epochs' },
   'max-steps': { type: 'int', default: -1, help: 'stop after this many steps (overrides --epochs)' },
-  'batch-size': { type: 'int', default: 8, help: 'blocks per micro-batch (per process)' },
+  'batch-size': { type: 'int', default: 8, help: 'blocks (or examples) per micro-batch (per process)' },
   'gradient-checkpointing': { type: 'boolean', help: 'recompute each block in backward instead of keeping its activations (less memory, ~1 more forward)' },
   'gradient-accumulation-steps': { type: 'int', default: 1, help: 'micro-batches per optimizer step (a step sees batch-size x this many blocks per process)' },
-  'block-size': { type: 'int', default: 128, help: 'tokens per block' },
+  'block-size': { type: 'int', default: 128, help: 'tokens per block (without packing: an example\'s maximum length)' },
   lr: { type: 'number', default: 5e-5, help: 'peak learning rate' },
   'weight-decay': { type: 'number', default: 0, help: 'AdamW weight decay (not on biases/LayerNorm)' },
   'adam-beta1': { type: 'number', default: 0.9, help: 'AdamW beta1' },
@@ -41,14 +41,16 @@ export const spec: Spec = {
   'save-total-limit': { type: 'int', help: 'keep only the newest N checkpoints' },
   'save-strategy': { type: 'string', default: 'steps', help: 'steps (every --save-steps), epoch (each epoch\'s end) or no' },
   'eval-strategy': { type: 'string', default: 'steps', help: 'with --eval-data: steps (every --eval-steps), epoch or no' },
-  'eval-data': { type: 'string', help: 'held-out .txt/.csv for eval loss and perplexity' },
+  'eval-data': { type: 'string', help: 'held-out .txt/.csv/.jsonl for eval loss and perplexity (read as --data is)' },
   'eval-steps': { type: 'int', help: 'evaluate every N steps (default: logging steps)' },
-  'eval-batch-size': { type: 'int', default: 8, help: 'blocks per evaluation batch' },
+  'eval-batch-size': { type: 'int', default: 8, help: 'blocks (or examples) per evaluation batch' },
   'load-best-model-at-end': { type: 'boolean', help: 'end with the weights of the lowest eval loss (kept past --save-total-limit); needs --eval-data, checkpoints at evaluations' },
   'early-stopping-patience': { type: 'int', help: 'stop after this many evaluations in a row without a lower eval loss (needs --eval-data)' },
   'early-stopping-threshold': { type: 'number', default: 0, help: 'how much lower the eval loss must be to count as better' },
   cleaning: sharedFlags.cleaning,
   'text-column': sharedFlags['text-column'],
+  packing: sharedFlags.packing,
+  'completion-only-loss': sharedFlags['completion-only-loss'],
   device: sharedFlags.device,
   attn: sharedFlags.attn,
   precision: { type: 'string', default: 'fp32', help: 'fp32 | bf16 (bfloat16 autocast for the forward pass)' },
@@ -96,8 +98,8 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: no such folder`);
   // Validate the data before spending time on the model.
   const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
-  const data = loadDataset(f.data as string, f['block-size'] as number, model, f.cleaning as string | undefined, f['text-column'] as string | undefined);
-  const evalData = f['eval-data'] ? loadDataset(f['eval-data'] as string, f['block-size'] as number, model, f.cleaning as string | undefined, f['text-column'] as string | undefined) : undefined;
+  const data = loadDataset(f.data as string, f['block-size'] as number, model, dataFlags(f));
+  const evalData = f['eval-data'] ? loadDataset(f['eval-data'] as string, f['block-size'] as number, model, dataFlags(f)) : undefined;
   // Seeded before LoRA's init too (as HF's set_seed before get_peft_model): runs repeat exactly.
   torch.manualSeed(f.seed as number);
   if (!f.full) {
@@ -125,9 +127,12 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (main) {
     // HF's "***** Running training *****" summary, on one line.
     const a = trainer.args, perStep = a.perDeviceTrainBatchSize * a.gradientAccumulationSteps * trainer.worldSize;
-    console.log(`training: ${data.length.toLocaleString('en-US')} blocks of ${data.blockSize} tokens; ${a.perDeviceTrainBatchSize} per batch` +
+    const items = data instanceof torch.data.TextDataset ? 'blocks' : 'examples';
+    const what = data instanceof torch.data.TextDataset ? `blocks of ${data.blockSize} tokens`
+      : `examples of up to ${data.maxLength} tokens (padded per batch; the loss on ${data.lossTokens([...data.examples.keys()]).toLocaleString('en-US')} tokens)`;
+    console.log(`training: ${data.length.toLocaleString('en-US')} ${what}; ${a.perDeviceTrainBatchSize} per batch` +
       `${a.gradientAccumulationSteps > 1 ? ` x ${a.gradientAccumulationSteps} accumulated` : ''}${trainer.worldSize > 1 ? ` x ${trainer.worldSize} processes` : ''}` +
-      ` = ${perStep} blocks per step; ${trainer.stepsPerEpoch} steps per epoch, ${trainer.totalSteps} steps`);
+      ` = ${perStep} ${items} per step; ${trainer.stepsPerEpoch} steps per epoch, ${trainer.totalSteps} steps`);
   }
   const result = trainer.train();
   await trainer.saveModel(out);

@@ -1,0 +1,56 @@
+"""The truth that training on padded examples (TRL's SFT without packing) must reproduce,
+computed without any padding: each example runs alone, at its own length, and the loss is the
+mean cross-entropy over every predicted token of a step (HF's num_items_in_batch), tokens at
+or before the prompt's end excluded, so that no mask, padding or batching is involved.
+
+usage: sft_ref.py MODEL_DIR SPEC_JSON OUT_SAFETENSORS
+  SPEC_JSON: {"examples": [[ids]], "prompt_lengths": [int], "step": [[example index]] (micro-batches)}
+  writes: grad.<param> for every parameter after the step's backward, step_loss, and eval_loss
+  (the same mean over all examples, no grad)
+"""
+import json
+import os
+import sys
+
+import torch
+
+import gpt2_ref
+import st
+
+
+def predicted_ce_sum(model, ids, prompt_length):
+    """Summed cross-entropy of the tokens an example's loss predicts (position k from k - 1, k past the prompt)."""
+    x = torch.tensor([ids])
+    logits, _, _ = model(x)
+    start = max(prompt_length, 1)
+    targets = x[0, start:]
+    return torch.nn.functional.cross_entropy(logits[0, start - 1:-1], targets, reduction="sum"), len(targets)
+
+
+def main(model_dir, spec_file, out_file):
+    spec = json.load(open(spec_file))
+    cfg = json.load(open(os.path.join(model_dir, "config.json")))
+    model = gpt2_ref.GPT2LMHeadModel(cfg)
+    sd = st.load(os.path.join(model_dir, "model.safetensors"))
+    sd["lm_head.weight"] = sd["transformer.wte.weight"]
+    model.load_state_dict(sd)
+    model.eval()  # no dropout
+    examples, prompts = spec["examples"], spec["prompt_lengths"]
+    step = [i for micro in spec["step"] for i in micro]
+    total, count = 0.0, 0
+    for i in step:
+        ce, n = predicted_ce_sum(model, examples[i], prompts[i])
+        total = total + ce
+        count += n
+    loss = total / count
+    loss.backward()
+    out = {"grad." + n: p.grad for n, p in model.named_parameters()}
+    out["step_loss"] = loss.detach().reshape(1)
+    with torch.no_grad():
+        sums = [predicted_ce_sum(model, examples[i], prompts[i]) for i in range(len(examples))]
+        out["eval_loss"] = (sum(s for s, _ in sums) / sum(n for _, n in sums)).reshape(1)
+    st.save(out_file, out)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])

@@ -1,0 +1,137 @@
+// Training on separate, padded examples (TRL's SFT without packing): prompt-completion pairs
+// tokenized as TRL does, and a padded step that gives what each example run alone gives
+// (checked against Python running every example unpadded).
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+import { relErr, saveTinyGpt2 } from './helpers';
+
+const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
+let tmp: string, modelDir: string;
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-examples-'));
+  // Two layers, no dropout: the comparison is of the math.
+  modelDir = await saveTinyGpt2(path.join(tmp, 'model'), { n_layer: 2, attn_pdrop: 0, resid_pdrop: 0, embd_pdrop: 0 });
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const PAIRS: torch.data.PromptCompletion[] = [
+  { prompt: 'Question: who presided over the jury?\nAnswer:', completion: ' Judge Durwood Pye.' },
+  { prompt: 'Q: 2+2?\nA:', completion: ' 4' },
+  { prompt: 'Translate to French: the house\n', completion: 'la maison, which is where the family lives and has lived for many years' },
+  { prompt: 'Summarize: The Fulton County Grand Jury said Friday an investigation of Atlanta\'s recent primary election produced no evidence.\nSummary:', completion: ' No evidence of irregularities.' },
+  { prompt: 'Say hi:', completion: ' hi<|endoftext|>' },
+];
+
+test('prompt-completion examples are tokenized as TRL does: one text, the prompt\'s own tokens unlearned, <|endoftext|> once, cut at maxLength', () => {
+  const enc = (s: string) => torch.tokenizer.encode(s);
+  const ds = torch.data.ExampleDataset.fromPromptCompletions(PAIRS, { maxLength: 24 });
+  expect(ds.length).toBe(4); // the summary's prompt alone is longer than 24 tokens: nothing to learn, left out
+  expect(ds.dropped).toBe(1);
+  const kept = [0, 1, 2, 4];
+  kept.forEach((p, i) => {
+    const { prompt, completion } = PAIRS[p];
+    const whole = enc(prompt + completion.replace('<|endoftext|>', '')).concat(torch.tokenizer.eosTokenId).slice(0, 24);
+    expect(Array.from(ds.examples[i])).toEqual(whole);
+    expect(ds.promptLengths[i]).toBe(enc(prompt).length);
+  });
+  expect(ds.examples[2].length).toBe(24); // cut
+  expect(ds.examples[2][23]).not.toBe(torch.tokenizer.eosTokenId);
+  // The batch: right-padded, labels -100 on the prompt and the padding, a mask on the padding only.
+  const b = ds.collate([1, 0]);
+  const [l1, l0] = [ds.examples[1].length, ds.examples[0].length];
+  expect(b.inputIds.shape).toEqual([2, l0]);
+  const labels = b.labels.tolist() as number[][], mask = b.attentionMask!.tolist() as number[][];
+  expect(labels[0]).toEqual(Array.from(ds.examples[1]).map((id, k) => (k < ds.promptLengths[1] ? -100 : id)).concat(Array(l0 - l1).fill(-100)));
+  expect(mask[0]).toEqual(Array(l1).fill(1).concat(Array(l0 - l1).fill(0)));
+  expect(mask[1]).toEqual(Array(l0).fill(1));
+  expect(ds.lossTokens([1, 0])).toBe(labels.flat().filter((v, k) => k % l0 > 0 && v !== -100).length);
+  expect(ds.collate([0]).attentionMask).toBeUndefined(); // nothing padded: no mask (the plain causal path)
+  // Language-modeling texts: the loss on everything but the first token; completionOnlyLoss false the same for pairs.
+  const texts = torch.data.ExampleDataset.fromTexts(['The jury said.', 'Ends already<|endoftext|>'], { maxLength: 64 });
+  expect(Array.from(texts.examples[0])).toEqual(enc('The jury said.').concat(torch.tokenizer.eosTokenId));
+  expect(Array.from(texts.examples[1])).toEqual(enc('Ends already<|endoftext|>'));
+  expect(texts.promptLengths).toEqual([0, 0]);
+  expect(torch.data.ExampleDataset.fromPromptCompletions(PAIRS, { maxLength: 64, completionOnlyLoss: false }).promptLengths).toEqual([0, 0, 0, 0, 0]);
+  expect(() => new torch.data.ExampleDataset([], 1)).toThrow(/maxLength must be an integer >= 2/);
+  // split() keeps each example's prompt length with it.
+  const [train, held] = ds.split(0.25);
+  expect([train.length, held.length]).toEqual([3, 1]);
+  expect(Array.from(held.examples[0])).toEqual(Array.from(ds.examples[3]));
+  expect(held.promptLengths).toEqual([ds.promptLengths[3]]);
+});
+
+describe('a step over padded examples equals each example run alone (Python reference, no padding anywhere)', () => {
+  let ref: Map<string, torch.Tensor>;
+  let ds: torch.data.ExampleDataset;
+  // Two micro-batches of very different token counts: equal weights per micro-batch would be wrong.
+  const micros = [[0, 2, 4], [1]];
+  beforeAll(() => {
+    ds = torch.data.ExampleDataset.fromPromptCompletions([...PAIRS, { prompt: 'A:', completion: ' yes' }], { maxLength: 40 });
+    expect(ds.length).toBe(6);
+    const spec = path.join(tmp, 'spec.json'), out = path.join(tmp, 'ref.safetensors');
+    fs.writeFileSync(spec, JSON.stringify({ examples: ds.examples.map((e) => Array.from(e)), prompt_lengths: ds.promptLengths, step: micros }));
+    const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'sft_ref.py'), modelDir, spec, out], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    ref = torch.io.safetensors.loadFile(out).tensors;
+  });
+
+  test.each([
+    ['eager', false], ['sdpa', false], ['eager', true], ['sdpa', true],
+  ] as const)('attention %s, gradient checkpointing %s: loss and every gradient 1e-5; evaluate() gives the token mean', async (attn, checkpointing) => {
+    const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attn });
+    const trainer = new torch.Trainer(model, {
+      outputDir: path.join(tmp, `out-${attn}-${checkpointing}`), perDeviceTrainBatchSize: 3, gradientAccumulationSteps: 2, gradientCheckpointing: checkpointing, progress: false,
+    }, ds);
+    model.train();
+    const loss = trainer.trainingStep(micros);
+    expect(Math.abs((loss.item() as number) - (ref.get('step_loss')!.item() as number))).toBeLessThan(1e-5);
+    let compared = 0;
+    for (const [name, p] of model.namedParameters()) {
+      expect(relErr(p.grad!, ref.get(`grad.${name}`)!)).toBeLessThan(1e-5);
+      compared++;
+    }
+    expect(compared).toBe(2 * 12 + 4); // every parameter: 12 a block, wte, wpe, ln_f's two
+    // Held-out: the mean over every predicted token, whatever the batch size.
+    for (const batchSize of [1, 4]) {
+      const r = torch.train.evaluate(model, ds, { batchSize });
+      expect(Math.abs(r.loss - (ref.get('eval_loss')!.item() as number))).toBeLessThan(1e-5);
+      expect(r.tokens).toBe(ds.examples.reduce((n, e) => n + e.length, 0));
+    }
+    model.dispose();
+  });
+});
+
+test('tstorch train / eval: prompt-completion .jsonl trains on padded examples; --no-packing takes a .txt line by line; clear errors', () => {
+  const jsonl = path.join(tmp, 'qa.jsonl');
+  fs.writeFileSync(jsonl, Array.from({ length: 12 }, (_, i) => JSON.stringify({ prompt: `Q: ${i} plus ${i}?\nA:`, completion: ` ${2 * i}.` })).join('\n') + '\n');
+  const out = path.join(tmp, 'cli-qa');
+  const r = spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', jsonl, '--eval-data', jsonl, '--out', out, '--max-steps', '3',
+    '--batch-size', '4', '--block-size', '32', '--lr', '1e-3', '--logging-steps', '1'], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/training: 12 examples of up to 32 tokens \(padded per batch; the loss on 36 tokens\); 4 per batch = 4 examples per step; 3 steps per epoch, 3 steps/);
+  expect(fs.existsSync(path.join(out, 'adapter_model.safetensors'))).toBe(true);
+  // eval on the same file: the same loss the Trainer logged at its end (the adapter loaded back).
+  const e = spawnSync(process.execPath, [bin, 'eval', '--model', modelDir, '--adapter', out, '--data', jsonl, '--block-size', '32', '--json'], { encoding: 'utf8' });
+  expect(e.stderr).toBe('');
+  const logged = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.eval_loss !== undefined);
+  expect(Math.abs(JSON.parse(e.stdout).loss - logged[logged.length - 1].eval_loss)).toBeLessThan(1e-5);
+  // A .txt without packing: one example per non-blank line.
+  const txt = path.join(tmp, 'lines.txt');
+  fs.writeFileSync(txt, 'The jury said Friday.\n\nIt praised the city.\nA third line here.\n');
+  const t = spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', txt, '--out', path.join(tmp, 'cli-txt'), '--max-steps', '1', '--no-packing', '--block-size', '16'], { encoding: 'utf8' });
+  expect(t.stderr).toBe('');
+  expect(t.stdout).toMatch(/training: 3 examples of up to 16 tokens/);
+  const f = spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', txt, '--out', path.join(tmp, 'cli-txt2'), '--max-steps', '1', '--packing=false', '--block-size', '16', '--no-completion-only-loss'], { encoding: 'utf8' });
+  expect(f.stdout).toMatch(/training: 3 examples of up to 16 tokens/);
+  // --no-<flag> exists only for booleans
+  const nf = spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', txt, '--out', path.join(tmp, 'cli-nf'), '--no-lr'], { encoding: 'utf8' });
+  expect(nf.stderr).toMatch(/unknown flag --no-lr/);
+  // Prompts that fill the block size leave nothing to learn: said, not a NaN loss.
+  const bad = spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', jsonl, '--out', path.join(tmp, 'cli-bad'), '--block-size', '4'], { encoding: 'utf8' });
+  expect(bad.status).not.toBe(0);
+  expect(bad.stderr).toMatch(/no example leaves anything to learn \(12 whose prompt fills --block-size 4/);
+});
