@@ -296,3 +296,53 @@ test('the Trainer on CUDA resumes exactly with dropout on (the checkpoint holds 
   expect(await train(path.join(tmp, 'resumed'), true)).toEqual(full);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+test('padded prompt-completion examples on CUDA: loss and gradients as transformers\' GPT2LMHeadModel with the same batch (eager and sdpa)', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-sft-'));
+  torch.manualSeed(0);
+  const dir = path.join(tmp, 'model');
+  const init = new torch.GPT2LMHeadModel({ vocab_size: 50257, n_positions: 64, n_embd: 32, n_layer: 2, n_head: 4 });
+  await init.savePretrained(dir);
+  init.dispose();
+  const ds = torch.data.ExampleDataset.fromPromptCompletions([
+    { prompt: 'Question: who presided?\nAnswer:', completion: ' Judge Durwood Pye.' },
+    { prompt: 'Q: 2+2?\nA:', completion: ' 4' },
+    { prompt: 'Translate: the house\n', completion: 'la maison, where the family lives' },
+  ], { maxLength: 48 });
+  const cpuBatch = ds.collate([0, 1, 2]);
+  fs.writeFileSync(path.join(tmp, 'batch.json'), JSON.stringify({
+    input_ids: cpuBatch.inputIds.tolist(), labels: cpuBatch.labels.tolist(), attention_mask: cpuBatch.attentionMask!.tolist(),
+  }));
+  const py = `
+import json, sys, torch
+from safetensors.torch import save_file
+from transformers import GPT2LMHeadModel
+d, attn = sys.argv[1], sys.argv[2]
+b = {k: torch.tensor(v, device="cuda") for k, v in json.load(open(d + "/batch.json")).items()}
+m = GPT2LMHeadModel.from_pretrained(d + "/model", attn_implementation=attn).cuda().eval()
+out = m(**b)
+out.loss.backward()
+res = {"loss": out.loss.detach().reshape(1).cpu()}
+for n, p in m.named_parameters():
+    res["grad." + n] = p.grad.detach().float().cpu()
+save_file(res, d + "/hf-" + attn + ".safetensors")`;
+  for (const attn of ['eager', 'sdpa'] as const) {
+    const r = spawnSync(PY, ['-c', py, tmp, attn], { encoding: 'utf8' });
+    if (r.status !== 0) console.error(r.stderr);
+    expect(r.status).toBe(0);
+    const ref = torch.io.safetensors.loadFile(path.join(tmp, `hf-${attn}.safetensors`)).tensors;
+    const model = await torch.GPT2LMHeadModel.fromPretrained(dir, { device: 'cuda', attnImplementation: attn });
+    const batch = ds.collate([0, 1, 2], 'cuda'); // (through pinned memory)
+    expect(batch.attentionMask!.device).toBe('cuda:0');
+    const loss = model.forwardBackward(batch.inputIds, { labels: batch.labels, attentionMask: batch.attentionMask }).item() as number;
+    expect(Math.abs(loss - (ref.get('loss')!.item() as number))).toBeLessThan(1e-5);
+    let n = 0;
+    for (const [name, p] of model.namedParameters()) {
+      expect(relErr(p.grad!.cpu(), ref.get(`grad.${name}`)!)).toBeLessThan(1e-4);
+      n++;
+    }
+    expect(n).toBe(2 * 12 + 4);
+    model.dispose();
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+});

@@ -56,6 +56,8 @@ test('prompt-completion examples are tokenized as TRL does: one text, the prompt
   expect(texts.promptLengths).toEqual([0, 0]);
   expect(torch.data.ExampleDataset.fromPromptCompletions(PAIRS, { maxLength: 64, completionOnlyLoss: false }).promptLengths).toEqual([0, 0, 0, 0, 0]);
   expect(() => new torch.data.ExampleDataset([], 1)).toThrow(/maxLength must be an integer >= 2/);
+  // Any vocabulary: the pad id is an option (GPT-2's eos by default).
+  expect(new torch.data.ExampleDataset([{ ids: [1, 2, 3] }, { ids: [4, 5] }], 8, { padTokenId: 0 }).collate([0, 1]).inputIds.tolist()).toEqual([[1, 2, 3], [4, 5, 0]]);
   // split() keeps each example's prompt length with it.
   const [train, held] = ds.split(0.25);
   expect([train.length, held.length]).toEqual([3, 1]);

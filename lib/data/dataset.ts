@@ -136,10 +136,11 @@ export class ExampleDataset implements LMDataset {
   readonly promptLengths: number[] = [];
   /** examples left out: nothing for the loss to predict */
   readonly dropped: number = 0;
-  /** what padding positions hold (never attended to, never predicted): GPT-2's eos, as its pad token usually is */
-  readonly padTokenId = EOS_TOKEN_ID;
+  /** what padding positions hold (never attended to, never predicted): GPT-2's eos by default, as its pad token usually is */
+  readonly padTokenId: number;
 
-  constructor(examples: { ids: ArrayLike<number>; promptLength?: number }[], readonly maxLength: number) {
+  constructor(examples: { ids: ArrayLike<number>; promptLength?: number }[], readonly maxLength: number, opts: { padTokenId?: number } = {}) {
+    this.padTokenId = opts.padTokenId ?? EOS_TOKEN_ID;
     if (!Number.isInteger(maxLength) || maxLength < 2) throw new Error(`ExampleDataset: maxLength must be an integer >= 2, got ${maxLength}`);
     let dropped = 0;
     for (const e of examples) {
@@ -211,7 +212,7 @@ export class ExampleDataset implements LMDataset {
     const nEval = Math.max(1, Math.round(this.length * evalFraction));
     if (nEval >= this.length) throw new Error(`ExampleDataset: ${this.length} examples are too few to hold out ${nEval}`);
     const part = (from: number, to: number) => new ExampleDataset(
-      this.examples.slice(from, to).map((ids, k) => ({ ids, promptLength: this.promptLengths[from + k] })), this.maxLength);
+      this.examples.slice(from, to).map((ids, k) => ({ ids, promptLength: this.promptLengths[from + k] })), this.maxLength, { padTokenId: this.padTokenId });
     return [part(0, this.length - nEval), part(this.length - nEval, this.length)];
   }
 }

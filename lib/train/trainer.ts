@@ -166,7 +166,7 @@ export class Trainer {
     for (const k of ['perDeviceTrainBatchSize', 'gradientAccumulationSteps', 'loggingSteps'] as const) {
       if (!Number.isInteger(a[k]) || a[k] < 1) throw new Error(`Trainer: ${k} must be a positive integer, got ${a[k]}`);
     }
-    if (trainDataset.length === 0) throw new Error('Trainer: the training set has no complete block (text shorter than the block size?)');
+    if (trainDataset.length === 0) throw new Error('Trainer: the training set is empty (no complete block: text shorter than the block size? or no example)');
     this.rank = distributed.getRank();
     this.worldSize = distributed.getWorldSize();
     // Each rank trains on its shard (DistributedSampler: ceil(n / world) blocks, padded by wrapping);
