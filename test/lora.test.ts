@@ -100,6 +100,26 @@ test('bias modes and modulesToSave', async () => {
   a.dispose();
 });
 
+test('LoRA layers take the mode of the layers they replace: an adapter loaded for inference runs without dropout', async () => {
+  const m = await torch.GPT2LMHeadModel.fromPretrained(base); // eval mode, as HF's from_pretrained
+  torch.lora.applyLoRA(m, { r: 4, alpha: 8, dropout: 0.5 });
+  randomizeLora(m);
+  const dir = path.join(tmp, 'inference-adapter');
+  await torch.lora.saveAdapter(m, dir);
+  const loaded = await torch.lora.loadAdapter(await torch.GPT2LMHeadModel.fromPretrained(base), dir);
+  expect(torch.lora.loraLayers(loaded).every(([, l]) => !l.training && !l.lora_dropout.training)).toBe(true);
+  torch.tidy(() => {
+    const a = loaded.forward(ids()).logits, b = loaded.forward(ids()).logits;
+    expect(a.sub(b).abs().max().item()).toBe(0); // (with dropout 0.5 on, two calls differ)
+    torch.lora.merge(loaded);
+    expect(relErr(loaded.forward(ids()).logits, a)).toBeLessThan(1e-5);
+  });
+  // On a model in training mode the LoRA layers train (dropout on) too.
+  const t = (await torch.GPT2LMHeadModel.fromPretrained(base)).train();
+  torch.lora.applyLoRA(t, { r: 4, dropout: 0.5 });
+  expect(torch.lora.loraLayers(t).every(([, l]) => l.lora_dropout.training)).toBe(true);
+});
+
 test('bad options are clear errors', async () => {
   const m = await torch.GPT2LMHeadModel.fromPretrained(base);
   expect(() => torch.lora.applyLoRA(m, { r: -1 })).toThrow(/non-negative integer/);

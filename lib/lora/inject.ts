@@ -56,7 +56,9 @@ export function applyLoRA<M extends Module>(model: M, options: LoRAOptions = {})
   if (opts.r > 0) {
     for (const [name, conv] of targets) {
       const [parent, child] = parentOf(model, name);
-      parent.replaceModule(child, new LoRAConv1D(conv as Conv1D, opts));
+      // In the mode of the layer it replaces: LoRA added to a model in eval mode (loaded for
+      // inference) must not start its dropout.
+      parent.replaceModule(child, new LoRAConv1D(conv as Conv1D, opts).train(conv.training));
     }
   }
   configs.set(model, opts);
