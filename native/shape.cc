@@ -23,6 +23,8 @@ OP(repeat, T0.repeat(argInts(info, 1)))
 OP(cat, at::cat(argTensors(info, 0), argInt64(info, 1)))
 OP(stack, at::stack(argTensors(info, 0), argInt64(info, 1)))
 OP(narrow, T0.narrow(argInt64(info, 1), argInt64(info, 2), argInt64(info, 3)))
+// asStrided(x, sizes, strides, storageOffset): a view of x's storage with these strides (in elements)
+OP(asStrided, T0.as_strided(argInts(info, 1), argInts(info, 2), argInt64(info, 3)))
 OP(select, T0.select(argInt64(info, 1), argInt64(info, 2)))
 // slice(x, dim, start, end, step): end may be null (to the end)
 Napi::Value slice(const Napi::CallbackInfo& info) {
@@ -64,7 +66,7 @@ OP(oneHot, at::one_hot(T0, argInt64(info, 1)))
 void registerShape(Registrar& r) {
 #define R(name) r.add<name>(#name)
   R(view); R(reshape); R(transpose); R(permute); R(unsqueeze); R(squeeze); R(expand);
-  R(flatten); R(repeat); R(cat); R(stack); R(narrow); R(select); R(slice); R(indexSelect);
+  R(flatten); R(repeat); R(cat); R(stack); R(narrow); R(asStrided); R(select); R(slice); R(indexSelect);
   R(gather); R(tril); R(triu); R(split); R(chunk); R(topk); R(sort); R(argsort);
   R(multinomial); R(scatter); R(scatterScalar); R(oneHot);
 #undef R

@@ -346,3 +346,20 @@ save_file(res, d + "/hf-" + attn + ".safetensors")`;
   }
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+test('pytorch_model.bin written by this machine\'s transformers (torch 2.x\'s zip format) loads as its safetensors does', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-bin-'));
+  const py = `
+import sys
+from transformers import GPT2LMHeadModel
+m = GPT2LMHeadModel.from_pretrained(sys.argv[1])
+m.save_pretrained(sys.argv[2], safe_serialization=False)`;
+  const r = spawnSync(PY, ['-c', py, path.join(fixtures, 'gpt2', 'tiny'), path.join(tmp, 'bin')], { encoding: 'utf8' });
+  if (r.status !== 0) console.error(r.stderr);
+  expect(fs.existsSync(path.join(tmp, 'bin', 'pytorch_model.bin'))).toBe(true);
+  const ids = torch.tensor([[5, 17, 3, 99, 42, 8]], { dtype: 'int64' });
+  const a = (await torch.GPT2LMHeadModel.fromPretrained(path.join(tmp, 'bin'))).forward(ids).logits;
+  const b = (await torch.GPT2LMHeadModel.fromPretrained(path.join(fixtures, 'gpt2', 'tiny'))).forward(ids).logits;
+  expect(a.sub(b).abs().max().item()).toBe(0);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});

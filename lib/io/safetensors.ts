@@ -119,6 +119,9 @@ export function loadFile(
   return { tensors: out, metadata: header.metadata };
 }
 
+/** Reads one file of a sharded checkpoint (loadFile; a PyTorch checkpoint's reader for pytorch_model.bin shards). */
+export type ShardLoader = (file: string, opts: { device?: string; filter?: (name: string) => boolean }) => { tensors: Map<string, Tensor> };
+
 /**
  * Loads a sharded checkpoint from its index (Hugging Face's model.safetensors.index.json:
  * { metadata, weight_map: { tensor name: shard file } }), shard by shard. Every tensor the index
@@ -126,8 +129,9 @@ export function loadFile(
  */
 export function loadSharded(
   indexFile: string,
-  opts: { device?: string; filter?: (name: string) => boolean } = {},
+  opts: { device?: string; filter?: (name: string) => boolean; loadShard?: ShardLoader } = {},
 ): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
+  const loadShard = opts.loadShard ?? loadFile;
   let index: { weight_map?: Record<string, string>; metadata?: Record<string, unknown> };
   try {
     index = JSON.parse(fs.readFileSync(indexFile, 'utf8'));
@@ -149,7 +153,7 @@ export function loadSharded(
     for (const [file, names] of byFile) {
       const shard = path.join(path.dirname(indexFile), file);
       if (!fs.existsSync(shard)) throw new Error(`safetensors: ${indexFile} lists ${file}, which is not in that folder (an incomplete download?)`);
-      const { tensors } = loadFile(shard, { device: opts.device, filter: (n) => names.has(n) });
+      const { tensors } = loadShard(shard, { device: opts.device, filter: (n) => names.has(n) });
       for (const [n, t] of tensors) out.set(n, t);
       for (const n of names) if (!tensors.has(n)) throw new Error(`safetensors: ${indexFile} puts '${n}' in ${file}, which does not hold it`);
     }

@@ -9,7 +9,8 @@ import { noGrad } from '../tensor/runtime';
 import { tidy } from '../tensor/scope';
 import { Module } from '../nn/module';
 import { Conv1D } from '../nn/layers';
-import { loadFile, saveFile } from '../io/safetensors';
+import { saveFile } from '../io/safetensors';
+import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 import { LoRAConv1D, LoRAOptions, ResolvedLoRAOptions, matchesTarget, resolveLoRAOptions } from './lora';
 
@@ -245,12 +246,8 @@ export async function loadAdapter<M extends Module>(model: M, dir: string): Prom
   const mine = configs.get(model)!;
   if (mine.mode !== 'peft') throw new Error('loadAdapter: the model has seed-mode LoRA; load adapters into a model without LoRA or with peft mode');
   if (mine.r !== opts.r) throw new Error(`loadAdapter: the model has LoRA rank ${mine.r}, the adapter ${opts.r}`);
-  const file = path.join(dir, 'adapter_model.safetensors');
-  if (!fs.existsSync(file)) {
-    const bin = fs.existsSync(path.join(dir, 'adapter_model.bin'));
-    throw new Error(`adapter: ${file} not found${bin ? ' (only adapter_model.bin is there; save it with safe_serialization=True)' : ''}`);
-  }
-  const { tensors } = loadFile(file);
+  // adapter_model.safetensors, or the adapter_model.bin older PEFT versions wrote
+  const { tensors, file } = loadWeights(dir, 'adapter');
   try {
     const own = new Map(model.namedParameters().map(([n, p]) => [n, p] as [string, Tensor]));
     const expected = tidy(() => [...adapterStateDict(model).keys()]);

@@ -12,7 +12,8 @@ import { DType, Device } from '../tensor/dtype';
 import { Module, ModuleList } from '../nn/module';
 import { Conv1D, Dropout, Embedding, LayerNorm, Linear } from '../nn/layers';
 import * as F from '../nn/functional';
-import { loadFile, loadSharded, saveFile } from '../io/safetensors';
+import { saveFile } from '../io/safetensors';
+import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 
 /** Hugging Face's GPT2Config keys (config.json). */
@@ -526,18 +527,10 @@ export class GPT2LMHeadModel extends Module {
   /** Loads config.json + model.safetensors from a Hugging Face GPT-2 folder, in eval mode. */
   static async fromPretrained(dir: string, opts: GPT2ModelOptions = {}): Promise<GPT2LMHeadModel> {
     const config = readConfig(dir);
-    // One file, or shards with an index (what save_pretrained writes past its max_shard_size).
-    let file = path.join(dir, 'model.safetensors');
-    const index = path.join(dir, 'model.safetensors.index.json');
-    const sharded = !fs.existsSync(file) && fs.existsSync(index);
-    if (sharded) file = index;
-    else if (!fs.existsSync(file)) {
-      const bin = fs.existsSync(path.join(dir, 'pytorch_model.bin'));
-      throw new Error(`GPT-2: ${file} not found${bin ? ' (only pytorch_model.bin is there: tstorch reads safetensors; convert it with Hugging Face save_pretrained(safe_serialization=True))' : ''}`);
-    }
+    // model.safetensors, or its shards with an index, or PyTorch's pytorch_model.bin (or shards).
     // The attn.bias / masked_bias buffers and a stored lm_head (tied) are not read at all.
     const ignored = (name: string) => /\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight';
-    const { tensors } = (sharded ? loadSharded : loadFile)(file, { filter: (name) => !ignored(name) });
+    const { tensors, file } = loadWeights(dir, 'model', { filter: (name) => !ignored(name) });
     let model: GPT2LMHeadModel;
     try {
       model = new GPT2LMHeadModel(config, { attnImplementation: opts.attnImplementation });

@@ -374,6 +374,8 @@ export class Tensor {
   flatten(startDim = 0, endDim = -1): Tensor { return wrap(native.flatten(id(this), startDim, endDim)); }
   repeat(sizes: number[]): Tensor { return wrap(native.repeat(id(this), sizes)); }
   narrow(dim: number, start: number, length: number): Tensor { return wrap(native.narrow(id(this), dim, start, length)); }
+  /** torch.as_strided: a view of this tensor's storage with the given sizes, strides and storage offset (in elements). */
+  asStrided(size: Shape, stride: number[], storageOffset = 0): Tensor { return wrap(native.asStrided(id(this), size, stride, storageOffset)); }
   select(dim: number, index: number): Tensor { return wrap(native.select(id(this), dim, index)); }
   /** Python's x[..., start:end:step] along one dim; end null/undefined means to the end. */
   slice(dim: number, start: number | null = 0, end: number | null = null, step = 1): Tensor {

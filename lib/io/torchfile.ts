@@ -1,0 +1,342 @@
+// PyTorch checkpoints (torch.save's pytorch_model.bin, adapter_model.bin) read without Python:
+// the zip format (torch >= 1.6: <name>/data.pkl and one <name>/data/<key> record per storage)
+// and the legacy one (pickles, then the storages' raw bytes). The pickle is read by a
+// restricted unpickler, as torch.load(weights_only=True): it knows the handful of classes a
+// state dict is made of (OrderedDict, torch's tensor rebuilders and storage types) and refuses
+// anything else; nothing in the file is ever executed. Tensors are read straight from the file.
+import * as fs from 'fs';
+import * as path from 'path';
+import { Tensor, _wrap as wrap } from '../tensor/tensor';
+import { native } from '../tensor/native';
+import { DType, dtypeBytes, dtypeCode, deviceCode } from '../tensor/dtype';
+import { tidy } from '../tensor/scope';
+
+const STORAGE_DTYPES: Record<string, DType> = {
+  FloatStorage: 'float32', DoubleStorage: 'float64', HalfStorage: 'float16', BFloat16Storage: 'bfloat16',
+  LongStorage: 'int64', IntStorage: 'int32', ShortStorage: 'int16', CharStorage: 'int8', ByteStorage: 'uint8', BoolStorage: 'bool',
+};
+
+/** A storage as the pickle names it: its dtype, its key (record name or legacy key), its element count. */
+interface StorageRef { dtype: DType; key: string; numel: number }
+/** A tensor as the pickle describes it: a view (offset, sizes, strides in elements) of a storage. */
+class TensorRef {
+  constructor(readonly storage: StorageRef, readonly offset: number, readonly shape: number[], readonly stride: number[]) {}
+}
+/** A class or function the pickle names (GLOBAL), known or not. */
+class PyGlobal {
+  constructor(readonly module: string, readonly name: string) {}
+  get qualified(): string { return `${this.module}.${this.name}`; }
+}
+const MARK = Symbol('mark');
+
+function fail(file: string, why: string): never {
+  throw new Error(`torch checkpoint: ${file}: ${why}`);
+}
+
+/** Bytes of a file read on demand through a window: legacy checkpoints are pickles then gigabytes of storage. */
+class FileBytes {
+  private buf = Buffer.alloc(0);
+  private bufStart = 0;
+  constructor(private readonly fd: number, readonly file: string, public pos = 0, private readonly end = fs.fstatSync(fd).size) {}
+  take(n: number): Buffer {
+    if (this.pos + n > this.end) fail(this.file, `truncated (needs ${n} bytes at offset ${this.pos}, the file ends at ${this.end})`);
+    if (this.pos < this.bufStart || this.pos + n > this.bufStart + this.buf.length) {
+      this.buf = Buffer.alloc(Math.min(Math.max(n, 1 << 20), this.end - this.pos));
+      fs.readSync(this.fd, this.buf, 0, this.buf.length, this.pos);
+      this.bufStart = this.pos;
+    }
+    const out = this.buf.subarray(this.pos - this.bufStart, this.pos - this.bufStart + n);
+    this.pos += n;
+    return out;
+  }
+}
+
+/**
+ * Python's pickle machine, restricted to what torch.save writes for a state dict (protocols 2-5).
+ * `persistentLoad` turns torch's storage ids into StorageRefs.
+ */
+function unpickle(src: FileBytes, persistentLoad: (pid: unknown[]) => StorageRef): unknown {
+  const stack: unknown[] = [];
+  const memo = new Map<number, unknown>();
+  const popMark = (): unknown[] => {
+    const k = stack.lastIndexOf(MARK);
+    if (k < 0) fail(src.file, 'corrupt pickle (no MARK)');
+    const items = stack.splice(k + 1);
+    stack.pop();
+    return items;
+  };
+  const u8 = () => src.take(1)[0];
+  const u32 = () => src.take(4).readUInt32LE(0);
+  const setItems = (d: unknown, kv: unknown[]) => {
+    if (!(d instanceof Map)) fail(src.file, 'corrupt pickle (SETITEM on a non-dict)');
+    for (let i = 0; i + 1 < kv.length; i += 2) d.set(kv[i], kv[i + 1]);
+  };
+  for (;;) {
+    const op = u8();
+    switch (op) {
+      case 0x80: u8(); break; // PROTO
+      case 0x95: src.take(8); break; // FRAME: frames only group bytes
+      case 0x2e: return stack.pop(); // STOP
+      case 0x28: stack.push(MARK); break; // MARK
+      case 0x4e: stack.push(null); break; // NONE
+      case 0x88: stack.push(true); break; // NEWTRUE
+      case 0x89: stack.push(false); break; // NEWFALSE
+      case 0x4a: stack.push(src.take(4).readInt32LE(0)); break; // BININT
+      case 0x4b: stack.push(u8()); break; // BININT1
+      case 0x4d: stack.push(src.take(2).readUInt16LE(0)); break; // BININT2
+      case 0x8a: { // LONG1: little-endian two's complement
+        const b = src.take(u8());
+        let v = 0n;
+        for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+        if (b.length && b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
+        stack.push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+        break;
+      }
+      case 0x47: stack.push(src.take(8).readDoubleBE(0)); break; // BINFLOAT
+      case 0x58: stack.push(src.take(u32()).toString('utf8')); break; // BINUNICODE
+      case 0x8c: stack.push(src.take(u8()).toString('utf8')); break; // SHORT_BINUNICODE
+      case 0x8d: stack.push(src.take(Number(src.take(8).readBigUInt64LE(0))).toString('utf8')); break; // BINUNICODE8
+      case 0x54: stack.push(src.take(src.take(4).readInt32LE(0)).toString('latin1')); break; // BINSTRING
+      case 0x55: stack.push(src.take(u8()).toString('latin1')); break; // SHORT_BINSTRING
+      case 0x42: stack.push(Buffer.from(src.take(u32()))); break; // BINBYTES
+      case 0x43: stack.push(Buffer.from(src.take(u8()))); break; // SHORT_BINBYTES
+      case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
+      case 0x64: { const m = new Map(); setItems(m, popMark()); stack.push(m); break; } // DICT
+      case 0x5d: stack.push([]); break; // EMPTY_LIST
+      case 0x6c: stack.push(popMark()); break; // LIST
+      case 0x29: stack.push([]); break; // EMPTY_TUPLE (tuples are arrays here)
+      case 0x74: stack.push(popMark()); break; // TUPLE
+      case 0x85: stack.push([stack.pop()]); break; // TUPLE1
+      case 0x86: { const b = stack.pop(), a = stack.pop(); stack.push([a, b]); break; } // TUPLE2
+      case 0x87: { const c = stack.pop(), b = stack.pop(), a = stack.pop(); stack.push([a, b, c]); break; } // TUPLE3
+      case 0x8f: stack.push(new Set()); break; // EMPTY_SET
+      case 0x90: { const items = popMark(); const s = stack[stack.length - 1] as Set<unknown>; items.forEach((x) => s.add(x)); break; } // ADDITEMS
+      case 0x91: stack.push(new Set(popMark())); break; // FROZENSET
+      case 0x61: { const x = stack.pop(); (stack[stack.length - 1] as unknown[]).push(x); break; } // APPEND
+      case 0x65: { const items = popMark(); (stack[stack.length - 1] as unknown[]).push(...items); break; } // APPENDS
+      case 0x73: { const v = stack.pop(), k = stack.pop(); setItems(stack[stack.length - 1], [k, v]); break; } // SETITEM
+      case 0x75: { const kv = popMark(); setItems(stack[stack.length - 1], kv); break; } // SETITEMS
+      case 0x71: memo.set(u8(), stack[stack.length - 1]); break; // BINPUT
+      case 0x72: memo.set(u32(), stack[stack.length - 1]); break; // LONG_BINPUT
+      case 0x94: memo.set(memo.size, stack[stack.length - 1]); break; // MEMOIZE
+      case 0x68: stack.push(memo.get(u8())); break; // BINGET
+      case 0x6a: stack.push(memo.get(u32())); break; // LONG_BINGET
+      case 0x63: { // GLOBAL "module\nname\n"
+        const line = () => { let s = ''; for (let c = u8(); c !== 0x0a; c = u8()) s += String.fromCharCode(c); return s; };
+        const module = line();
+        stack.push(new PyGlobal(module, line()));
+        break;
+      }
+      case 0x93: { const name = stack.pop() as string, module = stack.pop() as string; stack.push(new PyGlobal(module, name)); break; } // STACK_GLOBAL
+      case 0x51: stack.push(persistentLoad(stack.pop() as unknown[])); break; // BINPERSID
+      case 0x52: { const args = stack.pop() as unknown[], fn = stack.pop(); stack.push(call(src.file, fn, args)); break; } // REDUCE
+      case 0x81: { const args = stack.pop() as unknown[], cls = stack.pop(); stack.push(call(src.file, cls, args)); break; } // NEWOBJ
+      case 0x62: { // BUILD: an OrderedDict's state (its _metadata) or a rebuilt object's: nothing to keep
+        stack.pop();
+        break;
+      }
+      default:
+        fail(src.file, `unsupported pickle opcode 0x${op.toString(16)} at offset ${src.pos - 1} (not a state dict saved by torch.save?)`);
+    }
+  }
+}
+
+/** The only calls a state dict's pickle makes; anything else is refused, never run. */
+function call(file: string, fn: unknown, args: unknown[]): unknown {
+  if (!(fn instanceof PyGlobal)) fail(file, 'corrupt pickle (a call of something that is not a class or function)');
+  switch (fn.qualified) {
+    case 'collections.OrderedDict':
+      return new Map();
+    case 'torch._utils._rebuild_tensor_v2':
+    case 'torch._utils._rebuild_tensor': {
+      const [storage, offset, shape, stride] = args as [StorageRef, number, number[], number[]];
+      return new TensorRef(storage, offset, [...shape], [...stride]);
+    }
+    case 'torch._utils._rebuild_parameter':
+    case 'torch._utils._rebuild_parameter_with_state':
+      return args[0]; // an nn.Parameter saved as such: its data
+    default:
+      fail(file, `it pickles ${fn.qualified}, which a state dict does not hold; tstorch reads only state dicts (torch.save(model.state_dict())) and runs nothing from a pickle`);
+  }
+}
+
+function storageRef(file: string, pid: unknown[], legacy: boolean): StorageRef {
+  const [tag, type, key, , numel, view] = pid as [string, PyGlobal, string, string, number, unknown];
+  if (tag !== 'storage' || !(type instanceof PyGlobal)) fail(file, `unexpected persistent id ${JSON.stringify(tag)}`);
+  const dtype = STORAGE_DTYPES[type.name];
+  if (!dtype || type.module !== 'torch') fail(file, `storage type ${type.qualified} is not supported (one of torch.${Object.keys(STORAGE_DTYPES).join(', torch.')})`);
+  if (legacy && view !== null && view !== undefined) fail(file, 'storage views of the legacy format are not supported (re-save it with a recent torch.save)');
+  return { dtype, key: String(key), numel: Number(numel) };
+}
+
+/** The tensors of a pickled state dict, as (name -> view of a storage). */
+function stateDictOf(file: string, obj: unknown): Map<string, TensorRef> {
+  // Some checkpoints wrap the state dict ({"state_dict": ...}, {"model": ...}): one level is looked through.
+  if (obj instanceof Map && ![...obj.values()].some((v) => v instanceof TensorRef)) {
+    const inner = [...obj.values()].filter((v) => v instanceof Map && [...v.values()].some((t) => t instanceof TensorRef));
+    if (inner.length === 1) obj = inner[0];
+  }
+  if (!(obj instanceof Map)) fail(file, 'holds no state dict (a dict of tensors)');
+  const out = new Map<string, TensorRef>();
+  for (const [k, v] of obj) if (typeof k === 'string' && v instanceof TensorRef) out.set(k, v);
+  if (!out.size) fail(file, 'holds no tensors');
+  return out;
+}
+
+/** One stored entry of a zip archive: where its bytes start, and how many. */
+interface ZipEntry { offset: number; size: number }
+
+/** The entries of a zip file (torch's are stored uncompressed; zip64 when past 4 GiB). */
+function zipEntries(fd: number, file: string): Map<string, ZipEntry> {
+  const size = fs.fstatSync(fd).size;
+  const read = (pos: number, n: number) => {
+    const b = Buffer.alloc(n);
+    if (fs.readSync(fd, b, 0, n, pos) !== n) fail(file, 'truncated zip');
+    return b;
+  };
+  const tailLen = Math.min(size, 65557);
+  const tail = read(size - tailLen, tailLen);
+  const eocd = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (eocd < 0) fail(file, 'not a complete zip archive (no end record: truncated?)');
+  let count = tail.readUInt16LE(eocd + 10), cdOffset = tail.readUInt32LE(eocd + 16);
+  if (count === 0xffff || cdOffset === 0xffffffff) {
+    const loc = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x06, 0x07]), eocd);
+    if (loc < 0) fail(file, 'zip64 archive without its locator');
+    const z = read(Number(tail.readBigUInt64LE(loc + 8)), 56);
+    if (z.readUInt32LE(0) !== 0x06064b50) fail(file, 'corrupt zip64 end record');
+    count = Number(z.readBigUInt64LE(32));
+    cdOffset = Number(z.readBigUInt64LE(48));
+  }
+  const entries = new Map<string, ZipEntry>();
+  let pos = cdOffset;
+  for (let i = 0; i < count; i++) {
+    const h = read(pos, 46);
+    if (h.readUInt32LE(0) !== 0x02014b50) fail(file, 'corrupt zip central directory');
+    const method = h.readUInt16LE(10), nameLen = h.readUInt16LE(28), extraLen = h.readUInt16LE(30), commentLen = h.readUInt16LE(32);
+    let compressed: number = h.readUInt32LE(20), local: number = h.readUInt32LE(42);
+    const rest = read(pos + 46, nameLen + extraLen);
+    const name = rest.subarray(0, nameLen).toString('utf8');
+    // zip64 extra field (0x0001): the 64-bit values of those fields that read 0xffffffff, in order.
+    for (let e = nameLen; e + 4 <= rest.length;) {
+      const id = rest.readUInt16LE(e), len = rest.readUInt16LE(e + 2);
+      if (id === 0x0001) {
+        let at = e + 4;
+        if (h.readUInt32LE(24) === 0xffffffff) at += 8; // uncompressed size comes first
+        if (compressed === 0xffffffff) { compressed = Number(rest.readBigUInt64LE(at)); at += 8; }
+        if (local === 0xffffffff) local = Number(rest.readBigUInt64LE(at));
+      }
+      e += 4 + len;
+    }
+    if (method !== 0) fail(file, `zip entry ${name} is compressed (method ${method}); torch.save stores entries uncompressed`);
+    const lh = read(local, 30);
+    if (lh.readUInt32LE(0) !== 0x04034b50) fail(file, `corrupt zip local header for ${name}`);
+    entries.set(name, { offset: local + 30 + lh.readUInt16LE(26) + lh.readUInt16LE(28), size: compressed });
+    pos += 46 + nameLen + extraLen + commentLen;
+  }
+  return entries;
+}
+
+/** Where each storage's bytes start in the file, and the state dict's tensors. */
+function readIndex(file: string, fd: number): { tensors: Map<string, TensorRef>; storageStart: Map<string, number> } {
+  const magic = Buffer.alloc(4);
+  fs.readSync(fd, magic, 0, 4, 0);
+  const storageStart = new Map<string, number>();
+  if (magic.readUInt32LE(0) === 0x04034b50) {
+    const entries = zipEntries(fd, file);
+    const pkl = [...entries.keys()].find((n) => /^[^/]+\/data\.pkl$/.test(n));
+    if (!pkl) fail(file, 'a zip archive without data.pkl (not a torch.save file)');
+    const root = pkl.slice(0, -'data.pkl'.length);
+    const e = entries.get(pkl)!;
+    const seen: StorageRef[] = [];
+    const obj = unpickle(new FileBytes(fd, file, e.offset, e.offset + e.size), (pid) => {
+      const s = storageRef(file, pid, false);
+      seen.push(s);
+      return s;
+    });
+    for (const s of seen) {
+      const rec = entries.get(`${root}data/${s.key}`);
+      if (!rec) fail(file, `storage record ${root}data/${s.key} is missing`);
+      if (rec.size < s.numel * dtypeBytes[s.dtype]) fail(file, `storage ${s.key} holds ${rec.size} bytes, not the ${s.numel * dtypeBytes[s.dtype]} its tensors need`);
+      storageStart.set(s.key, rec.offset);
+    }
+    return { tensors: stateDictOf(file, obj), storageStart };
+  }
+  // Legacy: magic number, protocol version, system info, the object, the storage keys, then each
+  // storage as an 8-byte element count and its bytes, in the keys' order.
+  const src = new FileBytes(fd, file);
+  const none = (): StorageRef => fail(file, 'not a torch.save file (storage before the object)');
+  let head: unknown;
+  try {
+    head = unpickle(src, none);
+  } catch {
+    fail(file, 'neither a zip archive nor a legacy torch.save file');
+  }
+  if (head !== 0x1950a86a20f9469cfc6cn) fail(file, 'neither a zip archive nor a legacy torch.save file (wrong magic number)');
+  const version = unpickle(src, none);
+  if (version !== 1001) fail(file, `legacy format version ${String(version)} is not supported`);
+  unpickle(src, none); // system info (endianness, type sizes): little-endian assumed, as x86 and ARM
+  const byKey = new Map<string, StorageRef>();
+  const obj = unpickle(src, (pid) => {
+    const s = storageRef(file, pid, true);
+    if (!byKey.has(s.key)) byKey.set(s.key, s);
+    return byKey.get(s.key)!;
+  });
+  const keys = unpickle(src, none) as unknown[];
+  if (!Array.isArray(keys)) fail(file, 'corrupt legacy file (no storage key list)');
+  const size = fs.fstatSync(fd).size, count = Buffer.alloc(8);
+  let pos = src.pos;
+  for (const key of keys.map(String)) {
+    const s = byKey.get(key);
+    if (fs.readSync(fd, count, 0, 8, pos) !== 8) fail(file, 'truncated (the storages run past the end of the file)');
+    const numel = Number(count.readBigInt64LE(0));
+    if (s && numel < s.numel) fail(file, `storage ${key} holds ${numel} elements, not the ${s.numel} its tensors need`);
+    storageStart.set(key, pos + 8);
+    pos += 8 + numel * (s ? dtypeBytes[s.dtype] : 1);
+  }
+  if (pos > size) fail(file, 'truncated (the storages run past the end of the file)');
+  return { tensors: stateDictOf(file, obj), storageStart };
+}
+
+/** Reads one tensor: straight from the file when contiguous, else its storage's span, then the strided view. */
+function readTensor(file: string, ref: TensorRef, start: number, device?: string): Tensor {
+  const { dtype } = ref.storage, esize = dtypeBytes[dtype];
+  const numel = ref.shape.reduce((a, b) => a * b, 1);
+  let contiguous = true;
+  for (let d = ref.shape.length - 1, expect = 1; d >= 0; d--) {
+    if (ref.shape[d] !== 1 && ref.stride[d] !== expect) contiguous = false;
+    expect *= ref.shape[d];
+  }
+  const span = numel === 0 ? 0 : 1 + ref.shape.reduce((s, n, d) => s + (n - 1) * ref.stride[d], 0);
+  if (ref.offset + span > ref.storage.numel) fail(file, `a tensor of shape [${ref.shape}] reaches past its storage ${ref.storage.key}`);
+  const abs = path.resolve(file);
+  if (contiguous) return wrap(native.fromFile(abs, start + ref.offset * esize, ref.shape, dtypeCode(dtype), deviceCode(device)));
+  return tidy(() => {
+    const flat = wrap(native.fromFile(abs, start + ref.offset * esize, [span], dtypeCode(dtype), -1));
+    return flat.asStrided(ref.shape, ref.stride, 0).contiguous().to({ device: device ?? 'cpu' });
+  });
+}
+
+/**
+ * Loads the tensors of a PyTorch checkpoint (a state dict saved by torch.save; or those
+ * `filter` accepts). Tensors sharing a storage (tied weights) come out as separate copies.
+ */
+export function loadTorchFile(file: string, opts: { device?: string; filter?: (name: string) => boolean } = {}): { tensors: Map<string, Tensor> } {
+  if (!fs.existsSync(file)) throw new Error(`torch checkpoint: ${file} not found`);
+  const fd = fs.openSync(file, 'r');
+  const out = new Map<string, Tensor>();
+  try {
+    const { tensors, storageStart } = readIndex(file, fd);
+    for (const [name, ref] of tensors) {
+      if (opts.filter && !opts.filter(name)) continue;
+      const start = storageStart.get(ref.storage.key);
+      if (start === undefined) fail(file, `storage ${ref.storage.key} of '${name}' is not in the file`);
+      out.set(name, readTensor(file, ref, start, opts.device));
+    }
+  } catch (e) {
+    for (const t of out.values()) t.dispose();
+    throw e;
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { tensors: out };
+}

@@ -1,0 +1,148 @@
+// PyTorch checkpoints (pytorch_model.bin, adapter_model.bin) written by Python's torch.save, in
+// both its formats, read by tstorch without Python: every tensor bit for bit, GPT-2 folders and
+// adapters that have only .bin files, and refusals of what is not a state dict (nothing run).
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+import { fixtures } from './helpers';
+
+const REF = path.join(__dirname, '..', 'scripts', 'reference');
+let tmp: string;
+beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-torchfile-')); });
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function python(code: string, ...args: string[]): void {
+  const r = spawnSync('/usr/bin/python3', ['-c', code, ...args], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: REF } });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+}
+
+/** Bit-for-bit equality (NaN-safe): the same bytes. */
+function sameBytes(a: torch.Tensor, b: torch.Tensor): boolean {
+  return a.dtype === b.dtype && a.shape.join() === b.shape.join() && Buffer.from(a.contiguous().bytes()).equals(Buffer.from(b.contiguous().bytes()));
+}
+
+test.each(['zip', 'legacy'] as const)('torch.save (%s format): every dtype, views, offsets, strides, scalars and tied tensors, bit for bit', (format) => {
+  const file = path.join(tmp, `sd-${format}.bin`), ref = path.join(tmp, `sd-${format}.safetensors`);
+  python(`
+import collections, sys, torch, st
+torch.manual_seed(0)
+sd = collections.OrderedDict()
+sd["f32"] = torch.randn(3, 4)
+sd["transposed"] = torch.randn(4, 3).t()          # non-contiguous
+sd["offset"] = torch.arange(10)[2:7]               # int64, storage offset
+sd["strided"] = torch.randn(6, 5)[::2, 1::2]       # strides and offset
+sd["f16"] = torch.randn(2, 3).half()
+sd["bf16"] = torch.randn(2, 3).bfloat16()
+sd["f64"] = torch.randn(5, dtype=torch.float64)
+sd["i32"] = torch.tensor([-7, 0, 2**31 - 1], dtype=torch.int32)
+sd["i16"] = torch.tensor([-300, 300], dtype=torch.int16)
+sd["i8"] = torch.tensor([-128, 127], dtype=torch.int8)
+sd["u8"] = torch.tensor([0, 255], dtype=torch.uint8)
+sd["bool"] = torch.tensor([True, False, True])
+sd["scalar"] = torch.tensor(3.5)
+sd["empty"] = torch.zeros(0, 4)
+sd["nan"] = torch.tensor([float("nan"), float("inf"), -0.0])
+sd["tied"] = sd["f32"]
+sd._metadata = {"": {"version": 1}}
+torch.save(sd, sys.argv[1], _use_new_zipfile_serialization=sys.argv[3] == "zip")
+st.save(sys.argv[2], {k: v.contiguous() for k, v in sd.items() if k != "tied"})
+`, file, ref, format);
+  const { tensors } = torch.io.loadTorchFile(file);
+  const want = torch.io.safetensors.loadFile(ref).tensors;
+  expect([...tensors.keys()].sort()).toEqual([...want.keys(), 'tied'].sort());
+  for (const [name, t] of want) expect(sameBytes(tensors.get(name)!, t)).toBe(true);
+  expect(sameBytes(tensors.get('tied')!, want.get('f32')!)).toBe(true);
+  expect(tensors.get('strided')!.shape).toEqual([3, 2]);
+  // filter reads only what it accepts
+  expect([...torch.io.loadTorchFile(file, { filter: (n) => n.startsWith('i') }).tensors.keys()].sort()).toEqual(['i16', 'i32', 'i8']);
+});
+
+test('a GPT-2 folder with only pytorch_model.bin (the original checkpoints\' legacy file and key layout, or shards) loads as its safetensors does', async () => {
+  const base = path.join(fixtures, 'gpt2', 'tiny');
+  const ids = torch.tensor([[5, 17, 3, 99, 42, 8]], { dtype: 'int64' });
+  const want = (await torch.GPT2LMHeadModel.fromPretrained(base)).forward(ids).logits;
+  const legacy = path.join(tmp, 'gpt2-legacy'), sharded = path.join(tmp, 'gpt2-sharded');
+  for (const d of [legacy, sharded]) {
+    fs.mkdirSync(d);
+    fs.copyFileSync(path.join(base, 'config.json'), path.join(d, 'config.json'));
+  }
+  // As OpenAI's GPT-2 on the Hub: no "transformer." prefix, attn.bias buffers included, legacy format.
+  python(`
+import json, os, sys, torch, st
+sd = st.load(os.path.join(sys.argv[1], "model.safetensors"))
+cfg = json.load(open(os.path.join(sys.argv[1], "config.json")))
+n = cfg["n_positions"]
+old = {k[len("transformer."):] if k.startswith("transformer.") else k: v for k, v in sd.items()}
+for i in range(cfg["n_layer"]):
+    old[f"h.{i}.attn.bias"] = torch.tril(torch.ones(n, n)).view(1, 1, n, n)
+torch.save(old, os.path.join(sys.argv[2], "pytorch_model.bin"), _use_new_zipfile_serialization=False)
+# Two zip shards with an index, as save_pretrained(safe_serialization=False, max_shard_size=...)
+names = sorted(sd)
+shards = {"pytorch_model-00001-of-00002.bin": names[: len(names) // 2], "pytorch_model-00002-of-00002.bin": names[len(names) // 2 :]}
+for f, ks in shards.items():
+    torch.save({k: sd[k] for k in ks}, os.path.join(sys.argv[3], f))
+json.dump({"metadata": {}, "weight_map": {k: f for f, ks in shards.items() for k in ks}}, open(os.path.join(sys.argv[3], "pytorch_model.bin.index.json"), "w"))
+`, base, legacy, sharded);
+  for (const d of [legacy, sharded]) {
+    const m = await torch.GPT2LMHeadModel.fromPretrained(d);
+    expect(sameBytes(m.forward(ids).logits, want)).toBe(true);
+    m.dispose();
+  }
+  // A missing shard is named.
+  fs.rmSync(path.join(sharded, 'pytorch_model-00002-of-00002.bin'));
+  await expect(torch.GPT2LMHeadModel.fromPretrained(sharded)).rejects.toThrow(/lists pytorch_model-00002-of-00002\.bin, which is not in that folder/);
+  // No weights at all: what was looked for.
+  fs.rmSync(path.join(legacy, 'pytorch_model.bin'));
+  await expect(torch.GPT2LMHeadModel.fromPretrained(legacy)).rejects.toThrow(/model\.safetensors not found \(nor model\.safetensors\.index\.json, pytorch_model\.bin, pytorch_model\.bin\.index\.json\)/);
+});
+
+test('a PEFT adapter folder with adapter_model.bin (older PEFT) loads as its safetensors does', async () => {
+  const base = path.join(fixtures, 'gpt2', 'tiny');
+  const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.manualSeed(3);
+  torch.lora.applyLoRA(model, { r: 4, alpha: 8 });
+  torch.noGrad(() => { for (const [n, p] of model.namedParameters()) if (n.includes('lora_B')) p.normal_(0, 0.1); });
+  const st = path.join(tmp, 'adapter-st'), bin = path.join(tmp, 'adapter-bin');
+  await torch.lora.saveAdapter(model, st);
+  fs.mkdirSync(bin);
+  fs.copyFileSync(path.join(st, 'adapter_config.json'), path.join(bin, 'adapter_config.json'));
+  python(`
+import sys, torch, st
+torch.save(st.load(sys.argv[1] + "/adapter_model.safetensors"), sys.argv[2] + "/adapter_model.bin")
+`, st, bin);
+  const ids = torch.tensor([[1, 2, 3, 4]], { dtype: 'int64' });
+  const logits = async (dir: string) => {
+    const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+    await torch.lora.loadAdapter(m, dir);
+    return m.forward(ids).logits;
+  };
+  expect(sameBytes(await logits(bin), await logits(st))).toBe(true);
+  expect(sameBytes(await logits(bin), model.eval().forward(ids).logits)).toBe(true);
+});
+
+test('what is not a state dict is refused, and nothing in a pickle is ever run', () => {
+  const evil = path.join(tmp, 'evil.bin'), marker = path.join(tmp, 'pwned');
+  python(`
+import os, sys, torch
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch " + sys.argv[2],))
+torch.save({"weight": torch.ones(2), "payload": Evil()}, sys.argv[1])
+torch.save(torch.nn.Linear(2, 2), sys.argv[1] + ".module")
+torch.save({"a": torch.ones(3)}, sys.argv[1] + ".ok")
+`, evil, marker);
+  expect(fs.existsSync(marker)).toBe(false); // (saving does not run it either)
+  expect(() => torch.io.loadTorchFile(evil)).toThrow(/pickles (posix|os)\.system, which a state dict does not hold; tstorch reads only state dicts/);
+  expect(fs.existsSync(marker)).toBe(false);
+  expect(() => torch.io.loadTorchFile(evil + '.module')).toThrow(/pickles torch\.nn\.modules\.linear\.Linear/);
+  // Damaged files: one line saying so.
+  const ok = fs.readFileSync(evil + '.ok');
+  fs.writeFileSync(path.join(tmp, 'truncated.bin'), ok.subarray(0, ok.length - 200));
+  expect(() => torch.io.loadTorchFile(path.join(tmp, 'truncated.bin'))).toThrow(/truncated/);
+  fs.writeFileSync(path.join(tmp, 'text.bin'), 'hello, not a checkpoint');
+  expect(() => torch.io.loadTorchFile(path.join(tmp, 'text.bin'))).toThrow(/neither a zip archive nor a legacy torch\.save file/);
+  expect(() => torch.io.loadTorchFile(path.join(tmp, 'absent.bin'))).toThrow(/not found/);
+});
