@@ -146,3 +146,34 @@ torch.save({"a": torch.ones(3)}, sys.argv[1] + ".ok")
   expect(() => torch.io.loadTorchFile(path.join(tmp, 'text.bin'))).toThrow(/neither a zip archive nor a legacy torch\.save file/);
   expect(() => torch.io.loadTorchFile(path.join(tmp, 'absent.bin'))).toThrow(/not found/);
 });
+
+test('damaged files: 600 random corruptions of each format give a clear torch checkpoint error (or load), never another exception', () => {
+  const base = path.join(tmp, 'fuzz');
+  python(`
+import sys, torch
+sd = {"a": torch.randn(3, 4), "b": torch.arange(5), "c": torch.randn(4, 2).t()}
+torch.save(sd, sys.argv[1] + ".legacy", _use_new_zipfile_serialization=False)
+torch.save(sd, sys.argv[1] + ".zip")
+`, base);
+  let seed = 11;
+  const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
+  const outcomes = { loaded: 0, refused: 0 };
+  for (const f of [`${base}.legacy`, `${base}.zip`]) {
+    const orig = fs.readFileSync(f);
+    for (let i = 0; i < 600; i++) {
+      const b = Buffer.from(orig);
+      // A few bytes changed where the structure is (the pickle, the zip records), sometimes cut short too.
+      for (let k = 0; k < 1 + Math.floor(rnd() * 3); k++) b[Math.floor(rnd() * Math.min(b.length, 600))] = Math.floor(rnd() * 256);
+      const cut = rnd() < 0.3 ? b.subarray(0, Math.floor(rnd() * b.length)) : b;
+      fs.writeFileSync(`${base}.bad`, cut);
+      try {
+        torch.tidy(() => { torch.io.loadTorchFile(`${base}.bad`); });
+        outcomes.loaded++;
+      } catch (e) {
+        expect((e as Error).message).toMatch(/^torch checkpoint: /);
+        outcomes.refused++;
+      }
+    }
+  }
+  expect(outcomes.refused).toBeGreaterThan(600);
+});

@@ -56,6 +56,16 @@ class FileBytes {
  * `persistentLoad` turns torch's storage ids into StorageRefs.
  */
 function unpickle(src: FileBytes, persistentLoad: (pid: unknown[]) => StorageRef): unknown {
+  try {
+    return runPickle(src, persistentLoad);
+  } catch (e) {
+    // A damaged pickle can put anything anywhere: whatever breaks is said as what it is.
+    if ((e as Error).message.startsWith('torch checkpoint:')) throw e;
+    fail(src.file, `corrupt pickle near offset ${src.pos} (${(e as Error).message})`);
+  }
+}
+
+function runPickle(src: FileBytes, persistentLoad: (pid: unknown[]) => StorageRef): unknown {
   const stack: unknown[] = [];
   const memo = new Map<number, unknown>();
   const popMark = (): unknown[] => {
@@ -150,6 +160,10 @@ function call(file: string, fn: unknown, args: unknown[]): unknown {
     case 'torch._utils._rebuild_tensor_v2':
     case 'torch._utils._rebuild_tensor': {
       const [storage, offset, shape, stride] = args as [StorageRef, number, number[], number[]];
+      const ints = (a: unknown) => Array.isArray(a) && a.every((v) => Number.isInteger(v) && v >= 0);
+      if (!storage?.dtype || !Number.isInteger(offset) || offset < 0 || !ints(shape) || !ints(stride) || shape.length !== stride.length) {
+        fail(file, 'corrupt pickle (a tensor without a valid storage, offset, shape and stride)');
+      }
       return new TensorRef(storage, offset, [...shape], [...stride]);
     }
     case 'torch._utils._rebuild_parameter':
@@ -166,7 +180,8 @@ function storageRef(file: string, pid: unknown[], legacy: boolean): StorageRef {
   const dtype = STORAGE_DTYPES[type.name];
   if (!dtype || type.module !== 'torch') fail(file, `storage type ${type.qualified} is not supported (one of torch.${Object.keys(STORAGE_DTYPES).join(', torch.')})`);
   if (legacy && view !== null && view !== undefined) fail(file, 'storage views of the legacy format are not supported (re-save it with a recent torch.save)');
-  return { dtype, key: String(key), numel: Number(numel) };
+  if (!Number.isInteger(numel) || numel < 0) fail(file, `corrupt pickle (storage ${String(key)} has ${String(numel)} elements)`);
+  return { dtype, key: String(key), numel };
 }
 
 /** The tensors of a pickled state dict, as (name -> view of a storage). */
@@ -309,6 +324,7 @@ function readTensor(file: string, ref: TensorRef, start: number, device?: string
   const span = numel === 0 ? 0 : 1 + ref.shape.reduce((s, n, d) => s + (n - 1) * ref.stride[d], 0);
   if (ref.offset + span > ref.storage.numel) fail(file, `a tensor of shape [${ref.shape}] reaches past its storage ${ref.storage.key}`);
   const abs = path.resolve(file);
+  if (start + (ref.offset + span) * esize > fs.statSync(abs).size) fail(file, `truncated (storage ${ref.storage.key} runs past the end of the file)`);
   if (contiguous) return wrap(native.fromFile(abs, start + ref.offset * esize, ref.shape, dtypeCode(dtype), deviceCode(device)));
   return tidy(() => {
     const flat = wrap(native.fromFile(abs, start + ref.offset * esize, [span], dtypeCode(dtype), -1));
@@ -325,7 +341,15 @@ export function loadTorchFile(file: string, opts: { device?: string; filter?: (n
   const fd = fs.openSync(file, 'r');
   const out = new Map<string, Tensor>();
   try {
-    const { tensors, storageStart } = readIndex(file, fd);
+    let index: ReturnType<typeof readIndex>;
+    try {
+      index = readIndex(file, fd);
+    } catch (e) {
+      // A damaged archive can put any number in any field: whatever breaks is said as what it is.
+      if ((e as Error).message.startsWith('torch checkpoint:')) throw e;
+      fail(file, `damaged (${(e as Error).message})`);
+    }
+    const { tensors, storageStart } = index;
     for (const [name, ref] of tensors) {
       if (opts.filter && !opts.filter(name)) continue;
       const start = storageStart.get(ref.storage.key);
