@@ -89,13 +89,13 @@ const common = (out: string) => ['train', '--model', modelDir, '--data', textFil
   c.forEach((l: number, i: number) => expect(l).toBe(b[i]));
 });
 
-(available ? test : test.skip)('padded examples of different lengths: 2-way data parallel with batch B == 1 process with batch 2B (each step the mean over all ranks\' predicted tokens)', () => {
+(available ? test : test.skip)('padded examples of different lengths, grouped by length: 2-way data parallel with batch B == 1 process with batch 2B (each step the mean over all ranks\' predicted tokens)', () => {
   // 16 prompt-completion examples whose completions differ in length: each rank's share of a
   // step's tokens differs, so averaging the ranks' own mean losses would be wrong.
   const qa = path.join(tmp, 'qa.jsonl');
   fs.writeFileSync(qa, Array.from({ length: 16 }, (_, i) => JSON.stringify({ prompt: `Q${i}: say it`, completion: ' yes'.repeat(1 + (i * 7) % 5) })).join('\n'));
   const args = (out: string) => ['train', '--model', modelDir, '--data', qa, '--eval-data', qa, '--eval-steps', '2', '--out', out, '--block-size', '24', '--max-steps', '4',
-    '--lr', '1e-2', '--lora-r', '4', '--lora-dropout', '0', '--logging-steps', '1', '--save-steps', '0', '--master-port', '29645'];
+    '--lr', '1e-2', '--lora-r', '4', '--lora-dropout', '0', '--logging-steps', '1', '--save-steps', '0', '--master-port', '29645', '--group-by-length'];
   const one = path.join(tmp, 'qa-one'), two = path.join(tmp, 'qa-two');
   const r1 = spawnSync(process.execPath, [bin, ...args(one), '--batch-size', '4'], { encoding: 'utf8' });
   expect(r1.stderr).toBe('');

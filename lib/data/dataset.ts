@@ -240,6 +240,26 @@ export function epochPermutation(n: number, seed: number, epoch: number): number
   return p;
 }
 
+/**
+ * HF's group_by_length (get_length_grouped_indices), on an epoch's order: cut it into megabatches
+ * of `batchSize` x min(50, n / (4 x batchSize)) items, sort each by length, longest first, and put
+ * the longest item of all first (an out-of-memory shows at once). Batches then hold items of
+ * similar lengths: little padding, while the order stays random between megabatches.
+ */
+export function lengthGroupedOrder(order: number[], length: (i: number) => number, batchSize: number): number[] {
+  const mult = Math.max(1, Math.min(Math.floor(order.length / (batchSize * 4)), 50));
+  const size = mult * batchSize;
+  const megabatches: number[][] = [];
+  for (let i = 0; i < order.length; i += size) {
+    // (a stable sort: equal lengths keep the epoch's order)
+    megabatches.push(order.slice(i, i + size).sort((x, y) => length(y) - length(x)));
+  }
+  let longest = 0;
+  megabatches.forEach((m, k) => { if (length(m[0]) > length(megabatches[longest][0])) longest = k; });
+  [megabatches[0][0], megabatches[longest][0]] = [megabatches[longest][0], megabatches[0][0]];
+  return megabatches.flat();
+}
+
 /** Batches of block indices for one epoch; the last partial batch is kept (HF's default). */
 export function epochBatches(n: number, batchSize: number, opts: { shuffle: boolean; seed: number; epoch: number }): number[][] {
   const order = opts.shuffle ? epochPermutation(n, opts.seed, opts.epoch) : Array.from({ length: n }, (_, i) => i);

@@ -14,7 +14,7 @@ import { clipGradNormTensor } from '../nn/utils';
 import { AdamW } from '../optim/adamw';
 import { LRScheduler, ScheduleKind } from '../optim/schedule';
 import { GPT2LMHeadModel } from '../models/gpt2';
-import { LMDataset, TextDataset, epochBatches, epochPermutation } from '../data/dataset';
+import { LMDataset, TextDataset, epochPermutation, lengthGroupedOrder } from '../data/dataset';
 import * as distributed from '../tensor/distributed';
 import { loadFile, saveFile } from '../io/safetensors';
 import { recoverInterruptedWrites, writeDirAtomic, writeFileAtomic } from '../io/atomic';
@@ -77,6 +77,11 @@ export interface TrainingArguments {
    * recompute the block in backward (same gradients; less activation memory, one more forward)
    */
   gradientCheckpointing?: boolean;
+  /**
+   * HF's group_by_length: each epoch's shuffled order is regrouped so that a batch holds examples
+   * of similar lengths (less padding; see lengthGroupedOrder). Blocks are all one length: no effect.
+   */
+  groupByLength?: boolean;
   /** 'bf16': forward passes (training and periodic evaluation) under bfloat16 autocast; weights, grads and optimizer stay float32 */
   precision?: 'fp32' | 'bf16';
 }
@@ -89,7 +94,7 @@ export const TRAINING_DEFAULTS = {
   lrSchedulerType: 'linear' as ScheduleKind, warmupSteps: 0, warmupRatio: 0, loggingSteps: 500, saveSteps: 500,
   saveStrategy: 'steps' as Strategy, evalStrategy: 'steps' as Strategy, loadBestModelAtEnd: false,
   saveTotalLimit: null as number | null, seed: 42, device: 'cpu', shuffle: true, progress: 'auto' as boolean | 'auto',
-  precision: 'fp32' as 'fp32' | 'bf16', gradientCheckpointing: false,
+  precision: 'fp32' as 'fp32' | 'bf16', gradientCheckpointing: false, groupByLength: false,
 };
 
 export interface LogEntry {
@@ -232,17 +237,23 @@ export class Trainer {
     return steps;
   }
 
-  /** This rank's (micro-)batches of block indices for an epoch. */
+  /**
+   * This rank's (micro-)batches of item indices for an epoch: the epoch's seeded order (grouped
+   * by length if asked), in data parallel padded by wrapping to a multiple of the world size and
+   * dealt out (DistributedSampler), cut into batches; the last one may be short (HF's default).
+   */
   private batchesFor(epoch: number): number[][] {
-    const a = this.args;
-    if (this.worldSize === 1) return epochBatches(this.trainDataset.length, a.perDeviceTrainBatchSize, { shuffle: a.shuffle, seed: a.seed, epoch });
-    const n = this.trainDataset.length;
-    const order = a.shuffle ? epochPermutation(n, a.seed, epoch) : Array.from({ length: n }, (_, i) => i);
-    const total = Math.ceil(n / this.worldSize) * this.worldSize;
-    for (let i = n; i < total; i++) order.push(order[i - n]);
-    const shard = order.filter((_, i) => i % this.worldSize === this.rank);
+    const a = this.args, data = this.trainDataset, n = data.length, world = this.worldSize;
+    let order = a.shuffle ? epochPermutation(n, a.seed, epoch) : Array.from({ length: n }, (_, i) => i);
+    // Grouped over all ranks' batches of a step: each rank's batch comes from the same stretch of lengths.
+    if (a.groupByLength) order = lengthGroupedOrder(order, (i) => data.tokens([i]), a.perDeviceTrainBatchSize * world);
+    if (world > 1) {
+      const total = Math.ceil(n / world) * world;
+      for (let i = n; i < total; i++) order.push(order[i - n]);
+      order = order.filter((_, i) => i % world === this.rank);
+    }
     const out: number[][] = [];
-    for (let i = 0; i < shard.length; i += a.perDeviceTrainBatchSize) out.push(shard.slice(i, i + a.perDeviceTrainBatchSize));
+    for (let i = 0; i < order.length; i += a.perDeviceTrainBatchSize) out.push(order.slice(i, i + a.perDeviceTrainBatchSize));
     return out;
   }
 

@@ -51,6 +51,7 @@ export const spec: Spec = {
   'text-column': sharedFlags['text-column'],
   packing: sharedFlags.packing,
   'completion-only-loss': sharedFlags['completion-only-loss'],
+  'group-by-length': { type: 'boolean', help: 'without packing: batch examples of similar lengths together (HF\'s group_by_length; less padding)' },
   device: sharedFlags.device,
   attn: sharedFlags.attn,
   precision: { type: 'string', default: 'fp32', help: 'fp32 | bf16 (bfloat16 autocast for the forward pass)' },
@@ -122,7 +123,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     loggingSteps: f['logging-steps'] as number, saveSteps: f['save-steps'] as number, saveTotalLimit: (f['save-total-limit'] as number) ?? null,
     evalSteps: f['eval-steps'] as number | undefined, saveStrategy: f['save-strategy'] as 'steps', evalStrategy: f['eval-strategy'] as 'steps',
     loadBestModelAtEnd: Boolean(f['load-best-model-at-end']), perDeviceEvalBatchSize: f['eval-batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16', progress: f.progress ? true : 'auto',
-    resumeFromCheckpoint: resume === undefined ? undefined : resume === 'latest' ? true : resume,
+    resumeFromCheckpoint: resume === undefined ? undefined : resume === 'latest' ? true : resume, groupByLength: Boolean(f['group-by-length']),
   }, data, evalData, patience === undefined ? [] : [new torch.EarlyStoppingCallback(patience, f['early-stopping-threshold'] as number)]);
   if (main) {
     // HF's "***** Running training *****" summary, on one line.
