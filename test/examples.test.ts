@@ -143,26 +143,28 @@ test('groupByLength: HF\'s get_length_grouped_indices on the epoch\'s order (che
   torch.manualSeed(5);
   const lengths = Array.from(torch.randint(2, 60, [230]).data() as BigInt64Array, Number);
   const order = torch.data.epochPermutation(lengths.length, 42, 0);
-  for (const batchSize of [4, 1, 16]) {
-    const r = spawnSync('/usr/bin/python3', ['-c', `
+  const batchSizes = [4, 1, 16];
+  const r = spawnSync('/usr/bin/python3', ['-c', `
 import json, sys, torch
-lengths, order, batch_size = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3])
-# transformers.trainer_pt_utils.get_length_grouped_indices, with torch.randperm's draw given
-mega_batch_mult = min(len(lengths) // (batch_size * 4), 50)
-if mega_batch_mult == 0:
-    mega_batch_mult = 1
-indices = torch.tensor(order)
-megabatch_size = mega_batch_mult * batch_size
-megabatches = [indices[i : i + megabatch_size].tolist() for i in range(0, len(lengths), megabatch_size)]
-megabatches = [sorted(megabatch, key=lambda i: lengths[i], reverse=True) for megabatch in megabatches]
-megabatch_maximums = [lengths[megabatch[0]] for megabatch in megabatches]
-max_idx = torch.argmax(torch.tensor(megabatch_maximums)).item()
-megabatches[0][0], megabatches[max_idx][0] = megabatches[max_idx][0], megabatches[0][0]
-print(json.dumps([i for megabatch in megabatches for i in megabatch]))
-`, JSON.stringify(lengths), JSON.stringify(order), String(batchSize)], { encoding: 'utf8' });
-    expect(r.stderr).toBe('');
-    expect(torch.data.lengthGroupedOrder(order, (i) => lengths[i], batchSize)).toEqual(JSON.parse(r.stdout));
-  }
+lengths, order = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+def get_length_grouped_indices(lengths, batch_size):
+    # transformers.trainer_pt_utils.get_length_grouped_indices, with torch.randperm's draw given
+    mega_batch_mult = min(len(lengths) // (batch_size * 4), 50)
+    if mega_batch_mult == 0:
+        mega_batch_mult = 1
+    indices = torch.tensor(order)
+    megabatch_size = mega_batch_mult * batch_size
+    megabatches = [indices[i : i + megabatch_size].tolist() for i in range(0, len(lengths), megabatch_size)]
+    megabatches = [sorted(megabatch, key=lambda i: lengths[i], reverse=True) for megabatch in megabatches]
+    megabatch_maximums = [lengths[megabatch[0]] for megabatch in megabatches]
+    max_idx = torch.argmax(torch.tensor(megabatch_maximums)).item()
+    megabatches[0][0], megabatches[max_idx][0] = megabatches[max_idx][0], megabatches[0][0]
+    return [i for megabatch in megabatches for i in megabatch]
+print(json.dumps([get_length_grouped_indices(lengths, int(b)) for b in sys.argv[3:]]))
+`, JSON.stringify(lengths), JSON.stringify(order), ...batchSizes.map(String)], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  const hf = JSON.parse(r.stdout) as number[][];
+  batchSizes.forEach((b, k) => expect(torch.data.lengthGroupedOrder(order, (i) => lengths[i], b)).toEqual(hf[k]));
   // In the Trainer: each epoch still sees every example once, with far less padding.
   const ds = new torch.data.ExampleDataset(lengths.map((n) => ({ ids: Array.from({ length: n }, (_, k) => k % 50) })), 64);
   const padding = (steps: number[][][]) => steps.flat().reduce((p, b) => p + b.length * Math.max(...b.map((i) => lengths[i])) - ds.tokens(b), 0);
