@@ -44,6 +44,9 @@ test('generate is repeatable with a seed', () => {
   expect(a.code).toBe(0);
   expect(JSON.parse(a.out).tokens).toEqual(JSON.parse(b.out).tokens);
   expect(JSON.parse(a.out).newTokens).toBe(5);
+  // Streamed (without --json): the same text, written as it comes, ending in one newline.
+  const c = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '5', '--temperature', '0.8', '--seed', '3');
+  expect(c.out).toBe(JSON.parse(a.out).text + '\n');
 });
 
 test('train (LoRA) writes a PEFT adapter; eval --adapter and merge agree', () => {

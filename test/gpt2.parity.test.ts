@@ -145,6 +145,18 @@ describe.each(attns)('generation, %s attention', (attn) => {
       }
       // Distinct continuations: the comparison is not of one repeated token.
       expect(new Set(alone.flatMap((s, i) => s.slice(prompts[i].length))).size).toBeGreaterThan(3);
+      // onToken (streaming) sees each step's tokens as they come: together, the continuations;
+      // a row that has met eos gets eos again, and says so.
+      const streamed: number[][] = [], flags: boolean[][] = [];
+      sharp.generate(prompts, { maxNewTokens: 12, eosTokenId: null, onToken: (t, done) => { streamed.push(t); flags.push(done); } });
+      expect(streamed.length).toBe(12);
+      prompts.forEach((p, i) => expect(streamed.map((t) => t[i])).toEqual(alone[i].slice(p.length)));
+      const eos = alone[0][prompts[0].length + 2]; // (its third new token, treated as eos)
+      const withEos: number[][] = [], doneFlags: boolean[][] = [];
+      const stopped = sharp.generate(prompts, { maxNewTokens: 12, eosTokenId: eos, onToken: (t, done) => { withEos.push(t); doneFlags.push(done); } });
+      withEos.forEach((t, k) => t.forEach((v, i) => expect(v).toBe(stopped[i][prompts[i].length + k])));
+      expect(doneFlags[2][0]).toBe(true);
+      expect(withEos.slice(3).every((t) => t[0] === eos)).toBe(true);
       expect(() => sharp.generate([[1, 2], []])).toThrow(/every prompt needs at least one token/);
       sharp.dispose();
     });

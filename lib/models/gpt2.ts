@@ -309,6 +309,11 @@ export interface GenerateOptions {
   /** stop a sequence at this token (default: config.eos_token_id); null never stops */
   eosTokenId?: number | null;
   useCache?: boolean;
+  /**
+   * Called after each generated token with every sequence's new token (a finished sequence gets
+   * eos again) and which sequences are finished: for streaming text out (HF's streamer).
+   */
+  onToken?: (tokens: number[], done: boolean[]) => void;
 }
 
 export class GPT2LMHeadModel extends Module {
@@ -510,8 +515,10 @@ export class GPT2LMHeadModel extends Module {
             past = out.pastKeyValues ? out.pastKeyValues.map(([k, v]) => [keep(k), keep(v)] as LayerPast) : null;
             return (tokens.tolist() as number[]);
           });
-          next.forEach((t, i) => seqs[i].push(done[i] && eos !== null ? eos : t));
+          const added = next.map((t, i) => (done[i] && eos !== null ? eos : t));
+          added.forEach((t, i) => seqs[i].push(t));
           next.forEach((t, i) => { if (eos !== null && t === eos) done[i] = true; });
+          opts.onToken?.(added, [...done]);
           if (done.every(Boolean)) break;
         }
       });

@@ -32,16 +32,28 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const model = await loadModelFromFlags(f);
   const ids = tokenizer.encode(prompt);
   if (ids.some((t) => t >= model.config.vocab_size)) throw new Error(`the prompt has tokens beyond this model's vocabulary (${model.config.vocab_size})`);
+  // The text streams out as it is generated (held back while a character's bytes are incomplete).
+  const stream = !f.json;
+  let shown = '';
+  const show = (ids: number[], final: boolean) => {
+    const text = tokenizer.decode(ids);
+    if (!final && text.endsWith('\uFFFD')) return;
+    process.stdout.write(text.slice(shown.length) + (final ? '\n' : ''));
+    shown = text;
+  };
+  const sofar = [...ids];
+  if (stream) show(sofar, false);
   const out = model.generate([ids], {
     maxNewTokens: f['max-new-tokens'] as number, temperature, topK, topP: topP < 1 ? topP : undefined,
     doSample: temperature > 0, seed: f.seed as number | undefined, repetitionPenalty,
+    onToken: stream ? ([t]) => { sofar.push(t); show(sofar, false); } : undefined,
   })[0];
   const text = tokenizer.decode(out);
+  if (stream) show(out, true);
   const added = out.length - ids.length, maxNew = f['max-new-tokens'] as number;
   if (added < maxNew && out[out.length - 1] !== model.config.eos_token_id) {
     console.error(`generate: stopped after ${added} new tokens: the model's context is ${model.config.n_positions} tokens`);
   }
   if (f.json) console.log(JSON.stringify({ text, tokens: out, newTokens: out.length - ids.length }));
-  else console.log(text);
   model.dispose();
 }
