@@ -246,7 +246,10 @@ export class Trainer {
     const a = this.args, data = this.trainDataset, n = data.length, world = this.worldSize;
     let order = a.shuffle ? epochPermutation(n, a.seed, epoch) : Array.from({ length: n }, (_, i) => i);
     // Grouped over all ranks' batches of a step: each rank's batch comes from the same stretch of lengths.
-    if (a.groupByLength) order = lengthGroupedOrder(order, (i) => data.tokens([i]), a.perDeviceTrainBatchSize * world);
+    if (a.groupByLength) {
+      const lengths = Array.from({ length: n }, (_, i) => data.tokens([i])); // (read once: the sort asks often)
+      order = lengthGroupedOrder(order, (i) => lengths[i], a.perDeviceTrainBatchSize * world);
+    }
     if (world > 1) {
       const total = Math.ceil(n / world) * world;
       for (let i = n; i < total; i++) order.push(order[i - n]);
