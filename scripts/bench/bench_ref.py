@@ -1,6 +1,6 @@
 """Python reference side of scripts/bench: one case per process, prints one JSON line.
   bench_ref.py CASE ITERS THREADS
-Cases: tiny_step, fwdbwd_124m, lora_step_124m, full_step_124m, generate_124m, lora_step_124m_bf16."""
+Cases: tiny_step, fwdbwd_124m, lora_step_124m, full_step_124m, generate_124m, lora_step_124m_bf16, sft_step_124m."""
 import json
 import os
 import resource
@@ -22,15 +22,26 @@ TINY = dict(vocab_size=256, n_positions=64, n_embd=32, n_layer=2, n_head=2)
 cfg, B, T = {
     "tiny_step": (TINY, 2, 32), "fwdbwd_124m": (GPT2_124M, 2, 128), "lora_step_124m": (GPT2_124M, 8, 128),
     "full_step_124m": (GPT2_124M, 8, 128), "generate_124m": (GPT2_124M, 1, 16),
-    "lora_step_124m_bf16": (GPT2_124M, 8, 128),
+    "lora_step_124m_bf16": (GPT2_124M, 8, 128), "sft_step_124m": (GPT2_124M, 8, 128),
 }[case]
 # *_bf16: the forward pass under bfloat16 autocast (CPU), weights and optimizer in float32.
 bf16 = case.endswith("_bf16")
 model = gpt2_ref.GPT2LMHeadModel(cfg)
-if case.startswith("lora_step_124m"):
+if case.startswith("lora_step_124m") or case == "sft_step_124m":
     lora_ref.wrap(model, lambda m: lora_ref.PeftLoraConv1D(m, 8, 16, dropout=0.05))
     lora_ref.freeze_for_peft(model)
 ids = torch.randint(0, cfg["vocab_size"], (B, T))
+labels, mask = ids, None
+if case == "sft_step_124m":
+    # 8 examples of 128, 112, ..., 16 tokens, a 32-token prompt (8 for the shortest) without
+    # loss, right-padded to 128 as TRL's collator pads: pad id eos, labels -100, mask 0.
+    lengths = [T - 16 * i for i in range(B)]
+    mask = torch.tensor([[1] * n + [0] * (T - n) for n in lengths])
+    ids = torch.where(mask.bool(), ids, torch.full_like(ids, 50256))
+    labels = ids.clone()
+    labels[mask == 0] = -100
+    for i, n in enumerate(lengths):
+        labels[i, : min(32, n // 2)] = -100
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
@@ -53,16 +64,16 @@ def step_fn():
         return n
     model.train()
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        _, loss, _ = model(ids, labels=ids)
+        _, loss, _ = model(ids, labels=labels, attention_mask=mask)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(params, 1.0)
     opt.step()
     opt.zero_grad(set_to_none=True)
-    return B * T
+    return B * T if mask is None else int(mask.sum())
 
 
 params = [p for p in model.parameters() if p.requires_grad]
-opt = torch.optim.AdamW(params, lr=1e-4) if case in ("tiny_step", "lora_step_124m", "full_step_124m", "lora_step_124m_bf16") else None
+opt = torch.optim.AdamW(params, lr=1e-4) if case in ("tiny_step", "lora_step_124m", "full_step_124m", "lora_step_124m_bf16", "sft_step_124m") else None
 step_fn()  # warm-up (allocates optimizer state)
 if bf16:
     step_fn()  # and oneDNN builds its bf16 kernels for the backward's shapes

@@ -9,15 +9,17 @@ export const GPT2_124M = { vocab_size: 50257, n_positions: 1024, n_embd: 768, n_
 export const TINY = { vocab_size: 256, n_positions: 64, n_embd: 32, n_layer: 2, n_head: 2 };
 
 /**
- * One training step as the Python side runs it: the forward pass (under bf16 autocast if asked),
+ * One training step as the Python side runs it: the forward pass (under bf16 autocast if asked;
+ * with `padded`, a right-padded batch's labels and attention mask),
  * logits dropped once the loss exists, backward; then, with an optimizer, clipping to norm 1
  * (without reading it: no device sync), the update and zeroed gradients; else zeroed gradients.
  */
 export function trainStep(model: torch.GPT2LMHeadModel, ids: torch.Tensor, params: torch.Tensor[], opt: torch.optim.AdamW | null,
-  autocast: { bf16: boolean; deviceType: 'cpu' | 'cuda' }): void {
+  autocast: { bf16: boolean; deviceType: 'cpu' | 'cuda' }, padded?: { labels: torch.Tensor; attentionMask: torch.Tensor }): void {
   torch.tidy(() => {
     model.train();
-    const out = torch.autocast(() => model.forward(ids, { labels: ids }), { enabled: autocast.bf16, deviceType: autocast.deviceType, dtype: 'bfloat16' });
+    const forwardOpts = padded ?? { labels: ids };
+    const out = torch.autocast(() => model.forward(ids, forwardOpts), { enabled: autocast.bf16, deviceType: autocast.deviceType, dtype: 'bfloat16' });
     out.logits.dispose();
     out.loss!.backward();
     if (opt) {

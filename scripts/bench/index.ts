@@ -26,6 +26,7 @@ const CASES: [string, string, number][] = [
   ['full_step_124m', 'GPT-2 124M full fine-tune step (8x128)', quick ? 1 : 2],
   ['generate_124m', 'GPT-2 124M greedy generation, 16-token prompt + 32 new tokens, KV cache', quick ? 1 : 3],
   ['lora_step_124m_bf16', 'GPT-2 124M LoRA train step, bf16 autocast (8x128, r=8)', quick ? 1 : 4],
+  ['sft_step_124m', 'GPT-2 124M LoRA step on padded examples (8 of 16-128 tokens, prompts masked)', quick ? 1 : 2],
 ];
 
 function main(): void {

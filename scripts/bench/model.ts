@@ -11,17 +11,28 @@ torch.manualSeed(0);
 const cases: Record<string, [object, number, number]> = {
   tiny_step: [TINY, 2, 32], fwdbwd_124m: [GPT2_124M, 2, 128], lora_step_124m: [GPT2_124M, 8, 128],
   full_step_124m: [GPT2_124M, 8, 128], generate_124m: [GPT2_124M, 1, 16],
-  lora_step_124m_bf16: [GPT2_124M, 8, 128],
+  lora_step_124m_bf16: [GPT2_124M, 8, 128], sft_step_124m: [GPT2_124M, 8, 128],
 };
 // *_bf16: the forward pass under bfloat16 autocast (CPU), weights and optimizer in float32.
 const bf16 = kase.endsWith('_bf16');
 const [cfg, B, T] = cases[kase];
 const model = new torch.GPT2LMHeadModel(cfg);
-if (kase.startsWith('lora_step_124m')) torch.lora.applyLoRA(model, { r: 8, alpha: 16, dropout: 0.05 });
-const ids = torch.keep(torch.randint(0, (cfg as { vocab_size: number }).vocab_size, [B, T]));
+if (kase.startsWith('lora_step_124m') || kase === 'sft_step_124m') torch.lora.applyLoRA(model, { r: 8, alpha: 16, dropout: 0.05 });
+let ids = torch.keep(torch.randint(0, (cfg as { vocab_size: number }).vocab_size, [B, T]));
+// sft_step_124m: 8 examples of 128, 112, ..., 16 tokens, a 32-token prompt (8 for the shortest)
+// without loss, right-padded to 128 by ExampleDataset (TRL's SFT without packing).
+let padded: { labels: torch.Tensor; attentionMask: torch.Tensor } | undefined;
+if (kase === 'sft_step_124m') {
+  const rows = ids.tolist() as number[][];
+  const ds = new torch.data.ExampleDataset(rows.map((r, i) => ({ ids: r.slice(0, T - 16 * i), promptLength: Math.min(32, (T - 16 * i) / 2) })), T);
+  const batch = ds.collate(rows.map((_, i) => i));
+  ids.dispose();
+  ids = torch.keep(batch.inputIds);
+  padded = { labels: torch.keep(batch.labels), attentionMask: torch.keep(batch.attentionMask!) };
+}
 const rss0 = process.resourceUsage().maxRSS;
 const params = model.parameters({ trainableOnly: true });
-const opt = ['tiny_step', 'lora_step_124m', 'full_step_124m', 'lora_step_124m_bf16'].includes(kase) ? new torch.optim.AdamW(params, { lr: 1e-4 }) : null;
+const opt = ['tiny_step', 'lora_step_124m', 'full_step_124m', 'lora_step_124m_bf16', 'sft_step_124m'].includes(kase) ? new torch.optim.AdamW(params, { lr: 1e-4 }) : null;
 
 function step(): number {
   return torch.tidy(() => {
@@ -32,8 +43,8 @@ function step(): number {
       model.generate(prompt, { maxNewTokens: n, eosTokenId: null });
       return n;
     }
-    trainStep(model, ids, params, opt, { bf16, deviceType: 'cpu' });
-    return B * T;
+    trainStep(model, ids, params, opt, { bf16, deviceType: 'cpu' }, padded);
+    return padded ? padded.attentionMask.sum().item() as number : B * T;
   });
 }
 
