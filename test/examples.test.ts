@@ -111,11 +111,12 @@ test('tstorch train / eval: prompt-completion .jsonl trains on padded examples; 
   fs.writeFileSync(jsonl, Array.from({ length: 12 }, (_, i) => JSON.stringify({ prompt: `Q: ${i} plus ${i}?\nA:`, completion: ` ${2 * i}.` })).join('\n') + '\n');
   const out = path.join(tmp, 'cli-qa');
   const r = spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', jsonl, '--eval-data', jsonl, '--out', out, '--max-steps', '3',
-    '--batch-size', '4', '--block-size', '32', '--lr', '1e-3', '--logging-steps', '1'], { encoding: 'utf8' });
+    '--batch-size', '4', '--block-size', '32', '--lr', '1e-3', '--logging-steps', '1', '--lora-targets', 'all-linear'], { encoding: 'utf8' });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   expect(r.stdout).toMatch(/training: 12 examples of up to 32 tokens \(padded per batch; the loss on 36 tokens\); 4 per batch = 4 examples per step; 3 steps per epoch, 3 steps/);
   expect(fs.existsSync(path.join(out, 'adapter_model.safetensors'))).toBe(true);
+  expect(JSON.parse(fs.readFileSync(path.join(out, 'adapter_config.json'), 'utf8')).target_modules).toEqual(['c_attn', 'c_proj', 'c_fc']);
   // eval on the same file: the same loss the Trainer logged at its end (the adapter loaded back).
   const e = spawnSync(process.execPath, [bin, 'eval', '--model', modelDir, '--adapter', out, '--data', jsonl, '--block-size', '32', '--json'], { encoding: 'utf8' });
   expect(e.stderr).toBe('');

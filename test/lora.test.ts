@@ -100,6 +100,29 @@ test('bias modes and modulesToSave', async () => {
   a.dispose();
 });
 
+test('targetModules as PEFT takes them: \'all-linear\' (every Conv1D, saved as the names) and a regular expression on the whole name (saved as is, loaded back)', async () => {
+  const all = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(all, { r: 2, targetModules: 'all-linear' });
+  expect(torch.lora.loraLayers(all).length).toBe(2 * 4); // c_attn, attn.c_proj, c_fc, mlp.c_proj in each block
+  expect(torch.lora.adapterConfigJson(all).target_modules).toEqual(['c_attn', 'c_proj', 'c_fc']);
+  const re = await torch.GPT2LMHeadModel.fromPretrained(base);
+  const pattern = '.*\\.h\\.1\\.(attn\\.c_attn|mlp\\.c_fc)';
+  torch.lora.applyLoRA(re, { r: 2, targetModules: pattern });
+  randomizeLora(re);
+  expect(torch.lora.loraLayers(re).map(([n]) => n)).toEqual(['transformer.h.1.attn.c_attn', 'transformer.h.1.mlp.c_fc']);
+  // A full match, as PEFT's re.fullmatch: a pattern that matches only part of a name selects nothing.
+  expect(() => torch.lora.applyLoRA(new torch.GPT2LMHeadModel({ n_layer: 1, n_embd: 8, n_head: 2, vocab_size: 10, n_positions: 8 }), { targetModules: 'c_attn' + '|h\\.0' }))
+    .toThrow(/no Conv1D matches targetModules 'c_attn\|h\\\.0'/);
+  expect(() => torch.lora.applyLoRA(new torch.GPT2LMHeadModel({ n_layer: 1, n_embd: 8, n_head: 2, vocab_size: 10, n_positions: 8 }), { targetModules: '(' }))
+    .toThrow(/not a valid regular expression/);
+  const dir = path.join(tmp, 'regex-adapter');
+  await torch.lora.saveAdapter(re, dir);
+  expect(JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8')).target_modules).toBe(pattern);
+  const loaded = await torch.lora.loadAdapter(await torch.GPT2LMHeadModel.fromPretrained(base), dir);
+  expect(torch.lora.loraLayers(loaded).map(([n]) => n)).toEqual(['transformer.h.1.attn.c_attn', 'transformer.h.1.mlp.c_fc']);
+  torch.tidy(() => expect(relErr(loaded.forward(ids()).logits, re.eval().forward(ids()).logits)).toBe(0));
+});
+
 test('LoRA layers take the mode of the layers they replace: an adapter loaded for inference runs without dropout', async () => {
   const m = await torch.GPT2LMHeadModel.fromPretrained(base); // eval mode, as HF's from_pretrained
   torch.lora.applyLoRA(m, { r: 4, alpha: 8, dropout: 0.5 });

@@ -47,9 +47,15 @@ function parentOf(model: Module, name: string): [Module, string] {
 export function applyLoRA<M extends Module>(model: M, options: LoRAOptions = {}): M {
   if (configs.has(model)) throw new Error('applyLoRA: this model already has LoRA layers');
   const opts = resolveLoRAOptions(options);
+  if (opts.targetModules === 'all-linear') {
+    // PEFT's 'all-linear': every linear layer but the output one, saved as the names it resolved to.
+    const names = [...model.namedModules()].filter(([, m]) => m instanceof Conv1D).map(([n]) => n.split('.').pop()!);
+    opts.targetModules = [...new Set(names)];
+  }
   const targets = [...model.namedModules()].filter(([n, m]) => m instanceof Conv1D && matchesTarget(n, opts.targetModules));
   if (!targets.length) {
-    throw new Error(`applyLoRA: no Conv1D matches targetModules [${opts.targetModules.join(', ')}]`);
+    const asked = typeof opts.targetModules === 'string' ? `'${opts.targetModules}'` : `[${opts.targetModules.join(', ')}]`;
+    throw new Error(`applyLoRA: no Conv1D matches targetModules ${asked}`);
   }
   for (const t of opts.modulesToSave ?? []) {
     if (![...model.namedModules()].some(([n]) => matchesTarget(n, [t]))) throw new Error(`applyLoRA: modulesToSave '${t}' matches no module`);
@@ -222,8 +228,7 @@ export function readAdapterConfig(dir: string): ResolvedLoRAOptions {
   if ((c.rank_pattern && Object.keys(c.rank_pattern as object).length) || (c.alpha_pattern && Object.keys(c.alpha_pattern as object).length)) {
     throw new Error(`adapter: ${file} uses per-layer rank_pattern/alpha_pattern, which tstorch does not support`);
   }
-  let targets = c.target_modules as string[] | string;
-  if (typeof targets === 'string') throw new Error(`adapter: ${file}: regex target_modules ('${targets}') are not supported; list module names`);
+  const targets = c.target_modules as string[] | string; // (a string: a regular expression, or 'all-linear')
   return resolveLoRAOptions({
     r: c.r as number,
     alpha: c.lora_alpha as number,

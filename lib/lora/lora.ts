@@ -23,8 +23,12 @@ export interface LoRAOptions {
   r?: number;
   alpha?: number;
   dropout?: number;
-  /** module names or dotted suffixes: 'c_attn', 'c_proj', 'c_fc', 'attn.c_proj', 'mlp.c_proj' */
-  targetModules?: string[];
+  /**
+   * Module names or dotted suffixes ('c_attn', 'c_proj', 'c_fc', 'attn.c_proj', 'mlp.c_proj'); or,
+   * as PEFT, one string: 'all-linear' (every Conv1D; the output layer is not one) or a regular
+   * expression the whole module name must match ('.*\\.h\\.(10|11)\\.attn\\.c_attn').
+   */
+  targetModules?: string[] | string;
   mode?: LoRAMode;
   bias?: BiasMode;
   /** modules trained fully and saved with the adapter (e.g. 'ln_f', 'wte') */
@@ -36,7 +40,8 @@ export interface ResolvedLoRAOptions {
   r: number;
   alpha: number;
   dropout: number;
-  targetModules: string[];
+  /** names or suffixes, or a regular expression (PEFT's string form); 'all-linear' is resolved to names by applyLoRA */
+  targetModules: string[] | string;
   mode: LoRAMode;
   bias: BiasMode;
   modulesToSave: string[] | null;
@@ -54,6 +59,13 @@ export function resolveLoRAOptions(o: LoRAOptions = {}): ResolvedLoRAOptions {
   if (!['none', 'all', 'lora_only'].includes(bias)) throw new Error(`LoRA: bias must be none, all or lora_only, got '${bias}'`);
   const targetModules = o.targetModules ?? ['c_attn', 'c_proj', 'c_fc'];
   if (!targetModules.length) throw new Error('LoRA: targetModules is empty');
+  if (typeof targetModules === 'string' && targetModules !== 'all-linear') {
+    try {
+      new RegExp(targetModules);
+    } catch (e) {
+      throw new Error(`LoRA: targetModules '${targetModules}' is not a valid regular expression (${(e as Error).message})`);
+    }
+  }
   const alpha = o.alpha ?? 16;
   if (!(alpha > 0)) throw new Error(`LoRA: alpha must be positive, got ${alpha}`);
   return { r, alpha, dropout, targetModules, mode, bias, modulesToSave: o.modulesToSave ?? null, useRslora: o.useRslora ?? false };
@@ -164,6 +176,8 @@ export class LoRAFactor extends Module {
   }
 }
 
-export function matchesTarget(moduleName: string, targets: string[]): boolean {
+/** PEFT's check: a name or dotted suffix in the list, or a full match of the regular expression. */
+export function matchesTarget(moduleName: string, targets: string[] | string): boolean {
+  if (typeof targets === 'string') return new RegExp(`^(?:${targets})$`).test(moduleName);
   return targets.some((t) => moduleName === t || moduleName.endsWith(`.${t}`));
 }
