@@ -70,6 +70,15 @@ test('train (LoRA) writes a PEFT adapter; eval --adapter and merge agree', () =>
   expect(Math.abs(mergedEval.loss - withAdapter.loss) / withAdapter.loss).toBeLessThan(1e-5);
   const base = JSON.parse(cli('eval', '--model', modelDir, '--data', evalFile, '--block-size', '32', '--json').out);
   expect(withAdapter.loss).toBeLessThan(base.loss);
+  // --dtype float16: half the file, config.json says so, and the same loss to fp16's precision.
+  const half = path.join(tmp, 'merged-f16');
+  expect(cli('merge', '--model', modelDir, '--adapter', out, '--out', half, '--dtype', 'float16').code).toBe(0);
+  expect(JSON.parse(fs.readFileSync(path.join(half, 'config.json'), 'utf8')).torch_dtype).toBe('float16');
+  const sizes = [merged, half].map((d) => fs.statSync(path.join(d, 'model.safetensors')).size);
+  expect(sizes[1] / sizes[0]).toBeCloseTo(0.5, 2);
+  const halfEval = JSON.parse(cli('eval', '--model', half, '--data', evalFile, '--block-size', '32', '--json').out);
+  expect(Math.abs(halfEval.loss - mergedEval.loss) / mergedEval.loss).toBeLessThan(1e-3);
+  expect(cli('merge', '--model', modelDir, '--adapter', out, '--out', path.join(tmp, 'merged-bad'), '--dtype', 'int8').err).toMatch(/--dtype must be float32, float16 or bfloat16/);
 
   // A base folder with tokenizer files of its own: those are what the merged folder gets.
   const ownTok = path.join(tmp, 'model-own-tokenizer');

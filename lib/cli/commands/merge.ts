@@ -11,6 +11,7 @@ export const spec: Spec = {
   model: sharedFlags.model,
   adapter: { ...sharedFlags.adapter, required: true },
   out: { type: 'string', required: true, help: 'folder for the merged model (replaced whole)' },
+  dtype: { type: 'string', default: 'float32', help: 'float32, float16 or bfloat16: the merged weights\' type (half the size in 16 bits; config.json says which, as HF\'s torch_dtype)' },
 };
 
 export async function run(f: Record<string, unknown>): Promise<void> {
@@ -18,8 +19,11 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (fs.existsSync(out) && fs.readdirSync(out).some((n) => !['config.json', 'model.safetensors', ...TOKENIZER_FILES].includes(n))) {
     throw new Error(`--out ${out} exists and holds other files; give an empty or new folder`);
   }
+  const dtype = f.dtype as torch.DType;
+  if (!['float32', 'float16', 'bfloat16'].includes(dtype)) throw new Error(`--dtype must be float32, float16 or bfloat16, got '${dtype}'`);
   const model = await loadModelFromFlags(f);
-  torch.lora.mergeAndUnload(model);
+  torch.lora.mergeAndUnload(model); // (merged in float32, then cast: no rounding of the update before the add)
+  if (dtype !== 'float32') model.to({ dtype });
   // The folder appears whole: written aside, then renamed into place.
   writeDirAtomic(out, (tmp) => {
     model.writePretrained(tmp);
