@@ -133,6 +133,11 @@ test('tstorch train / eval: prompt-completion .jsonl trains on padded examples; 
   // --no-<flag> exists only for booleans
   const nf = spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', txt, '--out', path.join(tmp, 'cli-nf'), '--no-lr'], { encoding: 'utf8' });
   expect(nf.stderr).toMatch(/unknown flag --no-lr/);
+  // A line without its completion is named.
+  const broken = path.join(tmp, 'broken.jsonl');
+  fs.writeFileSync(broken, '{"prompt": "a", "completion": "b"}\n{"prompt": "c"}\n');
+  const br = spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', broken, '--out', path.join(tmp, 'cli-broken'), '--block-size', '16'], { encoding: 'utf8' });
+  expect(br.stderr).toMatch(/broken\.jsonl:2: no string field 'completion' \(fields: prompt\); the first line makes this prompt-completion data/);
   // Prompts that fill the block size leave nothing to learn: said, not a NaN loss.
   const bad = spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', jsonl, '--out', path.join(tmp, 'cli-bad'), '--block-size', '4'], { encoding: 'utf8' });
   expect(bad.status).not.toBe(0);

@@ -121,11 +121,11 @@ export function readJsonlColumn(file: string, column: string): string[] {
 }
 
 /** The string fields `columns` of each line's JSON object, in that order (blank lines skipped). */
-export function readJsonlFields(file: string, columns: string[], parsed = readJsonl(file)): string[][] {
+export function readJsonlFields(file: string, columns: string[], parsed = readJsonl(file), hint = 'choose one with --text-column'): string[][] {
   const rows = parsed.map(([line, row]) => columns.map((column) => {
     const value = row !== null && typeof row === 'object' ? (row as Record<string, unknown>)[column] : undefined;
     if (typeof value !== 'string') {
-      throw new Error(`${file}:${line}: no string field '${column}'${row !== null && typeof row === 'object' ? ` (fields: ${Object.keys(row).join(', ')})` : ''}; choose one with --text-column`);
+      throw new Error(`${file}:${line}: no string field '${column}'${row !== null && typeof row === 'object' ? ` (fields: ${Object.keys(row).join(', ')})` : ''}; ${hint}`);
     }
     return value;
   }));
@@ -164,7 +164,8 @@ export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningM
   if (lower.endsWith('.jsonl')) {
     const parsed = readJsonl(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
     if (opts.column === undefined && typeof first?.prompt === 'string' && typeof first?.completion === 'string') {
-      return { pairs: readJsonlFields(file, ['prompt', 'completion'], parsed).map(([prompt, completion]) => ({ prompt, completion })) };
+      const hint = 'the first line makes this prompt-completion data: every line needs string prompt and completion fields';
+      return { pairs: readJsonlFields(file, ['prompt', 'completion'], parsed, hint).map(([prompt, completion]) => ({ prompt, completion })) };
     }
     return { texts: readJsonlFields(file, [opts.column ?? 'text'], parsed).map(([d]) => clean(d, opts.cleaning ?? 'none')) };
   }
