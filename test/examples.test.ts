@@ -58,6 +58,14 @@ test('prompt-completion examples are tokenized as TRL does: one text, the prompt
   expect(() => new torch.data.ExampleDataset([], 1)).toThrow(/maxLength must be an integer >= 2/);
   // Any vocabulary: the pad id is an option (GPT-2's eos by default).
   expect(new torch.data.ExampleDataset([{ ids: [1, 2, 3] }, { ids: [4, 5] }], 8, { padTokenId: 0 }).collate([0, 1]).inputIds.tolist()).toEqual([[1, 2, 3], [4, 5, 0]]);
+  // holdOutFirst: run_clm's train[:P%], rounded as Python's round (halves to even).
+  const ten = new torch.data.ExampleDataset(Array.from({ length: 10 }, (_, i) => ({ ids: [i, i + 1, i + 2] })), 8);
+  for (const [pct, k] of [[25, 2], [35, 4], [15, 2], [10, 1]] as const) { // 2.5 -> 2, 3.5 -> 4, 1.5 -> 2
+    const [tr, va] = torch.data.holdOutFirst(ten, pct);
+    expect([va.length, tr.length]).toEqual([k, 10 - k]);
+    expect(va.examples[0][0]).toBe(0); // the first ones held out
+  }
+  expect(() => torch.data.holdOutFirst(ten, 5)).toThrow(/5% of 10 examples is 0; both parts need at least one/); // 0.5 -> 0
   // split() keeps each example's prompt length with it.
   const [train, held] = ds.split(0.25);
   expect([train.length, held.length]).toEqual([3, 1]);
@@ -133,6 +141,17 @@ test('tstorch train / eval: prompt-completion .jsonl trains on padded examples; 
   // --no-<flag> exists only for booleans
   const nf = spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', txt, '--out', path.join(tmp, 'cli-nf'), '--no-lr'], { encoding: 'utf8' });
   expect(nf.stderr).toMatch(/unknown flag --no-lr/);
+  // --validation-split-percentage: the first 25% (3 of 12) evaluated, the other 9 trained on.
+  const sp = path.join(tmp, 'cli-split');
+  const v = spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', jsonl, '--out', sp, '--max-steps', '2', '--block-size', '32',
+    '--validation-split-percentage', '25', '--logging-steps', '1', '--batch-size', '3'], { encoding: 'utf8' });
+  expect(v.stderr).toBe('');
+  expect(v.stdout).toMatch(/training: 9 examples/);
+  const firstThree = path.join(tmp, 'first3.jsonl');
+  fs.writeFileSync(firstThree, fs.readFileSync(jsonl, 'utf8').split('\n').slice(0, 3).join('\n'));
+  const e3 = spawnSync(process.execPath, [bin, 'eval', '--model', modelDir, '--adapter', sp, '--data', firstThree, '--block-size', '32', '--json'], { encoding: 'utf8' });
+  const splitEvals = fs.readFileSync(path.join(sp, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.eval_loss !== undefined);
+  expect(Math.abs(JSON.parse(e3.stdout).loss - splitEvals[splitEvals.length - 1].eval_loss)).toBeLessThan(1e-5);
   // A line without its completion is named.
   const broken = path.join(tmp, 'broken.jsonl');
   fs.writeFileSync(broken, '{"prompt": "a", "completion": "b"}\n{"prompt": "c"}\n');

@@ -103,7 +103,11 @@ export class TextDataset implements LMDataset {
     const nEval = Math.max(1, Math.round(this.length * evalFraction));
     if (nEval >= this.length) throw new Error(`TextDataset: ${this.length} blocks are too few to hold out ${nEval}`);
     const cut = this.length - nEval;
-    return [new TextDataset(this.blocks.slice(0, cut), this.blockSize), new TextDataset(this.blocks.slice(cut), this.blockSize)];
+    return [this.subset(0, cut), this.subset(cut, this.length)];
+  }
+  /** Blocks from..to-1 as a dataset of their own. */
+  subset(from: number, to: number): TextDataset {
+    return new TextDataset(this.blocks.slice(from, to), this.blockSize);
   }
 }
 
@@ -211,10 +215,28 @@ export class ExampleDataset implements LMDataset {
   split(evalFraction: number): [ExampleDataset, ExampleDataset] {
     const nEval = Math.max(1, Math.round(this.length * evalFraction));
     if (nEval >= this.length) throw new Error(`ExampleDataset: ${this.length} examples are too few to hold out ${nEval}`);
-    const part = (from: number, to: number) => new ExampleDataset(
-      this.examples.slice(from, to).map((ids, k) => ({ ids, promptLength: this.promptLengths[from + k] })), this.maxLength, { padTokenId: this.padTokenId });
-    return [part(0, this.length - nEval), part(this.length - nEval, this.length)];
+    const cut = this.length - nEval;
+    return [this.subset(0, cut), this.subset(cut, this.length)];
   }
+  /** Examples from..to-1 as a dataset of their own (their prompt lengths with them). */
+  subset(from: number, to: number): ExampleDataset {
+    return new ExampleDataset(this.examples.slice(from, to).map((ids, k) => ({ ids, promptLength: this.promptLengths[from + k] })),
+      this.maxLength, { padTokenId: this.padTokenId });
+  }
+}
+
+/**
+ * HF run_clm's validation_split_percentage: the first `percent`% of the items held out (as
+ * datasets' percent slices train[:P%], rounded to the closest, halves to even as Python's
+ * round), the rest to train. Returns [train, validation]; both must keep at least one item.
+ */
+export function holdOutFirst<D extends TextDataset | ExampleDataset>(ds: D, percent: number): [D, D] {
+  if (!(percent > 0 && percent < 100)) throw new Error(`validation split: the percentage must be in (0, 100), got ${percent}`);
+  const x = (percent * ds.length) / 100, floor = Math.floor(x);
+  const k = x - floor === 0.5 ? floor + (floor % 2) : Math.round(x);
+  const what = ds instanceof TextDataset ? 'blocks' : 'examples';
+  if (k < 1 || k >= ds.length) throw new Error(`validation split: ${percent}% of ${ds.length} ${what} is ${k}; both parts need at least one (more data, or another percentage)`);
+  return [ds.subset(k, ds.length) as D, ds.subset(0, k) as D];
 }
 
 /** A small, fast, seedable PRNG (mulberry32): the data order depends on the seed only. */

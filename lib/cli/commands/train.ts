@@ -42,6 +42,7 @@ export const spec: Spec = {
   'save-strategy': { type: 'string', default: 'steps', help: 'steps (every --save-steps), epoch (each epoch\'s end) or no' },
   'eval-strategy': { type: 'string', default: 'steps', help: 'with --eval-data: steps (every --eval-steps), epoch or no' },
   'eval-data': { type: 'string', help: 'held-out .txt/.csv/.jsonl for eval loss and perplexity (read as --data is)' },
+  'validation-split-percentage': { type: 'number', help: 'without --eval-data: hold out the first N% of --data\'s blocks (or examples) for evaluation (HF run_clm\'s)' },
   'eval-steps': { type: 'int', help: 'evaluate every N steps (default: logging steps)' },
   'eval-batch-size': { type: 'int', default: 8, help: 'blocks (or examples) per evaluation batch' },
   'load-best-model-at-end': { type: 'boolean', help: 'end with the weights of the lowest eval loss (kept past --save-total-limit); needs --eval-data, checkpoints at evaluations' },
@@ -99,8 +100,10 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: no such folder`);
   // Validate the data before spending time on the model.
   const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
-  const data = loadDataset(f.data as string, f['block-size'] as number, model, dataFlags(f));
-  const evalData = f['eval-data'] ? loadDataset(f['eval-data'] as string, f['block-size'] as number, model, dataFlags(f)) : undefined;
+  let data = loadDataset(f.data as string, f['block-size'] as number, model, dataFlags(f));
+  let evalData = f['eval-data'] ? loadDataset(f['eval-data'] as string, f['block-size'] as number, model, dataFlags(f)) : undefined;
+  const split = f['validation-split-percentage'] as number | undefined;
+  if (split !== undefined) [data, evalData] = torch.data.holdOutFirst(data, split);
   // Seeded before LoRA's init too (as HF's set_seed before get_peft_model): runs repeat exactly.
   torch.manualSeed(f.seed as number);
   if (!f.full) {
@@ -165,9 +168,12 @@ function checkFlags(f: Record<string, unknown>): void {
   for (const k of ['batch-size', 'gradient-accumulation-steps', 'block-size', 'logging-steps', 'eval-batch-size'] as const) {
     if ((f[k] as number) < 1) throw new Error(`--${k} must be >= 1, got ${f[k]}`);
   }
-  const patience = f['early-stopping-patience'] as number | undefined;
-  if (patience !== undefined && !f['eval-data']) throw new Error('--early-stopping-patience needs --eval-data (it watches the eval loss)');
-  if (f['load-best-model-at-end'] && !f['eval-data']) throw new Error('--load-best-model-at-end needs --eval-data (it picks by the eval loss)');
+  const patience = f['early-stopping-patience'] as number | undefined, split = f['validation-split-percentage'] as number | undefined;
+  if (split !== undefined && f['eval-data']) throw new Error('--validation-split-percentage and --eval-data: give one (the split holds out part of --data)');
+  if (split !== undefined && !(split > 0 && split < 100)) throw new Error(`--validation-split-percentage must be in (0, 100), got ${split}`);
+  const evaluates = Boolean(f['eval-data']) || split !== undefined;
+  if (patience !== undefined && !evaluates) throw new Error('--early-stopping-patience needs --eval-data or --validation-split-percentage (it watches the eval loss)');
+  if (f['load-best-model-at-end'] && !evaluates) throw new Error('--load-best-model-at-end needs --eval-data or --validation-split-percentage (it picks by the eval loss)');
   if (patience !== undefined && f['eval-strategy'] === 'no') throw new Error('--early-stopping-patience needs evaluations: not with --eval-strategy no');
   if (patience !== undefined && patience < 1) throw new Error(`--early-stopping-patience must be >= 1, got ${patience}`);
   if ((f['early-stopping-threshold'] as number) < 0) throw new Error('--early-stopping-threshold must be >= 0');
