@@ -100,10 +100,7 @@ export class TextDataset implements LMDataset {
   }
   /** Splits off the last `fraction` of blocks (at least one) for evaluation. */
   split(evalFraction: number): [TextDataset, TextDataset] {
-    const nEval = Math.max(1, Math.round(this.length * evalFraction));
-    if (nEval >= this.length) throw new Error(`TextDataset: ${this.length} blocks are too few to hold out ${nEval}`);
-    const cut = this.length - nEval;
-    return [this.subset(0, cut), this.subset(cut, this.length)];
+    return splitOffLast(this, evalFraction);
   }
   /** Blocks from..to-1 as a dataset of their own. */
   subset(from: number, to: number): TextDataset {
@@ -213,16 +210,22 @@ export class ExampleDataset implements LMDataset {
 
   /** Splits off the last `fraction` of examples (at least one) for evaluation. */
   split(evalFraction: number): [ExampleDataset, ExampleDataset] {
-    const nEval = Math.max(1, Math.round(this.length * evalFraction));
-    if (nEval >= this.length) throw new Error(`ExampleDataset: ${this.length} examples are too few to hold out ${nEval}`);
-    const cut = this.length - nEval;
-    return [this.subset(0, cut), this.subset(cut, this.length)];
+    return splitOffLast(this, evalFraction);
   }
   /** Examples from..to-1 as a dataset of their own (their prompt lengths with them). */
   subset(from: number, to: number): ExampleDataset {
     return new ExampleDataset(this.examples.slice(from, to).map((ids, k) => ({ ids, promptLength: this.promptLengths[from + k] })),
       this.maxLength, { padTokenId: this.padTokenId });
   }
+}
+
+/** [the rest, the last `evalFraction` of the items (at least one)]. */
+function splitOffLast<D extends TextDataset | ExampleDataset>(ds: D, evalFraction: number): [D, D] {
+  const nEval = Math.max(1, Math.round(ds.length * evalFraction));
+  const [name, items] = ds instanceof TextDataset ? ['TextDataset', 'blocks'] : ['ExampleDataset', 'examples'];
+  if (nEval >= ds.length) throw new Error(`${name}: ${ds.length} ${items} are too few to hold out ${nEval}`);
+  const cut = ds.length - nEval;
+  return [ds.subset(0, cut) as D, ds.subset(cut, ds.length) as D];
 }
 
 /**
