@@ -363,3 +363,35 @@ m.save_pretrained(sys.argv[2], safe_serialization=False)`;
   expect(a.sub(b).abs().max().item()).toBe(0);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+test('a DoRA adapter written by tstorch loads in the real PEFT (use_dora) and gives the same logits on CUDA', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-dora-'));
+  const base = path.join(fixtures, 'gpt2', 'tiny');
+  const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.manualSeed(4);
+  torch.lora.applyLoRA(m, { r: 4, alpha: 8, useDora: true });
+  torch.noGrad(() => {
+    for (const [n, p] of m.namedParameters()) if (n.includes('lora_B')) p.normal_(0, 0.05);
+    for (const [, l] of torch.lora.loraLayers(m)) l.lora_magnitude_vector.mul_(1.2);
+  });
+  await torch.lora.saveAdapter(m, path.join(tmp, 'adapter'));
+  const ids = [[5, 17, 42, 8, 9, 10, 11, 3]];
+  fs.writeFileSync(path.join(tmp, 'ids.json'), JSON.stringify(ids));
+  const py = `
+import json, sys, torch
+from safetensors.torch import save_file
+from transformers import GPT2LMHeadModel
+from peft import PeftModel
+d, base = sys.argv[1], sys.argv[2]
+model = PeftModel.from_pretrained(GPT2LMHeadModel.from_pretrained(base, attn_implementation="eager"), d + "/adapter").cuda().eval()
+ids = torch.tensor(json.load(open(d + "/ids.json")), device="cuda")
+save_file({"logits": model(input_ids=ids).logits.detach().float().cpu()}, d + "/peft.safetensors")`;
+  const r = spawnSync(PY, ['-c', py, tmp, base], { encoding: 'utf8' });
+  if (r.status !== 0) console.error(r.stderr);
+  expect(r.status).toBe(0);
+  const want = torch.io.safetensors.loadFile(path.join(tmp, 'peft.safetensors')).tensors.get('logits')!;
+  m.to({ device: 'cuda' }).eval();
+  const got = m.forward(torch.tensor(ids, { dtype: 'int64', device: 'cuda' })).logits.cpu();
+  expect(relErr(got, want)).toBeLessThan(1e-4);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});

@@ -242,6 +242,77 @@ test('adapters move between tstorch and the Python PEFT-layout reference, both w
   other.dispose();
 });
 
+test('DoRA (useDora, PEFT\'s use_dora): logits, loss and every adapter gradient as PEFT\'s DoRA formula in Python; saved in PEFT\'s layout; merge folds it', async () => {
+  const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.manualSeed(2);
+  torch.lora.applyLoRA(m, { r: 4, alpha: 8, dropout: 0, useDora: true, targetModules: ['c_attn', 'c_proj', 'c_fc'] });
+  const layer = torch.lora.loraLayers(m)[0][1];
+  // The magnitude starts as W's column norms: at init the model computes as its base.
+  torch.tidy(() => expect(relErr(layer.lora_magnitude_vector, layer.base.weight.norm(2, 0))).toBeLessThan(1e-6));
+  const plain = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.tidy(() => expect(relErr(m.forward(ids()).logits, plain.forward(ids()).logits)).toBeLessThan(1e-5));
+  // Away from init: B random, magnitudes moved, so every term of the formula counts.
+  randomizeLora(m, 5);
+  torch.noGrad(() => { for (const [, l] of torch.lora.loraLayers(m)) l.lora_magnitude_vector.mul_(torch.rand(l.lora_magnitude_vector.shape).add(0.5)); });
+  expect(m.namedParameters({ trainableOnly: true }).filter(([n]) => n.endsWith('lora_magnitude_vector')).length).toBe(8);
+  const dir = path.join(tmp, 'dora-adapter');
+  await torch.lora.saveAdapter(m, dir);
+  const config = JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8'));
+  expect(config.use_dora).toBe(true);
+  const saved = torch.io.safetensors.loadFile(path.join(dir, 'adapter_model.safetensors')).tensors;
+  expect(saved.has('base_model.model.transformer.h.0.attn.c_attn.lora_magnitude_vector')).toBe(true);
+  expect(saved.size).toBe(8 * 3);
+  const idsFile = path.join(tmp, 'dora-ids.json');
+  fs.writeFileSync(idsFile, JSON.stringify(ids().tolist()));
+  const out = path.join(tmp, 'dora-py.safetensors');
+  const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'peft_interop.py'), base, dir, idsFile, out], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  const py = torch.io.safetensors.loadFile(out).tensors;
+  m.eval();
+  const res = m.forward(ids(), { labels: ids() });
+  expect(relErr(res.logits, py.get('logits')!)).toBeLessThan(1e-5);
+  expect(Math.abs((res.loss!.item() as number) - (py.get('loss')!.item() as number))).toBeLessThan(1e-5);
+  res.loss!.backward();
+  const own = new Map(m.namedParameters());
+  for (const key of saved.keys()) expect(relErr(own.get(key.slice('base_model.model.'.length))!.grad!, py.get(`grad.${key}`)!)).toBeLessThan(1e-4);
+  // Loaded back: the same model. Merged (W <- m/n (W + dW) per output): the same logits, and unmerged back exactly.
+  const loaded = await torch.lora.loadAdapter(await torch.GPT2LMHeadModel.fromPretrained(base), dir);
+  torch.tidy(() => expect(relErr(loaded.forward(ids()).logits, res.logits)).toBeLessThan(1e-6));
+  const w0 = torch.keep(layer.base.weight.clone());
+  torch.lora.merge(m);
+  torch.tidy(() => expect(relErr(m.forward(ids()).logits, res.logits)).toBeLessThan(1e-5));
+  torch.lora.unmerge(m);
+  torch.tidy(() => expect(relErr(layer.base.weight, w0)).toBeLessThan(1e-6));
+  // A DoRA adapter into a model with plain LoRA (or the other way) is refused.
+  const lora = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(lora, { r: 4 });
+  await expect(torch.lora.loadAdapter(lora, dir)).rejects.toThrow(/does not use DoRA, the adapter does/);
+  expect(() => torch.lora.applyLoRA(plain, { mode: 'seed', useDora: true })).toThrow(/DoRA \(useDora\) is a peft-mode option/);
+});
+
+test('DoRA with dropout on: the dropped-out input drives both the magnitude term and the update, as PEFT', async () => {
+  const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(m, { r: 4, alpha: 8, dropout: 0.5, useDora: true, targetModules: ['c_attn'] });
+  randomizeLora(m, 6);
+  const l = torch.lora.loraLayers(m)[0][1];
+  torch.noGrad(() => l.lora_magnitude_vector.mul_(1.3));
+  l.train();
+  const x = torch.randn([2, 5, 32]);
+  torch.manualSeed(11);
+  const got = l.forward(x);
+  // The same dropout mask, drawn again from the same generator state; PEFT's formula by hand.
+  torch.manualSeed(11);
+  const want = torch.tidy(() => {
+    const xd = torch.nn.functional.dropout(x, 0.5, true);
+    const W = l.base.weight, b = l.base.bias;
+    const n = W.add(l.lora_B.weight.matmul(l.lora_A.weight).t().mul(l.scaling)).norm(2, 0);
+    const scale = l.lora_magnitude_vector.div(n);
+    const loraOut = xd.matmul(l.lora_A.weight.t()).matmul(l.lora_B.weight.t());
+    return x.matmul(W).add(b).add(xd.matmul(W).mul(scale.sub(1))).add(loraOut.mul(scale.mul(l.scaling))).keep();
+  });
+  expect(relErr(got, want)).toBeLessThan(1e-5);
+});
+
 test('loadAdapter errors: missing folder, wrong type, missing tensors', async () => {
   const m = await torch.GPT2LMHeadModel.fromPretrained(base);
   await expect(torch.lora.loadAdapter(m, path.join(tmp, 'nope'))).rejects.toThrow(/adapter_config\.json/);

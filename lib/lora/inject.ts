@@ -73,6 +73,9 @@ export function applyLoRA<M extends Module>(model: M, options: LoRAOptions = {})
   return model;
 }
 
+/** The adapter's own parameters: A, B, and DoRA's magnitude. */
+const LORA_PARAM = /(^|\.)(lora_[AB]\.|lora_magnitude_vector$)/;
+
 function markTrainable(model: Module, opts: ResolvedLoRAOptions): void {
   if (opts.mode === 'seed') {
     for (const [, l] of loraLayers(model)) l.base.requiresGrad_(false);
@@ -85,7 +88,7 @@ function markTrainable(model: Module, opts: ResolvedLoRAOptions): void {
   });
   const loraOwners = new Set(loraLayers(model).map(([n]) => n));
   for (const [n, p] of names) {
-    let train = /(^|\.)lora_[AB]\./.test(n);
+    let train = LORA_PARAM.test(n);
     if (opts.bias === 'all' && n.endsWith('.bias')) train = true;
     if (opts.bias === 'lora_only' && n.endsWith('.base_layer.bias') && loraOwners.has(n.slice(0, -'.base_layer.bias'.length))) train = true;
     if (saved(n)) train = true;
@@ -161,12 +164,13 @@ export function adapterStateDict(model: Module): Map<string, Tensor> {
     } else {
       out.set(`${PREFIX}${name}.lora_A.weight`, l.lora_A.weight);
       out.set(`${PREFIX}${name}.lora_B.weight`, l.lora_B.weight);
+      if (l.useDora) out.set(`${PREFIX}${name}.lora_magnitude_vector`, l.lora_magnitude_vector); // (PEFT's saved name)
     }
   }
   if (opts.mode === 'peft') {
     for (const [n, p] of model.namedParameters()) {
       const isBias = n.endsWith('.bias') && (opts.bias === 'all' || (opts.bias === 'lora_only' && n.endsWith('.base_layer.bias')));
-      const isSaved = p.requiresGrad && !/(^|\.)lora_[AB]\./.test(n) && !n.endsWith('.bias');
+      const isSaved = p.requiresGrad && !LORA_PARAM.test(n) && !n.endsWith('.bias');
       if (isBias || isSaved) out.set(PREFIX + n, p);
     }
   }
@@ -194,7 +198,7 @@ export function adapterConfigJson(model: Module, baseModelNameOrPath: string | n
     layers_pattern: null,
     rank_pattern: {},
     alpha_pattern: {},
-    use_dora: false,
+    use_dora: o.useDora,
     revision: null,
     // Ours, ignored by PEFT: which wrapper math trained this adapter.
     tstorch_lora_mode: o.mode,
@@ -224,7 +228,6 @@ export function readAdapterConfig(dir: string): ResolvedLoRAOptions {
     throw new Error(`adapter: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   if (c.peft_type !== 'LORA') throw new Error(`adapter: ${file} is a '${c.peft_type}' adapter; only LORA is supported`);
-  if (c.use_dora) throw new Error(`adapter: ${file} uses DoRA, which tstorch does not support`);
   if ((c.rank_pattern && Object.keys(c.rank_pattern as object).length) || (c.alpha_pattern && Object.keys(c.alpha_pattern as object).length)) {
     throw new Error(`adapter: ${file} uses per-layer rank_pattern/alpha_pattern, which tstorch does not support`);
   }
@@ -237,6 +240,7 @@ export function readAdapterConfig(dir: string): ResolvedLoRAOptions {
     bias: (c.bias as 'none') ?? 'none',
     modulesToSave: (c.modules_to_save as string[] | null) ?? null,
     useRslora: (c.use_rslora as boolean) ?? false,
+    useDora: (c.use_dora as boolean) ?? false,
     mode: 'peft', // a seed-mode adapter is saved in the equivalent peft form
   });
 }
@@ -251,6 +255,7 @@ export async function loadAdapter<M extends Module>(model: M, dir: string): Prom
   const mine = configs.get(model)!;
   if (mine.mode !== 'peft') throw new Error('loadAdapter: the model has seed-mode LoRA; load adapters into a model without LoRA or with peft mode');
   if (mine.r !== opts.r) throw new Error(`loadAdapter: the model has LoRA rank ${mine.r}, the adapter ${opts.r}`);
+  if (mine.useDora !== opts.useDora) throw new Error(`loadAdapter: the model's LoRA ${mine.useDora ? 'uses' : 'does not use'} DoRA, the adapter ${opts.useDora ? 'does' : 'does not'}`);
   // adapter_model.safetensors, or the adapter_model.bin older PEFT versions wrote
   const { tensors, file } = loadWeights(dir, 'adapter');
   try {

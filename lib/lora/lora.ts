@@ -3,6 +3,10 @@
 //   peft (default): y = base(x) + dropout(x)·Aᵀ·Bᵀ·s, A (r, in) kaiming_uniform(a=√5), B (out, r)
 //                   zeros, s = alpha/r (rsLoRA: alpha/√r). W + BA is never materialised while
 //                   training; merge() folds it into the base weight for inference.
+//   DoRA (useDora, peft mode; PEFT's use_dora): the update's direction and magnitude apart.
+//                   m (out) starts as the column norms of W; with n = ||W + s·(BA)ᵀ|| per output,
+//                   detached (DoRA §4.3), y = base(x) + (m/n - 1)·x̃W + (m/n)·x̃·Aᵀ·Bᵀ·s, x̃ the
+//                   dropped-out x (x itself, so x̃W = base(x) - b, when dropout is off), as PEFT.
 //   seed:           the notebook's LoRAConv1DWrapper exactly: y = x·(W + W_B·W_A) + b, unscaled,
 //                   W_A (r, out) kaiming_uniform(a=√5), W_B (in, r) zeros (the notebook names
 //                   them from Conv1D's (in, out) weight as if it were (out, in)); lora_alpha and
@@ -34,6 +38,8 @@ export interface LoRAOptions {
   /** modules trained fully and saved with the adapter (e.g. 'ln_f', 'wte') */
   modulesToSave?: string[] | null;
   useRslora?: boolean;
+  /** DoRA (weight-decomposed LoRA; PEFT's use_dora): a trained magnitude per output besides A and B */
+  useDora?: boolean;
 }
 
 export interface ResolvedLoRAOptions {
@@ -46,6 +52,7 @@ export interface ResolvedLoRAOptions {
   bias: BiasMode;
   modulesToSave: string[] | null;
   useRslora: boolean;
+  useDora: boolean;
 }
 
 export function resolveLoRAOptions(o: LoRAOptions = {}): ResolvedLoRAOptions {
@@ -68,7 +75,9 @@ export function resolveLoRAOptions(o: LoRAOptions = {}): ResolvedLoRAOptions {
   }
   const alpha = o.alpha ?? 16;
   if (!(alpha > 0)) throw new Error(`LoRA: alpha must be positive, got ${alpha}`);
-  return { r, alpha, dropout, targetModules, mode, bias, modulesToSave: o.modulesToSave ?? null, useRslora: o.useRslora ?? false };
+  const useDora = o.useDora ?? false;
+  if (useDora && mode === 'seed') throw new Error('LoRA: DoRA (useDora) is a peft-mode option; the notebook\'s seed wrapper has no magnitude');
+  return { r, alpha, dropout, targetModules, mode, bias, modulesToSave: o.modulesToSave ?? null, useRslora: o.useRslora ?? false, useDora };
 }
 
 /** LoRA around one Conv1D (in = nx, out = nf). */
@@ -80,10 +89,13 @@ export class LoRAConv1D extends Module {
   declare W_A: Tensor; // seed: (r, out)
   declare W_B: Tensor; // seed: (in, r)
   declare lora_dropout: Dropout;
+  declare lora_magnitude_vector: Tensor; // DoRA: m (out)
   readonly mode: LoRAMode;
   readonly r: number;
   readonly scaling: number;
+  readonly useDora: boolean;
   merged = false;
+  private doraFactor: Tensor | null = null; // DoRA: m / n at merge time (to unmerge exactly)
   /** true: forward is the base layer's alone (PEFT's disable_adapter) */
   disabled = false;
 
@@ -91,6 +103,7 @@ export class LoRAConv1D extends Module {
     super();
     this.mode = opts.mode;
     this.r = opts.r;
+    this.useDora = opts.useDora && opts.mode === 'peft' && opts.r > 0;
     const [inF, outF] = [base.nx, base.nf];
     const fopts = { dtype: base.weight.dtype, device: base.weight.device };
     if (this.mode === 'seed') {
@@ -106,6 +119,8 @@ export class LoRAConv1D extends Module {
       this.registerModule('lora_A', new LoRAFactor(empty([this.r, inF], fopts)));
       this.registerModule('lora_B', new LoRAFactor(zeros([outF, this.r], fopts)));
       kaimingUniform_(this.lora_A.weight, Math.sqrt(5));
+      // DoRA's magnitude starts as ||W + s·(BA)ᵀ|| per output, B being zero: W's column norms.
+      if (this.useDora) this.registerParameter('lora_magnitude_vector', tidy(() => noGrad(() => base.weight.norm(2, 0))));
     }
   }
 
@@ -120,9 +135,15 @@ export class LoRAConv1D extends Module {
     );
   }
 
+  /** DoRA's n: ||W + ΔW|| per output column of the Conv1D's (in, out) weight, without gradient (DoRA §4.3). */
+  private weightNorm(): Tensor {
+    return tidy(() => noGrad(() => this.base.weight.add(this.deltaWeight().to({ dtype: this.base.weight.dtype })).norm(2, 0)));
+  }
+
   forward(x: Tensor): Tensor {
     return tidy(() => {
       if (this.merged || this.disabled || this.r === 0) return this.base.forward(x);
+      if (this.useDora) return this.doraForward(x);
       if (this.mode === 'seed') {
         // The notebook: F.linear(x, (W + W_B @ W_A).T, b), i.e. x·(W + W_B·W_A) + b.
         const adapted = this.base.weight.add(this.W_B.matmul(this.W_A));
@@ -143,20 +164,51 @@ export class LoRAConv1D extends Module {
     });
   }
 
-  /** Folds the update into the base weight (inference). */
+  /** PEFT's DoRA forward: base(x) + (m/n - 1)·x̃W + (m/n)·lora(x̃)·s, x̃ = dropout(x). */
+  private doraForward(x: Tensor): Tensor {
+    const base = this.base_layer;
+    const shape = x.shape;
+    const x2 = x.reshape([-1, base.nx]);
+    const y = base.bias.addmm(x2, base.weight);
+    const dropping = this.lora_dropout.training && this.lora_dropout.p > 0;
+    const xd = dropping ? this.lora_dropout.forward(x2) : x2;
+    const lora = F.linear(F.linear(xd, this.lora_A.weight), this.lora_B.weight);
+    const scale = this.lora_magnitude_vector.div(this.weightNorm()); // (out): m's gradient flows, n's not
+    // x̃W: the base output without its bias, or (dropout on) the dropped-out input's own product.
+    const baseNoBias = dropping ? xd.matmul(base.weight) : y.sub(base.bias);
+    const out = y.add(baseNoBias.mul(scale.sub(1))).add(lora.mul(scale.mul(this.scaling)));
+    return out.view([...shape.slice(0, -1), base.nf]);
+  }
+
+  /** Folds the update into the base weight (inference); DoRA: W ← (m/n)·(W + ΔW). */
   merge(): void {
     if (this.merged) return;
-    noGrad(() => tidy(() => { this.base.weight.add_(this.deltaWeight()); }));
+    noGrad(() => tidy(() => {
+      if (!this.useDora) {
+        this.base.weight.add_(this.deltaWeight());
+        return;
+      }
+      const factor = this.lora_magnitude_vector.div(this.weightNorm());
+      this.base.weight.add_(this.deltaWeight()).mul_(factor);
+      this.doraFactor = factor.keep();
+    }));
     this.merged = true;
   }
   unmerge(): void {
     if (!this.merged) return;
-    noGrad(() => tidy(() => { this.base.weight.sub_(this.deltaWeight()); }));
+    noGrad(() => tidy(() => {
+      if (this.doraFactor) {
+        this.base.weight.div_(this.doraFactor);
+        this.doraFactor.dispose();
+        this.doraFactor = null;
+      }
+      this.base.weight.sub_(this.deltaWeight());
+    }));
     this.merged = false;
   }
 
   protected override extraRepr(): string {
-    return `mode=${this.mode}, r=${this.r}, scaling=${this.scaling}`;
+    return `mode=${this.mode}, r=${this.r}, scaling=${this.scaling}${this.useDora ? ', dora' : ''}`;
   }
 }
 

@@ -56,6 +56,38 @@ class PeftLoraConv1D(nn.Module):
         return (self.lora_B.weight @ self.lora_A.weight).T * self.scaling
 
 
+class PeftDoraConv1D(PeftLoraConv1D):
+    """PEFT's lora.Linear with use_dora=True over a Conv1D (fan_in_fan_out), as peft/tuners/lora/dora.py
+    computes it: magnitude m = ||W + s*BA|| per output at init; n = that norm now, detached;
+    result = base(x) + (m/n - 1) * x~W + (m/n) * lora_B(lora_A(x~)) * s, x~ = dropout(x)
+    (with dropout off, x~W is base(x) minus the bias)."""
+
+    def __init__(self, base, r, alpha, dropout=0.0, use_rslora=False):
+        super().__init__(base, r, alpha, dropout, use_rslora)
+        self.lora_magnitude_vector = nn.Parameter(self.weight_norm().detach())
+
+    def weight_norm(self):
+        lora_weight = self.lora_B.weight @ self.lora_A.weight  # (out, in)
+        weight = self.base_layer.weight.T + self.scaling * lora_weight.detach()
+        return torch.linalg.norm(weight, dim=1)
+
+    def forward(self, x):
+        result = self.base_layer(x)
+        if isinstance(self.lora_dropout, nn.Identity) or not self.training:
+            base_result = result - self.base_layer.bias
+        else:
+            x = self.lora_dropout(x)
+            base_result = x @ self.base_layer.weight
+        mag_norm_scale = (self.lora_magnitude_vector / self.weight_norm().detach()).view(1, -1)
+        lora_result = self.lora_B(self.lora_A(x))
+        return result + (mag_norm_scale - 1) * base_result + mag_norm_scale * lora_result * self.scaling
+
+    def merged_weight(self):
+        """PEFT's merge: (m / ||W + dW||) * (W + dW), per output column of Conv1D's (in, out) weight."""
+        w = self.base_layer.weight + self.delta_weight()
+        return w * (self.lora_magnitude_vector / torch.linalg.norm(w, dim=0)).view(1, -1)
+
+
 def wrap(model, make, targets=("c_attn", "c_proj", "c_fc")):
     for block in model.transformer.h:
         for parent, name in ((block.attn, "c_attn"), (block.attn, "c_proj"), (block.mlp, "c_fc"), (block.mlp, "c_proj")):

@@ -1,8 +1,9 @@
 """PEFT-layout interop check, called by test/lora.test.ts:
   peft_interop.py MODEL_DIR ADAPTER_DIR IDS_JSON OUT.safetensors [WRITE_ADAPTER_DIR]
 Loads the base GPT-2 and the adapter folder (adapter_config.json + adapter_model.safetensors,
-PEFT's key names) with plain PyTorch, writes the logits for the given ids; optionally writes a
-fresh random adapter of its own in the same layout for tstorch to load."""
+PEFT's key names; DoRA too, use_dora) with plain PyTorch, writes the logits for the given ids,
+and the loss (labels = ids, dropout off) with the gradients of every adapter tensor (grad.<key>);
+optionally writes a fresh random adapter of its own in the same layout for tstorch to load."""
 import json
 import os
 import sys
@@ -25,7 +26,8 @@ def main(model_dir, adapter_dir, ids_json, out_file, write_dir=None):
     model.load_state_dict(sd)
     ac = json.load(open(os.path.join(adapter_dir, "adapter_config.json")))
     assert ac["peft_type"] == "LORA" and ac["fan_in_fan_out"] is True
-    lora_ref.wrap(model, lambda m: lora_ref.PeftLoraConv1D(m, ac["r"], ac["lora_alpha"], use_rslora=ac.get("use_rslora", False)),
+    layer = lora_ref.PeftDoraConv1D if ac.get("use_dora") else lora_ref.PeftLoraConv1D
+    lora_ref.wrap(model, lambda m: layer(m, ac["r"], ac["lora_alpha"], use_rslora=ac.get("use_rslora", False)),
                   targets=tuple(ac["target_modules"]))
     weights = st.load(os.path.join(adapter_dir, "adapter_model.safetensors"))
     own = dict(model.named_parameters())
@@ -35,9 +37,12 @@ def main(model_dir, adapter_dir, ids_json, out_file, write_dir=None):
             own[name].copy_(v)
     model.eval()
     ids = torch.tensor(json.load(open(ids_json)))
-    with torch.no_grad():
-        logits, _, _ = model(ids)
-    st.save(out_file, {"logits": logits})
+    logits, loss, _ = model(ids, labels=ids)
+    loss.backward()
+    out = {"logits": logits.detach(), "loss": loss.detach().reshape(1)}
+    for k in weights:
+        out["grad." + k] = own[k[len("base_model.model."):]].grad
+    st.save(out_file, out)
     if write_dir:
         os.makedirs(write_dir, exist_ok=True)
         torch.manual_seed(3)

@@ -19,6 +19,7 @@ export const spec: Spec = {
   'lora-mode': { type: 'string', default: 'peft', help: 'peft | seed (the notebook\'s exact wrapper)' },
   'lora-bias': { type: 'string', default: 'none', help: 'none | all | lora_only' },
   rslora: { type: 'boolean', help: 'scale by alpha/sqrt(r)' },
+  'use-dora': { type: 'boolean', help: 'DoRA (PEFT\'s use_dora): a trained magnitude per output besides A and B' },
   full: { type: 'boolean', help: 'full fine-tuning instead of LoRA' },
   epochs: { type: 'number', default: 3, help: 'training epochs' },
   'max-steps': { type: 'int', default: -1, help: 'stop after this many steps (overrides --epochs)' },
@@ -110,7 +111,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     torch.lora.applyLoRA(model, {
       r, alpha: f['lora-alpha'] as number, dropout: f['lora-dropout'] as number, mode: f['lora-mode'] as 'peft' | 'seed',
       targetModules: f['lora-targets'] === 'all-linear' ? 'all-linear' : (f['lora-targets'] as string).split(',').map((s) => s.trim()).filter(Boolean),
-      bias: f['lora-bias'] as 'none', useRslora: Boolean(f.rslora),
+      bias: f['lora-bias'] as 'none', useRslora: Boolean(f.rslora), useDora: Boolean(f['use-dora']),
     });
   }
   if (f.device !== 'cpu') model.to({ device: f.device as string });
