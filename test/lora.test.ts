@@ -283,6 +283,13 @@ test('DoRA (useDora, PEFT\'s use_dora): logits, loss and every adapter gradient 
   torch.tidy(() => expect(relErr(m.forward(ids()).logits, res.logits)).toBeLessThan(1e-5));
   torch.lora.unmerge(m);
   torch.tidy(() => expect(relErr(layer.base.weight, w0)).toBeLessThan(1e-6));
+  // mergeAndUnload frees A, B, the magnitudes and the merge factors: 8 layers x 4 tensors.
+  torch.lora.merge(m);
+  res.logits.dispose();
+  res.loss!.dispose();
+  const live = torch.memory().liveTensors;
+  torch.lora.mergeAndUnload(m);
+  expect(live - torch.memory().liveTensors).toBe(8 * 4);
   // A DoRA adapter into a model with plain LoRA (or the other way) is refused.
   const lora = await torch.GPT2LMHeadModel.fromPretrained(base);
   torch.lora.applyLoRA(lora, { r: 4 });

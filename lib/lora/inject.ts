@@ -138,11 +138,8 @@ export function disableAdapter<T>(model: Module, fn: () => T): T {
 /** Merges every LoRA layer and puts the plain Conv1D back: a model Hugging Face can load as is. */
 export function mergeAndUnload<M extends Module>(model: M): M {
   for (const [name, l] of loraLayers(model)) {
-    l.merge();
     const [parent, child] = parentOf(model, name);
-    const kept = new Set(l.base.parameters());
-    for (const p of l.parameters()) if (!kept.has(p)) p.dispose(); // the LoRA factors
-    parent.replaceModule(child, l.base);
+    parent.replaceModule(child, l.unload());
   }
   configs.delete(model);
   model.requiresGrad_(true);

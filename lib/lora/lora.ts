@@ -207,6 +207,16 @@ export class LoRAConv1D extends Module {
     this.merged = false;
   }
 
+  /** Merges, frees the adapter's own tensors, and returns the base layer, which now holds the merged weight. */
+  unload(): Conv1D {
+    this.merge();
+    const kept = new Set(this.base.parameters());
+    for (const p of this.parameters()) if (!kept.has(p)) p.dispose(); // A, B (and DoRA's magnitude)
+    this.doraFactor?.dispose();
+    this.doraFactor = null;
+    return this.base;
+  }
+
   protected override extraRepr(): string {
     return `mode=${this.mode}, r=${this.r}, scaling=${this.scaling}${this.useDora ? ', dora' : ''}`;
   }
