@@ -200,3 +200,45 @@ print(json.dumps([get_length_grouped_indices(lengths, int(b)) for b in sys.argv[
   expect(Math.max(...grouped[0][0].map((i) => lengths[i]))).toBe(Math.max(...lengths)); // the longest first
   expect(padding(grouped)).toBeLessThan(padding(plain) / 4);
 });
+
+test('NEFTune (neftuneNoiseAlpha): uniform noise of ±alpha/sqrt(T·C) on the token embeddings in training only, the draws PyTorch makes for HF\'s hook', async () => {
+  const model = new torch.GPT2LMHeadModel({ vocab_size: 50257, n_positions: 32, n_embd: 16, n_layer: 1, n_head: 2, embd_pdrop: 0 });
+  const t = model.transformer;
+  const ids = torch.tensor([[5, 17, 3, 99, 42, 8, 1, 2, 3, 4], [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]], { dtype: 'int64' });
+  const pos = torch.arange(0, 10, 1).unsqueeze(0);
+  const clean = torch.tidy(() => torch.noGrad(() => t.wte.forward(ids).add(t.wpe.forward(pos))));
+  t.neftuneNoiseAlpha = 5;
+  model.train();
+  torch.manualSeed(7);
+  const noise = torch.noGrad(() => t.embed(ids, pos)).sub(clean);
+  // HF: output + zeros_like(output).uniform_(-mag, mag), mag = alpha / sqrt(T * C), from the same generator state.
+  const r = spawnSync('/usr/bin/python3', ['-c', `
+import json, math, torch
+torch.manual_seed(7)
+mag = 5 / math.sqrt(10 * 16)
+print(json.dumps(torch.zeros(2, 10, 16).uniform_(-mag, mag).tolist()))`], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  expect(relErr(noise, torch.tensor(JSON.parse(r.stdout)))).toBeLessThan(1e-5);
+  expect(noise.abs().max().item() as number).toBeLessThanOrEqual(5 / Math.sqrt(160));
+  model.eval();
+  expect(torch.noGrad(() => t.embed(ids, pos)).sub(clean).abs().max().item()).toBe(0); // not in eval mode
+  // The Trainer turns it on for its run only; the training losses change, the model is left without it.
+  const ds = torch.data.ExampleDataset.fromTexts(['The jury said Friday.', 'It praised the city.', 'A third line here.', 'And a fourth.'], { maxLength: 16 });
+  const losses = (alpha: number) => {
+    torch.manualSeed(0); // the same initial weights in both runs
+    const m = new torch.GPT2LMHeadModel({ vocab_size: 50257, n_positions: 32, n_embd: 16, n_layer: 1, n_head: 2 });
+    const tr = new torch.Trainer(m, { outputDir: path.join(tmp, `neft-${alpha}`), maxSteps: 2, perDeviceTrainBatchSize: 2, loggingSteps: 1, saveSteps: 0, progress: false, neftuneNoiseAlpha: alpha }, ds);
+    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      const h = tr.train().logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss!);
+      expect(m.transformer.neftuneNoiseAlpha).toBe(0);
+      return h;
+    } finally {
+      log.mockRestore();
+    }
+  };
+  const off = losses(0), on = losses(5);
+  expect(losses(0)).toEqual(off); // (so the difference below is the noise's)
+  expect(on[0]).not.toBe(off[0]);
+  expect(Math.abs(on[0] - off[0])).toBeLessThan(0.5);
+});

@@ -287,9 +287,23 @@ export class GPT2Model extends Module {
     });
   }
 
+  /**
+   * NEFTune (HF's neftune_noise_alpha): while training, uniform noise in ±alpha/sqrt(T·n_embd)
+   * is added to the token embeddings, as HF's hook on the input embeddings does. 0 is off.
+   */
+  neftuneNoiseAlpha = 0;
+
   /** Token plus position embeddings, then dropout. */
   embed(inputIds: Tensor, positionIds: Tensor): Tensor {
-    return tidy(() => this.drop.forward(this.wte.forward(inputIds).add(this.wpe.forward(positionIds))));
+    return tidy(() => {
+      let tokens = this.wte.forward(inputIds);
+      if (this.neftuneNoiseAlpha > 0 && this.training) {
+        const [, T, C] = tokens.shape;
+        const magnitude = this.neftuneNoiseAlpha / Math.sqrt(T * C);
+        tokens = tokens.add(zeros(tokens.shape, { dtype: tokens.dtype, device: tokens.device }).uniform_(-magnitude, magnitude));
+      }
+      return this.drop.forward(tokens.add(this.wpe.forward(positionIds)));
+    });
   }
 }
 

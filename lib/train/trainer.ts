@@ -82,6 +82,8 @@ export interface TrainingArguments {
    * of similar lengths (less padding; see lengthGroupedOrder). Blocks are all one length: no effect.
    */
   groupByLength?: boolean;
+  /** HF's neftune_noise_alpha: NEFTune's embedding noise while training (see GPT2Model.neftuneNoiseAlpha); 0 is off */
+  neftuneNoiseAlpha?: number;
   /** 'bf16': forward passes (training and periodic evaluation) under bfloat16 autocast; weights, grads and optimizer stay float32 */
   precision?: 'fp32' | 'bf16';
 }
@@ -94,7 +96,7 @@ export const TRAINING_DEFAULTS = {
   lrSchedulerType: 'linear' as ScheduleKind, warmupSteps: 0, warmupRatio: 0, loggingSteps: 500, saveSteps: 500,
   saveStrategy: 'steps' as Strategy, evalStrategy: 'steps' as Strategy, loadBestModelAtEnd: false,
   saveTotalLimit: null as number | null, seed: 42, device: 'cpu', shuffle: true, progress: 'auto' as boolean | 'auto',
-  precision: 'fp32' as 'fp32' | 'bf16', gradientCheckpointing: false, groupByLength: false,
+  precision: 'fp32' as 'fp32' | 'bf16', gradientCheckpointing: false, groupByLength: false, neftuneNoiseAlpha: 0,
 };
 
 export interface LogEntry {
@@ -199,6 +201,7 @@ export class Trainer {
     this.optimizer = new AdamW(decayParameterGroups(model, a.weightDecay), {
       lr: a.learningRate, betas: [a.adamBeta1, a.adamBeta2], eps: a.adamEpsilon, weightDecay: a.weightDecay,
     });
+    if (!(a.neftuneNoiseAlpha >= 0)) throw new Error(`Trainer: neftuneNoiseAlpha must be >= 0, got ${a.neftuneNoiseAlpha}`);
     if (!(a.warmupRatio >= 0 && a.warmupRatio <= 1)) throw new Error(`Trainer: warmupRatio must be in [0, 1], got ${a.warmupRatio}`);
     if (!(Number.isInteger(a.warmupSteps) && a.warmupSteps >= 0)) throw new Error(`Trainer: warmupSteps must be an integer >= 0, got ${a.warmupSteps}`);
     const warmup = a.warmupSteps > 0 ? a.warmupSteps : Math.ceil(this.totalSteps * a.warmupRatio); // HF's get_warmup_steps
@@ -302,6 +305,8 @@ export class Trainer {
     this.lastLoggedLoss = NaN;
     this.rssBaseline = 0;
     this.model.train();
+    // NEFTune for this run only (HF activates it in train() and takes it off after); it acts in training mode alone.
+    this.model.transformer.neftuneNoiseAlpha = a.neftuneNoiseAlpha;
     this.control = { shouldTrainingStop: false, shouldSave: false };
     this.emit('onTrainBegin');
     const epochs = Math.ceil(this.totalSteps / this.stepsPerEpoch);
@@ -364,6 +369,7 @@ export class Trainer {
       }
     }
     this.readLosses(); // steps after the last log line, if the loop ended early
+    this.model.transformer.neftuneNoiseAlpha = 0;
     this.lastGradNorm?.dispose();
     this.lastGradNorm = null;
     if (a.loadBestModelAtEnd && this.bestModelCheckpoint && this.isMain) {

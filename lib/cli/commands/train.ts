@@ -53,6 +53,7 @@ export const spec: Spec = {
   'text-column': sharedFlags['text-column'],
   packing: sharedFlags.packing,
   'completion-only-loss': sharedFlags['completion-only-loss'],
+  'neftune-noise-alpha': { type: 'number', default: 0, help: 'NEFTune: uniform noise of this scale on the token embeddings while training (HF\'s neftune_noise_alpha; 5 is usual; 0: off)' },
   'group-by-length': { type: 'boolean', help: 'without packing: batch examples of similar lengths together (HF\'s group_by_length; less padding)' },
   device: sharedFlags.device,
   attn: sharedFlags.attn,
@@ -127,7 +128,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     loggingSteps: f['logging-steps'] as number, saveSteps: f['save-steps'] as number, saveTotalLimit: (f['save-total-limit'] as number) ?? null,
     evalSteps: f['eval-steps'] as number | undefined, saveStrategy: f['save-strategy'] as 'steps', evalStrategy: f['eval-strategy'] as 'steps',
     loadBestModelAtEnd: Boolean(f['load-best-model-at-end']), perDeviceEvalBatchSize: f['eval-batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16', progress: f.progress ? true : 'auto',
-    resumeFromCheckpoint: resume === undefined ? undefined : resume === 'latest' ? true : resume, groupByLength: Boolean(f['group-by-length']),
+    resumeFromCheckpoint: resume === undefined ? undefined : resume === 'latest' ? true : resume, groupByLength: Boolean(f['group-by-length']), neftuneNoiseAlpha: f['neftune-noise-alpha'] as number,
   }, data, evalData, patience === undefined ? [] : [new torch.EarlyStoppingCallback(patience, f['early-stopping-threshold'] as number)]);
   if (main) {
     // HF's "***** Running training *****" summary, on one line.
@@ -182,6 +183,7 @@ function checkFlags(f: Record<string, unknown>): void {
     if (!['steps', 'epoch', 'no'].includes(f[k] as string)) throw new Error(`--${k} must be steps, epoch or no, got '${f[k]}'`);
   }
   if (fs.existsSync(f.out as string) && !fs.statSync(f.out as string).isDirectory()) throw new Error(`--out ${f.out} is a file; give a folder (new or existing)`);
+  if (!((f['neftune-noise-alpha'] as number) >= 0)) throw new Error(`--neftune-noise-alpha must be >= 0, got ${f['neftune-noise-alpha']}`);
   const warmupRatio = f['warmup-ratio'] as number;
   if (!(warmupRatio >= 0 && warmupRatio <= 1)) throw new Error(`--warmup-ratio must be in [0, 1], got ${warmupRatio}`);
   if ((f['warmup-steps'] as number) < 0) throw new Error(`--warmup-steps must be >= 0, got ${f['warmup-steps']}`);
