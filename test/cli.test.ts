@@ -44,6 +44,22 @@ test('generate is repeatable with a seed', () => {
   expect(a.code).toBe(0);
   expect(JSON.parse(a.out).tokens).toEqual(JSON.parse(b.out).tokens);
   expect(JSON.parse(a.out).newTokens).toBe(5);
+  // --prompts: a file of prompts of different lengths, generated 2 at a time (left-padded): each
+  // line's tokens are what the prompt gives alone (greedy).
+  const promptsFile = path.join(tmp, 'prompts.txt');
+  const prompts = ['The jury', 'A long-awaited report on the city said', 'Yes'];
+  fs.writeFileSync(promptsFile, prompts.join('\n') + '\n\n');
+  const many = cli('generate', '--model', modelDir, '--prompts', promptsFile, '--batch-size', '2', '--max-new-tokens', '6');
+  expect(many.err).toBe('');
+  const lines = many.out.trim().split('\n').map((l) => JSON.parse(l));
+  expect(lines.map((l) => l.prompt)).toEqual(prompts);
+  for (const l of lines) {
+    const alone = JSON.parse(cli('generate', '--model', modelDir, '--prompt', l.prompt, '--max-new-tokens', '6', '--json').out);
+    expect(l.tokens).toEqual(alone.tokens);
+    expect(l.prompt + l.completion).toBe(alone.text);
+  }
+  expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--prompts', promptsFile).err).toMatch(/--prompt and --prompts: give one/);
+  expect(cli('generate', '--model', modelDir).err).toMatch(/missing --prompt \(or --prompts FILE\)/);
   // Streamed (without --json): the same text, written as it comes, ending in one newline.
   const c = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '5', '--temperature', '0.8', '--seed', '3');
   expect(c.out).toBe(JSON.parse(a.out).text + '\n');

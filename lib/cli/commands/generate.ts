@@ -1,13 +1,18 @@
-// tstorch generate: text from a prompt, with the key/value cache.
+// tstorch generate: text from a prompt (or a file of prompts, in batches), with the key/value cache.
+import * as fs from 'fs';
 import { Spec } from '../args';
 import { loadModelFromFlags, sharedFlags } from './common';
 import { tokenizer } from '../../models/tokenizer';
+import { readJsonlFields } from '../../data/text';
+import type { GPT2LMHeadModel, GenerateOptions } from '../../models/gpt2';
 
 export const summary = 'generate text from a prompt';
 export const spec: Spec = {
   model: sharedFlags.model,
   adapter: sharedFlags.adapter,
-  prompt: { type: 'string', required: true, help: 'the text to continue' },
+  prompt: { type: 'string', help: 'the text to continue' },
+  prompts: { type: 'string', help: 'instead of --prompt, a file of them: one a line (.txt) or a prompt field an object (.jsonl); prints a JSON line each (prompt, completion, tokens)' },
+  'batch-size': { type: 'int', default: 8, help: 'with --prompts: prompts generated together (left-padded, each as it would be alone)' },
   'max-new-tokens': { type: 'int', default: 50, help: 'tokens to add' },
   temperature: { type: 'number', default: 0, help: '0 is greedy; > 0 samples' },
   'top-k': { type: 'int', default: 0, help: 'sample from the k most likely tokens (0: all)' },
@@ -20,8 +25,10 @@ export const spec: Spec = {
 };
 
 export async function run(f: Record<string, unknown>): Promise<void> {
-  const prompt = f.prompt as string;
-  if (!prompt) throw new Error('--prompt is empty');
+  const prompt = f.prompt as string | undefined;
+  if (prompt === undefined && f.prompts === undefined) throw new Error('missing --prompt (or --prompts FILE); see: tstorch generate --help');
+  if (prompt !== undefined && f.prompts !== undefined) throw new Error('--prompt and --prompts: give one');
+  if (prompt === '') throw new Error('--prompt is empty');
   const temperature = f.temperature as number, topP = f['top-p'] as number, topK = f['top-k'] as number;
   if (temperature < 0) throw new Error('--temperature must be >= 0');
   if (!(topP > 0 && topP <= 1)) throw new Error('--top-p must be in (0, 1]');
@@ -29,6 +36,11 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if ((f['max-new-tokens'] as number) < 0) throw new Error('--max-new-tokens must be >= 0');
   const repetitionPenalty = f['repetition-penalty'] as number;
   if (!(repetitionPenalty > 0)) throw new Error('--repetition-penalty must be > 0 (1 is off)');
+  const options: GenerateOptions = {
+    maxNewTokens: f['max-new-tokens'] as number, temperature, topK, topP: topP < 1 ? topP : undefined,
+    doSample: temperature > 0, seed: f.seed as number | undefined, repetitionPenalty,
+  };
+  if (prompt === undefined) return generateFromFile(f, options);
   const model = await loadModelFromFlags(f);
   const ids = tokenizer.encode(prompt);
   if (ids.some((t) => t >= model.config.vocab_size)) throw new Error(`the prompt has tokens beyond this model's vocabulary (${model.config.vocab_size})`);
@@ -43,11 +55,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   };
   const sofar = [...ids];
   if (stream) show(sofar, false);
-  const out = model.generate([ids], {
-    maxNewTokens: f['max-new-tokens'] as number, temperature, topK, topP: topP < 1 ? topP : undefined,
-    doSample: temperature > 0, seed: f.seed as number | undefined, repetitionPenalty,
-    onToken: stream ? ([t]) => { sofar.push(t); show(sofar, false); } : undefined,
-  })[0];
+  const out = model.generate([ids], { ...options, onToken: stream ? ([t]) => { sofar.push(t); show(sofar, false); } : undefined })[0];
   const text = tokenizer.decode(out);
   if (stream) show(out, true);
   const added = out.length - ids.length, maxNew = f['max-new-tokens'] as number;
@@ -55,5 +63,31 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     console.error(`generate: stopped after ${added} new tokens: the model's context is ${model.config.n_positions} tokens`);
   }
   if (f.json) console.log(JSON.stringify({ text, tokens: out, newTokens: out.length - ids.length }));
+  model.dispose();
+}
+
+/** --prompts: every prompt of the file, --batch-size at a time; a JSON line per prompt, in order. */
+async function generateFromFile(f: Record<string, unknown>, options: GenerateOptions): Promise<void> {
+  const file = f.prompts as string, batchSize = f['batch-size'] as number;
+  if (!fs.existsSync(file) || fs.statSync(file).isDirectory()) throw new Error(`--prompts ${file}: no such file`);
+  if (!(batchSize >= 1)) throw new Error(`--batch-size must be >= 1, got ${batchSize}`);
+  const prompts = file.toLowerCase().endsWith('.jsonl')
+    ? readJsonlFields(file, ['prompt'], undefined, 'each line needs a string prompt field').map(([p]) => p)
+    : fs.readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim());
+  if (!prompts.length) throw new Error(`--prompts ${file}: no prompts in it`);
+  const model: GPT2LMHeadModel = await loadModelFromFlags(f);
+  const eos = model.config.eos_token_id;
+  for (let i = 0; i < prompts.length; i += batchSize) {
+    const batch = prompts.slice(i, i + batchSize).map((p) => tokenizer.encode(p));
+    const bad = batch.findIndex((ids) => ids.some((t) => t >= model.config.vocab_size));
+    if (bad >= 0) throw new Error(`--prompts ${file}: prompt ${i + bad + 1} has tokens beyond this model's vocabulary (${model.config.vocab_size})`);
+    model.generate(batch, options).forEach((out, k) => {
+      // A sequence that met eos is padded with it while the others go on: cut after the first.
+      let added = out.slice(batch[k].length);
+      const stop = eos === null || eos === undefined ? -1 : added.indexOf(eos);
+      if (stop >= 0) added = added.slice(0, stop + 1);
+      console.log(JSON.stringify({ prompt: prompts[i + k], completion: tokenizer.decode(added), tokens: [...batch[k], ...added], newTokens: added.length }));
+    });
+  }
   model.dispose();
 }
