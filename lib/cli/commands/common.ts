@@ -5,12 +5,12 @@ import { FlagSpec } from '../args';
 
 /** Flags several commands share, spelled once. */
 export const sharedFlags: Record<'model' | 'adapter' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'packing' | 'completion-only-loss', FlagSpec> = {
-  model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors)' },
+  model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors or pytorch_model.bin)' },
   adapter: { type: 'string', help: 'PEFT LoRA adapter folder' },
   device: { type: 'string', default: 'cpu', help: 'cpu or cuda' },
   cleaning: { type: 'string', help: 'basic | notebook | none (default: notebook for .csv, none for text)' },
   'text-column': { type: 'string', help: 'the documents\' column of a .csv (default Article) or field of a .jsonl (default text)' },
-  packing: { type: 'boolean', default: true, help: 'concatenate the texts and cut them into --block-size blocks (HF\'s run_clm); --no-packing: one example per line (.txt), row (.csv) or object (.jsonl), ended by <|endoftext|>, cut at --block-size, padded per batch (TRL\'s SFT). A .jsonl of prompt/completion objects is never packed' },
+  packing: { type: 'boolean', default: true, help: 'texts concatenated and cut into --block-size blocks (run_clm); --no-packing: an example per line/row/object, ended by <|endoftext|>, padded per batch (TRL\'s SFT; prompt/completion .jsonl always)' },
   'completion-only-loss': { type: 'boolean', default: true, help: 'prompt/completion data: learn the completions only (--no-completion-only-loss: the prompts too)' },
   attn: { type: 'string', help: `attention: sdpa (fused kernels) or eager (default: ${torch.nn.functional.hasFusedAttention ? 'sdpa' : 'eager'} with this libtorch)` },
 };
