@@ -206,6 +206,12 @@ describe('gradient accumulation', () => {
     const resumed = await train(out2, 2, 3, { resumeFromCheckpoint: true });
     expect(logged(resumed.r).map((e) => e.loss)).toEqual(b.map((e) => e.loss));
     await expect(train(out2, 2, 1, { resumeFromCheckpoint: true })).rejects.toThrow(/trained with 3 gradient accumulation steps, not 1/);
+    // Other data (one block fewer) is refused too: it would silently change the order and the schedule.
+    const other = await torch.GPT2LMHeadModel.fromPretrained(nodrop);
+    torch.lora.applyLoRA(other, { r: 4, alpha: 8, dropout: 0 });
+    const fewer = new torch.Trainer(other, { outputDir: out2, maxSteps: 10, perDeviceTrainBatchSize: 2, gradientAccumulationSteps: 3, progress: false, resumeFromCheckpoint: true },
+      new torch.data.TextDataset(data().blocks.slice(1), 12));
+    expect(() => fewer.train()).toThrow(/trained on 19 blocks \(or examples\), this run has 18/);
     for (const x of [one, acc, resumed]) { x.trainer.optimizer.dispose(); x.model.dispose(); }
   });
 

@@ -525,7 +525,8 @@ export class Trainer {
       for (const [file, state] of this.rngStates()) fs.writeFileSync(path.join(tmp, file), state);
       fs.writeFileSync(path.join(tmp, 'trainer_state.json'), JSON.stringify({
         global_step: this.globalStep, epoch: this.globalStep / this.stepsPerEpoch, max_steps: this.totalSteps,
-        train_batch_size: this.args.perDeviceTrainBatchSize, gradient_accumulation_steps: this.args.gradientAccumulationSteps, seed: this.args.seed, log_history: this.logHistory,
+        train_batch_size: this.args.perDeviceTrainBatchSize, gradient_accumulation_steps: this.args.gradientAccumulationSteps, seed: this.args.seed,
+        train_items: this.trainDataset.length, log_history: this.logHistory,
         loss_since_log: this.lossSinceLog, steps_since_log: this.stepsSinceLog, tokens_since_log: this.tokensSinceLog,
         world_size: this.worldSize, best_metric: this.bestMetric, best_model_checkpoint: this.bestModelCheckpoint,
       }, null, 2));
@@ -580,6 +581,10 @@ export class Trainer {
     }
     if (state.train_batch_size !== this.args.perDeviceTrainBatchSize) {
       throw new Error(`resume: the checkpoint was trained with batch size ${state.train_batch_size}, not ${this.args.perDeviceTrainBatchSize}`);
+    }
+    // Other data would silently change the order, the steps per epoch and the schedule's length.
+    if (state.train_items !== undefined && state.train_items !== this.trainDataset.length) {
+      throw new Error(`resume: the checkpoint was trained on ${state.train_items} blocks (or examples), this run has ${this.trainDataset.length}: other --data, --block-size or packing?`);
     }
     if ((state.gradient_accumulation_steps ?? 1) !== this.args.gradientAccumulationSteps) {
       throw new Error(`resume: the checkpoint was trained with ${state.gradient_accumulation_steps ?? 1} gradient accumulation steps, not ${this.args.gradientAccumulationSteps}`);
