@@ -313,7 +313,7 @@ function readIndex(file: string, fd: number): { tensors: Map<string, TensorRef>;
 }
 
 /** Reads one tensor: straight from the file when contiguous, else its storage's span, then the strided view. */
-function readTensor(file: string, ref: TensorRef, start: number, device?: string): Tensor {
+function readTensor(file: string, fileSize: number, ref: TensorRef, start: number, device?: string): Tensor {
   const { dtype } = ref.storage, esize = dtypeBytes[dtype];
   const numel = ref.shape.reduce((a, b) => a * b, 1);
   let contiguous = true;
@@ -324,7 +324,7 @@ function readTensor(file: string, ref: TensorRef, start: number, device?: string
   const span = numel === 0 ? 0 : 1 + ref.shape.reduce((s, n, d) => s + (n - 1) * ref.stride[d], 0);
   if (ref.offset + span > ref.storage.numel) fail(file, `a tensor of shape [${ref.shape}] reaches past its storage ${ref.storage.key}`);
   const abs = path.resolve(file);
-  if (start + (ref.offset + span) * esize > fs.statSync(abs).size) fail(file, `truncated (storage ${ref.storage.key} runs past the end of the file)`);
+  if (start + (ref.offset + span) * esize > fileSize) fail(file, `truncated (storage ${ref.storage.key} runs past the end of the file)`);
   if (contiguous) return wrap(native.fromFile(abs, start + ref.offset * esize, ref.shape, dtypeCode(dtype), deviceCode(device)));
   return tidy(() => {
     const flat = wrap(native.fromFile(abs, start + ref.offset * esize, [span], dtypeCode(dtype), -1));
@@ -350,11 +350,12 @@ export function loadTorchFile(file: string, opts: { device?: string; filter?: (n
       fail(file, `damaged (${(e as Error).message})`);
     }
     const { tensors, storageStart } = index;
+    const fileSize = fs.fstatSync(fd).size; // (once, not per tensor)
     for (const [name, ref] of tensors) {
       if (opts.filter && !opts.filter(name)) continue;
       const start = storageStart.get(ref.storage.key);
       if (start === undefined) fail(file, `storage ${ref.storage.key} of '${name}' is not in the file`);
-      out.set(name, readTensor(file, ref, start, opts.device));
+      out.set(name, readTensor(file, fileSize, ref, start, opts.device));
     }
   } catch (e) {
     for (const t of out.values()) t.dispose();

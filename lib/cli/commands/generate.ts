@@ -43,7 +43,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (prompt === undefined) return generateFromFile(f, options);
   const model = await loadModelFromFlags(f);
   const ids = tokenizer.encode(prompt);
-  if (ids.some((t) => t >= model.config.vocab_size)) throw new Error(`the prompt has tokens beyond this model's vocabulary (${model.config.vocab_size})`);
+  checkVocabulary(model, ids, 'the prompt');
   // The text streams out as it is generated (held back while a character's bytes are incomplete).
   const stream = !f.json;
   let shown = '';
@@ -79,8 +79,7 @@ async function generateFromFile(f: Record<string, unknown>, options: GenerateOpt
   const eos = model.config.eos_token_id;
   for (let i = 0; i < prompts.length; i += batchSize) {
     const batch = prompts.slice(i, i + batchSize).map((p) => tokenizer.encode(p));
-    const bad = batch.findIndex((ids) => ids.some((t) => t >= model.config.vocab_size));
-    if (bad >= 0) throw new Error(`--prompts ${file}: prompt ${i + bad + 1} has tokens beyond this model's vocabulary (${model.config.vocab_size})`);
+    batch.forEach((ids, k) => checkVocabulary(model, ids, `--prompts ${file}: prompt ${i + k + 1}`));
     model.generate(batch, options).forEach((out, k) => {
       // A sequence that met eos is padded with it while the others go on: cut after the first.
       let added = out.slice(batch[k].length);
@@ -90,4 +89,9 @@ async function generateFromFile(f: Record<string, unknown>, options: GenerateOpt
     });
   }
   model.dispose();
+}
+
+/** A prompt's ids must exist in the model's vocabulary (a smaller, non-GPT-2 one would index past it). */
+function checkVocabulary(model: GPT2LMHeadModel, ids: number[], what: string): void {
+  if (ids.some((t) => t >= model.config.vocab_size)) throw new Error(`${what} has tokens beyond this model's vocabulary (${model.config.vocab_size})`);
 }
