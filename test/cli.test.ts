@@ -65,6 +65,36 @@ test('generate is repeatable with a seed', () => {
   expect(c.out).toBe(JSON.parse(a.out).text + '\n');
 });
 
+test('generate --num-beams: the API\'s beam search, each sequence a line with its score; samples with --num-return-sequences', async () => {
+  const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
+  const prompts = ['The jury said', 'A report'];
+  const flags = ['--max-new-tokens', '6', '--num-beams', '3', '--num-return-sequences', '2', '--no-repeat-ngram-size', '2', '--length-penalty', '0.5'];
+  const opts = { maxNewTokens: 6, numBeams: 3, numReturnSequences: 2, noRepeatNgramSize: 2, lengthPenalty: 0.5, earlyStopping: false };
+  const want = model.beamSearch(prompts.map((p) => torch.tokenizer.encode(p)), opts);
+  model.dispose();
+  const one = cli('generate', '--model', modelDir, '--prompt', prompts[0], ...flags, '--json');
+  expect(one.err).toBe('');
+  const lines = one.out.trim().split('\n').map((l) => JSON.parse(l));
+  expect(lines.map((l) => l.tokens)).toEqual(want.sequences.slice(0, 2));
+  lines.forEach((l, k) => expect(l.score).toBeCloseTo(want.scores[k], 6));
+  const text = cli('generate', '--model', modelDir, '--prompt', prompts[0], ...flags);
+  expect(text.out).toBe(lines.map((l, k) => `=== ${k + 1} ===\n${l.text}\n`).join(''));
+  // --prompts: two lines a prompt, in order, from one batch.
+  const file = path.join(tmp, 'beam-prompts.txt');
+  fs.writeFileSync(file, prompts.join('\n'));
+  const many = cli('generate', '--model', modelDir, '--prompts', file, ...flags).out.trim().split('\n').map((l) => JSON.parse(l));
+  expect(many.map((l) => [l.prompt, l.sequence])).toEqual([[prompts[0], 0], [prompts[0], 1], [prompts[1], 0], [prompts[1], 1]]);
+  expect(many.map((l) => l.tokens)).toEqual(want.sequences);
+  // Sampling: --num-return-sequences texts from one seed, repeatable.
+  const s = ['generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '4', '--temperature', '1', '--seed', '5', '--num-return-sequences', '3', '--json'];
+  const a = cli(...s).out.trim().split('\n').map((l) => JSON.parse(l).tokens);
+  expect(a).toHaveLength(3);
+  expect(cli(...s).out.trim().split('\n').map((l) => JSON.parse(l).tokens)).toEqual(a);
+  expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--num-beams', '2', '--temperature', '1').err).toMatch(/--num-beams with --temperature > 0/);
+  expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--num-return-sequences', '2').err).toMatch(/--num-return-sequences 2 needs --num-beams >= 2/);
+  expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--no-repeat-ngram-size', '-1').err).toMatch(/--no-repeat-ngram-size must be >= 0/);
+});
+
 test('train (LoRA) writes a PEFT adapter; eval --adapter and merge agree', () => {
   const out = path.join(tmp, 'lora');
   const r = cli('train', '--model', modelDir, '--data', textFile, '--out', out, '--block-size', '32', '--batch-size', '4',

@@ -395,3 +395,64 @@ save_file({"logits": model(input_ids=ids).logits.detach().float().cpu()}, d + "/
   expect(relErr(got, want)).toBeLessThan(1e-4);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+test('beam search and the logits processors as transformers\' generate (num_beams, no_repeat_ngram_size, ...) on CPU and CUDA', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-beams-'));
+  // The small, less flat model of test/generation.test.ts (eos 17 is a token it often picks).
+  torch.manualSeed(1);
+  const m = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 40, n_embd: 32, n_layer: 2, n_head: 2, eos_token_id: 63, bos_token_id: 63 });
+  torch.noGrad(() => {
+    m.transformer.wte.weight.mul_(6);
+    m.transformer.wpe.weight.mul_(20);
+    for (const block of m.transformer.h.items) (block.attn.c_proj as torch.nn.Conv1D).weight.mul_(20);
+  });
+  await m.savePretrained(tmp);
+  const prompts = [[5, 17, 42, 8, 9, 3], [1], [7, 60, 7, 33]];
+  const cases = [
+    { num_beams: 4, num_return_sequences: 2, length_penalty: 1.0, early_stopping: false },
+    { num_beams: 3, num_return_sequences: 3, length_penalty: 0.5, early_stopping: true, no_repeat_ngram_size: 2, repetition_penalty: 1.3, min_new_tokens: 4 },
+    { num_beams: 3, num_return_sequences: 1, length_penalty: 2.0, early_stopping: 'never' },
+    { num_beams: 1, num_return_sequences: 1, no_repeat_ngram_size: 3, min_new_tokens: 5 },
+  ];
+  fs.writeFileSync(path.join(tmp, 'spec.json'), JSON.stringify({ prompts, cases }));
+  const py = `
+import json, sys, torch
+from transformers import GPT2LMHeadModel
+d = sys.argv[1]
+spec = json.load(open(d + "/spec.json"))
+prompts = spec["prompts"]
+L = max(len(p) for p in prompts)
+out = {}
+for device in ["cpu", "cuda"]:
+    model = GPT2LMHeadModel.from_pretrained(d, attn_implementation="eager").to(device).eval()
+    ids = torch.tensor([[17] * (L - len(p)) + p for p in prompts], device=device)
+    mask = torch.tensor([[0] * (L - len(p)) + [1] * len(p) for p in prompts], device=device)
+    res = []
+    for c in spec["cases"]:
+        g = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=12, do_sample=False, eos_token_id=17, pad_token_id=17,
+                           output_scores=True, return_dict_in_generate=True, **c)
+        seqs = g.sequences.tolist()
+        n = c["num_return_sequences"]
+        res.append({"sequences": [s[L - len(prompts[i // n]):] for i, s in enumerate(seqs)],
+                    "scores": g.sequences_scores.tolist() if c["num_beams"] > 1 else []})
+    out[device] = res
+json.dump(out, open(d + "/want.json", "w"))`;
+  const r = spawnSync(PY, ['-c', py, tmp], { encoding: 'utf8' });
+  if (r.status !== 0) console.error(r.stderr);
+  expect(r.status).toBe(0);
+  const want = JSON.parse(fs.readFileSync(path.join(tmp, 'want.json'), 'utf8'));
+  for (const device of ['cpu', 'cuda'] as const) {
+    m.to({ device }).eval();
+    cases.forEach((c, i) => {
+      const opts: torch.GenerateOptions = {
+        maxNewTokens: 12, eosTokenId: 17, numBeams: c.num_beams, numReturnSequences: c.num_return_sequences, lengthPenalty: c.length_penalty,
+        earlyStopping: c.early_stopping as boolean | 'never' | undefined, noRepeatNgramSize: c.no_repeat_ngram_size, repetitionPenalty: c.repetition_penalty, minNewTokens: c.min_new_tokens,
+      };
+      const got = c.num_beams > 1 ? m.beamSearch(prompts, opts) : { sequences: m.generate(prompts, opts), scores: [] };
+      expect({ device, case: i, sequences: got.sequences }).toEqual({ device, case: i, sequences: want[device][i].sequences });
+      got.scores.forEach((s, k) => expect(Math.abs(s - want[device][i].scores[k])).toBeLessThan(1e-4));
+    });
+  }
+  m.dispose();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});

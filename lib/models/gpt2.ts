@@ -12,6 +12,7 @@ import { DType, Device } from '../tensor/dtype';
 import { Module, ModuleList } from '../nn/module';
 import { Conv1D, Dropout, Embedding, LayerNorm, Linear } from '../nn/layers';
 import * as F from '../nn/functional';
+import { BeamSearchOutput, DecodingState, GenerateOptions, beamSearch, checkGenerateOptions, decodeGreedy } from './generation';
 import { saveFile } from '../io/safetensors';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
@@ -307,29 +308,6 @@ export class GPT2Model extends Module {
   }
 }
 
-export interface GenerateOptions {
-  maxNewTokens?: number;
-  /** 0 (or doSample false) is greedy */
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  /**
-   * HF's repetition_penalty (> 0; 1 is off): before temperature and sampling, the scores of tokens
-   * already in the sequence (prompt included) are divided by it where positive, multiplied where negative.
-   */
-  repetitionPenalty?: number;
-  doSample?: boolean;
-  seed?: number;
-  /** stop a sequence at this token (default: config.eos_token_id); null never stops */
-  eosTokenId?: number | null;
-  useCache?: boolean;
-  /**
-   * Called after each generated token with every sequence's new token (a finished sequence gets
-   * eos again) and which sequences are finished: for streaming text out (HF's streamer).
-   */
-  onToken?: (tokens: number[], done: boolean[]) => void;
-}
-
 export class GPT2LMHeadModel extends Module {
   declare transformer: GPT2Model;
   declare lm_head: Linear;
@@ -471,76 +449,54 @@ export class GPT2LMHeadModel extends Module {
 
   /**
    * Autoregressive generation with a key/value cache. Returns each sequence's tokens, prompt
-   * included. Greedy unless doSample (or temperature > 0); top-k and top-p as HF's warpers.
-   * Prompts of different lengths run as one batch as in HF: left-padded, with an attention mask
-   * and positions counted from each prompt's first token, so each gets what it would alone.
+   * included. Greedy unless doSample (or temperature > 0); top-k and top-p as HF's warpers;
+   * numBeams > 1 is beam search (see beamSearch). Prompts of different lengths run as one batch
+   * as in HF: left-padded, with an attention mask and positions counted from each prompt's first
+   * token, so each gets what it would alone. With numReturnSequences n, each prompt's n sequences
+   * are adjacent.
    */
   generate(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): number[][] {
+    return (opts.numBeams ?? 1) > 1 ? this.beamSearch(prompt, opts).sequences : this.decode(prompt, opts, false).sequences;
+  }
+
+  /**
+   * Beam search (HF's generate with num_beams): the sequences and their scores (HF's
+   * sequences_scores: summed log-probabilities of the new tokens / their number ** lengthPenalty).
+   */
+  beamSearch(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): BeamSearchOutput {
+    return this.decode(prompt, { ...opts, numBeams: opts.numBeams ?? 4 }, true);
+  }
+
+  private decode(prompt: Tensor | number[] | number[][], opts: GenerateOptions, beams: boolean): BeamSearchOutput {
     const maxNew = opts.maxNewTokens ?? 20;
-    const doSample = opts.doSample ?? (opts.temperature !== undefined && opts.temperature > 0);
     const eos = opts.eosTokenId === undefined ? this.config.eos_token_id : opts.eosTokenId;
-    const useCache = opts.useCache ?? true;
     if (opts.seed !== undefined) manualSeed(opts.seed);
-    const rows: number[][] = prompt instanceof Tensor
+    const prompts: number[][] = prompt instanceof Tensor
       ? (prompt.tolist() as number[][])
       : Array.isArray(prompt[0]) ? (prompt as number[][]) : [prompt as number[]];
-    if (!rows.length || rows.some((r) => !r.length)) throw new Error('generate: every prompt needs at least one token');
+    if (!prompts.length || prompts.some((r) => !r.length)) throw new Error('generate: every prompt needs at least one token');
     checkGenerateOptions(opts);
-    const penalty = opts.repetitionPenalty ?? 1;
-    const wasTraining = this.training;
-    this.eval();
-    const device = this.transformer.wte.weight.device;
-    const seqs = rows.map((r) => [...r]);
-    const done = rows.map(() => false);
-    // Left padding (never attended to) for prompts shorter than the longest.
-    const longest = Math.max(...rows.map((x) => x.length));
+    const longest = Math.max(...prompts.map((x) => x.length));
     if (longest > this.config.n_positions) {
       throw new Error(`generate: a prompt of ${longest} tokens is longer than this model's context (n_positions ${this.config.n_positions}); shorten it`);
     }
+    // Each prompt's beams (or samples) are rows of their own, adjacent, left-padded to the longest.
+    const copies = beams ? opts.numBeams! : opts.numReturnSequences ?? 1;
+    const rows = prompts.flatMap((p) => Array.from({ length: copies }, () => [...p]));
     const padding = rows.map((r) => longest - r.length);
-    const padded = padding.some((n) => n > 0);
-    const padToken = eos ?? 0;
-    let past: LayerPast[] | null = null;
+    // The model sees positions 0 .. n_positions - 1: a full context still predicts one more token.
+    const maxLength = Math.min(longest + maxNew, this.config.n_positions + 1);
+    const wasTraining = this.training;
+    this.eval();
+    const state = new DecodingState((ids, o) => this.forward(ids, o), rows, padding, eos ?? 0, this.transformer.wte.weight.device, opts.useCache ?? true);
     try {
-      noGrad(() => {
-        for (let step = 0; step < maxNew; step++) {
-          // The model sees positions 0 .. n_positions - 1: a full context still predicts one more token.
-          const ctxLen = seqs[0].length + padding[0];
-          if (ctxLen > this.config.n_positions) break;
-          const next = tidy(() => {
-            const cached = useCache && past !== null;
-            const paddedSeqs = () => seqs.map((s, i) => [...Array(padding[i]).fill(padToken), ...s]);
-            const feed = cached ? seqs.map((s) => [s[s.length - 1]]) : paddedSeqs();
-            const ids = tensor(feed, { dtype: 'int64', device });
-            const extra: ForwardOptions = {};
-            if (padded) {
-              // HF's prepare_inputs_for_generation: positions are attention_mask.cumsum(-1) - 1 (1 on padding).
-              extra.attentionMask = tensor(seqs.map((s, i) => [...Array(padding[i]).fill(0), ...Array(s.length).fill(1)]), { dtype: 'int64', device });
-              extra.positionIds = tensor(cached ? seqs.map((s) => [s.length - 1])
-                : seqs.map((s, i) => [...Array(padding[i]).fill(1), ...s.map((_, j) => j)]), { dtype: 'int64', device });
-            }
-            const out = this.forward(ids, { pastKeyValues: cached ? past! : undefined, useCache, logitsToKeep: 1, ...extra });
-            const T = out.logits.shape[1];
-            let last = out.logits.select(1, T - 1).to({ dtype: 'float32' });
-            // (As HF, the penalty also counts the left padding's tokens.)
-            if (penalty !== 1) last = repetitionPenalty(last, tensor(paddedSeqs(), { dtype: 'int64', device }), penalty);
-            const tokens = doSample ? sampleNext(last, opts) : last.argmax(-1);
-            if (past) for (const [k, v] of past) { k.dispose(); v.dispose(); }
-            past = out.pastKeyValues ? out.pastKeyValues.map(([k, v]) => [keep(k), keep(v)] as LayerPast) : null;
-            return (tokens.tolist() as number[]);
-          });
-          const added = next.map((t, i) => (done[i] && eos !== null ? eos : t));
-          added.forEach((t, i) => seqs[i].push(t));
-          next.forEach((t, i) => { if (eos !== null && t === eos) done[i] = true; });
-          opts.onToken?.(added, [...done]);
-          if (done.every(Boolean)) break;
-        }
-      });
+      return noGrad(() => beams
+        ? beamSearch(state, opts, eos, maxLength)
+        : { sequences: decodeGreedy(state, opts, eos, maxLength), scores: [] });
     } finally {
-      if (past) for (const [k, v] of past as LayerPast[]) { k.dispose(); v.dispose(); }
+      state.dispose();
       this.train(wasTraining);
     }
-    return seqs;
   }
 
   // ---------- Hugging Face folders ----------
@@ -616,42 +572,6 @@ export function causalLmLoss(logits: Tensor, labels: Tensor): Tensor {
     const shiftLabels = labels.narrow(1, 1, T - 1).contiguous().view([-1]);
     return F.crossEntropy(shiftLogits.to({ dtype: 'float32' }), shiftLabels, { ignoreIndex: -100 });
   });
-}
-
-function checkGenerateOptions(o: GenerateOptions): void {
-  const bad = (what: string, v: unknown) => { throw new Error(`generate: ${what}, got ${v}`); };
-  if (o.maxNewTokens !== undefined && !(Number.isInteger(o.maxNewTokens) && o.maxNewTokens >= 0)) bad('maxNewTokens must be an integer >= 0', o.maxNewTokens);
-  if (o.temperature !== undefined && !(o.temperature >= 0)) bad('temperature must be >= 0', o.temperature);
-  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 0)) bad('topK must be an integer >= 0', o.topK);
-  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) bad('topP must be in (0, 1]', o.topP);
-  if (o.repetitionPenalty !== undefined && !(o.repetitionPenalty > 0 && Number.isFinite(o.repetitionPenalty))) bad('repetitionPenalty must be a number > 0 (1 is off)', o.repetitionPenalty);
-}
-
-/** HF's RepetitionPenaltyLogitsProcessor: each row's scores at its sequence's tokens, / penalty where > 0, * penalty where < 0. */
-export function repetitionPenalty(scores: Tensor, ids: Tensor, penalty: number): Tensor {
-  const seen = scores.gather(1, ids);
-  return scores.scatter(1, ids, seen.mul(penalty).where(seen.lt(0), seen.div(penalty)));
-}
-
-/** Temperature, then top-k, then top-p (HF's warper order), then a multinomial draw. */
-function sampleNext(logits: Tensor, opts: GenerateOptions): Tensor {
-  let scores = opts.temperature && opts.temperature > 0 ? logits.div(opts.temperature) : logits;
-  if (opts.topK && opts.topK > 0 && opts.topK < scores.shape[1]) {
-    const kth = scores.topk(opts.topK, -1).values.narrow(1, opts.topK - 1, 1);
-    scores = scores.maskedFill(scores.lt(kth), -Infinity);
-  }
-  if (opts.topP !== undefined && opts.topP < 1) {
-    // Sorted ascending: drop the low tail whose cumulative probability is <= 1 - top_p, keep >= 1.
-    const { values, indices } = scores.sort(-1, false);
-    const cum = F.softmax(values, -1).cumsum(-1);
-    const drop = cum.le(1 - opts.topP);
-    const [B, V] = scores.shape;
-    const keepBest = zeros([B, 1], { dtype: 'bool', device: scores.device }); // min_tokens_to_keep = 1
-    const sortedRemove = cat([drop.narrow(1, 0, V - 1), keepBest], 1);
-    const remove = sortedRemove.scatter(1, indices, sortedRemove);
-    scores = scores.maskedFill(remove, -Infinity);
-  }
-  return F.softmax(scores, -1).multinomial(1).squeeze(1);
 }
 
 export function readConfig(dir: string): GPT2Config {

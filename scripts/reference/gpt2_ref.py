@@ -128,10 +128,10 @@ class GPT2LMHeadModel(nn.Module):
             else:
                 nn.init.normal_(p, std=std)
 
-    def forward(self, input_ids, labels=None, attention_mask=None, past_key_values=None, logits_to_keep=0):
+    def forward(self, input_ids, labels=None, attention_mask=None, past_key_values=None, logits_to_keep=0, position_ids=None):
         B, T = input_ids.shape
         past_len = 0 if past_key_values is None else past_key_values[0][0].size(-2)
-        pos = torch.arange(past_len, past_len + T, dtype=torch.long).unsqueeze(0)
+        pos = torch.arange(past_len, past_len + T, dtype=torch.long).unsqueeze(0) if position_ids is None else position_ids
         h = self.transformer.drop(self.transformer.wte(input_ids) + self.transformer.wpe(pos))
         if attention_mask is not None:
             attention_mask = attention_mask.view(B, -1)[:, None, None, :].to(h.dtype)

@@ -4,7 +4,8 @@ import { Spec } from '../args';
 import { loadModelFromFlags, sharedFlags } from './common';
 import { tokenizer } from '../../models/tokenizer';
 import { readJsonlFields } from '../../data/text';
-import type { GPT2LMHeadModel, GenerateOptions } from '../../models/gpt2';
+import type { GPT2LMHeadModel } from '../../models/gpt2';
+import type { BeamSearchOutput, GenerateOptions } from '../../models/generation';
 
 export const summary = 'generate text from a prompt';
 export const spec: Spec = {
@@ -18,6 +19,12 @@ export const spec: Spec = {
   'top-k': { type: 'int', default: 0, help: 'sample from the k most likely tokens (0: all)' },
   'top-p': { type: 'number', default: 1, help: 'nucleus sampling mass' },
   'repetition-penalty': { type: 'number', default: 1, help: 'HF\'s repetition_penalty: > 1 makes tokens already there less likely (1: off)' },
+  'no-repeat-ngram-size': { type: 'int', default: 0, help: 'no n-gram of this size occurs twice (prompt included; 0: off)' },
+  'min-new-tokens': { type: 'int', default: 0, help: 'the end of text is not chosen before this many new tokens' },
+  'num-beams': { type: 'int', default: 1, help: 'beam search with this many beams (1: greedy or sampling)' },
+  'length-penalty': { type: 'number', default: 1, help: 'beam search: score = log-probability / new tokens ** this (> 0 favours longer texts)' },
+  'early-stopping': { type: 'boolean', help: 'beam search: stop a prompt once --num-beams texts are finished (default: once none could score better)' },
+  'num-return-sequences': { type: 'int', default: 1, help: 'texts per prompt: the best beams (<= --num-beams), or independent samples' },
   seed: { type: 'int', help: 'random seed for sampling' },
   device: sharedFlags.device,
   attn: sharedFlags.attn,
@@ -36,14 +43,36 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if ((f['max-new-tokens'] as number) < 0) throw new Error('--max-new-tokens must be >= 0');
   const repetitionPenalty = f['repetition-penalty'] as number;
   if (!(repetitionPenalty > 0)) throw new Error('--repetition-penalty must be > 0 (1 is off)');
+  const numBeams = f['num-beams'] as number, numReturnSequences = f['num-return-sequences'] as number;
+  for (const k of ['num-beams', 'num-return-sequences']) if ((f[k] as number) < 1) throw new Error(`--${k} must be >= 1`);
+  for (const k of ['no-repeat-ngram-size', 'min-new-tokens']) if ((f[k] as number) < 0) throw new Error(`--${k} must be >= 0`);
+  if (numBeams > 1 && temperature > 0) throw new Error('--num-beams with --temperature > 0: beam search is deterministic here; give one of them');
+  if (numReturnSequences > Math.max(numBeams, temperature > 0 ? Infinity : 1)) {
+    throw new Error(`--num-return-sequences ${numReturnSequences} needs --num-beams >= ${numReturnSequences} (or sampling: --temperature > 0)`);
+  }
   const options: GenerateOptions = {
     maxNewTokens: f['max-new-tokens'] as number, temperature, topK, topP: topP < 1 ? topP : undefined,
     doSample: temperature > 0, seed: f.seed as number | undefined, repetitionPenalty,
+    noRepeatNgramSize: f['no-repeat-ngram-size'] as number, minNewTokens: f['min-new-tokens'] as number,
+    numBeams, lengthPenalty: f['length-penalty'] as number, earlyStopping: (f['early-stopping'] as boolean | undefined) ?? false,
+    numReturnSequences,
   };
   if (prompt === undefined) return generateFromFile(f, options);
   const model = await loadModelFromFlags(f);
   const ids = tokenizer.encode(prompt);
   checkVocabulary(model, ids, 'the prompt');
+  if (numBeams > 1 || numReturnSequences > 1) {
+    // Several texts, or beams (whose best is known only at the end): printed when done.
+    const { sequences, scores } = runGenerate(model, [ids], options);
+    sequences.forEach((tokens, k) => {
+      const added = untilEos(tokens.slice(ids.length), model.config.eos_token_id);
+      const text = tokenizer.decode([...ids, ...added]);
+      if (f.json) console.log(JSON.stringify({ text, tokens: [...ids, ...added], newTokens: added.length, ...(scores.length ? { score: scores[k] } : {}) }));
+      else console.log(`${sequences.length > 1 ? `=== ${k + 1} ===\n` : ''}${text}`);
+    });
+    model.dispose();
+    return;
+  }
   // The text streams out as it is generated (held back while a character's bytes are incomplete).
   const stream = !f.json;
   let shown = '';
@@ -80,15 +109,27 @@ async function generateFromFile(f: Record<string, unknown>, options: GenerateOpt
   for (let i = 0; i < prompts.length; i += batchSize) {
     const batch = prompts.slice(i, i + batchSize).map((p) => tokenizer.encode(p));
     batch.forEach((ids, k) => checkVocabulary(model, ids, `--prompts ${file}: prompt ${i + k + 1}`));
-    model.generate(batch, options).forEach((out, k) => {
-      // A sequence that met eos is padded with it while the others go on: cut after the first.
-      let added = out.slice(batch[k].length);
-      const stop = eos === null || eos === undefined ? -1 : added.indexOf(eos);
-      if (stop >= 0) added = added.slice(0, stop + 1);
-      console.log(JSON.stringify({ prompt: prompts[i + k], completion: tokenizer.decode(added), tokens: [...batch[k], ...added], newTokens: added.length }));
+    const n = options.numReturnSequences ?? 1;
+    const { sequences, scores } = runGenerate(model, batch, options);
+    sequences.forEach((out, j) => {
+      const k = Math.floor(j / n); // a prompt's sequences are adjacent
+      const added = untilEos(out.slice(batch[k].length), eos);
+      const extra = { ...(n > 1 ? { sequence: j % n } : {}), ...(scores.length ? { score: scores[j] } : {}) };
+      console.log(JSON.stringify({ prompt: prompts[i + k], completion: tokenizer.decode(added), tokens: [...batch[k], ...added], newTokens: added.length, ...extra }));
     });
   }
   model.dispose();
+}
+
+/** Beam search (with its scores) or greedy/sampled sequences. */
+function runGenerate(model: GPT2LMHeadModel, prompts: number[][], options: GenerateOptions): BeamSearchOutput {
+  return (options.numBeams ?? 1) > 1 ? model.beamSearch(prompts, options) : { sequences: model.generate(prompts, options), scores: [] };
+}
+
+/** New tokens up to the first eos, kept (a sequence that met it is padded with it while the others go on). */
+function untilEos(added: number[], eos: number | null | undefined): number[] {
+  const stop = eos === null || eos === undefined ? -1 : added.indexOf(eos);
+  return stop >= 0 ? added.slice(0, stop + 1) : added;
 }
 
 /** A prompt's ids must exist in the model's vocabulary (a smaller, non-GPT-2 one would index past it). */

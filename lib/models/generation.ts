@@ -1,0 +1,342 @@
+// Decoding for generate(): greedy, sampling and beam search over a key/value cache, with
+// Hugging Face's logits processors (repetition penalty, no-repeat n-grams, minimum new tokens).
+// The semantics are transformers' GenerationMixin (scripts/reference/generate_ref.py transcribes
+// it in plain PyTorch); the model itself is reached only through DecodingState.forward.
+import { Tensor } from '../tensor/tensor';
+import { tensor, zeros } from '../tensor/creation';
+import { cat } from '../tensor/ops';
+import { keep, tidy } from '../tensor/scope';
+import { Device } from '../tensor/dtype';
+import * as F from '../nn/functional';
+import type { ForwardOptions, GPT2Output, LayerPast } from './gpt2';
+
+export interface GenerateOptions {
+  maxNewTokens?: number;
+  /** 0 (or doSample false) is greedy */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  /**
+   * HF's repetition_penalty (> 0; 1 is off): before temperature and sampling, the scores of tokens
+   * already in the sequence (prompt included) are divided by it where positive, multiplied where negative.
+   */
+  repetitionPenalty?: number;
+  /** HF's no_repeat_ngram_size: no n-gram of this size occurs twice in a sequence (prompt included; 0: off) */
+  noRepeatNgramSize?: number;
+  /** HF's min_new_tokens: eos is not chosen before this many new tokens */
+  minNewTokens?: number;
+  doSample?: boolean;
+  seed?: number;
+  /** stop a sequence at this token (default: config.eos_token_id); null never stops */
+  eosTokenId?: number | null;
+  useCache?: boolean;
+  /**
+   * HF's num_beams: > 1 is beam search, which keeps the numBeams most likely continuations of each
+   * prompt and returns the best finished ones (deterministic; not with sampling or onToken).
+   */
+  numBeams?: number;
+  /** beam search: a finished sequence's score is its log-probability / (new tokens ** lengthPenalty); > 0 favours longer ones (default 1) */
+  lengthPenalty?: number;
+  /**
+   * beam search, HF's early_stopping: true stops a prompt once numBeams sequences are finished;
+   * false (default) once no unfinished beam could score better; 'never' only when none can (the length limit's bound)
+   */
+  earlyStopping?: boolean | 'never';
+  /** sequences returned per prompt (HF's num_return_sequences): beam search's best ones (<= numBeams), or independent samples */
+  numReturnSequences?: number;
+  /**
+   * Called after each generated token with every sequence's new token (a finished sequence gets
+   * eos again) and which sequences are finished: for streaming text out (HF's streamer).
+   */
+  onToken?: (tokens: number[], done: boolean[]) => void;
+}
+
+/** Beam search's result: the sequences (prompt included) and each one's score (HF's sequences_scores). */
+export interface BeamSearchOutput {
+  sequences: number[][];
+  scores: number[];
+}
+
+export function checkGenerateOptions(o: GenerateOptions): void {
+  const bad = (what: string, v: unknown) => { throw new Error(`generate: ${what}, got ${v}`); };
+  const isInt = (v: number | undefined, min: number) => v === undefined || (Number.isInteger(v) && v >= min);
+  if (!isInt(o.maxNewTokens, 0)) bad('maxNewTokens must be an integer >= 0', o.maxNewTokens);
+  if (o.temperature !== undefined && !(o.temperature >= 0)) bad('temperature must be >= 0', o.temperature);
+  if (!isInt(o.topK, 0)) bad('topK must be an integer >= 0', o.topK);
+  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) bad('topP must be in (0, 1]', o.topP);
+  if (o.repetitionPenalty !== undefined && !(o.repetitionPenalty > 0 && Number.isFinite(o.repetitionPenalty))) bad('repetitionPenalty must be a number > 0 (1 is off)', o.repetitionPenalty);
+  if (!isInt(o.noRepeatNgramSize, 0)) bad('noRepeatNgramSize must be an integer >= 0 (0 is off)', o.noRepeatNgramSize);
+  if (!isInt(o.minNewTokens, 0)) bad('minNewTokens must be an integer >= 0', o.minNewTokens);
+  if (!isInt(o.numBeams, 1)) bad('numBeams must be an integer >= 1', o.numBeams);
+  if (!isInt(o.numReturnSequences, 1)) bad('numReturnSequences must be an integer >= 1', o.numReturnSequences);
+  if (o.lengthPenalty !== undefined && !Number.isFinite(o.lengthPenalty)) bad('lengthPenalty must be a finite number', o.lengthPenalty);
+  if (o.earlyStopping !== undefined && o.earlyStopping !== true && o.earlyStopping !== false && o.earlyStopping !== 'never') bad('earlyStopping must be true, false or \'never\'', o.earlyStopping);
+  const beams = o.numBeams ?? 1, n = o.numReturnSequences ?? 1;
+  const sampling = o.doSample ?? (o.temperature !== undefined && o.temperature > 0);
+  if (beams > 1) {
+    if (sampling) throw new Error('generate: beam search with sampling (HF\'s beam-sample) is not supported: use numBeams 1 to sample, or temperature 0 for beams');
+    if (o.onToken) throw new Error('generate: onToken cannot stream beam search (the best sequence is known only at the end), as HF\'s streamers');
+    if (n > beams) throw new Error(`generate: numReturnSequences (${n}) must be <= numBeams (${beams})`);
+  } else if (n > 1 && !sampling) {
+    throw new Error(`generate: greedy decoding gives one sequence per prompt; numReturnSequences ${n} needs sampling (temperature > 0) or numBeams >= ${n}`);
+  }
+}
+
+/**
+ * One generation's running state: each row's tokens (without its left padding) and the key/value
+ * cache. Rows of one prompt (its beams or samples) are adjacent and share its padding.
+ */
+export class DecodingState {
+  private past: LayerPast[] | null = null;
+  readonly padToken: number;
+
+  constructor(
+    private readonly forward: (ids: Tensor, opts: ForwardOptions) => GPT2Output,
+    public seqs: number[][],
+    readonly padding: number[],
+    padToken: number,
+    readonly device: Device,
+    readonly useCache: boolean,
+  ) {
+    this.padToken = padToken;
+  }
+
+  /** The rows' length with padding (all equal). */
+  get length(): number { return this.seqs[0].length + this.padding[0]; }
+
+  paddedSeqs(): number[][] {
+    return this.seqs.map((s, i) => [...Array(this.padding[i]).fill(this.padToken), ...s]);
+  }
+
+  /** The next token's logits, (rows, vocab) in float32, in the caller's scope; the cache moves on. */
+  nextLogits(): Tensor {
+    const cached = this.useCache && this.past !== null;
+    const padded = this.padding.some((n) => n > 0);
+    const ids = tensor(cached ? this.seqs.map((s) => [s[s.length - 1]]) : this.paddedSeqs(), { dtype: 'int64', device: this.device });
+    const extra: ForwardOptions = {};
+    if (padded) {
+      // HF's prepare_inputs_for_generation: positions are attention_mask.cumsum(-1) - 1 (1 on padding).
+      extra.attentionMask = tensor(this.seqs.map((s, i) => [...Array(this.padding[i]).fill(0), ...Array(s.length).fill(1)]), { dtype: 'int64', device: this.device });
+      extra.positionIds = tensor(cached ? this.seqs.map((s) => [s.length - 1])
+        : this.seqs.map((s, i) => [...Array(this.padding[i]).fill(1), ...s.map((_, j) => j)]), { dtype: 'int64', device: this.device });
+    }
+    const out = this.forward(ids, { pastKeyValues: cached ? this.past! : undefined, useCache: this.useCache, logitsToKeep: 1, ...extra });
+    const T = out.logits.shape[1];
+    this.disposePast();
+    this.past = out.pastKeyValues ? out.pastKeyValues.map(([k, v]) => [keep(k), keep(v)] as LayerPast) : null;
+    return out.logits.select(1, T - 1).to({ dtype: 'float32' });
+  }
+
+  append(tokens: number[]): void {
+    tokens.forEach((t, i) => this.seqs[i].push(t));
+  }
+
+  /** Beam search: row i continues row from[i] (its tokens and its cache). */
+  reorder(from: number[]): void {
+    if (from.some((j, i) => this.padding[j] !== this.padding[i])) throw new Error('generate: internal error: a beam moved to another prompt');
+    this.seqs = from.map((j) => [...this.seqs[j]]);
+    if (this.past && from.some((j, i) => j !== i)) {
+      const old = this.past;
+      this.past = tidy(() => {
+        const index = tensor(from, { dtype: 'int64', device: this.device });
+        return old.map(([k, v]) => [keep(k.indexSelect(0, index)), keep(v.indexSelect(0, index))] as LayerPast);
+      });
+      for (const [k, v] of old) { k.dispose(); v.dispose(); }
+    }
+  }
+
+  dispose(): void { this.disposePast(); }
+
+  private disposePast(): void {
+    if (this.past) for (const [k, v] of this.past) { k.dispose(); v.dispose(); }
+    this.past = null;
+  }
+}
+
+/**
+ * HF's logits processors, in its order: repetition penalty, then no-repeat n-grams and min new
+ * tokens (both set banned tokens to -inf). ids are the rows with their left padding, as HF sees them.
+ */
+export function processLogits(scores: Tensor, ids: number[][], o: GenerateOptions, newTokens: number, eos: number | null): Tensor {
+  const penalty = o.repetitionPenalty ?? 1;
+  if (penalty !== 1) scores = repetitionPenalty(scores, tensor(ids, { dtype: 'int64', device: scores.device }), penalty);
+  const V = scores.shape[1];
+  const banned: number[] = []; // flat positions row * V + token
+  const n = o.noRepeatNgramSize ?? 0;
+  if (n > 0) noRepeatNgramBans(ids, n).forEach((tokens, row) => { for (const t of tokens) banned.push(row * V + t); });
+  if (eos !== null && newTokens < (o.minNewTokens ?? 0)) ids.forEach((_, row) => banned.push(row * V + eos));
+  if (!banned.length) return scores;
+  const flat = scores.contiguous().view([-1]).scatter(0, tensor(banned, { dtype: 'int64', device: scores.device }), -Infinity);
+  return flat.view(scores.shape);
+}
+
+/** HF's RepetitionPenaltyLogitsProcessor: each row's scores at its sequence's tokens, / penalty where > 0, * penalty where < 0. */
+export function repetitionPenalty(scores: Tensor, ids: Tensor, penalty: number): Tensor {
+  const seen = scores.gather(1, ids);
+  return scores.scatter(1, ids, seen.mul(penalty).where(seen.lt(0), seen.div(penalty)));
+}
+
+/**
+ * HF's NoRepeatNGramLogitsProcessor: for each row, the tokens that would complete an n-gram the
+ * row already holds (its last n - 1 tokens followed by them somewhere before).
+ */
+export function noRepeatNgramBans(rows: number[][], n: number): number[][] {
+  return rows.map((tokens) => {
+    const len = tokens.length;
+    if (len + 1 < n) return [];
+    const banned = new Set<number>();
+    const tail = tokens.slice(len + 1 - n);
+    for (let start = 0; start + n <= len; start++) {
+      let match = true;
+      for (let j = 0; j < n - 1 && match; j++) match = tokens[start + j] === tail[j];
+      if (match) banned.add(tokens[start + n - 1]);
+    }
+    return [...banned];
+  });
+}
+
+/** Temperature, then top-k, then top-p (HF's warper order), then a multinomial draw. */
+export function sampleNext(logits: Tensor, opts: GenerateOptions): Tensor {
+  let scores = opts.temperature && opts.temperature > 0 ? logits.div(opts.temperature) : logits;
+  if (opts.topK && opts.topK > 0 && opts.topK < scores.shape[1]) {
+    const kth = scores.topk(opts.topK, -1).values.narrow(1, opts.topK - 1, 1);
+    scores = scores.maskedFill(scores.lt(kth), -Infinity);
+  }
+  if (opts.topP !== undefined && opts.topP < 1) {
+    // Sorted ascending: drop the low tail whose cumulative probability is <= 1 - top_p, keep >= 1.
+    const { values, indices } = scores.sort(-1, false);
+    const cum = F.softmax(values, -1).cumsum(-1);
+    const drop = cum.le(1 - opts.topP);
+    const [B, V] = scores.shape;
+    const keepBest = zeros([B, 1], { dtype: 'bool', device: scores.device }); // min_tokens_to_keep = 1
+    const sortedRemove = cat([drop.narrow(1, 0, V - 1), keepBest], 1);
+    const remove = sortedRemove.scatter(1, indices, sortedRemove);
+    scores = scores.maskedFill(remove, -Infinity);
+  }
+  return F.softmax(scores, -1).multinomial(1).squeeze(1);
+}
+
+/**
+ * Greedy decoding or sampling, up to maxLength (padded) tokens: a row that met eos is continued
+ * with eos (HF pads with pad_token_id, which is eos for GPT-2). Returns the rows, prompt included.
+ */
+export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: number | null, maxLength: number): number[][] {
+  const doSample = o.doSample ?? (o.temperature !== undefined && o.temperature > 0);
+  const done = state.seqs.map(() => false);
+  const promptLength = state.length;
+  while (state.length < maxLength) {
+    const next = tidy(() => {
+      const scores = processLogits(state.nextLogits(), state.paddedSeqs(), o, state.length - promptLength, eos);
+      return (doSample ? sampleNext(scores, o) : scores.argmax(-1)).tolist() as number[];
+    });
+    const added = next.map((t, i) => (done[i] && eos !== null ? eos : t));
+    state.append(added);
+    next.forEach((t, i) => { if (eos !== null && t === eos) done[i] = true; });
+    o.onToken?.(added, [...done]);
+    if (done.every(Boolean)) break;
+  }
+  return state.seqs;
+}
+
+/** A prompt's finished beams (HF's BeamHypotheses): the numBeams best by length-penalised score. */
+class BeamHypotheses {
+  readonly beams: { score: number; tokens: number[] }[] = [];
+  private worstScore = 1e9;
+  constructor(readonly numBeams: number, readonly lengthPenalty: number, readonly earlyStopping: boolean | 'never', readonly maxLength: number) {}
+
+  add(tokens: number[], sumLogprobs: number, generatedLength: number): void {
+    const score = sumLogprobs / generatedLength ** this.lengthPenalty;
+    if (this.beams.length < this.numBeams || score > this.worstScore) {
+      this.beams.push({ score, tokens });
+      if (this.beams.length > this.numBeams) {
+        // Drop the worst (the first of the lowest, as Python's sort of (score, index) pairs).
+        const order = this.beams.map((b, i) => [b.score, i]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+        this.beams.splice(order[0][1], 1);
+        this.worstScore = order[1][0];
+      } else {
+        this.worstScore = Math.min(score, this.worstScore);
+      }
+    }
+  }
+
+  /** Whether no unfinished beam can enter the list any more (HF's is_done). */
+  isDone(bestSumLogprobs: number, curLength: number, promptLength: number): boolean {
+    if (this.beams.length < this.numBeams) return false;
+    if (this.earlyStopping === true) return true;
+    const length = this.earlyStopping === 'never' && this.lengthPenalty > 0 ? this.maxLength : curLength;
+    return this.worstScore >= bestSumLogprobs / (length - promptLength) ** this.lengthPenalty;
+  }
+}
+
+/**
+ * Beam search as HF's _beam_search with BeamSearchScorer: numBeams rows per prompt, each step the
+ * 2 x numBeams best (beam, token) pairs by summed log-probability; a pair ending in eos among the
+ * first numBeams finishes a hypothesis, the others continue (numBeams of them). state holds each
+ * prompt's numBeams rows, adjacent. Returns numReturnSequences rows per prompt, best first.
+ */
+export function beamSearch(state: DecodingState, o: GenerateOptions, eos: number | null, maxLength: number): BeamSearchOutput {
+  const K = o.numBeams ?? 1, keepPerPrompt = o.numReturnSequences ?? 1;
+  const B = state.seqs.length / K;
+  const promptLength = state.length;
+  const hyps = Array.from({ length: B }, () => new BeamHypotheses(K, o.lengthPenalty ?? 1, o.earlyStopping ?? false, maxLength));
+  const done = Array<boolean>(B).fill(false);
+  // Only the first beam of each prompt starts live, so the first step does not pick one token K times.
+  let beamScores: number[] = state.seqs.map((_, i) => (i % K === 0 ? 0 : -1e9));
+  const pad = state.padToken;
+  if (state.length >= maxLength) {
+    // Nothing to add (maxNewTokens 0): each prompt as it is.
+    const rows = state.seqs.filter((_, i) => i % K === 0).flatMap((s) => Array.from({ length: keepPerPrompt }, () => [...s]));
+    return { sequences: rows, scores: rows.map(() => 0) };
+  }
+  while (state.length < maxLength) {
+    const [topScores, topIds, V] = tidy(() => {
+      const logprobs = processLogits(F.logSoftmax(state.nextLogits(), -1), state.paddedSeqs(), o, state.length - promptLength, eos);
+      const V = logprobs.shape[1];
+      const total = logprobs.add(tensor(beamScores, { dtype: 'float32', device: logprobs.device }).unsqueeze(1)).view([B, K * V]);
+      const { values, indices } = total.topk(2 * K, 1);
+      return [values.tolist() as number[][], indices.tolist() as number[][], V] as const;
+    });
+    const curLength = state.length + 1;
+    const ids = state.paddedSeqs();
+    const nextScores: number[] = [], nextTokens: number[] = [], from: number[] = [];
+    for (let b = 0; b < B; b++) {
+      if (done[b]) {
+        for (let k = 0; k < K; k++) { nextScores.push(0); nextTokens.push(pad); from.push(b * K + k); }
+        continue;
+      }
+      let live = 0;
+      for (let rank = 0; rank < topIds[b].length && live < K; rank++) {
+        const token = topIds[b][rank] % V, row = b * K + Math.floor(topIds[b][rank] / V);
+        if (eos !== null && token === eos) {
+          if (rank >= K) continue; // an eos outside the first numBeams does not finish a hypothesis
+          hyps[b].add(ids[row], topScores[b][rank], curLength - promptLength);
+        } else {
+          nextScores.push(topScores[b][rank]); nextTokens.push(token); from.push(row);
+          live++;
+        }
+      }
+      done[b] = hyps[b].isDone(Math.max(...topScores[b]), curLength, promptLength);
+    }
+    state.reorder(from);
+    state.append(nextTokens);
+    beamScores = nextScores;
+    if (done.every(Boolean)) break;
+  }
+  // Beams still running join their prompt's hypotheses (HF's finalize).
+  const ids = state.paddedSeqs();
+  hyps.forEach((h, b) => {
+    if (done[b]) return;
+    for (let k = 0; k < K; k++) h.add(ids[b * K + k], beamScores[b * K + k], ids[b * K + k].length - promptLength);
+  });
+  // Best first; of equal scores the later added first (HF pops from a stably sorted list).
+  const best = hyps.flatMap((h) => [...h.beams].sort((x, y) => x.score - y.score).reverse().slice(0, keepPerPrompt));
+  // As HF: a hypothesis shorter than the longest (and the length limit) gets its eos, then
+  // padding; both are eos here (HF's pad for GPT-2). Without eos all have the same length.
+  const width = Math.min(Math.max(...best.map((h) => h.tokens.length)) + 1, maxLength);
+  const sequences = best.map(({ tokens }, i) => {
+    const row = [...tokens];
+    while (row.length < width) row.push(pad);
+    return row.slice(state.padding[Math.floor(i / keepPerPrompt) * K]);
+  });
+  return { sequences, scores: best.map((h) => h.score) };
+}

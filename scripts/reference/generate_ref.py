@@ -1,0 +1,248 @@
+"""Hugging Face's generate() for GPT-2, greedy and beam search, in plain PyTorch: the reference
+for tstorch's generate(). A transcription of transformers' GenerationMixin._greedy_search /
+_beam_search, BeamSearchScorer, BeamHypotheses and the logits processors used here
+(RepetitionPenalty, NoRepeatNGram, MinNewTokensLength), as of transformers 4.4x.
+
+Unlike tstorch it keeps no key/value cache: every step runs the whole (left-padded) sequence,
+so the cache's reordering between beams is checked, not shared.
+
+usage: generate_ref.py MODEL_DIR SPEC_JSON OUT_JSON
+  SPEC_JSON (one, or a list of them, answered by a list): {"prompts": [[ids]], "max_new_tokens": int, "num_beams": int, "length_penalty": float,
+              "early_stopping": true | false | "never", "num_return_sequences": int,
+              "no_repeat_ngram_size": int, "min_new_tokens": int, "repetition_penalty": float,
+              "eos_token_id": int | null, "markov": [[logits]] (optional: instead of MODEL_DIR, which
+              may then be -, the next token's logits are this table's row of the last token)}
+  writes: {"sequences": [[ids]] (left padding removed), "scores": [float] (beam search's sequences_scores)}
+"""
+import json
+import os
+import sys
+
+import torch
+
+import gpt2_ref
+import st
+
+
+class BeamHypotheses:
+    def __init__(self, num_beams, length_penalty, early_stopping, max_length):
+        self.length_penalty = length_penalty
+        self.early_stopping = early_stopping
+        self.max_length = max_length
+        self.num_beams = num_beams
+        self.beams = []
+        self.worst_score = 1e9
+
+    def __len__(self):
+        return len(self.beams)
+
+    def add(self, hyp, sum_logprobs, generated_len):
+        score = sum_logprobs / (generated_len ** self.length_penalty)
+        if len(self) < self.num_beams or score > self.worst_score:
+            self.beams.append((score, hyp))
+            if len(self) > self.num_beams:
+                sorted_next_scores = sorted([(s, idx) for idx, (s, _) in enumerate(self.beams)])
+                del self.beams[sorted_next_scores[0][1]]
+                self.worst_score = sorted_next_scores[1][0]
+            else:
+                self.worst_score = min(score, self.worst_score)
+
+    def is_done(self, best_sum_logprobs, cur_len, decoder_prompt_len):
+        if len(self) < self.num_beams:
+            return False
+        if self.early_stopping is True:
+            return True
+        if self.early_stopping is False:
+            highest_attainable_score = best_sum_logprobs / (cur_len - decoder_prompt_len) ** self.length_penalty
+        elif self.length_penalty > 0.0:  # "never"
+            highest_attainable_score = best_sum_logprobs / (self.max_length - decoder_prompt_len) ** self.length_penalty
+        else:
+            highest_attainable_score = best_sum_logprobs / (cur_len - decoder_prompt_len) ** self.length_penalty
+        return self.worst_score >= highest_attainable_score
+
+
+class BeamSearchScorer:
+    def __init__(self, batch_size, num_beams, length_penalty, early_stopping, num_beam_hyps_to_keep, max_length):
+        self.num_beams = num_beams
+        self.num_beam_hyps_to_keep = num_beam_hyps_to_keep
+        self.group_size = num_beams
+        self._beam_hyps = [BeamHypotheses(num_beams, length_penalty, early_stopping, max_length) for _ in range(batch_size)]
+        self._done = [False] * batch_size
+
+    @property
+    def is_done(self):
+        return all(self._done)
+
+    def process(self, input_ids, next_scores, next_tokens, next_indices, pad_token_id, eos_token_id, decoder_prompt_len):
+        cur_len = input_ids.shape[-1] + 1
+        batch_size = len(self._beam_hyps)
+        next_beam_scores = torch.zeros((batch_size, self.group_size), dtype=next_scores.dtype)
+        next_beam_tokens = torch.zeros((batch_size, self.group_size), dtype=next_tokens.dtype)
+        next_beam_indices = torch.zeros((batch_size, self.group_size), dtype=next_indices.dtype)
+        for batch_idx, beam_hyp in enumerate(self._beam_hyps):
+            if self._done[batch_idx]:
+                next_beam_scores[batch_idx, :] = 0
+                next_beam_tokens[batch_idx, :] = pad_token_id
+                next_beam_indices[batch_idx, :] = 0
+                continue
+            beam_idx = 0
+            for beam_token_rank, (next_token, next_score, next_index) in enumerate(
+                zip(next_tokens[batch_idx], next_scores[batch_idx], next_indices[batch_idx])
+            ):
+                batch_beam_idx = batch_idx * self.group_size + next_index
+                if eos_token_id is not None and next_token.item() == eos_token_id:
+                    if beam_token_rank >= self.group_size:
+                        continue
+                    beam_hyp.add(input_ids[batch_beam_idx].clone(), next_score.item(), cur_len - decoder_prompt_len)
+                else:
+                    next_beam_scores[batch_idx, beam_idx] = next_score
+                    next_beam_tokens[batch_idx, beam_idx] = next_token
+                    next_beam_indices[batch_idx, beam_idx] = batch_beam_idx
+                    beam_idx += 1
+                if beam_idx == self.group_size:
+                    break
+            self._done[batch_idx] = self._done[batch_idx] or beam_hyp.is_done(next_scores[batch_idx].max().item(), cur_len, decoder_prompt_len)
+        return next_beam_scores.view(-1), next_beam_tokens.view(-1), next_beam_indices.view(-1)
+
+    def finalize(self, input_ids, final_beam_scores, pad_token_id, eos_token_id, max_length, decoder_prompt_len):
+        batch_size = len(self._beam_hyps)
+        for batch_idx, beam_hyp in enumerate(self._beam_hyps):
+            if self._done[batch_idx]:
+                continue
+            for beam_id in range(self.num_beams):
+                batch_beam_idx = batch_idx * self.num_beams + beam_id
+                final_tokens = input_ids[batch_beam_idx]
+                beam_hyp.add(final_tokens, final_beam_scores[batch_beam_idx].item(), final_tokens.shape[-1] - decoder_prompt_len)
+        sent_lengths = input_ids.new(batch_size * self.num_beam_hyps_to_keep)
+        best, best_scores = [], []
+        for i, beam_hyp in enumerate(self._beam_hyps):
+            sorted_hyps = sorted(beam_hyp.beams, key=lambda x: x[0])
+            for j in range(self.num_beam_hyps_to_keep):
+                score, hyp = sorted_hyps.pop()
+                sent_lengths[self.num_beam_hyps_to_keep * i + j] = len(hyp)
+                best.append(hyp)
+                best_scores.append(score)
+        sent_lengths_max = sent_lengths.max().item() + 1
+        sent_max_len = min(sent_lengths_max, max_length)
+        decoded = input_ids.new(batch_size * self.num_beam_hyps_to_keep, sent_max_len)
+        if sent_lengths.min().item() != sent_lengths.max().item():
+            decoded.fill_(pad_token_id)
+        for i, hypo in enumerate(best):
+            decoded[i, : sent_lengths[i]] = hypo
+            if sent_lengths[i] < sent_max_len:
+                decoded[i, sent_lengths[i]] = eos_token_id
+        return decoded, best_scores
+
+
+def process_logits(input_ids, scores, spec, prompt_len):
+    """The logits processors, in HF's order: repetition penalty, no-repeat n-gram, min new tokens."""
+    penalty = spec.get("repetition_penalty", 1.0)
+    if penalty != 1.0:
+        score = torch.gather(scores, 1, input_ids)
+        score = torch.where(score < 0, score * penalty, score / penalty)
+        scores = scores.scatter(1, input_ids, score)
+    n = spec.get("no_repeat_ngram_size", 0)
+    if n > 0:
+        scores = scores.clone()
+        cur_len = input_ids.shape[-1]
+        if cur_len + 1 >= n:
+            for i in range(scores.shape[0]):
+                tokens = input_ids[i].tolist()
+                ngrams = {}
+                for ngram in zip(*[tokens[j:] for j in range(n)]):
+                    ngrams[tuple(ngram[:-1])] = ngrams.get(tuple(ngram[:-1]), []) + [ngram[-1]]
+                banned = ngrams.get(tuple(tokens[cur_len + 1 - n: cur_len]), [])
+                scores[i, banned] = -float("inf")
+    eos = spec.get("eos_token_id")
+    if eos is not None and input_ids.shape[-1] - prompt_len < spec.get("min_new_tokens", 0):
+        scores = scores.clone()
+        scores[:, eos] = -float("inf")
+    return scores
+
+
+def last_logits(model, input_ids, mask):
+    if isinstance(model, torch.Tensor):
+        return model[input_ids[:, -1]]  # a Markov chain's table: the next token's logits by the last
+    # No cache: the whole sequence each step; positions counted from each row's first real token.
+    position_ids = mask.long().cumsum(-1) - 1
+    position_ids.masked_fill_(mask == 0, 1)
+    logits, _, _ = model(input_ids, attention_mask=mask, position_ids=position_ids)
+    return logits[:, -1, :].float()
+
+
+def generate(model, spec):
+    if "markov" in spec:
+        model = torch.tensor(spec["markov"], dtype=torch.float)
+    prompts = spec["prompts"]
+    eos = spec.get("eos_token_id")
+    pad = eos if eos is not None else 0
+    longest = max(len(p) for p in prompts)
+    input_ids = torch.tensor([[pad] * (longest - len(p)) + p for p in prompts])
+    mask = torch.tensor([[0] * (longest - len(p)) + [1] * len(p) for p in prompts])
+    prompt_len = longest
+    max_length = prompt_len + spec["max_new_tokens"]
+    num_beams = spec.get("num_beams", 1)
+    if num_beams == 1:
+        unfinished = torch.ones(len(prompts), dtype=torch.long)
+        while input_ids.shape[-1] < max_length:
+            scores = process_logits(input_ids, last_logits(model, input_ids, mask), spec, prompt_len)
+            next_tokens = scores.argmax(-1)
+            if eos is not None:
+                next_tokens = next_tokens * unfinished + pad * (1 - unfinished)
+                unfinished = unfinished & (next_tokens != eos).long()
+            input_ids = torch.cat([input_ids, next_tokens[:, None]], -1)
+            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], -1)
+            if eos is not None and unfinished.max() == 0:
+                break
+        return [row[longest - len(p):] for row, p in zip(input_ids.tolist(), prompts)], []
+
+    batch_size = len(prompts)
+    keep = spec.get("num_return_sequences", 1)
+    scorer = BeamSearchScorer(batch_size, num_beams, spec.get("length_penalty", 1.0), spec.get("early_stopping", False), keep, max_length)
+    input_ids = input_ids.repeat_interleave(num_beams, 0)
+    mask = mask.repeat_interleave(num_beams, 0)
+    beam_scores = torch.zeros((batch_size, num_beams), dtype=torch.float)
+    beam_scores[:, 1:] = -1e9
+    beam_scores = beam_scores.view(-1)
+    while True:
+        scores = torch.log_softmax(last_logits(model, input_ids, mask), dim=-1)
+        scores = process_logits(input_ids, scores, spec, prompt_len)
+        scores = scores + beam_scores[:, None].expand_as(scores)
+        vocab_size = scores.shape[-1]
+        scores = scores.view(batch_size, num_beams * vocab_size)
+        n_tokens_to_keep = max(2, 1 + (1 if eos is not None else 0)) * num_beams
+        next_scores, next_tokens = torch.topk(scores, n_tokens_to_keep, dim=1, largest=True, sorted=True)
+        next_indices = torch.div(next_tokens, vocab_size, rounding_mode="floor")
+        next_tokens = next_tokens % vocab_size
+        beam_scores, beam_next_tokens, beam_idx = scorer.process(input_ids, next_scores, next_tokens, next_indices, pad, eos, prompt_len)
+        input_ids = torch.cat([input_ids[beam_idx, :], beam_next_tokens.unsqueeze(-1)], dim=-1)
+        # (HF does not reorder the mask: a prompt's beams share it.)
+        mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=-1)
+        if scorer.is_done or input_ids.shape[-1] >= max_length:
+            break
+    decoded, best_scores = scorer.finalize(input_ids, beam_scores, pad, eos, max_length, prompt_len)
+    rows = decoded.tolist()
+    return [row[longest - len(prompts[i // keep]):] for i, row in enumerate(rows)], best_scores
+
+
+def main(model_dir, spec_file, out_file):
+    specs = json.load(open(spec_file))
+    model = None
+    if model_dir != "-":
+        cfg = json.load(open(os.path.join(model_dir, "config.json")))
+        model = gpt2_ref.GPT2LMHeadModel(cfg)
+        sd = st.load(os.path.join(model_dir, "model.safetensors"))
+        sd["lm_head.weight"] = sd["transformer.wte.weight"]
+        model.load_state_dict(sd)
+        model.eval()
+    out = []
+    with torch.no_grad():
+        for spec in specs if isinstance(specs, list) else [specs]:
+            sequences, scores = generate(model, spec)
+            out.append({"sequences": sequences, "scores": scores})
+    json.dump(out if isinstance(specs, list) else out[0], open(out_file, "w"))
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    main(*sys.argv[1:])

@@ -1,0 +1,193 @@
+// Beam search and HF's logits processors against scripts/reference/generate_ref.py: Hugging Face's
+// generate (greedy and _beam_search with BeamSearchScorer) transcribed in plain PyTorch, run
+// without a key/value cache, so our cache's reordering between beams is checked, not shared.
+// Tokens must be equal; scores (HF's sequences_scores) within 1e-5 relative.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+import { DecodingState, beamSearch } from '../lib/models/generation';
+
+const PYTHON = '/usr/bin/python3';
+const REF = path.join(__dirname, '..', 'scripts', 'reference', 'generate_ref.py');
+
+interface RefSpec {
+  prompts: number[][];
+  max_new_tokens: number;
+  num_beams: number;
+  eos_token_id: number | null;
+  num_return_sequences?: number;
+  length_penalty?: number;
+  early_stopping?: boolean | 'never';
+  no_repeat_ngram_size?: number;
+  repetition_penalty?: number;
+  min_new_tokens?: number;
+}
+
+function options(s: RefSpec): torch.GenerateOptions {
+  return {
+    maxNewTokens: s.max_new_tokens, numBeams: s.num_beams, eosTokenId: s.eos_token_id, numReturnSequences: s.num_return_sequences,
+    lengthPenalty: s.length_penalty, earlyStopping: s.early_stopping, noRepeatNgramSize: s.no_repeat_ngram_size,
+    repetitionPenalty: s.repetition_penalty, minNewTokens: s.min_new_tokens,
+  };
+}
+
+let tmp: string;
+let model: torch.GPT2LMHeadModel;
+// Prompts of three lengths in one batch (left padding); eos 17 and 50 are tokens this model often
+// picks, so hypotheses finish at different lengths.
+const prompts = [[5, 17, 42, 8, 9, 3], [1], [7, 60, 7, 33]];
+const specs: RefSpec[] = [
+  { prompts, max_new_tokens: 12, num_beams: 4, num_return_sequences: 2, eos_token_id: 17 },
+  { prompts, max_new_tokens: 12, num_beams: 4, num_return_sequences: 4, eos_token_id: 50, early_stopping: true, length_penalty: 0.5 },
+  { prompts, max_new_tokens: 12, num_beams: 3, eos_token_id: 17, early_stopping: 'never', length_penalty: 2 },
+  { prompts, max_new_tokens: 12, num_beams: 3, num_return_sequences: 3, eos_token_id: 17, no_repeat_ngram_size: 2, repetition_penalty: 1.3, min_new_tokens: 4 },
+  { prompts, max_new_tokens: 12, num_beams: 2, eos_token_id: null },
+  { prompts: [[9, 9, 9, 4]], max_new_tokens: 10, num_beams: 5, num_return_sequences: 5, eos_token_id: 17, length_penalty: -1 },
+  // greedy, with the processors
+  { prompts, max_new_tokens: 14, num_beams: 1, eos_token_id: 17, no_repeat_ngram_size: 3, min_new_tokens: 5 },
+  { prompts, max_new_tokens: 14, num_beams: 1, eos_token_id: null, no_repeat_ngram_size: 1 },
+];
+let want: { sequences: number[][]; scores: number[] }[];
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-gen-'));
+  // A small random GPT-2 made less flat (scaled embeddings and attention outputs), so the beams
+  // differ from greedy and from each other.
+  torch.manualSeed(1);
+  model = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 40, n_embd: 32, n_layer: 2, n_head: 2, eos_token_id: 63, bos_token_id: 63 });
+  torch.noGrad(() => {
+    model.transformer.wte.weight.mul_(6);
+    model.transformer.wpe.weight.mul_(20);
+    for (const block of model.transformer.h.items) (block.attn.c_proj as torch.nn.Conv1D).weight.mul_(20);
+  });
+  model.eval();
+  await model.savePretrained(tmp);
+  fs.writeFileSync(path.join(tmp, 'specs.json'), JSON.stringify(specs));
+  const r = spawnSync(PYTHON, [REF, tmp, path.join(tmp, 'specs.json'), path.join(tmp, 'want.json')], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`generate_ref.py failed: ${r.stderr}`);
+  want = JSON.parse(fs.readFileSync(path.join(tmp, 'want.json'), 'utf8'));
+});
+afterAll(() => {
+  model?.dispose();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe.each(specs.map((s, i) => [i, s] as const))('generate as Hugging Face, case %i', (i, spec) => {
+  test(`${spec.num_beams > 1 ? `beam search, ${spec.num_beams} beams` : 'greedy'}: ${JSON.stringify({ ...spec, prompts: undefined })}`, () => {
+    const before = torch.memory().liveTensors;
+    if (spec.num_beams > 1) {
+      const got = model.beamSearch(spec.prompts, options(spec));
+      expect(got.sequences).toEqual(want[i].sequences);
+      expect(got.scores).toHaveLength(want[i].scores.length);
+      got.scores.forEach((s, k) => expect(Math.abs(s - want[i].scores[k]) / Math.abs(want[i].scores[k])).toBeLessThan(1e-5));
+      // generate() gives the same sequences; without the cache, too.
+      expect(model.generate(spec.prompts, options(spec))).toEqual(got.sequences);
+      expect(model.generate(spec.prompts, { ...options(spec), useCache: false })).toEqual(got.sequences);
+    } else {
+      expect(model.generate(spec.prompts, options(spec))).toEqual(want[i].sequences);
+    }
+    expect(torch.memory().liveTensors).toBe(before);
+  });
+});
+
+// Beam search's bookkeeping (finished hypotheses, early stopping, length penalty, which beams
+// survive) on random Markov chains: the next token's logits are a table's row of the last token,
+// small enough a vocabulary (eos among 6 tokens) that many hypotheses finish at many lengths.
+// The same tables go to the reference; tokens equal, scores within 1e-5.
+test('beam search on 100 random Markov chains, as Hugging Face\'s', () => {
+  const V = 6, eos = 0, markovPrompts = [[1], [2, 3], [4, 5, 1]];
+  const cases: (RefSpec & { markov: number[][] })[] = [];
+  const lengthPenalties = [1, 2, 0.5, -0.5, 0], stops: (boolean | 'never')[] = [false, true, 'never'];
+  torch.manualSeed(7);
+  // The settings drawn independently of each other (a small LCG), every one of them often.
+  let seed = 12345;
+  const pick = <T>(xs: T[]): T => xs[(seed = (seed * 1103515245 + 12345) % 2147483648) % xs.length];
+  for (let i = 0; i < 100; i++) {
+    const markov = torch.tidy(() => torch.randn([V, V]).mul(pick([1.5, 3, 5])).tolist() as number[][]);
+    const K = pick([2, 3, 4]);
+    cases.push({
+      prompts: markovPrompts, markov, eos_token_id: eos, num_beams: K, max_new_tokens: pick([4, 6, 8, 10, 12]),
+      length_penalty: pick(lengthPenalties), early_stopping: pick(stops), num_return_sequences: pick([1, 2, 3, 4].filter((n) => n <= K)),
+      ...(pick([0, 1, 2, 3]) === 3 ? { no_repeat_ngram_size: 2, min_new_tokens: 2 } : {}),
+    });
+  }
+  const file = path.join(tmp, 'markov.json'), out = path.join(tmp, 'markov-want.json');
+  fs.writeFileSync(file, JSON.stringify(cases));
+  const r = spawnSync(PYTHON, [REF, '-', file, out], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`generate_ref.py failed: ${r.stderr}`);
+  const ref: { sequences: number[][]; scores: number[] }[] = JSON.parse(fs.readFileSync(out, 'utf8'));
+  let shorter = 0;
+  cases.forEach((c, i) => {
+    const got = torch.tidy(() => {
+      const table = torch.tensor(c.markov, { dtype: 'float32' });
+      const forward = (ids: torch.Tensor) => ({ logits: table.indexSelect(0, ids.select(1, ids.shape[1] - 1)).unsqueeze(1) });
+      const rows = c.prompts.flatMap((p) => Array.from({ length: c.num_beams }, () => [...p]));
+      const longest = Math.max(...c.prompts.map((p) => p.length));
+      const state = new DecodingState(forward, rows, rows.map((p) => longest - p.length), eos, 'cpu', false);
+      return beamSearch(state, options(c), eos, longest + c.max_new_tokens);
+    });
+    expect({ case: i, sequences: got.sequences }).toEqual({ case: i, sequences: ref[i].sequences });
+    got.scores.forEach((s, k) => expect(Math.abs(s - ref[i].scores[k])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(ref[i].scores[k]))));
+    shorter += got.sequences.filter((s, k) => s.indexOf(eos, c.prompts[Math.floor(k / (c.num_return_sequences ?? 1))].length) >= 0).length;
+  });
+  expect(shorter).toBeGreaterThan(30); // many returned sequences ended with eos
+});
+
+test('the cases exercise what they are meant to: finished hypotheses of several lengths, bans that change the text', () => {
+  // Case 0: some returned sequences ended with eos before the length limit (then padded with it).
+  const lengths = want[0].sequences.map((s, k) => s.length - prompts[Math.floor(k / 2)].length);
+  const ended = want[0].sequences.filter((s, k) => s.slice(prompts[Math.floor(k / 2)].length).indexOf(17) < 11);
+  expect(ended.length).toBeGreaterThan(0);
+  expect(Math.min(...lengths)).toBeLessThan(12);
+  // Beam search finds sequences greedy does not.
+  const greedy = model.generate(prompts, { maxNewTokens: 12, eosTokenId: 17 });
+  expect(want[0].sequences.filter((_, k) => k % 2 === 0)).not.toEqual(greedy.map((s) => s.slice(0, want[0].sequences[0].length)));
+  // Case 3's processors change the beams; case 6's the greedy text.
+  expect(model.beamSearch(prompts, { ...options(specs[3]), noRepeatNgramSize: 0, repetitionPenalty: 1, minNewTokens: 0 }).sequences).not.toEqual(want[3].sequences);
+  expect(model.generate(prompts, { maxNewTokens: 14, eosTokenId: 17 })).not.toEqual(want[6].sequences);
+  // Case 7 (no 1-gram twice): every new token is new to its row (the prompt may repeat itself).
+  want[7].sequences.forEach((s, k) => {
+    for (let j = prompts[k].length; j < s.length; j++) expect(s.slice(0, j)).not.toContain(s[j]);
+  });
+  // Case 3's returned texts hold no bigram twice before their eos.
+  want[3].sequences.forEach((s, k) => {
+    const p = prompts[Math.floor(k / 3)].length, end = s.indexOf(17, p);
+    const upto = end >= 0 ? s.slice(0, end + 1) : s;
+    const bigrams = upto.slice(1).map((t, j) => `${upto[j]},${t}`);
+    expect(new Set(bigrams).size).toBe(bigrams.length);
+  });
+});
+
+test('noRepeatNgramBans is HF\'s: the tokens that would repeat an n-gram ending in the last n - 1 tokens', () => {
+  expect(torch.noRepeatNgramBans([[1, 2, 3, 1, 2], [1, 2], [4]], 3)).toEqual([[3], [], []]);
+  expect(torch.noRepeatNgramBans([[1, 2, 1, 3, 1]], 2)).toEqual([[2, 3]]);
+  expect(torch.noRepeatNgramBans([[5, 6, 5]], 1)).toEqual([[5, 6]]);
+});
+
+test('beam search: the context limit, maxNewTokens 0, and clear errors', () => {
+  const n = model.config.n_positions;
+  const long = model.beamSearch([Array(n - 2).fill(7)], { numBeams: 3, maxNewTokens: 10, eosTokenId: null });
+  expect(long.sequences[0].length).toBe(n + 1);
+  const none = model.beamSearch([[1, 2], [3]], { numBeams: 3, maxNewTokens: 0, numReturnSequences: 2 });
+  expect(none).toEqual({ sequences: [[1, 2], [1, 2], [3], [3]], scores: [0, 0, 0, 0] });
+  expect(() => model.generate([1], { numBeams: 2, numReturnSequences: 3 })).toThrow(/numReturnSequences \(3\) must be <= numBeams \(2\)/);
+  expect(() => model.generate([1], { numBeams: 2, temperature: 0.7 })).toThrow(/beam search with sampling .* is not supported/);
+  expect(() => model.generate([1], { numBeams: 2, onToken: () => {} })).toThrow(/onToken cannot stream beam search/);
+  expect(() => model.generate([1], { numReturnSequences: 2 })).toThrow(/greedy decoding gives one sequence per prompt/);
+  expect(() => model.generate([1], { numBeams: 0 })).toThrow(/numBeams must be an integer >= 1/);
+  expect(() => model.generate([1], { noRepeatNgramSize: -1 })).toThrow(/noRepeatNgramSize must be an integer >= 0/);
+  expect(() => model.generate([1], { numBeams: 2, earlyStopping: 'sometimes' as never })).toThrow(/earlyStopping must be true, false or 'never'/);
+});
+
+test('sampling with numReturnSequences: each prompt\'s samples adjacent, each as the prompt sampled alone from its seed', () => {
+  const opts = { maxNewTokens: 6, temperature: 1.5, eosTokenId: null, seed: 11 };
+  const both = model.generate([[1, 2], [3]], { ...opts, numReturnSequences: 3 });
+  expect(both).toHaveLength(6);
+  expect(both.slice(0, 3).every((s) => s[0] === 1 && s[1] === 2)).toBe(true);
+  expect(both.slice(3).every((s) => s[0] === 3)).toBe(true);
+  expect(new Set(both.map((s) => s.join())).size).toBeGreaterThan(2); // the samples differ
+  // The same rows drawn as one batch of six prompts (HF repeats each prompt so).
+  expect(model.generate([[1, 2], [1, 2], [1, 2], [3], [3], [3]], opts)).toEqual(both);
+});
