@@ -5,6 +5,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
 import { brownTextFiles, saveTinyGpt2 } from './helpers';
+import { parseFlags } from '../lib/cli/args';
+import { spec as trainSpec } from '../lib/cli/commands/train';
 
 const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
 let tmp: string, modelDir: string, textFile: string, evalFile: string;
@@ -93,6 +95,27 @@ test('generate --num-beams: the API\'s beam search, each sequence a line with it
   expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--num-beams', '2', '--temperature', '1').err).toMatch(/--num-beams with --temperature > 0/);
   expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--num-return-sequences', '2').err).toMatch(/--num-return-sequences 2 needs --num-beams >= 2/);
   expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--no-repeat-ngram-size', '-1').err).toMatch(/--no-repeat-ngram-size must be >= 0/);
+});
+
+test('Hugging Face\'s flag names (underscores, TrainingArguments / run_clm / TRL names, --bf16) mean ours; a misspelt flag gets a suggestion', () => {
+  const [a, b, c] = ['flags-ours', 'flags-hf', 'flags-fp32'].map((d) => path.join(tmp, d));
+  const common = ['--max-steps', '2', '--logging-steps', '1', '--save-steps', '0'];
+  const ours = cli('train', '--model', modelDir, '--data', textFile, '--out', a, '--block-size', '16', '--batch-size', '2', '--lr', '1e-3', '--epochs', '1', '--precision', 'bf16', ...common);
+  const hf = cli('train', '--model_name_or_path', modelDir, '--train_file', textFile, '--output_dir', b, '--max_seq_length', '16',
+    '--per_device_train_batch_size', '2', '--learning_rate', '1e-3', '--num_train_epochs', '1', '--bf16', '--max_steps', '2', '--logging_steps', '1', '--save_steps', '0');
+  expect(hf.err).toBe('');
+  expect(hf.code).toBe(0);
+  expect(ours.out.replace(new RegExp(a, 'g'), b).replace(/tokens_per_second=[\d.]+|[\d.]+ tokens\/s/g, '')).toBe(hf.out.replace(/tokens_per_second=[\d.]+|[\d.]+ tokens\/s/g, ''));
+  const adapter = (d: string) => fs.readFileSync(path.join(d, 'adapter_model.safetensors'));
+  expect(adapter(b).equals(adapter(a))).toBe(true);
+  // --bf16 took effect: the same run in float32 ends elsewhere.
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', c, '--block-size', '16', '--batch-size', '2', '--lr', '1e-3', ...common).code).toBe(0);
+  expect(adapter(c).equals(adapter(a))).toBe(false);
+  expect(parseFlags('train', ['--model', 'm', '--data', 'd', '--out', 'o', '--no_packing', '--lr_scheduler_type', 'cosine', '--dataset_text_field', 'body'], trainSpec)).toMatchObject({ packing: false, 'lr-scheduler': 'cosine', 'text-column': 'body' });
+  expect(cli('train', '--model', modelDir, '--learnin_rate', '1').err).toMatch(/unknown flag --learnin_rate for 'train'; did you mean --lr\?/);
+  expect(cli('train', '--model', modelDir, '--max-step', '1').err).toMatch(/did you mean --max-steps\?/);
+  expect(cli('train', '--model', modelDir, '--frobnicate', '1').err).toMatch(/unknown flag --frobnicate for 'train' \(see: tstorch train --help\)/);
+  expect(cli('train', '--help').out).toMatch(/--lr <number> .*\[also --learning_rate\]/);
 });
 
 test('train (LoRA) writes a PEFT adapter; eval --adapter and merge agree', () => {

@@ -6,6 +6,8 @@ export interface FlagSpec {
   required?: boolean;
   default?: string | number | boolean;
   help: string;
+  /** other names it answers to: Hugging Face's (TrainingArguments, run_clm, TRL), hyphenated */
+  aliases?: string[];
 }
 export type Spec = Record<string, FlagSpec>;
 export type Parsed = Record<string, string | number | boolean | undefined>;
@@ -19,13 +21,19 @@ export function parseFlags(command: string, argv: string[], spec: Spec): Parsed 
     const a = argv[i];
     if (!a.startsWith('--')) throw new UsageError(`unexpected argument '${a}' (see: tstorch ${command} --help)`);
     let [name, value] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const given = name;
+    name = resolveFlag(spec, name) ?? name.replace(/_/g, '-');
     // --no-<flag> turns a boolean off (HfArgumentParser's --no_<flag>), for flags that default to true.
-    if (!spec[name] && name.startsWith('no-') && spec[name.slice(3)]?.type === 'boolean' && value === undefined) {
-      out[name.slice(3)] = false;
+    const negated = name.startsWith('no-') && !spec[name] ? resolveFlag(spec, name.slice(3)) : undefined;
+    if (negated && spec[negated].type === 'boolean' && value === undefined) {
+      out[negated] = false;
       continue;
     }
     const s = spec[name];
-    if (!s) throw new UsageError(`unknown flag --${name} for '${command}' (see: tstorch ${command} --help)`);
+    if (!s) {
+      const guess = closestFlag(spec, given.replace(/_/g, '-'));
+      throw new UsageError(`unknown flag --${given} for '${command}'${guess ? `; did you mean --${guess}?` : ''} (see: tstorch ${command} --help)`);
+    }
     if (s.type === 'boolean') {
       if (value !== undefined && !['true', 'false'].includes(value)) throw new UsageError(`--${name} takes no value (or =true/=false)`);
       out[name] = value === undefined ? true : value === 'true';
@@ -51,13 +59,46 @@ export function parseFlags(command: string, argv: string[], spec: Spec): Parsed 
   return out;
 }
 
+/**
+ * The flag a name given on the command line means: itself, with underscores read as hyphens
+ * (--max_steps, as HfArgumentParser takes both), or an alias (--learning_rate for --lr).
+ */
+export function resolveFlag(spec: Spec, name: string): string | undefined {
+  const n = name.replace(/_/g, '-');
+  if (spec[n]) return n;
+  return Object.keys(spec).find((k) => spec[k].aliases?.includes(n));
+}
+
+/** The flag (or alias) nearest a misspelt name, if one is near enough to be a likely meaning. */
+function closestFlag(spec: Spec, name: string): string | undefined {
+  let best: string | undefined, bestDistance = Infinity;
+  for (const [k, s] of Object.entries(spec)) {
+    for (const candidate of [k, ...(s.aliases ?? [])]) {
+      const d = editDistance(name, candidate);
+      if (d < bestDistance) [best, bestDistance] = [k, d];
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(name.length / 4)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = row;
+  }
+  return prev[b.length];
+}
+
 export function helpText(command: string, summary: string, spec: Spec): string {
   const lines = [`tstorch ${command}: ${summary}`, '', 'Flags:'];
   const flags = Object.entries(spec).map(([k, s]) => `  --${k}${s.type === 'boolean' ? '' : ` <${s.type === 'string' ? 'value' : s.type}>`}`);
   const width = Math.max(34, ...flags.map((f) => f.length + 2)); // the helps in one column
   Object.values(spec).forEach((s, i) => {
     const def = s.default !== undefined ? ` (default ${s.default})` : s.required ? ' (required)' : '';
-    lines.push(flags[i].padEnd(width) + s.help + def);
+    const also = s.aliases?.length ? ` [also ${s.aliases.map((a) => `--${a.replace(/-/g, '_')}`).join(', ')}]` : '';
+    lines.push(flags[i].padEnd(width) + s.help + def + also);
   });
   return lines.join('\n');
 }

@@ -23,7 +23,7 @@ export const LAUNCH_FLAGS = ['nproc-per-node', 'nnodes', 'node-rank', 'master-ad
 export function stripLaunchFlags(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const name = argv[i].startsWith('--') ? argv[i].slice(2).split('=')[0] : '';
+    const name = argv[i].startsWith('--') ? argv[i].slice(2).split('=')[0].replace(/_/g, '-') : '';
     if (LAUNCH_FLAGS.includes(name)) {
       if (!argv[i].includes('=')) i++;
       continue;

@@ -5,11 +5,11 @@ import { FlagSpec } from '../args';
 
 /** Flags several commands share, spelled once. */
 export const sharedFlags: Record<'model' | 'adapter' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'packing' | 'completion-only-loss', FlagSpec> = {
-  model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors or pytorch_model.bin)' },
+  model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors or pytorch_model.bin)', aliases: ['model-name-or-path'] },
   adapter: { type: 'string', help: 'PEFT LoRA adapter folder' },
   device: { type: 'string', default: 'cpu', help: 'cpu or cuda' },
   cleaning: { type: 'string', help: 'basic | notebook | none (default: notebook for .csv, none for text)' },
-  'text-column': { type: 'string', help: 'the documents\' column of a .csv (default Article) or field of a .jsonl (default text)' },
+  'text-column': { type: 'string', help: 'the documents\' column of a .csv (default Article) or field of a .jsonl (default text)', aliases: ['dataset-text-field'] },
   packing: { type: 'boolean', default: true, help: 'texts concatenated and cut into --block-size blocks (run_clm); --no-packing: an example per line/row/object, ended by <|endoftext|>, padded per batch (TRL\'s SFT; prompt/completion .jsonl always)' },
   'completion-only-loss': { type: 'boolean', default: true, help: 'prompt/completion data: learn the completions only (--no-completion-only-loss: the prompts too)' },
   attn: { type: 'string', help: `attention: sdpa (fused kernels) or eager (default: ${torch.nn.functional.hasFusedAttention ? 'sdpa' : 'eager'} with this libtorch)` },

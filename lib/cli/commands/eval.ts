@@ -8,9 +8,9 @@ export const summary = 'loss and perplexity of a model (optionally with a LoRA a
 export const spec: Spec = {
   model: sharedFlags.model,
   adapter: sharedFlags.adapter,
-  data: { type: 'string', required: true, help: '.txt file, a .csv with an Article column, or a .jsonl with a text field (or prompt and completion fields)' },
+  data: { type: 'string', required: true, help: '.txt file, a .csv with an Article column, or a .jsonl with a text field (or prompt and completion fields)', aliases: ['validation-file'] },
   'block-size': { type: 'int', default: 128, help: 'tokens per block (without packing: an example\'s maximum length)' },
-  'batch-size': { type: 'int', default: 8, help: 'blocks (or examples) per batch' },
+  'batch-size': { type: 'int', default: 8, help: 'blocks (or examples) per batch', aliases: ['per-device-eval-batch-size'] },
   cleaning: sharedFlags.cleaning,
   'text-column': sharedFlags['text-column'],
   packing: sharedFlags.packing,
@@ -18,10 +18,12 @@ export const spec: Spec = {
   device: sharedFlags.device,
   attn: sharedFlags.attn,
   precision: { type: 'string', default: 'fp32', help: 'fp32 | bf16 (bfloat16 autocast, as HF evaluates with bf16=True)' },
+  bf16: { type: 'boolean', help: 'HF\'s --bf16: the same as --precision bf16' },
   json: { type: 'boolean', help: 'one JSON line: loss, perplexity, tokens' },
 };
 
 export async function run(f: Record<string, unknown>): Promise<void> {
+  if (f.bf16) f.precision = 'bf16';
   if (!['fp32', 'bf16'].includes(f.precision as string)) throw new Error(`--precision must be fp32 or bf16, got '${f.precision}'`);
   const model = await loadModelFromFlags(f);
   const data = loadDataset(f.data as string, f['block-size'] as number, model, dataFlags(f));

@@ -9,9 +9,9 @@ import { saveTokenizerFiles } from '../../models/tokenizer';
 
 export const summary = 'fine-tune GPT-2 with LoRA (default) or fully; writes the adapter (or model) to --out';
 export const spec: Spec = {
-  model: { type: 'string', required: true, help: 'base Hugging Face GPT-2 folder' },
-  data: { type: 'string', required: true, help: 'training .txt, a .csv with an Article column (the notebook\'s Articles.csv), or a .jsonl with a text field (or prompt and completion fields)' },
-  out: { type: 'string', required: true, help: 'output folder: adapter or model files, checkpoints, metrics.jsonl, loss.svg' },
+  model: { type: 'string', required: true, help: 'base Hugging Face GPT-2 folder', aliases: ['model-name-or-path'] },
+  data: { type: 'string', required: true, help: 'training .txt, a .csv with an Article column (the notebook\'s Articles.csv), or a .jsonl with a text field (or prompt and completion fields)', aliases: ['train-file'] },
+  out: { type: 'string', required: true, help: 'output folder: adapter or model files, checkpoints, metrics.jsonl, loss.svg', aliases: ['output-dir'] },
   'lora-r': { type: 'int', default: 8, help: 'LoRA rank' },
   'lora-alpha': { type: 'number', default: 16, help: 'LoRA alpha (scaling alpha/r)' },
   'lora-dropout': { type: 'number', default: 0.05, help: 'dropout on the LoRA branch' },
@@ -21,31 +21,31 @@ export const spec: Spec = {
   rslora: { type: 'boolean', help: 'scale by alpha/sqrt(r)' },
   'use-dora': { type: 'boolean', help: 'DoRA (PEFT\'s use_dora): a trained magnitude per output besides A and B' },
   full: { type: 'boolean', help: 'full fine-tuning instead of LoRA' },
-  epochs: { type: 'number', default: 3, help: 'training epochs' },
+  epochs: { type: 'number', default: 3, help: 'training epochs', aliases: ['num-train-epochs'] },
   'max-steps': { type: 'int', default: -1, help: 'stop after this many steps (overrides --epochs)' },
-  'batch-size': { type: 'int', default: 8, help: 'blocks (or examples) per micro-batch (per process)' },
+  'batch-size': { type: 'int', default: 8, help: 'blocks (or examples) per micro-batch (per process)', aliases: ['per-device-train-batch-size'] },
   'gradient-checkpointing': { type: 'boolean', help: 'recompute each block in backward instead of keeping its activations (less memory, ~1 more forward)' },
   'gradient-accumulation-steps': { type: 'int', default: 1, help: 'micro-batches per optimizer step (a step sees batch-size x this many blocks per process)' },
-  'block-size': { type: 'int', default: 128, help: 'tokens per block (without packing: an example\'s maximum length)' },
-  lr: { type: 'number', default: 5e-5, help: 'peak learning rate' },
+  'block-size': { type: 'int', default: 128, help: 'tokens per block (without packing: an example\'s maximum length)', aliases: ['max-seq-length', 'max-length'] },
+  lr: { type: 'number', default: 5e-5, help: 'peak learning rate', aliases: ['learning-rate'] },
   'weight-decay': { type: 'number', default: 0, help: 'AdamW weight decay (not on biases/LayerNorm)' },
   'adam-beta1': { type: 'number', default: 0.9, help: 'AdamW beta1' },
   'adam-beta2': { type: 'number', default: 0.999, help: 'AdamW beta2' },
   'adam-epsilon': { type: 'number', default: 1e-8, help: 'AdamW epsilon' },
   'warmup-steps': { type: 'int', default: 0, help: 'linear warmup steps' },
   'warmup-ratio': { type: 'number', default: 0, help: 'warmup over this fraction of the steps (when --warmup-steps is 0)' },
-  'lr-scheduler': { type: 'string', default: 'linear', help: 'linear | cosine | constant | constant_with_warmup (HF\'s names)' },
+  'lr-scheduler': { type: 'string', default: 'linear', help: 'linear | cosine | constant | constant_with_warmup (HF\'s names)', aliases: ['lr-scheduler-type'] },
   'max-grad-norm': { type: 'number', default: 1, help: 'gradient clipping (0: off)' },
   seed: { type: 'int', default: 42, help: 'random seed' },
   'logging-steps': { type: 'int', default: 50, help: 'log every N steps' },
   'save-steps': { type: 'int', default: 500, help: 'checkpoint every N steps (0: never)' },
   'save-total-limit': { type: 'int', help: 'keep only the newest N checkpoints' },
   'save-strategy': { type: 'string', default: 'steps', help: 'steps (every --save-steps), epoch (each epoch\'s end) or no' },
-  'eval-strategy': { type: 'string', default: 'steps', help: 'with --eval-data: steps (every --eval-steps), epoch or no' },
-  'eval-data': { type: 'string', help: 'held-out .txt/.csv/.jsonl for eval loss and perplexity (read as --data is)' },
+  'eval-strategy': { type: 'string', default: 'steps', help: 'with --eval-data: steps (every --eval-steps), epoch or no', aliases: ['evaluation-strategy'] },
+  'eval-data': { type: 'string', help: 'held-out .txt/.csv/.jsonl for eval loss and perplexity (read as --data is)', aliases: ['validation-file'] },
   'validation-split-percentage': { type: 'number', help: 'without --eval-data: hold out the first N% of --data\'s blocks (or examples) for evaluation (HF run_clm\'s)' },
   'eval-steps': { type: 'int', help: 'evaluate every N steps (default: logging steps)' },
-  'eval-batch-size': { type: 'int', default: 8, help: 'blocks (or examples) per evaluation batch' },
+  'eval-batch-size': { type: 'int', default: 8, help: 'blocks (or examples) per evaluation batch', aliases: ['per-device-eval-batch-size'] },
   'load-best-model-at-end': { type: 'boolean', help: 'end with the weights of the lowest eval loss (kept past --save-total-limit); needs --eval-data, checkpoints at evaluations' },
   'early-stopping-patience': { type: 'int', help: 'stop after this many evaluations in a row without a lower eval loss (needs --eval-data)' },
   'early-stopping-threshold': { type: 'number', default: 0, help: 'how much lower the eval loss must be to count as better' },
@@ -58,6 +58,7 @@ export const spec: Spec = {
   device: sharedFlags.device,
   attn: sharedFlags.attn,
   precision: { type: 'string', default: 'fp32', help: 'fp32 | bf16 (bfloat16 autocast for the forward pass)' },
+  bf16: { type: 'boolean', help: 'HF\'s --bf16: the same as --precision bf16' },
   tf32: { type: 'boolean', help: 'CUDA: TF32 tensor cores for float32 matmuls (HF\'s --tf32; faster, ~10-bit mantissa products)' },
   'resume-from-checkpoint': { type: 'string', help: 'a checkpoint-<step> folder, or "latest" in --out' },
   progress: { type: 'boolean', help: 'force the progress bar on (default: on a terminal)' },
@@ -159,6 +160,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
 
 /** The flags' values, checked before anything starts (the launcher checks them too, before its workers). */
 function checkFlags(f: Record<string, unknown>): void {
+  if (f.bf16) f.precision = 'bf16';
   if (!['auto', 'gloo', 'nccl'].includes(f['dist-backend'] as string)) throw new Error(`--dist-backend must be auto, gloo or nccl, got '${f['dist-backend']}'`);
   const r = f['lora-r'] as number;
   if (r < 0) throw new Error(`--lora-r must be >= 0, got ${r}`);
