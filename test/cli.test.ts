@@ -97,7 +97,7 @@ test('generate --num-beams: the API\'s beam search, each sequence a line with it
   expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--no-repeat-ngram-size', '-1').err).toMatch(/--no-repeat-ngram-size must be >= 0/);
 });
 
-test('Hugging Face\'s flag names (underscores, TrainingArguments / run_clm / TRL names, --bf16) mean ours; a misspelt flag gets a suggestion', () => {
+test('Hugging Face\'s flag names (underscores, TrainingArguments / run_clm / TRL names, --bf16) mean ours, also in a --config JSON; a misspelt flag gets a suggestion', () => {
   const [a, b, c] = ['flags-ours', 'flags-hf', 'flags-fp32'].map((d) => path.join(tmp, d));
   const common = ['--max-steps', '2', '--logging-steps', '1', '--save-steps', '0'];
   const ours = cli('train', '--model', modelDir, '--data', textFile, '--out', a, '--block-size', '16', '--batch-size', '2', '--lr', '1e-3', '--epochs', '1', '--precision', 'bf16', ...common);
@@ -116,6 +116,19 @@ test('Hugging Face\'s flag names (underscores, TrainingArguments / run_clm / TRL
   expect(cli('train', '--model', modelDir, '--max-step', '1').err).toMatch(/did you mean --max-steps\?/);
   expect(cli('train', '--model', modelDir, '--frobnicate', '1').err).toMatch(/unknown flag --frobnicate for 'train' \(see: tstorch train --help\)/);
   expect(cli('train', '--help').out).toMatch(/--lr <number> .*\[also --learning_rate\]/);
+  // --config: a JSON file of flags (HF's names here), overridden by the command line.
+  const cfg = path.join(tmp, 'train-config.json'), d = path.join(tmp, 'flags-config');
+  fs.writeFileSync(cfg, JSON.stringify({
+    model_name_or_path: modelDir, train_file: textFile, output_dir: d, max_seq_length: 16, per_device_train_batch_size: 2, learning_rate: 5,
+    num_train_epochs: 1, bf16: true, max_steps: 2, logging_steps: 1, save_steps: 0, save_total_limit: null,
+  }));
+  expect(cli('train', '--config', cfg, '--learning_rate', '1e-3').code).toBe(0);
+  expect(adapter(d).equals(adapter(a))).toBe(true);
+  fs.writeFileSync(cfg, JSON.stringify({ model: modelDir, learning_rat: 1 }));
+  expect(cli('train', '--config', cfg).err).toMatch(/unknown flag --learning_rat for 'train'; did you mean --lr\? .*\(in --config .*train-config.json\)/);
+  fs.writeFileSync(cfg, '[1, 2]');
+  expect(cli('train', '--config', cfg).err).toMatch(/must hold a JSON object of flags/);
+  expect(cli('train', '--config', path.join(tmp, 'none.json')).err).toMatch(/--config .*none.json: no such file/);
 });
 
 test('train (LoRA) writes a PEFT adapter; eval --adapter and merge agree', () => {

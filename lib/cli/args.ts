@@ -1,5 +1,7 @@
 // A strict flag parser: --name value, --name=value, booleans as --flag (--no-flag, --flag=false); unknown flags,
 // missing values and bad numbers are errors that say what to do.
+import * as fs from 'fs';
+
 export type FlagType = 'string' | 'int' | 'number' | 'boolean';
 export interface FlagSpec {
   type: FlagType;
@@ -15,48 +17,93 @@ export type Parsed = Record<string, string | number | boolean | undefined>;
 export class UsageError extends Error {}
 
 export function parseFlags(command: string, argv: string[], spec: Spec): Parsed {
+  const config = withConfigFile(argv);
+  argv = config.argv;
   const out: Parsed = {};
   for (const [k, s] of Object.entries(spec)) if (s.default !== undefined) out[k] = s.default;
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--')) throw new UsageError(`unexpected argument '${a}' (see: tstorch ${command} --help)`);
-    let [name, value] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    const given = name;
-    name = resolveFlag(spec, name) ?? name.replace(/_/g, '-');
-    // --no-<flag> turns a boolean off (HfArgumentParser's --no_<flag>), for flags that default to true.
-    const negated = name.startsWith('no-') && !spec[name] ? resolveFlag(spec, name.slice(3)) : undefined;
-    if (negated && spec[negated].type === 'boolean' && value === undefined) {
-      out[negated] = false;
-      continue;
-    }
-    const s = spec[name];
-    if (!s) {
-      const guess = closestFlag(spec, given.replace(/_/g, '-'));
-      throw new UsageError(`unknown flag --${given} for '${command}'${guess ? `; did you mean --${guess}?` : ''} (see: tstorch ${command} --help)`);
-    }
-    if (s.type === 'boolean') {
-      if (value !== undefined && !['true', 'false'].includes(value)) throw new UsageError(`--${name} takes no value (or =true/=false)`);
-      out[name] = value === undefined ? true : value === 'true';
-      continue;
-    }
-    if (value === undefined) {
-      if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) throw new UsageError(`--${name} needs a value`);
-      value = argv[++i];
-    }
-    if (s.type === 'int' || s.type === 'number') {
-      const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n) || (s.type === 'int' && !Number.isInteger(n))) {
-        throw new UsageError(`--${name} must be ${s.type === 'int' ? 'an integer' : 'a number'}, got '${value}'`);
-      }
-      out[name] = n;
-    } else {
-      out[name] = value;
+    try {
+      i = parseOne(command, argv, i, spec, out);
+    } catch (e) {
+      if (e instanceof UsageError && i < config.fromFile) e.message += ` (in --config ${config.file})`;
+      throw e;
     }
   }
   for (const [k, s] of Object.entries(spec)) {
     if (s.required && out[k] === undefined) throw new UsageError(`missing --${k} (${s.help}); see: tstorch ${command} --help`);
   }
   return out;
+}
+
+/** Reads the flag at argv[i] (and its value) into out; returns the index of the last argument used. */
+function parseOne(command: string, argv: string[], i: number, spec: Spec, out: Parsed): number {
+  const a = argv[i];
+  if (!a.startsWith('--')) throw new UsageError(`unexpected argument '${a}' (see: tstorch ${command} --help)`);
+  let [name, value] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+  const given = name;
+  name = resolveFlag(spec, name) ?? name.replace(/_/g, '-');
+  // --no-<flag> turns a boolean off (HfArgumentParser's --no_<flag>), for flags that default to true.
+  const negated = name.startsWith('no-') && !spec[name] ? resolveFlag(spec, name.slice(3)) : undefined;
+  if (negated && spec[negated].type === 'boolean' && value === undefined) {
+    out[negated] = false;
+    return i;
+  }
+  const s = spec[name];
+  if (!s) {
+    const guess = closestFlag(spec, given.replace(/_/g, '-'));
+    throw new UsageError(`unknown flag --${given} for '${command}'${guess ? `; did you mean --${guess}?` : ''} (see: tstorch ${command} --help)`);
+  }
+  if (s.type === 'boolean') {
+    if (value !== undefined && !['true', 'false'].includes(value)) throw new UsageError(`--${name} takes no value (or =true/=false)`);
+    out[name] = value === undefined ? true : value === 'true';
+    return i;
+  }
+  if (value === undefined) {
+    if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) throw new UsageError(`--${name} needs a value`);
+    value = argv[++i];
+  }
+  if (s.type === 'int' || s.type === 'number') {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || (s.type === 'int' && !Number.isInteger(n))) {
+      throw new UsageError(`--${name} must be ${s.type === 'int' ? 'an integer' : 'a number'}, got '${value}'`);
+    }
+    out[name] = n;
+  } else {
+    out[name] = value;
+  }
+  return i;
+}
+
+/**
+ * --config FILE (HfArgumentParser's parse_json_file): a JSON object of flags, by our names or
+ * Hugging Face's, read as if they came first on the command line, so that flags given there win.
+ * true is the bare flag, false --flag=false, a list comma-joined, null left out.
+ */
+function withConfigFile(argv: string[]): { argv: string[]; fromFile: number; file?: string } {
+  const at = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
+  if (at < 0) return { argv, fromFile: 0 };
+  const inline = argv[at].startsWith('--config=');
+  const file = inline ? argv[at].slice('--config='.length) : argv[at + 1];
+  if (!file || file.startsWith('--')) throw new UsageError('--config needs a JSON file');
+  const rest = [...argv.slice(0, at), ...argv.slice(at + (inline ? 1 : 2))];
+  if (rest.some((a) => a === '--config' || a.startsWith('--config='))) throw new UsageError('--config given twice');
+  let config: unknown;
+  try {
+    config = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    throw new UsageError(`--config ${file}: ${why}`);
+  }
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new UsageError(`--config ${file}: must hold a JSON object of flags, e.g. {"learning_rate": 2e-4}`);
+  const fromFile: string[] = [];
+  for (const [key, v] of Object.entries(config)) {
+    if (v === null) continue;
+    if (typeof v === 'boolean') fromFile.push(v ? `--${key}` : `--${key}=false`);
+    else if (typeof v === 'number' || typeof v === 'string') fromFile.push(`--${key}=${v}`);
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) fromFile.push(`--${key}=${v.join(',')}`);
+    else throw new UsageError(`--config ${file}: "${key}" must be a string, number, boolean or list, got ${JSON.stringify(v)}`);
+  }
+  return { argv: [...fromFile, ...rest], fromFile: fromFile.length, file };
 }
 
 /**
@@ -100,5 +147,6 @@ export function helpText(command: string, summary: string, spec: Spec): string {
     const also = s.aliases?.length ? ` [also ${s.aliases.map((a) => `--${a.replace(/-/g, '_')}`).join(', ')}]` : '';
     lines.push(flags[i].padEnd(width) + s.help + def + also);
   });
+  lines.push(`${'  --config <file>'.padEnd(width)}a JSON object of these flags (ours or Hugging Face's names, e.g. a TrainingArguments file); the command line's win`);
   return lines.join('\n');
 }
