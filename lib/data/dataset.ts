@@ -175,6 +175,29 @@ export class ExampleDataset implements LMDataset {
     }), opts.maxLength);
   }
 
+  /**
+   * Sliding-window perplexity (Hugging Face's "Perplexity of fixed-length models"): windows of
+   * maxLength tokens starting every `stride` tokens, each predicting only the tokens the previous
+   * window did not reach, with the rest of it as context; the last window ends at the text's end.
+   * With stride < maxLength every token but the first is predicted once, with at least
+   * maxLength - stride tokens before it (all there are, near the start); stride = maxLength gives
+   * non-overlapping blocks (the first token of each unpredicted, as in the guide's loop).
+   */
+  static slidingWindows(tokens: ArrayLike<number>, opts: { maxLength: number; stride: number }): ExampleDataset {
+    const { maxLength, stride } = opts;
+    if (!Number.isInteger(stride) || stride < 1 || stride > maxLength) throw new Error(`slidingWindows: stride must be an integer in 1..maxLength (${maxLength}), got ${stride}`);
+    if (tokens.length < 2) throw new Error(`slidingWindows: ${tokens.length} token(s): nothing to predict`);
+    const windows: { ids: ArrayLike<number>; promptLength: number }[] = [];
+    let prevEnd = 0;
+    for (let begin = 0; begin < tokens.length; begin += stride) {
+      const end = Math.min(begin + maxLength, tokens.length);
+      windows.push({ ids: Array.prototype.slice.call(tokens, begin, end) as number[], promptLength: end - begin - (end - prevEnd) });
+      prevEnd = end;
+      if (end === tokens.length) break;
+    }
+    return new ExampleDataset(windows, maxLength);
+  }
+
   get length(): number {
     return this.examples.length;
   }

@@ -32,6 +32,8 @@ export interface EvalResult {
   tokens: number;
   /** blocks (or examples) evaluated */
   blocks: number;
+  /** tokens the loss predicted: the mean is over these */
+  predictedTokens: number;
 }
 
 /**
@@ -77,6 +79,7 @@ export function evaluate(model: GPT2LMHeadModel, data: LMDataset, opts: { batchS
     total.dispose();
   }
   const all = Array.from({ length: data.length }, (_, i) => i);
-  const loss = sum / data.lossTokens(all);
-  return { loss, perplexity: Math.exp(loss), tokens: data.tokens(all), blocks: data.length };
+  const predictedTokens = data.lossTokens(all);
+  const loss = sum / predictedTokens;
+  return { loss, perplexity: Math.exp(loss), tokens: data.tokens(all), blocks: data.length, predictedTokens };
 }

@@ -57,6 +57,8 @@ export interface DataFlags {
   /** true: the texts concatenated and cut into blocks (HF's run_clm); false: one padded example each (TRL's SFT) */
   packing?: boolean;
   completionOnlyLoss?: boolean;
+  /** sliding windows of blockSize tokens every `stride` tokens (eval's --stride), packed text only */
+  stride?: number;
 }
 
 /** The dataset --data (or --eval-data) names; blockSize is the block length, or each example's maximum length. */
@@ -73,6 +75,7 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   // Prompt-completion data is never packed (each completion is learned after its own prompt).
   const docs = opts.packing === false || file.toLowerCase().endsWith('.jsonl') ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column }) : null;
   if (docs && ('pairs' in docs || opts.packing === false)) {
+    if (opts.stride !== undefined) throw new Error(`--stride scores one running text (packed); ${file} is read as separate ${'pairs' in docs ? 'prompt-completion examples' : 'examples (--no-packing)'}`);
     const exampleOpts = { maxLength: blockSize, completionOnlyLoss: opts.completionOnlyLoss };
     const ex = 'pairs' in docs ? torch.data.ExampleDataset.fromPromptCompletions(docs.pairs, exampleOpts) : torch.data.ExampleDataset.fromTexts(docs.texts, exampleOpts);
     if (ex.length === 0) throw new Error(`${file}: no example leaves anything to learn (${ex.dropped} whose prompt fills --block-size ${blockSize}, or empty)`);
@@ -81,11 +84,22 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
     items = ex.examples;
   } else {
     const text = docs && 'texts' in docs ? docs.texts.join('') : torch.data.readTrainingText(file, { cleaning, column: opts.column });
+    if (opts.stride !== undefined) {
+      const windows = torch.data.ExampleDataset.slidingWindows(torch.tokenizer.encode(text), { maxLength: blockSize, stride: opts.stride });
+      ds = windows;
+      items = windows.examples;
+      return checkVocabulary(file, items, model, ds);
+    }
     const blocks = torch.data.TextDataset.fromText(text, blockSize);
     if (blocks.length === 0) throw new Error(`${file}: ${torch.tokenizer.encode(text).length} tokens, fewer than one block of ${blockSize} (or train on separate examples: --no-packing)`);
     ds = blocks;
     items = blocks.blocks;
   }
+  return checkVocabulary(file, items, model, ds);
+}
+
+/** ds, once its token ids are known to fit the model's vocabulary. */
+function checkVocabulary<D>(file: string, items: Int32Array[], model: torch.GPT2LMHeadModel | undefined, ds: D): D {
   if (model && model.config.vocab_size < torch.tokenizer.vocabSize) {
     const max = items.reduce((m, b) => Math.max(m, ...b), 0);
     if (max >= model.config.vocab_size) {

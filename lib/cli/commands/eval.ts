@@ -11,6 +11,7 @@ export const spec: Spec = {
   data: { type: 'string', required: true, help: '.txt file, a .csv with an Article column, or a .jsonl with a text field (or prompt and completion fields)', aliases: ['validation-file'] },
   'block-size': { type: 'int', default: 128, help: 'tokens per block (without packing: an example\'s maximum length)' },
   'batch-size': { type: 'int', default: 8, help: 'blocks (or examples) per batch', aliases: ['per-device-eval-batch-size'] },
+  stride: { type: 'int', help: 'sliding windows of --block-size tokens every N tokens, each scoring only the tokens past the previous one (HF\'s perplexity of fixed-length models; the whole text, context for every token)' },
   cleaning: sharedFlags.cleaning,
   'text-column': sharedFlags['text-column'],
   packing: sharedFlags.packing,
@@ -25,12 +26,17 @@ export const spec: Spec = {
 export async function run(f: Record<string, unknown>): Promise<void> {
   if (f.bf16) f.precision = 'bf16';
   if (!['fp32', 'bf16'].includes(f.precision as string)) throw new Error(`--precision must be fp32 or bf16, got '${f.precision}'`);
+  const stride = f.stride as number | undefined;
+  if (stride !== undefined && !(stride >= 1 && stride <= (f['block-size'] as number))) throw new Error(`--stride must be between 1 and --block-size (${f['block-size']}), got ${stride}`);
   const model = await loadModelFromFlags(f);
-  const data = loadDataset(f.data as string, f['block-size'] as number, model, dataFlags(f));
+  const data = loadDataset(f.data as string, f['block-size'] as number, model, { ...dataFlags(f), stride });
   const bs = f['batch-size'] as number;
   if (!(bs >= 1)) throw new Error('--batch-size must be >= 1');
   const r = evaluate(model, data, { batchSize: bs, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });
-  if (f.json) console.log(JSON.stringify({ loss: r.loss, perplexity: r.perplexity, tokens: r.tokens, blocks: r.blocks }));
-  else console.log(`loss ${r.loss.toFixed(4)}  perplexity ${r.perplexity.toFixed(2)}  (${r.blocks} ${data instanceof torch.data.TextDataset ? 'blocks' : 'examples'}, ${r.tokens} tokens)`);
+  if (f.json) console.log(JSON.stringify({ loss: r.loss, perplexity: r.perplexity, tokens: r.tokens, blocks: r.blocks, predictedTokens: r.predictedTokens }));
+  else {
+    const items = stride !== undefined ? 'windows' : data instanceof torch.data.TextDataset ? 'blocks' : 'examples';
+    console.log(`loss ${r.loss.toFixed(4)}  perplexity ${r.perplexity.toFixed(2)}  (${r.blocks} ${items}, ${r.tokens} tokens, ${r.predictedTokens} predicted)`);
+  }
   model.dispose();
 }
