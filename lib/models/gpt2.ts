@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
-import { arange, ones, tensor, zeros } from '../tensor/creation';
+import { arange, full, ones, tensor, zeros } from '../tensor/creation';
 import { cat } from '../tensor/ops';
 import { tidy, keep } from '../tensor/scope';
 import { noGrad, manualSeed, getRngState, setRngState } from '../tensor/runtime';
@@ -561,16 +561,21 @@ export function additiveMask(attentionMask: Tensor, dtype: DType): Tensor {
   return tidy(() => attentionMask.view([attentionMask.shape[0], 1, 1, -1]).to({ dtype }).rsub(1).mul(finfoMin(dtype)));
 }
 
-/** HF's causal-LM loss: mean cross-entropy of logits[:, :-1] against labels[:, 1:], ignoring -100. */
+/**
+ * HF's causal-LM loss (transformers' ForCausalLMLoss): the mean cross-entropy of the logits at
+ * each position against the next position's label, ignoring -100. As HF, the labels are shifted
+ * (padded with -100 at the end), not the logits: those are (B, T, vocab), the step's largest
+ * tensor, and a shifted copy of them (and its gradient) would cost as much again.
+ */
 export function causalLmLoss(logits: Tensor, labels: Tensor): Tensor {
   return tidy(() => {
     const [B, T, V] = logits.shape;
     if (labels.shape.length !== 2 || labels.shape[0] !== B || labels.shape[1] !== T) {
       throw new Error(`GPT-2 loss: labels must be [${B}, ${T}] like input_ids, got [${labels.shape}]`);
     }
-    const shiftLogits = logits.narrow(1, 0, T - 1).contiguous().view([-1, V]);
-    const shiftLabels = labels.narrow(1, 1, T - 1).contiguous().view([-1]);
-    return F.crossEntropy(shiftLogits.to({ dtype: 'float32' }), shiftLabels, { ignoreIndex: -100 });
+    const ignored = full([B, 1], -100, { dtype: labels.dtype, device: labels.device });
+    const shiftLabels = cat([labels.narrow(1, 1, T - 1), ignored], 1).view([-1]);
+    return F.crossEntropy(logits.to({ dtype: 'float32' }).reshape([-1, V]), shiftLabels, { ignoreIndex: -100 });
   });
 }
 

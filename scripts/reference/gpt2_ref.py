@@ -145,9 +145,9 @@ class GPT2LMHeadModel(nn.Module):
         logits = self.lm_head(h[:, -logits_to_keep:, :] if logits_to_keep else h)
         loss = None
         if labels is not None:
-            shift_logits = logits[..., :-1, :].contiguous()
-            shift_labels = labels[..., 1:].contiguous()
-            loss = F.cross_entropy(shift_logits.view(-1, shift_logits.size(-1)), shift_labels.view(-1), ignore_index=-100)
+            # transformers' ForCausalLMLoss: the labels shifted (padded with -100), not the logits.
+            shift_labels = F.pad(labels, (0, 1), value=-100)[..., 1:].contiguous()
+            loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), shift_labels.view(-1), ignore_index=-100)
         return logits, loss, presents
 
     def hf_state_dict(self, prefix=True):
