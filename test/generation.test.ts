@@ -160,6 +160,25 @@ test('the cases exercise what they are meant to: finished hypotheses of several 
   });
 });
 
+test('the sampling warpers (temperature, top-k with HF\'s default 50, top-p) leave the tokens HF\'s leave, with its scores', () => {
+  torch.manualSeed(3);
+  const rows = torch.tidy(() => torch.randn([4, 300]).mul(3).tolist() as number[][]);
+  const settings = [{}, { temperature: 0.7 }, { top_k: 0, top_p: 0.9 }, { temperature: 1.3, top_k: 20, top_p: 0.8 }, { top_k: 400 }, { top_k: 0, top_p: 0.05 }];
+  const file = path.join(tmp, 'warp.json'), out = path.join(tmp, 'warp-want.json');
+  fs.writeFileSync(file, JSON.stringify(settings.map((w) => ({ warp: { scores: rows, ...w } }))));
+  const r = spawnSync(PYTHON, [REF, '-', file, out], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`generate_ref.py failed: ${r.stderr}`);
+  const want: { kept: boolean[][]; scores: number[][] }[] = JSON.parse(fs.readFileSync(out, 'utf8'));
+  settings.forEach((w, i) => {
+    const got = torch.tidy(() => torch.warpScores(torch.tensor(rows, { dtype: 'float32' }), { temperature: (w as { temperature?: number }).temperature, topK: (w as { top_k?: number }).top_k, topP: (w as { top_p?: number }).top_p }).tolist() as number[][]);
+    expect({ i, kept: got.map((row) => row.map(Number.isFinite)) }).toEqual({ i, kept: want[i].kept });
+    got.forEach((row, b) => row.forEach((v, t) => { if (Number.isFinite(v)) expect(Math.abs(v - want[i].scores[b][t])).toBeLessThan(1e-5); }));
+  });
+  // The default keeps 50 a row; top-p 0.05 at least the best one.
+  expect(want[0].kept.map((row) => row.filter(Boolean).length)).toEqual([50, 50, 50, 50]);
+  expect(want[5].kept.every((row) => row.filter(Boolean).length >= 1)).toBe(true);
+});
+
 test('noRepeatNgramBans is HF\'s: the tokens that would repeat an n-gram ending in the last n - 1 tokens', () => {
   expect(torch.noRepeatNgramBans([[1, 2, 3, 1, 2], [1, 2], [4]], 3)).toEqual([[3], [], []]);
   expect(torch.noRepeatNgramBans([[1, 2, 1, 3, 1]], 2)).toEqual([[2, 3]]);

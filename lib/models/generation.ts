@@ -14,7 +14,9 @@ export interface GenerateOptions {
   maxNewTokens?: number;
   /** 0 (or doSample false) is greedy */
   temperature?: number;
+  /** sampling: only the k most likely tokens (default 50, as HF's GenerationConfig; 0: all) */
   topK?: number;
+  /** sampling: only the most likely tokens whose probabilities reach this mass (nucleus; default 1: all) */
   topP?: number;
   /**
    * HF's repetition_penalty (> 0; 1 is off): before temperature and sampling, the scores of tokens
@@ -195,11 +197,15 @@ export function noRepeatNgramBans(rows: number[][], n: number): number[][] {
   });
 }
 
-/** Temperature, then top-k, then top-p (HF's warper order), then a multinomial draw. */
-export function sampleNext(logits: Tensor, opts: GenerateOptions): Tensor {
-  let scores = opts.temperature && opts.temperature > 0 ? logits.div(opts.temperature) : logits;
-  if (opts.topK && opts.topK > 0 && opts.topK < scores.shape[1]) {
-    const kth = scores.topk(opts.topK, -1).values.narrow(1, opts.topK - 1, 1);
+/**
+ * HF's sampling warpers in its order: temperature, top-k (default 50, as HF's GenerationConfig;
+ * 0 keeps all), top-p. Tokens left out get -inf.
+ */
+export function warpScores(logits: Tensor, opts: GenerateOptions): Tensor {
+  let scores = opts.temperature && opts.temperature > 0 && opts.temperature !== 1 ? logits.div(opts.temperature) : logits;
+  const topK = opts.topK ?? 50;
+  if (topK > 0 && topK < scores.shape[1]) {
+    const kth = scores.topk(topK, -1).values.narrow(1, topK - 1, 1);
     scores = scores.maskedFill(scores.lt(kth), -Infinity);
   }
   if (opts.topP !== undefined && opts.topP < 1) {
@@ -213,7 +219,12 @@ export function sampleNext(logits: Tensor, opts: GenerateOptions): Tensor {
     const remove = sortedRemove.scatter(1, indices, sortedRemove);
     scores = scores.maskedFill(remove, -Infinity);
   }
-  return F.softmax(scores, -1).multinomial(1).squeeze(1);
+  return scores;
+}
+
+/** The warped scores' softmax, one multinomial draw per row. */
+export function sampleNext(logits: Tensor, opts: GenerateOptions): Tensor {
+  return F.softmax(warpScores(logits, opts), -1).multinomial(1).squeeze(1);
 }
 
 /**

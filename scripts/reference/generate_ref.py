@@ -13,6 +13,8 @@ usage: generate_ref.py MODEL_DIR SPEC_JSON OUT_JSON
               "eos_token_id": int | null, "markov": [[logits]] (optional: instead of MODEL_DIR, which
               may then be -, the next token's logits are this table's row of the last token)}
   writes: {"sequences": [[ids]] (left padding removed), "scores": [float] (beam search's sequences_scores)}
+  or, for a spec {"warp": {"scores": [[float]], "temperature", "top_k", "top_p"}}: the sampling
+  warpers' output, {"kept": [[bool]], "scores": [[float]] (0 where not kept)}
 """
 import json
 import os
@@ -225,6 +227,27 @@ def generate(model, spec):
     return [row[longest - len(prompts[i // keep]):] for i, row in enumerate(rows)], best_scores
 
 
+def warp(spec):
+    """HF's sampling warpers (TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper), in its order."""
+    scores = torch.tensor(spec["scores"], dtype=torch.float)
+    temperature, top_k, top_p = spec.get("temperature", 1.0), spec.get("top_k", 50), spec.get("top_p", 1.0)
+    if temperature != 1.0:
+        scores = scores / temperature
+    if top_k != 0:
+        top_k = min(max(top_k, 1), scores.size(-1))
+        indices_to_remove = scores < torch.topk(scores, top_k)[0][..., -1, None]
+        scores = scores.masked_fill(indices_to_remove, -float("inf"))
+    if top_p < 1.0:
+        sorted_logits, sorted_indices = torch.sort(scores, descending=False)
+        cumulative_probs = sorted_logits.softmax(dim=-1).cumsum(dim=-1)
+        sorted_indices_to_remove = cumulative_probs <= (1 - top_p)
+        sorted_indices_to_remove[..., -1:] = 0
+        indices_to_remove = sorted_indices_to_remove.scatter(1, sorted_indices, sorted_indices_to_remove)
+        scores = scores.masked_fill(indices_to_remove, -float("inf"))
+    kept = torch.isfinite(scores)
+    return {"kept": kept.tolist(), "scores": torch.where(kept, scores, torch.zeros_like(scores)).tolist()}
+
+
 def main(model_dir, spec_file, out_file):
     specs = json.load(open(spec_file))
     model = None
@@ -238,6 +261,9 @@ def main(model_dir, spec_file, out_file):
     out = []
     with torch.no_grad():
         for spec in specs if isinstance(specs, list) else [specs]:
+            if "warp" in spec:
+                out.append(warp(spec["warp"]))
+                continue
             sequences, scores = generate(model, spec)
             out.append({"sequences": sequences, "scores": scores})
     json.dump(out if isinstance(specs, list) else out[0], open(out_file, "w"))

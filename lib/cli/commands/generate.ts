@@ -16,7 +16,7 @@ export const spec: Spec = {
   'batch-size': { type: 'int', default: 8, help: 'with --prompts: prompts generated together (left-padded, each as it would be alone)' },
   'max-new-tokens': { type: 'int', default: 50, help: 'tokens to add' },
   temperature: { type: 'number', default: 0, help: '0 is greedy; > 0 samples' },
-  'top-k': { type: 'int', default: 0, help: 'sample from the k most likely tokens (0: all)' },
+  'top-k': { type: 'int', default: 50, help: 'sample from the k most likely tokens (0: all; 50 as HF\'s generate)' },
   'top-p': { type: 'number', default: 1, help: 'nucleus sampling mass' },
   'repetition-penalty': { type: 'number', default: 1, help: 'HF\'s repetition_penalty: > 1 makes tokens already there less likely (1: off)' },
   'no-repeat-ngram-size': { type: 'int', default: 0, help: 'no n-gram of this size occurs twice (prompt included; 0: off)' },
