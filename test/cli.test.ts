@@ -97,6 +97,36 @@ test('generate --num-beams: the API\'s beam search, each sequence a line with it
   expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--no-repeat-ngram-size', '-1').err).toMatch(/--no-repeat-ngram-size must be >= 0/);
 });
 
+test('generate --stop: the text ends at the token completing the string, as the API\'s stopStrings; with --prompts too', async () => {
+  const flags = ['--max-new-tokens', '12', '--temperature', '1', '--top-k', '0', '--seed', '9'];
+  const free = JSON.parse(cli('generate', '--model', modelDir, '--prompt', 'The jury', ...flags, '--json').out);
+  const p = torch.tokenizer.encode('The jury').length;
+  const piece = free.tokens.slice(p).map((t: number) => torch.tokenizer.decode([t])).find((x: string, k: number) => k >= 3 && x.length >= 3 && !x.includes('\uFFFD'));
+  const stop = piece.slice(1, 3);
+  const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
+  const ids = torch.tokenizer.encode('The jury');
+  const opts = { maxNewTokens: 12, temperature: 1, topK: 0, seed: 9, stopStrings: [stop] };
+  const want = model.generate([ids], opts)[0];
+  const batch = model.generate([ids, ids], opts); // (two rows draw differently from one)
+  model.dispose();
+  expect(want.length).toBeLessThan(free.tokens.length);
+  const r = cli('generate', '--model', modelDir, '--prompt', 'The jury', ...flags, '--stop', stop, '--json');
+  expect(r.err).toBe(''); // no "stopped by the context" note
+  expect(JSON.parse(r.out).tokens).toEqual(want);
+  expect(JSON.parse(r.out).text).toContain(stop);
+  // In a batch, a stopped prompt's line ends at the stop (not at the eos padding after it).
+  const file = path.join(tmp, 'stop-prompts.txt');
+  fs.writeFileSync(file, 'The jury\nThe jury');
+  const lines = cli('generate', '--model', modelDir, '--prompts', file, ...flags, '--stop', stop).out.trim().split('\n').map((l) => JSON.parse(l));
+  lines.forEach((l, k) => {
+    let end = p + 1;
+    while (end <= batch[k].length && !torch.tokenizer.decode(batch[k].slice(0, end)).includes(stop)) end++;
+    expect(l.tokens).toEqual(batch[k].slice(0, end));
+  });
+  expect(lines.some((l, k) => l.tokens.length < batch[k].length)).toBe(true);
+  expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--stop', 'a', '--num-beams', '2').err).toMatch(/--stop is for greedy decoding and sampling/);
+});
+
 test('Hugging Face\'s flag names (underscores, TrainingArguments / run_clm / TRL names, --bf16) mean ours, also in a --config JSON; a misspelt flag gets a suggestion', () => {
   const [a, b, c] = ['flags-ours', 'flags-hf', 'flags-fp32'].map((d) => path.join(tmp, d));
   const common = ['--max-steps', '2', '--logging-steps', '1', '--save-steps', '0'];

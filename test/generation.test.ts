@@ -179,6 +179,38 @@ test('the sampling warpers (temperature, top-k with HF\'s default 50, top-p) lea
   expect(want[5].kept.every((row) => row.filter(Boolean).length >= 1)).toBe(true);
 });
 
+test('stopStrings (HF\'s stop_strings): a row stops at the token whose text completes a string, kept whole; the others go on', () => {
+  torch.manualSeed(0);
+  const m = new torch.GPT2LMHeadModel({ vocab_size: 50257, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2 });
+  const tok = torch.tokenizer;
+  const prompts = [tok.encode('The jury said'), tok.encode('Yes')];
+  const opts = { maxNewTokens: 16, temperature: 1, topK: 0, seed: 5 };
+  const free = m.generate(prompts, opts);
+  const p = prompts[0].length;
+  const pieces = free[0].slice(p).map((t) => tok.decode([t]));
+  const long = pieces.map((x, k) => [x, k] as const).filter(([x]) => x.length >= 3 && !x.includes('\uFFFD')).map(([, k]) => k);
+  const a = long.find((k) => long.includes(k + 1))!; // two long tokens in a row
+  const b = long.find((k) => k > a + 1)!;
+  // Across a token boundary (the string begins inside one token, ends inside the next), and inside one token.
+  for (const stop of [pieces[a].slice(-2) + pieces[a + 1].slice(0, 2), pieces[b].slice(1, 3)]) {
+    const got = m.generate(prompts, { ...opts, stopStrings: [stop] });
+    // Reference: each row's first prefix whose whole decoded text holds the string, then eos padding.
+    const want = free.map((row, i) => {
+      let end = prompts[i].length + 1;
+      while (end <= row.length && !tok.decode(row.slice(0, end)).includes(stop)) end++;
+      return end <= row.length ? row.slice(0, end) : row;
+    });
+    const steps = Math.max(...want.map((r, i) => r.length - prompts[i].length));
+    expect(got).toEqual(want.map((r, i) => [...r, ...Array(prompts[i].length + steps - r.length).fill(50256)]));
+    expect(want[0].length).toBeLessThan(free[0].length); // it did stop the first row
+    expect(torch.completesStopString(want[0], [stop])).toBe(true);
+    expect(torch.completesStopString(want[0].slice(0, -1), [stop])).toBe(false);
+  }
+  expect(() => m.generate(prompts, { stopStrings: [''] })).toThrow(/stopStrings must be a list of non-empty strings/);
+  expect(() => m.generate(prompts, { numBeams: 2, stopStrings: ['x'] })).toThrow(/stopStrings is for greedy decoding and sampling/);
+  m.dispose();
+});
+
 test('noRepeatNgramBans is HF\'s: the tokens that would repeat an n-gram ending in the last n - 1 tokens', () => {
   expect(torch.noRepeatNgramBans([[1, 2, 3, 1, 2], [1, 2], [4]], 3)).toEqual([[3], [], []]);
   expect(torch.noRepeatNgramBans([[1, 2, 1, 3, 1]], 2)).toEqual([[2, 3]]);

@@ -8,6 +8,7 @@ import { cat } from '../tensor/ops';
 import { keep, tidy } from '../tensor/scope';
 import { Device } from '../tensor/dtype';
 import * as F from '../nn/functional';
+import { tokenizer } from './tokenizer';
 import type { ForwardOptions, GPT2Output, LayerPast } from './gpt2';
 
 export interface GenerateOptions {
@@ -31,6 +32,11 @@ export interface GenerateOptions {
   seed?: number;
   /** stop a sequence at this token (default: config.eos_token_id); null never stops */
   eosTokenId?: number | null;
+  /**
+   * HF's stop_strings: a sequence stops once its text holds one of these, ending in its last
+   * token (kept whole, as HF); GPT-2's tokenizer decodes. Greedy and sampling only.
+   */
+  stopStrings?: string[];
   useCache?: boolean;
   /**
    * HF's num_beams: > 1 is beam search, which keeps the numBeams most likely continuations of each
@@ -73,10 +79,12 @@ export function checkGenerateOptions(o: GenerateOptions): void {
   if (!isInt(o.numReturnSequences, 1)) bad('numReturnSequences must be an integer >= 1', o.numReturnSequences);
   if (o.lengthPenalty !== undefined && !Number.isFinite(o.lengthPenalty)) bad('lengthPenalty must be a finite number', o.lengthPenalty);
   if (o.earlyStopping !== undefined && o.earlyStopping !== true && o.earlyStopping !== false && o.earlyStopping !== 'never') bad('earlyStopping must be true, false or \'never\'', o.earlyStopping);
+  if (o.stopStrings !== undefined && !(Array.isArray(o.stopStrings) && o.stopStrings.every((x) => typeof x === 'string' && x.length > 0))) bad('stopStrings must be a list of non-empty strings', JSON.stringify(o.stopStrings));
   const beams = o.numBeams ?? 1, n = o.numReturnSequences ?? 1;
   const sampling = o.doSample ?? (o.temperature !== undefined && o.temperature > 0);
   if (beams > 1) {
     if (sampling) throw new Error('generate: beam search with sampling (HF\'s beam-sample) is not supported: use numBeams 1 to sample, or temperature 0 for beams');
+    if (o.stopStrings?.length) throw new Error('generate: stopStrings is for greedy decoding and sampling, not beam search');
     if (o.onToken) throw new Error('generate: onToken cannot stream beam search (the best sequence is known only at the end), as HF\'s streamers');
     if (n > beams) throw new Error(`generate: numReturnSequences (${n}) must be <= numBeams (${beams})`);
   } else if (n > 1 && !sampling) {
@@ -228,25 +236,46 @@ export function sampleNext(logits: Tensor, opts: GenerateOptions): Tensor {
 }
 
 /**
- * Greedy decoding or sampling, up to maxLength (padded) tokens: a row that met eos is continued
- * with eos (HF pads with pad_token_id, which is eos for GPT-2). Returns the rows, prompt included.
+ * Greedy decoding or sampling, up to maxLength (padded) tokens: a row that met eos (or completed
+ * a stop string) is continued with eos (HF pads with pad_token_id, which is eos for GPT-2).
+ * Returns the rows, prompt included.
  */
 export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: number | null, maxLength: number): number[][] {
   const doSample = o.doSample ?? (o.temperature !== undefined && o.temperature > 0);
   const done = state.seqs.map(() => false);
   const promptLength = state.length;
+  const stops = o.stopStrings ?? [];
   while (state.length < maxLength) {
     const next = tidy(() => {
       const scores = processLogits(state.nextLogits(), state.paddedSeqs(), o, state.length - promptLength, eos);
       return (doSample ? sampleNext(scores, o) : scores.argmax(-1)).tolist() as number[];
     });
-    const added = next.map((t, i) => (done[i] && eos !== null ? eos : t));
+    const added = next.map((t, i) => (done[i] ? state.padToken : t));
     state.append(added);
-    next.forEach((t, i) => { if (eos !== null && t === eos) done[i] = true; });
+    added.forEach((t, i) => {
+      if (done[i]) return;
+      if ((eos !== null && t === eos) || (stops.length && completesStopString(state.seqs[i], stops))) done[i] = true;
+    });
     o.onToken?.(added, [...done]);
     if (done.every(Boolean)) break;
   }
   return state.seqs;
+}
+
+/**
+ * Whether the last token completes one of the stop strings (HF's StopStringCriteria): the text
+ * holds the string, ending inside the last token's text (which may run past it, as the string may
+ * begin inside earlier tokens, the prompt's included).
+ */
+export function completesStopString(tokens: number[], stops: string[]): boolean {
+  // A stop string of n UTF-8 bytes lies within the last n + 1 tokens (each token is >= 1 byte).
+  const longest = Math.max(...stops.map((s) => Buffer.byteLength(s)));
+  const tail = tokens.slice(-(longest + 1));
+  const text = tokenizer.decode(tail), before = tokenizer.decode(tail.slice(0, -1)).replace(/\uFFFD$/, '');
+  return stops.some((s) => {
+    const at = text.indexOf(s, Math.max(0, before.length - s.length + 1));
+    return at >= 0 && at + s.length > before.length;
+  });
 }
 
 /** A prompt's finished beams (HF's BeamHypotheses): the numBeams best by length-penalised score. */

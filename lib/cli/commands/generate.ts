@@ -5,6 +5,7 @@ import { loadModelFromFlags, sharedFlags } from './common';
 import { tokenizer } from '../../models/tokenizer';
 import { readJsonlFields } from '../../data/text';
 import type { GPT2LMHeadModel } from '../../models/gpt2';
+import { completesStopString } from '../../models/generation';
 import type { BeamSearchOutput, GenerateOptions } from '../../models/generation';
 
 export const summary = 'generate text from a prompt';
@@ -25,6 +26,7 @@ export const spec: Spec = {
   'length-penalty': { type: 'number', default: 1, help: 'beam search: score = log-probability / new tokens ** this (> 0 favours longer texts)' },
   'early-stopping': { type: 'boolean', help: 'beam search: stop a prompt once --num-beams texts are finished (default: once none could score better)' },
   'num-return-sequences': { type: 'int', default: 1, help: 'texts per prompt: the best beams (<= --num-beams), or independent samples' },
+  stop: { type: 'string', help: 'stop a text once it holds this string (HF\'s stop_strings; kept in the output), e.g. $\'\\n\'' },
   seed: { type: 'int', help: 'random seed for sampling' },
   device: sharedFlags.device,
   attn: sharedFlags.attn,
@@ -55,8 +57,10 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     doSample: temperature > 0, seed: f.seed as number | undefined, repetitionPenalty,
     noRepeatNgramSize: f['no-repeat-ngram-size'] as number, minNewTokens: f['min-new-tokens'] as number,
     numBeams, lengthPenalty: f['length-penalty'] as number, earlyStopping: (f['early-stopping'] as boolean | undefined) ?? false,
-    numReturnSequences,
+    numReturnSequences, stopStrings: f.stop === undefined ? undefined : [f.stop as string],
   };
+  if (f.stop === '') throw new Error('--stop is empty');
+  if (f.stop !== undefined && numBeams > 1) throw new Error('--stop is for greedy decoding and sampling, not --num-beams');
   if (prompt === undefined) return generateFromFile(f, options);
   const model = await loadModelFromFlags(f);
   const ids = tokenizer.encode(prompt);
@@ -65,7 +69,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     // Several texts, or beams (whose best is known only at the end): printed when done.
     const { sequences, scores } = runGenerate(model, [ids], options);
     sequences.forEach((tokens, k) => {
-      const added = untilEos(tokens.slice(ids.length), model.config.eos_token_id);
+      const added = newTokens(tokens, ids.length, model.config.eos_token_id, options.stopStrings);
       const text = tokenizer.decode([...ids, ...added]);
       if (f.json) console.log(JSON.stringify({ text, tokens: [...ids, ...added], newTokens: added.length, ...(scores.length ? { score: scores[k] } : {}) }));
       else console.log(`${sequences.length > 1 ? `=== ${k + 1} ===\n` : ''}${text}`);
@@ -88,7 +92,8 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const text = tokenizer.decode(out);
   if (stream) show(out, true);
   const added = out.length - ids.length, maxNew = f['max-new-tokens'] as number;
-  if (added < maxNew && out[out.length - 1] !== model.config.eos_token_id) {
+  const stopped = options.stopStrings && completesStopString(out, options.stopStrings);
+  if (added < maxNew && out[out.length - 1] !== model.config.eos_token_id && !stopped) {
     console.error(`generate: stopped after ${added} new tokens: the model's context is ${model.config.n_positions} tokens`);
   }
   if (f.json) console.log(JSON.stringify({ text, tokens: out, newTokens: out.length - ids.length }));
@@ -113,7 +118,7 @@ async function generateFromFile(f: Record<string, unknown>, options: GenerateOpt
     const { sequences, scores } = runGenerate(model, batch, options);
     sequences.forEach((out, j) => {
       const k = Math.floor(j / n); // a prompt's sequences are adjacent
-      const added = untilEos(out.slice(batch[k].length), eos);
+      const added = newTokens(out, batch[k].length, eos, options.stopStrings);
       const extra = { ...(n > 1 ? { sequence: j % n } : {}), ...(scores.length ? { score: scores[j] } : {}) };
       console.log(JSON.stringify({ prompt: prompts[i + k], completion: tokenizer.decode(added), tokens: [...batch[k], ...added], newTokens: added.length, ...extra }));
     });
@@ -126,10 +131,15 @@ function runGenerate(model: GPT2LMHeadModel, prompts: number[][], options: Gener
   return (options.numBeams ?? 1) > 1 ? model.beamSearch(prompts, options) : { sequences: model.generate(prompts, options), scores: [] };
 }
 
-/** New tokens up to the first eos, kept (a sequence that met it is padded with it while the others go on). */
-function untilEos(added: number[], eos: number | null | undefined): number[] {
-  const stop = eos === null || eos === undefined ? -1 : added.indexOf(eos);
-  return stop >= 0 ? added.slice(0, stop + 1) : added;
+/**
+ * A sequence's new tokens up to the first eos (kept) or the token completing a stop string: a
+ * sequence that finished so is padded with eos while the others go on.
+ */
+function newTokens(tokens: number[], promptLength: number, eos: number | null | undefined, stops?: string[]): number[] {
+  for (let end = promptLength + 1; end <= tokens.length; end++) {
+    if ((eos !== null && eos !== undefined && tokens[end - 1] === eos) || (stops && completesStopString(tokens.slice(0, end), stops))) return tokens.slice(promptLength, end);
+  }
+  return tokens.slice(promptLength);
 }
 
 /** A prompt's ids must exist in the model's vocabulary (a smaller, non-GPT-2 one would index past it). */
