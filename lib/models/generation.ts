@@ -98,18 +98,16 @@ export function checkGenerateOptions(o: GenerateOptions): void {
  */
 export class DecodingState {
   private past: LayerPast[] | null = null;
-  readonly padToken: number;
 
   constructor(
     private readonly forward: (ids: Tensor, opts: ForwardOptions) => GPT2Output,
     public seqs: number[][],
     readonly padding: number[],
-    padToken: number,
+    /** what left padding and finished rows hold: eos (HF's pad for GPT-2), or 0 without one */
+    readonly padToken: number,
     readonly device: Device,
     readonly useCache: boolean,
-  ) {
-    this.padToken = padToken;
-  }
+  ) {}
 
   /** The rows' length with padding (all equal). */
   get length(): number { return this.seqs[0].length + this.padding[0]; }

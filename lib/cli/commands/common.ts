@@ -86,9 +86,7 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
     const text = docs && 'texts' in docs ? docs.texts.join('') : torch.data.readTrainingText(file, { cleaning, column: opts.column });
     if (opts.stride !== undefined) {
       const windows = torch.data.ExampleDataset.slidingWindows(torch.tokenizer.encode(text), { maxLength: blockSize, stride: opts.stride });
-      ds = windows;
-      items = windows.examples;
-      return checkVocabulary(file, items, model, ds);
+      return checkVocabulary(file, windows.examples, model, windows);
     }
     const blocks = torch.data.TextDataset.fromText(text, blockSize);
     if (blocks.length === 0) throw new Error(`${file}: ${torch.tokenizer.encode(text).length} tokens, fewer than one block of ${blockSize} (or train on separate examples: --no-packing)`);
