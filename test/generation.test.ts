@@ -160,23 +160,28 @@ test('the cases exercise what they are meant to: finished hypotheses of several 
   });
 });
 
-test('the sampling warpers (temperature, top-k with HF\'s default 50, top-p) leave the tokens HF\'s leave, with its scores', () => {
+test('the sampling warpers (temperature, top-k with HF\'s default 50, top-p, min-p) leave the tokens HF\'s leave, with its scores', () => {
   torch.manualSeed(3);
   const rows = torch.tidy(() => torch.randn([4, 300]).mul(3).tolist() as number[][]);
-  const settings = [{}, { temperature: 0.7 }, { top_k: 0, top_p: 0.9 }, { temperature: 1.3, top_k: 20, top_p: 0.8 }, { top_k: 400 }, { top_k: 0, top_p: 0.05 }];
+  const settings = [{}, { temperature: 0.7 }, { top_k: 0, top_p: 0.9 }, { temperature: 1.3, top_k: 20, top_p: 0.8 }, { top_k: 400 }, { top_k: 0, top_p: 0.05 },
+    { top_k: 0, min_p: 0.02 }, { temperature: 0.8, top_p: 0.95, min_p: 0.05 }, { top_k: 0, min_p: 1 }];
   const file = path.join(tmp, 'warp.json'), out = path.join(tmp, 'warp-want.json');
   fs.writeFileSync(file, JSON.stringify(settings.map((w) => ({ warp: { scores: rows, ...w } }))));
   const r = spawnSync(PYTHON, [REF, '-', file, out], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`generate_ref.py failed: ${r.stderr}`);
   const want: { kept: boolean[][]; scores: number[][] }[] = JSON.parse(fs.readFileSync(out, 'utf8'));
   settings.forEach((w, i) => {
-    const got = torch.tidy(() => torch.warpScores(torch.tensor(rows, { dtype: 'float32' }), { temperature: (w as { temperature?: number }).temperature, topK: (w as { top_k?: number }).top_k, topP: (w as { top_p?: number }).top_p }).tolist() as number[][]);
+    const o = w as { temperature?: number; top_k?: number; top_p?: number; min_p?: number };
+    const got = torch.tidy(() => torch.warpScores(torch.tensor(rows, { dtype: 'float32' }), { temperature: o.temperature, topK: o.top_k, topP: o.top_p, minP: o.min_p }).tolist() as number[][]);
     expect({ i, kept: got.map((row) => row.map(Number.isFinite)) }).toEqual({ i, kept: want[i].kept });
     got.forEach((row, b) => row.forEach((v, t) => { if (Number.isFinite(v)) expect(Math.abs(v - want[i].scores[b][t])).toBeLessThan(1e-5); }));
   });
-  // The default keeps 50 a row; top-p 0.05 at least the best one.
-  expect(want[0].kept.map((row) => row.filter(Boolean).length)).toEqual([50, 50, 50, 50]);
-  expect(want[5].kept.every((row) => row.filter(Boolean).length >= 1)).toBe(true);
+  // The default keeps 50 a row; top-p 0.05 at least the best one; min-p 0.02 some but not all; min-p 1 the best alone.
+  const counts = (i: number) => want[i].kept.map((row) => row.filter(Boolean).length);
+  expect(counts(0)).toEqual([50, 50, 50, 50]);
+  expect(counts(5).every((n) => n >= 1)).toBe(true);
+  expect(counts(6).every((n) => n > 1 && n < 300)).toBe(true);
+  expect(counts(8)).toEqual([1, 1, 1, 1]);
 });
 
 test('stopStrings (HF\'s stop_strings): a row stops at the token whose text completes a string, kept whole; the others go on', () => {

@@ -19,6 +19,8 @@ export interface GenerateOptions {
   topK?: number;
   /** sampling: only the most likely tokens whose probabilities reach this mass (nucleus; default 1: all) */
   topP?: number;
+  /** sampling: only tokens at least this fraction as likely as the most likely one (HF's min_p; 0: off) */
+  minP?: number;
   /**
    * HF's repetition_penalty (> 0; 1 is off): before temperature and sampling, the scores of tokens
    * already in the sequence (prompt included) are divided by it where positive, multiplied where negative.
@@ -72,6 +74,7 @@ export function checkGenerateOptions(o: GenerateOptions): void {
   if (o.temperature !== undefined && !(o.temperature >= 0)) bad('temperature must be >= 0', o.temperature);
   if (!isInt(o.topK, 0)) bad('topK must be an integer >= 0', o.topK);
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) bad('topP must be in (0, 1]', o.topP);
+  if (o.minP !== undefined && !(o.minP >= 0 && o.minP <= 1)) bad('minP must be in [0, 1]', o.minP);
   if (o.repetitionPenalty !== undefined && !(o.repetitionPenalty > 0 && Number.isFinite(o.repetitionPenalty))) bad('repetitionPenalty must be a number > 0 (1 is off)', o.repetitionPenalty);
   if (!isInt(o.noRepeatNgramSize, 0)) bad('noRepeatNgramSize must be an integer >= 0 (0 is off)', o.noRepeatNgramSize);
   if (!isInt(o.minNewTokens, 0)) bad('minNewTokens must be an integer >= 0', o.minNewTokens);
@@ -205,7 +208,7 @@ export function noRepeatNgramBans(rows: number[][], n: number): number[][] {
 
 /**
  * HF's sampling warpers in its order: temperature, top-k (default 50, as HF's GenerationConfig;
- * 0 keeps all), top-p. Tokens left out get -inf.
+ * 0 keeps all), top-p, min-p. Tokens left out get -inf.
  */
 export function warpScores(logits: Tensor, opts: GenerateOptions): Tensor {
   let scores = opts.temperature && opts.temperature > 0 && opts.temperature !== 1 ? logits.div(opts.temperature) : logits;
@@ -224,6 +227,12 @@ export function warpScores(logits: Tensor, opts: GenerateOptions): Tensor {
     const sortedRemove = cat([drop.narrow(1, 0, V - 1), keepBest], 1);
     const remove = sortedRemove.scatter(1, indices, sortedRemove);
     scores = scores.maskedFill(remove, -Infinity);
+  }
+  if (opts.minP !== undefined && opts.minP > 0) {
+    // HF's MinPLogitsWarper: below minP times the top probability is out (the top token always stays).
+    const probs = F.softmax(scores, -1);
+    const threshold = probs.max(-1, true).values.mul(opts.minP);
+    scores = scores.maskedFill(probs.lt(threshold), -Infinity);
   }
   return scores;
 }

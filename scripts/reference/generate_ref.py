@@ -13,7 +13,7 @@ usage: generate_ref.py MODEL_DIR SPEC_JSON OUT_JSON
               "eos_token_id": int | null, "markov": [[logits]] (optional: instead of MODEL_DIR, which
               may then be -, the next token's logits are this table's row of the last token)}
   writes: {"sequences": [[ids]] (left padding removed), "scores": [float] (beam search's sequences_scores)}
-  or, for a spec {"warp": {"scores": [[float]], "temperature", "top_k", "top_p"}}: the sampling
+  or, for a spec {"warp": {"scores": [[float]], "temperature", "top_k", "top_p", "min_p"}}: the sampling
   warpers' output, {"kept": [[bool]], "scores": [[float]] (0 where not kept)}
 """
 import json
@@ -228,7 +228,7 @@ def generate(model, spec):
 
 
 def warp(spec):
-    """HF's sampling warpers (TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper), in its order."""
+    """HF's sampling warpers (TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper, MinPLogitsWarper), in its order."""
     scores = torch.tensor(spec["scores"], dtype=torch.float)
     temperature, top_k, top_p = spec.get("temperature", 1.0), spec.get("top_k", 50), spec.get("top_p", 1.0)
     if temperature != 1.0:
@@ -242,6 +242,16 @@ def warp(spec):
         cumulative_probs = sorted_logits.softmax(dim=-1).cumsum(dim=-1)
         sorted_indices_to_remove = cumulative_probs <= (1 - top_p)
         sorted_indices_to_remove[..., -1:] = 0
+        indices_to_remove = sorted_indices_to_remove.scatter(1, sorted_indices, sorted_indices_to_remove)
+        scores = scores.masked_fill(indices_to_remove, -float("inf"))
+    min_p = spec.get("min_p")
+    if min_p is not None:
+        probs = torch.softmax(scores, dim=-1)
+        top_probs, _ = probs.max(dim=-1, keepdim=True)
+        tokens_to_remove = probs < min_p * top_probs
+        sorted_indices = torch.argsort(scores, descending=True, dim=-1)
+        sorted_indices_to_remove = torch.gather(tokens_to_remove, dim=-1, index=sorted_indices)
+        sorted_indices_to_remove[..., :1] = False
         indices_to_remove = sorted_indices_to_remove.scatter(1, sorted_indices, sorted_indices_to_remove)
         scores = scores.masked_fill(indices_to_remove, -float("inf"))
     kept = torch.isfinite(scores)

@@ -19,6 +19,7 @@ export const spec: Spec = {
   temperature: { type: 'number', default: 0, help: '0 is greedy; > 0 samples' },
   'top-k': { type: 'int', default: 50, help: 'sample from the k most likely tokens (0: all; 50 as HF\'s generate)' },
   'top-p': { type: 'number', default: 1, help: 'nucleus sampling mass' },
+  'min-p': { type: 'number', default: 0, help: 'sample only tokens at least this fraction as likely as the most likely one (HF\'s min_p; 0: off)' },
   'repetition-penalty': { type: 'number', default: 1, help: 'HF\'s repetition_penalty: > 1 makes tokens already there less likely (1: off)' },
   'no-repeat-ngram-size': { type: 'int', default: 0, help: 'no n-gram of this size occurs twice (prompt included; 0: off)' },
   'min-new-tokens': { type: 'int', default: 0, help: 'the end of text is not chosen before this many new tokens' },
@@ -42,6 +43,8 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (temperature < 0) throw new Error('--temperature must be >= 0');
   if (!(topP > 0 && topP <= 1)) throw new Error('--top-p must be in (0, 1]');
   if (topK < 0) throw new Error('--top-k must be >= 0');
+  const minP = f['min-p'] as number;
+  if (!(minP >= 0 && minP <= 1)) throw new Error('--min-p must be in [0, 1]');
   if ((f['max-new-tokens'] as number) < 0) throw new Error('--max-new-tokens must be >= 0');
   const repetitionPenalty = f['repetition-penalty'] as number;
   if (!(repetitionPenalty > 0)) throw new Error('--repetition-penalty must be > 0 (1 is off)');
@@ -53,7 +56,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     throw new Error(`--num-return-sequences ${numReturnSequences} needs --num-beams >= ${numReturnSequences} (or sampling: --temperature > 0)`);
   }
   const options: GenerateOptions = {
-    maxNewTokens: f['max-new-tokens'] as number, temperature, topK, topP: topP < 1 ? topP : undefined,
+    maxNewTokens: f['max-new-tokens'] as number, temperature, topK, topP: topP < 1 ? topP : undefined, minP: minP > 0 ? minP : undefined,
     doSample: temperature > 0, seed: f.seed as number | undefined, repetitionPenalty,
     noRepeatNgramSize: f['no-repeat-ngram-size'] as number, minNewTokens: f['min-new-tokens'] as number,
     numBeams, lengthPenalty: f['length-penalty'] as number, earlyStopping: (f['early-stopping'] as boolean | undefined) ?? false,
