@@ -10,7 +10,7 @@ export const summary = 'merge a LoRA adapter into its base model (a plain Huggin
 export const spec: Spec = {
   model: sharedFlags.model,
   adapter: { ...sharedFlags.adapter, required: true },
-  out: { type: 'string', required: true, help: 'folder for the merged model (replaced whole)' },
+  out: { type: 'string', required: true, help: 'folder for the merged model (replaced whole)', aliases: ['output-dir'] },
   dtype: { type: 'string', default: 'float32', help: 'float32, float16 or bfloat16: the merged weights\' type (half the size in 16 bits; config.json says which, as HF\'s torch_dtype)' },
 };
 
