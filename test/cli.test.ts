@@ -97,6 +97,23 @@ test('generate --num-beams: the API\'s beam search, each sequence a line with it
   expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--no-repeat-ngram-size', '-1').err).toMatch(/--no-repeat-ngram-size must be >= 0/);
 });
 
+test('generate takes its defaults from the model\'s generation_config.json; flags win', async () => {
+  const dir = path.join(tmp, 'model-gen-config');
+  fs.cpSync(modelDir, dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: 50256, eos_token_id: 50256, num_beams: 3, num_return_sequences: 2, max_new_tokens: 5, no_repeat_ngram_size: 2 }));
+  const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
+  const ids = torch.tokenizer.encode('The jury');
+  const want = model.beamSearch([ids], { numBeams: 3, numReturnSequences: 2, maxNewTokens: 5, noRepeatNgramSize: 2 });
+  const greedy = model.generate([ids], { maxNewTokens: 5, noRepeatNgramSize: 2 })[0];
+  model.dispose();
+  const beams = cli('generate', '--model', dir, '--prompt', 'The jury', '--json');
+  expect(beams.err).toBe('');
+  expect(beams.out.trim().split('\n').map((l) => JSON.parse(l).tokens)).toEqual(want.sequences);
+  const flags = cli('generate', '--model', dir, '--prompt', 'The jury', '--num-beams', '1', '--num-return-sequences', '1', '--json');
+  expect(JSON.parse(flags.out).tokens).toEqual(greedy);
+  expect(cli('generate', '--model', dir, '--prompt', 'x', '--temperature', '1').err).toMatch(/--num-beams with --temperature > 0.*generation_config.json/);
+});
+
 test('generate --stop: the text ends at the token completing the string, as the API\'s stopStrings; with --prompts too', async () => {
   const flags = ['--max-new-tokens', '12', '--temperature', '1', '--top-k', '0', '--seed', '9'];
   const free = JSON.parse(cli('generate', '--model', modelDir, '--prompt', 'The jury', ...flags, '--json').out);

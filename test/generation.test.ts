@@ -216,6 +216,37 @@ test('stopStrings (HF\'s stop_strings): a row stops at the token whose text comp
   m.dispose();
 });
 
+test('generation_config.json: fromPretrained reads it as generate()\'s defaults (given options win), savePretrained writes it', async () => {
+  const dir = path.join(tmp, 'with-generation-config');
+  const defaults: torch.GenerateOptions = { numBeams: 3, noRepeatNgramSize: 2, maxNewTokens: 7, eosTokenId: 17 };
+  model.generationConfig = defaults;
+  await model.savePretrained(dir);
+  model.generationConfig = {};
+  expect(JSON.parse(fs.readFileSync(path.join(dir, 'generation_config.json'), 'utf8'))).toEqual({ bos_token_id: 63, eos_token_id: 17, num_beams: 3, no_repeat_ngram_size: 2, max_new_tokens: 7 });
+  const loaded = await torch.GPT2LMHeadModel.fromPretrained(dir);
+  expect(loaded.generationConfig).toEqual(defaults);
+  expect(loaded.generate(prompts)).toEqual(model.beamSearch(prompts, defaults).sequences);
+  expect(loaded.generate(prompts, { numBeams: 1, maxNewTokens: 9 })).toEqual(model.generate(prompts, { ...defaults, numBeams: 1, maxNewTokens: 9 }));
+  loaded.dispose();
+  // As transformers writes it: unused fields ignored, a one-element eos list, a stop string alone.
+  fs.writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify({
+    _from_model_config: true, bos_token_id: 63, eos_token_id: [17], pad_token_id: 0, do_sample: true, top_k: 5, temperature: 0.7,
+    max_length: 50, stop_strings: 'x', transformers_version: '4.57.0',
+  }));
+  expect(torch.readGenerationConfig(dir)).toEqual({ eosTokenId: 17, doSample: true, topK: 5, temperature: 0.7, stopStrings: ['x'] });
+  for (const [json, error] of [
+    ['{"top_k": "5"}', /generation_config.json: top_k has the wrong type: "5"/],
+    ['{"eos_token_id": [1, 2]}', /eos_token_id must be one token id \(several end tokens are not supported\)/],
+    ['{"num_beams": 2', /generation_config.json is not valid JSON/],
+    ['[1]', /generation_config.json must hold a JSON object/],
+  ] as const) {
+    fs.writeFileSync(path.join(dir, 'generation_config.json'), json);
+    await expect(torch.GPT2LMHeadModel.fromPretrained(dir)).rejects.toThrow(error);
+  }
+  fs.rmSync(path.join(dir, 'generation_config.json'));
+  expect((await torch.GPT2LMHeadModel.fromPretrained(dir)).generationConfig).toEqual({});
+});
+
 test('noRepeatNgramBans is HF\'s: the tokens that would repeat an n-gram ending in the last n - 1 tokens', () => {
   expect(torch.noRepeatNgramBans([[1, 2, 3, 1, 2], [1, 2], [4]], 3)).toEqual([[3], [], []]);
   expect(torch.noRepeatNgramBans([[1, 2, 1, 3, 1]], 2)).toEqual([[2, 3]]);

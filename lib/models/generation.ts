@@ -2,6 +2,8 @@
 // Hugging Face's logits processors (repetition penalty, no-repeat n-grams, minimum new tokens).
 // The semantics are transformers' GenerationMixin (scripts/reference/generate_ref.py transcribes
 // it in plain PyTorch); the model itself is reached only through DecodingState.forward.
+import * as fs from 'fs';
+import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
 import { tensor, zeros } from '../tensor/creation';
 import { cat } from '../tensor/ops';
@@ -59,6 +61,58 @@ export interface GenerateOptions {
    * eos again) and which sequences are finished: for streaming text out (HF's streamer).
    */
   onToken?: (tokens: number[], done: boolean[]) => void;
+}
+
+/** generation_config.json's fields (HF's GenerationConfig) that tstorch reads, and their options. */
+const GENERATION_FIELDS: Record<string, [keyof GenerateOptions, 'int' | 'number' | 'boolean' | 'stopping' | 'strings']> = {
+  max_new_tokens: ['maxNewTokens', 'int'], min_new_tokens: ['minNewTokens', 'int'], do_sample: ['doSample', 'boolean'],
+  temperature: ['temperature', 'number'], top_k: ['topK', 'int'], top_p: ['topP', 'number'], min_p: ['minP', 'number'],
+  repetition_penalty: ['repetitionPenalty', 'number'], no_repeat_ngram_size: ['noRepeatNgramSize', 'int'],
+  num_beams: ['numBeams', 'int'], length_penalty: ['lengthPenalty', 'number'], early_stopping: ['earlyStopping', 'stopping'],
+  num_return_sequences: ['numReturnSequences', 'int'], eos_token_id: ['eosTokenId', 'int'], stop_strings: ['stopStrings', 'strings'],
+};
+
+/**
+ * A model folder's generation_config.json as generate() defaults (HF's from_pretrained loads it
+ * so); {} without one. Fields tstorch does not use (max_length, pad_token_id, ...) are ignored.
+ */
+export function readGenerationConfig(dir: string): GenerateOptions {
+  const file = path.join(dir, 'generation_config.json');
+  if (!fs.existsSync(file)) return {};
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`GPT-2: ${file} is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`GPT-2: ${file} must hold a JSON object`);
+  const out: Record<string, unknown> = {};
+  for (const [field, [option, kind]] of Object.entries(GENERATION_FIELDS)) {
+    let v = raw[field];
+    if (v === undefined || v === null) continue;
+    if (field === 'eos_token_id' && Array.isArray(v) && v.length === 1) v = v[0]; // HF allows a list
+    if (field === 'stop_strings' && typeof v === 'string') v = [v];
+    const ok = kind === 'int' ? Number.isInteger(v) : kind === 'number' ? typeof v === 'number' && Number.isFinite(v)
+      : kind === 'boolean' ? typeof v === 'boolean' : kind === 'stopping' ? typeof v === 'boolean' || v === 'never'
+        : Array.isArray(v) && v.every((x) => typeof x === 'string');
+    if (!ok) throw new Error(`GPT-2: ${file}: ${field} ${field === 'eos_token_id' ? 'must be one token id (several end tokens are not supported)' : `has the wrong type`}: ${JSON.stringify(v)}`);
+    out[option] = v;
+  }
+  return out as GenerateOptions;
+}
+
+/** generation_config.json as HF's save_pretrained writes it: the end tokens, and any defaults set. */
+export function generationConfigJson(options: GenerateOptions, bosTokenId: number | undefined, eosTokenId: number | undefined): Record<string, unknown> {
+  const json: Record<string, unknown> = { bos_token_id: bosTokenId, eos_token_id: eosTokenId };
+  for (const [field, [option]] of Object.entries(GENERATION_FIELDS)) if (options[option] !== undefined) json[field] = options[option];
+  return json;
+}
+
+/** opts over defaults, options left undefined in opts keeping the default. */
+export function withDefaults(defaults: GenerateOptions, opts: GenerateOptions): GenerateOptions {
+  const out: Record<string, unknown> = { ...defaults };
+  for (const [k, v] of Object.entries(opts)) if (v !== undefined) out[k] = v;
+  return out as GenerateOptions;
 }
 
 /** Beam search's result: the sequences (prompt included) and each one's score (HF's sequences_scores). */

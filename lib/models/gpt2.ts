@@ -12,7 +12,7 @@ import { DType, Device } from '../tensor/dtype';
 import { Module, ModuleList } from '../nn/module';
 import { Conv1D, Dropout, Embedding, LayerNorm, Linear } from '../nn/layers';
 import * as F from '../nn/functional';
-import { BeamSearchOutput, DecodingState, GenerateOptions, beamSearch, checkGenerateOptions, decodeGreedy } from './generation';
+import { BeamSearchOutput, DecodingState, GenerateOptions, beamSearch, checkGenerateOptions, decodeGreedy, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
 import { saveFile } from '../io/safetensors';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
@@ -312,6 +312,8 @@ export class GPT2LMHeadModel extends Module {
   declare transformer: GPT2Model;
   declare lm_head: Linear;
   readonly config: ResolvedGPT2Config;
+  /** generate()'s defaults, as HF's GenerationConfig: fromPretrained reads generation_config.json; savePretrained writes it */
+  generationConfig: GenerateOptions = {};
 
   constructor(config: Partial<GPT2Config>, opts: GPT2ModelOptions = {}) {
     super();
@@ -453,10 +455,11 @@ export class GPT2LMHeadModel extends Module {
    * numBeams > 1 is beam search (see beamSearch). Prompts of different lengths run as one batch
    * as in HF: left-padded, with an attention mask and positions counted from each prompt's first
    * token, so each gets what it would alone. With numReturnSequences n, each prompt's n sequences
-   * are adjacent.
+   * are adjacent. Options not given come from generationConfig (a folder's generation_config.json).
    */
   generate(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): number[][] {
-    return (opts.numBeams ?? 1) > 1 ? this.beamSearch(prompt, opts).sequences : this.decode(prompt, opts, false).sequences;
+    const o = withDefaults(this.generationConfig, opts);
+    return (o.numBeams ?? 1) > 1 ? this.beamSearch(prompt, o).sequences : this.decode(prompt, o, false).sequences;
   }
 
   /**
@@ -464,7 +467,8 @@ export class GPT2LMHeadModel extends Module {
    * sequences_scores: summed log-probabilities of the new tokens / their number ** lengthPenalty).
    */
   beamSearch(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): BeamSearchOutput {
-    return this.decode(prompt, { ...opts, numBeams: opts.numBeams ?? 4 }, true);
+    const o = withDefaults(this.generationConfig, opts);
+    return this.decode(prompt, { ...o, numBeams: o.numBeams ?? 4 }, true);
   }
 
   private decode(prompt: Tensor | number[] | number[][], opts: GenerateOptions, beams: boolean): BeamSearchOutput {
@@ -507,6 +511,7 @@ export class GPT2LMHeadModel extends Module {
     // model.safetensors, or its shards with an index, or PyTorch's pytorch_model.bin (or shards).
     // The attn.bias / masked_bias buffers and a stored lm_head (tied) are not read at all.
     const ignored = (name: string) => /\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight';
+    const generationConfig = readGenerationConfig(dir);
     const { tensors, file } = loadWeights(dir, 'model', { filter: (name) => !ignored(name) });
     let model: GPT2LMHeadModel;
     try {
@@ -529,10 +534,11 @@ export class GPT2LMHeadModel extends Module {
       for (const t of tensors.values()) t.dispose();
     }
     if (opts.dtype || opts.device) model.to({ dtype: opts.dtype, device: opts.device });
+    model.generationConfig = generationConfig;
     return model.eval(); // as Hugging Face's from_pretrained: dropout off until train()
   }
 
-  /** Writes config.json and model.safetensors (HF's names, lm_head omitted as tied), each atomically. */
+  /** Writes config.json, generation_config.json and model.safetensors (HF's names, lm_head omitted as tied), each atomically. */
   async savePretrained(dir: string): Promise<void> {
     this.writePretrained(dir);
   }
@@ -548,6 +554,8 @@ export class GPT2LMHeadModel extends Module {
       torch_dtype: this.transformer.wte.weight.dtype,
     };
     writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    const generation = generationConfigJson(this.generationConfig, this.config.bos_token_id, this.config.eos_token_id);
+    writeFileAtomic(path.join(dir, 'generation_config.json'), JSON.stringify(generation, null, 2) + '\n');
   }
 
   /** The tensors Hugging Face's save_pretrained writes: the state dict without the tied lm_head. */

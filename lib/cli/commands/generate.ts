@@ -5,7 +5,7 @@ import { loadModelFromFlags, sharedFlags } from './common';
 import { tokenizer } from '../../models/tokenizer';
 import { readJsonlFields } from '../../data/text';
 import type { GPT2LMHeadModel } from '../../models/gpt2';
-import { completesStopString } from '../../models/generation';
+import { checkGenerateOptions, completesStopString, withDefaults } from '../../models/generation';
 import type { BeamSearchOutput, GenerateOptions } from '../../models/generation';
 
 export const summary = 'generate text from a prompt';
@@ -15,18 +15,18 @@ export const spec: Spec = {
   prompt: { type: 'string', help: 'the text to continue' },
   prompts: { type: 'string', help: 'instead of --prompt, a file of them: one a line (.txt) or a prompt field an object (.jsonl); prints a JSON line each (prompt, completion, tokens)' },
   'batch-size': { type: 'int', default: 8, help: 'with --prompts: prompts generated together (left-padded, each as it would be alone)' },
-  'max-new-tokens': { type: 'int', default: 50, help: 'tokens to add' },
-  temperature: { type: 'number', default: 0, help: '0 is greedy; > 0 samples' },
-  'top-k': { type: 'int', default: 50, help: 'sample from the k most likely tokens (0: all; 50 as HF\'s generate)' },
-  'top-p': { type: 'number', default: 1, help: 'nucleus sampling mass' },
-  'min-p': { type: 'number', default: 0, help: 'sample only tokens at least this fraction as likely as the most likely one (HF\'s min_p; 0: off)' },
-  'repetition-penalty': { type: 'number', default: 1, help: 'HF\'s repetition_penalty: > 1 makes tokens already there less likely (1: off)' },
-  'no-repeat-ngram-size': { type: 'int', default: 0, help: 'no n-gram of this size occurs twice (prompt included; 0: off)' },
-  'min-new-tokens': { type: 'int', default: 0, help: 'the end of text is not chosen before this many new tokens' },
-  'num-beams': { type: 'int', default: 1, help: 'beam search with this many beams (1: greedy or sampling)' },
-  'length-penalty': { type: 'number', default: 1, help: 'beam search: score = log-probability / new tokens ** this (> 0 favours longer texts)' },
+  'max-new-tokens': { type: 'int', help: 'tokens to add (default 50)' },
+  temperature: { type: 'number', help: '0 is greedy; > 0 samples (default 0)' },
+  'top-k': { type: 'int', help: 'sample from the k most likely tokens (0: all; default 50, as HF\'s generate)' },
+  'top-p': { type: 'number', help: 'nucleus sampling mass (default 1: all)' },
+  'min-p': { type: 'number', help: 'sample only tokens at least this fraction as likely as the most likely one (HF\'s min_p; default 0: off)' },
+  'repetition-penalty': { type: 'number', help: 'HF\'s repetition_penalty: > 1 makes tokens already there less likely (default 1: off)' },
+  'no-repeat-ngram-size': { type: 'int', help: 'no n-gram of this size occurs twice (prompt included; default 0: off)' },
+  'min-new-tokens': { type: 'int', help: 'the end of text is not chosen before this many new tokens (default 0)' },
+  'num-beams': { type: 'int', help: 'beam search with this many beams (default 1: greedy or sampling)' },
+  'length-penalty': { type: 'number', help: 'beam search: score = log-probability / new tokens ** this (> 0 favours longer texts; default 1)' },
   'early-stopping': { type: 'boolean', help: 'beam search: stop a prompt once --num-beams texts are finished (default: once none could score better)' },
-  'num-return-sequences': { type: 'int', default: 1, help: 'texts per prompt: the best beams (<= --num-beams), or independent samples' },
+  'num-return-sequences': { type: 'int', help: 'texts per prompt: the best beams (<= --num-beams), or independent samples (default 1)' },
   stop: { type: 'string', help: 'stop a text once it holds this string (HF\'s stop_strings; kept in the output), e.g. $\'\\n\'' },
   seed: { type: 'int', help: 'random seed for sampling' },
   device: sharedFlags.device,
@@ -39,40 +39,37 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (prompt === undefined && f.prompts === undefined) throw new Error('missing --prompt (or --prompts FILE); see: tstorch generate --help');
   if (prompt !== undefined && f.prompts !== undefined) throw new Error('--prompt and --prompts: give one');
   if (prompt === '') throw new Error('--prompt is empty');
-  const temperature = f.temperature as number, topP = f['top-p'] as number, topK = f['top-k'] as number;
-  if (temperature < 0) throw new Error('--temperature must be >= 0');
-  if (!(topP > 0 && topP <= 1)) throw new Error('--top-p must be in (0, 1]');
-  if (topK < 0) throw new Error('--top-k must be >= 0');
-  const minP = f['min-p'] as number;
-  if (!(minP >= 0 && minP <= 1)) throw new Error('--min-p must be in [0, 1]');
-  if ((f['max-new-tokens'] as number) < 0) throw new Error('--max-new-tokens must be >= 0');
-  const repetitionPenalty = f['repetition-penalty'] as number;
-  if (!(repetitionPenalty > 0)) throw new Error('--repetition-penalty must be > 0 (1 is off)');
-  const numBeams = f['num-beams'] as number, numReturnSequences = f['num-return-sequences'] as number;
-  for (const k of ['num-beams', 'num-return-sequences']) if ((f[k] as number) < 1) throw new Error(`--${k} must be >= 1`);
-  for (const k of ['no-repeat-ngram-size', 'min-new-tokens']) if ((f[k] as number) < 0) throw new Error(`--${k} must be >= 0`);
-  if (numBeams > 1 && temperature > 0) throw new Error('--num-beams with --temperature > 0: beam search is deterministic here; give one of them');
-  if (numReturnSequences > Math.max(numBeams, temperature > 0 ? Infinity : 1)) {
-    throw new Error(`--num-return-sequences ${numReturnSequences} needs --num-beams >= ${numReturnSequences} (or sampling: --temperature > 0)`);
-  }
-  const options: GenerateOptions = {
-    maxNewTokens: f['max-new-tokens'] as number, temperature, topK, topP: topP < 1 ? topP : undefined, minP: minP > 0 ? minP : undefined,
-    doSample: temperature > 0, seed: f.seed as number | undefined, repetitionPenalty,
-    noRepeatNgramSize: f['no-repeat-ngram-size'] as number, minNewTokens: f['min-new-tokens'] as number,
-    numBeams, lengthPenalty: f['length-penalty'] as number, earlyStopping: (f['early-stopping'] as boolean | undefined) ?? false,
+  // Flags not given fall back to the model folder's generation_config.json, then to the defaults.
+  const num = (k: string) => f[k] as number | undefined;
+  const temperature = num('temperature'), topP = num('top-p'), topK = num('top-k'), minP = num('min-p');
+  const numBeams = num('num-beams'), numReturnSequences = num('num-return-sequences'), repetitionPenalty = num('repetition-penalty');
+  if (temperature !== undefined && temperature < 0) throw new Error('--temperature must be >= 0');
+  if (topP !== undefined && !(topP > 0 && topP <= 1)) throw new Error('--top-p must be in (0, 1]');
+  if (topK !== undefined && topK < 0) throw new Error('--top-k must be >= 0');
+  if (minP !== undefined && !(minP >= 0 && minP <= 1)) throw new Error('--min-p must be in [0, 1]');
+  if ((num('max-new-tokens') ?? 0) < 0) throw new Error('--max-new-tokens must be >= 0');
+  if (repetitionPenalty !== undefined && !(repetitionPenalty > 0)) throw new Error('--repetition-penalty must be > 0 (1 is off)');
+  for (const k of ['num-beams', 'num-return-sequences']) if ((num(k) ?? 1) < 1) throw new Error(`--${k} must be >= 1`);
+  for (const k of ['no-repeat-ngram-size', 'min-new-tokens']) if ((num(k) ?? 0) < 0) throw new Error(`--${k} must be >= 0`);
+  if (f.stop === '') throw new Error('--stop is empty');
+  const flags: GenerateOptions = {
+    maxNewTokens: num('max-new-tokens'), temperature, topK, topP, minP,
+    doSample: temperature === undefined ? undefined : temperature > 0, seed: num('seed'), repetitionPenalty,
+    noRepeatNgramSize: num('no-repeat-ngram-size'), minNewTokens: num('min-new-tokens'),
+    numBeams, lengthPenalty: num('length-penalty'), earlyStopping: f['early-stopping'] as boolean | undefined,
     numReturnSequences, stopStrings: f.stop === undefined ? undefined : [f.stop as string],
   };
-  if (f.stop === '') throw new Error('--stop is empty');
-  if (f.stop !== undefined && numBeams > 1) throw new Error('--stop is for greedy decoding and sampling, not --num-beams');
-  if (prompt === undefined) return generateFromFile(f, options);
+  if (prompt === undefined) return generateFromFile(f, flags);
   const model = await loadModelFromFlags(f);
+  const options = generateOptions(model, flags);
+  const eos = options.eosTokenId === undefined ? model.config.eos_token_id : options.eosTokenId;
   const ids = tokenizer.encode(prompt);
   checkVocabulary(model, ids, 'the prompt');
-  if (numBeams > 1 || numReturnSequences > 1) {
+  if ((options.numBeams ?? 1) > 1 || (options.numReturnSequences ?? 1) > 1) {
     // Several texts, or beams (whose best is known only at the end): printed when done.
     const { sequences, scores } = runGenerate(model, [ids], options);
     sequences.forEach((tokens, k) => {
-      const added = newTokens(tokens, ids.length, model.config.eos_token_id, options.stopStrings);
+      const added = newTokens(tokens, ids.length, eos, options.stopStrings);
       const text = tokenizer.decode([...ids, ...added]);
       if (f.json) console.log(JSON.stringify({ text, tokens: [...ids, ...added], newTokens: added.length, ...(scores.length ? { score: scores[k] } : {}) }));
       else console.log(`${sequences.length > 1 ? `=== ${k + 1} ===\n` : ''}${text}`);
@@ -94,9 +91,9 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const out = model.generate([ids], { ...options, onToken: stream ? ([t]) => { sofar.push(t); show(sofar, false); } : undefined })[0];
   const text = tokenizer.decode(out);
   if (stream) show(out, true);
-  const added = out.length - ids.length, maxNew = f['max-new-tokens'] as number;
+  const added = out.length - ids.length, maxNew = options.maxNewTokens!;
   const stopped = options.stopStrings && completesStopString(out, options.stopStrings);
-  if (added < maxNew && out[out.length - 1] !== model.config.eos_token_id && !stopped) {
+  if (added < maxNew && out[out.length - 1] !== eos && !stopped) {
     console.error(`generate: stopped after ${added} new tokens: the model's context is ${model.config.n_positions} tokens`);
   }
   if (f.json) console.log(JSON.stringify({ text, tokens: out, newTokens: out.length - ids.length }));
@@ -104,7 +101,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
 }
 
 /** --prompts: every prompt of the file, --batch-size at a time; a JSON line per prompt, in order. */
-async function generateFromFile(f: Record<string, unknown>, options: GenerateOptions): Promise<void> {
+async function generateFromFile(f: Record<string, unknown>, flags: GenerateOptions): Promise<void> {
   const file = f.prompts as string, batchSize = f['batch-size'] as number;
   if (!fs.existsSync(file) || fs.statSync(file).isDirectory()) throw new Error(`--prompts ${file}: no such file`);
   if (!(batchSize >= 1)) throw new Error(`--batch-size must be >= 1, got ${batchSize}`);
@@ -113,7 +110,8 @@ async function generateFromFile(f: Record<string, unknown>, options: GenerateOpt
     : fs.readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim());
   if (!prompts.length) throw new Error(`--prompts ${file}: no prompts in it`);
   const model: GPT2LMHeadModel = await loadModelFromFlags(f);
-  const eos = model.config.eos_token_id;
+  const options = generateOptions(model, flags);
+  const eos = options.eosTokenId === undefined ? model.config.eos_token_id : options.eosTokenId;
   for (let i = 0; i < prompts.length; i += batchSize) {
     const batch = prompts.slice(i, i + batchSize).map((p) => tokenizer.encode(p));
     batch.forEach((ids, k) => checkVocabulary(model, ids, `--prompts ${file}: prompt ${i + k + 1}`));
@@ -127,6 +125,24 @@ async function generateFromFile(f: Record<string, unknown>, options: GenerateOpt
     });
   }
   model.dispose();
+}
+
+/** The flags given, over the model's generation_config.json, over the command's defaults; checked. */
+function generateOptions(model: GPT2LMHeadModel, flags: GenerateOptions): GenerateOptions {
+  const options = withDefaults(withDefaults({ maxNewTokens: 50 }, model.generationConfig), flags);
+  const beams = options.numBeams ?? 1, n = options.numReturnSequences ?? 1;
+  const sampling = options.doSample ?? (options.temperature ?? 0) > 0;
+  try {
+    if (beams > 1 && sampling) throw new Error('--num-beams with --temperature > 0: beam search is deterministic here; give one of them');
+    if (n > Math.max(beams, sampling ? Infinity : 1)) throw new Error(`--num-return-sequences ${n} needs --num-beams >= ${n} (or sampling: --temperature > 0)`);
+    if (options.stopStrings && beams > 1) throw new Error('--stop is for greedy decoding and sampling, not --num-beams');
+    checkGenerateOptions(options);
+  } catch (e) {
+    model.dispose();
+    const fromFile = Object.keys(model.generationConfig).length ? ' (with the model\'s generation_config.json)' : '';
+    throw new Error(`${(e as Error).message}${fromFile}`);
+  }
+  return options;
 }
 
 /** Beam search (with its scores) or greedy/sampled sequences. */

@@ -16,7 +16,7 @@ export const spec: Spec = {
 
 export async function run(f: Record<string, unknown>): Promise<void> {
   const out = f.out as string;
-  if (fs.existsSync(out) && fs.readdirSync(out).some((n) => !['config.json', 'model.safetensors', ...TOKENIZER_FILES].includes(n))) {
+  if (fs.existsSync(out) && fs.readdirSync(out).some((n) => !['config.json', 'generation_config.json', 'model.safetensors', ...TOKENIZER_FILES].includes(n))) {
     throw new Error(`--out ${out} exists and holds other files; give an empty or new folder`);
   }
   const dtype = f.dtype as torch.DType;
