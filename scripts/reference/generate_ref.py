@@ -17,13 +17,11 @@ usage: generate_ref.py MODEL_DIR SPEC_JSON OUT_JSON
   warpers' output, {"kept": [[bool]], "scores": [[float]] (0 where not kept)}
 """
 import json
-import os
 import sys
 
 import torch
 
 import gpt2_ref
-import st
 
 
 class BeamHypotheses:
@@ -260,14 +258,7 @@ def warp(spec):
 
 def main(model_dir, spec_file, out_file):
     specs = json.load(open(spec_file))
-    model = None
-    if model_dir != "-":
-        cfg = json.load(open(os.path.join(model_dir, "config.json")))
-        model = gpt2_ref.GPT2LMHeadModel(cfg)
-        sd = st.load(os.path.join(model_dir, "model.safetensors"))
-        sd["lm_head.weight"] = sd["transformer.wte.weight"]
-        model.load_state_dict(sd)
-        model.eval()
+    model = None if model_dir == "-" else gpt2_ref.from_pretrained(model_dir)
     out = []
     with torch.no_grad():
         for spec in specs if isinstance(specs, list) else [specs]:

@@ -6,7 +6,9 @@ weights, q/k/v split, scores / sqrt(head_dim), causal mask filled with finfo.min
 torch.where, additive padding mask, softmax, gelu_new in its tanh form, pre-LN blocks, tied
 lm_head, and the shifted cross-entropy loss with ignore_index -100.
 """
+import json
 import math
+import os
 
 import torch
 import torch.nn as nn
@@ -158,3 +160,14 @@ class GPT2LMHeadModel(nn.Module):
                 continue
             out[k if prefix else k[len("transformer."):]] = v
         return out
+
+
+def from_pretrained(model_dir):
+    """A Hugging Face GPT-2 folder (config.json, model.safetensors) as this model, in eval mode (no dropout)."""
+    import st
+
+    model = GPT2LMHeadModel(json.load(open(os.path.join(model_dir, "config.json"))))
+    sd = st.load(os.path.join(model_dir, "model.safetensors"))
+    sd["lm_head.weight"] = sd["transformer.wte.weight"]
+    model.load_state_dict(sd)
+    return model.eval()

@@ -12,14 +12,12 @@ usage: perplexity_ref.py MODEL_DIR SPEC_JSON OUT_JSON
   writes: [{"stride", "loss", "predicted", "windows", "hf_guide_loss"}] one per stride
 """
 import json
-import os
 import sys
 
 import torch
 import torch.nn.functional as F
 
 import gpt2_ref
-import st
 
 
 def sliding(model, ids, max_length, stride):
@@ -48,12 +46,7 @@ def sliding(model, ids, max_length, stride):
 
 def main(model_dir, spec_file, out_file):
     spec = json.load(open(spec_file))
-    cfg = json.load(open(os.path.join(model_dir, "config.json")))
-    model = gpt2_ref.GPT2LMHeadModel(cfg)
-    sd = st.load(os.path.join(model_dir, "model.safetensors"))
-    sd["lm_head.weight"] = sd["transformer.wte.weight"]
-    model.load_state_dict(sd)
-    model.eval()
+    model = gpt2_ref.from_pretrained(model_dir)
     ids = torch.tensor([spec["ids"]])
     with torch.no_grad():
         out = [dict(stride=s, **sliding(model, ids, spec["max_length"], s)) for s in spec["strides"]]

@@ -9,7 +9,6 @@ usage: sft_ref.py MODEL_DIR SPEC_JSON OUT_SAFETENSORS
   (the same mean over all examples, no grad)
 """
 import json
-import os
 import sys
 
 import torch
@@ -29,12 +28,7 @@ def predicted_ce_sum(model, ids, prompt_length):
 
 def main(model_dir, spec_file, out_file):
     spec = json.load(open(spec_file))
-    cfg = json.load(open(os.path.join(model_dir, "config.json")))
-    model = gpt2_ref.GPT2LMHeadModel(cfg)
-    sd = st.load(os.path.join(model_dir, "model.safetensors"))
-    sd["lm_head.weight"] = sd["transformer.wte.weight"]
-    model.load_state_dict(sd)
-    model.eval()  # no dropout
+    model = gpt2_ref.from_pretrained(model_dir)
     examples, prompts = spec["examples"], spec["prompt_lengths"]
     step = [i for micro in spec["step"] for i in micro]
     total, count = 0.0, 0
