@@ -220,16 +220,17 @@ export class DecodingState {
 
 /**
  * HF's logits processors, in its order: repetition penalty, then no-repeat n-grams and min new
- * tokens (both set banned tokens to -inf). ids are the rows with their left padding, as HF sees them.
+ * tokens (both set banned tokens to -inf). rows gives the sequences with their left padding, as
+ * HF sees them (asked for only when a processor needs them).
  */
-export function processLogits(scores: Tensor, ids: number[][], o: GenerateOptions, newTokens: number, eos: number | null): Tensor {
+export function processLogits(scores: Tensor, rows: () => number[][], o: GenerateOptions, newTokens: number, eos: number | null): Tensor {
   const penalty = o.repetitionPenalty ?? 1;
-  if (penalty !== 1) scores = repetitionPenalty(scores, tensor(ids, { dtype: 'int64', device: scores.device }), penalty);
-  const V = scores.shape[1];
+  if (penalty !== 1) scores = repetitionPenalty(scores, tensor(rows(), { dtype: 'int64', device: scores.device }), penalty);
+  const [B, V] = scores.shape;
   const banned: number[] = []; // flat positions row * V + token
   const n = o.noRepeatNgramSize ?? 0;
-  if (n > 0) noRepeatNgramBans(ids, n).forEach((tokens, row) => { for (const t of tokens) banned.push(row * V + t); });
-  if (eos !== null && newTokens < (o.minNewTokens ?? 0)) ids.forEach((_, row) => banned.push(row * V + eos));
+  if (n > 0) noRepeatNgramBans(rows(), n).forEach((tokens, row) => { for (const t of tokens) banned.push(row * V + t); });
+  if (eos !== null && newTokens < (o.minNewTokens ?? 0)) for (let row = 0; row < B; row++) banned.push(row * V + eos);
   if (!banned.length) return scores;
   const flat = scores.contiguous().view([-1]).scatter(0, tensor(banned, { dtype: 'int64', device: scores.device }), -Infinity);
   return flat.view(scores.shape);
@@ -308,7 +309,7 @@ export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: numb
   const stops = o.stopStrings ?? [];
   while (state.length < maxLength) {
     const next = tidy(() => {
-      const scores = processLogits(state.nextLogits(), state.paddedSeqs(), o, state.length - promptLength, eos);
+      const scores = processLogits(state.nextLogits(), () => state.paddedSeqs(), o, state.length - promptLength, eos);
       return (doSample ? sampleNext(scores, o) : scores.argmax(-1)).tolist() as number[];
     });
     const added = next.map((t, i) => (done[i] ? state.padToken : t));
@@ -390,15 +391,15 @@ export function beamSearch(state: DecodingState, o: GenerateOptions, eos: number
     return { sequences: rows, scores: rows.map(() => 0) };
   }
   while (state.length < maxLength) {
+    const ids = state.paddedSeqs(); // (the finished hypotheses are these rows)
     const [topScores, topIds, V] = tidy(() => {
-      const logprobs = processLogits(F.logSoftmax(state.nextLogits(), -1), state.paddedSeqs(), o, state.length - promptLength, eos);
+      const logprobs = processLogits(F.logSoftmax(state.nextLogits(), -1), () => ids, o, state.length - promptLength, eos);
       const V = logprobs.shape[1];
       const total = logprobs.add(tensor(beamScores, { dtype: 'float32', device: logprobs.device }).unsqueeze(1)).view([B, K * V]);
       const { values, indices } = total.topk(2 * K, 1);
       return [values.tolist() as number[][], indices.tolist() as number[][], V] as const;
     });
     const curLength = state.length + 1;
-    const ids = state.paddedSeqs();
     const nextScores: number[] = [], nextTokens: number[] = [], from: number[] = [];
     for (let b = 0; b < B; b++) {
       if (done[b]) {
