@@ -114,6 +114,22 @@ test('generate takes its defaults from the model\'s generation_config.json; flag
   expect(cli('generate', '--model', dir, '--prompt', 'x', '--temperature', '1').err).toMatch(/--num-beams with --temperature > 0.*generation_config.json/);
 });
 
+test('generate --precision bf16 runs the forward passes under bfloat16 autocast (beam scores as the API\'s under autocast, not fp32\'s)', async () => {
+  const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
+  const ids = torch.tokenizer.encode('The jury said');
+  const opts = { numBeams: 2, numReturnSequences: 2, maxNewTokens: 4 };
+  const bf16 = torch.autocast(() => model.beamSearch([ids], opts), { deviceType: 'cpu', dtype: 'bfloat16' });
+  const fp32 = model.beamSearch([ids], opts);
+  model.dispose();
+  const run = (...extra: string[]) => cli('generate', '--model', modelDir, '--prompt', 'The jury said', '--num-beams', '2', '--num-return-sequences', '2', '--max-new-tokens', '4', '--json', ...extra)
+    .out.trim().split('\n').map((l) => JSON.parse(l));
+  const got = run('--precision', 'bf16');
+  expect(got.map((l) => l.tokens)).toEqual(bf16.sequences);
+  got.forEach((l, k) => expect(l.score).toBeCloseTo(bf16.scores[k], 6));
+  expect(Math.abs(bf16.scores[0] - fp32.scores[0])).toBeGreaterThan(1e-5); // bf16 rounding shows
+  expect(run('--bf16').map((l) => l.score)).toEqual(got.map((l) => l.score));
+});
+
 test('generate --stop: the text ends at the token completing the string, as the API\'s stopStrings; with --prompts too', async () => {
   const flags = ['--max-new-tokens', '12', '--temperature', '1', '--top-k', '0', '--seed', '9'];
   const free = JSON.parse(cli('generate', '--model', modelDir, '--prompt', 'The jury', ...flags, '--json').out);

@@ -4,6 +4,7 @@ import { Spec } from '../args';
 import { loadModelFromFlags, sharedFlags } from './common';
 import { tokenizer } from '../../models/tokenizer';
 import { readJsonlFields } from '../../data/text';
+import { withPrecision } from '../../train/evaluate';
 import type { GPT2LMHeadModel } from '../../models/gpt2';
 import { checkGenerateOptions, completesStopString, withDefaults } from '../../models/generation';
 import type { BeamSearchOutput, GenerateOptions } from '../../models/generation';
@@ -31,6 +32,8 @@ export const spec: Spec = {
   seed: { type: 'int', help: 'random seed for sampling' },
   device: sharedFlags.device,
   attn: sharedFlags.attn,
+  precision: { type: 'string', default: 'fp32', help: 'fp32 | bf16 (the forward passes under bfloat16 autocast: faster where the CPU or GPU multiplies bf16)' },
+  bf16: { type: 'boolean', help: 'HF\'s --bf16: the same as --precision bf16' },
   json: { type: 'boolean', help: 'one JSON line: text, tokens' },
 };
 
@@ -52,6 +55,8 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   for (const k of ['num-beams', 'num-return-sequences']) if ((num(k) ?? 1) < 1) throw new Error(`--${k} must be >= 1`);
   for (const k of ['no-repeat-ngram-size', 'min-new-tokens']) if ((num(k) ?? 0) < 0) throw new Error(`--${k} must be >= 0`);
   if (f.stop === '') throw new Error('--stop is empty');
+  if (f.bf16) f.precision = 'bf16';
+  if (!['fp32', 'bf16'].includes(f.precision as string)) throw new Error(`--precision must be fp32 or bf16, got '${f.precision}'`);
   const flags: GenerateOptions = {
     maxNewTokens: num('max-new-tokens'), temperature, topK, topP, minP,
     doSample: temperature === undefined ? undefined : temperature > 0, seed: num('seed'), repetitionPenalty,
@@ -67,7 +72,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   checkVocabulary(model, ids, 'the prompt');
   if ((options.numBeams ?? 1) > 1 || (options.numReturnSequences ?? 1) > 1) {
     // Several texts, or beams (whose best is known only at the end): printed when done.
-    const { sequences, scores } = runGenerate(model, [ids], options);
+    const { sequences, scores } = runGenerate(model, [ids], options, f);
     sequences.forEach((tokens, k) => {
       const added = newTokens(tokens, ids.length, eos, options.stopStrings);
       const text = tokenizer.decode([...ids, ...added]);
@@ -88,7 +93,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   };
   const sofar = [...ids];
   if (stream) show(sofar, false);
-  const out = model.generate([ids], { ...options, onToken: stream ? ([t]) => { sofar.push(t); show(sofar, false); } : undefined })[0];
+  const out = inPrecision(f, () => model.generate([ids], { ...options, onToken: stream ? ([t]) => { sofar.push(t); show(sofar, false); } : undefined }))[0];
   const text = tokenizer.decode(out);
   if (stream) show(out, true);
   const added = out.length - ids.length, maxNew = options.maxNewTokens!;
@@ -116,7 +121,7 @@ async function generateFromFile(f: Record<string, unknown>, flags: GenerateOptio
     const batch = prompts.slice(i, i + batchSize).map((p) => tokenizer.encode(p));
     batch.forEach((ids, k) => checkVocabulary(model, ids, `--prompts ${file}: prompt ${i + k + 1}`));
     const n = options.numReturnSequences ?? 1;
-    const { sequences, scores } = runGenerate(model, batch, options);
+    const { sequences, scores } = runGenerate(model, batch, options, f);
     sequences.forEach((out, j) => {
       const k = Math.floor(j / n); // a prompt's sequences are adjacent
       const added = newTokens(out, batch[k].length, eos, options.stopStrings);
@@ -145,9 +150,14 @@ function generateOptions(model: GPT2LMHeadModel, flags: GenerateOptions): Genera
   return options;
 }
 
-/** Beam search (with its scores) or greedy/sampled sequences. */
-function runGenerate(model: GPT2LMHeadModel, prompts: number[][], options: GenerateOptions): BeamSearchOutput {
-  return (options.numBeams ?? 1) > 1 ? model.beamSearch(prompts, options) : { sequences: model.generate(prompts, options), scores: [] };
+/** Beam search (with its scores) or greedy/sampled sequences, in --precision. */
+function runGenerate(model: GPT2LMHeadModel, prompts: number[][], options: GenerateOptions, f: Record<string, unknown>): BeamSearchOutput {
+  return inPrecision(f, () => ((options.numBeams ?? 1) > 1 ? model.beamSearch(prompts, options) : { sequences: model.generate(prompts, options), scores: [] }));
+}
+
+/** fn under bfloat16 autocast with --precision bf16. */
+function inPrecision<T>(f: Record<string, unknown>, fn: () => T): T {
+  return withPrecision(f.precision as 'fp32' | 'bf16', f.device as string, fn);
 }
 
 /**
