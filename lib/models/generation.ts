@@ -417,7 +417,7 @@ export function beamSearch(state: DecodingState, o: GenerateOptions, eos: number
           live++;
         }
       }
-      done[b] = hyps[b].isDone(Math.max(...topScores[b]), curLength, promptLength);
+      done[b] = hyps[b].isDone(topScores[b][0], curLength, promptLength); // (topk sorts: [0] is the best)
     }
     state.reorder(from);
     state.append(nextTokens);

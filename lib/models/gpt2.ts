@@ -459,7 +459,7 @@ export class GPT2LMHeadModel extends Module {
    */
   generate(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): number[][] {
     const o = withDefaults(this.generationConfig, opts);
-    return (o.numBeams ?? 1) > 1 ? this.beamSearch(prompt, o).sequences : this.decode(prompt, o, false).sequences;
+    return this.decode(prompt, o, (o.numBeams ?? 1) > 1).sequences;
   }
 
   /**
