@@ -124,6 +124,10 @@ inline double argDouble(const Napi::CallbackInfo& info, size_t i) {
 inline bool argBool(const Napi::CallbackInfo& info, size_t i) {
   return info[i].ToBoolean().Value();
 }
+inline std::string argString(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsString()) throw std::runtime_error("tstorch: argument " + std::to_string(i) + " must be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
 inline bool isNullish(const Napi::CallbackInfo& info, size_t i) {
   return i >= info.Length() || info[i].IsNull() || info[i].IsUndefined();
 }
@@ -229,6 +233,7 @@ void registerMath(Registrar& r);
 void registerShape(Registrar& r);
 void registerNN(Registrar& r);
 void registerDist(Registrar& r);
+void registerLinalg(Registrar& r);
 void registerCudaMemory(Registrar& r);
 
 }  // namespace tstorch

@@ -617,6 +617,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tstorch::registerMath(r);
   tstorch::registerShape(r);
   tstorch::registerNN(r);
+  tstorch::registerLinalg(r);
   tstorch::registerDist(r);
   tstorch::registerCudaMemory(r);
   return exports;

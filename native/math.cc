@@ -42,6 +42,43 @@ OP1(round, a.round())
 OP1(logicalNot, a.logical_not())
 OP1(isnan, a.isnan())
 OP1(isfinite, a.isfinite())
+OP1(isinf, a.isinf())
+OP1(tan, a.tan())
+OP1(asin, a.asin())
+OP1(acos, a.acos())
+OP1(atan, a.atan())
+OP1(sinh, a.sinh())
+OP1(cosh, a.cosh())
+OP1(asinh, a.asinh())
+OP1(acosh, a.acosh())
+OP1(atanh, a.atanh())
+OP1(expm1, a.expm1())
+OP1(exp2, a.exp2())
+OP1(log2, a.log2())
+OP1(log10, a.log10())
+OP1(trunc, a.trunc())
+OP1(frac, a.frac())
+OP1(erfc, a.erfc())
+OP1(erfinv, a.erfinv())
+OP1(lgamma, a.lgamma())
+OP1(digamma, a.digamma())
+// logit(x, eps|null): log(p / (1 - p)), p clamped to [eps, 1 - eps] when eps is given
+Napi::Value logit(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  c10::optional<double> eps;
+  if (!isNullish(info, 1)) eps = argDouble(info, 1);
+  return ret(info, a.logit(eps));
+}
+// nanToNum(x, nan, posinf|null, neginf|null): null means the dtype's largest / lowest value
+Napi::Value nanToNum(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  c10::optional<double> pos, neg;
+  if (!isNullish(info, 2)) pos = argDouble(info, 2);
+  if (!isNullish(info, 3)) neg = argDouble(info, 3);
+  return ret(info, a.nan_to_num(argDouble(info, 1), pos, neg));
+}
 
 // --- binary, tensor with tensor (broadcasting) ---
 OP2(add, info.Length() > 2 ? a.add(b, argScalar(info, 2)) : at::add(a, b))
@@ -60,6 +97,22 @@ OP2(gt, a.gt(b))
 OP2(ge, a.ge(b))
 OP2(logicalAnd, a.logical_and(b))
 OP2(logicalOr, a.logical_or(b))
+OP2(logicalXor, a.logical_xor(b))
+OP2(atan2, a.atan2(b))
+OP2(fmod, a.fmod(b))
+OP2(hypot, a.hypot(b))
+OP2(xlogy, a.xlogy(b))
+// divMode(a, b, 'trunc' | 'floor'): division rounded as Python's // ('floor') or C's ('trunc')
+OP2(divMode, a.div(b, argString(info, 2)))
+OP1(divScalarMode, a.div(argScalar(info, 1), argString(info, 2)))
+OP1(fmodScalar, a.fmod(argScalar(info, 1)))
+OP2(lerp, a.lerp(b, argScalar(info, 2)))
+OP3(lerpTensor, a.lerp(b, c))
+// isclose(a, b, rtol, atol, equalNan)
+OP2(isclose, a.isclose(b, argDouble(info, 2), argDouble(info, 3), argBool(info, 4)))
+Napi::Value equal(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), T0.equal(T1));
+}
 
 // --- binary, tensor with scalar ---
 OP1(addScalar, a.add(argScalar(info, 1), argScalar(info, 2)))
@@ -177,7 +230,51 @@ Napi::Value logsumexp(const Napi::CallbackInfo& info) {
 }
 OP1(all, a.all())
 OP1(any, a.any())
+OP1(allDim, a.all(argInt64(info, 1), argBool(info, 2)))
+OP1(anyDim, a.any(argInt64(info, 1), argBool(info, 2)))
 OP1(cumsum, a.cumsum(argInt64(info, 1)))
+OP1(cumprod, a.cumprod(argInt64(info, 1)))
+OP1(logcumsumexp, a.logcumsumexp(argInt64(info, 1)))
+Napi::Value cummax(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  auto r = a.cummax(argInt64(info, 1));
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
+Napi::Value cummin(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  auto r = a.cummin(argInt64(info, 1));
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
+// amax / amin(x, dims ([] = all), keepdim): the values only, gradient spread evenly over ties
+OP1(amax, a.amax(argInts(info, 1), argBool(info, 2)))
+OP1(amin, a.amin(argInts(info, 1), argBool(info, 2)))
+// median(x): the lower of the two middle values, as PyTorch
+OP1(medianAll, a.median())
+Napi::Value medianDim(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  auto r = a.median(argInt64(info, 1), argBool(info, 2));
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
+// kthvalue(x, k, dim, keepdim): the k-th smallest (1-based) along dim
+Napi::Value kthvalue(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  auto r = a.kthvalue(argInt64(info, 1), argInt64(info, 2), argBool(info, 3));
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
+// countNonzero(x, dims ([] = all))
+OP1(countNonzero, at::count_nonzero(a, argInts(info, 1)))
+// quantile(x, q, dim|null, keepdim, interpolation)
+Napi::Value quantile(const Napi::CallbackInfo& info) {
+  const at::Tensor &a = T0, &q = T1;
+  SkipAutogradIfUnneeded skip(a, q);
+  c10::optional<int64_t> dim;
+  if (!isNullish(info, 2)) dim = argInt64(info, 2);
+  return ret(info, at::quantile(a, q, dim, argBool(info, 3), argString(info, 4)));
+}
 
 // --- matrix products ---
 OP2(matmul, a.matmul(b))
@@ -186,6 +283,20 @@ OP2(bmm, a.bmm(b))
 OP3(addmm, at::addmm(a, b, c, argScalar(info, 3), argScalar(info, 4)))
 OP3(baddbmm, at::baddbmm(a, b, c, argScalar(info, 3), argScalar(info, 4)))
 OP2(outer, at::outer(a, b))
+OP2(dot, a.dot(b))
+OP2(mv, a.mv(b))
+OP2(kron, at::kron(a, b))
+// cross(a, b, dim)
+OP2(cross, at::linalg_cross(a, b, argInt64(info, 2)))
+// cdist(x1, x2, p): pairwise p-norm distances of rows
+OP2(cdist, at::cdist(a, b, argDouble(info, 2)))
+// tensordot(a, b, dimsA, dimsB)
+OP2(tensordot, at::tensordot(a, b, argInts(info, 2), argInts(info, 3)))
+// einsum(equation, tensors)
+Napi::Value einsum(const Napi::CallbackInfo& info) {
+  std::string eq = argString(info, 0);
+  return ret(info, at::einsum(eq, argTensors(info, 1)));
+}
 
 // --- in place (optimizers, init) ---
 INPLACE(add_, self.add_(T1, argScalar(info, 2)))
@@ -217,7 +328,14 @@ void registerMath(Registrar& r) {
 #define R(name) r.add<name>(#name)
   R(neg); R(abs); R(exp); R(log); R(log1p); R(sqrt); R(rsqrt); R(sin); R(cos); R(tanh);
   R(sigmoid); R(relu); R(erf); R(reciprocal); R(square); R(sign); R(floor); R(ceil); R(round);
-  R(logicalNot); R(isnan); R(isfinite);
+  R(logicalNot); R(isnan); R(isfinite); R(isinf); R(tan); R(asin); R(acos); R(atan); R(sinh);
+  R(cosh); R(asinh); R(acosh); R(atanh); R(expm1); R(exp2); R(log2); R(log10); R(trunc); R(frac);
+  R(erfc); R(erfinv); R(lgamma); R(digamma); R(logit); R(nanToNum);
+  R(logicalXor); R(atan2); R(fmod); R(hypot); R(xlogy); R(divMode); R(divScalarMode); R(fmodScalar);
+  R(lerp); R(lerpTensor); R(isclose); R(equal);
+  R(allDim); R(anyDim); R(cumprod); R(logcumsumexp); R(cummax); R(cummin); R(amax); R(amin);
+  R(medianAll); R(medianDim); R(kthvalue); R(countNonzero); R(quantile);
+  R(dot); R(mv); R(kron); R(cross); R(cdist); R(tensordot); R(einsum);
   R(add); R(sub); R(mul); R(div); R(pow); R(remainder); R(maximum); R(minimum);
   R(eq); R(ne); R(lt); R(le); R(gt); R(ge); R(logicalAnd); R(logicalOr);
   R(addScalar); R(subScalar); R(rsubScalar); R(mulScalar); R(divScalar); R(powScalar);

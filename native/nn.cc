@@ -40,6 +40,143 @@ OP1(gelu, at::gelu(a, info[1].As<Napi::String>().Utf8Value()))
 // (A float target, class probabilities, may need a gradient too: OP2 checks both.)
 OP2(crossEntropy, at::cross_entropy_loss(a, b, c10::nullopt, argInt64(info, 3), argInt64(info, 2), argDouble(info, 4)))
 
+// nllLoss(logProbs, target, weight|-1, reduction, ignoreIndex), any number of trailing dims as F.nll_loss
+Napi::Value nllLoss(const Napi::CallbackInfo& info) {
+  const at::Tensor &a = T0, &b = argTensor(info, 1);
+  auto w = optT(info, 2);
+  SkipAutogradIfUnneeded skip(a, b, w);
+  return ret(info, at::nll_loss_nd(a, b, w, argInt64(info, 3), argInt64(info, 4)));
+}
+// crossEntropyWeighted(logits, target, weight, reduction, ignoreIndex, labelSmoothing)
+Napi::Value crossEntropyWeighted(const Napi::CallbackInfo& info) {
+  const at::Tensor &a = T0, &b = argTensor(info, 1);
+  auto w = optT(info, 2);
+  SkipAutogradIfUnneeded skip(a, b, w);
+  return ret(info, at::cross_entropy_loss(a, b, w, argInt64(info, 3), argInt64(info, 4), argDouble(info, 5)));
+}
+// Losses of an input against a target with the reduction code (0 none, 1 mean, 2 sum) last-but-one
+OP2(mseLoss, at::mse_loss(a, b, argInt64(info, 2)))
+OP2(l1Loss, at::l1_loss(a, b, argInt64(info, 2)))
+OP2(smoothL1Loss, at::smooth_l1_loss(a, b, argInt64(info, 2), argDouble(info, 3)))
+OP2(huberLoss, at::huber_loss(a, b, argInt64(info, 2), argDouble(info, 3)))
+// klDiv(input (log-probabilities), target, reduction, logTarget)
+OP2(klDiv, at::kl_div(a, b, argInt64(info, 2), argBool(info, 3)))
+// binaryCrossEntropy(probs, target, weight|-1, reduction)
+Napi::Value binaryCrossEntropy(const Napi::CallbackInfo& info) {
+  const at::Tensor &a = T0, &b = argTensor(info, 1);
+  auto w = optT(info, 2);
+  SkipAutogradIfUnneeded skip(a, b, w);
+  return ret(info, at::binary_cross_entropy(a, b, w, argInt64(info, 3)));
+}
+// binaryCrossEntropyWithLogits(logits, target, weight|-1, posWeight|-1, reduction)
+Napi::Value binaryCrossEntropyWithLogits(const Napi::CallbackInfo& info) {
+  const at::Tensor &a = T0, &b = argTensor(info, 1);
+  auto w = optT(info, 2), pw = optT(info, 3);
+  SkipAutogradIfUnneeded skip(a, b, w, pw);
+  return ret(info, at::binary_cross_entropy_with_logits(a, b, w, pw, argInt64(info, 4)));
+}
+// cosineSimilarity(x1, x2, dim, eps)
+OP2(cosineSimilarity, at::cosine_similarity(a, b, argInt64(info, 2), argDouble(info, 3)))
+// pairwiseDistance(x1, x2, p, eps, keepdim)
+OP2(pairwiseDistance, at::pairwise_distance(a, b, argDouble(info, 2), argDouble(info, 3), argBool(info, 4)))
+
+// --- activations ---
+OP1(silu, at::silu(a))
+OP1(mish, at::mish(a))
+OP1(logSigmoid, at::log_sigmoid(a))
+OP1(selu, at::selu(a))
+OP1(hardswish, at::hardswish(a))
+OP1(hardsigmoid, at::hardsigmoid(a))
+OP1(softplus, at::softplus(a, argScalar(info, 1), argScalar(info, 2)))
+OP1(elu, at::elu(a, argScalar(info, 1)))
+OP1(celu, at::celu(a, argScalar(info, 1)))
+OP1(leakyRelu, at::leaky_relu(a, argScalar(info, 1)))
+OP1(hardtanh, at::hardtanh(a, argScalar(info, 1), argScalar(info, 2)))
+OP1(glu, at::glu(a, argInt64(info, 1)))
+OP2(prelu, at::prelu(a, b))
+
+// pad(x, pad, mode 'constant' | 'reflect' | 'replicate' | 'circular', value)
+OP1(pad, at::pad(a, argInts(info, 1), argString(info, 2), isNullish(info, 3) ? c10::optional<double>() : argDouble(info, 3)))
+
+// --- convolution and pooling; nd (1, 2 or 3) picks the op, padding is sizes or 'same' / 'valid' ---
+// conv(x, weight, bias|-1, stride, padding, dilation, groups, nd)
+Napi::Value conv(const Napi::CallbackInfo& info) {
+  const at::Tensor &x = T0, &w = argTensor(info, 1);
+  auto bias = optT(info, 2);
+  SkipAutogradIfUnneeded skip(x, w, bias);
+  std::vector<int64_t> stride = argInts(info, 3), dilation = argInts(info, 5);
+  int64_t groups = argInt64(info, 6), nd = argInt64(info, 7);
+  if (info[4].IsString()) {
+    std::string padding = argString(info, 4);
+    if (nd == 1) return ret(info, at::conv1d(x, w, bias, stride, padding, dilation, groups));
+    if (nd == 2) return ret(info, at::conv2d(x, w, bias, stride, padding, dilation, groups));
+    return ret(info, at::conv3d(x, w, bias, stride, padding, dilation, groups));
+  }
+  std::vector<int64_t> padding = argInts(info, 4);
+  if (nd == 1) return ret(info, at::conv1d(x, w, bias, stride, padding, dilation, groups));
+  if (nd == 2) return ret(info, at::conv2d(x, w, bias, stride, padding, dilation, groups));
+  return ret(info, at::conv3d(x, w, bias, stride, padding, dilation, groups));
+}
+// convTranspose(x, weight, bias|-1, stride, padding, outputPadding, groups, dilation, nd)
+Napi::Value convTranspose(const Napi::CallbackInfo& info) {
+  const at::Tensor &x = T0, &w = argTensor(info, 1);
+  auto bias = optT(info, 2);
+  SkipAutogradIfUnneeded skip(x, w, bias);
+  std::vector<int64_t> stride = argInts(info, 3), padding = argInts(info, 4), outPad = argInts(info, 5), dilation = argInts(info, 7);
+  int64_t groups = argInt64(info, 6), nd = argInt64(info, 8);
+  if (nd == 1) return ret(info, at::conv_transpose1d(x, w, bias, stride, padding, outPad, groups, dilation));
+  if (nd == 2) return ret(info, at::conv_transpose2d(x, w, bias, stride, padding, outPad, groups, dilation));
+  return ret(info, at::conv_transpose3d(x, w, bias, stride, padding, outPad, groups, dilation));
+}
+// maxPool(x, kernel, stride, padding, dilation, ceilMode, nd)
+Napi::Value maxPool(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T0;
+  SkipAutogradIfUnneeded skip(x);
+  std::vector<int64_t> k = argInts(info, 1), s = argInts(info, 2), p = argInts(info, 3), d = argInts(info, 4);
+  bool ceil = argBool(info, 5);
+  int64_t nd = argInt64(info, 6);
+  if (nd == 1) return ret(info, at::max_pool1d(x, k, s, p, d, ceil));
+  if (nd == 2) return ret(info, at::max_pool2d(x, k, s, p, d, ceil));
+  return ret(info, at::max_pool3d(x, k, s, p, d, ceil));
+}
+// avgPool(x, kernel, stride, padding, ceilMode, countIncludePad, nd)
+Napi::Value avgPool(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T0;
+  SkipAutogradIfUnneeded skip(x);
+  std::vector<int64_t> k = argInts(info, 1), s = argInts(info, 2), p = argInts(info, 3);
+  bool ceil = argBool(info, 4), countPad = argBool(info, 5);
+  int64_t nd = argInt64(info, 6);
+  if (nd == 1) return ret(info, at::avg_pool1d(x, k, s, p, ceil, countPad));
+  if (nd == 2) return ret(info, at::avg_pool2d(x, k, s, p, ceil, countPad));
+  return ret(info, at::avg_pool3d(x, k, s, p, ceil, countPad));
+}
+// adaptiveAvgPool(x, outputSize, nd)
+Napi::Value adaptiveAvgPool(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T0;
+  SkipAutogradIfUnneeded skip(x);
+  std::vector<int64_t> size = argInts(info, 1);
+  int64_t nd = argInt64(info, 2);
+  if (nd == 1) return ret(info, at::adaptive_avg_pool1d(x, size));
+  if (nd == 2) return ret(info, at::adaptive_avg_pool2d(x, size));
+  return ret(info, at::adaptive_avg_pool3d(x, size));
+}
+
+// --- normalization ---
+// batchNorm(x, runningMean|-1, runningVar|-1, weight|-1, bias|-1, training, momentum, eps):
+// in training mode the running statistics are updated in place, as F.batch_norm does
+Napi::Value batchNorm(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T0;
+  auto mean = optT(info, 1), var = optT(info, 2), w = optT(info, 3), b = optT(info, 4);
+  return ret(info, at::batch_norm(x, w, b, mean, var, argBool(info, 5), argDouble(info, 6), argDouble(info, 7), /*cudnn_enabled=*/true));
+}
+// groupNorm(x, numGroups, weight|-1, bias|-1, eps)
+Napi::Value groupNorm(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T0;
+  auto w = optT(info, 2), b = optT(info, 3);
+  SkipAutogradIfUnneeded skip(x, w, b);
+  return ret(info, at::group_norm(x, argInt64(info, 1), w, b, argDouble(info, 4), /*cudnn_enabled=*/true));
+}
+
 // scaledDotProductAttention(q, k, v, mask|-1, dropoutP, isCausal): libtorch 2.x only; on 1.13
 // the TS layer composes it (hasSdpa false).
 Napi::Value scaledDotProductAttention(const Napi::CallbackInfo& info) {
@@ -193,6 +330,11 @@ void registerNN(Registrar& r) {
   R(linear); R(softmax); R(logSoftmax); R(layerNorm); R(embedding); R(dropout); R(gelu);
   R(crossEntropy); R(scaledDotProductAttention); R(hasSdpa); R(gradNorm); R(scaleGrads);
   R(zeroGrads); R(adamwStep); R(autocastEnter); R(autocastExit);
+  R(nllLoss); R(crossEntropyWeighted); R(mseLoss); R(l1Loss); R(smoothL1Loss); R(huberLoss); R(klDiv);
+  R(binaryCrossEntropy); R(binaryCrossEntropyWithLogits); R(cosineSimilarity); R(pairwiseDistance);
+  R(silu); R(mish); R(logSigmoid); R(selu); R(hardswish); R(hardsigmoid); R(softplus); R(elu); R(celu);
+  R(leakyRelu); R(hardtanh); R(glu); R(prelu); R(pad); R(conv); R(convTranspose); R(maxPool); R(avgPool);
+  R(adaptiveAvgPool); R(batchNorm); R(groupNorm);
 #undef R
 }
 

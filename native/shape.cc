@@ -1,4 +1,7 @@
 // Shape and indexing ops: views, joins, splits, gathers, sorting and sampling.
+#include <ATen/TensorIndexing.h>
+#include <torch/version.h>
+
 #include "common.h"
 
 namespace tstorch {
@@ -58,6 +61,116 @@ OP(multinomial, T0.multinomial(argInt64(info, 1), argBool(info, 2)))
 OP(scatter, T0.scatter(argInt64(info, 1), argTensor(info, 2), argTensor(info, 3)))
 OP(scatterScalar, T0.scatter(argInt64(info, 1), argTensor(info, 2), argScalar(info, 3)))
 OP(oneHot, at::one_hot(T0, argInt64(info, 1)))
+OP(flip, T0.flip(argInts(info, 1)))
+OP(roll, T0.roll(argInts(info, 1), argInts(info, 2)))
+OP(diag, T0.diag(argInt64(info, 1)))
+OP(diagEmbed, at::diag_embed(T0, argInt64(info, 1), argInt64(info, 2), argInt64(info, 3)))
+OP(diagonal, T0.diagonal(argInt64(info, 1), argInt64(info, 2), argInt64(info, 3)))
+OP(trace, T0.trace())
+OP(movedim, T0.movedim(argInts(info, 1), argInts(info, 2)))
+OP(tile, T0.tile(argInts(info, 1)))
+OP(broadcastTo, T0.broadcast_to(argInts(info, 1)))
+OP(unfold, T0.unfold(argInt64(info, 1), argInt64(info, 2), argInt64(info, 3)))
+OP(repeatInterleave, T0.repeat_interleave(argInt64(info, 1), isNullish(info, 2) ? c10::optional<int64_t>() : argInt64(info, 2)))
+OP(repeatInterleaveTensor, T0.repeat_interleave(T1, isNullish(info, 2) ? c10::optional<int64_t>() : argInt64(info, 2)))
+Napi::Value unbind(const Napi::CallbackInfo& info) { return retList(info, T0.unbind(argInt64(info, 1))); }
+Napi::Value meshgrid(const Napi::CallbackInfo& info) {
+  return retList(info, at::meshgrid(argTensors(info, 0), argString(info, 1)));
+}
+OP(nonzero, T0.nonzero())
+OP(maskedSelect, T0.masked_select(T1))
+OP(take, T0.take(T1))
+OP(takeAlongDim, T0.take_along_dim(T1, argInt64(info, 2)))
+// scatterAdd(x, dim, index, src), scatterReduce(x, dim, index, src, reduce, includeSelf)
+OP(scatterAdd, T0.scatter_add(argInt64(info, 1), argTensor(info, 2), argTensor(info, 3)))
+OP(scatterReduce, T0.scatter_reduce(argInt64(info, 1), argTensor(info, 2), argTensor(info, 3), argString(info, 4), argBool(info, 5)))
+// indexAdd(x, dim, index, src, alpha), indexCopy(x, dim, index, src), indexFill(x, dim, index, value)
+OP(indexAdd, T0.index_add(argInt64(info, 1), argTensor(info, 2), argTensor(info, 3), argScalar(info, 4)))
+OP(indexCopy, T0.index_copy(argInt64(info, 1), argTensor(info, 2), argTensor(info, 3)))
+OP(indexFill, T0.index_fill(argInt64(info, 1), argTensor(info, 2), argScalar(info, 3)))
+// unique(x, sorted, returnInverse, returnCounts, dim|null) -> [values, inverse, counts]
+Napi::Value unique(const Napi::CallbackInfo& info) {
+  bool sorted = argBool(info, 1), inverse = argBool(info, 2), counts = argBool(info, 3);
+  auto r = isNullish(info, 4) ? at::_unique2(T0, sorted, inverse, counts)
+                              : at::unique_dim(T0, argInt64(info, 4), sorted, inverse, counts);
+  return retList(info, {std::get<0>(r), std::get<1>(r), std::get<2>(r)});
+}
+Napi::Value uniqueConsecutive(const Napi::CallbackInfo& info) {
+  c10::optional<int64_t> dim;
+  if (!isNullish(info, 3)) dim = argInt64(info, 3);
+  auto r = at::unique_consecutive(T0, argBool(info, 1), argBool(info, 2), dim);
+  return retList(info, {std::get<0>(r), std::get<1>(r), std::get<2>(r)});
+}
+// searchsorted(sortedSequence, values, right)
+OP(searchsorted, at::searchsorted(T0, T1, /*out_int32=*/false, argBool(info, 2)))
+OP(bucketize, at::bucketize(T0, T1, /*out_int32=*/false, argBool(info, 2)))
+// bincount(x, weights|-1, minlength)
+Napi::Value bincount(const Napi::CallbackInfo& info) {
+  auto w = argOptTensor(info, 1);
+  return ret(info, T0.bincount(w ? c10::optional<at::Tensor>(*w) : c10::nullopt, argInt64(info, 2)));
+}
+OP(histc, T0.histc(argInt64(info, 1), argScalar(info, 2), argScalar(info, 3)))
+OP(trilIndices, at::tril_indices(argInt64(info, 0), argInt64(info, 1), argInt64(info, 2), at::TensorOptions().dtype(at::kLong)))
+OP(triuIndices, at::triu_indices(argInt64(info, 0), argInt64(info, 1), argInt64(info, 2), at::TensorOptions().dtype(at::kLong)))
+
+// ---------- Python-style indexing: x[...] and x[...] = v ----------
+// Indices cross as a JS array, one element per Python index: a number (an integer index), null
+// (None, a new axis), a boolean, the string "..." (Ellipsis), [start, stop, step] with nulls
+// for omitted bounds (a slice), or {t: handle} (a tensor of indices or a boolean mask).
+#if TORCH_VERSION_MAJOR >= 2
+using SliceBound = c10::optional<c10::SymInt>;
+#else
+using SliceBound = c10::optional<int64_t>;
+#endif
+SliceBound sliceBound(const Napi::Value& v) {
+  if (v.IsNull() || v.IsUndefined()) return c10::nullopt;
+  return SliceBound(v.As<Napi::Number>().Int64Value());
+}
+std::vector<at::indexing::TensorIndex> argIndices(const Napi::CallbackInfo& info, size_t i) {
+  using namespace at::indexing;
+  if (!info[i].IsArray()) throw std::runtime_error("tstorch: indices must be an array");
+  Napi::Array arr = info[i].As<Napi::Array>();
+  std::vector<TensorIndex> out;
+  out.reserve(arr.Length());
+  for (uint32_t k = 0; k < arr.Length(); ++k) {
+    Napi::Value v = arr.Get(k);
+    if (v.IsNull() || v.IsUndefined()) {
+      out.emplace_back(None);
+    } else if (v.IsNumber()) {
+      out.emplace_back(v.As<Napi::Number>().Int64Value());
+    } else if (v.IsBoolean()) {
+      out.emplace_back(v.As<Napi::Boolean>().Value());
+    } else if (v.IsString()) {
+      if (v.As<Napi::String>().Utf8Value() != "...") throw std::runtime_error("tstorch: the only string index is '...'");
+      out.emplace_back(Ellipsis);
+    } else if (v.IsArray()) {
+      Napi::Array s = v.As<Napi::Array>();
+      SliceBound step = sliceBound(s.Get(2u));
+      out.emplace_back(Slice(sliceBound(s.Get(0u)), sliceBound(s.Get(1u)), step ? step : SliceBound(1)));
+    } else {
+      out.emplace_back(table(info).get(v.As<Napi::Object>().Get("t").As<Napi::Number>().Int32Value()));
+    }
+  }
+  return out;
+}
+OP(index, T0.index(argIndices(info, 1)))
+// indexPut_(x, indices, value: handle) / indexPutScalar_(x, indices, number): x[indices] = value
+Napi::Value indexPut_(const Napi::CallbackInfo& info) {
+  at::Tensor self = T0;
+  self.index_put_(argIndices(info, 1), argTensor(info, 2));
+  return info.Env().Undefined();
+}
+Napi::Value indexPutScalar_(const Napi::CallbackInfo& info) {
+  at::Tensor self = T0;
+  self.index_put_(argIndices(info, 1), argScalar(info, 2));
+  return info.Env().Undefined();
+}
+// indexPutAccumulate(x, indexTensors, values, accumulate): torch.index_put with accumulate
+Napi::Value indexPutTensors(const Napi::CallbackInfo& info) {
+  c10::List<c10::optional<at::Tensor>> idx;
+  for (const at::Tensor& t : argTensors(info, 1)) idx.push_back(t);
+  return ret(info, T0.index_put(idx, argTensor(info, 2), argBool(info, 3)));
+}
 
 #undef OP
 
@@ -69,6 +182,12 @@ void registerShape(Registrar& r) {
   R(flatten); R(repeat); R(cat); R(stack); R(narrow); R(asStrided); R(select); R(slice); R(indexSelect);
   R(gather); R(tril); R(triu); R(split); R(chunk); R(topk); R(sort); R(argsort);
   R(multinomial); R(scatter); R(scatterScalar); R(oneHot);
+  R(flip); R(roll); R(diag); R(diagEmbed); R(diagonal); R(trace); R(movedim); R(tile); R(broadcastTo);
+  R(unfold); R(repeatInterleave); R(repeatInterleaveTensor); R(unbind); R(meshgrid); R(nonzero);
+  R(maskedSelect); R(take); R(takeAlongDim); R(scatterAdd); R(scatterReduce); R(indexAdd);
+  R(indexCopy); R(indexFill); R(unique); R(uniqueConsecutive); R(searchsorted); R(bucketize);
+  R(bincount); R(histc); R(trilIndices); R(triuIndices); R(index); R(indexPut_); R(indexPutScalar_);
+  R(indexPutTensors);
 #undef R
 }
 

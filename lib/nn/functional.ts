@@ -1,6 +1,6 @@
 // torch.nn.functional: tensor first, PyTorch's argument names in camelCase.
 import { native } from '../tensor/native';
-import { Tensor, _wrap as wrap, _id as id } from '../tensor/tensor';
+import { Tensor, _wrap as wrap, _id as id, _reductionCode as reductionCode } from '../tensor/tensor';
 import { ones } from '../tensor/creation';
 
 const optId = (t?: Tensor | null) => (t ? id(t) : -1);
@@ -35,18 +35,184 @@ export const relu = (x: Tensor) => x.relu();
 export const sigmoid = (x: Tensor) => x.sigmoid();
 export const tanh = (x: Tensor) => x.tanh();
 
-const reductions = { none: 0, mean: 1, sum: 2 } as const;
+type Reduction = 'none' | 'mean' | 'sum';
 
-/** Cross-entropy of logits (N, C[, ...]) against class indices (N[, ...]); targets equal to ignoreIndex (-100) are skipped. */
+/**
+ * Cross-entropy of logits (N, C[, ...]) against class indices (N[, ...]) or class probabilities
+ * (same shape as the logits); targets equal to ignoreIndex (-100) are skipped; weight (C) rescales
+ * each class (the mean is then over the weights, as PyTorch's).
+ */
 export function crossEntropy(
   input: Tensor,
   target: Tensor,
-  opts: { ignoreIndex?: number; reduction?: 'none' | 'mean' | 'sum'; labelSmoothing?: number } = {},
+  opts: { ignoreIndex?: number; reduction?: Reduction; labelSmoothing?: number; weight?: Tensor | null } = {},
 ): Tensor {
-  const reduction = reductions[opts.reduction ?? 'mean'];
-  if (reduction === undefined) throw new Error(`crossEntropy: unknown reduction '${opts.reduction}'`);
+  const reduction = reductionCode(opts.reduction, 'crossEntropy');
+  if (opts.weight) {
+    return wrap(native.crossEntropyWeighted(id(input), id(target), id(opts.weight), reduction, opts.ignoreIndex ?? -100, opts.labelSmoothing ?? 0));
+  }
   return wrap(native.crossEntropy(id(input), id(target), opts.ignoreIndex ?? -100, reduction, opts.labelSmoothing ?? 0));
 }
+/** Negative log-likelihood of log-probabilities (N, C[, ...]) at class indices (N[, ...]). */
+export function nllLoss(input: Tensor, target: Tensor, opts: { weight?: Tensor | null; ignoreIndex?: number; reduction?: Reduction } = {}): Tensor {
+  return wrap(native.nllLoss(id(input), id(target), optId(opts.weight), reductionCode(opts.reduction, 'nllLoss'), opts.ignoreIndex ?? -100));
+}
+export const mseLoss = (input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}) =>
+  wrap(native.mseLoss(id(input), id(target), reductionCode(opts.reduction, 'mseLoss')));
+export const l1Loss = (input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}) =>
+  wrap(native.l1Loss(id(input), id(target), reductionCode(opts.reduction, 'l1Loss')));
+/** Quadratic below beta, linear above (divided by beta, unlike huberLoss). */
+export const smoothL1Loss = (input: Tensor, target: Tensor, opts: { reduction?: Reduction; beta?: number } = {}) =>
+  wrap(native.smoothL1Loss(id(input), id(target), reductionCode(opts.reduction, 'smoothL1Loss'), opts.beta ?? 1));
+export const huberLoss = (input: Tensor, target: Tensor, opts: { reduction?: Reduction; delta?: number } = {}) =>
+  wrap(native.huberLoss(id(input), id(target), reductionCode(opts.reduction, 'huberLoss'), opts.delta ?? 1));
+/**
+ * KL divergence of target from input, input as log-probabilities (target too when logTarget).
+ * reduction 'batchmean' (sum / batch size) is the mathematically right one, as PyTorch says;
+ * 'mean' (PyTorch's default) averages over every element.
+ */
+export function klDiv(input: Tensor, target: Tensor, opts: { reduction?: Reduction | 'batchmean'; logTarget?: boolean } = {}): Tensor {
+  const logTarget = opts.logTarget ?? false;
+  if (opts.reduction === 'batchmean') {
+    const sum = wrap(native.klDiv(id(input), id(target), 2, logTarget));
+    const out = input.ndim === 0 ? sum : sum.div(input.shape[0]);
+    if (out !== sum) sum.dispose();
+    return out;
+  }
+  return wrap(native.klDiv(id(input), id(target), reductionCode(opts.reduction, 'klDiv'), logTarget));
+}
+/** Binary cross-entropy of probabilities in [0, 1]. */
+export const binaryCrossEntropy = (input: Tensor, target: Tensor, opts: { weight?: Tensor | null; reduction?: Reduction } = {}) =>
+  wrap(native.binaryCrossEntropy(id(input), id(target), optId(opts.weight), reductionCode(opts.reduction, 'binaryCrossEntropy')));
+/** Binary cross-entropy of logits (sigmoid inside, numerically stable); posWeight weighs the positives per class. */
+export const binaryCrossEntropyWithLogits = (input: Tensor, target: Tensor, opts: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {}) =>
+  wrap(native.binaryCrossEntropyWithLogits(id(input), id(target), optId(opts.weight), optId(opts.posWeight), reductionCode(opts.reduction, 'binaryCrossEntropyWithLogits')));
+export const cosineSimilarity = (x1: Tensor, x2: Tensor, dim = 1, eps = 1e-8) => wrap(native.cosineSimilarity(id(x1), id(x2), dim, eps));
+export const pairwiseDistance = (x1: Tensor, x2: Tensor, p = 2, eps = 1e-6, keepdim = false) =>
+  wrap(native.pairwiseDistance(id(x1), id(x2), p, eps, keepdim));
+/** x / max(‖x‖_p over dim, eps), as F.normalize. */
+export function normalize(x: Tensor, opts: { p?: number; dim?: number; eps?: number } = {}): Tensor {
+  const n = x.norm(opts.p ?? 2, opts.dim ?? 1, true);
+  const d = n.clamp(opts.eps ?? 1e-12);
+  const out = x.div(d);
+  n.dispose();
+  d.dispose();
+  return out;
+}
+
+// ---------- activations ----------
+export const silu = (x: Tensor) => wrap(native.silu(id(x)));
+export const mish = (x: Tensor) => wrap(native.mish(id(x)));
+export const logSigmoid = (x: Tensor) => wrap(native.logSigmoid(id(x)));
+export const selu = (x: Tensor) => wrap(native.selu(id(x)));
+export const hardswish = (x: Tensor) => wrap(native.hardswish(id(x)));
+export const hardsigmoid = (x: Tensor) => wrap(native.hardsigmoid(id(x)));
+/** log(1 + exp(beta x)) / beta, linear above threshold. */
+export const softplus = (x: Tensor, beta = 1, threshold = 20) => wrap(native.softplus(id(x), beta, threshold));
+export const elu = (x: Tensor, alpha = 1) => wrap(native.elu(id(x), alpha));
+export const celu = (x: Tensor, alpha = 1) => wrap(native.celu(id(x), alpha));
+export const leakyRelu = (x: Tensor, negativeSlope = 0.01) => wrap(native.leakyRelu(id(x), negativeSlope));
+export const hardtanh = (x: Tensor, minVal = -1, maxVal = 1) => wrap(native.hardtanh(id(x), minVal, maxVal));
+export const relu6 = (x: Tensor) => hardtanh(x, 0, 6);
+/** The first half of dim times the sigmoid of the second half. */
+export const glu = (x: Tensor, dim = -1) => wrap(native.glu(id(x), dim));
+export const prelu = (x: Tensor, weight: Tensor) => wrap(native.prelu(id(x), id(weight)));
+export function softsign(x: Tensor): Tensor {
+  const d = x.abs().add(1);
+  const out = x.div(d);
+  d.dispose();
+  return out;
+}
+
+/**
+ * Pads the last dims: pad lists (left, right) of the last dim, then of the one before, as F.pad.
+ * mode 'constant' (with value), 'reflect', 'replicate' or 'circular'.
+ */
+export function pad(x: Tensor, padding: number[], opts: { mode?: 'constant' | 'reflect' | 'replicate' | 'circular'; value?: number } = {}): Tensor {
+  const mode = opts.mode ?? 'constant';
+  return wrap(native.pad(id(x), padding, mode, mode === 'constant' ? opts.value ?? 0 : null));
+}
+
+// ---------- convolution and pooling (batch first: (N, C, L), (N, C, H, W), (N, C, D, H, W)) ----------
+type Size = number | number[];
+const sizes = (v: Size, nd: number, what: string): number[] => {
+  const a = typeof v === 'number' ? new Array(nd).fill(v) : v;
+  if (a.length !== nd || a.some((k) => !Number.isInteger(k))) throw new Error(`${what}: expected ${nd} integer(s), got [${a}]`);
+  return a;
+};
+export interface ConvOptions {
+  stride?: Size;
+  /** sizes, or 'same' (output as long as the input; stride 1) or 'valid' (none) */
+  padding?: Size | 'same' | 'valid';
+  dilation?: Size;
+  groups?: number;
+}
+function conv(nd: number, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, o: ConvOptions): Tensor {
+  const name = `conv${nd}d`;
+  const padding = typeof o.padding === 'string' ? o.padding : sizes(o.padding ?? 0, nd, `${name} padding`);
+  return wrap(native.conv(id(x), id(weight), optId(bias), sizes(o.stride ?? 1, nd, `${name} stride`), padding,
+    sizes(o.dilation ?? 1, nd, `${name} dilation`), o.groups ?? 1, nd));
+}
+/** weight (out, in / groups, k) */
+export const conv1d = (x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvOptions = {}) => conv(1, x, weight, bias, opts);
+/** weight (out, in / groups, kH, kW) */
+export const conv2d = (x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvOptions = {}) => conv(2, x, weight, bias, opts);
+export const conv3d = (x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvOptions = {}) => conv(3, x, weight, bias, opts);
+export interface ConvTransposeOptions {
+  stride?: Size;
+  padding?: Size;
+  outputPadding?: Size;
+  groups?: number;
+  dilation?: Size;
+}
+function convTranspose(nd: number, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, o: ConvTransposeOptions): Tensor {
+  const name = `convTranspose${nd}d`;
+  return wrap(native.convTranspose(id(x), id(weight), optId(bias), sizes(o.stride ?? 1, nd, `${name} stride`), sizes(o.padding ?? 0, nd, `${name} padding`),
+    sizes(o.outputPadding ?? 0, nd, `${name} outputPadding`), o.groups ?? 1, sizes(o.dilation ?? 1, nd, `${name} dilation`), nd));
+}
+/** weight (in, out / groups, k) */
+export const convTranspose1d = (x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvTransposeOptions = {}) => convTranspose(1, x, weight, bias, opts);
+export const convTranspose2d = (x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvTransposeOptions = {}) => convTranspose(2, x, weight, bias, opts);
+export interface PoolOptions {
+  /** the kernel size by default */
+  stride?: Size | null;
+  padding?: Size;
+  ceilMode?: boolean;
+}
+function maxPool(nd: number, x: Tensor, kernelSize: Size, o: PoolOptions & { dilation?: Size }): Tensor {
+  const k = sizes(kernelSize, nd, `maxPool${nd}d kernelSize`);
+  return wrap(native.maxPool(id(x), k, o.stride == null ? k : sizes(o.stride, nd, `maxPool${nd}d stride`), sizes(o.padding ?? 0, nd, `maxPool${nd}d padding`),
+    sizes(o.dilation ?? 1, nd, `maxPool${nd}d dilation`), o.ceilMode ?? false, nd));
+}
+function avgPool(nd: number, x: Tensor, kernelSize: Size, o: PoolOptions & { countIncludePad?: boolean }): Tensor {
+  const k = sizes(kernelSize, nd, `avgPool${nd}d kernelSize`);
+  return wrap(native.avgPool(id(x), k, o.stride == null ? k : sizes(o.stride, nd, `avgPool${nd}d stride`), sizes(o.padding ?? 0, nd, `avgPool${nd}d padding`),
+    o.ceilMode ?? false, o.countIncludePad ?? true, nd));
+}
+export const maxPool1d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { dilation?: Size } = {}) => maxPool(1, x, kernelSize, opts);
+export const maxPool2d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { dilation?: Size } = {}) => maxPool(2, x, kernelSize, opts);
+export const avgPool1d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { countIncludePad?: boolean } = {}) => avgPool(1, x, kernelSize, opts);
+export const avgPool2d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { countIncludePad?: boolean } = {}) => avgPool(2, x, kernelSize, opts);
+export const adaptiveAvgPool1d = (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 1, 'adaptiveAvgPool1d outputSize'), 1));
+export const adaptiveAvgPool2d = (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 2, 'adaptiveAvgPool2d outputSize'), 2));
+
+// ---------- normalization ----------
+/**
+ * Batch normalization over (N, C, ...). In training, normalizes by the batch's statistics and
+ * updates runningMean / runningVar in place (momentum 0.1, unbiased variance), as F.batch_norm;
+ * otherwise uses the running ones.
+ */
+export function batchNorm(
+  x: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  opts: { weight?: Tensor | null; bias?: Tensor | null; training?: boolean; momentum?: number; eps?: number } = {},
+): Tensor {
+  return wrap(native.batchNorm(id(x), optId(runningMean), optId(runningVar), optId(opts.weight), optId(opts.bias),
+    opts.training ?? false, opts.momentum ?? 0.1, opts.eps ?? 1e-5));
+}
+export const groupNorm = (x: Tensor, numGroups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5) =>
+  wrap(native.groupNorm(id(x), numGroups, optId(weight), optId(bias), eps));
 
 export const hasFusedAttention: boolean = native.hasSdpa();
 

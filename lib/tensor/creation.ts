@@ -126,3 +126,14 @@ export const onesLike = (t: Tensor, opts: TensorOptions = {}) => ones(t.shape, {
 export const randnLike = (t: Tensor, opts: TensorOptions = {}) => randn(t.shape, { dtype: t.dtype, device: t.device, ...opts });
 export const fullLike = (t: Tensor, value: number, opts: TensorOptions = {}) =>
   full(t.shape, value, { dtype: t.dtype, device: t.device, ...opts });
+
+/** steps evenly spaced values from start to end, both included. */
+export function linspace(start: number, end: number, steps: number, opts: TensorOptions = {}): Tensor {
+  return finish(wrap(native.linspace(start, end, steps, dtypeCode(opts.dtype ?? 'float32'), deviceCode(opts.device))), opts);
+}
+/** base ** linspace(start, end, steps). */
+export function logspace(start: number, end: number, steps: number, base = 10, opts: TensorOptions = {}): Tensor {
+  return finish(wrap(native.logspace(start, end, steps, base, dtypeCode(opts.dtype ?? 'float32'), deviceCode(opts.device))), opts);
+}
+export const randLike = (t: Tensor, opts: TensorOptions = {}) => rand(t.shape, { dtype: t.dtype, device: t.device, ...opts });
+export const emptyLike = (t: Tensor, opts: TensorOptions = {}) => empty(t.shape, { dtype: t.dtype, device: t.device, ...opts });

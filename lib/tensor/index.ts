@@ -1,6 +1,6 @@
 // The tensor layer's public face.
-export { Tensor } from './tensor';
-export type { Shape, Scalar, TensorLike, Dims, ValuesIndices } from './tensor';
+export { Tensor, Slice } from './tensor';
+export type { Shape, Scalar, TensorLike, Dims, ValuesIndices, Index, SliceIndex } from './tensor';
 export type { DType, Device } from './dtype';
 export { dtypeBytes, isFloatingDtype } from './dtype';
 export * from './creation';
@@ -8,3 +8,5 @@ export * from './ops';
 export * from './runtime';
 export { tidy, keep, scopeDepth } from './scope';
 export * as distributed from './distributed';
+export * as linalg from './linalg';
+export * as autograd from './autograd';

@@ -45,3 +45,55 @@ export function allclose(a: Tensor, b: Tensor, rtol = 1e-5, atol = 1e-8): boolea
   for (const t of [da, db, diff, tol, ok]) t.dispose();
   return r;
 }
+
+// ---------- more of torch.* ----------
+/** Einstein summation: einsum('bij,bjk->bik', a, b). */
+export function einsum(equation: string, ...operands: Tensor[]): Tensor {
+  return wrap(native.einsum(equation, operands.map(id)));
+}
+export const kron = (a: Tensor, b: Tensor) => wrap(native.kron(id(a), id(b)));
+/** Sums products over dimsA of a and dimsB of b (or, for a number n, a's last n and b's first n dims). */
+export function tensordot(a: Tensor, b: Tensor, dims: number | [number[], number[]] = 2): Tensor {
+  const [da, db] = typeof dims === 'number'
+    ? [Array.from({ length: dims }, (_, k) => a.ndim - dims + k), Array.from({ length: dims }, (_, k) => k)]
+    : dims;
+  return wrap(native.tensordot(id(a), id(b), da, db));
+}
+/** Pairwise p-norm distances between the rows of x1 (…, P, M) and x2 (…, R, M). */
+export const cdist = (x1: Tensor, x2: Tensor, p = 2) => wrap(native.cdist(id(x1), id(x2), p));
+export const dot = (a: Tensor, b: Tensor) => a.dot(b);
+export const cross = (a: Tensor, b: Tensor, dim = -1) => a.cross(b, dim);
+export const atan2 = (a: Tensor, b: Tensor) => a.atan2(b);
+export const lerp = (start: Tensor, end: Tensor, weight: TensorLike) => start.lerp(end, weight);
+export const isclose = (a: Tensor, b: Tensor, opts: { rtol?: number; atol?: number; equalNan?: boolean } = {}) => a.isclose(b, opts);
+export const equal = (a: Tensor, b: Tensor) => a.equal(b);
+export const flip = (x: Tensor, dims: number | number[]) => x.flip(dims);
+export const roll = (x: Tensor, shifts: number | number[], dims?: number | number[]) => x.roll(shifts, dims);
+export const diag = (x: Tensor, diagonal = 0) => x.diag(diagonal);
+export const diagonal = (x: Tensor, offset = 0, dim1 = 0, dim2 = 1) => x.diagonal(offset, dim1, dim2);
+export const trace = (x: Tensor) => x.trace();
+export const nonzero = (x: Tensor) => x.nonzero();
+export const maskedSelect = (x: Tensor, mask: Tensor) => x.maskedSelect(mask);
+export const unique = (x: Tensor, opts: Parameters<Tensor['unique']>[0] = {}) => x.unique(opts);
+export const amax = (x: Tensor, dim?: number | number[], keepdim = false) => x.amax(dim, keepdim);
+export const amin = (x: Tensor, dim?: number | number[], keepdim = false) => x.amin(dim, keepdim);
+export const cumprod = (x: Tensor, dim: number) => x.cumprod(dim);
+export const unbind = (x: Tensor, dim = 0) => x.unbind(dim);
+export const movedim = (x: Tensor, source: number | number[], destination: number | number[]) => x.movedim(source, destination);
+export const takeAlongDim = (x: Tensor, indices: Tensor, dim: number) => x.takeAlongDim(indices, dim);
+export const bincount = (x: Tensor, opts: { weights?: Tensor | null; minlength?: number } = {}) => x.bincount(opts);
+/** Indices into the sorted last dimension of sortedSequence where each value would go (right: after equal ones). */
+export function searchsorted(sortedSequence: Tensor, values: Tensor, opts: { right?: boolean } = {}): Tensor {
+  return wrap(native.searchsorted(id(sortedSequence), id(values), opts.right ?? false));
+}
+/** The bucket of each value among the sorted 1-D boundaries (right: boundaries[i-1] <= x < boundaries[i]). */
+export function bucketize(input: Tensor, boundaries: Tensor, opts: { right?: boolean } = {}): Tensor {
+  return wrap(native.bucketize(id(input), id(boundaries), opts.right ?? false));
+}
+/** Coordinate grids of 1-D tensors; indexing 'ij' (matrix) or 'xy' (Cartesian), as torch.meshgrid. */
+export function meshgrid(tensors: Tensor[], opts: { indexing?: 'ij' | 'xy' } = {}): Tensor[] {
+  return (native.meshgrid(tensors.map(id), opts.indexing ?? 'ij') as number[]).map(wrap);
+}
+/** Row and column indices (2, N) of the lower triangle of a row x col matrix. */
+export const trilIndices = (row: number, col: number, offset = 0) => wrap(native.trilIndices(row, col, offset));
+export const triuIndices = (row: number, col: number, offset = 0) => wrap(native.triuIndices(row, col, offset));

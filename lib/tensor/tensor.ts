@@ -32,6 +32,57 @@ export interface ValuesIndices {
   indices: Tensor;
 }
 
+/** A Python slice start:stop:step for index(); null bounds are omitted ones. */
+export interface SliceIndex {
+  readonly start: number | null;
+  readonly stop: number | null;
+  readonly step: number | null;
+}
+/** Python's start:stop:step, for t.index(): Slice(1) is 1:, Slice(null, -1) is :-1, Slice(null, null, 2) is ::2. */
+export function Slice(start: number | null = null, stop: number | null = null, step: number | null = null): SliceIndex {
+  return Object.freeze({ start, stop, step });
+}
+/**
+ * One index of t.index(...), as in Python's t[...]: an integer, null (None: a new axis of size
+ * 1), '...' (Ellipsis), a slice (Slice(start, stop, step) or a string as Python writes it:
+ * ':', '1:', ':-1', '::2', '1:7:3'), a boolean, or a Tensor of int64 indices or a bool mask
+ * (advanced indexing, with Python's rules for where the new dimensions go).
+ */
+export type Index = number | null | boolean | string | SliceIndex | Tensor;
+
+const SLICE = /^\s*(-?\d+)?\s*:\s*(-?\d+)?\s*(?::\s*(-?\d+)?\s*)?$/;
+function encodeIndex(ix: Index, k: number): unknown {
+  if (ix === null || typeof ix === 'boolean') return ix;
+  if (typeof ix === 'number') {
+    if (!Number.isInteger(ix)) throw new Error(`index: position ${k} is ${ix}; integer indices must be whole numbers`);
+    return ix;
+  }
+  if (ix instanceof Tensor) return { t: id(ix) };
+  if (typeof ix === 'string') {
+    if (ix === '...') return ix;
+    const m = SLICE.exec(ix);
+    if (!m) throw new Error(`index: position ${k} is '${ix}'; a string index is '...' or a slice such as ':', '1:', ':-1', '::2'`);
+    const n = (x?: string) => (x === undefined ? null : Number(x));
+    return [n(m[1]), n(m[2]), n(m[3])];
+  }
+  if (typeof ix === 'object' && 'start' in ix && 'stop' in ix && 'step' in ix) {
+    for (const b of [ix.start, ix.stop, ix.step]) {
+      if (b !== null && !Number.isInteger(b)) throw new Error(`index: position ${k} is a slice with bound ${b}; slice bounds are integers or null`);
+    }
+    if (ix.step === 0) throw new Error(`index: position ${k} is a slice with step 0`);
+    return [ix.start, ix.stop, ix.step];
+  }
+  throw new Error(`index: position ${k} is not an index (${String(ix)}); use a number, null, '...', a slice, a boolean or a Tensor`);
+}
+const encodeIndices = (ixs: Index[]) => ixs.map(encodeIndex);
+const reductionCode = (r: 'none' | 'mean' | 'sum' | undefined, op: string) => {
+  const c = { none: 0, mean: 1, sum: 2 }[r ?? 'mean'];
+  if (c === undefined) throw new Error(`${op}: unknown reduction '${r}' (use 'none', 'mean' or 'sum')`);
+  return c;
+};
+/** @internal reduction name to libtorch's code */
+export const _reductionCode = reductionCode;
+
 export class Tensor {
   /** @internal handle into the native table; -1 once freed */
   declare _id: number;
@@ -241,8 +292,28 @@ export class Tensor {
   mul(other: TensorLike): Tensor {
     return wrap(typeof other === 'number' ? native.mulScalar(id(this), other) : native.mul(id(this), id(other)));
   }
-  div(other: TensorLike): Tensor {
+  /** Division; roundingMode 'floor' is Python's //, 'trunc' rounds toward zero (C's integer division). */
+  div(other: TensorLike, opts: { roundingMode?: 'floor' | 'trunc' | null } = {}): Tensor {
+    const mode = opts.roundingMode ?? null;
+    if (mode !== null) {
+      if (mode !== 'floor' && mode !== 'trunc') throw new Error(`div: roundingMode must be 'floor', 'trunc' or null, got '${mode}'`);
+      return wrap(typeof other === 'number' ? native.divScalarMode(id(this), other, mode) : native.divMode(id(this), id(other), mode));
+    }
     return wrap(typeof other === 'number' ? native.divScalar(id(this), other) : native.div(id(this), id(other)));
+  }
+  /** Python's a // b (torch.floor_divide). */
+  floorDivide(other: TensorLike): Tensor { return this.div(other, { roundingMode: 'floor' }); }
+  /** C's fmod: the remainder has the sign of the dividend (remainder() has the divisor's, as Python's %). */
+  fmod(other: TensorLike): Tensor {
+    return wrap(typeof other === 'number' ? native.fmodScalar(id(this), other) : native.fmod(id(this), id(other)));
+  }
+  atan2(other: Tensor): Tensor { return wrap(native.atan2(id(this), id(other))); }
+  hypot(other: Tensor): Tensor { return wrap(native.hypot(id(this), id(other))); }
+  /** this * log(other), 0 where this is 0. */
+  xlogy(other: Tensor): Tensor { return wrap(native.xlogy(id(this), id(other))); }
+  /** this + weight * (end - this) */
+  lerp(end: Tensor, weight: TensorLike): Tensor {
+    return wrap(typeof weight === 'number' ? native.lerp(id(this), id(end), weight) : native.lerpTensor(id(this), id(end), id(weight)));
   }
   pow(exponent: TensorLike): Tensor {
     return wrap(typeof exponent === 'number' ? native.powScalar(id(this), exponent) : native.pow(id(this), id(exponent)));
@@ -278,6 +349,32 @@ export class Tensor {
   logicalNot(): Tensor { return wrap(native.logicalNot(id(this))); }
   isnan(): Tensor { return wrap(native.isnan(id(this))); }
   isfinite(): Tensor { return wrap(native.isfinite(id(this))); }
+  isinf(): Tensor { return wrap(native.isinf(id(this))); }
+  tan(): Tensor { return wrap(native.tan(id(this))); }
+  asin(): Tensor { return wrap(native.asin(id(this))); }
+  acos(): Tensor { return wrap(native.acos(id(this))); }
+  atan(): Tensor { return wrap(native.atan(id(this))); }
+  sinh(): Tensor { return wrap(native.sinh(id(this))); }
+  cosh(): Tensor { return wrap(native.cosh(id(this))); }
+  asinh(): Tensor { return wrap(native.asinh(id(this))); }
+  acosh(): Tensor { return wrap(native.acosh(id(this))); }
+  atanh(): Tensor { return wrap(native.atanh(id(this))); }
+  expm1(): Tensor { return wrap(native.expm1(id(this))); }
+  exp2(): Tensor { return wrap(native.exp2(id(this))); }
+  log2(): Tensor { return wrap(native.log2(id(this))); }
+  log10(): Tensor { return wrap(native.log10(id(this))); }
+  trunc(): Tensor { return wrap(native.trunc(id(this))); }
+  frac(): Tensor { return wrap(native.frac(id(this))); }
+  erfc(): Tensor { return wrap(native.erfc(id(this))); }
+  erfinv(): Tensor { return wrap(native.erfinv(id(this))); }
+  lgamma(): Tensor { return wrap(native.lgamma(id(this))); }
+  digamma(): Tensor { return wrap(native.digamma(id(this))); }
+  /** log(p / (1 - p)); with eps, p is first clamped to [eps, 1 - eps]. */
+  logit(eps?: number | null): Tensor { return wrap(native.logit(id(this), eps ?? null)); }
+  /** NaN to nan (0), +inf to posinf and -inf to neginf (the dtype's largest / lowest by default). */
+  nanToNum(opts: { nan?: number; posinf?: number | null; neginf?: number | null } = {}): Tensor {
+    return wrap(native.nanToNum(id(this), opts.nan ?? 0, opts.posinf ?? null, opts.neginf ?? null));
+  }
 
   // ---------- comparisons ----------
   eq(o: TensorLike): Tensor { return wrap(typeof o === 'number' ? native.eqScalar(id(this), o) : native.eq(id(this), id(o))); }
@@ -288,6 +385,13 @@ export class Tensor {
   ge(o: TensorLike): Tensor { return wrap(typeof o === 'number' ? native.geScalar(id(this), o) : native.ge(id(this), id(o))); }
   logicalAnd(o: Tensor): Tensor { return wrap(native.logicalAnd(id(this), id(o))); }
   logicalOr(o: Tensor): Tensor { return wrap(native.logicalOr(id(this), id(o))); }
+  logicalXor(o: Tensor): Tensor { return wrap(native.logicalXor(id(this), id(o))); }
+  /** |this - other| <= atol + rtol * |other|, elementwise. */
+  isclose(other: Tensor, opts: { rtol?: number; atol?: number; equalNan?: boolean } = {}): Tensor {
+    return wrap(native.isclose(id(this), id(other), opts.rtol ?? 1e-5, opts.atol ?? 1e-8, opts.equalNan ?? false));
+  }
+  /** True when both have the same shape and the same values (torch.equal). */
+  equal(other: Tensor): boolean { return native.equal(id(this), id(other)); }
 
   // ---------- selection ----------
   /** where(cond, this, other): this where cond is true, other elsewhere. */
@@ -347,14 +451,58 @@ export class Tensor {
   logsumexp(dim: Dims, keepdim = false): Tensor {
     return wrap(native.logsumexp(id(this), dimList(dim), keepdim));
   }
-  all(): Tensor { return wrap(native.all(id(this))); }
-  any(): Tensor { return wrap(native.any(id(this))); }
+  all(dim?: number, keepdim = false): Tensor {
+    return wrap(dim === undefined ? native.all(id(this)) : native.allDim(id(this), dim, keepdim));
+  }
+  any(dim?: number, keepdim = false): Tensor {
+    return wrap(dim === undefined ? native.any(id(this)) : native.anyDim(id(this), dim, keepdim));
+  }
   cumsum(dim: number): Tensor { return wrap(native.cumsum(id(this), dim)); }
+  cumprod(dim: number): Tensor { return wrap(native.cumprod(id(this), dim)); }
+  logcumsumexp(dim: number): Tensor { return wrap(native.logcumsumexp(id(this), dim)); }
+  cummax(dim: number): ValuesIndices {
+    const [v, i] = native.cummax(id(this), dim);
+    return { values: wrap(v), indices: wrap(i) };
+  }
+  cummin(dim: number): ValuesIndices {
+    const [v, i] = native.cummin(id(this), dim);
+    return { values: wrap(v), indices: wrap(i) };
+  }
+  /** Largest values over dims (all when omitted), without indices. */
+  amax(dim?: Dims, keepdim = false): Tensor { return wrap(native.amax(id(this), dim === undefined ? [] : dimList(dim), keepdim)); }
+  amin(dim?: Dims, keepdim = false): Tensor { return wrap(native.amin(id(this), dim === undefined ? [] : dimList(dim), keepdim)); }
+  /** The median (the lower of the two middle values for an even count, as PyTorch), or {values, indices} along dim. */
+  median(): Tensor;
+  median(dim: number, keepdim?: boolean): ValuesIndices;
+  median(dim?: number, keepdim = false): Tensor | ValuesIndices {
+    if (dim === undefined) return wrap(native.medianAll(id(this)));
+    const [v, i] = native.medianDim(id(this), dim, keepdim);
+    return { values: wrap(v), indices: wrap(i) };
+  }
+  /** The k-th smallest value (k from 1) along dim. */
+  kthvalue(k: number, dim = -1, keepdim = false): ValuesIndices {
+    const [v, i] = native.kthvalue(id(this), k, dim, keepdim);
+    return { values: wrap(v), indices: wrap(i) };
+  }
+  countNonzero(dim?: Dims): Tensor { return wrap(native.countNonzero(id(this), dim === undefined ? [] : dimList(dim))); }
+  /** Quantiles q (a number or a 1-D tensor, in [0, 1]) over dim (or all), interpolated as numpy. */
+  quantile(q: TensorLike, dim?: number | null, opts: { keepdim?: boolean; interpolation?: 'linear' | 'lower' | 'higher' | 'midpoint' | 'nearest' } = {}): Tensor {
+    const qt = typeof q === 'number' ? new Tensor(native.full([], q, native.dtype(id(this)), native.device(id(this)))) : q;
+    try {
+      return wrap(native.quantile(id(this), id(qt), dim ?? null, opts.keepdim ?? false, opts.interpolation ?? 'linear'));
+    } finally {
+      if (qt !== q) qt.dispose();
+    }
+  }
 
   // ---------- matrix products ----------
   matmul(o: Tensor): Tensor { return wrap(native.matmul(id(this), id(o))); }
   mm(o: Tensor): Tensor { return wrap(native.mm(id(this), id(o))); }
   bmm(o: Tensor): Tensor { return wrap(native.bmm(id(this), id(o))); }
+  dot(o: Tensor): Tensor { return wrap(native.dot(id(this), id(o))); }
+  mv(v: Tensor): Tensor { return wrap(native.mv(id(this), id(v))); }
+  /** Cross product of 3-vectors along dim. */
+  cross(o: Tensor, dim = -1): Tensor { return wrap(native.cross(id(this), id(o), dim)); }
   /** beta * this + alpha * (m1 @ m2) */
   addmm(m1: Tensor, m2: Tensor, opts: { beta?: number; alpha?: number } = {}): Tensor {
     return wrap(native.addmm(id(this), id(m1), id(m2), opts.beta ?? 1, opts.alpha ?? 1));
@@ -386,11 +534,87 @@ export class Tensor {
   scatter(dim: number, index: Tensor, src: TensorLike): Tensor {
     return wrap(typeof src === 'number' ? native.scatterScalar(id(this), dim, id(index), src) : native.scatter(id(this), dim, id(index), id(src)));
   }
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
+    return wrap(native.scatterAdd(id(this), dim, id(index), id(src)));
+  }
+  /** scatter with a reduction: 'sum', 'prod', 'mean', 'amax' or 'amin'; includeSelf (true) counts this tensor's values in. */
+  scatterReduce(dim: number, index: Tensor, src: Tensor, reduce: 'sum' | 'prod' | 'mean' | 'amax' | 'amin', opts: { includeSelf?: boolean } = {}): Tensor {
+    return wrap(native.scatterReduce(id(this), dim, id(index), id(src), reduce, opts.includeSelf ?? true));
+  }
+  indexAdd(dim: number, index: Tensor, source: Tensor, opts: { alpha?: number } = {}): Tensor {
+    return wrap(native.indexAdd(id(this), dim, id(index), id(source), opts.alpha ?? 1));
+  }
+  indexCopy(dim: number, index: Tensor, source: Tensor): Tensor { return wrap(native.indexCopy(id(this), dim, id(index), id(source))); }
+  indexFill(dim: number, index: Tensor, value: number): Tensor { return wrap(native.indexFill(id(this), dim, id(index), value)); }
+  /** Elements at the given indices of the flattened tensor. */
+  take(index: Tensor): Tensor { return wrap(native.take(id(this), id(index))); }
+  takeAlongDim(indices: Tensor, dim: number): Tensor { return wrap(native.takeAlongDim(id(this), id(indices), dim)); }
+  maskedSelect(mask: Tensor): Tensor { return wrap(native.maskedSelect(id(this), id(mask))); }
+  /** Indices (N, ndim) of the nonzero elements. */
+  nonzero(): Tensor { return wrap(native.nonzero(id(this))); }
+
+  /**
+   * Python's t[...]: t.index(0, ':', null, idx) is t[0, :, None, idx]. Basic indices give a
+   * view (as in PyTorch), tensor indices a copy. See Index for what each position may be.
+   */
+  index(...indices: Index[]): Tensor { return wrap(native.index(id(this), encodeIndices(indices))); }
+  /** Python's t[...] = value, in place (recorded by autograd, as PyTorch's). */
+  indexPut_(indices: Index[], value: TensorLike): this {
+    if (typeof value === 'number') native.indexPutScalar_(id(this), encodeIndices(indices), value);
+    else native.indexPut_(id(this), encodeIndices(indices), id(value));
+    return this;
+  }
+  /** torch.index_put: a copy with values written at the points the index tensors give; accumulate adds repeated points. */
+  indexPutTensors(indices: Tensor[], values: Tensor, accumulate = false): Tensor {
+    return wrap(native.indexPutTensors(id(this), indices.map(id), id(values), accumulate));
+  }
+
   tril(diagonal = 0): Tensor { return wrap(native.tril(id(this), diagonal)); }
   triu(diagonal = 0): Tensor { return wrap(native.triu(id(this), diagonal)); }
   /** Splits into chunks of splitSize (or the given sizes) along dim. */
   split(splitSize: number | number[], dim = 0): Tensor[] { return wrapAll(native.split(id(this), splitSize, dim)); }
   chunk(chunks: number, dim = 0): Tensor[] { return wrapAll(native.chunk(id(this), chunks, dim)); }
+  unbind(dim = 0): Tensor[] { return wrapAll(native.unbind(id(this), dim)); }
+  flip(dims: Dims): Tensor { return wrap(native.flip(id(this), dimList(dims))); }
+  /** Rolls elements by shifts along dims; with no dims, over the flattened tensor. */
+  roll(shifts: number | number[], dims?: Dims): Tensor {
+    return wrap(native.roll(id(this), dimList(shifts), dims === undefined ? [] : dimList(dims)));
+  }
+  /** A vector's diagonal matrix, or a matrix's diagonal (offset above the main one when positive). */
+  diag(diagonal = 0): Tensor { return wrap(native.diag(id(this), diagonal)); }
+  diagEmbed(offset = 0, dim1 = -2, dim2 = -1): Tensor { return wrap(native.diagEmbed(id(this), offset, dim1, dim2)); }
+  diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor { return wrap(native.diagonal(id(this), offset, dim1, dim2)); }
+  trace(): Tensor { return wrap(native.trace(id(this))); }
+  movedim(source: Dims, destination: Dims): Tensor { return wrap(native.movedim(id(this), dimList(source), dimList(destination))); }
+  tile(reps: number[]): Tensor { return wrap(native.tile(id(this), reps)); }
+  broadcastTo(shape: Shape): Tensor { return wrap(native.broadcastTo(id(this), shape)); }
+  expandAs(other: Tensor): Tensor { return this.expand(other.shape); }
+  viewAs(other: Tensor): Tensor { return this.view(other.shape); }
+  reshapeAs(other: Tensor): Tensor { return this.reshape(other.shape); }
+  /** Sliding windows of size along dim, every step: a view with a new last dimension. */
+  unfold(dim: number, size: number, step: number): Tensor { return wrap(native.unfold(id(this), dim, size, step)); }
+  /** Each element repeated (a number, or a tensor of counts per element), along dim or over the flattened tensor. */
+  repeatInterleave(repeats: TensorLike, dim?: number): Tensor {
+    return wrap(typeof repeats === 'number'
+      ? native.repeatInterleave(id(this), repeats, dim ?? null)
+      : native.repeatInterleaveTensor(id(this), id(repeats), dim ?? null));
+  }
+  /** torch.unique: sorted distinct values, with the inverse indices and the counts when asked; with dim, distinct slices. */
+  unique(opts: { sorted?: boolean; returnInverse?: boolean; returnCounts?: boolean; dim?: number } = {}): { values: Tensor; inverse?: Tensor; counts?: Tensor } {
+    const [v, inv, cnt] = wrapAll(native.unique(id(this), opts.sorted ?? true, opts.returnInverse ?? false, opts.returnCounts ?? false, opts.dim ?? null));
+    return uniqueResult(v, inv, cnt, opts);
+  }
+  /** Drops consecutive repeats (as Unix uniq). */
+  uniqueConsecutive(opts: { returnInverse?: boolean; returnCounts?: boolean; dim?: number } = {}): { values: Tensor; inverse?: Tensor; counts?: Tensor } {
+    const [v, inv, cnt] = wrapAll(native.uniqueConsecutive(id(this), opts.returnInverse ?? false, opts.returnCounts ?? false, opts.dim ?? null));
+    return uniqueResult(v, inv, cnt, opts);
+  }
+  /** Counts of each value of a 1-D non-negative int tensor (weighted sums with weights). */
+  bincount(opts: { weights?: Tensor | null; minlength?: number } = {}): Tensor {
+    return wrap(native.bincount(id(this), opts.weights ? id(opts.weights) : -1, opts.minlength ?? 0));
+  }
+  /** Histogram of bins equal-width bins between min and max (the data's range when both are 0). */
+  histc(bins = 100, min = 0, max = 0): Tensor { return wrap(native.histc(id(this), bins, min, max)); }
 
   // ---------- sorting and sampling ----------
   topk(k: number, dim = -1, largest = true, sorted = true): ValuesIndices {
@@ -442,6 +666,16 @@ export class Tensor {
   uniform_(from = 0, to = 1): this { native.uniform_(id(this), from, to); return this; }
   sqrt_(): this { native.sqrt_(id(this)); return this; }
   maskedFill_(mask: Tensor, value: number): this { native.maskedFill_(id(this), id(mask), value); return this; }
+}
+
+// unique()'s optional results: the ones not asked for are freed, not returned.
+function uniqueResult(values: Tensor, inverse: Tensor, counts: Tensor, opts: { returnInverse?: boolean; returnCounts?: boolean }) {
+  const out: { values: Tensor; inverse?: Tensor; counts?: Tensor } = { values };
+  if (opts.returnInverse) out.inverse = inverse;
+  else inverse.dispose();
+  if (opts.returnCounts) out.counts = counts;
+  else counts.dispose();
+  return out;
 }
 
 /** @internal */

@@ -1,0 +1,27 @@
+// torch.autograd: gradients as values (autograd.grad), beside Tensor.backward()'s accumulation.
+import { native } from './native';
+import { Tensor, _wrap as wrap, _id as id } from './tensor';
+
+/**
+ * torch.autograd.grad: the gradients of outputs (summed, each weighted by its gradOutputs entry;
+ * a scalar output needs none) with respect to inputs, returned instead of accumulated into
+ * .grad. createGraph makes them differentiable (higher-order derivatives, gradient penalties);
+ * the graph is then kept, as retainGraph does. An input the outputs do not depend on is an
+ * error unless allowUnused, which gives null for it.
+ */
+export function grad(
+  outputs: Tensor | Tensor[],
+  inputs: Tensor | Tensor[],
+  opts: { gradOutputs?: (Tensor | null)[] | Tensor | null; retainGraph?: boolean; createGraph?: boolean; allowUnused?: boolean } = {},
+): (Tensor | null)[] {
+  const outs = Array.isArray(outputs) ? outputs : [outputs];
+  const ins = Array.isArray(inputs) ? inputs : [inputs];
+  const g = opts.gradOutputs;
+  const gradOutputs = g === undefined || g === null ? null : (Array.isArray(g) ? g : [g]).map((t) => (t ? id(t) : -1));
+  if (gradOutputs && gradOutputs.length !== outs.length) {
+    throw new Error(`autograd.grad: ${gradOutputs.length} gradOutputs for ${outs.length} outputs; give one per output (null for a scalar)`);
+  }
+  const createGraph = opts.createGraph ?? false;
+  const hs = native.autogradGrad(outs.map(id), ins.map(id), gradOutputs, opts.retainGraph ?? createGraph, createGraph, opts.allowUnused ?? false) as number[];
+  return hs.map((h) => (h < 0 ? null : wrap(h)));
+}

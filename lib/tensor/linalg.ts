@@ -1,0 +1,50 @@
+// torch.linalg: each function is one libtorch call of the same name (batched over leading dims).
+import { native } from './native';
+import { Tensor, _wrap as wrap, _id as id } from './tensor';
+
+const pair = ([a, b]: number[]): [Tensor, Tensor] => [wrap(a), wrap(b)];
+
+export const inv = (A: Tensor) => wrap(native.linalgInv(id(A)));
+export const det = (A: Tensor) => wrap(native.linalgDet(id(A)));
+/** sign and log of |det A|, for determinants too large or small to hold. */
+export function slogdet(A: Tensor): { sign: Tensor; logabsdet: Tensor } {
+  const [sign, logabsdet] = pair(native.linalgSlogdet(id(A)));
+  return { sign, logabsdet };
+}
+/** X with A X = B. */
+export const solve = (A: Tensor, B: Tensor) => wrap(native.linalgSolve(id(A), id(B)));
+/** L with A = L Lᴴ (upper: U with A = Uᴴ U). */
+export const cholesky = (A: Tensor, opts: { upper?: boolean } = {}) => wrap(native.linalgCholesky(id(A), opts.upper ?? false));
+export const pinv = (A: Tensor, opts: { rcond?: number; hermitian?: boolean } = {}) =>
+  wrap(native.linalgPinv(id(A), opts.rcond ?? 1e-15, opts.hermitian ?? false));
+export const matrixExp = (A: Tensor) => wrap(native.linalgMatrixExp(id(A)));
+export const matrixPower = (A: Tensor, n: number) => wrap(native.linalgMatrixPower(id(A), n));
+export const matrixRank = (A: Tensor, opts: { hermitian?: boolean } = {}) => wrap(native.linalgMatrixRank(id(A), opts.hermitian ?? false));
+/** The ord-norm of x as a vector (over dims, or all elements). */
+export function vectorNorm(x: Tensor, ord = 2, dim?: number | number[] | null, keepdim = false): Tensor {
+  const dims = dim === undefined || dim === null ? null : typeof dim === 'number' ? [dim] : dim;
+  return wrap(native.linalgVectorNorm(id(x), ord, dims, keepdim));
+}
+/** Frobenius ('fro'), nuclear ('nuc') or ord ±1, ±2, ±Infinity norm over the last two dims. */
+export function matrixNorm(A: Tensor, ord: number | 'fro' | 'nuc' = 'fro', keepdim = false): Tensor {
+  return wrap(native.linalgMatrixNorm(id(A), ord, keepdim));
+}
+/** A = Q R; mode 'reduced' (default), 'complete' or 'r' (Q empty). */
+export function qr(A: Tensor, mode: 'reduced' | 'complete' | 'r' = 'reduced'): { Q: Tensor; R: Tensor } {
+  const [Q, R] = pair(native.linalgQr(id(A), mode));
+  return { Q, R };
+}
+/** Eigenvalues (ascending) and eigenvectors of a symmetric / Hermitian matrix, from its lower (L) or upper (U) triangle. */
+export function eigh(A: Tensor, UPLO: 'L' | 'U' = 'L'): { eigenvalues: Tensor; eigenvectors: Tensor } {
+  const [eigenvalues, eigenvectors] = pair(native.linalgEigh(id(A), UPLO));
+  return { eigenvalues, eigenvectors };
+}
+export const eigvalsh = (A: Tensor, UPLO: 'L' | 'U' = 'L') => wrap(native.linalgEigvalsh(id(A), UPLO));
+/** A = U diag(S) Vh; fullMatrices (true, as PyTorch) gives square U and Vh. */
+export function svd(A: Tensor, opts: { fullMatrices?: boolean } = {}): { U: Tensor; S: Tensor; Vh: Tensor } {
+  const [U, S, Vh] = (native.linalgSvd(id(A), opts.fullMatrices ?? true) as number[]).map(wrap);
+  return { U, S, Vh };
+}
+export const svdvals = (A: Tensor) => wrap(native.linalgSvdvals(id(A)));
+/** The least-squares solution X of A X ≈ B. */
+export const lstsq = (A: Tensor, B: Tensor) => wrap(native.linalgLstsq(id(A), id(B)));

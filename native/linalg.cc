@@ -1,0 +1,97 @@
+// torch.linalg, the creation ops with spacing (linspace, logspace) and torch.autograd.grad.
+#include <torch/csrc/autograd/autograd.h>
+
+#include "common.h"
+
+namespace tstorch {
+namespace {
+
+#define T0 argTensor(info, 0)
+#define OP(name, expr) \
+  Napi::Value name(const Napi::CallbackInfo& info) { return ret(info, expr); }
+
+// --- creation ---
+// linspace(start, end, steps, dtype, device), logspace(start, end, steps, base, dtype, device)
+OP(linspace, at::linspace(argScalar(info, 0), argScalar(info, 1), argInt64(info, 2), argOptions(info, 3, 4)))
+OP(logspace, at::logspace(argScalar(info, 0), argScalar(info, 1), argInt64(info, 2), argDouble(info, 3), argOptions(info, 4, 5)))
+
+// --- linalg: each is torch.linalg's function of the same name ---
+OP(linalgInv, at::linalg_inv(T0))
+OP(linalgDet, at::linalg_det(T0))
+OP(linalgSolve, at::linalg_solve(T0, argTensor(info, 1)))
+OP(linalgCholesky, at::linalg_cholesky(T0, argBool(info, 1)))
+OP(linalgPinv, at::linalg_pinv(T0, argDouble(info, 1), argBool(info, 2)))
+OP(linalgMatrixExp, at::linalg_matrix_exp(T0))
+OP(linalgMatrixPower, at::linalg_matrix_power(T0, argInt64(info, 1)))
+OP(linalgMatrixRank, at::linalg_matrix_rank(T0, c10::optional<double>(), c10::optional<double>(), argBool(info, 1)))
+// linalgVectorNorm(x, ord, dims|null, keepdim)
+Napi::Value linalgVectorNorm(const Napi::CallbackInfo& info) {
+  c10::optional<at::IntArrayRef> dims;
+  std::vector<int64_t> d;
+  if (!isNullish(info, 2)) {
+    d = argInts(info, 2);
+    dims = d;
+  }
+  return ret(info, at::linalg_vector_norm(T0, argScalar(info, 1), dims, argBool(info, 3)));
+}
+// linalgMatrixNorm(x, ord: number | 'fro' | 'nuc', keepdim): over the last two dims
+Napi::Value linalgMatrixNorm(const Napi::CallbackInfo& info) {
+  std::vector<int64_t> dims{-2, -1};
+  if (info[1].IsString()) return ret(info, at::linalg_matrix_norm(T0, argString(info, 1), dims, argBool(info, 2)));
+  return ret(info, at::linalg_matrix_norm(T0, argScalar(info, 1), dims, argBool(info, 2)));
+}
+Napi::Value linalgSlogdet(const Napi::CallbackInfo& info) {
+  auto r = at::linalg_slogdet(T0);
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
+Napi::Value linalgQr(const Napi::CallbackInfo& info) {
+  auto r = at::linalg_qr(T0, argString(info, 1));
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
+Napi::Value linalgEigh(const Napi::CallbackInfo& info) {
+  auto r = at::linalg_eigh(T0, argString(info, 1));
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
+Napi::Value linalgSvd(const Napi::CallbackInfo& info) {
+  auto r = at::linalg_svd(T0, argBool(info, 1));
+  return retList(info, {std::get<0>(r), std::get<1>(r), std::get<2>(r)});
+}
+OP(linalgSvdvals, at::linalg_svdvals(T0))
+OP(linalgEigvalsh, at::linalg_eigvalsh(T0, argString(info, 1)))
+Napi::Value linalgLstsq(const Napi::CallbackInfo& info) {
+  auto r = at::linalg_lstsq(T0, argTensor(info, 1));
+  return ret(info, std::get<0>(r));
+}
+
+// --- autograd ---
+// grad(outputs, inputs, gradOutputs (handles, -1 = none), retainGraph, createGraph, allowUnused):
+// torch.autograd.grad; an input the outputs do not depend on gives -1 (None) when allowUnused.
+Napi::Value autogradGrad(const Napi::CallbackInfo& info) {
+  std::vector<at::Tensor> outputs = argTensors(info, 0), inputs = argTensors(info, 1);
+  std::vector<at::Tensor> gradOutputs;
+  if (!isNullish(info, 2)) {
+    Napi::Array g = info[2].As<Napi::Array>();
+    for (uint32_t k = 0; k < g.Length(); ++k) {
+      int32_t h = g.Get(k).As<Napi::Number>().Int32Value();
+      gradOutputs.push_back(h < 0 ? at::Tensor() : table(info).get(h));
+    }
+  }
+  auto grads = torch::autograd::grad(outputs, inputs, gradOutputs, argBool(info, 3), argBool(info, 4), argBool(info, 5));
+  return retList(info, grads);
+}
+
+#undef OP
+
+}  // namespace
+
+void registerLinalg(Registrar& r) {
+#define R(name) r.add<name>(#name)
+  R(linspace); R(logspace);
+  R(linalgInv); R(linalgDet); R(linalgSolve); R(linalgCholesky); R(linalgPinv); R(linalgMatrixExp);
+  R(linalgMatrixPower); R(linalgMatrixRank); R(linalgVectorNorm); R(linalgMatrixNorm); R(linalgSlogdet);
+  R(linalgQr); R(linalgEigh); R(linalgSvd); R(linalgSvdvals); R(linalgEigvalsh); R(linalgLstsq);
+  R(autogradGrad);
+#undef R
+}
+
+}  // namespace tstorch
