@@ -306,3 +306,44 @@ describe('tensor ops against PyTorch (float64, 1e-10; integers and booleans exac
     expect(checked.gradients).toBeGreaterThanOrEqual(64);
   });
 });
+
+describe('bad input to the new ops is a clear error, never a crash', () => {
+  test('indexing', () => {
+    torch.tidy(() => {
+      const x = torch.randn([3, 4]);
+      expect(() => x.index('1-2')).toThrow(/a string index is '\.\.\.' or a slice such as ':'/);
+      expect(() => x.index(1.5)).toThrow(/integer indices must be whole numbers/);
+      expect(() => x.index(torch.Slice(0, 2, 0))).toThrow(/step 0/);
+      expect(() => x.index(5)).toThrow(/index 5 is out of bounds for dimension 0 with size 3/);
+      expect(() => x.index(0, 0, 0)).toThrow(/too many indices/);
+      expect(() => x.index(torch.tensor([0.5]))).toThrow(/tensors used as indices must be long, int, byte or bool tensors|indices/);
+      expect(() => x.index({} as never)).toThrow(/is not an index/);
+      expect(() => x.indexPut_([0], torch.randn([5]))).toThrow(/shape mismatch|size|expand/);
+      // Negative steps are not PyTorch's either (use flip()).
+      expect(() => x.index('::-1')).toThrow(/step must be greater than zero/);
+    });
+  });
+  test('autograd.grad', () => {
+    torch.tidy(() => {
+      const a = torch.randn([3], { requiresGrad: true }), b = torch.randn([3], { requiresGrad: true });
+      const y = a.mul(2).sum();
+      expect(() => autograd.grad(y, [a, b], { retainGraph: true })).toThrow(/appears to not have been used in the graph/);
+      expect(autograd.grad(y, [a, b], { allowUnused: true, retainGraph: true })[1]).toBeNull();
+      expect(() => autograd.grad(a.mul(2), a)).toThrow(/grad can be implicitly created only for scalar outputs/);
+      expect(() => autograd.grad([y], [a], { gradOutputs: [null, null] })).toThrow(/2 gradOutputs for 1 outputs/);
+      expect(() => autograd.grad(torch.randn([1]).sum(), a)).toThrow(/does not require grad/);
+    });
+  });
+  test('functional and linalg', () => {
+    torch.tidy(() => {
+      expect(() => F.mseLoss(torch.randn([3]), torch.randn([3]), { reduction: 'avg' as never })).toThrow(/mseLoss: unknown reduction 'avg'/);
+      expect(() => F.conv2d(torch.randn([1, 3, 8, 8]), torch.randn([4, 3, 3]), null)).toThrow(/weight|dimension|4-dimensional/);
+      expect(() => F.conv1d(torch.randn([1, 3, 8]), torch.randn([4, 3, 3]), null, { stride: [1, 2] })).toThrow(/conv1d stride: expected 1 integer\(s\)/);
+      expect(() => F.maxPool2d(torch.randn([1, 1, 4, 4]), 1.5)).toThrow(/maxPool2d kernelSize: expected 2 integer/);
+      expect(() => linalg.cholesky(torch.tensor([[1, 2], [2, 1]], { dtype: 'float64' }))).toThrow(/not positive-definite/);
+      expect(() => linalg.inv(torch.zeros([2, 3]))).toThrow(/square/);
+      expect(() => torch.einsum('ij,jk->ik', torch.randn([2, 3]), torch.randn([4, 2]))).toThrow(/einsum|size|operand/);
+      expect(() => torch.randn([3]).div(2, { roundingMode: 'round' as never })).toThrow(/roundingMode must be 'floor', 'trunc' or null/);
+    });
+  });
+});

@@ -11,6 +11,7 @@ import { noGrad, manualSeed, getRngState, setRngState } from '../tensor/runtime'
 import { DType, Device } from '../tensor/dtype';
 import { Module, ModuleList } from '../nn/module';
 import { Conv1D, Dropout, Embedding, LayerNorm, Linear } from '../nn/layers';
+import type { TensorModule } from '../nn/containers';
 import * as F from '../nn/functional';
 import { BeamSearchOutput, DecodingState, GenerateOptions, beamSearch, checkGenerateOptions, decodeGreedy, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
 import { saveFile } from '../io/safetensors';
@@ -99,7 +100,7 @@ function resolveAttnImplementation(a: AttnImplementation | undefined): AttnImple
 }
 
 /** A layer mapping one tensor to one tensor (Conv1D, or LoRA's wrapper around it). */
-export type TensorModule = { forward(x: Tensor): Tensor } & Module;
+export type { TensorModule };
 
 /** A layer's cached keys and values, (B, n_head, T, head_dim) each. */
 export type LayerPast = [Tensor, Tensor];

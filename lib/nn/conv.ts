@@ -1,0 +1,110 @@
+// Convolution and pooling layers over (N, C, L) and (N, C, H, W), as torch.nn's.
+import { Tensor } from '../tensor/tensor';
+import { empty } from '../tensor/creation';
+import { noGrad } from '../tensor/runtime';
+import { Module } from './module';
+import * as F from './functional';
+import { kaimingUniform_ } from './init';
+import type { FactoryOptions } from './layers';
+
+type Size = number | number[];
+const tuple = (v: Size, nd: number): number[] => (typeof v === 'number' ? new Array(nd).fill(v) : v);
+
+export interface ConvLayerOptions extends FactoryOptions {
+  stride?: Size;
+  padding?: Size | 'same' | 'valid';
+  dilation?: Size;
+  groups?: number;
+  bias?: boolean;
+  /** how the input is padded: 'zeros' (default), 'reflect', 'replicate' or 'circular' */
+  paddingMode?: 'zeros' | 'reflect' | 'replicate' | 'circular';
+}
+
+/** nn.Conv1d / nn.Conv2d: weight (out, in / groups, ...kernel), PyTorch's initialisation. */
+abstract class ConvNd extends Module {
+  declare weight: Tensor;
+  declare bias: Tensor | null;
+  readonly kernelSize: number[];
+  readonly stride: number[];
+  readonly padding: number[] | 'same' | 'valid';
+  readonly dilation: number[];
+  readonly groups: number;
+  readonly paddingMode: 'zeros' | 'reflect' | 'replicate' | 'circular';
+
+  constructor(private readonly nd: number, readonly inChannels: number, readonly outChannels: number, kernelSize: Size, opts: ConvLayerOptions = {}) {
+    super();
+    const name = `Conv${nd}d`;
+    this.groups = opts.groups ?? 1;
+    if (inChannels % this.groups || outChannels % this.groups) {
+      throw new Error(`${name}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${this.groups})`);
+    }
+    this.kernelSize = tuple(kernelSize, nd);
+    this.stride = tuple(opts.stride ?? 1, nd);
+    this.padding = typeof opts.padding === 'string' ? opts.padding : tuple(opts.padding ?? 0, nd);
+    this.dilation = tuple(opts.dilation ?? 1, nd);
+    this.paddingMode = opts.paddingMode ?? 'zeros';
+    if (this.padding === 'same' && this.stride.some((s) => s !== 1)) throw new Error(`${name}: padding 'same' needs stride 1, as in PyTorch`);
+    if (this.paddingMode !== 'zeros' && typeof this.padding === 'string') throw new Error(`${name}: paddingMode '${this.paddingMode}' needs numeric padding`);
+    this.registerParameter('weight', empty([outChannels, inChannels / this.groups, ...this.kernelSize], opts));
+    this.registerParameter('bias', opts.bias === false ? null : empty([outChannels], opts));
+    // reset_parameters(): kaiming_uniform_(a=√5), bias uniform(±1/√fan_in), in that order.
+    noGrad(() => {
+      kaimingUniform_(this.weight, Math.sqrt(5));
+      const fanIn = (inChannels / this.groups) * this.kernelSize.reduce((a, b) => a * b, 1);
+      const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
+      this.bias?.uniform_(-bound, bound);
+    });
+  }
+
+  forward(x: Tensor): Tensor {
+    const conv = this.nd === 1 ? F.conv1d : F.conv2d;
+    const opts = { stride: this.stride, dilation: this.dilation, groups: this.groups };
+    if (this.paddingMode === 'zeros') return conv(x, this.weight, this.bias, { ...opts, padding: this.padding });
+    // Other modes pad first (last dim first, as F.pad wants), then convolve without padding.
+    const p = this.padding as number[];
+    const padded = F.pad(x, [...p].reverse().flatMap((k) => [k, k]), { mode: this.paddingMode });
+    const out = conv(padded, this.weight, this.bias, { ...opts, padding: 0 });
+    padded.dispose();
+    return out;
+  }
+  protected override extraRepr(): string {
+    return `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize}], stride=[${this.stride}]` +
+      (typeof this.padding === 'string' ? `, padding='${this.padding}'` : this.padding.some((p) => p) ? `, padding=[${this.padding}]` : '') +
+      (this.groups !== 1 ? `, groups=${this.groups}` : '') + (this.bias ? '' : ', bias=false');
+  }
+}
+export class Conv1d extends ConvNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: Size, opts: ConvLayerOptions = {}) {
+    super(1, inChannels, outChannels, kernelSize, opts);
+  }
+}
+export class Conv2d extends ConvNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: Size, opts: ConvLayerOptions = {}) {
+    super(2, inChannels, outChannels, kernelSize, opts);
+  }
+}
+
+export class MaxPool1d extends Module {
+  constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { dilation?: Size } = {}) { super(); }
+  forward(x: Tensor): Tensor { return F.maxPool1d(x, this.kernelSize, this.opts); }
+}
+export class MaxPool2d extends Module {
+  constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { dilation?: Size } = {}) { super(); }
+  forward(x: Tensor): Tensor { return F.maxPool2d(x, this.kernelSize, this.opts); }
+}
+export class AvgPool1d extends Module {
+  constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { countIncludePad?: boolean } = {}) { super(); }
+  forward(x: Tensor): Tensor { return F.avgPool1d(x, this.kernelSize, this.opts); }
+}
+export class AvgPool2d extends Module {
+  constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { countIncludePad?: boolean } = {}) { super(); }
+  forward(x: Tensor): Tensor { return F.avgPool2d(x, this.kernelSize, this.opts); }
+}
+export class AdaptiveAvgPool1d extends Module {
+  constructor(readonly outputSize: Size) { super(); }
+  forward(x: Tensor): Tensor { return F.adaptiveAvgPool1d(x, this.outputSize); }
+}
+export class AdaptiveAvgPool2d extends Module {
+  constructor(readonly outputSize: Size) { super(); }
+  forward(x: Tensor): Tensor { return F.adaptiveAvgPool2d(x, this.outputSize); }
+}

@@ -1,0 +1,89 @@
+// Normalization layers with running statistics or groups: nn.BatchNorm1d/2d, nn.GroupNorm.
+import { Tensor } from '../tensor/tensor';
+import { ones, zeros, tensor } from '../tensor/creation';
+import { noGrad } from '../tensor/runtime';
+import { Module } from './module';
+import * as F from './functional';
+import type { FactoryOptions } from './layers';
+
+export interface BatchNormOptions extends FactoryOptions {
+  eps?: number;
+  /** weight of the newest batch in the running statistics; null: a cumulative average */
+  momentum?: number | null;
+  affine?: boolean;
+  trackRunningStats?: boolean;
+}
+
+/**
+ * Batch normalization over the channel dim (1). Training: batch statistics, and the running
+ * ones updated (unbiased variance) with numBatchesTracked; eval: the running ones. State-dict
+ * names as PyTorch's: weight, bias, running_mean, running_var, num_batches_tracked.
+ */
+abstract class BatchNormNd extends Module {
+  declare weight: Tensor | null;
+  declare bias: Tensor | null;
+  declare running_mean: Tensor | null;
+  declare running_var: Tensor | null;
+  declare num_batches_tracked: Tensor | null;
+  readonly eps: number;
+  readonly momentum: number | null;
+
+  constructor(private readonly inputDims: number[], readonly numFeatures: number, opts: BatchNormOptions = {}) {
+    super();
+    this.eps = opts.eps ?? 1e-5;
+    this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
+    const affine = opts.affine ?? true, track = opts.trackRunningStats ?? true;
+    this.registerParameter('weight', affine ? ones([numFeatures], opts) : null);
+    this.registerParameter('bias', affine ? zeros([numFeatures], opts) : null);
+    this.registerBuffer('running_mean', track ? zeros([numFeatures], opts) : null);
+    this.registerBuffer('running_var', track ? ones([numFeatures], opts) : null);
+    this.registerBuffer('num_batches_tracked', track ? tensor(0, { dtype: 'int64', device: opts.device }) : null);
+  }
+
+  forward(x: Tensor): Tensor {
+    if (!this.inputDims.includes(x.ndim) || x.shape[1] !== this.numFeatures) {
+      throw new Error(`${this.constructor.name}(${this.numFeatures}): expected input of ${this.inputDims.join(' or ')} dims with ${this.numFeatures} channels in dim 1, got [${x.shape}]`);
+    }
+    let factor = this.momentum ?? 0;
+    if (this.training && this.num_batches_tracked) {
+      noGrad(() => this.num_batches_tracked!.add_(1));
+      if (this.momentum === null) factor = 1 / (this.num_batches_tracked.item() as number);
+    }
+    // Batch statistics in training, and whenever there are no running ones.
+    const useBatchStats = this.training || !this.running_mean;
+    return F.batchNorm(x, this.running_mean, this.running_var, { weight: this.weight, bias: this.bias, training: useBatchStats, momentum: factor, eps: this.eps });
+  }
+  protected override extraRepr(): string {
+    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.weight !== null}, trackRunningStats=${this.running_mean !== null}`;
+  }
+}
+/** Over (N, C) or (N, C, L). */
+export class BatchNorm1d extends BatchNormNd {
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
+    super([2, 3], numFeatures, opts);
+  }
+}
+/** Over (N, C, H, W). */
+export class BatchNorm2d extends BatchNormNd {
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
+    super([4], numFeatures, opts);
+  }
+}
+
+export class GroupNorm extends Module {
+  declare weight: Tensor | null;
+  declare bias: Tensor | null;
+  constructor(readonly numGroups: number, readonly numChannels: number, readonly eps = 1e-5, opts: FactoryOptions & { affine?: boolean } = {}) {
+    super();
+    if (numChannels % numGroups) throw new Error(`GroupNorm: numChannels (${numChannels}) must be divisible by numGroups (${numGroups})`);
+    const affine = opts.affine ?? true;
+    this.registerParameter('weight', affine ? ones([numChannels], opts) : null);
+    this.registerParameter('bias', affine ? zeros([numChannels], opts) : null);
+  }
+  forward(x: Tensor): Tensor {
+    return F.groupNorm(x, this.numGroups, this.weight, this.bias, this.eps);
+  }
+  protected override extraRepr(): string {
+    return `${this.numGroups}, ${this.numChannels}, eps=${this.eps}`;
+  }
+}

@@ -1,0 +1,74 @@
+"""Reference for test/nn.modules.test.ts: two small networks made of torch.nn layers, in PyTorch.
+
+Usage: nn_ref.py INPUTS.safetensors OUT.safetensors
+
+Each network is built right after torch.manual_seed(SEED) (the TypeScript test builds its own
+after torch.manualSeed(SEED)), its initial state dict written (`<net>.init.<name>`), then trained
+for 3 AdamW steps (lr 1e-2, weight decay 0.01) on the inputs with cross-entropy in train mode:
+the losses (`<net>.losses`), the first step's gradients (`<net>.grad.<name>`), the final state
+dict with the running statistics (`<net>.final.<name>`) and the eval-mode logits after training
+(`<net>.eval`).
+"""
+import os
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(__file__))
+import st  # noqa: E402
+
+SEED = 5
+
+
+def cnn():
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 12, (3, 2), stride=(1, 2), padding_mode="reflect", padding=(1, 1), groups=4), nn.GroupNorm(3, 12), nn.SiLU(),
+        nn.AdaptiveAvgPool2d((2, 2)), nn.Flatten(), nn.Linear(48, 5),
+    )
+
+
+def seq1d():
+    return nn.Sequential(
+        nn.Conv1d(4, 6, 3, padding="same", bias=False), nn.BatchNorm1d(6, momentum=None), nn.GELU(approximate="tanh"),
+        nn.Conv1d(6, 6, 2, stride=2, padding_mode="circular", padding=1), nn.LeakyReLU(0.1), nn.AvgPool1d(2),
+        nn.Flatten(), nn.Linear(18, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 5),
+    )
+
+
+def run(name, make, x, y, out):
+    torch.manual_seed(SEED)
+    net = make()
+    for k, v in net.state_dict().items():
+        out[f"{name}.init.{k}"] = v.clone()
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-2, weight_decay=0.01)
+    losses = []
+    for step in range(3):
+        opt.zero_grad()
+        loss = F.cross_entropy(net(x), y)
+        loss.backward()
+        if step == 0:
+            for k, p in net.named_parameters():
+                out[f"{name}.grad.{k}"] = p.grad.clone()
+        opt.step()
+        losses.append(loss.item())
+    out[f"{name}.losses"] = torch.tensor(losses, dtype=torch.float64)
+    for k, v in net.state_dict().items():
+        out[f"{name}.final.{k}"] = v.clone()
+    net.eval()
+    with torch.no_grad():
+        out[f"{name}.eval"] = net(x)
+
+
+def main(inputs_path, out_path):
+    t = st.load(inputs_path)
+    out = {}
+    run("cnn", cnn, t["cnn.x"], t["cnn.y"], out)
+    run("seq1d", seq1d, t["seq1d.x"], t["seq1d.y"], out)
+    st.save(out_path, out)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])

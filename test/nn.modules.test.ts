@@ -1,0 +1,140 @@
+// torch.nn layers (Sequential, Conv1d/2d, BatchNorm1d/2d, GroupNorm, pooling, activations)
+// against PyTorch's own, in scripts/reference/nn_ref.py: the same seed gives the same initial
+// weights (PyTorch's initialisation, drawn in the same order), and 3 AdamW steps in train mode
+// give the same losses, gradients, weights, running statistics and eval-mode logits (float32).
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+
+const nn = torch.nn;
+const F = nn.functional;
+const PYTHON = '/usr/bin/python3';
+const REF = path.join(__dirname, '..', 'scripts', 'reference', 'nn_ref.py');
+const SEED = 5;
+
+const nets: Record<string, () => torch.nn.Sequential> = {
+  cnn: () => new nn.Sequential(
+    new nn.Conv2d(3, 8, 3, { padding: 1 }), new nn.BatchNorm2d(8), new nn.ReLU(), new nn.MaxPool2d(2),
+    new nn.Conv2d(8, 12, [3, 2], { stride: [1, 2], paddingMode: 'reflect', padding: [1, 1], groups: 4 }), new nn.GroupNorm(3, 12), new nn.SiLU(),
+    new nn.AdaptiveAvgPool2d([2, 2]), new nn.Flatten(), new nn.Linear(48, 5),
+  ),
+  seq1d: () => new nn.Sequential(
+    new nn.Conv1d(4, 6, 3, { padding: 'same', bias: false }), new nn.BatchNorm1d(6, { momentum: null }), new nn.GELU('tanh'),
+    new nn.Conv1d(6, 6, 2, { stride: 2, paddingMode: 'circular', padding: 1 }), new nn.LeakyReLU(0.1), new nn.AvgPool1d(2),
+    new nn.Flatten(), new nn.Linear(18, 8), new nn.BatchNorm1d(8), new nn.Tanh(), new nn.Linear(8, 5),
+  ),
+};
+
+let want: Map<string, torch.Tensor>;
+const data: Record<string, torch.Tensor> = {};
+
+function err(a: torch.Tensor, b: torch.Tensor): number {
+  expect(a.shape).toEqual(b.shape);
+  return torch.tidy(() => {
+    const d = a.to({ dtype: 'float64' }).sub(b.to({ dtype: 'float64' })).abs().max().item() as number;
+    return d / Math.max(b.to({ dtype: 'float64' }).abs().max().item() as number, 1e-6);
+  });
+}
+
+beforeAll(() => {
+  torch.manualSeed(11);
+  data['cnn.x'] = torch.keep(torch.randn([6, 3, 8, 8]));
+  data['cnn.y'] = torch.keep(torch.randint(0, 5, [6]));
+  data['seq1d.x'] = torch.keep(torch.randn([7, 4, 12]));
+  data['seq1d.y'] = torch.keep(torch.randint(0, 5, [7]));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-nn-'));
+  torch.io.safetensors.saveFile(path.join(tmp, 'in.safetensors'), data);
+  const run = spawnSync(PYTHON, [REF, path.join(tmp, 'in.safetensors'), path.join(tmp, 'out.safetensors')], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`nn_ref.py failed:\n${run.stderr}`);
+  want = torch.io.safetensors.loadFile(path.join(tmp, 'out.safetensors')).tensors;
+  for (const t of want.values()) torch.keep(t);
+  fs.rmSync(tmp, { recursive: true, force: true });
+}, 120_000);
+
+describe.each(Object.keys(nets))('%s: torch.nn layers train as PyTorch\'s', (name) => {
+  test('same seed, same initial weights and buffers (exactly), same state-dict names', () => {
+    torch.manualSeed(SEED);
+    const net = nets[name]();
+    const ours = net.stateDict();
+    const theirs = [...want.keys()].filter((k) => k.startsWith(`${name}.init.`)).map((k) => k.slice(`${name}.init.`.length));
+    expect([...ours.keys()].sort()).toEqual(theirs.sort()); // (a safetensors file keeps no order)
+    for (const [k, t] of ours) expect([k, t.dtype, t.equal(want.get(`${name}.init.${k}`)!)]).toEqual([k, want.get(`${name}.init.${k}`)!.dtype, true]);
+    net.dispose();
+  });
+
+  test('3 AdamW steps: losses, gradients, weights, running statistics and eval logits within 1e-5', () => {
+    torch.manualSeed(SEED);
+    const net = nets[name]();
+    const opt = new torch.optim.AdamW(net.parameters(), { lr: 1e-2, weightDecay: 0.01 });
+    const losses: number[] = [];
+    for (let step = 0; step < 3; step++) {
+      torch.tidy(() => {
+        net.zeroGrad();
+        const loss = F.crossEntropy(net.forward(data[`${name}.x`]), data[`${name}.y`]);
+        loss.backward();
+        if (step === 0) {
+          for (const [k, p] of net.namedParameters()) {
+            const e = err(p.grad!, want.get(`${name}.grad.${k}`)!);
+            if (!(e < 1e-5)) throw new Error(`gradient of ${k}: off by ${e}`);
+          }
+        }
+        opt.step();
+        losses.push(loss.item() as number);
+      });
+    }
+    const wantLosses = want.get(`${name}.losses`)!.tolist() as number[];
+    losses.forEach((l, i) => expect(Math.abs(l - wantLosses[i]) / Math.abs(wantLosses[i])).toBeLessThan(1e-5));
+    for (const [k, t] of net.stateDict()) {
+      const w = want.get(`${name}.final.${k}`)!;
+      if (t.dtype === 'int64') expect([k, t.tolist()]).toEqual([k, w.tolist()]);
+      else {
+        const e = err(t, w);
+        if (!(e < 1e-5)) throw new Error(`${k} after 3 steps: off by ${e}`);
+      }
+    }
+    net.eval();
+    const logits = torch.noGrad(() => net.forward(data[`${name}.x`]));
+    expect(err(logits, want.get(`${name}.eval`)!)).toBeLessThan(1e-5);
+    logits.dispose();
+    net.dispose();
+  });
+});
+
+describe('torch.nn layers: errors and bookkeeping', () => {
+  test('bad shapes and settings are clear errors', () => {
+    expect(() => new nn.Conv2d(3, 8, 3, { groups: 2 })).toThrow(/divisible by groups/);
+    expect(() => new nn.Conv1d(4, 4, 3, { padding: 'same', stride: 2 })).toThrow(/'same' needs stride 1/);
+    expect(() => new nn.GroupNorm(4, 6)).toThrow(/divisible by numGroups/);
+    const bn = new nn.BatchNorm2d(3);
+    torch.tidy(() => {
+      expect(() => bn.forward(torch.randn([2, 4, 5, 5]))).toThrow(/BatchNorm2d\(3\): expected input of 4 dims with 3 channels in dim 1, got \[2,4,5,5\]/);
+      const conv = new nn.Conv2d(3, 4, 3);
+      expect(() => conv.forward(torch.randn([2, 5, 8, 8]))).toThrow(/expected input\[2, 5, 8, 8\] to have 3 channels|channels/);
+      conv.dispose();
+    });
+    bn.dispose();
+  });
+
+  test('Sequential frees its intermediate results and keeps memory flat over steps', () => {
+    torch.manualSeed(SEED);
+    const net = nets.cnn();
+    const x = data['cnn.x'];
+    const step = () => torch.tidy(() => {
+      const out = net.forward(x);
+      out.sum().backward();
+    });
+    step();
+    const before = torch.memory().liveTensors;
+    for (let i = 0; i < 20; i++) step();
+    expect(torch.memory().liveTensors).toBe(before);
+    // Outside any tidy(), only the result is left behind.
+    const live = torch.memory().liveTensors;
+    const out = torch.noGrad(() => net.forward(x));
+    expect(torch.memory().liveTensors).toBe(live + 1);
+    out.dispose();
+    expect(String(net)).toMatch(/Conv2d\(3, 8, kernelSize=\[3,3\]/);
+    net.dispose();
+  });
+});
