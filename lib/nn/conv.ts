@@ -84,27 +84,36 @@ export class Conv2d extends ConvNd {
   }
 }
 
+const poolRepr = (k: Size, o: F.PoolOptions) =>
+  `kernelSize=${JSON.stringify(k)}, stride=${JSON.stringify(o.stride ?? k)}` + (o.padding ? `, padding=${JSON.stringify(o.padding)}` : '') + (o.ceilMode ? ', ceilMode=true' : '');
+
 export class MaxPool1d extends Module {
   constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { dilation?: Size } = {}) { super(); }
   forward(x: Tensor): Tensor { return F.maxPool1d(x, this.kernelSize, this.opts); }
+  protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
 }
 export class MaxPool2d extends Module {
   constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { dilation?: Size } = {}) { super(); }
   forward(x: Tensor): Tensor { return F.maxPool2d(x, this.kernelSize, this.opts); }
+  protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
 }
 export class AvgPool1d extends Module {
   constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { countIncludePad?: boolean } = {}) { super(); }
   forward(x: Tensor): Tensor { return F.avgPool1d(x, this.kernelSize, this.opts); }
+  protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
 }
 export class AvgPool2d extends Module {
   constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { countIncludePad?: boolean } = {}) { super(); }
   forward(x: Tensor): Tensor { return F.avgPool2d(x, this.kernelSize, this.opts); }
+  protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
 }
 export class AdaptiveAvgPool1d extends Module {
   constructor(readonly outputSize: Size) { super(); }
   forward(x: Tensor): Tensor { return F.adaptiveAvgPool1d(x, this.outputSize); }
+  protected override extraRepr(): string { return `outputSize=${JSON.stringify(this.outputSize)}`; }
 }
 export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: Size) { super(); }
   forward(x: Tensor): Tensor { return F.adaptiveAvgPool2d(x, this.outputSize); }
+  protected override extraRepr(): string { return `outputSize=${JSON.stringify(this.outputSize)}`; }
 }
