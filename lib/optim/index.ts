@@ -1,5 +1,9 @@
-// torch.optim: AdamW and learning-rate schedules.
+// torch.optim: AdamW (the Trainer's), SGD, Adam and learning-rate schedules.
 export { AdamW } from './adamw';
+export { SGD } from './sgd';
+export { Adam } from './adam';
+export type { SGDOptions } from './sgd';
+export type { AdamOptions } from './adam';
 export type { AdamWOptions, ParamGroup, ParamsOrGroups } from './adamw';
 export { LRScheduler, lrFactor, linearScheduleWithWarmup, cosineScheduleWithWarmup, SCHEDULE_KINDS } from './schedule';
 export type { ScheduleKind } from './schedule';

@@ -1,0 +1,75 @@
+// torch.optim.Adam with PyTorch's exact update (single-tensor path): weight decay as an L2 term
+// of the gradient (AdamW, the Trainer's, decouples it), optional AMSGrad.
+import { Tensor } from '../tensor/tensor';
+import { zerosLike } from '../tensor/creation';
+import { noGrad } from '../tensor/runtime';
+import { tidy, keep } from '../tensor/scope';
+import { Groups, paramGroups } from './groups';
+
+export interface AdamOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  /** L2 penalty added to the gradient (Adam's; AdamW decouples it instead) */
+  weightDecay?: number;
+  /** keep the largest second moment seen (AMSGrad) */
+  amsgrad?: boolean;
+  maximize?: boolean;
+}
+
+/** torch.optim.Adam: weight decay as an L2 term of the gradient, optional AMSGrad. */
+export class Adam {
+  readonly paramGroups: (Required<AdamOptions> & { params: Tensor[] })[];
+  private state = new Map<Tensor, { step: number; expAvg: Tensor; expAvgSq: Tensor; maxExpAvgSq: Tensor | null }>();
+
+  constructor(params: Groups<AdamOptions>, defaults: AdamOptions = {}) {
+    const d: Required<AdamOptions> = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, ...defaults };
+    this.paramGroups = paramGroups('Adam', params, d, (g) => {
+      if (!(g.lr >= 0)) throw new Error(`Adam: invalid learning rate ${g.lr}`);
+      if (!(g.eps >= 0)) throw new Error(`Adam: invalid eps ${g.eps}`);
+      if (!(g.betas[0] >= 0 && g.betas[0] < 1 && g.betas[1] >= 0 && g.betas[1] < 1)) throw new Error(`Adam: invalid betas ${g.betas}`);
+      if (!(g.weightDecay >= 0)) throw new Error(`Adam: invalid weight decay ${g.weightDecay}`);
+    });
+  }
+
+  step(): void {
+    noGrad(() => {
+      for (const g of this.paramGroups) {
+        const [beta1, beta2] = g.betas;
+        for (const p of g.params) {
+          tidy(() => {
+            const grad0 = p.grad;
+            if (!grad0) return;
+            let grad = g.maximize ? grad0.neg() : grad0;
+            let s = this.state.get(p);
+            if (!s) {
+              s = { step: 0, expAvg: keep(zerosLike(p)), expAvgSq: keep(zerosLike(p)), maxExpAvgSq: g.amsgrad ? keep(zerosLike(p)) : null };
+              this.state.set(p, s);
+            }
+            s.step += 1;
+            if (g.weightDecay !== 0) grad = grad.add(p, g.weightDecay);
+            s.expAvg.mul_(beta1).add_(grad, 1 - beta1);
+            s.expAvgSq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+            const bc1 = 1 - beta1 ** s.step;
+            const bc2Sqrt = Math.sqrt(1 - beta2 ** s.step);
+            let second = s.expAvgSq;
+            if (s.maxExpAvgSq) {
+              s.maxExpAvgSq.copy_(s.maxExpAvgSq.maximum(s.expAvgSq));
+              second = s.maxExpAvgSq;
+            }
+            const denom = second.sqrt().div_(bc2Sqrt).add_(g.eps);
+            p.addcdiv_(s.expAvg, denom, -g.lr / bc1);
+          });
+        }
+      }
+    });
+  }
+
+  zeroGrad(): void {
+    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+  }
+  dispose(): void {
+    for (const s of this.state.values()) for (const t of [s.expAvg, s.expAvgSq, s.maxExpAvgSq]) t?.dispose();
+    this.state.clear();
+  }
+}

@@ -1,0 +1,66 @@
+// torch.optim.SGD with PyTorch's exact update (single-tensor path). Momentum buffers live in
+// libtorch tensors, updated in place under noGrad; only parameters that require grad take part.
+import { Tensor } from '../tensor/tensor';
+import { noGrad } from '../tensor/runtime';
+import { tidy, keep } from '../tensor/scope';
+import { Groups, paramGroups } from './groups';
+
+export interface SGDOptions {
+  lr?: number;
+  momentum?: number;
+  dampening?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+  /** ascend instead of descend */
+  maximize?: boolean;
+}
+
+/** torch.optim.SGD: g += wd·p; buf = momentum·buf + (1 - dampening)·g (g itself at first); p -= lr·(nesterov ? g + momentum·buf : buf). */
+export class SGD {
+  readonly paramGroups: (Required<SGDOptions> & { params: Tensor[] })[];
+  private momentumBuffers = new Map<Tensor, Tensor>();
+
+  constructor(params: Groups<SGDOptions>, defaults: SGDOptions = {}) {
+    const d: Required<SGDOptions> = { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...defaults };
+    this.paramGroups = paramGroups('SGD', params, d, (g) => {
+      if (!(g.lr >= 0)) throw new Error(`SGD: invalid learning rate ${g.lr}`);
+      if (!(g.momentum >= 0)) throw new Error(`SGD: invalid momentum ${g.momentum}`);
+      if (!(g.weightDecay >= 0)) throw new Error(`SGD: invalid weight decay ${g.weightDecay}`);
+      if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) throw new Error('SGD: nesterov momentum needs a momentum and zero dampening');
+    });
+  }
+
+  step(): void {
+    noGrad(() => {
+      for (const g of this.paramGroups) {
+        for (const p of g.params) {
+          tidy(() => {
+            const grad = p.grad;
+            if (!grad) return;
+            let d = g.maximize ? grad.neg() : grad;
+            if (g.weightDecay !== 0) d = d.add(p, g.weightDecay);
+            if (g.momentum !== 0) {
+              let buf = this.momentumBuffers.get(p);
+              if (!buf) {
+                buf = keep(d.clone());
+                this.momentumBuffers.set(p, buf);
+              } else {
+                buf.mul_(g.momentum).add_(d, 1 - g.dampening);
+              }
+              d = g.nesterov ? d.add(buf, g.momentum) : buf;
+            }
+            p.add_(d, -g.lr);
+          });
+        }
+      }
+    });
+  }
+
+  zeroGrad(): void {
+    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+  }
+  dispose(): void {
+    for (const b of this.momentumBuffers.values()) b.dispose();
+    this.momentumBuffers.clear();
+  }
+}

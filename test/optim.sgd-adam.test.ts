@@ -1,0 +1,97 @@
+// torch.optim.SGD and torch.optim.Adam against PyTorch's (scripts/reference/optim_ref.py): 6
+// steps from the same start, every option (momentum, dampening, Nesterov, weight decay,
+// AMSGrad, maximize, param groups) and a step where one parameter has no gradient. Losses and
+// final weights within 1e-12 (float64).
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+
+const PYTHON = '/usr/bin/python3';
+const REF = path.join(__dirname, '..', 'scripts', 'reference', 'optim_ref.py');
+
+type Kwargs = Record<string, number | boolean | number[]>;
+interface Case { name: string; optimizer: 'SGD' | 'Adam'; kwargs: Kwargs; groups?: (Kwargs & { params: string[] })[] }
+const cases: Case[] = [
+  { name: 'sgd_plain', optimizer: 'SGD', kwargs: { lr: 0.1 } },
+  { name: 'sgd_momentum', optimizer: 'SGD', kwargs: { lr: 0.1, momentum: 0.9 } },
+  { name: 'sgd_dampening_decay', optimizer: 'SGD', kwargs: { lr: 0.05, momentum: 0.9, dampening: 0.1, weight_decay: 0.01 } },
+  { name: 'sgd_nesterov', optimizer: 'SGD', kwargs: { lr: 0.05, momentum: 0.8, nesterov: true, weight_decay: 0.02 } },
+  { name: 'sgd_maximize', optimizer: 'SGD', kwargs: { lr: 0.01, momentum: 0.5, maximize: true } },
+  { name: 'sgd_groups', optimizer: 'SGD', kwargs: { lr: 0.05 }, groups: [{ params: ['W'], lr: 0.1, momentum: 0.9 }, { params: ['b'], momentum: 0.5 }] },
+  { name: 'adam_plain', optimizer: 'Adam', kwargs: { lr: 0.01 } },
+  { name: 'adam_decay', optimizer: 'Adam', kwargs: { lr: 0.02, weight_decay: 0.1 } },
+  { name: 'adam_amsgrad', optimizer: 'Adam', kwargs: { lr: 0.02, amsgrad: true, betas: [0.8, 0.9] } },
+  { name: 'adam_maximize', optimizer: 'Adam', kwargs: { lr: 0.01, maximize: true, eps: 1e-6 } },
+  { name: 'adam_groups', optimizer: 'Adam', kwargs: { lr: 0.01 }, groups: [{ params: ['W'], weight_decay: 0.05, amsgrad: true }, { params: ['b'], lr: 0.03 }] },
+];
+
+/** Python's keyword names to ours. */
+function options(k: Kwargs): Record<string, unknown> {
+  const names: Record<string, string> = { weight_decay: 'weightDecay' };
+  return Object.fromEntries(Object.entries(k).map(([n, v]) => [names[n] ?? n, v]));
+}
+
+let want: Map<string, torch.Tensor>;
+const start: Record<string, torch.Tensor> = {};
+
+beforeAll(() => {
+  torch.manualSeed(3);
+  start.W = torch.keep(torch.randn([4, 3], { dtype: 'float64' }));
+  start.b = torch.keep(torch.randn([3], { dtype: 'float64' }));
+  start.X = torch.keep(torch.randn([5, 4], { dtype: 'float64' }));
+  start.Y = torch.keep(torch.randn([5, 3], { dtype: 'float64' }));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-optim-'));
+  fs.writeFileSync(path.join(tmp, 'cases.json'), JSON.stringify(cases));
+  torch.io.safetensors.saveFile(path.join(tmp, 'in.safetensors'), start);
+  const run = spawnSync(PYTHON, [REF, path.join(tmp, 'cases.json'), path.join(tmp, 'in.safetensors'), path.join(tmp, 'out.safetensors')], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`optim_ref.py failed:\n${run.stderr}`);
+  want = torch.io.safetensors.loadFile(path.join(tmp, 'out.safetensors')).tensors;
+  for (const t of want.values()) torch.keep(t);
+  fs.rmSync(tmp, { recursive: true, force: true });
+}, 60_000);
+
+const maxDiff = (a: torch.Tensor, b: torch.Tensor) => torch.tidy(() => a.sub(b).abs().max().item() as number);
+
+describe('SGD and Adam take the steps PyTorch takes (float64, 1e-12)', () => {
+  for (const c of cases) {
+    test(c.name, () => {
+      const W = start.W.clone().requiresGrad_(), b = start.b.clone().requiresGrad_();
+      const named: Record<string, torch.Tensor> = { W, b };
+      const params = c.groups ? c.groups.map((g) => ({ ...options(g), params: g.params.map((n) => named[n]) })) : [W, b];
+      const Opt = c.optimizer === 'SGD' ? torch.optim.SGD : torch.optim.Adam;
+      const opt = new Opt(params as never, options(c.kwargs));
+      const losses: number[] = [];
+      for (let step = 0; step < 6; step++) {
+        torch.tidy(() => {
+          opt.zeroGrad();
+          const loss = start.X.matmul(W).add(b).tanh().sub(start.Y).pow(2).mean().add(W.abs().sum().mul(0.1));
+          loss.backward();
+          if (step === 2) b.grad = null;
+          opt.step();
+          losses.push(loss.item() as number);
+        });
+      }
+      const wantLosses = want.get(`${c.name}.losses`)!.tolist() as number[];
+      losses.forEach((l, i) => expect(Math.abs(l - wantLosses[i])).toBeLessThan(1e-12));
+      expect(maxDiff(W, want.get(`${c.name}.W`)!)).toBeLessThan(1e-12);
+      expect(maxDiff(b, want.get(`${c.name}.b`)!)).toBeLessThan(1e-12);
+      // The weights moved (a no-op optimizer would fail above, unless PyTorch's stood still too).
+      expect(maxDiff(W, start.W)).toBeGreaterThan(1e-3);
+      opt.dispose();
+      W.dispose();
+      b.dispose();
+    });
+  }
+
+  test('bad settings are clear errors', () => {
+    const p = torch.zeros([2]).requiresGrad_();
+    expect(() => new torch.optim.SGD([p], { lr: -1 })).toThrow(/SGD: invalid learning rate -1/);
+    expect(() => new torch.optim.SGD([p], { lr: 0.1, nesterov: true })).toThrow(/nesterov momentum needs a momentum and zero dampening/);
+    expect(() => new torch.optim.Adam([p], { betas: [1, 0.9] })).toThrow(/Adam: invalid betas/);
+    expect(() => new torch.optim.Adam([p, p])).toThrow(/more than one group/);
+    expect(() => new torch.optim.SGD([torch.zeros([2])])).toThrow(/no parameter requires grad/);
+    p.dispose();
+  });
+});
