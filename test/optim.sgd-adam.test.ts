@@ -11,7 +11,7 @@ import * as torch from '../lib';
 const PYTHON = '/usr/bin/python3';
 const REF = path.join(__dirname, '..', 'scripts', 'reference', 'optim_ref.py');
 
-type Kwargs = Record<string, number | boolean | number[]>;
+type Kwargs = Record<string, number | boolean | number[] | string[]>;
 interface Case { name: string; optimizer: 'SGD' | 'Adam'; kwargs: Kwargs; groups?: (Kwargs & { params: string[] })[] }
 const cases: Case[] = [
   { name: 'sgd_plain', optimizer: 'SGD', kwargs: { lr: 0.1 } },
