@@ -242,3 +242,46 @@ describe('errors become JS exceptions', () => {
     expect(() => t.backward()).toThrow(/grad can be implicitly created only for scalar|does not require grad/);
   });
 });
+
+describe('default dtype and device (torch.set_default_dtype / set_default_device)', () => {
+  afterEach(() => {
+    torch.setDefaultDtype('float32');
+    torch.setDefaultDevice('cpu');
+  });
+  test('factories, torch.tensor and new layers follow the default dtype; integers and explicit dtypes do not', () => {
+    torch.tidy(() => {
+      expect(torch.getDefaultDtype()).toBe('float32');
+      torch.setDefaultDtype('float64');
+      expect(torch.zeros([2]).dtype).toBe('float64');
+      expect(torch.randn([2]).dtype).toBe('float64');
+      expect(torch.tensor([1.5, 2]).dtype).toBe('float64');
+      expect(torch.full([1], 0.5).dtype).toBe('float64');
+      expect(torch.arange(0, 1, 0.25).dtype).toBe('float64');
+      expect(torch.linspace(0, 1, 3).dtype).toBe('float64');
+      expect(torch.eye(2).dtype).toBe('float64');
+      expect(torch.tensor([1, 2]).dtype).toBe('int64');
+      expect(torch.arange(3).dtype).toBe('int64');
+      expect(torch.randint(0, 3, [2]).dtype).toBe('int64');
+      expect(torch.zeros([2], { dtype: 'float32' }).dtype).toBe('float32');
+      const lin = new torch.nn.Linear(3, 2);
+      expect(lin.weight.dtype).toBe('float64');
+      lin.dispose();
+      expect(() => torch.setDefaultDtype('int64')).toThrow(/only floating dtypes can be the default, got 'int64'/);
+      torch.setDefaultDtype('float32');
+      expect(torch.ones([1]).dtype).toBe('float32');
+    });
+  });
+  test('the default device is checked when set and used by factories', () => {
+    expect(torch.getDefaultDevice()).toBe('cpu');
+    expect(() => torch.setDefaultDevice('gpu')).toThrow(/unknown device 'gpu'/);
+    torch.setDefaultDevice('cpu');
+    expect(torch.tidy(() => torch.zeros([1]).device)).toBe('cpu');
+    if (!torch.cuda.isAvailable()) {
+      expect(() => torch.setDefaultDevice('cuda')).toThrow(/setDefaultDevice\('cuda'\): CUDA is not available/);
+      expect(torch.getDefaultDevice()).toBe('cpu');
+    } else {
+      torch.setDefaultDevice('cuda');
+      expect(torch.tidy(() => [torch.zeros([1]).device, torch.tensor([1, 2]).device, torch.zeros([1], { device: 'cpu' }).device])).toEqual(['cuda:0', 'cuda:0', 'cpu']);
+    }
+  });
+});

@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
 import { fixtures, relErr } from './helpers';
+import { cases as opCases, flatten, maxErr, T } from './ops.cases';
 
 const PY = process.env.TSTORCH_REF_PYTHON ?? 'python3';
 
@@ -455,4 +456,48 @@ json.dump(out, open(d + "/want.json", "w"))`;
   }
   m.dispose();
   fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+// The op cases checked against PyTorch on the CPU (test/ops.parity.test.ts), run again with CUDA
+// inputs and CUDA as the default device (so tensors a case makes are on CUDA too): outputs and
+// gradients must be the CPU's (float64, 1e-8; integers exactly).
+test('the tensor API beyond GPT-2 on CUDA: indexing, linalg, losses, conv, pooling, norms, autograd.grad as on the CPU', () => {
+  const run = (c: (typeof opCases)[number], xs: T[]) => {
+    const args = xs.map((x, i) => (x.dtype.startsWith('float') && !c.constants?.includes(i) ? x.detach().clone().requiresGrad_() : x));
+    const outs = flatten(c.ts(...args));
+    const needGrad = outs.filter((o): o is T => o instanceof torch.Tensor && o.requiresGrad);
+    if (needGrad.length) needGrad.map((o) => o.sum()).reduce((a, b) => a.add(b)).backward();
+    return {
+      outs: outs.map((o) => (o instanceof torch.Tensor ? o.cpu() : o)),
+      grads: args.map((x) => (x.requiresGrad && x.grad ? x.grad.cpu() : null)),
+    };
+  };
+  for (const c of opCases) {
+    torch.tidy(() => {
+      torch.manualSeed(7);
+      const xs = c.inputs();
+      const cpu = run(c, xs);
+      torch.setDefaultDevice('cuda');
+      let gpu: ReturnType<typeof run>;
+      try {
+        gpu = run(c, xs.map((x) => x.cuda()));
+      } finally {
+        torch.setDefaultDevice('cpu');
+      }
+      expect([c.name, gpu.outs.length]).toEqual([c.name, cpu.outs.length]);
+      cpu.outs.forEach((want, k) => {
+        const got = gpu.outs[k];
+        const where = `${c.name} output ${k}`;
+        if (!(want instanceof torch.Tensor)) return expect([where, got]).toEqual([where, want]);
+        const g = got as T;
+        expect([where, g.shape]).toEqual([where, want.shape]);
+        if (want.dtype.startsWith('float')) expect([where, maxErr(g, want) < 1e-8]).toEqual([where, true]);
+        else expect([where, g.tolist()]).toEqual([where, want.tolist()]);
+      });
+      cpu.grads.forEach((want, i) => {
+        if (!want) return expect(gpu.grads[i]).toBeNull();
+        expect([`${c.name} grad ${i}`, maxErr(gpu.grads[i]!, want) < 1e-8]).toEqual([`${c.name} grad ${i}`, true]);
+      });
+    });
+  }
 });

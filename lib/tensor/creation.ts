@@ -14,6 +14,24 @@ export type TensorData =
   | NestedNumbers
   | Float32Array | Float64Array | Int32Array | BigInt64Array | Int16Array | Int8Array | Uint8Array;
 
+// torch.set_default_device / torch.set_default_dtype: what factories use when opts say nothing.
+let defaultDevice: Device = 'cpu';
+let defaultFloatDtype: DType = 'float32';
+/** The device factories (tensor, zeros, randn, ...) use when none is given; 'cpu' at first. */
+export function setDefaultDevice(device: Device | null): void {
+  const code = deviceCode(device ?? 'cpu'); // validates the name
+  if (code >= 0 && !native.cudaIsAvailable()) throw new Error(`setDefaultDevice('${device}'): CUDA is not available (this build or machine has none)`);
+  defaultDevice = device ?? 'cpu';
+}
+export const getDefaultDevice = (): Device => defaultDevice;
+/** The floating dtype of factories and of torch.tensor() from non-integers: 'float32' at first. */
+export function setDefaultDtype(dtype: DType): void {
+  if (!isFloatingDtype(dtype)) throw new Error(`setDefaultDtype: only floating dtypes can be the default, got '${dtype}'`);
+  defaultFloatDtype = dtype;
+}
+export const getDefaultDtype = (): DType => defaultFloatDtype;
+const dev = (opts: TensorOptions) => deviceCode(opts.device ?? defaultDevice);
+
 function finish(t: Tensor, opts: TensorOptions): Tensor {
   if (opts.requiresGrad) t.requiresGrad_(true);
   return t;
@@ -50,11 +68,11 @@ function defaultDtypeOf(data: TensorData, flat?: number[]): DType {
   if (data instanceof Int16Array) return 'int16';
   if (data instanceof Int8Array) return 'int8';
   if (data instanceof Uint8Array) return 'uint8';
-  // Like Python: all-bool -> bool, all-integer -> int64, otherwise float32.
+  // Like Python: all-bool -> bool, all-integer -> int64, otherwise the default (float32).
   let probe: NestedNumbers = data as NestedNumbers;
   while (Array.isArray(probe) && probe.length) probe = probe[0];
   if (typeof probe === 'boolean') return 'bool';
-  return flat && flat.every(Number.isInteger) ? 'int64' : 'float32';
+  return flat && flat.every(Number.isInteger) ? 'int64' : defaultFloatDtype;
 }
 
 /** torch.tensor(data, {dtype, device, requiresGrad}) from nested arrays, numbers or typed arrays. */
@@ -78,12 +96,12 @@ export function tensor(data: TensorData, opts: TensorOptions & { shape?: Shape }
   if (opts.requiresGrad && !isFloatingDtype(dtype)) {
     throw new Error(`tstorch.tensor: only floating-point tensors can require gradients (dtype is ${dtype})`);
   }
-  const t = wrap(native.fromData(typed, shape, dtypeCode(dtype), deviceCode(opts.device)));
+  const t = wrap(native.fromData(typed, shape, dtypeCode(dtype), dev(opts)));
   return finish(t, opts);
 }
 
-function make(fn: string, shape: Shape, opts: TensorOptions, fallback: DType = 'float32'): Tensor {
-  return finish(wrap(native[fn](shape, dtypeCode(opts.dtype ?? fallback), deviceCode(opts.device))), opts);
+function make(fn: string, shape: Shape, opts: TensorOptions): Tensor {
+  return finish(wrap(native[fn](shape, dtypeCode(opts.dtype ?? defaultFloatDtype), dev(opts))), opts);
 }
 
 export const zeros = (shape: Shape, opts: TensorOptions = {}) => make('zeros', shape, opts);
@@ -93,27 +111,27 @@ export const randn = (shape: Shape, opts: TensorOptions = {}) => make('randn', s
 export const rand = (shape: Shape, opts: TensorOptions = {}) => make('rand', shape, opts);
 
 export function full(shape: Shape, value: number | boolean, opts: TensorOptions = {}): Tensor {
-  const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
-  return finish(wrap(native.full(shape, value, dtypeCode(dtype), deviceCode(opts.device))), opts);
+  const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : defaultFloatDtype);
+  return finish(wrap(native.full(shape, value, dtypeCode(dtype), dev(opts))), opts);
 }
 
 /** arange(end) or arange(start, end, step); int64 when all arguments are integers, as Python. */
 export function arange(startOrEnd: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
   const [s, e] = end === undefined ? [0, startOrEnd] : [startOrEnd, end];
-  const dtype = opts.dtype ?? ([s, e, step].every(Number.isInteger) ? 'int64' : 'float32');
-  return finish(wrap(native.arange(s, e, step, dtypeCode(dtype), deviceCode(opts.device))), opts);
+  const dtype = opts.dtype ?? ([s, e, step].every(Number.isInteger) ? 'int64' : defaultFloatDtype);
+  return finish(wrap(native.arange(s, e, step, dtypeCode(dtype), dev(opts))), opts);
 }
 
 export function randint(low: number, high: number, shape: Shape, opts: TensorOptions = {}): Tensor {
-  return finish(wrap(native.randint(low, high, shape, dtypeCode(opts.dtype ?? 'int64'), deviceCode(opts.device))), opts);
+  return finish(wrap(native.randint(low, high, shape, dtypeCode(opts.dtype ?? 'int64'), dev(opts))), opts);
 }
 
 export function randperm(n: number, opts: TensorOptions = {}): Tensor {
-  return wrap(native.randperm(n, dtypeCode(opts.dtype ?? 'int64'), deviceCode(opts.device)));
+  return wrap(native.randperm(n, dtypeCode(opts.dtype ?? 'int64'), dev(opts)));
 }
 
 export function eye(n: number, m?: number, opts: TensorOptions = {}): Tensor {
-  return finish(wrap(native.eye(n, m ?? n, dtypeCode(opts.dtype ?? 'float32'), deviceCode(opts.device))), opts);
+  return finish(wrap(native.eye(n, m ?? n, dtypeCode(opts.dtype ?? defaultFloatDtype), dev(opts))), opts);
 }
 
 /** Raw little-endian bytes of a dtype into a tensor (one copy). Used by the safetensors reader. */
@@ -129,11 +147,11 @@ export const fullLike = (t: Tensor, value: number, opts: TensorOptions = {}) =>
 
 /** steps evenly spaced values from start to end, both included. */
 export function linspace(start: number, end: number, steps: number, opts: TensorOptions = {}): Tensor {
-  return finish(wrap(native.linspace(start, end, steps, dtypeCode(opts.dtype ?? 'float32'), deviceCode(opts.device))), opts);
+  return finish(wrap(native.linspace(start, end, steps, dtypeCode(opts.dtype ?? defaultFloatDtype), dev(opts))), opts);
 }
 /** base ** linspace(start, end, steps). */
 export function logspace(start: number, end: number, steps: number, base = 10, opts: TensorOptions = {}): Tensor {
-  return finish(wrap(native.logspace(start, end, steps, base, dtypeCode(opts.dtype ?? 'float32'), deviceCode(opts.device))), opts);
+  return finish(wrap(native.logspace(start, end, steps, base, dtypeCode(opts.dtype ?? defaultFloatDtype), dev(opts))), opts);
 }
 export const randLike = (t: Tensor, opts: TensorOptions = {}) => rand(t.shape, { dtype: t.dtype, device: t.device, ...opts });
 export const emptyLike = (t: Tensor, opts: TensorOptions = {}) => empty(t.shape, { dtype: t.dtype, device: t.device, ...opts });

@@ -1,0 +1,215 @@
+// The cases of the tensor API's breadth test: each op written with tstorch (ts) and in plain
+// PyTorch (py), over inputs made here. test/ops.parity.test.ts checks them against PyTorch on the
+// CPU; test/cuda.test.ts runs them on CUDA against the CPU.
+import * as torch from '../lib';
+
+const F = torch.nn.functional;
+const { linalg, autograd } = torch;
+export type T = torch.Tensor;
+// A case's result: a tensor, a number or boolean, or arrays / objects of them (in PyTorch's tuple order).
+type Result = unknown;
+
+// Input makers (float64; the tests seed the generator before making them).
+const r = (...shape: number[]) => torch.randn(shape, { dtype: 'float64' });
+/** values in [0.5, 1.5): for log, sqrt, pow, division */
+const pos = (...shape: number[]) => torch.rand(shape, { dtype: 'float64' }).add(0.5);
+/** values in (-0.9, 0.9): for asin, atanh, erfinv */
+const unit = (...shape: number[]) => torch.rand(shape, { dtype: 'float64' }).mul(1.8).sub(0.9);
+/** values in [0.05, 0.95]: probabilities */
+const prob = (...shape: number[]) => torch.rand(shape, { dtype: 'float64' }).mul(0.9).add(0.05);
+const ints = (low: number, high: number, ...shape: number[]) => torch.randint(low, high, shape);
+const long = (v: number[] | number[][]) => torch.tensor(v, { dtype: 'int64' });
+/** a symmetric positive-definite matrix */
+const spd = (n: number) => torch.tidy(() => { const a = r(n, n); return a.matmul(a.t()).add(torch.eye(n, n, { dtype: 'float64' }).mul(n)); });
+
+export interface Case {
+  name: string;
+  inputs: () => T[];
+  ts: (...xs: T[]) => Result;
+  py: string;
+  /** inputs (by position) that need no gradient, as class weights cannot have one */
+  constants?: number[];
+}
+
+export const cases: Case[] = [
+  // ---- elementwise ----
+  { name: 'trig', inputs: () => [unit(3, 4)], ts: (x) => [x.tan(), x.asin(), x.acos(), x.atan(), x.sinh(), x.cosh(), x.asinh(), x.atanh()],
+    py: 'lambda x: [x.tan(), x.asin(), x.acos(), x.atan(), x.sinh(), x.cosh(), x.asinh(), x.atanh()]' },
+  { name: 'exp_log', inputs: () => [pos(3, 4)], ts: (x) => [x.expm1(), x.exp2(), x.log2(), x.log10(), x.add(1).acosh(), x.lgamma(), x.digamma(), x.erfc()],
+    py: 'lambda x: [x.expm1(), x.exp2(), x.log2(), x.log10(), (x + 1).acosh(), x.lgamma(), x.digamma(), x.erfc()]' },
+  { name: 'erfinv_logit', inputs: () => [prob(5)], ts: (p) => [p.mul(2).sub(1).erfinv(), p.logit(), p.logit(0.2)],
+    py: 'lambda p: [(p * 2 - 1).erfinv(), p.logit(), p.logit(0.2)]' },
+  { name: 'rounding', inputs: () => [r(4, 5)], ts: (x) => [x.mul(3).trunc(), x.mul(3).frac(), x.detach().mul(3).floorDivide(2), x.mul(3).div(-2, { roundingMode: 'trunc' }), x.mul(5).fmod(1.5), x.mul(5).remainder(1.5)],
+    py: 'lambda x: [(x * 3).trunc(), (x * 3).frac(), (x.detach() * 3) // 2, torch.div(x * 3, -2, rounding_mode="trunc"), torch.fmod(x * 5, 1.5), torch.remainder(x * 5, 1.5)]' },
+  { name: 'int_division', inputs: () => [ints(-20, 20, 6), long([3, -3, 4, -4, 7, 2])], ts: (a, b) => [a.floorDivide(b), a.div(b, { roundingMode: 'trunc' }), a.fmod(b), a.remainder(b)],
+    py: 'lambda a, b: [a // b, torch.div(a, b, rounding_mode="trunc"), torch.fmod(a, b), torch.remainder(a, b)]' },
+  { name: 'binary', inputs: () => [r(3, 4), pos(3, 4), r(4)], ts: (a, b, c) => [torch.atan2(a, b), a.hypot(c), b.xlogy(b), a.lerp(c, 0.3), torch.lerp(a, c, b.sub(0.5)), a.fmod(b)],
+    py: 'lambda a, b, c: [torch.atan2(a, b), a.hypot(c), b.xlogy(b), torch.lerp(a, c, 0.3), torch.lerp(a, c, b - 0.5), torch.fmod(a, b)]' },
+  { name: 'nan_to_num_isinf', inputs: () => [torch.tensor([1, NaN, Infinity, -Infinity, -2], { dtype: 'float64' })],
+    ts: (x) => [x.isinf(), x.detach().nanToNum(), x.detach().nanToNum({ nan: 7, posinf: 100, neginf: -100 })],
+    py: 'lambda x: [x.isinf(), x.detach().nan_to_num(), x.detach().nan_to_num(7, 100, -100)]' },
+  { name: 'close_xor', inputs: () => [r(6)], ts: (x) => [x.isclose(x.add(1e-9)), x.isclose(x.add(1e-3), { atol: 1e-2, rtol: 0 }), x.gt(0).logicalXor(x.gt(0.5)), torch.equal(x, x.clone()), torch.equal(x, x.add(1))],
+    py: 'lambda x: [torch.isclose(x, x + 1e-9), torch.isclose(x, x + 1e-3, atol=1e-2, rtol=0), torch.logical_xor(x > 0, x > 0.5), torch.equal(x, x.clone()), torch.equal(x, x + 1)]' },
+
+  // ---- reductions ----
+  { name: 'amax_amin', inputs: () => [r(3, 4, 5)], ts: (x) => [x.amax(), x.amax([0, 2]), x.amin(1, true), torch.amax(x, -1)],
+    py: 'lambda x: [x.amax(), x.amax(dim=(0, 2)), x.amin(1, keepdim=True), torch.amax(x, -1)]' },
+  { name: 'median_kth', inputs: () => [r(4, 6)], ts: (x) => [x.median(), x.median(1), x.median(0, true).values, x.kthvalue(2, 1), x.kthvalue(3, 0, true)],
+    py: 'lambda x: [x.median(), tuple(x.median(1)), x.median(0, keepdim=True).values, tuple(x.kthvalue(2, 1)), tuple(x.kthvalue(3, 0, keepdim=True))]' },
+  { name: 'cumulative', inputs: () => [pos(3, 5)], ts: (x) => [x.cumprod(1), x.logcumsumexp(0), x.cummax(1), x.cummin(0)],
+    py: 'lambda x: [x.cumprod(1), x.logcumsumexp(0), tuple(x.cummax(1)), tuple(x.cummin(0))]' },
+  { name: 'all_any_count', inputs: () => [r(3, 4)], ts: (x) => [x.gt(-1).all(1), x.gt(1).any(0, true), x.gt(0).countNonzero(), x.gt(0).countNonzero(1), x.gt(0).countNonzero([0, 1])],
+    py: 'lambda x: [(x > -1).all(1), (x > 1).any(0, keepdim=True), (x > 0).count_nonzero(), (x > 0).count_nonzero(1), (x > 0).count_nonzero((0, 1))]' },
+  { name: 'quantile', inputs: () => [r(4, 7)], ts: (x) => [x.quantile(0.3), x.quantile(torch.tensor([0.1, 0.5, 0.9], { dtype: 'float64' }), 1, { keepdim: true }), x.quantile(0.4, 0, { interpolation: 'nearest' }), x.quantile(0.4, 1, { interpolation: 'midpoint' })],
+    py: 'lambda x: [x.quantile(0.3), x.quantile(torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64), 1, keepdim=True), x.quantile(0.4, 0, interpolation="nearest"), x.quantile(0.4, 1, interpolation="midpoint")]' },
+
+  // ---- products ----
+  { name: 'einsum', inputs: () => [r(2, 3, 4), r(2, 4, 5), r(3), r(3)],
+    ts: (a, b, u, v) => [torch.einsum('bij,bjk->bik', a, b), torch.einsum('i,j->ij', u, v), torch.einsum('bii->b', a.narrow(2, 0, 3)), torch.einsum('...ij->...ji', a), torch.einsum('i,i', u, v)],
+    py: 'lambda a, b, u, v: [torch.einsum("bij,bjk->bik", a, b), torch.einsum("i,j->ij", u, v), torch.einsum("bii->b", a[:, :, :3]), torch.einsum("...ij->...ji", a), torch.einsum("i,i", u, v)]' },
+  { name: 'products', inputs: () => [r(3, 4), r(4), r(2, 3), r(4, 3), r(5, 3)],
+    ts: (m, v, k, c, d) => [m.mv(v), v.dot(v), torch.kron(k, m), c.cross(d.narrow(0, 0, 4)), torch.tensordot(m, c, 1), torch.tensordot(m, m, [[0, 1], [0, 1]]), torch.cdist(c, d), torch.cdist(c, d, 1)],
+    py: 'lambda m, v, k, c, d: [m.mv(v), v.dot(v), torch.kron(k, m), torch.linalg.cross(c, d[:4]), torch.tensordot(m, c, 1), torch.tensordot(m, m, ([0, 1], [0, 1])), torch.cdist(c, d), torch.cdist(c, d, p=1)]' },
+
+  // ---- shapes ----
+  { name: 'flip_roll_diag', inputs: () => [r(3, 4), r(4)],
+    ts: (x, v) => [x.flip(0), torch.flip(x, [0, 1]), x.roll(1, 1), x.roll([1, -2], [0, 1]), x.roll(5), v.diag(), v.diag(1), x.diag(-1), x.diagonal(1), x.trace(), v.diagEmbed()],
+    py: 'lambda x, v: [x.flip(0), torch.flip(x, [0, 1]), x.roll(1, 1), x.roll((1, -2), (0, 1)), x.roll(5), v.diag(), v.diag(1), x.diag(-1), x.diagonal(1), x.trace(), torch.diag_embed(v)]' },
+  { name: 'move_tile_unfold', inputs: () => [r(2, 3, 4), r(3)],
+    ts: (x, v) => [x.movedim(0, -1), x.movedim([0, 1], [2, 0]), v.tile([2, 2]), v.broadcastTo([2, 3]), x.unfold(2, 2, 1), x.unbind(1), v.repeatInterleave(2), x.repeatInterleave(long([1, 0, 2]), 1), x.expandAs(x), v.viewAs(v)],
+    py: 'lambda x, v: [x.movedim(0, -1), x.movedim((0, 1), (2, 0)), v.tile((2, 2)), v.broadcast_to((2, 3)), x.unfold(2, 2, 1), x.unbind(1), v.repeat_interleave(2), x.repeat_interleave(torch.tensor([1, 0, 2]), dim=1), x.expand_as(x), v.view_as(v)]' },
+  { name: 'scatter_index', inputs: () => [r(3, 5), r(3, 2), long([[0, 4], [2, 2], [1, 0]]), long([2, 0]), r(2, 5)],
+    ts: (x, src, idx, rows, s2) => [x.scatterAdd(1, idx, src), x.scatterReduce(1, idx, src, 'amax'), x.scatterReduce(1, idx, src, 'mean', { includeSelf: false }), x.scatterReduce(1, idx, src, 'prod'),
+      x.indexAdd(0, rows, s2, { alpha: 2 }), x.indexCopy(0, rows, s2), x.indexFill(1, long([1, 3]), -1), x.take(long([0, 14, 7])), x.takeAlongDim(idx, 1)],
+    py: 'lambda x, src, idx, rows, s2: [x.scatter_add(1, idx, src), x.scatter_reduce(1, idx, src, "amax"), x.scatter_reduce(1, idx, src, "mean", include_self=False), x.scatter_reduce(1, idx, src, "prod"), x.index_add(0, rows, s2, alpha=2), x.index_copy(0, rows, s2), x.index_fill(1, torch.tensor([1, 3]), -1), x.take(torch.tensor([0, 14, 7])), torch.take_along_dim(x, idx, 1)]' },
+  { name: 'select_by_mask', inputs: () => [r(4, 5)], ts: (x) => [x.maskedSelect(x.gt(0)), x.gt(0.3).nonzero(), torch.nonzero(x.lt(-0.5))],
+    py: 'lambda x: [x.masked_select(x > 0), (x > 0.3).nonzero(), torch.nonzero(x < -0.5)]' },
+  { name: 'unique', inputs: () => [ints(0, 6, 20), ints(0, 2, 6, 2)],
+    ts: (a, m) => [a.unique(), a.unique({ returnInverse: true, returnCounts: true }), m.unique({ dim: 0, returnCounts: true }), a.uniqueConsecutive({ returnCounts: true }), a.bincount(), a.bincount({ minlength: 9 })],
+    py: 'lambda a, m: [a.unique(), a.unique(return_inverse=True, return_counts=True), m.unique(dim=0, return_counts=True), a.unique_consecutive(return_counts=True), a.bincount(), a.bincount(minlength=9)]' },
+  { name: 'bins_search', inputs: () => [r(12), r(7)],
+    ts: (x, w) => [x.detach().histc(5), x.detach().histc(4, -1, 1), torch.searchsorted(x.sort().values, w), torch.searchsorted(x.sort().values, w, { right: true }), torch.bucketize(w, torch.linspace(-1, 1, 5, { dtype: 'float64' })), long([0, 2, 2, 5, 1, 0, 3]).bincount({ weights: w.detach() })],
+    py: 'lambda x, w: [x.detach().histc(5), x.detach().histc(4, -1, 1), torch.searchsorted(x.sort().values, w), torch.searchsorted(x.sort().values, w, right=True), torch.bucketize(w, torch.linspace(-1, 1, 5, dtype=torch.float64)), torch.tensor([0, 2, 2, 5, 1, 0, 3]).bincount(weights=w.detach())]' },
+  { name: 'creation', inputs: () => [r(3), r(2)],
+    ts: (a, b) => [torch.linspace(-1, 2, 7, { dtype: 'float64' }), torch.logspace(0, 2, 5, 2, { dtype: 'float64' }), torch.meshgrid([a, b]), torch.meshgrid([a, b], { indexing: 'xy' }), torch.trilIndices(4, 3), torch.triuIndices(3, 4, 1)],
+    py: 'lambda a, b: [torch.linspace(-1, 2, 7, dtype=torch.float64), torch.logspace(0, 2, 5, base=2, dtype=torch.float64), torch.meshgrid(a, b, indexing="ij"), torch.meshgrid(a, b, indexing="xy"), torch.tril_indices(4, 3), torch.triu_indices(3, 4, 1)]' },
+
+  // ---- Python indexing ----
+  { name: 'index_basic', inputs: () => [r(4, 5, 6)],
+    ts: (x) => [x.index(1), x.index(':', 2), x.index('1:3', null, '::2'), x.index('...', -1), x.index(0, '1:', torch.Slice(1, 5, 3)), x.index('...', null, 2, '-2:'), x.index(true)],
+    py: 'lambda x: [x[1], x[:, 2], x[1:3, None, ::2], x[..., -1], x[0, 1:, 1:5:3], x[..., None, 2, -2:], x[True]]' },
+  { name: 'index_advanced', inputs: () => [r(4, 5, 6), long([3, 0, 3]), long([[1, 2], [4, 0]])],
+    ts: (x, i, j) => [x.index(i), x.index(':', j), x.index(i, ':', long([5, 0, 1])), x.index(x.gt(0)), x.index(1, x.select(0, 1).select(1, 0).gt(0)), x.index('...', j, '1:3'), x.index(i, null, j.select(0, 0).narrow(0, 0, 1))],
+    py: 'lambda x, i, j: [x[i], x[:, j], x[i, :, torch.tensor([5, 0, 1])], x[x > 0], x[1, x[1, :, 0] > 0], x[..., j, 1:3], x[i, None, j[0, :1]]]' },
+  { name: 'index_put', inputs: () => [r(4, 5), r(5), r(2, 3)],
+    ts: (x, v, w) => {
+      const a = x.clone().indexPut_([1], v);
+      const b = x.clone().indexPut_(['1:3', '2:'], w);
+      const c = x.clone().indexPut_([x.gt(0.5)], 0);
+      const d = x.clone().indexPut_([long([0, 2, 0]), long([1, 1, 1])], 3.5);
+      const e = x.indexPutTensors([long([0, 2, 0]), long([1, 1, 1])], w.select(0, 0), true);
+      return [a, b, c, d, e];
+    },
+    py: `def f(x, v, w):
+    a = x.clone(); a[1] = v
+    b = x.clone(); b[1:3, 2:] = w
+    c = x.clone(); c[x > 0.5] = 0
+    d = x.clone(); d[torch.tensor([0, 2, 0]), torch.tensor([1, 1, 1])] = 3.5
+    e = x.index_put((torch.tensor([0, 2, 0]), torch.tensor([1, 1, 1])), w[0], accumulate=True)
+    return [a, b, c, d, e]` },
+
+  // ---- linalg ----
+  { name: 'linalg_square', inputs: () => [spd(4), r(4, 2), r(3, 3)],
+    ts: (A, B, M) => [linalg.inv(A), linalg.det(M), linalg.slogdet(A), linalg.solve(A, B), linalg.cholesky(A), linalg.cholesky(A, { upper: true }), linalg.matrixExp(M.mul(0.3)), linalg.matrixPower(M, 3), linalg.matrixPower(A, -1), linalg.matrixRank(M)],
+    py: 'lambda A, B, M: [torch.linalg.inv(A), torch.linalg.det(M), tuple(torch.linalg.slogdet(A)), torch.linalg.solve(A, B), torch.linalg.cholesky(A), torch.linalg.cholesky(A, upper=True), torch.linalg.matrix_exp(M * 0.3), torch.linalg.matrix_power(M, 3), torch.linalg.matrix_power(A, -1), torch.linalg.matrix_rank(M)]' },
+  { name: 'linalg_norms', inputs: () => [r(3, 4)],
+    ts: (x) => [linalg.vectorNorm(x), linalg.vectorNorm(x, 1, 1), linalg.vectorNorm(x, Infinity, [0], true), linalg.matrixNorm(x), linalg.matrixNorm(x, 'nuc'), linalg.matrixNorm(x, 1), linalg.matrixNorm(x, -Infinity), linalg.svdvals(x)],
+    py: 'lambda x: [torch.linalg.vector_norm(x), torch.linalg.vector_norm(x, 1, 1), torch.linalg.vector_norm(x, float("inf"), [0], True), torch.linalg.matrix_norm(x), torch.linalg.matrix_norm(x, "nuc"), torch.linalg.matrix_norm(x, 1), torch.linalg.matrix_norm(x, float("-inf")), torch.linalg.svdvals(x)]' },
+  // Factors are unique only up to signs: compare reconstructions and sign-free forms.
+  { name: 'linalg_factorizations', inputs: () => [r(5, 3), spd(4), r(5, 2)],
+    ts: (X, A, B) => {
+      const { Q, R } = linalg.qr(X);
+      const { U, S, Vh } = linalg.svd(X, { fullMatrices: false });
+      const { eigenvalues, eigenvectors: V } = linalg.eigh(A);
+      return [Q.matmul(R), R.diagonal().abs(), Q.t().matmul(Q), U.mul(S).matmul(Vh), S, eigenvalues, V.mul(eigenvalues).matmul(V.t()), linalg.eigvalsh(A, 'U'), linalg.pinv(X), linalg.lstsq(X, B)];
+    },
+    py: `def f(X, A, B):
+    Q, R = torch.linalg.qr(X)
+    U, S, Vh = torch.linalg.svd(X, full_matrices=False)
+    L, V = torch.linalg.eigh(A)
+    return [Q @ R, R.diagonal().abs(), Q.T @ Q, U * S @ Vh, S, L, V * L @ V.T, torch.linalg.eigvalsh(A, "U"), torch.linalg.pinv(X), torch.linalg.lstsq(X, B).solution]` },
+
+  // ---- nn.functional ----
+  { name: 'activations', inputs: () => [r(3, 6), torch.tensor([0.25, 0.1, 0.4], { dtype: 'float64' })],
+    ts: (x, w) => [F.silu(x), F.mish(x), F.logSigmoid(x), F.selu(x), F.hardswish(x.mul(4)), F.hardsigmoid(x.mul(4)), F.softplus(x, 2, 1), F.elu(x, 0.5), F.celu(x, 2), F.leakyRelu(x, 0.2), F.hardtanh(x, -0.5, 0.5), F.relu6(x.mul(8)), F.glu(x), F.glu(x.view([6, 3]), 0), F.prelu(x.view([3, 3, 2]), w), F.softsign(x)],
+    py: 'lambda x, w: [F.silu(x), F.mish(x), F.logsigmoid(x), F.selu(x), F.hardswish(x * 4), F.hardsigmoid(x * 4), F.softplus(x, 2, 1), F.elu(x, 0.5), F.celu(x, 2.0), F.leaky_relu(x, 0.2), F.hardtanh(x, -0.5, 0.5), F.relu6(x * 8), F.glu(x), F.glu(x.view(6, 3), 0), F.prelu(x.view(3, 3, 2), w), F.softsign(x)]' },
+  { name: 'regression_losses', inputs: () => [r(4, 3), r(4, 3)],
+    ts: (a, b) => [F.mseLoss(a, b), F.mseLoss(a, b, { reduction: 'none' }), F.l1Loss(a, b, { reduction: 'sum' }), F.smoothL1Loss(a, b, { beta: 0.5 }), F.huberLoss(a, b, { delta: 0.7 }), F.cosineSimilarity(a, b), F.cosineSimilarity(a, b, 0), F.pairwiseDistance(a, b), F.normalize(a), F.normalize(a, { p: 1, dim: 0 })],
+    py: 'lambda a, b: [F.mse_loss(a, b), F.mse_loss(a, b, reduction="none"), F.l1_loss(a, b, reduction="sum"), F.smooth_l1_loss(a, b, beta=0.5), F.huber_loss(a, b, delta=0.7), F.cosine_similarity(a, b), F.cosine_similarity(a, b, 0), F.pairwise_distance(a, b), F.normalize(a), F.normalize(a, p=1, dim=0)]' },
+  { name: 'classification_losses', inputs: () => [r(5, 4), long([1, 0, 3, -100, 2]), pos(4), r(5, 4), prob(5, 4), prob(5, 4), pos(4)], constants: [2, 6],
+    ts: (logits, y, w, z, p, q, pw) => [
+      F.nllLoss(F.logSoftmax(logits, 1), y), F.nllLoss(F.logSoftmax(logits, 1), y, { weight: w, reduction: 'sum' }), F.crossEntropy(logits, y, { weight: w }), F.crossEntropy(logits, y, { weight: w, labelSmoothing: 0.1, reduction: 'none' }),
+      F.binaryCrossEntropy(p, q), F.binaryCrossEntropy(p, q, { weight: w, reduction: 'none' }), F.binaryCrossEntropyWithLogits(z, q), F.binaryCrossEntropyWithLogits(z, q, { posWeight: pw, reduction: 'sum' }),
+      F.klDiv(F.logSoftmax(z, 1), F.softmax(logits, 1), { reduction: 'batchmean' }), F.klDiv(F.logSoftmax(z, 1), F.logSoftmax(logits, 1), { logTarget: true, reduction: 'sum' }), F.klDiv(F.logSoftmax(z, 1), p)],
+    py: 'lambda logits, y, w, z, p, q, pw: [F.nll_loss(F.log_softmax(logits, 1), y), F.nll_loss(F.log_softmax(logits, 1), y, weight=w, reduction="sum"), F.cross_entropy(logits, y, weight=w), F.cross_entropy(logits, y, weight=w, label_smoothing=0.1, reduction="none"), F.binary_cross_entropy(p, q), F.binary_cross_entropy(p, q, weight=w, reduction="none"), F.binary_cross_entropy_with_logits(z, q), F.binary_cross_entropy_with_logits(z, q, pos_weight=pw, reduction="sum"), F.kl_div(F.log_softmax(z, 1), F.softmax(logits, 1), reduction="batchmean"), F.kl_div(F.log_softmax(z, 1), F.log_softmax(logits, 1), log_target=True, reduction="sum"), F.kl_div(F.log_softmax(z, 1), p)]' },
+  { name: 'pad', inputs: () => [r(2, 3, 5)],
+    ts: (x) => [F.pad(x, [1, 2]), F.pad(x, [0, 1, 2, 0], { value: -3 }), F.pad(x, [2, 1], { mode: 'reflect' }), F.pad(x, [2, 1], { mode: 'replicate' }), F.pad(x, [1, 3], { mode: 'circular' })],
+    py: 'lambda x: [F.pad(x, (1, 2)), F.pad(x, (0, 1, 2, 0), value=-3), F.pad(x, (2, 1), mode="reflect"), F.pad(x, (2, 1), mode="replicate"), F.pad(x, (1, 3), mode="circular")]' },
+  { name: 'conv', inputs: () => [r(2, 4, 9), r(6, 2, 3), r(6), r(1, 3, 7, 6), r(5, 3, 3, 2), r(4, 3, 2)],
+    ts: (x, w, b, img, k, wt) => [F.conv1d(x, w, b, { groups: 2, stride: 2, padding: 1 }), F.conv1d(x, w, null, { groups: 2, padding: 'same', dilation: 2 }), F.conv2d(img, k), F.conv2d(img, k, null, { stride: [2, 1], padding: [1, 0] }), F.conv2d(img, k, null, { padding: 'valid' }), F.convTranspose1d(x, wt, null, { stride: 2, outputPadding: 1 })],
+    py: 'lambda x, w, b, img, k, wt: [F.conv1d(x, w, b, groups=2, stride=2, padding=1), F.conv1d(x, w, None, groups=2, padding="same", dilation=2), F.conv2d(img, k), F.conv2d(img, k, None, stride=(2, 1), padding=(1, 0)), F.conv2d(img, k, None, padding="valid"), F.conv_transpose1d(x, wt, None, stride=2, output_padding=1)]' },
+  { name: 'pool', inputs: () => [r(2, 3, 10), r(1, 2, 7, 8)],
+    ts: (x, img) => [F.maxPool1d(x, 3), F.maxPool1d(x, 3, { stride: 2, padding: 1, ceilMode: true }), F.avgPool1d(x, 4, { stride: 3 }), F.maxPool2d(img, 2), F.maxPool2d(img, [3, 2], { stride: 1, dilation: [1, 2] }), F.avgPool2d(img, 3, { padding: 1, countIncludePad: false }), F.adaptiveAvgPool1d(x, 4), F.adaptiveAvgPool2d(img, [3, 5])],
+    py: 'lambda x, img: [F.max_pool1d(x, 3), F.max_pool1d(x, 3, stride=2, padding=1, ceil_mode=True), F.avg_pool1d(x, 4, stride=3), F.max_pool2d(img, 2), F.max_pool2d(img, (3, 2), stride=1, dilation=(1, 2)), F.avg_pool2d(img, 3, padding=1, count_include_pad=False), F.adaptive_avg_pool1d(x, 4), F.adaptive_avg_pool2d(img, (3, 5))]' },
+  { name: 'norms', inputs: () => [r(4, 6, 5), pos(6), r(6)],
+    ts: (x, w, b) => {
+      const rm = torch.zeros([6], { dtype: 'float64' }), rv = torch.ones([6], { dtype: 'float64' });
+      const train = F.batchNorm(x, rm, rv, { weight: w, bias: b, training: true, momentum: 0.2 });
+      const evalOut = F.batchNorm(x, rm, rv, { weight: w, bias: b });
+      return [train, rm, rv, evalOut, F.groupNorm(x, 3, w, b), F.groupNorm(x, 2)];
+    },
+    py: `def f(x, w, b):
+    rm, rv = torch.zeros(6, dtype=torch.float64), torch.ones(6, dtype=torch.float64)
+    train = F.batch_norm(x, rm, rv, w, b, training=True, momentum=0.2)
+    ev = F.batch_norm(x, rm, rv, w, b)
+    return [train, rm, rv, ev, F.group_norm(x, 3, w, b), F.group_norm(x, 2)]` },
+
+  // ---- autograd.grad: gradients as values, higher order ----
+  { name: 'autograd_grad', inputs: () => [r(3), r(3, 3)],
+    ts: (x, W) => {
+      const y = x.matmul(W).tanh().pow(2).sum();
+      const [gx] = autograd.grad(y, x, { createGraph: true });
+      const penalty = gx!.pow(2).sum();                      // a gradient penalty, differentiable in x and W
+      const [hx] = autograd.grad(gx!.sum(), [x], { retainGraph: true, createGraph: true });
+      const vjp = autograd.grad([x.mul(W.select(0, 0))], [W, x], { gradOutputs: [x.sin()], allowUnused: true, retainGraph: true });
+      return [penalty, hx!, vjp[0]!.sum(), vjp[1]!];
+    },
+    py: `def f(x, W):
+    y = (x @ W).tanh().pow(2).sum()
+    gx, = torch.autograd.grad(y, x, create_graph=True)
+    penalty = gx.pow(2).sum()
+    hx, = torch.autograd.grad(gx.sum(), [x], retain_graph=True, create_graph=True)
+    vjp = torch.autograd.grad([x * W[0]], [W, x], grad_outputs=[x.sin()], allow_unused=True, retain_graph=True)
+    return [penalty, hx, vjp[0].sum(), vjp[1]]` },
+];
+
+// ---------- comparing ----------
+export function flatten(res: Result, out: (T | number | boolean)[] = []): (T | number | boolean)[] {
+  if (res instanceof torch.Tensor || typeof res === 'number' || typeof res === 'boolean') out.push(res);
+  else if (Array.isArray(res)) res.forEach((x) => flatten(x, out));
+  else if (res && typeof res === 'object') Object.values(res).forEach((x) => x !== undefined && flatten(x, out));
+  else throw new Error(`unexpected result ${String(res)}`);
+  return out;
+}
+
+/** max |a - b| over the reference's largest |b| (1 when that is smaller); NaNs must be in the same places. */
+export function maxErr(a: T, b: T): number {
+  return torch.tidy(() => {
+    if (a.numel() === 0) return 0;
+    const da = a.to({ dtype: 'float64' }), db = b.to({ dtype: 'float64' });
+    if (!da.isnan().equal(db.isnan())) return Infinity;
+    const fa = da.nanToNum(), fb = db.nanToNum();
+    const scale = Math.max(fb.abs().max().item() as number, 1);
+    return (fa.sub(fb).abs().max().item() as number) / scale;
+  });
+}
