@@ -1,5 +1,6 @@
 // Shape and indexing ops: views, joins, splits, gathers, sorting and sampling.
 #include <ATen/TensorIndexing.h>
+#include <cmath>
 #include <torch/version.h>
 
 #include "common.h"
@@ -114,55 +115,50 @@ OP(trilIndices, at::tril_indices(argInt64(info, 0), argInt64(info, 1), argInt64(
 OP(triuIndices, at::triu_indices(argInt64(info, 0), argInt64(info, 1), argInt64(info, 2), at::TensorOptions().dtype(at::kLong)))
 
 // ---------- Python-style indexing: x[...] and x[...] = v ----------
-// Indices cross as a JS array, one element per Python index: a number (an integer index), null
-// (None, a new axis), a boolean, the string "..." (Ellipsis), [start, stop, step] with nulls
-// for omitted bounds (a slice), or {t: handle} (a tensor of indices or a boolean mask).
+// Indices cross as 4 numbers each in a Float64Array, with their count: [kind, a, b, c], kind 0 an
+// integer a, 1 None (a new axis), 2 Ellipsis, 3 a slice a:b:c (NaN for an omitted bound), 4 a
+// boolean a, 5 the tensor of handle a (indices or a mask). One typed array keeps the crossing cheap.
 #if TORCH_VERSION_MAJOR >= 2
 using SliceBound = c10::optional<c10::SymInt>;
 #else
 using SliceBound = c10::optional<int64_t>;
 #endif
-SliceBound sliceBound(const Napi::Value& v) {
-  if (v.IsNull() || v.IsUndefined()) return c10::nullopt;
-  return SliceBound(v.As<Napi::Number>().Int64Value());
+SliceBound sliceBound(double v) {
+  if (std::isnan(v)) return c10::nullopt;
+  return SliceBound(static_cast<int64_t>(v));
 }
 std::vector<at::indexing::TensorIndex> argIndices(const Napi::CallbackInfo& info, size_t i) {
   using namespace at::indexing;
-  if (!info[i].IsArray()) throw std::runtime_error("tstorch: indices must be an array");
-  Napi::Array arr = info[i].As<Napi::Array>();
+  if (!info[i].IsTypedArray()) throw std::runtime_error("tstorch: indices must be a Float64Array");
+  Napi::Float64Array arr = info[i].As<Napi::Float64Array>();
+  size_t n = static_cast<size_t>(argInt(info, i + 1));
+  if (4 * n > arr.ElementLength()) throw std::runtime_error("tstorch: indices array is too short");
+  const double* p = arr.Data();
   std::vector<TensorIndex> out;
-  out.reserve(arr.Length());
-  for (uint32_t k = 0; k < arr.Length(); ++k) {
-    Napi::Value v = arr.Get(k);
-    if (v.IsNull() || v.IsUndefined()) {
-      out.emplace_back(None);
-    } else if (v.IsNumber()) {
-      out.emplace_back(v.As<Napi::Number>().Int64Value());
-    } else if (v.IsBoolean()) {
-      out.emplace_back(v.As<Napi::Boolean>().Value());
-    } else if (v.IsString()) {
-      if (v.As<Napi::String>().Utf8Value() != "...") throw std::runtime_error("tstorch: the only string index is '...'");
-      out.emplace_back(Ellipsis);
-    } else if (v.IsArray()) {
-      Napi::Array s = v.As<Napi::Array>();
-      SliceBound step = sliceBound(s.Get(2u));
-      out.emplace_back(Slice(sliceBound(s.Get(0u)), sliceBound(s.Get(1u)), step ? step : SliceBound(1)));
-    } else {
-      out.emplace_back(table(info).get(v.As<Napi::Object>().Get("t").As<Napi::Number>().Int32Value()));
+  out.reserve(n);
+  for (size_t k = 0; k < n; ++k, p += 4) {
+    switch (static_cast<int>(p[0])) {
+      case 0: out.emplace_back(static_cast<int64_t>(p[1])); break;
+      case 1: out.emplace_back(None); break;
+      case 2: out.emplace_back(Ellipsis); break;
+      case 3: out.emplace_back(Slice(sliceBound(p[1]), sliceBound(p[2]), std::isnan(p[3]) ? SliceBound(1) : sliceBound(p[3]))); break;
+      case 4: out.emplace_back(p[1] != 0); break;
+      case 5: out.emplace_back(table(info).get(static_cast<int32_t>(p[1]))); break;
+      default: throw std::runtime_error("tstorch: unknown index kind");
     }
   }
   return out;
 }
 OP(index, T0.index(argIndices(info, 1)))
-// indexPut_(x, indices, value: handle) / indexPutScalar_(x, indices, number): x[indices] = value
+// indexPut_(x, indices, count, value handle) / indexPutScalar_(x, indices, count, number): x[indices] = value
 Napi::Value indexPut_(const Napi::CallbackInfo& info) {
   at::Tensor self = T0;
-  self.index_put_(argIndices(info, 1), argTensor(info, 2));
+  self.index_put_(argIndices(info, 1), argTensor(info, 3));
   return info.Env().Undefined();
 }
 Napi::Value indexPutScalar_(const Napi::CallbackInfo& info) {
   at::Tensor self = T0;
-  self.index_put_(argIndices(info, 1), argScalar(info, 2));
+  self.index_put_(argIndices(info, 1), argScalar(info, 3));
   return info.Env().Undefined();
 }
 // indexPutAccumulate(x, indexTensors, values, accumulate): torch.index_put with accumulate

@@ -51,30 +51,55 @@ export function Slice(start: number | null = null, stop: number | null = null, s
 export type Index = number | null | boolean | string | SliceIndex | Tensor;
 
 const SLICE = /^\s*(-?\d+)?\s*:\s*(-?\d+)?\s*(?::\s*(-?\d+)?\s*)?$/;
-function encodeIndex(ix: Index, k: number): unknown {
-  if (ix === null || typeof ix === 'boolean') return ix;
-  if (typeof ix === 'number') {
-    if (!Number.isInteger(ix)) throw new Error(`index: position ${k} is ${ix}; integer indices must be whole numbers`);
-    return ix;
-  }
-  if (ix instanceof Tensor) return { t: id(ix) };
-  if (typeof ix === 'string') {
-    if (ix === '...') return ix;
-    const m = SLICE.exec(ix);
-    if (!m) throw new Error(`index: position ${k} is '${ix}'; a string index is '...' or a slice such as ':', '1:', ':-1', '::2'`);
-    const n = (x?: string) => (x === undefined ? null : Number(x));
-    return [n(m[1]), n(m[2]), n(m[3])];
-  }
-  if (typeof ix === 'object' && 'start' in ix && 'stop' in ix && 'step' in ix) {
-    for (const b of [ix.start, ix.stop, ix.step]) {
-      if (b !== null && !Number.isInteger(b)) throw new Error(`index: position ${k} is a slice with bound ${b}; slice bounds are integers or null`);
-    }
-    if (ix.step === 0) throw new Error(`index: position ${k} is a slice with step 0`);
-    return [ix.start, ix.stop, ix.step];
-  }
-  throw new Error(`index: position ${k} is not an index (${String(ix)}); use a number, null, '...', a slice, a boolean or a Tensor`);
+// Indices cross into C++ as 4 numbers each in one reused Float64Array (one crossing, no JS
+// objects to walk there): [kind, a, b, c]; kinds as in native/shape.cc, NaN for an omitted bound.
+const enum Ix { Int = 0, None = 1, Ellipsis = 2, Slice = 3, Bool = 4, Tensor = 5 }
+let ixBuf = new Float64Array(4 * 16);
+// Slices written as strings are parsed once: an indexing loop meets the same few again and again.
+const parsedSlices = new Map<string, [number, number, number]>();
+function parseSlice(ix: string, k: number): [number, number, number] {
+  let p = parsedSlices.get(ix);
+  if (p) return p;
+  const m = SLICE.exec(ix);
+  if (!m) throw new Error(`index: position ${k} is '${ix}'; a string index is '...' or a slice such as ':', '1:', ':-1', '::2'`);
+  const n = (x?: string) => (x === undefined ? NaN : Number(x));
+  p = [n(m[1]), n(m[2]), n(m[3])];
+  if (p[2] === 0) throw new Error(`index: position ${k} is a slice with step 0`);
+  if (parsedSlices.size < 1024) parsedSlices.set(ix, p);
+  return p;
 }
-const encodeIndices = (ixs: Index[]) => ixs.map(encodeIndex);
+function encodeIndices(ixs: Index[]): Float64Array {
+  if (ixs.length * 4 > ixBuf.length) ixBuf = new Float64Array(ixs.length * 8);
+  const b = ixBuf;
+  for (let k = 0; k < ixs.length; k++) {
+    const ix = ixs[k], o = 4 * k;
+    if (typeof ix === 'number') {
+      if (!Number.isInteger(ix)) throw new Error(`index: position ${k} is ${ix}; integer indices must be whole numbers`);
+      b[o] = Ix.Int; b[o + 1] = ix;
+    } else if (ix === null) {
+      b[o] = Ix.None;
+    } else if (typeof ix === 'string') {
+      if (ix === '...') b[o] = Ix.Ellipsis;
+      else {
+        const [start, stop, step] = parseSlice(ix, k);
+        b[o] = Ix.Slice; b[o + 1] = start; b[o + 2] = stop; b[o + 3] = step;
+      }
+    } else if (typeof ix === 'boolean') {
+      b[o] = Ix.Bool; b[o + 1] = ix ? 1 : 0;
+    } else if (ix instanceof Tensor) {
+      b[o] = Ix.Tensor; b[o + 1] = id(ix);
+    } else if (typeof ix === 'object' && 'start' in ix && 'stop' in ix && 'step' in ix) {
+      for (const bound of [ix.start, ix.stop, ix.step]) {
+        if (bound !== null && !Number.isInteger(bound)) throw new Error(`index: position ${k} is a slice with bound ${bound}; slice bounds are integers or null`);
+      }
+      if (ix.step === 0) throw new Error(`index: position ${k} is a slice with step 0`);
+      b[o] = Ix.Slice; b[o + 1] = ix.start ?? NaN; b[o + 2] = ix.stop ?? NaN; b[o + 3] = ix.step ?? NaN;
+    } else {
+      throw new Error(`index: position ${k} is not an index (${String(ix)}); use a number, null, '...', a slice, a boolean or a Tensor`);
+    }
+  }
+  return b;
+}
 const reductionCode = (r: 'none' | 'mean' | 'sum' | undefined, op: string) => {
   const c = { none: 0, mean: 1, sum: 2 }[r ?? 'mean'];
   if (c === undefined) throw new Error(`${op}: unknown reduction '${r}' (use 'none', 'mean' or 'sum')`);
@@ -557,11 +582,11 @@ export class Tensor {
    * Python's t[...]: t.index(0, ':', null, idx) is t[0, :, None, idx]. Basic indices give a
    * view (as in PyTorch), tensor indices a copy. See Index for what each position may be.
    */
-  index(...indices: Index[]): Tensor { return wrap(native.index(id(this), encodeIndices(indices))); }
+  index(...indices: Index[]): Tensor { return wrap(native.index(id(this), encodeIndices(indices), indices.length)); }
   /** Python's t[...] = value, in place (recorded by autograd, as PyTorch's). */
   indexPut_(indices: Index[], value: TensorLike): this {
-    if (typeof value === 'number') native.indexPutScalar_(id(this), encodeIndices(indices), value);
-    else native.indexPut_(id(this), encodeIndices(indices), id(value));
+    if (typeof value === 'number') native.indexPutScalar_(id(this), encodeIndices(indices), indices.length, value);
+    else native.indexPut_(id(this), encodeIndices(indices), indices.length, id(value));
     return this;
   }
   /** torch.index_put: a copy with values written at the points the index tensors give; accumulate adds repeated points. */

@@ -1,7 +1,8 @@
-// Raw C++ baseline for scripts/bench/overhead: the same two loops as the TS and Python sides,
+// Raw C++ baseline for scripts/bench/overhead: the same loops as the TS and Python sides,
 // on the same libtorch, one thread. Prints one JSON line: microseconds per iteration.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/TensorIndexing.h>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -35,6 +36,10 @@ int main(int argc, char** argv) {
     y.backward();
     at::Tensor g = x.grad();
   });
-  std::printf("{\"add_us\": %.4f, \"add_batch_us\": %.4f, \"step_us\": %.4f}\n", add, addBatch, step);
+  // Python-style indexing, x[1:3, None, ::2]: a view, freed at once.
+  using namespace at::indexing;
+  at::Tensor m = at::randn({8, 16});
+  double index = usPerIter(n, [&] { at::Tensor v = m.index({Slice(1, 3), None, Slice(None, None, 2)}); });
+  std::printf("{\"add_us\": %.4f, \"add_batch_us\": %.4f, \"step_us\": %.4f, \"index_us\": %.4f}\n", add, addBatch, step, index);
   return 0;
 }

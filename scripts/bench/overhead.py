@@ -34,4 +34,6 @@ def step():
 
 
 s = us_per_iter(n // 10, step)
-print(json.dumps({"add_us": add, "add_batch_us": add_batch, "step_us": s}))
+m = torch.randn(8, 16)
+index = us_per_iter(n, lambda: m[1:3, None, ::2])
+print(json.dumps({"add_us": add, "add_batch_us": add_batch, "step_us": s, "index_us": index}))
