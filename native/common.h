@@ -201,6 +201,15 @@ Napi::Value retPair(const Napi::CallbackInfo& info, at::Tensor a, at::Tensor b);
     return ret(info, expr);                                                                       \
   }
 
+// The same for ops that give (values, indices) along a dim: max, min, median, kthvalue, ...
+#define OP1_PAIR(name, expr)                          \
+  Napi::Value name(const Napi::CallbackInfo& info) {  \
+    const at::Tensor& a = argTensor(info, 0);         \
+    SkipAutogradIfUnneeded skip(a);                   \
+    auto r = expr;                                    \
+    return retPair(info, std::get<0>(r), std::get<1>(r)); \
+  }
+
 // Turns every C++ exception into a JS Error carrying libtorch's message (without its C++
 // backtrace), so that nothing a user passes can take the process down.
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>

@@ -166,18 +166,8 @@ Napi::Value prod(const Napi::CallbackInfo& info) {
 }
 OP1(maxAll, a.max())
 OP1(minAll, a.min())
-Napi::Value maxDim(const Napi::CallbackInfo& info) {
-  const at::Tensor& a = T0;
-  SkipAutogradIfUnneeded skip(a);
-  auto r = a.max(argInt64(info, 1), argBool(info, 2));
-  return retPair(info, std::get<0>(r), std::get<1>(r));
-}
-Napi::Value minDim(const Napi::CallbackInfo& info) {
-  const at::Tensor& a = T0;
-  SkipAutogradIfUnneeded skip(a);
-  auto r = a.min(argInt64(info, 1), argBool(info, 2));
-  return retPair(info, std::get<0>(r), std::get<1>(r));
-}
+OP1_PAIR(maxDim, a.max(argInt64(info, 1), argBool(info, 2)))
+OP1_PAIR(minDim, a.min(argInt64(info, 1), argBool(info, 2)))
 Napi::Value argmax(const Napi::CallbackInfo& info) {
   const at::Tensor& a = T0;
   SkipAutogradIfUnneeded skip(a);
@@ -235,36 +225,16 @@ OP1(anyDim, a.any(argInt64(info, 1), argBool(info, 2)))
 OP1(cumsum, a.cumsum(argInt64(info, 1)))
 OP1(cumprod, a.cumprod(argInt64(info, 1)))
 OP1(logcumsumexp, a.logcumsumexp(argInt64(info, 1)))
-Napi::Value cummax(const Napi::CallbackInfo& info) {
-  const at::Tensor& a = T0;
-  SkipAutogradIfUnneeded skip(a);
-  auto r = a.cummax(argInt64(info, 1));
-  return retPair(info, std::get<0>(r), std::get<1>(r));
-}
-Napi::Value cummin(const Napi::CallbackInfo& info) {
-  const at::Tensor& a = T0;
-  SkipAutogradIfUnneeded skip(a);
-  auto r = a.cummin(argInt64(info, 1));
-  return retPair(info, std::get<0>(r), std::get<1>(r));
-}
+OP1_PAIR(cummax, a.cummax(argInt64(info, 1)))
+OP1_PAIR(cummin, a.cummin(argInt64(info, 1)))
 // amax / amin(x, dims ([] = all), keepdim): the values only, gradient spread evenly over ties
 OP1(amax, a.amax(argInts(info, 1), argBool(info, 2)))
 OP1(amin, a.amin(argInts(info, 1), argBool(info, 2)))
 // median(x): the lower of the two middle values, as PyTorch
 OP1(medianAll, a.median())
-Napi::Value medianDim(const Napi::CallbackInfo& info) {
-  const at::Tensor& a = T0;
-  SkipAutogradIfUnneeded skip(a);
-  auto r = a.median(argInt64(info, 1), argBool(info, 2));
-  return retPair(info, std::get<0>(r), std::get<1>(r));
-}
+OP1_PAIR(medianDim, a.median(argInt64(info, 1), argBool(info, 2)))
 // kthvalue(x, k, dim, keepdim): the k-th smallest (1-based) along dim
-Napi::Value kthvalue(const Napi::CallbackInfo& info) {
-  const at::Tensor& a = T0;
-  SkipAutogradIfUnneeded skip(a);
-  auto r = a.kthvalue(argInt64(info, 1), argInt64(info, 2), argBool(info, 3));
-  return retPair(info, std::get<0>(r), std::get<1>(r));
-}
+OP1_PAIR(kthvalue, a.kthvalue(argInt64(info, 1), argInt64(info, 2), argBool(info, 3)))
 // countNonzero(x, dims ([] = all))
 OP1(countNonzero, at::count_nonzero(a, argInts(info, 1)))
 // quantile(x, q, dim|null, keepdim, interpolation)
