@@ -4,6 +4,7 @@
 #include <torch/version.h>
 #include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
+#include <torch/csrc/autograd/function.h>
 #include <cerrno>
 #include <climits>
 #include <malloc.h>
@@ -366,6 +367,15 @@ Napi::Value backward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 Napi::Value detach(const Napi::CallbackInfo& info) { return ret(info, argTensor(info, 0).detach()); }
+// gradFnName(id): the class of the autograd node that made the tensor ("MulBackward0", as
+// Python's type(t.grad_fn).__name__), or null for a leaf.
+Napi::Value gradFnName(const Napi::CallbackInfo& info) {
+  const auto& fn = argTensor(info, 0).grad_fn();
+  if (!fn) return info.Env().Null();
+  std::string name = fn->name();
+  size_t colon = name.rfind("::");
+  return Napi::String::New(info.Env(), colon == std::string::npos ? name : name.substr(colon + 2));
+}
 Napi::Value setGradEnabled(const Napi::CallbackInfo& info) {
   bool prev = c10::GradMode::is_enabled();
   c10::GradMode::set_enabled(argBool(info, 0));
@@ -580,6 +590,7 @@ void registerCore(Registrar& r) {
   r.add<setGrad>("setGrad");
   r.add<backward>("backward");
   r.add<detach>("detach");
+  r.add<gradFnName>("gradFnName");
   r.add<setGradEnabled>("setGradEnabled");
   r.add<isGradEnabled>("isGradEnabled");
   r.add<dispose>("dispose");

@@ -1,6 +1,6 @@
 // Factory functions: torch.tensor, zeros, ones, randn, ... Shapes are arrays.
 import { native } from './native';
-import { DType, Device, dtypeCode, deviceCode, isFloatingDtype } from './dtype';
+import { DType, Device, dtypeCode, deviceCode, isFloatingDtype, defaults } from './dtype';
 import { Shape, Tensor, _wrap as wrap } from './tensor';
 
 export interface TensorOptions {
@@ -14,23 +14,22 @@ export type TensorData =
   | NestedNumbers
   | Float32Array | Float64Array | Int32Array | BigInt64Array | Int16Array | Int8Array | Uint8Array;
 
-// torch.set_default_device / torch.set_default_dtype: what factories use when opts say nothing.
-let defaultDevice: Device = 'cpu';
-let defaultFloatDtype: DType = 'float32';
+// torch.set_default_device / torch.set_default_dtype: what factories use when opts say nothing
+// (kept in dtype.ts's `defaults`, which printing reads too).
 /** The device factories (tensor, zeros, randn, ...) use when none is given; 'cpu' at first. */
 export function setDefaultDevice(device: Device | null): void {
   const code = deviceCode(device ?? 'cpu'); // validates the name
   if (code >= 0 && !native.cudaIsAvailable()) throw new Error(`setDefaultDevice('${device}'): CUDA is not available (this build or machine has none)`);
-  defaultDevice = device ?? 'cpu';
+  defaults.device = device ?? 'cpu';
 }
-export const getDefaultDevice = (): Device => defaultDevice;
+export const getDefaultDevice = (): Device => defaults.device;
 /** The floating dtype of factories and of torch.tensor() from non-integers: 'float32' at first. */
 export function setDefaultDtype(dtype: DType): void {
   if (!isFloatingDtype(dtype)) throw new Error(`setDefaultDtype: only floating dtypes can be the default, got '${dtype}'`);
-  defaultFloatDtype = dtype;
+  defaults.floatDtype = dtype;
 }
-export const getDefaultDtype = (): DType => defaultFloatDtype;
-const dev = (opts: TensorOptions) => deviceCode(opts.device ?? defaultDevice);
+export const getDefaultDtype = (): DType => defaults.floatDtype;
+const dev = (opts: TensorOptions) => deviceCode(opts.device ?? defaults.device);
 
 function finish(t: Tensor, opts: TensorOptions): Tensor {
   if (opts.requiresGrad) t.requiresGrad_(true);
@@ -72,7 +71,7 @@ function defaultDtypeOf(data: TensorData, flat?: number[]): DType {
   let probe: NestedNumbers = data as NestedNumbers;
   while (Array.isArray(probe) && probe.length) probe = probe[0];
   if (typeof probe === 'boolean') return 'bool';
-  return flat && flat.every(Number.isInteger) ? 'int64' : defaultFloatDtype;
+  return flat && flat.every(Number.isInteger) ? 'int64' : defaults.floatDtype;
 }
 
 /** torch.tensor(data, {dtype, device, requiresGrad}) from nested arrays, numbers or typed arrays. */
@@ -101,7 +100,7 @@ export function tensor(data: TensorData, opts: TensorOptions & { shape?: Shape }
 }
 
 function make(fn: string, shape: Shape, opts: TensorOptions): Tensor {
-  return finish(wrap(native[fn](shape, dtypeCode(opts.dtype ?? defaultFloatDtype), dev(opts))), opts);
+  return finish(wrap(native[fn](shape, dtypeCode(opts.dtype ?? defaults.floatDtype), dev(opts))), opts);
 }
 
 export const zeros = (shape: Shape, opts: TensorOptions = {}) => make('zeros', shape, opts);
@@ -111,14 +110,14 @@ export const randn = (shape: Shape, opts: TensorOptions = {}) => make('randn', s
 export const rand = (shape: Shape, opts: TensorOptions = {}) => make('rand', shape, opts);
 
 export function full(shape: Shape, value: number | boolean, opts: TensorOptions = {}): Tensor {
-  const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : defaultFloatDtype);
+  const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : defaults.floatDtype);
   return finish(wrap(native.full(shape, value, dtypeCode(dtype), dev(opts))), opts);
 }
 
 /** arange(end) or arange(start, end, step); int64 when all arguments are integers, as Python. */
 export function arange(startOrEnd: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
   const [s, e] = end === undefined ? [0, startOrEnd] : [startOrEnd, end];
-  const dtype = opts.dtype ?? ([s, e, step].every(Number.isInteger) ? 'int64' : defaultFloatDtype);
+  const dtype = opts.dtype ?? ([s, e, step].every(Number.isInteger) ? 'int64' : defaults.floatDtype);
   return finish(wrap(native.arange(s, e, step, dtypeCode(dtype), dev(opts))), opts);
 }
 
@@ -131,7 +130,7 @@ export function randperm(n: number, opts: TensorOptions = {}): Tensor {
 }
 
 export function eye(n: number, m?: number, opts: TensorOptions = {}): Tensor {
-  return finish(wrap(native.eye(n, m ?? n, dtypeCode(opts.dtype ?? defaultFloatDtype), dev(opts))), opts);
+  return finish(wrap(native.eye(n, m ?? n, dtypeCode(opts.dtype ?? defaults.floatDtype), dev(opts))), opts);
 }
 
 /** Raw little-endian bytes of a dtype into a tensor (one copy). Used by the safetensors reader. */
@@ -147,11 +146,11 @@ export const fullLike = (t: Tensor, value: number, opts: TensorOptions = {}) =>
 
 /** steps evenly spaced values from start to end, both included. */
 export function linspace(start: number, end: number, steps: number, opts: TensorOptions = {}): Tensor {
-  return finish(wrap(native.linspace(start, end, steps, dtypeCode(opts.dtype ?? defaultFloatDtype), dev(opts))), opts);
+  return finish(wrap(native.linspace(start, end, steps, dtypeCode(opts.dtype ?? defaults.floatDtype), dev(opts))), opts);
 }
 /** base ** linspace(start, end, steps). */
 export function logspace(start: number, end: number, steps: number, base = 10, opts: TensorOptions = {}): Tensor {
-  return finish(wrap(native.logspace(start, end, steps, base, dtypeCode(opts.dtype ?? defaultFloatDtype), dev(opts))), opts);
+  return finish(wrap(native.logspace(start, end, steps, base, dtypeCode(opts.dtype ?? defaults.floatDtype), dev(opts))), opts);
 }
 export const randLike = (t: Tensor, opts: TensorOptions = {}) => rand(t.shape, { dtype: t.dtype, device: t.device, ...opts });
 export const emptyLike = (t: Tensor, opts: TensorOptions = {}) => empty(t.shape, { dtype: t.dtype, device: t.device, ...opts });

@@ -44,3 +44,6 @@ export function deviceName(code: number): Device {
   if (code >= 0) return `cuda:${code}`;
   return 'other';
 }
+
+/** What factories use when their options say nothing (torch.set_default_device / set_default_dtype). */
+export const defaults: { device: Device; floatDtype: DType } = { device: 'cpu', floatDtype: 'float32' };

@@ -7,6 +7,8 @@ export * from './creation';
 export * from './ops';
 export * from './runtime';
 export { tidy, keep, scopeDepth } from './scope';
+export { setPrintOptions, getPrintOptions } from './print';
+export type { PrintOptions } from './print';
 export * as distributed from './distributed';
 export * as linalg from './linalg';
 export * as autograd from './autograd';

@@ -3,6 +3,7 @@
 import { native } from './native';
 import { DType, Device, dtypeCode, dtypeName, deviceCode, deviceName } from './dtype';
 import { track, disposeHandle, keep as keepHandle } from './scope';
+import { formatTensor } from './print';
 
 export type Shape = number[];
 export type Scalar = number | boolean;
@@ -197,8 +198,13 @@ export class Tensor {
     };
     return build(0);
   }
+  /** PyTorch's repr: `tensor([[1., 2.]], requires_grad=True)` (large tensors summarized; torch.setPrintOptions). */
   toString(): string {
-    return `Tensor(shape=[${this.shape}], dtype=${this.dtype}, device=${this.device}${this.requiresGrad ? ', requiresGrad' : ''})`;
+    return this._id < 0 ? 'tensor(<disposed>)' : formatTensor(this);
+  }
+  /** What console.log and util.inspect show. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
   }
 
   // ---------- conversion ----------

@@ -1,0 +1,198 @@
+// How a tensor prints: PyTorch's repr, character for character (torch/_tensor_str.py), so
+// console.log(t) shows `tensor([[0.1234, 1.5000]], requires_grad=True)` as Python would.
+// Large tensors are summarized (their first and last `edgeitems` along each dim).
+import { native } from './native';
+import { defaults, isFloatingDtype } from './dtype';
+import type { Tensor } from './tensor';
+
+export interface PrintOptions {
+  /** digits after the decimal point (4) */
+  precision: number;
+  /** more elements than this are summarized (1000) */
+  threshold: number;
+  /** elements kept at each end of a summarized dim (3) */
+  edgeitems: number;
+  /** characters per line (80) */
+  linewidth: number;
+  /** true / false forces scientific notation on / off; null lets the values decide */
+  sciMode: boolean | null;
+}
+const opts: PrintOptions = { precision: 4, threshold: 1000, edgeitems: 3, linewidth: 80, sciMode: null };
+
+/** torch.set_printoptions. */
+export function setPrintOptions(o: Partial<PrintOptions>): void {
+  Object.assign(opts, o);
+}
+export const getPrintOptions = (): PrintOptions => ({ ...opts });
+
+type Value = number | bigint | boolean;
+const ELLIPSIS = Symbol('...');
+type Nested = Value | typeof ELLIPSIS | Nested[];
+
+/** The values to print as nested arrays, with ELLIPSIS where a summarized dim skips (get_summarized_data). */
+function values(t: Tensor, summarize: boolean): Nested {
+  const shape = t.shape;
+  const e = opts.edgeitems;
+  if (summarize && shape.length && shape[0] > 2 * e) {
+    const part = (start: number) => {
+      const s = t.narrow(0, start, e);
+      const v = values(s, summarize) as Nested[];
+      s.dispose();
+      return v;
+    };
+    return [...part(0), ELLIPSIS, ...part(shape[0] - e)];
+  }
+  if (summarize && shape.length > 1) {
+    return Array.from({ length: shape[0] }, (_, i) => {
+      const row = t.select(0, i);
+      const v = values(row, summarize);
+      row.dispose();
+      return v;
+    });
+  }
+  return plain(t);
+}
+function plain(t: Tensor): Nested {
+  // int64 beyond 2^53 would lose digits as doubles: read those as bigints.
+  if (t.dtype !== 'int64') return t.tolist() as Nested;
+  const flat = Array.from(t.data() as BigInt64Array);
+  const shape = t.shape;
+  let k = 0;
+  const build = (d: number): Nested => (d === shape.length ? flat[k++] : Array.from({ length: shape[d] }, () => build(d + 1)));
+  return build(0);
+}
+
+// Python's '{:.<p>f}' and '{:.<p>e}'. JS's toFixed / toExponential round the exact value too, but
+// send ties up where Python sends them to the even digit: 30 more digits show a tie (a double's
+// exact expansion has a nonzero digit within ~17 places of any non-tie).
+const TIE = /^50*$/;
+function nonFinite(v: number): string | null {
+  return Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : null;
+}
+function fixed(v: number, p: number): string {
+  const nf = nonFinite(v);
+  if (nf) return nf;
+  const sign = v < 0 || Object.is(v, -0) ? '-' : '';
+  const a = Math.abs(v);
+  const long = a.toFixed(p + 30);
+  const kept = long.slice(0, long.length - 30).replace(/\.$/, '');
+  const tieToEven = TIE.test(long.slice(long.length - 30)) && Number(kept[kept.length - 1]) % 2 === 0;
+  return sign + (tieToEven ? kept : a.toFixed(p));
+}
+function scientific(v: number, p: number): string {
+  const nf = nonFinite(v);
+  if (nf) return nf;
+  const sign = v < 0 || Object.is(v, -0) ? '-' : '';
+  const a = Math.abs(v);
+  const [longMant, longExp] = a.toExponential(p + 30).split('e');
+  const kept = longMant.slice(0, p ? p + 2 : 1);
+  const tieToEven = TIE.test(longMant.slice(p + 2)) && Number(kept[kept.length - 1]) % 2 === 0;
+  const [m, e] = tieToEven ? [kept, longExp] : a.toExponential(p).split('e');
+  const n = Number(e);
+  return `${sign}${m}e${n < 0 ? '-' : '+'}${String(Math.abs(n)).padStart(2, '0')}`;
+}
+
+/** PyTorch's _Formatter: one width and one notation for all the values printed. */
+class Formatter {
+  intMode = true;
+  sciMode = false;
+  maxWidth = 1;
+  constructor(readonly floating: boolean, vals: Value[]) {
+    if (!floating) {
+      for (const v of vals) this.maxWidth = Math.max(this.maxWidth, str(v).length);
+      return;
+    }
+    const finite = (vals as number[]).filter((v) => Number.isFinite(v) && v !== 0);
+    if (!finite.length) return;
+    const abs = finite.map(Math.abs);
+    const min = Math.min(...abs), max = Math.max(...abs);
+    this.intMode = finite.every((v) => v === Math.ceil(v));
+    if (this.intMode) {
+      if (max / min > 1000 || max > 1e8) {
+        this.sciMode = true;
+        for (const v of finite) this.maxWidth = Math.max(this.maxWidth, scientific(v, opts.precision).length);
+      } else {
+        for (const v of finite) this.maxWidth = Math.max(this.maxWidth, fixed(v, 0).length + 1);
+      }
+    } else if (max / min > 1000 || max > 1e8 || min < 1e-4) {
+      this.sciMode = true;
+      for (const v of finite) this.maxWidth = Math.max(this.maxWidth, scientific(v, opts.precision).length);
+    } else {
+      for (const v of finite) this.maxWidth = Math.max(this.maxWidth, fixed(v, opts.precision).length);
+    }
+    if (opts.sciMode !== null) this.sciMode = opts.sciMode;
+  }
+  format(v: Value): string {
+    let s: string;
+    if (!this.floating) s = str(v);
+    else if (this.sciMode) s = scientific(v as number, opts.precision);
+    else if (this.intMode) s = fixed(v as number, 0) + (Number.isFinite(v) ? '.' : '');
+    else s = fixed(v as number, opts.precision);
+    return s.padStart(this.maxWidth);
+  }
+}
+const str = (v: Value) => (typeof v === 'boolean' ? (v ? 'True' : 'False') : String(v));
+
+function flatValues(n: Nested, out: Value[] = []): Value[] {
+  if (Array.isArray(n)) n.forEach((x) => flatValues(x, out));
+  else if (n !== ELLIPSIS) out.push(n);
+  return out;
+}
+
+function vectorStr(v: Nested[], indent: number, f: Formatter): string {
+  const elementLength = f.maxWidth + 2;
+  const perLine = Math.max(1, Math.floor((opts.linewidth - indent) / elementLength));
+  const data = v.map((x) => (x === ELLIPSIS ? ' ...' : f.format(x as Value)));
+  const lines: string[] = [];
+  for (let i = 0; i < data.length; i += perLine) lines.push(data.slice(i, i + perLine).join(', '));
+  return `[${lines.join(`,\n${' '.repeat(indent + 1)}`)}]`;
+}
+function tensorStr(v: Nested, dim: number, indent: number, f: Formatter): string {
+  if (dim === 0) return f.format(v as Value);
+  if (dim === 1) return vectorStr(v as Nested[], indent, f);
+  const slices = (v as Nested[]).map((x) => (x === ELLIPSIS ? '...' : tensorStr(x, dim - 1, indent + 1, f)));
+  return `[${slices.join(`,${'\n'.repeat(dim - 1)}${' '.repeat(indent + 1)}`)}]`;
+}
+
+function addSuffixes(body: string, suffixes: string[], indent: number): string {
+  const parts = [body];
+  let lastLineLen = body.length - body.lastIndexOf('\n') + 1;
+  for (const s of suffixes) {
+    if (lastLineLen + s.length + 2 > opts.linewidth) {
+      parts.push(`,\n${' '.repeat(indent)}${s}`);
+      lastLineLen = indent + s.length;
+    } else {
+      parts.push(`, ${s}`);
+      lastLineLen += s.length + 2;
+    }
+  }
+  return `${parts.join('')})`;
+}
+
+/** repr(t) as PyTorch writes it. */
+export function formatTensor(t: Tensor): string {
+  const prefix = 'tensor(';
+  const indent = prefix.length;
+  const suffixes: string[] = [];
+  const device = t.device;
+  if (device !== (defaults.device === 'cuda' ? 'cuda:0' : defaults.device)) suffixes.push(`device='${device}'`);
+  const dtype = t.dtype;
+  const shape = t.shape;
+  const numel = shape.reduce((a, b) => a * b, 1);
+  let body: string;
+  if (numel === 0) {
+    if (shape.length !== 1) suffixes.push(`size=(${shape.join(', ')})`);
+    if (dtype !== defaults.floatDtype) suffixes.push(`dtype=torch.${dtype}`);
+    body = '[]';
+  } else {
+    if (![defaults.floatDtype, 'int64', 'bool'].includes(dtype)) suffixes.push(`dtype=torch.${dtype}`);
+    const summarize = numel > opts.threshold;
+    const v = values(t, summarize);
+    const f = new Formatter(isFloatingDtype(dtype), flatValues(v));
+    body = tensorStr(v, shape.length, indent, f);
+  }
+  const gradFn = native.gradFnName(t._id) as string | null;
+  if (gradFn) suffixes.push(`grad_fn=<${gradFn}>`);
+  else if (t.requiresGrad) suffixes.push('requires_grad=True');
+  return addSuffixes(prefix + body, suffixes, indent);
+}
