@@ -289,6 +289,31 @@ INPLACE(uniform_, self.uniform_(argDouble(info, 1), argDouble(info, 2)))
 INPLACE(sqrt_, self.sqrt_())
 INPLACE(clampMax_, self.clamp_max_(argScalar(info, 1)))
 INPLACE(maskedFill_, self.masked_fill_(T1, argScalar(info, 2)))
+// clamp_(x, min|null, max|null)
+INPLACE(clamp_, self.clamp_(isNullish(info, 1) ? c10::optional<at::Scalar>() : argScalar(info, 1),
+                            isNullish(info, 2) ? c10::optional<at::Scalar>() : argScalar(info, 2)))
+INPLACE(relu_, self.relu_())
+INPLACE(exp_, self.exp_())
+INPLACE(log_, self.log_())
+INPLACE(abs_, self.abs_())
+INPLACE(neg_, self.neg_())
+INPLACE(tanh_, self.tanh_())
+INPLACE(sigmoid_, self.sigmoid_())
+INPLACE(erfinv_, self.erfinv_())
+INPLACE(powScalar_, self.pow_(argScalar(info, 1)))
+INPLACE(subScalar_, self.sub_(argScalar(info, 1), argScalar(info, 2)))
+INPLACE(fillDiagonal_, self.fill_diagonal_(argScalar(info, 1), argBool(info, 2)))
+// bernoulli_(x, p): each element 1 with probability p (the CPU / CUDA generator)
+INPLACE(bernoulli_, self.bernoulli_(argDouble(info, 1)))
+INPLACE(exponential_, self.exponential_(argDouble(info, 1)))
+// random_(x, from, to): integers in [from, to)
+INPLACE(random_, self.random_(argInt64(info, 1), c10::optional<int64_t>(argInt64(info, 2))))
+INPLACE(scatter_, self.scatter_(argInt64(info, 1), T2, argTensor(info, 3)))
+INPLACE(scatterScalar_, self.scatter_(argInt64(info, 1), T2, argScalar(info, 3)))
+INPLACE(scatterAdd_, self.scatter_add_(argInt64(info, 1), T2, argTensor(info, 3)))
+INPLACE(indexAdd_, self.index_add_(argInt64(info, 1), T2, argTensor(info, 3), argScalar(info, 4)))
+INPLACE(indexCopy_, self.index_copy_(argInt64(info, 1), T2, argTensor(info, 3)))
+INPLACE(indexFill_, self.index_fill_(argInt64(info, 1), T2, argScalar(info, 3)))
 
 #undef INPLACE
 
@@ -317,6 +342,9 @@ void registerMath(Registrar& r) {
   R(add_); R(addScalar_); R(sub_); R(mul_); R(mulScalar_); R(div_); R(divScalar_);
   R(addcmul_); R(addmm_); R(addcdiv_); R(lerp_); R(lerpTensor_); R(copy_); R(zero_); R(fill_);
   R(normal_); R(uniform_); R(sqrt_); R(clampMax_); R(maskedFill_);
+  R(clamp_); R(relu_); R(exp_); R(log_); R(abs_); R(neg_); R(tanh_); R(sigmoid_); R(erfinv_); R(powScalar_);
+  R(subScalar_); R(fillDiagonal_); R(bernoulli_); R(exponential_); R(random_); R(scatter_); R(scatterScalar_);
+  R(scatterAdd_); R(indexAdd_); R(indexCopy_); R(indexFill_);
 #undef R
 }
 

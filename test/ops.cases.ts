@@ -94,6 +94,16 @@ export const cases: Case[] = [
     ts: (a, b) => [torch.linspace(-1, 2, 7, { dtype: 'float64' }), torch.logspace(0, 2, 5, 2, { dtype: 'float64' }), torch.meshgrid([a, b]), torch.meshgrid([a, b], { indexing: 'xy' }), torch.trilIndices(4, 3), torch.triuIndices(3, 4, 1)],
     py: 'lambda a, b: [torch.linspace(-1, 2, 7, dtype=torch.float64), torch.logspace(0, 2, 5, base=2, dtype=torch.float64), torch.meshgrid(a, b, indexing="ij"), torch.meshgrid(a, b, indexing="xy"), torch.tril_indices(4, 3), torch.triu_indices(3, 4, 1)]' },
 
+  { name: 'inplace', inputs: () => [r(3, 5), r(3, 2), long([[0, 4], [2, 2], [1, 0]]), r(2, 5)],
+    ts: (x, src, idx, s2) => [x.clone().clamp_(-0.5, 0.5), x.clone().clamp_(null, 0.1), x.clone().relu_(), x.clone().exp_(), x.clone().abs_().log_(), x.clone().neg_().tanh_(), x.clone().sigmoid_(),
+      x.clone().mul(0.5).erfinv_(), x.clone().abs_().pow_(1.5), x.clone().sub_(2, 0.5), x.clone().fillDiagonal_(7), x.clone().scatter_(1, idx, src), x.clone().scatter_(1, idx, -1), x.clone().scatterAdd_(1, idx, src),
+      x.clone().indexAdd_(0, long([2, 0]), s2, { alpha: -1 }), x.clone().indexCopy_(0, long([1, 2]), s2), x.clone().indexFill_(1, long([0, 3]), 9)],
+    py: `def f(x, src, idx, s2):
+    c = lambda: x.clone()
+    return [c().clamp_(-0.5, 0.5), c().clamp_(max=0.1), c().relu_(), c().exp_(), c().abs_().log_(), c().neg_().tanh_(), c().sigmoid_(),
+        (c() * 0.5).erfinv_(), c().abs_().pow_(1.5), c().sub_(2, alpha=0.5), c().fill_diagonal_(7), c().scatter_(1, idx, src), c().scatter_(1, idx, -1.0), c().scatter_add_(1, idx, src),
+        c().index_add_(0, torch.tensor([2, 0]), s2, alpha=-1), c().index_copy_(0, torch.tensor([1, 2]), s2), c().index_fill_(1, torch.tensor([0, 3]), 9)]` },
+
   // ---- Python indexing ----
   { name: 'index_basic', inputs: () => [r(4, 5, 6)],
     ts: (x) => [x.index(1), x.index(':', 2), x.index('1:3', null, '::2'), x.index('...', -1), x.index(0, '1:', torch.Slice(1, 5, 3)), x.index('...', null, 2, '-2:'), x.index(true)],

@@ -1,19 +1,90 @@
-// Parameter initialisers (torch.nn.init), in place under noGrad.
+// Parameter initialisers (torch.nn.init): PyTorch's formulas, drawn in PyTorch's order, in
+// place under noGrad, so the same seed gives the same weights as PyTorch.
 import { Tensor } from '../tensor/tensor';
+import { empty, tensor } from '../tensor/creation';
+import * as linalg from '../tensor/linalg';
 import { noGrad } from '../tensor/runtime';
+import { tidy } from '../tensor/scope';
 
-function fanIn(t: Tensor): number {
+export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'conv3d' | 'conv_transpose1d' | 'conv_transpose2d' | 'conv_transpose3d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
+
+/** torch.nn.init.calculate_gain: the recommended scale for weights feeding this nonlinearity. */
+export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
+  switch (nonlinearity) {
+    case 'tanh': return 5 / 3;
+    case 'relu': return Math.sqrt(2);
+    case 'leaky_relu': return Math.sqrt(2 / (1 + (param ?? 0.01) ** 2));
+    case 'selu': return 3 / 4;
+    case 'linear': case 'sigmoid': case 'conv1d': case 'conv2d': case 'conv3d':
+    case 'conv_transpose1d': case 'conv_transpose2d': case 'conv_transpose3d': return 1;
+    default: throw new Error(`calculateGain: unsupported nonlinearity '${nonlinearity}'`);
+  }
+}
+
+/** fan_in = size(1) x receptive field, fan_out = size(0) x receptive field (weights are (out, in, ...)). */
+export function fans(t: Tensor): { fanIn: number; fanOut: number } {
   const s = t.shape;
-  if (s.length < 2) throw new Error('fan in needs a tensor with at least 2 dims');
-  return s[1] * s.slice(2).reduce((a, b) => a * b, 1);
+  if (s.length < 2) throw new Error(`fan in and fan out need a tensor with at least 2 dims, got [${s}]`);
+  const receptive = s.slice(2).reduce((a, b) => a * b, 1);
+  return { fanIn: s[1] * receptive, fanOut: s[0] * receptive };
 }
+const fan = (t: Tensor, mode: 'fan_in' | 'fan_out') => {
+  if (mode !== 'fan_in' && mode !== 'fan_out') throw new Error(`mode must be 'fan_in' or 'fan_out', got '${mode}'`);
+  const f = fans(t);
+  return mode === 'fan_in' ? f.fanIn : f.fanOut;
+};
 
-/** kaiming_uniform_(a, mode='fan_in', nonlinearity='leaky_relu'), as PyTorch. */
-export function kaimingUniform_(t: Tensor, a = 0): Tensor {
-  const gain = Math.sqrt(2 / (1 + a * a));
-  const bound = Math.sqrt(3) * (gain / Math.sqrt(fanIn(t)));
-  return noGrad(() => t.uniform_(-bound, bound));
-}
+export const uniform_ = (t: Tensor, a = 0, b = 1) => noGrad(() => t.uniform_(a, b));
 export const normal_ = (t: Tensor, mean = 0, std = 1) => noGrad(() => t.normal_(mean, std));
+export const constant_ = (t: Tensor, value: number) => noGrad(() => t.fill_(value));
 export const zeros_ = (t: Tensor) => noGrad(() => t.zero_());
 export const ones_ = (t: Tensor) => noGrad(() => t.fill_(1));
+/** The identity in a 2-D tensor. */
+export function eye_(t: Tensor): Tensor {
+  if (t.ndim !== 2) throw new Error(`eye_: only 2-D tensors, got [${t.shape}]`);
+  return noGrad(() => t.zero_().fillDiagonal_(1));
+}
+
+/** Glorot: U(-a, a), a = gain·sqrt(6 / (fan_in + fan_out)). */
+export function xavierUniform_(t: Tensor, gain = 1): Tensor {
+  const { fanIn, fanOut } = fans(t);
+  const a = Math.sqrt(3) * gain * Math.sqrt(2 / (fanIn + fanOut));
+  return noGrad(() => t.uniform_(-a, a));
+}
+export function xavierNormal_(t: Tensor, gain = 1): Tensor {
+  const { fanIn, fanOut } = fans(t);
+  return noGrad(() => t.normal_(0, gain * Math.sqrt(2 / (fanIn + fanOut))));
+}
+/** He: U(-b, b), b = gain·sqrt(3 / fan); by default PyTorch's Linear/Conv layers' a = √5 leaky-ReLU form. */
+export function kaimingUniform_(t: Tensor, a = 0, mode: 'fan_in' | 'fan_out' = 'fan_in', nonlinearity: Nonlinearity = 'leaky_relu'): Tensor {
+  const bound = Math.sqrt(3) * (calculateGain(nonlinearity, a) / Math.sqrt(fan(t, mode)));
+  return noGrad(() => t.uniform_(-bound, bound));
+}
+export function kaimingNormal_(t: Tensor, a = 0, mode: 'fan_in' | 'fan_out' = 'fan_in', nonlinearity: Nonlinearity = 'leaky_relu'): Tensor {
+  return noGrad(() => t.normal_(0, calculateGain(nonlinearity, a) / Math.sqrt(fan(t, mode))));
+}
+
+/** A normal(mean, std) cut to [a, b], by PyTorch's inverse-CDF method (uniform, erfinv, scale, clamp). */
+export function truncNormal_(t: Tensor, mean = 0, std = 1, a = -2, b = 2): Tensor {
+  // Φ in float64 with libtorch's erf, as Python's math.erf (both the C library's).
+  const cdf = (x: number) => tidy(() => ((1 + (tensor([x / Math.SQRT2], { dtype: 'float64' }).erf().item() as number)) / 2));
+  const l = cdf((a - mean) / std), u = cdf((b - mean) / std);
+  return noGrad(() => t.uniform_(2 * l - 1, 2 * u - 1).erfinv_().mul_(std * Math.sqrt(2)).add_(mean).clamp_(a, b));
+}
+
+/** A (semi-)orthogonal matrix from the QR of a normal draw, signs fixed by R's diagonal, times gain. */
+export function orthogonal_(t: Tensor, gain = 1): Tensor {
+  if (t.ndim < 2) throw new Error(`orthogonal_: only tensors with 2 or more dims, got [${t.shape}]`);
+  if (t.numel() === 0) return t;
+  const rows = t.shape[0], cols = t.numel() / rows;
+  tidy(() => noGrad(() => {
+    let flat = empty([rows, cols], { dtype: t.dtype, device: t.device }).normal_(0, 1);
+    if (rows < cols) flat = flat.t();
+    let { Q, R } = linalg.qr(flat);
+    Q = Q.mul(R.diag().sign());
+    if (rows < cols) Q = Q.t();
+    t.view(Q.shape).copy_(Q);
+    t.mul_(gain);
+  }));
+  return t;
+}

@@ -667,7 +667,11 @@ export class Tensor {
     else native.add_(id(this), id(other), alpha);
     return this;
   }
-  sub_(other: Tensor, alpha: number = 1): this { native.sub_(id(this), id(other), alpha); return this; }
+  sub_(other: TensorLike, alpha: number = 1): this {
+    if (typeof other === 'number') native.subScalar_(id(this), other, alpha);
+    else native.sub_(id(this), id(other), alpha);
+    return this;
+  }
   mul_(other: TensorLike): this {
     if (typeof other === 'number') native.mulScalar_(id(this), other);
     else native.mul_(id(this), id(other));
@@ -697,6 +701,35 @@ export class Tensor {
   uniform_(from = 0, to = 1): this { native.uniform_(id(this), from, to); return this; }
   sqrt_(): this { native.sqrt_(id(this)); return this; }
   maskedFill_(mask: Tensor, value: number): this { native.maskedFill_(id(this), id(mask), value); return this; }
+  clamp_(min?: number | null, max?: number | null): this { native.clamp_(id(this), min ?? null, max ?? null); return this; }
+  relu_(): this { native.relu_(id(this)); return this; }
+  exp_(): this { native.exp_(id(this)); return this; }
+  log_(): this { native.log_(id(this)); return this; }
+  abs_(): this { native.abs_(id(this)); return this; }
+  neg_(): this { native.neg_(id(this)); return this; }
+  tanh_(): this { native.tanh_(id(this)); return this; }
+  sigmoid_(): this { native.sigmoid_(id(this)); return this; }
+  erfinv_(): this { native.erfinv_(id(this)); return this; }
+  pow_(exponent: number): this { native.powScalar_(id(this), exponent); return this; }
+  /** Fills the main diagonal (of a matrix, or of every dim at once); wrap continues it below for tall matrices. */
+  fillDiagonal_(value: number, wrap = false): this { native.fillDiagonal_(id(this), value, wrap); return this; }
+  /** Each element 1 with probability p, else 0 (the generator's draw). */
+  bernoulli_(p = 0.5): this { native.bernoulli_(id(this), p); return this; }
+  exponential_(lambd = 1): this { native.exponential_(id(this), lambd); return this; }
+  /** Integers drawn uniformly from [from, to). */
+  random_(from: number, to: number): this { native.random_(id(this), from, to); return this; }
+  scatter_(dim: number, index: Tensor, src: TensorLike): this {
+    if (typeof src === 'number') native.scatterScalar_(id(this), dim, id(index), src);
+    else native.scatter_(id(this), dim, id(index), id(src));
+    return this;
+  }
+  scatterAdd_(dim: number, index: Tensor, src: Tensor): this { native.scatterAdd_(id(this), dim, id(index), id(src)); return this; }
+  indexAdd_(dim: number, index: Tensor, source: Tensor, opts: { alpha?: number } = {}): this {
+    native.indexAdd_(id(this), dim, id(index), id(source), opts.alpha ?? 1);
+    return this;
+  }
+  indexCopy_(dim: number, index: Tensor, source: Tensor): this { native.indexCopy_(id(this), dim, id(index), id(source)); return this; }
+  indexFill_(dim: number, index: Tensor, value: number): this { native.indexFill_(id(this), dim, id(index), value); return this; }
 }
 
 // unique()'s optional results: the ones not asked for are freed, not returned.
