@@ -12,5 +12,7 @@ export { Conv1d, Conv2d, MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvg
 export type { ConvLayerOptions } from './conv';
 export { BatchNorm1d, BatchNorm2d, GroupNorm } from './norm';
 export type { BatchNormOptions } from './norm';
+export { MultiheadAttention, TransformerEncoderLayer, TransformerEncoder } from './transformer';
+export type { MultiheadAttentionOptions, TransformerEncoderLayerOptions, AttentionMasks } from './transformer';
 export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss } from './loss';
 export type { FactoryOptions } from './layers';

@@ -1,0 +1,187 @@
+// nn.MultiheadAttention, nn.TransformerEncoderLayer and nn.TransformerEncoder with PyTorch's
+// math, parameter names, defaults and initialisation (F.multi_head_attention_forward). Inputs
+// are (L, N, E), or (N, L, E) with batchFirst, or unbatched (L, E).
+import { Tensor } from '../tensor/tensor';
+import { empty, zerosLike } from '../tensor/creation';
+import { tidy } from '../tensor/scope';
+import { getRngState, setRngState } from '../tensor/runtime';
+import { Module, ModuleList } from './module';
+import { Dropout, LayerNorm, Linear, FactoryOptions } from './layers';
+import * as F from './functional';
+import { constant_, xavierUniform_ } from './init';
+
+export interface MultiheadAttentionOptions extends FactoryOptions {
+  /** dropout on the attention weights (0) */
+  dropout?: number;
+  bias?: boolean;
+  batchFirst?: boolean;
+}
+export interface AttentionMasks {
+  /** (L, S) or (N·heads, L, S): bool (true = may NOT attend, as PyTorch's) or float (added to the scores) */
+  attnMask?: Tensor | null;
+  /** (N, S) or (S,): true marks padding keys to ignore */
+  keyPaddingMask?: Tensor | null;
+}
+
+export class MultiheadAttention extends Module {
+  declare in_proj_weight: Tensor;
+  declare in_proj_bias: Tensor | null;
+  declare out_proj: Linear;
+  readonly headDim: number;
+  readonly dropout: number;
+  readonly batchFirst: boolean;
+
+  constructor(readonly embedDim: number, readonly numHeads: number, opts: MultiheadAttentionOptions = {}) {
+    super();
+    if (embedDim % numHeads) throw new Error(`MultiheadAttention: embedDim (${embedDim}) must be divisible by numHeads (${numHeads})`);
+    this.headDim = embedDim / numHeads;
+    this.dropout = opts.dropout ?? 0;
+    this.batchFirst = opts.batchFirst ?? false;
+    const bias = opts.bias ?? true;
+    // PyTorch's order of draws: out_proj's Linear init, then xavier on the packed projection.
+    this.registerParameter('in_proj_weight', empty([3 * embedDim, embedDim], opts));
+    this.registerParameter('in_proj_bias', bias ? empty([3 * embedDim], opts) : null);
+    this.registerModule('out_proj', new Linear(embedDim, embedDim, { ...opts, bias }));
+    xavierUniform_(this.in_proj_weight);
+    if (this.in_proj_bias) constant_(this.in_proj_bias, 0);
+    if (this.out_proj.bias) constant_(this.out_proj.bias, 0);
+  }
+
+  /**
+   * Attention of query over key / value. Returns [output, weights]: weights (N, L, S), averaged
+   * over heads (or (N, heads, L, S) with averageAttnWeights false), null with needWeights false.
+   */
+  forward(query: Tensor, key: Tensor, value: Tensor, opts: AttentionMasks & { needWeights?: boolean; averageAttnWeights?: boolean } = {}): [Tensor, Tensor | null] {
+    const batched = query.ndim === 3;
+    if (!batched && query.ndim !== 2) throw new Error(`MultiheadAttention: query must be (L, E), (L, N, E) or with batchFirst (N, L, E); got [${query.shape}]`);
+    if (query.shape[query.ndim - 1] !== this.embedDim) throw new Error(`MultiheadAttention: query's last dim is ${query.shape[query.ndim - 1]}, embedDim is ${this.embedDim}`);
+    const E = this.embedDim, H = this.numHeads, D = this.headDim;
+    const needWeights = opts.needWeights ?? true;
+    const [out, weights] = tidy(() => {
+      // To (L, N, E).
+      const seqFirst = (x: Tensor) => (!batched ? x.unsqueeze(1) : this.batchFirst ? x.transpose(0, 1) : x);
+      const q0 = seqFirst(query), k0 = key === query ? q0 : seqFirst(key), v0 = value === key ? k0 : seqFirst(value);
+      const [L, N] = q0.shape, S = k0.shape[0];
+      let q: Tensor, k: Tensor, v: Tensor;
+      if (query === key && key === value) {
+        [q, k, v] = F.linear(q0, this.in_proj_weight, this.in_proj_bias).chunk(3, -1);
+      } else {
+        const [wq, wk, wv] = this.in_proj_weight.chunk(3, 0);
+        const [bq, bk, bv] = this.in_proj_bias ? this.in_proj_bias.chunk(3, 0) : [null, null, null];
+        [q, k, v] = [F.linear(q0, wq, bq), F.linear(k0, wk, bk), F.linear(v0, wv, bv)];
+      }
+      // (L, N, E) -> (N·H, L, D)
+      const heads = (x: Tensor, len: number) => x.contiguous().view([len, N * H, D]).transpose(0, 1);
+      q = heads(q, L);
+      k = heads(k, S);
+      v = heads(v, S);
+
+      let mask: Tensor | null = opts.attnMask ?? null;
+      if (mask && mask.ndim === 2) mask = mask.unsqueeze(0);
+      const kpm = opts.keyPaddingMask;
+      if (kpm) {
+        const m = kpm.view([batched ? N : 1, 1, 1, S]).expand([N, H, 1, S]).reshape([N * H, 1, S]);
+        mask = !mask ? m : mask.dtype === 'bool' ? mask.logicalOr(m) : mask.maskedFill(m, -Infinity);
+      }
+      if (mask && mask.dtype === 'bool') mask = zerosLike(mask, { dtype: q.dtype }).maskedFill(mask, -Infinity);
+
+      const scores = q.div(Math.sqrt(D)).matmul(k.transpose(-2, -1));
+      let attn = F.softmax(mask ? scores.add(mask) : scores, -1);
+      if (this.training && this.dropout > 0) attn = F.dropout(attn, this.dropout, true);
+      let out = attn.matmul(v).transpose(0, 1).contiguous().view([L * N, E]);
+      out = F.linear(out, this.out_proj.weight, this.out_proj.bias).view([L, N, E]);
+      out = !batched ? out.squeeze(1) : this.batchFirst ? out.transpose(0, 1) : out;
+      if (!needWeights) return [out, null] as [Tensor, Tensor | null];
+      let w = attn.view([N, H, L, S]);
+      if (opts.averageAttnWeights ?? true) w = w.sum(1).div(H);
+      if (!batched) w = w.squeeze(0);
+      return [out, w] as [Tensor, Tensor | null];
+    });
+    return [out, weights];
+  }
+  protected override extraRepr(): string {
+    return `embedDim=${this.embedDim}, numHeads=${this.numHeads}, dropout=${this.dropout}, batchFirst=${this.batchFirst}`;
+  }
+}
+
+export interface TransformerEncoderLayerOptions extends FactoryOptions {
+  dimFeedforward?: number;
+  dropout?: number;
+  activation?: 'relu' | 'gelu';
+  layerNormEps?: number;
+  batchFirst?: boolean;
+  /** pre-LN (LayerNorm before attention and feed-forward) instead of PyTorch's default post-LN */
+  normFirst?: boolean;
+}
+
+/** Self-attention and a feed-forward block, each with a residual and LayerNorm (nn.TransformerEncoderLayer). */
+export class TransformerEncoderLayer extends Module {
+  declare self_attn: MultiheadAttention;
+  declare linear1: Linear;
+  declare dropout: Dropout;
+  declare linear2: Linear;
+  declare norm1: LayerNorm;
+  declare norm2: LayerNorm;
+  declare dropout1: Dropout;
+  declare dropout2: Dropout;
+  readonly normFirst: boolean;
+  readonly activation: 'relu' | 'gelu';
+
+  constructor(readonly dModel: number, readonly nhead: number, readonly opts: TransformerEncoderLayerOptions = {}) {
+    super();
+    const p = opts.dropout ?? 0.1, ff = opts.dimFeedforward ?? 2048, eps = opts.layerNormEps ?? 1e-5;
+    this.activation = opts.activation ?? 'relu';
+    if (this.activation !== 'relu' && this.activation !== 'gelu') throw new Error(`TransformerEncoderLayer: activation must be 'relu' or 'gelu', got '${this.activation}'`);
+    this.normFirst = opts.normFirst ?? false;
+    this.registerModule('self_attn', new MultiheadAttention(dModel, nhead, { dropout: p, batchFirst: opts.batchFirst, dtype: opts.dtype, device: opts.device }));
+    this.registerModule('linear1', new Linear(dModel, ff, opts));
+    this.registerModule('dropout', new Dropout(p));
+    this.registerModule('linear2', new Linear(ff, dModel, opts));
+    this.registerModule('norm1', new LayerNorm(dModel, eps, opts));
+    this.registerModule('norm2', new LayerNorm(dModel, eps, opts));
+    this.registerModule('dropout1', new Dropout(p));
+    this.registerModule('dropout2', new Dropout(p));
+  }
+
+  forward(src: Tensor, masks: { srcMask?: Tensor | null; srcKeyPaddingMask?: Tensor | null } = {}): Tensor {
+    return tidy(() => {
+      const sa = (x: Tensor) => this.dropout1.forward(this.self_attn.forward(x, x, x, { attnMask: masks.srcMask, keyPaddingMask: masks.srcKeyPaddingMask, needWeights: false })[0]);
+      const act = (x: Tensor) => (this.activation === 'relu' ? x.relu() : F.gelu(x));
+      const ffn = (x: Tensor) => this.dropout2.forward(this.linear2.forward(this.dropout.forward(act(this.linear1.forward(x)))));
+      if (this.normFirst) {
+        const x = src.add(sa(this.norm1.forward(src)));
+        return x.add(ffn(this.norm2.forward(x)));
+      }
+      const x = this.norm1.forward(src.add(sa(src)));
+      return this.norm2.forward(x.add(ffn(x)));
+    });
+  }
+
+  /** A copy with the same weights, drawing nothing from the generator (as PyTorch's deepcopy). */
+  clone(): TransformerEncoderLayer {
+    const state = getRngState();
+    const copy = new TransformerEncoderLayer(this.dModel, this.nhead, this.opts);
+    setRngState(state);
+    copy.loadStateDict(this.stateDict());
+    copy.train(this.training);
+    return copy;
+  }
+}
+
+/** numLayers copies of a layer (the same initial weights in each, as PyTorch's), then an optional norm. */
+export class TransformerEncoder extends Module {
+  declare layers: ModuleList<TransformerEncoderLayer>;
+  declare norm: LayerNorm | null;
+  constructor(encoderLayer: TransformerEncoderLayer, readonly numLayers: number, norm: LayerNorm | null = null) {
+    super();
+    this.registerModule('layers', new ModuleList(Array.from({ length: numLayers }, () => encoderLayer.clone())));
+    this.registerModule('norm', norm);
+  }
+  forward(src: Tensor, masks: { mask?: Tensor | null; srcKeyPaddingMask?: Tensor | null } = {}): Tensor {
+    return tidy(() => {
+      let x = src;
+      for (const layer of this.layers) x = layer.forward(x, { srcMask: masks.mask, srcKeyPaddingMask: masks.srcKeyPaddingMask });
+      return this.norm ? this.norm.forward(x) : x;
+    });
+  }
+}

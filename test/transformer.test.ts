@@ -1,0 +1,154 @@
+// nn.MultiheadAttention, nn.TransformerEncoderLayer and nn.TransformerEncoder against PyTorch's
+// (scripts/reference/transformer_ref.py), float64, train mode with dropout 0: the same seed gives
+// the same initial weights (exactly), and outputs, attention weights and the gradients of inputs
+// and parameters agree within 1e-10. Masks: bool (true = masked, as PyTorch's), float, key padding.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+
+const nn = torch.nn;
+type T = torch.Tensor;
+const PYTHON = '/usr/bin/python3';
+const REF = path.join(__dirname, '..', 'scripts', 'reference', 'transformer_ref.py');
+const SEED = 21;
+
+const causal = (n: number) => torch.ones([n, n], { dtype: 'bool' }).triu(1);
+const padding = (rows: number[][]) => torch.tensor(rows.map((r) => r.map((v) => v === 1)));
+
+interface Case { inputs: () => T[]; needsGrad: number[]; make: () => torch.nn.Module; run: (m: never, ...xs: T[]) => T | [T, T | null] }
+const cases: Record<string, Case> = {
+  mha_self: {
+    inputs: () => [torch.randn([5, 3, 8]), causal(5), padding([[0, 0, 0, 0, 1], [0, 0, 0, 0, 0], [0, 0, 1, 1, 1]])], needsGrad: [0],
+    make: () => new nn.MultiheadAttention(8, 2),
+    run: (m: torch.nn.MultiheadAttention, x, c, kpm) => m.forward(x, x, x, { attnMask: c, keyPaddingMask: kpm }),
+  },
+  mha_cross: {
+    inputs: () => [torch.randn([3, 4, 8]), torch.randn([3, 6, 8]), torch.randn([4, 6])], needsGrad: [0, 1],
+    make: () => new nn.MultiheadAttention(8, 4, { batchFirst: true }),
+    run: (m: torch.nn.MultiheadAttention, q, kv, fmask) => m.forward(q, kv, kv, { attnMask: fmask, averageAttnWeights: false }),
+  },
+  mha_unbatched: {
+    inputs: () => [torch.randn([4, 6]), torch.randn([7, 6]), torch.randn([7, 6])], needsGrad: [0, 1, 2],
+    make: () => new nn.MultiheadAttention(6, 3, { bias: false }),
+    run: (m: torch.nn.MultiheadAttention, q, k, v) => m.forward(q, k, v),
+  },
+  enc_post: {
+    inputs: () => [torch.randn([5, 3, 8]), torch.randn([5, 5]), padding([[0, 0, 0, 1, 1], [0, 0, 0, 0, 0], [0, 1, 1, 1, 1]])], needsGrad: [0],
+    make: () => new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0 }),
+    run: (m: torch.nn.TransformerEncoderLayer, x, fmask, kpm) => m.forward(x, { srcMask: fmask, srcKeyPaddingMask: kpm }),
+  },
+  enc_pre_gelu: {
+    inputs: () => [torch.randn([3, 5, 8])], needsGrad: [0],
+    make: () => new nn.TransformerEncoderLayer(8, 4, { dimFeedforward: 12, dropout: 0, activation: 'gelu', batchFirst: true, normFirst: true }),
+    run: (m: torch.nn.TransformerEncoderLayer, x) => m.forward(x),
+  },
+  encoder: {
+    inputs: () => [torch.randn([3, 5, 8]), padding([[0, 0, 0, 0, 1], [0, 0, 0, 0, 0], [0, 0, 1, 1, 1]])], needsGrad: [0],
+    make: () => new nn.TransformerEncoder(new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0, batchFirst: true }), 2, new nn.LayerNorm(8)),
+    run: (m: torch.nn.TransformerEncoder, x, kpm) => m.forward(x, { srcKeyPaddingMask: kpm }),
+  },
+};
+
+let want: Map<string, T>;
+const inputs = new Map<string, T>();
+
+beforeAll(() => {
+  torch.setDefaultDtype('float64');
+  torch.manualSeed(2);
+  const files: Record<string, T> = {};
+  for (const [name, c] of Object.entries(cases)) {
+    c.inputs().forEach((x, k) => { inputs.set(`${name}.in${k}`, torch.keep(x)); files[`${name}.in${k}`] = x; });
+    files[`${name}.needs_grad`] = torch.keep(torch.tensor(c.needsGrad.length ? c.needsGrad : [-1]));
+  }
+  torch.setDefaultDtype('float32');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-transformer-'));
+  torch.io.safetensors.saveFile(path.join(tmp, 'in.safetensors'), files);
+  const run = spawnSync(PYTHON, [REF, path.join(tmp, 'in.safetensors'), path.join(tmp, 'out.safetensors')], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`transformer_ref.py failed:\n${run.stderr}`);
+  want = torch.io.safetensors.loadFile(path.join(tmp, 'out.safetensors')).tensors;
+  for (const t of want.values()) torch.keep(t);
+  fs.rmSync(tmp, { recursive: true, force: true });
+}, 60_000);
+
+const err = (a: T, b: T) => torch.tidy(() => (a.sub(b).abs().max().item() as number) / Math.max(b.abs().max().item() as number, 1e-12));
+
+describe.each(Object.keys(cases))('%s as PyTorch\'s', (name) => {
+  test('same seed, same initial weights; outputs and gradients within 1e-10', () => {
+    const c = cases[name];
+    torch.setDefaultDtype('float64');
+    torch.manualSeed(SEED);
+    const m = c.make();
+    torch.setDefaultDtype('float32');
+    const sd = m.stateDict();
+    const theirs = [...want.keys()].filter((k) => k.startsWith(`${name}.init.`)).map((k) => k.slice(`${name}.init.`.length));
+    expect([...sd.keys()].sort()).toEqual(theirs.sort());
+    for (const [k, t] of sd) expect([k, t.equal(want.get(`${name}.init.${k}`)!)]).toEqual([k, true]);
+    torch.tidy(() => {
+      const xs: T[] = [];
+      for (let k = 0; inputs.has(`${name}.in${k}`); k++) {
+        const x = inputs.get(`${name}.in${k}`)!.clone();
+        xs.push(c.needsGrad.includes(k) ? x.requiresGrad_() : x);
+      }
+      const res = (c.run as (m: torch.nn.Module, ...xs: T[]) => T | [T, T | null])(m, ...xs);
+      const outs = ((Array.isArray(res) ? res : [res]) as (T | null)[]).filter((o): o is T => o !== null);
+      let loss: T | null = null;
+      outs.forEach((o, j) => {
+        const w = want.get(`${name}.out${j}`)!;
+        const e = err(o, w);
+        if (!(e < 1e-10)) throw new Error(`${name} output ${j}: off by ${e}`);
+        const term = o.mul(want.get(`${name}.w${j}`)!).sum();
+        loss = loss ? loss.add(term) : term;
+      });
+      expect(want.has(`${name}.out${outs.length}`)).toBe(false);
+      (loss as unknown as T).backward();
+      xs.forEach((x, i) => {
+        if (!c.needsGrad.includes(i)) return;
+        const e = err(x.grad!, want.get(`${name}.gin${i}`)!);
+        if (!(e < 1e-10)) throw new Error(`${name} gradient of input ${i}: off by ${e}`);
+      });
+      for (const [k, p] of m.namedParameters()) {
+        const e = err(p.grad!, want.get(`${name}.grad.${k}`)!);
+        if (!(e < 1e-10)) throw new Error(`${name} gradient of ${k}: off by ${e}`);
+      }
+    });
+    m.dispose();
+  });
+});
+
+describe('transformer layers: errors and memory', () => {
+  test('bad shapes and settings', () => {
+    expect(() => new nn.MultiheadAttention(10, 3)).toThrow(/embedDim \(10\) must be divisible by numHeads \(3\)/);
+    expect(() => new nn.TransformerEncoderLayer(8, 2, { activation: 'tanh' as never })).toThrow(/activation must be 'relu' or 'gelu'/);
+    const m = new nn.MultiheadAttention(8, 2);
+    torch.tidy(() => {
+      expect(() => m.forward(torch.randn([2, 3, 6]), torch.randn([2, 3, 6]), torch.randn([2, 3, 6]))).toThrow(/query's last dim is 6, embedDim is 8/);
+      expect(() => m.forward(torch.randn([8]), torch.randn([8]), torch.randn([8]))).toThrow(/query must be \(L, E\)/);
+    });
+    m.dispose();
+  });
+  test('clone() copies the weights and draws nothing from the generator (as PyTorch\'s deepcopy in TransformerEncoder)', () => {
+    const layer = new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16 });
+    const before = torch.getRngState();
+    const copy = layer.clone();
+    expect(torch.getRngState().equals(before)).toBe(true);
+    for (const [k, t] of layer.stateDict()) expect([k, t.equal(copy.stateDict().get(k)!)]).toEqual([k, true]);
+    layer.dispose();
+    copy.dispose();
+  });
+  test('a forward leaves only its results behind; layers stay at flat memory over steps', () => {
+    const enc = new nn.TransformerEncoder(new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16 }), 2);
+    const x = torch.randn([5, 2, 8]);
+    const live = torch.memory().liveTensors;
+    const y = enc.forward(x);
+    expect(torch.memory().liveTensors).toBe(live + 1);
+    y.sum().backward();
+    const step = () => torch.tidy(() => { enc.zeroGrad(); enc.forward(x).sum().backward(); });
+    step();
+    const before = torch.memory().liveTensors;
+    for (let i = 0; i < 10; i++) step();
+    expect(torch.memory().liveTensors).toBe(before);
+    enc.dispose();
+  });
+});
