@@ -8,6 +8,8 @@ import * as data from './data';
 import * as optim from './optim';
 import * as train from './train';
 export { nn, io, lora, data, optim, train };
+/** torch.save / torch.load: tensors by name, in PyTorch's format or safetensors (lib/io/saveload.ts). */
+export { save, load } from './io/saveload';
 export { Trainer, EarlyStoppingCallback } from './train';
 export type { TrainingArguments, TrainResult, LogEntry, TrainerCallback, TrainerControl, TrainerState } from './train';
 export * from './models';

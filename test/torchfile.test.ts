@@ -177,3 +177,55 @@ torch.save(sd, sys.argv[1] + ".zip")
   }
   expect(outcomes.refused).toBeGreaterThan(600);
 });
+
+test('torch.save writes what Python\'s torch.load reads (weights_only too), every dtype bit for bit; torch.load reads it back and tells the formats apart', () => {
+  torch.manualSeed(3);
+  const sd: Record<string, torch.Tensor> = {
+    f32: torch.randn([3, 4]),
+    transposed: torch.randn([4, 3]).t(), // saved as a contiguous copy
+    scalar: torch.tensor(2.5),
+    empty: torch.zeros([0, 3]),
+    f16: torch.randn([2, 3]).half(),
+    bf16: torch.randn([2, 3]).bfloat16(),
+    f64: torch.randn([5], { dtype: 'float64' }).requiresGrad_(),
+    i64: torch.tensor(new BigInt64Array([2n ** 62n + 5n, -1n])),
+    i32: torch.tensor([-7, 0, 2 ** 31 - 1], { dtype: 'int32' }),
+    u8: torch.tensor([0, 255], { dtype: 'uint8' }),
+    i8: torch.tensor([-128, 127], { dtype: 'int8' }),
+    bool: torch.tensor([true, false, true]),
+    'name with spaces.é': torch.arange(300),
+  };
+  const file = path.join(tmp, 'ours.pt'), back = path.join(tmp, 'ours-back.safetensors');
+  torch.save(sd, file);
+  python(`
+import sys, torch, st
+a = torch.load(sys.argv[1], weights_only=True)
+b = torch.load(sys.argv[1])
+assert list(a) == list(b)
+for k in a:
+    assert torch.equal(a[k], b[k]) and a[k].is_contiguous() and not a[k].requires_grad, k
+assert type(a).__name__ == "OrderedDict"
+st.save(sys.argv[2], {k: v for k, v in a.items()})
+`, file, back);
+  const fromPython = torch.io.safetensors.loadFile(back).tensors;
+  const ours = torch.load(file);
+  expect([...ours.keys()]).toEqual(Object.keys(sd));
+  for (const [k, t] of Object.entries(sd)) {
+    expect([k, sameBytes(fromPython.get(k)!, t.detach().contiguous())]).toEqual([k, true]);
+    expect([k, sameBytes(ours.get(k)!, t.detach().contiguous())]).toEqual([k, true]);
+  }
+  // .safetensors picks safetensors; torch.load reads that too; a module round-trips its state.
+  const lin = new torch.nn.Linear(3, 2);
+  torch.save(lin.stateDict(), path.join(tmp, 'lin.safetensors'));
+  torch.save(lin.stateDict(), path.join(tmp, 'lin.bin'));
+  const lin2 = new torch.nn.Linear(3, 2);
+  lin2.loadStateDict(torch.load(path.join(tmp, 'lin.bin')));
+  expect(lin2.weight.equal(lin.weight)).toBe(true);
+  expect(torch.load(path.join(tmp, 'lin.safetensors')).get('bias')!.equal(lin.bias!)).toBe(true);
+  // Errors name the file and say what to do.
+  fs.writeFileSync(path.join(tmp, 'junk.bin'), 'hello, not a checkpoint');
+  expect(() => torch.load(path.join(tmp, 'junk.bin'))).toThrow(/junk\.bin is neither a torch\.save file nor safetensors/);
+  expect(() => torch.load(path.join(tmp, 'missing.bin'))).toThrow(/cannot read .*missing\.bin/);
+  expect(() => torch.save({ x: 3 as never }, path.join(tmp, 'bad.bin'))).toThrow(/'x' is not a Tensor/);
+  expect(fs.existsSync(path.join(tmp, 'bad.bin'))).toBe(false);
+});

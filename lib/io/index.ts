@@ -1,5 +1,8 @@
-// Files: safetensors, PyTorch checkpoints (read only), a folder's weight files, atomic writes.
+// Files: safetensors, PyTorch checkpoints (torch.save's format, read and written), a folder's
+// weight files, atomic writes.
 export * as safetensors from './safetensors';
 export { loadTorchFile } from './torchfile';
+export { saveTorchFile } from './torchsave';
+export { save, load } from './saveload';
 export { loadWeights } from './weights';
 export { writeFileAtomic, writeDirAtomic, recoverInterruptedWrites } from './atomic';

@@ -1,6 +1,6 @@
 // torch.nn.functional: tensor first, PyTorch's argument names in camelCase.
 import { native } from '../tensor/native';
-import { Tensor, _wrap as wrap, _id as id, _reductionCode as reductionCode } from '../tensor/tensor';
+import { Tensor, _wrap as wrap, _id as id } from '../tensor/tensor';
 import { ones } from '../tensor/creation';
 
 const optId = (t?: Tensor | null) => (t ? id(t) : -1);
@@ -36,6 +36,12 @@ export const sigmoid = (x: Tensor) => x.sigmoid();
 export const tanh = (x: Tensor) => x.tanh();
 
 type Reduction = 'none' | 'mean' | 'sum';
+/** A reduction's name as libtorch's code (at::Reduction). */
+function reductionCode(r: Reduction | undefined, op: string): number {
+  const c = { none: 0, mean: 1, sum: 2 }[r ?? 'mean'];
+  if (c === undefined) throw new Error(`${op}: unknown reduction '${r}' (use 'none', 'mean' or 'sum')`);
+  return c;
+}
 
 /**
  * Cross-entropy of logits (N, C[, ...]) against class indices (N[, ...]) or class probabilities

@@ -101,13 +101,6 @@ function encodeIndices(ixs: Index[]): Float64Array {
   }
   return b;
 }
-const reductionCode = (r: 'none' | 'mean' | 'sum' | undefined, op: string) => {
-  const c = { none: 0, mean: 1, sum: 2 }[r ?? 'mean'];
-  if (c === undefined) throw new Error(`${op}: unknown reduction '${r}' (use 'none', 'mean' or 'sum')`);
-  return c;
-};
-/** @internal reduction name to libtorch's code */
-export const _reductionCode = reductionCode;
 
 export class Tensor {
   /** @internal handle into the native table; -1 once freed */

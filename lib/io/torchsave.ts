@@ -1,0 +1,180 @@
+// torch.save's format written without Python: a zip of STORED records, <name>/data.pkl (a
+// protocol-2 pickle of an OrderedDict of tensors, each rebuilt by torch._utils._rebuild_tensor_v2
+// from a persistent storage id), one <name>/data/<key> record per storage, <name>/version and
+// <name>/byteorder; records aligned to 64 bytes as PyTorch's writer does. Python's torch.load
+// reads it (weights_only=True too), so does torch.io.loadTorchFile. Written whole or not at all.
+import * as path from 'path';
+import { Tensor } from '../tensor/tensor';
+import { DType } from '../tensor/dtype';
+import { writeFileAtomic } from './atomic';
+
+const STORAGE: Record<DType, string> = {
+  float32: 'FloatStorage', float64: 'DoubleStorage', float16: 'HalfStorage', bfloat16: 'BFloat16Storage',
+  int64: 'LongStorage', int32: 'IntStorage', int16: 'ShortStorage', int8: 'CharStorage', uint8: 'ByteStorage', bool: 'BoolStorage',
+};
+
+// ---------- the pickle (protocol 2, the opcodes torch.save's pickler uses) ----------
+class Pickler {
+  private parts: Buffer[] = [Buffer.from([0x80, 2])]; // PROTO 2
+  private op(...bytes: number[]) { this.parts.push(Buffer.from(bytes)); }
+  global(module: string, name: string) { this.parts.push(Buffer.from(`c${module}\n${name}\n`, 'utf8')); }
+  str(s: string) {
+    const b = Buffer.from(s, 'utf8');
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(b.length);
+    this.parts.push(Buffer.from([0x58]), len, b); // BINUNICODE
+  }
+  int(n: number) {
+    if (!Number.isSafeInteger(n)) throw new Error(`torch.save: ${n} is not an integer the pickle can hold`);
+    if (n >= 0 && n < 256) this.op(0x4b, n); // BININT1
+    else if (n >= 0 && n < 65536) this.op(0x4d, n & 0xff, n >> 8); // BININT2
+    else if (n >= -(2 ** 31) && n < 2 ** 31) {
+      const b = Buffer.alloc(5);
+      b[0] = 0x4a; // BININT
+      b.writeInt32LE(n, 1);
+      this.parts.push(b);
+    } else {
+      const b = Buffer.alloc(10);
+      b[0] = 0x8a; // LONG1, 8 bytes two's complement
+      b[1] = 8;
+      b.writeBigInt64LE(BigInt(n), 2);
+      this.parts.push(b);
+    }
+  }
+  ints(xs: number[]) { this.mark(); xs.forEach((x) => this.int(x)); this.tuple(); }
+  mark() { this.op(0x28); }
+  tuple() { this.op(0x74); }
+  emptyTuple() { this.op(0x29); }
+  reduce() { this.op(0x52); }
+  falsy() { this.op(0x89); } // NEWFALSE
+  persId() { this.op(0x51); } // BINPERSID
+  setItems() { this.op(0x75); }
+  stop() { this.op(0x2e); }
+  bytes(): Buffer { return Buffer.concat(this.parts); }
+}
+
+function pickleStateDict(entries: [string, Tensor][]): Buffer {
+  const p = new Pickler();
+  p.global('collections', 'OrderedDict');
+  p.emptyTuple();
+  p.reduce();
+  p.mark();
+  entries.forEach(([name, t], key) => {
+    const shape = t.shape;
+    const stride = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+    p.str(name);
+    p.global('torch._utils', '_rebuild_tensor_v2');
+    p.mark();
+    // persistent id ('storage', torch.<Type>Storage, key, location, numel)
+    p.mark();
+    p.str('storage');
+    p.global('torch', STORAGE[t.dtype]);
+    p.str(String(key));
+    p.str('cpu');
+    p.int(t.numel());
+    p.tuple();
+    p.persId();
+    p.int(0); // storage offset
+    p.ints(shape);
+    p.ints(stride);
+    p.falsy(); // requires_grad
+    p.global('collections', 'OrderedDict'); // backward hooks
+    p.emptyTuple();
+    p.reduce();
+    p.tuple();
+    p.reduce();
+  });
+  p.setItems();
+  p.stop();
+  return p.bytes();
+}
+
+// ---------- the zip (STORED, no compression) ----------
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+function crc32(b: Buffer): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+const ALIGN = 64;
+function zip(records: [string, Buffer][]): Buffer[] {
+  const out: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const [name, data] of records) {
+    const nameBytes = Buffer.from(name, 'utf8');
+    // Pad the local header with an extra field ('FB', as PyTorch's writer) so the data starts on a 64-byte boundary.
+    const headerLen = 30 + nameBytes.length;
+    const pad = (ALIGN - ((offset + headerLen + 4) % ALIGN)) % ALIGN;
+    const extra = Buffer.alloc(4 + pad);
+    extra.writeUInt16LE(0x4246, 0);
+    extra.writeUInt16LE(pad, 2);
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4); // version needed
+    local.writeUInt16LE(0x0800, 6); // UTF-8 names
+    local.writeUInt16LE(0, 8); // stored
+    local.writeUInt32LE(0, 10); // time, date
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(nameBytes.length, 26);
+    local.writeUInt16LE(extra.length, 28);
+    out.push(local, nameBytes, extra, data);
+    const c = Buffer.alloc(46);
+    c.writeUInt32LE(0x02014b50, 0);
+    c.writeUInt16LE(20, 4); // made by
+    c.writeUInt16LE(20, 6);
+    c.writeUInt16LE(0x0800, 8);
+    c.writeUInt16LE(0, 10);
+    c.writeUInt32LE(0, 12);
+    c.writeUInt32LE(crc, 16);
+    c.writeUInt32LE(data.length, 20);
+    c.writeUInt32LE(data.length, 24);
+    c.writeUInt16LE(nameBytes.length, 28);
+    c.writeUInt32LE(offset, 42);
+    central.push(c, nameBytes);
+    offset += 30 + nameBytes.length + extra.length + data.length;
+  }
+  const centralSize = central.reduce((s, b) => s + b.length, 0);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(records.length, 8);
+  end.writeUInt16LE(records.length, 10);
+  end.writeUInt32LE(centralSize, 12);
+  end.writeUInt32LE(offset, 16);
+  return [...out, ...central, end];
+}
+
+/**
+ * torch.save(stateDict, file): tensors by name, in PyTorch's zip format (what Python's
+ * torch.load reads; for Hugging Face folders safetensors is the better choice). Tensors are
+ * saved as contiguous CPU copies, without their autograd state.
+ */
+export function saveTorchFile(file: string, tensors: Map<string, Tensor> | Record<string, Tensor>): void {
+  const entries = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
+  for (const [name, t] of entries) {
+    if (!(t instanceof Tensor)) throw new Error(`torch.save: '${name}' is not a Tensor`);
+    if (!STORAGE[t.dtype]) throw new Error(`torch.save: '${name}' has dtype ${t.dtype}, which has no torch storage type`);
+  }
+  const prefix = path.basename(file).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_.-]/g, '_') || 'archive';
+  const records: [string, Buffer][] = [[`${prefix}/data.pkl`, pickleStateDict(entries)], [`${prefix}/byteorder`, Buffer.from('little')]];
+  entries.forEach(([, t], key) => records.push([`${prefix}/data/${key}`, t.bytes()]));
+  records.push([`${prefix}/version`, Buffer.from('3\n')]);
+  const parts = zip(records);
+  const total = parts.reduce((s, b) => s + b.length, 0);
+  if (total >= 0xffffffff || records.length >= 0xffff) {
+    throw new Error(`torch.save: ${file} would be ${total} bytes in ${records.length} records, over what a zip without zip64 holds (4 GiB, 65535 records); save it as safetensors (torch.io.safetensors.saveFile), which has no such limit`);
+  }
+  writeFileAtomic(file, parts);
+}
