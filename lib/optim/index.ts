@@ -7,3 +7,4 @@ export type { AdamOptions } from './adam';
 export type { AdamWOptions, ParamGroup, ParamsOrGroups } from './adamw';
 export { LRScheduler, lrFactor, linearScheduleWithWarmup, cosineScheduleWithWarmup, SCHEDULE_KINDS } from './schedule';
 export type { ScheduleKind } from './schedule';
+export * as lrScheduler from './lr_scheduler';

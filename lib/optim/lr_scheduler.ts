@@ -1,0 +1,293 @@
+// torch.optim.lr_scheduler for any of our optimizers (SGD, Adam, AdamW): PyTorch's schedulers
+// with its recursive update formulas, so the learning rates are PyTorch's to the last bits.
+// Construction takes the first step (last_epoch 0), as PyTorch's does; call step() after each
+// optimizer.step() (ReduceLROnPlateau: step(metric) after each evaluation).
+
+/** What a scheduler needs of an optimizer: its param groups' learning rates (and momentum / betas for OneCycleLR). */
+export interface SchedulableOptimizer {
+  paramGroups: { lr: number; momentum?: number; betas?: [number, number] }[];
+}
+
+/** The base of PyTorch's _LRScheduler: baseLrs, lastEpoch, step(), getLastLr(). */
+export abstract class LRSchedulerBase {
+  readonly baseLrs: number[];
+  lastEpoch = -1;
+  protected stepCount = 0;
+  private lastLr: number[] = [];
+  constructor(readonly optimizer: SchedulableOptimizer, initialLrs?: number[]) {
+    this.baseLrs = initialLrs ?? optimizer.paramGroups.map((g) => g.lr);
+  }
+  /** The next learning rates (PyTorch's get_lr), from lastEpoch and the groups' current ones. */
+  protected abstract nextLrs(): number[];
+  /** Takes the first step: subclasses call it at the end of their constructor. */
+  protected start(): void {
+    this.step();
+  }
+  step(): void {
+    this.stepCount += 1;
+    this.lastEpoch += 1;
+    const lrs = this.nextLrs();
+    this.optimizer.paramGroups.forEach((g, i) => (g.lr = lrs[i]));
+    this.lastLr = lrs;
+  }
+  getLastLr(): number[] {
+    return [...this.lastLr];
+  }
+  protected current(): number[] {
+    return this.optimizer.paramGroups.map((g) => g.lr);
+  }
+}
+
+/** lr × gamma every stepSize steps. */
+export class StepLR extends LRSchedulerBase {
+  constructor(optimizer: SchedulableOptimizer, readonly stepSize: number, readonly gamma = 0.1) {
+    super(optimizer);
+    if (!(Number.isInteger(stepSize) && stepSize > 0)) throw new Error(`StepLR: stepSize must be a positive integer, got ${stepSize}`);
+    this.start();
+  }
+  protected nextLrs(): number[] {
+    if (this.lastEpoch === 0 || this.lastEpoch % this.stepSize !== 0) return this.current();
+    return this.current().map((lr) => lr * this.gamma);
+  }
+}
+
+/** lr × gamma at each milestone (a milestone listed twice multiplies twice). */
+export class MultiStepLR extends LRSchedulerBase {
+  private counts = new Map<number, number>();
+  constructor(optimizer: SchedulableOptimizer, milestones: number[], readonly gamma = 0.1) {
+    super(optimizer);
+    for (const m of milestones) this.counts.set(m, (this.counts.get(m) ?? 0) + 1);
+    this.start();
+  }
+  protected nextLrs(): number[] {
+    const k = this.counts.get(this.lastEpoch);
+    if (!k) return this.current();
+    return this.current().map((lr) => lr * this.gamma ** k);
+  }
+}
+
+/** lr × gamma every step. */
+export class ExponentialLR extends LRSchedulerBase {
+  constructor(optimizer: SchedulableOptimizer, readonly gamma: number) {
+    super(optimizer);
+    this.start();
+  }
+  protected nextLrs(): number[] {
+    if (this.lastEpoch === 0) return this.current();
+    return this.current().map((lr) => lr * this.gamma);
+  }
+}
+
+/** lr × factor(step) for a function of the step (LambdaLR); one function for all groups or one each. */
+export class LambdaLR extends LRSchedulerBase {
+  constructor(optimizer: SchedulableOptimizer, readonly lrLambda: ((step: number) => number) | ((step: number) => number)[]) {
+    super(optimizer);
+    if (Array.isArray(lrLambda) && lrLambda.length !== optimizer.paramGroups.length) {
+      throw new Error(`LambdaLR: ${lrLambda.length} functions for ${optimizer.paramGroups.length} param groups`);
+    }
+    this.start();
+  }
+  protected nextLrs(): number[] {
+    return this.baseLrs.map((base, i) => base * (Array.isArray(this.lrLambda) ? this.lrLambda[i] : this.lrLambda)(this.lastEpoch));
+  }
+}
+
+/** The factor goes linearly from startFactor to endFactor over totalIters steps. */
+export class LinearLR extends LRSchedulerBase {
+  constructor(optimizer: SchedulableOptimizer, readonly startFactor = 1 / 3, readonly endFactor = 1, readonly totalIters = 5) {
+    super(optimizer);
+    if (!(startFactor > 0 && startFactor <= 1)) throw new Error(`LinearLR: startFactor must be in (0, 1], got ${startFactor}`);
+    if (!(endFactor >= 0 && endFactor <= 1)) throw new Error(`LinearLR: endFactor must be in [0, 1], got ${endFactor}`);
+    this.start();
+  }
+  protected nextLrs(): number[] {
+    const cur = this.current();
+    if (this.lastEpoch === 0) return cur.map((lr) => lr * this.startFactor);
+    if (this.lastEpoch > this.totalIters) return cur;
+    const { startFactor: s, endFactor: e, totalIters: n } = this;
+    return cur.map((lr) => lr * (1 + (e - s) / (n * s + (this.lastEpoch - 1) * (e - s))));
+  }
+}
+
+/** Cosine annealing from the base lr to etaMin over tMax steps (and back up, SGDR-style without restarts). */
+export class CosineAnnealingLR extends LRSchedulerBase {
+  constructor(optimizer: SchedulableOptimizer, readonly tMax: number, readonly etaMin = 0) {
+    super(optimizer);
+    this.start();
+  }
+  protected nextLrs(): number[] {
+    const { tMax: T, etaMin: eta, lastEpoch: t } = this;
+    const cur = this.current();
+    if (t === 0) return cur;
+    if ((t - 1 - T) % (2 * T) === 0) return cur.map((lr, i) => lr + ((this.baseLrs[i] - eta) * (1 - Math.cos(Math.PI / T))) / 2);
+    return cur.map((lr) => ((1 + Math.cos((Math.PI * t) / T)) / (1 + Math.cos((Math.PI * (t - 1)) / T))) * (lr - eta) + eta);
+  }
+}
+
+export interface OneCycleOptions {
+  maxLr: number | number[];
+  totalSteps?: number;
+  epochs?: number;
+  stepsPerEpoch?: number;
+  pctStart?: number;
+  annealStrategy?: 'cos' | 'linear';
+  /** cycle SGD's momentum or Adam's beta1 inversely to the lr (true) */
+  cycleMomentum?: boolean;
+  baseMomentum?: number;
+  maxMomentum?: number;
+  divFactor?: number;
+  finalDivFactor?: number;
+  threePhase?: boolean;
+}
+
+/** The 1cycle policy (OneCycleLR): up from maxLr/divFactor to maxLr, then down to a tiny lr; momentum the other way. */
+export class OneCycleLR extends LRSchedulerBase {
+  readonly totalSteps: number;
+  private phases: { end: number; lr: [string, string]; mom: [string, string] }[];
+  private groups: Record<string, number>[];
+  private anneal: (start: number, end: number, pct: number) => number;
+  private useBeta1: boolean;
+  readonly cycleMomentum: boolean;
+
+  constructor(optimizer: SchedulableOptimizer, o: OneCycleOptions) {
+    const n = optimizer.paramGroups.length;
+    const perGroup = (v: number | number[], what: string) => {
+      if (!Array.isArray(v)) return new Array(n).fill(v);
+      if (v.length !== n) throw new Error(`OneCycleLR: ${v.length} values of ${what} for ${n} param groups`);
+      return v;
+    };
+    const maxLrs = perGroup(o.maxLr, 'maxLr');
+    const divFactor = o.divFactor ?? 25, finalDivFactor = o.finalDivFactor ?? 1e4;
+    const groups = maxLrs.map((max) => ({ initial_lr: max / divFactor, max_lr: max, min_lr: max / divFactor / finalDivFactor } as Record<string, number>));
+    super(optimizer, groups.map((g) => g.initial_lr));
+    this.groups = groups;
+    const total = o.totalSteps ?? (o.epochs !== undefined && o.stepsPerEpoch !== undefined ? o.epochs * o.stepsPerEpoch : NaN);
+    if (!(Number.isInteger(total) && total > 0)) throw new Error('OneCycleLR: give totalSteps, or epochs and stepsPerEpoch (positive integers)');
+    this.totalSteps = total;
+    const pct = o.pctStart ?? 0.3;
+    if (!(pct >= 0 && pct <= 1)) throw new Error(`OneCycleLR: pctStart must be in [0, 1], got ${pct}`);
+    this.phases = o.threePhase
+      ? [
+          { end: pct * total - 1, lr: ['initial_lr', 'max_lr'], mom: ['max_momentum', 'base_momentum'] },
+          { end: 2 * pct * total - 2, lr: ['max_lr', 'initial_lr'], mom: ['base_momentum', 'max_momentum'] },
+          { end: total - 1, lr: ['initial_lr', 'min_lr'], mom: ['max_momentum', 'max_momentum'] },
+        ]
+      : [
+          { end: pct * total - 1, lr: ['initial_lr', 'max_lr'], mom: ['max_momentum', 'base_momentum'] },
+          { end: total - 1, lr: ['max_lr', 'min_lr'], mom: ['base_momentum', 'max_momentum'] },
+        ];
+    const strategy = o.annealStrategy ?? 'cos';
+    if (strategy !== 'cos' && strategy !== 'linear') throw new Error(`OneCycleLR: annealStrategy must be 'cos' or 'linear', got '${strategy}'`);
+    this.anneal = strategy === 'cos'
+      ? (start, end, p) => end + ((start - end) / 2) * (Math.cos(Math.PI * p) + 1)
+      : (start, end, p) => (end - start) * p + start;
+    this.cycleMomentum = o.cycleMomentum ?? true;
+    this.useBeta1 = false;
+    if (this.cycleMomentum) {
+      const g0 = optimizer.paramGroups[0];
+      if (g0.betas === undefined && g0.momentum === undefined) throw new Error('OneCycleLR: the optimizer has neither momentum nor betas; pass cycleMomentum: false');
+      this.useBeta1 = g0.betas !== undefined;
+      const maxM = perGroup(o.maxMomentum ?? 0.95, 'maxMomentum'), baseM = perGroup(o.baseMomentum ?? 0.85, 'baseMomentum');
+      optimizer.paramGroups.forEach((g, i) => {
+        this.setMomentum(g, maxM[i]);
+        groups[i].max_momentum = maxM[i];
+        groups[i].base_momentum = baseM[i];
+      });
+    }
+    this.start();
+  }
+  private setMomentum(g: SchedulableOptimizer['paramGroups'][number], m: number): void {
+    if (this.useBeta1) g.betas = [m, g.betas![1]];
+    else g.momentum = m;
+  }
+  protected nextLrs(): number[] {
+    const step = this.lastEpoch;
+    if (step > this.totalSteps) throw new Error(`OneCycleLR: stepped ${step} times, more than totalSteps (${this.totalSteps})`);
+    return this.optimizer.paramGroups.map((g, gi) => {
+      const vals = this.groups[gi];
+      let start = 0;
+      for (let i = 0; i < this.phases.length; i++) {
+        const ph = this.phases[i];
+        if (step <= ph.end || i === this.phases.length - 1) {
+          const pct = (step - start) / (ph.end - start);
+          if (this.cycleMomentum) this.setMomentum(g, this.anneal(vals[ph.mom[0]], vals[ph.mom[1]], pct));
+          return this.anneal(vals[ph.lr[0]], vals[ph.lr[1]], pct);
+        }
+        start = ph.end;
+      }
+      throw new Error('unreachable');
+    });
+  }
+}
+
+export interface ReduceLROnPlateauOptions {
+  mode?: 'min' | 'max';
+  factor?: number;
+  patience?: number;
+  threshold?: number;
+  thresholdMode?: 'rel' | 'abs';
+  cooldown?: number;
+  minLr?: number | number[];
+  eps?: number;
+}
+
+/** Cuts the lr by factor when a metric (step(metric)) has not improved for patience steps. */
+export class ReduceLROnPlateau {
+  readonly mode: 'min' | 'max';
+  readonly factor: number;
+  readonly patience: number;
+  readonly threshold: number;
+  readonly thresholdMode: 'rel' | 'abs';
+  readonly cooldown: number;
+  readonly minLrs: number[];
+  readonly eps: number;
+  best: number;
+  numBadEpochs = 0;
+  cooldownCounter = 0;
+  lastEpoch = 0;
+  constructor(readonly optimizer: SchedulableOptimizer, o: ReduceLROnPlateauOptions = {}) {
+    this.mode = o.mode ?? 'min';
+    this.factor = o.factor ?? 0.1;
+    if (!(this.factor < 1)) throw new Error(`ReduceLROnPlateau: factor must be below 1, got ${this.factor}`);
+    this.patience = o.patience ?? 10;
+    this.threshold = o.threshold ?? 1e-4;
+    this.thresholdMode = o.thresholdMode ?? 'rel';
+    if (this.mode !== 'min' && this.mode !== 'max') throw new Error(`ReduceLROnPlateau: mode must be 'min' or 'max', got '${this.mode}'`);
+    if (this.thresholdMode !== 'rel' && this.thresholdMode !== 'abs') throw new Error(`ReduceLROnPlateau: thresholdMode must be 'rel' or 'abs', got '${this.thresholdMode}'`);
+    this.cooldown = o.cooldown ?? 0;
+    const n = optimizer.paramGroups.length;
+    this.minLrs = Array.isArray(o.minLr) ? o.minLr : new Array(n).fill(o.minLr ?? 0);
+    if (this.minLrs.length !== n) throw new Error(`ReduceLROnPlateau: ${this.minLrs.length} minLr values for ${n} param groups`);
+    this.eps = o.eps ?? 1e-8;
+    this.best = this.mode === 'min' ? Infinity : -Infinity;
+  }
+  private isBetter(a: number): boolean {
+    const { best, threshold: th } = this;
+    if (this.mode === 'min') return this.thresholdMode === 'rel' ? a < best * (1 - th) : a < best - th;
+    return this.thresholdMode === 'rel' ? a > best * (th + 1) : a > best + th;
+  }
+  step(metric: number): void {
+    this.lastEpoch += 1;
+    if (this.isBetter(metric)) {
+      this.best = metric;
+      this.numBadEpochs = 0;
+    } else {
+      this.numBadEpochs += 1;
+    }
+    if (this.cooldownCounter > 0) {
+      this.cooldownCounter -= 1;
+      this.numBadEpochs = 0;
+    }
+    if (this.numBadEpochs > this.patience) {
+      this.optimizer.paramGroups.forEach((g, i) => {
+        const next = Math.max(g.lr * this.factor, this.minLrs[i]);
+        if (g.lr - next > this.eps) g.lr = next;
+      });
+      this.cooldownCounter = this.cooldown;
+      this.numBadEpochs = 0;
+    }
+  }
+  getLastLr(): number[] {
+    return this.optimizer.paramGroups.map((g) => g.lr);
+  }
+}

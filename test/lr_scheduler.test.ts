@@ -1,0 +1,80 @@
+// torch.optim.lrScheduler against PyTorch's torch.optim.lr_scheduler (scripts/reference/lr_ref.py):
+// the learning rate of each of two param groups (and OneCycleLR's momentum / beta1) after
+// construction and after every step, within 1e-12 relative.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+
+const S = torch.optim.lrScheduler;
+const PYTHON = '/usr/bin/python3';
+const REF = path.join(__dirname, '..', 'scripts', 'reference', 'lr_ref.py');
+
+type Opt = torch.optim.SGD | torch.optim.Adam;
+interface Case { name: string; optimizer: 'SGD' | 'Adam'; scheduler: string; kwargs: Record<string, unknown>; steps: number; metrics?: number[]; make: (o: Opt) => { step(m?: number): void } }
+const metrics = [5, 4, 4.5, 4.2, 4.1, 4.3, 3, 3.1, 3.2, 3.3, 3.05, 2.9, 3, 3, 3, 3, 3, 3];
+const cases: Case[] = [
+  { name: 'step', optimizer: 'SGD', scheduler: 'StepLR', kwargs: { step_size: 3, gamma: 0.5 }, steps: 10, make: (o) => new S.StepLR(o, 3, 0.5) },
+  { name: 'multistep', optimizer: 'SGD', scheduler: 'MultiStepLR', kwargs: { milestones: [2, 5, 5, 8], gamma: 0.3 }, steps: 10, make: (o) => new S.MultiStepLR(o, [2, 5, 5, 8], 0.3) },
+  { name: 'exponential', optimizer: 'Adam', scheduler: 'ExponentialLR', kwargs: { gamma: 0.9 }, steps: 8, make: (o) => new S.ExponentialLR(o, 0.9) },
+  { name: 'lambda', optimizer: 'SGD', scheduler: 'LambdaLR', kwargs: { lr_lambda: 'lambda e: 1 / (1 + e) ** 0.5' }, steps: 6, make: (o) => new S.LambdaLR(o, (e) => 1 / (1 + e) ** 0.5) },
+  { name: 'lambda_per_group', optimizer: 'SGD', scheduler: 'LambdaLR', kwargs: { lr_lambda: '[lambda e: 0.9 ** e, lambda e: min(1.0, (e + 1) / 4)]' }, steps: 6, make: (o) => new S.LambdaLR(o, [(e) => 0.9 ** e, (e) => Math.min(1, (e + 1) / 4)]) },
+  { name: 'linear', optimizer: 'Adam', scheduler: 'LinearLR', kwargs: { start_factor: 0.25, end_factor: 0.9, total_iters: 4 }, steps: 7, make: (o) => new S.LinearLR(o, 0.25, 0.9, 4) },
+  { name: 'cosine', optimizer: 'SGD', scheduler: 'CosineAnnealingLR', kwargs: { T_max: 5, eta_min: 0.001 }, steps: 16, make: (o) => new S.CosineAnnealingLR(o, 5, 0.001) },
+  { name: 'onecycle_sgd', optimizer: 'SGD', scheduler: 'OneCycleLR', kwargs: { max_lr: [1.0, 0.5], total_steps: 20 }, steps: 20, make: (o) => new S.OneCycleLR(o, { maxLr: [1.0, 0.5], totalSteps: 20 }) },
+  { name: 'onecycle_adam_linear_3phase', optimizer: 'Adam', scheduler: 'OneCycleLR', kwargs: { max_lr: 0.3, epochs: 3, steps_per_epoch: 5, anneal_strategy: 'linear', three_phase: true, pct_start: 0.25, div_factor: 10, final_div_factor: 100, base_momentum: 0.8, max_momentum: 0.9 }, steps: 15,
+    make: (o) => new S.OneCycleLR(o, { maxLr: 0.3, epochs: 3, stepsPerEpoch: 5, annealStrategy: 'linear', threePhase: true, pctStart: 0.25, divFactor: 10, finalDivFactor: 100, baseMomentum: 0.8, maxMomentum: 0.9 }) },
+  { name: 'onecycle_no_momentum', optimizer: 'SGD', scheduler: 'OneCycleLR', kwargs: { max_lr: 0.2, total_steps: 9, cycle_momentum: false }, steps: 9, make: (o) => new S.OneCycleLR(o, { maxLr: 0.2, totalSteps: 9, cycleMomentum: false }) },
+  { name: 'plateau', optimizer: 'SGD', scheduler: 'ReduceLROnPlateau', kwargs: { patience: 2, factor: 0.5, cooldown: 1, min_lr: [0.01, 0.02] }, steps: metrics.length, metrics, make: (o) => new S.ReduceLROnPlateau(o, { patience: 2, factor: 0.5, cooldown: 1, minLr: [0.01, 0.02] }) },
+  { name: 'plateau_max_abs', optimizer: 'Adam', scheduler: 'ReduceLROnPlateau', kwargs: { mode: 'max', threshold_mode: 'abs', threshold: 0.05, patience: 1 }, steps: metrics.length, metrics: metrics.map((m) => -m), make: (o) => new S.ReduceLROnPlateau(o, { mode: 'max', thresholdMode: 'abs', threshold: 0.05, patience: 1 }) },
+];
+
+let want: Record<string, number[][][]>;
+beforeAll(() => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-lr-'));
+  fs.writeFileSync(path.join(tmp, 'cases.json'), JSON.stringify(cases.map(({ make: _m, ...c }) => c)));
+  const run = spawnSync(PYTHON, [REF, path.join(tmp, 'cases.json'), path.join(tmp, 'out.json')], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`lr_ref.py failed:\n${run.stderr}`);
+  want = JSON.parse(fs.readFileSync(path.join(tmp, 'out.json'), 'utf8'));
+  fs.rmSync(tmp, { recursive: true, force: true });
+}, 60_000);
+
+describe('learning-rate schedulers step as PyTorch\'s (1e-12)', () => {
+  for (const c of cases) {
+    test(c.name, () => {
+      const ps = [torch.zeros([1]).requiresGrad_(), torch.zeros([1]).requiresGrad_()];
+      const groups = [{ params: [ps[0]], lr: 0.1 }, { params: [ps[1]], lr: 0.05 }];
+      const opt: Opt = c.optimizer === 'SGD' ? new torch.optim.SGD(groups, { lr: 0.1, momentum: 0.9 }) : new torch.optim.Adam(groups, { lr: 0.1 });
+      const sched = c.make(opt);
+      const record = () => opt.paramGroups.map((g) => [g.lr, 'betas' in g ? g.betas[0] : (g as { momentum: number }).momentum]);
+      const got = [record()];
+      for (let i = 0; i < c.steps; i++) {
+        opt.step();
+        sched.step(c.metrics?.[i]);
+        got.push(record());
+      }
+      expect(got.length).toBe(want[c.name].length);
+      got.forEach((row, s) => row.forEach((vals, g) => vals.forEach((v, k) => {
+        const w = want[c.name][s][g][k];
+        if (!(Math.abs(v - w) <= 1e-12 * Math.abs(w))) throw new Error(`${c.name} step ${s} group ${g} ${k ? 'momentum' : 'lr'}: ${v}, PyTorch ${w}`);
+      })));
+      // The schedule did move the lr (a no-op scheduler fails unless PyTorch's stood still too).
+      expect(new Set(got.map((r) => r[0][0])).size).toBeGreaterThan(1);
+      ps.forEach((p) => p.dispose());
+    });
+  }
+
+  test('bad settings are clear errors', () => {
+    const opt = new torch.optim.SGD([torch.zeros([1]).requiresGrad_()], { lr: 0.1 });
+    expect(() => new S.StepLR(opt, 0)).toThrow(/stepSize must be a positive integer/);
+    expect(() => new S.OneCycleLR(opt, { maxLr: 1 })).toThrow(/give totalSteps, or epochs and stepsPerEpoch/);
+    expect(() => new S.OneCycleLR(opt, { maxLr: [1, 2], totalSteps: 5 })).toThrow(/2 values of maxLr for 1 param groups/);
+    expect(() => new S.ReduceLROnPlateau(opt, { factor: 1 })).toThrow(/factor must be below 1/);
+    expect(() => new S.LambdaLR(opt, [(e) => e, (e) => e])).toThrow(/2 functions for 1 param groups/);
+    const oc = new S.OneCycleLR(opt, { maxLr: 1, totalSteps: 2, cycleMomentum: false });
+    oc.step();
+    oc.step();
+    expect(() => oc.step()).toThrow(/stepped 3 times, more than totalSteps \(2\)/);
+  });
+});
