@@ -177,6 +177,30 @@ Napi::Value groupNorm(const Napi::CallbackInfo& info) {
   return ret(info, at::group_norm(x, argInt64(info, 1), w, b, argDouble(info, 4), /*cudnn_enabled=*/true));
 }
 
+// --- recurrent layers ---
+// rnn(mode 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu', input, hx handles ([h] or [h, c]), params
+// (w_ih, w_hh[, b_ih, b_hh] per layer and direction), hasBiases, numLayers, dropout, train,
+// bidirectional, batchFirst) -> [output, h_n(, c_n)]
+Napi::Value rnn(const Napi::CallbackInfo& info) {
+  std::string mode = argString(info, 0);
+  const at::Tensor& x = argTensor(info, 1);
+  std::vector<at::Tensor> hx = argTensors(info, 2), params = argTensors(info, 3);
+  bool bias = argBool(info, 4), train = argBool(info, 7), bidi = argBool(info, 8), batchFirst = argBool(info, 9);
+  int64_t layers = argInt64(info, 5);
+  double dropout = argDouble(info, 6);
+  if (mode == "lstm") {
+    auto r = at::lstm(x, hx, params, bias, layers, dropout, train, bidi, batchFirst);
+    return retList(info, {std::get<0>(r), std::get<1>(r), std::get<2>(r)});
+  }
+  if (hx.size() != 1) throw std::runtime_error("tstorch: " + mode + " takes one hidden state");
+  std::tuple<at::Tensor, at::Tensor> r;
+  if (mode == "gru") r = at::gru(x, hx[0], params, bias, layers, dropout, train, bidi, batchFirst);
+  else if (mode == "rnn_tanh") r = at::rnn_tanh(x, hx[0], params, bias, layers, dropout, train, bidi, batchFirst);
+  else if (mode == "rnn_relu") r = at::rnn_relu(x, hx[0], params, bias, layers, dropout, train, bidi, batchFirst);
+  else throw std::runtime_error("tstorch: unknown recurrent mode " + mode);
+  return retList(info, {std::get<0>(r), std::get<1>(r)});
+}
+
 // scaledDotProductAttention(q, k, v, mask|-1, dropoutP, isCausal): libtorch 2.x only; on 1.13
 // the TS layer composes it (hasSdpa false).
 Napi::Value scaledDotProductAttention(const Napi::CallbackInfo& info) {
@@ -334,7 +358,7 @@ void registerNN(Registrar& r) {
   R(binaryCrossEntropy); R(binaryCrossEntropyWithLogits); R(cosineSimilarity); R(pairwiseDistance);
   R(silu); R(mish); R(logSigmoid); R(selu); R(hardswish); R(hardsigmoid); R(softplus); R(elu); R(celu);
   R(leakyRelu); R(hardtanh); R(glu); R(prelu); R(pad); R(conv); R(convTranspose); R(maxPool); R(avgPool);
-  R(adaptiveAvgPool); R(batchNorm); R(groupNorm);
+  R(adaptiveAvgPool); R(batchNorm); R(groupNorm); R(rnn);
 #undef R
 }
 

@@ -14,5 +14,7 @@ export { BatchNorm1d, BatchNorm2d, GroupNorm } from './norm';
 export type { BatchNormOptions } from './norm';
 export { MultiheadAttention, TransformerEncoderLayer, TransformerEncoder } from './transformer';
 export type { MultiheadAttentionOptions, TransformerEncoderLayerOptions, AttentionMasks } from './transformer';
+export { RNN, LSTM, GRU } from './rnn';
+export type { RNNOptions } from './rnn';
 export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss } from './loss';
 export type { FactoryOptions } from './layers';

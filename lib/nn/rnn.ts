@@ -1,0 +1,123 @@
+// nn.RNN, nn.LSTM and nn.GRU: libtorch's fused recurrent ops (at::lstm, at::gru, at::rnn_*),
+// with PyTorch's parameter names (weight_ih_l0, weight_hh_l0_reverse, ...), layout, defaults and
+// initialisation (every weight uniform(±1/√hidden), in registration order).
+import { native } from '../tensor/native';
+import { Tensor, _wrap as wrap, _id as id } from '../tensor/tensor';
+import { empty, zeros } from '../tensor/creation';
+import { tidy } from '../tensor/scope';
+import { Module } from './module';
+import { uniform_ } from './init';
+import type { FactoryOptions } from './layers';
+
+export interface RNNOptions extends FactoryOptions {
+  numLayers?: number;
+  bias?: boolean;
+  /** (N, L, H) instead of (L, N, H) */
+  batchFirst?: boolean;
+  /** dropout between layers, in training */
+  dropout?: number;
+  bidirectional?: boolean;
+}
+
+abstract class RNNBase extends Module {
+  readonly numLayers: number;
+  readonly bias: boolean;
+  readonly batchFirst: boolean;
+  readonly dropout: number;
+  readonly bidirectional: boolean;
+  private readonly weightNames: string[] = [];
+
+  constructor(private readonly mode: 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu', readonly inputSize: number, readonly hiddenSize: number, opts: RNNOptions) {
+    super();
+    this.numLayers = opts.numLayers ?? 1;
+    this.bias = opts.bias ?? true;
+    this.batchFirst = opts.batchFirst ?? false;
+    this.dropout = opts.dropout ?? 0;
+    this.bidirectional = opts.bidirectional ?? false;
+    if (!(Number.isInteger(this.numLayers) && this.numLayers >= 1)) throw new Error(`${this.constructor.name}: numLayers must be a positive integer, got ${this.numLayers}`);
+    if (!(this.dropout >= 0 && this.dropout <= 1)) throw new Error(`${this.constructor.name}: dropout must be in [0, 1], got ${this.dropout}`);
+    const gates = mode === 'lstm' ? 4 : mode === 'gru' ? 3 : 1;
+    const dirs = this.bidirectional ? 2 : 1;
+    for (let layer = 0; layer < this.numLayers; layer++) {
+      for (let d = 0; d < dirs; d++) {
+        const suffix = `_l${layer}${d ? '_reverse' : ''}`;
+        const inSize = layer === 0 ? inputSize : hiddenSize * dirs;
+        const shapes: [string, number[]][] = [[`weight_ih${suffix}`, [gates * hiddenSize, inSize]], [`weight_hh${suffix}`, [gates * hiddenSize, hiddenSize]]];
+        if (this.bias) shapes.push([`bias_ih${suffix}`, [gates * hiddenSize]], [`bias_hh${suffix}`, [gates * hiddenSize]]);
+        for (const [name, shape] of shapes) {
+          this.registerParameter(name, empty(shape, opts));
+          this.weightNames.push(name);
+        }
+      }
+    }
+    const stdv = hiddenSize > 0 ? 1 / Math.sqrt(hiddenSize) : 0;
+    for (const p of this.flatWeights()) uniform_(p, -stdv, stdv);
+  }
+
+  private flatWeights(): Tensor[] {
+    return this.weightNames.map((n) => (this as unknown as Record<string, Tensor>)[n]);
+  }
+
+  /** Runs the recurrence; hx is [h0] (or [h0, c0] for LSTM), zeros when absent. */
+  protected run(input: Tensor, hx: Tensor[] | null): Tensor[] {
+    const name = this.constructor.name;
+    const batched = input.ndim === 3;
+    if (!batched && input.ndim !== 2) throw new Error(`${name}: input must be (L, N, ${this.inputSize}), (N, L, ${this.inputSize}) with batchFirst, or unbatched (L, ${this.inputSize}); got [${input.shape}]`);
+    if (input.shape[input.ndim - 1] !== this.inputSize) throw new Error(`${name}: input's last dim is ${input.shape[input.ndim - 1]}, inputSize is ${this.inputSize}`);
+    return tidy(() => {
+      const x = batched ? input : input.unsqueeze(this.batchFirst ? 0 : 1);
+      const batch = x.shape[this.batchFirst ? 0 : 1];
+      const stateShape = [this.numLayers * (this.bidirectional ? 2 : 1), batch, this.hiddenSize];
+      const states = hx
+        ? hx.map((h) => {
+          const s = batched ? h : h.unsqueeze(1);
+          if (s.shape.join() !== stateShape.join()) throw new Error(`${name}: hidden state must be [${batched ? stateShape : [stateShape[0], stateShape[2]]}], got [${h.shape}]`);
+          return s;
+        })
+        : new Array(this.mode === 'lstm' ? 2 : 1).fill(0).map(() => zeros(stateShape, { dtype: input.dtype, device: input.device }));
+      const outs = (native.rnn(this.mode, id(x), states.map(id), this.flatWeights().map(id), this.bias, this.numLayers, this.dropout,
+        this.training, this.bidirectional, this.batchFirst) as number[]).map(wrap);
+      if (batched) return outs;
+      return [outs[0].squeeze(this.batchFirst ? 0 : 1), ...outs.slice(1).map((h) => h.squeeze(1))];
+    });
+  }
+  protected override extraRepr(): string {
+    return `${this.inputSize}, ${this.hiddenSize}` + (this.numLayers !== 1 ? `, numLayers=${this.numLayers}` : '') +
+      (this.batchFirst ? ', batchFirst=true' : '') + (this.dropout ? `, dropout=${this.dropout}` : '') + (this.bidirectional ? ', bidirectional=true' : '') + (this.bias ? '' : ', bias=false');
+  }
+}
+
+/** Elman RNN, h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh). forward returns [output, h_n]. */
+export class RNN extends RNNBase {
+  constructor(inputSize: number, hiddenSize: number, opts: RNNOptions & { nonlinearity?: 'tanh' | 'relu' } = {}) {
+    const nl = opts.nonlinearity ?? 'tanh';
+    if (nl !== 'tanh' && nl !== 'relu') throw new Error(`RNN: nonlinearity must be 'tanh' or 'relu', got '${nl}'`);
+    super(nl === 'tanh' ? 'rnn_tanh' : 'rnn_relu', inputSize, hiddenSize, opts);
+  }
+  forward(input: Tensor, h0: Tensor | null = null): [Tensor, Tensor] {
+    const [out, h] = this.run(input, h0 ? [h0] : null);
+    return [out, h];
+  }
+}
+
+/** LSTM (gates i, f, g, o in PyTorch's order). forward returns [output, [h_n, c_n]]. */
+export class LSTM extends RNNBase {
+  constructor(inputSize: number, hiddenSize: number, opts: RNNOptions = {}) {
+    super('lstm', inputSize, hiddenSize, opts);
+  }
+  forward(input: Tensor, hx: [Tensor, Tensor] | null = null): [Tensor, [Tensor, Tensor]] {
+    const [out, h, c] = this.run(input, hx);
+    return [out, [h, c]];
+  }
+}
+
+/** GRU (gates r, z, n in PyTorch's order). forward returns [output, h_n]. */
+export class GRU extends RNNBase {
+  constructor(inputSize: number, hiddenSize: number, opts: RNNOptions = {}) {
+    super('gru', inputSize, hiddenSize, opts);
+  }
+  forward(input: Tensor, h0: Tensor | null = null): [Tensor, Tensor] {
+    const [out, h] = this.run(input, h0 ? [h0] : null);
+    return [out, h];
+  }
+}

@@ -1,0 +1,66 @@
+"""Reference for test/rnn.test.ts: nn.RNN, nn.LSTM and nn.GRU in PyTorch (float64, dropout 0).
+
+Usage: rnn_ref.py INPUTS.safetensors OUT.safetensors
+
+Each case builds its module right after torch.manual_seed(SEED) (float64 default dtype), writes
+its initial state dict (`<case>.init.<name>`), runs forward on `<case>.x` (and the initial
+states `<case>.h0` / `<case>.c0` when given), and writes the outputs (`<case>.out<k>`: output,
+h_n, c_n) and the gradients of sum_k sum(out_k * w_k) (weights `<case>.w<k>`) for the input
+(`<case>.gx`), the initial states (`<case>.gh0`, `<case>.gc0`) and the parameters (`<case>.grad.<name>`).
+"""
+import os
+import sys
+
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(__file__))
+import st  # noqa: E402
+
+SEED = 8
+CASES = {
+    "lstm_bidi": lambda: nn.LSTM(5, 4, num_layers=2, batch_first=True, bidirectional=True),
+    "lstm_plain": lambda: nn.LSTM(3, 6),
+    "gru": lambda: nn.GRU(5, 4, num_layers=2, bias=False),
+    "rnn_relu_unbatched": lambda: nn.RNN(3, 5, nonlinearity="relu"),
+    "rnn_tanh_bidi": lambda: nn.RNN(4, 3, num_layers=3, bidirectional=True, batch_first=True),
+}
+
+
+def main(inputs_path, out_path):
+    torch.set_default_dtype(torch.float64)
+    t = st.load(inputs_path)
+    out = {}
+    for name, make in CASES.items():
+        torch.manual_seed(SEED)
+        m = make()
+        for k, v in m.state_dict().items():
+            out[f"{name}.init.{k}"] = v.clone()
+        x = t[f"{name}.x"].clone().requires_grad_(True)
+        h0 = t[f"{name}.h0"].clone().requires_grad_(True) if f"{name}.h0" in t else None
+        c0 = t[f"{name}.c0"].clone().requires_grad_(True) if f"{name}.c0" in t else None
+        if isinstance(m, nn.LSTM):
+            y, (h, c) = m(x, (h0, c0)) if h0 is not None else m(x)
+            outs = [y, h, c]
+        else:
+            y, h = m(x, h0) if h0 is not None else m(x)
+            outs = [y, h]
+        loss = 0
+        for j, o in enumerate(outs):
+            w = torch.linspace(-1.0, 2.0, o.numel()).reshape(o.shape)
+            out[f"{name}.out{j}"] = o.detach()
+            out[f"{name}.w{j}"] = w
+            loss = loss + (o * w).sum()
+        loss.backward()
+        out[f"{name}.gx"] = x.grad
+        if h0 is not None:
+            out[f"{name}.gh0"] = h0.grad
+        if c0 is not None:
+            out[f"{name}.gc0"] = c0.grad
+        for pname, p in m.named_parameters():
+            out[f"{name}.grad.{pname}"] = p.grad
+    st.save(out_path, out)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])

@@ -1,0 +1,107 @@
+// nn.RNN, nn.LSTM and nn.GRU against PyTorch's (scripts/reference/rnn_ref.py), float64: the same
+// seed gives the same initial weights and names (exactly); outputs, final states and the
+// gradients of input, initial states and every weight agree within 1e-10.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+
+const nn = torch.nn;
+type T = torch.Tensor;
+const PYTHON = '/usr/bin/python3';
+const REF = path.join(__dirname, '..', 'scripts', 'reference', 'rnn_ref.py');
+const SEED = 8;
+
+type Rec = torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU;
+interface Case { make: () => Rec; x: number[]; h0?: number[]; c0?: number[] }
+const cases: Record<string, Case> = {
+  lstm_bidi: { make: () => new nn.LSTM(5, 4, { numLayers: 2, batchFirst: true, bidirectional: true }), x: [3, 6, 5], h0: [4, 3, 4], c0: [4, 3, 4] },
+  lstm_plain: { make: () => new nn.LSTM(3, 6), x: [7, 2, 3] },
+  gru: { make: () => new nn.GRU(5, 4, { numLayers: 2, bias: false }), x: [6, 3, 5], h0: [2, 3, 4] },
+  rnn_relu_unbatched: { make: () => new nn.RNN(3, 5, { nonlinearity: 'relu' }), x: [8, 3], h0: [1, 5] },
+  rnn_tanh_bidi: { make: () => new nn.RNN(4, 3, { numLayers: 3, bidirectional: true, batchFirst: true }), x: [2, 5, 4] },
+};
+
+let want: Map<string, T>;
+const inputs = new Map<string, T>();
+beforeAll(() => {
+  torch.manualSeed(1);
+  for (const [name, c] of Object.entries(cases)) {
+    inputs.set(`${name}.x`, torch.keep(torch.randn(c.x, { dtype: 'float64' })));
+    if (c.h0) inputs.set(`${name}.h0`, torch.keep(torch.randn(c.h0, { dtype: 'float64' })));
+    if (c.c0) inputs.set(`${name}.c0`, torch.keep(torch.randn(c.c0, { dtype: 'float64' })));
+  }
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-rnn-'));
+  torch.io.safetensors.saveFile(path.join(tmp, 'in.safetensors'), inputs);
+  const run = spawnSync(PYTHON, [REF, path.join(tmp, 'in.safetensors'), path.join(tmp, 'out.safetensors')], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`rnn_ref.py failed:\n${run.stderr}`);
+  want = torch.io.safetensors.loadFile(path.join(tmp, 'out.safetensors')).tensors;
+  for (const t of want.values()) torch.keep(t);
+  fs.rmSync(tmp, { recursive: true, force: true });
+}, 60_000);
+
+const err = (a: T, b: T) => torch.tidy(() => (a.sub(b).abs().max().item() as number) / Math.max(b.abs().max().item() as number, 1e-12));
+function close(a: T, b: T, what: string): void {
+  expect([what, a.shape]).toEqual([what, b.shape]);
+  const e = err(a, b);
+  if (!(e < 1e-10)) throw new Error(`${what}: off by ${e}`);
+}
+
+describe.each(Object.keys(cases))('%s as PyTorch\'s', (name) => {
+  test('same seed, same weights; outputs, states and gradients within 1e-10', () => {
+    const c = cases[name];
+    torch.setDefaultDtype('float64');
+    torch.manualSeed(SEED);
+    const m = c.make();
+    torch.setDefaultDtype('float32');
+    const theirs = [...want.keys()].filter((k) => k.startsWith(`${name}.init.`)).map((k) => k.slice(`${name}.init.`.length));
+    expect([...m.stateDict().keys()].sort()).toEqual(theirs.sort());
+    for (const [k, t] of m.stateDict()) expect([k, t.equal(want.get(`${name}.init.${k}`)!)]).toEqual([k, true]);
+    torch.tidy(() => {
+      const x = inputs.get(`${name}.x`)!.clone().requiresGrad_();
+      const h0 = inputs.get(`${name}.h0`)?.clone().requiresGrad_() ?? null;
+      const c0 = inputs.get(`${name}.c0`)?.clone().requiresGrad_() ?? null;
+      let outs: T[];
+      if (m instanceof nn.LSTM) {
+        const [y, [h, cn]] = m.forward(x, h0 && c0 ? [h0, c0] : null);
+        outs = [y, h, cn];
+      } else {
+        const [y, h] = (m as torch.nn.GRU).forward(x, h0);
+        outs = [y, h];
+      }
+      expect(want.has(`${name}.out${outs.length}`)).toBe(false);
+      let loss = torch.zeros([], { dtype: 'float64' });
+      outs.forEach((o, j) => {
+        close(o, want.get(`${name}.out${j}`)!, `${name} output ${j}`);
+        loss = loss.add(o.mul(want.get(`${name}.w${j}`)!).sum());
+      });
+      loss.backward();
+      close(x.grad!, want.get(`${name}.gx`)!, `${name} input gradient`);
+      if (h0) close(h0.grad!, want.get(`${name}.gh0`)!, `${name} h0 gradient`);
+      if (c0) close(c0.grad!, want.get(`${name}.gc0`)!, `${name} c0 gradient`);
+      for (const [k, p] of m.namedParameters()) close(p.grad!, want.get(`${name}.grad.${k}`)!, `${name} gradient of ${k}`);
+    });
+    m.dispose();
+  });
+});
+
+describe('recurrent layers: errors and memory', () => {
+  test('bad shapes and settings', () => {
+    expect(() => new nn.RNN(3, 4, { nonlinearity: 'sigmoid' as never })).toThrow(/nonlinearity must be 'tanh' or 'relu'/);
+    expect(() => new nn.LSTM(3, 4, { numLayers: 0 })).toThrow(/numLayers must be a positive integer/);
+    const lstm = new nn.LSTM(3, 4, { numLayers: 2 });
+    torch.tidy(() => {
+      expect(() => lstm.forward(torch.randn([5, 2, 6]))).toThrow(/input's last dim is 6, inputSize is 3/);
+      expect(() => lstm.forward(torch.randn([5, 2, 3]), [torch.zeros([1, 2, 4]), torch.zeros([2, 2, 4])])).toThrow(/hidden state must be \[2,2,4\], got \[1,2,4\]/);
+      expect(() => lstm.forward(torch.randn([3]))).toThrow(/input must be \(L, N, 3\)/);
+    });
+    const input = torch.randn([5, 2, 3]);
+    const live = torch.memory().liveTensors;
+    const [y, [h, c]] = lstm.forward(input);
+    expect(torch.memory().liveTensors).toBe(live + 3); // the three results, nothing else
+    for (const t of [y, h, c, input]) t.dispose();
+    expect(String(lstm)).toBe('LSTM(3, 4, numLayers=2)');
+    lstm.dispose();
+  });
+});
