@@ -501,3 +501,49 @@ test('the tensor API beyond GPT-2 on CUDA: indexing, linalg, losses, conv, pooli
     });
   }
 });
+
+// The torch.nn layers beyond GPT-2 (checked against PyTorch on the CPU in nn.modules, rnn and
+// transformer tests) on CUDA: a module moved there gives the CPU's outputs, gradients and, after
+// 3 SGD steps under OneCycleLR, weights and running statistics (float64, so no TF32 path).
+test('torch.nn layers on CUDA (CNN with BatchNorm, LSTM, TransformerEncoder) train as on the CPU', () => {
+  const nn = torch.nn;
+  const makers: [string, () => torch.nn.Module, number[], (m: never, x: T) => T][] = [
+    ['cnn', () => new nn.Sequential(new nn.Conv2d(3, 8, 3, { padding: 1 }), new nn.BatchNorm2d(8), new nn.ReLU(), new nn.MaxPool2d(2), new nn.Flatten(), new nn.Linear(8 * 4 * 4, 5)),
+      [4, 3, 8, 8], (m: torch.nn.Sequential, x) => m.forward(x)],
+    ['lstm', () => new nn.LSTM(6, 5, { numLayers: 2, bidirectional: true, batchFirst: true }), [3, 7, 6], (m: torch.nn.LSTM, x) => m.forward(x)[0]],
+    ['transformer', () => new nn.TransformerEncoder(new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0 }), 2), [5, 3, 8], (m: torch.nn.TransformerEncoder, x) => m.forward(x)],
+  ];
+  for (const [name, make, shape, run] of makers) {
+    const results: Record<string, Map<string, T>> = {};
+    for (const device of ['cpu', 'cuda'] as const) {
+      torch.setDefaultDtype('float64');
+      torch.manualSeed(5);
+      const m = make();
+      const x = torch.randn(shape);
+      torch.setDefaultDtype('float32');
+      m.to({ device });
+      const xd = x.to({ device });
+      const opt = new torch.optim.SGD(m.parameters(), { lr: 0.05, momentum: 0.9 });
+      const sched = new torch.optim.lrScheduler.OneCycleLR(opt, { maxLr: 0.1, totalSteps: 3 });
+      const out = new Map<string, T>();
+      for (let step = 0; step < 3; step++) {
+        torch.tidy(() => {
+          opt.zeroGrad();
+          const y = (run as (m: torch.nn.Module, x: T) => T)(m, xd);
+          if (step === 0) out.set('output', torch.keep(y.detach().cpu()));
+          y.pow(2).mean().backward();
+          opt.step();
+          sched.step();
+        });
+      }
+      for (const [k, t] of m.stateDict()) out.set(k, torch.keep(t.detach().cpu()));
+      results[device] = out;
+      m.dispose();
+    }
+    for (const [k, want] of results.cpu) {
+      const got = results.cuda.get(k)!;
+      if (want.dtype.startsWith('float')) expect([name, k, maxErr(got, want) < 1e-9]).toEqual([name, k, true]);
+      else expect([name, k, got.tolist()]).toEqual([name, k, want.tolist()]);
+    }
+  }
+});
