@@ -62,6 +62,8 @@ OP1(erfc, a.erfc())
 OP1(erfinv, a.erfinv())
 OP1(lgamma, a.lgamma())
 OP1(digamma, a.digamma())
+// bernoulli(p): a fresh draw per element (no gradient flows through a sample)
+OP1(bernoulli, at::bernoulli(a))
 // logit(x, eps|null): log(p / (1 - p)), p clamped to [eps, 1 - eps] when eps is given
 Napi::Value logit(const Napi::CallbackInfo& info) {
   const at::Tensor& a = T0;
@@ -325,7 +327,7 @@ void registerMath(Registrar& r) {
   R(sigmoid); R(relu); R(erf); R(reciprocal); R(square); R(sign); R(floor); R(ceil); R(round);
   R(logicalNot); R(isnan); R(isfinite); R(isinf); R(tan); R(asin); R(acos); R(atan); R(sinh);
   R(cosh); R(asinh); R(acosh); R(atanh); R(expm1); R(exp2); R(log2); R(log10); R(trunc); R(frac);
-  R(erfc); R(erfinv); R(lgamma); R(digamma); R(logit); R(nanToNum);
+  R(erfc); R(erfinv); R(lgamma); R(digamma); R(bernoulli); R(logit); R(nanToNum);
   R(logicalXor); R(atan2); R(fmod); R(hypot); R(xlogy); R(divMode); R(divScalarMode); R(fmodScalar);
   R(lerp); R(lerpTensor); R(isclose); R(equal);
   R(allDim); R(anyDim); R(cumprod); R(logcumsumexp); R(cummax); R(cummin); R(amax); R(amin);

@@ -30,6 +30,9 @@ const cases: Case[] = [
   { name: 'bernoulli', shape: [5, 7], dtype: 'float32', ts: (t) => t.bernoulli_(0.3), py: 'lambda t: t.bernoulli_(0.3)' },
   { name: 'exponential', shape: [9], dtype: 'float64', ts: (t) => t.exponential_(2), py: 'lambda t: t.exponential_(2)' },
   { name: 'random', shape: [4, 4], dtype: 'int64', ts: (t) => t.random_(-5, 9), py: 'lambda t: t.random_(-5, 9)' },
+  { name: 'bernoulli_tensor', shape: [3, 4], dtype: 'float64', ts: (t) => t.copy_(torch.bernoulli(torch.linspace(0, 1, 12, { dtype: 'float64' }).view([3, 4]))), py: 'lambda t: t.copy_(torch.bernoulli(torch.linspace(0, 1, 12, dtype=torch.float64).view(3, 4)))' },
+  { name: 'torch_normal', shape: [5], dtype: 'float32', ts: (t) => t.copy_(torch.normal(2, 0.5, [5])), py: 'lambda t: t.copy_(torch.normal(2.0, 0.5, (5,)))' },
+  { name: 'embedding_layer', shape: [6, 3], dtype: 'float32', ts: (t) => t.copy_(new torch.nn.Embedding(6, 3, { paddingIdx: 4 }).weight), py: 'lambda t: t.copy_(torch.nn.Embedding(6, 3, padding_idx=4).weight)' },
 ];
 
 let want: Map<string, torch.Tensor>;

@@ -137,4 +137,27 @@ describe('torch.nn layers: errors and bookkeeping', () => {
     expect(String(net)).toMatch(/Conv2d\(3, 8, kernelSize=\[3,3\]/);
     net.dispose();
   });
+
+  test('nn.utils: clipGradValue, parametersToVector / vectorToParameters; Embedding.fromPretrained', () => {
+    const a = torch.tensor([[1, -2], [3, 0.5]], { requiresGrad: true }), b = torch.tensor([0.1, -4], { requiresGrad: true });
+    torch.tidy(() => a.mul(torch.tensor([[1, -2], [3, 0.5]])).sum().add(b.mul(torch.tensor([0.2, -5])).sum()).backward());
+    nn.utils.clipGradValue([a, b], 1);
+    expect(a.grad!.tolist()).toEqual([[1, -1], [1, 0.5]]);
+    expect((b.grad!.tolist() as number[]).map((v) => Math.round(v * 1e6) / 1e6)).toEqual([0.2, -1]);
+    const v = nn.utils.parametersToVector([a, b]);
+    expect(v.tolist()).toEqual([1, -2, 3, 0.5, Math.fround(0.1), -4]);
+    nn.utils.vectorToParameters(v.mul(2), [a, b]);
+    expect(a.tolist()).toEqual([[2, -4], [6, 1]]);
+    expect(() => nn.utils.vectorToParameters(torch.zeros([5]), [a, b])).toThrow(/vec must be 1-D with 6 elements/);
+    expect(() => nn.utils.clipGradValue([a], -1)).toThrow(/clipValue must be >= 0/);
+    const rng = torch.getRngState();
+    const e = nn.Embedding.fromPretrained(torch.tensor([[1, 2], [3, 4], [5, 6.5]]), { paddingIdx: 0 });
+    expect(torch.getRngState().equals(rng)).toBe(true); // nothing drawn, as PyTorch's
+    expect(e.weight.requiresGrad).toBe(false);
+    expect(torch.tidy(() => e.forward(torch.tensor([2, 0])).tolist())).toEqual([[5, 6.5], [1, 2]]);
+    expect(String(e)).toBe('Embedding(3, 2, paddingIdx=0)');
+    expect(() => new nn.Embedding(3, 2, { paddingIdx: 3 })).toThrow(/paddingIdx 3 is outside the 3 embeddings/);
+    for (const t of [a, b, v]) t.dispose();
+    e.dispose();
+  });
 });

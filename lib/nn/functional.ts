@@ -18,9 +18,14 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
 export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   return wrap(native.layerNorm(id(x), normalizedShape, optId(weight), optId(bias), eps));
 }
-/** Rows of weight picked by integer indices. */
-export function embedding(input: Tensor, weight: Tensor): Tensor {
-  return wrap(native.embedding(id(weight), id(input)));
+/** Rows of weight picked by integer indices; the paddingIdx row gets no gradient. */
+export function embedding(input: Tensor, weight: Tensor, opts: { paddingIdx?: number | null } = {}): Tensor {
+  if (opts.paddingIdx === undefined || opts.paddingIdx === null) return wrap(native.embedding(id(weight), id(input)));
+  const n = weight.shape[0];
+  let p = opts.paddingIdx;
+  if (!(Number.isInteger(p) && p >= -n && p < n)) throw new Error(`embedding: paddingIdx ${p} is outside the ${n} embeddings`);
+  if (p < 0) p += n;
+  return wrap(native.embedding(id(weight), id(input), p));
 }
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   if (p < 0 || p > 1) throw new Error(`dropout: p must be in [0, 1], got ${p}`);

@@ -82,18 +82,44 @@ export class LayerNorm extends Module {
   }
 }
 
+/** A lookup table, N(0, 1) at first; the paddingIdx row starts at zero and gets no gradient (nn.Embedding). */
 export class Embedding extends Module {
   declare weight: Tensor;
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: FactoryOptions = {}) {
+  readonly paddingIdx: number | null;
+  /** opts.weight adopts an existing (numEmbeddings, embeddingDim) tensor (its storage, no draws), as PyTorch's _weight. */
+  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: FactoryOptions & { paddingIdx?: number | null; weight?: Tensor } = {}) {
     super();
+    const p = opts.paddingIdx ?? null;
+    if (p !== null && !(Number.isInteger(p) && p >= -numEmbeddings && p < numEmbeddings)) throw new Error(`Embedding: paddingIdx ${p} is outside the ${numEmbeddings} embeddings`);
+    this.paddingIdx = p === null ? null : p < 0 ? p + numEmbeddings : p;
+    if (opts.weight) {
+      if (opts.weight.shape.join() !== `${numEmbeddings},${embeddingDim}`) throw new Error(`Embedding: weight is [${opts.weight.shape}], expected [${numEmbeddings}, ${embeddingDim}]`);
+      this.registerParameter('weight', opts.weight.detach());
+      return;
+    }
     this.registerParameter('weight', empty([numEmbeddings, embeddingDim], opts));
-    noGrad(() => this.weight.normal_(0, 1));
+    noGrad(() => {
+      this.weight.normal_(0, 1);
+      if (this.paddingIdx !== null) {
+        const row = this.weight.select(0, this.paddingIdx);
+        row.fill_(0);
+        row.dispose();
+      }
+    });
+  }
+  /** nn.Embedding.from_pretrained: a table of these very rows (shared, nothing drawn), frozen unless freeze is false. */
+  static fromPretrained(embeddings: Tensor, opts: { freeze?: boolean; paddingIdx?: number | null } = {}): Embedding {
+    if (embeddings.ndim !== 2) throw new Error(`Embedding.fromPretrained: embeddings must be 2-D, got [${embeddings.shape}]`);
+    const [n, d] = embeddings.shape;
+    const e = new Embedding(n, d, { weight: embeddings, paddingIdx: opts.paddingIdx });
+    e.weight.requiresGrad_(!(opts.freeze ?? true));
+    return e;
   }
   forward(ids: Tensor): Tensor {
-    return F.embedding(ids, this.weight);
+    return F.embedding(ids, this.weight, { paddingIdx: this.paddingIdx });
   }
   protected override extraRepr(): string {
-    return `${this.numEmbeddings}, ${this.embeddingDim}`;
+    return `${this.numEmbeddings}, ${this.embeddingDim}` + (this.paddingIdx !== null ? `, paddingIdx=${this.paddingIdx}` : '');
   }
 }
 

@@ -1,7 +1,9 @@
-// torch.nn.utils: gradient clipping, as clip_grad_norm_.
+// torch.nn.utils: gradient clipping (clip_grad_norm_, clip_grad_value_) and parameters as one vector.
 import { Tensor, _id as id, _wrap as wrap } from '../tensor/tensor';
 import { native } from '../tensor/native';
 import { tidy } from '../tensor/scope';
+import { cat } from '../tensor/ops';
+import { noGrad } from '../tensor/runtime';
 
 /**
  * Scales the gradients so their global 2-norm is at most maxNorm; returns the norm before
@@ -28,4 +30,34 @@ export function clipGradNormTensor(params: Tensor[], maxNorm: number, normType =
 /** The global gradient norm without clipping. */
 export function gradNorm(params: Tensor[], normType = 2): number {
   return tidy(() => wrap(native.gradNorm(params.map(id), normType)).item() as number);
+}
+
+/** Clamps every gradient to [-clipValue, clipValue] in place (clip_grad_value_). */
+export function clipGradValue(params: Tensor[], clipValue: number): void {
+  if (!(clipValue >= 0)) throw new Error(`clipGradValue: clipValue must be >= 0, got ${clipValue}`);
+  for (const p of params) {
+    const g = p.grad;
+    if (!g) continue;
+    g.clamp_(-clipValue, clipValue);
+    g.dispose();
+  }
+}
+
+/** The parameters flattened and joined into one vector (parameters_to_vector). */
+export function parametersToVector(params: Tensor[]): Tensor {
+  return tidy(() => cat(params.map((p) => p.detach().reshape([-1]))));
+}
+
+/** Copies consecutive slices of vec into the parameters, in place (vector_to_parameters). */
+export function vectorToParameters(vec: Tensor, params: Tensor[]): void {
+  const total = params.reduce((s, p) => s + p.numel(), 0);
+  if (vec.ndim !== 1 || vec.numel() !== total) throw new Error(`vectorToParameters: vec must be 1-D with ${total} elements (the parameters' count), got [${vec.shape}]`);
+  tidy(() => noGrad(() => {
+    let offset = 0;
+    for (const p of params) {
+      const n = p.numel();
+      p.copy_(vec.narrow(0, offset, n).view(p.shape));
+      offset += n;
+    }
+  }));
 }

@@ -154,3 +154,9 @@ export function logspace(start: number, end: number, steps: number, base = 10, o
 }
 export const randLike = (t: Tensor, opts: TensorOptions = {}) => rand(t.shape, { dtype: t.dtype, device: t.device, ...opts });
 export const emptyLike = (t: Tensor, opts: TensorOptions = {}) => empty(t.shape, { dtype: t.dtype, device: t.device, ...opts });
+/** Draws from N(mean, std²): torch.normal(mean, std, size). */
+export function normal(mean: number, std: number, shape: Shape, opts: TensorOptions = {}): Tensor {
+  const t = make('empty', shape, opts);
+  t.normal_(mean, std);
+  return t;
+}

@@ -97,3 +97,5 @@ export function meshgrid(tensors: Tensor[], opts: { indexing?: 'ij' | 'xy' } = {
 /** Row and column indices (2, N) of the lower triangle of a row x col matrix. */
 export const trilIndices = (row: number, col: number, offset = 0) => wrap(native.trilIndices(row, col, offset));
 export const triuIndices = (row: number, col: number, offset = 0) => wrap(native.triuIndices(row, col, offset));
+/** 1 where a draw falls below p (a tensor of probabilities), else 0, in p's dtype: torch.bernoulli. */
+export const bernoulli = (p: Tensor) => wrap(native.bernoulli(id(p)));
