@@ -7,6 +7,8 @@ import * as path from 'path';
 import { brownTextFiles, saveTinyGpt2 } from './helpers';
 import { trainLoRA } from '../scripts/train-lora';
 import { compare, comparisonTable } from '../scripts/compare-lora-full';
+import { trainCharLSTM } from '../scripts/examples/char-lstm';
+import * as torch from '../lib';
 
 let tmp: string, modelDir: string, trainFile: string, evalFile: string;
 beforeAll(async () => {
@@ -62,4 +64,18 @@ test('bench:gpu dry run (what scripts/gpu-check.sh runs on the GPU): both sides 
   // The first case used up the budget: the others are reported as skipped, not left out.
   expect(rows[1][1]).toBe('skipped (time)');
   expect(rows[2][1]).toBe('skipped (time)');
+});
+
+test('examples/char-lstm: a character LSTM (Embedding, LSTM, Linear, Adam, OneCycleLR, DataLoader) learns news text and leaves no tensor behind', () => {
+  const lines: string[] = [];
+  const live = torch.memory().liveTensors;
+  const r = trainCharLSTM({ steps: 40, hidden: 64, chars: 60_000, sampleLength: 40, log: (l) => lines.push(l) });
+  expect(r.steps).toBe(40);
+  // From about ln(vocab) at the start to well under it.
+  expect(r.before).toBeGreaterThan(Math.log(r.vocab) - 0.3);
+  expect(r.after).toBeLessThan(r.before - 1);
+  expect(r.sample.startsWith('The jury')).toBe(true);
+  expect(r.sample.length).toBe('The jury'.length + 40);
+  expect(lines.some((l) => l.startsWith('held-out loss'))).toBe(true);
+  expect(torch.memory().liveTensors).toBe(live);
 });
