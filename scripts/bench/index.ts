@@ -4,6 +4,7 @@
 import * as path from 'path';
 import { PYTHON, median, printTable, repoRoot, runJson } from './common';
 import { overheadBench } from './overhead';
+import { layersBench } from './layers';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -30,11 +31,14 @@ const CASES: [string, string, number][] = [
 ];
 
 function main(): void {
-  const only = args.filter((a) => CASES.some(([c]) => c === a));
-  if (!only.length || only.includes('overhead')) overheadBench(rounds, quick ? 50000 : 200000);
+  // Named parts run alone: 'overhead', 'layers' (scripts/bench/layers.ts) or model cases; none named, all.
+  const named = args.filter((a) => a === 'overhead' || a === 'layers' || CASES.some(([c]) => c === a));
+  const wants = (part: string) => !named.length || named.includes(part);
+  if (wants('overhead')) overheadBench(rounds, quick ? 50000 : 200000);
+  if (wants('layers')) layersBench(rounds, [], mallocEnv);
   const rows: (string | number)[][] = [];
   for (const [kase, title, iters] of CASES) {
-    if (only.length && !only.includes(kase)) continue;
+    if (!wants(kase)) continue;
     const py: Record<string, number>[] = [], ts: Record<string, number>[] = [];
     for (let r = 0; r < rounds; r++) {
       py.push(runJson(PYTHON, [path.join(repoRoot, 'scripts/bench/bench_ref.py'), kase, String(iters), String(threads)], { OMP_NUM_THREADS: String(threads), ...mallocEnv }));
