@@ -1,5 +1,7 @@
 // Test helpers: fixtures in, tensors compared.
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
 
@@ -47,4 +49,43 @@ export function brownTextFiles(dir: string, train = 2, heldOutChars = Infinity):
   fs.writeFileSync(trainFile, docs.slice(0, train).join('\n'));
   fs.writeFileSync(evalFile, docs[train].slice(0, heldOutChars));
   return { trainFile, evalFile };
+}
+
+type ReferenceInput = unknown[] | Map<string, torch.Tensor> | Record<string, torch.Tensor>;
+/**
+ * Runs a Python reference, scripts/reference/<script>, with /usr/bin/python3 (PyTorch): each
+ * input is written to a temporary file (tensors as safetensors, anything else as JSON) and the
+ * paths are passed in order, then the output's path; returns the output, read back.
+ */
+function runReference(script: string, inputs: ReferenceInput[], outName: string): string {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `tstorch-${path.basename(script, '.py')}-`));
+  const args = inputs.map((x, k) => {
+    const isTensors = x instanceof Map || (!Array.isArray(x) && Object.values(x).every((v) => v instanceof torch.Tensor));
+    const file = path.join(tmp, `in${k}.${isTensors ? 'safetensors' : 'json'}`);
+    if (isTensors) torch.io.safetensors.saveFile(file, x as Map<string, torch.Tensor>);
+    else fs.writeFileSync(file, JSON.stringify(x));
+    return file;
+  });
+  const out = path.join(tmp, outName);
+  const run = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', script), ...args, out], { encoding: 'utf8' });
+  if (run.status !== 0) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw new Error(`${script} failed:\n${run.stderr}`);
+  }
+  return out;
+}
+/** runReference with a safetensors output: its tensors, kept past every tidy(). */
+export function referenceTensors(script: string, ...inputs: ReferenceInput[]): Map<string, torch.Tensor> {
+  const out = runReference(script, inputs, 'out.safetensors');
+  const tensors = torch.io.safetensors.loadFile(out).tensors;
+  for (const t of tensors.values()) torch.keep(t);
+  fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  return tensors;
+}
+/** runReference with a JSON output. */
+export function referenceJson<T>(script: string, ...inputs: ReferenceInput[]): T {
+  const out = runReference(script, inputs, 'out.json');
+  const value = JSON.parse(fs.readFileSync(out, 'utf8')) as T;
+  fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  return value;
 }

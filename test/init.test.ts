@@ -1,15 +1,10 @@
 // torch.nn.init and the random in-place ops against PyTorch (scripts/reference/init_ref.py):
 // from the same seed, on a tensor of the same shape and dtype, every initialiser must give
 // exactly PyTorch's values (the same draws in the same order through the same libtorch).
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import * as torch from '../lib';
+import { referenceTensors } from './helpers';
 
 const init = torch.nn.init;
-const PYTHON = '/usr/bin/python3';
-const REF = path.join(__dirname, '..', 'scripts', 'reference', 'init_ref.py');
 
 interface Case { name: string; shape: number[]; dtype: torch.DType; ts: (t: torch.Tensor) => unknown; py: string }
 const cases: Case[] = [
@@ -37,13 +32,7 @@ const cases: Case[] = [
 
 let want: Map<string, torch.Tensor>;
 beforeAll(() => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-init-'));
-  fs.writeFileSync(path.join(tmp, 'cases.json'), JSON.stringify(cases.map((c, i) => ({ name: c.name, shape: c.shape, dtype: c.dtype, py: c.py, seed: 100 + i }))));
-  const run = spawnSync(PYTHON, [REF, path.join(tmp, 'cases.json'), path.join(tmp, 'out.safetensors')], { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`init_ref.py failed:\n${run.stderr}`);
-  want = torch.io.safetensors.loadFile(path.join(tmp, 'out.safetensors')).tensors;
-  for (const t of want.values()) torch.keep(t);
-  fs.rmSync(tmp, { recursive: true, force: true });
+  want = referenceTensors('init_ref.py', cases.map((c, i) => ({ name: c.name, shape: c.shape, dtype: c.dtype, py: c.py, seed: 100 + i })));
 }, 60_000);
 
 describe('torch.nn.init gives PyTorch\'s very values from the same seed', () => {

@@ -1,15 +1,10 @@
 // torch.optim.lrScheduler against PyTorch's torch.optim.lr_scheduler (scripts/reference/lr_ref.py):
 // the learning rate of each of two param groups (and OneCycleLR's momentum / beta1) after
 // construction and after every step, within 1e-12 relative.
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import * as torch from '../lib';
+import { referenceJson } from './helpers';
 
 const S = torch.optim.lrScheduler;
-const PYTHON = '/usr/bin/python3';
-const REF = path.join(__dirname, '..', 'scripts', 'reference', 'lr_ref.py');
 
 type Opt = torch.optim.SGD | torch.optim.Adam;
 interface Case { name: string; optimizer: 'SGD' | 'Adam'; scheduler: string; kwargs: Record<string, unknown>; steps: number; metrics?: number[]; make: (o: Opt) => { step(m?: number): void } }
@@ -32,12 +27,7 @@ const cases: Case[] = [
 
 let want: Record<string, number[][][]>;
 beforeAll(() => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-lr-'));
-  fs.writeFileSync(path.join(tmp, 'cases.json'), JSON.stringify(cases.map(({ make: _m, ...c }) => c)));
-  const run = spawnSync(PYTHON, [REF, path.join(tmp, 'cases.json'), path.join(tmp, 'out.json')], { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`lr_ref.py failed:\n${run.stderr}`);
-  want = JSON.parse(fs.readFileSync(path.join(tmp, 'out.json'), 'utf8'));
-  fs.rmSync(tmp, { recursive: true, force: true });
+  want = referenceJson<Record<string, number[][][]>>('lr_ref.py', cases.map(({ make: _m, ...c }) => c));
 }, 60_000);
 
 describe('learning-rate schedulers step as PyTorch\'s (1e-12)', () => {

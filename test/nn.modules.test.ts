@@ -2,16 +2,11 @@
 // against PyTorch's own, in scripts/reference/nn_ref.py: the same seed gives the same initial
 // weights (PyTorch's initialisation, drawn in the same order), and 3 AdamW steps in train mode
 // give the same losses, gradients, weights, running statistics and eval-mode logits (float32).
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import * as torch from '../lib';
+import { referenceTensors } from './helpers';
 
 const nn = torch.nn;
 const F = nn.functional;
-const PYTHON = '/usr/bin/python3';
-const REF = path.join(__dirname, '..', 'scripts', 'reference', 'nn_ref.py');
 const SEED = 5;
 
 const nets: Record<string, () => torch.nn.Sequential> = {
@@ -44,13 +39,7 @@ beforeAll(() => {
   data['cnn.y'] = torch.keep(torch.randint(0, 5, [6]));
   data['seq1d.x'] = torch.keep(torch.randn([7, 4, 12]));
   data['seq1d.y'] = torch.keep(torch.randint(0, 5, [7]));
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-nn-'));
-  torch.io.safetensors.saveFile(path.join(tmp, 'in.safetensors'), data);
-  const run = spawnSync(PYTHON, [REF, path.join(tmp, 'in.safetensors'), path.join(tmp, 'out.safetensors')], { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`nn_ref.py failed:\n${run.stderr}`);
-  want = torch.io.safetensors.loadFile(path.join(tmp, 'out.safetensors')).tensors;
-  for (const t of want.values()) torch.keep(t);
-  fs.rmSync(tmp, { recursive: true, force: true });
+  want = referenceTensors('nn_ref.py', data);
 }, 120_000);
 
 describe.each(Object.keys(nets))('%s: torch.nn layers train as PyTorch\'s', (name) => {

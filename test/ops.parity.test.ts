@@ -3,24 +3,18 @@
 // in float64). Outputs must agree within 1e-10 of the reference's largest element (integers and
 // booleans exactly), and so must the gradient of every floating input, taken through a weighted
 // sum of the outputs with weights the reference chooses.
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import * as torch from '../lib';
 import { cases, flatten, maxErr, T } from './ops.cases';
+import { referenceTensors } from './helpers';
 
 const F = torch.nn.functional;
 const { linalg, autograd } = torch;
-const PYTHON = '/usr/bin/python3';
-const REF = path.join(__dirname, '..', 'scripts', 'reference', 'ops_ref.py');
 
 let want: Map<string, T>;
 const inputs = new Map<string, T>();
 const checked = { outputs: 0, gradients: 0 };
 
 beforeAll(() => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-ops-'));
   torch.manualSeed(7);
   const spec = cases.map((c) => {
     const xs = c.inputs();
@@ -28,13 +22,7 @@ beforeAll(() => {
     xs.forEach((x, i) => inputs.set(names[i], torch.keep(x)));
     return { name: c.name, py: c.py, inputs: names, constants: c.constants ?? [] };
   });
-  fs.writeFileSync(path.join(tmp, 'cases.json'), JSON.stringify(spec));
-  torch.io.safetensors.saveFile(path.join(tmp, 'inputs.safetensors'), Object.fromEntries(inputs));
-  const run = spawnSync(PYTHON, [REF, path.join(tmp, 'cases.json'), path.join(tmp, 'inputs.safetensors'), path.join(tmp, 'out.safetensors')], { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`ops_ref.py failed:\n${run.stderr}`);
-  want = torch.io.safetensors.loadFile(path.join(tmp, 'out.safetensors')).tensors;
-  for (const t of want.values()) torch.keep(t);
-  fs.rmSync(tmp, { recursive: true, force: true });
+  want = referenceTensors('ops_ref.py', spec, inputs);
 }, 120_000);
 
 describe('tensor ops against PyTorch (float64, 1e-10; integers and booleans exact)', () => {

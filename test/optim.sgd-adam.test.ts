@@ -2,14 +2,9 @@
 // steps from the same start, every option (momentum, dampening, Nesterov, weight decay,
 // AMSGrad, maximize, param groups) and a step where one parameter has no gradient. Losses and
 // final weights within 1e-12 (float64).
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import * as torch from '../lib';
+import { referenceTensors } from './helpers';
 
-const PYTHON = '/usr/bin/python3';
-const REF = path.join(__dirname, '..', 'scripts', 'reference', 'optim_ref.py');
 
 type Kwargs = Record<string, number | boolean | number[] | string[]>;
 interface Case { name: string; optimizer: 'SGD' | 'Adam'; kwargs: Kwargs; groups?: (Kwargs & { params: string[] })[] }
@@ -42,14 +37,7 @@ beforeAll(() => {
   start.b = torch.keep(torch.randn([3], { dtype: 'float64' }));
   start.X = torch.keep(torch.randn([5, 4], { dtype: 'float64' }));
   start.Y = torch.keep(torch.randn([5, 3], { dtype: 'float64' }));
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-optim-'));
-  fs.writeFileSync(path.join(tmp, 'cases.json'), JSON.stringify(cases));
-  torch.io.safetensors.saveFile(path.join(tmp, 'in.safetensors'), start);
-  const run = spawnSync(PYTHON, [REF, path.join(tmp, 'cases.json'), path.join(tmp, 'in.safetensors'), path.join(tmp, 'out.safetensors')], { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`optim_ref.py failed:\n${run.stderr}`);
-  want = torch.io.safetensors.loadFile(path.join(tmp, 'out.safetensors')).tensors;
-  for (const t of want.values()) torch.keep(t);
-  fs.rmSync(tmp, { recursive: true, force: true });
+  want = referenceTensors('optim_ref.py', cases, start);
 }, 60_000);
 
 const maxDiff = (a: torch.Tensor, b: torch.Tensor) => torch.tidy(() => a.sub(b).abs().max().item() as number);

@@ -2,15 +2,10 @@
 // against repr() in PyTorch (scripts/reference/print_ref.py) on the same tensors: notation
 // (fixed, integer-valued, scientific), widths, line wrapping, summarizing, dtype / grad suffixes,
 // ties rounded to even as Python does, and torch.setPrintOptions.
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { inspect } from 'util';
 import * as torch from '../lib';
+import { referenceJson } from './helpers';
 
-const PYTHON = '/usr/bin/python3';
-const REF = path.join(__dirname, '..', 'scripts', 'reference', 'print_ref.py');
 
 interface PyPrintOptions { precision?: number; threshold?: number; edgeitems?: number; linewidth?: number; sci_mode?: boolean }
 interface Case { name: string; make: () => torch.Tensor; requires_grad?: boolean; op?: 'add' | 'sum' | 'clone'; printopts?: PyPrintOptions }
@@ -68,13 +63,7 @@ const tensors = new Map<string, torch.Tensor>();
 beforeAll(() => {
   torch.manualSeed(4);
   for (const c of cases) tensors.set(c.name, torch.keep(c.make()));
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-print-'));
-  fs.writeFileSync(path.join(tmp, 'cases.json'), JSON.stringify(cases.map(({ make: _m, ...c }) => c)));
-  torch.io.safetensors.saveFile(path.join(tmp, 'in.safetensors'), Object.fromEntries(tensors));
-  const run = spawnSync(PYTHON, [REF, path.join(tmp, 'cases.json'), path.join(tmp, 'in.safetensors'), path.join(tmp, 'out.json')], { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`print_ref.py failed:\n${run.stderr}`);
-  want = JSON.parse(fs.readFileSync(path.join(tmp, 'out.json'), 'utf8'));
-  fs.rmSync(tmp, { recursive: true, force: true });
+  want = referenceJson<Record<string, string>>('print_ref.py', cases.map(({ make: _m, ...c }) => c), Object.fromEntries(tensors));
 }, 60_000);
 
 afterEach(() => torch.setPrintOptions(ours()));

@@ -1,16 +1,11 @@
 // nn.RNN, nn.LSTM and nn.GRU against PyTorch's (scripts/reference/rnn_ref.py), float64: the same
 // seed gives the same initial weights and names (exactly); outputs, final states and the
 // gradients of input, initial states and every weight agree within 1e-10.
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import * as torch from '../lib';
+import { referenceTensors } from './helpers';
 
 const nn = torch.nn;
 type T = torch.Tensor;
-const PYTHON = '/usr/bin/python3';
-const REF = path.join(__dirname, '..', 'scripts', 'reference', 'rnn_ref.py');
 const SEED = 8;
 
 type Rec = torch.nn.RNN | torch.nn.LSTM | torch.nn.GRU;
@@ -32,13 +27,7 @@ beforeAll(() => {
     if (c.h0) inputs.set(`${name}.h0`, torch.keep(torch.randn(c.h0, { dtype: 'float64' })));
     if (c.c0) inputs.set(`${name}.c0`, torch.keep(torch.randn(c.c0, { dtype: 'float64' })));
   }
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-rnn-'));
-  torch.io.safetensors.saveFile(path.join(tmp, 'in.safetensors'), inputs);
-  const run = spawnSync(PYTHON, [REF, path.join(tmp, 'in.safetensors'), path.join(tmp, 'out.safetensors')], { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`rnn_ref.py failed:\n${run.stderr}`);
-  want = torch.io.safetensors.loadFile(path.join(tmp, 'out.safetensors')).tensors;
-  for (const t of want.values()) torch.keep(t);
-  fs.rmSync(tmp, { recursive: true, force: true });
+  want = referenceTensors('rnn_ref.py', inputs);
 }, 60_000);
 
 const err = (a: T, b: T) => torch.tidy(() => (a.sub(b).abs().max().item() as number) / Math.max(b.abs().max().item() as number, 1e-12));

@@ -2,16 +2,11 @@
 // (scripts/reference/transformer_ref.py), float64, train mode with dropout 0: the same seed gives
 // the same initial weights (exactly), and outputs, attention weights and the gradients of inputs
 // and parameters agree within 1e-10. Masks: bool (true = masked, as PyTorch's), float, key padding.
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import * as torch from '../lib';
+import { referenceTensors } from './helpers';
 
 const nn = torch.nn;
 type T = torch.Tensor;
-const PYTHON = '/usr/bin/python3';
-const REF = path.join(__dirname, '..', 'scripts', 'reference', 'transformer_ref.py');
 const SEED = 21;
 
 const causal = (n: number) => torch.ones([n, n], { dtype: 'bool' }).triu(1);
@@ -63,13 +58,7 @@ beforeAll(() => {
     files[`${name}.needs_grad`] = torch.keep(torch.tensor(c.needsGrad.length ? c.needsGrad : [-1]));
   }
   torch.setDefaultDtype('float32');
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-transformer-'));
-  torch.io.safetensors.saveFile(path.join(tmp, 'in.safetensors'), files);
-  const run = spawnSync(PYTHON, [REF, path.join(tmp, 'in.safetensors'), path.join(tmp, 'out.safetensors')], { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`transformer_ref.py failed:\n${run.stderr}`);
-  want = torch.io.safetensors.loadFile(path.join(tmp, 'out.safetensors')).tensors;
-  for (const t of want.values()) torch.keep(t);
-  fs.rmSync(tmp, { recursive: true, force: true });
+  want = referenceTensors('transformer_ref.py', files);
 }, 60_000);
 
 const err = (a: T, b: T) => torch.tidy(() => (a.sub(b).abs().max().item() as number) / Math.max(b.abs().max().item() as number, 1e-12));

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 import st  # noqa: E402
+from weighted import weighted_loss  # noqa: E402
 
 
 def as_tensors(r):
@@ -60,31 +61,22 @@ def main(cases_path, inputs_path, out_path):
 
 
 def run_case(case, inputs, out):
-        name = case["name"]
-        xs = []
-        for i, n in enumerate(case["inputs"]):
-            t = inputs[n].clone()
-            if t.is_floating_point() and i not in case["constants"]:
-                t.requires_grad_(True)
-            xs.append(t)
-        outs = as_tensors(compile_case(case["py"])(*xs))
-        loss = None
-        for k, y in enumerate(outs):
-            out[f"{name}.out{k}"] = y.detach().clone()
-            if y.requires_grad:
-                # Fixed weights, so each output element's gradient path is checked, not only their sum.
-                w = torch.linspace(-1.0, 1.5, y.numel(), dtype=torch.float64).reshape(y.shape).to(y.dtype)
-                out[f"{name}.w{k}"] = w
-                term = (y * w).sum()
-                loss = term if loss is None else loss + term
-        if loss is not None:
-            grads = torch.autograd.grad(loss, [x for x in xs if x.requires_grad], allow_unused=True)
-            it = iter(grads)
-            for i, x in enumerate(xs):
-                if x.requires_grad:
-                    g = next(it)
-                    if g is not None:
-                        out[f"{name}.grad{i}"] = g
+    name = case["name"]
+    xs = []
+    for i, n in enumerate(case["inputs"]):
+        t = inputs[n].clone()
+        if t.is_floating_point() and i not in case["constants"]:
+            t.requires_grad_(True)
+        xs.append(t)
+    loss = weighted_loss(name, as_tensors(compile_case(case["py"])(*xs)), out)
+    if loss is not None:
+        grads = torch.autograd.grad(loss, [x for x in xs if x.requires_grad], allow_unused=True)
+        it = iter(grads)
+        for i, x in enumerate(xs):
+            if x.requires_grad:
+                g = next(it)
+                if g is not None:
+                    out[f"{name}.grad{i}"] = g
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(__file__))
 import st  # noqa: E402
+from weighted import weighted_loss  # noqa: E402
 
 SEED = 8
 CASES = {
@@ -45,13 +46,7 @@ def main(inputs_path, out_path):
         else:
             y, h = m(x, h0) if h0 is not None else m(x)
             outs = [y, h]
-        loss = 0
-        for j, o in enumerate(outs):
-            w = torch.linspace(-1.0, 2.0, o.numel()).reshape(o.shape)
-            out[f"{name}.out{j}"] = o.detach()
-            out[f"{name}.w{j}"] = w
-            loss = loss + (o * w).sum()
-        loss.backward()
+        weighted_loss(name, outs, out).backward()
         out[f"{name}.gx"] = x.grad
         if h0 is not None:
             out[f"{name}.gh0"] = h0.grad

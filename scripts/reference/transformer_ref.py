@@ -17,6 +17,7 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(__file__))
 import st  # noqa: E402
+from weighted import weighted_loss  # noqa: E402
 
 SEED = 21
 
@@ -56,13 +57,7 @@ def main(inputs_path, out_path):
             xs.append(x.requires_grad_(True) if len(xs) in need_grad else x)
         res = run(m, *xs)
         outs = [o for o in res if o is not None] if isinstance(res, tuple) else [res]
-        loss = 0
-        for j, o in enumerate(outs):
-            w = torch.linspace(-1.0, 2.0, o.numel()).reshape(o.shape)
-            out[f"{name}.out{j}"] = o.detach()
-            out[f"{name}.w{j}"] = w
-            loss = loss + (o * w).sum()
-        loss.backward()
+        weighted_loss(name, outs, out).backward()
         for i, x in enumerate(xs):
             if x.requires_grad:
                 out[f"{name}.gin{i}"] = x.grad
