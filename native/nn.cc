@@ -36,9 +36,6 @@ OP2(embedding, at::embedding(a, b, info.Length() > 2 ? argInt64(info, 2) : -1))
 OP1(dropout, at::dropout(a, argDouble(info, 1), argBool(info, 2)))
 // gelu(x, approximate: 'none' | 'tanh')
 OP1(gelu, at::gelu(a, info[1].As<Napi::String>().Utf8Value()))
-// crossEntropy(logits (N, C), target (N), ignoreIndex, reduction 0 none | 1 mean | 2 sum, labelSmoothing)
-// (A float target, class probabilities, may need a gradient too: OP2 checks both.)
-OP2(crossEntropy, at::cross_entropy_loss(a, b, c10::nullopt, argInt64(info, 3), argInt64(info, 2), argDouble(info, 4)))
 
 // nllLoss(logProbs, target, weight|-1, reduction, ignoreIndex), any number of trailing dims as F.nll_loss
 Napi::Value nllLoss(const Napi::CallbackInfo& info) {
@@ -47,8 +44,9 @@ Napi::Value nllLoss(const Napi::CallbackInfo& info) {
   SkipAutogradIfUnneeded skip(a, b, w);
   return ret(info, at::nll_loss_nd(a, b, w, argInt64(info, 3), argInt64(info, 4)));
 }
-// crossEntropyWeighted(logits, target, weight, reduction, ignoreIndex, labelSmoothing)
-Napi::Value crossEntropyWeighted(const Napi::CallbackInfo& info) {
+// crossEntropy(logits (N, C[, ...]), target (N[, ...]) or class probabilities, weight|-1, reduction
+// 0 none | 1 mean | 2 sum, ignoreIndex, labelSmoothing); a float target may need a gradient too.
+Napi::Value crossEntropy(const Napi::CallbackInfo& info) {
   const at::Tensor &a = T0, &b = argTensor(info, 1);
   auto w = optT(info, 2);
   SkipAutogradIfUnneeded skip(a, b, w);
@@ -354,7 +352,7 @@ void registerNN(Registrar& r) {
   R(linear); R(softmax); R(logSoftmax); R(layerNorm); R(embedding); R(dropout); R(gelu);
   R(crossEntropy); R(scaledDotProductAttention); R(hasSdpa); R(gradNorm); R(scaleGrads);
   R(zeroGrads); R(adamwStep); R(autocastEnter); R(autocastExit);
-  R(nllLoss); R(crossEntropyWeighted); R(mseLoss); R(l1Loss); R(smoothL1Loss); R(huberLoss); R(klDiv);
+  R(nllLoss); R(mseLoss); R(l1Loss); R(smoothL1Loss); R(huberLoss); R(klDiv);
   R(binaryCrossEntropy); R(binaryCrossEntropyWithLogits); R(cosineSimilarity); R(pairwiseDistance);
   R(silu); R(mish); R(logSigmoid); R(selu); R(hardswish); R(hardsigmoid); R(softplus); R(elu); R(celu);
   R(leakyRelu); R(hardtanh); R(glu); R(prelu); R(pad); R(conv); R(convTranspose); R(maxPool); R(avgPool);

@@ -58,11 +58,7 @@ export function crossEntropy(
   target: Tensor,
   opts: { ignoreIndex?: number; reduction?: Reduction; labelSmoothing?: number; weight?: Tensor | null } = {},
 ): Tensor {
-  const reduction = reductionCode(opts.reduction, 'crossEntropy');
-  if (opts.weight) {
-    return wrap(native.crossEntropyWeighted(id(input), id(target), id(opts.weight), reduction, opts.ignoreIndex ?? -100, opts.labelSmoothing ?? 0));
-  }
-  return wrap(native.crossEntropy(id(input), id(target), opts.ignoreIndex ?? -100, reduction, opts.labelSmoothing ?? 0));
+  return wrap(native.crossEntropy(id(input), id(target), optId(opts.weight), reductionCode(opts.reduction, 'crossEntropy'), opts.ignoreIndex ?? -100, opts.labelSmoothing ?? 0));
 }
 /** Negative log-likelihood of log-probabilities (N, C[, ...]) at class indices (N[, ...]). */
 export function nllLoss(input: Tensor, target: Tensor, opts: { weight?: Tensor | null; ignoreIndex?: number; reduction?: Reduction } = {}): Tensor {
