@@ -51,7 +51,8 @@ export function brownTextFiles(dir: string, train = 2, heldOutChars = Infinity):
   return { trainFile, evalFile };
 }
 
-type ReferenceInput = unknown[] | Map<string, torch.Tensor> | Record<string, torch.Tensor>;
+// Tensors by name (written as safetensors), or anything else (written as JSON).
+type ReferenceInput = Map<string, torch.Tensor> | Record<string, unknown> | unknown[];
 /**
  * Runs a Python reference, scripts/reference/<script>, with /usr/bin/python3 (PyTorch): each
  * input is written to a temporary file (tensors as safetensors, anything else as JSON) and the

@@ -48,12 +48,12 @@ test('peft forward is base(x) + lora_B(lora_A(x)) * scaling, in fp32 and under b
   randomizeLora(m);
   const [, layer] = torch.lora.loraLayers(m)[0];
   torch.tidy(() => {
-    const x = torch.randn([2, 3, layer.base_layer.nx], { requiresGrad: true });
+    const x = torch.randn([2, 3, layer.inFeatures], { requiresGrad: true });
     // The unfused formula, op by op, as PEFT writes it.
     const ref = layer.base_layer.forward(x).add(
       torch.nn.functional.linear(torch.nn.functional.linear(x, layer.lora_A.weight), layer.lora_B.weight).mul(layer.scaling));
     const y = layer.forward(x);
-    expect(y.shape).toEqual([2, 3, layer.base_layer.nf]);
+    expect(y.shape).toEqual([2, 3, layer.outFeatures]);
     expect(relErr(y, ref)).toBeLessThan(1e-6);
     y.sum().backward();
     const [gx, gA, gB] = [x.grad!.clone(), layer.lora_A.weight.grad!.clone(), layer.lora_B.weight.grad!.clone()];
@@ -311,7 +311,7 @@ test('DoRA with dropout on: the dropped-out input drives both the magnitude term
   torch.manualSeed(11);
   const want = torch.tidy(() => {
     const xd = torch.nn.functional.dropout(x, 0.5, true);
-    const W = l.base.weight, b = l.base.bias;
+    const W = l.base.weight, b = l.base.bias!;
     const n = W.add(l.lora_B.weight.matmul(l.lora_A.weight).t().mul(l.scaling)).norm(2, 0);
     const scale = l.lora_magnitude_vector.div(n);
     const loraOut = xd.matmul(l.lora_A.weight.t()).matmul(l.lora_B.weight.t());

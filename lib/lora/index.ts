@@ -1,5 +1,5 @@
 // torch.lora: LoRA for GPT-2's Conv1D layers, PEFT-compatible adapters.
-export { LoRAConv1D, LoRAFactor, resolveLoRAOptions, matchesTarget } from './lora';
+export { LoRALayer, LoRAConv1D, LoRAFactor, resolveLoRAOptions, matchesTarget } from './lora';
 export type { LoRAOptions, LoRAMode, BiasMode, ResolvedLoRAOptions } from './lora';
 export {
   applyLoRA, loraConfig, loraLayers, trainableParametersLine, printTrainableParameters, merge, unmerge, disableAdapter,

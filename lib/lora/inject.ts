@@ -8,11 +8,11 @@ import { Tensor } from '../tensor/tensor';
 import { noGrad } from '../tensor/runtime';
 import { tidy } from '../tensor/scope';
 import { Module } from '../nn/module';
-import { Conv1D } from '../nn/layers';
+import { Conv1D, Linear } from '../nn/layers';
 import { saveFile } from '../io/safetensors';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
-import { LoRAConv1D, LoRAOptions, ResolvedLoRAOptions, matchesTarget, resolveLoRAOptions } from './lora';
+import { LoRABase, LoRALayer, LoRAOptions, ResolvedLoRAOptions, matchesTarget, resolveLoRAOptions } from './lora';
 
 const PREFIX = 'base_model.model.';
 const configs = new WeakMap<Module, ResolvedLoRAOptions>();
@@ -23,9 +23,11 @@ export function loraConfig(model: Module): ResolvedLoRAOptions | null {
 }
 
 /** Every LoRA layer with its dotted name. */
-export function loraLayers(model: Module): [string, LoRAConv1D][] {
-  return [...model.namedModules()].filter(([, m]) => m instanceof LoRAConv1D) as [string, LoRAConv1D][];
+export function loraLayers(model: Module): [string, LoRALayer][] {
+  return [...model.namedModules()].filter(([, m]) => m instanceof LoRALayer) as [string, LoRALayer][];
 }
+/** The layers LoRA can wrap: Conv1D and nn.Linear. */
+const wrappable = (m: Module): m is LoRABase => m instanceof Conv1D || m instanceof Linear;
 
 function parentOf(model: Module, name: string): [Module, string] {
   const parts = name.split('.');
@@ -39,7 +41,7 @@ function parentOf(model: Module, name: string): [Module, string] {
 }
 
 /**
- * Wraps every targeted Conv1D in LoRA and freezes the base. peft mode: only LoRA weights (plus
+ * Wraps every targeted Conv1D (or nn.Linear) in LoRA and freezes the base. peft mode: only LoRA weights (plus
  * biases per `bias`, plus modulesToSave) train. seed mode: as the notebook, only the wrapped
  * layers' own weight and bias are frozen; embeddings, LayerNorms and other biases stay
  * trainable (a documented quirk of the seed, reproduced for parity). r = 0 leaves a layer as it is.
@@ -48,24 +50,24 @@ export function applyLoRA<M extends Module>(model: M, options: LoRAOptions = {})
   if (configs.has(model)) throw new Error('applyLoRA: this model already has LoRA layers');
   const opts = resolveLoRAOptions(options);
   if (opts.targetModules === 'all-linear') {
-    // PEFT's 'all-linear': every linear layer but the output one, saved as the names it resolved to.
-    const names = [...model.namedModules()].filter(([, m]) => m instanceof Conv1D).map(([n]) => n.split('.').pop()!);
+    // PEFT's 'all-linear': every linear layer but the output one (lm_head), saved as the names it resolved to.
+    const names = [...model.namedModules()].filter(([n, m]) => wrappable(m) && n !== 'lm_head').map(([n]) => n.split('.').pop()!);
     opts.targetModules = [...new Set(names)];
   }
-  const targets = [...model.namedModules()].filter(([n, m]) => m instanceof Conv1D && matchesTarget(n, opts.targetModules));
+  const targets = [...model.namedModules()].filter(([n, m]) => wrappable(m) && matchesTarget(n, opts.targetModules)) as [string, LoRABase][];
   if (!targets.length) {
     const asked = typeof opts.targetModules === 'string' ? `'${opts.targetModules}'` : `[${opts.targetModules.join(', ')}]`;
-    throw new Error(`applyLoRA: no Conv1D matches targetModules ${asked}`);
+    throw new Error(`applyLoRA: no Conv1D matches targetModules ${asked} (nor does any nn.Linear layer)`);
   }
   for (const t of opts.modulesToSave ?? []) {
     if (![...model.namedModules()].some(([n]) => matchesTarget(n, [t]))) throw new Error(`applyLoRA: modulesToSave '${t}' matches no module`);
   }
   if (opts.r > 0) {
-    for (const [name, conv] of targets) {
+    for (const [name, layer] of targets) {
       const [parent, child] = parentOf(model, name);
       // In the mode of the layer it replaces: LoRA added to a model in eval mode (loaded for
       // inference) must not start its dropout.
-      parent.replaceModule(child, new LoRAConv1D(conv as Conv1D, opts).train(conv.training));
+      parent.replaceModule(child, new LoRALayer(layer, opts).train(layer.training));
     }
   }
   configs.set(model, opts);
@@ -135,7 +137,7 @@ export function disableAdapter<T>(model: Module, fn: () => T): T {
   }
 }
 
-/** Merges every LoRA layer and puts the plain Conv1D back: a model Hugging Face can load as is. */
+/** Merges every LoRA layer and puts the plain Conv1D (or Linear) back: a model Hugging Face can load as is. */
 export function mergeAndUnload<M extends Module>(model: M): M {
   for (const [name, l] of loraLayers(model)) {
     const [parent, child] = parentOf(model, name);
@@ -185,7 +187,8 @@ export function adapterConfigJson(model: Module, baseModelNameOrPath: string | n
     lora_alpha: o.mode === 'seed' ? o.r : o.alpha,
     lora_dropout: o.mode === 'seed' ? 0 : o.dropout,
     target_modules: o.targetModules,
-    fan_in_fan_out: true,
+    // PEFT's flag for Conv1D's (in, out) weights (GPT-2); PEFT corrects it per layer type anyway.
+    fan_in_fan_out: loraLayers(model).some(([, l]) => l.fanInFanOut) || [...model.namedModules()].some(([n, m]) => m instanceof Conv1D && matchesTarget(n, o.targetModules)),
     bias: o.bias,
     modules_to_save: o.modulesToSave,
     use_rslora: o.mode === 'seed' ? false : o.useRslora, // seed adapters are exported with scaling 1

@@ -1,4 +1,5 @@
-// LoRA for GPT-2's Conv1D layers, in two modes of one wrapper:
+// LoRA for GPT-2's Conv1D layers (and, as PEFT, for nn.Linear ones: W (out, in) instead of
+// Conv1D's (in, out), the same A, B and formulas), in two modes of one wrapper:
 //
 //   peft (default): y = base(x) + dropout(x)·Aᵀ·Bᵀ·s, A (r, in) kaiming_uniform(a=√5), B (out, r)
 //                   zeros, s = alpha/r (rsLoRA: alpha/√r). W + BA is never materialised while
@@ -16,7 +17,7 @@ import { empty, zeros } from '../tensor/creation';
 import { noGrad } from '../tensor/runtime';
 import { tidy } from '../tensor/scope';
 import { Module } from '../nn/module';
-import { Conv1D, Dropout } from '../nn/layers';
+import { Conv1D, Dropout, Linear } from '../nn/layers';
 import * as F from '../nn/functional';
 import { kaimingUniform_ } from '../nn/init';
 
@@ -28,9 +29,10 @@ export interface LoRAOptions {
   alpha?: number;
   dropout?: number;
   /**
-   * Module names or dotted suffixes ('c_attn', 'c_proj', 'c_fc', 'attn.c_proj', 'mlp.c_proj'); or,
-   * as PEFT, one string: 'all-linear' (every Conv1D; the output layer is not one) or a regular
-   * expression the whole module name must match ('.*\\.h\\.(10|11)\\.attn\\.c_attn').
+   * Module names or dotted suffixes ('c_attn', 'c_proj', 'c_fc', 'attn.c_proj', 'mlp.c_proj'; in
+   * other models any Conv1D or nn.Linear: 'linear1', 'out_proj'); or, as PEFT, one string:
+   * 'all-linear' (every Conv1D and Linear but the output layer, lm_head) or a regular expression
+   * the whole module name must match ('.*\\.h\\.(10|11)\\.attn\\.c_attn').
    */
   targetModules?: string[] | string;
   mode?: LoRAMode;
@@ -80,9 +82,12 @@ export function resolveLoRAOptions(o: LoRAOptions = {}): ResolvedLoRAOptions {
   return { r, alpha, dropout, targetModules, mode, bias, modulesToSave: o.modulesToSave ?? null, useRslora: o.useRslora ?? false, useDora };
 }
 
-/** LoRA around one Conv1D (in = nx, out = nf). */
-export class LoRAConv1D extends Module {
-  declare base_layer: Conv1D; // peft mode's name (PEFT: base_layer)
+/** The layers LoRA wraps: GPT-2's Conv1D (weight (in, out)) and nn.Linear (weight (out, in)). */
+export type LoRABase = Conv1D | Linear;
+
+/** LoRA around one Conv1D (in = nx, out = nf) or Linear (PEFT's LoraLayer, fan_in_fan_out as the layer needs). */
+export class LoRALayer extends Module {
+  declare base_layer: LoRABase; // peft mode's name (PEFT: base_layer)
   declare base_module: Conv1D; // seed mode's name (the notebook: base_module)
   declare lora_A: LoRAFactor; // peft: A (r, in)
   declare lora_B: LoRAFactor; // peft: B (out, r)
@@ -94,17 +99,25 @@ export class LoRAConv1D extends Module {
   readonly r: number;
   readonly scaling: number;
   readonly useDora: boolean;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  /** the base weight is Conv1D's (in, out) (PEFT's fan_in_fan_out), not Linear's (out, in) */
+  readonly fanInFanOut: boolean;
   merged = false;
   private doraFactor: Tensor | null = null; // DoRA: m / n at merge time (to unmerge exactly)
   /** true: forward is the base layer's alone (PEFT's disable_adapter) */
   disabled = false;
 
-  constructor(base: Conv1D, opts: ResolvedLoRAOptions) {
+  constructor(base: LoRABase, opts: ResolvedLoRAOptions) {
     super();
     this.mode = opts.mode;
     this.r = opts.r;
     this.useDora = opts.useDora && opts.mode === 'peft' && opts.r > 0;
-    const [inF, outF] = [base.nx, base.nf];
+    this.fanInFanOut = base instanceof Conv1D;
+    if (!this.fanInFanOut && this.mode === 'seed') throw new Error('LoRA: seed mode (the notebook\'s wrapper) wraps Conv1D layers only; use peft mode for nn.Linear');
+    const [inF, outF] = base instanceof Conv1D ? [base.nx, base.nf] : [base.inFeatures, base.outFeatures];
+    this.inFeatures = inF;
+    this.outFeatures = outF;
     const fopts = { dtype: base.weight.dtype, device: base.weight.device };
     if (this.mode === 'seed') {
       this.scaling = 1;
@@ -119,25 +132,46 @@ export class LoRAConv1D extends Module {
       this.registerModule('lora_A', new LoRAFactor(empty([this.r, inF], fopts)));
       this.registerModule('lora_B', new LoRAFactor(zeros([outF, this.r], fopts)));
       kaimingUniform_(this.lora_A.weight, Math.sqrt(5));
-      // DoRA's magnitude starts as ||W + s·(BA)ᵀ|| per output, B being zero: W's column norms.
-      if (this.useDora) this.registerParameter('lora_magnitude_vector', tidy(() => noGrad(() => base.weight.norm(2, 0))));
+      // DoRA's magnitude starts as ||W + ΔW|| per output, B being zero: W's norms per output.
+      if (this.useDora) this.registerParameter('lora_magnitude_vector', tidy(() => noGrad(() => base.weight.norm(2, this.outDim))));
     }
   }
 
-  get base(): Conv1D {
+  get base(): LoRABase {
     return this.mode === 'seed' ? this.base_module : this.base_layer;
   }
-
-  /** The low-rank update in the Conv1D weight's (in, out) layout, scaled. */
-  deltaWeight(): Tensor {
-    return tidy(() =>
-      this.mode === 'seed' ? this.W_B.matmul(this.W_A) : this.lora_B.weight.matmul(this.lora_A.weight).t().mul(this.scaling),
-    );
+  /** The dim of the base weight that runs over the inputs: the norms per output reduce it. */
+  private get outDim(): number {
+    return this.fanInFanOut ? 0 : 1;
   }
 
-  /** DoRA's n: ||W + ΔW|| per output column of the Conv1D's (in, out) weight, without gradient (DoRA §4.3). */
+  /** The low-rank update in the base weight's layout ((in, out) for Conv1D, (out, in) for Linear), scaled. */
+  deltaWeight(): Tensor {
+    return tidy(() => {
+      if (this.mode === 'seed') return this.W_B.matmul(this.W_A);
+      const ba = this.lora_B.weight.matmul(this.lora_A.weight);
+      return (this.fanInFanOut ? ba.t() : ba).mul(this.scaling);
+    });
+  }
+
+  /** DoRA's n: ||W + ΔW|| per output, without gradient (DoRA §4.3). */
   private weightNorm(): Tensor {
-    return tidy(() => noGrad(() => this.base.weight.add(this.deltaWeight().to({ dtype: this.base.weight.dtype })).norm(2, 0)));
+    return tidy(() => noGrad(() => this.base.weight.add(this.deltaWeight().to({ dtype: this.base.weight.dtype })).norm(2, this.outDim)));
+  }
+
+  /** The base layer on (N, in) rows: Conv1D's addmm(b, x, W), or Linear's x·Wᵀ + b. */
+  private baseRows(x2: Tensor): Tensor {
+    const b = this.base_layer;
+    return b instanceof Conv1D ? b.bias.addmm(x2, b.weight) : F.linear(x2, b.weight, b.bias);
+  }
+  /** The base layer's product without its bias: x·W (Conv1D) or x·Wᵀ (Linear). */
+  private baseProduct(x2: Tensor): Tensor {
+    const w = this.base_layer.weight;
+    return this.fanInFanOut ? x2.matmul(w) : F.linear(x2, w);
+  }
+  /** A per-output factor shaped to scale the base weight's outputs. */
+  private perOutput(v: Tensor): Tensor {
+    return this.fanInFanOut ? v : v.unsqueeze(1);
   }
 
   forward(x: Tensor): Tensor {
@@ -153,31 +187,30 @@ export class LoRAConv1D extends Module {
       // scaled low-rank update into the base output. No (N, out) temporary and no separate add;
       // in backward the scaling multiplies the rank-r products, not an (N, out) gradient.
       // Same values (bit-identical in float32 here), ~6% less time per adapted layer on the CPU.
-      const base = this.base_layer;
       const shape = x.shape;
-      const x2 = x.reshape([-1, base.nx]);
-      const y = base.bias.addmm(x2, base.weight);
+      const x2 = x.reshape([-1, this.inFeatures]);
+      const y = this.baseRows(x2);
       const xa = F.linear(this.lora_dropout.forward(x2), this.lora_A.weight);
       // Under autocast y and xa are bfloat16 and an in-place op is not cast for us.
       y.addmm_(xa, this.lora_B.weight.t().to({ dtype: y.dtype }), { alpha: this.scaling });
-      return y.view([...shape.slice(0, -1), base.nf]);
+      return y.view([...shape.slice(0, -1), this.outFeatures]);
     });
   }
 
   /** PEFT's DoRA forward: base(x) + (m/n - 1)·x̃W + (m/n)·lora(x̃)·s, x̃ = dropout(x). */
   private doraForward(x: Tensor): Tensor {
-    const base = this.base_layer;
+    const bias = this.base_layer.bias;
     const shape = x.shape;
-    const x2 = x.reshape([-1, base.nx]);
-    const y = base.bias.addmm(x2, base.weight);
+    const x2 = x.reshape([-1, this.inFeatures]);
+    const y = this.baseRows(x2);
     const dropping = this.lora_dropout.training && this.lora_dropout.p > 0;
     const xd = dropping ? this.lora_dropout.forward(x2) : x2;
     const lora = F.linear(F.linear(xd, this.lora_A.weight), this.lora_B.weight);
     const scale = this.lora_magnitude_vector.div(this.weightNorm()); // (out): m's gradient flows, n's not
     // x̃W: the base output without its bias, or (dropout on) the dropped-out input's own product.
-    const baseNoBias = dropping ? xd.matmul(base.weight) : y.sub(base.bias);
+    const baseNoBias = dropping ? this.baseProduct(xd) : bias ? y.sub(bias) : y;
     const out = y.add(baseNoBias.mul(scale.sub(1))).add(lora.mul(scale.mul(this.scaling)));
-    return out.view([...shape.slice(0, -1), base.nf]);
+    return out.view([...shape.slice(0, -1), this.outFeatures]);
   }
 
   /** Folds the update into the base weight (inference); DoRA: W ← (m/n)·(W + ΔW). */
@@ -188,7 +221,7 @@ export class LoRAConv1D extends Module {
         this.base.weight.add_(this.deltaWeight());
         return;
       }
-      const factor = this.lora_magnitude_vector.div(this.weightNorm());
+      const factor = this.perOutput(this.lora_magnitude_vector.div(this.weightNorm()));
       this.base.weight.add_(this.deltaWeight()).mul_(factor);
       this.doraFactor = factor.keep();
     }));
@@ -208,7 +241,7 @@ export class LoRAConv1D extends Module {
   }
 
   /** Merges, frees the adapter's own tensors, and returns the base layer, which now holds the merged weight. */
-  unload(): Conv1D {
+  unload(): LoRABase {
     this.merge();
     const kept = new Set(this.base.parameters());
     for (const p of this.parameters()) if (!kept.has(p)) p.dispose(); // A, B (and DoRA's magnitude)
@@ -221,6 +254,9 @@ export class LoRAConv1D extends Module {
     return `mode=${this.mode}, r=${this.r}, scaling=${this.scaling}${this.useDora ? ', dora' : ''}`;
   }
 }
+/** The wrapper's first name, from when it wrapped Conv1D only. */
+export const LoRAConv1D = LoRALayer;
+export type LoRAConv1D = LoRALayer;
 
 /** A bias-free linear factor holding one weight (PEFT's lora_A / lora_B are nn.Linear). */
 export class LoRAFactor extends Module {

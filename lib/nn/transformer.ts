@@ -26,7 +26,7 @@ export interface AttentionMasks {
 export class MultiheadAttention extends Module {
   declare in_proj_weight: Tensor;
   declare in_proj_bias: Tensor | null;
-  declare out_proj: Linear;
+  declare out_proj: Linear; // (or the LoRA layer wrapping it: forward() is all that is called)
   readonly headDim: number;
   readonly dropout: number;
   readonly batchFirst: boolean;
@@ -89,7 +89,8 @@ export class MultiheadAttention extends Module {
       let attn = F.softmax(mask ? scores.add(mask) : scores, -1);
       if (this.training && this.dropout > 0) attn = F.dropout(attn, this.dropout, true);
       let out = attn.matmul(v).transpose(0, 1).contiguous().view([L * N, E]);
-      out = F.linear(out, this.out_proj.weight, this.out_proj.bias).view([L, N, E]);
+      // Through the module (not its weight), so that a LoRA-wrapped out_proj takes part.
+      out = this.out_proj.forward(out).view([L, N, E]);
       out = !batched ? out.squeeze(1) : this.batchFirst ? out.transpose(0, 1) : out;
       if (!needWeights) return [out, null] as [Tensor, Tensor | null];
       let w = attn.view([N, H, L, S]);
