@@ -10,6 +10,8 @@ import * as train from './train';
 export { nn, io, lora, data, optim, train };
 /** torch.save / torch.load: tensors by name, in PyTorch's format or safetensors (lib/io/saveload.ts). */
 export { save, load } from './io/saveload';
+/** torch.jit.load: TorchScript modules from Python, run as they are (lib/nn/jit.ts). */
+export { jit } from './nn';
 export { Trainer, EarlyStoppingCallback } from './train';
 export type { TrainingArguments, TrainResult, LogEntry, TrainerCallback, TrainerControl, TrainerState } from './train';
 export * from './models';

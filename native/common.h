@@ -30,10 +30,12 @@ using std::optional;
 namespace tstorch {
 
 struct DistState;  // native/dist.cc: the c10d store and process group of this environment
+struct JitState;   // native/jit.cc: the TorchScript modules loaded in this environment
 
 class TensorTable {
  public:
   std::shared_ptr<DistState> dist;
+  std::shared_ptr<JitState> jit;
 
   // Deleted by the environment's cleanup hook, when the JS heap is going away with the queue.
   ~TensorTable() { queueRef_.SuppressDestruct(); }
@@ -243,6 +245,7 @@ void registerShape(Registrar& r);
 void registerNN(Registrar& r);
 void registerDist(Registrar& r);
 void registerLinalg(Registrar& r);
+void registerJit(Registrar& r);
 void registerCudaMemory(Registrar& r);
 
 }  // namespace tstorch

@@ -629,6 +629,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tstorch::registerShape(r);
   tstorch::registerNN(r);
   tstorch::registerLinalg(r);
+  tstorch::registerJit(r);
   tstorch::registerDist(r);
   tstorch::registerCudaMemory(r);
   return exports;

@@ -547,3 +547,24 @@ test('torch.nn layers on CUDA (CNN with BatchNorm, LSTM, TransformerEncoder) tra
     }
   }
 });
+
+test('torch.jit.load onto CUDA: a module scripted by this machine\'s PyTorch runs there as on the CPU', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-jit-'));
+  const r = spawnSync(PY, [path.join(__dirname, '..', 'scripts', 'reference', 'jit_ref.py'), dir], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: path.join(__dirname, '..', 'scripts', 'reference') } });
+  if (r.status !== 0) console.error(r.stderr);
+  expect(r.status).toBe(0);
+  const x = torch.io.safetensors.loadFile(path.join(dir, 'out.safetensors')).tensors.get('x')!;
+  for (const file of ['scripted.pt', 'traced.pt']) {
+    const cpu = torch.jit.load(path.join(dir, file)).eval(), gpu = torch.jit.load(path.join(dir, file), { device: 'cuda' }).eval();
+    expect(gpu.parameters()[0].device).toBe('cuda:0');
+    torch.tidy(() => {
+      const a = cpu.forward(x), b = gpu.forward(x.cuda());
+      const first = (v: unknown) => (Array.isArray(v) ? v[0] : v) as T;
+      expect(first(b).device).toBe('cuda:0');
+      expect(maxErr(first(b).cpu(), first(a)) < 1e-5).toBe(true);
+    });
+    cpu.dispose();
+    gpu.dispose();
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});

@@ -18,3 +18,4 @@ export { RNN, LSTM, GRU } from './rnn';
 export type { RNNOptions } from './rnn';
 export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss } from './loss';
 export type { FactoryOptions } from './layers';
+export * as jit from './jit';
