@@ -49,6 +49,7 @@ test('a scripted module: outputs (tuple with a dict), methods, parameters, buffe
   m.train();
   const h = torch.tidy(() => torch.noGrad(() => (m.forward(x) as [torch.Tensor])[0].eq(0).sum().item() as number));
   expect(h).toBeGreaterThan(0);
+  expect(() => m.to({ device: 'cpu' })).toThrow(/load it where it should run: torch.jit.load\(file, \{ device \}\)/);
   m.dispose();
   expect(() => m.forward(x)).toThrow(/disposed/);
 });

@@ -47,6 +47,10 @@ export class ScriptModule extends Module {
     if (this.handle < 0) throw new Error('ScriptModule: this module was disposed');
     return wrapResult(native.jitRun(this.handle, name, args.map(encode)));
   }
+  /** A TorchScript module stays where it was loaded: load it where it should run instead. */
+  override to(target: { dtype?: string; device?: Device }): this {
+    throw new Error(`ScriptModule.to(${JSON.stringify(target)}): a TorchScript module cannot be moved or cast from here; load it where it should run: torch.jit.load(file, { device })`);
+  }
   override train(mode = true): this {
     super.train(mode);
     if (this.handle >= 0) native.jitTrain(this.handle, mode);
