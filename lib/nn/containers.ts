@@ -1,7 +1,7 @@
 // Containers and shape-only layers: nn.Sequential, nn.Identity, nn.Flatten.
 import { native } from '../tensor/native';
 import { Tensor, _wrap as wrap, _id as id } from '../tensor/tensor';
-import { Module } from './module';
+import { Module, ModuleList } from './module';
 
 /** A new handle to the same tensor (same autograd identity): a result the caller may dispose. */
 export const sameTensor = (x: Tensor): Tensor => wrap(native.alias(id(x)));
@@ -13,31 +13,11 @@ export type TensorModule = { forward(x: Tensor): Tensor } & Module;
  * Layers applied in order, named '0', '1', ... as PyTorch's nn.Sequential (so state dicts match).
  * Intermediate results are disposed as it goes (autograd keeps what backward needs).
  */
-export class Sequential extends Module {
-  readonly items: TensorModule[] = [];
+export class Sequential extends ModuleList<TensorModule> {
   constructor(...layers: TensorModule[]) {
-    super();
-    layers.forEach((m) => this.append(m));
+    super(layers);
   }
-  append(m: TensorModule): this {
-    this.registerModule(String(this.items.length), m);
-    this.items.push(m);
-    return this;
-  }
-  get length(): number {
-    return this.items.length;
-  }
-  get(i: number): TensorModule {
-    return this.items[i < 0 ? this.items.length + i : i];
-  }
-  override replaceModule(name: string, m: Module): void {
-    super.replaceModule(name, m);
-    this.items[Number(name)] = m as TensorModule;
-  }
-  [Symbol.iterator](): Iterator<TensorModule> {
-    return this.items[Symbol.iterator]();
-  }
-  forward(x: Tensor): Tensor {
+  override forward(x: Tensor): Tensor {
     let h = x;
     for (const m of this.items) {
       const next = m.forward(h);

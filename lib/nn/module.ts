@@ -236,8 +236,9 @@ export class ModuleList<M extends Module = Module> extends Module {
   get length(): number {
     return this.items.length;
   }
+  /** The i-th module (negative i counts from the end, as Python's indexing). */
   get(i: number): M {
-    return this.items[i];
+    return this.items[i < 0 ? this.items.length + i : i];
   }
   override replaceModule(name: string, m: Module): void {
     super.replaceModule(name, m);
@@ -246,7 +247,7 @@ export class ModuleList<M extends Module = Module> extends Module {
   [Symbol.iterator](): Iterator<M> {
     return this.items[Symbol.iterator]();
   }
-  forward(): never {
+  forward(..._args: unknown[]): unknown {
     throw new Error('ModuleList has no forward(); iterate over it');
   }
 }
