@@ -65,4 +65,5 @@ test('a traced module gives PyTorch\'s output; bad files and arguments are clear
   expect(() => torch.jit.load(path.join(dir, 'missing.pt'))).toThrow(/no file .*missing\.pt/);
   fs.writeFileSync(path.join(dir, 'junk.pt'), 'not a model');
   expect(() => torch.jit.load(path.join(dir, 'junk.pt'))).toThrow(/is not a TorchScript module libtorch can read/);
+  if (!torch.cuda.isAvailable()) expect(() => torch.jit.load(path.join(dir, 'traced.pt'), { device: 'cuda' })).toThrow(/device 'cuda' is not available .* load it on 'cpu'/);
 });

@@ -75,9 +75,11 @@ function wrapResult(v: unknown): ScriptResult {
 /** torch.jit.load(file, { device }): a TorchScript module (.pt saved by torch.jit.save). */
 export function load(file: string, opts: { device?: Device } = {}): ScriptModule {
   if (!fs.existsSync(file)) throw new Error(`torch.jit.load: no file ${file}`);
+  const device = deviceCode(opts.device ?? 'cpu');
+  if (device >= 0 && !native.cudaIsAvailable()) throw new Error(`torch.jit.load: device '${opts.device}' is not available (this build or machine has no CUDA); load it on 'cpu'`);
   let handle: number;
   try {
-    handle = native.jitLoad(file, deviceCode(opts.device ?? 'cpu'));
+    handle = native.jitLoad(file, device);
   } catch (e) {
     throw new Error(`torch.jit.load: ${file} is not a TorchScript module libtorch can read (save it with torch.jit.save): ${(e as Error).message.split('\n')[0]}`);
   }
