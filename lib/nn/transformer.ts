@@ -4,7 +4,8 @@
 import { Tensor } from '../tensor/tensor';
 import { empty, zerosLike } from '../tensor/creation';
 import { tidy } from '../tensor/scope';
-import { getRngState, setRngState } from '../tensor/runtime';
+import { cuda, getRngState, setRngState } from '../tensor/runtime';
+import type { Device } from '../tensor/dtype';
 import { Module, ModuleList } from './module';
 import { Dropout, LayerNorm, Linear, FactoryOptions } from './layers';
 import * as F from './functional';
@@ -160,9 +161,11 @@ export class TransformerEncoderLayer extends Module {
 
   /** A copy with the same weights, drawing nothing from the generator (as PyTorch's deepcopy). */
   clone(): TransformerEncoderLayer {
-    const state = getRngState();
+    // The new layer's initial draws are undone on the generator they came from (CPU or CUDA).
+    const devices: Device[] = cuda.isAvailable() ? ['cpu', 'cuda'] : ['cpu'];
+    const states = devices.map((d) => getRngState(d));
     const copy = new TransformerEncoderLayer(this.dModel, this.nhead, this.opts);
-    setRngState(state);
+    devices.forEach((d, k) => setRngState(states[k], d));
     copy.loadStateDict(this.stateDict());
     copy.train(this.training);
     return copy;
