@@ -78,6 +78,8 @@ Napi::Value unbind(const Napi::CallbackInfo& info) { return retList(info, T0.unb
 Napi::Value meshgrid(const Napi::CallbackInfo& info) {
   return retList(info, at::meshgrid(argTensors(info, 0), argString(info, 1)));
 }
+// padSequence(tensors, batchFirst, paddingValue): nn.utils.rnn.pad_sequence
+OP(padSequence, at::pad_sequence(argTensors(info, 0), argBool(info, 1), argDouble(info, 2)))
 OP(nonzero, T0.nonzero())
 OP(maskedSelect, T0.masked_select(T1))
 OP(take, T0.take(T1))
@@ -179,7 +181,7 @@ void registerShape(Registrar& r) {
   R(gather); R(tril); R(triu); R(split); R(chunk); R(topk); R(sort); R(argsort);
   R(multinomial); R(scatter); R(scatterScalar); R(oneHot);
   R(flip); R(roll); R(diag); R(diagEmbed); R(diagonal); R(trace); R(movedim); R(tile); R(broadcastTo);
-  R(unfold); R(repeatInterleave); R(repeatInterleaveTensor); R(unbind); R(meshgrid); R(nonzero);
+  R(unfold); R(repeatInterleave); R(repeatInterleaveTensor); R(unbind); R(meshgrid); R(padSequence); R(nonzero);
   R(maskedSelect); R(take); R(takeAlongDim); R(scatterAdd); R(scatterReduce); R(indexAdd);
   R(indexCopy); R(indexFill); R(unique); R(uniqueConsecutive); R(searchsorted); R(bucketize);
   R(bincount); R(histc); R(trilIndices); R(triuIndices); R(index); R(indexPut_); R(indexPutScalar_);

@@ -146,6 +146,15 @@ describe('torch.nn layers: errors and bookkeeping', () => {
     expect(torch.tidy(() => e.forward(torch.tensor([2, 0])).tolist())).toEqual([[5, 6.5], [1, 2]]);
     expect(String(e)).toBe('Embedding(3, 2, paddingIdx=0)');
     expect(() => new nn.Embedding(3, 2, { paddingIdx: 3 })).toThrow(/paddingIdx 3 is outside the 3 embeddings/);
+    // RMSNorm: the functional form (checked against PyTorch in the op cases) with a learned scale, ones at first.
+    const rms = new nn.RMSNorm(4, 1e-6);
+    torch.tidy(() => {
+      const x = torch.randn([3, 4]);
+      expect(rms.forward(x).equal(F.rmsNorm(x, [4], torch.ones([4]), 1e-6))).toBe(true);
+      expect(() => rms.forward(torch.randn([3, 5]))).toThrow(/normalizedShape \[4\] must be the input's last dims/);
+    });
+    expect([...rms.stateDict().keys()]).toEqual(['weight']);
+    rms.dispose();
     for (const t of [a, b, v]) t.dispose();
     e.dispose();
   });

@@ -4,6 +4,7 @@
 import * as torch from '../lib';
 
 const F = torch.nn.functional;
+const nn = torch.nn;
 const { linalg, autograd } = torch;
 export type T = torch.Tensor;
 // A case's result: a tensor, a number or boolean, or arrays / objects of them (in PyTorch's tuple order).
@@ -165,6 +166,9 @@ export const cases: Case[] = [
   { name: 'embedding_padding', inputs: () => [r(6, 3), long([[0, 2, 5], [2, 2, 1]])],
     ts: (w, idx) => [F.embedding(idx, w, { paddingIdx: 2 }), F.embedding(idx, w, { paddingIdx: -1 }), F.embedding(idx, w)],
     py: 'lambda w, idx: [F.embedding(idx, w, padding_idx=2), F.embedding(idx, w, padding_idx=-1), F.embedding(idx, w)]' },
+  { name: 'rms_norm_pad_sequence', inputs: () => [r(2, 3, 6), pos(6), r(4, 2), r(2, 2), r(5, 2)],
+    ts: (x, w, a, b, c) => [F.rmsNorm(x, [6], w), F.rmsNorm(x, [3, 6], null, 1e-3), F.rmsNorm(x.float(), [6]), nn.utils.padSequence([a, b, c]), nn.utils.padSequence([a, b, c], { batchFirst: true, paddingValue: -1 })],
+    py: 'lambda x, w, a, b, c: [x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + torch.finfo(x.dtype).eps) * w, x * torch.rsqrt(x.pow(2).mean((-2, -1), keepdim=True) + 1e-3), (lambda f: f * torch.rsqrt(f.pow(2).mean(-1, keepdim=True) + torch.finfo(torch.float32).eps))(x.float()), torch.nn.utils.rnn.pad_sequence([a, b, c]), torch.nn.utils.rnn.pad_sequence([a, b, c], batch_first=True, padding_value=-1)]' },
   { name: 'pad', inputs: () => [r(2, 3, 5)],
     ts: (x) => [F.pad(x, [1, 2]), F.pad(x, [0, 1, 2, 0], { value: -3 }), F.pad(x, [2, 1], { mode: 'reflect' }), F.pad(x, [2, 1], { mode: 'replicate' }), F.pad(x, [1, 3], { mode: 'circular' })],
     py: 'lambda x: [F.pad(x, (1, 2)), F.pad(x, (0, 1, 2, 0), value=-3), F.pad(x, (2, 1), mode="reflect"), F.pad(x, (2, 1), mode="replicate"), F.pad(x, (1, 3), mode="circular")]' },

@@ -221,6 +221,25 @@ export function batchNorm(
 export const groupNorm = (x: Tensor, numGroups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5) =>
   wrap(native.groupNorm(id(x), numGroups, optId(weight), optId(bias), eps));
 
+const FLOAT_EPS: Record<string, number> = { float32: 2 ** -23, float64: 2 ** -52, float16: 2 ** -10, bfloat16: 2 ** -7 };
+/**
+ * RMS normalization over the last normalizedShape.length dims (F.rms_norm, Llama's RMSNorm):
+ * x / sqrt(mean(x²) + eps) · weight; eps defaults to the dtype's machine epsilon, as PyTorch's.
+ */
+export function rmsNorm(x: Tensor, normalizedShape: number[], weight?: Tensor | null, eps?: number | null): Tensor {
+  const n = normalizedShape.length, shape = x.shape;
+  if (!n || normalizedShape.some((d, k) => d !== shape[shape.length - n + k])) {
+    throw new Error(`rmsNorm: normalizedShape [${normalizedShape}] must be the input's last dims, got input [${shape}]`);
+  }
+  const dims = normalizedShape.map((_, k) => -n + k);
+  const temps: Tensor[] = [];
+  const t = (y: Tensor) => (temps.push(y), y);
+  const rms = t(t(t(x.square()).mean(dims, true)).add(eps ?? FLOAT_EPS[x.dtype] ?? 2 ** -23)).rsqrt();
+  const y = weight ? t(x.mul(rms)).mul(weight) : x.mul(rms);
+  for (const z of temps) z.dispose();
+  return y;
+}
+
 export const hasFusedAttention: boolean = native.hasSdpa();
 
 /**

@@ -10,7 +10,7 @@ export type { TensorModule } from './containers';
 export { ReLU, GELU, SiLU, Mish, Tanh, Sigmoid, LeakyReLU, ELU, Softplus, Softmax, LogSoftmax } from './activation';
 export { Conv1d, Conv2d, MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d } from './conv';
 export type { ConvLayerOptions } from './conv';
-export { BatchNorm1d, BatchNorm2d, GroupNorm } from './norm';
+export { BatchNorm1d, BatchNorm2d, GroupNorm, RMSNorm } from './norm';
 export type { BatchNormOptions } from './norm';
 export { MultiheadAttention, TransformerEncoderLayer, TransformerEncoder } from './transformer';
 export type { MultiheadAttentionOptions, TransformerEncoderLayerOptions, AttentionMasks } from './transformer';

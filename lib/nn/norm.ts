@@ -70,6 +70,23 @@ export class BatchNorm2d extends BatchNormNd {
   }
 }
 
+/** RMS normalization over the last dims with a learned scale (nn.RMSNorm; eps null: the dtype's epsilon). */
+export class RMSNorm extends Module {
+  declare weight: Tensor | null;
+  readonly normalizedShape: number[];
+  constructor(normalizedShape: number | number[], readonly eps: number | null = null, opts: FactoryOptions & { elementwiseAffine?: boolean } = {}) {
+    super();
+    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
+    this.registerParameter('weight', opts.elementwiseAffine ?? true ? ones(this.normalizedShape, opts) : null);
+  }
+  forward(x: Tensor): Tensor {
+    return F.rmsNorm(x, this.normalizedShape, this.weight, this.eps);
+  }
+  protected override extraRepr(): string {
+    return `[${this.normalizedShape}], eps=${this.eps}`;
+  }
+}
+
 export class GroupNorm extends Module {
   declare weight: Tensor | null;
   declare bias: Tensor | null;

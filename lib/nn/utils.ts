@@ -32,6 +32,12 @@ export function gradNorm(params: Tensor[], normType = 2): number {
   return tidy(() => wrap(native.gradNorm(params.map(id), normType)).item() as number);
 }
 
+/** Pads tensors of different first lengths to one (L_max, B, *) tensor, or (B, L_max, *) with batchFirst (pad_sequence). */
+export function padSequence(sequences: Tensor[], opts: { batchFirst?: boolean; paddingValue?: number } = {}): Tensor {
+  if (!sequences.length) throw new Error('padSequence: give at least one tensor');
+  return wrap(native.padSequence(sequences.map(id), opts.batchFirst ?? false, opts.paddingValue ?? 0));
+}
+
 /** Clamps every gradient to [-clipValue, clipValue] in place (clip_grad_value_). */
 export function clipGradValue(params: Tensor[], clipValue: number): void {
   if (!(clipValue >= 0)) throw new Error(`clipGradValue: clipValue must be >= 0, got ${clipValue}`);
