@@ -247,6 +247,14 @@ Napi::Value quantile(const Napi::CallbackInfo& info) {
   if (!isNullish(info, 2)) dim = argInt64(info, 2);
   return ret(info, at::quantile(a, q, dim, argBool(info, 3), argString(info, 4)));
 }
+// quantileScalar(x, q: number, dim|null, keepdim, interpolation): q stays a double, as Python's float
+Napi::Value quantileScalar(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  c10::optional<int64_t> dim;
+  if (!isNullish(info, 2)) dim = argInt64(info, 2);
+  return ret(info, at::quantile(a, argDouble(info, 1), dim, argBool(info, 3), argString(info, 4)));
+}
 
 // --- matrix products ---
 OP2(matmul, a.matmul(b))
@@ -331,7 +339,7 @@ void registerMath(Registrar& r) {
   R(logicalXor); R(atan2); R(fmod); R(hypot); R(xlogy); R(divMode); R(divScalarMode); R(fmodScalar);
   R(lerp); R(lerpTensor); R(isclose); R(equal);
   R(allDim); R(anyDim); R(cumprod); R(logcumsumexp); R(cummax); R(cummin); R(amax); R(amin);
-  R(medianAll); R(medianDim); R(kthvalue); R(countNonzero); R(quantile);
+  R(medianAll); R(medianDim); R(kthvalue); R(countNonzero); R(quantile); R(quantileScalar);
   R(dot); R(mv); R(kron); R(cross); R(cdist); R(tensordot); R(einsum);
   R(add); R(sub); R(mul); R(div); R(pow); R(remainder); R(maximum); R(minimum);
   R(eq); R(ne); R(lt); R(le); R(gt); R(ge); R(logicalAnd); R(logicalOr);

@@ -61,8 +61,8 @@ export const cases: Case[] = [
     py: 'lambda x: [x.cumprod(1), x.logcumsumexp(0), tuple(x.cummax(1)), tuple(x.cummin(0))]' },
   { name: 'all_any_count', inputs: () => [r(3, 4)], ts: (x) => [x.gt(-1).all(1), x.gt(1).any(0, true), x.gt(0).countNonzero(), x.gt(0).countNonzero(1), x.gt(0).countNonzero([0, 1])],
     py: 'lambda x: [(x > -1).all(1), (x > 1).any(0, keepdim=True), (x > 0).count_nonzero(), (x > 0).count_nonzero(1), (x > 0).count_nonzero((0, 1))]' },
-  { name: 'quantile', inputs: () => [r(4, 7)], ts: (x) => [x.quantile(0.3), x.quantile(torch.tensor([0.1, 0.5, 0.9], { dtype: 'float64' }), 1, { keepdim: true }), x.quantile(0.4, 0, { interpolation: 'nearest' }), x.quantile(0.4, 1, { interpolation: 'midpoint' })],
-    py: 'lambda x: [x.quantile(0.3), x.quantile(torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64), 1, keepdim=True), x.quantile(0.4, 0, interpolation="nearest"), x.quantile(0.4, 1, interpolation="midpoint")]' },
+  { name: 'quantile', inputs: () => [r(4, 7)], ts: (x) => [x.float().quantile(0.3), x.quantile(0.3), x.quantile(torch.tensor([0.1, 0.5, 0.9], { dtype: 'float64' }), 1, { keepdim: true }), x.quantile(0.4, 0, { interpolation: 'nearest' }), x.quantile(0.4, 1, { interpolation: 'midpoint' })],
+    py: 'lambda x: [x.float().quantile(0.3), x.quantile(0.3), x.quantile(torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64), 1, keepdim=True), x.quantile(0.4, 0, interpolation="nearest"), x.quantile(0.4, 1, interpolation="midpoint")]' },
 
   // ---- products ----
   { name: 'einsum', inputs: () => [r(2, 3, 4), r(2, 4, 5), r(3), r(3)],

@@ -2,6 +2,9 @@
 // steps from the same start, every option (momentum, dampening, Nesterov, weight decay,
 // AMSGrad, maximize, param groups) and a step where one parameter has no gradient. Losses and
 // final weights within 1e-12 (float64).
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import * as torch from '../lib';
 import { referenceTensors } from './helpers';
 
@@ -82,4 +85,42 @@ describe('SGD and Adam take the steps PyTorch takes (float64, 1e-12)', () => {
     expect(() => new torch.optim.SGD([torch.zeros([2])])).toThrow(/no parameter requires grad/);
     p.dispose();
   });
+});
+
+test('SGD and Adam state dicts: 3 steps, saved with torch.save, loaded into new optimizers, 3 more steps = 6 steps straight (exactly)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-optim-state-'));
+  const makers: [string, (ps: torch.Tensor[]) => torch.optim.SGD | torch.optim.Adam][] = [
+    ['sgd', (ps) => new torch.optim.SGD(ps, { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01 })],
+    ['adam', (ps) => new torch.optim.Adam(ps, { lr: 0.02, amsgrad: true, weightDecay: 0.05 })],
+  ];
+  for (const [name, make] of makers) {
+    const run = (W: torch.Tensor, b: torch.Tensor, opt: torch.optim.SGD | torch.optim.Adam, n: number) => {
+      for (let i = 0; i < n; i++) torch.tidy(() => {
+        opt.zeroGrad();
+        start.X.matmul(W).add(b).tanh().sub(start.Y).pow(2).mean().backward();
+        opt.step();
+      });
+    };
+    const fresh = () => [start.W.clone().requiresGrad_(), start.b.clone().requiresGrad_()];
+    const [W1, b1] = fresh();
+    const straight = make([W1, b1]);
+    run(W1, b1, straight, 6);
+
+    const [W2, b2] = fresh();
+    const first = make([W2, b2]);
+    run(W2, b2, first, 3);
+    const sd = first.stateDict();
+    torch.save(sd.tensors, path.join(dir, `${name}.pt`));
+    fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ ...sd, tensors: undefined }));
+    first.dispose();
+    const second = make([W2, b2]);
+    const json = JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8'));
+    second.loadStateDict({ ...json, tensors: torch.load(path.join(dir, `${name}.pt`)) } as never);
+    run(W2, b2, second, 3);
+    expect([name, W2.equal(W1), b2.equal(b1)]).toEqual([name, true, true]);
+    for (const t of [W1, b1, W2, b2]) t.dispose();
+    straight.dispose();
+    second.dispose();
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -68,6 +68,37 @@ export class Adam {
   zeroGrad(): void {
     for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
   }
+
+  /** exp_avg, exp_avg_sq (and max_exp_avg_sq) by '<group>.<index>', steps, and the groups' settings (PyTorch's state_dict). */
+  stateDict(): { tensors: Map<string, Tensor>; steps: Record<string, number>; groups: Required<AdamOptions>[] } {
+    const tensors = new Map<string, Tensor>();
+    const steps: Record<string, number> = {};
+    this.paramGroups.forEach((g, gi) => g.params.forEach((p, i) => {
+      const s = this.state.get(p);
+      if (!s) return;
+      const k = `${gi}.${i}`;
+      tensors.set(`${k}.exp_avg`, s.expAvg);
+      tensors.set(`${k}.exp_avg_sq`, s.expAvgSq);
+      if (s.maxExpAvgSq) tensors.set(`${k}.max_exp_avg_sq`, s.maxExpAvgSq);
+      steps[k] = s.step;
+    }));
+    return { tensors, steps, groups: this.paramGroups.map(({ params: _p, ...h }) => h) };
+  }
+  /** Restores stateDict()'s state (copied) and settings: training continues as if never stopped. */
+  loadStateDict(sd: { tensors: Map<string, Tensor>; steps: Record<string, number>; groups?: Partial<AdamOptions>[] }): void {
+    const copy = (t: Tensor, p: Tensor) => keep(noGrad(() => t.to({ dtype: p.dtype, device: p.device, copy: true })));
+    this.paramGroups.forEach((g, gi) => g.params.forEach((p, i) => {
+      const k = `${gi}.${i}`;
+      if (!(k in sd.steps)) return;
+      const m = sd.tensors.get(`${k}.exp_avg`), v = sd.tensors.get(`${k}.exp_avg_sq`), mx = sd.tensors.get(`${k}.max_exp_avg_sq`);
+      if (!m || !v) throw new Error(`Adam.loadStateDict: missing state tensors for '${k}'`);
+      if (m.shape.join() !== p.shape.join()) throw new Error(`Adam.loadStateDict: '${k}' state is [${m.shape}], the parameter [${p.shape}]`);
+      const old = this.state.get(p);
+      if (old) for (const t of [old.expAvg, old.expAvgSq, old.maxExpAvgSq]) t?.dispose();
+      this.state.set(p, { step: sd.steps[k], expAvg: copy(m, p), expAvgSq: copy(v, p), maxExpAvgSq: mx ? copy(mx, p) : g.amsgrad ? keep(zerosLike(p)) : null });
+    }));
+    sd.groups?.forEach((h, i) => { if (this.paramGroups[i]) Object.assign(this.paramGroups[i], h); });
+  }
   dispose(): void {
     for (const s of this.state.values()) for (const t of [s.expAvg, s.expAvgSq, s.maxExpAvgSq]) t?.dispose();
     this.state.clear();

@@ -59,6 +59,27 @@ export class SGD {
   zeroGrad(): void {
     for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
   }
+
+  /** The momentum buffers by '<group>.<index>' and the groups' settings (PyTorch's state_dict). */
+  stateDict(): { tensors: Map<string, Tensor>; groups: Required<SGDOptions>[] } {
+    const tensors = new Map<string, Tensor>();
+    this.paramGroups.forEach((g, gi) => g.params.forEach((p, i) => {
+      const b = this.momentumBuffers.get(p);
+      if (b) tensors.set(`${gi}.${i}.momentum_buffer`, b);
+    }));
+    return { tensors, groups: this.paramGroups.map(({ params: _p, ...h }) => h) };
+  }
+  /** Restores stateDict()'s buffers (copied) and settings: training continues as if never stopped. */
+  loadStateDict(sd: { tensors: Map<string, Tensor>; groups?: Partial<SGDOptions>[] }): void {
+    this.paramGroups.forEach((g, gi) => g.params.forEach((p, i) => {
+      const b = sd.tensors.get(`${gi}.${i}.momentum_buffer`);
+      if (!b) return;
+      if (b.shape.join() !== p.shape.join()) throw new Error(`SGD.loadStateDict: '${gi}.${i}' momentum is [${b.shape}], the parameter [${p.shape}]`);
+      this.momentumBuffers.get(p)?.dispose();
+      this.momentumBuffers.set(p, keep(noGrad(() => b.to({ dtype: p.dtype, device: p.device, copy: true }))));
+    }));
+    sd.groups?.forEach((h, i) => { if (this.paramGroups[i]) Object.assign(this.paramGroups[i], h); });
+  }
   dispose(): void {
     for (const b of this.momentumBuffers.values()) b.dispose();
     this.momentumBuffers.clear();

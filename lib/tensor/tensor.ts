@@ -511,12 +511,9 @@ export class Tensor {
   countNonzero(dim?: Dims): Tensor { return wrap(native.countNonzero(id(this), dim === undefined ? [] : dimList(dim))); }
   /** Quantiles q (a number or a 1-D tensor, in [0, 1]) over dim (or all), interpolated as numpy. */
   quantile(q: TensorLike, dim?: number | null, opts: { keepdim?: boolean; interpolation?: 'linear' | 'lower' | 'higher' | 'midpoint' | 'nearest' } = {}): Tensor {
-    const qt = typeof q === 'number' ? new Tensor(native.full([], q, native.dtype(id(this)), native.device(id(this)))) : q;
-    try {
-      return wrap(native.quantile(id(this), id(qt), dim ?? null, opts.keepdim ?? false, opts.interpolation ?? 'linear'));
-    } finally {
-      if (qt !== q) qt.dispose();
-    }
+    const [keepdim, interpolation] = [opts.keepdim ?? false, opts.interpolation ?? 'linear'];
+    if (typeof q === 'number') return wrap(native.quantileScalar(id(this), q, dim ?? null, keepdim, interpolation));
+    return wrap(native.quantile(id(this), id(q), dim ?? null, keepdim, interpolation));
   }
 
   // ---------- matrix products ----------
