@@ -30,8 +30,8 @@ function side(kase: string, iters: number): { ms: number; peak_delta_mib: number
     loss = () => F.crossEntropy(net.forward(x), y);
   } else if (kase === 'lstm_step') {
     const embed = new nn.Embedding(80, 64), lstm = new nn.LSTM(64, 256, { batchFirst: true }), head = new nn.Linear(256, 80);
-    model = new nn.Sequential(embed, head); // (for parameters() only)
-    const params = [...embed.parameters(), ...lstm.parameters(), ...head.parameters()];
+    model = new nn.ModuleList<torch.nn.Module>([embed, lstm, head]); // (as the Python side's ModuleList)
+    const params = model.parameters();
     x = torch.randint(0, 80, [32, 64]);
     y = torch.randint(0, 80, [32 * 64]);
     const adam = new torch.optim.Adam(params, { lr: 1e-3 });
