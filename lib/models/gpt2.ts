@@ -4,9 +4,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
-import { arange, full, ones, tensor, zeros } from '../tensor/creation';
+import { arange, full, ones, zeros } from '../tensor/creation';
 import { cat } from '../tensor/ops';
-import { tidy, keep } from '../tensor/scope';
+import { tidy } from '../tensor/scope';
 import { noGrad, manualSeed, getRngState, setRngState } from '../tensor/runtime';
 import { DType, Device } from '../tensor/dtype';
 import { Module, ModuleList } from '../nn/module';
