@@ -27,15 +27,23 @@ using std::optional;
 }  // namespace c10
 #endif
 
+namespace torch {
+namespace autograd {
+struct Node;
+}
+}  // namespace torch
+
 namespace tstorch {
 
 struct DistState;  // native/dist.cc: the c10d store and process group of this environment
 struct JitState;   // native/jit.cc: the TorchScript modules loaded in this environment
+struct AutogradState;  // native/autograd.cc: the JS dispatcher of custom Functions and hooks
 
 class TensorTable {
  public:
   std::shared_ptr<DistState> dist;
   std::shared_ptr<JitState> jit;
+  std::shared_ptr<AutogradState> autograd;
 
   // Deleted by the environment's cleanup hook, when the JS heap is going away with the queue.
   ~TensorTable() { queueRef_.SuppressDestruct(); }
@@ -246,6 +254,9 @@ void registerNN(Registrar& r);
 void registerDist(Registrar& r);
 void registerLinalg(Registrar& r);
 void registerJit(Registrar& r);
+void registerAutograd(Registrar& r);
+// native/autograd.cc: the name of a JS custom Function's graph node ("ExpBackward"); "" for others.
+std::string jsFunctionName(const torch::autograd::Node& node);
 void registerCudaMemory(Registrar& r);
 
 }  // namespace tstorch

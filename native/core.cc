@@ -361,7 +361,9 @@ Napi::Value setGrad(const Napi::CallbackInfo& info) {
 }
 // backward(id, gradId|-1, retainGraph, createGraph)
 Napi::Value backward(const Napi::CallbackInfo& info) {
-  const at::Tensor& t = argTensor(info, 0);
+  // A copy, not a reference into the table: JS hooks and custom Functions run during backward
+  // and may grow the table.
+  at::Tensor t = argTensor(info, 0);
   auto g = argOptTensor(info, 1);
   t.backward(g ? *g : at::Tensor(), argBool(info, 2), argBool(info, 3));
   return info.Env().Undefined();
@@ -372,6 +374,8 @@ Napi::Value detach(const Napi::CallbackInfo& info) { return ret(info, argTensor(
 Napi::Value gradFnName(const Napi::CallbackInfo& info) {
   const auto& fn = argTensor(info, 0).grad_fn();
   if (!fn) return info.Env().Null();
+  std::string js = jsFunctionName(*fn);
+  if (!js.empty()) return Napi::String::New(info.Env(), js);
   std::string name = fn->name();
   size_t colon = name.rfind("::");
   return Napi::String::New(info.Env(), colon == std::string::npos ? name : name.substr(colon + 2));
@@ -630,6 +634,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tstorch::registerNN(r);
   tstorch::registerLinalg(r);
   tstorch::registerJit(r);
+  tstorch::registerAutograd(r);
   tstorch::registerDist(r);
   tstorch::registerCudaMemory(r);
   return exports;

@@ -6,6 +6,8 @@ import { Tensor } from '../tensor/tensor';
 import { keep } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
 import { DType, Device, isFloatingDtype } from '../tensor/dtype';
+import type { RemovableHandle } from '../tensor/function';
+import { ModuleHooks, ForwardPreHook, ForwardHook, BackwardHook, BackwardPreHook, addHook, emptyHooks, callWithHooks } from './hooks';
 
 export abstract class Module {
   training = true;
@@ -50,6 +52,39 @@ export abstract class Module {
   }
 
   abstract forward(...args: unknown[]): unknown;
+
+  // ---------- hooks ----------
+  private _hooks: ModuleHooks | null = null;
+  private hookTable(): ModuleHooks {
+    if (!this._hooks) {
+      const hooks = (this._hooks = emptyHooks());
+      // Callers call forward() directly: this instance's forward becomes the hook runner.
+      const forward = this.forward as (...args: unknown[]) => unknown;
+      (this as { forward: (...args: unknown[]) => unknown }).forward = (...args: unknown[]) => callWithHooks(this, hooks, forward, args);
+    }
+    return this._hooks;
+  }
+  /** register_forward_pre_hook: hook(module, args) runs before forward and may return new args. */
+  registerForwardPreHook(hook: ForwardPreHook<this>): RemovableHandle {
+    return addHook(this.hookTable(), 'forwardPre', hook as ForwardPreHook);
+  }
+  /** register_forward_hook: hook(module, args, output) runs after forward and may return a new output. */
+  registerForwardHook(hook: ForwardHook<this>): RemovableHandle {
+    return addHook(this.hookTable(), 'forward', hook as ForwardHook);
+  }
+  /**
+   * register_full_backward_hook: hook(module, gradInput, gradOutput) runs once the gradients
+   * with respect to the module's inputs are computed, and may return replacements for them.
+   * Forward must take and return tensors (or arrays of them). The gradients given to hooks are
+   * freed after the hook: keep() (or clone) what you store.
+   */
+  registerFullBackwardHook(hook: BackwardHook<this>): RemovableHandle {
+    return addHook(this.hookTable(), 'backward', hook as BackwardHook);
+  }
+  /** register_full_backward_pre_hook (PyTorch 2): hook(module, gradOutput) may replace gradOutput before the module's backward. */
+  registerFullBackwardPreHook(hook: BackwardPreHook<this>): RemovableHandle {
+    return addHook(this.hookTable(), 'backwardPre', hook as BackwardPreHook);
+  }
 
   // ---------- walking ----------
   *namedChildren(): Generator<[string, Module]> {

@@ -25,3 +25,6 @@ export function grad(
   const hs = native.autogradGrad(outs.map(id), ins.map(id), gradOutputs, opts.retainGraph ?? createGraph, createGraph, opts.allowUnused ?? false) as number[];
   return hs.map((h) => (h < 0 ? null : wrap(h)));
 }
+
+export { Function, FunctionCtx } from './function';
+export type { RemovableHandle } from './function';

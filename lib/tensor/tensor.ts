@@ -4,6 +4,7 @@ import { native } from './native';
 import { DType, Device, dtypeCode, dtypeName, deviceCode, deviceName } from './dtype';
 import { track, disposeHandle, keep as keepHandle } from './scope';
 import { formatTensor } from './print';
+import { registerTensorHook, RemovableHandle } from './function';
 
 export type Shape = number[];
 export type Scalar = number | boolean;
@@ -292,6 +293,14 @@ export class Tensor {
   retainGrad(): this {
     native.retainGrad(id(this));
     return this;
+  }
+  /**
+   * Tensor.register_hook: hook(grad) runs when this tensor's gradient is computed, and may
+   * return a replacement (same shape, dtype and device). Returns a handle whose remove() undoes it.
+   * Hooks run on the JS thread during backward (CPU graphs; not on libtorch's CUDA threads).
+   */
+  registerHook(hook: (grad: Tensor) => Tensor | void | null | undefined): RemovableHandle {
+    return registerTensorHook(this, hook);
   }
   backward(gradient?: Tensor, opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
     const create = opts.createGraph ?? false;

@@ -1,0 +1,198 @@
+// torch.autograd.Function (custom forward and backward written in TypeScript) and tensor hooks
+// (Tensor.registerHook). libtorch's autograd engine runs the graph; when it reaches one of these
+// nodes it calls back into JS (native/autograd.cc) through the one dispatcher below.
+import { native } from './native';
+import { Tensor, _wrap as wrap, _id as id } from './tensor';
+import { tidy } from './scope';
+import { noGrad, isGradEnabled } from './runtime';
+
+/** What the engine calls: JS gradients in, JS gradients out (null: none). */
+type Callback = (grads: (Tensor | null)[], saved: (Tensor | null)[]) => (Tensor | null)[];
+
+const callbacks = new Map<number, Callback>();
+let nextCallbackId = 0;
+
+function addCallback(cb: Callback): number {
+  // Forget the callbacks whose graph nodes or hooks libtorch has freed since the last time.
+  for (const gone of native.autogradReleased() as number[]) callbacks.delete(gone);
+  const cbId = nextCallbackId++;
+  callbacks.set(cbId, cb);
+  return cbId;
+}
+
+// Called by native/autograd.cc during backward, with fresh handles; returns fresh handles, which
+// C++ takes over (aliases: what the callback returns may be a tensor the user keeps).
+function dispatch(_kind: number, cbId: number, gradHandles: number[], savedHandles: number[]): number[] {
+  return tidy(() => {
+    const grads = gradHandles.map((h) => (h < 0 ? null : wrap(h)));
+    const saved = savedHandles.map((h) => (h < 0 ? null : wrap(h)));
+    const cb = callbacks.get(cbId);
+    if (!cb) return []; // a removed hook: the gradient is left as it was
+    return cb(grads, saved).map((t) => (t ? (native.alias(id(t)) as number) : -1));
+  });
+}
+native.setAutogradDispatcher(dispatch);
+
+/** Tensor.registerHook's return value (PyTorch's RemovableHandle). */
+export interface RemovableHandle {
+  remove(): void;
+}
+
+/** @internal Tensor.registerHook: hook(grad) may return a replacement gradient. */
+export function registerTensorHook(t: Tensor, hook: (grad: Tensor) => Tensor | void | null | undefined): RemovableHandle {
+  if (typeof hook !== 'function') throw new Error('registerHook: the hook must be a function (grad) => Tensor | undefined');
+  if (!t.requiresGrad) throw new Error("registerHook: cannot register a hook on a tensor that doesn't require gradient");
+  const cbId = addCallback(([grad]) => {
+    const r = hook(grad!);
+    if (r === undefined || r === null) return [null];
+    if (!(r instanceof Tensor)) throw new Error(`registerHook: the hook returned ${typeof r}; return a Tensor (the new gradient) or nothing`);
+    checkSameKind(grad!, r, 'a tensor hook');
+    return [r];
+  });
+  const pos = native.registerHook(id(t), cbId) as number;
+  let removed = false;
+  return {
+    remove() {
+      if (removed) return;
+      removed = true;
+      callbacks.delete(cbId);
+      if (!t.isDisposed) native.removeHook(id(t), pos);
+    },
+  };
+}
+
+// PyTorch checks a hook's result against the gradient it replaces (check_variable_result).
+function checkSameKind(original: Tensor, result: Tensor, what: string): void {
+  const a = original.shape, b = result.shape;
+  if (a.length !== b.length || a.some((d, k) => d !== b[k])) {
+    throw new Error(`${what} changed the size of the gradient (was [${a}], got [${b}])`);
+  }
+  if (original.dtype !== result.dtype || original.device !== result.device) {
+    throw new Error(`${what} changed the type of the gradient (was ${original.dtype} on ${original.device}, got ${result.dtype} on ${result.device})`);
+  }
+}
+
+/** ctx of a custom Function: what forward leaves for backward. Other properties are free to set. */
+export class FunctionCtx {
+  /** Per forward argument: whether it is a tensor that needs a gradient (PyTorch's ctx.needs_input_grad). */
+  needsInputGrad: boolean[] = [];
+  /** @internal */ _toSave: (Tensor | null)[] = [];
+  /** @internal */ _dirty: Tensor[] = [];
+  /** @internal */ _nonDifferentiable: Tensor[] = [];
+  /** @internal */ _materializeGrads = true;
+  /** @internal set while backward runs */ _saved: (Tensor | null)[] | null = null;
+  [key: string]: unknown;
+
+  /**
+   * Tensors backward needs (inputs, outputs or intermediates; null allowed). They are kept by
+   * the graph, not by JS, and libtorch checks in backward that none was modified in place since.
+   */
+  saveForBackward(...tensors: (Tensor | null | undefined)[]): void {
+    this._toSave = tensors.map((t) => t ?? null);
+  }
+  /** The tensors given to saveForBackward, in backward. */
+  get savedTensors(): (Tensor | null)[] {
+    if (this._saved === null) throw new Error('ctx.savedTensors can be read only in backward (save them in forward with ctx.saveForBackward)');
+    return this._saved;
+  }
+  /** Inputs that forward modified in place (and returns). */
+  markDirty(...tensors: Tensor[]): void {
+    this._dirty = tensors;
+  }
+  /** Outputs that take no gradient (indices, masks): backward gets none for them. */
+  markNonDifferentiable(...tensors: Tensor[]): void {
+    this._nonDifferentiable = tensors;
+  }
+  /** false: backward gets null for outputs that had no gradient, instead of zeros (the default). */
+  setMaterializeGrads(value: boolean): void {
+    this._materializeGrads = value;
+  }
+}
+
+type ForwardOutput = Tensor | Tensor[];
+type BackwardOutput = Tensor | null | undefined | (Tensor | null | undefined)[];
+
+/**
+ * torch.autograd.Function: subclass it with static forward(ctx, ...args) and backward(ctx,
+ * ...gradOutputs), and call it as MyFn.apply(...args).
+ *
+ *   class Exp extends torch.autograd.Function {
+ *     static forward(ctx: FunctionCtx, x: Tensor) { const y = x.exp(); ctx.saveForBackward(y); return y; }
+ *     static backward(ctx: FunctionCtx, gy: Tensor) { return gy.mul(ctx.savedTensors[0]!); }
+ *   }
+ *   const y = Exp.apply(x);
+ *
+ * forward runs without gradient recording and returns a Tensor or an array of tensors; backward
+ * gets one gradient per output and returns one per forward argument (null for a non-tensor or
+ * for an input that needs none). Both are synchronous. Tensors made inside them are freed after
+ * (as in tidy()); what they return is not. With createGraph, backward's own ops are recorded,
+ * so it can be differentiated again.
+ */
+export class Function {
+  static forward(_ctx: FunctionCtx, ..._args: never[]): ForwardOutput {
+    throw new Error(`${this.name}: a custom Function must define static forward(ctx, ...args)`);
+  }
+  static backward(_ctx: FunctionCtx, ..._gradOutputs: never[]): BackwardOutput {
+    throw new Error(`${this.name}: this custom Function defines no static backward(ctx, ...gradOutputs)`);
+  }
+
+  static apply<A extends unknown[], R extends ForwardOutput>(
+    this: { forward(ctx: FunctionCtx, ...args: A): R; backward(ctx: FunctionCtx, ...grads: never[]): BackwardOutput; name: string },
+    ...args: A
+  ): R {
+    const cls = this;
+    const ctx = new FunctionCtx();
+    const recording = isGradEnabled();
+    ctx.needsInputGrad = args.map((a) => recording && a instanceof Tensor && a.requiresGrad);
+    const tensorArgs: number[] = [];
+    args.forEach((a, k) => a instanceof Tensor && tensorArgs.push(k));
+    const name = `${cls.name}Backward`;
+    const inputShapes = args.map((a) => (a instanceof Tensor ? a.shape : null));
+
+    const backward: Callback = (grads, saved) => {
+      ctx._saved = saved;
+      let r: BackwardOutput;
+      try {
+        r = cls.backward(ctx, ...(grads as never[]));
+      } finally {
+        ctx._saved = null;
+      }
+      const list = Array.isArray(r) ? r : [r];
+      // As PyTorch: extra trailing nulls are fine, anything else must match the arguments.
+      if (list.length < args.length || list.slice(args.length).some((g) => g)) {
+        throw new Error(`function ${name} returned an incorrect number of gradients (expected ${args.length}, got ${list.length})`);
+      }
+      return tensorArgs.map((k) => {
+        const g = list[k];
+        if (g === null || g === undefined) return null;
+        if (!(g instanceof Tensor)) throw new Error(`function ${name} returned a ${typeof g} as gradient ${k}; return a Tensor or null`);
+        // libtorch sums a broadcast gradient down to its input's shape; anything else is an error.
+        const want = inputShapes[k]!, got = g.shape;
+        const fits = want.length <= got.length && want.every((d, i) => d === 1 || d === got[got.length - want.length + i]);
+        if (!fits) throw new Error(`function ${name} returned an invalid gradient at index ${k} - got [${got}] but expected shape compatible with [${want}]`);
+        return g;
+      });
+    };
+
+    return tidy(() => {
+      const raw: ForwardOutput = noGrad(() => cls.forward(ctx, ...args));
+      const outs: Tensor[] = Array.isArray(raw) ? raw : [raw];
+      outs.forEach((o, k) => {
+        if (!(o instanceof Tensor)) throw new Error(`${cls.name}.forward must return a Tensor or an array of tensors (output ${k} is ${typeof o})`);
+      });
+      const cbId = addCallback(backward);
+      const hs = native.functionApply(
+        tensorArgs.map((k) => id(args[k] as Tensor)),
+        outs.map(id),
+        ctx._toSave.map((t) => (t ? id(t) : -1)),
+        ctx._dirty.map(id),
+        ctx._nonDifferentiable.map(id),
+        ctx._materializeGrads,
+        cbId,
+        name,
+      ) as number[];
+      const wrapped = hs.map(wrap);
+      return (Array.isArray(raw) ? wrapped : wrapped[0]) as R;
+    });
+  }
+}

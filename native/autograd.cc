@@ -1,0 +1,221 @@
+// Autograd reaching back into JavaScript: custom Functions (torch.autograd.Function, whose
+// backward is written in TS) and tensor hooks (Tensor.registerHook).
+//
+// libtorch's own C++ custom-Function machinery (torch::autograd::Function<T>, CppNode) does the
+// graph work, so views, in-place (dirty) inputs, non-differentiable outputs, saved-tensor version
+// checks and "backward twice" errors behave exactly as in PyTorch. What is ours: the JS side
+// runs forward itself (under no_grad) and hands us its outputs; backward calls one JS
+// dispatcher function per environment with tensor handles and takes handles back.
+//
+// JavaScript can run only on its own thread. libtorch runs a CPU backward on the thread that
+// called it (ours), but CUDA nodes on its per-device threads: there a JS backward or hook is
+// refused with an error that says so.
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <mutex>
+#include <thread>
+
+#include "common.h"
+
+namespace tstorch {
+
+// One per environment: the JS dispatcher and the ids of JS callbacks whose C++ owners are gone.
+struct AutogradState {
+  Napi::FunctionReference dispatcher;  // (kind, id, gradHandles, savedHandles) => handles
+  std::thread::id jsThread = std::this_thread::get_id();
+  TensorTable* tbl = nullptr;
+  std::mutex mutex;
+  std::vector<int32_t> released;  // JS callback ids to forget (their node or hook died)
+
+  ~AutogradState() { dispatcher.SuppressDestruct(); }  // the JS heap goes with the environment
+};
+
+enum Kind : int32_t { kFunctionBackward = 0, kTensorHook = 1 };
+
+// Held by a graph node (in its ctx) or a hook: tells JS to forget the callback when it dies,
+// whichever thread that happens on.
+struct JsCallbackRef : torch::CustomClassHolder {
+  std::weak_ptr<AutogradState> state;
+  int32_t id;
+  JsCallbackRef(std::weak_ptr<AutogradState> s, int32_t i) : state(std::move(s)), id(i) {}
+  ~JsCallbackRef() override {
+    if (auto s = state.lock()) {
+      std::lock_guard<std::mutex> lock(s->mutex);
+      s->released.push_back(id);
+    }
+  }
+};
+
+// Calls the JS dispatcher with tensors (as fresh handles) and takes the tensors it gives back
+// (fresh handles too, which we release: JS made them for us). -1 both ways is "no tensor".
+static std::vector<at::Tensor> callJs(const std::shared_ptr<AutogradState>& s, Kind kind, int32_t id,
+                               const std::vector<at::Tensor>& grads, const std::vector<at::Tensor>& saved,
+                               const char* what) {
+  if (std::this_thread::get_id() != s->jsThread) {
+    throw std::runtime_error(std::string("tstorch: ") + what +
+                             " was reached on one of libtorch's device threads (a CUDA backward), "
+                             "where JavaScript cannot run; run this part of the graph on the CPU, "
+                             "or write it with tensor ops instead of a JS callback");
+  }
+  Napi::Env env = s->dispatcher.Env();
+  Napi::HandleScope scope(env);
+  TensorTable& tbl = *s->tbl;
+  auto handles = [&](const std::vector<at::Tensor>& ts) {
+    Napi::Array a = Napi::Array::New(env, ts.size());
+    for (size_t k = 0; k < ts.size(); ++k) a.Set(static_cast<uint32_t>(k), Napi::Number::New(env, tbl.put(ts[k])));
+    return a;
+  };
+  // A JS exception comes out of Call() as a Napi::Error, which libtorch's engine carries to the
+  // caller of backward() like any other exception.
+  Napi::Value r = s->dispatcher.Call({Napi::Number::New(env, kind), Napi::Number::New(env, id), handles(grads), handles(saved)});
+  std::vector<at::Tensor> out;
+  if (!r.IsArray()) return out;
+  Napi::Array arr = r.As<Napi::Array>();
+  for (uint32_t k = 0; k < arr.Length(); ++k) {
+    int32_t h = arr.Get(k).As<Napi::Number>().Int32Value();
+    if (h < 0) {
+      out.emplace_back();
+    } else {
+      out.push_back(tbl.get(h));
+      tbl.release(h);
+    }
+  }
+  return out;
+}
+
+// What JS's forward produced, handed to libtorch's Function<T>::apply as one non-tensor argument.
+struct ForwardRecord {
+  std::vector<at::Tensor> outputs, saved, dirty, nonDifferentiable;
+  bool materializeGrads = true;
+  c10::intrusive_ptr<JsCallbackRef> callback;
+  std::string name;  // the JS class's name + "Backward", as PyTorch names a custom Function's node
+};
+
+struct JsFunction : public torch::autograd::Function<JsFunction> {
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, at::TensorList inputs,
+                                                ForwardRecord* rec) {
+    (void)inputs;  // JS ran the forward; the inputs only make the graph's edges
+    ctx->save_for_backward(rec->saved);
+    if (!rec->dirty.empty()) ctx->mark_dirty(rec->dirty);
+    if (!rec->nonDifferentiable.empty()) ctx->mark_non_differentiable(rec->nonDifferentiable);
+    ctx->set_materialize_grads(rec->materializeGrads);
+    ctx->saved_data["js"] = c10::IValue::make_capsule(rec->callback);
+    ctx->saved_data["name"] = rec->name;
+    return rec->outputs;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list gradOutputs) {
+    auto cb = c10::static_intrusive_pointer_cast<JsCallbackRef>(ctx->saved_data["js"].toCapsule());
+    auto s = cb->state.lock();
+    if (!s) throw std::runtime_error("tstorch: a custom Function's backward ran after its environment closed");
+    // Unpacking checks that no saved tensor was modified in place since forward; its errors
+    // name the node by its C++ type, which is ours: say the JS class's name instead.
+    std::vector<at::Tensor> saved;
+    try {
+      saved = ctx->get_saved_variables();
+    } catch (const c10::Error& e) {
+      std::string msg = e.what_without_backtrace();
+      std::string cppName = c10::demangle(typeid(torch::autograd::CppNode<JsFunction>).name());
+      for (size_t at = msg.find(cppName); at != std::string::npos; at = msg.find(cppName)) {
+        msg.replace(at, cppName.size(), ctx->saved_data["name"].toStringRef());
+      }
+      throw std::runtime_error(msg);
+    }
+    std::vector<at::Tensor> grads = callJs(s, kFunctionBackward, cb->id, gradOutputs, saved, "a custom Function's backward");
+    grads.emplace_back();  // for the ForwardRecord argument, which takes no gradient
+    return grads;
+  }
+};
+
+std::string jsFunctionName(const torch::autograd::Node& node) {
+  auto* js = dynamic_cast<const torch::autograd::CppNode<JsFunction>*>(&node);
+  if (!js) return "";
+  auto it = js->ctx_.saved_data.find("name");
+  return it == js->ctx_.saved_data.end() ? "" : it->second.toStringRef();
+}
+
+namespace {
+
+std::shared_ptr<AutogradState> state(const Napi::CallbackInfo& info) {
+  TensorTable& tbl = table(info);
+  if (!tbl.autograd || tbl.autograd->dispatcher.IsEmpty()) {
+    throw std::runtime_error("tstorch: the autograd dispatcher is not set (lib/tensor/function.ts sets it on load)");
+  }
+  return tbl.autograd;
+}
+
+// setAutogradDispatcher(fn): once per environment, by lib/tensor/function.ts.
+Napi::Value setAutogradDispatcher(const Napi::CallbackInfo& info) {
+  TensorTable& tbl = table(info);
+  if (!tbl.autograd) tbl.autograd = std::make_shared<AutogradState>();
+  tbl.autograd->tbl = &tbl;
+  tbl.autograd->jsThread = std::this_thread::get_id();
+  tbl.autograd->dispatcher = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+// autogradReleased(): the JS callback ids whose nodes or hooks are gone, since the last call.
+Napi::Value autogradReleased(const Napi::CallbackInfo& info) {
+  std::vector<int32_t> ids;
+  if (auto s = table(info).autograd) {
+    std::lock_guard<std::mutex> lock(s->mutex);
+    ids.swap(s->released);
+  }
+  Napi::Array a = Napi::Array::New(info.Env(), ids.size());
+  for (size_t k = 0; k < ids.size(); ++k) a.Set(static_cast<uint32_t>(k), Napi::Number::New(info.Env(), ids[k]));
+  return a;
+}
+
+// functionApply(inputs, outputs, saved, dirty, nonDifferentiable, materializeGrads, callbackId, name):
+// makes JS forward's outputs the outputs of one graph node whose backward is JS callback
+// callbackId. Returns fresh handles of the outputs (an output that was an input comes back as a
+// view of it, as in PyTorch). Saved entries may be -1 (None).
+Napi::Value functionApply(const Napi::CallbackInfo& info) {
+  auto s = state(info);
+  std::vector<at::Tensor> inputs = argTensors(info, 0);
+  ForwardRecord rec;
+  rec.outputs = argTensors(info, 1);
+  Napi::Array saved = info[2].As<Napi::Array>();
+  for (uint32_t k = 0; k < saved.Length(); ++k) {
+    int32_t h = saved.Get(k).As<Napi::Number>().Int32Value();
+    rec.saved.push_back(h < 0 ? at::Tensor() : table(info).get(h));
+  }
+  rec.dirty = argTensors(info, 3);
+  rec.nonDifferentiable = argTensors(info, 4);
+  rec.materializeGrads = argBool(info, 5);
+  rec.callback = c10::make_intrusive<JsCallbackRef>(s, argInt(info, 6));
+  rec.name = argString(info, 7);
+  torch::autograd::variable_list outs = JsFunction::apply(at::TensorList(inputs), &rec);
+  return retList(info, outs);
+}
+
+// registerHook(tensor, callbackId): Tensor.register_hook with a JS hook; returns its position
+// for removeHook.
+Napi::Value registerHook(const Napi::CallbackInfo& info) {
+  auto s = state(info);
+  at::Tensor t = argTensor(info, 0);
+  auto ref = c10::make_intrusive<JsCallbackRef>(s, argInt(info, 1));
+  unsigned pos = t.register_hook([ref](const at::Tensor& grad) -> at::Tensor {
+    auto st = ref->state.lock();
+    if (!st) return at::Tensor();
+    std::vector<at::Tensor> r = callJs(st, kTensorHook, ref->id, {grad}, {}, "a tensor hook");
+    return r.empty() ? at::Tensor() : r[0];  // undefined: the gradient is left as it was
+  });
+  return Napi::Number::New(info.Env(), pos);
+}
+Napi::Value removeHook(const Napi::CallbackInfo& info) {
+  argTensor(info, 0).remove_hook(static_cast<unsigned>(argInt(info, 1)));
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void registerAutograd(Registrar& r) {
+  r.add<setAutogradDispatcher>("setAutogradDispatcher");
+  r.add<autogradReleased>("autogradReleased");
+  r.add<functionApply>("functionApply");
+  r.add<registerHook>("registerHook");
+  r.add<removeHook>("removeHook");
+}
+
+}  // namespace tstorch
