@@ -12,62 +12,90 @@
 // refused with an error that says so.
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <ATen/ThreadLocalState.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "common.h"
 
 namespace tstorch {
 
-// One per environment: the JS dispatcher and the ids of JS callbacks whose C++ owners are gone.
+enum Kind : int32_t { kFunctionBackward = 0, kTensorHook = 1 };
+
+// A JS callback asked for by a thread that cannot run JS (libtorch's CUDA device threads, or the
+// thread a backward runs on; see runAutograd), waiting for the JS thread to serve it.
+struct JsRequest {
+  Kind kind;
+  int32_t id;
+  const std::vector<at::Tensor>* grads;
+  const std::vector<at::Tensor>* saved;
+  at::ThreadLocalState state;  // the asking thread's grad mode (backward's createGraph), autocast, ...
+  std::vector<at::Tensor> result;
+  std::exception_ptr error;
+  bool done = false;
+};
+
+// A JS exception on its way through libtorch's engine (which may free it on any thread): a
+// token for the JS error object, kept on the JS thread, and its message.
+struct JsCallbackError : std::runtime_error {
+  int32_t token;
+  JsCallbackError(int32_t t, const std::string& msg) : std::runtime_error(msg), token(t) {}
+};
+
+// One per environment: the JS dispatcher, the requests waiting for it, and the ids of JS
+// callbacks whose C++ owners are gone.
 struct AutogradState {
   Napi::FunctionReference dispatcher;  // (kind, id, gradHandles, savedHandles) => handles
   std::thread::id jsThread = std::this_thread::get_id();
   TensorTable* tbl = nullptr;
-  std::mutex mutex;
+  std::atomic<int32_t> liveCallbacks{0};  // hooks and custom-Function nodes alive
+  std::mutex mutex;                       // guards what follows
+  std::condition_variable changed;        // a request came, was served, or a backward finished
+  std::deque<JsRequest*> requests;
+  int32_t serving = 0;            // runAutograd loops waiting on the JS thread
   std::vector<int32_t> released;  // JS callback ids to forget (their node or hook died)
+  std::unordered_map<int32_t, Napi::ObjectReference> errors;  // JsCallbackError tokens (JS thread only)
+  int32_t nextErrorToken = 0;
 
-  ~AutogradState() { dispatcher.SuppressDestruct(); }  // the JS heap goes with the environment
+  ~AutogradState() {  // the JS heap goes with the environment
+    dispatcher.SuppressDestruct();
+    for (auto& e : errors) e.second.SuppressDestruct();
+  }
 };
-
-enum Kind : int32_t { kFunctionBackward = 0, kTensorHook = 1 };
 
 // Held by a graph node (in its ctx) or a hook: tells JS to forget the callback when it dies,
 // whichever thread that happens on.
 struct JsCallbackRef : torch::CustomClassHolder {
   std::weak_ptr<AutogradState> state;
   int32_t id;
-  JsCallbackRef(std::weak_ptr<AutogradState> s, int32_t i) : state(std::move(s)), id(i) {}
+  JsCallbackRef(const std::shared_ptr<AutogradState>& s, int32_t i) : state(s), id(i) { ++s->liveCallbacks; }
   ~JsCallbackRef() override {
     if (auto s = state.lock()) {
+      --s->liveCallbacks;
       std::lock_guard<std::mutex> lock(s->mutex);
       s->released.push_back(id);
     }
   }
 };
 
-// Calls the JS dispatcher with tensors (as fresh handles) and takes the tensors it gives back
-// (fresh handles too, which we release: JS made them for us). -1 both ways is "no tensor".
-static std::vector<at::Tensor> callJs(const std::shared_ptr<AutogradState>& s, Kind kind, int32_t id,
-                               const std::vector<at::Tensor>& grads, const std::vector<at::Tensor>& saved,
-                               const char* what) {
-  if (std::this_thread::get_id() != s->jsThread) {
-    throw std::runtime_error(std::string("tstorch: ") + what +
-                             " was reached on one of libtorch's device threads (a CUDA backward), "
-                             "where JavaScript cannot run; run this part of the graph on the CPU, "
-                             "or write it with tensor ops instead of a JS callback");
-  }
-  Napi::Env env = s->dispatcher.Env();
+// On the JS thread: calls the dispatcher with tensors (as fresh handles) and takes the tensors it
+// gives back (fresh handles too, which we release: JS made them for us). -1 both ways is "none".
+static std::vector<at::Tensor> runJs(AutogradState& s, Kind kind, int32_t id, const std::vector<at::Tensor>& grads,
+                                     const std::vector<at::Tensor>& saved) {
+  Napi::Env env = s.dispatcher.Env();
   Napi::HandleScope scope(env);
-  TensorTable& tbl = *s->tbl;
+  TensorTable& tbl = *s.tbl;
   auto handles = [&](const std::vector<at::Tensor>& ts) {
     Napi::Array a = Napi::Array::New(env, ts.size());
     for (size_t k = 0; k < ts.size(); ++k) a.Set(static_cast<uint32_t>(k), Napi::Number::New(env, tbl.put(ts[k])));
     return a;
   };
-  // A JS exception comes out of Call() as a Napi::Error, which libtorch's engine carries to the
-  // caller of backward() like any other exception.
-  Napi::Value r = s->dispatcher.Call({Napi::Number::New(env, kind), Napi::Number::New(env, id), handles(grads), handles(saved)});
+  Napi::Value r = s.dispatcher.Call({Napi::Number::New(env, kind), Napi::Number::New(env, id), handles(grads), handles(saved)});
   std::vector<at::Tensor> out;
   if (!r.IsArray()) return out;
   Napi::Array arr = r.As<Napi::Array>();
@@ -81,6 +109,41 @@ static std::vector<at::Tensor> callJs(const std::shared_ptr<AutogradState>& s, K
     }
   }
   return out;
+}
+
+// On the JS thread, for a waiting thread: runs the callback; a JS exception travels as a token.
+static void serve(AutogradState& s, JsRequest& r) {
+  try {
+    at::ThreadLocalStateGuard asIfThere(r.state);  // JS runs as the engine would run it there
+    r.result = runJs(s, r.kind, r.id, *r.grads, *r.saved);
+  } catch (const Napi::Error& e) {
+    int32_t token = s.nextErrorToken++;
+    s.errors.emplace(token, Napi::Persistent(e.Value()));
+    r.error = std::make_exception_ptr(JsCallbackError(token, e.Message()));
+  } catch (...) {
+    r.error = std::current_exception();
+  }
+}
+
+// Runs a JS callback from wherever libtorch's engine is: directly on the JS thread, else by
+// handing it to the JS thread (waiting in runAutograd) and waiting for the result.
+static std::vector<at::Tensor> callJs(const std::shared_ptr<AutogradState>& s, Kind kind, int32_t id,
+                                      const std::vector<at::Tensor>& grads, const std::vector<at::Tensor>& saved,
+                                      const char* what) {
+  if (std::this_thread::get_id() == s->jsThread) return runJs(*s, kind, id, grads, saved);
+  JsRequest r{kind, id, &grads, &saved, at::ThreadLocalState()};
+  std::unique_lock<std::mutex> lock(s->mutex);
+  if (s->serving == 0) {
+    throw std::runtime_error(std::string("tstorch: ") + what +
+                             " was reached on a thread where JavaScript cannot run, outside "
+                             "Tensor.backward() and torch.autograd.grad() (inside TorchScript?)");
+  }
+  s->requests.push_back(&r);
+  s->changed.notify_all();
+  s->changed.wait(lock, [&] { return r.done; });
+  lock.unlock();
+  if (r.error) std::rethrow_exception(r.error);
+  return std::move(r.result);
 }
 
 // What JS's forward produced, handed to libtorch's Function<T>::apply as one non-tensor argument.
@@ -126,6 +189,59 @@ struct JsFunction : public torch::autograd::Function<JsFunction> {
     return grads;
   }
 };
+
+void runAutograd(TensorTable& tbl, const std::function<void()>& fn) {
+  std::shared_ptr<AutogradState> s = tbl.autograd;
+  if (!s || s->liveCallbacks.load() == 0) return fn();  // no JS in any graph: run it here
+  // JS callbacks may be reached, on CUDA device threads too: run the backward on a helper
+  // thread (with this thread's grad mode, autocast, ... state) and serve their requests here.
+  std::exception_ptr failure;
+  bool finished = false;
+  at::ThreadLocalState callerState;
+  {
+    std::lock_guard<std::mutex> lock(s->mutex);
+    ++s->serving;
+  }
+  std::thread worker([&] {
+    try {
+      at::ThreadLocalStateGuard guard(callerState);
+      fn();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    std::lock_guard<std::mutex> lock(s->mutex);
+    finished = true;
+    s->changed.notify_all();
+  });
+  {
+    std::unique_lock<std::mutex> lock(s->mutex);
+    for (;;) {
+      s->changed.wait(lock, [&] { return finished || !s->requests.empty(); });
+      if (s->requests.empty()) break;  // finished, nothing left to serve
+      JsRequest* r = s->requests.front();
+      s->requests.pop_front();
+      lock.unlock();
+      serve(*s, *r);
+      lock.lock();
+      r->done = true;
+      s->changed.notify_all();
+    }
+    --s->serving;
+  }
+  worker.join();
+  if (!failure) return;
+  try {
+    std::rethrow_exception(failure);
+  } catch (const JsCallbackError& e) {
+    // The error object the JS callback threw, as it was thrown.
+    auto it = s->errors.find(e.token);
+    if (it == s->errors.end()) throw std::runtime_error(e.what());
+    Napi::Env env = s->dispatcher.Env();
+    Napi::Value v = it->second.Value();
+    s->errors.erase(it);
+    throw Napi::Error(env, v);
+  }
+}
 
 std::string jsFunctionName(const torch::autograd::Node& node) {
   auto* js = dynamic_cast<const torch::autograd::CppNode<JsFunction>*>(&node);

@@ -11,6 +11,7 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -255,6 +256,9 @@ void registerDist(Registrar& r);
 void registerLinalg(Registrar& r);
 void registerJit(Registrar& r);
 void registerAutograd(Registrar& r);
+// native/autograd.cc: runs fn, a backward, so that the JS hooks and custom Functions it reaches
+// can run, whichever thread libtorch's engine reaches them on.
+void runAutograd(TensorTable& tbl, const std::function<void()>& fn);
 // native/autograd.cc: the name of a JS custom Function's graph node ("ExpBackward"); "" for others.
 std::string jsFunctionName(const torch::autograd::Node& node);
 void registerCudaMemory(Registrar& r);

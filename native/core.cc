@@ -365,7 +365,8 @@ Napi::Value backward(const Napi::CallbackInfo& info) {
   // and may grow the table.
   at::Tensor t = argTensor(info, 0);
   auto g = argOptTensor(info, 1);
-  t.backward(g ? *g : at::Tensor(), argBool(info, 2), argBool(info, 3));
+  bool retain = argBool(info, 2), create = argBool(info, 3);
+  runAutograd(table(info), [&] { t.backward(g ? *g : at::Tensor(), retain, create); });
   return info.Env().Undefined();
 }
 Napi::Value detach(const Napi::CallbackInfo& info) { return ret(info, argTensor(info, 0).detach()); }

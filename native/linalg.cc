@@ -76,7 +76,9 @@ Napi::Value autogradGrad(const Napi::CallbackInfo& info) {
       gradOutputs.push_back(h < 0 ? at::Tensor() : table(info).get(h));
     }
   }
-  auto grads = torch::autograd::grad(outputs, inputs, gradOutputs, argBool(info, 3), argBool(info, 4), argBool(info, 5));
+  bool retain = argBool(info, 3), create = argBool(info, 4), allowUnused = argBool(info, 5);
+  std::vector<at::Tensor> grads;
+  runAutograd(table(info), [&] { grads = torch::autograd::grad(outputs, inputs, gradOutputs, retain, create, allowUnused); });
   return retList(info, grads);
 }
 

@@ -1,0 +1,334 @@
+// Custom autograd Functions, tensor hooks and module hooks, written in TypeScript as
+// scripts/reference/autograd_fn_ref.py writes them in PyTorch (float64): outputs, recorded
+// gradients and input gradients within 1e-12 of PyTorch's; plus PyTorch's errors and flat memory.
+import * as torch from '../lib';
+import { referenceTensors } from './helpers';
+
+type T = torch.Tensor;
+const { Function } = torch.autograd;
+type Ctx = torch.autograd.FunctionCtx;
+
+class Exp extends Function {
+  static forward(ctx: Ctx, x: T) {
+    const y = x.exp();
+    ctx.saveForBackward(y);
+    return y;
+  }
+  static backward(ctx: Ctx, gy: T) {
+    return gy.mul(ctx.savedTensors[0]!);
+  }
+}
+class Legendre3 extends Function {
+  static forward(ctx: Ctx, x: T) {
+    ctx.saveForBackward(x);
+    return x.pow(3).mul(5).sub(x.mul(3)).mul(0.5);
+  }
+  static backward(ctx: Ctx, g: T) {
+    const [x] = ctx.savedTensors as T[];
+    return g.mul(1.5).mul(x.pow(2).mul(5).sub(1));
+  }
+}
+class ScaledProductAndSum extends Function {
+  static forward(ctx: Ctx, x: T, y: T, scale: number) {
+    ctx.saveForBackward(x, y);
+    ctx.scale = scale;
+    return [x.mul(y).mul(scale), x.add(y)];
+  }
+  static backward(ctx: Ctx, gProd: T, gSum: T) {
+    const [x, y] = ctx.savedTensors as T[];
+    const s = ctx.scale as number;
+    return [gProd.mul(y).mul(s).add(gSum), gProd.mul(x).mul(s).add(gSum), null];
+  }
+}
+class SortWithIndices extends Function {
+  static forward(ctx: Ctx, x: T) {
+    const { values, indices } = x.sort();
+    ctx.markNonDifferentiable(indices);
+    ctx.saveForBackward(indices);
+    return [values, indices];
+  }
+  static backward(ctx: Ctx, gValues: T) {
+    return torch.zerosLike(gValues).scatter(0, ctx.savedTensors[0]!, gValues);
+  }
+}
+class DoubleInPlace extends Function {
+  static forward(ctx: Ctx, x: T) {
+    x.mul_(2);
+    ctx.markDirty(x);
+    return x;
+  }
+  static backward(_ctx: Ctx, g: T) {
+    return g.mul(2);
+  }
+}
+const nullSeen: boolean[] = [];
+class TwoOutputsNoMaterialize extends Function {
+  static forward(ctx: Ctx, x: T) {
+    ctx.setMaterializeGrads(false);
+    return [x.mul(2), x.mul(3)];
+  }
+  static backward(_ctx: Ctx, g2: T, g3: T | null) {
+    nullSeen.push(g3 === null);
+    return g3 ? g2.mul(2).add(g3.mul(3)) : g2.mul(2);
+  }
+}
+class Cube extends Function {
+  static forward(ctx: Ctx, x: T) {
+    ctx.saveForBackward(x);
+    return x.pow(3);
+  }
+  static backward(ctx: Ctx, g: T) {
+    const x = ctx.savedTensors[0]!;
+    return g.mul(3).mul(x).mul(x);
+  }
+}
+
+let want: Map<string, T>;
+const inputs = new Map<string, T>();
+beforeAll(() => {
+  torch.manualSeed(3);
+  const f64 = { dtype: 'float64' as const };
+  const add = (k: string, t: T) => inputs.set(k, torch.keep(t));
+  add('x', torch.randn([5], f64));
+  add('y', torch.randn([5], f64));
+  add('a', torch.tensor(0.3, f64));
+  add('b', torch.tensor(-0.7, f64));
+  add('v', torch.randn([6], f64));
+  add('mx', torch.randn([4, 3], f64));
+  add('net.0.weight', torch.randn([4, 3], f64));
+  add('net.0.bias', torch.randn([4], f64));
+  add('net.2.weight', torch.randn([2, 4], f64));
+  add('net.2.bias', torch.randn([2], f64));
+  want = referenceTensors('autograd_fn_ref.py', inputs);
+}, 60_000);
+
+const leaf = (name: string) => torch.keep(inputs.get(name)!.clone().requiresGrad_(true));
+// sum_k sum(out_k * w_k) with the reference's weights (weighted.py); checks the outputs too.
+function weightedLoss(name: string, outs: T[]): T {
+  let loss: T | null = null;
+  outs.forEach((y, k) => {
+    close(y, want.get(`${name}.out${k}`)!, `${name}.out${k}`);
+    const term = y.mul(want.get(`${name}.w${k}`)!).sum();
+    loss = loss ? loss.add(term) : term;
+  });
+  return loss!;
+}
+function close(a: T, b: T, what: string): void {
+  expect([what, a.shape]).toEqual([what, b.shape]);
+  const e = torch.tidy(() => (a.sub(b).abs().max().item() as number) / Math.max(b.abs().max().item() as number, 1e-12));
+  if (!(e < 1e-12)) throw new Error(`${what}: off by ${e}`);
+}
+
+describe('torch.autograd.Function as PyTorch\'s', () => {
+  test('saved output (Exp) and saved input inside a larger graph (Legendre3)', () => {
+    torch.tidy(() => {
+      const x = leaf('x');
+      const y = Exp.apply(x);
+      expect(String(y)).toMatch(/grad_fn=<ExpBackward>\)$/);
+      weightedLoss('exp', [y]).backward();
+      close(x.grad!, want.get('exp.g.x')!, 'exp.g.x');
+      const a = leaf('a'), b = leaf('b');
+      weightedLoss('legendre', [Legendre3.apply(a.add(b.mul(inputs.get('x')!)))]).backward();
+      close(a.grad!, want.get('legendre.g.a')!, 'legendre.g.a');
+      close(b.grad!, want.get('legendre.g.b')!, 'legendre.g.b');
+    });
+  });
+
+  test('two tensor inputs and a number, two outputs; a non-differentiable output', () => {
+    torch.tidy(() => {
+      const x = leaf('x'), y = leaf('y');
+      expect(ScaledProductAndSum.apply(x, torch.tensor([1, 2, 3, 4, 5], { dtype: 'float64' }), 2.5)[0].requiresGrad).toBe(true);
+      weightedLoss('two', ScaledProductAndSum.apply(x, y, 2.5)).backward();
+      close(x.grad!, want.get('two.g.x')!, 'two.g.x');
+      close(y.grad!, want.get('two.g.y')!, 'two.g.y');
+
+      const v = leaf('v');
+      const [values, indices] = SortWithIndices.apply(v.mul(1));
+      expect(indices.requiresGrad).toBe(false);
+      expect(indices.equal(want.get('sort.indices')!)).toBe(true);
+      weightedLoss('sort', [values]).backward();
+      close(v.grad!, want.get('sort.g.v')!, 'sort.g.v');
+    });
+  });
+
+  test('an input modified in place (markDirty), grads not materialized, double backward', () => {
+    torch.tidy(() => {
+      const x = leaf('x');
+      const h = x.mul(1);
+      const out = DoubleInPlace.apply(h);
+      expect(h.equal(out)).toBe(true); // h itself was doubled, as in PyTorch
+      weightedLoss('dirty', [out.tanh()]).backward();
+      close(x.grad!, want.get('dirty.g.x')!, 'dirty.g.x');
+      // A leaf that requires grad cannot be modified in place, as in PyTorch.
+      expect(() => DoubleInPlace.apply(leaf('x'))).toThrow(/leaf Variable that requires grad/);
+
+      const x2 = leaf('x');
+      const [p2] = TwoOutputsNoMaterialize.apply(x2);
+      weightedLoss('nomat', [p2]).backward();
+      close(x2.grad!, want.get('nomat.g.x')!, 'nomat.g.x');
+      expect(nullSeen).toEqual([want.get('nomat.g3_was_none')!.item()]);
+
+      const x3 = leaf('x');
+      const [g] = torch.autograd.grad(Cube.apply(x3).sum(), x3, { createGraph: true }) as T[];
+      close(g, want.get('cube.g')!, 'cube.g');
+      g.mul(inputs.get('y')!).sum().backward();
+      close(x3.grad!, want.get('cube.gg.x')!, 'cube.gg.x');
+    });
+  });
+
+  test('errors as PyTorch\'s: wrong count or shape of gradients, a modified saved tensor, backward twice, a throwing backward', () => {
+    class WrongCount extends Function {
+      static forward(_ctx: Ctx, x: T, y: T) {
+        return x.add(y);
+      }
+      static backward(_ctx: Ctx, g: T) {
+        return g;
+      }
+    }
+    class WrongShape extends Function {
+      static forward(_ctx: Ctx, x: T) {
+        return x.mul(2);
+      }
+      static backward() {
+        return torch.ones([7], { dtype: 'float64' });
+      }
+    }
+    class Throws extends Function {
+      static forward(_ctx: Ctx, x: T) {
+        return x.mul(2);
+      }
+      static backward(): T {
+        throw new RangeError('my backward failed');
+      }
+    }
+    class NotTensor extends Function {
+      static forward() {
+        return 3 as unknown as T;
+      }
+    }
+    torch.tidy(() => {
+      const x = leaf('x'), y = leaf('y');
+      expect(() => WrongCount.apply(x, y).sum().backward()).toThrow('function WrongCountBackward returned an incorrect number of gradients (expected 2, got 1)');
+      expect(() => WrongShape.apply(x).sum().backward()).toThrow('function WrongShapeBackward returned an invalid gradient at index 0 - got [7] but expected shape compatible with [5]');
+      let thrown: unknown;
+      try {
+        Throws.apply(x).sum().backward();
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeInstanceOf(RangeError); // the very error the backward threw
+      expect((thrown as Error).message).toBe('my backward failed');
+      expect(() => NotTensor.apply()).toThrow(/NotTensor.forward must return a Tensor or an array of tensors/);
+      const e = Exp.apply(x);
+      e.add_(1);
+      expect(() => e.sum().backward()).toThrow(/modified by an inplace operation: .*which is output 0 of ExpBackward/);
+      const l = Exp.apply(x).sum();
+      l.backward();
+      expect(() => l.backward()).toThrow(/Trying to backward through the graph a second time/);
+      expect(() => (Function as unknown as typeof Exp).apply(x)).toThrow(/must define static forward/);
+    });
+  });
+
+  test('without gradients (noGrad, or inputs that need none) it is a plain call; memory stays flat', () => {
+    const x = leaf('x');
+    torch.tidy(() => {
+      expect(torch.noGrad(() => Exp.apply(x)).requiresGrad).toBe(false);
+      expect(Exp.apply(inputs.get('x')!).requiresGrad).toBe(false);
+    });
+    const step = () =>
+      torch.tidy(() => {
+        const [p, s] = ScaledProductAndSum.apply(Exp.apply(x), x, 2);
+        p.add(s).sum().backward();
+      });
+    for (let k = 0; k < 5; k++) step();
+    const live = torch.memory().liveTensors;
+    for (let k = 0; k < 200; k++) step();
+    expect(torch.memory().liveTensors).toBe(live);
+  });
+});
+
+describe('hooks as PyTorch\'s', () => {
+  test('Tensor.registerHook on a leaf and an intermediate: replacing and recording gradients; remove()', () => {
+    torch.tidy(() => {
+      const x = leaf('x');
+      x.registerHook((g) => g.mul(2));
+      const h = x.mul(3);
+      h.registerHook((g) => g.add(1));
+      let seen: T | null = null;
+      h.registerHook((g) => {
+        seen = g.clone().keep();
+      });
+      weightedLoss('hooks', [h.tanh()]).backward();
+      close(x.grad!, want.get('hooks.g.x')!, 'hooks.g.x');
+      close(seen!, want.get('hooks.seen')!, 'hooks.seen');
+      (seen as unknown as T).dispose();
+
+      const z = leaf('x');
+      const handle = z.registerHook((g) => g.mul(100));
+      handle.remove();
+      z.mul(3).sum().backward();
+      expect(z.grad!.tolist()).toEqual([3, 3, 3, 3, 3]);
+      expect(() => inputs.get('x')!.registerHook((g) => g)).toThrow("cannot register a hook on a tensor that doesn't require gradient");
+      const w = leaf('x');
+      w.registerHook(() => torch.ones([2], { dtype: 'float64' }));
+      expect(() => w.sum().backward()).toThrow('a tensor hook changed the size of the gradient (was [5], got [2])');
+    });
+  });
+
+  test('module forward pre-hook, forward hook and full backward hook (recording, replacing grad_input)', () => {
+    torch.setDefaultDtype('float64');
+    const net = new torch.nn.Sequential(new torch.nn.Linear(3, 4), new torch.nn.Tanh(), new torch.nn.Linear(4, 2));
+    torch.setDefaultDtype('float32');
+    net.loadStateDict(new Map([...net.stateDict().keys()].map((k) => [k, inputs.get(`net.${k}`)!])));
+    const [first, , second] = net.children();
+    first.registerForwardPreHook((_m, args) => [(args[0] as T).mul(0.5)]);
+    const fwd = first.registerForwardHook((_m, _args, output) => (output as T).add(1));
+    const recorded: Record<string, T> = {};
+    second.registerFullBackwardHook((_m, gradInput, gradOutput) => {
+      recorded.gi = gradInput[0]!.clone().keep();
+      recorded.go = gradOutput[0]!.clone().keep();
+      return [gradInput[0]!.mul(2)];
+    });
+    torch.tidy(() => {
+      const mx = leaf('mx');
+      weightedLoss('module', [net.forward(mx) as T]).backward();
+      close(mx.grad!, want.get('module.g.mx')!, 'module.g.mx');
+      close(recorded.gi, want.get('module.gi')!, 'module.gi');
+      close(recorded.go, want.get('module.go')!, 'module.go');
+      for (const [k, p] of net.namedParameters()) close(p.grad!, want.get(`module.g.net.${k}`)!, `grad ${k}`);
+    });
+    // remove() takes a hook out: the forward hook's +1 is gone.
+    const withHook = torch.tidy(() => torch.noGrad(() => (first.forward(inputs.get('mx')!) as T).sum().item() as number));
+    fwd.remove();
+    const without = torch.tidy(() => torch.noGrad(() => (first.forward(inputs.get('mx')!) as T).sum().item() as number));
+    expect(withHook - without).toBeCloseTo(4 * 4, 10);
+    for (const t of Object.values(recorded)) t.dispose();
+    net.dispose();
+  });
+
+  test('backward pre-hook replaces grad_output; modules without an input that needs a gradient; memory stays flat', () => {
+    torch.manualSeed(0);
+    const lin = new torch.nn.Linear(3, 2);
+    const x = torch.keep(torch.randn([4, 3]));
+    const plain = torch.tidy(() => {
+      lin.forward(x).sum().backward();
+      return torch.keep(lin.weight.grad!.clone());
+    });
+    lin.zeroGrad();
+    lin.registerFullBackwardPreHook((_m, gradOutput) => [gradOutput[0]!.mul(3)]);
+    const calls: (T | null)[][] = [];
+    lin.registerFullBackwardHook((_m, gradInput) => {
+      calls.push(gradInput);
+    });
+    torch.tidy(() => lin.forward(x).sum().backward());
+    expect(torch.tidy(() => lin.weight.grad!.sub(plain.mul(3)).abs().max().item())).toBeLessThan(1e-6);
+    expect(calls.length).toBe(1);
+    expect(calls[0]).toEqual([null]); // x needs no gradient: grad_input is [null], as PyTorch's (None,)
+    const step = () => torch.tidy(() => lin.forward(x.requiresGrad_(true)).sum().backward());
+    step();
+    const live = torch.memory().liveTensors;
+    for (let k = 0; k < 100; k++) step();
+    expect(torch.memory().liveTensors).toBe(live);
+    lin.dispose();
+  });
+});
