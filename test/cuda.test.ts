@@ -568,3 +568,51 @@ test('torch.jit.load onto CUDA: a module scripted by this machine\'s PyTorch run
   }
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('custom autograd Functions and hooks on CUDA: libtorch\'s device threads hand the JS callbacks to the JS thread', () => {
+  class Cube extends torch.autograd.Function {
+    static forward(ctx: torch.autograd.FunctionCtx, x: T) {
+      ctx.saveForBackward(x);
+      return x.pow(3);
+    }
+    static backward(ctx: torch.autograd.FunctionCtx, g: T) {
+      const x = ctx.savedTensors[0]!;
+      expect(x.device).toBe('cuda:0');
+      return g.mul(3).mul(x).mul(x);
+    }
+  }
+  class Fails extends torch.autograd.Function {
+    static forward(_ctx: torch.autograd.FunctionCtx, x: T) {
+      return x.mul(2);
+    }
+    static backward(): T {
+      throw new RangeError('backward failed on purpose');
+    }
+  }
+  torch.tidy(() => {
+    const run = (device: 'cpu' | 'cuda') => {
+      torch.manualSeed(0);
+      const lin = new torch.nn.Linear(5, 3).to({ device });
+      const x = torch.randn([4, 5]).to({ device }).requiresGrad_(true);
+      const seen: number[] = [];
+      x.registerHook((g) => g.mul(2));
+      lin.registerFullBackwardHook((_m, gi, go) => {
+        seen.push(go[0]!.abs().sum().item() as number, gi[0]!.abs().sum().item() as number);
+      });
+      Cube.apply(lin.forward(x)).sum().backward();
+      const out = { gx: x.grad!.cpu(), gw: lin.weight.grad!.cpu(), seen };
+      lin.dispose();
+      return out;
+    };
+    const cpu = run('cpu'), gpu = run('cuda');
+    expect(maxErr(gpu.gx, cpu.gx) < 1e-4).toBe(true);
+    expect(maxErr(gpu.gw, cpu.gw) < 1e-4).toBe(true);
+    expect(gpu.seen.length).toBe(2);
+    gpu.seen.forEach((v, k) => expect(Math.abs(v - cpu.seen[k]) / cpu.seen[k]).toBeLessThan(1e-4));
+    const y = torch.randn([3], { device: 'cuda', requiresGrad: true });
+    expect(() => Fails.apply(y).sum().backward()).toThrow(RangeError);
+    // The machinery is still sound after a failed backward.
+    const [g] = torch.autograd.grad(Cube.apply(y).sum(), y) as T[];
+    expect(maxErr(g.cpu(), y.detach().cpu().pow(2).mul(3)) < 1e-5).toBe(true);
+  });
+});
