@@ -82,6 +82,23 @@ Napi::Value autogradGrad(const Napi::CallbackInfo& info) {
   return retList(info, grads);
 }
 
+// autogradBackward(outputs, gradOutputs|null, retainGraph, createGraph, inputs): torch.autograd.backward,
+// accumulating into .grad (of inputs only, when given).
+Napi::Value autogradBackward(const Napi::CallbackInfo& info) {
+  std::vector<at::Tensor> outputs = argTensors(info, 0), inputs = argTensors(info, 4);
+  std::vector<at::Tensor> gradOutputs;
+  if (!isNullish(info, 1)) {
+    Napi::Array g = info[1].As<Napi::Array>();
+    for (uint32_t k = 0; k < g.Length(); ++k) {
+      int32_t h = g.Get(k).As<Napi::Number>().Int32Value();
+      gradOutputs.push_back(h < 0 ? at::Tensor() : table(info).get(h));
+    }
+  }
+  bool retain = argBool(info, 2), create = argBool(info, 3);
+  runAutograd(table(info), [&] { torch::autograd::backward(outputs, gradOutputs, retain, create, inputs); });
+  return info.Env().Undefined();
+}
+
 #undef OP
 
 }  // namespace
@@ -92,7 +109,7 @@ void registerLinalg(Registrar& r) {
   R(linalgInv); R(linalgDet); R(linalgSolve); R(linalgCholesky); R(linalgPinv); R(linalgMatrixExp);
   R(linalgMatrixPower); R(linalgMatrixRank); R(linalgVectorNorm); R(linalgMatrixNorm); R(linalgSlogdet);
   R(linalgQr); R(linalgEigh); R(linalgSvd); R(linalgSvdvals); R(linalgEigvalsh); R(linalgLstsq);
-  R(autogradGrad);
+  R(autogradGrad); R(autogradBackward);
 #undef R
 }
 

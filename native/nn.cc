@@ -295,8 +295,9 @@ Napi::Value adamwStep(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// autocastEnter(cuda: bool, dtype): turns autocast on for the device type and returns the
-// previous [enabled, dtype] to hand to autocastExit. PyTorch's torch.autocast, op-level.
+// autocastEnter(cuda: bool, dtype, enabled = true): turns autocast on (or off: a full-precision
+// region inside an autocast one) for the device type and returns the previous [enabled, dtype]
+// to hand to autocastExit. PyTorch's torch.autocast, op-level.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
 #define TS_AUTOCAST_NEW_API 1
 #endif
@@ -333,9 +334,17 @@ Napi::Value autocastEnter(const Napi::CallbackInfo& info) {
   Napi::Array prev = Napi::Array::New(info.Env(), 2);
   prev.Set(0u, Napi::Boolean::New(info.Env(), autocastEnabled(cuda)));
   prev.Set(1u, Napi::Number::New(info.Env(), static_cast<int>(autocastDtype(cuda))));
-  setAutocast(cuda, true, argDtype(info, 1));
+  setAutocast(cuda, isNullish(info, 2) || argBool(info, 2), argDtype(info, 1));
   at::autocast::increment_nesting();
   return prev;
+}
+// autocastState(cuda): [enabled, dtype] now, as torch.is_autocast_enabled / get_autocast_dtype.
+Napi::Value autocastState(const Napi::CallbackInfo& info) {
+  bool cuda = argBool(info, 0);
+  Napi::Array now = Napi::Array::New(info.Env(), 2);
+  now.Set(0u, Napi::Boolean::New(info.Env(), autocastEnabled(cuda)));
+  now.Set(1u, Napi::Number::New(info.Env(), static_cast<int>(autocastDtype(cuda))));
+  return now;
 }
 // autocastExit(cuda, prevEnabled, prevDtype)
 Napi::Value autocastExit(const Napi::CallbackInfo& info) {
@@ -351,7 +360,7 @@ void registerNN(Registrar& r) {
 #define R(name) r.add<name>(#name)
   R(linear); R(softmax); R(logSoftmax); R(layerNorm); R(embedding); R(dropout); R(gelu);
   R(crossEntropy); R(scaledDotProductAttention); R(hasSdpa); R(gradNorm); R(scaleGrads);
-  R(zeroGrads); R(adamwStep); R(autocastEnter); R(autocastExit);
+  R(zeroGrads); R(adamwStep); R(autocastEnter); R(autocastExit); R(autocastState);
   R(nllLoss); R(mseLoss); R(l1Loss); R(smoothL1Loss); R(huberLoss); R(klDiv);
   R(binaryCrossEntropy); R(binaryCrossEntropyWithLogits); R(cosineSimilarity); R(pairwiseDistance);
   R(silu); R(mish); R(logSigmoid); R(selu); R(hardswish); R(hardsigmoid); R(softplus); R(elu); R(celu);

@@ -391,7 +391,7 @@ test('loadBestModelAtEnd: the lowest eval loss\'s checkpoint is kept past saveTo
 });
 
 describe('gradient checkpointing', () => {
-  const step = async (mode: 'lora' | 'full', attn: torch.AttnImplementation, checkpointing: boolean, bf16 = false) => {
+  const step = async (mode: 'lora' | 'full', attn: torch.AttnImplementation, checkpointing: boolean, bf16 = false, via: 'forwardBackward' | 'forward' = 'forwardBackward') => {
     const m = await torch.GPT2LMHeadModel.fromPretrained(base, { attnImplementation: attn });
     if (mode === 'lora') {
       torch.manualSeed(1);
@@ -403,7 +403,13 @@ describe('gradient checkpointing', () => {
     torch.manualSeed(7);
     const ids = torch.randint(0, 101, [3, 16]);
     const wrap = <T>(fn: () => T): T => torch.autocast(fn, { enabled: bf16, deviceType: 'cpu', dtype: 'bfloat16' });
-    const loss = m.forwardBackward(ids, { lossScale: 0.5, wrap }).item() as number;
+    const loss = via === 'forwardBackward'
+      ? m.forwardBackward(ids, { lossScale: 0.5, wrap }).item() as number
+      : torch.tidy(() => { // forward + backward as a PyTorch user writes them (torch.utils.checkpoint per block)
+        const out = wrap(() => m.forward(ids, { labels: ids }));
+        out.loss!.mul(0.5).backward();
+        return out.loss!.item() as number;
+      });
     const next = torch.rand([3]).tolist(); // where the generator was left
     const grads = new Map(m.namedParameters({ trainableOnly: true }).map(([n, p]) => [n, p.grad!]));
     return { loss, next, grads, m };
@@ -411,8 +417,8 @@ describe('gradient checkpointing', () => {
 
   test.each([['lora', 'eager'], ['lora', 'sdpa'], ['full', 'eager'], ['full', 'sdpa']] as const)(
     '%s, %s attention: recomputing each block in backward gives the plain step\'s loss, gradients and generator state', async (mode, attn) => {
-      for (const bf16 of [false, true]) {
-        const plain = await step(mode, attn, false, bf16), ckpt = await step(mode, attn, true, bf16);
+      for (const [bf16, via] of [[false, 'forwardBackward'], [true, 'forwardBackward'], [false, 'forward'], [true, 'forward']] as const) {
+        const plain = await step(mode, attn, false, bf16, via), ckpt = await step(mode, attn, true, bf16, via);
         expect(ckpt.loss).toBe(plain.loss);
         expect(ckpt.next).toEqual(plain.next);
         expect(plain.grads.size).toBe(mode === 'lora' ? 16 : plain.m.parameters().length);

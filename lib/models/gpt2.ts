@@ -7,7 +7,8 @@ import { Tensor } from '../tensor/tensor';
 import { arange, full, ones, zeros } from '../tensor/creation';
 import { cat } from '../tensor/ops';
 import { tidy } from '../tensor/scope';
-import { noGrad, manualSeed, getRngState, setRngState } from '../tensor/runtime';
+import { noGrad, manualSeed, getRngState, setRngState, isGradEnabled } from '../tensor/runtime';
+import { checkpointWithParameters } from '../tensor/checkpoint';
 import { DType, Device } from '../tensor/dtype';
 import { Module, ModuleList } from '../nn/module';
 import { Conv1D, Dropout, Embedding, LayerNorm, Linear } from '../nn/layers';
@@ -267,6 +268,9 @@ export class GPT2Model extends Module {
     this.registerBuffer('causalMask', tidy(() => ones([config.n_positions, config.n_positions], { dtype: 'bool', device: opts.device }).tril()), false);
   }
 
+  /** Set by GPT2LMHeadModel.gradientCheckpointingEnable(): forward recomputes each block in backward. */
+  gradientCheckpointing = false;
+
   forward(inputIds: Tensor, opts: ForwardOptions = {}): { hidden: Tensor; presents: LayerPast[] | null } {
     return tidy(() => {
       const [B, T] = inputIds.shape;
@@ -280,7 +284,14 @@ export class GPT2Model extends Module {
       let x = this.embed(inputIds, opts.positionIds ?? arange(pastLen, pastLen + T, 1, { device: this.wte.weight.device }).unsqueeze(0));
       const mask = opts.attentionMask ? additiveMask(opts.attentionMask, x.dtype) : null;
       const presents: LayerPast[] = [];
+      // HF: checkpointing applies while training with autograd on, and not with a cache.
+      const checkpointed = this.gradientCheckpointing && this.training && isGradEnabled() && !opts.useCache;
       this.h.items.forEach((block, i) => {
+        if (checkpointed) {
+          const trainable = block.parameters().filter((p) => p.requiresGrad);
+          x = checkpointWithParameters((h) => block.forward(h as Tensor, this.causalMask, mask, null, false)[0], [x], trainable);
+          return;
+        }
         const [y, present] = block.forward(x, this.causalMask, mask, opts.pastKeyValues?.[i] ?? null, opts.useCache ?? false);
         x = y;
         if (present) presents.push(present);
@@ -350,10 +361,17 @@ export class GPT2LMHeadModel extends Module {
   }
 
   /**
-   * HF's gradient checkpointing (gradient_checkpointing_enable): forwardBackward (and so the
-   * Trainer) keeps only each block's input through the forward and recomputes the block in backward.
+   * HF's gradient checkpointing (gradient_checkpointing_enable): while training, forward keeps
+   * only each block's input (torch.utils.checkpoint per block, the block's trainable parameters
+   * as its inputs) and backward recomputes the block; forwardBackward (and so the Trainer) does
+   * the same block by block without a graph node per block.
    */
-  gradientCheckpointing = false;
+  get gradientCheckpointing(): boolean {
+    return this.transformer.gradientCheckpointing;
+  }
+  set gradientCheckpointing(on: boolean) {
+    this.transformer.gradientCheckpointing = on;
+  }
   gradientCheckpointingEnable(): this {
     this.gradientCheckpointing = true;
     return this;

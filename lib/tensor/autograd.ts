@@ -16,11 +16,7 @@ export function grad(
 ): (Tensor | null)[] {
   const outs = Array.isArray(outputs) ? outputs : [outputs];
   const ins = Array.isArray(inputs) ? inputs : [inputs];
-  const g = opts.gradOutputs;
-  const gradOutputs = g === undefined || g === null ? null : (Array.isArray(g) ? g : [g]).map((t) => (t ? id(t) : -1));
-  if (gradOutputs && gradOutputs.length !== outs.length) {
-    throw new Error(`autograd.grad: ${gradOutputs.length} gradOutputs for ${outs.length} outputs; give one per output (null for a scalar)`);
-  }
+  const gradOutputs = gradHandles('autograd.grad', 'gradOutputs', opts.gradOutputs, outs.length);
   const createGraph = opts.createGraph ?? false;
   const hs = native.autogradGrad(outs.map(id), ins.map(id), gradOutputs, opts.retainGraph ?? createGraph, createGraph, opts.allowUnused ?? false) as number[];
   return hs.map((h) => (h < 0 ? null : wrap(h)));
@@ -28,3 +24,24 @@ export function grad(
 
 export { Function, FunctionCtx } from './function';
 export type { RemovableHandle } from './function';
+
+/**
+ * torch.autograd.backward: accumulates into .grad the gradients of several outputs at once (each
+ * weighted by its gradTensors entry; a scalar output needs none), as one backward pass. With
+ * inputs, only those tensors' .grad is touched.
+ */
+export function backward(
+  tensors: Tensor | Tensor[],
+  opts: { gradTensors?: (Tensor | null)[] | Tensor | null; retainGraph?: boolean; createGraph?: boolean; inputs?: Tensor[] } = {},
+): void {
+  const outs = Array.isArray(tensors) ? tensors : [tensors];
+  const createGraph = opts.createGraph ?? false;
+  native.autogradBackward(outs.map(id), gradHandles('autograd.backward', 'gradTensors', opts.gradTensors, outs.length), opts.retainGraph ?? createGraph, createGraph, (opts.inputs ?? []).map(id));
+}
+
+function gradHandles(what: string, option: string, g: (Tensor | null)[] | Tensor | null | undefined, n: number): number[] | null {
+  if (g === undefined || g === null) return null;
+  const list = (Array.isArray(g) ? g : [g]).map((t) => (t ? id(t) : -1));
+  if (list.length !== n) throw new Error(`${what}: ${list.length} ${option} for ${n} outputs; give one per output (null for a scalar)`);
+  return list;
+}

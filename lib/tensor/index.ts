@@ -12,3 +12,4 @@ export type { PrintOptions } from './print';
 export * as distributed from './distributed';
 export * as linalg from './linalg';
 export * as autograd from './autograd';
+export * as utils from './utils';

@@ -1,7 +1,7 @@
 // Grad mode, RNG, threads, memory counters, CUDA queries and build information.
 import { native } from './native';
 import { loadedAddon } from '../loader';
-import { DType, Device, deviceCode, dtypeCode } from './dtype';
+import { DType, Device, deviceCode, dtypeCode, dtypeName } from './dtype';
 
 /** Runs fn with gradient recording off (torch.no_grad()). Synchronous. */
 export function noGrad<T>(fn: () => T): T {
@@ -26,17 +26,31 @@ export function enableGrad<T>(fn: () => T): T {
 /**
  * Runs fn with autocast on (torch.autocast): ops that gain from lower precision (matmuls,
  * linear layers) run in dtype (default bfloat16), the rest stay in float32. deviceType 'cuda'
- * or 'cpu'. Synchronous; nests.
+ * or 'cpu'. Synchronous; nests. enabled: false turns it off inside an autocast region (a
+ * full-precision part), as PyTorch's torch.autocast(..., enabled=False).
  */
 export function autocast<T>(fn: () => T, opts: { deviceType?: 'cpu' | 'cuda'; dtype?: DType; enabled?: boolean } = {}): T {
-  if (opts.enabled === false) return fn();
   const cuda = (opts.deviceType ?? 'cuda') === 'cuda';
-  const [prevEnabled, prevDtype] = native.autocastEnter(cuda, dtypeCode(opts.dtype ?? 'bfloat16'));
+  const enabled = opts.enabled ?? true;
+  let dtype: number;
+  if (enabled) dtype = dtypeCode(opts.dtype ?? 'bfloat16');
+  else {
+    const [on, current] = native.autocastState(cuda);
+    if (!on) return fn(); // off already: nothing to do
+    dtype = current;
+  }
+  const [prevEnabled, prevDtype] = native.autocastEnter(cuda, dtype, enabled);
   try {
     return fn();
   } finally {
     native.autocastExit(cuda, prevEnabled, prevDtype);
   }
+}
+
+/** torch.is_autocast_enabled(deviceType) and get_autocast_dtype: whether autocast is on here, and in which dtype. */
+export function autocastState(deviceType: 'cpu' | 'cuda' = 'cuda'): { enabled: boolean; dtype: DType } {
+  const [enabled, dtype] = native.autocastState(deviceType === 'cuda');
+  return { enabled, dtype: dtypeName(dtype) };
 }
 
 export function isGradEnabled(): boolean {

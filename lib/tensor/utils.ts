@@ -1,0 +1,2 @@
+// torch.utils: what PyTorch keeps there beside the tensor API (torch.data has the data loaders).
+export * as checkpoint from './checkpoint';
