@@ -159,6 +159,43 @@ Napi::Value adaptiveAvgPool(const Napi::CallbackInfo& info) {
   return ret(info, at::adaptive_avg_pool3d(x, size));
 }
 
+// upsample(x, mode, outputSize|null, scaleFactors|null, alignCorners): F.interpolate's kernels,
+// picked by mode (0 nearest, 1 nearest-exact, 2 linear: linear1d / bilinear2d / trilinear3d,
+// 3 bicubic) and the number of spatial dims, as F.interpolate picks them; lib/nn/functional.ts
+// checks the combination first.
+Napi::Value upsample(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T0;
+  SkipAutogradIfUnneeded skip(x);
+  int32_t mode = argInt(info, 1);
+  std::vector<int64_t> size;
+  std::vector<double> scales;
+  at::OptionalIntArrayRef outputSize;
+  c10::optional<at::ArrayRef<double>> scaleFactors;
+  if (!isNullish(info, 2)) {
+    size = argInts(info, 2);
+    outputSize = size;
+  }
+  if (!isNullish(info, 3)) {
+    Napi::Array a = info[3].As<Napi::Array>();
+    for (uint32_t k = 0; k < a.Length(); ++k) scales.push_back(a.Get(k).As<Napi::Number>().DoubleValue());
+    scaleFactors = at::ArrayRef<double>(scales);
+  }
+  bool align = argBool(info, 4);
+  switch (mode * 10 + (x.dim() - 2)) {
+    case 1: return ret(info, at::upsample_nearest1d(x, outputSize, scaleFactors));
+    case 2: return ret(info, at::upsample_nearest2d(x, outputSize, scaleFactors));
+    case 3: return ret(info, at::upsample_nearest3d(x, outputSize, scaleFactors));
+    case 11: return ret(info, at::_upsample_nearest_exact1d(x, outputSize, scaleFactors));
+    case 12: return ret(info, at::_upsample_nearest_exact2d(x, outputSize, scaleFactors));
+    case 13: return ret(info, at::_upsample_nearest_exact3d(x, outputSize, scaleFactors));
+    case 21: return ret(info, at::upsample_linear1d(x, outputSize, align, scaleFactors));
+    case 22: return ret(info, at::upsample_bilinear2d(x, outputSize, align, scaleFactors));
+    case 23: return ret(info, at::upsample_trilinear3d(x, outputSize, align, scaleFactors));
+    case 32: return ret(info, at::upsample_bicubic2d(x, outputSize, align, scaleFactors));
+  }
+  throw std::runtime_error("tstorch: upsample: no kernel for this mode and input rank");
+}
+
 // --- normalization ---
 // batchNorm(x, runningMean|-1, runningVar|-1, weight|-1, bias|-1, training, momentum, eps):
 // in training mode the running statistics are updated in place, as F.batch_norm does
@@ -365,7 +402,7 @@ void registerNN(Registrar& r) {
   R(binaryCrossEntropy); R(binaryCrossEntropyWithLogits); R(cosineSimilarity); R(pairwiseDistance);
   R(silu); R(mish); R(logSigmoid); R(selu); R(hardswish); R(hardsigmoid); R(softplus); R(elu); R(celu);
   R(leakyRelu); R(hardtanh); R(glu); R(prelu); R(pad); R(conv); R(convTranspose); R(maxPool); R(avgPool);
-  R(adaptiveAvgPool); R(batchNorm); R(groupNorm); R(rnn);
+  R(adaptiveAvgPool); R(upsample); R(batchNorm); R(groupNorm); R(rnn);
 #undef R
 }
 

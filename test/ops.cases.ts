@@ -175,6 +175,15 @@ export const cases: Case[] = [
   { name: 'conv', inputs: () => [r(2, 4, 9), r(6, 2, 3), r(6), r(1, 3, 7, 6), r(5, 3, 3, 2), r(4, 3, 2)],
     ts: (x, w, b, img, k, wt) => [F.conv1d(x, w, b, { groups: 2, stride: 2, padding: 1 }), F.conv1d(x, w, null, { groups: 2, padding: 'same', dilation: 2 }), F.conv2d(img, k), F.conv2d(img, k, null, { stride: [2, 1], padding: [1, 0] }), F.conv2d(img, k, null, { padding: 'valid' }), F.convTranspose1d(x, wt, null, { stride: 2, outputPadding: 1 })],
     py: 'lambda x, w, b, img, k, wt: [F.conv1d(x, w, b, groups=2, stride=2, padding=1), F.conv1d(x, w, None, groups=2, padding="same", dilation=2), F.conv2d(img, k), F.conv2d(img, k, None, stride=(2, 1), padding=(1, 0)), F.conv2d(img, k, None, padding="valid"), F.conv_transpose1d(x, wt, None, stride=2, output_padding=1)]' },
+  { name: 'interpolate', inputs: () => [r(2, 3, 5), r(1, 2, 4, 5), r(1, 1, 2, 3, 4)],
+    ts: (x, img, vol) => [F.interpolate(x, { scaleFactor: 2 }), F.interpolate(x, { size: 7, mode: 'linear' }), F.interpolate(x, { size: 8, mode: 'linear', alignCorners: true }),
+      F.interpolate(img, { scaleFactor: 1.7, mode: 'bilinear' }), F.interpolate(img, { size: [7, 3], mode: 'bicubic', alignCorners: true }), F.interpolate(img, { scaleFactor: [1.5, 0.6], mode: 'nearest-exact' }),
+      F.interpolate(img, { scaleFactor: 2.5, mode: 'bilinear', recomputeScaleFactor: true }), F.interpolate(img, { size: [2, 3], mode: 'area' }), F.interpolate(img, { scaleFactor: 0.5, mode: 'area' }),
+      F.interpolate(vol, { scaleFactor: 2, mode: 'trilinear' }), F.interpolate(vol, { size: [3, 2, 5] }), new nn.Upsample({ scaleFactor: 2, mode: 'bicubic' }).forward(img)],
+    py: 'lambda x, img, vol: [F.interpolate(x, scale_factor=2), F.interpolate(x, size=7, mode="linear"), F.interpolate(x, size=8, mode="linear", align_corners=True), '
+      + 'F.interpolate(img, scale_factor=1.7, mode="bilinear"), F.interpolate(img, size=(7, 3), mode="bicubic", align_corners=True), F.interpolate(img, scale_factor=(1.5, 0.6), mode="nearest-exact"), '
+      + 'F.interpolate(img, scale_factor=2.5, mode="bilinear", recompute_scale_factor=True), F.interpolate(img, size=(2, 3), mode="area"), F.interpolate(img, scale_factor=0.5, mode="area"), '
+      + 'F.interpolate(vol, scale_factor=2, mode="trilinear"), F.interpolate(vol, size=(3, 2, 5)), nn.Upsample(scale_factor=2, mode="bicubic")(img)]' },
   { name: 'pool', inputs: () => [r(2, 3, 10), r(1, 2, 7, 8)],
     ts: (x, img) => [F.maxPool1d(x, 3), F.maxPool1d(x, 3, { stride: 2, padding: 1, ceilMode: true }), F.avgPool1d(x, 4, { stride: 3 }), F.maxPool2d(img, 2), F.maxPool2d(img, [3, 2], { stride: 1, dilation: [1, 2] }), F.avgPool2d(img, 3, { padding: 1, countIncludePad: false }), F.adaptiveAvgPool1d(x, 4), F.adaptiveAvgPool2d(img, [3, 5])],
     py: 'lambda x, img: [F.max_pool1d(x, 3), F.max_pool1d(x, 3, stride=2, padding=1, ceil_mode=True), F.avg_pool1d(x, 4, stride=3), F.max_pool2d(img, 2), F.max_pool2d(img, (3, 2), stride=1, dilation=(1, 2)), F.avg_pool2d(img, 3, padding=1, count_include_pad=False), F.adaptive_avg_pool1d(x, 4), F.adaptive_avg_pool2d(img, (3, 5))]' },

@@ -67,6 +67,11 @@ const ops: Record<string, (x: T) => unknown> = {
   linalg: (x) => pick([torch.linalg.inv, torch.linalg.det, torch.linalg.cholesky, torch.linalg.svdvals, torch.linalg.matrixExp, (a: T) => torch.linalg.qr(a), (a: T) => torch.linalg.eigh(a), (a: T) => torch.linalg.svd(a), torch.linalg.pinv, (a: T) => torch.linalg.matrixPower(a, i()), (a: T) => torch.linalg.solve(a, t()), (a: T) => torch.linalg.lstsq(a, t()), (a: T) => torch.linalg.matrixNorm(a, pick(['fro', 'nuc', 1, -1, 2, Infinity]))])(x),
   conv: (x) => pick([F.conv1d, F.conv2d, F.conv3d])(x, t(), pick([null, t()]), { stride: 1 + Math.floor(rnd() * 2), padding: pick([0, 1, 'same', 'valid']), groups: 1 + Math.floor(rnd() * 2) }),
   convT: (x) => pick([F.convTranspose1d, F.convTranspose2d])(x, t(), pick([null, t()]), { stride: 1 + Math.floor(rnd() * 2), outputPadding: Math.floor(rnd() * 2) }),
+  interpolate: (x) => F.interpolate(x, {
+    ...(rnd() > 0.5 ? { size: pick([1, 3, 0, [2, 3], -1]) } : { scaleFactor: pick([2, 0.5, 1.3, [2, 1]]) }),
+    mode: pick(['nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear', 'area'] as const),
+    ...(rnd() > 0.7 ? { alignCorners: rnd() > 0.5 } : {}),
+  }),
   pool: (x) => pick([(a: T) => F.maxPool1d(a, 1 + Math.floor(rnd() * 3), { padding: Math.floor(rnd() * 2), ceilMode: rnd() > 0.5 }), (a: T) => F.maxPool2d(a, 1 + Math.floor(rnd() * 3)), (a: T) => F.avgPool2d(a, 2), (a: T) => F.adaptiveAvgPool2d(a, [1 + Math.floor(rnd() * 3), 1]), (a: T) => F.adaptiveAvgPool1d(a, Math.floor(rnd() * 3))])(x),
   norms: (x) => pick([(a: T) => F.batchNorm(a, pick([null, t()]), pick([null, t()]), { training: rnd() > 0.5 }), (a: T) => F.groupNorm(a, 1 + Math.floor(rnd() * 3), pick([null, t()])), (a: T) => F.layerNorm(a, [Math.floor(rnd() * 4)])])(x),
   losses: (x) => pick([F.mseLoss, F.l1Loss, F.nllLoss, F.binaryCrossEntropy, F.binaryCrossEntropyWithLogits, F.klDiv, F.huberLoss, F.crossEntropy, F.cosineSimilarity])(x, t()),

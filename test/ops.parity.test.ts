@@ -88,6 +88,20 @@ describe('tensor ops against PyTorch (float64, 1e-10; integers and booleans exac
 });
 
 describe('bad input to the new ops is a clear error, never a crash', () => {
+  test('interpolate', () => {
+    torch.tidy(() => {
+      const img = torch.randn([1, 2, 4, 5]), F = torch.nn.functional;
+      expect(() => F.interpolate(img, { size: 3, scaleFactor: 2 })).toThrow('interpolate: give either size or scaleFactor (one of them)');
+      expect(() => F.interpolate(img, {})).toThrow(/give either size or scaleFactor/);
+      expect(() => F.interpolate(img, { size: 3, mode: 'linear' })).toThrow('interpolate: got 4-D input, but linear mode needs 3-D input');
+      expect(() => F.interpolate(img, { size: 3, alignCorners: true })).toThrow(/alignCorners can only be set with the interpolating modes/);
+      expect(() => F.interpolate(img, { size: 3, mode: 'cubic' as never })).toThrow(/unknown mode 'cubic'/);
+      expect(() => F.interpolate(img, { scaleFactor: [2, 2, 2] })).toThrow('interpolate: scaleFactor has 3 entries for 2 spatial dims');
+      expect(() => F.interpolate(img, { scaleFactor: 0 })).toThrow(/scaleFactor must be > 0/);
+      expect(() => F.interpolate(torch.randn([4, 5]), { size: 3 })).toThrow(/got 2-D/);
+      expect(() => new torch.nn.Upsample({})).toThrow(/give either size or scaleFactor/);
+    });
+  });
   test('indexing', () => {
     torch.tidy(() => {
       const x = torch.randn([3, 4]);

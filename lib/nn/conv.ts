@@ -112,6 +112,20 @@ export class AdaptiveAvgPool1d extends Module {
   forward(x: Tensor): Tensor { return F.adaptiveAvgPool1d(x, this.outputSize); }
   protected override extraRepr(): string { return `outputSize=${JSON.stringify(this.outputSize)}`; }
 }
+/** nn.Upsample: F.interpolate with fixed options. */
+export class Upsample extends Module {
+  constructor(readonly options: F.InterpolateOptions) {
+    super();
+    if ((options.size == null) === (options.scaleFactor == null)) throw new Error('Upsample: give either size or scaleFactor (one of them)');
+  }
+  forward(x: Tensor): Tensor {
+    return F.interpolate(x, this.options);
+  }
+  protected override extraRepr(): string {
+    const o = this.options;
+    return `${o.size != null ? `size=${JSON.stringify(o.size)}` : `scaleFactor=${JSON.stringify(o.scaleFactor)}`}, mode='${o.mode ?? 'nearest'}'`;
+  }
+}
 export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: Size) { super(); }
   forward(x: Tensor): Tensor { return F.adaptiveAvgPool2d(x, this.outputSize); }

@@ -202,6 +202,59 @@ export const avgPool1d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { cou
 export const avgPool2d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { countIncludePad?: boolean } = {}) => avgPool(2, x, kernelSize, opts);
 export const adaptiveAvgPool1d = (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 1, 'adaptiveAvgPool1d outputSize'), 1));
 export const adaptiveAvgPool2d = (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 2, 'adaptiveAvgPool2d outputSize'), 2));
+export const adaptiveAvgPool3d = (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 3, 'adaptiveAvgPool3d outputSize'), 3));
+
+// ---------- resampling ----------
+export type InterpolateMode = 'nearest' | 'nearest-exact' | 'linear' | 'bilinear' | 'bicubic' | 'trilinear' | 'area';
+export interface InterpolateOptions {
+  /** the output's spatial size (one number for every dim, or one each) */
+  size?: Size;
+  /** or: each spatial size is multiplied by this (and floored) */
+  scaleFactor?: number | number[];
+  /** default 'nearest' */
+  mode?: InterpolateMode;
+  /** linear modes only: corner pixels' centres aligned (false by default, as PyTorch) */
+  alignCorners?: boolean;
+  /** with scaleFactor: compute the output size and resample by it, not by the scale given */
+  recomputeScaleFactor?: boolean;
+}
+// The kernel family of each mode (native/nn.cc upsample) and, for linear modes, the spatial dims it needs.
+const INTERPOLATE_KERNEL: Record<string, number> = { nearest: 0, 'nearest-exact': 1, linear: 2, bilinear: 2, trilinear: 2, bicubic: 3 };
+const LINEAR_DIMS: Record<string, number> = { linear: 1, bilinear: 2, bicubic: 2, trilinear: 3 };
+
+/**
+ * F.interpolate: resizes (N, C, L), (N, C, H, W) or (N, C, D, H, W) to size, or by scaleFactor,
+ * with PyTorch's kernels and coordinate rules ('area' is adaptive average pooling).
+ */
+export function interpolate(x: Tensor, opts: InterpolateOptions = {}): Tensor {
+  const mode = opts.mode ?? 'nearest';
+  const nd = x.ndim - 2;
+  if (!(mode in INTERPOLATE_KERNEL) && mode !== 'area') {
+    throw new Error(`interpolate: unknown mode '${mode}'; use nearest, nearest-exact, linear, bilinear, bicubic, trilinear or area`);
+  }
+  if (nd < 1 || nd > 3) throw new Error(`interpolate: input must be (N, C, L), (N, C, H, W) or (N, C, D, H, W); got ${x.ndim}-D`);
+  const linearDims = LINEAR_DIMS[mode];
+  if (opts.alignCorners !== undefined && linearDims === undefined) {
+    throw new Error('interpolate: alignCorners can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear');
+  }
+  if (linearDims !== undefined && linearDims !== nd) throw new Error(`interpolate: got ${x.ndim}-D input, but ${mode} mode needs ${linearDims + 2}-D input`);
+  if ((opts.size == null) === (opts.scaleFactor == null)) throw new Error('interpolate: give either size or scaleFactor (one of them)');
+  let size = opts.size != null ? sizes(opts.size, nd, 'interpolate size') : null;
+  let scales: number[] | null = null;
+  if (opts.scaleFactor != null) {
+    const sf = opts.scaleFactor;
+    scales = typeof sf === 'number' ? new Array(nd).fill(sf) : sf;
+    if (scales.length !== nd) throw new Error(`interpolate: scaleFactor has ${scales.length} entries for ${nd} spatial dims`);
+    if (scales.some((v) => !(v > 0))) throw new Error(`interpolate: scaleFactor must be > 0, got [${scales}]`);
+    if (opts.recomputeScaleFactor || mode === 'area') {
+      const shape = x.shape;
+      size = scales.map((v, k) => Math.floor(shape[k + 2] * v));
+      scales = null;
+    }
+  }
+  if (mode === 'area') return wrap(native.adaptiveAvgPool(id(x), size, nd));
+  return wrap(native.upsample(id(x), INTERPOLATE_KERNEL[mode], size, scales, opts.alignCorners ?? false));
+}
 
 // ---------- normalization ----------
 /**

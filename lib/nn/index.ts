@@ -8,7 +8,7 @@ export { Linear, Conv1D, LayerNorm, Embedding, Dropout } from './layers';
 export { Sequential, Identity, Flatten } from './containers';
 export type { TensorModule } from './containers';
 export { ReLU, GELU, SiLU, Mish, Tanh, Sigmoid, LeakyReLU, ELU, Softplus, Softmax, LogSoftmax } from './activation';
-export { Conv1d, Conv2d, MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d } from './conv';
+export { Conv1d, Conv2d, MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d, Upsample } from './conv';
 export type { ConvLayerOptions } from './conv';
 export { BatchNorm1d, BatchNorm2d, GroupNorm, RMSNorm } from './norm';
 export type { BatchNormOptions } from './norm';

@@ -25,6 +25,9 @@ let warnedNoGradInputs = false;
  * function's gradients reach the tensors it uses as PyTorch's reentrant checkpoint does: only
  * when some argument needs a gradient.
  */
+export function checkpoint<R extends Outputs>(fn: (...args: never[]) => R, ...args: unknown[]): R;
+/** A module's forward under checkpoint (its result typed as a Tensor unless R says otherwise). */
+export function checkpoint<R extends Outputs = Tensor>(module: HasForwardAndParameters, ...args: unknown[]): R;
 export function checkpoint<R extends Outputs>(fn: ((...args: never[]) => R) | HasForwardAndParameters, ...args: unknown[]): R {
   const isModule = typeof fn === 'object' && fn !== null && typeof fn.forward === 'function' && typeof fn.parameters === 'function';
   const run = isModule ? (...a: unknown[]) => (fn as HasForwardAndParameters).forward(...(a as never[])) as R : (fn as (...a: unknown[]) => R);

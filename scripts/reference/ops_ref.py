@@ -15,6 +15,7 @@ import math
 import sys
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
@@ -40,7 +41,7 @@ def as_tensors(r):
 
 
 def compile_case(src):
-    env = {"torch": torch, "F": F, "math": math}
+    env = {"torch": torch, "F": F, "nn": nn, "math": math}
     if src.lstrip().startswith("def "):
         exec(src, env)
         return env["f"]
