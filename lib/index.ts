@@ -7,7 +7,8 @@ import * as lora from './lora';
 import * as data from './data';
 import * as optim from './optim';
 import * as train from './train';
-export { nn, io, lora, data, optim, train };
+import * as distributions from './distributions';
+export { nn, io, lora, data, optim, train, distributions };
 /** torch.save / torch.load: tensors by name, in PyTorch's format or safetensors (lib/io/saveload.ts). */
 export { save, load } from './io/saveload';
 /** torch.jit.load: TorchScript modules from Python, run as they are (lib/nn/jit.ts). */

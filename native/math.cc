@@ -64,6 +64,12 @@ OP1(lgamma, a.lgamma())
 OP1(digamma, a.digamma())
 // bernoulli(p): a fresh draw per element (no gradient flows through a sample)
 OP1(bernoulli, at::bernoulli(a))
+// The samplers behind torch.distributions (Poisson, Gamma, Dirichlet), with libtorch's gradients
+// where it has them (_standard_gamma's), and Dirichlet's reparameterization gradient.
+OP1(poisson, at::poisson(a))
+OP1(standardGamma, at::_standard_gamma(a))
+OP1(sampleDirichlet, at::_sample_dirichlet(a))
+OP3(dirichletGrad, at::_dirichlet_grad(a, b, c))
 // logit(x, eps|null): log(p / (1 - p)), p clamped to [eps, 1 - eps] when eps is given
 Napi::Value logit(const Napi::CallbackInfo& info) {
   const at::Tensor& a = T0;
@@ -351,6 +357,7 @@ void registerMath(Registrar& r) {
   R(matmul); R(mm); R(bmm); R(addmm); R(baddbmm); R(outer);
   R(add_); R(addScalar_); R(sub_); R(mul_); R(mulScalar_); R(div_); R(divScalar_);
   R(addcmul_); R(addmm_); R(addcdiv_); R(lerp_); R(lerpTensor_); R(copy_); R(zero_); R(fill_);
+  R(poisson); R(standardGamma); R(sampleDirichlet); R(dirichletGrad);
   R(normal_); R(uniform_); R(sqrt_); R(clampMax_); R(maskedFill_);
   R(clamp_); R(relu_); R(exp_); R(log_); R(abs_); R(neg_); R(tanh_); R(sigmoid_); R(erfinv_); R(powScalar_);
   R(subScalar_); R(fillDiagonal_); R(bernoulli_); R(exponential_); R(random_); R(scatter_); R(scatterScalar_);

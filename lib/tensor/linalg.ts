@@ -15,6 +15,9 @@ export function slogdet(A: Tensor): { sign: Tensor; logabsdet: Tensor } {
 export const solve = (A: Tensor, B: Tensor) => wrap(native.linalgSolve(id(A), id(B)));
 /** L with A = L Lᴴ (upper: U with A = Uᴴ U). */
 export const cholesky = (A: Tensor, opts: { upper?: boolean } = {}) => wrap(native.linalgCholesky(id(A), opts.upper ?? false));
+/** X with A X = B (left, default) or X A = B, A triangular: lower unless upper. */
+export const solveTriangular = (A: Tensor, B: Tensor, opts: { upper: boolean; left?: boolean; unitriangular?: boolean }) =>
+  wrap(native.linalgSolveTriangular(id(A), id(B), opts.upper, opts.left ?? true, opts.unitriangular ?? false));
 export const pinv = (A: Tensor, opts: { rcond?: number; hermitian?: boolean } = {}) =>
   wrap(native.linalgPinv(id(A), opts.rcond ?? 1e-15, opts.hermitian ?? false));
 export const matrixExp = (A: Tensor) => wrap(native.linalgMatrixExp(id(A)));

@@ -99,3 +99,7 @@ export const trilIndices = (row: number, col: number, offset = 0) => wrap(native
 export const triuIndices = (row: number, col: number, offset = 0) => wrap(native.triuIndices(row, col, offset));
 /** 1 where a draw falls below p (a tensor of probabilities), else 0, in p's dtype: torch.bernoulli. */
 export const bernoulli = (p: Tensor) => wrap(native.bernoulli(id(p)));
+/** A Poisson draw per element with that rate (torch.poisson). */
+export const poisson = (rates: Tensor) => wrap(native.poisson(id(rates)));
+/** The inverse of A = L Lᵀ from its Cholesky factor L (upper: from U with A = Uᵀ U), torch.cholesky_inverse. */
+export const choleskyInverse = (L: Tensor, upper = false) => wrap(native.choleskyInverse(id(L), upper));

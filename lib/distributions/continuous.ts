@@ -1,0 +1,507 @@
+// Continuous distributions: Normal, LogNormal, Uniform, Exponential, Laplace, Gamma, Beta,
+// Dirichlet, MultivariateNormal, as PyTorch's (same formulas, same draws from the same seed).
+import { Tensor } from '../tensor/tensor';
+import { randn, rand, empty, eye, zerosLike } from '../tensor/creation';
+import { matmul, stack, choleskyInverse } from '../tensor/ops';
+import { native } from '../tensor/native';
+import { _wrap as wrap, _id as id } from '../tensor/tensor';
+import { Function, FunctionCtx } from '../tensor/function';
+import * as linalg from '../tensor/linalg';
+import { Distribution, Param, Shape, Constraint, constraints, broadcastAll, broadcastShapes, finfoEps, finfoTiny } from './distribution';
+
+const LOG_SQRT_2PI = Math.log(Math.sqrt(2 * Math.PI));
+const isNumber = (v: unknown): v is number => typeof v === 'number';
+
+export class Normal extends Distribution {
+  readonly loc: Tensor;
+  readonly scale: Tensor;
+  protected override get argConstraints() {
+    return { loc: constraints.real, scale: constraints.positive };
+  }
+  override get support(): Constraint {
+    return constraints.real;
+  }
+  override get hasRsample() {
+    return true;
+  }
+  constructor(loc: Param, scale: Param, opts: { validateArgs?: boolean } = {}) {
+    const [l, s] = broadcastAll(loc, scale);
+    super(isNumber(loc) && isNumber(scale) ? [] : l.shape, [], opts.validateArgs);
+    this.loc = l;
+    this.scale = s;
+    this.checkArgs();
+  }
+  override get mean() {
+    return this.loc;
+  }
+  override get mode() {
+    return this.loc;
+  }
+  override get stddev() {
+    return this.scale;
+  }
+  override get variance() {
+    return this.scale.pow(2);
+  }
+  override rsample(sampleShape: Shape = []): Tensor {
+    const eps = randn(this.extendedShape(sampleShape), { dtype: this.loc.dtype, device: this.loc.device });
+    return this.loc.add(eps.mul(this.scale));
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const variance = this.scale.pow(2);
+    return value.sub(this.loc).pow(2).neg().div(variance.mul(2)).sub(this.scale.log()).sub(LOG_SQRT_2PI);
+  }
+  override cdf(value: Tensor): Tensor {
+    this.validateSample(value);
+    return value.sub(this.loc).mul(this.scale.reciprocal()).div(Math.SQRT2).erf().add(1).mul(0.5);
+  }
+  override icdf(value: Tensor): Tensor {
+    return this.loc.add(this.scale.mul(value.mul(2).sub(1).erfinv()).mul(Math.SQRT2));
+  }
+  override entropy(): Tensor {
+    return this.scale.log().add(0.5 + 0.5 * Math.log(2 * Math.PI));
+  }
+}
+
+/** exp of a Normal(loc, scale) (PyTorch's TransformedDistribution of Normal by ExpTransform). */
+export class LogNormal extends Distribution {
+  readonly baseDist: Normal;
+  protected override get argConstraints() {
+    return { loc: constraints.real, scale: constraints.positive };
+  }
+  override get support(): Constraint {
+    return constraints.positive;
+  }
+  override get hasRsample() {
+    return true;
+  }
+  constructor(loc: Param, scale: Param, opts: { validateArgs?: boolean } = {}) {
+    const base = new Normal(loc, scale, opts);
+    super(base.batchShape, [], opts.validateArgs);
+    this.baseDist = base;
+  }
+  get loc() {
+    return this.baseDist.loc;
+  }
+  get scale() {
+    return this.baseDist.scale;
+  }
+  override get mean() {
+    return this.loc.add(this.scale.pow(2).div(2)).exp();
+  }
+  override get mode() {
+    return this.loc.sub(this.scale.pow(2)).exp();
+  }
+  override get variance() {
+    const s2 = this.scale.pow(2);
+    return s2.expm1().mul(this.loc.mul(2).add(s2).exp());
+  }
+  override rsample(sampleShape: Shape = []): Tensor {
+    return this.baseDist.rsample(sampleShape).exp();
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const x = value.log(); // the inverse of exp; log|d exp(x)/dx| = x
+    return this.baseDist.logProb(x).sub(x);
+  }
+  override cdf(value: Tensor): Tensor {
+    return this.baseDist.cdf(value.log());
+  }
+  override icdf(value: Tensor): Tensor {
+    return this.baseDist.icdf(value).exp();
+  }
+  override entropy(): Tensor {
+    return this.baseDist.entropy().add(this.loc);
+  }
+}
+
+export class Uniform extends Distribution {
+  readonly low: Tensor;
+  readonly high: Tensor;
+  override get support(): Constraint {
+    return constraints.interval(this.low, this.high);
+  }
+  override get hasRsample() {
+    return true;
+  }
+  constructor(low: Param, high: Param, opts: { validateArgs?: boolean } = {}) {
+    const [lo, hi] = broadcastAll(low, high);
+    super(isNumber(low) && isNumber(high) ? [] : lo.shape, [], opts.validateArgs);
+    this.low = lo;
+    this.high = hi;
+    if (this.validateArgs && !(lo.lt(hi).all().item() as boolean)) throw new Error('Uniform is not defined when low>= high');
+  }
+  override get mean() {
+    return this.high.add(this.low).div(2);
+  }
+  override get mode() {
+    return this.high.mul(NaN);
+  }
+  override get stddev() {
+    return this.high.sub(this.low).div(Math.sqrt(12));
+  }
+  override get variance() {
+    return this.high.sub(this.low).pow(2).div(12);
+  }
+  override rsample(sampleShape: Shape = []): Tensor {
+    const u = rand(this.extendedShape(sampleShape), { dtype: this.low.dtype, device: this.low.device });
+    return this.low.add(u.mul(this.high.sub(this.low)));
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const lb = this.low.le(value).to({ dtype: this.low.dtype }), ub = this.high.gt(value).to({ dtype: this.low.dtype });
+    return lb.mul(ub).log().sub(this.high.sub(this.low).log());
+  }
+  override cdf(value: Tensor): Tensor {
+    this.validateSample(value);
+    return value.sub(this.low).div(this.high.sub(this.low)).clamp(0, 1);
+  }
+  override icdf(value: Tensor): Tensor {
+    return value.mul(this.high.sub(this.low)).add(this.low);
+  }
+  override entropy(): Tensor {
+    return this.high.sub(this.low).log();
+  }
+}
+
+export class Exponential extends Distribution {
+  readonly rate: Tensor;
+  protected override get argConstraints() {
+    return { rate: constraints.positive };
+  }
+  override get support(): Constraint {
+    return constraints.nonnegative;
+  }
+  override get hasRsample() {
+    return true;
+  }
+  constructor(rate: Param, opts: { validateArgs?: boolean } = {}) {
+    const [r] = broadcastAll(rate);
+    super(isNumber(rate) ? [] : r.shape, [], opts.validateArgs);
+    this.rate = r;
+    this.checkArgs();
+  }
+  override get mean() {
+    return this.rate.reciprocal();
+  }
+  override get mode() {
+    return zerosLike(this.rate);
+  }
+  override get stddev() {
+    return this.rate.reciprocal();
+  }
+  override get variance() {
+    return this.rate.pow(-2);
+  }
+  override rsample(sampleShape: Shape = []): Tensor {
+    return empty(this.extendedShape(sampleShape), { dtype: this.rate.dtype, device: this.rate.device }).exponential_().div(this.rate);
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    return this.rate.log().sub(this.rate.mul(value));
+  }
+  override cdf(value: Tensor): Tensor {
+    this.validateSample(value);
+    return this.rate.neg().mul(value).exp().neg().add(1);
+  }
+  override icdf(value: Tensor): Tensor {
+    return value.neg().add(1).log().neg().div(this.rate);
+  }
+  override entropy(): Tensor {
+    return this.rate.log().neg().add(1);
+  }
+}
+
+export class Laplace extends Distribution {
+  readonly loc: Tensor;
+  readonly scale: Tensor;
+  protected override get argConstraints() {
+    return { loc: constraints.real, scale: constraints.positive };
+  }
+  override get support(): Constraint {
+    return constraints.real;
+  }
+  override get hasRsample() {
+    return true;
+  }
+  constructor(loc: Param, scale: Param, opts: { validateArgs?: boolean } = {}) {
+    const [l, s] = broadcastAll(loc, scale);
+    super(isNumber(loc) && isNumber(scale) ? [] : l.shape, [], opts.validateArgs);
+    this.loc = l;
+    this.scale = s;
+    this.checkArgs();
+  }
+  override get mean() {
+    return this.loc;
+  }
+  override get mode() {
+    return this.loc;
+  }
+  override get variance() {
+    return this.scale.pow(2).mul(2);
+  }
+  override get stddev() {
+    return this.scale.mul(Math.SQRT2);
+  }
+  override rsample(sampleShape: Shape = []): Tensor {
+    const u = empty(this.extendedShape(sampleShape), { dtype: this.loc.dtype, device: this.loc.device }).uniform_(finfoEps(this.loc.dtype) - 1, 1);
+    return this.loc.sub(this.scale.mul(u.sign()).mul(u.abs().neg().log1p()));
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    return this.scale.mul(2).log().neg().sub(value.sub(this.loc).abs().div(this.scale));
+  }
+  override cdf(value: Tensor): Tensor {
+    this.validateSample(value);
+    const d = value.sub(this.loc);
+    return d.sign().mul(0.5).mul(d.abs().neg().div(this.scale).expm1()).neg().add(0.5);
+  }
+  override icdf(value: Tensor): Tensor {
+    const term = value.sub(0.5);
+    return this.loc.sub(this.scale.mul(term.sign()).mul(term.abs().mul(-2).log1p()));
+  }
+  override entropy(): Tensor {
+    return this.scale.mul(2).log().add(1);
+  }
+}
+
+export class Gamma extends Distribution {
+  readonly concentration: Tensor;
+  readonly rate: Tensor;
+  protected override get argConstraints() {
+    return { concentration: constraints.positive, rate: constraints.positive };
+  }
+  override get support(): Constraint {
+    return constraints.nonnegative;
+  }
+  override get hasRsample() {
+    return true;
+  }
+  constructor(concentration: Param, rate: Param, opts: { validateArgs?: boolean } = {}) {
+    const [c, r] = broadcastAll(concentration, rate);
+    super(isNumber(concentration) && isNumber(rate) ? [] : c.shape, [], opts.validateArgs);
+    this.concentration = c;
+    this.rate = r;
+    this.checkArgs();
+  }
+  override get mean() {
+    return this.concentration.div(this.rate);
+  }
+  override get mode() {
+    return this.concentration.sub(1).div(this.rate).clamp(0);
+  }
+  override get variance() {
+    return this.concentration.div(this.rate.pow(2));
+  }
+  override rsample(sampleShape: Shape = []): Tensor {
+    const shape = this.extendedShape(sampleShape);
+    const value = wrap(native.standardGamma(id(this.concentration.expand(shape)))).div(this.rate.expand(shape));
+    value.detach().clamp_(finfoTiny(value.dtype)); // in place, outside autograd, as PyTorch
+    return value;
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const c = this.concentration;
+    return c.xlogy(this.rate).add(c.sub(1).xlogy(value)).sub(this.rate.mul(value)).sub(c.lgamma());
+  }
+  override entropy(): Tensor {
+    const c = this.concentration;
+    return c.sub(this.rate.log()).add(c.lgamma()).add(c.neg().add(1).mul(c.digamma()));
+  }
+}
+
+// A Dirichlet draw with its reparameterization gradient (libtorch's _dirichlet_grad), as
+// PyTorch's _Dirichlet Function.
+class DirichletSample extends Function {
+  static forward(ctx: FunctionCtx, concentration: Tensor): Tensor {
+    const x = wrap(native.sampleDirichlet(id(concentration)));
+    ctx.saveForBackward(x, concentration);
+    return x;
+  }
+  static backward(ctx: FunctionCtx, gradOutput: Tensor): Tensor {
+    const [x, concentration] = ctx.savedTensors as Tensor[];
+    const total = concentration.sum(-1, true).expand(concentration.shape);
+    const grad = wrap(native.dirichletGrad(id(x), id(concentration), id(total)));
+    return grad.mul(gradOutput.sub(x.mul(gradOutput).sum(-1, true)));
+  }
+}
+
+export class Dirichlet extends Distribution {
+  readonly concentration: Tensor;
+  protected override get argConstraints() {
+    return { concentration: constraints.positiveVector };
+  }
+  override get support(): Constraint {
+    return constraints.simplex;
+  }
+  override get hasRsample() {
+    return true;
+  }
+  constructor(concentration: Tensor, opts: { validateArgs?: boolean } = {}) {
+    if (!(concentration instanceof Tensor) || concentration.ndim < 1) throw new Error('Dirichlet: concentration must be a tensor of at least one dimension');
+    const shape = concentration.shape;
+    super(shape.slice(0, -1), shape.slice(-1), opts.validateArgs);
+    this.concentration = concentration;
+    this.checkArgs();
+  }
+  override get mean() {
+    return this.concentration.div(this.concentration.sum(-1, true));
+  }
+  override get variance() {
+    const c = this.concentration, c0 = c.sum(-1, true);
+    return c.mul(c0.sub(c)).div(c0.pow(2).mul(c0.add(1)));
+  }
+  override rsample(sampleShape: Shape = []): Tensor {
+    return DirichletSample.apply(this.concentration.expand(this.extendedShape(sampleShape)));
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const c = this.concentration;
+    return value.log().mul(c.sub(1)).sum(-1).add(c.sum(-1).lgamma()).sub(c.lgamma().sum(-1));
+  }
+  override entropy(): Tensor {
+    const c = this.concentration, k = c.shape[c.ndim - 1], a0 = c.sum(-1);
+    return c.lgamma().sum(-1).sub(a0.lgamma()).sub(a0.neg().add(k).mul(a0.digamma())).sub(c.sub(1).mul(c.digamma()).sum(-1));
+  }
+}
+
+export class Beta extends Distribution {
+  /** @internal Beta(a, b) is the first coordinate of Dirichlet([a, b]) */
+  readonly dirichlet: Dirichlet;
+  protected override get argConstraints() {
+    return { concentration1: constraints.positive, concentration0: constraints.positive };
+  }
+  override get support(): Constraint {
+    return constraints.unitInterval;
+  }
+  override get hasRsample() {
+    return true;
+  }
+  constructor(concentration1: Param, concentration0: Param, opts: { validateArgs?: boolean } = {}) {
+    const [c1, c0] = broadcastAll(concentration1, concentration0);
+    const dirichlet = new Dirichlet(stack([c1, c0], -1), opts);
+    super(dirichlet.batchShape, [], opts.validateArgs);
+    this.dirichlet = dirichlet;
+  }
+  get concentration1() {
+    return this.dirichlet.concentration.select(-1, 0);
+  }
+  get concentration0() {
+    return this.dirichlet.concentration.select(-1, 1);
+  }
+  override get mean() {
+    return this.concentration1.div(this.concentration1.add(this.concentration0));
+  }
+  override get variance() {
+    const a = this.concentration1, b = this.concentration0, total = a.add(b);
+    return a.mul(b).div(total.pow(2).mul(total.add(1)));
+  }
+  override rsample(sampleShape: Shape = []): Tensor {
+    return this.dirichlet.rsample(sampleShape).select(-1, 0);
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    return this.dirichlet.logProb(stack([value, value.neg().add(1)], -1));
+  }
+  override entropy(): Tensor {
+    return this.dirichlet.entropy();
+  }
+}
+
+type MvnMatrix = { covarianceMatrix: Tensor } | { precisionMatrix: Tensor } | { scaleTril: Tensor };
+
+/**
+ * MultivariateNormal(loc, { covarianceMatrix } | { precisionMatrix } | { scaleTril }): batched
+ * over leading dims; everything goes through the lower Cholesky factor, as PyTorch's.
+ */
+export class MultivariateNormal extends Distribution {
+  readonly loc: Tensor;
+  /** @internal the lower Cholesky factor of the covariance, not broadcast */
+  readonly unbroadcastedScaleTril: Tensor;
+  private readonly given: 'covarianceMatrix' | 'precisionMatrix' | 'scaleTril';
+  private readonly givenMatrix: Tensor;
+  protected override get argConstraints(): Record<string, Constraint> {
+    const matrix = this.given === 'scaleTril' ? constraints.lowerCholesky : constraints.positiveDefinite;
+    return { loc: constraints.realVector, [this.given]: matrix };
+  }
+  override get support(): Constraint {
+    return constraints.realVector;
+  }
+  override get hasRsample() {
+    return true;
+  }
+  constructor(loc: Tensor, matrix: MvnMatrix, opts: { validateArgs?: boolean } = {}) {
+    if (!(loc instanceof Tensor) || loc.ndim < 1) throw new Error('MultivariateNormal: loc must be at least one-dimensional');
+    const keys = Object.keys(matrix ?? {}).filter((k) => (matrix as Record<string, unknown>)[k] != null);
+    if (keys.length !== 1 || !['covarianceMatrix', 'precisionMatrix', 'scaleTril'].includes(keys[0])) {
+      throw new Error('MultivariateNormal: exactly one of covarianceMatrix, precisionMatrix or scaleTril may be specified');
+    }
+    const given = keys[0] as 'covarianceMatrix' | 'precisionMatrix' | 'scaleTril';
+    const m = (matrix as Record<string, Tensor>)[given];
+    if (m.ndim < 2) throw new Error(`MultivariateNormal: ${given} must be at least two-dimensional, with optional leading batch dimensions`);
+    const batchShape = broadcastShapes(m.shape.slice(0, -2), loc.shape.slice(0, -1));
+    const n = loc.shape[loc.ndim - 1];
+    super(batchShape, [n], opts.validateArgs);
+    this.given = given;
+    this.givenMatrix = m.expand([...batchShape, -1, -1]);
+    this.loc = loc.expand([...batchShape, -1]);
+    this.checkArgs();
+    this.unbroadcastedScaleTril = given === 'scaleTril' ? m : given === 'covarianceMatrix' ? linalg.cholesky(m) : precisionToScaleTril(m);
+  }
+  get scaleTril(): Tensor {
+    return this.given === 'scaleTril' ? this.givenMatrix : this.unbroadcastedScaleTril.expand(this.matrixShape());
+  }
+  get covarianceMatrix(): Tensor {
+    if (this.given === 'covarianceMatrix') return this.givenMatrix;
+    const L = this.unbroadcastedScaleTril;
+    return L.matmul(L.transpose(-2, -1)).expand(this.matrixShape());
+  }
+  get precisionMatrix(): Tensor {
+    return this.given === 'precisionMatrix' ? this.givenMatrix : choleskyInverse(this.unbroadcastedScaleTril).expand(this.matrixShape());
+  }
+  private matrixShape(): Shape {
+    return [...this.batchShape, ...this.eventShape, ...this.eventShape];
+  }
+  override get mean() {
+    return this.loc;
+  }
+  override get mode() {
+    return this.loc;
+  }
+  override get variance() {
+    return this.unbroadcastedScaleTril.pow(2).sum(-1).expand([...this.batchShape, ...this.eventShape]);
+  }
+  override rsample(sampleShape: Shape = []): Tensor {
+    const eps = randn(this.extendedShape(sampleShape), { dtype: this.loc.dtype, device: this.loc.device });
+    return this.loc.add(matmul(this.unbroadcastedScaleTril, eps.unsqueeze(-1)).squeeze(-1));
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const diff = value.sub(this.loc);
+    const M = mahalanobis(this.unbroadcastedScaleTril, diff);
+    return M.add(this.eventShape[0] * Math.log(2 * Math.PI)).mul(-0.5).sub(halfLogDet(this.unbroadcastedScaleTril));
+  }
+  override entropy(): Tensor {
+    const H = halfLogDet(this.unbroadcastedScaleTril).add(0.5 * this.eventShape[0] * (1 + Math.log(2 * Math.PI)));
+    return this.batchShape.length ? H.expand(this.batchShape) : H;
+  }
+}
+
+/** log det of the covariance / 2, from its Cholesky factor */
+export const halfLogDet = (L: Tensor) => L.diagonal(0, -2, -1).log().sum(-1);
+
+/** x^T (L L^T)^-1 x over the last dim, L broadcast over x's batch dims */
+export function mahalanobis(L: Tensor, x: Tensor): Tensor {
+  const n = x.shape[x.ndim - 1];
+  const batch = broadcastShapes(L.shape.slice(0, -2), x.shape.slice(0, -1));
+  const solved = linalg.solveTriangular(L.expand([...batch, n, n]), x.expand([...batch, n]).unsqueeze(-1), { upper: false });
+  return solved.squeeze(-1).pow(2).sum(-1);
+}
+
+function precisionToScaleTril(P: Tensor): Tensor {
+  const Lf = linalg.cholesky(P.flip([-2, -1]));
+  const Linv = Lf.flip([-2, -1]).transpose(-2, -1);
+  const I = eye(P.shape[P.ndim - 1], undefined, { dtype: P.dtype, device: P.device });
+  return linalg.solveTriangular(Linv, I, { upper: false });
+}

@@ -1,0 +1,208 @@
+// torch.distributions' base class, constraints and helpers. Formulas, sampling order (so that
+// the same seed draws the same numbers) and argument validation follow PyTorch's
+// torch/distributions; each class cites nothing but reproduces its Python counterpart.
+import { Tensor } from '../tensor/tensor';
+import { tensor } from '../tensor/creation';
+import { noGrad } from '../tensor/runtime';
+import { tidy } from '../tensor/scope';
+import { defaults } from '../tensor/dtype';
+import * as linalg from '../tensor/linalg';
+
+export type Shape = number[];
+/** A parameter: a tensor, or a number (made a tensor of the other parameters' dtype, or the default dtype). */
+export type Param = Tensor | number;
+
+/** A set of valid values: check(x) is true where x is in it (over the last eventDim dims). */
+export interface Constraint {
+  readonly name: string;
+  readonly eventDim: number;
+  check(x: Tensor): Tensor;
+}
+const constraint = (name: string, check: (x: Tensor) => Tensor, eventDim = 0): Constraint => ({ name, check, eventDim });
+
+export const constraints = {
+  real: constraint('Real()', (x) => x.eq(x)),
+  positive: constraint('GreaterThan(lower_bound=0.0)', (x) => x.gt(0)),
+  nonnegative: constraint('GreaterThanEq(lower_bound=0.0)', (x) => x.ge(0)),
+  unitInterval: constraint('Interval(lower_bound=0.0, upper_bound=1.0)', (x) => x.ge(0).logicalAnd(x.le(1))),
+  boolean: constraint('Boolean()', (x) => x.eq(0).logicalOr(x.eq(1))),
+  nonnegativeInteger: constraint('IntegerGreaterThan(lower_bound=0)', (x) => x.remainder(1).eq(0).logicalAnd(x.ge(0))),
+  integerInterval: (low: number, high: number) =>
+    constraint(`IntegerInterval(lower_bound=${low}, upper_bound=${high})`, (x) => x.remainder(1).eq(0).logicalAnd(x.ge(low)).logicalAnd(x.le(high))),
+  interval: (low: Tensor, high: Tensor) => constraint('Interval(lower_bound=low, upper_bound=high)', (x) => x.ge(low).logicalAnd(x.le(high))),
+  realVector: constraint('IndependentConstraint(Real(), 1)', (x) => x.eq(x).all(-1), 1),
+  positiveVector: constraint('IndependentConstraint(GreaterThan(lower_bound=0.0), 1)', (x) => x.gt(0).all(-1), 1),
+  simplex: constraint('Simplex()', (x) => x.ge(0).all(-1).logicalAnd(x.sum(-1).sub(1).abs().lt(1e-6)), 1),
+  positiveDefinite: constraint('PositiveDefinite()', (x) => {
+    const symmetric = x.isclose(x.transpose(-2, -1), { atol: 1e-6 }).all(-1).all(-1);
+    return symmetric.logicalAnd(linalg.eigvalsh(x).gt(0).all(-1));
+  }, 2),
+  lowerCholesky: constraint('LowerCholesky()', (x) => {
+    const lower = x.tril().eq(x).flatten(-2).all(-1);
+    return lower.logicalAnd(x.diagonal(0, -2, -1).gt(0).all(-1));
+  }, 2),
+};
+
+/** torch.broadcast_shapes. */
+export function broadcastShapes(...shapes: Shape[]): Shape {
+  const n = Math.max(0, ...shapes.map((s) => s.length));
+  const out: Shape = new Array(n).fill(1);
+  for (const s of shapes) {
+    for (let k = 0; k < s.length; k++) {
+      const i = n - s.length + k, d = s[k];
+      if (out[i] === 1) out[i] = d;
+      else if (d !== 1 && d !== out[i]) throw new Error(`shapes [${shapes.map((x) => `[${x}]`).join(', ')}] cannot be broadcast together`);
+    }
+  }
+  return out;
+}
+
+/** PyTorch's broadcast_all: numbers become tensors (dtype and device of the first tensor), then all broadcast. */
+export function broadcastAll(...values: Param[]): Tensor[] {
+  const first = values.find((v): v is Tensor => v instanceof Tensor);
+  const made = values.map((v) => {
+    if (v instanceof Tensor) return v;
+    if (typeof v !== 'number') throw new Error('distribution parameters must be numbers or tensors');
+    return tensor(v, { dtype: first?.dtype ?? defaults.floatDtype, device: first?.device ?? defaults.device });
+  });
+  const shape = broadcastShapes(...made.map((t) => t.shape));
+  return made.map((t) => t.expand(shape));
+}
+
+const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, k) => d === b[k]);
+const fmt = (s: Shape) => `[${s.join(', ')}]`;
+
+let defaultValidateArgs = true;
+
+export abstract class Distribution {
+  /** PyTorch's Distribution.set_default_validate_args: whether new distributions check their parameters and values. */
+  static setDefaultValidateArgs(value: boolean): void {
+    defaultValidateArgs = value;
+  }
+
+  readonly batchShape: Shape;
+  readonly eventShape: Shape;
+  readonly validateArgs: boolean;
+  /** the parameters' constraints, checked on construction when validateArgs */
+  protected get argConstraints(): Record<string, Constraint> {
+    return {};
+  }
+  /** the values log_prob accepts (checked when validateArgs); null: not checked */
+  get support(): Constraint | null {
+    return null;
+  }
+  /** whether rsample (samples gradients flow through) is implemented */
+  get hasRsample(): boolean {
+    return false;
+  }
+
+  protected constructor(batchShape: Shape, eventShape: Shape = [], validateArgs?: boolean) {
+    this.batchShape = batchShape;
+    this.eventShape = eventShape;
+    this.validateArgs = validateArgs ?? defaultValidateArgs;
+  }
+
+  /** Checks every parameter against its constraint (a subclass calls this once its fields are set). */
+  protected checkArgs(): void {
+    if (!this.validateArgs) return;
+    for (const [name, c] of Object.entries(this.argConstraints)) {
+      const value = (this as unknown as Record<string, unknown>)[name];
+      if (!(value instanceof Tensor)) continue;
+      const ok = tidy(() => noGrad(() => c.check(value).all().item() as boolean));
+      if (!ok) {
+        throw new Error(`Expected parameter ${name} (Tensor of shape ${fmt(value.shape)}) of distribution ${this} to satisfy the constraint ${c.name}, but found invalid values:\n${value}`);
+      }
+    }
+  }
+
+  /** sampleShape + batchShape + eventShape */
+  protected extendedShape(sampleShape: Shape = []): Shape {
+    return [...sampleShape, ...this.batchShape, ...this.eventShape];
+  }
+
+  /** PyTorch's _validate_sample: value's trailing dims must fit, and value must lie in the support. */
+  protected validateSample(value: Tensor): void {
+    if (!this.validateArgs) return;
+    if (!(value instanceof Tensor)) throw new Error('The value argument to logProb must be a Tensor');
+    const shape = value.shape, ev = this.eventShape;
+    if (!sameShape(shape.slice(shape.length - ev.length), ev)) {
+      throw new Error(`The right-most size of value must match eventShape: ${fmt(shape)} vs ${fmt(ev)}.`);
+    }
+    const expected = [...this.batchShape, ...ev];
+    for (let i = 1; i <= Math.min(shape.length, expected.length); i++) {
+      const a = shape[shape.length - i], b = expected[expected.length - i];
+      if (a !== 1 && b !== 1 && a !== b) throw new Error(`Value is not broadcastable with batchShape+eventShape: ${fmt(shape)} vs ${fmt(expected)}.`);
+    }
+    const support = this.support;
+    if (!support) return;
+    const ok = tidy(() => noGrad(() => support.check(value).all().item() as boolean));
+    if (!ok) {
+      throw new Error(`Expected value argument (Tensor of shape ${fmt(shape)}) to be within the support (${support.name}) of the distribution ${this}, but found invalid values:\n${value}`);
+    }
+  }
+
+  get mean(): Tensor {
+    throw new Error(`${this.constructor.name} does not implement mean`);
+  }
+  get mode(): Tensor {
+    throw new Error(`${this.constructor.name} does not implement mode`);
+  }
+  get variance(): Tensor {
+    throw new Error(`${this.constructor.name} does not implement variance`);
+  }
+  get stddev(): Tensor {
+    return this.variance.sqrt();
+  }
+  /** Draws of shape sampleShape + batchShape + eventShape, without gradients. */
+  sample(sampleShape: Shape = []): Tensor {
+    return noGrad(() => this.rsample(sampleShape));
+  }
+  /** Reparameterized draws: gradients flow to the parameters (where hasRsample). */
+  rsample(_sampleShape: Shape = []): Tensor {
+    throw new Error(`${this.constructor.name} has no rsample (no reparameterized sampling); use sample()`);
+  }
+  logProb(_value: Tensor): Tensor {
+    throw new Error(`${this.constructor.name} does not implement logProb`);
+  }
+  cdf(_value: Tensor): Tensor {
+    throw new Error(`${this.constructor.name} does not implement cdf`);
+  }
+  icdf(_value: Tensor): Tensor {
+    throw new Error(`${this.constructor.name} does not implement icdf`);
+  }
+  entropy(): Tensor {
+    throw new Error(`${this.constructor.name} does not implement entropy`);
+  }
+  perplexity(): Tensor {
+    return this.entropy().exp();
+  }
+
+  /** PyTorch's repr: Normal(loc: torch.Size([3]), scale: torch.Size([3])), one-element parameters by value. */
+  toString(): string {
+    const parts = Object.keys(this.argConstraints)
+      .filter((k) => (this as unknown as Record<string, unknown>)[k] instanceof Tensor)
+      .map((k) => {
+        const t = (this as unknown as Record<string, Tensor>)[k];
+        return `${k}: ${t.isDisposed ? '<disposed>' : t.numel() === 1 ? String(t) : `torch.Size(${fmt(t.shape)})`}`;
+      });
+    return `${this.constructor.name}(${parts.join(', ')})`;
+  }
+}
+
+/** The probabilities' eps (the dtype's machine epsilon), as torch.finfo(dtype).eps. */
+export function finfoEps(dtype: string): number {
+  return dtype === 'float64' ? 2.220446049250313e-16 : dtype === 'float16' ? 0.0009765625 : dtype === 'bfloat16' ? 0.0078125 : 1.1920928955078125e-7;
+}
+/** torch.finfo(dtype).tiny (the smallest normal number) and .min (the most negative). */
+export function finfoTiny(dtype: string): number {
+  return dtype === 'float64' ? 2.2250738585072014e-308 : dtype === 'float16' ? 6.103515625e-5 : 1.1754943508222875e-38;
+}
+export function finfoMin(dtype: string): number {
+  return dtype === 'float64' ? -1.7976931348623157e308 : dtype === 'float16' ? -65504 : dtype === 'bfloat16' ? -3.3895313892515355e38 : -3.4028234663852886e38;
+}
+/** probs clamped into [eps, 1 - eps], then to logits (log-odds when binary) */
+export function probsToLogits(probs: Tensor, isBinary = false): Tensor {
+  const eps = finfoEps(probs.dtype);
+  const p = probs.clamp(eps, 1 - eps);
+  return isBinary ? p.log().sub(p.neg().log1p()) : p.log();
+}

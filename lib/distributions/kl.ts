@@ -1,0 +1,104 @@
+// kl_divergence(p, q) for pairs of the same family, with PyTorch's closed forms (torch/distributions/kl.py).
+import { Tensor } from '../tensor/tensor';
+import { broadcastShapes, Distribution } from './distribution';
+import { Normal, LogNormal, Uniform, Exponential, Laplace, Gamma, Beta, Dirichlet, MultivariateNormal, halfLogDet, mahalanobis } from './continuous';
+import { Bernoulli, Categorical, OneHotCategorical, Poisson } from './discrete';
+import * as F from '../nn/functional';
+import * as linalg from '../tensor/linalg';
+
+type Ctor = abstract new (...args: never[]) => Distribution;
+type KL = (p: never, q: never) => Tensor;
+const registry: [Ctor, Ctor, KL][] = [];
+
+/** torch.distributions.kl.register_kl: adds (or replaces) the KL divergence of a pair of types. */
+export function registerKl<P extends Distribution, Q extends Distribution>(
+  typeP: abstract new (...args: never[]) => P, typeQ: abstract new (...args: never[]) => Q, fn: (p: P, q: Q) => Tensor,
+): void {
+  const k = registry.findIndex(([a, b]) => a === typeP && b === typeQ);
+  if (k >= 0) registry.splice(k, 1);
+  registry.push([typeP, typeQ, fn as KL]);
+}
+
+/** KL(p || q), batched as the distributions are; an unregistered pair is an error, as in PyTorch. */
+export function klDivergence(p: Distribution, q: Distribution): Tensor {
+  // The most derived registered pair wins: look for exact classes first, then their ancestors.
+  for (let a: object | null = p.constructor; a && a !== Distribution; a = Object.getPrototypeOf(a)) {
+    for (let b: object | null = q.constructor; b && b !== Distribution; b = Object.getPrototypeOf(b)) {
+      const hit = registry.find(([x, y]) => x === a && y === b);
+      if (hit) return (hit[2] as (p: Distribution, q: Distribution) => Tensor)(p, q);
+    }
+  }
+  throw new Error(`klDivergence: no KL divergence registered for ${p.constructor.name} and ${q.constructor.name} (registerKl adds one)`);
+}
+
+const inf = Infinity;
+
+registerKl(Normal, Normal, (p, q) => {
+  const varRatio = p.scale.div(q.scale).pow(2);
+  const t1 = p.loc.sub(q.loc).div(q.scale).pow(2);
+  return varRatio.add(t1).sub(1).sub(varRatio.log()).mul(0.5);
+});
+registerKl(LogNormal, LogNormal, (p, q) => klDivergence(p.baseDist, q.baseDist));
+registerKl(Bernoulli, Bernoulli, (p, q) => {
+  let t1 = p.probs.mul(F.softplus(q.logits.neg()).sub(F.softplus(p.logits.neg())));
+  t1 = t1.maskedFill(q.probs.eq(0), inf).maskedFill(p.probs.eq(0), 0);
+  let t2 = p.probs.neg().add(1).mul(F.softplus(q.logits).sub(F.softplus(p.logits)));
+  t2 = t2.maskedFill(q.probs.eq(1), inf).maskedFill(p.probs.eq(1), 0);
+  return t1.add(t2);
+});
+function klCategorical(p: Categorical, q: Categorical): Tensor {
+  let t = p.probs.mul(p.logits.sub(q.logits));
+  t = t.maskedFill(q.probs.eq(0).expand(t.shape), inf).maskedFill(p.probs.eq(0).expand(t.shape), 0);
+  return t.sum(-1);
+}
+registerKl(Categorical, Categorical, klCategorical);
+registerKl(OneHotCategorical, OneHotCategorical, (p, q) => klCategorical(p.categorical, q.categorical));
+registerKl(Uniform, Uniform, (p, q) => {
+  const result = q.high.sub(q.low).div(p.high.sub(p.low)).log();
+  return result.maskedFill(q.low.gt(p.low).logicalOr(q.high.lt(p.high)), inf);
+});
+registerKl(Exponential, Exponential, (p, q) => {
+  const rateRatio = q.rate.div(p.rate);
+  return rateRatio.log().neg().add(rateRatio).sub(1);
+});
+registerKl(Laplace, Laplace, (p, q) => {
+  const scaleRatio = p.scale.div(q.scale);
+  const locAbsDiff = p.loc.sub(q.loc).abs();
+  return scaleRatio.log().neg().add(locAbsDiff.div(q.scale)).add(scaleRatio.mul(locAbsDiff.neg().div(p.scale).exp())).sub(1);
+});
+registerKl(Gamma, Gamma, (p, q) => {
+  const t1 = q.concentration.mul(p.rate.div(q.rate).log());
+  const t2 = q.concentration.lgamma().sub(p.concentration.lgamma());
+  const t3 = p.concentration.sub(q.concentration).mul(p.concentration.digamma());
+  const t4 = q.rate.sub(p.rate).mul(p.concentration.div(p.rate));
+  return t1.add(t2).add(t3).add(t4);
+});
+registerKl(Beta, Beta, (p, q) => {
+  const sumP = p.concentration1.add(p.concentration0), sumQ = q.concentration1.add(q.concentration0);
+  const t1 = q.concentration1.lgamma().add(q.concentration0.lgamma()).add(sumP.lgamma());
+  const t2 = p.concentration1.lgamma().add(p.concentration0.lgamma()).add(sumQ.lgamma());
+  const t3 = p.concentration1.sub(q.concentration1).mul(p.concentration1.digamma());
+  const t4 = p.concentration0.sub(q.concentration0).mul(p.concentration0.digamma());
+  const t5 = sumQ.sub(sumP).mul(sumP.digamma());
+  return t1.sub(t2).add(t3).add(t4).add(t5);
+});
+registerKl(Dirichlet, Dirichlet, (p, q) => {
+  const sumP = p.concentration.sum(-1), sumQ = q.concentration.sum(-1);
+  const t1 = sumP.lgamma().sub(sumQ.lgamma());
+  const t2 = p.concentration.lgamma().sub(q.concentration.lgamma()).sum(-1);
+  const t3 = p.concentration.sub(q.concentration);
+  const t4 = p.concentration.digamma().sub(sumP.digamma().unsqueeze(-1));
+  return t1.sub(t2).add(t3.mul(t4).sum(-1));
+});
+registerKl(Poisson, Poisson, (p, q) => p.rate.mul(p.rate.log().sub(q.rate.log())).sub(p.rate.sub(q.rate)));
+registerKl(MultivariateNormal, MultivariateNormal, (p, q) => {
+  const n = p.eventShape[0];
+  if (n !== q.eventShape[0]) throw new Error('KL-divergence between two Multivariate Normals with different event shapes cannot be computed');
+  const Lp = p.unbroadcastedScaleTril, Lq = q.unbroadcastedScaleTril;
+  const halfTerm1 = halfLogDet(Lq).sub(halfLogDet(Lp));
+  const batch = broadcastShapes(Lq.shape.slice(0, -2), Lp.shape.slice(0, -2));
+  const solved = linalg.solveTriangular(Lq.expand([...batch, n, n]), Lp.expand([...batch, n, n]), { upper: false });
+  const term2 = solved.pow(2).sum([-2, -1]); // trace(X X^T)
+  const term3 = mahalanobis(Lq, q.loc.sub(p.loc));
+  return halfTerm1.add(term2.add(term3).sub(n).mul(0.5));
+});

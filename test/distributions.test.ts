@@ -1,0 +1,223 @@
+// torch.distributions against PyTorch's (scripts/reference/distributions_ref.py), float64: the
+// same seed draws the same samples (exactly, within 1e-12), and log_prob, cdf, icdf, entropy,
+// moments, KL divergences and the gradients of rsample, log_prob and KL agree within 1e-10.
+import * as torch from '../lib';
+import { referenceTensors } from './helpers';
+
+type T = torch.Tensor;
+const D = torch.distributions;
+const SEED = 11;
+const f64 = { dtype: 'float64' as const };
+
+const r = (...s: number[]) => torch.randn(s, f64);
+const pos = (...s: number[]) => torch.rand(s, f64).add(0.5);
+const unit = (...s: number[]) => torch.rand(s, f64).mul(0.9).add(0.05);
+const spd = (...s: number[]) => torch.tidy(() => { const a = r(...s); const n = s[s.length - 1]; return a.matmul(a.transpose(-2, -1)).add(torch.eye(n, n, f64).mul(n)); });
+const lowerChol = (...s: number[]) => torch.tidy(() => r(...s).tril(-1).add(pos(...s.slice(0, -1)).diagEmbed()));
+const simplex = (...s: number[]) => torch.tidy(() => torch.nn.functional.softmax(pos(...s), -1));
+const ints = (lo: number, hi: number, ...s: number[]) => torch.randint(lo, hi, s).to(f64);
+
+interface Case {
+  name: string;
+  params: Record<string, () => T>;
+  ts: (p: Record<string, T>) => torch.distributions.Distribution;
+  py: string;
+  sample?: number[];
+  rsample?: number[];
+  values?: () => T;
+  quantiles?: () => T;
+  /** logProb, cdf, icdf, entropy (Python: log_prob, cdf, icdf, entropy) */
+  methods: ('logProb' | 'cdf' | 'icdf' | 'entropy')[];
+  /** properties, by their TS names */
+  props: string[];
+}
+const PY_NAME: Record<string, string> = { logProb: 'log_prob', covarianceMatrix: 'covariance_matrix', precisionMatrix: 'precision_matrix', scaleTril: 'scale_tril' };
+const py = (n: string) => PY_NAME[n] ?? n;
+const moments = ['mean', 'variance', 'stddev'];
+
+const cases: Case[] = [
+  { name: 'normal', params: { loc: () => r(3), scale: () => pos(3) }, ts: (p) => new D.Normal(p.loc, p.scale), py: 'D.Normal(loc, scale)',
+    sample: [2], rsample: [4], values: () => r(5, 3), quantiles: () => unit(3), methods: ['logProb', 'cdf', 'icdf', 'entropy'], props: [...moments, 'mode'] },
+  { name: 'normal_scalar', params: {}, ts: () => new D.Normal(0.5, 2), py: 'D.Normal(0.5, 2.0)', sample: [3], values: () => r(4), methods: ['logProb', 'entropy'], props: moments },
+  { name: 'lognormal', params: { loc: () => r(2), scale: () => pos(2) }, ts: (p) => new D.LogNormal(p.loc, p.scale), py: 'D.LogNormal(loc, scale)',
+    sample: [3], rsample: [3], values: () => pos(4, 2), quantiles: () => unit(2), methods: ['logProb', 'cdf', 'icdf', 'entropy'], props: [...moments, 'mode'] },
+  { name: 'uniform', params: { low: () => r(3), width: () => pos(3) }, ts: (p) => new D.Uniform(p.low, p.low.add(p.width)), py: 'D.Uniform(low, low + width)',
+    sample: [2], rsample: [5], values: () => unit(3), quantiles: () => unit(3), methods: ['entropy', 'icdf'], props: moments },
+  { name: 'exponential', params: { rate: () => pos(4) }, ts: (p) => new D.Exponential(p.rate), py: 'D.Exponential(rate)',
+    sample: [2], rsample: [3], values: () => pos(3, 4), quantiles: () => unit(4), methods: ['logProb', 'cdf', 'icdf', 'entropy'], props: [...moments, 'mode'] },
+  { name: 'laplace', params: { loc: () => r(3), scale: () => pos(3) }, ts: (p) => new D.Laplace(p.loc, p.scale), py: 'D.Laplace(loc, scale)',
+    sample: [2], rsample: [4], values: () => r(2, 3), quantiles: () => unit(3), methods: ['logProb', 'cdf', 'icdf', 'entropy'], props: [...moments, 'mode'] },
+  { name: 'gamma', params: { concentration: () => pos(4).mul(2), rate: () => pos(4) }, ts: (p) => new D.Gamma(p.concentration, p.rate), py: 'D.Gamma(concentration, rate)',
+    sample: [3], rsample: [5], values: () => pos(2, 4), methods: ['logProb', 'entropy'], props: ['mean', 'variance', 'mode'] },
+  { name: 'beta', params: { a: () => pos(3).mul(2), b: () => pos(3) }, ts: (p) => new D.Beta(p.a, p.b), py: 'D.Beta(a, b)',
+    sample: [2], rsample: [4], values: () => unit(2, 3), methods: ['logProb', 'entropy'], props: ['mean', 'variance'] },
+  { name: 'dirichlet', params: { concentration: () => pos(2, 4) }, ts: (p) => new D.Dirichlet(p.concentration), py: 'D.Dirichlet(concentration)',
+    sample: [3], rsample: [2], values: () => simplex(3, 2, 4), methods: ['logProb', 'entropy'], props: ['mean', 'variance'] },
+  { name: 'mvn_cov', params: { loc: () => r(2, 3), cov: () => spd(3, 3) }, ts: (p) => new D.MultivariateNormal(p.loc, { covarianceMatrix: p.cov }), py: 'D.MultivariateNormal(loc, covariance_matrix=cov)',
+    sample: [2], rsample: [4], values: () => r(5, 2, 3), methods: ['logProb', 'entropy'], props: ['mean', 'variance', 'scaleTril', 'precisionMatrix'] },
+  { name: 'mvn_prec', params: { loc: () => r(3), prec: () => spd(3, 3) }, ts: (p) => new D.MultivariateNormal(p.loc, { precisionMatrix: p.prec }), py: 'D.MultivariateNormal(loc, precision_matrix=prec)',
+    rsample: [3], values: () => r(4, 3), methods: ['logProb', 'entropy'], props: ['variance', 'covarianceMatrix', 'scaleTril'] },
+  { name: 'mvn_tril', params: { loc: () => r(3), tril: () => lowerChol(2, 3, 3) }, ts: (p) => new D.MultivariateNormal(p.loc, { scaleTril: p.tril }), py: 'D.MultivariateNormal(loc, scale_tril=tril)',
+    sample: [2], rsample: [2], values: () => r(2, 3), methods: ['logProb', 'entropy'], props: ['variance', 'covarianceMatrix'] },
+  { name: 'bernoulli_probs', params: { probs: () => unit(4) }, ts: (p) => new D.Bernoulli({ probs: p.probs }), py: 'D.Bernoulli(probs=probs)',
+    sample: [3], values: () => ints(0, 2, 3, 4), methods: ['logProb', 'entropy'], props: ['mean', 'variance', 'logits'] },
+  { name: 'bernoulli_logits', params: { logits: () => r(2, 3) }, ts: (p) => new D.Bernoulli({ logits: p.logits }), py: 'D.Bernoulli(logits=logits)',
+    sample: [2], values: () => ints(0, 2, 2, 3), methods: ['logProb', 'entropy'], props: ['mean', 'probs'] },
+  { name: 'categorical_probs', params: { probs: () => pos(2, 5) }, ts: (p) => new D.Categorical({ probs: p.probs }), py: 'D.Categorical(probs=probs)',
+    sample: [6], values: () => ints(0, 5, 3, 2), methods: ['logProb', 'entropy'], props: ['probs', 'logits', 'mode'] },
+  { name: 'categorical_logits', params: { logits: () => r(4, 3) }, ts: (p) => new D.Categorical({ logits: p.logits }), py: 'D.Categorical(logits=logits)',
+    sample: [2, 3], values: () => ints(0, 3, 4), methods: ['logProb', 'entropy'], props: ['probs', 'logits'] },
+  { name: 'onehot', params: { logits: () => r(5) }, ts: (p) => new D.OneHotCategorical({ logits: p.logits }), py: 'D.OneHotCategorical(logits=logits)',
+    sample: [4], values: () => torch.oneHot(torch.tensor([0, 3, 4]), 5).to(f64), methods: ['logProb', 'entropy'], props: ['mean', 'variance', 'mode'] },
+  { name: 'poisson', params: { rate: () => pos(4).mul(3) }, ts: (p) => new D.Poisson(p.rate), py: 'D.Poisson(rate)',
+    sample: [3], values: () => ints(0, 6, 2, 4), methods: ['logProb'], props: ['mean', 'variance', 'mode'] },
+];
+
+interface KlCase { name: string; params: Record<string, () => T>; ts: (p: Record<string, T>) => [torch.distributions.Distribution, torch.distributions.Distribution]; p: string; q: string }
+const klCases: KlCase[] = [
+  { name: 'kl_normal', params: { a: () => r(3), b: () => pos(3), c: () => r(3), d: () => pos(3) }, ts: (p) => [new D.Normal(p.a, p.b), new D.Normal(p.c, p.d)], p: 'D.Normal(a, b)', q: 'D.Normal(c, d)' },
+  { name: 'kl_lognormal', params: { a: () => r(2), b: () => pos(2) }, ts: (p) => [new D.LogNormal(p.a, p.b), new D.LogNormal(0.3, 1.5)], p: 'D.LogNormal(a, b)', q: 'D.LogNormal(0.3, 1.5)' },
+  { name: 'kl_bernoulli', params: { a: () => unit(4), b: () => unit(4) }, ts: (p) => [new D.Bernoulli({ probs: p.a }), new D.Bernoulli({ probs: p.b })], p: 'D.Bernoulli(probs=a)', q: 'D.Bernoulli(probs=b)' },
+  { name: 'kl_categorical', params: { a: () => r(2, 4), b: () => pos(2, 4) }, ts: (p) => [new D.Categorical({ logits: p.a }), new D.Categorical({ probs: p.b })], p: 'D.Categorical(logits=a)', q: 'D.Categorical(probs=b)' },
+  { name: 'kl_onehot', params: { a: () => r(3), b: () => r(3) }, ts: (p) => [new D.OneHotCategorical({ logits: p.a }), new D.OneHotCategorical({ logits: p.b })], p: 'D.OneHotCategorical(logits=a)', q: 'D.OneHotCategorical(logits=b)' },
+  { name: 'kl_uniform', params: { lo: () => r(3), w: () => pos(3) }, ts: (p) => [new D.Uniform(p.lo, p.lo.add(p.w)), new D.Uniform(p.lo.sub(1), p.lo.add(p.w).add(0.5))], p: 'D.Uniform(lo, lo + w)', q: 'D.Uniform(lo - 1, lo + w + 0.5)' },
+  { name: 'kl_exponential', params: { a: () => pos(3), b: () => pos(3) }, ts: (p) => [new D.Exponential(p.a), new D.Exponential(p.b)], p: 'D.Exponential(a)', q: 'D.Exponential(b)' },
+  { name: 'kl_laplace', params: { a: () => r(3), b: () => pos(3), c: () => r(3), d: () => pos(3) }, ts: (p) => [new D.Laplace(p.a, p.b), new D.Laplace(p.c, p.d)], p: 'D.Laplace(a, b)', q: 'D.Laplace(c, d)' },
+  { name: 'kl_gamma', params: { a: () => pos(3), b: () => pos(3), c: () => pos(3), d: () => pos(3) }, ts: (p) => [new D.Gamma(p.a, p.b), new D.Gamma(p.c, p.d)], p: 'D.Gamma(a, b)', q: 'D.Gamma(c, d)' },
+  { name: 'kl_beta', params: { a: () => pos(3), b: () => pos(3), c: () => pos(3), d: () => pos(3) }, ts: (p) => [new D.Beta(p.a, p.b), new D.Beta(p.c, p.d)], p: 'D.Beta(a, b)', q: 'D.Beta(c, d)' },
+  { name: 'kl_dirichlet', params: { a: () => pos(2, 3), b: () => pos(2, 3) }, ts: (p) => [new D.Dirichlet(p.a), new D.Dirichlet(p.b)], p: 'D.Dirichlet(a)', q: 'D.Dirichlet(b)' },
+  { name: 'kl_poisson', params: { a: () => pos(3), b: () => pos(3) }, ts: (p) => [new D.Poisson(p.a), new D.Poisson(p.b)], p: 'D.Poisson(a)', q: 'D.Poisson(b)' },
+  { name: 'kl_mvn', params: { a: () => r(2, 3), s: () => spd(3, 3), c: () => r(3), t: () => lowerChol(2, 3, 3) },
+    ts: (p) => [new D.MultivariateNormal(p.a, { covarianceMatrix: p.s }), new D.MultivariateNormal(p.c, { scaleTril: p.t })], p: 'D.MultivariateNormal(a, covariance_matrix=s)', q: 'D.MultivariateNormal(c, scale_tril=t)' },
+];
+
+const inputs = new Map<string, T>();
+let want: Map<string, T>;
+beforeAll(() => {
+  torch.manualSeed(3);
+  const add = (k: string, t: T) => inputs.set(k, torch.keep(t));
+  for (const c of cases) {
+    for (const [k, make] of Object.entries(c.params)) add(`${c.name}.${k}`, make());
+    if (c.values) add(`${c.name}.values`, c.values());
+    if (c.quantiles) add(`${c.name}.quantiles`, c.quantiles());
+  }
+  for (const c of klCases) for (const [k, make] of Object.entries(c.params)) add(`${c.name}.${k}`, make());
+  const specs = {
+    cases: cases.map((c) => ({ name: c.name, py: c.py, params: Object.keys(c.params), sample: c.sample ?? null, rsample: c.rsample ?? null, methods: c.methods.map(py), props: c.props.map(py) })),
+    kl: klCases.map((c) => ({ name: c.name, p: c.p, q: c.q, params: Object.keys(c.params) })),
+  };
+  want = referenceTensors('distributions_ref.py', inputs, specs);
+}, 120_000);
+
+function close(a: T, b: T, what: string, tol = 1e-10): void {
+  expect([what, a.shape]).toEqual([what, b.shape]);
+  const e = torch.tidy(() => {
+    const fa = a.to(f64), fb = b.to(f64);
+    // inf and nan where PyTorch has them; relative error elsewhere
+    const same = fa.eq(fb).logicalOr(fa.isnan().logicalAnd(fb.isnan()));
+    const diff = fa.sub(fb).abs().maskedFill(same, 0);
+    return (diff.max().item() as number) / Math.max(fb.maskedFill(same.logicalNot(), 0).abs().max().item() as number, 1);
+  });
+  if (!(e <= tol)) throw new Error(`${what}: off by ${e}`);
+}
+const leaves = (name: string, params: Record<string, unknown>) =>
+  Object.fromEntries(Object.keys(params).map((k) => {
+    const v = inputs.get(`${name}.${k}`)!.clone();
+    return [k, v.dtype === 'float64' ? v.requiresGrad_(true) : v];
+  }));
+function checkGrads(name: string, what: string, y: T, p: Record<string, T>): void {
+  const w = want.get(`${name}.${what}.w`)!;
+  const ks = Object.keys(p).filter((k) => p[k].requiresGrad);
+  expect(y.requiresGrad).toBe(ks.length > 0);
+  if (!ks.length) return;
+  const gs = torch.autograd.grad(y.mul(w).sum(), ks.map((k) => p[k]), { allowUnused: true, retainGraph: true });
+  ks.forEach((k, j) => {
+    const theirs = want.get(`${name}.grad_${what}.${k}`);
+    if (!theirs) expect([k, gs[j]]).toEqual([k, null]);
+    else close(gs[j]!, theirs, `${name} d${what}/d${k}`);
+  });
+}
+
+describe.each(cases.map((c) => [c.name, c] as const))('%s as PyTorch\'s', (name, c) => {
+  test('samples from the same seed, rsample gradients, log_prob (and its gradients), cdf, icdf, entropy, moments', () => {
+    torch.tidy(() => {
+      const p = leaves(name, c.params);
+      const d = c.ts(p);
+      if (c.sample) {
+        torch.manualSeed(SEED);
+        const s = d.sample(c.sample);
+        expect(s.requiresGrad).toBe(false);
+        close(s, want.get(`${name}.sample`)!, `${name}.sample`, 1e-12);
+      }
+      if (c.rsample) {
+        torch.manualSeed(SEED + 1);
+        const x = d.rsample(c.rsample);
+        close(x, want.get(`${name}.rsample`)!, `${name}.rsample`, 1e-12);
+        checkGrads(name, 'rsample', x, p);
+      } else if (!d.hasRsample) {
+        expect(() => d.rsample()).toThrow(/has no rsample/);
+      }
+      for (const m of c.methods) {
+        const y = m === 'entropy' ? d.entropy() : m === 'icdf' ? d.icdf(inputs.get(`${name}.quantiles`)!) : d[m](inputs.get(`${name}.values`)!);
+        close(y, want.get(`${name}.${py(m)}`)!, `${name}.${m}`);
+        if (m === 'logProb') checkGrads(name, 'log_prob', y, p);
+      }
+      for (const prop of c.props) close((d as unknown as Record<string, T>)[prop], want.get(`${name}.${py(prop)}`)!, `${name}.${prop}`);
+    });
+  });
+});
+
+test.each(klCases.map((c) => [c.name, c] as const))('%s: KL divergence and its gradients as PyTorch\'s', (name, c) => {
+  torch.tidy(() => {
+    const p = leaves(name, c.params);
+    const [a, b] = c.ts(p);
+    const kl = D.klDivergence(a, b);
+    close(kl, want.get(`${name}.kl`)!, `${name}.kl`);
+    checkGrads(name, 'kl', kl, p);
+  });
+});
+
+test('bad parameters and values are PyTorch\'s errors; an unregistered KL pair says so', () => {
+  torch.tidy(() => {
+    expect(() => new D.Normal(torch.zeros([2]), torch.tensor([1, -1]))).toThrow(/Expected parameter scale \(Tensor of shape \[2\]\) of distribution Normal\(loc: torch.Size\(\[2\]\), scale: torch.Size\(\[2\]\)\) to satisfy the constraint GreaterThan\(lower_bound=0.0\)/);
+    expect(() => new D.Normal(0, torch.tensor([1, -1]), { validateArgs: false })).not.toThrow();
+    expect(() => new D.Bernoulli({ probs: 0.5, logits: 0 } as never)).toThrow('Bernoulli: either probs or logits must be specified, but not both');
+    expect(() => new D.Categorical({ probs: torch.tensor([0.5, -0.1, 0.6]) })).toThrow(/to satisfy the constraint Simplex\(\)/);
+    expect(() => new D.Uniform(1, 1)).toThrow('Uniform is not defined when low>= high');
+    expect(() => new D.MultivariateNormal(torch.zeros([2]), { covarianceMatrix: torch.tensor([[1, 2], [2, 1]], f64) })).toThrow(/PositiveDefinite/);
+    expect(() => new D.MultivariateNormal(torch.zeros([2]), {} as never)).toThrow(/exactly one of covarianceMatrix, precisionMatrix or scaleTril/);
+    const n = new D.Normal(torch.zeros([3]), torch.ones([3]));
+    expect(() => n.logProb(torch.zeros([2]))).toThrow('Value is not broadcastable with batchShape+eventShape: [2] vs [3].');
+    expect(() => new D.Exponential(2).logProb(torch.tensor(-1))).toThrow(/to be within the support \(GreaterThanEq\(lower_bound=0.0\)\)/);
+    expect(() => new D.Categorical({ logits: torch.zeros([3]) }).logProb(torch.tensor(3))).toThrow(/IntegerInterval\(lower_bound=0, upper_bound=2\)/);
+    expect(() => D.klDivergence(n, new D.Laplace(0, 1))).toThrow('klDivergence: no KL divergence registered for Normal and Laplace (registerKl adds one)');
+    D.registerKl(D.Normal, D.Laplace, () => torch.tensor(42));
+    expect(D.klDivergence(n, new D.Laplace(0, 1)).item()).toBe(42);
+    expect(n.batchShape).toEqual([3]);
+    expect(new D.Dirichlet(torch.ones([2, 4])).eventShape).toEqual([4]);
+    expect(String(new D.Normal(0, 1))).toBe('Normal(loc: tensor(0.), scale: tensor(1.))');
+  });
+});
+
+test('a policy-gradient step with a Categorical: sample, log_prob, entropy bonus, as a PyTorch user writes it', () => {
+  torch.manualSeed(0);
+  const policy = new torch.nn.Linear(4, 3);
+  const opt = new torch.optim.Adam(policy.parameters(), { lr: 0.1 });
+  const state = torch.keep(torch.randn([8, 4]));
+  const rewardOf = (a: T) => a.eq(2).to({ dtype: 'float32' }); // action 2 is the good one
+  const meanReward = () => torch.tidy(() => torch.noGrad(() => new D.Categorical({ logits: policy.forward(state) }).probs.select(-1, 2).mean().item() as number));
+  const before = meanReward();
+  for (let step = 0; step < 30; step++) {
+    torch.tidy(() => {
+      const dist = new D.Categorical({ logits: policy.forward(state) });
+      const action = dist.sample();
+      const loss = dist.logProb(action).mul(rewardOf(action)).neg().mean().sub(dist.entropy().mean().mul(0.01));
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+    });
+  }
+  expect(meanReward()).toBeGreaterThan(Math.max(before, 0.8));
+  state.dispose();
+  policy.dispose();
+});
