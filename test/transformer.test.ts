@@ -1,4 +1,4 @@
-// nn.MultiheadAttention, nn.TransformerEncoderLayer and nn.TransformerEncoder against PyTorch's
+// nn.MultiheadAttention, the Transformer encoder / decoder layers and stacks and nn.Transformer against PyTorch's
 // (scripts/reference/transformer_ref.py), float64, train mode with dropout 0: the same seed gives
 // the same initial weights (exactly), and outputs, attention weights and the gradients of inputs
 // and parameters agree within 1e-10. Masks: bool (true = masked, as PyTorch's), float, key padding.
@@ -43,6 +43,23 @@ const cases: Record<string, Case> = {
     inputs: () => [torch.randn([3, 5, 8]), padding([[0, 0, 0, 0, 1], [0, 0, 0, 0, 0], [0, 0, 1, 1, 1]])], needsGrad: [0],
     make: () => new nn.TransformerEncoder(new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0, batchFirst: true }), 2, new nn.LayerNorm(8)),
     run: (m: torch.nn.TransformerEncoder, x, kpm) => m.forward(x, { srcKeyPaddingMask: kpm }),
+  },
+  dec_post: {
+    inputs: () => [torch.randn([4, 3, 8]), torch.randn([5, 3, 8]), causal(4), padding([[0, 0, 0, 1, 1], [0, 0, 0, 0, 0], [0, 1, 1, 1, 1]])], needsGrad: [0, 1],
+    make: () => new nn.TransformerDecoderLayer(8, 2, { dimFeedforward: 16, dropout: 0 }),
+    run: (m: torch.nn.TransformerDecoderLayer, tgt, mem, c, kpm) => m.forward(tgt, mem, { tgtMask: c, memoryKeyPaddingMask: kpm }),
+  },
+  dec_pre_gelu: {
+    inputs: () => [torch.randn([3, 4, 8]), torch.randn([3, 6, 8]), torch.randn([4, 6]), padding([[0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 1, 1]])], needsGrad: [0, 1],
+    make: () => new nn.TransformerDecoderLayer(8, 4, { dimFeedforward: 12, dropout: 0, activation: 'gelu', batchFirst: true, normFirst: true }),
+    run: (m: torch.nn.TransformerDecoderLayer, tgt, mem, fmask, tkpm) =>
+      m.forward(tgt, mem, { tgtMask: nn.Transformer.generateSquareSubsequentMask(4, { dtype: 'float64' }), memoryMask: fmask, tgtKeyPaddingMask: tkpm }),
+  },
+  transformer: {
+    inputs: () => [torch.randn([2, 5, 8]), torch.randn([2, 4, 8]), padding([[0, 0, 0, 1, 1], [0, 0, 0, 0, 0]])], needsGrad: [0, 1],
+    make: () => new nn.Transformer(8, 2, { numEncoderLayers: 2, numDecoderLayers: 2, dimFeedforward: 16, dropout: 0, batchFirst: true }),
+    run: (m: torch.nn.Transformer, src, tgt, skpm) =>
+      m.forward(src, tgt, { tgtMask: nn.Transformer.generateSquareSubsequentMask(4, { dtype: 'float64' }), srcKeyPaddingMask: skpm, memoryKeyPaddingMask: skpm }),
   },
 };
 
@@ -110,6 +127,14 @@ describe('transformer layers: errors and memory', () => {
   test('bad shapes and settings', () => {
     expect(() => new nn.MultiheadAttention(10, 3)).toThrow(/embedDim \(10\) must be divisible by numHeads \(3\)/);
     expect(() => new nn.TransformerEncoderLayer(8, 2, { activation: 'tanh' as never })).toThrow(/activation must be 'relu' or 'gelu'/);
+    expect(() => new nn.TransformerDecoderLayer(8, 2, { activation: 'tanh' as never })).toThrow(/TransformerDecoderLayer: activation must be 'relu' or 'gelu'/);
+    const t = new nn.Transformer(8, 2, { numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: 8 });
+    torch.tidy(() => {
+      expect(() => t.forward(torch.randn([5, 2, 8]), torch.randn([4, 3, 8]))).toThrow('Transformer: the batch number of src and tgt must be equal');
+      expect(() => t.forward(torch.randn([5, 2, 8]), torch.randn([4, 2, 6]))).toThrow('Transformer: the feature number of src and tgt must be equal to dModel');
+      expect(nn.Transformer.generateSquareSubsequentMask(3).tolist()).toEqual([[0, -Infinity, -Infinity], [0, 0, -Infinity], [0, 0, 0]]);
+    });
+    t.dispose();
     const m = new nn.MultiheadAttention(8, 2);
     torch.tidy(() => {
       expect(() => m.forward(torch.randn([2, 3, 6]), torch.randn([2, 3, 6]), torch.randn([2, 3, 6]))).toThrow(/query's last dim is 6, embedDim is 8/);

@@ -12,8 +12,8 @@ export { Conv1d, Conv2d, MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvg
 export type { ConvLayerOptions } from './conv';
 export { BatchNorm1d, BatchNorm2d, GroupNorm, RMSNorm } from './norm';
 export type { BatchNormOptions } from './norm';
-export { MultiheadAttention, TransformerEncoderLayer, TransformerEncoder } from './transformer';
-export type { MultiheadAttentionOptions, TransformerEncoderLayerOptions, AttentionMasks } from './transformer';
+export { MultiheadAttention, TransformerEncoderLayer, TransformerEncoder, TransformerDecoderLayer, TransformerDecoder, Transformer } from './transformer';
+export type { MultiheadAttentionOptions, TransformerEncoderLayerOptions, AttentionMasks, DecoderMasks, TransformerOptions } from './transformer';
 export { RNN, LSTM, GRU } from './rnn';
 export type { RNNOptions } from './rnn';
 export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss } from './loss';

@@ -1,8 +1,9 @@
-// nn.MultiheadAttention, nn.TransformerEncoderLayer and nn.TransformerEncoder with PyTorch's
-// math, parameter names, defaults and initialisation (F.multi_head_attention_forward). Inputs
-// are (L, N, E), or (N, L, E) with batchFirst, or unbatched (L, E).
+// nn.MultiheadAttention, the Transformer encoder and decoder layers and stacks, and
+// nn.Transformer, with PyTorch's math, parameter names, defaults and initialisation
+// (F.multi_head_attention_forward). Inputs are (L, N, E), or (N, L, E) with batchFirst, or
+// unbatched (L, E).
 import { Tensor } from '../tensor/tensor';
-import { empty, zerosLike } from '../tensor/creation';
+import { empty, full, zerosLike } from '../tensor/creation';
 import { tidy } from '../tensor/scope';
 import { cuda, getRngState, setRngState } from '../tensor/runtime';
 import type { Device } from '../tensor/dtype';
@@ -10,6 +11,7 @@ import { Module, ModuleList } from './module';
 import { Dropout, LayerNorm, Linear, FactoryOptions } from './layers';
 import * as F from './functional';
 import { constant_, xavierUniform_ } from './init';
+import { noGrad } from '../tensor/runtime';
 
 export interface MultiheadAttentionOptions extends FactoryOptions {
   /** dropout on the attention weights (0) */
@@ -133,7 +135,7 @@ export class TransformerEncoderLayer extends Module {
     super();
     const p = opts.dropout ?? 0.1, ff = opts.dimFeedforward ?? 2048, eps = opts.layerNormEps ?? 1e-5;
     this.activation = opts.activation ?? 'relu';
-    if (this.activation !== 'relu' && this.activation !== 'gelu') throw new Error(`TransformerEncoderLayer: activation must be 'relu' or 'gelu', got '${this.activation}'`);
+    checkActivation('TransformerEncoderLayer', this.activation);
     this.normFirst = opts.normFirst ?? false;
     this.registerModule('self_attn', new MultiheadAttention(dModel, nhead, { dropout: p, batchFirst: opts.batchFirst, dtype: opts.dtype, device: opts.device }));
     this.registerModule('linear1', new Linear(dModel, ff, opts));
@@ -148,8 +150,7 @@ export class TransformerEncoderLayer extends Module {
   forward(src: Tensor, masks: { srcMask?: Tensor | null; srcKeyPaddingMask?: Tensor | null } = {}): Tensor {
     return tidy(() => {
       const sa = (x: Tensor) => this.dropout1.forward(this.self_attn.forward(x, x, x, { attnMask: masks.srcMask, keyPaddingMask: masks.srcKeyPaddingMask, needWeights: false })[0]);
-      const act = (x: Tensor) => (this.activation === 'relu' ? x.relu() : F.gelu(x));
-      const ffn = (x: Tensor) => this.dropout2.forward(this.linear2.forward(this.dropout.forward(act(this.linear1.forward(x)))));
+      const ffn = (x: Tensor) => this.dropout2.forward(feedForward(this, x));
       if (this.normFirst) {
         const x = src.add(sa(this.norm1.forward(src)));
         return x.add(ffn(this.norm2.forward(x)));
@@ -161,14 +162,92 @@ export class TransformerEncoderLayer extends Module {
 
   /** A copy with the same weights, drawing nothing from the generator (as PyTorch's deepcopy). */
   clone(): TransformerEncoderLayer {
-    // The new layer's initial draws are undone on the generator they came from (CPU or CUDA).
-    const devices: Device[] = cuda.isAvailable() ? ['cpu', 'cuda'] : ['cpu'];
-    const states = devices.map((d) => getRngState(d));
-    const copy = new TransformerEncoderLayer(this.dModel, this.nhead, this.opts);
-    devices.forEach((d, k) => setRngState(states[k], d));
-    copy.loadStateDict(this.stateDict());
-    copy.train(this.training);
-    return copy;
+    return cloneWithoutDraws(this, () => new TransformerEncoderLayer(this.dModel, this.nhead, this.opts));
+  }
+}
+
+function checkActivation(what: string, a: string): void {
+  if (a !== 'relu' && a !== 'gelu') throw new Error(`${what}: activation must be 'relu' or 'gelu', got '${a}'`);
+}
+// linear2(dropout(activation(linear1(x)))): the feed-forward block of both layer kinds.
+function feedForward(l: { linear1: Linear; dropout: Dropout; linear2: Linear; activation: 'relu' | 'gelu' }, x: Tensor): Tensor {
+  const h = l.linear1.forward(x);
+  return l.linear2.forward(l.dropout.forward(l.activation === 'relu' ? h.relu() : F.gelu(h)));
+}
+// A layer's copy for a stack: made with the generator's state put back afterwards (on the CPU
+// and CUDA generators), so the copy's initial draws are undone, then given the source's weights.
+function cloneWithoutDraws<M extends Module>(source: M, make: () => M): M {
+  const devices: Device[] = cuda.isAvailable() ? ['cpu', 'cuda'] : ['cpu'];
+  const states = devices.map((d) => getRngState(d));
+  const copy = make();
+  devices.forEach((d, k) => setRngState(states[k], d));
+  copy.loadStateDict(source.stateDict());
+  copy.train(source.training);
+  return copy;
+}
+
+export interface DecoderMasks {
+  tgtMask?: Tensor | null;
+  memoryMask?: Tensor | null;
+  tgtKeyPaddingMask?: Tensor | null;
+  memoryKeyPaddingMask?: Tensor | null;
+}
+
+/**
+ * Self-attention over the target, attention over the encoder's output (memory), and a
+ * feed-forward block, each with a residual and LayerNorm (nn.TransformerDecoderLayer).
+ */
+export class TransformerDecoderLayer extends Module {
+  declare self_attn: MultiheadAttention;
+  declare multihead_attn: MultiheadAttention;
+  declare linear1: Linear;
+  declare dropout: Dropout;
+  declare linear2: Linear;
+  declare norm1: LayerNorm;
+  declare norm2: LayerNorm;
+  declare norm3: LayerNorm;
+  declare dropout1: Dropout;
+  declare dropout2: Dropout;
+  declare dropout3: Dropout;
+  readonly normFirst: boolean;
+  readonly activation: 'relu' | 'gelu';
+
+  constructor(readonly dModel: number, readonly nhead: number, readonly opts: TransformerEncoderLayerOptions = {}) {
+    super();
+    const p = opts.dropout ?? 0.1, ff = opts.dimFeedforward ?? 2048, eps = opts.layerNormEps ?? 1e-5;
+    this.activation = opts.activation ?? 'relu';
+    checkActivation('TransformerDecoderLayer', this.activation);
+    this.normFirst = opts.normFirst ?? false;
+    const attn = { dropout: p, batchFirst: opts.batchFirst, dtype: opts.dtype, device: opts.device };
+    this.registerModule('self_attn', new MultiheadAttention(dModel, nhead, attn));
+    this.registerModule('multihead_attn', new MultiheadAttention(dModel, nhead, attn));
+    this.registerModule('linear1', new Linear(dModel, ff, opts));
+    this.registerModule('dropout', new Dropout(p));
+    this.registerModule('linear2', new Linear(ff, dModel, opts));
+    for (const k of [1, 2, 3]) this.registerModule(`norm${k}`, new LayerNorm(dModel, eps, opts));
+    for (const k of [1, 2, 3]) this.registerModule(`dropout${k}`, new Dropout(p));
+  }
+
+  forward(tgt: Tensor, memory: Tensor, masks: DecoderMasks = {}): Tensor {
+    return tidy(() => {
+      const sa = (x: Tensor) => this.dropout1.forward(this.self_attn.forward(x, x, x, { attnMask: masks.tgtMask, keyPaddingMask: masks.tgtKeyPaddingMask, needWeights: false })[0]);
+      const mha = (x: Tensor) => this.dropout2.forward(this.multihead_attn.forward(x, memory, memory, { attnMask: masks.memoryMask, keyPaddingMask: masks.memoryKeyPaddingMask, needWeights: false })[0]);
+      const ffn = (x: Tensor) => this.dropout3.forward(feedForward(this, x));
+      let x = tgt;
+      if (this.normFirst) {
+        x = x.add(sa(this.norm1.forward(x)));
+        x = x.add(mha(this.norm2.forward(x)));
+        return x.add(ffn(this.norm3.forward(x)));
+      }
+      x = this.norm1.forward(x.add(sa(x)));
+      x = this.norm2.forward(x.add(mha(x)));
+      return this.norm3.forward(x.add(ffn(x)));
+    });
+  }
+
+  /** A copy with the same weights, drawing nothing from the generator (as PyTorch's deepcopy). */
+  clone(): TransformerDecoderLayer {
+    return cloneWithoutDraws(this, () => new TransformerDecoderLayer(this.dModel, this.nhead, this.opts));
   }
 }
 
@@ -187,5 +266,66 @@ export class TransformerEncoder extends Module {
       for (const layer of this.layers) x = layer.forward(x, { srcMask: masks.mask, srcKeyPaddingMask: masks.srcKeyPaddingMask });
       return this.norm ? this.norm.forward(x) : x;
     });
+  }
+}
+
+/** numLayers copies of a decoder layer (the same initial weights in each), then an optional norm. */
+export class TransformerDecoder extends Module {
+  declare layers: ModuleList<TransformerDecoderLayer>;
+  declare norm: LayerNorm | null;
+  constructor(decoderLayer: TransformerDecoderLayer, readonly numLayers: number, norm: LayerNorm | null = null) {
+    super();
+    this.registerModule('layers', new ModuleList(Array.from({ length: numLayers }, () => decoderLayer.clone())));
+    this.registerModule('norm', norm);
+  }
+  forward(tgt: Tensor, memory: Tensor, masks: DecoderMasks = {}): Tensor {
+    return tidy(() => {
+      let x = tgt;
+      for (const layer of this.layers) x = layer.forward(x, memory, masks);
+      return this.norm ? this.norm.forward(x) : x;
+    });
+  }
+}
+
+export interface TransformerOptions extends TransformerEncoderLayerOptions {
+  numEncoderLayers?: number;
+  numDecoderLayers?: number;
+}
+
+/**
+ * nn.Transformer: an encoder over src and a decoder over tgt attending to it (Vaswani et al.),
+ * each stack ending in a LayerNorm; every weight matrix xavier-initialised, as PyTorch's.
+ * Defaults are PyTorch's: dModel 512, nhead 8, 6 + 6 layers, feed-forward 2048, dropout 0.1.
+ */
+export class Transformer extends Module {
+  declare encoder: TransformerEncoder;
+  declare decoder: TransformerDecoder;
+  readonly batchFirst: boolean;
+  constructor(readonly dModel = 512, readonly nhead = 8, opts: TransformerOptions = {}) {
+    super();
+    const { numEncoderLayers = 6, numDecoderLayers = 6, ...layerOpts } = opts;
+    const eps = opts.layerNormEps ?? 1e-5;
+    this.batchFirst = opts.batchFirst ?? false;
+    this.registerModule('encoder', new TransformerEncoder(new TransformerEncoderLayer(dModel, nhead, layerOpts), numEncoderLayers, new LayerNorm(dModel, eps, opts)));
+    this.registerModule('decoder', new TransformerDecoder(new TransformerDecoderLayer(dModel, nhead, layerOpts), numDecoderLayers, new LayerNorm(dModel, eps, opts)));
+    noGrad(() => {
+      for (const p of this.parameters()) if (p.ndim > 1) xavierUniform_(p);
+    });
+  }
+
+  forward(src: Tensor, tgt: Tensor, masks: DecoderMasks & { srcMask?: Tensor | null; srcKeyPaddingMask?: Tensor | null } = {}): Tensor {
+    const batched = src.ndim === 3;
+    const batchDim = this.batchFirst ? 0 : 1;
+    if (batched && src.shape[batchDim] !== tgt.shape[batchDim]) throw new Error('Transformer: the batch number of src and tgt must be equal');
+    if (src.shape[src.ndim - 1] !== this.dModel || tgt.shape[tgt.ndim - 1] !== this.dModel) throw new Error('Transformer: the feature number of src and tgt must be equal to dModel');
+    return tidy(() => {
+      const memory = this.encoder.forward(src, { mask: masks.srcMask, srcKeyPaddingMask: masks.srcKeyPaddingMask });
+      return this.decoder.forward(tgt, memory, masks);
+    });
+  }
+
+  /** The causal mask for sz positions: -inf above the diagonal, 0 elsewhere (float). */
+  static generateSquareSubsequentMask(sz: number, opts: { device?: Device; dtype?: 'float32' | 'float64' } = {}): Tensor {
+    return tidy(() => full([sz, sz], -Infinity, opts).triu(1));
   }
 }

@@ -1,5 +1,5 @@
-"""Reference for test/transformer.test.ts: nn.MultiheadAttention, nn.TransformerEncoderLayer and
-nn.TransformerEncoder in PyTorch (float64, train mode, dropout 0).
+"""Reference for test/transformer.test.ts: nn.MultiheadAttention, the Transformer encoder and
+decoder layers and stacks, and nn.Transformer in PyTorch (float64, train mode, dropout 0).
 
 Usage: transformer_ref.py INPUTS.safetensors OUT.safetensors
 
@@ -37,6 +37,13 @@ def cases():
                          lambda m, x: m(x)),
         "encoder": (lambda: nn.TransformerEncoder(enc_layer(), 2, norm=nn.LayerNorm(8), enable_nested_tensor=False),
                     lambda m, x, kpm: m(x, src_key_padding_mask=kpm)),
+        "dec_post": (lambda: nn.TransformerDecoderLayer(8, 2, dim_feedforward=16, dropout=0.0),
+                     lambda m, tgt, mem, causal, kpm: m(tgt, mem, tgt_mask=causal, memory_key_padding_mask=kpm)),
+        "dec_pre_gelu": (lambda: nn.TransformerDecoderLayer(8, 4, dim_feedforward=12, dropout=0.0, activation="gelu", batch_first=True, norm_first=True),
+                         lambda m, tgt, mem, fmask, tkpm: m(tgt, mem, tgt_mask=nn.Transformer.generate_square_subsequent_mask(4), memory_mask=fmask, tgt_key_padding_mask=tkpm)),
+        "transformer": (lambda: nn.Transformer(8, 2, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=16, dropout=0.0, batch_first=True),
+                        lambda m, src, tgt, skpm: m(src, tgt, tgt_mask=nn.Transformer.generate_square_subsequent_mask(4), src_key_padding_mask=skpm,
+                                                    memory_key_padding_mask=skpm)),
     }
 
 
