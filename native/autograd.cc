@@ -8,10 +8,13 @@
 // dispatcher function per environment with tensor handles and takes handles back.
 //
 // JavaScript can run only on its own thread. libtorch runs a CPU backward on the thread that
-// called it (ours), but CUDA nodes on its per-device threads: there a JS backward or hook is
-// refused with an error that says so.
+// called it (ours: callbacks run directly), but CUDA nodes on its per-device threads: with CUDA
+// present, runAutograd moves such a backward to a helper thread and the JS thread serves the
+// callbacks' calls from wherever they come.
 #include <torch/csrc/autograd/custom_function.h>
+#include <torch/cuda.h>
 
+#include <ATen/ExpandUtils.h>
 #include <ATen/ThreadLocalState.h>
 
 #include <atomic>
@@ -54,6 +57,7 @@ struct AutogradState {
   std::thread::id jsThread = std::this_thread::get_id();
   TensorTable* tbl = nullptr;
   std::atomic<int32_t> liveCallbacks{0};  // hooks and custom-Function nodes alive
+  bool helperThread = false;              // run backwards with JS callbacks on a helper thread (CUDA present)
   std::mutex mutex;                       // guards what follows
   std::condition_variable changed;        // a request came, was served, or a backward finished
   std::deque<JsRequest*> requests;
@@ -73,6 +77,9 @@ struct AutogradState {
 struct JsCallbackRef : torch::CustomClassHolder {
   std::weak_ptr<AutogradState> state;
   int32_t id;
+  // a custom Function's: the shapes its inputs had (empty for those that need no gradient), and its name
+  std::vector<std::vector<int64_t>> inputShapes;
+  std::string name;
   JsCallbackRef(const std::shared_ptr<AutogradState>& s, int32_t i) : state(s), id(i) { ++s->liveCallbacks; }
   ~JsCallbackRef() override {
     if (auto s = state.lock()) {
@@ -185,6 +192,16 @@ struct JsFunction : public torch::autograd::Function<JsFunction> {
       throw std::runtime_error(msg);
     }
     std::vector<at::Tensor> grads = callJs(s, kFunctionBackward, cb->id, gradOutputs, saved, "a custom Function's backward");
+    // libtorch sums a broadcast gradient down to its input's shape; anything else is an error,
+    // which we raise with the JS class's name (the engine would name our C++ node).
+    for (size_t k = 0; k < grads.size() && k < cb->inputShapes.size(); ++k) {
+      const auto& want = cb->inputShapes[k];
+      if (!grads[k].defined() || (want.size() == 1 && want[0] == -1)) continue;
+      if (!at::is_expandable_to(want, grads[k].sizes())) {
+        throw std::runtime_error("function " + cb->name + " returned an invalid gradient at index " + std::to_string(k) + " - got " +
+                                 c10::str(grads[k].sizes()) + " but expected shape compatible with " + c10::str(at::IntArrayRef(want)));
+      }
+    }
     grads.emplace_back();  // for the ForwardRecord argument, which takes no gradient
     return grads;
   }
@@ -192,9 +209,11 @@ struct JsFunction : public torch::autograd::Function<JsFunction> {
 
 void runAutograd(TensorTable& tbl, const std::function<void()>& fn) {
   std::shared_ptr<AutogradState> s = tbl.autograd;
-  if (!s || s->liveCallbacks.load() == 0) return fn();  // no JS in any graph: run it here
-  // JS callbacks may be reached, on CUDA device threads too: run the backward on a helper
-  // thread (with this thread's grad mode, autocast, ... state) and serve their requests here.
+  // libtorch runs a CPU graph on the calling thread, where JS callbacks run directly. Only CUDA
+  // nodes run elsewhere (its device threads): with CUDA present and JS callbacks alive, the
+  // backward runs on a helper thread (with this thread's grad mode, autocast, ... state) and
+  // this thread serves the callbacks' requests until it is done.
+  if (!s || s->liveCallbacks.load() == 0 || !s->helperThread) return fn();
   std::exception_ptr failure;
   bool finished = false;
   at::ThreadLocalState callerState;
@@ -267,7 +286,18 @@ Napi::Value setAutogradDispatcher(const Napi::CallbackInfo& info) {
   tbl.autograd->tbl = &tbl;
   tbl.autograd->jsThread = std::this_thread::get_id();
   tbl.autograd->dispatcher = Napi::Persistent(info[0].As<Napi::Function>());
+  tbl.autograd->helperThread = torch::cuda::is_available();
   return info.Env().Undefined();
+}
+
+// setAutogradHelperThread(on): the helper-thread mode regardless of CUDA (the tests run the
+// CUDA path's threading on a CPU with it). Returns the previous mode.
+Napi::Value setAutogradHelperThread(const Napi::CallbackInfo& info) {
+  TensorTable& tbl = table(info);
+  if (!tbl.autograd) throw std::runtime_error("tstorch: the autograd dispatcher is not set");
+  bool prev = tbl.autograd->helperThread;
+  tbl.autograd->helperThread = argBool(info, 0);
+  return Napi::Boolean::New(info.Env(), prev);
 }
 
 // autogradReleased(): the JS callback ids whose nodes or hooks are gone, since the last call.
@@ -301,6 +331,11 @@ Napi::Value functionApply(const Napi::CallbackInfo& info) {
   rec.materializeGrads = argBool(info, 5);
   rec.callback = c10::make_intrusive<JsCallbackRef>(s, argInt(info, 6));
   rec.name = argString(info, 7);
+  rec.callback->name = rec.name;
+  for (const at::Tensor& t : inputs) {
+    // {-1}: no check (an input that needs no gradient gets none)
+    rec.callback->inputShapes.push_back(t.requires_grad() ? t.sizes().vec() : std::vector<int64_t>{-1});
+  }
   torch::autograd::variable_list outs = JsFunction::apply(at::TensorList(inputs), &rec);
   return retList(info, outs);
 }
@@ -328,6 +363,7 @@ Napi::Value removeHook(const Napi::CallbackInfo& info) {
 
 void registerAutograd(Registrar& r) {
   r.add<setAutogradDispatcher>("setAutogradDispatcher");
+  r.add<setAutogradHelperThread>("setAutogradHelperThread");
   r.add<autogradReleased>("autogradReleased");
   r.add<functionApply>("functionApply");
   r.add<registerHook>("registerHook");

@@ -3,6 +3,7 @@
 // gradients and input gradients within 1e-12 of PyTorch's; plus PyTorch's errors and flat memory.
 import * as torch from '../lib';
 import { referenceTensors } from './helpers';
+import { native } from '../lib/tensor/native';
 
 type T = torch.Tensor;
 const { Function } = torch.autograd;
@@ -119,216 +120,225 @@ function close(a: T, b: T, what: string): void {
   if (!(e < 1e-12)) throw new Error(`${what}: off by ${e}`);
 }
 
-describe('torch.autograd.Function as PyTorch\'s', () => {
-  test('saved output (Exp) and saved input inside a larger graph (Legendre3)', () => {
-    torch.tidy(() => {
-      const x = leaf('x');
-      const y = Exp.apply(x);
-      expect(String(y)).toMatch(/grad_fn=<ExpBackward>\)$/);
-      weightedLoss('exp', [y]).backward();
-      close(x.grad!, want.get('exp.g.x')!, 'exp.g.x');
-      const a = leaf('a'), b = leaf('b');
-      weightedLoss('legendre', [Legendre3.apply(a.add(b.mul(inputs.get('x')!)))]).backward();
-      close(a.grad!, want.get('legendre.g.a')!, 'legendre.g.a');
-      close(b.grad!, want.get('legendre.g.b')!, 'legendre.g.b');
-    });
-  });
+// Both ways the engine can reach JS: directly on the calling thread (a CPU backward), and from
+// another thread through the JS thread's serving loop (what CUDA's device threads do).
+describe.each([['the calling thread', false], ['a helper thread, as with CUDA', true]])('backward on %s', (_, helper) => {
+  let previousMode = false;
+  beforeAll(() => { previousMode = native.setAutogradHelperThread(helper); });
+  afterAll(() => { native.setAutogradHelperThread(previousMode); });
 
-  test('two tensor inputs and a number, two outputs; a non-differentiable output', () => {
-    torch.tidy(() => {
-      const x = leaf('x'), y = leaf('y');
-      expect(ScaledProductAndSum.apply(x, torch.tensor([1, 2, 3, 4, 5], { dtype: 'float64' }), 2.5)[0].requiresGrad).toBe(true);
-      weightedLoss('two', ScaledProductAndSum.apply(x, y, 2.5)).backward();
-      close(x.grad!, want.get('two.g.x')!, 'two.g.x');
-      close(y.grad!, want.get('two.g.y')!, 'two.g.y');
-
-      const v = leaf('v');
-      const [values, indices] = SortWithIndices.apply(v.mul(1));
-      expect(indices.requiresGrad).toBe(false);
-      expect(indices.equal(want.get('sort.indices')!)).toBe(true);
-      weightedLoss('sort', [values]).backward();
-      close(v.grad!, want.get('sort.g.v')!, 'sort.g.v');
-    });
-  });
-
-  test('an input modified in place (markDirty), grads not materialized, double backward', () => {
-    torch.tidy(() => {
-      const x = leaf('x');
-      const h = x.mul(1);
-      const out = DoubleInPlace.apply(h);
-      expect(h.equal(out)).toBe(true); // h itself was doubled, as in PyTorch
-      weightedLoss('dirty', [out.tanh()]).backward();
-      close(x.grad!, want.get('dirty.g.x')!, 'dirty.g.x');
-      // A leaf that requires grad cannot be modified in place, as in PyTorch.
-      expect(() => DoubleInPlace.apply(leaf('x'))).toThrow(/leaf Variable that requires grad/);
-
-      const x2 = leaf('x');
-      const [p2] = TwoOutputsNoMaterialize.apply(x2);
-      weightedLoss('nomat', [p2]).backward();
-      close(x2.grad!, want.get('nomat.g.x')!, 'nomat.g.x');
-      expect(nullSeen).toEqual([want.get('nomat.g3_was_none')!.item()]);
-
-      const x3 = leaf('x');
-      const [g] = torch.autograd.grad(Cube.apply(x3).sum(), x3, { createGraph: true }) as T[];
-      close(g, want.get('cube.g')!, 'cube.g');
-      g.mul(inputs.get('y')!).sum().backward();
-      close(x3.grad!, want.get('cube.gg.x')!, 'cube.gg.x');
-    });
-  });
-
-  test('errors as PyTorch\'s: wrong count or shape of gradients, a modified saved tensor, backward twice, a throwing backward', () => {
-    class WrongCount extends Function {
-      static forward(_ctx: Ctx, x: T, y: T) {
-        return x.add(y);
-      }
-      static backward(_ctx: Ctx, g: T) {
-        return g;
-      }
-    }
-    class WrongShape extends Function {
-      static forward(_ctx: Ctx, x: T) {
-        return x.mul(2);
-      }
-      static backward() {
-        return torch.ones([7], { dtype: 'float64' });
-      }
-    }
-    class Throws extends Function {
-      static forward(_ctx: Ctx, x: T) {
-        return x.mul(2);
-      }
-      static backward(): T {
-        throw new RangeError('my backward failed');
-      }
-    }
-    class NotTensor extends Function {
-      static forward() {
-        return 3 as unknown as T;
-      }
-    }
-    torch.tidy(() => {
-      const x = leaf('x'), y = leaf('y');
-      expect(() => WrongCount.apply(x, y).sum().backward()).toThrow('function WrongCountBackward returned an incorrect number of gradients (expected 2, got 1)');
-      expect(() => WrongShape.apply(x).sum().backward()).toThrow('function WrongShapeBackward returned an invalid gradient at index 0 - got [7] but expected shape compatible with [5]');
-      let thrown: unknown;
-      try {
-        Throws.apply(x).sum().backward();
-      } catch (e) {
-        thrown = e;
-      }
-      expect(thrown).toBeInstanceOf(RangeError); // the very error the backward threw
-      expect((thrown as Error).message).toBe('my backward failed');
-      expect(() => NotTensor.apply()).toThrow(/NotTensor.forward must return a Tensor or an array of tensors/);
-      const e = Exp.apply(x);
-      e.add_(1);
-      expect(() => e.sum().backward()).toThrow(/modified by an inplace operation: .*which is output 0 of ExpBackward/);
-      const l = Exp.apply(x).sum();
-      l.backward();
-      expect(() => l.backward()).toThrow(/Trying to backward through the graph a second time/);
-      expect(() => (Function as unknown as typeof Exp).apply(x)).toThrow(/must define static forward/);
-    });
-  });
-
-  test('without gradients (noGrad, or inputs that need none) it is a plain call; memory stays flat', () => {
-    const x = leaf('x');
-    torch.tidy(() => {
-      expect(torch.noGrad(() => Exp.apply(x)).requiresGrad).toBe(false);
-      expect(Exp.apply(inputs.get('x')!).requiresGrad).toBe(false);
-    });
-    const step = () =>
+  describe('torch.autograd.Function as PyTorch\'s', () => {
+    test('saved output (Exp) and saved input inside a larger graph (Legendre3)', () => {
       torch.tidy(() => {
-        const [p, s] = ScaledProductAndSum.apply(Exp.apply(x), x, 2);
-        p.add(s).sum().backward();
+        const x = leaf('x');
+        const y = Exp.apply(x);
+        expect(String(y)).toMatch(/grad_fn=<ExpBackward>\)$/);
+        weightedLoss('exp', [y]).backward();
+        close(x.grad!, want.get('exp.g.x')!, 'exp.g.x');
+        const a = leaf('a'), b = leaf('b');
+        weightedLoss('legendre', [Legendre3.apply(a.add(b.mul(inputs.get('x')!)))]).backward();
+        close(a.grad!, want.get('legendre.g.a')!, 'legendre.g.a');
+        close(b.grad!, want.get('legendre.g.b')!, 'legendre.g.b');
       });
-    for (let k = 0; k < 5; k++) step();
-    const live = torch.memory().liveTensors;
-    for (let k = 0; k < 200; k++) step();
-    expect(torch.memory().liveTensors).toBe(live);
-  });
-});
+    });
 
-describe('hooks as PyTorch\'s', () => {
-  test('Tensor.registerHook on a leaf and an intermediate: replacing and recording gradients; remove()', () => {
-    torch.tidy(() => {
+    test('two tensor inputs and a number, two outputs; a non-differentiable output', () => {
+      torch.tidy(() => {
+        const x = leaf('x'), y = leaf('y');
+        expect(ScaledProductAndSum.apply(x, torch.tensor([1, 2, 3, 4, 5], { dtype: 'float64' }), 2.5)[0].requiresGrad).toBe(true);
+        weightedLoss('two', ScaledProductAndSum.apply(x, y, 2.5)).backward();
+        close(x.grad!, want.get('two.g.x')!, 'two.g.x');
+        close(y.grad!, want.get('two.g.y')!, 'two.g.y');
+
+        const v = leaf('v');
+        const [values, indices] = SortWithIndices.apply(v.mul(1));
+        expect(indices.requiresGrad).toBe(false);
+        expect(indices.equal(want.get('sort.indices')!)).toBe(true);
+        weightedLoss('sort', [values]).backward();
+        close(v.grad!, want.get('sort.g.v')!, 'sort.g.v');
+      });
+    });
+
+    test('an input modified in place (markDirty), grads not materialized, double backward', () => {
+      torch.tidy(() => {
+        const x = leaf('x');
+        const h = x.mul(1);
+        const out = DoubleInPlace.apply(h);
+        expect(h.equal(out)).toBe(true); // h itself was doubled, as in PyTorch
+        weightedLoss('dirty', [out.tanh()]).backward();
+        close(x.grad!, want.get('dirty.g.x')!, 'dirty.g.x');
+        // A leaf that requires grad cannot be modified in place, as in PyTorch.
+        expect(() => DoubleInPlace.apply(leaf('x'))).toThrow(/leaf Variable that requires grad/);
+
+        const x2 = leaf('x');
+        nullSeen.length = 0;
+        const [p2] = TwoOutputsNoMaterialize.apply(x2);
+        weightedLoss('nomat', [p2]).backward();
+        close(x2.grad!, want.get('nomat.g.x')!, 'nomat.g.x');
+        expect(nullSeen).toEqual([want.get('nomat.g3_was_none')!.item()]);
+
+        const x3 = leaf('x');
+        const [g] = torch.autograd.grad(Cube.apply(x3).sum(), x3, { createGraph: true }) as T[];
+        close(g, want.get('cube.g')!, 'cube.g');
+        g.mul(inputs.get('y')!).sum().backward();
+        close(x3.grad!, want.get('cube.gg.x')!, 'cube.gg.x');
+      });
+    });
+
+    test('errors as PyTorch\'s: wrong count or shape of gradients, a modified saved tensor, backward twice, a throwing backward', () => {
+      class WrongCount extends Function {
+        static forward(_ctx: Ctx, x: T, y: T) {
+          return x.add(y);
+        }
+        static backward(_ctx: Ctx, g: T) {
+          return g;
+        }
+      }
+      class WrongShape extends Function {
+        static forward(_ctx: Ctx, x: T) {
+          return x.mul(2);
+        }
+        static backward() {
+          return torch.ones([7], { dtype: 'float64' });
+        }
+      }
+      class Throws extends Function {
+        static forward(_ctx: Ctx, x: T) {
+          return x.mul(2);
+        }
+        static backward(): T {
+          throw new RangeError('my backward failed');
+        }
+      }
+      class NotTensor extends Function {
+        static forward() {
+          return 3 as unknown as T;
+        }
+      }
+      torch.tidy(() => {
+        const x = leaf('x'), y = leaf('y');
+        expect(() => WrongCount.apply(x, y).sum().backward()).toThrow('function WrongCountBackward returned an incorrect number of gradients (expected 2, got 1)');
+        expect(() => WrongShape.apply(x).sum().backward()).toThrow('function WrongShapeBackward returned an invalid gradient at index 0 - got [7] but expected shape compatible with [5]');
+        let thrown: unknown;
+        try {
+          Throws.apply(x).sum().backward();
+        } catch (e) {
+          thrown = e;
+        }
+        expect(thrown).toBeInstanceOf(RangeError); // the very error the backward threw
+        expect((thrown as Error).message).toBe('my backward failed');
+        expect(() => NotTensor.apply()).toThrow(/NotTensor.forward must return a Tensor or an array of tensors/);
+        const e = Exp.apply(x);
+        e.add_(1);
+        expect(() => e.sum().backward()).toThrow(/modified by an inplace operation: .*which is output 0 of ExpBackward/);
+        const l = Exp.apply(x).sum();
+        l.backward();
+        expect(() => l.backward()).toThrow(/Trying to backward through the graph a second time/);
+        expect(() => (Function as unknown as typeof Exp).apply(x)).toThrow(/must define static forward/);
+      });
+    });
+
+    test('without gradients (noGrad, or inputs that need none) it is a plain call; memory stays flat', () => {
       const x = leaf('x');
-      x.registerHook((g) => g.mul(2));
-      const h = x.mul(3);
-      h.registerHook((g) => g.add(1));
-      let seen: T | null = null;
-      h.registerHook((g) => {
-        seen = g.clone().keep();
+      torch.tidy(() => {
+        expect(torch.noGrad(() => Exp.apply(x)).requiresGrad).toBe(false);
+        expect(Exp.apply(inputs.get('x')!).requiresGrad).toBe(false);
       });
-      weightedLoss('hooks', [h.tanh()]).backward();
-      close(x.grad!, want.get('hooks.g.x')!, 'hooks.g.x');
-      close(seen!, want.get('hooks.seen')!, 'hooks.seen');
-      (seen as unknown as T).dispose();
-
-      const z = leaf('x');
-      const handle = z.registerHook((g) => g.mul(100));
-      handle.remove();
-      z.mul(3).sum().backward();
-      expect(z.grad!.tolist()).toEqual([3, 3, 3, 3, 3]);
-      expect(() => inputs.get('x')!.registerHook((g) => g)).toThrow("cannot register a hook on a tensor that doesn't require gradient");
-      const w = leaf('x');
-      w.registerHook(() => torch.ones([2], { dtype: 'float64' }));
-      expect(() => w.sum().backward()).toThrow('a tensor hook changed the size of the gradient (was [5], got [2])');
+      const step = () =>
+        torch.tidy(() => {
+          const [p, s] = ScaledProductAndSum.apply(Exp.apply(x), x, 2);
+          p.add(s).sum().backward();
+        });
+      for (let k = 0; k < 5; k++) step();
+      const live = torch.memory().liveTensors;
+      for (let k = 0; k < 200; k++) step();
+      expect(torch.memory().liveTensors).toBe(live);
     });
   });
 
-  test('module forward pre-hook, forward hook and full backward hook (recording, replacing grad_input)', () => {
-    torch.setDefaultDtype('float64');
-    const net = new torch.nn.Sequential(new torch.nn.Linear(3, 4), new torch.nn.Tanh(), new torch.nn.Linear(4, 2));
-    torch.setDefaultDtype('float32');
-    net.loadStateDict(new Map([...net.stateDict().keys()].map((k) => [k, inputs.get(`net.${k}`)!])));
-    const [first, , second] = net.children();
-    first.registerForwardPreHook((_m, args) => [(args[0] as T).mul(0.5)]);
-    const fwd = first.registerForwardHook((_m, _args, output) => (output as T).add(1));
-    const recorded: Record<string, T> = {};
-    second.registerFullBackwardHook((_m, gradInput, gradOutput) => {
-      recorded.gi = gradInput[0]!.clone().keep();
-      recorded.go = gradOutput[0]!.clone().keep();
-      return [gradInput[0]!.mul(2)];
-    });
-    torch.tidy(() => {
-      const mx = leaf('mx');
-      weightedLoss('module', [net.forward(mx) as T]).backward();
-      close(mx.grad!, want.get('module.g.mx')!, 'module.g.mx');
-      close(recorded.gi, want.get('module.gi')!, 'module.gi');
-      close(recorded.go, want.get('module.go')!, 'module.go');
-      for (const [k, p] of net.namedParameters()) close(p.grad!, want.get(`module.g.net.${k}`)!, `grad ${k}`);
-    });
-    // remove() takes a hook out: the forward hook's +1 is gone.
-    const withHook = torch.tidy(() => torch.noGrad(() => (first.forward(inputs.get('mx')!) as T).sum().item() as number));
-    fwd.remove();
-    const without = torch.tidy(() => torch.noGrad(() => (first.forward(inputs.get('mx')!) as T).sum().item() as number));
-    expect(withHook - without).toBeCloseTo(4 * 4, 10);
-    for (const t of Object.values(recorded)) t.dispose();
-    net.dispose();
-  });
+  describe('hooks as PyTorch\'s', () => {
+    test('Tensor.registerHook on a leaf and an intermediate: replacing and recording gradients; remove()', () => {
+      torch.tidy(() => {
+        const x = leaf('x');
+        x.registerHook((g) => g.mul(2));
+        const h = x.mul(3);
+        h.registerHook((g) => g.add(1));
+        let seen: T | null = null;
+        h.registerHook((g) => {
+          seen = g.clone().keep();
+        });
+        weightedLoss('hooks', [h.tanh()]).backward();
+        close(x.grad!, want.get('hooks.g.x')!, 'hooks.g.x');
+        close(seen!, want.get('hooks.seen')!, 'hooks.seen');
+        (seen as unknown as T).dispose();
 
-  test('backward pre-hook replaces grad_output; modules without an input that needs a gradient; memory stays flat', () => {
-    torch.manualSeed(0);
-    const lin = new torch.nn.Linear(3, 2);
-    const x = torch.keep(torch.randn([4, 3]));
-    const plain = torch.tidy(() => {
-      lin.forward(x).sum().backward();
-      return torch.keep(lin.weight.grad!.clone());
+        const z = leaf('x');
+        const handle = z.registerHook((g) => g.mul(100));
+        handle.remove();
+        z.mul(3).sum().backward();
+        expect(z.grad!.tolist()).toEqual([3, 3, 3, 3, 3]);
+        expect(() => inputs.get('x')!.registerHook((g) => g)).toThrow("cannot register a hook on a tensor that doesn't require gradient");
+        const w = leaf('x');
+        w.registerHook(() => torch.ones([2], { dtype: 'float64' }));
+        expect(() => w.sum().backward()).toThrow('a tensor hook changed the size of the gradient (was [5], got [2])');
+      });
     });
-    lin.zeroGrad();
-    lin.registerFullBackwardPreHook((_m, gradOutput) => [gradOutput[0]!.mul(3)]);
-    const calls: (T | null)[][] = [];
-    lin.registerFullBackwardHook((_m, gradInput) => {
-      calls.push(gradInput);
+
+    test('module forward pre-hook, forward hook and full backward hook (recording, replacing grad_input)', () => {
+      torch.setDefaultDtype('float64');
+      const net = new torch.nn.Sequential(new torch.nn.Linear(3, 4), new torch.nn.Tanh(), new torch.nn.Linear(4, 2));
+      torch.setDefaultDtype('float32');
+      net.loadStateDict(new Map([...net.stateDict().keys()].map((k) => [k, inputs.get(`net.${k}`)!])));
+      const [first, , second] = net.children();
+      first.registerForwardPreHook((_m, args) => [(args[0] as T).mul(0.5)]);
+      const fwd = first.registerForwardHook((_m, _args, output) => (output as T).add(1));
+      const recorded: Record<string, T> = {};
+      second.registerFullBackwardHook((_m, gradInput, gradOutput) => {
+        recorded.gi = gradInput[0]!.clone().keep();
+        recorded.go = gradOutput[0]!.clone().keep();
+        return [gradInput[0]!.mul(2)];
+      });
+      torch.tidy(() => {
+        const mx = leaf('mx');
+        weightedLoss('module', [net.forward(mx) as T]).backward();
+        close(mx.grad!, want.get('module.g.mx')!, 'module.g.mx');
+        close(recorded.gi, want.get('module.gi')!, 'module.gi');
+        close(recorded.go, want.get('module.go')!, 'module.go');
+        for (const [k, p] of net.namedParameters()) close(p.grad!, want.get(`module.g.net.${k}`)!, `grad ${k}`);
+      });
+      // remove() takes a hook out: the forward hook's +1 is gone.
+      const withHook = torch.tidy(() => torch.noGrad(() => (first.forward(inputs.get('mx')!) as T).sum().item() as number));
+      fwd.remove();
+      const without = torch.tidy(() => torch.noGrad(() => (first.forward(inputs.get('mx')!) as T).sum().item() as number));
+      expect(withHook - without).toBeCloseTo(4 * 4, 10);
+      for (const t of Object.values(recorded)) t.dispose();
+      net.dispose();
     });
-    torch.tidy(() => lin.forward(x).sum().backward());
-    expect(torch.tidy(() => lin.weight.grad!.sub(plain.mul(3)).abs().max().item())).toBeLessThan(1e-6);
-    expect(calls.length).toBe(1);
-    expect(calls[0]).toEqual([null]); // x needs no gradient: grad_input is [null], as PyTorch's (None,)
-    const step = () => torch.tidy(() => lin.forward(x.requiresGrad_(true)).sum().backward());
-    step();
-    const live = torch.memory().liveTensors;
-    for (let k = 0; k < 100; k++) step();
-    expect(torch.memory().liveTensors).toBe(live);
-    lin.dispose();
+
+    test('backward pre-hook replaces grad_output; modules without an input that needs a gradient; memory stays flat', () => {
+      torch.manualSeed(0);
+      const lin = new torch.nn.Linear(3, 2);
+      const x = torch.keep(torch.randn([4, 3]));
+      const plain = torch.tidy(() => {
+        lin.forward(x).sum().backward();
+        return torch.keep(lin.weight.grad!.clone());
+      });
+      lin.zeroGrad();
+      lin.registerFullBackwardPreHook((_m, gradOutput) => [gradOutput[0]!.mul(3)]);
+      const calls: (T | null)[][] = [];
+      lin.registerFullBackwardHook((_m, gradInput) => {
+        calls.push(gradInput);
+      });
+      torch.tidy(() => lin.forward(x).sum().backward());
+      expect(torch.tidy(() => lin.weight.grad!.sub(plain.mul(3)).abs().max().item())).toBeLessThan(1e-6);
+      expect(calls.length).toBe(1);
+      expect(calls[0]).toEqual([null]); // x needs no gradient: grad_input is [null], as PyTorch's (None,)
+      const step = () => torch.tidy(() => lin.forward(x.requiresGrad_(true)).sum().backward());
+      step();
+      const live = torch.memory().liveTensors;
+      for (let k = 0; k < 100; k++) step();
+      expect(torch.memory().liveTensors).toBe(live);
+      lin.dispose();
+    });
   });
 });

@@ -4,7 +4,6 @@
 import { native } from './native';
 import { Tensor, _wrap as wrap, _id as id } from './tensor';
 import { tidy } from './scope';
-import { noGrad, isGradEnabled } from './runtime';
 
 /** What the engine calls: JS gradients in, JS gradients out (null: none). */
 type Callback = (grads: (Tensor | null)[], saved: (Tensor | null)[]) => (Tensor | null)[];
@@ -12,9 +11,13 @@ type Callback = (grads: (Tensor | null)[], saved: (Tensor | null)[]) => (Tensor 
 const callbacks = new Map<number, Callback>();
 let nextCallbackId = 0;
 
+let addsSinceDrain = 0;
 function addCallback(cb: Callback): number {
-  // Forget the callbacks whose graph nodes or hooks libtorch has freed since the last time.
-  for (const gone of native.autogradReleased() as number[]) callbacks.delete(gone);
+  // Now and then, forget the callbacks whose graph nodes or hooks libtorch has freed.
+  if (++addsSinceDrain === 32) {
+    addsSinceDrain = 0;
+    for (const gone of native.autogradReleased() as number[]) callbacks.delete(gone);
+  }
   const cbId = nextCallbackId++;
   callbacks.set(cbId, cb);
   return cbId;
@@ -74,8 +77,15 @@ function checkSameKind(original: Tensor, result: Tensor, what: string): void {
 
 /** ctx of a custom Function: what forward leaves for backward. Other properties are free to set. */
 export class FunctionCtx {
+  /** @internal the forward's arguments, and whether autograd was recording when apply() was called */
+  _args: unknown[] = [];
+  /** @internal */ _recording = false;
+  private _needsInputGrad: boolean[] | null = null;
   /** Per forward argument: whether it is a tensor that needs a gradient (PyTorch's ctx.needs_input_grad). */
-  needsInputGrad: boolean[] = [];
+  get needsInputGrad(): boolean[] {
+    this._needsInputGrad ??= this._args.map((a) => this._recording && a instanceof Tensor && a.requiresGrad);
+    return this._needsInputGrad;
+  }
   /** @internal */ _toSave: (Tensor | null)[] = [];
   /** @internal */ _dirty: Tensor[] = [];
   /** @internal */ _nonDifferentiable: Tensor[] = [];
@@ -142,12 +152,10 @@ export class Function {
   ): R {
     const cls = this;
     const ctx = new FunctionCtx();
-    const recording = isGradEnabled();
-    ctx.needsInputGrad = args.map((a) => recording && a instanceof Tensor && a.requiresGrad);
+    ctx._args = args;
     const tensorArgs: number[] = [];
     args.forEach((a, k) => a instanceof Tensor && tensorArgs.push(k));
     const name = `${cls.name}Backward`;
-    const inputShapes = args.map((a) => (a instanceof Tensor ? a.shape : null));
 
     const backward: Callback = (grads, saved) => {
       ctx._saved = saved;
@@ -166,16 +174,20 @@ export class Function {
         const g = list[k];
         if (g === null || g === undefined) return null;
         if (!(g instanceof Tensor)) throw new Error(`function ${name} returned a ${typeof g} as gradient ${k}; return a Tensor or null`);
-        // libtorch sums a broadcast gradient down to its input's shape; anything else is an error.
-        const want = inputShapes[k]!, got = g.shape;
-        const fits = want.length <= got.length && want.every((d, i) => d === 1 || d === got[got.length - want.length + i]);
-        if (!fits) throw new Error(`function ${name} returned an invalid gradient at index ${k} - got [${got}] but expected shape compatible with [${want}]`);
-        return g;
+        return g; // (its shape is checked in native/autograd.cc)
       });
     };
 
     return tidy(() => {
-      const raw: ForwardOutput = noGrad(() => cls.forward(ctx, ...args));
+      // Forward without recording (noGrad, with the mode it finds kept for needsInputGrad).
+      const recording = native.setGradEnabled(false) as boolean;
+      ctx._recording = recording;
+      let raw: ForwardOutput;
+      try {
+        raw = cls.forward(ctx, ...args);
+      } finally {
+        native.setGradEnabled(recording);
+      }
       const outs: Tensor[] = Array.isArray(raw) ? raw : [raw];
       outs.forEach((o, k) => {
         if (!(o instanceof Tensor)) throw new Error(`${cls.name}.forward must return a Tensor or an array of tensors (output ${k} is ${typeof o})`);

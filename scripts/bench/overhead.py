@@ -34,6 +34,28 @@ def step():
 
 
 s = us_per_iter(n // 10, step)
+
+
+class TanhFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = x.tanh()
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (1 - y * y)
+
+
+def fn_step():
+    y = TanhFn.apply(x.matmul(w)).sum()
+    y.backward()
+    x.grad
+
+
+fn_s = us_per_iter(n // 10, fn_step)
 m = torch.randn(8, 16)
 index = us_per_iter(n, lambda: m[1:3, None, ::2])
-print(json.dumps({"add_us": add, "add_batch_us": add_batch, "step_us": s, "index_us": index}))
+print(json.dumps({"add_us": add, "add_batch_us": add_batch, "step_us": s, "fn_step_us": fn_s, "index_us": index}))
