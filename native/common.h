@@ -152,6 +152,11 @@ inline std::optional<at::Tensor> argOptTensor(const Napi::CallbackInfo& info, si
   if (id < 0) return std::nullopt;
   return table(info).get(id);
 }
+// The same as the c10::optional ATen's signatures take (a distinct type before libtorch 2.4).
+inline c10::optional<at::Tensor> optT(const Napi::CallbackInfo& info, size_t i) {
+  auto t = argOptTensor(info, i);
+  return t ? c10::optional<at::Tensor>(*t) : c10::nullopt;
+}
 std::vector<int64_t> argInts(const Napi::CallbackInfo& info, size_t i);
 std::vector<at::Tensor> argTensors(const Napi::CallbackInfo& info, size_t i);
 // JS numbers that are whole become integer scalars (as Python's ints do), others doubles.

@@ -331,7 +331,120 @@ INPLACE(indexAdd_, self.index_add_(argInt64(info, 1), T2, argTensor(info, 3), ar
 INPLACE(indexCopy_, self.index_copy_(argInt64(info, 1), T2, argTensor(info, 3)))
 INPLACE(indexFill_, self.index_fill_(argInt64(info, 1), T2, argScalar(info, 3)))
 
+INPLACE(triu_, self.triu_(argInt64(info, 1)))
+INPLACE(tril_, self.tril_(argInt64(info, 1)))
 #undef INPLACE
+
+// --- more of torch's elementwise functions ---
+OP2(logaddexp, at::logaddexp(a, b))
+OP2(logaddexp2, at::logaddexp2(a, b))
+OP2(heaviside, at::heaviside(a, b))
+OP2(gcd, at::gcd(a, b))
+OP2(lcm, at::lcm(a, b))
+OP2(bitwiseAnd, at::bitwise_and(a, b))
+OP2(bitwiseOr, at::bitwise_or(a, b))
+OP2(bitwiseXor, at::bitwise_xor(a, b))
+OP1(bitwiseNot, at::bitwise_not(a))
+OP2(bitwiseLeftShift, at::bitwise_left_shift(a, b))
+OP2(bitwiseRightShift, at::bitwise_right_shift(a, b))
+OP1(sinc, at::sinc(a))
+OP1(sgn, at::sgn(a))
+OP1(signbit, at::signbit(a))
+OP2(copysign, at::copysign(a, b))
+OP2(nextafter, at::nextafter(a, b))
+OP2(floatPower, at::float_power(a, b))
+OP1(floatPowerScalar, at::float_power(a, argScalar(info, 1)))
+OP2(fmax, at::fmax(a, b))
+OP2(fmin, at::fmin(a, b))
+OP1(deg2rad, at::deg2rad(a))
+OP1(rad2deg, at::rad2deg(a))
+OP2(ldexp, at::ldexp(a, b))
+OP1(isneginf, at::isneginf(a))
+OP1(isposinf, at::isposinf(a))
+OP3(maskedScatter, a.masked_scatter(b, c))
+
+// --- more reductions ---
+// nansum / nanmean(x, dims ([] = all), keepdim): NaNs left out
+Napi::Value nansum(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  std::vector<int64_t> dims = argInts(info, 1);
+  return ret(info, dims.empty() ? at::nansum(a) : at::nansum(a, dims, argBool(info, 2)));
+}
+Napi::Value nanmean(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  std::vector<int64_t> dims = argInts(info, 1);
+  return ret(info, dims.empty() ? at::nanmean(a) : at::nanmean(a, dims, argBool(info, 2)));
+}
+OP1(nanmedianAll, at::nanmedian(a))
+OP1_PAIR(nanmedianDim, at::nanmedian(a, argInt64(info, 1), argBool(info, 2)))
+OP1_PAIR(mode, at::mode(a, argInt64(info, 1), argBool(info, 2)))
+// aminmax(x, dim|null, keepdim) -> [min, max]
+Napi::Value aminmax(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  c10::optional<int64_t> dim;
+  if (!isNullish(info, 1)) dim = argInt64(info, 1);
+  auto r = at::aminmax(a, dim, argBool(info, 2));
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
+// stdMean / varMean(x, dims|null, correction, keepdim) -> [std or var, mean]
+Napi::Value stdMean(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  c10::optional<at::IntArrayRef> dims;
+  std::vector<int64_t> d = dimsOrAll(info, 1);
+  if (!isNullish(info, 1)) dims = d;
+  auto r = at::std_mean(a, dims, Correction(argInt64(info, 2)), argBool(info, 3));
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
+Napi::Value varMean(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  c10::optional<at::IntArrayRef> dims;
+  std::vector<int64_t> d = dimsOrAll(info, 1);
+  if (!isNullish(info, 1)) dims = d;
+  auto r = at::var_mean(a, dims, Correction(argInt64(info, 2)), argBool(info, 3));
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
+OP1(msort, at::msort(a))
+OP1(logdet, at::logdet(a))
+// renorm(x, p, dim, maxnorm): each slice along dim rescaled to p-norm at most maxnorm
+OP1(renorm, at::renorm(a, argScalar(info, 1), argInt64(info, 2), argScalar(info, 3)))
+// addmv(input, mat, vec, beta, alpha)
+OP3(addmv, at::addmv(a, b, c, argScalar(info, 3), argScalar(info, 4)))
+OP2(inner, at::inner(a, b))
+OP2(vdot, at::vdot(a, b))
+// trapezoid(y, x, dim) / trapezoidDx(y, dx, dim)
+OP2(trapezoid, at::trapezoid(a, b, argInt64(info, 2)))
+OP1(trapezoidDx, at::trapezoid(a, argScalar(info, 1), argInt64(info, 2)))
+// cov(x, correction, fweights|-1, aweights|-1): rows are variables, columns observations
+Napi::Value cov(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  return ret(info, at::cov(a, argInt64(info, 1), optT(info, 2), optT(info, 3)));
+}
+OP1(corrcoef, at::corrcoef(a))
+// diff(x, n, dim, prepend|-1, append|-1)
+Napi::Value diff(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  return ret(info, at::diff(a, argInt64(info, 1), argInt64(info, 2), optT(info, 3), optT(info, 4)));
+}
+// histogram(x, bins, range [min, max] | null, weight|-1, density) -> [hist, binEdges]
+Napi::Value histogram(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  std::vector<double> range;
+  c10::optional<at::ArrayRef<double>> r;
+  if (!isNullish(info, 2)) {
+    Napi::Array arr = info[2].As<Napi::Array>();
+    for (uint32_t k = 0; k < arr.Length(); ++k) range.push_back(arr.Get(k).As<Napi::Number>().DoubleValue());
+    r = at::ArrayRef<double>(range);
+  }
+  auto res = at::histogram(a, argInt64(info, 1), r, optT(info, 3), argBool(info, 4));
+  return retPair(info, std::get<0>(res), std::get<1>(res));
+}
 
 }  // namespace
 
@@ -362,6 +475,12 @@ void registerMath(Registrar& r) {
   R(clamp_); R(relu_); R(exp_); R(log_); R(abs_); R(neg_); R(tanh_); R(sigmoid_); R(erfinv_); R(powScalar_);
   R(subScalar_); R(fillDiagonal_); R(bernoulli_); R(exponential_); R(random_); R(scatter_); R(scatterScalar_);
   R(scatterAdd_); R(indexAdd_); R(indexCopy_); R(indexFill_);
+  R(logaddexp); R(logaddexp2); R(heaviside); R(gcd); R(lcm); R(bitwiseAnd); R(bitwiseOr); R(bitwiseXor);
+  R(bitwiseNot); R(bitwiseLeftShift); R(bitwiseRightShift); R(sinc); R(sgn); R(signbit); R(copysign);
+  R(nextafter); R(floatPower); R(floatPowerScalar); R(fmax); R(fmin); R(deg2rad); R(rad2deg); R(ldexp);
+  R(isneginf); R(isposinf); R(maskedScatter); R(nansum); R(nanmean); R(nanmedianAll); R(nanmedianDim);
+  R(mode); R(aminmax); R(stdMean); R(varMean); R(msort); R(logdet); R(renorm); R(addmv); R(inner); R(vdot);
+  R(trapezoid); R(trapezoidDx); R(cov); R(corrcoef); R(diff); R(histogram); R(triu_); R(tril_);
 #undef R
 }
 

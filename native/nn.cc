@@ -9,10 +9,6 @@ namespace {
 
 #define T0 argTensor(info, 0)
 
-inline c10::optional<at::Tensor> optT(const Napi::CallbackInfo& info, size_t i) {
-  auto t = argOptTensor(info, i);
-  return t ? c10::optional<at::Tensor>(*t) : c10::nullopt;
-}
 
 // Each op reads its tensor arguments first, so that libtorch's autograd layer can be skipped
 // when none of them needs a gradient (OP1/OP2, SkipAutogradIfUnneeded in common.h).

@@ -170,6 +170,29 @@ Napi::Value indexPutTensors(const Napi::CallbackInfo& info) {
   return ret(info, T0.index_put(idx, argTensor(info, 2), argBool(info, 3)));
 }
 
+
+// --- more of torch's shape functions ---
+// tensorSplit(x, sections: number | indices: number[], dim)
+Napi::Value tensorSplit(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  int64_t dim = argInt64(info, 2);
+  if (info[1].IsArray()) return retList(info, at::tensor_split(a, argInts(info, 1), dim));
+  return retList(info, at::tensor_split(a, argInt64(info, 1), dim));
+}
+Napi::Value hstack(const Napi::CallbackInfo& info) { return ret(info, at::hstack(argTensors(info, 0))); }
+Napi::Value vstack(const Napi::CallbackInfo& info) { return ret(info, at::vstack(argTensors(info, 0))); }
+Napi::Value dstack(const Napi::CallbackInfo& info) { return ret(info, at::dstack(argTensors(info, 0))); }
+Napi::Value columnStack(const Napi::CallbackInfo& info) { return ret(info, at::column_stack(argTensors(info, 0))); }
+Napi::Value cartesianProd(const Napi::CallbackInfo& info) { return ret(info, at::cartesian_prod(argTensors(info, 0))); }
+Napi::Value blockDiag(const Napi::CallbackInfo& info) { return ret(info, at::block_diag(argTensors(info, 0))); }
+OP(atleast1d, at::atleast_1d(T0))
+OP(atleast2d, at::atleast_2d(T0))
+OP(atleast3d, at::atleast_3d(T0))
+// rot90(x, k, dims)
+OP(rot90, at::rot90(T0, argInt64(info, 1), argInts(info, 2)))
+// combinations(x, r, withReplacement)
+OP(combinations, at::combinations(T0, argInt64(info, 1), argBool(info, 2)))
+
 #undef OP
 
 }  // namespace
@@ -186,6 +209,8 @@ void registerShape(Registrar& r) {
   R(indexCopy); R(indexFill); R(unique); R(uniqueConsecutive); R(searchsorted); R(bucketize);
   R(bincount); R(histc); R(trilIndices); R(triuIndices); R(index); R(indexPut_); R(indexPutScalar_);
   R(indexPutTensors);
+  R(tensorSplit); R(hstack); R(vstack); R(dstack); R(columnStack); R(cartesianProd); R(blockDiag);
+  R(atleast1d); R(atleast2d); R(atleast3d); R(rot90); R(combinations);
 #undef R
 }
 

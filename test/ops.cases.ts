@@ -217,6 +217,36 @@ export const cases: Case[] = [
     hx, = torch.autograd.grad(gx.sum(), [x], retain_graph=True, create_graph=True)
     vjp = torch.autograd.grad([x * W[0]], [W, x], grad_outputs=[x.sin()], allow_unused=True, retain_graph=True)
     return [penalty, hx, vjp[0].sum(), vjp[1]]` },
+
+  // ---- more of torch's API ----
+  { name: 'elementwise_more', inputs: () => [r(3, 4), r(3, 4), pos(3, 4), long([1, -2, 0, 3])],
+    ts: (a, b, p, e) => [a.logaddexp(b), a.logaddexp2(b), a.sinc(), a.sgn(), a.signbit(), a.copysign(b), p.floatPower(2.5), p.floatPower(b), a.fmax(b), a.fmin(b),
+      a.deg2rad(), a.rad2deg(), a.clip(-0.5, 0.5), a.detach().heaviside(b.detach()), a.detach().nextafter(b.detach()).sub(a.detach()), a.ldexp(e), torch.logaddexp(b, a)],
+    py: 'lambda a, b, p, e: [torch.logaddexp(a, b), torch.logaddexp2(a, b), torch.sinc(a), torch.sgn(a), torch.signbit(a), torch.copysign(a, b), torch.float_power(p, 2.5), torch.float_power(p, b), '
+      + 'torch.fmax(a, b), torch.fmin(a, b), torch.deg2rad(a), torch.rad2deg(a), torch.clip(a, -0.5, 0.5), torch.heaviside(a.detach(), b.detach()), torch.nextafter(a.detach(), b.detach()) - a.detach(), '
+      + 'torch.ldexp(a, e), torch.logaddexp(b, a)]' },
+  { name: 'integer_bitwise', inputs: () => [ints(-20, 20, 6), ints(1, 10, 6), long([1, 2, 3, 0, 1, 2]), torch.tensor([1, -Infinity, Infinity, NaN], { dtype: 'float64' })],
+    ts: (a, b, k, f) => [a.gcd(b), a.lcm(b), a.bitwiseAnd(b), a.bitwiseOr(b), a.bitwiseXor(b), a.bitwiseNot(), b.bitwiseLeftShift(k), a.bitwiseRightShift(k), f.isneginf(), f.isposinf()],
+    py: 'lambda a, b, k, f: [torch.gcd(a, b), torch.lcm(a, b), a & b, a | b, a ^ b, ~a, b << k, a >> k, torch.isneginf(f), torch.isposinf(f)]' },
+  { name: 'reductions_more', inputs: () => [torch.tensor([[1, NaN, 3, 4], [NaN, 2, 0.5, -1], [2, 2, NaN, 7]], { dtype: 'float64' }), r(3, 5), torch.randint(0, 4, [3, 6]).to({ dtype: 'float64' })],
+    ts: (x, y, z) => [x.nansum(), x.nansum(1), x.nanmean(0, true), x.nanmedian(), x.nanmedian(1), z.mode(1), y.detach().aminmax(), y.detach().aminmax({ dim: 0, keepdim: true }), y.stdMean(1), y.varMean([0, 1], { correction: 0 }), y.msort()],
+    py: 'lambda x, y, z: [torch.nansum(x), torch.nansum(x, 1), torch.nanmean(x, 0, keepdim=True), torch.nanmedian(x), tuple(torch.nanmedian(x, 1)), tuple(torch.mode(z, 1)), tuple(torch.aminmax(y.detach())), '
+      + 'tuple(torch.aminmax(y.detach(), dim=0, keepdim=True)), torch.std_mean(y, 1), torch.var_mean(y, (0, 1), correction=0), torch.msort(y)]' },
+  { name: 'linalg_more', inputs: () => [spd(3), r(4, 5), r(3), r(3, 4), r(4), r(2, 3, 5), r(2, 3, 4), r(2, 4, 5), pos(5), r(6)], constants: [8],
+    ts: (m, x, inp, mat, vec, b, b1, b2, w, y) => [m.logdet(), x.renorm(2, 0, 1.0), inp.addmv(mat, vec, { beta: 0.5, alpha: 2 }), b.baddbmm(b1, b2, { beta: 0.3, alpha: 1.5 }), x.inner(w.unsqueeze(0)), vec.vdot(vec.mul(2)),
+      x.cov(), torch.cov(x, { correction: 0, aweights: w }), x.corrcoef(), x.diff(), torch.diff(x, { n: 2, dim: 0, prepend: x.index('0:1') }), torch.trapezoid(y), torch.trapezoid(x, { x: torch.linspace(0, 2, 5, { dtype: 'float64' }) }), torch.trapezoid(x, { dx: 0.5, dim: 0 })],
+    py: 'lambda m, x, inp, mat, vec, b, b1, b2, w, y: [torch.logdet(m), torch.renorm(x, 2, 0, 1.0), torch.addmv(inp, mat, vec, beta=0.5, alpha=2), torch.baddbmm(b, b1, b2, beta=0.3, alpha=1.5), torch.inner(x, w.unsqueeze(0)), torch.vdot(vec, vec * 2), '
+      + 'torch.cov(x), torch.cov(x, correction=0, aweights=w), torch.corrcoef(x), torch.diff(x), torch.diff(x, n=2, dim=0, prepend=x[0:1]), torch.trapezoid(y), torch.trapezoid(x, torch.linspace(0, 2, 5, dtype=torch.float64)), torch.trapezoid(x, dx=0.5, dim=0)]' },
+  { name: 'shape_more', inputs: () => [r(4, 6), r(2, 3), r(2, 3), r(3), r(2), r(2, 2), r(3, 1), torch.tensor(1.5, { dtype: 'float64' }), torch.rand([4, 6]).gt(0.5), r(24)], constants: [8],
+    ts: (x, a, b, u, v, m1, m2, s, mask, src) => [x.tensorSplit(3, 1), x.tensorSplit([1, 3], 1), x.hsplit(2), x.vsplit([1]), torch.hstack([a, b]), torch.vstack([a, b]), torch.dstack([a, b]), torch.columnStack([u, u.mul(2)]),
+      torch.cartesianProd(u, v), torch.blockDiag(m1, m2), torch.atleast1d(s), torch.atleast2d(u), torch.atleast3d(a), x.rot90(), x.rot90(2, [1, 0]), torch.combinations(u, 2), torch.combinations(u, 2, true), x.maskedScatter(mask, src),
+      x.detach().clone().triu_(1), x.detach().clone().tril_(-1)],
+    py: 'lambda x, a, b, u, v, m1, m2, s, mask, src: [torch.tensor_split(x, 3, 1), torch.tensor_split(x, [1, 3], 1), torch.hsplit(x, 2), torch.vsplit(x, [1]), torch.hstack([a, b]), torch.vstack([a, b]), torch.dstack([a, b]), torch.column_stack([u, u * 2]), '
+      + 'torch.cartesian_prod(u, v), torch.block_diag(m1, m2), torch.atleast_1d(s), torch.atleast_2d(u), torch.atleast_3d(a), torch.rot90(x), torch.rot90(x, 2, [1, 0]), torch.combinations(u, 2), torch.combinations(u, 2, with_replacement=True), x.masked_scatter(mask, src), '
+      + 'x.detach().clone().triu_(1), x.detach().clone().tril_(-1)]' },
+  { name: 'histogram', inputs: () => [r(20), pos(20)], constants: [0, 1],
+    ts: (x, w) => [x.histogram(5), x.histogram(4, { range: [-1, 1], density: true }), torch.histogram(x, 3, { weight: w })],
+    py: 'lambda x, w: [tuple(torch.histogram(x, 5)), tuple(torch.histogram(x, 4, range=(-1.0, 1.0), density=True)), tuple(torch.histogram(x, 3, weight=w))]' },
 ];
 
 // ---------- comparing ----------

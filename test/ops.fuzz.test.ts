@@ -67,6 +67,18 @@ const ops: Record<string, (x: T) => unknown> = {
   linalg: (x) => pick([torch.linalg.inv, torch.linalg.det, torch.linalg.cholesky, torch.linalg.svdvals, torch.linalg.matrixExp, (a: T) => torch.linalg.qr(a), (a: T) => torch.linalg.eigh(a), (a: T) => torch.linalg.svd(a), torch.linalg.pinv, (a: T) => torch.linalg.matrixPower(a, i()), (a: T) => torch.linalg.solve(a, t()), (a: T) => torch.linalg.lstsq(a, t()), (a: T) => torch.linalg.matrixNorm(a, pick(['fro', 'nuc', 1, -1, 2, Infinity]))])(x),
   conv: (x) => pick([F.conv1d, F.conv2d, F.conv3d])(x, t(), pick([null, t()]), { stride: 1 + Math.floor(rnd() * 2), padding: pick([0, 1, 'same', 'valid']), groups: 1 + Math.floor(rnd() * 2) }),
   convT: (x) => pick([F.convTranspose1d, F.convTranspose2d])(x, t(), pick([null, t()]), { stride: 1 + Math.floor(rnd() * 2), outputPadding: Math.floor(rnd() * 2) }),
+  more: (x) => pick([
+    (a: T) => a.nansum(i(), rnd() > 0.5), (a: T) => a.mode(i()), (a: T) => a.tensorSplit(pick([i(), [i(), i()]]), i()), (a: T) => a.rot90(i(), [i(), i()]),
+    (a: T) => a.diff({ n: i(), dim: i() }), (a: T) => a.histogram(i()), (a: T) => a.cov(), (a: T) => a.hsplit(i()), (a: T) => a.logaddexp(t()),
+    (a: T) => a.gcd(t()), (a: T) => a.bitwiseXor(t()), (a: T) => a.aminmax({ dim: i() }), (a: T) => a.stdMean(i()), (a: T) => a.renorm(2, i(), 1),
+    (a: T) => torch.combinations(a, i()), (a: T) => torch.blockDiag(a, t()), (a: T) => torch.trapezoid(a, { dim: i() }), (a: T) => a.maskedScatter(t(), t()),
+  ])(x),
+  distribution: (x) => {
+    const D = torch.distributions;
+    const d = pick([() => new D.Normal(x, t()), () => new D.Categorical({ logits: x }), () => new D.Bernoulli({ probs: x }), () => new D.Gamma(x, t()),
+      () => new D.Dirichlet(x), () => new D.MultivariateNormal(x, { covarianceMatrix: t() }), () => new D.Poisson(x), () => new D.Uniform(x, t())])();
+    return pick([() => d.sample([Math.abs(i())]), () => d.logProb(t()), () => d.entropy(), () => D.klDivergence(d, d), () => d.rsample()])();
+  },
   interpolate: (x) => F.interpolate(x, {
     ...(rnd() > 0.5 ? { size: pick([1, 3, 0, [2, 3], -1]) } : { scaleFactor: pick([2, 0.5, 1.3, [2, 1]]) }),
     mode: pick(['nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear', 'area'] as const),

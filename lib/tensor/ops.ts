@@ -103,3 +103,28 @@ export const bernoulli = (p: Tensor) => wrap(native.bernoulli(id(p)));
 export const poisson = (rates: Tensor) => wrap(native.poisson(id(rates)));
 /** The inverse of A = L Lᵀ from its Cholesky factor L (upper: from U with A = Uᵀ U), torch.cholesky_inverse. */
 export const choleskyInverse = (L: Tensor, upper = false) => wrap(native.choleskyInverse(id(L), upper));
+
+// ---------- stacking, products and sums over tensors (torch.hstack, ...) ----------
+export const hstack = (tensors: Tensor[]) => wrap(native.hstack(tensors.map(id)));
+export const vstack = (tensors: Tensor[]) => wrap(native.vstack(tensors.map(id)));
+export const dstack = (tensors: Tensor[]) => wrap(native.dstack(tensors.map(id)));
+export const columnStack = (tensors: Tensor[]) => wrap(native.columnStack(tensors.map(id)));
+/** Every combination of one element from each 1-D tensor, as rows. */
+export const cartesianProd = (...tensors: Tensor[]) => wrap(native.cartesianProd(tensors.map(id)));
+/** The matrices on the diagonal of one block matrix. */
+export const blockDiag = (...tensors: Tensor[]) => wrap(native.blockDiag(tensors.map(id)));
+export const atleast1d = (x: Tensor) => wrap(native.atleast1d(id(x)));
+export const atleast2d = (x: Tensor) => wrap(native.atleast2d(id(x)));
+export const atleast3d = (x: Tensor) => wrap(native.atleast3d(id(x)));
+/** The r-element combinations of a 1-D tensor's elements, as rows (itertools.combinations). */
+export const combinations = (x: Tensor, r = 2, withReplacement = false) => wrap(native.combinations(id(x), r, withReplacement));
+/** The trapezoidal rule along dim: over sample points x, or with spacing dx (default 1). */
+export function trapezoid(y: Tensor, opts: { x?: Tensor; dx?: number; dim?: number } = {}): Tensor {
+  if (opts.x && opts.dx !== undefined) throw new Error('trapezoid: give x or dx, not both');
+  return wrap(opts.x ? native.trapezoid(id(y), id(opts.x), opts.dim ?? -1) : native.trapezoidDx(id(y), opts.dx ?? 1, opts.dim ?? -1));
+}
+export const logaddexp = (a: Tensor, b: Tensor) => a.logaddexp(b);
+export const cov = (x: Tensor, opts: { correction?: number; fweights?: Tensor | null; aweights?: Tensor | null } = {}) => x.cov(opts);
+export const corrcoef = (x: Tensor) => x.corrcoef();
+export const diff = (x: Tensor, opts: { n?: number; dim?: number; prepend?: Tensor | null; append?: Tensor | null } = {}) => x.diff(opts);
+export const histogram = (x: Tensor, bins: number, opts: { range?: [number, number]; weight?: Tensor | null; density?: boolean } = {}) => x.histogram(bins, opts);

@@ -660,7 +660,123 @@ export class Tensor {
     return wrap(native.multinomial(id(this), numSamples, replacement));
   }
 
+  // ---------- more of torch's API (one libtorch call each) ----------
+  logaddexp(o: Tensor): Tensor { return wrap(native.logaddexp(id(this), id(o))); }
+  logaddexp2(o: Tensor): Tensor { return wrap(native.logaddexp2(id(this), id(o))); }
+  /** 0 where this < 0, values where this == 0, 1 where this > 0 */
+  heaviside(values: Tensor): Tensor { return wrap(native.heaviside(id(this), id(values))); }
+  gcd(o: Tensor): Tensor { return wrap(native.gcd(id(this), id(o))); }
+  lcm(o: Tensor): Tensor { return wrap(native.lcm(id(this), id(o))); }
+  bitwiseAnd(o: Tensor): Tensor { return wrap(native.bitwiseAnd(id(this), id(o))); }
+  bitwiseOr(o: Tensor): Tensor { return wrap(native.bitwiseOr(id(this), id(o))); }
+  bitwiseXor(o: Tensor): Tensor { return wrap(native.bitwiseXor(id(this), id(o))); }
+  bitwiseNot(): Tensor { return wrap(native.bitwiseNot(id(this))); }
+  bitwiseLeftShift(o: Tensor): Tensor { return wrap(native.bitwiseLeftShift(id(this), id(o))); }
+  bitwiseRightShift(o: Tensor): Tensor { return wrap(native.bitwiseRightShift(id(this), id(o))); }
+  /** sin(pi x) / (pi x), 1 at 0 */
+  sinc(): Tensor { return wrap(native.sinc(id(this))); }
+  sgn(): Tensor { return wrap(native.sgn(id(this))); }
+  signbit(): Tensor { return wrap(native.signbit(id(this))); }
+  copysign(o: Tensor): Tensor { return wrap(native.copysign(id(this), id(o))); }
+  nextafter(o: Tensor): Tensor { return wrap(native.nextafter(id(this), id(o))); }
+  /** pow in float64 (torch.float_power) */
+  floatPower(exponent: TensorLike): Tensor {
+    return wrap(typeof exponent === 'number' ? native.floatPowerScalar(id(this), exponent) : native.floatPower(id(this), id(exponent)));
+  }
+  /** maximum / minimum that ignore NaN */
+  fmax(o: Tensor): Tensor { return wrap(native.fmax(id(this), id(o))); }
+  fmin(o: Tensor): Tensor { return wrap(native.fmin(id(this), id(o))); }
+  deg2rad(): Tensor { return wrap(native.deg2rad(id(this))); }
+  rad2deg(): Tensor { return wrap(native.rad2deg(id(this))); }
+  /** this * 2 ** o */
+  ldexp(o: Tensor): Tensor { return wrap(native.ldexp(id(this), id(o))); }
+  isneginf(): Tensor { return wrap(native.isneginf(id(this))); }
+  isposinf(): Tensor { return wrap(native.isposinf(id(this))); }
+  /** clamp, by its other name */
+  clip(min?: number | null, max?: number | null): Tensor { return this.clamp(min, max); }
+  /** source's values, in order, where mask is true */
+  maskedScatter(mask: Tensor, source: Tensor): Tensor { return wrap(native.maskedScatter(id(this), id(mask), id(source))); }
+  /** sum / mean leaving NaNs out */
+  nansum(dim?: Dims, keepdim = false): Tensor { return wrap(native.nansum(id(this), dim === undefined ? [] : dimList(dim), keepdim)); }
+  nanmean(dim?: Dims, keepdim = false): Tensor { return wrap(native.nanmean(id(this), dim === undefined ? [] : dimList(dim), keepdim)); }
+  nanmedian(): Tensor;
+  nanmedian(dim: number, keepdim?: boolean): ValuesIndices;
+  nanmedian(dim?: number, keepdim = false): Tensor | ValuesIndices {
+    if (dim === undefined) return wrap(native.nanmedianAll(id(this)));
+    const [v, i] = native.nanmedianDim(id(this), dim, keepdim);
+    return { values: wrap(v), indices: wrap(i) };
+  }
+  /** The most frequent value along dim (the smallest of ties) and an index of it. */
+  mode(dim = -1, keepdim = false): ValuesIndices {
+    const [v, i] = native.mode(id(this), dim, keepdim);
+    return { values: wrap(v), indices: wrap(i) };
+  }
+  aminmax(opts: { dim?: number; keepdim?: boolean } = {}): { min: Tensor; max: Tensor } {
+    const [min, max] = native.aminmax(id(this), opts.dim ?? null, opts.keepdim ?? false);
+    return { min: wrap(min), max: wrap(max) };
+  }
+  /** [std, mean] in one pass (torch.std_mean); correction 1 by default */
+  stdMean(dim?: Dims, opts: { correction?: number; keepdim?: boolean } = {}): [Tensor, Tensor] {
+    const [a, b] = native.stdMean(id(this), dim === undefined ? null : dimList(dim), opts.correction ?? 1, opts.keepdim ?? false);
+    return [wrap(a), wrap(b)];
+  }
+  /** [var, mean] in one pass (torch.var_mean); correction 1 by default */
+  varMean(dim?: Dims, opts: { correction?: number; keepdim?: boolean } = {}): [Tensor, Tensor] {
+    const [a, b] = native.varMean(id(this), dim === undefined ? null : dimList(dim), opts.correction ?? 1, opts.keepdim ?? false);
+    return [wrap(a), wrap(b)];
+  }
+  /** sorted along the first dim */
+  msort(): Tensor { return wrap(native.msort(id(this))); }
+  /** log det of square matrices (NaN for a negative determinant) */
+  logdet(): Tensor { return wrap(native.logdet(id(this))); }
+  /** each slice along dim rescaled to a p-norm of at most maxnorm */
+  renorm(p: number, dim: number, maxnorm: number): Tensor { return wrap(native.renorm(id(this), p, dim, maxnorm)); }
+  /** beta * this + alpha * (mat @ vec) */
+  addmv(mat: Tensor, vec: Tensor, opts: { beta?: number; alpha?: number } = {}): Tensor {
+    return wrap(native.addmv(id(this), id(mat), id(vec), opts.beta ?? 1, opts.alpha ?? 1));
+  }
+  /** beta * this + alpha * (batch1 @ batch2), batched */
+  baddbmm(batch1: Tensor, batch2: Tensor, opts: { beta?: number; alpha?: number } = {}): Tensor {
+    return wrap(native.baddbmm(id(this), id(batch1), id(batch2), opts.beta ?? 1, opts.alpha ?? 1));
+  }
+  inner(o: Tensor): Tensor { return wrap(native.inner(id(this), id(o))); }
+  vdot(o: Tensor): Tensor { return wrap(native.vdot(id(this), id(o))); }
+  /** n-th forward difference along dim, with optional values put before / after */
+  diff(opts: { n?: number; dim?: number; prepend?: Tensor | null; append?: Tensor | null } = {}): Tensor {
+    return wrap(native.diff(id(this), opts.n ?? 1, opts.dim ?? -1, opts.prepend ? id(opts.prepend) : -1, opts.append ? id(opts.append) : -1));
+  }
+  /** Counts in `bins` equal bins over range (default: the data's min and max), optionally weighted or as a density. */
+  histogram(bins: number, opts: { range?: [number, number]; weight?: Tensor | null; density?: boolean } = {}): { hist: Tensor; binEdges: Tensor } {
+    const [h, e] = native.histogram(id(this), bins, opts.range ?? null, opts.weight ? id(opts.weight) : -1, opts.density ?? false);
+    return { hist: wrap(h), binEdges: wrap(e) };
+  }
+  /** Covariance of the rows (variables) over the columns (observations). */
+  cov(opts: { correction?: number; fweights?: Tensor | null; aweights?: Tensor | null } = {}): Tensor {
+    return wrap(native.cov(id(this), opts.correction ?? 1, opts.fweights ? id(opts.fweights) : -1, opts.aweights ? id(opts.aweights) : -1));
+  }
+  corrcoef(): Tensor { return wrap(native.corrcoef(id(this))); }
+  /** Splits into `sections` near-equal parts, or at the given indices, along dim (torch.tensor_split). */
+  tensorSplit(sectionsOrIndices: number | number[], dim = 0): Tensor[] {
+    return wrapAll(native.tensorSplit(id(this), sectionsOrIndices, dim));
+  }
+  /** tensorSplit along dim 1 (dim 0 for 1-D), equal parts only for a number, as torch.hsplit */
+  hsplit(sectionsOrIndices: number | number[]): Tensor[] { return this.splitAlong('hsplit', this.ndim === 1 ? 0 : 1, sectionsOrIndices, 1); }
+  vsplit(sectionsOrIndices: number | number[]): Tensor[] { return this.splitAlong('vsplit', 0, sectionsOrIndices, 2); }
+  dsplit(sectionsOrIndices: number | number[]): Tensor[] { return this.splitAlong('dsplit', 2, sectionsOrIndices, 3); }
+  private splitAlong(what: string, dim: number, s: number | number[], minDims: number): Tensor[] {
+    if (this.ndim < minDims) throw new Error(`torch.${what} requires a tensor with at least ${minDims} dimension(s), but got a tensor with ${this.ndim} dimensions!`);
+    const size = this.shape[dim];
+    if (typeof s === 'number' && (s === 0 || size % s !== 0)) {
+      throw new Error(`torch.${what} attempted to split along dimension ${dim}, but the size of the dimension ${size} is not divisible by the split_size ${s}!`);
+    }
+    return this.tensorSplit(s, dim);
+  }
+  /** Rotated by 90 degrees k times in the plane of dims (from the first towards the second). */
+  rot90(k = 1, dims: [number, number] = [0, 1]): Tensor { return wrap(native.rot90(id(this), k, dims)); }
+
   // ---------- in place (return this) ----------
+  triu_(diagonal = 0): this { native.triu_(id(this), diagonal); return this; }
+  tril_(diagonal = 0): this { native.tril_(id(this), diagonal); return this; }
   add_(other: TensorLike, alpha: number = 1): this {
     if (typeof other === 'number') native.addScalar_(id(this), other, alpha);
     else native.add_(id(this), id(other), alpha);
