@@ -370,6 +370,13 @@ Napi::Value backward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 Napi::Value detach(const Napi::CallbackInfo& info) { return ret(info, argTensor(info, 0).detach()); }
+// setData(id, srcId): id's tensor takes src's data, dtype and device, keeping its identity, its
+// autograd settings and every handle to it (PyTorch's `param.data = ...`, how Module.to moves).
+Napi::Value setData(const Napi::CallbackInfo& info) {
+  at::Tensor t = argTensor(info, 0);
+  t.set_data(argTensor(info, 1));
+  return info.Env().Undefined();
+}
 // gradFnName(id): the class of the autograd node that made the tensor ("MulBackward0", as
 // Python's type(t.grad_fn).__name__), or null for a leaf.
 Napi::Value gradFnName(const Napi::CallbackInfo& info) {
@@ -595,6 +602,7 @@ void registerCore(Registrar& r) {
   r.add<setGrad>("setGrad");
   r.add<backward>("backward");
   r.add<detach>("detach");
+  r.add<setData>("setData");
   r.add<gradFnName>("gradFnName");
   r.add<setGradEnabled>("setGradEnabled");
   r.add<isGradEnabled>("isGradEnabled");

@@ -106,6 +106,31 @@ describe('torch.nn layers: errors and bookkeeping', () => {
     bn.dispose();
   });
 
+  test('Module.to converts in place, as PyTorch\'s: same tensors (an optimizer made before still steps them), grads moved, ties and buffers kept', () => {
+    torch.manualSeed(0);
+    const net = new nn.Sequential(new nn.Linear(3, 3), new nn.BatchNorm1d(3), new nn.Linear(3, 3));
+    const [first, norm, last] = net.children() as [torch.nn.Linear, torch.nn.BatchNorm1d, torch.nn.Linear];
+    last.weight.dispose();
+    last.registerParameter('weight', first.weight); // tied, as GPT-2's lm_head and wte
+    const opt = new torch.optim.SGD(net.parameters(), { lr: 0.1 });
+    const params = net.parameters();
+    torch.tidy(() => net.forward(torch.randn([5, 3])).sum().backward());
+    const live = torch.memory().liveTensors;
+    net.to({ dtype: 'float64' });
+    expect(torch.memory().liveTensors).toBe(live); // converted, not copied
+    expect(net.parameters()).toEqual(params);
+    expect(params.length).toBe(5); // the tied weight once
+    expect(last.weight).toBe(first.weight);
+    for (const p of params) expect([p.dtype, p.grad!.dtype, p.requiresGrad]).toEqual(['float64', 'float64', true]);
+    expect(norm.running_mean.dtype).toBe('float64');
+    expect(norm.num_batches_tracked.dtype).toBe('int64'); // integers stay
+    const before = params.map((p) => torch.keep(p.clone()));
+    opt.step();
+    params.forEach((p, k) => expect(p.sub(before[k]).abs().max().item()).toBeGreaterThan(0));
+    torch.tidy(() => net.forward(torch.randn([5, 3], { dtype: 'float64' })).sum().backward());
+    before.forEach((t) => t.dispose());
+    net.dispose();
+  });
   test('Sequential frees its intermediate results and keeps memory flat over steps', () => {
     torch.manualSeed(SEED);
     const net = nets.cnn();

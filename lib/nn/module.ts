@@ -5,6 +5,7 @@
 import { Tensor } from '../tensor/tensor';
 import { keep } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
+import { native } from '../tensor/native';
 import { DType, Device, isFloatingDtype } from '../tensor/dtype';
 import type { RemovableHandle } from '../tensor/function';
 import { ModuleHooks, ForwardPreHook, ForwardHook, BackwardHook, BackwardPreHook, addHook, emptyHooks, callWithHooks } from './hooks';
@@ -205,32 +206,34 @@ export abstract class Module {
     return { missingKeys, unexpectedKeys };
   }
 
-  /** Moves/casts every parameter and buffer (floating ones only for dtype), keeping ties. */
+  /**
+   * Moves/casts every parameter and buffer (floating ones only for dtype) in place, as PyTorch's
+   * Module.to: each keeps its identity (optimizers and tied weights still hold it), its
+   * requiresGrad and its .grad, which moves with it.
+   */
   to(target: { dtype?: DType; device?: Device }): this {
-    const moved = new Map<Tensor, Tensor>();
-    const move = (t: Tensor, isParam: boolean): Tensor => {
-      let r = moved.get(t);
-      if (r) return r;
+    const done = new Set<Tensor>();
+    const convert = (t: Tensor) => {
+      if (done.has(t)) return;
+      done.add(t);
       const dtype = target.dtype && isFloatingDtype(t.dtype) ? target.dtype : undefined;
-      const converted = noGrad(() => t.to({ dtype, device: target.device }));
-      r = converted.detach();
-      converted.dispose();
-      if (isParam && t.requiresGrad) r.requiresGrad_(true);
-      keep(r);
-      moved.set(t, r);
-      return r;
+      if (!dtype && !target.device) return;
+      noGrad(() => {
+        for (const x of [t, t.grad]) {
+          if (!x) continue;
+          const converted = x.to({ dtype, device: target.device });
+          native.setData(x._id, converted._id);
+          converted.dispose();
+          if (x !== t) x.dispose(); // (the wrapper .grad made, not the gradient)
+        }
+      });
     };
     for (const [, m] of this.namedModules()) {
-      for (const n of m._paramNames) {
+      for (const n of [...m._paramNames, ...m._bufferNames]) {
         const t = m.slot(n) as Tensor | null;
-        if (t) m.setSlot(n, move(t, true));
-      }
-      for (const n of m._bufferNames) {
-        const t = m.slot(n) as Tensor | null;
-        if (t) m.setSlot(n, move(t, false));
+        if (t) convert(t);
       }
     }
-    for (const old of moved.keys()) old.dispose();
     return this;
   }
 
