@@ -362,6 +362,9 @@ OP2(ldexp, at::ldexp(a, b))
 OP1(isneginf, at::isneginf(a))
 OP1(isposinf, at::isposinf(a))
 OP3(maskedScatter, a.masked_scatter(b, c))
+// addcmul / addcdiv(x, t1, t2, value): x + value * t1 * t2 (or t1 / t2), fresh
+OP3(addcmul, at::addcmul(a, b, c, argScalar(info, 3)))
+OP3(addcdiv, at::addcdiv(a, b, c, argScalar(info, 3)))
 
 // --- more reductions ---
 // nansum / nanmean(x, dims ([] = all), keepdim): NaNs left out
@@ -478,7 +481,7 @@ void registerMath(Registrar& r) {
   R(logaddexp); R(logaddexp2); R(heaviside); R(gcd); R(lcm); R(bitwiseAnd); R(bitwiseOr); R(bitwiseXor);
   R(bitwiseNot); R(bitwiseLeftShift); R(bitwiseRightShift); R(sinc); R(sgn); R(signbit); R(copysign);
   R(nextafter); R(floatPower); R(floatPowerScalar); R(fmax); R(fmin); R(deg2rad); R(rad2deg); R(ldexp);
-  R(isneginf); R(isposinf); R(maskedScatter); R(nansum); R(nanmean); R(nanmedianAll); R(nanmedianDim);
+  R(isneginf); R(isposinf); R(maskedScatter); R(addcmul); R(addcdiv); R(nansum); R(nanmean); R(nanmedianAll); R(nanmedianDim);
   R(mode); R(aminmax); R(stdMean); R(varMean); R(msort); R(logdet); R(renorm); R(addmv); R(inner); R(vdot);
   R(trapezoid); R(trapezoidDx); R(cov); R(corrcoef); R(diff); R(histogram); R(triu_); R(tril_);
 #undef R

@@ -122,8 +122,8 @@ describe('torch.nn layers: errors and bookkeeping', () => {
     expect(params.length).toBe(5); // the tied weight once
     expect(last.weight).toBe(first.weight);
     for (const p of params) expect([p.dtype, p.grad!.dtype, p.requiresGrad]).toEqual(['float64', 'float64', true]);
-    expect(norm.running_mean.dtype).toBe('float64');
-    expect(norm.num_batches_tracked.dtype).toBe('int64'); // integers stay
+    expect(norm.running_mean!.dtype).toBe('float64');
+    expect(norm.num_batches_tracked!.dtype).toBe('int64'); // integers stay
     const before = params.map((p) => torch.keep(p.clone()));
     opt.step();
     params.forEach((p, k) => expect(p.sub(before[k]).abs().max().item()).toBeGreaterThan(0));

@@ -1,4 +1,4 @@
-// torch.optim.SGD and torch.optim.Adam against PyTorch's (scripts/reference/optim_ref.py): 6
+// torch.optim.SGD, Adam, RMSprop, Adagrad, Adamax, NAdam and RAdam against PyTorch's (scripts/reference/optim_ref.py): 6
 // steps from the same start, every option (momentum, dampening, Nesterov, weight decay,
 // AMSGrad, maximize, param groups) and a step where one parameter has no gradient. Losses and
 // final weights within 1e-12 (float64).
@@ -10,7 +10,8 @@ import { referenceTensors } from './helpers';
 
 
 type Kwargs = Record<string, number | boolean | number[] | string[]>;
-interface Case { name: string; optimizer: 'SGD' | 'Adam'; kwargs: Kwargs; groups?: (Kwargs & { params: string[] })[] }
+type OptimizerName = 'SGD' | 'Adam' | 'RMSprop' | 'Adagrad' | 'Adamax' | 'NAdam' | 'RAdam';
+interface Case { name: string; optimizer: OptimizerName; kwargs: Kwargs; groups?: (Kwargs & { params: string[] })[] }
 const cases: Case[] = [
   { name: 'sgd_plain', optimizer: 'SGD', kwargs: { lr: 0.1 } },
   { name: 'sgd_momentum', optimizer: 'SGD', kwargs: { lr: 0.1, momentum: 0.9 } },
@@ -23,11 +24,23 @@ const cases: Case[] = [
   { name: 'adam_amsgrad', optimizer: 'Adam', kwargs: { lr: 0.02, amsgrad: true, betas: [0.8, 0.9] } },
   { name: 'adam_maximize', optimizer: 'Adam', kwargs: { lr: 0.01, maximize: true, eps: 1e-6 } },
   { name: 'adam_groups', optimizer: 'Adam', kwargs: { lr: 0.01 }, groups: [{ params: ['W'], weight_decay: 0.05, amsgrad: true }, { params: ['b'], lr: 0.03 }] },
+  { name: 'rmsprop_plain', optimizer: 'RMSprop', kwargs: { lr: 0.01 } },
+  { name: 'rmsprop_centered_momentum', optimizer: 'RMSprop', kwargs: { lr: 0.01, momentum: 0.9, centered: true, weight_decay: 0.01, alpha: 0.9 } },
+  { name: 'rmsprop_maximize', optimizer: 'RMSprop', kwargs: { lr: 0.005, maximize: true, eps: 1e-6 } },
+  { name: 'adagrad_plain', optimizer: 'Adagrad', kwargs: { lr: 0.1 } },
+  { name: 'adagrad_decay', optimizer: 'Adagrad', kwargs: { lr: 0.1, lr_decay: 0.05, weight_decay: 0.01, initial_accumulator_value: 0.1, eps: 1e-8 } },
+  { name: 'adamax_plain', optimizer: 'Adamax', kwargs: { lr: 0.02 } },
+  { name: 'adamax_decay', optimizer: 'Adamax', kwargs: { lr: 0.02, weight_decay: 0.05, betas: [0.8, 0.95], maximize: true } },
+  { name: 'nadam_plain', optimizer: 'NAdam', kwargs: { lr: 0.01 } },
+  { name: 'nadam_decay', optimizer: 'NAdam', kwargs: { lr: 0.02, weight_decay: 0.01, momentum_decay: 0.01 } },
+  { name: 'radam_plain', optimizer: 'RAdam', kwargs: { lr: 0.01 } },
+  { name: 'radam_rectified', optimizer: 'RAdam', kwargs: { lr: 0.05, weight_decay: 0.02, betas: [0.9, 0.9] } }, // rho_t > 5 at step 6
+  { name: 'rmsprop_groups', optimizer: 'RMSprop', kwargs: { lr: 0.01 }, groups: [{ params: ['W'], momentum: 0.5 }, { params: ['b'], lr: 0.02, centered: true }] },
 ];
 
 /** Python's keyword names to ours. */
 function options(k: Kwargs): Record<string, unknown> {
-  const names: Record<string, string> = { weight_decay: 'weightDecay' };
+  const names: Record<string, string> = { weight_decay: 'weightDecay', lr_decay: 'lrDecay', initial_accumulator_value: 'initialAccumulatorValue', momentum_decay: 'momentumDecay' };
   return Object.fromEntries(Object.entries(k).map(([n, v]) => [names[n] ?? n, v]));
 }
 
@@ -45,13 +58,13 @@ beforeAll(() => {
 
 const maxDiff = (a: torch.Tensor, b: torch.Tensor) => torch.tidy(() => a.sub(b).abs().max().item() as number);
 
-describe('SGD and Adam take the steps PyTorch takes (float64, 1e-12)', () => {
+describe('SGD, Adam, RMSprop, Adagrad, Adamax, NAdam and RAdam take the steps PyTorch takes (float64, 1e-12)', () => {
   for (const c of cases) {
     test(c.name, () => {
       const W = start.W.clone().requiresGrad_(), b = start.b.clone().requiresGrad_();
       const named: Record<string, torch.Tensor> = { W, b };
       const params = c.groups ? c.groups.map((g) => ({ ...options(g), params: g.params.map((n) => named[n]) })) : [W, b];
-      const Opt = c.optimizer === 'SGD' ? torch.optim.SGD : torch.optim.Adam;
+      const Opt = torch.optim[c.optimizer];
       const opt = new Opt(params as never, options(c.kwargs));
       const losses: number[] = [];
       for (let step = 0; step < 6; step++) {
@@ -83,18 +96,29 @@ describe('SGD and Adam take the steps PyTorch takes (float64, 1e-12)', () => {
     expect(() => new torch.optim.Adam([p], { betas: [1, 0.9] })).toThrow(/Adam: invalid betas/);
     expect(() => new torch.optim.Adam([p, p])).toThrow(/more than one group/);
     expect(() => new torch.optim.SGD([torch.zeros([2])])).toThrow(/no parameter requires grad/);
+    expect(() => new torch.optim.RMSprop([p], { alpha: -1 })).toThrow('RMSprop: invalid alpha value -1');
+    expect(() => new torch.optim.NAdam([p], { betas: [0.9, 1] })).toThrow('NAdam: invalid beta parameter at index 1: 1');
+    expect(() => new torch.optim.Adagrad([p], { lrDecay: -0.1 })).toThrow('Adagrad: invalid lr_decay value -0.1');
+    const rms = new torch.optim.RMSprop([p]);
+    expect(() => rms.loadStateDict({ tensors: new Map(), steps: { '0.0': 1 } })).toThrow("RMSprop.loadStateDict: missing state tensor '0.0.square_avg'");
     p.dispose();
   });
 });
 
-test('SGD and Adam state dicts: 3 steps, saved with torch.save, loaded into new optimizers, 3 more steps = 6 steps straight (exactly)', () => {
+test('optimizer state dicts: 3 steps, saved with torch.save, loaded into new optimizers, 3 more steps = 6 steps straight (exactly)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-optim-state-'));
-  const makers: [string, (ps: torch.Tensor[]) => torch.optim.SGD | torch.optim.Adam][] = [
+  type Opt = { step(): void; zeroGrad(): void; dispose(): void; stateDict(): { tensors: Map<string, torch.Tensor> }; loadStateDict(sd: never): void };
+  const makers: [string, (ps: torch.Tensor[]) => Opt][] = [
     ['sgd', (ps) => new torch.optim.SGD(ps, { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01 })],
     ['adam', (ps) => new torch.optim.Adam(ps, { lr: 0.02, amsgrad: true, weightDecay: 0.05 })],
+    ['rmsprop', (ps) => new torch.optim.RMSprop(ps, { lr: 0.01, momentum: 0.9, centered: true })],
+    ['adagrad', (ps) => new torch.optim.Adagrad(ps, { lr: 0.1, lrDecay: 0.05 })],
+    ['adamax', (ps) => new torch.optim.Adamax(ps, { lr: 0.02 })],
+    ['nadam', (ps) => new torch.optim.NAdam(ps, { lr: 0.02 })],
+    ['radam', (ps) => new torch.optim.RAdam(ps, { lr: 0.05, betas: [0.9, 0.9] })],
   ];
   for (const [name, make] of makers) {
-    const run = (W: torch.Tensor, b: torch.Tensor, opt: torch.optim.SGD | torch.optim.Adam, n: number) => {
+    const run = (W: torch.Tensor, b: torch.Tensor, opt: Opt, n: number) => {
       for (let i = 0; i < n; i++) torch.tidy(() => {
         opt.zeroGrad();
         start.X.matmul(W).add(b).tanh().sub(start.Y).pow(2).mean().backward();

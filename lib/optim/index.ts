@@ -1,7 +1,11 @@
-// torch.optim: AdamW (the Trainer's), SGD, Adam and learning-rate schedules.
+// torch.optim: AdamW (the Trainer's), SGD, Adam, RMSprop, Adagrad, Adamax, NAdam, RAdam and learning-rate schedules.
 export { AdamW } from './adamw';
 export { SGD } from './sgd';
 export { Adam } from './adam';
+export { RMSprop, Adagrad, Adamax, NAdam, RAdam } from './adaptive';
+export type { RMSpropOptions, AdagradOptions, AdamaxOptions, NAdamOptions, RAdamOptions } from './adaptive';
+export { Optimizer } from './optimizer';
+export type { ParamState, OptimizerStateDict } from './optimizer';
 export type { SGDOptions } from './sgd';
 export type { AdamOptions } from './adam';
 export type { AdamWOptions, ParamGroup, ParamsOrGroups } from './adamw';

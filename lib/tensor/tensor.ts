@@ -694,6 +694,10 @@ export class Tensor {
   isposinf(): Tensor { return wrap(native.isposinf(id(this))); }
   /** clamp, by its other name */
   clip(min?: number | null, max?: number | null): Tensor { return this.clamp(min, max); }
+  /** this + value * t1 * t2 */
+  addcmul(t1: Tensor, t2: Tensor, value = 1): Tensor { return wrap(native.addcmul(id(this), id(t1), id(t2), value)); }
+  /** this + value * t1 / t2 */
+  addcdiv(t1: Tensor, t2: Tensor, value = 1): Tensor { return wrap(native.addcdiv(id(this), id(t1), id(t2), value)); }
   /** source's values, in order, where mask is true */
   maskedScatter(mask: Tensor, source: Tensor): Tensor { return wrap(native.maskedScatter(id(this), id(mask), id(source))); }
   /** sum / mean leaving NaNs out */

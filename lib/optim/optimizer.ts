@@ -1,0 +1,106 @@
+// What PyTorch's optimizers share: param groups, per-parameter state (a step count and named
+// tensors, PyTorch's names), step() looping over parameters with a gradient under noGrad, and
+// state_dict / load_state_dict. A subclass says how to start a parameter's state and how to update it.
+import { Tensor } from '../tensor/tensor';
+import { noGrad } from '../tensor/runtime';
+import { tidy, keep } from '../tensor/scope';
+import { Groups, paramGroups } from './groups';
+
+export interface ParamState {
+  step: number;
+  /** by PyTorch's state names (exp_avg, square_avg, ...); kept past tidy(), freed by dispose() */
+  tensors: Record<string, Tensor>;
+}
+/** stateDict(): state tensors by '<group>.<index>.<name>', steps by '<group>.<index>', the groups' settings */
+export interface OptimizerStateDict<O> {
+  tensors: Map<string, Tensor>;
+  steps: Record<string, number>;
+  groups?: Partial<O>[];
+}
+
+export abstract class Optimizer<O extends object> {
+  readonly paramGroups: (Required<O> & { params: Tensor[] })[];
+  protected state = new Map<Tensor, ParamState>();
+
+  protected constructor(private readonly name: string, params: Groups<O>, defaults: Required<O>, check: (g: Required<O>) => void) {
+    this.paramGroups = paramGroups(name, params, defaults, check);
+  }
+
+  /** A parameter's state tensors before its first step (zeros, mostly). */
+  protected abstract initState(p: Tensor, group: Required<O>): Record<string, Tensor>;
+  /** One parameter's update, in place, with its state's step already counted. */
+  protected abstract update(p: Tensor, grad: Tensor, state: ParamState, group: Required<O>): void;
+
+  step(): void {
+    noGrad(() => {
+      for (const g of this.paramGroups) {
+        for (const p of g.params) {
+          tidy(() => {
+            const grad = p.grad;
+            if (!grad) return;
+            let s = this.state.get(p);
+            if (!s) {
+              const tensors = this.initState(p, g);
+              for (const t of Object.values(tensors)) keep(t);
+              s = { step: 0, tensors };
+              this.state.set(p, s);
+            }
+            s.step += 1;
+            this.update(p, grad, s, g);
+          });
+        }
+      }
+    });
+  }
+
+  zeroGrad(): void {
+    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+  }
+
+  stateDict(): OptimizerStateDict<O> & { groups: Partial<O>[] } {
+    const tensors = new Map<string, Tensor>();
+    const steps: Record<string, number> = {};
+    this.paramGroups.forEach((g, gi) => g.params.forEach((p, i) => {
+      const s = this.state.get(p);
+      if (!s) return;
+      for (const [n, t] of Object.entries(s.tensors)) tensors.set(`${gi}.${i}.${n}`, t);
+      steps[`${gi}.${i}`] = s.step;
+    }));
+    return { tensors, steps, groups: this.paramGroups.map(({ params: _p, ...settings }) => settings as unknown as Partial<O>) };
+  }
+
+  /** Restores stateDict()'s state (copied) and settings: training continues as if never stopped. */
+  loadStateDict(sd: OptimizerStateDict<O>): void {
+    this.paramGroups.forEach((g, gi) => g.params.forEach((p, i) => {
+      const k = `${gi}.${i}`;
+      if (!(k in sd.steps)) return;
+      const fresh = this.initState(p, g);
+      const tensors: Record<string, Tensor> = {};
+      for (const [n, init] of Object.entries(fresh)) {
+        const t = sd.tensors.get(`${k}.${n}`);
+        if (!t) throw new Error(`${this.name}.loadStateDict: missing state tensor '${k}.${n}'`);
+        if (t.shape.join() !== init.shape.join()) throw new Error(`${this.name}.loadStateDict: '${k}.${n}' is [${t.shape}], the state is [${init.shape}]`);
+        tensors[n] = keep(noGrad(() => t.to({ dtype: init.dtype, device: init.device, copy: true })));
+        init.dispose();
+      }
+      const old = this.state.get(p);
+      if (old) for (const t of Object.values(old.tensors)) t.dispose();
+      this.state.set(p, { step: sd.steps[k], tensors });
+    }));
+    sd.groups?.forEach((h, i) => { if (this.paramGroups[i]) Object.assign(this.paramGroups[i], h); });
+  }
+
+  /** Frees the optimizer's state tensors (not the parameters). */
+  dispose(): void {
+    for (const s of this.state.values()) for (const t of Object.values(s.tensors)) t.dispose();
+    this.state.clear();
+  }
+}
+
+/** The common checks of PyTorch's optimizers' constructors. */
+export function checkRange(name: string, what: string, value: number, ok: boolean): void {
+  if (!ok) throw new Error(`${name}: invalid ${what} ${value}`);
+}
+export function checkBetas(name: string, betas: [number, number]): void {
+  betas.forEach((b, k) => checkRange(name, `beta parameter at index ${k}:`, b, b >= 0 && b < 1));
+}
