@@ -23,6 +23,8 @@ export function grad(
 }
 
 export { Function, FunctionCtx } from './function';
+/** torch.autograd.functional: vjp, jvp, jacobian, hessian, vhp, hvp. */
+export * as functional from './autograd_functional';
 export type { RemovableHandle } from './function';
 
 /**
