@@ -21,6 +21,25 @@ const cases: Case[] = [
   { name: 'onecycle_adam_linear_3phase', optimizer: 'Adam', scheduler: 'OneCycleLR', kwargs: { max_lr: 0.3, epochs: 3, steps_per_epoch: 5, anneal_strategy: 'linear', three_phase: true, pct_start: 0.25, div_factor: 10, final_div_factor: 100, base_momentum: 0.8, max_momentum: 0.9 }, steps: 15,
     make: (o) => new S.OneCycleLR(o, { maxLr: 0.3, epochs: 3, stepsPerEpoch: 5, annealStrategy: 'linear', threePhase: true, pctStart: 0.25, divFactor: 10, finalDivFactor: 100, baseMomentum: 0.8, maxMomentum: 0.9 }) },
   { name: 'onecycle_no_momentum', optimizer: 'SGD', scheduler: 'OneCycleLR', kwargs: { max_lr: 0.2, total_steps: 9, cycle_momentum: false }, steps: 9, make: (o) => new S.OneCycleLR(o, { maxLr: 0.2, totalSteps: 9, cycleMomentum: false }) },
+  { name: 'multiplicative', optimizer: 'Adam', scheduler: 'MultiplicativeLR', kwargs: { lr_lambda: 'lambda e: 0.95 if e % 2 else 0.8' }, steps: 6, make: (o) => new S.MultiplicativeLR(o, (e) => (e % 2 ? 0.95 : 0.8)) },
+  { name: 'constant', optimizer: 'SGD', scheduler: 'ConstantLR', kwargs: { factor: 0.5, total_iters: 3 }, steps: 6, make: (o) => new S.ConstantLR(o, 0.5, 3) },
+  { name: 'polynomial', optimizer: 'SGD', scheduler: 'PolynomialLR', kwargs: { total_iters: 6, power: 2.0 }, steps: 8, make: (o) => new S.PolynomialLR(o, 6, 2) },
+  { name: 'warm_restarts', optimizer: 'SGD', scheduler: 'CosineAnnealingWarmRestarts', kwargs: { T_0: 3, T_mult: 2, eta_min: 0.001 }, steps: 16, make: (o) => new S.CosineAnnealingWarmRestarts(o, 3, { tMult: 2, etaMin: 0.001 }) },
+  { name: 'cyclic_triangular2', optimizer: 'SGD', scheduler: 'CyclicLR', kwargs: { base_lr: 0.01, max_lr: [0.1, 0.2], step_size_up: 3, step_size_down: 2, mode: 'triangular2' }, steps: 16,
+    make: (o) => new S.CyclicLR(o, { baseLr: 0.01, maxLr: [0.1, 0.2], stepSizeUp: 3, stepSizeDown: 2, mode: 'triangular2' }) },
+  { name: 'cyclic_exp_range', optimizer: 'SGD', scheduler: 'CyclicLR', kwargs: { base_lr: 0.02, max_lr: 0.3, step_size_up: 4, mode: 'exp_range', gamma: 0.9, base_momentum: 0.7, max_momentum: 0.95 }, steps: 14,
+    make: (o) => new S.CyclicLR(o, { baseLr: 0.02, maxLr: 0.3, stepSizeUp: 4, mode: 'exp_range', gamma: 0.9, baseMomentum: 0.7, maxMomentum: 0.95 }) },
+  { name: 'cyclic_adam_scale_fn', optimizer: 'Adam', scheduler: 'CyclicLR', kwargs: { base_lr: 0.001, max_lr: 0.01, step_size_up: 2, scale_fn: 'lambda x: 1 / (1 + x)', scale_mode: 'iterations', cycle_momentum: false }, steps: 9,
+    make: (o) => new S.CyclicLR(o, { baseLr: 0.001, maxLr: 0.01, stepSizeUp: 2, scaleFn: (x) => 1 / (1 + x), scaleMode: 'iterations', cycleMomentum: false }) },
+  { name: 'sequential_warmup_cosine', optimizer: 'Adam', scheduler: 'SequentialLR', steps: 12,
+    kwargs: { schedulers: [{ scheduler: 'LinearLR', kwargs: { start_factor: 0.1, total_iters: 4 } }, { scheduler: 'CosineAnnealingLR', kwargs: { T_max: 8, eta_min: 0.001 } }], milestones: [4] },
+    make: (o) => new S.SequentialLR(o, [new S.LinearLR(o, 0.1, 1, 4), new S.CosineAnnealingLR(o, 8, 0.001)], [4]) },
+  { name: 'sequential_three', optimizer: 'SGD', scheduler: 'SequentialLR', steps: 12,
+    kwargs: { schedulers: [{ scheduler: 'ConstantLR', kwargs: { factor: 0.5, total_iters: 2 } }, { scheduler: 'ExponentialLR', kwargs: { gamma: 0.8 } }, { scheduler: 'StepLR', kwargs: { step_size: 2, gamma: 0.5 } }], milestones: [3, 7] },
+    make: (o) => new S.SequentialLR(o, [new S.ConstantLR(o, 0.5, 2), new S.ExponentialLR(o, 0.8), new S.StepLR(o, 2, 0.5)], [3, 7]) },
+  { name: 'chained', optimizer: 'SGD', scheduler: 'ChainedScheduler', steps: 8,
+    kwargs: { schedulers: [{ scheduler: 'ConstantLR', kwargs: { factor: 0.25, total_iters: 3 } }, { scheduler: 'ExponentialLR', kwargs: { gamma: 0.9 } }] },
+    make: (o) => new S.ChainedScheduler([new S.ConstantLR(o, 0.25, 3), new S.ExponentialLR(o, 0.9)]) },
   { name: 'plateau', optimizer: 'SGD', scheduler: 'ReduceLROnPlateau', kwargs: { patience: 2, factor: 0.5, cooldown: 1, min_lr: [0.01, 0.02] }, steps: metrics.length, metrics, make: (o) => new S.ReduceLROnPlateau(o, { patience: 2, factor: 0.5, cooldown: 1, minLr: [0.01, 0.02] }) },
   { name: 'plateau_max_abs', optimizer: 'Adam', scheduler: 'ReduceLROnPlateau', kwargs: { mode: 'max', threshold_mode: 'abs', threshold: 0.05, patience: 1 }, steps: metrics.length, metrics: metrics.map((m) => -m), make: (o) => new S.ReduceLROnPlateau(o, { mode: 'max', thresholdMode: 'abs', threshold: 0.05, patience: 1 }) },
 ];
@@ -58,6 +77,10 @@ describe('learning-rate schedulers step as PyTorch\'s (1e-12)', () => {
   test('bad settings are clear errors', () => {
     const opt = new torch.optim.SGD([torch.zeros([1]).requiresGrad_()], { lr: 0.1 });
     expect(() => new S.StepLR(opt, 0)).toThrow(/stepSize must be a positive integer/);
+    expect(() => new S.CosineAnnealingWarmRestarts(opt, 0)).toThrow('CosineAnnealingWarmRestarts: expected positive integer t0, but got 0');
+    expect(() => new S.CyclicLR(new torch.optim.Adam([torch.zeros([1]).requiresGrad_()]), { baseLr: 0.1, maxLr: 1 })).toThrow('CyclicLR: optimizer must support momentum with the cycleMomentum option enabled');
+    expect(() => new S.SequentialLR(opt, [new S.ConstantLR(opt)], [3])).toThrow(/one more scheduler than milestones/);
+    expect(() => new S.ConstantLR(opt, 2)).toThrow(/factor expected to be between 0 and 1/);
     expect(() => new S.OneCycleLR(opt, { maxLr: 1 })).toThrow(/give totalSteps, or epochs and stepsPerEpoch/);
     expect(() => new S.OneCycleLR(opt, { maxLr: [1, 2], totalSteps: 5 })).toThrow(/2 values of maxLr for 1 param groups/);
     expect(() => new S.ReduceLROnPlateau(opt, { factor: 1 })).toThrow(/factor must be below 1/);

@@ -5,7 +5,8 @@
 
 /** What a scheduler needs of an optimizer: its param groups' learning rates (and momentum / betas for OneCycleLR). */
 export interface SchedulableOptimizer {
-  paramGroups: { lr: number; momentum?: number; betas?: [number, number] }[];
+  /** initialLr is set by the first scheduler (PyTorch's group['initial_lr']): later ones start from it too */
+  paramGroups: { lr: number; initialLr?: number; momentum?: number; betas?: [number, number] }[];
 }
 
 /** The base of PyTorch's _LRScheduler: baseLrs, lastEpoch, step(), getLastLr(). */
@@ -15,18 +16,38 @@ export abstract class LRSchedulerBase {
   protected stepCount = 0;
   private lastLr: number[] = [];
   constructor(readonly optimizer: SchedulableOptimizer, initialLrs?: number[]) {
-    this.baseLrs = initialLrs ?? optimizer.paramGroups.map((g) => g.lr);
+    // PyTorch's group.setdefault('initial_lr', lr): a second scheduler on the same optimizer
+    // (SequentialLR, ChainedScheduler) starts from the same base as the first.
+    optimizer.paramGroups.forEach((g, i) => {
+      if (initialLrs) g.initialLr = initialLrs[i];
+      else g.initialLr ??= g.lr;
+    });
+    this.baseLrs = optimizer.paramGroups.map((g) => g.initialLr!);
   }
   /** The next learning rates (PyTorch's get_lr), from lastEpoch and the groups' current ones. */
   protected abstract nextLrs(): number[];
+  /** The learning rates at lastEpoch from the base ones (PyTorch's _get_closed_form_lr), where there is a formula. */
+  protected closedFormLrs(): number[] | null {
+    return null;
+  }
   /** Takes the first step: subclasses call it at the end of their constructor. */
   protected start(): void {
     this.step();
   }
-  step(): void {
+  /** One step; with an epoch, jumps there (SequentialLR restarts a scheduler at 0 so). */
+  step(epoch?: number): void {
     this.stepCount += 1;
-    this.lastEpoch += 1;
-    const lrs = this.nextLrs();
+    let lrs: number[];
+    if (epoch === undefined) {
+      this.lastEpoch += 1;
+      lrs = this.nextLrs();
+    } else {
+      this.lastEpoch = epoch;
+      lrs = this.closedFormLrs() ?? this.nextLrs();
+    }
+    this.setLrs(lrs);
+  }
+  protected setLrs(lrs: number[]): void {
     this.optimizer.paramGroups.forEach((g, i) => (g.lr = lrs[i]));
     this.lastLr = lrs;
   }
@@ -49,6 +70,9 @@ export class StepLR extends LRSchedulerBase {
     if (this.lastEpoch === 0 || this.lastEpoch % this.stepSize !== 0) return this.current();
     return this.current().map((lr) => lr * this.gamma);
   }
+  protected override closedFormLrs(): number[] {
+    return this.baseLrs.map((b) => b * this.gamma ** Math.floor(this.lastEpoch / this.stepSize));
+  }
 }
 
 /** lr × gamma at each milestone (a milestone listed twice multiplies twice). */
@@ -64,6 +88,11 @@ export class MultiStepLR extends LRSchedulerBase {
     if (!k) return this.current();
     return this.current().map((lr) => lr * this.gamma ** k);
   }
+  protected override closedFormLrs(): number[] {
+    let passed = 0; // bisect_right over the sorted milestones, duplicates counted
+    for (const [m, k] of this.counts) if (m <= this.lastEpoch) passed += k;
+    return this.baseLrs.map((b) => b * this.gamma ** passed);
+  }
 }
 
 /** lr × gamma every step. */
@@ -75,6 +104,9 @@ export class ExponentialLR extends LRSchedulerBase {
   protected nextLrs(): number[] {
     if (this.lastEpoch === 0) return this.current();
     return this.current().map((lr) => lr * this.gamma);
+  }
+  protected override closedFormLrs(): number[] {
+    return this.baseLrs.map((b) => b * this.gamma ** this.lastEpoch);
   }
 }
 
@@ -107,6 +139,10 @@ export class LinearLR extends LRSchedulerBase {
     const { startFactor: s, endFactor: e, totalIters: n } = this;
     return cur.map((lr) => lr * (1 + (e - s) / (n * s + (this.lastEpoch - 1) * (e - s))));
   }
+  protected override closedFormLrs(): number[] {
+    const { startFactor: s, endFactor: e, totalIters: n } = this;
+    return this.baseLrs.map((b) => b * (s + ((e - s) * Math.min(n, this.lastEpoch)) / n));
+  }
 }
 
 /** Cosine annealing from the base lr to etaMin over tMax steps (and back up, SGDR-style without restarts). */
@@ -121,6 +157,229 @@ export class CosineAnnealingLR extends LRSchedulerBase {
     if (t === 0) return cur;
     if ((t - 1 - T) % (2 * T) === 0) return cur.map((lr, i) => lr + ((this.baseLrs[i] - eta) * (1 - Math.cos(Math.PI / T))) / 2);
     return cur.map((lr) => ((1 + Math.cos((Math.PI * t) / T)) / (1 + Math.cos((Math.PI * (t - 1)) / T))) * (lr - eta) + eta);
+  }
+  protected override closedFormLrs(): number[] {
+    return this.baseLrs.map((b) => this.etaMin + ((b - this.etaMin) * (1 + Math.cos((Math.PI * this.lastEpoch) / this.tMax))) / 2);
+  }
+}
+
+/** lr × factor(step) applied on top of the current lr each step (MultiplicativeLR). */
+export class MultiplicativeLR extends LRSchedulerBase {
+  constructor(optimizer: SchedulableOptimizer, readonly lrLambda: ((step: number) => number) | ((step: number) => number)[]) {
+    super(optimizer);
+    if (Array.isArray(lrLambda) && lrLambda.length !== optimizer.paramGroups.length) {
+      throw new Error(`MultiplicativeLR: expected ${optimizer.paramGroups.length} lr lambdas, but got ${lrLambda.length}`);
+    }
+    this.start();
+  }
+  protected nextLrs(): number[] {
+    if (this.lastEpoch <= 0) return this.current();
+    return this.current().map((lr, i) => lr * (Array.isArray(this.lrLambda) ? this.lrLambda[i] : this.lrLambda)(this.lastEpoch));
+  }
+}
+
+/** lr × factor for the first totalIters steps, then the base lr (a constant warm-up, ConstantLR). */
+export class ConstantLR extends LRSchedulerBase {
+  constructor(optimizer: SchedulableOptimizer, readonly factor = 1 / 3, readonly totalIters = 5) {
+    super(optimizer);
+    if (!(factor >= 0 && factor <= 1)) throw new Error('ConstantLR: constant multiplicative factor expected to be between 0 and 1');
+    this.start();
+  }
+  protected nextLrs(): number[] {
+    const cur = this.current();
+    if (this.lastEpoch === 0) return cur.map((lr) => lr * this.factor);
+    if (this.lastEpoch !== this.totalIters) return cur;
+    return cur.map((lr) => lr * (1 / this.factor));
+  }
+  protected override closedFormLrs(): number[] {
+    return this.baseLrs.map((b) => b * (this.factor + (this.lastEpoch >= this.totalIters ? 1 - this.factor : 0)));
+  }
+}
+
+/** lr × (1 - step / totalIters) ** power, down to 0 at totalIters (PolynomialLR). */
+export class PolynomialLR extends LRSchedulerBase {
+  constructor(optimizer: SchedulableOptimizer, readonly totalIters = 5, readonly power = 1) {
+    super(optimizer);
+    this.start();
+  }
+  protected nextLrs(): number[] {
+    const t = this.lastEpoch, n = this.totalIters;
+    if (t === 0 || t > n) return this.current();
+    const decay = ((1 - t / n) / (1 - (t - 1) / n)) ** this.power;
+    return this.current().map((lr) => lr * decay);
+  }
+  protected override closedFormLrs(): number[] {
+    return this.baseLrs.map((b) => b * (1 - Math.min(this.totalIters, this.lastEpoch) / this.totalIters) ** this.power);
+  }
+}
+
+/** SGDR: cosine annealing over periods of t0, t0·tMult, ... steps, each restarting at the base lr. */
+export class CosineAnnealingWarmRestarts extends LRSchedulerBase {
+  private tI: number;
+  private tCur: number;
+  constructor(optimizer: SchedulableOptimizer, readonly t0: number, readonly opts: { tMult?: number; etaMin?: number } = {}) {
+    super(optimizer);
+    if (!(Number.isInteger(t0) && t0 > 0)) throw new Error(`CosineAnnealingWarmRestarts: expected positive integer t0, but got ${t0}`);
+    const tMult = opts.tMult ?? 1;
+    if (!(Number.isInteger(tMult) && tMult >= 1)) throw new Error(`CosineAnnealingWarmRestarts: expected integer tMult >= 1, but got ${tMult}`);
+    this.tI = t0;
+    this.tCur = -1;
+    this.start();
+  }
+  protected nextLrs(): number[] {
+    const eta = this.opts.etaMin ?? 0;
+    return this.baseLrs.map((b) => eta + ((b - eta) * (1 + Math.cos((Math.PI * this.tCur) / this.tI))) / 2);
+  }
+  /** One step, or (epoch given, fractional allowed) to that point of the schedule. */
+  override step(epoch?: number): void {
+    const tMult = this.opts.tMult ?? 1;
+    if (epoch === undefined && this.lastEpoch < 0) epoch = 0;
+    if (epoch === undefined) {
+      epoch = this.lastEpoch + 1;
+      this.tCur += 1;
+      if (this.tCur >= this.tI) {
+        this.tCur -= this.tI;
+        this.tI *= tMult;
+      }
+    } else {
+      if (epoch < 0) throw new Error(`CosineAnnealingWarmRestarts: expected non-negative epoch, but got ${epoch}`);
+      if (epoch >= this.t0) {
+        if (tMult === 1) this.tCur = epoch % this.t0;
+        else {
+          const n = Math.floor(Math.log((epoch / this.t0) * (tMult - 1) + 1) / Math.log(tMult));
+          this.tCur = epoch - (this.t0 * (tMult ** n - 1)) / (tMult - 1);
+          this.tI = this.t0 * tMult ** n;
+        }
+      } else {
+        this.tI = this.t0;
+        this.tCur = epoch;
+      }
+    }
+    this.stepCount += 1;
+    this.lastEpoch = Math.floor(epoch);
+    this.setLrs(this.nextLrs());
+  }
+}
+
+export interface CyclicLROptions {
+  baseLr: number | number[];
+  maxLr: number | number[];
+  stepSizeUp?: number;
+  stepSizeDown?: number;
+  mode?: 'triangular' | 'triangular2' | 'exp_range';
+  gamma?: number;
+  /** a custom amplitude scaling (instead of mode), of the cycle number or of the step (scaleMode) */
+  scaleFn?: (x: number) => number;
+  scaleMode?: 'cycle' | 'iterations';
+  /** cycle SGD's momentum inversely to the lr (true; the optimizer must have momentum) */
+  cycleMomentum?: boolean;
+  baseMomentum?: number | number[];
+  maxMomentum?: number | number[];
+}
+
+/** The cyclical learning rate policy (CyclicLR): lr between baseLr and maxLr in triangles, per step. */
+export class CyclicLR extends LRSchedulerBase {
+  private readonly maxLrs: number[];
+  private readonly totalSize: number;
+  private readonly stepRatio: number;
+  private readonly scale: (x: number) => number;
+  private readonly scaleMode: 'cycle' | 'iterations';
+  private readonly momentums: { base: number[]; max: number[] } | null = null;
+  constructor(optimizer: SchedulableOptimizer, readonly opts: CyclicLROptions) {
+    const n = optimizer.paramGroups.length;
+    const perGroup = (name: string, v: number | number[]) => {
+      if (Array.isArray(v) && v.length !== n) throw new Error(`CyclicLR: expected ${n} values for ${name}, got ${v.length}`);
+      return Array.isArray(v) ? v : new Array<number>(n).fill(v);
+    };
+    const baseLrs = perGroup('baseLr', opts.baseLr);
+    optimizer.paramGroups.forEach((g, i) => (g.lr = baseLrs[i]));
+    super(optimizer);
+    this.maxLrs = perGroup('maxLr', opts.maxLr);
+    const up = opts.stepSizeUp ?? 2000, down = opts.stepSizeDown ?? up;
+    this.totalSize = up + down;
+    this.stepRatio = up / this.totalSize;
+    const mode = opts.mode ?? 'triangular', gamma = opts.gamma ?? 1;
+    if (opts.scaleFn) {
+      this.scale = opts.scaleFn;
+      this.scaleMode = opts.scaleMode ?? 'cycle';
+    } else if (mode === 'triangular') {
+      [this.scale, this.scaleMode] = [() => 1, 'cycle'];
+    } else if (mode === 'triangular2') {
+      [this.scale, this.scaleMode] = [(x) => 1 / 2 ** (x - 1), 'cycle'];
+    } else if (mode === 'exp_range') {
+      [this.scale, this.scaleMode] = [(x) => gamma ** x, 'iterations'];
+    } else {
+      throw new Error(`CyclicLR: mode '${mode}' is invalid and scaleFn is not given`);
+    }
+    if (opts.cycleMomentum ?? true) {
+      if (!optimizer.paramGroups.every((g) => g.momentum !== undefined)) throw new Error('CyclicLR: optimizer must support momentum with the cycleMomentum option enabled');
+      const base = perGroup('baseMomentum', opts.baseMomentum ?? 0.8);
+      optimizer.paramGroups.forEach((g, i) => (g.momentum = base[i]));
+      this.momentums = { base, max: perGroup('maxMomentum', opts.maxMomentum ?? 0.9) };
+    }
+    // (PyTorch: the base lrs are baseLr even when an earlier scheduler set initialLr)
+    baseLrs.forEach((b, i) => (this.baseLrs[i] = b));
+    this.start();
+  }
+  protected nextLrs(): number[] {
+    const cycle = Math.floor(1 + this.lastEpoch / this.totalSize);
+    const x = 1 + this.lastEpoch / this.totalSize - cycle;
+    const factor = x <= this.stepRatio ? x / this.stepRatio : (x - 1) / (this.stepRatio - 1);
+    const s = this.scale(this.scaleMode === 'cycle' ? cycle : this.lastEpoch);
+    if (this.momentums) {
+      const { base, max } = this.momentums;
+      this.optimizer.paramGroups.forEach((g, i) => (g.momentum = max[i] - (max[i] - base[i]) * factor * s));
+    }
+    return this.baseLrs.map((b, i) => b + (this.maxLrs[i] - b) * factor * s);
+  }
+}
+
+/** One scheduler after another: schedulers[i] from milestones[i - 1] on, each restarted at its milestone (SequentialLR). */
+export class SequentialLR {
+  lastEpoch: number;
+  private lastLr: number[];
+  constructor(readonly optimizer: SchedulableOptimizer, private readonly schedulers: LRSchedulerBase[], private readonly milestones: number[]) {
+    schedulers.forEach((s, i) => {
+      if (s.optimizer !== optimizer) throw new Error(`SequentialLR expects all schedulers to belong to the same optimizer, but got scheduler at index ${i} to be different than the optimizer passed in`);
+    });
+    if (milestones.length !== schedulers.length - 1) {
+      throw new Error(`SequentialLR expects one more scheduler than milestones, but got ${schedulers.length} schedulers and ${milestones.length} milestones`);
+    }
+    this.lastEpoch = 0;
+    // As PyTorch: back to the initial lrs, every scheduler one step back, the first one started again.
+    for (const g of optimizer.paramGroups) g.lr = g.initialLr ?? g.lr;
+    for (const s of schedulers) s.lastEpoch -= 1;
+    schedulers[0].step();
+    this.lastLr = schedulers[0].getLastLr();
+  }
+  step(): void {
+    this.lastEpoch += 1;
+    let idx = 0;
+    while (idx < this.milestones.length && this.milestones[idx] <= this.lastEpoch) idx++;
+    const s = this.schedulers[idx];
+    if (idx > 0 && this.milestones[idx - 1] === this.lastEpoch) s.step(0);
+    else s.step();
+    this.lastLr = s.getLastLr();
+  }
+  getLastLr(): number[] {
+    return [...this.lastLr];
+  }
+}
+
+/** Several schedulers stepped together, their factors compounding (ChainedScheduler). */
+export class ChainedScheduler {
+  readonly optimizer: SchedulableOptimizer;
+  constructor(private readonly schedulers: { optimizer: SchedulableOptimizer; step(): void }[]) {
+    this.optimizer = schedulers[0].optimizer;
+    schedulers.forEach((s, i) => {
+      if (s.optimizer !== this.optimizer) throw new Error(`ChainedScheduler expects all schedulers to belong to the same optimizer, but got schedulers at index 0 and ${i} to be different`);
+    });
+  }
+  step(): void {
+    for (const s of this.schedulers) s.step();
+  }
+  getLastLr(): number[] {
+    return this.optimizer.paramGroups.map((g) => g.lr);
   }
 }
 
