@@ -131,6 +131,27 @@ describe('torch.nn layers: errors and bookkeeping', () => {
     before.forEach((t) => t.dispose());
     net.dispose();
   });
+  test('apply, modules, getSubmodule / getParameter / getBuffer, and the dtype shorthands', () => {
+    torch.manualSeed(0);
+    const net = new nn.Sequential(new nn.Linear(3, 4), new nn.Sequential(new nn.BatchNorm1d(4), new nn.Linear(4, 2)));
+    const seen: string[] = [];
+    net.apply((m) => seen.push(m.constructor.name));
+    expect(seen).toEqual(['Linear', 'BatchNorm1d', 'Linear', 'Sequential', 'Sequential']); // children first, as PyTorch's
+    // Weight init the PyTorch way: every Linear's weight to a constant.
+    net.apply((m) => { if (m instanceof nn.Linear) torch.nn.init.constant_(m.weight, 0.5); });
+    expect((net.getParameter('1.1.weight').mean().item() as number)).toBe(0.5);
+    expect(net.modules().length).toBe(5);
+    expect(net.getSubmodule('1.0')).toBeInstanceOf(nn.BatchNorm1d);
+    expect(net.getBuffer('1.0.running_var').shape).toEqual([4]);
+    expect(() => net.getSubmodule('1.2')).toThrow("Sequential has no attribute `2` (in '1.2')");
+    expect(() => net.getParameter('0.scale')).toThrow("Linear has no parameter `scale` (in '0.scale')");
+    net.double();
+    expect(net.getParameter('0.weight').dtype).toBe('float64');
+    net.float();
+    expect(net.getBuffer('1.0.running_mean').dtype).toBe('float32');
+    expect(net.getBuffer('1.0.num_batches_tracked').dtype).toBe('int64');
+    net.dispose();
+  });
   test('Sequential frees its intermediate results and keeps memory flat over steps', () => {
     torch.manualSeed(SEED);
     const net = nets.cnn();

@@ -237,6 +237,54 @@ export abstract class Module {
     return this;
   }
 
+  /** to() shorthands, as PyTorch's: floating parameters and buffers to that dtype, or all to that device. */
+  float(): this { return this.to({ dtype: 'float32' }); }
+  double(): this { return this.to({ dtype: 'float64' }); }
+  half(): this { return this.to({ dtype: 'float16' }); }
+  bfloat16(): this { return this.to({ dtype: 'bfloat16' }); }
+  cpu(): this { return this.to({ device: 'cpu' }); }
+  cuda(device: number | Device = 0): this { return this.to({ device: typeof device === 'number' ? (`cuda:${device}` as Device) : device }); }
+
+  /** Calls fn on every submodule (children first) and then this one, as PyTorch's apply (weight init). */
+  apply(fn: (m: Module) => void): this {
+    for (const c of this.children()) c.apply(fn);
+    fn(this);
+    return this;
+  }
+  /** Every module of the tree, this one first. */
+  modules(): Module[] {
+    return [...this.namedModules()].map(([, m]) => m);
+  }
+  /** The submodule at a dotted path ('transformer.h.0.attn'); '' is this module. */
+  getSubmodule(target: string): Module {
+    let m: Module = this;
+    if (target === '') return m;
+    for (const part of target.split('.')) {
+      const next = [...m.namedChildren()].find(([n]) => n === part)?.[1];
+      if (!next) throw new Error(`${m.constructor.name} has no attribute \`${part}\` (in '${target}')`);
+      m = next;
+    }
+    return m;
+  }
+  /** The parameter at a dotted path ('transformer.wte.weight'). */
+  getParameter(target: string): Tensor {
+    const dot = target.lastIndexOf('.');
+    const owner = this.getSubmodule(dot < 0 ? '' : target.slice(0, dot)), name = target.slice(dot + 1);
+    if (!owner._paramNames.includes(name)) throw new Error(`${owner.constructor.name} has no parameter \`${name}\` (in '${target}')`);
+    const t = owner.slot(name) as Tensor | null;
+    if (!t) throw new Error(`'${target}' is None`);
+    return t;
+  }
+  /** The buffer at a dotted path ('norm.running_mean'). */
+  getBuffer(target: string): Tensor {
+    const dot = target.lastIndexOf('.');
+    const owner = this.getSubmodule(dot < 0 ? '' : target.slice(0, dot)), name = target.slice(dot + 1);
+    if (!owner._bufferNames.includes(name)) throw new Error(`${owner.constructor.name} has no buffer \`${name}\` (in '${target}')`);
+    const t = owner.slot(name) as Tensor | null;
+    if (!t) throw new Error(`'${target}' is None`);
+    return t;
+  }
+
   /** Frees every parameter and buffer. The module is unusable afterwards. */
   dispose(): void {
     for (const [, m] of this.namedModules()) {
