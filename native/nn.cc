@@ -232,6 +232,38 @@ Napi::Value rnn(const Napi::CallbackInfo& info) {
   return retList(info, {std::get<0>(r), std::get<1>(r)});
 }
 
+// rnnPacked(mode, data, batchSizes, hx handles, params handles, bias, numLayers, dropout,
+// train, bidirectional): the same over a PackedSequence's data and batch sizes.
+Napi::Value rnnPacked(const Napi::CallbackInfo& info) {
+  std::string mode = argString(info, 0);
+  const at::Tensor &data = argTensor(info, 1), &batchSizes = argTensor(info, 2);
+  std::vector<at::Tensor> hx = argTensors(info, 3), params = argTensors(info, 4);
+  bool bias = argBool(info, 5), train = argBool(info, 8), bidi = argBool(info, 9);
+  int64_t layers = argInt64(info, 6);
+  double dropout = argDouble(info, 7);
+  if (mode == "lstm") {
+    auto r = at::lstm(data, batchSizes, hx, params, bias, layers, dropout, train, bidi);
+    return retList(info, {std::get<0>(r), std::get<1>(r), std::get<2>(r)});
+  }
+  if (hx.size() != 1) throw std::runtime_error("tstorch: " + mode + " takes one hidden state");
+  std::tuple<at::Tensor, at::Tensor> r;
+  if (mode == "gru") r = at::gru(data, batchSizes, hx[0], params, bias, layers, dropout, train, bidi);
+  else if (mode == "rnn_tanh") r = at::rnn_tanh(data, batchSizes, hx[0], params, bias, layers, dropout, train, bidi);
+  else if (mode == "rnn_relu") r = at::rnn_relu(data, batchSizes, hx[0], params, bias, layers, dropout, train, bidi);
+  else throw std::runtime_error("tstorch: unknown recurrent mode " + mode);
+  return retList(info, {std::get<0>(r), std::get<1>(r)});
+}
+// packPaddedSequence(input, lengths (int64, CPU), batchFirst) -> [data, batchSizes]
+Napi::Value packPaddedSequence(const Napi::CallbackInfo& info) {
+  auto r = at::_pack_padded_sequence(T0, argTensor(info, 1), argBool(info, 2));
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
+// padPackedSequence(data, batchSizes, batchFirst, paddingValue, totalLength) -> [padded, lengths]
+Napi::Value padPackedSequence(const Napi::CallbackInfo& info) {
+  auto r = at::_pad_packed_sequence(T0, argTensor(info, 1), argBool(info, 2), argScalar(info, 3), argInt64(info, 4));
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
+
 // scaledDotProductAttention(q, k, v, mask|-1, dropoutP, isCausal): libtorch 2.x only; on 1.13
 // the TS layer composes it (hasSdpa false).
 Napi::Value scaledDotProductAttention(const Napi::CallbackInfo& info) {
@@ -398,7 +430,7 @@ void registerNN(Registrar& r) {
   R(binaryCrossEntropy); R(binaryCrossEntropyWithLogits); R(cosineSimilarity); R(pairwiseDistance);
   R(silu); R(mish); R(logSigmoid); R(selu); R(hardswish); R(hardsigmoid); R(softplus); R(elu); R(celu);
   R(leakyRelu); R(hardtanh); R(glu); R(prelu); R(pad); R(conv); R(convTranspose); R(maxPool); R(avgPool);
-  R(adaptiveAvgPool); R(upsample); R(batchNorm); R(groupNorm); R(rnn);
+  R(adaptiveAvgPool); R(upsample); R(batchNorm); R(groupNorm); R(rnn); R(rnnPacked); R(packPaddedSequence); R(padPackedSequence);
 #undef R
 }
 

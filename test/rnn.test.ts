@@ -18,10 +18,23 @@ const cases: Record<string, Case> = {
   rnn_tanh_bidi: { make: () => new nn.RNN(4, 3, { numLayers: 3, bidirectional: true, batchFirst: true }), x: [2, 5, 4] },
 };
 
+// Packed batches (nn.utils.rnn), as rnn_ref.py's PACKED: padded input, lengths, batchFirst, enforceSorted.
+interface PackedCase { make: () => Rec; x: number[]; lengths: number[]; batchFirst: boolean; enforceSorted: boolean; h0?: number[] }
+const packedCases: Record<string, PackedCase> = {
+  packed_lstm_unsorted: { make: () => new nn.LSTM(3, 4, { numLayers: 2, bidirectional: true }), x: [5, 3, 3], lengths: [3, 5, 2], batchFirst: false, enforceSorted: false },
+  packed_gru_batch_first: { make: () => new nn.GRU(3, 5, { batchFirst: true }), x: [3, 4, 3], lengths: [4, 4, 1], batchFirst: true, enforceSorted: true },
+  packed_rnn_unsorted_h0: { make: () => new nn.RNN(2, 3, { nonlinearity: 'relu', batchFirst: true }), x: [4, 3, 2], lengths: [1, 3, 2, 3], batchFirst: true, enforceSorted: false, h0: [1, 4, 3] },
+};
+
 let want: Map<string, T>;
 const inputs = new Map<string, T>();
 beforeAll(() => {
   torch.manualSeed(1);
+  for (const [name, c] of Object.entries(packedCases)) {
+    inputs.set(`${name}.x`, torch.keep(torch.randn(c.x, { dtype: 'float64' })));
+    inputs.set(`${name}.lengths`, torch.keep(torch.tensor(c.lengths, { dtype: 'int64' })));
+    if (c.h0) inputs.set(`${name}.h0`, torch.keep(torch.randn(c.h0, { dtype: 'float64' })));
+  }
   for (const [name, c] of Object.entries(cases)) {
     inputs.set(`${name}.x`, torch.keep(torch.randn(c.x, { dtype: 'float64' })));
     if (c.h0) inputs.set(`${name}.h0`, torch.keep(torch.randn(c.h0, { dtype: 'float64' })));
@@ -72,6 +85,60 @@ describe.each(Object.keys(cases))('%s as PyTorch\'s', (name) => {
       for (const [k, p] of m.namedParameters()) close(p.grad!, want.get(`${name}.grad.${k}`)!, `${name} gradient of ${k}`);
     });
     m.dispose();
+  });
+});
+
+describe.each(Object.keys(packedCases))('%s: a PackedSequence through the layer as PyTorch\'s', (name) => {
+  test('packing (sorted or not), outputs unpacked in the batch\'s order, states, and gradients within 1e-10', () => {
+    const c = packedCases[name];
+    const U = nn.utils.rnn;
+    torch.setDefaultDtype('float64');
+    torch.manualSeed(SEED);
+    const m = c.make();
+    torch.setDefaultDtype('float32');
+    torch.tidy(() => {
+      const x = inputs.get(`${name}.x`)!.clone().requiresGrad_();
+      const h0 = inputs.get(`${name}.h0`)?.clone().requiresGrad_() ?? null;
+      const packed = U.packPaddedSequence(x, inputs.get(`${name}.lengths`)!, { batchFirst: c.batchFirst, enforceSorted: c.enforceSorted });
+      expect(packed.batchSizes.equal(want.get(`${name}.batch_sizes`)!)).toBe(true);
+      let y: torch.nn.utils.rnn.PackedSequence, states: T[];
+      if (m instanceof nn.LSTM) {
+        const [o, [h, cn]] = m.forward(packed);
+        [y, states] = [o, [h, cn]];
+      } else {
+        const [o, h] = (m as torch.nn.GRU).forward(packed, h0);
+        [y, states] = [o, [h]];
+      }
+      const [padded, lengths] = U.padPackedSequence(y, { batchFirst: c.batchFirst, paddingValue: -1 });
+      expect(lengths.equal(want.get(`${name}.lengths_out`)!)).toBe(true);
+      let loss = torch.zeros([], { dtype: 'float64' });
+      [padded, ...states].forEach((o, j) => {
+        close(o, want.get(`${name}.out${j}`)!, `${name} output ${j}`);
+        loss = loss.add(o.mul(want.get(`${name}.w${j}`)!).sum());
+      });
+      loss.backward();
+      close(x.grad!, want.get(`${name}.gx`)!, `${name} input gradient`);
+      if (h0) close(h0.grad!, want.get(`${name}.gh0`)!, `${name} h0 gradient`);
+      for (const [k, p] of m.namedParameters()) close(p.grad!, want.get(`${name}.grad.${k}`)!, `${name} gradient of ${k}`);
+    });
+    m.dispose();
+  });
+});
+
+test('packSequence, padSequence and totalLength; bad lengths are libtorch\'s clear errors', () => {
+  const U = nn.utils.rnn;
+  torch.tidy(() => {
+    const seqs = [torch.ones([2, 3]), torch.ones([4, 3]).mul(2), torch.ones([1, 3]).mul(3)];
+    const packed = U.packSequence(seqs, { enforceSorted: false });
+    expect(packed.batchSizes.tolist()).toEqual([3, 2, 1, 1]);
+    const [padded, lengths] = U.padPackedSequence(packed, { batchFirst: true, totalLength: 6 });
+    expect(padded.shape).toEqual([3, 6, 3]);
+    expect(lengths.tolist()).toEqual([2, 4, 1]);
+    expect(padded.select(2, 0).tolist()).toEqual([[1, 1, 0, 0, 0, 0], [2, 2, 2, 2, 0, 0], [3, 0, 0, 0, 0, 0]]);
+    expect(() => U.padPackedSequence(packed, { totalLength: 2 })).toThrow(/expected totalLength to be at least the length of the longest sequence \(4\)/);
+    expect(() => U.packPaddedSequence(torch.ones([3, 2, 1]), [2, 3])).toThrow(/sorted in decreasing order|enforce_sorted/);
+    expect(() => U.packPaddedSequence(torch.ones([3, 2, 1]), [4, 3])).toThrow('packPaddedSequence: a length of 4 for an input of 3 steps; lengths count valid steps, at most the input\'s first dim');
+    expect(() => U.packPaddedSequence(torch.ones([3, 2, 1]), [3])).toThrow(/Expected `len\(lengths\)` to be equal to batch_size, but got 1 \(batch_size=2\)/);
   });
 });
 

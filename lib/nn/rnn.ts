@@ -8,6 +8,7 @@ import { tidy } from '../tensor/scope';
 import { Module } from './module';
 import { uniform_ } from './init';
 import type { FactoryOptions } from './layers';
+import { PackedSequence, isPackedSequence } from './packed';
 
 export interface RNNOptions extends FactoryOptions {
   numLayers?: number;
@@ -58,8 +59,12 @@ abstract class RNNBase extends Module {
     return this.weightNames.map((n) => (this as unknown as Record<string, Tensor>)[n]);
   }
 
-  /** Runs the recurrence; hx is [h0] (or [h0, c0] for LSTM), zeros when absent. */
-  protected run(input: Tensor, hx: Tensor[] | null): Tensor[] {
+  /**
+   * Runs the recurrence; hx is [h0] (or [h0, c0] for LSTM), zeros when absent. A PackedSequence
+   * comes back packed (same batch sizes and order), the states in the batch's original order.
+   */
+  protected run(input: Tensor | PackedSequence, hx: Tensor[] | null): [Tensor | PackedSequence, ...Tensor[]] {
+    if (isPackedSequence(input)) return this.runPacked(input, hx);
     const name = this.constructor.name;
     const batched = input.ndim === 3;
     if (!batched && input.ndim !== 2) throw new Error(`${name}: input must be (L, N, ${this.inputSize}), (N, L, ${this.inputSize}) with batchFirst, or unbatched (L, ${this.inputSize}); got [${input.shape}]`);
@@ -77,8 +82,30 @@ abstract class RNNBase extends Module {
         : new Array(this.mode === 'lstm' ? 2 : 1).fill(0).map(() => zeros(stateShape, { dtype: input.dtype, device: input.device }));
       const outs = (native.rnn(this.mode, id(x), states.map(id), this.flatWeights().map(id), this.bias, this.numLayers, this.dropout,
         this.training, this.bidirectional, this.batchFirst) as number[]).map(wrap);
-      if (batched) return outs;
-      return [outs[0].squeeze(this.batchFirst ? 0 : 1), ...outs.slice(1).map((h) => h.squeeze(1))];
+      if (batched) return outs as [Tensor, ...Tensor[]];
+      return [outs[0].squeeze(this.batchFirst ? 0 : 1), ...outs.slice(1).map((h) => h.squeeze(1))] as [Tensor, ...Tensor[]];
+    });
+  }
+
+  private runPacked(seq: PackedSequence, hx: Tensor[] | null): [PackedSequence, ...Tensor[]] {
+    const name = this.constructor.name;
+    if (seq.data.shape[seq.data.ndim - 1] !== this.inputSize) throw new Error(`${name}: the packed input's last dim is ${seq.data.shape[seq.data.ndim - 1]}, inputSize is ${this.inputSize}`);
+    return tidy(() => {
+      const maxBatch = Number((seq.batchSizes.data() as BigInt64Array)[0]);
+      const stateShape = [this.numLayers * (this.bidirectional ? 2 : 1), maxBatch, this.hiddenSize];
+      const states = hx
+        ? hx.map((h) => {
+          if (h.shape.join() !== stateShape.join()) throw new Error(`${name}: hidden state must be [${stateShape}], got [${h.shape}]`);
+          return seq.sortedIndices ? h.indexSelect(1, seq.sortedIndices) : h; // into the packed (sorted) order
+        })
+        : new Array(this.mode === 'lstm' ? 2 : 1).fill(0).map(() => zeros(stateShape, { dtype: seq.data.dtype, device: seq.data.device }));
+      const outs = (native.rnnPacked(this.mode, id(seq.data), id(seq.batchSizes), states.map(id), this.flatWeights().map(id), this.bias, this.numLayers,
+        this.dropout, this.training, this.bidirectional) as number[]).map(wrap);
+      // The output's bookkeeping tensors are handles of its own (the input's may be freed first).
+      const alias = (t: Tensor | null) => (t ? wrap(native.alias(id(t))) : null);
+      const packed: PackedSequence = { data: outs[0], batchSizes: alias(seq.batchSizes)!, sortedIndices: alias(seq.sortedIndices), unsortedIndices: alias(seq.unsortedIndices) };
+      const states2 = outs.slice(1).map((h) => (seq.unsortedIndices ? h.indexSelect(1, seq.unsortedIndices) : h));
+      return [packed, ...states2] as [PackedSequence, ...Tensor[]];
     });
   }
   protected override extraRepr(): string {
@@ -94,7 +121,9 @@ export class RNN extends RNNBase {
     if (nl !== 'tanh' && nl !== 'relu') throw new Error(`RNN: nonlinearity must be 'tanh' or 'relu', got '${nl}'`);
     super(nl === 'tanh' ? 'rnn_tanh' : 'rnn_relu', inputSize, hiddenSize, opts);
   }
-  forward(input: Tensor, h0: Tensor | null = null): [Tensor, Tensor] {
+  forward(input: Tensor, h0?: Tensor | null): [Tensor, Tensor];
+  forward(input: PackedSequence, h0?: Tensor | null): [PackedSequence, Tensor];
+  forward(input: Tensor | PackedSequence, h0: Tensor | null = null): [Tensor | PackedSequence, Tensor] {
     const [out, h] = this.run(input, h0 ? [h0] : null);
     return [out, h];
   }
@@ -105,7 +134,9 @@ export class LSTM extends RNNBase {
   constructor(inputSize: number, hiddenSize: number, opts: RNNOptions = {}) {
     super('lstm', inputSize, hiddenSize, opts);
   }
-  forward(input: Tensor, hx: [Tensor, Tensor] | null = null): [Tensor, [Tensor, Tensor]] {
+  forward(input: Tensor, hx?: [Tensor, Tensor] | null): [Tensor, [Tensor, Tensor]];
+  forward(input: PackedSequence, hx?: [Tensor, Tensor] | null): [PackedSequence, [Tensor, Tensor]];
+  forward(input: Tensor | PackedSequence, hx: [Tensor, Tensor] | null = null): [Tensor | PackedSequence, [Tensor, Tensor]] {
     const [out, h, c] = this.run(input, hx);
     return [out, [h, c]];
   }
@@ -116,7 +147,9 @@ export class GRU extends RNNBase {
   constructor(inputSize: number, hiddenSize: number, opts: RNNOptions = {}) {
     super('gru', inputSize, hiddenSize, opts);
   }
-  forward(input: Tensor, h0: Tensor | null = null): [Tensor, Tensor] {
+  forward(input: Tensor, h0?: Tensor | null): [Tensor, Tensor];
+  forward(input: PackedSequence, h0?: Tensor | null): [PackedSequence, Tensor];
+  forward(input: Tensor | PackedSequence, h0: Tensor | null = null): [Tensor | PackedSequence, Tensor] {
     const [out, h] = this.run(input, h0 ? [h0] : null);
     return [out, h];
   }

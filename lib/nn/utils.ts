@@ -32,11 +32,8 @@ export function gradNorm(params: Tensor[], normType = 2): number {
   return tidy(() => wrap(native.gradNorm(params.map(id), normType)).item() as number);
 }
 
-/** Pads tensors of different first lengths to one (L_max, B, *) tensor, or (B, L_max, *) with batchFirst (pad_sequence). */
-export function padSequence(sequences: Tensor[], opts: { batchFirst?: boolean; paddingValue?: number } = {}): Tensor {
-  if (!sequences.length) throw new Error('padSequence: give at least one tensor');
-  return wrap(native.padSequence(sequences.map(id), opts.batchFirst ?? false, opts.paddingValue ?? 0));
-}
+/** pad_sequence (also in nn.utils.rnn, with the packing functions). */
+export { padSequence } from './packed';
 
 /** Clamps every gradient to [-clipValue, clipValue] in place (clip_grad_value_). */
 export function clipGradValue(params: Tensor[], clipValue: number): void {
@@ -67,3 +64,6 @@ export function vectorToParameters(vec: Tensor, params: Tensor[]): void {
     }
   }));
 }
+
+/** torch.nn.utils.rnn: PackedSequence, packPaddedSequence, padPackedSequence, packSequence, padSequence. */
+export * as rnn from './packed';

@@ -28,6 +28,37 @@ CASES = {
 }
 
 
+# Packed batches (nn.utils.rnn): padded input `<case>.x` with `<case>.lengths`, packed (sorted
+# here unless given sorted), run, unpacked; outputs: the padded output, its lengths, the states.
+PACKED = {
+    "packed_lstm_unsorted": (lambda: nn.LSTM(3, 4, num_layers=2, bidirectional=True), False, False),
+    "packed_gru_batch_first": (lambda: nn.GRU(3, 5, batch_first=True), True, True),
+    "packed_rnn_unsorted_h0": (lambda: nn.RNN(2, 3, nonlinearity="relu", batch_first=True), True, False),
+}
+
+
+def run_packed(t, out):
+    pack, pad = nn.utils.rnn.pack_padded_sequence, nn.utils.rnn.pad_packed_sequence
+    for name, (make, batch_first, enforce_sorted) in PACKED.items():
+        torch.manual_seed(SEED)
+        m = make()
+        x = t[f"{name}.x"].clone().requires_grad_(True)
+        lengths = t[f"{name}.lengths"]
+        h0 = t[f"{name}.h0"].clone().requires_grad_(True) if f"{name}.h0" in t else None
+        packed = pack(x, lengths, batch_first=batch_first, enforce_sorted=enforce_sorted)
+        out[f"{name}.batch_sizes"] = packed.batch_sizes
+        y, h = m(packed, h0) if h0 is not None else m(packed)
+        padded, out_lengths = pad(y, batch_first=batch_first, padding_value=-1.0)
+        out[f"{name}.lengths_out"] = out_lengths
+        states = list(h) if isinstance(h, tuple) else [h]
+        weighted_loss(name, [padded] + states, out).backward()
+        out[f"{name}.gx"] = x.grad
+        if h0 is not None:
+            out[f"{name}.gh0"] = h0.grad
+        for pname, p in m.named_parameters():
+            out[f"{name}.grad.{pname}"] = p.grad
+
+
 def main(inputs_path, out_path):
     torch.set_default_dtype(torch.float64)
     t = st.load(inputs_path)
@@ -54,6 +85,7 @@ def main(inputs_path, out_path):
             out[f"{name}.gc0"] = c0.grad
         for pname, p in m.named_parameters():
             out[f"{name}.grad.{pname}"] = p.grad
+    run_packed(t, out)
     st.save(out_path, out)
 
 
