@@ -152,6 +152,35 @@ describe('torch.nn layers: errors and bookkeeping', () => {
     expect(net.getBuffer('1.0.num_batches_tracked').dtype).toBe('int64');
     net.dispose();
   });
+  test('ModuleDict, ParameterList and ParameterDict: names in the state dict as PyTorch\'s, parameters found, bad names refused', () => {
+    torch.manualSeed(0);
+    const heads = new nn.ModuleDict<torch.nn.TensorModule>({ cls: new nn.Linear(4, 2), reg: new nn.Linear(4, 1) });
+    const scales = new nn.ParameterList([torch.ones([2]), torch.zeros([3])]);
+    const extra = new nn.ParameterDict({ temperature: torch.tensor(1.5) });
+    class Net extends nn.Module {
+      constructor() {
+        super();
+        this.registerModule('heads', heads);
+        this.registerModule('scales', scales);
+        this.registerModule('extra', extra);
+      }
+      forward(x: torch.Tensor) {
+        return heads.get('cls').forward(x).mul(scales.get(0)).div(extra.get('temperature'));
+      }
+    }
+    const net = new Net();
+    expect([...net.stateDict().keys()]).toEqual(['heads.cls.weight', 'heads.cls.bias', 'heads.reg.weight', 'heads.reg.bias', 'scales.0', 'scales.1', 'extra.temperature']);
+    expect(net.parameters().every((p) => p.requiresGrad)).toBe(true);
+    expect(heads.keys()).toEqual(['cls', 'reg']);
+    torch.tidy(() => net.forward(torch.randn([3, 4])).sum().backward());
+    expect(extra.get('temperature').grad).not.toBeNull();
+    heads.set('cls', new nn.Linear(4, 2)); // replaced in place, order kept
+    expect(heads.keys()).toEqual(['cls', 'reg']);
+    expect(() => heads.set('train', new nn.Identity())).toThrow("ModuleDict: attribute 'train' already exists; choose another name");
+    expect(() => heads.set('a.b', new nn.Identity())).toThrow(/without '\.'/);
+    expect(() => heads.get('box')).toThrow("ModuleDict has no module 'box' (it has 'cls', 'reg')");
+    net.dispose();
+  });
   test('Sequential frees its intermediate results and keeps memory flat over steps', () => {
     torch.manualSeed(SEED);
     const net = nets.cnn();

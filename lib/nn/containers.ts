@@ -1,4 +1,4 @@
-// Containers and shape-only layers: nn.Sequential, nn.Identity, nn.Flatten.
+// Containers and shape-only layers: nn.Sequential, ModuleDict, ParameterList, ParameterDict, Identity, Flatten.
 import { native } from '../tensor/native';
 import { Tensor, _wrap as wrap, _id as id } from '../tensor/tensor';
 import { Module, ModuleList } from './module';
@@ -44,5 +44,108 @@ export class Flatten extends Module {
   }
   protected override extraRepr(): string {
     return `startDim=${this.startDim}, endDim=${this.endDim}`;
+  }
+}
+
+// As PyTorch's add_module / register_parameter: no dots, and no name the object already has.
+function checkName(what: string, self: object, names: string[], name: string): void {
+  if (name.includes('.') || name === '') throw new Error(`${what}: a name must be non-empty and without '.', got '${name}'`);
+  if (!names.includes(name) && name in self) throw new Error(`${what}: attribute '${name}' already exists; choose another name`);
+}
+
+/** Modules by name, in insertion order (nn.ModuleDict); names appear in state dicts as 'name.param'. */
+export class ModuleDict<M extends Module = Module> extends Module {
+  private readonly names: string[] = [];
+  constructor(modules: Record<string, M> | [string, M][] = {}) {
+    super();
+    for (const [k, m] of Array.isArray(modules) ? modules : Object.entries(modules)) this.set(k, m);
+  }
+  set(name: string, m: M): this {
+    checkName('ModuleDict', this, this.names, name);
+    if (this.names.includes(name)) this.replaceModule(name, m);
+    else {
+      this.names.push(name);
+      this.registerModule(name, m);
+    }
+    return this;
+  }
+  get(name: string): M {
+    if (!this.names.includes(name)) throw new Error(`ModuleDict has no module '${name}' (it has ${this.names.map((n) => `'${n}'`).join(', ') || 'none'})`);
+    return (this as unknown as Record<string, M>)[name];
+  }
+  has(name: string): boolean {
+    return this.names.includes(name);
+  }
+  keys(): string[] {
+    return [...this.names];
+  }
+  values(): M[] {
+    return this.names.map((n) => this.get(n));
+  }
+  entries(): [string, M][] {
+    return this.names.map((n) => [n, this.get(n)]);
+  }
+  get size(): number {
+    return this.names.length;
+  }
+  forward(..._args: unknown[]): unknown {
+    throw new Error('ModuleDict has no forward(); call its modules');
+  }
+}
+
+/** Parameters in a list, named '0', '1', ... (nn.ParameterList); each kept and requiring grad. */
+export class ParameterList extends Module {
+  readonly items: Tensor[] = [];
+  constructor(params: Tensor[] = []) {
+    super();
+    params.forEach((p) => this.append(p));
+  }
+  append(p: Tensor): this {
+    this.registerParameter(String(this.items.length), p);
+    this.items.push(p);
+    return this;
+  }
+  get length(): number {
+    return this.items.length;
+  }
+  get(i: number): Tensor {
+    return this.items[i < 0 ? this.items.length + i : i];
+  }
+  [Symbol.iterator](): Iterator<Tensor> {
+    return this.items[Symbol.iterator]();
+  }
+  forward(..._args: unknown[]): unknown {
+    throw new Error('ParameterList has no forward(); use its parameters');
+  }
+}
+
+/** Parameters by name (nn.ParameterDict). */
+export class ParameterDict extends Module {
+  private readonly names: string[] = [];
+  constructor(params: Record<string, Tensor> = {}) {
+    super();
+    for (const [k, p] of Object.entries(params)) this.set(k, p);
+  }
+  set(name: string, p: Tensor): this {
+    checkName('ParameterDict', this, this.names, name);
+    if (!this.names.includes(name)) this.names.push(name);
+    this.registerParameter(name, p);
+    return this;
+  }
+  get(name: string): Tensor {
+    if (!this.names.includes(name)) throw new Error(`ParameterDict has no parameter '${name}'`);
+    return (this as unknown as Record<string, Tensor>)[name];
+  }
+  has(name: string): boolean {
+    return this.names.includes(name);
+  }
+  keys(): string[] {
+    return [...this.names];
+  }
+  get size(): number {
+    return this.names.length;
+  }
+  forward(..._args: unknown[]): unknown {
+    throw new Error('ParameterDict has no forward(); use its parameters');
   }
 }

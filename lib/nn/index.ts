@@ -5,7 +5,7 @@ import * as utils from './utils';
 export { functional, init, utils };
 export { Module, ModuleList } from './module';
 export { Linear, Conv1D, LayerNorm, Embedding, Dropout } from './layers';
-export { Sequential, Identity, Flatten } from './containers';
+export { Sequential, Identity, Flatten, ModuleDict, ParameterList, ParameterDict } from './containers';
 export type { TensorModule } from './containers';
 export { ReLU, GELU, SiLU, Mish, Tanh, Sigmoid, LeakyReLU, ELU, Softplus, Softmax, LogSoftmax } from './activation';
 export { Conv1d, Conv2d, MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d, Upsample } from './conv';
