@@ -9,6 +9,8 @@ import * as optim from './optim';
 import * as train from './train';
 import * as distributions from './distributions';
 export { nn, io, lora, data, optim, train, distributions };
+/** torch.amp: autocast and GradScaler (loss scaling for float16 training). */
+export * as amp from './optim/amp';
 /** torch.save / torch.load: tensors by name, in PyTorch's format or safetensors (lib/io/saveload.ts). */
 export { save, load } from './io/saveload';
 /** torch.jit.load: TorchScript modules from Python, run as they are (lib/nn/jit.ts). */

@@ -616,3 +616,31 @@ test('custom autograd Functions and hooks on CUDA: libtorch\'s device threads ha
     expect(maxErr(g.cpu(), y.detach().cpu().pow(2).mul(3)) < 1e-5).toBe(true);
   });
 });
+
+test('float16 autocast training with torch.amp.GradScaler on CUDA: finite, and close to the float32 run', () => {
+  const run = (fp16: boolean) => {
+    torch.manualSeed(0);
+    const net = new torch.nn.Sequential(new torch.nn.Linear(16, 64), new torch.nn.GELU(), new torch.nn.Linear(64, 1)).to({ device: 'cuda' });
+    const opt = new torch.optim.Adam(net.parameters(), { lr: 1e-2 });
+    const scaler = new torch.amp.GradScaler({ enabled: fp16 });
+    const x = torch.randn([256, 16]).cuda(), y = x.sum(1, true).sin().cuda();
+    let last = 0;
+    for (let step = 0; step < 50; step++) {
+      torch.tidy(() => {
+        opt.zeroGrad();
+        const loss = torch.autocast(() => (net.forward(x) as T).float().sub(y).pow(2).mean(), { enabled: fp16, deviceType: 'cuda', dtype: 'float16' });
+        scaler.scale(loss).backward();
+        scaler.step(opt);
+        scaler.update();
+        last = loss.item() as number;
+      });
+    }
+    net.dispose();
+    opt.dispose();
+    return { last, scale: scaler.getScale() };
+  };
+  const fp32 = run(false), fp16 = run(true);
+  expect(Number.isFinite(fp16.last)).toBe(true);
+  expect(fp16.scale).toBeGreaterThan(1);
+  expect(Math.abs(fp16.last - fp32.last)).toBeLessThan(0.05 + 0.2 * fp32.last);
+});

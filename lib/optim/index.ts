@@ -5,6 +5,8 @@ export { Adam } from './adam';
 export { RMSprop, Adagrad, Adamax, NAdam, RAdam } from './adaptive';
 export type { RMSpropOptions, AdagradOptions, AdamaxOptions, NAdamOptions, RAdamOptions } from './adaptive';
 export { Optimizer } from './optimizer';
+export { GradScaler } from './grad_scaler';
+export type { GradScalerOptions } from './grad_scaler';
 export type { ParamState, OptimizerStateDict } from './optimizer';
 export type { SGDOptions } from './sgd';
 export type { AdamOptions } from './adam';
