@@ -368,18 +368,16 @@ OP3(addcdiv, at::addcdiv(a, b, c, argScalar(info, 3)))
 
 // --- more reductions ---
 // nansum / nanmean(x, dims ([] = all), keepdim): NaNs left out
-Napi::Value nansum(const Napi::CallbackInfo& info) {
-  const at::Tensor& a = T0;
-  SkipAutogradIfUnneeded skip(a);
-  std::vector<int64_t> dims = argInts(info, 1);
-  return ret(info, dims.empty() ? at::nansum(a) : at::nansum(a, dims, argBool(info, 2)));
-}
-Napi::Value nanmean(const Napi::CallbackInfo& info) {
-  const at::Tensor& a = T0;
-  SkipAutogradIfUnneeded skip(a);
-  std::vector<int64_t> dims = argInts(info, 1);
-  return ret(info, dims.empty() ? at::nanmean(a) : at::nanmean(a, dims, argBool(info, 2)));
-}
+#define NAN_REDUCTION(name, fn)                                                   \
+  Napi::Value name(const Napi::CallbackInfo& info) {                              \
+    const at::Tensor& a = T0;                                                     \
+    SkipAutogradIfUnneeded skip(a);                                               \
+    std::vector<int64_t> dims = argInts(info, 1);                                 \
+    return ret(info, dims.empty() ? fn(a) : fn(a, dims, argBool(info, 2)));        \
+  }
+NAN_REDUCTION(nansum, at::nansum)
+NAN_REDUCTION(nanmean, at::nanmean)
+#undef NAN_REDUCTION
 OP1(nanmedianAll, at::nanmedian(a))
 OP1_PAIR(nanmedianDim, at::nanmedian(a, argInt64(info, 1), argBool(info, 2)))
 OP1_PAIR(mode, at::mode(a, argInt64(info, 1), argBool(info, 2)))
@@ -393,24 +391,19 @@ Napi::Value aminmax(const Napi::CallbackInfo& info) {
   return retPair(info, std::get<0>(r), std::get<1>(r));
 }
 // stdMean / varMean(x, dims|null, correction, keepdim) -> [std or var, mean]
-Napi::Value stdMean(const Napi::CallbackInfo& info) {
-  const at::Tensor& a = T0;
-  SkipAutogradIfUnneeded skip(a);
-  c10::optional<at::IntArrayRef> dims;
-  std::vector<int64_t> d = dimsOrAll(info, 1);
-  if (!isNullish(info, 1)) dims = d;
-  auto r = at::std_mean(a, dims, Correction(argInt64(info, 2)), argBool(info, 3));
-  return retPair(info, std::get<0>(r), std::get<1>(r));
-}
-Napi::Value varMean(const Napi::CallbackInfo& info) {
-  const at::Tensor& a = T0;
-  SkipAutogradIfUnneeded skip(a);
-  c10::optional<at::IntArrayRef> dims;
-  std::vector<int64_t> d = dimsOrAll(info, 1);
-  if (!isNullish(info, 1)) dims = d;
-  auto r = at::var_mean(a, dims, Correction(argInt64(info, 2)), argBool(info, 3));
-  return retPair(info, std::get<0>(r), std::get<1>(r));
-}
+#define MOMENTS(name, fn)                                                         \
+  Napi::Value name(const Napi::CallbackInfo& info) {                              \
+    const at::Tensor& a = T0;                                                     \
+    SkipAutogradIfUnneeded skip(a);                                               \
+    c10::optional<at::IntArrayRef> dims;                                          \
+    std::vector<int64_t> d = dimsOrAll(info, 1);                                  \
+    if (!isNullish(info, 1)) dims = d;                                            \
+    auto r = fn(a, dims, Correction(argInt64(info, 2)), argBool(info, 3));        \
+    return retPair(info, std::get<0>(r), std::get<1>(r));                         \
+  }
+MOMENTS(stdMean, at::std_mean)
+MOMENTS(varMean, at::var_mean)
+#undef MOMENTS
 OP1(msort, at::msort(a))
 OP1(logdet, at::logdet(a))
 // renorm(x, p, dim, maxnorm): each slice along dim rescaled to p-norm at most maxnorm

@@ -7,42 +7,27 @@ import { native } from '../tensor/native';
 import { _wrap as wrap, _id as id } from '../tensor/tensor';
 import { Function, FunctionCtx } from '../tensor/function';
 import * as linalg from '../tensor/linalg';
-import { Distribution, Param, Shape, Constraint, constraints, broadcastAll, broadcastShapes, finfoEps, finfoTiny } from './distribution';
+import { Distribution, Param, Shape, Constraint, constraints, broadcastAll, batchParams, broadcastShapes, finfoEps, finfoTiny } from './distribution';
 
 const LOG_SQRT_2PI = Math.log(Math.sqrt(2 * Math.PI));
-const isNumber = (v: unknown): v is number => typeof v === 'number';
 
 export class Normal extends Distribution {
   readonly loc: Tensor;
   readonly scale: Tensor;
-  protected override get argConstraints() {
-    return { loc: constraints.real, scale: constraints.positive };
-  }
-  override get support(): Constraint {
-    return constraints.real;
-  }
-  override get hasRsample() {
-    return true;
-  }
+  protected override get argConstraints() { return { loc: constraints.real, scale: constraints.positive }; }
+  override get support(): Constraint { return constraints.real; }
+  override get hasRsample() { return true; }
   constructor(loc: Param, scale: Param, opts: { validateArgs?: boolean } = {}) {
-    const [l, s] = broadcastAll(loc, scale);
-    super(isNumber(loc) && isNumber(scale) ? [] : l.shape, [], opts.validateArgs);
+    const [batch, [l, s]] = batchParams(loc, scale);
+    super(batch, [], opts.validateArgs);
     this.loc = l;
     this.scale = s;
     this.checkArgs();
   }
-  override get mean() {
-    return this.loc;
-  }
-  override get mode() {
-    return this.loc;
-  }
-  override get stddev() {
-    return this.scale;
-  }
-  override get variance() {
-    return this.scale.pow(2);
-  }
+  override get mean() { return this.loc; }
+  override get mode() { return this.loc; }
+  override get stddev() { return this.scale; }
+  override get variance() { return this.scale.pow(2); }
   override rsample(sampleShape: Shape = []): Tensor {
     const eps = randn(this.extendedShape(sampleShape), { dtype: this.loc.dtype, device: this.loc.device });
     return this.loc.add(eps.mul(this.scale));
@@ -67,32 +52,18 @@ export class Normal extends Distribution {
 /** exp of a Normal(loc, scale) (PyTorch's TransformedDistribution of Normal by ExpTransform). */
 export class LogNormal extends Distribution {
   readonly baseDist: Normal;
-  protected override get argConstraints() {
-    return { loc: constraints.real, scale: constraints.positive };
-  }
-  override get support(): Constraint {
-    return constraints.positive;
-  }
-  override get hasRsample() {
-    return true;
-  }
+  protected override get argConstraints() { return { loc: constraints.real, scale: constraints.positive }; }
+  override get support(): Constraint { return constraints.positive; }
+  override get hasRsample() { return true; }
   constructor(loc: Param, scale: Param, opts: { validateArgs?: boolean } = {}) {
     const base = new Normal(loc, scale, opts);
     super(base.batchShape, [], opts.validateArgs);
     this.baseDist = base;
   }
-  get loc() {
-    return this.baseDist.loc;
-  }
-  get scale() {
-    return this.baseDist.scale;
-  }
-  override get mean() {
-    return this.loc.add(this.scale.pow(2).div(2)).exp();
-  }
-  override get mode() {
-    return this.loc.sub(this.scale.pow(2)).exp();
-  }
+  get loc() { return this.baseDist.loc; }
+  get scale() { return this.baseDist.scale; }
+  override get mean() { return this.loc.add(this.scale.pow(2).div(2)).exp(); }
+  override get mode() { return this.loc.sub(this.scale.pow(2)).exp(); }
   override get variance() {
     const s2 = this.scale.pow(2);
     return s2.expm1().mul(this.loc.mul(2).add(s2).exp());
@@ -119,31 +90,19 @@ export class LogNormal extends Distribution {
 export class Uniform extends Distribution {
   readonly low: Tensor;
   readonly high: Tensor;
-  override get support(): Constraint {
-    return constraints.interval(this.low, this.high);
-  }
-  override get hasRsample() {
-    return true;
-  }
+  override get support(): Constraint { return constraints.interval(this.low, this.high); }
+  override get hasRsample() { return true; }
   constructor(low: Param, high: Param, opts: { validateArgs?: boolean } = {}) {
-    const [lo, hi] = broadcastAll(low, high);
-    super(isNumber(low) && isNumber(high) ? [] : lo.shape, [], opts.validateArgs);
+    const [batch, [lo, hi]] = batchParams(low, high);
+    super(batch, [], opts.validateArgs);
     this.low = lo;
     this.high = hi;
     if (this.validateArgs && !(lo.lt(hi).all().item() as boolean)) throw new Error('Uniform is not defined when low>= high');
   }
-  override get mean() {
-    return this.high.add(this.low).div(2);
-  }
-  override get mode() {
-    return this.high.mul(NaN);
-  }
-  override get stddev() {
-    return this.high.sub(this.low).div(Math.sqrt(12));
-  }
-  override get variance() {
-    return this.high.sub(this.low).pow(2).div(12);
-  }
+  override get mean() { return this.high.add(this.low).div(2); }
+  override get mode() { return this.high.mul(NaN); }
+  override get stddev() { return this.high.sub(this.low).div(Math.sqrt(12)); }
+  override get variance() { return this.high.sub(this.low).pow(2).div(12); }
   override rsample(sampleShape: Shape = []): Tensor {
     const u = rand(this.extendedShape(sampleShape), { dtype: this.low.dtype, device: this.low.device });
     return this.low.add(u.mul(this.high.sub(this.low)));
@@ -167,33 +126,19 @@ export class Uniform extends Distribution {
 
 export class Exponential extends Distribution {
   readonly rate: Tensor;
-  protected override get argConstraints() {
-    return { rate: constraints.positive };
-  }
-  override get support(): Constraint {
-    return constraints.nonnegative;
-  }
-  override get hasRsample() {
-    return true;
-  }
+  protected override get argConstraints() { return { rate: constraints.positive }; }
+  override get support(): Constraint { return constraints.nonnegative; }
+  override get hasRsample() { return true; }
   constructor(rate: Param, opts: { validateArgs?: boolean } = {}) {
-    const [r] = broadcastAll(rate);
-    super(isNumber(rate) ? [] : r.shape, [], opts.validateArgs);
+    const [batch, [r]] = batchParams(rate);
+    super(batch, [], opts.validateArgs);
     this.rate = r;
     this.checkArgs();
   }
-  override get mean() {
-    return this.rate.reciprocal();
-  }
-  override get mode() {
-    return zerosLike(this.rate);
-  }
-  override get stddev() {
-    return this.rate.reciprocal();
-  }
-  override get variance() {
-    return this.rate.pow(-2);
-  }
+  override get mean() { return this.rate.reciprocal(); }
+  override get mode() { return zerosLike(this.rate); }
+  override get stddev() { return this.rate.reciprocal(); }
+  override get variance() { return this.rate.pow(-2); }
   override rsample(sampleShape: Shape = []): Tensor {
     return empty(this.extendedShape(sampleShape), { dtype: this.rate.dtype, device: this.rate.device }).exponential_().div(this.rate);
   }
@@ -216,34 +161,20 @@ export class Exponential extends Distribution {
 export class Laplace extends Distribution {
   readonly loc: Tensor;
   readonly scale: Tensor;
-  protected override get argConstraints() {
-    return { loc: constraints.real, scale: constraints.positive };
-  }
-  override get support(): Constraint {
-    return constraints.real;
-  }
-  override get hasRsample() {
-    return true;
-  }
+  protected override get argConstraints() { return { loc: constraints.real, scale: constraints.positive }; }
+  override get support(): Constraint { return constraints.real; }
+  override get hasRsample() { return true; }
   constructor(loc: Param, scale: Param, opts: { validateArgs?: boolean } = {}) {
-    const [l, s] = broadcastAll(loc, scale);
-    super(isNumber(loc) && isNumber(scale) ? [] : l.shape, [], opts.validateArgs);
+    const [batch, [l, s]] = batchParams(loc, scale);
+    super(batch, [], opts.validateArgs);
     this.loc = l;
     this.scale = s;
     this.checkArgs();
   }
-  override get mean() {
-    return this.loc;
-  }
-  override get mode() {
-    return this.loc;
-  }
-  override get variance() {
-    return this.scale.pow(2).mul(2);
-  }
-  override get stddev() {
-    return this.scale.mul(Math.SQRT2);
-  }
+  override get mean() { return this.loc; }
+  override get mode() { return this.loc; }
+  override get variance() { return this.scale.pow(2).mul(2); }
+  override get stddev() { return this.scale.mul(Math.SQRT2); }
   override rsample(sampleShape: Shape = []): Tensor {
     const u = empty(this.extendedShape(sampleShape), { dtype: this.loc.dtype, device: this.loc.device }).uniform_(finfoEps(this.loc.dtype) - 1, 1);
     return this.loc.sub(this.scale.mul(u.sign()).mul(u.abs().neg().log1p()));
@@ -269,31 +200,19 @@ export class Laplace extends Distribution {
 export class Gamma extends Distribution {
   readonly concentration: Tensor;
   readonly rate: Tensor;
-  protected override get argConstraints() {
-    return { concentration: constraints.positive, rate: constraints.positive };
-  }
-  override get support(): Constraint {
-    return constraints.nonnegative;
-  }
-  override get hasRsample() {
-    return true;
-  }
+  protected override get argConstraints() { return { concentration: constraints.positive, rate: constraints.positive }; }
+  override get support(): Constraint { return constraints.nonnegative; }
+  override get hasRsample() { return true; }
   constructor(concentration: Param, rate: Param, opts: { validateArgs?: boolean } = {}) {
-    const [c, r] = broadcastAll(concentration, rate);
-    super(isNumber(concentration) && isNumber(rate) ? [] : c.shape, [], opts.validateArgs);
+    const [batch, [c, r]] = batchParams(concentration, rate);
+    super(batch, [], opts.validateArgs);
     this.concentration = c;
     this.rate = r;
     this.checkArgs();
   }
-  override get mean() {
-    return this.concentration.div(this.rate);
-  }
-  override get mode() {
-    return this.concentration.sub(1).div(this.rate).clamp(0);
-  }
-  override get variance() {
-    return this.concentration.div(this.rate.pow(2));
-  }
+  override get mean() { return this.concentration.div(this.rate); }
+  override get mode() { return this.concentration.sub(1).div(this.rate).clamp(0); }
+  override get variance() { return this.concentration.div(this.rate.pow(2)); }
   override rsample(sampleShape: Shape = []): Tensor {
     const shape = this.extendedShape(sampleShape);
     const value = wrap(native.standardGamma(id(this.concentration.expand(shape)))).div(this.rate.expand(shape));
@@ -329,15 +248,9 @@ class DirichletSample extends Function {
 
 export class Dirichlet extends Distribution {
   readonly concentration: Tensor;
-  protected override get argConstraints() {
-    return { concentration: constraints.positiveVector };
-  }
-  override get support(): Constraint {
-    return constraints.simplex;
-  }
-  override get hasRsample() {
-    return true;
-  }
+  protected override get argConstraints() { return { concentration: constraints.positiveVector }; }
+  override get support(): Constraint { return constraints.simplex; }
+  override get hasRsample() { return true; }
   constructor(concentration: Tensor, opts: { validateArgs?: boolean } = {}) {
     if (!(concentration instanceof Tensor) || concentration.ndim < 1) throw new Error('Dirichlet: concentration must be a tensor of at least one dimension');
     const shape = concentration.shape;
@@ -345,9 +258,7 @@ export class Dirichlet extends Distribution {
     this.concentration = concentration;
     this.checkArgs();
   }
-  override get mean() {
-    return this.concentration.div(this.concentration.sum(-1, true));
-  }
+  override get mean() { return this.concentration.div(this.concentration.sum(-1, true)); }
   override get variance() {
     const c = this.concentration, c0 = c.sum(-1, true);
     return c.mul(c0.sub(c)).div(c0.pow(2).mul(c0.add(1)));
@@ -369,30 +280,18 @@ export class Dirichlet extends Distribution {
 export class Beta extends Distribution {
   /** @internal Beta(a, b) is the first coordinate of Dirichlet([a, b]) */
   readonly dirichlet: Dirichlet;
-  protected override get argConstraints() {
-    return { concentration1: constraints.positive, concentration0: constraints.positive };
-  }
-  override get support(): Constraint {
-    return constraints.unitInterval;
-  }
-  override get hasRsample() {
-    return true;
-  }
+  protected override get argConstraints() { return { concentration1: constraints.positive, concentration0: constraints.positive }; }
+  override get support(): Constraint { return constraints.unitInterval; }
+  override get hasRsample() { return true; }
   constructor(concentration1: Param, concentration0: Param, opts: { validateArgs?: boolean } = {}) {
     const [c1, c0] = broadcastAll(concentration1, concentration0);
     const dirichlet = new Dirichlet(stack([c1, c0], -1), opts);
     super(dirichlet.batchShape, [], opts.validateArgs);
     this.dirichlet = dirichlet;
   }
-  get concentration1() {
-    return this.dirichlet.concentration.select(-1, 0);
-  }
-  get concentration0() {
-    return this.dirichlet.concentration.select(-1, 1);
-  }
-  override get mean() {
-    return this.concentration1.div(this.concentration1.add(this.concentration0));
-  }
+  get concentration1() { return this.dirichlet.concentration.select(-1, 0); }
+  get concentration0() { return this.dirichlet.concentration.select(-1, 1); }
+  override get mean() { return this.concentration1.div(this.concentration1.add(this.concentration0)); }
   override get variance() {
     const a = this.concentration1, b = this.concentration0, total = a.add(b);
     return a.mul(b).div(total.pow(2).mul(total.add(1)));
@@ -425,12 +324,8 @@ export class MultivariateNormal extends Distribution {
     const matrix = this.given === 'scaleTril' ? constraints.lowerCholesky : constraints.positiveDefinite;
     return { loc: constraints.realVector, [this.given]: matrix };
   }
-  override get support(): Constraint {
-    return constraints.realVector;
-  }
-  override get hasRsample() {
-    return true;
-  }
+  override get support(): Constraint { return constraints.realVector; }
+  override get hasRsample() { return true; }
   constructor(loc: Tensor, matrix: MvnMatrix, opts: { validateArgs?: boolean } = {}) {
     if (!(loc instanceof Tensor) || loc.ndim < 1) throw new Error('MultivariateNormal: loc must be at least one-dimensional');
     const keys = Object.keys(matrix ?? {}).filter((k) => (matrix as Record<string, unknown>)[k] != null);
@@ -449,29 +344,19 @@ export class MultivariateNormal extends Distribution {
     this.checkArgs();
     this.unbroadcastedScaleTril = given === 'scaleTril' ? m : given === 'covarianceMatrix' ? linalg.cholesky(m) : precisionToScaleTril(m);
   }
-  get scaleTril(): Tensor {
-    return this.given === 'scaleTril' ? this.givenMatrix : this.unbroadcastedScaleTril.expand(this.matrixShape());
-  }
+  get scaleTril(): Tensor { return this.given === 'scaleTril' ? this.givenMatrix : this.unbroadcastedScaleTril.expand(this.matrixShape()); }
   get covarianceMatrix(): Tensor {
     if (this.given === 'covarianceMatrix') return this.givenMatrix;
     const L = this.unbroadcastedScaleTril;
     return L.matmul(L.transpose(-2, -1)).expand(this.matrixShape());
   }
-  get precisionMatrix(): Tensor {
-    return this.given === 'precisionMatrix' ? this.givenMatrix : choleskyInverse(this.unbroadcastedScaleTril).expand(this.matrixShape());
-  }
+  get precisionMatrix(): Tensor { return this.given === 'precisionMatrix' ? this.givenMatrix : choleskyInverse(this.unbroadcastedScaleTril).expand(this.matrixShape()); }
   private matrixShape(): Shape {
     return [...this.batchShape, ...this.eventShape, ...this.eventShape];
   }
-  override get mean() {
-    return this.loc;
-  }
-  override get mode() {
-    return this.loc;
-  }
-  override get variance() {
-    return this.unbroadcastedScaleTril.pow(2).sum(-1).expand([...this.batchShape, ...this.eventShape]);
-  }
+  override get mean() { return this.loc; }
+  override get mode() { return this.loc; }
+  override get variance() { return this.unbroadcastedScaleTril.pow(2).sum(-1).expand([...this.batchShape, ...this.eventShape]); }
   override rsample(sampleShape: Shape = []): Tensor {
     const eps = randn(this.extendedShape(sampleShape), { dtype: this.loc.dtype, device: this.loc.device });
     return this.loc.add(matmul(this.unbroadcastedScaleTril, eps.unsqueeze(-1)).squeeze(-1));

@@ -3,7 +3,7 @@ import { Tensor } from '../tensor/tensor';
 import { full } from '../tensor/creation';
 import { bernoulli, poisson, oneHot } from '../tensor/ops';
 import * as F from '../nn/functional';
-import { Distribution, Param, Shape, Constraint, constraints, broadcastAll, probsToLogits, finfoMin } from './distribution';
+import { Distribution, Param, Shape, Constraint, constraints, broadcastAll, batchParams, probsToLogits, finfoMin } from './distribution';
 
 type ProbsOrLogits = { probs: Param; logits?: undefined } | { logits: Param; probs?: undefined };
 type TensorProbsOrLogits = { probs: Tensor; logits?: undefined } | { logits: Tensor; probs?: undefined };
@@ -19,17 +19,13 @@ export class Bernoulli extends Distribution {
   readonly probs: Tensor;
   readonly logits: Tensor;
   private readonly given: 'probs' | 'logits';
-  protected override get argConstraints(): Record<string, Constraint> {
-    return this.given === 'probs' ? { probs: constraints.unitInterval } : { logits: constraints.real };
-  }
-  override get support(): Constraint {
-    return constraints.boolean;
-  }
+  protected override get argConstraints(): Record<string, Constraint> { return this.given === 'probs' ? { probs: constraints.unitInterval } : { logits: constraints.real }; }
+  override get support(): Constraint { return constraints.boolean; }
   constructor(args: ProbsOrLogits, opts: { validateArgs?: boolean } = {}) {
     const given = oneOf(args, 'Bernoulli');
     const value = args[given] as Param;
-    const [p] = broadcastAll(value);
-    super(typeof value === 'number' ? [] : p.shape, [], opts.validateArgs);
+    const [batch, [p]] = batchParams(value);
+    super(batch, [], opts.validateArgs);
     this.given = given;
     if (given === 'probs') {
       this.probs = p;
@@ -41,15 +37,9 @@ export class Bernoulli extends Distribution {
       this.probs = p.sigmoid();
     }
   }
-  override get mean() {
-    return this.probs;
-  }
-  override get mode() {
-    return this.probs.ge(0.5).to({ dtype: this.probs.dtype }).maskedFill(this.probs.eq(0.5), NaN);
-  }
-  override get variance() {
-    return this.probs.mul(this.probs.neg().add(1));
-  }
+  override get mean() { return this.probs; }
+  override get mode() { return this.probs.ge(0.5).to({ dtype: this.probs.dtype }).maskedFill(this.probs.eq(0.5), NaN); }
+  override get variance() { return this.probs.mul(this.probs.neg().add(1)); }
   override sample(sampleShape: Shape = []): Tensor {
     return bernoulli(this.probs.expand(this.extendedShape(sampleShape)).detach());
   }
@@ -72,12 +62,8 @@ export class Categorical extends Distribution {
   readonly logits: Tensor;
   private readonly given: 'probs' | 'logits';
   readonly numEvents: number;
-  protected override get argConstraints(): Record<string, Constraint> {
-    return this.given === 'probs' ? { probs: constraints.simplex } : { logits: constraints.realVector };
-  }
-  override get support(): Constraint {
-    return constraints.integerInterval(0, this.numEvents - 1);
-  }
+  protected override get argConstraints(): Record<string, Constraint> { return this.given === 'probs' ? { probs: constraints.simplex } : { logits: constraints.realVector }; }
+  override get support(): Constraint { return constraints.integerInterval(0, this.numEvents - 1); }
   constructor(args: TensorProbsOrLogits, opts: { validateArgs?: boolean } = {}) {
     const given = oneOf(args, 'Categorical');
     const param = args[given] as Tensor;
@@ -95,15 +81,9 @@ export class Categorical extends Distribution {
       this.probs = F.softmax(this.logits, -1);
     }
   }
-  override get mean() {
-    return full(this.extendedShape(), NaN, { dtype: this.probs.dtype, device: this.probs.device });
-  }
-  override get mode() {
-    return this.probs.argmax(-1);
-  }
-  override get variance() {
-    return full(this.extendedShape(), NaN, { dtype: this.probs.dtype, device: this.probs.device });
-  }
+  override get mean() { return full(this.extendedShape(), NaN, { dtype: this.probs.dtype, device: this.probs.device }); }
+  override get mode() { return this.probs.argmax(-1); }
+  override get variance() { return full(this.extendedShape(), NaN, { dtype: this.probs.dtype, device: this.probs.device }); }
   override sample(sampleShape: Shape = []): Tensor {
     const n = sampleShape.reduce((a, b) => a * b, 1);
     const probs2d = this.probs.detach().reshape([-1, this.numEvents]);
@@ -135,32 +115,18 @@ function shapeBroadcast(a: Shape, b: Shape): Shape {
 /** OneHotCategorical: a Categorical whose samples are one-hot vectors over the last dim. */
 export class OneHotCategorical extends Distribution {
   readonly categorical: Categorical;
-  protected override get argConstraints(): Record<string, Constraint> {
-    return {};
-  }
-  override get support(): Constraint {
-    return { name: 'OneHot()', eventDim: 1, check: (x) => x.eq(0).logicalOr(x.eq(1)).all(-1).logicalAnd(x.sum(-1).eq(1)) };
-  }
+  protected override get argConstraints(): Record<string, Constraint> { return {}; }
+  override get support(): Constraint { return { name: 'OneHot()', eventDim: 1, check: (x) => x.eq(0).logicalOr(x.eq(1)).all(-1).logicalAnd(x.sum(-1).eq(1)) }; }
   constructor(args: TensorProbsOrLogits, opts: { validateArgs?: boolean } = {}) {
     const categorical = new Categorical(args, opts);
     super(categorical.batchShape, [categorical.numEvents], opts.validateArgs);
     this.categorical = categorical;
   }
-  get probs() {
-    return this.categorical.probs;
-  }
-  get logits() {
-    return this.categorical.logits;
-  }
-  override get mean() {
-    return this.probs;
-  }
-  override get mode() {
-    return oneHot(this.probs.argmax(-1), this.categorical.numEvents).to({ dtype: this.probs.dtype });
-  }
-  override get variance() {
-    return this.probs.mul(this.probs.neg().add(1));
-  }
+  get probs() { return this.categorical.probs; }
+  get logits() { return this.categorical.logits; }
+  override get mean() { return this.probs; }
+  override get mode() { return oneHot(this.probs.argmax(-1), this.categorical.numEvents).to({ dtype: this.probs.dtype }); }
+  override get variance() { return this.probs.mul(this.probs.neg().add(1)); }
   override sample(sampleShape: Shape = []): Tensor {
     return oneHot(this.categorical.sample(sampleShape), this.categorical.numEvents).to({ dtype: this.probs.dtype });
   }
@@ -175,27 +141,17 @@ export class OneHotCategorical extends Distribution {
 
 export class Poisson extends Distribution {
   readonly rate: Tensor;
-  protected override get argConstraints() {
-    return { rate: constraints.nonnegative };
-  }
-  override get support(): Constraint {
-    return constraints.nonnegativeInteger;
-  }
+  protected override get argConstraints() { return { rate: constraints.nonnegative }; }
+  override get support(): Constraint { return constraints.nonnegativeInteger; }
   constructor(rate: Param, opts: { validateArgs?: boolean } = {}) {
-    const [r] = broadcastAll(rate);
-    super(typeof rate === 'number' ? [] : r.shape, [], opts.validateArgs);
+    const [batch, [r]] = batchParams(rate);
+    super(batch, [], opts.validateArgs);
     this.rate = r;
     this.checkArgs();
   }
-  override get mean() {
-    return this.rate;
-  }
-  override get mode() {
-    return this.rate.floor();
-  }
-  override get variance() {
-    return this.rate;
-  }
+  override get mean() { return this.rate; }
+  override get mode() { return this.rate.floor(); }
+  override get variance() { return this.rate; }
   override sample(sampleShape: Shape = []): Tensor {
     return poisson(this.rate.expand(this.extendedShape(sampleShape)).detach());
   }

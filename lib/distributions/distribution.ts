@@ -69,6 +69,12 @@ export function broadcastAll(...values: Param[]): Tensor[] {
   return made.map((t) => t.expand(shape));
 }
 
+/** broadcastAll's tensors and the batch shape PyTorch gives them: [] when every parameter is a number. */
+export function batchParams(...values: Param[]): [Shape, Tensor[]] {
+  const ts = broadcastAll(...values);
+  return [values.every((v) => typeof v === 'number') ? [] : ts[0].shape, ts];
+}
+
 const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, k) => d === b[k]);
 const fmt = (s: Shape) => `[${s.join(', ')}]`;
 

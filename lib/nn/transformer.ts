@@ -133,11 +133,9 @@ export class TransformerEncoderLayer extends Module {
 
   constructor(readonly dModel: number, readonly nhead: number, readonly opts: TransformerEncoderLayerOptions = {}) {
     super();
-    const p = opts.dropout ?? 0.1, ff = opts.dimFeedforward ?? 2048, eps = opts.layerNormEps ?? 1e-5;
-    this.activation = opts.activation ?? 'relu';
-    checkActivation('TransformerEncoderLayer', this.activation);
-    this.normFirst = opts.normFirst ?? false;
-    this.registerModule('self_attn', new MultiheadAttention(dModel, nhead, { dropout: p, batchFirst: opts.batchFirst, dtype: opts.dtype, device: opts.device }));
+    const { p, ff, eps, attn } = layerSettings('TransformerEncoderLayer', opts);
+    [this.activation, this.normFirst] = [opts.activation ?? 'relu', opts.normFirst ?? false];
+    this.registerModule('self_attn', new MultiheadAttention(dModel, nhead, attn));
     this.registerModule('linear1', new Linear(dModel, ff, opts));
     this.registerModule('dropout', new Dropout(p));
     this.registerModule('linear2', new Linear(ff, dModel, opts));
@@ -166,8 +164,12 @@ export class TransformerEncoderLayer extends Module {
   }
 }
 
-function checkActivation(what: string, a: string): void {
+// What both layer kinds read from their options, with PyTorch's defaults.
+function layerSettings(what: string, opts: TransformerEncoderLayerOptions) {
+  const a = opts.activation ?? 'relu';
   if (a !== 'relu' && a !== 'gelu') throw new Error(`${what}: activation must be 'relu' or 'gelu', got '${a}'`);
+  const p = opts.dropout ?? 0.1;
+  return { p, ff: opts.dimFeedforward ?? 2048, eps: opts.layerNormEps ?? 1e-5, attn: { dropout: p, batchFirst: opts.batchFirst, dtype: opts.dtype, device: opts.device } };
 }
 // linear2(dropout(activation(linear1(x)))): the feed-forward block of both layer kinds.
 function feedForward(l: { linear1: Linear; dropout: Dropout; linear2: Linear; activation: 'relu' | 'gelu' }, x: Tensor): Tensor {
@@ -214,11 +216,8 @@ export class TransformerDecoderLayer extends Module {
 
   constructor(readonly dModel: number, readonly nhead: number, readonly opts: TransformerEncoderLayerOptions = {}) {
     super();
-    const p = opts.dropout ?? 0.1, ff = opts.dimFeedforward ?? 2048, eps = opts.layerNormEps ?? 1e-5;
-    this.activation = opts.activation ?? 'relu';
-    checkActivation('TransformerDecoderLayer', this.activation);
-    this.normFirst = opts.normFirst ?? false;
-    const attn = { dropout: p, batchFirst: opts.batchFirst, dtype: opts.dtype, device: opts.device };
+    const { p, ff, eps, attn } = layerSettings('TransformerDecoderLayer', opts);
+    [this.activation, this.normFirst] = [opts.activation ?? 'relu', opts.normFirst ?? false];
     this.registerModule('self_attn', new MultiheadAttention(dModel, nhead, attn));
     this.registerModule('multihead_attn', new MultiheadAttention(dModel, nhead, attn));
     this.registerModule('linear1', new Linear(dModel, ff, opts));

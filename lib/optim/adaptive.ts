@@ -3,7 +3,7 @@
 import { Tensor } from '../tensor/tensor';
 import { zerosLike, fullLike, tensor } from '../tensor/creation';
 import { Groups } from './groups';
-import { Optimizer, ParamState, checkRange, checkBetas } from './optimizer';
+import { Optimizer, ParamState, checkRange, checkCommon } from './optimizer';
 
 const ascent = (grad: Tensor, maximize: boolean) => (maximize ? grad.neg() : grad);
 const withDecay = (grad: Tensor, p: Tensor, weightDecay: number) => (weightDecay !== 0 ? grad.add(p, weightDecay) : grad);
@@ -23,10 +23,8 @@ export interface RMSpropOptions {
 export class RMSprop extends Optimizer<RMSpropOptions> {
   constructor(params: Groups<RMSpropOptions>, defaults: RMSpropOptions = {}) {
     super('RMSprop', params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false, ...defaults }, (g) => {
-      checkRange('RMSprop', 'learning rate', g.lr, g.lr >= 0);
-      checkRange('RMSprop', 'epsilon value', g.eps, g.eps >= 0);
+      checkCommon('RMSprop', g);
       checkRange('RMSprop', 'momentum value', g.momentum, g.momentum >= 0);
-      checkRange('RMSprop', 'weight_decay value', g.weightDecay, g.weightDecay >= 0);
       checkRange('RMSprop', 'alpha value', g.alpha, g.alpha >= 0);
     });
   }
@@ -69,11 +67,9 @@ export interface AdagradOptions {
 export class Adagrad extends Optimizer<AdagradOptions> {
   constructor(params: Groups<AdagradOptions>, defaults: AdagradOptions = {}) {
     super('Adagrad', params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false, ...defaults }, (g) => {
-      checkRange('Adagrad', 'learning rate', g.lr, g.lr >= 0);
+      checkCommon('Adagrad', g);
       checkRange('Adagrad', 'lr_decay value', g.lrDecay, g.lrDecay >= 0);
-      checkRange('Adagrad', 'weight_decay value', g.weightDecay, g.weightDecay >= 0);
       checkRange('Adagrad', 'initial_accumulator_value value', g.initialAccumulatorValue, g.initialAccumulatorValue >= 0);
-      checkRange('Adagrad', 'epsilon value', g.eps, g.eps >= 0);
     });
   }
   protected initState(p: Tensor, g: Required<AdagradOptions>) {
@@ -98,10 +94,7 @@ export interface AdamaxOptions {
 export class Adamax extends Optimizer<AdamaxOptions> {
   constructor(params: Groups<AdamaxOptions>, defaults: AdamaxOptions = {}) {
     super('Adamax', params, { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false, ...defaults }, (g) => {
-      checkRange('Adamax', 'learning rate', g.lr, g.lr >= 0);
-      checkRange('Adamax', 'epsilon value', g.eps, g.eps >= 0);
-      checkBetas('Adamax', g.betas);
-      checkRange('Adamax', 'weight_decay value', g.weightDecay, g.weightDecay >= 0);
+      checkCommon('Adamax', g);
     });
   }
   protected initState(p: Tensor) {
@@ -129,10 +122,7 @@ export interface NAdamOptions {
 export class NAdam extends Optimizer<NAdamOptions> {
   constructor(params: Groups<NAdamOptions>, defaults: NAdamOptions = {}) {
     super('NAdam', params, { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, ...defaults }, (g) => {
-      checkRange('NAdam', 'learning rate', g.lr, g.lr >= 0);
-      checkRange('NAdam', 'epsilon value', g.eps, g.eps >= 0);
-      checkBetas('NAdam', g.betas);
-      checkRange('NAdam', 'weight_decay value', g.weightDecay, g.weightDecay >= 0);
+      checkCommon('NAdam', g);
       checkRange('NAdam', 'momentum_decay value', g.momentumDecay, g.momentumDecay >= 0);
     });
   }
@@ -167,10 +157,7 @@ export interface RAdamOptions {
 export class RAdam extends Optimizer<RAdamOptions> {
   constructor(params: Groups<RAdamOptions>, defaults: RAdamOptions = {}) {
     super('RAdam', params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, ...defaults }, (g) => {
-      checkRange('RAdam', 'learning rate', g.lr, g.lr >= 0);
-      checkRange('RAdam', 'epsilon value', g.eps, g.eps >= 0);
-      checkBetas('RAdam', g.betas);
-      checkRange('RAdam', 'weight_decay value', g.weightDecay, g.weightDecay >= 0);
+      checkCommon('RAdam', g);
     });
   }
   protected initState(p: Tensor) {

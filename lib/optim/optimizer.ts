@@ -104,3 +104,10 @@ export function checkRange(name: string, what: string, value: number, ok: boolea
 export function checkBetas(name: string, betas: [number, number]): void {
   betas.forEach((b, k) => checkRange(name, `beta parameter at index ${k}:`, b, b >= 0 && b < 1));
 }
+/** lr, eps, betas and weight decay, where the settings have them (PyTorch's messages). */
+export function checkCommon(name: string, g: { lr: number; eps?: number; betas?: [number, number]; weightDecay?: number }): void {
+  checkRange(name, 'learning rate', g.lr, g.lr >= 0);
+  if (g.eps !== undefined) checkRange(name, 'epsilon value', g.eps, g.eps >= 0);
+  if (g.betas) checkBetas(name, g.betas);
+  if (g.weightDecay !== undefined) checkRange(name, 'weight_decay value', g.weightDecay, g.weightDecay >= 0);
+}

@@ -36,6 +36,14 @@ function gradOf(outputs: Tensor[], inputs: Tensor[], gradOutputs: (Tensor | null
     createGraph, retainGraph, allowUnused: true,
   });
 }
+// func on fresh leaves of the inputs, with autograd on: what every function here starts with.
+function evaluate(func: Fn, inputs: Tensors, opts: FunctionalOptions) {
+  const ins = prepare(asList(inputs), opts.createGraph ?? false, true);
+  const raw = enableGrad(() => func(...ins));
+  const outs = asList(raw);
+  checkOutputs(outs, opts.strict);
+  return { ins, raw, outs };
+}
 function checkOutputs(outs: Tensor[], strict: boolean | undefined): void {
   if (!strict) return;
   outs.forEach((o, i) => {
@@ -67,10 +75,7 @@ function scalarV(v: Tensors | undefined, refs: Tensor[], what: string, fn: strin
 export function vjp(func: Fn, inputs: Tensors, v?: Tensors, opts: FunctionalOptions = {}): [Tensors, Tensors] {
   const createGraph = opts.createGraph ?? false;
   return tidy(() => {
-    const ins = prepare(asList(inputs), createGraph, true);
-    const raw = enableGrad(() => func(...ins));
-    const outs = asList(raw);
-    checkOutputs(outs, opts.strict);
+    const { ins, raw, outs } = evaluate(func, inputs, opts);
     const vs = scalarV(v, outs, 'output', 'vjp');
     if (vs) checkV(vs, outs, 'output');
     const g = zerosFor(gradOf(outs, ins, vs, createGraph), ins, opts.strict ?? false, 'output');
@@ -103,10 +108,7 @@ export function jvp(func: Fn, inputs: Tensors, v?: Tensors, opts: FunctionalOpti
 export function jacobian(func: Fn, inputs: Tensors, opts: FunctionalOptions = {}): Tensor | Tensor[] | Tensor[][] {
   const createGraph = opts.createGraph ?? false;
   return tidy(() => {
-    const ins = prepare(asList(inputs), createGraph, true);
-    const raw = enableGrad(() => func(...ins));
-    const outs = asList(raw);
-    checkOutputs(outs, opts.strict);
+    const { ins, raw, outs } = evaluate(func, inputs, opts);
     const jac = outs.map((out) => {
       const rows: Tensor[][] = ins.map(() => []);
       const flat = out.reshape([-1]);
