@@ -11,7 +11,8 @@ import { Distribution, Param, Shape, Constraint, constraints, broadcastAll, batc
 
 const LOG_SQRT_2PI = Math.log(Math.sqrt(2 * Math.PI));
 
-export class Normal extends Distribution {
+// What Normal and Laplace share: a location and a positive scale over the real line.
+abstract class LocScale extends Distribution {
   readonly loc: Tensor;
   readonly scale: Tensor;
   protected override get argConstraints() { return { loc: constraints.real, scale: constraints.positive }; }
@@ -26,6 +27,9 @@ export class Normal extends Distribution {
   }
   override get mean() { return this.loc; }
   override get mode() { return this.loc; }
+}
+
+export class Normal extends LocScale {
   override get stddev() { return this.scale; }
   override get variance() { return this.scale.pow(2); }
   override rsample(sampleShape: Shape = []): Tensor {
@@ -158,21 +162,7 @@ export class Exponential extends Distribution {
   }
 }
 
-export class Laplace extends Distribution {
-  readonly loc: Tensor;
-  readonly scale: Tensor;
-  protected override get argConstraints() { return { loc: constraints.real, scale: constraints.positive }; }
-  override get support(): Constraint { return constraints.real; }
-  override get hasRsample() { return true; }
-  constructor(loc: Param, scale: Param, opts: { validateArgs?: boolean } = {}) {
-    const [batch, [l, s]] = batchParams(loc, scale);
-    super(batch, [], opts.validateArgs);
-    this.loc = l;
-    this.scale = s;
-    this.checkArgs();
-  }
-  override get mean() { return this.loc; }
-  override get mode() { return this.loc; }
+export class Laplace extends LocScale {
   override get variance() { return this.scale.pow(2).mul(2); }
   override get stddev() { return this.scale.mul(Math.SQRT2); }
   override rsample(sampleShape: Shape = []): Tensor {
