@@ -12,7 +12,7 @@ export { nn, io, lora, data, optim, train, distributions };
 /** torch.amp: autocast and GradScaler (loss scaling for float16 training). */
 export * as amp from './optim/amp';
 /** torch.save / torch.load: tensors by name, in PyTorch's format or safetensors (lib/io/saveload.ts). */
-export { save, load } from './io/saveload';
+export { save, load, loadObject } from './io/saveload';
 /** torch.jit.load: TorchScript modules from Python, run as they are (lib/nn/jit.ts). */
 export { jit } from './nn';
 export { Trainer, EarlyStoppingCallback } from './train';

@@ -147,7 +147,7 @@ torch.save({"a": torch.ones(3)}, sys.argv[1] + ".ok")
   expect(() => torch.io.loadTorchFile(path.join(tmp, 'absent.bin'))).toThrow(/not found/);
 });
 
-test('damaged files: 600 random corruptions of each format give a clear torch checkpoint error (or load), never another exception', () => {
+test('damaged files: 600 random corruptions of each format give a clear torch checkpoint error (or load) from torch.load and torch.loadObject, never another exception', () => {
   const base = path.join(tmp, 'fuzz');
   python(`
 import sys, torch
@@ -166,16 +166,18 @@ torch.save(sd, sys.argv[1] + ".zip")
       for (let k = 0; k < 1 + Math.floor(rnd() * 3); k++) b[Math.floor(rnd() * Math.min(b.length, 600))] = Math.floor(rnd() * 256);
       const cut = rnd() < 0.3 ? b.subarray(0, Math.floor(rnd() * b.length)) : b;
       fs.writeFileSync(`${base}.bad`, cut);
-      try {
-        torch.tidy(() => { torch.io.loadTorchFile(`${base}.bad`); });
-        outcomes.loaded++;
-      } catch (e) {
-        expect((e as Error).message).toMatch(/^torch checkpoint: /);
-        outcomes.refused++;
+      for (const load of [torch.io.loadTorchFile, torch.io.loadTorchObject]) {
+        try {
+          torch.tidy(() => { load(`${base}.bad`); });
+          outcomes.loaded++;
+        } catch (e) {
+          expect((e as Error).message).toMatch(/^torch checkpoint: /);
+          outcomes.refused++;
+        }
       }
     }
   }
-  expect(outcomes.refused).toBeGreaterThan(600);
+  expect(outcomes.refused).toBeGreaterThan(1200);
 });
 
 test('torch.save writes what Python\'s torch.load reads (weights_only too), every dtype bit for bit; torch.load reads it back and tells the formats apart', () => {
@@ -226,6 +228,69 @@ st.save(sys.argv[2], {k: v for k, v in a.items()})
   fs.writeFileSync(path.join(tmp, 'junk.bin'), 'hello, not a checkpoint');
   expect(() => torch.load(path.join(tmp, 'junk.bin'))).toThrow(/junk\.bin is neither a torch\.save file nor safetensors/);
   expect(() => torch.load(path.join(tmp, 'missing.bin'))).toThrow(/cannot read .*missing\.bin/);
-  expect(() => torch.save({ x: 3 as never }, path.join(tmp, 'bad.bin'))).toThrow(/'x' is not a Tensor/);
+  expect(() => torch.save({ x: new Date() as never }, path.join(tmp, 'bad.bin'))).toThrow(/the object.x is a Date/);
   expect(fs.existsSync(path.join(tmp, 'bad.bin'))).toBe(false);
+});
+
+test('whole checkpoints both ways: Python\'s {epoch, model, optimizer, ...} read by torch.loadObject; ours read by Python\'s torch.load', () => {
+  // Python -> tstorch: a training checkpoint as PyTorch users write them.
+  const file = path.join(tmp, 'ckpt-python.pt');
+  python(`
+import sys, torch
+torch.manual_seed(0)
+model = torch.nn.Linear(3, 2)
+opt = torch.optim.Adam(model.parameters(), lr=0.01)
+model(torch.randn(4, 3)).sum().backward()
+opt.step()
+w = torch.arange(4.0)
+torch.save({"epoch": 7, "model": model.state_dict(), "optimizer": opt.state_dict(), "losses": [1.5, 1.25],
+            "name": "run-1", "done": False, "note": None, "big": 2 ** 40, "pair": (3, 0.5), "shared": [w, w],
+            "by_id": {0: "zero", 1: "one"}}, sys.argv[1])
+`, file);
+  const ckpt = torch.loadObject(file) as Record<string, unknown>;
+  expect([ckpt.epoch, ckpt.losses, ckpt.name, ckpt.done, ckpt.note, ckpt.big, ckpt.pair]).toEqual([7, [1.5, 1.25], 'run-1', false, null, 2 ** 40, [3, 0.5]]);
+  const model = ckpt.model as Record<string, torch.Tensor>;
+  expect(Object.keys(model)).toEqual(['weight', 'bias']);
+  const lin = new torch.nn.Linear(3, 2);
+  lin.loadStateDict(model);
+  const optState = ckpt.optimizer as { state: Map<number, Record<string, torch.Tensor>>; param_groups: Record<string, unknown>[] };
+  expect(optState.state).toBeInstanceOf(Map); // integer keys stay a Map
+  expect(optState.state.get(0)!.exp_avg.shape).toEqual([2, 3]);
+  expect(optState.param_groups[0].lr).toBe(0.01);
+  expect(optState.param_groups[0].betas).toEqual([0.9, 0.999]);
+  const [a, b] = ckpt.shared as torch.Tensor[];
+  expect(a).toBe(b); // one tensor, as it was one in Python
+  expect((ckpt.by_id as Map<number, string>).get(1)).toBe('one');
+  expect([...torch.load(file).keys()]).toEqual(['weight', 'bias']); // torch.load looks one level in, for the model's state dict
+
+  // tstorch -> Python: the same kind of checkpoint, read with weights_only=True (no code run).
+  const ours = path.join(tmp, 'ckpt-ours.pt');
+  const t = torch.arange(6).reshape([2, 3]).to({ dtype: 'float32' });
+  torch.save({ epoch: 3, model: lin.stateDict(), losses: [0.5, 0.25], lr: 1e-3, name: 'ts', flags: [true, false, null], big: 2n ** 40n, shared: [t, t], byStep: new Map<number, number>([[10, 0.1], [20, 0.2]]) }, ours);
+  // (libtorch 1.13's weights_only unpickler has no floats: that load is checked on a float-free twin)
+  torch.save({ epoch: 3, model: lin.stateDict(), name: 'ts', flags: [true, false, null], byStep: new Map([[10, 'a']]) }, ours + '.nofloat');
+  python(`
+import sys, torch
+w = torch.load(sys.argv[1] + ".nofloat", weights_only=True)
+assert w["epoch"] == 3 and w["flags"] == [True, False, None] and w["byStep"] == {10: "a"} and list(w["model"]) == ["weight", "bias"], w
+c = torch.load(sys.argv[1], weights_only=torch.__version__ >= "2")
+assert c["epoch"] == 3 and c["losses"] == [0.5, 0.25] and c["lr"] == 1e-3 and c["name"] == "ts", c
+assert c["flags"] == [True, False, None] and c["big"] == 2 ** 40 and c["byStep"] == {10: 0.1, 20: 0.2}, c
+assert list(c["model"]) == ["weight", "bias"] and c["model"]["weight"].shape == (2, 3)
+a, b = c["shared"]
+assert torch.equal(a, torch.arange(6.0).reshape(2, 3)) and a.data_ptr() == b.data_ptr()  # one storage
+m = torch.nn.Linear(3, 2)
+m.load_state_dict(c["model"])
+`, ours);
+  const back = torch.loadObject(ours) as Record<string, unknown>;
+  expect(back.byStep).toEqual(new Map([[10, 0.1], [20, 0.2]]));
+  expect((back.model as Record<string, torch.Tensor>).weight.equal(lin.weight)).toBe(true);
+  // What cannot be saved is said.
+  expect(() => torch.save({ f: (() => 1) as never }, path.join(tmp, 'bad.pt'))).toThrow(/the object.f is a Function; torch.save holds tensors, numbers, strings, booleans, null, arrays, Maps and plain objects/);
+  expect(() => torch.save({ epoch: 1 } as never, path.join(tmp, 'bad.safetensors'))).toThrow(/safetensors holds only tensors by name/);
+  const loop: Record<string, unknown> = {};
+  loop.self = loop;
+  expect(() => torch.save(loop as never, path.join(tmp, 'loop.pt'))).toThrow(/contains itself/);
+  expect(fs.existsSync(path.join(tmp, 'loop.pt'))).toBe(false);
+  lin.dispose();
 });

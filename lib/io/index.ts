@@ -1,8 +1,10 @@
 // Files: safetensors, PyTorch checkpoints (torch.save's format, read and written), a folder's
 // weight files, atomic writes.
 export * as safetensors from './safetensors';
-export { loadTorchFile } from './torchfile';
+export { loadTorchFile, loadTorchObject } from './torchfile';
+export type { Unpickled } from './torchfile';
 export { saveTorchFile } from './torchsave';
+export type { Picklable } from './torchsave';
 export { save, load } from './saveload';
 export { loadWeights } from './weights';
 export { writeFileAtomic, writeDirAtomic, recoverInterruptedWrites } from './atomic';

@@ -3,19 +3,32 @@
 import * as fs from 'fs';
 import { Tensor } from '../tensor/tensor';
 import { loadFile, saveFile } from './safetensors';
-import { loadTorchFile } from './torchfile';
-import { saveTorchFile } from './torchsave';
+import { loadTorchFile, loadTorchObject, Unpickled } from './torchfile';
+import { saveTorchFile, isStateDict, Picklable } from './torchsave';
 
 /**
  * Saves tensors by name (a Map, a plain object, or a module's stateDict()): as safetensors when
  * the file ends in .safetensors (or format says so), otherwise in torch.save's format, which
- * Python's torch.load reads. Written whole or not at all.
+ * Python's torch.load reads. In torch.save's format anything Picklable goes too: a checkpoint
+ * such as { epoch, model: model.stateDict(), optimizer: ..., losses: [...] } (read it back with
+ * torch.loadObject). Written whole or not at all.
  */
-export function save(tensors: Map<string, Tensor> | Record<string, Tensor>, file: string, opts: { format?: 'torch' | 'safetensors' } = {}): void {
+export function save(obj: Picklable, file: string, opts: { format?: 'torch' | 'safetensors' } = {}): void {
   const format = opts.format ?? (file.endsWith('.safetensors') ? 'safetensors' : 'torch');
-  if (format === 'safetensors') saveFile(file, tensors);
-  else if (format === 'torch') saveTorchFile(file, tensors);
+  if (format === 'safetensors') {
+    if (!isStateDict(obj)) throw new Error(`torch.save: ${file}: safetensors holds only tensors by name; save this object in torch.save's format (a file name not ending in .safetensors)`);
+    saveFile(file, obj);
+  } else if (format === 'torch') saveTorchFile(file, obj);
   else throw new Error(`torch.save: unknown format '${format}' (use 'torch' or 'safetensors')`);
+}
+
+/**
+ * torch.load of a whole torch.save file: dicts, lists, numbers, strings and tensors as Python
+ * saved them (see torch.io.loadTorchObject), e.g. a training checkpoint with a model's and an
+ * optimizer's state. torch.load gives the state dict alone.
+ */
+export function loadObject(file: string, opts: { device?: string } = {}): Unpickled {
+  return loadTorchObject(file, opts);
 }
 
 /** Loads tensors by name from a torch.save file (zip or legacy; weights only) or a safetensors file. */

@@ -191,10 +191,10 @@ function stateDictOf(file: string, obj: unknown): Map<string, TensorRef> {
     const inner = [...obj.values()].filter((v) => v instanceof Map && [...v.values()].some((t) => t instanceof TensorRef));
     if (inner.length === 1) obj = inner[0];
   }
-  if (!(obj instanceof Map)) fail(file, 'holds no state dict (a dict of tensors)');
+  if (!(obj instanceof Map)) fail(file, 'holds no state dict (a dict of tensors); torch.loadObject reads the whole object');
   const out = new Map<string, TensorRef>();
   for (const [k, v] of obj) if (typeof k === 'string' && v instanceof TensorRef) out.set(k, v);
-  if (!out.size) fail(file, 'holds no tensors');
+  if (!out.size) fail(file, 'holds no state dict at its top level (a checkpoint of several?); torch.loadObject reads the whole object');
   return out;
 }
 
@@ -252,7 +252,7 @@ function zipEntries(fd: number, file: string): Map<string, ZipEntry> {
 }
 
 /** Where each storage's bytes start in the file, and the state dict's tensors. */
-function readIndex(file: string, fd: number): { tensors: Map<string, TensorRef>; storageStart: Map<string, number> } {
+function readIndex(file: string, fd: number, whole = false): { tensors: Map<string, TensorRef>; storageStart: Map<string, number>; obj: unknown } {
   const magic = Buffer.alloc(4);
   fs.readSync(fd, magic, 0, 4, 0);
   const storageStart = new Map<string, number>();
@@ -274,7 +274,7 @@ function readIndex(file: string, fd: number): { tensors: Map<string, TensorRef>;
       if (rec.size < s.numel * dtypeBytes[s.dtype]) fail(file, `storage ${s.key} holds ${rec.size} bytes, not the ${s.numel * dtypeBytes[s.dtype]} its tensors need`);
       storageStart.set(s.key, rec.offset);
     }
-    return { tensors: stateDictOf(file, obj), storageStart };
+    return { tensors: whole ? new Map() : stateDictOf(file, obj), storageStart, obj };
   }
   // Legacy: magic number, protocol version, system info, the object, the storage keys, then each
   // storage as an 8-byte element count and its bytes, in the keys' order.
@@ -309,7 +309,7 @@ function readIndex(file: string, fd: number): { tensors: Map<string, TensorRef>;
     pos += 8 + numel * (s ? dtypeBytes[s.dtype] : 1);
   }
   if (pos > size) fail(file, 'truncated (the storages run past the end of the file)');
-  return { tensors: stateDictOf(file, obj), storageStart };
+  return { tensors: whole ? new Map() : stateDictOf(file, obj), storageStart, obj };
 }
 
 /** Reads one tensor: straight from the file when contiguous, else its storage's span, then the strided view. */
@@ -364,4 +364,77 @@ export function loadTorchFile(file: string, opts: { device?: string; filter?: (n
     fs.closeSync(fd);
   }
   return { tensors: out };
+}
+
+/** What loadTorchObject gives for Python's values: dicts with string keys become plain objects. */
+export type Unpickled = Tensor | number | bigint | string | boolean | null | Buffer | Unpickled[] | Set<Unpickled> | Map<unknown, Unpickled> | { [key: string]: Unpickled };
+
+/**
+ * Loads a whole torch.save file, not only its state dict: Python's dicts (as plain objects when
+ * every key is a string, else Maps), lists and tuples (arrays), numbers, strings, booleans, None
+ * (null) and tensors, e.g. a training checkpoint {'epoch': ..., 'model': ..., 'optimizer': ...}.
+ * Only those are read: a pickle naming any other class or function is refused, nothing is run.
+ * A tensor saved twice (shared) comes out as one Tensor.
+ */
+export function loadTorchObject(file: string, opts: { device?: string } = {}): Unpickled {
+  if (!fs.existsSync(file)) throw new Error(`torch checkpoint: ${file} not found`);
+  const fd = fs.openSync(file, 'r');
+  const made = new Map<TensorRef, Tensor>();
+  try {
+    let index: ReturnType<typeof readIndex>;
+    try {
+      index = readIndex(file, fd, true);
+    } catch (e) {
+      if ((e as Error).message.startsWith('torch checkpoint:')) throw e;
+      fail(file, `damaged (${(e as Error).message})`);
+    }
+    const { storageStart, obj } = index;
+    const fileSize = fs.fstatSync(fd).size;
+    const seen = new Map<unknown, Unpickled>();
+    const convert = (v: unknown): Unpickled => {
+      if (v instanceof TensorRef) {
+        let t = made.get(v);
+        if (!t) {
+          const start = storageStart.get(v.storage.key);
+          if (start === undefined) fail(file, `storage ${v.storage.key} is not in the file`);
+          t = readTensor(file, fileSize, v, start, opts.device);
+          made.set(v, t);
+        }
+        return t;
+      }
+      if (v === null || typeof v !== 'object' || Buffer.isBuffer(v)) return v as Unpickled;
+      if (seen.has(v)) return seen.get(v)!;
+      if (Array.isArray(v)) {
+        const out: Unpickled[] = [];
+        seen.set(v, out);
+        for (const x of v) out.push(convert(x));
+        return out;
+      }
+      if (v instanceof Set) {
+        const out = new Set<Unpickled>();
+        seen.set(v, out);
+        for (const x of v) out.add(convert(x));
+        return out;
+      }
+      if (v instanceof Map) {
+        if ([...v.keys()].every((k) => typeof k === 'string')) {
+          const out: { [key: string]: Unpickled } = {};
+          seen.set(v, out);
+          for (const [k, x] of v) out[k as string] = convert(x);
+          return out;
+        }
+        const out = new Map<unknown, Unpickled>();
+        seen.set(v, out);
+        for (const [k, x] of v) out.set(k, convert(x));
+        return out;
+      }
+      fail(file, `holds a ${(v as object).constructor?.name ?? typeof v} tstorch does not read`);
+    };
+    return convert(obj);
+  } catch (e) {
+    for (const t of made.values()) t.dispose();
+    throw e;
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -49,8 +49,53 @@ class Pickler {
   falsy() { this.op(0x89); } // NEWFALSE
   persId() { this.op(0x51); } // BINPERSID
   setItems() { this.op(0x75); }
+  appends() { this.op(0x65); }
+  emptyDict() { this.op(0x7d); }
+  emptyList() { this.op(0x5d); }
+  none() { this.op(0x4e); }
+  bool(v: boolean) { this.op(v ? 0x88 : 0x89); }
+  float(x: number) {
+    const b = Buffer.alloc(9);
+    b[0] = 0x47; // BINFLOAT, big-endian double
+    b.writeDoubleBE(x, 1);
+    this.parts.push(b);
+  }
+  bigint(n: bigint) {
+    const b = Buffer.alloc(10);
+    b[0] = 0x8a; // LONG1, 8 bytes two's complement
+    b[1] = 8;
+    b.writeBigInt64LE(n, 2);
+    this.parts.push(b);
+  }
   stop() { this.op(0x2e); }
   bytes(): Buffer { return Buffer.concat(this.parts); }
+}
+
+// A tensor as torch.save pickles it: _rebuild_tensor_v2 of a persistent storage (its key) and a
+// contiguous layout.
+function pickleTensor(p: Pickler, t: Tensor, key: number): void {
+  const shape = t.shape;
+  const stride = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  p.global('torch._utils', '_rebuild_tensor_v2');
+  p.mark();
+  // persistent id ('storage', torch.<Type>Storage, key, location, numel)
+  p.mark();
+  p.str('storage');
+  p.global('torch', STORAGE[t.dtype]);
+  p.str(String(key));
+  p.str('cpu');
+  p.int(t.numel());
+  p.tuple();
+  p.persId();
+  p.int(0); // storage offset
+  p.ints(shape);
+  p.ints(stride);
+  p.falsy(); // requires_grad
+  p.global('collections', 'OrderedDict'); // backward hooks
+  p.emptyTuple();
+  p.reduce();
+  p.tuple();
+  p.reduce();
 }
 
 function pickleStateDict(entries: [string, Tensor][]): Buffer {
@@ -60,31 +105,65 @@ function pickleStateDict(entries: [string, Tensor][]): Buffer {
   p.reduce();
   p.mark();
   entries.forEach(([name, t], key) => {
-    const shape = t.shape;
-    const stride = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
     p.str(name);
-    p.global('torch._utils', '_rebuild_tensor_v2');
-    p.mark();
-    // persistent id ('storage', torch.<Type>Storage, key, location, numel)
-    p.mark();
-    p.str('storage');
-    p.global('torch', STORAGE[t.dtype]);
-    p.str(String(key));
-    p.str('cpu');
-    p.int(t.numel());
-    p.tuple();
-    p.persId();
-    p.int(0); // storage offset
-    p.ints(shape);
-    p.ints(stride);
-    p.falsy(); // requires_grad
-    p.global('collections', 'OrderedDict'); // backward hooks
-    p.emptyTuple();
-    p.reduce();
-    p.tuple();
-    p.reduce();
+    pickleTensor(p, t, key);
   });
   p.setItems();
+  p.stop();
+  return p.bytes();
+}
+
+/** What torch.save can hold besides tensors by name: nested objects, arrays, Maps, numbers, strings, booleans, null. */
+export type Picklable = Tensor | number | bigint | string | boolean | null | undefined | Picklable[] | Map<string | number, Picklable> | { [key: string]: Picklable };
+
+// Any such value, as Python's pickle of the same dicts, lists and scalars; tensors collected in
+// order (one storage each; the same Tensor twice is one storage, as in PyTorch).
+function pickleObject(obj: Picklable, tensors: Tensor[]): Buffer {
+  const p = new Pickler();
+  const seen = new Set<unknown>();
+  const put = (v: Picklable, where: string): void => {
+    if (v === null || v === undefined) p.none();
+    else if (typeof v === 'boolean') p.bool(v);
+    else if (typeof v === 'number') {
+      if (Number.isSafeInteger(v)) p.int(v);
+      else p.float(v);
+    } else if (typeof v === 'bigint') p.bigint(v);
+    else if (typeof v === 'string') p.str(v);
+    else if (v instanceof Tensor) {
+      if (!STORAGE[v.dtype]) throw new Error(`torch.save: ${where} has dtype ${v.dtype}, which has no torch storage type`);
+      let key = tensors.indexOf(v);
+      if (key < 0) key = tensors.push(v) - 1;
+      pickleTensor(p, v, key);
+    } else {
+      if (seen.has(v)) throw new Error(`torch.save: ${where} contains itself`);
+      seen.add(v);
+      if (Array.isArray(v)) {
+        p.emptyList();
+        if (v.length) {
+          p.mark();
+          v.forEach((x, i) => put(x, `${where}[${i}]`));
+          p.appends();
+        }
+      } else if (v instanceof Map || Object.getPrototypeOf(v) === Object.prototype) {
+        const items = v instanceof Map ? [...v] : Object.entries(v);
+        p.emptyDict();
+        if (items.length) {
+          p.mark();
+          for (const [k, x] of items) {
+            if (typeof k === 'number') p.int(k);
+            else if (typeof k === 'string') p.str(k);
+            else throw new Error(`torch.save: ${where} has a key that is neither a string nor a number`);
+            put(x, `${where}.${String(k)}`);
+          }
+          p.setItems();
+        }
+      } else {
+        throw new Error(`torch.save: ${where} is a ${(v as object).constructor?.name ?? typeof v}; torch.save holds tensors, numbers, strings, booleans, null, arrays, Maps and plain objects`);
+      }
+      seen.delete(v);
+    }
+  };
+  put(obj, 'the object');
   p.stop();
   return p.bytes();
 }
@@ -157,19 +236,30 @@ function zip(records: [string, Buffer][]): Buffer[] {
 }
 
 /**
- * torch.save(stateDict, file): tensors by name, in PyTorch's zip format (what Python's
- * torch.load reads; for Hugging Face folders safetensors is the better choice). Tensors are
- * saved as contiguous CPU copies, without their autograd state.
+ * torch.save(obj, file) in PyTorch's zip format (what Python's torch.load reads; for Hugging Face
+ * folders safetensors is the better choice). A state dict (tensors by name) is written as
+ * PyTorch's OrderedDict; anything else Picklable (a checkpoint with a model's and an optimizer's
+ * state, an epoch, a list of losses, ...) as the same dicts, lists and scalars Python would
+ * write. Tensors are saved as contiguous CPU copies, without their autograd state.
  */
-export function saveTorchFile(file: string, tensors: Map<string, Tensor> | Record<string, Tensor>): void {
-  const entries = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
-  for (const [name, t] of entries) {
-    if (!(t instanceof Tensor)) throw new Error(`torch.save: '${name}' is not a Tensor`);
-    if (!STORAGE[t.dtype]) throw new Error(`torch.save: '${name}' has dtype ${t.dtype}, which has no torch storage type`);
+export function saveTorchFile(file: string, obj: Picklable): void {
+  const stateDict = isStateDict(obj);
+  let pkl: Buffer;
+  let tensors: Tensor[];
+  if (stateDict) {
+    const entries = obj instanceof Map ? [...(obj as Map<string, Tensor>)] : Object.entries(obj as Record<string, Tensor>);
+    for (const [name, t] of entries) {
+      if (!STORAGE[t.dtype]) throw new Error(`torch.save: '${name}' has dtype ${t.dtype}, which has no torch storage type`);
+    }
+    pkl = pickleStateDict(entries);
+    tensors = entries.map(([, t]) => t);
+  } else {
+    tensors = [];
+    pkl = pickleObject(obj, tensors);
   }
   const prefix = path.basename(file).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_.-]/g, '_') || 'archive';
-  const records: [string, Buffer][] = [[`${prefix}/data.pkl`, pickleStateDict(entries)], [`${prefix}/byteorder`, Buffer.from('little')]];
-  entries.forEach(([, t], key) => records.push([`${prefix}/data/${key}`, t.bytes()]));
+  const records: [string, Buffer][] = [[`${prefix}/data.pkl`, pkl], [`${prefix}/byteorder`, Buffer.from('little')]];
+  tensors.forEach((t, key) => records.push([`${prefix}/data/${key}`, t.bytes()]));
   records.push([`${prefix}/version`, Buffer.from('3\n')]);
   const parts = zip(records);
   const total = parts.reduce((s, b) => s + b.length, 0);
@@ -177,4 +267,14 @@ export function saveTorchFile(file: string, tensors: Map<string, Tensor> | Recor
     throw new Error(`torch.save: ${file} would be ${total} bytes in ${records.length} records, over what a zip without zip64 holds (4 GiB, 65535 records); save it as safetensors (torch.io.safetensors.saveFile), which has no such limit`);
   }
   writeFileAtomic(file, parts);
+}
+
+/** Tensors by name and nothing else (a Map or a plain object, non-empty). */
+export function isStateDict(obj: unknown): obj is Map<string, Tensor> | Record<string, Tensor> {
+  if (obj instanceof Map) return obj.size > 0 && [...obj].every(([k, v]) => typeof k === 'string' && v instanceof Tensor);
+  if (obj && typeof obj === 'object' && Object.getPrototypeOf(obj) === Object.prototype) {
+    const vs = Object.values(obj);
+    return vs.length > 0 && vs.every((v) => v instanceof Tensor);
+  }
+  return false;
 }
