@@ -1,4 +1,5 @@
 // TensorDataset / DataLoader: every example once per epoch, rows kept together, seeded shuffles.
+import { spawnSync } from 'child_process';
 import * as torch from '../lib';
 
 const { TensorDataset, DataLoader } = torch.data;
@@ -8,7 +9,7 @@ describe('DataLoader over a TensorDataset', () => {
   const y = torch.keep(torch.arange(0, 10));
   const ds = new TensorDataset(x, y);
 
-  const epoch = (dl: InstanceType<typeof DataLoader>) => {
+  const epoch = (dl: torch.data.DataLoader) => {
     const seen: number[][] = [];
     for (const [bx, by] of dl) {
       const ids = by.tolist() as number[];
@@ -45,5 +46,64 @@ describe('DataLoader over a TensorDataset', () => {
     expect(() => new TensorDataset()).toThrow(/at least one tensor/);
     expect(() => new TensorDataset(x, torch.zeros([9]))).toThrow(/tensor 1 has 9 rows, tensor 0 has 10/);
     expect(() => new DataLoader(ds, { batchSize: 0 })).toThrow(/batchSize must be a positive integer/);
+  });
+});
+
+describe('map-style datasets of your own, default collation, Subset, ConcatDataset, randomSplit', () => {
+  // A dataset as a PyTorch user writes one: length and get(i), examples as plain objects.
+  class Squares implements torch.data.Dataset<{ x: torch.Tensor; y: number; tag: string; ok: boolean }> {
+    constructor(readonly length: number) {}
+    get(i: number) {
+      return { x: torch.full([2], i), y: i * i, tag: `n${i}`, ok: i % 2 === 0 };
+    }
+  }
+
+  test('batches collated as default_collate: tensors stacked, ints to int64, floats to float64, strings kept; nothing left behind', () => {
+    const dl = new torch.data.DataLoader<{ x: torch.Tensor; y: torch.Tensor; tag: string[]; ok: torch.Tensor }>(new Squares(5), { batchSize: 2 });
+    const live = torch.memory().liveTensors;
+    const batches = [...dl];
+    expect(batches.length).toBe(3);
+    const [b0] = batches;
+    expect(b0.x.tolist()).toEqual([[0, 0], [1, 1]]);
+    expect([b0.y.dtype, b0.y.tolist()]).toEqual(['int64', [0, 1]]);
+    expect(b0.tag).toEqual(['n0', 'n1']);
+    expect([b0.ok.dtype, b0.ok.tolist()]).toEqual(['bool', [true, false]]);
+    expect(batches[2].x.shape).toEqual([1, 2]);
+    expect(torch.memory().liveTensors).toBe(live + 3 * 3); // the batches' tensors only
+    for (const b of batches) for (const t of [b.x, b.y, b.ok]) t.dispose();
+    expect(torch.data.defaultCollate([0.5, 1]) as torch.Tensor).toBeInstanceOf(torch.Tensor);
+    expect((torch.data.defaultCollate([0.5, 1]) as torch.Tensor).dtype).toBe('float64');
+    expect(() => torch.data.defaultCollate([null])).toThrow(/found null/);
+    // A collateFn of one's own, e.g. padding to the longest.
+    const padded = new torch.data.DataLoader<number[]>(new Squares(3), { batchSize: 3, collateFn: (items: { y: number }[]) => items.map((it) => it.y + 1) });
+    expect([...padded]).toEqual([[1, 2, 5]]);
+  });
+
+  test('Subset, ConcatDataset, and randomSplit giving PyTorch\'s random_split after the same seed', () => {
+    const sq = new Squares(10);
+    const sub = new torch.data.Subset(sq, [3, 1]);
+    expect([sub.length, sub.get(1).y]).toEqual([2, 1]);
+    const cat = new torch.data.ConcatDataset([sq, new Squares(3)]);
+    expect([cat.length, cat.get(10).y, cat.get(9).y]).toEqual([13, 0, 81]);
+    expect(() => cat.get(13)).toThrow('index 13 is out of range for a dataset of 13 examples');
+    const r = spawnSync('/usr/bin/python3', ['-c', `
+import json, torch
+from torch.utils.data import random_split
+torch.manual_seed(0)
+a = [list(s.indices) for s in random_split(range(10), [7, 3])]
+b = [list(s.indices) for s in random_split(range(10), [0.5, 0.3, 0.2])]
+print(json.dumps([a, b]))`], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const [wantA, wantB] = JSON.parse(r.stdout);
+    torch.manualSeed(0);
+    const a = torch.data.randomSplit(sq, [7, 3]).map((s) => s.indices);
+    const b = torch.data.randomSplit(sq, [0.5, 0.3, 0.2]).map((s) => s.indices);
+    expect([a, b]).toEqual([wantA, wantB]);
+    expect(() => torch.data.randomSplit(sq, [5, 4])).toThrow('Sum of input lengths does not equal the length of the input dataset!');
+    // A TensorDataset's examples are its rows; a loader over a Subset of it stacks them.
+    const td = new TensorDataset(torch.arange(6).reshape([3, 2]), torch.tensor([7, 8, 9]));
+    expect(td.get(1).map((t) => t.tolist())).toEqual([[2, 3], 8]);
+    const [[rows, labels]] = [...new torch.data.DataLoader<torch.Tensor[]>(new torch.data.Subset(td, [2, 0]), { batchSize: 2 })];
+    expect([rows.tolist(), labels.tolist()]).toEqual([[[4, 5], [0, 1]], [9, 7]]);
   });
 });

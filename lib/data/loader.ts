@@ -1,12 +1,20 @@
-// TensorDataset and DataLoader, as torch.utils.data's, for tensors already in memory (images,
-// features, token ids): rows of equal-length tensors, served in (shuffled) batches.
+// torch.utils.data's map-style datasets and DataLoader: TensorDataset (rows of tensors in
+// memory), any Dataset of your own (length and get(i)), Subset, ConcatDataset, randomSplit, and
+// batches collated as PyTorch's default_collate does (or by your collateFn).
 import { Tensor } from '../tensor/tensor';
-import { tensor } from '../tensor/creation';
-import { keep } from '../tensor/scope';
+import { tensor, randperm } from '../tensor/creation';
+import { stack } from '../tensor/ops';
+import { keep, tidy } from '../tensor/scope';
 import { epochBatches } from './dataset';
 
+/** A map-style dataset (PyTorch's __len__ and __getitem__): examples 0..length-1. */
+export interface Dataset<T = unknown> {
+  readonly length: number;
+  get(index: number): T;
+}
+
 /** Rows i of each tensor (all with the same first dimension) are example i. */
-export class TensorDataset {
+export class TensorDataset implements Dataset<Tensor[]> {
   readonly tensors: Tensor[];
   constructor(...tensors: Tensor[]) {
     if (!tensors.length) throw new Error('TensorDataset: give at least one tensor');
@@ -19,6 +27,95 @@ export class TensorDataset {
   get length(): number {
     return this.tensors[0].shape[0];
   }
+  /** Example i: row i of each tensor. */
+  get(index: number): Tensor[] {
+    checkIndex(this, index);
+    return this.tensors.map((t) => t.select(0, index));
+  }
+}
+
+function checkIndex(ds: Dataset, index: number): void {
+  if (!Number.isInteger(index) || index < 0 || index >= ds.length) throw new Error(`index ${index} is out of range for a dataset of ${ds.length} examples`);
+}
+
+/** The examples of a dataset at the given indices (torch.utils.data.Subset). */
+export class Subset<T> implements Dataset<T> {
+  constructor(readonly dataset: Dataset<T>, readonly indices: number[]) {
+    for (const i of indices) checkIndex(dataset, i);
+  }
+  get length(): number {
+    return this.indices.length;
+  }
+  get(index: number): T {
+    checkIndex(this, index);
+    return this.dataset.get(this.indices[index]);
+  }
+}
+
+/** Datasets one after another (torch.utils.data.ConcatDataset). */
+export class ConcatDataset<T> implements Dataset<T> {
+  private readonly ends: number[] = [];
+  constructor(readonly datasets: Dataset<T>[]) {
+    if (!datasets.length) throw new Error('ConcatDataset: datasets should not be an empty iterable');
+    let end = 0;
+    for (const d of datasets) this.ends.push((end += d.length));
+  }
+  get length(): number {
+    return this.ends[this.ends.length - 1];
+  }
+  get(index: number): T {
+    checkIndex(this, index);
+    const k = this.ends.findIndex((e) => index < e);
+    return this.datasets[k].get(index - (k ? this.ends[k - 1] : 0));
+  }
+}
+
+/**
+ * torch.utils.data.random_split: non-overlapping Subsets of the given lengths (or fractions
+ * summing to 1), from one permutation drawn from the CPU generator (the same split as PyTorch's
+ * after the same torch.manualSeed).
+ */
+export function randomSplit<T>(dataset: Dataset<T>, lengths: number[]): Subset<T>[] {
+  const n = dataset.length;
+  let counts = lengths;
+  const total = lengths.reduce((a, b) => a + b, 0);
+  if (Math.abs(total - 1) < 1e-9 && total !== n) {
+    // fractions: floors, then the remainder one each round-robin, as PyTorch
+    counts = lengths.map((f) => {
+      if (!(f >= 0 && f <= 1)) throw new Error(`randomSplit: fraction ${f} is not between 0 and 1`);
+      return Math.floor(n * f);
+    });
+    let rest = n - counts.reduce((a, b) => a + b, 0);
+    for (let i = 0; rest > 0; i = (i + 1) % counts.length, rest--) counts[i] += 1;
+  }
+  if (counts.reduce((a, b) => a + b, 0) !== n) throw new Error('Sum of input lengths does not equal the length of the input dataset!');
+  const perm = tidy(() => Array.from(randperm(n).data() as BigInt64Array, Number));
+  let start = 0;
+  return counts.map((c) => new Subset(dataset, perm.slice(start, (start += c))));
+}
+
+/** What default collation gives for a batch of examples of type T. */
+export type Batch = Tensor | string[] | Batch[] | { [key: string]: Batch };
+
+/**
+ * PyTorch's default_collate: tensors stacked, numbers into a tensor (int64 for integers,
+ * float64 otherwise), booleans into a bool tensor, strings kept in an array, arrays (tuples) and
+ * plain objects collated position by position, key by key.
+ */
+export function defaultCollate(items: unknown[]): Batch {
+  const first = items[0];
+  if (first instanceof Tensor) return stack(items as Tensor[]);
+  if (typeof first === 'number') return tensor(items as number[], { dtype: (items as number[]).every(Number.isInteger) ? 'int64' : 'float64' });
+  if (typeof first === 'boolean') return tensor(items as boolean[]);
+  if (typeof first === 'string') return items as string[];
+  if (Array.isArray(first)) {
+    if (!items.every((x) => Array.isArray(x) && x.length === first.length)) throw new Error('defaultCollate: each element in list of batch should be of equal size');
+    return first.map((_, k) => defaultCollate(items.map((x) => (x as unknown[])[k])));
+  }
+  if (first && typeof first === 'object' && Object.getPrototypeOf(first) === Object.prototype) {
+    return Object.fromEntries(Object.keys(first).map((k) => [k, defaultCollate(items.map((x) => (x as Record<string, unknown>)[k]))]));
+  }
+  throw new Error(`defaultCollate: batch must contain tensors, numbers, booleans, strings, arrays or plain objects; found ${first === null ? 'null' : typeof first}`);
 }
 
 export interface DataLoaderOptions {
@@ -28,6 +125,8 @@ export interface DataLoaderOptions {
   seed?: number;
   /** drop the last batch when it is smaller than batchSize */
   dropLast?: boolean;
+  /** makes a batch of examples (default: defaultCollate; a TensorDataset's rows are gathered at once) */
+  collateFn?: (items: never[]) => unknown;
 }
 
 /**
@@ -35,13 +134,15 @@ export interface DataLoaderOptions {
  * tensors: free them, or iterate inside tidy()). Every pass is a new epoch with a new order
  * when shuffling; the same seed gives the same orders.
  */
-export class DataLoader implements Iterable<Tensor[]> {
+export class DataLoader<B = Tensor[]> implements Iterable<B> {
   readonly batchSize: number;
   readonly shuffle: boolean;
   readonly seed: number;
   readonly dropLast: boolean;
+  private readonly collateFn: ((items: never[]) => unknown) | null;
   epoch = 0;
-  constructor(readonly dataset: TensorDataset, opts: DataLoaderOptions = {}) {
+  constructor(readonly dataset: Dataset, opts: DataLoaderOptions = {}) {
+    this.collateFn = opts.collateFn ?? null;
     this.batchSize = opts.batchSize ?? 1;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`DataLoader: batchSize must be a positive integer, got ${opts.batchSize}`);
     this.shuffle = opts.shuffle ?? false;
@@ -53,14 +154,21 @@ export class DataLoader implements Iterable<Tensor[]> {
     const n = this.dataset.length;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
-  *[Symbol.iterator](): Iterator<Tensor[]> {
+  *[Symbol.iterator](): Iterator<B> {
     const batches = epochBatches(this.dataset.length, this.batchSize, { shuffle: this.shuffle, seed: this.seed, epoch: this.epoch++ });
+    const ds = this.dataset;
     for (const rows of batches) {
       if (this.dropLast && rows.length < this.batchSize) break;
-      const index = tensor(rows, { dtype: 'int64', device: this.dataset.tensors[0].device });
-      const batch = this.dataset.tensors.map((t) => t.indexSelect(0, index));
-      index.dispose();
-      yield batch;
+      if (ds instanceof TensorDataset && !this.collateFn) {
+        // A TensorDataset's batch is one gather per tensor, not a stack of rows.
+        yield tidy(() => {
+          const index = tensor(rows, { dtype: 'int64', device: ds.tensors[0].device });
+          return ds.tensors.map((t) => t.indexSelect(0, index));
+        }) as B;
+        continue;
+      }
+      // The examples' own tensors are freed once collated; the batch is the caller's.
+      yield tidy(() => (this.collateFn ?? defaultCollate)(rows.map((i) => ds.get(i)) as never[])) as B;
     }
   }
 }
