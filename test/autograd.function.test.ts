@@ -238,6 +238,24 @@ describe.each([['the calling thread', false], ['a helper thread, as with CUDA', 
       });
     });
 
+    test('a backward that runs autograd itself (torch.utils.checkpoint, reentrant and with parameters) gives the plain gradients', () => {
+      torch.manualSeed(1);
+      const lin = new torch.nn.Linear(5, 5).double();
+      const w = torch.keep(torch.randn([5, 5], { dtype: 'float64', requiresGrad: true }));
+      const x = torch.keep(torch.randn([3, 5], { dtype: 'float64', requiresGrad: true }));
+      const f = (h: T) => h.matmul(w).tanh();
+      const grads = (ckpt: boolean) => torch.tidy(() => {
+        for (const t of [x, w, lin.weight]) t.grad = null;
+        const h = ckpt ? torch.utils.checkpoint.checkpoint(lin, x) : (lin.forward(x) as T);
+        (ckpt ? torch.utils.checkpoint.checkpoint(f, h) : f(h)).pow(2).sum().backward();
+        return [x, w, lin.weight].map((t) => torch.keep(t.grad!.clone()));
+      });
+      const plain = grads(false), ckpt = grads(true);
+      plain.forEach((g, k) => expect(torch.tidy(() => g.sub(ckpt[k]).abs().max().item() as number)).toBeLessThan(1e-12));
+      for (const t of [...plain, ...ckpt, w, x]) t.dispose();
+      lin.dispose();
+    });
+
     test('without gradients (noGrad, or inputs that need none) it is a plain call; memory stays flat', () => {
       const x = leaf('x');
       torch.tidy(() => {
