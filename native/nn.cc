@@ -53,6 +53,27 @@ OP2(mseLoss, at::mse_loss(a, b, argInt64(info, 2)))
 OP2(l1Loss, at::l1_loss(a, b, argInt64(info, 2)))
 OP2(smoothL1Loss, at::smooth_l1_loss(a, b, argInt64(info, 2), argDouble(info, 3)))
 OP2(huberLoss, at::huber_loss(a, b, argInt64(info, 2), argDouble(info, 3)))
+// More of torch.nn.functional's losses, each libtorch's (reduction code last, as above)
+OP3(marginRankingLoss, at::margin_ranking_loss(a, b, c, argDouble(info, 3), argInt64(info, 4)))
+OP3(cosineEmbeddingLoss, at::cosine_embedding_loss(a, b, c, argDouble(info, 3), argInt64(info, 4)))
+OP2(hingeEmbeddingLoss, at::hinge_embedding_loss(a, b, argDouble(info, 2), argInt64(info, 3)))
+OP2(softMarginLoss, at::soft_margin_loss(a, b, argInt64(info, 2)))
+// tripletMarginLoss(anchor, positive, negative, margin, p, eps, swap, reduction)
+OP3(tripletMarginLoss, at::triplet_margin_loss(a, b, c, argDouble(info, 3), argDouble(info, 4), argDouble(info, 5), argBool(info, 6), argInt64(info, 7)))
+// poissonNllLoss(input, target, logInput, full, eps, reduction)
+OP2(poissonNllLoss, at::poisson_nll_loss(a, b, argBool(info, 2), argBool(info, 3), argDouble(info, 4), argInt64(info, 5)))
+// multiMarginLoss(input, target, p, margin, weight|-1, reduction)
+Napi::Value multiMarginLoss(const Napi::CallbackInfo& info) {
+  const at::Tensor &a = T0, &b = argTensor(info, 1);
+  auto w = optT(info, 4);
+  SkipAutogradIfUnneeded skip(a, b, w);
+  return ret(info, at::multi_margin_loss(a, b, argScalar(info, 2), argScalar(info, 3), w, argInt64(info, 5)));
+}
+// ctcLoss(logProbs (T, N, C), targets, inputLengths, targetLengths (int64 tensors), blank, reduction, zeroInfinity)
+Napi::Value ctcLoss(const Napi::CallbackInfo& info) {
+  const at::Tensor &lp = T0, &targets = argTensor(info, 1), &il = argTensor(info, 2), &tl = argTensor(info, 3);
+  return ret(info, at::ctc_loss(lp, targets, il, tl, argInt64(info, 4), argInt64(info, 5), argBool(info, 6)));
+}
 // klDiv(input (log-probabilities), target, reduction, logTarget)
 OP2(klDiv, at::kl_div(a, b, argInt64(info, 2), argBool(info, 3)))
 // binaryCrossEntropy(probs, target, weight|-1, reduction)
@@ -230,6 +251,29 @@ Napi::Value rnn(const Napi::CallbackInfo& info) {
   else if (mode == "rnn_relu") r = at::rnn_relu(x, hx[0], params, bias, layers, dropout, train, bidi, batchFirst);
   else throw std::runtime_error("tstorch: unknown recurrent mode " + mode);
   return retList(info, {std::get<0>(r), std::get<1>(r)});
+}
+
+// Shape and regularization ops of the layers in lib/nn (one libtorch call each)
+OP1(pixelShuffle, at::pixel_shuffle(a, argInt64(info, 1)))
+OP1(pixelUnshuffle, at::pixel_unshuffle(a, argInt64(info, 1)))
+OP1(hardshrink, at::hardshrink(a, argScalar(info, 1)))
+OP1(softshrink, at::softshrink(a, argScalar(info, 1)))
+OP1(threshold, at::threshold(a, argScalar(info, 1), argScalar(info, 2)))
+// featureDropout(x, p, train): whole channels zeroed (F.dropout2d / dropout3d); alphaDropout(x, p, train)
+OP1(featureDropout, at::feature_dropout(a, argDouble(info, 1), argBool(info, 2)))
+OP1(alphaDropout, at::alpha_dropout(a, argDouble(info, 1), argBool(info, 2)))
+// instanceNorm(x, weight|-1, bias|-1, runningMean|-1, runningVar|-1, useInputStats, momentum, eps)
+Napi::Value instanceNorm(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T0;
+  auto w = optT(info, 1), b = optT(info, 2), rm = optT(info, 3), rv = optT(info, 4);
+  return ret(info, at::instance_norm(x, w, b, rm, rv, argBool(info, 5), argDouble(info, 6), argDouble(info, 7), false));
+}
+// bilinear(x1, x2, weight (out, in1, in2), bias|-1): x1ᵀ W x2 + b
+Napi::Value bilinear(const Napi::CallbackInfo& info) {
+  const at::Tensor &a = T0, &b = argTensor(info, 1), &w = argTensor(info, 2);
+  auto bias = optT(info, 3);
+  SkipAutogradIfUnneeded skip(a, b, w, bias);
+  return ret(info, at::bilinear(a, b, w, bias));
 }
 
 // rnnPacked(mode, data, batchSizes, hx handles, params handles, bias, numLayers, dropout,
@@ -427,6 +471,9 @@ void registerNN(Registrar& r) {
   R(crossEntropy); R(scaledDotProductAttention); R(hasSdpa); R(gradNorm); R(scaleGrads);
   R(zeroGrads); R(adamwStep); R(autocastEnter); R(autocastExit); R(autocastState);
   R(nllLoss); R(mseLoss); R(l1Loss); R(smoothL1Loss); R(huberLoss); R(klDiv);
+  R(marginRankingLoss); R(cosineEmbeddingLoss); R(hingeEmbeddingLoss); R(softMarginLoss); R(tripletMarginLoss);
+  R(poissonNllLoss); R(multiMarginLoss); R(ctcLoss); R(pixelShuffle); R(pixelUnshuffle); R(hardshrink); R(softshrink);
+  R(threshold); R(featureDropout); R(alphaDropout); R(instanceNorm); R(bilinear);
   R(binaryCrossEntropy); R(binaryCrossEntropyWithLogits); R(cosineSimilarity); R(pairwiseDistance);
   R(silu); R(mish); R(logSigmoid); R(selu); R(hardswish); R(hardsigmoid); R(softplus); R(elu); R(celu);
   R(leakyRelu); R(hardtanh); R(glu); R(prelu); R(pad); R(conv); R(convTranspose); R(maxPool); R(avgPool);

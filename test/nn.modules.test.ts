@@ -20,6 +20,13 @@ const nets: Record<string, () => torch.nn.Sequential> = {
     new nn.Conv1d(6, 6, 2, { stride: 2, paddingMode: 'circular', padding: 1 }), new nn.LeakyReLU(0.1), new nn.AvgPool1d(2),
     new nn.Flatten(), new nn.Linear(18, 8), new nn.BatchNorm1d(8), new nn.Tanh(), new nn.Linear(8, 5),
   ),
+  // (Dropout2d draws its channel masks from the generator in the same order as PyTorch's)
+  decoder: () => new nn.Sequential(
+    new nn.Conv2d(3, 8, 3, { padding: 1 }), new nn.InstanceNorm2d(8, { affine: true, trackRunningStats: true }), new nn.PReLU(8), new nn.Dropout2d(0.25),
+    new nn.ConvTranspose2d(8, 6, 3, { stride: 2, padding: 1, outputPadding: 1 }), new nn.Hardswish(), new nn.PixelUnshuffle(2),
+    new nn.Conv2d(24, 4, 1), new nn.PixelShuffle(2), new nn.ReLU6(), new nn.AdaptiveAvgPool2d(4), new nn.Flatten(), new nn.Unflatten(1, [4, 4]),
+    new nn.Flatten(), new nn.Linear(16, 8), new nn.SELU(), new nn.Linear(8, 5),
+  ),
 };
 
 let want: Map<string, torch.Tensor>;
@@ -39,6 +46,8 @@ beforeAll(() => {
   data['cnn.y'] = torch.keep(torch.randint(0, 5, [6]));
   data['seq1d.x'] = torch.keep(torch.randn([7, 4, 12]));
   data['seq1d.y'] = torch.keep(torch.randint(0, 5, [7]));
+  data['decoder.x'] = torch.keep(torch.randn([4, 3, 8, 8]));
+  data['decoder.y'] = torch.keep(torch.randint(0, 5, [4]));
   want = referenceTensors('nn_ref.py', data);
 }, 120_000);
 
@@ -180,6 +189,18 @@ describe('torch.nn layers: errors and bookkeeping', () => {
     expect(() => heads.set('a.b', new nn.Identity())).toThrow(/without '\.'/);
     expect(() => heads.get('box')).toThrow("ModuleDict has no module 'box' (it has 'cls', 'reg')");
     net.dispose();
+  });
+  test('Bilinear and ConvTranspose1d start from PyTorch\'s very weights', () => {
+    torch.manualSeed(SEED);
+    const bl = new nn.Bilinear(3, 4, 2), ct = new nn.ConvTranspose1d(4, 6, 3, { groups: 2 });
+    for (const [k, t] of bl.stateDict()) expect([k, t.equal(want.get(`bilinear.${k}`)!)]).toEqual([k, true]);
+    for (const [k, t] of ct.stateDict()) expect([k, t.equal(want.get(`convt1d.${k}`)!)]).toEqual([k, true]);
+    torch.tidy(() => {
+      expect(bl.forward(torch.randn([5, 3]), torch.randn([5, 4])).shape).toEqual([5, 2]);
+      expect(ct.forward(torch.randn([2, 4, 7])).shape).toEqual([2, 6, 9]);
+    });
+    bl.dispose();
+    ct.dispose();
   });
   test('Sequential frees its intermediate results and keeps memory flat over steps', () => {
     torch.manualSeed(SEED);

@@ -247,6 +247,25 @@ export const cases: Case[] = [
   { name: 'histogram', inputs: () => [r(20), pos(20)], constants: [0, 1],
     ts: (x, w) => [x.histogram(5), x.histogram(4, { range: [-1, 1], density: true }), torch.histogram(x, 3, { weight: w })],
     py: 'lambda x, w: [tuple(torch.histogram(x, 5)), tuple(torch.histogram(x, 4, range=(-1.0, 1.0), density=True)), tuple(torch.histogram(x, 3, weight=w))]' },
+  { name: 'losses_more', inputs: () => [r(6), r(6), torch.tensor([1, -1, 1, 1, -1, -1], { dtype: 'float64' }), r(4, 5), r(4, 5), r(4, 5), pos(4, 5), long([0, 3, 4, 1]), pos(5), prob(4, 5).gt(0.5).to({ dtype: 'float64' })], constants: [2, 7, 8, 9],
+    ts: (a, b, y, x, p, n, rate, cls, w, multi) => [F.marginRankingLoss(a, b, y, { margin: 0.2 }), F.cosineEmbeddingLoss(x, p, y.index('0:4'), { margin: 0.1 }), F.hingeEmbeddingLoss(a, y, { margin: 0.5, reduction: 'sum' }),
+      F.softMarginLoss(a, y, { reduction: 'none' }), F.tripletMarginLoss(x, p, n, { margin: 0.5, swap: true }), F.tripletMarginLoss(x, p, n, { p: 1, reduction: 'none' }),
+      F.poissonNllLoss(x, rate), F.poissonNllLoss(rate, rate.mul(2), { logInput: false, full: true }), F.multiMarginLoss(x, cls), F.multiMarginLoss(x, cls, { p: 2, margin: 0.5, weight: w, reduction: 'sum' }),
+      F.multilabelSoftMarginLoss(x, multi), F.multilabelSoftMarginLoss(x, multi, { weight: w, reduction: 'none' }), F.gaussianNllLoss(x, p, rate), F.gaussianNllLoss(x, p, rate.index(':', 0), { full: true, reduction: 'sum' })],
+    py: 'lambda a, b, y, x, p, n, rate, cls, w, multi: [F.margin_ranking_loss(a, b, y, margin=0.2), F.cosine_embedding_loss(x, p, y[0:4], margin=0.1), F.hinge_embedding_loss(a, y, margin=0.5, reduction="sum"), '
+      + 'F.soft_margin_loss(a, y, reduction="none"), F.triplet_margin_loss(x, p, n, margin=0.5, swap=True), F.triplet_margin_loss(x, p, n, p=1, reduction="none"), '
+      + 'F.poisson_nll_loss(x, rate), F.poisson_nll_loss(rate, rate * 2, log_input=False, full=True), F.multi_margin_loss(x, cls), F.multi_margin_loss(x, cls, p=2, margin=0.5, weight=w, reduction="sum"), '
+      + 'F.multilabel_soft_margin_loss(x, multi), F.multilabel_soft_margin_loss(x, multi, weight=w, reduction="none"), F.gaussian_nll_loss(x, p, rate), F.gaussian_nll_loss(x, p, rate[:, 0], full=True, reduction="sum")]' },
+  { name: 'ctc', inputs: () => [r(6, 2, 4), long([[1, 2, 2], [3, 1, 0]]), long([6, 5]), long([3, 2])], constants: [1, 2, 3],
+    ts: (x, t, il, tl) => { const lp = F.logSoftmax(x, 2); return [F.ctcLoss(lp, t, il, tl), F.ctcLoss(lp, t, il, tl, { reduction: 'none' }), F.ctcLoss(lp, t, [6, 4], [3, 2], { reduction: 'sum', blank: 0 })]; },
+    py: 'lambda x, t, il, tl: [F.ctc_loss(x.log_softmax(2), t, il, tl), F.ctc_loss(x.log_softmax(2), t, il, tl, reduction="none"), F.ctc_loss(x.log_softmax(2), t, [6, 4], [3, 2], reduction="sum", blank=0)]' },
+  { name: 'layers_more', inputs: () => [r(2, 8, 3, 3), r(2, 3, 4, 4), r(5, 3), r(5, 4), r(2, 3, 4), pos(3), r(3)],
+    ts: (x, img, u, v, bw, rm, w) => [F.pixelShuffle(x, 2), F.pixelUnshuffle(img, 2), F.hardshrink(u, 0.3), F.softshrink(u), F.tanhshrink(u), F.threshold(u, 0.1, -2), F.softmin(u, 1),
+      F.bilinear(u, v, bw), F.bilinear(u.index(':', '0:3'), v, bw.index(':', ':', ':'), w.index('0:2')), F.instanceNorm(img), F.instanceNorm(img, { weight: w, bias: w.mul(2) }),
+      F.instanceNorm(img, { runningMean: rm.detach().clone(), runningVar: rm.detach().clone(), useInputStats: false })],
+    py: 'lambda x, img, u, v, bw, rm, w: [F.pixel_shuffle(x, 2), F.pixel_unshuffle(img, 2), F.hardshrink(u, 0.3), F.softshrink(u), F.tanhshrink(u), F.threshold(u, 0.1, -2), F.softmin(u, 1), '
+      + 'F.bilinear(u, v, bw), F.bilinear(u[:, 0:3], v, bw[:, :, :], w[0:2]), F.instance_norm(img), F.instance_norm(img, weight=w, bias=w * 2), '
+      + 'F.instance_norm(img, running_mean=rm.detach().clone(), running_var=rm.detach().clone(), use_input_stats=False)]' },
 ];
 
 // ---------- comparing ----------

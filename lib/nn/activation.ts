@@ -2,6 +2,8 @@
 import { Tensor } from '../tensor/tensor';
 import { Module } from './module';
 import * as F from './functional';
+import { full } from '../tensor/creation';
+import type { FactoryOptions } from './layers';
 
 export class ReLU extends Module {
   forward(x: Tensor): Tensor { return x.relu(); }
@@ -47,4 +49,64 @@ export class LogSoftmax extends Module {
   constructor(readonly dim: number) { super(); }
   forward(x: Tensor): Tensor { return F.logSoftmax(x, this.dim); }
   protected override extraRepr(): string { return `dim=${this.dim}`; }
+}
+export class Hardtanh extends Module {
+  constructor(readonly minVal = -1, readonly maxVal = 1) { super(); }
+  forward(x: Tensor): Tensor { return F.hardtanh(x, this.minVal, this.maxVal); }
+  protected override extraRepr(): string { return `minVal=${this.minVal}, maxVal=${this.maxVal}`; }
+}
+export class ReLU6 extends Module {
+  forward(x: Tensor): Tensor { return F.relu6(x); }
+}
+export class SELU extends Module {
+  forward(x: Tensor): Tensor { return F.selu(x); }
+}
+export class CELU extends Module {
+  constructor(readonly alpha = 1) { super(); }
+  forward(x: Tensor): Tensor { return F.celu(x, this.alpha); }
+}
+export class Hardswish extends Module {
+  forward(x: Tensor): Tensor { return F.hardswish(x); }
+}
+export class Hardsigmoid extends Module {
+  forward(x: Tensor): Tensor { return F.hardsigmoid(x); }
+}
+export class Softsign extends Module {
+  forward(x: Tensor): Tensor { return F.softsign(x); }
+}
+export class LogSigmoid extends Module {
+  forward(x: Tensor): Tensor { return F.logSigmoid(x); }
+}
+export class GLU extends Module {
+  constructor(readonly dim = -1) { super(); }
+  forward(x: Tensor): Tensor { return F.glu(x, this.dim); }
+}
+export class Hardshrink extends Module {
+  constructor(readonly lambd = 0.5) { super(); }
+  forward(x: Tensor): Tensor { return F.hardshrink(x, this.lambd); }
+}
+export class Softshrink extends Module {
+  constructor(readonly lambd = 0.5) { super(); }
+  forward(x: Tensor): Tensor { return F.softshrink(x, this.lambd); }
+}
+export class Tanhshrink extends Module {
+  forward(x: Tensor): Tensor { return F.tanhshrink(x); }
+}
+export class Threshold extends Module {
+  constructor(readonly threshold: number, readonly value: number) { super(); }
+  forward(x: Tensor): Tensor { return F.threshold(x, this.threshold, this.value); }
+}
+export class Softmin extends Module {
+  constructor(readonly dim: number) { super(); }
+  forward(x: Tensor): Tensor { return F.softmin(x, this.dim); }
+}
+/** x where x >= 0, weight · x elsewhere; one learned slope, or one per channel (dim 1). */
+export class PReLU extends Module {
+  declare weight: Tensor;
+  constructor(numParameters = 1, init = 0.25, opts: FactoryOptions = {}) {
+    super();
+    this.registerParameter('weight', full([numParameters], init, opts));
+  }
+  forward(x: Tensor): Tensor { return F.prelu(x, this.weight); }
+  protected override extraRepr(): string { return `numParameters=${this.weight.numel()}`; }
 }

@@ -149,3 +149,20 @@ export class ParameterDict extends Module {
     throw new Error('ParameterDict has no forward(); use its parameters');
   }
 }
+
+/** Dim dim split into unflattenedSize (nn.Unflatten), the inverse of Flatten. */
+export class Unflatten extends Module {
+  constructor(readonly dim: number, readonly unflattenedSize: number[]) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    const s = x.shape, d = this.dim < 0 ? s.length + this.dim : this.dim;
+    if (this.unflattenedSize.reduce((a, b) => a * b, 1) !== s[d] && !this.unflattenedSize.includes(-1)) {
+      throw new Error(`Unflatten: dim ${this.dim} has size ${s[d]}, which [${this.unflattenedSize}] does not split`);
+    }
+    return x.reshape([...s.slice(0, d), ...this.unflattenedSize, ...s.slice(d + 1)]);
+  }
+  protected override extraRepr(): string {
+    return `dim=${this.dim}, unflattenedSize=[${this.unflattenedSize}]`;
+  }
+}

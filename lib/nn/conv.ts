@@ -131,3 +131,73 @@ export class AdaptiveAvgPool2d extends Module {
   forward(x: Tensor): Tensor { return F.adaptiveAvgPool2d(x, this.outputSize); }
   protected override extraRepr(): string { return `outputSize=${JSON.stringify(this.outputSize)}`; }
 }
+
+export interface ConvTransposeLayerOptions extends FactoryOptions {
+  stride?: Size;
+  padding?: Size;
+  /** extra size added to one side of the output (to pick among the sizes a strided conv maps from) */
+  outputPadding?: Size;
+  dilation?: Size;
+  groups?: number;
+  bias?: boolean;
+}
+
+/** nn.ConvTranspose1d / 2d: weight (in, out / groups, ...kernel), PyTorch's initialisation. */
+abstract class ConvTransposeNd extends Module {
+  declare weight: Tensor;
+  declare bias: Tensor | null;
+  readonly kernelSize: number[];
+  readonly stride: number[];
+  readonly padding: number[];
+  readonly outputPadding: number[];
+  readonly dilation: number[];
+  readonly groups: number;
+
+  constructor(private readonly nd: number, readonly inChannels: number, readonly outChannels: number, kernelSize: Size, opts: ConvTransposeLayerOptions = {}) {
+    super();
+    this.groups = opts.groups ?? 1;
+    if (inChannels % this.groups || outChannels % this.groups) {
+      throw new Error(`ConvTranspose${nd}d: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${this.groups})`);
+    }
+    [this.kernelSize, this.stride, this.padding, this.outputPadding, this.dilation] =
+      [kernelSize, opts.stride ?? 1, opts.padding ?? 0, opts.outputPadding ?? 0, opts.dilation ?? 1].map((v) => tuple(v, nd));
+    this.registerParameter('weight', empty([inChannels, outChannels / this.groups, ...this.kernelSize], opts));
+    this.registerParameter('bias', opts.bias === false ? null : empty([outChannels], opts));
+    // As _ConvNd.reset_parameters: the fan-in of this weight layout is (out / groups) · kernel.
+    noGrad(() => {
+      kaimingUniform_(this.weight, Math.sqrt(5));
+      const fanIn = (outChannels / this.groups) * this.kernelSize.reduce((a, b) => a * b, 1);
+      const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
+      this.bias?.uniform_(-bound, bound);
+    });
+  }
+  forward(x: Tensor): Tensor {
+    const conv = this.nd === 1 ? F.convTranspose1d : F.convTranspose2d;
+    return conv(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, groups: this.groups, dilation: this.dilation });
+  }
+  protected override extraRepr(): string {
+    return `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize}], stride=[${this.stride}]`;
+  }
+}
+export class ConvTranspose1d extends ConvTransposeNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: Size, opts: ConvTransposeLayerOptions = {}) {
+    super(1, inChannels, outChannels, kernelSize, opts);
+  }
+}
+export class ConvTranspose2d extends ConvTransposeNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: Size, opts: ConvTransposeLayerOptions = {}) {
+    super(2, inChannels, outChannels, kernelSize, opts);
+  }
+}
+
+/** (N, C·r², H, W) -> (N, C, H·r, W·r) (sub-pixel upsampling). */
+export class PixelShuffle extends Module {
+  constructor(readonly upscaleFactor: number) { super(); }
+  forward(x: Tensor): Tensor { return F.pixelShuffle(x, this.upscaleFactor); }
+  protected override extraRepr(): string { return `upscaleFactor=${this.upscaleFactor}`; }
+}
+export class PixelUnshuffle extends Module {
+  constructor(readonly downscaleFactor: number) { super(); }
+  forward(x: Tensor): Tensor { return F.pixelUnshuffle(x, this.downscaleFactor); }
+  protected override extraRepr(): string { return `downscaleFactor=${this.downscaleFactor}`; }
+}

@@ -1,7 +1,9 @@
 // torch.nn.functional: tensor first, PyTorch's argument names in camelCase.
 import { native } from '../tensor/native';
 import { Tensor, _wrap as wrap, _id as id } from '../tensor/tensor';
-import { ones } from '../tensor/creation';
+import { ones, tensor } from '../tensor/creation';
+import { tidy } from '../tensor/scope';
+import { noGrad } from '../tensor/runtime';
 
 const optId = (t?: Tensor | null) => (t ? id(t) : -1);
 
@@ -204,6 +206,96 @@ export const adaptiveAvgPool1d = (x: Tensor, outputSize: Size) => wrap(native.ad
 export const adaptiveAvgPool2d = (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 2, 'adaptiveAvgPool2d outputSize'), 2));
 export const adaptiveAvgPool3d = (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 3, 'adaptiveAvgPool3d outputSize'), 3));
 
+// ---------- pixel shuffling, shrinkage, channel dropout, bilinear ----------
+/** (N, C·r², H, W) -> (N, C, H·r, W·r) */
+export const pixelShuffle = (x: Tensor, upscaleFactor: number) => wrap(native.pixelShuffle(id(x), upscaleFactor));
+/** (N, C, H·r, W·r) -> (N, C·r², H, W) */
+export const pixelUnshuffle = (x: Tensor, downscaleFactor: number) => wrap(native.pixelUnshuffle(id(x), downscaleFactor));
+export const hardshrink = (x: Tensor, lambd = 0.5) => wrap(native.hardshrink(id(x), lambd));
+export const softshrink = (x: Tensor, lambd = 0.5) => wrap(native.softshrink(id(x), lambd));
+export const tanhshrink = (x: Tensor) => x.sub(x.tanh());
+/** value where x <= threshold, x elsewhere */
+export const threshold = (x: Tensor, thresholdValue: number, value: number) => wrap(native.threshold(id(x), thresholdValue, value));
+export const softmin = (x: Tensor, dim: number) => softmax(x.neg(), dim);
+/** Whole channels zeroed with probability p (and the rest scaled by 1/(1-p)): inputs (N, C, H, W) or (C, H, W). */
+export function dropout2d(x: Tensor, p = 0.5, training = true): Tensor {
+  if (p < 0 || p > 1) throw new Error(`dropout2d: p must be in [0, 1], got ${p}`);
+  if (x.ndim !== 3 && x.ndim !== 4) throw new Error(`dropout2d: expected a 3-D or 4-D input, got [${x.shape}]`);
+  return wrap(native.featureDropout(id(x), p, training));
+}
+/** dropout2d's 1-D form: (N, C, L) or (C, L). */
+export function dropout1d(x: Tensor, p = 0.5, training = true): Tensor {
+  if (p < 0 || p > 1) throw new Error(`dropout1d: p must be in [0, 1], got ${p}`);
+  if (x.ndim !== 2 && x.ndim !== 3) throw new Error(`dropout1d: expected a 2-D or 3-D input, got [${x.shape}]`);
+  const batched = x.ndim === 3;
+  const y = wrap(native.featureDropout(id(batched ? x : x.unsqueeze(0)), p, training));
+  return batched ? y : y.squeeze(0);
+}
+/** Dropout keeping the self-normalizing mean and variance of SELU networks. */
+export function alphaDropout(x: Tensor, p = 0.5, training = false): Tensor {
+  if (p < 0 || p > 1) throw new Error(`alphaDropout: p must be in [0, 1], got ${p}`);
+  return wrap(native.alphaDropout(id(x), p, training));
+}
+/** x1ᵀ W x2 + b for weight (out, in1, in2). */
+export const bilinear = (x1: Tensor, x2: Tensor, weight: Tensor, bias?: Tensor | null) => wrap(native.bilinear(id(x1), id(x2), id(weight), optId(bias)));
+
+// ---------- more losses (libtorch's) ----------
+export const marginRankingLoss = (x1: Tensor, x2: Tensor, target: Tensor, opts: { margin?: number; reduction?: Reduction } = {}) =>
+  wrap(native.marginRankingLoss(id(x1), id(x2), id(target), opts.margin ?? 0, reductionCode(opts.reduction, 'marginRankingLoss')));
+export const cosineEmbeddingLoss = (x1: Tensor, x2: Tensor, target: Tensor, opts: { margin?: number; reduction?: Reduction } = {}) =>
+  wrap(native.cosineEmbeddingLoss(id(x1), id(x2), id(target), opts.margin ?? 0, reductionCode(opts.reduction, 'cosineEmbeddingLoss')));
+export const hingeEmbeddingLoss = (input: Tensor, target: Tensor, opts: { margin?: number; reduction?: Reduction } = {}) =>
+  wrap(native.hingeEmbeddingLoss(id(input), id(target), opts.margin ?? 1, reductionCode(opts.reduction, 'hingeEmbeddingLoss')));
+export const softMarginLoss = (input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}) =>
+  wrap(native.softMarginLoss(id(input), id(target), reductionCode(opts.reduction, 'softMarginLoss')));
+export const tripletMarginLoss = (anchor: Tensor, positive: Tensor, negative: Tensor, opts: { margin?: number; p?: number; eps?: number; swap?: boolean; reduction?: Reduction } = {}) =>
+  wrap(native.tripletMarginLoss(id(anchor), id(positive), id(negative), opts.margin ?? 1, opts.p ?? 2, opts.eps ?? 1e-6, opts.swap ?? false, reductionCode(opts.reduction, 'tripletMarginLoss')));
+export const poissonNllLoss = (input: Tensor, target: Tensor, opts: { logInput?: boolean; full?: boolean; eps?: number; reduction?: Reduction } = {}) =>
+  wrap(native.poissonNllLoss(id(input), id(target), opts.logInput ?? true, opts.full ?? false, opts.eps ?? 1e-8, reductionCode(opts.reduction, 'poissonNllLoss')));
+export const multiMarginLoss = (input: Tensor, target: Tensor, opts: { p?: 1 | 2; margin?: number; weight?: Tensor | null; reduction?: Reduction } = {}) =>
+  wrap(native.multiMarginLoss(id(input), id(target), opts.p ?? 1, opts.margin ?? 1, optId(opts.weight), reductionCode(opts.reduction, 'multiMarginLoss')));
+/** -(y log σ(x) + (1 - y) log σ(-x)), averaged over classes, then reduced (F.multilabel_soft_margin_loss). */
+export function multilabelSoftMarginLoss(input: Tensor, target: Tensor, opts: { weight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
+  let loss = target.mul(logSigmoid(input)).add(target.neg().add(1).mul(logSigmoid(input.neg()))).neg();
+  if (opts.weight) loss = loss.mul(opts.weight);
+  const perSample = loss.sum(input.ndim - 1).div(input.shape[input.ndim - 1]);
+  const r = opts.reduction ?? 'mean';
+  return r === 'none' ? perSample : r === 'sum' ? perSample.sum() : perSample.mean();
+}
+/** Gaussian negative log-likelihood of target under N(input, var) (F.gaussian_nll_loss; var clamped to eps). */
+export function gaussianNllLoss(input: Tensor, target: Tensor, variance: Tensor, opts: { full?: boolean; eps?: number; reduction?: Reduction } = {}): Tensor {
+  let variance1 = variance;
+  const si = input.shape, sv = variance.shape;
+  if (si.join() !== sv.join()) {
+    // one variance per sample (the last dim dropped, or 1): broadcast over it, as PyTorch
+    if (sv.join() === si.slice(0, -1).join()) variance1 = variance.unsqueeze(-1);
+    else if (!(sv.slice(0, -1).join() === si.slice(0, -1).join() && sv[sv.length - 1] === 1)) throw new Error('gaussianNllLoss: var is of incorrect size');
+  }
+  if (tidy(() => variance1.lt(0).any().item() as boolean)) throw new Error('gaussianNllLoss: var has negative entry/entries');
+  const v = noGradClamp(variance1, opts.eps ?? 1e-6);
+  let loss = v.log().add(input.sub(target).pow(2).div(v)).mul(0.5);
+  if (opts.full) loss = loss.add(0.5 * Math.log(2 * Math.PI));
+  const r = opts.reduction ?? 'mean';
+  return r === 'none' ? loss : r === 'sum' ? loss.sum() : loss.mean();
+}
+// PyTorch clamps the variance without letting the clamp's gradient through: var.clone() then
+// clamp_ under no_grad, so where it clamps the gradient is as for the unclamped value.
+function noGradClamp(v: Tensor, eps: number): Tensor {
+  const c = v.clone();
+  noGrad(() => c.clamp_(eps));
+  return c;
+}
+/**
+ * Connectionist temporal classification loss: logProbs (T, N, C) (log_softmax over C), targets
+ * (N, S) padded or concatenated 1-D, and each sample's input and target lengths.
+ */
+export function ctcLoss(logProbs: Tensor, targets: Tensor, inputLengths: Tensor | number[], targetLengths: Tensor | number[], opts: { blank?: number; reduction?: Reduction; zeroInfinity?: boolean } = {}): Tensor {
+  return tidy(() => {
+    const lengths = (l: Tensor | number[]) => (l instanceof Tensor ? l.to({ dtype: 'int64' }) : tensor(l, { dtype: 'int64' }));
+    return wrap(native.ctcLoss(id(logProbs), id(targets), id(lengths(inputLengths)), id(lengths(targetLengths)), opts.blank ?? 0, reductionCode(opts.reduction, 'ctcLoss'), opts.zeroInfinity ?? false));
+  });
+}
+
 // ---------- resampling ----------
 export type InterpolateMode = 'nearest' | 'nearest-exact' | 'linear' | 'bilinear' | 'bicubic' | 'trilinear' | 'area';
 export interface InterpolateOptions {
@@ -270,6 +362,18 @@ export function batchNorm(
 ): Tensor {
   return wrap(native.batchNorm(id(x), optId(runningMean), optId(runningVar), optId(opts.weight), optId(opts.bias),
     opts.training ?? false, opts.momentum ?? 0.1, opts.eps ?? 1e-5));
+}
+/**
+ * Instance normalization over each sample's channel (N, C, ...): its own statistics (useInputStats,
+ * and then the running ones updated in place when given), or the running ones (eval with tracking).
+ */
+export function instanceNorm(
+  x: Tensor,
+  opts: { runningMean?: Tensor | null; runningVar?: Tensor | null; weight?: Tensor | null; bias?: Tensor | null; useInputStats?: boolean; momentum?: number; eps?: number } = {},
+): Tensor {
+  if (x.ndim < 3) throw new Error(`instanceNorm: input must be (N, C, ...) with at least one spatial dim, got [${x.shape}]`);
+  return wrap(native.instanceNorm(id(x), optId(opts.weight), optId(opts.bias), optId(opts.runningMean), optId(opts.runningVar),
+    opts.useInputStats ?? true, opts.momentum ?? 0.1, opts.eps ?? 1e-5));
 }
 export const groupNorm = (x: Tensor, numGroups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5) =>
   wrap(native.groupNorm(id(x), numGroups, optId(weight), optId(bias), eps));

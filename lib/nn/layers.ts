@@ -123,6 +123,47 @@ export class Embedding extends Module {
   }
 }
 
+/** Whole channels dropped (nn.Dropout2d: (N, C, H, W); nn.Dropout1d: (N, C, L)). */
+export class Dropout2d extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+    if (p < 0 || p > 1) throw new Error(`Dropout2d: p must be in [0, 1], got ${p}`);
+  }
+  forward(x: Tensor): Tensor { return F.dropout2d(x, this.p, this.training && this.p > 0); }
+  protected override extraRepr(): string { return `p=${this.p}`; }
+}
+export class Dropout1d extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+    if (p < 0 || p > 1) throw new Error(`Dropout1d: p must be in [0, 1], got ${p}`);
+  }
+  forward(x: Tensor): Tensor { return F.dropout1d(x, this.p, this.training && this.p > 0); }
+  protected override extraRepr(): string { return `p=${this.p}`; }
+}
+/** Dropout for SELU networks (nn.AlphaDropout). */
+export class AlphaDropout extends Module {
+  constructor(readonly p = 0.5) { super(); }
+  forward(x: Tensor): Tensor { return F.alphaDropout(x, this.p, this.training); }
+  protected override extraRepr(): string { return `p=${this.p}`; }
+}
+/** y = x1ᵀ A x2 + b with A (out, in1, in2) (nn.Bilinear; uniform(±1/√in1) initialisation). */
+export class Bilinear extends Module {
+  declare weight: Tensor;
+  declare bias: Tensor | null;
+  constructor(readonly in1Features: number, readonly in2Features: number, readonly outFeatures: number, opts: FactoryOptions & { bias?: boolean } = {}) {
+    super();
+    this.registerParameter('weight', empty([outFeatures, in1Features, in2Features], opts));
+    this.registerParameter('bias', opts.bias === false ? null : empty([outFeatures], opts));
+    const bound = 1 / Math.sqrt(in1Features);
+    noGrad(() => {
+      this.weight.uniform_(-bound, bound);
+      this.bias?.uniform_(-bound, bound);
+    });
+  }
+  forward(x1: Tensor, x2: Tensor): Tensor { return F.bilinear(x1, x2, this.weight, this.bias); }
+  protected override extraRepr(): string { return `in1Features=${this.in1Features}, in2Features=${this.in2Features}, outFeatures=${this.outFeatures}`; }
+}
+
 export class Dropout extends Module {
   constructor(readonly p = 0.5) {
     super();

@@ -104,3 +104,61 @@ export class GroupNorm extends Module {
     return `${this.numGroups}, ${this.numChannels}, eps=${this.eps}`;
   }
 }
+
+/**
+ * nn.InstanceNorm1d / 2d: each sample's channel normalized by its own statistics; affine and
+ * running statistics off by default, as PyTorch's. Unbatched inputs ((C, L) / (C, H, W)) too.
+ */
+abstract class InstanceNormNd extends Module {
+  declare weight: Tensor | null;
+  declare bias: Tensor | null;
+  declare running_mean: Tensor | null;
+  declare running_var: Tensor | null;
+  declare num_batches_tracked: Tensor | null;
+  readonly eps: number;
+  readonly momentum: number;
+  readonly trackRunningStats: boolean;
+  constructor(private readonly spatialDims: number, readonly numFeatures: number, opts: BatchNormOptions = {}) {
+    super();
+    this.eps = opts.eps ?? 1e-5;
+    this.momentum = opts.momentum ?? 0.1;
+    const affine = opts.affine ?? false;
+    this.trackRunningStats = opts.trackRunningStats ?? false;
+    this.registerParameter('weight', affine ? ones([numFeatures], opts) : null);
+    this.registerParameter('bias', affine ? zeros([numFeatures], opts) : null);
+    this.registerBuffer('running_mean', this.trackRunningStats ? zeros([numFeatures], opts) : null);
+    this.registerBuffer('running_var', this.trackRunningStats ? ones([numFeatures], opts) : null);
+    this.registerBuffer('num_batches_tracked', this.trackRunningStats ? tensor(0, { dtype: 'int64', device: opts.device }) : null);
+  }
+  forward(x: Tensor): Tensor {
+    const batched = x.ndim === this.spatialDims + 2;
+    if (!batched && x.ndim !== this.spatialDims + 1) {
+      throw new Error(`${this.constructor.name}: expected ${this.spatialDims + 1}-D (unbatched) or ${this.spatialDims + 2}-D input, got [${x.shape}]`);
+    }
+    const channels = x.shape[batched ? 1 : 0];
+    if (channels !== this.numFeatures) throw new Error(`${this.constructor.name}(${this.numFeatures}): the input has ${channels} channels`);
+    const input = batched ? x : x.unsqueeze(0);
+    const y = F.instanceNorm(input, {
+      runningMean: this.running_mean, runningVar: this.running_var, weight: this.weight, bias: this.bias,
+      useInputStats: this.training || !this.trackRunningStats, momentum: this.momentum, eps: this.eps,
+    });
+    if (batched) return y;
+    input.dispose();
+    const out = y.squeeze(0);
+    y.dispose();
+    return out;
+  }
+  protected override extraRepr(): string {
+    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.weight !== null}, trackRunningStats=${this.trackRunningStats}`;
+  }
+}
+export class InstanceNorm1d extends InstanceNormNd {
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
+    super(1, numFeatures, opts);
+  }
+}
+export class InstanceNorm2d extends InstanceNormNd {
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
+    super(2, numFeatures, opts);
+  }
+}

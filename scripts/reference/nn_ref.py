@@ -1,4 +1,4 @@
-"""Reference for test/nn.modules.test.ts: two small networks made of torch.nn layers, in PyTorch.
+"""Reference for test/nn.modules.test.ts: three small networks made of torch.nn layers, in PyTorch.
 
 Usage: nn_ref.py INPUTS.safetensors OUT.safetensors
 
@@ -38,6 +38,15 @@ def seq1d():
     )
 
 
+def decoder():
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.InstanceNorm2d(8, affine=True, track_running_stats=True), nn.PReLU(8), nn.Dropout2d(0.25),
+        nn.ConvTranspose2d(8, 6, 3, stride=2, padding=1, output_padding=1), nn.Hardswish(), nn.PixelUnshuffle(2),
+        nn.Conv2d(24, 4, 1), nn.PixelShuffle(2), nn.ReLU6(), nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Unflatten(1, (4, 4)),
+        nn.Flatten(), nn.Linear(16, 8), nn.SELU(), nn.Linear(8, 5),
+    )
+
+
 def run(name, make, x, y, out):
     torch.manual_seed(SEED)
     net = make()
@@ -67,6 +76,12 @@ def main(inputs_path, out_path):
     out = {}
     run("cnn", cnn, t["cnn.x"], t["cnn.y"], out)
     run("seq1d", seq1d, t["seq1d.x"], t["seq1d.y"], out)
+    run("decoder", decoder, t["decoder.x"], t["decoder.y"], out)
+    torch.manual_seed(SEED)  # layers outside a Sequential: their initial weights
+    for k, v in nn.Bilinear(3, 4, 2).state_dict().items():
+        out[f"bilinear.{k}"] = v
+    for k, v in nn.ConvTranspose1d(4, 6, 3, groups=2).state_dict().items():
+        out[f"convt1d.{k}"] = v
     st.save(out_path, out)
 
 
