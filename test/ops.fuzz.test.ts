@@ -73,6 +73,14 @@ const ops: Record<string, (x: T) => unknown> = {
     (a: T) => a.gcd(t()), (a: T) => a.bitwiseXor(t()), (a: T) => a.aminmax({ dim: i() }), (a: T) => a.stdMean(i()), (a: T) => a.renorm(2, i(), 1),
     (a: T) => torch.combinations(a, i()), (a: T) => torch.blockDiag(a, t()), (a: T) => torch.trapezoid(a, { dim: i() }), (a: T) => a.maskedScatter(t(), t()),
   ])(x),
+  nnMore: (x) => pick([
+    (a: T) => F.pixelShuffle(a, i()), (a: T) => F.pixelUnshuffle(a, i()), (a: T) => F.instanceNorm(a, { weight: pick([null, t()]), runningMean: pick([null, t()]), runningVar: pick([null, t()]), useInputStats: rnd() > 0.3 }),
+    (a: T) => F.ctcLoss(a, t(), t(), t(), { blank: i(), reduction: pick(['none', 'mean', 'sum'] as const) }), (a: T) => F.ctcLoss(a, t(), [i(), i()], [i()]),
+    (a: T) => F.tripletMarginLoss(a, t(), t()), (a: T) => F.bilinear(a, t(), t(), pick([null, t()])), (a: T) => F.multiMarginLoss(a, t(), { p: pick([1, 2] as const) }),
+    (a: T) => F.gaussianNllLoss(a, t(), t()), (a: T) => F.cosineEmbeddingLoss(a, t(), t()), (a: T) => F.dropout2d(a, rnd()), (a: T) => F.dropout1d(a, rnd() * 2 - 0.5),
+    (a: T) => { const m = new torch.nn.ConvTranspose2d(2, 2, 2); try { return m.forward(a); } finally { m.dispose(); } },
+    (a: T) => { const m = new torch.nn.InstanceNorm1d(3, { trackRunningStats: true }); try { return m.forward(a); } finally { m.dispose(); } },
+  ])(x),
   distribution: (x) => {
     const D = torch.distributions;
     const d = pick([() => new D.Normal(x, t()), () => new D.Categorical({ logits: x }), () => new D.Bernoulli({ probs: x }), () => new D.Gamma(x, t()),
