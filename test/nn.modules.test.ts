@@ -27,6 +27,11 @@ const nets: Record<string, () => torch.nn.Sequential> = {
     new nn.Conv2d(24, 4, 1), new nn.PixelShuffle(2), new nn.ReLU6(), new nn.AdaptiveAvgPool2d(4), new nn.Flatten(), new nn.Unflatten(1, [4, 4]),
     new nn.Flatten(), new nn.Linear(16, 8), new nn.SELU(), new nn.Linear(8, 5),
   ),
+  vol3d: () => new nn.Sequential(
+    new nn.Conv3d(2, 4, 3, { padding: 1 }), new nn.BatchNorm3d(4), new nn.ReLU(), new nn.MaxPool3d(2),
+    new nn.Conv3d(4, 4, [1, 3, 3], { padding: [0, 1, 1], paddingMode: 'replicate' }), new nn.AvgPool3d([1, 2, 2]),
+    new nn.AdaptiveAvgPool3d(1), new nn.Flatten(), new nn.Linear(4, 5),
+  ),
 };
 
 let want: Map<string, torch.Tensor>;
@@ -48,6 +53,8 @@ beforeAll(() => {
   data['seq1d.y'] = torch.keep(torch.randint(0, 5, [7]));
   data['decoder.x'] = torch.keep(torch.randn([4, 3, 8, 8]));
   data['decoder.y'] = torch.keep(torch.randint(0, 5, [4]));
+  data['vol3d.x'] = torch.keep(torch.randn([3, 2, 4, 6, 6]));
+  data['vol3d.y'] = torch.keep(torch.randint(0, 5, [3]));
   want = referenceTensors('nn_ref.py', data);
 }, 120_000);
 

@@ -1,4 +1,4 @@
-// Convolution and pooling layers over (N, C, L) and (N, C, H, W), as torch.nn's.
+// Convolution and pooling layers over (N, C, L), (N, C, H, W) and (N, C, D, H, W), as torch.nn's.
 import { Tensor } from '../tensor/tensor';
 import { empty } from '../tensor/creation';
 import { noGrad } from '../tensor/runtime';
@@ -57,7 +57,7 @@ abstract class ConvNd extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const conv = this.nd === 1 ? F.conv1d : F.conv2d;
+    const conv = this.nd === 1 ? F.conv1d : this.nd === 2 ? F.conv2d : F.conv3d;
     const opts = { stride: this.stride, dilation: this.dilation, groups: this.groups };
     if (this.paddingMode === 'zeros') return conv(x, this.weight, this.bias, { ...opts, padding: this.padding });
     // Other modes pad first (last dim first, as F.pad wants), then convolve without padding.
@@ -83,6 +83,12 @@ export class Conv2d extends ConvNd {
     super(2, inChannels, outChannels, kernelSize, opts);
   }
 }
+/** Over (N, C, D, H, W). */
+export class Conv3d extends ConvNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: Size, opts: ConvLayerOptions = {}) {
+    super(3, inChannels, outChannels, kernelSize, opts);
+  }
+}
 
 const poolRepr = (k: Size, o: F.PoolOptions) =>
   `kernelSize=${JSON.stringify(k)}, stride=${JSON.stringify(o.stride ?? k)}` + (o.padding ? `, padding=${JSON.stringify(o.padding)}` : '') + (o.ceilMode ? ', ceilMode=true' : '');
@@ -106,6 +112,21 @@ export class AvgPool2d extends Module {
   constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { countIncludePad?: boolean } = {}) { super(); }
   forward(x: Tensor): Tensor { return F.avgPool2d(x, this.kernelSize, this.opts); }
   protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
+}
+export class MaxPool3d extends Module {
+  constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { dilation?: Size } = {}) { super(); }
+  forward(x: Tensor): Tensor { return F.maxPool3d(x, this.kernelSize, this.opts); }
+  protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
+}
+export class AvgPool3d extends Module {
+  constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { countIncludePad?: boolean } = {}) { super(); }
+  forward(x: Tensor): Tensor { return F.avgPool3d(x, this.kernelSize, this.opts); }
+  protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
+}
+export class AdaptiveAvgPool3d extends Module {
+  constructor(readonly outputSize: Size) { super(); }
+  forward(x: Tensor): Tensor { return F.adaptiveAvgPool3d(x, this.outputSize); }
+  protected override extraRepr(): string { return `outputSize=${JSON.stringify(this.outputSize)}`; }
 }
 export class AdaptiveAvgPool1d extends Module {
   constructor(readonly outputSize: Size) { super(); }

@@ -202,6 +202,8 @@ export const maxPool1d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { dil
 export const maxPool2d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { dilation?: Size } = {}) => maxPool(2, x, kernelSize, opts);
 export const avgPool1d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { countIncludePad?: boolean } = {}) => avgPool(1, x, kernelSize, opts);
 export const avgPool2d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { countIncludePad?: boolean } = {}) => avgPool(2, x, kernelSize, opts);
+export const maxPool3d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { dilation?: Size } = {}) => maxPool(3, x, kernelSize, opts);
+export const avgPool3d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { countIncludePad?: boolean } = {}) => avgPool(3, x, kernelSize, opts);
 export const adaptiveAvgPool1d = (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 1, 'adaptiveAvgPool1d outputSize'), 1));
 export const adaptiveAvgPool2d = (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 2, 'adaptiveAvgPool2d outputSize'), 2));
 export const adaptiveAvgPool3d = (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 3, 'adaptiveAvgPool3d outputSize'), 3));

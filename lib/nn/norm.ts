@@ -69,6 +69,12 @@ export class BatchNorm2d extends BatchNormNd {
     super([4], numFeatures, opts);
   }
 }
+/** Over (N, C, D, H, W). */
+export class BatchNorm3d extends BatchNormNd {
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
+    super([5], numFeatures, opts);
+  }
+}
 
 /** RMS normalization over the last dims with a learned scale (nn.RMSNorm; eps null: the dtype's epsilon). */
 export class RMSNorm extends Module {

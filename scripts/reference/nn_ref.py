@@ -1,4 +1,4 @@
-"""Reference for test/nn.modules.test.ts: three small networks made of torch.nn layers, in PyTorch.
+"""Reference for test/nn.modules.test.ts: four small networks made of torch.nn layers, in PyTorch.
 
 Usage: nn_ref.py INPUTS.safetensors OUT.safetensors
 
@@ -47,6 +47,14 @@ def decoder():
     )
 
 
+def vol3d():
+    return nn.Sequential(
+        nn.Conv3d(2, 4, 3, padding=1), nn.BatchNorm3d(4), nn.ReLU(), nn.MaxPool3d(2),
+        nn.Conv3d(4, 4, (1, 3, 3), padding=(0, 1, 1), padding_mode="replicate"), nn.AvgPool3d((1, 2, 2)),
+        nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(4, 5),
+    )
+
+
 def run(name, make, x, y, out):
     torch.manual_seed(SEED)
     net = make()
@@ -77,6 +85,7 @@ def main(inputs_path, out_path):
     run("cnn", cnn, t["cnn.x"], t["cnn.y"], out)
     run("seq1d", seq1d, t["seq1d.x"], t["seq1d.y"], out)
     run("decoder", decoder, t["decoder.x"], t["decoder.y"], out)
+    run("vol3d", vol3d, t["vol3d.x"], t["vol3d.y"], out)
     torch.manual_seed(SEED)  # layers outside a Sequential: their initial weights
     for k, v in nn.Bilinear(3, 4, 2).state_dict().items():
         out[f"bilinear.{k}"] = v
