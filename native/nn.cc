@@ -297,6 +297,26 @@ Napi::Value rnnPacked(const Napi::CallbackInfo& info) {
   else throw std::runtime_error("tstorch: unknown recurrent mode " + mode);
   return retList(info, {std::get<0>(r), std::get<1>(r)});
 }
+// rnnCell(mode, x (N, in), hx handles ([h] or [h, c]), wIh, wHh, bIh|-1, bHh|-1): one step of
+// nn.RNNCell / LSTMCell / GRUCell -> [h'] or [h', c']
+Napi::Value rnnCell(const Napi::CallbackInfo& info) {
+  std::string mode = argString(info, 0);
+  const at::Tensor& x = argTensor(info, 1);
+  std::vector<at::Tensor> hx = argTensors(info, 2);
+  const at::Tensor &wIh = argTensor(info, 3), &wHh = argTensor(info, 4);
+  auto bIh = optT(info, 5), bHh = optT(info, 6);
+  if (mode == "lstm") {
+    auto r = at::lstm_cell(x, hx, wIh, wHh, bIh, bHh);
+    return retPair(info, std::get<0>(r), std::get<1>(r));
+  }
+  if (hx.size() != 1) throw std::runtime_error("tstorch: " + mode + " cell takes one hidden state");
+  at::Tensor h;
+  if (mode == "gru") h = at::gru_cell(x, hx[0], wIh, wHh, bIh, bHh);
+  else if (mode == "rnn_tanh") h = at::rnn_tanh_cell(x, hx[0], wIh, wHh, bIh, bHh);
+  else if (mode == "rnn_relu") h = at::rnn_relu_cell(x, hx[0], wIh, wHh, bIh, bHh);
+  else throw std::runtime_error("tstorch: unknown recurrent cell " + mode);
+  return retList(info, {h});
+}
 // packPaddedSequence(input, lengths (int64, CPU), batchFirst) -> [data, batchSizes]
 Napi::Value packPaddedSequence(const Napi::CallbackInfo& info) {
   auto r = at::_pack_padded_sequence(T0, argTensor(info, 1), argBool(info, 2));
@@ -477,7 +497,7 @@ void registerNN(Registrar& r) {
   R(binaryCrossEntropy); R(binaryCrossEntropyWithLogits); R(cosineSimilarity); R(pairwiseDistance);
   R(silu); R(mish); R(logSigmoid); R(selu); R(hardswish); R(hardsigmoid); R(softplus); R(elu); R(celu);
   R(leakyRelu); R(hardtanh); R(glu); R(prelu); R(pad); R(conv); R(convTranspose); R(maxPool); R(avgPool);
-  R(adaptiveAvgPool); R(upsample); R(batchNorm); R(groupNorm); R(rnn); R(rnnPacked); R(packPaddedSequence); R(padPackedSequence);
+  R(adaptiveAvgPool); R(upsample); R(batchNorm); R(groupNorm); R(rnn); R(rnnPacked); R(rnnCell); R(packPaddedSequence); R(padPackedSequence);
 #undef R
 }
 

@@ -26,10 +26,23 @@ const packedCases: Record<string, PackedCase> = {
   packed_rnn_unsorted_h0: { make: () => new nn.RNN(2, 3, { nonlinearity: 'relu', batchFirst: true }), x: [4, 3, 2], lengths: [1, 3, 2, 3], batchFirst: true, enforceSorted: false, h0: [1, 4, 3] },
 };
 
+// Cells stepped over time, as rnn_ref.py's CELLS.
+type Cell = torch.nn.LSTMCell | torch.nn.GRUCell | torch.nn.RNNCell;
+const cellCases: Record<string, { make: () => Cell; x: number[]; h0?: number[]; c0?: number[] }> = {
+  cell_lstm: { make: () => new nn.LSTMCell(3, 4), x: [4, 2, 3], h0: [2, 4], c0: [2, 4] },
+  cell_gru_nobias: { make: () => new nn.GRUCell(3, 5, { bias: false }), x: [3, 2, 3] },
+  cell_rnn_relu: { make: () => new nn.RNNCell(2, 3, { nonlinearity: 'relu' }), x: [5, 1, 2], h0: [1, 3] },
+};
+
 let want: Map<string, T>;
 const inputs = new Map<string, T>();
 beforeAll(() => {
   torch.manualSeed(1);
+  for (const [name, c] of Object.entries(cellCases)) {
+    inputs.set(`${name}.x`, torch.keep(torch.randn(c.x, { dtype: 'float64' })));
+    if (c.h0) inputs.set(`${name}.h0`, torch.keep(torch.randn(c.h0, { dtype: 'float64' })));
+    if (c.c0) inputs.set(`${name}.c0`, torch.keep(torch.randn(c.c0, { dtype: 'float64' })));
+  }
   for (const [name, c] of Object.entries(packedCases)) {
     inputs.set(`${name}.x`, torch.keep(torch.randn(c.x, { dtype: 'float64' })));
     inputs.set(`${name}.lengths`, torch.keep(torch.tensor(c.lengths, { dtype: 'int64' })));
@@ -121,6 +134,42 @@ describe.each(Object.keys(packedCases))('%s: a PackedSequence through the layer 
       if (h0) close(h0.grad!, want.get(`${name}.gh0`)!, `${name} h0 gradient`);
       for (const [k, p] of m.namedParameters()) close(p.grad!, want.get(`${name}.grad.${k}`)!, `${name} gradient of ${k}`);
     });
+    m.dispose();
+  });
+});
+
+describe.each(Object.keys(cellCases))('%s: a cell stepped over time as PyTorch\'s', (name) => {
+  test('same seed, same weights; every step\'s state and the gradients within 1e-10', () => {
+    const c = cellCases[name];
+    torch.setDefaultDtype('float64');
+    torch.manualSeed(SEED);
+    const m = c.make();
+    torch.setDefaultDtype('float32');
+    for (const [k, t] of m.stateDict()) expect([k, t.equal(want.get(`${name}.init.${k}`)!)]).toEqual([k, true]);
+    torch.tidy(() => {
+      const x = inputs.get(`${name}.x`)!.clone().requiresGrad_();
+      const h0 = inputs.get(`${name}.h0`)?.clone().requiresGrad_() ?? null;
+      const c0 = inputs.get(`${name}.c0`)?.clone().requiresGrad_() ?? null;
+      let h = h0, cs = c0;
+      const hs: T[] = [];
+      for (let step = 0; step < c.x[0]; step++) {
+        if (m instanceof nn.LSTMCell) [h, cs] = m.forward(x.select(0, step), h && cs ? [h, cs] : null);
+        else h = (m as torch.nn.GRUCell).forward(x.select(0, step), h);
+        hs.push(h!);
+      }
+      const outs = [torch.stack(hs), ...(cs ? [cs] : [])];
+      let loss = torch.zeros([], { dtype: 'float64' });
+      outs.forEach((o, j) => {
+        close(o, want.get(`${name}.out${j}`)!, `${name} output ${j}`);
+        loss = loss.add(o.mul(want.get(`${name}.w${j}`)!).sum());
+      });
+      loss.backward();
+      close(x.grad!, want.get(`${name}.gx`)!, `${name} input gradient`);
+      if (h0) close(h0.grad!, want.get(`${name}.gh0`)!, `${name} h0 gradient`);
+      if (c0) close(c0.grad!, want.get(`${name}.gc0`)!, `${name} c0 gradient`);
+      for (const [k, p] of m.namedParameters()) close(p.grad!, want.get(`${name}.grad.${k}`)!, `${name} gradient of ${k}`);
+    });
+    expect(() => torch.tidy(() => m.forward(torch.randn([2, 7], { dtype: 'float64' })))).toThrow(/input's last dim is 7/);
     m.dispose();
   });
 });

@@ -15,7 +15,7 @@ export { BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d, InstanceNorm2d, 
 export type { BatchNormOptions } from './norm';
 export { MultiheadAttention, TransformerEncoderLayer, TransformerEncoder, TransformerDecoderLayer, TransformerDecoder, Transformer } from './transformer';
 export type { MultiheadAttentionOptions, TransformerEncoderLayerOptions, AttentionMasks, DecoderMasks, TransformerOptions } from './transformer';
-export { RNN, LSTM, GRU } from './rnn';
+export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell } from './rnn';
 export type { RNNOptions } from './rnn';
 export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss, MarginRankingLoss, CosineEmbeddingLoss, HingeEmbeddingLoss, SoftMarginLoss, TripletMarginLoss, PoissonNLLLoss, GaussianNLLLoss, MultiMarginLoss, MultiLabelSoftMarginLoss, CTCLoss, CosineSimilarity, PairwiseDistance } from './loss';
 export type { FactoryOptions } from './layers';

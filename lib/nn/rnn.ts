@@ -154,3 +154,75 @@ export class GRU extends RNNBase {
     return [out, h];
   }
 }
+
+// ---------- cells: one time step (nn.RNNCell, nn.LSTMCell, nn.GRUCell) ----------
+abstract class CellBase extends Module {
+  declare weight_ih: Tensor;
+  declare weight_hh: Tensor;
+  declare bias_ih: Tensor | null;
+  declare bias_hh: Tensor | null;
+  constructor(private readonly mode: 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu', readonly inputSize: number, readonly hiddenSize: number, opts: FactoryOptions & { bias?: boolean }) {
+    super();
+    const gates = mode === 'lstm' ? 4 : mode === 'gru' ? 3 : 1;
+    this.registerParameter('weight_ih', empty([gates * hiddenSize, inputSize], opts));
+    this.registerParameter('weight_hh', empty([gates * hiddenSize, hiddenSize], opts));
+    this.registerParameter('bias_ih', opts.bias === false ? null : empty([gates * hiddenSize], opts));
+    this.registerParameter('bias_hh', opts.bias === false ? null : empty([gates * hiddenSize], opts));
+    const stdv = hiddenSize > 0 ? 1 / Math.sqrt(hiddenSize) : 0;
+    for (const p of this.parameters()) uniform_(p, -stdv, stdv);
+  }
+  /** One step from x (N, inputSize) or unbatched (inputSize); states zeros when absent. */
+  protected step(x: Tensor, hx: Tensor[] | null): Tensor[] {
+    const name = this.constructor.name;
+    const batched = x.ndim === 2;
+    if (!batched && x.ndim !== 1) throw new Error(`${name}: input must be (N, ${this.inputSize}) or (${this.inputSize}), got [${x.shape}]`);
+    if (x.shape[x.ndim - 1] !== this.inputSize) throw new Error(`${name}: input's last dim is ${x.shape[x.ndim - 1]}, inputSize is ${this.inputSize}`);
+    return tidy(() => {
+      const input = batched ? x : x.unsqueeze(0);
+      const shape = [input.shape[0], this.hiddenSize];
+      const states = hx
+        ? hx.map((h) => {
+          const s = batched ? h : h.unsqueeze(0);
+          if (s.shape.join() !== shape.join()) throw new Error(`${name}: hidden state must be [${batched ? shape : [this.hiddenSize]}], got [${h.shape}]`);
+          return s;
+        })
+        : new Array(this.mode === 'lstm' ? 2 : 1).fill(0).map(() => zeros(shape, { dtype: x.dtype, device: x.device }));
+      const outs = (native.rnnCell(this.mode, id(input), states.map(id), id(this.weight_ih), id(this.weight_hh),
+        this.bias_ih ? id(this.bias_ih) : -1, this.bias_hh ? id(this.bias_hh) : -1) as number[]).map(wrap);
+      return batched ? outs : outs.map((h) => h.squeeze(0));
+    });
+  }
+  protected override extraRepr(): string {
+    return `${this.inputSize}, ${this.hiddenSize}` + (this.bias_ih ? '' : ', bias=false');
+  }
+}
+/** h' = tanh (or relu) of x W_ihᵀ + b_ih + h W_hhᵀ + b_hh. */
+export class RNNCell extends CellBase {
+  constructor(inputSize: number, hiddenSize: number, opts: FactoryOptions & { bias?: boolean; nonlinearity?: 'tanh' | 'relu' } = {}) {
+    const nl = opts.nonlinearity ?? 'tanh';
+    if (nl !== 'tanh' && nl !== 'relu') throw new Error(`RNNCell: nonlinearity must be 'tanh' or 'relu', got '${nl}'`);
+    super(nl === 'tanh' ? 'rnn_tanh' : 'rnn_relu', inputSize, hiddenSize, opts);
+  }
+  forward(x: Tensor, h: Tensor | null = null): Tensor {
+    return this.step(x, h ? [h] : null)[0];
+  }
+}
+/** One LSTM step: returns [h', c']. */
+export class LSTMCell extends CellBase {
+  constructor(inputSize: number, hiddenSize: number, opts: FactoryOptions & { bias?: boolean } = {}) {
+    super('lstm', inputSize, hiddenSize, opts);
+  }
+  forward(x: Tensor, hx: [Tensor, Tensor] | null = null): [Tensor, Tensor] {
+    const [h, c] = this.step(x, hx);
+    return [h, c];
+  }
+}
+/** One GRU step. */
+export class GRUCell extends CellBase {
+  constructor(inputSize: number, hiddenSize: number, opts: FactoryOptions & { bias?: boolean } = {}) {
+    super('gru', inputSize, hiddenSize, opts);
+  }
+  forward(x: Tensor, h: Tensor | null = null): Tensor {
+    return this.step(x, h ? [h] : null)[0];
+  }
+}

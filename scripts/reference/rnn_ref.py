@@ -37,6 +37,43 @@ PACKED = {
 }
 
 
+# Cells (one step each), run over `<case>.x` (T, N, in) step by step from `<case>.h0` (and
+# `<case>.c0`) or zeros: outputs `<case>.out0` (the stacked h), then the last states.
+CELLS = {
+    "cell_lstm": lambda: nn.LSTMCell(3, 4),
+    "cell_gru_nobias": lambda: nn.GRUCell(3, 5, bias=False),
+    "cell_rnn_relu": lambda: nn.RNNCell(2, 3, nonlinearity="relu"),
+}
+
+
+def run_cells(t, out):
+    for name, make in CELLS.items():
+        torch.manual_seed(SEED)
+        m = make()
+        for k, v in m.state_dict().items():
+            out[f"{name}.init.{k}"] = v.clone()
+        x = t[f"{name}.x"].clone().requires_grad_(True)
+        h = t[f"{name}.h0"].clone().requires_grad_(True) if f"{name}.h0" in t else None
+        c = t[f"{name}.c0"].clone().requires_grad_(True) if f"{name}.c0" in t else None
+        h0, c0 = h, c
+        hs = []
+        for step in range(x.shape[0]):
+            if isinstance(m, nn.LSTMCell):
+                h, c = m(x[step], (h, c) if h is not None else None)
+            else:
+                h = m(x[step], h)
+            hs.append(h)
+        outs = [torch.stack(hs)] + ([c] if c is not None else [])
+        weighted_loss(name, outs, out).backward()
+        out[f"{name}.gx"] = x.grad
+        if h0 is not None:
+            out[f"{name}.gh0"] = h0.grad
+        if c0 is not None:
+            out[f"{name}.gc0"] = c0.grad
+        for pname, p in m.named_parameters():
+            out[f"{name}.grad.{pname}"] = p.grad
+
+
 def run_packed(t, out):
     pack, pad = nn.utils.rnn.pack_padded_sequence, nn.utils.rnn.pad_packed_sequence
     for name, (make, batch_first, enforce_sorted) in PACKED.items():
@@ -86,6 +123,7 @@ def main(inputs_path, out_path):
         for pname, p in m.named_parameters():
             out[f"{name}.grad.{pname}"] = p.grad
     run_packed(t, out)
+    run_cells(t, out)
     st.save(out_path, out)
 
 
