@@ -18,6 +18,10 @@ const encode = (v: ScriptValue): unknown => (v instanceof Tensor ? { t: id(v) } 
 
 export class ScriptModule extends Module {
   private handle: number;
+  /** @internal Module.deepCopy's refusal: the scripted module lives in libtorch, one per load */
+  get deepCopyRefused(): string {
+    return 'a ScriptModule cannot be deep-copied: load it again with torch.jit.load';
+  }
   /** the TorchScript methods this module has (forward among them) */
   readonly methods: string[];
 

@@ -285,6 +285,15 @@ export abstract class Module {
     return t;
   }
 
+  /**
+   * A deep copy (Python's copy.deepcopy(model)): the same class, every parameter and buffer
+   * cloned (ties kept, requiresGrad as it was), children copied, other fields shared (settings,
+   * functions). Hooks are not copied. For EMA teachers, RL target networks, AveragedModel.
+   */
+  deepCopy(): this {
+    return deepCopyOf(this, new Map()) as this;
+  }
+
   /** Frees every parameter and buffer. The module is unusable afterwards. */
   dispose(): void {
     for (const [, m] of this.namedModules()) {
@@ -336,4 +345,54 @@ export class ModuleList<M extends Module = Module> extends Module {
   forward(..._args: unknown[]): unknown {
     throw new Error('ModuleList has no forward(); iterate over it');
   }
+}
+
+// deepCopy's walk: modules and tensors (and the arrays, plain objects and Maps holding them)
+// copied once each, so what was shared (tied weights, a ModuleList's items and its named
+// children) stays shared in the copy.
+function deepCopyOf(v: unknown, memo: Map<unknown, unknown>): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (memo.has(v)) return memo.get(v);
+  if (v instanceof Tensor) {
+    const t = keep(noGrad(() => v.detach().clone()));
+    if (v.requiresGrad) t.requiresGrad_(true);
+    memo.set(v, t);
+    return t;
+  }
+  if (v instanceof Module) {
+    if (typeof (v as unknown as { deepCopyRefused?: string }).deepCopyRefused === 'string') throw new Error((v as unknown as { deepCopyRefused: string }).deepCopyRefused);
+    const copy = Object.create(Object.getPrototypeOf(v)) as Record<string, unknown>;
+    memo.set(v, copy);
+    for (const [k, x] of Object.entries(v)) {
+      if (k === '_hooks') copy[k] = null; // (and the hook runner in front of forward is left out below)
+      else if (k === 'forward' && (v as unknown as { _hooks: unknown })._hooks) continue;
+      else copy[k] = deepCopyOf(x, memo);
+    }
+    return copy;
+  }
+  if (Array.isArray(v)) {
+    const out: unknown[] = [];
+    memo.set(v, out);
+    for (const x of v) out.push(deepCopyOf(x, memo));
+    return out;
+  }
+  if (v instanceof Map) {
+    const out = new Map();
+    memo.set(v, out);
+    for (const [k, x] of v) out.set(k, deepCopyOf(x, memo));
+    return out;
+  }
+  if (v instanceof Set) {
+    const out = new Set();
+    memo.set(v, out);
+    for (const x of v) out.add(deepCopyOf(x, memo));
+    return out;
+  }
+  if (Object.getPrototypeOf(v) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    memo.set(v, out);
+    for (const [k, x] of Object.entries(v)) out[k] = deepCopyOf(x, memo);
+    return out;
+  }
+  return v; // other objects (a tokenizer, a config class): shared, as they hold no tensors of the module's
 }

@@ -14,3 +14,4 @@ export type { AdamWOptions, ParamGroup, ParamsOrGroups } from './adamw';
 export { LRScheduler, lrFactor, linearScheduleWithWarmup, cosineScheduleWithWarmup, SCHEDULE_KINDS } from './schedule';
 export type { ScheduleKind } from './schedule';
 export * as lrScheduler from './lr_scheduler';
+export * as swaUtils from './swa_utils';
