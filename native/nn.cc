@@ -297,6 +297,13 @@ Napi::Value rnnPacked(const Napi::CallbackInfo& info) {
   else throw std::runtime_error("tstorch: unknown recurrent mode " + mode);
   return retList(info, {std::get<0>(r), std::get<1>(r)});
 }
+// gridSample(input, grid, mode (0 bilinear, 1 nearest, 2 bicubic), padding (0 zeros, 1 border, 2 reflection), alignCorners)
+OP2(gridSample, at::grid_sampler(a, b, argInt64(info, 2), argInt64(info, 3), argBool(info, 4)))
+// affineGrid(theta (N, 2, 3) or (N, 3, 4), size [N, C, H, W(, D)], alignCorners)
+OP1(affineGrid, at::affine_grid_generator(a, argInts(info, 1), argBool(info, 2)))
+// unfold / fold (F.unfold / F.fold: im2col / col2im): kernel, dilation, padding, stride (and fold's output size first)
+OP1(im2col, at::im2col(a, argInts(info, 1), argInts(info, 2), argInts(info, 3), argInts(info, 4)))
+OP1(col2im, at::col2im(a, argInts(info, 1), argInts(info, 2), argInts(info, 3), argInts(info, 4), argInts(info, 5)))
 // rnnCell(mode, x (N, in), hx handles ([h] or [h, c]), wIh, wHh, bIh|-1, bHh|-1): one step of
 // nn.RNNCell / LSTMCell / GRUCell -> [h'] or [h', c']
 Napi::Value rnnCell(const Napi::CallbackInfo& info) {
@@ -497,7 +504,7 @@ void registerNN(Registrar& r) {
   R(binaryCrossEntropy); R(binaryCrossEntropyWithLogits); R(cosineSimilarity); R(pairwiseDistance);
   R(silu); R(mish); R(logSigmoid); R(selu); R(hardswish); R(hardsigmoid); R(softplus); R(elu); R(celu);
   R(leakyRelu); R(hardtanh); R(glu); R(prelu); R(pad); R(conv); R(convTranspose); R(maxPool); R(avgPool);
-  R(adaptiveAvgPool); R(upsample); R(batchNorm); R(groupNorm); R(rnn); R(rnnPacked); R(rnnCell); R(packPaddedSequence); R(padPackedSequence);
+  R(adaptiveAvgPool); R(upsample); R(batchNorm); R(groupNorm); R(rnn); R(rnnPacked); R(rnnCell); R(gridSample); R(affineGrid); R(im2col); R(col2im); R(packPaddedSequence); R(padPackedSequence);
 #undef R
 }
 

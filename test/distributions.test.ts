@@ -221,3 +221,30 @@ test('a policy-gradient step with a Categorical: sample, log_prob, entropy bonus
   state.dispose();
   policy.dispose();
 });
+
+test('F.gumbelSoftmax draws PyTorch\'s samples after the same seed (soft and hard), with its straight-through gradients', () => {
+  const logits = [[0.5, -1, 2, 0.1], [1.5, 0.2, -0.3, 0.0]];
+  const r = require('child_process').spawnSync('/usr/bin/python3', ['-c', `
+import json, sys, torch
+import torch.nn.functional as F
+x = torch.tensor(json.loads(sys.argv[1]), dtype=torch.float64, requires_grad=True)
+torch.manual_seed(0)
+soft = F.gumbel_softmax(x, tau=0.5)
+hard = F.gumbel_softmax(x, hard=True)
+w = torch.arange(8, dtype=torch.float64).reshape(2, 4)
+((soft + hard) * w).sum().backward()
+print(json.dumps([soft.tolist(), hard.tolist(), x.grad.tolist()]))`, JSON.stringify(logits)], { encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  const [soft, hard, grad] = JSON.parse(r.stdout) as number[][][];
+  torch.tidy(() => {
+    const x = torch.tensor(logits, { dtype: 'float64' }).requiresGrad_();
+    torch.manualSeed(0);
+    const s = torch.nn.functional.gumbelSoftmax(x, { tau: 0.5 });
+    const h = torch.nn.functional.gumbelSoftmax(x, { hard: true });
+    s.add(h).mul(torch.arange(8).reshape([2, 4]).to({ dtype: 'float64' })).sum().backward();
+    const near = (a: number[][], b: number[][]) => a.every((row, i) => row.every((v, j) => Math.abs(v - b[i][j]) < 1e-12));
+    expect(near(s.tolist() as number[][], soft)).toBe(true);
+    expect(h.tolist()).toEqual(hard);
+    expect(near(x.grad!.tolist() as number[][], grad)).toBe(true);
+  });
+});

@@ -266,6 +266,13 @@ export const cases: Case[] = [
     py: 'lambda x, img, u, v, bw, rm, w: [F.pixel_shuffle(x, 2), F.pixel_unshuffle(img, 2), F.hardshrink(u, 0.3), F.softshrink(u), F.tanhshrink(u), F.threshold(u, 0.1, -2), F.softmin(u, 1), '
       + 'F.bilinear(u, v, bw), F.bilinear(u[:, 0:3], v, bw[:, :, :], w[0:2]), F.instance_norm(img), F.instance_norm(img, weight=w, bias=w * 2), '
       + 'F.instance_norm(img, running_mean=rm.detach().clone(), running_var=rm.detach().clone(), use_input_stats=False)]' },
+  { name: 'sampling_grids', inputs: () => [r(2, 3, 5, 6), unit(2, 4, 5, 2), r(2, 2, 3), r(1, 2, 6, 6), r(1, 8, 9)],
+    ts: (img, grid, theta, x, cols) => [F.gridSample(img, grid), F.gridSample(img, grid, { mode: 'nearest', paddingMode: 'border', alignCorners: true }), F.gridSample(img, grid.mul(1.5), { mode: 'bicubic', paddingMode: 'reflection' }),
+      F.affineGrid(theta, [2, 3, 4, 5]), F.affineGrid(theta, [2, 1, 3, 3], true), F.unfold(x, 3), F.unfold(x, [2, 3], { stride: 2, padding: 1, dilation: [1, 2] }),
+      F.fold(F.unfold(x, 3), [6, 6], 3), new nn.Fold([7, 8], 2, { stride: [2, 3] }).forward(cols)],
+    py: 'lambda img, grid, theta, x, cols: [F.grid_sample(img, grid, align_corners=False), F.grid_sample(img, grid, mode="nearest", padding_mode="border", align_corners=True), F.grid_sample(img, grid * 1.5, mode="bicubic", padding_mode="reflection", align_corners=False), '
+      + 'F.affine_grid(theta, [2, 3, 4, 5], align_corners=False), F.affine_grid(theta, [2, 1, 3, 3], align_corners=True), F.unfold(x, 3), F.unfold(x, (2, 3), stride=2, padding=1, dilation=(1, 2)), '
+      + 'F.fold(F.unfold(x, 3), (6, 6), 3), nn.Fold((7, 8), 2, stride=(2, 3))(cols)]' },
 ];
 
 // ---------- comparing ----------

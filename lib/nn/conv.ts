@@ -222,3 +222,14 @@ export class PixelUnshuffle extends Module {
   forward(x: Tensor): Tensor { return F.pixelUnshuffle(x, this.downscaleFactor); }
   protected override extraRepr(): string { return `downscaleFactor=${this.downscaleFactor}`; }
 }
+
+/** Sliding blocks as columns (nn.Unfold, F.unfold). */
+export class Unfold extends Module {
+  constructor(readonly kernelSize: Size, readonly opts: { dilation?: Size; padding?: Size; stride?: Size } = {}) { super(); }
+  forward(x: Tensor): Tensor { return F.unfold(x, this.kernelSize, this.opts); }
+}
+/** Columns summed back into an image (nn.Fold, F.fold). */
+export class Fold extends Module {
+  constructor(readonly outputSize: Size, readonly kernelSize: Size, readonly opts: { dilation?: Size; padding?: Size; stride?: Size } = {}) { super(); }
+  forward(x: Tensor): Tensor { return F.fold(x, this.outputSize, this.kernelSize, this.opts); }
+}

@@ -1,7 +1,7 @@
 // torch.nn.functional: tensor first, PyTorch's argument names in camelCase.
 import { native } from '../tensor/native';
 import { Tensor, _wrap as wrap, _id as id } from '../tensor/tensor';
-import { ones, tensor } from '../tensor/creation';
+import { ones, tensor, emptyLike, zerosLike } from '../tensor/creation';
 import { tidy } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
 
@@ -240,6 +240,38 @@ export function alphaDropout(x: Tensor, p = 0.5, training = false): Tensor {
 }
 /** x1ᵀ W x2 + b for weight (out, in1, in2). */
 export const bilinear = (x1: Tensor, x2: Tensor, weight: Tensor, bias?: Tensor | null) => wrap(native.bilinear(id(x1), id(x2), id(weight), optId(bias)));
+
+/** Samples input (N, C, H, W) at grid (N, H', W', 2) locations in [-1, 1] (spatial transformers). */
+export function gridSample(input: Tensor, grid: Tensor, opts: { mode?: 'bilinear' | 'nearest' | 'bicubic'; paddingMode?: 'zeros' | 'border' | 'reflection'; alignCorners?: boolean } = {}): Tensor {
+  const modes = ['bilinear', 'nearest', 'bicubic'], paddings = ['zeros', 'border', 'reflection'];
+  const mode = modes.indexOf(opts.mode ?? 'bilinear'), padding = paddings.indexOf(opts.paddingMode ?? 'zeros');
+  if (mode < 0) throw new Error(`gridSample: mode must be 'bilinear', 'nearest' or 'bicubic', got '${opts.mode}'`);
+  if (padding < 0) throw new Error(`gridSample: paddingMode must be 'zeros', 'border' or 'reflection', got '${opts.paddingMode}'`);
+  return wrap(native.gridSample(id(input), id(grid), mode, padding, opts.alignCorners ?? false));
+}
+/** The sampling grid of affine transforms theta (N, 2, 3) for an output of size [N, C, H, W] (or (N, 3, 4) for 5-D). */
+export const affineGrid = (theta: Tensor, size: number[], alignCorners = false) => wrap(native.affineGrid(id(theta), size, alignCorners));
+/** Sliding blocks of (N, C, H, W) as columns (N, C·kh·kw, L) (F.unfold, im2col). */
+export function unfold(input: Tensor, kernelSize: Size, opts: { dilation?: Size; padding?: Size; stride?: Size } = {}): Tensor {
+  return wrap(native.im2col(id(input), sizes(kernelSize, 2, 'unfold kernelSize'), sizes(opts.dilation ?? 1, 2, 'unfold dilation'), sizes(opts.padding ?? 0, 2, 'unfold padding'), sizes(opts.stride ?? 1, 2, 'unfold stride')));
+}
+/** The inverse: columns (N, C·kh·kw, L) summed back into (N, C, H, W) of outputSize (F.fold, col2im). */
+export function fold(input: Tensor, outputSize: Size, kernelSize: Size, opts: { dilation?: Size; padding?: Size; stride?: Size } = {}): Tensor {
+  return wrap(native.col2im(id(input), sizes(outputSize, 2, 'fold outputSize'), sizes(kernelSize, 2, 'fold kernelSize'), sizes(opts.dilation ?? 1, 2, 'fold dilation'),
+    sizes(opts.padding ?? 0, 2, 'fold padding'), sizes(opts.stride ?? 1, 2, 'fold stride')));
+}
+/** Samples from the Gumbel-softmax distribution (F.gumbel_softmax); hard: one-hot forward, soft gradients. */
+export function gumbelSoftmax(logits: Tensor, opts: { tau?: number; hard?: boolean; dim?: number } = {}): Tensor {
+  const tau = opts.tau ?? 1, dim = opts.dim ?? -1;
+  return tidy(() => {
+    const gumbels = noGrad(() => emptyLike(logits).exponential_().log().neg());
+    const ySoft = softmax(logits.add(gumbels).div(tau), dim);
+    if (!opts.hard) return ySoft;
+    const index = ySoft.max(dim, true).indices;
+    const yHard = zerosLike(logits).scatter_(dim, index, 1);
+    return yHard.sub(ySoft.detach()).add(ySoft);
+  });
+}
 
 // ---------- more losses (libtorch's) ----------
 export const marginRankingLoss = (x1: Tensor, x2: Tensor, target: Tensor, opts: { margin?: number; reduction?: Reduction } = {}) =>

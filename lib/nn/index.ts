@@ -8,7 +8,7 @@ export { Linear, Conv1D, LayerNorm, Embedding, Dropout, Dropout1d, Dropout2d, Al
 export { Sequential, Identity, Flatten, Unflatten, ModuleDict, ParameterList, ParameterDict } from './containers';
 export type { TensorModule } from './containers';
 export { ReLU, GELU, SiLU, Mish, Tanh, Sigmoid, LeakyReLU, ELU, Softplus, Softmax, LogSoftmax, Hardtanh, ReLU6, SELU, CELU, Hardswish, Hardsigmoid, Softsign, LogSigmoid, GLU, Hardshrink, Softshrink, Tanhshrink, Threshold, Softmin, PReLU } from './activation';
-export { Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, MaxPool1d, MaxPool2d, MaxPool3d, AvgPool1d, AvgPool2d, AvgPool3d, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, Upsample, PixelShuffle, PixelUnshuffle } from './conv';
+export { Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, MaxPool1d, MaxPool2d, MaxPool3d, AvgPool1d, AvgPool2d, AvgPool3d, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, Upsample, PixelShuffle, PixelUnshuffle, Unfold, Fold } from './conv';
 export type { ConvTransposeLayerOptions } from './conv';
 export type { ConvLayerOptions } from './conv';
 export { BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d, InstanceNorm2d, GroupNorm, RMSNorm } from './norm';
