@@ -297,6 +297,9 @@ Napi::Value rnnPacked(const Napi::CallbackInfo& info) {
   else throw std::runtime_error("tstorch: unknown recurrent mode " + mode);
   return retList(info, {std::get<0>(r), std::get<1>(r)});
 }
+// weightNorm(v, g, dim) = v * g / ||v|| over all dims but dim (dim -1: the whole tensor); normExceptDim(v, pow, dim)
+OP2(weightNorm, at::_weight_norm(a, b, argInt64(info, 2)))
+OP1(normExceptDim, at::norm_except_dim(a, argInt64(info, 1), argInt64(info, 2)))
 // gridSample(input, grid, mode (0 bilinear, 1 nearest, 2 bicubic), padding (0 zeros, 1 border, 2 reflection), alignCorners)
 OP2(gridSample, at::grid_sampler(a, b, argInt64(info, 2), argInt64(info, 3), argBool(info, 4)))
 // affineGrid(theta (N, 2, 3) or (N, 3, 4), size [N, C, H, W(, D)], alignCorners)
@@ -504,7 +507,7 @@ void registerNN(Registrar& r) {
   R(binaryCrossEntropy); R(binaryCrossEntropyWithLogits); R(cosineSimilarity); R(pairwiseDistance);
   R(silu); R(mish); R(logSigmoid); R(selu); R(hardswish); R(hardsigmoid); R(softplus); R(elu); R(celu);
   R(leakyRelu); R(hardtanh); R(glu); R(prelu); R(pad); R(conv); R(convTranspose); R(maxPool); R(avgPool);
-  R(adaptiveAvgPool); R(upsample); R(batchNorm); R(groupNorm); R(rnn); R(rnnPacked); R(rnnCell); R(gridSample); R(affineGrid); R(im2col); R(col2im); R(packPaddedSequence); R(padPackedSequence);
+  R(adaptiveAvgPool); R(upsample); R(batchNorm); R(groupNorm); R(rnn); R(rnnPacked); R(rnnCell); R(gridSample); R(affineGrid); R(weightNorm); R(normExceptDim); R(im2col); R(col2im); R(packPaddedSequence); R(padPackedSequence);
 #undef R
 }
 

@@ -262,3 +262,58 @@ describe('torch.nn layers: errors and bookkeeping', () => {
     e.dispose();
   });
 });
+
+test('nn.utils.weightNorm / removeWeightNorm as PyTorch\'s: weight_g and weight_v, outputs and their gradients, removal', () => {
+  const r = require('child_process').spawnSync('/usr/bin/python3', ['-c', `
+import json, torch
+torch.set_default_dtype(torch.float64)
+torch.manual_seed(0)
+lin = torch.nn.utils.weight_norm(torch.nn.Linear(4, 3))
+conv = torch.nn.utils.weight_norm(torch.nn.Conv1d(2, 3, 2), dim=None)
+x, xc = torch.arange(8.0).reshape(2, 4) / 7, torch.arange(10.0).reshape(1, 2, 5) / 9
+for step in range(2):
+    (lin(x).pow(2).sum() + conv(xc).sum()).backward()
+    with torch.no_grad():
+        for p in list(lin.parameters()) + list(conv.parameters()):
+            p -= 0.1 * p.grad
+            p.grad = None
+out = {k: v.tolist() for k, v in list(lin.state_dict().items()) + [("conv." + k, v) for k, v in conv.state_dict().items()]}
+out["y"] = lin(x).tolist()
+torch.nn.utils.remove_weight_norm(lin)
+out["removed"] = sorted(lin.state_dict())
+out["weight"] = lin.weight.tolist()
+print(json.dumps(out))`], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  const want = JSON.parse(r.stdout);
+  torch.setDefaultDtype('float64');
+  torch.manualSeed(0);
+  const lin = nn.utils.weightNorm(new nn.Linear(4, 3));
+  const conv = nn.utils.weightNorm(new nn.Conv1d(2, 3, 2), 'weight', null);
+  torch.setDefaultDtype('float32');
+  const x = torch.arange(8).reshape([2, 4]).to({ dtype: 'float64' }).div(7), xc = torch.arange(10).reshape([1, 2, 5]).to({ dtype: 'float64' }).div(9);
+  for (let step = 0; step < 2; step++) {
+    torch.tidy(() => {
+      (lin.forward(x) as torch.Tensor).pow(2).sum().add((conv.forward(xc) as torch.Tensor).sum()).backward();
+      torch.noGrad(() => {
+        for (const p of [...lin.parameters(), ...conv.parameters()]) {
+          p.sub_(p.grad!.mul(0.1));
+          p.grad = null;
+        }
+      });
+    });
+  }
+  const near = (a: unknown, b: unknown): boolean => (Array.isArray(a) ? (a as unknown[]).every((v, i) => near(v, (b as unknown[])[i])) : Math.abs((a as number) - (b as number)) < 1e-12);
+  const got: Record<string, unknown> = {};
+  for (const [k, t] of lin.stateDict()) got[k] = t.tolist();
+  for (const [k, t] of conv.stateDict()) got[`conv.${k}`] = t.tolist();
+  expect(Object.keys(got).sort()).toEqual(Object.keys(want).filter((k) => !['y', 'removed', 'weight'].includes(k)).sort());
+  for (const k of Object.keys(got)) expect([k, near(got[k], want[k])]).toEqual([k, true]);
+  expect(near(torch.tidy(() => (lin.forward(x) as torch.Tensor).tolist()), want.y)).toBe(true);
+  nn.utils.removeWeightNorm(lin);
+  expect([...lin.stateDict().keys()].sort()).toEqual(want.removed);
+  expect(near(lin.weight.tolist(), want.weight)).toBe(true);
+  expect(lin.weight.requiresGrad).toBe(true);
+  expect(() => nn.utils.removeWeightNorm(lin)).toThrow("removeWeightNorm: weight_norm of 'weight' not found in Linear");
+  expect(() => nn.utils.weightNorm(lin, 'scale')).toThrow("weightNorm: Linear has no parameter 'scale'");
+  for (const m of [lin, conv]) m.dispose();
+});

@@ -34,6 +34,11 @@ export abstract class Module {
     this.setSlot(name, t);
     return t;
   }
+  /** Forgets a parameter's registration (its tensor is left to the caller). */
+  unregisterParameter(name: string): void {
+    this._paramNames = this._paramNames.filter((n) => n !== name);
+    this.setSlot(name, null);
+  }
   registerBuffer<T extends Tensor | null>(name: string, t: T, persistent = true): T {
     if (t) keep(t);
     if (!this._bufferNames.includes(name)) this._bufferNames.push(name);

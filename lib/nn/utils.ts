@@ -4,6 +4,8 @@ import { native } from '../tensor/native';
 import { tidy } from '../tensor/scope';
 import { cat } from '../tensor/ops';
 import { noGrad } from '../tensor/runtime';
+import { keep } from '../tensor/scope';
+import { Module } from './module';
 
 /**
  * Scales the gradients so their global 2-norm is at most maxNorm; returns the norm before
@@ -63,6 +65,55 @@ export function vectorToParameters(vec: Tensor, params: Tensor[]): void {
       offset += n;
     }
   }));
+}
+
+/**
+ * torch.nn.utils.weight_norm: module[name] becomes g · v / ||v|| (the norm over every dim but
+ * dim; null: over the whole tensor), recomputed before each forward, with parameters
+ * `${name}_g` and `${name}_v` in its place (PyTorch's names). Returns the module.
+ */
+export function weightNorm<M extends Module>(module: M, name = 'weight', dim: number | null = 0): M {
+  const slots = module as unknown as Record<string, Tensor | null>;
+  const w = slots[name];
+  if (!(w instanceof Tensor) || !module.namedParameters({ recurse: false }).some(([n]) => n === name)) {
+    throw new Error(`weightNorm: ${module.constructor.name} has no parameter '${name}'`);
+  }
+  if ((module as unknown as { _weightNorms?: Map<string, unknown> })._weightNorms?.has(name)) throw new Error(`weightNorm: '${name}' already has weight norm`);
+  const d = dim === null ? -1 : dim < 0 ? dim + w.ndim : dim;
+  const g = noGrad(() => wrap(native.normExceptDim(id(w), 2, d)));
+  const v = noGrad(() => w.detach().clone());
+  module.unregisterParameter(name);
+  module.registerParameter(`${name}_g`, g);
+  module.registerParameter(`${name}_v`, v);
+  const compute = () => {
+    const old = slots[name];
+    slots[name] = keep(wrap(native.weightNorm(id(slots[`${name}_v`]!), id(slots[`${name}_g`]!), d)));
+    old?.dispose();
+  };
+  compute();
+  w.dispose();
+  const handle = module.registerForwardPreHook(() => { compute(); });
+  const table = ((module as unknown as { _weightNorms?: Map<string, { remove(): void; dim: number }> })._weightNorms ??= new Map());
+  table.set(name, { remove: handle.remove, dim: d });
+  return module;
+}
+
+/** torch.nn.utils.remove_weight_norm: the current g · v / ||v|| becomes the plain parameter again. */
+export function removeWeightNorm<M extends Module>(module: M, name = 'weight'): M {
+  const table = (module as unknown as { _weightNorms?: Map<string, { remove(): void; dim: number }> })._weightNorms;
+  const entry = table?.get(name);
+  if (!entry) throw new Error(`removeWeightNorm: weight_norm of '${name}' not found in ${module.constructor.name}`);
+  entry.remove();
+  table!.delete(name);
+  const slots = module as unknown as Record<string, Tensor | null>;
+  const w = noGrad(() => wrap(native.weightNorm(id(slots[`${name}_v`]!), id(slots[`${name}_g`]!), entry.dim)));
+  slots[name]?.dispose();
+  for (const p of [`${name}_g`, `${name}_v`]) {
+    slots[p]?.dispose();
+    module.unregisterParameter(p);
+  }
+  module.registerParameter(name, w);
+  return module;
 }
 
 /** torch.nn.utils.rnn: PackedSequence, packPaddedSequence, padPackedSequence, packSequence, padSequence. */
