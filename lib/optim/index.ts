@@ -6,6 +6,8 @@ export { RMSprop, Adagrad, Adamax, NAdam, RAdam } from './adaptive';
 export type { RMSpropOptions, AdagradOptions, AdamaxOptions, NAdamOptions, RAdamOptions } from './adaptive';
 export { Optimizer } from './optimizer';
 export { GradScaler } from './grad_scaler';
+export { LBFGS } from './lbfgs';
+export type { LBFGSOptions } from './lbfgs';
 export type { GradScalerOptions } from './grad_scaler';
 export type { ParamState, OptimizerStateDict } from './optimizer';
 export type { SGDOptions } from './sgd';
