@@ -63,6 +63,20 @@ function close(a: T, b: T, what: string): void {
   if (!(e < 1e-10)) throw new Error(`${what}: off by ${e}`);
 }
 
+// The outputs against the reference's, then the weighted loss's gradients (rnn_ref.py's record_grads).
+function checkOutputsAndGradients(name: string, outs: T[], m: torch.nn.Module, x: T, h0: T | null, c0: T | null): void {
+  let loss = torch.zeros([], { dtype: 'float64' });
+  outs.forEach((o, j) => {
+    close(o, want.get(`${name}.out${j}`)!, `${name} output ${j}`);
+    loss = loss.add(o.mul(want.get(`${name}.w${j}`)!).sum());
+  });
+  loss.backward();
+  close(x.grad!, want.get(`${name}.gx`)!, `${name} input gradient`);
+  if (h0) close(h0.grad!, want.get(`${name}.gh0`)!, `${name} h0 gradient`);
+  if (c0) close(c0.grad!, want.get(`${name}.gc0`)!, `${name} c0 gradient`);
+  for (const [k, p] of m.namedParameters()) close(p.grad!, want.get(`${name}.grad.${k}`)!, `${name} gradient of ${k}`);
+}
+
 describe.each(Object.keys(cases))('%s as PyTorch\'s', (name) => {
   test('same seed, same weights; outputs, states and gradients within 1e-10', () => {
     const c = cases[name];
@@ -86,16 +100,7 @@ describe.each(Object.keys(cases))('%s as PyTorch\'s', (name) => {
         outs = [y, h];
       }
       expect(want.has(`${name}.out${outs.length}`)).toBe(false);
-      let loss = torch.zeros([], { dtype: 'float64' });
-      outs.forEach((o, j) => {
-        close(o, want.get(`${name}.out${j}`)!, `${name} output ${j}`);
-        loss = loss.add(o.mul(want.get(`${name}.w${j}`)!).sum());
-      });
-      loss.backward();
-      close(x.grad!, want.get(`${name}.gx`)!, `${name} input gradient`);
-      if (h0) close(h0.grad!, want.get(`${name}.gh0`)!, `${name} h0 gradient`);
-      if (c0) close(c0.grad!, want.get(`${name}.gc0`)!, `${name} c0 gradient`);
-      for (const [k, p] of m.namedParameters()) close(p.grad!, want.get(`${name}.grad.${k}`)!, `${name} gradient of ${k}`);
+      checkOutputsAndGradients(name, outs, m, x, h0, c0);
     });
     m.dispose();
   });
@@ -124,15 +129,7 @@ describe.each(Object.keys(packedCases))('%s: a PackedSequence through the layer 
       }
       const [padded, lengths] = U.padPackedSequence(y, { batchFirst: c.batchFirst, paddingValue: -1 });
       expect(lengths.equal(want.get(`${name}.lengths_out`)!)).toBe(true);
-      let loss = torch.zeros([], { dtype: 'float64' });
-      [padded, ...states].forEach((o, j) => {
-        close(o, want.get(`${name}.out${j}`)!, `${name} output ${j}`);
-        loss = loss.add(o.mul(want.get(`${name}.w${j}`)!).sum());
-      });
-      loss.backward();
-      close(x.grad!, want.get(`${name}.gx`)!, `${name} input gradient`);
-      if (h0) close(h0.grad!, want.get(`${name}.gh0`)!, `${name} h0 gradient`);
-      for (const [k, p] of m.namedParameters()) close(p.grad!, want.get(`${name}.grad.${k}`)!, `${name} gradient of ${k}`);
+      checkOutputsAndGradients(name, [padded, ...states], m, x, h0, null);
     });
     m.dispose();
   });
@@ -158,16 +155,7 @@ describe.each(Object.keys(cellCases))('%s: a cell stepped over time as PyTorch\'
         hs.push(h!);
       }
       const outs = [torch.stack(hs), ...(cs ? [cs] : [])];
-      let loss = torch.zeros([], { dtype: 'float64' });
-      outs.forEach((o, j) => {
-        close(o, want.get(`${name}.out${j}`)!, `${name} output ${j}`);
-        loss = loss.add(o.mul(want.get(`${name}.w${j}`)!).sum());
-      });
-      loss.backward();
-      close(x.grad!, want.get(`${name}.gx`)!, `${name} input gradient`);
-      if (h0) close(h0.grad!, want.get(`${name}.gh0`)!, `${name} h0 gradient`);
-      if (c0) close(c0.grad!, want.get(`${name}.gc0`)!, `${name} c0 gradient`);
-      for (const [k, p] of m.namedParameters()) close(p.grad!, want.get(`${name}.grad.${k}`)!, `${name} gradient of ${k}`);
+      checkOutputsAndGradients(name, outs, m, x, h0, c0);
     });
     expect(() => torch.tidy(() => m.forward(torch.randn([2, 7], { dtype: 'float64' })))).toThrow(/input's last dim is 7/);
     m.dispose();

@@ -19,25 +19,32 @@ export interface BatchNormOptions extends FactoryOptions {
  * ones updated (unbiased variance) with numBatchesTracked; eval: the running ones. State-dict
  * names as PyTorch's: weight, bias, running_mean, running_var, num_batches_tracked.
  */
-abstract class BatchNormNd extends Module {
+// PyTorch's _NormBase: the affine weight and bias and the running statistics, by their
+// state-dict names, each there or not as the layer's options say.
+abstract class NormBase extends Module {
   declare weight: Tensor | null;
   declare bias: Tensor | null;
   declare running_mean: Tensor | null;
   declare running_var: Tensor | null;
   declare num_batches_tracked: Tensor | null;
   readonly eps: number;
-  readonly momentum: number | null;
-
-  constructor(private readonly inputDims: number[], readonly numFeatures: number, opts: BatchNormOptions = {}) {
+  constructor(readonly numFeatures: number, affine: boolean, track: boolean, opts: BatchNormOptions) {
     super();
     this.eps = opts.eps ?? 1e-5;
-    this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
-    const affine = opts.affine ?? true, track = opts.trackRunningStats ?? true;
     this.registerParameter('weight', affine ? ones([numFeatures], opts) : null);
     this.registerParameter('bias', affine ? zeros([numFeatures], opts) : null);
     this.registerBuffer('running_mean', track ? zeros([numFeatures], opts) : null);
     this.registerBuffer('running_var', track ? ones([numFeatures], opts) : null);
     this.registerBuffer('num_batches_tracked', track ? tensor(0, { dtype: 'int64', device: opts.device }) : null);
+  }
+}
+
+abstract class BatchNormNd extends NormBase {
+  readonly momentum: number | null;
+
+  constructor(private readonly inputDims: number[], numFeatures: number, opts: BatchNormOptions = {}) {
+    super(numFeatures, opts.affine ?? true, opts.trackRunningStats ?? true, opts);
+    this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
   }
 
   forward(x: Tensor): Tensor {
@@ -115,26 +122,13 @@ export class GroupNorm extends Module {
  * nn.InstanceNorm1d / 2d: each sample's channel normalized by its own statistics; affine and
  * running statistics off by default, as PyTorch's. Unbatched inputs ((C, L) / (C, H, W)) too.
  */
-abstract class InstanceNormNd extends Module {
-  declare weight: Tensor | null;
-  declare bias: Tensor | null;
-  declare running_mean: Tensor | null;
-  declare running_var: Tensor | null;
-  declare num_batches_tracked: Tensor | null;
-  readonly eps: number;
+abstract class InstanceNormNd extends NormBase {
   readonly momentum: number;
   readonly trackRunningStats: boolean;
-  constructor(private readonly spatialDims: number, readonly numFeatures: number, opts: BatchNormOptions = {}) {
-    super();
-    this.eps = opts.eps ?? 1e-5;
+  constructor(private readonly spatialDims: number, numFeatures: number, opts: BatchNormOptions = {}) {
+    super(numFeatures, opts.affine ?? false, opts.trackRunningStats ?? false, opts);
     this.momentum = opts.momentum ?? 0.1;
-    const affine = opts.affine ?? false;
     this.trackRunningStats = opts.trackRunningStats ?? false;
-    this.registerParameter('weight', affine ? ones([numFeatures], opts) : null);
-    this.registerParameter('bias', affine ? zeros([numFeatures], opts) : null);
-    this.registerBuffer('running_mean', this.trackRunningStats ? zeros([numFeatures], opts) : null);
-    this.registerBuffer('running_var', this.trackRunningStats ? ones([numFeatures], opts) : null);
-    this.registerBuffer('num_batches_tracked', this.trackRunningStats ? tensor(0, { dtype: 'int64', device: opts.device }) : null);
   }
   forward(x: Tensor): Tensor {
     const batched = x.ndim === this.spatialDims + 2;

@@ -52,10 +52,8 @@ def run_cells(t, out):
         m = make()
         for k, v in m.state_dict().items():
             out[f"{name}.init.{k}"] = v.clone()
-        x = t[f"{name}.x"].clone().requires_grad_(True)
-        h = t[f"{name}.h0"].clone().requires_grad_(True) if f"{name}.h0" in t else None
-        c = t[f"{name}.c0"].clone().requires_grad_(True) if f"{name}.c0" in t else None
-        h0, c0 = h, c
+        x, h0, c0 = inputs_of(t, name)
+        h, c = h0, c0
         hs = []
         for step in range(x.shape[0]):
             if isinstance(m, nn.LSTMCell):
@@ -65,13 +63,7 @@ def run_cells(t, out):
             hs.append(h)
         outs = [torch.stack(hs)] + ([c] if c is not None else [])
         weighted_loss(name, outs, out).backward()
-        out[f"{name}.gx"] = x.grad
-        if h0 is not None:
-            out[f"{name}.gh0"] = h0.grad
-        if c0 is not None:
-            out[f"{name}.gc0"] = c0.grad
-        for pname, p in m.named_parameters():
-            out[f"{name}.grad.{pname}"] = p.grad
+        record_grads(name, m, x, h0, c0, out)
 
 
 def run_packed(t, out):
@@ -79,9 +71,8 @@ def run_packed(t, out):
     for name, (make, batch_first, enforce_sorted) in PACKED.items():
         torch.manual_seed(SEED)
         m = make()
-        x = t[f"{name}.x"].clone().requires_grad_(True)
+        x, h0, _ = inputs_of(t, name)
         lengths = t[f"{name}.lengths"]
-        h0 = t[f"{name}.h0"].clone().requires_grad_(True) if f"{name}.h0" in t else None
         packed = pack(x, lengths, batch_first=batch_first, enforce_sorted=enforce_sorted)
         out[f"{name}.batch_sizes"] = packed.batch_sizes
         y, h = m(packed, h0) if h0 is not None else m(packed)
@@ -89,11 +80,23 @@ def run_packed(t, out):
         out[f"{name}.lengths_out"] = out_lengths
         states = list(h) if isinstance(h, tuple) else [h]
         weighted_loss(name, [padded] + states, out).backward()
-        out[f"{name}.gx"] = x.grad
-        if h0 is not None:
-            out[f"{name}.gh0"] = h0.grad
-        for pname, p in m.named_parameters():
-            out[f"{name}.grad.{pname}"] = p.grad
+        record_grads(name, m, x, h0, None, out)
+
+
+def inputs_of(t, name):
+    """x, h0 and c0 of a case (h0 / c0 None when not given), as leaves that need a gradient."""
+    leaf = lambda k: t[f"{name}.{k}"].clone().requires_grad_(True) if f"{name}.{k}" in t else None  # noqa: E731
+    return leaf("x"), leaf("h0"), leaf("c0")
+
+
+def record_grads(name, m, x, h0, c0, out):
+    out[f"{name}.gx"] = x.grad
+    if h0 is not None:
+        out[f"{name}.gh0"] = h0.grad
+    if c0 is not None:
+        out[f"{name}.gc0"] = c0.grad
+    for pname, p in m.named_parameters():
+        out[f"{name}.grad.{pname}"] = p.grad
 
 
 def main(inputs_path, out_path):
@@ -105,9 +108,7 @@ def main(inputs_path, out_path):
         m = make()
         for k, v in m.state_dict().items():
             out[f"{name}.init.{k}"] = v.clone()
-        x = t[f"{name}.x"].clone().requires_grad_(True)
-        h0 = t[f"{name}.h0"].clone().requires_grad_(True) if f"{name}.h0" in t else None
-        c0 = t[f"{name}.c0"].clone().requires_grad_(True) if f"{name}.c0" in t else None
+        x, h0, c0 = inputs_of(t, name)
         if isinstance(m, nn.LSTM):
             y, (h, c) = m(x, (h0, c0)) if h0 is not None else m(x)
             outs = [y, h, c]
@@ -115,13 +116,7 @@ def main(inputs_path, out_path):
             y, h = m(x, h0) if h0 is not None else m(x)
             outs = [y, h]
         weighted_loss(name, outs, out).backward()
-        out[f"{name}.gx"] = x.grad
-        if h0 is not None:
-            out[f"{name}.gh0"] = h0.grad
-        if c0 is not None:
-            out[f"{name}.gc0"] = c0.grad
-        for pname, p in m.named_parameters():
-            out[f"{name}.grad.{pname}"] = p.grad
+        record_grads(name, m, x, h0, c0, out)
     run_packed(t, out)
     run_cells(t, out)
     st.save(out_path, out)
