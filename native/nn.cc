@@ -297,6 +297,24 @@ Napi::Value rnnPacked(const Napi::CallbackInfo& info) {
   else throw std::runtime_error("tstorch: unknown recurrent mode " + mode);
   return retList(info, {std::get<0>(r), std::get<1>(r)});
 }
+// embeddingBag(weight, indices, offsets, mode (0 sum, 1 mean, 2 max), perSampleWeights|-1,
+// includeLastOffset, paddingIdx (-1: none)): F.embedding_bag's output (the bags' reductions)
+Napi::Value embeddingBag(const Napi::CallbackInfo& info) {
+  const at::Tensor &w = T0, &idx = argTensor(info, 1), &offsets = argTensor(info, 2);
+  auto psw = optT(info, 4);
+  int64_t pad = argInt64(info, 6);
+  c10::optional<int64_t> padding;
+  if (pad >= 0) padding = pad;
+  auto r = at::embedding_bag(w, idx, offsets, false, argInt64(info, 3), false, psw, argBool(info, 5), padding);
+  return ret(info, std::get<0>(r));
+}
+// embeddingRenorm_(weight, indices, maxNorm, normType): the looked-up rows rescaled in place to norm <= maxNorm
+Napi::Value embeddingRenorm_(const Napi::CallbackInfo& info) {
+  at::Tensor w = T0;
+  at::NoGradGuard noGrad;
+  at::embedding_renorm_(w, argTensor(info, 1), argDouble(info, 2), argDouble(info, 3));
+  return info.Env().Undefined();
+}
 // weightNorm(v, g, dim) = v * g / ||v|| over all dims but dim (dim -1: the whole tensor); normExceptDim(v, pow, dim)
 OP2(weightNorm, at::_weight_norm(a, b, argInt64(info, 2)))
 OP1(normExceptDim, at::norm_except_dim(a, argInt64(info, 1), argInt64(info, 2)))
@@ -507,7 +525,7 @@ void registerNN(Registrar& r) {
   R(binaryCrossEntropy); R(binaryCrossEntropyWithLogits); R(cosineSimilarity); R(pairwiseDistance);
   R(silu); R(mish); R(logSigmoid); R(selu); R(hardswish); R(hardsigmoid); R(softplus); R(elu); R(celu);
   R(leakyRelu); R(hardtanh); R(glu); R(prelu); R(pad); R(conv); R(convTranspose); R(maxPool); R(avgPool);
-  R(adaptiveAvgPool); R(upsample); R(batchNorm); R(groupNorm); R(rnn); R(rnnPacked); R(rnnCell); R(gridSample); R(affineGrid); R(weightNorm); R(normExceptDim); R(im2col); R(col2im); R(packPaddedSequence); R(padPackedSequence);
+  R(adaptiveAvgPool); R(upsample); R(batchNorm); R(groupNorm); R(rnn); R(rnnPacked); R(rnnCell); R(gridSample); R(affineGrid); R(weightNorm); R(normExceptDim); R(embeddingBag); R(embeddingRenorm_); R(im2col); R(col2im); R(packPaddedSequence); R(padPackedSequence);
 #undef R
 }
 

@@ -197,11 +197,14 @@ describe('torch.nn layers: errors and bookkeeping', () => {
     expect(() => heads.get('box')).toThrow("ModuleDict has no module 'box' (it has 'cls', 'reg')");
     net.dispose();
   });
-  test('Bilinear and ConvTranspose1d start from PyTorch\'s very weights', () => {
+  test('Bilinear, ConvTranspose1d and EmbeddingBag start from PyTorch\'s very weights', () => {
     torch.manualSeed(SEED);
-    const bl = new nn.Bilinear(3, 4, 2), ct = new nn.ConvTranspose1d(4, 6, 3, { groups: 2 });
+    const bl = new nn.Bilinear(3, 4, 2), ct = new nn.ConvTranspose1d(4, 6, 3, { groups: 2 }), bag = new nn.EmbeddingBag(10, 3, { mode: 'sum', paddingIdx: 2 });
     for (const [k, t] of bl.stateDict()) expect([k, t.equal(want.get(`bilinear.${k}`)!)]).toEqual([k, true]);
     for (const [k, t] of ct.stateDict()) expect([k, t.equal(want.get(`convt1d.${k}`)!)]).toEqual([k, true]);
+    for (const [k, t] of bag.stateDict()) expect([k, t.equal(want.get(`bag.${k}`)!)]).toEqual([k, true]);
+    torch.tidy(() => expect(bag.forward(torch.tensor([[2, 2], [1, 3]])).index(0).abs().sum().item()).toBe(0)); // padding rows left out
+    bag.dispose();
     torch.tidy(() => {
       expect(bl.forward(torch.randn([5, 3]), torch.randn([5, 4])).shape).toEqual([5, 2]);
       expect(ct.forward(torch.randn([2, 4, 7])).shape).toEqual([2, 6, 9]);

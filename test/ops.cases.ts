@@ -273,6 +273,13 @@ export const cases: Case[] = [
     py: 'lambda img, grid, theta, x, cols: [F.grid_sample(img, grid, align_corners=False), F.grid_sample(img, grid, mode="nearest", padding_mode="border", align_corners=True), F.grid_sample(img, grid * 1.5, mode="bicubic", padding_mode="reflection", align_corners=False), '
       + 'F.affine_grid(theta, [2, 3, 4, 5], align_corners=False), F.affine_grid(theta, [2, 1, 3, 3], align_corners=True), F.unfold(x, 3), F.unfold(x, (2, 3), stride=2, padding=1, dilation=(1, 2)), '
       + 'F.fold(F.unfold(x, 3), (6, 6), 3), nn.Fold((7, 8), 2, stride=(2, 3))(cols)]' },
+  { name: 'embedding_bag', inputs: () => [r(10, 3), long([[1, 2, 4], [4, 3, 9]]), long([0, 2, 4, 5, 4, 3, 2, 9]), long([0, 3, 3, 5]), pos(8)], constants: [1, 2, 3],
+    ts: (w, ids2, ids, offsets, psw) => [F.embeddingBag(ids2, w), F.embeddingBag(ids2, w, { mode: 'sum' }), F.embeddingBag(ids, w, { offsets, mode: 'max' }),
+      F.embeddingBag(ids, w, { offsets, mode: 'sum', perSampleWeights: psw }), F.embeddingBag(ids, w, { offsets, paddingIdx: 4 }), F.embeddingBag(ids, w, { offsets: long([0, 3, 5, 8]), includeLastOffset: true, mode: 'sum' }),
+      F.embedding(ids2, w.mul(1), { maxNorm: 1.0 }), F.embeddingBag(ids2, w.mul(1), { maxNorm: 0.5, normType: 1 })],
+    py: 'lambda w, ids2, ids, offsets, psw: [F.embedding_bag(ids2, w), F.embedding_bag(ids2, w, mode="sum"), F.embedding_bag(ids, w, offsets, mode="max"), '
+      + 'F.embedding_bag(ids, w, offsets, mode="sum", per_sample_weights=psw), F.embedding_bag(ids, w, offsets, padding_idx=4), F.embedding_bag(ids, w, torch.tensor([0, 3, 5, 8]), include_last_offset=True, mode="sum"), '
+      + 'F.embedding(ids2, w * 1, max_norm=1.0), F.embedding_bag(ids2, w * 1, max_norm=0.5, norm_type=1)]' },
 ];
 
 // ---------- comparing ----------

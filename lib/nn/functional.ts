@@ -1,7 +1,7 @@
 // torch.nn.functional: tensor first, PyTorch's argument names in camelCase.
 import { native } from '../tensor/native';
 import { Tensor, _wrap as wrap, _id as id } from '../tensor/tensor';
-import { ones, tensor, emptyLike, zerosLike } from '../tensor/creation';
+import { ones, tensor, emptyLike, zerosLike, arange } from '../tensor/creation';
 import { tidy } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
 
@@ -21,13 +21,48 @@ export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor 
   return wrap(native.layerNorm(id(x), normalizedShape, optId(weight), optId(bias), eps));
 }
 /** Rows of weight picked by integer indices; the paddingIdx row gets no gradient. */
-export function embedding(input: Tensor, weight: Tensor, opts: { paddingIdx?: number | null } = {}): Tensor {
+export function embedding(input: Tensor, weight: Tensor, opts: { paddingIdx?: number | null; maxNorm?: number | null; normType?: number } = {}): Tensor {
+  // maxNorm: the rows looked up are first rescaled in place (in weight itself) to that norm at most, as PyTorch's
+  if (opts.maxNorm != null) native.embeddingRenorm_(id(weight), id(input.contiguous()), opts.maxNorm, opts.normType ?? 2);
   if (opts.paddingIdx === undefined || opts.paddingIdx === null) return wrap(native.embedding(id(weight), id(input)));
   const n = weight.shape[0];
   let p = opts.paddingIdx;
   if (!(Number.isInteger(p) && p >= -n && p < n)) throw new Error(`embedding: paddingIdx ${p} is outside the ${n} embeddings`);
   if (p < 0) p += n;
   return wrap(native.embedding(id(weight), id(input), p));
+}
+/**
+ * F.embedding_bag: each bag's rows of weight reduced ('sum', 'mean' or 'max'). input (B, N) is B
+ * bags of N ids; a 1-D input needs offsets (where each bag starts). perSampleWeights scale rows
+ * ('sum' only); paddingIdx rows are left out.
+ */
+export function embeddingBag(input: Tensor, weight: Tensor, opts: { offsets?: Tensor | null; mode?: 'sum' | 'mean' | 'max'; perSampleWeights?: Tensor | null; includeLastOffset?: boolean; paddingIdx?: number | null; maxNorm?: number | null; normType?: number } = {}): Tensor {
+  const modes = { sum: 0, mean: 1, max: 2 };
+  const mode = modes[opts.mode ?? 'mean'];
+  if (mode === undefined) throw new Error(`embeddingBag: mode must be 'sum', 'mean' or 'max', got '${opts.mode}'`);
+  if (opts.perSampleWeights && opts.mode !== 'sum') throw new Error(`embeddingBag: perSampleWeights was not None. perSampleWeights is only supported for mode='sum' (got mode='${opts.mode ?? 'mean'}'). Please open a feature request on GitHub.`);
+  return tidy(() => {
+    let ids = input, offsets = opts.offsets ?? null, psw = opts.perSampleWeights ?? null;
+    if (input.ndim === 2) {
+      if (offsets) throw new Error('embeddingBag: if input is 2-D, then offsets has to be null, as input is treated as a mini-batch of fixed-length sequences');
+      const [B, N] = input.shape;
+      offsets = arange(0, B * N, N, { dtype: 'int64', device: input.device });
+      ids = input.reshape([-1]);
+      if (psw) psw = psw.reshape([-1]);
+    } else if (input.ndim === 1) {
+      if (!offsets) throw new Error('embeddingBag: offsets has to be a 1-D tensor but got null');
+    } else {
+      throw new Error(`embeddingBag: input has to be 1-D or 2-D, but got a ${input.ndim}-D tensor`);
+    }
+    if (opts.maxNorm != null) native.embeddingRenorm_(id(weight), id(ids.contiguous()), opts.maxNorm, opts.normType ?? 2);
+    const n = weight.shape[0];
+    let p = opts.paddingIdx ?? -1;
+    if (opts.paddingIdx != null) {
+      if (!(Number.isInteger(p) && p >= -n && p < n)) throw new Error(`embeddingBag: paddingIdx ${p} is outside the ${n} embeddings`);
+      if (p < 0) p += n;
+    }
+    return wrap(native.embeddingBag(id(weight), id(ids), id(offsets), mode, psw ? id(psw) : -1, opts.includeLastOffset ?? false, p));
+  });
 }
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   if (p < 0 || p > 1) throw new Error(`dropout: p must be in [0, 1], got ${p}`);

@@ -4,7 +4,7 @@ import * as init from './init';
 import * as utils from './utils';
 export { functional, init, utils };
 export { Module, ModuleList } from './module';
-export { Linear, Conv1D, LayerNorm, Embedding, Dropout, Dropout1d, Dropout2d, AlphaDropout, Bilinear } from './layers';
+export { Linear, Conv1D, LayerNorm, Embedding, EmbeddingBag, Dropout, Dropout1d, Dropout2d, AlphaDropout, Bilinear } from './layers';
 export { Sequential, Identity, Flatten, Unflatten, ModuleDict, ParameterList, ParameterDict } from './containers';
 export type { TensorModule } from './containers';
 export { ReLU, GELU, SiLU, Mish, Tanh, Sigmoid, LeakyReLU, ELU, Softplus, Softmax, LogSoftmax, Hardtanh, ReLU6, SELU, CELU, Hardswish, Hardsigmoid, Softsign, LogSigmoid, GLU, Hardshrink, Softshrink, Tanhshrink, Threshold, Softmin, PReLU } from './activation';

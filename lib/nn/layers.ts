@@ -87,8 +87,12 @@ export class Embedding extends Module {
   declare weight: Tensor;
   readonly paddingIdx: number | null;
   /** opts.weight adopts an existing (numEmbeddings, embeddingDim) tensor (its storage, no draws), as PyTorch's _weight. */
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: FactoryOptions & { paddingIdx?: number | null; weight?: Tensor } = {}) {
+  readonly maxNorm: number | null;
+  readonly normType: number;
+  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: FactoryOptions & { paddingIdx?: number | null; weight?: Tensor; maxNorm?: number | null; normType?: number } = {}) {
     super();
+    this.maxNorm = opts.maxNorm ?? null;
+    this.normType = opts.normType ?? 2;
     const p = opts.paddingIdx ?? null;
     if (p !== null && !(Number.isInteger(p) && p >= -numEmbeddings && p < numEmbeddings)) throw new Error(`Embedding: paddingIdx ${p} is outside the ${numEmbeddings} embeddings`);
     this.paddingIdx = p === null ? null : p < 0 ? p + numEmbeddings : p;
@@ -116,10 +120,34 @@ export class Embedding extends Module {
     return e;
   }
   forward(ids: Tensor): Tensor {
-    return F.embedding(ids, this.weight, { paddingIdx: this.paddingIdx });
+    return F.embedding(ids, this.weight, { paddingIdx: this.paddingIdx, maxNorm: this.maxNorm, normType: this.normType });
   }
   protected override extraRepr(): string {
     return `${this.numEmbeddings}, ${this.embeddingDim}` + (this.paddingIdx !== null ? `, paddingIdx=${this.paddingIdx}` : '');
+  }
+}
+
+/** Bags of embeddings reduced by sum, mean or max (nn.EmbeddingBag); weight ~ N(0, 1), the padding row zero. */
+export class EmbeddingBag extends Module {
+  declare weight: Tensor;
+  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, readonly opts: FactoryOptions & { mode?: 'sum' | 'mean' | 'max'; paddingIdx?: number | null; maxNorm?: number | null; normType?: number; includeLastOffset?: boolean } = {}) {
+    super();
+    this.registerParameter('weight', empty([numEmbeddings, embeddingDim], opts));
+    noGrad(() => {
+      this.weight.normal_(0, 1);
+      const p = opts.paddingIdx;
+      if (p != null) {
+        const row = this.weight.select(0, p < 0 ? p + numEmbeddings : p);
+        row.fill_(0);
+        row.dispose();
+      }
+    });
+  }
+  forward(input: Tensor, offsets: Tensor | null = null, perSampleWeights: Tensor | null = null): Tensor {
+    return F.embeddingBag(input, this.weight, { ...this.opts, offsets, perSampleWeights });
+  }
+  protected override extraRepr(): string {
+    return `${this.numEmbeddings}, ${this.embeddingDim}, mode='${this.opts.mode ?? 'mean'}'`;
   }
 }
 

@@ -91,6 +91,8 @@ def main(inputs_path, out_path):
         out[f"bilinear.{k}"] = v
     for k, v in nn.ConvTranspose1d(4, 6, 3, groups=2).state_dict().items():
         out[f"convt1d.{k}"] = v
+    for k, v in nn.EmbeddingBag(10, 3, mode="sum", padding_idx=2).state_dict().items():
+        out[f"bag.{k}"] = v
     st.save(out_path, out)
 
 
