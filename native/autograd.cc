@@ -28,12 +28,9 @@
 
 namespace tstorch {
 
-enum Kind : int32_t { kFunctionBackward = 0, kTensorHook = 1 };
-
 // A JS callback asked for by a thread that cannot run JS (libtorch's CUDA device threads, or the
 // thread a backward runs on; see runAutograd), waiting for the JS thread to serve it.
 struct JsRequest {
-  Kind kind;
   int32_t id;
   const std::vector<at::Tensor>* grads;
   const std::vector<at::Tensor>* saved;
@@ -53,7 +50,7 @@ struct JsCallbackError : std::runtime_error {
 // One per environment: the JS dispatcher, the requests waiting for it, and the ids of JS
 // callbacks whose C++ owners are gone.
 struct AutogradState {
-  Napi::FunctionReference dispatcher;  // (kind, id, gradHandles, savedHandles) => handles
+  Napi::FunctionReference dispatcher;  // (callback id, gradHandles, savedHandles) => handles
   std::thread::id jsThread = std::this_thread::get_id();
   TensorTable* tbl = nullptr;
   std::atomic<int32_t> liveCallbacks{0};  // hooks and custom-Function nodes alive
@@ -92,7 +89,7 @@ struct JsCallbackRef : torch::CustomClassHolder {
 
 // On the JS thread: calls the dispatcher with tensors (as fresh handles) and takes the tensors it
 // gives back (fresh handles too, which we release: JS made them for us). -1 both ways is "none".
-static std::vector<at::Tensor> runJs(AutogradState& s, Kind kind, int32_t id, const std::vector<at::Tensor>& grads,
+static std::vector<at::Tensor> runJs(AutogradState& s, int32_t id, const std::vector<at::Tensor>& grads,
                                      const std::vector<at::Tensor>& saved) {
   Napi::Env env = s.dispatcher.Env();
   Napi::HandleScope scope(env);
@@ -102,7 +99,7 @@ static std::vector<at::Tensor> runJs(AutogradState& s, Kind kind, int32_t id, co
     for (size_t k = 0; k < ts.size(); ++k) a.Set(static_cast<uint32_t>(k), Napi::Number::New(env, tbl.put(ts[k])));
     return a;
   };
-  Napi::Value r = s.dispatcher.Call({Napi::Number::New(env, kind), Napi::Number::New(env, id), handles(grads), handles(saved)});
+  Napi::Value r = s.dispatcher.Call({Napi::Number::New(env, id), handles(grads), handles(saved)});
   std::vector<at::Tensor> out;
   if (!r.IsArray()) return out;
   Napi::Array arr = r.As<Napi::Array>();
@@ -122,7 +119,7 @@ static std::vector<at::Tensor> runJs(AutogradState& s, Kind kind, int32_t id, co
 static void serve(AutogradState& s, JsRequest& r) {
   try {
     at::ThreadLocalStateGuard asIfThere(r.state);  // JS runs as the engine would run it there
-    r.result = runJs(s, r.kind, r.id, *r.grads, *r.saved);
+    r.result = runJs(s, r.id, *r.grads, *r.saved);
   } catch (const Napi::Error& e) {
     int32_t token = s.nextErrorToken++;
     s.errors.emplace(token, Napi::Persistent(e.Value()));
@@ -134,11 +131,11 @@ static void serve(AutogradState& s, JsRequest& r) {
 
 // Runs a JS callback from wherever libtorch's engine is: directly on the JS thread, else by
 // handing it to the JS thread (waiting in runAutograd) and waiting for the result.
-static std::vector<at::Tensor> callJs(const std::shared_ptr<AutogradState>& s, Kind kind, int32_t id,
+static std::vector<at::Tensor> callJs(const std::shared_ptr<AutogradState>& s, int32_t id,
                                       const std::vector<at::Tensor>& grads, const std::vector<at::Tensor>& saved,
                                       const char* what) {
-  if (std::this_thread::get_id() == s->jsThread) return runJs(*s, kind, id, grads, saved);
-  JsRequest r{kind, id, &grads, &saved, at::ThreadLocalState()};
+  if (std::this_thread::get_id() == s->jsThread) return runJs(*s, id, grads, saved);
+  JsRequest r{id, &grads, &saved, at::ThreadLocalState()};
   std::unique_lock<std::mutex> lock(s->mutex);
   if (s->serving == 0) {
     throw std::runtime_error(std::string("tstorch: ") + what +
@@ -191,7 +188,7 @@ struct JsFunction : public torch::autograd::Function<JsFunction> {
       }
       throw std::runtime_error(msg);
     }
-    std::vector<at::Tensor> grads = callJs(s, kFunctionBackward, cb->id, gradOutputs, saved, "a custom Function's backward");
+    std::vector<at::Tensor> grads = callJs(s, cb->id, gradOutputs, saved, "a custom Function's backward");
     // libtorch sums a broadcast gradient down to its input's shape; anything else is an error,
     // which we raise with the JS class's name (the engine would name our C++ node).
     for (size_t k = 0; k < grads.size() && k < cb->inputShapes.size(); ++k) {
@@ -349,7 +346,7 @@ Napi::Value registerHook(const Napi::CallbackInfo& info) {
   unsigned pos = t.register_hook([ref](const at::Tensor& grad) -> at::Tensor {
     auto st = ref->state.lock();
     if (!st) return at::Tensor();
-    std::vector<at::Tensor> r = callJs(st, kTensorHook, ref->id, {grad}, {}, "a tensor hook");
+    std::vector<at::Tensor> r = callJs(st, ref->id, {grad}, {}, "a tensor hook");
     return r.empty() ? at::Tensor() : r[0];  // undefined: the gradient is left as it was
   });
   return Napi::Number::New(info.Env(), pos);

@@ -25,7 +25,7 @@ function addCallback(cb: Callback): number {
 
 // Called by native/autograd.cc during backward, with fresh handles; returns fresh handles, which
 // C++ takes over (aliases: what the callback returns may be a tensor the user keeps).
-function dispatch(_kind: number, cbId: number, gradHandles: number[], savedHandles: number[]): number[] {
+function dispatch(cbId: number, gradHandles: number[], savedHandles: number[]): number[] {
   return tidy(() => {
     const grads = gradHandles.map((h) => (h < 0 ? null : wrap(h)));
     const saved = savedHandles.map((h) => (h < 0 ? null : wrap(h)));
