@@ -29,6 +29,11 @@ const cases: Record<string, Case> = {
     make: () => new nn.MultiheadAttention(6, 3, { bias: false }),
     run: (m: torch.nn.MultiheadAttention, q, k, v) => m.forward(q, k, v),
   },
+  mha_kvdim: {
+    inputs: () => [torch.randn([2, 4, 8]), torch.randn([2, 6, 5]), torch.randn([2, 6, 3]), padding([[0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 0, 0]])], needsGrad: [0, 1, 2],
+    make: () => new nn.MultiheadAttention(8, 2, { kdim: 5, vdim: 3, batchFirst: true }),
+    run: (m: torch.nn.MultiheadAttention, q, k, v, kpm) => m.forward(q, k, v, { keyPaddingMask: kpm }),
+  },
   enc_post: {
     inputs: () => [torch.randn([5, 3, 8]), torch.randn([5, 5]), padding([[0, 0, 0, 1, 1], [0, 0, 0, 0, 0], [0, 1, 1, 1, 1]])], needsGrad: [0],
     make: () => new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0 }),

@@ -18,6 +18,9 @@ export interface MultiheadAttentionOptions extends FactoryOptions {
   dropout?: number;
   bias?: boolean;
   batchFirst?: boolean;
+  /** the keys' and values' feature sizes when not embedDim (separate q / k / v projections, as PyTorch's) */
+  kdim?: number;
+  vdim?: number;
 }
 export interface AttentionMasks {
   /** (L, S) or (N·heads, L, S): bool (true = may NOT attend, as PyTorch's) or float (added to the scores) */
@@ -27,12 +30,17 @@ export interface AttentionMasks {
 }
 
 export class MultiheadAttention extends Module {
-  declare in_proj_weight: Tensor;
+  declare in_proj_weight: Tensor | null;
+  declare q_proj_weight: Tensor | null;
+  declare k_proj_weight: Tensor | null;
+  declare v_proj_weight: Tensor | null;
   declare in_proj_bias: Tensor | null;
   declare out_proj: Linear; // (or the LoRA layer wrapping it: forward() is all that is called)
   readonly headDim: number;
   readonly dropout: number;
   readonly batchFirst: boolean;
+  readonly kdim: number;
+  readonly vdim: number;
 
   constructor(readonly embedDim: number, readonly numHeads: number, opts: MultiheadAttentionOptions = {}) {
     super();
@@ -41,11 +49,17 @@ export class MultiheadAttention extends Module {
     this.dropout = opts.dropout ?? 0;
     this.batchFirst = opts.batchFirst ?? false;
     const bias = opts.bias ?? true;
-    // PyTorch's order of draws: out_proj's Linear init, then xavier on the packed projection.
-    this.registerParameter('in_proj_weight', empty([3 * embedDim, embedDim], opts));
+    this.kdim = opts.kdim ?? embedDim;
+    this.vdim = opts.vdim ?? embedDim;
+    const packed = this.kdim === embedDim && this.vdim === embedDim;
+    // PyTorch's order of draws: out_proj's Linear init, then xavier on the projection(s).
+    this.registerParameter('in_proj_weight', packed ? empty([3 * embedDim, embedDim], opts) : null);
+    this.registerParameter('q_proj_weight', packed ? null : empty([embedDim, embedDim], opts));
+    this.registerParameter('k_proj_weight', packed ? null : empty([embedDim, this.kdim], opts));
+    this.registerParameter('v_proj_weight', packed ? null : empty([embedDim, this.vdim], opts));
     this.registerParameter('in_proj_bias', bias ? empty([3 * embedDim], opts) : null);
     this.registerModule('out_proj', new Linear(embedDim, embedDim, { ...opts, bias }));
-    xavierUniform_(this.in_proj_weight);
+    for (const w of [this.in_proj_weight, this.q_proj_weight, this.k_proj_weight, this.v_proj_weight]) if (w) xavierUniform_(w);
     if (this.in_proj_bias) constant_(this.in_proj_bias, 0);
     if (this.out_proj.bias) constant_(this.out_proj.bias, 0);
   }
@@ -58,6 +72,9 @@ export class MultiheadAttention extends Module {
     const batched = query.ndim === 3;
     if (!batched && query.ndim !== 2) throw new Error(`MultiheadAttention: query must be (L, E), (L, N, E) or with batchFirst (N, L, E); got [${query.shape}]`);
     if (query.shape[query.ndim - 1] !== this.embedDim) throw new Error(`MultiheadAttention: query's last dim is ${query.shape[query.ndim - 1]}, embedDim is ${this.embedDim}`);
+    if (key.shape[key.ndim - 1] !== this.kdim || value.shape[value.ndim - 1] !== this.vdim) {
+      throw new Error(`MultiheadAttention: key and value must end in kdim (${this.kdim}) and vdim (${this.vdim}), got [${key.shape}] and [${value.shape}]`);
+    }
     const E = this.embedDim, H = this.numHeads, D = this.headDim;
     const needWeights = opts.needWeights ?? true;
     const [out, weights] = tidy(() => {
@@ -66,10 +83,10 @@ export class MultiheadAttention extends Module {
       const q0 = seqFirst(query), k0 = key === query ? q0 : seqFirst(key), v0 = value === key ? k0 : seqFirst(value);
       const [L, N] = q0.shape, S = k0.shape[0];
       let q: Tensor, k: Tensor, v: Tensor;
-      if (query === key && key === value) {
+      if (this.in_proj_weight && query === key && key === value) {
         [q, k, v] = F.linear(q0, this.in_proj_weight, this.in_proj_bias).chunk(3, -1);
       } else {
-        const [wq, wk, wv] = this.in_proj_weight.chunk(3, 0);
+        const [wq, wk, wv] = this.in_proj_weight ? this.in_proj_weight.chunk(3, 0) : [this.q_proj_weight!, this.k_proj_weight!, this.v_proj_weight!];
         const [bq, bk, bv] = this.in_proj_bias ? this.in_proj_bias.chunk(3, 0) : [null, null, null];
         [q, k, v] = [F.linear(q0, wq, bq), F.linear(k0, wk, bk), F.linear(v0, wv, bv)];
       }

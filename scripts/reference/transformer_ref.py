@@ -31,6 +31,8 @@ def cases():
                       lambda m, q, kv, fmask: m(q, kv, kv, attn_mask=fmask, average_attn_weights=False)),
         "mha_unbatched": (lambda: nn.MultiheadAttention(6, 3, bias=False),
                           lambda m, q, k, v: m(q, k, v)),
+        "mha_kvdim": (lambda: nn.MultiheadAttention(8, 2, kdim=5, vdim=3, batch_first=True),
+                      lambda m, q, k, v, kpm: m(q, k, v, key_padding_mask=kpm)),
         "enc_post": (lambda: nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0),
                      lambda m, x, fmask, kpm: m(x, src_mask=fmask, src_key_padding_mask=kpm)),
         "enc_pre_gelu": (lambda: nn.TransformerEncoderLayer(8, 4, dim_feedforward=12, dropout=0.0, activation="gelu", batch_first=True, norm_first=True),
