@@ -194,6 +194,16 @@ inline Napi::Value ret(const Napi::CallbackInfo& info, at::Tensor t) {
 }
 
 Napi::Value retList(const Napi::CallbackInfo& info, const std::vector<at::Tensor>& ts);
+
+// Python's backward / grad refuse to make the gradient of a complex output themselves (a real
+// loss has one; a complex one has no single "ones"); libtorch's C++ API would make ones.
+inline void checkImplicitGrads(const std::vector<at::Tensor>& outputs, const std::vector<at::Tensor>& grads) {
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    if (outputs[k].is_complex() && (k >= grads.size() || !grads[k].defined())) {
+      throw std::runtime_error("grad can be implicitly created only for real scalar outputs");
+    }
+  }
+}
 Napi::Value retPair(const Napi::CallbackInfo& info, at::Tensor a, at::Tensor b);
 
 // Bindings of ops with fresh results, with 1-3 leading tensor arguments (a, b, c): they are
@@ -259,6 +269,7 @@ void registerShape(Registrar& r);
 void registerNN(Registrar& r);
 void registerDist(Registrar& r);
 void registerLinalg(Registrar& r);
+void registerSpectral(Registrar& r);
 void registerJit(Registrar& r);
 void registerAutograd(Registrar& r);
 // native/autograd.cc: runs fn, a backward, so that the JS hooks and custom Functions it reaches

@@ -241,9 +241,12 @@ Napi::Value dataPtr(const Napi::CallbackInfo& info) {
 
 // ---------- data out ----------
 
-// data(id): a typed-array copy. float16/bfloat16 come out as float32, bool as uint8.
+// data(id): a typed-array copy. float16/bfloat16 come out as float32, bool as uint8, complex
+// numbers as their (real, imaginary) pairs, interleaved (view_as_real's layout).
 Napi::Value data(const Napi::CallbackInfo& info) {
-  at::Tensor t = argTensor(info, 0).detach();
+  // Lazy conjugates and negations (x.conj(), x.conj().imag) are resolved before memory is read.
+  at::Tensor t = argTensor(info, 0).detach().resolve_conj().resolve_neg();
+  if (t.is_complex()) t = at::view_as_real(t);
   at::ScalarType st = t.scalar_type();
   if (st == at::kHalf || st == at::kBFloat16) st = at::kFloat;
   if (st == at::kBool) st = at::kByte;
@@ -267,7 +270,7 @@ Napi::Value data(const Napi::CallbackInfo& info) {
 
 // bytes(id): the raw little-endian bytes in the tensor's own dtype (for safetensors).
 Napi::Value bytes(const Napi::CallbackInfo& info) {
-  at::Tensor t = argTensor(info, 0).detach().to(at::kCPU).contiguous();
+  at::Tensor t = argTensor(info, 0).detach().resolve_conj().resolve_neg().to(at::kCPU).contiguous();
   size_t n = t.nbytes();
   Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(info.Env(), n);
   if (n) std::memcpy(buf.Data(), t.data_ptr(), n);
@@ -275,9 +278,12 @@ Napi::Value bytes(const Napi::CallbackInfo& info) {
 }
 
 // doubles(id): values as float64 (what tolist() builds on; int64 beyond 2^53 loses precision,
-// as Python's float() would).
+// as Python's float() would); complex numbers as (real, imaginary) pairs.
 Napi::Value doubles(const Napi::CallbackInfo& info) {
-  at::Tensor t = argTensor(info, 0).detach().to(at::kCPU, at::kDouble).contiguous();
+  // Lazy conjugates and negations (x.conj(), x.conj().imag) are resolved before memory is read.
+  at::Tensor t = argTensor(info, 0).detach().resolve_conj().resolve_neg();
+  if (t.is_complex()) t = at::view_as_real(t);
+  t = t.to(at::kCPU, at::kDouble).contiguous();
   size_t n = static_cast<size_t>(t.numel());
   Napi::Float64Array arr = Napi::Float64Array::New(info.Env(), n);
   if (n) std::memcpy(arr.Data(), t.data_ptr<double>(), n * sizeof(double));
@@ -289,6 +295,10 @@ Napi::Value item(const Napi::CallbackInfo& info) {
   if (t.numel() != 1) {
     throw std::runtime_error("tstorch: item() needs a tensor with one element, got " +
                              std::to_string(t.numel()));
+  }
+  if (t.is_complex()) {
+    throw std::runtime_error("tstorch: item() gives one number, and a complex value has two: use x.real.item() and "
+                             "x.imag.item(), or x.tolist() ({ re, im })");
   }
   at::Scalar s = t.item();
   if (s.isBoolean()) return Napi::Boolean::New(info.Env(), s.toBool());
@@ -366,6 +376,7 @@ Napi::Value backward(const Napi::CallbackInfo& info) {
   at::Tensor t = argTensor(info, 0);
   auto g = argOptTensor(info, 1);
   bool retain = argBool(info, 2), create = argBool(info, 3);
+  if (!g) checkImplicitGrads({t}, {});
   runAutograd(table(info), [&] { t.backward(g ? *g : at::Tensor(), retain, create); });
   return info.Env().Undefined();
 }
@@ -555,6 +566,8 @@ Napi::Value dtypeCodes(const Napi::CallbackInfo& info) {
   o.Set("int8", static_cast<int>(at::kChar));
   o.Set("uint8", static_cast<int>(at::kByte));
   o.Set("bool", static_cast<int>(at::kBool));
+  o.Set("complex64", static_cast<int>(at::kComplexFloat));
+  o.Set("complex128", static_cast<int>(at::kComplexDouble));
   return o;
 }
 
@@ -642,6 +655,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tstorch::registerShape(r);
   tstorch::registerNN(r);
   tstorch::registerLinalg(r);
+  tstorch::registerSpectral(r);
   tstorch::registerJit(r);
   tstorch::registerAutograd(r);
   tstorch::registerDist(r);

@@ -82,6 +82,7 @@ Napi::Value autogradGrad(const Napi::CallbackInfo& info) {
   }
   bool retain = argBool(info, 3), create = argBool(info, 4), allowUnused = argBool(info, 5);
   std::vector<at::Tensor> grads;
+  checkImplicitGrads(outputs, gradOutputs);
   runAutograd(table(info), [&] { grads = torch::autograd::grad(outputs, inputs, gradOutputs, retain, create, allowUnused); });
   return retList(info, grads);
 }
@@ -99,6 +100,7 @@ Napi::Value autogradBackward(const Napi::CallbackInfo& info) {
     }
   }
   bool retain = argBool(info, 2), create = argBool(info, 3);
+  checkImplicitGrads(outputs, gradOutputs);
   runAutograd(table(info), [&] { torch::autograd::backward(outputs, gradOutputs, retain, create, inputs); });
   return info.Env().Undefined();
 }

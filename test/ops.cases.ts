@@ -5,7 +5,7 @@ import * as torch from '../lib';
 
 const F = torch.nn.functional;
 const nn = torch.nn;
-const { linalg, autograd } = torch;
+const { linalg, autograd, fft } = torch;
 export type T = torch.Tensor;
 // A case's result: a tensor, a number or boolean, or arrays / objects of them (in PyTorch's tuple order).
 type Result = unknown;
@@ -280,11 +280,48 @@ export const cases: Case[] = [
     py: 'lambda w, ids2, ids, offsets, psw: [F.embedding_bag(ids2, w), F.embedding_bag(ids2, w, mode="sum"), F.embedding_bag(ids, w, offsets, mode="max"), '
       + 'F.embedding_bag(ids, w, offsets, mode="sum", per_sample_weights=psw), F.embedding_bag(ids, w, offsets, padding_idx=4), F.embedding_bag(ids, w, torch.tensor([0, 3, 5, 8]), include_last_offset=True, mode="sum"), '
       + 'F.embedding(ids2, w * 1, max_norm=1.0), F.embedding_bag(ids2, w * 1, max_norm=0.5, norm_type=1)]' },
+  // ---- complex numbers, torch.fft, stft (complex outputs are compared as torch.viewAsReal pairs) ----
+  { name: 'complex_parts', inputs: () => [r(3, 4), r(3, 4)],
+    ts: (a, b) => { const z = torch.complex(a, b); return [z, z.real, z.imag, z.abs(), z.angle(), z.conj(), z.conjPhysical(), z.conj().imag, torch.polar(a.abs(), b), torch.viewAsReal(z).sum(-1), torch.viewAsComplex(torch.stack([a, b], -1)), z.isComplex(), a.isComplex(), a.angle()]; },
+    py: 'lambda a, b: (lambda z: [z, z.real, z.imag, z.abs(), z.angle(), z.conj(), z.conj_physical(), z.conj().imag, torch.polar(a.abs(), b), torch.view_as_real(z).sum(-1), torch.view_as_complex(torch.stack([a, b], -1)), z.is_complex(), a.is_complex(), a.angle()])(torch.complex(a, b))' },
+  { name: 'complex_math', inputs: () => [r(3, 3), r(3, 3), r(3)],
+    ts: (a, b, v) => { const z = torch.complex(a, b); return [z.mul(z), z.div(z.add(2)), z.exp(), z.log(), z.sqrt(), z.reciprocal(), z.matmul(z), z.mv(v.to('complex128')), z.sum(), z.mean(1), z.mul(a), z.add(1), z.mul(2.5), z.abs().pow(2), z.sigmoid(), z.tanh(), z.matmul(z.conj().transpose(0, 1)), z.to('complex64')]; },
+    py: 'lambda a, b, v: (lambda z: [z * z, z / (z + 2), z.exp(), z.log(), z.sqrt(), z.reciprocal(), z @ z, z.mv(v.to(torch.complex128)), z.sum(), z.mean(1), z * a, z + 1, z * 2.5, z.abs() ** 2, z.sigmoid(), z.tanh(), z @ z.conj().t(), z.to(torch.complex64)])(torch.complex(a, b))' },
+  { name: 'fft_1d', inputs: () => [r(4, 10), r(4, 6)],
+    ts: (x, y) => { const z = torch.complex(x.narrow(1, 0, 6), y); return [fft.fft(x), fft.ifft(x, 12), fft.fft(x, null, 0, 'ortho'), fft.fft(z, { n: 4, norm: 'forward' }), fft.ifft(z, { dim: 0 }), fft.rfft(x), fft.rfft(x, { n: 7, dim: 0 }), fft.irfft(z), fft.irfft(z, 9, -1, 'ortho'), fft.hfft(z), fft.hfft(z, { n: 7 }), fft.ihfft(x)]; },
+    py: 'lambda x, y: (lambda z: [torch.fft.fft(x), torch.fft.ifft(x, 12), torch.fft.fft(x, None, 0, "ortho"), torch.fft.fft(z, n=4, norm="forward"), torch.fft.ifft(z, dim=0), torch.fft.rfft(x), torch.fft.rfft(x, n=7, dim=0), torch.fft.irfft(z), torch.fft.irfft(z, 9, -1, "ortho"), torch.fft.hfft(z), torch.fft.hfft(z, n=7), torch.fft.ihfft(x)])(torch.complex(x[:, :6], y))' },
+  { name: 'fft_nd', inputs: () => [r(3, 4, 6), r(3, 4, 6)],
+    ts: (x, y) => { const z = torch.complex(x, y); return [fft.fftn(x), fft.fftn(z, [2, 5], [0, 2]), fft.ifftn(z, { dim: [1, 2], norm: 'ortho' }), fft.rfftn(x), fft.irfftn(z), fft.irfftn(z, { s: [4, 8], dim: [1, 2] }), fft.fft2(z), fft.ifft2(x), fft.rfft2(x, [3, 5]), fft.irfft2(z), fft.hfft2(z), fft.ihfft2(x), fft.hfftn(z, { dim: [0, 2] }), fft.ihfftn(x, { norm: 'forward' })]; },
+    py: 'lambda x, y: (lambda z: [torch.fft.fftn(x), torch.fft.fftn(z, [2, 5], [0, 2]), torch.fft.ifftn(z, dim=[1, 2], norm="ortho"), torch.fft.rfftn(x), torch.fft.irfftn(z), torch.fft.irfftn(z, s=[4, 8], dim=[1, 2]), torch.fft.fft2(z), torch.fft.ifft2(x), torch.fft.rfft2(x, [3, 5]), torch.fft.irfft2(z), torch.fft.hfft2(z), torch.fft.ihfft2(x), torch.fft.hfftn(z, dim=[0, 2]), torch.fft.ihfftn(x, norm="forward")])(torch.complex(x, y))' },
+  { name: 'fft_helpers', inputs: () => [r(5, 6)],
+    ts: (x) => [fft.fftshift(x), fft.fftshift(x, 1), fft.ifftshift(x, [0]), fft.ifftshift(x), fft.fftfreq(7, 0.5, { dtype: 'float64' }), fft.fftfreq(8), fft.rfftfreq(9, 2, { dtype: 'float64' }), fft.rfftfreq(8)],
+    py: 'lambda x: [torch.fft.fftshift(x), torch.fft.fftshift(x, 1), torch.fft.ifftshift(x, [0]), torch.fft.ifftshift(x), torch.fft.fftfreq(7, 0.5, dtype=torch.float64), torch.fft.fftfreq(8), torch.fft.rfftfreq(9, 2, dtype=torch.float64), torch.fft.rfftfreq(8)]' },
+  { name: 'stft_istft', inputs: () => [r(2, 64), r(40)],
+    ts: (x, y) => {
+      const w = torch.hannWindow(16, { dtype: 'float64' }), w8 = torch.hannWindow(8, { dtype: 'float64' });
+      const S = torch.stft(x, 16, { window: w });
+      return [S, torch.stft(x, 16, { hopLength: 5, winLength: 12, window: torch.hammingWindow(12, { dtype: 'float64' }), center: false, normalized: true }),
+        torch.stft(y, 8, { padMode: 'constant', onesided: false }), torch.stft(y, 10, { returnComplex: false }),
+        torch.istft(S, 16, { window: w, length: 64 }), torch.istft(torch.stft(y, 8, { hopLength: 2, window: w8 }), 8, { hopLength: 2, window: w8 })];
+    },
+    py: `def f(x, y):
+    w, w8 = torch.hann_window(16, dtype=torch.float64), torch.hann_window(8, dtype=torch.float64)
+    S = torch.stft(x, 16, window=w, return_complex=True)
+    return [S, torch.stft(x, 16, hop_length=5, win_length=12, window=torch.hamming_window(12, dtype=torch.float64), center=False, normalized=True, return_complex=True),
+            torch.stft(y, 8, pad_mode="constant", onesided=False, return_complex=True), torch.stft(y, 10, return_complex=False),
+            torch.istft(S, 16, window=w, length=64), torch.istft(torch.stft(y, 8, hop_length=2, window=w8, return_complex=True), 8, hop_length=2, window=w8)]` },
+  { name: 'windows', inputs: () => [],
+    ts: () => [torch.hannWindow(10), torch.hannWindow(10, { periodic: false }), torch.hammingWindow(7, { alpha: 0.5, beta: 0.5 }), torch.blackmanWindow(9, { dtype: 'float64' }), torch.bartlettWindow(6), torch.kaiserWindow(8, { beta: 5, dtype: 'float64', periodic: false })],
+    py: 'lambda: [torch.hann_window(10), torch.hann_window(10, periodic=False), torch.hamming_window(7, True, 0.5, 0.5), torch.blackman_window(9, dtype=torch.float64), torch.bartlett_window(6), torch.kaiser_window(8, False, 5.0, dtype=torch.float64)]' },
+  { name: 'linalg_eig', inputs: () => [r(4, 4)],
+    ts: (A) => { const { eigenvalues, eigenvectors } = linalg.eig(A); return [eigenvalues, eigenvectors.abs(), linalg.eigvals(A)]; },
+    py: 'lambda A: (lambda e: [e.eigenvalues, e.eigenvectors.abs(), torch.linalg.eigvals(A)])(torch.linalg.eig(A))' },
 ];
-
 // ---------- comparing ----------
 export function flatten(res: Result, out: (T | number | boolean)[] = []): (T | number | boolean)[] {
-  if (res instanceof torch.Tensor || typeof res === 'number' || typeof res === 'boolean') out.push(res);
+  // Complex tensors are compared as their (real, imaginary) pairs, as the reference writes them.
+  if (res instanceof torch.Tensor && res.isComplex()) out.push(torch.viewAsReal(res.resolveConj()));
+  else if (res instanceof torch.Tensor || typeof res === 'number' || typeof res === 'boolean') out.push(res);
   else if (Array.isArray(res)) res.forEach((x) => flatten(x, out));
   else if (res && typeof res === 'object') Object.values(res).forEach((x) => x !== undefined && flatten(x, out));
   else throw new Error(`unexpected result ${String(res)}`);

@@ -8,7 +8,7 @@ import { referenceJson } from './helpers';
 
 
 interface PyPrintOptions { precision?: number; threshold?: number; edgeitems?: number; linewidth?: number; sci_mode?: boolean }
-interface Case { name: string; make: () => torch.Tensor; requires_grad?: boolean; op?: 'add' | 'sum' | 'clone'; printopts?: PyPrintOptions }
+interface Case { name: string; make: () => torch.Tensor; requires_grad?: boolean; op?: 'add' | 'sum' | 'clone' | 'complex' | 'complex_conj'; printopts?: PyPrintOptions }
 
 const f64 = (v: number[]) => torch.tensor(v, { dtype: 'float64' });
 const f32 = (v: number[]) => torch.tensor(v, { dtype: 'float32' });
@@ -51,6 +51,16 @@ const cases: Case[] = [
   { name: 'opt_fixed', make: () => f32([1e-6, 3]), printopts: { sci_mode: false, precision: 7 } },
   { name: 'opt_threshold', make: () => torch.arange(0, 20), printopts: { threshold: 10, edgeitems: 2 } },
   { name: 'opt_linewidth', make: () => torch.randn([4, 12]), printopts: { linewidth: 40 } },
+  // Complex tensors cross as their (real, imaginary) pairs; 'complex' views them as complex first.
+  { name: 'complex', make: () => torch.randn([3, 2]), op: 'complex' },
+  { name: 'complex_f64_matrix', make: () => torch.randn([2, 3, 2], { dtype: 'float64' }), op: 'complex' },
+  { name: 'complex_int_valued', make: () => f32([1, 2, 3.5, -1, 4, 0, -0, -2]).reshape([4, 2]), op: 'complex' },
+  { name: 'complex_sci', make: () => f32([1e-5, 1, 300, -2e6]).reshape([2, 2]), op: 'complex' },
+  { name: 'complex_scalar', make: () => f32([0.5, -0.25]), op: 'complex' },
+  { name: 'complex_conj', make: () => torch.randn([4, 2], { dtype: 'float64' }), op: 'complex_conj' },
+  { name: 'complex_summarized', make: () => torch.randn([1200, 2]), op: 'complex' },
+  { name: 'complex_long_row', make: () => torch.randn([12, 2]), op: 'complex', printopts: { linewidth: 60 } },
+  { name: 'complex_grad', make: () => torch.randn([2, 2]), op: 'complex', requires_grad: true },
 ];
 
 const ours = (o: PyPrintOptions = {}): Partial<torch.PrintOptions> => ({
@@ -78,6 +88,8 @@ describe("tensors print as PyTorch's repr", () => {
         if (c.op === 'add') t = t.add(t);
         else if (c.op === 'sum') t = t.sum();
         else if (c.op === 'clone') t = t.clone();
+        else if (c.op === 'complex') t = torch.viewAsComplex(t);
+        else if (c.op === 'complex_conj') t = torch.viewAsComplex(t).conj();
         expect(String(t)).toBe(want[c.name]);
         expect(inspect(t)).toBe(want[c.name]);
       });

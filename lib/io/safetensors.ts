@@ -13,7 +13,8 @@ import { DType, dtypeCode, deviceCode, dtypeBytes } from '../tensor/dtype';
 import { _wrap as wrap } from '../tensor/tensor';
 import { writeFileAtomic } from './atomic';
 
-const toST: Record<DType, string> = {
+// safetensors has no complex dtype: those are refused with a way out (see serialize).
+const toST: Partial<Record<DType, string>> = {
   float64: 'F64', float32: 'F32', float16: 'F16', bfloat16: 'BF16',
   int64: 'I64', int32: 'I32', int16: 'I16', int8: 'I8', uint8: 'U8', bool: 'BOOL',
 };
@@ -169,6 +170,12 @@ export function loadSharded(
 /** Builds the bytes of a safetensors file (header padded to 8 with spaces, as the reference writer). */
 export function serialize(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): Buffer[] {
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
+  for (const [name, t] of entries) {
+    if (!toST[t.dtype]) {
+      throw new Error(`safetensors: '${name}' is ${t.dtype}, which safetensors cannot hold: save torch.viewAsReal(x) ` +
+        '(a float tensor whose last dim holds the real and imaginary parts; torch.viewAsComplex undoes it), or use torch.save');
+    }
+  }
   // Sorted by dtype size then name, as the Rust reference orders the data (alignment friendly).
   entries.sort((a, b) => dtypeBytes[b[1].dtype] - dtypeBytes[a[1].dtype] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const header: Record<string, unknown> = {};

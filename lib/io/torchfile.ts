@@ -14,6 +14,7 @@ import { tidy } from '../tensor/scope';
 const STORAGE_DTYPES: Record<string, DType> = {
   FloatStorage: 'float32', DoubleStorage: 'float64', HalfStorage: 'float16', BFloat16Storage: 'bfloat16',
   LongStorage: 'int64', IntStorage: 'int32', ShortStorage: 'int16', CharStorage: 'int8', ByteStorage: 'uint8', BoolStorage: 'bool',
+  ComplexFloatStorage: 'complex64', ComplexDoubleStorage: 'complex128',
 };
 
 /** A storage as the pickle names it: its dtype, its key (record name or legacy key), its element count. */

@@ -11,6 +11,7 @@ import { writeFileAtomic } from './atomic';
 const STORAGE: Record<DType, string> = {
   float32: 'FloatStorage', float64: 'DoubleStorage', float16: 'HalfStorage', bfloat16: 'BFloat16Storage',
   int64: 'LongStorage', int32: 'IntStorage', int16: 'ShortStorage', int8: 'CharStorage', uint8: 'ByteStorage', bool: 'BoolStorage',
+  complex64: 'ComplexFloatStorage', complex128: 'ComplexDoubleStorage',
 };
 
 // ---------- the pickle (protocol 2, the opcodes torch.save's pickler uses) ----------

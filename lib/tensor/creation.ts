@@ -1,7 +1,7 @@
 // Factory functions: torch.tensor, zeros, ones, randn, ... Shapes are arrays.
 import { native } from './native';
-import { DType, Device, dtypeCode, deviceCode, isFloatingDtype, defaults } from './dtype';
-import { Shape, Tensor, _wrap as wrap } from './tensor';
+import { DType, Device, dtypeCode, deviceCode, isFloatingDtype, isComplexDtype, complexOf, defaults } from './dtype';
+import { Shape, Tensor, _wrap as wrap, _id as id } from './tensor';
 
 export interface TensorOptions {
   dtype?: DType;
@@ -9,7 +9,10 @@ export interface TensorOptions {
   requiresGrad?: boolean;
 }
 
-type NestedNumbers = number | boolean | NestedNumbers[];
+/** A complex number as tolist() gives it and torch.tensor() takes it. */
+export interface Complex { re: number; im: number }
+type NestedNumbers = number | boolean | Complex | NestedNumbers[];
+const isComplexValue = (v: unknown): v is Complex => typeof v === 'object' && v !== null && !Array.isArray(v) && 're' in v && 'im' in v;
 export type TensorData =
   | NestedNumbers
   | Float32Array | Float64Array | Int32Array | BigInt64Array | Int16Array | Int8Array | Uint8Array;
@@ -47,16 +50,25 @@ function inferShape(data: NestedNumbers): number[] {
   return shape;
 }
 
-function flatten(data: NestedNumbers, shape: number[], out: number[], depth: number): void {
+function flatten(data: NestedNumbers, shape: number[], out: number[], depth: number, complex: boolean): void {
   if (depth === shape.length) {
     if (Array.isArray(data)) throw new Error('tstorch.tensor: ragged nested array (too deep at some position)');
+    if (complex) {
+      // Real numbers mix in as x + 0j (Python's [1+2j, 3] does the same).
+      if (isComplexValue(data)) out.push(data.re, data.im);
+      else if (typeof data === 'number') out.push(data, 0);
+      else throw new Error(`tstorch.tensor: expected a number or { re, im }, got ${JSON.stringify(data)}`);
+      return;
+    }
+    if (isComplexValue(data)) throw new Error('tstorch.tensor: complex values { re, im } must come first or not at all (the first element decides the kind); write the first one as { re: x, im: 0 }');
+    if (typeof data === 'object') throw new Error(`tstorch.tensor: expected a number or boolean, got ${JSON.stringify(data)}`);
     out.push(typeof data === 'boolean' ? (data ? 1 : 0) : data);
     return;
   }
   if (!Array.isArray(data) || data.length !== shape[depth]) {
     throw new Error(`tstorch.tensor: ragged nested array: expected length ${shape[depth]} at depth ${depth}`);
   }
-  for (const x of data) flatten(x, shape, out, depth + 1);
+  for (const x of data) flatten(x, shape, out, depth + 1, complex);
 }
 
 function defaultDtypeOf(data: TensorData, flat?: number[]): DType {
@@ -85,17 +97,39 @@ export function tensor(data: TensorData, opts: TensorOptions & { shape?: Shape }
     dtype = opts.dtype ?? defaultDtypeOf(data);
   } else {
     shape = inferShape(data as NestedNumbers);
+    let probe: NestedNumbers = data as NestedNumbers;
+    while (Array.isArray(probe) && probe.length) probe = probe[0];
+    if (isComplexValue(probe)) return complexTensor(data as NestedNumbers, shape, opts);
     const flat: number[] = [];
-    flatten(data as NestedNumbers, shape, flat, 0);
+    flatten(data as NestedNumbers, shape, flat, 0, false);
     dtype = opts.dtype ?? defaultDtypeOf(data, flat);
     // Float64 carries every JS number exactly; libtorch converts to the target dtype.
     typed = new Float64Array(flat);
     if (opts.shape) shape = opts.shape;
   }
-  if (opts.requiresGrad && !isFloatingDtype(dtype)) {
-    throw new Error(`tstorch.tensor: only floating-point tensors can require gradients (dtype is ${dtype})`);
-  }
+  checkGradDtype(dtype, opts);
   const t = wrap(native.fromData(typed, shape, dtypeCode(dtype), dev(opts)));
+  return finish(t, opts);
+}
+
+function checkGradDtype(dtype: DType, opts: TensorOptions): void {
+  if (opts.requiresGrad && !isFloatingDtype(dtype) && !isComplexDtype(dtype)) {
+    throw new Error(`tstorch.tensor: only floating-point and complex tensors can require gradients (dtype is ${dtype})`);
+  }
+}
+
+/** torch.tensor from { re, im } values: complex64 (complex128 when the default dtype is float64). */
+function complexTensor(data: NestedNumbers, shape: number[], opts: TensorOptions & { shape?: Shape }): Tensor {
+  const flat: number[] = [];
+  flatten(data, shape, flat, 0, true);
+  const dtype = opts.dtype ?? complexOf(defaults.floatDtype);
+  if (!isComplexDtype(dtype)) throw new Error(`tstorch.tensor: complex values need a complex dtype (complex64 or complex128), got '${dtype}'`);
+  checkGradDtype(dtype, opts);
+  const pairs = wrap(native.fromData(new Float64Array(flat), [...(opts.shape ?? shape), 2], dtypeCode('float64'), dev(opts)));
+  const asComplex = wrap(native.viewAsComplex(id(pairs)));
+  const t = asComplex.to({ dtype }); // the float64 pairs' own memory when complex128
+  pairs.dispose();
+  asComplex.dispose();
   return finish(t, opts);
 }
 

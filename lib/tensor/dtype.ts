@@ -3,7 +3,8 @@ import { native } from './native';
 
 export type DType =
   | 'float32' | 'float64' | 'float16' | 'bfloat16'
-  | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+  | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool'
+  | 'complex64' | 'complex128';
 
 const codes: Record<DType, number> = native.dtypeCodes();
 const names: Record<number, DType> = {};
@@ -25,8 +26,17 @@ export function isFloatingDtype(d: DType): boolean {
   return d === 'float32' || d === 'float64' || d === 'float16' || d === 'bfloat16';
 }
 
+/** complex64 and complex128 (torch.is_complex): pairs of float32 / float64. */
+export function isComplexDtype(d: DType): boolean {
+  return d === 'complex64' || d === 'complex128';
+}
+/** The complex dtype whose parts are d (float64 -> complex128, others -> complex64), and back. */
+export const complexOf = (d: DType): DType => (d === 'float64' ? 'complex128' : 'complex64');
+export const realOf = (d: DType): DType => (d === 'complex128' ? 'float64' : d === 'complex64' ? 'float32' : d);
+
 export const dtypeBytes: Record<DType, number> = {
   float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
+  complex64: 8, complex128: 16,
 };
 
 export type Device = string;

@@ -2,7 +2,7 @@
 export { Tensor, Slice } from './tensor';
 export type { Shape, Scalar, TensorLike, Dims, ValuesIndices, Index, SliceIndex } from './tensor';
 export type { DType, Device } from './dtype';
-export { dtypeBytes, isFloatingDtype } from './dtype';
+export { dtypeBytes, isFloatingDtype, isComplexDtype } from './dtype';
 export * from './creation';
 export * from './ops';
 export * from './runtime';
@@ -11,5 +11,7 @@ export { setPrintOptions, getPrintOptions } from './print';
 export type { PrintOptions } from './print';
 export * as distributed from './distributed';
 export * as linalg from './linalg';
+export * as fft from './fft';
+export * from './spectral';
 export * as autograd from './autograd';
 export * as utils from './utils';

@@ -42,6 +42,12 @@ export function eigh(A: Tensor, UPLO: 'L' | 'U' = 'L'): { eigenvalues: Tensor; e
   const [eigenvalues, eigenvectors] = pair(native.linalgEigh(id(A), UPLO));
   return { eigenvalues, eigenvectors };
 }
+/** Eigenvalues and eigenvectors of a general square matrix (complex; not sorted). */
+export function eig(A: Tensor): { eigenvalues: Tensor; eigenvectors: Tensor } {
+  const [eigenvalues, eigenvectors] = pair(native.linalgEig(id(A)));
+  return { eigenvalues, eigenvectors };
+}
+export const eigvals = (A: Tensor) => wrap(native.linalgEigvals(id(A)));
 export const eigvalsh = (A: Tensor, UPLO: 'L' | 'U' = 'L') => wrap(native.linalgEigvalsh(id(A), UPLO));
 /** A = U diag(S) Vh; fullMatrices (true, as PyTorch) gives square U and Vh. */
 export function svd(A: Tensor, opts: { fullMatrices?: boolean } = {}): { U: Tensor; S: Tensor; Vh: Tensor } {

@@ -2,7 +2,7 @@
 // console.log(t) shows `tensor([[0.1234, 1.5000]], requires_grad=True)` as Python would.
 // Large tensors are summarized (their first and last `edgeitems` along each dim).
 import { native } from './native';
-import { defaults, isFloatingDtype } from './dtype';
+import { defaults, isFloatingDtype, isComplexDtype, complexOf } from './dtype';
 import type { Tensor } from './tensor';
 
 export interface PrintOptions {
@@ -26,8 +26,9 @@ export function setPrintOptions(o: Partial<PrintOptions>): void {
 export const getPrintOptions = (): PrintOptions => ({ ...opts });
 
 type Value = number | bigint | boolean;
+interface Complex { re: number; im: number }
 const ELLIPSIS = Symbol('...');
-type Nested = Value | typeof ELLIPSIS | Nested[];
+type Nested = Value | Complex | typeof ELLIPSIS | Nested[];
 
 /** The values to print as nested arrays, with ELLIPSIS where a summarized dim skips (get_summarized_data). */
 function values(t: Tensor, summarize: boolean): Nested {
@@ -133,22 +134,37 @@ class Formatter {
 }
 const str = (v: Value) => (typeof v === 'boolean' ? (v ? 'True' : 'False') : String(v));
 
-function flatValues(n: Nested, out: Value[] = []): Value[] {
+function flatValues(n: Nested, out: (Value | Complex)[] = []): (Value | Complex)[] {
   if (Array.isArray(n)) n.forEach((x) => flatValues(x, out));
   else if (n !== ELLIPSIS) out.push(n);
   return out;
 }
 
-function vectorStr(v: Nested[], indent: number, f: Formatter): string {
-  const elementLength = f.maxWidth + 2;
+/** How elements print: one Formatter, or for complex values one for the real and one for the imaginary parts. */
+class ElementFormat {
+  constructor(readonly f: Formatter, readonly imag?: Formatter) {}
+  get width(): number {
+    return this.imag ? this.f.maxWidth + this.imag.maxWidth + 1 : this.f.maxWidth;
+  }
+  format(v: Nested): string {
+    if (!this.imag) return this.f.format(v as Value);
+    const c = v as Complex;
+    const re = this.f.format(c.re);
+    const im = `${this.imag.format(c.im)}j`.trimStart();
+    return im[0] === '+' || im[0] === '-' ? re + im : `${re}+${im}`;
+  }
+}
+
+function vectorStr(v: Nested[], indent: number, f: ElementFormat): string {
+  const elementLength = f.width + 2;
   const perLine = Math.max(1, Math.floor((opts.linewidth - indent) / elementLength));
-  const data = v.map((x) => (x === ELLIPSIS ? ' ...' : f.format(x as Value)));
+  const data = v.map((x) => (x === ELLIPSIS ? ' ...' : f.format(x)));
   const lines: string[] = [];
   for (let i = 0; i < data.length; i += perLine) lines.push(data.slice(i, i + perLine).join(', '));
   return `[${lines.join(`,\n${' '.repeat(indent + 1)}`)}]`;
 }
-function tensorStr(v: Nested, dim: number, indent: number, f: Formatter): string {
-  if (dim === 0) return f.format(v as Value);
+function tensorStr(v: Nested, dim: number, indent: number, f: ElementFormat): string {
+  if (dim === 0) return f.format(v);
   if (dim === 1) return vectorStr(v as Nested[], indent, f);
   const slices = (v as Nested[]).map((x) => (x === ELLIPSIS ? '...' : tensorStr(x, dim - 1, indent + 1, f)));
   return `[${slices.join(`,${'\n'.repeat(dim - 1)}${' '.repeat(indent + 1)}`)}]`;
@@ -185,10 +201,13 @@ export function formatTensor(t: Tensor): string {
     if (dtype !== defaults.floatDtype) suffixes.push(`dtype=torch.${dtype}`);
     body = '[]';
   } else {
-    if (![defaults.floatDtype, 'int64', 'bool'].includes(dtype)) suffixes.push(`dtype=torch.${dtype}`);
+    if (![defaults.floatDtype, complexOf(defaults.floatDtype), 'int64', 'bool'].includes(dtype)) suffixes.push(`dtype=torch.${dtype}`);
     const summarize = numel > opts.threshold;
     const v = values(t, summarize);
-    const f = new Formatter(isFloatingDtype(dtype), flatValues(v));
+    const flat = flatValues(v);
+    const f = isComplexDtype(dtype)
+      ? new ElementFormat(new Formatter(true, (flat as Complex[]).map((c) => c.re)), new Formatter(true, (flat as Complex[]).map((c) => c.im)))
+      : new ElementFormat(new Formatter(isFloatingDtype(dtype), flat as Value[]));
     body = tensorStr(v, shape.length, indent, f);
   }
   const gradFn = native.gradFnName(t._id) as string | null;

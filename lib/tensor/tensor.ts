@@ -1,7 +1,7 @@
 // The Tensor class: a JS object holding one handle into the native tensor table.
 // Methods are PyTorch's, in camelCase; each is one crossing into libtorch.
 import { native } from './native';
-import { DType, Device, dtypeCode, dtypeName, deviceCode, deviceName } from './dtype';
+import { DType, Device, dtypeCode, dtypeName, deviceCode, deviceName, isFloatingDtype, isComplexDtype } from './dtype';
 import { track, disposeHandle, keep as keepHandle } from './scope';
 import { formatTensor } from './print';
 import { registerTensorHook, RemovableHandle } from './function';
@@ -147,6 +147,31 @@ export class Tensor {
   isContiguous(): boolean {
     return native.isContiguous(id(this));
   }
+  isFloatingPoint(): boolean {
+    return isFloatingDtype(this.dtype);
+  }
+  isComplex(): boolean {
+    return isComplexDtype(this.dtype);
+  }
+
+  // ---------- complex numbers ----------
+  /** The real part: a view for complex tensors (writes through), the tensor itself otherwise. */
+  get real(): Tensor {
+    return wrap(native.real(id(this)));
+  }
+  /** The imaginary part as a view; complex tensors only (as PyTorch). */
+  get imag(): Tensor {
+    return wrap(native.imag(id(this)));
+  }
+  /** The complex conjugate, lazily: a view with the conjugate bit set (resolveConj() materializes it). */
+  conj(): Tensor { return wrap(native.conj(id(this))); }
+  /** The conjugate computed into new memory. */
+  conjPhysical(): Tensor { return wrap(native.conjPhysical(id(this))); }
+  resolveConj(): Tensor { return wrap(native.resolveConj(id(this))); }
+  resolveNeg(): Tensor { return wrap(native.resolveNeg(id(this))); }
+  isConj(): boolean { return native.isConj(id(this)); }
+  /** The argument (phase) of each element, in radians; 0 or pi for real tensors. */
+  angle(): Tensor { return wrap(native.angle(id(this))); }
   get isDisposed(): boolean {
     return this._id < 0;
   }
@@ -164,7 +189,11 @@ export class Tensor {
   }
 
   // ---------- data out ----------
-  /** A typed-array copy (float16/bfloat16 as Float32Array, bool as Uint8Array, int64 as BigInt64Array). */
+  /**
+   * A typed-array copy (float16/bfloat16 as Float32Array, bool as Uint8Array, int64 as
+   * BigInt64Array; complex64 / complex128 as Float32Array / Float64Array of interleaved
+   * real and imaginary parts, twice numel() long, as torch.viewAsReal lays them out).
+   */
   data(): Float32Array | Float64Array | Int32Array | BigInt64Array | Int16Array | Int8Array | Uint8Array {
     return native.data(id(this));
   }
@@ -175,14 +204,16 @@ export class Tensor {
   item(): number | boolean {
     return native.item(id(this));
   }
-  /** Nested arrays of numbers (booleans for bool tensors), as Python's tolist(). */
+  /** Nested arrays of numbers (booleans for bool tensors, { re, im } for complex ones), as Python's tolist(). */
   tolist(): unknown {
     const flat = native.doubles(id(this)) as Float64Array;
     const isBool = this.dtype === 'bool';
+    const isComplex = isComplexDtype(this.dtype);
     const shape = this.shape;
     let k = 0;
     const build = (d: number): unknown => {
       if (d === shape.length) {
+        if (isComplex) return { re: flat[k++], im: flat[k++] };
         const v = flat[k++];
         return isBool ? v !== 0 : v;
       }

@@ -25,7 +25,8 @@ from weighted import weighted_loss  # noqa: E402
 
 def as_tensors(r):
     if isinstance(r, torch.Tensor):
-        return [r]
+        # complex results are written (and differentiated) as their (real, imaginary) pairs
+        return [torch.view_as_real(r.resolve_conj())] if r.is_complex() else [r]
     if isinstance(r, (tuple, list)):
         out = []
         for x in r:

@@ -3,7 +3,8 @@
 Usage: print_ref.py CASES.json INPUTS.safetensors OUT.json
 
 Each case names its tensor in INPUTS, whether it requires grad, an op applied first ('add':
-t + t, 'sum', 'clone'; so the repr shows a grad_fn) and print options (torch.set_printoptions
+t + t, 'sum', 'clone'; so the repr shows a grad_fn; 'complex', 'complex_conj': the pairs of the
+last dim as complex numbers, conjugated) and print options (torch.set_printoptions
 keywords). OUT maps each case to repr(result).
 """
 import json
@@ -15,7 +16,9 @@ import torch
 sys.path.insert(0, os.path.dirname(__file__))
 import st  # noqa: E402
 
-OPS = {"add": lambda t: t + t, "sum": lambda t: t.sum(), "clone": lambda t: t.clone(), None: lambda t: t}
+OPS = {"add": lambda t: t + t, "sum": lambda t: t.sum(), "clone": lambda t: t.clone(), None: lambda t: t,
+       # complex tensors cross as their (real, imaginary) pairs
+       "complex": torch.view_as_complex, "complex_conj": lambda t: torch.view_as_complex(t).conj()}
 DEFAULTS = dict(precision=4, threshold=1000, edgeitems=3, linewidth=80, sci_mode=None)
 
 

@@ -1,0 +1,96 @@
+// Complex tensors' free functions (torch.complex, torch.viewAsReal, ...), the short-time Fourier
+// transform (torch.stft / istft) and the window functions. torch.fft is in fft.ts.
+import { native } from './native';
+import { DType, Device, dtypeCode, deviceCode, defaults } from './dtype';
+import { Tensor, _wrap as wrap, _id as id } from './tensor';
+
+/** real + i·imag, elementwise (float32 -> complex64, float64 -> complex128). */
+export const complex = (real: Tensor, imag: Tensor) => wrap(native.complex(id(real), id(imag)));
+/** abs · (cos(angle) + i·sin(angle)), elementwise. */
+export const polar = (abs: Tensor, angle: Tensor) => wrap(native.polar(id(abs), id(angle)));
+/** A complex tensor's memory as floats, with a last dim of 2 (real, imaginary): a view. */
+export const viewAsReal = (x: Tensor) => wrap(native.viewAsReal(id(x)));
+/** A float tensor whose last dim is 2 (real, imaginary), seen as complex: a view. */
+export const viewAsComplex = (x: Tensor) => wrap(native.viewAsComplex(id(x)));
+export const real = (x: Tensor) => x.real;
+export const imag = (x: Tensor) => x.imag;
+export const conj = (x: Tensor) => x.conj();
+export const conjPhysical = (x: Tensor) => x.conjPhysical();
+export const angle = (x: Tensor) => x.angle();
+export const isComplex = (x: Tensor) => x.isComplex();
+
+export interface StftOptions {
+  /** distance between frames (nFft / 4, as PyTorch: winLength / 4) */
+  hopLength?: number;
+  /** the window's length, <= nFft (nFft) */
+  winLength?: number;
+  /** a 1-D window of winLength (a rectangular window of ones when absent) */
+  window?: Tensor | null;
+  /** pad the signal by nFft / 2 on both sides so that frame t is centred on sample t·hop (true) */
+  center?: boolean;
+  /** how it is padded when center: 'reflect' (default), 'constant', 'replicate' or 'circular' */
+  padMode?: 'reflect' | 'constant' | 'replicate' | 'circular';
+  /** multiply by nFft^-1/2 */
+  normalized?: boolean;
+  /** only the nFft / 2 + 1 non-negative frequencies (true for real input) */
+  onesided?: boolean;
+  /** a complex result (true); false gives torch.viewAsReal of it, PyTorch's deprecated layout */
+  returnComplex?: boolean;
+}
+
+/**
+ * torch.stft: the Fourier transform of overlapping windowed frames of a 1-D signal (or a batch,
+ * (B, L)): (freq, frames) or (B, freq, frames). Unlike PyTorch, returnComplex defaults to true
+ * (PyTorch requires it for real input and will require true).
+ */
+export function stft(x: Tensor, nFft: number, opts: StftOptions = {}): Tensor {
+  const center = opts.center ?? true, padMode = opts.padMode ?? 'reflect';
+  const length = x.shape[x.ndim - 1];
+  // libtorch's own word here is about a padding it made: say what to change instead.
+  if (center && padMode === 'reflect' && x.ndim >= 1 && x.ndim <= 2 && Math.floor(nFft / 2) >= length) {
+    throw new Error(`stft: with center (the default) and padMode 'reflect', the signal (length ${length}) must be longer than ` +
+      `nFft / 2 = ${Math.floor(nFft / 2)}: use a smaller nFft, or padMode 'constant'`);
+  }
+  return wrap(native.stft(id(x), nFft, opts.hopLength ?? null, opts.winLength ?? null, opts.window ? id(opts.window) : -1,
+    center, padMode, opts.normalized ?? false, opts.onesided ?? null, opts.returnComplex ?? true));
+}
+
+export interface IstftOptions {
+  hopLength?: number;
+  winLength?: number;
+  window?: Tensor | null;
+  center?: boolean;
+  normalized?: boolean;
+  onesided?: boolean;
+  /** the signal's length (trims or zero-pads the result to it) */
+  length?: number;
+  /** the signal was complex (false: a real signal) */
+  returnComplex?: boolean;
+}
+
+/** torch.istft: the signal back from its stft (overlap-add with window normalization). */
+export function istft(x: Tensor, nFft: number, opts: IstftOptions = {}): Tensor {
+  return wrap(native.istft(id(x), nFft, opts.hopLength ?? null, opts.winLength ?? null, opts.window ? id(opts.window) : -1,
+    opts.center ?? true, opts.normalized ?? false, opts.onesided ?? null, opts.length ?? null, opts.returnComplex ?? false));
+}
+
+export interface WindowOptions {
+  /** the window for spectral analysis (true: the length+1 symmetric window without its last sample) */
+  periodic?: boolean;
+  dtype?: DType;
+  device?: Device;
+}
+const windowArgs = (o: WindowOptions) => [dtypeCode(o.dtype ?? defaults.floatDtype), deviceCode(o.device ?? defaults.device)];
+
+export const hannWindow = (windowLength: number, opts: WindowOptions = {}) =>
+  wrap(native.hannWindow(windowLength, opts.periodic ?? true, ...windowArgs(opts)));
+export const bartlettWindow = (windowLength: number, opts: WindowOptions = {}) =>
+  wrap(native.bartlettWindow(windowLength, opts.periodic ?? true, ...windowArgs(opts)));
+export const blackmanWindow = (windowLength: number, opts: WindowOptions = {}) =>
+  wrap(native.blackmanWindow(windowLength, opts.periodic ?? true, ...windowArgs(opts)));
+/** alpha - beta · cos(2 pi n / N) (alpha 0.54, beta 0.46). */
+export const hammingWindow = (windowLength: number, opts: WindowOptions & { alpha?: number; beta?: number } = {}) =>
+  wrap(native.hammingWindow(windowLength, opts.periodic ?? true, opts.alpha ?? 0.54, opts.beta ?? 0.46, ...windowArgs(opts)));
+/** The Kaiser window of shape parameter beta (12). */
+export const kaiserWindow = (windowLength: number, opts: WindowOptions & { beta?: number } = {}) =>
+  wrap(native.kaiserWindow(windowLength, opts.periodic ?? true, opts.beta ?? 12, ...windowArgs(opts)));
