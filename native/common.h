@@ -270,6 +270,7 @@ void registerNN(Registrar& r);
 void registerDist(Registrar& r);
 void registerLinalg(Registrar& r);
 void registerSpectral(Registrar& r);
+void registerSpecial(Registrar& r);
 void registerJit(Registrar& r);
 void registerAutograd(Registrar& r);
 // native/autograd.cc: runs fn, a backward, so that the JS hooks and custom Functions it reaches

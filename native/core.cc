@@ -656,6 +656,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tstorch::registerNN(r);
   tstorch::registerLinalg(r);
   tstorch::registerSpectral(r);
+  tstorch::registerSpecial(r);
   tstorch::registerJit(r);
   tstorch::registerAutograd(r);
   tstorch::registerDist(r);

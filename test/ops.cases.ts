@@ -316,6 +316,24 @@ export const cases: Case[] = [
   { name: 'linalg_eig', inputs: () => [r(4, 4)],
     ts: (A) => { const { eigenvalues, eigenvectors } = linalg.eig(A); return [eigenvalues, eigenvectors.abs(), linalg.eigvals(A)]; },
     py: 'lambda A: (lambda e: [e.eigenvalues, e.eigenvectors.abs(), torch.linalg.eigvals(A)])(torch.linalg.eig(A))' },
+  // ---- torch.special (functions without a derivative in libtorch on detached inputs) ----
+  { name: 'special', inputs: () => [pos(3, 4), unit(3, 4), prob(5)],
+    ts: (p, u, q) => { const S = torch.special; return [S.entr(q), S.erfcx(u), S.i0(u), S.i0e(u), S.i1(u), S.i1e(u), S.ndtr(u), S.ndtri(q), S.logNdtr(u), S.xlog1py(p, u), S.polygamma(1, p), S.polygamma(2, p), S.multigammaln(p.add(2), 3), S.expit(u), S.gammaln(p), S.psi(p), S.logit(q, 0.1), S.sinc(u), S.logsumexp(u, 1), S.softmax(u, 0), S.logSoftmax(u, 1), S.xlogy(p, p), S.erfinv(u), S.round(u.mul(4)), u.i0(), p.polygamma(1), p.add(1).mvlgamma(2)]; },
+    py: 'lambda p, u, q: (lambda S: [S.entr(q), S.erfcx(u), S.i0(u), S.i0e(u), S.i1(u), S.i1e(u), S.ndtr(u), S.ndtri(q), S.log_ndtr(u), S.xlog1py(p, u), S.polygamma(1, p), S.polygamma(2, p), S.multigammaln(p + 2, 3), S.expit(u), S.gammaln(p), S.psi(p), S.logit(q, 0.1), S.sinc(u), S.logsumexp(u, 1), S.softmax(u, 0), S.log_softmax(u, 1), S.xlogy(p, p), S.erfinv(u), S.round(u * 4), u.i0(), p.polygamma(1), (p + 1).mvlgamma(2)])(torch.special)' },
+  { name: 'special_nograd', inputs: () => [pos(3, 4), unit(3, 4), r(6), prob(5)],
+    ts: (p0, u0, x0, q0) => {
+      const S = torch.special, [p, u, x, q] = [p0.detach(), u0.detach(), x0.detach(), q0.detach()], n = torch.tensor([0, 1, 2, 5, 3]);
+      return [S.zeta(p.add(1), p), S.gammainc(p, p.mul(2)), S.gammaincc(p, p.mul(2)), p.igamma(p.add(1)), p.igammac(p.add(1)), S.besselJ0(x), S.besselJ1(x), S.besselY0(p), S.besselY1(p),
+        S.modifiedBesselI0(x), S.modifiedBesselI1(x), S.modifiedBesselK0(p), S.modifiedBesselK1(p), S.scaledModifiedBesselK0(p), S.scaledModifiedBesselK1(p), S.sphericalBesselJ0(x), S.airyAi(x),
+        S.chebyshevPolynomialT(u, 3), S.chebyshevPolynomialU(q, n), S.chebyshevPolynomialV(u, 4), S.chebyshevPolynomialW(q, n), S.shiftedChebyshevPolynomialT(q, n), S.shiftedChebyshevPolynomialU(q, 2),
+        S.shiftedChebyshevPolynomialV(q, 3), S.shiftedChebyshevPolynomialW(q, n), S.hermitePolynomialH(u, 5), S.hermitePolynomialHe(q, n), S.laguerrePolynomialL(p, 4), S.legendrePolynomialP(q, n)];
+    },
+    py: `def f(p0, u0, x0, q0):
+    S, (p, u, x, q), n = torch.special, (p0.detach(), u0.detach(), x0.detach(), q0.detach()), torch.tensor([0, 1, 2, 5, 3])
+    return [S.zeta(p + 1, p), S.gammainc(p, p * 2), S.gammaincc(p, p * 2), p.igamma(p + 1), p.igammac(p + 1), S.bessel_j0(x), S.bessel_j1(x), S.bessel_y0(p), S.bessel_y1(p),
+            S.modified_bessel_i0(x), S.modified_bessel_i1(x), S.modified_bessel_k0(p), S.modified_bessel_k1(p), S.scaled_modified_bessel_k0(p), S.scaled_modified_bessel_k1(p), S.spherical_bessel_j0(x), S.airy_ai(x),
+            S.chebyshev_polynomial_t(u, 3), S.chebyshev_polynomial_u(q, n), S.chebyshev_polynomial_v(u, 4), S.chebyshev_polynomial_w(q, n), S.shifted_chebyshev_polynomial_t(q, n), S.shifted_chebyshev_polynomial_u(q, 2),
+            S.shifted_chebyshev_polynomial_v(q, 3), S.shifted_chebyshev_polynomial_w(q, n), S.hermite_polynomial_h(u, 5), S.hermite_polynomial_he(q, n), S.laguerre_polynomial_l(p, 4), S.legendre_polynomial_p(q, n)]` },
 ];
 // ---------- comparing ----------
 export function flatten(res: Result, out: (T | number | boolean)[] = []): (T | number | boolean)[] {

@@ -12,6 +12,7 @@ export type { PrintOptions } from './print';
 export * as distributed from './distributed';
 export * as linalg from './linalg';
 export * as fft from './fft';
+export * as special from './special';
 export * from './spectral';
 export * as autograd from './autograd';
 export * as utils from './utils';

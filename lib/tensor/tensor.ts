@@ -706,6 +706,15 @@ export class Tensor {
   bitwiseRightShift(o: Tensor): Tensor { return wrap(native.bitwiseRightShift(id(this), id(o))); }
   /** sin(pi x) / (pi x), 1 at 0 */
   sinc(): Tensor { return wrap(native.sinc(id(this))); }
+  /** The modified Bessel function of the first kind, order 0. */
+  i0(): Tensor { return wrap(native.specialI0(id(this))); }
+  /** The n-th derivative of digamma. */
+  polygamma(n: number): Tensor { return wrap(native.specialPolygamma(id(this), n)); }
+  /** The multivariate log-gamma function of dimension p. */
+  mvlgamma(p: number): Tensor { return wrap(native.specialMultigammaln(id(this), p)); }
+  /** The regularized lower / upper incomplete gamma functions of (this, other). */
+  igamma(other: Tensor): Tensor { return wrap(native.specialGammainc(id(this), id(other))); }
+  igammac(other: Tensor): Tensor { return wrap(native.specialGammaincc(id(this), id(other))); }
   sgn(): Tensor { return wrap(native.sgn(id(this))); }
   signbit(): Tensor { return wrap(native.signbit(id(this))); }
   copysign(o: Tensor): Tensor { return wrap(native.copysign(id(this), id(o))); }
