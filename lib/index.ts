@@ -22,3 +22,4 @@ export * from './models';
 export const float32 = 'float32', float64 = 'float64', float16 = 'float16', bfloat16 = 'bfloat16';
 export const int64 = 'int64', int32 = 'int32', uint8 = 'uint8', bool = 'bool';
 export const complex64 = 'complex64', complex128 = 'complex128';
+export const contiguousFormat = 'contiguousFormat', channelsLast = 'channelsLast', channelsLast3d = 'channelsLast3d', preserveFormat = 'preserveFormat';

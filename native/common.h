@@ -166,6 +166,8 @@ at::ScalarType argDtype(const Napi::CallbackInfo& info, size_t i);
 at::Device argDevice(const Napi::CallbackInfo& info, size_t i);
 int32_t deviceCode(const at::Device& d);
 at::TensorOptions argOptions(const Napi::CallbackInfo& info, size_t dtypeIdx, size_t deviceIdx);
+// A memory format crosses as its c10 code (see memoryFormatCodes); null or -1 for none.
+c10::optional<at::MemoryFormat> optMemoryFormat(const Napi::CallbackInfo& info, size_t i);
 
 // Out-of-place ops whose inputs need no gradient skip libtorch's autograd layer, where they
 // would only be passed on: no graph node is made, and a fresh result has no view or version

@@ -79,6 +79,13 @@ int32_t deviceCode(const at::Device& d) {
   return -2;  // another device type; the TS side reports it by name
 }
 
+c10::optional<at::MemoryFormat> optMemoryFormat(const Napi::CallbackInfo& info, size_t i) {
+  if (isNullish(info, i) || argInt(info, i) < 0) return c10::nullopt;
+  int32_t code = argInt(info, i);
+  if (code >= static_cast<int32_t>(at::MemoryFormat::NumOptions)) throw std::runtime_error("tstorch: unknown memory format code " + std::to_string(code));
+  return static_cast<at::MemoryFormat>(code);
+}
+
 at::TensorOptions argOptions(const Napi::CallbackInfo& info, size_t dtypeIdx, size_t deviceIdx) {
   return at::TensorOptions().dtype(argDtype(info, dtypeIdx)).device(argDevice(info, deviceIdx));
 }
@@ -230,8 +237,29 @@ Napi::Value dtype(const Napi::CallbackInfo& info) {
 Napi::Value device(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), deviceCode(argTensor(info, 0).device()));
 }
+// isContiguous(id, memoryFormat | null)
 Napi::Value isContiguous(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), argTensor(info, 0).is_contiguous());
+  auto format = optMemoryFormat(info, 1);
+  return Napi::Boolean::New(info.Env(), argTensor(info, 0).is_contiguous(format ? *format : at::MemoryFormat::Contiguous));
+}
+Napi::Value stride(const Napi::CallbackInfo& info) {
+  auto strides = argTensor(info, 0).strides();
+  Napi::Array arr = Napi::Array::New(info.Env(), strides.size());
+  for (size_t k = 0; k < strides.size(); ++k) {
+    arr.Set(static_cast<uint32_t>(k), Napi::Number::New(info.Env(), static_cast<double>(strides[k])));
+  }
+  return arr;
+}
+Napi::Value storageOffset(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(argTensor(info, 0).storage_offset()));
+}
+Napi::Value memoryFormatCodes(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("contiguousFormat", static_cast<int>(at::MemoryFormat::Contiguous));
+  o.Set("preserveFormat", static_cast<int>(at::MemoryFormat::Preserve));
+  o.Set("channelsLast", static_cast<int>(at::MemoryFormat::ChannelsLast));
+  o.Set("channelsLast3d", static_cast<int>(at::MemoryFormat::ChannelsLast3d));
+  return o;
 }
 Napi::Value dataPtr(const Napi::CallbackInfo& info) {
   // Identity of the underlying storage: lets tests and tools tell views from copies.
@@ -312,7 +340,7 @@ Napi::Value to(const Napi::CallbackInfo& info) {
   const at::Tensor& t = argTensor(info, 0);
   at::ScalarType st = argInt(info, 1) < 0 ? t.scalar_type() : argDtype(info, 1);
   at::Device dev = isNullish(info, 2) ? t.device() : argDevice(info, 2);
-  return ret(info, t.to(dev, st, /*non_blocking=*/argBool(info, 4), /*copy=*/argBool(info, 3)));
+  return ret(info, t.to(dev, st, /*non_blocking=*/argBool(info, 4), /*copy=*/argBool(info, 3), optMemoryFormat(info, 5)));
 }
 // Page-locked host memory: copies from it to a GPU can be non-blocking (the host allocator keeps
 // the block until the copy is done, also when the tensor is freed first).
@@ -322,8 +350,10 @@ Napi::Value pinMemory(const Napi::CallbackInfo& info) {
 Napi::Value isPinned(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), argTensor(info, 0).is_pinned());
 }
+// contiguous(id, memoryFormat | null)
 Napi::Value contiguous(const Napi::CallbackInfo& info) {
-  return ret(info, argTensor(info, 0).contiguous());
+  auto format = optMemoryFormat(info, 1);
+  return ret(info, argTensor(info, 0).contiguous(format ? *format : at::MemoryFormat::Contiguous));
 }
 Napi::Value clone(const Napi::CallbackInfo& info) { return ret(info, argTensor(info, 0).clone()); }
 Napi::Value alias(const Napi::CallbackInfo& info) {
@@ -594,6 +624,9 @@ void registerCore(Registrar& r) {
   r.add<dtype>("dtype");
   r.add<device>("device");
   r.add<isContiguous>("isContiguous");
+  r.add<stride>("stride");
+  r.add<storageOffset>("storageOffset");
+  r.add<memoryFormatCodes>("memoryFormatCodes");
   r.add<dataPtr>("dataPtr");
   r.add<data>("data");
   r.add<bytes>("bytes");

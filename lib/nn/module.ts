@@ -6,7 +6,7 @@ import { Tensor } from '../tensor/tensor';
 import { keep } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
 import { native } from '../tensor/native';
-import { DType, Device, isFloatingDtype } from '../tensor/dtype';
+import { DType, Device, MemoryFormat, isFloatingDtype, isComplexDtype } from '../tensor/dtype';
 import type { RemovableHandle } from '../tensor/function';
 import { ModuleHooks, ForwardPreHook, ForwardHook, BackwardHook, BackwardPreHook, addHook, emptyHooks, callWithHooks } from './hooks';
 
@@ -216,17 +216,22 @@ export abstract class Module {
    * Module.to: each keeps its identity (optimizers and tied weights still hold it), its
    * requiresGrad and its .grad, which moves with it.
    */
-  to(target: { dtype?: DType; device?: Device }): this {
+  to(target: { dtype?: DType; device?: Device; memoryFormat?: MemoryFormat }): this {
+    if (target.dtype && !isFloatingDtype(target.dtype) && !isComplexDtype(target.dtype)) {
+      throw new Error(`Module.to only accepts floating point or complex dtypes, but got desired dtype=${target.dtype}`);
+    }
     const done = new Set<Tensor>();
     const convert = (t: Tensor) => {
       if (done.has(t)) return;
       done.add(t);
-      const dtype = target.dtype && isFloatingDtype(t.dtype) ? target.dtype : undefined;
-      if (!dtype && !target.device) return;
+      // As PyTorch: the dtype applies to floating and complex tensors, the memory format to 4-D / 5-D ones.
+      const dtype = target.dtype && (isFloatingDtype(t.dtype) || isComplexDtype(t.dtype)) ? target.dtype : undefined;
+      const memoryFormat = target.memoryFormat && (t.ndim === 4 || t.ndim === 5) ? target.memoryFormat : undefined;
+      if (!dtype && !target.device && !memoryFormat) return;
       noGrad(() => {
         for (const x of [t, t.grad]) {
           if (!x) continue;
-          const converted = x.to({ dtype, device: target.device });
+          const converted = x.to({ dtype, device: target.device, memoryFormat });
           native.setData(x._id, converted._id);
           converted.dispose();
           if (x !== t) x.dispose(); // (the wrapper .grad made, not the gradient)

@@ -39,6 +39,16 @@ export const dtypeBytes: Record<DType, number> = {
   complex64: 8, complex128: 16,
 };
 
+/** How a 4-D (5-D) tensor's elements lie in memory: PyTorch's torch.contiguous_format, torch.channels_last, ... */
+export type MemoryFormat = 'contiguousFormat' | 'channelsLast' | 'channelsLast3d' | 'preserveFormat';
+const formatCodes: Record<MemoryFormat, number> = native.memoryFormatCodes();
+export function memoryFormatCode(f: MemoryFormat | undefined | null): number {
+  if (f === undefined || f === null) return -1;
+  const c = formatCodes[f];
+  if (c === undefined) throw new Error(`tstorch: unknown memory format '${f}' (expected one of ${Object.keys(formatCodes).join(', ')})`);
+  return c;
+}
+
 export type Device = string;
 
 /** 'cpu' -> -1, 'cuda' -> 0, 'cuda:N' -> N: how devices cross into C++. */

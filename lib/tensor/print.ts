@@ -70,7 +70,7 @@ const TIE = /^50*$/;
 function nonFinite(v: number): string | null {
   return Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : null;
 }
-function fixed(v: number, p: number): string {
+export function fixed(v: number, p: number): string {
   const nf = nonFinite(v);
   if (nf) return nf;
   const sign = v < 0 || Object.is(v, -0) ? '-' : '';

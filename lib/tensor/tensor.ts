@@ -1,7 +1,7 @@
 // The Tensor class: a JS object holding one handle into the native tensor table.
 // Methods are PyTorch's, in camelCase; each is one crossing into libtorch.
 import { native } from './native';
-import { DType, Device, dtypeCode, dtypeName, deviceCode, deviceName, isFloatingDtype, isComplexDtype } from './dtype';
+import { DType, Device, MemoryFormat, dtypeCode, dtypeName, deviceCode, deviceName, isFloatingDtype, isComplexDtype, memoryFormatCode } from './dtype';
 import { track, disposeHandle, keep as keepHandle } from './scope';
 import { formatTensor } from './print';
 import { registerTensorHook, RemovableHandle } from './function';
@@ -144,8 +144,21 @@ export class Tensor {
   numel(): number {
     return native.numel(id(this));
   }
-  isContiguous(): boolean {
-    return native.isContiguous(id(this));
+  /** Whether the elements lie densely in the order of memoryFormat ('contiguousFormat': row-major). */
+  isContiguous(memoryFormat: MemoryFormat = 'contiguousFormat'): boolean {
+    return native.isContiguous(id(this), memoryFormatCode(memoryFormat));
+  }
+  /** Steps in memory (in elements) from one index to the next, per dim (or of one dim). */
+  stride(): number[];
+  stride(dim: number): number;
+  stride(dim?: number): number | number[] {
+    const s: number[] = native.stride(id(this));
+    if (dim === undefined) return s;
+    return s[dim < 0 ? s.length + dim : dim];
+  }
+  /** Where this tensor starts in its storage, in elements. */
+  storageOffset(): number {
+    return native.storageOffset(id(this));
   }
   isFloatingPoint(): boolean {
     return isFloatingDtype(this.dtype);
@@ -238,19 +251,20 @@ export class Tensor {
    * GPU is queued without waiting for the device. From a GPU to the CPU it is queued into pinned
    * memory too, and, as in PyTorch, its values are there only after torch.cuda.synchronize().
    */
-  to(target: Device | DType | { dtype?: DType; device?: Device; copy?: boolean; nonBlocking?: boolean }): Tensor {
+  to(target: Device | DType | { dtype?: DType; device?: Device; copy?: boolean; nonBlocking?: boolean; memoryFormat?: MemoryFormat }): Tensor {
     let dtype: DType | undefined;
     let device: Device | undefined;
+    let memoryFormat: MemoryFormat | undefined;
     let copy = false, nonBlocking = false;
     if (typeof target === 'string') {
       if (target === 'cpu' || target.startsWith('cuda')) device = target;
       else dtype = target as DType;
     } else {
-      ({ dtype, device } = target);
+      ({ dtype, device, memoryFormat } = target);
       copy = target.copy ?? false;
       nonBlocking = target.nonBlocking ?? false;
     }
-    return wrap(native.to(id(this), dtype ? dtypeCode(dtype) : -1, device === undefined ? null : deviceCode(device), copy, nonBlocking));
+    return wrap(native.to(id(this), dtype ? dtypeCode(dtype) : -1, device === undefined ? null : deviceCode(device), copy, nonBlocking, memoryFormatCode(memoryFormat)));
   }
   /** A copy in page-locked host memory (PyTorch's pin_memory): needs a CUDA build and device. */
   pinMemory(): Tensor {
@@ -285,8 +299,9 @@ export class Tensor {
   bool(): Tensor {
     return this.to({ dtype: 'bool' });
   }
-  contiguous(): Tensor {
-    return wrap(native.contiguous(id(this)));
+  /** This tensor if its elements already lie as memoryFormat says (row-major by default), else a copy that does. */
+  contiguous(memoryFormat: MemoryFormat = 'contiguousFormat'): Tensor {
+    return wrap(native.contiguous(id(this), memoryFormatCode(memoryFormat)));
   }
   clone(): Tensor {
     return wrap(native.clone(id(this)));
