@@ -39,12 +39,14 @@ namespace tstorch {
 struct DistState;  // native/dist.cc: the c10d store and process group of this environment
 struct JitState;   // native/jit.cc: the TorchScript modules loaded in this environment
 struct AutogradState;  // native/autograd.cc: the JS dispatcher of custom Functions and hooks
+struct GeneratorState;  // native/generator.cc: the torch.Generator objects of this environment
 
 class TensorTable {
  public:
   std::shared_ptr<DistState> dist;
   std::shared_ptr<JitState> jit;
   std::shared_ptr<AutogradState> autograd;
+  std::shared_ptr<GeneratorState> generators;
 
   // Deleted by the environment's cleanup hook, when the JS heap is going away with the queue.
   ~TensorTable() { queueRef_.SuppressDestruct(); }
@@ -168,6 +170,8 @@ int32_t deviceCode(const at::Device& d);
 at::TensorOptions argOptions(const Napi::CallbackInfo& info, size_t dtypeIdx, size_t deviceIdx);
 // A memory format crosses as its c10 code (see memoryFormatCodes); null or -1 for none.
 c10::optional<at::MemoryFormat> optMemoryFormat(const Napi::CallbackInfo& info, size_t i);
+// A torch.Generator crosses as its handle (native/generator.cc); null or -1: the device's default.
+c10::optional<at::Generator> optGenerator(const Napi::CallbackInfo& info, size_t i);
 
 // Out-of-place ops whose inputs need no gradient skip libtorch's autograd layer, where they
 // would only be passed on: no graph node is made, and a fresh result has no view or version
@@ -273,6 +277,7 @@ void registerDist(Registrar& r);
 void registerLinalg(Registrar& r);
 void registerSpectral(Registrar& r);
 void registerSpecial(Registrar& r);
+void registerGenerator(Registrar& r);
 void registerJit(Registrar& r);
 void registerAutograd(Registrar& r);
 // native/autograd.cc: runs fn, a backward, so that the JS hooks and custom Functions it reaches

@@ -195,17 +195,17 @@ Napi::Value arange(const Napi::CallbackInfo& info) {
                               argOptions(info, 3, 4)));
 }
 Napi::Value randn(const Napi::CallbackInfo& info) {
-  return ret(info, at::randn(argInts(info, 0), argOptions(info, 1, 2)));
+  return ret(info, at::randn(argInts(info, 0), optGenerator(info, 3), argOptions(info, 1, 2)));
 }
 Napi::Value rand(const Napi::CallbackInfo& info) {
-  return ret(info, at::rand(argInts(info, 0), argOptions(info, 1, 2)));
+  return ret(info, at::rand(argInts(info, 0), optGenerator(info, 3), argOptions(info, 1, 2)));
 }
 Napi::Value randint(const Napi::CallbackInfo& info) {
-  return ret(info, at::randint(argInt64(info, 0), argInt64(info, 1), argInts(info, 2),
+  return ret(info, at::randint(argInt64(info, 0), argInt64(info, 1), argInts(info, 2), optGenerator(info, 5),
                                argOptions(info, 3, 4)));
 }
 Napi::Value randperm(const Napi::CallbackInfo& info) {
-  return ret(info, at::randperm(argInt64(info, 0), argOptions(info, 1, 2)));
+  return ret(info, at::randperm(argInt64(info, 0), optGenerator(info, 3), argOptions(info, 1, 2)));
 }
 Napi::Value eye(const Napi::CallbackInfo& info) {
   return ret(info, at::eye(argInt64(info, 0), argInt64(info, 1), argOptions(info, 2, 3)));
@@ -690,6 +690,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tstorch::registerLinalg(r);
   tstorch::registerSpectral(r);
   tstorch::registerSpecial(r);
+  tstorch::registerGenerator(r);
   tstorch::registerJit(r);
   tstorch::registerAutograd(r);
   tstorch::registerDist(r);

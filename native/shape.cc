@@ -57,7 +57,7 @@ Napi::Value sort(const Napi::CallbackInfo& info) {
   return retPair(info, std::get<0>(r), std::get<1>(r));
 }
 OP(argsort, T0.argsort(argInt64(info, 1), argBool(info, 2)))
-OP(multinomial, T0.multinomial(argInt64(info, 1), argBool(info, 2)))
+OP(multinomial, T0.multinomial(argInt64(info, 1), argBool(info, 2), optGenerator(info, 3)))
 // scatter(x, dim, index, src) — out of place
 OP(scatter, T0.scatter(argInt64(info, 1), argTensor(info, 2), argTensor(info, 3)))
 OP(scatterScalar, T0.scatter(argInt64(info, 1), argTensor(info, 2), argScalar(info, 3)))

@@ -644,3 +644,29 @@ test('float16 autocast training with torch.amp.GradScaler on CUDA: finite, and c
   expect(fp16.scale).toBeGreaterThan(1);
   expect(Math.abs(fp16.last - fp32.last)).toBeLessThan(0.05 + 0.2 * fp32.last);
 });
+
+test('torch.Generator on CUDA: the draws of this machine\'s PyTorch from the same seed, the global CUDA generator untouched', () => {
+  const py = `
+import json, torch
+g = torch.Generator("cuda").manual_seed(42)
+a = torch.randn(5, device="cuda", generator=g).tolist()
+b = torch.empty(4, device="cuda").uniform_(0, 1, generator=g).tolist()
+print(json.dumps({"a": a, "b": b, "perm": torch.randperm(6, device="cuda", generator=g).tolist()}))
+`;
+  const r = spawnSync(PY, ['-c', py], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  const want = JSON.parse(r.stdout);
+  torch.tidy(() => {
+    torch.manualSeed(3);
+    const before = torch.randn([3], { device: 'cuda' }).tolist();
+    torch.manualSeed(3);
+    const g = new torch.Generator('cuda').manualSeed(42);
+    expect(g.device).toBe('cuda:0');
+    const a = torch.randn([5], { device: 'cuda', generator: g }).tolist();
+    const b = torch.empty([4], { device: 'cuda' }).uniform_(0, 1, { generator: g }).tolist();
+    const perm = torch.randperm(6, { device: 'cuda', generator: g }).tolist();
+    expect({ a, b, perm }).toEqual(want);
+    expect(torch.randn([3], { device: 'cuda' }).tolist()).toEqual(before);
+    expect(() => torch.randn([2], { generator: g })).toThrow(/generator/i);
+  });
+});

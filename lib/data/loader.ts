@@ -2,7 +2,8 @@
 // memory), any Dataset of your own (length and get(i)), Subset, ConcatDataset, randomSplit, and
 // batches collated as PyTorch's default_collate does (or by your collateFn).
 import { Tensor } from '../tensor/tensor';
-import { tensor, randperm } from '../tensor/creation';
+import { tensor, randperm, empty } from '../tensor/creation';
+import { Generator } from '../tensor/generator';
 import { stack } from '../tensor/ops';
 import { keep, tidy } from '../tensor/scope';
 import { epochBatches } from './dataset';
@@ -72,10 +73,11 @@ export class ConcatDataset<T> implements Dataset<T> {
 
 /**
  * torch.utils.data.random_split: non-overlapping Subsets of the given lengths (or fractions
- * summing to 1), from one permutation drawn from the CPU generator (the same split as PyTorch's
- * after the same torch.manualSeed).
+ * summing to 1), from one permutation drawn from the CPU generator or the one given (the same
+ * split as PyTorch's after the same torch.manualSeed, or from a generator seeded alike).
  */
-export function randomSplit<T>(dataset: Dataset<T>, lengths: number[]): Subset<T>[] {
+export function randomSplit<T>(dataset: Dataset<T>, lengths: number[], generator?: Generator | { generator?: Generator }): Subset<T>[] {
+  const gen = generator instanceof Generator ? generator : generator?.generator;
   const n = dataset.length;
   let counts = lengths;
   const total = lengths.reduce((a, b) => a + b, 0);
@@ -89,7 +91,7 @@ export function randomSplit<T>(dataset: Dataset<T>, lengths: number[]): Subset<T
     for (let i = 0; rest > 0; i = (i + 1) % counts.length, rest--) counts[i] += 1;
   }
   if (counts.reduce((a, b) => a + b, 0) !== n) throw new Error('Sum of input lengths does not equal the length of the input dataset!');
-  const perm = tidy(() => Array.from(randperm(n).data() as BigInt64Array, Number));
+  const perm = tidy(() => Array.from(randperm(n, { generator: gen }).data() as BigInt64Array, Number));
   let start = 0;
   return counts.map((c) => new Subset(dataset, perm.slice(start, (start += c))));
 }
@@ -123,6 +125,12 @@ export interface DataLoaderOptions {
   shuffle?: boolean;
   /** the shuffle's seed: each epoch (each pass over the loader) gets its own order from it */
   seed?: number;
+  /**
+   * a torch.Generator to shuffle with instead of the seed: each epoch then draws exactly what
+   * PyTorch's DataLoader(..., shuffle=True, generator=g) draws (its workers' base seed, then
+   * torch.randperm), so the same seeded generator gives PyTorch's very batches.
+   */
+  generator?: Generator;
   /** drop the last batch when it is smaller than batchSize */
   dropLast?: boolean;
   /** makes a batch of examples (default: defaultCollate; a TensorDataset's rows are gathered at once) */
@@ -139,6 +147,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
   readonly shuffle: boolean;
   readonly seed: number;
   readonly dropLast: boolean;
+  readonly generator: Generator | null;
   private readonly collateFn: ((items: never[]) => unknown) | null;
   epoch = 0;
   constructor(readonly dataset: Dataset, opts: DataLoaderOptions = {}) {
@@ -146,7 +155,9 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
     this.batchSize = opts.batchSize ?? 1;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`DataLoader: batchSize must be a positive integer, got ${opts.batchSize}`);
     this.shuffle = opts.shuffle ?? false;
+    if (opts.seed !== undefined && opts.generator) throw new Error('DataLoader: give seed or generator, not both');
     this.seed = opts.seed ?? 0;
+    this.generator = opts.generator ?? null;
     this.dropLast = opts.dropLast ?? false;
   }
   /** Batches per epoch. */
@@ -155,7 +166,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
   *[Symbol.iterator](): Iterator<B> {
-    const batches = epochBatches(this.dataset.length, this.batchSize, { shuffle: this.shuffle, seed: this.seed, epoch: this.epoch++ });
+    const batches = this.generator ? this.generatorBatches(this.generator) : epochBatches(this.dataset.length, this.batchSize, { shuffle: this.shuffle, seed: this.seed, epoch: this.epoch++ });
     const ds = this.dataset;
     for (const rows of batches) {
       if (this.dropLast && rows.length < this.batchSize) break;
@@ -170,5 +181,19 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
       // The examples' own tensors are freed once collated; the batch is the caller's.
       yield tidy(() => (this.collateFn ?? defaultCollate)(rows.map((i) => ds.get(i)) as never[])) as B;
     }
+    // PyTorch's RandomSampler asks for one more permutation (sliced to nothing) when its epoch ends.
+    if (this.generator && this.shuffle) tidy(() => randperm(this.dataset.length, { generator: this.generator! }));
+  }
+  /** PyTorch's draws from its generator per epoch: the base seed its iterator takes, then RandomSampler's randperm (and, at the end, one more). */
+  private generatorBatches(g: Generator): number[][] {
+    this.epoch++;
+    const n = this.dataset.length;
+    const order = tidy(() => {
+      empty([], { dtype: 'int64' }).random_(0, 2 ** 53, { generator: g }); // the workers' base seed: one 64-bit draw
+      return this.shuffle ? Array.from(randperm(n, { generator: g }).data() as BigInt64Array, Number) : Array.from({ length: n }, (_, i) => i);
+    });
+    const batches: number[][] = [];
+    for (let i = 0; i < n; i += this.batchSize) batches.push(order.slice(i, i + this.batchSize));
+    return batches;
   }
 }

@@ -2,11 +2,16 @@
 import { native } from './native';
 import { DType, Device, dtypeCode, deviceCode, isFloatingDtype, isComplexDtype, complexOf, defaults } from './dtype';
 import { Shape, Tensor, _wrap as wrap, _id as id } from './tensor';
+import { Generator, generatorHandle } from './generator';
 
 export interface TensorOptions {
   dtype?: DType;
   device?: Device;
   requiresGrad?: boolean;
+}
+/** Options of the random factories: a torch.Generator to draw from instead of the device's default one. */
+export interface RandomOptions extends TensorOptions {
+  generator?: Generator | null;
 }
 
 /** A complex number as tolist() gives it and torch.tensor() takes it. */
@@ -133,15 +138,15 @@ function complexTensor(data: NestedNumbers, shape: number[], opts: TensorOptions
   return finish(t, opts);
 }
 
-function make(fn: string, shape: Shape, opts: TensorOptions): Tensor {
-  return finish(wrap(native[fn](shape, dtypeCode(opts.dtype ?? defaults.floatDtype), dev(opts))), opts);
+function make(fn: string, shape: Shape, opts: RandomOptions): Tensor {
+  return finish(wrap(native[fn](shape, dtypeCode(opts.dtype ?? defaults.floatDtype), dev(opts), generatorHandle(opts))), opts);
 }
 
 export const zeros = (shape: Shape, opts: TensorOptions = {}) => make('zeros', shape, opts);
 export const ones = (shape: Shape, opts: TensorOptions = {}) => make('ones', shape, opts);
 export const empty = (shape: Shape, opts: TensorOptions = {}) => make('empty', shape, opts);
-export const randn = (shape: Shape, opts: TensorOptions = {}) => make('randn', shape, opts);
-export const rand = (shape: Shape, opts: TensorOptions = {}) => make('rand', shape, opts);
+export const randn = (shape: Shape, opts: RandomOptions = {}) => make('randn', shape, opts);
+export const rand = (shape: Shape, opts: RandomOptions = {}) => make('rand', shape, opts);
 
 export function full(shape: Shape, value: number | boolean, opts: TensorOptions = {}): Tensor {
   const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : defaults.floatDtype);
@@ -155,12 +160,12 @@ export function arange(startOrEnd: number, end?: number, step = 1, opts: TensorO
   return finish(wrap(native.arange(s, e, step, dtypeCode(dtype), dev(opts))), opts);
 }
 
-export function randint(low: number, high: number, shape: Shape, opts: TensorOptions = {}): Tensor {
-  return finish(wrap(native.randint(low, high, shape, dtypeCode(opts.dtype ?? 'int64'), dev(opts))), opts);
+export function randint(low: number, high: number, shape: Shape, opts: RandomOptions = {}): Tensor {
+  return finish(wrap(native.randint(low, high, shape, dtypeCode(opts.dtype ?? 'int64'), dev(opts), generatorHandle(opts))), opts);
 }
 
-export function randperm(n: number, opts: TensorOptions = {}): Tensor {
-  return wrap(native.randperm(n, dtypeCode(opts.dtype ?? 'int64'), dev(opts)));
+export function randperm(n: number, opts: RandomOptions = {}): Tensor {
+  return wrap(native.randperm(n, dtypeCode(opts.dtype ?? 'int64'), dev(opts), generatorHandle(opts)));
 }
 
 export function eye(n: number, m?: number, opts: TensorOptions = {}): Tensor {
@@ -174,7 +179,7 @@ export function fromBytes(bytes: Uint8Array, shape: Shape, dtype: DType, device?
 
 export const zerosLike = (t: Tensor, opts: TensorOptions = {}) => zeros(t.shape, { dtype: t.dtype, device: t.device, ...opts });
 export const onesLike = (t: Tensor, opts: TensorOptions = {}) => ones(t.shape, { dtype: t.dtype, device: t.device, ...opts });
-export const randnLike = (t: Tensor, opts: TensorOptions = {}) => randn(t.shape, { dtype: t.dtype, device: t.device, ...opts });
+export const randnLike = (t: Tensor, opts: RandomOptions = {}) => randn(t.shape, { dtype: t.dtype, device: t.device, ...opts });
 export const fullLike = (t: Tensor, value: number, opts: TensorOptions = {}) =>
   full(t.shape, value, { dtype: t.dtype, device: t.device, ...opts });
 
@@ -186,11 +191,11 @@ export function linspace(start: number, end: number, steps: number, opts: Tensor
 export function logspace(start: number, end: number, steps: number, base = 10, opts: TensorOptions = {}): Tensor {
   return finish(wrap(native.logspace(start, end, steps, base, dtypeCode(opts.dtype ?? defaults.floatDtype), dev(opts))), opts);
 }
-export const randLike = (t: Tensor, opts: TensorOptions = {}) => rand(t.shape, { dtype: t.dtype, device: t.device, ...opts });
+export const randLike = (t: Tensor, opts: RandomOptions = {}) => rand(t.shape, { dtype: t.dtype, device: t.device, ...opts });
 export const emptyLike = (t: Tensor, opts: TensorOptions = {}) => empty(t.shape, { dtype: t.dtype, device: t.device, ...opts });
 /** Draws from N(mean, std²): torch.normal(mean, std, size). */
-export function normal(mean: number, std: number, shape: Shape, opts: TensorOptions = {}): Tensor {
+export function normal(mean: number, std: number, shape: Shape, opts: RandomOptions = {}): Tensor {
   const t = make('empty', shape, opts);
-  t.normal_(mean, std);
+  t.normal_(mean, std, opts);
   return t;
 }

@@ -1,6 +1,7 @@
 // Free functions over tensors (torch.cat, torch.where, ...), for code that reads like PyTorch.
 import { native } from './native';
 import { Tensor, TensorLike, _wrap as wrap, _id as id } from './tensor';
+import { Generator, generatorHandle } from './generator';
 
 export function cat(tensors: Tensor[], dim = 0): Tensor {
   return wrap(native.cat(tensors.map(id), dim));
@@ -20,7 +21,7 @@ export const addmm = (input: Tensor, m1: Tensor, m2: Tensor, opts: { beta?: numb
 export const outer = (a: Tensor, b: Tensor) => wrap(native.outer(id(a), id(b)));
 export const tril = (x: Tensor, diagonal = 0) => x.tril(diagonal);
 export const triu = (x: Tensor, diagonal = 0) => x.triu(diagonal);
-export const multinomial = (probs: Tensor, numSamples: number, replacement = false) => probs.multinomial(numSamples, replacement);
+export const multinomial = (probs: Tensor, numSamples: number, replacement = false, opts: { generator?: Generator | null } = {}) => probs.multinomial(numSamples, replacement, opts);
 export const topk = (x: Tensor, k: number, dim = -1, largest = true, sorted = true) => x.topk(k, dim, largest, sorted);
 export const sort = (x: Tensor, dim = -1, descending = false) => x.sort(dim, descending);
 export const cumsum = (x: Tensor, dim: number) => x.cumsum(dim);
@@ -98,9 +99,9 @@ export function meshgrid(tensors: Tensor[], opts: { indexing?: 'ij' | 'xy' } = {
 export const trilIndices = (row: number, col: number, offset = 0) => wrap(native.trilIndices(row, col, offset));
 export const triuIndices = (row: number, col: number, offset = 0) => wrap(native.triuIndices(row, col, offset));
 /** 1 where a draw falls below p (a tensor of probabilities), else 0, in p's dtype: torch.bernoulli. */
-export const bernoulli = (p: Tensor) => wrap(native.bernoulli(id(p)));
+export const bernoulli = (p: Tensor, opts: { generator?: Generator | null } = {}) => wrap(native.bernoulli(id(p), generatorHandle(opts)));
 /** A Poisson draw per element with that rate (torch.poisson). */
-export const poisson = (rates: Tensor) => wrap(native.poisson(id(rates)));
+export const poisson = (rates: Tensor, opts: { generator?: Generator | null } = {}) => wrap(native.poisson(id(rates), generatorHandle(opts)));
 /** The inverse of A = L Lᵀ from its Cholesky factor L (upper: from U with A = Uᵀ U), torch.cholesky_inverse. */
 export const choleskyInverse = (L: Tensor, upper = false) => wrap(native.choleskyInverse(id(L), upper));
 

@@ -4,6 +4,10 @@ import { native } from './native';
 import { DType, Device, MemoryFormat, dtypeCode, dtypeName, deviceCode, deviceName, isFloatingDtype, isComplexDtype, memoryFormatCode } from './dtype';
 import { track, disposeHandle, keep as keepHandle } from './scope';
 import { formatTensor } from './print';
+import { Generator, generatorHandle } from './generator';
+
+/** A random op's options: a torch.Generator to draw from instead of the device's default one. */
+export interface RandomDraw { generator?: Generator | null }
 import { registerTensorHook, RemovableHandle } from './function';
 
 export type Shape = number[];
@@ -702,8 +706,8 @@ export class Tensor {
     return { values: wrap(v), indices: wrap(i) };
   }
   argsort(dim = -1, descending = false): Tensor { return wrap(native.argsort(id(this), dim, descending)); }
-  multinomial(numSamples: number, replacement = false): Tensor {
-    return wrap(native.multinomial(id(this), numSamples, replacement));
+  multinomial(numSamples: number, replacement = false, opts: RandomDraw = {}): Tensor {
+    return wrap(native.multinomial(id(this), numSamples, replacement, generatorHandle(opts)));
   }
 
   // ---------- more of torch's API (one libtorch call each) ----------
@@ -871,8 +875,8 @@ export class Tensor {
   copy_(src: Tensor): this { native.copy_(id(this), id(src)); return this; }
   zero_(): this { native.zero_(id(this)); return this; }
   fill_(value: Scalar): this { native.fill_(id(this), value); return this; }
-  normal_(mean = 0, std = 1): this { native.normal_(id(this), mean, std); return this; }
-  uniform_(from = 0, to = 1): this { native.uniform_(id(this), from, to); return this; }
+  normal_(mean = 0, std = 1, opts: RandomDraw = {}): this { native.normal_(id(this), mean, std, generatorHandle(opts)); return this; }
+  uniform_(from = 0, to = 1, opts: RandomDraw = {}): this { native.uniform_(id(this), from, to, generatorHandle(opts)); return this; }
   sqrt_(): this { native.sqrt_(id(this)); return this; }
   maskedFill_(mask: Tensor, value: number): this { native.maskedFill_(id(this), id(mask), value); return this; }
   clamp_(min?: number | null, max?: number | null): this { native.clamp_(id(this), min ?? null, max ?? null); return this; }
@@ -888,10 +892,10 @@ export class Tensor {
   /** Fills the main diagonal (of a matrix, or of every dim at once); wrap continues it below for tall matrices. */
   fillDiagonal_(value: number, wrap = false): this { native.fillDiagonal_(id(this), value, wrap); return this; }
   /** Each element 1 with probability p, else 0 (the generator's draw). */
-  bernoulli_(p = 0.5): this { native.bernoulli_(id(this), p); return this; }
-  exponential_(lambd = 1): this { native.exponential_(id(this), lambd); return this; }
+  bernoulli_(p = 0.5, opts: RandomDraw = {}): this { native.bernoulli_(id(this), p, generatorHandle(opts)); return this; }
+  exponential_(lambd = 1, opts: RandomDraw = {}): this { native.exponential_(id(this), lambd, generatorHandle(opts)); return this; }
   /** Integers drawn uniformly from [from, to). */
-  random_(from: number, to: number): this { native.random_(id(this), from, to); return this; }
+  random_(from: number, to: number, opts: RandomDraw = {}): this { native.random_(id(this), from, to, generatorHandle(opts)); return this; }
   scatter_(dim: number, index: Tensor, src: TensorLike): this {
     if (typeof src === 'number') native.scatterScalar_(id(this), dim, id(index), src);
     else native.scatter_(id(this), dim, id(index), id(src));

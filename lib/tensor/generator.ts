@@ -1,0 +1,57 @@
+// torch.Generator: a random number generator of one's own, for draws that must not disturb (or
+// depend on) the global one, as `torch.randn(shape, { generator })` or a DataLoader's shuffle.
+// The state lives in libtorch (native/generator.cc); this object holds its handle.
+import { native } from './native';
+import { Device, deviceCode, deviceName } from './dtype';
+
+const registry = new FinalizationRegistry<number>((h) => native.generatorFree(h));
+
+export class Generator {
+  private handle: number;
+  /** A fresh generator for a device ('cpu', 'cuda' or 'cuda:N'), seeded as PyTorch's torch.Generator() is. */
+  constructor(device: Device = 'cpu') {
+    this.handle = native.generatorNew(deviceCode(device));
+    registry.register(this, this.handle, this);
+  }
+  /** @internal the handle the native ops take (-1: none) */
+  static _handle(g: Generator | null | undefined): number {
+    if (!g) return -1;
+    if (g.handle < 0) throw new Error('tstorch: this Generator was disposed');
+    return g.handle;
+  }
+  get device(): Device {
+    return deviceName(native.generatorDevice(Generator._handle(this)));
+  }
+  /** Seeds it (a 64-bit seed; negative numbers wrap as Python's do); returns it for chaining. */
+  manualSeed(seed: number | bigint): this {
+    if (typeof seed === 'number' && !Number.isSafeInteger(seed)) throw new Error(`Generator.manualSeed: the seed must be an integer, got ${seed}`);
+    native.generatorManualSeed(Generator._handle(this), BigInt.asUintN(64, BigInt(seed)).toString());
+    return this;
+  }
+  /** Seeds it from a non-deterministic source; returns that seed. */
+  seed(): bigint {
+    return BigInt(native.generatorSeed(Generator._handle(this)));
+  }
+  /** The seed it was last seeded with. */
+  initialSeed(): bigint {
+    return BigInt(native.generatorInitialSeed(Generator._handle(this)));
+  }
+  /** Its whole state as bytes (setState puts it back: the same draws follow). */
+  getState(): Buffer {
+    return native.generatorGetState(Generator._handle(this));
+  }
+  setState(state: Uint8Array): this {
+    native.generatorSetState(Generator._handle(this), Buffer.from(state.buffer, state.byteOffset, state.byteLength));
+    return this;
+  }
+  /** Frees it now (otherwise the garbage collector does). */
+  dispose(): void {
+    if (this.handle < 0) return;
+    native.generatorFree(this.handle);
+    registry.unregister(this);
+    this.handle = -1;
+  }
+}
+
+/** The handle of an options object's generator, for the native random ops. */
+export const generatorHandle = (opts?: { generator?: Generator | null }) => Generator._handle(opts?.generator);

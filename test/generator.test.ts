@@ -1,0 +1,111 @@
+// torch.Generator against PyTorch: the same seeded generator gives the same draws in every
+// random op (one generator, drawn in sequence, so its state is followed too), leaves the global
+// generator alone, restores by state, and shuffles a DataLoader / randomSplit exactly as
+// PyTorch's DataLoader(..., generator=g) and random_split(..., generator=g) do.
+import { spawnSync } from 'child_process';
+import * as torch from '../lib';
+
+function python(code: string): Record<string, unknown> {
+  const r = spawnSync('/usr/bin/python3', ['-c', code], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+test('every random op draws what PyTorch draws from the same seeded generator', () => {
+  const want = python(`
+import json, torch
+g = torch.Generator().manual_seed(42)
+f = lambda t: t.tolist()
+out = [f(torch.randn(3, 4, generator=g)), f(torch.rand(5, generator=g)), f(torch.randint(0, 10, (6,), generator=g)),
+       f(torch.randperm(8, generator=g)), f(torch.normal(2.0, 3.0, (4,), generator=g)),
+       f(torch.bernoulli(torch.linspace(0, 1, 7), generator=g)), f(torch.multinomial(torch.tensor([0.1, 0.2, 0.7]), 5, True, generator=g)),
+       f(torch.empty(4, dtype=torch.float64).normal_(1, 2, generator=g)), f(torch.empty(4).uniform_(-1, 1, generator=g)),
+       f(torch.empty(3).exponential_(2, generator=g)), f(torch.empty(5, dtype=torch.int64).random_(0, 100, generator=g)),
+       f(torch.empty(6).bernoulli_(0.3, generator=g)), f(torch.poisson(torch.tensor([1.0, 5.0, 20.0]), generator=g)),
+       f(torch.randn(2, generator=g, dtype=torch.float64))]
+print(json.dumps({"draws": out, "seed": str(g.initial_seed())}))
+`);
+  torch.tidy(() => {
+    const g = new torch.Generator().manualSeed(42);
+    const draws = [torch.randn([3, 4], { generator: g }), torch.rand([5], { generator: g }), torch.randint(0, 10, [6], { generator: g }),
+      torch.randperm(8, { generator: g }), torch.normal(2, 3, [4], { generator: g }),
+      torch.bernoulli(torch.linspace(0, 1, 7), { generator: g }), torch.multinomial(torch.tensor([0.1, 0.2, 0.7]), 5, true, { generator: g }),
+      torch.empty([4], { dtype: 'float64' }).normal_(1, 2, { generator: g }), torch.empty([4]).uniform_(-1, 1, { generator: g }),
+      torch.empty([3]).exponential_(2, { generator: g }), torch.empty([5], { dtype: 'int64' }).random_(0, 100, { generator: g }),
+      torch.empty([6]).bernoulli_(0.3, { generator: g }), torch.poisson(torch.tensor([1, 5, 20], { dtype: 'float32' }), { generator: g }),
+      torch.randn([2], { generator: g, dtype: 'float64' })].map((t) => t.tolist());
+    expect(draws).toEqual(want.draws);
+    expect(g.initialSeed()).toBe(BigInt(want.seed as string));
+    expect(g.device).toBe('cpu');
+  });
+});
+
+test('a generator leaves the global one alone; state, seeds and errors', () => {
+  const want = python(`
+import json, torch
+print(json.dumps({"neg": str(torch.Generator().manual_seed(-1).initial_seed()), "big": str(torch.Generator().manual_seed(2**63 + 5).initial_seed()),
+                  "fresh": torch.rand(3, generator=torch.Generator()).tolist()}))
+`);
+  torch.tidy(() => {
+    torch.manualSeed(1);
+    const a = torch.randn([4]).tolist();
+    const b = torch.randn([4]).tolist();
+    torch.manualSeed(1);
+    const g = new torch.Generator().manualSeed(5);
+    const a2 = torch.randn([4]).tolist();
+    torch.randn([100], { generator: g });
+    expect([a2, torch.randn([4]).tolist()]).toEqual([a, b]);
+    // state round trip: the same draws follow
+    const state = g.getState();
+    const x = torch.rand([6], { generator: g }).tolist();
+    torch.rand([3], { generator: g });
+    expect(torch.rand([6], { generator: g.setState(state) }).tolist()).toEqual(x);
+    // seeds: 64-bit, negative ones wrap as Python's; a fresh generator has PyTorch's default seed
+    expect(new torch.Generator().manualSeed(-1).initialSeed().toString()).toBe(want.neg);
+    expect(new torch.Generator().manualSeed(2n ** 63n + 5n).initialSeed().toString()).toBe(want.big);
+    expect(torch.rand([3], { generator: new torch.Generator() }).tolist()).toEqual(want.fresh);
+    const s = g.seed();
+    expect(g.initialSeed()).toBe(s);
+    expect(() => g.manualSeed(1.5)).toThrow('Generator.manualSeed: the seed must be an integer, got 1.5');
+    g.dispose();
+    expect(() => torch.rand([2], { generator: g })).toThrow('tstorch: this Generator was disposed');
+    expect(() => new torch.Generator('gpu' as never)).toThrow(/unknown device 'gpu'/);
+  });
+});
+
+test("DataLoader and randomSplit with a generator: PyTorch's very orders", () => {
+  const want = python(`
+import json, torch
+from torch.utils.data import DataLoader, TensorDataset, random_split
+ds = TensorDataset(torch.arange(10))
+g = torch.Generator().manual_seed(7)
+dl = DataLoader(ds, batch_size=4, shuffle=True, generator=g)
+epochs = [[b[0].tolist() for b in dl] for _ in range(3)]
+gd = torch.Generator().manual_seed(11)
+dropped = [[b[0].tolist() for b in DataLoader(ds, batch_size=3, shuffle=True, drop_last=True, generator=gd)] for _ in range(3)]
+g2 = torch.Generator().manual_seed(7)
+plain = [[b[0].tolist() for b in DataLoader(ds, batch_size=3, generator=g2)] for _ in range(2)]
+after = torch.rand(2, generator=g2).tolist()
+split = [s.indices for s in random_split(range(10), [6, 4], generator=torch.Generator().manual_seed(3))]
+print(json.dumps({"epochs": epochs, "dropped": dropped, "plain": plain, "after": after, "split": split}))
+`);
+  torch.tidy(() => {
+    const ds = new torch.data.TensorDataset(torch.arange(10));
+    const dl = new torch.data.DataLoader(ds, { batchSize: 4, shuffle: true, generator: new torch.Generator().manualSeed(7) });
+    const epochs = [0, 1, 2].map(() => [...dl].map((b) => b[0].tolist()));
+    expect(epochs).toEqual(want.epochs);
+    const gd = new torch.Generator().manualSeed(11);
+    const dropped = [0, 1, 2].map(() => [...new torch.data.DataLoader(ds, { batchSize: 3, shuffle: true, dropLast: true, generator: gd })].map((b) => b[0].tolist()));
+    expect(dropped).toEqual(want.dropped);
+    // without shuffling the order is plain, but the generator is drawn from as PyTorch's is
+    const g2 = new torch.Generator().manualSeed(7);
+    const plain = [0, 1].map(() => [...new torch.data.DataLoader(ds, { batchSize: 3, generator: g2 })].map((b) => b[0].tolist()));
+    expect(plain).toEqual(want.plain);
+    expect(torch.rand([2], { generator: g2 }).tolist()).toEqual(want.after);
+    const items = { length: 10, get: (i: number) => i };
+    const split = torch.data.randomSplit(items, [6, 4], new torch.Generator().manualSeed(3)).map((s) => s.indices);
+    expect(split).toEqual(want.split);
+    expect(torch.data.randomSplit(items, [6, 4], { generator: new torch.Generator().manualSeed(3) }).map((s) => s.indices)).toEqual(want.split);
+    expect(() => new torch.data.DataLoader(ds, { seed: 1, generator: new torch.Generator() })).toThrow('DataLoader: give seed or generator, not both');
+  });
+});
