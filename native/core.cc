@@ -4,6 +4,8 @@
 #include <torch/version.h>
 #include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/csrc/autograd/anomaly_mode.h>
 #include <torch/csrc/autograd/function.h>
 #include <cerrno>
 #include <climits>
@@ -437,6 +439,34 @@ Napi::Value setGradEnabled(const Napi::CallbackInfo& info) {
 Napi::Value isGradEnabled(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), c10::GradMode::is_enabled());
 }
+// torch.inference_mode(fn) around a synchronous JS function: the guards of nested regions are
+// entered and left in LIFO order (each environment runs on its own thread).
+static thread_local std::vector<std::unique_ptr<c10::InferenceMode>> inferenceGuards;
+Napi::Value inferenceModeEnter(const Napi::CallbackInfo& info) {
+  inferenceGuards.push_back(std::make_unique<c10::InferenceMode>(argBool(info, 0)));
+  return info.Env().Undefined();
+}
+Napi::Value inferenceModeExit(const Napi::CallbackInfo& info) {
+  if (!inferenceGuards.empty()) inferenceGuards.pop_back();
+  return info.Env().Undefined();
+}
+Napi::Value isInferenceModeEnabled(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), c10::InferenceMode::is_enabled());
+}
+Napi::Value isInference(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), argTensor(info, 0).is_inference());
+}
+Napi::Value isAnomalyEnabled(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), torch::autograd::AnomalyMode::is_enabled());
+}
+// setDetectAnomaly(enabled, checkNan): torch.autograd.set_detect_anomaly; returns the previous [enabled, checkNan]
+Napi::Value setDetectAnomaly(const Napi::CallbackInfo& info) {
+  Napi::Array prev = Napi::Array::New(info.Env(), 2);
+  prev.Set(0u, Napi::Boolean::New(info.Env(), torch::autograd::AnomalyMode::is_enabled()));
+  prev.Set(1u, Napi::Boolean::New(info.Env(), torch::autograd::AnomalyMode::should_check_nan()));
+  torch::autograd::AnomalyMode::set_enabled(argBool(info, 0), argBool(info, 1));
+  return prev;
+}
 
 // ---------- memory ----------
 
@@ -651,6 +681,12 @@ void registerCore(Registrar& r) {
   r.add<setData>("setData");
   r.add<gradFnName>("gradFnName");
   r.add<setGradEnabled>("setGradEnabled");
+  r.add<inferenceModeEnter>("inferenceModeEnter");
+  r.add<inferenceModeExit>("inferenceModeExit");
+  r.add<isInferenceModeEnabled>("isInferenceModeEnabled");
+  r.add<isInference>("isInference");
+  r.add<setDetectAnomaly>("setDetectAnomaly");
+  r.add<isAnomalyEnabled>("isAnomalyEnabled");
   r.add<isGradEnabled>("isGradEnabled");
   r.add<dispose>("dispose");
   r.add<disposeMany>("disposeMany");

@@ -22,6 +22,27 @@ export function grad(
   return hs.map((h) => (h < 0 ? null : wrap(h)));
 }
 
+/**
+ * torch.autograd.set_detect_anomaly: while on, a backward whose node gives NaN gradients stops
+ * there with "Function 'DivBackward0' returned nan values in its 0th output." (checkNan: true),
+ * and errors in backward name the node. Slows backward: for debugging.
+ */
+export function setDetectAnomaly(enabled: boolean, opts: { checkNan?: boolean } = {}): void {
+  native.setDetectAnomaly(enabled, opts.checkNan ?? true);
+}
+export function isAnomalyEnabled(): boolean {
+  return native.isAnomalyEnabled();
+}
+/** torch.autograd.detect_anomaly: anomaly detection on while fn runs (synchronous; the previous setting comes back). */
+export function detectAnomaly<T>(fn: () => T, opts: { checkNan?: boolean } = {}): T {
+  const [enabled, checkNan] = native.setDetectAnomaly(true, opts.checkNan ?? true) as [boolean, boolean];
+  try {
+    return fn();
+  } finally {
+    native.setDetectAnomaly(enabled, checkNan);
+  }
+}
+
 export { Function, FunctionCtx } from './function';
 /** torch.autograd.functional: vjp, jvp, jacobian, hessian, vhp, hvp. */
 export * as functional from './autograd_functional';

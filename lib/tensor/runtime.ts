@@ -24,6 +24,24 @@ export function enableGrad<T>(fn: () => T): T {
 }
 
 /**
+ * Runs fn in inference mode (torch.inference_mode()): no gradients and no autograd bookkeeping
+ * (views and in-place ops skip version counters), faster than noGrad. Tensors made inside are
+ * inference tensors: they cannot be saved for a backward later (clone() one outside to use it
+ * in training). mode: false turns it off inside an inference region. Synchronous; nests.
+ */
+export function inferenceMode<T>(fn: () => T, opts: { mode?: boolean } = {}): T {
+  native.inferenceModeEnter(opts.mode ?? true);
+  try {
+    return fn();
+  } finally {
+    native.inferenceModeExit();
+  }
+}
+export function isInferenceModeEnabled(): boolean {
+  return native.isInferenceModeEnabled();
+}
+
+/**
  * Runs fn with autocast on (torch.autocast): ops that gain from lower precision (matmuls,
  * linear layers) run in dtype (default bfloat16), the rest stay in float32. deviceType 'cuda'
  * or 'cpu'. Synchronous; nests. enabled: false turns it off inside an autocast region (a

@@ -322,6 +322,10 @@ export class Tensor {
     native.setRequiresGrad(id(this), v);
     return this;
   }
+  /** Made in inference mode (torch.inferenceMode): usable anywhere except saved for a backward. */
+  isInference(): boolean {
+    return native.isInference(id(this));
+  }
   get isLeaf(): boolean {
     return native.isLeaf(id(this));
   }
