@@ -413,6 +413,9 @@ Napi::Value backward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 Napi::Value detach(const Napi::CallbackInfo& info) { return ret(info, argTensor(info, 0).detach()); }
+// variableData(id): PyTorch's x.data: the same memory, outside autograd, with its own version
+// counter (writes through it do not invalidate graphs that saved x; gradcheck perturbs by it).
+Napi::Value variableData(const Napi::CallbackInfo& info) { return ret(info, argTensor(info, 0).variable_data()); }
 // setData(id, srcId): id's tensor takes src's data, dtype and device, keeping its identity, its
 // autograd settings and every handle to it (PyTorch's `param.data = ...`, how Module.to moves).
 Napi::Value setData(const Napi::CallbackInfo& info) {
@@ -681,6 +684,7 @@ void registerCore(Registrar& r) {
   r.add<setData>("setData");
   r.add<gradFnName>("gradFnName");
   r.add<setGradEnabled>("setGradEnabled");
+  r.add<variableData>("variableData");
   r.add<inferenceModeEnter>("inferenceModeEnter");
   r.add<inferenceModeExit>("inferenceModeExit");
   r.add<isInferenceModeEnabled>("isInferenceModeEnabled");

@@ -68,3 +68,7 @@ function gradHandles(what: string, option: string, g: (Tensor | null)[] | Tensor
   if (list.length !== n) throw new Error(`${what}: ${list.length} ${option} for ${n} outputs; give one per output (null for a scalar)`);
   return list;
 }
+
+// Last: gradcheck.ts uses grad() above.
+export { gradcheck, gradgradcheck, GradcheckError } from './gradcheck';
+export type { GradcheckOptions } from './gradcheck';
