@@ -16,6 +16,9 @@ export { save, load, loadObject } from './io/saveload';
 /** torch.jit.load: TorchScript modules from Python, run as they are (lib/nn/jit.ts). */
 export { jit } from './nn';
 export { Trainer, EarlyStoppingCallback } from './train';
+import { functionalCall } from './nn/stateless';
+/** torch.func: functionalCall (a module run with other parameters and buffers). */
+export const func = { functionalCall };
 export type { TrainingArguments, TrainResult, LogEntry, TrainerCallback, TrainerControl, TrainerState } from './train';
 export * from './models';
 

@@ -92,6 +92,34 @@ export abstract class Module {
     return addHook(this.hookTable(), 'backwardPre', hook as BackwardPreHook);
   }
 
+  /**
+   * @internal (torch.func.functionalCall) every place that holds a parameter or buffer, by its
+   * dotted name: tied tensors are listed under each of their names.
+   */
+  _tensorSlots(): { name: string; owner: Module; slot: string; tensor: Tensor; isBuffer: boolean }[] {
+    const out: { name: string; owner: Module; slot: string; tensor: Tensor; isBuffer: boolean }[] = [];
+    const walk = (m: Module, prefix: string, seen: Set<Module>) => {
+      if (seen.has(m)) return;
+      seen.add(m);
+      for (const [names, isBuffer] of [[m._paramNames, false], [m._bufferNames, true]] as const) {
+        for (const n of names) {
+          const t = m.slot(n) as Tensor | null;
+          if (t) out.push({ name: prefix ? `${prefix}.${n}` : n, owner: m, slot: n, tensor: t, isBuffer });
+        }
+      }
+      for (const cn of m._moduleNames) {
+        const c = m.slot(cn) as Module | null;
+        if (c) walk(c, prefix ? `${prefix}.${cn}` : cn, seen);
+      }
+    };
+    walk(this, '', new Set());
+    return out;
+  }
+  /** @internal puts a tensor in a parameter's or buffer's place as it is (no keep, no requiresGrad): functionalCall swaps with it. */
+  _setTensorSlot(slot: string, t: Tensor | null): void {
+    this.setSlot(slot, t);
+  }
+
   // ---------- walking ----------
   *namedChildren(): Generator<[string, Module]> {
     for (const n of this._moduleNames) {

@@ -118,3 +118,4 @@ export function removeWeightNorm<M extends Module>(module: M, name = 'weight'): 
 
 /** torch.nn.utils.rnn: PackedSequence, packPaddedSequence, padPackedSequence, packSequence, padSequence. */
 export * as rnn from './packed';
+export * as stateless from './stateless';
