@@ -324,6 +324,8 @@ INPLACE(bernoulli_, self.bernoulli_(argDouble(info, 1), optGenerator(info, 2)))
 INPLACE(exponential_, self.exponential_(argDouble(info, 1), optGenerator(info, 2)))
 // random_(x, from, to): integers in [from, to)
 INPLACE(random_, self.random_(argInt64(info, 1), c10::optional<int64_t>(argInt64(info, 2)), optGenerator(info, 3)))
+// randomFull_(x, generator): integers over the dtype's whole non-negative range (random_() without bounds)
+INPLACE(randomFull_, self.random_(optGenerator(info, 1)))
 INPLACE(scatter_, self.scatter_(argInt64(info, 1), T2, argTensor(info, 3)))
 INPLACE(scatterScalar_, self.scatter_(argInt64(info, 1), T2, argScalar(info, 3)))
 INPLACE(scatterAdd_, self.scatter_add_(argInt64(info, 1), T2, argTensor(info, 3)))
@@ -469,7 +471,7 @@ void registerMath(Registrar& r) {
   R(poisson); R(standardGamma); R(sampleDirichlet); R(dirichletGrad);
   R(normal_); R(uniform_); R(sqrt_); R(clampMax_); R(maskedFill_);
   R(clamp_); R(relu_); R(exp_); R(log_); R(abs_); R(neg_); R(tanh_); R(sigmoid_); R(erfinv_); R(powScalar_);
-  R(subScalar_); R(fillDiagonal_); R(bernoulli_); R(exponential_); R(random_); R(scatter_); R(scatterScalar_);
+  R(subScalar_); R(fillDiagonal_); R(bernoulli_); R(exponential_); R(random_); R(randomFull_); R(scatter_); R(scatterScalar_);
   R(scatterAdd_); R(indexAdd_); R(indexCopy_); R(indexFill_);
   R(logaddexp); R(logaddexp2); R(heaviside); R(gcd); R(lcm); R(bitwiseAnd); R(bitwiseOr); R(bitwiseXor);
   R(bitwiseNot); R(bitwiseLeftShift); R(bitwiseRightShift); R(sinc); R(sgn); R(signbit); R(copysign);

@@ -106,6 +106,64 @@ print(json.dumps({"epochs": epochs, "dropped": dropped, "plain": plain, "after":
     const split = torch.data.randomSplit(items, [6, 4], new torch.Generator().manualSeed(3)).map((s) => s.indices);
     expect(split).toEqual(want.split);
     expect(torch.data.randomSplit(items, [6, 4], { generator: new torch.Generator().manualSeed(3) }).map((s) => s.indices)).toEqual(want.split);
-    expect(() => new torch.data.DataLoader(ds, { seed: 1, generator: new torch.Generator() })).toThrow('DataLoader: give seed or generator, not both');
+    expect(() => new torch.data.DataLoader(ds, { seed: 1, generator: new torch.Generator() })).toThrow('DataLoader: seed is for its own shuffle; give seed, or generator / sampler / batchSampler, not both');
+  });
+});
+
+test("samplers draw PyTorch's very indices, and a DataLoader with a sampler draws PyTorch's global numbers too", () => {
+  const want = python(`
+import json, torch
+from torch.utils.data import DataLoader, TensorDataset, RandomSampler, SubsetRandomSampler, WeightedRandomSampler, BatchSampler, SequentialSampler
+G = lambda s: torch.Generator().manual_seed(s)
+torch.manual_seed(5)
+out = {}
+rs = RandomSampler(range(10))
+out["random"] = [list(rs), list(rs)]
+out["random_repl"] = list(RandomSampler(range(7), replacement=True, num_samples=40, generator=G(1)))
+out["random_num"] = list(RandomSampler(range(5), num_samples=13, generator=G(2)))
+out["subset"] = list(SubsetRandomSampler([3, 8, 1, 9, 4], generator=G(3)))
+w = [0.1, 0.9, 0.4, 0.0, 2.0]
+out["weighted"] = list(WeightedRandomSampler(w, 12, generator=G(4)))
+out["weighted_norepl"] = list(WeightedRandomSampler(w, 4, replacement=False))
+out["batch"] = [list(BatchSampler(SequentialSampler(range(7)), 3, False)), list(BatchSampler(SequentialSampler(range(7)), 3, True))]
+ds = TensorDataset(torch.arange(10))
+torch.manual_seed(3)
+dl = DataLoader(ds, batch_size=4, sampler=WeightedRandomSampler(w * 2, 9))
+out["loader_sampler"] = [[b[0].tolist() for b in dl] for _ in range(2)]
+out["after"] = torch.rand(2).tolist()
+dl = DataLoader(ds, batch_sampler=BatchSampler(RandomSampler(ds, generator=G(9)), 3, True))
+out["loader_batch_sampler"] = [b[0].tolist() for b in dl]
+out["lens"] = [len(dl), len(DataLoader(ds, batch_size=4, sampler=RandomSampler(ds, num_samples=13)))]
+print(json.dumps(out))
+`);
+  torch.tidy(() => {
+    const D = torch.data;
+    const G = (s: number) => new torch.Generator().manualSeed(s);
+    const range = (n: number) => ({ length: n });
+    torch.manualSeed(5);
+    const rs = new D.RandomSampler(range(10));
+    const w = [0.1, 0.9, 0.4, 0.0, 2.0];
+    const got: Record<string, unknown> = {
+      random: [[...rs], [...rs]],
+      random_repl: [...new D.RandomSampler(range(7), { replacement: true, numSamples: 40, generator: G(1) })],
+      random_num: [...new D.RandomSampler(range(5), { numSamples: 13, generator: G(2) })],
+      subset: [...new D.SubsetRandomSampler([3, 8, 1, 9, 4], { generator: G(3) })],
+      weighted: [...new D.WeightedRandomSampler(w, 12, { generator: G(4) })],
+      weighted_norepl: [...new D.WeightedRandomSampler(w, 4, { replacement: false })],
+      batch: [[...new D.BatchSampler(new D.SequentialSampler(range(7)), 3, false)], [...new D.BatchSampler(new D.SequentialSampler(range(7)), 3, true)]],
+    };
+    const ds = new D.TensorDataset(torch.arange(10));
+    torch.manualSeed(3);
+    const dl = new D.DataLoader(ds, { batchSize: 4, sampler: new D.WeightedRandomSampler([...w, ...w], 9) });
+    got.loader_sampler = [0, 1].map(() => [...dl].map((b) => b[0].tolist()));
+    got.after = torch.rand([2]).tolist();
+    const dl2 = new D.DataLoader(ds, { batchSampler: new D.BatchSampler(new D.RandomSampler(ds, { generator: G(9) }), 3, true) });
+    got.loader_batch_sampler = [...dl2].map((b) => b[0].tolist());
+    got.lens = [dl2.length, new D.DataLoader(ds, { batchSize: 4, sampler: new D.RandomSampler(ds, { numSamples: 13 }) }).length];
+    expect(got).toEqual(want);
+    expect(() => new D.DataLoader(ds, { sampler: rs, shuffle: true })).toThrow('DataLoader: sampler option is mutually exclusive with shuffle');
+    expect(() => new D.DataLoader(ds, { batchSampler: [[0, 1]], batchSize: 2 })).toThrow('DataLoader: batchSampler option is mutually exclusive with batchSize, shuffle, sampler, and dropLast');
+    expect(() => new D.WeightedRandomSampler([[1, 2]] as never, 3)).toThrow('WeightedRandomSampler: weights should be a 1d sequence but given weights have shape [1,2]');
+    expect(() => new D.RandomSampler(ds, { numSamples: 0 })).toThrow('RandomSampler: numSamples should be a positive integer value, but got numSamples=0');
   });
 });

@@ -4,3 +4,4 @@ export * from './text';
 export * from './brown';
 export * from './dataset';
 export * from './loader';
+export * from './sampler';

@@ -4,6 +4,7 @@
 import { Tensor } from '../tensor/tensor';
 import { tensor, randperm, empty } from '../tensor/creation';
 import { Generator } from '../tensor/generator';
+import { BatchSampler, RandomSampler, SequentialSampler } from './sampler';
 import { stack } from '../tensor/ops';
 import { keep, tidy } from '../tensor/scope';
 import { epochBatches } from './dataset';
@@ -128,9 +129,13 @@ export interface DataLoaderOptions {
   /**
    * a torch.Generator to shuffle with instead of the seed: each epoch then draws exactly what
    * PyTorch's DataLoader(..., shuffle=True, generator=g) draws (its workers' base seed, then
-   * torch.randperm), so the same seeded generator gives PyTorch's very batches.
+   * RandomSampler's torch.randperm), so the same seeded generator gives PyTorch's very batches.
    */
   generator?: Generator;
+  /** which indices, in which order (a RandomSampler, WeightedRandomSampler, ...): instead of shuffle */
+  sampler?: Iterable<number> & { length?: number };
+  /** whole batches of indices: instead of batchSize, shuffle, sampler and dropLast */
+  batchSampler?: Iterable<number[]> & { length?: number };
   /** drop the last batch when it is smaller than batchSize */
   dropLast?: boolean;
   /** makes a batch of examples (default: defaultCollate; a TensorDataset's rows are gathered at once) */
@@ -140,7 +145,10 @@ export interface DataLoaderOptions {
 /**
  * Iterating gives one batch at a time: [rows of tensor 0, rows of tensor 1, ...] (fresh
  * tensors: free them, or iterate inside tidy()). Every pass is a new epoch with a new order
- * when shuffling; the same seed gives the same orders.
+ * when shuffling; the same seed gives the same orders. With a generator, a sampler or a batch
+ * sampler, every epoch draws from the generators what PyTorch's DataLoader draws (first its
+ * workers' base seed, from the loader's generator or the global one), so seeded runs match
+ * PyTorch's batch for batch.
  */
 export class DataLoader<B = Tensor[]> implements Iterable<B> {
   readonly batchSize: number;
@@ -148,28 +156,52 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
   readonly seed: number;
   readonly dropLast: boolean;
   readonly generator: Generator | null;
+  /** PyTorch's way of drawing the order (a generator, sampler or batch sampler was given) */
+  private readonly batchSampler: (Iterable<number[]> & { length?: number }) | null;
   private readonly collateFn: ((items: never[]) => unknown) | null;
   epoch = 0;
   constructor(readonly dataset: Dataset, opts: DataLoaderOptions = {}) {
     this.collateFn = opts.collateFn ?? null;
+    if (opts.batchSampler && (opts.batchSize !== undefined || opts.shuffle || opts.sampler || opts.dropLast)) {
+      throw new Error('DataLoader: batchSampler option is mutually exclusive with batchSize, shuffle, sampler, and dropLast');
+    }
+    if (opts.sampler && opts.shuffle) throw new Error('DataLoader: sampler option is mutually exclusive with shuffle');
     this.batchSize = opts.batchSize ?? 1;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`DataLoader: batchSize must be a positive integer, got ${opts.batchSize}`);
     this.shuffle = opts.shuffle ?? false;
-    if (opts.seed !== undefined && opts.generator) throw new Error('DataLoader: give seed or generator, not both');
+    if (opts.seed !== undefined && (opts.generator || opts.sampler || opts.batchSampler)) throw new Error('DataLoader: seed is for its own shuffle; give seed, or generator / sampler / batchSampler, not both');
     this.seed = opts.seed ?? 0;
     this.generator = opts.generator ?? null;
     this.dropLast = opts.dropLast ?? false;
+    if (opts.batchSampler) this.batchSampler = opts.batchSampler;
+    else if (opts.sampler || opts.generator) {
+      const sampler = opts.sampler ?? (this.shuffle ? new RandomSampler(dataset, { generator: opts.generator }) : new SequentialSampler(dataset));
+      this.batchSampler = new BatchSampler(sampler, this.batchSize, this.dropLast);
+    } else this.batchSampler = null;
   }
   /** Batches per epoch. */
   get length(): number {
+    if (this.batchSampler) {
+      const n = this.batchSampler.length;
+      if (n === undefined) throw new Error('DataLoader: its batch sampler has no length');
+      return n;
+    }
     const n = this.dataset.length;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
   *[Symbol.iterator](): Iterator<B> {
-    const batches = this.generator ? this.generatorBatches(this.generator) : epochBatches(this.dataset.length, this.batchSize, { shuffle: this.shuffle, seed: this.seed, epoch: this.epoch++ });
     const ds = this.dataset;
+    let batches: Iterable<number[]>;
+    if (this.batchSampler) {
+      // PyTorch's iterator takes its workers' base seed first (one 64-bit draw), then samples.
+      tidy(() => empty([], { dtype: 'int64' }).random_(null, null, { generator: this.generator }));
+      this.epoch++;
+      batches = this.batchSampler;
+    } else {
+      batches = epochBatches(ds.length, this.batchSize, { shuffle: this.shuffle, seed: this.seed, epoch: this.epoch++ })
+        .filter((rows) => !(this.dropLast && rows.length < this.batchSize));
+    }
     for (const rows of batches) {
-      if (this.dropLast && rows.length < this.batchSize) break;
       if (ds instanceof TensorDataset && !this.collateFn) {
         // A TensorDataset's batch is one gather per tensor, not a stack of rows.
         yield tidy(() => {
@@ -181,19 +213,5 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
       // The examples' own tensors are freed once collated; the batch is the caller's.
       yield tidy(() => (this.collateFn ?? defaultCollate)(rows.map((i) => ds.get(i)) as never[])) as B;
     }
-    // PyTorch's RandomSampler asks for one more permutation (sliced to nothing) when its epoch ends.
-    if (this.generator && this.shuffle) tidy(() => randperm(this.dataset.length, { generator: this.generator! }));
-  }
-  /** PyTorch's draws from its generator per epoch: the base seed its iterator takes, then RandomSampler's randperm (and, at the end, one more). */
-  private generatorBatches(g: Generator): number[][] {
-    this.epoch++;
-    const n = this.dataset.length;
-    const order = tidy(() => {
-      empty([], { dtype: 'int64' }).random_(0, 2 ** 53, { generator: g }); // the workers' base seed: one 64-bit draw
-      return this.shuffle ? Array.from(randperm(n, { generator: g }).data() as BigInt64Array, Number) : Array.from({ length: n }, (_, i) => i);
-    });
-    const batches: number[][] = [];
-    for (let i = 0; i < n; i += this.batchSize) batches.push(order.slice(i, i + this.batchSize));
-    return batches;
   }
 }

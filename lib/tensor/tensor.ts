@@ -899,7 +899,13 @@ export class Tensor {
   bernoulli_(p = 0.5, opts: RandomDraw = {}): this { native.bernoulli_(id(this), p, generatorHandle(opts)); return this; }
   exponential_(lambd = 1, opts: RandomDraw = {}): this { native.exponential_(id(this), lambd, generatorHandle(opts)); return this; }
   /** Integers drawn uniformly from [from, to). */
-  random_(from: number, to: number, opts: RandomDraw = {}): this { native.random_(id(this), from, to, generatorHandle(opts)); return this; }
+  /** random_(): [0, the dtype's max] (integers) / [0, 2^mantissa] (floats); random_(to): [0, to); random_(from, to): [from, to). */
+  random_(from?: number | null, to?: number | null, opts: RandomDraw = {}): this {
+    if (from === undefined || from === null) native.randomFull_(id(this), generatorHandle(opts));
+    else if (to === undefined || to === null) native.random_(id(this), 0, from, generatorHandle(opts));
+    else native.random_(id(this), from, to, generatorHandle(opts));
+    return this;
+  }
   scatter_(dim: number, index: Tensor, src: TensorLike): this {
     if (typeof src === 'number') native.scatterScalar_(id(this), dim, id(index), src);
     else native.scatter_(id(this), dim, id(index), id(src));
