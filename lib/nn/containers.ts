@@ -76,6 +76,14 @@ export class ModuleDict<M extends Module = Module> extends Module {
   has(name: string): boolean {
     return this.names.includes(name);
   }
+  /** Removes a module (del module_dict[name]). */
+  delete(name: string): boolean {
+    const i = this.names.indexOf(name);
+    if (i < 0) return false;
+    this.names.splice(i, 1);
+    this.unregisterModule(name);
+    return true;
+  }
   keys(): string[] {
     return [...this.names];
   }

@@ -39,6 +39,29 @@ export abstract class Module {
     this._paramNames = this._paramNames.filter((n) => n !== name);
     this.setSlot(name, null);
   }
+  /** Forgets a buffer's registration (its tensor is left to the caller). */
+  unregisterBuffer(name: string): void {
+    this._bufferNames = this._bufferNames.filter((n) => n !== name);
+    this._nonPersistent.delete(name);
+    this.setSlot(name, null);
+  }
+  /** Forgets a child's registration. */
+  unregisterModule(name: string): void {
+    this._moduleNames = this._moduleNames.filter((n) => n !== name);
+    this.setSlot(name, null);
+  }
+  /** Whether name is one of this module's own parameters / buffers (not its children's). */
+  hasOwnParameter(name: string): boolean {
+    return this._paramNames.includes(name);
+  }
+  hasOwnBuffer(name: string): boolean {
+    return this._bufferNames.includes(name);
+  }
+  /**
+   * @internal properties computed on each read (parametrizations, nn/parametrize.ts): how to
+   * make their descriptors for a module, so that deepCopy can put them on the copy too.
+   */
+  _computed?: Map<string, (m: Module) => PropertyDescriptor>;
   registerBuffer<T extends Tensor | null>(name: string, t: T, persistent = true): T {
     if (t) keep(t);
     if (!this._bufferNames.includes(name)) this._bufferNames.push(name);
@@ -341,13 +364,11 @@ export abstract class Module {
 
   /** A PyTorch-style printout of the module tree. */
   toString(): string {
-    const lines = [`${this.constructor.name}(${this.extraRepr()}`];
-    const kids = [...this.namedChildren()];
-    if (!kids.length) return `${lines[0]})`;
-    lines[0] = `${this.constructor.name}(`;
-    for (const [n, m] of kids) lines.push(`  (${n}): ${m.toString().split('\n').join('\n  ')}`);
-    lines.push(')');
-    return lines.join('\n');
+    // As PyTorch's __repr__: the extra lines first, then one line (block) per child.
+    const extra = this.extraRepr() ? this.extraRepr().split('\n') : [];
+    const kids = [...this.namedChildren()].map(([n, m]) => `(${n}): ${m.toString().split('\n').join('\n  ')}`);
+    if (!kids.length && extra.length <= 1) return `${this.constructor.name}(${extra[0] ?? ''})`;
+    return `${this.constructor.name}(\n  ${[...extra, ...kids].join('\n  ')}\n)`;
   }
   protected extraRepr(): string {
     return '';
@@ -406,6 +427,7 @@ function deepCopyOf(v: unknown, memo: Map<unknown, unknown>): unknown {
       else if (k === 'forward' && (v as unknown as { _hooks: unknown })._hooks) continue;
       else copy[k] = deepCopyOf(x, memo);
     }
+    for (const [name, describe] of v._computed ?? []) Object.defineProperty(copy, name, describe(copy as unknown as Module));
     return copy;
   }
   if (Array.isArray(v)) {

@@ -119,3 +119,7 @@ export function removeWeightNorm<M extends Module>(module: M, name = 'weight'): 
 /** torch.nn.utils.rnn: PackedSequence, packPaddedSequence, padPackedSequence, packSequence, padSequence. */
 export * as rnn from './packed';
 export * as stateless from './stateless';
+/** torch.nn.utils.parametrize: registerParametrization, removeParametrizations, isParametrized, cached. */
+export * as parametrize from './parametrize';
+/** torch.nn.utils.parametrizations: spectralNorm, weightNorm. */
+export * as parametrizations from './parametrizations';

@@ -1,0 +1,187 @@
+// torch.nn.utils.parametrize and parametrizations against PyTorch 1.13: the same parametrizations
+// (a symmetric-matrix one with a right inverse, a chained scale with its own parameter, one on a
+// buffer) give the same state-dict names, values, gradients, assignment through rightInverse,
+// cached reads and removal; spectral_norm gives PyTorch's power-iteration draws and values.
+import { spawnSync } from 'child_process';
+import * as torch from '../lib';
+
+const nn = torch.nn;
+const P = nn.utils.parametrize;
+type T = torch.Tensor;
+const det = (shape: number[], scale = 1) => torch.linspace(-1, 1, shape.reduce((a, b) => a * b, 1), { dtype: 'float64' }).mul(scale).reshape(shape);
+
+class Sym extends nn.Module {
+  forward(X: T) { return X.triu().add(X.triu(1).transpose(0, 1)); }
+  rightInverse(A: T) { return A.triu(); }
+}
+class Scale extends nn.Module {
+  declare s: T;
+  constructor() { super(); this.registerParameter('s', torch.tensor(2, { dtype: 'float64' })); }
+  forward(X: T) { return X.mul(this.s); }
+  rightInverse(X: T) { return X.div(this.s); }
+}
+class Exp extends nn.Module {
+  forward(X: T) { return X.exp(); }
+  rightInverse(X: T) { return X.log(); }
+}
+
+const PY = `
+import json, torch, torch.nn as nn
+import torch.nn.utils.parametrize as P
+from torch.nn.utils.parametrizations import spectral_norm
+torch.set_default_dtype(torch.float64)
+det = lambda shape, scale=1: (torch.linspace(-1, 1, torch.Size(shape).numel()) * scale).reshape(shape)
+class Sym(nn.Module):
+    def forward(self, X): return X.triu() + X.triu(1).transpose(0, 1)
+    def right_inverse(self, A): return A.triu()
+class Scale(nn.Module):
+    def __init__(self):
+        super().__init__(); self.s = nn.Parameter(torch.tensor(2.0))
+    def forward(self, X): return X * self.s
+    def right_inverse(self, X): return X / self.s
+class Exp(nn.Module):
+    def forward(self, X): return X.exp()
+    def right_inverse(self, X): return X.log()
+L = lambda t: t.tolist()
+out = {}
+m = nn.Linear(3, 3)
+m.load_state_dict({"weight": det([3, 3]), "bias": det([3], 0.5)})
+P.register_parametrization(m, "weight", Sym())
+out["keys1"] = list(m.state_dict().keys())
+out["w1"] = L(m.weight)
+x = det([2, 3], 2)
+m(x).pow(2).sum().backward()
+out["grad1"] = L(m.parametrizations.weight.original.grad)
+P.register_parametrization(m, "weight", Scale())
+out["keys2"] = list(m.state_dict().keys())
+out["w2"] = L(m.weight)
+m(x).sum().backward()
+out["grad_s"] = L(m.parametrizations.weight[1].s.grad)
+with torch.no_grad():
+    m.weight = det([3, 3], 3) + det([3, 3], 3).t()
+out["original_after_assign"] = L(m.parametrizations.weight.original)
+out["w3"] = L(m.weight)
+with P.cached():
+    out["cached_same"] = m.weight is m.weight
+out["uncached_same"] = m.weight is m.weight
+out["is_p"] = [P.is_parametrized(m), P.is_parametrized(m, "weight"), P.is_parametrized(m, "bias")]
+P.remove_parametrizations(m, "weight")
+out["keys3"] = list(m.state_dict().keys())
+out["w4"] = L(m.weight)
+out["w4_param"] = [n for n, _ in m.named_parameters()]
+bn = nn.BatchNorm1d(3)
+P.register_parametrization(bn, "running_var", Exp())
+out["bn_keys"] = list(bn.state_dict().keys())
+out["bn_var"] = L(bn.running_var)
+out["bn_buffers"] = [n for n, _ in bn.named_buffers()]
+P.remove_parametrizations(bn, "running_var", leave_parametrized=False)
+out["bn_after"] = [L(bn.running_var), [n for n, _ in bn.named_buffers()]]
+torch.manual_seed(0)
+sn = spectral_norm(nn.Linear(4, 5))
+out["sn_keys"] = list(sn.state_dict().keys())
+out["sn_uv"] = [L(sn.parametrizations.weight[0]._u), L(sn.parametrizations.weight[0]._v)]
+xs = det([3, 4])
+out["sn_y"] = [L(sn(xs)), L(sn(xs))]
+sn.eval()
+out["sn_eval"] = [L(sn.weight), L(sn.parametrizations.weight[0]._u)]
+torch.manual_seed(1)
+ct = spectral_norm(nn.ConvTranspose2d(2, 3, 2), n_power_iterations=3)
+out["ct"] = [L(ct.weight), L(ct.parametrizations.weight[0]._u)]
+print(json.dumps(out))
+`;
+
+test('parametrize and spectral_norm as PyTorch\'s', () => {
+  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', '-c', PY], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  const want = JSON.parse(r.stdout);
+  const out: Record<string, unknown> = {};
+  torch.setDefaultDtype('float64');
+  try {
+    torch.tidy(() => {
+      const L = (t: T) => t.tolist();
+      const m = new nn.Linear(3, 3);
+      m.loadStateDict({ weight: det([3, 3]), bias: det([3], 0.5) });
+      P.registerParametrization(m, 'weight', new Sym());
+      out.keys1 = [...m.stateDict().keys()];
+      out.w1 = L(m.weight);
+      const x = det([2, 3], 2);
+      m.forward(x).pow(2).sum().backward();
+      const list = () => (m as unknown as { parametrizations: torch.nn.ModuleDict<InstanceType<typeof P.ParametrizationList>> }).parametrizations.get('weight');
+      out.grad1 = L((list() as unknown as { original: T }).original.grad!);
+      P.registerParametrization(m, 'weight', new Scale());
+      out.keys2 = [...m.stateDict().keys()];
+      out.w2 = L(m.weight);
+      m.forward(x).sum().backward();
+      out.grad_s = L((list().get(1) as Scale).s.grad!);
+      torch.noGrad(() => { m.weight = det([3, 3], 3).add(det([3, 3], 3).t()); });
+      out.original_after_assign = L((list() as unknown as { original: T }).original);
+      out.w3 = L(m.weight);
+      out.cached_same = P.cached(() => m.weight === m.weight);
+      out.uncached_same = m.weight === m.weight;
+      out.is_p = [P.isParametrized(m), P.isParametrized(m, 'weight'), P.isParametrized(m, 'bias')];
+      P.removeParametrizations(m, 'weight');
+      out.keys3 = [...m.stateDict().keys()];
+      out.w4 = L(m.weight);
+      out.w4_param = m.namedParameters().map(([n]) => n);
+      const bn = new nn.BatchNorm1d(3);
+      P.registerParametrization(bn, 'running_var', new Exp());
+      out.bn_keys = [...bn.stateDict().keys()];
+      out.bn_var = L((bn as unknown as { running_var: T }).running_var);
+      out.bn_buffers = bn.namedBuffers().map(([n]) => n);
+      P.removeParametrizations(bn, 'running_var', { leaveParametrized: false });
+      out.bn_after = [L((bn as unknown as { running_var: T }).running_var), bn.namedBuffers().map(([n]) => n)];
+      torch.manualSeed(0);
+      const sn = nn.utils.parametrizations.spectralNorm(new nn.Linear(4, 5));
+      const snp = () => (sn as unknown as { parametrizations: torch.nn.ModuleDict }).parametrizations.get('weight') as unknown as { get(i: number): { _u: T; _v: T } };
+      out.sn_keys = [...sn.stateDict().keys()];
+      out.sn_uv = [L(snp().get(0)._u), L(snp().get(0)._v)];
+      const xs = det([3, 4]);
+      out.sn_y = [L(sn.forward(xs)), L(sn.forward(xs))];
+      sn.eval();
+      out.sn_eval = [L(sn.weight), L(snp().get(0)._u)];
+      torch.manualSeed(1);
+      const ct = nn.utils.parametrizations.spectralNorm(new nn.ConvTranspose2d(2, 3, 2), 'weight', { nPowerIterations: 3 });
+      out.ct = [L(ct.weight), L(((ct as unknown as { parametrizations: torch.nn.ModuleDict }).parametrizations.get('weight') as unknown as { get(i: number): { _u: T } }).get(0)._u)];
+    });
+  } finally {
+    torch.setDefaultDtype('float32');
+  }
+  // names exactly; numbers within 1e-12 (assertClose, as PyTorch's, compares no strings)
+  const names = ['keys1', 'keys2', 'keys3', 'w4_param', 'bn_keys', 'bn_buffers', 'sn_keys'];
+  expect(Object.fromEntries(names.map((k) => [k, out[k]]))).toEqual(Object.fromEntries(names.map((k) => [k, want[k]])));
+  expect((out.bn_after as unknown[])[1]).toEqual(want.bn_after[1]);
+  const numbers = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([k]) => !names.includes(k)).map(([k, v]) => [k, k === 'bn_after' ? (v as unknown[])[0] : v]));
+  torch.testing.assertClose(numbers(out) as never, numbers(want) as never, { rtol: 1e-12, atol: 1e-12 });
+});
+
+test('weight norm as a parametrization equals g · v / ||v||; errors are clear; deepCopy keeps parametrizations', () => {
+  torch.tidy(() => {
+    const m = nn.utils.parametrizations.weightNorm(new nn.Linear(4, 3));
+    expect([...m.stateDict().keys()]).toEqual(['bias', 'parametrizations.weight.original0', 'parametrizations.weight.original1']);
+    const old = nn.utils.weightNorm(new nn.Linear(4, 3), 'weight', 0);
+    old.loadStateDict({ weight_g: m.stateDict().get('parametrizations.weight.original0')!, weight_v: m.stateDict().get('parametrizations.weight.original1')!, bias: m.bias! });
+    const x = torch.randn([2, 4]);
+    torch.testing.assertClose(m.forward(x), old.forward(x));
+    // deepCopy: the copy's weight is computed from the copy's own originals
+    const copy = m.deepCopy();
+    torch.noGrad(() => copy.stateDict().get('parametrizations.weight.original0')!.mul_(2));
+    torch.testing.assertClose(copy.weight, m.weight.mul(2));
+    expect(() => P.registerParametrization(m, 'nope', new Exp())).toThrow("Module 'Linear' does not have a parameter, a buffer, or a parametrized element with name 'nope'");
+    expect(() => P.removeParametrizations(new nn.Linear(2, 2), 'weight')).toThrow('Module Linear does not have a parametrization on weight');
+    class Bad extends nn.Module { forward(X: T) { return X.sum(); } }
+    expect(() => P.registerParametrization(new nn.Linear(2, 2), 'weight', new Bad())).toThrow(/may not change the shape of the tensor, unless `unsafe` is set.\nunparametrized shape: \[2, 2\]\nparametrized shape: \[\]/);
+    class NoInverse extends nn.Module { forward(X: T) { return X.mul(2); } }
+    const n = P.registerParametrization(new nn.Linear(2, 2), 'weight', new NoInverse());
+    expect(() => { n.weight = torch.zeros([2, 2]); }).toThrow('parametrization NoInverse does not implement rightInverse.');
+    expect(() => nn.utils.parametrizations.spectralNorm(new nn.Linear(2, 2), 'weight', { nPowerIterations: 0 })).toThrow('Expected nPowerIterations to be positive, but got nPowerIterations=0');
+    // an optimizer made before registration keeps training the original (the same tensor)
+    const lin = new nn.Linear(3, 3);
+    const opt = new torch.optim.SGD(lin.parameters(), { lr: 0.1 });
+    const w0 = lin.weight;
+    P.registerParametrization(lin, 'weight', new Sym());
+    expect((lin as unknown as { parametrizations: torch.nn.ModuleDict }).parametrizations.get('weight').getParameter('original')).toBe(w0);
+    lin.forward(torch.randn([2, 3])).sum().backward();
+    opt.step();
+    expect(w0.grad).not.toBeNull();
+  });
+});
