@@ -68,6 +68,8 @@ OP1(bernoulli, at::bernoulli(a, optGenerator(info, 1)))
 // where it has them (_standard_gamma's), and Dirichlet's reparameterization gradient.
 OP1(poisson, at::poisson(a, optGenerator(info, 1)))
 OP1(standardGamma, at::_standard_gamma(a))
+// binomial(count, prob, generator): a draw per element (torch.binomial)
+OP2(binomial, at::binomial(a, b, optGenerator(info, 2)))
 OP1(sampleDirichlet, at::_sample_dirichlet(a))
 OP3(dirichletGrad, at::_dirichlet_grad(a, b, c))
 // logit(x, eps|null): log(p / (1 - p)), p clamped to [eps, 1 - eps] when eps is given
@@ -322,6 +324,10 @@ INPLACE(fillDiagonal_, self.fill_diagonal_(argScalar(info, 1), argBool(info, 2))
 // bernoulli_(x, p): each element 1 with probability p (the CPU / CUDA generator)
 INPLACE(bernoulli_, self.bernoulli_(argDouble(info, 1), optGenerator(info, 2)))
 INPLACE(exponential_, self.exponential_(argDouble(info, 1), optGenerator(info, 2)))
+// cauchy_(x, median, sigma, generator), geometric_(x, p, generator), logNormal_(x, mean, std, generator)
+INPLACE(cauchy_, self.cauchy_(argDouble(info, 1), argDouble(info, 2), optGenerator(info, 3)))
+INPLACE(geometric_, self.geometric_(argDouble(info, 1), optGenerator(info, 2)))
+INPLACE(logNormal_, self.log_normal_(argDouble(info, 1), argDouble(info, 2), optGenerator(info, 3)))
 // random_(x, from, to): integers in [from, to)
 INPLACE(random_, self.random_(argInt64(info, 1), c10::optional<int64_t>(argInt64(info, 2)), optGenerator(info, 3)))
 // randomFull_(x, generator): integers over the dtype's whole non-negative range (random_() without bounds)
@@ -468,10 +474,10 @@ void registerMath(Registrar& r) {
   R(matmul); R(mm); R(bmm); R(addmm); R(baddbmm); R(outer);
   R(add_); R(addScalar_); R(sub_); R(mul_); R(mulScalar_); R(div_); R(divScalar_);
   R(addcmul_); R(addmm_); R(addcdiv_); R(lerp_); R(lerpTensor_); R(copy_); R(zero_); R(fill_);
-  R(poisson); R(standardGamma); R(sampleDirichlet); R(dirichletGrad);
+  R(poisson); R(binomial); R(standardGamma); R(sampleDirichlet); R(dirichletGrad);
   R(normal_); R(uniform_); R(sqrt_); R(clampMax_); R(maskedFill_);
   R(clamp_); R(relu_); R(exp_); R(log_); R(abs_); R(neg_); R(tanh_); R(sigmoid_); R(erfinv_); R(powScalar_);
-  R(subScalar_); R(fillDiagonal_); R(bernoulli_); R(exponential_); R(random_); R(randomFull_); R(scatter_); R(scatterScalar_);
+  R(subScalar_); R(fillDiagonal_); R(bernoulli_); R(exponential_); R(cauchy_); R(geometric_); R(logNormal_); R(random_); R(randomFull_); R(scatter_); R(scatterScalar_);
   R(scatterAdd_); R(indexAdd_); R(indexCopy_); R(indexFill_);
   R(logaddexp); R(logaddexp2); R(heaviside); R(gcd); R(lcm); R(bitwiseAnd); R(bitwiseOr); R(bitwiseXor);
   R(bitwiseNot); R(bitwiseLeftShift); R(bitwiseRightShift); R(sinc); R(sgn); R(signbit); R(copysign);

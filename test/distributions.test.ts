@@ -71,6 +71,46 @@ const cases: Case[] = [
     sample: [4], values: () => torch.oneHot(torch.tensor([0, 3, 4]), 5).to(f64), methods: ['logProb', 'entropy'], props: ['mean', 'variance', 'mode'] },
   { name: 'poisson', params: { rate: () => pos(4).mul(3) }, ts: (p) => new D.Poisson(p.rate), py: 'D.Poisson(rate)',
     sample: [3], values: () => ints(0, 6, 2, 4), methods: ['logProb'], props: ['mean', 'variance', 'mode'] },
+  // ---- more families, and distributions built from others ----
+  { name: 'cauchy', params: { loc: () => r(3), scale: () => pos(3) }, ts: (p) => new D.Cauchy(p.loc, p.scale), py: 'D.Cauchy(loc, scale)',
+    sample: [2], rsample: [4], values: () => r(5, 3), quantiles: () => unit(3), methods: ['logProb', 'cdf', 'icdf', 'entropy'], props: ['mean', 'variance', 'mode'] },
+  { name: 'chi2', params: { df: () => pos(4).mul(3) }, ts: (p) => new D.Chi2(p.df), py: 'D.Chi2(df)',
+    sample: [3], rsample: [2], values: () => pos(2, 4), methods: ['logProb', 'entropy'], props: ['mean', 'variance', 'df'] },
+  { name: 'studentt', params: { df: () => pos(4).mul(3), loc: () => r(4), scale: () => pos(4) }, ts: (p) => new D.StudentT(p.df, p.loc, p.scale), py: 'D.StudentT(df, loc, scale)',
+    sample: [2], rsample: [3], values: () => r(3, 4), methods: ['logProb', 'entropy'], props: ['mean', 'variance', 'mode'] },
+  { name: 'studentt_heavy', params: { df: () => torch.tensor([0.5, 1.5, 3], f64) }, ts: (p) => new D.StudentT(p.df), py: 'D.StudentT(df)',
+    values: () => r(2, 3), methods: ['logProb'], props: ['mean', 'variance'] },
+  { name: 'halfnormal', params: { scale: () => pos(3) }, ts: (p) => new D.HalfNormal(p.scale), py: 'D.HalfNormal(scale)',
+    sample: [2], rsample: [3], values: () => pos(2, 3), quantiles: () => unit(3), methods: ['logProb', 'cdf', 'icdf', 'entropy'], props: ['mean', 'variance', 'mode'] },
+  { name: 'geometric', params: { probs: () => unit(4) }, ts: (p) => new D.Geometric({ probs: p.probs }), py: 'D.Geometric(probs=probs)',
+    sample: [3], values: () => ints(0, 5, 2, 4), methods: ['logProb', 'entropy'], props: ['mean', 'variance', 'mode', 'logits'] },
+  { name: 'geometric_logits', params: { logits: () => r(3) }, ts: (p) => new D.Geometric({ logits: p.logits }), py: 'D.Geometric(logits=logits)',
+    sample: [2], values: () => ints(0, 4, 3), methods: ['logProb', 'entropy'], props: ['mean', 'probs'] },
+  { name: 'binomial', params: { n: () => ints(1, 10, 4), probs: () => unit(4) }, ts: (p) => new D.Binomial(p.n, { probs: p.probs }), py: 'D.Binomial(n, probs=probs)',
+    sample: [3], values: () => ints(0, 2, 3, 4), methods: ['logProb'], props: ['mean', 'variance', 'mode', 'logits'] },
+  { name: 'binomial_logits', params: { logits: () => r(2, 3) }, ts: (p) => new D.Binomial(5, { logits: p.logits }), py: 'D.Binomial(5, logits=logits)',
+    sample: [2], values: () => ints(0, 6, 2, 3), methods: ['logProb'], props: ['mean', 'variance', 'probs'] },
+  { name: 'multinomial', params: { probs: () => pos(2, 4) }, ts: (p) => new D.Multinomial(6, { probs: p.probs }), py: 'D.Multinomial(6, probs=probs)',
+    sample: [3], values: () => torch.tensor([[1, 2, 0, 3], [0, 0, 6, 0]], f64), methods: ['logProb'], props: ['mean', 'variance'] },
+  { name: 'independent', params: { loc: () => r(2, 3), scale: () => pos(2, 3) }, ts: (p) => new D.Independent(new D.Normal(p.loc, p.scale), 1), py: 'D.Independent(D.Normal(loc, scale), 1)',
+    sample: [2], rsample: [3], values: () => r(4, 2, 3), methods: ['logProb', 'entropy'], props: ['mean', 'variance'] },
+  { name: 'tanh_normal', params: { loc: () => r(3), scale: () => pos(3) }, ts: (p) => new D.TransformedDistribution(new D.Normal(p.loc, p.scale), [new D.TanhTransform()]),
+    py: 'D.TransformedDistribution(D.Normal(loc, scale), [D.transforms.TanhTransform()])',
+    sample: [2], rsample: [4], values: () => unit(2, 3).mul(2).sub(1), quantiles: () => unit(3), methods: ['logProb', 'cdf', 'icdf'], props: [] },
+  { name: 'flow', params: { loc: () => r(2), scale: () => pos(2), a: () => r(2), b: () => pos(2) },
+    ts: (p) => new D.TransformedDistribution(new D.Normal(p.loc, p.scale), [new D.AffineTransform(p.a, p.b), new D.SigmoidTransform(), new D.PowerTransform(2), new D.ExpTransform()]),
+    py: 'D.TransformedDistribution(D.Normal(loc, scale), [D.transforms.AffineTransform(a, b), D.transforms.SigmoidTransform(), D.transforms.PowerTransform(2.0), D.transforms.ExpTransform()])',
+    sample: [3], rsample: [2], values: () => unit(3, 2).add(1), quantiles: () => unit(2), methods: ['logProb', 'cdf', 'icdf'], props: [] },
+  { name: 'affine_event', params: { loc: () => r(2, 3), scale: () => pos(2, 3), s: () => pos(3) },
+    ts: (p) => new D.TransformedDistribution(new D.Normal(p.loc, p.scale), new D.AffineTransform(0.5, p.s, 1)),
+    py: 'D.TransformedDistribution(D.Normal(loc, scale), D.transforms.AffineTransform(0.5, s, 1))',
+    rsample: [2], values: () => r(4, 2, 3), methods: ['logProb'], props: [] },
+  { name: 'mixture', params: { logits: () => r(3), loc: () => r(3), scale: () => pos(3) },
+    ts: (p) => new D.MixtureSameFamily(new D.Categorical({ logits: p.logits }), new D.Normal(p.loc, p.scale)),
+    py: 'D.MixtureSameFamily(D.Categorical(logits=logits), D.Normal(loc, scale))', sample: [4], values: () => r(5), methods: ['logProb', 'cdf'], props: ['mean', 'variance'] },
+  { name: 'mixture_batched', params: { logits: () => r(2, 3), loc: () => r(2, 3, 2), scale: () => pos(2, 3, 2) },
+    ts: (p) => new D.MixtureSameFamily(new D.Categorical({ logits: p.logits }), new D.Independent(new D.Normal(p.loc, p.scale), 1)),
+    py: 'D.MixtureSameFamily(D.Categorical(logits=logits), D.Independent(D.Normal(loc, scale), 1))', sample: [3], values: () => r(4, 2, 2), methods: ['logProb'], props: ['mean', 'variance'] },
 ];
 
 interface KlCase { name: string; params: Record<string, () => T>; ts: (p: Record<string, T>) => [torch.distributions.Distribution, torch.distributions.Distribution]; p: string; q: string }
@@ -87,6 +127,12 @@ const klCases: KlCase[] = [
   { name: 'kl_beta', params: { a: () => pos(3), b: () => pos(3), c: () => pos(3), d: () => pos(3) }, ts: (p) => [new D.Beta(p.a, p.b), new D.Beta(p.c, p.d)], p: 'D.Beta(a, b)', q: 'D.Beta(c, d)' },
   { name: 'kl_dirichlet', params: { a: () => pos(2, 3), b: () => pos(2, 3) }, ts: (p) => [new D.Dirichlet(p.a), new D.Dirichlet(p.b)], p: 'D.Dirichlet(a)', q: 'D.Dirichlet(b)' },
   { name: 'kl_poisson', params: { a: () => pos(3), b: () => pos(3) }, ts: (p) => [new D.Poisson(p.a), new D.Poisson(p.b)], p: 'D.Poisson(a)', q: 'D.Poisson(b)' },
+  { name: 'kl_independent', params: { a: () => r(2, 3), b: () => pos(2, 3), c: () => r(2, 3), d: () => pos(2, 3) },
+    ts: (p) => [new D.Independent(new D.Normal(p.a, p.b), 1), new D.Independent(new D.Normal(p.c, p.d), 1)], p: 'D.Independent(D.Normal(a, b), 1)', q: 'D.Independent(D.Normal(c, d), 1)' },
+  { name: 'kl_halfnormal', params: { a: () => pos(3), b: () => pos(3) }, ts: (p) => [new D.HalfNormal(p.a), new D.HalfNormal(p.b)], p: 'D.HalfNormal(a)', q: 'D.HalfNormal(b)' },
+  { name: 'kl_geometric', params: { a: () => unit(3), b: () => unit(3) }, ts: (p) => [new D.Geometric({ probs: p.a }), new D.Geometric({ probs: p.b })], p: 'D.Geometric(probs=a)', q: 'D.Geometric(probs=b)' },
+  { name: 'kl_binomial', params: { a: () => unit(3), b: () => unit(3) },
+    ts: (p) => [new D.Binomial(5, { probs: p.a }), new D.Binomial(torch.tensor([5, 5, 4], f64), { probs: p.b })], p: 'D.Binomial(5, probs=a)', q: 'D.Binomial(torch.tensor([5., 5., 4.], dtype=torch.float64), probs=b)' },
   { name: 'kl_mvn', params: { a: () => r(2, 3), s: () => spd(3, 3), c: () => r(3), t: () => lowerChol(2, 3, 3) },
     ts: (p) => [new D.MultivariateNormal(p.a, { covarianceMatrix: p.s }), new D.MultivariateNormal(p.c, { scaleTril: p.t })], p: 'D.MultivariateNormal(a, covariance_matrix=s)', q: 'D.MultivariateNormal(c, scale_tril=t)' },
 ];
@@ -116,7 +162,7 @@ function close(a: T, b: T, what: string, tol = 1e-10): void {
     // inf and nan where PyTorch has them; relative error elsewhere
     const same = fa.eq(fb).logicalOr(fa.isnan().logicalAnd(fb.isnan()));
     const diff = fa.sub(fb).abs().maskedFill(same, 0);
-    return (diff.max().item() as number) / Math.max(fb.maskedFill(same.logicalNot(), 0).abs().max().item() as number, 1);
+    return (diff.max().item() as number) / Math.max(fb.maskedFill(fb.isfinite().logicalNot(), 0).abs().max().item() as number, 1);
   });
   if (!(e <= tol)) throw new Error(`${what}: off by ${e}`);
 }
@@ -196,6 +242,12 @@ test('bad parameters and values are PyTorch\'s errors; an unregistered KL pair s
     expect(n.batchShape).toEqual([3]);
     expect(new D.Dirichlet(torch.ones([2, 4])).eventShape).toEqual([4]);
     expect(String(new D.Normal(0, 1))).toBe('Normal(loc: tensor(0.), scale: tensor(1.))');
+    expect(() => new D.Independent(new D.Normal(0, 1), 1)).toThrow('Expected reinterpretedBatchNdims <= baseDist.batchShape.length, actual 1 vs 0');
+    expect(() => new D.MixtureSameFamily(new D.Categorical({ logits: torch.zeros([2]) }), new D.Normal(torch.zeros([3]), torch.ones([3])))).toThrow('The Mixture distribution component (2) does not equal the componentDistribution.batchShape[-1] (3)');
+    expect(() => new D.Multinomial(2.5, { probs: torch.ones([3]) })).toThrow(/inhomogeneous totalCount is not supported/);
+    expect(() => new D.Geometric({ probs: torch.tensor([0.5, 0]) })).toThrow(/Expected parameter probs \(Tensor of shape \[2\]\) of distribution Geometric\(probs: torch.Size\(\[2\]\)\) to be positive but found invalid values/);
+    expect(() => new D.TransformedDistribution(new D.Normal(0, 1), [{} as never])).toThrow('transforms must be a Transform or a list of Transforms');
+    expect(() => new D.TransformedDistribution(new D.Normal(0, 1), new D.TanhTransform()).logProb(torch.tensor(1.5))).toThrow(/to be within the support \(Interval\(lower_bound=-1.0, upper_bound=1.0\)\)/);
   });
 });
 

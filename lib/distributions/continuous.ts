@@ -1,7 +1,7 @@
 // Continuous distributions: Normal, LogNormal, Uniform, Exponential, Laplace, Gamma, Beta,
 // Dirichlet, MultivariateNormal, as PyTorch's (same formulas, same draws from the same seed).
 import { Tensor } from '../tensor/tensor';
-import { randn, rand, empty, eye, zerosLike } from '../tensor/creation';
+import { randn, rand, empty, eye, zerosLike, full } from '../tensor/creation';
 import { matmul, stack, choleskyInverse } from '../tensor/ops';
 import { native } from '../tensor/native';
 import { _wrap as wrap, _id as id } from '../tensor/tensor';
@@ -379,4 +379,80 @@ function precisionToScaleTril(P: Tensor): Tensor {
   const Linv = Lf.flip([-2, -1]).transpose(-2, -1);
   const I = eye(P.shape[P.ndim - 1], undefined, { dtype: P.dtype, device: P.device });
   return linalg.solveTriangular(Linv, I, { upper: false });
+}
+
+/** The Cauchy (Lorentz) distribution: heavy tails, no mean or variance. */
+export class Cauchy extends LocScale {
+  override get mean() { return full(this.extendedShape(), NaN, { dtype: this.loc.dtype, device: this.loc.device }); }
+  override get variance() { return full(this.extendedShape(), Infinity, { dtype: this.loc.dtype, device: this.loc.device }); }
+  override rsample(sampleShape: Shape = []): Tensor {
+    const eps = empty(this.extendedShape(sampleShape), { dtype: this.loc.dtype, device: this.loc.device }).cauchy_();
+    return this.loc.add(eps.mul(this.scale));
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    return this.scale.log().neg().sub(Math.log(Math.PI)).sub(value.sub(this.loc).div(this.scale).pow(2).add(1).log());
+  }
+  override cdf(value: Tensor): Tensor {
+    this.validateSample(value);
+    return value.sub(this.loc).div(this.scale).atan().div(Math.PI).add(0.5);
+  }
+  override icdf(value: Tensor): Tensor {
+    return value.sub(0.5).mul(Math.PI).tan().mul(this.scale).add(this.loc);
+  }
+  override entropy(): Tensor {
+    return this.scale.log().add(Math.log(4 * Math.PI));
+  }
+}
+
+/** Gamma(df / 2, 1 / 2): the sum of df squared standard normals. */
+export class Chi2 extends Gamma {
+  constructor(df: Param, opts: { validateArgs?: boolean } = {}) {
+    const [d] = broadcastAll(df);
+    super(d.mul(0.5), 0.5, opts);
+  }
+  get df(): Tensor { return this.concentration.mul(2); }
+}
+
+/** Student's t with df degrees of freedom, location and scale. */
+export class StudentT extends Distribution {
+  readonly df: Tensor;
+  readonly loc: Tensor;
+  readonly scale: Tensor;
+  private readonly chi2: Chi2;
+  protected override get argConstraints() { return { df: constraints.positive, loc: constraints.real, scale: constraints.positive }; }
+  override get support(): Constraint { return constraints.real; }
+  override get hasRsample() { return true; }
+  constructor(df: Param, loc: Param = 0, scale: Param = 1, opts: { validateArgs?: boolean } = {}) {
+    const [d, l, s] = broadcastAll(df, loc, scale);
+    super(d.shape, [], opts.validateArgs);
+    this.df = d;
+    this.loc = l;
+    this.scale = s;
+    this.checkArgs();
+    this.chi2 = new Chi2(d, { validateArgs: false });
+  }
+  override get mean() { return this.loc.maskedFill(this.df.le(1), NaN); }
+  override get mode() { return this.loc; }
+  override get variance() {
+    const v = this.scale.pow(2).mul(this.df).div(this.df.sub(2));
+    return v.maskedFill(this.df.le(2).logicalAnd(this.df.gt(1)), Infinity).maskedFill(this.df.le(1), NaN);
+  }
+  override rsample(sampleShape: Shape = []): Tensor {
+    // X ~ N(0, 1), Z ~ Chi2(df): loc + scale · X / sqrt(Z / df), drawn in PyTorch's order
+    const x = empty(this.extendedShape(sampleShape), { dtype: this.df.dtype, device: this.df.device }).normal_();
+    const z = this.chi2.rsample(sampleShape);
+    return this.loc.add(this.scale.mul(x.mul(z.div(this.df).rsqrt())));
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const y = value.sub(this.loc).div(this.scale);
+    const z = this.scale.log().add(this.df.log().mul(0.5)).add(0.5 * Math.log(Math.PI)).add(this.df.mul(0.5).lgamma()).sub(this.df.add(1).mul(0.5).lgamma());
+    return this.df.add(1).mul(-0.5).mul(y.pow(2).div(this.df).log1p()).sub(z);
+  }
+  override entropy(): Tensor {
+    const lbeta = this.df.mul(0.5).lgamma().add(0.5723649429247001).sub(this.df.add(1).mul(0.5).lgamma()); // lgamma(0.5) = log(sqrt(pi))
+    return this.scale.log().add(this.df.add(1).mul(0.5).mul(this.df.add(1).mul(0.5).digamma().sub(this.df.mul(0.5).digamma())))
+      .add(this.df.log().mul(0.5)).add(lbeta);
+  }
 }

@@ -1,9 +1,10 @@
 // Discrete distributions: Bernoulli, Categorical, OneHotCategorical, Poisson, as PyTorch's.
 import { Tensor } from '../tensor/tensor';
-import { full } from '../tensor/creation';
-import { bernoulli, poisson, oneHot } from '../tensor/ops';
+import { full, empty } from '../tensor/creation';
+import { noGrad } from '../tensor/runtime';
+import { bernoulli, poisson, oneHot, binomial } from '../tensor/ops';
 import * as F from '../nn/functional';
-import { Distribution, Param, Shape, Constraint, constraints, broadcastAll, batchParams, probsToLogits, finfoMin } from './distribution';
+import { Distribution, Param, Shape, Constraint, constraints, broadcastAll, batchParams, probsToLogits, finfoMin, finfoTiny } from './distribution';
 
 type ProbsOrLogits = { probs: Param; logits?: undefined } | { logits: Param; probs?: undefined };
 type TensorProbsOrLogits = { probs: Tensor; logits?: undefined } | { logits: Tensor; probs?: undefined };
@@ -159,5 +160,139 @@ export class Poisson extends Distribution {
     this.validateSample(value);
     const [rate, v] = broadcastAll(this.rate, value);
     return v.xlogy(rate).sub(rate).sub(v.add(1).lgamma());
+  }
+}
+
+/** The number of failures before the first success in Bernoulli(probs) trials: 0, 1, 2, ... */
+export class Geometric extends Distribution {
+  readonly probs: Tensor;
+  readonly logits: Tensor;
+  private readonly given: 'probs' | 'logits';
+  protected override get argConstraints(): Record<string, Constraint> { return this.given === 'probs' ? { probs: constraints.unitInterval } : { logits: constraints.real }; }
+  override get support(): Constraint { return constraints.nonnegativeInteger; }
+  constructor(args: ProbsOrLogits, opts: { validateArgs?: boolean } = {}) {
+    const given = oneOf(args, 'Geometric');
+    const [batch, [p]] = batchParams(args[given] as Param);
+    super(batch, [], opts.validateArgs);
+    this.given = given;
+    if (given === 'probs') {
+      this.probs = p;
+      this.checkArgs();
+      if (this.validateArgs && !(p.gt(0).all().item() as boolean)) {
+        throw new Error(`Expected parameter probs (Tensor of shape [${p.shape.join(', ')}]) of distribution ${this} to be positive but found invalid values:\n${p.maskedSelect(p.le(0))}`);
+      }
+      this.logits = probsToLogits(p, true);
+    } else {
+      this.logits = p;
+      this.checkArgs();
+      this.probs = p.sigmoid();
+    }
+  }
+  override get mean() { return this.probs.reciprocal().sub(1); }
+  override get mode() { return this.probs.mul(0); }
+  override get variance() { return this.probs.reciprocal().sub(1).div(this.probs); }
+  override sample(sampleShape: Shape = []): Tensor {
+    return noGrad(() => {
+      const u = empty(this.extendedShape(sampleShape), { dtype: this.probs.dtype, device: this.probs.device }).uniform_(finfoTiny(this.probs.dtype), 1);
+      return u.log().div(this.probs.neg().log1p()).floor();
+    });
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const [v, p] = broadcastAll(value, this.probs);
+    const probs = p.maskedFill(p.eq(1).logicalAnd(v.eq(0)), 0);
+    return v.mul(probs.neg().log1p()).add(this.probs.log());
+  }
+  override entropy(): Tensor {
+    return F.binaryCrossEntropyWithLogits(this.logits, this.probs, { reduction: 'none' }).div(this.probs);
+  }
+}
+
+/** (x.clamp(min 0) + x - x.clamp(max 0)) / 2: max(x, 0) with a gradient of 1/2 at 0, as PyTorch's. */
+const clampByZero = (x: Tensor) => x.clamp(0).add(x).sub(x.clamp(null, 0)).div(2);
+
+/** The number of successes in totalCount Bernoulli(probs) trials. */
+export class Binomial extends Distribution {
+  readonly totalCount: Tensor;
+  readonly probs: Tensor;
+  readonly logits: Tensor;
+  private readonly given: 'probs' | 'logits';
+  protected override get argConstraints(): Record<string, Constraint> {
+    return { totalCount: constraints.nonnegativeInteger, ...(this.given === 'probs' ? { probs: constraints.unitInterval } : { logits: constraints.real }) };
+  }
+  override get support(): Constraint {
+    const n = this.totalCount;
+    return { name: 'IntegerInterval(lower_bound=0, upper_bound=totalCount)', eventDim: 0, check: (x) => x.remainder(1).eq(0).logicalAnd(x.ge(0)).logicalAnd(x.le(n)) };
+  }
+  constructor(totalCount: Param, args: ProbsOrLogits, opts: { validateArgs?: boolean } = {}) {
+    const given = oneOf(args, 'Binomial');
+    const [batch, [n, p]] = batchParams(totalCount, args[given] as Param);
+    super(batch, [], opts.validateArgs);
+    this.given = given;
+    this.totalCount = n.to({ dtype: p.dtype });
+    if (given === 'probs') {
+      this.probs = p;
+      this.checkArgs();
+      this.logits = probsToLogits(p, true);
+    } else {
+      this.logits = p;
+      this.checkArgs();
+      this.probs = p.sigmoid();
+    }
+  }
+  override get mean() { return this.totalCount.mul(this.probs); }
+  override get mode() { return this.totalCount.add(1).mul(this.probs).floor().minimum(this.totalCount); }
+  override get variance() { return this.totalCount.mul(this.probs).mul(this.probs.neg().add(1)); }
+  override sample(sampleShape: Shape = []): Tensor {
+    const shape = this.extendedShape(sampleShape);
+    return noGrad(() => binomial(this.totalCount.expand(shape), this.probs.expand(shape)));
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const n = this.totalCount;
+    const logFactN = n.add(1).lgamma(), logFactK = value.add(1).lgamma(), logFactNmK = n.sub(value).add(1).lgamma();
+    const normalize = n.mul(clampByZero(this.logits)).add(n.mul(this.logits.abs().neg().exp().log1p())).sub(logFactN);
+    return value.mul(this.logits).sub(logFactK).sub(logFactNmK).sub(normalize);
+  }
+}
+
+/** Counts of totalCount draws over the last dim's categories (PyTorch's Multinomial: one totalCount for all). */
+export class Multinomial extends Distribution {
+  readonly totalCount: number;
+  readonly categorical: Categorical;
+  protected override get argConstraints(): Record<string, Constraint> { return {}; }
+  override get support(): Constraint {
+    const n = this.totalCount;
+    return { name: `Multinomial(upper_bound=${n})`, eventDim: 1, check: (x) => x.ge(0).all(-1).logicalAnd(x.sum(-1).le(n)) };
+  }
+  constructor(totalCount: number, args: TensorProbsOrLogits, opts: { validateArgs?: boolean } = {}) {
+    if (!Number.isInteger(totalCount)) throw new Error('Multinomial: inhomogeneous totalCount is not supported (give one integer)');
+    const categorical = new Categorical(args, opts);
+    super(categorical.batchShape, [categorical.numEvents], opts.validateArgs);
+    this.totalCount = totalCount;
+    this.categorical = categorical;
+  }
+  get probs() { return this.categorical.probs; }
+  get logits() { return this.categorical.logits; }
+  override get mean() { return this.probs.mul(this.totalCount); }
+  override get variance() { return this.probs.mul(this.totalCount).mul(this.probs.neg().add(1)); }
+  override sample(sampleShape: Shape = []): Tensor {
+    return noGrad(() => {
+      const samples = this.categorical.sample([this.totalCount, ...sampleShape]);
+      const order = Array.from({ length: samples.ndim }, (_, k) => k);
+      order.push(order.shift()!);
+      const idx = samples.permute(order);
+      const counts = full(this.extendedShape(sampleShape), 0, { dtype: idx.dtype, device: idx.device });
+      counts.scatterAdd_(-1, idx, idx.mul(0).add(1));
+      return counts.to({ dtype: this.probs.dtype });
+    });
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const [logitsB, v] = broadcastAll(this.logits, value);
+    const logits = logitsB.maskedFill(v.eq(0).logicalAnd(logitsB.eq(-Infinity)), 0);
+    const logFactN = v.sum(-1).add(1).lgamma();
+    const logFactXs = v.add(1).lgamma().sum(-1);
+    return logFactN.sub(logFactXs).add(logits.mul(v).sum(-1));
   }
 }

@@ -2,7 +2,9 @@
 import { Tensor } from '../tensor/tensor';
 import { broadcastShapes, Distribution } from './distribution';
 import { Normal, LogNormal, Uniform, Exponential, Laplace, Gamma, Beta, Dirichlet, MultivariateNormal, halfLogDet, mahalanobis } from './continuous';
-import { Bernoulli, Categorical, OneHotCategorical, Poisson } from './discrete';
+import { Bernoulli, Categorical, OneHotCategorical, Poisson, Geometric, Binomial } from './discrete';
+import { Independent, HalfNormal } from './transformed';
+import { sumRightmost } from './transforms';
 import * as F from '../nn/functional';
 import * as linalg from '../tensor/linalg';
 
@@ -101,4 +103,16 @@ registerKl(MultivariateNormal, MultivariateNormal, (p, q) => {
   const term2 = solved.pow(2).sum([-2, -1]); // trace(X X^T)
   const term3 = mahalanobis(Lq, q.loc.sub(p.loc));
   return halfTerm1.add(term2.add(term3).sub(n).mul(0.5));
+});
+
+registerKl(Independent, Independent, (p, q) => {
+  if (p.reinterpretedBatchNdims !== q.reinterpretedBatchNdims) throw new Error('klDivergence: Independent distributions with different reinterpretedBatchNdims are not supported');
+  return sumRightmost(klDivergence(p.baseDist, q.baseDist), p.reinterpretedBatchNdims);
+});
+registerKl(HalfNormal, HalfNormal, (p, q) => klDivergence(p.baseDist, q.baseDist));
+registerKl(Geometric, Geometric, (p, q) => p.entropy().neg().sub(q.probs.neg().log1p().div(p.probs)).sub(q.logits));
+registerKl(Binomial, Binomial, (p, q) => {
+  if (p.totalCount.lt(q.totalCount).any().item()) throw new Error('klDivergence: KL between Binomials where q.totalCount > p.totalCount is not implemented');
+  const kl = p.totalCount.mul(p.probs.mul(p.logits.sub(q.logits)).add(p.probs.neg().log1p()).sub(q.probs.neg().log1p()));
+  return kl.maskedFill(p.totalCount.gt(q.totalCount), Infinity);
 });

@@ -101,6 +101,8 @@ export const triuIndices = (row: number, col: number, offset = 0) => wrap(native
 /** 1 where a draw falls below p (a tensor of probabilities), else 0, in p's dtype: torch.bernoulli. */
 export const bernoulli = (p: Tensor, opts: { generator?: Generator | null } = {}) => wrap(native.bernoulli(id(p), generatorHandle(opts)));
 /** A Poisson draw per element with that rate (torch.poisson). */
+/** A Binomial(count, prob) draw per element (torch.binomial; count and prob floating, broadcast alike). */
+export const binomial = (count: Tensor, prob: Tensor, opts: { generator?: Generator | null } = {}) => wrap(native.binomial(id(count), id(prob), generatorHandle(opts)));
 export const poisson = (rates: Tensor, opts: { generator?: Generator | null } = {}) => wrap(native.poisson(id(rates), generatorHandle(opts)));
 /** The inverse of A = L Lᵀ from its Cholesky factor L (upper: from U with A = Uᵀ U), torch.cholesky_inverse. */
 export const choleskyInverse = (L: Tensor, upper = false) => wrap(native.choleskyInverse(id(L), upper));

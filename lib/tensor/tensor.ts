@@ -898,6 +898,12 @@ export class Tensor {
   /** Each element 1 with probability p, else 0 (the generator's draw). */
   bernoulli_(p = 0.5, opts: RandomDraw = {}): this { native.bernoulli_(id(this), p, generatorHandle(opts)); return this; }
   exponential_(lambd = 1, opts: RandomDraw = {}): this { native.exponential_(id(this), lambd, generatorHandle(opts)); return this; }
+  /** Draws from the Cauchy distribution (median, sigma). */
+  cauchy_(median = 0, sigma = 1, opts: RandomDraw = {}): this { native.cauchy_(id(this), median, sigma, generatorHandle(opts)); return this; }
+  /** Draws the number of Bernoulli(p) trials up to the first success (1, 2, ...). */
+  geometric_(p: number, opts: RandomDraw = {}): this { native.geometric_(id(this), p, generatorHandle(opts)); return this; }
+  /** Draws exp(N(mean, std²)). */
+  logNormal_(mean = 1, std = 2, opts: RandomDraw = {}): this { native.logNormal_(id(this), mean, std, generatorHandle(opts)); return this; }
   /** Integers drawn uniformly from [from, to). */
   /** random_(): [0, the dtype's max] (integers) / [0, 2^mantissa] (floats); random_(to): [0, to); random_(from, to): [from, to). */
   random_(from?: number | null, to?: number | null, opts: RandomDraw = {}): this {
