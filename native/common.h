@@ -278,6 +278,7 @@ void registerLinalg(Registrar& r);
 void registerSpectral(Registrar& r);
 void registerSpecial(Registrar& r);
 void registerGenerator(Registrar& r);
+void registerSparse(Registrar& r);
 void registerJit(Registrar& r);
 void registerAutograd(Registrar& r);
 // native/autograd.cc: runs fn, a backward, so that the JS hooks and custom Functions it reaches

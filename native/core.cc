@@ -271,9 +271,18 @@ Napi::Value dataPtr(const Napi::CallbackInfo& info) {
 
 // ---------- data out ----------
 
+// Sparse tensors have no dense memory to read: say what to call instead.
+static void checkDense(const at::Tensor& t, const char* what) {
+  if (t.layout() != at::kStrided) {
+    throw std::runtime_error(std::string("tstorch: ") + what + " reads dense memory, and this tensor is " + c10::str(t.layout()) +
+                             ": use x.toDense() (or x.indices() / x.values())");
+  }
+}
+
 // data(id): a typed-array copy. float16/bfloat16 come out as float32, bool as uint8, complex
 // numbers as their (real, imaginary) pairs, interleaved (view_as_real's layout).
 Napi::Value data(const Napi::CallbackInfo& info) {
+  checkDense(argTensor(info, 0), "data()");
   // Lazy conjugates and negations (x.conj(), x.conj().imag) are resolved before memory is read.
   at::Tensor t = argTensor(info, 0).detach().resolve_conj().resolve_neg();
   if (t.is_complex()) t = at::view_as_real(t);
@@ -300,6 +309,7 @@ Napi::Value data(const Napi::CallbackInfo& info) {
 
 // bytes(id): the raw little-endian bytes in the tensor's own dtype (for safetensors).
 Napi::Value bytes(const Napi::CallbackInfo& info) {
+  checkDense(argTensor(info, 0), "bytes()");
   at::Tensor t = argTensor(info, 0).detach().resolve_conj().resolve_neg().to(at::kCPU).contiguous();
   size_t n = t.nbytes();
   Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(info.Env(), n);
@@ -310,6 +320,7 @@ Napi::Value bytes(const Napi::CallbackInfo& info) {
 // doubles(id): values as float64 (what tolist() builds on; int64 beyond 2^53 loses precision,
 // as Python's float() would); complex numbers as (real, imaginary) pairs.
 Napi::Value doubles(const Napi::CallbackInfo& info) {
+  checkDense(argTensor(info, 0), "tolist()");
   // Lazy conjugates and negations (x.conj(), x.conj().imag) are resolved before memory is read.
   at::Tensor t = argTensor(info, 0).detach().resolve_conj().resolve_neg();
   if (t.is_complex()) t = at::view_as_real(t);
@@ -322,6 +333,7 @@ Napi::Value doubles(const Napi::CallbackInfo& info) {
 
 Napi::Value item(const Napi::CallbackInfo& info) {
   const at::Tensor& t = argTensor(info, 0);
+  checkDense(t, "item()");
   if (t.numel() != 1) {
     throw std::runtime_error("tstorch: item() needs a tensor with one element, got " +
                              std::to_string(t.numel()));
@@ -731,6 +743,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tstorch::registerSpectral(r);
   tstorch::registerSpecial(r);
   tstorch::registerGenerator(r);
+  tstorch::registerSparse(r);
   tstorch::registerJit(r);
   tstorch::registerAutograd(r);
   tstorch::registerDist(r);

@@ -159,6 +159,8 @@ std::vector<int64_t> dimsOrAll(const Napi::CallbackInfo& info, size_t i) {
 Napi::Value sum(const Napi::CallbackInfo& info) {
   const at::Tensor& a = T0;
   SkipAutogradIfUnneeded skip(a);
+  // A sparse tensor sums as torch.sparse.sum (libtorch 1.13's Tensor.sum has no sparse kernel).
+  if (a.is_sparse() && !argBool(info, 2)) return ret(info, isNullish(info, 1) ? at::_sparse_sum(a) : at::_sparse_sum(a, argInts(info, 1)));
   if (isNullish(info, 1)) return ret(info, a.sum());
   return ret(info, a.sum(argInts(info, 1), argBool(info, 2)));
 }

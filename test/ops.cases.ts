@@ -334,11 +334,30 @@ export const cases: Case[] = [
             S.modified_bessel_i0(x), S.modified_bessel_i1(x), S.modified_bessel_k0(p), S.modified_bessel_k1(p), S.scaled_modified_bessel_k0(p), S.scaled_modified_bessel_k1(p), S.spherical_bessel_j0(x), S.airy_ai(x),
             S.chebyshev_polynomial_t(u, 3), S.chebyshev_polynomial_u(q, n), S.chebyshev_polynomial_v(u, 4), S.chebyshev_polynomial_w(q, n), S.shifted_chebyshev_polynomial_t(q, n), S.shifted_chebyshev_polynomial_u(q, 2),
             S.shifted_chebyshev_polynomial_v(q, 3), S.shifted_chebyshev_polynomial_w(q, n), S.hermite_polynomial_h(u, 5), S.hermite_polynomial_he(q, n), S.laguerre_polynomial_l(p, 4), S.legendre_polynomial_p(q, n)]` },
+  // ---- sparse COO tensors (compared as the dense tensors they stand for) ----
+  { name: 'sparse_coo', inputs: () => [r(4), r(3, 5), r(2, 3)],
+    ts: (v, d, d2) => {
+      const s = torch.sparseCooTensor(long([[0, 1, 1, 1], [2, 0, 2, 2]]), v, [3, 3]);  // (1, 2) twice: coalesce sums them
+      const c = s.coalesce();
+      return [s, c.indices(), c.values(), s.nnz(), c.nnz(), s.isCoalesced(), c.isCoalesced(), s.isSparse, s.sparseDim(), s.denseDim(), torch.sparse.mm(s, d),
+        s.add(s), s.mul(2), s.neg(), s.t(), torch.sparse.sum(s), torch.sparse.sum(s, [1]), torch.sparse.sum(s, 0), torch.sparse.softmax(c, 1), torch.sparse.logSoftmax(c, 0),
+        d2.toSparse(), d2.toSparse().coalesce().indices(), d2.toSparse(1).values(), s.mul(s), s.toDense().mul(3), d2.toSparse().add(d2.toSparse()).coalesce().values(), d2.toSparse().toDense(),
+        torch.sparseCooTensor(long([[0, 2]]), d2, [4, 3]), torch.sparseCooTensor(long([[0, 1]]), v.narrow(0, 0, 2)).shape];
+    },
+    py: `def f(v, d, d2):
+    s = torch.sparse_coo_tensor(torch.tensor([[0, 1, 1, 1], [2, 0, 2, 2]]), v, (3, 3))
+    c = s.coalesce()
+    return [s, c.indices(), c.values(), s._nnz(), c._nnz(), s.is_coalesced(), c.is_coalesced(), s.is_sparse, s.sparse_dim(), s.dense_dim(), torch.sparse.mm(s, d),
+            s + s, s * 2, -s, s.t(), torch.sparse.sum(s), torch.sparse.sum(s, [1]), torch.sparse.sum(s, 0), torch.sparse.softmax(c, 1), torch.sparse.log_softmax(c, 0),
+            d2.to_sparse(), d2.to_sparse().coalesce().indices(), d2.to_sparse(1).values(), s * s, s.to_dense() * 3, (d2.to_sparse() + d2.to_sparse()).coalesce().values(), d2.to_sparse().to_dense(),
+            torch.sparse_coo_tensor(torch.tensor([[0, 2]]), d2, (4, 3)), list(torch.sparse_coo_tensor(torch.tensor([[0, 1]]), v[:2]).shape)]` },
 ];
 // ---------- comparing ----------
 export function flatten(res: Result, out: (T | number | boolean)[] = []): (T | number | boolean)[] {
   // Complex tensors are compared as their (real, imaginary) pairs, as the reference writes them.
-  if (res instanceof torch.Tensor && res.isComplex()) out.push(torch.viewAsReal(res.resolveConj()));
+  // Sparse tensors are compared as the dense tensors they stand for.
+  if (res instanceof torch.Tensor && res.isSparse) flatten(res.toDense(), out);
+  else if (res instanceof torch.Tensor && res.isComplex()) out.push(torch.viewAsReal(res.resolveConj()));
   else if (res instanceof torch.Tensor || typeof res === 'number' || typeof res === 'boolean') out.push(res);
   else if (Array.isArray(res)) res.forEach((x) => flatten(x, out));
   else if (res && typeof res === 'object') Object.values(res).forEach((x) => x !== undefined && flatten(x, out));

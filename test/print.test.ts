@@ -8,7 +8,7 @@ import { referenceJson } from './helpers';
 
 
 interface PyPrintOptions { precision?: number; threshold?: number; edgeitems?: number; linewidth?: number; sci_mode?: boolean }
-interface Case { name: string; make: () => torch.Tensor; requires_grad?: boolean; op?: 'add' | 'sum' | 'clone' | 'complex' | 'complex_conj'; printopts?: PyPrintOptions }
+interface Case { name: string; make: () => torch.Tensor; requires_grad?: boolean; op?: 'add' | 'sum' | 'clone' | 'complex' | 'complex_conj' | 'to_sparse' | 'to_sparse_hybrid'; printopts?: PyPrintOptions }
 
 const f64 = (v: number[]) => torch.tensor(v, { dtype: 'float64' });
 const f32 = (v: number[]) => torch.tensor(v, { dtype: 'float32' });
@@ -61,6 +61,14 @@ const cases: Case[] = [
   { name: 'complex_summarized', make: () => torch.randn([1200, 2]), op: 'complex' },
   { name: 'complex_long_row', make: () => torch.randn([12, 2]), op: 'complex', printopts: { linewidth: 60 } },
   { name: 'complex_grad', make: () => torch.randn([2, 2]), op: 'complex', requires_grad: true },
+  // Sparse COO tensors print their indices and values ('to_sparse': x.to_sparse(), 'to_sparse_hybrid': x.to_sparse(1)).
+  { name: 'sparse', make: () => f32([0, 1.5, 0, 0, -2, 0, 0, 0, 3.25, 0, 0, 7]).reshape([3, 4]), op: 'to_sparse' },
+  { name: 'sparse_f64', make: () => f64([0, 0.1, 0, 2e-5, 0, 0]).reshape([2, 3]), op: 'to_sparse' },
+  { name: 'sparse_int', make: () => torch.tensor([[0, 5], [7, 0]]), op: 'to_sparse' },
+  { name: 'sparse_empty', make: () => torch.zeros([2, 3]), op: 'to_sparse' },
+  { name: 'sparse_hybrid', make: () => f32([0, 0, 1, 2, 0, 0, 3, 0]).reshape([4, 2]), op: 'to_sparse_hybrid' },
+  { name: 'sparse_1d', make: () => f32([0, 0, 4, 0, 0]), op: 'to_sparse' },
+  { name: 'sparse_grad', make: () => f32([0, 1, 0, 2]).reshape([2, 2]), op: 'to_sparse', requires_grad: true },
 ];
 
 const ours = (o: PyPrintOptions = {}): Partial<torch.PrintOptions> => ({
@@ -90,6 +98,8 @@ describe("tensors print as PyTorch's repr", () => {
         else if (c.op === 'clone') t = t.clone();
         else if (c.op === 'complex') t = torch.viewAsComplex(t);
         else if (c.op === 'complex_conj') t = torch.viewAsComplex(t).conj();
+        else if (c.op === 'to_sparse') t = t.toSparse();
+        else if (c.op === 'to_sparse_hybrid') t = t.toSparse(1);
         expect(String(t)).toBe(want[c.name]);
         expect(inspect(t)).toBe(want[c.name]);
       });

@@ -15,6 +15,8 @@ export * as linalg from './linalg';
 export * as fft from './fft';
 export * as special from './special';
 export * as testing from './testing';
+export * as sparse from './sparse';
+export { sparseCooTensor } from './sparse';
 export * from './spectral';
 export * as autograd from './autograd';
 export * as utils from './utils';

@@ -170,11 +170,12 @@ function tensorStr(v: Nested, dim: number, indent: number, f: ElementFormat): st
   return `[${slices.join(`,${'\n'.repeat(dim - 1)}${' '.repeat(indent + 1)}`)}]`;
 }
 
-function addSuffixes(body: string, suffixes: string[], indent: number): string {
+function addSuffixes(body: string, suffixes: string[], indent: number, forceNewline = false): string {
   const parts = [body];
   let lastLineLen = body.length - body.lastIndexOf('\n') + 1;
   for (const s of suffixes) {
-    if (lastLineLen + s.length + 2 > opts.linewidth) {
+    if (forceNewline || lastLineLen + s.length + 2 > opts.linewidth) {
+      forceNewline = false;
       parts.push(`,\n${' '.repeat(indent)}${s}`);
       lastLineLen = indent + s.length;
     } else {
@@ -184,6 +185,21 @@ function addSuffixes(body: string, suffixes: string[], indent: number): string {
   }
   return `${parts.join('')})`;
 }
+
+/** The values part of a repr (PyTorch's _tensor_str): `[]` when empty. */
+function body(t: Tensor, indent: number): string {
+  const shape = t.shape;
+  const numel = shape.reduce((a, b) => a * b, 1);
+  if (numel === 0) return '[]';
+  const summarize = numel > opts.threshold;
+  const v = values(t, summarize);
+  const flat = flatValues(v);
+  const f = isComplexDtype(t.dtype)
+    ? new ElementFormat(new Formatter(true, (flat as Complex[]).map((c) => c.re)), new Formatter(true, (flat as Complex[]).map((c) => c.im)))
+    : new ElementFormat(new Formatter(isFloatingDtype(t.dtype), flat as Value[]));
+  return tensorStr(v, shape.length, indent, f);
+}
+const pyTuple = (shape: number[]) => `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
 
 /** repr(t) as PyTorch writes it. */
 export function formatTensor(t: Tensor): string {
@@ -195,23 +211,31 @@ export function formatTensor(t: Tensor): string {
   const dtype = t.dtype;
   const shape = t.shape;
   const numel = shape.reduce((a, b) => a * b, 1);
-  let body: string;
-  if (numel === 0) {
-    if (shape.length !== 1) suffixes.push(`size=(${shape.join(', ')})`);
+  const hasDefaultDtype = [defaults.floatDtype, complexOf(defaults.floatDtype), 'int64', 'bool'].includes(dtype);
+  const sparse = t.isSparse;
+  let text: string;
+  if (sparse) {
+    // tensor(indices=tensor([...]),\n       values=tensor([...]),\n       size=(...), nnz=..., layout=torch.sparse_coo)
+    suffixes.push(`size=${pyTuple(shape)}`, `nnz=${t.nnz()}`);
+    if (!hasDefaultDtype) suffixes.push(`dtype=torch.${dtype}`);
+    const part = (name: string, x: Tensor) => {
+      const p = `${name}=tensor(`;
+      const s = body(x, indent + p.length) + (x.numel() === 0 ? `, size=${pyTuple(x.shape)}` : '');
+      x.dispose();
+      return `${p}${s})`;
+    };
+    text = `${part('indices', t.indices({ raw: true }).detach())},\n${' '.repeat(indent)}${part('values', t.values({ raw: true }).detach())}`;
+  } else if (numel === 0) {
+    if (shape.length !== 1) suffixes.push(`size=${pyTuple(shape)}`);
     if (dtype !== defaults.floatDtype) suffixes.push(`dtype=torch.${dtype}`);
-    body = '[]';
+    text = '[]';
   } else {
-    if (![defaults.floatDtype, complexOf(defaults.floatDtype), 'int64', 'bool'].includes(dtype)) suffixes.push(`dtype=torch.${dtype}`);
-    const summarize = numel > opts.threshold;
-    const v = values(t, summarize);
-    const flat = flatValues(v);
-    const f = isComplexDtype(dtype)
-      ? new ElementFormat(new Formatter(true, (flat as Complex[]).map((c) => c.re)), new Formatter(true, (flat as Complex[]).map((c) => c.im)))
-      : new ElementFormat(new Formatter(isFloatingDtype(dtype), flat as Value[]));
-    body = tensorStr(v, shape.length, indent, f);
+    if (!hasDefaultDtype) suffixes.push(`dtype=torch.${dtype}`);
+    text = body(t, indent);
   }
+  if (t.layout !== 'strided') suffixes.push(`layout=torch.${t.layout}`);
   const gradFn = native.gradFnName(t._id) as string | null;
   if (gradFn) suffixes.push(`grad_fn=<${gradFn}>`);
   else if (t.requiresGrad) suffixes.push('requires_grad=True');
-  return addSuffixes(prefix + body, suffixes, indent);
+  return addSuffixes(prefix + text, suffixes, indent, sparse);
 }

@@ -164,6 +164,30 @@ export class Tensor {
   storageOffset(): number {
     return native.storageOffset(id(this));
   }
+  // ---------- sparse (COO) ----------
+  /** 'strided' (dense), 'sparse_coo', 'sparse_csr', ... (PyTorch's torch.layout names). */
+  get layout(): string {
+    return native.layout(id(this));
+  }
+  get isSparse(): boolean {
+    return this.layout === 'sparse_coo';
+  }
+  /** A sparse COO copy of this dense tensor (sparseDim: how many leading dims are sparse; all by default). */
+  toSparse(sparseDim?: number): Tensor { return wrap(native.toSparse(id(this), sparseDim ?? null)); }
+  /** The dense tensor a sparse one stands for (a dense one: itself). */
+  toDense(): Tensor { return wrap(native.toDense(id(this))); }
+  /** Duplicate indices summed and sorted (what indices() / values() need). */
+  coalesce(): Tensor { return wrap(native.coalesce(id(this))); }
+  isCoalesced(): boolean { return native.isCoalesced(id(this)); }
+  /** The (sparseDim, nnz) indices of a coalesced sparse tensor; raw: also of an uncoalesced one, as stored. */
+  indices(opts: { raw?: boolean } = {}): Tensor { return wrap(native.sparseIndices(id(this), opts.raw ?? false)); }
+  /** The nnz values (x denseDim dims) of a coalesced sparse tensor; raw: as stored. */
+  values(opts: { raw?: boolean } = {}): Tensor { return wrap(native.sparseValues(id(this), opts.raw ?? false)); }
+  /** The number of stored values (PyTorch's _nnz()). */
+  nnz(): number { return native.nnz(id(this)); }
+  sparseDim(): number { return native.sparseDim(id(this)); }
+  denseDim(): number { return native.denseDim(id(this)); }
+
   isFloatingPoint(): boolean {
     return isFloatingDtype(this.dtype);
   }

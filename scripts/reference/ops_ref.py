@@ -25,7 +25,9 @@ from weighted import weighted_loss  # noqa: E402
 
 def as_tensors(r):
     if isinstance(r, torch.Tensor):
-        # complex results are written (and differentiated) as their (real, imaginary) pairs
+        # sparse results as the dense tensors they stand for; complex ones as their (real, imaginary) pairs
+        if r.is_sparse:
+            return as_tensors(r.to_dense())
         return [torch.view_as_real(r.resolve_conj())] if r.is_complex() else [r]
     if isinstance(r, (tuple, list)):
         out = []

@@ -18,7 +18,8 @@ import st  # noqa: E402
 
 OPS = {"add": lambda t: t + t, "sum": lambda t: t.sum(), "clone": lambda t: t.clone(), None: lambda t: t,
        # complex tensors cross as their (real, imaginary) pairs
-       "complex": torch.view_as_complex, "complex_conj": lambda t: torch.view_as_complex(t).conj()}
+       "complex": torch.view_as_complex, "complex_conj": lambda t: torch.view_as_complex(t).conj(),
+       "to_sparse": lambda t: t.to_sparse(), "to_sparse_hybrid": lambda t: t.to_sparse(1)}
 DEFAULTS = dict(precision=4, threshold=1000, edgeitems=3, linewidth=80, sci_mode=None)
 
 

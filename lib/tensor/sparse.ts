@@ -1,0 +1,24 @@
+// Sparse COO tensors: torch.sparse_coo_tensor and the torch.sparse namespace. A sparse tensor is
+// an ordinary Tensor with layout 'sparse_coo'; add, mul, matmul, t, neg, ... work on it as in
+// PyTorch (libtorch dispatches on the layout); toDense() gives the dense tensor.
+import { native } from './native';
+import { DType, Device, dtypeCode, deviceCode } from './dtype';
+import { Shape, Tensor, _wrap as wrap, _id as id } from './tensor';
+
+/**
+ * torch.sparse_coo_tensor: values at indices ((sparse dims, nnz), int64) of a tensor of `size`
+ * (inferred from the indices when absent). Duplicates are allowed until coalesce() sums them.
+ */
+export function sparseCooTensor(indices: Tensor, values: Tensor, size?: Shape | null, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor {
+  const t = wrap(native.sparseCooTensor(id(indices), id(values), size ?? null, opts.dtype ? dtypeCode(opts.dtype) : -1, opts.device === undefined ? null : deviceCode(opts.device)));
+  if (opts.requiresGrad) t.requiresGrad_(true);
+  return t;
+}
+
+/** sparse × dense (or sparse × sparse) matrix product; gradients reach both (the sparse one's sparse). */
+export const mm = (sparse: Tensor, dense: Tensor) => wrap(native.sparseMm(id(sparse), id(dense)));
+/** The sum over dims (all by default): sparse while sparse dims remain, dense otherwise. */
+export const sum = (x: Tensor, dim?: number | number[]) => wrap(native.sparseSum(id(x), dim === undefined ? null : typeof dim === 'number' ? [dim] : dim));
+/** Softmax over dim among the stored values only (the absent ones count as -inf, not 0). */
+export const softmax = (x: Tensor, dim: number) => wrap(native.sparseSoftmax(id(x), dim));
+export const logSoftmax = (x: Tensor, dim: number) => wrap(native.sparseLogSoftmax(id(x), dim));

@@ -1,0 +1,63 @@
+// Sparse COO tensors: creation, layout queries, conversions and the torch.sparse ops that have no
+// dense counterpart. Everything else (add, mul, matmul, neg, ...) dispatches on the layout inside
+// libtorch through the ordinary bindings. One ATen call each.
+#include "common.h"
+
+namespace tstorch {
+namespace {
+
+#define T0 argTensor(info, 0)
+
+// sparseCooTensor(indices, values, size | null, dtype | -1, device | null)
+Napi::Value sparseCooTensor(const Napi::CallbackInfo& info) {
+  const at::Tensor &indices = T0, &values = argTensor(info, 1);
+  // As Python's torch.sparse_coo_tensor: the values' dtype and device unless given.
+  at::TensorOptions opts = values.options().layout(at::kSparse);
+  if (argInt(info, 3) >= 0) opts = opts.dtype(argDtype(info, 3));
+  if (!isNullish(info, 4)) opts = opts.device(argDevice(info, 4));
+  if (isNullish(info, 2)) return ret(info, at::sparse_coo_tensor(indices, values, opts));
+  return ret(info, at::sparse_coo_tensor(indices, values, argInts(info, 2), opts));
+}
+// layout(x): "strided", "sparse_coo", "sparse_csr", ... (PyTorch's names without "torch.")
+Napi::Value layout(const Napi::CallbackInfo& info) {
+  switch (T0.layout()) {
+    case at::kStrided: return Napi::String::New(info.Env(), "strided");
+    case at::kSparse: return Napi::String::New(info.Env(), "sparse_coo");
+    case at::kSparseCsr: return Napi::String::New(info.Env(), "sparse_csr");
+    default: return Napi::String::New(info.Env(), c10::str(T0.layout()));
+  }
+}
+// toSparse(x, sparseDim | null)
+Napi::Value toSparse(const Napi::CallbackInfo& info) {
+  return ret(info, isNullish(info, 1) ? T0.to_sparse() : T0.to_sparse(argInt64(info, 1)));
+}
+Napi::Value toDense(const Napi::CallbackInfo& info) { return ret(info, T0.to_dense()); }
+Napi::Value coalesce(const Napi::CallbackInfo& info) { return ret(info, T0.coalesce()); }
+Napi::Value isCoalesced(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), T0.is_coalesced()); }
+// indices / values: of a coalesced tensor (PyTorch's indices(), values()); raw: _indices(), _values()
+Napi::Value sparseIndices(const Napi::CallbackInfo& info) { return ret(info, argBool(info, 1) ? T0._indices() : T0.indices()); }
+Napi::Value sparseValues(const Napi::CallbackInfo& info) { return ret(info, argBool(info, 1) ? T0._values() : T0.values()); }
+Napi::Value nnz(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(T0._nnz())); }
+Napi::Value sparseDim(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(T0.sparse_dim())); }
+Napi::Value denseDim(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(T0.dense_dim())); }
+
+// torch.sparse: mm (sparse x dense, gradients for both), sum, softmax / log_softmax over the nonzeros
+OP2(sparseMm, at::_sparse_mm(a, b))
+Napi::Value sparseSum(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  return ret(info, isNullish(info, 1) ? at::_sparse_sum(a) : at::_sparse_sum(a, argInts(info, 1)));
+}
+OP1(sparseSoftmax, at::_sparse_softmax(a, argInt64(info, 1)))
+OP1(sparseLogSoftmax, at::_sparse_log_softmax(a, argInt64(info, 1)))
+
+}  // namespace
+
+void registerSparse(Registrar& r) {
+#define R(name) r.add<name>(#name)
+  R(sparseCooTensor); R(layout); R(toSparse); R(toDense); R(coalesce); R(isCoalesced); R(sparseIndices); R(sparseValues);
+  R(nnz); R(sparseDim); R(denseDim); R(sparseMm); R(sparseSum); R(sparseSoftmax); R(sparseLogSoftmax);
+#undef R
+}
+
+}  // namespace tstorch
