@@ -165,6 +165,39 @@ Napi::Value avgPool(const Napi::CallbackInfo& info) {
   if (nd == 2) return ret(info, at::avg_pool2d(x, k, s, p, ceil, countPad));
   return ret(info, at::avg_pool3d(x, k, s, p, ceil, countPad));
 }
+// maxPoolWithIndices(x, kernel, stride, padding, dilation, ceilMode, nd): [values, indices] (return_indices=True)
+Napi::Value maxPoolWithIndices(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T0;
+  SkipAutogradIfUnneeded skip(x);
+  std::vector<int64_t> k = argInts(info, 1), s = argInts(info, 2), p = argInts(info, 3), d = argInts(info, 4);
+  bool ceil = argBool(info, 5);
+  int64_t nd = argInt64(info, 6);
+  auto r = nd == 1 ? at::max_pool1d_with_indices(x, k, s, p, d, ceil)
+         : nd == 2 ? at::max_pool2d_with_indices(x, k, s, p, d, ceil)
+                   : at::max_pool3d_with_indices(x, k, s, p, d, ceil);
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
+// adaptiveMaxPool(x, outputSize, nd): [values, indices]
+Napi::Value adaptiveMaxPool(const Napi::CallbackInfo& info) {
+  const at::Tensor& x = T0;
+  SkipAutogradIfUnneeded skip(x);
+  std::vector<int64_t> size = argInts(info, 1);
+  int64_t nd = argInt64(info, 2);
+  auto r = nd == 1 ? at::adaptive_max_pool1d(x, size) : nd == 2 ? at::adaptive_max_pool2d(x, size) : at::adaptive_max_pool3d(x, size);
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
+// maxUnpool(x, indices, outputSize, stride, padding, nd): max_unpool2d, or max_unpool3d (which takes stride and padding)
+Napi::Value maxUnpool(const Napi::CallbackInfo& info) {
+  const at::Tensor &x = T0, &indices = argTensor(info, 1);
+  SkipAutogradIfUnneeded skip(x);
+  std::vector<int64_t> size = argInts(info, 2);
+  if (argInt64(info, 5) == 2) return ret(info, at::max_unpool2d(x, indices, size));
+  return ret(info, at::max_unpool3d(x, indices, size, argInts(info, 3), argInts(info, 4)));
+}
+// rrelu(x, lower, upper, training, generator): random slopes in training, their mean otherwise
+OP1(rrelu, at::rrelu(a, argScalar(info, 1), argScalar(info, 2), argBool(info, 3), optGenerator(info, 4)))
+OP1(featureAlphaDropout, at::feature_alpha_dropout(a, argDouble(info, 1), argBool(info, 2)))
+OP2(multilabelMarginLoss, at::multilabel_margin_loss(a, b, argInt64(info, 2)))
 // adaptiveAvgPool(x, outputSize, nd)
 Napi::Value adaptiveAvgPool(const Napi::CallbackInfo& info) {
   const at::Tensor& x = T0;
@@ -525,7 +558,7 @@ void registerNN(Registrar& r) {
   R(binaryCrossEntropy); R(binaryCrossEntropyWithLogits); R(cosineSimilarity); R(pairwiseDistance);
   R(silu); R(mish); R(logSigmoid); R(selu); R(hardswish); R(hardsigmoid); R(softplus); R(elu); R(celu);
   R(leakyRelu); R(hardtanh); R(glu); R(prelu); R(pad); R(conv); R(convTranspose); R(maxPool); R(avgPool);
-  R(adaptiveAvgPool); R(upsample); R(batchNorm); R(groupNorm); R(rnn); R(rnnPacked); R(rnnCell); R(gridSample); R(affineGrid); R(weightNorm); R(normExceptDim); R(embeddingBag); R(embeddingRenorm_); R(im2col); R(col2im); R(packPaddedSequence); R(padPackedSequence);
+  R(adaptiveAvgPool); R(maxPoolWithIndices); R(adaptiveMaxPool); R(maxUnpool); R(rrelu); R(featureAlphaDropout); R(multilabelMarginLoss); R(upsample); R(batchNorm); R(groupNorm); R(rnn); R(rnnPacked); R(rnnCell); R(gridSample); R(affineGrid); R(weightNorm); R(normExceptDim); R(embeddingBag); R(embeddingRenorm_); R(im2col); R(col2im); R(packPaddedSequence); R(padPackedSequence);
 #undef R
 }
 

@@ -27,6 +27,19 @@ const nets: Record<string, () => torch.nn.Sequential> = {
     new nn.Conv2d(24, 4, 1), new nn.PixelShuffle(2), new nn.ReLU6(), new nn.AdaptiveAvgPool2d(4), new nn.Flatten(), new nn.Unflatten(1, [4, 4]),
     new nn.Flatten(), new nn.Linear(16, 8), new nn.SELU(), new nn.Linear(8, 5),
   ),
+  // (RReLU draws its training slopes from the generator in the same order as PyTorch's)
+  extras2d: () => new nn.Sequential(
+    new nn.ReflectionPad2d(1), new nn.Conv2d(3, 8, 3), new nn.LocalResponseNorm(3), new nn.ChannelShuffle(2), new nn.ReplicationPad2d([1, 0, 1, 0]),
+    new nn.LPPool2d(2, 2), new nn.ZeroPad2d(1), new nn.ConstantPad2d([0, 1, 0, 1], 0.5), new nn.RReLU(), new nn.AdaptiveMaxPool2d(2), new nn.Flatten(), new nn.Linear(32, 5),
+  ),
+  extras1d: () => new nn.Sequential(
+    new nn.ConstantPad1d(2, 0.1), new nn.Conv1d(4, 6, 3), new nn.ReflectionPad1d(1), new nn.LPPool1d(2, 3, { stride: 2 }), new nn.ReplicationPad1d([0, 1]),
+    new nn.AdaptiveMaxPool1d(3), new nn.FeatureAlphaDropout(0.2), new nn.Flatten(), new nn.Linear(18, 5),
+  ),
+  extras3d: () => new nn.Sequential(
+    new nn.ConvTranspose3d(2, 3, 2, { stride: 2 }), new nn.InstanceNorm3d(3, { affine: true }), new nn.Dropout3d(0.2), new nn.ReplicationPad3d(1), new nn.ConstantPad3d(1, -0.5),
+    new nn.ReflectionPad3d([1, 1, 0, 0, 1, 0]), new nn.AdaptiveMaxPool3d(1), new nn.Flatten(), new nn.Linear(3, 5),
+  ),
   vol3d: () => new nn.Sequential(
     new nn.Conv3d(2, 4, 3, { padding: 1 }), new nn.BatchNorm3d(4), new nn.ReLU(), new nn.MaxPool3d(2),
     new nn.Conv3d(4, 4, [1, 3, 3], { padding: [0, 1, 1], paddingMode: 'replicate' }), new nn.AvgPool3d([1, 2, 2]),
@@ -53,6 +66,12 @@ beforeAll(() => {
   data['seq1d.y'] = torch.keep(torch.randint(0, 5, [7]));
   data['decoder.x'] = torch.keep(torch.randn([4, 3, 8, 8]));
   data['decoder.y'] = torch.keep(torch.randint(0, 5, [4]));
+  data['extras2d.x'] = torch.keep(torch.randn([5, 3, 8, 8]));
+  data['extras2d.y'] = torch.keep(torch.randint(0, 5, [5]));
+  data['extras1d.x'] = torch.keep(torch.randn([6, 4, 10]));
+  data['extras1d.y'] = torch.keep(torch.randint(0, 5, [6]));
+  data['extras3d.x'] = torch.keep(torch.randn([3, 2, 2, 3, 3]));
+  data['extras3d.y'] = torch.keep(torch.randint(0, 5, [3]));
   data['vol3d.x'] = torch.keep(torch.randn([3, 2, 4, 6, 6]));
   data['vol3d.y'] = torch.keep(torch.randint(0, 5, [3]));
   want = referenceTensors('nn_ref.py', data);
@@ -319,4 +338,24 @@ print(json.dumps(out))`], { encoding: 'utf8' });
   expect(() => nn.utils.removeWeightNorm(lin)).toThrow("removeWeightNorm: weight_norm of 'weight' not found in Linear");
   expect(() => nn.utils.weightNorm(lin, 'scale')).toThrow("weightNorm: Linear has no parameter 'scale'");
   for (const m of [lin, conv]) m.dispose();
+});
+
+test('pooling layers with indices and MaxUnpool layers give what their functional forms (checked against PyTorch) give', () => {
+  torch.tidy(() => {
+    const x = torch.randn([2, 3, 6, 6]);
+    const pool = new nn.MaxPool2d(2), unpool = new nn.MaxUnpool2d(2);
+    const { values, indices } = pool.forwardWithIndices(x);
+    const want = F.maxPool2dWithIndices(x, 2);
+    expect(torch.equal(values, want.values) && torch.equal(indices, want.indices)).toBe(true);
+    expect(torch.equal(unpool.forward(values, indices), F.maxUnpool2d(values, indices, 2))).toBe(true);
+    expect(unpool.forward(values, indices, [7, 7]).shape).toEqual([2, 3, 7, 7]);
+    expect(() => unpool.forward(values, indices, [9, 9])).toThrow('maxUnpool2d: invalid outputSize [9,9] (dim 0 must be between 5 and 7)');
+    const a = new nn.AdaptiveMaxPool2d([2, 3]).forwardWithIndices(x);
+    expect(torch.equal(a.indices, F.adaptiveMaxPool2d(x, [2, 3]).indices)).toBe(true);
+    expect(torch.equal(new nn.AdaptiveMaxPool2d([2, 3]).forward(x), a.values)).toBe(true);
+    expect(() => new nn.ZeroPad2d([1, 2, 3])).toThrow('ZeroPad2d: padding needs 4 numbers, got 3');
+    expect(() => F.channelShuffle(torch.randn([1, 5, 2, 2]), 2)).toThrow('channelShuffle: the number of channels (5) must be divisible by groups (2)');
+    expect(() => F.localResponseNorm(torch.randn([2, 3]), 2)).toThrow('localResponseNorm: expected 3D or higher dimensionality input (got 2 dimensions)');
+    expect(new nn.Softmax2d().forward(x).sum(1).sub(1).abs().max().item()).toBeLessThan(1e-6);
+  });
 });

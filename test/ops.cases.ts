@@ -351,6 +351,35 @@ export const cases: Case[] = [
             s + s, s * 2, -s, s.t(), torch.sparse.sum(s), torch.sparse.sum(s, [1]), torch.sparse.sum(s, 0), torch.sparse.softmax(c, 1), torch.sparse.log_softmax(c, 0),
             d2.to_sparse(), d2.to_sparse().coalesce().indices(), d2.to_sparse(1).values(), s * s, s.to_dense() * 3, (d2.to_sparse() + d2.to_sparse()).coalesce().values(), d2.to_sparse().to_dense(),
             torch.sparse_coo_tensor(torch.tensor([[0, 2]]), d2, (4, 3)), list(torch.sparse_coo_tensor(torch.tensor([[0, 1]]), v[:2]).shape)]` },
+  // ---- pooling with indices, unpooling, LP pooling, local response norm, channel shuffle, more losses ----
+  { name: 'pool_more', inputs: () => [r(2, 3, 6, 6), r(2, 3, 7), r(1, 2, 4, 4, 4)],
+    ts: (x, y, v) => {
+      const { values, indices } = F.maxPool2dWithIndices(x, 2);
+      const m1 = F.maxPool1dWithIndices(y, 3, { stride: 2, padding: 1 });
+      const m3 = F.maxPool3dWithIndices(v, 2);
+      return [values, indices, F.maxUnpool2d(values, indices, 2), F.maxUnpool2d(values, indices, 2, { outputSize: [7, 7] }), m1, F.maxUnpool1d(m1.values, m1.indices, 3, { stride: 2, padding: 1 }), m3, F.maxUnpool3d(m3.values, m3.indices, 2),
+        F.adaptiveMaxPool1d(y, 3), F.adaptiveMaxPool2d(x, [4, 3]), F.adaptiveMaxPool3d(v, 2), F.lpPool1d(y.abs(), 2, 3, { stride: 2 }), F.lpPool2d(x, 3, 2), F.lpPool2d(x.abs(), 1.5, [2, 3], { stride: [1, 2], ceilMode: true }),
+        F.localResponseNorm(y, 3), F.localResponseNorm(x, 2, { alpha: 0.01, beta: 0.5, k: 2 }), F.localResponseNorm(v, 3), F.channelShuffle(x, 3), F.channelShuffle(x.detach(), 3), F.rrelu(x), F.dropout3d(v, 0.5, false), F.featureAlphaDropout(x, 0.3, false)];
+    },
+    py: `def f(x, y, v):
+    values, indices = F.max_pool2d(x, 2, return_indices=True)
+    m1 = F.max_pool1d(y, 3, stride=2, padding=1, return_indices=True)
+    m3 = F.max_pool3d(v, 2, return_indices=True)
+    return [values, indices, F.max_unpool2d(values, indices, 2), F.max_unpool2d(values, indices, 2, output_size=[7, 7]), m1, F.max_unpool1d(m1[0], m1[1], 3, stride=2, padding=1), m3, F.max_unpool3d(m3[0], m3[1], 2),
+            F.adaptive_max_pool1d(y, 3, return_indices=True), F.adaptive_max_pool2d(x, (4, 3), return_indices=True), F.adaptive_max_pool3d(v, 2, return_indices=True), F.lp_pool1d(y.abs(), 2, 3, stride=2), F.lp_pool2d(x, 3, 2), F.lp_pool2d(x.abs(), 1.5, (2, 3), stride=(1, 2), ceil_mode=True),
+            F.local_response_norm(y, 3), F.local_response_norm(x, 2, alpha=0.01, beta=0.5, k=2.0), F.local_response_norm(v, 3), x.reshape(2, 3, 1, 6, 6).transpose(1, 2).reshape(2, 3, 6, 6), F.channel_shuffle(x.detach(), 3), F.rrelu(x), F.dropout3d(v, 0.5, False), F.feature_alpha_dropout(x, 0.3, False)]` },
+  { name: 'losses_extra', inputs: () => [r(3, 5), r(4, 6), r(4, 6), r(4, 6)],
+    ts: (x, a, p, n) => {
+      const t = long([[3, 0, -1, 1, 0], [1, 2, 4, -1, 0], [0, 1, 2, 3, 4]]);
+      return [F.multilabelMarginLoss(x, t), F.multilabelMarginLoss(x, t, { reduction: 'none' }), F.tripletMarginWithDistanceLoss(a, p, n),
+        F.tripletMarginWithDistanceLoss(a, p, n, { distanceFunction: (u, w) => u.sub(w).abs().sum(-1), margin: 0.5, swap: true, reduction: 'sum' }),
+        F.tripletMarginWithDistanceLoss(a, p, n, { distanceFunction: (u, w) => F.cosineSimilarity(u, w).neg().add(1), reduction: 'none' })];
+    },
+    py: `def f(x, a, p, n):
+    t = torch.tensor([[3, 0, -1, 1, 0], [1, 2, 4, -1, 0], [0, 1, 2, 3, 4]])
+    return [F.multilabel_margin_loss(x, t), F.multilabel_margin_loss(x, t, reduction="none"), F.triplet_margin_with_distance_loss(a, p, n),
+            F.triplet_margin_with_distance_loss(a, p, n, distance_function=lambda u, w: (u - w).abs().sum(-1), margin=0.5, swap=True, reduction="sum"),
+            F.triplet_margin_with_distance_loss(a, p, n, distance_function=lambda u, w: 1 - F.cosine_similarity(u, w), reduction="none")]` },
 ];
 // ---------- comparing ----------
 export function flatten(res: Result, out: (T | number | boolean)[] = []): (T | number | boolean)[] {

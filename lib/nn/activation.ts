@@ -110,3 +110,17 @@ export class PReLU extends Module {
   forward(x: Tensor): Tensor { return F.prelu(x, this.weight); }
   protected override extraRepr(): string { return `numParameters=${this.weight.numel()}`; }
 }
+
+/** Softmax over the channels of (N, C, H, W) or (C, H, W) (nn.Softmax2d). */
+export class Softmax2d extends Module {
+  forward(x: Tensor): Tensor {
+    if (x.ndim !== 3 && x.ndim !== 4) throw new Error(`Softmax2d: expected input of 3 or 4 dimensions, got [${x.shape}]`);
+    return F.softmax(x, -3);
+  }
+}
+/** Leaky ReLU with random slopes in U(lower, upper) while training, their mean in eval (nn.RReLU). */
+export class RReLU extends Module {
+  constructor(readonly lower = 1 / 8, readonly upper = 1 / 3) { super(); }
+  forward(x: Tensor): Tensor { return F.rrelu(x, { lower: this.lower, upper: this.upper, training: this.training }); }
+  protected override extraRepr(): string { return `lower=${this.lower}, upper=${this.upper}`; }
+}

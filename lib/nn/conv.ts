@@ -96,11 +96,15 @@ const poolRepr = (k: Size, o: F.PoolOptions) =>
 export class MaxPool1d extends Module {
   constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { dilation?: Size } = {}) { super(); }
   forward(x: Tensor): Tensor { return F.maxPool1d(x, this.kernelSize, this.opts); }
+  /** The values and their indices (PyTorch's return_indices=True), for MaxUnpool1d. */
+  forwardWithIndices(x: Tensor): { values: Tensor; indices: Tensor } { return F.maxPool1dWithIndices(x, this.kernelSize, this.opts); }
   protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
 }
 export class MaxPool2d extends Module {
   constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { dilation?: Size } = {}) { super(); }
   forward(x: Tensor): Tensor { return F.maxPool2d(x, this.kernelSize, this.opts); }
+  /** The values and their indices (PyTorch's return_indices=True), for MaxUnpool2d. */
+  forwardWithIndices(x: Tensor): { values: Tensor; indices: Tensor } { return F.maxPool2dWithIndices(x, this.kernelSize, this.opts); }
   protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
 }
 export class AvgPool1d extends Module {
@@ -116,6 +120,8 @@ export class AvgPool2d extends Module {
 export class MaxPool3d extends Module {
   constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { dilation?: Size } = {}) { super(); }
   forward(x: Tensor): Tensor { return F.maxPool3d(x, this.kernelSize, this.opts); }
+  /** The values and their indices (PyTorch's return_indices=True), for MaxUnpool3d. */
+  forwardWithIndices(x: Tensor): { values: Tensor; indices: Tensor } { return F.maxPool3dWithIndices(x, this.kernelSize, this.opts); }
   protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
 }
 export class AvgPool3d extends Module {
@@ -193,7 +199,7 @@ abstract class ConvTransposeNd extends Module {
     });
   }
   forward(x: Tensor): Tensor {
-    const conv = this.nd === 1 ? F.convTranspose1d : F.convTranspose2d;
+    const conv = this.nd === 1 ? F.convTranspose1d : this.nd === 2 ? F.convTranspose2d : F.convTranspose3d;
     return conv(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, groups: this.groups, dilation: this.dilation });
   }
   protected override extraRepr(): string {
@@ -232,4 +238,104 @@ export class Unfold extends Module {
 export class Fold extends Module {
   constructor(readonly outputSize: Size, readonly kernelSize: Size, readonly opts: { dilation?: Size; padding?: Size; stride?: Size } = {}) { super(); }
   forward(x: Tensor): Tensor { return F.fold(x, this.outputSize, this.kernelSize, this.opts); }
+}
+
+/** nn.ConvTranspose3d: over (N, C, D, H, W). */
+export class ConvTranspose3d extends ConvTransposeNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: Size, opts: ConvTransposeLayerOptions = {}) {
+    super(3, inChannels, outChannels, kernelSize, opts);
+  }
+}
+
+// ---- max pooling with indices, adaptive max pooling, unpooling, LP pooling ----
+/** AdaptiveMaxPool1d / 2d / 3d: forward gives the values, forwardWithIndices also their indices (PyTorch's return_indices). */
+abstract class AdaptiveMaxPoolNd extends Module {
+  constructor(private readonly nd: 1 | 2 | 3, readonly outputSize: Size) { super(); }
+  forwardWithIndices(x: Tensor): { values: Tensor; indices: Tensor } {
+    return [F.adaptiveMaxPool1d, F.adaptiveMaxPool2d, F.adaptiveMaxPool3d][this.nd - 1](x, this.outputSize);
+  }
+  forward(x: Tensor): Tensor {
+    const r = this.forwardWithIndices(x);
+    r.indices.dispose();
+    return r.values;
+  }
+  protected override extraRepr(): string { return `outputSize=${JSON.stringify(this.outputSize)}`; }
+}
+export class AdaptiveMaxPool1d extends AdaptiveMaxPoolNd {
+  constructor(outputSize: Size) { super(1, outputSize); }
+}
+export class AdaptiveMaxPool2d extends AdaptiveMaxPoolNd {
+  constructor(outputSize: Size) { super(2, outputSize); }
+}
+export class AdaptiveMaxPool3d extends AdaptiveMaxPoolNd {
+  constructor(outputSize: Size) { super(3, outputSize); }
+}
+/** MaxUnpool1d / 2d / 3d: forward(x, indices, outputSize?) puts the pooled values back. */
+abstract class MaxUnpoolNd extends Module {
+  constructor(private readonly nd: 1 | 2 | 3, readonly kernelSize: Size, readonly opts: { stride?: Size | null; padding?: Size } = {}) { super(); }
+  forward(x: Tensor, indices: Tensor, outputSize?: number[]): Tensor {
+    return [F.maxUnpool1d, F.maxUnpool2d, F.maxUnpool3d][this.nd - 1](x, indices, this.kernelSize, { ...this.opts, outputSize });
+  }
+  protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
+}
+export class MaxUnpool1d extends MaxUnpoolNd {
+  constructor(kernelSize: Size, opts: { stride?: Size | null; padding?: Size } = {}) { super(1, kernelSize, opts); }
+}
+export class MaxUnpool2d extends MaxUnpoolNd {
+  constructor(kernelSize: Size, opts: { stride?: Size | null; padding?: Size } = {}) { super(2, kernelSize, opts); }
+}
+export class MaxUnpool3d extends MaxUnpoolNd {
+  constructor(kernelSize: Size, opts: { stride?: Size | null; padding?: Size } = {}) { super(3, kernelSize, opts); }
+}
+export class LPPool1d extends Module {
+  constructor(readonly normType: number, readonly kernelSize: number, readonly opts: { stride?: number | null; ceilMode?: boolean } = {}) { super(); }
+  forward(x: Tensor): Tensor { return F.lpPool1d(x, this.normType, this.kernelSize, this.opts); }
+  protected override extraRepr(): string { return `normType=${this.normType}, kernelSize=${this.kernelSize}, stride=${this.opts.stride ?? null}, ceilMode=${this.opts.ceilMode ?? false}`; }
+}
+export class LPPool2d extends Module {
+  constructor(readonly normType: number, readonly kernelSize: Size, readonly opts: { stride?: Size | null; ceilMode?: boolean } = {}) { super(); }
+  forward(x: Tensor): Tensor { return F.lpPool2d(x, this.normType, this.kernelSize, this.opts); }
+  protected override extraRepr(): string { return `normType=${this.normType}, kernelSize=${JSON.stringify(this.kernelSize)}, stride=${JSON.stringify(this.opts.stride ?? null)}, ceilMode=${this.opts.ceilMode ?? false}`; }
+}
+/** nn.UpsamplingNearest2d / UpsamplingBilinear2d (the latter with alignCorners, as PyTorch's). */
+export class UpsamplingNearest2d extends Upsample {
+  constructor(opts: { size?: Size; scaleFactor?: number | number[] }) { super({ ...opts, mode: 'nearest' } as F.InterpolateOptions); }
+}
+export class UpsamplingBilinear2d extends Upsample {
+  constructor(opts: { size?: Size; scaleFactor?: number | number[] }) { super({ ...opts, mode: 'bilinear', alignCorners: true } as F.InterpolateOptions); }
+}
+
+// ---- padding layers: F.pad with fixed padding (left, right[, top, bottom[, front, back]]) ----
+abstract class PadNd extends Module {
+  readonly padding: number[];
+  constructor(nd: number, padding: number | number[], readonly mode: 'constant' | 'reflect' | 'replicate' | 'circular', readonly value = 0) {
+    super();
+    this.padding = typeof padding === 'number' ? new Array(2 * nd).fill(padding) : padding;
+    if (this.padding.length !== 2 * nd) throw new Error(`${this.constructor.name}: padding needs ${2 * nd} numbers, got ${this.padding.length}`);
+  }
+  forward(x: Tensor): Tensor { return F.pad(x, this.padding, { mode: this.mode, value: this.value }); }
+  protected override extraRepr(): string { return `padding=[${this.padding}]${this.mode === 'constant' ? `, value=${this.value}` : ''}`; }
+}
+export class ConstantPad1d extends PadNd { constructor(padding: number | number[], value: number) { super(1, padding, 'constant', value); } }
+export class ConstantPad2d extends PadNd { constructor(padding: number | number[], value: number) { super(2, padding, 'constant', value); } }
+export class ConstantPad3d extends PadNd { constructor(padding: number | number[], value: number) { super(3, padding, 'constant', value); } }
+export class ZeroPad2d extends PadNd { constructor(padding: number | number[]) { super(2, padding, 'constant', 0); } }
+export class ReflectionPad1d extends PadNd { constructor(padding: number | number[]) { super(1, padding, 'reflect'); } }
+export class ReflectionPad2d extends PadNd { constructor(padding: number | number[]) { super(2, padding, 'reflect'); } }
+export class ReflectionPad3d extends PadNd { constructor(padding: number | number[]) { super(3, padding, 'reflect'); } }
+export class ReplicationPad1d extends PadNd { constructor(padding: number | number[]) { super(1, padding, 'replicate'); } }
+export class ReplicationPad2d extends PadNd { constructor(padding: number | number[]) { super(2, padding, 'replicate'); } }
+export class ReplicationPad3d extends PadNd { constructor(padding: number | number[]) { super(3, padding, 'replicate'); } }
+
+/** Regroups channels (ShuffleNet's channel shuffle). */
+export class ChannelShuffle extends Module {
+  constructor(readonly groups: number) { super(); }
+  forward(x: Tensor): Tensor { return F.channelShuffle(x, this.groups); }
+  protected override extraRepr(): string { return `groups=${this.groups}`; }
+}
+/** Local response normalization across channels (AlexNet's). */
+export class LocalResponseNorm extends Module {
+  constructor(readonly size: number, readonly opts: { alpha?: number; beta?: number; k?: number } = {}) { super(); }
+  forward(x: Tensor): Tensor { return F.localResponseNorm(x, this.size, this.opts); }
+  protected override extraRepr(): string { return `${this.size}, alpha=${this.opts.alpha ?? 1e-4}, beta=${this.opts.beta ?? 0.75}, k=${this.opts.k ?? 1}`; }
 }

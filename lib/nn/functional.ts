@@ -4,6 +4,7 @@ import { Tensor, _wrap as wrap, _id as id } from '../tensor/tensor';
 import { ones, tensor, emptyLike, zerosLike, arange } from '../tensor/creation';
 import { tidy } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
+import { Generator } from '../tensor/generator';
 
 const optId = (t?: Tensor | null) => (t ? id(t) : -1);
 
@@ -132,6 +133,27 @@ export const binaryCrossEntropy = (input: Tensor, target: Tensor, opts: { weight
 export const binaryCrossEntropyWithLogits = (input: Tensor, target: Tensor, opts: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {}) =>
   wrap(native.binaryCrossEntropyWithLogits(id(input), id(target), optId(opts.weight), optId(opts.posWeight), reductionCode(opts.reduction, 'binaryCrossEntropyWithLogits')));
 export const cosineSimilarity = (x1: Tensor, x2: Tensor, dim = 1, eps = 1e-8) => wrap(native.cosineSimilarity(id(x1), id(x2), dim, eps));
+/** The multi-class multi-label hinge loss: target holds class indices, -1 ends the list (F.multilabel_margin_loss). */
+export const multilabelMarginLoss = (input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}) =>
+  wrap(native.multilabelMarginLoss(id(input), id(target), reductionCode(opts.reduction, 'multilabelMarginLoss')));
+/** max(d(a, p) - d(a, n) + margin, 0) with a distance of your own (pairwiseDistance by default). */
+export function tripletMarginWithDistanceLoss(anchor: Tensor, positive: Tensor, negative: Tensor,
+  opts: { distanceFunction?: (x: Tensor, y: Tensor) => Tensor; margin?: number; swap?: boolean; reduction?: Reduction } = {}): Tensor {
+  const margin = opts.margin ?? 1;
+  if (!(margin > 0)) throw new Error(`tripletMarginWithDistanceLoss: expected margin to be greater than 0, got ${margin} instead`);
+  const dims = [anchor.ndim, positive.ndim, negative.ndim];
+  if (!(dims.every((d) => d === dims[0]) && (dims[0] === 1 || dims[0] === 2))) {
+    throw new Error(`tripletMarginWithDistanceLoss: all inputs should have the same number of dimensions (1 or 2), got ${dims.join(', ')}`);
+  }
+  const dist = opts.distanceFunction ?? ((a: Tensor, b: Tensor) => pairwiseDistance(a, b));
+  const pos = dist(anchor, positive);
+  let neg = dist(anchor, negative);
+  if (opts.swap) neg = neg.minimum(dist(positive, negative));
+  const loss = pos.add(margin).sub(neg).clamp(0);
+  const r = opts.reduction ?? 'mean';
+  reductionCode(r, 'tripletMarginWithDistanceLoss');
+  return r === 'mean' ? loss.mean() : r === 'sum' ? loss.sum() : loss;
+}
 export const pairwiseDistance = (x1: Tensor, x2: Tensor, p = 2, eps = 1e-6, keepdim = false) =>
   wrap(native.pairwiseDistance(id(x1), id(x2), p, eps, keepdim));
 /** x / max(‖x‖_p over dim, eps), as F.normalize. */
@@ -217,6 +239,7 @@ function convTranspose(nd: number, x: Tensor, weight: Tensor, bias: Tensor | nul
 /** weight (in, out / groups, k) */
 export const convTranspose1d = (x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvTransposeOptions = {}) => convTranspose(1, x, weight, bias, opts);
 export const convTranspose2d = (x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvTransposeOptions = {}) => convTranspose(2, x, weight, bias, opts);
+export const convTranspose3d = (x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvTransposeOptions = {}) => convTranspose(3, x, weight, bias, opts);
 export interface PoolOptions {
   /** the kernel size by default */
   stride?: Size | null;
@@ -239,6 +262,109 @@ export const avgPool1d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { cou
 export const avgPool2d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { countIncludePad?: boolean } = {}) => avgPool(2, x, kernelSize, opts);
 export const maxPool3d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { dilation?: Size } = {}) => maxPool(3, x, kernelSize, opts);
 export const avgPool3d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { countIncludePad?: boolean } = {}) => avgPool(3, x, kernelSize, opts);
+/** maxPoolNd with returnIndices: { values, indices } (the flat positions maxUnpool takes back). */
+function maxPoolWithIndices(nd: number, x: Tensor, kernelSize: Size, o: PoolOptions & { dilation?: Size }): { values: Tensor; indices: Tensor } {
+  const k = sizes(kernelSize, nd, `maxPool${nd}d kernelSize`);
+  const [values, indices] = (native.maxPoolWithIndices(id(x), k, o.stride == null ? k : sizes(o.stride, nd, `maxPool${nd}d stride`),
+    sizes(o.padding ?? 0, nd, `maxPool${nd}d padding`), sizes(o.dilation ?? 1, nd, `maxPool${nd}d dilation`), o.ceilMode ?? false, nd) as number[]).map(wrap);
+  return { values, indices };
+}
+export const maxPool1dWithIndices = (x: Tensor, kernelSize: Size, opts: PoolOptions & { dilation?: Size } = {}) => maxPoolWithIndices(1, x, kernelSize, opts);
+export const maxPool2dWithIndices = (x: Tensor, kernelSize: Size, opts: PoolOptions & { dilation?: Size } = {}) => maxPoolWithIndices(2, x, kernelSize, opts);
+export const maxPool3dWithIndices = (x: Tensor, kernelSize: Size, opts: PoolOptions & { dilation?: Size } = {}) => maxPoolWithIndices(3, x, kernelSize, opts);
+/** Adaptive max pooling to outputSize: { values, indices }. */
+function adaptiveMaxPool(nd: number, x: Tensor, outputSize: Size): { values: Tensor; indices: Tensor } {
+  const [values, indices] = (native.adaptiveMaxPool(id(x), sizes(outputSize, nd, `adaptiveMaxPool${nd}d outputSize`), nd) as number[]).map(wrap);
+  return { values, indices };
+}
+export const adaptiveMaxPool1d = (x: Tensor, outputSize: Size) => adaptiveMaxPool(1, x, outputSize);
+export const adaptiveMaxPool2d = (x: Tensor, outputSize: Size) => adaptiveMaxPool(2, x, outputSize);
+export const adaptiveMaxPool3d = (x: Tensor, outputSize: Size) => adaptiveMaxPool(3, x, outputSize);
+export interface UnpoolOptions {
+  /** the kernel size by default */
+  stride?: Size | null;
+  padding?: Size;
+  /** the output's spatial size (or its full size) when the pooling's input size is ambiguous */
+  outputSize?: number[] | null;
+}
+/**
+ * The inverse of max pooling: each value put back at its index, zeros elsewhere (F.max_unpool1d/2d/3d).
+ * The output size is (in - 1) · stride + kernel - 2 · padding unless outputSize says otherwise.
+ */
+function maxUnpool(nd: number, x: Tensor, indices: Tensor, kernelSize: Size, o: UnpoolOptions): Tensor {
+  const name = `maxUnpool${nd}d`;
+  const k = sizes(kernelSize, nd, `${name} kernelSize`), st = o.stride == null ? k : sizes(o.stride, nd, `${name} stride`), pad = sizes(o.padding ?? 0, nd, `${name} padding`);
+  const spatial = x.shape.slice(x.ndim - nd);
+  const defaults = spatial.map((n, d) => (n - 1) * st[d] + k[d] - 2 * pad[d]);
+  let size = defaults;
+  if (o.outputSize) {
+    size = o.outputSize.length === nd + 2 ? o.outputSize.slice(2) : o.outputSize;
+    if (size.length !== nd) throw new Error(`${name}: outputSize must have ${nd} or ${nd + 2} elements (got ${o.outputSize.length})`);
+    size.forEach((n, d) => {
+      const lo = defaults[d] - st[d], hi = defaults[d] + st[d];
+      if (!(n > lo && n < hi)) throw new Error(`${name}: invalid outputSize [${size}] (dim ${d} must be between ${lo + 1} and ${hi - 1})`);
+    });
+  }
+  if (nd === 1) {
+    return wrap(native.maxUnpool(id(x.unsqueeze(-1)), id(indices.unsqueeze(-1)), [size[0], 1], [], [], 2)).squeeze(-1);
+  }
+  return wrap(native.maxUnpool(id(x), id(indices), size, st, pad, nd));
+}
+export const maxUnpool1d = (x: Tensor, indices: Tensor, kernelSize: Size, opts: UnpoolOptions = {}) => maxUnpool(1, x, indices, kernelSize, opts);
+export const maxUnpool2d = (x: Tensor, indices: Tensor, kernelSize: Size, opts: UnpoolOptions = {}) => maxUnpool(2, x, indices, kernelSize, opts);
+export const maxUnpool3d = (x: Tensor, indices: Tensor, kernelSize: Size, opts: UnpoolOptions = {}) => maxUnpool(3, x, indices, kernelSize, opts);
+/** The p-norm over each window: (sum x^p)^(1/p) (F.lp_pool1d / 2d). */
+export function lpPool1d(x: Tensor, normType: number, kernelSize: number, opts: { stride?: number | null; ceilMode?: boolean } = {}): Tensor {
+  const out = avgPool1d(x.pow(normType), kernelSize, { stride: opts.stride ?? null, padding: 0, ceilMode: opts.ceilMode ?? false });
+  return out.sign().mul(relu(out.abs())).mul(kernelSize).pow(1 / normType);
+}
+export function lpPool2d(x: Tensor, normType: number, kernelSize: Size, opts: { stride?: Size | null; ceilMode?: boolean } = {}): Tensor {
+  const [kw, kh] = sizes(kernelSize, 2, 'lpPool2d kernelSize');
+  const out = avgPool2d(x.pow(normType), kernelSize, { stride: opts.stride ?? null, padding: 0, ceilMode: opts.ceilMode ?? false });
+  return out.sign().mul(relu(out.abs())).mul(kw * kh).pow(1 / normType);
+}
+/** Each value divided by (k + alpha · the mean square over `size` neighbouring channels)^beta (F.local_response_norm). */
+export function localResponseNorm(x: Tensor, size: number, opts: { alpha?: number; beta?: number; k?: number } = {}): Tensor {
+  const dim = x.ndim;
+  if (dim < 3) throw new Error(`localResponseNorm: expected 3D or higher dimensionality input (got ${dim} dimensions)`);
+  if (x.numel() === 0) return x;
+  let div = x.mul(x).unsqueeze(1);
+  if (dim === 3) {
+    div = avgPool2d(pad(div, [0, 0, Math.floor(size / 2), Math.floor((size - 1) / 2)]), [size, 1], { stride: 1 }).squeeze(1);
+  } else {
+    const s = x.shape;
+    div = div.view([s[0], 1, s[1], s[2], -1]);
+    div = avgPool3d(pad(div, [0, 0, 0, 0, Math.floor(size / 2), Math.floor((size - 1) / 2)]), [size, 1, 1], { stride: 1 }).squeeze(1);
+    div = div.view(s);
+  }
+  return x.div(div.mul(opts.alpha ?? 1e-4).add(opts.k ?? 1).pow(opts.beta ?? 0.75));
+}
+/**
+ * (N, g·c, ...) -> channels regrouped as (N, c·g, ...) (ShuffleNet). A view, transpose and
+ * reshape, so it has a gradient (libtorch 1.13's channel_shuffle kernel has none).
+ */
+export function channelShuffle(x: Tensor, groups: number): Tensor {
+  const [n, c, ...rest] = x.shape;
+  if (x.ndim < 3) throw new Error(`channelShuffle: expected input of 3 or more dims, got [${x.shape}]`);
+  if (!(groups > 0) || c % groups) throw new Error(`channelShuffle: the number of channels (${c}) must be divisible by groups (${groups})`);
+  return x.reshape([n, groups, c / groups, ...rest]).transpose(1, 2).reshape(x.shape);
+}
+/** Leaky ReLU whose negative slopes are drawn from U(lower, upper) in training, their mean otherwise (F.rrelu). */
+export const rrelu = (x: Tensor, opts: { lower?: number; upper?: number; training?: boolean; generator?: Generator } = {}) =>
+  wrap(native.rrelu(id(x), opts.lower ?? 1 / 8, opts.upper ?? 1 / 3, opts.training ?? false, opts.generator ? Generator._handle(opts.generator) : -1));
+/** Whole channels of (N, C, D, H, W) (or (C, D, H, W)) dropped with probability p (F.dropout3d). */
+export function dropout3d(x: Tensor, p = 0.5, training = true): Tensor {
+  if (p < 0 || p > 1) throw new Error(`dropout3d: p must be in [0, 1], got ${p}`);
+  if (x.ndim !== 4 && x.ndim !== 5) throw new Error(`dropout3d: expected a 4-D or 5-D input, got [${x.shape}]`);
+  const batched = x.ndim === 5;
+  const y = wrap(native.featureDropout(id(batched ? x : x.unsqueeze(0)), p, training));
+  return batched ? y : y.squeeze(0);
+}
+/** Alpha dropout of whole channels (F.feature_alpha_dropout). */
+export function featureAlphaDropout(x: Tensor, p = 0.5, training = false): Tensor {
+  if (p < 0 || p > 1) throw new Error(`featureAlphaDropout: p must be in [0, 1], got ${p}`);
+  return wrap(native.featureAlphaDropout(id(x), p, training));
+}
 export const adaptiveAvgPool1d = (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 1, 'adaptiveAvgPool1d outputSize'), 1));
 export const adaptiveAvgPool2d = (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 2, 'adaptiveAvgPool2d outputSize'), 2));
 export const adaptiveAvgPool3d = (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 3, 'adaptiveAvgPool3d outputSize'), 3));

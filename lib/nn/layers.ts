@@ -168,6 +168,20 @@ export class Dropout1d extends Module {
   forward(x: Tensor): Tensor { return F.dropout1d(x, this.p, this.training && this.p > 0); }
   protected override extraRepr(): string { return `p=${this.p}`; }
 }
+export class Dropout3d extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+    if (p < 0 || p > 1) throw new Error(`Dropout3d: p must be in [0, 1], got ${p}`);
+  }
+  forward(x: Tensor): Tensor { return F.dropout3d(x, this.p, this.training && this.p > 0); }
+  protected override extraRepr(): string { return `p=${this.p}`; }
+}
+/** Alpha dropout of whole channels (nn.FeatureAlphaDropout). */
+export class FeatureAlphaDropout extends Module {
+  constructor(readonly p = 0.5) { super(); }
+  forward(x: Tensor): Tensor { return F.featureAlphaDropout(x, this.p, this.training); }
+  protected override extraRepr(): string { return `p=${this.p}`; }
+}
 /** Dropout for SELU networks (nn.AlphaDropout). */
 export class AlphaDropout extends Module {
   constructor(readonly p = 0.5) { super(); }

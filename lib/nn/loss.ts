@@ -93,3 +93,11 @@ export class PairwiseDistance extends Module {
   constructor(readonly p = 2, readonly eps = 1e-6, readonly keepdim = false) { super(); }
   forward(x1: Tensor, x2: Tensor): Tensor { return F.pairwiseDistance(x1, x2, this.p, this.eps, this.keepdim); }
 }
+export class MultiLabelMarginLoss extends Module {
+  constructor(readonly opts: { reduction?: Reduction } = {}) { super(); }
+  forward(input: Tensor, target: Tensor): Tensor { return F.multilabelMarginLoss(input, target, this.opts); }
+}
+export class TripletMarginWithDistanceLoss extends Module {
+  constructor(readonly opts: { distanceFunction?: (x: Tensor, y: Tensor) => Tensor; margin?: number; swap?: boolean; reduction?: Reduction } = {}) { super(); }
+  forward(anchor: Tensor, positive: Tensor, negative: Tensor): Tensor { return F.tripletMarginWithDistanceLoss(anchor, positive, negative, this.opts); }
+}

@@ -162,3 +162,8 @@ export class InstanceNorm2d extends InstanceNormNd {
     super(2, numFeatures, opts);
   }
 }
+export class InstanceNorm3d extends InstanceNormNd {
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
+    super(3, numFeatures, opts);
+  }
+}

@@ -47,6 +47,39 @@ def decoder():
     )
 
 
+class ChannelShuffle(nn.Module):
+    """nn.ChannelShuffle's permutation with a gradient (PyTorch 1.13's kernel has none)."""
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x):
+        n, c = x.shape[:2]
+        return x.reshape(n, self.groups, c // self.groups, *x.shape[2:]).transpose(1, 2).reshape(x.shape)
+
+
+def extras2d():
+    return nn.Sequential(
+        nn.ReflectionPad2d(1), nn.Conv2d(3, 8, 3), nn.LocalResponseNorm(3), ChannelShuffle(2), nn.ReplicationPad2d((1, 0, 1, 0)),
+        nn.LPPool2d(2, 2), nn.ZeroPad2d(1), nn.ConstantPad2d((0, 1, 0, 1), 0.5), nn.RReLU(), nn.AdaptiveMaxPool2d(2), nn.Flatten(), nn.Linear(32, 5),
+    )
+
+
+def extras1d():
+    return nn.Sequential(
+        nn.ConstantPad1d(2, 0.1), nn.Conv1d(4, 6, 3), nn.ReflectionPad1d(1), nn.LPPool1d(2, 3, stride=2), nn.ReplicationPad1d((0, 1)),
+        nn.AdaptiveMaxPool1d(3), nn.FeatureAlphaDropout(0.2), nn.Flatten(), nn.Linear(18, 5),
+    )
+
+
+def extras3d():
+    return nn.Sequential(
+        nn.ConvTranspose3d(2, 3, 2, stride=2), nn.InstanceNorm3d(3, affine=True), nn.Dropout3d(0.2), nn.ReplicationPad3d(1), nn.ConstantPad3d(1, -0.5),
+        nn.ReflectionPad3d((1, 1, 0, 0, 1, 0)), nn.AdaptiveMaxPool3d(1), nn.Flatten(), nn.Linear(3, 5),
+    )
+
+
 def vol3d():
     return nn.Sequential(
         nn.Conv3d(2, 4, 3, padding=1), nn.BatchNorm3d(4), nn.ReLU(), nn.MaxPool3d(2),
@@ -86,6 +119,9 @@ def main(inputs_path, out_path):
     run("seq1d", seq1d, t["seq1d.x"], t["seq1d.y"], out)
     run("decoder", decoder, t["decoder.x"], t["decoder.y"], out)
     run("vol3d", vol3d, t["vol3d.x"], t["vol3d.y"], out)
+    run("extras2d", extras2d, t["extras2d.x"], t["extras2d.y"], out)
+    run("extras1d", extras1d, t["extras1d.x"], t["extras1d.y"], out)
+    run("extras3d", extras3d, t["extras3d.x"], t["extras3d.y"], out)
     torch.manual_seed(SEED)  # layers outside a Sequential: their initial weights
     for k, v in nn.Bilinear(3, 4, 2).state_dict().items():
         out[f"bilinear.{k}"] = v
