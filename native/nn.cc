@@ -27,8 +27,9 @@ Napi::Value layerNorm(const Napi::CallbackInfo& info) {
   SkipAutogradIfUnneeded skip(x, weight, bias);
   return ret(info, at::layer_norm(x, argInts(info, 1), weight, bias, argDouble(info, 4)));
 }
-// embedding(weight, indices[, paddingIdx]): the padding row gets no gradient
-OP2(embedding, at::embedding(a, b, info.Length() > 2 ? argInt64(info, 2) : -1))
+// embedding(weight, indices[, paddingIdx[, scaleGradByFreq, sparse]]): the padding row gets no gradient;
+// sparse: the weight's gradient is a sparse tensor of the rows looked up
+OP2(embedding, at::embedding(a, b, info.Length() > 2 ? argInt64(info, 2) : -1, info.Length() > 3 && argBool(info, 3), info.Length() > 4 && argBool(info, 4)))
 OP1(dropout, at::dropout(a, argDouble(info, 1), argBool(info, 2)))
 // gelu(x, approximate: 'none' | 'tanh')
 OP1(gelu, at::gelu(a, info[1].As<Napi::String>().Utf8Value()))

@@ -41,6 +41,9 @@ Napi::Value nnz(const Napi::CallbackInfo& info) { return Napi::Number::New(info.
 Napi::Value sparseDim(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(T0.sparse_dim())); }
 Napi::Value denseDim(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(T0.dense_dim())); }
 
+// sparseMask(dense, sparse): the dense tensor's values at the sparse one's indices, as a sparse tensor
+Napi::Value sparseMask(const Napi::CallbackInfo& info) { return ret(info, T0.sparse_mask(argTensor(info, 1))); }
+
 // torch.sparse: mm (sparse x dense, gradients for both), sum, softmax / log_softmax over the nonzeros
 OP2(sparseMm, at::_sparse_mm(a, b))
 Napi::Value sparseSum(const Napi::CallbackInfo& info) {
@@ -56,7 +59,7 @@ OP1(sparseLogSoftmax, at::_sparse_log_softmax(a, argInt64(info, 1)))
 void registerSparse(Registrar& r) {
 #define R(name) r.add<name>(#name)
   R(sparseCooTensor); R(layout); R(toSparse); R(toDense); R(coalesce); R(isCoalesced); R(sparseIndices); R(sparseValues);
-  R(nnz); R(sparseDim); R(denseDim); R(sparseMm); R(sparseSum); R(sparseSoftmax); R(sparseLogSoftmax);
+  R(nnz); R(sparseDim); R(denseDim); R(sparseMask); R(sparseMm); R(sparseSum); R(sparseSoftmax); R(sparseLogSoftmax);
 #undef R
 }
 

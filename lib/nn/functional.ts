@@ -22,15 +22,23 @@ export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor 
   return wrap(native.layerNorm(id(x), normalizedShape, optId(weight), optId(bias), eps));
 }
 /** Rows of weight picked by integer indices; the paddingIdx row gets no gradient. */
-export function embedding(input: Tensor, weight: Tensor, opts: { paddingIdx?: number | null; maxNorm?: number | null; normType?: number } = {}): Tensor {
+/**
+ * F.embedding: rows of weight by index. sparse: weight's gradient is a sparse tensor of just the
+ * rows looked up (for SGD or SparseAdam); scaleGradByFreq: each row's gradient divided by how
+ * often it appears in the batch.
+ */
+export function embedding(input: Tensor, weight: Tensor, opts: { paddingIdx?: number | null; maxNorm?: number | null; normType?: number; scaleGradByFreq?: boolean; sparse?: boolean } = {}): Tensor {
   // maxNorm: the rows looked up are first rescaled in place (in weight itself) to that norm at most, as PyTorch's
   if (opts.maxNorm != null) native.embeddingRenorm_(id(weight), id(input.contiguous()), opts.maxNorm, opts.normType ?? 2);
-  if (opts.paddingIdx === undefined || opts.paddingIdx === null) return wrap(native.embedding(id(weight), id(input)));
-  const n = weight.shape[0];
-  let p = opts.paddingIdx;
-  if (!(Number.isInteger(p) && p >= -n && p < n)) throw new Error(`embedding: paddingIdx ${p} is outside the ${n} embeddings`);
-  if (p < 0) p += n;
-  return wrap(native.embedding(id(weight), id(input), p));
+  let p = -1;
+  if (opts.paddingIdx !== undefined && opts.paddingIdx !== null) {
+    const n = weight.shape[0];
+    p = opts.paddingIdx;
+    if (!(Number.isInteger(p) && p >= -n && p < n)) throw new Error(`embedding: paddingIdx ${p} is outside the ${n} embeddings`);
+    if (p < 0) p += n;
+  }
+  if (opts.sparse || opts.scaleGradByFreq) return wrap(native.embedding(id(weight), id(input), p, opts.scaleGradByFreq ?? false, opts.sparse ?? false));
+  return wrap(p < 0 ? native.embedding(id(weight), id(input)) : native.embedding(id(weight), id(input), p));
 }
 /**
  * F.embedding_bag: each bag's rows of weight reduced ('sum', 'mean' or 'max'). input (B, N) is B

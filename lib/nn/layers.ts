@@ -89,8 +89,13 @@ export class Embedding extends Module {
   /** opts.weight adopts an existing (numEmbeddings, embeddingDim) tensor (its storage, no draws), as PyTorch's _weight. */
   readonly maxNorm: number | null;
   readonly normType: number;
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: FactoryOptions & { paddingIdx?: number | null; weight?: Tensor; maxNorm?: number | null; normType?: number } = {}) {
+  /** the weight's gradient is sparse (only the rows looked up): train it with SGD or SparseAdam */
+  readonly sparse: boolean;
+  readonly scaleGradByFreq: boolean;
+  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: FactoryOptions & { paddingIdx?: number | null; weight?: Tensor; maxNorm?: number | null; normType?: number; sparse?: boolean; scaleGradByFreq?: boolean } = {}) {
     super();
+    this.sparse = opts.sparse ?? false;
+    this.scaleGradByFreq = opts.scaleGradByFreq ?? false;
     this.maxNorm = opts.maxNorm ?? null;
     this.normType = opts.normType ?? 2;
     const p = opts.paddingIdx ?? null;
@@ -112,15 +117,15 @@ export class Embedding extends Module {
     });
   }
   /** nn.Embedding.from_pretrained: a table of these very rows (shared, nothing drawn), frozen unless freeze is false. */
-  static fromPretrained(embeddings: Tensor, opts: { freeze?: boolean; paddingIdx?: number | null } = {}): Embedding {
+  static fromPretrained(embeddings: Tensor, opts: { freeze?: boolean; paddingIdx?: number | null; sparse?: boolean } = {}): Embedding {
     if (embeddings.ndim !== 2) throw new Error(`Embedding.fromPretrained: embeddings must be 2-D, got [${embeddings.shape}]`);
     const [n, d] = embeddings.shape;
-    const e = new Embedding(n, d, { weight: embeddings, paddingIdx: opts.paddingIdx });
+    const e = new Embedding(n, d, { weight: embeddings, paddingIdx: opts.paddingIdx, sparse: opts.sparse });
     e.weight.requiresGrad_(!(opts.freeze ?? true));
     return e;
   }
   forward(ids: Tensor): Tensor {
-    return F.embedding(ids, this.weight, { paddingIdx: this.paddingIdx, maxNorm: this.maxNorm, normType: this.normType });
+    return F.embedding(ids, this.weight, { paddingIdx: this.paddingIdx, maxNorm: this.maxNorm, normType: this.normType, sparse: this.sparse, scaleGradByFreq: this.scaleGradByFreq });
   }
   protected override extraRepr(): string {
     return `${this.numEmbeddings}, ${this.embeddingDim}` + (this.paddingIdx !== null ? `, paddingIdx=${this.paddingIdx}` : '');

@@ -7,6 +7,8 @@ export type { RMSpropOptions, AdagradOptions, AdamaxOptions, NAdamOptions, RAdam
 export { Optimizer } from './optimizer';
 export { GradScaler } from './grad_scaler';
 export { LBFGS } from './lbfgs';
+export { SparseAdam } from './sparse_adam';
+export type { SparseAdamOptions } from './sparse_adam';
 export type { LBFGSOptions } from './lbfgs';
 export type { GradScalerOptions } from './grad_scaler';
 export type { ParamState, OptimizerStateDict } from './optimizer';

@@ -183,6 +183,8 @@ export class Tensor {
   indices(opts: { raw?: boolean } = {}): Tensor { return wrap(native.sparseIndices(id(this), opts.raw ?? false)); }
   /** The nnz values (x denseDim dims) of a coalesced sparse tensor; raw: as stored. */
   values(opts: { raw?: boolean } = {}): Tensor { return wrap(native.sparseValues(id(this), opts.raw ?? false)); }
+  /** This dense tensor's values at the indices of a sparse `mask`, as a sparse tensor. */
+  sparseMask(mask: Tensor): Tensor { return wrap(native.sparseMask(id(this), id(mask))); }
   /** The number of stored values (PyTorch's _nnz()). */
   nnz(): number { return native.nnz(id(this)); }
   sparseDim(): number { return native.sparseDim(id(this)); }

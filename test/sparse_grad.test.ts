@@ -1,0 +1,80 @@
+// Sparse gradients against PyTorch: nn.Embedding with sparse: true gives the weight a sparse
+// gradient of the rows looked up, and SparseAdam and SGD (with momentum) train on it as
+// PyTorch's do, step by step (float64, 1e-12); scaleGradByFreq as PyTorch's.
+import { spawnSync } from 'child_process';
+import * as torch from '../lib';
+
+const nn = torch.nn;
+
+test('sparse embedding gradients, SparseAdam and SGD with momentum as PyTorch\'s', () => {
+  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', '-c', `
+import json, torch
+torch.set_default_dtype(torch.float64)
+ids = [torch.tensor([[1, 2, 2], [7, 1, 0]]), torch.tensor([[3, 3, 9], [2, 5, 5]]), torch.tensor([[1, 8, 8], [8, 8, 4]])]
+w = torch.linspace(-1, 1, 24).reshape(2, 3, 4)
+out = {}
+for name, make in [("adam", lambda p: torch.optim.SparseAdam(p, lr=0.1, betas=(0.8, 0.9))), ("sgd", lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9))]:
+    torch.manual_seed(2)
+    e = torch.nn.Embedding(10, 4, sparse=True)
+    opt = make(e.parameters())
+    steps = []
+    for k in range(3):
+        opt.zero_grad()
+        (e(ids[k]) * w).pow(2).sum().backward()
+        if k == 0:
+            g = e.weight.grad
+            out[name + "_grad"] = [g.is_sparse, g.coalesce().indices().tolist(), g.to_dense().tolist()]
+        opt.step()
+        steps.append(e.weight.tolist())
+    out[name] = steps
+torch.manual_seed(2)
+e = torch.nn.Embedding(10, 4, scale_grad_by_freq=True, padding_idx=8)
+(e(ids[2]) * w).sum().backward()
+out["freq"] = e.weight.grad.tolist()
+print(json.dumps(out))
+`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  const want = JSON.parse(r.stdout);
+  torch.setDefaultDtype('float64');
+  try {
+    torch.tidy(() => {
+      const ids = [torch.tensor([[1, 2, 2], [7, 1, 0]]), torch.tensor([[3, 3, 9], [2, 5, 5]]), torch.tensor([[1, 8, 8], [8, 8, 4]])];
+      const w = torch.linspace(-1, 1, 24).reshape([2, 3, 4]);
+      const got: Record<string, unknown> = {};
+      const makers: [string, (p: torch.Tensor[]) => { zeroGrad(): void; step(): void }][] = [
+        ['adam', (p) => new torch.optim.SparseAdam(p, { lr: 0.1, betas: [0.8, 0.9] })],
+        ['sgd', (p) => new torch.optim.SGD(p, { lr: 0.1, momentum: 0.9 })],
+      ];
+      for (const [name, make] of makers) {
+        torch.manualSeed(2);
+        const e = new nn.Embedding(10, 4, { sparse: true });
+        const opt = make(e.parameters());
+        const steps: unknown[] = [];
+        for (let k = 0; k < 3; k++) {
+          opt.zeroGrad();
+          e.forward(ids[k]).mul(w).pow(2).sum().backward();
+          if (k === 0) {
+            const g = e.weight.grad!;
+            got[`${name}_grad`] = [g.isSparse, g.coalesce().indices().tolist(), g.toDense().tolist()];
+          }
+          opt.step();
+          steps.push(e.weight.tolist());
+        }
+        got[name] = steps;
+      }
+      torch.manualSeed(2);
+      const e = new nn.Embedding(10, 4, { scaleGradByFreq: true, paddingIdx: 8 });
+      e.forward(ids[2]).mul(w).sum().backward();
+      got.freq = e.weight.grad!.tolist();
+      torch.testing.assertClose(got as never, want, { rtol: 1e-12, atol: 1e-12 });
+      // SparseAdam takes sparse gradients only, as PyTorch's
+      const dense = new nn.Embedding(4, 2);
+      const bad = new torch.optim.SparseAdam(dense.parameters());
+      dense.forward(torch.tensor([1])).sum().backward();
+      expect(() => bad.step()).toThrow('SparseAdam does not support dense gradients, please consider Adam instead');
+      expect(() => new torch.optim.SparseAdam(dense.parameters(), { lr: 0 })).toThrow('SparseAdam: invalid learning rate: 0');
+    });
+  } finally {
+    torch.setDefaultDtype('float32');
+  }
+});
