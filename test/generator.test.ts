@@ -167,3 +167,49 @@ print(json.dumps(out))
     expect(() => new D.RandomSampler(ds, { numSamples: 0 })).toThrow('RandomSampler: numSamples should be a positive integer value, but got numSamples=0');
   });
 });
+
+test('iterable datasets (sync and async streams): batches in stream order, collated, dropLast; PyTorch\'s draws and refusals', async () => {
+  const want = python(`
+import json, torch
+from torch.utils.data import DataLoader, IterableDataset
+class Stream(IterableDataset):
+    def __iter__(self):
+        for i in range(7):
+            yield {"x": torch.full((2,), float(i)), "y": i}
+torch.manual_seed(4)
+dl = DataLoader(Stream(), batch_size=3)
+batches = [[b["x"].tolist(), b["y"].tolist()] for b in dl]
+dropped = [[b["x"].tolist(), b["y"].tolist()] for b in DataLoader(Stream(), batch_size=3, drop_last=True)]
+print(json.dumps({"batches": batches, "dropped": dropped, "after": torch.rand(2).tolist()}))
+`);
+  function* stream() {
+    for (let i = 0; i < 7; i++) yield { x: torch.full([2], i), y: i };
+  }
+  async function* slowStream() {
+    for (let i = 0; i < 7; i++) {
+      await new Promise((r) => setImmediate(r));
+      yield { x: torch.full([2], i), y: i };
+    }
+  }
+  const D = torch.data;
+  const rows = (b: { x: torch.Tensor; y: torch.Tensor }) => [b.x.tolist(), b.y.tolist()];
+  torch.manualSeed(4);
+  const batches = torch.tidy(() => [...new D.DataLoader<{ x: torch.Tensor; y: torch.Tensor }>({ [Symbol.iterator]: stream }, { batchSize: 3 })].map(rows));
+  const dropped = torch.tidy(() => [...new D.DataLoader<{ x: torch.Tensor; y: torch.Tensor }>({ [Symbol.iterator]: stream }, { batchSize: 3, dropLast: true })].map(rows));
+  expect({ batches, dropped, after: torch.rand([2]).tolist() }).toEqual(want);
+  // an async stream: for await
+  const asyncBatches: unknown[] = [];
+  for await (const b of new D.DataLoader<{ x: torch.Tensor; y: torch.Tensor }>({ [Symbol.asyncIterator]: slowStream }, { batchSize: 3 })) asyncBatches.push(rows(b));
+  expect(asyncBatches).toEqual(want.batches);
+  expect(() => [...new D.DataLoader({ [Symbol.asyncIterator]: slowStream }, { batchSize: 3 })]).toThrow('DataLoader: this dataset is async: iterate with for await (const batch of loader)');
+  expect(() => new D.DataLoader({ [Symbol.iterator]: stream }, { shuffle: true })).toThrow('DataLoader with IterableDataset: expected unspecified shuffle option, but got shuffle=true');
+  expect(() => new D.DataLoader({ [Symbol.iterator]: stream }).length).toThrow('DataLoader: this iterable dataset has no length');
+  expect(() => new D.DataLoader(42 as never)).toThrow(/the dataset must be map-style \(length and get\(i\)\) or iterable/);
+  class Counted extends D.IterableDataset<number> {
+    readonly length = 5;
+    *[Symbol.iterator]() { for (let i = 0; i < 5; i++) yield i; }
+  }
+  const counted = new D.DataLoader<torch.Tensor>(new Counted(), { batchSize: 2 });
+  expect(counted.length).toBe(3);
+  expect(torch.tidy(() => [...counted].map((b) => b.tolist()))).toEqual([[0, 1], [2, 3], [4]]);
+});

@@ -15,6 +15,19 @@ export interface Dataset<T = unknown> {
   get(index: number): T;
 }
 
+/**
+ * An iterable-style dataset (PyTorch's IterableDataset): examples come from iterating it (a
+ * stream: lines of a file, a generator), sync or async. Any Iterable / AsyncIterable will do;
+ * this base class only names the kind.
+ */
+export abstract class IterableDataset<T = unknown> implements Iterable<T> {
+  abstract [Symbol.iterator](): Iterator<T>;
+}
+type AnyIterable<T> = Iterable<T> | AsyncIterable<T>;
+const isMapStyle = (d: unknown): d is Dataset => typeof (d as Dataset)?.get === 'function' && typeof (d as Dataset).length === 'number';
+const isIterable = (d: unknown): d is AnyIterable<unknown> =>
+  d !== null && typeof d === 'object' && (Symbol.iterator in (d as object) || Symbol.asyncIterator in (d as object));
+
 /** Rows i of each tensor (all with the same first dimension) are example i. */
 export class TensorDataset implements Dataset<Tensor[]> {
   readonly tensors: Tensor[];
@@ -160,8 +173,18 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
   private readonly batchSampler: (Iterable<number[]> & { length?: number }) | null;
   private readonly collateFn: ((items: never[]) => unknown) | null;
   epoch = 0;
-  constructor(readonly dataset: Dataset, opts: DataLoaderOptions = {}) {
+  /** the dataset is iterable-style (a stream), not map-style */
+  private readonly iterable: boolean;
+  constructor(readonly dataset: Dataset | AnyIterable<unknown>, opts: DataLoaderOptions = {}) {
     this.collateFn = opts.collateFn ?? null;
+    this.iterable = !isMapStyle(dataset);
+    if (this.iterable) {
+      if (!isIterable(dataset)) throw new Error('DataLoader: the dataset must be map-style (length and get(i)) or iterable (for ... of / for await ... of)');
+      // As PyTorch: the stream's own order is the order.
+      if (opts.shuffle) throw new Error('DataLoader with IterableDataset: expected unspecified shuffle option, but got shuffle=true');
+      if (opts.sampler) throw new Error('DataLoader with IterableDataset: expected unspecified sampler option');
+      if (opts.batchSampler) throw new Error('DataLoader with IterableDataset: expected unspecified batchSampler option');
+    }
     if (opts.batchSampler && (opts.batchSize !== undefined || opts.shuffle || opts.sampler || opts.dropLast)) {
       throw new Error('DataLoader: batchSampler option is mutually exclusive with batchSize, shuffle, sampler, and dropLast');
     }
@@ -173,24 +196,38 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
     this.seed = opts.seed ?? 0;
     this.generator = opts.generator ?? null;
     this.dropLast = opts.dropLast ?? false;
-    if (opts.batchSampler) this.batchSampler = opts.batchSampler;
+    if (this.iterable) this.batchSampler = null;
+    else if (opts.batchSampler) this.batchSampler = opts.batchSampler;
     else if (opts.sampler || opts.generator) {
-      const sampler = opts.sampler ?? (this.shuffle ? new RandomSampler(dataset, { generator: opts.generator }) : new SequentialSampler(dataset));
+      const ds = dataset as Dataset;
+      const sampler = opts.sampler ?? (this.shuffle ? new RandomSampler(ds, { generator: opts.generator }) : new SequentialSampler(ds));
       this.batchSampler = new BatchSampler(sampler, this.batchSize, this.dropLast);
     } else this.batchSampler = null;
   }
-  /** Batches per epoch. */
+  /** Batches per epoch (an iterable dataset: when it has a length). */
   get length(): number {
+    if (this.iterable) {
+      const n = (this.dataset as { length?: unknown }).length;
+      if (typeof n !== 'number') throw new Error('DataLoader: this iterable dataset has no length');
+      return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+    }
     if (this.batchSampler) {
       const n = this.batchSampler.length;
       if (n === undefined) throw new Error('DataLoader: its batch sampler has no length');
       return n;
     }
-    const n = this.dataset.length;
+    const n = (this.dataset as Dataset).length;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
   *[Symbol.iterator](): Iterator<B> {
-    const ds = this.dataset;
+    if (this.iterable) {
+      const source = this.dataset as AnyIterable<unknown>;
+      if (!(Symbol.iterator in source)) throw new Error('DataLoader: this dataset is async: iterate with for await (const batch of loader)');
+      this.startStream();
+      yield* this.batchesOf(source);
+      return;
+    }
+    const ds = this.dataset as Dataset;
     let batches: Iterable<number[]>;
     if (this.batchSampler) {
       // PyTorch's iterator takes its workers' base seed first (one 64-bit draw), then samples.
@@ -213,5 +250,43 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
       // The examples' own tensors are freed once collated; the batch is the caller's.
       yield tidy(() => (this.collateFn ?? defaultCollate)(rows.map((i) => ds.get(i)) as never[])) as B;
     }
+  }
+  /** for await (const batch of loader): over an async iterable dataset (a sync one works too). */
+  async *[Symbol.asyncIterator](): AsyncIterator<B> {
+    if (!this.iterable || Symbol.iterator in (this.dataset as object)) {
+      const it = this[Symbol.iterator]();
+      for (let r = it.next(); !r.done; r = it.next()) yield r.value;
+      return;
+    }
+    this.startStream();
+    let rows: unknown[] = [];
+    for await (const item of this.dataset as AsyncIterable<unknown>) {
+      rows.push(item);
+      if (rows.length === this.batchSize) {
+        yield this.collate(rows);
+        rows = [];
+      }
+    }
+    if (rows.length && !this.dropLast) yield this.collate(rows);
+  }
+  /** A new pass over a stream: PyTorch's iterator takes its workers' base seed first. */
+  private startStream(): void {
+    tidy(() => empty([], { dtype: 'int64' }).random_(null, null, { generator: this.generator }));
+    this.epoch++;
+  }
+  private *batchesOf(source: Iterable<unknown>): IterableIterator<B> {
+    let rows: unknown[] = [];
+    for (const item of source) {
+      rows.push(item);
+      if (rows.length === this.batchSize) {
+        yield this.collate(rows);
+        rows = [];
+      }
+    }
+    if (rows.length && !this.dropLast) yield this.collate(rows);
+  }
+  /** The examples' own tensors are freed once collated; the batch is the caller's. */
+  private collate(items: unknown[]): B {
+    return tidy(() => (this.collateFn ?? defaultCollate)(items as never[])) as B;
   }
 }
