@@ -238,6 +238,10 @@ export abstract class Module {
    */
   loadStateDict(state: Map<string, Tensor> | Record<string, Tensor>, opts: { strict?: boolean } = {}): { missingKeys: string[]; unexpectedKeys: string[] } {
     const src = state instanceof Map ? state : new Map(Object.entries(state));
+    // Lazy layers not yet run take their sizes from the checkpoint first (nn/lazy.ts).
+    for (const [prefix, m] of this.namedModules()) {
+      (m as unknown as { _lazyLoad?: (p: string, s: Map<string, Tensor>) => void })._lazyLoad?.(prefix ? `${prefix}.` : '', src);
+    }
     const own = this.stateDict();
     const missingKeys = [...own.keys()].filter((k) => !src.has(k));
     const unexpectedKeys = [...src.keys()].filter((k) => !own.has(k));
