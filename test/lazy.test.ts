@@ -43,7 +43,7 @@ print(json.dumps({"keys": keys_before, "losses": losses, "final": {k: v.tolist()
     for (let step = 0; step < 3; step++) {
       torch.tidy(() => {
         opt.zeroGrad();
-        const loss = F.crossEntropy(net.forward(x) as torch.Tensor, y);
+        const loss = F.crossEntropy(net.forward(x), y);
         loss.backward();
         opt.step();
         losses.push(loss.item() as number);
@@ -59,7 +59,7 @@ print(json.dumps({"keys": keys_before, "losses": losses, "final": {k: v.tolist()
     again.loadStateDict(net.stateDict());
     net.eval();
     again.eval();
-    torch.testing.assertClose(again.forward(x) as torch.Tensor, net.forward(x) as torch.Tensor);
+    torch.testing.assertClose(again.forward(x), net.forward(x));
     expect(() => new nn.LazyConv2d(4, 3).forward(torch.randn([2, 3]))).toThrow('Expected 3D (unbatched) or 4D (batched) input to LazyConv2d, but got input of size: [2,3]');
     expect(() => new nn.LazyConv2d(4, 3, { groups: 2 }).forward(torch.randn([1, 3, 5, 5]))).toThrow('LazyConv2d: inChannels (3) must be divisible by groups (2)');
     expect(String(new nn.LazyLinear(3))).toBe('LazyLinear(inFeatures=0, outFeatures=3, bias=true)');

@@ -35,9 +35,9 @@ abstract class LazyModule<M extends Module> extends Module {
   get initialized(): M | null {
     return this.inner;
   }
-  forward(x: Tensor, ...rest: unknown[]): unknown {
+  forward(x: Tensor): Tensor {
     if (!this.inner) this.materialize(this.build(x));
-    return (this.inner!.forward as (...a: unknown[]) => unknown)(x, ...rest);
+    return (this.inner!.forward as (x: Tensor) => Tensor)(x);
   }
   private materialize(real: M): void {
     real.train(this.training);
