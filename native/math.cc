@@ -323,6 +323,82 @@ INPLACE(erfinv_, self.erfinv_())
 INPLACE(powScalar_, self.pow_(argScalar(info, 1)))
 INPLACE(subScalar_, self.sub_(argScalar(info, 1), argScalar(info, 2)))
 INPLACE(fillDiagonal_, self.fill_diagonal_(argScalar(info, 1), argBool(info, 2)))
+// More in-place elementwise ops (x.sin_() ...): libtorch's own, so autograd records them as PyTorch does.
+INPLACE(acos_, self.acos_())
+INPLACE(acosh_, self.acosh_())
+INPLACE(asin_, self.asin_())
+INPLACE(asinh_, self.asinh_())
+INPLACE(atan_, self.atan_())
+INPLACE(atanh_, self.atanh_())
+INPLACE(ceil_, self.ceil_())
+INPLACE(cos_, self.cos_())
+INPLACE(cosh_, self.cosh_())
+INPLACE(digamma_, self.digamma_())
+INPLACE(erf_, self.erf_())
+INPLACE(erfc_, self.erfc_())
+INPLACE(exp2_, self.exp2_())
+INPLACE(expm1_, self.expm1_())
+INPLACE(floor_, self.floor_())
+INPLACE(frac_, self.frac_())
+INPLACE(lgamma_, self.lgamma_())
+INPLACE(log10_, self.log10_())
+INPLACE(log1p_, self.log1p_())
+INPLACE(log2_, self.log2_())
+INPLACE(reciprocal_, self.reciprocal_())
+INPLACE(round_, self.round_())
+INPLACE(rsqrt_, self.rsqrt_())
+INPLACE(sign_, self.sign_())
+INPLACE(sin_, self.sin_())
+INPLACE(sinh_, self.sinh_())
+INPLACE(square_, self.square_())
+INPLACE(tan_, self.tan_())
+INPLACE(trunc_, self.trunc_())
+INPLACE(deg2rad_, self.deg2rad_())
+INPLACE(rad2deg_, self.rad2deg_())
+INPLACE(logit_, self.logit_())
+INPLACE(nanToNum_, self.nan_to_num_())
+INPLACE(cumsum_, self.cumsum_(argInt64(info, 1)))
+INPLACE(cumprod_, self.cumprod_(argInt64(info, 1)))
+// binary in place: (x, other tensor | -1, other as a number)
+#define INPLACE2(name, method)                                                        \
+  INPLACE(name, argInt(info, 1) >= 0 ? (void)self.method(argTensor(info, 1)) : (void)self.method(argScalar(info, 2)))
+INPLACE2(fmod_, fmod_)
+INPLACE2(remainder_, remainder_)
+INPLACE2(eq_, eq_)
+INPLACE2(ne_, ne_)
+INPLACE2(lt_, lt_)
+INPLACE2(le_, le_)
+INPLACE2(gt_, gt_)
+INPLACE2(ge_, ge_)
+INPLACE2(floorDivide_, floor_divide_)
+INPLACE2(xlogy_, xlogy_)
+INPLACE2(copysign_, copysign_)
+INPLACE(atan2_, self.atan2_(argTensor(info, 1)))
+INPLACE(hypot_, self.hypot_(argTensor(info, 1)))
+INPLACE(logicalAnd_, self.logical_and_(argTensor(info, 1)))
+INPLACE(logicalOr_, self.logical_or_(argTensor(info, 1)))
+INPLACE(logicalXor_, self.logical_xor_(argTensor(info, 1)))
+INPLACE(logicalNot_, self.logical_not_())
+// in-place views (their metadata changes in place): t_, transpose_, unsqueeze_, squeeze_, detach_
+INPLACE(t_, self.t_())
+INPLACE(transpose_, self.transpose_(argInt64(info, 1), argInt64(info, 2)))
+INPLACE(unsqueeze_, self.unsqueeze_(argInt64(info, 1)))
+INPLACE(squeeze_, isNullish(info, 1) ? (void)self.squeeze_() : (void)self.squeeze_(argInt64(info, 1)))
+INPLACE(detach_, self.detach_())
+// put_(x, index, source, accumulate): values at flat indices
+INPLACE(put_, self.put_(argTensor(info, 1), argTensor(info, 2), argBool(info, 3)))
+INPLACE(resize_, self.resize_(argInts(info, 1)))
+OP1(sumToSize, a.sum_to_size(argInts(info, 1)))
+OP1(diagflat, a.diagflat(argInt64(info, 1)))
+OP2(dist, a.dist(b, argScalar(info, 2)))
+OP1_PAIR(frexp, a.frexp())
+OP1(isreal, a.isreal())
+OP2(put, a.put(b, argTensor(info, 2), argBool(info, 3)))
+Napi::Value isSigned(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), T0.is_signed()); }
+Napi::Value isNonzero(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), T0.is_nonzero()); }
+Napi::Value isNeg(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), T0.is_neg()); }
+Napi::Value retainsGrad(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), T0.retains_grad()); }
+Napi::Value elementSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(T0.element_size())); }
 // bernoulli_(x, p): each element 1 with probability p (the CPU / CUDA generator)
 INPLACE(bernoulli_, self.bernoulli_(argDouble(info, 1), optGenerator(info, 2)))
 INPLACE(exponential_, self.exponential_(argDouble(info, 1), optGenerator(info, 2)))
@@ -479,6 +555,13 @@ void registerMath(Registrar& r) {
   R(poisson); R(binomial); R(standardGamma); R(sampleDirichlet); R(dirichletGrad);
   R(normal_); R(uniform_); R(sqrt_); R(clampMax_); R(maskedFill_);
   R(clamp_); R(relu_); R(exp_); R(log_); R(abs_); R(neg_); R(tanh_); R(sigmoid_); R(erfinv_); R(powScalar_);
+  R(acos_); R(acosh_); R(asin_); R(asinh_); R(atan_); R(atanh_); R(ceil_); R(cos_); R(cosh_); R(digamma_); R(erf_); R(erfc_);
+  R(exp2_); R(expm1_); R(floor_); R(frac_); R(lgamma_); R(log10_); R(log1p_); R(log2_); R(reciprocal_); R(round_); R(rsqrt_);
+  R(sign_); R(sin_); R(sinh_); R(square_); R(tan_); R(trunc_); R(deg2rad_); R(rad2deg_); R(logit_); R(nanToNum_); R(cumsum_); R(cumprod_);
+  R(fmod_); R(remainder_); R(eq_); R(ne_); R(lt_); R(le_); R(gt_); R(ge_); R(floorDivide_); R(xlogy_); R(copysign_);
+  R(atan2_); R(hypot_); R(logicalAnd_); R(logicalOr_); R(logicalXor_); R(logicalNot_);
+  R(t_); R(transpose_); R(unsqueeze_); R(squeeze_); R(detach_); R(put_); R(resize_); R(sumToSize); R(diagflat); R(dist); R(frexp);
+  R(isreal); R(put); R(isSigned); R(isNonzero); R(isNeg); R(retainsGrad); R(elementSize);
   R(subScalar_); R(fillDiagonal_); R(bernoulli_); R(exponential_); R(cauchy_); R(geometric_); R(logNormal_); R(random_); R(randomFull_); R(scatter_); R(scatterScalar_);
   R(scatterAdd_); R(indexAdd_); R(indexCopy_); R(indexFill_);
   R(logaddexp); R(logaddexp2); R(heaviside); R(gcd); R(lcm); R(bitwiseAnd); R(bitwiseOr); R(bitwiseXor);

@@ -380,6 +380,31 @@ export const cases: Case[] = [
     return [F.multilabel_margin_loss(x, t), F.multilabel_margin_loss(x, t, reduction="none"), F.triplet_margin_with_distance_loss(a, p, n),
             F.triplet_margin_with_distance_loss(a, p, n, distance_function=lambda u, w: (u - w).abs().sum(-1), margin=0.5, swap=True, reduction="sum"),
             F.triplet_margin_with_distance_loss(a, p, n, distance_function=lambda u, w: 1 - F.cosine_similarity(u, w), reduction="none")]` },
+  // ---- in-place variants, aliases and small conveniences of the Tensor API ----
+  { name: 'tensor_api_more', inputs: () => [unit(3, 4), pos(3, 4), r(3, 4), r(4)],
+    ts: (u, p, x, v) => {
+      const c = (t: T) => t.clone(), d = (t: T) => t.detach().clone();
+      return [c(u).acos_(), d(p).add(1).acosh_(), c(u).asin_(), d(x).asinh_(), c(x).atan_(), d(u).atanh_(), d(x).mul(3).ceil_(), c(x).cos_(), c(x).cosh_(), c(p).digamma_(),
+        c(x).erf_(), c(x).erfc_(), c(x).exp2_(), c(x).expm1_(), d(x).mul(3).floor_(), c(x).mul(3).frac_(), c(p).lgamma_(), c(p).log10_(), c(p).log1p_(), c(p).log2_(),
+        c(p).reciprocal_(), d(x).mul(3).round_(), c(p).rsqrt_(), d(x).sign_(), c(x).sin_(), c(x).sinh_(), c(x).square_(), c(u).tan_(), d(x).mul(3).trunc_(), c(x).deg2rad_(),
+        c(x).rad2deg_(), c(u).abs().logit_(), c(x).cumsum_(1), c(x).cumprod_(0), c(x).fmod_(0.7), c(x).fmod_(p), c(x).remainder_(0.7), c(x).remainder_(p), d(x).eq_(x), d(x).lt_(0),
+        d(x).ge_(p.sub(1)), d(x).floorDivide_(0.5), c(p).xlogy_(p), c(x).copysign_(u), c(x).atan2_(p), c(x).hypot_(p), d(x).gt(0).logicalAnd_(d(u).gt(0)), d(x).gt(0).logicalNot_(),
+        c(x).t_(), c(x).transpose_(0, 1), c(v).unsqueeze_(0), c(v).unsqueeze_(1).squeeze_(), c(x).put_(long([0, 5, 11]), v.narrow(0, 0, 3)), x.put(long([1, 2]), v.narrow(0, 0, 2), true),
+        x.sumToSize([1, 4]), v.diagflat(1), x.dist(p, 3), x.frexp(), x.isreal(), x.isSigned(), x.absolute(), x.arctan2(p), x.divide(p), x.multiply(p), x.subtract(p, 2), x.negative(),
+        x.greater(0), x.fix(), x.clampMin(0), x.clampMax(0.5), x.moveaxis(0, 1), x.swapaxes(0, 1), x.ravel(), x.fliplr(), x.flipud(), x.mT, x.unflatten(1, [2, 2]), x.newZeros([2]),
+        x.newFull([2], 3), x.int(), x.softmax(1), x.logSoftmax(0), v.outer(v), x.gt(0).argwhere(), x.elementSize(), x.nelement(), x.ndimension(), x.narrow(0, 0, 1).narrow(1, 0, 1).isNonzero()];
+    },
+    py: `def f(u, p, x, v):
+    c, d = (lambda t: t.clone()), (lambda t: t.detach().clone())
+    return [c(u).acos_(), d(p).add(1).acosh_(), c(u).asin_(), d(x).asinh_(), c(x).atan_(), d(u).atanh_(), d(x).mul(3).ceil_(), c(x).cos_(), c(x).cosh_(), c(p).digamma_(),
+            c(x).erf_(), c(x).erfc_(), c(x).exp2_(), c(x).expm1_(), d(x).mul(3).floor_(), c(x).mul(3).frac_(), c(p).lgamma_(), c(p).log10_(), c(p).log1p_(), c(p).log2_(),
+            c(p).reciprocal_(), d(x).mul(3).round_(), c(p).rsqrt_(), d(x).sign_(), c(x).sin_(), c(x).sinh_(), c(x).square_(), c(u).tan_(), d(x).mul(3).trunc_(), c(x).deg2rad_(),
+            c(x).rad2deg_(), c(u).abs().logit_(), c(x).cumsum_(1), c(x).cumprod_(0), c(x).fmod_(0.7), c(x).fmod_(p), c(x).remainder_(0.7), c(x).remainder_(p), d(x).eq_(x), d(x).lt_(0),
+            d(x).ge_(p - 1), d(x).floor_divide_(0.5), c(p).xlogy_(p), c(x).copysign_(u), c(x).atan2_(p), c(x).hypot_(p), (d(x) > 0).logical_and_(d(u) > 0), (d(x) > 0).logical_not_(),
+            c(x).t_(), c(x).transpose_(0, 1), c(v).unsqueeze_(0), c(v).unsqueeze_(1).squeeze_(), c(x).put_(torch.tensor([0, 5, 11]), v[:3]), x.put(torch.tensor([1, 2]), v[:2], accumulate=True),
+            x.sum_to_size(1, 4), v.diagflat(1), x.dist(p, 3), x.frexp(), x.isreal(), x.is_signed(), x.absolute(), x.arctan2(p), x.divide(p), x.multiply(p), x.subtract(p, alpha=2), x.negative(),
+            x.greater(0), x.fix(), x.clamp_min(0), x.clamp_max(0.5), x.moveaxis(0, 1), x.swapaxes(0, 1), x.ravel(), x.fliplr(), x.flipud(), x.mT, x.unflatten(1, (2, 2)), x.new_zeros(2),
+            x.new_full((2,), 3), x.int(), x.softmax(1), x.log_softmax(0), v.outer(v), (x > 0).argwhere(), x.element_size(), x.nelement(), x.ndimension(), x[:1, :1].is_nonzero()]` },
 ];
 // ---------- comparing ----------
 export function flatten(res: Result, out: (T | number | boolean)[] = []): (T | number | boolean)[] {

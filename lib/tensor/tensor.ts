@@ -6,6 +6,9 @@ import { track, disposeHandle, keep as keepHandle } from './scope';
 import { formatTensor } from './print';
 import { Generator, generatorHandle } from './generator';
 
+/** A binary in-place op's other operand for native: [handle, 0] or [-1, number]. */
+const operand = (o: TensorLike): [number, number] => (typeof o === 'number' ? [-1, o] : [id(o), 0]);
+
 /** A random op's options: a torch.Generator to draw from instead of the device's default one. */
 export interface RandomDraw { generator?: Generator | null }
 import { registerTensorHook, RemovableHandle } from './function';
@@ -868,6 +871,177 @@ export class Tensor {
   rot90(k = 1, dims: [number, number] = [0, 1]): Tensor { return wrap(native.rot90(id(this), k, dims)); }
 
   // ---------- in place (return this) ----------
+
+  // ---------- more in place (PyTorch's x.op_()) ----------
+  acos_(): this { native.acos_(id(this)); return this; }
+  acosh_(): this { native.acosh_(id(this)); return this; }
+  asin_(): this { native.asin_(id(this)); return this; }
+  asinh_(): this { native.asinh_(id(this)); return this; }
+  atan_(): this { native.atan_(id(this)); return this; }
+  atanh_(): this { native.atanh_(id(this)); return this; }
+  ceil_(): this { native.ceil_(id(this)); return this; }
+  cos_(): this { native.cos_(id(this)); return this; }
+  cosh_(): this { native.cosh_(id(this)); return this; }
+  digamma_(): this { native.digamma_(id(this)); return this; }
+  erf_(): this { native.erf_(id(this)); return this; }
+  erfc_(): this { native.erfc_(id(this)); return this; }
+  exp2_(): this { native.exp2_(id(this)); return this; }
+  expm1_(): this { native.expm1_(id(this)); return this; }
+  floor_(): this { native.floor_(id(this)); return this; }
+  frac_(): this { native.frac_(id(this)); return this; }
+  lgamma_(): this { native.lgamma_(id(this)); return this; }
+  log10_(): this { native.log10_(id(this)); return this; }
+  log1p_(): this { native.log1p_(id(this)); return this; }
+  log2_(): this { native.log2_(id(this)); return this; }
+  reciprocal_(): this { native.reciprocal_(id(this)); return this; }
+  round_(): this { native.round_(id(this)); return this; }
+  rsqrt_(): this { native.rsqrt_(id(this)); return this; }
+  sign_(): this { native.sign_(id(this)); return this; }
+  sin_(): this { native.sin_(id(this)); return this; }
+  sinh_(): this { native.sinh_(id(this)); return this; }
+  square_(): this { native.square_(id(this)); return this; }
+  tan_(): this { native.tan_(id(this)); return this; }
+  trunc_(): this { native.trunc_(id(this)); return this; }
+  fix_(): this { return this.trunc_(); }
+  deg2rad_(): this { native.deg2rad_(id(this)); return this; }
+  rad2deg_(): this { native.rad2deg_(id(this)); return this; }
+  logit_(): this { native.logit_(id(this)); return this; }
+  nanToNum_(): this { native.nanToNum_(id(this)); return this; }
+  cumsum_(dim: number): this { native.cumsum_(id(this), dim); return this; }
+  cumprod_(dim: number): this { native.cumprod_(id(this), dim); return this; }
+  fmod_(other: TensorLike): this { native.fmod_(id(this), ...operand(other)); return this; }
+  remainder_(other: TensorLike): this { native.remainder_(id(this), ...operand(other)); return this; }
+  /** In place: 1 where equal, 0 elsewhere, in this tensor's dtype (eq_, ne_, lt_, le_, gt_, ge_). */
+  eq_(other: TensorLike): this { native.eq_(id(this), ...operand(other)); return this; }
+  ne_(other: TensorLike): this { native.ne_(id(this), ...operand(other)); return this; }
+  lt_(other: TensorLike): this { native.lt_(id(this), ...operand(other)); return this; }
+  le_(other: TensorLike): this { native.le_(id(this), ...operand(other)); return this; }
+  gt_(other: TensorLike): this { native.gt_(id(this), ...operand(other)); return this; }
+  ge_(other: TensorLike): this { native.ge_(id(this), ...operand(other)); return this; }
+  floorDivide_(other: TensorLike): this { native.floorDivide_(id(this), ...operand(other)); return this; }
+  xlogy_(other: TensorLike): this { native.xlogy_(id(this), ...operand(other)); return this; }
+  copysign_(other: TensorLike): this { native.copysign_(id(this), ...operand(other)); return this; }
+  atan2_(other: Tensor): this { native.atan2_(id(this), id(other)); return this; }
+  hypot_(other: Tensor): this { native.hypot_(id(this), id(other)); return this; }
+  logicalAnd_(other: Tensor): this { native.logicalAnd_(id(this), id(other)); return this; }
+  logicalOr_(other: Tensor): this { native.logicalOr_(id(this), id(other)); return this; }
+  logicalXor_(other: Tensor): this { native.logicalXor_(id(this), id(other)); return this; }
+  logicalNot_(): this { native.logicalNot_(id(this)); return this; }
+  clampMin_(min: number): this { return this.clamp_(min, null); }
+  clampMax_(max: number): this { return this.clamp_(null, max); }
+  clip_(min?: number | null, max?: number | null): this { return this.clamp_(min, max); }
+  /** In-place views: this tensor's shape (and strides) change, its memory does not. */
+  t_(): this { native.t_(id(this)); return this; }
+  transpose_(dim0: number, dim1: number): this { native.transpose_(id(this), dim0, dim1); return this; }
+  unsqueeze_(dim: number): this { native.unsqueeze_(id(this), dim); return this; }
+  squeeze_(dim?: number): this { native.squeeze_(id(this), dim ?? null); return this; }
+  /** Detaches this very tensor from the graph (PyTorch's detach_). */
+  detach_(): this { native.detach_(id(this)); return this; }
+  /** Writes source at the flat indices of this tensor (accumulate: adds). */
+  put_(index: Tensor, source: Tensor, accumulate = false): this { native.put_(id(this), id(index), id(source), accumulate); return this; }
+  /** Resizes in place (new elements uninitialized), as PyTorch's resize_. */
+  resize_(shape: Shape): this { native.resize_(id(this), shape); return this; }
+
+  // ---------- PyTorch's aliases and small conveniences ----------
+  absolute(): Tensor { return this.abs(); }
+  arccos(): Tensor { return this.acos(); }
+  arccosh(): Tensor { return this.acosh(); }
+  arcsin(): Tensor { return this.asin(); }
+  arcsinh(): Tensor { return this.asinh(); }
+  arctan(): Tensor { return this.atan(); }
+  arctanh(): Tensor { return this.atanh(); }
+  arctan2(other: Tensor): Tensor { return wrap(native.atan2(id(this), id(other))); }
+  divide(other: TensorLike, opts?: { roundingMode?: 'trunc' | 'floor' }): Tensor { return this.div(other, opts); }
+  trueDivide(other: TensorLike): Tensor { return this.div(other); }
+  multiply(other: TensorLike): Tensor { return this.mul(other); }
+  subtract(other: TensorLike, alpha = 1): Tensor { return this.sub(other, alpha); }
+  negative(): Tensor { return this.neg(); }
+  positive(): Tensor { return this; }
+  greater(other: TensorLike): Tensor { return this.gt(other); }
+  greaterEqual(other: TensorLike): Tensor { return this.ge(other); }
+  less(other: TensorLike): Tensor { return this.lt(other); }
+  lessEqual(other: TensorLike): Tensor { return this.le(other); }
+  notEqual(other: TensorLike): Tensor { return this.ne(other); }
+  fix(): Tensor { return this.trunc(); }
+  clampMin(min: number): Tensor { return this.clamp(min, null); }
+  clampMax(max: number): Tensor { return this.clamp(null, max); }
+  moveaxis(source: number | number[], destination: number | number[]): Tensor { return this.movedim(source, destination); }
+  swapaxes(axis0: number, axis1: number): Tensor { return this.transpose(axis0, axis1); }
+  swapdims(dim0: number, dim1: number): Tensor { return this.transpose(dim0, dim1); }
+  /** A flat view when possible, else a copy (torch.ravel). */
+  ravel(): Tensor { return this.reshape([-1]); }
+  fliplr(): Tensor { return this.flip(1); }
+  flipud(): Tensor { return this.flip(0); }
+  ndimension(): number { return this.dim(); }
+  nelement(): number { return this.numel(); }
+  /** The transpose of the last two dims (PyTorch's .mT), and the conjugate one (.mH, .H for matrices, adjoint()). */
+  get mT(): Tensor { return this.transpose(-2, -1); }
+  get mH(): Tensor { return this.transpose(-2, -1).conj(); }
+  get H(): Tensor {
+    if (this.ndim !== 2 && this.ndim !== 0) throw new Error(`tensor.H is only supported on matrices (2-D tensors). Got ${this.ndim}-D tensor.`);
+    return this.ndim === 0 ? this.conj() : this.t().conj();
+  }
+  adjoint(): Tensor { return this.mH; }
+  /** dim split into sizes (its product must be the dim's size; one -1 is inferred). */
+  unflatten(dim: number, sizes: number[]): Tensor {
+    const s = this.shape;
+    const d = dim < 0 ? dim + s.length : dim;
+    return this.reshape([...s.slice(0, d), ...sizes, ...s.slice(d + 1)]);
+  }
+  /** New tensors with this one's dtype and device (PyTorch's new_zeros, new_ones, new_full, new_empty, new_tensor). */
+  newZeros(shape: Shape, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor { return this.newFull(shape, 0, opts); }
+  newOnes(shape: Shape, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor { return this.newFull(shape, 1, opts); }
+  newFull(shape: Shape, value: number, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor {
+    const t = wrap(native.full(shape, value, dtypeCode(opts.dtype ?? this.dtype), deviceCode(opts.device ?? this.device)));
+    if (opts.requiresGrad) t.requiresGrad_(true);
+    return t;
+  }
+  newEmpty(shape: Shape, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor {
+    const t = wrap(native.empty(shape, dtypeCode(opts.dtype ?? this.dtype), deviceCode(opts.device ?? this.device)));
+    if (opts.requiresGrad) t.requiresGrad_(true);
+    return t;
+  }
+  /** This tensor converted to other's dtype (type_as). */
+  typeAs(other: Tensor): Tensor { return this.to({ dtype: other.dtype }); }
+  int(): Tensor { return this.to({ dtype: 'int32' }); }
+  short(): Tensor { return this.to({ dtype: 'int16' }); }
+  char(): Tensor { return this.to({ dtype: 'int8' }); }
+  byte(): Tensor { return this.to({ dtype: 'uint8' }); }
+  cfloat(): Tensor { return this.to({ dtype: 'complex64' }); }
+  cdouble(): Tensor { return this.to({ dtype: 'complex128' }); }
+  softmax(dim: number): Tensor { return wrap(native.softmax(id(this), dim)); }
+  logSoftmax(dim: number): Tensor { return wrap(native.logSoftmax(id(this), dim)); }
+  outer(other: Tensor): Tensor { return wrap(native.outer(id(this), id(other))); }
+  ger(other: Tensor): Tensor { return this.outer(other); }
+  /** The indices of the nonzero elements, (n, ndim) (torch.argwhere). */
+  argwhere(): Tensor { return this.nonzero(); }
+  /** A 2-D tensor with this (flattened) tensor on its offset-th diagonal. */
+  diagflat(offset = 0): Tensor { return wrap(native.diagflat(id(this), offset)); }
+  /** The p-norm of this - other. */
+  dist(other: Tensor, p = 2): Tensor { return wrap(native.dist(id(this), id(other), p)); }
+  /** mantissa · 2^exponent = this, mantissa in (-1, -0.5] ∪ [0.5, 1). */
+  frexp(): { mantissa: Tensor; exponent: Tensor } {
+    const [mantissa, exponent] = (native.frexp(id(this)) as number[]).map(wrap);
+    return { mantissa, exponent };
+  }
+  /** Sums this tensor down to a shape it broadcasts from (sum_to_size). */
+  sumToSize(shape: Shape): Tensor { return wrap(native.sumToSize(id(this), shape)); }
+  /** A copy with source written at the flat indices (put). */
+  put(index: Tensor, source: Tensor, accumulate = false): Tensor { return wrap(native.put(id(this), id(index), id(source), accumulate)); }
+  isreal(): Tensor { return wrap(native.isreal(id(this))); }
+  isSigned(): boolean { return native.isSigned(id(this)); }
+  /** The truth of a one-element tensor (errors otherwise, as Python's bool(x)). */
+  isNonzero(): boolean { return native.isNonzero(id(this)); }
+  isNeg(): boolean { return native.isNeg(id(this)); }
+  isSameSize(other: Tensor): boolean { return this.shape.join() === other.shape.join(); }
+  /** Bytes per element. */
+  elementSize(): number { return native.elementSize(id(this)); }
+  /** Whether retainGrad() was called on this non-leaf. */
+  get retainsGrad(): boolean { return native.retainsGrad(id(this)); }
+  /** -1 on the CPU, the GPU's index on CUDA (get_device). */
+  getDevice(): number { return native.device(id(this)); }
+  get isCpu(): boolean { return native.device(id(this)) === -1; }
+
   triu_(diagonal = 0): this { native.triu_(id(this), diagonal); return this; }
   tril_(diagonal = 0): this { native.tril_(id(this), diagonal); return this; }
   add_(other: TensorLike, alpha: number = 1): this {
