@@ -405,6 +405,15 @@ export const cases: Case[] = [
             x.sum_to_size(1, 4), v.diagflat(1), x.dist(p, 3), x.frexp(), x.isreal(), x.is_signed(), x.absolute(), x.arctan2(p), x.divide(p), x.multiply(p), x.subtract(p, alpha=2), x.negative(),
             x.greater(0), x.fix(), x.clamp_min(0), x.clamp_max(0.5), x.moveaxis(0, 1), x.swapaxes(0, 1), x.ravel(), x.fliplr(), x.flipud(), x.mT, x.unflatten(1, (2, 2)), x.new_zeros(2),
             x.new_full((2,), 3), x.int(), x.softmax(1), x.log_softmax(0), v.outer(v), (x > 0).argwhere(), x.element_size(), x.nelement(), x.ndimension(), x[:1, :1].is_nonzero()]` },
+  { name: 'torch_functions', inputs: () => [r(3, 4), pos(3, 4), r(4)],
+    ts: (x, p, v) => [torch.abs(x), torch.sum(x, 1), torch.mean(x), torch.argmax(x, 1), torch.sin(x), torch.cos(x), torch.pow(p, 2), torch.var(x, 0), torch.std(x), torch.max(x), torch.max(x, 1), torch.max(x, p), torch.min(x, 0, true), torch.median(x),
+      torch.transpose(x, 0, 1), torch.reshape(x, [2, 6]), torch.squeeze(torch.unsqueeze(v, 0)), torch.flatten(x), torch.gather(x, 1, long([[0], [1], [3]])), torch.prod(p, 1), torch.logsumexp(x, 1),
+      torch.div(x, p), torch.mul(x, 2), torch.sub(x, p, 3), torch.add(x, p), torch.norm(x), torch.t(x), torch.narrow(x, 1, 1, 2), torch.chunk(x, 2, 1), torch.split(x, [1, 3], 1), torch.isnan(x),
+      torch.softmax(x, 1), torch.logSoftmax(x, 0), torch.clip(x, -0.5, 0.5), torch.sign(x), torch.rsqrt(p), torch.floorDivide(x.detach(), 0.5), torch.remainder(x, 0.7), torch.numel(x)],
+    py: 'lambda x, p, v: [torch.abs(x), torch.sum(x, 1), torch.mean(x), torch.argmax(x, 1), torch.sin(x), torch.cos(x), torch.pow(p, 2), torch.var(x, 0), torch.std(x), torch.max(x), tuple(torch.max(x, 1)), torch.max(x, p), tuple(torch.min(x, 0, keepdim=True)), torch.median(x), '
+      + 'torch.transpose(x, 0, 1), torch.reshape(x, (2, 6)), torch.squeeze(torch.unsqueeze(v, 0)), torch.flatten(x), torch.gather(x, 1, torch.tensor([[0], [1], [3]])), torch.prod(p, 1), torch.logsumexp(x, 1), '
+      + 'torch.div(x, p), torch.mul(x, 2), torch.sub(x, p, alpha=3), torch.add(x, p), torch.norm(x), torch.t(x), torch.narrow(x, 1, 1, 2), torch.chunk(x, 2, 1), torch.split(x, [1, 3], 1), torch.isnan(x), '
+      + 'torch.softmax(x, 1), torch.log_softmax(x, 0), torch.clip(x, -0.5, 0.5), torch.sign(x), torch.rsqrt(p), torch.floor_divide(x.detach(), 0.5), torch.remainder(x, 0.7), torch.numel(x)]' },
 ];
 // ---------- comparing ----------
 export function flatten(res: Result, out: (T | number | boolean)[] = []): (T | number | boolean)[] {

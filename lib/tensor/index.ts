@@ -20,3 +20,4 @@ export { sparseCooTensor } from './sparse';
 export * from './spectral';
 export * as autograd from './autograd';
 export * as utils from './utils';
+export * from './functions';

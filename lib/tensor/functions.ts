@@ -1,0 +1,68 @@
+// torch.<op>(x, ...): the functional forms of the Tensor methods, as PyTorch has them beside its
+// methods (torch.sum(x, 1) is x.sum(1)). Each is the method itself, typed as the method is.
+import { Tensor, ValuesIndices } from './tensor';
+
+type Method<K extends keyof Tensor> = Tensor[K] extends (...args: infer A) => infer R ? (x: Tensor, ...args: A) => R : never;
+function method<K extends keyof Tensor>(name: K): Method<K> {
+  return ((x: Tensor, ...args: unknown[]) => {
+    if (!(x instanceof Tensor)) throw new Error(`torch.${String(name)}: the first argument must be a Tensor`);
+    return (x[name] as (...a: unknown[]) => unknown)(...args);
+  }) as Method<K>;
+}
+
+export const abs = method('abs'), absolute = method('absolute'), acos = method('acos'), acosh = method('acosh'), add = method('add'), addcdiv = method('addcdiv'), addcmul = method('addcmul'), addmv = method('addmv');
+export const adjoint = method('adjoint'), all = method('all'), aminmax = method('aminmax'), any = method('any'), arccos = method('arccos'), arccosh = method('arccosh'), arcsin = method('arcsin'), arcsinh = method('arcsinh');
+export const arctan = method('arctan'), arctan2 = method('arctan2'), arctanh = method('arctanh'), argmax = method('argmax'), argmin = method('argmin'), argsort = method('argsort'), argwhere = method('argwhere'), asin = method('asin');
+export const asinh = method('asinh'), atan = method('atan'), atanh = method('atanh'), baddbmm = method('baddbmm'), bitwiseAnd = method('bitwiseAnd'), bitwiseLeftShift = method('bitwiseLeftShift'), bitwiseNot = method('bitwiseNot'), bitwiseOr = method('bitwiseOr');
+export const bitwiseRightShift = method('bitwiseRightShift'), bitwiseXor = method('bitwiseXor'), broadcastTo = method('broadcastTo'), ceil = method('ceil'), chunk = method('chunk'), clampMax = method('clampMax'), clampMin = method('clampMin'), clip = method('clip');
+export const clone = method('clone'), copysign = method('copysign'), cos = method('cos'), cosh = method('cosh'), countNonzero = method('countNonzero'), cummax = method('cummax'), cummin = method('cummin'), deg2rad = method('deg2rad');
+export const detach = method('detach'), diagEmbed = method('diagEmbed'), diagflat = method('diagflat'), digamma = method('digamma'), dist = method('dist'), div = method('div'), divide = method('divide'), dsplit = method('dsplit');
+export const eq = method('eq'), erf = method('erf'), erfc = method('erfc'), erfinv = method('erfinv'), exp2 = method('exp2'), expm1 = method('expm1'), fix = method('fix'), flatten = method('flatten');
+export const fliplr = method('fliplr'), flipud = method('flipud'), floatPower = method('floatPower'), floor = method('floor'), floorDivide = method('floorDivide'), fmax = method('fmax'), fmin = method('fmin'), fmod = method('fmod');
+export const frac = method('frac'), frexp = method('frexp'), gather = method('gather'), gcd = method('gcd'), ge = method('ge'), ger = method('ger'), greater = method('greater'), greaterEqual = method('greaterEqual');
+export const gt = method('gt'), heaviside = method('heaviside'), histc = method('histc'), hsplit = method('hsplit'), hypot = method('hypot'), i0 = method('i0'), igamma = method('igamma'), igammac = method('igammac');
+export const indexAdd = method('indexAdd'), indexCopy = method('indexCopy'), indexFill = method('indexFill'), indexSelect = method('indexSelect'), inner = method('inner'), isConj = method('isConj'), isFloatingPoint = method('isFloatingPoint'), isInference = method('isInference');
+export const isNeg = method('isNeg'), isNonzero = method('isNonzero'), isSameSize = method('isSameSize'), isSigned = method('isSigned'), isfinite = method('isfinite'), isinf = method('isinf'), isnan = method('isnan'), isneginf = method('isneginf');
+export const isposinf = method('isposinf'), isreal = method('isreal'), kthvalue = method('kthvalue'), lcm = method('lcm'), ldexp = method('ldexp'), le = method('le'), less = method('less'), lessEqual = method('lessEqual');
+export const lgamma = method('lgamma'), log10 = method('log10'), log1p = method('log1p'), log2 = method('log2'), logSoftmax = method('logSoftmax'), logaddexp2 = method('logaddexp2'), logcumsumexp = method('logcumsumexp'), logdet = method('logdet');
+export const logicalAnd = method('logicalAnd'), logicalNot = method('logicalNot'), logicalOr = method('logicalOr'), logicalXor = method('logicalXor'), logit = method('logit'), logsumexp = method('logsumexp'), lt = method('lt'), maskedFill = method('maskedFill');
+export const maskedScatter = method('maskedScatter'), mean = method('mean'), mode = method('mode'), moveaxis = method('moveaxis'), msort = method('msort');
+export const mul = method('mul'), multiply = method('multiply'), mv = method('mv'), mvlgamma = method('mvlgamma'), nanToNum = method('nanToNum'), nanmean = method('nanmean'), nansum = method('nansum');
+export const narrow = method('narrow'), ne = method('ne'), neg = method('neg'), negative = method('negative'), nextafter = method('nextafter'), norm = method('norm'), notEqual = method('notEqual'), numel = method('numel');
+export const permute = method('permute'), polygamma = method('polygamma'), positive = method('positive'), pow = method('pow'), prod = method('prod'), put = method('put'), quantile = method('quantile'), rad2deg = method('rad2deg');
+export const ravel = method('ravel'), reciprocal = method('reciprocal'), relu = method('relu'), remainder = method('remainder'), renorm = method('renorm'), repeatInterleave = method('repeatInterleave'), reshape = method('reshape'), resolveConj = method('resolveConj');
+export const resolveNeg = method('resolveNeg'), rot90 = method('rot90'), round = method('round'), rsqrt = method('rsqrt'), rsub = method('rsub'), scatter = method('scatter'), scatterAdd = method('scatterAdd'), scatterReduce = method('scatterReduce');
+export const select = method('select'), sgn = method('sgn'), sigmoid = method('sigmoid'), sign = method('sign'), signbit = method('signbit'), sin = method('sin'), sinc = method('sinc'), sinh = method('sinh');
+export const softmax = method('softmax'), split = method('split'), square = method('square'), squeeze = method('squeeze'), std = method('std'), stdMean = method('stdMean'), sub = method('sub'), subtract = method('subtract');
+export const sum = method('sum'), swapaxes = method('swapaxes'), swapdims = method('swapdims'), t = method('t'), take = method('take'), tan = method('tan'), tensorSplit = method('tensorSplit'), tile = method('tile');
+export const transpose = method('transpose'), trueDivide = method('trueDivide'), trunc = method('trunc'), unflatten = method('unflatten'), uniqueConsecutive = method('uniqueConsecutive'), unsqueeze = method('unsqueeze'), var_ = method('var'), varMean = method('varMean');
+export const vdot = method('vdot'), vsplit = method('vsplit'), xlogy = method('xlogy');
+/** torch.var (var is a reserved word in TS: defined as var_). */
+export { var_ as var };
+
+// The overloaded reductions: over everything, or { values, indices } along dim (and torch.max(a, b):
+// the elementwise maximum, as PyTorch's).
+export function max(x: Tensor): Tensor;
+export function max(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function max(x: Tensor, other: Tensor): Tensor;
+export function max(x: Tensor, dim?: number | Tensor, keepdim = false): Tensor | ValuesIndices {
+  if (dim instanceof Tensor) return x.maximum(dim);
+  return dim === undefined ? x.max() : x.max(dim, keepdim);
+}
+export function min(x: Tensor): Tensor;
+export function min(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function min(x: Tensor, other: Tensor): Tensor;
+export function min(x: Tensor, dim?: number | Tensor, keepdim = false): Tensor | ValuesIndices {
+  if (dim instanceof Tensor) return x.minimum(dim);
+  return dim === undefined ? x.min() : x.min(dim, keepdim);
+}
+export function median(x: Tensor): Tensor;
+export function median(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function median(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  return dim === undefined ? x.median() : x.median(dim, keepdim);
+}
+export function nanmedian(x: Tensor): Tensor;
+export function nanmedian(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function nanmedian(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  return dim === undefined ? x.nanmedian() : x.nanmedian(dim, keepdim);
+}
