@@ -172,6 +172,9 @@ at::TensorOptions argOptions(const Napi::CallbackInfo& info, size_t dtypeIdx, si
 c10::optional<at::MemoryFormat> optMemoryFormat(const Napi::CallbackInfo& info, size_t i);
 // A torch.Generator crosses as its handle (native/generator.cc); null or -1: the device's default.
 c10::optional<at::Generator> optGenerator(const Napi::CallbackInfo& info, size_t i);
+// A generator's whole state as bytes, and back (torch.Generator, torch.get_rng_state).
+Napi::Value generatorState(Napi::Env env, at::Generator& gen);
+void setGeneratorState(at::Generator& gen, const Napi::Buffer<uint8_t>& buf);
 
 // Out-of-place ops whose inputs need no gradient skip libtorch's autograd layer, where they
 // would only be passed on: no graph node is made, and a fresh result has no view or version

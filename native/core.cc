@@ -545,20 +545,12 @@ static at::Generator defaultGenerator(const Napi::CallbackInfo& info, size_t i) 
 // gradient checkpointing replays a segment's dropout with it).
 Napi::Value getRngState(const Napi::CallbackInfo& info) {
   at::Generator gen = defaultGenerator(info, 0);
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  at::Tensor st = gen.get_state();
-  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(info.Env(), st.nbytes());
-  std::memcpy(buf.Data(), st.data_ptr(), st.nbytes());
-  return buf;
+  return generatorState(info.Env(), gen);
 }
 // setRngState(bytes, device?)
 Napi::Value setRngState(const Napi::CallbackInfo& info) {
-  Napi::Buffer<uint8_t> buf = info[0].As<Napi::Buffer<uint8_t>>();
-  at::Tensor st = at::empty({static_cast<int64_t>(buf.Length())}, at::kByte);
-  std::memcpy(st.data_ptr(), buf.Data(), buf.Length());
   at::Generator gen = defaultGenerator(info, 1);
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  gen.set_state(st);
+  setGeneratorState(gen, info[0].As<Napi::Buffer<uint8_t>>());
   return info.Env().Undefined();
 }
 // keepFreedCpuMemory(): glibc returns every buffer over 32 MiB to the OS when it is freed, so

@@ -82,25 +82,27 @@ Napi::Value generatorInitialSeed(const Napi::CallbackInfo& info) {
 Napi::Value generatorDevice(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), deviceCode(get(info, 0).device()));
 }
-Napi::Value generatorGetState(const Napi::CallbackInfo& info) {
-  at::Generator& gen = get(info, 0);
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  at::Tensor st = gen.get_state();
-  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(info.Env(), st.nbytes());
-  std::memcpy(buf.Data(), st.data_ptr(), st.nbytes());
-  return buf;
-}
+Napi::Value generatorGetState(const Napi::CallbackInfo& info) { return generatorState(info.Env(), get(info, 0)); }
 Napi::Value generatorSetState(const Napi::CallbackInfo& info) {
-  at::Generator& gen = get(info, 0);
-  Napi::Buffer<uint8_t> buf = info[1].As<Napi::Buffer<uint8_t>>();
-  at::Tensor st = at::empty({static_cast<int64_t>(buf.Length())}, at::kByte);
-  std::memcpy(st.data_ptr(), buf.Data(), buf.Length());
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  gen.set_state(st);
+  setGeneratorState(get(info, 0), info[1].As<Napi::Buffer<uint8_t>>());
   return info.Env().Undefined();
 }
 
 }  // namespace
+
+Napi::Value generatorState(Napi::Env env, at::Generator& gen) {
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  at::Tensor st = gen.get_state();
+  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, st.nbytes());
+  std::memcpy(buf.Data(), st.data_ptr(), st.nbytes());
+  return buf;
+}
+void setGeneratorState(at::Generator& gen, const Napi::Buffer<uint8_t>& buf) {
+  at::Tensor st = at::empty({static_cast<int64_t>(buf.Length())}, at::kByte);
+  std::memcpy(st.data_ptr(), buf.Data(), buf.Length());
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(st);
+}
 
 c10::optional<at::Generator> optGenerator(const Napi::CallbackInfo& info, size_t i) {
   if (isNullish(info, i) || argInt(info, i) < 0) return c10::nullopt;

@@ -1,14 +1,9 @@
 // Autograd modes against PyTorch: torch.inferenceMode (inference tensors and their refusals),
 // anomaly detection (the NaN-producing node named), with PyTorch's own words for each case
 // (scripts run through /usr/bin/python3 on the same values).
-import { spawnSync } from 'child_process';
 import * as torch from '../lib';
+import { pythonJson } from './helpers';
 
-function python(code: string): Record<string, unknown> {
-  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', '-c', code], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout);
-}
 const message = (fn: () => unknown): string | null => {
   try {
     fn();
@@ -19,7 +14,7 @@ const message = (fn: () => unknown): string | null => {
 };
 
 test('inferenceMode: inference tensors, no graph, and PyTorch\'s refusals outside the region', () => {
-  const want = python(`
+  const want = pythonJson(`
 import json, torch
 def msg(fn):
     try:
@@ -77,7 +72,7 @@ test('GPT-2 forward and generate run in inference mode as they do without it', (
 });
 
 test('anomaly detection names the node that made NaN gradients, as PyTorch does', () => {
-  const want = python(`
+  const want = pythonJson(`
 import json, torch
 def msg(fn):
     try:

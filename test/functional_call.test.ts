@@ -2,15 +2,15 @@
 // module run with a dictionary of other tensors gives the same outputs, gradients reach those
 // tensors (not the module's), BatchNorm's running statistics are updated in the given buffers,
 // and the module is left exactly as it was. Also: tied weights, and clear errors.
-import { spawnSync } from 'child_process';
 import * as torch from '../lib';
+import { pythonJson } from './helpers';
 
 const nn = torch.nn;
 /** Deterministic values of a shape, the same on both sides: linspace(-1, 1) * scale. */
 const det = (shape: number[], scale = 1) => torch.linspace(-1, 1, shape.reduce((a, b) => a * b, 1), { dtype: 'float64' }).mul(scale).reshape(shape);
 
 test('outputs, gradients and BatchNorm statistics as PyTorch\'s functional_call', () => {
-  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', '-c', `
+  const want = pythonJson(`
 import json, torch
 from torch.nn.utils.stateless import functional_call
 torch.set_default_dtype(torch.float64)
@@ -28,9 +28,7 @@ evald = functional_call(m, bufs, (x,))
 print(json.dumps({"out": out.tolist(), "grads": {k: v.grad.tolist() for k, v in params.items()}, "bufs": {k: v.tolist() for k, v in bufs.items()},
                   "own_mean": m[1].running_mean.tolist(), "partial": partial.tolist(), "eval": evald.tolist(),
                   "own_grad": m[0].weight.grad is None}))
-`], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-  const want = JSON.parse(r.stdout);
+`);
   torch.tidy(() => {
     const m = new nn.Sequential(new nn.Linear(4, 5, { dtype: 'float64' }), new nn.BatchNorm1d(5, { dtype: 'float64' }), new nn.Tanh(), new nn.Linear(5, 3, { dtype: 'float64' }));
     const sd = m.stateDict();

@@ -2,17 +2,12 @@
 // random op (one generator, drawn in sequence, so its state is followed too), leaves the global
 // generator alone, restores by state, and shuffles a DataLoader / randomSplit exactly as
 // PyTorch's DataLoader(..., generator=g) and random_split(..., generator=g) do.
-import { spawnSync } from 'child_process';
 import * as torch from '../lib';
+import { pythonJson } from './helpers';
 
-function python(code: string): Record<string, unknown> {
-  const r = spawnSync('/usr/bin/python3', ['-c', code], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout);
-}
 
 test('every random op draws what PyTorch draws from the same seeded generator', () => {
-  const want = python(`
+  const want = pythonJson(`
 import json, torch
 g = torch.Generator().manual_seed(42)
 f = lambda t: t.tolist()
@@ -41,7 +36,7 @@ print(json.dumps({"draws": out, "seed": str(g.initial_seed())}))
 });
 
 test('a generator leaves the global one alone; state, seeds and errors', () => {
-  const want = python(`
+  const want = pythonJson(`
 import json, torch
 print(json.dumps({"neg": str(torch.Generator().manual_seed(-1).initial_seed()), "big": str(torch.Generator().manual_seed(2**63 + 5).initial_seed()),
                   "fresh": torch.rand(3, generator=torch.Generator()).tolist()}))
@@ -74,7 +69,7 @@ print(json.dumps({"neg": str(torch.Generator().manual_seed(-1).initial_seed()), 
 });
 
 test("DataLoader and randomSplit with a generator: PyTorch's very orders", () => {
-  const want = python(`
+  const want = pythonJson(`
 import json, torch
 from torch.utils.data import DataLoader, TensorDataset, random_split
 ds = TensorDataset(torch.arange(10))
@@ -111,7 +106,7 @@ print(json.dumps({"epochs": epochs, "dropped": dropped, "plain": plain, "after":
 });
 
 test("samplers draw PyTorch's very indices, and a DataLoader with a sampler draws PyTorch's global numbers too", () => {
-  const want = python(`
+  const want = pythonJson(`
 import json, torch
 from torch.utils.data import DataLoader, TensorDataset, RandomSampler, SubsetRandomSampler, WeightedRandomSampler, BatchSampler, SequentialSampler
 G = lambda s: torch.Generator().manual_seed(s)
@@ -169,7 +164,7 @@ print(json.dumps(out))
 });
 
 test('iterable datasets (sync and async streams): batches in stream order, collated, dropLast; PyTorch\'s draws and refusals', async () => {
-  const want = python(`
+  const want = pythonJson(`
 import json, torch
 from torch.utils.data import DataLoader, IterableDataset
 class Stream(IterableDataset):

@@ -2,8 +2,8 @@
 // Functions with right and wrong backwards, built-in ops, several inputs and outputs) on the same
 // float64 inputs must pass or fail alike, failures with the same message (the Jacobians printed
 // by PyTorch's repr, which ours reproduces).
-import { spawnSync } from 'child_process';
 import * as torch from '../lib';
+import { pythonJson } from './helpers';
 
 const { gradcheck, gradgradcheck, GradcheckError } = torch.autograd;
 type T = torch.Tensor;
@@ -111,9 +111,7 @@ class NoUndefined extends torch.autograd.Function {
 }
 
 test('gradcheck and gradgradcheck give PyTorch\'s verdicts and messages', () => {
-  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', '-c', PY], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-  const want = JSON.parse(r.stdout) as Record<string, { ok?: boolean; error?: string; message?: string }>;
+  const want = pythonJson(PY) as Record<string, { ok?: boolean; error?: string; message?: string }>;
   torch.tidy(() => {
     const x = torch.linspace(-1, 1, 6, { dtype: 'float64' }).reshape([2, 3]).requiresGrad_();
     const y = torch.linspace(0.5, 2, 3, { dtype: 'float64' }).requiresGrad_();

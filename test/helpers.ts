@@ -90,3 +90,11 @@ export function referenceJson<T>(script: string, ...inputs: ReferenceInput[]): T
   fs.rmSync(path.dirname(out), { recursive: true, force: true });
   return value;
 }
+
+/** Runs Python code (PyTorch's /usr/bin/python3, warnings off) that prints one JSON value; returns it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON from Python, shaped by each test
+export function pythonJson<T = any>(code: string, ...args: string[]): T {
+  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', '-c', code, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`python failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}

@@ -2,14 +2,14 @@
 // LazyLinear, with its optimizer made before the first forward, draws PyTorch's initial weights
 // at that forward (same seed, same order), has PyTorch's state-dict names, and trains 3 AdamW
 // steps as PyTorch's does; a lazy network also takes its sizes from a loaded state dict.
-import { spawnSync } from 'child_process';
 import * as torch from '../lib';
+import { pythonJson } from './helpers';
 
 const nn = torch.nn;
 const F = nn.functional;
 
 test('lazy layers materialize with PyTorch\'s weights at the first forward; an optimizer made before trains them', () => {
-  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', '-c', `
+  const want = pythonJson(`
 import json, torch, torch.nn as nn, torch.nn.functional as F
 torch.manual_seed(3)
 x = torch.randn(4, 3, 6, 6)
@@ -26,9 +26,7 @@ for step in range(3):
     opt.step()
     losses.append(loss.item())
 print(json.dumps({"keys": keys_before, "losses": losses, "final": {k: v.tolist() for k, v in net.state_dict().items()}, "in": [net[0].in_channels, net[5].in_features]}))
-`], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-  const want = JSON.parse(r.stdout);
+`);
   torch.tidy(() => {
     torch.manualSeed(3);
     const x = torch.randn([4, 3, 6, 6]);

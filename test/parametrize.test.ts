@@ -2,8 +2,8 @@
 // (a symmetric-matrix one with a right inverse, a chained scale with its own parameter, one on a
 // buffer) give the same state-dict names, values, gradients, assignment through rightInverse,
 // cached reads and removal; spectral_norm gives PyTorch's power-iteration draws and values.
-import { spawnSync } from 'child_process';
 import * as torch from '../lib';
+import { pythonJson } from './helpers';
 
 const nn = torch.nn;
 const P = nn.utils.parametrize;
@@ -91,9 +91,7 @@ print(json.dumps(out))
 `;
 
 test('parametrize and spectral_norm as PyTorch\'s', () => {
-  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', '-c', PY], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-  const want = JSON.parse(r.stdout);
+  const want = pythonJson(PY);
   const out: Record<string, unknown> = {};
   torch.setDefaultDtype('float64');
   try {

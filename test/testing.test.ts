@@ -2,9 +2,8 @@
 // on the same inputs, both must pass or fail alike, with the same error type and the very same
 // message (default tolerances per dtype, mismatch statistics, indices, item paths, Python's
 // number formatting). Also: Tensor.stride / storageOffset and memory formats (channels last).
-import { spawnSync } from 'child_process';
 import * as torch from '../lib';
-import { referenceJson } from './helpers';
+import { referenceJson, pythonJson } from './helpers';
 
 type Spec = { t: string; op?: 't' | 'complex' } | { f: number | null } | { b: boolean } | Spec[] | { dict: Record<string, Spec> };
 interface PyKwargs { rtol?: number; atol?: number; equal_nan?: boolean; check_dtype?: boolean; check_stride?: boolean; msg?: string }
@@ -105,7 +104,7 @@ describe("torch.testing.assertClose: PyTorch's verdicts and messages", () => {
 
 describe('strides and memory formats, as PyTorch lays tensors out', () => {
   test('stride, storageOffset, contiguous / to / isContiguous with channelsLast, Conv2d and Module.to keep it', () => {
-    const py = spawnSync('/usr/bin/python3', ['-c', `
+    const want = pythonJson(`
 import json, torch
 torch.manual_seed(0)
 x = torch.randn(2, 3, 4, 5)
@@ -123,9 +122,7 @@ out = {
   "y": [y.stride(), y.is_contiguous(memory_format=torch.channels_last)], "lin": lin.weight.stride(),
 }
 print(json.dumps(out))
-`], { encoding: 'utf8' });
-    expect(py.status).toBe(0);
-    const want = JSON.parse(py.stdout);
+`);
     torch.tidy(() => {
       torch.manualSeed(0);
       const x = torch.randn([2, 3, 4, 5]);

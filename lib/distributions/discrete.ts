@@ -15,6 +15,11 @@ function oneOf(args: { probs?: unknown; logits?: unknown } | undefined, what: st
   return hasProbs ? 'probs' : 'logits';
 }
 
+/** The given parameter and the other one of a binary event: logits of the probability, or the sigmoid of the logits. */
+function binaryProbsLogits(given: 'probs' | 'logits', p: Tensor): [Tensor, Tensor] {
+  return given === 'probs' ? [p, probsToLogits(p, true)] : [p.sigmoid(), p];
+}
+
 /** Bernoulli({ probs } | { logits }): 1 with probability probs. */
 export class Bernoulli extends Distribution {
   readonly probs: Tensor;
@@ -28,15 +33,8 @@ export class Bernoulli extends Distribution {
     const [batch, [p]] = batchParams(value);
     super(batch, [], opts.validateArgs);
     this.given = given;
-    if (given === 'probs') {
-      this.probs = p;
-      this.checkArgs();
-      this.logits = probsToLogits(p, true);
-    } else {
-      this.logits = p;
-      this.checkArgs();
-      this.probs = p.sigmoid();
-    }
+    [this.probs, this.logits] = binaryProbsLogits(given, p);
+    this.checkArgs();
   }
   override get mean() { return this.probs; }
   override get mode() { return this.probs.ge(0.5).to({ dtype: this.probs.dtype }).maskedFill(this.probs.eq(0.5), NaN); }
@@ -175,17 +173,10 @@ export class Geometric extends Distribution {
     const [batch, [p]] = batchParams(args[given] as Param);
     super(batch, [], opts.validateArgs);
     this.given = given;
-    if (given === 'probs') {
-      this.probs = p;
-      this.checkArgs();
-      if (this.validateArgs && !(p.gt(0).all().item() as boolean)) {
-        throw new Error(`Expected parameter probs (Tensor of shape [${p.shape.join(', ')}]) of distribution ${this} to be positive but found invalid values:\n${p.maskedSelect(p.le(0))}`);
-      }
-      this.logits = probsToLogits(p, true);
-    } else {
-      this.logits = p;
-      this.checkArgs();
-      this.probs = p.sigmoid();
+    [this.probs, this.logits] = binaryProbsLogits(given, p);
+    this.checkArgs();
+    if (given === 'probs' && this.validateArgs && !(p.gt(0).all().item() as boolean)) {
+      throw new Error(`Expected parameter probs (Tensor of shape [${p.shape.join(', ')}]) of distribution ${this} to be positive but found invalid values:\n${p.maskedSelect(p.le(0))}`);
     }
   }
   override get mean() { return this.probs.reciprocal().sub(1); }
@@ -230,15 +221,8 @@ export class Binomial extends Distribution {
     super(batch, [], opts.validateArgs);
     this.given = given;
     this.totalCount = n.to({ dtype: p.dtype });
-    if (given === 'probs') {
-      this.probs = p;
-      this.checkArgs();
-      this.logits = probsToLogits(p, true);
-    } else {
-      this.logits = p;
-      this.checkArgs();
-      this.probs = p.sigmoid();
-    }
+    [this.probs, this.logits] = binaryProbsLogits(given, p);
+    this.checkArgs();
   }
   override get mean() { return this.totalCount.mul(this.probs); }
   override get mode() { return this.totalCount.add(1).mul(this.probs).floor().minimum(this.totalCount); }
