@@ -13,15 +13,17 @@ const message = (fn: () => unknown): string | null => {
   }
 };
 
-test('inferenceMode: inference tensors, no graph, and PyTorch\'s refusals outside the region', () => {
-  const want = pythonJson(`
-import json, torch
+/** Python's side of message(): PyTorch's error text, or None. */
+const PY_PRELUDE = `import json, torch
 def msg(fn):
     try:
         fn(); return None
     except RuntimeError as e:
         return str(e)
-w = torch.ones(2, requires_grad=True)
+`;
+
+test('inferenceMode: inference tensors, no graph, and PyTorch\'s refusals outside the region', () => {
+  const want = pythonJson(`${PY_PRELUDE}w = torch.ones(2, requires_grad=True)
 with torch.inference_mode():
     y = w * 2
     inner = [torch.is_inference_mode_enabled(), y.requires_grad, y.is_inference()]
@@ -72,14 +74,7 @@ test('GPT-2 forward and generate run in inference mode as they do without it', (
 });
 
 test('anomaly detection names the node that made NaN gradients, as PyTorch does', () => {
-  const want = pythonJson(`
-import json, torch
-def msg(fn):
-    try:
-        fn(); return None
-    except RuntimeError as e:
-        return str(e)
-x = torch.tensor([0., 1.], requires_grad=True)
+  const want = pythonJson(`${PY_PRELUDE}x = torch.tensor([0., 1.], requires_grad=True)
 with torch.autograd.detect_anomaly():
     div = msg(lambda: (x / x).sum().backward())
     sq = msg(lambda: x.sqrt().sum().backward())
