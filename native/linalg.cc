@@ -44,6 +44,55 @@ Napi::Value linalgMatrixNorm(const Napi::CallbackInfo& info) {
   if (info[1].IsString()) return ret(info, at::linalg_matrix_norm(T0, argString(info, 1), dims, argBool(info, 2)));
   return ret(info, at::linalg_matrix_norm(T0, argScalar(info, 1), dims, argBool(info, 2)));
 }
+// linalgNorm(x, ord: number | 'fro' | 'nuc' | null, dims | null, keepdim): linalg.norm (vector or matrix by dims)
+Napi::Value linalgNorm(const Napi::CallbackInfo& info) {
+  std::vector<int64_t> d;
+  at::OptionalIntArrayRef dims = c10::nullopt;
+  if (!isNullish(info, 2)) {
+    d = argInts(info, 2);
+    dims = d;
+  }
+  if (info[1].IsString()) return ret(info, at::linalg_norm(T0, argString(info, 1), dims, argBool(info, 3)));
+  c10::optional<at::Scalar> ord = isNullish(info, 1) ? c10::nullopt : c10::optional<at::Scalar>(argScalar(info, 1));
+  return ret(info, at::linalg_norm(T0, ord, dims, argBool(info, 3)));
+}
+// linalgCond(x, p: number | 'fro' | 'nuc' | null)
+Napi::Value linalgCond(const Napi::CallbackInfo& info) {
+  if (info[1].IsString()) return ret(info, at::linalg_cond(T0, argString(info, 1)));
+  return ret(info, at::linalg_cond(T0, isNullish(info, 1) ? c10::nullopt : c10::optional<at::Scalar>(argScalar(info, 1))));
+}
+Napi::Value linalgLu(const Napi::CallbackInfo& info) {
+  auto r = at::linalg_lu(T0, argBool(info, 1));
+  return retList(info, {std::get<0>(r), std::get<1>(r), std::get<2>(r)});
+}
+Napi::Value linalgLuFactor(const Napi::CallbackInfo& info) {
+  auto r = at::linalg_lu_factor(T0, argBool(info, 1));
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
+OP(linalgLuSolve, at::linalg_lu_solve(T0, argTensor(info, 1), argTensor(info, 2), argBool(info, 3), argBool(info, 4)))
+Napi::Value linalgCholeskyEx(const Napi::CallbackInfo& info) {
+  auto r = at::linalg_cholesky_ex(T0, argBool(info, 1), false);
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
+Napi::Value linalgInvEx(const Napi::CallbackInfo& info) {
+  auto r = at::linalg_inv_ex(T0, false);
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
+OP(linalgMultiDot, at::linalg_multi_dot(argTensors(info, 0)))
+OP(linalgHouseholderProduct, at::linalg_householder_product(T0, argTensor(info, 1)))
+OP(linalgTensorinv, at::linalg_tensorinv(T0, argInt64(info, 1)))
+Napi::Value linalgTensorsolve(const Napi::CallbackInfo& info) {
+  std::vector<int64_t> d;
+  at::OptionalIntArrayRef dims = c10::nullopt;
+  if (!isNullish(info, 2)) {
+    d = argInts(info, 2);
+    dims = d;
+  }
+  return ret(info, at::linalg_tensorsolve(T0, argTensor(info, 1), dims));
+}
+OP(linalgVander, at::linalg_vander(T0, isNullish(info, 1) ? c10::nullopt : c10::optional<int64_t>(argInt64(info, 1))))
+OP(linalgCross, at::linalg_cross(T0, argTensor(info, 1), argInt64(info, 2)))
+OP(linalgDiagonal, at::linalg_diagonal(T0, argInt64(info, 1), argInt64(info, 2), argInt64(info, 3)))
 Napi::Value linalgSlogdet(const Napi::CallbackInfo& info) {
   auto r = at::linalg_slogdet(T0);
   return retPair(info, std::get<0>(r), std::get<1>(r));
@@ -115,6 +164,8 @@ void registerLinalg(Registrar& r) {
   R(linalgInv); R(linalgDet); R(linalgSolve); R(linalgCholesky); R(linalgSolveTriangular); R(choleskyInverse); R(linalgPinv); R(linalgMatrixExp);
   R(linalgMatrixPower); R(linalgMatrixRank); R(linalgVectorNorm); R(linalgMatrixNorm); R(linalgSlogdet);
   R(linalgQr); R(linalgEigh); R(linalgSvd); R(linalgSvdvals); R(linalgEigvalsh); R(linalgLstsq);
+  R(linalgNorm); R(linalgCond); R(linalgLu); R(linalgLuFactor); R(linalgLuSolve); R(linalgCholeskyEx); R(linalgInvEx);
+  R(linalgMultiDot); R(linalgHouseholderProduct); R(linalgTensorinv); R(linalgTensorsolve); R(linalgVander); R(linalgCross); R(linalgDiagonal);
   R(autogradGrad); R(autogradBackward);
 #undef R
 }

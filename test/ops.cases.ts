@@ -414,6 +414,24 @@ export const cases: Case[] = [
       + 'torch.transpose(x, 0, 1), torch.reshape(x, (2, 6)), torch.squeeze(torch.unsqueeze(v, 0)), torch.flatten(x), torch.gather(x, 1, torch.tensor([[0], [1], [3]])), torch.prod(p, 1), torch.logsumexp(x, 1), '
       + 'torch.div(x, p), torch.mul(x, 2), torch.sub(x, p, alpha=3), torch.add(x, p), torch.norm(x), torch.t(x), torch.narrow(x, 1, 1, 2), torch.chunk(x, 2, 1), torch.split(x, [1, 3], 1), torch.isnan(x), '
       + 'torch.softmax(x, 1), torch.log_softmax(x, 0), torch.clip(x, -0.5, 0.5), torch.sign(x), torch.rsqrt(p), torch.floor_divide(x.detach(), 0.5), torch.remainder(x, 0.7), torch.numel(x)]' },
+  { name: 'linalg_extra', inputs: () => [r(4, 4), r(4, 2), spd(3), r(2, 3, 4), r(3, 3)],
+    ts: (A, B, S, T3, C) => {
+      const { LU, pivots } = linalg.luFactor(A);
+      const lu = linalg.lu(A);
+      return [linalg.norm(A), linalg.norm(A, 'fro'), linalg.norm(A, 'nuc'), linalg.norm(A, 2), linalg.norm(B, 1, 0), linalg.norm(T3, Infinity, [1, 2]), linalg.norm(A.flatten(), 3),
+        linalg.cond(A), linalg.cond(A.detach(), 'fro'), linalg.cond(A.detach(), 1), lu.P, lu.L, lu.U, LU, pivots, linalg.luSolve(LU, pivots, B), linalg.luSolve(LU, pivots, B.t(), { left: false }),
+        linalg.choleskyEx(S).L, linalg.choleskyEx(S).info, linalg.invEx(A.detach()).inverse, linalg.multiDot([A, B, B.t()]), linalg.householderProduct(A.narrow(1, 0, 3), A.narrow(0, 0, 1).flatten().narrow(0, 0, 3)),
+        linalg.tensorinv(A.reshape([2, 2, 2, 2]).add(torch.eye(4, 4, { dtype: 'float64' }).reshape([2, 2, 2, 2]).mul(3))), linalg.tensorsolve(C, B.narrow(0, 0, 3).narrow(1, 0, 1).flatten()),
+        linalg.vander(B.narrow(1, 0, 1).flatten()), linalg.vander(B.narrow(1, 0, 1).flatten(), 3), linalg.cross(C, C.flip(0)), linalg.diagonal(T3, { offset: 1 }), linalg.matmul(A, B)];
+    },
+    py: `def f(A, B, S, T3, C):
+    LU, pivots = torch.linalg.lu_factor(A)
+    P, L, U = torch.linalg.lu(A)
+    return [torch.linalg.norm(A), torch.linalg.norm(A, "fro"), torch.linalg.norm(A, "nuc"), torch.linalg.norm(A, 2), torch.linalg.norm(B, 1, 0), torch.linalg.norm(T3, float("inf"), (1, 2)), torch.linalg.norm(A.flatten(), 3),
+            torch.linalg.cond(A), torch.linalg.cond(A.detach(), "fro"), torch.linalg.cond(A.detach(), 1), P, L, U, LU, pivots, torch.linalg.lu_solve(LU, pivots, B), torch.linalg.lu_solve(LU, pivots, B.t(), left=False),
+            torch.linalg.cholesky_ex(S).L, torch.linalg.cholesky_ex(S).info, torch.linalg.inv_ex(A.detach()).inverse, torch.linalg.multi_dot([A, B, B.t()]), torch.linalg.householder_product(A[:, :3], A[0, :3]),
+            torch.linalg.tensorinv(A.reshape(2, 2, 2, 2) + torch.eye(4, dtype=torch.float64).reshape(2, 2, 2, 2) * 3), torch.linalg.tensorsolve(C, B[:3, 0]),
+            torch.linalg.vander(B[:, 0]), torch.linalg.vander(B[:, 0], N=3), torch.linalg.cross(C, C.flip(0)), torch.linalg.diagonal(T3, offset=1), torch.linalg.matmul(A, B)]` },
 ];
 // ---------- comparing ----------
 export function flatten(res: Result, out: (T | number | boolean)[] = []): (T | number | boolean)[] {

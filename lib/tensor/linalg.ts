@@ -57,3 +57,47 @@ export function svd(A: Tensor, opts: { fullMatrices?: boolean } = {}): { U: Tens
 export const svdvals = (A: Tensor) => wrap(native.linalgSvdvals(id(A)));
 /** The least-squares solution X of A X ≈ B. */
 export const lstsq = (A: Tensor, B: Tensor) => wrap(native.linalgLstsq(id(A), id(B)));
+/** The vector norm (dim a number, or all of a 1-D / flattened input) or matrix norm (dim of two, or a 2-D input), as linalg.norm. */
+export function norm(x: Tensor, ord?: number | 'fro' | 'nuc' | null, dim?: number | number[] | null, keepdim = false): Tensor {
+  const dims = dim === undefined || dim === null ? null : typeof dim === 'number' ? [dim] : dim;
+  return wrap(native.linalgNorm(id(x), ord ?? null, dims, keepdim));
+}
+/** The condition number of A in the p-norm (2: the ratio of the extreme singular values). */
+export const cond = (A: Tensor, p?: number | 'fro' | 'nuc' | null) => wrap(native.linalgCond(id(A), p ?? null));
+/** A = P L U (pivot: partial pivoting, as LAPACK's getrf). */
+export function lu(A: Tensor, opts: { pivot?: boolean } = {}): { P: Tensor; L: Tensor; U: Tensor } {
+  const [P, L, U] = (native.linalgLu(id(A), opts.pivot ?? true) as number[]).map(wrap);
+  return { P, L, U };
+}
+/** LU and the pivots in LAPACK's compact form (for luSolve). */
+export function luFactor(A: Tensor, opts: { pivot?: boolean } = {}): { LU: Tensor; pivots: Tensor } {
+  const [LU, pivots] = pair(native.linalgLuFactor(id(A), opts.pivot ?? true));
+  return { LU, pivots };
+}
+/** X with A X = B from luFactor(A) (left: false for X A = B; adjoint: with Aᴴ). */
+export const luSolve = (LU: Tensor, pivots: Tensor, B: Tensor, opts: { left?: boolean; adjoint?: boolean } = {}) =>
+  wrap(native.linalgLuSolve(id(LU), id(pivots), id(B), opts.left ?? true, opts.adjoint ?? false));
+/** cholesky without throwing: info > 0 where the matrix was not positive-definite (its leading minor's order). */
+export function choleskyEx(A: Tensor, opts: { upper?: boolean } = {}): { L: Tensor; info: Tensor } {
+  const [L, info] = pair(native.linalgCholeskyEx(id(A), opts.upper ?? false));
+  return { L, info };
+}
+/** inv without throwing: info > 0 where the matrix was singular. */
+export function invEx(A: Tensor): { inverse: Tensor; info: Tensor } {
+  const [inverse, info] = pair(native.linalgInvEx(id(A)));
+  return { inverse, info };
+}
+/** A chain of matrix products, multiplied in the cheapest order. */
+export const multiDot = (tensors: Tensor[]) => wrap(native.linalgMultiDot(tensors.map(id)));
+/** The product of Householder reflectors (the Q of a geqrf). */
+export const householderProduct = (A: Tensor, tau: Tensor) => wrap(native.linalgHouseholderProduct(id(A), id(tau)));
+/** The tensor inverse over the first ind dims. */
+export const tensorinv = (A: Tensor, ind = 2) => wrap(native.linalgTensorinv(id(A), ind));
+/** X with tensordot(A, X, X.ndim) = B. */
+export const tensorsolve = (A: Tensor, B: Tensor, dims?: number[] | null) => wrap(native.linalgTensorsolve(id(A), id(B), dims ?? null));
+/** The Vandermonde matrix of x: columns x⁰, x¹, ..., x^(N-1). */
+export const vander = (x: Tensor, N?: number | null) => wrap(native.linalgVander(id(x), N ?? null));
+export const cross = (a: Tensor, b: Tensor, dim = -1) => wrap(native.linalgCross(id(a), id(b), dim));
+export const diagonal = (A: Tensor, opts: { offset?: number; dim1?: number; dim2?: number } = {}) =>
+  wrap(native.linalgDiagonal(id(A), opts.offset ?? 0, opts.dim1 ?? -2, opts.dim2 ?? -1));
+export const matmul = (a: Tensor, b: Tensor) => a.matmul(b);
