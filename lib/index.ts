@@ -17,8 +17,9 @@ export { save, load, loadObject } from './io/saveload';
 export { jit } from './nn';
 export { Trainer, EarlyStoppingCallback } from './train';
 import { functionalCall } from './nn/stateless';
-/** torch.func: functionalCall (a module run with other parameters and buffers). */
-export const func = { functionalCall };
+import { jvp } from './tensor/func';
+/** torch.func: functionalCall (a module run with other parameters and buffers), jvp (forward mode). */
+export const func = { functionalCall, jvp };
 export type { TrainingArguments, TrainResult, LogEntry, TrainerCallback, TrainerControl, TrainerState } from './train';
 export * from './models';
 

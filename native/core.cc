@@ -6,6 +6,7 @@
 #include <c10/core/GradMode.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/anomaly_mode.h>
+#include <torch/csrc/autograd/forward_grad.h>
 #include <torch/csrc/autograd/function.h>
 #include <cerrno>
 #include <climits>
@@ -474,6 +475,30 @@ Napi::Value isInference(const Napi::CallbackInfo& info) {
 Napi::Value isAnomalyEnabled(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), torch::autograd::AnomalyMode::is_enabled());
 }
+// Forward-mode AD (torch.autograd.forward_ad): levels, dual tensors and their tangents.
+Napi::Value enterDualLevel(const Napi::CallbackInfo& info) {
+  uint64_t level = torch::autograd::ForwardADLevel::get_next_idx();
+  ++openDualLevels();
+  return Napi::Number::New(info.Env(), static_cast<double>(level));
+}
+Napi::Value exitDualLevel(const Napi::CallbackInfo& info) {
+  torch::autograd::ForwardADLevel::release_idx(static_cast<uint64_t>(argInt64(info, 0)));
+  --openDualLevels();
+  return info.Env().Undefined();
+}
+// makeDual(primal, tangent, level)
+Napi::Value makeDual(const Napi::CallbackInfo& info) {
+  return ret(info, at::_make_dual(argTensor(info, 0), argTensor(info, 1), argInt64(info, 2)));
+}
+// unpackDual(x, level): [primal, tangent | -1]
+Napi::Value unpackDual(const Napi::CallbackInfo& info) {
+  auto r = at::_unpack_dual(argTensor(info, 0), argInt64(info, 1));
+  Napi::Array arr = Napi::Array::New(info.Env(), 2);
+  arr.Set(0u, Napi::Number::New(info.Env(), table(info).put(std::get<0>(r))));
+  const at::Tensor& tangent = std::get<1>(r);
+  arr.Set(1u, Napi::Number::New(info.Env(), tangent.defined() ? table(info).put(tangent) : -1));
+  return arr;
+}
 // setDetectAnomaly(enabled, checkNan): torch.autograd.set_detect_anomaly; returns the previous [enabled, checkNan]
 Napi::Value setDetectAnomaly(const Napi::CallbackInfo& info) {
   Napi::Array prev = Napi::Array::New(info.Env(), 2);
@@ -694,6 +719,10 @@ void registerCore(Registrar& r) {
   r.add<isInferenceModeEnabled>("isInferenceModeEnabled");
   r.add<isInference>("isInference");
   r.add<setDetectAnomaly>("setDetectAnomaly");
+  r.add<enterDualLevel>("enterDualLevel");
+  r.add<exitDualLevel>("exitDualLevel");
+  r.add<makeDual>("makeDual");
+  r.add<unpackDual>("unpackDual");
   r.add<isAnomalyEnabled>("isAnomalyEnabled");
   r.add<isGradEnabled>("isGradEnabled");
   r.add<dispose>("dispose");

@@ -46,6 +46,8 @@ export function detectAnomaly<T>(fn: () => T, opts: { checkNan?: boolean } = {})
 export { Function, FunctionCtx } from './function';
 /** torch.autograd.functional: vjp, jvp, jacobian, hessian, vhp, hvp. */
 export * as functional from './autograd_functional';
+/** torch.autograd.forward_ad: dual tensors for forward-mode AD (dualLevel, makeDual, unpackDual). */
+export * as forwardAd from './forward_ad';
 export type { RemovableHandle } from './function';
 
 /**
