@@ -18,8 +18,9 @@ export { jit } from './nn';
 export { Trainer, EarlyStoppingCallback } from './train';
 import { functionalCall } from './nn/stateless';
 import { jvp } from './tensor/func';
-/** torch.func: functionalCall (a module run with other parameters and buffers), jvp (forward mode). */
-export const func = { functionalCall, jvp };
+import { vmap } from './tensor/vmap';
+/** torch.func: functionalCall (a module run with other parameters and buffers), jvp (forward mode), vmap. */
+export const func = { functionalCall, jvp, vmap };
 export type { TrainingArguments, TrainResult, LogEntry, TrainerCallback, TrainerControl, TrainerState } from './train';
 export * from './models';
 

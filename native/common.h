@@ -180,9 +180,10 @@ void setGeneratorState(at::Generator& gen, const Napi::Buffer<uint8_t>& buf);
 // would only be passed on: no graph node is made, and a fresh result has no view or version
 // links to keep. The result is the same tensor either way. Never used for in-place or view ops
 // (there the layer bumps version counters and records view bases even without gradients).
-// How many forward-AD levels are open: while one is, a dual tensor needs the layer without
-// requiring grad (its tangent is propagated there), so nothing is skipped.
-inline int& openDualLevels() {
+// How many forward-AD and vmap levels are open: while one is, nothing is skipped. A dual tensor
+// needs the layer without requiring grad (its tangent is propagated there); a batched tensor
+// does not require grad itself, but the tensor under it, that the layer then sees, may.
+inline int& openTransformLevels() {
   static int count = 0;
   return count;
 }
@@ -190,7 +191,7 @@ class SkipAutogradIfUnneeded {
  public:
   template <typename... Ts>
   explicit SkipAutogradIfUnneeded(const Ts&... inputs) {
-    if (openDualLevels() > 0) return;
+    if (openTransformLevels() > 0) return;
     if (!c10::GradMode::is_enabled() || !(needsGrad(inputs) || ...)) {
       guard_.emplace(c10::autograd_dispatch_keyset_with_ADInplaceOrView);
     }

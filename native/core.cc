@@ -7,6 +7,8 @@
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/anomaly_mode.h>
 #include <torch/csrc/autograd/forward_grad.h>
+#include <ATen/VmapMode.h>
+#include <ATen/BatchedTensorImpl.h>
 #include <torch/csrc/autograd/function.h>
 #include <cerrno>
 #include <climits>
@@ -478,12 +480,12 @@ Napi::Value isAnomalyEnabled(const Napi::CallbackInfo& info) {
 // Forward-mode AD (torch.autograd.forward_ad): levels, dual tensors and their tangents.
 Napi::Value enterDualLevel(const Napi::CallbackInfo& info) {
   uint64_t level = torch::autograd::ForwardADLevel::get_next_idx();
-  ++openDualLevels();
+  ++openTransformLevels();
   return Napi::Number::New(info.Env(), static_cast<double>(level));
 }
 Napi::Value exitDualLevel(const Napi::CallbackInfo& info) {
   torch::autograd::ForwardADLevel::release_idx(static_cast<uint64_t>(argInt64(info, 0)));
-  --openDualLevels();
+  --openTransformLevels();
   return info.Env().Undefined();
 }
 // makeDual(primal, tangent, level)
@@ -498,6 +500,37 @@ Napi::Value unpackDual(const Napi::CallbackInfo& info) {
   const at::Tensor& tangent = std::get<1>(r);
   arr.Set(1u, Napi::Number::New(info.Env(), tangent.defined() ? table(info).put(tangent) : -1));
   return arr;
+}
+// torch.vmap (ATen's batched tensors): a level per nested vmap; a batch dim is hidden in a tensor
+// of that level (ops see the per-example shape) and brought out again at the end.
+Napi::Value vmapIncrementNesting(const Napi::CallbackInfo& info) {
+  int64_t level = at::impl::VmapMode::increment_nesting();
+  ++openTransformLevels();
+  return Napi::Number::New(info.Env(), static_cast<double>(level));
+}
+Napi::Value vmapDecrementNesting(const Napi::CallbackInfo& info) {
+  int64_t level = at::impl::VmapMode::decrement_nesting();
+  --openTransformLevels();
+  return Napi::Number::New(info.Env(), static_cast<double>(level));
+}
+// addBatchDim(x, dim, level)
+Napi::Value addBatchDim(const Napi::CallbackInfo& info) {
+  return ret(info, at::_add_batch_dim(argTensor(info, 0), argInt64(info, 1), argInt64(info, 2)));
+}
+// isBatchedAt(x, level): whether x carries a batch dim of that vmap level
+Napi::Value isBatchedAt(const Napi::CallbackInfo& info) {
+  const at::Tensor& t = argTensor(info, 0);
+  int64_t level = argInt64(info, 1);
+  auto* impl = at::maybeGetBatchedImpl(t);
+  bool found = false;
+  if (impl) {
+    for (const auto& bdim : impl->bdims()) found = found || bdim.level() == level;
+  }
+  return Napi::Boolean::New(info.Env(), found);
+}
+// removeBatchDim(x, level, batchSize, outDim)
+Napi::Value removeBatchDim(const Napi::CallbackInfo& info) {
+  return ret(info, at::_remove_batch_dim(argTensor(info, 0), argInt64(info, 1), argInt64(info, 2), argInt64(info, 3)));
 }
 // setDetectAnomaly(enabled, checkNan): torch.autograd.set_detect_anomaly; returns the previous [enabled, checkNan]
 Napi::Value setDetectAnomaly(const Napi::CallbackInfo& info) {
@@ -723,6 +756,11 @@ void registerCore(Registrar& r) {
   r.add<exitDualLevel>("exitDualLevel");
   r.add<makeDual>("makeDual");
   r.add<unpackDual>("unpackDual");
+  r.add<vmapIncrementNesting>("vmapIncrementNesting");
+  r.add<vmapDecrementNesting>("vmapDecrementNesting");
+  r.add<addBatchDim>("addBatchDim");
+  r.add<removeBatchDim>("removeBatchDim");
+  r.add<isBatchedAt>("isBatchedAt");
   r.add<isAnomalyEnabled>("isAnomalyEnabled");
   r.add<isGradEnabled>("isGradEnabled");
   r.add<dispose>("dispose");

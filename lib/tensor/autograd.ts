@@ -1,25 +1,41 @@
 // torch.autograd: gradients as values (autograd.grad), beside Tensor.backward()'s accumulation.
 import { native } from './native';
 import { Tensor, _wrap as wrap, _id as id } from './tensor';
+import { vmap } from './vmap';
 
 /**
  * torch.autograd.grad: the gradients of outputs (summed, each weighted by its gradOutputs entry;
  * a scalar output needs none) with respect to inputs, returned instead of accumulated into
  * .grad. createGraph makes them differentiable (higher-order derivatives, gradient penalties);
  * the graph is then kept, as retainGraph does. An input the outputs do not depend on is an
- * error unless allowUnused, which gives null for it.
+ * error unless allowUnused, which gives null for it. isGradsBatched: each gradOutputs entry has
+ * a leading batch dim, and the result one per row (vector-Jacobian products in one vmapped
+ * backward: a Jacobian's rows at once).
  */
 export function grad(
   outputs: Tensor | Tensor[],
   inputs: Tensor | Tensor[],
-  opts: { gradOutputs?: (Tensor | null)[] | Tensor | null; retainGraph?: boolean; createGraph?: boolean; allowUnused?: boolean } = {},
+  opts: { gradOutputs?: (Tensor | null)[] | Tensor | null; retainGraph?: boolean; createGraph?: boolean; allowUnused?: boolean; isGradsBatched?: boolean } = {},
 ): (Tensor | null)[] {
   const outs = Array.isArray(outputs) ? outputs : [outputs];
   const ins = Array.isArray(inputs) ? inputs : [inputs];
   const gradOutputs = gradHandles('autograd.grad', 'gradOutputs', opts.gradOutputs, outs.length);
   const createGraph = opts.createGraph ?? false;
-  const hs = native.autogradGrad(outs.map(id), ins.map(id), gradOutputs, opts.retainGraph ?? createGraph, createGraph, opts.allowUnused ?? false) as number[];
-  return hs.map((h) => (h < 0 ? null : wrap(h)));
+  const run = (gos: number[] | null) =>
+    native.autogradGrad(outs.map(id), ins.map(id), gos, opts.retainGraph ?? createGraph, createGraph, opts.allowUnused ?? false) as number[];
+  if (opts.isGradsBatched) {
+    if (!gradOutputs || gradOutputs.some((h) => h < 0)) throw new Error('autograd.grad: isGradsBatched needs a gradOutputs tensor (with the batch dim first) for every output');
+    // the engine runs once, on batched gradients; unused inputs (null) are noted on the way
+    let unused: boolean[] = [];
+    const batched = vmap((...gs: Tensor[]) => {
+      const hs = run(gs.map(id));
+      unused = hs.map((h) => h < 0);
+      return hs.filter((h) => h >= 0).map(wrap);
+    })(...(Array.isArray(opts.gradOutputs) ? opts.gradOutputs : [opts.gradOutputs]) as Tensor[]);
+    let k = 0;
+    return unused.map((u) => (u ? null : batched[k++]));
+  }
+  return run(gradOutputs).map((h) => (h < 0 ? null : wrap(h)));
 }
 
 /**

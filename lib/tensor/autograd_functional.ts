@@ -2,7 +2,7 @@
 // autograd.grad (reverse mode; jvp and hvp by the double-backward trick), as PyTorch's.
 // A single tensor in gives a single tensor out, an array gives an array (PyTorch's tuples).
 import { Tensor } from './tensor';
-import { zerosLike } from './creation';
+import { zerosLike, eye, zeros } from './creation';
 import { stack } from './ops';
 import { grad as autogradGrad } from './autograd';
 import { enableGrad } from './runtime';
@@ -15,6 +15,8 @@ export interface FunctionalOptions {
   createGraph?: boolean;
   /** an output independent of an input is an error instead of a zero */
   strict?: boolean;
+  /** jacobian / hessian: all rows in one vmapped backward (torch.vmap) instead of one backward per output element */
+  vectorize?: boolean;
 }
 
 const asList = (x: Tensors): Tensor[] => (Array.isArray(x) ? x : [x]);
@@ -107,9 +109,19 @@ export function jvp(func: Fn, inputs: Tensors, v?: Tensors, opts: FunctionalOpti
  */
 export function jacobian(func: Fn, inputs: Tensors, opts: FunctionalOptions = {}): Tensor | Tensor[] | Tensor[][] {
   const createGraph = opts.createGraph ?? false;
+  if (opts.vectorize && opts.strict) throw new Error('torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are not supported together. Please either set `strict=False` or `vectorize=False`.');
   return tidy(() => {
     const { ins, raw, outs } = evaluate(func, inputs, opts);
     const jac = outs.map((out) => {
+      if (opts.vectorize) {
+        // the rows of the identity as a batch of output gradients: every row in one backward
+        const n = out.numel();
+        const flat = out.reshape([-1]);
+        const g = flat.requiresGrad
+          ? autogradGrad(flat, ins, { gradOutputs: [eye(n, n, { dtype: out.dtype, device: out.device })], isGradsBatched: true, allowUnused: true, retainGraph: true, createGraph })
+          : ins.map(() => null);
+        return g.map((gi, k) => finish([(gi ?? zeros([n, ...ins[k].shape], { dtype: ins[k].dtype, device: ins[k].device })).view([...out.shape, ...ins[k].shape])], createGraph)[0]);
+      }
       const rows: Tensor[][] = ins.map(() => []);
       const flat = out.reshape([-1]);
       for (let e = 0; e < out.numel(); e++) {
@@ -131,7 +143,7 @@ export function hessian(func: Fn, inputs: Tensors, opts: FunctionalOptions = {})
     if (out.numel() !== 1) throw new Error('The Tensor returned by the function given to hessian should contain a single element');
     return out.squeeze();
   };
-  const jacFunc = (...inp: Tensor[]) => jacobian(single, Array.isArray(inputs) ? inp : inp[0], { createGraph: true, strict: opts.strict }) as Tensors;
+  const jacFunc = (...inp: Tensor[]) => jacobian(single, Array.isArray(inputs) ? inp : inp[0], { createGraph: true, strict: opts.strict, vectorize: opts.vectorize }) as Tensors;
   return jacobian(jacFunc, inputs, opts) as Tensor | Tensor[][];
 }
 

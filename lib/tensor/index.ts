@@ -19,5 +19,7 @@ export * as sparse from './sparse';
 export { sparseCooTensor } from './sparse';
 export * from './spectral';
 export * as autograd from './autograd';
+export { vmap } from './vmap';
+export type { InDims } from './vmap';
 export * as utils from './utils';
 export * from './functions';
