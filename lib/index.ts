@@ -17,10 +17,13 @@ export { save, load, loadObject } from './io/saveload';
 export { jit } from './nn';
 export { Trainer, EarlyStoppingCallback } from './train';
 import { functionalCall } from './nn/stateless';
-import { jvp } from './tensor/func';
+import { grad, gradAndValue, vjp, jvp, jacrev, jacfwd, hessian } from './tensor/func';
 import { vmap } from './tensor/vmap';
-/** torch.func: functionalCall (a module run with other parameters and buffers), jvp (forward mode), vmap. */
-export const func = { functionalCall, jvp, vmap };
+/**
+ * torch.func: functionalCall (a module run with other parameters and buffers), vmap, and the
+ * derivatives as functions: grad, gradAndValue, vjp, jvp, jacrev, jacfwd, hessian.
+ */
+export const func = { functionalCall, vmap, grad, gradAndValue, vjp, jvp, jacrev, jacfwd, hessian };
 export type { TrainingArguments, TrainResult, LogEntry, TrainerCallback, TrainerControl, TrainerState } from './train';
 export * from './models';
 

@@ -47,6 +47,7 @@ xg = x.clone().requires_grad_()
 out['batchedGrad'] = flat(torch.autograd.grad((xg @ w).sin(), xg, g, is_grads_batched=True))
 f = lambda a, b: ((a @ b).tanh(), a.sin().sum(1))
 out['jac'] = flat([t for row in AF.jacobian(f, (x[:2, :3], w[:3]), vectorize=True) for t in row])
+out['jacFwd'] = flat([t for row in AF.jacobian(f, (x[:2, :3], w[:3]), vectorize=True, strategy='forward-mode') for t in row])
 out['hess'] = flat(AF.hessian(lambda a: (a.sin() * a.pow(2)).sum(), x, vectorize=True))
 print(json.dumps(out))`;
   ref = pythonJson(py, JSON.stringify({ x: x.tolist(), y: y.tolist(), w: w.tolist(), z: z.tolist(), g: g.tolist() }));
@@ -90,13 +91,15 @@ test('gradients flow through vmap; isGradsBatched gives one vector-Jacobian prod
   });
 });
 
-test('jacobian and hessian with vectorize as PyTorch\'s vectorize=True, and as the unvectorized ones', () => {
+test('jacobian (reverse and forward mode) and hessian with vectorize as PyTorch\'s vectorize=True, and as the unvectorized ones', () => {
   torch.tidy(() => {
     const AF = torch.autograd.functional;
     const f = (a: T, b: T) => [a.matmul(b).tanh(), a.sin().sum(1)];
     const inputs = [x.narrow(0, 0, 2).narrow(1, 0, 3), w.narrow(0, 0, 3)];
     const jv = AF.jacobian(f, inputs, { vectorize: true }) as T[][];
     expectClose('jac', jv.flat());
+    expectClose('jacFwd', (AF.jacobian(f, inputs, { vectorize: true, strategy: 'forward-mode' }) as T[][]).flat());
+    expect(() => AF.jacobian(f, inputs, { strategy: 'forward-mode' })).toThrow(/only implemented for `vectorize=True`/);
     const jl = AF.jacobian(f, inputs) as T[][];
     jv.flat().forEach((t, k) => torch.testing.assertClose(t, jl.flat()[k], { rtol: 0, atol: 1e-14 }));
     const h = (a: T) => a.sin().mul(a.pow(2)).sum();

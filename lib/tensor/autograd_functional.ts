@@ -7,6 +7,7 @@ import { stack } from './ops';
 import { grad as autogradGrad } from './autograd';
 import { enableGrad } from './runtime';
 import { tidy } from './scope';
+import { jacfwd } from './func';
 
 type Tensors = Tensor | Tensor[];
 type Fn = (...inputs: Tensor[]) => Tensors;
@@ -17,6 +18,10 @@ export interface FunctionalOptions {
   strict?: boolean;
   /** jacobian / hessian: all rows in one vmapped backward (torch.vmap) instead of one backward per output element */
   vectorize?: boolean;
+}
+export interface JacobianOptions extends FunctionalOptions {
+  /** 'forward-mode' (needs vectorize): columns by dual tensors, cheaper when outputs outnumber inputs */
+  strategy?: 'reverse-mode' | 'forward-mode';
 }
 
 const asList = (x: Tensors): Tensor[] => (Array.isArray(x) ? x : [x]);
@@ -107,8 +112,21 @@ export function jvp(func: Fn, inputs: Tensors, v?: Tensors, opts: FunctionalOpti
  * torch.autograd.functional.jacobian (reverse mode): J[i][j] of shape outputs[i].shape +
  * inputs[j].shape; a single tensor where func returns one and inputs is one.
  */
-export function jacobian(func: Fn, inputs: Tensors, opts: FunctionalOptions = {}): Tensor | Tensor[] | Tensor[][] {
+export function jacobian(func: Fn, inputs: Tensors, opts: JacobianOptions = {}): Tensor | Tensor[] | Tensor[][] {
   const createGraph = opts.createGraph ?? false;
+  const strategy = opts.strategy ?? 'reverse-mode';
+  if (strategy !== 'reverse-mode' && strategy !== 'forward-mode') throw new Error(`Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your function has more outputs than inputs, "forward-mode" tends to be more performant. Otherwise, prefer to use "reverse-mode".`);
+  if (strategy === 'forward-mode') {
+    if (createGraph) throw new Error('torch.autograd.functional.jacobian: `create_graph=True` and `strategy="forward-mode"` are not supported together (yet). Please either set `create_graph=False` or `strategy="reverse-mode"`.');
+    if (opts.strict) throw new Error('torch.autograd.functional.jacobian: `strict=True` and `strategy="forward-mode"` are not supported together (yet). Please either set `strict=False` or `strategy="reverse-mode"`.');
+    if (!opts.vectorize) throw new Error('Computing Jacobian using forward-AD or forward-over-reverse Hessian is only implemented for `vectorize=True`.');
+    const ins = asList(inputs);
+    const res = jacfwd(func, ins.map((_, i) => i))(...ins) as Tensor[] | Tensor[][];
+    const multiOut = Array.isArray(res[0]);
+    const jac = (multiOut ? res : [res]) as Tensor[][];
+    const perOutput = jac.map((row) => unlist(Array.isArray(inputs), row) as Tensor);
+    return multiOut ? (Array.isArray(inputs) ? jac : perOutput) : (Array.isArray(inputs) ? jac[0] : jac[0][0]);
+  }
   if (opts.vectorize && opts.strict) throw new Error('torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are not supported together. Please either set `strict=False` or `vectorize=False`.');
   return tidy(() => {
     const { ins, raw, outs } = evaluate(func, inputs, opts);
