@@ -180,10 +180,11 @@ void setGeneratorState(at::Generator& gen, const Napi::Buffer<uint8_t>& buf);
 // would only be passed on: no graph node is made, and a fresh result has no view or version
 // links to keep. The result is the same tensor either way. Never used for in-place or view ops
 // (there the layer bumps version counters and records view bases even without gradients).
-// How many forward-AD and vmap levels are open: while one is, nothing is skipped. A dual tensor
-// needs the layer without requiring grad (its tangent is propagated there); a batched tensor
-// does not require grad itself, but the tensor under it, that the layer then sees, may.
-inline int& openTransformLevels() {
+// How many reasons there are now to never skip the layer: forward-AD and vmap levels, and a running
+// profiler. A dual tensor needs the layer without requiring grad (its tangent is propagated
+// there); a batched tensor does not require grad itself, but the tensor under it, that the layer
+// then sees, may; a profile takes the path Python's ops take, so that the two traces compare.
+inline int& keepAutogradLayer() {
   static int count = 0;
   return count;
 }
@@ -191,7 +192,7 @@ class SkipAutogradIfUnneeded {
  public:
   template <typename... Ts>
   explicit SkipAutogradIfUnneeded(const Ts&... inputs) {
-    if (openTransformLevels() > 0) return;
+    if (keepAutogradLayer() > 0) return;
     if (!c10::GradMode::is_enabled() || !(needsGrad(inputs) || ...)) {
       guard_.emplace(c10::autograd_dispatch_keyset_with_ADInplaceOrView);
     }
@@ -289,6 +290,7 @@ void registerLinalg(Registrar& r);
 void registerSpectral(Registrar& r);
 void registerSpecial(Registrar& r);
 void registerGenerator(Registrar& r);
+void registerProfiler(Registrar& r);
 void registerSparse(Registrar& r);
 void registerJit(Registrar& r);
 void registerAutograd(Registrar& r);

@@ -480,12 +480,12 @@ Napi::Value isAnomalyEnabled(const Napi::CallbackInfo& info) {
 // Forward-mode AD (torch.autograd.forward_ad): levels, dual tensors and their tangents.
 Napi::Value enterDualLevel(const Napi::CallbackInfo& info) {
   uint64_t level = torch::autograd::ForwardADLevel::get_next_idx();
-  ++openTransformLevels();
+  ++keepAutogradLayer();
   return Napi::Number::New(info.Env(), static_cast<double>(level));
 }
 Napi::Value exitDualLevel(const Napi::CallbackInfo& info) {
   torch::autograd::ForwardADLevel::release_idx(static_cast<uint64_t>(argInt64(info, 0)));
-  --openTransformLevels();
+  --keepAutogradLayer();
   return info.Env().Undefined();
 }
 // makeDual(primal, tangent, level)
@@ -505,12 +505,12 @@ Napi::Value unpackDual(const Napi::CallbackInfo& info) {
 // of that level (ops see the per-example shape) and brought out again at the end.
 Napi::Value vmapIncrementNesting(const Napi::CallbackInfo& info) {
   int64_t level = at::impl::VmapMode::increment_nesting();
-  ++openTransformLevels();
+  ++keepAutogradLayer();
   return Napi::Number::New(info.Env(), static_cast<double>(level));
 }
 Napi::Value vmapDecrementNesting(const Napi::CallbackInfo& info) {
   int64_t level = at::impl::VmapMode::decrement_nesting();
-  --openTransformLevels();
+  --keepAutogradLayer();
   return Napi::Number::New(info.Env(), static_cast<double>(level));
 }
 // addBatchDim(x, dim, level)
@@ -802,6 +802,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tstorch::registerSpectral(r);
   tstorch::registerSpecial(r);
   tstorch::registerGenerator(r);
+  tstorch::registerProfiler(r);
   tstorch::registerSparse(r);
   tstorch::registerJit(r);
   tstorch::registerAutograd(r);

@@ -16,6 +16,7 @@ namespace {
 OP(view, T0.view(argInts(info, 1)))
 OP(reshape, T0.reshape(argInts(info, 1)))
 OP(transpose, T0.transpose(argInt64(info, 1), argInt64(info, 2)))
+OP(t, T0.t())
 OP(permute, T0.permute(argInts(info, 1)))
 OP(unsqueeze, T0.unsqueeze(argInt64(info, 1)))
 Napi::Value squeeze(const Napi::CallbackInfo& info) {
@@ -199,7 +200,7 @@ OP(combinations, at::combinations(T0, argInt64(info, 1), argBool(info, 2)))
 
 void registerShape(Registrar& r) {
 #define R(name) r.add<name>(#name)
-  R(view); R(reshape); R(transpose); R(permute); R(unsqueeze); R(squeeze); R(expand);
+  R(view); R(reshape); R(transpose); R(t); R(permute); R(unsqueeze); R(squeeze); R(expand);
   R(flatten); R(repeat); R(cat); R(stack); R(narrow); R(asStrided); R(select); R(slice); R(indexSelect);
   R(gather); R(tril); R(triu); R(split); R(chunk); R(topk); R(sort); R(argsort);
   R(multinomial); R(scatter); R(scatterScalar); R(oneHot);

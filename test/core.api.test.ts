@@ -285,3 +285,12 @@ describe('default dtype and device (torch.set_default_dtype / set_default_device
     }
   });
 });
+
+test('t() as PyTorch: 0-D and 1-D as they are, 2-D transposed, 3-D refused; T reverses every dim', () => {
+  torch.tidy(() => {
+    expect(torch.arange(3).t().tolist()).toEqual([0, 1, 2]);
+    expect(torch.arange(6).view([2, 3]).t().tolist()).toEqual([[0, 3], [1, 4], [2, 5]]);
+    expect(() => torch.zeros([2, 3, 4]).t()).toThrow(/t\(\) expects a tensor with <= 2 dimensions, but self is 3D/);
+    expect(torch.zeros([2, 3, 4]).T.shape).toEqual([4, 3, 2]);
+  });
+});

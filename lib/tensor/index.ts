@@ -19,6 +19,7 @@ export * as sparse from './sparse';
 export { sparseCooTensor } from './sparse';
 export * from './spectral';
 export * as autograd from './autograd';
+export * as profiler from './profiler';
 export { vmap } from './vmap';
 export type { InDims } from './vmap';
 export * as utils from './utils';

@@ -621,8 +621,10 @@ export class Tensor {
     return wrap(native.addmm(id(this), id(m1), id(m2), opts.beta ?? 1, opts.alpha ?? 1));
   }
   /** Transpose of a 2-D tensor. */
-  t(): Tensor { return this.transpose(0, 1); }
-  get T(): Tensor { return this.t(); }
+  /** the transpose of a 2-D tensor (0-D and 1-D come back as they are; more dims are refused, as PyTorch) */
+  t(): Tensor { return wrap(native.t(id(this))); }
+  /** all dims reversed (the transpose for 2-D) */
+  get T(): Tensor { return this.dim() <= 2 ? this.t() : this.permute([...Array(this.dim()).keys()].reverse()); }
 
   // ---------- shape ----------
   view(shape: Shape): Tensor { return wrap(native.view(id(this), shape)); }
