@@ -111,6 +111,38 @@ const cases: Case[] = [
   { name: 'mixture_batched', params: { logits: () => r(2, 3), loc: () => r(2, 3, 2), scale: () => pos(2, 3, 2) },
     ts: (p) => new D.MixtureSameFamily(new D.Categorical({ logits: p.logits }), new D.Independent(new D.Normal(p.loc, p.scale), 1)),
     py: 'D.MixtureSameFamily(D.Categorical(logits=logits), D.Independent(D.Normal(loc, scale), 1))', sample: [3], values: () => r(4, 2, 2), methods: ['logProb'], props: ['mean', 'variance'] },
+  // ---- families PyTorch builds from transforms, and the relaxed (Concrete) ones ----
+  { name: 'gumbel', params: { loc: () => r(3), scale: () => pos(3) }, ts: (p) => new D.Gumbel(p.loc, p.scale), py: 'D.Gumbel(loc, scale)',
+    sample: [2], rsample: [4], values: () => r(2, 3), quantiles: () => unit(3), methods: ['logProb', 'cdf', 'icdf', 'entropy'], props: [...moments, 'mode'] },
+  { name: 'gumbel_scalar', params: {}, ts: () => new D.Gumbel(0.5, 2), py: 'D.Gumbel(0.5, 2.0)', sample: [3], values: () => r(4), methods: ['logProb', 'entropy'], props: ['mean'] },
+  { name: 'weibull', params: { scale: () => pos(3), k: () => pos(3).mul(2) }, ts: (p) => new D.Weibull(p.scale, p.k), py: 'D.Weibull(scale, k)',
+    sample: [2], rsample: [3], values: () => pos(2, 3), quantiles: () => unit(3), methods: ['logProb', 'cdf', 'icdf', 'entropy'], props: ['mean', 'variance', 'mode'] },
+  { name: 'pareto', params: { scale: () => pos(3), alpha: () => pos(3).mul(3) }, ts: (p) => new D.Pareto(p.scale, p.alpha), py: 'D.Pareto(scale, alpha)',
+    sample: [2], rsample: [3], values: () => pos(2, 3).add(1.5), quantiles: () => unit(3), methods: ['logProb', 'cdf', 'icdf', 'entropy'], props: ['mean', 'variance', 'mode'] },
+  { name: 'halfcauchy', params: { scale: () => pos(3) }, ts: (p) => new D.HalfCauchy(p.scale), py: 'D.HalfCauchy(scale)',
+    sample: [2], rsample: [3], values: () => pos(2, 3), quantiles: () => unit(3), methods: ['logProb', 'cdf', 'icdf', 'entropy'], props: ['mean', 'variance', 'mode'] },
+  { name: 'kumaraswamy', params: { a: () => pos(3).mul(2), b: () => pos(3).mul(2) }, ts: (p) => new D.Kumaraswamy(p.a, p.b), py: 'D.Kumaraswamy(a, b)',
+    sample: [2], rsample: [3], values: () => unit(2, 3), quantiles: () => unit(3), methods: ['logProb', 'cdf', 'icdf', 'entropy'], props: ['mean', 'variance', 'mode'] },
+  { name: 'logisticnormal', params: { loc: () => r(2, 3), scale: () => pos(2, 3) }, ts: (p) => new D.LogisticNormal(p.loc, p.scale), py: 'D.LogisticNormal(loc, scale)',
+    sample: [2], rsample: [2], values: () => simplex(3, 2, 4), methods: ['logProb'], props: ['loc', 'scale'] },
+  { name: 'fishersnedecor', params: { df1: () => pos(3).mul(4), df2: () => pos(3).mul(4).add(4) }, ts: (p) => new D.FisherSnedecor(p.df1, p.df2), py: 'D.FisherSnedecor(df1, df2)',
+    sample: [2], rsample: [3], values: () => pos(2, 3), methods: ['logProb'], props: ['mean', 'variance', 'mode'] },
+  { name: 'negbinomial', params: { n: () => pos(4).mul(3), probs: () => unit(4) }, ts: (p) => new D.NegativeBinomial(p.n, { probs: p.probs }), py: 'D.NegativeBinomial(n, probs=probs)',
+    sample: [3], values: () => ints(0, 6, 2, 4), methods: ['logProb'], props: ['mean', 'variance', 'mode', 'logits'] },
+  { name: 'negbinomial_logits', params: { logits: () => r(3) }, ts: (p) => new D.NegativeBinomial(4, { logits: p.logits }), py: 'D.NegativeBinomial(4, logits=logits)',
+    sample: [2], values: () => ints(0, 5, 3), methods: ['logProb'], props: ['mean', 'probs'] },
+  { name: 'relaxed_bernoulli', params: { probs: () => unit(2, 3) }, ts: (p) => new D.RelaxedBernoulli(0.7, { probs: p.probs }), py: 'D.RelaxedBernoulli(torch.tensor(0.7, dtype=torch.float64), probs=probs)',
+    sample: [2], rsample: [3], values: () => unit(2, 3), methods: ['logProb'], props: ['probs', 'logits', 'temperature'] },
+  { name: 'relaxed_onehot', params: { logits: () => r(2, 4) }, ts: (p) => new D.RelaxedOneHotCategorical(0.5, { logits: p.logits }), py: 'D.RelaxedOneHotCategorical(torch.tensor(0.5, dtype=torch.float64), logits=logits)',
+    sample: [3], rsample: [2], values: () => simplex(3, 2, 4), methods: ['logProb'], props: ['probs'] },
+  { name: 'softplus_reshape', params: { loc: () => r(2, 6), scale: () => pos(2, 6) },
+    ts: (p) => new D.TransformedDistribution(new D.Independent(new D.Normal(p.loc, p.scale), 1), [new D.ReshapeTransform([6], [2, 3]), new D.IndependentTransform(new D.SoftplusTransform(), 2)]),
+    py: 'D.TransformedDistribution(D.Independent(D.Normal(loc, scale), 1), [D.transforms.ReshapeTransform((6,), (2, 3)), D.transforms.IndependentTransform(D.transforms.SoftplusTransform(), 2)])',
+    sample: [2], rsample: [3], values: () => pos(4, 2, 2, 3), methods: ['logProb'], props: [] },
+  { name: 'stickbreaking_inv', params: { c: () => pos(2, 4) },
+    ts: (p) => new D.TransformedDistribution(new D.Dirichlet(p.c), [new D.StickBreakingTransform().inv, new D.AffineTransform(0.5, 2, 1)]),
+    py: 'D.TransformedDistribution(D.Dirichlet(c), [D.transforms.StickBreakingTransform().inv, D.transforms.AffineTransform(0.5, 2.0, 1)])',
+    rsample: [3], values: () => r(5, 2, 3), methods: ['logProb'], props: [] },
 ];
 
 interface KlCase { name: string; params: Record<string, () => T>; ts: (p: Record<string, T>) => [torch.distributions.Distribution, torch.distributions.Distribution]; p: string; q: string }
@@ -247,6 +279,12 @@ test('bad parameters and values are PyTorch\'s errors; an unregistered KL pair s
     expect(() => new D.Multinomial(2.5, { probs: torch.ones([3]) })).toThrow(/inhomogeneous totalCount is not supported/);
     expect(() => new D.Geometric({ probs: torch.tensor([0.5, 0]) })).toThrow(/Expected parameter probs \(Tensor of shape \[2\]\) of distribution Geometric\(probs: torch.Size\(\[2\]\)\) to be positive but found invalid values/);
     expect(() => new D.TransformedDistribution(new D.Normal(0, 1), [{} as never])).toThrow('transforms must be a Transform or a list of Transforms');
+    expect(() => new D.Gumbel(torch.zeros([2]), torch.tensor([1, 0]))).toThrow(/Expected parameter scale \(Tensor of shape \[2\]\) of distribution Gumbel\(loc: torch.Size\(\[2\]\), scale: torch.Size\(\[2\]\)\) to satisfy the constraint GreaterThan\(lower_bound=0.0\)/);
+    expect(() => new D.NegativeBinomial(3, {} as never)).toThrow('NegativeBinomial: either probs or logits must be specified, but not both');
+    expect(() => new D.NegativeBinomial(3, { probs: torch.tensor([0.5, 1]) })).toThrow(/HalfOpenInterval\(lower_bound=0.0, upper_bound=1.0\)/);
+    expect(() => new D.Pareto(2, 1).logProb(torch.tensor([1.5]))).toThrow(/to be within the support \(GreaterThanEq\(lower_bound=scale\)\)/);
+    expect(() => new D.ReshapeTransform([6], [4])).toThrow('in_shape, out_shape have different numbers of elements');
+    expect(new D.ExpTransform().inv.inv).toBeInstanceOf(D.ExpTransform);
     expect(() => new D.TransformedDistribution(new D.Normal(0, 1), new D.TanhTransform()).logProb(torch.tensor(1.5))).toThrow(/to be within the support \(Interval\(lower_bound=-1.0, upper_bound=1.0\)\)/);
   });
 });

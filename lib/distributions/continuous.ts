@@ -456,3 +456,44 @@ export class StudentT extends Distribution {
       .add(this.df.log().mul(0.5)).add(lbeta);
   }
 }
+
+/** Fisher-Snedecor's F(df1, df2): the ratio of two scaled chi-squares (from two Gammas). */
+export class FisherSnedecor extends Distribution {
+  readonly df1: Tensor;
+  readonly df2: Tensor;
+  private readonly gamma1: Gamma;
+  private readonly gamma2: Gamma;
+  protected override get argConstraints() { return { df1: constraints.positive, df2: constraints.positive }; }
+  override get support(): Constraint { return constraints.positive; }
+  override get hasRsample() { return true; }
+  constructor(df1: Param, df2: Param, opts: { validateArgs?: boolean } = {}) {
+    const [batch, [a, b]] = batchParams(df1, df2);
+    super(batch, [], opts.validateArgs);
+    this.df1 = a;
+    this.df2 = b;
+    this.gamma1 = new Gamma(a.mul(0.5), a, { validateArgs: false });
+    this.gamma2 = new Gamma(b.mul(0.5), b, { validateArgs: false });
+    this.checkArgs();
+  }
+  override get mean() { const d = this.df2.maskedFill(this.df2.le(2), NaN); return d.div(d.sub(2)); }
+  override get mode() { return this.df1.sub(2).div(this.df1).mul(this.df2).div(this.df2.add(2)).maskedFill(this.df1.le(2), NaN); }
+  override get variance() {
+    const d = this.df2.maskedFill(this.df2.le(4), NaN);
+    return d.pow(2).mul(2).mul(this.df1.add(d).sub(2)).div(this.df1.mul(d.sub(2).pow(2)).mul(d.sub(4)));
+  }
+  override rsample(sampleShape: Shape = []): Tensor {
+    const shape = this.extendedShape(sampleShape);
+    const x1 = this.gamma1.rsample(sampleShape).view(shape);
+    const tiny = finfoTiny(x1.dtype);
+    const x2 = this.gamma2.rsample(sampleShape).view(shape).clampMin(tiny);
+    return x1.div(x2).clampMin(tiny);
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const ct1 = this.df1.mul(0.5), ct2 = this.df2.mul(0.5), ct3 = this.df1.div(this.df2);
+    const t1 = ct1.add(ct2).lgamma().sub(ct1.lgamma()).sub(ct2.lgamma());
+    const t2 = ct1.mul(ct3.log()).add(ct1.sub(1).mul(value.log()));
+    const t3 = ct1.add(ct2).mul(ct3.mul(value).log1p());
+    return t1.add(t2).sub(t3);
+  }
+}

@@ -3,20 +3,21 @@ import { Tensor } from '../tensor/tensor';
 import { full, empty } from '../tensor/creation';
 import { noGrad } from '../tensor/runtime';
 import { bernoulli, poisson, oneHot, binomial } from '../tensor/ops';
+import { Gamma } from './continuous';
 import * as F from '../nn/functional';
 import { Distribution, Param, Shape, Constraint, constraints, broadcastAll, batchParams, probsToLogits, finfoMin, finfoTiny } from './distribution';
 
-type ProbsOrLogits = { probs: Param; logits?: undefined } | { logits: Param; probs?: undefined };
+export type ProbsOrLogits = { probs: Param; logits?: undefined } | { logits: Param; probs?: undefined };
 type TensorProbsOrLogits = { probs: Tensor; logits?: undefined } | { logits: Tensor; probs?: undefined };
 
-function oneOf(args: { probs?: unknown; logits?: unknown } | undefined, what: string): 'probs' | 'logits' {
+export function oneOf(args: { probs?: unknown; logits?: unknown } | undefined, what: string): 'probs' | 'logits' {
   const hasProbs = args?.probs != null, hasLogits = args?.logits != null;
   if (hasProbs === hasLogits) throw new Error(`${what}: either probs or logits must be specified, but not both`);
   return hasProbs ? 'probs' : 'logits';
 }
 
 /** The given parameter and the other one of a binary event: logits of the probability, or the sigmoid of the logits. */
-function binaryProbsLogits(given: 'probs' | 'logits', p: Tensor): [Tensor, Tensor] {
+export function binaryProbsLogits(given: 'probs' | 'logits', p: Tensor): [Tensor, Tensor] {
   return given === 'probs' ? [p, probsToLogits(p, true)] : [p.sigmoid(), p];
 }
 
@@ -278,5 +279,44 @@ export class Multinomial extends Distribution {
     const logFactN = v.sum(-1).add(1).lgamma();
     const logFactXs = v.add(1).lgamma().sum(-1);
     return logFactN.sub(logFactXs).add(logits.mul(v).sum(-1));
+  }
+}
+
+/**
+ * NegativeBinomial(totalCount, { probs } | { logits }): the number of successes (each with
+ * probability probs) before totalCount failures; sampled as Poisson(Gamma(totalCount, odds)).
+ */
+export class NegativeBinomial extends Distribution {
+  readonly totalCount: Tensor;
+  readonly probs: Tensor;
+  readonly logits: Tensor;
+  private readonly given: 'probs' | 'logits';
+  protected override get argConstraints(): Record<string, Constraint> {
+    const count: Constraint = { name: 'GreaterThanEq(lower_bound=0)', eventDim: 0, check: (x) => x.ge(0) };
+    const halfOpen: Constraint = { name: 'HalfOpenInterval(lower_bound=0.0, upper_bound=1.0)', eventDim: 0, check: (x) => x.ge(0).logicalAnd(x.lt(1)) };
+    return this.given === 'probs' ? { totalCount: count, probs: halfOpen } : { totalCount: count, logits: constraints.real };
+  }
+  override get support(): Constraint { return constraints.nonnegativeInteger; }
+  constructor(totalCount: Param, args: ProbsOrLogits, opts: { validateArgs?: boolean } = {}) {
+    const given = oneOf(args, 'NegativeBinomial');
+    const [n, p] = broadcastAll(totalCount, args[given] as Param);
+    super(p.shape, [], opts.validateArgs);
+    this.given = given;
+    this.totalCount = n.to({ dtype: p.dtype });
+    [this.probs, this.logits] = binaryProbsLogits(given, p);
+    this.checkArgs();
+  }
+  override get mean() { return this.totalCount.mul(this.logits.exp()); }
+  override get mode() { return this.totalCount.sub(1).mul(this.logits.exp()).floor().clampMin(0); }
+  override get variance() { return this.mean.div(this.logits.neg().sigmoid()); }
+  override sample(sampleShape: Shape = []): Tensor {
+    return noGrad(() => poisson(new Gamma(this.totalCount, this.logits.neg().exp(), { validateArgs: false }).sample(sampleShape)));
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const unnormalized = this.totalCount.mul(F.logSigmoid(this.logits.neg())).add(value.mul(F.logSigmoid(this.logits)));
+    const total = this.totalCount.add(value);
+    const normalization = total.lgamma().neg().add(value.add(1).lgamma()).add(this.totalCount.lgamma()).maskedFill(total.eq(0), 0);
+    return unnormalized.sub(normalization);
   }
 }

@@ -29,6 +29,23 @@ export abstract class Transform {
   /** The shape of t(x) for x of this shape (and back). */
   forwardShape(shape: number[]): number[] { return shape; }
   inverseShape(shape: number[]): number[] { return shape; }
+  private inverted?: Transform;
+  /** t⁻¹ as a transform of its own (PyTorch's .inv): ExpTransform().inv maps y to log y */
+  get inv(): Transform { return (this.inverted ??= new InverseTransform(this)); }
+}
+
+/** t⁻¹: forward and inverse swapped, the log-determinant negated (PyTorch's _InverseTransform). */
+export class InverseTransform extends Transform {
+  constructor(private readonly base: Transform) { super(); }
+  override get domain() { return this.base.codomain; }
+  override get codomain() { return this.base.domain; }
+  override get sign() { return this.base.sign; }
+  override get inv() { return this.base; }
+  forward(x: Tensor) { return this.base.inverse(x); }
+  inverse(y: Tensor) { return this.base.forward(y); }
+  logAbsDetJacobian(x: Tensor, y: Tensor) { return this.base.logAbsDetJacobian(y, x).neg(); }
+  override forwardShape(shape: number[]) { return this.base.inverseShape(shape); }
+  override inverseShape(shape: number[]) { return this.base.forwardShape(shape); }
 }
 
 /** y = exp(x). */
@@ -40,15 +57,141 @@ export class ExpTransform extends Transform {
   logAbsDetJacobian(x: Tensor) { return x; }
 }
 
-/** y = x ** exponent (x > 0). */
+/** y = x ** exponent (x > 0; the exponent a number or a tensor broadcast with x). */
 export class PowerTransform extends Transform {
-  constructor(readonly exponent: number) { super(); }
+  constructor(readonly exponent: number | Tensor) { super(); }
   override get domain() { return constraints.positive; }
   override get codomain() { return constraints.positive; }
-  override get sign() { return Math.sign(this.exponent); }
+  override get sign(): number | Tensor { return typeof this.exponent === 'number' ? Math.sign(this.exponent) : this.exponent.sign(); }
   forward(x: Tensor) { return x.pow(this.exponent); }
-  inverse(y: Tensor) { return y.pow(1 / this.exponent); }
+  inverse(y: Tensor) { return typeof this.exponent === 'number' ? y.pow(1 / this.exponent) : y.pow(this.exponent.reciprocal()); }
   logAbsDetJacobian(x: Tensor, y: Tensor) { return y.mul(this.exponent).div(x).abs().log(); }
+  override forwardShape(shape: number[]) { return typeof this.exponent === 'number' ? shape : broadcast(shape, this.exponent.shape); }
+  override inverseShape(shape: number[]) { return typeof this.exponent === 'number' ? shape : broadcast(shape, this.exponent.shape); }
+}
+
+/** y = |x| (not invertible: inverse gives y back). */
+export class AbsTransform extends Transform {
+  override get codomain() { return constraints.positive; }
+  forward(x: Tensor) { return x.abs(); }
+  inverse(y: Tensor) { return y; }
+  logAbsDetJacobian(): Tensor { throw new Error('AbsTransform is not bijective: it has no log-determinant'); }
+}
+
+/** y = softplus(x) = log(1 + exp(x)) (linear above 20). */
+export class SoftplusTransform extends Transform {
+  override get codomain() { return constraints.positive; }
+  override get sign() { return 1; }
+  forward(x: Tensor) { return F.softplus(x); }
+  inverse(y: Tensor) { return y.neg().expm1().neg().log().add(y); }
+  logAbsDetJacobian(x: Tensor) { return F.softplus(x.neg()).neg(); }
+}
+
+/** exp then normalize over the last dim: onto the simplex (not bijective). */
+export class SoftmaxTransform extends Transform {
+  override get domain() { return constraints.realVector; }
+  override get codomain() { return constraints.simplex; }
+  forward(x: Tensor) {
+    const probs = x.sub(x.max(-1, true).values).exp();
+    return probs.div(probs.sum(-1, true));
+  }
+  inverse(y: Tensor) { return y.log(); }
+  logAbsDetJacobian(): Tensor { throw new Error('SoftmaxTransform is not bijective: it has no log-determinant'); }
+  override forwardShape(shape: number[]) { if (!shape.length) throw new Error('Too few dimensions on input'); return shape; }
+  override inverseShape(shape: number[]) { if (!shape.length) throw new Error('Too few dimensions on input'); return shape; }
+}
+
+/** n reals onto the simplex of n + 1 by stick breaking (bijective; Dirichlet's unconstrained space). */
+export class StickBreakingTransform extends Transform {
+  override get domain() { return constraints.realVector; }
+  override get codomain() { return constraints.simplex; }
+  private offset(x: Tensor) {
+    const n = x.shape[x.ndim - 1];
+    return x.newOnes([n]).cumsum(-1).neg().add(n + 1);
+  }
+  forward(x: Tensor) {
+    const eps = finfoEps(x.dtype);
+    const z = x.sub(this.offset(x).log()).sigmoid().clamp(eps, 1 - eps);
+    const zCumprod = z.neg().add(1).cumprod(-1);
+    return F.pad(z, [0, 1], { value: 1 }).mul(F.pad(zCumprod, [1, 0], { value: 1 }));
+  }
+  inverse(y: Tensor) {
+    const n = y.shape[y.ndim - 1];
+    const crop = y.narrow(-1, 0, n - 1);
+    const offset = y.newOnes([n - 1]).cumsum(-1).neg().add(n);
+    const sf = crop.cumsum(-1).neg().add(1).clamp(finfoTiny(y.dtype));
+    return crop.log().sub(sf.log()).add(offset.log());
+  }
+  logAbsDetJacobian(x: Tensor, y: Tensor) {
+    const xs = x.sub(this.offset(x).log());
+    return xs.neg().add(F.logSigmoid(xs)).add(y.narrow(-1, 0, y.shape[y.ndim - 1] - 1).log()).sum(-1);
+  }
+  override forwardShape(shape: number[]) { if (!shape.length) throw new Error('Too few dimensions on input'); return [...shape.slice(0, -1), shape[shape.length - 1] + 1]; }
+  override inverseShape(shape: number[]) { if (!shape.length) throw new Error('Too few dimensions on input'); return [...shape.slice(0, -1), shape[shape.length - 1] - 1]; }
+}
+
+/** Square matrices to lower-triangular ones with a positive diagonal (exp of the diagonal). */
+export class LowerCholeskyTransform extends Transform {
+  override get domain(): Constraint { return { ...constraints.real, eventDim: 2, name: 'IndependentConstraint(Real(), 2)' }; }
+  override get codomain() { return constraints.lowerCholesky; }
+  forward(x: Tensor) { return x.tril(-1).add(x.diagonal(0, -2, -1).exp().diagEmbed()); }
+  inverse(y: Tensor) { return y.tril(-1).add(y.diagonal(0, -2, -1).log().diagEmbed()); }
+  logAbsDetJacobian(): Tensor { throw new Error('LowerCholeskyTransform has no log-determinant in PyTorch either'); }
+}
+
+/** y = cdf(x) of a distribution: onto (0, 1) (a copula's marginals). */
+export class CumulativeDistributionTransform extends Transform {
+  constructor(readonly distribution: { cdf(x: Tensor): Tensor; icdf(y: Tensor): Tensor; logProb(x: Tensor): Tensor; support: Constraint | null }) { super(); }
+  override get domain() { return this.distribution.support ?? constraints.real; }
+  override get codomain() { return constraints.unitInterval; }
+  override get sign() { return 1; }
+  forward(x: Tensor) { return this.distribution.cdf(x); }
+  inverse(y: Tensor) { return this.distribution.icdf(y); }
+  logAbsDetJacobian(x: Tensor) { return this.distribution.logProb(x); }
+}
+
+/** Reshapes the rightmost inShape dims to outShape (unit Jacobian). */
+export class ReshapeTransform extends Transform {
+  constructor(readonly inShape: number[], readonly outShape: number[]) {
+    super();
+    const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
+    if (numel(inShape) !== numel(outShape)) throw new Error('in_shape, out_shape have different numbers of elements');
+  }
+  override get domain(): Constraint { return { ...constraints.real, eventDim: this.inShape.length, name: `IndependentConstraint(Real(), ${this.inShape.length})` }; }
+  override get codomain(): Constraint { return { ...constraints.real, eventDim: this.outShape.length, name: `IndependentConstraint(Real(), ${this.outShape.length})` }; }
+  forward(x: Tensor) { return x.reshape([...x.shape.slice(0, x.ndim - this.inShape.length), ...this.outShape]); }
+  inverse(y: Tensor) { return y.reshape([...y.shape.slice(0, y.ndim - this.outShape.length), ...this.inShape]); }
+  logAbsDetJacobian(x: Tensor) { return x.newZeros(x.shape.slice(0, x.ndim - this.inShape.length)); }
+  override forwardShape(shape: number[]) { return reshapeShape(shape, this.inShape, this.outShape); }
+  override inverseShape(shape: number[]) { return reshapeShape(shape, this.outShape, this.inShape); }
+}
+function reshapeShape(shape: number[], from: number[], to: number[]): number[] {
+  if (shape.length < from.length) throw new Error('Too few dimensions on input');
+  const cut = shape.length - from.length;
+  if (shape.slice(cut).join() !== from.join()) throw new Error(`Shape mismatch: expected [${shape.slice(cut)}] but got [${from}]`);
+  return [...shape.slice(0, cut), ...to];
+}
+
+/** base, with reinterpretedBatchNdims more rightmost dims summed in the log-determinant. */
+export class IndependentTransform extends Transform {
+  constructor(readonly baseTransform: Transform, readonly reinterpretedBatchNdims: number) { super(); }
+  override get domain(): Constraint { return widen(this.baseTransform.domain, this.reinterpretedBatchNdims); }
+  override get codomain(): Constraint { return widen(this.baseTransform.codomain, this.reinterpretedBatchNdims); }
+  override get sign() { return this.baseTransform.sign; }
+  forward(x: Tensor) {
+    if (x.ndim < this.domain.eventDim) throw new Error('Too few dimensions on input');
+    return this.baseTransform.forward(x);
+  }
+  inverse(y: Tensor) {
+    if (y.ndim < this.codomain.eventDim) throw new Error('Too few dimensions on input');
+    return this.baseTransform.inverse(y);
+  }
+  logAbsDetJacobian(x: Tensor, y: Tensor) { return sumRightmost(this.baseTransform.logAbsDetJacobian(x, y), this.reinterpretedBatchNdims); }
+  override forwardShape(shape: number[]) { return this.baseTransform.forwardShape(shape); }
+  override inverseShape(shape: number[]) { return this.baseTransform.inverseShape(shape); }
+}
+function widen(c: Constraint, n: number): Constraint {
+  return { name: `IndependentConstraint(${c.name}, ${n})`, eventDim: c.eventDim + n, check: (x) => { let r = c.check(x); for (let k = 0; k < n; k++) r = r.all(-1); return r; } };
 }
 
 /** y = sigmoid(x), kept inside (0, 1) by the dtype's tiny and eps. */
@@ -124,18 +267,18 @@ export class ComposeTransform extends Transform {
   constructor(readonly parts: Transform[]) { super(); }
   override get domain(): Constraint {
     if (!this.parts.length) return constraints.real;
-    // the first part's domain, widened by what later parts need over more dims
-    let eventDim = this.parts[this.parts.length - 1].domain.eventDim;
-    for (const p of [...this.parts].reverse()) eventDim = p.domain.eventDim + Math.max(eventDim - p.codomain.eventDim, 0);
+    // the first part's domain, widened to the most dims any part spans (PyTorch's rule)
+    let eventDim = this.parts[this.parts.length - 1].codomain.eventDim;
+    for (const p of [...this.parts].reverse()) eventDim = Math.max(eventDim + p.domain.eventDim - p.codomain.eventDim, p.domain.eventDim);
     const d = this.parts[0].domain;
-    return eventDim === d.eventDim ? d : { ...d, eventDim };
+    return eventDim > d.eventDim ? widen(d, eventDim - d.eventDim) : d;
   }
   override get codomain(): Constraint {
     if (!this.parts.length) return constraints.real;
-    let eventDim = this.parts[0].codomain.eventDim;
-    for (const p of this.parts) eventDim = p.codomain.eventDim + Math.max(eventDim - p.domain.eventDim, 0);
+    let eventDim = this.parts[0].domain.eventDim;
+    for (const p of this.parts) eventDim = Math.max(eventDim + p.codomain.eventDim - p.domain.eventDim, p.codomain.eventDim);
     const c = this.parts[this.parts.length - 1].codomain;
-    return eventDim === c.eventDim ? c : { ...c, eventDim };
+    return eventDim > c.eventDim ? widen(c, eventDim - c.eventDim) : c;
   }
   override get sign(): number | Tensor { return productOfSigns(this.parts); }
   forward(x: Tensor) { return this.parts.reduce((v, p) => p.forward(v), x); }
