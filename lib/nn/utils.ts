@@ -121,5 +121,7 @@ export * as rnn from './packed';
 export * as stateless from './stateless';
 /** torch.nn.utils.parametrize: registerParametrization, removeParametrizations, isParametrized, cached. */
 export * as parametrize from './parametrize';
+/** torch.nn.utils.prune: l1Unstructured, randomUnstructured, lnStructured, randomStructured, globalUnstructured, customFromMask, identity, remove, isPruned. */
+export * as prune from './prune';
 /** torch.nn.utils.parametrizations: spectralNorm, weightNorm. */
 export * as parametrizations from './parametrizations';
