@@ -679,6 +679,56 @@ Napi::Value buildInfo(const Napi::CallbackInfo& info) {
   o.Set("config", at::show_config());
   return o;
 }
+// Type promotion (torch.result_type, promote_types, can_cast): dtypes cross as their codes.
+// resultType(a, b, aIsTensor, bIsTensor): a and b tensor handles, or numbers (Python scalars)
+Napi::Value resultType(const Napi::CallbackInfo& info) {
+  auto scalarOf = [&](size_t i) { return argScalar(info, i); };
+  bool aT = info[2].As<Napi::Boolean>(), bT = info[3].As<Napi::Boolean>();
+  at::ScalarType t;
+  if (aT && bT) t = at::result_type(argTensor(info, 0), argTensor(info, 1));
+  else if (aT) t = at::result_type(argTensor(info, 0), scalarOf(1));
+  else if (bT) t = at::result_type(scalarOf(0), argTensor(info, 1));
+  else t = at::result_type(scalarOf(0), scalarOf(1));
+  return Napi::Number::New(info.Env(), static_cast<int>(t));
+}
+Napi::Value promoteTypes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<int>(c10::promoteTypes(static_cast<at::ScalarType>(argInt(info, 0)), static_cast<at::ScalarType>(argInt(info, 1)))));
+}
+Napi::Value canCast(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), c10::canCast(static_cast<at::ScalarType>(argInt(info, 0)), static_cast<at::ScalarType>(argInt(info, 1))));
+}
+// Deterministic algorithms (torch.use_deterministic_algorithms): ops without a deterministic
+// implementation then refuse (or warn, with warnOnly).
+Napi::Value setDeterministic(const Napi::CallbackInfo& info) {
+  at::globalContext().setDeterministicAlgorithms(info[0].As<Napi::Boolean>(), info[1].As<Napi::Boolean>());
+  return info.Env().Undefined();
+}
+Napi::Value deterministicState(const Napi::CallbackInfo& info) {
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, at::globalContext().deterministicAlgorithms());
+  out.Set(1u, at::globalContext().deterministicAlgorithmsWarnOnly());
+  return out;
+}
+Napi::Value setNumInteropThreads(const Napi::CallbackInfo& info) {
+  int n = argInt(info, 0);
+  if (n < 1) throw std::runtime_error("tstorch.setNumInteropThreads: need a positive count");
+  at::set_num_interop_threads(n);
+  return info.Env().Undefined();
+}
+Napi::Value getNumInteropThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), at::get_num_interop_threads());
+}
+Napi::Value setFloat32MatmulPrecision(const Napi::CallbackInfo& info) {
+  at::globalContext().setFloat32MatmulPrecision(argString(info, 0));
+  return info.Env().Undefined();
+}
+Napi::Value getFloat32MatmulPrecision(const Napi::CallbackInfo& info) {
+  switch (at::globalContext().float32MatmulPrecision()) {
+    case at::Float32MatmulPrecision::HIGHEST: return Napi::String::New(info.Env(), "highest");
+    case at::Float32MatmulPrecision::HIGH: return Napi::String::New(info.Env(), "high");
+    default: return Napi::String::New(info.Env(), "medium");
+  }
+}
 Napi::Value dtypeCodes(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("float32", static_cast<int>(at::kFloat));
@@ -753,6 +803,15 @@ void registerCore(Registrar& r) {
   r.add<isInference>("isInference");
   r.add<setDetectAnomaly>("setDetectAnomaly");
   r.add<enterDualLevel>("enterDualLevel");
+  r.add<resultType>("resultType");
+  r.add<promoteTypes>("promoteTypes");
+  r.add<canCast>("canCast");
+  r.add<setDeterministic>("setDeterministic");
+  r.add<deterministicState>("deterministicState");
+  r.add<setNumInteropThreads>("setNumInteropThreads");
+  r.add<getNumInteropThreads>("getNumInteropThreads");
+  r.add<setFloat32MatmulPrecision>("setFloat32MatmulPrecision");
+  r.add<getFloat32MatmulPrecision>("getFloat32MatmulPrecision");
   r.add<exitDualLevel>("exitDualLevel");
   r.add<makeDual>("makeDual");
   r.add<unpackDual>("unpackDual");

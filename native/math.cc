@@ -528,6 +528,77 @@ Napi::Value histogram(const Napi::CallbackInfo& info) {
   return retPair(info, std::get<0>(res), std::get<1>(res));
 }
 
+// isin(elements, testElements, assumeUnique, invert)
+OP2(isin, at::isin(a, b, argBool(info, 2), argBool(info, 3)))
+// nanquantile(x, q, dim|null, keepdim, interpolation) / nanquantileScalar: quantile with NaNs left out
+Napi::Value nanquantile(const Napi::CallbackInfo& info) {
+  const at::Tensor &a = T0, &q = T1;
+  SkipAutogradIfUnneeded skip(a, q);
+  c10::optional<int64_t> dim;
+  if (!isNullish(info, 2)) dim = argInt64(info, 2);
+  return ret(info, at::nanquantile(a, q, dim, argBool(info, 3), argString(info, 4)));
+}
+Napi::Value nanquantileScalar(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  SkipAutogradIfUnneeded skip(a);
+  c10::optional<int64_t> dim;
+  if (!isNullish(info, 2)) dim = argInt64(info, 2);
+  return ret(info, at::nanquantile(a, argDouble(info, 1), dim, argBool(info, 3), argString(info, 4)));
+}
+// gradient(x, spacing, dims|null, edgeOrder, spacingAreTensors): spacing null, a number, an array
+// of numbers, or of tensor handles (coordinates; then the flag is true); one tensor per dim
+Napi::Value gradient(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  bool dimList = !isNullish(info, 2) && info[2].IsArray();
+  c10::optional<int64_t> dim;
+  std::vector<int64_t> dims;
+  if (dimList) dims = argInts(info, 2);
+  else if (!isNullish(info, 2)) dim = argInt64(info, 2);
+  int64_t edge = argInt64(info, 3);
+  if (isNullish(info, 1) || info[1].IsNumber()) {
+    c10::optional<at::Scalar> spacing;
+    if (!isNullish(info, 1)) spacing = argScalar(info, 1);
+    if (dimList) return retList(info, at::gradient(a, spacing.value_or(at::Scalar(1)), dims, edge));
+    return retList(info, at::gradient(a, spacing, dim, edge));
+  }
+  Napi::Array arr = info[1].As<Napi::Array>();
+  if (!argBool(info, 4)) {
+    std::vector<at::Scalar> sp;
+    for (uint32_t k = 0; k < arr.Length(); ++k) sp.emplace_back(arr.Get(k).As<Napi::Number>().DoubleValue());
+    if (dimList) return retList(info, at::gradient(a, sp, dims, edge));
+    return retList(info, at::gradient(a, sp, dim, edge));
+  }
+  std::vector<at::Tensor> coords = argTensors(info, 1);
+  if (dimList) return retList(info, at::gradient(a, coords, dims, edge));
+  return retList(info, at::gradient(a, coords, dim, edge));
+}
+// cumulativeTrapezoid(y, x, dim) / cumulativeTrapezoidDx(y, dx, dim)
+OP2(cumulativeTrapezoid, at::cumulative_trapezoid(a, b, argInt64(info, 2)))
+OP1(cumulativeTrapezoidDx, at::cumulative_trapezoid(a, argScalar(info, 1), argInt64(info, 2)))
+// histogramdd(x, bins[], range|null, weight|-1, density): [hist, ...binEdges]
+Napi::Value histogramdd(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = T0;
+  std::vector<double> range;
+  c10::optional<at::ArrayRef<double>> r;
+  if (!isNullish(info, 2)) {
+    Napi::Array arr = info[2].As<Napi::Array>();
+    for (uint32_t k = 0; k < arr.Length(); ++k) range.push_back(arr.Get(k).As<Napi::Number>().DoubleValue());
+    r = at::ArrayRef<double>(range);
+  }
+  auto res = at::histogramdd(a, argInts(info, 1), r, optT(info, 3), argBool(info, 4));
+  std::vector<at::Tensor> out{std::get<0>(res)};
+  for (const auto& e : std::get<1>(res)) out.push_back(e);
+  return retList(info, out);
+}
+// indexReduce(x, dim, index, source, reduce, includeSelf)
+Napi::Value indexReduce(const Napi::CallbackInfo& info) {
+  const at::Tensor &a = T0, &index = argTensor(info, 2), &src = argTensor(info, 3);
+  SkipAutogradIfUnneeded skip(a, src);
+  return ret(info, a.index_reduce(argInt64(info, 1), index, src, argString(info, 4), argBool(info, 5)));
+}
+// pdist(x, p): the distances between the rows of x, the upper triangle flattened
+OP1(pdist, at::pdist(a, argDouble(info, 1)))
+
 }  // namespace
 
 void registerMath(Registrar& r) {
@@ -570,6 +641,7 @@ void registerMath(Registrar& r) {
   R(isneginf); R(isposinf); R(maskedScatter); R(addcmul); R(addcdiv); R(nansum); R(nanmean); R(nanmedianAll); R(nanmedianDim);
   R(mode); R(aminmax); R(stdMean); R(varMean); R(msort); R(logdet); R(renorm); R(addmv); R(inner); R(vdot);
   R(trapezoid); R(trapezoidDx); R(cov); R(corrcoef); R(diff); R(histogram); R(triu_); R(tril_);
+  R(isin); R(nanquantile); R(nanquantileScalar); R(gradient); R(cumulativeTrapezoid); R(cumulativeTrapezoidDx); R(histogramdd); R(indexReduce); R(pdist);
 #undef R
 }
 

@@ -196,6 +196,22 @@ OP(combinations, at::combinations(T0, argInt64(info, 1), argBool(info, 2)))
 
 #undef OP
 
+// The *_scatter ops: a copy of x with src written into a view of it (the functional form of
+// writing into a slice; differentiable with respect to both).
+// diagonalScatter(x, src, offset, dim1, dim2)
+OP2(diagonalScatter, at::diagonal_scatter(a, b, argInt64(info, 2), argInt64(info, 3), argInt64(info, 4)))
+// selectScatter(x, src, dim, index)
+OP2(selectScatter, at::select_scatter(a, b, argInt64(info, 2), argInt64(info, 3)))
+// sliceScatter(x, src, dim, start|null, end|null, step)
+Napi::Value sliceScatter(const Napi::CallbackInfo& info) {
+  const at::Tensor &a = T0, &b = T1;
+  SkipAutogradIfUnneeded skip(a, b);
+  c10::optional<int64_t> start, end;
+  if (!isNullish(info, 3)) start = argInt64(info, 3);
+  if (!isNullish(info, 4)) end = argInt64(info, 4);
+  return ret(info, at::slice_scatter(a, b, argInt64(info, 2), start, end, argInt64(info, 5)));
+}
+
 }  // namespace
 
 void registerShape(Registrar& r) {
@@ -212,6 +228,7 @@ void registerShape(Registrar& r) {
   R(indexPutTensors);
   R(tensorSplit); R(hstack); R(vstack); R(dstack); R(columnStack); R(cartesianProd); R(blockDiag);
   R(atleast1d); R(atleast2d); R(atleast3d); R(rot90); R(combinations);
+  R(diagonalScatter); R(selectScatter); R(sliceScatter);
 #undef R
 }
 

@@ -1,5 +1,6 @@
 // The tensor API: creation, dtypes, data out, shape ops, in-place ops, errors.
 import * as torch from '../lib';
+import { pythonJson } from './helpers';
 
 afterEach(() => torch.manualSeed(0));
 
@@ -293,4 +294,45 @@ test('t() as PyTorch: 0-D and 1-D as they are, 2-D transposed, 3-D refused; T re
     expect(() => torch.zeros([2, 3, 4]).t()).toThrow(/t\(\) expects a tensor with <= 2 dimensions, but self is 3D/);
     expect(torch.zeros([2, 3, 4]).T.shape).toEqual([4, 3, 2]);
   });
+});
+
+test('type promotion (resultType, promoteTypes, canCast), broadcastShapes, asTensor and settings as PyTorch\'s', () => {
+  const want = pythonJson(`
+import json, torch
+f, i, b, h = torch.zeros(2), torch.zeros(2, dtype=torch.int64), torch.zeros(2, dtype=torch.bool), torch.zeros(2, dtype=torch.float16)
+name = lambda t: str(t).replace('torch.', '')
+pairs = [('int32', 'float16'), ('uint8', 'int8'), ('bool', 'int64'), ('bfloat16', 'float16'), ('complex64', 'float64')]
+print(json.dumps({
+  'result': [name(torch.result_type(f, i)), name(torch.result_type(i, 2.5)), name(torch.result_type(b, 3)), name(torch.result_type(h, 1.5)), name(torch.result_type(h, i)), name(torch.result_type(2, 3.5))],
+  'promote': [name(torch.promote_types(getattr(torch, a), getattr(torch, c))) for a, c in pairs],
+  'cast': [torch.can_cast(torch.float64, torch.int32), torch.can_cast(torch.int32, torch.float16), torch.can_cast(torch.complex64, torch.float32), torch.can_cast(torch.bool, torch.uint8)],
+  'shape': list(torch.broadcast_shapes((3, 1), (1, 4), (4,))),
+}))`);
+  torch.tidy(() => {
+    const f = torch.zeros([2]), i = torch.zeros([2], { dtype: 'int64' }), b = torch.zeros([2], { dtype: 'bool' }), h = torch.zeros([2], { dtype: 'float16' });
+    expect([torch.resultType(f, i), torch.resultType(i, 2.5), torch.resultType(b, 3), torch.resultType(h, 1.5), torch.resultType(h, i), torch.resultType(2, 3.5)]).toEqual(want.result);
+    const pairs: [torch.DType, torch.DType][] = [['int32', 'float16'], ['uint8', 'int8'], ['bool', 'int64'], ['bfloat16', 'float16'], ['complex64', 'float64']];
+    expect(pairs.map(([a, c]) => torch.promoteTypes(a, c))).toEqual(want.promote);
+    expect([torch.canCast('float64', 'int32'), torch.canCast('int32', 'float16'), torch.canCast('complex64', 'float32'), torch.canCast('bool', 'uint8')]).toEqual(want.cast);
+    expect(torch.broadcastShapes([3, 1], [1, 4], [4])).toEqual(want.shape);
+    expect(() => torch.broadcastShapes([3], [4])).toThrow(/cannot be broadcast/);
+    expect(torch.asTensor(f)).toBe(f);
+    expect(torch.asTensor(f, { dtype: 'float64' }).dtype).toBe('float64');
+    expect(torch.asTensor([1, 2]).tolist()).toEqual([1, 2]);
+    expect([torch.scalarTensor(3).dtype, torch.scalarTensor(3).shape]).toEqual(['float32', []]);
+    const ri = torch.randintLike(f, 5);
+    expect([ri.dtype, ri.shape, ri.ge(0).all().item(), ri.lt(5).all().item()]).toEqual(['float32', [2], true, true]);
+    expect(torch.isTensor(f)).toBe(true);
+  });
+  torch.useDeterministicAlgorithms(true, { warnOnly: true });
+  expect([torch.areDeterministicAlgorithmsEnabled(), torch.isDeterministicAlgorithmsWarnOnlyEnabled()]).toEqual([true, true]);
+  torch.useDeterministicAlgorithms(false);
+  expect(torch.areDeterministicAlgorithmsEnabled()).toBe(false);
+  const before = torch.getFloat32MatmulPrecision();
+  expect(before).toBe('highest');
+  torch.setFloat32MatmulPrecision('high');
+  expect(torch.getFloat32MatmulPrecision()).toBe('high');
+  torch.setFloat32MatmulPrecision(before);
+  expect(() => torch.setFloat32MatmulPrecision('low' as never)).toThrow(/'highest', 'high' or 'medium'/);
+  expect(torch.getNumInteropThreads()).toBeGreaterThan(0);
 });

@@ -244,6 +244,26 @@ export const cases: Case[] = [
     py: 'lambda x, a, b, u, v, m1, m2, s, mask, src: [torch.tensor_split(x, 3, 1), torch.tensor_split(x, [1, 3], 1), torch.hsplit(x, 2), torch.vsplit(x, [1]), torch.hstack([a, b]), torch.vstack([a, b]), torch.dstack([a, b]), torch.column_stack([u, u * 2]), '
       + 'torch.cartesian_prod(u, v), torch.block_diag(m1, m2), torch.atleast_1d(s), torch.atleast_2d(u), torch.atleast_3d(a), torch.rot90(x), torch.rot90(x, 2, [1, 0]), torch.combinations(u, 2), torch.combinations(u, 2, with_replacement=True), x.masked_scatter(mask, src), '
       + 'x.detach().clone().triu_(1), x.detach().clone().tril_(-1)]' },
+  { name: 'torch_functions_more', constants: [1, 4],
+    inputs: () => [r(3, 4), torch.tensor([[1, NaN, 3, 4], [NaN, 2, 0.5, -1], [2, 2, NaN, 7]], { dtype: 'float64' }), ints(0, 6, 3, 4), long([0, 2, 0, 1]), r(20, 2), r(4, 4), r(5, 3), r(3), r(3), r(3, 2), spd(3)],
+    ts: (x, nanx, e, idx, pts, src, m, d3, r3, s2, sq) => [torch.isin(e, long([1, 3, 5])), torch.isin(e, [1, 3, 5], { invert: true }), torch.isin(2, e),
+      nanx.nanquantile(0.5), torch.nanquantile(nanx, torch.tensor([0.25, 0.75], { dtype: 'float64' }), 1),
+      torch.gradient(x), torch.gradient(x, { spacing: 2, dim: 1 }), torch.gradient(x, { spacing: [torch.linspace(0, 1, 3, { dtype: 'float64' }), torch.tensor([0, 1, 3, 6], { dtype: 'float64' })] }), torch.gradient(x, { spacing: [0.5, 2], edgeOrder: 2 }),
+      torch.cumulativeTrapezoid(x), torch.cumulativeTrapezoid(x, { dx: 0.5, dim: 0 }), torch.cumulativeTrapezoid(x, { x: torch.tensor([0, 1, 3, 6], { dtype: 'float64' }) }), torch.trapz(x),
+      torch.histogramdd(pts, [3, 4]), torch.histogramdd(pts, 2, { range: [-1, 1, -2, 2], density: true }),
+      x.indexReduce(1, idx, src.narrow(0, 0, 3), 'prod'), x.indexReduce(1, idx, src.narrow(0, 0, 3), 'amax', { includeSelf: false }), torch.indexReduce(x, 1, idx, src.narrow(0, 0, 3), 'mean'),
+      torch.pdist(m), torch.pdist(m, 1), x.diagonalScatter(d3), x.selectScatter(r3, 1, 2), torch.sliceScatter(x, s2, { dim: 1, start: 1, step: 2 }),
+      torch.det(sq), torch.inverse(sq), torch.matrixPower(sq, 3), torch.matrixExp(sq.div(4)), torch.pinverse(x), torch.slogdet(sq), torch.sigmoid_(x.detach().clone()), torch.clamp_(x.detach().clone(), -0.5, 0.5),
+      torch.broadcastTensors(d3, x.narrow(1, 0, 3)), torch.concat([x, x], 1), torch.rowStack([d3, r3])],
+    py: 'lambda x, nanx, e, idx, pts, src, m, d3, r3, s2, sq: [torch.isin(e, torch.tensor([1, 3, 5])), torch.isin(e, torch.tensor([1, 3, 5]), invert=True), torch.isin(2, e), '
+      + 'torch.nanquantile(nanx, 0.5), torch.nanquantile(nanx, torch.tensor([0.25, 0.75], dtype=torch.float64), 1), '
+      + 'torch.gradient(x), torch.gradient(x, spacing=2, dim=1), torch.gradient(x, spacing=(torch.linspace(0, 1, 3, dtype=torch.float64), torch.tensor([0., 1, 3, 6], dtype=torch.float64))), torch.gradient(x, spacing=[0.5, 2.0], edge_order=2), '
+      + 'torch.cumulative_trapezoid(x), torch.cumulative_trapezoid(x, dx=0.5, dim=0), torch.cumulative_trapezoid(x, torch.tensor([0., 1, 3, 6], dtype=torch.float64)), torch.trapz(x), '
+      + 'tuple(torch.histogramdd(pts, [3, 4])), tuple(torch.histogramdd(pts, 2, range=[-1., 1., -2., 2.], density=True)), '
+      + 'x.index_reduce(1, idx, src[:3], "prod"), x.index_reduce(1, idx, src[:3], "amax", include_self=False), torch.index_reduce(x, 1, idx, src[:3], "mean"), '
+      + 'torch.pdist(m), torch.pdist(m, 1), x.diagonal_scatter(d3), x.select_scatter(r3, 1, 2), torch.slice_scatter(x, s2, dim=1, start=1, step=2), '
+      + 'torch.det(sq), torch.inverse(sq), torch.matrix_power(sq, 3), torch.matrix_exp(sq / 4), torch.pinverse(x), tuple(torch.slogdet(sq)), torch.sigmoid_(x.detach().clone()), torch.clamp_(x.detach().clone(), -0.5, 0.5), '
+      + 'torch.broadcast_tensors(d3, x[:, :3]), torch.concat([x, x], 1), torch.row_stack([d3, r3])]' },
   { name: 'histogram', inputs: () => [r(20), pos(20)], constants: [0, 1],
     ts: (x, w) => [x.histogram(5), x.histogram(4, { range: [-1, 1], density: true }), torch.histogram(x, 3, { weight: w })],
     py: 'lambda x, w: [tuple(torch.histogram(x, 5)), tuple(torch.histogram(x, 4, range=(-1.0, 1.0), density=True)), tuple(torch.histogram(x, 3, weight=w))]' },

@@ -37,6 +37,14 @@ export const softmax = method('softmax'), split = method('split'), square = meth
 export const sum = method('sum'), swapaxes = method('swapaxes'), swapdims = method('swapdims'), t = method('t'), take = method('take'), tan = method('tan'), tensorSplit = method('tensorSplit'), tile = method('tile');
 export const transpose = method('transpose'), trueDivide = method('trueDivide'), trunc = method('trunc'), unflatten = method('unflatten'), uniqueConsecutive = method('uniqueConsecutive'), unsqueeze = method('unsqueeze'), var_ = method('var'), varMean = method('varMean');
 export const vdot = method('vdot'), vsplit = method('vsplit'), xlogy = method('xlogy');
+// The in-place forms PyTorch also has as torch.<op>_(x): the method, on x itself.
+export const abs_ = method('abs_'), acos_ = method('acos_'), acosh_ = method('acosh_'), asin_ = method('asin_'), asinh_ = method('asinh_'), atan_ = method('atan_'), atanh_ = method('atanh_'), ceil_ = method('ceil_');
+export const clamp_ = method('clamp_'), clampMax_ = method('clampMax_'), clampMin_ = method('clampMin_'), clip_ = method('clip_'), cos_ = method('cos_'), cosh_ = method('cosh_'), deg2rad_ = method('deg2rad_'), detach_ = method('detach_');
+export const erf_ = method('erf_'), erfc_ = method('erfc_'), exp2_ = method('exp2_'), exp_ = method('exp_'), expm1_ = method('expm1_'), fill_ = method('fill_'), fix_ = method('fix_'), floor_ = method('floor_');
+export const frac_ = method('frac_'), indexPut_ = method('indexPut_'), log10_ = method('log10_'), log1p_ = method('log1p_'), log2_ = method('log2_'), log_ = method('log_'), logit_ = method('logit_'), nanToNum_ = method('nanToNum_');
+export const neg_ = method('neg_'), rad2deg_ = method('rad2deg_'), reciprocal_ = method('reciprocal_'), relu_ = method('relu_'), round_ = method('round_'), rsqrt_ = method('rsqrt_'), sigmoid_ = method('sigmoid_'), sin_ = method('sin_');
+export const sinh_ = method('sinh_'), sqrt_ = method('sqrt_'), square_ = method('square_'), tan_ = method('tan_'), tanh_ = method('tanh_'), trunc_ = method('trunc_'), xlogy_ = method('xlogy_'), zero_ = method('zero_');
+export const asStrided = method('asStrided'), getDevice = method('getDevice');
 /** torch.var (var is a reserved word in TS: defined as var_). */
 export { var_ as var };
 

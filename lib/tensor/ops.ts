@@ -2,6 +2,9 @@
 import { native } from './native';
 import { Tensor, TensorLike, _wrap as wrap, _id as id } from './tensor';
 import { Generator, generatorHandle } from './generator';
+import { tensor as tensorFrom, randint, TensorData } from './creation';
+import { DType, Device, dtypeCode, dtypeName } from './dtype';
+import { det as linalgDet, inv as linalgInv, matrixPower as linalgMatrixPower, matrixExp as linalgMatrixExp, slogdet as linalgSlogdet, pinv as linalgPinv } from './linalg';
 
 export function cat(tensors: Tensor[], dim = 0): Tensor {
   return wrap(native.cat(tensors.map(id), dim));
@@ -131,3 +134,107 @@ export const cov = (x: Tensor, opts: { correction?: number; fweights?: Tensor | 
 export const corrcoef = (x: Tensor) => x.corrcoef();
 export const diff = (x: Tensor, opts: { n?: number; dim?: number; prepend?: Tensor | null; append?: Tensor | null } = {}) => x.diff(opts);
 export const histogram = (x: Tensor, bins: number, opts: { range?: [number, number]; weight?: Tensor | null; density?: boolean } = {}) => x.histogram(bins, opts);
+
+// ---------- numeric helpers PyTorch has as torch.<name> ----------
+
+const asTensorArg = (x: Tensor | number | number[], like?: Tensor) =>
+  x instanceof Tensor ? x : tensorFrom(x as number | number[], like ? { dtype: like.dtype, device: like.device } : {});
+
+/** torch.isin: whether each element of elements is among testElements (invert: is not). */
+export function isin(elements: Tensor | number | number[], testElements: Tensor | number | number[], opts: { assumeUnique?: boolean; invert?: boolean } = {}): Tensor {
+  const e = asTensorArg(elements, testElements instanceof Tensor ? testElements : undefined);
+  const t = asTensorArg(testElements, e);
+  return wrap(native.isin(id(e), id(t), opts.assumeUnique ?? false, opts.invert ?? false));
+}
+/** torch.nanquantile: quantile with NaNs left out. */
+export const nanquantile = (x: Tensor, q: TensorLike, dim?: number | null, opts: { keepdim?: boolean; interpolation?: 'linear' | 'lower' | 'higher' | 'midpoint' | 'nearest' } = {}) => x.nanquantile(q, dim, opts);
+/**
+ * torch.gradient: the derivative of sampled values by central differences (one-sided at the
+ * edges, to edgeOrder), one tensor per dim. spacing: a number (the same step everywhere), a number
+ * per dim, or a coordinates tensor per dim.
+ */
+export function gradient(x: Tensor, opts: { spacing?: number | number[] | Tensor[]; dim?: number | number[]; edgeOrder?: 1 | 2 } = {}): Tensor[] {
+  const sp = opts.spacing;
+  const coords = Array.isArray(sp) && sp.length > 0 && sp[0] instanceof Tensor;
+  const spacing = sp === undefined ? null : coords ? (sp as Tensor[]).map(id) : sp;
+  return (native.gradient(id(x), spacing, opts.dim ?? null, opts.edgeOrder ?? 1, coords) as number[]).map(wrap);
+}
+/** torch.cumulative_trapezoid: the running trapezoidal integral along dim (over x, or with spacing dx). */
+export function cumulativeTrapezoid(y: Tensor, opts: { x?: Tensor; dx?: number; dim?: number } = {}): Tensor {
+  if (opts.x && opts.dx !== undefined) throw new Error('cumulativeTrapezoid: give x or dx, not both');
+  return wrap(opts.x ? native.cumulativeTrapezoid(id(y), id(opts.x), opts.dim ?? -1) : native.cumulativeTrapezoidDx(id(y), opts.dx ?? 1, opts.dim ?? -1));
+}
+/** torch.trapz: the older name of trapezoid. */
+export const trapz = trapezoid;
+/** torch.histogramdd: a histogram over the last dim's D coordinates: bins per dim (a number for all). */
+export function histogramdd(x: Tensor, bins: number | number[], opts: { range?: number[]; weight?: Tensor | null; density?: boolean } = {}): { hist: Tensor; binEdges: Tensor[] } {
+  const d = x.shape[x.ndim - 1];
+  const b = Array.isArray(bins) ? bins : new Array(d).fill(bins);
+  const [h, ...edges] = (native.histogramdd(id(x), b, opts.range ?? null, opts.weight ? id(opts.weight) : -1, opts.density ?? false) as number[]).map(wrap);
+  return { hist: h, binEdges: edges };
+}
+/** torch.index_reduce (functional form of Tensor.indexReduce). */
+export const indexReduce = (x: Tensor, dim: number, index: Tensor, source: Tensor, reduce: 'prod' | 'mean' | 'amax' | 'amin', opts: { includeSelf?: boolean } = {}) => x.indexReduce(dim, index, source, reduce, opts);
+/** torch.pdist: the p-norm distances between every pair of rows of x (N, M), upper triangle flattened. */
+export const pdist = (x: Tensor, p = 2) => wrap(native.pdist(id(x), p));
+export const diagonalScatter = (x: Tensor, src: Tensor, offset = 0, dim1 = 0, dim2 = 1) => x.diagonalScatter(src, offset, dim1, dim2);
+export const selectScatter = (x: Tensor, src: Tensor, dim: number, index: number) => x.selectScatter(src, dim, index);
+export const sliceScatter = (x: Tensor, src: Tensor, opts: { dim?: number; start?: number | null; end?: number | null; step?: number } = {}) => x.sliceScatter(src, opts);
+/** torch.row_stack: vstack. torch.concat / concatenate: cat. */
+export const rowStack = (tensors: Tensor[]) => vstack(tensors);
+export const concat = (tensors: Tensor[], dim = 0) => cat(tensors, dim);
+export const concatenate = concat;
+/** torch.broadcast_tensors: the tensors expanded to their common shape (views). */
+export function broadcastTensors(...tensors: Tensor[]): Tensor[] {
+  const shape = broadcastShapes(...tensors.map((t) => t.shape));
+  return tensors.map((t) => t.expand(shape));
+}
+/** torch.broadcast_shapes: the shape tensors of these shapes broadcast to. */
+export function broadcastShapes(...shapes: number[][]): number[] {
+  const n = Math.max(0, ...shapes.map((s) => s.length));
+  const out: number[] = new Array(n).fill(1);
+  for (const s of shapes) {
+    for (let k = 0; k < s.length; k++) {
+      const i = n - s.length + k, d = s[k];
+      if (out[i] === 1) out[i] = d;
+      else if (d !== 1 && d !== out[i]) throw new Error(`Shape mismatch: objects cannot be broadcast to a single shape: [${shapes.map((x) => `[${x}]`).join(', ')}]`);
+    }
+  }
+  return out;
+}
+
+// ---------- type promotion ----------
+
+/** torch.result_type: the dtype an op on a and b computes in (numbers count as Python scalars: they do not widen a tensor's category). */
+export function resultType(a: Tensor | number | boolean, b: Tensor | number | boolean): DType {
+  const arg = (x: Tensor | number | boolean) => (x instanceof Tensor ? id(x) : x);
+  return dtypeName(native.resultType(arg(a), arg(b), a instanceof Tensor, b instanceof Tensor));
+}
+/** torch.promote_types: the smallest dtype both fit in. */
+export const promoteTypes = (a: DType, b: DType): DType => dtypeName(native.promoteTypes(dtypeCode(a), dtypeCode(b)));
+/** torch.can_cast: whether casting from to to is allowed by PyTorch's casting rules (no float to int, no complex to real). */
+export const canCast = (from: DType, to: DType): boolean => native.canCast(dtypeCode(from), dtypeCode(to));
+/** torch.is_tensor */
+export const isTensor = (x: unknown): x is Tensor => x instanceof Tensor;
+/** torch.as_tensor / asarray: x itself when it is a tensor already of that dtype and device, else a tensor of it. */
+export function asTensor(x: Tensor | TensorData, opts: { dtype?: DType; device?: Device } = {}): Tensor {
+  if (x instanceof Tensor) return (opts.dtype && opts.dtype !== x.dtype) || (opts.device && opts.device !== x.device) ? x.to(opts) : x;
+  return tensorFrom(x, opts);
+}
+export const asarray = asTensor;
+/** torch.scalar_tensor: a 0-dim tensor holding v (float32 unless told, as PyTorch's). */
+export const scalarTensor = (v: number, opts: { dtype?: DType; device?: Device } = {}) => tensorFrom(v, { dtype: opts.dtype ?? 'float32', device: opts.device });
+/** torch.randint_like: integers in [low, high) (or [0, low)) with x's shape, dtype and device. */
+export function randintLike(x: Tensor, low: number, high?: number, opts: { dtype?: DType; generator?: Generator } = {}): Tensor {
+  const [lo, hi] = high === undefined ? [0, low] : [low, high];
+  return randint(lo, hi, x.shape, { dtype: opts.dtype ?? x.dtype, device: x.device, generator: opts.generator });
+}
+
+// torch.<linalg op>: the older names, the same functions as torch.linalg's.
+export const det = (A: Tensor) => linalgDet(A);
+export const inverse = (A: Tensor) => linalgInv(A);
+export const matrixPower = (A: Tensor, n: number) => linalgMatrixPower(A, n);
+export const matrixExp = (A: Tensor) => linalgMatrixExp(A);
+export const slogdet = (A: Tensor) => linalgSlogdet(A);
+/** torch.pinverse(A, rcond = 1e-15) */
+export const pinverse = (A: Tensor, rcond = 1e-15) => linalgPinv(A, { rcond });

@@ -118,6 +118,34 @@ export function setNumThreads(n: number): void {
 export function getNumThreads(): number {
   return native.getNumThreads();
 }
+/** torch.set_num_interop_threads: threads for running independent ops in parallel (set once, before any work). */
+export function setNumInteropThreads(n: number): void {
+  native.setNumInteropThreads(n);
+}
+export function getNumInteropThreads(): number {
+  return native.getNumInteropThreads();
+}
+/**
+ * torch.use_deterministic_algorithms: ops without a deterministic implementation then refuse
+ * (or only warn, with warnOnly), so that a run repeats bit for bit.
+ */
+export function useDeterministicAlgorithms(mode: boolean, opts: { warnOnly?: boolean } = {}): void {
+  native.setDeterministic(mode, opts.warnOnly ?? false);
+}
+export function areDeterministicAlgorithmsEnabled(): boolean {
+  return (native.deterministicState() as [boolean, boolean])[0];
+}
+export function isDeterministicAlgorithmsWarnOnlyEnabled(): boolean {
+  return (native.deterministicState() as [boolean, boolean])[1];
+}
+/** torch.set_float32_matmul_precision: 'highest' (full float32), 'high' (TF32 on GPUs that have it) or 'medium' (bfloat16 inside). */
+export function setFloat32MatmulPrecision(precision: 'highest' | 'high' | 'medium'): void {
+  if (!['highest', 'high', 'medium'].includes(precision)) throw new Error(`setFloat32MatmulPrecision: expected 'highest', 'high' or 'medium', got '${String(precision)}'`);
+  native.setFloat32MatmulPrecision(precision);
+}
+export function getFloat32MatmulPrecision(): 'highest' | 'high' | 'medium' {
+  return native.getFloat32MatmulPrecision();
+}
 
 export interface MemoryInfo {
   /** tensors handles alive in this JS environment */

@@ -608,6 +608,13 @@ export class Tensor {
     return wrap(native.quantile(id(this), id(q), dim ?? null, keepdim, interpolation));
   }
 
+  /** quantile with NaNs left out (a slice of only NaNs gives NaN). */
+  nanquantile(q: TensorLike, dim?: number | null, opts: { keepdim?: boolean; interpolation?: 'linear' | 'lower' | 'higher' | 'midpoint' | 'nearest' } = {}): Tensor {
+    const [keepdim, interpolation] = [opts.keepdim ?? false, opts.interpolation ?? 'linear'];
+    if (typeof q === 'number') return wrap(native.nanquantileScalar(id(this), q, dim ?? null, keepdim, interpolation));
+    return wrap(native.nanquantile(id(this), id(q), dim ?? null, keepdim, interpolation));
+  }
+
   // ---------- matrix products ----------
   matmul(o: Tensor): Tensor { return wrap(native.matmul(id(this), id(o))); }
   mm(o: Tensor): Tensor { return wrap(native.mm(id(this), id(o))); }
@@ -660,6 +667,18 @@ export class Tensor {
     return wrap(native.indexAdd(id(this), dim, id(index), id(source), opts.alpha ?? 1));
   }
   indexCopy(dim: number, index: Tensor, source: Tensor): Tensor { return wrap(native.indexCopy(id(this), dim, id(index), id(source))); }
+  /** source's rows reduced into this tensor's rows at index along dim: 'prod', 'mean', 'amax' or 'amin' (includeSelf: this tensor's values count too). */
+  indexReduce(dim: number, index: Tensor, source: Tensor, reduce: 'prod' | 'mean' | 'amax' | 'amin', opts: { includeSelf?: boolean } = {}): Tensor {
+    return wrap(native.indexReduce(id(this), dim, id(index), id(source), reduce, opts.includeSelf ?? true));
+  }
+  /** A copy with src written on the diagonal (offset, dim1, dim2), as torch.diagonal_scatter. */
+  diagonalScatter(src: Tensor, offset = 0, dim1 = 0, dim2 = 1): Tensor { return wrap(native.diagonalScatter(id(this), id(src), offset, dim1, dim2)); }
+  /** A copy with src written at index along dim, as torch.select_scatter. */
+  selectScatter(src: Tensor, dim: number, index: number): Tensor { return wrap(native.selectScatter(id(this), id(src), dim, index)); }
+  /** A copy with src written into the slice start:end:step along dim, as torch.slice_scatter. */
+  sliceScatter(src: Tensor, opts: { dim?: number; start?: number | null; end?: number | null; step?: number } = {}): Tensor {
+    return wrap(native.sliceScatter(id(this), id(src), opts.dim ?? 0, opts.start ?? null, opts.end ?? null, opts.step ?? 1));
+  }
   indexFill(dim: number, index: Tensor, value: number): Tensor { return wrap(native.indexFill(id(this), dim, id(index), value)); }
   /** Elements at the given indices of the flattened tensor. */
   take(index: Tensor): Tensor { return wrap(native.take(id(this), id(index))); }
