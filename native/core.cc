@@ -10,6 +10,7 @@
 #include <ATen/VmapMode.h>
 #include <ATen/BatchedTensorImpl.h>
 #include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/functions/accumulate_grad.h>
 #include <cerrno>
 #include <climits>
 #include <malloc.h>
@@ -438,6 +439,46 @@ Napi::Value setData(const Napi::CallbackInfo& info) {
   t.set_data(argTensor(info, 1));
   return info.Env().Undefined();
 }
+// Autograd graph nodes (Tensor.grad_fn): a node crosses as an External holding a shared_ptr to
+// it, freed when JS lets go of it.
+using NodePtr = std::shared_ptr<torch::autograd::Node>;
+Napi::Value wrapNode(Napi::Env env, const NodePtr& node) {
+  if (!node) return env.Null();
+  return Napi::External<NodePtr>::New(env, new NodePtr(node), [](Napi::Env, NodePtr* p) { delete p; });
+}
+const NodePtr& argNode(const Napi::CallbackInfo& info, size_t i) {
+  return *info[i].As<Napi::External<NodePtr>>().Data();
+}
+// gradFn(id): the node that made the tensor, or null for a leaf
+Napi::Value gradFn(const Napi::CallbackInfo& info) {
+  return wrapNode(info.Env(), argTensor(info, 0).grad_fn());
+}
+// nodeName(node): "MulBackward0"
+Napi::Value nodeName(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), argNode(info, 0)->name());
+}
+// nodeNext(node): [[node | null, inputNr], ...], Python's next_functions
+Napi::Value nodeNext(const Napi::CallbackInfo& info) {
+  const auto& edges = argNode(info, 0)->next_edges();
+  Napi::Array out = Napi::Array::New(info.Env(), edges.size());
+  for (size_t k = 0; k < edges.size(); ++k) {
+    Napi::Array pair = Napi::Array::New(info.Env(), 2);
+    pair.Set(0u, wrapNode(info.Env(), edges[k].function));
+    pair.Set(1u, Napi::Number::New(info.Env(), edges[k].input_nr));
+    out.Set(static_cast<uint32_t>(k), pair);
+  }
+  return out;
+}
+// nodeSame(a, b): the same node
+Napi::Value nodeSame(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), argNode(info, 0).get() == argNode(info, 1).get());
+}
+// nodeVariable(node): an AccumulateGrad node's leaf tensor (a handle), or -1
+Napi::Value nodeVariable(const Napi::CallbackInfo& info) {
+  auto* acc = dynamic_cast<torch::autograd::AccumulateGrad*>(argNode(info, 0).get());
+  if (!acc) return Napi::Number::New(info.Env(), -1);
+  return ret(info, acc->variable);
+}
 // gradFnName(id): the class of the autograd node that made the tensor ("MulBackward0", as
 // Python's type(t.grad_fn).__name__), or null for a leaf.
 Napi::Value gradFnName(const Napi::CallbackInfo& info) {
@@ -795,6 +836,11 @@ void registerCore(Registrar& r) {
   r.add<detach>("detach");
   r.add<setData>("setData");
   r.add<gradFnName>("gradFnName");
+  r.add<gradFn>("gradFn");
+  r.add<nodeName>("nodeName");
+  r.add<nodeNext>("nodeNext");
+  r.add<nodeSame>("nodeSame");
+  r.add<nodeVariable>("nodeVariable");
   r.add<setGradEnabled>("setGradEnabled");
   r.add<variableData>("variableData");
   r.add<inferenceModeEnter>("inferenceModeEnter");

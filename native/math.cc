@@ -272,6 +272,10 @@ OP2(mm, a.mm(b))
 OP2(bmm, a.bmm(b))
 OP3(addmm, at::addmm(a, b, c, argScalar(info, 3), argScalar(info, 4)))
 OP3(baddbmm, at::baddbmm(a, b, c, argScalar(info, 3), argScalar(info, 4)))
+// addbmm(x, batch1, batch2, beta, alpha): beta x + alpha sum_b batch1[b] @ batch2[b]
+OP3(addbmm, at::addbmm(a, b, c, argScalar(info, 3), argScalar(info, 4)))
+// addr(x, vec1, vec2, beta, alpha): beta x + alpha outer(vec1, vec2)
+OP3(addr, at::addr(a, b, c, argScalar(info, 3), argScalar(info, 4)))
 OP2(outer, at::outer(a, b))
 OP2(dot, a.dot(b))
 OP2(mv, a.mv(b))
@@ -641,7 +645,7 @@ void registerMath(Registrar& r) {
   R(isneginf); R(isposinf); R(maskedScatter); R(addcmul); R(addcdiv); R(nansum); R(nanmean); R(nanmedianAll); R(nanmedianDim);
   R(mode); R(aminmax); R(stdMean); R(varMean); R(msort); R(logdet); R(renorm); R(addmv); R(inner); R(vdot);
   R(trapezoid); R(trapezoidDx); R(cov); R(corrcoef); R(diff); R(histogram); R(triu_); R(tril_);
-  R(isin); R(nanquantile); R(nanquantileScalar); R(gradient); R(cumulativeTrapezoid); R(cumulativeTrapezoidDx); R(histogramdd); R(indexReduce); R(pdist);
+  R(addbmm); R(addr); R(isin); R(nanquantile); R(nanquantileScalar); R(gradient); R(cumulativeTrapezoid); R(cumulativeTrapezoidDx); R(histogramdd); R(indexReduce); R(pdist);
 #undef R
 }
 

@@ -1,7 +1,7 @@
 // Gradients through composite functions against PyTorch (float64), from
 // scripts/reference/core_grads.py: the expected values never come from our own code.
 import * as torch from '../lib';
-import { decode, readJson, relErr, EncodedTensor } from './helpers';
+import { decode, readJson, relErr, EncodedTensor, pythonJson } from './helpers';
 
 const F = torch.nn.functional;
 type Case = { inputs: EncodedTensor[]; output: number; grads: (EncodedTensor | null)[]; frozen: number[] };
@@ -119,5 +119,31 @@ describe('autograd through composite functions matches PyTorch (float64, 1e-10)'
       const b = F.composedAttention(q, k, v, null, 0, true);
       expect(relErr(a, b)).toBeLessThan(1e-12);
     });
+  });
+});
+
+test('gradFn walks the graph as PyTorch\'s grad_fn: node names, next_functions, AccumulateGrad\'s variable', () => {
+  const want = pythonJson<unknown>(`
+import json, torch
+x = torch.tensor([1.5, 2.0, 3.0], requires_grad=True)
+w = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+y = (x * x).sin().mul(w).sum() + x.exp().mean()
+def walk(n):
+    if n is None: return None
+    return [n.name(), [[walk(m), k] for m, k in n.next_functions]]
+print(json.dumps(walk(y.grad_fn)))`);
+  torch.tidy(() => {
+    const x = torch.tensor([1.5, 2.0, 3.0], { requiresGrad: true });
+    const w = torch.tensor([0.5, -1.0, 2.0], { requiresGrad: true });
+    const y = x.mul(x).sin().mul(w).sum().add(x.exp().mean());
+    const walk = (n: torch.GraphNode | null): unknown => (n === null ? null : [n.name(), n.nextFunctions.map(([m, k]) => [walk(m), k])]);
+    expect(walk(y.gradFn)).toEqual(want);
+    expect(x.gradFn).toBeNull();
+    // AccumulateGrad leads back to the leaf; the same node read twice is the same node
+    const mulNode = y.gradFn!.nextFunctions[0][0]!.nextFunctions[0][0]!;
+    const acc = mulNode.nextFunctions[1][0]!;
+    expect(acc.variable!.tolist()).toEqual([0.5, -1, 2]);
+    expect(y.gradFn!.is(y.gradFn)).toBe(true);
+    expect(y.gradFn!.is(mulNode)).toBe(false);
   });
 });

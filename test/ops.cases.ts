@@ -264,6 +264,24 @@ export const cases: Case[] = [
       + 'torch.pdist(m), torch.pdist(m, 1), x.diagonal_scatter(d3), x.select_scatter(r3, 1, 2), torch.slice_scatter(x, s2, dim=1, start=1, step=2), '
       + 'torch.det(sq), torch.inverse(sq), torch.matrix_power(sq, 3), torch.matrix_exp(sq / 4), torch.pinverse(x), tuple(torch.slogdet(sq)), torch.sigmoid_(x.detach().clone()), torch.clamp_(x.detach().clone(), -0.5, 0.5), '
       + 'torch.broadcast_tensors(d3, x[:, :3]), torch.concat([x, x], 1), torch.row_stack([d3, r3])]' },
+  { name: 'tensor_methods_more', constants: [3, 4, 11],
+    inputs: () => [r(3, 4), r(3, 4), pos(3, 4), ints(1, 20, 5), ints(1, 20, 5), r(3, 5), r(2, 3, 4), r(2, 4, 5), r(3), r(4), spd(3), torch.rand([3, 4]).gt(0.5)],
+    ts: (a, b, p, i1, i2, inp, bt1, bt2, v3, v4, sq, mask) => [a.clone().sinc_(), a.clone().sgn_(), p.clone().i0_(), p.clone().polygamma_(1), p.add(1).mvlgamma_(2), a.detach().clone().ldexp_(b.detach().round()),
+      a.detach().clone().heaviside_(b.detach()), a.detach().clone().nextafter_(b.detach()).sub(a.detach()), p.clone().floatPower_(b),
+      i1.clone().gcd_(i2), i1.clone().lcm_(i2), i1.clone().bitwiseAnd_(i2), i1.clone().bitwiseOr_(i2), i1.clone().bitwiseXor_(i2), i1.clone().bitwiseNot_(), i1.clone().bitwiseLeftShift_(torch.ones([5], { dtype: 'int64' })), i1.clone().bitwiseRightShift_(torch.ones([5], { dtype: 'int64' })),
+      a.clone().renorm_(2, 0, 1), a.clone().maskedScatter_(mask, b.flatten()), a.clone().scatterReduce_(1, torch.tensor([[0, 1, 0, 1], [1, 1, 2, 0], [3, 3, 3, 3]], { dtype: 'int64' }), b, 'amax'),
+      a.clone().indexReduce_(0, torch.tensor([0, 2, 0], { dtype: 'int64' }), b, 'prod', { includeSelf: false }),
+      v3.clone().addmv_(a, v4, { beta: 0.5, alpha: 2 }), bt1.clone().baddbmm_(bt1.narrow(2, 0, 3), bt1), inp.addbmm(bt1, bt2, { beta: 0.3 }), inp.clone().addbmm_(bt1, bt2), a.addr(v3, v4, { alpha: 2 }), a.clone().addr_(v3, v4),
+      a.clone().absolute_(), a.clone().negative_(), a.clone().divide_(p), a.clone().multiply_(b), a.clone().subtract_(b, 2), a.detach().clone().greater_(b.detach()), a.clone().arctan2_(p),
+      sq.det(), sq.inverse(), sq.div(4).matrixExp(), sq.matrixPower(2), sq.slogdet(), a.pinverse(), a.kron(v3.unsqueeze(0)), a.allclose(a.add(1e-9)), a.allclose(b)],
+    py: 'lambda a, b, p, i1, i2, inp, bt1, bt2, v3, v4, sq, mask: [a.clone().sinc_(), a.clone().sgn_(), p.clone().i0_(), p.clone().polygamma_(1), (p + 1).mvlgamma_(2), a.detach().clone().ldexp_(b.detach().round()), '
+      + 'a.detach().clone().heaviside_(b.detach()), a.detach().clone().nextafter_(b.detach()) - a.detach(), p.clone().float_power_(b), '
+      + 'i1.clone().gcd_(i2), i1.clone().lcm_(i2), i1.clone().bitwise_and_(i2), i1.clone().bitwise_or_(i2), i1.clone().bitwise_xor_(i2), i1.clone().bitwise_not_(), i1.clone().bitwise_left_shift_(torch.ones(5, dtype=torch.int64)), i1.clone().bitwise_right_shift_(torch.ones(5, dtype=torch.int64)), '
+      + 'a.clone().renorm_(2, 0, 1), a.clone().masked_scatter_(mask, b.flatten()), a.clone().scatter_reduce_(1, torch.tensor([[0, 1, 0, 1], [1, 1, 2, 0], [3, 3, 3, 3]]), b, "amax"), '
+      + 'a.clone().index_reduce_(0, torch.tensor([0, 2, 0]), b, "prod", include_self=False), '
+      + 'v3.clone().addmv_(a, v4, beta=0.5, alpha=2), bt1.clone().baddbmm_(bt1[:, :, :3], bt1), inp.addbmm(bt1, bt2, beta=0.3), inp.clone().addbmm_(bt1, bt2), a.addr(v3, v4, alpha=2), a.clone().addr_(v3, v4), '
+      + 'a.clone().absolute_(), a.clone().negative_(), a.clone().divide_(p), a.clone().multiply_(b), a.clone().subtract_(b, alpha=2), a.detach().clone().greater_(b.detach()), a.clone().arctan2_(p), '
+      + 'sq.det(), sq.inverse(), (sq / 4).matrix_exp(), sq.matrix_power(2), tuple(sq.slogdet()), a.pinverse(), a.kron(v3.unsqueeze(0)), a.allclose(a + 1e-9), a.allclose(b)]' },
   { name: 'histogram', inputs: () => [r(20), pos(20)], constants: [0, 1],
     ts: (x, w) => [x.histogram(5), x.histogram(4, { range: [-1, 1], density: true }), torch.histogram(x, 3, { weight: w })],
     py: 'lambda x, w: [tuple(torch.histogram(x, 5)), tuple(torch.histogram(x, 4, range=(-1.0, 1.0), density=True)), tuple(torch.histogram(x, 3, weight=w))]' },

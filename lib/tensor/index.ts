@@ -1,5 +1,5 @@
 // The tensor layer's public face.
-export { Tensor, Slice } from './tensor';
+export { Tensor, Slice, GraphNode } from './tensor';
 export { Generator } from './generator';
 export type { Shape, Scalar, TensorLike, Dims, ValuesIndices, Index, SliceIndex } from './tensor';
 export type { DType, Device, MemoryFormat } from './dtype';

@@ -12,6 +12,7 @@ const operand = (o: TensorLike): [number, number] => (typeof o === 'number' ? [-
 /** A random op's options: a torch.Generator to draw from instead of the device's default one. */
 export interface RandomDraw { generator?: Generator | null }
 import { registerTensorHook, RemovableHandle } from './function';
+import { tensor as tensorFromData, TensorData } from './creation';
 
 export type Shape = number[];
 export type Scalar = number | boolean;
@@ -1145,6 +1146,136 @@ export class Tensor {
   }
   indexCopy_(dim: number, index: Tensor, source: Tensor): this { native.indexCopy_(id(this), dim, id(index), id(source)); return this; }
   indexFill_(dim: number, index: Tensor, value: number): this { native.indexFill_(id(this), dim, id(index), value); return this; }
+
+  // ---------- more in-place forms ----------
+  // The in-place forms libtorch binds here as "compute, then write back": the result is copied
+  // into this tensor (autograd records the copy; the version counter moves), after PyTorch's
+  // check that the result's dtype can be written into this one.
+  private assign_(result: Tensor): this {
+    if (result.dtype !== this.dtype && !native.canCast(dtypeCode(result.dtype), dtypeCode(this.dtype))) {
+      const c10 = (d: DType) => ({ float32: 'Float', float64: 'Double', float16: 'Half', bfloat16: 'BFloat16', int64: 'Long', int32: 'Int', int16: 'Short', int8: 'Char', uint8: 'Byte', bool: 'Bool', complex64: 'ComplexFloat', complex128: 'ComplexDouble' } as Record<string, string>)[d] ?? d;
+      const from = c10(result.dtype);
+      result.dispose();
+      throw new Error(`result type ${from} can't be cast to the desired output type ${c10(this.dtype)}`);
+    }
+    if (result.shape.join() !== this.shape.join()) {
+      const shape = result.shape;
+      result.dispose();
+      throw new Error(`output with shape [${this.shape.join(', ')}] doesn't match the broadcast shape [${shape.join(', ')}]`);
+    }
+    try {
+      native.copy_(id(this), id(result));
+    } finally {
+      result.dispose();
+    }
+    return this;
+  }
+  // f on this tensor's values, written back; with a gradient to track, f reads a copy (its
+  // backward may need the values this write replaces, as libtorch's own in-place ops keep them)
+  private inplace_(f: (x: Tensor) => Tensor): this {
+    const src = this.requiresGrad && native.isGradEnabled() ? this.clone() : this;
+    const result = f(src);
+    if (src !== this) src.dispose();
+    return this.assign_(result);
+  }
+  sgn_(): this { return this.inplace_((x) => x.sgn()); }
+  sinc_(): this { return this.inplace_((x) => x.sinc()); }
+  i0_(): this { return this.inplace_((x) => x.i0()); }
+  conjPhysical_(): this { return this.inplace_((x) => x.conjPhysical()); }
+  gcd_(o: Tensor): this { return this.inplace_((x) => x.gcd(o)); }
+  lcm_(o: Tensor): this { return this.inplace_((x) => x.lcm(o)); }
+  igamma_(o: Tensor): this { return this.inplace_((x) => x.igamma(o)); }
+  igammac_(o: Tensor): this { return this.inplace_((x) => x.igammac(o)); }
+  polygamma_(n: number): this { return this.inplace_((x) => x.polygamma(n)); }
+  mvlgamma_(p: number): this { return this.inplace_((x) => x.mvlgamma(p)); }
+  ldexp_(o: Tensor): this { return this.inplace_((x) => x.ldexp(o)); }
+  nextafter_(o: Tensor): this { return this.inplace_((x) => x.nextafter(o)); }
+  heaviside_(values: Tensor): this { return this.inplace_((x) => x.heaviside(values)); }
+  floatPower_(exponent: TensorLike): this { return this.inplace_((x) => x.floatPower(exponent)); }
+  bitwiseAnd_(o: Tensor): this { return this.inplace_((x) => x.bitwiseAnd(o)); }
+  bitwiseOr_(o: Tensor): this { return this.inplace_((x) => x.bitwiseOr(o)); }
+  bitwiseXor_(o: Tensor): this { return this.inplace_((x) => x.bitwiseXor(o)); }
+  bitwiseNot_(): this { return this.inplace_((x) => x.bitwiseNot()); }
+  bitwiseLeftShift_(o: Tensor): this { return this.inplace_((x) => x.bitwiseLeftShift(o)); }
+  bitwiseRightShift_(o: Tensor): this { return this.inplace_((x) => x.bitwiseRightShift(o)); }
+  renorm_(p: number, dim: number, maxnorm: number): this { return this.inplace_((x) => x.renorm(p, dim, maxnorm)); }
+  maskedScatter_(mask: Tensor, source: Tensor): this { return this.inplace_((x) => x.maskedScatter(mask, source)); }
+  scatterReduce_(dim: number, index: Tensor, src: Tensor, reduce: 'sum' | 'prod' | 'mean' | 'amax' | 'amin', opts: { includeSelf?: boolean } = {}): this {
+    return this.inplace_((x) => x.scatterReduce(dim, index, src, reduce, opts));
+  }
+  indexReduce_(dim: number, index: Tensor, source: Tensor, reduce: 'prod' | 'mean' | 'amax' | 'amin', opts: { includeSelf?: boolean } = {}): this {
+    return this.inplace_((x) => x.indexReduce(dim, index, source, reduce, opts));
+  }
+  addmv_(mat: Tensor, vec: Tensor, opts: { beta?: number; alpha?: number } = {}): this { return this.inplace_((x) => x.addmv(mat, vec, opts)); }
+  baddbmm_(batch1: Tensor, batch2: Tensor, opts: { beta?: number; alpha?: number } = {}): this { return this.inplace_((x) => x.baddbmm(batch1, batch2, opts)); }
+  /** beta * this + alpha * sum over b of batch1[b] @ batch2[b] */
+  addbmm(batch1: Tensor, batch2: Tensor, opts: { beta?: number; alpha?: number } = {}): Tensor {
+    return wrap(native.addbmm(id(this), id(batch1), id(batch2), opts.beta ?? 1, opts.alpha ?? 1));
+  }
+  addbmm_(batch1: Tensor, batch2: Tensor, opts: { beta?: number; alpha?: number } = {}): this { return this.inplace_((x) => x.addbmm(batch1, batch2, opts)); }
+  /** beta * this + alpha * outer(vec1, vec2) */
+  addr(vec1: Tensor, vec2: Tensor, opts: { beta?: number; alpha?: number } = {}): Tensor {
+    return wrap(native.addr(id(this), id(vec1), id(vec2), opts.beta ?? 1, opts.alpha ?? 1));
+  }
+  addr_(vec1: Tensor, vec2: Tensor, opts: { beta?: number; alpha?: number } = {}): this { return this.inplace_((x) => x.addr(vec1, vec2, opts)); }
+  // PyTorch's other names for in-place ops
+  absolute_(): this { return this.abs_(); }
+  negative_(): this { return this.neg_(); }
+  arccos_(): this { return this.acos_(); }
+  arccosh_(): this { return this.acosh_(); }
+  arcsin_(): this { return this.asin_(); }
+  arcsinh_(): this { return this.asinh_(); }
+  arctan_(): this { return this.atan_(); }
+  arctanh_(): this { return this.atanh_(); }
+  arctan2_(other: Tensor): this { return this.atan2_(other); }
+  divide_(other: TensorLike): this { return this.div_(other); }
+  trueDivide_(other: TensorLike): this { return this.div_(other); }
+  multiply_(other: TensorLike): this { return this.mul_(other); }
+  subtract_(other: TensorLike, alpha = 1): this { return this.sub_(other, alpha); }
+  greater_(other: TensorLike): this { return this.gt_(other); }
+  greaterEqual_(other: TensorLike): this { return this.ge_(other); }
+  less_(other: TensorLike): this { return this.lt_(other); }
+  lessEqual_(other: TensorLike): this { return this.le_(other); }
+  notEqual_(other: TensorLike): this { return this.ne_(other); }
+  swapaxes_(a: number, b: number): this { return this.transpose_(a, b); }
+  swapdims_(a: number, b: number): this { return this.transpose_(a, b); }
+
+  // ---------- the linalg methods PyTorch has on tensors ----------
+  det(): Tensor { return wrap(native.linalgDet(id(this))); }
+  inverse(): Tensor { return wrap(native.linalgInv(id(this))); }
+  matrixExp(): Tensor { return wrap(native.linalgMatrixExp(id(this))); }
+  matrixPower(n: number): Tensor { return wrap(native.linalgMatrixPower(id(this), n)); }
+  slogdet(): { sign: Tensor; logabsdet: Tensor } {
+    const [sign, logabsdet] = (native.linalgSlogdet(id(this)) as number[]).map(wrap);
+    return { sign, logabsdet };
+  }
+  pinverse(rcond = 1e-15): Tensor { return wrap(native.linalgPinv(id(this), rcond, false)); }
+  kron(other: Tensor): Tensor { return wrap(native.kron(id(this), id(other))); }
+  /** Whether every element is close to other's (isclose, all of it), as a boolean. */
+  allclose(other: Tensor, opts: { rtol?: number; atol?: number; equalNan?: boolean } = {}): boolean {
+    const close = this.isclose(other, opts);
+    const all = close.all();
+    const r = all.item() as boolean;
+    close.dispose();
+    all.dispose();
+    return r;
+  }
+  /** A new tensor of data with this one's dtype and device (Tensor.new_tensor). */
+  newTensor(data: TensorData, opts: { dtype?: DType; device?: Device } = {}): Tensor {
+    return tensorFromData(data, { dtype: opts.dtype ?? this.dtype, device: opts.device ?? this.device });
+  }
+  /** The address of the first element (Tensor.data_ptr): equal for a tensor and its views that start there. */
+  dataPtr(): number { return native.dataPtr(id(this)); }
+  /**
+   * The autograd node that made this tensor (Tensor.grad_fn), null for a leaf: name()
+   * ("MulBackward0"), nextFunctions (its inputs' nodes, as PyTorch's next_functions), and for
+   * an AccumulateGrad node the leaf it accumulates into (variable).
+   */
+  get gradFn(): GraphNode | null {
+    const n = native.gradFn(id(this));
+    return n === null ? null : new GraphNode(n);
+  }
+
 }
 
 // unique()'s optional results: the ones not asked for are freed, not returned.
@@ -1155,6 +1286,26 @@ function uniqueResult(values: Tensor, inverse: Tensor, counts: Tensor, opts: { r
   if (opts.returnCounts) out.counts = counts;
   else counts.dispose();
   return out;
+}
+
+/** A node of the autograd graph (what Tensor.gradFn gives): PyTorch's torch.autograd.graph.Node. */
+export class GraphNode {
+  /** @internal */
+  constructor(private readonly handle: unknown) {}
+  /** the node's class, as Python's grad_fn.name(): "MulBackward0", "AccumulateGrad" */
+  name(): string { return native.nodeName(this.handle); }
+  /** [node or null, inputNr] for each input of the op, as PyTorch's next_functions */
+  get nextFunctions(): [GraphNode | null, number][] {
+    return (native.nodeNext(this.handle) as [unknown, number][]).map(([n, k]) => [n === null ? null : new GraphNode(n), k]);
+  }
+  /** an AccumulateGrad node's leaf tensor (a new handle to it), else undefined */
+  get variable(): Tensor | undefined {
+    const h = native.nodeVariable(this.handle) as number;
+    return h < 0 ? undefined : wrap(h);
+  }
+  /** whether this is the same node as other (each read of gradFn gives a new GraphNode object) */
+  is(other: GraphNode | null): boolean { return other !== null && native.nodeSame(this.handle, other.handle); }
+  toString(): string { return `<${this.name()}>`; }
 }
 
 /** @internal */
