@@ -1,4 +1,4 @@
-// torch.optim.SGD, Adam, RMSprop, Adagrad, Adamax, NAdam and RAdam against PyTorch's (scripts/reference/optim_ref.py): 6
+// torch.optim.SGD, Adam, RMSprop, Adagrad, Adamax, NAdam, RAdam, Adadelta, Rprop and ASGD against PyTorch's (scripts/reference/optim_ref.py): 6
 // steps from the same start, every option (momentum, dampening, Nesterov, weight decay,
 // AMSGrad, maximize, param groups) and a step where one parameter has no gradient. Losses and
 // final weights within 1e-12 (float64).
@@ -10,7 +10,7 @@ import { referenceTensors } from './helpers';
 
 
 type Kwargs = Record<string, number | boolean | number[] | string[]>;
-type OptimizerName = 'SGD' | 'Adam' | 'RMSprop' | 'Adagrad' | 'Adamax' | 'NAdam' | 'RAdam';
+type OptimizerName = 'SGD' | 'Adam' | 'RMSprop' | 'Adagrad' | 'Adamax' | 'NAdam' | 'RAdam' | 'Adadelta' | 'Rprop' | 'ASGD';
 interface Case { name: string; optimizer: OptimizerName; kwargs: Kwargs; groups?: (Kwargs & { params: string[] })[] }
 const cases: Case[] = [
   { name: 'sgd_plain', optimizer: 'SGD', kwargs: { lr: 0.1 } },
@@ -35,12 +35,18 @@ const cases: Case[] = [
   { name: 'nadam_decay', optimizer: 'NAdam', kwargs: { lr: 0.02, weight_decay: 0.01, momentum_decay: 0.01 } },
   { name: 'radam_plain', optimizer: 'RAdam', kwargs: { lr: 0.01 } },
   { name: 'radam_rectified', optimizer: 'RAdam', kwargs: { lr: 0.05, weight_decay: 0.02, betas: [0.9, 0.9] } }, // rho_t > 5 at step 6
+  { name: 'adadelta_plain', optimizer: 'Adadelta', kwargs: {} },
+  { name: 'adadelta_decay', optimizer: 'Adadelta', kwargs: { lr: 0.5, rho: 0.8, eps: 1e-5, weight_decay: 0.05, maximize: true } },
+  { name: 'rprop_plain', optimizer: 'Rprop', kwargs: { lr: 0.02 } },
+  { name: 'rprop_bounds', optimizer: 'Rprop', kwargs: { lr: 0.05, etas: [0.3, 1.5], step_sizes: [0.01, 0.08], maximize: true } },
+  { name: 'asgd_plain', optimizer: 'ASGD', kwargs: { lr: 0.05 } },
+  { name: 'asgd_averaging', optimizer: 'ASGD', kwargs: { lr: 0.1, lambd: 0.01, alpha: 0.5, t0: 2, weight_decay: 0.02 } },
   { name: 'rmsprop_groups', optimizer: 'RMSprop', kwargs: { lr: 0.01 }, groups: [{ params: ['W'], momentum: 0.5 }, { params: ['b'], lr: 0.02, centered: true }] },
 ];
 
 /** Python's keyword names to ours. */
 function options(k: Kwargs): Record<string, unknown> {
-  const names: Record<string, string> = { weight_decay: 'weightDecay', lr_decay: 'lrDecay', initial_accumulator_value: 'initialAccumulatorValue', momentum_decay: 'momentumDecay' };
+  const names: Record<string, string> = { weight_decay: 'weightDecay', lr_decay: 'lrDecay', initial_accumulator_value: 'initialAccumulatorValue', momentum_decay: 'momentumDecay', step_sizes: 'stepSizes' };
   return Object.fromEntries(Object.entries(k).map(([n, v]) => [names[n] ?? n, v]));
 }
 
@@ -58,7 +64,7 @@ beforeAll(() => {
 
 const maxDiff = (a: torch.Tensor, b: torch.Tensor) => torch.tidy(() => a.sub(b).abs().max().item() as number);
 
-describe('SGD, Adam, RMSprop, Adagrad, Adamax, NAdam and RAdam take the steps PyTorch takes (float64, 1e-12)', () => {
+describe('SGD, Adam, RMSprop, Adagrad, Adamax, NAdam, RAdam, Adadelta, Rprop and ASGD take the steps PyTorch takes (float64, 1e-12)', () => {
   for (const c of cases) {
     test(c.name, () => {
       const W = start.W.clone().requiresGrad_(), b = start.b.clone().requiresGrad_();
@@ -99,6 +105,9 @@ describe('SGD, Adam, RMSprop, Adagrad, Adamax, NAdam and RAdam take the steps Py
     expect(() => new torch.optim.RMSprop([p], { alpha: -1 })).toThrow('RMSprop: invalid alpha value -1');
     expect(() => new torch.optim.NAdam([p], { betas: [0.9, 1] })).toThrow('NAdam: invalid beta parameter at index 1: 1');
     expect(() => new torch.optim.Adagrad([p], { lrDecay: -0.1 })).toThrow('Adagrad: invalid lr_decay value -0.1');
+    expect(() => new torch.optim.Adadelta([p], { rho: 1.5 })).toThrow('Adadelta: invalid rho value 1.5');
+    expect(() => new torch.optim.Rprop([p], { etas: [0.5, 0.9] })).toThrow('Rprop: invalid eta values: 0.5, 0.9');
+    expect(() => new torch.optim.ASGD([p], { weightDecay: -1 })).toThrow('ASGD: invalid weight_decay value -1');
     const rms = new torch.optim.RMSprop([p]);
     expect(() => rms.loadStateDict({ tensors: new Map(), steps: { '0.0': 1 } })).toThrow("RMSprop.loadStateDict: missing state tensor '0.0.square_avg'");
     p.dispose();
@@ -116,6 +125,9 @@ test('optimizer state dicts: 3 steps, saved with torch.save, loaded into new opt
     ['adamax', (ps) => new torch.optim.Adamax(ps, { lr: 0.02 })],
     ['nadam', (ps) => new torch.optim.NAdam(ps, { lr: 0.02 })],
     ['radam', (ps) => new torch.optim.RAdam(ps, { lr: 0.05, betas: [0.9, 0.9] })],
+    ['adadelta', (ps) => new torch.optim.Adadelta(ps, { rho: 0.8 })],
+    ['rprop', (ps) => new torch.optim.Rprop(ps, { lr: 0.02 })],
+    ['asgd', (ps) => new torch.optim.ASGD(ps, { lr: 0.1, t0: 2, lambd: 0.01 })],
   ];
   for (const [name, make] of makers) {
     const run = (W: torch.Tensor, b: torch.Tensor, opt: Opt, n: number) => {

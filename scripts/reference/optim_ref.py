@@ -1,5 +1,5 @@
 """Reference for test/optim.sgd-adam.test.ts: torch.optim.SGD, Adam, RMSprop, Adagrad, Adamax,
-NAdam and RAdam, in PyTorch.
+NAdam, RAdam, Adadelta, Rprop and ASGD, in PyTorch.
 
 Usage: optim_ref.py CASES.json INPUTS.safetensors OUT.safetensors
 
