@@ -63,3 +63,26 @@ print(json.dumps({"keys": keys_before, "losses": losses, "final": {k: v.tolist()
     expect(String(new nn.LazyLinear(3))).toBe('LazyLinear(inFeatures=0, outFeatures=3, bias=true)');
   });
 });
+
+test('LazyInstanceNorm: sizes from the first (batched or unbatched) input, PyTorch\'s state-dict names and outputs (unbatched: as the batched one)', () => {
+  const want = pythonJson(`
+import json, torch, torch.nn as nn
+torch.manual_seed(2)
+x = torch.randn(2, 3, 5, 5)
+u = torch.randn(4, 7)
+a, b, c = nn.LazyInstanceNorm2d(affine=True, track_running_stats=True), nn.LazyInstanceNorm1d(), nn.LazyInstanceNorm2d()
+ya, yb = a(x), b(u.unsqueeze(0)).squeeze(0)  # PyTorch 1.13's lazy instance norm reads an unbatched input's size from the wrong dim
+print(json.dumps({"keys": [list(m.state_dict().keys()) for m in (a, b)], "ya": ya.tolist(), "yb": yb.tolist(), "n": [a.num_features, b.num_features], "rm": a.running_mean.tolist()}))
+`);
+  torch.tidy(() => {
+    torch.manualSeed(2);
+    const x = torch.randn([2, 3, 5, 5]), u = torch.randn([4, 7]);
+    const a = new nn.LazyInstanceNorm2d({ affine: true, trackRunningStats: true }), b = new nn.LazyInstanceNorm1d();
+    const ya = a.forward(x), yb = b.forward(u);
+    expect([[...a.stateDict().keys()], [...b.stateDict().keys()]]).toEqual(want.keys);
+    expect([a.initialized!.numFeatures, b.initialized!.numFeatures]).toEqual(want.n);
+    torch.testing.assertClose(ya.tolist() as never, want.ya, { rtol: 1e-5, atol: 1e-6 });
+    torch.testing.assertClose(yb.tolist() as never, want.yb, { rtol: 1e-5, atol: 1e-6 });
+    torch.testing.assertClose((a.stateDict().get('running_mean')!.tolist()) as never, want.rm, { rtol: 1e-5, atol: 1e-7 });
+  });
+});

@@ -3,7 +3,7 @@
 // weights (PyTorch's initialisation, drawn in the same order), and 3 AdamW steps in train mode
 // give the same losses, gradients, weights, running statistics and eval-mode logits (float32).
 import * as torch from '../lib';
-import { referenceTensors } from './helpers';
+import { referenceTensors, pythonJson } from './helpers';
 
 const nn = torch.nn;
 const F = nn.functional;
@@ -358,4 +358,44 @@ test('pooling layers with indices and MaxUnpool layers give what their functiona
     expect(() => F.localResponseNorm(torch.randn([2, 3]), 2)).toThrow('localResponseNorm: expected 3D or higher dimensionality input (got 2 dimensions)');
     expect(new nn.Softmax2d().forward(x).sum(1).sub(1).abs().max().item()).toBeLessThan(1e-6);
   });
+});
+
+test('fuseConvBnEval: one convolution computing conv then batch norm (eval), with PyTorch\'s fused weights', () => {
+  torch.manualSeed(4);
+  const conv = new torch.nn.Conv2d(3, 4, 3, { bias: false }), bn = new torch.nn.BatchNorm2d(4);
+  const tconv = new torch.nn.ConvTranspose2d(3, 4, 2), tbn = new torch.nn.BatchNorm2d(4);
+  const x = torch.randn([2, 3, 6, 6]);
+  torch.tidy(() => {
+    // running statistics that are not the initial ones, and an affine part that is not identity
+    bn.forward(conv.forward(x.mul(3).add(1)));
+    tbn.forward(tconv.forward(x.mul(2).sub(1)));
+    torch.noGrad(() => [bn.weight!, bn.bias!, tbn.weight!, tbn.bias!].forEach((t) => t.uniform_(0.5, 1.5)));
+  });
+  [conv, bn, tconv, tbn].forEach((m) => m.eval());
+  expect(() => torch.nn.utils.fuseConvBnEval(conv, new torch.nn.BatchNorm2d(4))).toThrow('Fusion only for eval!');
+  const fused = torch.nn.utils.fuseConvBnEval(conv, bn);
+  const tfused = torch.nn.utils.fuseConvBnEval(tconv, tbn, true);
+  const state = (m: torch.nn.Module) => Object.fromEntries([...m.stateDict()].map(([k, v]) => [k, v.tolist()]));
+  const want = pythonJson(`
+import json, sys, torch
+from torch.nn.utils import fuse_conv_bn_weights
+a = json.loads(sys.argv[1])
+t = lambda d, k: torch.tensor(d[k]) if d.get(k) is not None else None
+out = []
+for conv, bn, tr in ((a['conv'], a['bn'], False), (a['tconv'], a['tbn'], True)):
+    w, b = fuse_conv_bn_weights(t(conv, 'weight'), t(conv, 'bias'), t(bn, 'running_mean'), t(bn, 'running_var'), 1e-5, t(bn, 'weight'), t(bn, 'bias'), tr)
+    out.append([w.detach().tolist(), b.detach().tolist()])
+print(json.dumps(out))`, JSON.stringify({ conv: state(conv), bn: state(bn), tconv: state(tconv), tbn: state(tbn) }));
+  torch.tidy(() => {
+    torch.testing.assertClose(fused.weight, torch.tensor(want[0][0]), { rtol: 1e-6, atol: 1e-7 });
+    torch.testing.assertClose(fused.bias!, torch.tensor(want[0][1]), { rtol: 1e-6, atol: 1e-7 });
+    torch.testing.assertClose(tfused.weight, torch.tensor(want[1][0]), { rtol: 1e-6, atol: 1e-7 });
+    torch.testing.assertClose(tfused.bias!, torch.tensor(want[1][1]), { rtol: 1e-6, atol: 1e-7 });
+    // and the point of it: the same outputs as the two layers
+    torch.testing.assertClose(fused.forward(x), bn.forward(conv.forward(x)), { rtol: 1e-5, atol: 1e-5 });
+    torch.testing.assertClose(tfused.forward(x), tbn.forward(tconv.forward(x)), { rtol: 1e-5, atol: 1e-5 });
+    expect(conv.bias).toBeNull(); // the original is left as it was
+  });
+  [conv, bn, tconv, tbn, fused, tfused].forEach((m) => m.dispose());
+  x.dispose();
 });

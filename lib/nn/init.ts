@@ -1,7 +1,7 @@
 // Parameter initialisers (torch.nn.init): PyTorch's formulas, drawn in PyTorch's order, in
 // place under noGrad, so the same seed gives the same weights as PyTorch.
 import { Tensor } from '../tensor/tensor';
-import { empty, tensor } from '../tensor/creation';
+import { empty, tensor, randperm } from '../tensor/creation';
 import * as linalg from '../tensor/linalg';
 import { noGrad } from '../tensor/runtime';
 import { tidy } from '../tensor/scope';
@@ -86,5 +86,47 @@ export function orthogonal_(t: Tensor, gain = 1): Tensor {
     t.view(Q.shape).copy_(Q);
     t.mul_(gain);
   }));
+  return t;
+}
+
+/**
+ * dirac_: a convolution weight (3-5 dims) that passes its input through: 1 at the kernel's
+ * centre for each matching in/out channel (per group), 0 elsewhere.
+ */
+export function dirac_(t: Tensor, groups = 1): Tensor {
+  const dims = t.ndim;
+  if (![3, 4, 5].includes(dims)) throw new Error('Only tensors with 3, 4, or 5 dimensions are supported');
+  if (t.shape[0] % groups !== 0) throw new Error('dim 0 must be divisible by groups');
+  const outPerGroup = t.shape[0] / groups;
+  const minDim = Math.min(outPerGroup, t.shape[1]);
+  const centre = t.shape.slice(2).map((n) => Math.floor(n / 2));
+  noGrad(() => {
+    t.zero_();
+    tidy(() => {
+      for (let g = 0; g < groups; g++) {
+        for (let d = 0; d < minDim; d++) [g * outPerGroup + d, d, ...centre].reduce((v: Tensor, i, k) => v.select(0, i), t).fill_(1);
+      }
+    });
+  });
+  return t;
+}
+
+/**
+ * sparse_: a 2-D weight drawn from N(0, std) with ceil(sparsity * rows) zeros in every column
+ * (the rows chosen by randperm, as PyTorch's: the same draws from the same seed).
+ */
+export function sparse_(t: Tensor, sparsity: number, std = 0.01): Tensor {
+  if (t.ndim !== 2) throw new Error('Only tensors with 2 dimensions are supported');
+  const [rows, cols] = t.shape;
+  const numZeros = Math.ceil(sparsity * rows);
+  noGrad(() => {
+    t.normal_(0, std);
+    tidy(() => {
+      for (let c = 0; c < cols; c++) {
+        const zeroRows = randperm(rows).narrow(0, 0, numZeros);
+        t.select(1, c).indexFill_(0, zeroRows, 0);
+      }
+    });
+  });
   return t;
 }

@@ -1,4 +1,4 @@
-// Lazy layers (nn.LazyLinear, LazyConv*d, LazyConvTranspose*d, LazyBatchNorm*d): the input size
+// Lazy layers (nn.LazyLinear, LazyConv*d, LazyConvTranspose*d, LazyBatchNorm*d, LazyInstanceNorm*d): the input size
 // is read from the first input. Until then the parameters are empty placeholders, registered
 // under their final names; the first forward (or loadStateDict) makes the real layer, drawing
 // its initial weights as PyTorch's reset_parameters does at that moment, and moves them into the
@@ -9,7 +9,7 @@ import { native } from '../tensor/native';
 import { Module } from './module';
 import { Linear, FactoryOptions } from './layers';
 import { Conv1d, Conv2d, Conv3d, ConvLayerOptions, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, ConvTransposeLayerOptions } from './conv';
-import { BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormOptions } from './norm';
+import { BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormOptions, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d } from './norm';
 
 type Size = number | number[];
 
@@ -124,9 +124,11 @@ export class LazyConvTranspose3d extends LazyConvNd<ConvTranspose3d, ConvTranspo
 }
 
 type BN = BatchNorm1d | BatchNorm2d | BatchNorm3d;
-abstract class LazyBatchNormNd<M extends BN> extends LazyModule<M> {
+type IN = InstanceNorm1d | InstanceNorm2d | InstanceNorm3d;
+abstract class LazyBatchNormNd<M extends BN | IN> extends LazyModule<M> {
   protected readonly sizeFrom: [string, number];
-  constructor(protected readonly opts: BatchNormOptions, private readonly make: (n: number) => M) {
+  /** instance norm: unbatched inputs have spatialDims + 1 dims (the lazy ones default to affine and running statistics, as PyTorch's) */
+  constructor(protected readonly opts: BatchNormOptions, private readonly make: (n: number) => M, private readonly instance?: { spatialDims: number }) {
     super();
     const affine = opts.affine ?? true, track = opts.trackRunningStats ?? true;
     this.placeholders(affine ? ['weight', 'bias'] : [], track ? ['running_mean', 'running_var'] : [], opts);
@@ -134,7 +136,7 @@ abstract class LazyBatchNormNd<M extends BN> extends LazyModule<M> {
     if (track) this.registerBuffer('num_batches_tracked', tensor(0, { dtype: 'int64', device: opts.device }));
     this.sizeFrom = [affine ? 'weight' : 'running_mean', 0];
   }
-  protected build(x: Tensor) { return this.make(x.shape[1]); }
+  protected build(x: Tensor) { return this.make(this.instance && x.ndim === this.instance.spatialDims + 1 ? x.shape[0] : x.shape[1]); }
   protected buildFromSize(n: number) { return this.make(n); }
 }
 export class LazyBatchNorm1d extends LazyBatchNormNd<BatchNorm1d> {
@@ -145,4 +147,13 @@ export class LazyBatchNorm2d extends LazyBatchNormNd<BatchNorm2d> {
 }
 export class LazyBatchNorm3d extends LazyBatchNormNd<BatchNorm3d> {
   constructor(opts: BatchNormOptions = {}) { super(opts, (n) => new BatchNorm3d(n, opts)); }
+}
+export class LazyInstanceNorm1d extends LazyBatchNormNd<InstanceNorm1d> {
+  constructor(opts: BatchNormOptions = {}) { super(opts, (n) => new InstanceNorm1d(n, { affine: true, trackRunningStats: true, ...opts }), { spatialDims: 1 }); }
+}
+export class LazyInstanceNorm2d extends LazyBatchNormNd<InstanceNorm2d> {
+  constructor(opts: BatchNormOptions = {}) { super(opts, (n) => new InstanceNorm2d(n, { affine: true, trackRunningStats: true, ...opts }), { spatialDims: 2 }); }
+}
+export class LazyInstanceNorm3d extends LazyBatchNormNd<InstanceNorm3d> {
+  constructor(opts: BatchNormOptions = {}) { super(opts, (n) => new InstanceNorm3d(n, { affine: true, trackRunningStats: true, ...opts }), { spatialDims: 3 }); }
 }

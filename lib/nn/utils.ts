@@ -34,6 +34,44 @@ export function gradNorm(params: Tensor[], normType = 2): number {
   return tidy(() => wrap(native.gradNorm(params.map(id), normType)).item() as number);
 }
 
+/**
+ * fuse_conv_bn_weights: a convolution's weight and bias with an eval-mode batch norm folded in
+ * (w * gamma / sqrt(var + eps) per output channel, or per input channel for a transposed conv),
+ * as new parameters.
+ */
+export function fuseConvBnWeights(convW: Tensor, convB: Tensor | null, bnRm: Tensor, bnRv: Tensor, bnEps: number, bnW: Tensor | null, bnB: Tensor | null, transpose = false): [Tensor, Tensor] {
+  return noGrad(() => tidy(() => {
+    const b = convB ?? bnRm.mul(0);
+    const gamma = bnW ?? bnRm.mul(0).add(1);
+    const beta = bnB ?? bnRm.mul(0);
+    const rsqrt = bnRv.add(bnEps).rsqrt();
+    const shape = transpose ? [1, -1, ...new Array(convW.ndim - 2).fill(1)] : [-1, 1, ...new Array(convW.ndim - 2).fill(1)];
+    const w = keep(convW.mul(gamma.mul(rsqrt).reshape(shape)));
+    const bias = keep(b.sub(bnRm).mul(rsqrt).mul(gamma).add(beta));
+    if (convW.requiresGrad) w.requiresGrad_(true);
+    if (convW.requiresGrad || (convB?.requiresGrad ?? false)) bias.requiresGrad_(true);
+    return [w, bias] as [Tensor, Tensor];
+  }));
+}
+
+/** fuse_conv_bn_eval: a copy of conv that computes conv then bn (both in eval mode) in one convolution. */
+export function fuseConvBnEval<C extends Module & { weight: Tensor; bias: Tensor | null }>(
+  conv: C,
+  bn: Module & { running_mean: Tensor | null; running_var: Tensor | null; eps: number; weight: Tensor | null; bias: Tensor | null },
+  transpose = false,
+): C {
+  if (conv.training || bn.training) throw new Error('Fusion only for eval!');
+  if (!bn.running_mean || !bn.running_var) throw new Error('fuseConvBnEval: the batch norm tracks no running statistics (trackRunningStats: false)');
+  const fused = conv.deepCopy();
+  const [w, b] = fuseConvBnWeights(fused.weight, fused.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias, transpose);
+  const oldW = fused.weight, oldB = fused.bias;
+  fused.registerParameter('weight', w, w.requiresGrad);
+  fused.registerParameter('bias', b, b.requiresGrad);
+  oldW.dispose();
+  oldB?.dispose();
+  return fused;
+}
+
 /** pad_sequence (also in nn.utils.rnn, with the packing functions). */
 export { padSequence } from './packed';
 
