@@ -187,6 +187,15 @@ Napi::Value adaptiveMaxPool(const Napi::CallbackInfo& info) {
   auto r = nd == 1 ? at::adaptive_max_pool1d(x, size) : nd == 2 ? at::adaptive_max_pool2d(x, size) : at::adaptive_max_pool3d(x, size);
   return retPair(info, std::get<0>(r), std::get<1>(r));
 }
+// fractionalMaxPool(x, kernel, outputSize, samples, nd): fractional_max_pool2d / 3d at the
+// pooling regions the samples (uniform draws in [0, 1), one per plane and dim) place
+Napi::Value fractionalMaxPool(const Napi::CallbackInfo& info) {
+  const at::Tensor &x = T0, &samples = argTensor(info, 3);
+  SkipAutogradIfUnneeded skip(x);
+  std::vector<int64_t> kernel = argInts(info, 1), size = argInts(info, 2);
+  auto r = argInt64(info, 4) == 2 ? at::fractional_max_pool2d(x, kernel, size, samples) : at::fractional_max_pool3d(x, kernel, size, samples);
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
 // maxUnpool(x, indices, outputSize, stride, padding, nd): max_unpool2d, or max_unpool3d (which takes stride and padding)
 Napi::Value maxUnpool(const Napi::CallbackInfo& info) {
   const at::Tensor &x = T0, &indices = argTensor(info, 1);
@@ -559,7 +568,7 @@ void registerNN(Registrar& r) {
   R(binaryCrossEntropy); R(binaryCrossEntropyWithLogits); R(cosineSimilarity); R(pairwiseDistance);
   R(silu); R(mish); R(logSigmoid); R(selu); R(hardswish); R(hardsigmoid); R(softplus); R(elu); R(celu);
   R(leakyRelu); R(hardtanh); R(glu); R(prelu); R(pad); R(conv); R(convTranspose); R(maxPool); R(avgPool);
-  R(adaptiveAvgPool); R(maxPoolWithIndices); R(adaptiveMaxPool); R(maxUnpool); R(rrelu); R(featureAlphaDropout); R(multilabelMarginLoss); R(upsample); R(batchNorm); R(groupNorm); R(rnn); R(rnnPacked); R(rnnCell); R(gridSample); R(affineGrid); R(weightNorm); R(normExceptDim); R(embeddingBag); R(embeddingRenorm_); R(im2col); R(col2im); R(packPaddedSequence); R(padPackedSequence);
+  R(adaptiveAvgPool); R(maxPoolWithIndices); R(adaptiveMaxPool); R(fractionalMaxPool); R(maxUnpool); R(rrelu); R(featureAlphaDropout); R(multilabelMarginLoss); R(upsample); R(batchNorm); R(groupNorm); R(rnn); R(rnnPacked); R(rnnCell); R(gridSample); R(affineGrid); R(weightNorm); R(normExceptDim); R(embeddingBag); R(embeddingRenorm_); R(im2col); R(col2im); R(packPaddedSequence); R(padPackedSequence);
 #undef R
 }
 

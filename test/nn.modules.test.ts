@@ -399,3 +399,30 @@ print(json.dumps(out))`, JSON.stringify({ conv: state(conv), bn: state(bn), tcon
   [conv, bn, tconv, tbn, fused, tfused].forEach((m) => m.dispose());
   x.dispose();
 });
+
+test('FractionalMaxPool2d / 3d as PyTorch\'s: the same regions from the same seed (values, indices, gradients)', () => {
+  const want = pythonJson(`
+import json, torch, torch.nn as nn
+torch.manual_seed(6)
+x = torch.randn(2, 3, 9, 9, requires_grad=True)
+v = torch.randn(1, 2, 7, 6, 8, requires_grad=True)
+torch.manual_seed(7)
+p2 = nn.FractionalMaxPool2d(3, output_size=(5, 4), return_indices=True)
+y, i = p2(x)
+z = nn.FractionalMaxPool3d(2, output_ratio=0.5)(v)
+(y.sum() + z.pow(2).sum()).backward()
+print(json.dumps({"y": y.tolist(), "i": i.tolist(), "z": z.tolist(), "gx": x.grad.tolist(), "gv": v.grad.tolist()}))
+`);
+  torch.tidy(() => {
+    torch.manualSeed(6);
+    const x = torch.randn([2, 3, 9, 9]).requiresGrad_(), v = torch.randn([1, 2, 7, 6, 8]).requiresGrad_();
+    torch.manualSeed(7);
+    const { values: y, indices: i } = new torch.nn.FractionalMaxPool2d(3, { outputSize: [5, 4] }).forwardWithIndices(x);
+    const z = new torch.nn.FractionalMaxPool3d(2, { outputRatio: 0.5 }).forward(v);
+    y.sum().add(z.pow(2).sum()).backward();
+    expect(i.tolist()).toEqual(want.i);
+    for (const [got, w] of [[y, want.y], [z, want.z], [x.grad!, want.gx], [v.grad!, want.gv]] as const) torch.testing.assertClose(got.tolist() as never, w, { rtol: 0, atol: 1e-6 });
+    expect(() => new torch.nn.FractionalMaxPool2d(2, { outputRatio: 1.5 })).toThrow('output_ratio must be between 0 and 1 (got 1.5)');
+    expect(() => new torch.nn.FractionalMaxPool2d(2, {})).toThrow(/either an output size, or a pooling ratio/);
+  });
+});

@@ -270,6 +270,30 @@ export class AdaptiveMaxPool2d extends AdaptiveMaxPoolNd {
 export class AdaptiveMaxPool3d extends AdaptiveMaxPoolNd {
   constructor(outputSize: Size) { super(3, outputSize); }
 }
+/** FractionalMaxPool2d / 3d (Graham's fractional max pooling): forward gives the values, forwardWithIndices also their indices. */
+abstract class FractionalMaxPoolNd extends Module {
+  constructor(private readonly nd: 2 | 3, readonly kernelSize: Size, readonly opts: F.FractionalMaxPoolOptions) {
+    super();
+    if (opts.outputSize === undefined && opts.outputRatio === undefined) throw new Error(`FractionalMaxPool${nd}d requires specifying either an output size, or a pooling ratio`);
+    if (opts.outputSize !== undefined && opts.outputRatio !== undefined) throw new Error('only one of output_size and output_ratio may be specified');
+    const ratios = opts.outputRatio === undefined ? [] : Array.isArray(opts.outputRatio) ? opts.outputRatio : [opts.outputRatio];
+    for (const r of ratios) if (!(r > 0 && r < 1)) throw new Error(`output_ratio must be between 0 and 1 (got ${JSON.stringify(opts.outputRatio)})`);
+  }
+  forwardWithIndices(x: Tensor): { values: Tensor; indices: Tensor } {
+    return (this.nd === 2 ? F.fractionalMaxPool2dWithIndices : F.fractionalMaxPool3dWithIndices)(x, this.kernelSize, this.opts);
+  }
+  forward(x: Tensor): Tensor {
+    const r = this.forwardWithIndices(x);
+    r.indices.dispose();
+    return r.values;
+  }
+}
+export class FractionalMaxPool2d extends FractionalMaxPoolNd {
+  constructor(kernelSize: Size, opts: F.FractionalMaxPoolOptions) { super(2, kernelSize, opts); }
+}
+export class FractionalMaxPool3d extends FractionalMaxPoolNd {
+  constructor(kernelSize: Size, opts: F.FractionalMaxPoolOptions) { super(3, kernelSize, opts); }
+}
 /** MaxUnpool1d / 2d / 3d: forward(x, indices, outputSize?) puts the pooled values back. */
 abstract class MaxUnpoolNd extends Module {
   constructor(private readonly nd: 1 | 2 | 3, readonly kernelSize: Size, readonly opts: { stride?: Size | null; padding?: Size } = {}) { super(); }

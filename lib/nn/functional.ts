@@ -1,7 +1,7 @@
 // torch.nn.functional: tensor first, PyTorch's argument names in camelCase.
 import { native } from '../tensor/native';
 import { Tensor, _wrap as wrap, _id as id } from '../tensor/tensor';
-import { ones, tensor, emptyLike, zerosLike, arange } from '../tensor/creation';
+import { ones, tensor, emptyLike, zerosLike, arange, rand } from '../tensor/creation';
 import { tidy } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
 import { Generator } from '../tensor/generator';
@@ -288,6 +288,41 @@ function adaptiveMaxPool(nd: number, x: Tensor, outputSize: Size): { values: Ten
 export const adaptiveMaxPool1d = (x: Tensor, outputSize: Size) => adaptiveMaxPool(1, x, outputSize);
 export const adaptiveMaxPool2d = (x: Tensor, outputSize: Size) => adaptiveMaxPool(2, x, outputSize);
 export const adaptiveMaxPool3d = (x: Tensor, outputSize: Size) => adaptiveMaxPool(3, x, outputSize);
+export interface FractionalMaxPoolOptions {
+  /** the output's spatial size, or */
+  outputSize?: Size;
+  /** its ratio to the input's (in (0, 1)) */
+  outputRatio?: number | number[];
+  /** the uniform draws that place the pooling regions ([N, C, nd]); drawn with torch.rand when absent, as PyTorch's */
+  randomSamples?: Tensor;
+}
+// F.fractional_max_pool2d / 3d: max pooling over pseudo-random regions reaching an output size between integer strides.
+function fractionalMaxPool(nd: 2 | 3, x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions): { values: Tensor; indices: Tensor } {
+  const name = `fractional_max_pool${nd}d`;
+  if (opts.outputSize === undefined && opts.outputRatio === undefined) throw new Error(`${name} requires specifying either an output_size or an output_ratio`);
+  const spatial = x.shape.slice(x.ndim - nd);
+  const size = opts.outputSize !== undefined
+    ? sizes(opts.outputSize, nd, `${name} outputSize`)
+    : (Array.isArray(opts.outputRatio) ? opts.outputRatio : new Array(nd).fill(opts.outputRatio)).map((r: number, k: number) => Math.trunc(spatial[k] * r));
+  const samples = opts.randomSamples ?? rand([x.ndim === nd + 1 ? 1 : x.shape[0], x.shape[x.ndim - nd - 1], nd], { dtype: x.dtype, device: x.device });
+  const [values, indices] = (native.fractionalMaxPool(id(x), sizes(kernelSize, nd, `${name} kernelSize`), size, id(samples), nd) as number[]).map(wrap);
+  if (!opts.randomSamples) samples.dispose();
+  return { values, indices };
+}
+/** F.fractional_max_pool2d with return_indices: { values, indices }. */
+export const fractionalMaxPool2dWithIndices = (x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions) => fractionalMaxPool(2, x, kernelSize, opts);
+export const fractionalMaxPool3dWithIndices = (x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions) => fractionalMaxPool(3, x, kernelSize, opts);
+/** F.fractional_max_pool2d: the pooled values. */
+export function fractionalMaxPool2d(x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions): Tensor {
+  const r = fractionalMaxPool(2, x, kernelSize, opts);
+  r.indices.dispose();
+  return r.values;
+}
+export function fractionalMaxPool3d(x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions): Tensor {
+  const r = fractionalMaxPool(3, x, kernelSize, opts);
+  r.indices.dispose();
+  return r.values;
+}
 export interface UnpoolOptions {
   /** the kernel size by default */
   stride?: Size | null;
