@@ -426,3 +426,41 @@ print(json.dumps({"y": y.tolist(), "i": i.tolist(), "z": z.tolist(), "gx": x.gra
     expect(() => new torch.nn.FractionalMaxPool2d(2, {})).toThrow(/either an output size, or a pooling ratio/);
   });
 });
+
+test('AdaptiveLogSoftmaxWithLoss as PyTorch\'s: parameters and names, output and loss, gradients, logProb, predict', () => {
+  const want = pythonJson(`
+import json, torch, torch.nn as nn
+torch.manual_seed(8)
+m = nn.AdaptiveLogSoftmaxWithLoss(16, 30, [5, 12, 20], div_value=2.0, head_bias=True)
+torch.manual_seed(9)
+x = torch.randn(10, 16)
+t = torch.tensor([0, 4, 5, 11, 12, 19, 20, 29, 3, 25])
+out, loss = m(x, t)
+loss.backward()
+single = m(x[1], t[1])
+print(json.dumps({"keys": list(m.state_dict().keys()), "out": out.tolist(), "loss": loss.item(), "single": [single.output.item(), single.loss.item()],
+  "grads": {k: p.grad.tolist() for k, p in m.named_parameters()}, "logprob": m.log_prob(x).tolist(), "predict": m.predict(x * 3).tolist()}))
+`);
+  torch.manualSeed(8);
+  const m = new torch.nn.AdaptiveLogSoftmaxWithLoss(16, 30, [5, 12, 20], { divValue: 2, headBias: true });
+  torch.tidy(() => {
+    torch.manualSeed(9);
+    const x = torch.randn([10, 16]);
+    const t = torch.tensor([0, 4, 5, 11, 12, 19, 20, 29, 3, 25], { dtype: 'int64' });
+    expect([...m.stateDict().keys()]).toEqual(want.keys);
+    const { output, loss } = m.forward(x, t);
+    loss.backward();
+    torch.testing.assertClose(output.tolist() as never, want.out, { rtol: 1e-5, atol: 1e-6 });
+    expect(loss.item()).toBeCloseTo(want.loss, 5);
+    const single = m.forward(x.select(0, 1), t.select(0, 1));
+    torch.testing.assertClose([single.output.item(), single.loss.item()] as never, want.single, { rtol: 1e-5, atol: 1e-6 });
+    for (const [k, p] of m.namedParameters()) torch.testing.assertClose(p.grad!.tolist() as never, want.grads[k], { rtol: 1e-5, atol: 1e-6 });
+    torch.testing.assertClose(m.logProb(x).tolist() as never, want.logprob, { rtol: 1e-5, atol: 1e-6 });
+    // the log-probabilities of every class sum to 1
+    torch.testing.assertClose(m.logProb(x).exp().sum(1), torch.ones([10]), { rtol: 1e-5, atol: 1e-5 });
+    expect(m.predict(x.mul(3)).tolist()).toEqual(want.predict);
+    expect(() => m.forward(x, torch.tensor([0, 30, 1, 1, 1, 1, 1, 1, 1, 1], { dtype: 'int64' }))).toThrow('Target values should be in [0, 29], but values in range [0, 30] were found.');
+    expect(() => new torch.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [5, 3])).toThrow(/cutoffs should be a sequence of unique, positive integers/);
+  });
+  m.dispose();
+});

@@ -16,6 +16,7 @@ export type { ConvLayerOptions } from './conv';
 export { BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, GroupNorm, RMSNorm } from './norm';
 export type { BatchNormOptions } from './norm';
 export { MultiheadAttention, TransformerEncoderLayer, TransformerEncoder, TransformerDecoderLayer, TransformerDecoder, Transformer } from './transformer';
+export { AdaptiveLogSoftmaxWithLoss } from './adaptive';
 export type { MultiheadAttentionOptions, TransformerEncoderLayerOptions, AttentionMasks, DecoderMasks, TransformerOptions } from './transformer';
 export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell } from './rnn';
 export type { RNNOptions } from './rnn';
