@@ -1,6 +1,7 @@
 // TensorDataset / DataLoader: every example once per epoch, rows kept together, seeded shuffles.
 import { spawnSync } from 'child_process';
 import * as torch from '../lib';
+import { pythonJson } from './helpers';
 
 const { TensorDataset, DataLoader } = torch.data;
 
@@ -106,4 +107,46 @@ print(json.dumps([a, b]))`], { encoding: 'utf8' });
     const [[rows, labels]] = [...new torch.data.DataLoader<torch.Tensor[]>(new torch.data.Subset(td, [2, 0]), { batchSize: 2 })];
     expect([rows.tolist(), labels.tolist()]).toEqual([[[4, 5], [0, 1]], [9, 7]]);
   });
+});
+
+test('DistributedSampler as PyTorch\'s: each rank\'s share, padding or dropping the tail, the shared shuffle of each epoch', () => {
+  const want = pythonJson(`
+import json, torch
+from torch.utils.data import DistributedSampler
+out = []
+for n, reps, shuffle, drop, seed, epoch in ((10, 3, False, False, 0, 0), (10, 3, True, False, 5, 0), (10, 3, True, False, 5, 2), (10, 4, True, True, 1, 1), (2, 5, False, False, 0, 0)):
+    per = []
+    for rank in range(reps):
+        s = DistributedSampler(range(n), num_replicas=reps, rank=rank, shuffle=shuffle, seed=seed, drop_last=drop)
+        s.set_epoch(epoch)
+        per.append([len(s), list(s)])
+    out.append(per)
+print(json.dumps(out))`);
+  const configs: [number, number, boolean, boolean, number, number][] = [[10, 3, false, false, 0, 0], [10, 3, true, false, 5, 0], [10, 3, true, false, 5, 2], [10, 4, true, true, 1, 1], [2, 5, false, false, 0, 0]];
+  const got = configs.map(([n, reps, shuffle, dropLast, seed, epoch]) =>
+    Array.from({ length: reps }, (_, rank) => {
+      const s = new torch.data.DistributedSampler({ length: n }, { numReplicas: reps, rank, shuffle, seed, dropLast });
+      s.setEpoch(epoch);
+      return [s.length, [...s]];
+    }),
+  );
+  expect(got).toEqual(want);
+  // without a process group: one replica, this rank 0, every index
+  expect([...new torch.data.DistributedSampler({ length: 4 }, { shuffle: false })]).toEqual([0, 1, 2, 3]);
+  expect(() => new torch.data.DistributedSampler({ length: 4 }, { numReplicas: 2, rank: 2 })).toThrow('Invalid rank 2, rank should be in the interval [0, 1]');
+  // a DataLoader takes it as its sampler
+  const ds = new torch.data.TensorDataset(torch.arange(10));
+  const loader = new torch.data.DataLoader(ds, { batchSize: 2, sampler: new torch.data.DistributedSampler(ds, { numReplicas: 2, rank: 1, shuffle: false }) });
+  const seen: number[] = [];
+  for (const [x] of loader) seen.push(...(x.tolist() as number[]));
+  expect(seen).toEqual([1, 3, 5, 7, 9]);
+});
+
+test('ChainDataset chains iterable datasets', () => {
+  const a = [1, 2], b = new Set([3, 4, 5]);
+  const chain = new torch.data.ChainDataset<number>([a, b]);
+  expect([...chain]).toEqual([1, 2, 3, 4, 5]);
+  expect(new torch.data.ChainDataset<number>([a, [7]]).length).toBe(3);
+  expect(() => new torch.data.ChainDataset([42 as never])).toThrow('ChainDataset only supports IterableDataset');
+  expect(torch.data.getWorkerInfo()).toBeNull();
 });

@@ -85,6 +85,31 @@ export class ConcatDataset<T> implements Dataset<T> {
   }
 }
 
+/** Iterable datasets one after another (torch.utils.data.ChainDataset): a stream of streams. */
+export class ChainDataset<T> implements Iterable<T> {
+  constructor(readonly datasets: Iterable<T>[]) {
+    for (const d of datasets) if (!(d !== null && typeof d === 'object' && Symbol.iterator in d)) throw new Error('ChainDataset only supports IterableDataset');
+  }
+  *[Symbol.iterator](): Iterator<T> {
+    for (const d of this.datasets) yield* d;
+  }
+  /** the total length, when every dataset has one */
+  get length(): number {
+    let total = 0;
+    for (const d of this.datasets) {
+      const n = (d as { length?: unknown }).length;
+      if (typeof n !== 'number') throw new Error('ChainDataset: a dataset in the chain has no length');
+      total += n;
+    }
+    return total;
+  }
+}
+
+/** torch.utils.data.get_worker_info: null, as in PyTorch's main process (tstorch's DataLoader loads in the calling thread). */
+export function getWorkerInfo(): null {
+  return null;
+}
+
 /**
  * torch.utils.data.random_split: non-overlapping Subsets of the given lengths (or fractions
  * summing to 1), from one permutation drawn from the CPU generator or the one given (the same

@@ -6,6 +6,7 @@ import { tensor, randint, randperm, empty } from '../tensor/creation';
 import { multinomial } from '../tensor/ops';
 import { tidy } from '../tensor/scope';
 import { Generator } from '../tensor/generator';
+import { getRank, getWorldSize } from '../tensor/distributed';
 
 /** An iterable of dataset indices, with a length when it has one. */
 export interface Sampler extends Iterable<number> {
@@ -130,5 +131,74 @@ export class BatchSampler implements Iterable<number[]> {
       }
     }
     if (batch.length && !this.dropLast) yield batch;
+  }
+}
+
+export interface DistributedSamplerOptions {
+  /** how many processes share the dataset (default: the process group's world size) */
+  numReplicas?: number;
+  /** this process's share (default: its rank in the process group) */
+  rank?: number;
+  /** a new permutation each epoch (setEpoch), the same on every rank: seed + epoch */
+  shuffle?: boolean;
+  seed?: number;
+  /** drop the tail that does not split evenly (default: pad by repeating the first indices) */
+  dropLast?: boolean;
+}
+/**
+ * torch.utils.data.DistributedSampler: each of numReplicas processes visits its own 1/numReplicas
+ * of the dataset (rank, rank + numReplicas, ... of one shared order), so together they see it
+ * once per epoch; call setEpoch(e) each epoch for a new shared shuffle, as with PyTorch's.
+ */
+export class DistributedSampler implements Sampler {
+  readonly numReplicas: number;
+  readonly rank: number;
+  readonly shuffle: boolean;
+  readonly seed: number;
+  readonly dropLast: boolean;
+  epoch = 0;
+  readonly numSamples: number;
+  readonly totalSize: number;
+  constructor(readonly dataset: { length: number }, opts: DistributedSamplerOptions = {}) {
+    this.numReplicas = opts.numReplicas ?? getWorldSize();
+    this.rank = opts.rank ?? getRank();
+    if (!(Number.isInteger(this.rank) && this.rank >= 0 && this.rank < this.numReplicas)) {
+      throw new Error(`Invalid rank ${this.rank}, rank should be in the interval [0, ${this.numReplicas - 1}]`);
+    }
+    this.shuffle = opts.shuffle ?? true;
+    this.seed = opts.seed ?? 0;
+    this.dropLast = opts.dropLast ?? false;
+    const n = dataset.length;
+    this.numSamples = this.dropLast && n % this.numReplicas !== 0 ? Math.ceil((n - this.numReplicas) / this.numReplicas) : Math.ceil(n / this.numReplicas);
+    this.totalSize = this.numSamples * this.numReplicas;
+  }
+  get length(): number {
+    return this.numSamples;
+  }
+  /** The epoch whose shuffle the next iteration uses (the same on every rank). */
+  setEpoch(epoch: number): void {
+    this.epoch = epoch;
+  }
+  *[Symbol.iterator](): Iterator<number> {
+    const n = this.dataset.length;
+    let indices: number[];
+    if (this.shuffle) {
+      const g = new Generator().manualSeed(this.seed + this.epoch);
+      try {
+        indices = tidy(() => ints(randperm(n, { generator: g })));
+      } finally {
+        g.dispose();
+      }
+    } else {
+      indices = Array.from({ length: n }, (_, i) => i);
+    }
+    if (!this.dropLast) {
+      const pad = this.totalSize - indices.length;
+      if (pad <= indices.length) indices = indices.concat(indices.slice(0, pad));
+      else indices = indices.concat(Array.from({ length: Math.ceil(pad / indices.length) }, () => indices).flat().slice(0, pad));
+    } else {
+      indices = indices.slice(0, this.totalSize);
+    }
+    for (let k = this.rank; k < this.totalSize; k += this.numReplicas) yield indices[k];
   }
 }
