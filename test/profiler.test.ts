@@ -135,3 +135,41 @@ test('refusals: unknown activity, stop before start, events of a running or empt
   expect(() => P.profile(() => { throw new Error('boom'); })).toThrow('boom');
   expect(P.isEnabled()).toBe(false);
 });
+
+test('schedule and step(): PyTorch\'s wait / warmup / active cycles, a trace per active span, ProfilerStep ranges, TensorBoard files', () => {
+  const want = pythonJson<string[]>(`
+import json
+from torch.profiler import schedule
+s = schedule(wait=1, warmup=1, active=2, repeat=2, skip_first=1)
+print(json.dumps([s(k).name for k in range(12)]))`);
+  const sched = P.schedule({ wait: 1, warmup: 1, active: 2, repeat: 2, skipFirst: 1 });
+  expect(Array.from({ length: 12 }, (_, k) => sched(k))).toEqual(want);
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prof-tb-'));
+  const traces: { steps: number; mm: number }[] = [];
+  const handler = P.tensorboardTraceHandler(dir, 'worker0');
+  const x = torch.randn([8, 8]);
+  const prof = new P.Profile({
+    schedule: sched,
+    onTraceReady: (p) => {
+      const avg = p.keyAverages();
+      traces.push({ steps: avg.find((a) => a.key === 'ProfilerStep*')?.count ?? 0, mm: avg.find((a) => a.key === 'aten::mm')?.count ?? 0 });
+      handler(p);
+    },
+  }).start();
+  for (let step = 0; step < 12; step++) {
+    torch.tidy(() => x.matmul(x).relu());
+    prof.step();
+  }
+  prof.stop();
+  // two spans of two active steps each: one matmul per step
+  expect(traces).toEqual([{ steps: 2, mm: 2 }, { steps: 2, mm: 2 }]);
+  const files = fs.readdirSync(dir);
+  expect(files.filter((f) => /^worker0\.\d+\.pt\.trace\.json$/.test(f))).toHaveLength(files.length);
+  expect(files.length).toBeGreaterThanOrEqual(1); // (two traces may land in the same millisecond)
+  const trace = JSON.parse(fs.readFileSync(path.join(dir, files[0]), 'utf8'));
+  expect(trace.traceEvents.some((e: { name: string }) => /^ProfilerStep#\d+$/.test(e.name))).toBe(true);
+  fs.rmSync(dir, { recursive: true });
+  x.dispose();
+  expect(P.isEnabled()).toBe(false);
+});

@@ -3,6 +3,9 @@
 // events become PyTorch's: a tree by time (self time = total minus children), key averages, the
 // table key_averages().table() prints, and a Chrome trace (chrome://tracing, Perfetto).
 import { native } from './native';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { writeFileAtomic } from '../io/atomic';
 
 export type ProfilerActivity = 'cpu' | 'cuda';
@@ -17,6 +20,47 @@ export interface ProfilerOptions {
   profileMemory?: boolean;
   /** libtorch's flop estimates for matmuls and convolutions: the Total FLOPs column */
   withFlops?: boolean;
+  /** which steps (counted by step()) to record: torch.profiler.schedule({ wait, warmup, active, repeat }); default: all */
+  schedule?: (step: number) => ProfilerActionName;
+  /** called with the run each time a recorded span ends (tensorboardTraceHandler(dir) writes it) */
+  onTraceReady?: (prof: Profile) => void;
+}
+
+/** What a schedule asks of a step (PyTorch's ProfilerAction). */
+export type ProfilerActionName = 'NONE' | 'WARMUP' | 'RECORD' | 'RECORD_AND_SAVE';
+export const ProfilerAction = { NONE: 'NONE', WARMUP: 'WARMUP', RECORD: 'RECORD', RECORD_AND_SAVE: 'RECORD_AND_SAVE' } as const;
+
+/**
+ * torch.profiler.schedule: skip skipFirst steps, then cycles of wait (not recorded), warmup (not
+ * recorded: the first steps are slow) and active (recorded; the span's trace is ready after its
+ * last step), repeat times (0: forever).
+ */
+export function schedule(opts: { wait: number; warmup: number; active: number; repeat?: number; skipFirst?: number }): (step: number) => ProfilerActionName {
+  const { wait, warmup, active } = opts;
+  const repeat = opts.repeat ?? 0, skipFirst = opts.skipFirst ?? 0;
+  if (!(wait >= 0 && warmup >= 0 && active > 0 && repeat >= 0 && skipFirst >= 0)) throw new Error('Invalid profiler schedule arguments');
+  const cycle = wait + warmup + active;
+  return (step: number) => {
+    if (step < skipFirst) return 'NONE';
+    const s = step - skipFirst;
+    if (repeat > 0 && s / cycle >= repeat) return 'NONE';
+    const m = s % cycle;
+    if (m < wait) return 'NONE';
+    if (m < wait + warmup) return 'WARMUP';
+    return m < cycle - 1 ? 'RECORD' : 'RECORD_AND_SAVE';
+  };
+}
+
+/**
+ * torch.profiler.tensorboard_trace_handler: an onTraceReady that writes each trace into dir as
+ * <worker>.<ms>.pt.trace.json (TensorBoard's profiler plugin and Perfetto read it).
+ */
+export function tensorboardTraceHandler(dir: string, workerName?: string): (prof: Profile) => void {
+  return (prof) => {
+    fs.mkdirSync(dir, { recursive: true });
+    const worker = workerName ?? `${os.hostname()}_${process.pid}`;
+    prof.exportChromeTrace(path.join(dir, `${worker}.${Date.now()}.pt.trace.json`));
+  };
 }
 
 export interface RawEvent {
@@ -58,6 +102,8 @@ export class FunctionEvent {
     readonly flops: number,
     readonly device: ProfilerActivity,
     readonly sequenceNr: number,
+    /** the name in traces ("ProfilerStep#3" where name is PyTorch's "ProfilerStep*") */
+    readonly traceName: string = name,
   ) {}
   get endUs(): number {
     return this.startUs + this.durationUs;
@@ -236,23 +282,65 @@ export class Profile {
     p.raw = events;
     return p;
   }
+  private recording = false;
+  private stepRange: number | null = null;
+  /** the steps counted by step() since start() */
+  stepNum = 0;
+
   start(): this {
     if (this.running) throw new Error('profiler: already started');
-    const o = this.options;
-    native.profilerStart(o.recordShapes ?? false, o.profileMemory ?? false, o.withFlops ?? false, (o.activities ?? ['cpu']).includes('cuda'));
     this.running = true;
+    this.stepNum = 0;
+    if (this.action() !== 'NONE' && this.action() !== 'WARMUP') this.record();
+    return this;
+  }
+  /** Marks the end of a step (a training iteration): with a schedule, recording starts and stops here. */
+  step(): this {
+    if (!this.running) throw new Error('profiler: step() outside start() ... stop()');
+    const before = this.action();
+    this.stepNum += 1;
+    const after = this.action();
+    const recordingNext = after === 'RECORD' || after === 'RECORD_AND_SAVE';
+    if (this.recording && (before === 'RECORD_AND_SAVE' || !recordingNext)) this.save();
+    if (recordingNext && !this.recording) this.record();
+    else if (this.recording) this.openStep();
     return this;
   }
   stop(): this {
     if (!this.running) throw new Error('profiler: stop() without start()');
     this.running = false;
-    this.raw = native.profilerStop() as RawEvent[];
-    this.cache = null;
+    if (this.recording) this.save();
     return this;
   }
 
+  private action(): ProfilerActionName {
+    return this.options.schedule ? this.options.schedule(this.stepNum) : 'RECORD';
+  }
+  private record(): void {
+    const o = this.options;
+    native.profilerStart(o.recordShapes ?? false, o.profileMemory ?? false, o.withFlops ?? false, (o.activities ?? ['cpu']).includes('cuda'));
+    this.recording = true;
+    this.openStep();
+  }
+  // Each recorded step is a range of its own, as PyTorch's ProfilerStep#<n> (with a schedule).
+  private openStep(): void {
+    this.closeStep();
+    if (this.options.schedule) this.stepRange = native.recordFunctionEnter(`ProfilerStep#${this.stepNum}`) as number;
+  }
+  private closeStep(): void {
+    if (this.stepRange !== null) native.recordFunctionExit(this.stepRange);
+    this.stepRange = null;
+  }
+  private save(): void {
+    this.closeStep();
+    this.recording = false;
+    this.raw = native.profilerStop() as RawEvent[];
+    this.cache = null;
+    this.options.onTraceReady?.(this);
+  }
+
   private finished(): RawEvent[] {
-    if (this.running) throw new Error('profiler: the run is still going; stop() it first');
+    if (this.recording && !this.raw) throw new Error('profiler: the run is still going; stop() it first');
     if (!this.raw) throw new Error('profiler: nothing recorded yet; start() and stop() it (or use torch.profiler.profile(fn))');
     return this.raw;
   }
@@ -265,7 +353,7 @@ export class Profile {
     const memory = raw.filter((e) => e.name === MEMORY_EVENT);
     const events = raw
       .filter((e) => !FILTERED.has(e.name))
-      .map((e, k) => new FunctionEvent(k, e.name, e.startUs - t0, e.durationUs, e.threadId, e.shapes, e.dtypes, e.flops, e.deviceType === CUDA_DEVICE ? 'cuda' : 'cpu', e.sequenceNr));
+      .map((e, k) => new FunctionEvent(k, e.name.startsWith('ProfilerStep#') ? 'ProfilerStep*' : e.name, e.startUs - t0, e.durationUs, e.threadId, e.shapes, e.dtypes, e.flops, e.deviceType === CUDA_DEVICE ? 'cuda' : 'cpu', e.sequenceNr, e.name));
     // allocations during an op count for it (PyTorch: by time, any thread)
     for (const m of memory) {
       const at = m.startUs - t0;
@@ -340,7 +428,7 @@ export class Profile {
   /** The run as a Chrome trace (JSON; open in chrome://tracing or ui.perfetto.dev), written whole or not at all. */
   exportChromeTrace(file: string): void {
     const traceEvents = this.events().map((e) => ({
-      name: e.name,
+      name: e.traceName,
       ph: 'X',
       cat: e.device === 'cpu' ? 'cpu_op' : 'kernel',
       ts: e.startUs,
