@@ -183,3 +183,58 @@ test('weight norm as a parametrization equals g · v / ||v||; errors are clear; 
     expect(w0.grad).not.toBeNull();
   });
 });
+
+test('nn.utils.spectralNorm (the hook form) as PyTorch\'s: names, u and v, weights over training steps, eval, removal', () => {
+  const want = pythonJson(`
+import json, torch, torch.nn as nn
+from torch.nn.utils import spectral_norm, remove_spectral_norm
+torch.manual_seed(12)
+lin = spectral_norm(nn.Linear(5, 4))
+tconv = spectral_norm(nn.ConvTranspose2d(3, 2, 2), n_power_iterations=2)
+opt = torch.optim.SGD(list(lin.parameters()) + list(tconv.parameters()), lr=0.1)
+torch.manual_seed(13)
+x, img = torch.randn(6, 5), torch.randn(2, 3, 4, 4)
+losses = []
+for _ in range(3):
+    opt.zero_grad()
+    loss = lin(x).pow(2).mean() + tconv(img).abs().mean()
+    loss.backward()
+    opt.step()
+    losses.append(loss.item())
+keys = [list(lin.state_dict().keys()), list(tconv.state_dict().keys())]
+lin.eval()
+y_eval = lin(x).tolist()
+u = lin.weight_u.tolist()
+remove_spectral_norm(lin)
+print(json.dumps({"keys": keys, "losses": losses, "eval": y_eval, "u": u, "removed": lin.weight.tolist(), "after": list(lin.state_dict().keys()), "tv": tconv.weight_v.tolist()}))
+`);
+  torch.manualSeed(12);
+  const lin = nn.utils.spectralNorm(new nn.Linear(5, 4));
+  const tconv = nn.utils.spectralNorm(new nn.ConvTranspose2d(3, 2, 2), 'weight', { nPowerIterations: 2 });
+  const opt = new torch.optim.SGD([...lin.parameters(), ...tconv.parameters()], { lr: 0.1 });
+  torch.manualSeed(13);
+  const x = torch.randn([6, 5]), img = torch.randn([2, 3, 4, 4]);
+  const losses: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    torch.tidy(() => {
+      opt.zeroGrad();
+      const loss = lin.forward(x).pow(2).mean().add(tconv.forward(img).abs().mean());
+      loss.backward();
+      opt.step();
+      losses.push(loss.item() as number);
+    });
+  }
+  expect([[...lin.stateDict().keys()], [...tconv.stateDict().keys()]]).toEqual(want.keys);
+  torch.testing.assertClose(losses, want.losses, { rtol: 1e-5, atol: 1e-6 });
+  lin.eval();
+  torch.tidy(() => torch.testing.assertClose(lin.forward(x).tolist() as never, want.eval, { rtol: 1e-5, atol: 1e-6 }));
+  torch.testing.assertClose((lin as unknown as { weight_u: torch.Tensor }).weight_u.tolist() as never, want.u, { rtol: 1e-5, atol: 1e-6 });
+  torch.testing.assertClose((tconv as unknown as { weight_v: torch.Tensor }).weight_v.tolist() as never, want.tv, { rtol: 1e-5, atol: 1e-6 });
+  nn.utils.removeSpectralNorm(lin);
+  torch.testing.assertClose(lin.weight.tolist() as never, want.removed, { rtol: 1e-5, atol: 1e-6 });
+  expect([...lin.stateDict().keys()]).toEqual(want.after);
+  expect(() => nn.utils.removeSpectralNorm(lin)).toThrow("spectral_norm of 'weight' not found in Linear");
+  expect(() => nn.utils.spectralNorm(tconv)).toThrow('Cannot register two spectral_norm hooks on the same parameter weight');
+  [lin, tconv, x, img].forEach((t) => t.dispose());
+  opt.dispose();
+});

@@ -163,3 +163,5 @@ export * as parametrize from './parametrize';
 export * as prune from './prune';
 /** torch.nn.utils.parametrizations: spectralNorm, weightNorm. */
 export * as parametrizations from './parametrizations';
+/** torch.nn.utils.spectral_norm / remove_spectral_norm: the forward-pre-hook form (weight_orig, weight_u, weight_v). */
+export { spectralNorm, removeSpectralNorm } from './spectral_norm';
