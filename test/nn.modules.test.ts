@@ -464,3 +464,28 @@ print(json.dumps({"keys": list(m.state_dict().keys()), "out": out.tolist(), "los
   });
   m.dispose();
 });
+
+test('Module.buffers, addModule, toEmpty, and load-state-dict post hooks that can accept what strict would refuse', () => {
+  const bn = new torch.nn.BatchNorm1d(3);
+  expect(bn.buffers().map((t) => t.shape)).toEqual([[3], [3], []]);
+  const seq = new torch.nn.Sequential();
+  seq.addModule('0', new torch.nn.Linear(2, 2));
+  expect([...seq.stateDict().keys()]).toEqual(['0.weight', '0.bias']);
+  const lin = new torch.nn.Linear(3, 2);
+  const w = lin.weight;
+  lin.toEmpty({ device: 'cpu' });
+  expect([lin.weight === w, lin.weight.shape]).toEqual([true, [2, 3]]);
+  // a hook that knows an old checkpoint's extra key lets a strict load through
+  const seen: string[][] = [];
+  const handle = lin.registerLoadStateDictPostHook((_m, keys) => {
+    seen.push([...keys.unexpectedKeys]);
+    keys.unexpectedKeys.splice(0, keys.unexpectedKeys.length, ...keys.unexpectedKeys.filter((k) => k !== 'version'));
+  });
+  const sd = new Map([...lin.stateDict()].map(([k, v]) => [k, v.clone()]));
+  sd.set('version', torch.tensor(2));
+  expect(lin.loadStateDict(sd).unexpectedKeys).toEqual([]);
+  expect(seen).toEqual([['version']]);
+  handle.remove();
+  expect(() => lin.loadStateDict(sd)).toThrow(/unexpected keys: version/);
+  [bn, seq, lin].forEach((m) => m.dispose());
+});

@@ -7,8 +7,11 @@ import { keep } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
 import { native } from '../tensor/native';
 import { DType, Device, MemoryFormat, isFloatingDtype, isComplexDtype } from '../tensor/dtype';
+import { empty as emptyTensor } from '../tensor/creation';
 import type { RemovableHandle } from '../tensor/function';
 import { ModuleHooks, ForwardPreHook, ForwardHook, BackwardHook, BackwardPreHook, addHook, emptyHooks, callWithHooks } from './hooks';
+
+let nextLoadHookId = 0;
 
 export abstract class Module {
   training = true;
@@ -73,6 +76,10 @@ export abstract class Module {
     if (!this._moduleNames.includes(name)) this._moduleNames.push(name);
     this.setSlot(name, m);
     return m;
+  }
+  /** add_module: registerModule's other name. */
+  addModule<M extends Module | null>(name: string, m: M): M {
+    return this.registerModule(name, m);
   }
   /** Replaces a registered child (how LoRA wraps a layer in place). */
   replaceModule(name: string, m: Module): void {
@@ -190,6 +197,11 @@ export abstract class Module {
     return out;
   }
 
+  /** The buffers (running statistics, masks, ...), this module's and its children's. */
+  buffers(opts: { persistentOnly?: boolean } = {}): Tensor[] {
+    return this.namedBuffers(opts).map(([, t]) => t);
+  }
+
   /** Number of parameter elements (tied weights counted once). */
   numParameters(opts: { trainableOnly?: boolean } = {}): number {
     return this.parameters(opts).reduce((s, t) => s + t.numel(), 0);
@@ -245,6 +257,9 @@ export abstract class Module {
     const own = this.stateDict();
     const missingKeys = [...own.keys()].filter((k) => !src.has(k));
     const unexpectedKeys = [...src.keys()].filter((k) => !own.has(k));
+    // post hooks see (and may clear) what did not match before strict judges it, as PyTorch's
+    const incompatible = { missingKeys, unexpectedKeys };
+    for (const [, m] of this.namedModules()) for (const hook of m._loadPostHooks?.values() ?? []) hook(m, incompatible);
     if ((opts.strict ?? true) && (missingKeys.length || unexpectedKeys.length)) {
       throw new Error(
         `loadStateDict: ${missingKeys.length ? `missing keys: ${missingKeys.slice(0, 8).join(', ')}${missingKeys.length > 8 ? ', ...' : ''}` : ''}` +
@@ -264,6 +279,31 @@ export abstract class Module {
       }
     });
     return { missingKeys, unexpectedKeys };
+  }
+
+  /** @internal load-state-dict post hooks, by handle id */
+  _loadPostHooks?: Map<number, (module: Module, incompatible: { missingKeys: string[]; unexpectedKeys: string[] }) => void>;
+  /**
+   * register_load_state_dict_post_hook: hook(module, { missingKeys, unexpectedKeys }) after each
+   * loadStateDict on this module or one containing it; it may empty the arrays (in place) so
+   * that strict loading accepts what it knows how to handle.
+   */
+  registerLoadStateDictPostHook(hook: (module: this, incompatible: { missingKeys: string[]; unexpectedKeys: string[] }) => void): RemovableHandle {
+    const hooks = (this._loadPostHooks ??= new Map());
+    const key = nextLoadHookId++;
+    hooks.set(key, hook as (module: Module, incompatible: { missingKeys: string[]; unexpectedKeys: string[] }) => void);
+    return { remove: () => { hooks.delete(key); } };
+  }
+  /** to_empty: every parameter and buffer replaced by uninitialized memory of its shape on device (each keeps its identity). */
+  toEmpty(opts: { device: Device }): this {
+    noGrad(() => {
+      for (const t of [...this.parameters(), ...this.buffers()]) {
+        const fresh = emptyTensor(t.shape, { dtype: t.dtype, device: opts.device });
+        native.setData(t._id, fresh._id);
+        fresh.dispose();
+      }
+    });
+    return this;
   }
 
   /**
