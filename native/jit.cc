@@ -132,6 +132,11 @@ Napi::Value jitTrain(const Napi::CallbackInfo& info) {
   module(info, 0).train(argBool(info, 1));
   return info.Env().Undefined();
 }
+// jitSave(id, path): torch.jit.save (the caller writes to a temporary path and renames it)
+Napi::Value jitSave(const Napi::CallbackInfo& info) {
+  module(info, 0).save(argString(info, 1));
+  return info.Env().Undefined();
+}
 Napi::Value jitDispose(const Napi::CallbackInfo& info) {
   auto& s = state(info);
   int32_t id = argInt(info, 0);
@@ -143,7 +148,7 @@ Napi::Value jitDispose(const Napi::CallbackInfo& info) {
 
 void registerJit(Registrar& r) {
 #define R(name) r.add<name>(#name)
-  R(jitLoad); R(jitRun); R(jitMethods); R(jitNamed); R(jitTrain); R(jitDispose);
+  R(jitLoad); R(jitRun); R(jitMethods); R(jitNamed); R(jitTrain); R(jitSave); R(jitDispose);
 #undef R
 }
 

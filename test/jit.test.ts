@@ -67,3 +67,28 @@ test('a traced module gives PyTorch\'s output; bad files and arguments are clear
   expect(() => torch.jit.load(path.join(dir, 'junk.pt'))).toThrow(/is not a TorchScript module libtorch can read/);
   if (!torch.cuda.isAvailable()) expect(() => torch.jit.load(path.join(dir, 'traced.pt'), { device: 'cuda' })).toThrow(/device 'cuda' is not available .* load it on 'cpu'/);
 });
+
+test('torch.jit.save: a module trained here, saved, is what Python\'s torch.jit.load reads (its weights and outputs)', () => {
+  const m = torch.jit.load(path.join(dir, 'traced.pt'));
+  const x = want.get('x')!;
+  const opt = new torch.optim.SGD(m.parameters(), { lr: 0.2 });
+  torch.tidy(() => (m.forward(x) as torch.Tensor).pow(2).sum().backward());
+  opt.step();
+  const file = path.join(dir, 'trained.pt');
+  torch.jit.save(m, file);
+  const ours = torch.tidy(() => (m.forward(x) as torch.Tensor).tolist());
+  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', '-c', `
+import json, sys, torch
+m = torch.jit.load(sys.argv[1])
+x = torch.tensor(json.loads(sys.argv[2]))
+print(json.dumps({"out": m(x).tolist(), "keys": sorted(m.state_dict().keys())}))`, file, JSON.stringify(x.tolist())], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  const py = JSON.parse(r.stdout);
+  torch.testing.assertClose(py.out, ours as never, { rtol: 1e-6, atol: 1e-6 });
+  expect(py.keys).toEqual([...m.stateDict().keys()].sort());
+  expect(fs.readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  expect(() => torch.jit.save(new torch.nn.Linear(2, 2) as never, file)).toThrow(/only a ScriptModule/);
+  expect(() => m.save(path.join(dir, 'no', 'such', 'dir', 'm.pt'))).toThrow(/torch.jit.save: could not write/);
+  m.dispose();
+  opt.dispose();
+});

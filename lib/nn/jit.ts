@@ -60,6 +60,21 @@ export class ScriptModule extends Module {
     if (this.handle >= 0) native.jitTrain(this.handle, mode);
     return this;
   }
+  /**
+   * torch.jit.save: the module as it is now (weights trained here included) to a TorchScript file
+   * Python's torch.jit.load reads; written whole or not at all.
+   */
+  save(file: string): void {
+    if (this.handle < 0) throw new Error('ScriptModule: this module was disposed');
+    const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+    try {
+      native.jitSave(this.handle, tmp);
+      fs.renameSync(tmp, file);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw new Error(`torch.jit.save: could not write ${file}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
   override dispose(): void {
     super.dispose();
     if (this.handle >= 0) native.jitDispose(this.handle);
@@ -74,6 +89,12 @@ function wrapResult(v: unknown): ScriptResult {
   if (Array.isArray(v)) return v.map(wrapResult);
   if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, wrapResult(x)]));
   return v as ScriptResult;
+}
+
+/** torch.jit.save(module, file): ScriptModule.save. */
+export function save(module: ScriptModule, file: string): void {
+  if (!(module instanceof ScriptModule)) throw new Error('torch.jit.save: only a ScriptModule (from torch.jit.load) can be saved as TorchScript; save other modules\' weights with torch.save(model.stateDict(), file)');
+  module.save(file);
 }
 
 /** torch.jit.load(file, { device }): a TorchScript module (.pt saved by torch.jit.save). */
