@@ -70,6 +70,25 @@ Napi::Value linalgLuFactor(const Napi::CallbackInfo& info) {
   return retPair(info, std::get<0>(r), std::get<1>(r));
 }
 OP(linalgLuSolve, at::linalg_lu_solve(T0, argTensor(info, 1), argTensor(info, 2), argBool(info, 3), argBool(info, 4)))
+// linalgLuFactorEx(A, pivot): [LU, pivots, info] (info > 0: singular, no error thrown)
+Napi::Value linalgLuFactorEx(const Napi::CallbackInfo& info) {
+  auto r = at::linalg_lu_factor_ex(T0, argBool(info, 1), false);
+  return retList(info, {std::get<0>(r), std::get<1>(r), std::get<2>(r)});
+}
+// linalgSolveEx(A, B, left): [result, info]
+Napi::Value linalgSolveEx(const Napi::CallbackInfo& info) {
+  auto r = at::linalg_solve_ex(T0, argTensor(info, 1), argBool(info, 2), false);
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
+// linalgLdlFactorEx(A, hermitian): [LD, pivots, info] (symmetric indefinite: Bunch-Kaufman)
+Napi::Value linalgLdlFactorEx(const Napi::CallbackInfo& info) {
+  auto r = at::linalg_ldl_factor_ex(T0, argBool(info, 1), false);
+  return retList(info, {std::get<0>(r), std::get<1>(r), std::get<2>(r)});
+}
+// linalgLdlSolve(LD, pivots, B, hermitian)
+OP(linalgLdlSolve, at::linalg_ldl_solve(T0, argTensor(info, 1), argTensor(info, 2), argBool(info, 3)))
+// linalgVecdot(x, y, dim): sum over dim of conj(x) * y
+OP(linalgVecdot, at::linalg_vecdot(T0, argTensor(info, 1), argInt64(info, 2)))
 Napi::Value linalgCholeskyEx(const Napi::CallbackInfo& info) {
   auto r = at::linalg_cholesky_ex(T0, argBool(info, 1), false);
   return retPair(info, std::get<0>(r), std::get<1>(r));
@@ -164,7 +183,7 @@ void registerLinalg(Registrar& r) {
   R(linalgInv); R(linalgDet); R(linalgSolve); R(linalgCholesky); R(linalgSolveTriangular); R(choleskyInverse); R(linalgPinv); R(linalgMatrixExp);
   R(linalgMatrixPower); R(linalgMatrixRank); R(linalgVectorNorm); R(linalgMatrixNorm); R(linalgSlogdet);
   R(linalgQr); R(linalgEigh); R(linalgSvd); R(linalgSvdvals); R(linalgEigvalsh); R(linalgLstsq);
-  R(linalgNorm); R(linalgCond); R(linalgLu); R(linalgLuFactor); R(linalgLuSolve); R(linalgCholeskyEx); R(linalgInvEx);
+  R(linalgNorm); R(linalgCond); R(linalgLu); R(linalgLuFactor); R(linalgLuSolve); R(linalgLuFactorEx); R(linalgSolveEx); R(linalgLdlFactorEx); R(linalgLdlSolve); R(linalgVecdot); R(linalgCholeskyEx); R(linalgInvEx);
   R(linalgMultiDot); R(linalgHouseholderProduct); R(linalgTensorinv); R(linalgTensorsolve); R(linalgVander); R(linalgCross); R(linalgDiagonal);
   R(autogradGrad); R(autogradBackward);
 #undef R

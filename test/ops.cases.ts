@@ -282,6 +282,12 @@ export const cases: Case[] = [
       + 'v3.clone().addmv_(a, v4, beta=0.5, alpha=2), bt1.clone().baddbmm_(bt1[:, :, :3], bt1), inp.addbmm(bt1, bt2, beta=0.3), inp.clone().addbmm_(bt1, bt2), a.addr(v3, v4, alpha=2), a.clone().addr_(v3, v4), '
       + 'a.clone().absolute_(), a.clone().negative_(), a.clone().divide_(p), a.clone().multiply_(b), a.clone().subtract_(b, alpha=2), a.detach().clone().greater_(b.detach()), a.clone().arctan2_(p), '
       + 'sq.det(), sq.inverse(), (sq / 4).matrix_exp(), sq.matrix_power(2), tuple(sq.slogdet()), a.pinverse(), a.kron(v3.unsqueeze(0)), a.allclose(a + 1e-9), a.allclose(b)]' },
+  { name: 'linalg_ex_ldl', constants: [2],
+    inputs: () => [spd(4), r(4, 2), torch.tidy(() => { const a = r(4, 4); return a.add(a.t()); }), r(3, 5), r(3, 5)],
+    ts: (A, B, S, x, y) => [linalg.luFactorEx(A), linalg.solveEx(A, B), linalg.solveEx(A, B.t(), { left: false }), linalg.ldlFactor(S), linalg.ldlSolve(linalg.ldlFactor(S).LD, linalg.ldlFactor(S).pivots, B.detach()),
+      linalg.ldlFactorEx(S, { hermitian: true }), linalg.vecdot(x, y), linalg.vecdot(x, y, { dim: 0 })],
+    py: 'lambda A, B, S, x, y: [tuple(torch.linalg.lu_factor_ex(A)), tuple(torch.linalg.solve_ex(A, B)), tuple(torch.linalg.solve_ex(A, B.t(), left=False)), tuple(torch.linalg.ldl_factor(S)), '
+      + 'torch.linalg.ldl_solve(*torch.linalg.ldl_factor(S), B.detach()), tuple(torch.linalg.ldl_factor_ex(S, hermitian=True)), torch.linalg.vecdot(x, y), torch.linalg.vecdot(x, y, dim=0)]' },
   { name: 'histogram', inputs: () => [r(20), pos(20)], constants: [0, 1],
     ts: (x, w) => [x.histogram(5), x.histogram(4, { range: [-1, 1], density: true }), torch.histogram(x, 3, { weight: w })],
     py: 'lambda x, w: [tuple(torch.histogram(x, 5)), tuple(torch.histogram(x, 4, range=(-1.0, 1.0), density=True)), tuple(torch.histogram(x, 3, weight=w))]' },

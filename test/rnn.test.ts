@@ -2,7 +2,7 @@
 // seed gives the same initial weights and names (exactly); outputs, final states and the
 // gradients of input, initial states and every weight agree within 1e-10.
 import * as torch from '../lib';
-import { referenceTensors } from './helpers';
+import { referenceTensors, pythonJson } from './helpers';
 
 const nn = torch.nn;
 type T = torch.Tensor;
@@ -196,5 +196,23 @@ describe('recurrent layers: errors and memory', () => {
     for (const t of [y, h, c, input]) t.dispose();
     expect(String(lstm)).toBe('LSTM(3, 4, numLayers=2)');
     lstm.dispose();
+  });
+});
+
+test('unpadSequence and unpackSequence undo padSequence and packSequence, as PyTorch\'s', () => {
+  const want = pythonJson(`
+import json, torch
+from torch.nn.utils.rnn import pad_sequence, pack_sequence, unpad_sequence, unpack_sequence
+seqs = [torch.arange(3.), torch.arange(5.) + 10, torch.arange(2.) + 20]
+padded = pad_sequence(seqs)
+print(json.dumps({"unpad": [t.tolist() for t in unpad_sequence(padded, torch.tensor([3, 5, 2]))],
+  "unpack": [t.tolist() for t in unpack_sequence(pack_sequence(seqs, enforce_sorted=False))],
+  "bf": [t.tolist() for t in unpad_sequence(pad_sequence(seqs, batch_first=True), torch.tensor([3, 5, 2]), batch_first=True)]}))`);
+  torch.tidy(() => {
+    const R = torch.nn.utils.rnn;
+    const seqs = [torch.arange(3).float(), torch.arange(5).float().add(10), torch.arange(2).float().add(20)];
+    expect(R.unpadSequence(R.padSequence(seqs), torch.tensor([3, 5, 2])).map((t) => t.tolist())).toEqual(want.unpad);
+    expect(R.unpackSequence(R.packSequence(seqs, { enforceSorted: false })).map((t) => t.tolist())).toEqual(want.unpack);
+    expect(R.unpadSequence(R.padSequence(seqs, { batchFirst: true }), [3, 5, 2], { batchFirst: true }).map((t) => t.tolist())).toEqual(want.bf);
   });
 });

@@ -79,6 +79,19 @@ export function padSequence(sequences: Tensor[], opts: { batchFirst?: boolean; p
 }
 
 /** pack_sequence: a list of (L_b, *) tensors straight to a PackedSequence. */
+/** unpad_sequence: padSequence undone: each sequence cut to its length. */
+export function unpadSequence(padded: Tensor, lengths: number[] | Tensor, opts: { batchFirst?: boolean } = {}): Tensor[] {
+  const lens = lengths instanceof Tensor ? (lengths.tolist() as number[]) : lengths;
+  const batchFirst = opts.batchFirst ?? false;
+  return lens.map((n, k) => (batchFirst ? padded.select(0, k) : padded.select(1, k)).narrow(0, 0, n));
+}
+/** unpack_sequence: packSequence undone: the sequences, in their original order. */
+export function unpackSequence(packed: PackedSequence): Tensor[] {
+  const [output, lengths] = padPackedSequence(packed, { batchFirst: true });
+  const out = unpadSequence(output, lengths, { batchFirst: true });
+  lengths.dispose();
+  return out;
+}
 export function packSequence(sequences: Tensor[], opts: { enforceSorted?: boolean } = {}): PackedSequence {
   return tidy(() => packPaddedSequence(padSequence(sequences), sequences.map((s) => s.shape[0]), opts));
 }

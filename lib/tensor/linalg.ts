@@ -74,6 +74,32 @@ export function luFactor(A: Tensor, opts: { pivot?: boolean } = {}): { LU: Tenso
   const [LU, pivots] = pair(native.linalgLuFactor(id(A), opts.pivot ?? true));
   return { LU, pivots };
 }
+/** luFactor that reports singular matrices in info (> 0) instead of throwing. */
+export function luFactorEx(A: Tensor, opts: { pivot?: boolean } = {}): { LU: Tensor; pivots: Tensor; info: Tensor } {
+  const [LU, pivots, info] = (native.linalgLuFactorEx(id(A), opts.pivot ?? true) as number[]).map(wrap);
+  return { LU, pivots, info };
+}
+/** solve that reports singular matrices in info (> 0) instead of throwing (left: false for X A = B). */
+export function solveEx(A: Tensor, B: Tensor, opts: { left?: boolean } = {}): { result: Tensor; info: Tensor } {
+  const [result, info] = pair(native.linalgSolveEx(id(A), id(B), opts.left ?? true));
+  return { result, info };
+}
+/** The LDLᴴ factorization of a symmetric (hermitian: Hermitian) indefinite matrix, as LAPACK's sytrf. */
+export function ldlFactor(A: Tensor, opts: { hermitian?: boolean } = {}): { LD: Tensor; pivots: Tensor } {
+  const { LD, pivots, info } = ldlFactorEx(A, opts);
+  const bad = info.ne(0).any().item() as boolean;
+  info.dispose();
+  if (bad) throw new Error('torch.linalg.ldl_factor: the factorization could not be completed because the input is not symmetric-factorizable (info != 0)');
+  return { LD, pivots };
+}
+export function ldlFactorEx(A: Tensor, opts: { hermitian?: boolean } = {}): { LD: Tensor; pivots: Tensor; info: Tensor } {
+  const [LD, pivots, info] = (native.linalgLdlFactorEx(id(A), opts.hermitian ?? false) as number[]).map(wrap);
+  return { LD, pivots, info };
+}
+/** X with A X = B from ldlFactor(A). */
+export const ldlSolve = (LD: Tensor, pivots: Tensor, B: Tensor, opts: { hermitian?: boolean } = {}) => wrap(native.linalgLdlSolve(id(LD), id(pivots), id(B), opts.hermitian ?? false));
+/** torch.linalg.vecdot: the dot products along dim (x conjugated). */
+export const vecdot = (x: Tensor, y: Tensor, opts: { dim?: number } = {}) => wrap(native.linalgVecdot(id(x), id(y), opts.dim ?? -1));
 /** X with A X = B from luFactor(A) (left: false for X A = B; adjoint: with Aᴴ). */
 export const luSolve = (LU: Tensor, pivots: Tensor, B: Tensor, opts: { left?: boolean; adjoint?: boolean } = {}) =>
   wrap(native.linalgLuSolve(id(LU), id(pivots), id(B), opts.left ?? true, opts.adjoint ?? false));
