@@ -143,6 +143,18 @@ const cases: Case[] = [
     ts: (p) => new D.TransformedDistribution(new D.Dirichlet(p.c), [new D.StickBreakingTransform().inv, new D.AffineTransform(0.5, 2, 1)]),
     py: 'D.TransformedDistribution(D.Dirichlet(c), [D.transforms.StickBreakingTransform().inv, D.transforms.AffineTransform(0.5, 2.0, 1)])',
     rsample: [3], values: () => r(5, 2, 3), methods: ['logProb'], props: [] },
+  { name: 'continuous_bernoulli', params: { probs: () => torch.tensor([0.2, 0.4995, 0.8, 0.6], f64) }, ts: (p) => new D.ContinuousBernoulli({ probs: p.probs }), py: 'D.ContinuousBernoulli(probs=probs)',
+    sample: [2], rsample: [3], values: () => unit(2, 4), quantiles: () => unit(4), methods: ['logProb', 'cdf', 'icdf', 'entropy'], props: ['mean', 'variance', 'logits'] },
+  { name: 'continuous_bernoulli_logits', params: { logits: () => r(3) }, ts: (p) => new D.ContinuousBernoulli({ logits: p.logits }), py: 'D.ContinuousBernoulli(logits=logits)',
+    rsample: [2], values: () => unit(2, 3), methods: ['logProb', 'entropy'], props: ['mean', 'variance', 'probs'] },
+  { name: 'vonmises', params: { loc: () => r(3), k: () => pos(3).mul(3) }, ts: (p) => new D.VonMises(p.loc, p.k), py: 'D.VonMises(loc, k)',
+    sample: [4], values: () => r(2, 3), methods: ['logProb'], props: ['mean', 'variance'] },
+  { name: 'vonmises_flat', params: { k: () => torch.tensor([0.3, 5, 12], f64) }, ts: (p) => new D.VonMises(0.5, p.k), py: 'D.VonMises(0.5, k)',
+    sample: [3], values: () => r(3), methods: ['logProb'], props: ['variance'] },
+  { name: 'lowrank_mvn', params: { loc: () => r(2, 3), cf: () => r(3, 2), cd: () => pos(3) }, ts: (p) => new D.LowRankMultivariateNormal(p.loc, p.cf, p.cd), py: 'D.LowRankMultivariateNormal(loc, cf, cd)',
+    sample: [2], rsample: [3], values: () => r(4, 2, 3), methods: ['logProb', 'entropy'], props: ['mean', 'variance', 'covarianceMatrix', 'scaleTril', 'precisionMatrix'] },
+  { name: 'onehot_straight_through', params: { logits: () => r(4) }, ts: (p) => new D.OneHotCategoricalStraightThrough({ logits: p.logits }), py: 'D.OneHotCategoricalStraightThrough(logits=logits)',
+    sample: [3], rsample: [5], values: () => torch.oneHot(torch.tensor([0, 3]), 4).to(f64), methods: ['logProb', 'entropy'], props: ['mean'] },
 ];
 
 interface KlCase { name: string; params: Record<string, () => T>; ts: (p: Record<string, T>) => [torch.distributions.Distribution, torch.distributions.Distribution]; p: string; q: string }

@@ -1,5 +1,5 @@
 // Continuous distributions: Normal, LogNormal, Uniform, Exponential, Laplace, Gamma, Beta,
-// Dirichlet, MultivariateNormal, as PyTorch's (same formulas, same draws from the same seed).
+// Dirichlet, MultivariateNormal, LowRankMultivariateNormal, VonMises, ..., as PyTorch's (same formulas, same draws from the same seed).
 import { Tensor } from '../tensor/tensor';
 import { randn, rand, empty, eye, zerosLike, full } from '../tensor/creation';
 import { matmul, stack, choleskyInverse } from '../tensor/ops';
@@ -7,6 +7,8 @@ import { native } from '../tensor/native';
 import { _wrap as wrap, _id as id } from '../tensor/tensor';
 import { Function, FunctionCtx } from '../tensor/function';
 import * as linalg from '../tensor/linalg';
+import { noGrad } from '../tensor/runtime';
+import { tidy } from '../tensor/scope';
 import { Distribution, Param, Shape, Constraint, constraints, broadcastAll, batchParams, broadcastShapes, finfoEps, finfoTiny } from './distribution';
 
 const LOG_SQRT_2PI = Math.log(Math.sqrt(2 * Math.PI));
@@ -495,5 +497,158 @@ export class FisherSnedecor extends Distribution {
     const t2 = ct1.mul(ct3.log()).add(ct1.sub(1).mul(value.log()));
     const t3 = ct1.add(ct2).mul(ct3.mul(value).log1p());
     return t1.add(t2).sub(t3);
+  }
+}
+
+// log I_order(x) for x > 0 (order 0 or 1): PyTorch's polynomial approximations (Abramowitz & Stegun 9.8).
+const I0_SMALL = [1.0, 3.5156229, 3.0899424, 1.2067492, 0.2659732, 0.360768e-1, 0.45813e-2];
+const I0_LARGE = [0.39894228, 0.1328592e-1, 0.225319e-2, -0.157565e-2, 0.916281e-2, -0.2057706e-1, 0.2635537e-1, -0.1647633e-1, 0.392377e-2];
+const I1_SMALL = [0.5, 0.87890594, 0.51498869, 0.15084934, 0.2658733e-1, 0.301532e-2, 0.32411e-3];
+const I1_LARGE = [0.39894228, -0.3988024e-1, -0.362018e-2, 0.163801e-2, -0.1031555e-1, 0.2282967e-1, -0.2895312e-1, 0.1787654e-1, -0.420059e-2];
+function evalPoly(y: Tensor, coef: number[]): Tensor {
+  // Horner from the highest coefficient, as PyTorch's _eval_poly
+  let result: Tensor = y.mul(coef[coef.length - 1]).add(coef[coef.length - 2]);
+  for (let k = coef.length - 3; k >= 0; k--) result = y.mul(result).add(coef[k]);
+  return result;
+}
+function logModifiedBessel(x: Tensor, order: 0 | 1): Tensor {
+  const ySmall = x.div(3.75).pow(2);
+  let small = evalPoly(ySmall, order === 0 ? I0_SMALL : I1_SMALL);
+  if (order === 1) small = x.abs().mul(small);
+  small = small.log();
+  const yLarge = x.reciprocal().mul(3.75);
+  const large = x.sub(x.log().mul(0.5)).add(evalPoly(yLarge, order === 0 ? I0_LARGE : I1_LARGE).log());
+  return small.where(x.lt(3.75), large);
+}
+
+/** The von Mises distribution on the circle: loc (an angle) and concentration; samples in [-pi, pi). */
+export class VonMises extends Distribution {
+  readonly loc: Tensor;
+  readonly concentration: Tensor;
+  private readonly proposalR: Tensor;
+  protected override get argConstraints() { return { loc: constraints.real, concentration: constraints.positive }; }
+  override get support(): Constraint { return constraints.real; }
+  constructor(loc: Param, concentration: Param, opts: { validateArgs?: boolean } = {}) {
+    const [l, k] = broadcastAll(loc, concentration);
+    super(l.shape, [], opts.validateArgs);
+    this.loc = l;
+    this.concentration = k;
+    const tau = k.pow(2).mul(4).add(1).sqrt().add(1);
+    const rho = tau.sub(tau.mul(2).sqrt()).div(k.mul(2));
+    this.proposalR = rho.pow(2).add(1).div(rho.mul(2));
+    this.checkArgs();
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    return this.concentration.mul(value.sub(this.loc).cos()).sub(Math.log(2 * Math.PI)).sub(logModifiedBessel(this.concentration, 0));
+  }
+  /** Best and Fisher's rejection sampler, drawing as PyTorch's (three uniforms per try, until all accepted). */
+  override sample(sampleShape: Shape = []): Tensor {
+    return noGrad(() => tidy(() => {
+      const shape = this.extendedShape(sampleShape);
+      let x = zerosLike(this.loc).expand(shape).contiguous();
+      let done = x.ne(x);
+      while (!(done.all().item() as boolean)) {
+        const [u1, u2, u3] = rand([3, ...shape], { dtype: this.loc.dtype, device: this.loc.device }).unbind(0);
+        const z = u1.mul(Math.PI).cos();
+        const f = this.proposalR.mul(z).add(1).div(this.proposalR.add(z));
+        const c = this.concentration.mul(this.proposalR.sub(f));
+        const accept = c.mul(c.neg().add(2)).sub(u2).gt(0).logicalOr(c.div(u2).log().add(1).sub(c).ge(0));
+        if (accept.any().item() as boolean) {
+          x = u3.sub(0.5).sign().mul(f.acos()).where(accept, x);
+          done = done.logicalOr(accept);
+        }
+      }
+      return x.add(Math.PI).add(this.loc).remainder(2 * Math.PI).sub(Math.PI);
+    }));
+  }
+  override get mean() { return this.loc; }
+  override get mode() { return this.loc; }
+  override get variance() {
+    return logModifiedBessel(this.concentration, 1).sub(logModifiedBessel(this.concentration, 0)).exp().neg().add(1);
+  }
+}
+
+/**
+ * LowRankMultivariateNormal(loc, covFactor, covDiag): covariance W Wᵀ + diag(D) with W of rank m
+ * (cheap for large dims); log-probabilities through the m x m capacitance matrix.
+ */
+export class LowRankMultivariateNormal extends Distribution {
+  readonly loc: Tensor;
+  readonly covFactor: Tensor;
+  readonly covDiag: Tensor;
+  private readonly W: Tensor;
+  private readonly D: Tensor;
+  private readonly capacitanceTril: Tensor;
+  override get support(): Constraint { return constraints.realVector; }
+  override get hasRsample() { return true; }
+  constructor(loc: Tensor, covFactor: Tensor, covDiag: Tensor, opts: { validateArgs?: boolean } = {}) {
+    if (loc.ndim < 1) throw new Error('loc must be at least one-dimensional.');
+    const n = loc.shape[loc.ndim - 1];
+    if (covFactor.ndim < 2) throw new Error('cov_factor must be at least two-dimensional, with optional leading batch dimensions');
+    if (covFactor.shape[covFactor.ndim - 2] !== n) throw new Error(`cov_factor must be a batch of matrices with shape ${n} x m`);
+    if (covDiag.shape[covDiag.ndim - 1] !== n) throw new Error(`cov_diag must be a batch of vectors with shape [${n}]`);
+    let batch: Shape;
+    try {
+      batch = broadcastShapes(loc.shape.slice(0, -1), covFactor.shape.slice(0, -2), covDiag.shape.slice(0, -1));
+    } catch {
+      throw new Error(`Incompatible batch shapes: loc [${loc.shape}], cov_factor [${covFactor.shape}], cov_diag [${covDiag.shape}]`);
+    }
+    super(batch, [n], opts.validateArgs);
+    const m = covFactor.shape[covFactor.ndim - 1];
+    this.loc = loc.expand([...batch, n]);
+    this.covFactor = covFactor.expand([...batch, n, m]);
+    this.covDiag = covDiag.expand([...batch, n]);
+    this.W = covFactor;
+    this.D = covDiag;
+    // capacitance I + Wᵀ D⁻¹ W, by its Cholesky factor
+    const wtDinv = covFactor.transpose(-2, -1).div(covDiag.unsqueeze(-2));
+    this.capacitanceTril = linalg.cholesky(matmul(wtDinv, covFactor).add(eye(m, m, { dtype: covFactor.dtype, device: covFactor.device })));
+    if (this.validateArgs) {
+      const ok = tidy(() => noGrad(() => covDiag.gt(0).all().item() as boolean));
+      if (!ok) throw new Error(`Expected parameter cov_diag (Tensor of shape [${covDiag.shape}]) of distribution LowRankMultivariateNormal to satisfy the constraint IndependentConstraint(GreaterThan(lower_bound=0.0), 1), but found invalid values`);
+    }
+  }
+  override get mean() { return this.loc; }
+  override get mode() { return this.loc; }
+  override get variance() { return this.W.pow(2).sum(-1).add(this.D).expand([...this.batchShape, ...this.eventShape]); }
+  get covarianceMatrix(): Tensor {
+    const n = this.eventShape[0];
+    return matmul(this.W, this.W.transpose(-2, -1)).add(this.D.diagEmbed()).expand([...this.batchShape, n, n]);
+  }
+  get scaleTril(): Tensor {
+    const n = this.eventShape[0];
+    const dSqrt = this.D.sqrt().unsqueeze(-1);
+    const dw = this.W.div(dSqrt);
+    const K = matmul(dw, dw.transpose(-2, -1)).add(eye(n, n, { dtype: this.W.dtype, device: this.W.device }));
+    return dSqrt.mul(linalg.cholesky(K)).expand([...this.batchShape, n, n]);
+  }
+  get precisionMatrix(): Tensor {
+    const n = this.eventShape[0];
+    const wtDinv = this.W.transpose(-2, -1).div(this.D.unsqueeze(-2));
+    const A = linalg.solveTriangular(this.capacitanceTril, wtDinv, { upper: false });
+    return this.D.reciprocal().diagEmbed().sub(matmul(A.transpose(-2, -1), A)).expand([...this.batchShape, n, n]);
+  }
+  override rsample(sampleShape: Shape = []): Tensor {
+    const shape = this.extendedShape(sampleShape);
+    const m = this.covFactor.shape[this.covFactor.ndim - 1];
+    const epsW = empty([...shape.slice(0, -1), m], { dtype: this.loc.dtype, device: this.loc.device }).normal_();
+    const epsD = empty(shape, { dtype: this.loc.dtype, device: this.loc.device }).normal_();
+    return this.loc.add(matmul(this.W, epsW.unsqueeze(-1)).squeeze(-1)).add(this.D.sqrt().mul(epsD));
+  }
+  private logDet(): Tensor {
+    return this.capacitanceTril.diagonal(0, -2, -1).log().sum(-1).mul(2).add(this.D.log().sum(-1));
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const diff = value.sub(this.loc);
+    const wtDinv = this.W.transpose(-2, -1).div(this.D.unsqueeze(-2));
+    const wtDinvX = matmul(wtDinv, diff.unsqueeze(-1)).squeeze(-1);
+    const M = diff.pow(2).div(this.D).sum(-1).sub(mahalanobis(this.capacitanceTril, wtDinvX));
+    return this.logDet().add(M).add(this.eventShape[0] * Math.log(2 * Math.PI)).mul(-0.5);
+  }
+  override entropy(): Tensor {
+    const H = this.logDet().add(this.eventShape[0] * (1 + Math.log(2 * Math.PI))).mul(0.5);
+    return this.batchShape.length ? H.expand(this.batchShape) : H;
   }
 }

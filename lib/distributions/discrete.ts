@@ -5,10 +5,13 @@ import { noGrad } from '../tensor/runtime';
 import { bernoulli, poisson, oneHot, binomial } from '../tensor/ops';
 import { Gamma } from './continuous';
 import * as F from '../nn/functional';
-import { Distribution, Param, Shape, Constraint, constraints, broadcastAll, batchParams, probsToLogits, finfoMin, finfoTiny } from './distribution';
+import { Distribution, Param, Shape, Constraint, constraints, broadcastAll, batchParams, probsToLogits, finfoMin, finfoTiny, finfoEps } from './distribution';
+import { rand } from '../tensor/creation';
 
 export type ProbsOrLogits = { probs: Param; logits?: undefined } | { logits: Param; probs?: undefined };
 type TensorProbsOrLogits = { probs: Tensor; logits?: undefined } | { logits: Tensor; probs?: undefined };
+
+const clampProbs = (p: Tensor) => p.clamp(finfoEps(p.dtype), 1 - finfoEps(p.dtype));
 
 export function oneOf(args: { probs?: unknown; logits?: unknown } | undefined, what: string): 'probs' | 'logits' {
   const hasProbs = args?.probs != null, hasLogits = args?.logits != null;
@@ -318,5 +321,97 @@ export class NegativeBinomial extends Distribution {
     const total = this.totalCount.add(value);
     const normalization = total.lgamma().neg().add(value.add(1).lgamma()).add(this.totalCount.lgamma()).maskedFill(total.eq(0), 0);
     return unnormalized.sub(normalization);
+  }
+}
+
+/** OneHotCategorical whose rsample passes gradients straight through the draw (sample + probs - probs.detach()). */
+export class OneHotCategoricalStraightThrough extends OneHotCategorical {
+  override get hasRsample() { return true; }
+  override rsample(sampleShape: Shape = []): Tensor {
+    const samples = this.sample(sampleShape);
+    const probs = this.probs; // (cached in the categorical)
+    return samples.add(probs.sub(probs.detach()));
+  }
+}
+
+/**
+ * ContinuousBernoulli({ probs } | { logits }): the Bernoulli's continuous relaxation on [0, 1]
+ * (Loaiza-Ganem & Cunningham), with PyTorch's Taylor expansions near probs = 0.5 (lims).
+ */
+export class ContinuousBernoulli extends Distribution {
+  readonly probs: Tensor;
+  readonly logits: Tensor;
+  private readonly given: 'probs' | 'logits';
+  private readonly lims: [number, number];
+  protected override get argConstraints(): Record<string, Constraint> { return this.given === 'probs' ? { probs: constraints.unitInterval } : { logits: constraints.real }; }
+  override get support(): Constraint { return constraints.unitInterval; }
+  override get hasRsample() { return true; }
+  constructor(args: ProbsOrLogits, opts: { validateArgs?: boolean; lims?: [number, number] } = {}) {
+    const given = oneOf(args, 'ContinuousBernoulli');
+    const [batch, [p]] = batchParams(args[given] as Param);
+    super(batch, [], opts.validateArgs);
+    this.given = given;
+    this.lims = opts.lims ?? [0.499, 0.501];
+    if (given === 'probs') {
+      if (this.validateArgs && !(p.ge(0).logicalAnd(p.le(1)).all().item() as boolean)) throw new Error('The parameter probs has invalid values');
+      this.probs = clampProbs(p);
+      this.logits = probsToLogits(this.probs, true);
+    } else {
+      this.logits = p;
+      this.probs = clampProbs(p.sigmoid());
+    }
+  }
+  private outsideUnstable(): Tensor { return this.probs.le(this.lims[0]).logicalOr(this.probs.gt(this.lims[1])); }
+  private cutProbs(): Tensor { return this.probs.where(this.outsideUnstable(), this.probs.mul(0).add(this.lims[0])); }
+  private logNorm(): Tensor {
+    const cut = this.cutProbs();
+    const below = cut.where(cut.le(0.5), cut.mul(0));
+    const above = cut.where(cut.ge(0.5), cut.mul(0).add(1));
+    const logNorm = cut.neg().log1p().sub(cut.log()).abs().log().sub(below.mul(-2).log1p().where(cut.le(0.5), above.mul(2).sub(1).log()));
+    const x = this.probs.sub(0.5).pow(2);
+    const taylor = x.mul(104 / 45).add(4 / 3).mul(x).add(Math.log(2));
+    return logNorm.where(this.outsideUnstable(), taylor);
+  }
+  override get mean() {
+    const cut = this.cutProbs();
+    const mus = cut.div(cut.mul(2).sub(1)).add(cut.neg().log1p().sub(cut.log()).reciprocal());
+    const x = this.probs.sub(0.5);
+    const taylor = x.pow(2).mul(16 / 45).add(1 / 3).mul(x).add(0.5);
+    return mus.where(this.outsideUnstable(), taylor);
+  }
+  override get variance() {
+    const cut = this.cutProbs();
+    const vars = cut.mul(cut.sub(1)).div(cut.mul(-2).add(1).pow(2)).add(cut.neg().log1p().sub(cut.log()).pow(2).reciprocal());
+    const x = this.probs.sub(0.5).pow(2);
+    const taylor = x.mul(-128 / 945).add(1 / 15).mul(x).neg().add(1 / 12);
+    return vars.where(this.outsideUnstable(), taylor);
+  }
+  override rsample(sampleShape: Shape = []): Tensor {
+    return this.icdf(rand(this.extendedShape(sampleShape), { dtype: this.probs.dtype, device: this.probs.device }));
+  }
+  override sample(sampleShape: Shape = []): Tensor {
+    const u = rand(this.extendedShape(sampleShape), { dtype: this.probs.dtype, device: this.probs.device });
+    return noGrad(() => this.icdf(u));
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const [logits, v] = broadcastAll(this.logits, value);
+    return F.binaryCrossEntropyWithLogits(logits, v, { reduction: 'none' }).neg().add(this.logNorm());
+  }
+  override cdf(value: Tensor): Tensor {
+    this.validateSample(value);
+    const cut = this.cutProbs();
+    const cdfs = cut.pow(value).mul(cut.neg().add(1).pow(value.neg().add(1))).add(cut).sub(1).div(cut.mul(2).sub(1));
+    const unbounded = cdfs.where(this.outsideUnstable(), value);
+    return value.mul(0).where(value.le(0), value.mul(0).add(1).where(value.ge(1), unbounded));
+  }
+  override icdf(value: Tensor): Tensor {
+    const cut = this.cutProbs();
+    const inside = cut.neg().add(value.mul(cut.mul(2).sub(1))).log1p().sub(cut.neg().log1p()).div(cut.log().sub(cut.neg().log1p()));
+    return inside.where(this.outsideUnstable(), value);
+  }
+  override entropy(): Tensor {
+    const logP0 = this.probs.neg().log1p(), logP1 = this.probs.log();
+    return this.mean.mul(logP0.sub(logP1)).sub(this.logNorm()).sub(logP0);
   }
 }
