@@ -336,3 +336,21 @@ print(json.dumps({
   expect(() => torch.setFloat32MatmulPrecision('low' as never)).toThrow(/'highest', 'high' or 'medium'/);
   expect(torch.getNumInteropThreads()).toBeGreaterThan(0);
 });
+
+test('Tensor.type(), apply_ and map_ as PyTorch\'s', () => {
+  const want = pythonJson(`
+import json, torch
+x = torch.tensor([[1.5, -2.0], [3.0, 0.25]], dtype=torch.float64)
+y = x.clone().apply_(lambda v: v * v - 1)
+z = x.clone().map_(torch.tensor([10.0, -1.0], dtype=torch.float64), lambda a, b: a * b + 1)
+i = torch.tensor([3, 7]).apply_(lambda v: v // 2)
+print(json.dumps({"types": [x.type(), torch.zeros(1).type(), torch.zeros(1, dtype=torch.bool).type(), torch.zeros(1, dtype=torch.int32).type()], "y": y.tolist(), "z": z.tolist(), "i": i.tolist()}))`);
+  torch.tidy(() => {
+    const x = torch.tensor([[1.5, -2.0], [3.0, 0.25]], { dtype: 'float64' });
+    expect([x.type(), torch.zeros([1]).type(), torch.zeros([1], { dtype: 'bool' }).type(), torch.zeros([1], { dtype: 'int32' }).type()]).toEqual(want.types);
+    expect(x.clone().apply_((v) => v * v - 1).tolist()).toEqual(want.y);
+    expect(x.clone().map_(torch.tensor([10, -1], { dtype: 'float64' }), (a, b) => a * b + 1).tolist()).toEqual(want.z);
+    expect(torch.tensor([3, 7]).apply_((v) => Math.floor(v / 2)).tolist()).toEqual(want.i);
+    expect(x.type('float32').dtype).toBe('float32');
+  });
+});

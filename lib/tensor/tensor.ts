@@ -1251,6 +1251,41 @@ export class Tensor {
   }
   pinverse(rcond = 1e-15): Tensor { return wrap(native.linalgPinv(id(this), rcond, false)); }
   kron(other: Tensor): Tensor { return wrap(native.kron(id(this), id(other))); }
+  /**
+   * Tensor.type(): with no argument, PyTorch's type name ('torch.FloatTensor'; 'torch.cuda.FloatTensor'
+   * on a GPU); with a dtype, this tensor cast to it (itself when it already has it).
+   */
+  type(): string;
+  type(dtype: DType): Tensor;
+  type(dtype?: DType): string | Tensor {
+    if (dtype !== undefined) return dtype === this.dtype ? this : this.to({ dtype });
+    const names: Record<string, string> = { float32: 'Float', float64: 'Double', float16: 'Half', bfloat16: 'BFloat16', int64: 'Long', int32: 'Int', int16: 'Short', int8: 'Char', uint8: 'Byte', bool: 'Bool', complex64: 'ComplexFloat', complex128: 'ComplexDouble' };
+    return `torch.${this.device.startsWith('cuda') ? 'cuda.' : ''}${names[this.dtype] ?? this.dtype}Tensor`;
+  }
+  /** apply_(fn): fn on every element, in place (CPU tensors only, as PyTorch's; slow: a JS call per element). */
+  apply_(fn: (x: number) => number): this {
+    return this.mapElements_(null, (x) => fn(x), 'apply_');
+  }
+  /** map_(other, fn): fn(this element, other's) on every element, in place (other broadcast; CPU only). */
+  map_(other: Tensor, fn: (x: number, y: number) => number): this {
+    return this.mapElements_(other, fn, 'map_');
+  }
+  private mapElements_(other: Tensor | null, fn: (x: number, y: number) => number, what: string): this {
+    if (this.device !== 'cpu') throw new Error(`${what}() is only implemented on CPU tensors`);
+    if (isComplexDtype(this.dtype)) throw new Error(`${what}() is not implemented for complex tensors`);
+    const n = this.numel();
+    const src = native.doubles(id(this)) as Float64Array;
+    const ys = other ? (native.doubles(id(other.expand(this.shape))) as Float64Array) : null;
+    const out = new Float64Array(n);
+    for (let k = 0; k < n; k++) out[k] = fn(src[k], ys ? ys[k] : 0);
+    const result = wrap(native.fromData(out, this.shape, dtypeCode('float64'), deviceCode('cpu')));
+    try {
+      noGradCopy(this, result);
+    } finally {
+      result.dispose();
+    }
+    return this;
+  }
   /** Whether every element is close to other's (isclose, all of it), as a boolean. */
   allclose(other: Tensor, opts: { rtol?: number; atol?: number; equalNan?: boolean } = {}): boolean {
     const close = this.isclose(other, opts);
@@ -1306,6 +1341,16 @@ export class GraphNode {
   /** whether this is the same node as other (each read of gradFn gives a new GraphNode object) */
   is(other: GraphNode | null): boolean { return other !== null && native.nodeSame(this.handle, other.handle); }
   toString(): string { return `<${this.name()}>`; }
+}
+
+// apply_ / map_ write values, not a differentiable op: the copy is outside autograd, as PyTorch's.
+function noGradCopy(dst: Tensor, src: Tensor): void {
+  const prev = native.setGradEnabled(false);
+  try {
+    native.copy_(id(dst), id(src));
+  } finally {
+    native.setGradEnabled(prev);
+  }
 }
 
 /** @internal */
