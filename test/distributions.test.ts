@@ -2,7 +2,7 @@
 // same seed draws the same samples (exactly, within 1e-12), and log_prob, cdf, icdf, entropy,
 // moments, KL divergences and the gradients of rsample, log_prob and KL agree within 1e-10.
 import * as torch from '../lib';
-import { referenceTensors } from './helpers';
+import { referenceTensors, pythonJson } from './helpers';
 
 type T = torch.Tensor;
 const D = torch.distributions;
@@ -155,6 +155,17 @@ const cases: Case[] = [
     sample: [2], rsample: [3], values: () => r(4, 2, 3), methods: ['logProb', 'entropy'], props: ['mean', 'variance', 'covarianceMatrix', 'scaleTril', 'precisionMatrix'] },
   { name: 'onehot_straight_through', params: { logits: () => r(4) }, ts: (p) => new D.OneHotCategoricalStraightThrough({ logits: p.logits }), py: 'D.OneHotCategoricalStraightThrough(logits=logits)',
     sample: [3], rsample: [5], values: () => torch.oneHot(torch.tensor([0, 3]), 4).to(f64), methods: ['logProb', 'entropy'], props: ['mean'] },
+  { name: 'lkj', params: { c: () => pos(2).mul(2) }, ts: (p) => new D.LKJCholesky(3, p.c), py: 'D.LKJCholesky(3, c)',
+    sample: [2], values: () => new D.CorrCholeskyTransform().forward(r(4, 2, 3)), methods: ['logProb'], props: [] },
+  { name: 'lkj_uniform', params: {}, ts: () => new D.LKJCholesky(4), py: 'D.LKJCholesky(4)', sample: [3], values: () => new D.CorrCholeskyTransform().forward(r(2, 6)), methods: ['logProb'], props: [] },
+  { name: 'corr_cholesky_flow', params: { loc: () => r(3), scale: () => pos(3) },
+    ts: (p) => new D.TransformedDistribution(new D.Independent(new D.Normal(p.loc, p.scale), 1), new D.CorrCholeskyTransform()),
+    py: 'D.TransformedDistribution(D.Independent(D.Normal(loc, scale), 1), D.transforms.CorrCholeskyTransform())',
+    rsample: [2], values: () => new D.CorrCholeskyTransform().forward(r(4, 3)), methods: ['logProb'], props: [] },
+  { name: 'cat_flow', params: { loc: () => r(2, 3), scale: () => pos(2, 3) },
+    ts: (p) => new D.TransformedDistribution(new D.Normal(p.loc, p.scale), new D.CatTransform([new D.ExpTransform(), new D.AffineTransform(1, 2)], -1, [1, 2])),
+    py: 'D.TransformedDistribution(D.Normal(loc, scale), D.transforms.CatTransform([D.transforms.ExpTransform(), D.transforms.AffineTransform(1.0, 2.0)], -1, [1, 2]))',
+    rsample: [3], values: () => unit(5, 2, 3).mul(0.5).add(0.4), methods: ['logProb'], props: [] },
 ];
 
 interface KlCase { name: string; params: Record<string, () => T>; ts: (p: Record<string, T>) => [torch.distributions.Distribution, torch.distributions.Distribution]; p: string; q: string }
@@ -348,5 +359,36 @@ print(json.dumps([soft.tolist(), hard.tolist(), x.grad.tolist()]))`, JSON.string
     expect(near(s.tolist() as number[][], soft)).toBe(true);
     expect(h.tolist()).toEqual(hard);
     expect(near(x.grad!.tolist() as number[][], grad)).toBe(true);
+  });
+});
+
+test('StackTransform and CatTransform on their own, and CorrCholeskyTransform round trips, as PyTorch\'s', () => {
+  const want = pythonJson(`
+import json, torch
+import torch.distributions.transforms as T
+torch.manual_seed(4)
+x = torch.randn(2, 4, 3, dtype=torch.float64)
+st = T.StackTransform([T.SigmoidTransform(), T.ExpTransform(), T.AffineTransform(1.0, -2.0), T.TanhTransform()], dim=1)
+ct = T.CatTransform([T.ExpTransform(), T.SigmoidTransform()], dim=2, lengths=[2, 1])
+y1, y2 = st(x), ct(x)
+cc = T.CorrCholeskyTransform()
+v = torch.randn(5, 6, dtype=torch.float64)
+L = cc(v)
+print(json.dumps({"x": x.tolist(), "v": v.tolist(), "st": [y1.tolist(), st.inv(y1).tolist(), st.log_abs_det_jacobian(x, y1).tolist()],
+  "ct": [y2.tolist(), ct.inv(y2).tolist(), ct.log_abs_det_jacobian(x, y2).tolist()], "cc": [L.tolist(), cc.inv(L).tolist(), cc.log_abs_det_jacobian(v, L).tolist()]}))`);
+  torch.tidy(() => {
+    const T = torch.distributions;
+    const x = torch.tensor(want.x, { dtype: 'float64' }), v = torch.tensor(want.v, { dtype: 'float64' });
+    const st = new T.StackTransform([new T.SigmoidTransform(), new T.ExpTransform(), new T.AffineTransform(1, -2), new T.TanhTransform()], 1);
+    const ct = new T.CatTransform([new T.ExpTransform(), new T.SigmoidTransform()], 2, [2, 1]);
+    const cc = new T.CorrCholeskyTransform();
+    const check = (got: torch.Tensor[], w: number[][]) => got.forEach((g, k) => torch.testing.assertClose(g, torch.tensor(w[k] as never, { dtype: 'float64' }), { rtol: 1e-10, atol: 1e-12 }));
+    const y1 = st.forward(x), y2 = ct.forward(x), L = cc.forward(v);
+    check([y1, st.inverse(y1), st.logAbsDetJacobian(x, y1)], want.st);
+    check([y2, ct.inverse(y2), ct.logAbsDetJacobian(x, y2)], want.ct);
+    check([L, cc.inverse(L), cc.logAbsDetJacobian(v, L)], want.cc);
+    // rows of a correlation matrix's Cholesky factor have unit norm
+    torch.testing.assertClose(L.norm(2, -1), torch.ones([5, 4], { dtype: 'float64' }));
+    expect(() => new T.CatTransform([new T.ExpTransform()], 0).forward(torch.zeros([3]))).toThrow(/lengths' total 1/);
   });
 });

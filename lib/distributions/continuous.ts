@@ -1,8 +1,8 @@
 // Continuous distributions: Normal, LogNormal, Uniform, Exponential, Laplace, Gamma, Beta,
 // Dirichlet, MultivariateNormal, LowRankMultivariateNormal, VonMises, ..., as PyTorch's (same formulas, same draws from the same seed).
 import { Tensor } from '../tensor/tensor';
-import { randn, rand, empty, eye, zerosLike, full } from '../tensor/creation';
-import { matmul, stack, choleskyInverse } from '../tensor/ops';
+import { randn, rand, empty, eye, zerosLike, full, arange } from '../tensor/creation';
+import { matmul, stack, cat, choleskyInverse } from '../tensor/ops';
 import { native } from '../tensor/native';
 import { _wrap as wrap, _id as id } from '../tensor/tensor';
 import { Function, FunctionCtx } from '../tensor/function';
@@ -652,3 +652,51 @@ export class LowRankMultivariateNormal extends Distribution {
     return this.batchShape.length ? H.expand(this.batchShape) : H;
   }
 }
+
+/**
+ * LKJCholesky(dim, concentration): Cholesky factors of dim x dim correlation matrices, with density
+ * proportional to det(L Lᵀ)^(concentration - 1) (concentration 1: uniform over correlations);
+ * sampled by PyTorch's onion method (the same draws).
+ */
+export class LKJCholesky extends Distribution {
+  readonly concentration: Tensor;
+  private readonly beta: Beta;
+  protected override get argConstraints() { return { concentration: constraints.positive }; }
+  override get support(): Constraint {
+    return { name: 'CorrCholesky()', eventDim: 2, check: (x) => constraints.lowerCholesky.check(x).logicalAnd(x.norm(2, -1).sub(1).abs().le(finfoEps(x.dtype) * x.shape[x.ndim - 1] * 10).all(-1)) };
+  }
+  constructor(readonly dim: number, concentration: Param = 1, opts: { validateArgs?: boolean } = {}) {
+    if (!(Number.isInteger(dim) && dim >= 2)) throw new Error(`Expected dim to be an integer greater than or equal to 2. Found dim=${dim}.`);
+    const [c] = broadcastAll(concentration);
+    super(c.shape, [dim, dim], opts.validateArgs);
+    this.concentration = c;
+    const marginal = c.add(0.5 * (dim - 2));
+    const offsetTail = arangeHere(dim - 1, c);
+    const offset = cat([offsetTail.newZeros([1]), offsetTail]);
+    this.beta = new Beta(offset.add(0.5), marginal.unsqueeze(-1).sub(offset.mul(0.5)), { validateArgs: false });
+    this.checkArgs();
+  }
+  override sample(sampleShape: Shape = []): Tensor {
+    return noGrad(() => {
+      const y = this.beta.sample(sampleShape).unsqueeze(-1);
+      const uNormal = randn(this.extendedShape(sampleShape), { dtype: y.dtype, device: y.device }).tril(-1);
+      const uSphere = uNormal.div(uNormal.norm(2, -1, true));
+      uSphere.select(-2, 0).fill_(0); // (the first row was 0 / 0)
+      const w = y.sqrt().mul(uSphere);
+      const diag = w.pow(2).sum(-1).neg().add(1).clamp(finfoTiny(w.dtype)).sqrt();
+      return w.add(diag.diagEmbed());
+    });
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const diagElems = value.diagonal(0, -1, -2).narrow(-1, 1, this.dim - 1);
+    const order = arangeHere(this.dim - 1, this.concentration).add(2).neg().add(this.dim).add(this.concentration.sub(1).unsqueeze(-1).mul(2));
+    const unnormalized = order.mul(diagElems.log()).sum(-1);
+    const dm1 = this.dim - 1;
+    const alpha = this.concentration.add(0.5 * dm1);
+    const denominator = alpha.lgamma().mul(dm1);
+    const numerator = alpha.sub(0.5).mvlgamma(dm1);
+    return unnormalized.sub(numerator.sub(denominator).add(0.5 * dm1 * Math.log(Math.PI)));
+  }
+}
+const arangeHere = (n: number, like: Tensor) => arange(n, undefined, 1, { dtype: like.dtype, device: like.device });

@@ -2,7 +2,8 @@
 // TransformedDistribution builds on (a tanh-squashed Normal, a normalizing flow). Formulas and
 // clamping as PyTorch's.
 import { Tensor } from '../tensor/tensor';
-import { fullLike } from '../tensor/creation';
+import { fullLike, arange, eye } from '../tensor/creation';
+import { cat, stack } from '../tensor/ops';
 import * as F from '../nn/functional';
 import { Constraint, constraints, finfoEps, finfoTiny } from './distribution';
 
@@ -299,4 +300,146 @@ export class ComposeTransform extends Transform {
   }
   override forwardShape(shape: number[]) { return this.parts.reduce((s, p) => p.forwardShape(s), shape); }
   override inverseShape(shape: number[]) { return [...this.parts].reverse().reduce((s, p) => p.inverseShape(s), shape); }
+}
+
+/** Different transforms on consecutive slices of dim (lengths: each slice's size, default 1), joined again. */
+export class CatTransform extends Transform {
+  readonly lengths: number[];
+  constructor(readonly transforms: Transform[], readonly dim = 0, lengths?: number[]) {
+    super();
+    if (!transforms.every((t) => t instanceof Transform)) throw new Error('CatTransform: every part must be a Transform');
+    this.lengths = lengths ?? transforms.map(() => 1);
+    if (this.lengths.length !== transforms.length) throw new Error(`CatTransform: ${this.lengths.length} lengths for ${transforms.length} transforms`);
+  }
+  private get eventDim(): number { return Math.max(...this.transforms.map((t) => t.domain.eventDim)); }
+  override get domain(): Constraint { return catConstraint(this.transforms.map((t) => t.domain), this.dim, this.lengths); }
+  override get codomain(): Constraint { return catConstraint(this.transforms.map((t) => t.codomain), this.dim, this.lengths); }
+  private pieces(x: Tensor, f: (t: Transform, slice: Tensor, k: number, start: number) => Tensor): Tensor[] {
+    const total = this.lengths.reduce((a, b) => a + b, 0);
+    if (!(this.dim >= -x.ndim && this.dim < x.ndim)) throw new Error(`CatTransform: dim ${this.dim} is out of range for a ${x.ndim}-D input`);
+    if (x.shape[this.dim < 0 ? this.dim + x.ndim : this.dim] !== total) throw new Error(`CatTransform: the input's size along dim ${this.dim} is not the lengths' total ${total}`);
+    let start = 0;
+    return this.transforms.map((t, k) => {
+      const out = f(t, x.narrow(this.dim, start, this.lengths[k]), k, start);
+      start += this.lengths[k];
+      return out;
+    });
+  }
+  forward(x: Tensor) { return cat(this.pieces(x, (t, slice) => t.forward(slice)), this.dim); }
+  inverse(y: Tensor) { return cat(this.pieces(y, (t, slice) => t.inverse(slice)), this.dim); }
+  logAbsDetJacobian(x: Tensor, y: Tensor): Tensor {
+    const eventDim = this.eventDim;
+    const parts = this.pieces(x, (t, xs, k, start) => {
+      const ld = t.logAbsDetJacobian(xs, y.narrow(this.dim, start, this.lengths[k]));
+      return t.domain.eventDim < eventDim ? sumRightmost(ld, eventDim - t.domain.eventDim) : ld;
+    });
+    // the slices' log-determinants are joined along dim if it is a batch dim, else summed
+    const d = (this.dim >= 0 ? this.dim - x.ndim : this.dim) + eventDim;
+    return d < 0 ? cat(parts, d) : parts.reduce((a, b) => a.add(b));
+  }
+}
+function catConstraint(cs: Constraint[], dim: number, lengths: number[]): Constraint {
+  return {
+    name: `_Cat(${cs.map((c) => c.name).join(', ')})`,
+    eventDim: Math.max(...cs.map((c) => c.eventDim)),
+    check: (x) => {
+      let start = 0;
+      return cat(cs.map((c, k) => { const r = c.check(x.narrow(dim, start, lengths[k])); start += lengths[k]; return r; }), dim);
+    },
+  };
+}
+
+/** A transform per slice of dim (one per index), stacked again. */
+export class StackTransform extends Transform {
+  constructor(readonly transforms: Transform[], readonly dim = 0) {
+    super();
+    if (!transforms.every((t) => t instanceof Transform)) throw new Error('StackTransform: every part must be a Transform');
+  }
+  override get domain(): Constraint { return stackConstraint(this.transforms.map((t) => t.domain), this.dim); }
+  override get codomain(): Constraint { return stackConstraint(this.transforms.map((t) => t.codomain), this.dim); }
+  private slices(x: Tensor): Tensor[] {
+    const n = x.shape[this.dim < 0 ? this.dim + x.ndim : this.dim];
+    if (n !== this.transforms.length) throw new Error(`StackTransform: ${n} slices along dim ${this.dim} for ${this.transforms.length} transforms`);
+    return Array.from({ length: n }, (_, k) => x.select(this.dim, k));
+  }
+  forward(x: Tensor) { return stack(this.slices(x).map((s, k) => this.transforms[k].forward(s)), this.dim); }
+  inverse(y: Tensor) { return stack(this.slices(y).map((s, k) => this.transforms[k].inverse(s)), this.dim); }
+  logAbsDetJacobian(x: Tensor, y: Tensor) {
+    const ys = this.slices(y);
+    return stack(this.slices(x).map((s, k) => this.transforms[k].logAbsDetJacobian(s, ys[k])), this.dim);
+  }
+}
+function stackConstraint(cs: Constraint[], dim: number): Constraint {
+  return { name: `_Stack(${cs.map((c) => c.name).join(', ')})`, eventDim: Math.max(...cs.map((c) => c.eventDim)), check: (x) => stack(cs.map((c, k) => c.check(x.select(dim, k))), dim) };
+}
+
+// The lower triangle (below diag + 1) of square matrices as vectors in row order, and back (PyTorch's utils).
+function trilMask(n: number, diag: number, like: Tensor): Tensor {
+  const r = arange(n, undefined, 1, { device: like.device });
+  return r.lt(r.view([-1, 1]).add(diag + 1));
+}
+export function trilMatrixToVec(mat: Tensor, diag = 0): Tensor {
+  const n = mat.shape[mat.ndim - 1];
+  if (diag < -n || diag >= n) throw new Error(`diag (${diag}) provided is outside [${-n}, ${n - 1}].`);
+  const mask = trilMask(n, diag, mat);
+  return mat.flatten(-2).indexSelect(-1, mask.flatten().nonzero().view([-1]));
+}
+export function vecToTrilMatrix(vec: Tensor, diag = 0): Tensor {
+  const len = vec.shape[vec.ndim - 1];
+  const nf = (-(1 + 2 * diag) + Math.sqrt((1 + 2 * diag) ** 2 + 8 * len + 4 * Math.abs(diag) * (diag + 1))) / 2;
+  if (Math.abs(Math.round(nf) - nf) > finfoEps(vec.dtype)) throw new Error(`The size of last dimension is ${len} which cannot be expressed as the lower triangular part of a square D x D matrix.`);
+  const n = Math.round(nf);
+  const idx = trilMask(n, diag, vec).flatten().nonzero().view([-1]);
+  const flat = vec.newZeros([...vec.shape.slice(0, -1), n * n]).indexCopy(-1, idx, vec);
+  return flat.view([...vec.shape.slice(0, -1), n, n]);
+}
+
+/** Unconstrained vectors of D(D-1)/2 reals to Cholesky factors of D x D correlation matrices (LKJ's space). */
+export class CorrCholeskyTransform extends Transform {
+  override get domain() { return constraints.realVector; }
+  override get codomain(): Constraint {
+    return {
+      name: 'CorrCholesky()', eventDim: 2,
+      check: (x) => {
+        const tol = finfoEps(x.dtype) * x.shape[x.ndim - 1] * 10;
+        const rowNorm = x.norm(2, -1).sub(1).abs().le(tol).all(-1);
+        return constraints.lowerCholesky.check(x).logicalAnd(rowNorm);
+      },
+    };
+  }
+  forward(x0: Tensor) {
+    const eps = finfoEps(x0.dtype);
+    const x = x0.tanh().clamp(-1 + eps, 1 - eps);
+    let r = vecToTrilMatrix(x, -1);
+    const z1mCumprodSqrt = r.pow(2).neg().add(1).sqrt().cumprod(-1);
+    const n = r.shape[r.ndim - 1];
+    r = r.add(eye(n, n, { dtype: r.dtype, device: r.device }));
+    return r.mul(F.pad(z1mCumprodSqrt.narrow(-1, 0, n - 1), [1, 0], { value: 1 }));
+  }
+  inverse(y: Tensor) {
+    const n = y.shape[y.ndim - 1];
+    const yCumsum = y.mul(y).cumsum(-1).neg().add(1);
+    const shifted = F.pad(yCumsum.narrow(-1, 0, n - 1), [1, 0], { value: 1 });
+    const t = trilMatrixToVec(y, -1).div(trilMatrixToVec(shifted, -1).sqrt());
+    return t.add(1).div(t.neg().add(1)).log().div(2);
+  }
+  logAbsDetJacobian(x: Tensor, y: Tensor) {
+    const y1mCumsum = y.mul(y).cumsum(-1).neg().add(1);
+    const stickBreaking = trilMatrixToVec(y1mCumsum, -2).log().sum(-1).mul(0.5);
+    const tanh = x.add(F.softplus(x.mul(-2))).sub(Math.LN2).sum(-1).mul(-2);
+    return stickBreaking.add(tanh);
+  }
+  override forwardShape(shape: number[]) {
+    if (!shape.length) throw new Error('Too few dimensions on input');
+    const N = shape[shape.length - 1];
+    const D = Math.round(Math.sqrt(0.25 + 2 * N) + 0.5);
+    if ((D * (D - 1)) / 2 !== N) throw new Error('Input is not a flattend lower-diagonal number');
+    return [...shape.slice(0, -1), D, D];
+  }
+  override inverseShape(shape: number[]) {
+    if (shape.length < 2) throw new Error('Too few dimensions on input');
+    if (shape[shape.length - 2] !== shape[shape.length - 1]) throw new Error('Input is not square');
+    const D = shape[shape.length - 1];
+    return [...shape.slice(0, -2), (D * (D - 1)) / 2];
+  }
 }
