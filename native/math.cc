@@ -249,21 +249,25 @@ OP1_PAIR(medianDim, a.median(argInt64(info, 1), argBool(info, 2)))
 OP1_PAIR(kthvalue, a.kthvalue(argInt64(info, 1), argInt64(info, 2), argBool(info, 3)))
 // countNonzero(x, dims ([] = all))
 OP1(countNonzero, at::count_nonzero(a, argInts(info, 1)))
-// quantile(x, q, dim|null, keepdim, interpolation)
+// quantile(x, q, dim|null, keepdim, interpolation, ignoreNan): nanquantile with ignoreNan
 Napi::Value quantile(const Napi::CallbackInfo& info) {
   const at::Tensor &a = T0, &q = T1;
   SkipAutogradIfUnneeded skip(a, q);
   c10::optional<int64_t> dim;
   if (!isNullish(info, 2)) dim = argInt64(info, 2);
-  return ret(info, at::quantile(a, q, dim, argBool(info, 3), argString(info, 4)));
+  auto f = argBool(info, 5) ? static_cast<at::Tensor (*)(const at::Tensor&, const at::Tensor&, c10::optional<int64_t>, bool, c10::string_view)>(at::nanquantile)
+                            : static_cast<at::Tensor (*)(const at::Tensor&, const at::Tensor&, c10::optional<int64_t>, bool, c10::string_view)>(at::quantile);
+  return ret(info, f(a, q, dim, argBool(info, 3), argString(info, 4)));
 }
-// quantileScalar(x, q: number, dim|null, keepdim, interpolation): q stays a double, as Python's float
+// quantileScalar(x, q: number, dim|null, keepdim, interpolation, ignoreNan): q stays a double, as Python's float
 Napi::Value quantileScalar(const Napi::CallbackInfo& info) {
   const at::Tensor& a = T0;
   SkipAutogradIfUnneeded skip(a);
   c10::optional<int64_t> dim;
   if (!isNullish(info, 2)) dim = argInt64(info, 2);
-  return ret(info, at::quantile(a, argDouble(info, 1), dim, argBool(info, 3), argString(info, 4)));
+  auto f = argBool(info, 5) ? static_cast<at::Tensor (*)(const at::Tensor&, double, c10::optional<int64_t>, bool, c10::string_view)>(at::nanquantile)
+                            : static_cast<at::Tensor (*)(const at::Tensor&, double, c10::optional<int64_t>, bool, c10::string_view)>(at::quantile);
+  return ret(info, f(a, argDouble(info, 1), dim, argBool(info, 3), argString(info, 4)));
 }
 
 // --- matrix products ---
@@ -534,21 +538,6 @@ Napi::Value histogram(const Napi::CallbackInfo& info) {
 
 // isin(elements, testElements, assumeUnique, invert)
 OP2(isin, at::isin(a, b, argBool(info, 2), argBool(info, 3)))
-// nanquantile(x, q, dim|null, keepdim, interpolation) / nanquantileScalar: quantile with NaNs left out
-Napi::Value nanquantile(const Napi::CallbackInfo& info) {
-  const at::Tensor &a = T0, &q = T1;
-  SkipAutogradIfUnneeded skip(a, q);
-  c10::optional<int64_t> dim;
-  if (!isNullish(info, 2)) dim = argInt64(info, 2);
-  return ret(info, at::nanquantile(a, q, dim, argBool(info, 3), argString(info, 4)));
-}
-Napi::Value nanquantileScalar(const Napi::CallbackInfo& info) {
-  const at::Tensor& a = T0;
-  SkipAutogradIfUnneeded skip(a);
-  c10::optional<int64_t> dim;
-  if (!isNullish(info, 2)) dim = argInt64(info, 2);
-  return ret(info, at::nanquantile(a, argDouble(info, 1), dim, argBool(info, 3), argString(info, 4)));
-}
 // gradient(x, spacing, dims|null, edgeOrder, spacingAreTensors): spacing null, a number, an array
 // of numbers, or of tensor handles (coordinates; then the flag is true); one tensor per dim
 Napi::Value gradient(const Napi::CallbackInfo& info) {
@@ -645,7 +634,7 @@ void registerMath(Registrar& r) {
   R(isneginf); R(isposinf); R(maskedScatter); R(addcmul); R(addcdiv); R(nansum); R(nanmean); R(nanmedianAll); R(nanmedianDim);
   R(mode); R(aminmax); R(stdMean); R(varMean); R(msort); R(logdet); R(renorm); R(addmv); R(inner); R(vdot);
   R(trapezoid); R(trapezoidDx); R(cov); R(corrcoef); R(diff); R(histogram); R(triu_); R(tril_);
-  R(addbmm); R(addr); R(isin); R(nanquantile); R(nanquantileScalar); R(gradient); R(cumulativeTrapezoid); R(cumulativeTrapezoidDx); R(histogramdd); R(indexReduce); R(pdist);
+  R(addbmm); R(addr); R(isin); R(gradient); R(cumulativeTrapezoid); R(cumulativeTrapezoidDx); R(histogramdd); R(indexReduce); R(pdist);
 #undef R
 }
 

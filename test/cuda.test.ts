@@ -670,3 +670,30 @@ print(json.dumps({"a": a, "b": b, "perm": torch.randperm(6, device="cuda", gener
     expect(() => torch.randn([2], { generator: g })).toThrow(/generator/i);
   });
 });
+
+test('torch.func, vmap, forward-mode AD and the profiler on CUDA: the CPU\'s results', () => {
+  torch.tidy(() => {
+    torch.manualSeed(3);
+    const xc = torch.randn([4, 5], { dtype: 'float64' }), wc = torch.randn([5, 3], { dtype: 'float64' }), vc = torch.randn([4, 5], { dtype: 'float64' });
+    const run = (device: 'cpu' | 'cuda') => {
+      const [x, w, v] = [xc, wc, vc].map((t) => t.to({ device }));
+      const f = (a: T) => a.matmul(w).tanh().sum();
+      const g = (a: T) => a.matmul(w).sin();
+      return [
+        torch.func.grad(f)(x) as T,
+        torch.func.jacrev(g)(x.select(0, 0)) as T,
+        torch.func.jacfwd(g)(x.select(0, 0)) as T,
+        torch.func.hessian((a: T) => a.pow(3).sum())(x.select(0, 1)) as T,
+        torch.vmap((r: T) => r.matmul(w).softmax(0))(x),
+        torch.func.jvp(g, [x], [v])[1],
+      ].map((t) => t.cpu());
+    };
+    const cpu = run('cpu'), gpu = run('cuda');
+    cpu.forEach((c, k) => expect(relErr(gpu[k], c)).toBeLessThan(1e-10));
+    const x = xc.cuda();
+    const prof = torch.profiler.profile(() => torch.tidy(() => { x.matmul(x.t()).relu(); torch.cuda.synchronize(); }), { activities: ['cpu', 'cuda'], recordShapes: true });
+    const names = prof.events().map((e) => e.name);
+    expect(names).toContain('aten::mm');
+    expect(prof.keyAverages().table({ rowLimit: 5 })).toMatch(/Self CPU time total/);
+  });
+});

@@ -2,7 +2,7 @@
 // API, PyTorch's own), float64 within 1e-12: argnums, several outputs, hasAux, nesting, and
 // functorch's refusals.
 import * as torch from '../lib';
-import { pythonJson } from './helpers';
+import { pythonJson, expectFlatClose } from './helpers';
 
 type T = torch.Tensor;
 const Fn = torch.func;
@@ -45,17 +45,7 @@ const f1 = (a: T) => a.sin().mul(a).sum();
 const f2 = (a: T, b: T) => b.matmul(a.exp()).pow(2).sum();
 const f3 = (a: T, b: T) => [b.matmul(a).tanh(), b.sin().mul(a)];
 
-function expectClose(name: string, got: unknown): void {
-  const list = (got instanceof torch.Tensor ? [got] : (got as unknown[]).flat(2)) as T[];
-  const want = ref[name];
-  expect([name, list.length]).toEqual([name, want.length]);
-  list.forEach((t, k) => {
-    const v = t.flatten().tolist() as number[];
-    expect([name, k, v.length]).toEqual([name, k, want[k].length]);
-    const err = Math.max(0, ...v.map((a, i) => Math.abs(a - want[k][i])));
-    if (!(err < 1e-12)) throw new Error(`${name}[${k}]: off by ${err}`);
-  });
-}
+const expectClose = (name: string, got: unknown) => expectFlatClose(name, (got instanceof torch.Tensor ? [got] : (got as unknown[]).flat(2)) as T[], ref[name]);
 
 test('grad and gradAndValue as functorch\'s: argnums, hasAux (aux detached), nested grad of grad', () => {
   torch.tidy(() => {

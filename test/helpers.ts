@@ -98,3 +98,17 @@ export function pythonJson<T = any>(code: string, ...args: string[]): T {
   if (r.status !== 0) throw new Error(`python failed:\n${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }
+
+/**
+ * Each tensor (flattened) against the reference's flat lists of numbers from Python, within tol
+ * (absolute); names the result and position that is off.
+ */
+export function expectFlatClose(name: string, got: torch.Tensor[], want: number[][], tol = 1e-12): void {
+  expect([name, got.length]).toEqual([name, want.length]);
+  got.forEach((t, k) => {
+    const v = t.flatten().tolist() as number[];
+    expect([name, k, v.length]).toEqual([name, k, want[k].length]);
+    const err = Math.max(0, ...v.map((a, i) => Math.abs(a - want[k][i])));
+    if (!(err < tol)) throw new Error(`${name}[${k}]: off by ${err}`);
+  });
+}

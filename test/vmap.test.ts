@@ -2,7 +2,7 @@
 // within 1e-12, gradients through vmap, autograd.grad's isGradsBatched, and jacobian / hessian
 // with vectorize against PyTorch's vectorize=True; PyTorch's refusals for bad inDims.
 import * as torch from '../lib';
-import { pythonJson } from './helpers';
+import { pythonJson, expectFlatClose } from './helpers';
 
 type T = torch.Tensor;
 const F = torch.nn.functional;
@@ -53,17 +53,7 @@ print(json.dumps(out))`;
   ref = pythonJson(py, JSON.stringify({ x: x.tolist(), y: y.tolist(), w: w.tolist(), z: z.tolist(), g: g.tolist() }));
 }, 60_000);
 
-function expectClose(name: string, got: T | T[] | (T | null)[], tol = 1e-12): void {
-  const list = (Array.isArray(got) ? got : [got]) as T[];
-  const want = ref[name];
-  expect([name, list.length]).toEqual([name, want.length]);
-  list.forEach((t, k) => {
-    const v = t.flatten().tolist() as number[];
-    expect([name, k, v.length]).toEqual([name, k, want[k].length]);
-    const err = Math.max(0, ...v.map((a, i) => Math.abs(a - want[k][i])));
-    if (!(err < tol)) throw new Error(`${name}[${k}]: off by ${err}`);
-  });
-}
+const expectClose = (name: string, got: T | T[] | (T | null)[]) => expectFlatClose(name, (Array.isArray(got) ? got : [got]) as T[], ref[name]);
 
 test.each(cases.map(([n, f]) => [n, f] as const))('vmap %s as PyTorch (1e-12)', (name, f) => {
   torch.tidy(() => expectClose(name, f(x, y, w, z)));

@@ -605,15 +605,15 @@ export class Tensor {
   /** Quantiles q (a number or a 1-D tensor, in [0, 1]) over dim (or all), interpolated as numpy. */
   quantile(q: TensorLike, dim?: number | null, opts: { keepdim?: boolean; interpolation?: 'linear' | 'lower' | 'higher' | 'midpoint' | 'nearest' } = {}): Tensor {
     const [keepdim, interpolation] = [opts.keepdim ?? false, opts.interpolation ?? 'linear'];
-    if (typeof q === 'number') return wrap(native.quantileScalar(id(this), q, dim ?? null, keepdim, interpolation));
-    return wrap(native.quantile(id(this), id(q), dim ?? null, keepdim, interpolation));
+    if (typeof q === 'number') return wrap(native.quantileScalar(id(this), q, dim ?? null, keepdim, interpolation, false));
+    return wrap(native.quantile(id(this), id(q), dim ?? null, keepdim, interpolation, false));
   }
 
   /** quantile with NaNs left out (a slice of only NaNs gives NaN). */
   nanquantile(q: TensorLike, dim?: number | null, opts: { keepdim?: boolean; interpolation?: 'linear' | 'lower' | 'higher' | 'midpoint' | 'nearest' } = {}): Tensor {
     const [keepdim, interpolation] = [opts.keepdim ?? false, opts.interpolation ?? 'linear'];
-    if (typeof q === 'number') return wrap(native.nanquantileScalar(id(this), q, dim ?? null, keepdim, interpolation));
-    return wrap(native.nanquantile(id(this), id(q), dim ?? null, keepdim, interpolation));
+    if (typeof q === 'number') return wrap(native.quantileScalar(id(this), q, dim ?? null, keepdim, interpolation, true));
+    return wrap(native.quantile(id(this), id(q), dim ?? null, keepdim, interpolation, true));
   }
 
   // ---------- matrix products ----------
