@@ -522,17 +522,17 @@ Napi::Value diff(const Napi::CallbackInfo& info) {
   SkipAutogradIfUnneeded skip(a);
   return ret(info, at::diff(a, argInt64(info, 1), argInt64(info, 2), optT(info, 3), optT(info, 4)));
 }
+// A histogram's range argument: [min, max, ...] or null (the data's own), kept in `storage`.
+c10::optional<at::ArrayRef<double>> optRange(const Napi::CallbackInfo& info, size_t i, std::vector<double>& storage) {
+  if (isNullish(info, i)) return c10::nullopt;
+  Napi::Array arr = info[i].As<Napi::Array>();
+  for (uint32_t k = 0; k < arr.Length(); ++k) storage.push_back(arr.Get(k).As<Napi::Number>().DoubleValue());
+  return at::ArrayRef<double>(storage);
+}
 // histogram(x, bins, range [min, max] | null, weight|-1, density) -> [hist, binEdges]
 Napi::Value histogram(const Napi::CallbackInfo& info) {
-  const at::Tensor& a = T0;
   std::vector<double> range;
-  c10::optional<at::ArrayRef<double>> r;
-  if (!isNullish(info, 2)) {
-    Napi::Array arr = info[2].As<Napi::Array>();
-    for (uint32_t k = 0; k < arr.Length(); ++k) range.push_back(arr.Get(k).As<Napi::Number>().DoubleValue());
-    r = at::ArrayRef<double>(range);
-  }
-  auto res = at::histogram(a, argInt64(info, 1), r, optT(info, 3), argBool(info, 4));
+  auto res = at::histogram(T0, argInt64(info, 1), optRange(info, 2, range), optT(info, 3), argBool(info, 4));
   return retPair(info, std::get<0>(res), std::get<1>(res));
 }
 
@@ -570,15 +570,8 @@ OP2(cumulativeTrapezoid, at::cumulative_trapezoid(a, b, argInt64(info, 2)))
 OP1(cumulativeTrapezoidDx, at::cumulative_trapezoid(a, argScalar(info, 1), argInt64(info, 2)))
 // histogramdd(x, bins[], range|null, weight|-1, density): [hist, ...binEdges]
 Napi::Value histogramdd(const Napi::CallbackInfo& info) {
-  const at::Tensor& a = T0;
   std::vector<double> range;
-  c10::optional<at::ArrayRef<double>> r;
-  if (!isNullish(info, 2)) {
-    Napi::Array arr = info[2].As<Napi::Array>();
-    for (uint32_t k = 0; k < arr.Length(); ++k) range.push_back(arr.Get(k).As<Napi::Number>().DoubleValue());
-    r = at::ArrayRef<double>(range);
-  }
-  auto res = at::histogramdd(a, argInts(info, 1), r, optT(info, 3), argBool(info, 4));
+  auto res = at::histogramdd(T0, argInts(info, 1), optRange(info, 2, range), optT(info, 3), argBool(info, 4));
   std::vector<at::Tensor> out{std::get<0>(res)};
   for (const auto& e : std::get<1>(res)) out.push_back(e);
   return retList(info, out);
