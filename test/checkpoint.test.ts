@@ -107,3 +107,24 @@ test('torch.autograd.backward: several outputs in one pass, weighted; inputs lim
     expect(() => torch.autograd.backward([u, v], { gradTensors: [null] })).toThrow(/1 gradTensors for 2 outputs/);
   });
 });
+
+test('checkpointSequential: the loss and every gradient of the plain run, with all but the last chunk recomputed', () => {
+  torch.manualSeed(5);
+  const layers = [new torch.nn.Linear(6, 8), new torch.nn.Tanh(), new torch.nn.Linear(8, 8), new torch.nn.GELU(), new torch.nn.Linear(8, 4), new torch.nn.Tanh(), new torch.nn.Linear(4, 2)];
+  const net = new torch.nn.Sequential(...layers);
+  const x = torch.randn([5, 6]); // (needs no gradient: the parameters get theirs anyway)
+  const grads = (f: () => torch.Tensor) => torch.tidy(() => {
+    net.zeroGrad();
+    const loss = f().pow(2).mean();
+    loss.backward();
+    return [loss.item() as number, ...net.parameters().map((p) => p.grad!.flatten().tolist() as number[])];
+  });
+  const plain = grads(() => net.forward(x));
+  for (const segments of [1, 2, 3, 7]) {
+    const ck = grads(() => torch.utils.checkpoint.checkpointSequential(net, segments, x));
+    expect([segments, ck]).toEqual([segments, plain]);
+  }
+  expect(() => torch.utils.checkpoint.checkpointSequential(layers, 0, x)).toThrow(/segments must be a positive integer/);
+  net.dispose();
+  x.dispose();
+});

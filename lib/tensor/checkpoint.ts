@@ -40,6 +40,31 @@ export function checkpoint<R extends Outputs>(fn: ((...args: never[]) => R) | Ha
   return checkpointWithParameters(run, args, parameters);
 }
 
+/**
+ * torch.utils.checkpoint.checkpoint_sequential(functions, segments, input): the layers (an array
+ * of modules, or a Sequential's children) run in `segments` chunks, every chunk but the last
+ * checkpointed (its activations recomputed in backward): memory for depth. The chunks' trainable
+ * parameters get their gradients whether or not the input needs one.
+ */
+export function checkpointSequential(functions: HasForwardAndParameters[] | { items: HasForwardAndParameters[] }, segments: number, input: Tensor): Tensor {
+  const layers = Array.isArray(functions) ? functions : functions.items;
+  if (!(Number.isInteger(segments) && segments >= 1)) throw new Error(`checkpointSequential: segments must be a positive integer, got ${segments}`);
+  const size = Math.floor(layers.length / segments);
+  const runRange = (start: number, end: number) => (x: unknown) => {
+    let h = x as Tensor;
+    for (let j = start; j <= end; j++) h = (layers[j] as unknown as { forward(x: Tensor): Tensor }).forward(h);
+    return h;
+  };
+  let end = -1;
+  let h = input;
+  for (let start = 0; start < size * (segments - 1); start += size) {
+    end = start + size - 1;
+    const params = layers.slice(start, end + 1).flatMap((m) => m.parameters().filter((p) => p.requiresGrad));
+    h = checkpointWithParameters(runRange(start, end), [h], params) as Tensor;
+  }
+  return runRange(end + 1, layers.length - 1)(h);
+}
+
 /** @internal checkpoint with explicit parameters (tensors fn uses that must get gradients). */
 export function checkpointWithParameters<R extends Outputs>(run: (...args: unknown[]) => R, args: unknown[], parameters: Tensor[]): R {
   return Checkpoint.apply(run, args.length, ...args, ...parameters) as R;
