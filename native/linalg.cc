@@ -24,6 +24,8 @@ OP(linalgCholesky, at::linalg_cholesky(T0, argBool(info, 1)))
 OP(linalgSolveTriangular, at::linalg_solve_triangular(T0, argTensor(info, 1), argBool(info, 2), argBool(info, 3), argBool(info, 4)))
 // choleskyInverse(L, upper): the inverse of L L^T (torch.cholesky_inverse)
 OP(choleskyInverse, at::cholesky_inverse(T0, argBool(info, 1)))
+// choleskySolve(B, L, upper): (L L^T)^-1 B (torch.cholesky_solve)
+OP(choleskySolve, at::cholesky_solve(T0, argTensor(info, 1), argBool(info, 2)))
 OP(linalgPinv, at::linalg_pinv(T0, argDouble(info, 1), argBool(info, 2)))
 OP(linalgMatrixExp, at::linalg_matrix_exp(T0))
 OP(linalgMatrixPower, at::linalg_matrix_power(T0, argInt64(info, 1)))
@@ -180,7 +182,7 @@ Napi::Value autogradBackward(const Napi::CallbackInfo& info) {
 void registerLinalg(Registrar& r) {
 #define R(name) r.add<name>(#name)
   R(linspace); R(logspace);
-  R(linalgInv); R(linalgDet); R(linalgSolve); R(linalgCholesky); R(linalgSolveTriangular); R(choleskyInverse); R(linalgPinv); R(linalgMatrixExp);
+  R(linalgInv); R(linalgDet); R(linalgSolve); R(linalgCholesky); R(linalgSolveTriangular); R(choleskyInverse); R(choleskySolve); R(linalgPinv); R(linalgMatrixExp);
   R(linalgMatrixPower); R(linalgMatrixRank); R(linalgVectorNorm); R(linalgMatrixNorm); R(linalgSlogdet);
   R(linalgQr); R(linalgEigh); R(linalgSvd); R(linalgSvdvals); R(linalgEigvalsh); R(linalgLstsq);
   R(linalgNorm); R(linalgCond); R(linalgLu); R(linalgLuFactor); R(linalgLuSolve); R(linalgLuFactorEx); R(linalgSolveEx); R(linalgLdlFactorEx); R(linalgLdlSolve); R(linalgVecdot); R(linalgCholeskyEx); R(linalgInvEx);

@@ -166,6 +166,10 @@ const cases: Case[] = [
     ts: (p) => new D.TransformedDistribution(new D.Normal(p.loc, p.scale), new D.CatTransform([new D.ExpTransform(), new D.AffineTransform(1, 2)], -1, [1, 2])),
     py: 'D.TransformedDistribution(D.Normal(loc, scale), D.transforms.CatTransform([D.transforms.ExpTransform(), D.transforms.AffineTransform(1.0, 2.0)], -1, [1, 2]))',
     rsample: [3], values: () => unit(5, 2, 3).mul(0.5).add(0.4), methods: ['logProb'], props: [] },
+  { name: 'wishart_cov', params: { df: () => torch.tensor([4.5, 6], f64), cov: () => spd(3, 3) }, ts: (p) => new D.Wishart(p.df, { covarianceMatrix: p.cov }), py: 'D.Wishart(df, covariance_matrix=cov)',
+    sample: [2], values: () => spd(2, 3, 3), methods: ['logProb', 'entropy'], props: ['mean', 'variance', 'mode', 'scaleTril', 'precisionMatrix'] },
+  { name: 'wishart_tril', params: { tril: () => lowerChol(3, 3) }, ts: (p) => new D.Wishart(5, { scaleTril: p.tril }), py: 'D.Wishart(5.0, scale_tril=tril)',
+    sample: [4], values: () => spd(3, 3), methods: ['logProb', 'entropy'], props: ['mean', 'covarianceMatrix'] },
 ];
 
 interface KlCase { name: string; params: Record<string, () => T>; ts: (p: Record<string, T>) => [torch.distributions.Distribution, torch.distributions.Distribution]; p: string; q: string }

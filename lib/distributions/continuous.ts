@@ -2,7 +2,7 @@
 // Dirichlet, MultivariateNormal, LowRankMultivariateNormal, VonMises, ..., as PyTorch's (same formulas, same draws from the same seed).
 import { Tensor } from '../tensor/tensor';
 import { randn, rand, empty, eye, zerosLike, full, arange } from '../tensor/creation';
-import { matmul, stack, cat, choleskyInverse } from '../tensor/ops';
+import { matmul, stack, cat, choleskyInverse, choleskySolve, trilIndices } from '../tensor/ops';
 import { native } from '../tensor/native';
 import { _wrap as wrap, _id as id } from '../tensor/tensor';
 import { Function, FunctionCtx } from '../tensor/function';
@@ -700,3 +700,109 @@ export class LKJCholesky extends Distribution {
   }
 }
 const arangeHere = (n: number, like: Tensor) => arange(n, undefined, 1, { dtype: like.dtype, device: like.device });
+
+const mvdigamma = (x: Tensor, p: number) => x.unsqueeze(-1).sub(arange(p, undefined, 1, { dtype: x.dtype, device: x.device }).div(2)).digamma().sum(-1);
+
+/**
+ * Wishart(df, { covarianceMatrix } | { precisionMatrix } | { scaleTril }): positive-definite
+ * p x p matrices (sums of df outer products of N(0, Σ) draws), sampled by the Bartlett
+ * decomposition with PyTorch's very draws (its redraw of the samples its check accepts included).
+ */
+export class Wishart extends Distribution {
+  readonly df: Tensor;
+  private readonly L: Tensor;
+  private readonly chi2: Chi2;
+  private readonly batchDims: number[];
+  protected override get argConstraints(): Record<string, Constraint> {
+    const p = this.eventShape[1];
+    return { df: { name: `GreaterThan(lower_bound=${p - 1})`, eventDim: 0, check: (x) => x.gt(p - 1) } };
+  }
+  override get support(): Constraint { return { ...constraints.positiveDefinite, check: positiveDefiniteByCholesky }; }
+  override get hasRsample() { return true; }
+  constructor(df: Param, matrix: MvnMatrix, opts: { validateArgs?: boolean } = {}) {
+    const keys = Object.keys(matrix ?? {}).filter((k) => (matrix as Record<string, unknown>)[k] != null);
+    if (keys.length !== 1 || !['covarianceMatrix', 'precisionMatrix', 'scaleTril'].includes(keys[0])) {
+      throw new Error('Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified.');
+    }
+    const given = keys[0] as 'covarianceMatrix' | 'precisionMatrix' | 'scaleTril';
+    const m = (matrix as Record<string, Tensor>)[given];
+    if (m.ndim < 2) throw new Error('scale_tril must be at least two-dimensional, with optional leading batch dimensions');
+    const batch = typeof df === 'number' ? m.shape.slice(0, -2) : broadcastShapes(m.shape.slice(0, -2), df.shape);
+    const dfT = typeof df === 'number' ? full([], df, { dtype: m.dtype, device: m.device }) : df.expand(batch);
+    const p = m.shape[m.ndim - 1];
+    if (dfT.le(p - 1).any().item() as boolean) throw new Error(`Value of df=${typeof df === 'number' ? df : dfT} expected to be greater than ndim - 1 = ${p - 1}.`);
+    super(batch, [p, p], opts.validateArgs);
+    this.df = dfT;
+    this.checkArgs();
+    this.batchDims = batch.map((_, k) => -(k + 1));
+    this.L = given === 'scaleTril' ? m : given === 'covarianceMatrix' ? linalg.cholesky(m) : precisionToScaleTril(m);
+    this.chi2 = new Chi2(dfT.unsqueeze(-1).sub(arange(p, undefined, 1, { dtype: this.L.dtype, device: this.L.device }).expand([...batch, -1])), { validateArgs: false });
+  }
+  get scaleTril(): Tensor { return this.L.expand([...this.batchShape, ...this.eventShape]); }
+  get covarianceMatrix(): Tensor { return matmul(this.L, this.L.transpose(-2, -1)).expand([...this.batchShape, ...this.eventShape]); }
+  get precisionMatrix(): Tensor {
+    const p = this.eventShape[1];
+    return choleskySolve(eye(p, p, { dtype: this.L.dtype, device: this.L.device }), this.L).expand([...this.batchShape, ...this.eventShape]);
+  }
+  override get mean() { return this.df.view([...this.batchShape, 1, 1]).mul(this.covarianceMatrix); }
+  override get mode() {
+    const factor = this.df.sub(this.eventShape[1] + 1);
+    return factor.maskedFill(factor.le(0), NaN).view([...this.batchShape, 1, 1]).mul(this.covarianceMatrix);
+  }
+  override get variance() {
+    const V = this.covarianceMatrix;
+    const d = V.diagonal(0, -2, -1);
+    return this.df.view([...this.batchShape, 1, 1]).mul(V.pow(2).add(d.unsqueeze(-1).mul(d.unsqueeze(-2))));
+  }
+  private bartlett(sampleShape: Shape): Tensor {
+    const p = this.eventShape[1];
+    const noise = this.chi2.rsample(sampleShape).sqrt().clampMin(finfoEps(this.L.dtype)).diagEmbed();
+    const idx = trilIndicesHere(p, -1, noise);
+    const below = randn([...sampleShape, ...this.batchShape, (p * (p - 1)) / 2], { dtype: noise.dtype, device: noise.device });
+    const flat = noise.flatten(-2).indexCopy(-1, idx, below);
+    const chol = matmul(this.L, flat.view(noise.shape));
+    return matmul(chol, chol.transpose(-2, -1));
+  }
+  override rsample(sampleShape: Shape = []): Tensor {
+    let sample = this.bartlett(sampleShape);
+    // PyTorch 1.13 redraws the samples its support check accepts (once: the redraws pass it too);
+    // done alike, so that the same seed gives the same samples
+    let accepted = positiveDefiniteByCholesky(sample);
+    for (const d of this.batchDims) accepted = accepted.amax(d);
+    if (accepted.any().item() as boolean) {
+      const n = accepted.sum().item() as number;
+      const redraw = this.bartlett([n]);
+      const mask = accepted.view([...accepted.shape, ...new Array(this.batchShape.length + 2).fill(1)]).expand(sample.shape);
+      sample = sample.maskedScatter(mask, redraw);
+    }
+    return sample;
+  }
+  override logProb(value: Tensor): Tensor {
+    this.validateSample(value);
+    const nu = this.df, p = this.eventShape[1];
+    const logDiag = this.L.diagonal(0, -2, -1).log().sum(-1);
+    return nu.mul(logDiag.add((p * Math.LN2) / 2)).neg()
+      .sub(nu.div(2).mvlgamma(p))
+      .add(nu.sub(p + 1).div(2).mul(linalg.slogdet(value).logabsdet))
+      .sub(choleskySolve(value, this.L).diagonal(0, -2, -1).sum(-1).div(2));
+  }
+  override entropy(): Tensor {
+    const nu = this.df, p = this.eventShape[1];
+    const logDiag = this.L.diagonal(0, -2, -1).log().sum(-1);
+    return logDiag.add((p * Math.LN2) / 2).mul(p + 1)
+      .add(nu.div(2).mvlgamma(p))
+      .sub(nu.sub(p + 1).div(2).mul(mvdigamma(nu.div(2), p)))
+      .add(nu.mul(p / 2));
+  }
+}
+// PyTorch's positive-definite check: symmetric (1e-6) and a Cholesky factorization that succeeds.
+function positiveDefiniteByCholesky(x: Tensor): Tensor {
+  const symmetric = x.isclose(x.transpose(-2, -1), { atol: 1e-6 }).all(-1).all(-1);
+  if (!(symmetric.all().item() as boolean)) return symmetric;
+  return linalg.choleskyEx(x).info.eq(0);
+}
+// the flat positions (row * p + col) of the strictly lower triangle, in row order
+function trilIndicesHere(p: number, offset: number, like: Tensor): Tensor {
+  const ij = trilIndices(p, p, offset);
+  return ij.select(0, 0).mul(p).add(ij.select(0, 1)).to({ device: like.device });
+}

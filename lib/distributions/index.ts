@@ -2,7 +2,7 @@
 // through the draw), log-probabilities, entropy and KL divergences, as PyTorch's.
 export { Distribution, constraints, broadcastShapes } from './distribution';
 export type { Constraint, Param, Shape } from './distribution';
-export { Normal, LogNormal, Uniform, Exponential, Laplace, Gamma, Beta, Dirichlet, MultivariateNormal, Cauchy, Chi2, StudentT, FisherSnedecor, VonMises, LowRankMultivariateNormal, LKJCholesky } from './continuous';
+export { Normal, LogNormal, Uniform, Exponential, Laplace, Gamma, Beta, Dirichlet, MultivariateNormal, Cauchy, Chi2, StudentT, FisherSnedecor, VonMises, LowRankMultivariateNormal, LKJCholesky, Wishart } from './continuous';
 export { Bernoulli, Categorical, OneHotCategorical, Poisson, Geometric, Binomial, Multinomial, NegativeBinomial, OneHotCategoricalStraightThrough, ContinuousBernoulli } from './discrete';
 export {
   Independent, TransformedDistribution, HalfNormal, MixtureSameFamily, Gumbel, Weibull, Pareto, HalfCauchy, Kumaraswamy, LogisticNormal,

@@ -109,6 +109,8 @@ export const binomial = (count: Tensor, prob: Tensor, opts: { generator?: Genera
 export const poisson = (rates: Tensor, opts: { generator?: Generator | null } = {}) => wrap(native.poisson(id(rates), generatorHandle(opts)));
 /** The inverse of A = L Lᵀ from its Cholesky factor L (upper: from U with A = Uᵀ U), torch.cholesky_inverse. */
 export const choleskyInverse = (L: Tensor, upper = false) => wrap(native.choleskyInverse(id(L), upper));
+/** torch.cholesky_solve(B, L, upper): X with (L Lᵀ) X = B, from the Cholesky factor L. */
+export const choleskySolve = (B: Tensor, L: Tensor, upper = false) => wrap(native.choleskySolve(id(B), id(L), upper));
 
 // ---------- stacking, products and sums over tensors (torch.hstack, ...) ----------
 export const hstack = (tensors: Tensor[]) => wrap(native.hstack(tensors.map(id)));
