@@ -2,6 +2,9 @@
 // against PyTorch's own, in scripts/reference/nn_ref.py: the same seed gives the same initial
 // weights (PyTorch's initialisation, drawn in the same order), and 3 AdamW steps in train mode
 // give the same losses, gradients, weights, running statistics and eval-mode logits (float32).
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import * as torch from '../lib';
 import { referenceTensors, pythonJson } from './helpers';
 
@@ -488,4 +491,40 @@ test('Module.buffers, addModule, toEmpty, and load-state-dict post hooks that ca
   handle.remove();
   expect(() => lin.loadStateDict(sd)).toThrow(/unexpected keys: version/);
   [bn, seq, lin].forEach((m) => m.dispose());
+});
+
+test('extra state: getExtraState / setExtraState are saved and loaded under PyTorch\'s _extra_state key', () => {
+  const want = pythonJson<string[]>(`
+import json, torch, torch.nn as nn
+class Counter(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2, 2)
+        self.steps = 0
+    def get_extra_state(self):
+        return torch.tensor(self.steps)
+    def set_extra_state(self, state):
+        self.steps = int(state)
+net = nn.Sequential(Counter(), nn.ReLU(), Counter())
+print(json.dumps(list(net.state_dict().keys())))`);
+  class Counter extends torch.nn.Module {
+    lin = this.registerModule('lin', new torch.nn.Linear(2, 2));
+    steps = 0;
+    forward(x: torch.Tensor) { this.steps += 1; return this.lin.forward(x); }
+    getExtraState() { return torch.tensor(this.steps); }
+    setExtraState(t: torch.Tensor) { this.steps = t.item() as number; }
+  }
+  const net = new torch.nn.Sequential(new Counter(), new torch.nn.ReLU(), new Counter());
+  torch.tidy(() => { net.forward(torch.ones([1, 2])); net.forward(torch.ones([1, 2])); });
+  expect([...net.stateDict().keys()]).toEqual(want);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'extra-'));
+  torch.save(net.stateDict(), path.join(dir, 'sd.pt'));
+  const fresh = new torch.nn.Sequential(new Counter(), new torch.nn.ReLU(), new Counter());
+  fresh.loadStateDict(torch.load(path.join(dir, 'sd.pt')));
+  expect([(fresh.items[0] as Counter).steps, (fresh.items[2] as Counter).steps]).toEqual([2, 2]);
+  const sd = net.stateDict();
+  sd.delete('0._extra_state');
+  expect(() => fresh.loadStateDict(sd)).toThrow(/missing keys: 0._extra_state/);
+  fs.rmSync(dir, { recursive: true });
+  [net, fresh].forEach((m) => m.dispose());
 });

@@ -13,6 +13,23 @@ import { ModuleHooks, ForwardPreHook, ForwardHook, BackwardHook, BackwardPreHook
 
 let nextLoadHookId = 0;
 
+/**
+ * A module's extra state (PyTorch's get_extra_state / set_extra_state): a subclass that defines
+ * getExtraState(): Tensor and setExtraState(t: Tensor) has it saved in its state dict under
+ * `<prefix>_extra_state` and handed back on loadStateDict.
+ */
+function extraStateOf(m: Module): { get: () => Tensor; set: (t: Tensor) => void } | null {
+  const x = m as unknown as { getExtraState?: () => Tensor; setExtraState?: (t: Tensor) => void };
+  if (typeof x.getExtraState !== 'function') return null;
+  return {
+    get: () => x.getExtraState!(),
+    set: (t) => {
+      if (typeof x.setExtraState !== 'function') throw new Error(`${m.constructor.name} has getExtraState but no setExtraState: it cannot load its _extra_state`);
+      x.setExtraState(t);
+    },
+  };
+}
+
 export abstract class Module {
   training = true;
   private _paramNames: string[] = [];
@@ -240,6 +257,8 @@ export abstract class Module {
         const t = m.slot(n) as Tensor | null;
         if (t && !m._nonPersistent.has(n)) out.set(p + n, t);
       }
+      const extra = extraStateOf(m);
+      if (extra) out.set(`${p}_extra_state`, extra.get());
     }
     return out;
   }
@@ -267,10 +286,21 @@ export abstract class Module {
           `${unexpectedKeys.length ? `unexpected keys: ${unexpectedKeys.slice(0, 8).join(', ')}${unexpectedKeys.length > 8 ? ', ...' : ''}` : ''}`,
       );
     }
+    // extra state (a module's getExtraState / setExtraState, PyTorch's _extra_state) goes back through its setter
+    const extraSetters = new Map<string, (t: Tensor) => void>();
+    for (const [prefix, m] of this.namedModules()) {
+      const extra = extraStateOf(m);
+      if (extra) extraSetters.set(`${prefix ? `${prefix}.` : ''}_extra_state`, extra.set);
+    }
     noGrad(() => {
       for (const [k, dst] of own) {
         const s = src.get(k);
         if (!s) continue;
+        const setExtra = extraSetters.get(k);
+        if (setExtra) {
+          setExtra(s);
+          continue;
+        }
         const ds = dst.shape, ss = s.shape;
         if (ds.length !== ss.length || ds.some((d, i) => d !== ss[i])) {
           throw new Error(`loadStateDict: '${k}' has shape [${ss}] in the checkpoint, [${ds}] in the model`);
