@@ -297,6 +297,13 @@ Napi::Value einsum(const Napi::CallbackInfo& info) {
 }
 
 // --- in place (optimizers, init) ---
+// the in-place activations (F.elu_, ...): libtorch's own kernels, whose backward reads the result
+INPLACE(elu_, at::elu_(self, argScalar(info, 1)))
+INPLACE(celu_, at::celu_(self, argScalar(info, 1)))
+INPLACE(selu_, at::selu_(self))
+INPLACE(leakyRelu_, at::leaky_relu_(self, argScalar(info, 1)))
+INPLACE(hardtanh_, at::hardtanh_(self, argScalar(info, 1), argScalar(info, 2)))
+INPLACE(threshold_, at::threshold_(self, argScalar(info, 1), argScalar(info, 2)))
 INPLACE(add_, self.add_(T1, argScalar(info, 2)))
 INPLACE(addScalar_, self.add_(argScalar(info, 1), argScalar(info, 2)))
 INPLACE(sub_, self.sub_(T1, argScalar(info, 2)))
@@ -627,7 +634,7 @@ void registerMath(Registrar& r) {
   R(isneginf); R(isposinf); R(maskedScatter); R(addcmul); R(addcdiv); R(nansum); R(nanmean); R(nanmedianAll); R(nanmedianDim);
   R(mode); R(aminmax); R(stdMean); R(varMean); R(msort); R(logdet); R(renorm); R(addmv); R(inner); R(vdot);
   R(trapezoid); R(trapezoidDx); R(cov); R(corrcoef); R(diff); R(histogram); R(triu_); R(tril_);
-  R(addbmm); R(addr); R(isin); R(gradient); R(cumulativeTrapezoid); R(cumulativeTrapezoidDx); R(histogramdd); R(indexReduce); R(pdist);
+  R(addbmm); R(addr); R(elu_); R(celu_); R(selu_); R(leakyRelu_); R(hardtanh_); R(threshold_); R(isin); R(gradient); R(cumulativeTrapezoid); R(cumulativeTrapezoidDx); R(histogramdd); R(indexReduce); R(pdist);
 #undef R
 }
 

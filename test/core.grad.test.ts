@@ -147,3 +147,11 @@ print(json.dumps(walk(y.grad_fn)))`);
     expect(y.gradFn!.is(mulNode)).toBe(false);
   });
 });
+
+test('clipGradNorm with errorIfNonfinite refuses a non-finite norm, with PyTorch\'s message; without it, returns the infinite norm', () => {
+  const p = torch.tensor([1, 2], { dtype: 'float64', requiresGrad: true });
+  torch.tidy(() => p.mul(torch.tensor([Infinity, 1], { dtype: 'float64' })).sum().backward());
+  expect(() => torch.nn.utils.clipGradNorm([p], 1, 2, { errorIfNonfinite: true })).toThrow(/The total norm of order 2 for gradients from `parameters` is non-finite, so it cannot be clipped/);
+  expect(torch.nn.utils.clipGradNorm([p], 1)).toBe(Infinity);
+  p.dispose();
+});

@@ -288,6 +288,9 @@ export const cases: Case[] = [
       linalg.ldlFactorEx(S, { hermitian: true }), linalg.vecdot(x, y), linalg.vecdot(x, y, { dim: 0 })],
     py: 'lambda A, B, S, x, y: [tuple(torch.linalg.lu_factor_ex(A)), tuple(torch.linalg.solve_ex(A, B)), tuple(torch.linalg.solve_ex(A, B.t(), left=False)), tuple(torch.linalg.ldl_factor(S)), '
       + 'torch.linalg.ldl_solve(*torch.linalg.ldl_factor(S), B.detach()), tuple(torch.linalg.ldl_factor_ex(S, hermitian=True)), torch.linalg.vecdot(x, y), torch.linalg.vecdot(x, y, dim=0)]' },
+  { name: 'inplace_activations', inputs: () => [r(3, 4)],
+    ts: (x) => [F.elu_(x.clone(), 0.7), F.celu_(x.clone(), 1.3), F.selu_(x.clone()), F.leakyRelu_(x.clone(), 0.2), F.hardtanh_(x.clone(), -0.5, 0.5), F.threshold_(x.clone(), 0.1, -2), F.relu_(x.clone()), F.pdist(x), F.pdist(x, 1)],
+    py: 'lambda x: [F.elu_(x.clone(), 0.7), F.celu_(x.clone(), 1.3), F.selu_(x.clone()), F.leaky_relu_(x.clone(), 0.2), F.hardtanh_(x.clone(), -0.5, 0.5), F.threshold_(x.clone(), 0.1, -2.0), F.relu_(x.clone()), F.pdist(x), F.pdist(x, 1)]' },
   { name: 'histogram', inputs: () => [r(20), pos(20)], constants: [0, 1],
     ts: (x, w) => [x.histogram(5), x.histogram(4, { range: [-1, 1], density: true }), torch.histogram(x, 3, { weight: w })],
     py: 'lambda x, w: [tuple(torch.histogram(x, 5)), tuple(torch.histogram(x, 4, range=(-1.0, 1.0), density=True)), tuple(torch.histogram(x, 3, weight=w))]' },

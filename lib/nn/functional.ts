@@ -678,3 +678,15 @@ export function composedAttention(q: Tensor, k: Tensor, v: Tensor, attnMask: Ten
   for (const x of temps) x.dispose();
   return out;
 }
+
+// The in-place activations (F.relu_, F.elu_, ...): the activation written into x itself.
+export const relu_ = (x: Tensor) => x.relu_();
+export const elu_ = (x: Tensor, alpha = 1) => (native.elu_(id(x), alpha), x);
+export const celu_ = (x: Tensor, alpha = 1) => (native.celu_(id(x), alpha), x);
+export const selu_ = (x: Tensor) => (native.selu_(id(x)), x);
+export const leakyRelu_ = (x: Tensor, negativeSlope = 0.01) => (native.leakyRelu_(id(x), negativeSlope), x);
+export const hardtanh_ = (x: Tensor, minVal = -1, maxVal = 1) => (native.hardtanh_(id(x), minVal, maxVal), x);
+export const threshold_ = (x: Tensor, thresholdValue: number, value: number) => (native.threshold_(id(x), thresholdValue, value), x);
+export const rrelu_ = (x: Tensor, opts: { lower?: number; upper?: number; training?: boolean; generator?: Generator } = {}) => x._inplace_((t) => rrelu(t, opts));
+/** F.pdist: torch.pdist. */
+export const pdist = (x: Tensor, p = 2) => wrap(native.pdist(id(x), p));

@@ -11,18 +11,22 @@ import { Module } from './module';
  * Scales the gradients so their global 2-norm is at most maxNorm; returns the norm before
  * clipping (a number). total = ||(||g_i||)_i||, coef = min(1, maxNorm / (total + 1e-6)).
  */
-export function clipGradNorm(params: Tensor[], maxNorm: number, normType = 2): number {
-  return tidy(() => clipGradNormTensor(params, maxNorm, normType).item() as number);
+export function clipGradNorm(params: Tensor[], maxNorm: number, normType = 2, opts: { errorIfNonfinite?: boolean } = {}): number {
+  return tidy(() => clipGradNormTensor(params, maxNorm, normType, opts).item() as number);
 }
 
 /**
  * clipGradNorm returning the total norm as a 0-d tensor, as torch's clip_grad_norm_ does: on
  * CUDA nothing waits for the device, so the next kernels queue up behind this step's.
  */
-export function clipGradNormTensor(params: Tensor[], maxNorm: number, normType = 2): Tensor {
+export function clipGradNormTensor(params: Tensor[], maxNorm: number, normType = 2, opts: { errorIfNonfinite?: boolean } = {}): Tensor {
   return tidy(() => {
     const ids = params.map(id);
     const total = wrap(native.gradNorm(ids, normType));
+    // (errorIfNonfinite reads the norm back: the one place this function waits for a GPU)
+    if (opts.errorIfNonfinite && !(total.isfinite().item() as boolean)) {
+      throw new Error(`The total norm of order ${normType} for gradients from \`parameters\` is non-finite, so it cannot be clipped. To disable this error and scale the gradients by the non-finite norm anyway, set \`errorIfNonfinite: false\``);
+    }
     const coef = total.add(1e-6).reciprocal().mul(maxNorm).clamp(null, 1);
     native.scaleGrads(ids, id(coef));
     return total;

@@ -1172,6 +1172,10 @@ export class Tensor {
   }
   // f on this tensor's values, written back; with a gradient to track, f reads a copy (its
   // backward may need the values this write replaces, as libtorch's own in-place ops keep them)
+  /** @internal (also the in-place activations of nn.functional) */
+  _inplace_(f: (x: Tensor) => Tensor): this {
+    return this.inplace_(f);
+  }
   private inplace_(f: (x: Tensor) => Tensor): this {
     const src = this.requiresGrad && native.isGradEnabled() ? this.clone() : this;
     const result = f(src);
