@@ -589,6 +589,15 @@ Napi::Value indexReduce(const Napi::CallbackInfo& info) {
   SkipAutogradIfUnneeded skip(a, src);
   return ret(info, a.index_reduce(argInt64(info, 1), index, src, argString(info, 4), argBool(info, 5)));
 }
+// fakeQuantizePerTensor(x, scale, zeroPoint, quantMin, quantMax): quantize then dequantize (QAT),
+// gradients passed straight through inside the range
+OP1(fakeQuantizePerTensor, at::fake_quantize_per_tensor_affine(a, argDouble(info, 1), argInt64(info, 2), argInt64(info, 3), argInt64(info, 4)))
+// fakeQuantizePerChannel(x, scales, zeroPoints, axis, quantMin, quantMax)
+Napi::Value fakeQuantizePerChannel(const Napi::CallbackInfo& info) {
+  const at::Tensor &a = T0, &scale = T1, &zp = argTensor(info, 2);
+  SkipAutogradIfUnneeded skip(a, scale);
+  return ret(info, at::fake_quantize_per_channel_affine(a, scale, zp, argInt64(info, 3), argInt64(info, 4), argInt64(info, 5)));
+}
 // pdist(x, p): the distances between the rows of x, the upper triangle flattened
 OP1(pdist, at::pdist(a, argDouble(info, 1)))
 
@@ -634,7 +643,7 @@ void registerMath(Registrar& r) {
   R(isneginf); R(isposinf); R(maskedScatter); R(addcmul); R(addcdiv); R(nansum); R(nanmean); R(nanmedianAll); R(nanmedianDim);
   R(mode); R(aminmax); R(stdMean); R(varMean); R(msort); R(logdet); R(renorm); R(addmv); R(inner); R(vdot);
   R(trapezoid); R(trapezoidDx); R(cov); R(corrcoef); R(diff); R(histogram); R(triu_); R(tril_);
-  R(addbmm); R(addr); R(elu_); R(celu_); R(selu_); R(leakyRelu_); R(hardtanh_); R(threshold_); R(isin); R(gradient); R(cumulativeTrapezoid); R(cumulativeTrapezoidDx); R(histogramdd); R(indexReduce); R(pdist);
+  R(addbmm); R(addr); R(elu_); R(celu_); R(selu_); R(leakyRelu_); R(hardtanh_); R(threshold_); R(isin); R(gradient); R(cumulativeTrapezoid); R(cumulativeTrapezoidDx); R(histogramdd); R(indexReduce); R(pdist); R(fakeQuantizePerTensor); R(fakeQuantizePerChannel);
 #undef R
 }
 

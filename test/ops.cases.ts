@@ -291,6 +291,11 @@ export const cases: Case[] = [
   { name: 'inplace_activations', inputs: () => [r(3, 4)],
     ts: (x) => [F.elu_(x.clone(), 0.7), F.celu_(x.clone(), 1.3), F.selu_(x.clone()), F.leakyRelu_(x.clone(), 0.2), F.hardtanh_(x.clone(), -0.5, 0.5), F.threshold_(x.clone(), 0.1, -2), F.relu_(x.clone()), F.pdist(x), F.pdist(x, 1)],
     py: 'lambda x: [F.elu_(x.clone(), 0.7), F.celu_(x.clone(), 1.3), F.selu_(x.clone()), F.leaky_relu_(x.clone(), 0.2), F.hardtanh_(x.clone(), -0.5, 0.5), F.threshold_(x.clone(), 0.1, -2.0), F.relu_(x.clone()), F.pdist(x), F.pdist(x, 1)]' },
+  { name: 'fake_quantize', inputs: () => [r(3, 4).mul(3), pos(4).mul(0.1)], constants: [1],
+    ts: (x, s) => [torch.fakeQuantizePerTensorAffine(x.float(), 0.1, 7, 0, 255), torch.fakeQuantizePerTensorAffine(x.float(), 0.05, 0, -128, 127),
+      torch.fakeQuantizePerChannelAffine(x.float(), s.float(), torch.tensor([0, 3, -2, 10], { dtype: 'int32' }), 1, -128, 127)],
+    py: 'lambda x, s: [torch.fake_quantize_per_tensor_affine(x.float(), 0.1, 7, 0, 255), torch.fake_quantize_per_tensor_affine(x.float(), 0.05, 0, -128, 127), '
+      + 'torch.fake_quantize_per_channel_affine(x.float(), s.float(), torch.tensor([0, 3, -2, 10], dtype=torch.int32), 1, -128, 127)]' },
   { name: 'histogram', inputs: () => [r(20), pos(20)], constants: [0, 1],
     ts: (x, w) => [x.histogram(5), x.histogram(4, { range: [-1, 1], density: true }), torch.histogram(x, 3, { weight: w })],
     py: 'lambda x, w: [tuple(torch.histogram(x, 5)), tuple(torch.histogram(x, 4, range=(-1.0, 1.0), density=True)), tuple(torch.histogram(x, 3, weight=w))]' },

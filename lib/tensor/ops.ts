@@ -240,3 +240,14 @@ export const matrixExp = (A: Tensor) => linalgMatrixExp(A);
 export const slogdet = (A: Tensor) => linalgSlogdet(A);
 /** torch.pinverse(A, rcond = 1e-15) */
 export const pinverse = (A: Tensor, rcond = 1e-15) => linalgPinv(A, { rcond });
+
+/**
+ * torch.fake_quantize_per_tensor_affine: x rounded to the integer grid of scale and zeroPoint
+ * within [quantMin, quantMax] and back to floats (quantization-aware training: gradients pass
+ * straight through inside the range, zero outside).
+ */
+export const fakeQuantizePerTensorAffine = (x: Tensor, scale: number, zeroPoint: number, quantMin: number, quantMax: number) =>
+  wrap(native.fakeQuantizePerTensor(id(x), scale, zeroPoint, quantMin, quantMax));
+/** torch.fake_quantize_per_channel_affine: a scale (float) and zero point (int32) per slice of axis. */
+export const fakeQuantizePerChannelAffine = (x: Tensor, scale: Tensor, zeroPoint: Tensor, axis: number, quantMin: number, quantMax: number) =>
+  wrap(native.fakeQuantizePerChannel(id(x), id(scale), id(zeroPoint), axis, quantMin, quantMax));
