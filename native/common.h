@@ -291,6 +291,7 @@ void registerSpectral(Registrar& r);
 void registerSpecial(Registrar& r);
 void registerGenerator(Registrar& r);
 void registerProfiler(Registrar& r);
+void registerQuantized(Registrar& r);
 void registerSparse(Registrar& r);
 void registerJit(Registrar& r);
 void registerAutograd(Registrar& r);

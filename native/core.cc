@@ -908,6 +908,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tstorch::registerSpecial(r);
   tstorch::registerGenerator(r);
   tstorch::registerProfiler(r);
+  tstorch::registerQuantized(r);
   tstorch::registerSparse(r);
   tstorch::registerJit(r);
   tstorch::registerAutograd(r);

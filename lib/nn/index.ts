@@ -24,3 +24,5 @@ export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BC
 export type { FactoryOptions } from './layers';
 export * as jit from './jit';
 export { LazyLinear, LazyConv1d, LazyConv2d, LazyConv3d, LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d, LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyInstanceNorm1d, LazyInstanceNorm2d, LazyInstanceNorm3d } from './lazy';
+/** torch.ao.quantization's dynamic quantization: quantizeDynamic, DynamicQuantizedLinear, quantizedEngine. */
+export * as quantization from './quantized';
