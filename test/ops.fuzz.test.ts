@@ -88,6 +88,16 @@ const ops: Record<string, (x: T) => unknown> = {
       () => new D.Dirichlet(x), () => new D.MultivariateNormal(x, { covarianceMatrix: t() }), () => new D.Poisson(x), () => new D.Uniform(x, t())])();
     return pick([() => d.sample([Math.abs(i())]), () => d.logProb(t()), () => d.entropy(), () => D.klDivergence(d, d), () => d.rsample()])();
   },
+  newer: (x) => pick([
+    (a: T) => torch.isin(a, t()), (a: T) => torch.gradient(a, { spacing: pick([undefined, rnd(), [rnd(), rnd()]]), dim: pick([undefined, i()]), edgeOrder: pick([1, 2] as const) }),
+    (a: T) => torch.cumulativeTrapezoid(a, { dim: i() }), (a: T) => torch.histogramdd(a, pick([i(), [i(), i()]])), (a: T) => a.nanquantile(rnd(), pick([null, i()])),
+    (a: T) => a.indexReduce(i(), t(), t(), pick(['prod', 'mean', 'amax', 'amin'] as const)), (a: T) => torch.pdist(a, rnd() * 3), (a: T) => a.diagonalScatter(t(), i()),
+    (a: T) => a.selectScatter(t(), i(), i()), (a: T) => a.sliceScatter(t(), { dim: i(), start: pick([null, i()]), end: pick([null, i()]), step: 1 + Math.floor(rnd() * 2) }),
+    (a: T) => torch.fakeQuantizePerTensorAffine(a, rnd(), i(), i(), i()), (a: T) => torch.fakeQuantizePerChannelAffine(a, t(), t(), i(), i(), i()),
+    (a: T) => F.elu_(a.clone(), rnd()), (a: T) => F.hardtanh_(a.clone(), -rnd(), rnd()), (a: T) => a.clone().gcd_(t()), (a: T) => a.clone().scatterReduce_(i(), t(), t(), 'amax'),
+    (a: T) => torch.linalg.ldlFactor(a), (a: T) => torch.linalg.solveEx(a, t()), (a: T) => torch.linalg.vecdot(a, t(), { dim: i() }), (a: T) => torch.choleskySolve(a, t()),
+    (a: T) => torch.vmap((r: T) => r.sin().sum())(a), (a: T) => torch.func.jacrev((r: T) => r.exp())(a), (a: T) => a.t(), (a: T) => a.addr(t(), t()), (a: T) => a.addbmm(t(), t()),
+  ])(x),
   interpolate: (x) => F.interpolate(x, {
     ...(rnd() > 0.5 ? { size: pick([1, 3, 0, [2, 3], -1]) } : { scaleFactor: pick([2, 0.5, 1.3, [2, 1]]) }),
     mode: pick(['nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear', 'area'] as const),
