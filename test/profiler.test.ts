@@ -173,3 +173,13 @@ print(json.dumps([s(k).name for k in range(12)]))`);
   x.dispose();
   expect(P.isEnabled()).toBe(false);
 });
+
+test('a long run (150,000 events) builds its tree, averages and table', () => {
+  const many: RawEvent[] = Array.from({ length: 150_000 }, (_, k) => ({
+    name: k % 2 ? 'aten::add' : 'aten::mul', threadId: 1, startUs: 1_000_000 + k * 3, durationUs: 2, shapes: [], dtypes: [], flops: 0, nBytes: 0, deviceType: 0, deviceIndex: 0, sequenceNr: -1,
+  }));
+  const prof = P.Profile._fromEvents(many);
+  expect(prof.events()).toHaveLength(150_000);
+  expect(prof.keyAverages().map((a) => [a.key, a.count])).toEqual([['aten::mul', 75_000], ['aten::add', 75_000]]);
+  expect(prof.table({ rowLimit: 2 })).toMatch(/Self CPU time total: 300.000ms/);
+});

@@ -192,6 +192,9 @@ function formatShare(us: number, total: number): string {
 }
 const shapesString = (s: number[][] | null) => (s ? `[${s.map((d) => `[${d.join(', ')}]`).join(', ')}]` : '[]');
 const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+// (no Math.max(...xs): a long run has more events than a call has room for arguments)
+const maxOf = (xs: number[]) => xs.reduce((a, b) => (b > a ? b : a), -Infinity);
+const minOf = (xs: number[]) => xs.reduce((a, b) => (b < a ? b : a), Infinity);
 
 /** PyTorch's EventList.table(): one row per key (or event), PyTorch's columns and number formats. */
 function buildTable(rows: (FunctionEvent | FunctionEventAvg)[], opts: TableOptions & { profileMemory: boolean; withFlops: boolean }): string {
@@ -205,8 +208,8 @@ function buildTable(rows: (FunctionEvent | FunctionEventAvg)[], opts: TableOptio
   const isAvg = (e: FunctionEvent | FunctionEventAvg): e is FunctionEventAvg => e instanceof FunctionEventAvg;
   const shapesOf = (e: FunctionEvent | FunctionEventAvg) => (isAvg(e) ? e.inputShapes : e.inputShapes);
   const hasShapes = events.some((e) => (shapesOf(e)?.length ?? 0) > 0);
-  const nameWidth = Math.min(Math.max(...events.map((e) => e.key.length)) + 4, 55);
-  const shapesWidth = Math.min(Math.max(...events.map((e) => shapesString(shapesOf(e)).length)) + 4, 80);
+  const nameWidth = Math.min(maxOf(events.map((e) => e.key.length)) + 4, 55);
+  const shapesWidth = Math.min(maxOf(events.map((e) => shapesString(shapesOf(e)).length)) + 4, 80);
   const headers = ['Name', 'Self CPU %', 'Self CPU', 'CPU total %', 'CPU total', 'CPU time avg'];
   if (opts.profileMemory) headers.push('CPU Mem', 'Self CPU Mem');
   headers.push('# of Calls');
@@ -219,7 +222,7 @@ function buildTable(rows: (FunctionEvent | FunctionEventAvg)[], opts: TableOptio
   let flopsScale = 1;
   if (opts.withFlops && flopsList.length) {
     const names = ['FLOPs', 'KFLOPs', 'MFLOPs', 'GFLOPs', 'TFLOPs', 'PFLOPs'];
-    const level = Math.floor(Math.max(0, Math.min(Math.log10(Math.min(...flopsList)) / 3, names.length - 1)));
+    const level = Math.floor(Math.max(0, Math.min(Math.log10(minOf(flopsList)) / 3, names.length - 1)));
     flopsScale = 10 ** (-3 * level);
     headers.push(`Total ${names[level]}`);
     widths.push(12);
@@ -349,23 +352,53 @@ export class Profile {
   events(): FunctionEvent[] {
     if (this.cache) return this.cache;
     const raw = this.finished();
-    const t0 = Math.min(...raw.map((e) => e.startUs));
+    const t0 = minOf(raw.map((e) => e.startUs));
     const memory = raw.filter((e) => e.name === MEMORY_EVENT);
     const events = raw
       .filter((e) => !FILTERED.has(e.name))
       .map((e, k) => new FunctionEvent(k, e.name.startsWith('ProfilerStep#') ? 'ProfilerStep*' : e.name, e.startUs - t0, e.durationUs, e.threadId, e.shapes, e.dtypes, e.flops, e.deviceType === CUDA_DEVICE ? 'cuda' : 'cpu', e.sequenceNr, e.name));
-    // allocations during an op count for it (PyTorch: by time, any thread)
-    for (const m of memory) {
-      const at = m.startUs - t0;
+    // allocations during an op count for it (PyTorch: by time, any thread): prefix sums over the
+    // allocations in time order, two binary searches per op
+    const allocs = memory.map((m) => ({ at: m.startUs - t0, cpu: m.deviceType === CPU_DEVICE ? m.nBytes : 0, cuda: m.deviceType === CUDA_DEVICE ? m.nBytes : 0 })).sort((a, b) => a.at - b.at);
+    const cpuSum = [0], cudaSum = [0];
+    for (const a of allocs) {
+      cpuSum.push(cpuSum[cpuSum.length - 1] + a.cpu);
+      cudaSum.push(cudaSum[cudaSum.length - 1] + a.cuda);
+    }
+    const firstAtOrAfter = (t: number) => {
+      let lo = 0, hi = allocs.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (allocs[mid].at < t) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    const firstAfter = (t: number) => {
+      let lo = 0, hi = allocs.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (allocs[mid].at <= t) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    if (allocs.length) {
       for (const e of events) {
-        if (e.device !== 'cpu' || at < e.startUs || at > e.endUs) continue;
-        if (m.deviceType === CPU_DEVICE) e.cpuMemoryUsage += m.nBytes;
-        else if (m.deviceType === CUDA_DEVICE) e.cudaMemoryUsage += m.nBytes;
+        if (e.device !== 'cpu') continue;
+        const lo = firstAtOrAfter(e.startUs), hi = firstAfter(e.endUs);
+        e.cpuMemoryUsage += cpuSum[hi] - cpuSum[lo];
+        e.cudaMemoryUsage += cudaSum[hi] - cudaSum[lo];
       }
     }
     // the tree: per thread, by start (longest first), an event's parent is the innermost open one
     const byThread = new Map<number, FunctionEvent[]>();
-    for (const e of events) if (e.device === 'cpu') byThread.set(e.threadId, [...(byThread.get(e.threadId) ?? []), e]);
+    for (const e of events) {
+      if (e.device !== 'cpu') continue;
+      const list = byThread.get(e.threadId);
+      if (list) list.push(e);
+      else byThread.set(e.threadId, [e]);
+    }
     for (const list of byThread.values()) {
       list.sort((a, b) => a.startUs - b.startUs || b.endUs - a.endUs);
       const open: FunctionEvent[] = [];
@@ -387,8 +420,11 @@ export class Profile {
       for (const e of events) {
         const p = e.parent;
         if (dropped.has(e) || !p || p.name !== e.name || p.children.length !== 1) continue;
-        p.children.splice(0, 1, ...e.children);
-        for (const c of e.children) c.parent = p;
+        p.children.length = 0;
+        for (const c of e.children) {
+          p.children.push(c);
+          c.parent = p;
+        }
         dropped.add(e);
         changed = true;
       }
