@@ -443,7 +443,8 @@ export class Profile {
       if (!g) groups.set(key, (g = new FunctionEventAvg(e.key, opts.groupByInputShape ? e.inputShapes : null)));
       g.add(e);
     }
-    const out = new KeyAverages(...groups.values());
+    const out = new KeyAverages();
+    for (const g of groups.values()) out.push(g);
     out.profileMemory = this.options.profileMemory ?? false;
     out.withFlops = this.options.withFlops ?? false;
     return out;
