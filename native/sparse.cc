@@ -18,6 +18,18 @@ Napi::Value sparseCooTensor(const Napi::CallbackInfo& info) {
   if (isNullish(info, 2)) return ret(info, at::sparse_coo_tensor(indices, values, opts));
   return ret(info, at::sparse_coo_tensor(indices, values, argInts(info, 2), opts));
 }
+// sparseCsrTensor(crowIndices, colIndices, values, size | null, dtype | -1, device | null)
+Napi::Value sparseCsrTensor(const Napi::CallbackInfo& info) {
+  const at::Tensor &crow = T0, &col = argTensor(info, 1), &values = argTensor(info, 2);
+  at::TensorOptions opts = values.options().layout(at::kSparseCsr);
+  if (argInt(info, 4) >= 0) opts = opts.dtype(argDtype(info, 4));
+  if (!isNullish(info, 5)) opts = opts.device(argDevice(info, 5));
+  if (isNullish(info, 3)) return ret(info, at::sparse_csr_tensor(crow, col, values, opts));
+  return ret(info, at::sparse_csr_tensor(crow, col, values, argInts(info, 3), opts));
+}
+Napi::Value toSparseCsr(const Napi::CallbackInfo& info) { return ret(info, T0.to_sparse_csr()); }
+Napi::Value crowIndices(const Napi::CallbackInfo& info) { return ret(info, T0.crow_indices()); }
+Napi::Value colIndices(const Napi::CallbackInfo& info) { return ret(info, T0.col_indices()); }
 // layout(x): "strided", "sparse_coo", "sparse_csr", ... (PyTorch's names without "torch.")
 Napi::Value layout(const Napi::CallbackInfo& info) {
   switch (T0.layout()) {
@@ -36,7 +48,11 @@ Napi::Value coalesce(const Napi::CallbackInfo& info) { return ret(info, T0.coale
 Napi::Value isCoalesced(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), T0.is_coalesced()); }
 // indices / values: of a coalesced tensor (PyTorch's indices(), values()); raw: _indices(), _values()
 Napi::Value sparseIndices(const Napi::CallbackInfo& info) { return ret(info, argBool(info, 1) ? T0._indices() : T0.indices()); }
-Napi::Value sparseValues(const Napi::CallbackInfo& info) { return ret(info, argBool(info, 1) ? T0._values() : T0.values()); }
+Napi::Value sparseValues(const Napi::CallbackInfo& info) {
+  // (a CSR tensor's values are stored as they are: no raw / coalesced distinction)
+  if (T0.layout() == at::kSparseCsr) return ret(info, T0.values());
+  return ret(info, argBool(info, 1) ? T0._values() : T0.values());
+}
 Napi::Value nnz(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(T0._nnz())); }
 Napi::Value sparseDim(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(T0.sparse_dim())); }
 Napi::Value denseDim(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(T0.dense_dim())); }
@@ -58,7 +74,7 @@ OP1(sparseLogSoftmax, at::_sparse_log_softmax(a, argInt64(info, 1)))
 
 void registerSparse(Registrar& r) {
 #define R(name) r.add<name>(#name)
-  R(sparseCooTensor); R(layout); R(toSparse); R(toDense); R(coalesce); R(isCoalesced); R(sparseIndices); R(sparseValues);
+  R(sparseCooTensor); R(sparseCsrTensor); R(toSparseCsr); R(crowIndices); R(colIndices); R(layout); R(toSparse); R(toDense); R(coalesce); R(isCoalesced); R(sparseIndices); R(sparseValues);
   R(nnz); R(sparseDim); R(denseDim); R(sparseMask); R(sparseMm); R(sparseSum); R(sparseSoftmax); R(sparseLogSoftmax);
 #undef R
 }

@@ -76,3 +76,30 @@ print(json.dumps(out))
     torch.setDefaultDtype('float32');
   }
 });
+
+test('sparse CSR tensors as PyTorch\'s: toSparseCsr parts, sparseCsrTensor, matmul (and its gradient), toDense, printing', () => {
+  const want = pythonJson(`
+import json, torch
+a = torch.tensor([[0, 1.5, 0, 0], [2, 0, 0, 3], [0, 0, 0, 0]], dtype=torch.float64)
+c = a.to_sparse_csr()
+b = torch.tensor([[1.0, -1], [2, 0.5], [0, 3], [4, 1]], dtype=torch.float64, requires_grad=True)
+y = c @ b
+y.pow(2).sum().backward()
+s = torch.sparse_csr_tensor(torch.tensor([0, 1, 3]), torch.tensor([1, 0, 2]), torch.tensor([1.0, 2, 3]), (2, 3))
+print(json.dumps({"crow": c.crow_indices().tolist(), "col": c.col_indices().tolist(), "values": c.values().tolist(), "y": y.tolist(), "gb": b.grad.tolist(),
+  "dense": s.to_dense().tolist(), "repr": str(torch.tensor([[0, 1.5, 0, 0], [2, 0, 0, 3], [0, 0, 0, 0]]).to_sparse_csr()), "nnz": c._nnz()}))`);
+  torch.tidy(() => {
+    const a = torch.tensor([[0, 1.5, 0, 0], [2, 0, 0, 3], [0, 0, 0, 0]], { dtype: 'float64' });
+    const c = a.toSparseCsr();
+    expect([c.layout, c.isSparseCsr, c.isSparse, c.nnz()]).toEqual(['sparse_csr', true, false, want.nnz]);
+    expect([c.crowIndices().tolist(), c.colIndices().tolist(), c.values().tolist()]).toEqual([want.crow, want.col, want.values]);
+    const b = torch.tensor([[1, -1], [2, 0.5], [0, 3], [4, 1]], { dtype: 'float64', requiresGrad: true });
+    const y = c.matmul(b);
+    y.pow(2).sum().backward();
+    expect([y.tolist(), b.grad!.tolist()]).toEqual([want.y, want.gb]);
+    const s = torch.sparseCsrTensor(torch.tensor([0, 1, 3]), torch.tensor([1, 0, 2]), torch.tensor([1.0, 2, 3]), [2, 3]);
+    expect(s.toDense().tolist()).toEqual(want.dense);
+    expect(String(torch.tensor([[0, 1.5, 0, 0], [2, 0, 0, 3], [0, 0, 0, 0]]).toSparseCsr())).toBe(want.repr);
+    expect(() => c.tolist()).toThrow(/reads dense memory, and this tensor is SparseCsr: use x.toDense\(\)/);
+  });
+});

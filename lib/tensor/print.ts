@@ -212,9 +212,21 @@ export function formatTensor(t: Tensor): string {
   const shape = t.shape;
   const numel = shape.reduce((a, b) => a * b, 1);
   const hasDefaultDtype = [defaults.floatDtype, complexOf(defaults.floatDtype), 'int64', 'bool'].includes(dtype);
-  const sparse = t.isSparse;
+  const sparse = t.isSparse || t.isSparseCsr;
   let text: string;
-  if (sparse) {
+  if (t.isSparseCsr) {
+    // tensor(crow_indices=tensor([...]),\n       col_indices=tensor([...]),\n       values=tensor([...]), size=(...), nnz=..., layout=torch.sparse_csr)
+    suffixes.push(`size=${pyTuple(shape)}`, `nnz=${t.nnz()}`);
+    if (!hasDefaultDtype) suffixes.push(`dtype=torch.${dtype}`);
+    const part = (name: string, x: Tensor) => {
+      const p = `${name}=tensor(`;
+      const s = body(x, indent + p.length) + (x.numel() === 0 ? `, size=${pyTuple(x.shape)}` : '');
+      x.dispose();
+      return `${p}${s})`;
+    };
+    const pad = ' '.repeat(indent);
+    text = `${part('crow_indices', t.crowIndices())},\n${pad}${part('col_indices', t.colIndices())},\n${pad}${part('values', t.values().detach())}`;
+  } else if (sparse) {
     // tensor(indices=tensor([...]),\n       values=tensor([...]),\n       size=(...), nnz=..., layout=torch.sparse_coo)
     suffixes.push(`size=${pyTuple(shape)}`, `nnz=${t.nnz()}`);
     if (!hasDefaultDtype) suffixes.push(`dtype=torch.${dtype}`);
@@ -237,5 +249,5 @@ export function formatTensor(t: Tensor): string {
   const gradFn = native.gradFnName(t._id) as string | null;
   if (gradFn) suffixes.push(`grad_fn=<${gradFn}>`);
   else if (t.requiresGrad) suffixes.push('requires_grad=True');
-  return addSuffixes(prefix + text, suffixes, indent, sparse);
+  return addSuffixes(prefix + text, suffixes, indent, sparse && !t.isSparseCsr);
 }

@@ -15,6 +15,16 @@ export function sparseCooTensor(indices: Tensor, values: Tensor, size?: Shape | 
   return t;
 }
 
+/**
+ * torch.sparse_csr_tensor: a 2-D compressed-sparse-row tensor: crowIndices (rows + 1 row
+ * pointers), colIndices and values (nnz each). matmul with a dense matrix and toDense() work on it.
+ */
+export function sparseCsrTensor(crowIndices: Tensor, colIndices: Tensor, values: Tensor, size?: Shape | null, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor {
+  const t = wrap(native.sparseCsrTensor(id(crowIndices), id(colIndices), id(values), size ?? null, opts.dtype ? dtypeCode(opts.dtype) : -1, opts.device === undefined ? null : deviceCode(opts.device)));
+  if (opts.requiresGrad) t.requiresGrad_(true);
+  return t;
+}
+
 /** sparse × dense (or sparse × sparse) matrix product; gradients reach both (the sparse one's sparse). */
 export const mm = (sparse: Tensor, dense: Tensor) => wrap(native.sparseMm(id(sparse), id(dense)));
 /** The sum over dims (all by default): sparse while sparse dims remain, dense otherwise. */

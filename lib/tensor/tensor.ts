@@ -178,6 +178,15 @@ export class Tensor {
   }
   /** A sparse COO copy of this dense tensor (sparseDim: how many leading dims are sparse; all by default). */
   toSparse(sparseDim?: number): Tensor { return wrap(native.toSparse(id(this), sparseDim ?? null)); }
+  /** The compressed-sparse-row form of a 2-D tensor (crowIndices, colIndices, values). */
+  toSparseCsr(): Tensor { return wrap(native.toSparseCsr(id(this))); }
+  /** A CSR tensor's row pointers (rows + 1: where each row's values start). */
+  crowIndices(): Tensor { return wrap(native.crowIndices(id(this))); }
+  /** A CSR tensor's column of each stored value. */
+  colIndices(): Tensor { return wrap(native.colIndices(id(this))); }
+  get isSparseCsr(): boolean {
+    return this.layout === 'sparse_csr';
+  }
   /** The dense tensor a sparse one stands for (a dense one: itself). */
   toDense(): Tensor { return wrap(native.toDense(id(this))); }
   /** Duplicate indices summed and sorted (what indices() / values() need). */
