@@ -192,6 +192,21 @@ const klCases: KlCase[] = [
   { name: 'kl_geometric', params: { a: () => unit(3), b: () => unit(3) }, ts: (p) => [new D.Geometric({ probs: p.a }), new D.Geometric({ probs: p.b })], p: 'D.Geometric(probs=a)', q: 'D.Geometric(probs=b)' },
   { name: 'kl_binomial', params: { a: () => unit(3), b: () => unit(3) },
     ts: (p) => [new D.Binomial(5, { probs: p.a }), new D.Binomial(torch.tensor([5, 5, 4], f64), { probs: p.b })], p: 'D.Binomial(5, probs=a)', q: 'D.Binomial(torch.tensor([5., 5., 4.], dtype=torch.float64), probs=b)' },
+  { name: 'kl_gumbel', params: { a: () => r(3), b: () => pos(3), c: () => r(3), d: () => pos(3) }, ts: (p) => [new D.Gumbel(p.a, p.b), new D.Gumbel(p.c, p.d)], p: 'D.Gumbel(a, b)', q: 'D.Gumbel(c, d)' },
+  { name: 'kl_pareto', params: { a: () => pos(3), b: () => pos(3).mul(2), c: () => pos(3), d: () => pos(3).mul(2) }, ts: (p) => [new D.Pareto(p.a, p.b), new D.Pareto(p.c, p.d)], p: 'D.Pareto(a, b)', q: 'D.Pareto(c, d)' },
+  { name: 'kl_cauchy', params: { a: () => r(3), b: () => pos(3), c: () => r(3), d: () => pos(3) }, ts: (p) => [new D.Cauchy(p.a, p.b), new D.Cauchy(p.c, p.d)], p: 'D.Cauchy(a, b)', q: 'D.Cauchy(c, d)' },
+  { name: 'kl_cbernoulli', params: { a: () => torch.tensor([0.2, 0.4999, 0.7], f64), b: () => unit(3) }, ts: (p) => [new D.ContinuousBernoulli({ probs: p.a }), new D.ContinuousBernoulli({ probs: p.b })], p: 'D.ContinuousBernoulli(probs=a)', q: 'D.ContinuousBernoulli(probs=b)' },
+  { name: 'kl_normal_laplace', params: { a: () => r(3), b: () => pos(3), c: () => r(3), d: () => pos(3) }, ts: (p) => [new D.Normal(p.a, p.b), new D.Laplace(p.c, p.d)], p: 'D.Normal(a, b)', q: 'D.Laplace(c, d)' },
+  { name: 'kl_laplace_normal', params: { a: () => r(3), b: () => pos(3), c: () => r(3), d: () => pos(3) }, ts: (p) => [new D.Laplace(p.a, p.b), new D.Normal(p.c, p.d)], p: 'D.Laplace(a, b)', q: 'D.Normal(c, d)' },
+  { name: 'kl_exponential_gamma', params: { a: () => pos(3), c: () => pos(3).mul(2), d: () => pos(3) }, ts: (p) => [new D.Exponential(p.a), new D.Gamma(p.c, p.d)], p: 'D.Exponential(a)', q: 'D.Gamma(c, d)' },
+  { name: 'kl_gamma_exponential', params: { a: () => pos(3).mul(2), b: () => pos(3), c: () => pos(3) }, ts: (p) => [new D.Gamma(p.a, p.b), new D.Exponential(p.c)], p: 'D.Gamma(a, b)', q: 'D.Exponential(c)' },
+  { name: 'kl_exponential_normal', params: { a: () => pos(3), c: () => r(3), d: () => pos(3) }, ts: (p) => [new D.Exponential(p.a), new D.Normal(p.c, p.d)], p: 'D.Exponential(a)', q: 'D.Normal(c, d)' },
+  { name: 'kl_normal_gumbel', params: { a: () => r(3), b: () => pos(3), c: () => r(3), d: () => pos(3).add(0.5) }, ts: (p) => [new D.Normal(p.a, p.b), new D.Gumbel(p.c, p.d)], p: 'D.Normal(a, b)', q: 'D.Gumbel(c, d)' },
+  { name: 'kl_uniform_normal', params: { lo: () => r(3), w: () => pos(3), c: () => r(3), d: () => pos(3) }, ts: (p) => [new D.Uniform(p.lo, p.lo.add(p.w)), new D.Normal(p.c, p.d)], p: 'D.Uniform(lo, lo + w)', q: 'D.Normal(c, d)' },
+  { name: 'kl_bernoulli_poisson', params: { a: () => unit(3), b: () => pos(3) }, ts: (p) => [new D.Bernoulli({ probs: p.a }), new D.Poisson(p.b)], p: 'D.Bernoulli(probs=a)', q: 'D.Poisson(b)' },
+  { name: 'kl_gamma_normal', params: { a: () => pos(3).mul(2), b: () => pos(3), c: () => r(3), d: () => pos(3) }, ts: (p) => [new D.Gamma(p.a, p.b), new D.Normal(p.c, p.d)], p: 'D.Gamma(a, b)', q: 'D.Normal(c, d)' },
+  { name: 'kl_uniform_exponential', params: { lo: () => torch.tensor([0.2, -0.5, 1], f64), w: () => pos(3), c: () => pos(3) }, ts: (p) => [new D.Uniform(p.lo, p.lo.add(p.w)), new D.Exponential(p.c)], p: 'D.Uniform(lo, lo + w)', q: 'D.Exponential(c)' },
+  { name: 'kl_exponential_gumbel', params: { a: () => pos(3), c: () => r(3), d: () => pos(3) }, ts: (p) => [new D.Exponential(p.a), new D.Gumbel(p.c, p.d)], p: 'D.Exponential(a)', q: 'D.Gumbel(c, d)' },
   { name: 'kl_mvn', params: { a: () => r(2, 3), s: () => spd(3, 3), c: () => r(3), t: () => lowerChol(2, 3, 3) },
     ts: (p) => [new D.MultivariateNormal(p.a, { covarianceMatrix: p.s }), new D.MultivariateNormal(p.c, { scaleTril: p.t })], p: 'D.MultivariateNormal(a, covariance_matrix=s)', q: 'D.MultivariateNormal(c, scale_tril=t)' },
 ];
@@ -295,9 +310,9 @@ test('bad parameters and values are PyTorch\'s errors; an unregistered KL pair s
     expect(() => n.logProb(torch.zeros([2]))).toThrow('Value is not broadcastable with batchShape+eventShape: [2] vs [3].');
     expect(() => new D.Exponential(2).logProb(torch.tensor(-1))).toThrow(/to be within the support \(GreaterThanEq\(lower_bound=0.0\)\)/);
     expect(() => new D.Categorical({ logits: torch.zeros([3]) }).logProb(torch.tensor(3))).toThrow(/IntegerInterval\(lower_bound=0, upper_bound=2\)/);
-    expect(() => D.klDivergence(n, new D.Laplace(0, 1))).toThrow('klDivergence: no KL divergence registered for Normal and Laplace (registerKl adds one)');
-    D.registerKl(D.Normal, D.Laplace, () => torch.tensor(42));
-    expect(D.klDivergence(n, new D.Laplace(0, 1)).item()).toBe(42);
+    expect(() => D.klDivergence(n, new D.Cauchy(0, 1))).toThrow('klDivergence: no KL divergence registered for Normal and Cauchy (registerKl adds one)');
+    D.registerKl(D.Normal, D.Cauchy, () => torch.tensor(42));
+    expect(D.klDivergence(n, new D.Cauchy(0, 1)).item()).toBe(42);
     expect(n.batchShape).toEqual([3]);
     expect(new D.Dirichlet(torch.ones([2, 4])).eventShape).toEqual([4]);
     expect(String(new D.Normal(0, 1))).toBe('Normal(loc: tensor(0.), scale: tensor(1.))');

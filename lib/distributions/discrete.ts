@@ -363,6 +363,8 @@ export class ContinuousBernoulli extends Distribution {
   }
   private outsideUnstable(): Tensor { return this.probs.le(this.lims[0]).logicalOr(this.probs.gt(this.lims[1])); }
   private cutProbs(): Tensor { return this.probs.where(this.outsideUnstable(), this.probs.mul(0).add(this.lims[0])); }
+  /** @internal the log normalizing constant (kl.ts uses it) */
+  _logNorm(): Tensor { return this.logNorm(); }
   private logNorm(): Tensor {
     const cut = this.cutProbs();
     const below = cut.where(cut.le(0.5), cut.mul(0));

@@ -1,9 +1,9 @@
-// kl_divergence(p, q) for pairs of the same family, with PyTorch's closed forms (torch/distributions/kl.py).
+// kl_divergence(p, q) for pairs of the same family and across families, with PyTorch's closed forms (torch/distributions/kl.py).
 import { Tensor } from '../tensor/tensor';
 import { broadcastShapes, Distribution } from './distribution';
-import { Normal, LogNormal, Uniform, Exponential, Laplace, Gamma, Beta, Dirichlet, MultivariateNormal, halfLogDet, mahalanobis } from './continuous';
-import { Bernoulli, Categorical, OneHotCategorical, Poisson, Geometric, Binomial } from './discrete';
-import { Independent, HalfNormal } from './transformed';
+import { Normal, LogNormal, Uniform, Exponential, Laplace, Gamma, Beta, Dirichlet, MultivariateNormal, Cauchy, halfLogDet, mahalanobis } from './continuous';
+import { Bernoulli, Categorical, OneHotCategorical, Poisson, Geometric, Binomial, ContinuousBernoulli } from './discrete';
+import { Independent, HalfNormal, Gumbel, Pareto } from './transformed';
 import { sumRightmost } from './transforms';
 import * as F from '../nn/functional';
 import * as linalg from '../tensor/linalg';
@@ -115,4 +115,80 @@ registerKl(Binomial, Binomial, (p, q) => {
   if (p.totalCount.lt(q.totalCount).any().item()) throw new Error('klDivergence: KL between Binomials where q.totalCount > p.totalCount is not implemented');
   const kl = p.totalCount.mul(p.probs.mul(p.logits.sub(q.logits)).add(p.probs.neg().log1p()).sub(q.probs.neg().log1p()));
   return kl.maskedFill(p.totalCount.gt(q.totalCount), Infinity);
+});
+
+// ---- more pairs (PyTorch's closed forms): same families added later, and across families ----
+const EULER = 0.5772156649015329;
+registerKl(Gumbel, Gumbel, (p, q) => {
+  const ct1 = p.scale.div(q.scale), ct2 = q.loc.div(q.scale), ct3 = p.loc.div(q.scale);
+  const t1 = ct1.log().neg().sub(ct2).add(ct3);
+  const t2 = ct1.mul(EULER);
+  const t3 = ct2.add(ct1.add(1).lgamma()).sub(ct3).exp();
+  return t1.add(t2).add(t3).sub(1 + EULER);
+});
+registerKl(Pareto, Pareto, (p, q) => {
+  const scaleRatio = p.scale.div(q.scale), alphaRatio = q.alpha.div(p.alpha);
+  const result = q.alpha.mul(scaleRatio.log()).sub(alphaRatio.log()).add(alphaRatio).sub(1);
+  return result.maskedFill(p.scale.lt(q.scale), inf);
+});
+registerKl(Cauchy, Cauchy, (p, q) => p.scale.add(q.scale).pow(2).add(p.loc.sub(q.loc).pow(2)).log().sub(p.scale.mul(q.scale).mul(4).log()));
+registerKl(ContinuousBernoulli, ContinuousBernoulli, (p, q) => {
+  const t1 = p.mean.mul(p.logits.sub(q.logits));
+  const t2 = p._logNorm().add(p.probs.neg().log1p());
+  const t3 = q._logNorm().neg().sub(q.probs.neg().log1p());
+  return t1.add(t2).add(t3);
+});
+registerKl(Normal, Laplace, (p, q) => {
+  const locDiff = p.loc.sub(q.loc), scaleRatio = p.scale.div(q.scale), ratio = locDiff.div(p.scale);
+  const t2 = p.scale.mul(Math.sqrt(2 / Math.PI)).mul(ratio.pow(2).mul(-0.5).exp());
+  const t3 = locDiff.mul(ratio.mul(Math.sqrt(0.5)).erf());
+  return scaleRatio.log().neg().add(t2.add(t3).div(q.scale)).sub(0.5 * (1 + Math.log(0.5 * Math.PI)));
+});
+registerKl(Laplace, Normal, (p, q) => {
+  const varNormal = q.scale.pow(2), ratio = p.scale.pow(2).div(varNormal);
+  const t1 = ratio.mul(2 / Math.PI).log().mul(0.5);
+  const t234 = p.loc.pow(2).mul(0.5).sub(p.loc.mul(q.loc)).add(q.loc.pow(2).mul(0.5));
+  return t1.neg().add(ratio).add(t234.div(varNormal)).sub(1);
+});
+registerKl(Exponential, Gamma, (p, q) => {
+  const ratio = q.rate.div(p.rate);
+  return q.concentration.neg().mul(ratio.log()).add(ratio).add(q.concentration.lgamma()).add(q.concentration.mul(EULER)).sub(1 + EULER);
+});
+registerKl(Gamma, Exponential, (p, q) => p.entropy().neg().sub(q.rate.log()).add(q.rate.mul(p.concentration).div(p.rate)));
+registerKl(Exponential, Normal, (p, q) => {
+  const varNormal = q.scale.pow(2), rateSqr = p.rate.pow(2);
+  const t1 = rateSqr.mul(varNormal).mul(2 * Math.PI).log().mul(0.5);
+  const t234 = rateSqr.reciprocal().sub(q.loc.div(p.rate)).add(q.loc.pow(2).mul(0.5));
+  return t1.sub(1).add(t234.div(varNormal));
+});
+registerKl(Normal, Gumbel, (p, q) => {
+  const meanRatio = p.loc.div(q.scale), varRatio = p.scale.div(q.scale).pow(2), locRatio = q.loc.div(q.scale);
+  const t3 = meanRatio.neg().add(varRatio.mul(0.5)).add(locRatio).exp();
+  return varRatio.log().mul(0.5).neg().add(meanRatio.sub(locRatio)).add(t3).sub(0.5 * (1 + Math.log(2 * Math.PI)));
+});
+registerKl(Uniform, Normal, (p, q) => {
+  const common = p.high.sub(p.low);
+  const t1 = q.scale.mul(Math.sqrt(Math.PI * 2)).div(common).log();
+  const t2 = common.pow(2).div(12);
+  const t3 = p.high.add(p.low).sub(q.loc.mul(2)).div(2).pow(2);
+  return t1.add(t2.add(t3).mul(0.5).div(q.scale.pow(2)));
+});
+registerKl(Bernoulli, Poisson, (p, q) => p.entropy().neg().sub(p.probs.mul(q.rate.log()).sub(q.rate)));
+registerKl(Gamma, Normal, (p, q) => {
+  const varNormal = q.scale.pow(2), betaSqr = p.rate.pow(2);
+  const t1 = betaSqr.mul(varNormal).mul(2 * Math.PI).log().mul(0.5).sub(p.concentration).sub(p.concentration.lgamma());
+  const t2 = p.concentration.pow(2).add(p.concentration).mul(0.5).div(betaSqr);
+  const t3 = q.loc.mul(p.concentration).div(p.rate);
+  const t4 = q.loc.pow(2).mul(0.5);
+  return t1.add(p.concentration.sub(1).mul(p.concentration.digamma())).add(t2.sub(t3).add(t4).div(varNormal));
+});
+registerKl(Uniform, Exponential, (p, q) => {
+  const result = q.rate.mul(p.high.add(p.low)).div(2).sub(p.high.sub(p.low).mul(q.rate).log());
+  return result.maskedFill(p.low.lt(0), inf);
+});
+registerKl(Exponential, Gumbel, (p, q) => {
+  const prod = p.rate.mul(q.scale), locRatio = q.loc.div(q.scale);
+  const t1 = prod.log().sub(1);
+  const t2 = locRatio.exp().mul(prod).div(prod.add(1));
+  return t1.sub(locRatio).add(t2).add(prod.reciprocal());
 });
