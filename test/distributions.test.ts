@@ -207,6 +207,19 @@ const klCases: KlCase[] = [
   { name: 'kl_gamma_normal', params: { a: () => pos(3).mul(2), b: () => pos(3), c: () => r(3), d: () => pos(3) }, ts: (p) => [new D.Gamma(p.a, p.b), new D.Normal(p.c, p.d)], p: 'D.Gamma(a, b)', q: 'D.Normal(c, d)' },
   { name: 'kl_uniform_exponential', params: { lo: () => torch.tensor([0.2, -0.5, 1], f64), w: () => pos(3), c: () => pos(3) }, ts: (p) => [new D.Uniform(p.lo, p.lo.add(p.w)), new D.Exponential(p.c)], p: 'D.Uniform(lo, lo + w)', q: 'D.Exponential(c)' },
   { name: 'kl_exponential_gumbel', params: { a: () => pos(3), c: () => r(3), d: () => pos(3) }, ts: (p) => [new D.Exponential(p.a), new D.Gumbel(p.c, p.d)], p: 'D.Exponential(a)', q: 'D.Gumbel(c, d)' },
+  { name: 'kl_gumbel_normal', params: { a: () => r(3), b: () => pos(3), c: () => r(3), d: () => pos(3) }, ts: (p) => [new D.Gumbel(p.a, p.b), new D.Normal(p.c, p.d)], p: 'D.Gumbel(a, b)', q: 'D.Normal(c, d)' },
+  { name: 'kl_gamma_gumbel', params: { a: () => pos(3).mul(2), b: () => pos(3), c: () => r(3), d: () => pos(3) }, ts: (p) => [new D.Gamma(p.a, p.b), new D.Gumbel(p.c, p.d)], p: 'D.Gamma(a, b)', q: 'D.Gumbel(c, d)' },
+  { name: 'kl_pareto_exponential', params: { a: () => pos(3), b: () => torch.tensor([0.8, 2, 3], f64), c: () => pos(3) }, ts: (p) => [new D.Pareto(p.a, p.b), new D.Exponential(p.c)], p: 'D.Pareto(a, b)', q: 'D.Exponential(c)' },
+  { name: 'kl_pareto_gamma', params: { a: () => pos(3), b: () => torch.tensor([0.8, 2, 3], f64), c: () => pos(3).mul(2), d: () => pos(3) }, ts: (p) => [new D.Pareto(p.a, p.b), new D.Gamma(p.c, p.d)], p: 'D.Pareto(a, b)', q: 'D.Gamma(c, d)' },
+  { name: 'kl_pareto_normal', params: { a: () => pos(3), b: () => torch.tensor([1.5, 2.5, 4], f64), c: () => r(3), d: () => pos(3) }, ts: (p) => [new D.Pareto(p.a, p.b), new D.Normal(p.c, p.d)], p: 'D.Pareto(a, b)', q: 'D.Normal(c, d)' },
+  { name: 'kl_uniform_gamma', params: { lo: () => torch.tensor([0.2, -0.5, 1], f64), w: () => pos(3), c: () => pos(3).mul(2), d: () => pos(3) }, ts: (p) => [new D.Uniform(p.lo, p.lo.add(p.w)), new D.Gamma(p.c, p.d)], p: 'D.Uniform(lo, lo + w)', q: 'D.Gamma(c, d)' },
+  { name: 'kl_uniform_gumbel', params: { lo: () => r(3), w: () => pos(3), c: () => r(3), d: () => pos(3) }, ts: (p) => [new D.Uniform(p.lo, p.lo.add(p.w)), new D.Gumbel(p.c, p.d)], p: 'D.Uniform(lo, lo + w)', q: 'D.Gumbel(c, d)' },
+  { name: 'kl_uniform_pareto', params: { lo: () => torch.tensor([0.6, 1.5, 2], f64), w: () => pos(3), c: () => pos(3), d: () => pos(3).mul(2) }, ts: (p) => [new D.Uniform(p.lo, p.lo.add(p.w)), new D.Pareto(p.c, p.d)], p: 'D.Uniform(lo, lo + w)', q: 'D.Pareto(c, d)' },
+  { name: 'kl_uniform_beta', params: { lo: () => torch.tensor([0.1, 0.3, -0.2], f64), w: () => torch.tensor([0.5, 0.4, 0.6], f64), c: () => pos(3).mul(2), d: () => pos(3).mul(2) }, ts: (p) => [new D.Uniform(p.lo, p.lo.add(p.w)), new D.Beta(p.c, p.d)], p: 'D.Uniform(lo, lo + w)', q: 'D.Beta(c, d)' },
+  { name: 'kl_beta_uniform', params: { a: () => pos(3).mul(2), b: () => pos(3).mul(2), lo: () => torch.tensor([-0.5, 0.1, -1], f64), w: () => torch.tensor([2, 2, 0.5], f64) }, ts: (p) => [new D.Beta(p.a, p.b), new D.Uniform(p.lo, p.lo.add(p.w))], p: 'D.Beta(a, b)', q: 'D.Uniform(lo, lo + w)' },
+  { name: 'kl_beta_exponential', params: { a: () => pos(3).mul(2), b: () => pos(3).mul(2), c: () => pos(3) }, ts: (p) => [new D.Beta(p.a, p.b), new D.Exponential(p.c)], p: 'D.Beta(a, b)', q: 'D.Exponential(c)' },
+  { name: 'kl_beta_gamma', params: { a: () => pos(3).mul(2), b: () => pos(3).mul(2), c: () => pos(3).mul(2), d: () => pos(3) }, ts: (p) => [new D.Beta(p.a, p.b), new D.Gamma(p.c, p.d)], p: 'D.Beta(a, b)', q: 'D.Gamma(c, d)' },
+  { name: 'kl_beta_normal', params: { a: () => pos(3).mul(2), b: () => pos(3).mul(2), c: () => r(3), d: () => pos(3) }, ts: (p) => [new D.Beta(p.a, p.b), new D.Normal(p.c, p.d)], p: 'D.Beta(a, b)', q: 'D.Normal(c, d)' },
   { name: 'kl_mvn', params: { a: () => r(2, 3), s: () => spd(3, 3), c: () => r(3), t: () => lowerChol(2, 3, 3) },
     ts: (p) => [new D.MultivariateNormal(p.a, { covarianceMatrix: p.s }), new D.MultivariateNormal(p.c, { scaleTril: p.t })], p: 'D.MultivariateNormal(a, covariance_matrix=s)', q: 'D.MultivariateNormal(c, scale_tril=t)' },
 ];
@@ -409,5 +422,19 @@ print(json.dumps({"x": x.tolist(), "v": v.tolist(), "st": [y1.tolist(), st.inv(y
     // rows of a correlation matrix's Cholesky factor have unit norm
     torch.testing.assertClose(L.norm(2, -1), torch.ones([5, 4], { dtype: 'float64' }));
     expect(() => new T.CatTransform([new T.ExpTransform()], 0).forward(torch.zeros([3]))).toThrow(/lengths' total 1/);
+  });
+});
+
+test('KL pairs where q has no density on part of p\'s support are infinite, as PyTorch\'s', () => {
+  const want = pythonJson<string[][]>(`
+import json, torch
+import torch.distributions as D
+pairs = [(D.Normal(torch.zeros(2), torch.ones(2)), D.Uniform(-1.0, 1.0)), (D.Poisson(torch.ones(3)), D.Bernoulli(probs=0.3)), (D.Gamma(2.0, 1.0), D.Beta(2.0, 2.0)),
+         (D.Laplace(0.0, 1.0), D.Exponential(1.0)), (D.Exponential(torch.ones(2)), D.Pareto(1.0, 2.0))]
+print(json.dumps([[str(v) for v in D.kl_divergence(p, q).flatten().tolist()] for p, q in pairs]))`);
+  torch.tidy(() => {
+    const got = [D.klDivergence(new D.Normal(torch.zeros([2]), torch.ones([2])), new D.Uniform(-1, 1)), D.klDivergence(new D.Poisson(torch.ones([3])), new D.Bernoulli({ probs: 0.3 })),
+      D.klDivergence(new D.Gamma(2, 1), new D.Beta(2, 2)), D.klDivergence(new D.Laplace(0, 1), new D.Exponential(1)), D.klDivergence(new D.Exponential(torch.ones([2])), new D.Pareto(1, 2))];
+    expect(got.map((t) => (t.flatten().tolist() as number[]).map((v) => (v === Infinity ? 'inf' : String(v))))).toEqual(want);
   });
 });

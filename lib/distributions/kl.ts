@@ -7,6 +7,7 @@ import { Independent, HalfNormal, Gumbel, Pareto } from './transformed';
 import { sumRightmost } from './transforms';
 import * as F from '../nn/functional';
 import * as linalg from '../tensor/linalg';
+import { fullLike } from '../tensor/creation';
 
 type Ctor = abstract new (...args: never[]) => Distribution;
 type KL = (p: never, q: never) => Tensor;
@@ -192,3 +193,99 @@ registerKl(Exponential, Gumbel, (p, q) => {
   const t2 = locRatio.exp().mul(prod).div(prod.add(1));
   return t1.sub(locRatio).add(t2).add(prod.reciprocal());
 });
+registerKl(Gumbel, Normal, (p, q) => {
+  const ratio = p.scale.div(q.scale);
+  const t1 = ratio.div(Math.sqrt(2 * Math.PI)).log();
+  const t2 = ratio.mul(Math.PI * 0.5).pow(2).div(3);
+  const t3 = p.loc.add(p.scale.mul(EULER)).sub(q.loc).div(q.scale).pow(2).mul(0.5);
+  return t1.neg().add(t2).add(t3).sub(EULER + 1);
+});
+registerKl(Gamma, Gumbel, (p, q) => {
+  const prod = p.rate.mul(q.scale), locRatio = q.loc.div(q.scale);
+  const t1 = p.concentration.sub(1).mul(p.concentration.digamma()).sub(p.concentration.lgamma()).sub(p.concentration);
+  const t2 = prod.log().add(p.concentration.div(prod));
+  const t3 = locRatio.exp().mul(prod.reciprocal().add(1).pow(p.concentration.neg())).sub(locRatio);
+  return t1.add(t2).add(t3);
+});
+registerKl(Pareto, Exponential, (p, q) => {
+  const prod = p.scale.mul(q.rate);
+  const result = p.alpha.div(prod).log().sub(p.alpha.reciprocal()).add(p.alpha.mul(prod).div(p.alpha.sub(1))).sub(1);
+  return result.maskedFill(p.alpha.le(1), inf);
+});
+registerKl(Pareto, Gamma, (p, q) => {
+  const common = p.scale.log().add(p.alpha.reciprocal());
+  const t1 = p.alpha.log().sub(common);
+  const t2 = q.concentration.lgamma().sub(q.concentration.mul(q.rate.log()));
+  const t3 = q.concentration.neg().add(1).mul(common);
+  const t4 = q.rate.mul(p.alpha).mul(p.scale).div(p.alpha.sub(1));
+  return t1.add(t2).add(t3).add(t4).sub(1).maskedFill(p.alpha.le(1), inf);
+});
+registerKl(Pareto, Normal, (p, q) => {
+  const varNormal = q.scale.pow(2).mul(2);
+  const common = p.scale.div(p.alpha.sub(1));
+  const t1 = q.scale.mul(Math.sqrt(2 * Math.PI)).mul(p.alpha).div(p.scale).log();
+  const t3 = p.alpha.mul(common.pow(2)).div(p.alpha.sub(2));
+  const t4 = p.alpha.mul(common).sub(q.loc).pow(2);
+  return t1.sub(p.alpha.reciprocal()).add(t3.add(t4).div(varNormal)).sub(1).maskedFill(p.alpha.le(2), inf);
+});
+const xLogX = (x: Tensor) => x.mul(x.log());
+registerKl(Uniform, Gamma, (p, q) => {
+  const common = p.high.sub(p.low);
+  const t2 = q.concentration.lgamma().sub(q.concentration.mul(q.rate.log()));
+  const t3 = q.concentration.neg().add(1).mul(xLogX(p.high).sub(xLogX(p.low)).sub(common)).div(common);
+  const t4 = q.rate.mul(p.high.add(p.low)).div(2);
+  return common.log().neg().add(t2).add(t3).add(t4).maskedFill(p.low.lt(0), inf);
+});
+registerKl(Uniform, Gumbel, (p, q) => {
+  const common = q.scale.div(p.high.sub(p.low));
+  const hi = p.high.sub(q.loc).div(q.scale), lo = p.low.sub(q.loc).div(q.scale);
+  const t1 = common.log().add(hi.add(lo).mul(0.5));
+  const t2 = common.mul(hi.neg().exp().sub(lo.neg().exp()));
+  return t1.sub(t2);
+});
+registerKl(Uniform, Pareto, (p, q) => {
+  const width = p.high.sub(p.low);
+  const t1 = q.alpha.mul(q.scale.pow(q.alpha)).mul(width).log();
+  const t2 = xLogX(p.high).sub(xLogX(p.low)).sub(width).div(width);
+  return t2.mul(q.alpha.add(1)).sub(t1).maskedFill(p.low.lt(q.scale), inf);
+});
+registerKl(Uniform, Beta, (p, q) => {
+  const common = p.high.sub(p.low);
+  const a = q.concentration1, b = q.concentration0;
+  const t2 = a.sub(1).mul(xLogX(p.high).sub(xLogX(p.low)).sub(common)).div(common);
+  const t3 = b.sub(1).mul(xLogX(p.high.neg().add(1)).sub(xLogX(p.low.neg().add(1))).add(common)).div(common);
+  const t4 = a.lgamma().add(b.lgamma()).sub(a.add(b).lgamma());
+  return t3.add(t4).sub(common.log()).sub(t2).maskedFill(p.high.gt(1).logicalOr(p.low.lt(0)), inf);
+});
+registerKl(Beta, Uniform, (p, q) => p.entropy().neg().add(q.high.sub(q.low).log()).maskedFill(q.low.gt(0).logicalOr(q.high.lt(1)), inf));
+registerKl(Beta, Exponential, (p, q) => p.entropy().neg().sub(q.rate.log()).add(q.rate.mul(p.concentration1.div(p.concentration1.add(p.concentration0)))));
+registerKl(Beta, Gamma, (p, q) => {
+  const a = p.concentration1, b = p.concentration0;
+  const t2 = q.concentration.lgamma().sub(q.concentration.mul(q.rate.log()));
+  const t3 = q.concentration.sub(1).mul(a.digamma().sub(a.add(b).digamma()));
+  const t4 = q.rate.mul(a).div(a.add(b));
+  return p.entropy().neg().add(t2).sub(t3).add(t4);
+});
+registerKl(Beta, Normal, (p, q) => {
+  const a = p.concentration1, b = p.concentration0;
+  const e = a.div(a.add(b)), varNormal = q.scale.pow(2);
+  const t2 = varNormal.mul(2 * Math.PI).log().mul(0.5);
+  const t3 = e.mul(e.neg().add(1)).div(a.add(b).add(1)).add(e.pow(2)).mul(0.5);
+  return p.entropy().neg().add(t2).add(t3.sub(q.loc.mul(e)).add(q.loc.pow(2).mul(0.5)).div(varNormal));
+});
+// where q gives zero density on part of p's support: infinite (PyTorch's _kl_*_infinity)
+const infiniteLike = (t: Tensor) => fullLike(t, inf);
+for (const Q of [Uniform, Pareto, Gamma, Exponential, ContinuousBernoulli, Beta] as Ctor[]) {
+  registerKl(Normal, Q, (p) => infiniteLike(p.loc));
+  registerKl(Laplace, Q, (p) => infiniteLike(p.loc));
+  registerKl(Gumbel, Q, (p) => infiniteLike(p.loc));
+}
+for (const Q of [Uniform, Pareto, ContinuousBernoulli, Beta] as Ctor[]) {
+  registerKl(Exponential, Q, (p) => infiniteLike(p.rate));
+  registerKl(Gamma, Q, (p) => infiniteLike(p.concentration));
+}
+for (const Q of [Uniform, ContinuousBernoulli, Beta] as Ctor[]) registerKl(Pareto, Q, (p) => infiniteLike(p.scale));
+registerKl(Beta, Pareto, (p) => infiniteLike(p.concentration1));
+registerKl(ContinuousBernoulli, Pareto, (p) => infiniteLike(p.probs));
+registerKl(Poisson, Bernoulli, (p) => infiniteLike(p.rate));
+registerKl(Poisson, Binomial, (p) => infiniteLike(p.rate));
