@@ -636,19 +636,26 @@ export class LowRankMultivariateNormal extends Distribution {
     const epsD = empty(shape, { dtype: this.loc.dtype, device: this.loc.device }).normal_();
     return this.loc.add(matmul(this.W, epsW.unsqueeze(-1)).squeeze(-1)).add(this.D.sqrt().mul(epsD));
   }
-  private logDet(): Tensor {
+  /** @internal log det of the covariance (the matrix determinant lemma) */
+  _logDet(): Tensor {
     return this.capacitanceTril.diagonal(0, -2, -1).log().sum(-1).mul(2).add(this.D.log().sum(-1));
+  }
+  /** @internal xᵀ Σ⁻¹ x over the last dim (Woodbury) */
+  _mahalanobis(x: Tensor): Tensor {
+    const wtDinv = this.W.transpose(-2, -1).div(this.D.unsqueeze(-2));
+    const wtDinvX = matmul(wtDinv, x.unsqueeze(-1)).squeeze(-1);
+    return x.pow(2).div(this.D).sum(-1).sub(mahalanobis(this.capacitanceTril, wtDinvX));
+  }
+  /** @internal the factors, not broadcast: W, D and the capacitance's Cholesky factor */
+  get _factors(): { W: Tensor; D: Tensor; capacitanceTril: Tensor } {
+    return { W: this.W, D: this.D, capacitanceTril: this.capacitanceTril };
   }
   override logProb(value: Tensor): Tensor {
     this.validateSample(value);
-    const diff = value.sub(this.loc);
-    const wtDinv = this.W.transpose(-2, -1).div(this.D.unsqueeze(-2));
-    const wtDinvX = matmul(wtDinv, diff.unsqueeze(-1)).squeeze(-1);
-    const M = diff.pow(2).div(this.D).sum(-1).sub(mahalanobis(this.capacitanceTril, wtDinvX));
-    return this.logDet().add(M).add(this.eventShape[0] * Math.log(2 * Math.PI)).mul(-0.5);
+    return this._logDet().add(this._mahalanobis(value.sub(this.loc))).add(this.eventShape[0] * Math.log(2 * Math.PI)).mul(-0.5);
   }
   override entropy(): Tensor {
-    const H = this.logDet().add(this.eventShape[0] * (1 + Math.log(2 * Math.PI))).mul(0.5);
+    const H = this._logDet().add(this.eventShape[0] * (1 + Math.log(2 * Math.PI))).mul(0.5);
     return this.batchShape.length ? H.expand(this.batchShape) : H;
   }
 }

@@ -1,7 +1,7 @@
 // kl_divergence(p, q) for pairs of the same family and across families, with PyTorch's closed forms (torch/distributions/kl.py).
 import { Tensor } from '../tensor/tensor';
 import { broadcastShapes, Distribution } from './distribution';
-import { Normal, LogNormal, Uniform, Exponential, Laplace, Gamma, Beta, Dirichlet, MultivariateNormal, Cauchy, halfLogDet, mahalanobis } from './continuous';
+import { Normal, LogNormal, Uniform, Exponential, Laplace, Gamma, Beta, Dirichlet, MultivariateNormal, Cauchy, LowRankMultivariateNormal, halfLogDet, mahalanobis } from './continuous';
 import { Bernoulli, Categorical, OneHotCategorical, Poisson, Geometric, Binomial, ContinuousBernoulli } from './discrete';
 import { Independent, HalfNormal, Gumbel, Pareto } from './transformed';
 import { sumRightmost } from './transforms';
@@ -289,3 +289,17 @@ registerKl(Beta, Pareto, (p) => infiniteLike(p.concentration1));
 registerKl(ContinuousBernoulli, Pareto, (p) => infiniteLike(p.probs));
 registerKl(Poisson, Bernoulli, (p) => infiniteLike(p.rate));
 registerKl(Poisson, Binomial, (p) => infiniteLike(p.rate));
+// the sum of squares of each matrix's entries (trace of X Xᵀ), over the batch
+const traceXXt = (m: Tensor) => m.pow(2).sum([-2, -1]);
+registerKl(LowRankMultivariateNormal, LowRankMultivariateNormal, (p, q) => {
+  if (p.eventShape.join() !== q.eventShape.join()) throw new Error('KL-divergence between two Low Rank Multivariate Normals with different event shapes cannot be computed');
+  const pf = p._factors, qf = q._factors;
+  const term1 = q._logDet().sub(p._logDet());
+  const term3 = q._mahalanobis(q.loc.sub(p.loc));
+  const A = linalg.solveTriangular(qf.capacitanceTril, qf.W.transpose(-2, -1).div(qf.D.unsqueeze(-2)), { upper: false });
+  const term21 = pf.D.div(qf.D).sum(-1);
+  const term22 = traceXXt(pf.W.mul(qf.D.rsqrt().unsqueeze(-1)));
+  const term23 = traceXXt(A.mul(pf.D.sqrt().unsqueeze(-2)));
+  const term24 = traceXXt(A.matmul(pf.W));
+  return term1.add(term21.add(term22).sub(term23).sub(term24)).add(term3).sub(p.eventShape[0]).mul(0.5);
+});
