@@ -222,6 +222,10 @@ const klCases: KlCase[] = [
   { name: 'kl_beta_normal', params: { a: () => pos(3).mul(2), b: () => pos(3).mul(2), c: () => r(3), d: () => pos(3) }, ts: (p) => [new D.Beta(p.a, p.b), new D.Normal(p.c, p.d)], p: 'D.Beta(a, b)', q: 'D.Normal(c, d)' },
   { name: 'kl_lowrank_mvn', params: { a: () => r(2, 3), w: () => r(3, 2), d: () => pos(3), c: () => r(3), v: () => r(2, 3, 1), e: () => pos(2, 3) },
     ts: (p) => [new D.LowRankMultivariateNormal(p.a, p.w, p.d), new D.LowRankMultivariateNormal(p.c, p.v, p.e)], p: 'D.LowRankMultivariateNormal(a, w, d)', q: 'D.LowRankMultivariateNormal(c, v, e)' },
+  { name: 'kl_mvn_lowrank', params: { a: () => r(2, 3), s: () => spd(3, 3), c: () => r(3), v: () => r(3, 2), e: () => pos(3) },
+    ts: (p) => [new D.MultivariateNormal(p.a, { covarianceMatrix: p.s }), new D.LowRankMultivariateNormal(p.c, p.v, p.e)], p: 'D.MultivariateNormal(a, covariance_matrix=s)', q: 'D.LowRankMultivariateNormal(c, v, e)' },
+  { name: 'kl_lowrank_to_mvn', params: { a: () => r(3), w: () => r(2, 3, 2), d: () => pos(3), c: () => r(3), t: () => lowerChol(3, 3) },
+    ts: (p) => [new D.LowRankMultivariateNormal(p.a, p.w, p.d), new D.MultivariateNormal(p.c, { scaleTril: p.t })], p: 'D.LowRankMultivariateNormal(a, w, d)', q: 'D.MultivariateNormal(c, scale_tril=t)' },
   { name: 'kl_mvn', params: { a: () => r(2, 3), s: () => spd(3, 3), c: () => r(3), t: () => lowerChol(2, 3, 3) },
     ts: (p) => [new D.MultivariateNormal(p.a, { covarianceMatrix: p.s }), new D.MultivariateNormal(p.c, { scaleTril: p.t })], p: 'D.MultivariateNormal(a, covariance_matrix=s)', q: 'D.MultivariateNormal(c, scale_tril=t)' },
 ];

@@ -303,3 +303,24 @@ registerKl(LowRankMultivariateNormal, LowRankMultivariateNormal, (p, q) => {
   const term24 = traceXXt(A.matmul(pf.W));
   return term1.add(term21.add(term22).sub(term23).sub(term24)).add(term3).sub(p.eventShape[0]).mul(0.5);
 });
+registerKl(MultivariateNormal, LowRankMultivariateNormal, (p, q) => {
+  if (p.eventShape.join() !== q.eventShape.join()) throw new Error('KL-divergence between two (Low Rank) Multivariate Normals with different event shapes cannot be computed');
+  const qf = q._factors, L = p.unbroadcastedScaleTril;
+  const term1 = q._logDet().sub(halfLogDet(L).mul(2));
+  const term3 = q._mahalanobis(q.loc.sub(p.loc));
+  const A = linalg.solveTriangular(qf.capacitanceTril, qf.W.transpose(-2, -1).div(qf.D.unsqueeze(-2)), { upper: false });
+  const term2 = traceXXt(L.mul(qf.D.rsqrt().unsqueeze(-1))).sub(traceXXt(A.matmul(L)));
+  return term1.add(term2).add(term3).sub(p.eventShape[0]).mul(0.5);
+});
+registerKl(LowRankMultivariateNormal, MultivariateNormal, (p, q) => {
+  if (p.eventShape.join() !== q.eventShape.join()) throw new Error('KL-divergence between two (Low Rank) Multivariate Normals with different event shapes cannot be computed');
+  const pf = p._factors, L = q.unbroadcastedScaleTril;
+  const n = p.eventShape[0], m = pf.W.shape[pf.W.ndim - 1];
+  const term1 = halfLogDet(L).mul(2).sub(p._logDet());
+  const term3 = mahalanobis(L, q.loc.sub(p.loc));
+  const batch = broadcastShapes(L.shape.slice(0, -2), pf.W.shape.slice(0, -2));
+  const qL = L.expand([...batch, n, n]);
+  const term21 = traceXXt(linalg.solveTriangular(qL, pf.W.expand([...batch, n, m]), { upper: false }));
+  const term22 = traceXXt(linalg.solveTriangular(qL, pf.D.sqrt().diagEmbed().expand([...batch, n, n]), { upper: false }));
+  return term1.add(term21.add(term22)).add(term3).sub(n).mul(0.5);
+});
