@@ -226,6 +226,14 @@ const klCases: KlCase[] = [
     ts: (p) => [new D.MultivariateNormal(p.a, { covarianceMatrix: p.s }), new D.LowRankMultivariateNormal(p.c, p.v, p.e)], p: 'D.MultivariateNormal(a, covariance_matrix=s)', q: 'D.LowRankMultivariateNormal(c, v, e)' },
   { name: 'kl_lowrank_to_mvn', params: { a: () => r(3), w: () => r(2, 3, 2), d: () => pos(3), c: () => r(3), t: () => lowerChol(3, 3) },
     ts: (p) => [new D.LowRankMultivariateNormal(p.a, p.w, p.d), new D.MultivariateNormal(p.c, { scaleTril: p.t })], p: 'D.LowRankMultivariateNormal(a, w, d)', q: 'D.MultivariateNormal(c, scale_tril=t)' },
+  { name: 'kl_beta_cb', params: { a: () => pos(3).mul(2), b: () => pos(3).mul(2), c: () => torch.tensor([0.2, 0.4999, 0.8], f64) }, ts: (p) => [new D.Beta(p.a, p.b), new D.ContinuousBernoulli({ probs: p.c })], p: 'D.Beta(a, b)', q: 'D.ContinuousBernoulli(probs=c)' },
+  { name: 'kl_uniform_cb', params: { lo: () => torch.tensor([0.1, 0.3, 0], f64), w: () => torch.tensor([0.5, 0.4, 0.6], f64), c: () => unit(3) }, ts: (p) => [new D.Uniform(p.lo, p.lo.add(p.w)), new D.ContinuousBernoulli({ probs: p.c })], p: 'D.Uniform(lo, lo + w)', q: 'D.ContinuousBernoulli(probs=c)' },
+  { name: 'kl_cb_exponential', params: { a: () => unit(3), c: () => pos(3) }, ts: (p) => [new D.ContinuousBernoulli({ probs: p.a }), new D.Exponential(p.c)], p: 'D.ContinuousBernoulli(probs=a)', q: 'D.Exponential(c)' },
+  { name: 'kl_cb_normal', params: { a: () => torch.tensor([0.2, 0.4999, 0.8], f64), c: () => r(3), d: () => pos(3) }, ts: (p) => [new D.ContinuousBernoulli({ probs: p.a }), new D.Normal(p.c, p.d)], p: 'D.ContinuousBernoulli(probs=a)', q: 'D.Normal(c, d)' },
+  { name: 'kl_cb_uniform', params: { a: () => unit(3), lo: () => torch.tensor([-0.5, 0.2, -1], f64), w: () => torch.tensor([2, 2, 1.5], f64) }, ts: (p) => [new D.ContinuousBernoulli({ probs: p.a }), new D.Uniform(p.lo, p.lo.add(p.w))], p: 'D.ContinuousBernoulli(probs=a)', q: 'D.Uniform(lo, lo + w)' },
+  { name: 'kl_transformed', params: { a: () => r(3), b: () => pos(3), c: () => r(3), d: () => pos(3), s: () => pos(3) },
+    ts: (p) => [new D.TransformedDistribution(new D.Normal(p.a, p.b), [new D.AffineTransform(1, p.s), new D.TanhTransform()]), new D.TransformedDistribution(new D.Normal(p.c, p.d), [new D.AffineTransform(1, p.s.clone()), new D.TanhTransform()])],
+    p: 'D.TransformedDistribution(D.Normal(a, b), [D.transforms.AffineTransform(1.0, s), D.transforms.TanhTransform()])', q: 'D.TransformedDistribution(D.Normal(c, d), [D.transforms.AffineTransform(1.0, s.clone()), D.transforms.TanhTransform()])' },
   { name: 'kl_mvn', params: { a: () => r(2, 3), s: () => spd(3, 3), c: () => r(3), t: () => lowerChol(2, 3, 3) },
     ts: (p) => [new D.MultivariateNormal(p.a, { covarianceMatrix: p.s }), new D.MultivariateNormal(p.c, { scaleTril: p.t })], p: 'D.MultivariateNormal(a, covariance_matrix=s)', q: 'D.MultivariateNormal(c, scale_tril=t)' },
 ];
@@ -346,6 +354,8 @@ test('bad parameters and values are PyTorch\'s errors; an unregistered KL pair s
     expect(() => new D.Pareto(2, 1).logProb(torch.tensor([1.5]))).toThrow(/to be within the support \(GreaterThanEq\(lower_bound=scale\)\)/);
     expect(() => new D.ReshapeTransform([6], [4])).toThrow('in_shape, out_shape have different numbers of elements');
     expect(new D.ExpTransform().inv.inv).toBeInstanceOf(D.ExpTransform);
+    expect(() => D.klDivergence(new D.TransformedDistribution(new D.Normal(0, 1), new D.TanhTransform()), new D.TransformedDistribution(new D.Normal(0, 1), new D.ExpTransform()))).toThrow(/only when their transforms are the same/);
+    expect([new D.AffineTransform(1, 2).equals(new D.AffineTransform(1, 2)), new D.ExpTransform().inv.equals(new D.ExpTransform().inv), new D.PowerTransform(2).equals(new D.PowerTransform(3))]).toEqual([true, true, false]);
     expect(() => new D.TransformedDistribution(new D.Normal(0, 1), new D.TanhTransform()).logProb(torch.tensor(1.5))).toThrow(/to be within the support \(Interval\(lower_bound=-1.0, upper_bound=1.0\)\)/);
   });
 });

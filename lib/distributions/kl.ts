@@ -3,7 +3,7 @@ import { Tensor } from '../tensor/tensor';
 import { broadcastShapes, Distribution } from './distribution';
 import { Normal, LogNormal, Uniform, Exponential, Laplace, Gamma, Beta, Dirichlet, MultivariateNormal, Cauchy, LowRankMultivariateNormal, halfLogDet, mahalanobis } from './continuous';
 import { Bernoulli, Categorical, OneHotCategorical, Poisson, Geometric, Binomial, ContinuousBernoulli } from './discrete';
-import { Independent, HalfNormal, Gumbel, Pareto } from './transformed';
+import { Independent, HalfNormal, Gumbel, Pareto, TransformedDistribution } from './transformed';
 import { sumRightmost } from './transforms';
 import * as F from '../nn/functional';
 import * as linalg from '../tensor/linalg';
@@ -323,4 +323,24 @@ registerKl(LowRankMultivariateNormal, MultivariateNormal, (p, q) => {
   const term21 = traceXXt(linalg.solveTriangular(qL, pf.W.expand([...batch, n, m]), { upper: false }));
   const term22 = traceXXt(linalg.solveTriangular(qL, pf.D.sqrt().diagEmbed().expand([...batch, n, n]), { upper: false }));
   return term1.add(term21.add(term22)).add(term3).sub(n).mul(0.5);
+});
+// ContinuousBernoulli against other families (PyTorch's forms, including where its Uniform checks
+// count the support's edges as outside)
+const cbCross = (p: Distribution & { mean: Tensor; entropy(): Tensor }, q: ContinuousBernoulli) =>
+  p.entropy().neg().sub(p.mean.mul(q.logits)).sub(q.probs.neg().log1p()).sub(q._logNorm());
+registerKl(Beta, ContinuousBernoulli, (p, q) => cbCross(p, q));
+registerKl(Uniform, ContinuousBernoulli, (p, q) => cbCross(p, q).maskedFill(p.high.ge(1).logicalOr(p.low.le(0)), inf));
+registerKl(ContinuousBernoulli, Exponential, (p, q) => p.entropy().neg().sub(q.rate.log()).add(q.rate.mul(p.mean)));
+registerKl(ContinuousBernoulli, Normal, (p, q) => {
+  const t2 = q.loc.div(q.scale).pow(2).add(Math.log(2 * Math.PI)).mul(0.5).add(q.scale.log());
+  const t3 = p.variance.add(p.mean.pow(2)).sub(q.loc.mul(p.mean).mul(2)).div(q.scale.pow(2).mul(2));
+  return p.entropy().neg().add(t2).add(t3);
+});
+registerKl(ContinuousBernoulli, Uniform, (p, q) => p.entropy().neg().add(q.high.sub(q.low).log()).maskedFill(q.low.ge(0).logicalOr(q.high.le(1)), inf));
+registerKl(TransformedDistribution, TransformedDistribution, (p, q) => {
+  const same = p.transforms.length === q.transforms.length && p.transforms.every((t, k) => t.equals(q.transforms[k]));
+  if (!same || p.eventShape.join() !== q.eventShape.join()) {
+    throw new Error('klDivergence: between TransformedDistributions only when their transforms are the same (then it is their bases\' KL), as PyTorch\'s');
+  }
+  return klDivergence(p.baseDist, q.baseDist);
 });

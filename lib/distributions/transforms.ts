@@ -30,6 +30,10 @@ export abstract class Transform {
   /** The shape of t(x) for x of this shape (and back). */
   forwardShape(shape: number[]): number[] { return shape; }
   inverseShape(shape: number[]): number[] { return shape; }
+  /** PyTorch's Transform.__eq__: the same map (parameterless transforms of one class are equal) */
+  equals(other: Transform): boolean {
+    return other === this;
+  }
   private inverted?: Transform;
   /** t⁻¹ as a transform of its own (PyTorch's .inv): ExpTransform().inv maps y to log y */
   get inv(): Transform { return (this.inverted ??= new InverseTransform(this)); }
@@ -38,6 +42,7 @@ export abstract class Transform {
 /** t⁻¹: forward and inverse swapped, the log-determinant negated (PyTorch's _InverseTransform). */
 export class InverseTransform extends Transform {
   constructor(private readonly base: Transform) { super(); }
+  override equals(other: Transform): boolean { return other instanceof InverseTransform && this.base.equals(other.base); }
   override get domain() { return this.base.codomain; }
   override get codomain() { return this.base.domain; }
   override get sign() { return this.base.sign; }
@@ -49,8 +54,22 @@ export class InverseTransform extends Transform {
   override inverseShape(shape: number[]) { return this.base.forwardShape(shape); }
 }
 
+// Equal parameters, as PyTorch's transforms compare them: numbers by value, tensors elementwise (all).
+function sameValue(a: number | Tensor, b: number | Tensor): boolean {
+  if (typeof a === 'number' && typeof b === 'number') return a === b;
+  if (typeof a === 'number' || typeof b === 'number') return false;
+  if (a === b) return true;
+  if (a.shape.join() !== b.shape.join()) return false;
+  const eq = a.eq(b), all = eq.all();
+  const r = all.item() as boolean;
+  eq.dispose();
+  all.dispose();
+  return r;
+}
+
 /** y = exp(x). */
 export class ExpTransform extends Transform {
+  override equals(other: Transform): boolean { return other instanceof ExpTransform; }
   override get codomain() { return constraints.positive; }
   override get sign() { return 1; }
   forward(x: Tensor) { return x.exp(); }
@@ -61,6 +80,7 @@ export class ExpTransform extends Transform {
 /** y = x ** exponent (x > 0; the exponent a number or a tensor broadcast with x). */
 export class PowerTransform extends Transform {
   constructor(readonly exponent: number | Tensor) { super(); }
+  override equals(other: Transform): boolean { return other instanceof PowerTransform && sameValue(this.exponent, other.exponent); }
   override get domain() { return constraints.positive; }
   override get codomain() { return constraints.positive; }
   override get sign(): number | Tensor { return typeof this.exponent === 'number' ? Math.sign(this.exponent) : this.exponent.sign(); }
@@ -73,6 +93,7 @@ export class PowerTransform extends Transform {
 
 /** y = |x| (not invertible: inverse gives y back). */
 export class AbsTransform extends Transform {
+  override equals(other: Transform): boolean { return other instanceof AbsTransform; }
   override get codomain() { return constraints.positive; }
   forward(x: Tensor) { return x.abs(); }
   inverse(y: Tensor) { return y; }
@@ -81,6 +102,7 @@ export class AbsTransform extends Transform {
 
 /** y = softplus(x) = log(1 + exp(x)) (linear above 20). */
 export class SoftplusTransform extends Transform {
+  override equals(other: Transform): boolean { return other instanceof SoftplusTransform; }
   override get codomain() { return constraints.positive; }
   override get sign() { return 1; }
   forward(x: Tensor) { return F.softplus(x); }
@@ -90,6 +112,7 @@ export class SoftplusTransform extends Transform {
 
 /** exp then normalize over the last dim: onto the simplex (not bijective). */
 export class SoftmaxTransform extends Transform {
+  override equals(other: Transform): boolean { return other instanceof SoftmaxTransform; }
   override get domain() { return constraints.realVector; }
   override get codomain() { return constraints.simplex; }
   forward(x: Tensor) {
@@ -104,6 +127,7 @@ export class SoftmaxTransform extends Transform {
 
 /** n reals onto the simplex of n + 1 by stick breaking (bijective; Dirichlet's unconstrained space). */
 export class StickBreakingTransform extends Transform {
+  override equals(other: Transform): boolean { return other instanceof StickBreakingTransform; }
   override get domain() { return constraints.realVector; }
   override get codomain() { return constraints.simplex; }
   private offset(x: Tensor) {
@@ -133,6 +157,7 @@ export class StickBreakingTransform extends Transform {
 
 /** Square matrices to lower-triangular ones with a positive diagonal (exp of the diagonal). */
 export class LowerCholeskyTransform extends Transform {
+  override equals(other: Transform): boolean { return other instanceof LowerCholeskyTransform; }
   override get domain(): Constraint { return { ...constraints.real, eventDim: 2, name: 'IndependentConstraint(Real(), 2)' }; }
   override get codomain() { return constraints.lowerCholesky; }
   forward(x: Tensor) { return x.tril(-1).add(x.diagonal(0, -2, -1).exp().diagEmbed()); }
@@ -176,6 +201,9 @@ function reshapeShape(shape: number[], from: number[], to: number[]): number[] {
 /** base, with reinterpretedBatchNdims more rightmost dims summed in the log-determinant. */
 export class IndependentTransform extends Transform {
   constructor(readonly baseTransform: Transform, readonly reinterpretedBatchNdims: number) { super(); }
+  override equals(other: Transform): boolean {
+    return other instanceof IndependentTransform && other.reinterpretedBatchNdims === this.reinterpretedBatchNdims && this.baseTransform.equals(other.baseTransform);
+  }
   override get domain(): Constraint { return widen(this.baseTransform.domain, this.reinterpretedBatchNdims); }
   override get codomain(): Constraint { return widen(this.baseTransform.codomain, this.reinterpretedBatchNdims); }
   override get sign() { return this.baseTransform.sign; }
@@ -197,6 +225,7 @@ function widen(c: Constraint, n: number): Constraint {
 
 /** y = sigmoid(x), kept inside (0, 1) by the dtype's tiny and eps. */
 export class SigmoidTransform extends Transform {
+  override equals(other: Transform): boolean { return other instanceof SigmoidTransform; }
   override get codomain() { return interval(0, 1, 'Interval(lower_bound=0.0, upper_bound=1.0)'); }
   override get sign() { return 1; }
   forward(x: Tensor) { return x.sigmoid().clamp(finfoTiny(x.dtype), 1 - finfoEps(x.dtype)); }
@@ -209,6 +238,7 @@ export class SigmoidTransform extends Transform {
 
 /** y = tanh(x): squashes into (-1, 1) (SAC's bounded actions). */
 export class TanhTransform extends Transform {
+  override equals(other: Transform): boolean { return other instanceof TanhTransform; }
   override get codomain() { return interval(-1, 1, 'Interval(lower_bound=-1.0, upper_bound=1.0)'); }
   override get sign() { return 1; }
   forward(x: Tensor) { return x.tanh(); }
@@ -220,6 +250,9 @@ export class TanhTransform extends Transform {
 /** y = loc + scale · x (eventDim: how many rightmost dims form one event for the log-determinant). */
 export class AffineTransform extends Transform {
   constructor(readonly loc: Tensor | number, readonly scale: Tensor | number, readonly eventDim = 0) { super(); }
+  override equals(other: Transform): boolean {
+    return other instanceof AffineTransform && this.eventDim === other.eventDim && sameValue(this.loc, other.loc) && sameValue(this.scale, other.scale);
+  }
   override get domain(): Constraint { return this.eventDim ? { ...constraints.real, eventDim: this.eventDim, name: `IndependentConstraint(Real(), ${this.eventDim})` } : constraints.real; }
   override get codomain(): Constraint { return this.domain; }
   override get sign(): number | Tensor {
@@ -266,6 +299,9 @@ export function productOfSigns(parts: Transform[]): number | Tensor {
 /** parts applied in order: y = t_n(...t_1(x)). */
 export class ComposeTransform extends Transform {
   constructor(readonly parts: Transform[]) { super(); }
+  override equals(other: Transform): boolean {
+    return other instanceof ComposeTransform && other.parts.length === this.parts.length && this.parts.every((p, k) => p.equals(other.parts[k]));
+  }
   override get domain(): Constraint {
     if (!this.parts.length) return constraints.real;
     // the first part's domain, widened to the most dims any part spans (PyTorch's rule)
@@ -396,6 +432,7 @@ export function vecToTrilMatrix(vec: Tensor, diag = 0): Tensor {
 
 /** Unconstrained vectors of D(D-1)/2 reals to Cholesky factors of D x D correlation matrices (LKJ's space). */
 export class CorrCholeskyTransform extends Transform {
+  override equals(other: Transform): boolean { return other instanceof CorrCholeskyTransform; }
   override get domain() { return constraints.realVector; }
   override get codomain(): Constraint {
     return {
