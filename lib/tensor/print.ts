@@ -214,8 +214,9 @@ export function formatTensor(t: Tensor): string {
   const hasDefaultDtype = [defaults.floatDtype, complexOf(defaults.floatDtype), 'int64', 'bool'].includes(dtype);
   const sparse = t.isSparse || t.isSparseCsr;
   let text: string;
-  if (t.isSparseCsr) {
-    // tensor(crow_indices=tensor([...]),\n       col_indices=tensor([...]),\n       values=tensor([...]), size=(...), nnz=..., layout=torch.sparse_csr)
+  if (sparse) {
+    // COO: tensor(indices=tensor([...]),\n       values=tensor([...]),\n       size=(...), nnz=..., layout=torch.sparse_coo)
+    // CSR: tensor(crow_indices=..., col_indices=..., values=tensor([...]), size=(...), nnz=..., layout=torch.sparse_csr)
     suffixes.push(`size=${pyTuple(shape)}`, `nnz=${t.nnz()}`);
     if (!hasDefaultDtype) suffixes.push(`dtype=torch.${dtype}`);
     const part = (name: string, x: Tensor) => {
@@ -224,19 +225,10 @@ export function formatTensor(t: Tensor): string {
       x.dispose();
       return `${p}${s})`;
     };
-    const pad = ' '.repeat(indent);
-    text = `${part('crow_indices', t.crowIndices())},\n${pad}${part('col_indices', t.colIndices())},\n${pad}${part('values', t.values().detach())}`;
-  } else if (sparse) {
-    // tensor(indices=tensor([...]),\n       values=tensor([...]),\n       size=(...), nnz=..., layout=torch.sparse_coo)
-    suffixes.push(`size=${pyTuple(shape)}`, `nnz=${t.nnz()}`);
-    if (!hasDefaultDtype) suffixes.push(`dtype=torch.${dtype}`);
-    const part = (name: string, x: Tensor) => {
-      const p = `${name}=tensor(`;
-      const s = body(x, indent + p.length) + (x.numel() === 0 ? `, size=${pyTuple(x.shape)}` : '');
-      x.dispose();
-      return `${p}${s})`;
-    };
-    text = `${part('indices', t.indices({ raw: true }).detach())},\n${' '.repeat(indent)}${part('values', t.values({ raw: true }).detach())}`;
+    const parts = t.isSparseCsr
+      ? [part('crow_indices', t.crowIndices()), part('col_indices', t.colIndices()), part('values', t.values().detach())]
+      : [part('indices', t.indices({ raw: true }).detach()), part('values', t.values({ raw: true }).detach())];
+    text = parts.join(`,\n${' '.repeat(indent)}`);
   } else if (numel === 0) {
     if (shape.length !== 1) suffixes.push(`size=${pyTuple(shape)}`);
     if (dtype !== defaults.floatDtype) suffixes.push(`dtype=torch.${dtype}`);
