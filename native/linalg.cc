@@ -46,14 +46,16 @@ Napi::Value linalgMatrixNorm(const Napi::CallbackInfo& info) {
   if (info[1].IsString()) return ret(info, at::linalg_matrix_norm(T0, argString(info, 1), dims, argBool(info, 2)));
   return ret(info, at::linalg_matrix_norm(T0, argScalar(info, 1), dims, argBool(info, 2)));
 }
+// An optional list of dims (null: none), kept in `storage`.
+at::OptionalIntArrayRef optDims(const Napi::CallbackInfo& info, size_t i, std::vector<int64_t>& storage) {
+  if (isNullish(info, i)) return c10::nullopt;
+  storage = argInts(info, i);
+  return storage;
+}
 // linalgNorm(x, ord: number | 'fro' | 'nuc' | null, dims | null, keepdim): linalg.norm (vector or matrix by dims)
 Napi::Value linalgNorm(const Napi::CallbackInfo& info) {
   std::vector<int64_t> d;
-  at::OptionalIntArrayRef dims = c10::nullopt;
-  if (!isNullish(info, 2)) {
-    d = argInts(info, 2);
-    dims = d;
-  }
+  at::OptionalIntArrayRef dims = optDims(info, 2, d);
   if (info[1].IsString()) return ret(info, at::linalg_norm(T0, argString(info, 1), dims, argBool(info, 3)));
   c10::optional<at::Scalar> ord = isNullish(info, 1) ? c10::nullopt : c10::optional<at::Scalar>(argScalar(info, 1));
   return ret(info, at::linalg_norm(T0, ord, dims, argBool(info, 3)));
@@ -104,12 +106,7 @@ OP(linalgHouseholderProduct, at::linalg_householder_product(T0, argTensor(info, 
 OP(linalgTensorinv, at::linalg_tensorinv(T0, argInt64(info, 1)))
 Napi::Value linalgTensorsolve(const Napi::CallbackInfo& info) {
   std::vector<int64_t> d;
-  at::OptionalIntArrayRef dims = c10::nullopt;
-  if (!isNullish(info, 2)) {
-    d = argInts(info, 2);
-    dims = d;
-  }
-  return ret(info, at::linalg_tensorsolve(T0, argTensor(info, 1), dims));
+  return ret(info, at::linalg_tensorsolve(T0, argTensor(info, 1), optDims(info, 2, d)));
 }
 OP(linalgVander, at::linalg_vander(T0, isNullish(info, 1) ? c10::nullopt : c10::optional<int64_t>(argInt64(info, 1))))
 OP(linalgCross, at::linalg_cross(T0, argTensor(info, 1), argInt64(info, 2)))
