@@ -196,6 +196,12 @@ Napi::Value fractionalMaxPool(const Napi::CallbackInfo& info) {
   auto r = argInt64(info, 4) == 2 ? at::fractional_max_pool2d(x, kernel, size, samples) : at::fractional_max_pool3d(x, kernel, size, samples);
   return retPair(info, std::get<0>(r), std::get<1>(r));
 }
+// convTbc(x, weight, bias, pad): conv_tbc (time, batch, channels)
+Napi::Value convTbc(const Napi::CallbackInfo& info) {
+  const at::Tensor &x = T0, &w = argTensor(info, 1), &b = argTensor(info, 2);
+  SkipAutogradIfUnneeded skip(x, w, b);
+  return ret(info, at::conv_tbc(x, w, b, argInt64(info, 3)));
+}
 // maxUnpool(x, indices, outputSize, stride, padding, nd): max_unpool2d, or max_unpool3d (which takes stride and padding)
 Napi::Value maxUnpool(const Napi::CallbackInfo& info) {
   const at::Tensor &x = T0, &indices = argTensor(info, 1);
@@ -568,7 +574,7 @@ void registerNN(Registrar& r) {
   R(binaryCrossEntropy); R(binaryCrossEntropyWithLogits); R(cosineSimilarity); R(pairwiseDistance);
   R(silu); R(mish); R(logSigmoid); R(selu); R(hardswish); R(hardsigmoid); R(softplus); R(elu); R(celu);
   R(leakyRelu); R(hardtanh); R(glu); R(prelu); R(pad); R(conv); R(convTranspose); R(maxPool); R(avgPool);
-  R(adaptiveAvgPool); R(maxPoolWithIndices); R(adaptiveMaxPool); R(fractionalMaxPool); R(maxUnpool); R(rrelu); R(featureAlphaDropout); R(multilabelMarginLoss); R(upsample); R(batchNorm); R(groupNorm); R(rnn); R(rnnPacked); R(rnnCell); R(gridSample); R(affineGrid); R(weightNorm); R(normExceptDim); R(embeddingBag); R(embeddingRenorm_); R(im2col); R(col2im); R(packPaddedSequence); R(padPackedSequence);
+  R(adaptiveAvgPool); R(maxPoolWithIndices); R(adaptiveMaxPool); R(fractionalMaxPool); R(convTbc); R(maxUnpool); R(rrelu); R(featureAlphaDropout); R(multilabelMarginLoss); R(upsample); R(batchNorm); R(groupNorm); R(rnn); R(rnnPacked); R(rnnCell); R(gridSample); R(affineGrid); R(weightNorm); R(normExceptDim); R(embeddingBag); R(embeddingRenorm_); R(im2col); R(col2im); R(packPaddedSequence); R(padPackedSequence);
 #undef R
 }
 

@@ -296,6 +296,9 @@ export const cases: Case[] = [
       torch.fakeQuantizePerChannelAffine(x.float(), s.float(), torch.tensor([0, 3, -2, 10], { dtype: 'int32' }), 1, -128, 127)],
     py: 'lambda x, s: [torch.fake_quantize_per_tensor_affine(x.float(), 0.1, 7, 0, 255), torch.fake_quantize_per_tensor_affine(x.float(), 0.05, 0, -128, 127), '
       + 'torch.fake_quantize_per_channel_affine(x.float(), s.float(), torch.tensor([0, 3, -2, 10], dtype=torch.int32), 1, -128, 127)]' },
+  { name: 'upsample_conv_tbc', inputs: () => [r(1, 2, 3, 4), r(5, 2, 3), r(3, 3, 4), r(4)],
+    ts: (img, x, w, b) => [F.upsample(img, { scaleFactor: 2, mode: 'bilinear' }), F.upsampleNearest(img, { size: [5, 7] }), F.upsampleBilinear(img, { scaleFactor: 1.5 }), F.convTbc(x, w, b, 1)],
+    py: 'lambda img, x, w, b: [F.upsample(img, scale_factor=2, mode="bilinear"), F.upsample_nearest(img, size=(5, 7)), F.upsample_bilinear(img, scale_factor=1.5), F.conv_tbc(x, w, b, 1)]' },
   { name: 'histogram', inputs: () => [r(20), pos(20)], constants: [0, 1],
     ts: (x, w) => [x.histogram(5), x.histogram(4, { range: [-1, 1], density: true }), torch.histogram(x, 3, { weight: w })],
     py: 'lambda x, w: [tuple(torch.histogram(x, 5)), tuple(torch.histogram(x, 4, range=(-1.0, 1.0), density=True)), tuple(torch.histogram(x, 3, weight=w))]' },

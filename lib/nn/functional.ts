@@ -690,3 +690,11 @@ export const threshold_ = (x: Tensor, thresholdValue: number, value: number) => 
 export const rrelu_ = (x: Tensor, opts: { lower?: number; upper?: number; training?: boolean; generator?: Generator } = {}) => x._inplace_((t) => rrelu(t, opts));
 /** F.pdist: torch.pdist. */
 export const pdist = (x: Tensor, p = 2) => wrap(native.pdist(id(x), p));
+/** F.upsample: interpolate's older name. */
+export const upsample = (x: Tensor, opts: InterpolateOptions = {}) => interpolate(x, opts);
+/** F.upsample_nearest: interpolate with mode 'nearest'. */
+export const upsampleNearest = (x: Tensor, opts: { size?: Size; scaleFactor?: number | number[] } = {}) => interpolate(x, { ...opts, mode: 'nearest' });
+/** F.upsample_bilinear: interpolate with mode 'bilinear' and alignCorners, as PyTorch's. */
+export const upsampleBilinear = (x: Tensor, opts: { size?: Size; scaleFactor?: number | number[] } = {}) => interpolate(x, { ...opts, mode: 'bilinear', alignCorners: true });
+/** F.conv_tbc: a 1-D convolution over (time, batch, channels) input with a (kernel, in, out) weight, padded by pad on both sides. */
+export const convTbc = (x: Tensor, weight: Tensor, bias: Tensor, pad = 0) => wrap(native.convTbc(id(x), id(weight), id(bias), pad));
