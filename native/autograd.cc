@@ -351,6 +351,49 @@ Napi::Value registerHook(const Napi::CallbackInfo& info) {
   });
   return Napi::Number::New(info.Env(), pos);
 }
+// Hooks on graph nodes (Tensor.gradFn.registerHook / registerPrehook, PyTorch's Node hooks).
+using NodePtr = std::shared_ptr<torch::autograd::Node>;
+const NodePtr& argNodeHere(const Napi::CallbackInfo& info, size_t i) {
+  return *info[i].As<Napi::External<NodePtr>>().Data();
+}
+// after the node: hook(gradInputs, gradOutputs) may replace gradInputs (what flows on)
+struct JsNodePostHook : torch::autograd::FunctionPostHook {
+  c10::intrusive_ptr<JsCallbackRef> ref;
+  explicit JsNodePostHook(c10::intrusive_ptr<JsCallbackRef> r) : ref(std::move(r)) {}
+  torch::autograd::variable_list operator()(const torch::autograd::variable_list& gradInputs, const torch::autograd::variable_list& gradOutputs) override {
+    auto st = ref->state.lock();
+    if (!st) return gradInputs;
+    std::vector<at::Tensor> r = callJs(st, ref->id, gradInputs, gradOutputs, "a graph node's hook");
+    return r.empty() ? gradInputs : r;  // (none returned: left as they were)
+  }
+};
+// before the node: hook(gradOutputs) may replace them
+struct JsNodePreHook : torch::autograd::FunctionPreHook {
+  c10::intrusive_ptr<JsCallbackRef> ref;
+  explicit JsNodePreHook(c10::intrusive_ptr<JsCallbackRef> r) : ref(std::move(r)) {}
+  torch::autograd::variable_list operator()(const torch::autograd::variable_list& grads) override {
+    auto st = ref->state.lock();
+    if (!st) return grads;
+    std::vector<at::Tensor> r = callJs(st, ref->id, grads, {}, "a graph node's pre-hook");
+    return r.empty() ? grads : r;
+  }
+};
+// nodeRegisterHook(node, callbackId) -> key for nodeRemoveHook
+Napi::Value nodeRegisterHook(const Napi::CallbackInfo& info) {
+  auto ref = c10::make_intrusive<JsCallbackRef>(state(info), argInt(info, 1));
+  uintptr_t key = argNodeHere(info, 0)->add_post_hook(std::make_unique<JsNodePostHook>(ref));
+  return Napi::Number::New(info.Env(), static_cast<double>(key));
+}
+Napi::Value nodeRemoveHook(const Napi::CallbackInfo& info) {
+  argNodeHere(info, 0)->del_post_hook(static_cast<uintptr_t>(info[1].As<Napi::Number>().Int64Value()));
+  return info.Env().Undefined();
+}
+// nodeRegisterPrehook(node, callbackId): (libtorch has no removal: a removed JS hook leaves the gradients as they are)
+Napi::Value nodeRegisterPrehook(const Napi::CallbackInfo& info) {
+  auto ref = c10::make_intrusive<JsCallbackRef>(state(info), argInt(info, 1));
+  argNodeHere(info, 0)->add_pre_hook(std::make_unique<JsNodePreHook>(ref));
+  return info.Env().Undefined();
+}
 Napi::Value removeHook(const Napi::CallbackInfo& info) {
   argTensor(info, 0).remove_hook(static_cast<unsigned>(argInt(info, 1)));
   return info.Env().Undefined();
@@ -364,6 +407,9 @@ void registerAutograd(Registrar& r) {
   r.add<autogradReleased>("autogradReleased");
   r.add<functionApply>("functionApply");
   r.add<registerHook>("registerHook");
+  r.add<nodeRegisterHook>("nodeRegisterHook");
+  r.add<nodeRemoveHook>("nodeRemoveHook");
+  r.add<nodeRegisterPrehook>("nodeRegisterPrehook");
   r.add<removeHook>("removeHook");
 }
 

@@ -155,3 +155,45 @@ test('clipGradNorm with errorIfNonfinite refuses a non-finite norm, with PyTorch
   expect(torch.nn.utils.clipGradNorm([p], 1)).toBe(Infinity);
   p.dispose();
 });
+
+test('graph node hooks (gradFn.registerHook / registerPrehook) see and replace gradients as PyTorch\'s', () => {
+  const want = pythonJson(`
+import json, torch
+x = torch.tensor([1.5, 2.0, 3.0], requires_grad=True)
+w = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+y = (x * w).sin().sum()
+seen = []
+sin = y.grad_fn.next_functions[0][0]
+def post(gi, go):
+    seen.append([[t.tolist() for t in gi], [t.tolist() for t in go]])
+    return (gi[0] * 2,)
+sin.register_hook(post)
+mul = sin.next_functions[0][0]
+mul.register_prehook(lambda go: (go[0] + 1,))
+y.backward()
+print(json.dumps({"x": x.grad.tolist(), "w": w.grad.tolist(), "seen": seen, "names": [sin.name(), mul.name()]}))`);
+  torch.tidy(() => {
+    const x = torch.tensor([1.5, 2.0, 3.0], { requiresGrad: true });
+    const w = torch.tensor([0.5, -1.0, 2.0], { requiresGrad: true });
+    const y = x.mul(w).sin().sum();
+    const seen: number[][][][] = [];
+    const sin = y.gradFn!.nextFunctions[0][0]!;
+    const h = sin.registerHook((gi, go) => {
+      seen.push([gi.map((t) => t!.tolist() as number[]), go.map((t) => t!.tolist() as number[])]);
+      return [gi[0]!.mul(2)];
+    });
+    const mul = sin.nextFunctions[0][0]!;
+    mul.registerPrehook((go) => [go[0]!.add(1)]);
+    expect([sin.name(), mul.name()]).toEqual(want.names);
+    y.backward(undefined, { retainGraph: true });
+    torch.testing.assertClose(x.grad!.tolist() as never, want.x, { rtol: 1e-6, atol: 1e-6 });
+    torch.testing.assertClose(w.grad!.tolist() as never, want.w, { rtol: 1e-6, atol: 1e-6 });
+    torch.testing.assertClose(seen as never, want.seen, { rtol: 1e-6, atol: 1e-6 });
+    // the post hook removed, the same graph again: no doubling; the pre-hook still adds 1
+    h.remove();
+    x.grad = null;
+    y.backward();
+    torch.testing.assertClose(x.grad!, w.mul(x.mul(w).cos().add(1)));
+    expect(seen).toHaveLength(1);
+  });
+});

@@ -64,6 +64,41 @@ export function registerTensorHook(t: Tensor, hook: (grad: Tensor) => Tensor | v
   };
 }
 
+/** @internal GraphNode.registerHook: hook(gradInputs, gradOutputs) may return new gradInputs. */
+export function registerNodeHook(node: unknown, hook: (gradInputs: (Tensor | null)[], gradOutputs: (Tensor | null)[]) => (Tensor | null)[] | void | null | undefined): RemovableHandle {
+  if (typeof hook !== 'function') throw new Error('registerHook: the hook must be a function (gradInputs, gradOutputs) => gradInputs | undefined');
+  const cbId = addCallback((gradInputs, gradOutputs) => {
+    const r = hook(gradInputs, gradOutputs);
+    if (r === undefined || r === null) return gradInputs;
+    if (!Array.isArray(r) || r.length !== gradInputs.length) throw new Error(`a graph node's hook returned ${Array.isArray(r) ? `${r.length} gradients` : typeof r}; return ${gradInputs.length} (one per gradInput, null for none) or nothing`);
+    r.forEach((t, k) => { if (t && gradInputs[k]) checkSameKind(gradInputs[k]!, t, "a graph node's hook"); });
+    return r;
+  });
+  const key = native.nodeRegisterHook(node, cbId) as number;
+  let removed = false;
+  return {
+    remove() {
+      if (removed) return;
+      removed = true;
+      callbacks.delete(cbId);
+      native.nodeRemoveHook(node, key);
+    },
+  };
+}
+/** @internal GraphNode.registerPrehook: hook(gradOutputs) may return new gradOutputs. */
+export function registerNodePrehook(node: unknown, hook: (gradOutputs: (Tensor | null)[]) => (Tensor | null)[] | void | null | undefined): RemovableHandle {
+  if (typeof hook !== 'function') throw new Error('registerPrehook: the hook must be a function (gradOutputs) => gradOutputs | undefined');
+  const cbId = addCallback((gradOutputs) => {
+    const r = hook(gradOutputs);
+    if (r === undefined || r === null) return gradOutputs;
+    if (!Array.isArray(r) || r.length !== gradOutputs.length) throw new Error(`a graph node's pre-hook returned ${Array.isArray(r) ? `${r.length} gradients` : typeof r}; return ${gradOutputs.length} or nothing`);
+    r.forEach((t, k) => { if (t && gradOutputs[k]) checkSameKind(gradOutputs[k]!, t, "a graph node's pre-hook"); });
+    return r;
+  });
+  native.nodeRegisterPrehook(node, cbId);
+  return { remove: () => { callbacks.delete(cbId); } }; // (libtorch keeps the hook; without its callback it passes the gradients on)
+}
+
 // PyTorch checks a hook's result against the gradient it replaces (check_variable_result).
 function checkSameKind(original: Tensor, result: Tensor, what: string): void {
   const a = original.shape, b = result.shape;

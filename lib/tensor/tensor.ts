@@ -11,7 +11,7 @@ const operand = (o: TensorLike): [number, number] => (typeof o === 'number' ? [-
 
 /** A random op's options: a torch.Generator to draw from instead of the device's default one. */
 export interface RandomDraw { generator?: Generator | null }
-import { registerTensorHook, RemovableHandle } from './function';
+import { registerTensorHook, registerNodeHook, registerNodePrehook, RemovableHandle } from './function';
 import { tensor as tensorFromData, TensorData } from './creation';
 
 export type Shape = number[];
@@ -1350,6 +1350,17 @@ export class GraphNode {
   get variable(): Tensor | undefined {
     const h = native.nodeVariable(this.handle) as number;
     return h < 0 ? undefined : wrap(h);
+  }
+  /**
+   * register_hook: hook(gradInputs, gradOutputs) after this node's backward, gradInputs being the
+   * gradients it passes on (one per input, null for none); returning an array replaces them.
+   */
+  registerHook(hook: (gradInputs: (Tensor | null)[], gradOutputs: (Tensor | null)[]) => (Tensor | null)[] | void | null | undefined): RemovableHandle {
+    return registerNodeHook(this.handle, hook);
+  }
+  /** register_prehook: hook(gradOutputs) before this node's backward; returning an array replaces them. */
+  registerPrehook(hook: (gradOutputs: (Tensor | null)[]) => (Tensor | null)[] | void | null | undefined): RemovableHandle {
+    return registerNodePrehook(this.handle, hook);
   }
   /** whether this is the same node as other (each read of gradFn gives a new GraphNode object) */
   is(other: GraphNode | null): boolean { return other !== null && native.nodeSame(this.handle, other.handle); }
