@@ -1,12 +1,11 @@
 // Discrete distributions: Bernoulli, Categorical, OneHotCategorical, Poisson, as PyTorch's.
 import { Tensor } from '../tensor/tensor';
-import { full, empty } from '../tensor/creation';
+import { full, empty, rand } from '../tensor/creation';
 import { noGrad } from '../tensor/runtime';
-import { bernoulli, poisson, oneHot, binomial } from '../tensor/ops';
+import { bernoulli, poisson, oneHot, binomial, broadcastShapes } from '../tensor/ops';
 import { Gamma } from './continuous';
 import * as F from '../nn/functional';
 import { Distribution, Param, Shape, Constraint, constraints, broadcastAll, batchParams, probsToLogits, finfoMin, finfoTiny, finfoEps } from './distribution';
-import { rand } from '../tensor/creation';
 
 export type ProbsOrLogits = { probs: Param; logits?: undefined } | { logits: Param; probs?: undefined };
 type TensorProbsOrLogits = { probs: Tensor; logits?: undefined } | { logits: Tensor; probs?: undefined };
@@ -96,7 +95,7 @@ export class Categorical extends Distribution {
     this.validateSample(value);
     const v = value.long().unsqueeze(-1);
     const shape = [...v.shape.slice(0, -1), 1];
-    const batch = [...shapeBroadcast(shape.slice(0, -1), this.logits.shape.slice(0, -1))];
+    const batch = [...broadcastShapes(shape.slice(0, -1), this.logits.shape.slice(0, -1))];
     const logPmf = this.logits.expand([...batch, this.numEvents]);
     return logPmf.gather(-1, v.expand([...batch, 1])).squeeze(-1);
   }
@@ -104,15 +103,6 @@ export class Categorical extends Distribution {
     const logits = this.logits.clamp(finfoMin(this.logits.dtype));
     return logits.mul(this.probs).sum(-1).neg();
   }
-}
-
-function shapeBroadcast(a: Shape, b: Shape): Shape {
-  const n = Math.max(a.length, b.length);
-  return Array.from({ length: n }, (_, k) => {
-    const x = a[a.length - n + k] ?? 1, y = b[b.length - n + k] ?? 1;
-    if (x !== 1 && y !== 1 && x !== y) throw new Error(`shapes [${a}] and [${b}] cannot be broadcast together`);
-    return x === 1 ? y : x;
-  });
 }
 
 /** OneHotCategorical: a Categorical whose samples are one-hot vectors over the last dim. */

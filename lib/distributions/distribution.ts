@@ -43,19 +43,9 @@ export const constraints = {
   }, 2),
 };
 
-/** torch.broadcast_shapes. */
-export function broadcastShapes(...shapes: Shape[]): Shape {
-  const n = Math.max(0, ...shapes.map((s) => s.length));
-  const out: Shape = new Array(n).fill(1);
-  for (const s of shapes) {
-    for (let k = 0; k < s.length; k++) {
-      const i = n - s.length + k, d = s[k];
-      if (out[i] === 1) out[i] = d;
-      else if (d !== 1 && d !== out[i]) throw new Error(`shapes [${shapes.map((x) => `[${x}]`).join(', ')}] cannot be broadcast together`);
-    }
-  }
-  return out;
-}
+/** torch.broadcast_shapes (the tensor layer's). */
+export { broadcastShapes } from '../tensor/ops';
+import { broadcastShapes } from '../tensor/ops';
 
 /** PyTorch's broadcast_all: numbers become tensors (dtype and device of the first tensor), then all broadcast. */
 export function broadcastAll(...values: Param[]): Tensor[] {

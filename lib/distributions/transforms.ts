@@ -3,7 +3,7 @@
 // clamping as PyTorch's.
 import { Tensor } from '../tensor/tensor';
 import { fullLike, arange, eye } from '../tensor/creation';
-import { cat, stack } from '../tensor/ops';
+import { cat, stack, broadcastShapes } from '../tensor/ops';
 import * as F from '../nn/functional';
 import { Constraint, constraints, finfoEps, finfoTiny } from './distribution';
 
@@ -87,8 +87,8 @@ export class PowerTransform extends Transform {
   forward(x: Tensor) { return x.pow(this.exponent); }
   inverse(y: Tensor) { return typeof this.exponent === 'number' ? y.pow(1 / this.exponent) : y.pow(this.exponent.reciprocal()); }
   logAbsDetJacobian(x: Tensor, y: Tensor) { return y.mul(this.exponent).div(x).abs().log(); }
-  override forwardShape(shape: number[]) { return typeof this.exponent === 'number' ? shape : broadcast(shape, this.exponent.shape); }
-  override inverseShape(shape: number[]) { return typeof this.exponent === 'number' ? shape : broadcast(shape, this.exponent.shape); }
+  override forwardShape(shape: number[]) { return typeof this.exponent === 'number' ? shape : broadcastShapes(shape, this.exponent.shape); }
+  override inverseShape(shape: number[]) { return typeof this.exponent === 'number' ? shape : broadcastShapes(shape, this.exponent.shape); }
 }
 
 /** y = |x| (not invertible: inverse gives y back). */
@@ -269,21 +269,12 @@ export class AffineTransform extends Transform {
     }
     return result.expand(shape);
   }
-  override forwardShape(shape: number[]): number[] { return broadcast(shape, this.paramShape()); }
-  override inverseShape(shape: number[]): number[] { return broadcast(shape, this.paramShape()); }
+  override forwardShape(shape: number[]): number[] { return broadcastShapes(shape, this.paramShape()); }
+  override inverseShape(shape: number[]): number[] { return broadcastShapes(shape, this.paramShape()); }
   private paramShape(): number[] {
     const a = typeof this.loc === 'number' ? [] : this.loc.shape, b = typeof this.scale === 'number' ? [] : this.scale.shape;
-    return broadcast(a, b);
+    return broadcastShapes(a, b);
   }
-}
-
-function broadcast(a: number[], b: number[]): number[] {
-  const n = Math.max(a.length, b.length);
-  return Array.from({ length: n }, (_, k) => {
-    const x = a[a.length - n + k] ?? 1, y = b[b.length - n + k] ?? 1;
-    if (x !== 1 && y !== 1 && x !== y) throw new Error(`shapes [${a}] and [${b}] cannot be broadcast together`);
-    return x === 1 ? y : x;
-  });
 }
 
 /** The product of the transforms' signs: a number, or a tensor when one of them is. */

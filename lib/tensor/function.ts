@@ -53,50 +53,47 @@ export function registerTensorHook(t: Tensor, hook: (grad: Tensor) => Tensor | v
     return [r];
   });
   const pos = native.registerHook(id(t), cbId) as number;
+  return hookHandle(cbId, () => {
+    if (!t.isDisposed) native.removeHook(id(t), pos);
+  });
+}
+
+// A hook's handle: remove() (once) forgets its callback, and detaches it from libtorch where it can.
+function hookHandle(cbId: number, detach?: () => void): RemovableHandle {
   let removed = false;
   return {
     remove() {
       if (removed) return;
       removed = true;
       callbacks.delete(cbId);
-      if (!t.isDisposed) native.removeHook(id(t), pos);
+      detach?.();
     },
   };
+}
+
+// A node hook's result: nothing (the gradients as they were) or one replacement per gradient.
+function replacements(what: string, r: (Tensor | null)[] | void | null | undefined, grads: (Tensor | null)[]): (Tensor | null)[] {
+  if (r === undefined || r === null) return grads;
+  if (!Array.isArray(r) || r.length !== grads.length) throw new Error(`${what} returned ${Array.isArray(r) ? `${r.length} gradients` : typeof r}; return ${grads.length} (one per gradient, null for none) or nothing`);
+  r.forEach((t, k) => {
+    if (t && grads[k]) checkSameKind(grads[k]!, t, what);
+  });
+  return r;
 }
 
 /** @internal GraphNode.registerHook: hook(gradInputs, gradOutputs) may return new gradInputs. */
 export function registerNodeHook(node: unknown, hook: (gradInputs: (Tensor | null)[], gradOutputs: (Tensor | null)[]) => (Tensor | null)[] | void | null | undefined): RemovableHandle {
   if (typeof hook !== 'function') throw new Error('registerHook: the hook must be a function (gradInputs, gradOutputs) => gradInputs | undefined');
-  const cbId = addCallback((gradInputs, gradOutputs) => {
-    const r = hook(gradInputs, gradOutputs);
-    if (r === undefined || r === null) return gradInputs;
-    if (!Array.isArray(r) || r.length !== gradInputs.length) throw new Error(`a graph node's hook returned ${Array.isArray(r) ? `${r.length} gradients` : typeof r}; return ${gradInputs.length} (one per gradInput, null for none) or nothing`);
-    r.forEach((t, k) => { if (t && gradInputs[k]) checkSameKind(gradInputs[k]!, t, "a graph node's hook"); });
-    return r;
-  });
+  const cbId = addCallback((gradInputs, gradOutputs) => replacements("a graph node's hook", hook(gradInputs, gradOutputs), gradInputs));
   const key = native.nodeRegisterHook(node, cbId) as number;
-  let removed = false;
-  return {
-    remove() {
-      if (removed) return;
-      removed = true;
-      callbacks.delete(cbId);
-      native.nodeRemoveHook(node, key);
-    },
-  };
+  return hookHandle(cbId, () => native.nodeRemoveHook(node, key));
 }
 /** @internal GraphNode.registerPrehook: hook(gradOutputs) may return new gradOutputs. */
 export function registerNodePrehook(node: unknown, hook: (gradOutputs: (Tensor | null)[]) => (Tensor | null)[] | void | null | undefined): RemovableHandle {
   if (typeof hook !== 'function') throw new Error('registerPrehook: the hook must be a function (gradOutputs) => gradOutputs | undefined');
-  const cbId = addCallback((gradOutputs) => {
-    const r = hook(gradOutputs);
-    if (r === undefined || r === null) return gradOutputs;
-    if (!Array.isArray(r) || r.length !== gradOutputs.length) throw new Error(`a graph node's pre-hook returned ${Array.isArray(r) ? `${r.length} gradients` : typeof r}; return ${gradOutputs.length} or nothing`);
-    r.forEach((t, k) => { if (t && gradOutputs[k]) checkSameKind(gradOutputs[k]!, t, "a graph node's pre-hook"); });
-    return r;
-  });
+  const cbId = addCallback((gradOutputs) => replacements("a graph node's pre-hook", hook(gradOutputs), gradOutputs));
   native.nodeRegisterPrehook(node, cbId);
-  return { remove: () => { callbacks.delete(cbId); } }; // (libtorch keeps the hook; without its callback it passes the gradients on)
+  return hookHandle(cbId); // (libtorch keeps the pre-hook; without its callback it passes the gradients on)
 }
 
 // PyTorch checks a hook's result against the gradient it replaces (check_variable_result).

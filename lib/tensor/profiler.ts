@@ -206,10 +206,9 @@ function buildTable(rows: (FunctionEvent | FunctionEventAvg)[], opts: TableOptio
     events = [...events].sort((a, b) => Number((b as unknown as Record<string, number>)[field]) - Number((a as unknown as Record<string, number>)[field]));
   }
   const isAvg = (e: FunctionEvent | FunctionEventAvg): e is FunctionEventAvg => e instanceof FunctionEventAvg;
-  const shapesOf = (e: FunctionEvent | FunctionEventAvg) => (isAvg(e) ? e.inputShapes : e.inputShapes);
-  const hasShapes = events.some((e) => (shapesOf(e)?.length ?? 0) > 0);
+  const hasShapes = events.some((e) => (e.inputShapes?.length ?? 0) > 0);
   const nameWidth = Math.min(maxOf(events.map((e) => e.key.length)) + 4, 55);
-  const shapesWidth = Math.min(maxOf(events.map((e) => shapesString(shapesOf(e)).length)) + 4, 80);
+  const shapesWidth = Math.min(maxOf(events.map((e) => shapesString(e.inputShapes).length)) + 4, 80);
   const headers = ['Name', 'Self CPU %', 'Self CPU', 'CPU total %', 'CPU total', 'CPU time avg'];
   if (opts.profileMemory) headers.push('CPU Mem', 'Self CPU Mem');
   headers.push('# of Calls');
@@ -246,7 +245,7 @@ function buildTable(rows: (FunctionEvent | FunctionEventAvg)[], opts: TableOptio
     const cells: (string | number)[] = [name, formatShare(e.selfCpuTimeTotal, total), formatTime(e.selfCpuTimeTotal), formatShare(e.cpuTimeTotal, total), formatTime(e.cpuTimeTotal), formatTime(avg)];
     if (opts.profileMemory) cells.push(formatMemory(e.cpuMemoryUsage), formatMemory(e.selfCpuMemoryUsage));
     cells.push(e.count);
-    if (hasShapes) cells.push(shapesString(shapesOf(e)).slice(0, shapesWidth));
+    if (hasShapes) cells.push(shapesString(e.inputShapes).slice(0, shapesWidth));
     if (withFlops) cells.push(e.flops <= 0 ? '--' : (e.flops * flopsScale).toFixed(3).padStart(8));
     out.push(line(cells));
   }
