@@ -15,7 +15,7 @@ export * as amp from './optim/amp';
 export { save, load, loadObject } from './io/saveload';
 /** torch.jit.load: TorchScript modules from Python, run as they are (lib/nn/jit.ts). */
 export { jit } from './nn';
-export { Trainer, EarlyStoppingCallback } from './train';
+export { Trainer, EarlyStoppingCallback, TensorBoardCallback } from './train';
 import { functionalCall } from './nn/stateless';
 import { grad, gradAndValue, vjp, jvp, jacrev, jacfwd, hessian } from './tensor/func';
 import { vmap } from './tensor/vmap';
@@ -24,6 +24,10 @@ import { vmap } from './tensor/vmap';
  * derivatives as functions: grad, gradAndValue, vjp, jvp, jacrev, jacfwd, hessian.
  */
 export const func = { functionalCall, vmap, grad, gradAndValue, vjp, jvp, jacrev, jacfwd, hessian };
+import * as tensorUtils from './tensor/utils';
+import * as tensorboard from './io/tensorboard';
+/** torch.utils: checkpoint, and tensorboard (SummaryWriter, lib/io/tensorboard.ts). */
+export const utils = { ...tensorUtils, tensorboard };
 export type { TrainingArguments, TrainResult, LogEntry, TrainerCallback, TrainerControl, TrainerState } from './train';
 export * from './models';
 

@@ -184,9 +184,12 @@ test('Hugging Face\'s flag names (underscores, TrainingArguments / run_clm / TRL
   fs.writeFileSync(cfg, JSON.stringify({
     model_name_or_path: modelDir, train_file: textFile, output_dir: d, max_seq_length: 16, per_device_train_batch_size: 2, learning_rate: 5,
     num_train_epochs: 1, bf16: true, max_steps: 2, logging_steps: 1, save_steps: 0, save_total_limit: null,
+    report_to: ['tensorboard'], logging_dir: path.join(tmp, 'flags-config-tb'),
   }));
   expect(cli('train', '--config', cfg, '--learning_rate', '1e-3').code).toBe(0);
   expect(adapter(d).equals(adapter(a))).toBe(true);
+  expect(fs.readdirSync(path.join(tmp, 'flags-config-tb')).filter((f) => f.startsWith('events.out.tfevents.')).length).toBe(1); // (its content: trainer.test.ts)
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', d, '--report-to', 'tensorboard,wandb').err).toMatch(/--report-to wandb: tstorch reports to tensorboard, all or none/);
   fs.writeFileSync(cfg, JSON.stringify({ model: modelDir, learning_rat: 1 }));
   expect(cli('train', '--config', cfg).err).toMatch(/unknown flag --learning_rat for 'train'; did you mean --lr\? .*\(in --config .*train-config.json\)/);
   fs.writeFileSync(cfg, '[1, 2]');

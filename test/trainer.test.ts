@@ -322,6 +322,33 @@ describe('callbacks (HF TrainerCallback)', () => {
     expect(r.logHistory.filter((e) => e.eval_loss !== undefined).map((e) => e.step)).toEqual([2, 4, 6]);
     expect(() => new torch.EarlyStoppingCallback(0)).toThrow(/patience must be an integer >= 1/);
   });
+  test('reportTo tensorboard: the log lines as HF\'s TensorBoard scalars at their steps, the arguments and config as text', async () => {
+    const out = path.join(tmp, 'cb-tensorboard');
+    const { r } = await withCallbacks(out, [], { reportTo: 'tensorboard', evalSteps: 6 }, true);
+    const runs = fs.readdirSync(path.join(out, 'runs'));
+    expect(runs).toEqual([expect.stringMatching(new RegExp(`^[A-Z][a-z]{2}\\d{2}_\\d{2}-\\d{2}-\\d{2}_${os.hostname().replace(/[.]/g, '\\.')}$`))]);
+    const dir = path.join(out, 'runs', runs[0]);
+    const files = fs.readdirSync(dir);
+    expect(files.length).toBe(1);
+    // Read back by the independent reader (scripts/reference/tensorboard_ref.py).
+    const py = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'tensorboard_ref.py'), path.join(dir, files[0])], { encoding: 'utf8' });
+    expect(py.stderr).toBe('');
+    const events = JSON.parse(py.stdout) as { step: number; values?: { tag: string; simple_value?: number; tensor?: { string_val: string[] } }[] }[];
+    const scalars = events.flatMap((e) => (e.values ?? []).filter((v) => v.simple_value !== undefined).map((v) => [e.step, v.tag, v.simple_value]));
+    const want = r.logHistory.flatMap((e) => Object.entries(e).filter(([k]) => k !== 'step')
+      .map(([k, v]) => [e.step, k.startsWith('eval_') ? `eval/${k.slice(5)}` : `train/${k}`, Math.fround(v as number)]));
+    expect(scalars).toEqual(want);
+    expect(scalars.map(([, tag]) => tag)).toEqual(expect.arrayContaining(['train/loss', 'train/learning_rate', 'train/grad_norm', 'eval/loss', 'eval/perplexity']));
+    const texts = Object.fromEntries(events.flatMap((e) => (e.values ?? []).filter((v) => v.tensor).map((v) => [v.tag, JSON.parse(v.tensor!.string_val[0])])));
+    expect(texts['args/text_summary']).toMatchObject({ outputDir: out, maxSteps: 12, learningRate: 1e-3, reportTo: 'tensorboard' });
+    expect(texts['model_config/text_summary']).toMatchObject({ model_type: 'gpt2', n_layer: 2 });
+    // loggingDir chooses the folder; other integrations are refused by name
+    const elsewhere = path.join(tmp, 'cb-tb-dir');
+    await withCallbacks(path.join(tmp, 'cb-tb-2'), [], { reportTo: ['tensorboard'], loggingDir: elsewhere, maxSteps: 2 });
+    expect(fs.readdirSync(elsewhere).filter((f) => f.startsWith('events.out.tfevents.')).length).toBe(1);
+    expect(fs.existsSync(path.join(tmp, 'cb-tb-2', 'runs'))).toBe(false);
+    await expect(withCallbacks(path.join(tmp, 'cb-tb-3'), [], { reportTo: ['tensorboard', 'wandb'] })).rejects.toThrow(/reportTo wandb: tstorch reports to tensorboard \(or none\)/);
+  });
 });
 
 test('save and eval strategies: epoch (each epoch\'s end and the last step) and no', async () => {

@@ -8,3 +8,4 @@ export type { Picklable } from './torchsave';
 export { save, load } from './saveload';
 export { loadWeights } from './weights';
 export { writeFileAtomic, writeDirAtomic, recoverInterruptedWrites } from './atomic';
+export * as tensorboard from './tensorboard';

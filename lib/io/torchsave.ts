@@ -7,6 +7,7 @@ import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
 import { DType } from '../tensor/dtype';
 import { writeFileAtomic } from './atomic';
+import { crc32 } from './checksum';
 
 const STORAGE: Record<DType, string> = {
   float32: 'FloatStorage', float64: 'DoubleStorage', float16: 'HalfStorage', bfloat16: 'BFloat16Storage',
@@ -170,21 +171,6 @@ function pickleObject(obj: Picklable, tensors: Tensor[]): Buffer {
 }
 
 // ---------- the zip (STORED, no compression) ----------
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-function crc32(b: Buffer): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
 const ALIGN = 64;
 function zip(records: [string, Buffer][]): Buffer[] {
   const out: Buffer[] = [];

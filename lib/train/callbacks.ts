@@ -1,6 +1,7 @@
 // Trainer callbacks, as Hugging Face's TrainerCallback: hooks into the training loop that can
 // read its state and ask it to stop or to save (the control object), without subclassing.
 import type { LogEntry } from './trainer';
+import { SummaryWriter, defaultLogDir } from '../io/tensorboard';
 
 /** What the loop has done so far (HF's TrainerState, the parts callbacks use). */
 export interface TrainerState {
@@ -56,5 +57,49 @@ export class EarlyStoppingCallback implements TrainerCallback {
       this.patienceCounter++;
     }
     if (this.patienceCounter >= this.patience) control.shouldTrainingStop = true;
+  }
+}
+
+/**
+ * HF's TensorBoardCallback: the log lines as TensorBoard scalars (HF's names: train/loss,
+ * train/learning_rate, train/grad_norm, eval/loss, ... at the global step), and the training
+ * arguments and model config as text when training begins. Rank 0 alone writes. The Trainer adds
+ * one for reportTo 'tensorboard' (in loggingDir); give a folder or a SummaryWriter to add your own.
+ */
+export class TensorBoardCallback implements TrainerCallback {
+  /** where the event files go */
+  readonly logDir: string;
+  private writer: SummaryWriter | null;
+  private readonly ownWriter: boolean;
+
+  constructor(writerOrLogDir?: SummaryWriter | string, private readonly texts: { args?: object; modelConfig?: object } = {}) {
+    this.writer = writerOrLogDir instanceof SummaryWriter ? writerOrLogDir : null;
+    this.ownWriter = !this.writer;
+    this.logDir = typeof writerOrLogDir === 'string' ? writerOrLogDir : this.writer?.logDir ?? defaultLogDir('');
+  }
+
+  onTrainBegin(state: TrainerState): void {
+    if (state.rank !== 0) return;
+    if (!this.writer) this.writer = new SummaryWriter(this.logDir);
+    if (this.texts.args) this.writer.addText('args', JSON.stringify(this.texts.args, null, 2));
+    if (this.texts.modelConfig) this.writer.addText('model_config', JSON.stringify(this.texts.modelConfig, null, 2));
+  }
+
+  onLog(state: TrainerState, _control: TrainerControl, logs: LogEntry): void {
+    if (state.rank !== 0 || !this.writer) return;
+    for (const [k, v] of Object.entries(logs)) {
+      if (k === 'step' || typeof v !== 'number') continue;
+      // HF's rewrite_logs: eval_x -> eval/x, everything else train/x
+      this.writer.addScalar(k.startsWith('eval_') ? `eval/${k.slice(5)}` : `train/${k}`, v, logs.step);
+    }
+    this.writer.flush();
+  }
+
+  onTrainEnd(state: TrainerState): void {
+    if (state.rank !== 0 || !this.writer) return;
+    if (this.ownWriter) {
+      this.writer.close();
+      this.writer = null;
+    } else this.writer.flush();
   }
 }

@@ -6,5 +6,5 @@ export type { EvalResult } from './evaluate';
 export { lossCurveSvg } from './plot';
 export type { Series } from './plot';
 export { Progress } from './progress';
-export { EarlyStoppingCallback } from './callbacks';
+export { EarlyStoppingCallback, TensorBoardCallback } from './callbacks';
 export type { TrainerCallback, TrainerControl, TrainerState } from './callbacks';

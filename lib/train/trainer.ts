@@ -22,7 +22,9 @@ import { loraConfig, writeAdapter } from '../lora/inject';
 import { evaluate, readAndDispose, withPrecision } from './evaluate';
 import { lossCurveSvg } from './plot';
 import { Progress } from './progress';
+import { TensorBoardCallback } from './callbacks';
 import type { TrainerCallback, TrainerControl, TrainerState } from './callbacks';
+import { defaultLogDir } from '../io/tensorboard';
 
 export interface TrainingArguments {
   outputDir: string;
@@ -86,6 +88,13 @@ export interface TrainingArguments {
   neftuneNoiseAlpha?: number;
   /** 'bf16': forward passes (training and periodic evaluation) under bfloat16 autocast; weights, grads and optimizer stay float32 */
   precision?: 'fp32' | 'bf16';
+  /**
+   * HF's report_to: where the log lines go besides metrics.jsonl. 'tensorboard' (or 'all'):
+   * TensorBoard event files in loggingDir (a TensorBoardCallback); 'none' (the default): nowhere.
+   */
+  reportTo?: 'none' | 'tensorboard' | 'all' | string[];
+  /** HF's logging_dir: the TensorBoard folder (default <outputDir>/runs/<Mon><DD>_<HH>-<MM>-<SS>_<host>) */
+  loggingDir?: string;
 }
 
 export type Strategy = 'steps' | 'epoch' | 'no';
@@ -196,6 +205,12 @@ export class Trainer {
       }
     }
     if (!(this.totalSteps > 0)) throw new Error('Trainer: nothing to do (numTrainEpochs and maxSteps give 0 steps)');
+    const reportTo = typeof a.reportTo === 'string' ? [a.reportTo] : a.reportTo ?? ['none'];
+    const unknown = reportTo.filter((r) => !['none', 'tensorboard', 'all'].includes(r));
+    if (unknown.length) throw new Error(`Trainer: reportTo ${unknown.join(', ')}: tstorch reports to tensorboard (or none)`);
+    if (reportTo.includes('tensorboard') || reportTo.includes('all')) {
+      this.callbacks.push(new TensorBoardCallback(a.loggingDir ?? path.join(a.outputDir, defaultLogDir('')), { args: a, modelConfig: model.config }));
+    }
     if (a.gradientCheckpointing) model.gradientCheckpointingEnable();
     manualSeed(a.seed);
     this.optimizer = new AdamW(decayParameterGroups(model, a.weightDecay), {

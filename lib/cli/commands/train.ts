@@ -38,6 +38,8 @@ export const spec: Spec = {
   'max-grad-norm': { type: 'number', default: 1, help: 'gradient clipping (0: off)' },
   seed: { type: 'int', default: 42, help: 'random seed' },
   'logging-steps': { type: 'int', default: 50, help: 'log every N steps' },
+  'report-to': { type: 'string', default: 'none', help: 'where the log lines go besides metrics.jsonl: tensorboard (event files in --logging-dir; view with tensorboard --logdir), all, or none' },
+  'logging-dir': { type: 'string', help: 'TensorBoard folder (default <out>/runs/<time>_<host>, as HF\'s)' },
   'save-steps': { type: 'int', default: 500, help: 'checkpoint every N steps (0: never)' },
   'save-total-limit': { type: 'int', help: 'keep only the newest N checkpoints' },
   'save-strategy': { type: 'string', default: 'steps', help: 'steps (every --save-steps), epoch (each epoch\'s end) or no' },
@@ -129,6 +131,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     loggingSteps: f['logging-steps'] as number, saveSteps: f['save-steps'] as number, saveTotalLimit: (f['save-total-limit'] as number) ?? null,
     evalSteps: f['eval-steps'] as number | undefined, saveStrategy: f['save-strategy'] as 'steps', evalStrategy: f['eval-strategy'] as 'steps',
     loadBestModelAtEnd: Boolean(f['load-best-model-at-end']), perDeviceEvalBatchSize: f['eval-batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16', progress: f.progress ? true : 'auto',
+    reportTo: (f['report-to'] as string).split(',').map((s) => s.trim()).filter(Boolean), loggingDir: f['logging-dir'] as string | undefined,
     resumeFromCheckpoint: resume === undefined ? undefined : resume === 'latest' ? true : resume, groupByLength: Boolean(f['group-by-length']), neftuneNoiseAlpha: f['neftune-noise-alpha'] as number,
   }, data, evalData, patience === undefined ? [] : [new torch.EarlyStoppingCallback(patience, f['early-stopping-threshold'] as number)]);
   if (main) {
@@ -161,6 +164,8 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
 /** The flags' values, checked before anything starts (the launcher checks them too, before its workers). */
 function checkFlags(f: Record<string, unknown>): void {
   if (f.bf16) f.precision = 'bf16';
+  const reportTo = (f['report-to'] as string).split(',').map((s) => s.trim()).filter((s) => !['none', 'tensorboard', 'all'].includes(s));
+  if (reportTo.length) throw new Error(`--report-to ${reportTo.join(',')}: tstorch reports to tensorboard, all or none`);
   if (!['auto', 'gloo', 'nccl'].includes(f['dist-backend'] as string)) throw new Error(`--dist-backend must be auto, gloo or nccl, got '${f['dist-backend']}'`);
   const r = f['lora-r'] as number;
   if (r < 0) throw new Error(`--lora-r must be >= 0, got ${r}`);
