@@ -108,6 +108,8 @@ Napi::Value linalgTensorsolve(const Napi::CallbackInfo& info) {
   std::vector<int64_t> d;
   return ret(info, at::linalg_tensorsolve(T0, argTensor(info, 1), optDims(info, 2, d)));
 }
+// vander(x, N|null, increasing): torch.vander
+OP(vander, at::vander(T0, isNullish(info, 1) ? c10::nullopt : c10::optional<int64_t>(argInt64(info, 1)), argBool(info, 2)))
 OP(linalgVander, at::linalg_vander(T0, isNullish(info, 1) ? c10::nullopt : c10::optional<int64_t>(argInt64(info, 1))))
 OP(linalgCross, at::linalg_cross(T0, argTensor(info, 1), argInt64(info, 2)))
 OP(linalgDiagonal, at::linalg_diagonal(T0, argInt64(info, 1), argInt64(info, 2), argInt64(info, 3)))
@@ -129,10 +131,20 @@ Napi::Value linalgSvd(const Napi::CallbackInfo& info) {
 }
 OP(linalgSvdvals, at::linalg_svdvals(T0))
 OP(linalgEigvalsh, at::linalg_eigvalsh(T0, argString(info, 1)))
+// linalgLstsq(A, B, rcond|null, driver|null): [solution, residuals, rank, singular_values]
 Napi::Value linalgLstsq(const Napi::CallbackInfo& info) {
-  auto r = at::linalg_lstsq(T0, argTensor(info, 1));
-  return ret(info, std::get<0>(r));
+  c10::optional<double> rcond = isNullish(info, 2) ? c10::nullopt : c10::optional<double>(argDouble(info, 2));
+  std::string driver = isNullish(info, 3) ? "" : argString(info, 3);
+  auto r = at::linalg_lstsq(T0, argTensor(info, 1), rcond, driver.empty() ? c10::nullopt : c10::optional<c10::string_view>(driver));
+  return retList(info, {std::get<0>(r), std::get<1>(r), std::get<2>(r), std::get<3>(r)});
 }
+// geqrf(A): LAPACK's QR in Householder form [a, tau] (torch.geqrf)
+Napi::Value geqrf(const Napi::CallbackInfo& info) {
+  auto r = at::geqrf(T0);
+  return retPair(info, std::get<0>(r), std::get<1>(r));
+}
+// ormqr(A, tau, C, left, transpose): C times the Q of geqrf's (A, tau) (torch.ormqr)
+OP(ormqr, at::ormqr(T0, argTensor(info, 1), argTensor(info, 2), argBool(info, 3), argBool(info, 4)))
 
 // --- autograd ---
 // grad(outputs, inputs, gradOutputs (handles, -1 = none), retainGraph, createGraph, allowUnused):
@@ -183,7 +195,7 @@ void registerLinalg(Registrar& r) {
   R(linalgMatrixPower); R(linalgMatrixRank); R(linalgVectorNorm); R(linalgMatrixNorm); R(linalgSlogdet);
   R(linalgQr); R(linalgEigh); R(linalgSvd); R(linalgSvdvals); R(linalgEigvalsh); R(linalgLstsq);
   R(linalgNorm); R(linalgCond); R(linalgLu); R(linalgLuFactor); R(linalgLuSolve); R(linalgLuFactorEx); R(linalgSolveEx); R(linalgLdlFactorEx); R(linalgLdlSolve); R(linalgVecdot); R(linalgCholeskyEx); R(linalgInvEx);
-  R(linalgMultiDot); R(linalgHouseholderProduct); R(linalgTensorinv); R(linalgTensorsolve); R(linalgVander); R(linalgCross); R(linalgDiagonal);
+  R(linalgMultiDot); R(linalgHouseholderProduct); R(geqrf); R(ormqr); R(linalgTensorinv); R(linalgTensorsolve); R(linalgVander); R(vander); R(linalgCross); R(linalgDiagonal);
   R(autogradGrad); R(autogradBackward);
 #undef R
 }

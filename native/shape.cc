@@ -28,6 +28,7 @@ OP(repeat, T0.repeat(argInts(info, 1)))
 OP(cat, at::cat(argTensors(info, 0), argInt64(info, 1)))
 OP(stack, at::stack(argTensors(info, 0), argInt64(info, 1)))
 OP(narrow, T0.narrow(argInt64(info, 1), argInt64(info, 2), argInt64(info, 3)))
+OP(narrowCopy, T0.narrow_copy(argInt64(info, 1), argInt64(info, 2), argInt64(info, 3)))
 // asStrided(x, sizes, strides, storageOffset): a view of x's storage with these strides (in elements)
 OP(asStrided, T0.as_strided(argInts(info, 1), argInts(info, 2), argInt64(info, 3)))
 OP(select, T0.select(argInt64(info, 1), argInt64(info, 2)))
@@ -217,7 +218,7 @@ Napi::Value sliceScatter(const Napi::CallbackInfo& info) {
 void registerShape(Registrar& r) {
 #define R(name) r.add<name>(#name)
   R(view); R(reshape); R(transpose); R(t); R(permute); R(unsqueeze); R(squeeze); R(expand);
-  R(flatten); R(repeat); R(cat); R(stack); R(narrow); R(asStrided); R(select); R(slice); R(indexSelect);
+  R(flatten); R(repeat); R(cat); R(stack); R(narrow); R(narrowCopy); R(asStrided); R(select); R(slice); R(indexSelect);
   R(gather); R(tril); R(triu); R(split); R(chunk); R(topk); R(sort); R(argsort);
   R(multinomial); R(scatter); R(scatterScalar); R(oneHot);
   R(flip); R(roll); R(diag); R(diagEmbed); R(diagonal); R(trace); R(movedim); R(tile); R(broadcastTo);

@@ -142,7 +142,7 @@ export const cases: Case[] = [
       const { Q, R } = linalg.qr(X);
       const { U, S, Vh } = linalg.svd(X, { fullMatrices: false });
       const { eigenvalues, eigenvectors: V } = linalg.eigh(A);
-      return [Q.matmul(R), R.diagonal().abs(), Q.t().matmul(Q), U.mul(S).matmul(Vh), S, eigenvalues, V.mul(eigenvalues).matmul(V.t()), linalg.eigvalsh(A, 'U'), linalg.pinv(X), linalg.lstsq(X, B)];
+      return [Q.matmul(R), R.diagonal().abs(), Q.t().matmul(Q), U.mul(S).matmul(Vh), S, eigenvalues, V.mul(eigenvalues).matmul(V.t()), linalg.eigvalsh(A, 'U'), linalg.pinv(X), linalg.lstsq(X, B).solution];
     },
     py: `def f(X, A, B):
     Q, R = torch.linalg.qr(X)
@@ -237,6 +237,17 @@ export const cases: Case[] = [
       x.cov(), torch.cov(x, { correction: 0, aweights: w }), x.corrcoef(), x.diff(), torch.diff(x, { n: 2, dim: 0, prepend: x.index('0:1') }), torch.trapezoid(y), torch.trapezoid(x, { x: torch.linspace(0, 2, 5, { dtype: 'float64' }) }), torch.trapezoid(x, { dx: 0.5, dim: 0 })],
     py: 'lambda m, x, inp, mat, vec, b, b1, b2, w, y: [torch.logdet(m), torch.renorm(x, 2, 0, 1.0), torch.addmv(inp, mat, vec, beta=0.5, alpha=2), torch.baddbmm(b, b1, b2, beta=0.3, alpha=1.5), torch.inner(x, w.unsqueeze(0)), torch.vdot(vec, vec * 2), '
       + 'torch.cov(x), torch.cov(x, correction=0, aweights=w), torch.corrcoef(x), torch.diff(x), torch.diff(x, n=2, dim=0, prepend=x[0:1]), torch.trapezoid(y), torch.trapezoid(x, torch.linspace(0, 2, 5, dtype=torch.float64)), torch.trapezoid(x, dx=0.5, dim=0)]' },
+  { name: 'householder_vander_onehot', inputs: () => [r(5, 3), r(5, 2), r(4), r(6, 3), r(6, 2), ints(0, 5, 7)], constants: [0, 1, 2, 3, 4], // (1.13: no derivative for geqrf, ormqr, narrow_copy; vander's backward fails)
+    ts: (A, C, x, L, B, k) => {
+      const { a, tau } = torch.geqrf(A);
+      const gelsd = linalg.lstsq(L, B, { driver: 'gelsd' }), gelsy = linalg.lstsq(L, B, { driver: 'gelsy', rcond: 1e-12 }), gels = linalg.lstsq(L, B);
+      return [a, tau, torch.ormqr(a, tau, C), torch.ormqr(a, tau, C.t(), false, true), torch.orgqr(a, tau), torch.vander(x), torch.vander(x, 2, true), torch.vander(x, 0), x.detach().narrowCopy(0, 1, 2),
+        gelsd.solution, gelsd.residuals, gelsd.rank, gelsd.singularValues, gelsy.solution, gelsy.rank, gels.residuals, F.oneHot(k), F.oneHot(k, 7)];
+    },
+    py: 'lambda A, C, x, L, B, k: [*torch.geqrf(A), torch.ormqr(*torch.geqrf(A), C), torch.ormqr(*torch.geqrf(A), C.t(), left=False, transpose=True), torch.orgqr(*torch.geqrf(A)), '
+      + 'torch.vander(x), torch.vander(x, 2, True), torch.vander(x, 0), x.detach().narrow_copy(0, 1, 2), '
+      + '*torch.linalg.lstsq(L, B, driver="gelsd"), torch.linalg.lstsq(L, B, rcond=1e-12, driver="gelsy").solution, torch.linalg.lstsq(L, B, rcond=1e-12, driver="gelsy").rank, torch.linalg.lstsq(L, B).residuals, '
+      + 'torch.nn.functional.one_hot(k), torch.nn.functional.one_hot(k, 7)]' },
   { name: 'shape_more', inputs: () => [r(4, 6), r(2, 3), r(2, 3), r(3), r(2), r(2, 2), r(3, 1), torch.tensor(1.5, { dtype: 'float64' }), torch.rand([4, 6]).gt(0.5), r(24)], constants: [8],
     ts: (x, a, b, u, v, m1, m2, s, mask, src) => [x.tensorSplit(3, 1), x.tensorSplit([1, 3], 1), x.hsplit(2), x.vsplit([1]), torch.hstack([a, b]), torch.vstack([a, b]), torch.dstack([a, b]), torch.columnStack([u, u.mul(2)]),
       torch.cartesianProd(u, v), torch.blockDiag(m1, m2), torch.atleast1d(s), torch.atleast2d(u), torch.atleast3d(a), x.rot90(), x.rot90(2, [1, 0]), torch.combinations(u, 2), torch.combinations(u, 2, true), x.maskedScatter(mask, src),

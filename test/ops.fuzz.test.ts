@@ -64,7 +64,7 @@ const ops: Record<string, (x: T) => unknown> = {
   cummax: (x) => x.cummax(i()),
   amax: (x) => x.amax([i(), i()]),
   countNonzero: (x) => x.countNonzero(i()),
-  linalg: (x) => pick([torch.linalg.inv, torch.linalg.det, torch.linalg.cholesky, torch.linalg.svdvals, torch.linalg.matrixExp, (a: T) => torch.linalg.qr(a), (a: T) => torch.linalg.eigh(a), (a: T) => torch.linalg.svd(a), torch.linalg.pinv, (a: T) => torch.linalg.matrixPower(a, i()), (a: T) => torch.linalg.solve(a, t()), (a: T) => torch.linalg.lstsq(a, t()), (a: T) => torch.linalg.matrixNorm(a, pick(['fro', 'nuc', 1, -1, 2, Infinity]))])(x),
+  linalg: (x) => pick([torch.linalg.inv, torch.linalg.det, torch.linalg.cholesky, torch.linalg.svdvals, torch.linalg.matrixExp, (a: T) => torch.linalg.qr(a), (a: T) => torch.linalg.eigh(a), (a: T) => torch.linalg.svd(a), torch.linalg.pinv, (a: T) => torch.linalg.matrixPower(a, i()), (a: T) => torch.linalg.solve(a, t()), (a: T) => torch.linalg.lstsq(a, t()).solution, (a: T) => torch.linalg.matrixNorm(a, pick(['fro', 'nuc', 1, -1, 2, Infinity]))])(x),
   conv: (x) => pick([F.conv1d, F.conv2d, F.conv3d])(x, t(), pick([null, t()]), { stride: 1 + Math.floor(rnd() * 2), padding: pick([0, 1, 'same', 'valid']), groups: 1 + Math.floor(rnd() * 2) }),
   convT: (x) => pick([F.convTranspose1d, F.convTranspose2d])(x, t(), pick([null, t()]), { stride: 1 + Math.floor(rnd() * 2), outputPadding: Math.floor(rnd() * 2) }),
   more: (x) => pick([

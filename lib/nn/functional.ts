@@ -27,6 +27,10 @@ export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor 
  * rows looked up (for SGD or SparseAdam); scaleGradByFreq: each row's gradient divided by how
  * often it appears in the batch.
  */
+/** F.one_hot: int64 indices to one-hot vectors of numClasses (default: the largest index + 1) in a new last dim. */
+export function oneHot(input: Tensor, numClasses = -1): Tensor {
+  return wrap(native.oneHot(id(input), numClasses));
+}
 export function embedding(input: Tensor, weight: Tensor, opts: { paddingIdx?: number | null; maxNorm?: number | null; normType?: number; scaleGradByFreq?: boolean; sparse?: boolean } = {}): Tensor {
   // maxNorm: the rows looked up are first rescaled in place (in weight itself) to that norm at most, as PyTorch's
   if (opts.maxNorm != null) native.embeddingRenorm_(id(weight), id(input.contiguous()), opts.maxNorm, opts.normType ?? 2);

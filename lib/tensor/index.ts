@@ -12,6 +12,7 @@ export { setPrintOptions, getPrintOptions } from './print';
 export type { PrintOptions } from './print';
 export * as distributed from './distributed';
 export * as linalg from './linalg';
+export { svdLowrank, pcaLowrank } from './lowrank';
 export * as fft from './fft';
 export * as special from './special';
 export * as testing from './testing';

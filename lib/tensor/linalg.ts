@@ -55,8 +55,17 @@ export function svd(A: Tensor, opts: { fullMatrices?: boolean } = {}): { U: Tens
   return { U, S, Vh };
 }
 export const svdvals = (A: Tensor) => wrap(native.linalgSvdvals(id(A)));
-/** The least-squares solution X of A X ≈ B. */
-export const lstsq = (A: Tensor, B: Tensor) => wrap(native.linalgLstsq(id(A), id(B)));
+/**
+ * The least-squares solution of A X ≈ B, as torch.linalg.lstsq: solution; residuals (the squared
+ * residual norms, for a tall full-rank A and drivers other than 'gelsy'; else empty); rank and
+ * singularValues (from the rank-revealing drivers: rank from gelsy, gelsd, gelss; singular
+ * values from gelsd, gelss). driver: 'gels' (default on the CPU; A of full rank), 'gelsy', 'gelsd', 'gelss'.
+ */
+export function lstsq(A: Tensor, B: Tensor, opts: { rcond?: number | null; driver?: 'gels' | 'gelsy' | 'gelsd' | 'gelss' | null } = {}):
+  { solution: Tensor; residuals: Tensor; rank: Tensor; singularValues: Tensor } {
+  const [solution, residuals, rank, singularValues] = (native.linalgLstsq(id(A), id(B), opts.rcond ?? null, opts.driver ?? null) as number[]).map(wrap);
+  return { solution, residuals, rank, singularValues };
+}
 /** The vector norm (dim a number, or all of a 1-D / flattened input) or matrix norm (dim of two, or a 2-D input), as linalg.norm. */
 export function norm(x: Tensor, ord?: number | 'fro' | 'nuc' | null, dim?: number | number[] | null, keepdim = false): Tensor {
   const dims = dim === undefined || dim === null ? null : typeof dim === 'number' ? [dim] : dim;

@@ -111,6 +111,17 @@ export const poisson = (rates: Tensor, opts: { generator?: Generator | null } = 
 export const choleskyInverse = (L: Tensor, upper = false) => wrap(native.choleskyInverse(id(L), upper));
 /** torch.cholesky_solve(B, L, upper): X with (L Lᵀ) X = B, from the Cholesky factor L. */
 export const choleskySolve = (B: Tensor, L: Tensor, upper = false) => wrap(native.choleskySolve(id(B), id(L), upper));
+/** torch.geqrf: A's QR in LAPACK's Householder form: `a` holds R above the diagonal and the reflectors below, `tau` their scales. */
+export function geqrf(A: Tensor): { a: Tensor; tau: Tensor } {
+  const [a, tau] = (native.geqrf(id(A)) as number[]).map(wrap);
+  return { a, tau };
+}
+/** torch.ormqr: C multiplied by the Q of geqrf's (a, tau) without forming it: Q C (left) or C Q, Qᵀ with transpose. */
+export const ormqr = (a: Tensor, tau: Tensor, C: Tensor, left = true, transpose = false) => wrap(native.ormqr(id(a), id(tau), id(C), left, transpose));
+/** torch.orgqr: the Q of geqrf's (a, tau), formed (torch.linalg.householder_product). */
+export const orgqr = (a: Tensor, tau: Tensor) => wrap(native.linalgHouseholderProduct(id(a), id(tau)));
+/** torch.vander: the Vandermonde matrix of a 1-D x, N columns (default x's length), powers decreasing (increasing: from x⁰). */
+export const vander = (x: Tensor, N?: number | null, increasing = false) => wrap(native.vander(id(x), N ?? null, increasing));
 
 // ---------- stacking, products and sums over tensors (torch.hstack, ...) ----------
 export const hstack = (tensors: Tensor[]) => wrap(native.hstack(tensors.map(id)));

@@ -654,6 +654,8 @@ export class Tensor {
   flatten(startDim = 0, endDim = -1): Tensor { return wrap(native.flatten(id(this), startDim, endDim)); }
   repeat(sizes: number[]): Tensor { return wrap(native.repeat(id(this), sizes)); }
   narrow(dim: number, start: number, length: number): Tensor { return wrap(native.narrow(id(this), dim, start, length)); }
+  /** narrow, copied: a new contiguous tensor (torch.narrow_copy). */
+  narrowCopy(dim: number, start: number, length: number): Tensor { return wrap(native.narrowCopy(id(this), dim, start, length)); }
   /** torch.as_strided: a view of this tensor's storage with the given sizes, strides and storage offset (in elements). */
   asStrided(size: Shape, stride: number[], storageOffset = 0): Tensor { return wrap(native.asStrided(id(this), size, stride, storageOffset)); }
   select(dim: number, index: number): Tensor { return wrap(native.select(id(this), dim, index)); }
