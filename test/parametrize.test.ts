@@ -238,3 +238,83 @@ print(json.dumps({"keys": keys, "losses": losses, "eval": y_eval, "u": u, "remov
   [lin, tconv, x, img].forEach((t) => t.dispose());
   opt.dispose();
 });
+
+test('orthogonal: each map, with and without trivialization, square, wide and batched, against PyTorch (weights, state dicts, gradients, assignment, a training step)', () => {
+  // [map, useTrivialization, weight shape]: Linear(in, out) has weight [out, in]
+  const configs: [string | null, boolean, number[]][] = [
+    [null, true, [4, 4]], ['cayley', true, [4, 4]], ['householder', true, [4, 4]], [null, true, [3, 5]], ['matrix_exp', true, [5, 3]],
+    ['householder', false, [3, 5]], ['householder', false, [5, 3]], ['cayley', true, [2, 3, 3]],
+  ];
+  const out: Record<string, unknown>[] = [];
+  torch.setDefaultDtype('float64');
+  try {
+    torch.tidy(() => {
+      configs.forEach(([map, triv, shape], i) => {
+        class Holder extends nn.Module { declare weight: T; forward(x: T) { return x; } }
+        const m = new Holder();
+        m.registerParameter('weight', det(shape, 0.7).add(torch.eye(shape.at(-2)!, shape.at(-1)!, { dtype: 'float64' })));
+        torch.manualSeed(10 + i); // (the completion of a non-square Q draws from the generator)
+        nn.utils.parametrizations.orthogonal(m, 'weight', map as never, { useTrivialization: triv });
+        const W = m.weight;
+        const sd = m.stateDict();
+        const r: Record<string, unknown> = { keys: [...sd.keys()], W: W.tolist() };
+        const original = sd.get('parametrizations.weight.original')!;
+        r.original = original.tolist();
+        if (sd.has('parametrizations.weight.0.base')) r.base = sd.get('parametrizations.weight.0.base')!.tolist();
+        m.weight.mul(det(shape, 1.3)).sum().backward();
+        const param = (m as unknown as { parametrizations: torch.nn.ModuleDict }).parametrizations.get('weight').getParameter('original') as T;
+        r.grad = param.grad!.tolist();
+        torch.noGrad(() => param.sub_(param.grad!.mul(0.1)));
+        r.stepped = m.weight.tolist();
+        if (triv || map === 'householder') {
+          torch.manualSeed(20 + i);
+          m.weight = det(shape, 0.5).add(torch.eye(shape.at(-2)!, shape.at(-1)!, { dtype: 'float64' }));
+          r.assigned = m.weight.tolist();
+        }
+        out.push(r);
+      });
+    });
+  } finally {
+    torch.setDefaultDtype('float32');
+  }
+  const want = pythonJson<Record<string, unknown>[]>(`
+import json, sys, torch, torch.nn as nn
+torch.set_default_dtype(torch.float64)
+def det(shape, scale=1.0):
+    n = 1
+    for s in shape: n *= s
+    return (torch.linspace(-1, 1, n) * scale).reshape(shape)
+out = []
+for i, (map_, triv, shape) in enumerate(json.loads(sys.argv[1])):
+    m = nn.Module()
+    m.weight = nn.Parameter(det(shape, 0.7) + torch.eye(shape[-2], shape[-1]))
+    torch.manual_seed(10 + i)
+    nn.utils.parametrizations.orthogonal(m, 'weight', map_, use_trivialization=triv)
+    sd = m.state_dict()
+    r = {'keys': list(sd.keys()), 'W': m.weight.tolist(), 'original': sd['parametrizations.weight.original'].tolist()}
+    if 'parametrizations.weight.0.base' in sd: r['base'] = sd['parametrizations.weight.0.base'].tolist()
+    (m.weight * det(shape, 1.3)).sum().backward()
+    p = m.parametrizations.weight.original
+    r['grad'] = p.grad.tolist()
+    with torch.no_grad(): p -= 0.1 * p.grad
+    r['stepped'] = m.weight.tolist()
+    if triv or map_ == 'householder':
+        torch.manual_seed(20 + i)
+        m.weight = det(shape, 0.5) + torch.eye(shape[-2], shape[-1])
+        r['assigned'] = m.weight.tolist()
+    out.append(r)
+print(json.dumps(out))`, JSON.stringify(configs));
+  configs.forEach((c, i) => {
+    expect([c, out[i].keys]).toEqual([c, want[i].keys]);
+    const { keys: _k, ...got } = out[i], { keys: _w, ...exp } = want[i];
+    torch.testing.assertClose(got as never, exp as never, { rtol: 1e-10, atol: 1e-10, msg: (m: string) => `${JSON.stringify(c)}: ${m}` } as never);
+  });
+  // orthogonal it is: QᵀQ = I for a tall Q
+  const lin = nn.utils.parametrizations.orthogonal(new nn.Linear(3, 6));
+  torch.testing.assertClose(lin.weight.t().matmul(lin.weight), torch.eye(3), { atol: 1e-5, rtol: 0 });
+  expect(() => nn.utils.parametrizations.orthogonal(new nn.Linear(3, 3), 'bias')).toThrow('Expected a matrix or batch of matrices. Got a tensor of 1 dimensions.');
+  expect(() => nn.utils.parametrizations.orthogonal(new nn.Linear(3, 3), 'weight', 'qr' as never)).toThrow(/orthogonal_map has to be one of "matrix_exp", "cayley", "householder". Got: qr/);
+  const noTriv = nn.utils.parametrizations.orthogonal(new nn.Linear(3, 3), 'weight', 'cayley', { useTrivialization: false });
+  expect(() => { noTriv.weight = torch.eye(3); }).toThrow(/not possible to assign to the matrix exponential or the Cayley parametrizations/);
+  expect(() => { lin.weight = torch.eye(3); }).toThrow(/Expected a matrix or batch of matrices of shape \[6,3\]. Got a tensor of shape \[3,3\]/);
+});

@@ -1,16 +1,18 @@
-// torch.nn.utils.parametrizations: spectral_norm and weight_norm as parametrizations
+// torch.nn.utils.parametrizations: orthogonal, spectral_norm and weight_norm as parametrizations
 // (nn/parametrize.ts), with PyTorch's state-dict names (parametrizations.weight.original,
 // ...0._u / _v; original0 / original1 for weight norm) and PyTorch's power-iteration draws.
 import { Tensor } from '../tensor/tensor';
 import { native } from '../tensor/native';
 import { noGrad } from '../tensor/runtime';
-import { tidy } from '../tensor/scope';
-import { empty } from '../tensor/creation';
+import { tidy, keep } from '../tensor/scope';
+import { empty, eye, randn, zerosLike } from '../tensor/creation';
+import { cat, geqrf } from '../tensor/ops';
+import * as linalg from '../tensor/linalg';
 import { _wrap as wrap, _id as id } from '../tensor/tensor';
 import { Module } from './module';
 import { normalize } from './functional';
 import { ConvTranspose1d, ConvTranspose2d } from './conv';
-import { registerParametrization } from './parametrize';
+import { registerParametrization, NotImplementedError } from './parametrize';
 
 /** W / sigma(W), sigma the largest singular value, estimated by power iteration (u, v kept as buffers). */
 class SpectralNorm extends Module {
@@ -95,4 +97,117 @@ export function weightNorm<M extends Module>(module: M, name = 'weight', dim: nu
   if (!(weight instanceof Tensor)) throw new Error(`Module '${module.constructor.name}' has no parameter or buffer with name '${name}'`);
   const d = dim === null ? -1 : dim < 0 ? dim + weight.ndim : dim;
   return registerParametrization(module, name, new WeightNorm(d), { unsafe: true });
+}
+
+export type OrthogonalMap = 'matrix_exp' | 'cayley' | 'householder';
+
+/** Q = A with its columns' signs set so that R's diagonal is positive: the orthogonal factor of A = QR (PyTorch's _make_orthogonal). */
+function makeOrthogonal(A: Tensor): Tensor {
+  return tidy(() => {
+    const { a, tau } = geqrf(A);
+    return linalg.householderProduct(a, tau).mul(a.diagonal(0, -2, -1).sgn().unsqueeze(-2));
+  });
+}
+
+/** Q's columns orthonormal within 10 n eps (PyTorch's _is_orthogonal). */
+function isOrthogonal(Q: Tensor): boolean {
+  return tidy(() => {
+    const [n, k] = Q.shape.slice(-2);
+    const eps = 10 * n * (Q.dtype === 'float64' || Q.dtype === 'complex128' ? 2 ** -52 : 2 ** -23);
+    return Q.mH.matmul(Q).allclose(eye(k, k, { dtype: Q.dtype, device: Q.device }), { atol: eps });
+  });
+}
+
+/**
+ * The orthogonal (unitary) matrix a parameter X stands for: the matrix exponential or Cayley map
+ * of the skew-symmetric matrix X's lower triangle makes, or the product of the Householder
+ * reflectors below X's diagonal; with use_trivialization, times the stored orthogonal `base`
+ * (PyTorch's _Orthogonal, step by step).
+ */
+class Orthogonal extends Module {
+  declare base: Tensor | null;
+  readonly shape: number[];
+  constructor(weight: Tensor, readonly orthogonalMap: OrthogonalMap, readonly useTrivialization: boolean) {
+    super();
+    if (weight.isComplex() && orthogonalMap === 'householder') throw new Error('The householder parametrization does not support complex tensors.');
+    this.shape = weight.shape;
+    if (useTrivialization) this.registerBuffer('base', null);
+  }
+
+  forward(weight: Tensor): Tensor {
+    let X = weight, [n, k] = X.shape.slice(-2);
+    const transposed = n < k;
+    if (transposed) { X = X.mT; [n, k] = [k, n]; }
+    let Q: Tensor;
+    if (this.orthogonalMap === 'householder') {
+      const A = X.tril(-1);
+      const tau = A.mul(A).sum(-2).add(1).reciprocal().mul(2);
+      // (the diagonal of X holds +-1 and is neither differentiated nor updated: hence the cast)
+      Q = linalg.householderProduct(A, tau).mul(X.diagonal(0, -2, -1).int().unsqueeze(-2));
+    } else {
+      X = X.tril();
+      if (n !== k) X = cat([X, X.newZeros([n, n - k]).expand([...X.shape.slice(0, -2), n, n - k])], -1);
+      const A = X.sub(X.mH); // skew-symmetric (skew-Hermitian)
+      if (this.orthogonalMap === 'matrix_exp') Q = linalg.matrixExp(A);
+      else {
+        const I = eye(n, n, { dtype: A.dtype, device: A.device });
+        Q = linalg.solve(I.add(A, -0.5), I.add(A, 0.5)); // Cayley: (I + A/2)(I - A/2)^-1
+      }
+      if (n !== k) Q = Q.index('...', `:${k}`);
+    }
+    if (this.base) Q = this.base.matmul(Q);
+    return transposed ? Q.mT : Q;
+  }
+
+  rightInverse(Q: Tensor): Tensor {
+    return noGrad(() => tidy(() => {
+      if (Q.shape.join() !== this.shape.join()) throw new Error(`Expected a matrix or batch of matrices of shape [${this.shape}]. Got a tensor of shape [${Q.shape}].`);
+      const init = Q;
+      let [n, k] = Q.shape.slice(-2);
+      const transpose = n < k;
+      if (transpose) { Q = Q.mT; [n, k] = [k, n]; }
+      if (!this.useTrivialization) {
+        if (this.orthogonalMap !== 'householder') {
+          throw new NotImplementedError('It is not possible to assign to the matrix exponential or the Cayley parametrizations when useTrivialization is false.');
+        }
+        // The reflectors of Q's QR, with R's diagonal signs (+1 where LAPACK used no reflection: tau 0)
+        const { a, tau } = geqrf(Q);
+        const d = a.diagonal(0, -2, -1);
+        d.copy_(d.sign().mul(tau.eq(0).to(d.dtype).mul(-2).add(1)));
+        return transpose ? a.mT : a;
+      }
+      let base: Tensor;
+      if (n === k) base = isOrthogonal(Q) ? Q.clone() : makeOrthogonal(Q);
+      else {
+        // complete Q's columns to an n x n orthogonal matrix
+        const N = randn([...Q.shape.slice(0, -2), n, n - k], { dtype: Q.dtype, device: Q.device });
+        base = makeOrthogonal(cat([Q, N], -1));
+      }
+      const old = this.base;
+      this.registerBuffer('base', keep(base));
+      old?.dispose();
+      // -I: the Householder map of it is I (and the exponential and Cayley maps of its skew part too)
+      const negId = zerosLike(init);
+      negId.diagonal(0, -2, -1).fill_(-1);
+      return negId;
+    }));
+  }
+}
+
+/**
+ * torch.nn.utils.parametrizations.orthogonal: module[name] (a matrix, or a batch) stays
+ * orthogonal (unitary) through training. orthogonalMap: 'matrix_exp' (default for square or
+ * complex matrices), 'cayley' or 'householder' (default otherwise). With useTrivialization
+ * (default) an orthogonal base matrix is kept as the buffer parametrizations.<name>.0.base and
+ * the parameter moves around it (PyTorch's "dynamic trivialization"). The initial value is the
+ * weight if orthogonal, else the Q of its QR decomposition.
+ */
+export function orthogonal<M extends Module>(module: M, name = 'weight', orthogonalMap: OrthogonalMap | null = null, opts: { useTrivialization?: boolean } = {}): M {
+  const weight = (module as unknown as Record<string, unknown>)[name];
+  if (!(weight instanceof Tensor)) throw new Error(`Module '${module.constructor.name}' has no parameter or buffer with name '${name}'`);
+  if (weight.ndim < 2) throw new Error(`Expected a matrix or batch of matrices. Got a tensor of ${weight.ndim} dimensions.`);
+  const [n, k] = weight.shape.slice(-2);
+  const map = orthogonalMap ?? (n === k || weight.isComplex() ? 'matrix_exp' : 'householder');
+  if (!['matrix_exp', 'cayley', 'householder'].includes(map)) throw new Error(`orthogonal_map has to be one of "matrix_exp", "cayley", "householder". Got: ${map}`);
+  return registerParametrization(module, name, new Orthogonal(weight, map, opts.useTrivialization ?? true), { unsafe: true });
 }

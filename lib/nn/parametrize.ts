@@ -11,6 +11,14 @@ import { Module, ModuleList } from './module';
 import { ModuleDict } from './containers';
 
 /** A parametrization: a module whose forward maps the original tensor(s) to the value, and may map back. */
+/** Thrown by a rightInverse that has no inverse to give (PyTorch's NotImplementedError): registration then keeps the tensor as it is. */
+export class NotImplementedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotImplementedError';
+  }
+}
+
 export interface Parametrization extends Module {
   /** value -> original (or the originals, as an array); used at registration and on assignment */
   rightInverse?(value: Tensor): Tensor | Tensor[];
@@ -34,7 +42,14 @@ export class ParametrizationList extends ModuleList<Parametrization> {
     const { shape, dtype } = original;
     const value = noGrad((): Tensor | Tensor[] => {
       let v: Tensor | Tensor[] = original;
-      for (const m of [...this.items].reverse()) if (typeof m.rightInverse === 'function') v = m.rightInverse(v as Tensor);
+      for (const m of [...this.items].reverse()) {
+        if (typeof m.rightInverse !== 'function') continue;
+        try {
+          v = m.rightInverse(v as Tensor);
+        } catch (e) {
+          if (!(e instanceof NotImplementedError)) throw e; // (as PyTorch: a rightInverse that cannot be is the identity here)
+        }
+      }
       return v;
     });
     const register = (name: string, t: Tensor) => (this.wasBuffer ? this.registerBuffer(name, t) : this.registerParameter(name, t, original.requiresGrad));

@@ -165,7 +165,7 @@ export * as stateless from './stateless';
 export * as parametrize from './parametrize';
 /** torch.nn.utils.prune: l1Unstructured, randomUnstructured, lnStructured, randomStructured, globalUnstructured, customFromMask, identity, remove, isPruned. */
 export * as prune from './prune';
-/** torch.nn.utils.parametrizations: spectralNorm, weightNorm. */
+/** torch.nn.utils.parametrizations: orthogonal, spectralNorm, weightNorm. */
 export * as parametrizations from './parametrizations';
 /** torch.nn.utils.spectral_norm / remove_spectral_norm: the forward-pre-hook form (weight_orig, weight_u, weight_v). */
 export { spectralNorm, removeSpectralNorm } from './spectral_norm';
