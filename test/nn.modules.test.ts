@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { referenceTensors, pythonJson } from './helpers';
+import { referenceTensors, pythonJson, expectFlatClose } from './helpers';
 
 const nn = torch.nn;
 const F = nn.functional;
@@ -527,4 +527,23 @@ print(json.dumps(list(net.state_dict().keys())))`);
   expect(() => fresh.loadStateDict(sd)).toThrow(/missing keys: 0._extra_state/);
   fs.rmSync(dir, { recursive: true });
   [net, fresh].forEach((m) => m.dispose());
+});
+
+test('ZeroPad1d/3d and CircularPad1d/2d/3d (PyTorch 2.1) equal F.pad\'s constant and circular modes in PyTorch', () => {
+  torch.manualSeed(3);
+  const x1 = torch.randn([2, 3, 5], { dtype: 'float64' }), x2 = torch.randn([1, 2, 4, 5], { dtype: 'float64' }), x3 = torch.randn([1, 2, 3, 4, 3], { dtype: 'float64' });
+  const got = [
+    new nn.ZeroPad1d([1, 2]).forward(x1), new nn.ZeroPad3d(1).forward(x3), new nn.CircularPad1d([2, 1]).forward(x1),
+    new nn.CircularPad2d([1, 2, 3, 0]).forward(x2), new nn.CircularPad3d([1, 0, 2, 1, 0, 2]).forward(x3), new nn.CircularPad2d(1).forward(x2.index(0)),
+  ];
+  const want = pythonJson<number[][]>(`
+import json, sys, torch
+import torch.nn.functional as F
+x1, x2, x3 = (torch.tensor(json.loads(a), dtype=torch.float64) for a in sys.argv[1:4])
+outs = [F.pad(x1, [1, 2]), F.pad(x3, [1] * 6), F.pad(x1, [2, 1], mode='circular'), F.pad(x2, [1, 2, 3, 0], mode='circular'),
+        F.pad(x3, [1, 0, 2, 1, 0, 2], mode='circular'), F.pad(x2[0:1], [1, 1, 1, 1], mode='circular')[0]]
+print(json.dumps([o.flatten().tolist() for o in outs]))`, ...[x1, x2, x3].map((t) => JSON.stringify(t.tolist())));
+  expectFlatClose('pads', got, want, 1e-15);
+  expect(got.map((t) => t.shape)).toEqual([[2, 3, 8], [1, 2, 5, 6, 5], [2, 3, 8], [1, 2, 7, 8], [1, 2, 5, 7, 4], [2, 6, 7]]);
+  expect(() => new nn.CircularPad2d([1, 2])).toThrow('CircularPad2d: padding needs 4 numbers, got 2');
 });

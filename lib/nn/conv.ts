@@ -343,7 +343,13 @@ abstract class PadNd extends Module {
 export class ConstantPad1d extends PadNd { constructor(padding: number | number[], value: number) { super(1, padding, 'constant', value); } }
 export class ConstantPad2d extends PadNd { constructor(padding: number | number[], value: number) { super(2, padding, 'constant', value); } }
 export class ConstantPad3d extends PadNd { constructor(padding: number | number[], value: number) { super(3, padding, 'constant', value); } }
+export class ZeroPad1d extends PadNd { constructor(padding: number | number[]) { super(1, padding, 'constant', 0); } }
 export class ZeroPad2d extends PadNd { constructor(padding: number | number[]) { super(2, padding, 'constant', 0); } }
+export class ZeroPad3d extends PadNd { constructor(padding: number | number[]) { super(3, padding, 'constant', 0); } }
+/** PyTorch 2.1's CircularPad1d/2d/3d: the input wrapped around (F.pad's 'circular'). */
+export class CircularPad1d extends PadNd { constructor(padding: number | number[]) { super(1, padding, 'circular'); } }
+export class CircularPad2d extends PadNd { constructor(padding: number | number[]) { super(2, padding, 'circular'); } }
+export class CircularPad3d extends PadNd { constructor(padding: number | number[]) { super(3, padding, 'circular'); } }
 export class ReflectionPad1d extends PadNd { constructor(padding: number | number[]) { super(1, padding, 'reflect'); } }
 export class ReflectionPad2d extends PadNd { constructor(padding: number | number[]) { super(2, padding, 'reflect'); } }
 export class ReflectionPad3d extends PadNd { constructor(padding: number | number[]) { super(3, padding, 'reflect'); } }

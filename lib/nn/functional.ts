@@ -208,6 +208,10 @@ export function softsign(x: Tensor): Tensor {
  */
 export function pad(x: Tensor, padding: number[], opts: { mode?: 'constant' | 'reflect' | 'replicate' | 'circular'; value?: number } = {}): Tensor {
   const mode = opts.mode ?? 'constant';
+  if (mode === 'circular' && x.dim() === padding.length / 2 + 1) {
+    // an input without a batch dim (libtorch 1.13 wants one for 'circular'; PyTorch 2 takes either)
+    return tidy(() => wrap(native.pad(id(x.unsqueeze(0)), padding, mode, null)).squeeze(0));
+  }
   return wrap(native.pad(id(x), padding, mode, mode === 'constant' ? opts.value ?? 0 : null));
 }
 

@@ -10,7 +10,7 @@ export type { TensorModule } from './containers';
 export { ReLU, GELU, SiLU, Mish, Tanh, Sigmoid, LeakyReLU, ELU, Softplus, Softmax, LogSoftmax, Hardtanh, ReLU6, SELU, CELU, Hardswish, Hardsigmoid, Softsign, LogSigmoid, GLU, Hardshrink, Softshrink, Tanhshrink, Threshold, Softmin, PReLU, Softmax2d, RReLU } from './activation';
 export { Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, MaxPool1d, MaxPool2d, MaxPool3d, AvgPool1d, AvgPool2d, AvgPool3d, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, Upsample, PixelShuffle, PixelUnshuffle, Unfold, Fold,
   ConvTranspose3d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, AdaptiveMaxPool3d, FractionalMaxPool2d, FractionalMaxPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d, LPPool1d, LPPool2d, UpsamplingNearest2d, UpsamplingBilinear2d,
-  ConstantPad1d, ConstantPad2d, ConstantPad3d, ZeroPad2d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d, ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, ChannelShuffle, LocalResponseNorm } from './conv';
+  ConstantPad1d, ConstantPad2d, ConstantPad3d, ZeroPad1d, ZeroPad2d, ZeroPad3d, CircularPad1d, CircularPad2d, CircularPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d, ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, ChannelShuffle, LocalResponseNorm } from './conv';
 export type { ConvTransposeLayerOptions } from './conv';
 export type { ConvLayerOptions } from './conv';
 export { BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, GroupNorm, RMSNorm } from './norm';
