@@ -140,9 +140,115 @@ test('text: a string tensor under <tag>/text_summary with the text plugin', () =
   const [, e] = readEvents(w.file);
   expect(e.step).toBe(5);
   expect(e.values[0]).toEqual({
-    tag: 'args/text_summary', plugin_name: 'text', plugin_content: '',
+    tag: 'args/text_summary', plugin_name: 'text', plugin_content: [],
     tensor: { dtype: 7, dim: [1], string_val: ['{"lr": 0.001, "note": "héllo **markdown**"}'] },
   });
+});
+
+test('PR curves equal PyTorch compute_curve (thresholds, weights, out-of-range predictions); audio is PyTorch\'s WAV, byte for byte', () => {
+  torch.manualSeed(4);
+  const labels = torch.randint(0, 2, [300]);
+  const preds = torch.rand([300]); // float32, as PyTorch's writer gets from a model
+  const odd = torch.cat([preds.index(':20'), torch.tensor([1, 0, -0.5, 1.5])]); // 1 and 0 exactly; two outside [0, 1]
+  const oddLabels = torch.cat([labels.index(':20'), torch.tensor([1, 0, 1, 1], { dtype: 'int64' })]);
+  const weights = torch.rand([24], { dtype: 'float64' });
+  const wave = torch.linspace(0, 40, 500).sin().mul(0.8); // float32 samples
+  const loud = torch.tensor([[0.5, -1.5, 2, -0.25, 1]]); // clipped, squeezed
+  const w = new SummaryWriter(dir);
+  w.addPrCurve('pr', labels, preds, 1);
+  w.addPrCurve('pr/few', labels, preds, 2, 10);
+  w.addPrCurve('pr/many', labels, preds, 3, 500); // capped at 127
+  w.addPrCurve('pr/weighted', oddLabels, odd, 4, 16, weights);
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+  w.addAudio('wave', wave, 5, 8000);
+  w.addAudio('loud', loud, 6);
+  expect(warn).toHaveBeenCalledTimes(1);
+  warn.mockRestore();
+  w.close();
+  const got = readEvents(w.file).slice(1);
+  const want = python(`
+ns = ref.pytorch()
+labels, preds, odd, odd_labels, weights, wave, loud = data
+curves = [ns['compute_curve'](np.array(l), np.array(p, dtype=np.float32), num_thresholds=t, weights=None if wt is None else np.array(wt))
+          for l, p, t, wt in [(labels, preds, 127, None), (labels, preds, 10, None), (labels, preds, 127, None), (odd_labels, odd, 16, weights)]]
+import contextlib, io
+with contextlib.redirect_stdout(io.StringIO()):
+    audios = [ns['audio']('x', np.array(a, dtype=np.float32), sample_rate=r)['value'][0]['audio'] for a, r in [(wave, 8000), (loud, 44100)]]
+for a in audios: a['encoded_audio_string'] = list(a['encoded_audio_string'])
+print(json.dumps({'curves': [c.astype(np.float32).tolist() for c in curves], 'audios': audios}))`, [labels, preds, odd, oddLabels, weights, wave, loud].map((t) => t.tolist()));
+  const curves = got.slice(0, 4).map((e) => e.values[0]);
+  expect(curves.map((v) => [v.tag, v.plugin_name, v.tensor.dtype, v.tensor.dim])).toEqual([
+    ['pr', 'pr_curves', 1, [6, 127]], ['pr/few', 'pr_curves', 1, [6, 10]], ['pr/many', 'pr_curves', 1, [6, 127]], ['pr/weighted', 'pr_curves', 1, [6, 16]],
+  ]);
+  expect(curves.map((v) => v.plugin_content)).toEqual([[16, 127], [16, 10], [16, 127], [16, 16]]); // PrCurvePluginData {num_thresholds}
+  curves.forEach((v, i) => expect([i, v.tensor.float_val]).toEqual([i, want.curves[i].flat()]));
+  const audios = got.slice(4).map((e) => e.values[0].audio);
+  audios.forEach((a, i) => {
+    const r = want.audios[i];
+    expect(a).toEqual({ sample_rate: r.sample_rate, num_channels: 1, length_frames: r.length_frames, wav: r.encoded_audio_string, content_type: 'audio/wav' });
+  });
+  expect(() => new SummaryWriter(dir).addAudio('a', torch.rand([2, 10]))).toThrow(/one channel of samples/);
+});
+
+test('embeddings: tensors.tsv, metadata.tsv and the sprite as PyTorch writes them, listed in projector_config.pbtxt', () => {
+  torch.manualSeed(5);
+  const mat = torch.randn([10, 4]).mul(torch.tensor([1, 1e-6, 1e17, 3]));
+  const imgs = torch.rand([10, 1, 3, 4]);
+  const labels = Array.from({ length: 10 }, (_, i) => (i % 3 === 0 ? `word ${i}` : i));
+  const table = labels.map((l, i) => [String(l), i * 2]);
+  const w = new SummaryWriter(dir);
+  w.addEmbedding(mat, { metadata: labels, labelImg: imgs, globalStep: 7, tag: 'tokens/first' });
+  w.addEmbedding(torch.randint(0, 9, [3, 2]), { metadata: [['a', 1], ['b', 2], ['c', 3]], metadataHeader: ['name', 'n'] });
+  w.close();
+  const sub = path.join(dir, '00007', 'tokens%2ffirst');
+  const ref = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-tb-ref-'));
+  try {
+    const want = python(`
+ns = ref.pytorch()
+mat, imgs, labels, table, out = data
+mat = np.array(mat, dtype=np.float32)
+ns['make_mat'](mat, out)
+ns['make_tsv'](labels, out)
+import os
+os.rename(os.path.join(out, 'metadata.tsv'), os.path.join(out, 'labels.tsv'))
+ns['make_tsv'](table, out, metadata_header=['label', 'twice'])
+ns['make_sprite'](torch_imgs := __import__('torch').tensor(imgs, dtype=__import__('torch').float32), out)
+info = ns['get_embedding_info'](labels, torch_imgs, ns['tf'].io.gfile.get_filesystem(out), '00007/tokens%2ffirst', 7, 'tokens/first')
+print(json.dumps({'sprite': json.load(open(os.path.join(out, 'sprite.png'))), 'info': [info.tensor_name, info.tensor_path, info.metadata_path, info.sprite.image_path, list(info.sprite.single_image_dim)]}))`,
+    [mat.tolist(), imgs.tolist(), labels, table, ref]);
+    expect(fs.readFileSync(path.join(sub, 'tensors.tsv'), 'utf8')).toBe(fs.readFileSync(path.join(ref, 'tensors.tsv'), 'utf8'));
+    expect(fs.readFileSync(path.join(sub, 'metadata.tsv'), 'utf8')).toBe(fs.readFileSync(path.join(ref, 'labels.tsv'), 'utf8'));
+    const sprite = python('print(json.dumps(ref.png_pixels(open(data, "rb").read())))', path.join(sub, 'sprite.png'));
+    expect(sprite.pixels).toEqual(want.sprite);
+    const [name, tensorPath, metadataPath, imagePath, dims] = want.info;
+    expect(fs.readFileSync(path.join(dir, 'projector_config.pbtxt'), 'utf8')).toBe(`embeddings {
+  tensor_name: "${name}"
+  metadata_path: "${metadataPath}"
+  sprite {
+    image_path: "${imagePath}"
+    single_image_dim: ${dims[0]}
+    single_image_dim: ${dims[1]}
+  }
+  tensor_path: "${tensorPath}"
+}
+embeddings {
+  tensor_name: "default:00000"
+  metadata_path: "00000/default/metadata.tsv"
+  tensor_path: "00000/default/tensors.tsv"
+}
+`);
+    // a header and columns (checked against make_tsv's own output with our table)
+    const w2 = new SummaryWriter(path.join(dir, 'second'));
+    w2.addEmbedding(torch.zeros([10, 2]), { metadata: table, metadataHeader: ['label', 'twice'] });
+    w2.close();
+    expect(fs.readFileSync(path.join(dir, 'second', '00000', 'default', 'metadata.tsv'), 'utf8')).toBe(fs.readFileSync(path.join(ref, 'metadata.tsv'), 'utf8'));
+  } finally {
+    fs.rmSync(ref, { recursive: true, force: true });
+  }
+  const w3 = new SummaryWriter(path.join(dir, 'third'));
+  expect(() => w3.addEmbedding(torch.zeros([3]))).toThrow(/mat must be 2-D/);
+  expect(() => w3.addEmbedding(torch.zeros([3, 2]), { metadata: ['a'] })).toThrow(/1 metadata rows for 3 points/);
+  expect(() => w3.addEmbedding(torch.zeros([3, 2]), { labelImg: torch.zeros([3, 1, 8, 2]) })).toThrow(/do not fit PyTorch's square sprite/);
 });
 
 test('addScalars: one run folder per key, each value under the main tag', () => {

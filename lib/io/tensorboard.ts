@@ -12,7 +12,9 @@ import * as zlib from 'zlib';
 import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
 import { tensor } from '../tensor/creation';
-import { cat, searchsorted } from '../tensor/ops';
+import { cat, stack, searchsorted } from '../tensor/ops';
+import { isFloatingDtype } from '../tensor/dtype';
+import { writeFileAtomic } from './atomic';
 import { crc32Parts, crc32c } from './checksum';
 
 // ---------- protocol buffers: just the wire types used ----------
@@ -64,6 +66,13 @@ class Proto {
     return this;
   }
 
+  /** a packed repeated float field */
+  floats(field: number, vs: ArrayLike<number>): this {
+    const b = Buffer.alloc(4 * vs.length);
+    for (let i = 0; i < vs.length; i++) b.writeFloatLE(vs[i], 4 * i);
+    return this.bytes(field, b);
+  }
+
   /** a packed repeated double field */
   doubles(field: number, vs: ArrayLike<number>): this {
     const b = Buffer.alloc(8 * vs.length);
@@ -78,10 +87,24 @@ class Proto {
 
 // Field numbers (tensorboard/compat/proto: event.proto, summary.proto, tensor.proto, ...).
 const Event = { wallTime: 1, step: 2, fileVersion: 3, summary: 5 };
-const SummaryValue = { tag: 1, simpleValue: 2, image: 4, histo: 5, tensor: 8, metadata: 9 };
+const SummaryValue = { tag: 1, simpleValue: 2, image: 4, histo: 5, audio: 6, tensor: 8, metadata: 9 };
 const Histogram = { min: 1, max: 2, num: 3, sum: 4, sumSquares: 5, bucketLimit: 6, bucket: 7 };
 const Image = { height: 1, width: 2, colorspace: 3, encoded: 4 };
-const DT_STRING = 7;
+const Audio = { sampleRate: 1, numChannels: 2, lengthFrames: 3, encoded: 4, contentType: 5 };
+const Tensor_ = { dtype: 1, shape: 2, floatVal: 5, stringVal: 8 };
+const DT_FLOAT = 1, DT_STRING = 7;
+
+/** A TensorShapeProto of these sizes. */
+function shapeProto(sizes: number[]): Proto {
+  const p = new Proto();
+  for (const n of sizes) p.bytes(2, new Proto().int(1, n)); // dim { size }
+  return p;
+}
+
+/** SummaryMetadata naming the plugin that reads the value, with its plugin data. */
+function pluginMetadata(name: string, content: Buffer | Proto = Buffer.alloc(0)): Proto {
+  return new Proto().bytes(1, new Proto().bytes(1, name).bytes(2, content)); // plugin_data {plugin_name, content}
+}
 
 // ---------- the event file ----------
 
@@ -265,6 +288,112 @@ export function encodePng(width: number, height: number, channels: number, pixel
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }
 
+
+/** PyTorch's compute_curve: [tp, fp, tn, fn, precision, recall] at each of T thresholds, flattened. */
+function prCurve(labels: Tensor, predictions: Tensor, T: number, weights: Tensor | null): Float64Array {
+  const p = predictions.detach().cpu();
+  if (!isFloatingDtype(p.dtype)) throw new Error(`addPrCurve: predictions must be floating point (probabilities), got ${p.dtype}`);
+  const l = labels.detach().cpu().to('float64');
+  if (l.shape.join() !== p.shape.join()) throw new Error(`addPrCurve: labels [${l.shape}] and predictions [${p.shape}] must have one shape`);
+  const w = weights ? weights.detach().cpu().to('float64').expand(p.shape) : null;
+  // Each prediction's bucket floor(p (T - 1)), computed in the predictions' dtype as numpy does;
+  // those outside [0, T - 1] count nowhere (numpy.histogram's range).
+  const bucket = p.flatten().mul(T - 1).floor();
+  const inRange = bucket.ge(0).logicalAnd(bucket.le(T - 1));
+  const idx = bucket.index(inRange).to('int64');
+  const pos = (w ? l.mul(w) : l).flatten().index(inRange), neg = (w ? l.neg().add(1).mul(w) : l.neg().add(1)).flatten().index(inRange);
+  const reverseCumsum = (t: Tensor) => t.flip([0]).cumsum(0).flip([0]);
+  const tp = reverseCumsum(idx.bincount({ weights: pos, minlength: T }).to('float64'));
+  const fp = reverseCumsum(idx.bincount({ weights: neg, minlength: T }).to('float64'));
+  const tn = fp.index(0).sub(fp), fn = tp.index(0).sub(tp);
+  const precision = tp.div(tp.add(fp).clamp(1e-7)), recall = tp.div(tp.add(fn).clamp(1e-7));
+  return stack([tp, fp, tn, fn, precision, recall]).contiguous().data() as Float64Array;
+}
+
+/** A mono 16-bit PCM WAV file (the 44-byte header Python's wave module writes). */
+function encodeWav(samples: Int16Array, sampleRate: number): Buffer {
+  const data = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0, 'latin1'); h.writeUInt32LE(36 + data.length, 4); h.write('WAVE', 8, 'latin1');
+  h.write('fmt ', 12, 'latin1'); h.writeUInt32LE(16, 16); h.writeUInt16LE(1, 20); h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(sampleRate, 24); h.writeUInt32LE(sampleRate * 2, 28); h.writeUInt16LE(2, 32); h.writeUInt16LE(16, 34);
+  h.write('data', 36, 'latin1'); h.writeUInt32LE(data.length, 40);
+  return Buffer.concat([h, data]);
+}
+
+/** Python's repr of a float (the shortest round trip, exponent form below 1e-4 and from 1e16). */
+export function pyFloat(v: number): string {
+  if (Number.isNaN(v)) return 'nan';
+  if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
+  if (v === 0) return Object.is(v, -0) ? '-0.0' : '0.0';
+  const a = Math.abs(v);
+  if (a >= 1e16 || a < 1e-4) {
+    const [mant, exp] = v.toExponential().split('e');
+    const e = Number(exp);
+    return `${mant}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  }
+  const s = String(v);
+  return s.includes('.') || s.includes('e') ? s : `${s}.0`;
+}
+const pyRepr = (v: string | number) => (typeof v === 'string' ? `'${v}'` : String(v));
+const pyStr = (v: string | number) => (typeof v === 'string' ? v : String(v));
+
+interface EmbeddingInfo {
+  tensorName: string;
+  tensorPath: string;
+  metadataPath?: string;
+  spritePath?: string;
+  spriteDim?: number[];
+}
+
+/** A string in protobuf text format (C escapes; bytes beyond ASCII as octal, as Python's text_format). */
+function pbString(s: string): string {
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) {
+    if (b === 0x22) out += '\\"';
+    else if (b === 0x5c) out += '\\\\';
+    else if (b === 0x27) out += "\\'";
+    else if (b === 0x0a) out += '\\n';
+    else if (b === 0x0d) out += '\\r';
+    else if (b === 0x09) out += '\\t';
+    else if (b < 0x20 || b >= 0x7f) out += `\\${b.toString(8).padStart(3, '0')}`;
+    else out += String.fromCharCode(b);
+  }
+  return `"${out}"`;
+}
+
+/** projector_config.pbtxt: a ProjectorConfig's embeddings in text format (fields in number order). */
+function projectorConfig(embeddings: EmbeddingInfo[]): string {
+  return embeddings.map((e) => {
+    const lines = [`  tensor_name: ${pbString(e.tensorName)}`];
+    if (e.metadataPath) lines.push(`  metadata_path: ${pbString(e.metadataPath)}`);
+    if (e.spritePath) lines.push('  sprite {', `    image_path: ${pbString(e.spritePath)}`, ...e.spriteDim!.map((d) => `    single_image_dim: ${d}`), '  }');
+    lines.push(`  tensor_path: ${pbString(e.tensorPath)}`);
+    return `embeddings {\n${lines.join('\n')}\n}\n`;
+  }).join('');
+}
+
+/**
+ * PyTorch's make_sprite: the label images tiled ceil(sqrt(N)) to a row (grey as RGB) on a square
+ * canvas as wide as the tiling, times 255, clipped, to 8 bits.
+ */
+function spritePixels(labelImg: Tensor): { size: number; pixels: Uint8Array } {
+  return tidy(() => {
+    let t = labelImg.detach().cpu().to('float64');
+    const [n, c, h, w] = t.shape;
+    if (c === 1) t = t.expand([n, 3, h, w]);
+    else if (c !== 3) throw new Error(`addEmbedding: label images need 1 or 3 channels, got ${c}`);
+    const cols = Math.min(n, Math.ceil(Math.sqrt(n))), rows = Math.ceil(n / cols);
+    if (rows * cols > n) t = cat([t, t.newZeros([rows * cols - n, 3, h, w])]);
+    const grid = t.reshape([rows, cols, 3, h, w]).permute([0, 3, 1, 4, 2]).reshape([rows * h, cols * w, 3]);
+    const size = cols * w;
+    if (rows * h > size) throw new Error(`addEmbedding: ${n} label images of ${h} x ${w} do not fit PyTorch's square sprite (${rows} rows of ${h} in ${size}): use images at least as wide as tall`);
+    const square = cat([grid, grid.newZeros([size - rows * h, size, 3])]);
+    const pixels = square.mul(255).clamp(0, 255).to('uint8').contiguous().data() as Uint8Array;
+    return { size, pixels };
+  });
+}
+
 // ---------- SummaryWriter ----------
 
 export interface SummaryWriterOptions {
@@ -303,6 +432,7 @@ export class SummaryWriter {
   private readonly opts: Required<SummaryWriterOptions>;
   private writer: EventFileWriter | null;
   private readonly scalarWriters = new Map<string, EventFileWriter>();
+  private readonly embeddings: EmbeddingInfo[] = [];
   private closed = false;
 
   constructor(logDir?: string, opts: SummaryWriterOptions = {}) {
@@ -391,10 +521,86 @@ export class SummaryWriter {
 
   /** Text (markdown): TensorBoard's Text tab, under <tag>/text_summary. */
   addText(tag: string, textString: string, globalStep?: number, walltime?: number): void {
-    const metadata = new Proto().bytes(1, new Proto().bytes(1, 'text').bytes(2, Buffer.alloc(0))); // plugin_data {plugin_name, content}
-    const strings = new Proto().int(1, DT_STRING).bytes(2, new Proto().bytes(2, new Proto().int(1, 1))).bytes(8, textString); // dtype, shape [1], string_val
-    const value = new Proto().bytes(SummaryValue.tag, `${tag}/text_summary`).bytes(SummaryValue.metadata, metadata).bytes(SummaryValue.tensor, strings);
+    const strings = new Proto().int(Tensor_.dtype, DT_STRING).bytes(Tensor_.shape, shapeProto([1])).bytes(Tensor_.stringVal, textString);
+    const value = new Proto().bytes(SummaryValue.tag, `${tag}/text_summary`).bytes(SummaryValue.metadata, pluginMetadata('text')).bytes(SummaryValue.tensor, strings);
     this.fileWriter().add(SummaryWriter.event(value, globalStep, walltime));
+  }
+
+  /**
+   * A precision-recall curve (TensorBoard's PR Curves tab): labels (0/1, or weights of being
+   * positive) against predicted probabilities in [0, 1], at numThresholds (at most 127)
+   * thresholds; each prediction counts with its weight (default 1). PyTorch's compute_curve.
+   */
+  addPrCurve(tag: string, labels: Tensor, predictions: Tensor, globalStep?: number, numThresholds = 127, weights?: Tensor | null, walltime?: number): void {
+    const w = this.fileWriter();
+    if (!(Number.isInteger(numThresholds) && numThresholds >= 2)) throw new Error(`addPrCurve: numThresholds must be an integer >= 2, got ${numThresholds}`);
+    const T = Math.min(numThresholds, 127); // (PyTorch: more breaks TensorBoard's reader)
+    const data = tidy(() => prCurve(labels, predictions, T, weights ?? null));
+    const tensorProto = new Proto().int(Tensor_.dtype, DT_FLOAT).bytes(Tensor_.shape, shapeProto([6, T])).floats(Tensor_.floatVal, data);
+    const metadata = pluginMetadata('pr_curves', new Proto().int(2, T)); // PrCurvePluginData {version 0, num_thresholds}
+    w.add(SummaryWriter.event(new Proto().bytes(SummaryValue.tag, tag).bytes(SummaryValue.metadata, metadata).bytes(SummaryValue.tensor, tensorProto), globalStep, walltime));
+  }
+
+  /** A sound clip (TensorBoard's Audio tab): one channel of samples in [-1, 1] (clipped), as a 16-bit WAV. */
+  addAudio(tag: string, sndTensor: Tensor, globalStep?: number, sampleRate = 44100, walltime?: number): void {
+    const w = this.fileWriter();
+    if (!(Number.isInteger(sampleRate) && sampleRate > 0)) throw new Error(`addAudio: sampleRate must be a positive integer, got ${sampleRate}`);
+    const samples = tidy(() => {
+      let a = sndTensor.detach().cpu().squeeze();
+      if (a.dim() !== 1) throw new Error(`addAudio: one channel of samples (a 1-D tensor after squeezing), got shape [${sndTensor.shape}]`);
+      if (!isFloatingDtype(a.dtype)) a = a.to('float64');
+      if ((a.abs().max().item() as number) > 1) {
+        console.warn(`addAudio: '${tag}': amplitude out of [-1, 1], clipped`);
+        a = a.clamp(-1, 1);
+      }
+      return a.mul(32767).to('int16').contiguous().data() as Int16Array;
+    });
+    const audio = new Proto().float(Audio.sampleRate, sampleRate).int(Audio.numChannels, 1).int(Audio.lengthFrames, samples.length)
+      .bytes(Audio.encoded, encodeWav(samples, sampleRate)).bytes(Audio.contentType, 'audio/wav');
+    w.add(SummaryWriter.event(new Proto().bytes(SummaryValue.tag, tag).bytes(SummaryValue.audio, audio), globalStep, walltime));
+  }
+
+  /**
+   * Points for TensorBoard's Projector (PyTorch's add_embedding): mat's rows (N x D) as
+   * <logDir>/<step, 5 digits>/<tag>/tensors.tsv, with metadata.tsv (a label per row, or rows of
+   * columns under metadataHeader) and sprite.png (labelImg, N x C x H x W in [0, 1]) when given,
+   * all listed in <logDir>/projector_config.pbtxt (rewritten whole each time).
+   */
+  addEmbedding(mat: Tensor, opts: { metadata?: (string | number)[] | (string | number)[][] | null; labelImg?: Tensor | null; globalStep?: number; tag?: string; metadataHeader?: string[] | null } = {}): void {
+    this.fileWriter();
+    const step = opts.globalStep ?? 0, tag = opts.tag ?? 'default';
+    if (!Number.isInteger(step) || step < 0) throw new Error(`addEmbedding: globalStep must be a non-negative integer, got ${step}`);
+    if (mat.dim() !== 2) throw new Error(`addEmbedding: mat must be 2-D (a row per point), got shape [${mat.shape}]`);
+    const n = mat.shape[0];
+    const { metadata, labelImg } = opts;
+    if (metadata && metadata.length !== n) throw new Error(`addEmbedding: ${metadata.length} metadata rows for ${n} points`);
+    if (labelImg && (labelImg.dim() !== 4 || labelImg.shape[0] !== n)) throw new Error(`addEmbedding: labelImg must be N x C x H x W with N = ${n} points, got shape [${labelImg.shape}]`);
+    const subdir = `${String(step).padStart(5, '0')}/${tag.replace(/%/g, '%25').replace(/\//g, '%2f').replace(/\\/g, '%5c')}`;
+    const dir = path.join(this.logDir, subdir);
+    if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new Error(`addEmbedding: ${dir} exists and is a file`);
+    fs.mkdirSync(dir, { recursive: true });
+    const info: EmbeddingInfo = { tensorName: `${tag}:${String(step).padStart(5, '0')}`, tensorPath: `${subdir}/tensors.tsv` };
+    if (metadata) {
+      let lines: string[];
+      if (opts.metadataHeader) {
+        const header = opts.metadataHeader;
+        if (metadata.some((row) => !Array.isArray(row) || row.length !== header.length)) throw new Error(`addEmbedding: each metadata row needs ${header.length} columns (metadataHeader's)`);
+        lines = [header, ...(metadata as (string | number)[][])].map((row) => row.map(pyStr).join('\t'));
+      } else lines = (metadata as (string | number)[]).map((m) => (Array.isArray(m) ? `[${m.map(pyRepr).join(', ')}]` : pyStr(m)));
+      writeFileAtomic(path.join(dir, 'metadata.tsv'), lines.join('\n') + '\n');
+      info.metadataPath = `${subdir}/metadata.tsv`;
+    }
+    if (labelImg) {
+      const { size, pixels } = spritePixels(labelImg);
+      writeFileAtomic(path.join(dir, 'sprite.png'), encodePng(size, size, 3, pixels));
+      info.spritePath = `${subdir}/sprite.png`;
+      info.spriteDim = [labelImg.shape[3], labelImg.shape[2]];
+    }
+    const isInt = !isFloatingDtype(mat.dtype);
+    const rows = tidy(() => mat.detach().cpu().to(isInt ? 'int64' : 'float64').tolist() as number[][]);
+    writeFileAtomic(path.join(dir, 'tensors.tsv'), rows.map((r) => r.map((v) => (isInt ? String(v) : pyFloat(v))).join('\t') + '\n').join(''));
+    this.embeddings.push(info);
+    writeFileAtomic(path.join(this.logDir, 'projector_config.pbtxt'), projectorConfig(this.embeddings));
   }
 
   /** Writes what is queued. */

@@ -106,6 +106,12 @@ def value(buf):
             img = {({1: 'height', 2: 'width', 3: 'colorspace', 4: 'png'})[g]: x for g, _, x in fields(v)}
             img['png'] = png_pixels(img['png'])
             out['image'] = img
+        elif f == 6:
+            a = {({1: 'sample_rate', 2: 'num_channels', 3: 'length_frames', 4: 'wav', 5: 'content_type'})[g]: x for g, _, x in fields(v)}
+            a['sample_rate'] = struct.unpack('<f', a['sample_rate'])[0]
+            a['content_type'] = a['content_type'].decode()
+            a['wav'] = list(a['wav'])
+            out['audio'] = a
         elif f == 5:
             h = {'bucket_limit': [], 'bucket': []}
             for g, gw, x in fields(v):
@@ -124,11 +130,13 @@ def value(buf):
                     t['dim'] += [dict((k, y) for k, _, y in fields(d)).get(1, 0) for _, _, d in fields(x)]
                 elif g == 8:
                     t['string_val'].append(x.decode())
+                elif g == 5:
+                    t['float_val'] = list(struct.unpack('<%df' % (len(x) // 4), x))
             out['tensor'] = t
         elif f == 9:
             plugin = dict((g, x) for g, _, x in fields(dict((g, x) for g, _, x in fields(v))[1]))
             out['plugin_name'] = plugin[1].decode()
-            out['plugin_content'] = plugin.get(2, b'').decode()
+            out['plugin_content'] = list(plugin.get(2, b''))
     return out
 
 
@@ -161,7 +169,10 @@ def pytorch():
     import torch
     base = os.path.dirname(torch.utils.__file__) + '/tensorboard/'
     ns = {'np': np, 'HistogramProto': lambda **kw: kw}
-    for file, names in (('summary.py', ['make_histogram']), ('_utils.py', ['make_grid', 'convert_to_HWC'])):
+    ns.update(stubs())
+    files = (('summary.py', ['make_histogram', 'compute_curve', 'audio']), ('_utils.py', ['make_grid', 'convert_to_HWC']),
+             ('_embedding.py', ['make_tsv', 'make_sprite', 'make_mat', 'get_embedding_info']))
+    for file, names in files:
         src = open(base + file).read()
         # torch 1.13's make_histogram asks numpy for an int32 `greater`, which numpy >= 1.24
         # refuses; PyTorch 2 counts the non-empty bins without the dtype (the same counts).
@@ -177,6 +188,54 @@ def pytorch():
     loop = '\n'.join(line[8:] for line in src[start:end].splitlines())
     exec(loop + '\ndefault_bins = neg_buckets[::-1] + [0] + buckets\n', ns)
     return ns
+
+
+def stubs():
+    """Stand-ins for what PyTorch's summary code takes from packages not installed here: the
+    protobuf classes (plain dicts), TensorFlow's file API (the local disk), PIL (the sprite's
+    pixels saved as JSON instead of a PNG) and make_np (tensors to arrays)."""
+    class Summary(dict):
+        Audio = staticmethod(lambda **kw: kw)
+        Value = staticmethod(lambda **kw: kw)
+
+    class FS:
+        write = staticmethod(lambda path, data, binary_mode=True: open(path, 'wb').write(data))
+        join = staticmethod(os.path.join)
+
+    class Gfile:
+        get_filesystem = staticmethod(lambda path: FS)
+        GFile = staticmethod(open)
+
+    class TF:
+        class io:
+            gfile = Gfile
+
+        class compat:
+            as_bytes = staticmethod(lambda s: s.encode() if isinstance(s, str) else s)
+
+    class Sprite:
+        def __init__(self):
+            self.image_path = None
+            self.single_image_dim = []
+
+    class EmbeddingInfo:
+        def __init__(self):
+            self.metadata_path = None
+            self.sprite = Sprite()
+
+    class Img:
+        def __init__(self, arr):
+            self.arr = arr
+
+        def save(self, buf, format):
+            buf.write(json.dumps(self.arr.tolist()).encode())
+
+    PIL = type(sys)('PIL')
+    PIL.Image = type(sys)('PIL.Image')
+    PIL.Image.fromarray = Img
+    sys.modules['PIL'] = PIL
+    sys.modules['PIL.Image'] = PIL.Image
+    return {'Summary': Summary, 'tf': TF, 'EmbeddingInfo': EmbeddingInfo, 'make_np': lambda x: x.detach().numpy() if hasattr(x, 'detach') else x, 'math': __import__('math')}
 
 
 if __name__ == '__main__':
