@@ -251,6 +251,39 @@ embeddings {
   expect(() => w3.addEmbedding(torch.zeros([3, 2]), { labelImg: torch.zeros([3, 1, 8, 2]) })).toThrow(/do not fit PyTorch's square sprite/);
 });
 
+test('addHparams: the experiment, session start and end records PyTorch builds, in a run of their own, and the metrics as scalars', () => {
+  const w = new SummaryWriter(dir);
+  w.addHparams({ lr: 0.001, opt: 'adamw', layers: 0, skipped: null, t: torch.tensor([2.5]) }, { 'hparam/loss': 1.5, 'hparam/acc': torch.tensor(0.75) },
+    { opt: ['adamw', 'sgd'], layers: [0, 2] }, 'trial-1');
+  w.addHparams({ dora: false, r: 8 }, { 'hparam/loss': 2 });
+  w.close();
+  const runs = fs.readdirSync(dir).filter((f) => !f.startsWith('events.')).sort();
+  expect(runs[1]).toBe('trial-1');
+  expect(Number(runs[0])).toBeCloseTo(Date.now() / 1000, -2); // (PyTorch's default run name: the time)
+  const events = readEvents(eventFiles(path.join(dir, 'trial-1'))[0]).slice(1);
+  const want = python(`
+ns = ref.pytorch()
+import torch
+records = ns['hparams']({'lr': 0.001, 'opt': 'adamw', 'layers': 0, 'skipped': None, 't': torch.tensor([2.5])}, {'hparam/loss': 1.5, 'hparam/acc': 0.75},
+                        {'opt': ['adamw', 'sgd'], 'layers': [0, 2]})
+out = []
+for r in records:
+    v = r['value'][0]
+    out.append({'tag': v['tag'], 'plugin_name': v['metadata']['plugin_data']['plugin_name'], 'plugin_content': v['metadata']['plugin_data']['content']})
+print(json.dumps(out, default=float))`);
+  expect(events.slice(0, 3).map((e) => e.values[0])).toEqual(want);
+  expect(events.slice(3).map((e) => [e.step, e.values[0]])).toEqual([[0, { tag: 'hparam/loss', simple_value: 1.5 }], [0, { tag: 'hparam/acc', simple_value: 0.75 }]]);
+  // a boolean is a bool_value (PyTorch's Python bool, an int, becomes a number); false and 0 are written
+  const second = readEvents(eventFiles(path.join(dir, runs[0]))[0]);
+  expect(second[2].values[0].plugin_content.session_start_info.hparams).toEqual({ dora: { bool_value: false }, r: { number_value: 8 } });
+  expect(second[1].values[0].plugin_content.experiment.hparam_infos).toEqual([{ name: 'dora', type: 2 }, { name: 'r', type: 3 }]);
+  expect(() => w.addHparams({ a: 1 }, {})).toThrow(/writer is closed/);
+  const w2 = new SummaryWriter(path.join(dir, 'x'));
+  expect(() => w2.addHparams({ a: 1 }, {}, { a: ['x'] })).toThrow(/hparamDomainDiscrete\[a\] should be a list of the same type as hparamDict\[a\]/);
+  expect(() => w2.addHparams({ a: [1] as never }, {})).toThrow(/a value is a number, string, boolean or one-element tensor/);
+  w2.close();
+});
+
 test('addScalars: one run folder per key, each value under the main tag', () => {
   const w = new SummaryWriter(dir);
   w.addScalars('loss/all', { train: 1.5, eval: torch.tensor(2) }, 1);

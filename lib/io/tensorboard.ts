@@ -39,13 +39,14 @@ class Proto {
     this.parts.push(Buffer.from(bytes));
   }
 
-  int(field: number, v: number): this {
-    if (v !== 0) { this.key(field, 0); this.varint(v); } // (proto3: defaults are not written)
+  /** (proto3 leaves out a default value, except as a member of a oneof: `always`) */
+  int(field: number, v: number, always = false): this {
+    if (v !== 0 || always) { this.key(field, 0); this.varint(v); }
     return this;
   }
 
-  double(field: number, v: number): this {
-    if (v !== 0 || Object.is(v, -0)) {
+  double(field: number, v: number, always = false): this {
+    if (v !== 0 || Object.is(v, -0) || always) {
       const b = Buffer.alloc(8);
       b.writeDoubleLE(v);
       this.key(field, 1); this.parts.push(b);
@@ -601,6 +602,56 @@ export class SummaryWriter {
     writeFileAtomic(path.join(dir, 'tensors.tsv'), rows.map((r) => r.map((v) => (isInt ? String(v) : pyFloat(v))).join('\t') + '\n').join(''));
     this.embeddings.push(info);
     writeFileAtomic(path.join(this.logDir, 'projector_config.pbtxt'), projectorConfig(this.embeddings));
+  }
+
+  /**
+   * Hyperparameters and their results for TensorBoard's HParams tab (PyTorch's add_hparams): a
+   * run <logDir>/<runName> (default: the time in seconds) holding the experiment, session start
+   * (the values) and session end records, and each metric as a scalar. Values: numbers, strings,
+   * booleans (PyTorch records a Python bool as a number: bool is an int there) or one-element
+   * tensors; null/undefined values are left out. hparamDomainDiscrete lists a value's possible values.
+   */
+  addHparams(hparamDict: Record<string, number | string | boolean | Tensor | null | undefined>, metricDict: Record<string, number | Tensor>,
+    hparamDomainDiscrete: Record<string, (number | string | boolean)[]> = {}, runName?: string): void {
+    this.fileWriter();
+    for (const [k, v] of Object.entries(hparamDomainDiscrete)) {
+      const h = hparamDict[k];
+      if (!(k in hparamDict) || !Array.isArray(v) || h instanceof Tensor || h === null || h === undefined || !v.every((d) => typeof d === typeof h)) {
+        throw new Error(`addHparams: hparamDomainDiscrete[${k}] should be a list of the same type as hparamDict[${k}]`);
+      }
+    }
+    // google.protobuf.Value {number_value 2 | string_value 3 | bool_value 4}: a oneof, so 0 and false are written too
+    const protoValue = (v: number | string | boolean) => typeof v === 'number' ? new Proto().double(2, v, true) : typeof v === 'string' ? new Proto().bytes(3, v) : new Proto().int(4, v ? 1 : 0, true);
+    const startInfo = new Proto(), experiment = new Proto();
+    for (const [k, raw] of Object.entries(hparamDict)) {
+      if (raw === null || raw === undefined) continue;
+      const v = raw instanceof Tensor ? scalarValue(raw, 'addHparams') : raw;
+      if (!['number', 'string', 'boolean'].includes(typeof v)) throw new Error(`addHparams: ${k}: a value is a number, string, boolean or one-element tensor, got ${typeof v}`);
+      startInfo.bytes(1, new Proto().bytes(1, k).bytes(2, protoValue(v))); // hparams map entry {key, value}
+      const info = new Proto().bytes(1, k).int(4, typeof v === 'number' ? 3 : typeof v === 'string' ? 1 : 2); // HParamInfo {name, type}
+      const domain = hparamDomainDiscrete[k];
+      if (domain && !(raw instanceof Tensor)) {
+        const list = new Proto();
+        for (const d of domain) list.bytes(1, protoValue(d));
+        info.bytes(5, list); // domain_discrete
+      }
+      experiment.bytes(4, info); // hparam_infos
+    }
+    for (const k of Object.keys(metricDict)) experiment.bytes(5, new Proto().bytes(1, new Proto().bytes(2, k))); // metric_infos {name {tag}}
+    const record = (tag: string, data: Proto) => new Proto().bytes(SummaryValue.tag, tag).bytes(SummaryValue.metadata, pluginMetadata('hparams', data));
+    const dir = path.join(this.logDir, runName ?? String(Date.now() / 1000));
+    const w = this.open(dir);
+    try {
+      // HParamsPluginData {version 0, experiment | session_start_info | session_end_info {status SUCCESS}}
+      w.add(SummaryWriter.event(record('_hparams_/experiment', new Proto().bytes(2, experiment))));
+      w.add(SummaryWriter.event(record('_hparams_/session_start_info', new Proto().bytes(3, startInfo))));
+      w.add(SummaryWriter.event(record('_hparams_/session_end_info', new Proto().bytes(4, new Proto().int(1, 1)))));
+      for (const [k, v] of Object.entries(metricDict)) {
+        w.add(SummaryWriter.event(new Proto().bytes(SummaryValue.tag, k).float(SummaryValue.simpleValue, scalarValue(v, 'addHparams'))));
+      }
+    } finally {
+      w.close();
+    }
   }
 
   /** Writes what is queued. */

@@ -95,6 +95,48 @@ def png_pixels(png):
             'pixels': np.array(rows, dtype=np.uint8).reshape(height, width, channels).tolist()}
 
 
+def pb_value(buf):
+    """google.protobuf.Value as {kind: value}."""
+    (f, _, v), = fields(buf)
+    return {1: lambda: {'null_value': None}, 2: lambda: {'number_value': f64(v)}, 3: lambda: {'string_value': v.decode()},
+            4: lambda: {'bool_value': bool(v)}}[f]()
+
+
+def hparams_data(buf):
+    """HParamsPluginData (tensorboard/plugins/hparams: plugin_data.proto, api.proto) as JSON."""
+    out = {'version': 0}
+    for f, _, v in fields(buf):
+        if f == 1:
+            out['version'] = v
+        elif f == 2:
+            exp = {'hparam_infos': [], 'metric_infos': []}
+            for g, _, x in fields(v):
+                if g == 4:
+                    info = {}
+                    for h, _, y in fields(x):
+                        if h == 1:
+                            info['name'] = y.decode()
+                        elif h == 4:
+                            info['type'] = y
+                        elif h == 5:
+                            info['domain_discrete'] = [pb_value(z) for k, _, z in fields(y) if k == 1]
+                    exp['hparam_infos'].append(info)
+                elif g == 5:
+                    name = dict((h, y) for h, _, y in fields(dict((h, y) for h, _, y in fields(x))[1]))
+                    exp['metric_infos'].append({'name': {({1: 'group', 2: 'tag'})[h]: y.decode() for h, y in name.items()}})
+            out['experiment'] = exp
+        elif f == 3:
+            hp = {}
+            for g, _, entry in fields(v):
+                if g == 1:
+                    e = dict((h, y) for h, _, y in fields(entry))
+                    hp[e[1].decode()] = pb_value(e[2])
+            out['session_start_info'] = {'hparams': hp}
+        elif f == 4:
+            out['session_end_info'] = dict((({1: 'status', 2: 'end_time_secs'})[g], x) for g, _, x in fields(v))
+    return out
+
+
 def value(buf):
     out = {}
     for f, w, v in fields(buf):
@@ -137,6 +179,8 @@ def value(buf):
             plugin = dict((g, x) for g, _, x in fields(dict((g, x) for g, _, x in fields(v))[1]))
             out['plugin_name'] = plugin[1].decode()
             out['plugin_content'] = list(plugin.get(2, b''))
+            if out['plugin_name'] == 'hparams':
+                out['plugin_content'] = hparams_data(plugin.get(2, b''))
     return out
 
 
@@ -170,7 +214,7 @@ def pytorch():
     base = os.path.dirname(torch.utils.__file__) + '/tensorboard/'
     ns = {'np': np, 'HistogramProto': lambda **kw: kw}
     ns.update(stubs())
-    files = (('summary.py', ['make_histogram', 'compute_curve', 'audio']), ('_utils.py', ['make_grid', 'convert_to_HWC']),
+    files = (('summary.py', ['make_histogram', 'compute_curve', 'audio', 'hparams']), ('_utils.py', ['make_grid', 'convert_to_HWC']),
              ('_embedding.py', ['make_tsv', 'make_sprite', 'make_mat', 'get_embedding_info']))
     for file, names in files:
         src = open(base + file).read()
@@ -230,12 +274,59 @@ def stubs():
         def save(self, buf, format):
             buf.write(json.dumps(self.arr.tolist()).encode())
 
+    # hparams(): its protobuf classes as builders of the JSON hparams_data() reads back
+    def module(name, **attrs):
+        m = type(sys)(name)
+        m.__dict__.update(attrs)
+        sys.modules[name] = m
+        return m
+
+    class PbValue(dict):
+        def __setattr__(self, k, v):
+            self[k] = v
+
+    class SessionStartInfo:
+        def __init__(self):
+            import collections
+            self.hparams = collections.defaultdict(PbValue)
+
+    class HParamsPluginData:
+        def __init__(self, version, **data):
+            (key, v), = data.items()
+            self.json = {'version': version, key: {'hparams': dict(v.hparams)} if key == 'session_start_info' else v}
+
+        def SerializeToString(self):
+            return self.json
+
+    def info(name, type, domain_discrete=None):
+        return {'name': name, 'type': type, **({} if domain_discrete is None else {'domain_discrete': domain_discrete})}
+
+    enum = lambda **values: type('Enum', (), {'Value': staticmethod(values.__getitem__)})
+    module('tensorboard')
+    module('tensorboard.plugins')
+    module('tensorboard.plugins.hparams')
+    module('tensorboard.plugins.hparams.api_pb2', Experiment=lambda **kw: kw, HParamInfo=info, MetricInfo=lambda **kw: kw,
+           MetricName=lambda **kw: kw, Status=enum(STATUS_SUCCESS=1), DataType=enum(DATA_TYPE_STRING=1, DATA_TYPE_BOOL=2, DATA_TYPE_FLOAT64=3))
+    module('tensorboard.plugins.hparams.metadata', PLUGIN_NAME='hparams', PLUGIN_DATA_VERSION=0, EXPERIMENT_TAG='_hparams_/experiment',
+           SESSION_START_INFO_TAG='_hparams_/session_start_info', SESSION_END_INFO_TAG='_hparams_/session_end_info')
+    module('tensorboard.plugins.hparams.plugin_data_pb2', HParamsPluginData=HParamsPluginData, SessionEndInfo=lambda **kw: kw,
+           SessionStartInfo=SessionStartInfo)
+
+    class struct_pb2:
+        Value = staticmethod(lambda **kw: kw)
+        ListValue = staticmethod(lambda values: values)
+
+    class SummaryMetadata(dict):
+        PluginData = staticmethod(lambda **kw: kw)
+
+    Summary.Value = staticmethod(lambda **kw: kw)
+
     PIL = type(sys)('PIL')
     PIL.Image = type(sys)('PIL.Image')
     PIL.Image.fromarray = Img
     sys.modules['PIL'] = PIL
     sys.modules['PIL.Image'] = PIL.Image
-    return {'Summary': Summary, 'tf': TF, 'EmbeddingInfo': EmbeddingInfo, 'make_np': lambda x: x.detach().numpy() if hasattr(x, 'detach') else x, 'math': __import__('math')}
+    return {'Summary': Summary, 'SummaryMetadata': SummaryMetadata, 'struct_pb2': struct_pb2, 'logger': None, 'Optional': None, 'tf': TF, 'EmbeddingInfo': EmbeddingInfo, 'make_np': lambda x: x.detach().numpy() if hasattr(x, 'detach') else x, 'math': __import__('math')}
 
 
 if __name__ == '__main__':
