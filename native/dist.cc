@@ -1,5 +1,5 @@
-// c10d bindings for data-parallel training: a TCPStore rendezvous and a process group
-// (libtorch's own: Gloo on CPU, NCCL on CUDA), with the collectives a trainer needs. Gloo is
+// c10d bindings: a TCPStore rendezvous and a process group (libtorch's own: Gloo on CPU, NCCL on
+// CUDA), torch.distributed's collectives and point-to-point ops, and overlapped gradient sync. Gloo is
 // built when its headers are present (Debian: libgloo-dev), NCCL when the libtorch is a CUDA one
 // with NCCL (CMakeLists.txt compiles this file once to check); otherwise each call says why not.
 #include <torch/version.h>
@@ -131,9 +131,21 @@ Napi::Value distInit(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// distAllReduce(ids, average, bucketBytes): sums (or averages) the tensors across ranks, in
-// place, flattened into buckets of about bucketBytes so that there are few collectives.
-void allReduceInPlace(DistState& d, std::vector<at::Tensor> ts, bool average, int64_t bucketBytes) {
+// The reduction named by torch.distributed.ReduceOp's value ('sum', 'product', 'min', 'max';
+// 'avg' is a sum divided here, as Gloo has no AVG).
+c10d::ReduceOp reduceOp(const std::string& op) {
+  if (op == "sum" || op == "avg") return c10d::ReduceOp::SUM;
+  if (op == "product") return c10d::ReduceOp::PRODUCT;
+  if (op == "min") return c10d::ReduceOp::MIN;
+  if (op == "max") return c10d::ReduceOp::MAX;
+  throw std::runtime_error("distributed: unknown reduce op '" + op + "' (sum, avg, product, min, max)");
+}
+
+// distAllReduce(ids, op, bucketBytes): reduces the tensors across ranks, in place, flattened
+// into buckets of about bucketBytes so that there are few collectives.
+void allReduceInPlace(DistState& d, std::vector<at::Tensor> ts, const std::string& op, int64_t bucketBytes) {
+  c10d::AllreduceOptions o;
+  o.reduceOp = reduceOp(op);
   size_t i = 0;
   while (i < ts.size()) {
     std::vector<at::Tensor> bucket;
@@ -146,8 +158,8 @@ void allReduceInPlace(DistState& d, std::vector<at::Tensor> ts, bool average, in
     std::vector<at::Tensor> flat;
     for (auto& t : bucket) flat.push_back(t.reshape({-1}));
     std::vector<at::Tensor> buf{at::cat(flat)};
-    waitFor(d.pg->allreduce(buf), d, "all-reduce");
-    if (average) buf[0].div_(d.worldSize);
+    waitFor(d.pg->allreduce(buf, o), d, "all-reduce");
+    if (op == "avg") buf[0].div_(d.worldSize);
     int64_t off = 0;
     for (auto& t : bucket) {
       t.copy_(buf[0].narrow(0, off, t.numel()).view(t.sizes()));
@@ -158,8 +170,106 @@ void allReduceInPlace(DistState& d, std::vector<at::Tensor> ts, bool average, in
 
 Napi::Value distAllReduce(const Napi::CallbackInfo& info) {
   at::NoGradGuard ng;
-  allReduceInPlace(state(info), argTensors(info, 0), argBool(info, 1), argInt64(info, 2));
+  allReduceInPlace(state(info), argTensors(info, 0), argString(info, 1), argInt64(info, 2));
   return info.Env().Undefined();
+}
+
+// distReduce(id, dst, op): dst receives the reduction of every rank's tensor, in place.
+Napi::Value distReduce(const Napi::CallbackInfo& info) {
+  at::NoGradGuard ng;
+  DistState& d = state(info);
+  c10d::ReduceOptions o;
+  o.rootRank = argInt(info, 1);
+  std::string op = argString(info, 2);
+  o.reduceOp = reduceOp(op);
+  // (Gloo uses the other ranks' tensors as scratch space: they reduce a copy and keep theirs.)
+  at::Tensor t = argTensor(info, 0).detach();
+  std::vector<at::Tensor> v{d.rank == o.rootRank ? t : t.clone()};
+  waitFor(d.pg->reduce(v, o), d, "reduce");
+  if (op == "avg" && d.rank == o.rootRank) v[0].div_(d.worldSize);
+  return info.Env().Undefined();
+}
+
+// distAllGather(outputIds, inputId): each output k receives rank k's input.
+Napi::Value distAllGather(const Napi::CallbackInfo& info) {
+  at::NoGradGuard ng;
+  DistState& d = state(info);
+  std::vector<std::vector<at::Tensor>> out{argTensors(info, 0)};
+  std::vector<at::Tensor> in{argTensor(info, 1).detach()};
+  waitFor(d.pg->allgather(out, in), d, "all-gather");
+  return info.Env().Undefined();
+}
+
+// distGather(outputIds (on dst; [] elsewhere), inputId, dst)
+Napi::Value distGather(const Napi::CallbackInfo& info) {
+  at::NoGradGuard ng;
+  DistState& d = state(info);
+  c10d::GatherOptions o;
+  o.rootRank = argInt(info, 2);
+  std::vector<std::vector<at::Tensor>> out;
+  if (d.rank == o.rootRank) out.push_back(argTensors(info, 0));
+  std::vector<at::Tensor> in{argTensor(info, 1).detach()};
+  waitFor(d.pg->gather(out, in, o), d, "gather");
+  return info.Env().Undefined();
+}
+
+// distScatter(outputId, inputIds (on src; [] elsewhere), src)
+Napi::Value distScatter(const Napi::CallbackInfo& info) {
+  at::NoGradGuard ng;
+  DistState& d = state(info);
+  c10d::ScatterOptions o;
+  o.rootRank = argInt(info, 2);
+  std::vector<at::Tensor> out{argTensor(info, 0).detach()};
+  std::vector<std::vector<at::Tensor>> in;
+  if (d.rank == o.rootRank) in.push_back(argTensors(info, 1));
+  waitFor(d.pg->scatter(out, in, o), d, "scatter");
+  return info.Env().Undefined();
+}
+
+// distReduceScatter(outputId, inputIds, op): output = the reduction over ranks of their input[rank]
+Napi::Value distReduceScatter(const Napi::CallbackInfo& info) {
+  at::NoGradGuard ng;
+  DistState& d = state(info);
+  c10d::ReduceScatterOptions o;
+  std::string op = argString(info, 2);
+  o.reduceOp = reduceOp(op);
+  std::vector<at::Tensor> out{argTensor(info, 0).detach()};
+  std::vector<std::vector<at::Tensor>> in{argTensors(info, 1)};
+  waitFor(d.pg->reduce_scatter(out, in, o), d, "reduce-scatter");
+  if (op == "avg") out[0].div_(d.worldSize);
+  return info.Env().Undefined();
+}
+
+// distAllToAllSingle(outputId, inputId): input split in equal parts along dim 0, part k to rank k;
+// output part k from rank k.
+Napi::Value distAllToAllSingle(const Napi::CallbackInfo& info) {
+  at::NoGradGuard ng;
+  DistState& d = state(info);
+  at::Tensor out = argTensor(info, 0).detach(), in = argTensor(info, 1).detach();
+  std::vector<int64_t> none;
+  waitFor(d.pg->alltoall_base(out, in, none, none), d, "all-to-all");
+  return info.Env().Undefined();
+}
+
+// distSend(id, dst, tag)
+Napi::Value distSend(const Napi::CallbackInfo& info) {
+  DistState& d = state(info);
+  std::vector<at::Tensor> v{argTensor(info, 0).detach().contiguous()};
+  waitFor(d.pg->send(v, argInt(info, 1), argInt(info, 2)), d, "send");
+  return info.Env().Undefined();
+}
+
+// distRecv(id, src (-1: any), tag): fills the tensor, in place; returns the sender's rank.
+Napi::Value distRecv(const Napi::CallbackInfo& info) {
+  at::NoGradGuard ng;
+  DistState& d = state(info);
+  at::Tensor t = argTensor(info, 0).detach();
+  if (!t.is_contiguous()) throw std::runtime_error("distributed recv: the tensor must be contiguous");
+  std::vector<at::Tensor> v{t};
+  int src = argInt(info, 1), tag = argInt(info, 2);
+  auto work = src < 0 ? d.pg->recvAnysource(v, tag) : d.pg->recv(v, src, tag);
+  waitFor(work, d, "recv");
+  return Napi::Number::New(info.Env(), src < 0 ? work->sourceRank() : src);
 }
 
 // distAllReduceGrads(paramIds, bucketBytes): averages the .grad of every parameter that has one.
@@ -170,7 +280,7 @@ Napi::Value distAllReduceGrads(const Napi::CallbackInfo& info) {
     if (!p.grad().defined()) throw std::runtime_error("distributed: a trainable parameter has no gradient on this rank");
     grads.push_back(p.grad());
   }
-  allReduceInPlace(state(info), grads, true, argInt64(info, 1));
+  allReduceInPlace(state(info), grads, "avg", argInt64(info, 1));
   return info.Env().Undefined();
 }
 
@@ -304,6 +414,14 @@ Napi::Value unavailable(const Napi::CallbackInfo&) {
 }
 #define distInit unavailable
 #define distAllReduce unavailable
+#define distReduce unavailable
+#define distAllGather unavailable
+#define distGather unavailable
+#define distScatter unavailable
+#define distReduceScatter unavailable
+#define distAllToAllSingle unavailable
+#define distSend unavailable
+#define distRecv unavailable
 #define distAllReduceGrads unavailable
 #define distBroadcast unavailable
 #define distBarrier unavailable
@@ -329,6 +447,14 @@ Napi::Value distBackends(const Napi::CallbackInfo& info) {
 void registerDist(Registrar& r) {
   r.add<distInit>("distInit");
   r.add<distAllReduce>("distAllReduce");
+  r.add<distReduce>("distReduce");
+  r.add<distAllGather>("distAllGather");
+  r.add<distGather>("distGather");
+  r.add<distScatter>("distScatter");
+  r.add<distReduceScatter>("distReduceScatter");
+  r.add<distAllToAllSingle>("distAllToAllSingle");
+  r.add<distSend>("distSend");
+  r.add<distRecv>("distRecv");
   r.add<distAllReduceGrads>("distAllReduceGrads");
   r.add<distBroadcast>("distBroadcast");
   r.add<distBarrier>("distBarrier");

@@ -175,6 +175,117 @@ const common = (out: string) => ['train', '--model', modelDir, '--data', textFil
   }
 });
 
+/** Runs `body` (JS, with `torch`, `rank`, `out(obj)`) in 2 processes joined by Gloo on loopback; resolves to each rank's out(). */
+async function twoRanks(name: string, port: number, body: string): Promise<unknown[]> {
+  const script = path.join(tmp, `${name}.js`);
+  fs.writeFileSync(script, `const torch = require(${JSON.stringify(path.join(__dirname, '..'))});
+const fs = require('fs');
+const rank = Number(process.env.RANK);
+const out = (o) => fs.writeFileSync(${JSON.stringify(path.join(tmp, name))} + '-' + rank + '.json', JSON.stringify(o));
+torch.distributed.initProcessGroup({ backend: 'gloo', timeoutMs: 30000 });
+${body}
+torch.distributed.destroyProcessGroup();`);
+  const env = (r: number) => ({ ...process.env, RANK: String(r), WORLD_SIZE: '2', LOCAL_RANK: String(r), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port) });
+  const codes = await Promise.all([0, 1].map((r) => new Promise<[number | null, string]>((resolve) => {
+    const p = spawn(process.execPath, [script], { env: env(r), stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('exit', (code) => resolve([code, err]));
+  })));
+  codes.forEach(([code, err], r) => { if (code !== 0) throw new Error(`rank ${r} exited with ${code}:\n${err}`); });
+  return [0, 1].map((r) => JSON.parse(fs.readFileSync(path.join(tmp, `${name}-${r}.json`), 'utf8')));
+}
+
+(available ? test : test.skip)('collectives on 2 ranks: all-reduce (sum, avg, product, min, max), reduce, all-gather, gather, scatter, all-to-all, send/recv, objects', async () => {
+  const [r0, r1] = await twoRanks('collectives', 29651, `
+const D = torch.distributed, t = (v) => torch.tensor(v, { dtype: 'float32' });
+const res = {};
+for (const op of ['sum', 'avg', 'product', 'min', 'max']) { const x = t([rank + 1, 2 * (rank + 1)]); D.allReduce(x, { op }); res[op] = x.tolist(); }
+const red = t([rank + 1, 10]); D.reduce(red, 1, { op: 'max' }); res.reduce = red.tolist();
+const all = [torch.zeros([2]), torch.zeros([2])]; D.allGather(all, torch.full([2], rank + 0.5)); res.allGather = all.map((x) => x.tolist());
+const g = rank === 0 ? [torch.zeros([1]), torch.zeros([1])] : null; D.gather(t([rank * 3]), g, 0); res.gather = g && g.map((x) => x.tolist());
+const sc = torch.zeros([2]); D.scatter(sc, rank === 1 ? [t([7, 8]), t([9, 10])] : null, 1); res.scatter = sc.tolist();
+const a2a = torch.zeros([2]); D.allToAllSingle(a2a, t([rank * 10, rank * 10 + 1])); res.allToAll = a2a.tolist();
+if (rank === 0) D.send(t([42, 43]), 1, 7);
+else { const buf = torch.zeros([2]); res.from = D.recv(buf, null, 7); res.recv = buf.tolist(); }
+res.objects = D.allGatherObject({ rank, name: 'r' + rank, list: [rank, 'é'] });
+const objs = rank === 1 ? ['from', { one: 1 }] : [null, null]; D.broadcastObjectList(objs, 1); res.bcast = objs;
+try { D.reduceScatter(torch.zeros([1]), [t([1]), t([2])]); res.reduceScatter = 'ran'; } catch (e) { res.reduceScatter = e.message; }
+try { D.gather(t([1]), null, 5); } catch (e) { res.badRank = e.message; }
+out(res);`) as Record<string, unknown>[];
+  for (const r of [r0, r1]) {
+    expect(r).toMatchObject({ sum: [3, 6], avg: [1.5, 3], product: [2, 8], min: [1, 2], max: [2, 4], allGather: [[0.5, 0.5], [1.5, 1.5]],
+      objects: [{ rank: 0, name: 'r0', list: [0, 'é'] }, { rank: 1, name: 'r1', list: [1, 'é'] }], bcast: ['from', { one: 1 }] });
+    expect(r.reduceScatter).toMatch(/does not support reduce_scatter|reduce_scatter/i); // (Gloo has none; NCCL does)
+    expect(r.badRank).toMatch(/dst must be a rank in \[0, 1\], got 5/);
+  }
+  expect([r0.reduce, r1.reduce]).toEqual([[1, 10], [2, 10]]); // only dst's changes
+  expect([r0.gather, r1.gather]).toEqual([[[0], [3]], null]);
+  expect([r0.scatter, r1.scatter]).toEqual([[7, 8], [9, 10]]);
+  expect([r0.allToAll, r1.allToAll]).toEqual([[0, 10], [1, 11]]);
+  expect([r1.from, r1.recv]).toEqual([0, [42, 43]]);
+});
+
+(available ? test : test.skip)('DistributedDataParallel on 2 ranks trains as 1 process on both ranks\' data (rank 0\'s start, averaged gradients, noSync accumulation), 1e-6', async () => {
+  // Each rank starts from its own seed: DDP copies rank 0's weights. Rank r's data are rows 4r..4r+3.
+  const body = `
+torch.manualSeed(rank === 0 ? 0 : 99);
+const nn = torch.nn;
+const net = new nn.Sequential(new nn.Linear(4, 8), new nn.Tanh(), new nn.Linear(8, 1));
+const ddp = new nn.parallel.DistributedDataParallel(net, { bucketCapMb: 0.0001 });
+torch.manualSeed(5);
+const X = torch.randn([8, 4]), Y = torch.randn([8, 1]);
+const x = X.index(rank * 4 + ':' + (rank * 4 + 4)), y = Y.index(rank * 4 + ':' + (rank * 4 + 4));
+const opt = new torch.optim.SGD(ddp.parameters(), { lr: 0.1 });
+const losses = [];
+for (let step = 0; step < 3; step++) {
+  opt.zeroGrad();
+  const loss = torch.nn.functional.mseLoss(ddp.forward(x), y);
+  loss.backward();
+  opt.step();
+  losses.push(loss.item());
+}
+// gradient accumulation: two micro-batches of 2 rows, the first without communication
+opt.zeroGrad();
+ddp.noSync(() => torch.nn.functional.mseLoss(ddp.forward(x.index(':2')), y.index(':2')).mul(0.5).backward());
+torch.nn.functional.mseLoss(ddp.forward(x.index('2:')), y.index('2:')).mul(0.5).backward();
+opt.step();
+out({ losses, keys: [...ddp.stateDict().keys()], params: ddp.parameters().map((p) => p.tolist()) });`;
+  const [r0, r1] = await twoRanks('ddp', 29653, body) as { losses: number[]; keys: string[]; params: number[][] }[];
+  expect(r0.keys).toEqual(['module.0.weight', 'module.0.bias', 'module.2.weight', 'module.2.bias']);
+  expect(r1.params).toEqual(r0.params); // the ranks agree exactly
+  // one process, rank 0's start, all 8 rows
+  torch.tidy(() => {
+    torch.manualSeed(0);
+    const nn = torch.nn;
+    const net = new nn.Sequential(new nn.Linear(4, 8), new nn.Tanh(), new nn.Linear(8, 1));
+    torch.manualSeed(5);
+    const X = torch.randn([8, 4]), Y = torch.randn([8, 1]);
+    const opt = new torch.optim.SGD(net.parameters(), { lr: 0.1 });
+    const losses: number[] = [];
+    for (let step = 0; step < 3; step++) {
+      opt.zeroGrad();
+      const loss = nn.functional.mseLoss(net.forward(X) as torch.Tensor, Y);
+      loss.backward();
+      opt.step();
+      losses.push(loss.item() as number);
+    }
+    opt.zeroGrad();
+    nn.functional.mseLoss(net.forward(X) as torch.Tensor, Y).backward();
+    opt.step();
+    // each rank's loss is its half's; their mean is the whole batch's
+    losses.forEach((l, i) => expect(Math.abs((r0.losses[i] + r1.losses[i]) / 2 - l)).toBeLessThan(1e-6));
+    net.parameters().forEach((p, i) => {
+      const want = (p.flatten().tolist() as number[]), got = (r0.params[i] as unknown as number[] | number[][]).flat() as number[];
+      want.forEach((v, k) => expect(Math.abs(got[k] - v)).toBeLessThan(1e-6));
+    });
+  });
+});
+
+(available ? test : test.skip)('DistributedDataParallel needs a process group', () => {
+  expect(() => new torch.nn.parallel.DistributedDataParallel(new torch.nn.Linear(2, 2))).toThrow(/no process group \(call torch.distributed.initProcessGroup first\)/);
+});
+
 test('backends: the build says which it has; asking for a missing or unknown one is a clear error', () => {
   const b = torch.distributed.backends();
   expect(b.includes('gloo')).toBe(available);

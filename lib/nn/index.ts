@@ -2,7 +2,8 @@
 import * as functional from './functional';
 import * as init from './init';
 import * as utils from './utils';
-export { functional, init, utils };
+import * as parallel from './parallel';
+export { functional, init, utils, parallel };
 export { Module, ModuleList } from './module';
 export { Linear, Conv1D, LayerNorm, Embedding, EmbeddingBag, Dropout, Dropout1d, Dropout2d, Dropout3d, AlphaDropout, FeatureAlphaDropout, Bilinear } from './layers';
 export { Sequential, Identity, Flatten, Unflatten, ModuleDict, ParameterList, ParameterDict } from './containers';

@@ -1,6 +1,6 @@
 // torch.autograd: gradients as values (autograd.grad), beside Tensor.backward()'s accumulation.
 import { native } from './native';
-import { Tensor, _wrap as wrap, _id as id } from './tensor';
+import { Tensor, _wrap as wrap, _id as id, _afterBackward } from './tensor';
 import { vmap } from './vmap';
 
 /**
@@ -77,7 +77,8 @@ export function backward(
 ): void {
   const outs = Array.isArray(tensors) ? tensors : [tensors];
   const createGraph = opts.createGraph ?? false;
-  native.autogradBackward(outs.map(id), gradHandles('autograd.backward', 'gradTensors', opts.gradTensors, outs.length), opts.retainGraph ?? createGraph, createGraph, (opts.inputs ?? []).map(id));
+  const grads = gradHandles('autograd.backward', 'gradTensors', opts.gradTensors, outs.length);
+  _afterBackward(() => native.autogradBackward(outs.map(id), grads, opts.retainGraph ?? createGraph, createGraph, (opts.inputs ?? []).map(id)));
 }
 
 function gradHandles(what: string, option: string, g: (Tensor | null)[] | Tensor | null | undefined, n: number): number[] | null {

@@ -3,6 +3,7 @@
 // torchrun sets (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) unless given.
 import { native } from './native';
 import { Tensor, _id as id } from './tensor';
+import { fromBytes } from './creation';
 
 export interface InitOptions {
   /** 'gloo' (CPU tensors) or 'nccl' (CUDA tensors); default gloo */
@@ -71,9 +72,121 @@ export function getWorldSize(): number {
   return info?.worldSize ?? 1;
 }
 
-/** Sums (op 'sum') or averages (op 'avg') the tensors across ranks, in place, in buckets. */
-export function allReduce(tensors: Tensor[], opts: { op?: 'sum' | 'avg'; bucketBytes?: number } = {}): void {
-  native.distAllReduce(tensors.map(id), (opts.op ?? 'sum') === 'avg', opts.bucketBytes ?? 25 << 20);
+/** torch.distributed.ReduceOp: how a collective combines the ranks' values. */
+export const ReduceOp = { SUM: 'sum', AVG: 'avg', PRODUCT: 'product', MIN: 'min', MAX: 'max' } as const;
+export type ReduceOpName = (typeof ReduceOp)[keyof typeof ReduceOp];
+
+function checkOp(op: string): ReduceOpName {
+  if (!(Object.values(ReduceOp) as string[]).includes(op)) throw new Error(`distributed: unknown op '${op}' (ReduceOp: sum, avg, product, min, max)`);
+  return op as ReduceOpName;
+}
+const list = (t: Tensor | Tensor[]) => (Array.isArray(t) ? t : [t]);
+function checkRank(r: number, what: string): number {
+  if (!(Number.isInteger(r) && r >= 0 && r < getWorldSize())) throw new Error(`distributed: ${what} must be a rank in [0, ${getWorldSize() - 1}], got ${r}`);
+  return r;
+}
+
+/**
+ * torch.distributed.all_reduce: every rank's tensor (or tensors, in buckets) becomes the
+ * reduction (op: sum by default, avg, product, min, max) over ranks, in place.
+ */
+export function allReduce(tensors: Tensor | Tensor[], opts: { op?: ReduceOpName; bucketBytes?: number } = {}): void {
+  native.distAllReduce(list(tensors).map(id), checkOp(opts.op ?? 'sum'), opts.bucketBytes ?? 25 << 20);
+}
+/** torch.distributed.reduce: rank dst's tensor becomes the reduction over ranks (in place; the others' are left as they were). */
+export function reduce(tensor: Tensor, dst: number, opts: { op?: ReduceOpName } = {}): void {
+  native.distReduce(id(tensor), checkRank(dst, 'dst'), checkOp(opts.op ?? 'sum'));
+}
+/** torch.distributed.all_gather: tensorList[k] receives rank k's tensor (all of one shape and dtype), on every rank. */
+export function allGather(tensorList: Tensor[], tensor: Tensor): void {
+  if (tensorList.length !== getWorldSize()) throw new Error(`distributed allGather: tensorList needs ${getWorldSize()} tensors (one a rank), got ${tensorList.length}`);
+  native.distAllGather(tensorList.map(id), id(tensor));
+}
+/** torch.distributed.gather: on dst, gatherList[k] receives rank k's tensor; other ranks pass null. */
+export function gather(tensor: Tensor, gatherList: Tensor[] | null, dst = 0): void {
+  checkRank(dst, 'dst');
+  if (getRank() === dst && (!gatherList || gatherList.length !== getWorldSize())) throw new Error(`distributed gather: rank ${dst} (dst) needs a gatherList of ${getWorldSize()} tensors`);
+  if (getRank() !== dst && gatherList) throw new Error('distributed gather: only dst passes a gatherList (the others pass null)');
+  native.distGather((gatherList ?? []).map(id), id(tensor), dst);
+}
+/** torch.distributed.scatter: each rank's tensor receives scatterList[rank] from src; other ranks pass null. */
+export function scatter(tensor: Tensor, scatterList: Tensor[] | null, src = 0): void {
+  checkRank(src, 'src');
+  if (getRank() === src && (!scatterList || scatterList.length !== getWorldSize())) throw new Error(`distributed scatter: rank ${src} (src) needs a scatterList of ${getWorldSize()} tensors`);
+  if (getRank() !== src && scatterList) throw new Error('distributed scatter: only src passes a scatterList (the others pass null)');
+  native.distScatter(id(tensor), (scatterList ?? []).map(id), src);
+}
+/** torch.distributed.reduce_scatter: output receives the reduction over ranks of their inputList[rank] (NCCL; Gloo has none). */
+export function reduceScatter(output: Tensor, inputList: Tensor[], opts: { op?: ReduceOpName } = {}): void {
+  if (inputList.length !== getWorldSize()) throw new Error(`distributed reduceScatter: inputList needs ${getWorldSize()} tensors (one a rank), got ${inputList.length}`);
+  native.distReduceScatter(id(output), inputList.map(id), checkOp(opts.op ?? 'sum'));
+}
+/** torch.distributed.all_to_all_single (equal splits): input's k-th part along dim 0 goes to rank k; output's k-th part comes from rank k. */
+export function allToAllSingle(output: Tensor, input: Tensor): void {
+  native.distAllToAllSingle(id(output), id(input));
+}
+/** torch.distributed.send: the tensor to rank dst (which calls recv). */
+export function send(tensor: Tensor, dst: number, tag = 0): void {
+  if (checkRank(dst, 'dst') === getRank()) throw new Error('distributed send: dst is this rank');
+  native.distSend(id(tensor), dst, tag);
+}
+/** torch.distributed.recv: fills tensor (contiguous) from rank src (any rank when omitted); returns the sender's rank. */
+export function recv(tensor: Tensor, src?: number | null, tag = 0): number {
+  if (src !== undefined && src !== null && checkRank(src, 'src') === getRank()) throw new Error('distributed recv: src is this rank');
+  return native.distRecv(id(tensor), src ?? -1, tag);
+}
+
+/** A JSON value as bytes in a uint8 tensor, padded to `size`. */
+function objectBytes(obj: unknown, what: string): Buffer {
+  const json = JSON.stringify(obj);
+  if (json === undefined) throw new Error(`distributed ${what}: the object must be JSON-serialisable`);
+  return Buffer.from(json, 'utf8');
+}
+const int64Scalar = (n: number) => fromBytes(new Uint8Array(new BigInt64Array([BigInt(n)]).buffer), [1], 'int64');
+function bytesTensor(b: Buffer, size: number): Tensor {
+  const padded = Buffer.alloc(size);
+  b.copy(padded);
+  return fromBytes(padded, [size], 'uint8');
+}
+/**
+ * torch.distributed.all_gather_object: every rank's object (JSON-serialisable here, not pickled),
+ * as a list in rank order, on every rank.
+ */
+export function allGatherObject(obj: unknown): unknown[] {
+  const mine = objectBytes(obj, 'allGatherObject'), world = getWorldSize();
+  const sizes = Array.from({ length: world }, () => fromBytes(Buffer.alloc(8), [1], 'int64'));
+  const size = int64Scalar(mine.length);
+  const tensors: Tensor[] = [size, ...sizes];
+  try {
+    allGather(sizes, size);
+    const lengths = sizes.map((t) => Number(t.item()));
+    const max = Math.max(...lengths);
+    const out = Array.from({ length: world }, () => bytesTensor(Buffer.alloc(0), max));
+    const input = bytesTensor(mine, max);
+    tensors.push(...out, input);
+    allGather(out, input);
+    return out.map((t, k) => JSON.parse(Buffer.from((t.data() as Uint8Array).subarray(0, lengths[k])).toString('utf8')));
+  } finally {
+    for (const t of tensors) t.dispose();
+  }
+}
+/** torch.distributed.broadcast_object_list: objects[k] on every rank becomes src's (JSON-serialisable here), in place. */
+export function broadcastObjectList(objects: unknown[], src = 0): void {
+  checkRank(src, 'src');
+  const mine = getRank() === src ? objectBytes(objects, 'broadcastObjectList') : Buffer.alloc(0);
+  const size = int64Scalar(mine.length);
+  let payload: Tensor | null = null;
+  try {
+    broadcast([size], src);
+    payload = bytesTensor(mine, Number(size.item()));
+    broadcast([payload], src);
+    const got = JSON.parse(Buffer.from(payload.data() as Uint8Array).toString('utf8')) as unknown[];
+    if (got.length !== objects.length) throw new Error(`distributed broadcastObjectList: src has ${got.length} objects, this rank's list ${objects.length}`);
+    got.forEach((o, k) => { objects[k] = o; });
+  } finally {
+    size.dispose();
+    payload?.dispose();
+  }
 }
 /** Averages the gradients of the given parameters across ranks (bucketed all-reduce). */
 export function allReduceGrads(params: Tensor[], bucketBytes = 25 << 20): void {

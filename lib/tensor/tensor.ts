@@ -111,6 +111,26 @@ function encodeIndices(ixs: Index[]): Float64Array {
   return b;
 }
 
+// Callbacks run once when the next backward pass ends (autograd's queue_callback): how
+// DistributedDataParallel finishes its gradient all-reduce before backward() returns.
+let backwardCallbacks: (() => void)[] = [];
+/** Runs fn once after the next backward pass (Tensor.backward or autograd.backward) has finished. */
+export function _queueBackwardCallback(fn: () => void): void {
+  backwardCallbacks.push(fn);
+}
+/** Runs a backward pass, then the queued callbacks (dropped if the pass fails). */
+export function _afterBackward(run: () => void): void {
+  try {
+    run();
+  } catch (e) {
+    backwardCallbacks = [];
+    throw e;
+  }
+  const fns = backwardCallbacks;
+  backwardCallbacks = [];
+  for (const fn of fns) fn();
+}
+
 export class Tensor {
   /** @internal handle into the native table; -1 once freed */
   declare _id: number;
@@ -397,7 +417,7 @@ export class Tensor {
   }
   backward(gradient?: Tensor, opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
     const create = opts.createGraph ?? false;
-    native.backward(id(this), gradient ? id(gradient) : -1, opts.retainGraph ?? create, create);
+    _afterBackward(() => native.backward(id(this), gradient ? id(gradient) : -1, opts.retainGraph ?? create, create));
   }
   detach(): Tensor {
     return wrap(native.detach(id(this)));
