@@ -200,6 +200,26 @@ test('NCCL process group, world size 1: collectives and overlapped gradient sync
       expect(relErr(b.grad!.cpu(), b2.grad!.cpu().mul(2))).toBeLessThan(1e-6);
       w.dispose();
       b.dispose();
+      // torch.distributed's other collectives through NCCL (world size 1: each is the identity)
+      const c = torch.tensor([1, -2, 3], { device: 'cuda' });
+      for (const op of ['max', 'min', 'product', 'avg'] as const) torch.distributed.allReduce(c, { op });
+      const parts = [torch.zeros([3], { device: 'cuda' })];
+      torch.distributed.allGather(parts, c);
+      const rs = torch.zeros([3], { device: 'cuda' });
+      torch.distributed.reduceScatter(rs, [c]);
+      expect([c.cpu().tolist(), parts[0].cpu().tolist(), rs.cpu().tolist()]).toEqual([[1, -2, 3], [1, -2, 3], [1, -2, 3]]);
+      expect(torch.distributed.allGatherObject({ ok: true })).toEqual([{ ok: true }]);
+    });
+    // DistributedDataParallel on CUDA: the gradients when backward returns are the plain ones
+    torch.tidy(() => {
+      torch.manualSeed(3);
+      const net = new torch.nn.Sequential(new torch.nn.Linear(8, 16), new torch.nn.Tanh(), new torch.nn.Linear(16, 1)).to({ device: 'cuda' });
+      const ref = net.deepCopy();
+      const ddp = new torch.nn.parallel.DistributedDataParallel(net);
+      const x = torch.randn([4, 8], { device: 'cuda' });
+      (ddp.forward(x) as torch.Tensor).sum().backward();
+      (ref.forward(x) as torch.Tensor).sum().backward();
+      net.parameters().forEach((p, i) => expect(relErr(p.grad!.cpu(), ref.parameters()[i].grad!.cpu())).toBeLessThan(1e-6));
     });
   } finally {
     torch.distributed.destroyProcessGroup();
