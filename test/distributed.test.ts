@@ -282,6 +282,55 @@ out({ losses, keys: [...ddp.stateDict().keys()], params: ddp.parameters().map((p
   });
 });
 
+(available ? test : test.skip)('SyncBatchNorm on 2 ranks normalizes with the whole batch\'s statistics: outputs, input and parameter gradients, running statistics as BatchNorm on one process (1e-5)', async () => {
+  const body = `
+const nn = torch.nn;
+torch.manualSeed(8);
+const X = torch.randn([8, 3, 5]).mul(2).add(1), W = torch.randn([8, 3, 5]);
+const model = nn.SyncBatchNorm.convertSyncBatchnorm(new nn.Sequential(new nn.Conv1d(3, 3, 1), new nn.BatchNorm1d(3, { momentum: 0.3 })));
+torch.noGrad(() => { model.get(0).weight.copy_(torch.eye(3).unsqueeze(2)); model.get(0).bias.zero_(); model.get(1).weight.fill_(1.5); model.get(1).bias.fill_(-0.5); });
+const x = X.index(rank * 4 + ':' + (rank * 4 + 4)).clone().requiresGrad_();
+const y = model.forward(x);
+y.mul(W.index(rank * 4 + ':' + (rank * 4 + 4))).sum().backward();
+const bn = model.get(1);
+out({ kind: bn.constructor.name, y: y.tolist(), gx: x.grad.tolist(), gw: bn.weight.grad.tolist(), gb: bn.bias.grad.tolist(), rm: bn.running_mean.tolist(), rv: bn.running_var.tolist(), n: bn.num_batches_tracked.item() });`;
+  const [r0, r1] = await twoRanks('syncbn', 29657, body) as Record<string, unknown>[];
+  expect(r0.kind).toBe('SyncBatchNorm');
+  torch.tidy(() => {
+    torch.manualSeed(8);
+    const X = torch.randn([8, 3, 5]).mul(2).add(1), W = torch.randn([8, 3, 5]);
+    const bn = new torch.nn.BatchNorm1d(3, { momentum: 0.3 });
+    torch.noGrad(() => { bn.weight!.fill_(1.5); bn.bias!.fill_(-0.5); });
+    const x = X.clone().requiresGrad_();
+    const y = bn.forward(x);
+    y.mul(W).sum().backward();
+    const close = (got: unknown, want: torch.Tensor, what: string) => {
+      const g = torch.tensor(got as number[]), err = g.sub(want).abs().max().item() as number;
+      if (!(err < 1e-5)) throw new Error(`${what}: off by ${err}`);
+    };
+    close([...(r0.y as number[]), ...(r1.y as number[])], y, 'outputs');
+    close([...(r0.gx as number[]), ...(r1.gx as number[])], x.grad!, 'input gradients');
+    // each rank's parameter gradient is its rows' share (DDP adds them up, averaged)
+    close((r0.gw as number[]).map((v, i) => v + (r1.gw as number[])[i]), bn.weight!.grad!, 'weight gradient');
+    close((r0.gb as number[]).map((v, i) => v + (r1.gb as number[])[i]), bn.bias!.grad!, 'bias gradient');
+    for (const r of [r0, r1]) {
+      close(r.rm, bn.running_mean!, 'running mean');
+      close(r.rv, bn.running_var!, 'running variance');
+      expect(r.n).toBe(1);
+    }
+  });
+  // one process: SyncBatchNorm is BatchNorm (and eval uses the running statistics)
+  torch.tidy(() => {
+    torch.manualSeed(2);
+    const x = torch.randn([6, 4, 3, 3]);
+    const a = new torch.nn.BatchNorm2d(4), b = torch.nn.SyncBatchNorm.convertSyncBatchnorm(new torch.nn.BatchNorm2d(4)) as torch.nn.SyncBatchNorm;
+    expect(relErr(b.forward(x), a.forward(x))).toBeLessThan(1e-6);
+    a.eval(); b.eval();
+    expect(relErr(b.forward(x), a.forward(x))).toBeLessThan(1e-6);
+    expect(() => b.forward(torch.randn([2, 3]))).toThrow(/expected input of 2 or more dims with 4 channels in dim 1, got \[2,3\]/);
+  });
+});
+
 (available ? test : test.skip)('DistributedDataParallel needs a process group', () => {
   expect(() => new torch.nn.parallel.DistributedDataParallel(new torch.nn.Linear(2, 2))).toThrow(/no process group \(call torch.distributed.initProcessGroup first\)/);
 });

@@ -14,7 +14,7 @@ export { Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, MaxPool1d, Ma
   ConstantPad1d, ConstantPad2d, ConstantPad3d, ZeroPad1d, ZeroPad2d, ZeroPad3d, CircularPad1d, CircularPad2d, CircularPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d, ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, ChannelShuffle, LocalResponseNorm } from './conv';
 export type { ConvTransposeLayerOptions } from './conv';
 export type { ConvLayerOptions } from './conv';
-export { BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, GroupNorm, RMSNorm } from './norm';
+export { BatchNorm1d, BatchNorm2d, BatchNorm3d, SyncBatchNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, GroupNorm, RMSNorm } from './norm';
 export type { BatchNormOptions } from './norm';
 export { MultiheadAttention, TransformerEncoderLayer, TransformerEncoder, TransformerDecoderLayer, TransformerDecoder, Transformer } from './transformer';
 export { AdaptiveLogSoftmaxWithLoss } from './adaptive';

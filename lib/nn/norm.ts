@@ -1,7 +1,10 @@
-// Normalization layers with running statistics or groups: nn.BatchNorm1d/2d, nn.GroupNorm.
+// Normalization layers with running statistics or groups: nn.BatchNorm1d/2d/3d, SyncBatchNorm, GroupNorm.
 import { Tensor } from '../tensor/tensor';
-import { ones, zeros, tensor } from '../tensor/creation';
+import { ones, zeros, tensor, full } from '../tensor/creation';
 import { noGrad } from '../tensor/runtime';
+import { cat } from '../tensor/ops';
+import { Function, FunctionCtx } from '../tensor/function';
+import * as distributed from '../tensor/distributed';
 import { Module } from './module';
 import * as F from './functional';
 import type { FactoryOptions } from './layers';
@@ -80,6 +83,93 @@ export class BatchNorm2d extends BatchNormNd {
 export class BatchNorm3d extends BatchNormNd {
   constructor(numFeatures: number, opts: BatchNormOptions = {}) {
     super([5], numFeatures, opts);
+  }
+}
+
+/** The sum over ranks of a tensor; its gradient is the sum over ranks of theirs (the all-reduce is its own adjoint). */
+class AllReduceSum extends Function {
+  static forward(_ctx: FunctionCtx, x: Tensor): Tensor {
+    const y = x.clone();
+    distributed.allReduce(y);
+    return y;
+  }
+  static backward(_ctx: FunctionCtx, g: Tensor): Tensor {
+    const r = g.clone();
+    distributed.allReduce(r);
+    return r;
+  }
+}
+
+/**
+ * nn.SyncBatchNorm: batch normalization whose training statistics are those of the whole batch
+ * over all data-parallel ranks (each rank holding its share), with gradients flowing through
+ * them to every rank; any input of 2 or more dims with the channels in dim 1. Without a process
+ * group (or with one rank), and in eval, it is BatchNorm. Convert a model's BatchNorm layers with
+ * SyncBatchNorm.convertSyncBatchnorm(model).
+ */
+export class SyncBatchNorm extends NormBase {
+  readonly momentum: number | null;
+
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
+    super(numFeatures, opts.affine ?? true, opts.trackRunningStats ?? true, opts);
+    this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.ndim < 2 || x.shape[1] !== this.numFeatures) throw new Error(`SyncBatchNorm(${this.numFeatures}): expected input of 2 or more dims with ${this.numFeatures} channels in dim 1, got [${x.shape}]`);
+    let factor = this.momentum ?? 0;
+    if (this.training && this.num_batches_tracked) {
+      noGrad(() => this.num_batches_tracked!.add_(1));
+      if (this.momentum === null) factor = 1 / (this.num_batches_tracked.item() as number);
+    }
+    const useBatchStats = this.training || !this.running_mean;
+    const world = distributed.isInitialized() ? distributed.getWorldSize() : 1;
+    if (!useBatchStats || world === 1) {
+      return F.batchNorm(x, this.running_mean, this.running_var, { weight: this.weight, bias: this.bias, training: useBatchStats, momentum: factor, eps: this.eps });
+    }
+    // Two passes over all ranks' values: their mean, then their (biased) variance around it.
+    const dims = [0, ...Array.from({ length: x.ndim - 2 }, (_, k) => k + 2)];
+    const shape = [1, this.numFeatures, ...new Array(x.ndim - 2).fill(1)];
+    const C = this.numFeatures;
+    const sums = AllReduceSum.apply(cat([x.sum(dims), full([1], x.numel() / C, { dtype: x.dtype, device: x.device })]));
+    const count = sums.index(C).item() as number;
+    if (count <= 1) throw new Error(`SyncBatchNorm: expected more than 1 value per channel over all ranks when training, got input [${x.shape}]`);
+    const mean = sums.index(`:${C}`).div(count);
+    const centered = x.sub(mean.reshape(shape));
+    const variance = AllReduceSum.apply(centered.mul(centered).sum(dims)).div(count);
+    let y = centered.mul(variance.add(this.eps).rsqrt().reshape(shape));
+    if (this.weight) y = y.mul(this.weight.reshape(shape));
+    if (this.bias) y = y.add(this.bias.reshape(shape));
+    if (this.training && this.running_mean && this.running_var) {
+      noGrad(() => {
+        this.running_mean!.mul_(1 - factor).add_(mean.detach(), factor);
+        this.running_var!.mul_(1 - factor).add_(variance.detach().mul(count / (count - 1)), factor);
+      });
+    }
+    return y;
+  }
+
+  /** Every BatchNorm1d/2d/3d inside module replaced by a SyncBatchNorm with its parameters, statistics and mode (module itself when it is one). */
+  static convertSyncBatchnorm<M extends Module>(module: M): M | SyncBatchNorm {
+    if (module instanceof BatchNormNd) {
+      // (made without tensors of its own: it takes the BatchNorm's)
+      const sync = new SyncBatchNorm(module.numFeatures, { eps: module.eps, momentum: module.momentum, affine: false, trackRunningStats: false });
+      for (const name of ['weight', 'bias'] as const) {
+        const p = module[name];
+        sync.registerParameter(name, p, p?.requiresGrad ?? true);
+      }
+      for (const name of ['running_mean', 'running_var', 'num_batches_tracked'] as const) sync.registerBuffer(name, module[name]);
+      sync.train(module.training);
+      return sync;
+    }
+    for (const [name, child] of [...module.namedChildren()]) {
+      const converted = SyncBatchNorm.convertSyncBatchnorm(child);
+      if (converted !== child) module.replaceModule(name, converted); // (a ModuleList's items too)
+    }
+    return module;
+  }
+  protected override extraRepr(): string {
+    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.weight !== null}, trackRunningStats=${this.running_mean !== null}`;
   }
 }
 
