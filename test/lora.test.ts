@@ -297,6 +297,82 @@ test('DoRA (useDora, PEFT\'s use_dora): logits, loss and every adapter gradient 
   expect(() => torch.lora.applyLoRA(plain, { mode: 'seed', useDora: true })).toThrow(/DoRA \(useDora\) is a peft-mode option/);
 });
 
+test('LoRA on the token embedding (PEFT\'s lora.Embedding, target wte): PEFT\'s init draws; logits, loss and gradients as the Python reference; adapters both ways; merge; gradient checkpointing', async () => {
+  const cfg = JSON.parse(fs.readFileSync(path.join(base, 'config.json'), 'utf8'));
+  // Init: A zeros, B normal after PEFT's two randn draws: the model starts as its base.
+  const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+  const plainLogits = torch.tidy(() => torch.noGrad(() => torch.keep(m.forward(ids()).logits)));
+  torch.manualSeed(11);
+  torch.lora.applyLoRA(m, { r: 4, alpha: 8, targetModules: ['wte'] });
+  const mods = torch.lora.loraModules(m);
+  expect(mods.map(([n]) => n)).toEqual(['transformer.wte']);
+  const emb = mods[0][1] as torch.lora.LoRAEmbedding;
+  expect(emb).toBeInstanceOf(torch.lora.LoRAEmbedding);
+  expect(m.namedParameters({ trainableOnly: true }).map(([n]) => n)).toEqual(['transformer.wte.lora_embedding_A', 'transformer.wte.lora_embedding_B']);
+  expect(emb.lora_embedding_A.abs().max().item()).toBe(0);
+  const initB = spawnSync('/usr/bin/python3', ['-c', `
+import sys, json, torch, torch.nn as nn
+sys.path.insert(0, ${JSON.stringify(path.join(__dirname, '..', 'scripts', 'reference'))})
+import lora_ref
+torch.manual_seed(11)
+e = lora_ref.PeftLoraEmbedding(nn.Embedding(${cfg.vocab_size}, ${cfg.n_embd}, _weight=torch.zeros(${cfg.vocab_size}, ${cfg.n_embd})), 4, 8)
+print(json.dumps(e.lora_embedding_B.tolist()))`], { encoding: 'utf8' });
+  expect(initB.stderr).toBe('');
+  expect(relErr(emb.lora_embedding_B, torch.tensor(JSON.parse(initB.stdout)))).toBeLessThan(1e-7);
+  torch.tidy(() => expect(relErr(m.forward(ids()).logits, plainLogits)).toBeLessThan(1e-6));
+  m.dispose();
+
+  // With c_attn too, away from init, against the Python reference (PEFT's formulas and key names)
+  const mixed = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(mixed, { r: 4, alpha: 8, targetModules: ['c_attn', 'wte'] });
+  torch.manualSeed(12);
+  torch.noGrad(() => { for (const [n, p] of mixed.namedParameters()) if (/lora_(B|embedding_[AB])/.test(n)) p.normal_(0, 0.05); });
+  mixed.eval();
+  const dir = path.join(tmp, 'wte-adapter');
+  await torch.lora.saveAdapter(mixed, dir);
+  const saved = torch.io.safetensors.loadFile(path.join(dir, 'adapter_model.safetensors')).tensors;
+  expect([...saved.keys()].filter((k) => k.includes('wte')).sort()).toEqual(['base_model.model.transformer.wte.lora_embedding_A', 'base_model.model.transformer.wte.lora_embedding_B']);
+  expect(saved.get('base_model.model.transformer.wte.lora_embedding_A')!.shape).toEqual([4, cfg.vocab_size]);
+  const idsFile = path.join(tmp, 'wte-ids.json');
+  fs.writeFileSync(idsFile, JSON.stringify(ids().tolist()));
+  const out = path.join(tmp, 'wte-py.safetensors'), pyDir = path.join(tmp, 'wte-from-python');
+  const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'peft_interop.py'), base, dir, idsFile, out, pyDir], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  const py = torch.io.safetensors.loadFile(out).tensors;
+  const res = mixed.forward(ids(), { labels: ids() });
+  expect(relErr(res.logits, py.get('logits')!)).toBeLessThan(1e-5);
+  expect(Math.abs((res.loss!.item() as number) - (py.get('loss')!.item() as number))).toBeLessThan(1e-5);
+  res.loss!.backward();
+  const own = new Map(mixed.namedParameters());
+  for (const key of saved.keys()) expect(relErr(own.get(key.slice('base_model.model.'.length))!.grad!, py.get(`grad.${key}`)!)).toBeLessThan(1e-4);
+  // Python's adapter in ours
+  const other = await torch.lora.loadAdapter(await torch.GPT2LMHeadModel.fromPretrained(base), pyDir);
+  const expected = torch.io.safetensors.loadFile(path.join(pyDir, 'expected_logits.safetensors')).tensors.get('logits')!;
+  torch.tidy(() => expect(relErr(other.eval().forward(ids()).logits, expected)).toBeLessThan(1e-5));
+  // Gradient checkpointing reaches the embedding's LoRA too: the same gradients
+  const grads = new Map(mixed.namedParameters({ trainableOnly: true }).map(([n, p]) => [n, torch.keep(p.grad!.clone())]));
+  mixed.zeroGrad();
+  mixed.gradientCheckpointingEnable();
+  mixed.forwardBackward(ids(), { labels: ids() });
+  for (const [n, p] of mixed.namedParameters({ trainableOnly: true })) expect([n, relErr(p.grad!, grads.get(n)!) < 1e-5]).toEqual([n, true]);
+  // merge: the same logits (the tied lm_head takes the update too, as PEFT's merge); unmerge exactly; unload gives the plain Embedding back
+  const w0 = torch.keep(mixed.transformer.wte.weight.clone());
+  const before = torch.tidy(() => torch.noGrad(() => torch.keep(mixed.transformer.forward(ids()).hidden)));
+  torch.lora.merge(mixed);
+  torch.tidy(() => expect(relErr(torch.noGrad(() => mixed.transformer.forward(ids()).hidden), before)).toBeLessThan(1e-5));
+  torch.lora.unmerge(mixed);
+  torch.tidy(() => expect(relErr(mixed.transformer.wte.weight, w0)).toBeLessThan(1e-6));
+  torch.lora.mergeAndUnload(mixed);
+  expect(mixed.transformer.wte).toBeInstanceOf(torch.nn.Embedding);
+  expect(mixed.lm_head.weight).toBe(mixed.transformer.wte.weight);
+  expect(() => torch.lora.applyLoRA(other, { targetModules: ['wte'] })).toThrow(/already has LoRA layers/);
+  const seedModel = await torch.GPT2LMHeadModel.fromPretrained(base);
+  expect(() => torch.lora.applyLoRA(seedModel, { mode: 'seed', targetModules: ['wte'] })).toThrow(/seed mode .* wraps Conv1D layers only/);
+  const doraModel = await torch.GPT2LMHeadModel.fromPretrained(base);
+  expect(() => torch.lora.applyLoRA(doraModel, { useDora: true, targetModules: ['wte', 'c_attn'] })).toThrow(/DoRA \(useDora\) on an embedding is not supported/);
+  for (const t of [plainLogits, expected, w0, before, ...grads.values()]) t.dispose();
+});
+
 test('DoRA with dropout on: the dropped-out input drives both the magnitude term and the update, as PEFT', async () => {
   const m = await torch.GPT2LMHeadModel.fromPretrained(base);
   torch.lora.applyLoRA(m, { r: 4, alpha: 8, dropout: 0.5, useDora: true, targetModules: ['c_attn'] });

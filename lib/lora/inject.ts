@@ -8,11 +8,11 @@ import { Tensor } from '../tensor/tensor';
 import { noGrad } from '../tensor/runtime';
 import { tidy } from '../tensor/scope';
 import { Module } from '../nn/module';
-import { Conv1D, Linear } from '../nn/layers';
+import { Conv1D, Embedding, Linear } from '../nn/layers';
 import { saveFile } from '../io/safetensors';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
-import { LoRABase, LoRALayer, LoRAOptions, ResolvedLoRAOptions, matchesTarget, resolveLoRAOptions } from './lora';
+import { LoRABase, LoRAEmbedding, LoRALayer, LoRAOptions, ResolvedLoRAOptions, matchesTarget, resolveLoRAOptions } from './lora';
 
 const PREFIX = 'base_model.model.';
 const configs = new WeakMap<Module, ResolvedLoRAOptions>();
@@ -22,11 +22,15 @@ export function loraConfig(model: Module): ResolvedLoRAOptions | null {
   return configs.get(model) ?? null;
 }
 
-/** Every LoRA layer with its dotted name. */
+/** Every LoRA layer with its dotted name (the Conv1D / Linear wrappers). */
 export function loraLayers(model: Module): [string, LoRALayer][] {
   return [...model.namedModules()].filter(([, m]) => m instanceof LoRALayer) as [string, LoRALayer][];
 }
-/** The layers LoRA can wrap: Conv1D and nn.Linear. */
+/** Every LoRA module with its dotted name: the layers' and the embeddings' (LoRAEmbedding). */
+export function loraModules(model: Module): [string, LoRALayer | LoRAEmbedding][] {
+  return [...model.namedModules()].filter(([, m]) => m instanceof LoRALayer || m instanceof LoRAEmbedding) as [string, LoRALayer | LoRAEmbedding][];
+}
+/** The layers LoRA can wrap: Conv1D and nn.Linear ('all-linear'), and an nn.Embedding named in targetModules. */
 const wrappable = (m: Module): m is LoRABase => m instanceof Conv1D || m instanceof Linear;
 
 function parentOf(model: Module, name: string): [Module, string] {
@@ -54,10 +58,10 @@ export function applyLoRA<M extends Module>(model: M, options: LoRAOptions = {})
     const names = [...model.namedModules()].filter(([n, m]) => wrappable(m) && n !== 'lm_head').map(([n]) => n.split('.').pop()!);
     opts.targetModules = [...new Set(names)];
   }
-  const targets = [...model.namedModules()].filter(([n, m]) => wrappable(m) && matchesTarget(n, opts.targetModules)) as [string, LoRABase][];
+  const targets = [...model.namedModules()].filter(([n, m]) => (wrappable(m) || m instanceof Embedding) && matchesTarget(n, opts.targetModules)) as [string, LoRABase | Embedding][];
   if (!targets.length) {
     const asked = typeof opts.targetModules === 'string' ? `'${opts.targetModules}'` : `[${opts.targetModules.join(', ')}]`;
-    throw new Error(`applyLoRA: no Conv1D matches targetModules ${asked} (nor does any nn.Linear layer)`);
+    throw new Error(`applyLoRA: no Conv1D matches targetModules ${asked} (nor does any nn.Linear or nn.Embedding layer)`);
   }
   for (const t of opts.modulesToSave ?? []) {
     if (![...model.namedModules()].some(([n]) => matchesTarget(n, [t]))) throw new Error(`applyLoRA: modulesToSave '${t}' matches no module`);
@@ -67,7 +71,7 @@ export function applyLoRA<M extends Module>(model: M, options: LoRAOptions = {})
       const [parent, child] = parentOf(model, name);
       // In the mode of the layer it replaces: LoRA added to a model in eval mode (loaded for
       // inference) must not start its dropout.
-      parent.replaceModule(child, new LoRALayer(layer, opts).train(layer.training));
+      parent.replaceModule(child, (layer instanceof Embedding ? new LoRAEmbedding(layer, opts) : new LoRALayer(layer, opts)).train(layer.training));
     }
   }
   configs.set(model, opts);
@@ -76,7 +80,7 @@ export function applyLoRA<M extends Module>(model: M, options: LoRAOptions = {})
 }
 
 /** The adapter's own parameters: A, B, and DoRA's magnitude. */
-const LORA_PARAM = /(^|\.)(lora_[AB]\.|lora_magnitude_vector$)/;
+const LORA_PARAM = /(^|\.)(lora_[AB]\.|lora_magnitude_vector$|lora_embedding_[AB]$)/;
 
 function markTrainable(model: Module, opts: ResolvedLoRAOptions): void {
   if (opts.mode === 'seed') {
@@ -115,10 +119,10 @@ export function printTrainableParameters(model: Module): void {
 }
 
 export function merge(model: Module): void {
-  for (const [, l] of loraLayers(model)) l.merge();
+  for (const [, l] of loraModules(model)) l.merge();
 }
 export function unmerge(model: Module): void {
-  for (const [, l] of loraLayers(model)) l.unmerge();
+  for (const [, l] of loraModules(model)) l.unmerge();
 }
 
 /**
@@ -126,7 +130,7 @@ export function unmerge(model: Module): void {
  * `with model.disable_adapter():`); merged layers are unmerged for it and merged again after.
  */
 export function disableAdapter<T>(model: Module, fn: () => T): T {
-  const layers = loraLayers(model).map(([, l]) => l);
+  const layers = loraModules(model).map(([, l]) => l);
   if (!layers.length) throw new Error('disableAdapter: the model has no LoRA layers');
   const state = layers.map((l) => ({ l, merged: l.merged, disabled: l.disabled }));
   try {
@@ -139,7 +143,7 @@ export function disableAdapter<T>(model: Module, fn: () => T): T {
 
 /** Merges every LoRA layer and puts the plain Conv1D (or Linear) back: a model Hugging Face can load as is. */
 export function mergeAndUnload<M extends Module>(model: M): M {
-  for (const [name, l] of loraLayers(model)) {
+  for (const [name, l] of loraModules(model)) {
     const [parent, child] = parentOf(model, name);
     parent.replaceModule(child, l.unload());
   }
@@ -155,8 +159,11 @@ export function adapterStateDict(model: Module): Map<string, Tensor> {
   const opts = configs.get(model);
   if (!opts) throw new Error('saveAdapter: the model has no LoRA (applyLoRA first)');
   const out = new Map<string, Tensor>();
-  for (const [name, l] of loraLayers(model)) {
-    if (l.mode === 'seed') {
+  for (const [name, l] of loraModules(model)) {
+    if (l instanceof LoRAEmbedding) {
+      out.set(`${PREFIX}${name}.lora_embedding_A`, l.lora_embedding_A); // (PEFT's saved names)
+      out.set(`${PREFIX}${name}.lora_embedding_B`, l.lora_embedding_B);
+    } else if (l.mode === 'seed') {
       // x·W_B·W_A == PEFT's (B·A)ᵀ with B = W_Aᵀ, A = W_Bᵀ and scaling 1 (alpha = r).
       out.set(`${PREFIX}${name}.lora_A.weight`, l.W_B.t().contiguous());
       out.set(`${PREFIX}${name}.lora_B.weight`, l.W_A.t().contiguous());

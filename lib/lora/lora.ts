@@ -13,11 +13,11 @@
 //                   them from Conv1D's (in, out) weight as if it were (out, in)); lora_alpha and
 //                   dropout are ignored, as in the notebook.
 import { Tensor } from '../tensor/tensor';
-import { empty, zeros } from '../tensor/creation';
+import { empty, zeros, randn } from '../tensor/creation';
 import { noGrad } from '../tensor/runtime';
 import { tidy } from '../tensor/scope';
 import { Module } from '../nn/module';
-import { Conv1D, Dropout, Linear } from '../nn/layers';
+import { Conv1D, Dropout, Embedding, Linear } from '../nn/layers';
 import * as F from '../nn/functional';
 import { kaimingUniform_ } from '../nn/init';
 
@@ -254,6 +254,84 @@ export class LoRALayer extends Module {
     return `mode=${this.mode}, r=${this.r}, scaling=${this.scaling}${this.useDora ? ', dora' : ''}`;
   }
 }
+/**
+ * LoRA around an nn.Embedding (PEFT's lora.Embedding, e.g. GPT-2's wte): y = base(x) +
+ * embedding(x, Aᵀ)·Bᵀ·s with A (r, num) zeros and B (dim, r) normal, as PEFT initialises them
+ * (after the same two randn draws PEFT makes first). No dropout on this path, as PEFT. GPT-2's
+ * lm_head stays tied to the base weight: the update changes the input embeddings only (until
+ * merged, which writes into the shared tensor, as PEFT's merge does).
+ */
+export class LoRAEmbedding extends Module {
+  declare base_layer: Embedding;
+  declare lora_embedding_A: Tensor; // (r, numEmbeddings)
+  declare lora_embedding_B: Tensor; // (embeddingDim, r)
+  readonly mode: LoRAMode = 'peft';
+  readonly r: number;
+  readonly scaling: number;
+  readonly useDora = false;
+  readonly fanInFanOut = false;
+  merged = false;
+  disabled = false;
+
+  constructor(base: Embedding, opts: ResolvedLoRAOptions) {
+    super();
+    if (opts.mode === 'seed') throw new Error('LoRA: seed mode (the notebook\'s wrapper) wraps Conv1D layers only; use peft mode for embeddings');
+    if (opts.useDora) throw new Error('LoRA: DoRA (useDora) on an embedding is not supported; leave the embedding out of targetModules');
+    this.r = opts.r;
+    this.scaling = opts.useRslora ? opts.alpha / Math.sqrt(this.r) : opts.alpha / this.r;
+    this.registerModule('base_layer', base);
+    const fopts = { dtype: base.weight.dtype, device: base.weight.device };
+    const A = randn([this.r, base.numEmbeddings], fopts), B = randn([base.embeddingDim, this.r], fopts);
+    noGrad(() => { A.zero_(); B.normal_(0, 1); });
+    this.registerParameter('lora_embedding_A', A);
+    this.registerParameter('lora_embedding_B', B);
+  }
+
+  get base(): Embedding {
+    return this.base_layer;
+  }
+  /** The base table (GPT-2 reads wte.weight for its device and to tie lm_head). */
+  get weight(): Tensor {
+    return this.base_layer.weight;
+  }
+
+  /** The update of the (num, dim) table, scaled: (B·A)ᵀ·s. */
+  deltaWeight(): Tensor {
+    return tidy(() => this.lora_embedding_B.matmul(this.lora_embedding_A).t().mul(this.scaling));
+  }
+
+  forward(x: Tensor): Tensor {
+    return tidy(() => {
+      const b = this.base_layer;
+      if (this.merged || this.disabled || this.r === 0) return b.forward(x);
+      const afterA = F.embedding(x, this.lora_embedding_A.t(), { paddingIdx: b.paddingIdx, maxNorm: b.maxNorm, normType: b.normType, scaleGradByFreq: b.scaleGradByFreq, sparse: b.sparse });
+      const y = b.forward(x);
+      return y.add(afterA.matmul(this.lora_embedding_B.t()).mul(this.scaling).to({ dtype: y.dtype }));
+    });
+  }
+
+  merge(): void {
+    if (this.merged) return;
+    noGrad(() => tidy(() => { this.base_layer.weight.add_(this.deltaWeight()); }));
+    this.merged = true;
+  }
+  unmerge(): void {
+    if (!this.merged) return;
+    noGrad(() => tidy(() => { this.base_layer.weight.sub_(this.deltaWeight()); }));
+    this.merged = false;
+  }
+  /** Merges, frees A and B, and returns the base embedding, which now holds the merged table. */
+  unload(): Embedding {
+    this.merge();
+    this.lora_embedding_A.dispose();
+    this.lora_embedding_B.dispose();
+    return this.base_layer;
+  }
+  protected override extraRepr(): string {
+    return `r=${this.r}, scaling=${this.scaling}`;
+  }
+}
+
 /** The wrapper's first name, from when it wrapped Conv1D only. */
 export const LoRAConv1D = LoRALayer;
 export type LoRAConv1D = LoRALayer;

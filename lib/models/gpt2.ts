@@ -434,7 +434,8 @@ export class GPT2LMHeadModel extends Module {
         grad.dispose();
         grad = x.grad!;
       }
-      if (t.wte.weight.requiresGrad || t.wpe.weight.requiresGrad) { // (frozen under LoRA: nothing to do)
+      // (frozen under LoRA, unless an embedding has LoRA of its own: nothing to do)
+      if ([...t.wte.parameters(), ...t.wpe.parameters()].some((p) => p.requiresGrad)) {
         setRngState(rngStates[0], device);
         run(() => t.embed(ids, positions)).backward(grad);
       }

@@ -88,6 +88,34 @@ class PeftDoraConv1D(PeftLoraConv1D):
         return w * (self.lora_magnitude_vector / torch.linalg.norm(w, dim=0)).view(1, -1)
 
 
+class PeftLoraEmbedding(nn.Module):
+    """PEFT's lora.Embedding: result = base(x) + (embedding(x, A.T) @ B.T) * scaling, no dropout;
+    A (r, num) and B (dim, r) drawn with randn, then A zeroed and B redrawn normal (PEFT's
+    update_layer, then reset_lora_parameters)."""
+
+    def __init__(self, base, r, alpha, use_rslora=False):
+        super().__init__()
+        self.base_layer = base
+        num, dim = base.weight.shape
+        self.lora_embedding_A = nn.Parameter(torch.randn((r, num)))
+        self.lora_embedding_B = nn.Parameter(torch.randn((dim, r)))
+        self.scaling = alpha / math.sqrt(r) if use_rslora else alpha / r
+        nn.init.zeros_(self.lora_embedding_A)
+        nn.init.normal_(self.lora_embedding_B)
+
+    @property
+    def weight(self):
+        return self.base_layer.weight
+
+    def forward(self, x):
+        b = self.base_layer
+        after_a = F.embedding(x, self.lora_embedding_A.T, b.padding_idx, b.max_norm, b.norm_type, b.scale_grad_by_freq, b.sparse)
+        return b(x) + (after_a @ self.lora_embedding_B.T) * self.scaling
+
+    def delta_weight(self):
+        return (self.lora_embedding_B @ self.lora_embedding_A).T * self.scaling
+
+
 def wrap(model, make, targets=("c_attn", "c_proj", "c_fc")):
     for block in model.transformer.h:
         for parent, name in ((block.attn, "c_attn"), (block.attn, "c_proj"), (block.mlp, "c_fc"), (block.mlp, "c_proj")):

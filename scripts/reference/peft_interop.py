@@ -1,7 +1,7 @@
 """PEFT-layout interop check, called by test/lora.test.ts:
   peft_interop.py MODEL_DIR ADAPTER_DIR IDS_JSON OUT.safetensors [WRITE_ADAPTER_DIR]
 Loads the base GPT-2 and the adapter folder (adapter_config.json + adapter_model.safetensors,
-PEFT's key names; DoRA too, use_dora) with plain PyTorch, writes the logits for the given ids,
+PEFT's key names; DoRA too, use_dora; LoRA on wte, lora_embedding_A/B) with plain PyTorch, writes the logits for the given ids,
 and the loss (labels = ids, dropout off) with the gradients of every adapter tensor (grad.<key>);
 optionally writes a fresh random adapter of its own in the same layout for tstorch to load."""
 import json
@@ -29,6 +29,8 @@ def main(model_dir, adapter_dir, ids_json, out_file, write_dir=None):
     layer = lora_ref.PeftDoraConv1D if ac.get("use_dora") else lora_ref.PeftLoraConv1D
     lora_ref.wrap(model, lambda m: layer(m, ac["r"], ac["lora_alpha"], use_rslora=ac.get("use_rslora", False)),
                   targets=tuple(ac["target_modules"]))
+    if "wte" in ac["target_modules"]:  # (lm_head stays tied to the base table)
+        model.transformer.wte = lora_ref.PeftLoraEmbedding(model.transformer.wte, ac["r"], ac["lora_alpha"], use_rslora=ac.get("use_rslora", False))
     weights = st.load(os.path.join(adapter_dir, "adapter_model.safetensors"))
     own = dict(model.named_parameters())
     for k, v in weights.items():
@@ -56,7 +58,7 @@ def main(model_dir, adapter_dir, ids_json, out_file, write_dir=None):
             with torch.no_grad():
                 own[k[len("base_model.model."):]].copy_(v)
         for m in model.modules():
-            if isinstance(m, lora_ref.PeftLoraConv1D):
+            if isinstance(m, (lora_ref.PeftLoraConv1D, lora_ref.PeftLoraEmbedding)):
                 m.scaling *= 2
         with torch.no_grad():
             logits2, _, _ = model(ids)

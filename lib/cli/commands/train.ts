@@ -15,7 +15,7 @@ export const spec: Spec = {
   'lora-r': { type: 'int', default: 8, help: 'LoRA rank' },
   'lora-alpha': { type: 'number', default: 16, help: 'LoRA alpha (scaling alpha/r)' },
   'lora-dropout': { type: 'number', default: 0.05, help: 'dropout on the LoRA branch' },
-  'lora-targets': { type: 'string', default: 'c_attn,c_proj,c_fc', help: 'comma-separated module names (attn.c_proj, mlp.c_proj qualify), or all-linear', aliases: ['lora-target-modules', 'target-modules'] },
+  'lora-targets': { type: 'string', default: 'c_attn,c_proj,c_fc', help: 'comma-separated module names (attn.c_proj, mlp.c_proj qualify; wte: the token embedding), or all-linear', aliases: ['lora-target-modules', 'target-modules'] },
   'lora-mode': { type: 'string', default: 'peft', help: 'peft | seed (the notebook\'s exact wrapper)' },
   'lora-bias': { type: 'string', default: 'none', help: 'none | all | lora_only' },
   rslora: { type: 'boolean', help: 'scale by alpha/sqrt(r)' },
