@@ -190,6 +190,15 @@ test('Hugging Face\'s flag names (underscores, TrainingArguments / run_clm / TRL
   expect(adapter(d).equals(adapter(a))).toBe(true);
   expect(fs.readdirSync(path.join(tmp, 'flags-config-tb')).filter((f) => f.startsWith('events.out.tfevents.')).length).toBe(1); // (its content: trainer.test.ts)
   expect(cli('train', '--model', modelDir, '--data', textFile, '--out', d, '--report-to', 'tensorboard,wandb').err).toMatch(/--report-to wandb: tstorch reports to tensorboard, all or none/);
+  // --lr-scheduler-kwargs (HF's lr_scheduler_kwargs; an object in a --config file too)
+  const sk = path.join(tmp, 'flags-sched');
+  fs.writeFileSync(cfg, JSON.stringify({ lr_scheduler_type: 'cosine_with_min_lr', lr_scheduler_kwargs: { min_lr: 1e-4 } }));
+  expect(cli('train', '--config', cfg, '--model', modelDir, '--data', textFile, '--out', sk, '--block-size', '16', '--batch-size', '2', '--lr', '1e-3', '--max-steps', '4', '--logging-steps', '1', '--save-steps', '0').code).toBe(0);
+  const lrs = fs.readFileSync(path.join(sk, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).learning_rate);
+  expect(lrs.map((v: number) => +v.toPrecision(12))).toEqual([1, 2, 3, 4].map((s) => +torch.optim.lrFactor('cosine_with_min_lr', s, 0, 4, { min_lr: 1e-4 }, 1e-3).toPrecision(12)).map((f) => +(f * 1e-3).toPrecision(12)));
+  expect(lrs[3]).toBeCloseTo(1e-4, 12); // the floor at the end
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', sk, '--lr-scheduler', 'cosine', '--lr-scheduler-kwargs', '{num_cycles: 2}').err).toMatch(/--lr-scheduler-kwargs must be a JSON object/);
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', sk, '--lr-scheduler', 'polynomial', '--lr-scheduler-kwargs', '{"num_cycles": 2}').err).toMatch(/'polynomial' takes no option 'num_cycles' \(it takes lr_end, power\)/);
   fs.writeFileSync(cfg, JSON.stringify({ model: modelDir, learning_rat: 1 }));
   expect(cli('train', '--config', cfg).err).toMatch(/unknown flag --learning_rat for 'train'; did you mean --lr\? .*\(in --config .*train-config.json\)/);
   fs.writeFileSync(cfg, '[1, 2]');

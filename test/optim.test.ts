@@ -1,5 +1,7 @@
 // AdamW: the native multi-tensor (_foreach) step against the readable per-tensor reference,
 // and PyTorch's update formula on a hand-checkable case; schedules; clipping.
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 import * as torch from '../lib';
 import { relErr } from './helpers';
 
@@ -38,6 +40,44 @@ test("one AdamW step is PyTorch's formula", () => {
     expect(got[0]).toBeCloseTo(expect0, 12);
     expect(got[1]).toBeCloseTo(expect1, 12);
   }
+});
+
+test('every HF schedule (get_scheduler\'s names, lr_scheduler_kwargs) gives HF\'s learning rates step by step, past the end too (reference: HF\'s lr_lambdas through LambdaLR)', () => {
+  const cases: { kind: torch.optim.ScheduleKind; warmup: number; total: number; lr: number; kwargs: torch.optim.ScheduleKwargs; steps: number }[] = [
+    { kind: 'linear', warmup: 3, total: 12, lr: 0.1, kwargs: {}, steps: 14 },
+    { kind: 'cosine', warmup: 2, total: 12, lr: 0.1, kwargs: {}, steps: 14 },
+    { kind: 'cosine', warmup: 0, total: 10, lr: 0.1, kwargs: { num_cycles: 1.5 }, steps: 12 },
+    { kind: 'cosine_with_restarts', warmup: 2, total: 14, lr: 0.1, kwargs: { num_cycles: 3 }, steps: 16 },
+    { kind: 'cosine_with_restarts', warmup: 0, total: 8, lr: 0.1, kwargs: {}, steps: 10 },
+    { kind: 'polynomial', warmup: 2, total: 10, lr: 0.01, kwargs: {}, steps: 13 },
+    { kind: 'polynomial', warmup: 1, total: 9, lr: 0.01, kwargs: { lr_end: 1e-4, power: 2 }, steps: 12 },
+    { kind: 'inverse_sqrt', warmup: 4, total: 20, lr: 0.1, kwargs: {}, steps: 20 },
+    { kind: 'inverse_sqrt', warmup: 0, total: 20, lr: 0.1, kwargs: {}, steps: 6 },
+    { kind: 'inverse_sqrt', warmup: 2, total: 20, lr: 0.1, kwargs: { timescale: 5 }, steps: 10 },
+    { kind: 'cosine_with_min_lr', warmup: 2, total: 12, lr: 0.1, kwargs: { min_lr: 0.01 }, steps: 14 },
+    { kind: 'cosine_with_min_lr', warmup: 0, total: 12, lr: 0.1, kwargs: { min_lr_rate: 0.2, num_cycles: 1 }, steps: 13 },
+    { kind: 'constant', warmup: 3, total: 5, lr: 0.1, kwargs: {}, steps: 6 },
+    { kind: 'constant_with_warmup', warmup: 3, total: 5, lr: 0.1, kwargs: {}, steps: 6 },
+  ];
+  const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'hf_schedules_ref.py')], { input: JSON.stringify(cases), encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  const want = JSON.parse(r.stdout) as number[][];
+  cases.forEach((c, i) => {
+    const p = torch.zeros([1]).requiresGrad_();
+    const opt = new torch.optim.AdamW([p], { lr: c.lr });
+    const sched = new torch.optim.LRScheduler(opt, c.kind, c.warmup, c.total, c.kwargs);
+    const got = [sched.getLastLr()[0]];
+    for (let s = 0; s < c.steps; s++) { sched.step(); got.push(sched.getLastLr()[0]); }
+    expect(got.length).toBe(want[i].length);
+    got.forEach((v, k) => { if (!(Math.abs(v - want[i][k]) <= 1e-15 + 1e-12 * Math.abs(want[i][k]))) throw new Error(`${c.kind} ${JSON.stringify(c.kwargs)} step ${k}: ${v} vs HF ${want[i][k]}`); });
+    opt.dispose();
+    p.dispose();
+  });
+  const opt = new torch.optim.AdamW([torch.zeros([1]).requiresGrad_()], { lr: 1e-3 });
+  expect(() => new torch.optim.LRScheduler(opt, 'cosine', 0, 10, { power: 2 })).toThrow(/'cosine' takes no option 'power' \(it takes num_cycles\)/);
+  expect(() => new torch.optim.LRScheduler(opt, 'polynomial', 0, 10, { lr_end: 1e-2 })).toThrow(/lr_end \(0.01\) must be smaller than initial lr \(0.001\)/);
+  expect(() => new torch.optim.LRScheduler(opt, 'cosine_with_min_lr', 0, 10)).toThrow(/needs one of min_lr or min_lr_rate/);
+  expect(() => new torch.optim.LRScheduler(opt, 'cosine', 0, 10, { num_cycles: '2' as never })).toThrow(/num_cycles must be a number/);
 });
 
 test('schedules and clipping', () => {

@@ -101,7 +101,8 @@ function withConfigFile(argv: string[]): { argv: string[]; fromFile: number; fil
     if (typeof v === 'boolean') fromFile.push(v ? `--${key}` : `--${key}=false`);
     else if (typeof v === 'number' || typeof v === 'string') fromFile.push(`--${key}=${v}`);
     else if (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) fromFile.push(`--${key}=${v.join(',')}`);
-    else throw new UsageError(`--config ${file}: "${key}" must be a string, number, boolean or list, got ${JSON.stringify(v)}`);
+    else if (typeof v === 'object' && !Array.isArray(v)) fromFile.push(`--${key}=${JSON.stringify(v)}`); // (an object flag, e.g. lr_scheduler_kwargs)
+    else throw new UsageError(`--config ${file}: "${key}" must be a string, number, boolean, list or object, got ${JSON.stringify(v)}`);
   }
   return { argv: [...fromFile, ...rest], fromFile: fromFile.length, file };
 }

@@ -1,30 +1,88 @@
-// Learning-rate schedules as Hugging Face's get_scheduler names them (linear, cosine, constant,
-// constant_with_warmup): a factor of the base lr per optimizer step; step() after each
-// optimizer.step(). As HF's, 'constant' ignores warmup steps; 'constant_with_warmup' uses them.
+// Learning-rate schedules as Hugging Face's get_scheduler names them: a factor of the base lr
+// per optimizer step; step() after each optimizer.step(). As HF's, 'constant' ignores warmup
+// steps; the others warm up linearly over them. Options (HF's lr_scheduler_kwargs, by HF's
+// names): num_cycles (cosine 0.5, cosine_with_restarts 1, cosine_with_min_lr 0.5), lr_end and
+// power (polynomial: 1e-7, 1), timescale (inverse_sqrt: the warmup steps, or 10,000),
+// min_lr or min_lr_rate (cosine_with_min_lr: one of them).
 import { AdamW } from './adamw';
 
-export type ScheduleKind = 'linear' | 'cosine' | 'constant' | 'constant_with_warmup';
-export const SCHEDULE_KINDS: ScheduleKind[] = ['linear', 'cosine', 'constant', 'constant_with_warmup'];
+export type ScheduleKind = 'linear' | 'cosine' | 'cosine_with_restarts' | 'polynomial' | 'constant' | 'constant_with_warmup' | 'inverse_sqrt' | 'cosine_with_min_lr';
+export const SCHEDULE_KINDS: ScheduleKind[] = ['linear', 'cosine', 'cosine_with_restarts', 'polynomial', 'constant', 'constant_with_warmup', 'inverse_sqrt', 'cosine_with_min_lr'];
 
-export function lrFactor(kind: ScheduleKind, step: number, warmup: number, total: number): number {
+/** HF's lr_scheduler_kwargs, by HF's names. */
+export interface ScheduleKwargs {
+  num_cycles?: number;
+  lr_end?: number;
+  power?: number;
+  timescale?: number;
+  min_lr?: number;
+  min_lr_rate?: number;
+}
+const ALLOWED: Record<ScheduleKind, (keyof ScheduleKwargs)[]> = {
+  linear: [], constant: [], constant_with_warmup: [], cosine: ['num_cycles'], cosine_with_restarts: ['num_cycles'],
+  polynomial: ['lr_end', 'power'], inverse_sqrt: ['timescale'], cosine_with_min_lr: ['num_cycles', 'min_lr', 'min_lr_rate'],
+};
+
+/** Refuses options the schedule does not take, and values it cannot use (as HF's schedule functions do). */
+export function checkScheduleKwargs(kind: ScheduleKind, kwargs: ScheduleKwargs, lrInit: number): void {
+  if (!SCHEDULE_KINDS.includes(kind)) throw new Error(`LRScheduler: unknown schedule '${kind}' (${SCHEDULE_KINDS.join(', ')})`);
+  for (const [k, v] of Object.entries(kwargs)) {
+    if (!(ALLOWED[kind] as string[]).includes(k)) throw new Error(`LRScheduler: '${kind}' takes no option '${k}'${ALLOWED[kind].length ? ` (it takes ${ALLOWED[kind].join(', ')})` : ''}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`LRScheduler: option ${k} must be a number, got ${JSON.stringify(v)}`);
+  }
+  if (kind === 'polynomial' && !(lrInit > (kwargs.lr_end ?? 1e-7))) throw new Error(`LRScheduler: lr_end (${kwargs.lr_end ?? 1e-7}) must be smaller than initial lr (${lrInit})`);
+  if (kind === 'cosine_with_min_lr' && (kwargs.min_lr === undefined) === (kwargs.min_lr_rate === undefined)) {
+    throw new Error("LRScheduler: 'cosine_with_min_lr' needs one of min_lr or min_lr_rate (lrSchedulerKwargs / --lr-scheduler-kwargs)");
+  }
+}
+
+/**
+ * The factor of the base lr at a step (HF's lr_lambda for the schedule). lrInit is the
+ * optimizer's initial lr (polynomial and cosine_with_min_lr's min_lr are relative to it).
+ */
+export function lrFactor(kind: ScheduleKind, step: number, warmup: number, total: number, kwargs: ScheduleKwargs = {}, lrInit = 1): number {
   if (kind === 'constant') return 1;
   if (step < warmup) return step / Math.max(1, warmup);
   if (kind === 'constant_with_warmup') return 1;
+  if (kind === 'inverse_sqrt') {
+    const timescale = kwargs.timescale ?? (warmup || 10_000);
+    return 1 / Math.sqrt((step + timescale - warmup) / timescale);
+  }
+  if (kind === 'polynomial') {
+    const lrEnd = kwargs.lr_end ?? 1e-7, power = kwargs.power ?? 1;
+    if (step > total) return lrEnd / lrInit;
+    const remaining = 1 - (step - warmup) / (total - warmup);
+    return ((lrInit - lrEnd) * remaining ** power + lrEnd) / lrInit;
+  }
   const progress = (step - warmup) / Math.max(1, total - warmup);
   if (kind === 'linear') return Math.max(0, (total - step) / Math.max(1, total - warmup));
-  return Math.max(0, 0.5 * (1 + Math.cos(Math.PI * progress)));
+  if (kind === 'cosine_with_restarts') {
+    if (progress >= 1) return 0;
+    return Math.max(0, 0.5 * (1 + Math.cos(Math.PI * (((kwargs.num_cycles ?? 1) * progress) % 1))));
+  }
+  const cycles = kwargs.num_cycles ?? 0.5;
+  const factor = 0.5 * (1 + Math.cos(Math.PI * cycles * 2 * progress));
+  if (kind === 'cosine') return Math.max(0, factor);
+  const minRate = kwargs.min_lr_rate ?? (kwargs.min_lr ?? 0) / lrInit; // cosine_with_min_lr
+  return Math.max(0, factor * (1 - minRate) + minRate);
 }
 
 export class LRScheduler {
   private baseLrs: number[];
   lastEpoch = 0;
-  constructor(readonly optimizer: AdamW, readonly kind: ScheduleKind, readonly warmupSteps: number, readonly totalSteps: number) {
-    if (!SCHEDULE_KINDS.includes(kind)) throw new Error(`LRScheduler: unknown schedule '${kind}' (${SCHEDULE_KINDS.join(', ')})`);
+  readonly kwargs: ScheduleKwargs;
+  constructor(readonly optimizer: AdamW, readonly kind: ScheduleKind, readonly warmupSteps: number, readonly totalSteps: number, kwargs: ScheduleKwargs = {}) {
     this.baseLrs = optimizer.paramGroups.map((g) => g.lr);
+    this.kwargs = { ...kwargs };
+    checkScheduleKwargs(kind, this.kwargs, this.lrInit);
     this.apply();
   }
+  /** the optimizer's initial lr (HF: optimizer.defaults['lr']; the Trainer's groups all start at it) */
+  private get lrInit(): number {
+    return this.baseLrs[0] ?? 1;
+  }
   private apply(): void {
-    const f = lrFactor(this.kind, this.lastEpoch, this.warmupSteps, this.totalSteps);
+    const f = lrFactor(this.kind, this.lastEpoch, this.warmupSteps, this.totalSteps, this.kwargs, this.lrInit);
     this.optimizer.paramGroups.forEach((g, i) => (g.lr = this.baseLrs[i] * f));
   }
   step(): void {
@@ -34,8 +92,8 @@ export class LRScheduler {
   getLastLr(): number[] {
     return this.optimizer.paramGroups.map((g) => g.lr);
   }
-  stateDict(): { lastEpoch: number; baseLrs: number[]; kind: ScheduleKind; warmupSteps: number; totalSteps: number } {
-    return { lastEpoch: this.lastEpoch, baseLrs: this.baseLrs, kind: this.kind, warmupSteps: this.warmupSteps, totalSteps: this.totalSteps };
+  stateDict(): { lastEpoch: number; baseLrs: number[]; kind: ScheduleKind; warmupSteps: number; totalSteps: number; kwargs: ScheduleKwargs } {
+    return { lastEpoch: this.lastEpoch, baseLrs: this.baseLrs, kind: this.kind, warmupSteps: this.warmupSteps, totalSteps: this.totalSteps, kwargs: this.kwargs };
   }
   loadStateDict(s: { lastEpoch: number; baseLrs: number[] }): void {
     this.lastEpoch = s.lastEpoch;

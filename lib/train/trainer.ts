@@ -12,7 +12,7 @@ import { Module } from '../nn/module';
 import { LayerNorm } from '../nn/layers';
 import { clipGradNormTensor } from '../nn/utils';
 import { AdamW } from '../optim/adamw';
-import { LRScheduler, ScheduleKind } from '../optim/schedule';
+import { LRScheduler, ScheduleKind, ScheduleKwargs } from '../optim/schedule';
 import { GPT2LMHeadModel } from '../models/gpt2';
 import { LMDataset, TextDataset, epochPermutation, lengthGroupedOrder } from '../data/dataset';
 import * as distributed from '../tensor/distributed';
@@ -47,6 +47,8 @@ export interface TrainingArguments {
   adamEpsilon?: number;
   maxGradNorm?: number;
   lrSchedulerType?: ScheduleKind;
+  /** HF's lr_scheduler_kwargs: the schedule's options by HF's names (num_cycles, lr_end, power, timescale, min_lr, min_lr_rate) */
+  lrSchedulerKwargs?: ScheduleKwargs;
   warmupSteps?: number;
   /** HF's warmup_ratio: warmup over ceil(ratio x total steps) when warmupSteps is 0 */
   warmupRatio?: number;
@@ -220,7 +222,7 @@ export class Trainer {
     if (!(a.warmupRatio >= 0 && a.warmupRatio <= 1)) throw new Error(`Trainer: warmupRatio must be in [0, 1], got ${a.warmupRatio}`);
     if (!(Number.isInteger(a.warmupSteps) && a.warmupSteps >= 0)) throw new Error(`Trainer: warmupSteps must be an integer >= 0, got ${a.warmupSteps}`);
     const warmup = a.warmupSteps > 0 ? a.warmupSteps : Math.ceil(this.totalSteps * a.warmupRatio); // HF's get_warmup_steps
-    this.scheduler = new LRScheduler(this.optimizer, a.lrSchedulerType, warmup, this.totalSteps);
+    this.scheduler = new LRScheduler(this.optimizer, a.lrSchedulerType, warmup, this.totalSteps, a.lrSchedulerKwargs ?? {});
     // Every rank starts from rank 0's weights.
     if (this.worldSize > 1) distributed.broadcast([...model.parameters(), ...model.namedBuffers({ persistentOnly: true }).map(([, t]) => t)], 0);
   }

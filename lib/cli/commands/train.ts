@@ -34,7 +34,8 @@ export const spec: Spec = {
   'adam-epsilon': { type: 'number', default: 1e-8, help: 'AdamW epsilon' },
   'warmup-steps': { type: 'int', default: 0, help: 'linear warmup steps' },
   'warmup-ratio': { type: 'number', default: 0, help: 'warmup over this fraction of the steps (when --warmup-steps is 0)' },
-  'lr-scheduler': { type: 'string', default: 'linear', help: 'linear | cosine | constant | constant_with_warmup (HF\'s names)', aliases: ['lr-scheduler-type'] },
+  'lr-scheduler': { type: 'string', default: 'linear', help: 'linear | cosine | cosine_with_restarts | polynomial | constant | constant_with_warmup | inverse_sqrt | cosine_with_min_lr (HF\'s names)', aliases: ['lr-scheduler-type'] },
+  'lr-scheduler-kwargs': { type: 'string', help: 'the schedule\'s options as a JSON object (HF\'s lr_scheduler_kwargs), e.g. \'{"num_cycles": 2}\': num_cycles, lr_end, power, timescale, min_lr, min_lr_rate' },
   'max-grad-norm': { type: 'number', default: 1, help: 'gradient clipping (0: off)' },
   seed: { type: 'int', default: 42, help: 'random seed' },
   'logging-steps': { type: 'int', default: 50, help: 'log every N steps' },
@@ -127,7 +128,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     gradientAccumulationSteps: f['gradient-accumulation-steps'] as number, gradientCheckpointing: Boolean(f['gradient-checkpointing']),
     learningRate: f.lr as number, weightDecay: f['weight-decay'] as number,
     adamBeta1: f['adam-beta1'] as number, adamBeta2: f['adam-beta2'] as number, adamEpsilon: f['adam-epsilon'] as number, warmupSteps: f['warmup-steps'] as number, warmupRatio: f['warmup-ratio'] as number,
-    lrSchedulerType: f['lr-scheduler'] as 'linear', maxGradNorm: f['max-grad-norm'] as number, seed: f.seed as number,
+    lrSchedulerType: f['lr-scheduler'] as 'linear', lrSchedulerKwargs: f['lr-scheduler-kwargs'] as torch.optim.ScheduleKwargs | undefined, maxGradNorm: f['max-grad-norm'] as number, seed: f.seed as number,
     loggingSteps: f['logging-steps'] as number, saveSteps: f['save-steps'] as number, saveTotalLimit: (f['save-total-limit'] as number) ?? null,
     evalSteps: f['eval-steps'] as number | undefined, saveStrategy: f['save-strategy'] as 'steps', evalStrategy: f['eval-strategy'] as 'steps',
     loadBestModelAtEnd: Boolean(f['load-best-model-at-end']), perDeviceEvalBatchSize: f['eval-batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16', progress: f.progress ? true : 'auto',
@@ -174,6 +175,19 @@ function checkFlags(f: Record<string, unknown>): void {
   if (!torch.optim.SCHEDULE_KINDS.includes(f['lr-scheduler'] as torch.optim.ScheduleKind)) {
     throw new Error(`--lr-scheduler must be ${torch.optim.SCHEDULE_KINDS.join(', ')}; got '${f['lr-scheduler']}'`);
   }
+  const kw = f['lr-scheduler-kwargs'];
+  if (typeof kw === 'string') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(kw);
+    } catch {
+      throw new Error(`--lr-scheduler-kwargs must be a JSON object, e.g. '{"num_cycles": 2}'; got ${kw}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`--lr-scheduler-kwargs must be a JSON object, e.g. '{"num_cycles": 2}'; got ${kw}`);
+    f['lr-scheduler-kwargs'] = parsed;
+  }
+  // (lr_end against the initial lr too, before anything loads)
+  torch.optim.checkScheduleKwargs(f['lr-scheduler'] as torch.optim.ScheduleKind, (f['lr-scheduler-kwargs'] ?? {}) as torch.optim.ScheduleKwargs, f.lr as number);
   for (const k of ['batch-size', 'gradient-accumulation-steps', 'block-size', 'logging-steps', 'eval-batch-size'] as const) {
     if ((f[k] as number) < 1) throw new Error(`--${k} must be >= 1, got ${f[k]}`);
   }
