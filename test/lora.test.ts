@@ -358,11 +358,14 @@ print(json.dumps(e.lora_embedding_B.tolist()))`], { encoding: 'utf8' });
   // merge: the same logits (the tied lm_head takes the update too, as PEFT's merge); unmerge exactly; unload gives the plain Embedding back
   const w0 = torch.keep(mixed.transformer.wte.weight.clone());
   const before = torch.tidy(() => torch.noGrad(() => torch.keep(mixed.transformer.forward(ids()).hidden)));
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
   torch.lora.merge(mixed);
+  expect(warn.mock.calls.map((c) => c[0])).toEqual([expect.stringMatching(/merging into transformer.wte, whose table lm_head.weight shares \(tied weights\)/)]);
   torch.tidy(() => expect(relErr(torch.noGrad(() => mixed.transformer.forward(ids()).hidden), before)).toBeLessThan(1e-5));
   torch.lora.unmerge(mixed);
   torch.tidy(() => expect(relErr(mixed.transformer.wte.weight, w0)).toBeLessThan(1e-6));
   torch.lora.mergeAndUnload(mixed);
+  warn.mockRestore();
   expect(mixed.transformer.wte).toBeInstanceOf(torch.nn.Embedding);
   expect(mixed.lm_head.weight).toBe(mixed.transformer.wte.weight);
   expect(() => torch.lora.applyLoRA(other, { targetModules: ['wte'] })).toThrow(/already has LoRA layers/);

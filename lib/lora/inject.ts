@@ -119,7 +119,26 @@ export function printTrainableParameters(model: Module): void {
 }
 
 export function merge(model: Module): void {
+  warnTiedEmbeddings(model);
   for (const [, l] of loraModules(model)) l.merge();
+}
+
+/**
+ * Merging LoRA into an embedding whose table another layer shares (GPT-2's lm_head is tied to
+ * wte) changes that layer too, which the unmerged adapter does not: say so, as PEFT warns.
+ */
+function warnTiedEmbeddings(model: Module): void {
+  const embeddings = loraModules(model).filter(([, l]) => l instanceof LoRAEmbedding && !l.merged) as [string, LoRAEmbedding][];
+  if (!embeddings.length) return;
+  const owners = new Map<Tensor, string[]>();
+  // (namedParameters lists a shared tensor once: walk each module's own parameters instead)
+  for (const [mname, m] of model.namedModules()) {
+    for (const [pname, p] of m.namedParameters({ recurse: false })) owners.set(p, [...(owners.get(p) ?? []), mname ? `${mname}.${pname}` : pname]);
+  }
+  for (const [name, l] of embeddings) {
+    const others = (owners.get(l.base_layer.weight) ?? []).filter((n) => !n.startsWith(`${name}.`));
+    if (others.length) console.warn(`LoRA: merging into ${name}, whose table ${others.join(', ')} shares (tied weights): that layer changes too, unlike with the unmerged adapter (as with PEFT)`);
+  }
 }
 export function unmerge(model: Module): void {
   for (const [, l] of loraModules(model)) l.unmerge();
@@ -143,6 +162,7 @@ export function disableAdapter<T>(model: Module, fn: () => T): T {
 
 /** Merges every LoRA layer and puts the plain Conv1D (or Linear) back: a model Hugging Face can load as is. */
 export function mergeAndUnload<M extends Module>(model: M): M {
+  warnTiedEmbeddings(model);
   for (const [name, l] of loraModules(model)) {
     const [parent, child] = parentOf(model, name);
     parent.replaceModule(child, l.unload());
