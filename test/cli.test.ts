@@ -216,6 +216,19 @@ test('train (LoRA) writes a PEFT adapter; eval --adapter and merge agree', () =>
   for (const f of ['adapter_config.json', 'adapter_model.safetensors', 'metrics.jsonl', 'loss.svg', 'checkpoint-3', 'checkpoint-6']) {
     expect(fs.existsSync(path.join(out, f))).toBe(true);
   }
+  // README.md: HF's model card (front matter for the Hub, hyperparameters, the evaluations as in metrics.jsonl)
+  const card = fs.readFileSync(path.join(out, 'README.md'), 'utf8');
+  expect(card.startsWith(`---\nbase_model: ${JSON.stringify(modelDir)}\nlibrary_name: peft\n`)).toBe(true);
+  expect(card).toMatch(/- learning_rate: 0.01\n- train_batch_size: 4\n/);
+  expect(card).toMatch(/- r: 4\n- lora_alpha: 16\n/);
+  const evalRows = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined);
+  expect(evalRows.length).toBeGreaterThan(0);
+  for (const e of evalRows) expect(card).toContain(`| ${e.step} | ${e.eval_loss.toFixed(4)} | ${e.eval_perplexity.toFixed(4)} |`);
+  // a card already there is the user's: a second run into the folder leaves it
+  fs.writeFileSync(path.join(out, 'README.md'), 'mine\n');
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', out, '--block-size', '32', '--batch-size', '4', '--max-steps', '7', '--lr', '1e-2',
+    '--logging-steps', '2', '--save-steps', '3', '--eval-data', evalFile, '--lora-r', '4', '--resume-from-checkpoint', 'latest').code).toBe(0);
+  expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toBe('mine\n');
   const withAdapter = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', evalFile, '--block-size', '32', '--json').out);
   const merged = path.join(tmp, 'merged');
   expect(cli('merge', '--model', modelDir, '--adapter', out, '--out', merged).code).toBe(0);

@@ -8,3 +8,5 @@ export type { Series } from './plot';
 export { Progress } from './progress';
 export { EarlyStoppingCallback, TensorBoardCallback } from './callbacks';
 export type { TrainerCallback, TrainerControl, TrainerState } from './callbacks';
+export { modelCard, writeModelCard } from './modelcard';
+export type { ModelCardInfo } from './modelcard';

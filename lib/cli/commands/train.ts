@@ -6,6 +6,7 @@ import { Spec } from '../args';
 import { attnFlag, checkDevice, dataFlags, loadDataset, sharedFlags } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
+import { writeModelCard } from '../../train/modelcard';
 
 export const summary = 'fine-tune GPT-2 with LoRA (default) or fully; writes the adapter (or model) to --out';
 export const spec: Spec = {
@@ -158,6 +159,22 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   fs.writeFileSync(path.join(out, 'train_results.json'), JSON.stringify({
     global_step: result.globalStep, train_loss: result.trainLoss, train_runtime: result.seconds, tokens_per_second: result.tokensPerSecond,
   }, null, 2) + '\n');
+  // README.md, as HF's Trainer / PEFT write one (left alone when the folder already has one)
+  const a = trainer.args, lora = torch.lora.loraConfig(model);
+  writeModelCard(out, {
+    baseModel: modelDir, dataset: path.basename(f.data as string), adapter: !f.full,
+    lora: lora ? { r: lora.r, alpha: lora.mode === 'seed' ? lora.r : lora.alpha, dropout: lora.mode === 'seed' ? 0 : lora.dropout, targetModules: lora.targetModules, useDora: lora.useDora } : undefined,
+    hyperparameters: [
+      ['learning_rate', a.learningRate], ['train_batch_size', a.perDeviceTrainBatchSize], ['eval_batch_size', a.perDeviceEvalBatchSize], ['seed', a.seed],
+      ...(trainer.worldSize > 1 ? [['distributed_type', 'multi-process'], ['num_devices', trainer.worldSize]] as [string, number | string][] : []),
+      ...(a.gradientAccumulationSteps > 1 ? [['gradient_accumulation_steps', a.gradientAccumulationSteps]] as [string, number][] : []),
+      ['total_train_batch_size', a.perDeviceTrainBatchSize * a.gradientAccumulationSteps * trainer.worldSize],
+      ['optimizer', `AdamW with betas=(${a.adamBeta1},${a.adamBeta2}) and epsilon=${a.adamEpsilon}; weight_decay ${a.weightDecay}`],
+      ['lr_scheduler_type', a.lrSchedulerType], ...(trainer.scheduler.warmupSteps ? [['lr_scheduler_warmup_steps', trainer.scheduler.warmupSteps]] as [string, number][] : []),
+      ['training_steps', result.globalStep], ['mixed_precision_training', a.precision === 'bf16' ? 'bf16 autocast' : 'no (fp32)'],
+    ],
+    logHistory: result.logHistory,
+  });
   if (result.globalStep < trainer.totalSteps) console.log(`early stopping: the eval loss did not improve for ${patience} evaluation(s) in a row; stopped at step ${result.globalStep} of ${trainer.totalSteps}`);
   console.log(`done: ${result.globalStep} steps, mean loss ${result.trainLoss.toFixed(4)}, ${result.tokensPerSecond.toFixed(0)} tokens/s; ${f.full ? 'model' : 'adapter'} in ${out}`);
 }
