@@ -126,6 +126,16 @@ function tfRecord(data: Buffer): Buffer {
 
 let fileCounter = 0; // (PyTorch's global uid: two writers in one second get distinct files)
 
+// The files still open, flushed when the process exits (one listener for them all).
+const openFiles = new Set<EventFileWriter>();
+let exitHook = false;
+function flushAtExit(w: EventFileWriter): void {
+  openFiles.add(w);
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => { for (const f of openFiles) f.flush(); });
+}
+
 /**
  * One events.out.tfevents.* file, appended to. Events queue in memory and are written when the
  * queue is full, when flushSecs have passed since the last write, on flush() and close(), and
@@ -136,7 +146,6 @@ class EventFileWriter {
   private fd: number | null;
   private queue: Buffer[] = [];
   private lastFlush = Date.now();
-  private readonly onExit = () => this.flush();
 
   constructor(dir: string, private readonly maxQueue: number, private readonly flushSecs: number, suffix: string) {
     fs.mkdirSync(dir, { recursive: true });
@@ -145,7 +154,7 @@ class EventFileWriter {
     this.fd = fs.openSync(this.file, 'a');
     this.add(new Proto().double(Event.wallTime, Date.now() / 1000).bytes(Event.fileVersion, 'brain.Event:2'));
     this.flush();
-    process.on('exit', this.onExit);
+    flushAtExit(this);
   }
 
   add(event: Proto): void {
@@ -166,7 +175,7 @@ class EventFileWriter {
     this.flush();
     fs.closeSync(this.fd);
     this.fd = null;
-    process.off('exit', this.onExit);
+    openFiles.delete(this);
   }
 }
 
@@ -210,9 +219,9 @@ function histogramProto(values: Tensor, bins: HistogramBins, maxBins?: number): 
     const below = cat([searchsorted(sorted, e.index(':-1')), searchsorted(sorted, e.index('-1:'), { right: true })]);
     const cum = Array.from(below.data() as BigInt64Array, Number);
     let counts = cum.slice(1).map((c, i) => c - cum[i]);
+    if (maxBins !== undefined && !(Number.isInteger(maxBins) && maxBins >= 1)) throw new Error(`addHistogram: maxBins must be a positive integer, got ${maxBins}`);
     if (maxBins !== undefined && counts.length > maxBins) {
       // PyTorch: every `sub` neighbouring bins merged (the last group padded with empty bins)
-      if (!(Number.isInteger(maxBins) && maxBins >= 1)) throw new Error(`addHistogram: maxBins must be a positive integer, got ${maxBins}`);
       const sub = Math.floor(counts.length / maxBins);
       const merged: number[] = [];
       for (let i = 0; i < counts.length; i += sub) merged.push(counts.slice(i, i + sub).reduce((a, b) => a + b, 0));
@@ -493,7 +502,8 @@ export class SummaryWriter {
   /**
    * A histogram of the values: TensorBoard's Histograms and Distributions tabs. bins:
    * 'tensorflow' (PyTorch's default: exponential edges), a number of equal bins over the values'
-   * range, or the edges themselves. maxBins merges neighbouring bins down to at most that many.
+   * range, or the edges themselves. maxBins merges every floor(bins / maxBins) neighbouring bins
+   * (PyTorch's rule: about maxBins remain).
    */
   addHistogram(tag: string, values: Tensor | number[], globalStep?: number, bins: HistogramBins = 'tensorflow', walltime?: number, maxBins?: number): void {
     const w = this.fileWriter();
