@@ -244,6 +244,60 @@ describe('gradient accumulation', () => {
   });
 });
 
+test('labelSmoothingFactor: the training loss is HF\'s LabelSmoother on shifted labels (Python reference, padding ignored), through gradient checkpointing too; eval stays plain', async () => {
+  const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+  model.eval();
+  torch.manualSeed(3);
+  const ids = torch.randint(0, 101, [2, 9]);
+  const labels = ids.clone();
+  torch.noGrad(() => labels.index(1).narrow(0, 6, 3).fill_(-100)); // padding at the end of row 1
+  const logits = torch.noGrad(() => model.forward(ids).logits);
+  const ours = torch.causalLmLoss(logits, labels, 0.1).item() as number;
+  const r = spawnSync('/usr/bin/python3', ['-c', `
+import json, sys, torch
+logits = torch.tensor(json.loads(sys.argv[1])); labels = torch.tensor(json.loads(sys.argv[2]))
+# transformers.trainer_pt_utils.LabelSmoother(epsilon=0.1), shift_labels=True
+logits = logits[..., :-1, :].contiguous(); labels = labels[..., 1:].contiguous()
+log_probs = -torch.nn.functional.log_softmax(logits, dim=-1)
+labels = labels.unsqueeze(-1)
+padding_mask = labels.eq(-100)
+labels = torch.clamp(labels, min=0)
+nll_loss = log_probs.gather(dim=-1, index=labels)
+smoothed_loss = log_probs.sum(dim=-1, keepdim=True, dtype=torch.float32)
+nll_loss.masked_fill_(padding_mask, 0.0); smoothed_loss.masked_fill_(padding_mask, 0.0)
+n = padding_mask.numel() - padding_mask.long().sum()
+print(json.dumps(float(0.9 * nll_loss.sum() / n + 0.1 * smoothed_loss.sum() / (n * log_probs.shape[-1]))))`, JSON.stringify(logits.tolist()), JSON.stringify(labels.tolist())], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  expect(Math.abs(ours - JSON.parse(r.stdout))).toBeLessThan(1e-5);
+  const plain = torch.causalLmLoss(logits, labels).item() as number;
+  expect(Math.abs(ours - plain)).toBeGreaterThan(1e-3);
+  // the model's loss, and forwardBackward with and without gradient checkpointing
+  expect(Math.abs((model.forward(ids, { labels, labelSmoothing: 0.1 }).loss!.item() as number) - ours)).toBeLessThan(1e-6);
+  model.zeroGrad();
+  const l1 = model.forwardBackward(ids, { labels, labelSmoothing: 0.1 }).item() as number;
+  const g1 = torch.keep(model.transformer.wte.weight.grad!.clone());
+  model.zeroGrad();
+  model.gradientCheckpointingEnable();
+  const l2 = model.forwardBackward(ids, { labels, labelSmoothing: 0.1 }).item() as number;
+  expect(Math.abs(l1 - ours)).toBeLessThan(1e-6);
+  expect(Math.abs(l2 - ours)).toBeLessThan(1e-6);
+  expect(relErr(model.transformer.wte.weight.grad!, g1)).toBeLessThan(1e-5);
+  // the Trainer: a step's loss is the smoothed one; evaluation is plain cross-entropy
+  const lora = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(lora, { r: 2, dropout: 0 });
+  const data = dataset();
+  const trainer = new torch.Trainer(lora, { outputDir: path.join(tmp, 'smooth'), maxSteps: 1, perDeviceTrainBatchSize: 4, labelSmoothingFactor: 0.1, progress: false }, data, data);
+  lora.eval();
+  const batch = data.collate([0, 1, 2, 3], 'cpu');
+  const want = torch.noGrad(() => lora.forward(batch.inputIds, { labels: batch.labels, labelSmoothing: 0.1 }).loss!.item()) as number;
+  expect(Math.abs((trainer.trainingStep([[0, 1, 2, 3]]).item() as number) - want)).toBeLessThan(1e-6);
+  const ev = trainer.evaluate();
+  const plainEval = torch.train.evaluate(lora, data, { batchSize: 8 }).loss;
+  expect(Math.abs(ev.eval_loss - plainEval)).toBeLessThan(1e-6);
+  expect(() => new torch.Trainer(lora, { outputDir: tmp, labelSmoothingFactor: 1 }, data)).toThrow(/labelSmoothingFactor must be in \[0, 1\)/);
+  g1.dispose();
+});
+
 test('warmupRatio warms up over ceil(ratio x steps), as HF; warmupSteps wins when both are given', async () => {
   const lrs = async (name: string, extra: Partial<torch.TrainingArguments>) => {
     const { r, model, trainer } = await run('peft', path.join(tmp, name), { saveSteps: 0, ...extra });

@@ -126,6 +126,11 @@ export interface ForwardOptions {
    * k. generate() asks for 1: a long prompt then never makes its (B, T, vocab) logits.
    */
   logitsToKeep?: number;
+  /**
+   * With labels: the loss with label smoothing ε (HF's label_smoothing_factor, the Trainer's
+   * LabelSmoother): (1 - ε)·NLL + ε·mean over the vocabulary of -log p, over the labelled tokens.
+   */
+  labelSmoothing?: number;
 }
 
 export class GPT2Attention extends Module {
@@ -392,12 +397,12 @@ export class GPT2LMHeadModel extends Module {
    * generator state it first ran with. Same gradients, and the generator ends where the plain
    * step leaves it; activation memory is the inputs plus one block's, for one more forward of the blocks.
    */
-  forwardBackward(ids: Tensor, opts: { labels?: Tensor; attentionMask?: Tensor; lossScale?: number; wrap?: <T>(fn: () => T) => T } = {}): Tensor {
+  forwardBackward(ids: Tensor, opts: { labels?: Tensor; attentionMask?: Tensor; lossScale?: number; labelSmoothing?: number; wrap?: <T>(fn: () => T) => T } = {}): Tensor {
     const labels = opts.labels ?? ids, scale = opts.lossScale ?? 1;
     const run = opts.wrap ?? (<T>(fn: () => T): T => fn());
     if (!this.gradientCheckpointing) {
       return tidy(() => {
-        const out = run(() => this.forward(ids, { labels, attentionMask: opts.attentionMask }));
+        const out = run(() => this.forward(ids, { labels, attentionMask: opts.attentionMask, labelSmoothing: opts.labelSmoothing }));
         out.logits.dispose(); // backward does not need them: free (B, T, vocab) floats early
         (scale === 1 ? out.loss! : out.loss!.mul(scale)).backward();
         return out.loss!.detach();
@@ -422,7 +427,7 @@ export class GPT2LMHeadModel extends Module {
       const rngAfter = getRngState(device);
       // The head (ln_f, the tied lm_head, the loss) with autograd, from the last block's output.
       const last = inputs[blocks.length].requiresGrad_();
-      const loss = run(() => causalLmLoss(this.lm_head.forward(t.ln_f.forward(last)), labels));
+      const loss = run(() => causalLmLoss(this.lm_head.forward(t.ln_f.forward(last)), labels, opts.labelSmoothing ?? 0));
       (scale === 1 ? loss : loss.mul(scale)).backward();
       let grad = last.grad!;
       for (let i = blocks.length - 1; i >= 0; i--) {
@@ -464,7 +469,7 @@ export class GPT2LMHeadModel extends Module {
       const logits = this.lm_head.forward(keep && keep < T ? hidden.narrow(1, T - keep, keep) : hidden);
       const out: GPT2Output = { logits };
       if (presents) out.pastKeyValues = presents;
-      if (opts.labels) out.loss = causalLmLoss(logits, opts.labels);
+      if (opts.labels) out.loss = causalLmLoss(logits, opts.labels, opts.labelSmoothing ?? 0);
       return out;
     });
   }
@@ -595,7 +600,8 @@ export function additiveMask(attentionMask: Tensor, dtype: DType): Tensor {
  * (padded with -100 at the end), not the logits: those are (B, T, vocab), the step's largest
  * tensor, and a shifted copy of them (and its gradient) would cost as much again.
  */
-export function causalLmLoss(logits: Tensor, labels: Tensor): Tensor {
+export function causalLmLoss(logits: Tensor, labels: Tensor, labelSmoothing = 0): Tensor {
+  if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw new Error(`GPT-2 loss: label smoothing must be in [0, 1), got ${labelSmoothing}`);
   return tidy(() => {
     const [B, T, V] = logits.shape;
     if (labels.shape.length !== 2 || labels.shape[0] !== B || labels.shape[1] !== T) {
@@ -603,7 +609,7 @@ export function causalLmLoss(logits: Tensor, labels: Tensor): Tensor {
     }
     const ignored = full([B, 1], -100, { dtype: labels.dtype, device: labels.device });
     const shiftLabels = cat([labels.narrow(1, 1, T - 1), ignored], 1).view([-1]);
-    return F.crossEntropy(logits.to({ dtype: 'float32' }).reshape([-1, V]), shiftLabels, { ignoreIndex: -100 });
+    return F.crossEntropy(logits.to({ dtype: 'float32' }).reshape([-1, V]), shiftLabels, { ignoreIndex: -100, labelSmoothing });
   });
 }
 

@@ -88,6 +88,12 @@ export interface TrainingArguments {
   groupByLength?: boolean;
   /** HF's neftune_noise_alpha: NEFTune's embedding noise while training (see GPT2Model.neftuneNoiseAlpha); 0 is off */
   neftuneNoiseAlpha?: number;
+  /**
+   * HF's label_smoothing_factor: the training loss is (1 - ε)·NLL + ε·(mean -log p over the
+   * vocabulary), as HF's LabelSmoother. Evaluation keeps the plain cross-entropy (so eval loss and
+   * perplexity compare across runs; HF's eval_loss would include the smoothing). 0: off.
+   */
+  labelSmoothingFactor?: number;
   /** 'bf16': forward passes (training and periodic evaluation) under bfloat16 autocast; weights, grads and optimizer stay float32 */
   precision?: 'fp32' | 'bf16';
   /**
@@ -107,7 +113,7 @@ export const TRAINING_DEFAULTS = {
   lrSchedulerType: 'linear' as ScheduleKind, warmupSteps: 0, warmupRatio: 0, loggingSteps: 500, saveSteps: 500,
   saveStrategy: 'steps' as Strategy, evalStrategy: 'steps' as Strategy, loadBestModelAtEnd: false,
   saveTotalLimit: null as number | null, seed: 42, device: 'cpu', shuffle: true, progress: 'auto' as boolean | 'auto',
-  precision: 'fp32' as 'fp32' | 'bf16', gradientCheckpointing: false, groupByLength: false, neftuneNoiseAlpha: 0,
+  precision: 'fp32' as 'fp32' | 'bf16', gradientCheckpointing: false, groupByLength: false, neftuneNoiseAlpha: 0, labelSmoothingFactor: 0,
 };
 
 export interface LogEntry {
@@ -218,6 +224,7 @@ export class Trainer {
     this.optimizer = new AdamW(decayParameterGroups(model, a.weightDecay), {
       lr: a.learningRate, betas: [a.adamBeta1, a.adamBeta2], eps: a.adamEpsilon, weightDecay: a.weightDecay,
     });
+    if (!(a.labelSmoothingFactor >= 0 && a.labelSmoothingFactor < 1)) throw new Error(`Trainer: labelSmoothingFactor must be in [0, 1), got ${a.labelSmoothingFactor}`);
     if (!(a.neftuneNoiseAlpha >= 0)) throw new Error(`Trainer: neftuneNoiseAlpha must be >= 0, got ${a.neftuneNoiseAlpha}`);
     if (!(a.warmupRatio >= 0 && a.warmupRatio <= 1)) throw new Error(`Trainer: warmupRatio must be in [0, 1], got ${a.warmupRatio}`);
     if (!(Number.isInteger(a.warmupSteps) && a.warmupSteps >= 0)) throw new Error(`Trainer: warmupSteps must be an integer >= 0, got ${a.warmupSteps}`);
@@ -420,7 +427,7 @@ export class Trainer {
       // In data parallel, the last micro-batch's backward all-reduces the gradient buckets as it
       // goes; the ones before it only accumulate (DDP's no_sync).
       if (overlap && i === micros.length - 1) distributed.prepareGradSync();
-      const loss = this.model.forwardBackward(batch.inputIds, { labels: batch.labels, attentionMask: batch.attentionMask, lossScale: weight, wrap });
+      const loss = this.model.forwardBackward(batch.inputIds, { labels: batch.labels, attentionMask: batch.attentionMask, lossScale: weight, labelSmoothing: a.labelSmoothingFactor, wrap });
       const detached = (weight === 1 ? loss : loss.mul(weight)).reshape([1]);
       stepLoss = stepLoss ? stepLoss.add(detached) : detached;
     });

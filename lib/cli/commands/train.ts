@@ -37,6 +37,7 @@ export const spec: Spec = {
   'warmup-ratio': { type: 'number', default: 0, help: 'warmup over this fraction of the steps (when --warmup-steps is 0)' },
   'lr-scheduler': { type: 'string', default: 'linear', help: 'linear | cosine | cosine_with_restarts | polynomial | constant | constant_with_warmup | inverse_sqrt | cosine_with_min_lr (HF\'s names)', aliases: ['lr-scheduler-type'] },
   'lr-scheduler-kwargs': { type: 'string', help: 'the schedule\'s options as a JSON object (HF\'s lr_scheduler_kwargs), e.g. \'{"num_cycles": 2}\': num_cycles, lr_end, power, timescale, min_lr, min_lr_rate' },
+  'label-smoothing-factor': { type: 'number', default: 0, help: 'label smoothing of the training loss (HF\'s label_smoothing_factor; eval loss stays plain cross-entropy)' },
   'max-grad-norm': { type: 'number', default: 1, help: 'gradient clipping (0: off)' },
   seed: { type: 'int', default: 42, help: 'random seed' },
   'logging-steps': { type: 'int', default: 50, help: 'log every N steps' },
@@ -129,7 +130,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     gradientAccumulationSteps: f['gradient-accumulation-steps'] as number, gradientCheckpointing: Boolean(f['gradient-checkpointing']),
     learningRate: f.lr as number, weightDecay: f['weight-decay'] as number,
     adamBeta1: f['adam-beta1'] as number, adamBeta2: f['adam-beta2'] as number, adamEpsilon: f['adam-epsilon'] as number, warmupSteps: f['warmup-steps'] as number, warmupRatio: f['warmup-ratio'] as number,
-    lrSchedulerType: f['lr-scheduler'] as 'linear', lrSchedulerKwargs: f['lr-scheduler-kwargs'] as torch.optim.ScheduleKwargs | undefined, maxGradNorm: f['max-grad-norm'] as number, seed: f.seed as number,
+    lrSchedulerType: f['lr-scheduler'] as 'linear', lrSchedulerKwargs: f['lr-scheduler-kwargs'] as torch.optim.ScheduleKwargs | undefined, labelSmoothingFactor: f['label-smoothing-factor'] as number, maxGradNorm: f['max-grad-norm'] as number, seed: f.seed as number,
     loggingSteps: f['logging-steps'] as number, saveSteps: f['save-steps'] as number, saveTotalLimit: (f['save-total-limit'] as number) ?? null,
     evalSteps: f['eval-steps'] as number | undefined, saveStrategy: f['save-strategy'] as 'steps', evalStrategy: f['eval-strategy'] as 'steps',
     loadBestModelAtEnd: Boolean(f['load-best-model-at-end']), perDeviceEvalBatchSize: f['eval-batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16', progress: f.progress ? true : 'auto',
@@ -171,6 +172,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
       ['total_train_batch_size', a.perDeviceTrainBatchSize * a.gradientAccumulationSteps * trainer.worldSize],
       ['optimizer', `AdamW with betas=(${a.adamBeta1},${a.adamBeta2}) and epsilon=${a.adamEpsilon}; weight_decay ${a.weightDecay}`],
       ['lr_scheduler_type', a.lrSchedulerType], ...(trainer.scheduler.warmupSteps ? [['lr_scheduler_warmup_steps', trainer.scheduler.warmupSteps]] as [string, number][] : []),
+      ...(a.labelSmoothingFactor ? [['label_smoothing_factor', a.labelSmoothingFactor]] as [string, number][] : []),
       ['training_steps', result.globalStep], ['mixed_precision_training', a.precision === 'bf16' ? 'bf16 autocast' : 'no (fp32)'],
     ],
     logHistory: result.logHistory,
@@ -221,6 +223,8 @@ function checkFlags(f: Record<string, unknown>): void {
     if (!['steps', 'epoch', 'no'].includes(f[k] as string)) throw new Error(`--${k} must be steps, epoch or no, got '${f[k]}'`);
   }
   if (fs.existsSync(f.out as string) && !fs.statSync(f.out as string).isDirectory()) throw new Error(`--out ${f.out} is a file; give a folder (new or existing)`);
+  const ls = f['label-smoothing-factor'] as number;
+  if (!(ls >= 0 && ls < 1)) throw new Error(`--label-smoothing-factor must be in [0, 1), got ${ls}`);
   if (!((f['neftune-noise-alpha'] as number) >= 0)) throw new Error(`--neftune-noise-alpha must be >= 0, got ${f['neftune-noise-alpha']}`);
   const warmupRatio = f['warmup-ratio'] as number;
   if (!(warmupRatio >= 0 && warmupRatio <= 1)) throw new Error(`--warmup-ratio must be in [0, 1], got ${warmupRatio}`);
