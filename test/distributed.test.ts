@@ -331,6 +331,29 @@ out({ kind: bn.constructor.name, y: y.tolist(), gx: x.grad.tolist(), gw: bn.weig
   });
 });
 
+(available ? test : test.skip)('tstorch run: a script on 2 workers with torchrun\'s environment (its own arguments passed on); a failing worker fails the run', () => {
+  const script = path.join(tmp, 'run-worker.js');
+  fs.writeFileSync(script, `const torch = require(${JSON.stringify(path.join(__dirname, '..'))});
+torch.distributed.initProcessGroup({ timeoutMs: 20000 });
+const rank = torch.distributed.getRank();
+if (process.argv.includes('--fail') && rank === 1) process.exit(7);
+const t = torch.tensor([rank + 1], { dtype: 'float32' });
+torch.distributed.allReduce(t);
+console.log(JSON.stringify({ rank, sum: t.item(), args: process.argv.slice(2), env: [process.env.WORLD_SIZE, process.env.LOCAL_RANK, process.env.LOCAL_WORLD_SIZE, process.env.MASTER_PORT] }));
+torch.distributed.destroyProcessGroup();`);
+  const r = spawnSync(process.execPath, [bin, 'run', '--nproc-per-node', '2', '--master-port=29663', script, '--help', 'x'], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).sort((a, b) => a.rank - b.rank);
+  expect(lines).toEqual([0, 1].map((rank) => ({ rank, sum: 3, args: ['--help', 'x'], env: ['2', String(rank), '2', '29663'] })));
+  const bad = spawnSync(process.execPath, [bin, 'run', '--nproc-per-node', '2', '--master-port', '29665', script, '--fail'], { encoding: 'utf8' });
+  expect(bad.status).toBe(1);
+  expect(bad.stderr).toMatch(/worker rank 1 exited with 7; stopping the others/);
+  expect(bad.stderr).toMatch(/tstorch run: a worker failed/);
+  expect(spawnSync(process.execPath, [bin, 'run', '--nproc-per-node', '2'], { encoding: 'utf8' }).stderr).toMatch(/tstorch run needs a script/);
+  expect(spawnSync(process.execPath, [bin, 'run', path.join(tmp, 'nope.js')], { encoding: 'utf8' }).stderr).toMatch(/nope.js: no such file/);
+});
+
 (available ? test : test.skip)('DistributedDataParallel needs a process group', () => {
   expect(() => new torch.nn.parallel.DistributedDataParallel(new torch.nn.Linear(2, 2))).toThrow(/no process group \(call torch.distributed.initProcessGroup first\)/);
 });

@@ -15,6 +15,7 @@ const commands: Record<string, () => Command> = {
   generate: () => require('./commands/generate'),
   train: () => require('./commands/train'),
   merge: () => require('./commands/merge'),
+  run: () => require('./commands/run'),
   demo: () => require('./commands/demo'),
 };
 
@@ -41,13 +42,13 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const cmd = load();
-  if ((rest.includes('--help') || rest.includes('-h')) && name !== 'demo') {
+  // (demo and run read their own arguments: run's script may take a --help of its own)
+  if ((rest.includes('--help') || rest.includes('-h')) && name !== 'demo' && name !== 'run') {
     console.log(helpText(name, cmd.summary, cmd.spec));
     return 0;
   }
   try {
-    // demo parses its own flags (scripts/demo.ts)
-    const flags = name === 'demo' ? {} : parseFlags(name, rest, cmd.spec);
+    const flags = name === 'demo' || name === 'run' ? {} : parseFlags(name, rest, cmd.spec);
     await cmd.run(flags, rest);
     return 0;
   } catch (e) {
