@@ -376,6 +376,22 @@ describe('callbacks (HF TrainerCallback)', () => {
     expect(r.logHistory.filter((e) => e.eval_loss !== undefined).map((e) => e.step)).toEqual([2, 4, 6]);
     expect(() => new torch.EarlyStoppingCallback(0)).toThrow(/patience must be an integer >= 1/);
   });
+  test('loggingStrategy (steps, epoch, no) and loggingFirstStep as HF\'s; each line the mean loss of its steps; the last step always logged', async () => {
+    const every = (await withCallbacks(path.join(tmp, 'log-every'), [], { loggingSteps: 1 })).r.logHistory.map((e) => e.loss!);
+    const mean = (a: number, b: number) => every.slice(a - 1, b).reduce((x, y) => x + y, 0) / (b - a + 1);
+    const run = async (name: string, extra: Partial<torch.TrainingArguments>) => (await withCallbacks(path.join(tmp, name), [], extra)).r.logHistory.map((e) => [e.step, e.loss!]);
+    // 40 blocks in batches of 4: epochs end at steps 10 and (the run's end) 12
+    const epoch = await run('log-epoch', { loggingStrategy: 'epoch' });
+    expect(epoch.map(([s]) => s)).toEqual([10, 12]);
+    expect(epoch[0][1]).toBeCloseTo(mean(1, 10), 10);
+    expect(epoch[1][1]).toBeCloseTo(mean(11, 12), 10);
+    expect((await run('log-no', { loggingStrategy: 'no', loggingFirstStep: true })).map(([s]) => s)).toEqual([1, 12]);
+    const steps = await run('log-steps', { loggingSteps: 5, loggingFirstStep: true });
+    expect(steps.map(([s]) => s)).toEqual([1, 5, 10, 12]);
+    expect(steps[1][1]).toBeCloseTo(mean(2, 5), 10);
+    await expect(run('log-bad', { loggingStrategy: 'often' as 'steps' })).rejects.toThrow(/loggingStrategy must be steps, epoch or no/);
+  });
+
   test('reportTo tensorboard: the log lines as HF\'s TensorBoard scalars at their steps, the arguments and config as text', async () => {
     const out = path.join(tmp, 'cb-tensorboard');
     const { r } = await withCallbacks(out, [], { reportTo: 'tensorboard', evalSteps: 6 }, true);

@@ -53,6 +53,10 @@ export interface TrainingArguments {
   /** HF's warmup_ratio: warmup over ceil(ratio x total steps) when warmupSteps is 0 */
   warmupRatio?: number;
   loggingSteps?: number;
+  /** HF's logging_strategy: a training log line every loggingSteps ('steps'), at each epoch's end ('epoch') or none ('no'); the last step always gets one */
+  loggingStrategy?: Strategy;
+  /** HF's logging_first_step: a log line after the first step too */
+  loggingFirstStep?: boolean;
   /** 0 disables step checkpoints */
   saveSteps?: number;
   /** HF's save_strategy: 'steps' (every saveSteps), 'epoch' (at each epoch's end and the last step) or 'no' */
@@ -110,7 +114,7 @@ export type Strategy = 'steps' | 'epoch' | 'no';
 export const TRAINING_DEFAULTS = {
   numTrainEpochs: 3, maxSteps: -1, perDeviceTrainBatchSize: 8, perDeviceEvalBatchSize: 8, gradientAccumulationSteps: 1, learningRate: 5e-5,
   weightDecay: 0, adamBeta1: 0.9, adamBeta2: 0.999, adamEpsilon: 1e-8, maxGradNorm: 1.0,
-  lrSchedulerType: 'linear' as ScheduleKind, warmupSteps: 0, warmupRatio: 0, loggingSteps: 500, saveSteps: 500,
+  lrSchedulerType: 'linear' as ScheduleKind, warmupSteps: 0, warmupRatio: 0, loggingSteps: 500, loggingStrategy: 'steps' as Strategy, loggingFirstStep: false, saveSteps: 500,
   saveStrategy: 'steps' as Strategy, evalStrategy: 'steps' as Strategy, loadBestModelAtEnd: false,
   saveTotalLimit: null as number | null, seed: 42, device: 'cpu', shuffle: true, progress: 'auto' as boolean | 'auto',
   precision: 'fp32' as 'fp32' | 'bf16', gradientCheckpointing: false, groupByLength: false, neftuneNoiseAlpha: 0, labelSmoothingFactor: 0,
@@ -199,7 +203,7 @@ export class Trainer {
     this.stepsPerEpoch = Math.ceil(microBatches / a.gradientAccumulationSteps);
     this.totalSteps = a.maxSteps > 0 ? a.maxSteps : Math.ceil(this.stepsPerEpoch * a.numTrainEpochs);
     if (!['fp32', 'bf16'].includes(a.precision)) throw new Error(`Trainer: precision must be fp32 or bf16, got '${a.precision}'`);
-    for (const k of ['saveStrategy', 'evalStrategy'] as const) {
+    for (const k of ['saveStrategy', 'evalStrategy', 'loggingStrategy'] as const) {
       if (!['steps', 'epoch', 'no'].includes(a[k])) throw new Error(`Trainer: ${k} must be steps, epoch or no, got '${a[k]}'`);
     }
     if (a.loadBestModelAtEnd) {
@@ -355,6 +359,8 @@ export class Trainer {
           this.unreadLosses.push(keep(loss));
         });
         this.globalStep++;
+        // (without a log line for a long while, e.g. loggingStrategy 'no': read them in batches, at flat memory)
+        if (this.unreadLosses.length >= 256) this.readLosses();
         this.guardCpuMemory(steps);
         const ntok = this.trainDataset.tokens(epochSteps[b].flat()) * this.worldSize; // (other ranks': about as many)
         steps++; tokens += ntok;
@@ -362,9 +368,10 @@ export class Trainer {
         progress.tick(this.globalStep, this.lastLoggedLoss);
         const epochF = this.globalStep / this.stepsPerEpoch;
         this.emit('onStepEnd');
-        if (this.globalStep % a.loggingSteps === 0 || this.globalStep === this.totalSteps) this.logTrainingSteps(progress);
         // An epoch ends at its last step, and at the run's last step (HF's on_epoch_end after the loop).
         const epochEnd = this.globalStep % this.stepsPerEpoch === 0 || this.globalStep === this.totalSteps;
+        const logNow = a.loggingStrategy === 'epoch' ? epochEnd : a.loggingStrategy === 'steps' && this.globalStep % a.loggingSteps === 0;
+        if (logNow || (a.loggingFirstStep && this.globalStep === 1) || this.globalStep === this.totalSteps) this.logTrainingSteps(progress);
         const evalEvery = a.evalSteps ?? a.loggingSteps;
         const evalNow = a.evalStrategy === 'epoch' ? epochEnd
           : a.evalStrategy === 'steps' && (this.globalStep % evalEvery === 0 || this.globalStep === this.totalSteps);

@@ -41,6 +41,8 @@ export const spec: Spec = {
   'max-grad-norm': { type: 'number', default: 1, help: 'gradient clipping (0: off)' },
   seed: { type: 'int', default: 42, help: 'random seed' },
   'logging-steps': { type: 'int', default: 50, help: 'log every N steps' },
+  'logging-strategy': { type: 'string', default: 'steps', help: 'steps (every --logging-steps), epoch (each epoch\'s end) or no; the last step is always logged' },
+  'logging-first-step': { type: 'boolean', help: 'log the first step too (HF\'s logging_first_step)' },
   'report-to': { type: 'string', default: 'none', help: 'where the log lines go besides metrics.jsonl: tensorboard (event files in --logging-dir; view with tensorboard --logdir), all, or none' },
   'logging-dir': { type: 'string', help: 'TensorBoard folder (default <out>/runs/<time>_<host>, as HF\'s)' },
   'save-steps': { type: 'int', default: 500, help: 'checkpoint every N steps (0: never)' },
@@ -131,7 +133,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     learningRate: f.lr as number, weightDecay: f['weight-decay'] as number,
     adamBeta1: f['adam-beta1'] as number, adamBeta2: f['adam-beta2'] as number, adamEpsilon: f['adam-epsilon'] as number, warmupSteps: f['warmup-steps'] as number, warmupRatio: f['warmup-ratio'] as number,
     lrSchedulerType: f['lr-scheduler'] as 'linear', lrSchedulerKwargs: f['lr-scheduler-kwargs'] as torch.optim.ScheduleKwargs | undefined, labelSmoothingFactor: f['label-smoothing-factor'] as number, maxGradNorm: f['max-grad-norm'] as number, seed: f.seed as number,
-    loggingSteps: f['logging-steps'] as number, saveSteps: f['save-steps'] as number, saveTotalLimit: (f['save-total-limit'] as number) ?? null,
+    loggingSteps: f['logging-steps'] as number, loggingStrategy: f['logging-strategy'] as 'steps', loggingFirstStep: Boolean(f['logging-first-step']), saveSteps: f['save-steps'] as number, saveTotalLimit: (f['save-total-limit'] as number) ?? null,
     evalSteps: f['eval-steps'] as number | undefined, saveStrategy: f['save-strategy'] as 'steps', evalStrategy: f['eval-strategy'] as 'steps',
     loadBestModelAtEnd: Boolean(f['load-best-model-at-end']), perDeviceEvalBatchSize: f['eval-batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16', progress: f.progress ? true : 'auto',
     reportTo: (f['report-to'] as string).split(',').map((s) => s.trim()).filter(Boolean), loggingDir: f['logging-dir'] as string | undefined,
@@ -219,7 +221,7 @@ function checkFlags(f: Record<string, unknown>): void {
   if (patience !== undefined && f['eval-strategy'] === 'no') throw new Error('--early-stopping-patience needs evaluations: not with --eval-strategy no');
   if (patience !== undefined && patience < 1) throw new Error(`--early-stopping-patience must be >= 1, got ${patience}`);
   if ((f['early-stopping-threshold'] as number) < 0) throw new Error('--early-stopping-threshold must be >= 0');
-  for (const k of ['save-strategy', 'eval-strategy']) {
+  for (const k of ['save-strategy', 'eval-strategy', 'logging-strategy']) {
     if (!['steps', 'epoch', 'no'].includes(f[k] as string)) throw new Error(`--${k} must be steps, epoch or no, got '${f[k]}'`);
   }
   if (fs.existsSync(f.out as string) && !fs.statSync(f.out as string).isDirectory()) throw new Error(`--out ${f.out} is a file; give a folder (new or existing)`);
