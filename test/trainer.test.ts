@@ -392,6 +392,19 @@ describe('callbacks (HF TrainerCallback)', () => {
     await expect(run('log-bad', { loggingStrategy: 'often' as 'steps' })).rejects.toThrow(/loggingStrategy must be steps, epoch or no/);
   });
 
+  test('evalOnStart (HF\'s eval_on_start): the starting model evaluated and logged at step 0, training itself unchanged', async () => {
+    const base0 = await torch.GPT2LMHeadModel.fromPretrained(base);
+    const want = torch.train.evaluate(base0, evalSet(), { batchSize: 8 }).loss; // (LoRA starts as its base: B = 0)
+    const withStart = (await withCallbacks(path.join(tmp, 'eval-start'), [], { evalOnStart: true, evalSteps: 6 }, true)).r.logHistory;
+    const without = (await withCallbacks(path.join(tmp, 'eval-nostart'), [], { evalSteps: 6 }, true)).r.logHistory;
+    expect(withStart[0]).toMatchObject({ step: 0, epoch: 0 });
+    expect(withStart[0].eval_loss).toBeCloseTo(want, 6);
+    const strip = (h: torch.LogEntry[]) => h.map(({ live_tensors: _l, tokens_per_second: _t, ...e }) => e); // (timing and tensor counts vary)
+    expect(strip(withStart.slice(1))).toEqual(strip(without));
+    await expect(withCallbacks(path.join(tmp, 'eval-start-bad'), [], { evalOnStart: true })).rejects.toThrow(/evalOnStart needs an eval dataset/);
+    base0.dispose();
+  });
+
   test('reportTo tensorboard: the log lines as HF\'s TensorBoard scalars at their steps, the arguments and config as text', async () => {
     const out = path.join(tmp, 'cb-tensorboard');
     const { r } = await withCallbacks(out, [], { reportTo: 'tensorboard', evalSteps: 6 }, true);

@@ -55,6 +55,8 @@ export interface TrainingArguments {
   loggingSteps?: number;
   /** HF's logging_strategy: a training log line every loggingSteps ('steps'), at each epoch's end ('epoch') or none ('no'); the last step always gets one */
   loggingStrategy?: Strategy;
+  /** HF's eval_on_start: evaluate (with an eval dataset) before the first step too, logged at the current step */
+  evalOnStart?: boolean;
   /** HF's logging_first_step: a log line after the first step too */
   loggingFirstStep?: boolean;
   /** 0 disables step checkpoints */
@@ -114,7 +116,7 @@ export type Strategy = 'steps' | 'epoch' | 'no';
 export const TRAINING_DEFAULTS = {
   numTrainEpochs: 3, maxSteps: -1, perDeviceTrainBatchSize: 8, perDeviceEvalBatchSize: 8, gradientAccumulationSteps: 1, learningRate: 5e-5,
   weightDecay: 0, adamBeta1: 0.9, adamBeta2: 0.999, adamEpsilon: 1e-8, maxGradNorm: 1.0,
-  lrSchedulerType: 'linear' as ScheduleKind, warmupSteps: 0, warmupRatio: 0, loggingSteps: 500, loggingStrategy: 'steps' as Strategy, loggingFirstStep: false, saveSteps: 500,
+  lrSchedulerType: 'linear' as ScheduleKind, warmupSteps: 0, warmupRatio: 0, loggingSteps: 500, loggingStrategy: 'steps' as Strategy, loggingFirstStep: false, evalOnStart: false, saveSteps: 500,
   saveStrategy: 'steps' as Strategy, evalStrategy: 'steps' as Strategy, loadBestModelAtEnd: false,
   saveTotalLimit: null as number | null, seed: 42, device: 'cpu', shuffle: true, progress: 'auto' as boolean | 'auto',
   precision: 'fp32' as 'fp32' | 'bf16', gradientCheckpointing: false, groupByLength: false, neftuneNoiseAlpha: 0, labelSmoothingFactor: 0,
@@ -206,6 +208,7 @@ export class Trainer {
     for (const k of ['saveStrategy', 'evalStrategy', 'loggingStrategy'] as const) {
       if (!['steps', 'epoch', 'no'].includes(a[k])) throw new Error(`Trainer: ${k} must be steps, epoch or no, got '${a[k]}'`);
     }
+    if (a.evalOnStart && !evalDataset) throw new Error('Trainer: evalOnStart needs an eval dataset');
     if (a.loadBestModelAtEnd) {
       const evalEvery = a.evalSteps ?? a.loggingSteps;
       if (!evalDataset) throw new Error('Trainer: loadBestModelAtEnd needs an eval dataset');
@@ -337,6 +340,13 @@ export class Trainer {
     this.model.transformer.neftuneNoiseAlpha = a.neftuneNoiseAlpha;
     this.control = { shouldTrainingStop: false, shouldSave: false };
     this.emit('onTrainBegin');
+    if (a.evalOnStart && this.evalDataset) {
+      // HF's eval_on_start: the model as training starts, logged at the current step
+      const r = this.evaluate();
+      this.model.train();
+      this.log({ step: this.globalStep, epoch: this.globalStep / this.stepsPerEpoch, ...r }, progress);
+      this.emit('onEvaluate', r);
+    }
     const epochs = Math.ceil(this.totalSteps / this.stepsPerEpoch);
     outer: for (let epoch = Math.floor(this.globalStep / this.stepsPerEpoch); epoch < epochs; epoch++) {
       const epochSteps = this.stepsFor(epoch);

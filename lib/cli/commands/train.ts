@@ -51,6 +51,7 @@ export const spec: Spec = {
   'eval-strategy': { type: 'string', default: 'steps', help: 'with --eval-data: steps (every --eval-steps), epoch or no', aliases: ['evaluation-strategy'] },
   'eval-data': { type: 'string', help: 'held-out .txt/.csv/.jsonl for eval loss and perplexity (read as --data is)', aliases: ['validation-file'] },
   'validation-split-percentage': { type: 'number', help: 'without --eval-data: hold out the first N% of --data\'s blocks (or examples) for evaluation (HF run_clm\'s)' },
+  'eval-on-start': { type: 'boolean', help: 'with --eval-data: evaluate before the first step too (HF\'s eval_on_start): the base model\'s loss and perplexity in metrics.jsonl' },
   'eval-steps': { type: 'int', help: 'evaluate every N steps (default: logging steps)' },
   'eval-batch-size': { type: 'int', default: 8, help: 'blocks (or examples) per evaluation batch', aliases: ['per-device-eval-batch-size'] },
   'load-best-model-at-end': { type: 'boolean', help: 'end with the weights of the lowest eval loss (kept past --save-total-limit); needs --eval-data, checkpoints at evaluations' },
@@ -133,7 +134,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     learningRate: f.lr as number, weightDecay: f['weight-decay'] as number,
     adamBeta1: f['adam-beta1'] as number, adamBeta2: f['adam-beta2'] as number, adamEpsilon: f['adam-epsilon'] as number, warmupSteps: f['warmup-steps'] as number, warmupRatio: f['warmup-ratio'] as number,
     lrSchedulerType: f['lr-scheduler'] as 'linear', lrSchedulerKwargs: f['lr-scheduler-kwargs'] as torch.optim.ScheduleKwargs | undefined, labelSmoothingFactor: f['label-smoothing-factor'] as number, maxGradNorm: f['max-grad-norm'] as number, seed: f.seed as number,
-    loggingSteps: f['logging-steps'] as number, loggingStrategy: f['logging-strategy'] as 'steps', loggingFirstStep: Boolean(f['logging-first-step']), saveSteps: f['save-steps'] as number, saveTotalLimit: (f['save-total-limit'] as number) ?? null,
+    loggingSteps: f['logging-steps'] as number, loggingStrategy: f['logging-strategy'] as 'steps', loggingFirstStep: Boolean(f['logging-first-step']), evalOnStart: Boolean(f['eval-on-start']), saveSteps: f['save-steps'] as number, saveTotalLimit: (f['save-total-limit'] as number) ?? null,
     evalSteps: f['eval-steps'] as number | undefined, saveStrategy: f['save-strategy'] as 'steps', evalStrategy: f['eval-strategy'] as 'steps',
     loadBestModelAtEnd: Boolean(f['load-best-model-at-end']), perDeviceEvalBatchSize: f['eval-batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16', progress: f.progress ? true : 'auto',
     reportTo: (f['report-to'] as string).split(',').map((s) => s.trim()).filter(Boolean), loggingDir: f['logging-dir'] as string | undefined,
@@ -217,6 +218,7 @@ function checkFlags(f: Record<string, unknown>): void {
   if (split !== undefined && !(split > 0 && split < 100)) throw new Error(`--validation-split-percentage must be in (0, 100), got ${split}`);
   const evaluates = Boolean(f['eval-data']) || split !== undefined;
   if (patience !== undefined && !evaluates) throw new Error('--early-stopping-patience needs --eval-data or --validation-split-percentage (it watches the eval loss)');
+  if (f['eval-on-start'] && !evaluates) throw new Error('--eval-on-start needs --eval-data or --validation-split-percentage');
   if (f['load-best-model-at-end'] && !evaluates) throw new Error('--load-best-model-at-end needs --eval-data or --validation-split-percentage (it picks by the eval loss)');
   if (patience !== undefined && f['eval-strategy'] === 'no') throw new Error('--early-stopping-patience needs evaluations: not with --eval-strategy no');
   if (patience !== undefined && patience < 1) throw new Error(`--early-stopping-patience must be >= 1, got ${patience}`);
