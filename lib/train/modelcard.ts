@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { buildInfo } from '../tensor/runtime';
 import { writeFileAtomic } from '../io/atomic';
+import { root } from '../loader';
 import type { LogEntry } from './trainer';
 
 export interface ModelCardInfo {
@@ -61,14 +62,11 @@ export function modelCard(name: string, info: ModelCardInfo): string {
 }
 
 function packageVersion(): string {
-  for (const up of ['..', path.join('..', '..'), path.join('..', '..', '..')]) {
-    const file = path.join(__dirname, up, 'package.json');
-    try {
-      const p = JSON.parse(fs.readFileSync(file, 'utf8'));
-      if (p.name === 'tstorch') return p.version;
-    } catch { /* not there */ }
+  try {
+    return JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
   }
-  return 'unknown';
 }
 
 /** Writes dir/README.md (whole or not at all) unless the folder already has one: a card the user wrote is theirs. */
