@@ -136,36 +136,50 @@ export function recv(tensor: Tensor, src?: number | null, tag = 0): number {
   return native.distRecv(id(tensor), src ?? -1, tag);
 }
 
-/** A JSON value as bytes in a uint8 tensor, padded to `size`. */
+// Object collectives: JSON bytes in uint8 tensors, on the device the backend takes (NCCL: this
+// worker's GPU, cuda:LOCAL_RANK as the launcher assigns them; Gloo: the CPU).
+function objectDevice(): string {
+  return getBackend() === 'nccl' ? `cuda:${process.env.LOCAL_RANK ?? 0}` : 'cpu';
+}
+/** A JSON value's UTF-8 bytes. */
 function objectBytes(obj: unknown, what: string): Buffer {
   const json = JSON.stringify(obj);
   if (json === undefined) throw new Error(`distributed ${what}: the object must be JSON-serialisable`);
   return Buffer.from(json, 'utf8');
 }
-const int64Scalar = (n: number) => fromBytes(new Uint8Array(new BigInt64Array([BigInt(n)]).buffer), [1], 'int64');
-function bytesTensor(b: Buffer, size: number): Tensor {
+/** Bytes in a uint8 tensor of `size` (zero-padded) on the collective's device. */
+function bytesTensor(b: Uint8Array, size: number): Tensor {
   const padded = Buffer.alloc(size);
-  b.copy(padded);
-  return fromBytes(padded, [size], 'uint8');
+  padded.set(b.subarray(0, size));
+  return fromBytes(padded, [size], 'uint8', objectDevice());
 }
+const int64Tensor = (n: number) => fromBytes(new Uint8Array(new BigInt64Array([BigInt(n)]).buffer), [1], 'int64', objectDevice());
+const readJson = (t: Tensor, length: number) => {
+  const host = t.cpu();
+  try {
+    return JSON.parse(Buffer.from((host.data() as Uint8Array).subarray(0, length)).toString('utf8'));
+  } finally {
+    if (host !== t) host.dispose();
+  }
+};
 /**
  * torch.distributed.all_gather_object: every rank's object (JSON-serialisable here, not pickled),
  * as a list in rank order, on every rank.
  */
 export function allGatherObject(obj: unknown): unknown[] {
   const mine = objectBytes(obj, 'allGatherObject'), world = getWorldSize();
-  const sizes = Array.from({ length: world }, () => fromBytes(Buffer.alloc(8), [1], 'int64'));
-  const size = int64Scalar(mine.length);
+  const size = int64Tensor(mine.length);
+  const sizes = Array.from({ length: world }, () => int64Tensor(0));
   const tensors: Tensor[] = [size, ...sizes];
   try {
     allGather(sizes, size);
     const lengths = sizes.map((t) => Number(t.item()));
     const max = Math.max(...lengths);
-    const out = Array.from({ length: world }, () => bytesTensor(Buffer.alloc(0), max));
+    const out = Array.from({ length: world }, () => bytesTensor(new Uint8Array(0), max));
     const input = bytesTensor(mine, max);
     tensors.push(...out, input);
     allGather(out, input);
-    return out.map((t, k) => JSON.parse(Buffer.from((t.data() as Uint8Array).subarray(0, lengths[k])).toString('utf8')));
+    return out.map((t, k) => readJson(t, lengths[k]));
   } finally {
     for (const t of tensors) t.dispose();
   }
@@ -174,13 +188,14 @@ export function allGatherObject(obj: unknown): unknown[] {
 export function broadcastObjectList(objects: unknown[], src = 0): void {
   checkRank(src, 'src');
   const mine = getRank() === src ? objectBytes(objects, 'broadcastObjectList') : Buffer.alloc(0);
-  const size = int64Scalar(mine.length);
+  const size = int64Tensor(mine.length);
   let payload: Tensor | null = null;
   try {
     broadcast([size], src);
-    payload = bytesTensor(mine, Number(size.item()));
+    const length = Number(size.item());
+    payload = bytesTensor(mine, length);
     broadcast([payload], src);
-    const got = JSON.parse(Buffer.from(payload.data() as Uint8Array).toString('utf8')) as unknown[];
+    const got = readJson(payload, length) as unknown[];
     if (got.length !== objects.length) throw new Error(`distributed broadcastObjectList: src has ${got.length} objects, this rank's list ${objects.length}`);
     got.forEach((o, k) => { objects[k] = o; });
   } finally {
