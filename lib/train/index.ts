@@ -1,5 +1,5 @@
 // Training: the Trainer, evaluation, loss plots.
-export { Trainer, TRAINING_DEFAULTS, decayParameterGroups, listCheckpoints, latestCheckpoint } from './trainer';
+export { Trainer, TRAINING_DEFAULTS, REPORT_TO, decayParameterGroups, listCheckpoints, latestCheckpoint } from './trainer';
 export type { TrainingArguments, LogEntry, TrainResult, Strategy } from './trainer';
 export { evaluate } from './evaluate';
 export type { EvalResult } from './evaluate';

@@ -112,6 +112,8 @@ export interface TrainingArguments {
 }
 
 export type Strategy = 'steps' | 'epoch' | 'no';
+/** What reportTo takes: HF's report_to names that tstorch has. */
+export const REPORT_TO = ['none', 'tensorboard', 'all'];
 
 export const TRAINING_DEFAULTS = {
   numTrainEpochs: 3, maxSteps: -1, perDeviceTrainBatchSize: 8, perDeviceEvalBatchSize: 8, gradientAccumulationSteps: 1, learningRate: 5e-5,
@@ -221,7 +223,7 @@ export class Trainer {
     }
     if (!(this.totalSteps > 0)) throw new Error('Trainer: nothing to do (numTrainEpochs and maxSteps give 0 steps)');
     const reportTo = typeof a.reportTo === 'string' ? [a.reportTo] : a.reportTo ?? ['none'];
-    const unknown = reportTo.filter((r) => !['none', 'tensorboard', 'all'].includes(r));
+    const unknown = reportTo.filter((r) => !REPORT_TO.includes(r));
     if (unknown.length) throw new Error(`Trainer: reportTo ${unknown.join(', ')}: tstorch reports to tensorboard (or none)`);
     if (reportTo.includes('tensorboard') || reportTo.includes('all')) {
       this.callbacks.push(new TensorBoardCallback(a.loggingDir ?? path.join(a.outputDir, defaultLogDir('')), { args: a, modelConfig: model.config }));

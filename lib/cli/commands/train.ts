@@ -187,7 +187,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
 /** The flags' values, checked before anything starts (the launcher checks them too, before its workers). */
 function checkFlags(f: Record<string, unknown>): void {
   if (f.bf16) f.precision = 'bf16';
-  const reportTo = (f['report-to'] as string).split(',').map((s) => s.trim()).filter((s) => !['none', 'tensorboard', 'all'].includes(s));
+  const reportTo = (f['report-to'] as string).split(',').map((s) => s.trim()).filter((s) => !torch.train.REPORT_TO.includes(s));
   if (reportTo.length) throw new Error(`--report-to ${reportTo.join(',')}: tstorch reports to tensorboard, all or none`);
   if (!['auto', 'gloo', 'nccl'].includes(f['dist-backend'] as string)) throw new Error(`--dist-backend must be auto, gloo or nccl, got '${f['dist-backend']}'`);
   const r = f['lora-r'] as number;
