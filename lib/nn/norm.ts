@@ -42,6 +42,16 @@ abstract class NormBase extends Module {
   }
 }
 
+/**
+ * A training forward's weight of the new batch statistics in the running ones: momentum, or with
+ * momentum null 1/num_batches_tracked (a cumulative average); counts the batch.
+ */
+function runningStatsFactor(m: NormBase & { momentum: number | null }): number {
+  if (!(m.training && m.num_batches_tracked)) return m.momentum ?? 0;
+  noGrad(() => m.num_batches_tracked!.add_(1));
+  return m.momentum === null ? 1 / (m.num_batches_tracked.item() as number) : m.momentum;
+}
+
 abstract class BatchNormNd extends NormBase {
   readonly momentum: number | null;
 
@@ -54,11 +64,7 @@ abstract class BatchNormNd extends NormBase {
     if (!this.inputDims.includes(x.ndim) || x.shape[1] !== this.numFeatures) {
       throw new Error(`${this.constructor.name}(${this.numFeatures}): expected input of ${this.inputDims.join(' or ')} dims with ${this.numFeatures} channels in dim 1, got [${x.shape}]`);
     }
-    let factor = this.momentum ?? 0;
-    if (this.training && this.num_batches_tracked) {
-      noGrad(() => this.num_batches_tracked!.add_(1));
-      if (this.momentum === null) factor = 1 / (this.num_batches_tracked.item() as number);
-    }
+    const factor = runningStatsFactor(this);
     // Batch statistics in training, and whenever there are no running ones.
     const useBatchStats = this.training || !this.running_mean;
     return F.batchNorm(x, this.running_mean, this.running_var, { weight: this.weight, bias: this.bias, training: useBatchStats, momentum: factor, eps: this.eps });
@@ -117,11 +123,7 @@ export class SyncBatchNorm extends NormBase {
 
   forward(x: Tensor): Tensor {
     if (x.ndim < 2 || x.shape[1] !== this.numFeatures) throw new Error(`SyncBatchNorm(${this.numFeatures}): expected input of 2 or more dims with ${this.numFeatures} channels in dim 1, got [${x.shape}]`);
-    let factor = this.momentum ?? 0;
-    if (this.training && this.num_batches_tracked) {
-      noGrad(() => this.num_batches_tracked!.add_(1));
-      if (this.momentum === null) factor = 1 / (this.num_batches_tracked.item() as number);
-    }
+    const factor = runningStatsFactor(this);
     const useBatchStats = this.training || !this.running_mean;
     const world = distributed.isInitialized() ? distributed.getWorldSize() : 1;
     if (!useBatchStats || world === 1) {
