@@ -1,4 +1,5 @@
-// torch.optim.SGD, Adam, RMSprop, Adagrad, Adamax, NAdam, RAdam, Adadelta, Rprop and ASGD against PyTorch's (scripts/reference/optim_ref.py): 6
+// torch.optim.SGD, Adam, RMSprop, Adagrad, Adamax, NAdam, RAdam, Adadelta, Rprop, ASGD and
+// transformers' Adafactor against PyTorch's (scripts/reference/optim_ref.py): 6
 // steps from the same start, every option (momentum, dampening, Nesterov, weight decay,
 // AMSGrad, maximize, param groups) and a step where one parameter has no gradient. Losses and
 // final weights within 1e-12 (float64).
@@ -10,8 +11,9 @@ import { referenceTensors } from './helpers';
 
 
 type Kwargs = Record<string, number | boolean | number[] | string[]>;
-type OptimizerName = 'SGD' | 'Adam' | 'RMSprop' | 'Adagrad' | 'Adamax' | 'NAdam' | 'RAdam' | 'Adadelta' | 'Rprop' | 'ASGD';
-interface Case { name: string; optimizer: OptimizerName; kwargs: Kwargs; groups?: (Kwargs & { params: string[] })[] }
+type OptimizerName = 'SGD' | 'Adam' | 'RMSprop' | 'Adagrad' | 'Adamax' | 'NAdam' | 'RAdam' | 'Adadelta' | 'Rprop' | 'ASGD' | 'Adafactor';
+/** `moves`: how far W must have moved at least (default 1e-3) */
+interface Case { name: string; optimizer: OptimizerName; kwargs: Kwargs; groups?: (Kwargs & { params: string[] })[]; moves?: number }
 const cases: Case[] = [
   { name: 'sgd_plain', optimizer: 'SGD', kwargs: { lr: 0.1 } },
   { name: 'sgd_momentum', optimizer: 'SGD', kwargs: { lr: 0.1, momentum: 0.9 } },
@@ -41,12 +43,21 @@ const cases: Case[] = [
   { name: 'rprop_bounds', optimizer: 'Rprop', kwargs: { lr: 0.05, etas: [0.3, 1.5], step_sizes: [0.01, 0.08], maximize: true } },
   { name: 'asgd_plain', optimizer: 'ASGD', kwargs: { lr: 0.05 } },
   { name: 'asgd_averaging', optimizer: 'ASGD', kwargs: { lr: 0.1, lambd: 0.01, alpha: 0.5, t0: 2, weight_decay: 0.02 } },
+  // W is a matrix (factored second moment), b a vector (full second moment)
+  { name: 'adafactor_relative', optimizer: 'Adafactor', kwargs: {} },
+  { name: 'adafactor_warmup_init', optimizer: 'Adafactor', kwargs: { warmup_init: true }, moves: 1e-7 },
+  { name: 'adafactor_manual', optimizer: 'Adafactor', kwargs: { lr: 0.05, relative_step: false, scale_parameter: false, beta1: 0.9, weight_decay: 0.01, clip_threshold: 0.5 } },
+  { name: 'adafactor_scaled', optimizer: 'Adafactor', kwargs: { lr: 0.5, relative_step: false, weight_decay: 0.1, decay_rate: -0.5 } },
+  { name: 'adafactor_groups', optimizer: 'Adafactor', kwargs: { lr: 0.05, relative_step: false, scale_parameter: false }, groups: [{ params: ['W'], beta1: 0.5 }, { params: ['b'], lr: 0.1, clip_threshold: 2 }] },
   { name: 'rmsprop_groups', optimizer: 'RMSprop', kwargs: { lr: 0.01 }, groups: [{ params: ['W'], momentum: 0.5 }, { params: ['b'], lr: 0.02, centered: true }] },
 ];
 
 /** Python's keyword names to ours. */
 function options(k: Kwargs): Record<string, unknown> {
-  const names: Record<string, string> = { weight_decay: 'weightDecay', lr_decay: 'lrDecay', initial_accumulator_value: 'initialAccumulatorValue', momentum_decay: 'momentumDecay', step_sizes: 'stepSizes' };
+  const names: Record<string, string> = {
+    weight_decay: 'weightDecay', lr_decay: 'lrDecay', initial_accumulator_value: 'initialAccumulatorValue', momentum_decay: 'momentumDecay', step_sizes: 'stepSizes',
+    clip_threshold: 'clipThreshold', decay_rate: 'decayRate', scale_parameter: 'scaleParameter', relative_step: 'relativeStep', warmup_init: 'warmupInit',
+  };
   return Object.fromEntries(Object.entries(k).map(([n, v]) => [names[n] ?? n, v]));
 }
 
@@ -64,7 +75,7 @@ beforeAll(() => {
 
 const maxDiff = (a: torch.Tensor, b: torch.Tensor) => torch.tidy(() => a.sub(b).abs().max().item() as number);
 
-describe('SGD, Adam, RMSprop, Adagrad, Adamax, NAdam, RAdam, Adadelta, Rprop and ASGD take the steps PyTorch takes (float64, 1e-12)', () => {
+describe('SGD, Adam, RMSprop, Adagrad, Adamax, NAdam, RAdam, Adadelta, Rprop, ASGD and Adafactor take the steps PyTorch takes (float64, 1e-12)', () => {
   for (const c of cases) {
     test(c.name, () => {
       const W = start.W.clone().requiresGrad_(), b = start.b.clone().requiresGrad_();
@@ -88,7 +99,7 @@ describe('SGD, Adam, RMSprop, Adagrad, Adamax, NAdam, RAdam, Adadelta, Rprop and
       expect(maxDiff(W, want.get(`${c.name}.W`)!)).toBeLessThan(1e-12);
       expect(maxDiff(b, want.get(`${c.name}.b`)!)).toBeLessThan(1e-12);
       // The weights moved (a no-op optimizer would fail above, unless PyTorch's stood still too).
-      expect(maxDiff(W, start.W)).toBeGreaterThan(1e-3);
+      expect(maxDiff(W, start.W)).toBeGreaterThan(c.moves ?? 1e-3);
       opt.dispose();
       W.dispose();
       b.dispose();
@@ -108,6 +119,9 @@ describe('SGD, Adam, RMSprop, Adagrad, Adamax, NAdam, RAdam, Adadelta, Rprop and
     expect(() => new torch.optim.Adadelta([p], { rho: 1.5 })).toThrow('Adadelta: invalid rho value 1.5');
     expect(() => new torch.optim.Rprop([p], { etas: [0.5, 0.9] })).toThrow('Rprop: invalid eta values: 0.5, 0.9');
     expect(() => new torch.optim.ASGD([p], { weightDecay: -1 })).toThrow('ASGD: invalid weight_decay value -1');
+    expect(() => new torch.optim.Adafactor([p], { lr: 0.1 })).toThrow(/manual lr and relativeStep cannot be combined/);
+    expect(() => new torch.optim.Adafactor([p], { relativeStep: false })).toThrow('Adafactor: relativeStep: false needs an lr');
+    expect(() => new torch.optim.Adafactor([p], { lr: 0.1, relativeStep: false, warmupInit: true })).toThrow('Adafactor: warmupInit needs relativeStep');
     const rms = new torch.optim.RMSprop([p]);
     expect(() => rms.loadStateDict({ tensors: new Map(), steps: { '0.0': 1 } })).toThrow("RMSprop.loadStateDict: missing state tensor '0.0.square_avg'");
     p.dispose();
@@ -128,6 +142,7 @@ test('optimizer state dicts: 3 steps, saved with torch.save, loaded into new opt
     ['adadelta', (ps) => new torch.optim.Adadelta(ps, { rho: 0.8 })],
     ['rprop', (ps) => new torch.optim.Rprop(ps, { lr: 0.02 })],
     ['asgd', (ps) => new torch.optim.ASGD(ps, { lr: 0.1, t0: 2, lambd: 0.01 })],
+    ['adafactor', (ps) => new torch.optim.Adafactor(ps, { beta1: 0.9 })],
   ];
   for (const [name, make] of makers) {
     const run = (W: torch.Tensor, b: torch.Tensor, opt: Opt, n: number) => {

@@ -1,10 +1,12 @@
-// torch.optim: AdamW (the Trainer's), SGD, Adam, RMSprop, Adagrad, Adamax, NAdam, RAdam, Adadelta, Rprop, ASGD, LBFGS, SparseAdam and learning-rate schedules.
+// torch.optim: AdamW (the Trainer's), SGD, Adam, RMSprop, Adagrad, Adamax, NAdam, RAdam, Adadelta, Rprop, ASGD, LBFGS, SparseAdam, Adafactor (transformers') and learning-rate schedules.
 export { AdamW } from './adamw';
 export { SGD } from './sgd';
 export { Adam } from './adam';
 export { RMSprop, Adagrad, Adamax, NAdam, RAdam } from './adaptive';
 export type { RMSpropOptions, AdagradOptions, AdamaxOptions, NAdamOptions, RAdamOptions } from './adaptive';
 export { Adadelta, Rprop, ASGD } from './classic';
+export { Adafactor } from './adafactor';
+export type { AdafactorOptions } from './adafactor';
 export type { AdadeltaOptions, RpropOptions, ASGDOptions } from './classic';
 export { Optimizer } from './optimizer';
 export { GradScaler } from './grad_scaler';
