@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { fixtures, relErr } from './helpers';
+import { fixtures, referenceTensors, relErr } from './helpers';
 
 const base = path.join(fixtures, 'gpt2', 'tiny');
 let tmp: string;
@@ -311,6 +311,123 @@ test('warmupRatio warms up over ceil(ratio x steps), as HF; warmupSteps wins whe
   expect(byRatio[0]).toBeCloseTo(1e-3 / 3, 12);
   expect(await lrs('wr-both', { warmupSteps: 5, warmupRatio: 0.2 })).toEqual(await lrs('wr-five', { warmupSteps: 5 }));
   await expect(lrs('wr-bad', { warmupRatio: 1.5 })).rejects.toThrow(/warmupRatio must be in \[0, 1\]/);
+});
+
+describe('optim: HF\'s optimizer choices', () => {
+  // Against scripts/reference/trainer_optim_ref.py: what HF's create_optimizer builds for each
+  // `optim`, in HF's loop (clipping, the linear schedule with warmup), from the same LoRA start
+  // on the same batches (dropout off: the comparison is of the math).
+  let nodrop: string;
+  const B = 4, T = 12, STEPS = 6;
+  beforeAll(() => {
+    nodrop = path.join(tmp, 'tiny-nodrop-optim');
+    fs.mkdirSync(nodrop);
+    fs.copyFileSync(path.join(base, 'model.safetensors'), path.join(nodrop, 'model.safetensors'));
+    const config = JSON.parse(fs.readFileSync(path.join(base, 'config.json'), 'utf8'));
+    fs.writeFileSync(path.join(nodrop, 'config.json'), JSON.stringify({ ...config, attn_pdrop: 0, embd_pdrop: 0, resid_pdrop: 0 }));
+  });
+  const loraModel = async () => {
+    const model = await torch.GPT2LMHeadModel.fromPretrained(nodrop);
+    torch.manualSeed(5);
+    torch.lora.applyLoRA(model, { r: 4, alpha: 8, dropout: 0 });
+    // B starts at zero in LoRA; start it random so that the first steps already move both factors
+    torch.noGrad(() => { for (const [n, p] of model.namedParameters({ trainableOnly: true })) if (n.includes('lora_B')) p.normal_(0, 0.02); });
+    return model;
+  };
+  const tokens = () => {
+    torch.manualSeed(12);
+    return Array.from(torch.randint(0, 101, [STEPS * B * T]).data() as BigInt64Array, Number);
+  };
+  const data = () => new torch.data.TextDataset(tokens(), T);
+  const train = (model: torch.GPT2LMHeadModel, out: string, extra: Partial<torch.TrainingArguments>) => {
+    const trainer = new torch.Trainer(model, {
+      outputDir: out, maxSteps: STEPS, perDeviceTrainBatchSize: B, learningRate: 1e-2, weightDecay: 0.01, warmupSteps: 2,
+      loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, ...extra,
+    }, data());
+    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      return { r: trainer.train(), trainer };
+    } finally {
+      log.mockRestore();
+    }
+  };
+  const cases: { name: string; optim: torch.train.OptimizerName; optimArgs?: string; pyArgs?: Record<string, number | boolean>; lr?: number }[] = [
+    { name: 'adamw', optim: 'adamw_torch' },
+    { name: 'sgd', optim: 'sgd', optimArgs: 'momentum=0.9,nesterov=true', pyArgs: { momentum: 0.9, nesterov: true }, lr: 0.5 },
+    { name: 'adagrad', optim: 'adagrad', optimArgs: 'lr_decay=0.01', pyArgs: { lr_decay: 0.01 }, lr: 0.05 },
+    // (centered RMSprop is left to the float64 test of optim.sgd-adam: its first steps are
+    // sign-like, g / sqrt(α(1-α)g²), so float32 rounding in near-zero gradients decides them)
+    { name: 'rmsprop', optim: 'rmsprop', optimArgs: 'momentum=0.5,alpha=0.9', pyArgs: { momentum: 0.5, alpha: 0.9 } },
+    { name: 'adafactor', optim: 'adafactor', optimArgs: 'beta1=0.9,clip_threshold=0.5', pyArgs: { beta1: 0.9, clip_threshold: 0.5 }, lr: 0.05 },
+  ];
+
+  test('adamw_torch, sgd, adagrad, rmsprop and adafactor train as HF\'s Trainer builds them: losses within 1e-5, every LoRA tensor 1e-4', async () => {
+    const start = await loraModel();
+    const init = new Map(start.namedParameters({ trainableOnly: true }).map(([n, p]) => [`init.${n}`, torch.keep(p.clone())]));
+    start.dispose();
+    const batches = torch.keep(torch.tensor(tokens(), { dtype: 'int64' }).reshape([STEPS, B, T]));
+    const want = referenceTensors('trainer_optim_ref.py', {
+      fixtures, // (the reference runs in eval mode: no dropout)
+      cases: cases.map((c) => ({ name: c.name, optim: c.optim, optim_args: c.pyArgs ?? {}, lr: c.lr ?? 1e-2, weight_decay: 0.01, warmup: 2, max_grad_norm: 1 })),
+    }, new Map([['batches', batches], ...init]));
+    for (const c of cases) {
+      const model = await loraModel();
+      const own = new Map(model.namedParameters({ trainableOnly: true }));
+      torch.noGrad(() => { for (const [k, t] of init) own.get(k.slice(5))!.copy_(t); });
+      const { r, trainer } = train(model, path.join(tmp, `optim-${c.name}`), { optim: c.optim, optimArgs: c.optimArgs, learningRate: c.lr ?? 1e-2 });
+      const losses = r.logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss!);
+      const wantLosses = want.get(`${c.name}.losses`)!.tolist() as number[];
+      expect([c.name, losses.length]).toEqual([c.name, STEPS]);
+      losses.forEach((l, i) => expect([c.name, i, Math.abs(l - wantLosses[i]) / wantLosses[i] < 1e-5]).toEqual([c.name, i, true]));
+      let moved = 0;
+      for (const [n, p] of own) {
+        expect([c.name, n, relErr(p, want.get(`${c.name}.final.${n}`)!) < 1e-4]).toEqual([c.name, n, true]);
+        moved = Math.max(moved, relErr(p, init.get(`init.${n}`)!));
+      }
+      expect(moved).toBeGreaterThan(1e-3); // training moved the adapter
+      trainer.optimizer.dispose();
+      model.dispose();
+    }
+    // the optimizers differ: their runs end apart
+    expect(relErr(want.get('sgd.losses')!, want.get('adamw.losses')!)).toBeGreaterThan(1e-4);
+    expect(relErr(want.get('adafactor.losses')!, want.get('adamw.losses')!)).toBeGreaterThan(1e-4);
+    for (const t of [...init.values(), ...want.values(), batches]) t.dispose();
+  }, 120_000);
+
+  test('a run with sgd (momentum) resumes exactly from a checkpoint; resuming under another optim is refused', async () => {
+    const straight = await loraModel();
+    const a = train(straight, path.join(tmp, 'optim-straight'), { optim: 'sgd', optimArgs: 'momentum=0.9', learningRate: 0.2, saveSteps: 3 });
+    const cut = await loraModel();
+    const outCut = path.join(tmp, 'optim-cut');
+    train(cut, outCut, { optim: 'sgd', optimArgs: 'momentum=0.9', learningRate: 0.2, saveSteps: 3, maxSteps: 3 });
+    const json = JSON.parse(fs.readFileSync(path.join(outCut, 'checkpoint-3', 'optimizer.json'), 'utf8'));
+    expect(json.optim).toBe('sgd');
+    expect(torch.io.safetensors.loadFile(path.join(outCut, 'checkpoint-3', 'optimizer.safetensors')).tensors.size).toBe(straight.namedParameters({ trainableOnly: true }).length); // a momentum buffer each
+    // (maxSteps 3 ends the schedule at step 3; the resumed run has the full 6 steps' schedule, as the straight one)
+    const resumed = await loraModel();
+    const b = train(resumed, outCut, { optim: 'sgd', optimArgs: 'momentum=0.9', learningRate: 0.2, saveSteps: 3, resumeFromCheckpoint: path.join(outCut, 'checkpoint-3') });
+    const tail = (r: torch.TrainResult) => r.logHistory.filter((e) => e.loss !== undefined && e.step > 3).map((e) => e.loss);
+    expect(tail(b.r)).toEqual(tail(a.r));
+    const own = new Map(resumed.namedParameters({ trainableOnly: true }));
+    for (const [n, p] of straight.namedParameters({ trainableOnly: true })) expect(relErr(own.get(n)!, p)).toBe(0);
+    const other = await loraModel();
+    expect(() => train(other, outCut, { optim: 'adamw_torch', resumeFromCheckpoint: path.join(outCut, 'checkpoint-3') }))
+      .toThrow('resume: the checkpoint was trained with optim sgd, this run asks for adamw_torch: pass the same optim (--optim sgd) to resume');
+    for (const m of [straight, cut, resumed, other]) m.dispose();
+  }, 120_000);
+
+  test('bad optim and optimArgs are clear errors', async () => {
+    const model = await loraModel();
+    const make = (extra: Partial<torch.TrainingArguments>) => new torch.Trainer(model, { outputDir: tmp, ...extra }, data());
+    expect(() => make({ optim: 'lion' as never })).toThrow("Trainer: optim must be adamw_torch, adamw_torch_fused, adafactor, sgd, adagrad, rmsprop; got 'lion'");
+    expect(() => make({ optim: 'sgd', optimArgs: 'betas=0.9' })).toThrow("optimArgs: sgd takes momentum, dampening, nesterov; got 'betas'");
+    expect(() => make({ optim: 'adamw_torch', optimArgs: 'momentum=0.9' })).toThrow("optimArgs: adamw_torch takes no optim_args; got 'momentum'");
+    expect(() => make({ optim: 'sgd', optimArgs: 'momentum' })).toThrow(/'momentum' is not key=value/);
+    expect(() => make({ optim: 'sgd', optimArgs: 'momentum=fast' })).toThrow("optimArgs: momentum must be a number or true/false, got 'fast'");
+    expect(() => make({ optim: 'sgd', optimArgs: 'momentum=-1' })).toThrow('SGD: invalid momentum -1');
+    expect(make({ optim: 'rmsprop', optimArgs: '{"momentum": 0.5}' }).optimizer).toBeInstanceOf(torch.optim.RMSprop);
+    model.dispose();
+  });
 });
 
 describe('callbacks (HF TrainerCallback)', () => {

@@ -4,7 +4,6 @@
 // names): num_cycles (cosine 0.5, cosine_with_restarts 1, cosine_with_min_lr 0.5), lr_end and
 // power (polynomial: 1e-7, 1), timescale (inverse_sqrt: the warmup steps, or 10,000),
 // min_lr or min_lr_rate (cosine_with_min_lr: one of them).
-import { AdamW } from './adamw';
 
 export type ScheduleKind = 'linear' | 'cosine' | 'cosine_with_restarts' | 'polynomial' | 'constant' | 'constant_with_warmup' | 'inverse_sqrt' | 'cosine_with_min_lr';
 export const SCHEDULE_KINDS: ScheduleKind[] = ['linear', 'cosine', 'cosine_with_restarts', 'polynomial', 'constant', 'constant_with_warmup', 'inverse_sqrt', 'cosine_with_min_lr'];
@@ -71,8 +70,11 @@ export class LRScheduler {
   private baseLrs: number[];
   lastEpoch = 0;
   readonly kwargs: ScheduleKwargs;
-  constructor(readonly optimizer: AdamW, readonly kind: ScheduleKind, readonly warmupSteps: number, readonly totalSteps: number, kwargs: ScheduleKwargs = {}) {
-    this.baseLrs = optimizer.paramGroups.map((g) => g.lr);
+  constructor(readonly optimizer: Scheduled, readonly kind: ScheduleKind, readonly warmupSteps: number, readonly totalSteps: number, kwargs: ScheduleKwargs = {}) {
+    this.baseLrs = optimizer.paramGroups.map((g) => {
+      if (g.lr === null) throw new Error('LRScheduler: the optimizer has no lr to schedule (Adafactor with relativeStep sets its own)');
+      return g.lr;
+    });
     this.kwargs = { ...kwargs };
     checkScheduleKwargs(kind, this.kwargs, this.lrInit);
     this.apply();
@@ -90,7 +92,7 @@ export class LRScheduler {
     this.apply();
   }
   getLastLr(): number[] {
-    return this.optimizer.paramGroups.map((g) => g.lr);
+    return this.optimizer.paramGroups.map((g) => g.lr as number);
   }
   stateDict(): { lastEpoch: number; baseLrs: number[]; kind: ScheduleKind; warmupSteps: number; totalSteps: number; kwargs: ScheduleKwargs } {
     return { lastEpoch: this.lastEpoch, baseLrs: this.baseLrs, kind: this.kind, warmupSteps: this.warmupSteps, totalSteps: this.totalSteps, kwargs: this.kwargs };
@@ -102,5 +104,7 @@ export class LRScheduler {
   }
 }
 
-export const linearScheduleWithWarmup = (opt: AdamW, warmup: number, total: number) => new LRScheduler(opt, 'linear', warmup, total);
-export const cosineScheduleWithWarmup = (opt: AdamW, warmup: number, total: number) => new LRScheduler(opt, 'cosine', warmup, total);
+/** What a schedule drives: an optimizer's param groups and their lr. */
+type Scheduled = { paramGroups: { lr: number | null }[] };
+export const linearScheduleWithWarmup = (opt: Scheduled, warmup: number, total: number) => new LRScheduler(opt, 'linear', warmup, total);
+export const cosineScheduleWithWarmup = (opt: Scheduled, warmup: number, total: number) => new LRScheduler(opt, 'cosine', warmup, total);

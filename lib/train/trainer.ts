@@ -1,5 +1,5 @@
 // A Trainer with Hugging Face Trainer semantics and defaults: AdamW (lr 5e-5, no decay on
-// biases and LayerNorm weights), linear schedule with optional warmup, max_grad_norm 1.0,
+// biases and LayerNorm weights; or HF's other `optim` choices), linear schedule with optional warmup, max_grad_norm 1.0,
 // seed 42, per-epoch reshuffle, last partial batch kept, gradient accumulation, logging/save
 // steps, checkpoint-<step>/ folders written whole, save_total_limit, and exact resume.
 import * as fs from 'fs';
@@ -11,7 +11,7 @@ import { noGrad, manualSeed, getRngState, setRngState, memory, cpuMemoryKept, tr
 import { Module } from '../nn/module';
 import { LayerNorm } from '../nn/layers';
 import { clipGradNormTensor } from '../nn/utils';
-import { AdamW } from '../optim/adamw';
+import { OptimizerName, TrainerOptimizer, createOptimizer, parseOptimArgs, OPTIMIZERS } from './optimizers';
 import { LRScheduler, ScheduleKind, ScheduleKwargs } from '../optim/schedule';
 import { GPT2LMHeadModel } from '../models/gpt2';
 import { LMDataset, TextDataset, epochPermutation, lengthGroupedOrder } from '../data/dataset';
@@ -45,6 +45,10 @@ export interface TrainingArguments {
   adamBeta1?: number;
   adamBeta2?: number;
   adamEpsilon?: number;
+  /** HF's optim: adamw_torch (default), adamw_torch_fused (the same here), adafactor, sgd, adagrad or rmsprop */
+  optim?: OptimizerName;
+  /** HF's optim_args: the optimizer's other options by PyTorch's names, "momentum=0.9,nesterov=true" or an object */
+  optimArgs?: string | Record<string, number | boolean>;
   maxGradNorm?: number;
   lrSchedulerType?: ScheduleKind;
   /** HF's lr_scheduler_kwargs: the schedule's options by HF's names (num_cycles, lr_end, power, timescale, min_lr, min_lr_rate) */
@@ -117,7 +121,7 @@ export const REPORT_TO = ['none', 'tensorboard', 'all'];
 
 export const TRAINING_DEFAULTS = {
   numTrainEpochs: 3, maxSteps: -1, perDeviceTrainBatchSize: 8, perDeviceEvalBatchSize: 8, gradientAccumulationSteps: 1, learningRate: 5e-5,
-  weightDecay: 0, adamBeta1: 0.9, adamBeta2: 0.999, adamEpsilon: 1e-8, maxGradNorm: 1.0,
+  weightDecay: 0, adamBeta1: 0.9, adamBeta2: 0.999, adamEpsilon: 1e-8, optim: 'adamw_torch' as OptimizerName, maxGradNorm: 1.0,
   lrSchedulerType: 'linear' as ScheduleKind, warmupSteps: 0, warmupRatio: 0, loggingSteps: 500, loggingStrategy: 'steps' as Strategy, loggingFirstStep: false, evalOnStart: false, saveSteps: 500,
   saveStrategy: 'steps' as Strategy, evalStrategy: 'steps' as Strategy, loadBestModelAtEnd: false,
   saveTotalLimit: null as number | null, seed: 42, device: 'cpu', shuffle: true, progress: 'auto' as boolean | 'auto',
@@ -160,7 +164,7 @@ export function decayParameterGroups(model: Module, weightDecay: number): { para
 
 export class Trainer {
   readonly args: typeof TRAINING_DEFAULTS & TrainingArguments;
-  readonly optimizer: AdamW;
+  readonly optimizer: TrainerOptimizer;
   readonly scheduler: LRScheduler;
   readonly stepsPerEpoch: number;
   readonly totalSteps: number;
@@ -230,9 +234,8 @@ export class Trainer {
     }
     if (a.gradientCheckpointing) model.gradientCheckpointingEnable();
     manualSeed(a.seed);
-    this.optimizer = new AdamW(decayParameterGroups(model, a.weightDecay), {
-      lr: a.learningRate, betas: [a.adamBeta1, a.adamBeta2], eps: a.adamEpsilon, weightDecay: a.weightDecay,
-    });
+    if (!OPTIMIZERS.includes(a.optim)) throw new Error(`Trainer: optim must be ${OPTIMIZERS.join(', ')}; got '${a.optim}'`);
+    this.optimizer = createOptimizer(a.optim, decayParameterGroups(model, a.weightDecay), a, parseOptimArgs(a.optim, a.optimArgs));
     if (!(a.labelSmoothingFactor >= 0 && a.labelSmoothingFactor < 1)) throw new Error(`Trainer: labelSmoothingFactor must be in [0, 1), got ${a.labelSmoothingFactor}`);
     if (!(a.neftuneNoiseAlpha >= 0)) throw new Error(`Trainer: neftuneNoiseAlpha must be >= 0, got ${a.neftuneNoiseAlpha}`);
     if (!(a.warmupRatio >= 0 && a.warmupRatio <= 1)) throw new Error(`Trainer: warmupRatio must be in [0, 1], got ${a.warmupRatio}`);
@@ -563,7 +566,7 @@ export class Trainer {
       }
       const opt = this.optimizer.stateDict();
       saveFile(path.join(tmp, 'optimizer.safetensors'), opt.tensors);
-      fs.writeFileSync(path.join(tmp, 'optimizer.json'), JSON.stringify({ steps: opt.steps, groups: opt.groups }));
+      fs.writeFileSync(path.join(tmp, 'optimizer.json'), JSON.stringify({ optim: this.args.optim, steps: opt.steps ?? {}, groups: opt.groups }));
       fs.writeFileSync(path.join(tmp, 'scheduler.json'), JSON.stringify(this.scheduler.stateDict()));
       for (const [file, state] of this.rngStates()) fs.writeFileSync(path.join(tmp, file), state);
       fs.writeFileSync(path.join(tmp, 'trainer_state.json'), JSON.stringify({
@@ -632,9 +635,14 @@ export class Trainer {
     if ((state.gradient_accumulation_steps ?? 1) !== this.args.gradientAccumulationSteps) {
       throw new Error(`resume: the checkpoint was trained with ${state.gradient_accumulation_steps ?? 1} gradient accumulation steps, not ${this.args.gradientAccumulationSteps}`);
     }
+    const optJson = JSON.parse(fs.readFileSync(path.join(dir, 'optimizer.json'), 'utf8'));
+    const savedOptim = optJson.optim ?? 'adamw_torch'; // (checkpoints from before optim choices)
+    const family = (o: string) => (o.startsWith('adamw_torch') ? 'adamw_torch' : o);
+    if (family(savedOptim) !== family(this.args.optim)) {
+      throw new Error(`resume: the checkpoint was trained with optim ${savedOptim}, this run asks for ${this.args.optim}: pass the same optim (--optim ${savedOptim}) to resume`);
+    }
     this.loadTrainableWeights(dir);
     const opt = loadFile(path.join(dir, 'optimizer.safetensors'));
-    const optJson = JSON.parse(fs.readFileSync(path.join(dir, 'optimizer.json'), 'utf8'));
     try {
       this.optimizer.loadStateDict({ tensors: opt.tensors, steps: optJson.steps, groups: optJson.groups });
     } finally {

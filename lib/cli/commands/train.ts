@@ -29,7 +29,9 @@ export const spec: Spec = {
   'gradient-accumulation-steps': { type: 'int', default: 1, help: 'micro-batches per optimizer step (a step sees batch-size x this many blocks per process)' },
   'block-size': { type: 'int', default: 128, help: 'tokens per block (without packing: an example\'s maximum length)', aliases: ['max-seq-length', 'max-length'] },
   lr: { type: 'number', default: 5e-5, help: 'peak learning rate', aliases: ['learning-rate'] },
-  'weight-decay': { type: 'number', default: 0, help: 'AdamW weight decay (not on biases/LayerNorm)' },
+  'weight-decay': { type: 'number', default: 0, help: 'weight decay (not on biases/LayerNorm): decoupled for AdamW, an L2 term for the others' },
+  optim: { type: 'string', default: 'adamw_torch', help: 'optimizer, by HF\'s names: adamw_torch | adamw_torch_fused | adafactor | sgd | adagrad | rmsprop' },
+  'optim-args': { type: 'string', help: 'the optimizer\'s other options, HF\'s optim_args: "momentum=0.9,nesterov=true" (sgd), lr_decay (adagrad), alpha, momentum, centered (rmsprop), beta1, clip_threshold (adafactor)' },
   'adam-beta1': { type: 'number', default: 0.9, help: 'AdamW beta1' },
   'adam-beta2': { type: 'number', default: 0.999, help: 'AdamW beta2' },
   'adam-epsilon': { type: 'number', default: 1e-8, help: 'AdamW epsilon' },
@@ -132,6 +134,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     outputDir: out, numTrainEpochs: f.epochs as number, maxSteps: f['max-steps'] as number, perDeviceTrainBatchSize: f['batch-size'] as number,
     gradientAccumulationSteps: f['gradient-accumulation-steps'] as number, gradientCheckpointing: Boolean(f['gradient-checkpointing']),
     learningRate: f.lr as number, weightDecay: f['weight-decay'] as number,
+    optim: f.optim as torch.train.OptimizerName, optimArgs: f['optim-args'] as string | undefined,
     adamBeta1: f['adam-beta1'] as number, adamBeta2: f['adam-beta2'] as number, adamEpsilon: f['adam-epsilon'] as number, warmupSteps: f['warmup-steps'] as number, warmupRatio: f['warmup-ratio'] as number,
     lrSchedulerType: f['lr-scheduler'] as 'linear', lrSchedulerKwargs: f['lr-scheduler-kwargs'] as torch.optim.ScheduleKwargs | undefined, labelSmoothingFactor: f['label-smoothing-factor'] as number, maxGradNorm: f['max-grad-norm'] as number, seed: f.seed as number,
     loggingSteps: f['logging-steps'] as number, loggingStrategy: f['logging-strategy'] as 'steps', loggingFirstStep: Boolean(f['logging-first-step']), evalOnStart: Boolean(f['eval-on-start']), saveSteps: f['save-steps'] as number, saveTotalLimit: (f['save-total-limit'] as number) ?? null,
@@ -173,7 +176,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
       ...(trainer.worldSize > 1 ? [['distributed_type', 'multi-process'], ['num_devices', trainer.worldSize]] as [string, number | string][] : []),
       ...(a.gradientAccumulationSteps > 1 ? [['gradient_accumulation_steps', a.gradientAccumulationSteps]] as [string, number][] : []),
       ['total_train_batch_size', a.perDeviceTrainBatchSize * a.gradientAccumulationSteps * trainer.worldSize],
-      ['optimizer', `AdamW with betas=(${a.adamBeta1},${a.adamBeta2}) and epsilon=${a.adamEpsilon}; weight_decay ${a.weightDecay}`],
+      ['optimizer', torch.train.describeOptimizer(a.optim, a, torch.train.parseOptimArgs(a.optim, a.optimArgs))],
       ['lr_scheduler_type', a.lrSchedulerType], ...(trainer.scheduler.warmupSteps ? [['lr_scheduler_warmup_steps', trainer.scheduler.warmupSteps]] as [string, number][] : []),
       ...(a.labelSmoothingFactor ? [['label_smoothing_factor', a.labelSmoothingFactor]] as [string, number][] : []),
       ['training_steps', result.globalStep], ['mixed_precision_training', a.precision === 'bf16' ? 'bf16 autocast' : 'no (fp32)'],
@@ -194,6 +197,12 @@ function checkFlags(f: Record<string, unknown>): void {
   if (r < 0) throw new Error(`--lora-r must be >= 0, got ${r}`);
   if (!f.full && r === 0) throw new Error('--lora-r 0 leaves nothing to train; use --full for full fine-tuning');
   if (!['peft', 'seed'].includes(f['lora-mode'] as string)) throw new Error(`--lora-mode must be peft or seed, got '${f['lora-mode']}'`);
+  if (!torch.train.OPTIMIZERS.includes(f.optim as torch.train.OptimizerName)) throw new Error(`--optim must be ${torch.train.OPTIMIZERS.join(', ')}; got '${f.optim}'`);
+  try {
+    torch.train.parseOptimArgs(f.optim as torch.train.OptimizerName, f['optim-args'] as string | undefined);
+  } catch (e) {
+    throw new Error(`--optim-args: ${(e as Error).message.replace(/^optimArgs: /, '')}`);
+  }
   if (!torch.optim.SCHEDULE_KINDS.includes(f['lr-scheduler'] as torch.optim.ScheduleKind)) {
     throw new Error(`--lr-scheduler must be ${torch.optim.SCHEDULE_KINDS.join(', ')}; got '${f['lr-scheduler']}'`);
   }
