@@ -199,6 +199,13 @@ test('Hugging Face\'s flag names (underscores, TrainingArguments / run_clm / TRL
   expect(lrs[3]).toBeCloseTo(1e-4, 12); // the floor at the end
   expect(cli('train', '--model', modelDir, '--data', textFile, '--out', sk, '--lr-scheduler', 'cosine', '--lr-scheduler-kwargs', '{num_cycles: 2}').err).toMatch(/--lr-scheduler-kwargs must be a JSON object/);
   expect(cli('train', '--model', modelDir, '--data', textFile, '--out', sk, '--lr-scheduler', 'polynomial', '--lr-scheduler-kwargs', '{"num_cycles": 2}').err).toMatch(/'polynomial' takes no option 'num_cycles' \(it takes lr_end, power\)/);
+  // --optim / --optim-args (HF's optim, optim_args; an object in a --config file too): the model card names what ran
+  const so = path.join(tmp, 'flags-optim');
+  fs.writeFileSync(cfg, JSON.stringify({ optim: 'sgd', optim_args: { momentum: 0.9, nesterov: true } }));
+  expect(cli('train', '--config', cfg, '--model', modelDir, '--data', textFile, '--out', so, '--block-size', '16', '--batch-size', '2', '--max-steps', '2', '--save-steps', '0').code).toBe(0);
+  expect(fs.readFileSync(path.join(so, 'README.md'), 'utf8')).toContain('- optimizer: Use sgd with optimizer_args=momentum=0.9, nesterov=true; weight_decay 0\n');
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', so, '--optim', 'lion').err).toMatch(/--optim must be adamw_torch, adamw_torch_fused, adafactor, sgd, adagrad, rmsprop; got 'lion'/);
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', so, '--optim', 'adagrad', '--optim-args', 'momentum=0.9').err).toMatch(/--optim-args: adagrad takes lr_decay, initial_accumulator_value, eps; got 'momentum'/);
   fs.writeFileSync(cfg, JSON.stringify({ model: modelDir, learning_rat: 1 }));
   expect(cli('train', '--config', cfg).err).toMatch(/unknown flag --learning_rat for 'train'; did you mean --lr\? .*\(in --config .*train-config.json\)/);
   fs.writeFileSync(cfg, '[1, 2]');
