@@ -267,6 +267,29 @@ test('train (LoRA) writes a PEFT adapter; eval --adapter and merge agree', () =>
   for (const f of [...tokenizerFiles, 'tokenizer.json']) expect(fs.readFileSync(path.join(merged2, f))).toEqual(fs.readFileSync(path.join(ownTok, f)));
 });
 
+test('train --layers-to-transform, --exclude-modules, --rank-pattern, --alpha-pattern: PEFT\'s fields in adapter_config.json, the layers and ranks they choose; eval and merge read them back', () => {
+  const out = path.join(tmp, 'lora-patterns');
+  const r = cli('train', '--model', modelDir, '--data', textFile, '--out', out, '--block-size', '16', '--batch-size', '2', '--max-steps', '2', '--save-steps', '0', '--lr', '1e-2',
+    '--lora-r', '4', '--lora-targets', 'c_attn,c_fc,c_proj', '--layers-to-transform', '0', '--exclude-modules', 'attn.c_proj', '--rank-pattern', '{"c_fc": 2}', '--alpha-pattern', '{"c_attn": 4}');
+  expect(r.err).toBe('');
+  const config = JSON.parse(fs.readFileSync(path.join(out, 'adapter_config.json'), 'utf8'));
+  expect([config.layers_to_transform, config.exclude_modules, config.rank_pattern, config.alpha_pattern]).toEqual([[0], ['attn.c_proj'], { c_fc: 2 }, { c_attn: 4 }]);
+  const shapes = Object.fromEntries([...torch.io.safetensors.loadFile(path.join(out, 'adapter_model.safetensors')).tensors].map(([k, t]) => [k.replace('base_model.model.transformer.', ''), t.shape]));
+  expect(shapes).toEqual({
+    'h.0.attn.c_attn.lora_A.weight': [4, 16], 'h.0.attn.c_attn.lora_B.weight': [48, 4],
+    'h.0.mlp.c_fc.lora_A.weight': [2, 16], 'h.0.mlp.c_fc.lora_B.weight': [64, 2],
+    'h.0.mlp.c_proj.lora_A.weight': [4, 64], 'h.0.mlp.c_proj.lora_B.weight': [16, 4],
+  });
+  const withAdapter = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', evalFile, '--block-size', '16', '--json').out);
+  const merged = path.join(tmp, 'lora-patterns-merged');
+  expect(cli('merge', '--model', modelDir, '--adapter', out, '--out', merged).code).toBe(0);
+  const mergedEval = JSON.parse(cli('eval', '--model', merged, '--data', evalFile, '--block-size', '16', '--json').out);
+  expect(Math.abs(mergedEval.loss - withAdapter.loss) / withAdapter.loss).toBeLessThan(1e-5);
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', out, '--rank-pattern', '[2]').err).toMatch(/--rank-pattern must be a JSON object of numbers by layer-name pattern/);
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', out, '--layers-to-transform', 'last').err).toMatch(/--layers-to-transform must be block indices, e.g. 10,11; got 'last'/);
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'lora-none'), '--block-size', '16', '--layers-to-transform', '3').err).toMatch(/no Conv1D matches targetModules \[c_attn, c_proj, c_fc\] within layersToTransform/);
+});
+
 test('bad input: one-line cause, non-zero exit, nothing half-written', () => {
   const cases: [string[], RegExp][] = [
     [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'neg'), '--lora-r', '-1'], /--lora-r must be >= 0/],

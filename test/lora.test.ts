@@ -242,6 +242,75 @@ test('adapters move between tstorch and the Python PEFT-layout reference, both w
   other.dispose();
 });
 
+describe('PEFT\'s layer selection and per-layer ranks: rank_pattern, alpha_pattern, exclude_modules, layers_to_transform / layers_pattern', () => {
+  // Each config applied here and by the Python reference's transcription of PEFT's
+  // check_target_module_exists / get_pattern_key (scripts/reference/peft_interop.py): the same
+  // layers wrapped with the same ranks and alphas give the same logits, both ways.
+  const configs: [string, torch.lora.LoRAOptions, Record<string, [number, number]>][] = [
+    ['patterns', {
+      r: 4, alpha: 8, targetModules: ['c_attn', 'c_proj', 'c_fc', 'wte'], excludeModules: ['h.1.mlp.c_proj'],
+      rankPattern: { 'h.0.attn.c_attn': 2, 'mlp\\.c_fc': 6, wte: 3 }, alphaPattern: { c_proj: 3, 'h\\.1\\..*': 20 },
+    }, {
+      'transformer.wte': [3, 8], 'transformer.h.0.attn.c_attn': [2, 8], 'transformer.h.0.attn.c_proj': [4, 3], 'transformer.h.0.mlp.c_fc': [6, 8],
+      'transformer.h.0.mlp.c_proj': [4, 3], 'transformer.h.1.attn.c_attn': [4, 20], 'transformer.h.1.attn.c_proj': [4, 3], 'transformer.h.1.mlp.c_fc': [6, 20],
+    }],
+    ['layers', { r: 4, alpha: 8, targetModules: ['c_attn', 'c_fc'], layersToTransform: [1], layersPattern: 'h' }, {
+      'transformer.h.1.attn.c_attn': [4, 8], 'transformer.h.1.mlp.c_fc': [4, 8],
+    }],
+    ['one layer, any pattern', { r: 2, alpha: 4, targetModules: ['c_proj'], layersToTransform: 0 }, {
+      'transformer.h.0.attn.c_proj': [2, 4], 'transformer.h.0.mlp.c_proj': [2, 4],
+    }],
+  ];
+  test.each(configs)('%s', async (name, options, want) => {
+    const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+    torch.lora.applyLoRA(m, options);
+    const got = Object.fromEntries(torch.lora.loraModules(m).map(([n, l]) => [n, [l.r, +(l.scaling * l.r).toFixed(9)]]));
+    expect(got).toEqual(want);
+    for (const [n, l] of torch.lora.loraLayers(m)) expect(l.lora_A.weight.shape[0]).toBe(want[n][0]);
+    randomizeLora(m, 7);
+    torch.noGrad(() => { for (const [n, p] of m.namedParameters()) if (n.endsWith('lora_embedding_A')) p.normal_(0, 0.1); });
+    m.eval();
+    const dir = path.join(tmp, `patterns-${name.replace(/\W+/g, '-')}`);
+    await torch.lora.saveAdapter(m, dir);
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8'));
+    expect([config.rank_pattern, config.alpha_pattern, config.layers_to_transform, config.layers_pattern]).toEqual([
+      options.rankPattern ?? {}, options.alphaPattern ?? {}, options.layersToTransform ?? null, options.layersPattern ?? null]);
+    const idsFile = path.join(dir, 'ids.json'), pyDir = `${dir}-from-python`, out = `${dir}.py.safetensors`;
+    fs.writeFileSync(idsFile, JSON.stringify(ids().tolist()));
+    const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'peft_interop.py'), base, dir, idsFile, out, pyDir], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const py = torch.io.safetensors.loadFile(out).tensors;
+    // Python's adapter has a tensor for each of ours (the same layers chosen, the same shapes)
+    const saved = torch.io.safetensors.loadFile(path.join(dir, 'adapter_model.safetensors')).tensors;
+    expect([...py.keys()].filter((k) => k.startsWith('grad.')).map((k) => k.slice(5)).sort()).toEqual([...saved.keys()].sort());
+    const ours = torch.noGrad(() => m.forward(ids()).logits);
+    const plain = await torch.GPT2LMHeadModel.fromPretrained(base);
+    expect(relErr(ours, py.get('logits')!)).toBeLessThan(1e-5);
+    expect(relErr(ours, torch.noGrad(() => plain.eval().forward(ids()).logits))).toBeGreaterThan(1e-3); // the adapter counts
+    // Python's adapter (alphas doubled) loads here with its patterns
+    const other = await torch.GPT2LMHeadModel.fromPretrained(base);
+    await torch.lora.loadAdapter(other, pyDir);
+    const expected = torch.io.safetensors.loadFile(path.join(pyDir, 'expected_logits.safetensors')).tensors.get('logits')!;
+    expect(relErr(torch.noGrad(() => other.eval().forward(ids()).logits), expected)).toBeLessThan(1e-5);
+    // ...but not over LoRA that scales otherwise: the weights alone do not say alpha
+    await expect(torch.lora.loadAdapter(m, pyDir)).rejects.toThrow(/loadAdapter: the model's LoRA at transformer\.\S+ scales by [\d.]+, the adapter's by [\d.]+ \(another lora_alpha, alpha_pattern or use_rslora\)/);
+    for (const x of [m, plain, other]) x.dispose();
+  });
+
+  test('bad patterns are clear errors; a key matching no layer is warned about', async () => {
+    const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+    expect(() => torch.lora.applyLoRA(m, { rankPattern: { c_attn: 0 } })).toThrow("LoRA: rankPattern 'c_attn' must be a positive integer rank, got 0");
+    expect(() => torch.lora.applyLoRA(m, { alphaPattern: { 'c_(attn': 2 } })).toThrow(/LoRA: alphaPattern key 'c_\(attn' is not a valid regular expression/);
+    expect(() => torch.lora.applyLoRA(m, { layersToTransform: [-1] })).toThrow('LoRA: layersToTransform must hold block indices (integers >= 0), got -1');
+    expect(() => torch.lora.applyLoRA(m, { targetModules: ['c_attn'], layersToTransform: [5] })).toThrow(/no Conv1D matches targetModules \[c_attn\] within layersToTransform \/ excludeModules/);
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+    torch.lora.applyLoRA(m, { targetModules: ['c_attn'], rankPattern: { c_fc: 2 } });
+    expect(warn.mock.calls.map((c) => c[0])).toEqual(["LoRA: rankPattern key 'c_fc' matches no wrapped layer (their names are like transformer.h.0.attn.c_attn)"]);
+    warn.mockRestore();
+    m.dispose();
+  });
+});
+
 test('DoRA (useDora, PEFT\'s use_dora): logits, loss and every adapter gradient as PEFT\'s DoRA formula in Python; saved in PEFT\'s layout; merge folds it', async () => {
   const m = await torch.GPT2LMHeadModel.fromPretrained(base);
   torch.manualSeed(2);

@@ -12,7 +12,7 @@ import { Conv1D, Embedding, Linear } from '../nn/layers';
 import { saveFile } from '../io/safetensors';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
-import { LoRABase, LoRAEmbedding, LoRALayer, LoRAOptions, ResolvedLoRAOptions, matchesTarget, resolveLoRAOptions } from './lora';
+import { LoRABase, LoRAEmbedding, LoRALayer, LoRAOptions, ResolvedLoRAOptions, isTargeted, layerOptions, matchesTarget, patternKey, resolveLoRAOptions } from './lora';
 
 const PREFIX = 'base_model.model.';
 const configs = new WeakMap<Module, ResolvedLoRAOptions>();
@@ -58,10 +58,17 @@ export function applyLoRA<M extends Module>(model: M, options: LoRAOptions = {})
     const names = [...model.namedModules()].filter(([n, m]) => wrappable(m) && n !== 'lm_head').map(([n]) => n.split('.').pop()!);
     opts.targetModules = [...new Set(names)];
   }
-  const targets = [...model.namedModules()].filter(([n, m]) => (wrappable(m) || m instanceof Embedding) && matchesTarget(n, opts.targetModules)) as [string, LoRABase | Embedding][];
+  const targets = [...model.namedModules()].filter(([n, m]) => (wrappable(m) || m instanceof Embedding) && isTargeted(n, opts)) as [string, LoRABase | Embedding][];
   if (!targets.length) {
     const asked = typeof opts.targetModules === 'string' ? `'${opts.targetModules}'` : `[${opts.targetModules.join(', ')}]`;
-    throw new Error(`applyLoRA: no Conv1D matches targetModules ${asked} (nor does any nn.Linear or nn.Embedding layer)`);
+    const narrowed = opts.layersToTransform !== null || opts.excludeModules !== null ? ' within layersToTransform / excludeModules' : '';
+    throw new Error(`applyLoRA: no Conv1D matches targetModules ${asked}${narrowed} (nor does any nn.Linear or nn.Embedding layer)`);
+  }
+  // A pattern key that matches no wrapped layer is most likely a typo (PEFT ignores it silently).
+  for (const [what, pattern] of [['rankPattern', opts.rankPattern], ['alphaPattern', opts.alphaPattern]] as const) {
+    for (const key of Object.keys(pattern)) {
+      if (!targets.some(([n]) => patternKey([key], n) !== undefined)) console.warn(`LoRA: ${what} key '${key}' matches no wrapped layer (their names are like ${targets[0][0]})`);
+    }
   }
   for (const t of opts.modulesToSave ?? []) {
     if (![...model.namedModules()].some(([n]) => matchesTarget(n, [t]))) throw new Error(`applyLoRA: modulesToSave '${t}' matches no module`);
@@ -69,9 +76,10 @@ export function applyLoRA<M extends Module>(model: M, options: LoRAOptions = {})
   if (opts.r > 0) {
     for (const [name, layer] of targets) {
       const [parent, child] = parentOf(model, name);
+      const own = layerOptions(name, opts); // its rank and alpha (rankPattern, alphaPattern)
       // In the mode of the layer it replaces: LoRA added to a model in eval mode (loaded for
       // inference) must not start its dropout.
-      parent.replaceModule(child, (layer instanceof Embedding ? new LoRAEmbedding(layer, opts) : new LoRALayer(layer, opts)).train(layer.training));
+      parent.replaceModule(child, (layer instanceof Embedding ? new LoRAEmbedding(layer, own) : new LoRALayer(layer, own)).train(layer.training));
     }
   }
   configs.set(model, opts);
@@ -221,10 +229,11 @@ export function adapterConfigJson(model: Module, baseModelNameOrPath: string | n
     use_rslora: o.mode === 'seed' ? false : o.useRslora, // seed adapters are exported with scaling 1
     init_lora_weights: true,
     inference_mode: true,
-    layers_to_transform: null,
-    layers_pattern: null,
-    rank_pattern: {},
-    alpha_pattern: {},
+    layers_to_transform: o.layersToTransform,
+    layers_pattern: o.layersPattern,
+    rank_pattern: o.rankPattern,
+    alpha_pattern: o.mode === 'seed' ? {} : o.alphaPattern,
+    ...(o.excludeModules !== null ? { exclude_modules: o.excludeModules } : {}), // (PEFT >= 0.14; older versions refuse unknown keys)
     use_dora: o.useDora,
     revision: null,
     // Ours, ignored by PEFT: which wrapper math trained this adapter.
@@ -255,9 +264,6 @@ export function readAdapterConfig(dir: string): ResolvedLoRAOptions {
     throw new Error(`adapter: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   if (c.peft_type !== 'LORA') throw new Error(`adapter: ${file} is a '${c.peft_type}' adapter; only LORA is supported`);
-  if ((c.rank_pattern && Object.keys(c.rank_pattern as object).length) || (c.alpha_pattern && Object.keys(c.alpha_pattern as object).length)) {
-    throw new Error(`adapter: ${file} uses per-layer rank_pattern/alpha_pattern, which tstorch does not support`);
-  }
   const targets = c.target_modules as string[] | string; // (a string: a regular expression, or 'all-linear')
   return resolveLoRAOptions({
     r: c.r as number,
@@ -268,6 +274,11 @@ export function readAdapterConfig(dir: string): ResolvedLoRAOptions {
     modulesToSave: (c.modules_to_save as string[] | null) ?? null,
     useRslora: (c.use_rslora as boolean) ?? false,
     useDora: (c.use_dora as boolean) ?? false,
+    rankPattern: (c.rank_pattern as Record<string, number>) ?? {},
+    alphaPattern: (c.alpha_pattern as Record<string, number>) ?? {},
+    layersToTransform: (c.layers_to_transform as number | number[] | null) ?? null,
+    layersPattern: (c.layers_pattern as string | string[] | null) ?? null,
+    excludeModules: (c.exclude_modules as string[] | string | null) ?? null,
     mode: 'peft', // a seed-mode adapter is saved in the equivalent peft form
   });
 }
@@ -283,6 +294,14 @@ export async function loadAdapter<M extends Module>(model: M, dir: string): Prom
   if (mine.mode !== 'peft') throw new Error('loadAdapter: the model has seed-mode LoRA; load adapters into a model without LoRA or with peft mode');
   if (mine.r !== opts.r) throw new Error(`loadAdapter: the model has LoRA rank ${mine.r}, the adapter ${opts.r}`);
   if (mine.useDora !== opts.useDora) throw new Error(`loadAdapter: the model's LoRA ${mine.useDora ? 'uses' : 'does not use'} DoRA, the adapter ${opts.useDora ? 'does' : 'does not'}`);
+  // The weights alone do not carry alpha: a model whose LoRA scales otherwise would compute something else.
+  for (const [name, layer] of loraModules(model)) {
+    const o = layerOptions(name, opts);
+    const scaling = o.useRslora ? o.alpha / Math.sqrt(o.r) : o.alpha / o.r;
+    if (Math.abs(layer.scaling - scaling) > 1e-12 * scaling) {
+      throw new Error(`loadAdapter: the model's LoRA at ${name} scales by ${layer.scaling}, the adapter's by ${scaling} (another lora_alpha, alpha_pattern or use_rslora): load it into a model without LoRA`);
+    }
+  }
   // adapter_model.safetensors, or the adapter_model.bin older PEFT versions wrote
   const { tensors, file } = loadWeights(dir, 'adapter');
   try {

@@ -42,6 +42,19 @@ export interface LoRAOptions {
   useRslora?: boolean;
   /** DoRA (weight-decomposed LoRA; PEFT's use_dora): a trained magnitude per output besides A and B */
   useDora?: boolean;
+  /**
+   * PEFT's rank_pattern: ranks other than r for the layers whose names end in a key (after a dot),
+   * the key a name part or a regular expression: { 'h.0.attn.c_attn': 16, 'mlp\\.c_fc': 2 }
+   */
+  rankPattern?: Record<string, number>;
+  /** PEFT's alpha_pattern: alphas other than alpha, matched as rankPattern */
+  alphaPattern?: Record<string, number>;
+  /** PEFT's layers_to_transform: only the blocks with these indices (with a list of targetModules) */
+  layersToTransform?: number | number[] | null;
+  /** PEFT's layers_pattern: the name before the block index ('h' in GPT-2); by default any */
+  layersPattern?: string | string[] | null;
+  /** PEFT's exclude_modules: names or suffixes (or a regular expression) never wrapped */
+  excludeModules?: string[] | string | null;
 }
 
 export interface ResolvedLoRAOptions {
@@ -55,6 +68,11 @@ export interface ResolvedLoRAOptions {
   modulesToSave: string[] | null;
   useRslora: boolean;
   useDora: boolean;
+  rankPattern: Record<string, number>;
+  alphaPattern: Record<string, number>;
+  layersToTransform: number | number[] | null;
+  layersPattern: string | string[] | null;
+  excludeModules: string[] | string | null;
 }
 
 export function resolveLoRAOptions(o: LoRAOptions = {}): ResolvedLoRAOptions {
@@ -68,18 +86,69 @@ export function resolveLoRAOptions(o: LoRAOptions = {}): ResolvedLoRAOptions {
   if (!['none', 'all', 'lora_only'].includes(bias)) throw new Error(`LoRA: bias must be none, all or lora_only, got '${bias}'`);
   const targetModules = o.targetModules ?? ['c_attn', 'c_proj', 'c_fc'];
   if (!targetModules.length) throw new Error('LoRA: targetModules is empty');
-  if (typeof targetModules === 'string' && targetModules !== 'all-linear') {
-    try {
-      new RegExp(targetModules);
-    } catch (e) {
-      throw new Error(`LoRA: targetModules '${targetModules}' is not a valid regular expression (${(e as Error).message})`);
-    }
+  if (typeof targetModules === 'string' && targetModules !== 'all-linear') checkRegExp('targetModules', targetModules);
+  if (typeof o.excludeModules === 'string') checkRegExp('excludeModules', o.excludeModules);
+  const rankPattern = { ...(o.rankPattern ?? {}) }, alphaPattern = { ...(o.alphaPattern ?? {}) };
+  for (const [k, v] of Object.entries(rankPattern)) {
+    checkRegExp('rankPattern key', k);
+    if (!Number.isInteger(v) || v < 1) throw new Error(`LoRA: rankPattern '${k}' must be a positive integer rank, got ${v}`);
+  }
+  for (const [k, v] of Object.entries(alphaPattern)) {
+    checkRegExp('alphaPattern key', k);
+    if (!(v > 0)) throw new Error(`LoRA: alphaPattern '${k}' must be positive, got ${v}`);
+  }
+  const layersToTransform = o.layersToTransform ?? null;
+  for (const i of layersToTransform === null ? [] : [layersToTransform].flat()) {
+    if (!Number.isInteger(i) || i < 0) throw new Error(`LoRA: layersToTransform must hold block indices (integers >= 0), got ${i}`);
   }
   const alpha = o.alpha ?? 16;
   if (!(alpha > 0)) throw new Error(`LoRA: alpha must be positive, got ${alpha}`);
   const useDora = o.useDora ?? false;
   if (useDora && mode === 'seed') throw new Error('LoRA: DoRA (useDora) is a peft-mode option; the notebook\'s seed wrapper has no magnitude');
-  return { r, alpha, dropout, targetModules, mode, bias, modulesToSave: o.modulesToSave ?? null, useRslora: o.useRslora ?? false, useDora };
+  return {
+    r, alpha, dropout, targetModules, mode, bias, modulesToSave: o.modulesToSave ?? null, useRslora: o.useRslora ?? false, useDora,
+    rankPattern, alphaPattern, layersToTransform, layersPattern: o.layersPattern ?? null, excludeModules: o.excludeModules ?? null,
+  };
+}
+
+function checkRegExp(what: string, pattern: string): void {
+  try {
+    new RegExp(pattern);
+  } catch (e) {
+    throw new Error(`LoRA: ${what} '${pattern}' is not a valid regular expression (${(e as Error).message})`);
+  }
+}
+
+/** PEFT's get_pattern_key: the first key that the name ends in (after a dot, or the whole name), as a regular expression. */
+export function patternKey(keys: string[], name: string): string | undefined {
+  return keys.find((k) => new RegExp(`^(?:.*\\.)?(?:${k})$`).test(name));
+}
+
+/** A layer's own options: its rank and alpha from rankPattern / alphaPattern, else r and alpha (PEFT's _create_and_replace). */
+export function layerOptions(name: string, o: ResolvedLoRAOptions): ResolvedLoRAOptions {
+  const rk = patternKey(Object.keys(o.rankPattern), name), ak = patternKey(Object.keys(o.alphaPattern), name);
+  return { ...o, r: rk === undefined ? o.r : o.rankPattern[rk], alpha: ak === undefined ? o.alpha : o.alphaPattern[ak] };
+}
+
+/**
+ * PEFT's check_target_module_exists: not excluded (excludeModules, modulesToSave), then a full
+ * match of the targetModules expression, or a name / suffix in the list, kept to the blocks of
+ * layersToTransform (the index after layersPattern, or after any name part) when it is given.
+ */
+export function isTargeted(name: string, o: ResolvedLoRAOptions): boolean {
+  if (o.excludeModules !== null && matchesTarget(name, o.excludeModules)) return false;
+  if ((o.modulesToSave ?? []).some((m) => new RegExp(`(^|.*\\.)${m}($|\\..*)`).test(name))) return false;
+  if (typeof o.targetModules === 'string') return matchesTarget(name, o.targetModules);
+  if (o.targetModules.includes(name)) return true;
+  if (!matchesTarget(name, o.targetModules)) return false;
+  const layers = o.layersToTransform;
+  if (layers === null || (Array.isArray(layers) && !layers.length)) return true;
+  const patterns = o.layersPattern === null || !o.layersPattern.length ? ['[^.]*'] : [o.layersPattern].flat();
+  for (const p of patterns) {
+    const m = new RegExp(`^.*\\.${p}\\.(\\d+)\\.`).exec(name);
+    if (m) return Array.isArray(layers) ? layers.includes(Number(m[1])) : layers === Number(m[1]);
+  }
+  return false;
 }
 
 /** The layers LoRA wraps: GPT-2's Conv1D (weight (in, out)) and nn.Linear (weight (out, in)). */

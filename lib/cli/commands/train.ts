@@ -19,6 +19,10 @@ export const spec: Spec = {
   'lora-targets': { type: 'string', default: 'c_attn,c_proj,c_fc', help: 'comma-separated module names (attn.c_proj, mlp.c_proj qualify; wte: the token embedding), or all-linear', aliases: ['lora-target-modules', 'target-modules'] },
   'lora-mode': { type: 'string', default: 'peft', help: 'peft | seed (the notebook\'s exact wrapper)' },
   'lora-bias': { type: 'string', default: 'none', help: 'none | all | lora_only' },
+  'layers-to-transform': { type: 'string', help: 'LoRA in these blocks only, e.g. 10,11 (PEFT\'s layers_to_transform)' },
+  'exclude-modules': { type: 'string', help: 'comma-separated module names or suffixes never wrapped, e.g. h.0.attn.c_attn (PEFT\'s exclude_modules)' },
+  'rank-pattern': { type: 'string', help: 'per-layer ranks as a JSON object, PEFT\'s rank_pattern: \'{"c_fc": 16, "h\\\\.11\\\\..*": 4}\'' },
+  'alpha-pattern': { type: 'string', help: 'per-layer alphas as a JSON object, PEFT\'s alpha_pattern' },
   rslora: { type: 'boolean', help: 'scale by alpha/sqrt(r)' },
   'use-dora': { type: 'boolean', help: 'DoRA (PEFT\'s use_dora): a trained magnitude per output besides A and B' },
   full: { type: 'boolean', help: 'full fine-tuning instead of LoRA' },
@@ -124,6 +128,8 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
       r, alpha: f['lora-alpha'] as number, dropout: f['lora-dropout'] as number, mode: f['lora-mode'] as 'peft' | 'seed',
       targetModules: f['lora-targets'] === 'all-linear' ? 'all-linear' : (f['lora-targets'] as string).split(',').map((s) => s.trim()).filter(Boolean),
       bias: f['lora-bias'] as 'none', useRslora: Boolean(f.rslora), useDora: Boolean(f['use-dora']),
+      layersToTransform: f['layers-to-transform'] as number[] | undefined, excludeModules: f['exclude-modules'] as string[] | undefined,
+      rankPattern: f['rank-pattern'] as Record<string, number> | undefined, alphaPattern: f['alpha-pattern'] as Record<string, number> | undefined,
     });
   }
   if (f.device !== 'cpu') model.to({ device: f.device as string });
@@ -206,6 +212,25 @@ function checkFlags(f: Record<string, unknown>): void {
   if (!torch.optim.SCHEDULE_KINDS.includes(f['lr-scheduler'] as torch.optim.ScheduleKind)) {
     throw new Error(`--lr-scheduler must be ${torch.optim.SCHEDULE_KINDS.join(', ')}; got '${f['lr-scheduler']}'`);
   }
+  for (const k of ['rank-pattern', 'alpha-pattern'] as const) {
+    if (f[k] === undefined) continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(f[k] as string);
+    } catch {
+      parsed = null;
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((v) => typeof v === 'number')) {
+      throw new Error(`--${k} must be a JSON object of numbers by layer-name pattern, e.g. '{"c_fc": 16}'; got ${f[k]}`);
+    }
+    f[k] = parsed;
+  }
+  if (f['layers-to-transform'] !== undefined) {
+    const layers = (f['layers-to-transform'] as string).split(',').map((x) => x.trim()).filter(Boolean);
+    if (!layers.length || !layers.every((x) => /^\d+$/.test(x))) throw new Error(`--layers-to-transform must be block indices, e.g. 10,11; got '${f['layers-to-transform']}'`);
+    f['layers-to-transform'] = layers.map(Number);
+  }
+  if (f['exclude-modules'] !== undefined) f['exclude-modules'] = (f['exclude-modules'] as string).split(',').map((x) => x.trim()).filter(Boolean);
   const kw = f['lr-scheduler-kwargs'];
   if (typeof kw === 'string') {
     let parsed: unknown;
