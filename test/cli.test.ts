@@ -40,7 +40,7 @@ test('eval --json prints loss, perplexity and tokens', () => {
   expect(j.loss).toBeGreaterThan(Math.log(50257) - 1); // an untrained model is near uniform
 });
 
-test('generate is repeatable with a seed', () => {
+test('generate is repeatable with a seed; --bad-words, --typical-p, --epsilon-cutoff, --eta-cutoff', async () => {
   const a = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '5', '--temperature', '0.8', '--seed', '3', '--json');
   const b = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '5', '--temperature', '0.8', '--seed', '3', '--json');
   expect(a.code).toBe(0);
@@ -65,6 +65,24 @@ test('generate is repeatable with a seed', () => {
   // Streamed (without --json): the same text, written as it comes, ending in one newline.
   const c = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '5', '--temperature', '0.8', '--seed', '3');
   expect(c.out).toBe(JSON.parse(a.out).text + '\n');
+  // --bad-words: the greedy text's first new token, as a word, is never generated again (neither form); --typical-p etc. reach the API
+  const greedy = JSON.parse(cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '6', '--json').out);
+  const word = torch.tokenizer.decode([greedy.tokens[torch.tokenizer.encode('The jury').length]]).trim();
+  const banned = JSON.parse(cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '6', '--bad-words', word, '--json').out);
+  const forms = [torch.tokenizer.encode(word), torch.tokenizer.encode(` ${word}`)].filter((f) => f.length === 1).map((f) => f[0]);
+  expect(forms.length).toBeGreaterThan(0);
+  for (const t of forms) expect(banned.tokens.slice(2)).not.toContain(t);
+  expect(banned.tokens).not.toEqual(greedy.tokens);
+  const typical = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '5', '--temperature', '1', '--typical-p', '0.05', '--epsilon-cutoff', '1e-4', '--eta-cutoff', '1e-3', '--seed', '3', '--json');
+  expect(typical.err).toBe('');
+  const m = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
+  const ids = torch.tokenizer.encode('The jury');
+  const opts = { maxNewTokens: 5, temperature: 1, seed: 3 };
+  expect(JSON.parse(typical.out).tokens).toEqual(m.generate([ids], { ...opts, typicalP: 0.05, epsilonCutoff: 1e-4, etaCutoff: 1e-3 })[0]);
+  expect(JSON.parse(typical.out).tokens).not.toEqual(m.generate([ids], opts)[0]);
+  m.dispose();
+  expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--typical-p', '0').err).toMatch(/--typical-p must be in \(0, 1\]/);
+  expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--eta-cutoff', '1').err).toMatch(/--eta-cutoff must be in \[0, 1\)/);
 });
 
 test('generate --num-beams: the API\'s beam search, each sequence a line with its score; samples with --num-return-sequences', async () => {

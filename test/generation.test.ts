@@ -23,13 +23,22 @@ interface RefSpec {
   no_repeat_ngram_size?: number;
   repetition_penalty?: number;
   min_new_tokens?: number;
+  sequence_bias?: [number[], number][];
+  bad_words_ids?: number[][];
+  suppress_tokens?: number[];
+  begin_suppress_tokens?: number[];
+  forced_eos_token_id?: number;
+  exponential_decay_length_penalty?: [number, number];
+  renormalize_logits?: boolean;
 }
 
 function options(s: RefSpec): torch.GenerateOptions {
   return {
     maxNewTokens: s.max_new_tokens, numBeams: s.num_beams, eosTokenId: s.eos_token_id, numReturnSequences: s.num_return_sequences,
     lengthPenalty: s.length_penalty, earlyStopping: s.early_stopping, noRepeatNgramSize: s.no_repeat_ngram_size,
-    repetitionPenalty: s.repetition_penalty, minNewTokens: s.min_new_tokens,
+    repetitionPenalty: s.repetition_penalty, minNewTokens: s.min_new_tokens, sequenceBias: s.sequence_bias, badWordsIds: s.bad_words_ids,
+    suppressTokens: s.suppress_tokens, beginSuppressTokens: s.begin_suppress_tokens, forcedEosTokenId: s.forced_eos_token_id,
+    exponentialDecayLengthPenalty: s.exponential_decay_length_penalty, renormalizeLogits: s.renormalize_logits,
   };
 }
 
@@ -48,6 +57,12 @@ const specs: RefSpec[] = [
   // greedy, with the processors
   { prompts, max_new_tokens: 14, num_beams: 1, eos_token_id: 17, no_repeat_ngram_size: 3, min_new_tokens: 5 },
   { prompts, max_new_tokens: 14, num_beams: 1, eos_token_id: null, no_repeat_ngram_size: 1 },
+  // sequence bias, bad words (eos alone is not one), suppressed tokens, forced eos, the exponential length penalty, renormalisation
+  { prompts, max_new_tokens: 10, num_beams: 3, num_return_sequences: 2, eos_token_id: 17, sequence_bias: [[[17], 1.5], [[5, 9], -3], [[42, 8, 9], 2], [[7, 7], 4]],
+    bad_words_ids: [[3], [60, 7], [17], [9, 9]], renormalize_logits: true },
+  { prompts, max_new_tokens: 12, num_beams: 1, eos_token_id: 17, suppress_tokens: [50, 12], begin_suppress_tokens: [33, 9], exponential_decay_length_penalty: [3, 1.5], forced_eos_token_id: 21 },
+  { prompts, max_new_tokens: 8, num_beams: 4, num_return_sequences: 4, eos_token_id: 50, exponential_decay_length_penalty: [2, 2], forced_eos_token_id: 50, suppress_tokens: [17] },
+  { prompts, max_new_tokens: 9, num_beams: 1, eos_token_id: null, sequence_bias: [[[40], 3], [[40, 40], -6]], bad_words_ids: [[8, 9, 10]] },
 ];
 let want: { sequences: number[][]; scores: number[] }[];
 
@@ -151,6 +166,14 @@ test('the cases exercise what they are meant to: finished hypotheses of several 
   want[7].sequences.forEach((s, k) => {
     for (let j = prompts[k].length; j < s.length; j++) expect(s.slice(0, j)).not.toContain(s[j]);
   });
+  // Cases 8-11's processors change the text; 9 and 10 end in the forced token, 10 and 11 hold no suppressed or bad one.
+  const plain = (i: number) => ({ maxNewTokens: specs[i].max_new_tokens, numBeams: specs[i].num_beams, numReturnSequences: specs[i].num_return_sequences, eosTokenId: specs[i].eos_token_id });
+  for (const i of [8, 9, 10, 11]) expect({ i, seqs: model.beamSearch(prompts, { ...plain(i), numBeams: Math.max(2, specs[i].num_beams) }).sequences }).not.toEqual({ i, seqs: want[i].sequences });
+  expect(model.generate(prompts, plain(9))).not.toEqual(want[9].sequences);
+  expect(model.generate(prompts, plain(11))).not.toEqual(want[11].sequences);
+  want[9].sequences.forEach((s) => { const e = s.indexOf(17); if (e < 0) expect(s[s.length - 1]).toBe(21); });
+  want[9].sequences.forEach((s, k) => { expect(s.slice(prompts[k].length)).not.toContain(50); expect(s.slice(prompts[k].length)).not.toContain(12); expect(s[prompts[k].length]).not.toBe(33); });
+  want[11].sequences.forEach((s, k) => { for (let j = prompts[k].length; j + 2 < s.length; j++) expect(s.slice(j, j + 3)).not.toEqual([8, 9, 10]); });
   // Case 3's returned texts hold no bigram twice before their eos.
   want[3].sequences.forEach((s, k) => {
     const p = prompts[Math.floor(k / 3)].length, end = s.indexOf(17, p);
@@ -160,19 +183,23 @@ test('the cases exercise what they are meant to: finished hypotheses of several 
   });
 });
 
-test('the sampling warpers (temperature, top-k with HF\'s default 50, top-p, min-p) leave the tokens HF\'s leave, with its scores', () => {
+test('the sampling warpers (temperature, top-k with HF\'s default 50, top-p, min-p, typical-p, epsilon and eta cutoffs) leave the tokens HF\'s leave, with its scores', () => {
   torch.manualSeed(3);
   const rows = torch.tidy(() => torch.randn([4, 300]).mul(3).tolist() as number[][]);
   const settings = [{}, { temperature: 0.7 }, { top_k: 0, top_p: 0.9 }, { temperature: 1.3, top_k: 20, top_p: 0.8 }, { top_k: 400 }, { top_k: 0, top_p: 0.05 },
-    { top_k: 0, min_p: 0.02 }, { temperature: 0.8, top_p: 0.95, min_p: 0.05 }, { top_k: 0, min_p: 1 }];
+    { top_k: 0, min_p: 0.02 }, { temperature: 0.8, top_p: 0.95, min_p: 0.05 }, { top_k: 0, min_p: 1 },
+    { top_k: 0, typical_p: 0.9 }, { temperature: 0.8, typical_p: 0.3 }, { top_k: 0, epsilon_cutoff: 0.004 }, { top_k: 0, eta_cutoff: 0.02 },
+    { top_k: 40, top_p: 0.9, typical_p: 0.95, epsilon_cutoff: 0.001, eta_cutoff: 0.002 }, { top_k: 0, epsilon_cutoff: 0.9 }];
   const file = path.join(tmp, 'warp.json'), out = path.join(tmp, 'warp-want.json');
   fs.writeFileSync(file, JSON.stringify(settings.map((w) => ({ warp: { scores: rows, ...w } }))));
   const r = spawnSync(PYTHON, [REF, '-', file, out], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`generate_ref.py failed: ${r.stderr}`);
   const want: { kept: boolean[][]; scores: number[][] }[] = JSON.parse(fs.readFileSync(out, 'utf8'));
   settings.forEach((w, i) => {
-    const o = w as { temperature?: number; top_k?: number; top_p?: number; min_p?: number };
-    const got = torch.tidy(() => torch.warpScores(torch.tensor(rows, { dtype: 'float32' }), { temperature: o.temperature, topK: o.top_k, topP: o.top_p, minP: o.min_p }).tolist() as number[][]);
+    const o = w as { temperature?: number; top_k?: number; top_p?: number; min_p?: number; typical_p?: number; epsilon_cutoff?: number; eta_cutoff?: number };
+    const got = torch.tidy(() => torch.warpScores(torch.tensor(rows, { dtype: 'float32' }), {
+      temperature: o.temperature, topK: o.top_k, topP: o.top_p, minP: o.min_p, typicalP: o.typical_p, epsilonCutoff: o.epsilon_cutoff, etaCutoff: o.eta_cutoff,
+    }).tolist() as number[][]);
     expect({ i, kept: got.map((row) => row.map(Number.isFinite)) }).toEqual({ i, kept: want[i].kept });
     got.forEach((row, b) => row.forEach((v, t) => { if (Number.isFinite(v)) expect(Math.abs(v - want[i].scores[b][t])).toBeLessThan(1e-5); }));
   });
@@ -182,6 +209,9 @@ test('the sampling warpers (temperature, top-k with HF\'s default 50, top-p, min
   expect(counts(5).every((n) => n >= 1)).toBe(true);
   expect(counts(6).every((n) => n > 1 && n < 300)).toBe(true);
   expect(counts(8)).toEqual([1, 1, 1, 1]);
+  // typical-p, epsilon and eta each leave fewer than all (more than one somewhere); an epsilon above every probability the best alone
+  for (const i of [9, 10, 11, 12, 13]) expect({ i, ok: counts(i).every((n) => n >= 1 && n < 300) && counts(i).some((n) => n > 1) }).toEqual({ i, ok: true });
+  expect(counts(14)).toEqual([1, 1, 1, 1]);
 });
 
 test('stopStrings (HF\'s stop_strings): a row stops at the token whose text completes a string, kept whole; the others go on', () => {
@@ -213,6 +243,10 @@ test('stopStrings (HF\'s stop_strings): a row stops at the token whose text comp
   }
   expect(() => m.generate(prompts, { stopStrings: [''] })).toThrow(/stopStrings must be a list of non-empty strings/);
   expect(() => m.generate(prompts, { numBeams: 2, stopStrings: ['x'] })).toThrow(/stopStrings is for greedy decoding and sampling/);
+  expect(() => m.generate(prompts, { typicalP: 0 })).toThrow('generate: typicalP must be in (0, 1], got 0');
+  expect(() => m.generate(prompts, { badWordsIds: [[]] })).toThrow('generate: badWordsIds must be a list of non-empty token-id lists, got [[]]');
+  expect(() => m.generate(prompts, { sequenceBias: [[[60000], 1]] })).toThrow("generate: the model's vocabulary has 50257 tokens, but these are biased or banned: 60000");
+  expect(() => m.generate(prompts, { exponentialDecayLengthPenalty: [-1, 2] })).toThrow(/exponentialDecayLengthPenalty must be \[start \(new tokens\), factor\]/);
   m.dispose();
 });
 
@@ -234,7 +268,23 @@ test('generation_config.json: fromPretrained reads it as generate()\'s defaults 
     max_length: 50, stop_strings: 'x', transformers_version: '4.57.0',
   }));
   expect(torch.readGenerationConfig(dir)).toEqual({ eosTokenId: 17, doSample: true, topK: 5, temperature: 0.7, stopStrings: ['x'] });
+  // The processors' fields, as HF writes them, both ways.
+  const processors: torch.GenerateOptions = {
+    typicalP: 0.9, epsilonCutoff: 3e-4, etaCutoff: 2e-3, badWordsIds: [[5, 6], [7]], sequenceBias: [[[1, 2], -1.5], [[3], 2]], suppressTokens: [4],
+    beginSuppressTokens: [8, 9], forcedEosTokenId: 17, exponentialDecayLengthPenalty: [5, 1.2], renormalizeLogits: true,
+  };
+  fs.writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify({
+    typical_p: 0.9, epsilon_cutoff: 3e-4, eta_cutoff: 2e-3, bad_words_ids: [[5, 6], [7]], sequence_bias: [[[1, 2], -1.5], [[3], 2]], suppress_tokens: [4],
+    begin_suppress_tokens: [8, 9], forced_eos_token_id: 17, exponential_decay_length_penalty: [5, 1.2], renormalize_logits: true,
+  }));
+  expect(torch.readGenerationConfig(dir)).toEqual(processors);
+  model.generationConfig = processors;
+  await model.savePretrained(path.join(tmp, 'with-processors'));
+  model.generationConfig = {};
+  expect(torch.readGenerationConfig(path.join(tmp, 'with-processors'))).toEqual({ ...processors, eosTokenId: 63 }); // (the model's own eos, written too)
   for (const [json, error] of [
+    ['{"bad_words_ids": [5, 6]}', /generation_config.json: bad_words_ids has the wrong type: \[5,6\]/],
+    ['{"sequence_bias": {"5": 1}}', /sequence_bias has the wrong type/],
     ['{"top_k": "5"}', /generation_config.json: top_k has the wrong type: "5"/],
     ['{"eos_token_id": [1, 2]}', /eos_token_id must be one token id \(several end tokens are not supported\)/],
     ['{"num_beams": 2', /generation_config.json is not valid JSON/],

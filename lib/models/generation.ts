@@ -1,11 +1,13 @@
 // Decoding for generate(): greedy, sampling and beam search over a key/value cache, with
-// Hugging Face's logits processors (repetition penalty, no-repeat n-grams, minimum new tokens).
+// Hugging Face's logits processors (sequence bias, repetition penalty, no-repeat n-grams, bad
+// words, minimum new tokens, forced eos, length penalty on eos, suppressed tokens) and sampling
+// warpers (temperature, top-k, top-p, min-p, typical-p, epsilon and eta cutoffs).
 // The semantics are transformers' GenerationMixin (scripts/reference/generate_ref.py transcribes
 // it in plain PyTorch); the model itself is reached only through DecodingState.forward.
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
-import { tensor, zeros } from '../tensor/creation';
+import { full, tensor, zeros } from '../tensor/creation';
 import { cat } from '../tensor/ops';
 import { keep, tidy } from '../tensor/scope';
 import { Device } from '../tensor/dtype';
@@ -32,6 +34,26 @@ export interface GenerateOptions {
   noRepeatNgramSize?: number;
   /** HF's min_new_tokens: eos is not chosen before this many new tokens */
   minNewTokens?: number;
+  /** HF's bad_words_ids: token sequences never generated (a sequence's last token is banned where the rest precedes it) */
+  badWordsIds?: number[][];
+  /** HF's sequence_bias: [tokens, bias] pairs; the bias goes to a sequence's last token where the rest precedes it (always, for one token) */
+  sequenceBias?: [number[], number][];
+  /** HF's suppress_tokens: never generated */
+  suppressTokens?: number[];
+  /** HF's begin_suppress_tokens: not generated as the first new token */
+  beginSuppressTokens?: number[];
+  /** HF's forced_eos_token_id: the token forced as the last one, when maxNewTokens is reached */
+  forcedEosTokenId?: number;
+  /** HF's exponential_decay_length_penalty [start, factor]: after start new tokens, eos's score grows by factor per token */
+  exponentialDecayLengthPenalty?: [number, number];
+  /** HF's renormalize_logits: the processed scores log-softmaxed again (beam search's scores then stay log-probabilities) */
+  renormalizeLogits?: boolean;
+  /** sampling, HF's typical_p: the tokens closest to the distribution's entropy, up to this mass (1: off) */
+  typicalP?: number;
+  /** sampling, HF's epsilon_cutoff: only tokens of probability >= this (0: off) */
+  epsilonCutoff?: number;
+  /** sampling, HF's eta_cutoff: only tokens of probability >= min(eta, sqrt(eta)·e^-entropy) (0: off) */
+  etaCutoff?: number;
   doSample?: boolean;
   seed?: number;
   /** stop a sequence at this token (default: config.eos_token_id); null never stops */
@@ -64,13 +86,34 @@ export interface GenerateOptions {
 }
 
 /** generation_config.json's fields (HF's GenerationConfig) that tstorch reads, and their options. */
-const GENERATION_FIELDS: Record<string, [keyof GenerateOptions, 'int' | 'number' | 'boolean' | 'stopping' | 'strings']> = {
+type FieldKind = 'int' | 'number' | 'boolean' | 'stopping' | 'strings' | 'ints' | 'intLists' | 'bias' | 'decay';
+const GENERATION_FIELDS: Record<string, [keyof GenerateOptions, FieldKind]> = {
   max_new_tokens: ['maxNewTokens', 'int'], min_new_tokens: ['minNewTokens', 'int'], do_sample: ['doSample', 'boolean'],
   temperature: ['temperature', 'number'], top_k: ['topK', 'int'], top_p: ['topP', 'number'], min_p: ['minP', 'number'],
   repetition_penalty: ['repetitionPenalty', 'number'], no_repeat_ngram_size: ['noRepeatNgramSize', 'int'],
   num_beams: ['numBeams', 'int'], length_penalty: ['lengthPenalty', 'number'], early_stopping: ['earlyStopping', 'stopping'],
   num_return_sequences: ['numReturnSequences', 'int'], eos_token_id: ['eosTokenId', 'int'], stop_strings: ['stopStrings', 'strings'],
+  typical_p: ['typicalP', 'number'], epsilon_cutoff: ['epsilonCutoff', 'number'], eta_cutoff: ['etaCutoff', 'number'],
+  bad_words_ids: ['badWordsIds', 'intLists'], sequence_bias: ['sequenceBias', 'bias'], suppress_tokens: ['suppressTokens', 'ints'],
+  begin_suppress_tokens: ['beginSuppressTokens', 'ints'], forced_eos_token_id: ['forcedEosTokenId', 'int'],
+  exponential_decay_length_penalty: ['exponentialDecayLengthPenalty', 'decay'], renormalize_logits: ['renormalizeLogits', 'boolean'],
 };
+
+const isInts = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0);
+/** Whether a generation_config.json value has the type its field needs. */
+function fieldOk(kind: FieldKind, v: unknown): boolean {
+  switch (kind) {
+    case 'int': return Number.isInteger(v);
+    case 'number': return typeof v === 'number' && Number.isFinite(v);
+    case 'boolean': return typeof v === 'boolean';
+    case 'stopping': return typeof v === 'boolean' || v === 'never';
+    case 'strings': return Array.isArray(v) && v.every((x) => typeof x === 'string');
+    case 'ints': return isInts(v);
+    case 'intLists': return Array.isArray(v) && v.every((x) => isInts(x) && x.length > 0);
+    case 'bias': return Array.isArray(v) && v.every((x) => Array.isArray(x) && x.length === 2 && isInts(x[0]) && x[0].length > 0 && typeof x[1] === 'number');
+    case 'decay': return Array.isArray(v) && v.length === 2 && Number.isInteger(v[0]) && typeof v[1] === 'number';
+  }
+}
 
 /**
  * A model folder's generation_config.json as generate() defaults (HF's from_pretrained loads it
@@ -92,10 +135,7 @@ export function readGenerationConfig(dir: string): GenerateOptions {
     if (v === undefined || v === null) continue;
     if (field === 'eos_token_id' && Array.isArray(v) && v.length === 1) v = v[0]; // HF allows a list
     if (field === 'stop_strings' && typeof v === 'string') v = [v];
-    const ok = kind === 'int' ? Number.isInteger(v) : kind === 'number' ? typeof v === 'number' && Number.isFinite(v)
-      : kind === 'boolean' ? typeof v === 'boolean' : kind === 'stopping' ? typeof v === 'boolean' || v === 'never'
-        : Array.isArray(v) && v.every((x) => typeof x === 'string');
-    if (!ok) throw new Error(`GPT-2: ${file}: ${field} ${field === 'eos_token_id' ? 'must be one token id (several end tokens are not supported)' : `has the wrong type`}: ${JSON.stringify(v)}`);
+    if (!fieldOk(kind, v)) throw new Error(`GPT-2: ${file}: ${field} ${field === 'eos_token_id' ? 'must be one token id (several end tokens are not supported)' : `has the wrong type`}: ${JSON.stringify(v)}`);
     out[option] = v;
   }
   return out as GenerateOptions;
@@ -136,6 +176,16 @@ export function checkGenerateOptions(o: GenerateOptions): void {
   if (!isInt(o.numReturnSequences, 1)) bad('numReturnSequences must be an integer >= 1', o.numReturnSequences);
   if (o.lengthPenalty !== undefined && !Number.isFinite(o.lengthPenalty)) bad('lengthPenalty must be a finite number', o.lengthPenalty);
   if (o.earlyStopping !== undefined && o.earlyStopping !== true && o.earlyStopping !== false && o.earlyStopping !== 'never') bad('earlyStopping must be true, false or \'never\'', o.earlyStopping);
+  if (o.typicalP !== undefined && !(o.typicalP > 0 && o.typicalP <= 1)) bad('typicalP must be in (0, 1]', o.typicalP);
+  if (o.epsilonCutoff !== undefined && !(o.epsilonCutoff >= 0 && o.epsilonCutoff < 1)) bad('epsilonCutoff must be in [0, 1)', o.epsilonCutoff);
+  if (o.etaCutoff !== undefined && !(o.etaCutoff >= 0 && o.etaCutoff < 1)) bad('etaCutoff must be in [0, 1)', o.etaCutoff);
+  if (o.badWordsIds !== undefined && !fieldOk('intLists', o.badWordsIds)) bad('badWordsIds must be a list of non-empty token-id lists', JSON.stringify(o.badWordsIds));
+  if (o.sequenceBias !== undefined && !fieldOk('bias', o.sequenceBias)) bad('sequenceBias must be a list of [token ids, bias] pairs', JSON.stringify(o.sequenceBias));
+  for (const k of ['suppressTokens', 'beginSuppressTokens'] as const) if (o[k] !== undefined && !isInts(o[k])) bad(`${k} must be a list of token ids`, JSON.stringify(o[k]));
+  if (o.forcedEosTokenId !== undefined && !isInt(o.forcedEosTokenId, 0)) bad('forcedEosTokenId must be a token id', o.forcedEosTokenId);
+  if (o.exponentialDecayLengthPenalty !== undefined && !(fieldOk('decay', o.exponentialDecayLengthPenalty) && o.exponentialDecayLengthPenalty[0] >= 0)) {
+    bad('exponentialDecayLengthPenalty must be [start (new tokens), factor]', JSON.stringify(o.exponentialDecayLengthPenalty));
+  }
   if (o.stopStrings !== undefined && !(Array.isArray(o.stopStrings) && o.stopStrings.every((x) => typeof x === 'string' && x.length > 0))) bad('stopStrings must be a list of non-empty strings', JSON.stringify(o.stopStrings));
   const beams = o.numBeams ?? 1, n = o.numReturnSequences ?? 1;
   const sampling = o.doSample ?? (o.temperature !== undefined && o.temperature > 0);
@@ -218,22 +268,87 @@ export class DecodingState {
   }
 }
 
+/** Where a decoding step is: new tokens so far, and HF's input_ids_seq_length and max_length (both with padding). */
+export interface DecodeStep {
+  newTokens: number;
+  promptLength: number;
+  maxLength: number;
+}
+
 /**
- * HF's logits processors, in its order: repetition penalty, then no-repeat n-grams and min new
- * tokens (both set banned tokens to -inf). rows gives the sequences with their left padding, as
- * HF sees them (asked for only when a processor needs them).
+ * HF's logits processors, in its order (_get_logits_processor): sequence bias, repetition penalty,
+ * no-repeat n-grams, bad words, min new tokens, forced eos, exponential decay length penalty,
+ * suppressed tokens, tokens suppressed at the beginning, and, last, renormalisation. rows gives the
+ * sequences with their left padding, as HF sees them (asked for only when a processor needs them).
  */
-export function processLogits(scores: Tensor, rows: () => number[][], o: GenerateOptions, newTokens: number, eos: number | null): Tensor {
-  const penalty = o.repetitionPenalty ?? 1;
-  if (penalty !== 1) scores = repetitionPenalty(scores, tensor(rows(), { dtype: 'int64', device: scores.device }), penalty);
+export function processLogits(scores: Tensor, rows: () => number[][], o: GenerateOptions, step: DecodeStep, eos: number | null): Tensor {
   const [B, V] = scores.shape;
+  const dev = { device: scores.device };
+  const curLength = step.promptLength + step.newTokens;
+  if (o.sequenceBias?.length) scores = addSequenceBias(scores, rows(), o.sequenceBias);
+  const penalty = o.repetitionPenalty ?? 1;
+  if (penalty !== 1) scores = repetitionPenalty(scores, tensor(rows(), { dtype: 'int64', ...dev }), penalty);
   const banned: number[] = []; // flat positions row * V + token
   const n = o.noRepeatNgramSize ?? 0;
   if (n > 0) noRepeatNgramBans(rows(), n).forEach((tokens, row) => { for (const t of tokens) banned.push(row * V + t); });
-  if (eos !== null && newTokens < (o.minNewTokens ?? 0)) for (let row = 0; row < B; row++) banned.push(row * V + eos);
-  if (!banned.length) return scores;
-  const flat = scores.contiguous().view([-1]).scatter(0, tensor(banned, { dtype: 'int64', device: scores.device }), -Infinity);
-  return flat.view(scores.shape);
+  scores = banAt(scores, banned);
+  if (o.badWordsIds?.length) {
+    // HF's NoBadWordsLogitsProcessor: a sequence bias of -inf (a bad "word" that is eos alone is left out)
+    const bad = o.badWordsIds.filter((w) => !(w.length === 1 && w[0] === eos));
+    if (bad.length) scores = addSequenceBias(scores, rows(), bad.map((w) => [w, -Infinity] as [number[], number]));
+  }
+  const eosBans: number[] = [];
+  if (eos !== null && step.newTokens < (o.minNewTokens ?? 0)) for (let row = 0; row < B; row++) eosBans.push(row * V + eos);
+  scores = banAt(scores, eosBans);
+  if (o.forcedEosTokenId !== undefined && curLength === step.maxLength - 1) {
+    // HF's ForcedEOSTokenLogitsProcessor: the last token can only be it
+    scores = full([B, V], -Infinity, { dtype: scores.dtype, ...dev }).indexFill(1, tensor([o.forcedEosTokenId], { dtype: 'int64', ...dev }), 0);
+  }
+  const decay = o.exponentialDecayLengthPenalty;
+  if (decay && eos !== null && curLength > decay[0] + step.promptLength) {
+    // HF's ExponentialDecayLengthPenalty: eos's score + |score|·(factor^(tokens past start) - 1)
+    const eosScore = scores.narrow(1, eos, 1);
+    scores = scores.indexAdd(1, tensor([eos], { dtype: 'int64', ...dev }), eosScore.abs().mul(decay[1] ** (curLength - decay[0] - step.promptLength) - 1));
+  }
+  const suppress = [...(o.suppressTokens ?? []), ...(step.newTokens === 0 ? o.beginSuppressTokens ?? [] : [])];
+  if (suppress.length) scores = scores.indexFill(1, tensor(suppress, { dtype: 'int64', ...dev }), -Infinity);
+  if (o.renormalizeLogits) scores = F.logSoftmax(scores, -1);
+  return scores;
+}
+
+/** -inf at the flat positions row * V + token. */
+function banAt(scores: Tensor, flat: number[]): Tensor {
+  if (!flat.length) return scores;
+  return scores.contiguous().view([-1]).scatter(0, tensor(flat, { dtype: 'int64', device: scores.device }), -Infinity).view(scores.shape);
+}
+
+/**
+ * HF's SequenceBiasLogitsProcessor: a one-token sequence's bias always goes to its token; a longer
+ * one's to its last token in the rows that end in the rest of it (not when it is longer than the rows).
+ */
+export function addSequenceBias(scores: Tensor, rows: number[][], bias: [number[], number][]): Tensor {
+  const [B, V] = scores.shape;
+  for (const [seq] of bias) {
+    const over = seq.filter((t) => t >= V);
+    if (over.length) throw new Error(`generate: the model's vocabulary has ${V} tokens, but these are biased or banned: ${over.join(', ')}`);
+  }
+  const sums = new Map<number, number>(); // flat position -> summed bias (HF: += per sequence)
+  const add = (at: number, b: number) => sums.set(at, (sums.get(at) ?? 0) + b);
+  const single = new Map<number, number>(); // HF keeps one bias per one-token sequence: the last given
+  for (const [seq, b] of bias) if (seq.length === 1) single.set(seq[0], b);
+  for (let row = 0; row < B; row++) {
+    for (const [t, b] of single) add(row * V + t, b);
+    const tokens = rows[row];
+    for (const [seq, b] of bias) {
+      if (seq.length === 1 || seq.length > tokens.length) continue;
+      const prefix = seq.slice(0, -1), tail = tokens.slice(tokens.length - prefix.length);
+      if (prefix.every((t, j) => t === tail[j])) add(row * V + seq[seq.length - 1], b);
+    }
+  }
+  if (!sums.size) return scores;
+  const at = tensor([...sums.keys()], { dtype: 'int64', device: scores.device });
+  const values = tensor([...sums.values()], { dtype: scores.dtype, device: scores.device });
+  return scores.add(zeros([B * V], { dtype: scores.dtype, device: scores.device }).indexPut_([at], values).view([B, V]));
 }
 
 /** HF's RepetitionPenaltyLogitsProcessor: each row's scores at its sequence's tokens, / penalty where > 0, * penalty where < 0. */
@@ -289,6 +404,29 @@ export function warpScores(logits: Tensor, opts: GenerateOptions): Tensor {
     const threshold = probs.max(-1, true).values.mul(opts.minP);
     scores = scores.maskedFill(probs.lt(threshold), -Infinity);
   }
+  if (opts.typicalP !== undefined && opts.typicalP < 1) {
+    // HF's TypicalLogitsWarper: tokens by how far their surprisal is from the entropy, kept up to typicalP mass.
+    const logp = F.logSoftmax(scores, -1);
+    const entropy = logp.mul(logp.exp()).nansum(-1, true).neg();
+    const { values: shifted, indices } = logp.neg().sub(entropy).abs().sort(-1, false);
+    const cum = F.softmax(scores.gather(1, indices), -1).cumsum(-1);
+    const last = cum.lt(opts.typicalP).sum(1).clamp(null, scores.shape[1] - 1).unsqueeze(1);
+    const sortedRemove = shifted.gt(shifted.gather(1, last));
+    const keepFirst = cat([zeros([scores.shape[0], 1], { dtype: 'bool', device: scores.device }), sortedRemove.narrow(1, 1, scores.shape[1] - 1)], 1);
+    scores = scores.maskedFill(keepFirst.scatter(1, indices, keepFirst), -Infinity);
+  }
+  if (opts.epsilonCutoff !== undefined && opts.epsilonCutoff > 0) {
+    // HF's EpsilonLogitsWarper: probabilities below epsilon out, the best token kept
+    scores = scores.maskedFill(F.softmax(scores, -1).lt(opts.epsilonCutoff).logicalAnd(scores.lt(scores.max(-1, true).values)), -Infinity);
+  }
+  if (opts.etaCutoff !== undefined && opts.etaCutoff > 0) {
+    // HF's EtaLogitsWarper: the cutoff min(eta, sqrt(eta)·e^-H), H the entropy (Categorical's, -inf logits counted as 0)
+    const probs = F.softmax(scores, -1);
+    const logp = F.logSoftmax(scores, -1).clamp(-3.4028234663852886e38, null);
+    const entropy = logp.mul(probs).sum(-1, true).neg();
+    const eta = entropy.neg().exp().mul(Math.sqrt(opts.etaCutoff)).clamp(null, opts.etaCutoff);
+    scores = scores.maskedFill(probs.lt(eta).logicalAnd(scores.lt(scores.max(-1, true).values)), -Infinity);
+  }
   return scores;
 }
 
@@ -296,6 +434,13 @@ export function warpScores(logits: Tensor, opts: GenerateOptions): Tensor {
 export function sampleNext(logits: Tensor, opts: GenerateOptions): Tensor {
   return F.softmax(warpScores(logits, opts), -1).multinomial(1).squeeze(1);
 }
+
+/** The step a decoding state is at (HF's max_length: the padded prompt and maxNewTokens, before any context limit). */
+function stepAt(state: DecodingState, promptLength: number, o: GenerateOptions): DecodeStep {
+  return { newTokens: state.length - promptLength, promptLength, maxLength: promptLength + (o.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS) };
+}
+/** generate()'s default length: 20 new tokens (HF's max_length 20 counts the prompt too) */
+export const DEFAULT_MAX_NEW_TOKENS = 20;
 
 /**
  * Greedy decoding or sampling, up to maxLength (padded) tokens: a row that met eos (or completed
@@ -309,7 +454,7 @@ export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: numb
   const stops = o.stopStrings ?? [];
   while (state.length < maxLength) {
     const next = tidy(() => {
-      const scores = processLogits(state.nextLogits(), () => state.paddedSeqs(), o, state.length - promptLength, eos);
+      const scores = processLogits(state.nextLogits(), () => state.paddedSeqs(), o, stepAt(state, promptLength, o), eos);
       return (doSample ? sampleNext(scores, o) : scores.argmax(-1)).tolist() as number[];
     });
     const added = next.map((t, i) => (done[i] ? state.padToken : t));
@@ -393,7 +538,7 @@ export function beamSearch(state: DecodingState, o: GenerateOptions, eos: number
   while (state.length < maxLength) {
     const ids = state.paddedSeqs(); // (the finished hypotheses are these rows)
     const [topScores, topIds, V] = tidy(() => {
-      const logprobs = processLogits(F.logSoftmax(state.nextLogits(), -1), () => ids, o, state.length - promptLength, eos);
+      const logprobs = processLogits(F.logSoftmax(state.nextLogits(), -1), () => ids, o, stepAt(state, promptLength, o), eos);
       const V = logprobs.shape[1];
       const total = logprobs.add(tensor(beamScores, { dtype: 'float32', device: logprobs.device }).unsqueeze(1)).view([B, K * V]);
       const { values, indices } = total.topk(2 * K, 1);

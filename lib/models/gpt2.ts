@@ -14,7 +14,7 @@ import { Module, ModuleList } from '../nn/module';
 import { Conv1D, Dropout, Embedding, LayerNorm, Linear } from '../nn/layers';
 import type { TensorModule } from '../nn/containers';
 import * as F from '../nn/functional';
-import { BeamSearchOutput, DecodingState, GenerateOptions, beamSearch, checkGenerateOptions, decodeGreedy, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
+import { BeamSearchOutput, DecodingState, GenerateOptions, beamSearch, checkGenerateOptions, DEFAULT_MAX_NEW_TOKENS, decodeGreedy, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
 import { saveFile } from '../io/safetensors';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
@@ -497,7 +497,7 @@ export class GPT2LMHeadModel extends Module {
   }
 
   private decode(prompt: Tensor | number[] | number[][], opts: GenerateOptions, beams: boolean): BeamSearchOutput {
-    const maxNew = opts.maxNewTokens ?? 20;
+    const maxNew = opts.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS;
     const eos = opts.eosTokenId === undefined ? this.config.eos_token_id : opts.eosTokenId;
     if (opts.seed !== undefined) manualSeed(opts.seed);
     const prompts: number[][] = prompt instanceof Tensor

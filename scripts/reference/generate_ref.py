@@ -9,14 +9,17 @@ so the cache's reordering between beams is checked, not shared.
 usage: generate_ref.py MODEL_DIR SPEC_JSON OUT_JSON
   SPEC_JSON (one, or a list of them, answered by a list): {"prompts": [[ids]], "max_new_tokens": int, "num_beams": int, "length_penalty": float,
               "early_stopping": true | false | "never", "num_return_sequences": int,
-              "no_repeat_ngram_size": int, "min_new_tokens": int, "repetition_penalty": float,
+              "no_repeat_ngram_size": int, "min_new_tokens": int, "repetition_penalty": float, "sequence_bias": [[[ids], float]],
+              "bad_words_ids": [[ids]], "suppress_tokens": [ids], "begin_suppress_tokens": [ids],
+              "forced_eos_token_id": int, "exponential_decay_length_penalty": [int, float], "renormalize_logits": bool,
               "eos_token_id": int | null, "markov": [[logits]] (optional: instead of MODEL_DIR, which
               may then be -, the next token's logits are this table's row of the last token)}
   writes: {"sequences": [[ids]] (left padding removed), "scores": [float] (beam search's sequences_scores)}
-  or, for a spec {"warp": {"scores": [[float]], "temperature", "top_k", "top_p", "min_p"}}: the sampling
+  or, for a spec {"warp": {"scores": [[float]], "temperature", "top_k", "top_p", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff"}}: the sampling
   warpers' output, {"kept": [[bool]], "scores": [[float]] (0 where not kept)}
 """
 import json
+import math
 import sys
 
 import torch
@@ -134,8 +137,32 @@ class BeamSearchScorer:
         return decoded, best_scores
 
 
+def sequence_bias(input_ids, scores, biases):
+    """SequenceBiasLogitsProcessor: biases {tuple of ids: float}."""
+    vocab = scores.shape[-1]
+    bias = torch.zeros_like(scores)
+    length_1 = torch.zeros((vocab,), dtype=torch.float)
+    for ids, b in biases.items():
+        if len(ids) == 1:
+            length_1[ids[-1]] = b
+    bias += length_1
+    for ids, b in biases.items():
+        if len(ids) == 1 or len(ids) > input_ids.shape[1]:
+            continue
+        prefix_length = len(ids) - 1
+        matching = torch.eq(input_ids[:, -prefix_length:], torch.tensor(ids[:-1], dtype=input_ids.dtype)).prod(dim=1)
+        bias[:, ids[-1]] += torch.where(matching.bool(), torch.tensor(b), torch.tensor(0.0))
+    return scores + bias
+
+
 def process_logits(input_ids, scores, spec, prompt_len):
-    """The logits processors, in HF's order: repetition penalty, no-repeat n-gram, min new tokens."""
+    """The logits processors, in HF's order (_get_logits_processor): sequence bias, repetition penalty,
+    no-repeat n-gram, bad words, min new tokens, forced eos, exponential decay length penalty,
+    suppress tokens, begin-suppress tokens, renormalize."""
+    cur_len = input_ids.shape[-1]
+    eos = spec.get("eos_token_id")
+    if spec.get("sequence_bias"):
+        scores = sequence_bias(input_ids, scores, {tuple(ids): float(b) for ids, b in spec["sequence_bias"]})
     penalty = spec.get("repetition_penalty", 1.0)
     if penalty != 1.0:
         score = torch.gather(scores, 1, input_ids)
@@ -144,7 +171,6 @@ def process_logits(input_ids, scores, spec, prompt_len):
     n = spec.get("no_repeat_ngram_size", 0)
     if n > 0:
         scores = scores.clone()
-        cur_len = input_ids.shape[-1]
         if cur_len + 1 >= n:
             for i in range(scores.shape[0]):
                 tokens = input_ids[i].tolist()
@@ -153,10 +179,30 @@ def process_logits(input_ids, scores, spec, prompt_len):
                     ngrams[tuple(ngram[:-1])] = ngrams.get(tuple(ngram[:-1]), []) + [ngram[-1]]
                 banned = ngrams.get(tuple(tokens[cur_len + 1 - n: cur_len]), [])
                 scores[i, banned] = -float("inf")
-    eos = spec.get("eos_token_id")
-    if eos is not None and input_ids.shape[-1] - prompt_len < spec.get("min_new_tokens", 0):
+    if spec.get("bad_words_ids"):  # NoBadWordsLogitsProcessor: eos alone is not a bad word
+        bad = [w for w in spec["bad_words_ids"] if eos is None or w != [eos]]
+        scores = sequence_bias(input_ids, scores, {tuple(w): float("-inf") for w in bad})
+    if eos is not None and cur_len - prompt_len < spec.get("min_new_tokens", 0):
         scores = scores.clone()
         scores[:, eos] = -float("inf")
+    forced = spec.get("forced_eos_token_id")
+    if forced is not None and cur_len == prompt_len + spec["max_new_tokens"] - 1:
+        scores = torch.full_like(scores, -math.inf)
+        scores[:, forced] = 0
+    decay = spec.get("exponential_decay_length_penalty")
+    if decay is not None and eos is not None:
+        start = decay[0] + prompt_len
+        if cur_len > start:
+            penalties = torch.zeros_like(scores)
+            penalties[:, eos] = torch.abs(scores[:, eos]) * (pow(decay[1], cur_len - start) - 1)
+            scores = scores + penalties
+    vocab = torch.arange(scores.shape[-1])
+    if spec.get("suppress_tokens") is not None:
+        scores = torch.where(torch.isin(vocab, torch.tensor(spec["suppress_tokens"])), -float("inf"), scores)
+    if spec.get("begin_suppress_tokens") is not None and cur_len == prompt_len:
+        scores = torch.where(torch.isin(vocab, torch.tensor(spec["begin_suppress_tokens"])), -float("inf"), scores)
+    if spec.get("renormalize_logits"):
+        scores = scores.log_softmax(dim=-1)
     return scores
 
 
@@ -251,6 +297,33 @@ def warp(spec):
         sorted_indices_to_remove = torch.gather(tokens_to_remove, dim=-1, index=sorted_indices)
         sorted_indices_to_remove[..., :1] = False
         indices_to_remove = sorted_indices_to_remove.scatter(1, sorted_indices, sorted_indices_to_remove)
+        scores = scores.masked_fill(indices_to_remove, -float("inf"))
+    typical_p = spec.get("typical_p")
+    if typical_p is not None and typical_p < 1.0:  # TypicalLogitsWarper
+        normalized = torch.nn.functional.log_softmax(scores, dim=-1)
+        p = torch.exp(normalized)
+        ent = -(normalized * p).nansum(-1, keepdim=True)
+        shifted_scores = torch.abs((-normalized) - ent)
+        sorted_scores, sorted_indices = torch.sort(shifted_scores, descending=False)
+        sorted_logits = scores.gather(-1, sorted_indices)
+        cumulative_probs = sorted_logits.softmax(dim=-1).cumsum(dim=-1)
+        last_ind = (cumulative_probs < typical_p).sum(dim=1)
+        last_ind.clamp_(max=sorted_scores.shape[-1] - 1)
+        sorted_indices_to_remove = sorted_scores > sorted_scores.gather(1, last_ind.view(-1, 1))
+        sorted_indices_to_remove[..., :1] = 0
+        indices_to_remove = sorted_indices_to_remove.scatter(1, sorted_indices, sorted_indices_to_remove)
+        scores = scores.masked_fill(indices_to_remove, -float("inf"))
+    epsilon = spec.get("epsilon_cutoff")
+    if epsilon is not None and 0.0 < epsilon < 1.0:  # EpsilonLogitsWarper
+        indices_to_remove = scores.softmax(dim=-1) < epsilon
+        indices_to_remove = indices_to_remove & (scores < torch.topk(scores, 1)[0][..., -1, None])
+        scores = scores.masked_fill(indices_to_remove, -float("inf"))
+    eta = spec.get("eta_cutoff")
+    if eta is not None and 0.0 < eta < 1.0:  # EtaLogitsWarper
+        probabilities = scores.softmax(dim=-1)
+        entropy = torch.distributions.Categorical(logits=scores).entropy()
+        cutoff = torch.min(torch.tensor(eta), torch.sqrt(torch.tensor(eta)) * torch.exp(-entropy))[..., None]
+        indices_to_remove = (probabilities < cutoff) & (scores < torch.topk(scores, 1)[0][..., -1, None])
         scores = scores.masked_fill(indices_to_remove, -float("inf"))
     kept = torch.isfinite(scores)
     return {"kept": kept.tolist(), "scores": torch.where(kept, scores, torch.zeros_like(scores)).tolist()}

@@ -21,6 +21,10 @@ export const spec: Spec = {
   'top-k': { type: 'int', help: 'sample from the k most likely tokens (0: all; default 50, as HF\'s generate)' },
   'top-p': { type: 'number', help: 'nucleus sampling mass (default 1: all)' },
   'min-p': { type: 'number', help: 'sample only tokens at least this fraction as likely as the most likely one (HF\'s min_p; default 0: off)' },
+  'typical-p': { type: 'number', help: 'typical sampling: the tokens nearest the entropy, up to this mass (HF\'s typical_p; default 1: off)' },
+  'epsilon-cutoff': { type: 'number', help: 'sample only tokens of probability >= this (HF\'s epsilon_cutoff, e.g. 3e-4; default 0: off)' },
+  'eta-cutoff': { type: 'number', help: 'eta sampling: an entropy-dependent cutoff (HF\'s eta_cutoff, e.g. 2e-3; default 0: off)' },
+  'bad-words': { type: 'string', help: 'comma-separated words never generated, each as written and with a leading space (HF\'s bad_words_ids)' },
   'repetition-penalty': { type: 'number', help: 'HF\'s repetition_penalty: > 1 makes tokens already there less likely (default 1: off)' },
   'no-repeat-ngram-size': { type: 'int', help: 'no n-gram of this size occurs twice (prompt included; default 0: off)' },
   'min-new-tokens': { type: 'int', help: 'the end of text is not chosen before this many new tokens (default 0)' },
@@ -54,6 +58,9 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (repetitionPenalty !== undefined && !(repetitionPenalty > 0)) throw new Error('--repetition-penalty must be > 0 (1 is off)');
   for (const k of ['num-beams', 'num-return-sequences']) if ((num(k) ?? 1) < 1) throw new Error(`--${k} must be >= 1`);
   for (const k of ['no-repeat-ngram-size', 'min-new-tokens']) if ((num(k) ?? 0) < 0) throw new Error(`--${k} must be >= 0`);
+  const typicalP = num('typical-p');
+  if (typicalP !== undefined && !(typicalP > 0 && typicalP <= 1)) throw new Error('--typical-p must be in (0, 1]');
+  for (const k of ['epsilon-cutoff', 'eta-cutoff']) if (num(k) !== undefined && !(num(k)! >= 0 && num(k)! < 1)) throw new Error(`--${k} must be in [0, 1)`);
   if (f.stop === '') throw new Error('--stop is empty');
   if (f.bf16) f.precision = 'bf16';
   if (!['fp32', 'bf16'].includes(f.precision as string)) throw new Error(`--precision must be fp32 or bf16, got '${f.precision}'`);
@@ -63,6 +70,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     noRepeatNgramSize: num('no-repeat-ngram-size'), minNewTokens: num('min-new-tokens'),
     numBeams, lengthPenalty: num('length-penalty'), earlyStopping: f['early-stopping'] as boolean | undefined,
     numReturnSequences, stopStrings: f.stop === undefined ? undefined : [f.stop as string],
+    typicalP: num('typical-p'), epsilonCutoff: num('epsilon-cutoff'), etaCutoff: num('eta-cutoff'), badWordsIds: badWords(f['bad-words'] as string | undefined),
   };
   if (prompt === undefined) return generateFromFile(f, flags);
   const model = await loadModelFromFlags(f);
@@ -103,6 +111,14 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   }
   if (f.json) console.log(JSON.stringify({ text, tokens: out, newTokens: out.length - ids.length }));
   model.dispose();
+}
+
+/** --bad-words: each word's tokens as written and after a space (GPT-2 spells a word mid-sentence with its space). */
+function badWords(list: string | undefined): number[][] | undefined {
+  if (list === undefined) return undefined;
+  const words = list.split(',').map((w) => w.trim()).filter(Boolean);
+  if (!words.length) throw new Error('--bad-words is empty');
+  return words.flatMap((w) => [tokenizer.encode(w), tokenizer.encode(` ${w}`)]);
 }
 
 /** --prompts: every prompt of the file, --batch-size at a time; a JSON line per prompt, in order. */
