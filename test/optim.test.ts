@@ -58,6 +58,10 @@ test('every HF schedule (get_scheduler\'s names, lr_scheduler_kwargs) gives HF\'
     { kind: 'cosine_with_min_lr', warmup: 0, total: 12, lr: 0.1, kwargs: { min_lr_rate: 0.2, num_cycles: 1 }, steps: 13 },
     { kind: 'constant', warmup: 3, total: 5, lr: 0.1, kwargs: {}, steps: 6 },
     { kind: 'constant_with_warmup', warmup: 3, total: 5, lr: 0.1, kwargs: {}, steps: 6 },
+    { kind: 'warmup_stable_decay', warmup: 3, total: 20, lr: 0.1, kwargs: { num_decay_steps: 6 }, steps: 22 },
+    { kind: 'warmup_stable_decay', warmup: 4, total: 20, lr: 0.1, kwargs: { num_decay_steps: 5, num_stable_steps: 3, warmup_type: 'cosine', decay_type: 'linear', min_lr_ratio: 0.1 }, steps: 15 },
+    { kind: 'warmup_stable_decay', warmup: 5, total: 16, lr: 0.1, kwargs: { num_decay_steps: 8, warmup_type: '1-sqrt', decay_type: '1-sqrt', min_lr_ratio: 0.05 }, steps: 18 },
+    { kind: 'warmup_stable_decay', warmup: 0, total: 10, lr: 0.1, kwargs: { num_decay_steps: 10, num_cycles: 1 }, steps: 11 },
   ];
   const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'hf_schedules_ref.py')], { input: JSON.stringify(cases), encoding: 'utf8' });
   expect(r.stderr).toBe('');
@@ -78,6 +82,8 @@ test('every HF schedule (get_scheduler\'s names, lr_scheduler_kwargs) gives HF\'
   expect(() => new torch.optim.LRScheduler(opt, 'polynomial', 0, 10, { lr_end: 1e-2 })).toThrow(/lr_end \(0.01\) must be smaller than initial lr \(0.001\)/);
   expect(() => new torch.optim.LRScheduler(opt, 'cosine_with_min_lr', 0, 10)).toThrow(/needs one of min_lr or min_lr_rate/);
   expect(() => new torch.optim.LRScheduler(opt, 'cosine', 0, 10, { num_cycles: '2' as never })).toThrow(/num_cycles must be a number/);
+  expect(() => new torch.optim.LRScheduler(opt, 'warmup_stable_decay', 0, 10)).toThrow(/'warmup_stable_decay' needs num_decay_steps/);
+  expect(() => new torch.optim.LRScheduler(opt, 'warmup_stable_decay', 0, 10, { num_decay_steps: 2, decay_type: 'exp' as never })).toThrow('LRScheduler: option decay_type must be linear, cosine, 1-sqrt; got "exp"');
 });
 
 test('schedules and clipping', () => {

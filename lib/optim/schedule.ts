@@ -3,10 +3,15 @@
 // steps; the others warm up linearly over them. Options (HF's lr_scheduler_kwargs, by HF's
 // names): num_cycles (cosine 0.5, cosine_with_restarts 1, cosine_with_min_lr 0.5), lr_end and
 // power (polynomial: 1e-7, 1), timescale (inverse_sqrt: the warmup steps, or 10,000),
-// min_lr or min_lr_rate (cosine_with_min_lr: one of them).
+// min_lr or min_lr_rate (cosine_with_min_lr: one of them); warmup_stable_decay: num_decay_steps
+// (needed), num_stable_steps (default: what warmup and decay leave), warmup_type and decay_type
+// (linear, cosine or 1-sqrt; default linear, cosine), min_lr_ratio (0), num_cycles (0.5).
 
-export type ScheduleKind = 'linear' | 'cosine' | 'cosine_with_restarts' | 'polynomial' | 'constant' | 'constant_with_warmup' | 'inverse_sqrt' | 'cosine_with_min_lr';
-export const SCHEDULE_KINDS: ScheduleKind[] = ['linear', 'cosine', 'cosine_with_restarts', 'polynomial', 'constant', 'constant_with_warmup', 'inverse_sqrt', 'cosine_with_min_lr'];
+export type ScheduleKind = 'linear' | 'cosine' | 'cosine_with_restarts' | 'polynomial' | 'constant' | 'constant_with_warmup' | 'inverse_sqrt' | 'cosine_with_min_lr' | 'warmup_stable_decay';
+export const SCHEDULE_KINDS: ScheduleKind[] = ['linear', 'cosine', 'cosine_with_restarts', 'polynomial', 'constant', 'constant_with_warmup', 'inverse_sqrt', 'cosine_with_min_lr', 'warmup_stable_decay'];
+/** warmup_stable_decay's shapes of its warmup and its decay */
+export type WsdShape = 'linear' | 'cosine' | '1-sqrt';
+const WSD_SHAPES: WsdShape[] = ['linear', 'cosine', '1-sqrt'];
 
 /** HF's lr_scheduler_kwargs, by HF's names. */
 export interface ScheduleKwargs {
@@ -16,10 +21,16 @@ export interface ScheduleKwargs {
   timescale?: number;
   min_lr?: number;
   min_lr_rate?: number;
+  num_decay_steps?: number;
+  num_stable_steps?: number;
+  warmup_type?: WsdShape;
+  decay_type?: WsdShape;
+  min_lr_ratio?: number;
 }
 const ALLOWED: Record<ScheduleKind, (keyof ScheduleKwargs)[]> = {
   linear: [], constant: [], constant_with_warmup: [], cosine: ['num_cycles'], cosine_with_restarts: ['num_cycles'],
   polynomial: ['lr_end', 'power'], inverse_sqrt: ['timescale'], cosine_with_min_lr: ['num_cycles', 'min_lr', 'min_lr_rate'],
+  warmup_stable_decay: ['num_decay_steps', 'num_stable_steps', 'warmup_type', 'decay_type', 'min_lr_ratio', 'num_cycles'],
 };
 
 /** Refuses options the schedule does not take, and values it cannot use (as HF's schedule functions do). */
@@ -27,7 +38,14 @@ export function checkScheduleKwargs(kind: ScheduleKind, kwargs: ScheduleKwargs, 
   if (!SCHEDULE_KINDS.includes(kind)) throw new Error(`LRScheduler: unknown schedule '${kind}' (${SCHEDULE_KINDS.join(', ')})`);
   for (const [k, v] of Object.entries(kwargs)) {
     if (!(ALLOWED[kind] as string[]).includes(k)) throw new Error(`LRScheduler: '${kind}' takes no option '${k}'${ALLOWED[kind].length ? ` (it takes ${ALLOWED[kind].join(', ')})` : ''}`);
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`LRScheduler: option ${k} must be a number, got ${JSON.stringify(v)}`);
+    if (k === 'warmup_type' || k === 'decay_type') {
+      if (!WSD_SHAPES.includes(v as WsdShape)) throw new Error(`LRScheduler: option ${k} must be ${WSD_SHAPES.join(', ')}; got ${JSON.stringify(v)}`);
+    } else if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new Error(`LRScheduler: option ${k} must be a number, got ${JSON.stringify(v)}`);
+    }
+  }
+  if (kind === 'warmup_stable_decay' && kwargs.num_decay_steps === undefined) {
+    throw new Error("LRScheduler: 'warmup_stable_decay' needs num_decay_steps (lrSchedulerKwargs / --lr-scheduler-kwargs, e.g. {\"num_decay_steps\": 100})");
   }
   if (kind === 'polynomial' && !(lrInit > (kwargs.lr_end ?? 1e-7))) throw new Error(`LRScheduler: lr_end (${kwargs.lr_end ?? 1e-7}) must be smaller than initial lr (${lrInit})`);
   if (kind === 'cosine_with_min_lr' && (kwargs.min_lr === undefined) === (kwargs.min_lr_rate === undefined)) {
@@ -41,6 +59,7 @@ export function checkScheduleKwargs(kind: ScheduleKind, kwargs: ScheduleKwargs, 
  */
 export function lrFactor(kind: ScheduleKind, step: number, warmup: number, total: number, kwargs: ScheduleKwargs = {}, lrInit = 1): number {
   if (kind === 'constant') return 1;
+  if (kind === 'warmup_stable_decay') return wsdFactor(step, warmup, total, kwargs);
   if (step < warmup) return step / Math.max(1, warmup);
   if (kind === 'constant_with_warmup') return 1;
   if (kind === 'inverse_sqrt') {
@@ -64,6 +83,25 @@ export function lrFactor(kind: ScheduleKind, step: number, warmup: number, total
   if (kind === 'cosine') return Math.max(0, factor);
   const minRate = kwargs.min_lr_rate ?? (kwargs.min_lr ?? 0) / lrInit; // cosine_with_min_lr
   return Math.max(0, factor * (1 - minRate) + minRate);
+}
+
+/**
+ * HF's warmup-stable-decay (get_wsd_schedule): from min_lr_ratio up to 1 over the warmup, 1 over
+ * the stable steps, down to min_lr_ratio over the decay steps, min_lr_ratio after.
+ */
+function wsdFactor(step: number, warmup: number, total: number, kw: ScheduleKwargs): number {
+  const decay = kw.num_decay_steps ?? 0, stable = kw.num_stable_steps ?? total - warmup - decay, minRatio = kw.min_lr_ratio ?? 0;
+  const scaled = (f: number) => Math.max(0, f * (1 - minRatio) + minRatio);
+  if (step < warmup) {
+    const progress = step / Math.max(1, warmup), shape = kw.warmup_type ?? 'linear';
+    return scaled(shape === 'linear' ? progress : shape === 'cosine' ? 0.5 * (1 - Math.cos(Math.PI * progress)) : 1 - Math.sqrt(1 - progress));
+  }
+  if (step < warmup + stable) return 1;
+  if (step < warmup + stable + decay) {
+    const progress = (step - warmup - stable) / Math.max(1, decay), shape = kw.decay_type ?? 'cosine';
+    return scaled(shape === 'linear' ? 1 - progress : shape === 'cosine' ? 0.5 * (1 + Math.cos(Math.PI * (kw.num_cycles ?? 0.5) * 2 * progress)) : 1 - Math.sqrt(progress));
+  }
+  return minRatio;
 }
 
 export class LRScheduler {

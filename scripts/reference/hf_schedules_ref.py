@@ -70,7 +70,44 @@ def constant_with_warmup(step, *, num_warmup_steps):
     return warmup(step, num_warmup_steps) if step < num_warmup_steps else 1.0
 
 
+def wsd(step, *, num_warmup_steps, num_stable_steps, num_decay_steps, warmup_type, decay_type, min_lr_ratio, num_cycles):
+    if step < num_warmup_steps:
+        progress = float(step) / float(max(1, num_warmup_steps))
+        if warmup_type == "linear":
+            factor = progress
+        elif warmup_type == "cosine":
+            factor = 0.5 * (1.0 - math.cos(math.pi * progress))
+        elif warmup_type == "1-sqrt":
+            factor = 1.0 - math.sqrt(1.0 - progress)
+        factor = factor * (1.0 - min_lr_ratio) + min_lr_ratio
+        return max(0.0, factor)
+    if step < num_warmup_steps + num_stable_steps:
+        return 1.0
+    if step < num_warmup_steps + num_stable_steps + num_decay_steps:
+        progress = float(step - num_warmup_steps - num_stable_steps) / float(max(1, num_decay_steps))
+        if decay_type == "linear":
+            factor = 1.0 - progress
+        elif decay_type == "cosine":
+            factor = 0.5 * (1.0 + math.cos(math.pi * float(num_cycles) * 2.0 * progress))
+        elif decay_type == "1-sqrt":
+            factor = 1.0 - math.sqrt(progress)
+        factor = factor * (1.0 - min_lr_ratio) + min_lr_ratio
+        return max(0.0, factor)
+    return min_lr_ratio
+
+
+def get_wsd(num_warmup_steps, num_decay_steps, num_training_steps=None, num_stable_steps=None, warmup_type="linear",
+            decay_type="cosine", min_lr_ratio=0, num_cycles=0.5):
+    """get_wsd_schedule's defaults: the stable phase is what warmup and decay leave of the training steps."""
+    if num_stable_steps is None:
+        num_stable_steps = num_training_steps - num_warmup_steps - num_decay_steps
+    return partial(wsd, num_warmup_steps=num_warmup_steps, num_stable_steps=num_stable_steps, num_decay_steps=num_decay_steps,
+                   warmup_type=warmup_type, decay_type=decay_type, min_lr_ratio=min_lr_ratio, num_cycles=num_cycles)
+
+
 def lam(kind, warmup_steps, total, lr, kw):
+    if kind == "warmup_stable_decay":
+        return get_wsd(warmup_steps, num_training_steps=total, **kw)
     if kind == "constant":
         return constant
     if kind == "constant_with_warmup":
