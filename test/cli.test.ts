@@ -308,6 +308,22 @@ test('train --layers-to-transform, --exclude-modules, --rank-pattern, --alpha-pa
   expect(cli('train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'lora-none'), '--block-size', '16', '--layers-to-transform', '3').err).toMatch(/no Conv1D matches targetModules \[c_attn, c_proj, c_fc\] within layersToTransform/);
 });
 
+test('train --init-lora-weights pissa: PEFT\'s config field; eval --adapter and merge redo PiSSA on the base and agree', () => {
+  const out = path.join(tmp, 'lora-pissa');
+  const r = cli('train', '--model', modelDir, '--data', textFile, '--out', out, '--block-size', '16', '--batch-size', '2', '--max-steps', '3', '--save-steps', '0', '--lr', '1e-2',
+    '--lora-r', '2', '--init-lora-weights', 'pissa');
+  expect(r.err).toBe('');
+  expect(JSON.parse(fs.readFileSync(path.join(out, 'adapter_config.json'), 'utf8')).init_lora_weights).toBe('pissa');
+  const withAdapter = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', evalFile, '--block-size', '16', '--json').out);
+  const base = JSON.parse(cli('eval', '--model', modelDir, '--data', evalFile, '--block-size', '16', '--json').out);
+  expect(Math.abs(withAdapter.loss - base.loss)).toBeGreaterThan(1e-4); // trained
+  const merged = path.join(tmp, 'lora-pissa-merged');
+  expect(cli('merge', '--model', modelDir, '--adapter', out, '--out', merged).code).toBe(0);
+  const mergedEval = JSON.parse(cli('eval', '--model', merged, '--data', evalFile, '--block-size', '16', '--json').out);
+  expect(Math.abs(mergedEval.loss - withAdapter.loss) / withAdapter.loss).toBeLessThan(1e-5);
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', out, '--init-lora-weights', 'olora').err).toMatch(/--init-lora-weights must be true, false, gaussian, pissa or pissa_niter_K; got 'olora'/);
+});
+
 test('bad input: one-line cause, non-zero exit, nothing half-written', () => {
   const cases: [string[], RegExp][] = [
     [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'neg'), '--lora-r', '-1'], /--lora-r must be >= 0/],

@@ -311,6 +311,104 @@ describe('PEFT\'s layer selection and per-layer ranks: rank_pattern, alpha_patte
   });
 });
 
+describe('initLoraWeights (PEFT\'s init_lora_weights)', () => {
+  test('pissa: A, B and the base\'s residual as PEFT\'s pissa_init (Python transcription); the model starts as its base; saved as is it loads by PiSSA again, converted (rank 2r) over the original base, here and in the reference', async () => {
+    const plain = await torch.GPT2LMHeadModel.fromPretrained(base);
+    const want0 = torch.noGrad(() => plain.eval().forward(ids()).logits);
+    const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+    torch.lora.applyLoRA(m, { r: 4, alpha: 8, dropout: 0, initLoraWeights: 'pissa', targetModules: ['c_attn', 'c_proj', 'c_fc'] });
+    m.eval();
+    const layer = torch.lora.loraLayers(m)[0][1];
+    // s·BA is the weight's best rank-4 part: the residual's largest singular value is the original's 5th
+    const original = (plain.transformer.h.items[0].attn.c_attn as torch.nn.Conv1D).weight;
+    torch.tidy(() => {
+      const sv = torch.linalg.svdvals(original.t());
+      expect(Math.abs((torch.linalg.svdvals(layer.base.weight.t()).max().item() as number) - (sv.select(0, 4).item() as number))).toBeLessThan(1e-5);
+    });
+    expect(relErr(torch.noGrad(() => m.forward(ids()).logits), want0)).toBeLessThan(1e-5); // PiSSA keeps the function
+    const dir = path.join(tmp, 'pissa-start');
+    await torch.lora.saveAdapter(m, dir);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8')).init_lora_weights).toBe('pissa');
+    const idsFile = path.join(tmp, 'pissa-ids.json');
+    fs.writeFileSync(idsFile, JSON.stringify(ids().tolist()));
+    const run = (adapter: string, out: string) => {
+      const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'peft_interop.py'), base, adapter, idsFile, out], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      return torch.io.safetensors.loadFile(out).tensors;
+    };
+    const py = run(dir, path.join(tmp, 'pissa-start.py.safetensors'));
+    let compared = 0;
+    for (const [n, p] of m.namedParameters()) {
+      const w = py.get(`init.${n}`);
+      if (!w) continue;
+      expect([n, relErr(p, w) < 1e-5]).toEqual([n, true]); // A, B and W - s·BA, layer by layer
+      compared++;
+    }
+    expect(compared).toBe(8 * 3); // 8 layers (2 blocks x 4): lora_A, lora_B and base_layer.weight each
+    // Trained (A and B moved): converted, it is plain LoRA of rank 8 over the original base.
+    torch.manualSeed(4);
+    torch.noGrad(() => { for (const [n, p] of m.namedParameters()) if (/lora_[AB]/.test(n)) p.add_(torch.randnLike(p).mul(0.05)); });
+    const trained = torch.noGrad(() => m.forward(ids()).logits);
+    expect(relErr(trained, want0)).toBeGreaterThan(1e-3);
+    const converted = path.join(tmp, 'pissa-converted');
+    await torch.lora.saveAdapter(m, converted, { convertToLora: true });
+    const config = JSON.parse(fs.readFileSync(path.join(converted, 'adapter_config.json'), 'utf8'));
+    expect([config.r, config.lora_alpha, config.init_lora_weights]).toEqual([8, 16, true]);
+    expect(relErr(run(converted, path.join(tmp, 'pissa-converted.py.safetensors')).get('logits')!, trained)).toBeLessThan(1e-4);
+    // ... and unconverted, loaded onto a fresh base: PiSSA runs again, the trained factors come in
+    const asIs = path.join(tmp, 'pissa-trained');
+    await torch.lora.saveAdapter(m, asIs);
+    for (const d of [asIs, converted]) {
+      const fresh = await torch.GPT2LMHeadModel.fromPretrained(base);
+      await torch.lora.loadAdapter(fresh, d);
+      expect([d, relErr(torch.noGrad(() => fresh.eval().forward(ids()).logits), trained) < 1e-4]).toEqual([d, true]);
+      // merged, the base weights hold the trained model
+      torch.lora.mergeAndUnload(fresh);
+      expect([d, relErr(torch.noGrad(() => fresh.forward(ids()).logits), trained) < 1e-4]).toEqual([d, true]);
+      fresh.dispose();
+    }
+    const loaded = await torch.GPT2LMHeadModel.fromPretrained(base);
+    await torch.lora.loadAdapter(loaded, asIs);
+    await expect(torch.lora.saveAdapter(loaded, path.join(tmp, 'x'), { convertToLora: true })).resolves.toBeUndefined(); // (PiSSA ran at loading: its start is known)
+    for (const x of [plain, m, loaded]) x.dispose();
+  });
+
+  test('gaussian, false, pissa_niter_K; bad values and where they do not apply', async () => {
+    const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+    torch.manualSeed(1);
+    torch.lora.applyLoRA(m, { r: 8, initLoraWeights: 'gaussian', targetModules: ['c_fc'] });
+    const [, l] = torch.lora.loraLayers(m)[0];
+    torch.tidy(() => {
+      expect(Math.abs((l.lora_A.weight.std().item() as number) - 1 / 8)).toBeLessThan(0.01); // N(0, 1/r)
+      expect(l.lora_B.weight.abs().max().item()).toBe(0);
+    });
+    const f = await torch.GPT2LMHeadModel.fromPretrained(base);
+    torch.lora.applyLoRA(f, { r: 4, initLoraWeights: false, targetModules: ['c_fc'] });
+    const bound = 1 / Math.sqrt(4); // kaiming_uniform(a=√5) on (out, 4): U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    torch.tidy(() => {
+      const B = torch.lora.loraLayers(f)[0][1].lora_B.weight;
+      expect(B.abs().max().item() as number).toBeLessThanOrEqual(bound);
+      expect(B.abs().max().item() as number).toBeGreaterThan(bound / 2);
+    });
+    const plain = await torch.GPT2LMHeadModel.fromPretrained(base);
+    expect(relErr(torch.noGrad(() => f.eval().forward(ids()).logits), torch.noGrad(() => plain.eval().forward(ids()).logits))).toBeGreaterThan(1e-4); // B ≠ 0: the model starts changed
+    const fast = await torch.GPT2LMHeadModel.fromPretrained(base);
+    torch.lora.applyLoRA(fast, { r: 2, alpha: 4, dropout: 0, initLoraWeights: 'pissa_niter_4', targetModules: ['c_attn'] });
+    expect(relErr(torch.noGrad(() => fast.eval().forward(ids()).logits), torch.noGrad(() => plain.forward(ids()).logits))).toBeLessThan(1e-5);
+    expect(() => torch.lora.applyLoRA(plain, { initLoraWeights: 'olora' as never })).toThrow(/initLoraWeights must be true, false, 'gaussian', 'pissa' or 'pissa_niter_K', got "olora"/);
+    expect(() => torch.lora.applyLoRA(plain, { mode: 'seed', initLoraWeights: 'pissa' })).toThrow(/initLoraWeights is a peft-mode option/);
+    expect(() => torch.lora.applyLoRA(plain, { targetModules: ['wte'], initLoraWeights: 'pissa' })).toThrow(/PiSSA .* not embeddings/);
+    await expect(torch.lora.saveAdapter(f, path.join(tmp, 'y'), { convertToLora: true })).rejects.toThrow(/convertToLora is for PiSSA adapters/);
+    // an adapter whose init changed the base in a way tstorch does not redo is refused
+    const dir = path.join(tmp, 'olora');
+    await torch.lora.saveAdapter(m, dir);
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8'));
+    fs.writeFileSync(path.join(dir, 'adapter_config.json'), JSON.stringify({ ...cfg, init_lora_weights: 'olora' }));
+    await expect(torch.lora.loadAdapter(await torch.GPT2LMHeadModel.fromPretrained(base), dir)).rejects.toThrow(/init_lora_weights "olora", which changes the base weights; convert it to plain LoRA first/);
+    for (const x of [m, f, plain, fast]) x.dispose();
+  });
+});
+
 test('DoRA (useDora, PEFT\'s use_dora): logits, loss and every adapter gradient as PEFT\'s DoRA formula in Python; saved in PEFT\'s layout; merge folds it', async () => {
   const m = await torch.GPT2LMHeadModel.fromPretrained(base);
   torch.manualSeed(2);

@@ -1,7 +1,8 @@
 // torch.lora: LoRA for GPT-2's Conv1D layers, PEFT-compatible adapters.
-export { LoRALayer, LoRAEmbedding, LoRAConv1D, LoRAFactor, resolveLoRAOptions, matchesTarget } from './lora';
-export type { LoRAOptions, LoRAMode, BiasMode, ResolvedLoRAOptions } from './lora';
+export { LoRALayer, LoRAEmbedding, LoRAConv1D, LoRAFactor, resolveLoRAOptions, matchesTarget, isTargeted, layerOptions, patternKey } from './lora';
+export type { LoRAOptions, LoRAMode, BiasMode, ResolvedLoRAOptions, LoraInit } from './lora';
 export {
   applyLoRA, loraConfig, loraLayers, loraModules, trainableParametersLine, printTrainableParameters, merge, unmerge, disableAdapter,
   mergeAndUnload, adapterStateDict, adapterConfigJson, saveAdapter, writeAdapter, loadAdapter, readAdapterConfig,
 } from './inject';
+export type { SaveAdapterOptions } from './inject';

@@ -7,12 +7,13 @@ import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
 import { noGrad } from '../tensor/runtime';
 import { tidy } from '../tensor/scope';
+import { cat } from '../tensor/ops';
 import { Module } from '../nn/module';
 import { Conv1D, Embedding, Linear } from '../nn/layers';
 import { saveFile } from '../io/safetensors';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
-import { LoRABase, LoRAEmbedding, LoRALayer, LoRAOptions, ResolvedLoRAOptions, isTargeted, layerOptions, matchesTarget, patternKey, resolveLoRAOptions } from './lora';
+import { LoRABase, LoRAEmbedding, LoRALayer, LoRAOptions, LoraInit, ResolvedLoRAOptions, isTargeted, layerOptions, matchesTarget, patternKey, resolveLoRAOptions } from './lora';
 
 const PREFIX = 'base_model.model.';
 const configs = new WeakMap<Module, ResolvedLoRAOptions>();
@@ -183,9 +184,10 @@ export function mergeAndUnload<M extends Module>(model: M): M {
 // ---------- adapter files ----------
 
 /** The adapter's tensors under PEFT's saved names. */
-export function adapterStateDict(model: Module): Map<string, Tensor> {
+export function adapterStateDict(model: Module, save: { convertToLora?: boolean } = {}): Map<string, Tensor> {
   const opts = configs.get(model);
   if (!opts) throw new Error('saveAdapter: the model has no LoRA (applyLoRA first)');
+  if (save.convertToLora) checkPissa(model);
   const out = new Map<string, Tensor>();
   for (const [name, l] of loraModules(model)) {
     if (l instanceof LoRAEmbedding) {
@@ -195,6 +197,11 @@ export function adapterStateDict(model: Module): Map<string, Tensor> {
       // x·W_B·W_A == PEFT's (B·A)ᵀ with B = W_Aᵀ, A = W_Bᵀ and scaling 1 (alpha = r).
       out.set(`${PREFIX}${name}.lora_A.weight`, l.W_B.t().contiguous());
       out.set(`${PREFIX}${name}.lora_B.weight`, l.W_A.t().contiguous());
+    } else if (save.convertToLora) {
+      // PEFT's PiSSA conversion: W = W_res + s·B0A0, so W_res + s·BA = W + s·[B | -B0][A ; A0]: rank 2r over the original base
+      out.set(`${PREFIX}${name}.lora_A.weight`, cat([l.lora_A.weight, l.pissa_initial_A!], 0));
+      out.set(`${PREFIX}${name}.lora_B.weight`, cat([l.lora_B.weight, l.pissa_initial_B!.neg()], 1));
+      if (l.useDora) out.set(`${PREFIX}${name}.lora_magnitude_vector`, l.lora_magnitude_vector);
     } else {
       out.set(`${PREFIX}${name}.lora_A.weight`, l.lora_A.weight);
       out.set(`${PREFIX}${name}.lora_B.weight`, l.lora_B.weight);
@@ -211,9 +218,28 @@ export function adapterStateDict(model: Module): Map<string, Tensor> {
   return out;
 }
 
-export function adapterConfigJson(model: Module, baseModelNameOrPath: string | null = null): Record<string, unknown> {
-  const o = configs.get(model);
-  if (!o) throw new Error('saveAdapter: the model has no LoRA (applyLoRA first)');
+/** convertToLora needs every layer's PiSSA starting factors. */
+function checkPissa(model: Module): void {
+  const o = configs.get(model)!;
+  if (typeof o.initLoraWeights !== 'string' || !o.initLoraWeights.startsWith('pissa')) {
+    throw new Error(`saveAdapter: convertToLora is for PiSSA adapters (initLoraWeights 'pissa'); this one has initLoraWeights ${JSON.stringify(o.initLoraWeights)} and is plain LoRA already`);
+  }
+  const missing = loraLayers(model).filter(([, l]) => !l.pissa_initial_A).map(([n]) => n);
+  if (missing.length) throw new Error(`saveAdapter: convertToLora: ${missing[0]} has no PiSSA starting factors (loaded from a file? they exist only where PiSSA ran in this process)`);
+}
+
+/** adapter_config.json's fields; convertToLora: as PEFT writes a PiSSA adapter converted to plain LoRA (rank and alpha doubled). */
+export function adapterConfigJson(model: Module, baseModelNameOrPath: string | null = null, save: { convertToLora?: boolean } = {}): Record<string, unknown> {
+  const o0 = configs.get(model);
+  if (!o0) throw new Error('saveAdapter: the model has no LoRA (applyLoRA first)');
+  let o = o0;
+  if (save.convertToLora) {
+    checkPissa(model);
+    // twice the rank; alpha so that the scaling stays (rsLoRA: alpha / sqrt(r))
+    const f = o.useRslora ? Math.SQRT2 : 2;
+    const times = (p: Record<string, number>, k: number) => Object.fromEntries(Object.entries(p).map(([n, v]) => [n, v * k]));
+    o = { ...o, r: 2 * o.r, alpha: f * o.alpha, rankPattern: times(o.rankPattern, 2), alphaPattern: times(o.alphaPattern, f), initLoraWeights: true };
+  }
   return {
     peft_type: 'LORA',
     task_type: 'CAUSAL_LM',
@@ -227,7 +253,7 @@ export function adapterConfigJson(model: Module, baseModelNameOrPath: string | n
     bias: o.bias,
     modules_to_save: o.modulesToSave,
     use_rslora: o.mode === 'seed' ? false : o.useRslora, // seed adapters are exported with scaling 1
-    init_lora_weights: true,
+    init_lora_weights: o.initLoraWeights,
     inference_mode: true,
     layers_to_transform: o.layersToTransform,
     layers_pattern: o.layersPattern,
@@ -241,17 +267,27 @@ export function adapterConfigJson(model: Module, baseModelNameOrPath: string | n
   };
 }
 
+export interface SaveAdapterOptions {
+  baseModelNameOrPath?: string;
+  /**
+   * A PiSSA adapter saved as plain LoRA over the original base (rank 2r; PEFT's
+   * path_initial_model_for_weight_conversion): it then needs no PiSSA on loading, and adapters
+   * of one base can be swapped. Without it, loading recomputes the base's residual (as PEFT does).
+   */
+  convertToLora?: boolean;
+}
+
 /** Writes adapter_config.json and adapter_model.safetensors into dir, each atomically. */
-export async function saveAdapter(model: Module, dir: string, opts: { baseModelNameOrPath?: string } = {}): Promise<void> {
+export async function saveAdapter(model: Module, dir: string, opts: SaveAdapterOptions = {}): Promise<void> {
   writeAdapter(model, dir, opts);
 }
 
 /** saveAdapter, synchronously. */
-export function writeAdapter(model: Module, dir: string, opts: { baseModelNameOrPath?: string } = {}): void {
-  const config = adapterConfigJson(model, opts.baseModelNameOrPath ?? null);
+export function writeAdapter(model: Module, dir: string, opts: SaveAdapterOptions = {}): void {
+  const config = adapterConfigJson(model, opts.baseModelNameOrPath ?? null, opts);
   fs.mkdirSync(dir, { recursive: true });
-  // tidy frees the transposed copies a seed-mode adapter makes; parameters are kept.
-  tidy(() => saveFile(path.join(dir, 'adapter_model.safetensors'), adapterStateDict(model), { format: 'pt' }));
+  // tidy frees the transposed copies a seed-mode adapter makes (and a converted PiSSA's); parameters are kept.
+  tidy(() => saveFile(path.join(dir, 'adapter_model.safetensors'), adapterStateDict(model, opts), { format: 'pt' }));
   writeFileAtomic(path.join(dir, 'adapter_config.json'), JSON.stringify(config, null, 2) + '\n');
 }
 
@@ -265,6 +301,15 @@ export function readAdapterConfig(dir: string): ResolvedLoRAOptions {
   }
   if (c.peft_type !== 'LORA') throw new Error(`adapter: ${file} is a '${c.peft_type}' adapter; only LORA is supported`);
   const targets = c.target_modules as string[] | string; // (a string: a regular expression, or 'all-linear')
+  // How A and B started matters on loading only where it changed the base weights (PiSSA: done
+  // again here, as PEFT does); other such inits are refused, plain ones load as LoRA.
+  let init = (c.init_lora_weights ?? true) as LoraInit | string;
+  if (init === 'eva' || init === 'orthogonal') init = true;
+  if (typeof init === 'string' && init.startsWith('pissa_niter_')) {
+    console.warn(`adapter: ${file} is a PiSSA adapter from a randomized SVD (${init}): the base's residual is recomputed with another draw, not the one it was trained on; save it converted to LoRA (convertToLora / PEFT's path_initial_model_for_weight_conversion)`);
+  } else if (!(typeof init === 'boolean' || init === 'gaussian' || init === 'pissa')) {
+    throw new Error(`adapter: ${file} was made with init_lora_weights ${JSON.stringify(init)}, which changes the base weights; convert it to plain LoRA first (PEFT: save_pretrained(..., path_initial_model_for_weight_conversion=...))`);
+  }
   return resolveLoRAOptions({
     r: c.r as number,
     alpha: c.lora_alpha as number,
@@ -279,6 +324,7 @@ export function readAdapterConfig(dir: string): ResolvedLoRAOptions {
     layersToTransform: (c.layers_to_transform as number | number[] | null) ?? null,
     layersPattern: (c.layers_pattern as string | string[] | null) ?? null,
     excludeModules: (c.exclude_modules as string[] | string | null) ?? null,
+    initLoraWeights: init as LoraInit,
     mode: 'peft', // a seed-mode adapter is saved in the equivalent peft form
   });
 }

@@ -20,6 +20,8 @@ import { Module } from '../nn/module';
 import { Conv1D, Dropout, Embedding, Linear } from '../nn/layers';
 import * as F from '../nn/functional';
 import { kaimingUniform_ } from '../nn/init';
+import { svd } from '../tensor/linalg';
+import { svdLowrank } from '../tensor/lowrank';
 
 export type LoRAMode = 'peft' | 'seed';
 export type BiasMode = 'none' | 'all' | 'lora_only';
@@ -55,7 +57,16 @@ export interface LoRAOptions {
   layersPattern?: string | string[] | null;
   /** PEFT's exclude_modules: names or suffixes (or a regular expression) never wrapped */
   excludeModules?: string[] | string | null;
+  /**
+   * PEFT's init_lora_weights: true (A kaiming-uniform, B zeros: the model starts as its base),
+   * 'gaussian' (A normal with std 1/r), false (B random too: the model starts changed), or
+   * 'pissa' (PiSSA: A and B from the base weight's top r singular values and vectors, the base
+   * keeping the residual W - s·BA; 'pissa_niter_K' takes them from a K-iteration randomized SVD)
+   */
+  initLoraWeights?: LoraInit;
 }
+
+export type LoraInit = boolean | 'gaussian' | 'pissa' | `pissa_niter_${number}`;
 
 export interface ResolvedLoRAOptions {
   r: number;
@@ -73,6 +84,7 @@ export interface ResolvedLoRAOptions {
   layersToTransform: number | number[] | null;
   layersPattern: string | string[] | null;
   excludeModules: string[] | string | null;
+  initLoraWeights: LoraInit;
 }
 
 export function resolveLoRAOptions(o: LoRAOptions = {}): ResolvedLoRAOptions {
@@ -97,6 +109,11 @@ export function resolveLoRAOptions(o: LoRAOptions = {}): ResolvedLoRAOptions {
     checkRegExp('alphaPattern key', k);
     if (!(v > 0)) throw new Error(`LoRA: alphaPattern '${k}' must be positive, got ${v}`);
   }
+  const initLoraWeights = o.initLoraWeights ?? true;
+  if (!(typeof initLoraWeights === 'boolean' || initLoraWeights === 'gaussian' || initLoraWeights === 'pissa' || /^pissa_niter_\d+$/.test(initLoraWeights))) {
+    throw new Error(`LoRA: initLoraWeights must be true, false, 'gaussian', 'pissa' or 'pissa_niter_K', got ${JSON.stringify(initLoraWeights)}`);
+  }
+  if (mode === 'seed' && initLoraWeights !== true) throw new Error('LoRA: initLoraWeights is a peft-mode option; the notebook\'s seed wrapper has its own init');
   const layersToTransform = o.layersToTransform ?? null;
   for (const i of layersToTransform === null ? [] : [layersToTransform].flat()) {
     if (!Number.isInteger(i) || i < 0) throw new Error(`LoRA: layersToTransform must hold block indices (integers >= 0), got ${i}`);
@@ -107,7 +124,7 @@ export function resolveLoRAOptions(o: LoRAOptions = {}): ResolvedLoRAOptions {
   if (useDora && mode === 'seed') throw new Error('LoRA: DoRA (useDora) is a peft-mode option; the notebook\'s seed wrapper has no magnitude');
   return {
     r, alpha, dropout, targetModules, mode, bias, modulesToSave: o.modulesToSave ?? null, useRslora: o.useRslora ?? false, useDora,
-    rankPattern, alphaPattern, layersToTransform, layersPattern: o.layersPattern ?? null, excludeModules: o.excludeModules ?? null,
+    rankPattern, alphaPattern, layersToTransform, layersPattern: o.layersPattern ?? null, excludeModules: o.excludeModules ?? null, initLoraWeights,
   };
 }
 
@@ -164,6 +181,8 @@ export class LoRALayer extends Module {
   declare W_B: Tensor; // seed: (in, r)
   declare lora_dropout: Dropout;
   declare lora_magnitude_vector: Tensor; // DoRA: m (out)
+  declare pissa_initial_A?: Tensor; // PiSSA: A and B as they started (non-persistent buffers)
+  declare pissa_initial_B?: Tensor;
   readonly mode: LoRAMode;
   readonly r: number;
   readonly scaling: number;
@@ -200,10 +219,53 @@ export class LoRALayer extends Module {
       this.registerModule('lora_dropout', new Dropout(opts.dropout));
       this.registerModule('lora_A', new LoRAFactor(empty([this.r, inF], fopts)));
       this.registerModule('lora_B', new LoRAFactor(zeros([outF, this.r], fopts)));
-      kaimingUniform_(this.lora_A.weight, Math.sqrt(5));
-      // DoRA's magnitude starts as ||W + ΔW|| per output, B being zero: W's norms per output.
-      if (this.useDora) this.registerParameter('lora_magnitude_vector', tidy(() => noGrad(() => base.weight.norm(2, this.outDim))));
+      this.initFactors(opts.initLoraWeights);
+      // DoRA's magnitude starts as ||W + ΔW|| per output (W's own norms when B starts at zero).
+      if (this.useDora) this.registerParameter('lora_magnitude_vector', this.weightNorm());
     }
+  }
+
+  /** PEFT's reset_lora_parameters / pissa_init for init_lora_weights. */
+  private initFactors(init: LoraInit): void {
+    const A = this.lora_A.weight, B = this.lora_B.weight;
+    if (init === true || init === false) {
+      kaimingUniform_(A, Math.sqrt(5));
+      if (init === false) kaimingUniform_(B, Math.sqrt(5)); // (nn.Linear's own init, left as it is)
+    } else if (init === 'gaussian') {
+      noGrad(() => A.normal_(0, 1 / this.r));
+    } else {
+      this.pissaInit(init);
+    }
+  }
+
+  /**
+   * PiSSA (PEFT's pissa_init): with W (out, in) = U·diag(S)·Vh, A = diag(sqrt(S_r / s))·Vh_r and
+   * B = U_r·diag(sqrt(S_r / s)), so that s·BA is W's best rank-r part; the base keeps the rest,
+   * W - s·BA, and the model starts as its base. In float32, whatever the weight's dtype.
+   */
+  private pissaInit(init: 'pissa' | `pissa_niter_${number}`): void {
+    const base = this.base;
+    noGrad(() => tidy(() => {
+      const w32 = base.weight.to({ dtype: 'float32' });
+      const W = this.fanInFanOut ? w32.t() : w32;
+      let Ur: Tensor, Sr: Tensor, Vhr: Tensor;
+      if (init === 'pissa') {
+        const { U, S, Vh } = svd(W, { fullMatrices: false });
+        [Ur, Sr, Vhr] = [U.narrow(1, 0, this.r), S.narrow(0, 0, this.r), Vh.narrow(0, 0, this.r)];
+      } else {
+        const { U, S, V } = svdLowrank(W, { q: this.r, niter: Number(init.slice('pissa_niter_'.length)) });
+        [Ur, Sr, Vhr] = [U, S, V.t()];
+      }
+      const root = Sr.div(this.scaling).sqrt();
+      const A = root.unsqueeze(1).mul(Vhr), B = Ur.mul(root.unsqueeze(0));
+      this.lora_A.weight.copy_(A);
+      this.lora_B.weight.copy_(B);
+      // The starting factors, for saving the trained adapter as plain LoRA over the original base (saveAdapter's convertToLora)
+      this.registerBuffer('pissa_initial_A', this.lora_A.weight.clone(), false);
+      this.registerBuffer('pissa_initial_B', this.lora_B.weight.clone(), false);
+      const residual = W.sub(B.matmul(A).mul(this.scaling));
+      base.weight.copy_(this.fanInFanOut ? residual.t() : residual);
+    }));
   }
 
   get base(): LoRABase {
@@ -350,8 +412,11 @@ export class LoRAEmbedding extends Module {
     this.scaling = opts.useRslora ? opts.alpha / Math.sqrt(this.r) : opts.alpha / this.r;
     this.registerModule('base_layer', base);
     const fopts = { dtype: base.weight.dtype, device: base.weight.device };
+    const init = opts.initLoraWeights;
+    if (typeof init === 'string' && init.startsWith('pissa')) throw new Error('LoRA: PiSSA (initLoraWeights \'pissa\') initialises Conv1D and Linear layers, not embeddings; leave the embedding out of targetModules');
     const A = randn([this.r, base.numEmbeddings], fopts), B = randn([base.embeddingDim, this.r], fopts);
-    noGrad(() => { A.zero_(); B.normal_(0, 1); });
+    // PEFT: A zeros and B normal (init true); otherwise both normal
+    noGrad(() => { if (init === true) A.zero_(); else A.normal_(0, 1); B.normal_(0, 1); });
     this.registerParameter('lora_embedding_A', A);
     this.registerParameter('lora_embedding_B', B);
   }

@@ -38,7 +38,7 @@ class LoRAConv1DWrapper(nn.Module):
 class PeftLoraConv1D(nn.Module):
     """PEFT's lora.Linear over a Conv1D: result = base(x) + lora_B(lora_A(dropout(x))) * scaling."""
 
-    def __init__(self, base, r, alpha, dropout=0.0, use_rslora=False):
+    def __init__(self, base, r, alpha, dropout=0.0, use_rslora=False, init_lora_weights=True):
         super().__init__()
         self.base_layer = base
         in_features, out_features = base.weight.shape  # Conv1D: (in, out), fan_in_fan_out=True
@@ -46,8 +46,29 @@ class PeftLoraConv1D(nn.Module):
         self.lora_A = nn.Linear(in_features, r, bias=False)
         self.lora_B = nn.Linear(r, out_features, bias=False)
         self.scaling = alpha / math.sqrt(r) if use_rslora else alpha / r
-        nn.init.kaiming_uniform_(self.lora_A.weight, a=math.sqrt(5))
-        nn.init.zeros_(self.lora_B.weight)
+        if init_lora_weights == "pissa":
+            self.pissa_init(r)
+        else:
+            nn.init.kaiming_uniform_(self.lora_A.weight, a=math.sqrt(5))
+            nn.init.zeros_(self.lora_B.weight)
+
+    @torch.no_grad()
+    def pissa_init(self, r):
+        """PEFT's LoraLayer.pissa_init (exact SVD) for a fan_in_fan_out weight."""
+        weight = self.base_layer.weight
+        dtype = weight.dtype
+        weight = weight.to(torch.float32).T  # transpose(weight, fan_in_fan_out)
+        V, S, Uh = torch.linalg.svd(weight.data, full_matrices=False)
+        Vr = V[:, :r]
+        Sr = S[:r]
+        Sr /= self.scaling
+        Uhr = Uh[:r]
+        lora_A = torch.diag(torch.sqrt(Sr)) @ Uhr
+        lora_B = Vr @ torch.diag(torch.sqrt(Sr))
+        self.lora_A.weight.data = lora_A
+        self.lora_B.weight.data = lora_B
+        weight = weight.data - self.scaling * lora_B @ lora_A
+        self.base_layer.weight.data = weight.to(dtype).T.contiguous()
 
     def forward(self, x):
         return self.base_layer(x) + self.lora_B(self.lora_A(self.lora_dropout(x))) * self.scaling
@@ -62,8 +83,8 @@ class PeftDoraConv1D(PeftLoraConv1D):
     result = base(x) + (m/n - 1) * x~W + (m/n) * lora_B(lora_A(x~)) * s, x~ = dropout(x)
     (with dropout off, x~W is base(x) minus the bias)."""
 
-    def __init__(self, base, r, alpha, dropout=0.0, use_rslora=False):
-        super().__init__(base, r, alpha, dropout, use_rslora)
+    def __init__(self, base, r, alpha, dropout=0.0, use_rslora=False, init_lora_weights=True):
+        super().__init__(base, r, alpha, dropout, use_rslora, init_lora_weights)
         self.lora_magnitude_vector = nn.Parameter(self.weight_norm().detach())
 
     def weight_norm(self):

@@ -74,8 +74,11 @@ def inject(model, ac):
         r = rank_pattern.get(get_pattern_key(rank_pattern.keys(), key), ac["r"])
         alpha = alpha_pattern.get(get_pattern_key(alpha_pattern.keys(), key), ac["lora_alpha"])
         parent = model.get_submodule(key.rsplit(".", 1)[0])
-        make = lora_ref.PeftLoraEmbedding if isinstance(module, torch.nn.Embedding) else layer
-        setattr(parent, key.rsplit(".", 1)[1], make(module, r, alpha, use_rslora=ac.get("use_rslora", False)))
+        if isinstance(module, torch.nn.Embedding):
+            wrapped = lora_ref.PeftLoraEmbedding(module, r, alpha, use_rslora=ac.get("use_rslora", False))
+        else:
+            wrapped = layer(module, r, alpha, use_rslora=ac.get("use_rslora", False), init_lora_weights=ac.get("init_lora_weights", True))
+        setattr(parent, key.rsplit(".", 1)[1], wrapped)
 
 
 def main(model_dir, adapter_dir, ids_json, out_file, write_dir=None):
@@ -89,6 +92,8 @@ def main(model_dir, adapter_dir, ids_json, out_file, write_dir=None):
     ac = json.load(open(os.path.join(adapter_dir, "adapter_config.json")))
     assert ac["peft_type"] == "LORA" and ac["fan_in_fan_out"] is True
     inject(model, ac)
+    # what the init left (PiSSA: A, B and the base's residual), before the adapter's weights come in
+    initial = {"init." + n: p.detach().clone() for n, p in model.named_parameters() if "lora_" in n or n.endswith(".base_layer.weight")}
     weights = st.load(os.path.join(adapter_dir, "adapter_model.safetensors"))
     own = dict(model.named_parameters())
     for k, v in weights.items():
@@ -99,7 +104,7 @@ def main(model_dir, adapter_dir, ids_json, out_file, write_dir=None):
     ids = torch.tensor(json.load(open(ids_json)))
     logits, loss, _ = model(ids, labels=ids)
     loss.backward()
-    out = {"logits": logits.detach(), "loss": loss.detach().reshape(1)}
+    out = {"logits": logits.detach(), "loss": loss.detach().reshape(1), **initial}
     for k in weights:
         out["grad." + k] = own[k[len("base_model.model."):]].grad
     st.save(out_file, out)

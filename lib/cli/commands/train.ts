@@ -23,6 +23,7 @@ export const spec: Spec = {
   'exclude-modules': { type: 'string', help: 'comma-separated module names or suffixes never wrapped, e.g. h.0.attn.c_attn (PEFT\'s exclude_modules)' },
   'rank-pattern': { type: 'string', help: 'per-layer ranks as a JSON object, PEFT\'s rank_pattern: \'{"c_fc": 16, "h\\\\.11\\\\..*": 4}\'' },
   'alpha-pattern': { type: 'string', help: 'per-layer alphas as a JSON object, PEFT\'s alpha_pattern' },
+  'init-lora-weights': { type: 'string', default: 'true', help: 'PEFT\'s init_lora_weights: true (B zeros), gaussian, false (B random too), pissa (A, B from the weights\' top singular vectors; the base keeps the rest), pissa_niter_K' },
   rslora: { type: 'boolean', help: 'scale by alpha/sqrt(r)' },
   'use-dora': { type: 'boolean', help: 'DoRA (PEFT\'s use_dora): a trained magnitude per output besides A and B' },
   full: { type: 'boolean', help: 'full fine-tuning instead of LoRA' },
@@ -128,6 +129,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
       r, alpha: f['lora-alpha'] as number, dropout: f['lora-dropout'] as number, mode: f['lora-mode'] as 'peft' | 'seed',
       targetModules: f['lora-targets'] === 'all-linear' ? 'all-linear' : (f['lora-targets'] as string).split(',').map((s) => s.trim()).filter(Boolean),
       bias: f['lora-bias'] as 'none', useRslora: Boolean(f.rslora), useDora: Boolean(f['use-dora']),
+      initLoraWeights: f['init-lora-weights'] as torch.lora.LoraInit,
       layersToTransform: f['layers-to-transform'] as number[] | undefined, excludeModules: f['exclude-modules'] as string[] | undefined,
       rankPattern: f['rank-pattern'] as Record<string, number> | undefined, alphaPattern: f['alpha-pattern'] as Record<string, number> | undefined,
     });
@@ -211,6 +213,11 @@ function checkFlags(f: Record<string, unknown>): void {
   }
   if (!torch.optim.SCHEDULE_KINDS.includes(f['lr-scheduler'] as torch.optim.ScheduleKind)) {
     throw new Error(`--lr-scheduler must be ${torch.optim.SCHEDULE_KINDS.join(', ')}; got '${f['lr-scheduler']}'`);
+  }
+  const init = f['init-lora-weights'] as string;
+  f['init-lora-weights'] = init === 'true' ? true : init === 'false' ? false : init;
+  if (!(typeof f['init-lora-weights'] === 'boolean' || init === 'gaussian' || init === 'pissa' || /^pissa_niter_\d+$/.test(init))) {
+    throw new Error(`--init-lora-weights must be true, false, gaussian, pissa or pissa_niter_K; got '${init}'`);
   }
   for (const k of ['rank-pattern', 'alpha-pattern'] as const) {
     if (f[k] === undefined) continue;
