@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { fixtures, referenceTensors, relErr } from './helpers';
+import { fixtures, pythonJson, referenceTensors, relErr } from './helpers';
 
 const base = path.join(fixtures, 'gpt2', 'tiny');
 let tmp: string;
@@ -296,6 +296,52 @@ print(json.dumps(float(0.9 * nll_loss.sum() / n + 0.1 * smoothed_loss.sum() / (n
   expect(Math.abs(ev.eval_loss - plainEval)).toBeLessThan(1e-6);
   expect(() => new torch.Trainer(lora, { outputDir: tmp, labelSmoothingFactor: 1 }, data)).toThrow(/labelSmoothingFactor must be in \[0, 1\)/);
   g1.dispose();
+});
+
+test('reduce_lr_on_plateau: the lr is cut after evaluations without improvement, as torch\'s ReduceLROnPlateau fed the same eval losses (HF steps it after each evaluation); a checkpoint resumes it exactly', async () => {
+  const kwargs = { factor: 0.5, patience: 1, threshold: 0.02, cooldown: 1 };
+  const train = async (out: string, extra: Partial<torch.TrainingArguments> = {}) => {
+    const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+    torch.manualSeed(1);
+    torch.lora.applyLoRA(model, { r: 4, alpha: 8, dropout: 0.1 });
+    const data = dataset();
+    const trainer = new torch.Trainer(model, {
+      outputDir: out, maxSteps: 12, perDeviceTrainBatchSize: 4, learningRate: 5e-3, loggingSteps: 1, evalSteps: 1, saveSteps: 5, progress: false,
+      lrSchedulerType: 'reduce_lr_on_plateau', lrSchedulerKwargs: kwargs, ...extra,
+    }, data, data);
+    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      return trainer.train();
+    } finally {
+      log.mockRestore();
+      model.dispose();
+    }
+  };
+  const r = await train(path.join(tmp, 'plateau'));
+  const evals = r.logHistory.filter((e) => e.eval_loss !== undefined).map((e) => e.eval_loss!);
+  const lrs = r.logHistory.filter((e) => e.loss !== undefined).map((e) => e.learning_rate!);
+  expect(evals.length).toBe(12);
+  const want = pythonJson<number[]>(`
+import json, sys, torch
+p = torch.zeros(1, requires_grad=True)
+opt = torch.optim.SGD([p], lr=5e-3)
+sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", **json.loads(sys.argv[2]))
+lrs = []
+for loss in json.loads(sys.argv[1]):
+    lrs.append(opt.param_groups[0]["lr"])  # the step's log line comes before its evaluation
+    sched.step(loss)
+print(json.dumps(lrs))`, JSON.stringify(evals), JSON.stringify(kwargs));
+  expect(lrs).toEqual(want);
+  expect(new Set(lrs).size).toBeGreaterThan(1); // it did cut
+  // resumed from checkpoint-5, steps 6-12 are the straight run's
+  const resumed = await train(path.join(tmp, 'plateau-resumed'), { resumeFromCheckpoint: path.join(tmp, 'plateau', 'checkpoint-5') });
+  const tail = (x: torch.TrainResult) => x.logHistory.filter((e) => e.step > 5).map((e) => [e.loss, e.learning_rate, e.eval_loss]);
+  expect(tail(resumed)).toEqual(tail(r));
+  const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(model, { r: 2 });
+  expect(() => new torch.Trainer(model, { outputDir: tmp, lrSchedulerType: 'reduce_lr_on_plateau' }, dataset())).toThrow(/reduce_lr_on_plateau steps on the eval loss: it needs an eval dataset and an evalStrategy/);
+  expect(() => new torch.Trainer(model, { outputDir: tmp, lrSchedulerType: 'reduce_lr_on_plateau', lrSchedulerKwargs: { mode: 'up' as never } }, dataset(), dataset())).toThrow('LRScheduler: option mode must be min, max; got "up"');
+  model.dispose();
 });
 
 test('warmupRatio warms up over ceil(ratio x steps), as HF; warmupSteps wins when both are given', async () => {

@@ -6,9 +6,14 @@
 // min_lr or min_lr_rate (cosine_with_min_lr: one of them); warmup_stable_decay: num_decay_steps
 // (needed), num_stable_steps (default: what warmup and decay leave), warmup_type and decay_type
 // (linear, cosine or 1-sqrt; default linear, cosine), min_lr_ratio (0), num_cycles (0.5).
+// reduce_lr_on_plateau is PyTorch's ReduceLROnPlateau, stepped with the eval loss after each
+// evaluation (stepMetric) rather than per step; it takes no warmup, and torch's options by their
+// Python names: mode, factor, patience, threshold, threshold_mode, cooldown, min_lr, eps.
 
-export type ScheduleKind = 'linear' | 'cosine' | 'cosine_with_restarts' | 'polynomial' | 'constant' | 'constant_with_warmup' | 'inverse_sqrt' | 'cosine_with_min_lr' | 'warmup_stable_decay';
-export const SCHEDULE_KINDS: ScheduleKind[] = ['linear', 'cosine', 'cosine_with_restarts', 'polynomial', 'constant', 'constant_with_warmup', 'inverse_sqrt', 'cosine_with_min_lr', 'warmup_stable_decay'];
+import { ReduceLROnPlateau, SchedulableOptimizer } from './lr_scheduler';
+
+export type ScheduleKind = 'linear' | 'cosine' | 'cosine_with_restarts' | 'polynomial' | 'constant' | 'constant_with_warmup' | 'inverse_sqrt' | 'cosine_with_min_lr' | 'warmup_stable_decay' | 'reduce_lr_on_plateau';
+export const SCHEDULE_KINDS: ScheduleKind[] = ['linear', 'cosine', 'cosine_with_restarts', 'polynomial', 'constant', 'constant_with_warmup', 'inverse_sqrt', 'cosine_with_min_lr', 'warmup_stable_decay', 'reduce_lr_on_plateau'];
 /** warmup_stable_decay's shapes of its warmup and its decay */
 export type WsdShape = 'linear' | 'cosine' | '1-sqrt';
 const WSD_SHAPES: WsdShape[] = ['linear', 'cosine', '1-sqrt'];
@@ -26,11 +31,21 @@ export interface ScheduleKwargs {
   warmup_type?: WsdShape;
   decay_type?: WsdShape;
   min_lr_ratio?: number;
+  mode?: 'min' | 'max';
+  factor?: number;
+  patience?: number;
+  threshold?: number;
+  threshold_mode?: 'rel' | 'abs';
+  cooldown?: number;
+  eps?: number;
 }
+/** Options whose values are names, and the names each takes. */
+const NAMED: Partial<Record<keyof ScheduleKwargs, string[]>> = { warmup_type: WSD_SHAPES, decay_type: WSD_SHAPES, mode: ['min', 'max'], threshold_mode: ['rel', 'abs'] };
 const ALLOWED: Record<ScheduleKind, (keyof ScheduleKwargs)[]> = {
   linear: [], constant: [], constant_with_warmup: [], cosine: ['num_cycles'], cosine_with_restarts: ['num_cycles'],
   polynomial: ['lr_end', 'power'], inverse_sqrt: ['timescale'], cosine_with_min_lr: ['num_cycles', 'min_lr', 'min_lr_rate'],
   warmup_stable_decay: ['num_decay_steps', 'num_stable_steps', 'warmup_type', 'decay_type', 'min_lr_ratio', 'num_cycles'],
+  reduce_lr_on_plateau: ['mode', 'factor', 'patience', 'threshold', 'threshold_mode', 'cooldown', 'min_lr', 'eps'],
 };
 
 /** Refuses options the schedule does not take, and values it cannot use (as HF's schedule functions do). */
@@ -38,8 +53,9 @@ export function checkScheduleKwargs(kind: ScheduleKind, kwargs: ScheduleKwargs, 
   if (!SCHEDULE_KINDS.includes(kind)) throw new Error(`LRScheduler: unknown schedule '${kind}' (${SCHEDULE_KINDS.join(', ')})`);
   for (const [k, v] of Object.entries(kwargs)) {
     if (!(ALLOWED[kind] as string[]).includes(k)) throw new Error(`LRScheduler: '${kind}' takes no option '${k}'${ALLOWED[kind].length ? ` (it takes ${ALLOWED[kind].join(', ')})` : ''}`);
-    if (k === 'warmup_type' || k === 'decay_type') {
-      if (!WSD_SHAPES.includes(v as WsdShape)) throw new Error(`LRScheduler: option ${k} must be ${WSD_SHAPES.join(', ')}; got ${JSON.stringify(v)}`);
+    const names = NAMED[k as keyof ScheduleKwargs];
+    if (names) {
+      if (!names.includes(v as string)) throw new Error(`LRScheduler: option ${k} must be ${names.join(', ')}; got ${JSON.stringify(v)}`);
     } else if (typeof v !== 'number' || !Number.isFinite(v)) {
       throw new Error(`LRScheduler: option ${k} must be a number, got ${JSON.stringify(v)}`);
     }
@@ -58,7 +74,7 @@ export function checkScheduleKwargs(kind: ScheduleKind, kwargs: ScheduleKwargs, 
  * optimizer's initial lr (polynomial and cosine_with_min_lr's min_lr are relative to it).
  */
 export function lrFactor(kind: ScheduleKind, step: number, warmup: number, total: number, kwargs: ScheduleKwargs = {}, lrInit = 1): number {
-  if (kind === 'constant') return 1;
+  if (kind === 'constant' || kind === 'reduce_lr_on_plateau') return 1; // (the plateau's cuts come from stepMetric)
   if (kind === 'warmup_stable_decay') return wsdFactor(step, warmup, total, kwargs);
   if (step < warmup) return step / Math.max(1, warmup);
   if (kind === 'constant_with_warmup') return 1;
@@ -108,6 +124,8 @@ export class LRScheduler {
   private baseLrs: number[];
   lastEpoch = 0;
   readonly kwargs: ScheduleKwargs;
+  /** reduce_lr_on_plateau: PyTorch's ReduceLROnPlateau, which owns the groups' lr */
+  readonly plateau: ReduceLROnPlateau | null = null;
   constructor(readonly optimizer: Scheduled, readonly kind: ScheduleKind, readonly warmupSteps: number, readonly totalSteps: number, kwargs: ScheduleKwargs = {}) {
     this.baseLrs = optimizer.paramGroups.map((g) => {
       if (g.lr === null) throw new Error('LRScheduler: the optimizer has no lr to schedule (Adafactor with relativeStep sets its own)');
@@ -115,6 +133,13 @@ export class LRScheduler {
     });
     this.kwargs = { ...kwargs };
     checkScheduleKwargs(kind, this.kwargs, this.lrInit);
+    if (kind === 'reduce_lr_on_plateau') {
+      const k = this.kwargs;
+      this.plateau = new ReduceLROnPlateau(optimizer as SchedulableOptimizer, {
+        mode: k.mode, factor: k.factor, patience: k.patience, threshold: k.threshold, thresholdMode: k.threshold_mode, cooldown: k.cooldown, minLr: k.min_lr, eps: k.eps,
+      });
+      return;
+    }
     this.apply();
   }
   /** the optimizer's initial lr (HF: optimizer.defaults['lr']; the Trainer's groups all start at it) */
@@ -125,24 +150,46 @@ export class LRScheduler {
     const f = lrFactor(this.kind, this.lastEpoch, this.warmupSteps, this.totalSteps, this.kwargs, this.lrInit);
     this.optimizer.paramGroups.forEach((g, i) => (g.lr = this.baseLrs[i] * f));
   }
+  /** After each optimizer step (a plateau schedule only counts it). */
   step(): void {
     this.lastEpoch += 1;
-    this.apply();
+    if (!this.plateau) this.apply();
+  }
+  /** After each evaluation, with its metric (HF: the eval loss): the plateau schedule's step; other schedules ignore it. */
+  stepMetric(metric: number): void {
+    this.plateau?.step(metric);
   }
   getLastLr(): number[] {
     return this.optimizer.paramGroups.map((g) => g.lr as number);
   }
-  stateDict(): { lastEpoch: number; baseLrs: number[]; kind: ScheduleKind; warmupSteps: number; totalSteps: number; kwargs: ScheduleKwargs } {
-    return { lastEpoch: this.lastEpoch, baseLrs: this.baseLrs, kind: this.kind, warmupSteps: this.warmupSteps, totalSteps: this.totalSteps, kwargs: this.kwargs };
+  stateDict(): { lastEpoch: number; baseLrs: number[]; kind: ScheduleKind; warmupSteps: number; totalSteps: number; kwargs: ScheduleKwargs; plateau?: PlateauState } {
+    const p = this.plateau;
+    return {
+      lastEpoch: this.lastEpoch, baseLrs: this.baseLrs, kind: this.kind, warmupSteps: this.warmupSteps, totalSteps: this.totalSteps, kwargs: this.kwargs,
+      ...(p ? { plateau: { best: p.best, numBadEpochs: p.numBadEpochs, cooldownCounter: p.cooldownCounter, lastEpoch: p.lastEpoch, lrs: this.getLastLr() } } : {}),
+    };
   }
-  loadStateDict(s: { lastEpoch: number; baseLrs: number[] }): void {
+  loadStateDict(s: { lastEpoch: number; baseLrs: number[]; plateau?: PlateauState }): void {
     this.lastEpoch = s.lastEpoch;
     this.baseLrs = s.baseLrs;
-    this.apply();
+    if (!this.plateau) return this.apply();
+    if (!s.plateau) throw new Error('LRScheduler.loadStateDict: the state is not a reduce_lr_on_plateau schedule\'s');
+    // (JSON has no Infinity: a best not yet set comes back as null)
+    Object.assign(this.plateau, { ...s.plateau, best: s.plateau.best ?? (this.plateau.mode === 'min' ? Infinity : -Infinity) });
+    this.optimizer.paramGroups.forEach((g, i) => (g.lr = s.plateau!.lrs[i]));
   }
 }
 
+/** ReduceLROnPlateau's state in a checkpoint, with the lr it has come to. */
+interface PlateauState {
+  best: number;
+  numBadEpochs: number;
+  cooldownCounter: number;
+  lastEpoch: number;
+  lrs: number[];
+}
+
 /** What a schedule drives: an optimizer's param groups and their lr. */
-type Scheduled = { paramGroups: { lr: number | null }[] };
+export type Scheduled = { paramGroups: { lr: number | null }[] };
 export const linearScheduleWithWarmup = (opt: Scheduled, warmup: number, total: number) => new LRScheduler(opt, 'linear', warmup, total);
 export const cosineScheduleWithWarmup = (opt: Scheduled, warmup: number, total: number) => new LRScheduler(opt, 'cosine', warmup, total);

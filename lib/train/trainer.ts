@@ -215,6 +215,9 @@ export class Trainer {
       if (!['steps', 'epoch', 'no'].includes(a[k])) throw new Error(`Trainer: ${k} must be steps, epoch or no, got '${a[k]}'`);
     }
     if (a.evalOnStart && !evalDataset) throw new Error('Trainer: evalOnStart needs an eval dataset');
+    if (a.lrSchedulerType === 'reduce_lr_on_plateau' && (!evalDataset || a.evalStrategy === 'no')) {
+      throw new Error('Trainer: lrSchedulerType reduce_lr_on_plateau steps on the eval loss: it needs an eval dataset and an evalStrategy (steps or epoch)');
+    }
     if (a.loadBestModelAtEnd) {
       const evalEvery = a.evalSteps ?? a.loggingSteps;
       if (!evalDataset) throw new Error('Trainer: loadBestModelAtEnd needs an eval dataset');
@@ -394,6 +397,7 @@ export class Trainer {
           const r = this.evaluate();
           this.model.train();
           this.log({ step: this.globalStep, epoch: epochF, ...r }, progress);
+          this.scheduler.stepMetric(r.eval_loss); // (reduce_lr_on_plateau: HF steps it here, after the log line)
           if (a.loadBestModelAtEnd && (this.bestMetric === null || r.eval_loss < this.bestMetric)) {
             this.bestMetric = r.eval_loss; // this step's checkpoint, written below, is the best so far
             this.bestModelCheckpoint = path.join(a.outputDir, `checkpoint-${this.globalStep}`);
