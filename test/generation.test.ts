@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
 import { DecodingState, beamSearch } from '../lib/models/generation';
+import { relErr } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
 const REF = path.join(__dirname, '..', 'scripts', 'reference', 'generate_ref.py');
@@ -295,6 +296,66 @@ test('generation_config.json: fromPretrained reads it as generate()\'s defaults 
   }
   fs.rmSync(path.join(dir, 'generation_config.json'));
   expect((await torch.GPT2LMHeadModel.fromPretrained(dir)).generationConfig).toEqual({});
+});
+
+test('returnDictInGenerate with outputScores / outputLogits: each step\'s scores, the beam indices and computeTransitionScores as HF\'s (greedy and beam search, ragged prompts, early eos)', () => {
+  const cases: (RefSpec & { output_scores: true })[] = [
+    { prompts, max_new_tokens: 8, num_beams: 1, eos_token_id: 17, repetition_penalty: 1.2, output_scores: true },
+    { prompts, max_new_tokens: 10, num_beams: 3, num_return_sequences: 2, eos_token_id: 17, output_scores: true },
+    { prompts, max_new_tokens: 9, num_beams: 4, num_return_sequences: 3, eos_token_id: 50, length_penalty: 0.7, no_repeat_ngram_size: 2, output_scores: true },
+  ];
+  const file = path.join(tmp, 'scores.json'), out = path.join(tmp, 'scores-want.json');
+  fs.writeFileSync(file, JSON.stringify(cases));
+  const r = spawnSync(PYTHON, [REF, tmp, file, out], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`generate_ref.py failed: ${r.stderr}`);
+  const ref: { sequences: number[][]; scores: number[]; step_scores: number[][][]; beam_indices?: number[][]; transition: number[][]; transition_normalized: number[][] }[] = JSON.parse(fs.readFileSync(out, 'utf8'));
+  const finite = (x: number) => (Number.isFinite(x) ? x : -1e30);
+  const close = (a: number, b: number) => Math.abs(a - b) <= 1e-5 * Math.max(1, Math.abs(b));
+  cases.forEach((c, i) => {
+    const before = torch.memory().liveTensors;
+    const got = model.generate(c.prompts, { ...options(c), returnDictInGenerate: true, outputScores: true, outputLogits: true });
+    expect({ i, sequences: got.sequences }).toEqual({ i, sequences: ref[i].sequences });
+    expect(got.scores!.length).toBe(ref[i].step_scores.length);
+    // (beam search: the rows on a returned sequence's path; a finished prompt's rows go on as padding,
+    // which HF continues from the batch's row 0 and tstorch from their own: no sequence reads them)
+    const onPath = (j: number, a: number) => c.num_beams === 1 || ref[i].beam_indices!.some((p) => p[j] === a);
+    got.scores!.forEach((t, j) => {
+      const rows = t.tolist() as number[][];
+      const bad = rows.flatMap((row, a) => (onPath(j, a) ? row.map((v, b) => [a, b, finite(v), ref[i].step_scores[j][a][b]]) : [])).filter(([, , x, y]) => !close(x, y));
+      expect({ i, step: j, bad: bad.slice(0, 3) }).toEqual({ i, step: j, bad: [] });
+    });
+    expect(got.logits!.length).toBe(got.scores!.length);
+    if (c.num_beams > 1) {
+      expect(got.beamIndices).toEqual(ref[i].beam_indices);
+      got.sequencesScores!.forEach((x, k) => expect(close(x, ref[i].scores[k])).toBe(true));
+    }
+    for (const [normalize, want] of [[false, ref[i].transition], [true, ref[i].transition_normalized]] as const) {
+      const ts = model.computeTransitionScores(got.sequences, got.scores!, got.beamIndices ?? null, normalize);
+      expect(ts.length).toBe(want.length);
+      ts.forEach((row, a) => row.forEach((v, b) => expect([i, normalize, a, b, close(finite(v), want[a][b])]).toEqual([i, normalize, a, b, true])));
+    }
+    // beam search: a sequence's transition scores sum to its score times its length penalty (HF's check)
+    if (c.num_beams > 1) {
+      const ts = model.computeTransitionScores(got.sequences, got.scores!, got.beamIndices!);
+      got.sequencesScores!.forEach((score, k) => {
+        const n = got.beamIndices![k].length;
+        expect(Math.abs(ts[k].reduce((x, y) => x + y, 0) - score * n ** (c.length_penalty ?? 1))).toBeLessThan(1e-4);
+      });
+    }
+    for (const t of [...got.scores!, ...got.logits!]) t.dispose();
+    expect(torch.memory().liveTensors).toBe(before);
+  });
+  // greedy without processors: the scores are the logits
+  const plain = model.generate(prompts, { maxNewTokens: 3, eosTokenId: null, returnDictInGenerate: true, outputScores: true, outputLogits: true });
+  plain.scores!.forEach((t, j) => expect(relErr(t, plain.logits![j])).toBe(0));
+  for (const t of [...plain.scores!, ...plain.logits!]) t.dispose();
+  // sampling: the warped scores, -inf outside top-k
+  const sampled = model.generate([[5, 6]], { maxNewTokens: 3, temperature: 1, topK: 5, seed: 1, returnDictInGenerate: true, outputScores: true });
+  for (const t of sampled.scores!) expect((t.tolist() as number[][])[0].filter(Number.isFinite).length).toBe(5);
+  const ts = model.computeTransitionScores(sampled.sequences, sampled.scores!);
+  expect(ts[0].every(Number.isFinite)).toBe(true); // each sampled token was among those kept
+  for (const t of sampled.scores!) t.dispose();
+  expect(model.generate([[5, 6]], { maxNewTokens: 2, returnDictInGenerate: true }).scores).toBeUndefined();
 });
 
 test('noRepeatNgramBans is HF\'s: the tokens that would repeat an n-gram ending in the last n - 1 tokens', () => {

@@ -83,6 +83,38 @@ export interface GenerateOptions {
    * eos again) and which sequences are finished: for streaming text out (HF's streamer).
    */
   onToken?: (tokens: number[], done: boolean[]) => void;
+  /** HF's return_dict_in_generate: generate() returns a GenerateOutput (sequences, and scores / logits as asked) */
+  returnDictInGenerate?: boolean;
+  /** HF's output_scores: each step's processed scores (after the processors and, sampling, the warpers; beam search: log-probabilities) */
+  outputScores?: boolean;
+  /** HF's output_logits: each step's raw logits */
+  outputLogits?: boolean;
+}
+
+/**
+ * generate()'s result with returnDictInGenerate (HF's GenerateDecoderOnlyOutput /
+ * GenerateBeamDecoderOnlyOutput). The tensors are the caller's to dispose.
+ */
+export interface GenerateOutput {
+  sequences: number[][];
+  /**
+   * outputScores: one (rows, vocab) float32 tensor per step; rows are prompts x beams (or x
+   * samples). Beam search: a finished prompt's rows go on as padding (HF continues them from the
+   * batch's first row, tstorch from their own); no returned sequence reads them.
+   */
+  scores?: Tensor[];
+  /** outputLogits: one (rows, vocab) float32 tensor per step */
+  logits?: Tensor[];
+  /** beam search: the rows each returned sequence's tokens were chosen in, step by step (HF's beam_indices, without the -1 padding) */
+  beamIndices?: number[][];
+  /** beam search: each sequence's score (HF's sequences_scores) */
+  sequencesScores?: number[];
+}
+
+/** What a decoding loop records with outputScores / outputLogits: tensors kept past its scopes. */
+export interface DecodeRecord {
+  scores?: Tensor[];
+  logits?: Tensor[];
 }
 
 /** generation_config.json's fields (HF's GenerationConfig) that tstorch reads, and their options. */
@@ -159,6 +191,8 @@ export function withDefaults(defaults: GenerateOptions, opts: GenerateOptions): 
 export interface BeamSearchOutput {
   sequences: number[][];
   scores: number[];
+  /** each sequence's rows, step by step (HF's beam_indices) */
+  beamIndices?: number[][];
 }
 
 export function checkGenerateOptions(o: GenerateOptions): void {
@@ -447,15 +481,19 @@ export const DEFAULT_MAX_NEW_TOKENS = 20;
  * a stop string) is continued with eos (HF pads with pad_token_id, which is eos for GPT-2).
  * Returns the rows, prompt included.
  */
-export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: number | null, maxLength: number): number[][] {
+export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: number | null, maxLength: number, record: DecodeRecord = {}): number[][] {
   const doSample = o.doSample ?? (o.temperature !== undefined && o.temperature > 0);
   const done = state.seqs.map(() => false);
   const promptLength = state.length;
   const stops = o.stopStrings ?? [];
   while (state.length < maxLength) {
     const next = tidy(() => {
-      const scores = processLogits(state.nextLogits(), () => state.paddedSeqs(), o, stepAt(state, promptLength, o), eos);
-      return (doSample ? sampleNext(scores, o) : scores.argmax(-1)).tolist() as number[];
+      const logits = state.nextLogits();
+      record.logits?.push(keep(logits.clone()));
+      let scores = processLogits(logits, () => state.paddedSeqs(), o, stepAt(state, promptLength, o), eos);
+      if (doSample) scores = warpScores(scores, o);
+      record.scores?.push(keep(scores === logits ? scores.clone() : scores));
+      return (doSample ? F.softmax(scores, -1).multinomial(1).squeeze(1) : scores.argmax(-1)).tolist() as number[];
     });
     const added = next.map((t, i) => (done[i] ? state.padToken : t));
     state.append(added);
@@ -487,14 +525,14 @@ export function completesStopString(tokens: number[], stops: string[]): boolean 
 
 /** A prompt's finished beams (HF's BeamHypotheses): the numBeams best by length-penalised score. */
 class BeamHypotheses {
-  readonly beams: { score: number; tokens: number[] }[] = [];
+  readonly beams: { score: number; tokens: number[]; rows: number[] }[] = [];
   private worstScore = 1e9;
   constructor(readonly numBeams: number, readonly lengthPenalty: number, readonly earlyStopping: boolean | 'never', readonly maxLength: number) {}
 
-  add(tokens: number[], sumLogprobs: number, generatedLength: number): void {
+  add(tokens: number[], sumLogprobs: number, generatedLength: number, rows: number[]): void {
     const score = sumLogprobs / generatedLength ** this.lengthPenalty;
     if (this.beams.length < this.numBeams || score > this.worstScore) {
-      this.beams.push({ score, tokens });
+      this.beams.push({ score, tokens, rows });
       if (this.beams.length > this.numBeams) {
         // Drop the worst (the first of the lowest, as Python's sort of (score, index) pairs).
         const order = this.beams.map((b, i) => [b.score, i]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
@@ -521,7 +559,7 @@ class BeamHypotheses {
  * first numBeams finishes a hypothesis, the others continue (numBeams of them). state holds each
  * prompt's numBeams rows, adjacent. Returns numReturnSequences rows per prompt, best first.
  */
-export function beamSearch(state: DecodingState, o: GenerateOptions, eos: number | null, maxLength: number): BeamSearchOutput {
+export function beamSearch(state: DecodingState, o: GenerateOptions, eos: number | null, maxLength: number, record: DecodeRecord = {}): BeamSearchOutput {
   const K = o.numBeams ?? 1, keepPerPrompt = o.numReturnSequences ?? 1;
   const B = state.seqs.length / K;
   const promptLength = state.length;
@@ -533,12 +571,17 @@ export function beamSearch(state: DecodingState, o: GenerateOptions, eos: number
   if (state.length >= maxLength) {
     // Nothing to add (maxNewTokens 0): each prompt as it is.
     const rows = state.seqs.filter((_, i) => i % K === 0).flatMap((s) => Array.from({ length: keepPerPrompt }, () => [...s]));
-    return { sequences: rows, scores: rows.map(() => 0) };
+    return { sequences: rows, scores: rows.map(() => 0), beamIndices: rows.map(() => []) };
   }
+  // Each row's path: the row it continued at each step (HF's beam_indices)
+  let paths: number[][] = state.seqs.map(() => []);
   while (state.length < maxLength) {
     const ids = state.paddedSeqs(); // (the finished hypotheses are these rows)
     const [topScores, topIds, V] = tidy(() => {
-      const logprobs = processLogits(F.logSoftmax(state.nextLogits(), -1), () => ids, o, stepAt(state, promptLength, o), eos);
+      const logits = state.nextLogits();
+      record.logits?.push(keep(logits.clone()));
+      const logprobs = processLogits(F.logSoftmax(logits, -1), () => ids, o, stepAt(state, promptLength, o), eos);
+      record.scores?.push(keep(logprobs.clone()));
       const V = logprobs.shape[1];
       const total = logprobs.add(tensor(beamScores, { dtype: 'float32', device: logprobs.device }).unsqueeze(1)).view([B, K * V]);
       const { values, indices } = total.topk(2 * K, 1);
@@ -556,7 +599,7 @@ export function beamSearch(state: DecodingState, o: GenerateOptions, eos: number
         const token = topIds[b][rank] % V, row = b * K + Math.floor(topIds[b][rank] / V);
         if (eos !== null && token === eos) {
           if (rank >= K) continue; // an eos outside the first numBeams does not finish a hypothesis
-          hyps[b].add(ids[row], topScores[b][rank], curLength - promptLength);
+          hyps[b].add(ids[row], topScores[b][rank], curLength - promptLength, [...paths[row], row]);
         } else {
           nextScores.push(topScores[b][rank]); nextTokens.push(token); from.push(row);
           live++;
@@ -565,6 +608,7 @@ export function beamSearch(state: DecodingState, o: GenerateOptions, eos: number
       done[b] = hyps[b].isDone(topScores[b][0], curLength, promptLength); // (topk sorts: [0] is the best)
     }
     state.reorder(from);
+    paths = from.map((j) => [...paths[j], j]);
     state.append(nextTokens);
     beamScores = nextScores;
     if (done.every(Boolean)) break;
@@ -573,7 +617,7 @@ export function beamSearch(state: DecodingState, o: GenerateOptions, eos: number
   const ids = state.paddedSeqs();
   hyps.forEach((h, b) => {
     if (done[b]) return;
-    for (let k = 0; k < K; k++) h.add(ids[b * K + k], beamScores[b * K + k], ids[b * K + k].length - promptLength);
+    for (let k = 0; k < K; k++) h.add(ids[b * K + k], beamScores[b * K + k], ids[b * K + k].length - promptLength, paths[b * K + k]);
   });
   // Best first; of equal scores the later added first (HF pops from a stably sorted list).
   const best = hyps.flatMap((h) => [...h.beams].sort((x, y) => x.score - y.score).reverse().slice(0, keepPerPrompt));
@@ -585,5 +629,30 @@ export function beamSearch(state: DecodingState, o: GenerateOptions, eos: number
     while (row.length < width) row.push(pad);
     return row.slice(state.padding[Math.floor(i / keepPerPrompt) * K]);
   });
-  return { sequences, scores: best.map((h) => h.score) };
+  return { sequences, scores: best.map((h) => h.score), beamIndices: best.map((h) => h.rows) };
+}
+
+/**
+ * HF's compute_transition_scores: each new token's score at the step that chose it (its row's
+ * scores, the row its beam had then), as (sequences, steps) numbers, 0 past a sequence's end.
+ * normalizeLogits log-softmaxes each step's scores first. sequences as generate() returns them
+ * (their last tokens are the new ones); beamIndices from beam search, else each row is its own.
+ */
+export function computeTransitionScores(sequences: number[][], scores: Tensor[], beamIndices: number[][] | null = null, normalizeLogits = false): number[][] {
+  if (!scores.length) return sequences.map(() => []);
+  const [R, V] = scores[0].shape;
+  const paths = beamIndices ?? sequences.map((_, i) => scores.map(() => i));
+  if (paths.length !== sequences.length) throw new Error(`computeTransitionScores: ${sequences.length} sequences but ${paths.length} rows of beam indices`);
+  const L = Math.max(...paths.map((p) => p.length));
+  return tidy(() => {
+    let all = cat(scores.map((t) => t.unsqueeze(0)), 0); // (steps, rows, vocab)
+    if (normalizeLogits) all = F.logSoftmax(all, -1);
+    const at: number[] = [];
+    sequences.forEach((seq, i) => {
+      const tokens = seq.slice(seq.length - L);
+      for (let j = 0; j < L; j++) at.push(j < paths[i].length ? j * R * V + paths[i][j] * V + tokens[j] : 0);
+    });
+    const got = all.contiguous().view([-1]).indexSelect(0, tensor(at, { dtype: 'int64', device: all.device })).tolist() as number[];
+    return sequences.map((_, i) => got.slice(i * L, (i + 1) * L).map((v, j) => (j < paths[i].length ? v : 0)));
+  });
 }

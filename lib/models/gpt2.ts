@@ -14,7 +14,7 @@ import { Module, ModuleList } from '../nn/module';
 import { Conv1D, Dropout, Embedding, LayerNorm, Linear } from '../nn/layers';
 import type { TensorModule } from '../nn/containers';
 import * as F from '../nn/functional';
-import { BeamSearchOutput, DecodingState, GenerateOptions, beamSearch, checkGenerateOptions, DEFAULT_MAX_NEW_TOKENS, decodeGreedy, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
+import { BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, beamSearch, computeTransitionScores, checkGenerateOptions, DEFAULT_MAX_NEW_TOKENS, decodeGreedy, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
 import { saveFile } from '../io/safetensors';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
@@ -482,9 +482,30 @@ export class GPT2LMHeadModel extends Module {
    * token, so each gets what it would alone. With numReturnSequences n, each prompt's n sequences
    * are adjacent. Options not given come from generationConfig (a folder's generation_config.json).
    */
-  generate(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): number[][] {
+  generate(prompt: Tensor | number[] | number[][], opts: GenerateOptions & { returnDictInGenerate: true }): GenerateOutput;
+  generate(prompt: Tensor | number[] | number[][], opts?: GenerateOptions): number[][];
+  generate(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): number[][] | GenerateOutput {
     const o = withDefaults(this.generationConfig, opts);
-    return this.decode(prompt, o, (o.numBeams ?? 1) > 1).sequences;
+    const beams = (o.numBeams ?? 1) > 1;
+    if (!o.returnDictInGenerate) return this.decode(prompt, o, beams).sequences;
+    // HF's GenerateOutput: the steps' scores and logits as asked (the caller disposes them)
+    const record: DecodeRecord = { scores: o.outputScores ? [] : undefined, logits: o.outputLogits ? [] : undefined };
+    let out: BeamSearchOutput;
+    try {
+      out = this.decode(prompt, o, beams, record);
+    } catch (e) {
+      for (const t of [...record.scores ?? [], ...record.logits ?? []]) t.dispose();
+      throw e;
+    }
+    return {
+      sequences: out.sequences, ...(record.scores ? { scores: record.scores } : {}), ...(record.logits ? { logits: record.logits } : {}),
+      ...(beams ? { beamIndices: out.beamIndices, sequencesScores: out.scores } : {}),
+    };
+  }
+
+  /** HF's compute_transition_scores on generate()'s output (see generation.ts). */
+  computeTransitionScores(sequences: number[][], scores: Tensor[], beamIndices: number[][] | null = null, normalizeLogits = false): number[][] {
+    return computeTransitionScores(sequences, scores, beamIndices, normalizeLogits);
   }
 
   /**
@@ -496,7 +517,7 @@ export class GPT2LMHeadModel extends Module {
     return this.decode(prompt, { ...o, numBeams: o.numBeams ?? 4 }, true);
   }
 
-  private decode(prompt: Tensor | number[] | number[][], opts: GenerateOptions, beams: boolean): BeamSearchOutput {
+  private decode(prompt: Tensor | number[] | number[][], opts: GenerateOptions, beams: boolean, record: DecodeRecord = {}): BeamSearchOutput {
     const maxNew = opts.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS;
     const eos = opts.eosTokenId === undefined ? this.config.eos_token_id : opts.eosTokenId;
     if (opts.seed !== undefined) manualSeed(opts.seed);
@@ -520,8 +541,8 @@ export class GPT2LMHeadModel extends Module {
     const state = new DecodingState((ids, o) => this.forward(ids, o), rows, padding, eos ?? 0, this.transformer.wte.weight.device, opts.useCache ?? true);
     try {
       return noGrad(() => beams
-        ? beamSearch(state, opts, eos, maxLength)
-        : { sequences: decodeGreedy(state, opts, eos, maxLength), scores: [] });
+        ? beamSearch(state, opts, eos, maxLength, record)
+        : { sequences: decodeGreedy(state, opts, eos, maxLength, record), scores: [] });
     } finally {
       state.dispose();
       this.train(wasTraining);

@@ -39,12 +39,12 @@ class BeamHypotheses:
     def __len__(self):
         return len(self.beams)
 
-    def add(self, hyp, sum_logprobs, generated_len):
+    def add(self, hyp, sum_logprobs, generated_len, beam_indices=None):
         score = sum_logprobs / (generated_len ** self.length_penalty)
         if len(self) < self.num_beams or score > self.worst_score:
-            self.beams.append((score, hyp))
+            self.beams.append((score, hyp, beam_indices))
             if len(self) > self.num_beams:
-                sorted_next_scores = sorted([(s, idx) for idx, (s, _) in enumerate(self.beams)])
+                sorted_next_scores = sorted([(s, idx) for idx, (s, _, _) in enumerate(self.beams)])
                 del self.beams[sorted_next_scores[0][1]]
                 self.worst_score = sorted_next_scores[1][0]
             else:
@@ -76,7 +76,7 @@ class BeamSearchScorer:
     def is_done(self):
         return all(self._done)
 
-    def process(self, input_ids, next_scores, next_tokens, next_indices, pad_token_id, eos_token_id, decoder_prompt_len):
+    def process(self, input_ids, next_scores, next_tokens, next_indices, pad_token_id, eos_token_id, decoder_prompt_len, beam_indices=None):
         cur_len = input_ids.shape[-1] + 1
         batch_size = len(self._beam_hyps)
         next_beam_scores = torch.zeros((batch_size, self.group_size), dtype=next_scores.dtype)
@@ -96,7 +96,8 @@ class BeamSearchScorer:
                 if eos_token_id is not None and next_token.item() == eos_token_id:
                     if beam_token_rank >= self.group_size:
                         continue
-                    beam_hyp.add(input_ids[batch_beam_idx].clone(), next_score.item(), cur_len - decoder_prompt_len)
+                    beam_index = beam_indices[batch_beam_idx] + (batch_beam_idx,) if beam_indices is not None else None
+                    beam_hyp.add(input_ids[batch_beam_idx].clone(), next_score.item(), cur_len - decoder_prompt_len, beam_indices=beam_index)
                 else:
                     next_beam_scores[batch_idx, beam_idx] = next_score
                     next_beam_tokens[batch_idx, beam_idx] = next_token
@@ -107,7 +108,7 @@ class BeamSearchScorer:
             self._done[batch_idx] = self._done[batch_idx] or beam_hyp.is_done(next_scores[batch_idx].max().item(), cur_len, decoder_prompt_len)
         return next_beam_scores.view(-1), next_beam_tokens.view(-1), next_beam_indices.view(-1)
 
-    def finalize(self, input_ids, final_beam_scores, pad_token_id, eos_token_id, max_length, decoder_prompt_len):
+    def finalize(self, input_ids, final_beam_scores, pad_token_id, eos_token_id, max_length, decoder_prompt_len, beam_indices=None):
         batch_size = len(self._beam_hyps)
         for batch_idx, beam_hyp in enumerate(self._beam_hyps):
             if self._done[batch_idx]:
@@ -115,26 +116,33 @@ class BeamSearchScorer:
             for beam_id in range(self.num_beams):
                 batch_beam_idx = batch_idx * self.num_beams + beam_id
                 final_tokens = input_ids[batch_beam_idx]
-                beam_hyp.add(final_tokens, final_beam_scores[batch_beam_idx].item(), final_tokens.shape[-1] - decoder_prompt_len)
+                beam_index = beam_indices[batch_beam_idx] if beam_indices is not None else None
+                beam_hyp.add(final_tokens, final_beam_scores[batch_beam_idx].item(), final_tokens.shape[-1] - decoder_prompt_len, beam_indices=beam_index)
         sent_lengths = input_ids.new(batch_size * self.num_beam_hyps_to_keep)
-        best, best_scores = [], []
+        best, best_scores, best_indices = [], [], []
         for i, beam_hyp in enumerate(self._beam_hyps):
             sorted_hyps = sorted(beam_hyp.beams, key=lambda x: x[0])
             for j in range(self.num_beam_hyps_to_keep):
-                score, hyp = sorted_hyps.pop()
+                score, hyp, indices = sorted_hyps.pop()
                 sent_lengths[self.num_beam_hyps_to_keep * i + j] = len(hyp)
                 best.append(hyp)
                 best_scores.append(score)
+                best_indices.append(indices)
         sent_lengths_max = sent_lengths.max().item() + 1
         sent_max_len = min(sent_lengths_max, max_length)
         decoded = input_ids.new(batch_size * self.num_beam_hyps_to_keep, sent_max_len)
         if sent_lengths.min().item() != sent_lengths.max().item():
             decoded.fill_(pad_token_id)
+        indices = None
+        if best_indices and best_indices[0] is not None:
+            indices = torch.full((batch_size * self.num_beam_hyps_to_keep, sent_max_len), -1, dtype=torch.long)
         for i, hypo in enumerate(best):
             decoded[i, : sent_lengths[i]] = hypo
+            if indices is not None:
+                indices[i, : len(best_indices[i])] = torch.tensor(best_indices[i], dtype=torch.long)
             if sent_lengths[i] < sent_max_len:
                 decoded[i, sent_lengths[i]] = eos_token_id
-        return decoded, best_scores
+        return decoded, best_scores, indices
 
 
 def sequence_bias(input_ids, scores, biases):
@@ -228,10 +236,14 @@ def generate(model, spec):
     prompt_len = longest
     max_length = prompt_len + spec["max_new_tokens"]
     num_beams = spec.get("num_beams", 1)
+    record = spec.get("output_scores", False)
+    steps_scores = []
     if num_beams == 1:
         unfinished = torch.ones(len(prompts), dtype=torch.long)
         while input_ids.shape[-1] < max_length:
             scores = process_logits(input_ids, last_logits(model, input_ids, mask), spec, prompt_len)
+            if record:
+                steps_scores.append(scores)
             next_tokens = scores.argmax(-1)
             if eos is not None:
                 next_tokens = next_tokens * unfinished + pad * (1 - unfinished)
@@ -240,7 +252,10 @@ def generate(model, spec):
             mask = torch.cat([mask, torch.ones_like(mask[:, :1])], -1)
             if eos is not None and unfinished.max() == 0:
                 break
-        return [row[longest - len(p):] for row, p in zip(input_ids.tolist(), prompts)], []
+        rows = [row[longest - len(p):] for row, p in zip(input_ids.tolist(), prompts)]
+        if record:
+            return rows, [], recorded(steps_scores, input_ids, None, model)
+        return rows, []
 
     batch_size = len(prompts)
     keep = spec.get("num_return_sequences", 1)
@@ -250,9 +265,12 @@ def generate(model, spec):
     beam_scores = torch.zeros((batch_size, num_beams), dtype=torch.float)
     beam_scores[:, 1:] = -1e9
     beam_scores = beam_scores.view(-1)
+    beam_indices = tuple(() for _ in range(batch_size * num_beams)) if record else None
     while True:
         scores = torch.log_softmax(last_logits(model, input_ids, mask), dim=-1)
         scores = process_logits(input_ids, scores, spec, prompt_len)
+        if record:
+            steps_scores.append(scores)
         scores = scores + beam_scores[:, None].expand_as(scores)
         vocab_size = scores.shape[-1]
         scores = scores.view(batch_size, num_beams * vocab_size)
@@ -260,15 +278,56 @@ def generate(model, spec):
         next_scores, next_tokens = torch.topk(scores, n_tokens_to_keep, dim=1, largest=True, sorted=True)
         next_indices = torch.div(next_tokens, vocab_size, rounding_mode="floor")
         next_tokens = next_tokens % vocab_size
-        beam_scores, beam_next_tokens, beam_idx = scorer.process(input_ids, next_scores, next_tokens, next_indices, pad, eos, prompt_len)
+        beam_scores, beam_next_tokens, beam_idx = scorer.process(input_ids, next_scores, next_tokens, next_indices, pad, eos, prompt_len, beam_indices)
         input_ids = torch.cat([input_ids[beam_idx, :], beam_next_tokens.unsqueeze(-1)], dim=-1)
+        if record:
+            beam_indices = tuple(beam_indices[beam_idx[i]] + (beam_idx[i].item(),) for i in range(len(beam_indices)))
         # (HF does not reorder the mask: a prompt's beams share it.)
         mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=-1)
         if scorer.is_done or input_ids.shape[-1] >= max_length:
             break
-    decoded, best_scores = scorer.finalize(input_ids, beam_scores, pad, eos, max_length, prompt_len)
+    decoded, best_scores, indices = scorer.finalize(input_ids, beam_scores, pad, eos, max_length, prompt_len, beam_indices)
     rows = decoded.tolist()
-    return [row[longest - len(prompts[i // keep]):] for i, row in enumerate(rows)], best_scores
+    rows = [row[longest - len(prompts[i // keep]):] for i, row in enumerate(rows)]
+    if record:
+        return rows, best_scores, recorded(steps_scores, decoded, indices, model)
+    return rows, best_scores
+
+
+def compute_transition_scores(sequences, scores, beam_indices, vocab_size, normalize_logits=False):
+    """GenerationMixin.compute_transition_scores."""
+    if beam_indices is None:
+        beam_indices = torch.arange(scores[0].shape[0]).view(-1, 1)
+        beam_indices = beam_indices.expand(-1, len(scores))
+    scores = torch.stack(scores).reshape(len(scores), -1).transpose(0, 1)
+    if normalize_logits:
+        scores = scores.reshape(-1, vocab_size, scores.shape[-1])
+        scores = torch.nn.functional.log_softmax(scores, dim=1)
+        scores = scores.reshape(-1, scores.shape[-1])
+    beam_indices_mask = beam_indices < 0
+    max_beam_length = (1 - beam_indices_mask.long()).sum(-1).max()
+    beam_indices = beam_indices.clone()[:, :max_beam_length]
+    beam_indices_mask = beam_indices_mask[:, :max_beam_length]
+    beam_indices[beam_indices_mask] = 0
+    beam_sequence_indices = beam_indices * vocab_size
+    cut_idx = sequences.shape[-1] - max_beam_length
+    indices = sequences[:, cut_idx:] + beam_sequence_indices
+    transition_scores = scores.gather(0, indices)
+    transition_scores[beam_indices_mask] = 0
+    return transition_scores
+
+
+def recorded(steps_scores, sequences, beam_indices, model):
+    """output_scores: each step's processed scores, the beam indices (their entries >= 0), and the
+    transition scores (plain and normalize_logits)."""
+    vocab = steps_scores[0].shape[-1]
+    finite = lambda t: torch.where(torch.isfinite(t), t, torch.full_like(t, -1e30)).tolist()  # (JSON has no -inf)
+    out = {"step_scores": [finite(t) for t in steps_scores]}
+    if beam_indices is not None:
+        out["beam_indices"] = [[i for i in row if i >= 0] for row in beam_indices.tolist()]
+    out["transition"] = finite(compute_transition_scores(sequences, steps_scores, beam_indices, vocab))
+    out["transition_normalized"] = finite(compute_transition_scores(sequences, steps_scores, beam_indices, vocab, True))
+    return out
 
 
 def warp(spec):
@@ -338,8 +397,8 @@ def main(model_dir, spec_file, out_file):
             if "warp" in spec:
                 out.append(warp(spec["warp"]))
                 continue
-            sequences, scores = generate(model, spec)
-            out.append({"sequences": sequences, "scores": scores})
+            sequences, scores, *extra = generate(model, spec)
+            out.append({"sequences": sequences, "scores": scores, **(extra[0] if extra else {})})
     json.dump(out if isinstance(specs, list) else out[0], open(out_file, "w"))
 
 
