@@ -369,7 +369,7 @@ test('beam search: the context limit, maxNewTokens 0, and clear errors', () => {
   const long = model.beamSearch([Array(n - 2).fill(7)], { numBeams: 3, maxNewTokens: 10, eosTokenId: null });
   expect(long.sequences[0].length).toBe(n + 1);
   const none = model.beamSearch([[1, 2], [3]], { numBeams: 3, maxNewTokens: 0, numReturnSequences: 2 });
-  expect(none).toEqual({ sequences: [[1, 2], [1, 2], [3], [3]], scores: [0, 0, 0, 0] });
+  expect(none).toEqual({ sequences: [[1, 2], [1, 2], [3], [3]], scores: [0, 0, 0, 0], beamIndices: [[], [], [], []] });
   expect(() => model.generate([1], { numBeams: 2, numReturnSequences: 3 })).toThrow(/numReturnSequences \(3\) must be <= numBeams \(2\)/);
   expect(() => model.generate([1], { numBeams: 2, temperature: 0.7 })).toThrow(/beam search with sampling .* is not supported/);
   expect(() => model.generate([1], { numBeams: 2, onToken: () => {} })).toThrow(/onToken cannot stream beam search/);
