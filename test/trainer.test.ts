@@ -17,6 +17,16 @@ function dataset(): torch.data.TextDataset {
   return new torch.data.TextDataset(tokens, 12);
 }
 
+/** The tiny checkpoint with its dropouts off, in a folder of tmp: runs compared for their math. */
+function dropoutFreeCopy(name: string): string {
+  const dir = path.join(tmp, name);
+  fs.mkdirSync(dir);
+  fs.copyFileSync(path.join(base, 'model.safetensors'), path.join(dir, 'model.safetensors'));
+  const config = JSON.parse(fs.readFileSync(path.join(base, 'config.json'), 'utf8'));
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, attn_pdrop: 0, embd_pdrop: 0, resid_pdrop: 0 }));
+  return dir;
+}
+
 async function run(mode: 'seed' | 'peft', out: string, extra: Partial<torch.TrainingArguments> = {}) {
   const model = await torch.GPT2LMHeadModel.fromPretrained(base);
   torch.manualSeed(1); // the same LoRA init in every run
@@ -151,13 +161,7 @@ describe('gradient accumulation', () => {
     torch.manualSeed(11);
     return new torch.data.TextDataset(Array.from(torch.randint(0, 101, [19 * 12]).data() as BigInt64Array, Number), 12);
   };
-  beforeAll(() => {
-    nodrop = path.join(tmp, 'tiny-nodrop');
-    fs.mkdirSync(nodrop);
-    fs.copyFileSync(path.join(base, 'model.safetensors'), path.join(nodrop, 'model.safetensors'));
-    const config = JSON.parse(fs.readFileSync(path.join(base, 'config.json'), 'utf8'));
-    fs.writeFileSync(path.join(nodrop, 'config.json'), JSON.stringify({ ...config, attn_pdrop: 0, embd_pdrop: 0, resid_pdrop: 0 }));
-  });
+  beforeAll(() => { nodrop = dropoutFreeCopy('tiny-nodrop'); });
   const train = async (out: string, batch: number, accumulation: number, extra: Partial<torch.TrainingArguments> = {}) => {
     const model = await torch.GPT2LMHeadModel.fromPretrained(nodrop);
     torch.manualSeed(3);
@@ -365,13 +369,7 @@ describe('optim: HF\'s optimizer choices', () => {
   // on the same batches (dropout off: the comparison is of the math).
   let nodrop: string;
   const B = 4, T = 12, STEPS = 6;
-  beforeAll(() => {
-    nodrop = path.join(tmp, 'tiny-nodrop-optim');
-    fs.mkdirSync(nodrop);
-    fs.copyFileSync(path.join(base, 'model.safetensors'), path.join(nodrop, 'model.safetensors'));
-    const config = JSON.parse(fs.readFileSync(path.join(base, 'config.json'), 'utf8'));
-    fs.writeFileSync(path.join(nodrop, 'config.json'), JSON.stringify({ ...config, attn_pdrop: 0, embd_pdrop: 0, resid_pdrop: 0 }));
-  });
+  beforeAll(() => { nodrop = dropoutFreeCopy('tiny-nodrop-optim'); });
   const loraModel = async () => {
     const model = await torch.GPT2LMHeadModel.fromPretrained(nodrop);
     torch.manualSeed(5);
