@@ -717,3 +717,137 @@ test('torch.func, vmap, forward-mode AD and the profiler on CUDA: the CPU\'s res
     expect(prof.keyAverages().table({ rowLimit: 5 })).toMatch(/Self CPU time total/);
   });
 });
+
+test('the real PEFT loads adapters with rank_pattern / alpha_pattern / layers_to_transform / exclude_modules, and PiSSA ones (as saved, and converted to LoRA): the same logits on CUDA', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-peft-fields-'));
+  const base = path.join(fixtures, 'gpt2', 'tiny');
+  const ids = [[5, 17, 42, 8, 9, 10, 11, 3]];
+  fs.writeFileSync(path.join(tmp, 'ids.json'), JSON.stringify(ids));
+  const configs: [string, torch.lora.LoRAOptions, { convertToLora?: boolean }][] = [
+    ['patterns', { r: 4, alpha: 8, targetModules: ['c_attn', 'c_proj', 'c_fc'], rankPattern: { 'h.0.attn.c_attn': 2, c_fc: 6 }, alphaPattern: { c_proj: 3 }, excludeModules: ['h.1.mlp.c_proj'] }, {}],
+    ['layers', { r: 4, alpha: 8, targetModules: ['c_attn', 'c_fc'], layersToTransform: [1], layersPattern: 'h' }, {}],
+    ['pissa', { r: 4, alpha: 8, initLoraWeights: 'pissa' }, {}],
+    ['pissa-converted', { r: 4, alpha: 8, initLoraWeights: 'pissa' }, { convertToLora: true }],
+  ];
+  const models: torch.GPT2LMHeadModel[] = [];
+  for (const [name, options, save] of configs) {
+    const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+    torch.lora.applyLoRA(m, { dropout: 0, ...options });
+    torch.manualSeed(4);
+    torch.noGrad(() => { for (const [n, p] of m.namedParameters()) if (/lora_[AB]/.test(n)) p.add_(torch.randnLike(p).mul(0.05)); });
+    await torch.lora.saveAdapter(m, path.join(tmp, name), save);
+    models.push(m);
+  }
+  const py = `
+import json, sys, torch
+from safetensors.torch import save_file
+from transformers import GPT2LMHeadModel
+from peft import PeftModel
+d, base = sys.argv[1], sys.argv[2]
+ids = torch.tensor(json.load(open(d + "/ids.json")), device="cuda")
+out = {}
+for name in sys.argv[3:]:
+    model = PeftModel.from_pretrained(GPT2LMHeadModel.from_pretrained(base, attn_implementation="eager"), d + "/" + name).cuda().eval()
+    out[name] = model(input_ids=ids).logits.detach().float().cpu()
+save_file(out, d + "/peft.safetensors")`;
+  const r = spawnSync(PY, ['-c', py, tmp, base, ...configs.map(([n]) => n)], { encoding: 'utf8' });
+  if (r.status !== 0) console.error(r.stderr);
+  expect(r.status).toBe(0);
+  const want = torch.io.safetensors.loadFile(path.join(tmp, 'peft.safetensors')).tensors;
+  configs.forEach(([name], i) => {
+    const m = models[i].to({ device: 'cuda' }).eval();
+    const got = m.forward(torch.tensor(ids, { dtype: 'int64', device: 'cuda' })).logits.cpu();
+    expect([name, relErr(got, want.get(name)!) < 1e-4]).toEqual([name, true]);
+    m.dispose();
+  });
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('transformers\' Adafactor, its Trainer optimizers, and its logits processors / warpers / transition scores, against tstorch\'s', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-hf-extras-'));
+  // Adafactor: 5 steps on a matrix and a vector, each setting
+  torch.manualSeed(2);
+  const W0 = torch.randn([6, 5]), b0 = torch.randn([5]), X = torch.randn([7, 6]);
+  const settings = [{}, { lr: 0.05, relative_step: false, scale_parameter: false, beta1: 0.9, weight_decay: 0.01 }, { warmup_init: true }];
+  torch.io.safetensors.saveFile(path.join(tmp, 'start.safetensors'), new Map([['W', W0], ['b', b0], ['X', X]]));
+  fs.writeFileSync(path.join(tmp, 'settings.json'), JSON.stringify(settings));
+  const py = `
+import json, sys, torch
+from safetensors.torch import load_file, save_file
+from transformers.optimization import Adafactor
+d = sys.argv[1]
+t = load_file(d + "/start.safetensors")
+out = {}
+for i, kw in enumerate(json.load(open(d + "/settings.json"))):
+    W, b = t["W"].clone().requires_grad_(), t["b"].clone().requires_grad_()
+    opt = Adafactor([W, b], **kw)
+    for _ in range(5):
+        opt.zero_grad()
+        torch.tanh(t["X"] @ W + b).pow(2).mean().backward()
+        opt.step()
+    out[f"{i}.W"], out[f"{i}.b"] = W.detach(), b.detach()
+save_file(out, d + "/adafactor.safetensors")`;
+  const r = spawnSync(PY, ['-c', py, tmp], { encoding: 'utf8' });
+  if (r.status !== 0) console.error(r.stderr);
+  expect(r.status).toBe(0);
+  const want = torch.io.safetensors.loadFile(path.join(tmp, 'adafactor.safetensors')).tensors;
+  const names: Record<string, string> = { relative_step: 'relativeStep', scale_parameter: 'scaleParameter', weight_decay: 'weightDecay', warmup_init: 'warmupInit' };
+  settings.forEach((kw, i) => {
+    const W = W0.clone().requiresGrad_(), b = b0.clone().requiresGrad_();
+    const opt = new torch.optim.Adafactor([W, b], Object.fromEntries(Object.entries(kw).map(([k, v]) => [names[k] ?? k, v])));
+    for (let s = 0; s < 5; s++) torch.tidy(() => { opt.zeroGrad(); X.matmul(W).add(b).tanh().pow(2).mean().backward(); opt.step(); });
+    expect([i, relErr(W, want.get(`${i}.W`)!) < 1e-5, relErr(b, want.get(`${i}.b`)!) < 1e-5]).toEqual([i, true, true]);
+    opt.dispose();
+  });
+  // generate with the processors and warpers of this session, and compute_transition_scores
+  torch.manualSeed(1);
+  const m = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 40, n_embd: 32, n_layer: 2, n_head: 2, eos_token_id: 63, bos_token_id: 63 });
+  torch.noGrad(() => { m.transformer.wte.weight.mul_(6); m.transformer.wpe.weight.mul_(20); });
+  await m.savePretrained(tmp);
+  const prompts = [[5, 17, 42, 8, 9, 3], [1], [7, 60, 7, 33]];
+  const cases = [
+    { num_beams: 1, sequence_bias: [[[40], 3.0], [[40, 40], -6.0]], bad_words_ids: [[8, 9, 10]], suppress_tokens: [50], begin_suppress_tokens: [33], forced_eos_token_id: 21 },
+    { num_beams: 3, num_return_sequences: 2, bad_words_ids: [[3], [60, 7]], exponential_decay_length_penalty: [3, 1.5], renormalize_logits: true },
+  ];
+  fs.writeFileSync(path.join(tmp, 'spec.json'), JSON.stringify({ prompts, cases }));
+  const gen = `
+import json, sys, torch
+from transformers import GPT2LMHeadModel
+d = sys.argv[1]
+spec = json.load(open(d + "/spec.json"))
+prompts = spec["prompts"]
+L = max(len(p) for p in prompts)
+model = GPT2LMHeadModel.from_pretrained(d, attn_implementation="eager").cuda().eval()
+ids = torch.tensor([[17] * (L - len(p)) + p for p in prompts], device="cuda")
+mask = torch.tensor([[0] * (L - len(p)) + [1] * len(p) for p in prompts], device="cuda")
+res = []
+for c in spec["cases"]:
+    c = dict(c)
+    if "sequence_bias" in c: c["sequence_bias"] = [[ids_, float(b)] for ids_, b in c["sequence_bias"]]
+    g = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=10, do_sample=False, eos_token_id=17, pad_token_id=17,
+                       output_scores=True, return_dict_in_generate=True, **c)
+    t = model.compute_transition_scores(g.sequences, g.scores, getattr(g, "beam_indices", None), normalize_logits=True)
+    n = c.get("num_return_sequences", 1)
+    res.append({"sequences": [s[L - len(prompts[i // n]):] for i, s in enumerate(g.sequences.tolist())],
+                "transition": torch.nan_to_num(t, neginf=-1e30).tolist()})
+json.dump(res, open(d + "/want.json", "w"))`;
+  const g = spawnSync(PY, ['-c', gen, tmp], { encoding: 'utf8' });
+  if (g.status !== 0) console.error(g.stderr);
+  expect(g.status).toBe(0);
+  const wantGen = JSON.parse(fs.readFileSync(path.join(tmp, 'want.json'), 'utf8'));
+  m.to({ device: 'cuda' }).eval();
+  cases.forEach((c, i) => {
+    const out = m.generate(prompts, {
+      maxNewTokens: 10, eosTokenId: 17, numBeams: c.num_beams, numReturnSequences: c.num_return_sequences, sequenceBias: c.sequence_bias as [number[], number][] | undefined,
+      badWordsIds: c.bad_words_ids, suppressTokens: c.suppress_tokens, beginSuppressTokens: c.begin_suppress_tokens, forcedEosTokenId: c.forced_eos_token_id,
+      exponentialDecayLengthPenalty: c.exponential_decay_length_penalty as [number, number] | undefined, renormalizeLogits: c.renormalize_logits,
+      returnDictInGenerate: true, outputScores: true,
+    });
+    expect({ i, sequences: out.sequences }).toEqual({ i, sequences: wantGen[i].sequences });
+    const ts = m.computeTransitionScores(out.sequences, out.scores!, out.beamIndices ?? null, true);
+    ts.forEach((row, a) => row.forEach((v, k) => expect(Math.abs((Number.isFinite(v) ? v : -1e30) - wantGen[i].transition[a][k])).toBeLessThan(1e-3)));
+    for (const s of out.scores!) s.dispose();
+  });
+  m.dispose();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
