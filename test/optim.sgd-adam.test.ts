@@ -1,4 +1,4 @@
-// torch.optim.SGD, Adam, RMSprop, Adagrad, Adamax, NAdam, RAdam, Adadelta, Rprop, ASGD and
+// torch.optim.SGD, Adam, AdamW (AMSGrad, maximize), RMSprop, Adagrad, Adamax, NAdam, RAdam, Adadelta, Rprop, ASGD and
 // transformers' Adafactor against PyTorch's (scripts/reference/optim_ref.py): 6
 // steps from the same start, every option (momentum, dampening, Nesterov, weight decay,
 // AMSGrad, maximize, param groups) and a step where one parameter has no gradient. Losses and
@@ -11,7 +11,7 @@ import { referenceTensors } from './helpers';
 
 
 type Kwargs = Record<string, number | boolean | number[] | string[]>;
-type OptimizerName = 'SGD' | 'Adam' | 'RMSprop' | 'Adagrad' | 'Adamax' | 'NAdam' | 'RAdam' | 'Adadelta' | 'Rprop' | 'ASGD' | 'Adafactor';
+type OptimizerName = 'SGD' | 'Adam' | 'AdamW' | 'RMSprop' | 'Adagrad' | 'Adamax' | 'NAdam' | 'RAdam' | 'Adadelta' | 'Rprop' | 'ASGD' | 'Adafactor';
 /** `moves`: how far W must have moved at least (default 1e-3) */
 interface Case { name: string; optimizer: OptimizerName; kwargs: Kwargs; groups?: (Kwargs & { params: string[] })[]; moves?: number }
 const cases: Case[] = [
@@ -25,6 +25,9 @@ const cases: Case[] = [
   { name: 'adam_decay', optimizer: 'Adam', kwargs: { lr: 0.02, weight_decay: 0.1 } },
   { name: 'adam_amsgrad', optimizer: 'Adam', kwargs: { lr: 0.02, amsgrad: true, betas: [0.8, 0.9] } },
   { name: 'adam_maximize', optimizer: 'Adam', kwargs: { lr: 0.01, maximize: true, eps: 1e-6 } },
+  { name: 'adamw_amsgrad', optimizer: 'AdamW', kwargs: { lr: 0.02, amsgrad: true, weight_decay: 0.05, betas: [0.8, 0.9] } },
+  { name: 'adamw_maximize', optimizer: 'AdamW', kwargs: { lr: 0.01, maximize: true } },
+  { name: 'adamw_groups', optimizer: 'AdamW', kwargs: { lr: 0.01 }, groups: [{ params: ['W'], amsgrad: true }, { params: ['b'], lr: 0.03, weight_decay: 0 }] },
   { name: 'adam_groups', optimizer: 'Adam', kwargs: { lr: 0.01 }, groups: [{ params: ['W'], weight_decay: 0.05, amsgrad: true }, { params: ['b'], lr: 0.03 }] },
   { name: 'rmsprop_plain', optimizer: 'RMSprop', kwargs: { lr: 0.01 } },
   { name: 'rmsprop_centered_momentum', optimizer: 'RMSprop', kwargs: { lr: 0.01, momentum: 0.9, centered: true, weight_decay: 0.01, alpha: 0.9 } },
@@ -134,6 +137,7 @@ test('optimizer state dicts: 3 steps, saved with torch.save, loaded into new opt
   const makers: [string, (ps: torch.Tensor[]) => Opt][] = [
     ['sgd', (ps) => new torch.optim.SGD(ps, { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01 })],
     ['adam', (ps) => new torch.optim.Adam(ps, { lr: 0.02, amsgrad: true, weightDecay: 0.05 })],
+    ['adamw', (ps) => new torch.optim.AdamW(ps, { lr: 0.02, amsgrad: true, weightDecay: 0.05 })],
     ['rmsprop', (ps) => new torch.optim.RMSprop(ps, { lr: 0.01, momentum: 0.9, centered: true })],
     ['adagrad', (ps) => new torch.optim.Adagrad(ps, { lr: 0.1, lrDecay: 0.05 })],
     ['adamax', (ps) => new torch.optim.Adamax(ps, { lr: 0.02 })],

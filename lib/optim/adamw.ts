@@ -1,4 +1,4 @@
-// AdamW with PyTorch's exact update (torch.optim.AdamW, single-tensor path):
+// AdamW with PyTorch's exact update (torch.optim.AdamW, single-tensor path; AMSGrad and maximize too):
 //   p *= 1 - lr·wd;  m = β1·m + (1-β1)·g;  v = β2·v + (1-β2)·g²
 //   p -= lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + eps)
 // State lives in libtorch tensors, updated in place under noGrad. Only parameters that
@@ -15,6 +15,10 @@ export interface AdamWOptions {
   betas?: [number, number];
   eps?: number;
   weightDecay?: number;
+  /** AMSGrad: the denominator uses the largest second moment so far */
+  amsgrad?: boolean;
+  /** ascend instead of descend */
+  maximize?: boolean;
 }
 
 export interface AdamWImplOptions {
@@ -33,6 +37,8 @@ interface ParamState {
   step: number;
   expAvg: Tensor;
   expAvgSq: Tensor;
+  /** amsgrad: the largest exp_avg_sq so far */
+  maxExpAvgSq?: Tensor;
 }
 
 export type ParamsOrGroups = Tensor[] | (AdamWOptions & { params: Tensor[]; names?: string[] })[];
@@ -47,7 +53,7 @@ export class AdamW {
   constructor(params: ParamsOrGroups, defaults: AdamWOptions & AdamWImplOptions = {}) {
     this.foreach = defaults.foreach ?? true;
     const { foreach: _f, ...rest } = defaults;
-    const d: Required<AdamWOptions> = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, ...rest };
+    const d: Required<AdamWOptions> = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false, ...rest };
     validate(d);
     const groups: { params: Tensor[]; names?: string[] }[] =
       params.length && params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as ParamGroup[]);
@@ -64,25 +70,38 @@ export class AdamW {
 
   /** One update of every parameter that has a gradient. */
   step(): void {
-    if (this.foreach) return this.stepForeach();
+    for (const g of this.paramGroups) {
+      // (libtorch's fused step has no AMSGrad or maximize: those groups take the per-tensor path)
+      if (this.foreach && !g.amsgrad && !g.maximize) this.stepGroupForeach(g);
+      else this.stepGroup(g);
+    }
+  }
+
+  /** PyTorch's single-tensor AdamW, op for op. */
+  private stepGroup(g: ParamGroup): void {
+    const [beta1, beta2] = g.betas;
     noGrad(() => {
-      for (const g of this.paramGroups) {
-        const [beta1, beta2] = g.betas;
-        for (const p of g.params) {
-          tidy(() => {
-            const grad = p.grad;
-            if (!grad) return;
-            const s = this.stateOf(p);
-            s.step += 1;
-            if (g.weightDecay !== 0) p.mul_(1 - g.lr * g.weightDecay);
-            s.expAvg.mul_(beta1).add_(grad, 1 - beta1);
-            s.expAvgSq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
-            const bc1 = 1 - beta1 ** s.step;
-            const bc2 = 1 - beta2 ** s.step;
-            const denom = s.expAvgSq.sqrt().div_(Math.sqrt(bc2)).add_(g.eps);
-            p.addcdiv_(s.expAvg, denom, -g.lr / bc1);
-          });
-        }
+      for (const p of g.params) {
+        tidy(() => {
+          let grad = p.grad;
+          if (!grad) return;
+          if (g.maximize) grad = grad.neg();
+          const s = this.stateOf(p);
+          s.step += 1;
+          if (g.weightDecay !== 0) p.mul_(1 - g.lr * g.weightDecay);
+          s.expAvg.mul_(beta1).add_(grad, 1 - beta1);
+          s.expAvgSq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+          const bc1 = 1 - beta1 ** s.step;
+          const bc2 = 1 - beta2 ** s.step;
+          let second = s.expAvgSq;
+          if (g.amsgrad) {
+            s.maxExpAvgSq ??= keep(zerosLike(p));
+            s.maxExpAvgSq.copy_(s.maxExpAvgSq.maximum(s.expAvgSq));
+            second = s.maxExpAvgSq;
+          }
+          const denom = second.sqrt().div_(Math.sqrt(bc2)).add_(g.eps);
+          p.addcdiv_(s.expAvg, denom, -g.lr / bc1);
+        });
       }
     });
   }
@@ -97,16 +116,14 @@ export class AdamW {
   }
 
   /** The same update with libtorch's _foreach kernels (PyTorch's multi-tensor AdamW). */
-  private stepForeach(): void {
-    for (const g of this.paramGroups) {
-      const hasGrad = native.hasGrads(g.params.map(id));
-      const withGrad = g.params.filter((_, i) => hasGrad[i]);
-      if (!withGrad.length) continue;
-      const states = withGrad.map((p) => this.stateOf(p));
-      const steps = Float64Array.from(states, (s) => ++s.step);
-      native.adamwStep(withGrad.map(id), states.map((s) => id(s.expAvg)), states.map((s) => id(s.expAvgSq)), steps,
-        g.lr, g.betas[0], g.betas[1], g.eps, g.weightDecay);
-    }
+  private stepGroupForeach(g: ParamGroup): void {
+    const hasGrad = native.hasGrads(g.params.map(id));
+    const withGrad = g.params.filter((_, i) => hasGrad[i]);
+    if (!withGrad.length) return;
+    const states = withGrad.map((p) => this.stateOf(p));
+    const steps = Float64Array.from(states, (s) => ++s.step);
+    native.adamwStep(withGrad.map(id), states.map((s) => id(s.expAvg)), states.map((s) => id(s.expAvgSq)), steps,
+      g.lr, g.betas[0], g.betas[1], g.eps, g.weightDecay);
   }
 
   /** Clears gradients (set to None, PyTorch 2's default). */
@@ -123,6 +140,7 @@ export class AdamW {
       if (!s) return;
       tensors.set(`${name}.exp_avg`, s.expAvg);
       tensors.set(`${name}.exp_avg_sq`, s.expAvgSq);
+      if (s.maxExpAvgSq) tensors.set(`${name}.max_exp_avg_sq`, s.maxExpAvgSq);
       steps[name] = s.step;
     });
     const groups = this.paramGroups.map(({ params: _p, names: _n, ...h }) => h);
@@ -137,6 +155,11 @@ export class AdamW {
       if (m.shape.join() !== p.shape.join()) throw new Error(`AdamW.loadStateDict: '${name}' state is [${m.shape}], parameter is [${p.shape}]`);
       const s = this.state.get(p) ?? { step: 0, expAvg: keep(zerosLike(p)), expAvgSq: keep(zerosLike(p)) };
       noGrad(() => { s.expAvg.copy_(m); s.expAvgSq.copy_(v); });
+      const vmax = sd.tensors.get(`${name}.max_exp_avg_sq`);
+      if (vmax) {
+        s.maxExpAvgSq ??= keep(zerosLike(p));
+        noGrad(() => s.maxExpAvgSq!.copy_(vmax));
+      }
       s.step = sd.steps[name];
       this.state.set(p, s);
     });
@@ -153,7 +176,7 @@ export class AdamW {
 
   /** Frees the optimizer state. */
   dispose(): void {
-    for (const s of this.state.values()) { s.expAvg.dispose(); s.expAvgSq.dispose(); }
+    for (const s of this.state.values()) { s.expAvg.dispose(); s.expAvgSq.dispose(); s.maxExpAvgSq?.dispose(); }
     this.state.clear();
   }
 }
