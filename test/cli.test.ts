@@ -40,7 +40,7 @@ test('eval --json prints loss, perplexity and tokens', () => {
   expect(j.loss).toBeGreaterThan(Math.log(50257) - 1); // an untrained model is near uniform
 });
 
-test('generate is repeatable with a seed; --bad-words, --typical-p, --epsilon-cutoff, --eta-cutoff', async () => {
+test('generate is repeatable with a seed; --bad-words, --typical-p, --epsilon-cutoff, --eta-cutoff, --logprobs', async () => {
   const a = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '5', '--temperature', '0.8', '--seed', '3', '--json');
   const b = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '5', '--temperature', '0.8', '--seed', '3', '--json');
   expect(a.code).toBe(0);
@@ -80,9 +80,19 @@ test('generate is repeatable with a seed; --bad-words, --typical-p, --epsilon-cu
   const opts = { maxNewTokens: 5, temperature: 1, seed: 3 };
   expect(JSON.parse(typical.out).tokens).toEqual(m.generate([ids], { ...opts, typicalP: 0.05, epsilonCutoff: 1e-4, etaCutoff: 1e-3 })[0]);
   expect(JSON.parse(typical.out).tokens).not.toEqual(m.generate([ids], opts)[0]);
-  m.dispose();
+  const m2 = m.eval();
+  // --logprobs: each new token's log-probability, as a forward pass over the whole text gives it
+  const lp = JSON.parse(cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '4', '--json', '--logprobs').out);
+  expect(lp.logprobs).toHaveLength(4);
+  const all = torch.noGrad(() => torch.nn.functional.logSoftmax(m2.forward(torch.tensor([lp.tokens], { dtype: 'int64' })).logits, -1));
+  lp.logprobs.forEach((v: number, k: number) => {
+    const at = ids.length + k;
+    expect(Math.abs(v - (all.index(0).index(at - 1).index(lp.tokens[at]).item() as number))).toBeLessThan(1e-4);
+  });
+  expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--logprobs').err).toMatch(/--logprobs goes into JSON lines: add --json/);
   expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--typical-p', '0').err).toMatch(/--typical-p must be in \(0, 1\]/);
   expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--eta-cutoff', '1').err).toMatch(/--eta-cutoff must be in \[0, 1\)/);
+  m.dispose();
 });
 
 test('generate --num-beams: the API\'s beam search, each sequence a line with its score; samples with --num-return-sequences', async () => {

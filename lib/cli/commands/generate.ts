@@ -39,6 +39,7 @@ export const spec: Spec = {
   precision: { type: 'string', default: 'fp32', help: 'fp32 | bf16 (the forward passes under bfloat16 autocast: faster where the CPU or GPU multiplies bf16)' },
   bf16: { type: 'boolean', help: 'HF\'s --bf16: the same as --precision bf16' },
   json: { type: 'boolean', help: 'one JSON line: text, tokens' },
+  logprobs: { type: 'boolean', help: 'with --json or --prompts: each new token\'s log-probability where it was chosen (HF\'s compute_transition_scores, normalized)' },
 };
 
 export async function run(f: Record<string, unknown>): Promise<void> {
@@ -62,6 +63,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (typicalP !== undefined && !(typicalP > 0 && typicalP <= 1)) throw new Error('--typical-p must be in (0, 1]');
   for (const k of ['epsilon-cutoff', 'eta-cutoff']) if (num(k) !== undefined && !(num(k)! >= 0 && num(k)! < 1)) throw new Error(`--${k} must be in [0, 1)`);
   if (f.stop === '') throw new Error('--stop is empty');
+  if (f.logprobs && !f.json && f.prompts === undefined) throw new Error('--logprobs goes into JSON lines: add --json (or use --prompts)');
   if (f.bf16) f.precision = 'bf16';
   if (!['fp32', 'bf16'].includes(f.precision as string)) throw new Error(`--precision must be fp32 or bf16, got '${f.precision}'`);
   const flags: GenerateOptions = {
@@ -78,13 +80,14 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const eos = options.eosTokenId === undefined ? model.config.eos_token_id : options.eosTokenId;
   const ids = tokenizer.encode(prompt);
   checkVocabulary(model, ids, 'the prompt');
-  if ((options.numBeams ?? 1) > 1 || (options.numReturnSequences ?? 1) > 1) {
-    // Several texts, or beams (whose best is known only at the end): printed when done.
-    const { sequences, scores } = runGenerate(model, [ids], options, f);
+  if ((options.numBeams ?? 1) > 1 || (options.numReturnSequences ?? 1) > 1 || f.logprobs) {
+    // Several texts, or beams (whose best is known only at the end), or log-probabilities: printed when done.
+    const { sequences, scores, logprobs } = runGenerate(model, [ids], options, f);
     sequences.forEach((tokens, k) => {
       const added = newTokens(tokens, ids.length, eos, options.stopStrings);
       const text = tokenizer.decode([...ids, ...added]);
-      if (f.json) console.log(JSON.stringify({ text, tokens: [...ids, ...added], newTokens: added.length, ...(scores.length ? { score: scores[k] } : {}) }));
+      const extra = { ...(scores.length ? { score: scores[k] } : {}), ...(logprobs ? { logprobs: logprobs[k].slice(0, added.length) } : {}) };
+      if (f.json) console.log(JSON.stringify({ text, tokens: [...ids, ...added], newTokens: added.length, ...extra }));
       else console.log(`${sequences.length > 1 ? `=== ${k + 1} ===\n` : ''}${text}`);
     });
     model.dispose();
@@ -137,11 +140,11 @@ async function generateFromFile(f: Record<string, unknown>, flags: GenerateOptio
     const batch = prompts.slice(i, i + batchSize).map((p) => tokenizer.encode(p));
     batch.forEach((ids, k) => checkVocabulary(model, ids, `--prompts ${file}: prompt ${i + k + 1}`));
     const n = options.numReturnSequences ?? 1;
-    const { sequences, scores } = runGenerate(model, batch, options, f);
+    const { sequences, scores, logprobs } = runGenerate(model, batch, options, f);
     sequences.forEach((out, j) => {
       const k = Math.floor(j / n); // a prompt's sequences are adjacent
       const added = newTokens(out, batch[k].length, eos, options.stopStrings);
-      const extra = { ...(n > 1 ? { sequence: j % n } : {}), ...(scores.length ? { score: scores[j] } : {}) };
+      const extra = { ...(n > 1 ? { sequence: j % n } : {}), ...(scores.length ? { score: scores[j] } : {}), ...(logprobs ? { logprobs: logprobs[j].slice(0, added.length) } : {}) };
       console.log(JSON.stringify({ prompt: prompts[i + k], completion: tokenizer.decode(added), tokens: [...batch[k], ...added], newTokens: added.length, ...extra }));
     });
   }
@@ -167,8 +170,17 @@ function generateOptions(model: GPT2LMHeadModel, flags: GenerateOptions): Genera
 }
 
 /** Beam search (with its scores) or greedy/sampled sequences, in --precision. */
-function runGenerate(model: GPT2LMHeadModel, prompts: number[][], options: GenerateOptions, f: Record<string, unknown>): BeamSearchOutput {
-  return inPrecision(f, () => ((options.numBeams ?? 1) > 1 ? model.beamSearch(prompts, options) : { sequences: model.generate(prompts, options), scores: [] }));
+function runGenerate(model: GPT2LMHeadModel, prompts: number[][], options: GenerateOptions, f: Record<string, unknown>): BeamSearchOutput & { logprobs?: number[][] } {
+  const beams = (options.numBeams ?? 1) > 1;
+  if (!f.logprobs) return inPrecision(f, () => (beams ? model.beamSearch(prompts, options) : { sequences: model.generate(prompts, options), scores: [] }));
+  // --logprobs: each new token's log-probability at the step that chose it (HF's compute_transition_scores, normalize_logits)
+  const out = inPrecision(f, () => model.generate(prompts, { ...options, returnDictInGenerate: true, outputScores: true }));
+  try {
+    const logprobs = model.computeTransitionScores(out.sequences, out.scores!, out.beamIndices ?? null, true);
+    return { sequences: out.sequences, scores: out.sequencesScores ?? [], logprobs };
+  } finally {
+    for (const t of out.scores!) t.dispose();
+  }
 }
 
 /** fn under bfloat16 autocast with --precision bf16. */
