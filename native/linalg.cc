@@ -74,6 +74,11 @@ Napi::Value linalgLuFactor(const Napi::CallbackInfo& info) {
   return retPair(info, std::get<0>(r), std::get<1>(r));
 }
 OP(linalgLuSolve, at::linalg_lu_solve(T0, argTensor(info, 1), argTensor(info, 2), argBool(info, 3), argBool(info, 4)))
+// luUnpack(LU, pivots, unpackData, unpackPivots): [P, L, U] (torch.lu_unpack)
+Napi::Value luUnpack(const Napi::CallbackInfo& info) {
+  auto r = at::lu_unpack(T0, argTensor(info, 1), argBool(info, 2), argBool(info, 3));
+  return retList(info, {std::get<0>(r), std::get<1>(r), std::get<2>(r)});
+}
 // linalgLuFactorEx(A, pivot): [LU, pivots, info] (info > 0: singular, no error thrown)
 Napi::Value linalgLuFactorEx(const Napi::CallbackInfo& info) {
   auto r = at::linalg_lu_factor_ex(T0, argBool(info, 1), false);
@@ -194,7 +199,7 @@ void registerLinalg(Registrar& r) {
   R(linalgInv); R(linalgDet); R(linalgSolve); R(linalgCholesky); R(linalgSolveTriangular); R(choleskyInverse); R(choleskySolve); R(linalgPinv); R(linalgMatrixExp);
   R(linalgMatrixPower); R(linalgMatrixRank); R(linalgVectorNorm); R(linalgMatrixNorm); R(linalgSlogdet);
   R(linalgQr); R(linalgEigh); R(linalgSvd); R(linalgSvdvals); R(linalgEigvalsh); R(linalgLstsq);
-  R(linalgNorm); R(linalgCond); R(linalgLu); R(linalgLuFactor); R(linalgLuSolve); R(linalgLuFactorEx); R(linalgSolveEx); R(linalgLdlFactorEx); R(linalgLdlSolve); R(linalgVecdot); R(linalgCholeskyEx); R(linalgInvEx);
+  R(linalgNorm); R(linalgCond); R(linalgLu); R(luUnpack); R(linalgLuFactor); R(linalgLuSolve); R(linalgLuFactorEx); R(linalgSolveEx); R(linalgLdlFactorEx); R(linalgLdlSolve); R(linalgVecdot); R(linalgCholeskyEx); R(linalgInvEx);
   R(linalgMultiDot); R(linalgHouseholderProduct); R(geqrf); R(ormqr); R(linalgTensorinv); R(linalgTensorsolve); R(linalgVander); R(vander); R(linalgCross); R(linalgDiagonal);
   R(autogradGrad); R(autogradBackward);
 #undef R

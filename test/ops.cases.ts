@@ -237,6 +237,33 @@ export const cases: Case[] = [
       x.cov(), torch.cov(x, { correction: 0, aweights: w }), x.corrcoef(), x.diff(), torch.diff(x, { n: 2, dim: 0, prepend: x.index('0:1') }), torch.trapezoid(y), torch.trapezoid(x, { x: torch.linspace(0, 2, 5, { dtype: 'float64' }) }), torch.trapezoid(x, { dx: 0.5, dim: 0 })],
     py: 'lambda m, x, inp, mat, vec, b, b1, b2, w, y: [torch.logdet(m), torch.renorm(x, 2, 0, 1.0), torch.addmv(inp, mat, vec, beta=0.5, alpha=2), torch.baddbmm(b, b1, b2, beta=0.3, alpha=1.5), torch.inner(x, w.unsqueeze(0)), torch.vdot(vec, vec * 2), '
       + 'torch.cov(x), torch.cov(x, correction=0, aweights=w), torch.corrcoef(x), torch.diff(x), torch.diff(x, n=2, dim=0, prepend=x[0:1]), torch.trapezoid(y), torch.trapezoid(x, torch.linspace(0, 2, 5, dtype=torch.float64)), torch.trapezoid(x, dx=0.5, dim=0)]' },
+  // torch.svd / qr / cholesky / lu / lu_unpack / lu_solve / chain_matmul / addbmm / addr (the torch namespace's older linear algebra)
+  { name: 'legacy_linalg', inputs: () => [r(5, 3), spd(4), r(2, 3, 4), r(2, 4, 5), r(3, 5), r(3), r(5)],
+    ts: (X, A, b1, b2, M, v1, v2) => {
+      const { U, S, V } = torch.svd(X), { Q, R } = torch.qr(X);
+      return [U.mul(S).matmul(V.t()), S, Q.matmul(R), R.diagonal().abs(), torch.cholesky(A), torch.cholesky(A, true), torch.addbmm(M, b1, b2, { beta: 0.5, alpha: 2 }), torch.addr(M, v1, v2, { alpha: 3 }),
+        torch.chainMatmul(b1.select(0, 0), b2.select(0, 1), M.t())];
+    },
+    py: `def f(X, A, b1, b2, M, v1, v2):
+    U, S, V = torch.svd(X)
+    Q, R = torch.qr(X)
+    return [U * S @ V.T, S, Q @ R, R.diagonal().abs(), torch.cholesky(A), torch.cholesky(A, upper=True), torch.addbmm(M, b1, b2, beta=0.5, alpha=2), torch.addr(M, v1, v2, alpha=3),
+            torch.chain_matmul(b1[0], b2[1], M.T)]` },
+  { name: 'legacy_linalg_factors', inputs: () => [r(5, 3), r(4, 4), r(4, 2)], constants: [0, 1, 2], // (complete SVD factors have no backward; lu's pivots are integers)
+    ts: (X, C, D) => {
+      const full = torch.svd(X, false), bare = torch.svd(X, true, false), q = torch.qr(X, false);
+      const f = torch.lu(C), withInfo = torch.lu(C, { getInfos: true });
+      const { P, L, U } = torch.luUnpack(f.LU, f.pivots);
+      return [full.U.narrow(1, 0, 3).mul(full.S).matmul(full.V.t()), full.U.t().matmul(full.U), bare.S, bare.U, bare.V, q.Q, q.R, f.LU, f.pivots, withInfo.infos, P, L, U, P.matmul(L).matmul(U), torch.luSolve(D, f.LU, f.pivots)];
+    },
+    py: `def f(X, C, D):
+    U, S, V = torch.svd(X, some=False)
+    bU, bS, bV = torch.svd(X, compute_uv=False)
+    Q, R = torch.qr(X, some=False)
+    LU, piv = torch.lu(C)
+    _, _, infos = torch.lu(C, get_infos=True)
+    P, L, U2 = torch.lu_unpack(LU, piv)
+    return [U[:, :3] * S @ V.T, U.T @ U, bS, bU, bV, Q, R, LU, piv, infos, P, L, U2, P @ L @ U2, torch.lu_solve(D, LU, piv)]` },
   { name: 'householder_vander_onehot', inputs: () => [r(5, 3), r(5, 2), r(4), r(6, 3), r(6, 2), ints(0, 5, 7)], constants: [0, 1, 2, 3, 4], // (1.13: no derivative for geqrf, ormqr, narrow_copy; vander's backward fails)
     ts: (A, C, x, L, B, k) => {
       const { a, tau } = torch.geqrf(A);

@@ -12,6 +12,7 @@ export { setPrintOptions, getPrintOptions } from './print';
 export type { PrintOptions } from './print';
 export * as distributed from './distributed';
 export * as linalg from './linalg';
+export { svd, qr, cholesky, lu, luUnpack, luSolve, chainMatmul, addbmm, addr } from './linalg_legacy';
 export { svdLowrank, pcaLowrank } from './lowrank';
 export * as fft from './fft';
 export * as special from './special';
