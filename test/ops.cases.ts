@@ -242,13 +242,13 @@ export const cases: Case[] = [
     ts: (X, A, b1, b2, M, v1, v2) => {
       const { U, S, V } = torch.svd(X), { Q, R } = torch.qr(X);
       return [U.mul(S).matmul(V.t()), S, Q.matmul(R), R.diagonal().abs(), torch.cholesky(A), torch.cholesky(A, true), torch.addbmm(M, b1, b2, { beta: 0.5, alpha: 2 }), torch.addr(M, v1, v2, { alpha: 3 }),
-        torch.chainMatmul(b1.select(0, 0), b2.select(0, 1), M.t())];
+        torch.chainMatmul(b1.select(0, 0), b2.select(0, 1), M.t()), X.svd().S, X.qr().R.abs(), A.cholesky(true)];
     },
     py: `def f(X, A, b1, b2, M, v1, v2):
     U, S, V = torch.svd(X)
     Q, R = torch.qr(X)
     return [U * S @ V.T, S, Q @ R, R.diagonal().abs(), torch.cholesky(A), torch.cholesky(A, upper=True), torch.addbmm(M, b1, b2, beta=0.5, alpha=2), torch.addr(M, v1, v2, alpha=3),
-            torch.chain_matmul(b1[0], b2[1], M.T)]` },
+            torch.chain_matmul(b1[0], b2[1], M.T), X.svd().S, X.qr().R.abs(), A.cholesky(upper=True)]` },
   { name: 'legacy_linalg_factors', inputs: () => [r(5, 3), r(4, 4), r(4, 2)], constants: [0, 1, 2], // (complete SVD factors have no backward; lu's pivots are integers)
     ts: (X, C, D) => {
       const full = torch.svd(X, false), bare = torch.svd(X, true, false), q = torch.qr(X, false);

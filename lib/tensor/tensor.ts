@@ -1285,6 +1285,20 @@ export class Tensor {
     return { sign, logabsdet };
   }
   pinverse(rcond = 1e-15): Tensor { return wrap(native.linalgPinv(id(this), rcond, false)); }
+  /** Tensor.svd (torch.svd): V itself, not Vᴴ; reduced factors unless some is false. */
+  svd(some = true): { U: Tensor; S: Tensor; V: Tensor } {
+    const [U, S, Vh] = (native.linalgSvd(id(this), !some) as number[]).map(wrap);
+    const V = Vh.mH;
+    Vh.dispose();
+    return { U, S, V };
+  }
+  /** Tensor.qr (torch.qr): reduced unless some is false. */
+  qr(some = true): { Q: Tensor; R: Tensor } {
+    const [Q, R] = (native.linalgQr(id(this), some ? 'reduced' : 'complete') as number[]).map(wrap);
+    return { Q, R };
+  }
+  /** Tensor.cholesky (torch.cholesky): the lower factor, or the upper one. */
+  cholesky(upper = false): Tensor { return wrap(native.linalgCholesky(id(this), upper)); }
   kron(other: Tensor): Tensor { return wrap(native.kron(id(this), id(other))); }
   /**
    * Tensor.type(): with no argument, PyTorch's type name ('torch.FloatTensor'; 'torch.cuda.FloatTensor'
