@@ -409,6 +409,75 @@ describe('initLoraWeights (PEFT\'s init_lora_weights)', () => {
   });
 });
 
+test('several adapters (PEFT\'s load_adapter / add_adapter / set_adapter / delete_adapter): each computes as it would alone, only the active one trains and saves; Python\'s adapter loads under a name', async () => {
+  const logits = (m: torch.GPT2LMHeadModel) => torch.noGrad(() => m.eval().forward(ids()).logits);
+  const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(m, { r: 4, alpha: 8, dropout: 0, targetModules: ['c_attn', 'c_proj'] });
+  randomizeLora(m, 5);
+  const first = logits(m);
+  const dir = path.join(tmp, 'multi-default');
+  await torch.lora.saveAdapter(m, dir);
+  // Python's adapter in the same layout (alpha doubled, its own weights) and its logits
+  const idsFile = path.join(tmp, 'multi-ids.json'), pyDir = path.join(tmp, 'multi-from-python');
+  fs.writeFileSync(idsFile, JSON.stringify(ids().tolist()));
+  const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'peft_interop.py'), base, dir, idsFile, path.join(tmp, 'multi.py.safetensors'), pyDir], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  const pyLogits = torch.io.safetensors.loadFile(path.join(pyDir, 'expected_logits.safetensors')).tensors.get('logits')!;
+  await torch.lora.loadAdapter(m, pyDir, { adapterName: 'python' });
+  expect(torch.lora.adapterNames(m)).toEqual(['default', 'python']);
+  expect(relErr(logits(m), first)).toBe(0); // loading does not activate it
+  torch.lora.setAdapter(m, 'python');
+  expect(relErr(logits(m), pyLogits)).toBeLessThan(1e-5);
+  // a third adapter on other layers, with another rank: the layers it does not wrap compute as their base
+  torch.lora.addAdapter(m, 'mlp', { r: 2, alpha: 2, dropout: 0, targetModules: ['c_fc'] });
+  torch.lora.setAdapter(m, 'mlp');
+  expect(torch.lora.activeAdapter(m)).toBe('mlp');
+  randomizeLora(m, 9);
+  const trainable = m.namedParameters({ trainableOnly: true }).map(([n]) => n);
+  expect(trainable).toEqual(['transformer.h.0.mlp.c_fc.lora_A.weight', 'transformer.h.0.mlp.c_fc.lora_B.weight', 'transformer.h.1.mlp.c_fc.lora_A.weight', 'transformer.h.1.mlp.c_fc.lora_B.weight']);
+  const alone = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(alone, { r: 2, alpha: 2, dropout: 0, targetModules: ['c_fc'] });
+  const mine = new Map(m.namedParameters({ trainableOnly: true }));
+  torch.noGrad(() => { for (const [n, p] of alone.namedParameters({ trainableOnly: true })) p.copy_(mine.get(n)!); });
+  expect(relErr(logits(m), logits(alone))).toBe(0);
+  const mlpDir = path.join(tmp, 'multi-mlp');
+  await torch.lora.saveAdapter(m, mlpDir);
+  expect(JSON.parse(fs.readFileSync(path.join(mlpDir, 'adapter_config.json'), 'utf8'))).toMatchObject({ r: 2, lora_alpha: 2, target_modules: ['c_fc'] });
+  expect([...torch.io.safetensors.loadFile(path.join(mlpDir, 'adapter_model.safetensors')).tensors.keys()].length).toBe(4);
+  // a step of training moves the active adapter alone
+  m.train();
+  m.forward(ids(), { labels: ids() }).loss!.backward();
+  const opt = new torch.optim.AdamW(m.parameters().filter((p) => p.requiresGrad), { lr: 0.1 });
+  opt.step();
+  opt.dispose();
+  torch.lora.setAdapter(m, 'default');
+  expect(relErr(logits(m), first)).toBe(0); // untouched
+  // saving a named adapter leaves the active one active; the saved one is what was loaded
+  const again = path.join(tmp, 'multi-python-again');
+  await torch.lora.saveAdapter(m, again, { adapterName: 'python' });
+  expect(torch.lora.activeAdapter(m)).toBe('default');
+  const a = torch.io.safetensors.loadFile(path.join(pyDir, 'adapter_model.safetensors')).tensors, b = torch.io.safetensors.loadFile(path.join(again, 'adapter_model.safetensors')).tensors;
+  expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+  for (const [k, t] of a) expect([k, relErr(b.get(k)!, t)]).toEqual([k, 0]);
+  // merging the active adapter, switching while merged, deleting
+  expect(() => torch.lora.deleteAdapter(m, 'default')).toThrow(/'default' is the active adapter; setAdapter to another first/);
+  torch.lora.merge(m);
+  expect(() => torch.lora.setAdapter(m, 'python')).toThrow(/unmerge first/);
+  torch.lora.unmerge(m);
+  const before = torch.memory().liveTensors;
+  torch.lora.deleteAdapter(m, 'python');
+  expect(torch.lora.adapterNames(m)).toEqual(['default', 'mlp']);
+  expect(torch.memory().liveTensors).toBe(before - 12); // its A and B in 6 layers (c_attn, attn.c_proj, mlp.c_proj; 2 blocks)
+  expect(() => torch.lora.setAdapter(m, 'python')).toThrow(/no adapter 'python' \(the model has default, mlp\)/);
+  expect(() => torch.lora.addAdapter(m, 'mlp', {})).toThrow(/has an adapter 'mlp' already/);
+  expect(() => torch.lora.addAdapter(m, 'bad name', {})).toThrow(/an adapter name is letters, digits/);
+  expect(() => torch.lora.addAdapter(m, 'emb', { targetModules: ['wte'] })).toThrow(/several adapters on an embedding are not supported/);
+  // unloading keeps the active adapter merged and frees the others
+  torch.lora.mergeAndUnload(m);
+  expect(relErr(logits(m), first)).toBeLessThan(1e-5);
+  for (const x of [m, alone]) x.dispose();
+});
+
 test('DoRA (useDora, PEFT\'s use_dora): logits, loss and every adapter gradient as PEFT\'s DoRA formula in Python; saved in PEFT\'s layout; merge folds it', async () => {
   const m = await torch.GPT2LMHeadModel.fromPretrained(base);
   torch.manualSeed(2);

@@ -4,5 +4,6 @@ export type { LoRAOptions, LoRAMode, BiasMode, ResolvedLoRAOptions, LoraInit } f
 export {
   applyLoRA, loraConfig, loraLayers, loraModules, trainableParametersLine, printTrainableParameters, merge, unmerge, disableAdapter,
   mergeAndUnload, adapterStateDict, adapterConfigJson, saveAdapter, writeAdapter, loadAdapter, readAdapterConfig,
+  addAdapter, setAdapter, deleteAdapter, activeAdapter, adapterNames,
 } from './inject';
 export type { SaveAdapterOptions } from './inject';

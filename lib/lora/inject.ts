@@ -16,7 +16,10 @@ import { writeFileAtomic } from '../io/atomic';
 import { LoRABase, LoRAEmbedding, LoRALayer, LoRAOptions, LoraInit, ResolvedLoRAOptions, isTargeted, layerOptions, matchesTarget, patternKey, resolveLoRAOptions } from './lora';
 
 const PREFIX = 'base_model.model.';
+/** The active adapter's options, by model. */
 const configs = new WeakMap<Module, ResolvedLoRAOptions>();
+/** Every adapter's options and which one is active (PEFT's adapter names; the first is 'default'). */
+const adapterSets = new WeakMap<Module, { active: string; all: Map<string, ResolvedLoRAOptions> }>();
 
 /** The LoRA options a model was given, or null when it has no LoRA. */
 export function loraConfig(model: Module): ResolvedLoRAOptions | null {
@@ -51,8 +54,9 @@ function parentOf(model: Module, name: string): [Module, string] {
  * layers' own weight and bias are frozen; embeddings, LayerNorms and other biases stay
  * trainable (a documented quirk of the seed, reproduced for parity). r = 0 leaves a layer as it is.
  */
-export function applyLoRA<M extends Module>(model: M, options: LoRAOptions = {}): M {
-  if (configs.has(model)) throw new Error('applyLoRA: this model already has LoRA layers');
+export function applyLoRA<M extends Module>(model: M, options: LoRAOptions & { adapterName?: string } = {}): M {
+  if (configs.has(model)) throw new Error('applyLoRA: this model already has LoRA layers (another adapter: torch.lora.addAdapter)');
+  const adapterName = checkAdapterName(options.adapterName ?? 'default');
   const opts = resolveLoRAOptions(options);
   if (opts.targetModules === 'all-linear') {
     // PEFT's 'all-linear': every linear layer but the output one (lm_head), saved as the names it resolved to.
@@ -84,8 +88,96 @@ export function applyLoRA<M extends Module>(model: M, options: LoRAOptions = {})
     }
   }
   configs.set(model, opts);
+  adapterSets.set(model, { active: adapterName, all: new Map([[adapterName, opts]]) });
   markTrainable(model, opts);
   return model;
+}
+
+function checkAdapterName(name: string): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new Error(`LoRA: an adapter name is letters, digits, _ and -; got '${name}'`);
+  return name;
+}
+
+function adaptersOf(model: Module): { active: string; all: Map<string, ResolvedLoRAOptions> } {
+  const set = adapterSets.get(model);
+  if (!set) throw new Error('LoRA: the model has no LoRA (applyLoRA first)');
+  return set;
+}
+
+/** The active adapter's name (PEFT's active_adapter). */
+export function activeAdapter(model: Module): string {
+  return adaptersOf(model).active;
+}
+/** The model's adapters, the active one first. */
+export function adapterNames(model: Module): string[] {
+  const { active, all } = adaptersOf(model);
+  return [active, ...[...all.keys()].filter((n) => n !== active)];
+}
+
+/**
+ * PEFT's add_adapter: a further adapter with its own options (rank, alpha, targets, ...), made as
+ * applyLoRA makes one and parked: the active adapter stays active (setAdapter switches). Plain
+ * LoRA and DoRA on Conv1D / Linear layers; biases and modulesToSave stay the first adapter's.
+ */
+export function addAdapter(model: Module, name: string, options: LoRAOptions = {}): void {
+  const set = adaptersOf(model);
+  checkAdapterName(name);
+  if (set.all.has(name)) throw new Error(`addAdapter: the model has an adapter '${name}' already (deleteAdapter first)`);
+  const opts = resolveLoRAOptions(options);
+  if (opts.mode !== 'peft' || configs.get(model)!.mode !== 'peft') throw new Error('addAdapter: several adapters are for peft mode, not the notebook\'s seed wrapper');
+  if (typeof opts.initLoraWeights === 'string' && opts.initLoraWeights.startsWith('pissa')) throw new Error('addAdapter: PiSSA changes the base weights the other adapters share; use it for the first adapter only');
+  if (opts.bias !== 'none' || opts.modulesToSave?.length) throw new Error('addAdapter: bias and modulesToSave train base tensors all adapters share; leave them to the first adapter');
+  if (opts.targetModules === 'all-linear') {
+    opts.targetModules = [...new Set([...model.namedModules()].filter(([n, m]) => (wrappable(m) || m instanceof LoRALayer) && n !== 'lm_head' && !n.endsWith('.base_layer')).map(([n]) => n.split('.').pop()!))];
+  }
+  // the layers: LoRA wrappers already there (by their own names), and plain layers not inside one
+  const inside = new Set(loraModules(model).map(([n]) => `${n}.base_layer`));
+  const targets = [...model.namedModules()].filter(([n, m]) => !inside.has(n) && (m instanceof LoRALayer || wrappable(m) || m instanceof Embedding) && isTargeted(n, opts));
+  if (!targets.length) throw new Error(`addAdapter: no Conv1D or Linear layer matches targetModules ${JSON.stringify(opts.targetModules)}`);
+  if (targets.some(([, m]) => m instanceof Embedding || m instanceof LoRAEmbedding)) throw new Error('addAdapter: several adapters on an embedding are not supported; leave the embedding out of targetModules');
+  for (const [n, m] of targets) {
+    const layer = m instanceof LoRALayer ? m : new LoRALayer(m as LoRABase, layerOptions(n, opts));
+    if (m instanceof LoRALayer) {
+      // the new factors, initialised by a wrapper of their own around the same base, then taken over
+      const made = new LoRALayer(m.base, layerOptions(n, opts));
+      made.park(name);
+      m.adoptParked(name, made);
+    } else {
+      layer.train(m.training);
+      layer.park(name); // a new wrapper: its adapter waits; the active one does not wrap it
+      const [parent, child] = parentOf(model, n);
+      parent.replaceModule(child, layer);
+    }
+  }
+  set.all.set(name, opts);
+  markTrainable(model, configs.get(model)!); // (the base of newly wrapped layers frozen too)
+}
+
+/** PEFT's set_adapter: makes name the active adapter (the one that computes, trains and saves). */
+export function setAdapter(model: Module, name: string): void {
+  const set = adaptersOf(model);
+  const opts = set.all.get(name);
+  if (!opts) throw new Error(`setAdapter: no adapter '${name}' (the model has ${[...set.all.keys()].join(', ')})`);
+  if (name === set.active) return;
+  const layers = loraLayers(model);
+  if (layers.some(([, l]) => l.merged)) throw new Error('setAdapter: unmerge first (the base weights hold the active adapter)');
+  if (loraModules(model).some(([, l]) => l instanceof LoRAEmbedding)) throw new Error('setAdapter: several adapters with LoRA on an embedding are not supported');
+  for (const [, l] of layers) {
+    l.park(set.active);
+    l.unpark(name);
+  }
+  set.active = name;
+  configs.set(model, opts);
+  markTrainable(model, opts);
+}
+
+/** PEFT's delete_adapter: frees an adapter that is not the active one. */
+export function deleteAdapter(model: Module, name: string): void {
+  const set = adaptersOf(model);
+  if (!set.all.has(name)) throw new Error(`deleteAdapter: no adapter '${name}'`);
+  if (name === set.active) throw new Error(`deleteAdapter: '${name}' is the active adapter; setAdapter to another first`);
+  for (const [, l] of loraLayers(model)) l.dropParked(name);
+  set.all.delete(name);
 }
 
 /** The adapter's own parameters: A, B, and DoRA's magnitude. */
@@ -177,6 +269,7 @@ export function mergeAndUnload<M extends Module>(model: M): M {
     parent.replaceModule(child, l.unload());
   }
   configs.delete(model);
+  adapterSets.delete(model);
   model.requiresGrad_(true);
   return model;
 }
@@ -190,6 +283,7 @@ export function adapterStateDict(model: Module, save: { convertToLora?: boolean 
   if (save.convertToLora) checkPissa(model);
   const out = new Map<string, Tensor>();
   for (const [name, l] of loraModules(model)) {
+    if (l instanceof LoRALayer && !l.hasActive) continue; // (the active adapter does not wrap it)
     if (l instanceof LoRAEmbedding) {
       out.set(`${PREFIX}${name}.lora_embedding_A`, l.lora_embedding_A); // (PEFT's saved names)
       out.set(`${PREFIX}${name}.lora_embedding_B`, l.lora_embedding_B);
@@ -269,6 +363,8 @@ export function adapterConfigJson(model: Module, baseModelNameOrPath: string | n
 
 export interface SaveAdapterOptions {
   baseModelNameOrPath?: string;
+  /** which adapter (default: the active one) */
+  adapterName?: string;
   /**
    * A PiSSA adapter saved as plain LoRA over the original base (rank 2r; PEFT's
    * path_initial_model_for_weight_conversion): it then needs no PiSSA on loading, and adapters
@@ -284,6 +380,17 @@ export async function saveAdapter(model: Module, dir: string, opts: SaveAdapterO
 
 /** saveAdapter, synchronously. */
 export function writeAdapter(model: Module, dir: string, opts: SaveAdapterOptions = {}): void {
+  const set = adapterSets.get(model);
+  if (set && opts.adapterName !== undefined && opts.adapterName !== set.active) {
+    const active = set.active;
+    setAdapter(model, opts.adapterName);
+    try {
+      writeAdapter(model, dir, { ...opts, adapterName: undefined });
+    } finally {
+      setAdapter(model, active);
+    }
+    return;
+  }
   const config = adapterConfigJson(model, opts.baseModelNameOrPath ?? null, opts);
   fs.mkdirSync(dir, { recursive: true });
   // tidy frees the transposed copies a seed-mode adapter makes (and a converted PiSSA's); parameters are kept.
@@ -332,16 +439,42 @@ export function readAdapterConfig(dir: string): ResolvedLoRAOptions {
 /**
  * Loads a PEFT LoRA adapter folder into the model: applies LoRA with the folder's config when
  * the model has none, then copies every tensor (all must be present and of the right shape).
+ * With adapterName (PEFT's load_adapter) into a model with LoRA: added as a further adapter,
+ * the active one staying active (setAdapter switches); without, into the active adapter.
  */
-export async function loadAdapter<M extends Module>(model: M, dir: string): Promise<M> {
+export async function loadAdapter<M extends Module>(model: M, dir: string, options: { adapterName?: string } = {}): Promise<M> {
   const opts = readAdapterConfig(dir);
-  if (!configs.has(model)) applyLoRA(model, opts);
+  const set = adapterSets.get(model);
+  if (!set) {
+    applyLoRA(model, { ...opts, adapterName: options.adapterName });
+  } else if (options.adapterName !== undefined && options.adapterName !== set.active) {
+    if (set.all.has(options.adapterName)) throw new Error(`loadAdapter: the model has an adapter '${options.adapterName}' already (setAdapter to it and load without adapterName, or deleteAdapter first)`);
+    addAdapter(model, options.adapterName, opts);
+    const active = set.active;
+    setAdapter(model, options.adapterName);
+    try {
+      copyAdapterWeights(model, dir, opts);
+    } catch (e) {
+      setAdapter(model, active);
+      deleteAdapter(model, options.adapterName);
+      throw e;
+    }
+    setAdapter(model, active);
+    return model;
+  }
+  copyAdapterWeights(model, dir, opts);
+  return model;
+}
+
+/** An adapter folder's tensors into the model's active adapter, which must be made as the folder's config says. */
+function copyAdapterWeights(model: Module, dir: string, opts: ResolvedLoRAOptions): void {
   const mine = configs.get(model)!;
   if (mine.mode !== 'peft') throw new Error('loadAdapter: the model has seed-mode LoRA; load adapters into a model without LoRA or with peft mode');
   if (mine.r !== opts.r) throw new Error(`loadAdapter: the model has LoRA rank ${mine.r}, the adapter ${opts.r}`);
   if (mine.useDora !== opts.useDora) throw new Error(`loadAdapter: the model's LoRA ${mine.useDora ? 'uses' : 'does not use'} DoRA, the adapter ${opts.useDora ? 'does' : 'does not'}`);
   // The weights alone do not carry alpha: a model whose LoRA scales otherwise would compute something else.
   for (const [name, layer] of loraModules(model)) {
+    if (layer instanceof LoRALayer && !layer.hasActive) continue;
     const o = layerOptions(name, opts);
     const scaling = o.useRslora ? o.alpha / Math.sqrt(o.r) : o.alpha / o.r;
     if (Math.abs(layer.scaling - scaling) > 1e-12 * scaling) {
@@ -367,5 +500,4 @@ export async function loadAdapter<M extends Module>(model: M, dir: string): Prom
   } finally {
     for (const t of tensors.values()) t.dispose();
   }
-  return model;
 }

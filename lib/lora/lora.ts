@@ -184,9 +184,10 @@ export class LoRALayer extends Module {
   declare pissa_initial_A?: Tensor; // PiSSA: A and B as they started (non-persistent buffers)
   declare pissa_initial_B?: Tensor;
   readonly mode: LoRAMode;
-  readonly r: number;
-  readonly scaling: number;
-  readonly useDora: boolean;
+  // the active adapter's rank, scaling and DoRA (another adapter, set active, brings its own)
+  r: number;
+  scaling: number;
+  useDora: boolean;
   readonly inFeatures: number;
   readonly outFeatures: number;
   /** the base weight is Conv1D's (in, out) (PEFT's fan_in_fan_out), not Linear's (out, in) */
@@ -195,6 +196,14 @@ export class LoRALayer extends Module {
   private doraFactor: Tensor | null = null; // DoRA: m / n at merge time (to unmerge exactly)
   /** true: forward is the base layer's alone (PEFT's disable_adapter) */
   disabled = false;
+  /**
+   * PEFT's several adapters: those not active here are parked, their tensors non-persistent
+   * buffers 'parked__<adapter>__<name>' (they move with .to() and go with dispose(), out of
+   * stateDict and of the parameters, so they neither train nor save), their settings here.
+   */
+  private readonly parked = new Map<string, { r: number; scaling: number; useDora: boolean; dropout: number }>();
+  /** false: the active adapter does not wrap this layer (another one does): it computes as its base */
+  hasActive = true;
 
   constructor(base: LoRABase, opts: ResolvedLoRAOptions) {
     super();
@@ -271,6 +280,71 @@ export class LoRALayer extends Module {
   get base(): LoRABase {
     return this.mode === 'seed' ? this.base_module : this.base_layer;
   }
+
+  /** The adapters this layer holds: the active one (when it has it) and the parked ones. */
+  adapterNames(active: string): string[] {
+    return [...(this.hasActive ? [active] : []), ...this.parked.keys()];
+  }
+
+  /** Parks the active adapter under name: the layer computes as its base until one is unparked. */
+  park(name: string): void {
+    if (this.mode === 'seed') throw new Error('LoRA: the notebook\'s seed wrapper holds one adapter');
+    if (!this.hasActive) return;
+    if (this.merged) throw new Error('LoRA: unmerge before switching adapters (the base weight holds the active one)');
+    const tensors: [string, Tensor][] = [['lora_A', this.lora_A.weight], ['lora_B', this.lora_B.weight]];
+    if (this.useDora) tensors.push(['magnitude', this.lora_magnitude_vector]);
+    for (const [n, t] of tensors) this.registerBuffer(`parked__${name}__${n}`, t.detach(), false);
+    this.parked.set(name, { r: this.r, scaling: this.scaling, useDora: this.useDora, dropout: this.lora_dropout.p });
+    this.unregisterModule('lora_A');
+    this.unregisterModule('lora_B');
+    this.unregisterModule('lora_dropout');
+    if (this.useDora) this.unregisterParameter('lora_magnitude_vector');
+    for (const t of tensors.map(([, t]) => t)) t.dispose();
+    this.hasActive = false;
+  }
+
+  /** Makes the parked adapter name this layer's active one (a layer without it computes as its base). */
+  unpark(name: string): void {
+    const meta = this.parked.get(name);
+    if (!meta) return;
+    if (this.hasActive) throw new Error('LoRA: internal error: park the active adapter first');
+    const take = (n: string) => {
+      const key = `parked__${name}__${n}`, t = (this as unknown as Record<string, Tensor>)[key];
+      this.unregisterBuffer(key);
+      return t;
+    };
+    this.registerModule('lora_dropout', new Dropout(meta.dropout).train(this.training));
+    this.registerModule('lora_A', new LoRAFactor(take('lora_A')));
+    this.registerModule('lora_B', new LoRAFactor(take('lora_B')));
+    if (meta.useDora) this.registerParameter('lora_magnitude_vector', take('magnitude'));
+    Object.assign(this, { r: meta.r, scaling: meta.scaling, useDora: meta.useDora });
+    this.parked.delete(name);
+    this.hasActive = true;
+  }
+
+  /** Takes over another layer's parked adapter (a wrapper made only to initialise it, around the same base). */
+  adoptParked(name: string, from: LoRALayer): void {
+    const meta = from.parked.get(name);
+    if (!meta) throw new Error(`LoRA: internal error: no parked adapter '${name}' to adopt`);
+    for (const n of ['lora_A', 'lora_B', 'magnitude']) {
+      const key = `parked__${name}__${n}`, t = (from as unknown as Record<string, Tensor | undefined>)[key];
+      if (!t) continue;
+      this.registerBuffer(key, t, false);
+      from.unregisterBuffer(key);
+    }
+    this.parked.set(name, meta);
+  }
+
+  /** Frees a parked adapter. */
+  dropParked(name: string): void {
+    if (!this.parked.delete(name)) return;
+    for (const n of ['lora_A', 'lora_B', 'magnitude']) {
+      const key = `parked__${name}__${n}`, t = (this as unknown as Record<string, Tensor | undefined>)[key];
+      if (!t) continue;
+      this.unregisterBuffer(key);
+      t.dispose();
+    }
+  }
   /** The dim of the base weight that runs over the inputs: the norms per output reduce it. */
   private get outDim(): number {
     return this.fanInFanOut ? 0 : 1;
@@ -307,7 +381,7 @@ export class LoRALayer extends Module {
 
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      if (this.merged || this.disabled || this.r === 0) return this.base.forward(x);
+      if (this.merged || this.disabled || !this.hasActive || this.r === 0) return this.base.forward(x);
       if (this.useDora) return this.doraForward(x);
       if (this.mode === 'seed') {
         // The notebook: F.linear(x, (W + W_B @ W_A).T, b), i.e. x·(W + W_B·W_A) + b.
@@ -346,7 +420,7 @@ export class LoRALayer extends Module {
 
   /** Folds the update into the base weight (inference); DoRA: W ← (m/n)·(W + ΔW). */
   merge(): void {
-    if (this.merged) return;
+    if (this.merged || !this.hasActive) return; // (a layer the active adapter does not wrap stays its base)
     noGrad(() => tidy(() => {
       if (!this.useDora) {
         this.base.weight.add_(this.deltaWeight());
@@ -374,8 +448,10 @@ export class LoRALayer extends Module {
   /** Merges, frees the adapter's own tensors, and returns the base layer, which now holds the merged weight. */
   unload(): LoRABase {
     this.merge();
-    const kept = new Set(this.base.parameters());
-    for (const p of this.parameters()) if (!kept.has(p)) p.dispose(); // A, B (and DoRA's magnitude)
+    const kept = new Set([...this.base.parameters(), ...this.base.namedBuffers().map(([, b]) => b)]);
+    // A, B (and DoRA's magnitude), parked adapters, PiSSA's starting factors
+    for (const t of [...this.parameters(), ...this.namedBuffers().map(([, b]) => b)]) if (!kept.has(t)) t.dispose();
+    for (const name of [...this.parked.keys()]) this.parked.delete(name);
     this.doraFactor?.dispose();
     this.doraFactor = null;
     return this.base;
