@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { fixtures, relErr } from './helpers';
+import { fixtures, referenceTensors, relErr } from './helpers';
 
 const base = path.join(fixtures, 'gpt2', 'tiny');
 let tmp: string;
@@ -476,6 +476,71 @@ test('several adapters (PEFT\'s load_adapter / add_adapter / set_adapter / delet
   torch.lora.mergeAndUnload(m);
   expect(relErr(logits(m), first)).toBeLessThan(1e-5);
   for (const x of [m, alone]) x.dispose();
+});
+
+test('addWeightedAdapter (PEFT\'s add_weighted_adapter): cat, linear and svd give the A and B of PEFT\'s formulas (Python transcription) from the saved adapters', async () => {
+  const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(m, { r: 4, alpha: 8, dropout: 0, targetModules: ['c_attn', 'c_proj'], rankPattern: { 'h.1.attn.c_attn': 2 } });
+  torch.lora.addAdapter(m, 'b', { r: 2, alpha: 6, dropout: 0, targetModules: ['c_attn', 'c_fc'], useRslora: true });
+  torch.lora.addAdapter(m, 'c', { r: 4, alpha: 16, dropout: 0, targetModules: ['c_attn', 'c_proj'] });
+  torch.lora.addAdapter(m, 'd', { r: 4, alpha: 4, dropout: 0, targetModules: ['c_attn', 'mlp.c_proj'] });
+  for (const a of ['default', 'b', 'c', 'd']) {
+    torch.lora.setAdapter(m, a);
+    torch.manualSeed(a.length + a.charCodeAt(0));
+    torch.noGrad(() => { for (const [n, p] of m.namedParameters()) if (/lora_[AB]/.test(n)) p.normal_(0, 0.1); });
+    await torch.lora.saveAdapter(m, path.join(tmp, `weighted-src-${a}`));
+  }
+  torch.lora.setAdapter(m, 'default');
+  const cases: [string, string[], number[], torch.lora.WeightedAdapterOptions][] = [
+    ['cat', ['default', 'b'], [1, -0.5], { combinationType: 'cat' }],
+    ['linear', ['c', 'd'], [0.7, -0.4], { combinationType: 'linear' }],
+    ['svd', ['default', 'b', 'c'], [0.5, 1, 0.25], { combinationType: 'svd', svdRank: 3 }],
+    ['svdclamp', ['b', 'c'], [1, 1], { svdClamp: 0.9 }],
+  ];
+  for (const [name, adapters, weights, opts] of cases) {
+    torch.lora.addWeightedAdapter(m, adapters, weights, name, opts);
+    const dir = path.join(tmp, `weighted-${name}`);
+    await torch.lora.saveAdapter(m, dir, { adapterName: name });
+    const spec = { adapters: adapters.map((a) => path.join(tmp, `weighted-src-${a}`)), weights, combination_type: opts.combinationType ?? 'svd', svd_rank: opts.svdRank ?? null, svd_clamp: opts.svdClamp ?? null };
+    const want = referenceTensors('weighted_adapter_ref.py', spec);
+    const got = torch.io.safetensors.loadFile(path.join(dir, 'adapter_model.safetensors')).tensors;
+    expect([name, [...got.keys()].sort()]).toEqual([name, [...want.keys()].sort()]);
+    const layers = [...got.keys()].filter((k) => k.endsWith('lora_A.weight')).map((k) => k.slice(0, -'lora_A.weight'.length));
+    for (const k of layers) {
+      // the update B·A (SVD's factors are fixed up to signs); cat and linear: the factors themselves
+      const ba = (t: Map<string, torch.Tensor>) => t.get(`${k}lora_B.weight`)!.matmul(t.get(`${k}lora_A.weight`)!);
+      expect([name, k, relErr(ba(got), ba(want)) < 1e-5]).toEqual([name, k, true]);
+      if (name === 'cat' || name === 'linear') for (const f of ['lora_A', 'lora_B']) expect([name, k, f, relErr(got.get(`${k}${f}.weight`)!, want.get(`${k}${f}.weight`)!) < 1e-6]).toEqual([name, k, f, true]);
+    }
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8'));
+    const rank = name === 'cat' ? 6 : name === 'linear' ? 4 : name === 'svd' ? 3 : 4;
+    expect([name, cfg.r, cfg.lora_alpha]).toEqual([name, rank, rank]);
+    for (const t of want.values()) t.dispose();
+  }
+  // cat is exactly the weighted sum: merged, its update is 1·(default's) - 0.5·(b's), layer by layer
+  const mergedWith = (a: string) => {
+    torch.lora.setAdapter(m, a);
+    torch.lora.merge(m);
+    const w = torch.lora.loraLayers(m).map(([, l]) => torch.keep(l.base.weight.clone()));
+    torch.lora.unmerge(m);
+    return w;
+  };
+  const W0 = torch.lora.loraLayers(m).map(([, l]) => torch.keep(l.base.weight.clone()));
+  const [Wd, Wb, Wcat] = ['default', 'b', 'cat'].map(mergedWith);
+  const merged = [...W0, ...Wd, ...Wb, ...Wcat];
+  W0.forEach((w0, i) => torch.tidy(() => {
+    const want = Wd[i].sub(w0).sub(Wb[i].sub(w0).mul(0.5));
+    expect(relErr(Wcat[i].sub(w0), want)).toBeLessThan(1e-5);
+  }));
+  expect(W0.some((w0, i) => relErr(Wcat[i], w0) > 1e-4)).toBe(true);
+  torch.lora.setAdapter(m, 'default');
+  expect(() => torch.lora.addWeightedAdapter(m, ['default', 'b'], [1, 1], 'x', { combinationType: 'linear' })).toThrow(/'linear' needs adapters of one rank; got 4, 2/);
+  expect(() => torch.lora.addWeightedAdapter(m, ['default', 'c'], [1, 1], 'y', { combinationType: 'linear' })).toThrow(/'linear' needs one rank in every layer; transformer.h.1.attn.c_attn has 2 and 4/);
+  expect(torch.lora.adapterNames(m)).not.toContain('y'); // (whole or not at all)
+  expect(() => torch.lora.addWeightedAdapter(m, ['default', 'zz'], [1, 1], 'x')).toThrow(/no adapter 'zz'/);
+  expect(() => torch.lora.addWeightedAdapter(m, ['default'], [1, 1], 'x')).toThrow(/one weight per adapter/);
+  for (const t of merged) t.dispose();
+  m.dispose();
 });
 
 test('DoRA (useDora, PEFT\'s use_dora): logits, loss and every adapter gradient as PEFT\'s DoRA formula in Python; saved in PEFT\'s layout; merge folds it', async () => {

@@ -8,6 +8,7 @@ import { Tensor } from '../tensor/tensor';
 import { noGrad } from '../tensor/runtime';
 import { tidy } from '../tensor/scope';
 import { cat } from '../tensor/ops';
+import { svd } from '../tensor/linalg';
 import { Module } from '../nn/module';
 import { Conv1D, Embedding, Linear } from '../nn/layers';
 import { saveFile } from '../io/safetensors';
@@ -169,6 +170,91 @@ export function setAdapter(model: Module, name: string): void {
   set.active = name;
   configs.set(model, opts);
   markTrainable(model, opts);
+}
+
+export interface WeightedAdapterOptions {
+  /**
+   * PEFT's combination_type: 'cat' (A and B stacked, rank the sum: exactly Σ wᵢ·ΔWᵢ), 'linear'
+   * (equal ranks; A and B each the weighted sum, by sqrt(|wᵢ·sᵢ|)), or 'svd' (default, as PEFT:
+   * the weighted sum of the updates cut to svdRank, default the largest rank, by SVD)
+   */
+  combinationType?: 'cat' | 'linear' | 'svd';
+  svdRank?: number;
+  /** svd: clamp A and B's entries at this quantile of their absolute spread (PEFT's svd_clamp) */
+  svdClamp?: number;
+}
+
+/**
+ * PEFT's add_weighted_adapter: a new adapter name from the adapters' updates weighted (weights may
+ * be negative), added beside them (setAdapter to use it). Its config is the first one's with
+ * r = lora_alpha = the new rank and the targets' union, as PEFT makes it.
+ */
+export function addWeightedAdapter(model: Module, adapters: string[], weights: number[], name: string, opts: WeightedAdapterOptions = {}): void {
+  const set = adaptersOf(model);
+  if (!adapters.length || adapters.length !== weights.length) throw new Error(`addWeightedAdapter: one weight per adapter (${adapters.length} adapters, ${weights.length} weights)`);
+  for (const a of adapters) if (!set.all.has(a)) throw new Error(`addWeightedAdapter: no adapter '${a}' (the model has ${[...set.all.keys()].join(', ')})`);
+  const kind = adapters.length === 1 ? 'linear' : opts.combinationType ?? 'svd';
+  if (!['cat', 'linear', 'svd'].includes(kind)) throw new Error(`addWeightedAdapter: combinationType must be cat, linear or svd; got '${kind}'`);
+  const cfgs = adapters.map((a) => set.all.get(a)!);
+  if (cfgs.some((c) => c.useDora)) throw new Error('addWeightedAdapter: DoRA adapters cannot be combined (their magnitudes do not add)');
+  const ranks = cfgs.map((c) => Math.max(c.r, ...Object.values(c.rankPattern)));
+  let rank: number;
+  if (kind === 'linear') {
+    if (new Set(ranks).size !== 1) throw new Error(`addWeightedAdapter: 'linear' needs adapters of one rank; got ${ranks.join(', ')} (use 'cat' or 'svd')`);
+    rank = ranks[0];
+  } else {
+    rank = kind === 'cat' ? ranks.reduce((x, y) => x + y, 0) : opts.svdRank ?? Math.max(...ranks);
+  }
+  const targetKinds = new Set(cfgs.map((c) => typeof c.targetModules));
+  if (targetKinds.size > 1) throw new Error('addWeightedAdapter: the adapters\' targetModules mix lists and regular expressions (PEFT refuses that too)');
+  const targetModules = typeof cfgs[0].targetModules === 'string'
+    ? cfgs.map((c) => `(${c.targetModules})`).join('|')
+    : [...new Set(cfgs.flatMap((c) => c.targetModules as string[]))];
+  addAdapter(model, name, { ...cfgs[0], r: rank, alpha: rank, targetModules, rankPattern: {}, alphaPattern: {}, initLoraWeights: true, bias: 'none', modulesToSave: null });
+  try {
+    fillWeightedAdapter(model, adapters, weights, name, kind, rank, opts);
+  } catch (e) {
+    deleteAdapter(model, name); // (whole or not at all)
+    throw e;
+  }
+}
+
+/** The new adapter's A and B in each layer, from the adapters' (see addWeightedAdapter). */
+function fillWeightedAdapter(model: Module, adapters: string[], weights: number[], name: string, kind: string, rank: number, opts: WeightedAdapterOptions): void {
+  const set = adaptersOf(model);
+  noGrad(() => tidy(() => {
+    for (const [layerName, l] of loraLayers(model)) {
+      const target = l.adapterFactors(name, set.active);
+      if (!target) continue;
+      const sources = adapters.map((a, i) => ({ f: l.adapterFactors(a, set.active), w: weights[i] })).filter((x) => x.f !== null) as { f: NonNullable<ReturnType<LoRALayer['adapterFactors']>>; w: number }[];
+      if (!sources.length) throw new Error(`addWeightedAdapter: internal error: none of the adapters wraps ${layerName}`);
+      let A: Tensor, B: Tensor;
+      if (kind === 'cat') {
+        // ΔW = Σ wᵢsᵢ·BᵢAᵢ = [B₁ B₂ ...]·[w₁s₁A₁ ; w₂s₂A₂ ; ...]
+        A = cat(sources.map(({ f, w }) => f.A.mul(w * f.scaling)), 0);
+        B = cat(sources.map(({ f }) => f.B), 1);
+      } else if (kind === 'linear') {
+        const rs = sources.map(({ f }) => f.r);
+        if (new Set(rs).size > 1) throw new Error(`addWeightedAdapter: 'linear' needs one rank in every layer; ${layerName} has ${rs.join(' and ')} (rankPattern): use 'cat' or 'svd'`);
+        const ws = sources.map(({ f, w }) => w * f.scaling);
+        A = sources.map(({ f }, i) => f.A.mul(Math.sign(ws[i] || 1) * Math.sqrt(Math.abs(ws[i])))).reduce((x, y) => x.add(y));
+        B = sources.map(({ f }, i) => f.B.mul(Math.sqrt(Math.abs(ws[i])))).reduce((x, y) => x.add(y));
+      } else {
+        // PEFT's svd: Σ (wᵢ·sᵢ)·ΔWᵢ with ΔWᵢ = sᵢ·BᵢAᵢ (its get_delta_weight), cut to the rank
+        const delta = sources.map(({ f, w }) => f.B.matmul(f.A).mul(w * f.scaling * f.scaling)).reduce((x, y) => x.add(y));
+        const { U, S, Vh } = svd(delta, { fullMatrices: true });
+        const k = Math.min(rank, S.shape[0]); // (a rank beyond the matrix's leaves the rest zero)
+        B = U.narrow(1, 0, k).mul(S.narrow(0, 0, k).unsqueeze(0));
+        A = Vh.narrow(0, 0, k);
+        if (opts.svdClamp !== undefined) {
+          const hi = cat([B.flatten(), A.flatten()]).quantile(opts.svdClamp).item() as number;
+          [A, B] = [A.clamp(-hi, hi), B.clamp(-hi, hi)];
+        }
+      }
+      target.A.zero_().narrow(0, 0, A.shape[0]).copy_(A);
+      target.B.zero_().narrow(1, 0, B.shape[1]).copy_(B);
+    }
+  }));
 }
 
 /** PEFT's delete_adapter: frees an adapter that is not the active one. */

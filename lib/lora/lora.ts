@@ -335,6 +335,15 @@ export class LoRALayer extends Module {
     this.parked.set(name, meta);
   }
 
+  /** An adapter's A, B and scaling here (the active one's or a parked one's); null where the adapter does not wrap this layer. */
+  adapterFactors(name: string, active: string): { A: Tensor; B: Tensor; scaling: number; r: number; useDora: boolean } | null {
+    if (name === active) return this.hasActive ? { A: this.lora_A.weight, B: this.lora_B.weight, scaling: this.scaling, r: this.r, useDora: this.useDora } : null;
+    const meta = this.parked.get(name);
+    if (!meta) return null;
+    const get = (n: string) => (this as unknown as Record<string, Tensor>)[`parked__${name}__${n}`];
+    return { A: get('lora_A'), B: get('lora_B'), scaling: meta.scaling, r: meta.r, useDora: meta.useDora };
+  }
+
   /** Frees a parked adapter. */
   dropParked(name: string): void {
     if (!this.parked.delete(name)) return;
