@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { brownTextFiles, saveTinyGpt2 } from './helpers';
+import { brownTextFiles, saveTinyGpt2, relErr } from './helpers';
 import { parseFlags } from '../lib/cli/args';
 import { spec as trainSpec } from '../lib/cli/commands/train';
 
@@ -332,6 +332,43 @@ test('train --init-lora-weights pissa: PEFT\'s config field; eval --adapter and 
   const mergedEval = JSON.parse(cli('eval', '--model', merged, '--data', evalFile, '--block-size', '16', '--json').out);
   expect(Math.abs(mergedEval.loss - withAdapter.loss) / withAdapter.loss).toBeLessThan(1e-5);
   expect(cli('train', '--model', modelDir, '--data', textFile, '--out', out, '--init-lora-weights', 'olora').err).toMatch(/--init-lora-weights must be true, false, gaussian, pissa or pissa_niter_K; got 'olora'/);
+});
+
+test('merge --adapters A,B --weights --combination-type: the weighted adapter (the API\'s addWeightedAdapter) folded in', async () => {
+  const dirs: string[] = [];
+  for (const [i, targets] of [['c_attn', 'c_proj'], ['c_attn', 'c_fc']].entries()) {
+    const m = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
+    torch.lora.applyLoRA(m, { r: 2 + i, alpha: 4, targetModules: targets });
+    torch.manualSeed(20 + i);
+    torch.noGrad(() => { for (const [n, p] of m.namedParameters()) if (/lora_B/.test(n)) p.normal_(0, 0.1); });
+    dirs.push(path.join(tmp, `to-merge-${i}`));
+    await torch.lora.saveAdapter(m, dirs[i]);
+    m.dispose();
+  }
+  const out = path.join(tmp, 'merged-weighted');
+  const r = cli('merge', '--model', modelDir, '--adapters', dirs.join(','), '--weights', '1,-0.5', '--combination-type', 'cat', '--out', out);
+  expect(r.err).toBe('');
+  const want = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
+  await torch.lora.loadAdapter(want, dirs[0], { adapterName: 'a' });
+  await torch.lora.loadAdapter(want, dirs[1], { adapterName: 'b' });
+  torch.lora.addWeightedAdapter(want, ['a', 'b'], [1, -0.5], 'mix', { combinationType: 'cat' });
+  torch.lora.setAdapter(want, 'mix');
+  torch.lora.mergeAndUnload(want);
+  const got = torch.io.safetensors.loadFile(path.join(out, 'model.safetensors')).tensors;
+  const plain = torch.io.safetensors.loadFile(path.join(modelDir, 'model.safetensors')).tensors;
+  let changed = 0;
+  for (const [n, p] of want.stateDict()) {
+    const g = got.get(n) ?? got.get(n.replace(/^transformer\./, ''));
+    if (!g) continue;
+    expect([n, relErr(g, p) < 1e-6]).toEqual([n, true]);
+    const before = plain.get(n) ?? plain.get(n.replace(/^transformer\./, ''));
+    if (before && relErr(g, before) > 1e-6) changed++;
+  }
+  expect(changed).toBe(4); // the one block's c_attn, attn.c_proj, mlp.c_proj and c_fc weights
+  expect(cli('merge', '--model', modelDir, '--adapters', dirs.join(','), '--weights', '1', '--out', out).err).toMatch(/--weights must be 2 numbers, one per adapter/);
+  expect(cli('merge', '--model', modelDir, '--adapters', dirs.join(','), '--combination-type', 'ties', '--out', out).err).toMatch(/--combination-type must be cat, linear or svd/);
+  expect(cli('merge', '--model', modelDir, '--out', out).err).toMatch(/missing --adapter \(or --adapters A,B for several\)/);
+  want.dispose();
 });
 
 test('bad input: one-line cause, non-zero exit, nothing half-written', () => {

@@ -9,7 +9,11 @@ import { loadModelFromFlags, sharedFlags } from './common';
 export const summary = 'merge a LoRA adapter into its base model (a plain Hugging Face GPT-2 folder)';
 export const spec: Spec = {
   model: sharedFlags.model,
-  adapter: { ...sharedFlags.adapter, required: true },
+  adapter: { ...sharedFlags.adapter, help: 'PEFT LoRA adapter folder (or --adapters for several)' },
+  adapters: { type: 'string', help: 'several adapter folders, comma-separated, merged as one weighted adapter (PEFT\'s add_weighted_adapter)' },
+  weights: { type: 'string', help: 'with --adapters: a weight each, comma-separated (default all 1; negative subtracts)' },
+  'combination-type': { type: 'string', default: 'cat', help: 'with --adapters: cat (exactly the weighted sum), linear (equal ranks) or svd (cut to --svd-rank)' },
+  'svd-rank': { type: 'int', help: 'with --combination-type svd: the merged adapter\'s rank (default the largest)' },
   out: { type: 'string', required: true, help: 'folder for the merged model (replaced whole)', aliases: ['output-dir'] },
   dtype: { type: 'string', default: 'float32', help: 'float32, float16 or bfloat16: the merged weights\' type (half the size in 16 bits; config.json says which, as HF\'s torch_dtype)' },
 };
@@ -21,7 +25,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   }
   const dtype = f.dtype as torch.DType;
   if (!['float32', 'float16', 'bfloat16'].includes(dtype)) throw new Error(`--dtype must be float32, float16 or bfloat16, got '${dtype}'`);
-  const model = await loadModelFromFlags(f);
+  const model = f.adapters === undefined ? await loadWithAdapter(f) : await loadWeighted(f);
   torch.lora.mergeAndUnload(model); // (merged in float32, then cast: no rounding of the update before the add)
   if (dtype !== 'float32') model.to({ dtype });
   // The folder appears whole: written aside, then renamed into place.
@@ -31,4 +35,27 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   });
   console.log(`merged model written to ${out}`);
   model.dispose();
+}
+
+async function loadWithAdapter(f: Record<string, unknown>): Promise<torch.GPT2LMHeadModel> {
+  if (f.adapter === undefined) throw new Error('missing --adapter (or --adapters A,B for several); see: tstorch merge --help');
+  return loadModelFromFlags(f);
+}
+
+/** --adapters: each loaded under a name of its own, then their weighted combination made the active adapter. */
+async function loadWeighted(f: Record<string, unknown>): Promise<torch.GPT2LMHeadModel> {
+  if (f.adapter !== undefined) throw new Error('--adapter and --adapters: give one');
+  const dirs = (f.adapters as string).split(',').map((d) => d.trim()).filter(Boolean);
+  if (!dirs.length) throw new Error('--adapters is empty');
+  for (const d of dirs) if (!fs.existsSync(d)) throw new Error(`--adapters: ${d}: no such folder`);
+  const weights = f.weights === undefined ? dirs.map(() => 1) : (f.weights as string).split(',').map((w) => Number(w.trim()));
+  if (weights.length !== dirs.length || weights.some((w) => !Number.isFinite(w))) throw new Error(`--weights must be ${dirs.length} numbers, one per adapter; got '${f.weights}'`);
+  const kind = f['combination-type'] as 'cat' | 'linear' | 'svd';
+  if (!['cat', 'linear', 'svd'].includes(kind)) throw new Error(`--combination-type must be cat, linear or svd; got '${kind}'`);
+  const model = await loadModelFromFlags({ ...f, adapter: undefined });
+  const names = dirs.map((_, i) => `adapter${i}`);
+  for (const [i, d] of dirs.entries()) await torch.lora.loadAdapter(model, d, { adapterName: names[i] });
+  torch.lora.addWeightedAdapter(model, names, weights, 'merged', { combinationType: kind, svdRank: f['svd-rank'] as number | undefined });
+  torch.lora.setAdapter(model, 'merged');
+  return model;
 }
