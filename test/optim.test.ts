@@ -62,6 +62,8 @@ test('every HF schedule (get_scheduler\'s names, lr_scheduler_kwargs) gives HF\'
     { kind: 'warmup_stable_decay', warmup: 4, total: 20, lr: 0.1, kwargs: { num_decay_steps: 5, num_stable_steps: 3, warmup_type: 'cosine', decay_type: 'linear', min_lr_ratio: 0.1 }, steps: 15 },
     { kind: 'warmup_stable_decay', warmup: 5, total: 16, lr: 0.1, kwargs: { num_decay_steps: 8, warmup_type: '1-sqrt', decay_type: '1-sqrt', min_lr_ratio: 0.05 }, steps: 18 },
     { kind: 'warmup_stable_decay', warmup: 0, total: 10, lr: 0.1, kwargs: { num_decay_steps: 10, num_cycles: 1 }, steps: 11 },
+    { kind: 'cosine_warmup_with_min_lr', warmup: 3, total: 12, lr: 0.1, kwargs: { min_lr: 0.01 }, steps: 14 },
+    { kind: 'cosine_warmup_with_min_lr', warmup: 4, total: 12, lr: 0.1, kwargs: { min_lr_rate: 0.2, warmup_lr_rate: 0.1, num_cycles: 1 }, steps: 13 },
   ];
   const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'hf_schedules_ref.py')], { input: JSON.stringify(cases), encoding: 'utf8' });
   expect(r.stderr).toBe('');

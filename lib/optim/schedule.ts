@@ -3,7 +3,8 @@
 // steps; the others warm up linearly over them. Options (HF's lr_scheduler_kwargs, by HF's
 // names): num_cycles (cosine 0.5, cosine_with_restarts 1, cosine_with_min_lr 0.5), lr_end and
 // power (polynomial: 1e-7, 1), timescale (inverse_sqrt: the warmup steps, or 10,000),
-// min_lr or min_lr_rate (cosine_with_min_lr: one of them); warmup_stable_decay: num_decay_steps
+// min_lr or min_lr_rate (cosine_with_min_lr and cosine_warmup_with_min_lr: one of them; the
+// latter also warmup_lr_rate); warmup_stable_decay: num_decay_steps
 // (needed), num_stable_steps (default: what warmup and decay leave), warmup_type and decay_type
 // (linear, cosine or 1-sqrt; default linear, cosine), min_lr_ratio (0), num_cycles (0.5).
 // reduce_lr_on_plateau is PyTorch's ReduceLROnPlateau, stepped with the eval loss after each
@@ -12,8 +13,8 @@
 
 import { ReduceLROnPlateau, SchedulableOptimizer } from './lr_scheduler';
 
-export type ScheduleKind = 'linear' | 'cosine' | 'cosine_with_restarts' | 'polynomial' | 'constant' | 'constant_with_warmup' | 'inverse_sqrt' | 'cosine_with_min_lr' | 'warmup_stable_decay' | 'reduce_lr_on_plateau';
-export const SCHEDULE_KINDS: ScheduleKind[] = ['linear', 'cosine', 'cosine_with_restarts', 'polynomial', 'constant', 'constant_with_warmup', 'inverse_sqrt', 'cosine_with_min_lr', 'warmup_stable_decay', 'reduce_lr_on_plateau'];
+export type ScheduleKind = 'linear' | 'cosine' | 'cosine_with_restarts' | 'polynomial' | 'constant' | 'constant_with_warmup' | 'inverse_sqrt' | 'cosine_with_min_lr' | 'warmup_stable_decay' | 'reduce_lr_on_plateau' | 'cosine_warmup_with_min_lr';
+export const SCHEDULE_KINDS: ScheduleKind[] = ['linear', 'cosine', 'cosine_with_restarts', 'polynomial', 'constant', 'constant_with_warmup', 'inverse_sqrt', 'cosine_with_min_lr', 'warmup_stable_decay', 'reduce_lr_on_plateau', 'cosine_warmup_with_min_lr'];
 /** warmup_stable_decay's shapes of its warmup and its decay */
 export type WsdShape = 'linear' | 'cosine' | '1-sqrt';
 const WSD_SHAPES: WsdShape[] = ['linear', 'cosine', '1-sqrt'];
@@ -38,6 +39,7 @@ export interface ScheduleKwargs {
   threshold_mode?: 'rel' | 'abs';
   cooldown?: number;
   eps?: number;
+  warmup_lr_rate?: number;
 }
 /** Options whose values are names, and the names each takes. */
 const NAMED: Partial<Record<keyof ScheduleKwargs, string[]>> = { warmup_type: WSD_SHAPES, decay_type: WSD_SHAPES, mode: ['min', 'max'], threshold_mode: ['rel', 'abs'] };
@@ -46,6 +48,7 @@ const ALLOWED: Record<ScheduleKind, (keyof ScheduleKwargs)[]> = {
   polynomial: ['lr_end', 'power'], inverse_sqrt: ['timescale'], cosine_with_min_lr: ['num_cycles', 'min_lr', 'min_lr_rate'],
   warmup_stable_decay: ['num_decay_steps', 'num_stable_steps', 'warmup_type', 'decay_type', 'min_lr_ratio', 'num_cycles'],
   reduce_lr_on_plateau: ['mode', 'factor', 'patience', 'threshold', 'threshold_mode', 'cooldown', 'min_lr', 'eps'],
+  cosine_warmup_with_min_lr: ['num_cycles', 'min_lr', 'min_lr_rate', 'warmup_lr_rate'],
 };
 
 /** Refuses options the schedule does not take, and values it cannot use (as HF's schedule functions do). */
@@ -64,8 +67,8 @@ export function checkScheduleKwargs(kind: ScheduleKind, kwargs: ScheduleKwargs, 
     throw new Error("LRScheduler: 'warmup_stable_decay' needs num_decay_steps (lrSchedulerKwargs / --lr-scheduler-kwargs, e.g. {\"num_decay_steps\": 100})");
   }
   if (kind === 'polynomial' && !(lrInit > (kwargs.lr_end ?? 1e-7))) throw new Error(`LRScheduler: lr_end (${kwargs.lr_end ?? 1e-7}) must be smaller than initial lr (${lrInit})`);
-  if (kind === 'cosine_with_min_lr' && (kwargs.min_lr === undefined) === (kwargs.min_lr_rate === undefined)) {
-    throw new Error("LRScheduler: 'cosine_with_min_lr' needs one of min_lr or min_lr_rate (lrSchedulerKwargs / --lr-scheduler-kwargs)");
+  if ((kind === 'cosine_with_min_lr' || kind === 'cosine_warmup_with_min_lr') && (kwargs.min_lr === undefined) === (kwargs.min_lr_rate === undefined)) {
+    throw new Error(`LRScheduler: '${kind}' needs one of min_lr or min_lr_rate (lrSchedulerKwargs / --lr-scheduler-kwargs)`);
   }
 }
 
@@ -76,6 +79,7 @@ export function checkScheduleKwargs(kind: ScheduleKind, kwargs: ScheduleKwargs, 
 export function lrFactor(kind: ScheduleKind, step: number, warmup: number, total: number, kwargs: ScheduleKwargs = {}, lrInit = 1): number {
   if (kind === 'constant' || kind === 'reduce_lr_on_plateau') return 1; // (the plateau's cuts come from stepMetric)
   if (kind === 'warmup_stable_decay') return wsdFactor(step, warmup, total, kwargs);
+  if (kind === 'cosine_warmup_with_min_lr') return cosineWarmupMinLrFactor(step, warmup, total, kwargs, lrInit);
   if (step < warmup) return step / Math.max(1, warmup);
   if (kind === 'constant_with_warmup') return 1;
   if (kind === 'inverse_sqrt') {
@@ -118,6 +122,21 @@ function wsdFactor(step: number, warmup: number, total: number, kw: ScheduleKwar
     return scaled(shape === 'linear' ? 1 - progress : shape === 'cosine' ? 0.5 * (1 + Math.cos(Math.PI * (kw.num_cycles ?? 0.5) * 2 * progress)) : 1 - Math.sqrt(progress));
   }
   return minRatio;
+}
+
+/**
+ * HF's cosine_warmup_with_min_lr: cosine_with_min_lr counted one step ahead, its warmup starting at
+ * 1/warmup (or at warmup_lr_rate, reaching 1 at the warmup's last step).
+ */
+function cosineWarmupMinLrFactor(step: number, warmup: number, total: number, kw: ScheduleKwargs, lrInit: number): number {
+  const minRate = kw.min_lr_rate ?? (kw.min_lr ?? 0) / lrInit;
+  if (step < warmup) {
+    if (kw.warmup_lr_rate === undefined) return (step + 1) / Math.max(1, warmup);
+    return kw.warmup_lr_rate + (1 - kw.warmup_lr_rate) * step / Math.max(1, warmup - 1);
+  }
+  const progress = (step - warmup + 1) / Math.max(1, total - warmup);
+  const factor = 0.5 * (1 + Math.cos(Math.PI * (kw.num_cycles ?? 0.5) * 2 * progress));
+  return Math.max(0, factor * (1 - minRate) + minRate);
 }
 
 export class LRScheduler {

@@ -105,7 +105,27 @@ def get_wsd(num_warmup_steps, num_decay_steps, num_training_steps=None, num_stab
                    warmup_type=warmup_type, decay_type=decay_type, min_lr_ratio=min_lr_ratio, num_cycles=num_cycles)
 
 
+def cosine_warmup_with_min_lr(current_step, *, num_warmup_steps, num_training_steps, num_cycles=0.5, min_lr_rate=0.0, warmup_lr_rate=None):
+    current_step = float(current_step)
+    num_warmup_steps = float(num_warmup_steps)
+    num_training_steps = float(num_training_steps)
+    if current_step < num_warmup_steps:
+        if warmup_lr_rate is None:
+            return (current_step + 1.0) / max(1.0, num_warmup_steps)
+        warmup_lr_rate = float(warmup_lr_rate)
+        return warmup_lr_rate + (1.0 - warmup_lr_rate) * (current_step) / (max(1, num_warmup_steps - 1))
+    progress = (current_step - num_warmup_steps + 1.0) / (max(1.0, num_training_steps - num_warmup_steps))
+    factor = 0.5 * (1.0 + math.cos(math.pi * num_cycles * 2.0 * progress))
+    factor = factor * (1 - min_lr_rate) + min_lr_rate
+    return max(0, factor)
+
+
 def lam(kind, warmup_steps, total, lr, kw):
+    if kind == "cosine_warmup_with_min_lr":
+        kw = dict(kw)
+        if "min_lr" in kw:
+            kw["min_lr_rate"] = kw.pop("min_lr") / lr
+        return partial(cosine_warmup_with_min_lr, num_warmup_steps=warmup_steps, num_training_steps=total, **kw)
     if kind == "warmup_stable_decay":
         return get_wsd(warmup_steps, num_training_steps=total, **kw)
     if kind == "constant":
