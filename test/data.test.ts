@@ -108,3 +108,24 @@ with open(sys.argv[1], "w") as f:
   fs.writeFileSync(file, '\n\n');
   expect(() => D.readTrainingText(file)).toThrow(/no JSON lines/);
 });
+
+test('a folder of data files reads as its .txt / .csv / .jsonl files in name order, one after the other', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-data-folder-'));
+  fs.writeFileSync(path.join(dir, 'b.txt'), 'second file.\n');
+  fs.writeFileSync(path.join(dir, 'a.txt'), 'The first file,\n');
+  fs.writeFileSync(path.join(dir, 'c.jsonl'), JSON.stringify({ text: ' and a third.' }) + '\n');
+  fs.writeFileSync(path.join(dir, 'notes.md'), 'left out');
+  fs.mkdirSync(path.join(dir, 'sub'));
+  fs.writeFileSync(path.join(dir, 'sub', 'd.txt'), 'left out too');
+  expect(torch.data.readTrainingText(dir)).toBe('The first file,\nsecond file.\n and a third.');
+  expect(torch.data.readTrainingDocuments(dir)).toEqual({ texts: ['The first file,', 'second file.', ' and a third.'] });
+  fs.writeFileSync(path.join(dir, 'd.jsonl'), JSON.stringify({ prompt: 'Q', completion: 'A' }) + '\n');
+  expect(() => torch.data.readTrainingDocuments(dir)).toThrow(/d.jsonl holds prompt-completion pairs but .*a.txt texts; give a folder of one kind/);
+  const pairs = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-data-pairs-'));
+  fs.writeFileSync(path.join(pairs, 'x.jsonl'), JSON.stringify({ prompt: 'Q1', completion: 'A1' }) + '\n');
+  fs.writeFileSync(path.join(pairs, 'y.jsonl'), JSON.stringify({ prompt: 'Q2', completion: 'A2' }) + '\n');
+  expect(torch.data.readTrainingDocuments(pairs)).toEqual({ pairs: [{ prompt: 'Q1', completion: 'A1' }, { prompt: 'Q2', completion: 'A2' }] });
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-data-empty-'));
+  expect(() => torch.data.readTrainingText(empty)).toThrow(/a folder without .txt, .csv or .jsonl files/);
+  for (const d of [dir, pairs, empty]) fs.rmSync(d, { recursive: true, force: true });
+});

@@ -1,5 +1,6 @@
 // Reading training text: plain files, the notebook's Articles.csv, and its cleaning().
 import * as fs from 'fs';
+import * as path from 'path';
 
 /**
  * Parses RFC 4180 CSV (quoted fields, doubled quotes, newlines inside quotes, CRLF).
@@ -105,6 +106,7 @@ export function clean(s: string, mode: CleaningMode): string {
  * read as UTF-8 text, cleaned as a whole.
  */
 export function readTrainingText(file: string, opts: { cleaning?: CleaningMode; column?: string } = {}): string {
+  if (isFolder(file)) return dataFilesIn(file).map((f) => readTrainingText(f, opts)).join('');
   checkDataFile(file);
   const lower = file.toLowerCase();
   if (lower.endsWith('.csv')) {
@@ -159,6 +161,17 @@ export type TrainingDocuments = { texts: string[] } | { pairs: { prompt: string;
  * and completions, which are taken as written).
  */
 export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningMode; column?: string } = {}): TrainingDocuments {
+  if (isFolder(file)) {
+    // a folder's files in name order: all prompt-completion data, or all texts
+    const parts = dataFilesIn(file).map((f) => [f, readTrainingDocuments(f, opts)] as const);
+    const pairs = parts.filter(([, d]) => 'pairs' in d);
+    if (pairs.length && pairs.length < parts.length) {
+      throw new Error(`${file}: ${pairs[0][0]} holds prompt-completion pairs but ${parts.find(([, d]) => 'texts' in d)![0]} texts; give a folder of one kind`);
+    }
+    return pairs.length
+      ? { pairs: parts.flatMap(([, d]) => (d as { pairs: { prompt: string; completion: string }[] }).pairs) }
+      : { texts: parts.flatMap(([, d]) => (d as { texts: string[] }).texts) };
+  }
   checkDataFile(file);
   const lower = file.toLowerCase();
   if (lower.endsWith('.jsonl')) {
@@ -177,5 +190,13 @@ export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningM
 
 function checkDataFile(file: string): void {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
-  if (fs.statSync(file).isDirectory()) throw new Error(`${file}: is a folder, expected a .txt, .csv or .jsonl file`);
+}
+
+const isFolder = (p: string) => fs.existsSync(p) && fs.statSync(p).isDirectory();
+
+/** A data folder's .txt, .csv and .jsonl files (not its subfolders), in name order. */
+export function dataFilesIn(dir: string): string[] {
+  const files = fs.readdirSync(dir).filter((n) => /\.(txt|csv|jsonl)$/i.test(n) && fs.statSync(path.join(dir, n)).isFile()).sort();
+  if (!files.length) throw new Error(`${dir}: a folder without .txt, .csv or .jsonl files`);
+  return files.map((n) => path.join(dir, n));
 }

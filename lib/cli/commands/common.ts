@@ -73,7 +73,9 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   let ds: torch.data.TextDataset | torch.data.ExampleDataset;
   let items: Int32Array[];
   // Prompt-completion data is never packed (each completion is learned after its own prompt).
-  const docs = opts.packing === false || file.toLowerCase().endsWith('.jsonl') ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column }) : null;
+  // (a folder: its .txt / .csv / .jsonl files in name order, read as one file of them would be)
+  const jsonl = fs.statSync(file).isDirectory() ? torch.data.dataFilesIn(file).some((f) => f.toLowerCase().endsWith('.jsonl')) : file.toLowerCase().endsWith('.jsonl');
+  const docs = opts.packing === false || jsonl ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column }) : null;
   if (docs && ('pairs' in docs || opts.packing === false)) {
     if (opts.stride !== undefined) throw new Error(`--stride scores one running text (packed); ${file} is read as separate ${'pairs' in docs ? 'prompt-completion examples' : 'examples (--no-packing)'}`);
     const exampleOpts = { maxLength: blockSize, completionOnlyLoss: opts.completionOnlyLoss };

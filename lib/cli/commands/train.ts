@@ -11,7 +11,7 @@ import { writeModelCard } from '../../train/modelcard';
 export const summary = 'fine-tune GPT-2 with LoRA (default) or fully; writes the adapter (or model) to --out';
 export const spec: Spec = {
   model: { type: 'string', required: true, help: 'base Hugging Face GPT-2 folder', aliases: ['model-name-or-path'] },
-  data: { type: 'string', required: true, help: 'training .txt, a .csv with an Article column (the notebook\'s Articles.csv), or a .jsonl with a text field (or prompt and completion fields)', aliases: ['train-file'] },
+  data: { type: 'string', required: true, help: 'training .txt, a .csv with an Article column (the notebook\'s Articles.csv), or a .jsonl with a text field (or prompt and completion fields); or a folder of them', aliases: ['train-file'] },
   out: { type: 'string', required: true, help: 'output folder: adapter or model files, checkpoints, metrics.jsonl, loss.svg', aliases: ['output-dir'] },
   'lora-r': { type: 'int', default: 8, help: 'LoRA rank' },
   'lora-alpha': { type: 'number', default: 16, help: 'LoRA alpha (scaling alpha/r)' },
