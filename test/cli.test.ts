@@ -81,6 +81,8 @@ test('generate is repeatable with a seed; --bad-words, --typical-p, --epsilon-cu
   expect(JSON.parse(typical.out).tokens).toEqual(m.generate([ids], { ...opts, typicalP: 0.05, epsilonCutoff: 1e-4, etaCutoff: 1e-3 })[0]);
   expect(JSON.parse(typical.out).tokens).not.toEqual(m.generate([ids], opts)[0]);
   const m2 = m.eval();
+  // --prompt-lookup-num-tokens: greedy decoding's text
+  expect(JSON.parse(cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '6', '--prompt-lookup-num-tokens', '4', '--json').out).tokens).toEqual(greedy.tokens);
   // --logprobs: each new token's log-probability, as a forward pass over the whole text gives it
   const lp = JSON.parse(cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '4', '--json', '--logprobs').out);
   expect(lp.logprobs).toHaveLength(4);

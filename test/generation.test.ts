@@ -358,6 +358,53 @@ test('returnDictInGenerate with outputScores / outputLogits: each step\'s scores
   expect(model.generate([[5, 6]], { maxNewTokens: 2, returnDictInGenerate: true }).scores).toBeUndefined();
 });
 
+test('promptLookupNumTokens (HF\'s prompt lookup decoding): greedy decoding\'s tokens and scores, in fewer forward passes when the text repeats itself', () => {
+  expect(torch.promptLookupCandidates([1, 2, 3, 1, 2], 2, 2, null, 99)).toEqual([3, 1]); // after the first [1, 2]
+  expect(torch.promptLookupCandidates([1, 2, 3, 4, 2], 5, 2, null, 99)).toEqual([3, 4, 2]); // no [4, 2] before: the 1-gram [2]
+  expect(torch.promptLookupCandidates([1, 2, 9, 3, 1, 2], 4, 2, 3, 99)).toEqual([9]); // cut before eos 3
+  expect(torch.promptLookupCandidates([1, 2, 3, 1, 2], 2, 2, null, 6)).toEqual([]); // one token left: greedy does it
+  expect(torch.promptLookupCandidates([5, 6, 7], 3, 2, null, 99)).toEqual([]);
+  const calls = (fn: () => unknown) => {
+    const spy = jest.spyOn(model, 'forward');
+    fn();
+    const n = spy.mock.calls.length;
+    spy.mockRestore();
+    return n;
+  };
+  const settings: torch.GenerateOptions[] = [
+    { maxNewTokens: 30, eosTokenId: null },
+    { maxNewTokens: 30, eosTokenId: 17, promptLookupNumTokens: 3 },
+    { maxNewTokens: 25, eosTokenId: 17, repetitionPenalty: 1.1, minNewTokens: 3 },
+    { maxNewTokens: 30, eosTokenId: null, maxMatchingNgramSize: 3 },
+  ];
+  let fewer = 0;
+  for (const prompt of [[5, 17, 42, 8, 9, 3], [7, 60, 7, 33, 7, 60], [1]]) {
+    for (const base of settings) {
+      const plainOpts = { ...base, promptLookupNumTokens: undefined, maxMatchingNgramSize: undefined };
+      let want: number[][] = [];
+      const plainCalls = calls(() => { want = model.generate([prompt], plainOpts); });
+      let got: number[][] = [];
+      const lookupCalls = calls(() => { got = model.generate([prompt], { promptLookupNumTokens: 10, ...base }); });
+      expect({ prompt, base, got }).toEqual({ prompt, base, got: want });
+      expect(lookupCalls).toBeLessThanOrEqual(plainCalls);
+      if (lookupCalls < plainCalls) fewer++;
+    }
+  }
+  expect(fewer).toBeGreaterThan(4); // the model's greedy text loops, and the lookup finds it
+  // the steps' scores as plain greedy's; the tokens streamed one by one
+  const a = model.generate([[7, 60, 7, 33]], { maxNewTokens: 20, eosTokenId: null, returnDictInGenerate: true, outputScores: true });
+  const streamed: number[] = [];
+  const b = model.generate([[7, 60, 7, 33]], { maxNewTokens: 20, eosTokenId: null, promptLookupNumTokens: 5, returnDictInGenerate: true, outputScores: true, onToken: ([t]) => streamed.push(t) });
+  expect(b.sequences).toEqual(a.sequences);
+  expect(streamed).toEqual(a.sequences[0].slice(4));
+  expect(b.scores!.length).toBe(a.scores!.length);
+  b.scores!.forEach((t, j) => expect(relErr(t, a.scores![j])).toBeLessThan(1e-4));
+  for (const t of [...a.scores!, ...b.scores!]) t.dispose();
+  expect(() => model.generate([[1], [2]], { promptLookupNumTokens: 3 })).toThrow(/takes one prompt at a time/);
+  expect(() => model.generate([[1]], { promptLookupNumTokens: 3, numBeams: 2 })).toThrow(/promptLookupNumTokens is for greedy decoding/);
+  expect(() => model.generate([[1]], { promptLookupNumTokens: 0 })).toThrow(/promptLookupNumTokens must be an integer >= 1/);
+});
+
 test('noRepeatNgramBans is HF\'s: the tokens that would repeat an n-gram ending in the last n - 1 tokens', () => {
   expect(torch.noRepeatNgramBans([[1, 2, 3, 1, 2], [1, 2], [4]], 3)).toEqual([[3], [], []]);
   expect(torch.noRepeatNgramBans([[1, 2, 1, 3, 1]], 2)).toEqual([[2, 3]]);

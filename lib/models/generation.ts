@@ -83,6 +83,15 @@ export interface GenerateOptions {
    * eos again) and which sequences are finished: for streaming text out (HF's streamer).
    */
   onToken?: (tokens: number[], done: boolean[]) => void;
+  /**
+   * HF's prompt_lookup_num_tokens: prompt lookup decoding, greedy with one prompt: the tokens that
+   * followed the last n-gram's earlier occurrence are proposed and checked in one forward pass,
+   * the longest agreeing run kept. The same tokens as plain greedy decoding, in fewer passes when
+   * the text repeats its prompt (summaries, edits, extraction).
+   */
+  promptLookupNumTokens?: number;
+  /** HF's max_matching_ngram_size: the longest n-gram looked up (default 2) */
+  maxMatchingNgramSize?: number;
   /** HF's return_dict_in_generate: generate() returns a GenerateOutput (sequences, and scores / logits as asked) */
   returnDictInGenerate?: boolean;
   /** HF's output_scores: each step's processed scores (after the processors and, sampling, the warpers; beam search: log-probabilities) */
@@ -129,6 +138,7 @@ const GENERATION_FIELDS: Record<string, [keyof GenerateOptions, FieldKind]> = {
   bad_words_ids: ['badWordsIds', 'intLists'], sequence_bias: ['sequenceBias', 'bias'], suppress_tokens: ['suppressTokens', 'ints'],
   begin_suppress_tokens: ['beginSuppressTokens', 'ints'], forced_eos_token_id: ['forcedEosTokenId', 'int'],
   exponential_decay_length_penalty: ['exponentialDecayLengthPenalty', 'decay'], renormalize_logits: ['renormalizeLogits', 'boolean'],
+  prompt_lookup_num_tokens: ['promptLookupNumTokens', 'int'], max_matching_ngram_size: ['maxMatchingNgramSize', 'int'],
 };
 
 const isInts = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0);
@@ -221,8 +231,15 @@ export function checkGenerateOptions(o: GenerateOptions): void {
     bad('exponentialDecayLengthPenalty must be [start (new tokens), factor]', JSON.stringify(o.exponentialDecayLengthPenalty));
   }
   if (o.stopStrings !== undefined && !(Array.isArray(o.stopStrings) && o.stopStrings.every((x) => typeof x === 'string' && x.length > 0))) bad('stopStrings must be a list of non-empty strings', JSON.stringify(o.stopStrings));
+  if (!isInt(o.promptLookupNumTokens, 1)) bad('promptLookupNumTokens must be an integer >= 1', o.promptLookupNumTokens);
+  if (!isInt(o.maxMatchingNgramSize, 1)) bad('maxMatchingNgramSize must be an integer >= 1', o.maxMatchingNgramSize);
   const beams = o.numBeams ?? 1, n = o.numReturnSequences ?? 1;
   const sampling = o.doSample ?? (o.temperature !== undefined && o.temperature > 0);
+  if (o.promptLookupNumTokens !== undefined) {
+    if (beams > 1 || sampling || n > 1) throw new Error('generate: promptLookupNumTokens is for greedy decoding (no beams, no sampling, one sequence)');
+    if (o.stopStrings?.length) throw new Error('generate: promptLookupNumTokens with stopStrings is not supported (a stop string could end inside an accepted run)');
+    if (o.useCache === false) throw new Error('generate: promptLookupNumTokens needs the key/value cache (useCache)');
+  }
   if (beams > 1) {
     if (sampling) throw new Error('generate: beam search with sampling (HF\'s beam-sample) is not supported: use numBeams 1 to sample, or temperature 0 for beams');
     if (o.stopStrings?.length) throw new Error('generate: stopStrings is for greedy decoding and sampling, not beam search');
@@ -278,6 +295,28 @@ export class DecodingState {
 
   append(tokens: number[]): void {
     tokens.forEach((t, i) => this.seqs[i].push(t));
+  }
+
+  /**
+   * One prompt, unpadded, cache up to all but its last token: the logits (T + 1, vocab) after
+   * its last token and after each of `tokens`, in one pass; the cache then covers them all.
+   */
+  logitsThrough(tokens: number[]): Tensor {
+    if (this.seqs.length !== 1 || this.padding[0] !== 0 || !this.past) throw new Error('generate: internal error: logitsThrough is for one unpadded, cached sequence');
+    const seq = this.seqs[0];
+    const ids = tensor([[seq[seq.length - 1], ...tokens]], { dtype: 'int64', device: this.device });
+    const out = this.forward(ids, { pastKeyValues: this.past, useCache: true, logitsToKeep: tokens.length + 1 });
+    this.disposePast();
+    this.past = out.pastKeyValues!.map(([k, v]) => [keep(k), keep(v)] as LayerPast);
+    return out.logits.select(0, 0).to({ dtype: 'float32' });
+  }
+
+  /** Keeps the cache's first `length` positions (tokens proposed but not accepted go). */
+  cropCache(length: number): void {
+    if (!this.past) return;
+    const old = this.past;
+    this.past = tidy(() => old.map(([k, v]) => [keep(k.narrow(2, 0, length).contiguous()), keep(v.narrow(2, 0, length).contiguous())] as LayerPast));
+    for (const [k, v] of old) { k.dispose(); v.dispose(); }
   }
 
   /** Beam search: row i continues row from[i] (its tokens and its cache). */
@@ -503,6 +542,80 @@ export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: numb
     });
     o.onToken?.(added, [...done]);
     if (done.every(Boolean)) break;
+  }
+  return state.seqs;
+}
+
+/**
+ * HF's PromptLookupCandidateGenerator: the tokens that followed the first earlier occurrence of the
+ * sequence's last n tokens (n from maxNgram down to 1), up to k of them, cut before an eos and
+ * at the length limit; none when nothing matches.
+ */
+export function promptLookupCandidates(tokens: number[], k: number, maxNgram: number, eos: number | null, maxLength: number): number[] {
+  const len = tokens.length;
+  if (maxLength <= len + 1) return [];
+  for (let n = Math.min(maxNgram, len - 1); n > 0; n--) {
+    const tail = tokens.slice(len - n);
+    for (let start = 0; start + n <= len; start++) {
+      let match = true;
+      for (let j = 0; j < n && match; j++) match = tokens[start + j] === tail[j];
+      if (!match) continue;
+      const from = start + n, to = Math.min(from + k, len, maxLength);
+      if (from >= to) continue;
+      let chosen = tokens.slice(from, to);
+      const e = eos === null ? -1 : chosen.indexOf(eos);
+      if (e >= 0) chosen = chosen.slice(0, e);
+      return chosen;
+    }
+  }
+  return [];
+}
+
+/**
+ * Prompt lookup decoding (HF's _assisted_decoding with the prompt lookup generator), greedy, one
+ * prompt: each pass checks the proposed tokens and keeps the run greedy decoding agrees with,
+ * plus the token after it, so the result is greedy decoding's.
+ */
+export function decodePromptLookup(state: DecodingState, o: GenerateOptions, eos: number | null, maxLength: number, record: DecodeRecord = {}): number[][] {
+  const promptLength = state.length;
+  const k = o.promptLookupNumTokens!, maxNgram = o.maxMatchingNgramSize ?? 2;
+  const seq = state.seqs[0];
+  // the first token as plain greedy (it also fills the cache with the prompt)
+  let done = false;
+  const emit = (tokens: number[]) => {
+    for (const t of tokens) {
+      state.append([t]);
+      if (eos !== null && t === eos) done = true;
+      o.onToken?.([t], [done]);
+      if (done) break;
+    }
+  };
+  while (state.length < maxLength && !done) {
+    const cands = state.length === promptLength ? [] : promptLookupCandidates(seq, k, maxNgram, eos, maxLength);
+    const picked = tidy(() => {
+      const logits = cands.length ? state.logitsThrough(cands) : state.nextLogits(); // (cands + 1, vocab)
+      const rows = logits.shape[0];
+      const out: number[] = [];
+      for (let j = 0; j < rows; j++) {
+        const row = logits.narrow(0, j, 1);
+        record.logits?.push(keep(row.clone()));
+        const step = { newTokens: state.length - promptLength + j, promptLength, maxLength: promptLength + (o.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS) };
+        const scores = processLogits(row, () => [[...seq, ...cands.slice(0, j)]], o, step, eos);
+        record.scores?.push(keep(scores === row ? scores.clone() : scores));
+        const g = scores.argmax(-1).item() as number;
+        out.push(g);
+        if (j === cands.length || g !== cands[j]) break; // the first disagreement is the greedy token there
+      }
+      return out;
+    });
+    // keep no more than the length limit allows; the cache then covers all but the last kept token
+    const kept = picked.slice(0, maxLength - state.length);
+    const before = state.length;
+    if (cands.length) state.cropCache(before + kept.length - 1);
+    // (scores recorded for positions past the limit go too)
+    if (record.scores && kept.length < picked.length) for (const t of record.scores.splice(record.scores.length - (picked.length - kept.length))) t.dispose();
+    if (record.logits && kept.length < picked.length) for (const t of record.logits.splice(record.logits.length - (picked.length - kept.length))) t.dispose();
+    emit(kept);
   }
   return state.seqs;
 }

@@ -14,7 +14,7 @@ import { Module, ModuleList } from '../nn/module';
 import { Conv1D, Dropout, Embedding, LayerNorm, Linear } from '../nn/layers';
 import type { TensorModule } from '../nn/containers';
 import * as F from '../nn/functional';
-import { BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, beamSearch, computeTransitionScores, checkGenerateOptions, DEFAULT_MAX_NEW_TOKENS, decodeGreedy, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
+import { BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, beamSearch, computeTransitionScores, decodePromptLookup, checkGenerateOptions, DEFAULT_MAX_NEW_TOKENS, decodeGreedy, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
 import { saveFile } from '../io/safetensors';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
@@ -530,6 +530,7 @@ export class GPT2LMHeadModel extends Module {
     if (longest > this.config.n_positions) {
       throw new Error(`generate: a prompt of ${longest} tokens is longer than this model's context (n_positions ${this.config.n_positions}); shorten it`);
     }
+    if (opts.promptLookupNumTokens && prompts.length > 1) throw new Error('generate: promptLookupNumTokens takes one prompt at a time (as HF\'s assisted decoding)');
     // Each prompt's beams (or samples) are rows of their own, adjacent, left-padded to the longest.
     const copies = beams ? opts.numBeams! : opts.numReturnSequences ?? 1;
     const rows = prompts.flatMap((p) => Array.from({ length: copies }, () => [...p]));
@@ -542,7 +543,7 @@ export class GPT2LMHeadModel extends Module {
     try {
       return noGrad(() => beams
         ? beamSearch(state, opts, eos, maxLength, record)
-        : { sequences: decodeGreedy(state, opts, eos, maxLength, record), scores: [] });
+        : { sequences: opts.promptLookupNumTokens ? decodePromptLookup(state, opts, eos, maxLength, record) : decodeGreedy(state, opts, eos, maxLength, record), scores: [] });
     } finally {
       state.dispose();
       this.train(wasTraining);

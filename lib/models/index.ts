@@ -1,6 +1,6 @@
 // Models: GPT-2 and its tokenizer.
 export { GPT2LMHeadModel, GPT2Model, GPT2Block, GPT2Attention, GPT2MLP, causalLmLoss, finfoMin, readConfig, resolveConfig } from './gpt2';
-export { repetitionPenalty, noRepeatNgramBans, warpScores, completesStopString, readGenerationConfig, computeTransitionScores, addSequenceBias } from './generation';
+export { repetitionPenalty, noRepeatNgramBans, warpScores, completesStopString, readGenerationConfig, computeTransitionScores, addSequenceBias, promptLookupCandidates } from './generation';
 export type { GenerateOptions, BeamSearchOutput, GenerateOutput } from './generation';
 export type { GPT2Config, GPT2Output, ForwardOptions, LayerPast, GPT2ModelOptions, AttnImplementation } from './gpt2';
 export { GPT2Tokenizer, tokenizer, EOS_TOKEN_ID } from './tokenizer';

@@ -24,6 +24,7 @@ export const spec: Spec = {
   'typical-p': { type: 'number', help: 'typical sampling: the tokens nearest the entropy, up to this mass (HF\'s typical_p; default 1: off)' },
   'epsilon-cutoff': { type: 'number', help: 'sample only tokens of probability >= this (HF\'s epsilon_cutoff, e.g. 3e-4; default 0: off)' },
   'eta-cutoff': { type: 'number', help: 'eta sampling: an entropy-dependent cutoff (HF\'s eta_cutoff, e.g. 2e-3; default 0: off)' },
+  'prompt-lookup-num-tokens': { type: 'int', help: 'greedy: propose this many tokens from earlier in the text and check them in one pass (HF\'s prompt lookup decoding: the same text, faster where it repeats the prompt)' },
   'bad-words': { type: 'string', help: 'comma-separated words never generated, each as written and with a leading space (HF\'s bad_words_ids)' },
   'repetition-penalty': { type: 'number', help: 'HF\'s repetition_penalty: > 1 makes tokens already there less likely (default 1: off)' },
   'no-repeat-ngram-size': { type: 'int', help: 'no n-gram of this size occurs twice (prompt included; default 0: off)' },
@@ -72,6 +73,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     noRepeatNgramSize: num('no-repeat-ngram-size'), minNewTokens: num('min-new-tokens'),
     numBeams, lengthPenalty: num('length-penalty'), earlyStopping: f['early-stopping'] as boolean | undefined,
     numReturnSequences, stopStrings: f.stop === undefined ? undefined : [f.stop as string],
+    promptLookupNumTokens: num('prompt-lookup-num-tokens'),
     typicalP: num('typical-p'), epsilonCutoff: num('epsilon-cutoff'), etaCutoff: num('eta-cutoff'), badWordsIds: badWords(f['bad-words'] as string | undefined),
   };
   if (prompt === undefined) return generateFromFile(f, flags);
