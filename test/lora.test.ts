@@ -370,6 +370,10 @@ describe('initLoraWeights (PEFT\'s init_lora_weights)', () => {
     const loaded = await torch.GPT2LMHeadModel.fromPretrained(base);
     await torch.lora.loadAdapter(loaded, asIs);
     await expect(torch.lora.saveAdapter(loaded, path.join(tmp, 'x'), { convertToLora: true })).resolves.toBeUndefined(); // (PiSSA ran at loading: its start is known)
+    // a further adapter on other layers does not stop the PiSSA one from converting
+    torch.lora.addAdapter(loaded, 'extra', { r: 2, targetModules: ['lm_head'] }); // (a layer the PiSSA adapter does not wrap)
+    await torch.lora.saveAdapter(loaded, path.join(tmp, 'x2'), { convertToLora: true });
+    expect(torch.io.safetensors.loadFile(path.join(tmp, 'x2', 'adapter_model.safetensors')).tensors.size).toBe(16);
     for (const x of [plain, m, loaded]) x.dispose();
   });
 

@@ -404,7 +404,7 @@ function checkPissa(model: Module): void {
   if (typeof o.initLoraWeights !== 'string' || !o.initLoraWeights.startsWith('pissa')) {
     throw new Error(`saveAdapter: convertToLora is for PiSSA adapters (initLoraWeights 'pissa'); this one has initLoraWeights ${JSON.stringify(o.initLoraWeights)} and is plain LoRA already`);
   }
-  const missing = loraLayers(model).filter(([, l]) => !l.pissa_initial_A).map(([n]) => n);
+  const missing = loraLayers(model).filter(([, l]) => l.hasActive && !l.pissa_initial_A).map(([n]) => n);
   if (missing.length) throw new Error(`saveAdapter: convertToLora: ${missing[0]} has no PiSSA starting factors (loaded from a file? they exist only where PiSSA ran in this process)`);
 }
 
