@@ -1,19 +1,20 @@
-// Decoding for generate(): greedy, sampling and beam search over a key/value cache, with
-// Hugging Face's logits processors (sequence bias, repetition penalty, no-repeat n-grams, bad
-// words, minimum new tokens, forced eos, length penalty on eos, suppressed tokens) and sampling
-// warpers (temperature, top-k, top-p, min-p, typical-p, epsilon and eta cutoffs).
+// Decoding for generate(): greedy, sampling, beam search and prompt lookup over a key/value
+// cache, with Hugging Face's logits processors and warpers (logits_process.ts).
 // The semantics are transformers' GenerationMixin (scripts/reference/generate_ref.py transcribes
 // it in plain PyTorch); the model itself is reached only through DecodingState.forward.
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
-import { full, tensor, zeros } from '../tensor/creation';
+import { tensor } from '../tensor/creation';
 import { cat } from '../tensor/ops';
 import { keep, tidy } from '../tensor/scope';
 import { Device } from '../tensor/dtype';
 import * as F from '../nn/functional';
 import { tokenizer } from './tokenizer';
 import type { ForwardOptions, GPT2Output, LayerPast } from './gpt2';
+import { DecodeStep, processLogits, warpScores } from './logits_process';
+export { processLogits, warpScores, addSequenceBias, repetitionPenalty, noRepeatNgramBans, sampleNext } from './logits_process';
+export type { DecodeStep } from './logits_process';
 
 export interface GenerateOptions {
   maxNewTokens?: number;
@@ -339,173 +340,6 @@ export class DecodingState {
     if (this.past) for (const [k, v] of this.past) { k.dispose(); v.dispose(); }
     this.past = null;
   }
-}
-
-/** Where a decoding step is: new tokens so far, and HF's input_ids_seq_length and max_length (both with padding). */
-export interface DecodeStep {
-  newTokens: number;
-  promptLength: number;
-  maxLength: number;
-}
-
-/**
- * HF's logits processors, in its order (_get_logits_processor): sequence bias, repetition penalty,
- * no-repeat n-grams, bad words, min new tokens, forced eos, exponential decay length penalty,
- * suppressed tokens, tokens suppressed at the beginning, and, last, renormalisation. rows gives the
- * sequences with their left padding, as HF sees them (asked for only when a processor needs them).
- */
-export function processLogits(scores: Tensor, rows: () => number[][], o: GenerateOptions, step: DecodeStep, eos: number | null): Tensor {
-  const [B, V] = scores.shape;
-  const dev = { device: scores.device };
-  const curLength = step.promptLength + step.newTokens;
-  if (o.sequenceBias?.length) scores = addSequenceBias(scores, rows(), o.sequenceBias);
-  const penalty = o.repetitionPenalty ?? 1;
-  if (penalty !== 1) scores = repetitionPenalty(scores, tensor(rows(), { dtype: 'int64', ...dev }), penalty);
-  const banned: number[] = []; // flat positions row * V + token
-  const n = o.noRepeatNgramSize ?? 0;
-  if (n > 0) noRepeatNgramBans(rows(), n).forEach((tokens, row) => { for (const t of tokens) banned.push(row * V + t); });
-  scores = banAt(scores, banned);
-  if (o.badWordsIds?.length) {
-    // HF's NoBadWordsLogitsProcessor: a sequence bias of -inf (a bad "word" that is eos alone is left out)
-    const bad = o.badWordsIds.filter((w) => !(w.length === 1 && w[0] === eos));
-    if (bad.length) scores = addSequenceBias(scores, rows(), bad.map((w) => [w, -Infinity] as [number[], number]));
-  }
-  const eosBans: number[] = [];
-  if (eos !== null && step.newTokens < (o.minNewTokens ?? 0)) for (let row = 0; row < B; row++) eosBans.push(row * V + eos);
-  scores = banAt(scores, eosBans);
-  if (o.forcedEosTokenId !== undefined && curLength === step.maxLength - 1) {
-    // HF's ForcedEOSTokenLogitsProcessor: the last token can only be it
-    scores = full([B, V], -Infinity, { dtype: scores.dtype, ...dev }).indexFill(1, tensor([o.forcedEosTokenId], { dtype: 'int64', ...dev }), 0);
-  }
-  const decay = o.exponentialDecayLengthPenalty;
-  if (decay && eos !== null && curLength > decay[0] + step.promptLength) {
-    // HF's ExponentialDecayLengthPenalty: eos's score + |score|·(factor^(tokens past start) - 1)
-    const eosScore = scores.narrow(1, eos, 1);
-    scores = scores.indexAdd(1, tensor([eos], { dtype: 'int64', ...dev }), eosScore.abs().mul(decay[1] ** (curLength - decay[0] - step.promptLength) - 1));
-  }
-  const suppress = [...(o.suppressTokens ?? []), ...(step.newTokens === 0 ? o.beginSuppressTokens ?? [] : [])];
-  if (suppress.length) scores = scores.indexFill(1, tensor(suppress, { dtype: 'int64', ...dev }), -Infinity);
-  if (o.renormalizeLogits) scores = F.logSoftmax(scores, -1);
-  return scores;
-}
-
-/** -inf at the flat positions row * V + token. */
-function banAt(scores: Tensor, flat: number[]): Tensor {
-  if (!flat.length) return scores;
-  return scores.contiguous().view([-1]).scatter(0, tensor(flat, { dtype: 'int64', device: scores.device }), -Infinity).view(scores.shape);
-}
-
-/**
- * HF's SequenceBiasLogitsProcessor: a one-token sequence's bias always goes to its token; a longer
- * one's to its last token in the rows that end in the rest of it (not when it is longer than the rows).
- */
-export function addSequenceBias(scores: Tensor, rows: number[][], bias: [number[], number][]): Tensor {
-  const [B, V] = scores.shape;
-  for (const [seq] of bias) {
-    const over = seq.filter((t) => t >= V);
-    if (over.length) throw new Error(`generate: the model's vocabulary has ${V} tokens, but these are biased or banned: ${over.join(', ')}`);
-  }
-  const sums = new Map<number, number>(); // flat position -> summed bias (HF: += per sequence)
-  const add = (at: number, b: number) => sums.set(at, (sums.get(at) ?? 0) + b);
-  const single = new Map<number, number>(); // HF keeps one bias per one-token sequence: the last given
-  for (const [seq, b] of bias) if (seq.length === 1) single.set(seq[0], b);
-  for (let row = 0; row < B; row++) {
-    for (const [t, b] of single) add(row * V + t, b);
-    const tokens = rows[row];
-    for (const [seq, b] of bias) {
-      if (seq.length === 1 || seq.length > tokens.length) continue;
-      const prefix = seq.slice(0, -1), tail = tokens.slice(tokens.length - prefix.length);
-      if (prefix.every((t, j) => t === tail[j])) add(row * V + seq[seq.length - 1], b);
-    }
-  }
-  if (!sums.size) return scores;
-  const at = tensor([...sums.keys()], { dtype: 'int64', device: scores.device });
-  const values = tensor([...sums.values()], { dtype: scores.dtype, device: scores.device });
-  return scores.add(zeros([B * V], { dtype: scores.dtype, device: scores.device }).indexPut_([at], values).view([B, V]));
-}
-
-/** HF's RepetitionPenaltyLogitsProcessor: each row's scores at its sequence's tokens, / penalty where > 0, * penalty where < 0. */
-export function repetitionPenalty(scores: Tensor, ids: Tensor, penalty: number): Tensor {
-  const seen = scores.gather(1, ids);
-  return scores.scatter(1, ids, seen.mul(penalty).where(seen.lt(0), seen.div(penalty)));
-}
-
-/**
- * HF's NoRepeatNGramLogitsProcessor: for each row, the tokens that would complete an n-gram the
- * row already holds (its last n - 1 tokens followed by them somewhere before).
- */
-export function noRepeatNgramBans(rows: number[][], n: number): number[][] {
-  return rows.map((tokens) => {
-    const len = tokens.length;
-    if (len + 1 < n) return [];
-    const banned = new Set<number>();
-    const tail = tokens.slice(len + 1 - n);
-    for (let start = 0; start + n <= len; start++) {
-      let match = true;
-      for (let j = 0; j < n - 1 && match; j++) match = tokens[start + j] === tail[j];
-      if (match) banned.add(tokens[start + n - 1]);
-    }
-    return [...banned];
-  });
-}
-
-/**
- * HF's sampling warpers in its order: temperature, top-k (default 50, as HF's GenerationConfig;
- * 0 keeps all), top-p, min-p. Tokens left out get -inf.
- */
-export function warpScores(logits: Tensor, opts: GenerateOptions): Tensor {
-  let scores = opts.temperature && opts.temperature > 0 && opts.temperature !== 1 ? logits.div(opts.temperature) : logits;
-  const topK = opts.topK ?? 50;
-  if (topK > 0 && topK < scores.shape[1]) {
-    const kth = scores.topk(topK, -1).values.narrow(1, topK - 1, 1);
-    scores = scores.maskedFill(scores.lt(kth), -Infinity);
-  }
-  if (opts.topP !== undefined && opts.topP < 1) {
-    // Sorted ascending: drop the low tail whose cumulative probability is <= 1 - top_p, keep >= 1.
-    const { values, indices } = scores.sort(-1, false);
-    const cum = F.softmax(values, -1).cumsum(-1);
-    const drop = cum.le(1 - opts.topP);
-    const [B, V] = scores.shape;
-    const keepBest = zeros([B, 1], { dtype: 'bool', device: scores.device }); // min_tokens_to_keep = 1
-    const sortedRemove = cat([drop.narrow(1, 0, V - 1), keepBest], 1);
-    const remove = sortedRemove.scatter(1, indices, sortedRemove);
-    scores = scores.maskedFill(remove, -Infinity);
-  }
-  if (opts.minP !== undefined && opts.minP > 0) {
-    // HF's MinPLogitsWarper: below minP times the top probability is out (the top token always stays).
-    const probs = F.softmax(scores, -1);
-    const threshold = probs.max(-1, true).values.mul(opts.minP);
-    scores = scores.maskedFill(probs.lt(threshold), -Infinity);
-  }
-  if (opts.typicalP !== undefined && opts.typicalP < 1) {
-    // HF's TypicalLogitsWarper: tokens by how far their surprisal is from the entropy, kept up to typicalP mass.
-    const logp = F.logSoftmax(scores, -1);
-    const entropy = logp.mul(logp.exp()).nansum(-1, true).neg();
-    const { values: shifted, indices } = logp.neg().sub(entropy).abs().sort(-1, false);
-    const cum = F.softmax(scores.gather(1, indices), -1).cumsum(-1);
-    const last = cum.lt(opts.typicalP).sum(1).clamp(null, scores.shape[1] - 1).unsqueeze(1);
-    const sortedRemove = shifted.gt(shifted.gather(1, last));
-    const keepFirst = cat([zeros([scores.shape[0], 1], { dtype: 'bool', device: scores.device }), sortedRemove.narrow(1, 1, scores.shape[1] - 1)], 1);
-    scores = scores.maskedFill(keepFirst.scatter(1, indices, keepFirst), -Infinity);
-  }
-  if (opts.epsilonCutoff !== undefined && opts.epsilonCutoff > 0) {
-    // HF's EpsilonLogitsWarper: probabilities below epsilon out, the best token kept
-    scores = scores.maskedFill(F.softmax(scores, -1).lt(opts.epsilonCutoff).logicalAnd(scores.lt(scores.max(-1, true).values)), -Infinity);
-  }
-  if (opts.etaCutoff !== undefined && opts.etaCutoff > 0) {
-    // HF's EtaLogitsWarper: the cutoff min(eta, sqrt(eta)·e^-H), H the entropy (Categorical's, -inf logits counted as 0)
-    const probs = F.softmax(scores, -1);
-    const logp = F.logSoftmax(scores, -1).clamp(-3.4028234663852886e38, null);
-    const entropy = logp.mul(probs).sum(-1, true).neg();
-    const eta = entropy.neg().exp().mul(Math.sqrt(opts.etaCutoff)).clamp(null, opts.etaCutoff);
-    scores = scores.maskedFill(probs.lt(eta).logicalAnd(scores.lt(scores.max(-1, true).values)), -Infinity);
-  }
-  return scores;
-}
-
-/** The warped scores' softmax, one multinomial draw per row. */
-export function sampleNext(logits: Tensor, opts: GenerateOptions): Tensor {
-  return F.softmax(warpScores(logits, opts), -1).multinomial(1).squeeze(1);
 }
 
 /** The step a decoding state is at (HF's max_length: the padded prompt and maxNewTokens, before any context limit). */
