@@ -348,6 +348,37 @@ print(json.dumps(lrs))`, JSON.stringify(evals), JSON.stringify(kwargs));
   model.dispose();
 });
 
+test('saveOnlyModel (HF\'s save_only_model): checkpoints of the weights alone, refused for resuming, still the best model\'s source; dataSeed orders the data alone', async () => {
+  const out = path.join(tmp, 'only-model');
+  const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.manualSeed(1);
+  torch.lora.applyLoRA(model, { r: 4, alpha: 8, dropout: 0.1 });
+  const data = dataset();
+  const trainer = new torch.Trainer(model, {
+    outputDir: out, maxSteps: 6, perDeviceTrainBatchSize: 4, learningRate: 1e-2, loggingSteps: 1, evalSteps: 3, saveSteps: 3, progress: false,
+    saveOnlyModel: true, loadBestModelAtEnd: true,
+  }, data, data);
+  const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+  trainer.train();
+  log.mockRestore();
+  for (const step of [3, 6]) {
+    const files = fs.readdirSync(path.join(out, `checkpoint-${step}`)).sort();
+    expect(files).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'trainable.safetensors', 'trainer_state.json'].sort());
+  }
+  // the best checkpoint's weights are the model's at the end
+  const best = torch.io.safetensors.loadFile(path.join(trainer.bestModelCheckpoint!, 'trainable.safetensors')).tensors;
+  for (const [n, p] of model.namedParameters({ trainableOnly: true })) expect(relErr(p, best.get(n)!)).toBe(0);
+  const again = new torch.Trainer(model, { outputDir: out, maxSteps: 9, perDeviceTrainBatchSize: 4, progress: false, resumeFromCheckpoint: path.join(out, 'checkpoint-6') }, data);
+  expect(() => again.train()).toThrow(/checkpoint-6 was saved with saveOnlyModel \(the weights alone, no optimizer or schedule state\): it cannot resume training/);
+  model.dispose();
+  // dataSeed: another order of the same data, the rest of the run (LoRA init, dropout) seeded as before
+  const firstLosses = async (extra: Partial<torch.TrainingArguments>) => (await run('peft', path.join(tmp, `data-seed-${JSON.stringify(extra).replace(/\W/g, '')}`), { maxSteps: 2, saveSteps: 0, ...extra })).r.logHistory.map((e) => e.loss);
+  const plain = await firstLosses({}), same = await firstLosses({ dataSeed: 42 }), other = await firstLosses({ dataSeed: 7 }), otherAgain = await firstLosses({ dataSeed: 7 });
+  expect(same).toEqual(plain); // (seed 42 is the default)
+  expect(other).not.toEqual(plain);
+  expect(otherAgain).toEqual(other);
+});
+
 test('warmupRatio warms up over ceil(ratio x steps), as HF; warmupSteps wins when both are given', async () => {
   const lrs = async (name: string, extra: Partial<torch.TrainingArguments>) => {
     const { r, model, trainer } = await run('peft', path.join(tmp, name), { saveSteps: 0, ...extra });

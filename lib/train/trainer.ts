@@ -45,6 +45,10 @@ export interface TrainingArguments {
   adamBeta1?: number;
   adamBeta2?: number;
   adamEpsilon?: number;
+  /** HF's data_seed: the seed of the data order alone (default: seed, which also seeds dropout and LoRA's init) */
+  dataSeed?: number;
+  /** HF's save_only_model: checkpoints hold the weights alone (no optimizer, schedule or RNG state): smaller, but no resuming from them */
+  saveOnlyModel?: boolean;
   /** HF's optim: adamw_torch (default), adamw_torch_fused (the same here), adafactor, sgd, adagrad or rmsprop */
   optim?: OptimizerName;
   /** HF's optim_args: the optimizer's other options by PyTorch's names, "momentum=0.9,nesterov=true" or an object */
@@ -286,7 +290,7 @@ export class Trainer {
    */
   private batchesFor(epoch: number): number[][] {
     const a = this.args, data = this.trainDataset, n = data.length, world = this.worldSize;
-    let order = a.shuffle ? epochPermutation(n, a.seed, epoch) : Array.from({ length: n }, (_, i) => i);
+    let order = a.shuffle ? epochPermutation(n, a.dataSeed ?? a.seed, epoch) : Array.from({ length: n }, (_, i) => i);
     // Grouped over all ranks' batches of a step: each rank's batch comes from the same stretch of lengths.
     if (a.groupByLength) {
       const lengths = Array.from({ length: n }, (_, i) => data.tokens([i])); // (read once: the sort asks often)
@@ -568,17 +572,20 @@ export class Trainer {
         // Full fine-tuning: the model file already holds every trainable tensor under its name.
         this.model.writePretrained(tmp);
       }
-      const opt = this.optimizer.stateDict();
-      saveFile(path.join(tmp, 'optimizer.safetensors'), opt.tensors);
-      fs.writeFileSync(path.join(tmp, 'optimizer.json'), JSON.stringify({ optim: this.args.optim, steps: opt.steps ?? {}, groups: opt.groups }));
-      fs.writeFileSync(path.join(tmp, 'scheduler.json'), JSON.stringify(this.scheduler.stateDict()));
-      for (const [file, state] of this.rngStates()) fs.writeFileSync(path.join(tmp, file), state);
+      if (!this.args.saveOnlyModel) {
+        const opt = this.optimizer.stateDict();
+        saveFile(path.join(tmp, 'optimizer.safetensors'), opt.tensors);
+        fs.writeFileSync(path.join(tmp, 'optimizer.json'), JSON.stringify({ optim: this.args.optim, steps: opt.steps ?? {}, groups: opt.groups }));
+        fs.writeFileSync(path.join(tmp, 'scheduler.json'), JSON.stringify(this.scheduler.stateDict()));
+        for (const [file, state] of this.rngStates()) fs.writeFileSync(path.join(tmp, file), state);
+      }
       fs.writeFileSync(path.join(tmp, 'trainer_state.json'), JSON.stringify({
         global_step: this.globalStep, epoch: this.globalStep / this.stepsPerEpoch, max_steps: this.totalSteps,
         train_batch_size: this.args.perDeviceTrainBatchSize, gradient_accumulation_steps: this.args.gradientAccumulationSteps, seed: this.args.seed,
         train_items: this.trainDataset.length, log_history: this.logHistory,
         loss_since_log: this.lossSinceLog, steps_since_log: this.stepsSinceLog, tokens_since_log: this.tokensSinceLog,
         world_size: this.worldSize, best_metric: this.bestMetric, best_model_checkpoint: this.bestModelCheckpoint,
+        ...(this.args.saveOnlyModel ? { save_only_model: true } : {}),
       }, null, 2));
     });
     this.pruneCheckpoints();
@@ -623,6 +630,10 @@ export class Trainer {
 
   private resume(dir: string): void {
     const weights = loraConfig(this.model) ? WEIGHTS.lora : WEIGHTS.full;
+    const statePath = path.join(dir, 'trainer_state.json');
+    if (fs.existsSync(statePath) && JSON.parse(fs.readFileSync(statePath, 'utf8')).save_only_model) {
+      throw new Error(`resume: ${dir} was saved with saveOnlyModel (the weights alone, no optimizer or schedule state): it cannot resume training; start a new run from its weights instead`);
+    }
     const need = [weights, 'optimizer.safetensors', 'optimizer.json', 'scheduler.json', 'rng_state.bin', 'trainer_state.json'];
     for (const f of need) if (!fs.existsSync(path.join(dir, f))) throw new Error(`resume: ${dir} is not a complete checkpoint (no ${f})`);
     const state = JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8'));
