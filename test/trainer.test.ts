@@ -379,6 +379,23 @@ test('saveOnlyModel (HF\'s save_only_model): checkpoints of the weights alone, r
   expect(otherAgain).toEqual(other);
 });
 
+test('logging, eval and save steps below 1 are that fraction of the run\'s steps, rounded up (HF\'s ratios)', async () => {
+  const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(model, { r: 2 });
+  const data = dataset();
+  const out = path.join(tmp, 'ratios');
+  const trainer = new torch.Trainer(model, { outputDir: out, maxSteps: 10, perDeviceTrainBatchSize: 4, loggingSteps: 0.25, evalSteps: 0.5, saveSteps: 0.35, progress: false }, data, data);
+  expect([trainer.args.loggingSteps, trainer.args.evalSteps, trainer.args.saveSteps]).toEqual([3, 5, 4]); // ceil(2.5), ceil(5), ceil(3.5)
+  const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+  const r = trainer.train();
+  log.mockRestore();
+  expect(r.logHistory.filter((e) => e.loss !== undefined).map((e) => e.step)).toEqual([3, 6, 9, 10]);
+  expect(r.logHistory.filter((e) => e.eval_loss !== undefined).map((e) => e.step)).toEqual([5, 10]);
+  expect(torch.train.listCheckpoints(out).map((d) => path.basename(d))).toEqual(['checkpoint-4', 'checkpoint-8']);
+  expect(() => new torch.Trainer(model, { outputDir: out, loggingSteps: 1.5 }, data)).toThrow('Trainer: loggingSteps must be a positive integer, or a fraction in (0, 1) of the run\'s steps, got 1.5');
+  model.dispose();
+});
+
 test('warmupRatio warms up over ceil(ratio x steps), as HF; warmupSteps wins when both are given', async () => {
   const lrs = async (name: string, extra: Partial<torch.TrainingArguments>) => {
     const { r, model, trainer } = await run('peft', path.join(tmp, name), { saveSteps: 0, ...extra });

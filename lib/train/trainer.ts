@@ -203,8 +203,13 @@ export class Trainer {
     this.callbacks = [...callbacks];
     this.args = { ...TRAINING_DEFAULTS, ...args };
     const a = this.args;
-    for (const k of ['perDeviceTrainBatchSize', 'gradientAccumulationSteps', 'loggingSteps'] as const) {
+    for (const k of ['perDeviceTrainBatchSize', 'gradientAccumulationSteps'] as const) {
       if (!Number.isInteger(a[k]) || a[k] < 1) throw new Error(`Trainer: ${k} must be a positive integer, got ${a[k]}`);
+    }
+    for (const k of ['loggingSteps', 'evalSteps', 'saveSteps'] as const) {
+      const v = a[k];
+      if (v === undefined || (k === 'saveSteps' && v === 0)) continue;
+      if (!((Number.isInteger(v) && v >= 1) || (v > 0 && v < 1))) throw new Error(`Trainer: ${k} must be a positive integer, or a fraction in (0, 1) of the run's steps, got ${v}`);
     }
     if (trainDataset.length === 0) throw new Error('Trainer: the training set is empty (no complete block: text shorter than the block size? or no example)');
     this.rank = distributed.getRank();
@@ -214,6 +219,11 @@ export class Trainer {
     const microBatches = Math.ceil(Math.ceil(trainDataset.length / this.worldSize) / a.perDeviceTrainBatchSize);
     this.stepsPerEpoch = Math.ceil(microBatches / a.gradientAccumulationSteps);
     this.totalSteps = a.maxSteps > 0 ? a.maxSteps : Math.ceil(this.stepsPerEpoch * a.numTrainEpochs);
+    // As HF: logging, eval and save steps below 1 are that fraction of the run's steps, rounded up.
+    for (const k of ['loggingSteps', 'evalSteps', 'saveSteps'] as const) {
+      const v = a[k];
+      if (v !== undefined && v > 0 && v < 1) a[k] = Math.ceil(v * this.totalSteps);
+    }
     if (!['fp32', 'bf16'].includes(a.precision)) throw new Error(`Trainer: precision must be fp32 or bf16, got '${a.precision}'`);
     for (const k of ['saveStrategy', 'evalStrategy', 'loggingStrategy'] as const) {
       if (!['steps', 'epoch', 'no'].includes(a[k])) throw new Error(`Trainer: ${k} must be steps, epoch or no, got '${a[k]}'`);

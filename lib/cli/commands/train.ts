@@ -49,19 +49,19 @@ export const spec: Spec = {
   seed: { type: 'int', default: 42, help: 'random seed' },
   'data-seed': { type: 'int', help: 'seed of the data order alone (HF\'s data_seed; default --seed)' },
   'save-only-model': { type: 'boolean', help: 'checkpoints with the weights alone: smaller, but they cannot resume a run (HF\'s save_only_model)' },
-  'logging-steps': { type: 'int', default: 50, help: 'log every N steps' },
+  'logging-steps': { type: 'number', default: 50, help: 'log every N steps (below 1: that fraction of the run\'s steps, as HF)' },
   'logging-strategy': { type: 'string', default: 'steps', help: 'steps (every --logging-steps), epoch (each epoch\'s end) or no; the last step is always logged' },
   'logging-first-step': { type: 'boolean', help: 'log the first step too (HF\'s logging_first_step)' },
   'report-to': { type: 'string', default: 'none', help: 'where the log lines go besides metrics.jsonl: tensorboard (event files in --logging-dir; view with tensorboard --logdir), all, or none' },
   'logging-dir': { type: 'string', help: 'TensorBoard folder (default <out>/runs/<time>_<host>, as HF\'s)' },
-  'save-steps': { type: 'int', default: 500, help: 'checkpoint every N steps (0: never)' },
+  'save-steps': { type: 'number', default: 500, help: 'checkpoint every N steps (0: never; below 1: that fraction of the run\'s steps)' },
   'save-total-limit': { type: 'int', help: 'keep only the newest N checkpoints' },
   'save-strategy': { type: 'string', default: 'steps', help: 'steps (every --save-steps), epoch (each epoch\'s end) or no' },
   'eval-strategy': { type: 'string', default: 'steps', help: 'with --eval-data: steps (every --eval-steps), epoch or no', aliases: ['evaluation-strategy'] },
   'eval-data': { type: 'string', help: 'held-out .txt/.csv/.jsonl for eval loss and perplexity (read as --data is)', aliases: ['validation-file'] },
   'validation-split-percentage': { type: 'number', help: 'without --eval-data: hold out the first N% of --data\'s blocks (or examples) for evaluation (HF run_clm\'s)' },
   'eval-on-start': { type: 'boolean', help: 'with --eval-data: evaluate before the first step too (HF\'s eval_on_start): the base model\'s loss and perplexity in metrics.jsonl' },
-  'eval-steps': { type: 'int', help: 'evaluate every N steps (default: logging steps)' },
+  'eval-steps': { type: 'number', help: 'evaluate every N steps (default: logging steps; below 1: that fraction of the run\'s steps)' },
   'eval-batch-size': { type: 'int', default: 8, help: 'blocks (or examples) per evaluation batch', aliases: ['per-device-eval-batch-size'] },
   'load-best-model-at-end': { type: 'boolean', help: 'end with the weights of the lowest eval loss (kept past --save-total-limit); needs --eval-data, checkpoints at evaluations' },
   'early-stopping-patience': { type: 'int', help: 'stop after this many evaluations in a row without a lower eval loss (needs --eval-data)' },
@@ -254,8 +254,13 @@ function checkFlags(f: Record<string, unknown>): void {
   }
   // (lr_end against the initial lr too, before anything loads)
   torch.optim.checkScheduleKwargs(f['lr-scheduler'] as torch.optim.ScheduleKind, (f['lr-scheduler-kwargs'] ?? {}) as torch.optim.ScheduleKwargs, f.lr as number);
-  for (const k of ['batch-size', 'gradient-accumulation-steps', 'block-size', 'logging-steps', 'eval-batch-size'] as const) {
+  for (const k of ['batch-size', 'gradient-accumulation-steps', 'block-size', 'eval-batch-size'] as const) {
     if ((f[k] as number) < 1) throw new Error(`--${k} must be >= 1, got ${f[k]}`);
+  }
+  for (const k of ['logging-steps', 'eval-steps', 'save-steps'] as const) {
+    const v = f[k] as number | undefined;
+    if (v === undefined || (k === 'save-steps' && v === 0)) continue;
+    if (!((Number.isInteger(v) && v >= 1) || (v > 0 && v < 1))) throw new Error(`--${k} must be a whole number of steps, or a fraction in (0, 1) of the run's steps; got ${v}`);
   }
   const patience = f['early-stopping-patience'] as number | undefined, split = f['validation-split-percentage'] as number | undefined;
   if (split !== undefined && f['eval-data']) throw new Error('--validation-split-percentage and --eval-data: give one (the split holds out part of --data)');
