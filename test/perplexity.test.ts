@@ -11,7 +11,7 @@ import { brownTextFiles, saveTinyGpt2 } from './helpers';
 const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
 let tmp: string, modelDir: string, evalFile: string, ids: number[];
 const maxLength = 32, strides = [7, 16, 32];
-let ref: { stride: number; loss: number; predicted: number; windows: number; hf_guide_loss: number }[];
+let ref: { stride: number; loss: number; predicted: number; windows: number; hf_guide_loss: number; correct: number }[];
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-ppl-'));
@@ -36,6 +36,8 @@ test('every stride: the loss over every predicted token, as the guide\'s loop gi
     // With overlap every token but the first is predicted once; without, each window's first is not.
     expect(r.predicted).toBe(r.stride < maxLength ? ids.length - 1 : ids.length - r.windows);
     expect(Math.abs(got.loss - r.loss) / r.loss).toBeLessThan(1e-5);
+    // next-token accuracy (run_clm's eval_accuracy): the same right guesses (one allowed to flip on a near tie)
+    expect(Math.abs(got.accuracy * got.predictedTokens - r.correct)).toBeLessThanOrEqual(1);
     // The guide's own weighting is one token short per later window: a different figure when windows overlap.
     if (r.stride < maxLength) expect(Math.abs(r.hf_guide_loss - r.loss) / r.loss).toBeGreaterThan(1e-6);
   }
@@ -49,6 +51,28 @@ test('every stride: the loss over every predicted token, as the guide\'s loop gi
   expect(sliding.predictedTokens).toBe(blocks.predictedTokens);
   expect(() => torch.data.ExampleDataset.slidingWindows(ids, { maxLength, stride: 33 })).toThrow(/stride must be an integer in 1..maxLength \(32\), got 33/);
   expect(() => torch.data.ExampleDataset.slidingWindows([5], { maxLength, stride: 4 })).toThrow(/nothing to predict/);
+  model.dispose();
+});
+
+test('next-token accuracy on the model\'s own greedy text: right where the context is the one it was generated with, less after a window\'s cut; as the reference counts it', async () => {
+  const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
+  const text = model.generate([ids.slice(0, 8)], { maxNewTokens: 150, eosTokenId: null })[0];
+  const spec = path.join(tmp, 'acc-spec.json'), out = path.join(tmp, 'acc-ref.json');
+  fs.writeFileSync(spec, JSON.stringify({ ids: text, max_length: maxLength, strides: [8, 32] }));
+  const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'perplexity_ref.py'), modelDir, spec, out], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`perplexity_ref.py failed: ${r.stderr}`);
+  const want: { stride: number; predicted: number; correct: number }[] = JSON.parse(fs.readFileSync(out, 'utf8'));
+  const acc: number[] = [];
+  for (const w of want) {
+    const got = torch.train.evaluate(model, torch.data.ExampleDataset.slidingWindows(text, { maxLength, stride: w.stride }), { batchSize: 4 });
+    expect(got.predictedTokens).toBe(w.predicted);
+    expect(Math.abs(got.accuracy * got.predictedTokens - w.correct)).toBeLessThanOrEqual(1);
+    acc.push(got.accuracy);
+  }
+  // a window's first tokens lack the context they were generated with: more overlap, more right
+  expect(acc[0]).toBeGreaterThan(acc[1]);
+  expect(acc[1]).toBeGreaterThan(0.1);
+  expect(acc[0]).toBeLessThan(1);
   model.dispose();
 });
 

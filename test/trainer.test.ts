@@ -698,7 +698,7 @@ test('loadBestModelAtEnd: the lowest eval loss\'s checkpoint is kept past saveTo
   // And the model evaluates to that checkpoint's eval loss.
   const again = torch.train.evaluate(model, evalSet, { batchSize: 8 });
   expect(Math.abs(again.loss - best.eval_loss!)).toBeLessThan(1e-6);
-  expect(trainer.evaluate()).toEqual({ eval_loss: again.loss, eval_perplexity: again.perplexity }); // HF's trainer.evaluate()
+  expect(trainer.evaluate()).toEqual({ eval_loss: again.loss, eval_perplexity: again.perplexity, eval_accuracy: again.accuracy }); // HF's trainer.evaluate()
   const state = JSON.parse(fs.readFileSync(path.join(out, 'checkpoint-12', 'trainer_state.json'), 'utf8'));
   expect(state.best_model_checkpoint).toBe(trainer.bestModelCheckpoint);
   trainer.optimizer.dispose();

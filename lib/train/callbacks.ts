@@ -29,7 +29,7 @@ export interface TrainerCallback {
   onStepEnd?(state: TrainerState, control: TrainerControl): void;
   /** each log line (training or evaluation), on every rank */
   onLog?(state: TrainerState, control: TrainerControl, logs: LogEntry): void;
-  onEvaluate?(state: TrainerState, control: TrainerControl, metrics: { eval_loss: number; eval_perplexity: number }): void;
+  onEvaluate?(state: TrainerState, control: TrainerControl, metrics: { eval_loss: number; eval_perplexity: number; eval_accuracy: number }): void;
   /** after a checkpoint folder was written */
   onSave?(state: TrainerState, control: TrainerControl, checkpointDir: string): void;
   onTrainEnd?(state: TrainerState, control: TrainerControl): void;

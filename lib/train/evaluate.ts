@@ -34,6 +34,11 @@ export interface EvalResult {
   blocks: number;
   /** tokens the loss predicted: the mean is over these */
   predictedTokens: number;
+  /**
+   * the share of those tokens the model's most likely next token gets right (HF run_clm's
+   * eval_accuracy; padding and masked prompts are left out here, where run_clm counts them wrong)
+   */
+  accuracy: number;
 }
 
 /**
@@ -53,8 +58,9 @@ export function evaluate(model: GPT2LMHeadModel, data: LMDataset, opts: { batchS
   model.eval();
   // Batch losses are read once at the end: on CUDA each read would wait for the device.
   const losses: Tensor[] = [];
+  const hits: Tensor[] = [];
   const sizes: number[] = [];
-  let sum = 0;
+  let sum = 0, correct = 0;
   try {
     noGrad(() => {
       for (let i = 0; i < mine.length; i += bs) {
@@ -63,23 +69,28 @@ export function evaluate(model: GPT2LMHeadModel, data: LMDataset, opts: { batchS
           const batch = data.collate(idx, opts.device);
           const out = withPrecision(opts.precision ?? 'fp32', opts.device ?? 'cpu', () => model.forward(batch.inputIds, { labels: batch.labels, attentionMask: batch.attentionMask }));
           losses.push(keep(out.loss!.reshape([1])));
+          // next-token accuracy: the argmax at t against the label at t + 1, where there is one
+          const T = batch.labels.shape[1];
+          const next = batch.labels.narrow(1, 1, T - 1);
+          hits.push(keep(out.logits.narrow(1, 0, T - 1).argmax(-1).eq(next).logicalAnd(next.ne(-100)).sum().reshape([1]).to({ dtype: 'float64' })));
         });
         sizes.push(data.lossTokens(idx));
       }
     });
     readAndDispose(losses.splice(0)).forEach((v, k) => { sum += v * sizes[k]; });
+    correct = readAndDispose(hits.splice(0)).reduce((x, y) => x + y, 0);
   } finally {
-    for (const t of losses) t.dispose();
+    for (const t of [...losses, ...hits]) t.dispose();
     model.train(wasTraining);
   }
   if (world > 1) {
-    const total = tensor([sum], { dtype: 'float64', device: opts.device }); // (NCCL takes device tensors only)
+    const total = tensor([sum, correct], { dtype: 'float64', device: opts.device }); // (NCCL takes device tensors only)
     distributed.allReduce([total], { op: 'sum' });
-    sum = total.item() as number;
+    [sum, correct] = total.tolist() as number[];
     total.dispose();
   }
   const all = Array.from({ length: data.length }, (_, i) => i);
   const predictedTokens = data.lossTokens(all);
   const loss = sum / predictedTokens;
-  return { loss, perplexity: Math.exp(loss), tokens: data.tokens(all), blocks: data.length, predictedTokens };
+  return { loss, perplexity: Math.exp(loss), tokens: data.tokens(all), blocks: data.length, predictedTokens, accuracy: correct / predictedTokens };
 }

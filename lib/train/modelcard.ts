@@ -39,7 +39,10 @@ export function modelCard(name: string, info: ModelCardInfo): string {
     `# ${name}`, '',
     `This ${info.adapter ? 'LoRA adapter' : 'model'} is a fine-tuned version of ${info.baseModel}${info.dataset ? ` on ${info.dataset}` : ''}, trained with tstorch.`,
   ];
-  if (last) lines.push('It achieves the following results on the evaluation set:', `- Loss: ${last.eval_loss!.toFixed(4)}`, `- Perplexity: ${last.eval_perplexity!.toFixed(4)}`);
+  if (last) {
+    lines.push('It achieves the following results on the evaluation set:', `- Loss: ${last.eval_loss!.toFixed(4)}`, `- Perplexity: ${last.eval_perplexity!.toFixed(4)}`);
+    if (last.eval_accuracy !== undefined) lines.push(`- Accuracy: ${last.eval_accuracy.toFixed(4)}`);
+  }
   lines.push('', '## Training procedure', '', '### Training hyperparameters', '', 'The following hyperparameters were used during training:');
   for (const [k, v] of info.hyperparameters) lines.push(`- ${k}: ${v}`);
   if (info.lora) {

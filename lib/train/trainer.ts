@@ -141,6 +141,8 @@ export interface LogEntry {
   tokens_per_second?: number;
   eval_loss?: number;
   eval_perplexity?: number;
+  /** next-token accuracy on the eval set (HF run_clm's eval_accuracy) */
+  eval_accuracy?: number;
   live_tensors?: number;
 }
 
@@ -516,12 +518,12 @@ export class Trainer {
     this.lossSinceLog = 0; this.stepsSinceLog = 0; this.tokensSinceLog = 0; this.lastLogTime = Date.now();
   }
 
-  /** HF's trainer.evaluate(): eval loss and perplexity of the model now, on the eval dataset (or the one given). */
-  evaluate(dataset: LMDataset | undefined = this.evalDataset): { eval_loss: number; eval_perplexity: number } {
+  /** HF's trainer.evaluate(): eval loss, perplexity and next-token accuracy of the model now, on the eval dataset (or the one given). */
+  evaluate(dataset: LMDataset | undefined = this.evalDataset): { eval_loss: number; eval_perplexity: number; eval_accuracy: number } {
     if (!dataset) throw new Error('Trainer.evaluate: no eval dataset (pass one to the Trainer or to evaluate())');
     const a = this.args;
     const r = evaluate(this.model, dataset, { batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision, distributed: true });
-    return { eval_loss: r.loss, eval_perplexity: r.perplexity };
+    return { eval_loss: r.loss, eval_perplexity: r.perplexity, eval_accuracy: r.accuracy };
   }
 
   /** The last step's grad norm (NaN without clipping), read and released. */

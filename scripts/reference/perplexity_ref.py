@@ -9,7 +9,8 @@ after the first: that figure is written too, as hf_guide_loss.
 
 usage: perplexity_ref.py MODEL_DIR SPEC_JSON OUT_JSON
   SPEC_JSON: {"ids": [token ids], "max_length": int, "strides": [int]}
-  writes: [{"stride", "loss", "predicted", "windows", "hf_guide_loss"}] one per stride
+  writes: [{"stride", "loss", "predicted", "windows", "hf_guide_loss", "correct"}] one per stride
+  (correct: the predicted tokens whose label is the argmax of the logits before it)
 """
 import json
 import sys
@@ -22,7 +23,7 @@ import gpt2_ref
 
 def sliding(model, ids, max_length, stride):
     seq_len = ids.size(1)
-    nll_sum, n_tokens, prev_end_loc, windows = 0.0, 0, 0, 0
+    nll_sum, n_tokens, prev_end_loc, windows, correct = 0.0, 0, 0, 0, 0
     guide_sum, guide_tokens = 0.0, 0
     for begin_loc in range(0, seq_len, stride):
         end_loc = min(begin_loc + max_length, seq_len)
@@ -34,6 +35,8 @@ def sliding(model, ids, max_length, stride):
         shift_logits, shift_labels = logits[0, :-1], target_ids[0, 1:]
         nll_sum += F.cross_entropy(shift_logits, shift_labels, ignore_index=-100, reduction="sum").item()
         n_tokens += (shift_labels != -100).sum().item()
+        # next-token accuracy (run_clm's compute_metrics, over the predicted tokens)
+        correct += ((shift_logits.argmax(-1) == shift_labels) & (shift_labels != -100)).sum().item()
         num_loss_tokens = (target_ids != -100).sum().item() - target_ids.size(0)
         guide_sum += loss.item() * num_loss_tokens
         guide_tokens += num_loss_tokens
@@ -41,7 +44,7 @@ def sliding(model, ids, max_length, stride):
         prev_end_loc = end_loc
         if end_loc == seq_len:
             break
-    return {"loss": nll_sum / n_tokens, "predicted": n_tokens, "windows": windows, "hf_guide_loss": guide_sum / guide_tokens}
+    return {"loss": nll_sum / n_tokens, "predicted": n_tokens, "windows": windows, "hf_guide_loss": guide_sum / guide_tokens, "correct": correct}
 
 
 def main(model_dir, spec_file, out_file):
@@ -50,6 +53,8 @@ def main(model_dir, spec_file, out_file):
     ids = torch.tensor([spec["ids"]])
     with torch.no_grad():
         out = [dict(stride=s, **sliding(model, ids, spec["max_length"], s)) for s in spec["strides"]]
+    # (the guide's figure is NaN where a window has no label left, its mean loss being 0 / 0: null)
+    out = [{k: (None if isinstance(v, float) and v != v else v) for k, v in o.items()} for o in out]
     json.dump(out, open(out_file, "w"))
 
 

@@ -33,10 +33,10 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const bs = f['batch-size'] as number;
   if (!(bs >= 1)) throw new Error('--batch-size must be >= 1');
   const r = evaluate(model, data, { batchSize: bs, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });
-  if (f.json) console.log(JSON.stringify({ loss: r.loss, perplexity: r.perplexity, tokens: r.tokens, blocks: r.blocks, predictedTokens: r.predictedTokens }));
+  if (f.json) console.log(JSON.stringify({ loss: r.loss, perplexity: r.perplexity, accuracy: r.accuracy, tokens: r.tokens, blocks: r.blocks, predictedTokens: r.predictedTokens }));
   else {
     const items = stride !== undefined ? 'windows' : data instanceof torch.data.TextDataset ? 'blocks' : 'examples';
-    console.log(`loss ${r.loss.toFixed(4)}  perplexity ${r.perplexity.toFixed(2)}  (${r.blocks} ${items}, ${r.tokens} tokens, ${r.predictedTokens} predicted)`);
+    console.log(`loss ${r.loss.toFixed(4)}  perplexity ${r.perplexity.toFixed(2)}  accuracy ${r.accuracy.toFixed(4)}  (${r.blocks} ${items}, ${r.tokens} tokens, ${r.predictedTokens} predicted)`);
   }
   model.dispose();
 }
