@@ -396,6 +396,32 @@ test('logging, eval and save steps below 1 are that fraction of the run\'s steps
   model.dispose();
 });
 
+test('metricForBestModel / greaterIsBetter (HF\'s): the best checkpoint by eval accuracy (higher) or perplexity (lower, given)', async () => {
+  const bestStep = async (extra: Partial<torch.TrainingArguments>) => {
+    const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+    torch.manualSeed(1);
+    torch.lora.applyLoRA(model, { r: 4, alpha: 8, dropout: 0 });
+    const data = dataset();
+    const out = path.join(tmp, `best-${JSON.stringify(extra).replace(/\W/g, '')}`);
+    const trainer = new torch.Trainer(model, { outputDir: out, maxSteps: 10, perDeviceTrainBatchSize: 4, learningRate: 3e-2, loggingSteps: 2, saveSteps: 2, progress: false, loadBestModelAtEnd: true, ...extra }, data, data);
+    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+    const r = trainer.train();
+    log.mockRestore();
+    model.dispose();
+    return { best: Number(path.basename(trainer.bestModelCheckpoint!).split('-')[1]), evals: r.logHistory.filter((e) => e.eval_loss !== undefined) };
+  };
+  const byAcc = await bestStep({ metricForBestModel: 'accuracy' });
+  const maxAcc = Math.max(...byAcc.evals.map((e) => e.eval_accuracy!));
+  expect(byAcc.best).toBe(byAcc.evals.find((e) => e.eval_accuracy === maxAcc)!.step); // the first of the highest
+  const byPpl = await bestStep({ metricForBestModel: 'eval_perplexity', greaterIsBetter: false });
+  const minPpl = Math.min(...byPpl.evals.map((e) => e.eval_perplexity!));
+  expect(byPpl.best).toBe(byPpl.evals.find((e) => e.eval_perplexity === minPpl)!.step);
+  const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(model, { r: 2 });
+  expect(() => new torch.Trainer(model, { outputDir: tmp, metricForBestModel: 'bleu' }, dataset())).toThrow("Trainer: metricForBestModel must be loss, perplexity or accuracy, got 'bleu'");
+  model.dispose();
+});
+
 test('warmupRatio warms up over ceil(ratio x steps), as HF; warmupSteps wins when both are given', async () => {
   const lrs = async (name: string, extra: Partial<torch.TrainingArguments>) => {
     const { r, model, trainer } = await run('peft', path.join(tmp, name), { saveSteps: 0, ...extra });
@@ -576,9 +602,15 @@ describe('callbacks (HF TrainerCallback)', () => {
     // Its rule, on a sequence of eval losses (HF's: better means lower by more than the threshold).
     const control = { shouldTrainingStop: false, shouldSave: false };
     const es = new torch.EarlyStoppingCallback(2, 0.1);
-    const state = {} as torch.TrainerState;
-    const seen = [5, 4.5, 4.45, 4.3, 4.35, 4.4].map((l) => { es.onEvaluate(state, control, { eval_loss: l }); return control.shouldTrainingStop; });
+    const state = { metricForBestModel: 'eval_loss', greaterIsBetter: false } as torch.TrainerState;
+    const metrics = (v: number) => ({ eval_loss: v, eval_perplexity: Math.exp(v), eval_accuracy: 1 / v });
+    const seen = [5, 4.5, 4.45, 4.3, 4.35, 4.4].map((l) => { es.onEvaluate(state, control, metrics(l)); return control.shouldTrainingStop; });
     expect(seen).toEqual([false, false, false, false, false, true]); // 4.45: within the threshold; 4.3: better by 0.2; 4.35, 4.4: two without
+    // on accuracy (greater is better): 0.2 better; 0.24 and 0.25 within 0.05 of it: two without, stop
+    const byAccuracy = new torch.EarlyStoppingCallback(2, 0.05), ctl = { shouldTrainingStop: false, shouldSave: false };
+    const accState = { metricForBestModel: 'eval_accuracy', greaterIsBetter: true } as torch.TrainerState;
+    const seenAcc = [0.1, 0.2, 0.24, 0.25].map((a) => { byAccuracy.onEvaluate(accState, ctl, { eval_loss: 1, eval_perplexity: 1, eval_accuracy: a }); return ctl.shouldTrainingStop; });
+    expect(seenAcc).toEqual([false, false, false, true]);
     // In a run: evaluations at steps 2, 4, 6, ...; a threshold no real change reaches stops it at the third (patience 2).
     const { r } = await withCallbacks(path.join(tmp, 'cb-early'), [new torch.EarlyStoppingCallback(2, 10)], { evalSteps: 2 }, true);
     expect(r.globalStep).toBe(6);

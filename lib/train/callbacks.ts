@@ -13,7 +13,13 @@ export interface TrainerState {
   logHistory: LogEntry[];
   /** this process's data-parallel rank: callbacks run on every rank, logs are written by rank 0 */
   rank: number;
+  /** HF's metric_for_best_model, as the eval log names it (eval_loss, eval_perplexity or eval_accuracy) */
+  metricForBestModel: EvalMetric;
+  /** HF's greater_is_better for that metric */
+  greaterIsBetter: boolean;
 }
+
+export type EvalMetric = 'eval_loss' | 'eval_perplexity' | 'eval_accuracy';
 
 /** Set a flag to ask the loop for it: it is acted on after the current step, then reset. */
 export interface TrainerControl {
@@ -29,18 +35,19 @@ export interface TrainerCallback {
   onStepEnd?(state: TrainerState, control: TrainerControl): void;
   /** each log line (training or evaluation), on every rank */
   onLog?(state: TrainerState, control: TrainerControl, logs: LogEntry): void;
-  onEvaluate?(state: TrainerState, control: TrainerControl, metrics: { eval_loss: number; eval_perplexity: number; eval_accuracy: number }): void;
+  onEvaluate?(state: TrainerState, control: TrainerControl, metrics: Record<EvalMetric, number>): void;
   /** after a checkpoint folder was written */
   onSave?(state: TrainerState, control: TrainerControl, checkpointDir: string): void;
   onTrainEnd?(state: TrainerState, control: TrainerControl): void;
 }
 
 /**
- * HF's EarlyStoppingCallback on the eval loss: stops training once `patience` evaluations in a
- * row failed to lower the best eval loss by more than `threshold`. Needs an eval dataset.
+ * HF's EarlyStoppingCallback: stops training once `patience` evaluations in a row failed to
+ * better the best value of the metric for the best model (metricForBestModel, default the eval
+ * loss; greaterIsBetter says which way) by more than `threshold`. Needs an eval dataset.
  */
 export class EarlyStoppingCallback implements TrainerCallback {
-  private best = Infinity;
+  private best: number | null = null;
   /** evaluations in a row without improvement */
   patienceCounter = 0;
 
@@ -49,9 +56,11 @@ export class EarlyStoppingCallback implements TrainerCallback {
     if (!(threshold >= 0)) throw new Error(`EarlyStoppingCallback: threshold must be >= 0, got ${threshold}`);
   }
 
-  onEvaluate(_state: TrainerState, control: TrainerControl, metrics: { eval_loss: number }): void {
-    if (metrics.eval_loss < this.best && this.best - metrics.eval_loss > this.threshold) {
-      this.best = metrics.eval_loss;
+  onEvaluate(state: TrainerState, control: TrainerControl, metrics: Record<EvalMetric, number>): void {
+    const v = metrics[state.metricForBestModel ?? 'eval_loss'];
+    const better = this.best === null || ((state.greaterIsBetter ? v > this.best : v < this.best) && Math.abs(v - this.best) > this.threshold);
+    if (better) {
+      this.best = v;
       this.patienceCounter = 0;
     } else {
       this.patienceCounter++;

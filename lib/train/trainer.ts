@@ -23,7 +23,7 @@ import { evaluate, readAndDispose, withPrecision } from './evaluate';
 import { lossCurveSvg } from './plot';
 import { Progress } from './progress';
 import { TensorBoardCallback } from './callbacks';
-import type { TrainerCallback, TrainerControl, TrainerState } from './callbacks';
+import type { EvalMetric, TrainerCallback, TrainerControl, TrainerState } from './callbacks';
 import { defaultLogDir } from '../io/tensorboard';
 
 export interface TrainingArguments {
@@ -45,6 +45,13 @@ export interface TrainingArguments {
   adamBeta1?: number;
   adamBeta2?: number;
   adamEpsilon?: number;
+  /**
+   * HF's metric_for_best_model: what loadBestModelAtEnd, EarlyStoppingCallback and
+   * reduce_lr_on_plateau judge by: 'loss' (default), 'perplexity' or 'accuracy' (eval_ prefix optional)
+   */
+  metricForBestModel?: string;
+  /** HF's greater_is_better (default, as HF: true unless the metric's name ends in 'loss') */
+  greaterIsBetter?: boolean;
   /** HF's data_seed: the seed of the data order alone (default: seed, which also seeds dropout and LoRA's init) */
   dataSeed?: number;
   /** HF's save_only_model: checkpoints hold the weights alone (no optimizer, schedule or RNG state): smaller, but no resuming from them */
@@ -192,6 +199,9 @@ export class Trainer {
   bestMetric: number | null = null;
   bestModelCheckpoint: string | null = null;
   private lastLoggedLoss = NaN; // what the progress bar shows: reading each step's loss would sync
+  /** the eval log's key for metricForBestModel, and which way is better */
+  readonly bestMetricKey: EvalMetric;
+  readonly greaterIsBetter: boolean;
   /** data-parallel: this process's rank and the number of ranks (1 when not distributed) */
   readonly rank: number;
   readonly worldSize: number;
@@ -231,6 +241,10 @@ export class Trainer {
       if (!['steps', 'epoch', 'no'].includes(a[k])) throw new Error(`Trainer: ${k} must be steps, epoch or no, got '${a[k]}'`);
     }
     if (a.evalOnStart && !evalDataset) throw new Error('Trainer: evalOnStart needs an eval dataset');
+    const metric = `eval_${(a.metricForBestModel ?? 'loss').replace(/^eval_/, '')}`;
+    if (!['eval_loss', 'eval_perplexity', 'eval_accuracy'].includes(metric)) throw new Error(`Trainer: metricForBestModel must be loss, perplexity or accuracy, got '${a.metricForBestModel}'`);
+    this.bestMetricKey = metric as EvalMetric;
+    this.greaterIsBetter = a.greaterIsBetter ?? !metric.endsWith('loss'); // (HF's rule: perplexity wants greaterIsBetter false given)
     if (a.lrSchedulerType === 'reduce_lr_on_plateau' && (!evalDataset || a.evalStrategy === 'no')) {
       throw new Error('Trainer: lrSchedulerType reduce_lr_on_plateau steps on the eval loss: it needs an eval dataset and an evalStrategy (steps or epoch)');
     }
@@ -276,7 +290,10 @@ export class Trainer {
 
   /** What callbacks see (HF's TrainerState). */
   get state(): TrainerState {
-    return { globalStep: this.globalStep, maxSteps: this.totalSteps, epoch: this.globalStep / this.stepsPerEpoch, logHistory: this.logHistory, rank: this.rank };
+    return {
+      globalStep: this.globalStep, maxSteps: this.totalSteps, epoch: this.globalStep / this.stepsPerEpoch, logHistory: this.logHistory, rank: this.rank,
+      metricForBestModel: this.bestMetricKey, greaterIsBetter: this.greaterIsBetter,
+    };
   }
 
   private emit<K extends keyof TrainerCallback>(event: K, ...rest: unknown[]): void {
@@ -413,9 +430,10 @@ export class Trainer {
           const r = this.evaluate();
           this.model.train();
           this.log({ step: this.globalStep, epoch: epochF, ...r }, progress);
-          this.scheduler.stepMetric(r.eval_loss); // (reduce_lr_on_plateau: HF steps it here, after the log line)
-          if (a.loadBestModelAtEnd && (this.bestMetric === null || r.eval_loss < this.bestMetric)) {
-            this.bestMetric = r.eval_loss; // this step's checkpoint, written below, is the best so far
+          const value = r[this.bestMetricKey];
+          this.scheduler.stepMetric(value); // (reduce_lr_on_plateau: HF steps it here, after the log line)
+          if (a.loadBestModelAtEnd && (this.bestMetric === null || (this.greaterIsBetter ? value > this.bestMetric : value < this.bestMetric))) {
+            this.bestMetric = value; // this step's checkpoint, written below, is the best so far
             this.bestModelCheckpoint = path.join(a.outputDir, `checkpoint-${this.globalStep}`);
             this.control.shouldSave = true; // (also at the run's last step, evaluated though not a save step)
           }
@@ -440,7 +458,7 @@ export class Trainer {
     this.lastGradNorm = null;
     if (a.loadBestModelAtEnd && this.bestModelCheckpoint && this.isMain) {
       // Rank 0 only: it alone writes the model, and other hosts may not see its output folder.
-      console.log(`loading the best model: ${this.bestModelCheckpoint} (eval loss ${this.bestMetric})`);
+      console.log(`loading the best model: ${this.bestModelCheckpoint} (${this.bestMetricKey} ${this.bestMetric})`);
       this.loadTrainableWeights(this.bestModelCheckpoint);
     }
     this.emit('onTrainEnd');
@@ -519,7 +537,7 @@ export class Trainer {
   }
 
   /** HF's trainer.evaluate(): eval loss, perplexity and next-token accuracy of the model now, on the eval dataset (or the one given). */
-  evaluate(dataset: LMDataset | undefined = this.evalDataset): { eval_loss: number; eval_perplexity: number; eval_accuracy: number } {
+  evaluate(dataset: LMDataset | undefined = this.evalDataset): Record<EvalMetric, number> {
     if (!dataset) throw new Error('Trainer.evaluate: no eval dataset (pass one to the Trainer or to evaluate())');
     const a = this.args;
     const r = evaluate(this.model, dataset, { batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision, distributed: true });
