@@ -33,7 +33,11 @@ export interface AdafactorOptions {
 
 const rms = (t: Tensor) => t.norm().div(Math.sqrt(t.numel()));
 
-/** transformers.Adafactor: its defaults, state names (exp_avg_sq_row / _col, exp_avg_sq, exp_avg) and update, op for op. */
+/**
+ * transformers.Adafactor: its defaults, state names (exp_avg_sq_row / _col, exp_avg_sq, exp_avg)
+ * and update, op for op. (Not PyTorch 2.5's torch.optim.Adafactor, whose update differs; libtorch
+ * 1.13 has none. This is the one Hugging Face's Trainer uses for optim="adafactor".)
+ */
 export class Adafactor extends Optimizer<AdafactorOptions> {
   constructor(params: Groups<AdafactorOptions>, defaults: AdafactorOptions = {}) {
     const d: Required<AdafactorOptions> = {
