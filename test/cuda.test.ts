@@ -851,3 +851,64 @@ json.dump(res, open(d + "/want.json", "w"))`;
   m.dispose();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+test('the real PEFT\'s several adapters: load_adapter / set_adapter logits and add_weighted_adapter (cat, linear, svd) as tstorch\'s', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-multi-'));
+  const base = path.join(fixtures, 'gpt2', 'tiny');
+  const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(m, { r: 4, alpha: 8, dropout: 0, targetModules: ['c_attn', 'c_proj'] });
+  torch.lora.addAdapter(m, 'b', { r: 4, alpha: 16, dropout: 0, targetModules: ['c_attn', 'c_fc'] });
+  for (const a of ['default', 'b']) {
+    torch.lora.setAdapter(m, a);
+    torch.manualSeed(a.length);
+    torch.noGrad(() => { for (const [n, p] of m.namedParameters()) if (/lora_[AB]/.test(n)) p.normal_(0, 0.1); });
+    await torch.lora.saveAdapter(m, path.join(tmp, a));
+  }
+  const kinds = ['cat', 'linear', 'svd'] as const;
+  for (const k of kinds) {
+    torch.lora.addWeightedAdapter(m, ['default', 'b'], [1, -0.5], `mix_${k}`, { combinationType: k });
+    await torch.lora.saveAdapter(m, path.join(tmp, `mix_${k}`), { adapterName: `mix_${k}` });
+  }
+  const ids = [[5, 17, 42, 8, 9, 10, 11, 3]];
+  fs.writeFileSync(path.join(tmp, 'ids.json'), JSON.stringify(ids));
+  const py = `
+import json, sys, torch
+from safetensors.torch import save_file
+from transformers import GPT2LMHeadModel
+from peft import PeftModel
+d, base = sys.argv[1], sys.argv[2]
+model = PeftModel.from_pretrained(GPT2LMHeadModel.from_pretrained(base, attn_implementation="eager"), d + "/default", adapter_name="default")
+model.load_adapter(d + "/b", adapter_name="b")
+out = {}
+ids = torch.tensor(json.load(open(d + "/ids.json")))
+model.eval()
+for name in ["default", "b"]:
+    model.set_adapter(name)
+    out["logits." + name] = model(input_ids=ids).logits.detach()
+for k in ["cat", "linear", "svd"]:
+    model.add_weighted_adapter(["default", "b"], [1.0, -0.5], "mix_" + k, combination_type=k)
+    for n, p in model.named_parameters():
+        if ".mix_" + k + "." in n and "lora_" in n:
+            out[k + "." + n.replace(".mix_" + k, "")] = p.detach().clone()
+save_file(out, d + "/peft.safetensors")`;
+  const r = spawnSync(PY, ['-c', py, tmp, base], { encoding: 'utf8' });
+  if (r.status !== 0) console.error(r.stderr);
+  expect(r.status).toBe(0);
+  const want = torch.io.safetensors.loadFile(path.join(tmp, 'peft.safetensors')).tensors;
+  for (const a of ['default', 'b']) {
+    torch.lora.setAdapter(m, a);
+    expect([a, relErr(torch.noGrad(() => m.eval().forward(torch.tensor(ids, { dtype: 'int64' })).logits), want.get(`logits.${a}`)!) < 1e-5]).toEqual([a, true]);
+  }
+  for (const k of kinds) {
+    const ours = torch.io.safetensors.loadFile(path.join(tmp, `mix_${k}`, 'adapter_model.safetensors')).tensors;
+    for (const [key, A] of ours) {
+      if (!key.endsWith('lora_A.weight')) continue;
+      const B = ours.get(key.replace('lora_A', 'lora_B'))!;
+      const name = key.slice('base_model.model.'.length);
+      const pa = want.get(`${k}.base_model.model.${name}`)!, pb = want.get(`${k}.base_model.model.${name.replace('lora_A', 'lora_B')}`)!;
+      expect([k, name, relErr(B.matmul(A), pb.matmul(pa)) < 1e-4]).toEqual([k, name, true]);
+    }
+  }
+  m.dispose();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
