@@ -1,7 +1,8 @@
 // A Trainer with Hugging Face Trainer semantics and defaults: AdamW (lr 5e-5, no decay on
-// biases and LayerNorm weights; or HF's other `optim` choices), linear schedule with optional warmup, max_grad_norm 1.0,
-// seed 42, per-epoch reshuffle, last partial batch kept, gradient accumulation, logging/save
-// steps, checkpoint-<step>/ folders written whole, save_total_limit, and exact resume.
+// biases and LayerNorm weights; or HF's other `optim` choices), linear schedule with optional
+// warmup, max_grad_norm 1.0, seed 42, per-epoch reshuffle, last partial batch kept, gradient
+// accumulation, logging/save steps, checkpoint-<step>/ folders written whole, save_total_limit,
+// and exact resume.
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
@@ -246,7 +247,7 @@ export class Trainer {
     this.bestMetricKey = metric as EvalMetric;
     this.greaterIsBetter = a.greaterIsBetter ?? !metric.endsWith('loss'); // (HF's rule: perplexity wants greaterIsBetter false given)
     if (a.lrSchedulerType === 'reduce_lr_on_plateau' && (!evalDataset || a.evalStrategy === 'no')) {
-      throw new Error('Trainer: lrSchedulerType reduce_lr_on_plateau steps on the eval loss: it needs an eval dataset and an evalStrategy (steps or epoch)');
+      throw new Error('Trainer: lrSchedulerType reduce_lr_on_plateau steps on an eval metric (metricForBestModel, default the loss): it needs an eval dataset and an evalStrategy (steps or epoch)');
     }
     if (a.loadBestModelAtEnd) {
       const evalEvery = a.evalSteps ?? a.loggingSteps;
