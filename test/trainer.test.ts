@@ -422,6 +422,18 @@ test('metricForBestModel / greaterIsBetter (HF\'s): the best checkpoint by eval 
   model.dispose();
 });
 
+test('includeNumInputTokensSeen (HF\'s include_num_input_tokens_seen): the input tokens so far on each log line, continued across a resume', async () => {
+  const a = await run('peft', path.join(tmp, 'tokens-seen'), { includeNumInputTokensSeen: true, maxSteps: 6, saveSteps: 3 });
+  const seen = a.r.logHistory.map((e) => e.num_input_tokens_seen);
+  expect(seen).toEqual([1, 2, 3, 4, 5, 6].map((s) => s * 4 * 12)); // 4 blocks of 12 tokens a step
+  const cut = path.join(tmp, 'tokens-seen-resumed');
+  fs.cpSync(path.join(tmp, 'tokens-seen', 'checkpoint-3'), path.join(cut, 'checkpoint-3'), { recursive: true });
+  const b = await run('peft', cut, { includeNumInputTokensSeen: true, maxSteps: 6, saveSteps: 3, resumeFromCheckpoint: true });
+  expect(b.r.logHistory.map((e) => e.num_input_tokens_seen)).toEqual(seen);
+  expect((await run('peft', path.join(tmp, 'tokens-unseen'), { maxSteps: 1 })).r.logHistory[0].num_input_tokens_seen).toBeUndefined();
+  for (const x of [a, b]) x.model.dispose();
+});
+
 test('warmupRatio warms up over ceil(ratio x steps), as HF; warmupSteps wins when both are given', async () => {
   const lrs = async (name: string, extra: Partial<torch.TrainingArguments>) => {
     const { r, model, trainer } = await run('peft', path.join(tmp, name), { saveSteps: 0, ...extra });

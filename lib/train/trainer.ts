@@ -55,6 +55,8 @@ export interface TrainingArguments {
   greaterIsBetter?: boolean;
   /** HF's data_seed: the seed of the data order alone (default: seed, which also seeds dropout and LoRA's init) */
   dataSeed?: number;
+  /** HF's include_num_input_tokens_seen: each training log line gets num_input_tokens_seen (input tokens so far, padding aside, all processes) */
+  includeNumInputTokensSeen?: boolean;
   /** HF's save_only_model: checkpoints hold the weights alone (no optimizer, schedule or RNG state): smaller, but no resuming from them */
   saveOnlyModel?: boolean;
   /** HF's optim: adamw_torch (default), adamw_torch_fused (the same here), adafactor, sgd, adagrad or rmsprop */
@@ -151,6 +153,8 @@ export interface LogEntry {
   eval_perplexity?: number;
   /** next-token accuracy on the eval set (HF run_clm's eval_accuracy) */
   eval_accuracy?: number;
+  /** with includeNumInputTokensSeen: the input tokens trained on so far */
+  num_input_tokens_seen?: number;
   live_tensors?: number;
 }
 
@@ -193,6 +197,8 @@ export class Trainer {
   private unreadLosses: Tensor[] = [];
   private lastGradNorm: Tensor | null = null;
   private runLossSum = 0; // the losses of this train() call, for its trainLoss
+  /** input tokens trained on so far, padding aside, all processes (HF's num_input_tokens_seen) */
+  numInputTokensSeen = 0;
   private overlapSync = false; // data parallel: gradients all-reduced by hooks during backward
   private lastLogTime = 0;
   private rssBaseline = 0; // the process's RSS once training is under way (see guardCpuMemory)
@@ -415,7 +421,7 @@ export class Trainer {
         if (this.unreadLosses.length >= 256) this.readLosses();
         this.guardCpuMemory(steps);
         const ntok = this.trainDataset.tokens(epochSteps[b].flat()) * this.worldSize; // (other ranks': about as many)
-        steps++; tokens += ntok;
+        steps++; tokens += ntok; this.numInputTokensSeen += ntok;
         this.stepsSinceLog++; this.tokensSinceLog += ntok;
         progress.tick(this.globalStep, this.lastLoggedLoss);
         const epochF = this.globalStep / this.stepsPerEpoch;
@@ -532,7 +538,7 @@ export class Trainer {
     this.log({
       step: this.globalStep, epoch: this.globalStep / this.stepsPerEpoch, loss: this.lastLoggedLoss, grad_norm: gradNorm,
       learning_rate: this.scheduler.getLastLr()[0], tokens_per_second: this.tokensSinceLog / secs,
-      live_tensors: memory().liveTensors,
+      live_tensors: memory().liveTensors, ...(this.args.includeNumInputTokensSeen ? { num_input_tokens_seen: this.numInputTokensSeen } : {}),
     }, progress);
     this.lossSinceLog = 0; this.stepsSinceLog = 0; this.tokensSinceLog = 0; this.lastLogTime = Date.now();
   }
@@ -614,7 +620,7 @@ export class Trainer {
         global_step: this.globalStep, epoch: this.globalStep / this.stepsPerEpoch, max_steps: this.totalSteps,
         train_batch_size: this.args.perDeviceTrainBatchSize, gradient_accumulation_steps: this.args.gradientAccumulationSteps, seed: this.args.seed,
         train_items: this.trainDataset.length, log_history: this.logHistory,
-        loss_since_log: this.lossSinceLog, steps_since_log: this.stepsSinceLog, tokens_since_log: this.tokensSinceLog,
+        loss_since_log: this.lossSinceLog, steps_since_log: this.stepsSinceLog, tokens_since_log: this.tokensSinceLog, num_input_tokens_seen: this.numInputTokensSeen,
         world_size: this.worldSize, best_metric: this.bestMetric, best_model_checkpoint: this.bestModelCheckpoint,
         ...(this.args.saveOnlyModel ? { save_only_model: true } : {}),
       }, null, 2));
@@ -705,6 +711,7 @@ export class Trainer {
     this.lossSinceLog = state.loss_since_log;
     this.stepsSinceLog = state.steps_since_log;
     this.tokensSinceLog = state.tokens_since_log;
+    this.numInputTokensSeen = state.num_input_tokens_seen ?? 0;
     this.bestMetric = state.best_metric ?? null;
     this.bestModelCheckpoint = state.best_model_checkpoint ?? null;
     // The metrics file continues from the checkpoint: later lines of an interrupted run go.
