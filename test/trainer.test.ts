@@ -27,14 +27,16 @@ function dropoutFreeCopy(name: string): string {
   return dir;
 }
 
-async function run(mode: 'seed' | 'peft', out: string, extra: Partial<torch.TrainingArguments> = {}) {
+/** A LoRA run on the tiny checkpoint (withEval: the same data as eval set). */
+async function run(mode: 'seed' | 'peft', out: string, extra: Partial<torch.TrainingArguments> = {}, withEval = false) {
   const model = await torch.GPT2LMHeadModel.fromPretrained(base);
   torch.manualSeed(1); // the same LoRA init in every run
   torch.lora.applyLoRA(model, mode === 'seed' ? { mode, r: 2 } : { r: 4, alpha: 8, dropout: 0.1 });
+  const data = dataset();
   const trainer = new torch.Trainer(model, {
     outputDir: out, maxSteps: 12, perDeviceTrainBatchSize: 4, learningRate: 1e-3, loggingSteps: 1, saveSteps: 5,
     progress: false, ...extra,
-  }, dataset());
+  }, data, withEval ? data : undefined);
   const log = jest.spyOn(console, 'log').mockImplementation(() => {});
   try {
     const r = trainer.train();
@@ -305,21 +307,9 @@ print(json.dumps(float(0.9 * nll_loss.sum() / n + 0.1 * smoothed_loss.sum() / (n
 test('reduce_lr_on_plateau: the lr is cut after evaluations without improvement, as torch\'s ReduceLROnPlateau fed the same eval losses (HF steps it after each evaluation); a checkpoint resumes it exactly', async () => {
   const kwargs = { factor: 0.5, patience: 1, threshold: 0.02, cooldown: 1 };
   const train = async (out: string, extra: Partial<torch.TrainingArguments> = {}) => {
-    const model = await torch.GPT2LMHeadModel.fromPretrained(base);
-    torch.manualSeed(1);
-    torch.lora.applyLoRA(model, { r: 4, alpha: 8, dropout: 0.1 });
-    const data = dataset();
-    const trainer = new torch.Trainer(model, {
-      outputDir: out, maxSteps: 12, perDeviceTrainBatchSize: 4, learningRate: 5e-3, loggingSteps: 1, evalSteps: 1, saveSteps: 5, progress: false,
-      lrSchedulerType: 'reduce_lr_on_plateau', lrSchedulerKwargs: kwargs, ...extra,
-    }, data, data);
-    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
-    try {
-      return trainer.train();
-    } finally {
-      log.mockRestore();
-      model.dispose();
-    }
+    const { r, model } = await run('peft', out, { learningRate: 5e-3, evalSteps: 1, lrSchedulerType: 'reduce_lr_on_plateau', lrSchedulerKwargs: kwargs, ...extra }, true);
+    model.dispose();
+    return r;
   };
   const r = await train(path.join(tmp, 'plateau'));
   const evals = r.logHistory.filter((e) => e.eval_loss !== undefined).map((e) => e.eval_loss!);
@@ -350,17 +340,8 @@ print(json.dumps(lrs))`, JSON.stringify(evals), JSON.stringify(kwargs));
 
 test('saveOnlyModel (HF\'s save_only_model): checkpoints of the weights alone, refused for resuming, still the best model\'s source; dataSeed orders the data alone', async () => {
   const out = path.join(tmp, 'only-model');
-  const model = await torch.GPT2LMHeadModel.fromPretrained(base);
-  torch.manualSeed(1);
-  torch.lora.applyLoRA(model, { r: 4, alpha: 8, dropout: 0.1 });
+  const { model, trainer } = await run('peft', out, { maxSteps: 6, learningRate: 1e-2, evalSteps: 3, saveSteps: 3, saveOnlyModel: true, loadBestModelAtEnd: true }, true);
   const data = dataset();
-  const trainer = new torch.Trainer(model, {
-    outputDir: out, maxSteps: 6, perDeviceTrainBatchSize: 4, learningRate: 1e-2, loggingSteps: 1, evalSteps: 3, saveSteps: 3, progress: false,
-    saveOnlyModel: true, loadBestModelAtEnd: true,
-  }, data, data);
-  const log = jest.spyOn(console, 'log').mockImplementation(() => {});
-  trainer.train();
-  log.mockRestore();
   for (const step of [3, 6]) {
     const files = fs.readdirSync(path.join(out, `checkpoint-${step}`)).sort();
     expect(files).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'trainable.safetensors', 'trainer_state.json'].sort());
