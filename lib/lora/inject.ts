@@ -137,15 +137,16 @@ export function addAdapter(model: Module, name: string, options: LoRAOptions = {
   if (!targets.length) throw new Error(`addAdapter: no Conv1D or Linear layer matches targetModules ${JSON.stringify(opts.targetModules)}`);
   if (targets.some(([, m]) => m instanceof Embedding || m instanceof LoRAEmbedding)) throw new Error('addAdapter: several adapters on an embedding are not supported; leave the embedding out of targetModules');
   for (const [n, m] of targets) {
-    const layer = m instanceof LoRALayer ? m : new LoRALayer(m as LoRABase, layerOptions(n, opts));
+    const own = layerOptions(n, opts);
     if (m instanceof LoRALayer) {
       // the new factors, initialised by a wrapper of their own around the same base, then taken over
-      const made = new LoRALayer(m.base, layerOptions(n, opts));
+      const made = new LoRALayer(m.base, own);
       made.park(name);
       m.adoptParked(name, made);
     } else {
-      layer.train(m.training);
-      layer.park(name); // a new wrapper: its adapter waits; the active one does not wrap it
+      // a new wrapper: its adapter waits parked, the active adapter not wrapping this layer
+      const layer = new LoRALayer(m as LoRABase, own).train(m.training);
+      layer.park(name);
       const [parent, child] = parentOf(model, n);
       parent.replaceModule(child, layer);
     }
@@ -180,7 +181,7 @@ export interface WeightedAdapterOptions {
    */
   combinationType?: 'cat' | 'linear' | 'svd';
   svdRank?: number;
-  /** svd: clamp A and B's entries at this quantile of their absolute spread (PEFT's svd_clamp) */
+  /** svd: clamp A and B's entries to ±(this quantile of all their entries) (PEFT's svd_clamp) */
   svdClamp?: number;
 }
 

@@ -13,7 +13,7 @@ import * as F from '../nn/functional';
 import { tokenizer } from './tokenizer';
 import type { ForwardOptions, GPT2Output, LayerPast } from './gpt2';
 import { DecodeStep, processLogits, warpScores } from './logits_process';
-export { processLogits, warpScores, addSequenceBias, repetitionPenalty, noRepeatNgramBans, sampleNext } from './logits_process';
+export { processLogits, warpScores, addSequenceBias, repetitionPenalty, noRepeatNgramBans } from './logits_process';
 export type { DecodeStep } from './logits_process';
 
 export interface GenerateOptions {

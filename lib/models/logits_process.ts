@@ -170,8 +170,3 @@ export function warpScores(logits: Tensor, opts: GenerateOptions): Tensor {
   }
   return scores;
 }
-
-/** The warped scores' softmax, one multinomial draw per row. */
-export function sampleNext(logits: Tensor, opts: GenerateOptions): Tensor {
-  return F.softmax(warpScores(logits, opts), -1).multinomial(1).squeeze(1);
-}
