@@ -400,6 +400,9 @@ test('promptLookupNumTokens (HF\'s prompt lookup decoding): greedy decoding\'s t
   expect(b.scores!.length).toBe(a.scores!.length);
   b.scores!.forEach((t, j) => expect(relErr(t, a.scores![j])).toBeLessThan(1e-4));
   for (const t of [...a.scores!, ...b.scores!]) t.dispose();
+  // at the context's end: no more tokens proposed than positions are left
+  const long = Array.from({ length: 34 }, (_, i) => [7, 60, 7, 33][i % 4]);
+  expect(model.generate([long], { maxNewTokens: 10, eosTokenId: null, promptLookupNumTokens: 10 })).toEqual(model.generate([long], { maxNewTokens: 10, eosTokenId: null }));
   expect(() => model.generate([[1], [2]], { promptLookupNumTokens: 3 })).toThrow(/takes one prompt at a time/);
   expect(() => model.generate([[1]], { promptLookupNumTokens: 3, numBeams: 2 })).toThrow(/promptLookupNumTokens is for greedy decoding/);
   expect(() => model.generate([[1]], { promptLookupNumTokens: 0 })).toThrow(/promptLookupNumTokens must be an integer >= 1/);

@@ -383,7 +383,7 @@ export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: numb
 /**
  * HF's PromptLookupCandidateGenerator: the tokens that followed the first earlier occurrence of the
  * sequence's last n tokens (n from maxNgram down to 1), up to k of them, cut before an eos and
- * at the length limit; none when nothing matches.
+ * before the length limit; none when nothing matches.
  */
 export function promptLookupCandidates(tokens: number[], k: number, maxNgram: number, eos: number | null, maxLength: number): number[] {
   const len = tokens.length;
@@ -394,7 +394,8 @@ export function promptLookupCandidates(tokens: number[], k: number, maxNgram: nu
       let match = true;
       for (let j = 0; j < n && match; j++) match = tokens[start + j] === tail[j];
       if (!match) continue;
-      const from = start + n, to = Math.min(from + k, len, maxLength);
+      // (no more than the tokens left before the length limit, the last of which greedy picks itself)
+      const from = start + n, to = Math.min(from + k, len, from + maxLength - len - 1);
       if (from >= to) continue;
       let chosen = tokens.slice(from, to);
       const e = eos === null ? -1 : chosen.indexOf(eos);
@@ -414,7 +415,6 @@ export function decodePromptLookup(state: DecodingState, o: GenerateOptions, eos
   const promptLength = state.length;
   const k = o.promptLookupNumTokens!, maxNgram = o.maxMatchingNgramSize ?? 2;
   const seq = state.seqs[0];
-  // the first token as plain greedy (it also fills the cache with the prompt)
   let done = false;
   const emit = (tokens: number[]) => {
     for (const t of tokens) {
@@ -425,6 +425,7 @@ export function decodePromptLookup(state: DecodingState, o: GenerateOptions, eos
     }
   };
   while (state.length < maxLength && !done) {
+    // (the first token as plain greedy: that pass fills the cache with the prompt)
     const cands = state.length === promptLength ? [] : promptLookupCandidates(seq, k, maxNgram, eos, maxLength);
     const picked = tidy(() => {
       const logits = cands.length ? state.logitsThrough(cands) : state.nextLogits(); // (cands + 1, vocab)
