@@ -7,8 +7,8 @@
 // latter also warmup_lr_rate); warmup_stable_decay: num_decay_steps
 // (needed), num_stable_steps (default: what warmup and decay leave), warmup_type and decay_type
 // (linear, cosine or 1-sqrt; default linear, cosine), min_lr_ratio (0), num_cycles (0.5).
-// reduce_lr_on_plateau is PyTorch's ReduceLROnPlateau, stepped with the eval loss after each
-// evaluation (stepMetric) rather than per step; it takes no warmup, and torch's options by their
+// reduce_lr_on_plateau is PyTorch's ReduceLROnPlateau, stepped with an eval metric (the Trainer's
+// metricForBestModel, the loss by default) after each evaluation (stepMetric) rather than per step; it takes no warmup, and torch's options by their
 // Python names: mode, factor, patience, threshold, threshold_mode, cooldown, min_lr, eps.
 
 import { ReduceLROnPlateau, SchedulableOptimizer } from './lr_scheduler';
