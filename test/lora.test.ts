@@ -13,6 +13,17 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const ids = () => torch.tensor([[5, 17, 42, 8, 9, 10, 11, 3], [1, 2, 3, 4, 5, 6, 7, 8]], { dtype: 'int64' });
 
+/** The model's logits, loss (labels = ids) and every saved adapter tensor's gradient against the reference's (peft_interop.py's output). */
+function expectLikeReference(m: torch.GPT2LMHeadModel, py: Map<string, torch.Tensor>, saved: Iterable<string>) {
+  const res = m.forward(ids(), { labels: ids() });
+  expect(relErr(res.logits, py.get('logits')!)).toBeLessThan(1e-5);
+  expect(Math.abs((res.loss!.item() as number) - (py.get('loss')!.item() as number))).toBeLessThan(1e-5);
+  res.loss!.backward();
+  const own = new Map(m.namedParameters());
+  for (const key of saved) expect(relErr(own.get(key.slice('base_model.model.'.length))!.grad!, py.get(`grad.${key}`)!)).toBeLessThan(1e-4);
+  return res;
+}
+
 function randomizeLora(model: torch.GPT2LMHeadModel, seed = 1) {
   torch.manualSeed(seed);
   torch.noGrad(() => { for (const [n, p] of model.namedParameters()) if (/lora_B|W_B/.test(n)) p.normal_(0, 0.05); });
@@ -574,12 +585,7 @@ test('DoRA (useDora, PEFT\'s use_dora): logits, loss and every adapter gradient 
   expect(r.stderr).toBe('');
   const py = torch.io.safetensors.loadFile(out).tensors;
   m.eval();
-  const res = m.forward(ids(), { labels: ids() });
-  expect(relErr(res.logits, py.get('logits')!)).toBeLessThan(1e-5);
-  expect(Math.abs((res.loss!.item() as number) - (py.get('loss')!.item() as number))).toBeLessThan(1e-5);
-  res.loss!.backward();
-  const own = new Map(m.namedParameters());
-  for (const key of saved.keys()) expect(relErr(own.get(key.slice('base_model.model.'.length))!.grad!, py.get(`grad.${key}`)!)).toBeLessThan(1e-4);
+  const res = expectLikeReference(m, py, saved.keys());
   // Loaded back: the same model. Merged (W <- m/n (W + dW) per output): the same logits, and unmerged back exactly.
   const loaded = await torch.lora.loadAdapter(await torch.GPT2LMHeadModel.fromPretrained(base), dir);
   torch.tidy(() => expect(relErr(loaded.forward(ids()).logits, res.logits)).toBeLessThan(1e-6));
@@ -644,12 +650,7 @@ print(json.dumps(e.lora_embedding_B.tolist()))`], { encoding: 'utf8' });
   const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'peft_interop.py'), base, dir, idsFile, out, pyDir], { encoding: 'utf8' });
   expect(r.stderr).toBe('');
   const py = torch.io.safetensors.loadFile(out).tensors;
-  const res = mixed.forward(ids(), { labels: ids() });
-  expect(relErr(res.logits, py.get('logits')!)).toBeLessThan(1e-5);
-  expect(Math.abs((res.loss!.item() as number) - (py.get('loss')!.item() as number))).toBeLessThan(1e-5);
-  res.loss!.backward();
-  const own = new Map(mixed.namedParameters());
-  for (const key of saved.keys()) expect(relErr(own.get(key.slice('base_model.model.'.length))!.grad!, py.get(`grad.${key}`)!)).toBeLessThan(1e-4);
+  expectLikeReference(mixed, py, saved.keys());
   // Python's adapter in ours
   const other = await torch.lora.loadAdapter(await torch.GPT2LMHeadModel.fromPretrained(base), pyDir);
   const expected = torch.io.safetensors.loadFile(path.join(pyDir, 'expected_logits.safetensors')).tensors.get('logits')!;
