@@ -236,6 +236,14 @@ test('Hugging Face\'s flag names (underscores, TrainingArguments / run_clm / TRL
   expect(fs.readFileSync(path.join(so, 'README.md'), 'utf8')).toContain('- optimizer: Use sgd with optimizer_args=momentum=0.9, nesterov=true; weight_decay 0\n');
   expect(cli('train', '--model', modelDir, '--data', textFile, '--out', so, '--optim', 'lion').err).toMatch(/--optim must be adamw_torch, adamw_torch_fused, adafactor, sgd, adagrad, rmsprop; got 'lion'/);
   expect(cli('train', '--model', modelDir, '--data', textFile, '--out', so, '--optim', 'adagrad', '--optim-args', 'momentum=0.9').err).toMatch(/--optim-args: adagrad takes lr_decay, initial_accumulator_value, eps; got 'momentum'/);
+  // --loraplus-lr-ratio (LoRA+; its groups and training: trainer.test.ts): recorded in the card and the checkpoints
+  const lp = path.join(tmp, 'flags-loraplus');
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', lp, '--block-size', '16', '--batch-size', '2', '--max-steps', '2', '--save-steps', '2',
+    '--loraplus-lr-ratio', '16', '--loraplus-lr-embedding', '1e-5').code).toBe(0);
+  expect(fs.readFileSync(path.join(lp, 'README.md'), 'utf8')).toContain('- loraplus_lr_ratio: 16\n- loraplus_lr_embedding: 0.00001\n');
+  expect(JSON.parse(fs.readFileSync(path.join(lp, 'checkpoint-2', 'optimizer.json'), 'utf8')).groups.map((g: { lr: number }) => g.lr)).toEqual([0, 0, 0, 0]);
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', lp, '--full', '--loraplus-lr-ratio', '16').err).toMatch(/--loraplus-lr-ratio sets the lr of LoRA's B factors: it needs LoRA, not --full/);
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', lp, '--loraplus-lr-embedding', '1e-5').err).toMatch(/--loraplus-lr-embedding is a LoRA\+ setting: give --loraplus-lr-ratio too/);
   fs.writeFileSync(cfg, JSON.stringify({ model: modelDir, learning_rat: 1 }));
   expect(cli('train', '--config', cfg).err).toMatch(/unknown flag --learning_rat for 'train'; did you mean --lr\? .*\(in --config .*train-config.json\)/);
   fs.writeFileSync(cfg, '[1, 2]');

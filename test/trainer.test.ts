@@ -437,10 +437,10 @@ describe('optim: HF\'s optimizer choices', () => {
   let nodrop: string;
   const B = 4, T = 12, STEPS = 6;
   beforeAll(() => { nodrop = dropoutFreeCopy('tiny-nodrop-optim'); });
-  const loraModel = async () => {
+  const loraModel = async (extra: torch.lora.LoRAOptions = {}) => {
     const model = await torch.GPT2LMHeadModel.fromPretrained(nodrop);
     torch.manualSeed(5);
-    torch.lora.applyLoRA(model, { r: 4, alpha: 8, dropout: 0 });
+    torch.lora.applyLoRA(model, { r: 4, alpha: 8, dropout: 0, ...extra });
     // B starts at zero in LoRA; start it random so that the first steps already move both factors
     torch.noGrad(() => { for (const [n, p] of model.namedParameters({ trainableOnly: true })) if (n.includes('lora_B')) p.normal_(0, 0.02); });
     return model;
@@ -504,6 +504,83 @@ describe('optim: HF\'s optimizer choices', () => {
     expect(relErr(want.get('adafactor.losses')!, want.get('adamw.losses')!)).toBeGreaterThan(1e-4);
     for (const t of [...init.values(), ...want.values(), batches]) t.dispose();
   }, 120_000);
+
+  test('LoRA+ (loraplusLrRatio): PEFT\'s four groups and their lr; adamw and sgd train as the Python reference (losses 1e-5, every tensor 1e-4)', async () => {
+    // bias 'all' and LoRA on wte too, so that every group has members
+    const setup: torch.lora.LoRAOptions = { bias: 'all', targetModules: ['c_attn', 'c_proj', 'c_fc', 'wte'] };
+    const probe = await loraModel(setup);
+    const groups = torch.lora.loraplusParameterGroups(probe, { lr: 1e-2, loraplusLrRatio: 4, loraplusLrEmbedding: 3e-3, loraplusWeightDecay: 0.01 });
+    expect(groups.map((g) => [g.group, g.lr, g.weightDecay])).toEqual([['groupA', 1e-2, 0.01], ['embedding', 3e-3, 0.01], ['groupB', 4e-2, 0.01], ['groupB_no_decay', 4e-2, 0]]);
+    const [A, E, Bd, Bn] = groups.map((g) => g.names);
+    expect(A.length).toBe(8); // lora_A of 4 layers in each of the 2 blocks
+    expect(A.every((n) => n.includes('lora_A'))).toBe(true);
+    expect(E).toEqual(['transformer.wte.lora_embedding_A', 'transformer.wte.lora_embedding_B']);
+    expect(Bd.length).toBe(8);
+    expect(Bd.every((n) => n.includes('lora_B'))).toBe(true);
+    expect(Bn).toContain('transformer.h.0.ln_1.bias');
+    expect(Bn).toContain('transformer.h.1.attn.c_attn.base_layer.bias');
+    expect(Bn.every((n) => n.endsWith('bias'))).toBe(true);
+    expect(groups.flatMap((g) => g.names).sort()).toEqual(probe.namedParameters({ trainableOnly: true }).map(([n]) => n).sort());
+    const init = new Map(probe.namedParameters({ trainableOnly: true }).map(([n, p]) => [`init.${n}`, torch.keep(p.clone())]));
+    probe.dispose();
+    const batches = torch.keep(torch.tensor(tokens(), { dtype: 'int64' }).reshape([STEPS, B, T]));
+    const plus = [
+      { name: 'plus-adamw', optim: 'adamw_torch' as const, lr: 1e-2 },
+      { name: 'plus-sgd', optim: 'sgd' as const, optimArgs: 'momentum=0.9', pyArgs: { momentum: 0.9 }, lr: 0.2 },
+    ];
+    const want = referenceTensors('trainer_optim_ref.py', {
+      fixtures,
+      cases: [...plus.map((c) => ({
+        name: c.name, optim: c.optim, optim_args: c.pyArgs ?? {}, lr: c.lr, weight_decay: 0.01, warmup: 2, max_grad_norm: 1,
+        bias: 'all', lora_wte: true, loraplus_lr_ratio: 4, loraplus_lr_embedding: 3e-3,
+      })), { name: 'plain', optim: 'adamw_torch', optim_args: {}, lr: 1e-2, weight_decay: 0.01, warmup: 2, max_grad_norm: 1, bias: 'all', lora_wte: true }],
+    }, new Map([['batches', batches], ...init]));
+    for (const c of plus) {
+      const model = await loraModel(setup);
+      const own = new Map(model.namedParameters({ trainableOnly: true }));
+      torch.noGrad(() => { for (const [k, t] of init) own.get(k.slice(5))!.copy_(t); });
+      const { r, trainer } = train(model, path.join(tmp, `optim-${c.name}`), {
+        optim: c.optim, optimArgs: c.optimArgs, learningRate: c.lr, loraplusLrRatio: 4, loraplusLrEmbedding: 3e-3, saveSteps: STEPS,
+      });
+      expect(trainer.optimizer.paramGroups.map((g) => g.lr)).toEqual([0, 0, 0, 0]); // (the linear schedule's end)
+      const losses = r.logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss!);
+      const wantLosses = want.get(`${c.name}.losses`)!.tolist() as number[];
+      losses.forEach((l, i) => expect([c.name, i, Math.abs(l - wantLosses[i]) / wantLosses[i] < 1e-5]).toEqual([c.name, i, true]));
+      for (const [n, p] of own) expect([c.name, n, relErr(p, want.get(`${c.name}.final.${n}`)!) < 1e-4]).toEqual([c.name, n, true]);
+      const json = JSON.parse(fs.readFileSync(path.join(tmp, `optim-${c.name}`, `checkpoint-${STEPS}`, 'optimizer.json'), 'utf8'));
+      expect([json.loraplus_lr_ratio, json.loraplus_lr_embedding]).toEqual([4, 3e-3]);
+      trainer.optimizer.dispose();
+      model.dispose();
+    }
+    // LoRA+ is not plain LoRA: the B factors end elsewhere
+    const someB = [...init.keys()].find((k) => k.includes('lora_B'))!.slice(5);
+    expect(relErr(want.get(`plus-adamw.final.${someB}`)!, want.get(`plain.final.${someB}`)!)).toBeGreaterThan(1e-2);
+    // resuming with other LoRA+ settings (or none) is refused
+    const other = await loraModel(setup);
+    const ckpt = path.join(tmp, 'optim-plus-adamw', `checkpoint-${STEPS}`);
+    expect(() => train(other, path.join(tmp, 'optim-plus-adamw'), { loraplusLrRatio: 8, loraplusLrEmbedding: 3e-3, resumeFromCheckpoint: ckpt }))
+      .toThrow('resume: the checkpoint was trained with LoRA+ (loraplusLrRatio 4, loraplusLrEmbedding 0.003), this run asks with LoRA+ (loraplusLrRatio 8, loraplusLrEmbedding 0.003): resume with the same LoRA+ settings');
+    expect(() => train(other, path.join(tmp, 'optim-plus-adamw'), { resumeFromCheckpoint: ckpt })).toThrow(/this run asks without LoRA\+/);
+    other.dispose();
+    for (const t of [...init.values(), ...want.values(), batches]) t.dispose();
+  }, 120_000);
+
+  test('LoRA+: createLoraplusOptimizer as PEFT\'s; bad settings are clear errors', async () => {
+    const model = await loraModel();
+    const opt = torch.lora.createLoraplusOptimizer(model, torch.optim.AdamW, { lr: 1e-3, loraplusLrRatio: 16, betas: [0.8, 0.99] });
+    expect(opt.paramGroups.map((g) => [g.lr, g.weightDecay, g.betas])).toEqual([[1e-3, 0, [0.8, 0.99]], [1e-6, 0, [0.8, 0.99]], [16e-3, 0, [0.8, 0.99]], [16e-3, 0, [0.8, 0.99]]]);
+    expect(opt.paramGroups.map((g) => g.params.length)).toEqual([8, 0, 8, 0]);
+    const sgd = torch.lora.createLoraplusOptimizer(model, torch.optim.SGD, { lr: 0.1, loraplusLrRatio: 2, loraplusWeightDecay: 0.1, momentum: 0.9 });
+    expect(sgd.paramGroups.map((g) => [g.lr, g.weightDecay, g.momentum])).toEqual([[0.1, 0.1, 0.9], [1e-6, 0.1, 0.9], [0.2, 0.1, 0.9], [0.2, 0, 0.9]]);
+    expect(() => torch.lora.loraplusParameterGroups(model, { lr: 1e-3, loraplusLrRatio: 0 })).toThrow('LoRA+: loraplusLrRatio must be a number > 0 (the B factors\' lr over the A factors\'; the paper suggests 16), got 0');
+    const make = (extra: Partial<torch.TrainingArguments>) => new torch.Trainer(model, { outputDir: tmp, ...extra }, data());
+    expect(() => make({ loraplusLrEmbedding: 1e-5 })).toThrow('Trainer: loraplusLrEmbedding is a LoRA+ setting: it needs loraplusLrRatio');
+    expect(() => make({ loraplusLrRatio: -2 })).toThrow(/loraplusLrRatio must be a number > 0/);
+    const full = await torch.GPT2LMHeadModel.fromPretrained(nodrop);
+    expect(() => new torch.Trainer(full, { outputDir: tmp, loraplusLrRatio: 16 }, data())).toThrow(/LoRA\+: the model has no LoRA layers/);
+    for (const m of [model, full]) m.dispose();
+    opt.dispose();
+  });
 
   test('a run with sgd (momentum) resumes exactly from a checkpoint; resuming under another optim is refused', async () => {
     const straight = await loraModel();

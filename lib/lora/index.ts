@@ -7,3 +7,5 @@ export {
   addAdapter, setAdapter, deleteAdapter, activeAdapter, adapterNames, addWeightedAdapter,
 } from './inject';
 export type { SaveAdapterOptions, WeightedAdapterOptions } from './inject';
+export { loraplusParameterGroups, createLoraplusOptimizer } from './loraplus';
+export type { LoraplusOptions, LoraplusGroup, LoraplusGroupName, OptimizerClass } from './loraplus';

@@ -79,14 +79,16 @@ export interface OptimizerSettings {
 }
 
 /** HF's create_optimizer for `optim` over the (decay, no-decay) groups. */
-export function createOptimizer(optim: OptimizerName, groups: { params: Tensor[]; names?: string[]; weightDecay: number }[],
+export function createOptimizer(optim: OptimizerName, groups: { params: Tensor[]; names?: string[]; weightDecay: number; lr?: number }[],
   a: OptimizerSettings, optimArgs: OptimArgs = {}): TrainerOptimizer {
   const lr = a.learningRate;
-  const unnamed = groups.map(({ params, weightDecay }) => ({ params, weightDecay })); // (AdamW alone keys its state by name)
+  // (AdamW alone keys its state by name; a group's own lr, as LoRA+'s, overrides the default)
+  const unnamed = groups.map(({ params, weightDecay, lr: own }) => ({ params, weightDecay, ...(own !== undefined ? { lr: own } : {}) }));
+  const named = groups.map((g, i) => ({ ...unnamed[i], names: g.names }));
   switch (optim) {
     case 'adamw_torch':
     case 'adamw_torch_fused': // libtorch 1.13 has no fused CPU AdamW: the multi-tensor (foreach) path stands in
-      return new AdamW(groups, { lr, betas: [a.adamBeta1, a.adamBeta2], eps: a.adamEpsilon });
+      return new AdamW(named, { lr, betas: [a.adamBeta1, a.adamBeta2], eps: a.adamEpsilon });
     case 'sgd':
       return new SGD(unnamed, { lr, ...optimArgs });
     case 'adagrad':

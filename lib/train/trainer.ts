@@ -20,6 +20,7 @@ import * as distributed from '../tensor/distributed';
 import { loadFile, saveFile } from '../io/safetensors';
 import { recoverInterruptedWrites, writeDirAtomic, writeFileAtomic } from '../io/atomic';
 import { loraConfig, writeAdapter } from '../lora/inject';
+import { loraplusParameterGroups } from '../lora/loraplus';
 import { evaluate, readAndDispose, withPrecision } from './evaluate';
 import { lossCurveSvg } from './plot';
 import { Progress } from './progress';
@@ -63,6 +64,14 @@ export interface TrainingArguments {
   optim?: OptimizerName;
   /** HF's optim_args: the optimizer's other options by PyTorch's names, "momentum=0.9,nesterov=true" or an object */
   optimArgs?: string | Record<string, number | boolean>;
+  /**
+   * LoRA+ (PEFT's create_loraplus_optimizer): LoRA's B factors (and trained 1-D tensors) learn at
+   * learningRate x this, its A factors at learningRate; weightDecay as usual (none on biases and
+   * LayerNorm weights). Any optim. Off (undefined) by default; the paper suggests 16.
+   */
+  loraplusLrRatio?: number;
+  /** with loraplusLrRatio: the lr of LoRA on embeddings (default 1e-6, as PEFT) */
+  loraplusLrEmbedding?: number;
   maxGradNorm?: number;
   lrSchedulerType?: ScheduleKind;
   /** HF's lr_scheduler_kwargs: the schedule's options by HF's names (num_cycles, lr_end, power, timescale, min_lr, min_lr_rate) */
@@ -275,7 +284,10 @@ export class Trainer {
     if (a.gradientCheckpointing) model.gradientCheckpointingEnable();
     manualSeed(a.seed);
     if (!OPTIMIZERS.includes(a.optim)) throw new Error(`Trainer: optim must be ${OPTIMIZERS.join(', ')}; got '${a.optim}'`);
-    this.optimizer = createOptimizer(a.optim, decayParameterGroups(model, a.weightDecay), a, parseOptimArgs(a.optim, a.optimArgs));
+    if (a.loraplusLrEmbedding !== undefined && a.loraplusLrRatio === undefined) throw new Error('Trainer: loraplusLrEmbedding is a LoRA+ setting: it needs loraplusLrRatio');
+    const groups = a.loraplusLrRatio === undefined ? decayParameterGroups(model, a.weightDecay)
+      : loraplusParameterGroups(model, { lr: a.learningRate, loraplusLrRatio: a.loraplusLrRatio, loraplusLrEmbedding: a.loraplusLrEmbedding, loraplusWeightDecay: a.weightDecay });
+    this.optimizer = createOptimizer(a.optim, groups, a, parseOptimArgs(a.optim, a.optimArgs));
     if (!(a.labelSmoothingFactor >= 0 && a.labelSmoothingFactor < 1)) throw new Error(`Trainer: labelSmoothingFactor must be in [0, 1), got ${a.labelSmoothingFactor}`);
     if (!(a.neftuneNoiseAlpha >= 0)) throw new Error(`Trainer: neftuneNoiseAlpha must be >= 0, got ${a.neftuneNoiseAlpha}`);
     if (!(a.warmupRatio >= 0 && a.warmupRatio <= 1)) throw new Error(`Trainer: warmupRatio must be in [0, 1], got ${a.warmupRatio}`);
@@ -599,6 +611,12 @@ export class Trainer {
     return dir;
   }
 
+  /** What optimizer.json records of LoRA+ (nothing without it). */
+  private loraplusRecord(): { loraplus_lr_ratio?: number; loraplus_lr_embedding?: number } {
+    const a = this.args;
+    return a.loraplusLrRatio === undefined ? {} : { loraplus_lr_ratio: a.loraplusLrRatio, loraplus_lr_embedding: a.loraplusLrEmbedding ?? 1e-6 };
+  }
+
   private writeCheckpointDir(dir: string): void {
     writeDirAtomic(dir, (tmp) => {
       if (loraConfig(this.model)) {
@@ -612,7 +630,7 @@ export class Trainer {
       if (!this.args.saveOnlyModel) {
         const opt = this.optimizer.stateDict();
         saveFile(path.join(tmp, 'optimizer.safetensors'), opt.tensors);
-        fs.writeFileSync(path.join(tmp, 'optimizer.json'), JSON.stringify({ optim: this.args.optim, steps: opt.steps ?? {}, groups: opt.groups }));
+        fs.writeFileSync(path.join(tmp, 'optimizer.json'), JSON.stringify({ optim: this.args.optim, ...this.loraplusRecord(), steps: opt.steps ?? {}, groups: opt.groups }));
         fs.writeFileSync(path.join(tmp, 'scheduler.json'), JSON.stringify(this.scheduler.stateDict()));
         for (const [file, state] of this.rngStates()) fs.writeFileSync(path.join(tmp, file), state);
       }
@@ -692,6 +710,12 @@ export class Trainer {
     const family = (o: string) => (o.startsWith('adamw_torch') ? 'adamw_torch' : o);
     if (family(savedOptim) !== family(this.args.optim)) {
       throw new Error(`resume: the checkpoint was trained with optim ${savedOptim}, this run asks for ${this.args.optim}: pass the same optim (--optim ${savedOptim}) to resume`);
+    }
+    const savedPlus = JSON.stringify({ loraplus_lr_ratio: optJson.loraplus_lr_ratio, loraplus_lr_embedding: optJson.loraplus_lr_embedding });
+    if (savedPlus !== JSON.stringify(this.loraplusRecord())) {
+      const says = (r: { loraplus_lr_ratio?: number; loraplus_lr_embedding?: number }) => r.loraplus_lr_ratio === undefined ? 'without LoRA+'
+        : `with LoRA+ (loraplusLrRatio ${r.loraplus_lr_ratio}, loraplusLrEmbedding ${r.loraplus_lr_embedding})`;
+      throw new Error(`resume: the checkpoint was trained ${says(optJson)}, this run asks ${says(this.loraplusRecord())}: resume with the same LoRA+ settings`);
     }
     this.loadTrainableWeights(dir);
     const opt = loadFile(path.join(dir, 'optimizer.safetensors'));

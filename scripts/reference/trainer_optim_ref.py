@@ -6,6 +6,8 @@ tiny GPT-2 fixture with PEFT LoRA (r 4, alpha 8, no dropout).
 Usage: trainer_optim_ref.py CASES.json INPUTS.safetensors OUT.safetensors
 
 CASES: {"fixtures": the test fixtures folder, "cases": [{name, optim, optim_args, lr, weight_decay, warmup, max_grad_norm}]};
+a case may add "bias" (PEFT's bias: "all" trains every bias), "lora_wte" (LoRA on the token
+embedding too) and "loraplus_lr_ratio" / "loraplus_lr_embedding" (LoRA+'s groups, below);
 INPUTS: `batches` [steps, batch, T] and `init.<name>` (the LoRA weights to start from).
 Written: `<case>.losses` and `<case>.final.<name>` for every trained tensor.
 """
@@ -14,6 +16,7 @@ import os
 import sys
 
 import torch
+from torch import nn
 
 sys.path.insert(0, os.path.dirname(__file__))
 import lora_ref  # noqa: E402
@@ -32,18 +35,48 @@ def make_optimizer(optim, groups, lr, optim_args):
     return cls(groups, lr=lr, **optim_args)
 
 
+def loraplus_groups(model, lr, ratio, lr_embedding, weight_decay):
+    """PEFT's create_loraplus_optimizer (peft/optimizers/loraplus.py) as the Trainer uses it: groupA
+    (lr), embedding (lr_embedding), groupB (lr x ratio: lora_B and 1-D tensors that decay),
+    groupB_no_decay (the same lr, no decay: biases, LayerNorm weights); decay as HF's
+    get_parameter_names (not under a LayerNorm, no "bias" in the name). LoRA'd embeddings go to the
+    embedding group, as PEFT's docstring means (its code tests the parameter, not its module)."""
+    under_ln = {id(p) for m in model.modules() if isinstance(m, nn.LayerNorm) for p in m.parameters()}
+    lora_emb = {id(p) for m in model.modules() if isinstance(m, lora_ref.PeftLoraEmbedding) for p in (m.lora_embedding_A, m.lora_embedding_B)}
+    groups = {"groupA": [], "embedding": [], "groupB": [], "groupB_no_decay": []}
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        if id(p) in lora_emb:
+            groups["embedding"].append((name, p))
+        elif "lora_B" in name or p.ndim == 1:
+            decays = id(p) not in under_ln and "bias" not in name
+            groups["groupB" if decays else "groupB_no_decay"].append((name, p))
+        else:
+            groups["groupA"].append((name, p))
+    settings = {"groupA": (lr, weight_decay), "embedding": (lr_embedding, weight_decay),
+                "groupB": (lr * ratio, weight_decay), "groupB_no_decay": (lr * ratio, 0.0)}
+    return [{"params": [p for _, p in groups[k]], "names": [n for n, _ in groups[k]], "lr": settings[k][0], "weight_decay": settings[k][1]}
+            for k in groups]
+
+
 def run(fixtures, case, inputs):
     model, _ = train_ref.load_tiny(fixtures)
     lora_ref.wrap(model, lambda m: lora_ref.PeftLoraConv1D(m, r=4, alpha=8))
-    lora_ref.freeze_for_peft(model)
+    if case.get("lora_wte"):
+        model.transformer.wte = lora_ref.PeftLoraEmbedding(model.transformer.wte, 4, 8)
+    lora_ref.freeze_for_peft(model, case.get("bias", "none"))
     params = dict(model.named_parameters())
     with torch.no_grad():
         for k, t in inputs.items():
             if k.startswith("init."):
                 params[k[5:]].copy_(t)
     model.eval()  # no dropout anywhere: the Trainer side runs with dropout 0
-    groups = lora_ref.hf_decay_groups(model, case["weight_decay"])
-    opt = make_optimizer(case["optim"], [{"params": g["params"], "weight_decay": g["weight_decay"]} for g in groups],
+    if "loraplus_lr_ratio" in case:
+        groups = loraplus_groups(model, case["lr"], case["loraplus_lr_ratio"], case.get("loraplus_lr_embedding", 1e-6), case["weight_decay"])
+    else:
+        groups = lora_ref.hf_decay_groups(model, case["weight_decay"])
+    opt = make_optimizer(case["optim"], [{k: g[k] for k in ("params", "weight_decay", "lr") if k in g} for g in groups],
                          case["lr"], case.get("optim_args", {}))
     batches = inputs["batches"]
     steps, warmup = batches.shape[0], case["warmup"]

@@ -37,6 +37,8 @@ export const spec: Spec = {
   'weight-decay': { type: 'number', default: 0, help: 'weight decay (not on biases/LayerNorm): decoupled for AdamW, an L2 term for the others' },
   optim: { type: 'string', default: 'adamw_torch', help: 'optimizer, by HF\'s names: adamw_torch | adamw_torch_fused | adafactor | sgd | adagrad | rmsprop' },
   'optim-args': { type: 'string', help: 'the optimizer\'s other options, HF\'s optim_args: "momentum=0.9,nesterov=true" (sgd), lr_decay (adagrad), alpha, momentum, centered (rmsprop), beta1, clip_threshold (adafactor)' },
+  'loraplus-lr-ratio': { type: 'number', help: 'LoRA+: LoRA\'s B factors learn at --lr x this, its A factors at --lr (PEFT\'s create_loraplus_optimizer; the paper suggests 16)' },
+  'loraplus-lr-embedding': { type: 'number', help: 'with --loraplus-lr-ratio: the lr of LoRA on embeddings (default 1e-6)' },
   'adam-beta1': { type: 'number', default: 0.9, help: 'AdamW beta1' },
   'adam-beta2': { type: 'number', default: 0.999, help: 'AdamW beta2' },
   'adam-epsilon': { type: 'number', default: 1e-8, help: 'AdamW epsilon' },
@@ -148,6 +150,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     gradientAccumulationSteps: f['gradient-accumulation-steps'] as number, gradientCheckpointing: Boolean(f['gradient-checkpointing']),
     learningRate: f.lr as number, weightDecay: f['weight-decay'] as number,
     optim: f.optim as torch.train.OptimizerName, optimArgs: f['optim-args'] as string | undefined,
+    loraplusLrRatio: f['loraplus-lr-ratio'] as number | undefined, loraplusLrEmbedding: f['loraplus-lr-embedding'] as number | undefined,
     dataSeed: f['data-seed'] as number | undefined, saveOnlyModel: Boolean(f['save-only-model']), includeNumInputTokensSeen: Boolean(f['include-num-input-tokens-seen']),
     metricForBestModel: f['metric-for-best-model'] as string, greaterIsBetter: f['greater-is-better'] as boolean | undefined,
     adamBeta1: f['adam-beta1'] as number, adamBeta2: f['adam-beta2'] as number, adamEpsilon: f['adam-epsilon'] as number, warmupSteps: f['warmup-steps'] as number, warmupRatio: f['warmup-ratio'] as number,
@@ -192,6 +195,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
       ...(a.gradientAccumulationSteps > 1 ? [['gradient_accumulation_steps', a.gradientAccumulationSteps]] as [string, number][] : []),
       ['total_train_batch_size', a.perDeviceTrainBatchSize * a.gradientAccumulationSteps * trainer.worldSize],
       ['optimizer', torch.train.describeOptimizer(a.optim, a, torch.train.parseOptimArgs(a.optim, a.optimArgs))],
+      ...(a.loraplusLrRatio !== undefined ? [['loraplus_lr_ratio', a.loraplusLrRatio], ['loraplus_lr_embedding', a.loraplusLrEmbedding ?? 1e-6]] as [string, number][] : []),
       ['lr_scheduler_type', a.lrSchedulerType], ...(trainer.scheduler.warmupSteps ? [['lr_scheduler_warmup_steps', trainer.scheduler.warmupSteps]] as [string, number][] : []),
       ...(a.labelSmoothingFactor ? [['label_smoothing_factor', a.labelSmoothingFactor]] as [string, number][] : []),
       ['training_steps', result.globalStep], ['mixed_precision_training', a.precision === 'bf16' ? 'bf16 autocast' : 'no (fp32)'],
@@ -218,6 +222,10 @@ function checkFlags(f: Record<string, unknown>): void {
   } catch (e) {
     throw new Error(`--optim-args: ${(e as Error).message.replace(/^optimArgs: /, '')}`);
   }
+  const ratio = f['loraplus-lr-ratio'] as number | undefined;
+  if (ratio !== undefined && f.full) throw new Error('--loraplus-lr-ratio sets the lr of LoRA\'s B factors: it needs LoRA, not --full');
+  if (ratio !== undefined && !(ratio > 0)) throw new Error(`--loraplus-lr-ratio must be > 0 (the paper suggests 16), got ${ratio}`);
+  if (f['loraplus-lr-embedding'] !== undefined && ratio === undefined) throw new Error('--loraplus-lr-embedding is a LoRA+ setting: give --loraplus-lr-ratio too');
   if (!torch.optim.SCHEDULE_KINDS.includes(f['lr-scheduler'] as torch.optim.ScheduleKind)) {
     throw new Error(`--lr-scheduler must be ${torch.optim.SCHEDULE_KINDS.join(', ')}; got '${f['lr-scheduler']}'`);
   }
