@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { brownTextFiles, saveTinyGpt2, relErr } from './helpers';
+import { brownTextFiles, saveTinyGpt2, relErr, learnBpe, writeBpeFiles } from './helpers';
 import { parseFlags } from '../lib/cli/args';
 import { spec as trainSpec } from '../lib/cli/commands/train';
 
@@ -249,6 +249,31 @@ test('Hugging Face\'s flag names (underscores, TrainingArguments / run_clm / TRL
   fs.writeFileSync(cfg, '[1, 2]');
   expect(cli('train', '--config', cfg).err).toMatch(/must hold a JSON object of flags/);
   expect(cli('train', '--config', path.join(tmp, 'none.json')).err).toMatch(/--config .*none.json: no such file/);
+});
+
+test('a model folder with its own tokenizer (not GPT-2\'s): train, eval and generate tokenize with it; the output folder carries it', async () => {
+  // A GPT-2 of 700 ids whose folder holds a byte-level BPE of its own (~660 tokens): GPT-2's ids would not fit it.
+  const dir = await saveTinyGpt2(path.join(tmp, 'own-tok-model'), { vocab_size: 700 });
+  const bare = await saveTinyGpt2(path.join(tmp, 'own-tok-bare'), { vocab_size: 700 });
+  writeBpeFiles(dir, learnBpe(torch.data.brownDocuments(['a']).slice(0, 10).map((d) => d.text).join('\n'), 400));
+  const tok = torch.GPT2Tokenizer.fromFiles(dir);
+  expect(tok.isGpt2).toBe(false);
+  const g = cli('generate', '--model', dir, '--prompt', 'The jury said', '--max-new-tokens', '4', '--json');
+  expect(g.err).toBe('');
+  const out = JSON.parse(g.out);
+  expect(out.tokens.slice(0, tok.encode('The jury said').length)).toEqual(tok.encode('The jury said'));
+  expect(out.text).toBe(tok.decode(out.tokens));
+  const o = path.join(tmp, 'own-tok-out');
+  const t = cli('train', '--model', dir, '--data', textFile, '--out', o, '--block-size', '16', '--batch-size', '2', '--max-steps', '2', '--save-steps', '0');
+  expect(t.err).toBe('');
+  expect(fs.readFileSync(path.join(o, 'vocab.json'), 'utf8')).toBe(fs.readFileSync(path.join(dir, 'vocab.json'), 'utf8'));
+  expect(fs.readFileSync(path.join(o, 'merges.txt'), 'utf8')).toBe(fs.readFileSync(path.join(dir, 'merges.txt'), 'utf8'));
+  const e = JSON.parse(cli('eval', '--model', dir, '--data', evalFile, '--block-size', '16', '--json').out);
+  const blocks = Math.floor(tok.encode(fs.readFileSync(evalFile, 'utf8')).length / 16);
+  expect(e.blocks).toBe(blocks);
+  // the same weights without tokenizer files read the text with GPT-2's tokenizer, whose ids do not fit: said so
+  expect(cli('train', '--model', bare, '--data', textFile, '--out', path.join(tmp, 'own-tok-bare-out'), '--block-size', '16').err)
+    .toMatch(/token ids up to \d+ by GPT-2's tokenizer \(the model folder has no tokenizer files of its own\), but the model's vocab_size is 700: the tokenizer and the model do not belong together/);
 });
 
 test('train (LoRA) writes a PEFT adapter; eval --adapter and merge agree', () => {

@@ -42,6 +42,53 @@ export async function saveTinyGpt2(dir: string, config: Partial<torch.GPT2Config
   return dir;
 }
 
+// A byte-level BPE other than GPT-2's, for the tests of a model folder's own tokenizer.
+const byteChars = (): string[] => {
+  const printable = (b: number) => (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+  let next = 256;
+  return Array.from({ length: 256 }, (_, b) => String.fromCodePoint(printable(b) ? b : next++));
+};
+
+/** A small byte-level BPE learned here (most frequent pair first), ids in an order unlike GPT-2's. */
+export function learnBpe(text: string, nMerges: number): { vocab: Record<string, number>; merges: [string, string][] } {
+  const chars = byteChars(), enc = new TextEncoder();
+  const counts = new Map<string, number>();
+  for (const [w] of text.matchAll(/'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu)) {
+    const word = Array.from(enc.encode(w), (b) => chars[b]).join('\u0001');
+    counts.set(word, (counts.get(word) ?? 0) + 1);
+  }
+  let words = [...counts].map(([w, n]) => [w.split('\u0001'), n] as [string[], number]);
+  const merges: [string, string][] = [];
+  for (let m = 0; m < nMerges; m++) {
+    const pairs = new Map<string, number>();
+    for (const [parts, n] of words) for (let i = 0; i + 1 < parts.length; i++) pairs.set(`${parts[i]} ${parts[i + 1]}`, (pairs.get(`${parts[i]} ${parts[i + 1]}`) ?? 0) + n);
+    let best = '', bestN = 0;
+    for (const [p, n] of pairs) if (n > bestN) { best = p; bestN = n; }
+    if (!best) break;
+    const [a, b] = best.split(' ');
+    merges.push([a, b]);
+    words = words.map(([parts, n]) => {
+      const out: string[] = [];
+      for (let i = 0; i < parts.length;) if (i + 1 < parts.length && parts[i] === a && parts[i + 1] === b) { out.push(a + b); i += 2; } else out.push(parts[i++]);
+      return [out, n];
+    });
+  }
+  const tokens = [...chars.slice().reverse(), ...merges.map(([a, b]) => a + b)];
+  const vocab: Record<string, number> = {};
+  tokens.forEach((t) => { if (!(t in vocab)) vocab[t] = Object.keys(vocab).length; });
+  vocab['<|endoftext|>'] = Object.keys(vocab).length;
+  return { vocab, merges };
+}
+
+/** vocab.json, merges.txt and special_tokens_map.json (eos <|endoftext|>) of a learnBpe tokenizer into dir. */
+export function writeBpeFiles(dir: string, t: { vocab: Record<string, number>; merges: [string, string][] }): string {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'vocab.json'), JSON.stringify(t.vocab));
+  fs.writeFileSync(path.join(dir, 'merges.txt'), ['#version: 0.2', ...t.merges.map((m) => m.join(' '))].join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 'special_tokens_map.json'), JSON.stringify({ bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>' }));
+  return dir;
+}
+
 /** Brown press reportage as a training file (first `train` docs) and a held-out file (the next). */
 export function brownTextFiles(dir: string, train = 2, heldOutChars = Infinity): { trainFile: string; evalFile: string } {
   const docs = torch.data.brownDocuments(['a']).slice(0, train + 1).map((d) => d.text);

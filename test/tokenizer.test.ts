@@ -5,6 +5,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
+import { vocabAndMerges, tablesFingerprint, GPT2_TABLES_FINGERPRINT } from '../lib/models/tokenizer';
+import { learnBpe, writeBpeFiles } from './helpers';
 
 let tmp: string;
 beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-tok-')); });
@@ -36,4 +38,115 @@ test('savePretrained writes GPT-2\'s vocab.json and merges.txt: a Python BPE rea
   const ids = torch.tokenizer.encode(text);
   expect(ids.length).toBeGreaterThan(20000);
   expect(JSON.parse(r.stdout)).toEqual(ids);
+});
+
+// A model folder's own tokenizer (GPT2Tokenizer.fromPretrained): GPT-2's tables take the fast path;
+// any other byte-level BPE is run by tstorch's ByteLevelBPE, checked against the Python BPE above.
+describe('GPT2Tokenizer.fromPretrained: a model folder\'s own tokenizer', () => {
+  const sample = () => torch.data.brownDocuments(['c']).slice(0, 6).map((d) => d.text).join('\n') +
+    '\nFrançois Gö naïve café 😀 ½ — “quotes” it\'s we\'ll  two   spaces\tand\ttabs\n\n  end  one.<|endoftext|>two <|endoftext|> three<|endoftext|>';
+  let custom: string;
+  let learned: { vocab: Record<string, number>; merges: [string, string][] };
+  beforeAll(() => {
+    learned = learnBpe(torch.data.brownDocuments(['a']).slice(0, 20).map((d) => d.text).join('\n'), 400);
+    custom = writeBpeFiles(path.join(tmp, 'custom'), learned);
+  });
+  const pythonIds = (dir: string, text: string): number[] => {
+    const file = path.join(tmp, 'py-text.txt');
+    fs.writeFileSync(file, text);
+    const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'bpe_ref.py'), dir, file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    expect(r.stderr).toBe('');
+    return JSON.parse(r.stdout);
+  };
+
+  test('GPT-2\'s own files give the shared fast tokenizer; the general BPE on them encodes as it does (every id of a Brown sample)', () => {
+    const { vocab, merges } = vocabAndMerges();
+    expect(tablesFingerprint(vocab, merges)).toBe(GPT2_TABLES_FINGERPRINT);
+    const dir = path.join(tmp, 'gpt2-files');
+    torch.tokenizer.savePretrained(dir);
+    const tok = torch.GPT2Tokenizer.fromFiles(dir);
+    expect(tok).toBe(torch.tokenizer);
+    expect(tok.isGpt2).toBe(true);
+    const general = torch.GPT2Tokenizer.fromFiles(dir, { gpt2Fast: false });
+    expect(general.isGpt2).toBe(false);
+    expect([general.vocabSize, general.eosTokenId, general.eosToken]).toEqual([50257, 50256, '<|endoftext|>']);
+    const text = sample();
+    const ids = torch.tokenizer.encode(text);
+    expect(ids.length).toBeGreaterThan(15000);
+    expect(general.encode(text)).toEqual(ids);
+    expect(general.decode(ids)).toBe(text);
+  });
+
+  test('another byte-level BPE (vocab.json + merges.txt) encodes as the Python BPE reading the same files; decode gives the text back', async () => {
+    const tok = await torch.GPT2Tokenizer.fromPretrained(custom);
+    expect(tok.isGpt2).toBe(false);
+    expect(tok.vocabSize).toBe(Object.keys(learned.vocab).length);
+    expect(tok.eosTokenId).toBe(learned.vocab['<|endoftext|>']);
+    const text = sample();
+    const ids = tok.encode(text);
+    expect(ids).toEqual(pythonIds(custom, text));
+    expect(ids).not.toEqual(torch.tokenizer.encode(text)); // (not GPT-2's ids)
+    expect(tok.decode(ids)).toBe(text);
+    // The same tables as tokenizer.json alone (HF's fast file; merges as "a b" strings or, newer, pairs): the same ids
+    for (const [name, merges] of [['tj-strings', learned.merges.map((m) => m.join(' '))], ['tj-pairs', learned.merges]] as const) {
+      const dir = path.join(tmp, name);
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({
+        version: '1.0', normalizer: null, added_tokens: [{ id: learned.vocab['<|endoftext|>'], content: '<|endoftext|>', special: true }],
+        pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+        model: { type: 'BPE', vocab: learned.vocab, merges },
+      }));
+      expect(torch.GPT2Tokenizer.fromFiles(dir).encode(text)).toEqual(ids);
+    }
+    // savePretrained writes it back (vocab.json, merges.txt, ...): read again, the same ids, and the Python BPE agrees
+    const again = path.join(tmp, 'custom-saved');
+    tok.savePretrained(again);
+    expect(torch.GPT2Tokenizer.fromFiles(again).encode(text)).toEqual(ids);
+    expect(pythonIds(again, text)).toEqual(ids);
+  });
+
+  test('added tokens split out whole, add_prefix_space; datasets and stop strings use the given tokenizer', () => {
+    const dir = path.join(tmp, 'custom-added');
+    fs.cpSync(custom, dir, { recursive: true });
+    const n = Object.keys(learned.vocab).length;
+    fs.writeFileSync(path.join(dir, 'added_tokens.json'), JSON.stringify({ '<|user|>': n, '<|bot|>': n + 1 }));
+    fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ add_prefix_space: true, eos_token: { content: '<|endoftext|>' } }));
+    const tok = torch.GPT2Tokenizer.fromFiles(dir), plain = torch.GPT2Tokenizer.fromFiles(custom);
+    expect(tok.vocabSize).toBe(n + 2);
+    const ids = tok.encode('<|user|>hello there<|bot|>hi<|endoftext|>');
+    expect(ids.slice(0, 2)).toEqual([plain.encode(' ')[0], n]); // (the prefix space goes on the text, before the added token: HF's GPT2Tokenizer)
+    expect(ids.filter((t) => t >= n - 1)).toEqual([n, n + 1, n - 1]);
+    expect(tok.decode(ids)).toBe(' <|user|>hello there<|bot|>hi<|endoftext|>'); // (the prefix space, as HF's)
+    expect(tok.encode('hello')).toEqual(plain.encode(' hello'));
+    expect(tok.encode(' hello')).toEqual(plain.encode(' hello')); // (none added before a space)
+    // datasets: the tokenizer's ids, its eos ending each example and padding it
+    const ex = torch.data.ExampleDataset.fromTexts(['a b c', 'hello'], { maxLength: 32, tokenizer: plain });
+    expect(Array.from(ex.examples[1])).toEqual([...plain.encode('hello'), plain.eosTokenId]);
+    expect(ex.padTokenId).toBe(plain.eosTokenId);
+    expect(Array.from(torch.data.TextDataset.fromText('hello there world', 2, plain).blocks.flatMap((b) => Array.from(b))))
+      .toEqual(plain.encode('hello there world').slice(0, 2 * Math.floor(plain.encode('hello there world').length / 2)));
+    // stop strings decode with the given tokenizer
+    const helloThere = plain.encode('hello there');
+    expect(torch.completesStopString(helloThere, ['there'], plain)).toBe(true);
+    expect(torch.completesStopString(helloThere.slice(0, -1), ['there'], plain)).toBe(false);
+  });
+
+  test('bad tokenizer folders are clear errors', () => {
+    const bad = (name: string, files: Record<string, string>) => {
+      const dir = path.join(tmp, `bad-${name}`);
+      fs.mkdirSync(dir, { recursive: true });
+      for (const [f, c] of Object.entries(files)) fs.writeFileSync(path.join(dir, f), c);
+      return () => torch.GPT2Tokenizer.fromFiles(dir);
+    };
+    const vocab = JSON.stringify(learned.vocab), merges = fs.readFileSync(path.join(custom, 'merges.txt'), 'utf8');
+    expect(bad('empty', {})).toThrow(/has no tokenizer files \(vocab.json and merges.txt, or tokenizer.json\)/);
+    expect(() => torch.GPT2Tokenizer.fromFiles(path.join(tmp, 'nowhere'))).toThrow(/nowhere: no such folder/);
+    expect(bad('json', { 'vocab.json': '{"a": 0,', 'merges.txt': merges })).toThrow(/vocab.json is not valid JSON .*fetch the tokenizer files again/);
+    expect(bad('merge-line', { 'vocab.json': vocab, 'merges.txt': '#version: 0.2\nĠ t h\n' })).toThrow(/merges.txt line 2 is not two tokens separated by one space/);
+    expect(bad('unknown', { 'vocab.json': vocab, 'merges.txt': '#version: 0.2\nĠ zz\n' })).toThrow(/merge 0 \(Ġ zz\) uses 'zz', which the vocabulary lacks/);
+    expect(bad('wordpiece', { 'tokenizer.json': JSON.stringify({ model: { type: 'WordPiece', vocab: {} } }) })).toThrow(/is a WordPiece tokenizer; tstorch reads byte-level BPE tokenizers/);
+    expect(bad('metaspace', { 'tokenizer.json': JSON.stringify({ pre_tokenizer: { type: 'Metaspace' }, model: { type: 'BPE', vocab: { a: 0 }, merges: [] } }) })).toThrow(/its pre-tokenizer is Metaspace/);
+    expect(bad('no-eos', { 'vocab.json': JSON.stringify({ ...learned.vocab, '<|endoftext|>': undefined }), 'merges.txt': merges })).toThrow(/names no eos token/);
+    expect(bad('not-bytes', { 'vocab.json': JSON.stringify({ a: 0, b: 1, ab: 2, '<|endoftext|>': 3 }), 'merges.txt': 'a b\n' })).toThrow(/lacks the byte-level character .*not a byte-level BPE/);
+  });
 });

@@ -9,7 +9,7 @@
 import { Tensor } from '../tensor/tensor';
 import { tensor } from '../tensor/creation';
 import type { Device } from '../tensor/dtype';
-import { tokenizer, EOS_TOKEN, EOS_TOKEN_ID } from '../models/tokenizer';
+import { tokenizer, EOS_TOKEN_ID, GPT2Tokenizer } from '../models/tokenizer';
 
 let pinnedCopies = true;
 
@@ -72,8 +72,9 @@ export class TextDataset implements LMDataset {
     this.blocks = [];
     for (let i = 0; i < n; i++) this.blocks.push(Int32Array.from({ length: blockSize }, (_, k) => ids[i * blockSize + k]));
   }
-  static fromText(text: string, blockSize: number): TextDataset {
-    return new TextDataset(tokenizer.encode(text), blockSize);
+  /** text's ids (by GPT-2's tokenizer, or the model folder's: GPT2Tokenizer.fromPretrained) cut into blocks */
+  static fromText(text: string, blockSize: number, tok: GPT2Tokenizer = tokenizer): TextDataset {
+    return new TextDataset(tok.encode(text), blockSize);
   }
   get length(): number {
     return this.blocks.length;
@@ -121,6 +122,8 @@ export interface ExampleOptions {
   completionOnlyLoss?: boolean;
   /** end each text (or completion) with <|endoftext|>, unless it already ends so (TRL's add_eos; default true) */
   addEos?: boolean;
+  /** the tokenizer (default GPT-2's; a model folder's: GPT2Tokenizer.fromPretrained): its eos ends examples and pads batches */
+  tokenizer?: GPT2Tokenizer;
 }
 
 /**
@@ -159,8 +162,8 @@ export class ExampleDataset implements LMDataset {
 
   /** Language-modeling data: each text an example, the loss on all of it. */
   static fromTexts(texts: string[], opts: ExampleOptions): ExampleDataset {
-    const addEos = opts.addEos ?? true;
-    return new ExampleDataset(texts.map((t) => ({ ids: tokenizer.encode(addEos && !t.endsWith(EOS_TOKEN) ? t + EOS_TOKEN : t) })), opts.maxLength);
+    const addEos = opts.addEos ?? true, tok = opts.tokenizer ?? tokenizer, eos = tok.eosToken;
+    return new ExampleDataset(texts.map((t) => ({ ids: tok.encode(addEos && !t.endsWith(eos) ? t + eos : t) })), opts.maxLength, { padTokenId: tok.eosTokenId });
   }
 
   /**
@@ -169,10 +172,11 @@ export class ExampleDataset implements LMDataset {
    */
   static fromPromptCompletions(pairs: PromptCompletion[], opts: ExampleOptions): ExampleDataset {
     const addEos = opts.addEos ?? true, completionOnly = opts.completionOnlyLoss ?? true;
+    const tok = opts.tokenizer ?? tokenizer, eos = tok.eosToken;
     return new ExampleDataset(pairs.map(({ prompt, completion }) => {
-      const whole = prompt + (addEos && !completion.endsWith(EOS_TOKEN) ? completion + EOS_TOKEN : completion);
-      return { ids: tokenizer.encode(whole), promptLength: completionOnly ? tokenizer.encode(prompt).length : 0 };
-    }), opts.maxLength);
+      const whole = prompt + (addEos && !completion.endsWith(eos) ? completion + eos : completion);
+      return { ids: tok.encode(whole), promptLength: completionOnly ? tok.encode(prompt).length : 0 };
+    }), opts.maxLength, { padTokenId: tok.eosTokenId });
   }
 
   /**

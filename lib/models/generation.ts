@@ -10,7 +10,7 @@ import { cat } from '../tensor/ops';
 import { keep, tidy } from '../tensor/scope';
 import { Device } from '../tensor/dtype';
 import * as F from '../nn/functional';
-import { tokenizer } from './tokenizer';
+import { tokenizer, GPT2Tokenizer } from './tokenizer';
 import type { ForwardOptions, GPT2Output, LayerPast } from './gpt2';
 import { DecodeStep, processLogits, warpScores } from './logits_process';
 export { processLogits, warpScores, addSequenceBias, repetitionPenalty, noRepeatNgramBans } from './logits_process';
@@ -61,9 +61,11 @@ export interface GenerateOptions {
   eosTokenId?: number | null;
   /**
    * HF's stop_strings: a sequence stops once its text holds one of these, ending in its last
-   * token (kept whole, as HF); GPT-2's tokenizer decodes. Greedy and sampling only.
+   * token (kept whole, as HF); `tokenizer` decodes. Greedy and sampling only.
    */
   stopStrings?: string[];
+  /** HF's generate(tokenizer=...): what decodes the text stopStrings look in (default GPT-2's; a folder's: GPT2Tokenizer.fromPretrained) */
+  tokenizer?: GPT2Tokenizer;
   useCache?: boolean;
   /**
    * HF's num_beams: > 1 is beam search, which keeps the numBeams most likely continuations of each
@@ -372,7 +374,7 @@ export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: numb
     state.append(added);
     added.forEach((t, i) => {
       if (done[i]) return;
-      if ((eos !== null && t === eos) || (stops.length && completesStopString(state.seqs[i], stops))) done[i] = true;
+      if ((eos !== null && t === eos) || (stops.length && completesStopString(state.seqs[i], stops, o.tokenizer))) done[i] = true;
     });
     o.onToken?.(added, [...done]);
     if (done.every(Boolean)) break;
@@ -460,11 +462,11 @@ export function decodePromptLookup(state: DecodingState, o: GenerateOptions, eos
  * holds the string, ending inside the last token's text (which may run past it, as the string may
  * begin inside earlier tokens, the prompt's included).
  */
-export function completesStopString(tokens: number[], stops: string[]): boolean {
+export function completesStopString(tokens: number[], stops: string[], tok: GPT2Tokenizer = tokenizer): boolean {
   // A stop string of n UTF-8 bytes lies within the last n + 1 tokens (each token is >= 1 byte).
   const longest = Math.max(...stops.map((s) => Buffer.byteLength(s)));
   const tail = tokens.slice(-(longest + 1));
-  const text = tokenizer.decode(tail), before = tokenizer.decode(tail.slice(0, -1)).replace(/\uFFFD$/, '');
+  const text = tok.decode(tail), before = tok.decode(tail.slice(0, -1)).replace(/\uFFFD$/, '');
   return stops.some((s) => {
     const at = text.indexOf(s, Math.max(0, before.length - s.length + 1));
     return at >= 0 && at + s.length > before.length;

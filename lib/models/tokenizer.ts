@@ -1,6 +1,10 @@
 // GPT-2's byte-level BPE (r50k_base, the same merges as Hugging Face's GPT2Tokenizer), offline,
 // from the gpt-tokenizer package; and Hugging Face's tokenizer files (vocab.json, merges.txt, ...)
 // made from the same tables, so that an output folder loads with AutoTokenizer as it is.
+// GPT2Tokenizer.fromPretrained(dir) reads a model folder's own files: GPT-2's tables take the fast
+// path above; any other byte-level BPE (a GPT-2 trained on another language or corpus) is run by
+// ByteLevelBPE below, Hugging Face's GPT2Tokenizer algorithm.
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../io/atomic';
@@ -25,10 +29,41 @@ const allowed = new Set([EOS_TOKEN]);
 export const TOKENIZER_FILES = ['vocab.json', 'merges.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json'];
 
 export class GPT2Tokenizer {
-  readonly eosTokenId = EOS_TOKEN_ID;
-  readonly vocabSize = VOCAB_SIZE;
+  readonly eosTokenId: number;
+  readonly eosToken: string;
+  /** ids in use: the vocabulary and the added tokens (HF's len(tokenizer)) */
+  readonly vocabSize: number;
+
+  /** bpe: a folder's own tables (fromPretrained); none: GPT-2's, encoded by gpt-tokenizer. */
+  constructor(private readonly bpe: ByteLevelBPE | null = null) {
+    this.eosToken = bpe ? bpe.eosToken : EOS_TOKEN;
+    this.eosTokenId = bpe ? bpe.eosTokenId : EOS_TOKEN_ID;
+    this.vocabSize = bpe ? bpe.size : VOCAB_SIZE;
+  }
+
+  /**
+   * A model folder's tokenizer, as AutoTokenizer.from_pretrained reads it: vocab.json and
+   * merges.txt (or tokenizer.json, a byte-level BPE), the added and special tokens
+   * (tokenizer.json, tokenizer_config.json, added_tokens.json, special_tokens_map.json) and
+   * add_prefix_space. GPT-2's own tables give the shared fast `tokenizer`.
+   */
+  static async fromPretrained(dir: string): Promise<GPT2Tokenizer> {
+    return GPT2Tokenizer.fromFiles(dir);
+  }
+  /** fromPretrained, synchronously. gpt2Fast: false runs even GPT-2's tables through ByteLevelBPE (to check one against the other). */
+  static fromFiles(dir: string, opts: { gpt2Fast?: boolean } = {}): GPT2Tokenizer {
+    const t = readTokenizerFiles(dir);
+    if (opts.gpt2Fast !== false && isGpt2Tables(t)) return tokenizer;
+    return new GPT2Tokenizer(new ByteLevelBPE(t));
+  }
+  /** true: GPT-2's own tokenizer (r50k). */
+  get isGpt2(): boolean {
+    return this.bpe === null;
+  }
+
   /** Text to token ids, no special tokens added ("<|endoftext|>" in the text is that token, as in HF). */
   encode(text: string): number[] {
+    if (this.bpe) return this.bpe.encode(text);
     // As HF's tokenizers, the special token is split out first and the pieces between encoded.
     // (gpt-tokenizer 4.0 finds one only at the very start of the text: "a<|endoftext|>" gave
     // 8 ids.) No array spread: a corpus's ids can outnumber a call's arguments.
@@ -41,7 +76,7 @@ export class GPT2Tokenizer {
     return ids;
   }
   decode(ids: number[]): string {
-    return r50k().decode(ids);
+    return this.bpe ? this.bpe.decode(ids) : r50k().decode(ids);
   }
 
   /**
@@ -51,22 +86,301 @@ export class GPT2Tokenizer {
    */
   savePretrained(dir: string, opts: { modelMaxLength?: number } = {}): void {
     fs.mkdirSync(dir, { recursive: true });
-    const { vocab, merges } = vocabAndMerges();
+    const { vocab, merges } = this.bpe ? this.bpe.tables() : vocabAndMerges();
     // In id order (a JS object would put the digit-only tokens first).
-    writeFileAtomic(path.join(dir, 'vocab.json'), `{${vocab.map((token, id) => `${JSON.stringify(token)}: ${id}`).join(', ')}}`);
+    writeFileAtomic(path.join(dir, 'vocab.json'), `{${vocab.map((token, id) => (token === undefined ? null : `${JSON.stringify(token)}: ${id}`)).filter((e) => e !== null).join(', ')}}`);
     writeFileAtomic(path.join(dir, 'merges.txt'), ['#version: 0.2', ...merges.map(([a, b]) => `${a} ${b}`)].join('\n') + '\n');
-    const special = { bos_token: EOS_TOKEN, eos_token: EOS_TOKEN, unk_token: EOS_TOKEN };
+    const eos = this.eosToken;
+    const special = { bos_token: eos, eos_token: eos, unk_token: eos };
     writeFileAtomic(path.join(dir, 'special_tokens_map.json'), JSON.stringify(special, null, 2) + '\n');
+    const added: Record<string, object> = {};
+    for (const [content, id] of this.bpe ? this.bpe.added : new Map([[EOS_TOKEN, EOS_TOKEN_ID]])) {
+      added[id] = { content, lstrip: false, normalized: content !== eos || !this.bpe, rstrip: false, single_word: false, special: this.bpe ? this.bpe.special.has(content) : true };
+    }
     writeFileAtomic(path.join(dir, 'tokenizer_config.json'), JSON.stringify({
-      add_bos_token: false, add_prefix_space: false,
-      added_tokens_decoder: { [EOS_TOKEN_ID]: { content: EOS_TOKEN, lstrip: false, normalized: true, rstrip: false, single_word: false, special: true } },
+      add_bos_token: false, add_prefix_space: this.bpe?.addPrefixSpace ?? false, added_tokens_decoder: added,
       ...special, clean_up_tokenization_spaces: false, errors: 'replace', model_max_length: opts.modelMaxLength ?? 1024,
       pad_token: null, tokenizer_class: 'GPT2Tokenizer',
     }, null, 2) + '\n');
   }
 }
 
+/** What a folder's tokenizer files say. */
+interface TokenizerTables {
+  dir: string;
+  vocab: Map<string, number>;
+  merges: [string, string][];
+  /** added tokens (content -> id): split out of the text before BPE, each one id */
+  added: Map<string, number>;
+  special: Set<string>;
+  eosToken: string;
+  addPrefixSpace: boolean;
+}
+
+function readJson(file: string): Record<string, unknown> {
+  let raw: string;
+  try {
+    raw = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`tokenizer: cannot read ${file}: ${(e as Error).message}`);
+  }
+  try {
+    const v = JSON.parse(raw);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`tokenizer: ${file} is not valid JSON (${(e as Error).message}): a broken download? fetch the tokenizer files again`);
+  }
+}
+
+/** A special token's spelling in tokenizer_config.json / special_tokens_map.json: a string or { content }. */
+function tokenContent(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
+  return undefined;
+}
+
+/** Reads a folder's tokenizer files; errors say which file is wrong and how. */
+export function readTokenizerFiles(dir: string): TokenizerTables {
+  const file = (f: string) => path.join(dir, f);
+  const has = (f: string) => fs.existsSync(file(f));
+  if (!fs.existsSync(dir)) throw new Error(`tokenizer: ${dir}: no such folder`);
+  const tj = has('tokenizer.json') ? readJson(file('tokenizer.json')) : null;
+  let vocab: Map<string, number>;
+  let merges: [string, string][];
+  if (has('vocab.json') && has('merges.txt')) {
+    vocab = vocabMap(readJson(file('vocab.json')), file('vocab.json'));
+    const lines = fs.readFileSync(file('merges.txt'), 'utf8').split(/\r?\n/);
+    merges = [];
+    lines.forEach((line, i) => {
+      if (!line || (i === 0 && line.startsWith('#version'))) return;
+      const parts = line.split(' ');
+      if (parts.length !== 2 || !parts[0] || !parts[1]) throw new Error(`tokenizer: ${file('merges.txt')} line ${i + 1} is not two tokens separated by one space: ${JSON.stringify(line)}`);
+      merges.push([parts[0], parts[1]]);
+    });
+  } else if (tj) {
+    const model = tj.model as { type?: string; vocab?: Record<string, unknown>; merges?: unknown[] } | undefined;
+    const pre = tj.pre_tokenizer as { type?: string; use_regex?: boolean } | null | undefined;
+    if (model?.type !== 'BPE' || !model.vocab || !Array.isArray(model.merges)) {
+      throw new Error(`tokenizer: ${file('tokenizer.json')} is a ${model?.type ?? 'unknown'} tokenizer; tstorch reads byte-level BPE tokenizers (GPT-2's kind)`);
+    }
+    if (pre?.type !== 'ByteLevel' || pre.use_regex === false) {
+      throw new Error(`tokenizer: ${file('tokenizer.json')}: its pre-tokenizer is ${pre?.type ?? 'none'}${pre?.use_regex === false ? ' without GPT-2\'s regex' : ''}; tstorch reads GPT-2's byte-level BPE (pre_tokenizer ByteLevel)`);
+    }
+    if (tj.normalizer) throw new Error(`tokenizer: ${file('tokenizer.json')} has a normalizer (${(tj.normalizer as { type?: string }).type}); GPT-2's byte-level BPE has none, and tstorch does not apply one`);
+    vocab = vocabMap(model.vocab, file('tokenizer.json'));
+    merges = model.merges.map((m, i) => {
+      const pair = typeof m === 'string' ? m.split(' ') : m;
+      if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((x) => typeof x === 'string' && x)) throw new Error(`tokenizer: ${file('tokenizer.json')}: merge ${i} is not a pair of tokens: ${JSON.stringify(m)}`);
+      return pair as [string, string];
+    });
+  } else {
+    throw new Error(`tokenizer: ${dir} has no tokenizer files (vocab.json and merges.txt, or tokenizer.json)`);
+  }
+  merges.forEach(([a, b], i) => {
+    for (const t of [a, b, a + b]) if (!vocab.has(t)) throw new Error(`tokenizer: merge ${i} (${a} ${b}) uses '${t}', which the vocabulary lacks: vocab and merges do not belong together`);
+  });
+
+  const config = has('tokenizer_config.json') ? readJson(file('tokenizer_config.json')) : {};
+  const specialMap = has('special_tokens_map.json') ? readJson(file('special_tokens_map.json')) : {};
+  const added = new Map<string, number>(), special = new Set<string>();
+  const add = (content: string, id: number, isSpecial: boolean, where: string) => {
+    if (!Number.isInteger(id) || id < 0) throw new Error(`tokenizer: ${where}: added token ${JSON.stringify(content)} has id ${id}`);
+    const inVocab = vocab.get(content);
+    if (inVocab !== undefined && inVocab !== id) throw new Error(`tokenizer: ${where}: added token ${JSON.stringify(content)} has id ${id}, the vocabulary ${inVocab}`);
+    added.set(content, id);
+    if (isSpecial) special.add(content);
+  };
+  for (const t of (tj?.added_tokens as { id: number; content: string; special?: boolean }[] | undefined) ?? []) add(t.content, t.id, t.special ?? false, 'tokenizer.json');
+  for (const [id, t] of Object.entries((config.added_tokens_decoder as Record<string, { content: string; special?: boolean }> | undefined) ?? {})) add(t.content, Number(id), t.special ?? false, 'tokenizer_config.json');
+  if (has('added_tokens.json')) for (const [content, id] of Object.entries(readJson(file('added_tokens.json')))) add(content, id as number, false, 'added_tokens.json');
+  for (const key of ['bos_token', 'eos_token', 'unk_token', 'pad_token']) {
+    const t = tokenContent(config[key]) ?? tokenContent(specialMap[key]);
+    if (t !== undefined && (added.has(t) || vocab.has(t))) {
+      special.add(t);
+      if (!added.has(t)) added.set(t, vocab.get(t)!);
+    }
+  }
+  const eosToken = tokenContent(config.eos_token) ?? tokenContent(specialMap.eos_token) ?? (vocab.has(EOS_TOKEN) ? EOS_TOKEN : undefined);
+  if (eosToken === undefined) throw new Error(`tokenizer: ${dir} names no eos token (tokenizer_config.json eos_token) and has no ${EOS_TOKEN}: GPT-2 training and generation need one`);
+  if (!vocab.has(eosToken) && !added.has(eosToken)) throw new Error(`tokenizer: ${dir}: the eos token ${JSON.stringify(eosToken)} is neither in the vocabulary nor an added token`);
+  const pre = tj?.pre_tokenizer as { add_prefix_space?: boolean } | undefined;
+  const addPrefixSpace = Boolean(config.add_prefix_space ?? pre?.add_prefix_space ?? false);
+  return { dir, vocab, merges, added, special, eosToken, addPrefixSpace };
+}
+
+function vocabMap(obj: Record<string, unknown>, where: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const [token, id] of Object.entries(obj)) {
+    if (!Number.isInteger(id) || (id as number) < 0) throw new Error(`tokenizer: ${where}: token ${JSON.stringify(token)} has id ${JSON.stringify(id)}, not an integer >= 0`);
+    m.set(token, id as number);
+  }
+  if (!m.size) throw new Error(`tokenizer: ${where}: the vocabulary is empty`);
+  return m;
+}
+
+/** sha-256 of a tokenizer's vocabulary (tokens by id) and merges, to recognise GPT-2's. */
+export function tablesFingerprint(vocab: string[], merges: [string, string][]): string {
+  const h = crypto.createHash('sha256');
+  h.update(vocab.join('\n'));
+  h.update('\n\n');
+  h.update(merges.map(([a, b]) => `${a} ${b}`).join('\n'));
+  return h.digest('hex');
+}
+/** tablesFingerprint(vocabAndMerges()): GPT-2's (test/tokenizer.test.ts recomputes it). */
+export const GPT2_TABLES_FINGERPRINT = '51f122e868a6258b1686ffde419d8ae05b5b78e25de2db603ad95ac2c418872c';
+
+function isGpt2Tables(t: TokenizerTables): boolean {
+  if (t.vocab.size !== VOCAB_SIZE || t.merges.length !== VOCAB_SIZE - 257 || t.addPrefixSpace || t.eosToken !== EOS_TOKEN) return false;
+  if ([...t.added].some(([c, id]) => c !== EOS_TOKEN || id !== EOS_TOKEN_ID)) return false;
+  const byId: string[] = [];
+  for (const [token, id] of t.vocab) byId[id] = token;
+  return byId.length === VOCAB_SIZE && tablesFingerprint(byId, t.merges) === GPT2_TABLES_FINGERPRINT;
+}
+
+// GPT-2's pre-tokenizer (encoder.py's pattern; HF's ByteLevel with use_regex): contractions, letter
+// runs, digit runs, other symbols, each with one leading space; whitespace before a word stays apart.
+const PRETOKENIZE = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+
+/**
+ * Byte-level BPE as Hugging Face's GPT2Tokenizer runs it: added tokens split out first (longest
+ * first), add_prefix_space, the pre-tokenizer above, each piece's UTF-8 bytes as byte-level
+ * characters, then merges by rank (every occurrence of the best pair, left to right) until none
+ * applies. Decoding maps the characters back to bytes (invalid UTF-8 becomes U+FFFD, HF's
+ * errors='replace'); added tokens decode as themselves.
+ */
+class ByteLevelBPE {
+  readonly eosToken: string;
+  readonly eosTokenId: number;
+  readonly size: number;
+  readonly added: Map<string, number>;
+  readonly special: Set<string>;
+  readonly addPrefixSpace: boolean;
+  private readonly vocab: Map<string, number>;
+  private readonly ranks = new Map<string, number>();
+  private readonly merges: [string, string][];
+  private readonly byId = new Map<number, string>();
+  private readonly addedById = new Map<number, string>();
+  private readonly addedPattern: RegExp | null;
+  private readonly byteChar = bytesToUnicode();
+  private readonly charByte = new Map<string, number>();
+  private cache = new Map<string, number[]>();
+
+  constructor(t: TokenizerTables) {
+    this.vocab = t.vocab;
+    this.merges = t.merges;
+    t.merges.forEach(([a, b], rank) => { if (!this.ranks.has(`${a} ${b}`)) this.ranks.set(`${a} ${b}`, rank); });
+    for (const [token, id] of t.vocab) this.byId.set(id, token);
+    for (const [content, id] of t.added) this.addedById.set(id, content);
+    this.added = t.added;
+    this.special = t.special;
+    this.addPrefixSpace = t.addPrefixSpace;
+    this.eosToken = t.eosToken;
+    this.eosTokenId = t.added.get(t.eosToken) ?? t.vocab.get(t.eosToken)!;
+    this.size = new Set([...t.vocab.values(), ...t.added.values()]).size;
+    const contents = [...t.added.keys()].filter(Boolean).sort((a, b) => b.length - a.length);
+    this.addedPattern = contents.length ? new RegExp(contents.map((c) => c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g') : null;
+    this.byteChar.forEach((c, b) => this.charByte.set(c, b));
+    for (const c of this.byteChar) {
+      if (!t.vocab.has(c)) throw new Error(`tokenizer: ${t.dir}: the vocabulary lacks the byte-level character ${JSON.stringify(c)}: not a byte-level BPE (GPT-2's kind)`);
+    }
+  }
+
+  /** vocab by id and merges by rank, for savePretrained */
+  tables(): { vocab: string[]; merges: [string, string][] } {
+    const vocab: string[] = [];
+    for (const [token, id] of this.vocab) vocab[id] = token;
+    return { vocab, merges: this.merges };
+  }
+
+  encode(text: string): number[] {
+    if (this.addPrefixSpace && text.length > 0 && !/^\s/.test(text)) text = ' ' + text;
+    const ids: number[] = [];
+    if (!this.addedPattern) {
+      this.encodeOrdinary(text, ids);
+      return ids;
+    }
+    let last = 0;
+    for (const m of text.matchAll(this.addedPattern)) {
+      this.encodeOrdinary(text.slice(last, m.index), ids);
+      ids.push(this.added.get(m[0])!);
+      last = m.index! + m[0].length;
+    }
+    this.encodeOrdinary(text.slice(last), ids);
+    return ids;
+  }
+
+  private encodeOrdinary(text: string, out: number[]): void {
+    if (!text) return;
+    const enc = new TextEncoder();
+    for (const [piece] of text.matchAll(PRETOKENIZE)) {
+      let ids = this.cache.get(piece);
+      if (!ids) {
+        let word = '';
+        for (const b of enc.encode(piece)) word += this.byteChar[b];
+        ids = this.bpe(word).map((t) => this.vocab.get(t)!);
+        if (this.cache.size > 100_000) this.cache = new Map(); // (a bound: a long corpus has many rare words)
+        this.cache.set(piece, ids);
+      }
+      for (const id of ids) out.push(id);
+    }
+  }
+
+  /** A word's tokens: its characters merged by rank, the best pair everywhere at once, until none applies. */
+  private bpe(word: string): string[] {
+    let parts = Array.from(word);
+    while (parts.length > 1) {
+      let best = -1, bestRank = Infinity;
+      for (let i = 0; i + 1 < parts.length; i++) {
+        const r = this.ranks.get(`${parts[i]} ${parts[i + 1]}`);
+        if (r !== undefined && r < bestRank) { bestRank = r; best = i; }
+      }
+      if (best < 0) break;
+      const [a, b] = [parts[best], parts[best + 1]];
+      const merged: string[] = [];
+      for (let i = 0; i < parts.length;) {
+        if (i + 1 < parts.length && parts[i] === a && parts[i + 1] === b) { merged.push(a + b); i += 2; } else { merged.push(parts[i]); i += 1; }
+      }
+      parts = merged;
+    }
+    return parts;
+  }
+
+  decode(ids: number[]): string {
+    let text = '';
+    let bytes: number[] = [];
+    const flush = () => {
+      if (bytes.length) text += new TextDecoder('utf-8').decode(Uint8Array.from(bytes));
+      bytes = [];
+    };
+    for (const id of ids) {
+      const addedToken = this.addedById.get(id);
+      if (addedToken !== undefined) {
+        flush();
+        text += addedToken;
+        continue;
+      }
+      const token = this.byId.get(id);
+      if (token === undefined) throw new Error(`tokenizer: id ${id} is not in the vocabulary (${this.size} ids)`);
+      for (const c of token) bytes.push(this.charByte.get(c) ?? 0x3f);
+    }
+    flush();
+    return text;
+  }
+}
+
 export const tokenizer = new GPT2Tokenizer();
+
+/** Whether a folder holds a tokenizer of its own (vocab.json and merges.txt, or tokenizer.json). */
+export function hasTokenizerFiles(dir: string | null): boolean {
+  const has = (f: string) => dir !== null && fs.existsSync(path.join(dir, f));
+  return (has('vocab.json') && has('merges.txt')) || has('tokenizer.json');
+}
+
+/** A model folder's tokenizer when it has one, else GPT-2's (a folder of weights alone, as tests make). */
+export function tokenizerFor(dir: string): GPT2Tokenizer {
+  return hasTokenizerFiles(dir) ? GPT2Tokenizer.fromFiles(dir) : tokenizer;
+}
 
 /**
  * Puts tokenizer files into an output folder: the base model folder's own (as the notebook's
@@ -75,7 +389,7 @@ export const tokenizer = new GPT2Tokenizer();
  */
 export function saveTokenizerFiles(baseDir: string | null, outDir: string, opts: { modelMaxLength?: number } = {}): void {
   const has = (f: string) => baseDir !== null && fs.existsSync(path.join(baseDir, f));
-  if (!has('vocab.json') || !has('merges.txt')) return tokenizer.savePretrained(outDir, opts);
+  if (!hasTokenizerFiles(baseDir)) return tokenizer.savePretrained(outDir, opts);
   if (path.resolve(baseDir!) === path.resolve(outDir)) return;
   for (const f of TOKENIZER_FILES.filter(has)) writeFileAtomic(path.join(outDir, f), fs.readFileSync(path.join(baseDir!, f)));
 }

@@ -24,7 +24,17 @@ export function attnFlag(f: Record<string, unknown>): torch.AttnImplementation |
 
 /** The data flags of a parsed command line. */
 export function dataFlags(f: Record<string, unknown>): DataFlags {
-  return { cleaning: f.cleaning as string | undefined, column: f['text-column'] as string | undefined, packing: f.packing as boolean, completionOnlyLoss: f['completion-only-loss'] as boolean };
+  return {
+    cleaning: f.cleaning as string | undefined, column: f['text-column'] as string | undefined, packing: f.packing as boolean, completionOnlyLoss: f['completion-only-loss'] as boolean,
+    tokenizer: tokenizerFromFlags(f),
+  };
+}
+
+/** The tokenizer of the --model folder (its vocab.json + merges.txt or tokenizer.json), GPT-2's where it has none. */
+export function tokenizerFromFlags(f: Record<string, unknown>): torch.GPT2Tokenizer {
+  const dir = f.model as string;
+  if (!fs.existsSync(dir)) throw new Error(`--model ${dir}: no such folder`);
+  return torch.tokenizerFor(dir);
 }
 
 /** The model (and adapter) named by --model / --adapter / --device. */
@@ -59,6 +69,8 @@ export interface DataFlags {
   completionOnlyLoss?: boolean;
   /** sliding windows of blockSize tokens every `stride` tokens (eval's --stride), packed text only */
   stride?: number;
+  /** the model folder's tokenizer (default GPT-2's) */
+  tokenizer?: torch.GPT2Tokenizer;
 }
 
 /** The dataset --data (or --eval-data) names; blockSize is the block length, or each example's maximum length. */
@@ -72,13 +84,14 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   if (cleaning !== undefined && !['basic', 'notebook', 'none'].includes(cleaning)) throw new Error(`--cleaning must be basic, notebook or none, got '${cleaning}'`);
   let ds: torch.data.TextDataset | torch.data.ExampleDataset;
   let items: Int32Array[];
+  const tok = opts.tokenizer ?? torch.tokenizer;
   // Prompt-completion data is never packed (each completion is learned after its own prompt).
   // (a folder: its .txt / .csv / .jsonl files in name order, read as one file of them would be)
   const jsonl = fs.statSync(file).isDirectory() ? torch.data.dataFilesIn(file).some((f) => f.toLowerCase().endsWith('.jsonl')) : file.toLowerCase().endsWith('.jsonl');
   const docs = opts.packing === false || jsonl ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column }) : null;
   if (docs && ('pairs' in docs || opts.packing === false)) {
     if (opts.stride !== undefined) throw new Error(`--stride scores one running text (packed); ${file} is read as separate ${'pairs' in docs ? 'prompt-completion examples' : 'examples (--no-packing)'}`);
-    const exampleOpts = { maxLength: blockSize, completionOnlyLoss: opts.completionOnlyLoss };
+    const exampleOpts = { maxLength: blockSize, completionOnlyLoss: opts.completionOnlyLoss, tokenizer: tok };
     const ex = 'pairs' in docs ? torch.data.ExampleDataset.fromPromptCompletions(docs.pairs, exampleOpts) : torch.data.ExampleDataset.fromTexts(docs.texts, exampleOpts);
     if (ex.length === 0) throw new Error(`${file}: no example leaves anything to learn (${ex.dropped} whose prompt fills --block-size ${blockSize}, or empty)`);
     if (ex.dropped) console.error(`${file}: ${ex.dropped} example(s) left out: the prompt fills --block-size ${blockSize}, nothing left to learn`);
@@ -87,23 +100,24 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   } else {
     const text = docs && 'texts' in docs ? docs.texts.join('') : torch.data.readTrainingText(file, { cleaning, column: opts.column });
     if (opts.stride !== undefined) {
-      const windows = torch.data.ExampleDataset.slidingWindows(torch.tokenizer.encode(text), { maxLength: blockSize, stride: opts.stride });
-      return checkVocabulary(file, windows.examples, model, windows);
+      const windows = torch.data.ExampleDataset.slidingWindows(tok.encode(text), { maxLength: blockSize, stride: opts.stride });
+      return checkVocabulary(file, windows.examples, model, windows, tok);
     }
-    const blocks = torch.data.TextDataset.fromText(text, blockSize);
-    if (blocks.length === 0) throw new Error(`${file}: ${torch.tokenizer.encode(text).length} tokens, fewer than one block of ${blockSize} (or train on separate examples: --no-packing)`);
+    const blocks = torch.data.TextDataset.fromText(text, blockSize, tok);
+    if (blocks.length === 0) throw new Error(`${file}: ${tok.encode(text).length} tokens, fewer than one block of ${blockSize} (or train on separate examples: --no-packing)`);
     ds = blocks;
     items = blocks.blocks;
   }
-  return checkVocabulary(file, items, model, ds);
+  return checkVocabulary(file, items, model, ds, tok);
 }
 
 /** ds, once its token ids are known to fit the model's vocabulary. */
-function checkVocabulary<D>(file: string, items: Int32Array[], model: torch.GPT2LMHeadModel | undefined, ds: D): D {
-  if (model && model.config.vocab_size < torch.tokenizer.vocabSize) {
+function checkVocabulary<D>(file: string, items: Int32Array[], model: torch.GPT2LMHeadModel | undefined, ds: D, tok: torch.GPT2Tokenizer): D {
+  if (model && model.config.vocab_size < tok.vocabSize) {
     const max = items.reduce((m, b) => Math.max(m, ...b), 0);
     if (max >= model.config.vocab_size) {
-      throw new Error(`${file}: GPT-2 token ids up to ${max}, but the model's vocab_size is ${model.config.vocab_size} (not a GPT-2-vocabulary model)`);
+      const whose = tok.isGpt2 ? 'GPT-2\'s tokenizer (the model folder has no tokenizer files of its own)' : 'the model folder\'s tokenizer';
+      throw new Error(`${file}: token ids up to ${max} by ${whose}, but the model's vocab_size is ${model.config.vocab_size}: the tokenizer and the model do not belong together`);
     }
   }
   return ds;

@@ -1,8 +1,8 @@
 // tstorch generate: text from a prompt (or a file of prompts, in batches), with the key/value cache.
 import * as fs from 'fs';
 import { Spec } from '../args';
-import { loadModelFromFlags, sharedFlags } from './common';
-import { tokenizer } from '../../models/tokenizer';
+import { loadModelFromFlags, sharedFlags, tokenizerFromFlags } from './common';
+import type { GPT2Tokenizer } from '../../models/tokenizer';
 import { readJsonlFields } from '../../data/text';
 import { withPrecision } from '../../train/evaluate';
 import type { GPT2LMHeadModel } from '../../models/gpt2';
@@ -67,6 +67,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (f.logprobs && !f.json && f.prompts === undefined) throw new Error('--logprobs goes into JSON lines: add --json (or use --prompts)');
   if (f.bf16) f.precision = 'bf16';
   if (!['fp32', 'bf16'].includes(f.precision as string)) throw new Error(`--precision must be fp32 or bf16, got '${f.precision}'`);
+  const tokenizer = tokenizerFromFlags(f); // (the model folder's own, or GPT-2's)
   const flags: GenerateOptions = {
     maxNewTokens: num('max-new-tokens'), temperature, topK, topP, minP,
     doSample: temperature === undefined ? undefined : temperature > 0, seed: num('seed'), repetitionPenalty,
@@ -74,7 +75,8 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     numBeams, lengthPenalty: num('length-penalty'), earlyStopping: f['early-stopping'] as boolean | undefined,
     numReturnSequences, stopStrings: f.stop === undefined ? undefined : [f.stop as string],
     promptLookupNumTokens: num('prompt-lookup-num-tokens'),
-    typicalP: num('typical-p'), epsilonCutoff: num('epsilon-cutoff'), etaCutoff: num('eta-cutoff'), badWordsIds: badWords(f['bad-words'] as string | undefined),
+    typicalP: num('typical-p'), epsilonCutoff: num('epsilon-cutoff'), etaCutoff: num('eta-cutoff'), badWordsIds: badWords(f['bad-words'] as string | undefined, tokenizer),
+    tokenizer,
   };
   if (prompt === undefined) return generateFromFile(f, flags);
   const model = await loadModelFromFlags(f);
@@ -86,7 +88,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     // Several texts, or beams (whose best is known only at the end), or log-probabilities: printed when done.
     const { sequences, scores, logprobs } = runGenerate(model, [ids], options, f);
     sequences.forEach((tokens, k) => {
-      const added = newTokens(tokens, ids.length, eos, options.stopStrings);
+      const added = newTokens(tokens, ids.length, eos, options.stopStrings, tokenizer);
       const text = tokenizer.decode([...ids, ...added]);
       const extra = { ...(scores.length ? { score: scores[k] } : {}), ...(logprobs ? { logprobs: logprobs[k].slice(0, added.length) } : {}) };
       if (f.json) console.log(JSON.stringify({ text, tokens: [...ids, ...added], newTokens: added.length, ...extra }));
@@ -110,7 +112,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const text = tokenizer.decode(out);
   if (stream) show(out, true);
   const added = out.length - ids.length, maxNew = options.maxNewTokens!;
-  const stopped = options.stopStrings && completesStopString(out, options.stopStrings);
+  const stopped = options.stopStrings && completesStopString(out, options.stopStrings, tokenizer);
   if (added < maxNew && out[out.length - 1] !== eos && !stopped) {
     console.error(`generate: stopped after ${added} new tokens: the model's context is ${model.config.n_positions} tokens`);
   }
@@ -119,7 +121,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
 }
 
 /** --bad-words: each word's tokens as written and after a space (GPT-2 spells a word mid-sentence with its space). */
-function badWords(list: string | undefined): number[][] | undefined {
+function badWords(list: string | undefined, tokenizer: GPT2Tokenizer): number[][] | undefined {
   if (list === undefined) return undefined;
   const words = list.split(',').map((w) => w.trim()).filter(Boolean);
   if (!words.length) throw new Error('--bad-words is empty');
@@ -136,7 +138,7 @@ async function generateFromFile(f: Record<string, unknown>, flags: GenerateOptio
     : fs.readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim());
   if (!prompts.length) throw new Error(`--prompts ${file}: no prompts in it`);
   const model: GPT2LMHeadModel = await loadModelFromFlags(f);
-  const options = generateOptions(model, flags);
+  const options = generateOptions(model, flags), tokenizer = flags.tokenizer!;
   const eos = options.eosTokenId === undefined ? model.config.eos_token_id : options.eosTokenId;
   for (let i = 0; i < prompts.length; i += batchSize) {
     const batch = prompts.slice(i, i + batchSize).map((p) => tokenizer.encode(p));
@@ -145,7 +147,7 @@ async function generateFromFile(f: Record<string, unknown>, flags: GenerateOptio
     const { sequences, scores, logprobs } = runGenerate(model, batch, options, f);
     sequences.forEach((out, j) => {
       const k = Math.floor(j / n); // a prompt's sequences are adjacent
-      const added = newTokens(out, batch[k].length, eos, options.stopStrings);
+      const added = newTokens(out, batch[k].length, eos, options.stopStrings, tokenizer);
       const extra = { ...(n > 1 ? { sequence: j % n } : {}), ...(scores.length ? { score: scores[j] } : {}), ...(logprobs ? { logprobs: logprobs[j].slice(0, added.length) } : {}) };
       console.log(JSON.stringify({ prompt: prompts[i + k], completion: tokenizer.decode(added), tokens: [...batch[k], ...added], newTokens: added.length, ...extra }));
     });
@@ -194,9 +196,9 @@ function inPrecision<T>(f: Record<string, unknown>, fn: () => T): T {
  * A sequence's new tokens up to the first eos (kept) or the token completing a stop string: a
  * sequence that finished so is padded with eos while the others go on.
  */
-function newTokens(tokens: number[], promptLength: number, eos: number | null | undefined, stops?: string[]): number[] {
+function newTokens(tokens: number[], promptLength: number, eos: number | null | undefined, stops: string[] | undefined, tokenizer: GPT2Tokenizer): number[] {
   for (let end = promptLength + 1; end <= tokens.length; end++) {
-    if ((eos !== null && eos !== undefined && tokens[end - 1] === eos) || (stops && completesStopString(tokens.slice(0, end), stops))) return tokens.slice(promptLength, end);
+    if ((eos !== null && eos !== undefined && tokens[end - 1] === eos) || (stops && completesStopString(tokens.slice(0, end), stops, tokenizer))) return tokens.slice(promptLength, end);
   }
   return tokens.slice(promptLength);
 }
