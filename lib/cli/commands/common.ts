@@ -34,8 +34,11 @@ export function dataFlags(f: Record<string, unknown>): DataFlags {
 export function tokenizerFromFlags(f: Record<string, unknown>): torch.GPT2Tokenizer {
   const dir = f.model as string;
   if (!fs.existsSync(dir)) throw new Error(`--model ${dir}: no such folder`);
-  return torch.tokenizerFor(dir);
+  let tok = tokenizers.get(dir);
+  if (!tok) tokenizers.set(dir, (tok = torch.tokenizerFor(dir)));
+  return tok;
 }
+const tokenizers = new Map<string, torch.GPT2Tokenizer>(); // (read once per command: --data and --eval-data share it)
 
 /** The model (and adapter) named by --model / --adapter / --device. */
 export function loadModelFromFlags(f: Record<string, unknown>): Promise<torch.GPT2LMHeadModel> {
