@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { fixtures, relErr } from './helpers';
+import { fixtures, relErr, learnBpe, writeBpeFiles } from './helpers';
 import { cases as opCases, flatten, maxErr, T } from './ops.cases';
 
 const PY = process.env.TSTORCH_REF_PYTHON ?? 'python3';
@@ -909,6 +909,48 @@ save_file(out, d + "/peft.safetensors")`;
       expect([k, name, relErr(B.matmul(A), pb.matmul(pa)) < 1e-4]).toEqual([k, name, true]);
     }
   }
+  m.dispose();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('transformers reads a model folder\'s own byte-level BPE as tstorch does; PEFT\'s create_loraplus_optimizer groups as tstorch\'s LoRA+', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-own-tok-'));
+  // (Not the Brown Corpus: the GPU check's packed node_modules leave it out.)
+  const text = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8') + '\nFrançois Gö naïve café 😀 ½ — “quotes” it\'s  two   spaces<|endoftext|> end  ';
+  const dir = writeBpeFiles(path.join(tmp, 'tok'), learnBpe(fs.readFileSync(path.join(__dirname, '..', 'DESIGN.md'), 'utf8'), 300));
+  fs.writeFileSync(path.join(tmp, 'text.txt'), text);
+  const base = path.join(fixtures, 'gpt2', 'tiny');
+  const py = `
+import json, sys, torch
+from transformers import AutoTokenizer, GPT2LMHeadModel
+from peft import LoraConfig, get_peft_model
+from peft.optimizers import create_loraplus_optimizer
+d, base = sys.argv[1], sys.argv[2]
+text = open(d + "/text.txt", encoding="utf-8").read()
+out = {"fast": AutoTokenizer.from_pretrained(d + "/tok")(text)["input_ids"]}
+try:
+    from transformers import GPT2Tokenizer
+    out["slow"] = GPT2Tokenizer.from_pretrained(d + "/tok")(text)["input_ids"]
+except Exception as e:
+    out["slow_error"] = repr(e)
+model = get_peft_model(GPT2LMHeadModel.from_pretrained(base), LoraConfig(r=4, lora_alpha=8, target_modules=["c_attn", "c_proj", "c_fc"], bias="all", fan_in_fan_out=True))
+opt = create_loraplus_optimizer(model, torch.optim.AdamW, lr=1e-3, loraplus_lr_ratio=16, loraplus_weight_decay=0.01)
+names = {id(p): n for n, p in model.named_parameters()}
+out["groups"] = [{"lr": g["lr"], "weight_decay": g["weight_decay"], "names": sorted(names[id(p)].replace("base_model.model.", "").replace(".default", "") for p in g["params"])} for g in opt.param_groups]
+print(json.dumps(out))`;
+  const r = spawnSync(PY, ['-c', py, tmp, base], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) console.error(r.stderr);
+  expect(r.status).toBe(0);
+  const got = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const tok = torch.GPT2Tokenizer.fromFiles(dir);
+  const ids = tok.encode(text);
+  expect(got.fast).toEqual(ids);
+  if (got.slow_error) console.warn(`GPT2Tokenizer not checked: ${got.slow_error}`);
+  else expect(got.slow).toEqual(ids);
+  const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(m, { r: 4, alpha: 8, bias: 'all' });
+  const ours = torch.lora.loraplusParameterGroups(m, { lr: 1e-3, loraplusLrRatio: 16, loraplusWeightDecay: 0.01 });
+  expect(ours.map((g) => ({ lr: g.lr, weight_decay: g.weightDecay, names: [...g.names].sort() }))).toEqual(got.groups);
   m.dispose();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
