@@ -97,7 +97,7 @@ test('generate is repeatable with a seed; --bad-words, --typical-p, --epsilon-cu
   m.dispose();
 });
 
-test('generate --num-beams: the API\'s beam search, each sequence a line with its score; samples with --num-return-sequences', async () => {
+test('generate --num-beams: the API\'s beam search, each sequence a line with its score; samples with --num-return-sequences; beam sampling', async () => {
   const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
   const prompts = ['The jury said', 'A report'];
   const flags = ['--max-new-tokens', '6', '--num-beams', '3', '--num-return-sequences', '2', '--no-repeat-ngram-size', '2', '--length-penalty', '0.5'];
@@ -122,7 +122,15 @@ test('generate --num-beams: the API\'s beam search, each sequence a line with it
   const a = cli(...s).out.trim().split('\n').map((l) => JSON.parse(l).tokens);
   expect(a).toHaveLength(3);
   expect(cli(...s).out.trim().split('\n').map((l) => JSON.parse(l).tokens)).toEqual(a);
-  expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--num-beams', '2', '--temperature', '1').err).toMatch(/--num-beams with --temperature > 0/);
+  // Beam sampling (--num-beams with --temperature > 0): the API's, repeatable from its seed
+  const bs = ['generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '4', '--num-beams', '3', '--temperature', '1.2', '--top-k', '20', '--seed', '5', '--num-return-sequences', '2', '--json'];
+  const sampled = cli(...bs).out.trim().split('\n').map((l) => JSON.parse(l).tokens as number[]);
+  expect(sampled).toHaveLength(2);
+  expect(cli(...bs).out.trim().split('\n').map((l) => JSON.parse(l).tokens)).toEqual(sampled);
+  const m = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
+  const api = m.generate([torch.tokenizer.encode('The jury')], { maxNewTokens: 4, numBeams: 3, temperature: 1.2, topK: 20, seed: 5, numReturnSequences: 2 });
+  m.dispose();
+  sampled.forEach((t, k) => expect(api[k].slice(0, t.length)).toEqual(t));
   expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--num-return-sequences', '2').err).toMatch(/--num-return-sequences 2 needs --num-beams >= 2/);
   expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--no-repeat-ngram-size', '-1').err).toMatch(/--no-repeat-ngram-size must be >= 0/);
 });
@@ -141,7 +149,7 @@ test('generate takes its defaults from the model\'s generation_config.json; flag
   expect(beams.out.trim().split('\n').map((l) => JSON.parse(l).tokens)).toEqual(want.sequences);
   const flags = cli('generate', '--model', dir, '--prompt', 'The jury', '--num-beams', '1', '--num-return-sequences', '1', '--json');
   expect(JSON.parse(flags.out).tokens).toEqual(greedy);
-  expect(cli('generate', '--model', dir, '--prompt', 'x', '--temperature', '1').err).toMatch(/--num-beams with --temperature > 0.*generation_config.json/);
+  expect(cli('generate', '--model', dir, '--prompt', 'x', '--temperature', '1', '--top-k', '1').err).toMatch(/beam sampling draws 2 x numBeams \(6\) candidates a step, but the warpers left only 2 tokens to draw from: raise topK \/ topP, or lower numBeams/);
 });
 
 test('generate --precision bf16 runs the forward passes under bfloat16 autocast (beam scores as the API\'s under autocast, not fp32\'s)', async () => {

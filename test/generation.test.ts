@@ -151,6 +151,48 @@ test('beam search on 100 random Markov chains, as Hugging Face\'s', () => {
   expect(shorter).toBeGreaterThan(30); // many returned sequences ended with eos
 });
 
+// Beam sampling (HF's _beam_sample) on random Markov chains: the same tables and seed go to the
+// reference, whose torch.multinomial draws from the same libtorch generator: the same candidates
+// must be drawn, so tokens equal and scores within 1e-5.
+test('beam sampling on 60 random Markov chains, as Hugging Face\'s (same seed, same draws)', () => {
+  const V = 10, eos = 0, markovPrompts = [[1], [2, 3], [4, 5, 1]];
+  const cases: (RefSpec & { markov: number[][]; do_sample: true; seed: number; temperature?: number; top_k?: number; top_p?: number })[] = [];
+  torch.manualSeed(8);
+  let seed = 777;
+  const pick = <T>(xs: T[]): T => xs[(seed = (seed * 1103515245 + 12345) % 2147483648) % xs.length];
+  for (let i = 0; i < 60; i++) {
+    const markov = torch.tidy(() => torch.randn([V, V]).mul(pick([1, 2, 4])).tolist() as number[][]);
+    const K = pick([2, 3]);
+    cases.push({
+      prompts: markovPrompts, markov, eos_token_id: eos, num_beams: K, max_new_tokens: pick([4, 6, 9]), do_sample: true, seed: 100 + i,
+      length_penalty: pick([1, 0.5, 2]), early_stopping: pick([false, true, 'never'] as (boolean | 'never')[]), num_return_sequences: pick([1, 2].filter((n) => n <= K)),
+      temperature: pick([0.7, 1, 1.5]), top_k: pick([0, 8, 50]), top_p: pick([1, 0.95]),
+    });
+  }
+  const file = path.join(tmp, 'markov-sample.json'), out = path.join(tmp, 'markov-sample-want.json');
+  fs.writeFileSync(file, JSON.stringify(cases));
+  const r = spawnSync(PYTHON, [REF, '-', file, out], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`generate_ref.py failed: ${r.stderr}`);
+  const ref: { sequences: number[][]; scores: number[] }[] = JSON.parse(fs.readFileSync(out, 'utf8'));
+  const run = (c: (typeof cases)[number], sample: boolean) => torch.tidy(() => {
+    const table = torch.tensor(c.markov, { dtype: 'float32' });
+    const forward = (ids: torch.Tensor) => ({ logits: table.indexSelect(0, ids.select(1, ids.shape[1] - 1)).unsqueeze(1) });
+    const rows = c.prompts.flatMap((p) => Array.from({ length: c.num_beams }, () => [...p]));
+    const longest = Math.max(...c.prompts.map((p) => p.length));
+    const state = new DecodingState(forward, rows, rows.map((p) => longest - p.length), eos, 'cpu', false);
+    torch.manualSeed(c.seed);
+    return beamSearch(state, { ...options(c), doSample: sample, temperature: c.temperature, topK: c.top_k, topP: c.top_p }, eos, longest + c.max_new_tokens);
+  });
+  let differs = 0;
+  cases.forEach((c, i) => {
+    const got = run(c, true);
+    expect({ case: i, sequences: got.sequences }).toEqual({ case: i, sequences: ref[i].sequences });
+    got.scores.forEach((s, k) => expect(Math.abs(s - ref[i].scores[k])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(ref[i].scores[k]))));
+    if (JSON.stringify(run(c, false).sequences) !== JSON.stringify(got.sequences)) differs++;
+  });
+  expect(differs).toBeGreaterThan(20); // drawing, not taking the best, changes what comes out
+});
+
 test('the cases exercise what they are meant to: finished hypotheses of several lengths, bans that change the text', () => {
   // Case 0: some returned sequences ended with eos before the length limit (then padded with it).
   const lengths = want[0].sequences.map((s, k) => s.length - prompts[Math.floor(k / 2)].length);
@@ -190,17 +232,20 @@ test('the sampling warpers (temperature, top-k with HF\'s default 50, top-p, min
   const settings = [{}, { temperature: 0.7 }, { top_k: 0, top_p: 0.9 }, { temperature: 1.3, top_k: 20, top_p: 0.8 }, { top_k: 400 }, { top_k: 0, top_p: 0.05 },
     { top_k: 0, min_p: 0.02 }, { temperature: 0.8, top_p: 0.95, min_p: 0.05 }, { top_k: 0, min_p: 1 },
     { top_k: 0, typical_p: 0.9 }, { temperature: 0.8, typical_p: 0.3 }, { top_k: 0, epsilon_cutoff: 0.004 }, { top_k: 0, eta_cutoff: 0.02 },
-    { top_k: 40, top_p: 0.9, typical_p: 0.95, epsilon_cutoff: 0.001, eta_cutoff: 0.002 }, { top_k: 0, epsilon_cutoff: 0.9 }];
+    { top_k: 40, top_p: 0.9, typical_p: 0.95, epsilon_cutoff: 0.001, eta_cutoff: 0.002 }, { top_k: 0, epsilon_cutoff: 0.9 },
+    // min_tokens_to_keep (beam sampling keeps 2 a row): each warper that would leave fewer keeps that many
+    { top_k: 1, min_tokens_to_keep: 2 }, { top_k: 0, top_p: 0.05, min_tokens_to_keep: 3 }, { top_k: 0, min_p: 1, min_tokens_to_keep: 2 },
+    { top_k: 0, typical_p: 0.01, min_tokens_to_keep: 2 }, { top_k: 0, epsilon_cutoff: 0.9, min_tokens_to_keep: 2 }, { top_k: 0, eta_cutoff: 0.5, min_tokens_to_keep: 3 }];
   const file = path.join(tmp, 'warp.json'), out = path.join(tmp, 'warp-want.json');
   fs.writeFileSync(file, JSON.stringify(settings.map((w) => ({ warp: { scores: rows, ...w } }))));
   const r = spawnSync(PYTHON, [REF, '-', file, out], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`generate_ref.py failed: ${r.stderr}`);
   const want: { kept: boolean[][]; scores: number[][] }[] = JSON.parse(fs.readFileSync(out, 'utf8'));
   settings.forEach((w, i) => {
-    const o = w as { temperature?: number; top_k?: number; top_p?: number; min_p?: number; typical_p?: number; epsilon_cutoff?: number; eta_cutoff?: number };
+    const o = w as { temperature?: number; top_k?: number; top_p?: number; min_p?: number; typical_p?: number; epsilon_cutoff?: number; eta_cutoff?: number; min_tokens_to_keep?: number };
     const got = torch.tidy(() => torch.warpScores(torch.tensor(rows, { dtype: 'float32' }), {
       temperature: o.temperature, topK: o.top_k, topP: o.top_p, minP: o.min_p, typicalP: o.typical_p, epsilonCutoff: o.epsilon_cutoff, etaCutoff: o.eta_cutoff,
-    }).tolist() as number[][]);
+    }, o.min_tokens_to_keep).tolist() as number[][]);
     expect({ i, kept: got.map((row) => row.map(Number.isFinite)) }).toEqual({ i, kept: want[i].kept });
     got.forEach((row, b) => row.forEach((v, t) => { if (Number.isFinite(v)) expect(Math.abs(v - want[i].scores[b][t])).toBeLessThan(1e-5); }));
   });
@@ -213,6 +258,8 @@ test('the sampling warpers (temperature, top-k with HF\'s default 50, top-p, min
   // typical-p, epsilon and eta each leave fewer than all (more than one somewhere); an epsilon above every probability the best alone
   for (const i of [9, 10, 11, 12, 13]) expect({ i, ok: counts(i).every((n) => n >= 1 && n < 300) && counts(i).some((n) => n > 1) }).toEqual({ i, ok: true });
   expect(counts(14)).toEqual([1, 1, 1, 1]);
+  expect([15, 16, 17, 18, 19].map(counts)).toEqual([[2, 2, 2, 2], [3, 3, 3, 3], [2, 2, 2, 2], [2, 2, 2, 2], [2, 2, 2, 2]]);
+  expect(counts(20).every((n) => n >= 3) && counts(20).includes(3)).toBe(true); // (eta's cutoff shrinks with the entropy: some rows keep more)
 });
 
 test('stopStrings (HF\'s stop_strings): a row stops at the token whose text completes a string, kept whole; the others go on', () => {
@@ -356,6 +403,19 @@ test('returnDictInGenerate with outputScores / outputLogits: each step\'s scores
   expect(ts[0].every(Number.isFinite)).toBe(true); // each sampled token was among those kept
   for (const t of sampled.scores!) t.dispose();
   expect(model.generate([[5, 6]], { maxNewTokens: 2, returnDictInGenerate: true }).scores).toBeUndefined();
+  // beam sampling: the warped scores are recorded (HF's), and each sequence's score is its transition
+  // scores' sum over its length ** lengthPenalty, as for beam search
+  const bs = model.generate(prompts, { maxNewTokens: 6, numBeams: 3, numReturnSequences: 2, doSample: true, topK: 8, temperature: 1.3, seed: 4, lengthPenalty: 1.5, returnDictInGenerate: true, outputScores: true });
+  for (const t of bs.scores!) expect((t.tolist() as number[][]).every((row) => row.filter(Number.isFinite).length === 8)).toBe(true);
+  const bts = model.computeTransitionScores(bs.sequences, bs.scores!, bs.beamIndices!);
+  bs.sequencesScores!.forEach((score, k) => {
+    const steps = bs.beamIndices![k].length;
+    const sum = bts[k].slice(0, steps).reduce((a, b) => a + b, 0);
+    expect(Math.abs(sum / steps ** 1.5 - score)).toBeLessThan(1e-4);
+  });
+  for (const t of bs.scores!) t.dispose();
+  const again = model.generate(prompts, { maxNewTokens: 6, numBeams: 3, numReturnSequences: 2, doSample: true, topK: 8, temperature: 1.3, seed: 4, lengthPenalty: 1.5 });
+  expect(again).toEqual(bs.sequences); // repeatable from the seed
 });
 
 test('promptLookupNumTokens (HF\'s prompt lookup decoding): greedy decoding\'s tokens and scores, in fewer forward passes when the text repeats itself', () => {
@@ -421,7 +481,7 @@ test('beam search: the context limit, maxNewTokens 0, and clear errors', () => {
   const none = model.beamSearch([[1, 2], [3]], { numBeams: 3, maxNewTokens: 0, numReturnSequences: 2 });
   expect(none).toEqual({ sequences: [[1, 2], [1, 2], [3], [3]], scores: [0, 0, 0, 0], beamIndices: [[], [], [], []] });
   expect(() => model.generate([1], { numBeams: 2, numReturnSequences: 3 })).toThrow(/numReturnSequences \(3\) must be <= numBeams \(2\)/);
-  expect(() => model.generate([1], { numBeams: 2, temperature: 0.7 })).toThrow(/beam search with sampling .* is not supported/);
+  expect(() => model.generate([1], { numBeams: 3, doSample: true, topK: 2 })).toThrow('generate: beam sampling draws 2 x numBeams (6) candidates a step, but the warpers left only 2 tokens to draw from: raise topK / topP, or lower numBeams');
   expect(() => model.generate([1], { numBeams: 2, onToken: () => {} })).toThrow(/onToken cannot stream beam search/);
   expect(() => model.generate([1], { numReturnSequences: 2 })).toThrow(/greedy decoding gives one sequence per prompt/);
   expect(() => model.generate([1], { numBeams: 0 })).toThrow(/numBeams must be an integer >= 1/);

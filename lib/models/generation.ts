@@ -244,7 +244,6 @@ export function checkGenerateOptions(o: GenerateOptions): void {
     if (o.useCache === false) throw new Error('generate: promptLookupNumTokens needs the key/value cache (useCache)');
   }
   if (beams > 1) {
-    if (sampling) throw new Error('generate: beam search with sampling (HF\'s beam-sample) is not supported: use numBeams 1 to sample, or temperature 0 for beams');
     if (o.stopStrings?.length) throw new Error('generate: stopStrings is for greedy decoding and sampling, not beam search');
     if (o.onToken) throw new Error('generate: onToken cannot stream beam search (the best sequence is known only at the end), as HF\'s streamers');
     if (n > beams) throw new Error(`generate: numReturnSequences (${n}) must be <= numBeams (${beams})`);
@@ -508,9 +507,13 @@ class BeamHypotheses {
  * 2 x numBeams best (beam, token) pairs by summed log-probability; a pair ending in eos among the
  * first numBeams finishes a hypothesis, the others continue (numBeams of them). state holds each
  * prompt's numBeams rows, adjacent. Returns numReturnSequences rows per prompt, best first.
+ * With sampling (doSample, or a temperature > 0) it is HF's beam sampling (_beam_sample): the
+ * warpers on each beam's log-probabilities (at least 2 tokens kept), then the 2 x numBeams pairs
+ * drawn without replacement by their probability instead of taken best first.
  */
 export function beamSearch(state: DecodingState, o: GenerateOptions, eos: number | null, maxLength: number, record: DecodeRecord = {}): BeamSearchOutput {
   const K = o.numBeams ?? 1, keepPerPrompt = o.numReturnSequences ?? 1;
+  const sampling = o.doSample ?? (o.temperature !== undefined && o.temperature > 0);
   const B = state.seqs.length / K;
   const promptLength = state.length;
   const hyps = Array.from({ length: B }, () => new BeamHypotheses(K, o.lengthPenalty ?? 1, o.earlyStopping ?? false, maxLength));
@@ -530,12 +533,24 @@ export function beamSearch(state: DecodingState, o: GenerateOptions, eos: number
     const [topScores, topIds, V] = tidy(() => {
       const logits = state.nextLogits();
       record.logits?.push(keep(logits.clone()));
-      const logprobs = processLogits(F.logSoftmax(logits, -1), () => ids, o, stepAt(state, promptLength, o), eos);
+      let logprobs = processLogits(F.logSoftmax(logits, -1), () => ids, o, stepAt(state, promptLength, o), eos);
+      if (sampling) logprobs = warpScores(logprobs, o, 2); // (HF: at least 2 tokens a beam, so that each can go on)
       record.scores?.push(keep(logprobs.clone()));
       const V = logprobs.shape[1];
       const total = logprobs.add(tensor(beamScores, { dtype: 'float32', device: logprobs.device }).unsqueeze(1)).view([B, K * V]);
-      const { values, indices } = total.topk(2 * K, 1);
-      return [values.tolist() as number[][], indices.tolist() as number[][], V] as const;
+      if (!sampling) {
+        const { values, indices } = total.topk(2 * K, 1);
+        return [values.tolist() as number[][], indices.tolist() as number[][], V] as const;
+      }
+      // HF's beam sampling: 2K (beam, token) candidates drawn without replacement by their probability, best first.
+      const probs = F.softmax(total, -1);
+      const choices = probs.gt(0).sum(1).min().item() as number;
+      if (choices < 2 * K) {
+        throw new Error(`generate: beam sampling draws 2 x numBeams (${2 * K}) candidates a step, but the warpers left only ${choices} tokens to draw from: raise topK / topP, or lower numBeams`);
+      }
+      const drawn = probs.multinomial(2 * K);
+      const { values, indices: order } = total.gather(1, drawn).sort(1, true);
+      return [values.tolist() as number[][], drawn.gather(1, order).tolist() as number[][], V] as const;
     });
     const curLength = state.length + 1;
     const nextScores: number[] = [], nextTokens: number[] = [], from: number[] = [];

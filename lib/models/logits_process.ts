@@ -119,31 +119,37 @@ export function noRepeatNgramBans(rows: number[][], n: number): number[][] {
 
 /**
  * HF's sampling warpers in its order: temperature, top-k (default 50, as HF's GenerationConfig;
- * 0 keeps all), top-p, min-p. Tokens left out get -inf.
+ * 0 keeps all), top-p, min-p, typical-p, epsilon and eta cutoffs. Tokens left out get -inf. Each
+ * keeps at least minTokensToKeep of a row (HF's min_tokens_to_keep: 1 for sampling, 2 for beam
+ * sampling, so that every beam can continue).
  */
-export function warpScores(logits: Tensor, opts: GenerateOptions): Tensor {
+export function warpScores(logits: Tensor, opts: GenerateOptions, minTokensToKeep = 1): Tensor {
+  const m = Math.min(minTokensToKeep, logits.shape[1]);
   let scores = opts.temperature && opts.temperature > 0 && opts.temperature !== 1 ? logits.div(opts.temperature) : logits;
   const topK = opts.topK ?? 50;
-  if (topK > 0 && topK < scores.shape[1]) {
-    const kth = scores.topk(topK, -1).values.narrow(1, topK - 1, 1);
+  if (topK > 0 && Math.max(topK, m) < scores.shape[1]) {
+    const k = Math.max(topK, m);
+    const kth = scores.topk(k, -1).values.narrow(1, k - 1, 1);
     scores = scores.maskedFill(scores.lt(kth), -Infinity);
   }
+  // A row's m best stay whatever a cutoff says (epsilon, eta: HF's topk(min_tokens_to_keep) guard).
+  const belowTopM = (s: Tensor) => s.lt(s.topk(m, -1).values.narrow(1, m - 1, 1));
+  const [B, V] = scores.shape;
   if (opts.topP !== undefined && opts.topP < 1) {
-    // Sorted ascending: drop the low tail whose cumulative probability is <= 1 - top_p, keep >= 1.
+    // Sorted ascending: drop the low tail whose cumulative probability is <= 1 - top_p, keep the last m.
     const { values, indices } = scores.sort(-1, false);
     const cum = F.softmax(values, -1).cumsum(-1);
     const drop = cum.le(1 - opts.topP);
-    const [B, V] = scores.shape;
-    const keepBest = zeros([B, 1], { dtype: 'bool', device: scores.device }); // min_tokens_to_keep = 1
-    const sortedRemove = cat([drop.narrow(1, 0, V - 1), keepBest], 1);
+    const keepBest = zeros([B, m], { dtype: 'bool', device: scores.device });
+    const sortedRemove = cat([drop.narrow(1, 0, V - m), keepBest], 1);
     const remove = sortedRemove.scatter(1, indices, sortedRemove);
     scores = scores.maskedFill(remove, -Infinity);
   }
   if (opts.minP !== undefined && opts.minP > 0) {
-    // HF's MinPLogitsWarper: below minP times the top probability is out (the top token always stays).
+    // HF's MinPLogitsWarper: below minP times the top probability is out (the m best always stay).
     const probs = F.softmax(scores, -1);
     const threshold = probs.max(-1, true).values.mul(opts.minP);
-    scores = scores.maskedFill(probs.lt(threshold), -Infinity);
+    scores = scores.maskedFill(probs.lt(threshold).logicalAnd(belowTopM(scores)), -Infinity);
   }
   if (opts.typicalP !== undefined && opts.typicalP < 1) {
     // HF's TypicalLogitsWarper: tokens by how far their surprisal is from the entropy, kept up to typicalP mass.
@@ -151,14 +157,14 @@ export function warpScores(logits: Tensor, opts: GenerateOptions): Tensor {
     const entropy = logp.mul(logp.exp()).nansum(-1, true).neg();
     const { values: shifted, indices } = logp.neg().sub(entropy).abs().sort(-1, false);
     const cum = F.softmax(scores.gather(1, indices), -1).cumsum(-1);
-    const last = cum.lt(opts.typicalP).sum(1).clamp(null, scores.shape[1] - 1).unsqueeze(1);
+    const last = cum.lt(opts.typicalP).sum(1).clamp(null, V - 1).unsqueeze(1);
     const sortedRemove = shifted.gt(shifted.gather(1, last));
-    const keepFirst = cat([zeros([scores.shape[0], 1], { dtype: 'bool', device: scores.device }), sortedRemove.narrow(1, 1, scores.shape[1] - 1)], 1);
+    const keepFirst = cat([zeros([B, m], { dtype: 'bool', device: scores.device }), sortedRemove.narrow(1, m, V - m)], 1);
     scores = scores.maskedFill(keepFirst.scatter(1, indices, keepFirst), -Infinity);
   }
   if (opts.epsilonCutoff !== undefined && opts.epsilonCutoff > 0) {
-    // HF's EpsilonLogitsWarper: probabilities below epsilon out, the best token kept
-    scores = scores.maskedFill(F.softmax(scores, -1).lt(opts.epsilonCutoff).logicalAnd(scores.lt(scores.max(-1, true).values)), -Infinity);
+    // HF's EpsilonLogitsWarper: probabilities below epsilon out, the m best kept
+    scores = scores.maskedFill(F.softmax(scores, -1).lt(opts.epsilonCutoff).logicalAnd(belowTopM(scores)), -Infinity);
   }
   if (opts.etaCutoff !== undefined && opts.etaCutoff > 0) {
     // HF's EtaLogitsWarper: the cutoff min(eta, sqrt(eta)·e^-H), H the entropy (Categorical's, -inf logits counted as 0)
@@ -166,7 +172,7 @@ export function warpScores(logits: Tensor, opts: GenerateOptions): Tensor {
     const logp = F.logSoftmax(scores, -1).clamp(-3.4028234663852886e38, null);
     const entropy = logp.mul(probs).sum(-1, true).neg();
     const eta = entropy.neg().exp().mul(Math.sqrt(opts.etaCutoff)).clamp(null, opts.etaCutoff);
-    scores = scores.maskedFill(probs.lt(eta).logicalAnd(scores.lt(scores.max(-1, true).values)), -Infinity);
+    scores = scores.maskedFill(probs.lt(eta).logicalAnd(belowTopM(scores)), -Infinity);
   }
   return scores;
 }

@@ -13,9 +13,12 @@ usage: generate_ref.py MODEL_DIR SPEC_JSON OUT_JSON
               "bad_words_ids": [[ids]], "suppress_tokens": [ids], "begin_suppress_tokens": [ids],
               "forced_eos_token_id": int, "exponential_decay_length_penalty": [int, float], "renormalize_logits": bool,
               "eos_token_id": int | null, "markov": [[logits]] (optional: instead of MODEL_DIR, which
-              may then be -, the next token's logits are this table's row of the last token)}
+              may then be -, the next token's logits are this table's row of the last token),
+              "do_sample": true with num_beams > 1 (beam sampling, HF's _beam_sample: the warpers below,
+              then 2 x num_beams candidates drawn by torch.multinomial after torch.manual_seed("seed"))}
   writes: {"sequences": [[ids]] (left padding removed), "scores": [float] (beam search's sequences_scores)}
-  or, for a spec {"warp": {"scores": [[float]], "temperature", "top_k", "top_p", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff"}}: the sampling
+  or, for a spec {"warp": {"scores": [[float]], "temperature", "top_k", "top_p", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff",
+  "min_tokens_to_keep"}}: the sampling
   warpers' output, {"kept": [[bool]], "scores": [[float]] (0 where not kept)}
 """
 import json
@@ -266,16 +269,27 @@ def generate(model, spec):
     beam_scores[:, 1:] = -1e9
     beam_scores = beam_scores.view(-1)
     beam_indices = tuple(() for _ in range(batch_size * num_beams)) if record else None
+    sample = spec.get("do_sample", False)  # beam sampling: HF's _beam_sample
+    if sample:
+        torch.manual_seed(spec["seed"])
     while True:
         scores = torch.log_softmax(last_logits(model, input_ids, mask), dim=-1)
         scores = process_logits(input_ids, scores, spec, prompt_len)
+        if sample:
+            scores = warp_scores(scores, spec, 2)  # (min_tokens_to_keep 2 with beams)
         if record:
             steps_scores.append(scores)
         scores = scores + beam_scores[:, None].expand_as(scores)
         vocab_size = scores.shape[-1]
         scores = scores.view(batch_size, num_beams * vocab_size)
         n_tokens_to_keep = max(2, 1 + (1 if eos is not None else 0)) * num_beams
-        next_scores, next_tokens = torch.topk(scores, n_tokens_to_keep, dim=1, largest=True, sorted=True)
+        if sample:  # 2 x num_beams candidates drawn by their probability, then sorted
+            next_tokens = torch.multinomial(torch.softmax(scores, dim=-1), num_samples=n_tokens_to_keep)
+            next_scores = torch.gather(scores, -1, next_tokens)
+            next_scores, order = torch.sort(next_scores, descending=True, dim=1)
+            next_tokens = torch.gather(next_tokens, -1, order)
+        else:
+            next_scores, next_tokens = torch.topk(scores, n_tokens_to_keep, dim=1, largest=True, sorted=True)
         next_indices = torch.div(next_tokens, vocab_size, rounding_mode="floor")
         next_tokens = next_tokens % vocab_size
         beam_scores, beam_next_tokens, beam_idx = scorer.process(input_ids, next_scores, next_tokens, next_indices, pad, eos, prompt_len, beam_indices)
@@ -330,21 +344,22 @@ def recorded(steps_scores, sequences, beam_indices, model):
     return out
 
 
-def warp(spec):
-    """HF's sampling warpers (TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper, MinPLogitsWarper), in its order."""
-    scores = torch.tensor(spec["scores"], dtype=torch.float)
+def warp_scores(scores, spec, min_tokens_to_keep=1):
+    """HF's sampling warpers (Temperature, TopK, TopP, MinP, Typical, Epsilon, Eta LogitsWarper), in
+    its order, each keeping at least min_tokens_to_keep tokens a row (2 in beam sampling)."""
     temperature, top_k, top_p = spec.get("temperature", 1.0), spec.get("top_k", 50), spec.get("top_p", 1.0)
+    m = min_tokens_to_keep
     if temperature != 1.0:
         scores = scores / temperature
     if top_k != 0:
-        top_k = min(max(top_k, 1), scores.size(-1))
+        top_k = min(max(top_k, m), scores.size(-1))
         indices_to_remove = scores < torch.topk(scores, top_k)[0][..., -1, None]
         scores = scores.masked_fill(indices_to_remove, -float("inf"))
     if top_p < 1.0:
         sorted_logits, sorted_indices = torch.sort(scores, descending=False)
         cumulative_probs = sorted_logits.softmax(dim=-1).cumsum(dim=-1)
         sorted_indices_to_remove = cumulative_probs <= (1 - top_p)
-        sorted_indices_to_remove[..., -1:] = 0
+        sorted_indices_to_remove[..., -m:] = 0
         indices_to_remove = sorted_indices_to_remove.scatter(1, sorted_indices, sorted_indices_to_remove)
         scores = scores.masked_fill(indices_to_remove, -float("inf"))
     min_p = spec.get("min_p")
@@ -354,7 +369,7 @@ def warp(spec):
         tokens_to_remove = probs < min_p * top_probs
         sorted_indices = torch.argsort(scores, descending=True, dim=-1)
         sorted_indices_to_remove = torch.gather(tokens_to_remove, dim=-1, index=sorted_indices)
-        sorted_indices_to_remove[..., :1] = False
+        sorted_indices_to_remove[..., :m] = False
         indices_to_remove = sorted_indices_to_remove.scatter(1, sorted_indices, sorted_indices_to_remove)
         scores = scores.masked_fill(indices_to_remove, -float("inf"))
     typical_p = spec.get("typical_p")
@@ -369,21 +384,28 @@ def warp(spec):
         last_ind = (cumulative_probs < typical_p).sum(dim=1)
         last_ind.clamp_(max=sorted_scores.shape[-1] - 1)
         sorted_indices_to_remove = sorted_scores > sorted_scores.gather(1, last_ind.view(-1, 1))
-        sorted_indices_to_remove[..., :1] = 0
+        sorted_indices_to_remove[..., :m] = 0
         indices_to_remove = sorted_indices_to_remove.scatter(1, sorted_indices, sorted_indices_to_remove)
         scores = scores.masked_fill(indices_to_remove, -float("inf"))
+    guard = min(m, scores.size(-1))
     epsilon = spec.get("epsilon_cutoff")
     if epsilon is not None and 0.0 < epsilon < 1.0:  # EpsilonLogitsWarper
         indices_to_remove = scores.softmax(dim=-1) < epsilon
-        indices_to_remove = indices_to_remove & (scores < torch.topk(scores, 1)[0][..., -1, None])
+        indices_to_remove = indices_to_remove & (scores < torch.topk(scores, guard)[0][..., -1, None])
         scores = scores.masked_fill(indices_to_remove, -float("inf"))
     eta = spec.get("eta_cutoff")
     if eta is not None and 0.0 < eta < 1.0:  # EtaLogitsWarper
         probabilities = scores.softmax(dim=-1)
         entropy = torch.distributions.Categorical(logits=scores).entropy()
         cutoff = torch.min(torch.tensor(eta), torch.sqrt(torch.tensor(eta)) * torch.exp(-entropy))[..., None]
-        indices_to_remove = (probabilities < cutoff) & (scores < torch.topk(scores, 1)[0][..., -1, None])
+        indices_to_remove = (probabilities < cutoff) & (scores < torch.topk(scores, guard)[0][..., -1, None])
         scores = scores.masked_fill(indices_to_remove, -float("inf"))
+    return scores
+
+
+def warp(spec):
+    """The warpers on given scores: which tokens they keep, and the kept ones' scores."""
+    scores = warp_scores(torch.tensor(spec["scores"], dtype=torch.float), spec, spec.get("min_tokens_to_keep", 1))
     kept = torch.isfinite(scores)
     return {"kept": kept.tolist(), "scores": torch.where(kept, scores, torch.zeros_like(scores)).tolist()}
 

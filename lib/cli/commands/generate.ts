@@ -29,7 +29,7 @@ export const spec: Spec = {
   'repetition-penalty': { type: 'number', help: 'HF\'s repetition_penalty: > 1 makes tokens already there less likely (default 1: off)' },
   'no-repeat-ngram-size': { type: 'int', help: 'no n-gram of this size occurs twice (prompt included; default 0: off)' },
   'min-new-tokens': { type: 'int', help: 'the end of text is not chosen before this many new tokens (default 0)' },
-  'num-beams': { type: 'int', help: 'beam search with this many beams (default 1: greedy or sampling)' },
+  'num-beams': { type: 'int', help: 'beam search with this many beams (default 1: greedy or sampling); with --temperature > 0, beam sampling (HF\'s)' },
   'length-penalty': { type: 'number', help: 'beam search: score = log-probability / new tokens ** this (> 0 favours longer texts; default 1)' },
   'early-stopping': { type: 'boolean', help: 'beam search: stop a prompt once --num-beams texts are finished (default: once none could score better)' },
   'num-return-sequences': { type: 'int', help: 'texts per prompt: the best beams (<= --num-beams), or independent samples (default 1)' },
@@ -161,7 +161,6 @@ function generateOptions(model: GPT2LMHeadModel, flags: GenerateOptions): Genera
   const beams = options.numBeams ?? 1, n = options.numReturnSequences ?? 1;
   const sampling = options.doSample ?? (options.temperature ?? 0) > 0;
   try {
-    if (beams > 1 && sampling) throw new Error('--num-beams with --temperature > 0: beam search is deterministic here; give one of them');
     if (n > Math.max(beams, sampling ? Infinity : 1)) throw new Error(`--num-return-sequences ${n} needs --num-beams >= ${n} (or sampling: --temperature > 0)`);
     if (options.stopStrings && beams > 1) throw new Error('--stop is for greedy decoding and sampling, not --num-beams');
     checkGenerateOptions(options);
