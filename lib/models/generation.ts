@@ -509,7 +509,9 @@ class BeamHypotheses {
  * prompt's numBeams rows, adjacent. Returns numReturnSequences rows per prompt, best first.
  * With sampling (doSample, or a temperature > 0) it is HF's beam sampling (_beam_sample): the
  * warpers on each beam's log-probabilities (at least 2 tokens kept), then the 2 x numBeams pairs
- * drawn without replacement by their probability instead of taken best first.
+ * drawn without replacement by their probability instead of taken best first, then sorted (as
+ * transformers 4.4x; its later unified _beam_search leaves them in draw order, so there an eos
+ * drawn among the first numBeams finishes a hypothesis rather than one scoring among them).
  */
 export function beamSearch(state: DecodingState, o: GenerateOptions, eos: number | null, maxLength: number, record: DecodeRecord = {}): BeamSearchOutput {
   const K = o.numBeams ?? 1, keepPerPrompt = o.numReturnSequences ?? 1;
