@@ -282,6 +282,14 @@ test('a model folder with its own tokenizer (not GPT-2\'s): train, eval and gene
   // the same weights without tokenizer files read the text with GPT-2's tokenizer, whose ids do not fit: said so
   expect(cli('train', '--model', bare, '--data', textFile, '--out', path.join(tmp, 'own-tok-bare-out'), '--block-size', '16').err)
     .toMatch(/token ids up to \d+ by GPT-2's tokenizer \(the model folder has no tokenizer files of its own\), but the model's vocab_size is 700: the tokenizer and the model do not belong together/);
+  // --tokenizer (HF's --tokenizer_name): the files from another folder, for training and in the output
+  const o2 = path.join(tmp, 'own-tok-flag-out');
+  expect(cli('train', '--model', bare, '--tokenizer', dir, '--data', textFile, '--out', o2, '--block-size', '16', '--batch-size', '2', '--max-steps', '1', '--save-steps', '0').err).toBe('');
+  expect(fs.readFileSync(path.join(o2, 'vocab.json'), 'utf8')).toBe(fs.readFileSync(path.join(dir, 'vocab.json'), 'utf8'));
+  const g2 = JSON.parse(cli('generate', '--model', bare, '--tokenizer_name', dir, '--prompt', 'The jury said', '--max-new-tokens', '2', '--json').out);
+  expect(g2.tokens.slice(0, tok.encode('The jury said').length)).toEqual(tok.encode('The jury said'));
+  expect(cli('eval', '--model', bare, '--tokenizer', path.join(tmp, 'nowhere'), '--data', evalFile).err).toMatch(/--tokenizer .*nowhere: no such folder/);
+  expect(cli('eval', '--model', bare, '--tokenizer', bare, '--data', evalFile).err).toMatch(/--tokenizer .*own-tok-bare has no tokenizer files \(vocab.json and merges.txt, or tokenizer.json\)/);
 });
 
 test('train (LoRA) writes a PEFT adapter; eval --adapter and merge agree', () => {

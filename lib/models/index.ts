@@ -3,4 +3,4 @@ export { GPT2LMHeadModel, GPT2Model, GPT2Block, GPT2Attention, GPT2MLP, causalLm
 export { repetitionPenalty, noRepeatNgramBans, warpScores, completesStopString, readGenerationConfig, computeTransitionScores, addSequenceBias, promptLookupCandidates } from './generation';
 export type { GenerateOptions, BeamSearchOutput, GenerateOutput } from './generation';
 export type { GPT2Config, GPT2Output, ForwardOptions, LayerPast, GPT2ModelOptions, AttnImplementation } from './gpt2';
-export { GPT2Tokenizer, tokenizer, tokenizerFor, EOS_TOKEN_ID } from './tokenizer';
+export { GPT2Tokenizer, tokenizer, tokenizerFor, hasTokenizerFiles, EOS_TOKEN_ID } from './tokenizer';

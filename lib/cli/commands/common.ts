@@ -4,9 +4,10 @@ import * as torch from '../../index';
 import { FlagSpec } from '../args';
 
 /** Flags several commands share, spelled once. */
-export const sharedFlags: Record<'model' | 'adapter' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'packing' | 'completion-only-loss', FlagSpec> = {
+export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'packing' | 'completion-only-loss', FlagSpec> = {
   model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors or pytorch_model.bin)', aliases: ['model-name-or-path'] },
   adapter: { type: 'string', help: 'PEFT LoRA adapter folder' },
+  tokenizer: { type: 'string', help: 'folder of the tokenizer files (vocab.json + merges.txt, or tokenizer.json) when not the --model folder\'s (HF\'s tokenizer_name); default: --model\'s own, else GPT-2\'s', aliases: ['tokenizer-name'] },
   device: { type: 'string', default: 'cpu', help: 'cpu or cuda' },
   cleaning: { type: 'string', help: 'basic | notebook | none (default: notebook for .csv, none for text)' },
   'text-column': { type: 'string', help: 'the documents\' column of a .csv (default Article) or field of a .jsonl (default text)', aliases: ['dataset-text-field'] },
@@ -30,15 +31,24 @@ export function dataFlags(f: Record<string, unknown>): DataFlags {
   };
 }
 
-/** The tokenizer of the --model folder (its vocab.json + merges.txt or tokenizer.json), GPT-2's where it has none. */
+/** The --tokenizer folder's tokenizer, or the --model folder's (its vocab.json + merges.txt or tokenizer.json), GPT-2's where it has none. */
 export function tokenizerFromFlags(f: Record<string, unknown>): torch.GPT2Tokenizer {
-  const dir = f.model as string;
-  if (!fs.existsSync(dir)) throw new Error(`--model ${dir}: no such folder`);
+  const dir = tokenizerDir(f);
+  if (f.tokenizer !== undefined) {
+    if (!fs.existsSync(dir)) throw new Error(`--tokenizer ${dir}: no such folder`);
+    if (!torch.hasTokenizerFiles(dir)) throw new Error(`--tokenizer ${dir} has no tokenizer files (vocab.json and merges.txt, or tokenizer.json)`);
+  } else if (!fs.existsSync(dir)) {
+    throw new Error(`--model ${dir}: no such folder`);
+  }
   let tok = tokenizers.get(dir);
   if (!tok) tokenizers.set(dir, (tok = torch.tokenizerFor(dir)));
   return tok;
 }
 const tokenizers = new Map<string, torch.GPT2Tokenizer>(); // (read once per command: --data and --eval-data share it)
+/** Where the tokenizer files are: --tokenizer, else the --model folder. */
+export function tokenizerDir(f: Record<string, unknown>): string {
+  return (f.tokenizer ?? f.model) as string;
+}
 
 /** The model (and adapter) named by --model / --adapter / --device. */
 export function loadModelFromFlags(f: Record<string, unknown>): Promise<torch.GPT2LMHeadModel> {

@@ -7,6 +7,7 @@ import { evaluate } from '../../train/evaluate';
 export const summary = 'loss and perplexity of a model (optionally with a LoRA adapter) on a data file';
 export const spec: Spec = {
   model: sharedFlags.model,
+  tokenizer: sharedFlags.tokenizer,
   adapter: sharedFlags.adapter,
   data: { type: 'string', required: true, help: '.txt file, a .csv with an Article column, or a .jsonl with a text field (or prompt and completion fields)', aliases: ['validation-file'] },
   'block-size': { type: 'int', default: 128, help: 'tokens per block (without packing: an example\'s maximum length)' },

@@ -12,6 +12,7 @@ import type { BeamSearchOutput, GenerateOptions } from '../../models/generation'
 export const summary = 'generate text from a prompt';
 export const spec: Spec = {
   model: sharedFlags.model,
+  tokenizer: sharedFlags.tokenizer,
   adapter: sharedFlags.adapter,
   prompt: { type: 'string', help: 'the text to continue' },
   prompts: { type: 'string', help: 'instead of --prompt, a file of them: one a line (.txt) or a prompt field an object (.jsonl); prints a JSON line each (prompt, completion, tokens)' },

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, checkDevice, dataFlags, loadDataset, sharedFlags } from './common';
+import { attnFlag, checkDevice, dataFlags, loadDataset, sharedFlags, tokenizerDir } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
 import { writeModelCard } from '../../train/modelcard';
@@ -11,6 +11,7 @@ import { writeModelCard } from '../../train/modelcard';
 export const summary = 'fine-tune GPT-2 with LoRA (default) or fully; writes the adapter (or model) to --out';
 export const spec: Spec = {
   model: { type: 'string', required: true, help: 'base Hugging Face GPT-2 folder', aliases: ['model-name-or-path'] },
+  tokenizer: sharedFlags.tokenizer,
   data: { type: 'string', required: true, help: 'training .txt, a .csv with an Article column (the notebook\'s Articles.csv), or a .jsonl with a text field (or prompt and completion fields); or a folder of them', aliases: ['train-file'] },
   out: { type: 'string', required: true, help: 'output folder: adapter or model files, checkpoints, metrics.jsonl, loss.svg', aliases: ['output-dir'] },
   'lora-r': { type: 'int', default: 8, help: 'LoRA rank' },
@@ -175,7 +176,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   await trainer.saveModel(out);
   // The tokenizer beside the weights (the notebook's tokenizer.save_pretrained(output_dir)): the
   // folder loads with AutoTokenizer / pipeline() as it is.
-  if (main) saveTokenizerFiles(modelDir, out, { modelMaxLength: model.config.n_positions });
+  if (main) saveTokenizerFiles(tokenizerDir(f), out, { modelMaxLength: model.config.n_positions });
   if (torch.distributed.isInitialized()) {
     torch.distributed.barrier();
     torch.distributed.destroyProcessGroup();
