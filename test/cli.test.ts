@@ -213,6 +213,8 @@ test('Hugging Face\'s flag names (underscores, TrainingArguments / run_clm / TRL
   expect(cli('train', '--model', modelDir, '--data', textFile, '--out', c, '--block-size', '16', '--batch-size', '2', '--lr', '1e-3', ...common).code).toBe(0);
   expect(adapter(c).equals(adapter(a))).toBe(false);
   expect(parseFlags('train', ['--model', 'm', '--data', 'd', '--out', 'o', '--no_packing', '--lr_scheduler_type', 'cosine', '--dataset_text_field', 'body'], trainSpec)).toMatchObject({ packing: false, 'lr-scheduler': 'cosine', 'text-column': 'body' });
+  expect(parseFlags('train', ['--model', 'm', '--data', 'd', '--out', 'o'], trainSpec)).toMatchObject({ 'logging-nan-inf-filter': true });
+  expect(parseFlags('train', ['--model', 'm', '--data', 'd', '--out', 'o', '--logging_nan_inf_filter=false'], trainSpec)).toMatchObject({ 'logging-nan-inf-filter': false });
   expect(cli('train', '--model', modelDir, '--learnin_rate', '1').err).toMatch(/unknown flag --learnin_rate for 'train'; did you mean --lr\?/);
   expect(cli('train', '--model', modelDir, '--max-step', '1').err).toMatch(/did you mean --max-steps\?/);
   expect(cli('train', '--model', modelDir, '--frobnicate', '1').err).toMatch(/unknown flag --frobnicate for 'train' \(see: tstorch train --help\)/);

@@ -687,6 +687,35 @@ describe('callbacks (HF TrainerCallback)', () => {
     expect(r.logHistory.filter((e) => e.eval_loss !== undefined).map((e) => e.step)).toEqual([2, 4, 6]);
     expect(() => new torch.EarlyStoppingCallback(0)).toThrow(/patience must be an integer >= 1/);
   });
+  test('loggingNanInfFilter (HF\'s logging_nan_inf_filter, on by default): a NaN step counts as its window\'s sum so far over 1 + its steps before', async () => {
+    const run = async (name: string, extra: Partial<torch.TrainingArguments>, poison: boolean) => {
+      const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+      torch.manualSeed(1);
+      torch.lora.applyLoRA(model, { r: 4, alpha: 8, dropout: 0.1 });
+      // after step 2 an adapter weight turns NaN: steps 3 and 4 have NaN losses
+      const cb: torch.TrainerCallback = { onStepEnd: (st) => { if (poison && st.globalStep === 2) torch.noGrad(() => model.namedParameters({ trainableOnly: true })[0][1].fill_(NaN)); } };
+      const trainer = new torch.Trainer(model, { outputDir: path.join(tmp, name), maxSteps: 4, perDeviceTrainBatchSize: 4, learningRate: 1e-3, loggingSteps: 4, saveSteps: 0, progress: false, ...extra }, dataset(), undefined, [cb]);
+      const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+      try {
+        return trainer.train();
+      } finally {
+        log.mockRestore();
+        trainer.optimizer.dispose();
+        model.dispose();
+      }
+    };
+    const clean = (await run('nan-clean', { loggingSteps: 1 }, false)).logHistory.map((e) => e.loss!);
+    const S = clean[0] + clean[1];
+    const filtered = await run('nan-filtered', {}, true);
+    // step 3: S + S/3; step 4: that + (S + S/3)/4 = 5S/3; the line is their mean over 4 steps
+    expect(filtered.logHistory.map((e) => e.step)).toEqual([4]);
+    expect(filtered.logHistory[0].loss).toBeCloseTo(5 * S / 12, 10);
+    expect(filtered.trainLoss).toBeCloseTo(5 * S / 12, 10);
+    const raw = await run('nan-raw', { loggingNanInfFilter: false }, true);
+    expect(raw.logHistory[0].loss).toBeNaN();
+    expect(raw.trainLoss).toBeNaN();
+  });
+
   test('loggingStrategy (steps, epoch, no) and loggingFirstStep as HF\'s; each line the mean loss of its steps; the last step always logged', async () => {
     const every = (await withCallbacks(path.join(tmp, 'log-every'), [], { loggingSteps: 1 })).r.logHistory.map((e) => e.loss!);
     const mean = (a: number, b: number) => every.slice(a - 1, b).reduce((x, y) => x + y, 0) / (b - a + 1);

@@ -86,6 +86,12 @@ export interface TrainingArguments {
   evalOnStart?: boolean;
   /** HF's logging_first_step: a log line after the first step too */
   loggingFirstStep?: boolean;
+  /**
+   * HF's logging_nan_inf_filter (default true): a step whose loss is NaN or infinite adds, in the
+   * logged loss (and trainLoss), the sum of its log window so far over (1 + the window's steps
+   * before it) instead, as HF's does; false logs NaN / Infinity as they came. Training is unchanged.
+   */
+  loggingNanInfFilter?: boolean;
   /** 0 disables step checkpoints */
   saveSteps?: number;
   /** HF's save_strategy: 'steps' (every saveSteps), 'epoch' (at each epoch's end and the last step) or 'no' */
@@ -145,7 +151,7 @@ export const REPORT_TO = ['none', 'tensorboard', 'all'];
 export const TRAINING_DEFAULTS = {
   numTrainEpochs: 3, maxSteps: -1, perDeviceTrainBatchSize: 8, perDeviceEvalBatchSize: 8, gradientAccumulationSteps: 1, learningRate: 5e-5,
   weightDecay: 0, adamBeta1: 0.9, adamBeta2: 0.999, adamEpsilon: 1e-8, optim: 'adamw_torch' as OptimizerName, maxGradNorm: 1.0,
-  lrSchedulerType: 'linear' as ScheduleKind, warmupSteps: 0, warmupRatio: 0, loggingSteps: 500, loggingStrategy: 'steps' as Strategy, loggingFirstStep: false, evalOnStart: false, saveSteps: 500,
+  lrSchedulerType: 'linear' as ScheduleKind, warmupSteps: 0, warmupRatio: 0, loggingSteps: 500, loggingStrategy: 'steps' as Strategy, loggingFirstStep: false, loggingNanInfFilter: true, evalOnStart: false, saveSteps: 500,
   saveStrategy: 'steps' as Strategy, evalStrategy: 'steps' as Strategy, loadBestModelAtEnd: false,
   saveTotalLimit: null as number | null, seed: 42, device: 'cpu', shuffle: true, progress: 'auto' as boolean | 'auto',
   precision: 'fp32' as 'fp32' | 'bf16', gradientCheckpointing: false, groupByLength: false, neftuneNoiseAlpha: 0, labelSmoothingFactor: 0,
@@ -575,9 +581,15 @@ export class Trainer {
 
   /** Adds the unread step losses, in step order, to lossSinceLog and this run's sum (one device read). */
   private readLosses(): void {
-    for (const v of readAndDispose(this.unreadLosses.splice(0))) {
+    const losses = readAndDispose(this.unreadLosses.splice(0));
+    // (the window's steps before each: they are all counted in stepsSinceLog already)
+    let before = this.stepsSinceLog - losses.length;
+    for (const loss of losses) {
+      // HF's logging_nan_inf_filter: tr_loss += tr_loss / (1 + global_step - _globalstep_last_logged)
+      const v = this.args.loggingNanInfFilter && !Number.isFinite(loss) ? this.lossSinceLog / (1 + before) : loss;
       this.lossSinceLog += v;
       this.runLossSum += v;
+      before++;
     }
   }
 
