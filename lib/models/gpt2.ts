@@ -7,7 +7,7 @@ import { Tensor } from '../tensor/tensor';
 import { arange, full, ones, zeros } from '../tensor/creation';
 import { cat } from '../tensor/ops';
 import { tidy } from '../tensor/scope';
-import { noGrad, manualSeed, getRngState, setRngState, isGradEnabled } from '../tensor/runtime';
+import { noGrad, manualSeed, getRngState, setRngState, isGradEnabled, autocast } from '../tensor/runtime';
 import { checkpointWithParameters } from '../tensor/checkpoint';
 import { DType, Device } from '../tensor/dtype';
 import { Module, ModuleList } from '../nn/module';
@@ -37,6 +37,10 @@ export interface GPT2Config {
   eos_token_id?: number;
   tie_word_embeddings?: boolean;
   scale_attn_weights?: boolean;
+  /** HF's: attention scores also divided by the block's index + 1 (Mistral / Megatron-style GPT-2s) */
+  scale_attn_by_inverse_layer_idx?: boolean;
+  /** HF's: eager attention scales q before q·kᵀ and takes scores and softmax in float32, whatever the autocast */
+  reorder_and_upcast_attn?: boolean;
   model_type?: string;
 }
 
@@ -47,7 +51,7 @@ const DEFAULTS: Omit<ResolvedGPT2Config, never> = {
   vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12, n_inner: null,
   activation_function: 'gelu_new', resid_pdrop: 0.1, embd_pdrop: 0.1, attn_pdrop: 0.1,
   layer_norm_epsilon: 1e-5, initializer_range: 0.02, bos_token_id: 50256, eos_token_id: 50256,
-  tie_word_embeddings: true, scale_attn_weights: true,
+  tie_word_embeddings: true, scale_attn_weights: true, scale_attn_by_inverse_layer_idx: false, reorder_and_upcast_attn: false,
 };
 
 export function resolveConfig(partial: Partial<GPT2Config>): ResolvedGPT2Config {
@@ -141,9 +145,8 @@ export class GPT2Attention extends Module {
   readonly nHead: number;
   readonly headDim: number;
   attnImplementation: AttnImplementation;
-  constructor(readonly config: ResolvedGPT2Config, layerIdx: number, opts: GPT2ModelOptions = {}) {
+  constructor(readonly config: ResolvedGPT2Config, readonly layerIdx: number, opts: GPT2ModelOptions = {}) {
     super();
-    void layerIdx;
     this.nHead = config.n_head;
     this.headDim = config.n_embd / config.n_head;
     this.attnImplementation = resolveAttnImplementation(opts.attnImplementation);
@@ -182,14 +185,29 @@ export class GPT2Attention extends Module {
     });
   }
 
-  /** HF's eager attention: scores = q kᵀ / sqrt(head_dim), causal positions get finfo.min, then the padding mask. */
+  /**
+   * HF's eager attention: scores = q kᵀ / sqrt(head_dim) (/ (layer + 1) with
+   * scale_attn_by_inverse_layer_idx), causal positions get finfo.min, then the padding mask.
+   * reorder_and_upcast_attn (HF's _upcast_and_reordered_attn): the scale goes into a float32
+   * q·kᵀ (autocast off), softmax in float32, the probabilities cast back to v's dtype.
+   */
   private eager(query: Tensor, key: Tensor, value: Tensor, causal: Tensor, attentionMask: Tensor | null): Tensor {
-    let scores = query.matmul(key.transpose(-1, -2));
-    if (this.config.scale_attn_weights) scores = scores.div(Math.sqrt(this.headDim));
+    const c = this.config;
+    let scores: Tensor;
+    if (c.reorder_and_upcast_attn) {
+      const scale = (c.scale_attn_weights ? 1 / Math.sqrt(this.headDim) : 1) / (c.scale_attn_by_inverse_layer_idx ? this.layerIdx + 1 : 1);
+      const device = query.device.startsWith('cuda') ? 'cuda' : 'cpu';
+      scores = autocast(() => query.float().matmul(key.float().transpose(-1, -2)).mul(scale), { deviceType: device, enabled: false });
+    } else {
+      scores = query.matmul(key.transpose(-1, -2));
+      if (c.scale_attn_weights) scores = scores.div(Math.sqrt(this.headDim));
+      if (c.scale_attn_by_inverse_layer_idx) scores = scores.div(this.layerIdx + 1);
+    }
     scores = scores.where(causal, finfoMin(scores.dtype));
     if (attentionMask) scores = scores.add(attentionMask);
-    const probs = this.attn_dropout.forward(F.softmax(scores, -1));
-    return probs.matmul(value);
+    let probs = F.softmax(scores, -1);
+    if (c.reorder_and_upcast_attn) probs = probs.to({ dtype: value.dtype });
+    return this.attn_dropout.forward(probs).matmul(value);
   }
 
   /**
@@ -199,7 +217,9 @@ export class GPT2Attention extends Module {
    * bfloat16 cannot hold float32's finfo.min, and a padded row must keep one finite entry.
    */
   private sdpa(query: Tensor, key: Tensor, value: Tensor, causal: Tensor, attentionMask: Tensor | null, hasPast: boolean, maskDtype: DType): Tensor {
-    if (!this.config.scale_attn_weights) query = query.mul(Math.sqrt(this.headDim)); // cancels sdpa's 1/sqrt(d)
+    // sdpa divides by sqrt(d) itself: q scaled so that the scores are eager's (HF's sdpa path does the same since 2026)
+    const factor = (this.config.scale_attn_weights ? 1 : Math.sqrt(this.headDim)) / (this.config.scale_attn_by_inverse_layer_idx ? this.layerIdx + 1 : 1);
+    if (factor !== 1) query = query.mul(factor);
     const dropoutP = this.training ? this.attn_dropout.p : 0;
     const T = query.shape[2];
     if (!attentionMask && (!hasPast || T === 1)) {

@@ -2,7 +2,8 @@
 
 There is no `transformers` on this machine, so this file re-implements what the parity fixtures
 need, line for line after transformers' modeling_gpt2.py: Conv1D as addmm with (in, out)
-weights, q/k/v split, scores / sqrt(head_dim), causal mask filled with finfo.min via
+weights, q/k/v split, scores / sqrt(head_dim) (and / (layer + 1) with
+scale_attn_by_inverse_layer_idx; reorder_and_upcast_attn's float32 baddbmm), causal mask filled with finfo.min via
 torch.where, additive padding mask, softmax, gelu_new in its tanh form, pre-LN blocks, tied
 lm_head, and the shifted cross-entropy loss with ignore_index -100.
 """
@@ -34,8 +35,12 @@ def gelu_new(x):
 
 
 class Attention(nn.Module):
-    def __init__(self, cfg):
+    def __init__(self, cfg, layer_idx=0):
         super().__init__()
+        self.layer_idx = layer_idx
+        self.scale_attn_weights = cfg.get("scale_attn_weights", True)
+        self.scale_attn_by_inverse_layer_idx = cfg.get("scale_attn_by_inverse_layer_idx", False)
+        self.reorder_and_upcast_attn = cfg.get("reorder_and_upcast_attn", False)
         n = cfg["n_positions"]
         self.register_buffer("bias", torch.tril(torch.ones((n, n), dtype=torch.bool)).view(1, 1, n, n), persistent=False)
         self.embed_dim = cfg["n_embd"]
@@ -56,8 +61,13 @@ class Attention(nn.Module):
             key = torch.cat((layer_past[0], key), dim=-2)
             value = torch.cat((layer_past[1], value), dim=-2)
         present = (key, value)
+        if self.reorder_and_upcast_attn:
+            return self._upcast_and_reordered_attn(query, key, value, attention_mask), present
         attn_weights = torch.matmul(query, key.transpose(-1, -2))
-        attn_weights = attn_weights / torch.full([], value.size(-1) ** 0.5, dtype=attn_weights.dtype)
+        if self.scale_attn_weights:
+            attn_weights = attn_weights / torch.full([], value.size(-1) ** 0.5, dtype=attn_weights.dtype)
+        if self.scale_attn_by_inverse_layer_idx:
+            attn_weights = attn_weights / float(self.layer_idx + 1)
         q_len, k_len = query.size(-2), key.size(-2)
         causal_mask = self.bias[:, :, k_len - q_len: k_len, :k_len]
         mask_value = torch.full([], torch.finfo(attn_weights.dtype).min, dtype=attn_weights.dtype)
@@ -70,6 +80,31 @@ class Attention(nn.Module):
         out = out.permute(0, 2, 1, 3).contiguous()
         out = out.view(out.size()[:-2] + (self.embed_dim,))
         return self.resid_dropout(self.c_proj(out)), present
+
+    def _upcast_and_reordered_attn(self, query, key, value, attention_mask):
+        """HF's reorder_and_upcast_attn: the scale folded into a float32 baddbmm (autocast off),
+        softmax in float32, the probabilities cast back to the values' dtype."""
+        bsz, num_heads, q_len, dk = query.size()
+        k_len = key.size(-2)
+        attn_weights = torch.empty(bsz * num_heads, q_len, k_len, dtype=torch.float32)
+        scale_factor = 1.0
+        if self.scale_attn_weights:
+            scale_factor /= float(value.size(-1)) ** 0.5
+        if self.scale_attn_by_inverse_layer_idx:
+            scale_factor /= float(self.layer_idx + 1)
+        q, k = query.reshape(-1, q_len, dk), key.transpose(-1, -2).reshape(-1, dk, k_len)
+        attn_weights = torch.baddbmm(attn_weights, q.float(), k.float(), beta=0, alpha=scale_factor)
+        attn_weights = attn_weights.reshape(bsz, num_heads, q_len, k_len)
+        causal_mask = self.bias[:, :, k_len - q_len: k_len, :k_len]
+        mask_value = torch.tensor(torch.finfo(attn_weights.dtype).min, dtype=attn_weights.dtype)
+        attn_weights = torch.where(causal_mask, attn_weights, mask_value)
+        if attention_mask is not None:
+            attn_weights = attn_weights + attention_mask
+        attn_weights = F.softmax(attn_weights, dim=-1).type(value.dtype)
+        attn_weights = self.attn_dropout(attn_weights)
+        out = torch.matmul(attn_weights, value).permute(0, 2, 1, 3).contiguous()
+        out = out.view(out.size()[:-2] + (self.embed_dim,))
+        return self.resid_dropout(self.c_proj(out))
 
 
 class MLP(nn.Module):
@@ -85,11 +120,11 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, cfg):
+    def __init__(self, cfg, layer_idx=0):
         super().__init__()
         eps = cfg.get("layer_norm_epsilon", 1e-5)
         self.ln_1 = nn.LayerNorm(cfg["n_embd"], eps=eps)
-        self.attn = Attention(cfg)
+        self.attn = Attention(cfg, layer_idx)
         self.ln_2 = nn.LayerNorm(cfg["n_embd"], eps=eps)
         self.mlp = MLP(cfg)
 
@@ -105,7 +140,7 @@ class Transformer(nn.Module):
         self.wte = nn.Embedding(cfg["vocab_size"], cfg["n_embd"])
         self.wpe = nn.Embedding(cfg["n_positions"], cfg["n_embd"])
         self.drop = nn.Dropout(cfg.get("embd_pdrop", 0.1))
-        self.h = nn.ModuleList([Block(cfg) for _ in range(cfg["n_layer"])])
+        self.h = nn.ModuleList([Block(cfg, i) for i in range(cfg["n_layer"])])
         self.ln_f = nn.LayerNorm(cfg["n_embd"], eps=cfg.get("layer_norm_epsilon", 1e-5))
 
 

@@ -17,13 +17,17 @@ import train_ref  # noqa: E402
 
 torch.set_num_threads(1)
 
-# Several shapes on purpose: odd vocab and widths, one head and several, a custom n_inner, and
+# Several shapes on purpose: odd vocab and widths, one head and several, a custom n_inner, the
+# attention variants of scale_attn_by_inverse_layer_idx and reorder_and_upcast_attn, and
 # both key layouts Hugging Face files come in (with/without "transformer.", with/without the
 # attn.bias / attn.masked_bias buffers and a redundant lm_head.weight).
 GPT2_CONFIGS = {
     "tiny": dict(cfg=dict(vocab_size=101, n_positions=32, n_embd=32, n_layer=2, n_head=4), prefix=True, buffers=False, seq=12),
     "odd_hub_layout": dict(cfg=dict(vocab_size=257, n_positions=24, n_embd=36, n_layer=3, n_head=3), prefix=False, buffers=True, seq=10),
     "one_head_inner": dict(cfg=dict(vocab_size=50, n_positions=16, n_embd=24, n_layer=1, n_head=1, n_inner=40), prefix=True, buffers=False, seq=16),
+    # Mistral / Megatron-style attention: scores also / (layer + 1), q·kᵀ and softmax in float32
+    "layer_scaled": dict(cfg=dict(vocab_size=64, n_positions=16, n_embd=32, n_layer=3, n_head=2, scale_attn_by_inverse_layer_idx=True,
+                                  reorder_and_upcast_attn=True), prefix=True, buffers=False, seq=12, attn_gain=10),
 }
 
 
@@ -47,6 +51,9 @@ def write_gpt2(out_dir, name, spec, seed):
         for n, p in model.named_parameters():
             if p.dim() == 1:
                 p.add_(torch.randn_like(p) * 0.1)
+            # sharper attention where the fixture is about attention's scaling (at init it is near uniform)
+            if n.endswith("attn.c_attn.weight"):
+                p.mul_(spec.get("attn_gain", 1))
     model.eval()
     d = os.path.join(out_dir, "gpt2", name)
     os.makedirs(d, exist_ok=True)
