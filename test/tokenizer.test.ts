@@ -117,6 +117,7 @@ describe('GPT2Tokenizer.fromPretrained: a model folder\'s own tokenizer', () => 
     expect(ids.slice(0, 2)).toEqual([plain.encode(' ')[0], n]); // (the prefix space goes on the text, before the added token: HF's GPT2Tokenizer)
     expect(ids.filter((t) => t >= n - 1)).toEqual([n, n + 1, n - 1]);
     expect(tok.decode(ids)).toBe(' <|user|>hello there<|bot|>hi<|endoftext|>'); // (the prefix space, as HF's)
+    expect(tok.decode(ids, { skipSpecialTokens: true })).toBe(' <|user|>hello there<|bot|>hi'); // (added, not special: kept)
     expect(tok.encode('hello')).toEqual(plain.encode(' hello'));
     expect(tok.encode(' hello')).toEqual(plain.encode(' hello')); // (none added before a space)
     // datasets: the tokenizer's ids, its eos ending each example and padding it
@@ -149,4 +150,29 @@ describe('GPT2Tokenizer.fromPretrained: a model folder\'s own tokenizer', () => 
     expect(bad('no-eos', { 'vocab.json': JSON.stringify({ ...learned.vocab, '<|endoftext|>': undefined }), 'merges.txt': merges })).toThrow(/names no eos token/);
     expect(bad('not-bytes', { 'vocab.json': JSON.stringify({ a: 0, b: 1, ab: 2, '<|endoftext|>': 3 }), 'merges.txt': 'a b\n' })).toThrow(/lacks the byte-level character .*not a byte-level BPE/);
   });
+});
+
+test('encodeBatch (HF\'s tokenizer(texts, padding, truncation, max_length)) and decode with skipSpecialTokens', () => {
+  const tok = torch.tokenizer;
+  const texts = ['The jury said', 'Yes', 'A much longer sentence than the others here'];
+  const ids = texts.map((t) => tok.encode(t));
+  const longest = Math.max(...ids.map((r) => r.length));
+  const right = tok.encodeBatch(texts, { padding: true });
+  right.inputIds.forEach((row, i) => {
+    expect(row).toEqual([...ids[i], ...Array(longest - ids[i].length).fill(50256)]);
+    expect(right.attentionMask[i]).toEqual([...Array(ids[i].length).fill(1), ...Array(longest - ids[i].length).fill(0)]);
+  });
+  const left = tok.encodeBatch(texts, { padding: 'longest', paddingSide: 'left', padTokenId: 0 });
+  expect(left.inputIds[1]).toEqual([...Array(longest - ids[1].length).fill(0), ...ids[1]]);
+  expect(left.attentionMask[1]).toEqual([...Array(longest - ids[1].length).fill(0), ...Array(ids[1].length).fill(1)]);
+  const cut = tok.encodeBatch(texts, { truncation: true, maxLength: 3, padding: 'max_length' });
+  expect(cut.inputIds).toEqual(ids.map((r) => [...r.slice(0, 3), ...Array(Math.max(0, 3 - r.length)).fill(50256)]));
+  expect(tok.encodeBatch(texts).inputIds).toEqual(ids); // (no padding: ragged, as HF's)
+  expect(() => tok.encodeBatch(texts, { padding: 'max_length' })).toThrow("encodeBatch: padding 'max_length' needs maxLength");
+  expect(() => tok.encodeBatch(texts, { paddingSide: 'middle' as never })).toThrow("encodeBatch: paddingSide must be right or left, got 'middle'");
+  expect(() => tok.encodeBatch('one text' as never)).toThrow('encodeBatch: texts must be an array of strings');
+  // skipSpecialTokens: eos leaves the text
+  const withEos = tok.encode('Hello<|endoftext|> world<|endoftext|>');
+  expect(tok.decode(withEos)).toBe('Hello<|endoftext|> world<|endoftext|>');
+  expect(tok.decode(withEos, { skipSpecialTokens: true })).toBe('Hello world');
 });

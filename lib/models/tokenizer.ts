@@ -75,8 +75,50 @@ export class GPT2Tokenizer {
     });
     return ids;
   }
-  decode(ids: number[]): string {
+  /** Token ids to text; skipSpecialTokens (HF's skip_special_tokens) leaves out eos and the other special tokens. */
+  decode(ids: number[], opts: { skipSpecialTokens?: boolean } = {}): string {
+    if (opts.skipSpecialTokens) {
+      const special = this.specialIds;
+      ids = ids.filter((id) => !special.has(id));
+    }
     return this.bpe ? this.bpe.decode(ids) : r50k().decode(ids);
+  }
+  /** the ids of the special tokens (eos, bos, unk, pad and those marked special) */
+  get specialIds(): Set<number> {
+    return this.bpe ? new Set([...this.bpe.special].map((t) => this.bpe!.added.get(t)!)) : new Set([EOS_TOKEN_ID]);
+  }
+
+  /**
+   * Several texts at once, as HF's tokenizer(texts, padding=..., truncation=..., max_length=...):
+   * each text's ids (no special tokens added, as GPT-2's), cut to maxLength with truncation
+   * (keeping the start), padded with padding ('longest': to the longest; 'max_length': to
+   * maxLength) on paddingSide ('right', HF's default; 'left' for generation) with padTokenId
+   * (default eos, GPT-2 having no pad token). attentionMask is 1 on real tokens, 0 on padding.
+   * torch.tensor(out.inputIds, { dtype: 'int64' }) makes the batch a tensor.
+   */
+  encodeBatch(texts: string[], opts: { padding?: boolean | 'longest' | 'max_length'; truncation?: boolean; maxLength?: number; paddingSide?: 'right' | 'left'; padTokenId?: number } = {}): { inputIds: number[][]; attentionMask: number[][] } {
+    if (!Array.isArray(texts) || !texts.every((t) => typeof t === 'string')) throw new Error('encodeBatch: texts must be an array of strings');
+    const padding = opts.padding === true ? 'longest' : opts.padding ?? false;
+    if (padding !== false && padding !== 'longest' && padding !== 'max_length') throw new Error(`encodeBatch: padding must be true, false, 'longest' or 'max_length', got ${JSON.stringify(opts.padding)}`);
+    if (opts.maxLength !== undefined && !(Number.isInteger(opts.maxLength) && opts.maxLength >= 1)) throw new Error(`encodeBatch: maxLength must be an integer >= 1, got ${opts.maxLength}`);
+    if (padding === 'max_length' && opts.maxLength === undefined) throw new Error('encodeBatch: padding \'max_length\' needs maxLength');
+    const side = opts.paddingSide ?? 'right';
+    if (side !== 'right' && side !== 'left') throw new Error(`encodeBatch: paddingSide must be right or left, got '${side}'`);
+    const pad = opts.padTokenId ?? this.eosTokenId;
+    let rows = texts.map((t) => this.encode(t));
+    if (opts.truncation) {
+      const limit = opts.maxLength ?? 1024; // (HF: the model's max length; GPT-2's 1024)
+      rows = rows.map((r) => r.slice(0, limit));
+    }
+    const width = padding === 'max_length' ? Math.max(opts.maxLength!, ...rows.map((r) => r.length)) : padding === 'longest' ? Math.max(0, ...rows.map((r) => r.length)) : 0;
+    const inputIds: number[][] = [], attentionMask: number[][] = [];
+    for (const r of rows) {
+      const fill = Math.max(0, width - r.length);
+      const padIds = Array<number>(fill).fill(pad), zeros = Array<number>(fill).fill(0), ones = Array<number>(r.length).fill(1);
+      inputIds.push(side === 'right' ? [...r, ...padIds] : [...padIds, ...r]);
+      attentionMask.push(side === 'right' ? [...ones, ...zeros] : [...zeros, ...ones]);
+    }
+    return { inputIds, attentionMask };
   }
 
   /**
