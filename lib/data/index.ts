@@ -5,3 +5,4 @@ export * from './brown';
 export * from './dataset';
 export * from './loader';
 export * from './sampler';
+export * from './preference';

@@ -3,6 +3,8 @@ export { Trainer, TRAINING_DEFAULTS, REPORT_TO, decayParameterGroups, listCheckp
 export type { TrainingArguments, LogEntry, TrainResult, Strategy } from './trainer';
 export { OPTIMIZERS, createOptimizer, parseOptimArgs, describeOptimizer } from './optimizers';
 export type { OptimizerName, OptimArgs, TrainerOptimizer } from './optimizers';
+export { DPOTrainer, DPO_LOSS_TYPES } from './dpo';
+export type { DPOArguments, DPOLossType } from './dpo';
 export { evaluate } from './evaluate';
 export type { EvalResult } from './evaluate';
 export { lossCurveSvg } from './plot';

@@ -171,6 +171,8 @@ export interface LogEntry {
   /** with includeNumInputTokensSeen: the input tokens trained on so far */
   num_input_tokens_seen?: number;
   live_tensors?: number;
+  /** what a Trainer subclass adds (DPOTrainer: rewards/chosen, rewards/accuracies, ...) */
+  [metric: string]: number | undefined;
 }
 
 export interface TrainResult {
@@ -214,7 +216,7 @@ export class Trainer {
   private runLossSum = 0; // the losses of this train() call, for its trainLoss
   /** input tokens trained on so far, padding aside, all processes (HF's num_input_tokens_seen) */
   numInputTokensSeen = 0;
-  private overlapSync = false; // data parallel: gradients all-reduced by hooks during backward
+  protected overlapSync = false; // data parallel: gradients all-reduced by hooks during backward
   private lastLogTime = 0;
   private rssBaseline = 0; // the process's RSS once training is under way (see guardCpuMemory)
   /** the lowest eval loss so far and its checkpoint (with loadBestModelAtEnd) */
@@ -557,8 +559,14 @@ export class Trainer {
       step: this.globalStep, epoch: this.globalStep / this.stepsPerEpoch, loss: this.lastLoggedLoss, grad_norm: gradNorm,
       learning_rate: this.scheduler.getLastLr()[0], tokens_per_second: this.tokensSinceLog / secs,
       live_tensors: memory().liveTensors, ...(this.args.includeNumInputTokensSeen ? { num_input_tokens_seen: this.numInputTokensSeen } : {}),
+      ...this.trainingLogExtras(),
     }, progress);
     this.lossSinceLog = 0; this.stepsSinceLog = 0; this.tokensSinceLog = 0; this.lastLogTime = Date.now();
+  }
+
+  /** A subclass's own metrics for the training log line, over the steps since the last one (none here). */
+  protected trainingLogExtras(): Record<string, number> {
+    return {};
   }
 
   /** HF's trainer.evaluate(): eval loss, perplexity and next-token accuracy of the model now, on the eval dataset (or the one given). */

@@ -1,0 +1,194 @@
+// Direct Preference Optimization (Rafailov et al. 2023) as TRL's DPOTrainer: the Trainer's loop
+// (optimizer, schedule, accumulation, logging, checkpoints, resume) with its training step
+// replaced. For each pair the policy's and the reference's log-probabilities of the chosen and
+// the rejected completion (summed over the completion's tokens) give
+//   logits = (log πθ(chosen) - log πθ(rejected)) - (log πref(chosen) - log πref(rejected))
+// and the loss (loss_type): sigmoid  -(1-ε)·logσ(β·logits) - ε·logσ(-β·logits)
+//                           hinge    relu(1 - β·logits)
+//                           ipo      (logits - 1/(2β))², log-probabilities averaged over tokens.
+// The reference is the model with its LoRA adapters disabled (TRL with a PEFT model), or a frozen
+// refModel given for full fine-tuning. As TRL's disable_dropout (its default), the policy and the
+// reference run without dropout. Logged as TRL's: rewards/chosen, rewards/rejected (β times the
+// log-ratio to the reference), rewards/accuracies, rewards/margins, logps/chosen, logps/rejected.
+import { Tensor } from '../tensor/tensor';
+import { tidy, keep } from '../tensor/scope';
+import { noGrad } from '../tensor/runtime';
+import { stack } from '../tensor/ops';
+import * as F from '../nn/functional';
+import * as distributed from '../tensor/distributed';
+import { GPT2LMHeadModel } from '../models/gpt2';
+import { PreferenceDataset } from '../data/preference';
+import { loraConfig, disableAdapter } from '../lora/inject';
+import { Trainer, TrainingArguments } from './trainer';
+import { readAndDispose, withPrecision } from './evaluate';
+import type { EvalMetric, TrainerCallback } from './callbacks';
+
+export type DPOLossType = 'sigmoid' | 'hinge' | 'ipo';
+export const DPO_LOSS_TYPES: DPOLossType[] = ['sigmoid', 'hinge', 'ipo'];
+
+export interface DPOArguments extends TrainingArguments {
+  /** β: how far from the reference the policy may go (TRL's beta, default 0.1) */
+  beta?: number;
+  /** TRL's loss_type: sigmoid (DPO, default), hinge (SLiC) or ipo */
+  lossType?: DPOLossType;
+  /** sigmoid loss: the chance that a pair's labels are flipped (TRL's label_smoothing, cDPO; default 0) */
+  dpoLabelSmoothing?: number;
+}
+
+/** What one batch of pairs gives: the loss (mean over pairs) and TRL's metrics, summed over pairs. */
+interface PairStats {
+  loss: Tensor;
+  sums: Tensor; // (6): rewards/chosen, rewards/rejected, rewards/accuracies, rewards/margins, logps/chosen, logps/rejected
+}
+const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'];
+
+export class DPOTrainer extends Trainer {
+  readonly beta: number;
+  readonly lossType: DPOLossType;
+  readonly dpoLabelSmoothing: number;
+  private metricSum: Tensor | null = null; // the metric sums since the last log line, on the device (read at the line)
+  private metricPairs = 0;
+
+  /**
+   * refModel: the frozen reference for full fine-tuning; leave it out for a LoRA model (the
+   * reference is then the model with its adapters disabled, as TRL's with PEFT).
+   */
+  constructor(model: GPT2LMHeadModel, args: DPOArguments, trainDataset: PreferenceDataset, evalDataset?: PreferenceDataset,
+    callbacks: TrainerCallback[] = [], readonly refModel: GPT2LMHeadModel | null = null) {
+    if (!(trainDataset instanceof PreferenceDataset)) throw new Error('DPOTrainer: the training set must be a PreferenceDataset (prompt, chosen, rejected)');
+    if (evalDataset && !(evalDataset instanceof PreferenceDataset)) throw new Error('DPOTrainer: the eval set must be a PreferenceDataset too');
+    if (!refModel && !loraConfig(model)) throw new Error('DPOTrainer: full fine-tuning needs a frozen reference model (refModel); with LoRA the reference is the model with its adapters disabled');
+    if (refModel === model) throw new Error('DPOTrainer: refModel must be a separate copy of the model (it stays frozen)');
+    for (const [k, bad] of [['labelSmoothingFactor', args.labelSmoothingFactor], ['neftuneNoiseAlpha', args.neftuneNoiseAlpha], ['gradientCheckpointing', args.gradientCheckpointing]] as const) {
+      if (bad) throw new Error(`DPOTrainer: ${k} is for language-model training; DPO does not take it`);
+    }
+    if (args.metricForBestModel && /perplexity/.test(args.metricForBestModel)) throw new Error('DPOTrainer: metricForBestModel is loss or accuracy (the reward accuracy) for DPO, not perplexity');
+    super(model, args, trainDataset, evalDataset, callbacks);
+    this.beta = args.beta ?? 0.1;
+    this.lossType = args.lossType ?? 'sigmoid';
+    this.dpoLabelSmoothing = args.dpoLabelSmoothing ?? 0;
+    if (!(this.beta > 0)) throw new Error(`DPOTrainer: beta must be > 0, got ${this.beta}`);
+    if (!DPO_LOSS_TYPES.includes(this.lossType)) throw new Error(`DPOTrainer: lossType must be ${DPO_LOSS_TYPES.join(', ')}; got '${this.lossType}'`);
+    if (!(this.dpoLabelSmoothing >= 0 && this.dpoLabelSmoothing < 0.5)) throw new Error(`DPOTrainer: dpoLabelSmoothing must be in [0, 0.5), got ${this.dpoLabelSmoothing}`);
+    if (this.dpoLabelSmoothing > 0 && this.lossType !== 'sigmoid') throw new Error('DPOTrainer: dpoLabelSmoothing is for the sigmoid loss');
+    if (refModel) {
+      for (const p of refModel.parameters()) p.requiresGrad_(false);
+      refModel.eval();
+    }
+  }
+
+  /** Each row's summed (ipo: mean) log-probability of its labelled tokens, (rows). */
+  private sequenceLogps(model: GPT2LMHeadModel, batch: { inputIds: Tensor; labels: Tensor; attentionMask?: Tensor }): Tensor {
+    return tidy(() => {
+      const logits = withPrecision(this.args.precision, this.args.device, () => model.forward(batch.inputIds, { attentionMask: batch.attentionMask }).logits);
+      const [R, T, V] = logits.shape;
+      const labels = batch.labels.narrow(1, 1, T - 1);
+      // -log p of each label from the position before it; 0 where the label is -100
+      const nll = F.crossEntropy(logits.narrow(1, 0, T - 1).float().reshape([-1, V]), labels.reshape([-1]), { reduction: 'none', ignoreIndex: -100 }).view([R, T - 1]);
+      const sum = nll.sum(1).neg();
+      return this.lossType === 'ipo' ? sum.div(labels.ne(-100).sum(1).clamp(1, null)) : sum;
+    });
+  }
+
+  /** The reference's log-probabilities: the refModel's, or the model's with its adapters off; no graph. */
+  private referenceLogps(batch: { inputIds: Tensor; labels: Tensor; attentionMask?: Tensor }): Tensor {
+    return noGrad(() => (this.refModel ? this.sequenceLogps(this.refModel, batch) : disableAdapter(this.model, () => this.sequenceLogps(this.model, batch))));
+  }
+
+  /** The DPO loss of a batch of B pairs (2B rows) and its metric sums. */
+  private pairStats(policy: Tensor, reference: Tensor): PairStats {
+    return tidy(() => {
+      const B = policy.shape[0] / 2;
+      const [pc, pr] = [policy.narrow(0, 0, B), policy.narrow(0, B, B)];
+      const [rc, rr] = [reference.narrow(0, 0, B), reference.narrow(0, B, B)];
+      const logits = pc.sub(pr).sub(rc.sub(rr));
+      let losses: Tensor;
+      if (this.lossType === 'sigmoid') {
+        const e = this.dpoLabelSmoothing;
+        losses = F.logSigmoid(logits.mul(this.beta)).mul(-(1 - e));
+        if (e > 0) losses = losses.sub(F.logSigmoid(logits.mul(-this.beta)).mul(e));
+      } else if (this.lossType === 'hinge') {
+        losses = logits.mul(this.beta).neg().add(1).relu();
+      } else {
+        losses = logits.sub(1 / (2 * this.beta)).pow(2);
+      }
+      const chosenRewards = pc.sub(rc).mul(this.beta).detach(), rejectedRewards = pr.sub(rr).mul(this.beta).detach();
+      const sums = stack([
+        chosenRewards.sum(), rejectedRewards.sum(), chosenRewards.gt(rejectedRewards).float().sum(), chosenRewards.sub(rejectedRewards).sum(),
+        pc.detach().sum(), pr.detach().sum(),
+      ]);
+      return { loss: losses.mean(), sums } as PairStats;
+    });
+  }
+
+  /**
+   * One optimizer step over its micro-batches of pairs: the gradient of the mean DPO loss over all
+   * the step's pairs (each micro-batch weighted by its share of them). Returns that loss, (1).
+   */
+  override trainingStep(micros: number[][]): Tensor {
+    const data = this.trainDataset as PreferenceDataset;
+    const pairs = micros.reduce((n, m) => n + m.length, 0);
+    this.model.eval(); // (TRL's disable_dropout)
+    // (each micro-batch's graph is freed by its tidy; its weighted loss and metric sums come out)
+    const parts = micros.map((micro, i) => tidy(() => {
+      const batch = data.collate(micro, this.args.device);
+      const reference = this.referenceLogps(batch);
+      if (this.overlapSync && i === micros.length - 1) distributed.prepareGradSync();
+      const { loss, sums } = this.pairStats(this.sequenceLogps(this.model, batch), reference);
+      const weight = micro.length / pairs;
+      loss.mul(weight).backward();
+      return { loss: loss.detach().mul(weight).reshape([1]), sums };
+    }));
+    const before = this.metricSum;
+    this.metricSum = keep(tidy(() => stack(before ? [before, ...parts.map((p) => p.sums)] : parts.map((p) => p.sums)).sum(0)));
+    before?.dispose();
+    this.metricPairs += pairs;
+    return parts.length === 1 ? parts[0].loss : tidy(() => stack(parts.map((p) => p.loss)).sum(0));
+  }
+
+  /** TRL's DPO metrics, means over the pairs since the last log line. */
+  protected override trainingLogExtras(): Record<string, number> {
+    if (!this.metricSum) return {};
+    const sums = this.metricSum.tolist() as number[];
+    this.metricSum.dispose();
+    this.metricSum = null;
+    const n = this.metricPairs;
+    this.metricPairs = 0;
+    return Object.fromEntries(METRICS.map((m, k) => [m, sums[k] / n]));
+  }
+
+  /**
+   * The eval set's mean DPO loss (eval_loss), its reward accuracy (eval_accuracy, also
+   * eval_rewards/accuracies) and TRL's other metrics (eval_rewards/chosen, ...); eval_perplexity
+   * has no meaning here and is NaN.
+   */
+  override evaluate(dataset = this.evalDataset): Record<EvalMetric, number> & Record<string, number> {
+    if (!dataset) throw new Error('DPOTrainer.evaluate: no eval dataset (pass one to the DPOTrainer or to evaluate())');
+    if (!(dataset instanceof PreferenceDataset)) throw new Error('DPOTrainer.evaluate: the eval set must be a PreferenceDataset');
+    const wasTraining = this.model.training;
+    this.model.eval();
+    const bs = this.args.perDeviceEvalBatchSize;
+    const losses: Tensor[] = [], sums: Tensor[] = [];
+    try {
+      noGrad(() => {
+        for (let i = 0; i < dataset.length; i += bs) {
+          const idx = Array.from({ length: Math.min(bs, dataset.length - i) }, (_, k) => i + k);
+          tidy(() => {
+            const batch = dataset.collate(idx, this.args.device);
+            const { loss, sums: s } = this.pairStats(this.sequenceLogps(this.model, batch), this.referenceLogps(batch));
+            losses.push(keep(loss.mul(idx.length).reshape([1])));
+            sums.push(keep(s));
+          });
+        }
+      });
+    } finally {
+      this.model.train(wasTraining);
+    }
+    const n = dataset.length;
+    const loss = readAndDispose(losses).reduce((x, y) => x + y, 0) / n;
+    const totals = tidy(() => stack(sums).sum(0).tolist() as number[]);
+    for (const t of sums) t.dispose();
+    const metrics = Object.fromEntries(METRICS.map((m, k) => [`eval_${m}`, totals[k] / n]));
+    return { eval_loss: loss, eval_perplexity: NaN, eval_accuracy: metrics['eval_rewards/accuracies'], ...metrics };
+  }
+}

@@ -1,0 +1,165 @@
+"""Reference for tstorch's DPOTrainer (test/dpo.test.ts): TRL's DPOTrainer in plain PyTorch, over
+the tiny GPT-2 fixture with PEFT LoRA (r 4, alpha 8), as TRL runs it with a PEFT model: the
+reference is the same model with its adapters disabled, dropout off in both (disable_dropout).
+A transcription of TRL's tokenize_row (after the tokenizer: eos after each completion, the prompt's
+last max_prompt_length tokens, each completion's first max_completion_length), concatenated_forward
+(prompt + completion per row, right-padded, the last max_length tokens kept: truncation keep_end;
+each completion token's log-probability from the logits one position earlier, summed per row, ipo:
+averaged) and dpo_loss (sigmoid with label smoothing, hinge, ipo); the rewards and metrics as TRL
+logs them. The optimizer loop is HF's: AdamW over the decay groups, a linear schedule with warmup,
+clip_grad_norm_, the step's pairs in order.
+
+Usage: dpo_ref.py SPEC.json INPUTS.safetensors OUT.safetensors
+SPEC: {"fixtures", "pairs": [{"prompt", "chosen", "rejected"}: token ids], "eval_pairs": [...], "eos",
+       "max_prompt_length", "max_completion_length", "max_length", "batch", "steps", "warmup",
+       "cases": [{"name", "beta", "loss_type", "label_smoothing", "lr", "weight_decay"}]}
+INPUTS: init.<name>: the LoRA weights to start from.
+Written per case: <case>.losses (steps), <case>.metrics (steps, 6: rewards/chosen, rewards/rejected,
+rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, each a mean over the step's
+pairs), <case>.eval (loss, reward accuracy on eval_pairs after training), <case>.final.<name>.
+"""
+import json
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(__file__))
+import lora_ref  # noqa: E402
+import st  # noqa: E402
+import train_ref  # noqa: E402
+
+
+def tokenize_row(pair, eos, max_prompt, max_completion):
+    prompt = pair["prompt"][-max_prompt:] if max_prompt else list(pair["prompt"])
+    rows = []
+    for side in ("chosen", "rejected"):
+        completion = pair[side] + [eos]
+        if max_completion:
+            completion = completion[:max_completion]
+        rows.append((prompt, completion))
+    return rows
+
+
+def concatenated(pairs, eos, spec):
+    """The 2B rows (chosen, then rejected), right-padded, and the completion mask."""
+    rows = [tokenize_row(p, eos, spec["max_prompt_length"], spec["max_completion_length"]) for p in pairs]
+    seqs = [r[0] for r in rows] + [r[1] for r in rows]
+    ids, masks = [], []
+    for prompt, completion in seqs:
+        x, m = prompt + completion, [0] * len(prompt) + [1] * len(completion)
+        if spec["max_length"] and len(x) > spec["max_length"]:  # keep_end
+            x, m = x[-spec["max_length"]:], m[-spec["max_length"]:]
+        ids.append(x)
+        masks.append(m)
+    T = max(len(x) for x in ids)
+    attn = torch.tensor([[1] * len(x) + [0] * (T - len(x)) for x in ids])
+    loss_mask = torch.tensor([m + [0] * (T - len(m)) for m in masks]).bool()
+    input_ids = torch.tensor([x + [eos] * (T - len(x)) for x in ids])
+    return input_ids, attn, loss_mask
+
+
+def sequence_logps(model, input_ids, attn, loss_mask, loss_type):
+    logits, _, _ = model(input_ids, attention_mask=attn)
+    labels = input_ids[:, 1:].clone()
+    mask = loss_mask[:, 1:].clone()
+    labels[~mask] = 0
+    per_token = torch.gather(logits[:, :-1].float().log_softmax(-1), 2, labels.unsqueeze(-1)).squeeze(-1)
+    per_token[~mask] = 0
+    logps = per_token.sum(-1)
+    if loss_type == "ipo":
+        logps = logps / mask.sum(-1)
+    return logps
+
+
+def set_adapters(model, on):
+    for m in model.modules():
+        if isinstance(m, lora_ref.PeftLoraConv1D):
+            if not hasattr(m, "_scaling"):
+                m._scaling = m.scaling
+            m.scaling = m._scaling if on else 0.0
+
+
+def dpo_loss(policy, reference, beta, loss_type, label_smoothing):
+    B = policy.shape[0] // 2
+    pc, pr, rc, rr = policy[:B], policy[B:], reference[:B], reference[B:]
+    logits = (pc - pr) - (rc - rr)
+    if loss_type == "sigmoid":
+        losses = -F.logsigmoid(beta * logits) * (1 - label_smoothing) - F.logsigmoid(-beta * logits) * label_smoothing
+    elif loss_type == "hinge":
+        losses = torch.relu(1 - beta * logits)
+    else:
+        losses = (logits - 1 / (2 * beta)) ** 2
+    chosen_rewards = beta * (pc - rc).detach()
+    rejected_rewards = beta * (pr - rr).detach()
+    metrics = torch.stack([chosen_rewards.mean(), rejected_rewards.mean(), (chosen_rewards > rejected_rewards).float().mean(),
+                           (chosen_rewards - rejected_rewards).mean(), pc.detach().mean(), pr.detach().mean()])
+    return losses.mean(), metrics
+
+
+def run(spec, case, inputs):
+    model, _ = train_ref.load_tiny(spec["fixtures"])
+    lora_ref.wrap(model, lambda m: lora_ref.PeftLoraConv1D(m, r=4, alpha=8))
+    lora_ref.freeze_for_peft(model)
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for k, t in inputs.items():
+            if k.startswith("init."):
+                params[k[5:]].copy_(t)
+    model.eval()  # TRL's disable_dropout
+    groups = lora_ref.hf_decay_groups(model, case["weight_decay"])
+    opt = torch.optim.AdamW([{"params": g["params"], "weight_decay": g["weight_decay"]} for g in groups], lr=case["lr"], betas=(0.9, 0.999), eps=1e-8)
+    steps, warmup, B = spec["steps"], spec["warmup"], spec["batch"]
+
+    def linear(step):
+        if step < warmup:
+            return step / max(1, warmup)
+        return max(0.0, (steps - step) / max(1, steps - warmup))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, linear)
+    trainable = [p for g in groups for p in g["params"]]
+    eos, lt = spec["eos"], case["loss_type"]
+
+    def stats(pairs):
+        input_ids, attn, loss_mask = concatenated(pairs, eos, spec)
+        with torch.no_grad():
+            set_adapters(model, False)
+            reference = sequence_logps(model, input_ids, attn, loss_mask, lt)
+            set_adapters(model, True)
+        policy = sequence_logps(model, input_ids, attn, loss_mask, lt)
+        return dpo_loss(policy, reference, case["beta"], lt, case["label_smoothing"])
+
+    losses, metrics = [], []
+    for step in range(steps):
+        loss, m = stats(spec["pairs"][step * B:(step + 1) * B])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+        metrics.append(m)
+    with torch.no_grad():
+        eval_loss, eval_metrics = stats(spec["eval_pairs"])
+    out = {f"{case['name']}.losses": torch.tensor(losses, dtype=torch.float64), f"{case['name']}.metrics": torch.stack(metrics),
+           f"{case['name']}.eval": torch.stack([eval_loss, eval_metrics[2]])}
+    for g in groups:
+        for n, p in zip(g["names"], g["params"]):
+            out[f"{case['name']}.final.{n}"] = p.detach().clone()
+    return out
+
+
+def main(spec_path, inputs_path, out_path):
+    with open(spec_path) as f:
+        spec = json.load(f)
+    inputs = st.load(inputs_path)
+    out = {}
+    for case in spec["cases"]:
+        out.update(run(spec, case, inputs))
+    st.save(out_path, out)
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    main(*sys.argv[1:4])

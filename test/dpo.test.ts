@@ -1,0 +1,158 @@
+// DPOTrainer against scripts/reference/dpo_ref.py (TRL's DPOTrainer with a PEFT model, in plain
+// PyTorch): the same tiny GPT-2, LoRA start and preference pairs; losses within 1e-5 relative,
+// TRL's metrics within 1e-5, every LoRA tensor 1e-4, the eval loss and reward accuracy.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+import { fixtures, referenceTensors, relErr } from './helpers';
+
+let tmp: string;
+beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-dpo-')); });
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const base = path.join(fixtures, 'gpt2', 'tiny');
+const EOS = 100, B = 3, STEPS = 4;
+const limits = { maxPromptLength: 6, maxCompletionLength: 7, maxLength: 12 };
+
+/** Random pairs of token ids: prompts and completions of assorted lengths, some past the limits. */
+function pairs(n: number, seed: number): { prompt: number[]; chosen: number[]; rejected: number[] }[] {
+  torch.manualSeed(seed);
+  const ids = (len: number) => Array.from(torch.randint(0, 100, [len]).data() as BigInt64Array, Number);
+  const len = (lo: number, hi: number) => lo + (torch.randint(0, hi - lo + 1, [1]).item() as number);
+  return Array.from({ length: n }, () => ({ prompt: ids(len(1, 9)), chosen: ids(len(1, 8)), rejected: ids(len(1, 8)) }));
+}
+
+async function loraModel(): Promise<torch.GPT2LMHeadModel> {
+  const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.manualSeed(5);
+  torch.lora.applyLoRA(model, { r: 4, alpha: 8, dropout: 0.1 });
+  // B starts at zero in LoRA: random here, so that policy and reference differ from the first step
+  torch.noGrad(() => { for (const [n, p] of model.namedParameters({ trainableOnly: true })) if (n.includes('lora_B')) p.normal_(0, 0.05); });
+  return model;
+}
+
+function quietly<T>(fn: () => T): T {
+  const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+  try {
+    return fn();
+  } finally {
+    log.mockRestore();
+  }
+}
+
+const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'];
+
+test('PreferenceDataset tokenizes as TRL\'s tokenize_row: eos after each completion, the prompt\'s end, truncation keep_end; labels on completions only', () => {
+  const ds = new torch.data.PreferenceDataset([{ prompt: [1, 2, 3, 4, 5, 6, 7, 8], chosen: [10, 11, 12, 13, 14, 15, 16, 17, 18], rejected: [20] }], { ...limits, eosTokenId: EOS });
+  // prompt: its last 6 (3..8); chosen: 7 of [10..18, eos] (10..16); prompt + chosen = 13 > 12: the first token goes
+  expect(Array.from(ds.chosen[0].ids)).toEqual([4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16]);
+  expect(ds.chosen[0].promptLength).toBe(5);
+  expect(Array.from(ds.rejected[0].ids)).toEqual([3, 4, 5, 6, 7, 8, 20, EOS]);
+  const batch = ds.collate([0]);
+  expect(batch.inputIds.shape).toEqual([2, 12]);
+  expect(batch.labels.tolist()).toEqual([
+    [-100, -100, -100, -100, -100, 10, 11, 12, 13, 14, 15, 16],
+    [-100, -100, -100, -100, -100, -100, 20, EOS, -100, -100, -100, -100],
+  ]);
+  expect((batch.attentionMask!.tolist() as number[][])[1]).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0]);
+  expect(ds.lossTokens([0])).toBe(7 + 2);
+  // text pairs go through the tokenizer (GPT-2's by default), eos its <|endoftext|>
+  const text = new torch.data.PreferenceDataset([{ prompt: 'Q: 2+2?', chosen: ' 4', rejected: ' 5' }]);
+  expect(Array.from(text.chosen[0].ids)).toEqual([...torch.tokenizer.encode('Q: 2+2?'), ...torch.tokenizer.encode(' 4'), 50256]);
+  expect(() => new torch.data.PreferenceDataset([{ prompt: 'x', chosen: 'y' } as never])).toThrow("PreferenceDataset: pair 1 has no 'rejected' (each pair needs prompt, chosen and rejected: strings, or arrays of token ids)");
+  expect(() => new torch.data.PreferenceDataset([])).toThrow('PreferenceDataset: no pairs');
+});
+
+test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with label smoothing, hinge, ipo): losses, metrics, adapter, eval', async () => {
+  const train = pairs(B * STEPS, 31), evalPairs = pairs(5, 32);
+  const start = await loraModel();
+  const init = new Map(start.namedParameters({ trainableOnly: true }).map(([n, p]) => [`init.${n}`, torch.keep(p.clone())]));
+  start.dispose();
+  const cases = [
+    { name: 'sigmoid', beta: 0.1, loss_type: 'sigmoid' as const, label_smoothing: 0, lr: 5e-3 },
+    { name: 'cdpo', beta: 0.5, loss_type: 'sigmoid' as const, label_smoothing: 0.2, lr: 5e-3 },
+    { name: 'hinge', beta: 0.3, loss_type: 'hinge' as const, label_smoothing: 0, lr: 5e-3 },
+    { name: 'ipo', beta: 0.2, loss_type: 'ipo' as const, label_smoothing: 0, lr: 2e-3 },
+  ];
+  const want = referenceTensors('dpo_ref.py', {
+    fixtures, pairs: train, eval_pairs: evalPairs, eos: EOS, max_prompt_length: limits.maxPromptLength, max_completion_length: limits.maxCompletionLength,
+    max_length: limits.maxLength, batch: B, steps: STEPS, warmup: 1, cases: cases.map((c) => ({ ...c, weight_decay: 0.01 })),
+  }, init);
+  for (const c of cases) {
+    const model = await loraModel();
+    const own = new Map(model.namedParameters({ trainableOnly: true }));
+    torch.noGrad(() => { for (const [k, t] of init) own.get(k.slice(5))!.copy_(t); });
+    const trainer = new torch.DPOTrainer(model, {
+      outputDir: path.join(tmp, c.name), maxSteps: STEPS, perDeviceTrainBatchSize: B, perDeviceEvalBatchSize: 2, learningRate: c.lr, weightDecay: 0.01, warmupSteps: 1,
+      loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, beta: c.beta, lossType: c.loss_type, dpoLabelSmoothing: c.label_smoothing,
+    }, new torch.data.PreferenceDataset(train, { ...limits, eosTokenId: EOS }), new torch.data.PreferenceDataset(evalPairs, { ...limits, eosTokenId: EOS }));
+    const r = quietly(() => trainer.train());
+    const logs = r.logHistory.filter((e) => e.loss !== undefined);
+    const wantLosses = want.get(`${c.name}.losses`)!.tolist() as number[];
+    const wantMetrics = want.get(`${c.name}.metrics`)!.tolist() as number[][];
+    expect(logs.length).toBe(STEPS);
+    logs.forEach((e, i) => {
+      expect([c.name, i, Math.abs(e.loss! - wantLosses[i]) / Math.abs(wantLosses[i]) < 1e-5]).toEqual([c.name, i, true]);
+      METRICS.forEach((m, k) => expect([c.name, i, m, Math.abs(e[m]! - wantMetrics[i][k]) < 1e-5 * Math.max(1, Math.abs(wantMetrics[i][k]))]).toEqual([c.name, i, m, true]));
+    });
+    for (const [n, p] of own) expect([c.name, n, relErr(p, want.get(`${c.name}.final.${n}`)!) < 1e-4]).toEqual([c.name, n, true]);
+    const ev = trainer.evaluate();
+    const [evalLoss, evalAcc] = want.get(`${c.name}.eval`)!.tolist() as number[];
+    expect(Math.abs(ev.eval_loss - evalLoss) / Math.abs(evalLoss)).toBeLessThan(1e-5);
+    expect(ev.eval_accuracy).toBeCloseTo(evalAcc, 6);
+    expect(ev['eval_rewards/accuracies']).toBe(ev.eval_accuracy);
+    trainer.optimizer.dispose();
+    model.dispose();
+  }
+  // the runs trained (the adapters moved), each loss its own way
+  for (const c of cases) expect(Math.max(...[...init].map(([k, t]) => relErr(want.get(`${c.name}.final.${k.slice(5)}`)!, t)))).toBeGreaterThan(1e-3);
+  expect(relErr(want.get('hinge.final.transformer.h.0.attn.c_attn.lora_A.weight')!, want.get('sigmoid.final.transformer.h.0.attn.c_attn.lora_A.weight')!)).toBeGreaterThan(1e-4);
+  for (const t of [...init.values(), ...want.values()]) t.dispose();
+}, 120_000);
+
+test('DPOTrainer: gradient accumulation of 2 x 2 pairs is a step of 4; full fine-tuning against a frozen refModel; resume is exact', async () => {
+  const train = pairs(8, 41);
+  const ds = () => new torch.data.PreferenceDataset(train, { ...limits, eosTokenId: EOS });
+  const run = async (name: string, extra: Partial<torch.DPOArguments>) => {
+    const model = await loraModel();
+    const trainer = new torch.DPOTrainer(model, { outputDir: path.join(tmp, name), maxSteps: 2, perDeviceTrainBatchSize: 4, learningRate: 5e-3, loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, ...extra }, ds());
+    const r = quietly(() => trainer.train());
+    const weights = new Map(model.namedParameters({ trainableOnly: true }).map(([n, p]) => [n, torch.keep(p.clone())]));
+    trainer.optimizer.dispose();
+    model.dispose();
+    return { losses: r.logHistory.map((e) => e.loss!), weights };
+  };
+  const whole = await run('ga-whole', {});
+  const accumulated = await run('ga-acc', { perDeviceTrainBatchSize: 2, gradientAccumulationSteps: 2 });
+  whole.losses.forEach((l, i) => expect(Math.abs(l - accumulated.losses[i]) / Math.abs(l)).toBeLessThan(1e-5));
+  for (const [n, p] of whole.weights) expect(relErr(accumulated.weights.get(n)!, p)).toBeLessThan(1e-4);
+  // resume: 1 step, checkpoint, 1 more = 2 straight
+  const cut = path.join(tmp, 'dpo-cut');
+  await run('dpo-cut', { saveSteps: 1, maxSteps: 1 });
+  const model = await loraModel();
+  const resumed = new torch.DPOTrainer(model, { outputDir: cut, maxSteps: 2, perDeviceTrainBatchSize: 4, learningRate: 5e-3, loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, resumeFromCheckpoint: path.join(cut, 'checkpoint-1') }, ds());
+  const r = quietly(() => resumed.train());
+  expect(r.logHistory.map((e) => e.loss)).toEqual(whole.losses);
+  for (const [n, p] of model.namedParameters({ trainableOnly: true })) expect(relErr(p, whole.weights.get(n)!)).toBe(0);
+  resumed.optimizer.dispose();
+  model.dispose();
+  // full fine-tuning: the policy starts as the reference, so the first step's loss is log 2 (sigmoid of 0)
+  const policy = await torch.GPT2LMHeadModel.fromPretrained(base), ref = await torch.GPT2LMHeadModel.fromPretrained(base);
+  const full = new torch.DPOTrainer(policy, { outputDir: path.join(tmp, 'dpo-full'), maxSteps: 2, perDeviceTrainBatchSize: 4, learningRate: 1e-3, loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false }, ds(), undefined, [], ref);
+  const fr = quietly(() => full.train());
+  expect(fr.logHistory[0].loss).toBeCloseTo(Math.log(2), 6);
+  expect(fr.logHistory[0]['rewards/margins']).toBeCloseTo(0, 6);
+  expect(Math.abs(fr.logHistory[1].loss! - Math.log(2))).toBeGreaterThan(1e-4); // the first step moved the policy off the reference
+  expect(ref.parameters().every((p) => p.grad === null && !p.requiresGrad)).toBe(true);
+  full.optimizer.dispose();
+  for (const t of [...whole.weights.values(), ...accumulated.weights.values()]) t.dispose();
+  // clear errors
+  expect(() => new torch.DPOTrainer(policy, { outputDir: tmp }, ds())).toThrow(/full fine-tuning needs a frozen reference model \(refModel\)/);
+  const lm = await loraModel();
+  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, beta: 0 }, ds())).toThrow('DPOTrainer: beta must be > 0, got 0');
+  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: 'kto' as never }, ds())).toThrow("DPOTrainer: lossType must be sigmoid, hinge, ipo; got 'kto'");
+  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, gradientCheckpointing: true }, ds())).toThrow(/gradientCheckpointing is for language-model training/);
+  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp }, new torch.data.TextDataset([1, 2, 3, 4], 2) as never)).toThrow(/must be a PreferenceDataset/);
+  for (const m of [policy, ref, lm]) m.dispose();
+}, 120_000);
