@@ -294,6 +294,33 @@ test('a model folder with its own tokenizer (not GPT-2\'s): train, eval and gene
   expect(cli('eval', '--model', bare, '--tokenizer', bare, '--data', evalFile).err).toMatch(/--tokenizer .*own-tok-bare has no tokenizer files \(vocab.json and merges.txt, or tokenizer.json\)/);
 });
 
+test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metrics in metrics.jsonl, the adapter, the card; clear errors', () => {
+  const prefs = path.join(tmp, 'prefs.jsonl'), evalPrefs = path.join(tmp, 'prefs-eval.jsonl');
+  const line = (i: number) => JSON.stringify({ prompt: `Question ${i}: is the sky blue?\nAnswer:`, chosen: ' Yes, on a clear day.', rejected: ` No, it is green ${i}.` });
+  fs.writeFileSync(prefs, Array.from({ length: 6 }, (_, i) => line(i)).join('\n') + '\n');
+  fs.writeFileSync(evalPrefs, Array.from({ length: 3 }, (_, i) => line(10 + i)).join('\n') + '\n');
+  const out = path.join(tmp, 'dpo');
+  const r = cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalPrefs, '--out', out, '--block-size', '32', '--batch-size', '2',
+    '--max-steps', '3', '--logging-steps', '1', '--save-steps', '0', '--lr', '1e-2', '--lora-r', '4', '--beta', '0.2');
+  expect(r.err).toBe('');
+  expect(r.out).toMatch(/training: 6 preference pairs \(DPO, sigmoid loss, beta 0.2; the reference: the model with its adapters disabled\); 2 per batch = 2 pairs per step/);
+  const logs = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const steps = logs.filter((e) => e.loss !== undefined);
+  // LoRA's B starts at zero: the policy is the reference at the first step, so its loss is log 2 and its rewards 0
+  expect(steps[0].loss).toBeCloseTo(Math.log(2), 6);
+  expect(steps[0]['rewards/chosen']).toBeCloseTo(0, 6);
+  for (const k of ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected']) expect(typeof steps[2][k]).toBe('number');
+  expect(steps[2].loss).not.toBeCloseTo(Math.log(2), 4);
+  expect(logs.some((e) => e.eval_loss !== undefined && e['eval_rewards/accuracies'] !== undefined)).toBe(true);
+  expect(fs.existsSync(path.join(out, 'adapter_model.safetensors'))).toBe(true);
+  expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toContain('- training_method: DPO\n- beta: 0.2\n- loss_type: sigmoid\n');
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalFile, '--out', out).err).toMatch(/holds preference pairs \(DPO\) but --eval-data .* does not/);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--loss-type', 'kto').err).toMatch(/--loss-type must be sigmoid, hinge, ipo; got 'kto'/);
+  const broken = path.join(tmp, 'prefs-broken.jsonl');
+  fs.writeFileSync(broken, line(0) + '\n' + JSON.stringify({ prompt: 'p', chosen: 'c' }) + '\n');
+  expect(cli('train', '--model', modelDir, '--data', broken, '--out', out).err).toMatch(/prefs-broken.jsonl:2.*rejected/);
+});
+
 test('train (LoRA) writes a PEFT adapter; eval --adapter and merge agree', () => {
   const out = path.join(tmp, 'lora');
   const r = cli('train', '--model', modelDir, '--data', textFile, '--out', out, '--block-size', '32', '--batch-size', '4',

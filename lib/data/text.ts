@@ -200,3 +200,25 @@ export function dataFilesIn(dir: string): string[] {
   if (!files.length) throw new Error(`${dir}: a folder without .txt, .csv or .jsonl files`);
   return files.map((n) => path.join(dir, n));
 }
+
+/**
+ * Preference data (TRL's DPO format): a .jsonl whose first line has string prompt, chosen and
+ * rejected fields (every line then needs them), or a folder of such files. null when the file
+ * is not preference data (so it is read as texts or prompt-completion pairs).
+ */
+export function readPreferencePairs(file: string): { prompt: string; chosen: string; rejected: string }[] | null {
+  if (isFolder(file)) {
+    const files = dataFilesIn(file);
+    const parts = files.map((f) => [f, readPreferencePairs(f)] as const);
+    const prefs = parts.filter(([, p]) => p !== null);
+    if (!prefs.length) return null;
+    if (prefs.length < parts.length) throw new Error(`${file}: ${prefs[0][0]} holds preference pairs but ${parts.find(([, p]) => p === null)![0]} does not; give a folder of one kind`);
+    return prefs.flatMap(([, p]) => p!);
+  }
+  if (!file.toLowerCase().endsWith('.jsonl')) return null;
+  checkDataFile(file);
+  const parsed = readJsonl(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
+  if (!(typeof first?.prompt === 'string' && typeof first?.chosen === 'string' && typeof first?.rejected === 'string')) return null;
+  const hint = 'the first line makes this preference data (DPO): every line needs string prompt, chosen and rejected fields';
+  return readJsonlFields(file, ['prompt', 'chosen', 'rejected'], parsed, hint).map(([prompt, chosen, rejected]) => ({ prompt, chosen, rejected }));
+}

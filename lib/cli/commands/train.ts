@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, checkDevice, dataFlags, loadDataset, sharedFlags, tokenizerDir } from './common';
+import { attnFlag, checkDevice, dataFlags, loadDataset, sharedFlags, tokenizerDir, tokenizerFromFlags } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
 import { writeModelCard } from '../../train/modelcard';
@@ -77,6 +77,11 @@ export const spec: Spec = {
   'text-column': sharedFlags['text-column'],
   packing: sharedFlags.packing,
   'completion-only-loss': sharedFlags['completion-only-loss'],
+  beta: { type: 'number', default: 0.1, help: 'DPO (preference data: a .jsonl of prompt, chosen, rejected): how far the policy may move from the reference (TRL\'s beta)' },
+  'loss-type': { type: 'string', default: 'sigmoid', help: 'DPO loss, TRL\'s loss_type: sigmoid | hinge | ipo' },
+  'dpo-label-smoothing': { type: 'number', default: 0, help: 'DPO sigmoid loss: the chance a pair\'s preference is flipped (TRL\'s label_smoothing, cDPO)', aliases: ['label-smoothing'] },
+  'max-prompt-length': { type: 'int', default: 512, help: 'DPO: a prompt\'s last tokens kept (TRL\'s max_prompt_length); --block-size caps prompt + completion (max_length)' },
+  'max-completion-length': { type: 'int', help: 'DPO: a completion\'s first tokens kept, its eos included (TRL\'s max_completion_length; default: no limit)' },
   'neftune-noise-alpha': { type: 'number', default: 0, help: 'NEFTune: uniform noise of this scale on the token embeddings while training (HF\'s neftune_noise_alpha; 5 is usual; 0: off)' },
   'group-by-length': { type: 'boolean', help: 'without packing: batch examples of similar lengths together (HF\'s group_by_length; less padding)' },
   device: sharedFlags.device,
@@ -127,10 +132,18 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: no such folder`);
   // Validate the data before spending time on the model.
   const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
-  let data = loadDataset(f.data as string, f['block-size'] as number, model, dataFlags(f));
-  let evalData = f['eval-data'] ? loadDataset(f['eval-data'] as string, f['block-size'] as number, model, dataFlags(f)) : undefined;
-  const split = f['validation-split-percentage'] as number | undefined;
-  if (split !== undefined) [data, evalData] = torch.data.holdOutFirst(data, split);
+  // Preference data (prompt, chosen, rejected) trains with DPO; anything else as a language model.
+  const prefs = preferenceData(f, model);
+  let data: torch.data.TextDataset | torch.data.ExampleDataset | torch.data.PreferenceDataset;
+  let evalData: typeof data | undefined;
+  if (prefs) {
+    [data, evalData] = prefs;
+  } else {
+    data = loadDataset(f.data as string, f['block-size'] as number, model, dataFlags(f));
+    evalData = f['eval-data'] ? loadDataset(f['eval-data'] as string, f['block-size'] as number, model, dataFlags(f)) : undefined;
+    const split = f['validation-split-percentage'] as number | undefined;
+    if (split !== undefined) [data, evalData] = torch.data.holdOutFirst(data, split);
+  }
   // Seeded before LoRA's init too (as HF's set_seed before get_peft_model): runs repeat exactly.
   torch.manualSeed(f.seed as number);
   if (!f.full) {
@@ -147,7 +160,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (main) console.log(torch.lora.trainableParametersLine(model));
   const out = f.out as string;
   const resume = f['resume-from-checkpoint'] as string | undefined;
-  const trainer = new torch.Trainer(model, {
+  const args: torch.DPOArguments = {
     outputDir: out, numTrainEpochs: f.epochs as number, maxSteps: f['max-steps'] as number, perDeviceTrainBatchSize: f['batch-size'] as number,
     gradientAccumulationSteps: f['gradient-accumulation-steps'] as number, gradientCheckpointing: Boolean(f['gradient-checkpointing']),
     learningRate: f.lr as number, weightDecay: f['weight-decay'] as number,
@@ -162,13 +175,25 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     loadBestModelAtEnd: Boolean(f['load-best-model-at-end']), perDeviceEvalBatchSize: f['eval-batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16', progress: f.progress ? true : 'auto',
     reportTo: (f['report-to'] as string).split(',').map((s) => s.trim()).filter(Boolean), loggingDir: f['logging-dir'] as string | undefined,
     resumeFromCheckpoint: resume === undefined ? undefined : resume === 'latest' ? true : resume, groupByLength: Boolean(f['group-by-length']), neftuneNoiseAlpha: f['neftune-noise-alpha'] as number,
-  }, data, evalData, patience === undefined ? [] : [new torch.EarlyStoppingCallback(patience, f['early-stopping-threshold'] as number)]);
+  };
+  const callbacks = patience === undefined ? [] : [new torch.EarlyStoppingCallback(patience, f['early-stopping-threshold'] as number)];
+  let refModel: torch.GPT2LMHeadModel | null = null;
+  if (data instanceof torch.data.PreferenceDataset && f.full) {
+    // Full fine-tuning's DPO reference: a frozen copy of the base (with LoRA, the adapters disabled)
+    refModel = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
+    if (f.device !== 'cpu') refModel.to({ device: f.device as string });
+  }
+  const trainer = data instanceof torch.data.PreferenceDataset
+    ? new torch.DPOTrainer(model, { ...args, beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number },
+      data, evalData as torch.data.PreferenceDataset | undefined, callbacks, refModel)
+    : new torch.Trainer(model, args, data as torch.data.TextDataset | torch.data.ExampleDataset, evalData as torch.data.TextDataset | torch.data.ExampleDataset | undefined, callbacks);
   if (main) {
     // HF's "***** Running training *****" summary, on one line.
     const a = trainer.args, perStep = a.perDeviceTrainBatchSize * a.gradientAccumulationSteps * trainer.worldSize;
-    const items = data instanceof torch.data.TextDataset ? 'blocks' : 'examples';
+    const items = data instanceof torch.data.TextDataset ? 'blocks' : data instanceof torch.data.PreferenceDataset ? 'pairs' : 'examples';
     const what = data instanceof torch.data.TextDataset ? `blocks of ${data.blockSize} tokens`
-      : `examples of up to ${data.maxLength} tokens (padded per batch; the loss on ${data.lossTokens([...data.examples.keys()]).toLocaleString('en-US')} tokens)`;
+      : data instanceof torch.data.PreferenceDataset ? `preference pairs (DPO, ${f['loss-type']} loss, beta ${f.beta}; the reference: ${refModel ? 'a frozen copy of the base' : 'the model with its adapters disabled'})`
+        : `examples of up to ${data.maxLength} tokens (padded per batch; the loss on ${data.lossTokens([...data.examples.keys()]).toLocaleString('en-US')} tokens)`;
     console.log(`training: ${data.length.toLocaleString('en-US')} ${what}; ${a.perDeviceTrainBatchSize} per batch` +
       `${a.gradientAccumulationSteps > 1 ? ` x ${a.gradientAccumulationSteps} accumulated` : ''}${trainer.worldSize > 1 ? ` x ${trainer.worldSize} processes` : ''}` +
       ` = ${perStep} ${items} per step; ${trainer.stepsPerEpoch} steps per epoch, ${trainer.totalSteps} steps`);
@@ -200,6 +225,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
       ...(a.loraplusLrRatio !== undefined ? [['loraplus_lr_ratio', a.loraplusLrRatio], ['loraplus_lr_embedding', a.loraplusLrEmbedding ?? 1e-6]] as [string, number][] : []),
       ['lr_scheduler_type', a.lrSchedulerType], ...(trainer.scheduler.warmupSteps ? [['lr_scheduler_warmup_steps', trainer.scheduler.warmupSteps]] as [string, number][] : []),
       ...(a.labelSmoothingFactor ? [['label_smoothing_factor', a.labelSmoothingFactor]] as [string, number][] : []),
+      ...(trainer instanceof torch.DPOTrainer ? [['training_method', 'DPO'], ['beta', trainer.beta], ['loss_type', trainer.lossType]] as [string, number | string][] : []),
       ['training_steps', result.globalStep], ['mixed_precision_training', a.precision === 'bf16' ? 'bf16 autocast' : 'no (fp32)'],
     ],
     logHistory: result.logHistory,
@@ -296,4 +322,30 @@ function checkFlags(f: Record<string, unknown>): void {
   const warmupRatio = f['warmup-ratio'] as number;
   if (!(warmupRatio >= 0 && warmupRatio <= 1)) throw new Error(`--warmup-ratio must be in [0, 1], got ${warmupRatio}`);
   if ((f['warmup-steps'] as number) < 0) throw new Error(`--warmup-steps must be >= 0, got ${f['warmup-steps']}`);
+}
+
+/**
+ * [train, eval] PreferenceDatasets when --data is preference data (TRL's DPO format); null otherwise.
+ * --block-size is TRL's max_length; the tokenizer is --model's (or --tokenizer's).
+ */
+function preferenceData(f: Record<string, unknown>, model: torch.GPT2LMHeadModel): [torch.data.PreferenceDataset, torch.data.PreferenceDataset | undefined] | null {
+  const pairs = torch.data.readPreferencePairs(f.data as string);
+  const evalPairs = f['eval-data'] ? torch.data.readPreferencePairs(f['eval-data'] as string) : null;
+  if (!pairs) {
+    if (evalPairs) throw new Error(`--eval-data ${f['eval-data']} holds preference pairs but --data ${f.data} does not: give DPO data for both, or neither`);
+    return null;
+  }
+  if (f['eval-data'] && !evalPairs) throw new Error(`--data ${f.data} holds preference pairs (DPO) but --eval-data ${f['eval-data']} does not: give pairs there too`);
+  if (f['validation-split-percentage'] !== undefined) throw new Error('--validation-split-percentage is for language-model data; with preference pairs give --eval-data');
+  if (!torch.train.DPO_LOSS_TYPES.includes(f['loss-type'] as torch.train.DPOLossType)) throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')}; got '${f['loss-type']}'`);
+  const blockSize = f['block-size'] as number;
+  if (blockSize > model.config.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${model.config.n_positions})`);
+  const opts = { tokenizer: tokenizerFromFlags(f), maxPromptLength: f['max-prompt-length'] as number, maxCompletionLength: (f['max-completion-length'] as number | undefined) ?? null, maxLength: blockSize };
+  const make = (ps: torch.data.PreferencePair[], file: string) => {
+    const ds = new torch.data.PreferenceDataset(ps, opts);
+    const max = Math.max(...[...ds.chosen, ...ds.rejected].map((s) => Math.max(...s.ids)));
+    if (max >= model.config.vocab_size) throw new Error(`${file}: token ids up to ${max}, but the model's vocab_size is ${model.config.vocab_size}: the tokenizer and the model do not belong together`);
+    return ds;
+  };
+  return [make(pairs, f.data as string), evalPairs ? make(evalPairs, f['eval-data'] as string) : undefined];
 }
