@@ -159,8 +159,7 @@ export class DPOTrainer extends Trainer {
 
   /**
    * The eval set's mean DPO loss (eval_loss), its reward accuracy (eval_accuracy, also
-   * eval_rewards/accuracies) and TRL's other metrics (eval_rewards/chosen, ...); eval_perplexity
-   * has no meaning here and is NaN.
+   * eval_rewards/accuracies) and TRL's other metrics (eval_rewards/chosen, ...); no perplexity.
    */
   override evaluate(dataset = this.evalDataset): Record<EvalMetric, number> & Record<string, number> {
     if (!dataset) throw new Error('DPOTrainer.evaluate: no eval dataset (pass one to the DPOTrainer or to evaluate())');
@@ -189,6 +188,7 @@ export class DPOTrainer extends Trainer {
     const totals = tidy(() => stack(sums).sum(0).tolist() as number[]);
     for (const t of sums) t.dispose();
     const metrics = Object.fromEntries(METRICS.map((m, k) => [`eval_${m}`, totals[k] / n]));
-    return { eval_loss: loss, eval_perplexity: NaN, eval_accuracy: metrics['eval_rewards/accuracies'], ...metrics };
+    // (no eval_perplexity: it means nothing for pairs, and metricForBestModel cannot ask for it here)
+    return { eval_loss: loss, eval_accuracy: metrics['eval_rewards/accuracies'], ...metrics } as Record<EvalMetric, number> & Record<string, number>;
   }
 }
