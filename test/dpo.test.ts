@@ -121,11 +121,12 @@ test('DPOTrainer: gradient accumulation of 2 x 2 pairs is a step of 4; full fine
     const weights = new Map(model.namedParameters({ trainableOnly: true }).map(([n, p]) => [n, torch.keep(p.clone())]));
     trainer.optimizer.dispose();
     model.dispose();
-    return { losses: r.logHistory.map((e) => e.loss!), weights };
+    return { losses: r.logHistory.map((e) => e.loss!), weights, live: r.logHistory.map((e) => e.live_tensors) };
   };
   const whole = await run('ga-whole', {});
   const accumulated = await run('ga-acc', { perDeviceTrainBatchSize: 2, gradientAccumulationSteps: 2 });
   whole.losses.forEach((l, i) => expect(Math.abs(l - accumulated.losses[i]) / Math.abs(l)).toBeLessThan(1e-5));
+  expect(new Set(accumulated.live).size).toBe(1); // flat memory from step to step
   for (const [n, p] of whole.weights) expect(relErr(accumulated.weights.get(n)!, p)).toBeLessThan(1e-4);
   // resume: 1 step, checkpoint, 1 more = 2 straight
   const cut = path.join(tmp, 'dpo-cut');
