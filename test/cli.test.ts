@@ -313,7 +313,11 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   expect(steps[2].loss).not.toBeCloseTo(Math.log(2), 4);
   expect(logs.some((e) => e.eval_loss !== undefined && e['eval_rewards/accuracies'] !== undefined)).toBe(true);
   expect(fs.existsSync(path.join(out, 'adapter_model.safetensors'))).toBe(true);
-  expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toContain('- training_method: DPO\n- beta: 0.2\n- loss_type: sigmoid\n');
+  const card = fs.readFileSync(path.join(out, 'README.md'), 'utf8');
+  expect(card).toContain('- training_method: DPO\n- beta: 0.2\n- loss_type: sigmoid\n');
+  expect(card).toMatch(/- Rewards\/accuracies: \d\.\d{4}\n- Rewards\/margins: -?\d\.\d{4}\n/);
+  expect(card).toContain('| Training Loss | Epoch | Step | Validation Loss | Rewards/accuracies |');
+  expect(card).not.toContain('Perplexity');
   expect(cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalFile, '--out', out).err).toMatch(/holds preference pairs \(DPO\) but --eval-data .* does not/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--loss-type', 'kto').err).toMatch(/--loss-type must be sigmoid, hinge, ipo; got 'kto'/);
   const broken = path.join(tmp, 'prefs-broken.jsonl');

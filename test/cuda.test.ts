@@ -954,3 +954,34 @@ print(json.dumps(out))`;
   m.dispose();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+test('DPOTrainer on CUDA: the CPU\'s losses and TRL metrics (LoRA, reference with the adapters disabled)', async () => {
+  const base = path.join(fixtures, 'gpt2', 'tiny');
+  torch.manualSeed(3);
+  const ids = (n: number) => Array.from(torch.randint(0, 100, [n]).data() as BigInt64Array, Number);
+  const pairs = Array.from({ length: 8 }, () => ({ prompt: ids(5), chosen: ids(4), rejected: ids(6) }));
+  const run = async (device: string) => {
+    const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+    torch.manualSeed(5);
+    torch.lora.applyLoRA(model, { r: 4, alpha: 8 });
+    torch.noGrad(() => { for (const [n, p] of model.namedParameters({ trainableOnly: true })) if (n.includes('lora_B')) p.normal_(0, 0.05); });
+    model.to({ device });
+    const t = new torch.DPOTrainer(model, {
+      outputDir: fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-dpo-')), maxSteps: 3, perDeviceTrainBatchSize: 4, learningRate: 5e-3, loggingSteps: 1,
+      saveSteps: 0, shuffle: false, progress: false, device,
+    }, new torch.data.PreferenceDataset(pairs, { eosTokenId: 100 }));
+    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      return t.train().logHistory;
+    } finally {
+      log.mockRestore();
+      t.optimizer.dispose();
+      model.dispose();
+    }
+  };
+  const cpu = await run('cpu'), gpu = await run('cuda');
+  cpu.forEach((e, i) => {
+    expect(Math.abs(gpu[i].loss! - e.loss!) / e.loss!).toBeLessThan(1e-4);
+    expect(Math.abs(gpu[i]['rewards/margins']! - e['rewards/margins']!)).toBeLessThan(1e-4);
+  });
+});

@@ -40,8 +40,11 @@ export function modelCard(name: string, info: ModelCardInfo): string {
     `This ${info.adapter ? 'LoRA adapter' : 'model'} is a fine-tuned version of ${info.baseModel}${info.dataset ? ` on ${info.dataset}` : ''}, trained with tstorch.`,
   ];
   if (last) {
-    lines.push('It achieves the following results on the evaluation set:', `- Loss: ${last.eval_loss!.toFixed(4)}`, `- Perplexity: ${last.eval_perplexity!.toFixed(4)}`);
-    if (last.eval_accuracy !== undefined) lines.push(`- Accuracy: ${last.eval_accuracy.toFixed(4)}`);
+    lines.push('It achieves the following results on the evaluation set:', `- Loss: ${last.eval_loss!.toFixed(4)}`);
+    // (a DPO run's evaluations have no perplexity; their accuracy is the reward accuracy)
+    if (last.eval_perplexity !== undefined) lines.push(`- Perplexity: ${last.eval_perplexity.toFixed(4)}`);
+    if (last['eval_rewards/accuracies'] !== undefined) lines.push(`- Rewards/accuracies: ${last['eval_rewards/accuracies'].toFixed(4)}`, `- Rewards/margins: ${last['eval_rewards/margins']!.toFixed(4)}`);
+    else if (last.eval_accuracy !== undefined) lines.push(`- Accuracy: ${last.eval_accuracy.toFixed(4)}`);
   }
   lines.push('', '## Training procedure', '', '### Training hyperparameters', '', 'The following hyperparameters were used during training:');
   for (const [k, v] of info.hyperparameters) lines.push(`- ${k}: ${v}`);
@@ -53,10 +56,11 @@ export function modelCard(name: string, info: ModelCardInfo): string {
   }
   if (evals.length) {
     // HF's table: at each evaluation, the latest training loss before it
-    lines.push('', '### Training results', '', '| Training Loss | Epoch | Step | Validation Loss | Perplexity |', '|:---:|:---:|:---:|:---:|:---:|');
+    const [key, title] = evals[0].eval_perplexity !== undefined ? ['eval_perplexity', 'Perplexity'] : ['eval_rewards/accuracies', 'Rewards/accuracies'];
+    lines.push('', '### Training results', '', `| Training Loss | Epoch | Step | Validation Loss | ${title} |`, '|:---:|:---:|:---:|:---:|:---:|');
     for (const e of evals) {
       const train = [...info.logHistory].reverse().find((t) => t.loss !== undefined && t.step <= e.step);
-      lines.push(`| ${train ? train.loss!.toFixed(4) : 'No log'} | ${e.epoch.toFixed(4)} | ${e.step} | ${e.eval_loss!.toFixed(4)} | ${e.eval_perplexity!.toFixed(4)} |`);
+      lines.push(`| ${train ? train.loss!.toFixed(4) : 'No log'} | ${e.epoch.toFixed(4)} | ${e.step} | ${e.eval_loss!.toFixed(4)} | ${e[key]?.toFixed(4) ?? '-'} |`);
     }
   }
   const b = buildInfo();
