@@ -358,6 +358,28 @@ torch.distributed.destroyProcessGroup();`);
   expect(() => new torch.nn.parallel.DistributedDataParallel(new torch.nn.Linear(2, 2))).toThrow(/no process group \(call torch.distributed.initProcessGroup first\)/);
 });
 
+(available ? test : test.skip)('DPO on preference pairs: 2-way data parallel with batch B == 1 process with batch 2B (losses, adapter 1e-5)', () => {
+  const prefs = path.join(tmp, 'prefs.jsonl');
+  fs.writeFileSync(prefs, Array.from({ length: 12 }, (_, i) => JSON.stringify({ prompt: `Q${i}: is it so?`, chosen: ' yes'.repeat(1 + i % 3), rejected: ' no'.repeat(1 + (i * 5) % 4) })).join('\n'));
+  const args = (out: string) => ['train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '24', '--max-steps', '3',
+    '--lr', '1e-2', '--lora-r', '4', '--lora-dropout', '0', '--logging-steps', '1', '--save-steps', '0', '--master-port', '29667', '--beta', '0.3'];
+  const one = path.join(tmp, 'dpo-one'), two = path.join(tmp, 'dpo-two');
+  const r1 = spawnSync(process.execPath, [bin, ...args(one), '--batch-size', '4'], { encoding: 'utf8' });
+  expect(r1.stderr).toBe('');
+  const r2 = spawnSync(process.execPath, [bin, ...args(two), '--batch-size', '2', '--nproc-per-node', '2'], { encoding: 'utf8' });
+  expect(r2.stderr).toBe('');
+  expect(r2.status).toBe(0);
+  const losses = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.loss !== undefined).map((e) => e.loss as number);
+  const a = losses(one), b = losses(two);
+  expect(a.length).toBe(3);
+  expect(b.length).toBe(3);
+  a.forEach((l, i) => expect(Math.abs(l - b[i]) / l).toBeLessThan(1e-5));
+  expect(Math.abs(a[2] - Math.log(2))).toBeGreaterThan(1e-4); // (trained: off the reference)
+  const wa = torch.io.safetensors.loadFile(path.join(one, 'adapter_model.safetensors')).tensors;
+  const wb = torch.io.safetensors.loadFile(path.join(two, 'adapter_model.safetensors')).tensors;
+  for (const [k, t] of wa) expect(relErr(wb.get(k)!, t)).toBeLessThan(1e-5);
+});
+
 test('backends: the build says which it has; asking for a missing or unknown one is a clear error', () => {
   const b = torch.distributed.backends();
   expect(b.includes('gloo')).toBe(available);
