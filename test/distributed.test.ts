@@ -375,6 +375,11 @@ torch.distributed.destroyProcessGroup();`);
   expect(b.length).toBe(3);
   a.forEach((l, i) => expect(Math.abs(l - b[i]) / l).toBeLessThan(1e-5));
   expect(Math.abs(a[2] - Math.log(2))).toBeGreaterThan(1e-4); // (trained: off the reference)
+  // TRL's metrics over every rank's pairs, as the one process's over its whole batch
+  const margins = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).map((e) => [e['rewards/margins'], e['rewards/accuracies']] as number[]);
+  const ma = margins(one), mb = margins(two);
+  ma.forEach(([m, acc], i) => { expect(Math.abs(m - mb[i][0])).toBeLessThan(1e-6); expect(mb[i][1]).toBe(acc); });
+  expect(ma.some(([m]) => Math.abs(m) > 1e-4)).toBe(true);
   const wa = torch.io.safetensors.loadFile(path.join(one, 'adapter_model.safetensors')).tensors;
   const wb = torch.io.safetensors.loadFile(path.join(two, 'adapter_model.safetensors')).tensors;
   for (const [k, t] of wa) expect(relErr(wb.get(k)!, t)).toBeLessThan(1e-5);

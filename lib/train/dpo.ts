@@ -13,7 +13,8 @@
 import { Tensor } from '../tensor/tensor';
 import { tidy, keep } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
-import { stack } from '../tensor/ops';
+import { stack, cat } from '../tensor/ops';
+import { tensor } from '../tensor/creation';
 import * as F from '../nn/functional';
 import * as distributed from '../tensor/distributed';
 import { GPT2LMHeadModel } from '../models/gpt2';
@@ -149,10 +150,19 @@ export class DPOTrainer extends Trainer {
   /** TRL's DPO metrics, means over the pairs since the last log line. */
   protected override trainingLogExtras(): Record<string, number> {
     if (!this.metricSum) return {};
-    const sums = this.metricSum.tolist() as number[];
+    let sums: number[], n: number;
+    if (this.worldSize > 1) {
+      // every rank's pairs, as TRL's gather_for_metrics (each rank reaches each log line)
+      const all = keep(tidy(() => cat([this.metricSum!, tensor([this.metricPairs], { dtype: this.metricSum!.dtype, device: this.metricSum!.device })], 0)));
+      distributed.allReduce([all], { op: 'sum' });
+      const v = all.tolist() as number[];
+      all.dispose();
+      [sums, n] = [v.slice(0, METRICS.length), v[METRICS.length]];
+    } else {
+      [sums, n] = [this.metricSum.tolist() as number[], this.metricPairs];
+    }
     this.metricSum.dispose();
     this.metricSum = null;
-    const n = this.metricPairs;
     this.metricPairs = 0;
     return Object.fromEntries(METRICS.map((m, k) => [m, sums[k] / n]));
   }
