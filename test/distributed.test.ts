@@ -358,7 +358,7 @@ torch.distributed.destroyProcessGroup();`);
   expect(() => new torch.nn.parallel.DistributedDataParallel(new torch.nn.Linear(2, 2))).toThrow(/no process group \(call torch.distributed.initProcessGroup first\)/);
 });
 
-(available ? test : test.skip)('DPO on preference pairs: 2-way data parallel with batch B == 1 process with batch 2B (losses, adapter 1e-5)', () => {
+(available ? test : test.skip)('DPO on preference pairs: 2-way data parallel with batch B == 1 process with batch 2B (losses, adapter 1e-5; TRL\'s metrics over all ranks)', () => {
   const prefs = path.join(tmp, 'prefs.jsonl');
   fs.writeFileSync(prefs, Array.from({ length: 12 }, (_, i) => JSON.stringify({ prompt: `Q${i}: is it so?`, chosen: ' yes'.repeat(1 + i % 3), rejected: ' no'.repeat(1 + (i * 5) % 4) })).join('\n'));
   const args = (out: string) => ['train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '24', '--max-steps', '3',
