@@ -90,7 +90,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     const { sequences, scores, logprobs } = runGenerate(model, [ids], options, f);
     sequences.forEach((tokens, k) => {
       const added = newTokens(tokens, ids.length, eos, options.stopStrings, tokenizer);
-      const text = tokenizer.decode([...ids, ...added]);
+      const text = tokenizer.decode([...ids, ...added], plain);
       const extra = { ...(scores.length ? { score: scores[k] } : {}), ...(logprobs ? { logprobs: logprobs[k].slice(0, added.length) } : {}) };
       if (f.json) console.log(JSON.stringify({ text, tokens: [...ids, ...added], newTokens: added.length, ...extra }));
       else console.log(`${sequences.length > 1 ? `=== ${k + 1} ===\n` : ''}${text}`);
@@ -102,7 +102,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const stream = !f.json;
   let shown = '';
   const show = (ids: number[], final: boolean) => {
-    const text = tokenizer.decode(ids);
+    const text = tokenizer.decode(ids, plain);
     if (!final && text.endsWith('\uFFFD')) return;
     process.stdout.write(text.slice(shown.length) + (final ? '\n' : ''));
     shown = text;
@@ -110,7 +110,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const sofar = [...ids];
   if (stream) show(sofar, false);
   const out = inPrecision(f, () => model.generate([ids], { ...options, onToken: stream ? ([t]) => { sofar.push(t); show(sofar, false); } : undefined }))[0];
-  const text = tokenizer.decode(out);
+  const text = tokenizer.decode(out, plain);
   if (stream) show(out, true);
   const added = out.length - ids.length, maxNew = options.maxNewTokens!;
   const stopped = options.stopStrings && completesStopString(out, options.stopStrings, tokenizer);
@@ -120,6 +120,9 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (f.json) console.log(JSON.stringify({ text, tokens: out, newTokens: out.length - ids.length }));
   model.dispose();
 }
+
+/** Texts are printed without special tokens (eos), as HF's text-generation pipeline; --json's tokens keep them. */
+const plain = { skipSpecialTokens: true };
 
 /** --bad-words: each word's tokens as written and after a space (GPT-2 spells a word mid-sentence with its space). */
 function badWords(list: string | undefined, tokenizer: GPT2Tokenizer): number[][] | undefined {
@@ -150,7 +153,7 @@ async function generateFromFile(f: Record<string, unknown>, flags: GenerateOptio
       const k = Math.floor(j / n); // a prompt's sequences are adjacent
       const added = newTokens(out, batch[k].length, eos, options.stopStrings, tokenizer);
       const extra = { ...(n > 1 ? { sequence: j % n } : {}), ...(scores.length ? { score: scores[j] } : {}), ...(logprobs ? { logprobs: logprobs[j].slice(0, added.length) } : {}) };
-      console.log(JSON.stringify({ prompt: prompts[i + k], completion: tokenizer.decode(added), tokens: [...batch[k], ...added], newTokens: added.length, ...extra }));
+      console.log(JSON.stringify({ prompt: prompts[i + k], completion: tokenizer.decode(added, plain), tokens: [...batch[k], ...added], newTokens: added.length, ...extra }));
     });
   }
   model.dispose();
