@@ -1,6 +1,6 @@
 """Python reference side of scripts/bench: one case per process, prints one JSON line.
   bench_ref.py CASE ITERS THREADS
-Cases: tiny_step, fwdbwd_124m, lora_step_124m, full_step_124m, generate_124m, lora_step_124m_bf16, sft_step_124m."""
+Cases: tiny_step, fwdbwd_124m, lora_step_124m, full_step_124m, generate_124m, lora_step_124m_bf16, sft_step_124m, dpo_step_124m."""
 import json
 import os
 import resource
@@ -22,12 +22,12 @@ TINY = dict(vocab_size=256, n_positions=64, n_embd=32, n_layer=2, n_head=2)
 cfg, B, T = {
     "tiny_step": (TINY, 2, 32), "fwdbwd_124m": (GPT2_124M, 2, 128), "lora_step_124m": (GPT2_124M, 8, 128),
     "full_step_124m": (GPT2_124M, 8, 128), "generate_124m": (GPT2_124M, 1, 16),
-    "lora_step_124m_bf16": (GPT2_124M, 8, 128), "sft_step_124m": (GPT2_124M, 8, 128),
+    "lora_step_124m_bf16": (GPT2_124M, 8, 128), "sft_step_124m": (GPT2_124M, 8, 128), "dpo_step_124m": (GPT2_124M, 4, 128),
 }[case]
 # *_bf16: the forward pass under bfloat16 autocast (CPU), weights and optimizer in float32.
 bf16 = case.endswith("_bf16")
 model = gpt2_ref.GPT2LMHeadModel(cfg)
-if case.startswith("lora_step_124m") or case == "sft_step_124m":
+if case.startswith("lora_step_124m") or case in ("sft_step_124m", "dpo_step_124m"):
     lora_ref.wrap(model, lambda m: lora_ref.PeftLoraConv1D(m, 8, 16, dropout=0.05))
     lora_ref.freeze_for_peft(model)
 ids = torch.randint(0, cfg["vocab_size"], (B, T))
@@ -42,6 +42,13 @@ if case == "sft_step_124m":
     labels[mask == 0] = -100
     for i, n in enumerate(lengths):
         labels[i, : min(32, n // 2)] = -100
+if case == "dpo_step_124m":
+    # B pairs of a 64-token prompt and two 63-token completions (+ eos), as TRL's DPO step with a
+    # PEFT model (dpo_ref.py): reference log-probabilities with the adapters off, then the policy's.
+    import dpo_ref  # noqa: E402
+    rows = ids.tolist()
+    dpo_pairs = [{"prompt": r[:64], "chosen": r[64:127], "rejected": r[65:127] + [r[0]]} for r in rows]
+    dpo_spec = {"max_prompt_length": 512, "max_completion_length": None, "max_length": 1024}
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
@@ -62,6 +69,19 @@ def step_fn():
                 nxt = logits[:, -1, :].argmax(-1, keepdim=True)
                 logits, _, past = model(nxt, past_key_values=past, logits_to_keep=1)
         return n
+    if case == "dpo_step_124m":
+        model.eval()  # TRL's disable_dropout
+        input_ids, attn, loss_mask = dpo_ref.concatenated(dpo_pairs, 50256, dpo_spec)
+        with torch.no_grad():
+            dpo_ref.set_adapters(model, False)
+            reference = dpo_ref.sequence_logps(model, input_ids, attn, loss_mask, "sigmoid")
+            dpo_ref.set_adapters(model, True)
+        loss, _ = dpo_ref.dpo_loss(dpo_ref.sequence_logps(model, input_ids, attn, loss_mask, "sigmoid"), reference, 0.1, "sigmoid", 0.0)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        return 2 * B * T
     model.train()
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         _, loss, _ = model(ids, labels=labels, attention_mask=mask)
@@ -73,7 +93,7 @@ def step_fn():
 
 
 params = [p for p in model.parameters() if p.requires_grad]
-opt = torch.optim.AdamW(params, lr=1e-4) if case in ("tiny_step", "lora_step_124m", "full_step_124m", "lora_step_124m_bf16", "sft_step_124m") else None
+opt = torch.optim.AdamW(params, lr=1e-4) if case in ("tiny_step", "lora_step_124m", "full_step_124m", "lora_step_124m_bf16", "sft_step_124m", "dpo_step_124m") else None
 step_fn()  # warm-up (allocates optimizer state)
 if bf16:
     step_fn()  # and oneDNN builds its bf16 kernels for the backward's shapes

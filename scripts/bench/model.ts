@@ -1,5 +1,6 @@
 // tstorch side of scripts/bench: one case per process (as the Python side), one JSON line.
 //   node dist/scripts/bench/model.js CASE ITERS THREADS
+import * as os from 'os';
 import * as torch from '../../lib';
 import { GPT2_124M, TINY, trainStep } from './common';
 
@@ -11,13 +12,13 @@ torch.manualSeed(0);
 const cases: Record<string, [object, number, number]> = {
   tiny_step: [TINY, 2, 32], fwdbwd_124m: [GPT2_124M, 2, 128], lora_step_124m: [GPT2_124M, 8, 128],
   full_step_124m: [GPT2_124M, 8, 128], generate_124m: [GPT2_124M, 1, 16],
-  lora_step_124m_bf16: [GPT2_124M, 8, 128], sft_step_124m: [GPT2_124M, 8, 128],
+  lora_step_124m_bf16: [GPT2_124M, 8, 128], sft_step_124m: [GPT2_124M, 8, 128], dpo_step_124m: [GPT2_124M, 4, 128],
 };
 // *_bf16: the forward pass under bfloat16 autocast (CPU), weights and optimizer in float32.
 const bf16 = kase.endsWith('_bf16');
 const [cfg, B, T] = cases[kase];
 const model = new torch.GPT2LMHeadModel(cfg);
-if (kase.startsWith('lora_step_124m') || kase === 'sft_step_124m') torch.lora.applyLoRA(model, { r: 8, alpha: 16, dropout: 0.05 });
+if (kase.startsWith('lora_step_124m') || kase === 'sft_step_124m' || kase === 'dpo_step_124m') torch.lora.applyLoRA(model, { r: 8, alpha: 16, dropout: 0.05 });
 let ids = torch.keep(torch.randint(0, (cfg as { vocab_size: number }).vocab_size, [B, T]));
 // sft_step_124m: 8 examples of 128, 112, ..., 16 tokens, a 32-token prompt (8 for the shortest)
 // without loss, right-padded to 128 by ExampleDataset (TRL's SFT without packing).
@@ -29,6 +30,15 @@ if (kase === 'sft_step_124m') {
   ids.dispose();
   ids = torch.keep(batch.inputIds);
   padded = { labels: torch.keep(batch.labels), attentionMask: torch.keep(batch.attentionMask!) };
+}
+// dpo_step_124m: B pairs of a 64-token prompt and two 63-token completions (+ eos), through
+// DPOTrainer's own step (the reference: the adapters disabled), then clipping and AdamW as its loop.
+let dpo: torch.DPOTrainer | undefined;
+if (kase === 'dpo_step_124m') {
+  const rows = ids.tolist() as number[][];
+  const pairs = rows.map((r) => ({ prompt: r.slice(0, 64), chosen: r.slice(64, 127), rejected: [...r.slice(65, 127), r[0]] }));
+  dpo = new torch.DPOTrainer(model, { outputDir: os.tmpdir(), maxSteps: 1, perDeviceTrainBatchSize: B, progress: false, learningRate: 1e-4 },
+    new torch.data.PreferenceDataset(pairs));
 }
 const rss0 = process.resourceUsage().maxRSS;
 const params = model.parameters({ trainableOnly: true });
@@ -42,6 +52,13 @@ function step(): number {
       const prompt = (ids.tolist() as number[][]);
       model.generate(prompt, { maxNewTokens: n, eosTokenId: null });
       return n;
+    }
+    if (dpo) {
+      dpo.trainingStep([Array.from({ length: B }, (_, i) => i)]);
+      torch.nn.utils.clipGradNormTensor(params, 1.0);
+      dpo.optimizer.step();
+      dpo.optimizer.zeroGrad();
+      return 2 * B * T;
     }
     trainStep(model, ids, params, opt, { bf16, deviceType: 'cpu' }, padded);
     return padded ? padded.attentionMask.sum().item() as number : B * T;
