@@ -18,7 +18,6 @@ Written per case: <case>.losses (steps), <case>.metrics (steps, 6: rewards/chose
 rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, each a mean over the step's
 pairs), <case>.eval (loss, reward accuracy on eval_pairs after training), <case>.final.<name>.
 """
-import json
 import os
 import sys
 
@@ -27,7 +26,6 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
 import lora_ref  # noqa: E402
-import st  # noqa: E402
 import train_ref  # noqa: E402
 
 
@@ -99,25 +97,11 @@ def dpo_loss(policy, reference, beta, loss_type, label_smoothing):
 
 
 def run(spec, case, inputs):
-    model, _ = train_ref.load_tiny(spec["fixtures"])
-    lora_ref.wrap(model, lambda m: lora_ref.PeftLoraConv1D(m, r=4, alpha=8))
-    lora_ref.freeze_for_peft(model)
-    params = dict(model.named_parameters())
-    with torch.no_grad():
-        for k, t in inputs.items():
-            if k.startswith("init."):
-                params[k[5:]].copy_(t)
-    model.eval()  # TRL's disable_dropout
+    model = train_ref.tiny_peft_lora(spec["fixtures"], inputs)  # (eval mode: TRL's disable_dropout)
     groups = lora_ref.hf_decay_groups(model, case["weight_decay"])
     opt = torch.optim.AdamW([{"params": g["params"], "weight_decay": g["weight_decay"]} for g in groups], lr=case["lr"], betas=(0.9, 0.999), eps=1e-8)
-    steps, warmup, B = spec["steps"], spec["warmup"], spec["batch"]
-
-    def linear(step):
-        if step < warmup:
-            return step / max(1, warmup)
-        return max(0.0, (steps - step) / max(1, steps - warmup))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, linear)
+    steps, B = spec["steps"], spec["batch"]
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, train_ref.linear_schedule(steps, spec["warmup"]))
     trainable = [p for g in groups for p in g["params"]]
     eos, lt = spec["eos"], case["loss_type"]
 
@@ -142,24 +126,11 @@ def run(spec, case, inputs):
         metrics.append(m)
     with torch.no_grad():
         eval_loss, eval_metrics = stats(spec["eval_pairs"])
-    out = {f"{case['name']}.losses": torch.tensor(losses, dtype=torch.float64), f"{case['name']}.metrics": torch.stack(metrics),
-           f"{case['name']}.eval": torch.stack([eval_loss, eval_metrics[2]])}
-    for g in groups:
-        for n, p in zip(g["names"], g["params"]):
-            out[f"{case['name']}.final.{n}"] = p.detach().clone()
-    return out
-
-
-def main(spec_path, inputs_path, out_path):
-    with open(spec_path) as f:
-        spec = json.load(f)
-    inputs = st.load(inputs_path)
-    out = {}
-    for case in spec["cases"]:
-        out.update(run(spec, case, inputs))
-    st.save(out_path, out)
+    name = case["name"]
+    return {f"{name}.losses": torch.tensor(losses, dtype=torch.float64), f"{name}.metrics": torch.stack(metrics),
+            f"{name}.eval": torch.stack([eval_loss, eval_metrics[2]]), **train_ref.final_tensors(name, groups)}
 
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    main(*sys.argv[1:4])
+    train_ref.run_cases(run, *sys.argv[1:4])

@@ -24,6 +24,48 @@ def load_tiny(fixtures):
     return model, cfg
 
 
+def tiny_peft_lora(fixtures, inputs, bias="none", lora_wte=False):
+    """The tiny fixture with PEFT LoRA (r 4, alpha 8) on c_attn, c_proj and c_fc (and the token
+    embedding with lora_wte), frozen as PEFT (bias: "none" or "all"), every trained tensor from
+    inputs' init.<name>, in eval mode (the tstorch sides of these comparisons run without dropout)."""
+    model, _ = load_tiny(fixtures)
+    lora_ref.wrap(model, lambda m: lora_ref.PeftLoraConv1D(m, r=4, alpha=8))
+    if lora_wte:
+        model.transformer.wte = lora_ref.PeftLoraEmbedding(model.transformer.wte, 4, 8)
+    lora_ref.freeze_for_peft(model, bias)
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for k, t in inputs.items():
+            if k.startswith("init."):
+                params[k[5:]].copy_(t)
+    return model.eval()
+
+
+def linear_schedule(steps, warmup):
+    """HF's get_linear_schedule_with_warmup as a LambdaLR factor."""
+    def factor(step):
+        if step < warmup:
+            return step / max(1, warmup)
+        return max(0.0, (steps - step) / max(1, steps - warmup))
+    return factor
+
+
+def final_tensors(name, groups):
+    """Every trained tensor of the param groups, as <name>.final.<param name>."""
+    return {f"{name}.final.{n}": p.detach().clone() for g in groups for n, p in zip(g["names"], g["params"])}
+
+
+def run_cases(run, spec_path, inputs_path, out_path):
+    """run(spec, case, inputs) for each of the spec's cases, their outputs into one safetensors file."""
+    with open(spec_path) as f:
+        spec = json.load(f)
+    inputs = st.load(inputs_path)
+    out = {}
+    for case in spec["cases"]:
+        out.update(run(spec, case, inputs))
+    st.save(out_path, out)
+
+
 def linear_lambda(step):
     if step < WARMUP:
         return step / max(1, WARMUP)

@@ -11,7 +11,6 @@ embedding too) and "loraplus_lr_ratio" / "loraplus_lr_embedding" (LoRA+'s groups
 INPUTS: `batches` [steps, batch, T] and `init.<name>` (the LoRA weights to start from).
 Written: `<case>.losses` and `<case>.final.<name>` for every trained tensor.
 """
-import json
 import os
 import sys
 
@@ -21,7 +20,6 @@ from torch import nn
 sys.path.insert(0, os.path.dirname(__file__))
 import lora_ref  # noqa: E402
 import optim_ref  # noqa: E402
-import st  # noqa: E402
 import train_ref  # noqa: E402
 
 
@@ -60,18 +58,8 @@ def loraplus_groups(model, lr, ratio, lr_embedding, weight_decay):
             for k in groups]
 
 
-def run(fixtures, case, inputs):
-    model, _ = train_ref.load_tiny(fixtures)
-    lora_ref.wrap(model, lambda m: lora_ref.PeftLoraConv1D(m, r=4, alpha=8))
-    if case.get("lora_wte"):
-        model.transformer.wte = lora_ref.PeftLoraEmbedding(model.transformer.wte, 4, 8)
-    lora_ref.freeze_for_peft(model, case.get("bias", "none"))
-    params = dict(model.named_parameters())
-    with torch.no_grad():
-        for k, t in inputs.items():
-            if k.startswith("init."):
-                params[k[5:]].copy_(t)
-    model.eval()  # no dropout anywhere: the Trainer side runs with dropout 0
+def run(spec, case, inputs):
+    model = train_ref.tiny_peft_lora(spec["fixtures"], inputs, case.get("bias", "none"), case.get("lora_wte", False))
     if "loraplus_lr_ratio" in case:
         groups = loraplus_groups(model, case["lr"], case["loraplus_lr_ratio"], case.get("loraplus_lr_embedding", 1e-6), case["weight_decay"])
     else:
@@ -79,14 +67,8 @@ def run(fixtures, case, inputs):
     opt = make_optimizer(case["optim"], [{k: g[k] for k in ("params", "weight_decay", "lr") if k in g} for g in groups],
                          case["lr"], case.get("optim_args", {}))
     batches = inputs["batches"]
-    steps, warmup = batches.shape[0], case["warmup"]
-
-    def linear(step):
-        if step < warmup:
-            return step / max(1, warmup)
-        return max(0.0, (steps - step) / max(1, steps - warmup))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, linear)
+    steps = batches.shape[0]
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, train_ref.linear_schedule(steps, case["warmup"]))
     trainable = [p for g in groups for p in g["params"]]
     losses = []
     for step in range(steps):
@@ -98,22 +80,8 @@ def run(fixtures, case, inputs):
         sched.step()
         opt.zero_grad(set_to_none=True)
         losses.append(loss.item())
-    out = {f"{case['name']}.losses": torch.tensor(losses, dtype=torch.float64)}
-    for g in groups:
-        for n, p in zip(g["names"], g["params"]):
-            out[f"{case['name']}.final.{n}"] = p.detach().clone()
-    return out
-
-
-def main(cases_path, inputs_path, out_path):
-    with open(cases_path) as f:
-        spec = json.load(f)
-    inputs = st.load(inputs_path)
-    out = {}
-    for case in spec["cases"]:
-        out.update(run(spec["fixtures"], case, inputs))
-    st.save(out_path, out)
+    return {f"{case['name']}.losses": torch.tensor(losses, dtype=torch.float64), **train_ref.final_tensors(case["name"], groups)}
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    train_ref.run_cases(run, *sys.argv[1:4])
