@@ -64,14 +64,16 @@ export class DPOTrainer extends Trainer {
       if (bad) throw new Error(`DPOTrainer: ${k} is for language-model training; DPO does not take it`);
     }
     if (args.metricForBestModel && /perplexity/.test(args.metricForBestModel)) throw new Error('DPOTrainer: metricForBestModel is loss or accuracy (the reward accuracy) for DPO, not perplexity');
+    const beta = args.beta ?? 0.1, lossType = args.lossType ?? 'sigmoid', smoothing = args.dpoLabelSmoothing ?? 0;
+    if (!(beta > 0)) throw new Error(`DPOTrainer: beta must be > 0, got ${beta}`);
+    if (!DPO_LOSS_TYPES.includes(lossType)) throw new Error(`DPOTrainer: lossType must be ${DPO_LOSS_TYPES.join(', ')}; got '${lossType}'`);
+    if (!(smoothing >= 0 && smoothing < 0.5)) throw new Error(`DPOTrainer: dpoLabelSmoothing must be in [0, 0.5), got ${smoothing}`);
+    if (smoothing > 0 && lossType !== 'sigmoid') throw new Error('DPOTrainer: dpoLabelSmoothing is for the sigmoid loss');
+    // (all checked before the Trainer makes its optimizer and schedule)
     super(model, args, trainDataset, evalDataset, callbacks);
-    this.beta = args.beta ?? 0.1;
-    this.lossType = args.lossType ?? 'sigmoid';
-    this.dpoLabelSmoothing = args.dpoLabelSmoothing ?? 0;
-    if (!(this.beta > 0)) throw new Error(`DPOTrainer: beta must be > 0, got ${this.beta}`);
-    if (!DPO_LOSS_TYPES.includes(this.lossType)) throw new Error(`DPOTrainer: lossType must be ${DPO_LOSS_TYPES.join(', ')}; got '${this.lossType}'`);
-    if (!(this.dpoLabelSmoothing >= 0 && this.dpoLabelSmoothing < 0.5)) throw new Error(`DPOTrainer: dpoLabelSmoothing must be in [0, 0.5), got ${this.dpoLabelSmoothing}`);
-    if (this.dpoLabelSmoothing > 0 && this.lossType !== 'sigmoid') throw new Error('DPOTrainer: dpoLabelSmoothing is for the sigmoid loss');
+    this.beta = beta;
+    this.lossType = lossType;
+    this.dpoLabelSmoothing = smoothing;
     if (refModel) {
       for (const p of refModel.parameters()) p.requiresGrad_(false);
       refModel.eval();
