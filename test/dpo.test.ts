@@ -111,7 +111,7 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
   for (const t of [...init.values(), ...want.values()]) t.dispose();
 }, 120_000);
 
-test('DPOTrainer: gradient accumulation of 2 x 2 pairs is a step of 4; full fine-tuning against a frozen refModel; resume is exact', async () => {
+test('DPOTrainer: gradient accumulation of 2 x 2 pairs is a step of 4; precomputeRefLogProbs; full fine-tuning against a frozen refModel; resume is exact', async () => {
   const train = pairs(8, 41);
   const ds = () => new torch.data.PreferenceDataset(train, { ...limits, eosTokenId: EOS });
   const run = async (name: string, extra: Partial<torch.DPOArguments>) => {
@@ -128,6 +128,22 @@ test('DPOTrainer: gradient accumulation of 2 x 2 pairs is a step of 4; full fine
   whole.losses.forEach((l, i) => expect(Math.abs(l - accumulated.losses[i]) / Math.abs(l)).toBeLessThan(1e-5));
   expect(new Set(accumulated.live).size).toBe(1); // flat memory from step to step
   for (const [n, p] of whole.weights) expect(relErr(accumulated.weights.get(n)!, p)).toBeLessThan(1e-4);
+  // precomputeRefLogProbs (TRL's precompute_ref_log_probs): the same run, with one reference pass over
+  // the pairs first instead of a reference forward each step (counted: the model's forward calls)
+  const counted = async (name: string, extra: Partial<torch.DPOArguments>) => {
+    const model = await loraModel();
+    const forward = jest.spyOn(model, 'forward');
+    const trainer = new torch.DPOTrainer(model, { outputDir: path.join(tmp, name), maxSteps: 4, perDeviceTrainBatchSize: 4, learningRate: 5e-3, loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, ...extra }, ds());
+    const r = quietly(() => trainer.train());
+    const calls = forward.mock.calls.length;
+    trainer.optimizer.dispose();
+    model.dispose();
+    return { losses: r.logHistory.map((e) => e.loss!), calls };
+  };
+  const perStep = await counted('ref-each', {}), pre = await counted('ref-pre', { precomputeRefLogProbs: true });
+  expect(perStep.calls).toBe(8); // 4 steps x (reference + policy)
+  expect(pre.calls).toBe(4 + 2); // 4 policy passes, and the 8 pairs' reference in 2 batches of 4, once
+  perStep.losses.forEach((l, i) => expect(Math.abs(pre.losses[i] - l) / l).toBeLessThan(1e-6));
   // resume: 1 step, checkpoint, 1 more = 2 straight
   const cut = path.join(tmp, 'dpo-cut');
   await run('dpo-cut', { saveSteps: 1, maxSteps: 1 });

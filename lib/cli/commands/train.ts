@@ -81,6 +81,7 @@ export const spec: Spec = {
   'loss-type': { type: 'string', default: 'sigmoid', help: 'DPO loss, TRL\'s loss_type: sigmoid | hinge | ipo' },
   'dpo-label-smoothing': { type: 'number', default: 0, help: 'DPO sigmoid loss: the chance a pair\'s preference is flipped (TRL\'s label_smoothing, cDPO)', aliases: ['label-smoothing'] },
   'max-prompt-length': { type: 'int', default: 512, help: 'DPO: a prompt\'s last tokens kept (TRL\'s max_prompt_length); --block-size caps prompt + completion (max_length)' },
+  'precompute-ref-log-probs': { type: 'boolean', help: 'DPO: the reference\'s log-probabilities of every pair computed once, before training, instead of a reference pass each step (TRL\'s precompute_ref_log_probs)' },
   'max-completion-length': { type: 'int', help: 'DPO: a completion\'s first tokens kept, its eos included (TRL\'s max_completion_length; default: no limit)' },
   'neftune-noise-alpha': { type: 'number', default: 0, help: 'NEFTune: uniform noise of this scale on the token embeddings while training (HF\'s neftune_noise_alpha; 5 is usual; 0: off)' },
   'group-by-length': { type: 'boolean', help: 'without packing: batch examples of similar lengths together (HF\'s group_by_length; less padding)' },
@@ -184,7 +185,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     if (f.device !== 'cpu') refModel.to({ device: f.device as string });
   }
   const trainer = data instanceof torch.data.PreferenceDataset
-    ? new torch.DPOTrainer(model, { ...args, beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number },
+    ? new torch.DPOTrainer(model, { ...args, beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']) },
       data, evalData as torch.data.PreferenceDataset | undefined, callbacks, refModel)
     : new torch.Trainer(model, args, data as torch.data.TextDataset | torch.data.ExampleDataset, evalData as torch.data.TextDataset | torch.data.ExampleDataset | undefined, callbacks);
   if (main) {
