@@ -323,6 +323,12 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   expect(card).toMatch(/- Rewards\/accuracies: \d\.\d{4}\n- Rewards\/margins: -?\d\.\d{4}\n/);
   expect(card).toContain('| Training Loss | Epoch | Step | Validation Loss | Rewards/accuracies |');
   expect(card).not.toContain('Perplexity');
+  // --precompute-ref-log-probs: the same losses
+  const pre = path.join(tmp, 'dpo-pre');
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', pre, '--block-size', '32', '--batch-size', '2', '--max-steps', '3', '--logging-steps', '1',
+    '--save-steps', '0', '--lr', '1e-2', '--lora-r', '4', '--beta', '0.2', '--precompute-ref-log-probs').err).toBe('');
+  const preLosses = fs.readFileSync(path.join(pre, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
+  steps.forEach((e, i) => expect(Math.abs(preLosses[i] - e.loss) / e.loss).toBeLessThan(1e-5));
   expect(cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalFile, '--out', out).err).toMatch(/holds preference pairs \(DPO\) but --eval-data .* does not/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--loss-type', 'kto').err).toMatch(/--loss-type must be sigmoid, hinge, ipo; got 'kto'/);
   const broken = path.join(tmp, 'prefs-broken.jsonl');
