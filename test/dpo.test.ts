@@ -57,6 +57,10 @@ test('PreferenceDataset tokenizes as TRL\'s tokenize_row: eos after each complet
   ]);
   expect((batch.attentionMask!.tolist() as number[][])[1]).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0]);
   expect(ds.lossTokens([0])).toBe(7 + 2);
+  // TRL's own tokenize_row docstring example (GPT-2's tokenizer, max_prompt_length 3, max_completion_length 3):
+  // prompt [464, 6766, 318], chosen [4171, 50256], rejected [4077, 50256]
+  const sky = new torch.data.PreferenceDataset([{ prompt: 'The sky is', chosen: ' blue', rejected: ' green' }], { maxPromptLength: 3, maxCompletionLength: 3 });
+  expect([Array.from(sky.chosen[0].ids), Array.from(sky.rejected[0].ids), sky.chosen[0].promptLength]).toEqual([[464, 6766, 318, 4171, 50256], [464, 6766, 318, 4077, 50256], 3]);
   // text pairs go through the tokenizer (GPT-2's by default), eos its <|endoftext|>
   const text = new torch.data.PreferenceDataset([{ prompt: 'Q: 2+2?', chosen: ' 4', rejected: ' 5' }]);
   expect(Array.from(text.chosen[0].ids)).toEqual([...torch.tokenizer.encode('Q: 2+2?'), ...torch.tokenizer.encode(' 4'), 50256]);
@@ -64,7 +68,7 @@ test('PreferenceDataset tokenizes as TRL\'s tokenize_row: eos after each complet
   expect(() => new torch.data.PreferenceDataset([])).toThrow('PreferenceDataset: no pairs');
 });
 
-test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with label smoothing, hinge, ipo): losses, metrics, adapter, eval', async () => {
+test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with label smoothing, robust, exo_pair, hinge, ipo): losses, metrics, adapter, eval', async () => {
   const train = pairs(B * STEPS, 31), evalPairs = pairs(5, 32);
   const start = await loraModel();
   const init = new Map(start.namedParameters({ trainableOnly: true }).map(([n, p]) => [`init.${n}`, torch.keep(p.clone())]));
@@ -72,6 +76,8 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
   const cases = [
     { name: 'sigmoid', beta: 0.1, loss_type: 'sigmoid' as const, label_smoothing: 0, lr: 5e-3 },
     { name: 'cdpo', beta: 0.5, loss_type: 'sigmoid' as const, label_smoothing: 0.2, lr: 5e-3 },
+    { name: 'robust', beta: 0.4, loss_type: 'robust' as const, label_smoothing: 0.1, lr: 5e-3 },
+    { name: 'exo', beta: 0.3, loss_type: 'exo_pair' as const, label_smoothing: 0, lr: 5e-3 },
     { name: 'hinge', beta: 0.3, loss_type: 'hinge' as const, label_smoothing: 0, lr: 5e-3 },
     { name: 'ipo', beta: 0.2, loss_type: 'ipo' as const, label_smoothing: 0, lr: 2e-3 },
   ];
@@ -168,7 +174,7 @@ test('DPOTrainer: gradient accumulation of 2 x 2 pairs is a step of 4; precomput
   expect(() => new torch.DPOTrainer(policy, { outputDir: tmp }, ds())).toThrow(/full fine-tuning needs a frozen reference model \(refModel\)/);
   const lm = await loraModel();
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, beta: 0 }, ds())).toThrow('DPOTrainer: beta must be > 0, got 0');
-  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: 'kto' as never }, ds())).toThrow("DPOTrainer: lossType must be sigmoid, hinge, ipo; got 'kto'");
+  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: 'kto' as never }, ds())).toThrow("DPOTrainer: lossType must be sigmoid, robust, exo_pair, hinge, ipo; got 'kto'");
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, gradientCheckpointing: true }, ds())).toThrow(/gradientCheckpointing is for language-model training/);
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp }, new torch.data.TextDataset([1, 2, 3, 4], 2) as never)).toThrow(/must be a PreferenceDataset/);
   for (const m of [policy, ref, lm]) m.dispose();

@@ -3,9 +3,11 @@
 // replaced. For each pair the policy's and the reference's log-probabilities of the chosen and
 // the rejected completion (summed over the completion's tokens) give
 //   logits = (log πθ(chosen) - log πθ(rejected)) - (log πref(chosen) - log πref(rejected))
-// and the loss (loss_type): sigmoid  -(1-ε)·logσ(β·logits) - ε·logσ(-β·logits)
-//                           hinge    relu(1 - β·logits)
-//                           ipo      (logits - 1/(2β))², log-probabilities averaged over tokens.
+// and the loss (loss_type): sigmoid   -(1-ε)·logσ(β·logits) - ε·logσ(-β·logits)
+//                           robust    (-(1-ε)·logσ(β·logits) + ε·logσ(-β·logits)) / (1 - 2ε)
+//                           exo_pair  σ(β·logits)·(logσ(β·logits) - log(1-ε)) + σ(-β·logits)·(logσ(-β·logits) - log ε), ε 1e-3 if 0
+//                           hinge     relu(1 - β·logits)
+//                           ipo       (logits - 1/(2β))², log-probabilities averaged over tokens.
 // The reference is the model with its LoRA adapters disabled (TRL with a PEFT model), or a frozen
 // refModel given for full fine-tuning. As TRL's disable_dropout (its default), the policy and the
 // reference run without dropout. Logged as TRL's: rewards/chosen, rewards/rejected (β times the
@@ -24,15 +26,17 @@ import { Trainer, TrainingArguments } from './trainer';
 import { readAndDispose, withPrecision } from './evaluate';
 import type { EvalMetric, TrainerCallback } from './callbacks';
 
-export type DPOLossType = 'sigmoid' | 'hinge' | 'ipo';
-export const DPO_LOSS_TYPES: DPOLossType[] = ['sigmoid', 'hinge', 'ipo'];
+export type DPOLossType = 'sigmoid' | 'robust' | 'exo_pair' | 'hinge' | 'ipo';
+export const DPO_LOSS_TYPES: DPOLossType[] = ['sigmoid', 'robust', 'exo_pair', 'hinge', 'ipo'];
+/** the losses that take a label smoothing ε */
+const SMOOTHED: DPOLossType[] = ['sigmoid', 'robust', 'exo_pair'];
 
 export interface DPOArguments extends TrainingArguments {
   /** β: how far from the reference the policy may go (TRL's beta, default 0.1) */
   beta?: number;
-  /** TRL's loss_type: sigmoid (DPO, default), hinge (SLiC) or ipo */
+  /** TRL's loss_type: sigmoid (DPO, default), robust (rDPO), exo_pair (EXO), hinge (SLiC) or ipo */
   lossType?: DPOLossType;
-  /** sigmoid loss: the chance that a pair's labels are flipped (TRL's label_smoothing, cDPO; default 0) */
+  /** sigmoid, robust and exo_pair: the chance that a pair's labels are flipped (TRL's label_smoothing, cDPO; default 0) */
   dpoLabelSmoothing?: number;
   /**
    * TRL's precompute_ref_log_probs: the reference's log-probabilities of every pair computed once,
@@ -76,7 +80,7 @@ export class DPOTrainer extends Trainer {
     if (!(beta > 0)) throw new Error(`DPOTrainer: beta must be > 0, got ${beta}`);
     if (!DPO_LOSS_TYPES.includes(lossType)) throw new Error(`DPOTrainer: lossType must be ${DPO_LOSS_TYPES.join(', ')}; got '${lossType}'`);
     if (!(smoothing >= 0 && smoothing < 0.5)) throw new Error(`DPOTrainer: dpoLabelSmoothing must be in [0, 0.5), got ${smoothing}`);
-    if (smoothing > 0 && lossType !== 'sigmoid') throw new Error('DPOTrainer: dpoLabelSmoothing is for the sigmoid loss');
+    if (smoothing > 0 && !SMOOTHED.includes(lossType)) throw new Error(`DPOTrainer: dpoLabelSmoothing is for the ${SMOOTHED.join(', ')} losses`);
     // (all checked before the Trainer makes its optimizer and schedule)
     super(model, args, trainDataset, evalDataset, callbacks);
     this.beta = beta;
@@ -132,10 +136,15 @@ export class DPOTrainer extends Trainer {
       const [rc, rr] = [reference.narrow(0, 0, B), reference.narrow(0, B, B)];
       const logits = pc.sub(pr).sub(rc.sub(rr));
       let losses: Tensor;
+      const z = logits.mul(this.beta), e = this.dpoLabelSmoothing;
       if (this.lossType === 'sigmoid') {
-        const e = this.dpoLabelSmoothing;
-        losses = F.logSigmoid(logits.mul(this.beta)).mul(-(1 - e));
-        if (e > 0) losses = losses.sub(F.logSigmoid(logits.mul(-this.beta)).mul(e));
+        losses = F.logSigmoid(z).mul(-(1 - e));
+        if (e > 0) losses = losses.sub(F.logSigmoid(z.neg()).mul(e));
+      } else if (this.lossType === 'robust') {
+        losses = F.logSigmoid(z).mul(-(1 - e)).add(F.logSigmoid(z.neg()).mul(e)).div(1 - 2 * e);
+      } else if (this.lossType === 'exo_pair') {
+        const eps = e === 0 ? 1e-3 : e; // (TRL's)
+        losses = z.sigmoid().mul(F.logSigmoid(z).sub(Math.log(1 - eps))).add(z.neg().sigmoid().mul(F.logSigmoid(z.neg()).sub(Math.log(eps))));
       } else if (this.lossType === 'hinge') {
         losses = logits.mul(this.beta).neg().add(1).relu();
       } else {

@@ -5,7 +5,7 @@ A transcription of TRL's tokenize_row (after the tokenizer: eos after each compl
 last max_prompt_length tokens, each completion's first max_completion_length), concatenated_forward
 (prompt + completion per row, right-padded, the last max_length tokens kept: truncation keep_end;
 each completion token's log-probability from the logits one position earlier, summed per row, ipo:
-averaged) and dpo_loss (sigmoid with label smoothing, hinge, ipo); the rewards and metrics as TRL
+averaged) and dpo_loss (sigmoid with label smoothing, robust, exo_pair, hinge, ipo); the rewards and metrics as TRL
 logs them. The optimizer loop is HF's: AdamW over the decay groups, a linear schedule with warmup,
 clip_grad_norm_, the step's pairs in order.
 
@@ -18,6 +18,7 @@ Written per case: <case>.losses (steps), <case>.metrics (steps, 6: rewards/chose
 rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, each a mean over the step's
 pairs), <case>.eval (loss, reward accuracy on eval_pairs after training), <case>.final.<name>.
 """
+import math
 import os
 import sys
 
@@ -85,6 +86,12 @@ def dpo_loss(policy, reference, beta, loss_type, label_smoothing):
     logits = (pc - pr) - (rc - rr)
     if loss_type == "sigmoid":
         losses = -F.logsigmoid(beta * logits) * (1 - label_smoothing) - F.logsigmoid(-beta * logits) * label_smoothing
+    elif loss_type == "robust":
+        losses = (-F.logsigmoid(beta * logits) * (1 - label_smoothing) + F.logsigmoid(-beta * logits) * label_smoothing) / (1 - 2 * label_smoothing)
+    elif loss_type == "exo_pair":
+        eps = label_smoothing or 1e-3
+        losses = (beta * logits).sigmoid() * (F.logsigmoid(beta * logits) - math.log(1 - eps)) + \
+            (-beta * logits).sigmoid() * (F.logsigmoid(-beta * logits) - math.log(eps))
     elif loss_type == "hinge":
         losses = torch.relu(1 - beta * logits)
     else:

@@ -78,7 +78,7 @@ export const spec: Spec = {
   packing: sharedFlags.packing,
   'completion-only-loss': sharedFlags['completion-only-loss'],
   beta: { type: 'number', default: 0.1, help: 'DPO (preference data: a .jsonl of prompt, chosen, rejected): how far the policy may move from the reference (TRL\'s beta)' },
-  'loss-type': { type: 'string', default: 'sigmoid', help: 'DPO loss, TRL\'s loss_type: sigmoid | hinge | ipo' },
+  'loss-type': { type: 'string', default: 'sigmoid', help: 'DPO loss, TRL\'s loss_type: sigmoid | robust | exo_pair | hinge | ipo' },
   'dpo-label-smoothing': { type: 'number', default: 0, help: 'DPO sigmoid loss: the chance a pair\'s preference is flipped (TRL\'s label_smoothing, cDPO)', aliases: ['label-smoothing'] },
   'max-prompt-length': { type: 'int', default: 512, help: 'DPO: a prompt\'s last tokens kept (TRL\'s max_prompt_length); --block-size caps prompt + completion (max_length)' },
   'precompute-ref-log-probs': { type: 'boolean', help: 'DPO: the reference\'s log-probabilities of every pair computed once, before training, instead of a reference pass each step (TRL\'s precompute_ref_log_probs)' },
