@@ -120,6 +120,17 @@ describe('GPT2Tokenizer.fromPretrained: a model folder\'s own tokenizer', () => 
     expect(tok.decode(ids, { skipSpecialTokens: true })).toBe(' <|user|>hello there<|bot|>hi'); // (added, not special: kept)
     expect(tok.encode('hello')).toEqual(plain.encode(' hello'));
     expect(tok.encode(' hello')).toEqual(plain.encode(' hello')); // (none added before a space)
+    // add_bos_token (a few GPT-2 fine-tunes set it) is not applied, and that is said
+    const bos = path.join(tmp, 'custom-bos');
+    fs.cpSync(custom, bos, { recursive: true });
+    fs.writeFileSync(path.join(bos, 'tokenizer_config.json'), JSON.stringify({ add_bos_token: true }));
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      expect(torch.GPT2Tokenizer.fromFiles(bos).encode('hello')).toEqual(plain.encode('hello'));
+      expect(warn.mock.calls.map((c) => c[0])).toEqual([expect.stringMatching(/sets add_bos_token, which tstorch does not apply/)]);
+    } finally {
+      warn.mockRestore();
+    }
     // datasets: the tokenizer's ids, its eos ending each example and padding it
     const ex = torch.data.ExampleDataset.fromTexts(['a b c', 'hello'], { maxLength: 32, tokenizer: plain });
     expect(Array.from(ex.examples[1])).toEqual([...plain.encode('hello'), plain.eosTokenId]);

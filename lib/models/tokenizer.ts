@@ -53,6 +53,10 @@ export class GPT2Tokenizer {
   /** fromPretrained, synchronously. gpt2Fast: false runs even GPT-2's tables through ByteLevelBPE (to check one against the other). */
   static fromFiles(dir: string, opts: { gpt2Fast?: boolean } = {}): GPT2Tokenizer {
     const t = readTokenizerFiles(dir);
+    if (t.addBosToken) {
+      // (HF's tokenizer(text) would put the bos token first; encode adds no special tokens, as GPT-2's default)
+      console.warn(`tokenizer: ${path.join(dir, 'tokenizer_config.json')} sets add_bos_token, which tstorch does not apply: texts are encoded without a leading bos token; add it to your texts if the model expects one`);
+    }
     if (opts.gpt2Fast !== false && isGpt2Tables(t)) return tokenizer;
     return new GPT2Tokenizer(new ByteLevelBPE(t));
   }
@@ -157,6 +161,8 @@ interface TokenizerTables {
   special: Set<string>;
   eosToken: string;
   addPrefixSpace: boolean;
+  /** tokenizer_config.json's add_bos_token (a few GPT-2 fine-tunes set it): not applied, said so */
+  addBosToken: boolean;
 }
 
 function readJson(file: string): Record<string, unknown> {
@@ -248,7 +254,7 @@ export function readTokenizerFiles(dir: string): TokenizerTables {
   if (!vocab.has(eosToken) && !added.has(eosToken)) throw new Error(`tokenizer: ${dir}: the eos token ${JSON.stringify(eosToken)} is neither in the vocabulary nor an added token`);
   const pre = tj?.pre_tokenizer as { add_prefix_space?: boolean } | undefined;
   const addPrefixSpace = Boolean(config.add_prefix_space ?? pre?.add_prefix_space ?? false);
-  return { dir, vocab, merges, added, special, eosToken, addPrefixSpace };
+  return { dir, vocab, merges, added, special, eosToken, addPrefixSpace, addBosToken: config.add_bos_token === true };
 }
 
 function vocabMap(obj: Record<string, unknown>, where: string): Map<string, number> {
