@@ -323,6 +323,19 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   expect(card).toMatch(/- Rewards\/accuracies: \d\.\d{4}\n- Rewards\/margins: -?\d\.\d{4}\n/);
   expect(card).toContain('| Training Loss | Epoch | Step | Validation Loss | Rewards/accuracies |');
   expect(card).not.toContain('Perplexity');
+  // tstorch eval on the pairs: the trained adapter against its base, as the run's last evaluation
+  const lastEval = logs.filter((e) => e.eval_loss !== undefined).pop();
+  const ev = cli('eval', '--model', modelDir, '--adapter', out, '--data', evalPrefs, '--block-size', '32', '--beta', '0.2', '--json');
+  expect(ev.err).toBe('');
+  const em = JSON.parse(ev.out);
+  expect(em.pairs).toBe(3);
+  expect(Math.abs(em.loss - lastEval.eval_loss) / lastEval.eval_loss).toBeLessThan(1e-5);
+  expect(em['rewards/accuracies']).toBe(lastEval['eval_rewards/accuracies']);
+  // --ref-model: a full model against another (here the base against itself: loss log 2, no reward)
+  const self = JSON.parse(cli('eval', '--model', modelDir, '--ref-model', modelDir, '--data', evalPrefs, '--block-size', '32', '--json').out);
+  expect(self.loss).toBeCloseTo(Math.log(2), 6);
+  expect(self['rewards/margins']).toBe(0);
+  expect(cli('eval', '--model', modelDir, '--data', evalPrefs).err).toMatch(/holds preference pairs: their DPO rewards need a reference: give --adapter .* or --ref-model DIR/);
   // --precompute-ref-log-probs: the same losses
   const pre = path.join(tmp, 'dpo-pre');
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', pre, '--block-size', '32', '--batch-size', '2', '--max-steps', '3', '--logging-steps', '1',

@@ -53,6 +53,111 @@ interface PairStats {
 }
 const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'];
 
+/** What the DPO loss of a batch depends on besides the model. */
+interface LossSettings {
+  beta: number;
+  lossType: DPOLossType;
+  labelSmoothing: number;
+  precision: 'fp32' | 'bf16';
+  device: string;
+}
+type PairBatch = { inputIds: Tensor; labels: Tensor; attentionMask?: Tensor };
+
+/** Each row's summed (ipo: mean) log-probability of its labelled tokens, (rows). */
+function sequenceLogps(model: GPT2LMHeadModel, batch: PairBatch, s: LossSettings): Tensor {
+  return tidy(() => {
+    const logits = withPrecision(s.precision, s.device, () => model.forward(batch.inputIds, { attentionMask: batch.attentionMask }).logits);
+    const [R, T, V] = logits.shape;
+    const labels = batch.labels.narrow(1, 1, T - 1);
+    // -log p of each label from the position before it; 0 where the label is -100
+    const nll = F.crossEntropy(logits.narrow(1, 0, T - 1).float().reshape([-1, V]), labels.reshape([-1]), { reduction: 'none', ignoreIndex: -100 }).view([R, T - 1]);
+    const sum = nll.sum(1).neg();
+    return s.lossType === 'ipo' ? sum.div(labels.ne(-100).sum(1).clamp(1, null)) : sum;
+  });
+}
+
+/** The DPO loss of a batch of B pairs (2B rows) and its metric sums. */
+function pairStats(policy: Tensor, reference: Tensor, s: LossSettings): PairStats {
+  return tidy(() => {
+    const B = policy.shape[0] / 2;
+    const [pc, pr] = [policy.narrow(0, 0, B), policy.narrow(0, B, B)];
+    const [rc, rr] = [reference.narrow(0, 0, B), reference.narrow(0, B, B)];
+    const logits = pc.sub(pr).sub(rc.sub(rr));
+    let losses: Tensor;
+    const z = logits.mul(s.beta), e = s.labelSmoothing;
+    if (s.lossType === 'sigmoid') {
+      losses = F.logSigmoid(z).mul(-(1 - e));
+      if (e > 0) losses = losses.sub(F.logSigmoid(z.neg()).mul(e));
+    } else if (s.lossType === 'robust') {
+      losses = F.logSigmoid(z).mul(-(1 - e)).add(F.logSigmoid(z.neg()).mul(e)).div(1 - 2 * e);
+    } else if (s.lossType === 'exo_pair') {
+      const eps = e === 0 ? 1e-3 : e; // (TRL's)
+      losses = z.sigmoid().mul(F.logSigmoid(z).sub(Math.log(1 - eps))).add(z.neg().sigmoid().mul(F.logSigmoid(z.neg()).sub(Math.log(eps))));
+    } else if (s.lossType === 'hinge') {
+      losses = z.neg().add(1).relu();
+    } else {
+      losses = logits.sub(1 / (2 * s.beta)).pow(2);
+    }
+    const chosenRewards = pc.sub(rc).mul(s.beta).detach(), rejectedRewards = pr.sub(rr).mul(s.beta).detach();
+    const sums = stack([
+      chosenRewards.sum(), rejectedRewards.sum(), chosenRewards.gt(rejectedRewards).float().sum(), chosenRewards.sub(rejectedRewards).sum(),
+      pc.detach().sum(), pr.detach().sum(),
+    ]);
+    return { loss: losses.mean(), sums } as PairStats;
+  });
+}
+
+/**
+ * The mean DPO loss over a dataset's pairs (eval_loss), the reward accuracy (eval_accuracy) and
+ * TRL's metrics with eval_ names; reference(indices, batch) gives the reference's log-probabilities.
+ */
+function evaluatePairs(model: GPT2LMHeadModel, dataset: PreferenceDataset, s: LossSettings, batchSize: number,
+  reference: (indices: number[], batch: PairBatch) => Tensor): Record<EvalMetric, number> & Record<string, number> {
+  const wasTraining = model.training;
+  model.eval();
+  const losses: Tensor[] = [], sums: Tensor[] = [];
+  try {
+    noGrad(() => {
+      for (let i = 0; i < dataset.length; i += batchSize) {
+        const idx = Array.from({ length: Math.min(batchSize, dataset.length - i) }, (_, k) => i + k);
+        tidy(() => {
+          const batch = dataset.collate(idx, s.device);
+          const { loss, sums: st } = pairStats(sequenceLogps(model, batch, s), reference(idx, batch), s);
+          losses.push(keep(loss.mul(idx.length).reshape([1])));
+          sums.push(keep(st));
+        });
+      }
+    });
+  } finally {
+    model.train(wasTraining);
+  }
+  const n = dataset.length;
+  const loss = readAndDispose(losses).reduce((x, y) => x + y, 0) / n;
+  const totals = tidy(() => stack(sums).sum(0).tolist() as number[]);
+  for (const t of sums) t.dispose();
+  const metrics = Object.fromEntries(METRICS.map((m, k) => [`eval_${m}`, totals[k] / n]));
+  // (no eval_perplexity: it means nothing for pairs, and metricForBestModel cannot ask for it here)
+  return { eval_loss: loss, eval_accuracy: metrics['eval_rewards/accuracies'], ...metrics } as Record<EvalMetric, number> & Record<string, number>;
+}
+
+/**
+ * A model's DPO metrics on preference pairs against a reference: refModel, or (a LoRA model)
+ * the model with its adapters disabled. What `tstorch eval` prints for pair data.
+ */
+export function evaluatePreferences(model: GPT2LMHeadModel, dataset: PreferenceDataset, opts: {
+  beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; refModel?: GPT2LMHeadModel | null; batchSize?: number; device?: string; precision?: 'fp32' | 'bf16';
+} = {}): Record<EvalMetric, number> & Record<string, number> {
+  if (!(dataset instanceof PreferenceDataset)) throw new Error('evaluatePreferences: the data must be a PreferenceDataset (prompt, chosen, rejected)');
+  const ref = opts.refModel ?? null;
+  if (!ref && !loraConfig(model)) throw new Error('evaluatePreferences: a reference is needed: a LoRA model (its base is the reference) or a refModel');
+  const s: LossSettings = { beta: opts.beta ?? 0.1, lossType: opts.lossType ?? 'sigmoid', labelSmoothing: opts.dpoLabelSmoothing ?? 0, precision: opts.precision ?? 'fp32', device: opts.device ?? 'cpu' };
+  if (!(s.beta > 0)) throw new Error(`evaluatePreferences: beta must be > 0, got ${s.beta}`);
+  if (!DPO_LOSS_TYPES.includes(s.lossType)) throw new Error(`evaluatePreferences: lossType must be ${DPO_LOSS_TYPES.join(', ')}; got '${s.lossType}'`);
+  ref?.eval();
+  return evaluatePairs(model, dataset, s, opts.batchSize ?? 8,
+    (_idx, batch) => noGrad(() => (ref ? sequenceLogps(ref, batch, s) : disableAdapter(model, () => sequenceLogps(model, batch, s)))));
+}
+
 export class DPOTrainer extends Trainer {
   readonly beta: number;
   readonly lossType: DPOLossType;
@@ -92,22 +197,14 @@ export class DPOTrainer extends Trainer {
     }
   }
 
-  /** Each row's summed (ipo: mean) log-probability of its labelled tokens, (rows). */
-  private sequenceLogps(model: GPT2LMHeadModel, batch: { inputIds: Tensor; labels: Tensor; attentionMask?: Tensor }): Tensor {
-    return tidy(() => {
-      const logits = withPrecision(this.args.precision, this.args.device, () => model.forward(batch.inputIds, { attentionMask: batch.attentionMask }).logits);
-      const [R, T, V] = logits.shape;
-      const labels = batch.labels.narrow(1, 1, T - 1);
-      // -log p of each label from the position before it; 0 where the label is -100
-      const nll = F.crossEntropy(logits.narrow(1, 0, T - 1).float().reshape([-1, V]), labels.reshape([-1]), { reduction: 'none', ignoreIndex: -100 }).view([R, T - 1]);
-      const sum = nll.sum(1).neg();
-      return this.lossType === 'ipo' ? sum.div(labels.ne(-100).sum(1).clamp(1, null)) : sum;
-    });
+  /** the loss settings of this run */
+  private get settings(): LossSettings {
+    return { beta: this.beta, lossType: this.lossType, labelSmoothing: this.dpoLabelSmoothing, precision: this.args.precision, device: this.args.device };
   }
 
   /** The reference's log-probabilities: the refModel's, or the model's with its adapters off; no graph. */
   private referenceLogps(batch: { inputIds: Tensor; labels: Tensor; attentionMask?: Tensor }): Tensor {
-    return noGrad(() => (this.refModel ? this.sequenceLogps(this.refModel, batch) : disableAdapter(this.model, () => this.sequenceLogps(this.model, batch))));
+    return noGrad(() => (this.refModel ? sequenceLogps(this.refModel, batch, this.settings) : disableAdapter(this.model, () => sequenceLogps(this.model, batch, this.settings))));
   }
 
   /** The reference's log-probabilities of these pairs (2B: chosen, then rejected): computed now, or taken from the precomputed ones. */
@@ -128,37 +225,6 @@ export class DPOTrainer extends Trainer {
     return tensor([...indices.map((i) => c[i][0]), ...indices.map((i) => c[i][1])], { dtype: 'float32', device: batch.inputIds.device });
   }
 
-  /** The DPO loss of a batch of B pairs (2B rows) and its metric sums. */
-  private pairStats(policy: Tensor, reference: Tensor): PairStats {
-    return tidy(() => {
-      const B = policy.shape[0] / 2;
-      const [pc, pr] = [policy.narrow(0, 0, B), policy.narrow(0, B, B)];
-      const [rc, rr] = [reference.narrow(0, 0, B), reference.narrow(0, B, B)];
-      const logits = pc.sub(pr).sub(rc.sub(rr));
-      let losses: Tensor;
-      const z = logits.mul(this.beta), e = this.dpoLabelSmoothing;
-      if (this.lossType === 'sigmoid') {
-        losses = F.logSigmoid(z).mul(-(1 - e));
-        if (e > 0) losses = losses.sub(F.logSigmoid(z.neg()).mul(e));
-      } else if (this.lossType === 'robust') {
-        losses = F.logSigmoid(z).mul(-(1 - e)).add(F.logSigmoid(z.neg()).mul(e)).div(1 - 2 * e);
-      } else if (this.lossType === 'exo_pair') {
-        const eps = e === 0 ? 1e-3 : e; // (TRL's)
-        losses = z.sigmoid().mul(F.logSigmoid(z).sub(Math.log(1 - eps))).add(z.neg().sigmoid().mul(F.logSigmoid(z.neg()).sub(Math.log(eps))));
-      } else if (this.lossType === 'hinge') {
-        losses = logits.mul(this.beta).neg().add(1).relu();
-      } else {
-        losses = logits.sub(1 / (2 * this.beta)).pow(2);
-      }
-      const chosenRewards = pc.sub(rc).mul(this.beta).detach(), rejectedRewards = pr.sub(rr).mul(this.beta).detach();
-      const sums = stack([
-        chosenRewards.sum(), rejectedRewards.sum(), chosenRewards.gt(rejectedRewards).float().sum(), chosenRewards.sub(rejectedRewards).sum(),
-        pc.detach().sum(), pr.detach().sum(),
-      ]);
-      return { loss: losses.mean(), sums } as PairStats;
-    });
-  }
-
   /**
    * One optimizer step over its micro-batches of pairs: the gradient of the mean DPO loss over all
    * the step's pairs (each micro-batch weighted by its share of them). Returns that loss, (1).
@@ -172,7 +238,7 @@ export class DPOTrainer extends Trainer {
       const batch = data.collate(micro, this.args.device);
       const reference = this.referenceFor(data, micro, batch, this.args.perDeviceTrainBatchSize);
       if (this.overlapSync && i === micros.length - 1) distributed.prepareGradSync();
-      const { loss, sums } = this.pairStats(this.sequenceLogps(this.model, batch), reference);
+      const { loss, sums } = pairStats(sequenceLogps(this.model, batch, this.settings), reference, this.settings);
       const weight = micro.length / pairs;
       loss.mul(weight).backward();
       return { loss: loss.detach().mul(weight).reshape([1]), sums };
@@ -211,31 +277,7 @@ export class DPOTrainer extends Trainer {
   override evaluate(dataset = this.evalDataset): Record<EvalMetric, number> & Record<string, number> {
     if (!dataset) throw new Error('DPOTrainer.evaluate: no eval dataset (pass one to the DPOTrainer or to evaluate())');
     if (!(dataset instanceof PreferenceDataset)) throw new Error('DPOTrainer.evaluate: the eval set must be a PreferenceDataset');
-    const wasTraining = this.model.training;
-    this.model.eval();
     const bs = this.args.perDeviceEvalBatchSize;
-    const losses: Tensor[] = [], sums: Tensor[] = [];
-    try {
-      noGrad(() => {
-        for (let i = 0; i < dataset.length; i += bs) {
-          const idx = Array.from({ length: Math.min(bs, dataset.length - i) }, (_, k) => i + k);
-          tidy(() => {
-            const batch = dataset.collate(idx, this.args.device);
-            const { loss, sums: s } = this.pairStats(this.sequenceLogps(this.model, batch), this.referenceFor(dataset, idx, batch, bs));
-            losses.push(keep(loss.mul(idx.length).reshape([1])));
-            sums.push(keep(s));
-          });
-        }
-      });
-    } finally {
-      this.model.train(wasTraining);
-    }
-    const n = dataset.length;
-    const loss = readAndDispose(losses).reduce((x, y) => x + y, 0) / n;
-    const totals = tidy(() => stack(sums).sum(0).tolist() as number[]);
-    for (const t of sums) t.dispose();
-    const metrics = Object.fromEntries(METRICS.map((m, k) => [`eval_${m}`, totals[k] / n]));
-    // (no eval_perplexity: it means nothing for pairs, and metricForBestModel cannot ask for it here)
-    return { eval_loss: loss, eval_accuracy: metrics['eval_rewards/accuracies'], ...metrics } as Record<EvalMetric, number> & Record<string, number>;
+    return evaluatePairs(this.model, dataset, this.settings, bs, (idx, batch) => this.referenceFor(dataset, idx, batch, bs));
   }
 }

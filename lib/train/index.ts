@@ -3,7 +3,7 @@ export { Trainer, TRAINING_DEFAULTS, REPORT_TO, decayParameterGroups, listCheckp
 export type { TrainingArguments, LogEntry, TrainResult, Strategy } from './trainer';
 export { OPTIMIZERS, createOptimizer, parseOptimArgs, describeOptimizer } from './optimizers';
 export type { OptimizerName, OptimArgs, TrainerOptimizer } from './optimizers';
-export { DPOTrainer, DPO_LOSS_TYPES } from './dpo';
+export { DPOTrainer, DPO_LOSS_TYPES, evaluatePreferences } from './dpo';
 export type { DPOArguments, DPOLossType } from './dpo';
 export { evaluate } from './evaluate';
 export type { EvalResult } from './evaluate';

@@ -1,7 +1,7 @@
 // tstorch eval: held-out loss and perplexity of a model (and adapter) on a text or CSV file.
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { dataFlags, loadDataset, loadModelFromFlags, sharedFlags } from './common';
+import { attnFlag, dataFlags, loadDataset, loadModel, loadModelFromFlags, sharedFlags, tokenizerFromFlags } from './common';
 import { evaluate } from '../../train/evaluate';
 
 export const summary = 'loss and perplexity of a model (optionally with a LoRA adapter) on a data file';
@@ -9,7 +9,7 @@ export const spec: Spec = {
   model: sharedFlags.model,
   tokenizer: sharedFlags.tokenizer,
   adapter: sharedFlags.adapter,
-  data: { type: 'string', required: true, help: '.txt file, a .csv with an Article column, or a .jsonl with a text field (or prompt and completion fields)', aliases: ['validation-file'] },
+  data: { type: 'string', required: true, help: '.txt file, a .csv with an Article column, or a .jsonl with a text field (or prompt and completion fields; or prompt, chosen and rejected: DPO metrics)', aliases: ['validation-file'] },
   'block-size': { type: 'int', default: 128, help: 'tokens per block (without packing: an example\'s maximum length)' },
   'batch-size': { type: 'int', default: 8, help: 'blocks (or examples) per batch', aliases: ['per-device-eval-batch-size'] },
   stride: { type: 'int', help: 'sliding windows of --block-size tokens every N tokens, each scoring only the tokens past the previous one (HF\'s perplexity of fixed-length models; the whole text, context for every token)' },
@@ -22,6 +22,9 @@ export const spec: Spec = {
   precision: { type: 'string', default: 'fp32', help: 'fp32 | bf16 (bfloat16 autocast, as HF evaluates with bf16=True)' },
   bf16: { type: 'boolean', help: 'HF\'s --bf16: the same as --precision bf16' },
   json: { type: 'boolean', help: 'one JSON line: loss, perplexity, tokens' },
+  beta: { type: 'number', default: 0.1, help: 'preference data (prompt, chosen, rejected): DPO\'s beta for the loss and rewards' },
+  'loss-type': { type: 'string', default: 'sigmoid', help: 'preference data: the DPO loss, sigmoid | robust | exo_pair | hinge | ipo' },
+  'ref-model': { type: 'string', help: 'preference data: the reference model folder (default, with --adapter: the base without the adapter)' },
 };
 
 export async function run(f: Record<string, unknown>): Promise<void> {
@@ -30,6 +33,8 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const stride = f.stride as number | undefined;
   if (stride !== undefined && !(stride >= 1 && stride <= (f['block-size'] as number))) throw new Error(`--stride must be between 1 and --block-size (${f['block-size']}), got ${stride}`);
   const model = await loadModelFromFlags(f);
+  const pairs = torch.data.readPreferencePairs(f.data as string);
+  if (pairs) return evalPreferences(f, model, pairs);
   const data = loadDataset(f.data as string, f['block-size'] as number, model, { ...dataFlags(f), stride });
   const bs = f['batch-size'] as number;
   if (!(bs >= 1)) throw new Error('--batch-size must be >= 1');
@@ -39,5 +44,26 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     const items = stride !== undefined ? 'windows' : data instanceof torch.data.TextDataset ? 'blocks' : 'examples';
     console.log(`loss ${r.loss.toFixed(4)}  perplexity ${r.perplexity.toFixed(2)}  accuracy ${r.accuracy.toFixed(4)}  (${r.blocks} ${items}, ${r.tokens} tokens, ${r.predictedTokens} predicted)`);
   }
+  model.dispose();
+}
+
+/**
+ * Preference pairs: the DPO loss, reward accuracy and margins of the model (with --adapter, against
+ * its base; or against --ref-model), as a DPO run's evaluation logs them.
+ */
+async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHeadModel, pairs: torch.data.PreferencePair[]): Promise<void> {
+  if (!torch.train.DPO_LOSS_TYPES.includes(f['loss-type'] as torch.train.DPOLossType)) throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')}; got '${f['loss-type']}'`);
+  if (!f.adapter && !f['ref-model']) throw new Error(`${f.data} holds preference pairs: their DPO rewards need a reference: give --adapter (its base is the reference) or --ref-model DIR`);
+  if (f.stride !== undefined) throw new Error('--stride is for running text, not preference pairs');
+  const ref = f['ref-model'] ? await loadModel(f['ref-model'] as string, { device: f.device as string | undefined, attn: attnFlag(f) }) : null;
+  const data = new torch.data.PreferenceDataset(pairs, { tokenizer: tokenizerFromFlags(f), maxLength: f['block-size'] as number });
+  const r = torch.train.evaluatePreferences(model, data, {
+    beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, refModel: ref, batchSize: f['batch-size'] as number,
+    device: f.device as string, precision: f.precision as 'fp32' | 'bf16',
+  });
+  const metrics = Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/^eval_/, ''), v]));
+  if (f.json) console.log(JSON.stringify({ pairs: data.length, ...metrics }));
+  else console.log(`loss ${metrics.loss.toFixed(4)}  rewards/accuracies ${metrics['rewards/accuracies'].toFixed(4)}  rewards/margins ${metrics['rewards/margins'].toFixed(4)}  (${data.length} pairs; beta ${f.beta}, ${f['loss-type']} loss, against ${ref ? f['ref-model'] : 'the base without the adapter'})`);
+  ref?.dispose();
   model.dispose();
 }
