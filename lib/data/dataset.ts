@@ -37,7 +37,7 @@ export interface LMDataset {
  * a plain copy from pageable memory waits for the device, so the host could not queue the next
  * step while the GPU still runs this one.
  */
-function toDevice(flat: BigInt64Array, shape: number[], device?: string): Tensor {
+export function toDevice(flat: BigInt64Array, shape: number[], device?: string): Tensor {
   if (!device?.startsWith('cuda') || !pinnedCopies) return tensor(flat, { shape, device: device as Device });
   const host = tensor(flat, { shape });
   try {

@@ -4,9 +4,8 @@
 // maxPromptLength tokens, each completion to maxCompletionLength, and prompt + completion to
 // maxLength (truncation 'keep_end': the start goes, TRL's default). A batch of B pairs is 2B rows:
 // the chosen sequences, then the rejected ones, right-padded; labels only on the completions.
-import { tensor } from '../tensor/creation';
-import type { Device } from '../tensor/dtype';
 import { tokenizer as gpt2Tokenizer, GPT2Tokenizer } from '../models/tokenizer';
+import { toDevice } from './dataset';
 import type { LMBatch, LMDataset } from './dataset';
 
 /** A pair as text, or as token ids already (then tokenized by nobody; eos still ends each completion). */
@@ -98,8 +97,8 @@ export class PreferenceDataset implements LMDataset {
         if (k >= Math.max(r.promptLength, 1)) labels[j * T + k] = BigInt(r.ids[k]);
       }
     });
-    const d = device as Device | undefined;
-    return { inputIds: tensor(ids, { shape: [R, T], device: d }), labels: tensor(labels, { shape: [R, T], device: d }), attentionMask: tensor(mask, { shape: [R, T], device: d }) };
+    // (on CUDA through pinned memory, as the other datasets' batches)
+    return { inputIds: toDevice(ids, [R, T], device), labels: toDevice(labels, [R, T], device), attentionMask: toDevice(mask, [R, T], device) };
   }
 
   /** The completion tokens scored (chosen and rejected). */
