@@ -89,8 +89,9 @@ export class GPT2Tokenizer {
   }
   /** the ids of the special tokens (eos, bos, unk, pad and those marked special) */
   get specialIds(): Set<number> {
-    return this.bpe ? new Set([...this.bpe.special].map((t) => this.bpe!.added.get(t)!)) : new Set([EOS_TOKEN_ID]);
+    return (this.specialIdSet ??= this.bpe ? new Set([...this.bpe.special].map((t) => this.bpe!.added.get(t)!)) : new Set([EOS_TOKEN_ID]));
   }
+  private specialIdSet?: Set<number>; // (decode with skipSpecialTokens runs per streamed token)
 
   /**
    * Several texts at once, as HF's tokenizer(texts, padding=..., truncation=..., max_length=...):
@@ -141,7 +142,9 @@ export class GPT2Tokenizer {
     writeFileAtomic(path.join(dir, 'special_tokens_map.json'), JSON.stringify(special, null, 2) + '\n');
     const added: Record<string, object> = {};
     for (const [content, id] of this.bpe ? this.bpe.added : new Map([[EOS_TOKEN, EOS_TOKEN_ID]])) {
-      added[id] = { content, lstrip: false, normalized: content !== eos || !this.bpe, rstrip: false, single_word: false, special: this.bpe ? this.bpe.special.has(content) : true };
+      // (GPT-2's own file marks its eos normalized; HF's AddedToken defaults: special ones not normalized, others normalized)
+      const special = this.bpe ? this.bpe.special.has(content) : true;
+      added[id] = { content, lstrip: false, normalized: this.bpe ? !special : true, rstrip: false, single_word: false, special };
     }
     writeFileAtomic(path.join(dir, 'tokenizer_config.json'), JSON.stringify({
       add_bos_token: false, add_prefix_space: this.bpe?.addPrefixSpace ?? false, added_tokens_decoder: added,
