@@ -203,12 +203,12 @@ export class DPOTrainer extends Trainer {
   }
 
   /** The reference's log-probabilities: the refModel's, or the model's with its adapters off; no graph. */
-  private referenceLogps(batch: { inputIds: Tensor; labels: Tensor; attentionMask?: Tensor }): Tensor {
+  private referenceLogps(batch: PairBatch): Tensor {
     return noGrad(() => (this.refModel ? sequenceLogps(this.refModel, batch, this.settings) : disableAdapter(this.model, () => sequenceLogps(this.model, batch, this.settings))));
   }
 
   /** The reference's log-probabilities of these pairs (2B: chosen, then rejected): computed now, or taken from the precomputed ones. */
-  private referenceFor(dataset: PreferenceDataset, indices: number[], batch: { inputIds: Tensor; labels: Tensor; attentionMask?: Tensor }, batchSize: number): Tensor {
+  private referenceFor(dataset: PreferenceDataset, indices: number[], batch: PairBatch, batchSize: number): Tensor {
     if (!(this.args as DPOArguments).precomputeRefLogProbs) return this.referenceLogps(batch);
     let cache = this.refCache.get(dataset);
     if (!cache) {
