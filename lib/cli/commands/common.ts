@@ -124,6 +124,20 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   return checkVocabulary(file, items, model, ds, tok);
 }
 
+/**
+ * Preference pairs (TRL's DPO format) as a PreferenceDataset: the --model (or --tokenizer) folder's
+ * tokenizer, --block-size as TRL's max_length; checked as loadDataset checks its data (the block
+ * size against n_positions, the token ids against the model's vocabulary).
+ */
+export function preferenceDataset(file: string, pairs: torch.data.PreferencePair[], f: Record<string, unknown>, model: torch.GPT2LMHeadModel,
+  opts: { maxPromptLength?: number; maxCompletionLength?: number | null } = {}): torch.data.PreferenceDataset {
+  const blockSize = f['block-size'] as number;
+  if (blockSize > model.config.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${model.config.n_positions})`);
+  const tok = tokenizerFromFlags(f);
+  const ds = new torch.data.PreferenceDataset(pairs, { ...opts, tokenizer: tok, maxLength: blockSize });
+  return checkVocabulary(file, [...ds.chosen, ...ds.rejected].map((s) => s.ids), model, ds, tok);
+}
+
 /** ds, once its token ids are known to fit the model's vocabulary. */
 function checkVocabulary<D>(file: string, items: Int32Array[], model: torch.GPT2LMHeadModel | undefined, ds: D, tok: torch.GPT2Tokenizer): D {
   if (model && model.config.vocab_size < tok.vocabSize) {

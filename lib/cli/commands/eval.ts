@@ -1,7 +1,7 @@
 // tstorch eval: held-out loss and perplexity of a model (and adapter) on a text or CSV file.
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, dataFlags, loadDataset, loadModel, loadModelFromFlags, sharedFlags, tokenizerFromFlags } from './common';
+import { attnFlag, dataFlags, loadDataset, loadModel, loadModelFromFlags, preferenceDataset, sharedFlags } from './common';
 import { evaluate } from '../../train/evaluate';
 
 export const summary = 'loss and perplexity of a model (optionally with a LoRA adapter) on a data file';
@@ -56,7 +56,7 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
   if (!f.adapter && !f['ref-model']) throw new Error(`${f.data} holds preference pairs: their DPO rewards need a reference: give --adapter (its base is the reference) or --ref-model DIR`);
   if (f.stride !== undefined) throw new Error('--stride is for running text, not preference pairs');
   const ref = f['ref-model'] ? await loadModel(f['ref-model'] as string, { device: f.device as string | undefined, attn: attnFlag(f) }) : null;
-  const data = new torch.data.PreferenceDataset(pairs, { tokenizer: tokenizerFromFlags(f), maxLength: f['block-size'] as number });
+  const data = preferenceDataset(f.data as string, pairs, f, model);
   const r = torch.train.evaluatePreferences(model, data, {
     beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, refModel: ref, batchSize: f['batch-size'] as number,
     device: f.device as string, precision: f.precision as 'fp32' | 'bf16',

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, checkDevice, dataFlags, loadDataset, sharedFlags, tokenizerDir, tokenizerFromFlags } from './common';
+import { attnFlag, checkDevice, dataFlags, loadDataset, preferenceDataset, sharedFlags, tokenizerDir } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
 import { writeModelCard } from '../../train/modelcard';
@@ -339,14 +339,7 @@ function preferenceData(f: Record<string, unknown>, model: torch.GPT2LMHeadModel
   if (f['eval-data'] && !evalPairs) throw new Error(`--data ${f.data} holds preference pairs (DPO) but --eval-data ${f['eval-data']} does not: give pairs there too`);
   if (f['validation-split-percentage'] !== undefined) throw new Error('--validation-split-percentage is for language-model data; with preference pairs give --eval-data');
   if (!torch.train.DPO_LOSS_TYPES.includes(f['loss-type'] as torch.train.DPOLossType)) throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')}; got '${f['loss-type']}'`);
-  const blockSize = f['block-size'] as number;
-  if (blockSize > model.config.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${model.config.n_positions})`);
-  const opts = { tokenizer: tokenizerFromFlags(f), maxPromptLength: f['max-prompt-length'] as number, maxCompletionLength: (f['max-completion-length'] as number | undefined) ?? null, maxLength: blockSize };
-  const make = (ps: torch.data.PreferencePair[], file: string) => {
-    const ds = new torch.data.PreferenceDataset(ps, opts);
-    const max = Math.max(...[...ds.chosen, ...ds.rejected].map((s) => Math.max(...s.ids)));
-    if (max >= model.config.vocab_size) throw new Error(`${file}: token ids up to ${max}, but the model's vocab_size is ${model.config.vocab_size}: the tokenizer and the model do not belong together`);
-    return ds;
-  };
+  const opts = { maxPromptLength: f['max-prompt-length'] as number, maxCompletionLength: (f['max-completion-length'] as number | undefined) ?? null };
+  const make = (ps: torch.data.PreferencePair[], file: string) => preferenceDataset(file, ps, f, model, opts);
   return [make(pairs, f.data as string), evalPairs ? make(evalPairs, f['eval-data'] as string) : undefined];
 }
