@@ -6,3 +6,4 @@ export * from './dataset';
 export * from './loader';
 export * from './sampler';
 export * from './preference';
+export * from './classification';

@@ -42,6 +42,11 @@ export function parseCsv(text: string, file = 'CSV'): string[][] {
  * rows with any empty field are dropped. ISO-8859-1 by default, as the notebook's Articles.csv.
  */
 export function readCsvColumn(file: string, column: string, opts: { encoding?: BufferEncoding; dropna?: boolean } = {}): string[] {
+  return readCsvColumns(file, [column], opts).map(([v]) => v);
+}
+
+/** Several columns of a CSV file, each row's fields in the order asked (as readCsvColumn: dropna by default). */
+export function readCsvColumns(file: string, columns: string[], opts: { encoding?: BufferEncoding; dropna?: boolean } = {}): string[][] {
   let buf: Buffer;
   try {
     buf = fs.readFileSync(file);
@@ -51,15 +56,18 @@ export function readCsvColumn(file: string, column: string, opts: { encoding?: B
   const rows = parseCsv(buf.toString(opts.encoding ?? 'latin1'), file).filter((r) => !(r.length === 1 && r[0] === ''));
   if (rows.length < 1) throw new Error(`${file}: empty CSV`);
   const header = rows[0].map((h) => h.trim());
-  const col = header.indexOf(column);
-  if (col < 0) throw new Error(`${file}: no column '${column}' (columns: ${header.join(', ')})`);
-  const out: string[] = [];
+  const cols = columns.map((column) => {
+    const col = header.indexOf(column);
+    if (col < 0) throw new Error(`${file}: no column '${column}' (columns: ${header.join(', ')})`);
+    return col;
+  });
+  const out: string[][] = [];
   rows.slice(1).forEach((r, k) => {
     if (r.length !== header.length) {
       throw new Error(`${file}: row ${k + 2} has ${r.length} fields, the header has ${header.length} (malformed CSV)`);
     }
     if ((opts.dropna ?? true) && r.some((f) => f === '')) return;
-    out.push(r[col]);
+    out.push(cols.map((c) => r[c]));
   });
   return out;
 }
@@ -221,4 +229,42 @@ export function readPreferencePairs(file: string): { prompt: string; chosen: str
   if (!(typeof first?.prompt === 'string' && typeof first?.chosen === 'string' && typeof first?.rejected === 'string')) return null;
   const hint = 'the first line makes this preference data (DPO): every line needs string prompt, chosen and rejected fields';
   return readJsonlFields(file, ['prompt', 'chosen', 'rejected'], parsed, hint).map(([prompt, chosen, rejected]) => ({ prompt, chosen, rejected }));
+}
+
+/** A text with its label: a class name or number, a value (regression), or a list of class names (multi-label). */
+export interface LabelledText {
+  text: string;
+  label: string | number | boolean | (string | number)[];
+}
+
+/**
+ * Text classification data (HF run_classification's files): a .jsonl of objects with a text
+ * field and a label field, or a .csv (UTF-8) with those columns, or a folder of such files. The
+ * label is a class (string, integer or boolean), a number (regression) or a list of classes
+ * (multi-label; in a CSV, class names separated by commas).
+ */
+export function readLabelledTexts(file: string, opts: { textColumn?: string; labelColumn?: string } = {}): LabelledText[] {
+  if (isFolder(file)) return dataFilesIn(file).flatMap((f) => readLabelledTexts(f, opts));
+  checkDataFile(file);
+  const textColumn = opts.textColumn ?? 'text', labelColumn = opts.labelColumn ?? 'label';
+  const lower = file.toLowerCase();
+  if (lower.endsWith('.csv')) {
+    return readCsvColumns(file, [textColumn, labelColumn], { encoding: 'utf8' }).map(([text, label]) => {
+      const n = Number(label);
+      return { text, label: label.trim() !== '' && Number.isFinite(n) ? n : label.includes(',') ? label.split(',').map((l) => l.trim()) : label };
+    });
+  }
+  if (!lower.endsWith('.jsonl')) throw new Error(`${file}: classification data is a .jsonl (one {"${textColumn}": ..., "${labelColumn}": ...} object a line) or a .csv with those columns`);
+  const rows = readJsonl(file).map(([line, row]) => {
+    const o = (row !== null && typeof row === 'object' ? row : {}) as Record<string, unknown>;
+    const fields = `(fields: ${Object.keys(o).join(', ')}); choose others with --text-column / --label-column`;
+    if (typeof o[textColumn] !== 'string') throw new Error(`${file}:${line}: no string field '${textColumn}' ${fields}`);
+    const label = o[labelColumn];
+    const ok = typeof label === 'string' || typeof label === 'boolean' || (typeof label === 'number' && Number.isFinite(label))
+      || (Array.isArray(label) && label.every((l) => typeof l === 'string' || Number.isInteger(l)));
+    if (!ok) throw new Error(`${file}:${line}: field '${labelColumn}' must be a class (string, integer, boolean), a number or a list of classes, got ${JSON.stringify(label)} ${fields}`);
+    return { text: o[textColumn] as string, label: label as LabelledText['label'] };
+  });
+  if (!rows.length) throw new Error(`${file}: no JSON lines`);
+  return rows;
 }

@@ -14,7 +14,8 @@ import { Conv1D, Embedding, Linear } from '../nn/layers';
 import { saveFile } from '../io/safetensors';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
-import { LoRABase, LoRAEmbedding, LoRALayer, LoRAOptions, LoraInit, ResolvedLoRAOptions, isTargeted, layerOptions, matchesTarget, patternKey, resolveLoRAOptions } from './lora';
+import { GPT2ForSequenceClassification } from '../models/sequence_classification';
+import { CLASSIFIER_MODULE_NAMES, LoRABase, LoRAEmbedding, LoRALayer, LoRAOptions, LoraInit, ResolvedLoRAOptions, isTargeted, layerOptions, matchesTarget, patternKey, resolveLoRAOptions } from './lora';
 
 const PREFIX = 'base_model.model.';
 /** The active adapter's options, by model. */
@@ -76,7 +77,15 @@ export function applyLoRA<M extends Module>(model: M, options: LoRAOptions & { a
       if (!targets.some(([n]) => patternKey([key], n) !== undefined)) console.warn(`LoRA: ${what} key '${key}' matches no wrapped layer (their names are like ${targets[0][0]})`);
     }
   }
+  // PEFT's task_type: a classifier's head trains in full (modules_to_save), whichever of PEFT's two names it has.
+  opts.taskType ??= model instanceof GPT2ForSequenceClassification ? 'SEQ_CLS' : 'CAUSAL_LM';
+  const headNames = opts.taskType === 'SEQ_CLS' ? CLASSIFIER_MODULE_NAMES : [];
+  if (headNames.length) {
+    if (!headNames.some((t) => [...model.namedModules()].some(([n]) => matchesTarget(n, [t])))) throw new Error(`applyLoRA: taskType SEQ_CLS needs a classification head (a module named ${headNames.join(' or ')}); this model has none`);
+    opts.modulesToSave = [...new Set([...(opts.modulesToSave ?? []), ...headNames])];
+  }
   for (const t of opts.modulesToSave ?? []) {
+    if (headNames.includes(t)) continue;
     if (![...model.namedModules()].some(([n]) => matchesTarget(n, [t]))) throw new Error(`applyLoRA: modulesToSave '${t}' matches no module`);
   }
   if (opts.r > 0) {
@@ -423,7 +432,7 @@ export function adapterConfigJson(model: Module, baseModelNameOrPath: string | n
   }
   return {
     peft_type: 'LORA',
-    task_type: 'CAUSAL_LM',
+    task_type: o.taskType ?? 'CAUSAL_LM',
     base_model_name_or_path: baseModelNameOrPath,
     r: o.r,
     lora_alpha: o.mode === 'seed' ? o.r : o.alpha,
@@ -519,6 +528,7 @@ export function readAdapterConfig(dir: string): ResolvedLoRAOptions {
     layersPattern: (c.layers_pattern as string | string[] | null) ?? null,
     excludeModules: (c.exclude_modules as string[] | string | null) ?? null,
     initLoraWeights: init as LoraInit,
+    taskType: c.task_type === 'SEQ_CLS' ? 'SEQ_CLS' : c.task_type === 'CAUSAL_LM' ? 'CAUSAL_LM' : undefined,
     mode: 'peft', // a seed-mode adapter is saved in the equivalent peft form
   });
 }

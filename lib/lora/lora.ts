@@ -64,7 +64,18 @@ export interface LoRAOptions {
    * keeping the residual W - s·BA; 'pissa_niter_K' takes them from a K-iteration randomized SVD)
    */
   initLoraWeights?: LoraInit;
+  /**
+   * PEFT's task_type: 'CAUSAL_LM', or 'SEQ_CLS' (a classifier: its head, `score` or `classifier`,
+   * also trains in full and is saved with the adapter, as PEFT's modules_to_save). Default: by
+   * the model, SEQ_CLS for a GPT2ForSequenceClassification.
+   */
+  taskType?: TaskType | null;
 }
+
+export type TaskType = 'CAUSAL_LM' | 'SEQ_CLS';
+export const TASK_TYPES: TaskType[] = ['CAUSAL_LM', 'SEQ_CLS'];
+/** the head names PEFT adds to modules_to_save for SEQ_CLS */
+export const CLASSIFIER_MODULE_NAMES = ['classifier', 'score'];
 
 export type LoraInit = boolean | 'gaussian' | 'pissa' | `pissa_niter_${number}`;
 
@@ -85,6 +96,8 @@ export interface ResolvedLoRAOptions {
   layersPattern: string | string[] | null;
   excludeModules: string[] | string | null;
   initLoraWeights: LoraInit;
+  /** null until applyLoRA decides it from the model */
+  taskType: TaskType | null;
 }
 
 export function resolveLoRAOptions(o: LoRAOptions = {}): ResolvedLoRAOptions {
@@ -122,9 +135,12 @@ export function resolveLoRAOptions(o: LoRAOptions = {}): ResolvedLoRAOptions {
   if (!(alpha > 0)) throw new Error(`LoRA: alpha must be positive, got ${alpha}`);
   const useDora = o.useDora ?? false;
   if (useDora && mode === 'seed') throw new Error('LoRA: DoRA (useDora) is a peft-mode option; the notebook\'s seed wrapper has no magnitude');
+  const taskType = o.taskType ?? null;
+  if (taskType !== null && !TASK_TYPES.includes(taskType)) throw new Error(`LoRA: taskType must be ${TASK_TYPES.join(' or ')}, got '${taskType}'`);
   return {
     r, alpha, dropout, targetModules, mode, bias, modulesToSave: o.modulesToSave ?? null, useRslora: o.useRslora ?? false, useDora,
     rankPattern, alphaPattern, layersToTransform, layersPattern: o.layersPattern ?? null, excludeModules: o.excludeModules ?? null, initLoraWeights,
+    taskType,
   };
 }
 

@@ -159,6 +159,7 @@ export function evaluatePreferences(model: GPT2LMHeadModel, dataset: PreferenceD
 }
 
 export class DPOTrainer extends Trainer {
+  declare readonly model: GPT2LMHeadModel;
   readonly beta: number;
   readonly lossType: DPOLossType;
   readonly dpoLabelSmoothing: number;

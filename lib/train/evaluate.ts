@@ -1,10 +1,14 @@
-// Held-out loss and perplexity of a causal LM over a dataset (blocks or padded examples).
+// Held-out loss and perplexity of a causal LM over a dataset (blocks or padded examples); a
+// sequence classifier's loss and accuracy.
 import { tidy, keep } from '../tensor/scope';
 import { Tensor } from '../tensor/tensor';
 import { stack } from '../tensor/ops';
 import { autocast, noGrad } from '../tensor/runtime';
 import { GPT2LMHeadModel } from '../models/gpt2';
 import { LMDataset } from '../data/dataset';
+import { ClassificationDataset } from '../data/classification';
+import { GPT2ForSequenceClassification } from '../models/sequence_classification';
+import type { Device } from '../tensor/dtype';
 import { tensor } from '../tensor/creation';
 import * as distributed from '../tensor/distributed';
 
@@ -93,4 +97,56 @@ export function evaluate(model: GPT2LMHeadModel, data: LMDataset, opts: { batchS
   const predictedTokens = data.lossTokens(all);
   const loss = sum / predictedTokens;
   return { loss, perplexity: Math.exp(loss), tokens: data.tokens(all), blocks: data.length, predictedTokens, accuracy: correct / predictedTokens };
+}
+
+export interface ClassifierEvalResult {
+  /** the mean loss over the examples (HF's eval_loss: its batch means weighted by batch size) */
+  loss: number;
+  /** single-label: the share of examples whose most likely class is the label; multi-label: whose every class is decided right (logit > 0 when labelled); NaN for regression */
+  accuracy: number;
+  examples: number;
+}
+
+/**
+ * A sequence classifier's eval loss and accuracy over a ClassificationDataset, in eval mode, no
+ * grad (bf16 autocast with precision 'bf16'); with `distributed`, each rank takes every
+ * world-size-th example and the sums are all-reduced.
+ */
+export function evaluateClassifier(model: GPT2ForSequenceClassification, data: ClassificationDataset,
+  opts: { batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean } = {}): ClassifierEvalResult {
+  const bs = opts.batchSize ?? 8;
+  const world = opts.distributed ? distributed.getWorldSize() : 1, rank = distributed.getRank();
+  const mine = Array.from({ length: data.length }, (_, i) => i).filter((i) => world === 1 || i % world === rank);
+  const wasTraining = model.training;
+  model.eval();
+  const sums: Tensor[] = []; // per batch: (loss x batch size, correct)
+  try {
+    noGrad(() => {
+      for (let i = 0; i < mine.length; i += bs) {
+        const idx = mine.slice(i, i + bs);
+        tidy(() => {
+          const batch = data.collate(idx, opts.device);
+          const out = withPrecision(opts.precision ?? 'fp32', opts.device ?? 'cpu', () => model.forward(batch.inputIds, { labels: batch.labels, attentionMask: batch.attentionMask }));
+          let correct: Tensor;
+          if (data.problemType === 'single_label_classification') correct = out.logits.argmax(-1).eq(batch.labels).sum();
+          else if (data.problemType === 'multi_label_classification') correct = out.logits.gt(0).eq(batch.labels.gt(0.5)).all(-1).sum();
+          else correct = tensor(0, { device: out.logits.device as Device });
+          sums.push(keep(stack([out.loss!.double().mul(idx.length), correct.double()])));
+        });
+      }
+    });
+  } finally {
+    model.train(wasTraining);
+  }
+  let [sum, correct] = [0, 0];
+  if (sums.length) [sum, correct] = tidy(() => stack(sums).sum(0).tolist() as number[]);
+  for (const t of sums) t.dispose();
+  if (world > 1) {
+    const total = tensor([sum, correct], { dtype: 'float64', device: opts.device as Device });
+    distributed.allReduce([total], { op: 'sum' });
+    [sum, correct] = total.tolist() as number[];
+    total.dispose();
+  }
+  const n = data.length;
+  return { loss: sum / n, accuracy: data.problemType === 'regression' ? NaN : correct / n, examples: n };
 }

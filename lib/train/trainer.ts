@@ -15,13 +15,15 @@ import { clipGradNormTensor } from '../nn/utils';
 import { OptimizerName, TrainerOptimizer, createOptimizer, parseOptimArgs, OPTIMIZERS } from './optimizers';
 import { LRScheduler, ScheduleKind, ScheduleKwargs } from '../optim/schedule';
 import { GPT2LMHeadModel } from '../models/gpt2';
+import { GPT2ForSequenceClassification } from '../models/sequence_classification';
+import { ClassificationDataset } from '../data/classification';
 import { LMDataset, TextDataset, epochPermutation, lengthGroupedOrder } from '../data/dataset';
 import * as distributed from '../tensor/distributed';
 import { loadFile, saveFile } from '../io/safetensors';
 import { recoverInterruptedWrites, writeDirAtomic, writeFileAtomic } from '../io/atomic';
 import { loraConfig, writeAdapter } from '../lora/inject';
 import { loraplusParameterGroups } from '../lora/loraplus';
-import { evaluate, readAndDispose, withPrecision } from './evaluate';
+import { evaluate, evaluateClassifier, readAndDispose, withPrecision } from './evaluate';
 import { lossCurveSvg } from './plot';
 import { Progress } from './progress';
 import { TensorBoardCallback } from './callbacks';
@@ -234,11 +236,15 @@ export class Trainer {
   readonly callbacks: TrainerCallback[];
   private control: TrainerControl = { shouldTrainingStop: false, shouldSave: false };
 
-  constructor(readonly model: GPT2LMHeadModel, args: TrainingArguments, readonly trainDataset: LMDataset, readonly evalDataset?: LMDataset,
+  constructor(readonly model: TrainableModel, args: TrainingArguments, readonly trainDataset: LMDataset, readonly evalDataset?: LMDataset,
     callbacks: TrainerCallback[] = []) {
     this.callbacks = [...callbacks];
     this.args = { ...TRAINING_DEFAULTS, ...args };
     const a = this.args;
+    if (model instanceof GPT2ForSequenceClassification) checkClassifierData(model, trainDataset, evalDataset, a);
+    else if (trainDataset instanceof ClassificationDataset || evalDataset instanceof ClassificationDataset) {
+      throw new Error('Trainer: a ClassificationDataset trains a GPT2ForSequenceClassification, not a language model');
+    }
     for (const k of ['perDeviceTrainBatchSize', 'gradientAccumulationSteps'] as const) {
       if (!Number.isInteger(a[k]) || a[k] < 1) throw new Error(`Trainer: ${k} must be a positive integer, got ${a[k]}`);
     }
@@ -572,8 +578,15 @@ export class Trainer {
   /** HF's trainer.evaluate(): eval loss, perplexity and next-token accuracy of the model now, on the eval dataset (or the one given). */
   evaluate(dataset: LMDataset | undefined = this.evalDataset): Record<EvalMetric, number> {
     if (!dataset) throw new Error('Trainer.evaluate: no eval dataset (pass one to the Trainer or to evaluate())');
-    const a = this.args;
-    const r = evaluate(this.model, dataset, { batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision, distributed: true });
+    const a = this.args, opts = { batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision, distributed: true };
+    if (this.model instanceof GPT2ForSequenceClassification) {
+      // (checked in the constructor for the eval set; evaluate(dataset) may be given another)
+      if (!(dataset instanceof ClassificationDataset)) throw new Error('Trainer.evaluate: a classifier is evaluated on a ClassificationDataset');
+      const r = evaluateClassifier(this.model, dataset, opts);
+      // (no perplexity for a classifier; no accuracy for regression)
+      return (Number.isNaN(r.accuracy) ? { eval_loss: r.loss } : { eval_loss: r.loss, eval_accuracy: r.accuracy }) as Record<EvalMetric, number>;
+    }
+    const r = evaluate(this.model, dataset, opts);
     return { eval_loss: r.loss, eval_perplexity: r.perplexity, eval_accuracy: r.accuracy };
   }
 
@@ -761,6 +774,28 @@ export class Trainer {
     // The metrics file continues from the checkpoint: later lines of an interrupted run go.
     if (this.isMain) writeFileAtomic(this.metricsFile, this.logHistory.map((e) => JSON.stringify(e) + '\n').join(''));
   }
+}
+
+/** The Trainer's models: a causal LM, or a sequence classifier (HF's one Trainer for both). */
+export type TrainableModel = GPT2LMHeadModel | GPT2ForSequenceClassification;
+
+/** A classifier's data must match it: its labels, its problem, its pad token. */
+function checkClassifierData(model: GPT2ForSequenceClassification, train: LMDataset, evalData: LMDataset | undefined, a: Required<Pick<TrainingArguments, 'perDeviceTrainBatchSize' | 'labelSmoothingFactor'>> & TrainingArguments): void {
+  for (const [what, d] of [['training', train], ['eval', evalData]] as const) {
+    if (d === undefined) continue;
+    if (!(d instanceof ClassificationDataset)) throw new Error(`Trainer: a GPT2ForSequenceClassification trains on a ClassificationDataset (texts with labels); the ${what} set is not one`);
+    const names = Object.values(model.config.id2label);
+    if (d.numLabels !== model.numLabels || d.labelNames.some((n, i) => n !== names[i]) && d.problemType !== 'regression') {
+      throw new Error(`Trainer: the ${what} set's labels (${d.labelNames.join(', ')}) are not the model's id2label (${names.join(', ')}); make the model with id2label from the data (dataset.id2label), or the data with labels: the model's names`);
+    }
+    if (model.config.problem_type !== null && model.config.problem_type !== d.problemType) throw new Error(`Trainer: the model's problem_type is ${model.config.problem_type}, the ${what} set's ${d.problemType}`);
+    if (model.config.pad_token_id === null && a.perDeviceTrainBatchSize > 1) throw new Error('Trainer: the classifier has no pad_token_id, so it cannot read padded batches; set padTokenId (the dataset pads with its padTokenId, GPT-2\'s eos by default)');
+    if (model.config.pad_token_id !== null && model.config.pad_token_id !== d.padTokenId) throw new Error(`Trainer: the ${what} set pads with token ${d.padTokenId} but the model's pad_token_id is ${model.config.pad_token_id}: it would read each row at the wrong token`);
+  }
+  const problem = (train as ClassificationDataset).problemType;
+  if (a.labelSmoothingFactor && problem !== 'single_label_classification') throw new Error(`Trainer: labelSmoothingFactor is for single-label classification, not ${problem}`);
+  if (a.metricForBestModel && /perplexity/.test(a.metricForBestModel)) throw new Error('Trainer: a classifier has no perplexity; metricForBestModel is loss or accuracy');
+  if (problem === 'regression' && a.metricForBestModel && /accuracy/.test(a.metricForBestModel)) throw new Error('Trainer: regression has no accuracy; metricForBestModel is loss');
 }
 
 /** Where a checkpoint keeps the trainable weights that resume (and loading the best model) restores. */

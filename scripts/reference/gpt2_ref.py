@@ -143,6 +143,21 @@ class Transformer(nn.Module):
         self.h = nn.ModuleList([Block(cfg, i) for i in range(cfg["n_layer"])])
         self.ln_f = nn.LayerNorm(cfg["n_embd"], eps=cfg.get("layer_norm_epsilon", 1e-5))
 
+    def forward(self, input_ids, attention_mask=None, past_key_values=None, position_ids=None):
+        """GPT2Model: the final hidden states (after ln_f) and each layer's keys and values."""
+        B, T = input_ids.shape
+        past_len = 0 if past_key_values is None else past_key_values[0][0].size(-2)
+        pos = torch.arange(past_len, past_len + T, dtype=torch.long).unsqueeze(0) if position_ids is None else position_ids
+        h = self.drop(self.wte(input_ids) + self.wpe(pos))
+        if attention_mask is not None:
+            attention_mask = attention_mask.view(B, -1)[:, None, None, :].to(h.dtype)
+            attention_mask = (1.0 - attention_mask) * torch.finfo(h.dtype).min
+        presents = []
+        for i, block in enumerate(self.h):
+            h, present = block(h, attention_mask, None if past_key_values is None else past_key_values[i])
+            presents.append(present)
+        return self.ln_f(h), presents
+
 
 class GPT2LMHeadModel(nn.Module):
     def __init__(self, cfg):
@@ -166,18 +181,7 @@ class GPT2LMHeadModel(nn.Module):
                 nn.init.normal_(p, std=std)
 
     def forward(self, input_ids, labels=None, attention_mask=None, past_key_values=None, logits_to_keep=0, position_ids=None):
-        B, T = input_ids.shape
-        past_len = 0 if past_key_values is None else past_key_values[0][0].size(-2)
-        pos = torch.arange(past_len, past_len + T, dtype=torch.long).unsqueeze(0) if position_ids is None else position_ids
-        h = self.transformer.drop(self.transformer.wte(input_ids) + self.transformer.wpe(pos))
-        if attention_mask is not None:
-            attention_mask = attention_mask.view(B, -1)[:, None, None, :].to(h.dtype)
-            attention_mask = (1.0 - attention_mask) * torch.finfo(h.dtype).min
-        presents = []
-        for i, block in enumerate(self.transformer.h):
-            h, present = block(h, attention_mask, None if past_key_values is None else past_key_values[i])
-            presents.append(present)
-        h = self.transformer.ln_f(h)
+        h, presents = self.transformer(input_ids, attention_mask, past_key_values, position_ids)
         # HF's logits_to_keep: 0 keeps every position; k > 0 only the last k (generate asks for 1).
         logits = self.lm_head(h[:, -logits_to_keep:, :] if logits_to_keep else h)
         loss = None

@@ -1,0 +1,135 @@
+// Text classification data for GPT2ForSequenceClassification, as HF's run_classification
+// prepares it: each text tokenized (no special tokens), cut to its first maxLength tokens; the
+// labels mapped to ids in sorted order (or the order a model's id2label gives). A batch is
+// right-padded with the pad token (GPT-2's eos), with an attention mask; the model reads each
+// row at its last real token. The kind of problem follows the labels, as run_classification's:
+// classes (strings, integers, booleans) single-label, non-integer numbers regression, lists of
+// classes multi-label.
+import { tokenizer as gpt2Tokenizer, GPT2Tokenizer } from '../models/tokenizer';
+import type { ProblemType } from '../models/sequence_classification';
+import { toDevice } from './dataset';
+import type { LMBatch, LMDataset } from './dataset';
+import { tensor } from '../tensor/creation';
+import type { Device } from '../tensor/dtype';
+
+export type ClassLabel = string | number | boolean;
+
+export interface ClassificationDatasetOptions {
+  /** default GPT-2's; a model folder's: GPT2Tokenizer.fromPretrained */
+  tokenizer?: GPT2Tokenizer;
+  /** each text's first tokens kept (HF's max_seq_length; default 1024, GPT-2's n_positions) */
+  maxLength?: number;
+  /** what pads a batch (default the tokenizer's eos, as GPT-2 is usually padded); the model's config.pad_token_id must be the same */
+  padTokenId?: number;
+  /** the class names in id order (a trained model's id2label, so its ids mean the same); default the data's classes, sorted */
+  labels?: string[];
+  /** HF's problem_type; default from the labels */
+  problemType?: ProblemType;
+}
+
+export class ClassificationDataset implements LMDataset {
+  readonly examples: Int32Array[] = [];
+  /** per example: a class id (single-label), a value (regression) or a 0/1 row of numLabels (multi-label) */
+  readonly targets: (number | Float32Array)[] = [];
+  readonly problemType: ProblemType;
+  /** the class names in id order (HF's id2label); regression: one output, LABEL_0 */
+  readonly labelNames: string[];
+  readonly padTokenId: number;
+  /** examples cut at maxLength */
+  readonly truncated: number = 0;
+
+  constructor(data: { text: string | number[]; label: ClassLabel | ClassLabel[] }[], opts: ClassificationDatasetOptions = {}) {
+    const tok = opts.tokenizer ?? gpt2Tokenizer, maxLength = opts.maxLength ?? 1024;
+    if (!Number.isInteger(maxLength) || maxLength < 1) throw new Error(`ClassificationDataset: maxLength must be a positive integer, got ${maxLength}`);
+    if (!data.length) throw new Error('ClassificationDataset: no examples');
+    this.padTokenId = opts.padTokenId ?? tok.eosTokenId;
+    const labels = data.map((d) => d.label);
+    labels.forEach((l, i) => {
+      if (l === undefined || l === null) throw new Error(`ClassificationDataset: example ${i + 1} has no label`);
+    });
+    const multi = labels.some((l) => Array.isArray(l));
+    const numeric = labels.every((l) => typeof l === 'number');
+    this.problemType = opts.problemType
+      ?? (multi ? 'multi_label_classification' : numeric && labels.some((l) => !Number.isInteger(l)) ? 'regression' : 'single_label_classification');
+    if (multi && this.problemType !== 'multi_label_classification') throw new Error(`ClassificationDataset: list labels are multi-label classification, not ${this.problemType}`);
+    if (this.problemType === 'multi_label_classification' && !labels.every((l) => Array.isArray(l))) {
+      throw new Error(`ClassificationDataset: multi-label classification needs a list of classes for every example; example ${labels.findIndex((l) => !Array.isArray(l)) + 1} has ${JSON.stringify(labels.find((l) => !Array.isArray(l)))}`);
+    }
+    if (this.problemType === 'regression') {
+      if (!numeric) throw new Error(`ClassificationDataset: regression needs a number for every label; example ${labels.findIndex((l) => typeof l !== 'number') + 1} has ${JSON.stringify(labels.find((l) => typeof l !== 'number'))}`);
+      this.labelNames = opts.labels ?? ['LABEL_0'];
+      if (this.labelNames.length !== 1) throw new Error('ClassificationDataset: regression has one output; labels must name one');
+    } else {
+      const classes = labels.flatMap((l) => (Array.isArray(l) ? l : [l]));
+      // sorted as run_classification's label_list.sort(): numbers by value, the rest as text
+      const sorted = [...new Set(classes.map(String))].sort((a, b) => (classes.every((c) => typeof c === 'number') ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0));
+      this.labelNames = opts.labels ?? sorted;
+      const unknown = sorted.filter((c) => !this.labelNames.includes(c));
+      if (unknown.length) throw new Error(`ClassificationDataset: label${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).map((u) => `'${u}'`).join(', ')} not among the model's (${this.labelNames.join(', ')})`);
+      if (this.problemType === 'single_label_classification' && this.labelNames.length < 2) throw new Error(`ClassificationDataset: single-label classification needs at least 2 classes; the data has only '${this.labelNames[0]}' (give labels, or a regression / multi-label problem)`);
+    }
+    const id = new Map(this.labelNames.map((n, i) => [n, i]));
+    let truncated = 0;
+    data.forEach((d, i) => {
+      const all = typeof d.text === 'string' ? tok.encode(d.text) : d.text;
+      if (!all.length) throw new Error(`ClassificationDataset: example ${i + 1} has no tokens (an empty text?)`);
+      if (all.length > maxLength) truncated++;
+      this.examples.push(Int32Array.from(all.slice(0, maxLength)));
+      const l = d.label;
+      if (this.problemType === 'regression') this.targets.push(l as number);
+      else if (this.problemType === 'single_label_classification') this.targets.push(id.get(String(l))!);
+      else {
+        const row = new Float32Array(this.labelNames.length);
+        for (const c of l as ClassLabel[]) row[id.get(String(c))!] = 1;
+        this.targets.push(row);
+      }
+    });
+    this.truncated = truncated;
+  }
+
+  get length(): number {
+    return this.examples.length;
+  }
+
+  get numLabels(): number {
+    return this.labelNames.length;
+  }
+
+  /** The model's id2label for these classes. */
+  get id2label(): Record<string, string> {
+    return Object.fromEntries(this.labelNames.map((n, i) => [String(i), n]));
+  }
+
+  /** (B, T) ids right-padded with the pad token, the mask, and labels: (B) int64 class ids, (B) float values or (B, numLabels) float 0/1. */
+  collate(indices: number[], device?: string): LMBatch {
+    const rows = indices.map((i) => this.examples[i]);
+    const T = Math.max(...rows.map((r) => r.length)), B = rows.length;
+    const ids = new BigInt64Array(B * T).fill(BigInt(this.padTokenId)), mask = new BigInt64Array(B * T);
+    rows.forEach((r, j) => {
+      for (let k = 0; k < r.length; k++) {
+        ids[j * T + k] = BigInt(r[k]);
+        mask[j * T + k] = 1n;
+      }
+    });
+    let labels;
+    if (this.problemType === 'single_label_classification') {
+      labels = toDevice(BigInt64Array.from(indices.map((i) => BigInt(this.targets[i] as number))), [B], device);
+    } else if (this.problemType === 'regression') {
+      labels = tensor(Float32Array.from(indices.map((i) => this.targets[i] as number)), { shape: [B], device: device as Device });
+    } else {
+      const flat = new Float32Array(B * this.numLabels);
+      indices.forEach((i, j) => flat.set(this.targets[i] as Float32Array, j * this.numLabels));
+      labels = tensor(flat, { shape: [B, this.numLabels], device: device as Device });
+    }
+    return { inputIds: toDevice(ids, [B, T], device), labels, attentionMask: toDevice(mask, [B, T], device) };
+  }
+
+  /** One loss term per example: a batch's loss is the mean over its examples. */
+  lossTokens(indices: number[]): number {
+    return indices.length;
+  }
+
+  tokens(indices: number[]): number {
+    return indices.reduce((t, i) => t + this.examples[i].length, 0);
+  }
+}

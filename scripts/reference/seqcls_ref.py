@@ -1,0 +1,150 @@
+"""Reference for tstorch's GPT2ForSequenceClassification (test/sequence_classification.test.ts):
+transformers' GPT2ForSequenceClassification in plain PyTorch, after modeling_gpt2.py: score (a
+bias-free Linear) applied to every position's final hidden state, the logits of each row's last
+non-pad token taken ((arange * (ids != pad)).argmax(-1)), and the loss of config.problem_type
+(inferred as HF does: 1 label regression with MSELoss on the squeezed logits, integer labels
+CrossEntropyLoss, else BCEWithLogitsLoss). Training is HF's Trainer with a PEFT LoRA model of
+task_type SEQ_CLS (LoRA on c_attn, c_proj, c_fc; score trained in full as PEFT's modules_to_save):
+AdamW over the decay groups, a linear schedule with warmup, clip_grad_norm_(1.0), batches in the
+given order, right-padded with the pad token, each step's loss the batch mean.
+
+Usage: seqcls_ref.py SPEC.json INPUTS.safetensors OUT.safetensors
+SPEC: {"model_dir", "pad",
+       "forward": [{"name", "num_labels", "ids": [[...]], "mask": [[...]] | null, "labels", "float_labels", "problem_type": null | str}],
+       "train": null | {"num_labels", "examples": [{"ids", "label"}], "eval_examples": [...], "batches": [[index, ...], ...],
+                        "lr", "weight_decay", "warmup", "label_smoothing"}}
+INPUTS: score<L>: the head for L labels; init.<name>: the trained tensors' starting values.
+Written: <name>.logits, <name>.loss, <name>.grad.<param> (every parameter, full backward);
+train.losses, train.eval (loss, accuracy after training), train.final.<name>.
+"""
+import json
+import os
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(__file__))
+import gpt2_ref  # noqa: E402
+import lora_ref  # noqa: E402
+import st  # noqa: E402
+import train_ref  # noqa: E402
+
+
+class GPT2ForSequenceClassification(nn.Module):
+    def __init__(self, cfg, num_labels, pad, problem_type=None):
+        super().__init__()
+        self.transformer = gpt2_ref.Transformer(cfg)
+        self.score = nn.Linear(cfg["n_embd"], num_labels, bias=False)
+        self.num_labels, self.pad, self.problem_type = num_labels, pad, problem_type
+
+    def forward(self, input_ids, attention_mask=None, labels=None):
+        hidden, _ = self.transformer(input_ids, attention_mask)
+        logits = self.score(hidden)
+        B = input_ids.shape[0]
+        non_pad_mask = (input_ids != self.pad).to(torch.int32)
+        token_indices = torch.arange(input_ids.shape[-1], dtype=torch.int32)
+        last_non_pad_token = (token_indices * non_pad_mask).argmax(-1)
+        pooled_logits = logits[torch.arange(B), last_non_pad_token]
+        loss = None
+        if labels is not None:
+            if self.problem_type is None:
+                if self.num_labels == 1:
+                    self.problem_type = "regression"
+                elif labels.dtype in (torch.long, torch.int):
+                    self.problem_type = "single_label_classification"
+                else:
+                    self.problem_type = "multi_label_classification"
+            if self.problem_type == "regression":
+                loss = F.mse_loss(pooled_logits.squeeze(), labels.squeeze()) if self.num_labels == 1 else F.mse_loss(pooled_logits, labels)
+            elif self.problem_type == "single_label_classification":
+                loss = F.cross_entropy(pooled_logits.view(-1, self.num_labels), labels.view(-1))
+            else:
+                loss = F.binary_cross_entropy_with_logits(pooled_logits, labels)
+        return pooled_logits, loss
+
+
+def load(spec, inputs, num_labels, problem_type=None):
+    d = spec["model_dir"]
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    model = GPT2ForSequenceClassification(cfg, num_labels, spec["pad"], problem_type)
+    sd = {(k if k.startswith("transformer.") else "transformer." + k): v for k, v in st.load(os.path.join(d, "model.safetensors")).items()}
+    sd["score.weight"] = inputs[f"score{num_labels}"]
+    model.load_state_dict(sd)
+    return model.eval()
+
+
+def label_tensor(labels):
+    t = torch.tensor(labels)
+    return t if t.dtype == torch.long else t.to(torch.float32)
+
+
+def collate(examples, pad):
+    T = max(len(e["ids"]) for e in examples)
+    ids = torch.tensor([e["ids"] + [pad] * (T - len(e["ids"])) for e in examples])
+    mask = torch.tensor([[1] * len(e["ids"]) + [0] * (T - len(e["ids"])) for e in examples])
+    return ids, mask, label_tensor([e["label"] for e in examples])
+
+
+def forward_case(spec, case, inputs):
+    model = load(spec, inputs, case["num_labels"], case.get("problem_type"))
+    ids = torch.tensor(case["ids"])
+    mask = torch.tensor(case["mask"]) if case.get("mask") else None
+    labels = torch.tensor(case["labels"], dtype=torch.float32 if case["float_labels"] else torch.long)
+    logits, loss = model(ids, mask, labels)
+    loss.backward()
+    out = {f"{case['name']}.logits": logits.detach(), f"{case['name']}.loss": loss.detach().reshape(1)}
+    for n, p in model.named_parameters():
+        out[f"{case['name']}.grad.{n}"] = p.grad
+    return out
+
+
+def train(spec, inputs):
+    t = spec["train"]
+    model = load(spec, inputs, t["num_labels"])
+    lora_ref.wrap(model, lambda m: lora_ref.PeftLoraConv1D(m, r=4, alpha=8))
+    for n, p in model.named_parameters():
+        p.requires_grad = "lora_" in n or n.startswith("score.")  # (PEFT SEQ_CLS: score is a module to save)
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for k, v in inputs.items():
+            if k.startswith("init."):
+                params[k[5:]].copy_(v)
+    groups = lora_ref.hf_decay_groups(model, t["weight_decay"])
+    opt = torch.optim.AdamW([{"params": g["params"], "weight_decay": g["weight_decay"]} for g in groups], lr=t["lr"], betas=(0.9, 0.999), eps=1e-8)
+    steps = len(t["batches"])
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, train_ref.linear_schedule(steps, t["warmup"]))
+    trainable = [p for g in groups for p in g["params"]]
+    losses = []
+    for batch in t["batches"]:
+        ids, mask, labels = collate([t["examples"][i] for i in batch], spec["pad"])
+        logits, loss = model(ids, mask, labels)
+        if t.get("label_smoothing"):
+            # HF's LabelSmoother on the model's logits (the model's own loss unused)
+            loss = F.cross_entropy(logits, labels, label_smoothing=t["label_smoothing"])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+    with torch.no_grad():
+        ids, mask, labels = collate(t["eval_examples"], spec["pad"])
+        logits, loss = model(ids, mask, labels)
+        accuracy = (logits.argmax(-1) == labels).float().mean()
+    return {"train.losses": torch.tensor(losses, dtype=torch.float64), "train.eval": torch.stack([loss, accuracy]),
+            **train_ref.final_tensors("train", groups)}
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    spec_path, inputs_path, out_path = sys.argv[1:4]
+    spec = json.load(open(spec_path))
+    inputs = st.load(inputs_path)
+    out = {}
+    for case in spec["forward"]:
+        out.update(forward_case(spec, case, inputs))
+    if spec.get("train"):
+        out.update(train(spec, inputs))
+    st.save(out_path, out)

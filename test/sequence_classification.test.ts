@@ -1,0 +1,187 @@
+// GPT2ForSequenceClassification against scripts/reference/seqcls_ref.py (transformers'
+// GPT2ForSequenceClassification in plain PyTorch): logits, losses of the three problem types and
+// every gradient, with right and left padding and a pad token inside a text; LoRA training as
+// PEFT's SEQ_CLS task with HF's Trainer (losses 1e-5 relative, every trained tensor 1e-4, eval
+// loss and accuracy); HF folder and PEFT adapter round trips; ClassificationDataset's labels.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+import { fixtures, referenceTensors, relErr } from './helpers';
+
+let tmp: string, base: string;
+const PAD = 100;
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-seqcls-'));
+  // the tiny fixture without dropout, so that training steps compare exactly
+  base = path.join(tmp, 'base');
+  fs.mkdirSync(base);
+  const config = JSON.parse(fs.readFileSync(path.join(fixtures, 'gpt2', 'tiny', 'config.json'), 'utf8'));
+  fs.writeFileSync(path.join(base, 'config.json'), JSON.stringify({ ...config, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 }));
+  fs.copyFileSync(path.join(fixtures, 'gpt2', 'tiny', 'model.safetensors'), path.join(base, 'model.safetensors'));
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function quietly<T>(fn: () => T): T {
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+  const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+  try {
+    return fn();
+  } finally {
+    warn.mockRestore();
+    log.mockRestore();
+  }
+}
+
+/** The base as a classifier with a seeded head (the same head goes to the reference). */
+async function classifier(numLabels: number, head: torch.Tensor, opts: torch.ClassificationOptions = {}): Promise<torch.GPT2ForSequenceClassification> {
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+  const model = await torch.GPT2ForSequenceClassification.fromPretrained(base, { numLabels, padTokenId: PAD, ...opts });
+  warn.mockRestore();
+  torch.noGrad(() => model.score.weight.copy_(head));
+  return model;
+}
+
+function heads(): Map<string, torch.Tensor> {
+  torch.manualSeed(11);
+  return new Map([1, 3].map((L) => [`score${L}`, torch.keep(torch.randn([L, 32]).mul(0.3))]));
+}
+
+test('GPT2ForSequenceClassification: logits, the loss of each problem type and every gradient as transformers\' (right and left padding, a pad token inside a text)', async () => {
+  const P = PAD;
+  const rightPadded = [[5, 17, 42, 8, P, P], [61, 3, 99, 12, 7, 30], [9, P, 14, P, P, P]]; // (row 3: the pad id inside its text: read at 14)
+  const leftPadded = [[P, P, 5, 17, 42, 8], [61, 3, 99, 12, 7, 30], [P, P, P, 9, 2, 14]];
+  const maskOf = (ids: number[][], left: boolean) => ids.map((r) => r.map((t, k) => (t === P && (left ? k < r.indexOf(r.find((x) => x !== P)!) : r.slice(k).every((x) => x === P)) ? 0 : 1)));
+  const cases = [
+    { name: 'single', num_labels: 3, ids: rightPadded, mask: maskOf(rightPadded, false), labels: [0, 2, 1], problem_type: null },
+    { name: 'single_left', num_labels: 3, ids: leftPadded, mask: maskOf(leftPadded, true), labels: [2, 2, 0], problem_type: null },
+    { name: 'regression', num_labels: 1, ids: rightPadded, mask: maskOf(rightPadded, false), labels: [0.5, -1.25, 2], problem_type: null },
+    { name: 'multi', num_labels: 3, ids: rightPadded, mask: maskOf(rightPadded, false), labels: [[1, 0, 1], [0, 0, 0], [1, 1, 0]], problem_type: null },
+    { name: 'regression3', num_labels: 3, ids: rightPadded, mask: null, labels: [[0.5, 1, -1], [0, 2, 0.25], [1, 1, 1]], problem_type: 'regression' },
+  ];
+  const inputs = heads();
+  const ref = referenceTensors('seqcls_ref.py', { model_dir: base, pad: PAD, forward: cases.map((c) => ({ ...c, float_labels: !c.name.startsWith('single') })), train: null }, inputs);
+  for (const c of cases) {
+    const model = await classifier(c.num_labels, inputs.get(`score${c.num_labels}`)!, { problemType: c.problem_type as torch.ProblemType | null });
+    const labels = c.name.startsWith('single') ? torch.tensor(c.labels as number[], { dtype: 'int64' }) : torch.tensor(c.labels as number[], { dtype: 'float32' });
+    const out = model.forward(torch.tensor(c.ids, { dtype: 'int64' }), { labels, attentionMask: c.mask ? torch.tensor(c.mask, { dtype: 'int64' }) : undefined });
+    out.loss!.backward();
+    expect([c.name, out.logits.shape]).toEqual([c.name, [3, c.num_labels]]);
+    expect(relErr(out.logits, ref.get(`${c.name}.logits`)!)).toBeLessThan(1e-5);
+    expect(relErr(out.loss!.reshape([1]), ref.get(`${c.name}.loss`)!)).toBeLessThan(1e-5);
+    const expected = c.name === 'regression3' ? 'regression' : c.name.startsWith('single') ? 'single_label_classification' : c.name === 'multi' ? 'multi_label_classification' : 'regression';
+    expect([c.name, model.config.problem_type]).toEqual([c.name, expected]); // (inferred, and kept, as HF)
+    for (const [n, p] of model.namedParameters()) {
+      const err = relErr(p.grad!, ref.get(`${c.name}.grad.${n}`)!);
+      if (!(err < 1e-4)) throw new Error(`${c.name}: grad of ${n} off by ${err}`);
+    }
+    model.dispose();
+  }
+  // the left-padded rows read their last token, the right-padded ones theirs: the same rows, other positions
+  const m = await classifier(3, inputs.get('score3')!, { problemType: 'single_label_classification' });
+  expect(m.lastTokenIndices(torch.tensor(rightPadded, { dtype: 'int64' })).tolist()).toEqual([3, 5, 2]);
+  expect(m.lastTokenIndices(torch.tensor(leftPadded, { dtype: 'int64' })).tolist()).toEqual([5, 5, 5]);
+  // a batch without a pad token cannot be read; one sequence can
+  const noPad = await classifier(3, inputs.get('score3')!, { padTokenId: null });
+  expect(() => noPad.forward(torch.tensor(rightPadded, { dtype: 'int64' }))).toThrow('a batch of more than one sequence needs a pad token');
+  expect(noPad.forward(torch.tensor([[5, 17, 42]], { dtype: 'int64' })).logits.shape).toEqual([1, 3]);
+  expect(() => m.forward(torch.tensor(rightPadded, { dtype: 'int64' }), { labels: torch.tensor([0.5, 1, 2]) })).toThrow('single-label classification takes (3) integer class ids');
+  for (const t of inputs.values()) t.dispose();
+  m.dispose(); noPad.dispose();
+});
+
+test('ClassificationDataset maps labels as run_classification (sorted classes, regression, multi-label) and pads batches on the right', () => {
+  const text = (k: number) => Array.from({ length: k }, (_, i) => 10 + i);
+  const ds = new torch.data.ClassificationDataset([{ text: text(3), label: 'pos' }, { text: text(5), label: 'neg' }, { text: text(2), label: 'neutral' }], { padTokenId: PAD, maxLength: 4 });
+  expect([ds.problemType, ds.labelNames, ds.truncated]).toEqual(['single_label_classification', ['neg', 'neutral', 'pos'], 1]);
+  const b = ds.collate([0, 1, 2]);
+  expect(b.inputIds.tolist()).toEqual([[10, 11, 12, PAD], [10, 11, 12, 13], [10, 11, PAD, PAD]]);
+  expect(b.attentionMask!.tolist()).toEqual([[1, 1, 1, 0], [1, 1, 1, 1], [1, 1, 0, 0]]);
+  expect([b.labels.dtype, b.labels.tolist()]).toEqual(['int64', [2, 0, 1]]);
+  expect([ds.lossTokens([0, 1]), ds.tokens([0, 1, 2])]).toEqual([2, 9]);
+  const ints = new torch.data.ClassificationDataset([{ text: 'a', label: 10 }, { text: 'b', label: 2 }]);
+  expect(ints.labelNames).toEqual(['2', '10']); // (numbers sorted by value)
+  const reg = new torch.data.ClassificationDataset([{ text: 'a', label: 0.5 }, { text: 'b', label: 3 }]);
+  expect([reg.problemType, reg.numLabels, reg.collate([0, 1]).labels.tolist()]).toEqual(['regression', 1, [0.5, 3]]);
+  const multi = new torch.data.ClassificationDataset([{ text: 'a', label: ['sports', 'news'] }, { text: 'b', label: [] }, { text: 'c', label: ['arts'] }]);
+  expect([multi.problemType, multi.labelNames, multi.collate([0, 1, 2]).labels.tolist()]).toEqual(['multi_label_classification', ['arts', 'news', 'sports'], [[0, 1, 1], [0, 0, 0], [1, 0, 0]]]);
+  // a model's names fix the ids; a class it lacks is an error, as is text with no tokens
+  const fixed = new torch.data.ClassificationDataset([{ text: 'a', label: 'pos' }], { labels: ['pos', 'neg'] });
+  expect(fixed.collate([0]).labels.tolist()).toEqual([0]);
+  expect(() => new torch.data.ClassificationDataset([{ text: 'a', label: 'maybe' }], { labels: ['pos', 'neg'] })).toThrow("label 'maybe' not among the model's (pos, neg)");
+  expect(() => new torch.data.ClassificationDataset([{ text: '', label: 'a' }, { text: 'b', label: 'c' }])).toThrow('example 1 has no tokens');
+  expect(() => new torch.data.ClassificationDataset([{ text: 'a', label: 'x' }, { text: 'b', label: 'x' }])).toThrow('needs at least 2 classes');
+});
+
+test('LoRA on a classifier trains as PEFT\'s SEQ_CLS with HF\'s Trainer (score as a module to save): losses, tensors, eval; the adapter and the merged model load back', async () => {
+  torch.manualSeed(21);
+  const ids = (n: number) => Array.from(torch.randint(0, 100, [n]).data() as BigInt64Array, Number);
+  const len = () => 2 + (torch.randint(0, 8, [1]).item() as number);
+  const examples = Array.from({ length: 12 }, (_, i) => ({ ids: ids(len()), label: i % 3 }));
+  const evalExamples = Array.from({ length: 7 }, (_, i) => ({ ids: ids(len()), label: (i * 2) % 3 }));
+  const names = ['0', '1', '2'];
+  const data = (ex: typeof examples) => new torch.data.ClassificationDataset(ex.map((e) => ({ text: e.ids, label: e.label })), { padTokenId: PAD, labels: names });
+  const inputs = heads();
+  const model = await classifier(3, inputs.get('score3')!, { id2label: { 0: '0', 1: '1', 2: '2' } });
+  torch.manualSeed(5);
+  torch.lora.applyLoRA(model, { r: 4, alpha: 8, dropout: 0 });
+  torch.noGrad(() => { for (const [n, p] of model.namedParameters({ trainableOnly: true })) if (n.includes('lora_B')) p.normal_(0, 0.05); });
+  const trainable = model.namedParameters({ trainableOnly: true });
+  expect(trainable.map(([n]) => n)).toContain('score.weight');
+  for (const [n, p] of trainable) inputs.set(`init.${n}`, torch.keep(p.clone()));
+  const out = path.join(tmp, 'run');
+  const trainer = new torch.Trainer(model, {
+    outputDir: out, learningRate: 5e-3, weightDecay: 0.01, warmupSteps: 1, perDeviceTrainBatchSize: 3, numTrainEpochs: 1,
+    loggingSteps: 1, saveStrategy: 'no', progress: false,
+  }, data(examples), data(evalExamples));
+  const batches = trainer.stepsFor(0).map((step) => step[0]);
+  const ref = referenceTensors('seqcls_ref.py', {
+    model_dir: base, pad: PAD, forward: [],
+    train: { num_labels: 3, examples, eval_examples: evalExamples, batches, lr: 5e-3, weight_decay: 0.01, warmup: 1 },
+  }, inputs);
+  const result = quietly(() => trainer.train());
+  const losses = result.logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss!);
+  expect(losses.length).toBe(4);
+  const want = ref.get('train.losses')!.tolist() as number[];
+  losses.forEach((l, k) => expect(Math.abs(l - want[k]) / Math.abs(want[k])).toBeLessThan(1e-5));
+  for (const [n, p] of model.namedParameters({ trainableOnly: true })) {
+    const err = relErr(p, ref.get(`train.final.${n}`)!);
+    if (!(err < 1e-4)) throw new Error(`${n} off by ${err}`);
+  }
+  const ev = trainer.evaluate();
+  const [evalLoss, evalAccuracy] = ref.get('train.eval')!.tolist() as number[];
+  expect(Math.abs(ev.eval_loss - evalLoss) / evalLoss).toBeLessThan(1e-5);
+  expect(Math.abs(ev.eval_accuracy - evalAccuracy)).toBeLessThan(1e-6);
+  expect(ev.eval_perplexity).toBeUndefined();
+
+  // The adapter, as PEFT saves a SEQ_CLS one: the head under its own name, task_type SEQ_CLS
+  await trainer.saveModel();
+  const config = JSON.parse(fs.readFileSync(path.join(out, 'adapter_config.json'), 'utf8'));
+  expect([config.task_type, config.modules_to_save]).toEqual(['SEQ_CLS', ['classifier', 'score']]);
+  const saved = torch.io.safetensors.loadFile(path.join(out, 'adapter_model.safetensors')).tensors;
+  expect(saved.has('base_model.model.score.weight')).toBe(true);
+  const probe = data(evalExamples).collate([0, 1, 2, 3, 4, 5, 6]);
+  const trained = torch.noGrad(() => model.forward(probe.inputIds, { attentionMask: probe.attentionMask }).logits);
+  const fresh = await classifier(3, inputs.get('score1')!.expand([3, 32]).contiguous(), { id2label: { 0: '0', 1: '1', 2: '2' } });
+  await torch.lora.loadAdapter(fresh, out);
+  const loaded = torch.noGrad(() => fresh.forward(probe.inputIds, { attentionMask: probe.attentionMask }).logits);
+  expect(relErr(loaded, trained)).toBeLessThan(1e-6);
+  // merged into a plain classifier: HF's folder (config with id2label, pad_token_id, problem_type), loaded back
+  torch.lora.mergeAndUnload(fresh);
+  const merged = path.join(tmp, 'merged');
+  await fresh.savePretrained(merged);
+  const mc = JSON.parse(fs.readFileSync(path.join(merged, 'config.json'), 'utf8'));
+  expect([mc.architectures, mc.id2label, mc.label2id, mc.pad_token_id, mc.problem_type]).toEqual([['GPT2ForSequenceClassification'], { 0: '0', 1: '1', 2: '2' }, { 0: 0, 1: 1, 2: 2 }, PAD, null]); // (as HF: fresh never saw labels)
+  expect(model.config.problem_type).toBe('single_label_classification');
+  expect(torch.isSequenceClassifierFolder(merged)).toBe(true);
+  const back = await torch.GPT2ForSequenceClassification.fromPretrained(merged);
+  expect(back.numLabels).toBe(3);
+  expect(relErr(torch.noGrad(() => back.forward(probe.inputIds, { attentionMask: probe.attentionMask }).logits), trained)).toBeLessThan(1e-5);
+  await expect(torch.GPT2ForSequenceClassification.fromPretrained(merged, { numLabels: 5 })).rejects.toThrow('its classification head has 3 outputs, not 5');
+  // a mismatch between data and model is caught before training
+  expect(() => new torch.Trainer(back, { outputDir: path.join(tmp, 'x') }, new torch.data.ClassificationDataset([{ text: 'a', label: 'x' }, { text: 'b', label: 'y' }], { padTokenId: PAD }))).toThrow("the training set's labels (x, y) are not the model's id2label (0, 1, 2)");
+  expect(() => new torch.Trainer(back, { outputDir: path.join(tmp, 'x') }, new torch.data.ClassificationDataset(examples.map((e) => ({ text: e.ids, label: String(e.label) })), { labels: names }))).toThrow(`the training set pads with token 50256 but the model's pad_token_id is ${PAD}`);
+  for (const m of [model, fresh, back]) m.dispose();
+  for (const t of inputs.values()) t.dispose();
+});
