@@ -541,3 +541,55 @@ test('demo refuses a bad --precision before doing any work', () => {
   expect(r.err).toMatch(/--precision must be auto, fp32 or bf16, got 'fp16'/);
   expect(fs.existsSync(out)).toBe(false);
 });
+
+test('train --task text-classification: a SEQ_CLS adapter (labels in metrics.jsonl, the card); eval, classify and merge read it back and agree with the API', async () => {
+  const words = ['good', 'fine', 'great', 'bad', 'poor', 'awful'];
+  const rows = (n: number, off: number) => Array.from({ length: n }, (_, i) => {
+    const k = (i * 7 + off) % 6;
+    return { text: `the film was ${words[k]} ${'and long '.repeat(i % 3)}`.trim(), label: k < 3 ? 'pos' : 'neg' };
+  });
+  const trainFile = path.join(tmp, 'labelled.jsonl'), evalFile2 = path.join(tmp, 'labelled-eval.jsonl'), out = path.join(tmp, 'cls');
+  fs.writeFileSync(trainFile, rows(24, 0).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  fs.writeFileSync(evalFile2, rows(8, 1).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const t = cli('train', '--model', modelDir, '--task', 'text-classification', '--data', trainFile, '--eval-data', evalFile2, '--out', out,
+    '--block-size', '32', '--batch-size', '4', '--max-steps', '4', '--lr', '1e-3', '--logging-steps', '2');
+  expect(t.err).toBe('');
+  expect(t.out).toMatch(/24 labelled texts \(single label classification, 2 classes: neg, pos\)/);
+  const config = JSON.parse(fs.readFileSync(path.join(out, 'adapter_config.json'), 'utf8'));
+  expect([config.task_type, config.modules_to_save, config.tstorch_id2label, config.tstorch_pad_token_id]).toEqual(['SEQ_CLS', ['classifier', 'score'], { 0: 'neg', 1: 'pos' }, 50256]);
+  const evals = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined);
+  expect(evals.length).toBe(2);
+  expect(evals[1].eval_perplexity).toBeUndefined();
+  expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toMatch(/\| Validation Loss \| Accuracy \|/);
+  // eval: the run's last evaluation again
+  const e = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', evalFile2, '--block-size', '32', '--json').out);
+  expect(Math.abs(e.loss - evals[1].eval_loss)).toBeLessThan(1e-5);
+  expect(e.accuracy).toBeCloseTo(evals[1].eval_accuracy, 10);
+  // classify: the pipeline's softmax scores, as the API's classifier gives them
+  const c = cli('classify', '--model', modelDir, '--adapter', out, '--texts', evalFile2, '--top-k', '0', '--json');
+  expect(c.err).toBe('');
+  const scores = c.out.trim().split('\n').map((l) => JSON.parse(l) as { label: string; score: number }[]);
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+  const api = await torch.GPT2ForSequenceClassification.fromPretrained(modelDir, { numLabels: 2, id2label: { 0: 'neg', 1: 'pos' }, padTokenId: 50256 });
+  warn.mockRestore();
+  await torch.lora.loadAdapter(api, out);
+  rows(8, 1).forEach((r, i) => {
+    const p = torch.tidy(() => api.forward(torch.tensor([torch.tokenizer.encode(r.text)], { dtype: 'int64' })).logits.softmax(-1).tolist() as number[][])[0];
+    const got = Object.fromEntries(scores[i].map((s) => [s.label, s.score]));
+    expect(Math.abs(got.neg - p[0]) + Math.abs(got.pos - p[1])).toBeLessThan(1e-5);
+    expect(scores[i][0].score).toBeGreaterThanOrEqual(scores[i][1].score);
+  });
+  api.dispose();
+  // merge: a GPT2ForSequenceClassification folder that evaluates the same
+  const merged = path.join(tmp, 'cls-merged');
+  expect(cli('merge', '--model', modelDir, '--adapter', out, '--out', merged).code).toBe(0);
+  expect(JSON.parse(fs.readFileSync(path.join(merged, 'config.json'), 'utf8')).architectures).toEqual(['GPT2ForSequenceClassification']);
+  const m = JSON.parse(cli('eval', '--model', merged, '--data', evalFile2, '--block-size', '32', '--json').out);
+  expect(Math.abs(m.loss - e.loss)).toBeLessThan(1e-5);
+  // bad input: one line each
+  const unknown = path.join(tmp, 'unknown-label.jsonl');
+  fs.writeFileSync(unknown, '{"text": "so-so", "label": "meh"}\n');
+  expect(cli('eval', '--model', merged, '--data', unknown, '--block-size', '32').err).toBe(`tstorch eval: ${unknown}: label 'meh' not among the model's (neg, pos)\n`);
+  expect(cli('classify', '--model', modelDir, '--text', 'x').err).toMatch(/is a language model, not a text classifier/);
+  expect(cli('train', '--model', modelDir, '--task', 'regression', '--data', trainFile, '--out', path.join(tmp, 'x')).err).toMatch(/--task must be causal-lm or text-classification/);
+});

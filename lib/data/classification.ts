@@ -91,6 +91,13 @@ export class ClassificationDataset implements LMDataset {
     return this.examples.length;
   }
 
+  /** Examples start..end-1 (the same classes and ids), e.g. for a validation split. */
+  subset(start: number, end: number): ClassificationDataset {
+    const part = Object.create(ClassificationDataset.prototype) as ClassificationDataset;
+    Object.assign(part, this, { examples: this.examples.slice(start, end), targets: this.targets.slice(start, end), truncated: 0 });
+    return part;
+  }
+
   get numLabels(): number {
     return this.labelNames.length;
   }

@@ -260,7 +260,7 @@ function splitOffLast<D extends TextDataset | ExampleDataset>(ds: D, evalFractio
  * datasets' percent slices train[:P%], rounded to the closest, halves to even as Python's
  * round), the rest to train. Returns [train, validation]; both must keep at least one item.
  */
-export function holdOutFirst<D extends TextDataset | ExampleDataset>(ds: D, percent: number): [D, D] {
+export function holdOutFirst<D extends LMDataset & { subset(start: number, end: number): LMDataset }>(ds: D, percent: number): [D, D] {
   if (!(percent > 0 && percent < 100)) throw new Error(`validation split: the percentage must be in (0, 100), got ${percent}`);
   const x = (percent * ds.length) / 100, floor = Math.floor(x);
   const k = x - floor === 0.5 ? floor + (floor % 2) : Math.round(x);

@@ -454,6 +454,10 @@ export function adapterConfigJson(model: Module, baseModelNameOrPath: string | n
     revision: null,
     // Ours, ignored by PEFT: which wrapper math trained this adapter.
     tstorch_lora_mode: o.mode,
+    // and, for a classifier, what PEFT leaves to the base's config: the label names, the problem, the pad token
+    ...(model instanceof GPT2ForSequenceClassification ? {
+      tstorch_id2label: model.config.id2label, tstorch_problem_type: model.config.problem_type, tstorch_pad_token_id: model.config.pad_token_id,
+    } : {}),
   };
 }
 

@@ -174,6 +174,7 @@ export class DPOTrainer extends Trainer {
    */
   constructor(model: GPT2LMHeadModel, args: DPOArguments, trainDataset: PreferenceDataset, evalDataset?: PreferenceDataset,
     callbacks: TrainerCallback[] = [], readonly refModel: GPT2LMHeadModel | null = null) {
+    if (!(model instanceof GPT2LMHeadModel)) throw new Error('DPOTrainer: the policy must be a GPT2LMHeadModel (DPO scores completions by their log-probabilities)');
     if (!(trainDataset instanceof PreferenceDataset)) throw new Error('DPOTrainer: the training set must be a PreferenceDataset (prompt, chosen, rejected)');
     if (evalDataset && !(evalDataset instanceof PreferenceDataset)) throw new Error('DPOTrainer: the eval set must be a PreferenceDataset too');
     if (!refModel && !loraConfig(model)) throw new Error('DPOTrainer: full fine-tuning needs a frozen reference model (refModel); with LoRA the reference is the model with its adapters disabled');

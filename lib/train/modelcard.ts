@@ -56,7 +56,8 @@ export function modelCard(name: string, info: ModelCardInfo): string {
   }
   if (evals.length) {
     // HF's table: at each evaluation, the latest training loss before it
-    const [key, title] = evals[0].eval_perplexity !== undefined ? ['eval_perplexity', 'Perplexity'] : ['eval_rewards/accuracies', 'Rewards/accuracies'];
+    const [key, title] = evals[0].eval_perplexity !== undefined ? ['eval_perplexity', 'Perplexity']
+      : evals[0]['eval_rewards/accuracies'] !== undefined ? ['eval_rewards/accuracies', 'Rewards/accuracies'] : ['eval_accuracy', 'Accuracy'];
     lines.push('', '### Training results', '', `| Training Loss | Epoch | Step | Validation Loss | ${title} |`, '|:---:|:---:|:---:|:---:|:---:|');
     for (const e of evals) {
       const train = [...info.logHistory].reverse().find((t) => t.loss !== undefined && t.step <= e.step);

@@ -1,5 +1,6 @@
 // Shared pieces of the CLI commands: loading a model (and adapter), reading a data file.
 import * as fs from 'fs';
+import * as path from 'path';
 import * as torch from '../../index';
 import { FlagSpec } from '../args';
 
@@ -139,7 +140,7 @@ export function preferenceDataset(file: string, pairs: torch.data.PreferencePair
 }
 
 /** ds, once its token ids are known to fit the model's vocabulary. */
-function checkVocabulary<D>(file: string, items: Int32Array[], model: torch.GPT2LMHeadModel | undefined, ds: D, tok: torch.GPT2Tokenizer): D {
+function checkVocabulary<D>(file: string, items: Int32Array[], model: { config: { vocab_size: number } } | undefined, ds: D, tok: torch.GPT2Tokenizer): D {
   if (model && model.config.vocab_size < tok.vocabSize) {
     const max = items.reduce((m, b) => Math.max(m, ...b), 0);
     if (max >= model.config.vocab_size) {
@@ -148,4 +149,83 @@ function checkVocabulary<D>(file: string, items: Int32Array[], model: torch.GPT2
     }
   }
   return ds;
+}
+
+/** An adapter folder's adapter_config.json, or null where it has none readable. */
+function adapterConfigOf(dir: string): Record<string, unknown> | null {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** Whether --model (a GPT2ForSequenceClassification folder) or --adapter (PEFT task_type SEQ_CLS) make a text classifier. */
+export function isClassifierSetup(modelDir: string, adapterDir?: string): boolean {
+  if (torch.isSequenceClassifierFolder(modelDir)) return true;
+  return adapterDir !== undefined && adapterConfigOf(adapterDir)?.task_type === 'SEQ_CLS';
+}
+
+/**
+ * A text classifier from --model (a classifier's folder, or a language model's whose head a
+ * SEQ_CLS --adapter brings) and --adapter: the head's size from the adapter's score.weight, the
+ * label names, problem type and pad token from what tstorch wrote beside it (else LABEL_i, and
+ * the tokenizer's eos as the pad token, GPT-2's usual).
+ */
+export async function loadClassifier(dir: string, opts: { adapter?: string; device?: string; attn?: torch.AttnImplementation; padTokenId?: number } = {}): Promise<torch.GPT2ForSequenceClassification> {
+  if (!fs.existsSync(dir)) throw new Error(`--model ${dir}: no such folder`);
+  checkDevice(opts.device);
+  const options: torch.ClassificationOptions & torch.GPT2ModelOptions = { attnImplementation: opts.attn };
+  if (opts.adapter) {
+    if (!fs.existsSync(opts.adapter)) throw new Error(`--adapter ${opts.adapter}: no such folder`);
+    const c = adapterConfigOf(opts.adapter);
+    if (c?.task_type === 'SEQ_CLS' && !torch.isSequenceClassifierFolder(dir)) {
+      const weights = torch.io.safetensors.loadFile(path.join(opts.adapter, 'adapter_model.safetensors')).tensors;
+      const head = weights.get('base_model.model.score.weight');
+      const numLabels = head?.shape[0];
+      for (const t of weights.values()) t.dispose();
+      if (numLabels === undefined) throw new Error(`--adapter ${opts.adapter}: a SEQ_CLS adapter without base_model.model.score.weight (its classification head)`);
+      Object.assign(options, {
+        numLabels, id2label: c.tstorch_id2label as Record<string, string> | undefined, problemType: (c.tstorch_problem_type as torch.ProblemType | null | undefined) ?? null,
+        padTokenId: (c.tstorch_pad_token_id as number | null | undefined) ?? opts.padTokenId,
+      });
+    }
+  }
+  if (!torch.isSequenceClassifierFolder(dir) && options.numLabels === undefined) {
+    throw new Error(`--model ${dir} is a language model, not a text classifier (config.json's architectures is not GPT2ForSequenceClassification), and no SEQ_CLS --adapter gives it a classification head`);
+  }
+  // (where the adapter brings the head, the base's lack of one is no news)
+  const warn = console.warn;
+  if (options.numLabels !== undefined) console.warn = () => {};
+  let model: torch.GPT2ForSequenceClassification;
+  try {
+    model = await torch.GPT2ForSequenceClassification.fromPretrained(dir, options);
+  } finally {
+    console.warn = warn;
+  }
+  if (model.config.pad_token_id === null && opts.padTokenId !== undefined) model.config.pad_token_id = opts.padTokenId;
+  if (opts.adapter) await torch.lora.loadAdapter(model, opts.adapter);
+  if (opts.device && opts.device !== 'cpu') model.to({ device: opts.device });
+  return model.eval();
+}
+
+/**
+ * Labelled texts (--data / --eval-data: .jsonl or .csv with --text-column and --label-column)
+ * as a ClassificationDataset for this classifier: its label names fix the ids, its pad token pads.
+ */
+export function classificationDataset(file: string, f: Record<string, unknown>, model: { config: { vocab_size: number; n_positions: number } } | null,
+  opts: { labels?: string[]; problemType?: torch.ProblemType; padTokenId?: number } = {}): torch.data.ClassificationDataset {
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
+  const blockSize = f['block-size'] as number;
+  if (model && blockSize > model.config.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${model.config.n_positions})`);
+  const rows = torch.data.readLabelledTexts(file, { textColumn: (f['text-column'] as string | undefined) ?? 'text', labelColumn: (f['label-column'] as string | undefined) ?? 'label' });
+  const tok = tokenizerFromFlags(f);
+  let ds: torch.data.ClassificationDataset;
+  try {
+    ds = new torch.data.ClassificationDataset(rows, { tokenizer: tok, maxLength: blockSize, ...opts });
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message.replace(/^ClassificationDataset: /, '')}`);
+  }
+  if (ds.truncated) console.error(`${file}: ${ds.truncated} text(s) longer than --block-size ${blockSize} tokens: their first ${blockSize} are read`);
+  return checkVocabulary(file, ds.examples, model ?? undefined, ds, tok);
 }

@@ -1,10 +1,11 @@
 // tstorch eval: held-out loss and perplexity of a model (and adapter) on a text or CSV file.
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, dataFlags, loadDataset, loadModel, loadModelFromFlags, preferenceDataset, sharedFlags } from './common';
+import { attnFlag, classificationDataset, dataFlags, isClassifierSetup, loadClassifier, loadDataset, loadModel, loadModelFromFlags, preferenceDataset, sharedFlags, tokenizerFromFlags } from './common';
+import { evaluateClassifier } from '../../train/evaluate';
 import { evaluate } from '../../train/evaluate';
 
-export const summary = 'loss and perplexity of a model (optionally with a LoRA adapter) on a data file';
+export const summary = 'loss and perplexity of a model (optionally with a LoRA adapter) on a data file; a classifier\'s loss and accuracy';
 export const spec: Spec = {
   model: sharedFlags.model,
   tokenizer: sharedFlags.tokenizer,
@@ -25,6 +26,7 @@ export const spec: Spec = {
   beta: { type: 'number', default: 0.1, help: 'preference data (prompt, chosen, rejected): DPO\'s beta for the loss and rewards' },
   'loss-type': { type: 'string', default: 'sigmoid', help: 'preference data: the DPO loss, sigmoid | robust | exo_pair | hinge | ipo' },
   'ref-model': { type: 'string', help: 'preference data: the reference model folder (default, with --adapter: the base without the adapter)' },
+  'label-column': { type: 'string', default: 'label', help: 'a text classifier (--model a classifier\'s folder, or --adapter a SEQ_CLS one): the labels\' field of the .jsonl (or column of the .csv)', aliases: ['label-column-name'] },
 };
 
 export async function run(f: Record<string, unknown>): Promise<void> {
@@ -32,6 +34,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (!['fp32', 'bf16'].includes(f.precision as string)) throw new Error(`--precision must be fp32 or bf16, got '${f.precision}'`);
   const stride = f.stride as number | undefined;
   if (stride !== undefined && !(stride >= 1 && stride <= (f['block-size'] as number))) throw new Error(`--stride must be between 1 and --block-size (${f['block-size']}), got ${stride}`);
+  if (isClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalClassifier(f);
   const model = await loadModelFromFlags(f);
   const pairs = torch.data.readPreferencePairs(f.data as string);
   if (pairs) return evalPreferences(f, model, pairs);
@@ -65,5 +68,17 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
   if (f.json) console.log(JSON.stringify({ pairs: data.length, ...metrics }));
   else console.log(`loss ${metrics.loss.toFixed(4)}  rewards/accuracies ${metrics['rewards/accuracies'].toFixed(4)}  rewards/margins ${metrics['rewards/margins'].toFixed(4)}  (${data.length} pairs; beta ${f.beta}, ${f['loss-type']} loss, against ${ref ? f['ref-model'] : 'the base without the adapter'})`);
   ref?.dispose();
+  model.dispose();
+}
+
+/** A text classifier on labelled texts: its loss and accuracy (the Trainer's eval_loss and eval_accuracy). */
+async function evalClassifier(f: Record<string, unknown>): Promise<void> {
+  if (f.stride !== undefined) throw new Error('--stride is for running text, not labelled texts');
+  const model = await loadClassifier(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string, attn: attnFlag(f), padTokenId: tokenizerFromFlags(f).eosTokenId });
+  const c = model.config;
+  const data = classificationDataset(f.data as string, f, model, { labels: Object.values(c.id2label), problemType: c.problem_type ?? undefined, padTokenId: c.pad_token_id ?? undefined });
+  const r = evaluateClassifier(model, data, { batchSize: f['batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });
+  if (f.json) console.log(JSON.stringify({ loss: r.loss, ...(Number.isNaN(r.accuracy) ? {} : { accuracy: r.accuracy }), examples: r.examples, problem_type: data.problemType }));
+  else console.log(`loss ${r.loss.toFixed(4)}${Number.isNaN(r.accuracy) ? '' : `  accuracy ${r.accuracy.toFixed(4)}`}  (${r.examples} examples, ${data.problemType.replace(/_/g, ' ')})`);
   model.dispose();
 }

@@ -1,9 +1,10 @@
-// tstorch train: LoRA (default) or full fine-tuning of GPT-2 on a text or CSV file.
+// tstorch train: LoRA (default) or full fine-tuning of GPT-2 on a text or CSV file (language
+// modeling, DPO on preference pairs, or text classification on labelled texts).
 import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, checkDevice, dataFlags, loadDataset, preferenceDataset, sharedFlags, tokenizerDir } from './common';
+import { attnFlag, checkDevice, classificationDataset, dataFlags, loadDataset, preferenceDataset, sharedFlags, tokenizerDir, tokenizerFromFlags } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
 import { writeModelCard } from '../../train/modelcard';
@@ -73,6 +74,9 @@ export const spec: Spec = {
   'greater-is-better': { type: 'boolean', help: 'the metric is better higher (default, as HF: unless its name ends in loss; give --no-greater-is-better for perplexity)' },
   'early-stopping-patience': { type: 'int', help: 'stop after this many evaluations in a row without a lower eval loss (needs --eval-data)' },
   'early-stopping-threshold': { type: 'number', default: 0, help: 'how much lower the eval loss must be to count as better' },
+  task: { type: 'string', default: 'auto', help: 'causal-lm (language modeling: the default for a language model\'s folder) or text-classification (GPT2ForSequenceClassification on labelled texts, HF\'s run_classification; the default for a classifier\'s folder)' },
+  'label-column': { type: 'string', default: 'label', help: 'text-classification: the labels\' field of a .jsonl (or column of a .csv): a class, a number (regression) or a list of classes (multi-label)', aliases: ['label-column-name'] },
+  'problem-type': { type: 'string', help: 'text-classification: regression, single_label_classification or multi_label_classification (HF\'s problem_type; default from the labels)' },
   cleaning: sharedFlags.cleaning,
   'text-column': sharedFlags['text-column'],
   packing: sharedFlags.packing,
@@ -131,15 +135,20 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   torch.keepFreedCpuMemory(); // CPU training reuses its large buffers (RSS stays at its peak)
   const modelDir = f.model as string;
   if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: no such folder`);
-  // Validate the data before spending time on the model.
-  const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
-  // Preference data (prompt, chosen, rejected) trains with DPO; anything else as a language model.
-  const prefs = preferenceData(f, model);
-  let data: torch.data.TextDataset | torch.data.ExampleDataset | torch.data.PreferenceDataset;
+  const classify = taskOf(f, modelDir) === 'text-classification';
+  let model: torch.GPT2LMHeadModel | torch.GPT2ForSequenceClassification;
+  let data: torch.data.TextDataset | torch.data.ExampleDataset | torch.data.PreferenceDataset | torch.data.ClassificationDataset;
   let evalData: typeof data | undefined;
-  if (prefs) {
-    [data, evalData] = prefs;
+  // Preference data (prompt, chosen, rejected) trains with DPO; labelled texts a classifier; anything else a language model.
+  const prefs = classify ? null : preferenceData(f);
+  if (classify) {
+    [model, data, evalData] = await classifierAndData(f, modelDir);
+  } else if (prefs) {
+    model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
+    data = preferenceDataset(f.data as string, prefs[0], f, model, prefs[2]);
+    evalData = prefs[1] ? preferenceDataset(f['eval-data'] as string, prefs[1], f, model, prefs[2]) : undefined;
   } else {
+    model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
     data = loadDataset(f.data as string, f['block-size'] as number, model, dataFlags(f));
     evalData = f['eval-data'] ? loadDataset(f['eval-data'] as string, f['block-size'] as number, model, dataFlags(f)) : undefined;
     const split = f['validation-split-percentage'] as number | undefined;
@@ -185,16 +194,17 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     if (f.device !== 'cpu') refModel.to({ device: f.device as string });
   }
   const trainer = data instanceof torch.data.PreferenceDataset
-    ? new torch.DPOTrainer(model, { ...args, beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']) },
+    ? new torch.DPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']) },
       data, evalData as torch.data.PreferenceDataset | undefined, callbacks, refModel)
-    : new torch.Trainer(model, args, data as torch.data.TextDataset | torch.data.ExampleDataset, evalData as torch.data.TextDataset | torch.data.ExampleDataset | undefined, callbacks);
+    : new torch.Trainer(model, args, data, evalData, callbacks);
   if (main) {
     // HF's "***** Running training *****" summary, on one line.
     const a = trainer.args, perStep = a.perDeviceTrainBatchSize * a.gradientAccumulationSteps * trainer.worldSize;
     const items = data instanceof torch.data.TextDataset ? 'blocks' : data instanceof torch.data.PreferenceDataset ? 'pairs' : 'examples';
     const what = data instanceof torch.data.TextDataset ? `blocks of ${data.blockSize} tokens`
       : data instanceof torch.data.PreferenceDataset ? `preference pairs (DPO, ${f['loss-type']} loss, beta ${f.beta}; the reference: ${refModel ? 'a frozen copy of the base' : 'the model with its adapters disabled'})`
-        : `examples of up to ${data.maxLength} tokens (padded per batch; the loss on ${data.lossTokens([...data.examples.keys()]).toLocaleString('en-US')} tokens)`;
+        : data instanceof torch.data.ClassificationDataset ? `labelled texts (${data.problemType.replace(/_/g, ' ')}${data.problemType === 'regression' ? '' : `, ${data.numLabels} classes: ${data.labelNames.slice(0, 8).join(', ')}${data.numLabels > 8 ? ', ...' : ''}`})`
+          : `examples of up to ${data.maxLength} tokens (padded per batch; the loss on ${data.lossTokens([...data.examples.keys()]).toLocaleString('en-US')} tokens)`;
     console.log(`training: ${data.length.toLocaleString('en-US')} ${what}; ${a.perDeviceTrainBatchSize} per batch` +
       `${a.gradientAccumulationSteps > 1 ? ` x ${a.gradientAccumulationSteps} accumulated` : ''}${trainer.worldSize > 1 ? ` x ${trainer.worldSize} processes` : ''}` +
       ` = ${perStep} ${items} per step; ${trainer.stepsPerEpoch} steps per epoch, ${trainer.totalSteps} steps`);
@@ -325,11 +335,56 @@ function checkFlags(f: Record<string, unknown>): void {
   if ((f['warmup-steps'] as number) < 0) throw new Error(`--warmup-steps must be >= 0, got ${f['warmup-steps']}`);
 }
 
+/** --task: text-classification or causal-lm (auto: by the --model folder's architecture). */
+function taskOf(f: Record<string, unknown>, modelDir: string): 'causal-lm' | 'text-classification' {
+  const t = (f.task as string).toLowerCase().replace(/_/g, '-');
+  if (t === 'auto') return torch.isSequenceClassifierFolder(modelDir) ? 'text-classification' : 'causal-lm';
+  if (['text-classification', 'sequence-classification', 'seq-cls'].includes(t)) return 'text-classification';
+  if (['causal-lm', 'text-generation'].includes(t)) {
+    if (torch.isSequenceClassifierFolder(modelDir)) throw new Error(`--task causal-lm: --model ${modelDir} is a text classifier (GPT2ForSequenceClassification), not a language model`);
+    return 'causal-lm';
+  }
+  throw new Error(`--task must be causal-lm or text-classification (or auto), got '${f.task}'`);
+}
+
 /**
- * [train, eval] PreferenceDatasets when --data is preference data (TRL's DPO format); null otherwise.
- * --block-size is TRL's max_length; the tokenizer is --model's (or --tokenizer's).
+ * Text classification: the labelled texts (their classes make the head: numLabels, id2label,
+ * problem type; a classifier folder's own names fix the ids), then the classifier: a classifier's
+ * folder, or a language model's with a new head (HF's AutoModelForSequenceClassification), the
+ * pad token the model's (else the tokenizer's eos, GPT-2's usual).
  */
-function preferenceData(f: Record<string, unknown>, model: torch.GPT2LMHeadModel): [torch.data.PreferenceDataset, torch.data.PreferenceDataset | undefined] | null {
+async function classifierAndData(f: Record<string, unknown>, modelDir: string): Promise<[torch.GPT2ForSequenceClassification, torch.data.ClassificationDataset, torch.data.ClassificationDataset | undefined]> {
+  for (const k of ['stride', 'precompute-ref-log-probs']) if (f[k]) throw new Error(`--${k} is not for text classification`);
+  const problemType = f['problem-type'] as torch.ProblemType | undefined;
+  if (problemType !== undefined && !torch.PROBLEM_TYPES.includes(problemType)) throw new Error(`--problem-type must be ${torch.PROBLEM_TYPES.join(', ')}; got '${problemType}'`);
+  const config = torch.readConfig(modelDir) as torch.GPT2Config & { pad_token_id?: number | null; id2label?: Record<string, string> };
+  const resolved = torch.resolveConfig(config);
+  const pad = config.pad_token_id ?? tokenizerFromFlags(f).eosTokenId;
+  const own = torch.isSequenceClassifierFolder(modelDir) && config.id2label ? Object.keys(config.id2label).sort((a, b) => Number(a) - Number(b)).map((k) => config.id2label![k]) : undefined;
+  const data = classificationDataset(f.data as string, f, { config: resolved }, { labels: own, problemType, padTokenId: pad });
+  let evalData: torch.data.ClassificationDataset | undefined;
+  const same = { labels: data.labelNames, problemType: data.problemType, padTokenId: pad };
+  if (f['eval-data']) evalData = classificationDataset(f['eval-data'] as string, f, { config: resolved }, same);
+  const split = f['validation-split-percentage'] as number | undefined;
+  let train = data;
+  if (split !== undefined) [train, evalData] = torch.data.holdOutFirst(data, split);
+  const warn = console.warn;
+  console.warn = () => {}; // (the new head is what training is for: no warning about it here)
+  try {
+    const model = await torch.GPT2ForSequenceClassification.fromPretrained(modelDir, {
+      attnImplementation: attnFlag(f), numLabels: data.numLabels, id2label: data.id2label, problemType: data.problemType, padTokenId: pad,
+    });
+    return [model, train, evalData];
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/**
+ * [train pairs, eval pairs, tokenization options] when --data is preference data (TRL's DPO
+ * format); null otherwise. --block-size is TRL's max_length; the tokenizer is --model's (or --tokenizer's).
+ */
+function preferenceData(f: Record<string, unknown>): [torch.data.PreferencePair[], torch.data.PreferencePair[] | null, { maxPromptLength: number; maxCompletionLength: number | null }] | null {
   const pairs = torch.data.readPreferencePairs(f.data as string);
   const evalPairs = f['eval-data'] ? torch.data.readPreferencePairs(f['eval-data'] as string) : null;
   if (!pairs) {
@@ -339,7 +394,5 @@ function preferenceData(f: Record<string, unknown>, model: torch.GPT2LMHeadModel
   if (f['eval-data'] && !evalPairs) throw new Error(`--data ${f.data} holds preference pairs (DPO) but --eval-data ${f['eval-data']} does not: give pairs there too`);
   if (f['validation-split-percentage'] !== undefined) throw new Error('--validation-split-percentage is for language-model data; with preference pairs give --eval-data');
   if (!torch.train.DPO_LOSS_TYPES.includes(f['loss-type'] as torch.train.DPOLossType)) throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')}; got '${f['loss-type']}'`);
-  const opts = { maxPromptLength: f['max-prompt-length'] as number, maxCompletionLength: (f['max-completion-length'] as number | undefined) ?? null };
-  const make = (ps: torch.data.PreferencePair[], file: string) => preferenceDataset(file, ps, f, model, opts);
-  return [make(pairs, f.data as string), evalPairs ? make(evalPairs, f['eval-data'] as string) : undefined];
+  return [pairs, evalPairs, { maxPromptLength: f['max-prompt-length'] as number, maxCompletionLength: (f['max-completion-length'] as number | undefined) ?? null }];
 }

@@ -1,0 +1,65 @@
+// tstorch classify: a text classifier's labels for texts, as HF's text-classification pipeline.
+import * as torch from '../../index';
+import { Spec } from '../args';
+import { attnFlag, loadClassifier, sharedFlags, tokenizerFromFlags } from './common';
+
+export const summary = 'label texts with a text classifier (a classifier folder, or a base with a SEQ_CLS adapter)';
+export const spec: Spec = {
+  model: sharedFlags.model,
+  adapter: { ...sharedFlags.adapter, help: 'PEFT LoRA adapter folder of task_type SEQ_CLS (tstorch train --task text-classification writes one)' },
+  tokenizer: sharedFlags.tokenizer,
+  text: { type: 'string', help: 'the text to classify' },
+  texts: { type: 'string', help: 'a file of texts: a .txt (one a line) or a .jsonl (a text field each, or --text-column)' },
+  'text-column': sharedFlags['text-column'],
+  'top-k': { type: 'int', default: 1, help: 'the labels shown per text, most likely first (0: all)' },
+  'function-to-apply': { type: 'string', help: 'softmax, sigmoid or none (HF\'s pipeline: none for regression, sigmoid for multi-label or one label, softmax otherwise)' },
+  'batch-size': { type: 'int', default: 8, help: 'texts per forward pass' },
+  device: sharedFlags.device,
+  attn: sharedFlags.attn,
+  json: { type: 'boolean', help: 'a JSON line per text: [{"label", "score"}, ...] as the pipeline returns' },
+};
+
+export async function run(f: Record<string, unknown>): Promise<void> {
+  if ((f.text === undefined) === (f.texts === undefined)) throw new Error('give --text TEXT or --texts FILE (one of them)');
+  const topK = f['top-k'] as number, bs = f['batch-size'] as number;
+  if (!(topK >= 0)) throw new Error(`--top-k must be >= 0, got ${topK}`);
+  if (!(bs >= 1)) throw new Error(`--batch-size must be >= 1, got ${bs}`);
+  const apply = f['function-to-apply'] as string | undefined;
+  if (apply !== undefined && !['softmax', 'sigmoid', 'none'].includes(apply)) throw new Error(`--function-to-apply must be softmax, sigmoid or none, got '${apply}'`);
+  let texts: string[];
+  if (f.text !== undefined) texts = [f.text as string];
+  else {
+    const docs = torch.data.readTrainingDocuments(f.texts as string, { column: f['text-column'] as string | undefined, cleaning: 'none' });
+    if (!('texts' in docs)) throw new Error(`--texts ${f.texts}: prompt-completion pairs, not texts to classify`);
+    texts = docs.texts;
+  }
+  const tok = tokenizerFromFlags(f);
+  const model = await loadClassifier(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string, attn: attnFlag(f), padTokenId: tok.eosTokenId });
+  const c = model.config, names = Object.values(c.id2label);
+  // HF's pipeline default: regression as is, multi-label (or a single output) by sigmoid, else softmax
+  const fn = apply ?? (c.problem_type === 'regression' ? 'none' : c.problem_type === 'multi_label_classification' || names.length === 1 ? 'sigmoid' : 'softmax');
+  const pad = c.pad_token_id ?? tok.eosTokenId;
+  if (c.pad_token_id === null) c.pad_token_id = pad;
+  for (let i = 0; i < texts.length; i += bs) {
+    const part = texts.slice(i, i + bs);
+    const ids = part.map((t, k) => {
+      const all = tok.encode(t);
+      if (!all.length) throw new Error(`text ${i + k + 1} has no tokens (empty?)`);
+      return all.slice(0, c.n_positions); // (as the pipeline's truncation to the model's length)
+    });
+    const T = Math.max(...ids.map((r) => r.length));
+    const scores = torch.tidy(() => {
+      const input = torch.tensor(ids.map((r) => [...r, ...Array(T - r.length).fill(pad)]), { dtype: 'int64', device: f.device as torch.Device });
+      const mask = torch.tensor(ids.map((r) => [...Array(r.length).fill(1), ...Array(T - r.length).fill(0)]), { dtype: 'int64', device: f.device as torch.Device });
+      const logits = torch.noGrad(() => model.forward(input, { attentionMask: mask }).logits.float());
+      return (fn === 'softmax' ? logits.softmax(-1) : fn === 'sigmoid' ? logits.sigmoid() : logits).tolist() as number[][];
+    });
+    scores.forEach((row, k) => {
+      const ranked = row.map((score, j) => ({ label: names[j], score })).sort((a, b) => b.score - a.score);
+      const shown = topK === 0 ? ranked : ranked.slice(0, topK);
+      if (f.json) console.log(JSON.stringify(shown));
+      else console.log(`${shown.map((s) => `${s.label} ${s.score.toFixed(4)}`).join('  ')}\t${part[k].length > 60 ? part[k].slice(0, 57) + '...' : part[k]}`);
+    });
+  }
+  model.dispose();
+}
