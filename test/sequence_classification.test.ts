@@ -2,7 +2,8 @@
 // GPT2ForSequenceClassification in plain PyTorch): logits, losses of the three problem types and
 // every gradient, with right and left padding and a pad token inside a text; LoRA training as
 // PEFT's SEQ_CLS task with HF's Trainer (losses 1e-5 relative, every trained tensor 1e-4, eval
-// loss and accuracy); HF folder and PEFT adapter round trips; ClassificationDataset's labels.
+// loss and accuracy); HF folder and PEFT adapter round trips; ClassificationDataset's labels;
+// RewardTrainer as TRL's (margins, center_rewards_coefficient) against the same reference.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -183,5 +184,50 @@ test('LoRA on a classifier trains as PEFT\'s SEQ_CLS with HF\'s Trainer (score a
   expect(() => new torch.Trainer(back, { outputDir: path.join(tmp, 'x') }, new torch.data.ClassificationDataset([{ text: 'a', label: 'x' }, { text: 'b', label: 'y' }], { padTokenId: PAD }))).toThrow("the training set's labels (x, y) are not the model's id2label (0, 1, 2)");
   expect(() => new torch.Trainer(back, { outputDir: path.join(tmp, 'x') }, new torch.data.ClassificationDataset(examples.map((e) => ({ text: e.ids, label: String(e.label) })), { labels: names }))).toThrow(`the training set pads with token 50256 but the model's pad_token_id is ${PAD}`);
   for (const m of [model, fresh, back]) m.dispose();
+  for (const t of inputs.values()) t.dispose();
+});
+
+test('RewardTrainer trains as TRL\'s RewardTrainer with a PEFT SEQ_CLS model (margins, center_rewards_coefficient): losses, tensors, eval loss and accuracy', async () => {
+  torch.manualSeed(41);
+  const ids = (n: number) => Array.from(torch.randint(0, 100, [n]).data() as BigInt64Array, Number);
+  const len = () => 2 + (torch.randint(0, 7, [1]).item() as number);
+  const pairs = Array.from({ length: 12 }, (_, i) => ({ chosen: ids(len()), rejected: ids(len()), margin: (i % 4) * 0.25 }));
+  const evalPairs = Array.from({ length: 6 }, () => ({ chosen: ids(len()), rejected: ids(len()) }));
+  const inputs = heads();
+  const model = await classifier(1, inputs.get('score1')!, { problemType: 'regression' });
+  torch.manualSeed(6);
+  torch.lora.applyLoRA(model, { r: 4, alpha: 8, dropout: 0 });
+  torch.noGrad(() => { for (const [n, p] of model.namedParameters({ trainableOnly: true })) if (n.includes('lora_B')) p.normal_(0, 0.05); });
+  for (const [n, p] of model.namedParameters({ trainableOnly: true })) inputs.set(`init.${n}`, torch.keep(p.clone()));
+  const trainer = new torch.RewardTrainer(model, {
+    outputDir: path.join(tmp, 'rm'), learningRate: 5e-3, weightDecay: 0.01, warmupSteps: 1, perDeviceTrainBatchSize: 3, numTrainEpochs: 1,
+    loggingSteps: 1, saveStrategy: 'no', progress: false, centerRewardsCoefficient: 0.01,
+  }, new torch.data.RewardDataset(pairs, { padTokenId: PAD }), new torch.data.RewardDataset(evalPairs, { padTokenId: PAD }));
+  const batches = trainer.stepsFor(0).map((step) => step[0]);
+  const ref = referenceTensors('seqcls_ref.py', {
+    model_dir: base, pad: PAD, forward: [], train: null,
+    reward: { pairs, eval_pairs: evalPairs, batches, lr: 5e-3, weight_decay: 0.01, warmup: 1, center: 0.01 },
+  }, inputs);
+  const result = quietly(() => trainer.train());
+  const losses = result.logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss!);
+  const want = ref.get('reward.losses')!.tolist() as number[];
+  expect(losses.length).toBe(want.length);
+  losses.forEach((l, k) => expect(Math.abs(l - want[k]) / Math.abs(want[k])).toBeLessThan(1e-5));
+  for (const [n, p] of model.namedParameters({ trainableOnly: true })) {
+    const err = relErr(p, ref.get(`reward.final.${n}`)!);
+    if (!(err < 1e-4)) throw new Error(`${n} off by ${err}`);
+  }
+  const ev = trainer.evaluate();
+  const [evalLoss, accuracy] = ref.get('reward.eval')!.tolist() as number[];
+  expect(Math.abs(ev.eval_loss - evalLoss) / evalLoss).toBeLessThan(1e-5);
+  expect(Math.abs(ev.eval_accuracy - accuracy)).toBeLessThan(1e-6);
+  // a reward model has one output; pairs pad as the model reads them
+  const two = await classifier(3, inputs.get('score3')!);
+  expect(() => new torch.RewardTrainer(two, { outputDir: tmp }, new torch.data.RewardDataset(pairs, { padTokenId: PAD }))).toThrow('one output (numLabels: 1)');
+  expect(() => new torch.RewardTrainer(model, { outputDir: tmp }, new torch.data.RewardDataset(pairs))).toThrow("pads with token 50256 but the model's pad_token_id is 100");
+  expect(() => new torch.data.RewardDataset([{ chosen: 'a' } as never])).toThrow("pair 1 has no 'rejected'");
+  const long = new torch.data.RewardDataset([...pairs, { chosen: ids(40), rejected: [1] }], { maxLength: 20 });
+  expect([long.length, long.dropped]).toEqual([12, 1]);
+  for (const m of [model, two]) m.dispose();
   for (const t of inputs.values()) t.dispose();
 });

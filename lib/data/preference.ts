@@ -6,6 +6,8 @@
 // the chosen sequences, then the rejected ones, right-padded; labels only on the completions.
 import { tokenizer as gpt2Tokenizer, GPT2Tokenizer } from '../models/tokenizer';
 import { toDevice } from './dataset';
+import { tensor } from '../tensor/creation';
+import type { Device } from '../tensor/dtype';
 import type { LMBatch, LMDataset } from './dataset';
 
 /** A pair as text, or as token ids already (then tokenized by nobody; eos still ends each completion). */
@@ -109,5 +111,91 @@ export class PreferenceDataset implements LMDataset {
 
   tokens(indices: number[]): number {
     return indices.reduce((t, i) => t + this.chosen[i].ids.length + this.rejected[i].ids.length, 0);
+  }
+}
+
+/** A pair for reward modeling: two texts (or token ids), the chosen one better; optionally a shared prompt before both and a margin. */
+export interface RewardPair {
+  chosen: string | number[];
+  rejected: string | number[];
+  /** put before each (TRL's explicit-prompt format): prompt + chosen, prompt + rejected */
+  prompt?: string | number[];
+  /** how much better chosen is (TRL's margin column): the loss wants r(chosen) - r(rejected) > margin */
+  margin?: number;
+}
+
+/**
+ * Reward-model data (TRL's RewardTrainer): each side of a pair tokenized whole (prompt + completion
+ * as one text, no special tokens), pairs with a side over maxLength left out (TRL's filter). A
+ * batch of B pairs is 2B rows, the chosen then the rejected, right-padded; labels carry each
+ * pair's margin (0 without).
+ */
+export class RewardDataset implements LMDataset {
+  readonly chosen: Int32Array[] = [];
+  readonly rejected: Int32Array[] = [];
+  readonly margins: number[] = [];
+  /** whether any pair gave a margin */
+  readonly hasMargin: boolean;
+  readonly padTokenId: number;
+  /** pairs left out: a side longer than maxLength */
+  readonly dropped: number = 0;
+
+  constructor(pairs: RewardPair[], opts: { tokenizer?: GPT2Tokenizer; maxLength?: number; padTokenId?: number } = {}) {
+    const tok = opts.tokenizer ?? gpt2Tokenizer, maxLength = opts.maxLength ?? 1024;
+    if (!Number.isInteger(maxLength) || maxLength < 1) throw new Error(`RewardDataset: maxLength must be a positive integer, got ${maxLength}`);
+    this.padTokenId = opts.padTokenId ?? tok.eosTokenId;
+    const isText = (v: unknown) => typeof v === 'string' || (Array.isArray(v) && v.every((t) => Number.isInteger(t) && t >= 0));
+    let dropped = 0;
+    pairs.forEach((p, i) => {
+      for (const k of ['chosen', 'rejected'] as const) {
+        if (!isText(p?.[k])) throw new Error(`RewardDataset: pair ${i + 1} has no '${k}' (each pair needs chosen and rejected: strings, or arrays of token ids)`);
+      }
+      if (p.prompt !== undefined && !isText(p.prompt)) throw new Error(`RewardDataset: pair ${i + 1}'s prompt must be a string or token ids`);
+      if (p.margin !== undefined && !Number.isFinite(p.margin)) throw new Error(`RewardDataset: pair ${i + 1}'s margin must be a number, got ${p.margin}`);
+      const side = (v: string | number[]) => {
+        if (typeof v === 'string') return tok.encode(typeof p.prompt === 'string' ? p.prompt + v : p.prompt ? tok.decode(p.prompt) + v : v);
+        return [...(p.prompt === undefined ? [] : typeof p.prompt === 'string' ? tok.encode(p.prompt) : p.prompt), ...v];
+      };
+      const [c, r] = [side(p.chosen), side(p.rejected)];
+      if (!c.length || !r.length) throw new Error(`RewardDataset: pair ${i + 1} has a side with no tokens`);
+      if (c.length > maxLength || r.length > maxLength) {
+        dropped++;
+        return;
+      }
+      this.chosen.push(Int32Array.from(c));
+      this.rejected.push(Int32Array.from(r));
+      this.margins.push(p.margin ?? 0);
+    });
+    this.dropped = dropped;
+    this.hasMargin = pairs.some((p) => p?.margin !== undefined);
+    if (!this.chosen.length) throw new Error(pairs.length ? `RewardDataset: every pair has a side longer than maxLength ${maxLength} tokens` : 'RewardDataset: no pairs');
+  }
+
+  get length(): number {
+    return this.chosen.length;
+  }
+
+  /** 2B rows (chosen, then rejected) right-padded, the mask, and labels: each pair's margin, (B) float. */
+  collate(indices: number[], device?: string): LMBatch {
+    const rows = [...indices.map((i) => this.chosen[i]), ...indices.map((i) => this.rejected[i])];
+    const T = Math.max(...rows.map((r) => r.length)), R = rows.length;
+    const ids = new BigInt64Array(R * T).fill(BigInt(this.padTokenId)), mask = new BigInt64Array(R * T);
+    rows.forEach((r, j) => {
+      for (let k = 0; k < r.length; k++) {
+        ids[j * T + k] = BigInt(r[k]);
+        mask[j * T + k] = 1n;
+      }
+    });
+    const margins = tensor(Float32Array.from(indices.map((i) => this.margins[i])), { shape: [indices.length], device: device as Device });
+    return { inputIds: toDevice(ids, [R, T], device), labels: margins, attentionMask: toDevice(mask, [R, T], device) };
+  }
+
+  /** One loss term per pair. */
+  lossTokens(indices: number[]): number {
+    return indices.length;
+  }
+
+  tokens(indices: number[]): number {
+    return indices.reduce((t, i) => t + this.chosen[i].length + this.rejected[i].length, 0);
   }
 }

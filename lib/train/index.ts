@@ -5,8 +5,10 @@ export { OPTIMIZERS, createOptimizer, parseOptimArgs, describeOptimizer } from '
 export type { OptimizerName, OptimArgs, TrainerOptimizer } from './optimizers';
 export { DPOTrainer, DPO_LOSS_TYPES, evaluatePreferences } from './dpo';
 export type { DPOArguments, DPOLossType } from './dpo';
-export { evaluate } from './evaluate';
-export type { EvalResult } from './evaluate';
+export { RewardTrainer, evaluateRewards, rewardLoss } from './reward';
+export type { RewardArguments } from './reward';
+export { evaluate, evaluateClassifier } from './evaluate';
+export type { EvalResult, ClassifierEvalResult } from './evaluate';
 export { lossCurveSvg } from './plot';
 export type { Series } from './plot';
 export { Progress } from './progress';

@@ -17,6 +17,7 @@ import { LRScheduler, ScheduleKind, ScheduleKwargs } from '../optim/schedule';
 import { GPT2LMHeadModel } from '../models/gpt2';
 import { GPT2ForSequenceClassification } from '../models/sequence_classification';
 import { ClassificationDataset } from '../data/classification';
+import { RewardDataset } from '../data/preference';
 import { LMDataset, TextDataset, epochPermutation, lengthGroupedOrder } from '../data/dataset';
 import * as distributed from '../tensor/distributed';
 import { loadFile, saveFile } from '../io/safetensors';
@@ -241,7 +242,8 @@ export class Trainer {
     this.callbacks = [...callbacks];
     this.args = { ...TRAINING_DEFAULTS, ...args };
     const a = this.args;
-    if (model instanceof GPT2ForSequenceClassification) checkClassifierData(model, trainDataset, evalDataset, a);
+    // (a RewardTrainer checks its own pairs)
+    if (model instanceof GPT2ForSequenceClassification && !(trainDataset instanceof RewardDataset)) checkClassifierData(model, trainDataset, evalDataset, a);
     else if (trainDataset instanceof ClassificationDataset || evalDataset instanceof ClassificationDataset) {
       throw new Error('Trainer: a ClassificationDataset trains a GPT2ForSequenceClassification, not a language model');
     }

@@ -12,10 +12,11 @@ Usage: seqcls_ref.py SPEC.json INPUTS.safetensors OUT.safetensors
 SPEC: {"model_dir", "pad",
        "forward": [{"name", "num_labels", "ids": [[...]], "mask": [[...]] | null, "labels", "float_labels", "problem_type": null | str}],
        "train": null | {"num_labels", "examples": [{"ids", "label"}], "eval_examples": [...], "batches": [[index, ...], ...],
-                        "lr", "weight_decay", "warmup", "label_smoothing"}}
+                        "lr", "weight_decay", "warmup", "label_smoothing"},
+       "reward": null | {"pairs": [{"chosen", "rejected", "margin"?}], "eval_pairs", "batches", "lr", "weight_decay", "warmup", "center"}}
 INPUTS: score<L>: the head for L labels; init.<name>: the trained tensors' starting values.
 Written: <name>.logits, <name>.loss, <name>.grad.<param> (every parameter, full backward);
-train.losses, train.eval (loss, accuracy after training), train.final.<name>.
+train.losses, train.eval (loss, accuracy after training), train.final.<name>; reward.losses, reward.eval, reward.final.<name>.
 """
 import json
 import os
@@ -137,6 +138,56 @@ def train(spec, inputs):
             **train_ref.final_tensors("train", groups)}
 
 
+def pad(seqs, pad_id):
+    T = max(len(x) for x in seqs)
+    ids = torch.tensor([x + [pad_id] * (T - len(x)) for x in seqs])
+    mask = torch.tensor([[1] * len(x) + [0] * (T - len(x)) for x in seqs])
+    return ids, mask
+
+
+def reward(spec, inputs):
+    """TRL's RewardTrainer with a PEFT SEQ_CLS model: chosen and rejected padded and scored
+    apart (its collator), -logsigmoid(r_c - r_r - margin) per pair, averaged, plus
+    center_rewards_coefficient * mean((r_c + r_r)^2)."""
+    t = spec["reward"]
+    model = load(spec, inputs, 1, "regression")
+    lora_ref.wrap(model, lambda m: lora_ref.PeftLoraConv1D(m, r=4, alpha=8))
+    for n, p in model.named_parameters():
+        p.requires_grad = "lora_" in n or n.startswith("score.")
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for k, v in inputs.items():
+            if k.startswith("init."):
+                params[k[5:]].copy_(v)
+    groups = lora_ref.hf_decay_groups(model, t["weight_decay"])
+    opt = torch.optim.AdamW([{"params": g["params"], "weight_decay": g["weight_decay"]} for g in groups], lr=t["lr"], betas=(0.9, 0.999), eps=1e-8)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, train_ref.linear_schedule(len(t["batches"]), t["warmup"]))
+    trainable = [p for g in groups for p in g["params"]]
+
+    def loss_of(pairs):
+        rc = model(*pad([p["chosen"] for p in pairs], spec["pad"]))[0].squeeze(-1)
+        rr = model(*pad([p["rejected"] for p in pairs], spec["pad"]))[0].squeeze(-1)
+        margin = torch.tensor([p.get("margin", 0.0) for p in pairs])
+        loss = -F.logsigmoid(rc - rr - margin).mean()
+        if t["center"] is not None:
+            loss = loss + t["center"] * torch.mean((rc + rr) ** 2)
+        return loss, (rc > rr).float().mean()
+
+    losses = []
+    for batch in t["batches"]:
+        loss, _ = loss_of([t["pairs"][i] for i in batch])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+    with torch.no_grad():
+        eval_loss, accuracy = loss_of(t["eval_pairs"])
+    return {"reward.losses": torch.tensor(losses, dtype=torch.float64), "reward.eval": torch.stack([eval_loss, accuracy]),
+            **train_ref.final_tensors("reward", groups)}
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     spec_path, inputs_path, out_path = sys.argv[1:4]
@@ -147,4 +198,6 @@ if __name__ == "__main__":
         out.update(forward_case(spec, case, inputs))
     if spec.get("train"):
         out.update(train(spec, inputs))
+    if spec.get("reward"):
+        out.update(reward(spec, inputs))
     st.save(out_path, out)
