@@ -591,5 +591,35 @@ test('train --task text-classification: a SEQ_CLS adapter (labels in metrics.jso
   fs.writeFileSync(unknown, '{"text": "so-so", "label": "meh"}\n');
   expect(cli('eval', '--model', merged, '--data', unknown, '--block-size', '32').err).toBe(`tstorch eval: ${unknown}: label 'meh' not among the model's (neg, pos)\n`);
   expect(cli('classify', '--model', modelDir, '--text', 'x').err).toMatch(/is a language model, not a text classifier/);
-  expect(cli('train', '--model', modelDir, '--task', 'regression', '--data', trainFile, '--out', path.join(tmp, 'x')).err).toMatch(/--task must be causal-lm or text-classification/);
+  const pairsFile = path.join(tmp, 'cls-pairs.jsonl');
+  fs.writeFileSync(pairsFile, '{"chosen": "good", "rejected": "bad"}\n');
+  expect(cli('eval', '--model', merged, '--data', pairsFile, '--block-size', '32').err).toMatch(/for a reward model \(one output\); this classifier has 2/);
+  expect(cli('train', '--model', modelDir, '--task', 'regression', '--data', trainFile, '--out', path.join(tmp, 'x')).err).toMatch(/--task must be causal-lm, text-classification or reward-modeling/);
+});
+
+test('train --task reward-modeling: TRL\'s RewardTrainer on chosen / rejected pairs; eval prints the run\'s eval loss and accuracy, classify the reward; a merged reward model picks the task itself', () => {
+  const good = ['a clear answer', 'the right sum', 'a kind reply'], bad = ['no answer', 'a wrong sum', 'a rude reply'];
+  const pairs = (n: number, off: number) => Array.from({ length: n }, (_, i) => ({ prompt: 'Q: help? A:', chosen: ` ${good[(i + off) % 3]} ${i}`, rejected: ` ${bad[(i + off + 1) % 3]}`, ...(i % 2 ? { margin: 0.5 } : {}) }));
+  const trainFile = path.join(tmp, 'rm.jsonl'), evalFile2 = path.join(tmp, 'rm-eval.jsonl'), out = path.join(tmp, 'rm');
+  fs.writeFileSync(trainFile, pairs(12, 0).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  fs.writeFileSync(evalFile2, pairs(5, 1).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const t = cli('train', '--model', modelDir, '--task', 'reward-modeling', '--data', trainFile, '--eval-data', evalFile2, '--out', out,
+    '--block-size', '32', '--batch-size', '4', '--max-steps', '3', '--lr', '1e-3', '--logging-steps', '3');
+  expect(t.err).toBe('');
+  expect(t.out).toMatch(/12 preference pairs \(reward modeling: -logsigmoid\(r\(chosen\) - r\(rejected\) - margin\)\)/);
+  const config = JSON.parse(fs.readFileSync(path.join(out, 'adapter_config.json'), 'utf8'));
+  expect([config.task_type, config.tstorch_id2label, config.tstorch_problem_type]).toEqual(['SEQ_CLS', { 0: 'LABEL_0' }, 'regression']);
+  const last = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined).pop();
+  const e = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', evalFile2, '--block-size', '32', '--json').out);
+  expect([e.pairs, Math.abs(e.loss - last.eval_loss) < 1e-5, e.accuracy]).toEqual([5, true, last.eval_accuracy]);
+  // the reward of a text, as is (regression: no softmax)
+  const c = JSON.parse(cli('classify', '--model', modelDir, '--adapter', out, '--text', 'Q: help? A: a clear answer', '--json').out);
+  expect(c.length).toBe(1);
+  expect(c[0].label).toBe('LABEL_0');
+  const merged = path.join(tmp, 'rm-merged');
+  expect(cli('merge', '--model', modelDir, '--adapter', out, '--out', merged).code).toBe(0);
+  const again = JSON.parse(cli('classify', '--model', merged, '--text', 'Q: help? A: a clear answer', '--json').out);
+  expect(Math.abs(again[0].score - c[0].score)).toBeLessThan(1e-5);
+  const more = cli('train', '--model', merged, '--data', trainFile, '--out', path.join(tmp, 'rm2'), '--block-size', '32', '--max-steps', '1');
+  expect(more.out).toMatch(/12 preference pairs \(reward modeling/);
 });

@@ -175,6 +175,13 @@ export class RewardDataset implements LMDataset {
     return this.chosen.length;
   }
 
+  /** Pairs start..end-1, e.g. for a validation split. */
+  subset(start: number, end: number): RewardDataset {
+    const part = Object.create(RewardDataset.prototype) as RewardDataset;
+    Object.assign(part, this, { chosen: this.chosen.slice(start, end), rejected: this.rejected.slice(start, end), margins: this.margins.slice(start, end), dropped: 0 });
+    return part;
+  }
+
   /** 2B rows (chosen, then rejected) right-padded, the mask, and labels: each pair's margin, (B) float. */
   collate(indices: number[], device?: string): LMBatch {
     const rows = [...indices.map((i) => this.chosen[i]), ...indices.map((i) => this.rejected[i])];

@@ -268,3 +268,29 @@ export function readLabelledTexts(file: string, opts: { textColumn?: string; lab
   if (!rows.length) throw new Error(`${file}: no JSON lines`);
   return rows;
 }
+
+/**
+ * Reward-model data (TRL's RewardTrainer): a .jsonl whose first line has string chosen and
+ * rejected fields (every line then needs them; prompt, a string, and margin, a number, are
+ * optional), or a folder of such files. null when the file is not such data.
+ */
+export function readRewardPairs(file: string): { chosen: string; rejected: string; prompt?: string; margin?: number }[] | null {
+  if (isFolder(file)) {
+    const parts = dataFilesIn(file).map((f) => [f, readRewardPairs(f)] as const);
+    if (!parts.some(([, p]) => p !== null)) return null;
+    const other = parts.find(([, p]) => p === null);
+    if (other) throw new Error(`${file}: ${other[0]} holds no chosen / rejected pairs; give a folder of one kind`);
+    return parts.flatMap(([, p]) => p!);
+  }
+  if (!file.toLowerCase().endsWith('.jsonl')) return null;
+  checkDataFile(file);
+  const parsed = readJsonl(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
+  if (!(typeof first?.chosen === 'string' && typeof first?.rejected === 'string')) return null;
+  return parsed.map(([line, row]) => {
+    const o = (row ?? {}) as Record<string, unknown>;
+    for (const k of ['chosen', 'rejected']) if (typeof o[k] !== 'string') throw new Error(`${file}:${line}: no string field '${k}' (the first line makes this preference data: every line needs chosen and rejected)`);
+    if (o.prompt !== undefined && typeof o.prompt !== 'string') throw new Error(`${file}:${line}: 'prompt' must be a string`);
+    if (o.margin !== undefined && !(typeof o.margin === 'number' && Number.isFinite(o.margin))) throw new Error(`${file}:${line}: 'margin' must be a number, got ${JSON.stringify(o.margin)}`);
+    return { chosen: o.chosen as string, rejected: o.rejected as string, ...(o.prompt !== undefined ? { prompt: o.prompt as string } : {}), ...(o.margin !== undefined ? { margin: o.margin as number } : {}) };
+  });
+}

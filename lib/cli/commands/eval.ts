@@ -74,8 +74,23 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
 /** A text classifier on labelled texts: its loss and accuracy (the Trainer's eval_loss and eval_accuracy). */
 async function evalClassifier(f: Record<string, unknown>): Promise<void> {
   if (f.stride !== undefined) throw new Error('--stride is for running text, not labelled texts');
-  const model = await loadClassifier(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string, attn: attnFlag(f), padTokenId: tokenizerFromFlags(f).eosTokenId });
+  const tok = tokenizerFromFlags(f);
+  const model = await loadClassifier(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string, attn: attnFlag(f), padTokenId: tok.eosTokenId });
   const c = model.config;
+  const pairs = torch.data.readRewardPairs(f.data as string);
+  if (pairs) {
+    // a reward model on chosen / rejected pairs: TRL's reward loss and accuracy
+    if (model.numLabels !== 1) throw new Error(`${f.data} holds chosen / rejected pairs, for a reward model (one output); this classifier has ${model.numLabels}`);
+    const blockSize = f['block-size'] as number;
+    if (blockSize > c.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${c.n_positions})`);
+    const data = new torch.data.RewardDataset(pairs, { tokenizer: tok, maxLength: blockSize, padTokenId: c.pad_token_id ?? tok.eosTokenId });
+    if (data.dropped) console.error(`${f.data}: ${data.dropped} pair(s) with a side longer than --block-size ${blockSize} tokens left out`);
+    const r = torch.train.evaluateRewards(model, data, { batchSize: f['batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });
+    if (f.json) console.log(JSON.stringify({ loss: r.loss, accuracy: r.accuracy, pairs: r.pairs }));
+    else console.log(`loss ${r.loss.toFixed(4)}  accuracy ${r.accuracy.toFixed(4)}  (${r.pairs} pairs: the share whose chosen side scores higher)`);
+    model.dispose();
+    return;
+  }
   const data = classificationDataset(f.data as string, f, model, { labels: Object.values(c.id2label), problemType: c.problem_type ?? undefined, padTokenId: c.pad_token_id ?? undefined });
   const r = evaluateClassifier(model, data, { batchSize: f['batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });
   if (f.json) console.log(JSON.stringify({ loss: r.loss, ...(Number.isNaN(r.accuracy) ? {} : { accuracy: r.accuracy }), examples: r.examples, problem_type: data.problemType }));

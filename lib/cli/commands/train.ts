@@ -74,8 +74,9 @@ export const spec: Spec = {
   'greater-is-better': { type: 'boolean', help: 'the metric is better higher (default, as HF: unless its name ends in loss; give --no-greater-is-better for perplexity)' },
   'early-stopping-patience': { type: 'int', help: 'stop after this many evaluations in a row without a lower eval loss (needs --eval-data)' },
   'early-stopping-threshold': { type: 'number', default: 0, help: 'how much lower the eval loss must be to count as better' },
-  task: { type: 'string', default: 'auto', help: 'causal-lm (language modeling: the default for a language model\'s folder) or text-classification (GPT2ForSequenceClassification on labelled texts, HF\'s run_classification; the default for a classifier\'s folder)' },
+  task: { type: 'string', default: 'auto', help: 'causal-lm (language modeling: the default for a language model\'s folder), text-classification (GPT2ForSequenceClassification on labelled texts, HF\'s run_classification; the default for a classifier\'s folder) or reward-modeling (a one-output classifier on chosen / rejected pairs, TRL\'s RewardTrainer; the default for a classifier\'s folder and such pairs)' },
   'label-column': { type: 'string', default: 'label', help: 'text-classification: the labels\' field of a .jsonl (or column of a .csv): a class, a number (regression) or a list of classes (multi-label)', aliases: ['label-column-name'] },
+  'center-rewards-coefficient': { type: 'number', help: 'reward modeling: weight of mean((r(chosen) + r(rejected))^2) in the loss, keeping rewards near 0 (TRL\'s center_rewards_coefficient; default none)' },
   'problem-type': { type: 'string', help: 'text-classification: regression, single_label_classification or multi_label_classification (HF\'s problem_type; default from the labels)' },
   cleaning: sharedFlags.cleaning,
   'text-column': sharedFlags['text-column'],
@@ -135,14 +136,16 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   torch.keepFreedCpuMemory(); // CPU training reuses its large buffers (RSS stays at its peak)
   const modelDir = f.model as string;
   if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: no such folder`);
-  const classify = taskOf(f, modelDir) === 'text-classification';
+  const task = taskOf(f, modelDir), classify = task === 'text-classification', rewardModeling = task === 'reward-modeling';
   let model: torch.GPT2LMHeadModel | torch.GPT2ForSequenceClassification;
-  let data: torch.data.TextDataset | torch.data.ExampleDataset | torch.data.PreferenceDataset | torch.data.ClassificationDataset;
+  let data: torch.data.TextDataset | torch.data.ExampleDataset | torch.data.PreferenceDataset | torch.data.ClassificationDataset | torch.data.RewardDataset;
   let evalData: typeof data | undefined;
   // Preference data (prompt, chosen, rejected) trains with DPO; labelled texts a classifier; anything else a language model.
-  const prefs = classify ? null : preferenceData(f);
+  const prefs = classify || rewardModeling ? null : preferenceData(f);
   if (classify) {
     [model, data, evalData] = await classifierAndData(f, modelDir);
+  } else if (rewardModeling) {
+    [model, data, evalData] = await rewardModelAndData(f, modelDir);
   } else if (prefs) {
     model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
     data = preferenceDataset(f.data as string, prefs[0], f, model, prefs[2]);
@@ -196,13 +199,16 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   const trainer = data instanceof torch.data.PreferenceDataset
     ? new torch.DPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']) },
       data, evalData as torch.data.PreferenceDataset | undefined, callbacks, refModel)
-    : new torch.Trainer(model, args, data, evalData, callbacks);
+    : data instanceof torch.data.RewardDataset
+      ? new torch.RewardTrainer(model as torch.GPT2ForSequenceClassification, { ...args, centerRewardsCoefficient: (f['center-rewards-coefficient'] as number | undefined) ?? null }, data, evalData as torch.data.RewardDataset | undefined, callbacks)
+      : new torch.Trainer(model, args, data, evalData, callbacks);
   if (main) {
     // HF's "***** Running training *****" summary, on one line.
     const a = trainer.args, perStep = a.perDeviceTrainBatchSize * a.gradientAccumulationSteps * trainer.worldSize;
-    const items = data instanceof torch.data.TextDataset ? 'blocks' : data instanceof torch.data.PreferenceDataset ? 'pairs' : 'examples';
+    const items = data instanceof torch.data.TextDataset ? 'blocks' : data instanceof torch.data.PreferenceDataset || data instanceof torch.data.RewardDataset ? 'pairs' : 'examples';
     const what = data instanceof torch.data.TextDataset ? `blocks of ${data.blockSize} tokens`
       : data instanceof torch.data.PreferenceDataset ? `preference pairs (DPO, ${f['loss-type']} loss, beta ${f.beta}; the reference: ${refModel ? 'a frozen copy of the base' : 'the model with its adapters disabled'})`
+        : data instanceof torch.data.RewardDataset ? `preference pairs (reward modeling: -logsigmoid(r(chosen) - r(rejected)${data.hasMargin ? ' - margin' : ''})${data.dropped ? `; ${data.dropped} pair(s) over --block-size left out` : ''})`
         : data instanceof torch.data.ClassificationDataset ? `labelled texts (${data.problemType.replace(/_/g, ' ')}${data.problemType === 'regression' ? '' : `, ${data.numLabels} classes: ${data.labelNames.slice(0, 8).join(', ')}${data.numLabels > 8 ? ', ...' : ''}`})`
           : `examples of up to ${data.maxLength} tokens (padded per batch; the loss on ${data.lossTokens([...data.examples.keys()]).toLocaleString('en-US')} tokens)`;
     console.log(`training: ${data.length.toLocaleString('en-US')} ${what}; ${a.perDeviceTrainBatchSize} per batch` +
@@ -237,6 +243,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
       ['lr_scheduler_type', a.lrSchedulerType], ...(trainer.scheduler.warmupSteps ? [['lr_scheduler_warmup_steps', trainer.scheduler.warmupSteps]] as [string, number][] : []),
       ...(a.labelSmoothingFactor ? [['label_smoothing_factor', a.labelSmoothingFactor]] as [string, number][] : []),
       ...(trainer instanceof torch.DPOTrainer ? [['training_method', 'DPO'], ['beta', trainer.beta], ['loss_type', trainer.lossType]] as [string, number | string][] : []),
+      ...(trainer instanceof torch.RewardTrainer ? [['training_method', 'reward modeling'], ...(trainer.centerRewardsCoefficient !== null ? [['center_rewards_coefficient', trainer.centerRewardsCoefficient]] : [])] as [string, number | string][] : []),
       ['training_steps', result.globalStep], ['mixed_precision_training', a.precision === 'bf16' ? 'bf16 autocast' : 'no (fp32)'],
     ],
     logHistory: result.logHistory,
@@ -335,16 +342,20 @@ function checkFlags(f: Record<string, unknown>): void {
   if ((f['warmup-steps'] as number) < 0) throw new Error(`--warmup-steps must be >= 0, got ${f['warmup-steps']}`);
 }
 
-/** --task: text-classification or causal-lm (auto: by the --model folder's architecture). */
-function taskOf(f: Record<string, unknown>, modelDir: string): 'causal-lm' | 'text-classification' {
+/** --task: causal-lm, text-classification or reward-modeling (auto: by the --model folder's architecture, and for a classifier by the data). */
+function taskOf(f: Record<string, unknown>, modelDir: string): 'causal-lm' | 'text-classification' | 'reward-modeling' {
   const t = (f.task as string).toLowerCase().replace(/_/g, '-');
-  if (t === 'auto') return torch.isSequenceClassifierFolder(modelDir) ? 'text-classification' : 'causal-lm';
+  if (t === 'auto') {
+    if (!torch.isSequenceClassifierFolder(modelDir)) return 'causal-lm';
+    return torch.data.readRewardPairs(f.data as string) ? 'reward-modeling' : 'text-classification';
+  }
   if (['text-classification', 'sequence-classification', 'seq-cls'].includes(t)) return 'text-classification';
+  if (['reward-modeling', 'reward', 'reward-model'].includes(t)) return 'reward-modeling';
   if (['causal-lm', 'text-generation'].includes(t)) {
     if (torch.isSequenceClassifierFolder(modelDir)) throw new Error(`--task causal-lm: --model ${modelDir} is a text classifier (GPT2ForSequenceClassification), not a language model`);
     return 'causal-lm';
   }
-  throw new Error(`--task must be causal-lm or text-classification (or auto), got '${f.task}'`);
+  throw new Error(`--task must be causal-lm, text-classification or reward-modeling (or auto), got '${f.task}'`);
 }
 
 /**
@@ -375,6 +386,44 @@ async function classifierAndData(f: Record<string, unknown>, modelDir: string): 
       attnImplementation: attnFlag(f), numLabels: data.numLabels, id2label: data.id2label, problemType: data.problemType, padTokenId: pad,
     });
     return [model, train, evalData];
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/**
+ * Reward modeling (TRL's RewardTrainer): chosen / rejected pairs (an optional prompt before both,
+ * an optional margin) and a one-output classifier (a language model's folder gets a new head),
+ * padded with the model's pad token (else the tokenizer's eos); --block-size is TRL's max_length.
+ */
+async function rewardModelAndData(f: Record<string, unknown>, modelDir: string): Promise<[torch.GPT2ForSequenceClassification, torch.data.RewardDataset, torch.data.RewardDataset | undefined]> {
+  for (const k of ['stride', 'precompute-ref-log-probs']) if (f[k]) throw new Error(`--${k} is not for reward modeling`);
+  const config = torch.readConfig(modelDir) as torch.GPT2Config & { pad_token_id?: number | null };
+  const resolved = torch.resolveConfig(config);
+  const tok = tokenizerFromFlags(f), pad = config.pad_token_id ?? tok.eosTokenId, blockSize = f['block-size'] as number;
+  if (blockSize > resolved.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${resolved.n_positions})`);
+  const read = (file: string) => {
+    const pairs = torch.data.readRewardPairs(file);
+    if (!pairs) throw new Error(`${file}: reward modeling reads a .jsonl of {"chosen", "rejected"} objects (a "prompt" and a "margin" optional)`);
+    let ds: torch.data.RewardDataset;
+    try {
+      ds = new torch.data.RewardDataset(pairs, { tokenizer: tok, maxLength: blockSize, padTokenId: pad });
+    } catch (e) {
+      throw new Error(`${file}: ${(e as Error).message.replace(/^RewardDataset: /, '')}`);
+    }
+    if (ds.dropped) console.error(`${file}: ${ds.dropped} pair(s) with a side longer than --block-size ${blockSize} tokens left out (TRL's max_length filter)`);
+    const max = Math.max(...[...ds.chosen, ...ds.rejected].map((r) => Math.max(...r)));
+    if (max >= resolved.vocab_size) throw new Error(`${file}: token ids up to ${max}, but the model's vocab_size is ${resolved.vocab_size}: the tokenizer and the model do not belong together`);
+    return ds;
+  };
+  let data = read(f.data as string), evalData = f['eval-data'] ? read(f['eval-data'] as string) : undefined;
+  const split = f['validation-split-percentage'] as number | undefined;
+  if (split !== undefined) [data, evalData] = torch.data.holdOutFirst(data, split);
+  const warn = console.warn;
+  console.warn = () => {}; // (the new head is what training is for)
+  try {
+    const model = await torch.GPT2ForSequenceClassification.fromPretrained(modelDir, { attnImplementation: attnFlag(f), numLabels: 1, problemType: 'regression', padTokenId: pad });
+    return [model, data, evalData];
   } finally {
     console.warn = warn;
   }
