@@ -985,3 +985,50 @@ test('DPOTrainer on CUDA: the CPU\'s losses and TRL metrics (LoRA, reference wit
     expect(Math.abs(gpu[i]['rewards/margins']! - e['rewards/margins']!)).toBeLessThan(1e-4);
   });
 });
+
+test('GPT2ForSequenceClassification as transformers\' (a classifier folder) and a SEQ_CLS adapter as the real PEFT loads it: logits and loss on CUDA', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-seqcls-'));
+  const base = path.join(fixtures, 'gpt2', 'tiny');
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+  const m = await torch.GPT2ForSequenceClassification.fromPretrained(base, { numLabels: 3, id2label: { 0: 'a', 1: 'b', 2: 'c' }, padTokenId: 100 });
+  warn.mockRestore();
+  torch.manualSeed(8);
+  torch.noGrad(() => m.score.weight.normal_(0, 0.3));
+  torch.lora.applyLoRA(m, { r: 4, alpha: 8 });
+  torch.noGrad(() => { for (const [n, p] of m.namedParameters()) if (n.includes('lora_B')) p.normal_(0, 0.05); });
+  await torch.lora.saveAdapter(m, path.join(tmp, 'adapter'));
+  const ids = [[5, 17, 42, 8, 100, 100], [61, 3, 99, 12, 7, 30], [9, 100, 14, 100, 100, 100]];
+  const mask = [[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]];
+  const labels = [0, 2, 1];
+  fs.writeFileSync(path.join(tmp, 'batch.json'), JSON.stringify({ ids, mask, labels }));
+  m.to({ device: 'cuda' }).eval();
+  const cuda = (x: number[][] | number[]) => torch.tensor(x, { dtype: 'int64', device: 'cuda' });
+  const out = m.forward(cuda(ids), { attentionMask: cuda(mask), labels: cuda(labels) });
+  const mergedDir = path.join(tmp, 'merged');
+  torch.lora.mergeAndUnload(m);
+  await m.to({ device: 'cpu' }).savePretrained(mergedDir);
+  const py = `
+import json, sys, torch
+from safetensors.torch import save_file
+from transformers import AutoModelForSequenceClassification, GPT2ForSequenceClassification
+from peft import PeftModel
+d, base = sys.argv[1], sys.argv[2]
+b = json.load(open(d + "/batch.json"))
+ids, mask, labels = (torch.tensor(b[k], device="cuda") for k in ("ids", "mask", "labels"))
+merged = AutoModelForSequenceClassification.from_pretrained(d + "/merged", attn_implementation="eager").cuda().eval()
+o = merged(input_ids=ids, attention_mask=mask, labels=labels)
+clf = GPT2ForSequenceClassification.from_pretrained(base, num_labels=3, pad_token_id=100, attn_implementation="eager")
+peft = PeftModel.from_pretrained(clf, d + "/adapter").cuda().eval()
+p = peft(input_ids=ids, attention_mask=mask)
+save_file({"merged": o.logits.detach().float().cpu(), "loss": o.loss.detach().float().reshape(1).cpu(), "peft": p.logits.detach().float().cpu(),
+           "id2label": torch.tensor([int(merged.config.label2id[n]) for n in ("a", "b", "c")])}, d + "/hf.safetensors")`;
+  const r = spawnSync(PY, ['-c', py, tmp, base], { encoding: 'utf8' });
+  if (r.status !== 0) console.error(r.stderr);
+  expect(r.status).toBe(0);
+  const hf = torch.io.safetensors.loadFile(path.join(tmp, 'hf.safetensors')).tensors;
+  expect(relErr(out.logits.cpu(), hf.get('merged')!)).toBeLessThan(1e-4);
+  expect(relErr(out.logits.cpu(), hf.get('peft')!)).toBeLessThan(1e-4);
+  expect(relErr(out.loss!.reshape([1]).cpu(), hf.get('loss')!)).toBeLessThan(1e-4);
+  expect(hf.get('id2label')!.tolist()).toEqual([0, 1, 2]);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
