@@ -385,6 +385,39 @@ torch.distributed.destroyProcessGroup();`);
   for (const [k, t] of wa) expect(relErr(wb.get(k)!, t)).toBeLessThan(1e-5);
 });
 
+(available ? test : test.skip)('text classification and reward modeling: 2-way data parallel with batch B == 1 process with batch 2B (losses, adapter and head 1e-5; evaluation shared between the ranks)', () => {
+  const words = ['good', 'fine', 'bad', 'poor', 'odd'];
+  const labelled = path.join(tmp, 'labelled.jsonl'), labelledEval = path.join(tmp, 'labelled-eval.jsonl');
+  const rows = (n: number, off: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ text: `it was ${words[(i + off) % 5]}${' indeed'.repeat(i % 3)}`, label: ['pos', 'neg', 'mixed'][(i + off) % 3] }));
+  fs.writeFileSync(labelled, rows(16, 0).join('\n'));
+  fs.writeFileSync(labelledEval, rows(5, 2).join('\n')); // (the ranks evaluate 3 and 2 of them)
+  const pairs = path.join(tmp, 'rm.jsonl');
+  fs.writeFileSync(pairs, Array.from({ length: 16 }, (_, i) => JSON.stringify({ chosen: `yes ${words[i % 5]}`, rejected: `no${' no'.repeat(i % 4)}`, margin: (i % 3) * 0.2 })).join('\n'));
+  for (const [task, data, port] of [['text-classification', labelled, 29669], ['reward-modeling', pairs, 29671]] as const) {
+    const args = (out: string) => ['train', '--model', modelDir, '--task', task, '--data', data, '--out', out, '--block-size', '16', '--max-steps', '3',
+      '--lr', '1e-2', '--lora-r', '4', '--lora-dropout', '0', '--logging-steps', '1', '--save-steps', '0', '--master-port', String(port),
+      ...(task === 'text-classification' ? ['--eval-data', labelledEval, '--eval-steps', '3'] : [])];
+    const one = path.join(tmp, `${task}-one`), two = path.join(tmp, `${task}-two`);
+    const r1 = spawnSync(process.execPath, [bin, ...args(one), '--batch-size', '4'], { encoding: 'utf8' });
+    expect([task, r1.stderr]).toEqual([task, '']);
+    const r2 = spawnSync(process.execPath, [bin, ...args(two), '--batch-size', '2', '--nproc-per-node', '2'], { encoding: 'utf8' });
+    expect([task, r2.stderr, r2.status]).toEqual([task, '', 0]);
+    const log = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const a = log(one).filter((e) => e.loss !== undefined).map((e) => e.loss as number), b = log(two).filter((e) => e.loss !== undefined).map((e) => e.loss as number);
+    expect([task, a.length, b.length]).toEqual([task, 3, 3]);
+    a.forEach((l, i) => expect([task, i, Math.abs(l - b[i]) / l < 1e-5, l, b[i]]).toEqual([task, i, true, l, b[i]]));
+    if (task === 'text-classification') {
+      const [ea, eb] = [log(one), log(two)].map((l) => l.find((e) => e.eval_loss !== undefined));
+      expect(Math.abs(ea.eval_loss - eb.eval_loss) / ea.eval_loss).toBeLessThan(1e-5);
+      expect(eb.eval_accuracy).toBe(ea.eval_accuracy);
+    }
+    const wa = torch.io.safetensors.loadFile(path.join(one, 'adapter_model.safetensors')).tensors;
+    const wb = torch.io.safetensors.loadFile(path.join(two, 'adapter_model.safetensors')).tensors;
+    expect(wa.has('base_model.model.score.weight')).toBe(true);
+    for (const [k, t] of wa) expect(relErr(wb.get(k)!, t)).toBeLessThan(1e-5);
+  }
+});
+
 test('backends: the build says which it has; asking for a missing or unknown one is a clear error', () => {
   const b = torch.distributed.backends();
   expect(b.includes('gloo')).toBe(available);

@@ -381,6 +381,7 @@ async function classifierAndData(f: Record<string, unknown>, modelDir: string): 
   if (split !== undefined) [train, evalData] = torch.data.holdOutFirst(data, split);
   const warn = console.warn;
   console.warn = () => {}; // (the new head is what training is for: no warning about it here)
+  torch.manualSeed(f.seed as number); // (a new head's init repeats, as HF's set_seed before from_pretrained)
   try {
     const model = await torch.GPT2ForSequenceClassification.fromPretrained(modelDir, {
       attnImplementation: attnFlag(f), numLabels: data.numLabels, id2label: data.id2label, problemType: data.problemType, padTokenId: pad,
@@ -421,6 +422,7 @@ async function rewardModelAndData(f: Record<string, unknown>, modelDir: string):
   if (split !== undefined) [data, evalData] = torch.data.holdOutFirst(data, split);
   const warn = console.warn;
   console.warn = () => {}; // (the new head is what training is for)
+  torch.manualSeed(f.seed as number); // (a new head's init repeats, as HF's set_seed before from_pretrained)
   try {
     const model = await torch.GPT2ForSequenceClassification.fromPretrained(modelDir, { attnImplementation: attnFlag(f), numLabels: 1, problemType: 'regression', padTokenId: pad });
     return [model, data, evalData];
