@@ -622,4 +622,8 @@ test('train --task reward-modeling: TRL\'s RewardTrainer on chosen / rejected pa
   expect(Math.abs(again[0].score - c[0].score)).toBeLessThan(1e-5);
   const more = cli('train', '--model', merged, '--data', trainFile, '--out', path.join(tmp, 'rm2'), '--block-size', '32', '--max-steps', '1');
   expect(more.out).toMatch(/12 preference pairs \(reward modeling/);
+  // pairs without prompts on a language model: not DPO data; the error says what would train on them
+  const noPrompt = path.join(tmp, 'no-prompt.jsonl');
+  fs.writeFileSync(noPrompt, '{"chosen": "good", "rejected": "bad"}\n');
+  expect(cli('train', '--model', modelDir, '--data', noPrompt, '--out', path.join(tmp, 'x')).err).toMatch(/without a prompt: DPO needs a prompt in each; to train a reward model on them give --task reward-modeling/);
 });

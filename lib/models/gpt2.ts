@@ -345,21 +345,13 @@ export class GPT2Model extends Module {
   }
 }
 
-export class GPT2LMHeadModel extends Module {
+/**
+ * What GPT-2 with any head shares (HF's GPT2PreTrainedModel): the weights' init, and the
+ * attention implementation and gradient checkpointing of its transformer.
+ */
+export abstract class GPT2PreTrainedModel extends Module {
   declare transformer: GPT2Model;
-  declare lm_head: Linear;
-  readonly config: ResolvedGPT2Config;
-  /** generate()'s defaults, as HF's GenerationConfig: fromPretrained reads generation_config.json; savePretrained writes it */
-  generationConfig: GenerateOptions = {};
-
-  constructor(config: Partial<GPT2Config>, opts: GPT2ModelOptions = {}) {
-    super();
-    this.config = resolveConfig(config);
-    this.registerModule('transformer', new GPT2Model(this.config, opts));
-    // lm_head shares wte's weight (tied), as HF: the same tensor under two names.
-    this.registerModule('lm_head', new Linear(this.config.n_embd, this.config.vocab_size, { bias: false, weight: this.transformer.wte.weight }));
-    this.initWeights();
-  }
+  abstract readonly config: ResolvedGPT2Config;
 
   /** HF's init: N(0, 0.02) weights, zero biases, LayerNorm 1/0, c_proj N(0, 0.02/sqrt(2 n_layer)). */
   initWeights(): void {
@@ -388,8 +380,8 @@ export class GPT2LMHeadModel extends Module {
   /**
    * HF's gradient checkpointing (gradient_checkpointing_enable): while training, forward keeps
    * only each block's input (torch.utils.checkpoint per block, the block's trainable parameters
-   * as its inputs) and backward recomputes the block; forwardBackward (and so the Trainer) does
-   * the same block by block without a graph node per block.
+   * as its inputs) and backward recomputes the block; GPT2LMHeadModel.forwardBackward (and so
+   * the Trainer) does the same block by block without a graph node per block.
    */
   get gradientCheckpointing(): boolean {
     return this.transformer.gradientCheckpointing;
@@ -404,6 +396,23 @@ export class GPT2LMHeadModel extends Module {
   gradientCheckpointingDisable(): this {
     this.gradientCheckpointing = false;
     return this;
+  }
+}
+
+export class GPT2LMHeadModel extends GPT2PreTrainedModel {
+  declare transformer: GPT2Model;
+  declare lm_head: Linear;
+  readonly config: ResolvedGPT2Config;
+  /** generate()'s defaults, as HF's GenerationConfig: fromPretrained reads generation_config.json; savePretrained writes it */
+  generationConfig: GenerateOptions = {};
+
+  constructor(config: Partial<GPT2Config>, opts: GPT2ModelOptions = {}) {
+    super();
+    this.config = resolveConfig(config);
+    this.registerModule('transformer', new GPT2Model(this.config, opts));
+    // lm_head shares wte's weight (tied), as HF: the same tensor under two names.
+    this.registerModule('lm_head', new Linear(this.config.n_embd, this.config.vocab_size, { bias: false, weight: this.transformer.wte.weight }));
+    this.initWeights();
   }
 
   /**

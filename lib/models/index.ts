@@ -1,5 +1,5 @@
 // Models: GPT-2 and its tokenizer.
-export { GPT2LMHeadModel, GPT2Model, GPT2Block, GPT2Attention, GPT2MLP, causalLmLoss, finfoMin, readConfig, resolveConfig } from './gpt2';
+export { GPT2LMHeadModel, GPT2PreTrainedModel, GPT2Model, GPT2Block, GPT2Attention, GPT2MLP, causalLmLoss, finfoMin, readConfig, resolveConfig } from './gpt2';
 export { GPT2ForSequenceClassification, isSequenceClassifierFolder, PROBLEM_TYPES } from './sequence_classification';
 export type { ProblemType, ClassificationOptions, ClassifierConfig, SequenceClassifierOutput } from './sequence_classification';
 export { repetitionPenalty, noRepeatNgramBans, warpScores, completesStopString, readGenerationConfig, computeTransitionScores, addSequenceBias, promptLookupCandidates } from './generation';

@@ -10,14 +10,12 @@ import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
 import { arange } from '../tensor/creation';
 import { tidy } from '../tensor/scope';
-import { noGrad } from '../tensor/runtime';
-import { Module } from '../nn/module';
 import { Linear } from '../nn/layers';
 import * as F from '../nn/functional';
 import { saveFile } from '../io/safetensors';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
-import { GPT2Config, GPT2Model, GPT2ModelOptions, AttnImplementation, ResolvedGPT2Config, readConfig, resolveConfig } from './gpt2';
+import { GPT2Config, GPT2Model, GPT2ModelOptions, GPT2PreTrainedModel, ResolvedGPT2Config, readConfig, resolveConfig } from './gpt2';
 
 export type ProblemType = 'regression' | 'single_label_classification' | 'multi_label_classification';
 export const PROBLEM_TYPES: ProblemType[] = ['regression', 'single_label_classification', 'multi_label_classification'];
@@ -78,7 +76,7 @@ function classifierConfig(config: Partial<GPT2Config> & Record<string, unknown>,
   } as ClassifierConfig;
 }
 
-export class GPT2ForSequenceClassification extends Module {
+export class GPT2ForSequenceClassification extends GPT2PreTrainedModel {
   declare transformer: GPT2Model;
   declare score: Linear;
   readonly config: ClassifierConfig;
@@ -93,44 +91,6 @@ export class GPT2ForSequenceClassification extends Module {
 
   get numLabels(): number {
     return Object.keys(this.config.id2label).length;
-  }
-
-  /** HF's init (as GPT2LMHeadModel's), the head N(0, initializer_range). */
-  initWeights(): void {
-    const std = this.config.initializer_range;
-    noGrad(() => {
-      for (const [name, p] of this.namedParameters()) {
-        if (/(ln_1|ln_2|ln_f)\.weight$/.test(name)) p.fill_(1);
-        else if (name.endsWith('.bias')) p.zero_();
-        else if (name.endsWith('c_proj.weight')) p.normal_(0, std / Math.sqrt(2 * this.config.n_layer));
-        else p.normal_(0, std);
-      }
-    });
-  }
-
-  get attnImplementation(): AttnImplementation {
-    return this.transformer.h.items[0].attn.attnImplementation;
-  }
-  setAttnImplementation(a: AttnImplementation): this {
-    if (a !== 'eager' && a !== 'sdpa') throw new Error(`GPT-2: attnImplementation must be 'eager' or 'sdpa', got '${a}'`);
-    for (const block of this.transformer.h.items) block.attn.attnImplementation = a;
-    return this;
-  }
-
-  /** HF's gradient checkpointing: each block recomputed in backward (see GPT2LMHeadModel). */
-  get gradientCheckpointing(): boolean {
-    return this.transformer.gradientCheckpointing;
-  }
-  set gradientCheckpointing(on: boolean) {
-    this.transformer.gradientCheckpointing = on;
-  }
-  gradientCheckpointingEnable(): this {
-    this.gradientCheckpointing = true;
-    return this;
-  }
-  gradientCheckpointingDisable(): this {
-    this.gradientCheckpointing = false;
-    return this;
   }
 
   /**

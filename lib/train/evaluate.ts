@@ -9,7 +9,8 @@ import { LMDataset } from '../data/dataset';
 import { ClassificationDataset } from '../data/classification';
 import { GPT2ForSequenceClassification } from '../models/sequence_classification';
 import type { Device } from '../tensor/dtype';
-import { tensor } from '../tensor/creation';
+import type { Module } from '../nn/module';
+import { tensor, zeros } from '../tensor/creation';
 import * as distributed from '../tensor/distributed';
 
 /** Runs fn under bfloat16 autocast for the device when precision is 'bf16' (as it is otherwise). */
@@ -114,39 +115,48 @@ export interface ClassifierEvalResult {
  */
 export function evaluateClassifier(model: GPT2ForSequenceClassification, data: ClassificationDataset,
   opts: { batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean } = {}): ClassifierEvalResult {
+  const [sum, correct] = shardedSums(model, data.length, 2, opts, (idx) => {
+    const batch = data.collate(idx, opts.device);
+    const out = withPrecision(opts.precision ?? 'fp32', opts.device ?? 'cpu', () => model.forward(batch.inputIds, { labels: batch.labels, attentionMask: batch.attentionMask }));
+    let correct: Tensor;
+    if (data.problemType === 'single_label_classification') correct = out.logits.argmax(-1).eq(batch.labels).sum();
+    else if (data.problemType === 'multi_label_classification') correct = out.logits.gt(0).eq(batch.labels.gt(0.5)).all(-1).sum();
+    else correct = tensor(0, { device: out.logits.device as Device });
+    return stack([out.loss!.double().mul(idx.length), correct.double()]);
+  });
+  const n = data.length;
+  return { loss: sum / n, accuracy: data.problemType === 'regression' ? NaN : correct / n, examples: n };
+}
+
+/**
+ * Sums over a dataset's n items, in eval mode without grad: batch(indices) gives a batch's
+ * `width` sums, a (width) tensor; with `distributed`, each rank takes every world-size-th item and the sums are
+ * all-reduced, so every rank gets the totals. Read from the device once, at the end.
+ */
+export function shardedSums(model: Module, n: number, width: number, opts: { batchSize?: number; device?: string; distributed?: boolean }, batch: (indices: number[]) => Tensor): number[] {
   const bs = opts.batchSize ?? 8;
   const world = opts.distributed ? distributed.getWorldSize() : 1, rank = distributed.getRank();
-  const mine = Array.from({ length: data.length }, (_, i) => i).filter((i) => world === 1 || i % world === rank);
+  const mine = Array.from({ length: n }, (_, i) => i).filter((i) => world === 1 || i % world === rank);
   const wasTraining = model.training;
   model.eval();
-  const sums: Tensor[] = []; // per batch: (loss x batch size, correct)
+  const sums: Tensor[] = [];
   try {
     noGrad(() => {
       for (let i = 0; i < mine.length; i += bs) {
         const idx = mine.slice(i, i + bs);
-        tidy(() => {
-          const batch = data.collate(idx, opts.device);
-          const out = withPrecision(opts.precision ?? 'fp32', opts.device ?? 'cpu', () => model.forward(batch.inputIds, { labels: batch.labels, attentionMask: batch.attentionMask }));
-          let correct: Tensor;
-          if (data.problemType === 'single_label_classification') correct = out.logits.argmax(-1).eq(batch.labels).sum();
-          else if (data.problemType === 'multi_label_classification') correct = out.logits.gt(0).eq(batch.labels.gt(0.5)).all(-1).sum();
-          else correct = tensor(0, { device: out.logits.device as Device });
-          sums.push(keep(stack([out.loss!.double().mul(idx.length), correct.double()])));
-        });
+        tidy(() => { sums.push(keep(batch(idx))); });
       }
     });
+    // (a rank with no items still joins the all-reduce, with zeros)
+    const total = tidy(() => (sums.length ? stack(sums).sum(0).double() : zeros([width], { dtype: 'float64', device: opts.device as Device })));
+    if (world > 1) distributed.allReduce([total], { op: 'sum' });
+    try {
+      return total.tolist() as number[];
+    } finally {
+      total.dispose();
+    }
   } finally {
+    for (const t of sums) t.dispose();
     model.train(wasTraining);
   }
-  let [sum, correct] = [0, 0];
-  if (sums.length) [sum, correct] = tidy(() => stack(sums).sum(0).tolist() as number[]);
-  for (const t of sums) t.dispose();
-  if (world > 1) {
-    const total = tensor([sum, correct], { dtype: 'float64', device: opts.device as Device });
-    distributed.allReduce([total], { op: 'sum' });
-    [sum, correct] = total.tolist() as number[];
-    total.dispose();
-  }
-  const n = data.length;
-  return { loss: sum / n, accuracy: data.problemType === 'regression' ? NaN : correct / n, examples: n };
 }

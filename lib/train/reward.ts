@@ -6,18 +6,15 @@
 // checkpoints, resume, data parallel) with its step and evaluation replaced; eval_accuracy is the
 // share of pairs whose chosen side scores higher.
 import { Tensor } from '../tensor/tensor';
-import { tidy, keep } from '../tensor/scope';
-import { noGrad } from '../tensor/runtime';
+import { tidy } from '../tensor/scope';
 import { stack } from '../tensor/ops';
-import { tensor } from '../tensor/creation';
-import type { Device } from '../tensor/dtype';
 import * as F from '../nn/functional';
 import * as distributed from '../tensor/distributed';
 import { GPT2ForSequenceClassification } from '../models/sequence_classification';
 import { RewardDataset } from '../data/preference';
 import type { LMBatch } from '../data/dataset';
 import { Trainer, TrainingArguments } from './trainer';
-import { withPrecision } from './evaluate';
+import { shardedSums, withPrecision } from './evaluate';
 import type { EvalMetric, TrainerCallback } from './callbacks';
 
 export interface RewardArguments extends TrainingArguments {
@@ -50,37 +47,14 @@ export function evaluateRewards(model: GPT2ForSequenceClassification, data: Rewa
   batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; centerRewardsCoefficient?: number | null; distributed?: boolean;
 } = {}): { loss: number; accuracy: number; pairs: number } {
   if (!(data instanceof RewardDataset)) throw new Error('evaluateRewards: the data must be a RewardDataset (chosen, rejected)');
-  const bs = opts.batchSize ?? 8, device = opts.device ?? 'cpu';
-  const world = opts.distributed ? distributed.getWorldSize() : 1, rank = distributed.getRank();
-  const mine = Array.from({ length: data.length }, (_, i) => i).filter((i) => world === 1 || i % world === rank);
-  const wasTraining = model.training;
-  model.eval();
-  const sums: Tensor[] = [];
-  try {
-    noGrad(() => {
-      for (let i = 0; i < mine.length; i += bs) {
-        const idx = mine.slice(i, i + bs);
-        tidy(() => {
-          const batch = data.collate(idx, device);
-          const r = rewards(model, batch, opts.precision ?? 'fp32', device);
-          const B = idx.length;
-          const loss = rewardLoss(r, batch.labels, opts.centerRewardsCoefficient ?? null);
-          sums.push(keep(stack([loss.double().mul(B), r.narrow(0, 0, B).gt(r.narrow(0, B, B)).double().sum()])));
-        });
-      }
-    });
-  } finally {
-    model.train(wasTraining);
-  }
-  let [sum, correct] = [0, 0];
-  if (sums.length) [sum, correct] = tidy(() => stack(sums).sum(0).tolist() as number[]);
-  for (const t of sums) t.dispose();
-  if (world > 1) {
-    const total = tensor([sum, correct], { dtype: 'float64', device: device as Device });
-    distributed.allReduce([total], { op: 'sum' });
-    [sum, correct] = total.tolist() as number[];
-    total.dispose();
-  }
+  const device = opts.device ?? 'cpu';
+  const [sum, correct] = shardedSums(model, data.length, 2, opts, (idx) => {
+    const batch = data.collate(idx, device);
+    const r = rewards(model, batch, opts.precision ?? 'fp32', device);
+    const B = idx.length;
+    const loss = rewardLoss(r, batch.labels, opts.centerRewardsCoefficient ?? null);
+    return stack([loss.double().mul(B), r.narrow(0, 0, B).gt(r.narrow(0, B, B)).double().sum()]);
+  });
   return { loss: sum / data.length, accuracy: correct / data.length, pairs: data.length };
 }
 

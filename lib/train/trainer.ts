@@ -242,6 +242,7 @@ export class Trainer {
     this.callbacks = [...callbacks];
     this.args = { ...TRAINING_DEFAULTS, ...args };
     const a = this.args;
+    if (trainDataset instanceof RewardDataset && new.target === Trainer) throw new Error('Trainer: reward-model pairs (a RewardDataset) train with the RewardTrainer');
     // (a RewardTrainer checks its own pairs)
     if (model instanceof GPT2ForSequenceClassification && !(trainDataset instanceof RewardDataset)) checkClassifierData(model, trainDataset, evalDataset, a);
     else if (trainDataset instanceof ClassificationDataset || evalDataset instanceof ClassificationDataset) {
@@ -787,7 +788,8 @@ function checkClassifierData(model: GPT2ForSequenceClassification, train: LMData
     if (d === undefined) continue;
     if (!(d instanceof ClassificationDataset)) throw new Error(`Trainer: a GPT2ForSequenceClassification trains on a ClassificationDataset (texts with labels); the ${what} set is not one`);
     const names = Object.values(model.config.id2label);
-    if (d.numLabels !== model.numLabels || d.labelNames.some((n, i) => n !== names[i]) && d.problemType !== 'regression') {
+    const otherNames = d.problemType !== 'regression' && d.labelNames.some((n, i) => n !== names[i]); // (regression's one name is LABEL_0 or anything)
+    if (d.numLabels !== model.numLabels || otherNames) {
       throw new Error(`Trainer: the ${what} set's labels (${d.labelNames.join(', ')}) are not the model's id2label (${names.join(', ')}); make the model with id2label from the data (dataset.id2label), or the data with labels: the model's names`);
     }
     if (model.config.problem_type !== null && model.config.problem_type !== d.problemType) throw new Error(`Trainer: the model's problem_type is ${model.config.problem_type}, the ${what} set's ${d.problemType}`);

@@ -105,11 +105,8 @@ def dpo_loss(policy, reference, beta, loss_type, label_smoothing):
 
 def run(spec, case, inputs):
     model = train_ref.tiny_peft_lora(spec["fixtures"], inputs)  # (eval mode: TRL's disable_dropout)
-    groups = lora_ref.hf_decay_groups(model, case["weight_decay"])
-    opt = torch.optim.AdamW([{"params": g["params"], "weight_decay": g["weight_decay"]} for g in groups], lr=case["lr"], betas=(0.9, 0.999), eps=1e-8)
     steps, B = spec["steps"], spec["batch"]
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, train_ref.linear_schedule(steps, spec["warmup"]))
-    trainable = [p for g in groups for p in g["params"]]
+    opt, sched, groups, trainable = train_ref.hf_optimizer(model, case["lr"], case["weight_decay"], steps, spec["warmup"])
     eos, lt = spec["eos"], case["loss_type"]
 
     def stats(pairs):

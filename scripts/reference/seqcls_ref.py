@@ -101,22 +101,25 @@ def forward_case(spec, case, inputs):
     return out
 
 
-def train(spec, inputs):
-    t = spec["train"]
-    model = load(spec, inputs, t["num_labels"])
+def peft_seqcls(spec, inputs, num_labels, problem_type=None):
+    """The classifier with PEFT LoRA (r 4, alpha 8) on c_attn, c_proj and c_fc, task_type SEQ_CLS:
+    score trained in full (a module to save); every trained tensor from inputs' init.<name>."""
+    model = load(spec, inputs, num_labels, problem_type)
     lora_ref.wrap(model, lambda m: lora_ref.PeftLoraConv1D(m, r=4, alpha=8))
     for n, p in model.named_parameters():
-        p.requires_grad = "lora_" in n or n.startswith("score.")  # (PEFT SEQ_CLS: score is a module to save)
+        p.requires_grad = "lora_" in n or n.startswith("score.")
     params = dict(model.named_parameters())
     with torch.no_grad():
         for k, v in inputs.items():
             if k.startswith("init."):
                 params[k[5:]].copy_(v)
-    groups = lora_ref.hf_decay_groups(model, t["weight_decay"])
-    opt = torch.optim.AdamW([{"params": g["params"], "weight_decay": g["weight_decay"]} for g in groups], lr=t["lr"], betas=(0.9, 0.999), eps=1e-8)
-    steps = len(t["batches"])
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, train_ref.linear_schedule(steps, t["warmup"]))
-    trainable = [p for g in groups for p in g["params"]]
+    return model
+
+
+def train(spec, inputs):
+    t = spec["train"]
+    model = peft_seqcls(spec, inputs, t["num_labels"])
+    opt, sched, groups, trainable = train_ref.hf_optimizer(model, t["lr"], t["weight_decay"], len(t["batches"]), t["warmup"])
     losses = []
     for batch in t["batches"]:
         ids, mask, labels = collate([t["examples"][i] for i in batch], spec["pad"])
@@ -150,19 +153,8 @@ def reward(spec, inputs):
     apart (its collator), -logsigmoid(r_c - r_r - margin) per pair, averaged, plus
     center_rewards_coefficient * mean((r_c + r_r)^2)."""
     t = spec["reward"]
-    model = load(spec, inputs, 1, "regression")
-    lora_ref.wrap(model, lambda m: lora_ref.PeftLoraConv1D(m, r=4, alpha=8))
-    for n, p in model.named_parameters():
-        p.requires_grad = "lora_" in n or n.startswith("score.")
-    params = dict(model.named_parameters())
-    with torch.no_grad():
-        for k, v in inputs.items():
-            if k.startswith("init."):
-                params[k[5:]].copy_(v)
-    groups = lora_ref.hf_decay_groups(model, t["weight_decay"])
-    opt = torch.optim.AdamW([{"params": g["params"], "weight_decay": g["weight_decay"]} for g in groups], lr=t["lr"], betas=(0.9, 0.999), eps=1e-8)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, train_ref.linear_schedule(len(t["batches"]), t["warmup"]))
-    trainable = [p for g in groups for p in g["params"]]
+    model = peft_seqcls(spec, inputs, 1, "regression")
+    opt, sched, groups, trainable = train_ref.hf_optimizer(model, t["lr"], t["weight_decay"], len(t["batches"]), t["warmup"])
 
     def loss_of(pairs):
         rc = model(*pad([p["chosen"] for p in pairs], spec["pad"]))[0].squeeze(-1)

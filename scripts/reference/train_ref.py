@@ -50,6 +50,15 @@ def linear_schedule(steps, warmup):
     return factor
 
 
+def hf_optimizer(model, lr, weight_decay, steps, warmup):
+    """HF Trainer's optimizer and schedule: AdamW over the decay groups, linear with warmup.
+    Returns (optimizer, scheduler, groups, the trained parameters)."""
+    groups = lora_ref.hf_decay_groups(model, weight_decay)
+    opt = torch.optim.AdamW([{"params": g["params"], "weight_decay": g["weight_decay"]} for g in groups], lr=lr, betas=(0.9, 0.999), eps=1e-8)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, linear_schedule(steps, warmup))
+    return opt, sched, groups, [p for g in groups for p in g["params"]]
+
+
 def final_tensors(name, groups):
     """Every trained tensor of the param groups, as <name>.final.<param name>."""
     return {f"{name}.final.{n}": p.detach().clone() for g in groups for n, p in zip(g["names"], g["params"])}

@@ -142,6 +142,9 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   let evalData: typeof data | undefined;
   // Preference data (prompt, chosen, rejected) trains with DPO; labelled texts a classifier; anything else a language model.
   const prefs = classify || rewardModeling ? null : preferenceData(f);
+  if (!classify && !rewardModeling && !prefs && torch.data.readRewardPairs(f.data as string)) {
+    throw new Error(`${f.data} holds chosen / rejected pairs without a prompt: DPO needs a prompt in each; to train a reward model on them give --task reward-modeling`);
+  }
   if (classify) {
     [model, data, evalData] = await classifierAndData(f, modelDir);
   } else if (rewardModeling) {
