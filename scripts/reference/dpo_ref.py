@@ -121,12 +121,7 @@ def run(spec, case, inputs):
     losses, metrics = [], []
     for step in range(steps):
         loss, m = stats(spec["pairs"][step * B:(step + 1) * B])
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        losses.append(loss.item())
+        losses.append(train_ref.hf_step(loss, trainable, opt, sched))
         metrics.append(m)
     with torch.no_grad():
         eval_loss, eval_metrics = stats(spec["eval_pairs"])

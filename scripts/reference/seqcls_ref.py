@@ -127,12 +127,7 @@ def train(spec, inputs):
         if t.get("label_smoothing"):
             # HF's LabelSmoother on the model's logits (the model's own loss unused)
             loss = F.cross_entropy(logits, labels, label_smoothing=t["label_smoothing"])
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        losses.append(loss.item())
+        losses.append(train_ref.hf_step(loss, trainable, opt, sched))
     with torch.no_grad():
         ids, mask, labels = collate(t["eval_examples"], spec["pad"])
         logits, loss = model(ids, mask, labels)
@@ -168,12 +163,7 @@ def reward(spec, inputs):
     losses = []
     for batch in t["batches"]:
         loss, _ = loss_of([t["pairs"][i] for i in batch])
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        losses.append(loss.item())
+        losses.append(train_ref.hf_step(loss, trainable, opt, sched))
     with torch.no_grad():
         eval_loss, accuracy = loss_of(t["eval_pairs"])
     return {"reward.losses": torch.tensor(losses, dtype=torch.float64), "reward.eval": torch.stack([eval_loss, accuracy]),

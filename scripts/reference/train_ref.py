@@ -59,6 +59,17 @@ def hf_optimizer(model, lr, weight_decay, steps, warmup):
     return opt, sched, groups, [p for g in groups for p in g["params"]]
 
 
+def hf_step(loss, trainable, opt, sched):
+    """One HF Trainer step from a loss: backward, clip_grad_norm_(1.0), optimizer and schedule
+    steps, grads cleared. Returns the loss's value."""
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+    opt.step()
+    sched.step()
+    opt.zero_grad(set_to_none=True)
+    return loss.item()
+
+
 def final_tensors(name, groups):
     """Every trained tensor of the param groups, as <name>.final.<param name>."""
     return {f"{name}.final.{n}": p.detach().clone() for g in groups for n, p in zip(g["names"], g["params"])}
