@@ -104,7 +104,25 @@ test('bias modes and modulesToSave', async () => {
   expect(t).toContain('transformer.h.0.attn.c_attn.base_layer.bias');
   expect(t).not.toContain('transformer.h.0.ln_1.bias');
   expect(t).toContain('transformer.ln_f.weight');
-  m.dispose();
+  expect(t).toContain('transformer.ln_f.bias');
+  // the whole module to save goes into the file, its bias too (PEFT's modules_to_save), and comes back
+  torch.noGrad(() => { m.transformer.ln_f.bias.add_(0.5); m.transformer.ln_f.weight.mul_(1.5); });
+  const saved = torch.lora.adapterStateDict(m);
+  expect([...saved.keys()].filter((k) => k.includes('ln_f'))).toEqual(['base_model.model.transformer.ln_f.weight', 'base_model.model.transformer.ln_f.bias']);
+  const dir = path.join(tmp, 'modules-to-save');
+  await torch.lora.saveAdapter(m, dir);
+  const back = await torch.lora.loadAdapter(await torch.GPT2LMHeadModel.fromPretrained(base), dir);
+  expect(relErr(back.transformer.ln_f.bias, m.transformer.ln_f.bias)).toBe(0);
+  // an adapter from before the bias was saved: loads, the base's bias kept, with a warning
+  const file = torch.io.safetensors.loadFile(path.join(dir, 'adapter_model.safetensors')).tensors;
+  file.delete('base_model.model.transformer.ln_f.bias');
+  torch.io.safetensors.saveFile(path.join(dir, 'adapter_model.safetensors'), file);
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+  const old = await torch.lora.loadAdapter(await torch.GPT2LMHeadModel.fromPretrained(base), dir);
+  expect(warn.mock.calls[0][0]).toMatch(/has no base_model.model.transformer.ln_f.bias .*the base's are kept/);
+  warn.mockRestore();
+  expect(relErr(old.transformer.ln_f.weight, m.transformer.ln_f.weight)).toBe(0);
+  m.dispose(); back.dispose(); old.dispose();
   const a = await torch.GPT2LMHeadModel.fromPretrained(base);
   torch.lora.applyLoRA(a, { r: 2, bias: 'all' });
   expect(a.namedParameters({ trainableOnly: true }).map(([n]) => n)).toContain('transformer.h.0.ln_1.bias');

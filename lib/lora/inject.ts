@@ -15,7 +15,8 @@ import { saveFile } from '../io/safetensors';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 import { GPT2ForSequenceClassification } from '../models/sequence_classification';
-import { CLASSIFIER_MODULE_NAMES, LoRABase, LoRAEmbedding, LoRALayer, LoRAOptions, LoraInit, ResolvedLoRAOptions, isTargeted, layerOptions, matchesTarget, patternKey, resolveLoRAOptions } from './lora';
+import { GPT2ForTokenClassification } from '../models/token_classification';
+import { CLASSIFIER_MODULE_NAMES, TASK_TYPES, TaskType, LoRABase, LoRAEmbedding, LoRALayer, LoRAOptions, LoraInit, ResolvedLoRAOptions, isTargeted, layerOptions, matchesTarget, patternKey, resolveLoRAOptions } from './lora';
 
 const PREFIX = 'base_model.model.';
 /** The active adapter's options, by model. */
@@ -78,10 +79,10 @@ export function applyLoRA<M extends Module>(model: M, options: LoRAOptions & { a
     }
   }
   // PEFT's task_type: a classifier's head trains in full (modules_to_save), whichever of PEFT's two names it has.
-  opts.taskType ??= model instanceof GPT2ForSequenceClassification ? 'SEQ_CLS' : 'CAUSAL_LM';
-  const headNames = opts.taskType === 'SEQ_CLS' ? CLASSIFIER_MODULE_NAMES : [];
+  opts.taskType ??= model instanceof GPT2ForSequenceClassification ? 'SEQ_CLS' : model instanceof GPT2ForTokenClassification ? 'TOKEN_CLS' : 'CAUSAL_LM';
+  const headNames = opts.taskType === 'CAUSAL_LM' ? [] : CLASSIFIER_MODULE_NAMES;
   if (headNames.length) {
-    if (!headNames.some((t) => [...model.namedModules()].some(([n]) => matchesTarget(n, [t])))) throw new Error(`applyLoRA: taskType SEQ_CLS needs a classification head (a module named ${headNames.join(' or ')}); this model has none`);
+    if (!headNames.some((t) => [...model.namedModules()].some(([n]) => matchesTarget(n, [t])))) throw new Error(`applyLoRA: taskType ${opts.taskType} needs a classification head (a module named ${headNames.join(' or ')}); this model has none`);
     opts.modulesToSave = [...new Set([...(opts.modulesToSave ?? []), ...headNames])];
   }
   for (const t of opts.modulesToSave ?? []) {
@@ -285,10 +286,7 @@ function markTrainable(model: Module, opts: ResolvedLoRAOptions): void {
     return;
   }
   const names = model.namedParameters();
-  const saved = (n: string) => (opts.modulesToSave ?? []).some((t) => {
-    const mod = n.split('.').slice(0, -1).join('.');
-    return matchesTarget(mod, [t]) || [...moduleAncestors(mod)].some((a) => matchesTarget(a, [t]));
-  });
+  const saved = (n: string) => inModuleToSave(n, opts);
   const loraOwners = new Set(loraLayers(model).map(([n]) => n));
   for (const [n, p] of names) {
     let train = LORA_PARAM.test(n);
@@ -297,6 +295,12 @@ function markTrainable(model: Module, opts: ResolvedLoRAOptions): void {
     if (saved(n)) train = true;
     p.requiresGrad_(train);
   }
+}
+
+/** Whether a parameter belongs to one of the modules to save (the module, or one above it, matches). */
+function inModuleToSave(param: string, opts: ResolvedLoRAOptions): boolean {
+  const mod = param.split('.').slice(0, -1).join('.');
+  return (opts.modulesToSave ?? []).some((t) => matchesTarget(mod, [t]) || [...moduleAncestors(mod)].some((a) => matchesTarget(a, [t])));
 }
 
 function* moduleAncestors(name: string): Generator<string> {
@@ -401,7 +405,8 @@ export function adapterStateDict(model: Module, save: { convertToLora?: boolean 
   if (opts.mode === 'peft') {
     for (const [n, p] of model.namedParameters()) {
       const isBias = n.endsWith('.bias') && (opts.bias === 'all' || (opts.bias === 'lora_only' && n.endsWith('.base_layer.bias')));
-      const isSaved = p.requiresGrad && !LORA_PARAM.test(n) && !n.endsWith('.bias');
+      // (a module to save's bias too: PEFT saves the whole module)
+      const isSaved = p.requiresGrad && !LORA_PARAM.test(n) && (!n.endsWith('.bias') || inModuleToSave(n, opts));
       if (isBias || isSaved) out.set(PREFIX + n, p);
     }
   }
@@ -457,7 +462,7 @@ export function adapterConfigJson(model: Module, baseModelNameOrPath: string | n
     // and, for a classifier, what PEFT leaves to the base's config: the label names, the problem, the pad token
     ...(model instanceof GPT2ForSequenceClassification ? {
       tstorch_id2label: model.config.id2label, tstorch_problem_type: model.config.problem_type, tstorch_pad_token_id: model.config.pad_token_id,
-    } : {}),
+    } : model instanceof GPT2ForTokenClassification ? { tstorch_id2label: model.config.id2label } : {}),
   };
 }
 
@@ -532,7 +537,7 @@ export function readAdapterConfig(dir: string): ResolvedLoRAOptions {
     layersPattern: (c.layers_pattern as string | string[] | null) ?? null,
     excludeModules: (c.exclude_modules as string[] | string | null) ?? null,
     initLoraWeights: init as LoraInit,
-    taskType: c.task_type === 'SEQ_CLS' ? 'SEQ_CLS' : c.task_type === 'CAUSAL_LM' ? 'CAUSAL_LM' : undefined,
+    taskType: TASK_TYPES.includes(c.task_type as TaskType) ? c.task_type as TaskType : undefined,
     mode: 'peft', // a seed-mode adapter is saved in the equivalent peft form
   });
 }
@@ -587,8 +592,12 @@ function copyAdapterWeights(model: Module, dir: string, opts: ResolvedLoRAOption
   try {
     const own = new Map(model.namedParameters().map(([n, p]) => [n, p] as [string, Tensor]));
     const expected = tidy(() => [...adapterStateDict(model).keys()]);
-    const missing = expected.filter((k) => !tensors.has(k) && !tensors.has(k.replace('.weight', '.default.weight')));
+    const absent = expected.filter((k) => !tensors.has(k) && !tensors.has(k.replace('.weight', '.default.weight')));
+    // (earlier tstorch versions left a module to save's bias out of the file: the base's stays, with a word)
+    const oldBias = (k: string) => k.endsWith('.bias') && inModuleToSave(k.slice(PREFIX.length), opts);
+    const missing = absent.filter((k) => !oldBias(k));
     if (missing.length) throw new Error(`adapter: ${file} lacks ${missing.length} tensors, e.g. ${missing.slice(0, 3).join(', ')}`);
+    if (absent.length) console.warn(`adapter: ${file} has no ${absent.join(', ')} (an adapter saved without its modules' biases): the base's are kept`);
     noGrad(() => {
       for (const [key, t] of tensors) {
         const name = key.startsWith(PREFIX) ? key.slice(PREFIX.length) : key;
