@@ -19,7 +19,7 @@ beforeAll(() => {
   base = path.join(tmp, 'base');
   fs.mkdirSync(base);
   const config = JSON.parse(fs.readFileSync(path.join(fixtures, 'gpt2', 'tiny', 'config.json'), 'utf8'));
-  fs.writeFileSync(path.join(base, 'config.json'), JSON.stringify({ ...config, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 }));
+  fs.writeFileSync(path.join(base, 'config.json'), JSON.stringify({ ...config, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, classifier_dropout: 0 }));
   fs.copyFileSync(path.join(fixtures, 'gpt2', 'tiny', 'model.safetensors'), path.join(base, 'model.safetensors'));
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -230,4 +230,99 @@ test('RewardTrainer trains as TRL\'s RewardTrainer with a PEFT SEQ_CLS model (ma
   expect([long.length, long.dropped]).toEqual([12, 1]);
   for (const m of [model, two]) m.dispose();
   for (const t of inputs.values()) t.dispose();
+});
+
+test('GPT2ForTokenClassification as transformers\' (logits, loss, every gradient) and trained as PEFT\'s TOKEN_CLS with HF\'s Trainer; TokenClassificationDataset labels each word\'s first token', async () => {
+  torch.manualSeed(51);
+  const ids = (n: number) => Array.from(torch.randint(0, 100, [n]).data() as BigInt64Array, Number);
+  const tagNames = ['DET', 'NOUN', 'VERB', 'X'];
+  // sentences of words, each word 1-3 tokens, a tag each
+  const sentence = (words: number) => Array.from({ length: words }, () => ({ pieces: ids(1 + (torch.randint(0, 3, [1]).item() as number)), tag: tagNames[torch.randint(0, 4, [1]).item() as number] }));
+  const toExample = (s: { pieces: number[]; tag: string }[]) => ({ tokens: s.map((w) => w.pieces), tags: s.map((w) => w.tag) });
+  // what the reference gets: the flat ids, each word's tag id on its first token, -100 on the rest
+  const flat = (s: { pieces: number[]; tag: string }[]) => ({
+    ids: s.flatMap((w) => w.pieces),
+    labels: s.flatMap((w) => w.pieces.map((_, j) => (j === 0 ? tagNames.indexOf(w.tag) : -100))),
+  });
+  const train = Array.from({ length: 9 }, () => sentence(2 + (torch.randint(0, 4, [1]).item() as number)));
+  const evalSet = Array.from({ length: 4 }, () => sentence(3));
+  const data = (ss: typeof train) => new torch.data.TokenClassificationDataset(ss.map(toExample), { padTokenId: PAD });
+  const ds = data(train);
+  expect(ds.labelNames).toEqual(tagNames.filter((t) => train.some((s) => s.some((w) => w.tag === t))));
+  expect(ds.labelNames).toEqual(tagNames); // (all four drawn: the ids below are the reference's)
+  const b = ds.collate([0, 1]);
+  const f0 = flat(train[0]), f1 = flat(train[1]), T = Math.max(f0.ids.length, f1.ids.length);
+  expect(b.labels.tolist()).toEqual([f0, f1].map((f) => [...f.labels, ...Array(T - f.labels.length).fill(-100)]));
+  expect(ds.lossTokens([0, 1])).toBe(train[0].length + train[1].length);
+  torch.manualSeed(12);
+  const inputs = new Map([['tok.classifier.weight', torch.keep(torch.randn([4, 32]).mul(0.3))], ['tok.classifier.bias', torch.keep(torch.randn([4]).mul(0.1))]]);
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+  const model = await torch.GPT2ForTokenClassification.fromPretrained(base, { id2label: ds.id2label });
+  warn.mockRestore();
+  torch.noGrad(() => { model.classifier.weight.copy_(inputs.get('tok.classifier.weight')!); model.classifier.bias!.copy_(inputs.get('tok.classifier.bias')!); });
+  // one forward and backward on a padded batch
+  const fwd = [flat(train[2]), flat(train[3]), flat(train[4])];
+  const Tf = Math.max(...fwd.map((f) => f.ids.length));
+  const spec = {
+    ids: fwd.map((f) => [...f.ids, ...Array(Tf - f.ids.length).fill(PAD)]), mask: fwd.map((f) => [...f.ids.map(() => 1), ...Array(Tf - f.ids.length).fill(0)]),
+    labels: fwd.map((f) => [...f.labels, ...Array(Tf - f.labels.length).fill(-100)]),
+  };
+  const out = model.forward(torch.tensor(spec.ids, { dtype: 'int64' }), { attentionMask: torch.tensor(spec.mask, { dtype: 'int64' }), labels: torch.tensor(spec.labels, { dtype: 'int64' }) });
+  out.loss!.backward();
+  // then LoRA (TOKEN_CLS: the classifier trains in full) for 3 steps of HF's Trainer
+  model.zeroGrad();
+  torch.manualSeed(7);
+  torch.lora.applyLoRA(model, { r: 4, alpha: 8, dropout: 0 });
+  torch.noGrad(() => { for (const [n, p] of model.namedParameters({ trainableOnly: true })) if (n.includes('lora_B')) p.normal_(0, 0.05); });
+  const trainable = model.namedParameters({ trainableOnly: true }).map(([n]) => n);
+  expect(trainable).toEqual(expect.arrayContaining(['classifier.weight', 'classifier.bias']));
+  for (const [n, p] of model.namedParameters({ trainableOnly: true })) inputs.set(`init.${n}`, torch.keep(p.clone()));
+  const grads = new Map(model.namedParameters().filter(([, p]) => p.grad).map(([n, p]) => [n.replace('.base_layer', ''), torch.keep(p.grad!.clone())]));
+  const trainer = new torch.Trainer(model, {
+    outputDir: path.join(tmp, 'tok'), learningRate: 5e-3, weightDecay: 0.01, warmupSteps: 1, perDeviceTrainBatchSize: 3, numTrainEpochs: 1,
+    loggingSteps: 1, saveStrategy: 'no', progress: false,
+  }, ds, data(evalSet));
+  const batches = trainer.stepsFor(0).map((step) => step[0]);
+  const ref = referenceTensors('seqcls_ref.py', {
+    model_dir: base, pad: PAD, forward: [], train: null, reward: null,
+    token: { num_labels: 4, forward: spec, examples: train.map(flat), eval_examples: evalSet.map(flat), batches, lr: 5e-3, weight_decay: 0.01, warmup: 1 },
+  }, inputs);
+  expect(relErr(out.logits, ref.get('token.logits')!)).toBeLessThan(1e-5);
+  expect(relErr(out.loss!.reshape([1]), ref.get('token.loss')!)).toBeLessThan(1e-5);
+  for (const [n, g] of grads) {
+    const err = relErr(g, ref.get(`token.grad.${n}`)!);
+    if (!(err < 1e-4)) throw new Error(`grad of ${n} off by ${err}`);
+  }
+  const result = quietly(() => trainer.train());
+  const losses = result.logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss!);
+  const want = ref.get('token.losses')!.tolist() as number[];
+  expect(losses.length).toBe(want.length);
+  losses.forEach((l, k) => expect(Math.abs(l - want[k]) / Math.abs(want[k])).toBeLessThan(1e-5));
+  for (const [n, p] of model.namedParameters({ trainableOnly: true })) {
+    const err = relErr(p, ref.get(`token.final.${n}`)!);
+    if (!(err < 1e-4)) throw new Error(`${n} off by ${err}`);
+  }
+  const ev = trainer.evaluate();
+  const [evalLoss, accuracy] = ref.get('token.eval')!.tolist() as number[];
+  expect(Math.abs(ev.eval_loss - evalLoss) / evalLoss).toBeLessThan(1e-5);
+  expect(Math.abs(ev.eval_accuracy - accuracy)).toBeLessThan(1e-6);
+  // the adapter: PEFT's TOKEN_CLS, the head under its own names
+  await trainer.saveModel();
+  const config = JSON.parse(fs.readFileSync(path.join(tmp, 'tok', 'adapter_config.json'), 'utf8'));
+  expect([config.task_type, config.modules_to_save, config.tstorch_id2label]).toEqual(['TOKEN_CLS', ['classifier', 'score'], ds.id2label]);
+  const saved = torch.io.safetensors.loadFile(path.join(tmp, 'tok', 'adapter_model.safetensors')).tensors;
+  expect(['base_model.model.classifier.weight', 'base_model.model.classifier.bias'].every((k) => saved.has(k))).toBe(true);
+  expect(() => new torch.data.TokenClassificationDataset([{ tokens: ['a', 'b'], tags: ['X'] }])).toThrow('example 1 has 2 words but 1 tags');
+  expect(() => new torch.data.TokenClassificationDataset([{ tokens: ['a'], tags: ['Y'] }], { labels: ['X'] })).toThrow("tag 'Y' not among the model's (X)");
+  model.dispose();
+  for (const t of [...inputs.values(), ...grads.values()]) t.dispose();
+});
+
+test('brownTaggedSentences: the Brown Corpus\'s tagged sentences as NLTK reads them', () => {
+  const news = torch.data.brownTaggedSentences(['a']);
+  expect(news.length).toBe(4623); // (NLTK: len(brown.tagged_sents(categories='news')))
+  expect(news[0].tokens.slice(0, 4)).toEqual(['The', 'Fulton', 'County', 'Grand']);
+  expect(news[0].tags.slice(0, 4)).toEqual(['AT', 'NP-TL', 'NN-TL', 'JJ-TL']);
+  expect(torch.data.brownTaggedSentences(['a'], { simplify: true })[0].tags.slice(0, 4)).toEqual(['AT', 'NP', 'NN', 'JJ']);
+  expect(news.every((s) => s.tokens.length === s.tags.length && s.tags.every((t) => t.length > 0))).toBe(true);
 });

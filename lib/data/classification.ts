@@ -140,3 +140,93 @@ export class ClassificationDataset implements LMDataset {
     return indices.reduce((t, i) => t + this.examples[i].length, 0);
   }
 }
+
+/**
+ * Token classification data (part-of-speech tags, named entities) as HF's run_ner prepares it for
+ * GPT-2: each example's words tokenized one by one, each with a space before it (GPT-2's
+ * tokenizer with add_prefix_space, is_split_into_words), the word's tag on its first token and
+ * -100 on the rest (label_all_tokens false), cut to maxLength tokens; tags mapped to ids in sorted
+ * order (or a model's id2label). Batches are right-padded (labels -100 there), with a mask.
+ */
+export class TokenClassificationDataset implements LMDataset {
+  readonly examples: Int32Array[] = [];
+  /** per example, per token: the tag id, or -100 (a word's later tokens, padding) */
+  readonly labels: Int32Array[] = [];
+  /** the tag names in id order (HF's id2label) */
+  readonly labelNames: string[];
+  readonly padTokenId: number;
+  /** examples cut at maxLength (their last words unlabelled) */
+  readonly truncated: number = 0;
+
+  constructor(data: { tokens: (string | number[])[]; tags: (string | number)[] }[], opts: Omit<ClassificationDatasetOptions, 'problemType'> = {}) {
+    const tok = opts.tokenizer ?? gpt2Tokenizer, maxLength = opts.maxLength ?? 1024;
+    if (!Number.isInteger(maxLength) || maxLength < 1) throw new Error(`TokenClassificationDataset: maxLength must be a positive integer, got ${maxLength}`);
+    if (!data.length) throw new Error('TokenClassificationDataset: no examples');
+    this.padTokenId = opts.padTokenId ?? tok.eosTokenId;
+    data.forEach((d, i) => {
+      if (!Array.isArray(d?.tokens) || !Array.isArray(d?.tags)) throw new Error(`TokenClassificationDataset: example ${i + 1} needs tokens (its words) and tags (one per word), as lists`);
+      if (d.tokens.length !== d.tags.length) throw new Error(`TokenClassificationDataset: example ${i + 1} has ${d.tokens.length} words but ${d.tags.length} tags`);
+      if (!d.tokens.length) throw new Error(`TokenClassificationDataset: example ${i + 1} has no words`);
+    });
+    const tags = data.flatMap((d) => d.tags);
+    const sorted = [...new Set(tags.map(String))].sort((a, b) => (tags.every((t) => typeof t === 'number') ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0));
+    this.labelNames = opts.labels ?? sorted;
+    const id = new Map(this.labelNames.map((n, i) => [n, i]));
+    const unknown = sorted.filter((t) => !id.has(t));
+    if (unknown.length) throw new Error(`TokenClassificationDataset: tag${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).map((u) => `'${u}'`).join(', ')} not among the model's (${this.labelNames.slice(0, 20).join(', ')}${this.labelNames.length > 20 ? ', ...' : ''})`);
+    let truncated = 0;
+    for (const d of data) {
+      const ids: number[] = [], labels: number[] = [];
+      d.tokens.forEach((w, k) => {
+        const pieces = typeof w === 'string' ? tok.encode(' ' + w) : w;
+        pieces.forEach((t, j) => { ids.push(t); labels.push(j === 0 ? id.get(String(d.tags[k]))! : -100); });
+      });
+      if (ids.length > maxLength) truncated++;
+      this.examples.push(Int32Array.from(ids.slice(0, maxLength)));
+      this.labels.push(Int32Array.from(labels.slice(0, maxLength)));
+    }
+    this.truncated = truncated;
+  }
+
+  get length(): number {
+    return this.examples.length;
+  }
+
+  get numLabels(): number {
+    return this.labelNames.length;
+  }
+
+  get id2label(): Record<string, string> {
+    return Object.fromEntries(this.labelNames.map((n, i) => [String(i), n]));
+  }
+
+  subset(start: number, end: number): TokenClassificationDataset {
+    const part = Object.create(TokenClassificationDataset.prototype) as TokenClassificationDataset;
+    Object.assign(part, this, { examples: this.examples.slice(start, end), labels: this.labels.slice(start, end), truncated: 0 });
+    return part;
+  }
+
+  /** (B, T) ids right-padded with the pad token, the mask, and (B, T) int64 tag ids (-100 where none). */
+  collate(indices: number[], device?: string): LMBatch {
+    const T = Math.max(...indices.map((i) => this.examples[i].length)), B = indices.length;
+    const ids = new BigInt64Array(B * T).fill(BigInt(this.padTokenId)), mask = new BigInt64Array(B * T), labels = new BigInt64Array(B * T).fill(-100n);
+    indices.forEach((i, j) => {
+      const r = this.examples[i], l = this.labels[i];
+      for (let k = 0; k < r.length; k++) {
+        ids[j * T + k] = BigInt(r[k]);
+        mask[j * T + k] = 1n;
+        labels[j * T + k] = BigInt(l[k]);
+      }
+    });
+    return { inputIds: toDevice(ids, [B, T], device), labels: toDevice(labels, [B, T], device), attentionMask: toDevice(mask, [B, T], device) };
+  }
+
+  /** The labelled tokens (each word's first): a batch's loss is their mean. */
+  lossTokens(indices: number[]): number {
+    return indices.reduce((t, i) => t + this.labels[i].reduce((n, l) => n + (l !== -100 ? 1 : 0), 0), 0);
+  }
+
+  tokens(indices: number[]): number {
+    return indices.reduce((t, i) => t + this.examples[i].length, 0);
+  }
+}

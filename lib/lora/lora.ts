@@ -65,16 +65,17 @@ export interface LoRAOptions {
    */
   initLoraWeights?: LoraInit;
   /**
-   * PEFT's task_type: 'CAUSAL_LM', or 'SEQ_CLS' (a classifier: its head, `score` or `classifier`,
-   * also trains in full and is saved with the adapter, as PEFT's modules_to_save). Default: by
-   * the model, SEQ_CLS for a GPT2ForSequenceClassification.
+   * PEFT's task_type: 'CAUSAL_LM', or 'SEQ_CLS' / 'TOKEN_CLS' (a classifier: its head, `score`
+   * or `classifier`, also trains in full and is saved with the adapter, as PEFT's
+   * modules_to_save). Default: by the model (SEQ_CLS for a GPT2ForSequenceClassification,
+   * TOKEN_CLS for a GPT2ForTokenClassification).
    */
   taskType?: TaskType | null;
 }
 
-export type TaskType = 'CAUSAL_LM' | 'SEQ_CLS';
-export const TASK_TYPES: TaskType[] = ['CAUSAL_LM', 'SEQ_CLS'];
-/** the head names PEFT adds to modules_to_save for SEQ_CLS */
+export type TaskType = 'CAUSAL_LM' | 'SEQ_CLS' | 'TOKEN_CLS';
+export const TASK_TYPES: TaskType[] = ['CAUSAL_LM', 'SEQ_CLS', 'TOKEN_CLS'];
+/** the head names PEFT adds to modules_to_save for SEQ_CLS and TOKEN_CLS */
 export const CLASSIFIER_MODULE_NAMES = ['classifier', 'score'];
 
 export type LoraInit = boolean | 'gaussian' | 'pissa' | `pissa_niter_${number}`;

@@ -47,7 +47,7 @@ export interface SequenceClassifierOutput {
 }
 
 /** A config's classification fields, filled in as HF's PretrainedConfig does, options over the config's own. */
-function classifierConfig(config: Partial<GPT2Config> & Record<string, unknown>, o: ClassificationOptions): ClassifierConfig {
+export function classifierConfig(config: Partial<GPT2Config> & Record<string, unknown>, o: ClassificationOptions): ClassifierConfig {
   const base = resolveConfig(config) as ResolvedGPT2Config & Record<string, unknown>;
   let id2label = (o.id2label ?? base.id2label) as Record<string, string> | undefined;
   const numLabels = o.numLabels ?? (o.id2label ? undefined : base.num_labels as number | undefined) ?? (id2label ? Object.keys(id2label).length : 2);
@@ -178,36 +178,7 @@ export class GPT2ForSequenceClassification extends GPT2PreTrainedModel {
    * head; a saved head must have that many outputs). In eval mode.
    */
   static async fromPretrained(dir: string, opts: GPT2ModelOptions & ClassificationOptions = {}): Promise<GPT2ForSequenceClassification> {
-    const config = readConfig(dir) as GPT2Config & Record<string, unknown>;
-    const ignored = (name: string) => /\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight';
-    const { tensors, file } = loadWeights(dir, 'model', { filter: (name) => !ignored(name) });
-    let model: GPT2ForSequenceClassification;
-    try {
-      model = new GPT2ForSequenceClassification(config, { ...opts, dtype: undefined, device: undefined });
-    } catch (e) {
-      for (const t of tensors.values()) t.dispose();
-      throw e;
-    }
-    try {
-      const state = new Map<string, Tensor>();
-      for (const [name, t] of tensors) state.set(name.startsWith('transformer.') || name === 'score.weight' ? name : `transformer.${name}`, t);
-      const head = state.get('score.weight');
-      if (head && head.shape[0] !== model.numLabels) {
-        throw new Error(`its classification head has ${head.shape[0]} outputs, not ${model.numLabels} (to train a new head with another number of labels, start from the language model's folder)`);
-      }
-      if (!head) {
-        console.warn(`GPT2ForSequenceClassification: ${dir} has no score.weight: the classification head (${model.numLabels} labels) is newly initialized; train it before use`);
-        state.set('score.weight', model.score.weight);
-      }
-      model.loadStateDict(state);
-    } catch (e) {
-      model.dispose();
-      throw new Error(`GPT2ForSequenceClassification: ${file}: ${(e as Error).message}`);
-    } finally {
-      for (const t of tensors.values()) t.dispose();
-    }
-    if (opts.dtype || opts.device) model.to({ dtype: opts.dtype, device: opts.device });
-    return model.eval();
+    return loadWithHead(dir, opts, (config) => new GPT2ForSequenceClassification(config, { ...opts, dtype: undefined, device: undefined }), 'score');
   }
 
   async savePretrained(dir: string): Promise<void> {
@@ -236,4 +207,45 @@ export function isSequenceClassifierFolder(dir: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * HF's from_pretrained for GPT-2 with a head named `head` (score, classifier): a folder saved
+ * with that head (transformer.* and head.*), or a language model's (GPT2LMHeadModel or bare
+ * GPT2Model names), whose head then keeps the init `make` gave it, with a warning. A saved head
+ * must have the model's number of outputs. Cast and moved as opts say; in eval mode.
+ */
+export function loadWithHead<M extends GPT2PreTrainedModel & { numLabels: number }>(dir: string, opts: GPT2ModelOptions,
+  make: (config: GPT2Config & Record<string, unknown>) => M, head: string): M {
+  const config = readConfig(dir) as GPT2Config & Record<string, unknown>;
+  const ignored = (name: string) => /\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight';
+  const { tensors, file } = loadWeights(dir, 'model', { filter: (name) => !ignored(name) });
+  let model: M;
+  try {
+    model = make(config);
+  } catch (e) {
+    for (const t of tensors.values()) t.dispose();
+    throw e;
+  }
+  const kind = model.constructor.name;
+  try {
+    const state = new Map<string, Tensor>();
+    for (const [name, t] of tensors) state.set(name.startsWith('transformer.') || name.startsWith(`${head}.`) ? name : `transformer.${name}`, t);
+    const saved = state.get(`${head}.weight`);
+    if (saved && saved.shape[0] !== model.numLabels) {
+      throw new Error(`its classification head has ${saved.shape[0]} outputs, not ${model.numLabels} (to train a new head with another number of labels, start from the language model's folder)`);
+    }
+    if (!saved) {
+      console.warn(`${kind}: ${dir} has no ${head}.weight: the classification head (${model.numLabels} labels) is newly initialized; train it before use`);
+      for (const [name, t] of model.namedParameters()) if (name.startsWith(`${head}.`)) state.set(name, t);
+    }
+    model.loadStateDict(state);
+  } catch (e) {
+    model.dispose();
+    throw new Error(`${kind}: ${file}: ${(e as Error).message}`);
+  } finally {
+    for (const t of tensors.values()) t.dispose();
+  }
+  if (opts.dtype || opts.device) model.to({ dtype: opts.dtype, device: opts.device });
+  return model.eval();
 }

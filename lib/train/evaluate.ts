@@ -6,7 +6,8 @@ import { stack } from '../tensor/ops';
 import { autocast, noGrad } from '../tensor/runtime';
 import { GPT2LMHeadModel } from '../models/gpt2';
 import { LMDataset } from '../data/dataset';
-import { ClassificationDataset } from '../data/classification';
+import { ClassificationDataset, TokenClassificationDataset } from '../data/classification';
+import { GPT2ForTokenClassification } from '../models/token_classification';
 import { GPT2ForSequenceClassification } from '../models/sequence_classification';
 import type { Device } from '../tensor/dtype';
 import type { Module } from '../nn/module';
@@ -126,6 +127,18 @@ export function evaluateClassifier(model: GPT2ForSequenceClassification, data: C
   });
   const n = data.length;
   return { loss: sum / n, accuracy: data.problemType === 'regression' ? NaN : correct / n, examples: n };
+}
+
+/** A token classifier's eval loss (the mean over the labelled tokens) and accuracy (the share of them tagged right). */
+export function evaluateTokenClassifier(model: GPT2ForTokenClassification, data: TokenClassificationDataset,
+  opts: { batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean } = {}): { loss: number; accuracy: number; tokens: number } {
+  const [sum, correct, n] = shardedSums(model, data.length, 3, opts, (idx) => {
+    const batch = data.collate(idx, opts.device);
+    const out = withPrecision(opts.precision ?? 'fp32', opts.device ?? 'cpu', () => model.forward(batch.inputIds, { labels: batch.labels, attentionMask: batch.attentionMask }));
+    const labelled = batch.labels.ne(-100), count = data.lossTokens(idx);
+    return stack([out.loss!.double().mul(count), out.logits.argmax(-1).eq(batch.labels).logicalAnd(labelled).sum().double(), tensor(count, { dtype: 'float64', device: batch.labels.device as Device })]);
+  });
+  return { loss: sum / n, accuracy: correct / n, tokens: n };
 }
 
 /**

@@ -16,7 +16,8 @@ import { OptimizerName, TrainerOptimizer, createOptimizer, parseOptimArgs, OPTIM
 import { LRScheduler, ScheduleKind, ScheduleKwargs } from '../optim/schedule';
 import { GPT2LMHeadModel } from '../models/gpt2';
 import { GPT2ForSequenceClassification } from '../models/sequence_classification';
-import { ClassificationDataset } from '../data/classification';
+import { ClassificationDataset, TokenClassificationDataset } from '../data/classification';
+import { GPT2ForTokenClassification } from '../models/token_classification';
 import { RewardDataset } from '../data/preference';
 import { LMDataset, TextDataset, epochPermutation, lengthGroupedOrder } from '../data/dataset';
 import * as distributed from '../tensor/distributed';
@@ -24,7 +25,7 @@ import { loadFile, saveFile } from '../io/safetensors';
 import { recoverInterruptedWrites, writeDirAtomic, writeFileAtomic } from '../io/atomic';
 import { loraConfig, writeAdapter } from '../lora/inject';
 import { loraplusParameterGroups } from '../lora/loraplus';
-import { evaluate, evaluateClassifier, readAndDispose, withPrecision } from './evaluate';
+import { evaluate, evaluateClassifier, evaluateTokenClassifier, readAndDispose, withPrecision } from './evaluate';
 import { lossCurveSvg } from './plot';
 import { Progress } from './progress';
 import { TensorBoardCallback } from './callbacks';
@@ -245,8 +246,9 @@ export class Trainer {
     if (trainDataset instanceof RewardDataset && new.target === Trainer) throw new Error('Trainer: reward-model pairs (a RewardDataset) train with the RewardTrainer');
     // (a RewardTrainer checks its own pairs)
     if (model instanceof GPT2ForSequenceClassification && !(trainDataset instanceof RewardDataset)) checkClassifierData(model, trainDataset, evalDataset, a);
-    else if (trainDataset instanceof ClassificationDataset || evalDataset instanceof ClassificationDataset) {
-      throw new Error('Trainer: a ClassificationDataset trains a GPT2ForSequenceClassification, not a language model');
+    else if (model instanceof GPT2ForTokenClassification) checkTokenClassifierData(model, trainDataset, evalDataset, a);
+    else if ([trainDataset, evalDataset].some((d) => d instanceof ClassificationDataset || d instanceof TokenClassificationDataset)) {
+      throw new Error('Trainer: a ClassificationDataset trains a GPT2ForSequenceClassification, a TokenClassificationDataset a GPT2ForTokenClassification; not a language model');
     }
     for (const k of ['perDeviceTrainBatchSize', 'gradientAccumulationSteps'] as const) {
       if (!Number.isInteger(a[k]) || a[k] < 1) throw new Error(`Trainer: ${k} must be a positive integer, got ${a[k]}`);
@@ -589,6 +591,11 @@ export class Trainer {
       // (no perplexity for a classifier; no accuracy for regression)
       return (Number.isNaN(r.accuracy) ? { eval_loss: r.loss } : { eval_loss: r.loss, eval_accuracy: r.accuracy }) as Record<EvalMetric, number>;
     }
+    if (this.model instanceof GPT2ForTokenClassification) {
+      if (!(dataset instanceof TokenClassificationDataset)) throw new Error('Trainer.evaluate: a token classifier is evaluated on a TokenClassificationDataset');
+      const r = evaluateTokenClassifier(this.model, dataset, opts);
+      return { eval_loss: r.loss, eval_accuracy: r.accuracy } as Record<EvalMetric, number>;
+    }
     const r = evaluate(this.model, dataset, opts);
     return { eval_loss: r.loss, eval_perplexity: r.perplexity, eval_accuracy: r.accuracy };
   }
@@ -779,8 +786,21 @@ export class Trainer {
   }
 }
 
-/** The Trainer's models: a causal LM, or a sequence classifier (HF's one Trainer for both). */
-export type TrainableModel = GPT2LMHeadModel | GPT2ForSequenceClassification;
+/** The Trainer's models: a causal LM, a sequence or a token classifier (HF's one Trainer for all). */
+export type TrainableModel = GPT2LMHeadModel | GPT2ForSequenceClassification | GPT2ForTokenClassification;
+
+/** A token classifier's data must match it: its tags, its pad token. */
+function checkTokenClassifierData(model: GPT2ForTokenClassification, train: LMDataset, evalData: LMDataset | undefined, a: TrainingArguments): void {
+  for (const [what, d] of [['training', train], ['eval', evalData]] as const) {
+    if (d === undefined) continue;
+    if (!(d instanceof TokenClassificationDataset)) throw new Error(`Trainer: a GPT2ForTokenClassification trains on a TokenClassificationDataset (words with tags); the ${what} set is not one`);
+    const names = Object.values(model.config.id2label);
+    if (d.numLabels !== model.numLabels || d.labelNames.some((n, i) => n !== names[i])) {
+      throw new Error(`Trainer: the ${what} set's tags (${d.labelNames.slice(0, 10).join(', ')}${d.numLabels > 10 ? ', ...' : ''}) are not the model's id2label (${names.slice(0, 10).join(', ')}${names.length > 10 ? ', ...' : ''}); make the model with id2label from the data (dataset.id2label)`);
+    }
+  }
+  if (a.metricForBestModel && /perplexity/.test(a.metricForBestModel)) throw new Error('Trainer: a token classifier has no perplexity; metricForBestModel is loss or accuracy');
+}
 
 /** A classifier's data must match it: its labels, its problem, its pad token. */
 function checkClassifierData(model: GPT2ForSequenceClassification, train: LMDataset, evalData: LMDataset | undefined, a: Required<Pick<TrainingArguments, 'perDeviceTrainBatchSize' | 'labelSmoothingFactor'>> & TrainingArguments): void {

@@ -6,17 +6,21 @@ non-pad token taken ((arange * (ids != pad)).argmax(-1)), and the loss of config
 CrossEntropyLoss, else BCEWithLogitsLoss). Training is HF's Trainer with a PEFT LoRA model of
 task_type SEQ_CLS (LoRA on c_attn, c_proj, c_fc; score trained in full as PEFT's modules_to_save):
 AdamW over the decay groups, a linear schedule with warmup, clip_grad_norm_(1.0), batches in the
-given order, right-padded with the pad token, each step's loss the batch mean.
+given order, right-padded with the pad token, each step's loss the batch mean. Also
+GPT2ForTokenClassification (a label per token, PEFT's TOKEN_CLS) and TRL's RewardTrainer.
 
 Usage: seqcls_ref.py SPEC.json INPUTS.safetensors OUT.safetensors
 SPEC: {"model_dir", "pad",
        "forward": [{"name", "num_labels", "ids": [[...]], "mask": [[...]] | null, "labels", "float_labels", "problem_type": null | str}],
        "train": null | {"num_labels", "examples": [{"ids", "label"}], "eval_examples": [...], "batches": [[index, ...], ...],
                         "lr", "weight_decay", "warmup", "label_smoothing"},
-       "reward": null | {"pairs": [{"chosen", "rejected", "margin"?}], "eval_pairs", "batches", "lr", "weight_decay", "warmup", "center"}}
-INPUTS: score<L>: the head for L labels; init.<name>: the trained tensors' starting values.
+       "reward": null | {"pairs": [{"chosen", "rejected", "margin"?}], "eval_pairs", "batches", "lr", "weight_decay", "warmup", "center"},
+       "token": null | {"num_labels", "forward": {"ids", "mask", "labels"}, "examples": [{"ids", "labels"}], "eval_examples", "batches", "lr", "weight_decay", "warmup"}}
+INPUTS: score<L>: the head for L labels; tok.classifier.weight / .bias: the token classifier's head;
+init.<name>: the trained tensors' starting values.
 Written: <name>.logits, <name>.loss, <name>.grad.<param> (every parameter, full backward);
-train.losses, train.eval (loss, accuracy after training), train.final.<name>; reward.losses, reward.eval, reward.final.<name>.
+train.losses, train.eval (loss, accuracy after training), train.final.<name>; reward.losses, reward.eval, reward.final.<name>;
+token.logits, token.loss, token.grad.<param>, token.losses, token.eval, token.final.<name>.
 """
 import json
 import os
@@ -66,6 +70,24 @@ class GPT2ForSequenceClassification(nn.Module):
         return pooled_logits, loss
 
 
+class GPT2ForTokenClassification(nn.Module):
+    """transformers' GPT2ForTokenClassification: dropout (classifier_dropout) then a Linear with
+    bias at every position; CrossEntropyLoss (ignore_index -100) over the flattened positions."""
+
+    def __init__(self, cfg, num_labels):
+        super().__init__()
+        self.transformer = gpt2_ref.Transformer(cfg)
+        self.dropout = nn.Dropout(cfg["classifier_dropout"] if cfg.get("classifier_dropout") is not None else 0.1)
+        self.classifier = nn.Linear(cfg["n_embd"], num_labels)
+        self.num_labels = num_labels
+
+    def forward(self, input_ids, attention_mask=None, labels=None):
+        hidden, _ = self.transformer(input_ids, attention_mask)
+        logits = self.classifier(self.dropout(hidden))
+        loss = None if labels is None else F.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1))
+        return logits, loss
+
+
 def load(spec, inputs, num_labels, problem_type=None):
     d = spec["model_dir"]
     cfg = json.load(open(os.path.join(d, "config.json")))
@@ -101,13 +123,23 @@ def forward_case(spec, case, inputs):
     return out
 
 
-def peft_seqcls(spec, inputs, num_labels, problem_type=None):
-    """The classifier with PEFT LoRA (r 4, alpha 8) on c_attn, c_proj and c_fc, task_type SEQ_CLS:
-    score trained in full (a module to save); every trained tensor from inputs' init.<name>."""
-    model = load(spec, inputs, num_labels, problem_type)
+def load_token(spec, inputs, num_labels):
+    d = spec["model_dir"]
+    model = GPT2ForTokenClassification(json.load(open(os.path.join(d, "config.json"))), num_labels)
+    sd = {(k if k.startswith("transformer.") else "transformer." + k): v for k, v in st.load(os.path.join(d, "model.safetensors")).items()}
+    sd["classifier.weight"], sd["classifier.bias"] = inputs["tok.classifier.weight"], inputs["tok.classifier.bias"]
+    model.load_state_dict(sd)
+    return model.eval()
+
+
+def peft_seqcls(spec, inputs, num_labels, problem_type=None, token=False):
+    """The classifier with PEFT LoRA (r 4, alpha 8) on c_attn, c_proj and c_fc, task_type SEQ_CLS
+    (TOKEN_CLS with token): the head trained in full (a module to save); every trained tensor from
+    inputs' init.<name>."""
+    model = load_token(spec, inputs, num_labels) if token else load(spec, inputs, num_labels, problem_type)
     lora_ref.wrap(model, lambda m: lora_ref.PeftLoraConv1D(m, r=4, alpha=8))
     for n, p in model.named_parameters():
-        p.requires_grad = "lora_" in n or n.startswith("score.")
+        p.requires_grad = "lora_" in n or n.startswith(("score.", "classifier."))
     params = dict(model.named_parameters())
     with torch.no_grad():
         for k, v in inputs.items():
@@ -170,6 +202,38 @@ def reward(spec, inputs):
             **train_ref.final_tensors("reward", groups)}
 
 
+def token(spec, inputs):
+    """GPT2ForTokenClassification: one forward and backward (logits, loss, every gradient), then
+    HF's Trainer with a PEFT TOKEN_CLS model on the given batches (right-padded, labels -100)."""
+    t = spec["token"]
+    model = load_token(spec, inputs, t["num_labels"])
+    f = t["forward"]
+    logits, loss = model(torch.tensor(f["ids"]), torch.tensor(f["mask"]), torch.tensor(f["labels"]))
+    loss.backward()
+    out = {"token.logits": logits.detach(), "token.loss": loss.detach().reshape(1)}
+    out.update({f"token.grad.{n}": p.grad for n, p in model.named_parameters()})
+    model = peft_seqcls(spec, inputs, t["num_labels"], token=True)
+    opt, sched, groups, trainable = train_ref.hf_optimizer(model, t["lr"], t["weight_decay"], len(t["batches"]), t["warmup"])
+
+    def batch(examples):
+        T = max(len(e["ids"]) for e in examples)
+        ids = torch.tensor([e["ids"] + [spec["pad"]] * (T - len(e["ids"])) for e in examples])
+        mask = torch.tensor([[1] * len(e["ids"]) + [0] * (T - len(e["ids"])) for e in examples])
+        labels = torch.tensor([e["labels"] + [-100] * (T - len(e["labels"])) for e in examples])
+        return ids, mask, labels
+
+    losses = []
+    for b in t["batches"]:
+        losses.append(train_ref.hf_step(model(*batch([t["examples"][i] for i in b]))[1], trainable, opt, sched))
+    with torch.no_grad():
+        ids, mask, labels = batch(t["eval_examples"])
+        logits, eval_loss = model(ids, mask, labels)
+        labelled = labels != -100
+        accuracy = (logits.argmax(-1) == labels)[labelled].float().mean()
+    out.update({"token.losses": torch.tensor(losses, dtype=torch.float64), "token.eval": torch.stack([eval_loss, accuracy]), **train_ref.final_tensors("token", groups)})
+    return out
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     spec_path, inputs_path, out_path = sys.argv[1:4]
@@ -182,4 +246,6 @@ if __name__ == "__main__":
         out.update(train(spec, inputs))
     if spec.get("reward"):
         out.update(reward(spec, inputs))
+    if spec.get("token"):
+        out.update(token(spec, inputs))
     st.save(out_path, out)
