@@ -627,3 +627,45 @@ test('train --task reward-modeling: TRL\'s RewardTrainer on chosen / rejected pa
   fs.writeFileSync(noPrompt, '{"chosen": "good", "rejected": "bad"}\n');
   expect(cli('train', '--model', modelDir, '--data', noPrompt, '--out', path.join(tmp, 'x')).err).toMatch(/without a prompt: DPO needs a prompt in each; to train a reward model on them give --task reward-modeling/);
 });
+
+test('train --task token-classification on the Brown Corpus\'s tags: a TOKEN_CLS adapter; eval prints the run\'s eval loss and accuracy, classify tags words as the API does, merge writes a token classifier', async () => {
+  const sentences = torch.data.brownTaggedSentences(['a'], { simplify: true });
+  const trainFile = path.join(tmp, 'pos.jsonl'), evalFile2 = path.join(tmp, 'pos-eval.jsonl'), out = path.join(tmp, 'pos');
+  fs.writeFileSync(trainFile, sentences.slice(0, 24).map((s) => JSON.stringify({ tokens: s.tokens, tags: s.tags })).join('\n') + '\n');
+  // (pos_tags: run_ner's other name; a tag the training lines lack is still known to the head)
+  fs.writeFileSync(evalFile2, sentences.slice(24, 30).map((s) => JSON.stringify({ tokens: s.tokens, pos_tags: s.tags })).join('\n') + '\n');
+  const t = cli('train', '--model', modelDir, '--task', 'token-classification', '--data', trainFile, '--eval-data', evalFile2, '--out', out,
+    '--block-size', '64', '--batch-size', '4', '--max-steps', '3', '--lr', '1e-3', '--logging-steps', '3');
+  expect(t.code).toBe(0);
+  const tags = torch.data.TokenClassificationDataset.tagNames([...sentences.slice(0, 30)]);
+  expect(t.out).toContain(`24 tagged texts (token classification, ${tags.length} tags`);
+  const config = JSON.parse(fs.readFileSync(path.join(out, 'adapter_config.json'), 'utf8'));
+  expect([config.task_type, Object.values(config.tstorch_id2label)]).toEqual(['TOKEN_CLS', tags]);
+  const last = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined).pop();
+  const e = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', evalFile2, '--block-size', '64', '--json').out);
+  expect([Math.abs(e.loss - last.eval_loss) < 1e-5, e.accuracy, e.words]).toEqual([true, last.eval_accuracy, sentences.slice(24, 30).reduce((n, s) => n + s.tokens.length, 0)]);
+  // classify: each word's tag by its first token, as the API's model gives it
+  const text = 'The jury said it was a good election .';
+  const c = JSON.parse(cli('classify', '--model', modelDir, '--adapter', out, '--text', text, '--json').out) as { word: string; entity: string; score: number }[];
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+  const api = await torch.GPT2ForTokenClassification.fromPretrained(modelDir, { id2label: config.tstorch_id2label });
+  warn.mockRestore();
+  await torch.lora.loadAdapter(api, out);
+  const words = text.split(' '), pieces = words.map((w) => torch.tokenizer.encode(' ' + w));
+  const firsts = pieces.map((_, k) => pieces.slice(0, k).reduce((n, p) => n + p.length, 0));
+  const p = torch.tidy(() => api.forward(torch.tensor([pieces.flat()], { dtype: 'int64' })).logits.softmax(-1).squeeze(0).tolist() as number[][]);
+  expect(c.map((x) => x.word)).toEqual(words);
+  c.forEach((x, k) => {
+    const best = p[firsts[k]].indexOf(Math.max(...p[firsts[k]]));
+    expect([x.entity, Math.abs(x.score - p[firsts[k]][best]) < 1e-5]).toEqual([tags[best], true]);
+  });
+  api.dispose();
+  const merged = path.join(tmp, 'pos-merged');
+  expect(cli('merge', '--model', modelDir, '--adapter', out, '--out', merged).code).toBe(0);
+  expect(JSON.parse(fs.readFileSync(path.join(merged, 'config.json'), 'utf8')).architectures).toEqual(['GPT2ForTokenClassification']);
+  const plain = cli('classify', '--model', merged, '--text', text).out.trim();
+  expect(plain).toBe(c.map((x) => `${x.word}/${x.entity}`).join(' '));
+  const bad = path.join(tmp, 'pos-bad.jsonl');
+  fs.writeFileSync(bad, '{"tokens": ["a", "b"], "tags": ["AT"]}\n');
+  expect(cli('eval', '--model', merged, '--data', bad, '--block-size', '64').err).toBe(`tstorch eval: ${bad}:1: 2 words but 1 tags (one tag per word)\n`);
+});

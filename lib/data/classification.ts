@@ -168,8 +168,7 @@ export class TokenClassificationDataset implements LMDataset {
       if (d.tokens.length !== d.tags.length) throw new Error(`TokenClassificationDataset: example ${i + 1} has ${d.tokens.length} words but ${d.tags.length} tags`);
       if (!d.tokens.length) throw new Error(`TokenClassificationDataset: example ${i + 1} has no words`);
     });
-    const tags = data.flatMap((d) => d.tags);
-    const sorted = [...new Set(tags.map(String))].sort((a, b) => (tags.every((t) => typeof t === 'number') ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0));
+    const sorted = TokenClassificationDataset.tagNames(data);
     this.labelNames = opts.labels ?? sorted;
     const id = new Map(this.labelNames.map((n, i) => [n, i]));
     const unknown = sorted.filter((t) => !id.has(t));
@@ -186,6 +185,13 @@ export class TokenClassificationDataset implements LMDataset {
       this.labels.push(Int32Array.from(labels.slice(0, maxLength)));
     }
     this.truncated = truncated;
+  }
+
+  /** The tags of these examples as the dataset names them by default: each once, sorted (run_ner's get_label_list; integers by value). */
+  static tagNames(data: { tags: (string | number)[] }[]): string[] {
+    const tags = data.flatMap((d) => d.tags);
+    const numeric = tags.every((t) => typeof t === 'number');
+    return [...new Set(tags.map(String))].sort((a, b) => (numeric ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0));
   }
 
   get length(): number {

@@ -294,3 +294,28 @@ export function readRewardPairs(file: string): { chosen: string; rejected: strin
     return { chosen: o.chosen as string, rejected: o.rejected as string, ...(o.prompt !== undefined ? { prompt: o.prompt as string } : {}), ...(o.margin !== undefined ? { margin: o.margin as number } : {}) };
   });
 }
+
+/**
+ * Token classification data (HF run_ner's files): a .jsonl of objects with a list of words
+ * (`tokens`) and a list of their tags (`tags`, else `ner_tags` or `pos_tags`; strings or
+ * integers), one tag per word; or a folder of such files.
+ */
+export function readTaggedExamples(file: string, opts: { tokensColumn?: string; tagsColumn?: string } = {}): { tokens: string[]; tags: (string | number)[] }[] {
+  if (isFolder(file)) return dataFilesIn(file).flatMap((f) => readTaggedExamples(f, opts));
+  checkDataFile(file);
+  if (!file.toLowerCase().endsWith('.jsonl')) throw new Error(`${file}: token classification data is a .jsonl, one {"tokens": [words], "tags": [a tag per word]} object a line`);
+  const wordsKey = opts.tokensColumn ?? 'tokens';
+  const rows = readJsonl(file).map(([line, row]) => {
+    const o = (row !== null && typeof row === 'object' ? row : {}) as Record<string, unknown>;
+    const tagsKey = opts.tagsColumn ?? ['tags', 'ner_tags', 'pos_tags'].find((k) => k in o) ?? 'tags';
+    const fields = `(fields: ${Object.keys(o).join(', ')}); choose others with --text-column / --label-column`;
+    const words = o[wordsKey], tags = o[tagsKey];
+    if (!Array.isArray(words) || !words.every((w) => typeof w === 'string')) throw new Error(`${file}:${line}: no list of words '${wordsKey}' ${fields}`);
+    if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' || Number.isInteger(t))) throw new Error(`${file}:${line}: no list of tags '${tagsKey}' (strings or integers) ${fields}`);
+    if (words.length !== tags.length) throw new Error(`${file}:${line}: ${words.length} words but ${tags.length} tags (one tag per word)`);
+    if (!words.length) throw new Error(`${file}:${line}: no words`);
+    return { tokens: words as string[], tags: tags as (string | number)[] };
+  });
+  if (!rows.length) throw new Error(`${file}: no JSON lines`);
+  return rows;
+}

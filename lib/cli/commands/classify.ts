@@ -1,9 +1,9 @@
 // tstorch classify: a text classifier's labels for texts, as HF's text-classification pipeline.
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, loadClassifier, sharedFlags, tokenizerFromFlags } from './common';
+import { attnFlag, isTokenClassifierSetup, loadClassifier, loadTokenClassifier, sharedFlags, tokenizerFromFlags } from './common';
 
-export const summary = 'label texts with a text classifier (a classifier folder, or a base with a SEQ_CLS adapter)';
+export const summary = 'label texts with a classifier (a classifier folder, or a base with a SEQ_CLS adapter); tag their words with a token classifier';
 export const spec: Spec = {
   model: sharedFlags.model,
   adapter: { ...sharedFlags.adapter, help: 'PEFT LoRA adapter folder of task_type SEQ_CLS (tstorch train --task text-classification writes one)' },
@@ -34,6 +34,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     texts = docs.texts;
   }
   const tok = tokenizerFromFlags(f);
+  if (isTokenClassifierSetup(f.model as string, f.adapter as string | undefined)) return tagWords(f, texts, tok);
   const model = await loadClassifier(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string, attn: attnFlag(f), padTokenId: tok.eosTokenId });
   const c = model.config, names = Object.values(c.id2label);
   // HF's pipeline default: regression as is, multi-label (or a single output) by sigmoid, else softmax
@@ -60,6 +61,34 @@ export async function run(f: Record<string, unknown>): Promise<void> {
       if (f.json) console.log(JSON.stringify(shown));
       else console.log(`${shown.map((s) => `${s.label} ${s.score.toFixed(4)}`).join('  ')}\t${part[k].length > 60 ? part[k].slice(0, 57) + '...' : part[k]}`);
     });
+  }
+  model.dispose();
+}
+
+/**
+ * A token classifier: each text's words (split at white space) tagged, each word by its first
+ * token's most likely tag, printed word/TAG as the Brown Corpus writes them (--json: a list of
+ * {word, entity, score} per text, as HF's token-classification pipeline without aggregation).
+ */
+async function tagWords(f: Record<string, unknown>, texts: string[], tok: torch.GPT2Tokenizer): Promise<void> {
+  const model = await loadTokenClassifier(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string, attn: attnFlag(f) });
+  const names = Object.values(model.config.id2label);
+  for (const text of texts) {
+    const words = text.split(/\s+/).filter(Boolean);
+    if (!words.length) throw new Error('a text with no words');
+    const firsts: number[] = [], ids: number[] = [];
+    for (const w of words) {
+      firsts.push(ids.length);
+      ids.push(...tok.encode(' ' + w)); // (each word as TokenClassificationDataset reads it)
+    }
+    if (ids.length > model.config.n_positions) throw new Error(`a text of ${ids.length} tokens: more than the model's n_positions (${model.config.n_positions})`);
+    const probs = torch.tidy(() => torch.noGrad(() => model.forward(torch.tensor([ids], { dtype: 'int64', device: f.device as torch.Device })).logits.float().softmax(-1).squeeze(0).tolist() as number[][]));
+    const tagged = words.map((word, k) => {
+      const p = probs[firsts[k]], best = p.indexOf(Math.max(...p));
+      return { word, entity: names[best], score: p[best] };
+    });
+    if (f.json) console.log(JSON.stringify(tagged));
+    else console.log(tagged.map((t) => `${t.word}/${t.entity}`).join(' '));
   }
   model.dispose();
 }

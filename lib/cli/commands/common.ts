@@ -160,6 +160,78 @@ function adapterConfigOf(dir: string): Record<string, unknown> | null {
   }
 }
 
+/** Whether --model (a GPT2ForTokenClassification folder) or --adapter (PEFT task_type TOKEN_CLS) make a token classifier. */
+export function isTokenClassifierSetup(modelDir: string, adapterDir?: string): boolean {
+  if (torch.isTokenClassifierFolder(modelDir)) return true;
+  return adapterDir !== undefined && adapterConfigOf(adapterDir)?.task_type === 'TOKEN_CLS';
+}
+
+/**
+ * A token classifier from --model (a token classifier's folder, or a language model's whose
+ * head a TOKEN_CLS --adapter brings: its size from the adapter's classifier.weight, the tag names
+ * from what tstorch wrote beside it, else LABEL_i) and --adapter.
+ */
+export async function loadTokenClassifier(dir: string, opts: { adapter?: string; device?: string; attn?: torch.AttnImplementation } = {}): Promise<torch.GPT2ForTokenClassification> {
+  if (!fs.existsSync(dir)) throw new Error(`--model ${dir}: no such folder`);
+  checkDevice(opts.device);
+  const options: torch.ClassificationOptions & torch.GPT2ModelOptions = { attnImplementation: opts.attn };
+  if (opts.adapter) {
+    if (!fs.existsSync(opts.adapter)) throw new Error(`--adapter ${opts.adapter}: no such folder`);
+    const c = adapterConfigOf(opts.adapter);
+    if (c?.task_type === 'TOKEN_CLS' && !torch.isTokenClassifierFolder(dir)) {
+      Object.assign(options, { numLabels: adapterHeadSize(opts.adapter, 'base_model.model.classifier.weight'), id2label: c.tstorch_id2label as Record<string, string> | undefined });
+    }
+  }
+  if (!torch.isTokenClassifierFolder(dir) && options.numLabels === undefined) {
+    throw new Error(`--model ${dir} is not a token classifier (config.json's architectures is not GPT2ForTokenClassification), and no TOKEN_CLS --adapter gives it a head`);
+  }
+  const model = await quietHead(options.numLabels !== undefined, () => torch.GPT2ForTokenClassification.fromPretrained(dir, options));
+  if (opts.adapter) await torch.lora.loadAdapter(model, opts.adapter);
+  if (opts.device && opts.device !== 'cpu') model.to({ device: opts.device });
+  return model.eval();
+}
+
+/** The number of outputs of a classifier head an adapter folder carries (its `key` tensor's rows). */
+function adapterHeadSize(adapter: string, key: string): number {
+  const weights = torch.io.safetensors.loadFile(path.join(adapter, 'adapter_model.safetensors')).tensors;
+  const rows = weights.get(key)?.shape[0];
+  for (const t of weights.values()) t.dispose();
+  if (rows === undefined) throw new Error(`--adapter ${adapter}: a classifier's adapter without ${key} (its head)`);
+  return rows;
+}
+
+/** load(), without the base's "no head: newly initialized" warning where an adapter brings the head. */
+async function quietHead<T>(quiet: boolean, load: () => Promise<T>): Promise<T> {
+  const warn = console.warn;
+  if (quiet) console.warn = () => {};
+  try {
+    return await load();
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/**
+ * Tagged words (--data / --eval-data: a .jsonl of {tokens, tags}) as a TokenClassificationDataset:
+ * the model's tag names (when it has them) fix the ids; cut at --block-size tokens.
+ */
+export function tokenClassificationDataset(file: string, f: Record<string, unknown>, model: { config: { vocab_size: number; n_positions: number } } | null,
+  opts: { labels?: string[] } = {}): torch.data.TokenClassificationDataset {
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
+  const blockSize = f['block-size'] as number;
+  if (model && blockSize > model.config.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${model.config.n_positions})`);
+  const rows = torch.data.readTaggedExamples(file, { tokensColumn: f['text-column'] as string | undefined, tagsColumn: f['label-column'] as string | undefined });
+  const tok = tokenizerFromFlags(f);
+  let ds: torch.data.TokenClassificationDataset;
+  try {
+    ds = new torch.data.TokenClassificationDataset(rows, { tokenizer: tok, maxLength: blockSize, ...opts });
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message.replace(/^TokenClassificationDataset: /, '')}`);
+  }
+  if (ds.truncated) console.error(`${file}: ${ds.truncated} example(s) longer than --block-size ${blockSize} tokens: their last words are not read`);
+  return checkVocabulary(file, ds.examples, model ?? undefined, ds, tok);
+}
+
 /** Whether --model (a GPT2ForSequenceClassification folder) or --adapter (PEFT task_type SEQ_CLS) make a text classifier. */
 export function isClassifierSetup(modelDir: string, adapterDir?: string): boolean {
   if (torch.isSequenceClassifierFolder(modelDir)) return true;
@@ -180,13 +252,8 @@ export async function loadClassifier(dir: string, opts: { adapter?: string; devi
     if (!fs.existsSync(opts.adapter)) throw new Error(`--adapter ${opts.adapter}: no such folder`);
     const c = adapterConfigOf(opts.adapter);
     if (c?.task_type === 'SEQ_CLS' && !torch.isSequenceClassifierFolder(dir)) {
-      const weights = torch.io.safetensors.loadFile(path.join(opts.adapter, 'adapter_model.safetensors')).tensors;
-      const head = weights.get('base_model.model.score.weight');
-      const numLabels = head?.shape[0];
-      for (const t of weights.values()) t.dispose();
-      if (numLabels === undefined) throw new Error(`--adapter ${opts.adapter}: a SEQ_CLS adapter without base_model.model.score.weight (its classification head)`);
       Object.assign(options, {
-        numLabels, id2label: c.tstorch_id2label as Record<string, string> | undefined, problemType: (c.tstorch_problem_type as torch.ProblemType | null | undefined) ?? null,
+        numLabels: adapterHeadSize(opts.adapter, 'base_model.model.score.weight'), id2label: c.tstorch_id2label as Record<string, string> | undefined, problemType: (c.tstorch_problem_type as torch.ProblemType | null | undefined) ?? null,
         padTokenId: (c.tstorch_pad_token_id as number | null | undefined) ?? opts.padTokenId,
       });
     }
@@ -194,15 +261,7 @@ export async function loadClassifier(dir: string, opts: { adapter?: string; devi
   if (!torch.isSequenceClassifierFolder(dir) && options.numLabels === undefined) {
     throw new Error(`--model ${dir} is a language model, not a text classifier (config.json's architectures is not GPT2ForSequenceClassification), and no SEQ_CLS --adapter gives it a classification head`);
   }
-  // (where the adapter brings the head, the base's lack of one is no news)
-  const warn = console.warn;
-  if (options.numLabels !== undefined) console.warn = () => {};
-  let model: torch.GPT2ForSequenceClassification;
-  try {
-    model = await torch.GPT2ForSequenceClassification.fromPretrained(dir, options);
-  } finally {
-    console.warn = warn;
-  }
+  const model = await quietHead(options.numLabels !== undefined, () => torch.GPT2ForSequenceClassification.fromPretrained(dir, options));
   if (model.config.pad_token_id === null && opts.padTokenId !== undefined) model.config.pad_token_id = opts.padTokenId;
   if (opts.adapter) await torch.lora.loadAdapter(model, opts.adapter);
   if (opts.device && opts.device !== 'cpu') model.to({ device: opts.device });

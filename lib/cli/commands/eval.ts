@@ -1,8 +1,8 @@
 // tstorch eval: held-out loss and perplexity of a model (and adapter) on a text or CSV file.
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, classificationDataset, dataFlags, isClassifierSetup, loadClassifier, loadDataset, loadModel, loadModelFromFlags, preferenceDataset, sharedFlags, tokenizerFromFlags } from './common';
-import { evaluateClassifier } from '../../train/evaluate';
+import { attnFlag, classificationDataset, dataFlags, isClassifierSetup, isTokenClassifierSetup, loadClassifier, loadTokenClassifier, tokenClassificationDataset, loadDataset, loadModel, loadModelFromFlags, preferenceDataset, sharedFlags, tokenizerFromFlags } from './common';
+import { evaluateClassifier, evaluateTokenClassifier } from '../../train/evaluate';
 import { evaluate } from '../../train/evaluate';
 
 export const summary = 'loss and perplexity of a model (optionally with a LoRA adapter) on a data file; a classifier\'s loss and accuracy';
@@ -26,7 +26,7 @@ export const spec: Spec = {
   beta: { type: 'number', default: 0.1, help: 'preference data (prompt, chosen, rejected): DPO\'s beta for the loss and rewards' },
   'loss-type': { type: 'string', default: 'sigmoid', help: 'preference data: the DPO loss, sigmoid | robust | exo_pair | hinge | ipo' },
   'ref-model': { type: 'string', help: 'preference data: the reference model folder (default, with --adapter: the base without the adapter)' },
-  'label-column': { type: 'string', default: 'label', help: 'a text classifier (--model a classifier\'s folder, or --adapter a SEQ_CLS one): the labels\' field of the .jsonl (or column of the .csv)', aliases: ['label-column-name'] },
+  'label-column': { type: 'string', help: 'a classifier (--model a classifier\'s folder, or --adapter a SEQ_CLS / TOKEN_CLS one): the labels\' field of the .jsonl or column of the .csv (default label; a token classifier\'s: tags, ner_tags or pos_tags)', aliases: ['label-column-name'] },
 };
 
 export async function run(f: Record<string, unknown>): Promise<void> {
@@ -35,6 +35,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const stride = f.stride as number | undefined;
   if (stride !== undefined && !(stride >= 1 && stride <= (f['block-size'] as number))) throw new Error(`--stride must be between 1 and --block-size (${f['block-size']}), got ${stride}`);
   if (isClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalClassifier(f);
+  if (isTokenClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalTokenClassifier(f);
   const model = await loadModelFromFlags(f);
   const pairs = torch.data.readPreferencePairs(f.data as string);
   if (pairs) return evalPreferences(f, model, pairs);
@@ -95,5 +96,16 @@ async function evalClassifier(f: Record<string, unknown>): Promise<void> {
   const r = evaluateClassifier(model, data, { batchSize: f['batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });
   if (f.json) console.log(JSON.stringify({ loss: r.loss, ...(Number.isNaN(r.accuracy) ? {} : { accuracy: r.accuracy }), examples: r.examples, problem_type: data.problemType }));
   else console.log(`loss ${r.loss.toFixed(4)}${Number.isNaN(r.accuracy) ? '' : `  accuracy ${r.accuracy.toFixed(4)}`}  (${r.examples} examples, ${data.problemType.replace(/_/g, ' ')})`);
+  model.dispose();
+}
+
+/** A token classifier on tagged words: its loss and accuracy over the words (each word's first token). */
+async function evalTokenClassifier(f: Record<string, unknown>): Promise<void> {
+  if (f.stride !== undefined) throw new Error('--stride is for running text, not tagged words');
+  const model = await loadTokenClassifier(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string, attn: attnFlag(f) });
+  const data = tokenClassificationDataset(f.data as string, f, model, { labels: Object.values(model.config.id2label) });
+  const r = evaluateTokenClassifier(model, data, { batchSize: f['batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });
+  if (f.json) console.log(JSON.stringify({ loss: r.loss, accuracy: r.accuracy, words: r.tokens, examples: data.length }));
+  else console.log(`loss ${r.loss.toFixed(4)}  accuracy ${r.accuracy.toFixed(4)}  (${data.length} examples, ${r.tokens} words)`);
   model.dispose();
 }

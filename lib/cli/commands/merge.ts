@@ -4,9 +4,9 @@ import * as torch from '../../index';
 import { writeDirAtomic } from '../../io/atomic';
 import { saveTokenizerFiles, tokenizerFor, TOKENIZER_FILES } from '../../models/tokenizer';
 import { Spec } from '../args';
-import { isClassifierSetup, loadClassifier, loadModelFromFlags, sharedFlags } from './common';
+import { isClassifierSetup, isTokenClassifierSetup, loadClassifier, loadModelFromFlags, loadTokenClassifier, sharedFlags } from './common';
 
-export const summary = 'merge a LoRA adapter into its base model (a plain Hugging Face GPT-2 folder; a SEQ_CLS adapter gives a classifier\'s)';
+export const summary = 'merge a LoRA adapter into its base model (a plain Hugging Face GPT-2 folder; a SEQ_CLS or TOKEN_CLS adapter gives a classifier\'s)';
 export const spec: Spec = {
   model: sharedFlags.model,
   adapter: { ...sharedFlags.adapter, help: 'PEFT LoRA adapter folder (or --adapters for several)' },
@@ -37,10 +37,11 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   model.dispose();
 }
 
-async function loadWithAdapter(f: Record<string, unknown>): Promise<torch.GPT2LMHeadModel | torch.GPT2ForSequenceClassification> {
+async function loadWithAdapter(f: Record<string, unknown>): Promise<torch.GPT2LMHeadModel | torch.GPT2ForSequenceClassification | torch.GPT2ForTokenClassification> {
   if (f.adapter === undefined) throw new Error('missing --adapter (or --adapters A,B for several); see: tstorch merge --help');
   // a SEQ_CLS adapter: merged into a classifier (its trained head included), written as GPT2ForSequenceClassification
   if (isClassifierSetup(f.model as string, f.adapter as string)) return loadClassifier(f.model as string, { adapter: f.adapter as string, padTokenId: tokenizerFor(f.model as string).eosTokenId });
+  if (isTokenClassifierSetup(f.model as string, f.adapter as string)) return loadTokenClassifier(f.model as string, { adapter: f.adapter as string });
   return loadModelFromFlags(f);
 }
 

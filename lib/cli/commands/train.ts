@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, checkDevice, classificationDataset, dataFlags, loadDataset, preferenceDataset, sharedFlags, tokenizerDir, tokenizerFromFlags } from './common';
+import { attnFlag, checkDevice, classificationDataset, dataFlags, loadDataset, preferenceDataset, sharedFlags, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
 import { writeModelCard } from '../../train/modelcard';
@@ -74,8 +74,8 @@ export const spec: Spec = {
   'greater-is-better': { type: 'boolean', help: 'the metric is better higher (default, as HF: unless its name ends in loss; give --no-greater-is-better for perplexity)' },
   'early-stopping-patience': { type: 'int', help: 'stop after this many evaluations in a row without a lower eval loss (needs --eval-data)' },
   'early-stopping-threshold': { type: 'number', default: 0, help: 'how much lower the eval loss must be to count as better' },
-  task: { type: 'string', default: 'auto', help: 'causal-lm (language modeling: the default for a language model\'s folder), text-classification (GPT2ForSequenceClassification on labelled texts, HF\'s run_classification; the default for a classifier\'s folder) or reward-modeling (a one-output classifier on chosen / rejected pairs, TRL\'s RewardTrainer; the default for a classifier\'s folder and such pairs)' },
-  'label-column': { type: 'string', default: 'label', help: 'text-classification: the labels\' field of a .jsonl (or column of a .csv): a class, a number (regression) or a list of classes (multi-label)', aliases: ['label-column-name'] },
+  task: { type: 'string', default: 'auto', help: 'causal-lm (language modeling: the default for a language model\'s folder), text-classification (GPT2ForSequenceClassification on labelled texts, HF\'s run_classification; the default for a classifier\'s folder) reward-modeling (a one-output classifier on chosen / rejected pairs, TRL\'s RewardTrainer; the default for a classifier\'s folder and such pairs) or token-classification (GPT2ForTokenClassification on {tokens, tags} lines, HF\'s run_ner; the default for a token classifier\'s folder)' },
+  'label-column': { type: 'string', help: 'text-classification: the labels\' field of a .jsonl (or column of a .csv; default label): a class, a number (regression) or a list of classes (multi-label); token-classification: the tags\' field (default tags, ner_tags or pos_tags)', aliases: ['label-column-name'] },
   'center-rewards-coefficient': { type: 'number', help: 'reward modeling: weight of mean((r(chosen) + r(rejected))^2) in the loss, keeping rewards near 0 (TRL\'s center_rewards_coefficient; default none)' },
   'problem-type': { type: 'string', help: 'text-classification: regression, single_label_classification or multi_label_classification (HF\'s problem_type; default from the labels)' },
   cleaning: sharedFlags.cleaning,
@@ -136,19 +136,22 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   torch.keepFreedCpuMemory(); // CPU training reuses its large buffers (RSS stays at its peak)
   const modelDir = f.model as string;
   if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: no such folder`);
-  const task = taskOf(f, modelDir), classify = task === 'text-classification', rewardModeling = task === 'reward-modeling';
-  let model: torch.GPT2LMHeadModel | torch.GPT2ForSequenceClassification;
-  let data: torch.data.TextDataset | torch.data.ExampleDataset | torch.data.PreferenceDataset | torch.data.ClassificationDataset | torch.data.RewardDataset;
+  const task = taskOf(f, modelDir), classify = task === 'text-classification', rewardModeling = task === 'reward-modeling', tagging = task === 'token-classification';
+  let model: torch.GPT2LMHeadModel | torch.GPT2ForSequenceClassification | torch.GPT2ForTokenClassification;
+  let data: torch.data.TextDataset | torch.data.ExampleDataset | torch.data.PreferenceDataset | torch.data.ClassificationDataset | torch.data.RewardDataset | torch.data.TokenClassificationDataset;
   let evalData: typeof data | undefined;
   // Preference data (prompt, chosen, rejected) trains with DPO; labelled texts a classifier; anything else a language model.
-  const prefs = classify || rewardModeling ? null : preferenceData(f);
-  if (!classify && !rewardModeling && !prefs && torch.data.readRewardPairs(f.data as string)) {
+  const lm = task === 'causal-lm';
+  const prefs = lm ? preferenceData(f) : null;
+  if (lm && !prefs && torch.data.readRewardPairs(f.data as string)) {
     throw new Error(`${f.data} holds chosen / rejected pairs without a prompt: DPO needs a prompt in each; to train a reward model on them give --task reward-modeling`);
   }
   if (classify) {
     [model, data, evalData] = await classifierAndData(f, modelDir);
   } else if (rewardModeling) {
     [model, data, evalData] = await rewardModelAndData(f, modelDir);
+  } else if (tagging) {
+    [model, data, evalData] = await tokenClassifierAndData(f, modelDir);
   } else if (prefs) {
     model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
     data = preferenceDataset(f.data as string, prefs[0], f, model, prefs[2]);
@@ -212,6 +215,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     const what = data instanceof torch.data.TextDataset ? `blocks of ${data.blockSize} tokens`
       : data instanceof torch.data.PreferenceDataset ? `preference pairs (DPO, ${f['loss-type']} loss, beta ${f.beta}; the reference: ${refModel ? 'a frozen copy of the base' : 'the model with its adapters disabled'})`
         : data instanceof torch.data.RewardDataset ? `preference pairs (reward modeling: -logsigmoid(r(chosen) - r(rejected)${data.hasMargin ? ' - margin' : ''})${data.dropped ? `; ${data.dropped} pair(s) over --block-size left out` : ''})`
+        : data instanceof torch.data.TokenClassificationDataset ? `tagged texts (token classification, ${data.numLabels} tags: ${data.labelNames.slice(0, 8).join(', ')}${data.numLabels > 8 ? ', ...' : ''}; the loss on ${data.lossTokens([...data.examples.keys()]).toLocaleString('en-US')} words)`
         : data instanceof torch.data.ClassificationDataset ? `labelled texts (${data.problemType.replace(/_/g, ' ')}${data.problemType === 'regression' ? '' : `, ${data.numLabels} classes: ${data.labelNames.slice(0, 8).join(', ')}${data.numLabels > 8 ? ', ...' : ''}`})`
           : `examples of up to ${data.maxLength} tokens (padded per batch; the loss on ${data.lossTokens([...data.examples.keys()]).toLocaleString('en-US')} tokens)`;
     console.log(`training: ${data.length.toLocaleString('en-US')} ${what}; ${a.perDeviceTrainBatchSize} per batch` +
@@ -345,20 +349,22 @@ function checkFlags(f: Record<string, unknown>): void {
   if ((f['warmup-steps'] as number) < 0) throw new Error(`--warmup-steps must be >= 0, got ${f['warmup-steps']}`);
 }
 
-/** --task: causal-lm, text-classification or reward-modeling (auto: by the --model folder's architecture, and for a classifier by the data). */
-function taskOf(f: Record<string, unknown>, modelDir: string): 'causal-lm' | 'text-classification' | 'reward-modeling' {
+/** --task: causal-lm, text-classification, reward-modeling or token-classification (auto: by the --model folder's architecture, and for a classifier by the data). */
+function taskOf(f: Record<string, unknown>, modelDir: string): 'causal-lm' | 'text-classification' | 'reward-modeling' | 'token-classification' {
   const t = (f.task as string).toLowerCase().replace(/_/g, '-');
   if (t === 'auto') {
+    if (torch.isTokenClassifierFolder(modelDir)) return 'token-classification';
     if (!torch.isSequenceClassifierFolder(modelDir)) return 'causal-lm';
     return torch.data.readRewardPairs(f.data as string) ? 'reward-modeling' : 'text-classification';
   }
   if (['text-classification', 'sequence-classification', 'seq-cls'].includes(t)) return 'text-classification';
   if (['reward-modeling', 'reward', 'reward-model'].includes(t)) return 'reward-modeling';
+  if (['token-classification', 'token-cls', 'ner', 'pos'].includes(t)) return 'token-classification';
   if (['causal-lm', 'text-generation'].includes(t)) {
-    if (torch.isSequenceClassifierFolder(modelDir)) throw new Error(`--task causal-lm: --model ${modelDir} is a text classifier (GPT2ForSequenceClassification), not a language model`);
+    if (torch.isSequenceClassifierFolder(modelDir) || torch.isTokenClassifierFolder(modelDir)) throw new Error(`--task causal-lm: --model ${modelDir} is a classifier, not a language model`);
     return 'causal-lm';
   }
-  throw new Error(`--task must be causal-lm, text-classification or reward-modeling (or auto), got '${f.task}'`);
+  throw new Error(`--task must be causal-lm, text-classification, reward-modeling or token-classification (or auto), got '${f.task}'`);
 }
 
 /**
@@ -389,6 +395,35 @@ async function classifierAndData(f: Record<string, unknown>, modelDir: string): 
     const model = await torch.GPT2ForSequenceClassification.fromPretrained(modelDir, {
       attnImplementation: attnFlag(f), numLabels: data.numLabels, id2label: data.id2label, problemType: data.problemType, padTokenId: pad,
     });
+    return [model, train, evalData];
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/**
+ * Token classification (HF's run_ner): tagged words (their tags make the head; a token
+ * classifier's folder fixes the ids by its own names), then GPT2ForTokenClassification from the
+ * folder (a language model's gets a new head).
+ */
+async function tokenClassifierAndData(f: Record<string, unknown>, modelDir: string): Promise<[torch.GPT2ForTokenClassification, torch.data.TokenClassificationDataset, torch.data.TokenClassificationDataset | undefined]> {
+  for (const k of ['stride', 'precompute-ref-log-probs', 'problem-type']) if (f[k]) throw new Error(`--${k} is not for token classification`);
+  const config = torch.readConfig(modelDir) as torch.GPT2Config & { id2label?: Record<string, string> };
+  const resolved = torch.resolveConfig(config);
+  const own = torch.isTokenClassifierFolder(modelDir) && config.id2label ? Object.keys(config.id2label).sort((a, b) => Number(a) - Number(b)).map((k) => config.id2label![k]) : undefined;
+  // a new head knows every tag of the training and the eval data (a rare tag may be in one only)
+  const read = (file: string) => torch.data.readTaggedExamples(file, { tokensColumn: f['text-column'] as string | undefined, tagsColumn: f['label-column'] as string | undefined });
+  const tags = own ?? torch.data.TokenClassificationDataset.tagNames([...read(f.data as string), ...(f['eval-data'] ? read(f['eval-data'] as string) : [])]);
+  const data = tokenClassificationDataset(f.data as string, f, { config: resolved }, { labels: tags });
+  let evalData = f['eval-data'] ? tokenClassificationDataset(f['eval-data'] as string, f, { config: resolved }, { labels: data.labelNames }) : undefined;
+  let train = data;
+  const split = f['validation-split-percentage'] as number | undefined;
+  if (split !== undefined) [train, evalData] = torch.data.holdOutFirst(data, split);
+  const warn = console.warn;
+  console.warn = () => {}; // (the new head is what training is for)
+  torch.manualSeed(f.seed as number); // (a new head's init repeats, as HF's set_seed before from_pretrained)
+  try {
+    const model = await torch.GPT2ForTokenClassification.fromPretrained(modelDir, { attnImplementation: attnFlag(f), id2label: data.id2label, numLabels: data.numLabels, padTokenId: data.padTokenId });
     return [model, train, evalData];
   } finally {
     console.warn = warn;
