@@ -1032,3 +1032,46 @@ save_file({"merged": o.logits.detach().float().cpu(), "loss": o.loss.detach().fl
   expect(hf.get('id2label')!.tolist()).toEqual([0, 1, 2]);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+test('GPT2ForTokenClassification as transformers\' (a merged folder) and a TOKEN_CLS adapter as the real PEFT loads it: logits and loss on CUDA', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-tokcls-'));
+  const base = path.join(fixtures, 'gpt2', 'tiny');
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+  const m = await torch.GPT2ForTokenClassification.fromPretrained(base, { id2label: { 0: 'AT', 1: 'NN', 2: 'VB', 3: 'X' } });
+  warn.mockRestore();
+  torch.manualSeed(9);
+  torch.noGrad(() => { m.classifier.weight.normal_(0, 0.3); m.classifier.bias!.normal_(0, 0.1); });
+  torch.lora.applyLoRA(m, { r: 4, alpha: 8 });
+  torch.noGrad(() => { for (const [n, p] of m.namedParameters()) if (n.includes('lora_B')) p.normal_(0, 0.05); });
+  await torch.lora.saveAdapter(m, path.join(tmp, 'adapter'));
+  const ids = [[5, 17, 42, 8, 100, 100], [61, 3, 99, 12, 7, 30]];
+  const mask = [[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]];
+  const labels = [[0, 1, -100, 2, -100, -100], [3, -100, 1, 1, 0, 2]];
+  fs.writeFileSync(path.join(tmp, 'batch.json'), JSON.stringify({ ids, mask, labels }));
+  m.to({ device: 'cuda' }).eval();
+  const cuda = (x: number[][]) => torch.tensor(x, { dtype: 'int64', device: 'cuda' });
+  const out = m.forward(cuda(ids), { attentionMask: cuda(mask), labels: cuda(labels) });
+  torch.lora.mergeAndUnload(m);
+  await m.to({ device: 'cpu' }).savePretrained(path.join(tmp, 'merged'));
+  const py = `
+import json, sys, torch
+from safetensors.torch import save_file
+from transformers import AutoModelForTokenClassification, GPT2ForTokenClassification
+from peft import PeftModel
+d, base = sys.argv[1], sys.argv[2]
+b = json.load(open(d + "/batch.json"))
+ids, mask, labels = (torch.tensor(b[k], device="cuda") for k in ("ids", "mask", "labels"))
+merged = AutoModelForTokenClassification.from_pretrained(d + "/merged", attn_implementation="eager").cuda().eval()
+o = merged(input_ids=ids, attention_mask=mask, labels=labels)
+peft = PeftModel.from_pretrained(GPT2ForTokenClassification.from_pretrained(base, num_labels=4, attn_implementation="eager"), d + "/adapter").cuda().eval()
+p = peft(input_ids=ids, attention_mask=mask)
+save_file({"merged": o.logits.detach().float().cpu(), "loss": o.loss.detach().float().reshape(1).cpu(), "peft": p.logits.detach().float().cpu()}, d + "/hf.safetensors")`;
+  const r = spawnSync(PY, ['-c', py, tmp, base], { encoding: 'utf8' });
+  if (r.status !== 0) console.error(r.stderr);
+  expect(r.status).toBe(0);
+  const hf = torch.io.safetensors.loadFile(path.join(tmp, 'hf.safetensors')).tensors;
+  expect(relErr(out.logits.cpu(), hf.get('merged')!)).toBeLessThan(1e-4);
+  expect(relErr(out.logits.cpu(), hf.get('peft')!)).toBeLessThan(1e-4);
+  expect(relErr(out.loss!.reshape([1]).cpu(), hf.get('loss')!)).toBeLessThan(1e-4);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
