@@ -29,6 +29,7 @@ const CASES: [string, string, number][] = [
   ['lora_step_124m_bf16', 'GPT-2 124M LoRA train step, bf16 autocast (8x128, r=8)', quick ? 1 : 4],
   ['sft_step_124m', 'GPT-2 124M LoRA step on padded examples (8 of 16-128 tokens, prompts masked)', quick ? 1 : 2],
   ['dpo_step_124m', 'GPT-2 124M LoRA DPO step (4 pairs of 128 tokens: reference forward + policy forward/backward)', quick ? 1 : 2],
+  ['seqcls_step_124m', 'GPT-2 124M LoRA text-classification step (8 texts of 16-128 tokens, 2 labels, head trained)', quick ? 1 : 2],
 ];
 
 function main(): void {

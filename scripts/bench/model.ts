@@ -13,13 +13,29 @@ const cases: Record<string, [object, number, number]> = {
   tiny_step: [TINY, 2, 32], fwdbwd_124m: [GPT2_124M, 2, 128], lora_step_124m: [GPT2_124M, 8, 128],
   full_step_124m: [GPT2_124M, 8, 128], generate_124m: [GPT2_124M, 1, 16],
   lora_step_124m_bf16: [GPT2_124M, 8, 128], sft_step_124m: [GPT2_124M, 8, 128], dpo_step_124m: [GPT2_124M, 4, 128],
+  seqcls_step_124m: [GPT2_124M, 8, 128],
 };
 // *_bf16: the forward pass under bfloat16 autocast (CPU), weights and optimizer in float32.
 const bf16 = kase.endsWith('_bf16');
 const [cfg, B, T] = cases[kase];
-const model = new torch.GPT2LMHeadModel(cfg);
+// (the classifier case makes its own model below)
+const model = new torch.GPT2LMHeadModel(kase === 'seqcls_step_124m' ? TINY : cfg);
 if (kase.startsWith('lora_step_124m') || kase === 'sft_step_124m' || kase === 'dpo_step_124m') torch.lora.applyLoRA(model, { r: 8, alpha: 16, dropout: 0.05 });
 let ids = torch.keep(torch.randint(0, (cfg as { vocab_size: number }).vocab_size, [B, T]));
+// seqcls_step_124m: a GPT2ForSequenceClassification (2 labels) with LoRA (SEQ_CLS: the head
+// trained too), 8 texts of 128, 112, ..., 16 tokens right-padded by ClassificationDataset, the
+// Trainer's step (forwardBackward), then clipping and AdamW.
+let classifier: { model: torch.GPT2ForSequenceClassification; batch: torch.data.LMBatch; params: torch.Tensor[]; opt: torch.optim.AdamW } | undefined;
+if (kase === 'seqcls_step_124m') {
+  const clf = new torch.GPT2ForSequenceClassification(cfg, { numLabels: 2, padTokenId: 50256 });
+  torch.lora.applyLoRA(clf, { r: 8, alpha: 16, dropout: 0.05 });
+  const rows = (ids.tolist() as number[][]).map((r) => r.map((t) => (t === 50256 ? 0 : t)));
+  const ds = new torch.data.ClassificationDataset(rows.map((r, i) => ({ text: r.slice(0, T - 16 * i), label: i % 2 })), { padTokenId: 50256 });
+  const batch = ds.collate(rows.map((_, i) => i));
+  for (const t of [batch.inputIds, batch.labels, batch.attentionMask!]) torch.keep(t);
+  const params = clf.parameters({ trainableOnly: true });
+  classifier = { model: clf, batch, params, opt: new torch.optim.AdamW(params, { lr: 1e-4 }) };
+}
 // sft_step_124m: 8 examples of 128, 112, ..., 16 tokens, a 32-token prompt (8 for the shortest)
 // without loss, right-padded to 128 by ExampleDataset (TRL's SFT without packing).
 let padded: { labels: torch.Tensor; attentionMask: torch.Tensor } | undefined;
@@ -52,6 +68,15 @@ function step(): number {
       const prompt = (ids.tolist() as number[][]);
       model.generate(prompt, { maxNewTokens: n, eosTokenId: null });
       return n;
+    }
+    if (classifier) {
+      const c = classifier;
+      c.model.train();
+      c.model.forwardBackward(c.batch.inputIds, { labels: c.batch.labels, attentionMask: c.batch.attentionMask });
+      torch.nn.utils.clipGradNormTensor(c.params, 1.0);
+      c.opt.step();
+      c.opt.zeroGrad();
+      return c.batch.attentionMask!.sum().item() as number;
     }
     if (dpo) {
       dpo.trainingStep([Array.from({ length: B }, (_, i) => i)]);

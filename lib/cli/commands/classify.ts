@@ -3,10 +3,10 @@ import * as torch from '../../index';
 import { Spec } from '../args';
 import { attnFlag, isTokenClassifierSetup, loadClassifier, loadTokenClassifier, sharedFlags, tokenizerFromFlags } from './common';
 
-export const summary = 'label texts with a classifier (a classifier folder, or a base with a SEQ_CLS adapter); tag their words with a token classifier';
+export const summary = 'label texts with a classifier (a classifier folder, or a base with a SEQ_CLS adapter), or tag their words with a token classifier (TOKEN_CLS)';
 export const spec: Spec = {
   model: sharedFlags.model,
-  adapter: { ...sharedFlags.adapter, help: 'PEFT LoRA adapter folder of task_type SEQ_CLS (tstorch train --task text-classification writes one)' },
+  adapter: { ...sharedFlags.adapter, help: 'PEFT LoRA adapter folder of task_type SEQ_CLS or TOKEN_CLS (tstorch train --task text-classification / token-classification writes one)' },
   tokenizer: sharedFlags.tokenizer,
   text: { type: 'string', help: 'the text to classify' },
   texts: { type: 'string', help: 'a file of texts: a .txt (one a line) or a .jsonl (a text field each, or --text-column)' },
@@ -16,7 +16,7 @@ export const spec: Spec = {
   'batch-size': { type: 'int', default: 8, help: 'texts per forward pass' },
   device: sharedFlags.device,
   attn: sharedFlags.attn,
-  json: { type: 'boolean', help: 'a JSON line per text: [{"label", "score"}, ...] as the pipeline returns' },
+  json: { type: 'boolean', help: 'a JSON line per text: [{"label", "score"}, ...] as the pipeline returns (a token classifier: [{"word", "entity", "score"}, ...])' },
 };
 
 export async function run(f: Record<string, unknown>): Promise<void> {
