@@ -594,7 +594,7 @@ test('train --task text-classification: a SEQ_CLS adapter (labels in metrics.jso
   const pairsFile = path.join(tmp, 'cls-pairs.jsonl');
   fs.writeFileSync(pairsFile, '{"chosen": "good", "rejected": "bad"}\n');
   expect(cli('eval', '--model', merged, '--data', pairsFile, '--block-size', '32').err).toMatch(/for a reward model \(one output\); this classifier has 2/);
-  expect(cli('train', '--model', modelDir, '--task', 'regression', '--data', trainFile, '--out', path.join(tmp, 'x')).err).toMatch(/--task must be causal-lm, text-classification or reward-modeling/);
+  expect(cli('train', '--model', modelDir, '--task', 'regression', '--data', trainFile, '--out', path.join(tmp, 'x')).err).toMatch(/--task must be causal-lm, text-classification, reward-modeling or token-classification/);
 });
 
 test('train --task reward-modeling: TRL\'s RewardTrainer on chosen / rejected pairs; eval prints the run\'s eval loss and accuracy, classify the reward; a merged reward model picks the task itself', () => {

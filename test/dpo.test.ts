@@ -1,6 +1,7 @@
 // DPOTrainer against scripts/reference/dpo_ref.py (TRL's DPOTrainer with a PEFT model, in plain
 // PyTorch): the same tiny GPT-2, LoRA start and preference pairs; losses within 1e-5 relative,
-// TRL's metrics within 1e-5, every LoRA tensor 1e-4, the eval loss and reward accuracy.
+// TRL's metrics within 1e-5, every LoRA tensor 1e-4, the eval loss and reward accuracy; and
+// ORPOTrainer against scripts/reference/orpo_ref.py (TRL's ORPOTrainer) the same way.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -178,4 +179,49 @@ test('DPOTrainer: gradient accumulation of 2 x 2 pairs is a step of 4; precomput
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, gradientCheckpointing: true }, ds())).toThrow(/gradientCheckpointing is for language-model training/);
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp }, new torch.data.TextDataset([1, 2, 3, 4], 2) as never)).toThrow(/must be a PreferenceDataset/);
   for (const m of [policy, ref, lm]) m.dispose();
+}, 120_000);
+
+test('ORPOTrainer trains as TRL\'s ORPOTrainer with a PEFT model (no reference: the chosen NLL minus beta x log-sigmoid of the log odds ratio): losses, TRL\'s metrics, adapter, eval', async () => {
+  // pairs within the limits (no truncation: TRL's ORPO and DPO tokenizers agree there)
+  const big = { maxPromptLength: 16, maxCompletionLength: 16, maxLength: 32 };
+  const train = pairs(B * STEPS, 61), evalPairs = pairs(5, 62);
+  const start = await loraModel();
+  const init = new Map(start.namedParameters({ trainableOnly: true }).map(([n, p]) => [`init.${n}`, torch.keep(p.clone())]));
+  start.dispose();
+  const cases = [{ name: 'orpo', beta: 0.1, lr: 5e-3 }, { name: 'orpo_strong', beta: 1.0, lr: 2e-3 }];
+  const want = referenceTensors('orpo_ref.py', {
+    fixtures, pairs: train, eval_pairs: evalPairs, eos: EOS, max_prompt_length: big.maxPromptLength, max_completion_length: big.maxCompletionLength,
+    max_length: big.maxLength, batch: B, steps: STEPS, warmup: 1, cases: cases.map((c) => ({ ...c, weight_decay: 0.01 })),
+  }, init);
+  const NAMES = [...METRICS, 'nll_loss', 'log_odds_ratio', 'log_odds_chosen'];
+  for (const c of cases) {
+    const model = await loraModel();
+    const own = new Map(model.namedParameters({ trainableOnly: true }));
+    torch.noGrad(() => { for (const [k, t] of init) own.get(k.slice(5))!.copy_(t); });
+    const trainer = new torch.ORPOTrainer(model, {
+      outputDir: path.join(tmp, c.name), maxSteps: STEPS, perDeviceTrainBatchSize: B, perDeviceEvalBatchSize: 8, learningRate: c.lr, weightDecay: 0.01, warmupSteps: 1,
+      loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, beta: c.beta,
+    }, new torch.data.PreferenceDataset(train, { ...big, eosTokenId: EOS }), new torch.data.PreferenceDataset(evalPairs, { ...big, eosTokenId: EOS }));
+    const r = quietly(() => trainer.train());
+    const logs = r.logHistory.filter((e) => e.loss !== undefined);
+    const wantLosses = want.get(`${c.name}.losses`)!.tolist() as number[];
+    const wantMetrics = want.get(`${c.name}.metrics`)!.tolist() as number[][];
+    expect(logs.length).toBe(STEPS);
+    logs.forEach((e, i) => {
+      expect([c.name, i, Math.abs(e.loss! - wantLosses[i]) / Math.abs(wantLosses[i]) < 1e-5]).toEqual([c.name, i, true]);
+      NAMES.forEach((m, k) => expect([c.name, i, m, Math.abs(e[m]! - wantMetrics[i][k]) < 1e-5 * Math.max(1, Math.abs(wantMetrics[i][k]))]).toEqual([c.name, i, m, true]));
+    });
+    for (const [n, p] of own) expect([c.name, n, relErr(p, want.get(`${c.name}.final.${n}`)!) < 1e-4]).toEqual([c.name, n, true]);
+    const ev = trainer.evaluate();
+    const [evalLoss, evalAcc] = want.get(`${c.name}.eval`)!.tolist() as number[];
+    expect(Math.abs(ev.eval_loss - evalLoss) / Math.abs(evalLoss)).toBeLessThan(1e-5);
+    expect(ev.eval_accuracy).toBeCloseTo(evalAcc, 6);
+    trainer.optimizer.dispose();
+    model.dispose();
+  }
+  expect(relErr(want.get('orpo.final.transformer.h.0.attn.c_attn.lora_A.weight')!, want.get('orpo_strong.final.transformer.h.0.attn.c_attn.lora_A.weight')!)).toBeGreaterThan(1e-4);
+  const m2 = await loraModel();
+  expect(() => new torch.ORPOTrainer(m2, { outputDir: tmp, beta: 0 }, new torch.data.PreferenceDataset(train, { ...big, eosTokenId: EOS }))).toThrow('ORPOTrainer: beta must be > 0, got 0');
+  m2.dispose();
+  for (const t of [...init.values(), ...want.values()]) t.dispose();
 }, 120_000);

@@ -158,13 +158,49 @@ export function evaluatePreferences(model: GPT2LMHeadModel, dataset: PreferenceD
     (_idx, batch) => noGrad(() => (ref ? sequenceLogps(ref, batch, s) : disableAdapter(model, () => sequenceLogps(model, batch, s)))));
 }
 
+/**
+ * A preference trainer's metrics between log lines: sums over pairs kept on the device (read once,
+ * at the line), then means over every rank's pairs (TRL's gather_for_metrics).
+ */
+export class PairMetrics {
+  private sum: Tensor | null = null;
+  private pairs = 0;
+  constructor(readonly names: string[]) {}
+
+  /** A step's metric sums (one (names) tensor per micro-batch) over its `pairs` pairs. */
+  add(sums: Tensor[], pairs: number): void {
+    const before = this.sum;
+    this.sum = keep(tidy(() => stack(before ? [before, ...sums] : sums).sum(0)));
+    before?.dispose();
+    this.pairs += pairs;
+  }
+
+  /** The means since the last call, over all ranks (every rank must call it at each log line). */
+  take(worldSize: number): Record<string, number> {
+    if (!this.sum) return {};
+    let sums: number[], n: number;
+    if (worldSize > 1) {
+      const all = keep(tidy(() => cat([this.sum!, tensor([this.pairs], { dtype: this.sum!.dtype, device: this.sum!.device })], 0)));
+      distributed.allReduce([all], { op: 'sum' });
+      const v = all.tolist() as number[];
+      all.dispose();
+      [sums, n] = [v.slice(0, this.names.length), v[this.names.length]];
+    } else {
+      [sums, n] = [this.sum.tolist() as number[], this.pairs];
+    }
+    this.sum.dispose();
+    this.sum = null;
+    this.pairs = 0;
+    return Object.fromEntries(this.names.map((m, k) => [m, sums[k] / n]));
+  }
+}
+
 export class DPOTrainer extends Trainer {
   declare readonly model: GPT2LMHeadModel;
   readonly beta: number;
   readonly lossType: DPOLossType;
   readonly dpoLabelSmoothing: number;
-  private metricSum: Tensor | null = null; // the metric sums since the last log line, on the device (read at the line)
-  private metricPairs = 0;
+  private metrics = new PairMetrics(METRICS);
   /** precomputeRefLogProbs: each dataset's reference log-probabilities, [chosen, rejected] per pair */
   private refCache = new Map<PreferenceDataset, Float32Array[]>();
 
@@ -245,31 +281,13 @@ export class DPOTrainer extends Trainer {
       loss.mul(weight).backward();
       return { loss: loss.detach().mul(weight).reshape([1]), sums };
     }));
-    const before = this.metricSum;
-    this.metricSum = keep(tidy(() => stack(before ? [before, ...parts.map((p) => p.sums)] : parts.map((p) => p.sums)).sum(0)));
-    before?.dispose();
-    this.metricPairs += pairs;
+    this.metrics.add(parts.map((p) => p.sums), pairs);
     return parts.length === 1 ? parts[0].loss : tidy(() => stack(parts.map((p) => p.loss)).sum(0));
   }
 
   /** TRL's DPO metrics, means over the pairs since the last log line. */
   protected override trainingLogExtras(): Record<string, number> {
-    if (!this.metricSum) return {};
-    let sums: number[], n: number;
-    if (this.worldSize > 1) {
-      // every rank's pairs, as TRL's gather_for_metrics (each rank reaches each log line)
-      const all = keep(tidy(() => cat([this.metricSum!, tensor([this.metricPairs], { dtype: this.metricSum!.dtype, device: this.metricSum!.device })], 0)));
-      distributed.allReduce([all], { op: 'sum' });
-      const v = all.tolist() as number[];
-      all.dispose();
-      [sums, n] = [v.slice(0, METRICS.length), v[METRICS.length]];
-    } else {
-      [sums, n] = [this.metricSum.tolist() as number[], this.metricPairs];
-    }
-    this.metricSum.dispose();
-    this.metricSum = null;
-    this.metricPairs = 0;
-    return Object.fromEntries(METRICS.map((m, k) => [m, sums[k] / n]));
+    return this.metrics.take(this.worldSize);
   }
 
   /**

@@ -3,7 +3,9 @@ export { Trainer, TRAINING_DEFAULTS, REPORT_TO, decayParameterGroups, listCheckp
 export type { TrainingArguments, LogEntry, TrainResult, Strategy, TrainableModel } from './trainer';
 export { OPTIMIZERS, createOptimizer, parseOptimArgs, describeOptimizer } from './optimizers';
 export type { OptimizerName, OptimArgs, TrainerOptimizer } from './optimizers';
-export { DPOTrainer, DPO_LOSS_TYPES, evaluatePreferences } from './dpo';
+export { DPOTrainer, DPO_LOSS_TYPES, evaluatePreferences, PairMetrics } from './dpo';
+export { ORPOTrainer, orpoLoss } from './orpo';
+export type { ORPOArguments } from './orpo';
 export type { DPOArguments, DPOLossType } from './dpo';
 export { RewardTrainer, evaluateRewards, rewardLoss } from './reward';
 export type { RewardArguments } from './reward';

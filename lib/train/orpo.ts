@@ -1,0 +1,112 @@
+// Odds Ratio Preference Optimization (Hong et al. 2024) as TRL's ORPOTrainer: preference pairs
+// without a reference model. One forward pass over the 2B rows (chosen, then rejected) gives
+//   logp(c), logp(r): each completion's mean token log-probability, and
+//   nll: the chosen rows' mean next-token cross-entropy over every real token (prompt included),
+// and the loss is  nll - β·mean(logσ(log odds)),  log odds = (logp(c) - logp(r)) -
+// (log(1 - e^logp(c)) - log(1 - e^logp(r))): supervised fine-tuning on the chosen completions with
+// a penalty on the odds of the rejected one. Logged as TRL's: rewards/chosen, rewards/rejected
+// (β·logp), rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, nll_loss,
+// log_odds_ratio (mean logσ(log odds)), log_odds_chosen (mean log odds).
+import { Tensor } from '../tensor/tensor';
+import { tidy } from '../tensor/scope';
+import { cat, stack, where } from '../tensor/ops';
+import { full } from '../tensor/creation';
+import * as F from '../nn/functional';
+import * as distributed from '../tensor/distributed';
+import { GPT2LMHeadModel } from '../models/gpt2';
+import { PreferenceDataset } from '../data/preference';
+import type { LMBatch } from '../data/dataset';
+import { Trainer, TrainingArguments } from './trainer';
+import { PairMetrics } from './dpo';
+import { shardedSums, withPrecision } from './evaluate';
+import type { EvalMetric, TrainerCallback } from './callbacks';
+
+export interface ORPOArguments extends TrainingArguments {
+  /** β: the weight of the odds-ratio term (TRL's ORPOConfig beta, default 0.1) */
+  beta?: number;
+}
+
+const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected', 'nll_loss', 'log_odds_ratio', 'log_odds_chosen'];
+
+/** The ORPO loss of a batch of B pairs (2B rows) and its metric sums over the pairs, (9). */
+export function orpoLoss(model: GPT2LMHeadModel, batch: LMBatch, beta: number, precision: 'fp32' | 'bf16', device: string): { loss: Tensor; sums: Tensor } {
+  return tidy(() => {
+    const logits = withPrecision(precision, device, () => model.forward(batch.inputIds, { attentionMask: batch.attentionMask }).logits);
+    const [R, T, V] = logits.shape, B = R / 2;
+    // every real token after the first is a target (TRL's labels: the ids where the mask is 1)
+    const ids = batch.inputIds.narrow(1, 1, T - 1), real = batch.attentionMask!.narrow(1, 1, T - 1).eq(1);
+    const targets = where(real, ids, full(ids.shape, -100, { dtype: ids.dtype, device: ids.device }));
+    const tokenNll = F.crossEntropy(logits.narrow(1, 0, T - 1).float().reshape([-1, V]), targets.reshape([-1]), { reduction: 'none', ignoreIndex: -100 }).view([R, T - 1]);
+    // each completion's mean log-probability (its labelled tokens)
+    const completion = batch.labels.narrow(1, 1, T - 1).ne(-100).float();
+    const logps = tokenNll.mul(completion).sum(1).neg().div(completion.sum(1).clamp(1, null));
+    const [lc, lr] = [logps.narrow(0, 0, B), logps.narrow(0, B, B)];
+    // the chosen rows' NLL, a mean over their real tokens
+    const chosenReal = real.narrow(0, 0, B).float();
+    const nll = tokenNll.narrow(0, 0, B).mul(chosenReal).sum().div(chosenReal.sum());
+    // log(p / (1 - p)) for each side; log1p(-exp(x)) as TRL writes it
+    const logOdds = lc.sub(lr).sub(lc.exp().neg().log1p().sub(lr.exp().neg().log1p()));
+    const ratio = F.logSigmoid(logOdds);
+    const loss = nll.sub(ratio.mean().mul(beta));
+    const [rc, rr] = [lc.detach().mul(beta), lr.detach().mul(beta)];
+    const sums = stack([
+      rc.sum(), rr.sum(), rc.gt(rr).float().sum(), rc.sub(rr).sum(), lc.detach().sum(), lr.detach().sum(),
+      nll.detach().mul(B), ratio.detach().sum(), logOdds.detach().sum(),
+    ]);
+    return { loss, sums };
+  });
+}
+
+export class ORPOTrainer extends Trainer {
+  declare readonly model: GPT2LMHeadModel;
+  readonly beta: number;
+  private metrics = new PairMetrics(METRICS);
+
+  constructor(model: GPT2LMHeadModel, args: ORPOArguments, trainDataset: PreferenceDataset, evalDataset?: PreferenceDataset, callbacks: TrainerCallback[] = []) {
+    if (!(model instanceof GPT2LMHeadModel)) throw new Error('ORPOTrainer: the model must be a GPT2LMHeadModel (ORPO scores completions by their log-probabilities)');
+    if (!(trainDataset instanceof PreferenceDataset)) throw new Error('ORPOTrainer: the training set must be a PreferenceDataset (prompt, chosen, rejected)');
+    if (evalDataset && !(evalDataset instanceof PreferenceDataset)) throw new Error('ORPOTrainer: the eval set must be a PreferenceDataset too');
+    for (const [k, bad] of [['labelSmoothingFactor', args.labelSmoothingFactor], ['neftuneNoiseAlpha', args.neftuneNoiseAlpha], ['gradientCheckpointing', args.gradientCheckpointing]] as const) {
+      if (bad) throw new Error(`ORPOTrainer: ${k} is for language-model training; ORPO does not take it`);
+    }
+    if (args.metricForBestModel && /perplexity/.test(args.metricForBestModel)) throw new Error('ORPOTrainer: metricForBestModel is loss or accuracy (the reward accuracy) for ORPO, not perplexity');
+    const beta = args.beta ?? 0.1;
+    if (!(beta > 0)) throw new Error(`ORPOTrainer: beta must be > 0, got ${beta}`);
+    super(model, args, trainDataset, evalDataset, callbacks);
+    this.beta = beta;
+  }
+
+  /** One optimizer step over its micro-batches of pairs (each weighted by its share of the step's pairs). Returns the loss, (1). */
+  override trainingStep(micros: number[][]): Tensor {
+    const data = this.trainDataset as PreferenceDataset, a = this.args;
+    const pairs = micros.reduce((n, m) => n + m.length, 0);
+    this.model.eval(); // (TRL's disable_dropout, as the DPOTrainer)
+    const parts = micros.map((micro, i) => tidy(() => {
+      if (this.overlapSync && i === micros.length - 1) distributed.prepareGradSync();
+      const { loss, sums } = orpoLoss(this.model, data.collate(micro, a.device), this.beta, a.precision, a.device);
+      const weight = micro.length / pairs;
+      loss.mul(weight).backward();
+      return { loss: loss.detach().mul(weight).reshape([1]), sums };
+    }));
+    this.metrics.add(parts.map((p) => p.sums), pairs);
+    return parts.length === 1 ? parts[0].loss : tidy(() => stack(parts.map((p) => p.loss)).sum(0));
+  }
+
+  protected override trainingLogExtras(): Record<string, number> {
+    return this.metrics.take(this.worldSize);
+  }
+
+  /** The eval set's mean ORPO loss over pairs (eval_loss), its reward accuracy (eval_accuracy) and TRL's metrics with eval_ names. */
+  override evaluate(dataset = this.evalDataset): Record<EvalMetric, number> & Record<string, number> {
+    if (!dataset) throw new Error('ORPOTrainer.evaluate: no eval dataset (pass one to the ORPOTrainer or to evaluate())');
+    if (!(dataset instanceof PreferenceDataset)) throw new Error('ORPOTrainer.evaluate: the eval set must be a PreferenceDataset');
+    const a = this.args;
+    const totals = shardedSums(this.model, dataset.length, 1 + METRICS.length, { batchSize: a.perDeviceEvalBatchSize, device: a.device, distributed: true }, (idx) => {
+      const { loss, sums } = orpoLoss(this.model, dataset.collate(idx, a.device), this.beta, a.precision, a.device);
+      return cat([loss.double().mul(idx.length).reshape([1]), sums.double()], 0);
+    });
+    const n = dataset.length;
+    const metrics = Object.fromEntries(METRICS.map((m, k) => [`eval_${m}`, totals[1 + k] / n]));
+    return { eval_loss: totals[0] / n, eval_accuracy: metrics['eval_rewards/accuracies'], ...metrics } as Record<EvalMetric, number> & Record<string, number>;
+  }
+}
