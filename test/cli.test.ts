@@ -669,3 +669,22 @@ test('train --task token-classification on the Brown Corpus\'s tags: a TOKEN_CLS
   fs.writeFileSync(bad, '{"tokens": ["a", "b"], "tags": ["AT"]}\n');
   expect(cli('eval', '--model', merged, '--data', bad, '--block-size', '64').err).toBe(`tstorch eval: ${bad}:1: 2 words but 1 tags (one tag per word)\n`);
 });
+
+test('train --method orpo on preference pairs: TRL\'s ORPO (no reference) with its metrics; eval --method orpo prints the run\'s eval loss', () => {
+  const prefs = path.join(tmp, 'orpo.jsonl'), evalPrefs = path.join(tmp, 'orpo-eval.jsonl'), out = path.join(tmp, 'orpo');
+  const rows = (n: number, off: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ prompt: `Q${i + off}: is it so?`, chosen: ' yes'.repeat(1 + (i % 3)), rejected: ' no'.repeat(1 + ((i * 5) % 4)) }));
+  fs.writeFileSync(prefs, rows(8, 0).join('\n') + '\n');
+  fs.writeFileSync(evalPrefs, rows(4, 8).join('\n') + '\n');
+  const t = cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalPrefs, '--method', 'orpo', '--out', out, '--block-size', '32', '--batch-size', '4',
+    '--max-steps', '2', '--lr', '1e-3', '--logging-steps', '2', '--beta', '0.2');
+  expect(t.err).toBe('');
+  expect(t.out).toMatch(/8 preference pairs \(ORPO, beta 0.2; no reference model\)/);
+  const log = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const train = log.find((e) => e.loss !== undefined), last = log.filter((e) => e.eval_loss !== undefined).pop();
+  // the loss is the NLL minus beta x the mean log-sigmoid of the log odds
+  expect(Math.abs(train.loss - (train.nll_loss - 0.2 * train.log_odds_ratio))).toBeLessThan(1e-5);
+  expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toMatch(/- training_method: ORPO/);
+  const e = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', evalPrefs, '--method', 'orpo', '--beta', '0.2', '--block-size', '32', '--json').out);
+  expect([e.pairs, Math.abs(e.loss - last.eval_loss) < 1e-5, Math.abs(e.nll_loss - last.eval_nll_loss) < 1e-5]).toEqual([4, true, true]);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--method', 'kto', '--out', path.join(tmp, 'x')).err).toMatch(/--method must be dpo or orpo/);
+});

@@ -4,7 +4,7 @@ export type { TrainingArguments, LogEntry, TrainResult, Strategy, TrainableModel
 export { OPTIMIZERS, createOptimizer, parseOptimArgs, describeOptimizer } from './optimizers';
 export type { OptimizerName, OptimArgs, TrainerOptimizer } from './optimizers';
 export { DPOTrainer, DPO_LOSS_TYPES, evaluatePreferences, PairMetrics } from './dpo';
-export { ORPOTrainer, orpoLoss } from './orpo';
+export { ORPOTrainer, orpoLoss, evaluateOrpo } from './orpo';
 export type { ORPOArguments } from './orpo';
 export type { DPOArguments, DPOLossType } from './dpo';
 export { RewardTrainer, evaluateRewards, rewardLoss } from './reward';

@@ -99,14 +99,25 @@ export class ORPOTrainer extends Trainer {
   /** The eval set's mean ORPO loss over pairs (eval_loss), its reward accuracy (eval_accuracy) and TRL's metrics with eval_ names. */
   override evaluate(dataset = this.evalDataset): Record<EvalMetric, number> & Record<string, number> {
     if (!dataset) throw new Error('ORPOTrainer.evaluate: no eval dataset (pass one to the ORPOTrainer or to evaluate())');
-    if (!(dataset instanceof PreferenceDataset)) throw new Error('ORPOTrainer.evaluate: the eval set must be a PreferenceDataset');
     const a = this.args;
-    const totals = shardedSums(this.model, dataset.length, 1 + METRICS.length, { batchSize: a.perDeviceEvalBatchSize, device: a.device, distributed: true }, (idx) => {
-      const { loss, sums } = orpoLoss(this.model, dataset.collate(idx, a.device), this.beta, a.precision, a.device);
-      return cat([loss.double().mul(idx.length).reshape([1]), sums.double()], 0);
-    });
-    const n = dataset.length;
-    const metrics = Object.fromEntries(METRICS.map((m, k) => [`eval_${m}`, totals[1 + k] / n]));
-    return { eval_loss: totals[0] / n, eval_accuracy: metrics['eval_rewards/accuracies'], ...metrics } as Record<EvalMetric, number> & Record<string, number>;
+    return evaluateOrpo(this.model, dataset as PreferenceDataset, { beta: this.beta, batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision, distributed: true });
   }
+}
+
+/**
+ * A model's ORPO loss on preference pairs (eval_loss, a mean over pairs), its reward accuracy
+ * (eval_accuracy) and TRL's metrics with eval_ names; no reference model. With `distributed`,
+ * each rank takes every world-size-th pair. What `tstorch eval --method orpo` prints.
+ */
+export function evaluateOrpo(model: GPT2LMHeadModel, dataset: PreferenceDataset, opts: { beta?: number; batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean } = {}): Record<EvalMetric, number> & Record<string, number> {
+  if (!(dataset instanceof PreferenceDataset)) throw new Error('evaluateOrpo: the data must be a PreferenceDataset (prompt, chosen, rejected)');
+  const beta = opts.beta ?? 0.1, device = opts.device ?? 'cpu';
+  if (!(beta > 0)) throw new Error(`evaluateOrpo: beta must be > 0, got ${beta}`);
+  const totals = shardedSums(model, dataset.length, 1 + METRICS.length, { ...opts, device }, (idx) => {
+    const { loss, sums } = orpoLoss(model, dataset.collate(idx, device), beta, opts.precision ?? 'fp32', device);
+    return cat([loss.double().mul(idx.length).reshape([1]), sums.double()], 0);
+  });
+  const n = dataset.length;
+  const metrics = Object.fromEntries(METRICS.map((m, k) => [`eval_${m}`, totals[1 + k] / n]));
+  return { eval_loss: totals[0] / n, eval_accuracy: metrics['eval_rewards/accuracies'], ...metrics } as Record<EvalMetric, number> & Record<string, number>;
 }

@@ -25,6 +25,7 @@ export const spec: Spec = {
   json: { type: 'boolean', help: 'one JSON line: loss, perplexity, tokens' },
   beta: { type: 'number', default: 0.1, help: 'preference data (prompt, chosen, rejected): DPO\'s beta for the loss and rewards' },
   'loss-type': { type: 'string', default: 'sigmoid', help: 'preference data: the DPO loss, sigmoid | robust | exo_pair | hinge | ipo' },
+  method: { type: 'string', default: 'dpo', help: 'preference data: dpo (rewards against a reference) or orpo (TRL\'s ORPO loss and metrics; no reference)' },
   'ref-model': { type: 'string', help: 'preference data: the reference model folder (default, with --adapter: the base without the adapter)' },
   'label-column': { type: 'string', help: 'a classifier (--model a classifier\'s folder, or --adapter a SEQ_CLS / TOKEN_CLS one): the labels\' field of the .jsonl or column of the .csv (default label; a token classifier\'s: tags, ner_tags or pos_tags)', aliases: ['label-column-name'] },
 };
@@ -56,9 +57,19 @@ export async function run(f: Record<string, unknown>): Promise<void> {
  * its base; or against --ref-model), as a DPO run's evaluation logs them.
  */
 async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHeadModel, pairs: torch.data.PreferencePair[]): Promise<void> {
-  if (!torch.train.DPO_LOSS_TYPES.includes(f['loss-type'] as torch.train.DPOLossType)) throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')}; got '${f['loss-type']}'`);
-  if (!f.adapter && !f['ref-model']) throw new Error(`${f.data} holds preference pairs: their DPO rewards need a reference: give --adapter (its base is the reference) or --ref-model DIR`);
   if (f.stride !== undefined) throw new Error('--stride is for running text, not preference pairs');
+  if (f.method === 'orpo') {
+    const data = preferenceDataset(f.data as string, pairs, f, model);
+    const r = torch.train.evaluateOrpo(model, data, { beta: f.beta as number, batchSize: f['batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });
+    const metrics = Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/^eval_/, ''), v]));
+    if (f.json) console.log(JSON.stringify({ pairs: data.length, ...metrics }));
+    else console.log(`loss ${metrics.loss.toFixed(4)}  nll_loss ${metrics.nll_loss.toFixed(4)}  log_odds_ratio ${metrics.log_odds_ratio.toFixed(4)}  rewards/accuracies ${metrics['rewards/accuracies'].toFixed(4)}  (${data.length} pairs; ORPO, beta ${f.beta})`);
+    model.dispose();
+    return;
+  }
+  if (f.method !== 'dpo') throw new Error(`--method must be dpo or orpo, got '${f.method}'`);
+  if (!torch.train.DPO_LOSS_TYPES.includes(f['loss-type'] as torch.train.DPOLossType)) throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')}; got '${f['loss-type']}'`);
+  if (!f.adapter && !f['ref-model']) throw new Error(`${f.data} holds preference pairs: their DPO rewards need a reference: give --adapter (its base is the reference) or --ref-model DIR (or --method orpo, which needs none)`);
   const ref = f['ref-model'] ? await loadModel(f['ref-model'] as string, { device: f.device as string | undefined, attn: attnFlag(f) }) : null;
   const data = preferenceDataset(f.data as string, pairs, f, model);
   const r = torch.train.evaluatePreferences(model, data, {

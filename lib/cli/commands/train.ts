@@ -82,7 +82,8 @@ export const spec: Spec = {
   'text-column': sharedFlags['text-column'],
   packing: sharedFlags.packing,
   'completion-only-loss': sharedFlags['completion-only-loss'],
-  beta: { type: 'number', default: 0.1, help: 'DPO (preference data: a .jsonl of prompt, chosen, rejected): how far the policy may move from the reference (TRL\'s beta)' },
+  method: { type: 'string', default: 'dpo', help: 'preference data (a .jsonl of prompt, chosen, rejected): dpo (TRL\'s DPOTrainer, against a reference) or orpo (TRL\'s ORPOTrainer: the chosen completions\' NLL and an odds-ratio penalty, no reference)' },
+  beta: { type: 'number', default: 0.1, help: 'DPO (preference data: a .jsonl of prompt, chosen, rejected): how far the policy may move from the reference (TRL\'s beta); ORPO: the odds-ratio term\'s weight' },
   'loss-type': { type: 'string', default: 'sigmoid', help: 'DPO loss, TRL\'s loss_type: sigmoid | robust | exo_pair | hinge | ipo' },
   'dpo-label-smoothing': { type: 'number', default: 0, help: 'DPO sigmoid loss: the chance a pair\'s preference is flipped (TRL\'s label_smoothing, cDPO)', aliases: ['label-smoothing'] },
   'max-prompt-length': { type: 'int', default: 512, help: 'DPO: a prompt\'s last tokens kept (TRL\'s max_prompt_length); --block-size caps prompt + completion (max_length)' },
@@ -197,12 +198,15 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   };
   const callbacks = patience === undefined ? [] : [new torch.EarlyStoppingCallback(patience, f['early-stopping-threshold'] as number)];
   let refModel: torch.GPT2LMHeadModel | null = null;
-  if (data instanceof torch.data.PreferenceDataset && f.full) {
+  const orpo = data instanceof torch.data.PreferenceDataset && f.method === 'orpo';
+  if (data instanceof torch.data.PreferenceDataset && f.full && !orpo) {
     // Full fine-tuning's DPO reference: a frozen copy of the base (with LoRA, the adapters disabled)
     refModel = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
     if (f.device !== 'cpu') refModel.to({ device: f.device as string });
   }
-  const trainer = data instanceof torch.data.PreferenceDataset
+  const trainer = orpo
+    ? new torch.ORPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number }, data as torch.data.PreferenceDataset, evalData as torch.data.PreferenceDataset | undefined, callbacks)
+    : data instanceof torch.data.PreferenceDataset
     ? new torch.DPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']) },
       data, evalData as torch.data.PreferenceDataset | undefined, callbacks, refModel)
     : data instanceof torch.data.RewardDataset
@@ -213,7 +217,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     const a = trainer.args, perStep = a.perDeviceTrainBatchSize * a.gradientAccumulationSteps * trainer.worldSize;
     const items = data instanceof torch.data.TextDataset ? 'blocks' : data instanceof torch.data.PreferenceDataset || data instanceof torch.data.RewardDataset ? 'pairs' : 'examples';
     const what = data instanceof torch.data.TextDataset ? `blocks of ${data.blockSize} tokens`
-      : data instanceof torch.data.PreferenceDataset ? `preference pairs (DPO, ${f['loss-type']} loss, beta ${f.beta}; the reference: ${refModel ? 'a frozen copy of the base' : 'the model with its adapters disabled'})`
+      : data instanceof torch.data.PreferenceDataset ? (orpo ? `preference pairs (ORPO, beta ${f.beta}; no reference model)` : `preference pairs (DPO, ${f['loss-type']} loss, beta ${f.beta}; the reference: ${refModel ? 'a frozen copy of the base' : 'the model with its adapters disabled'})`)
         : data instanceof torch.data.RewardDataset ? `preference pairs (reward modeling: -logsigmoid(r(chosen) - r(rejected)${data.hasMargin ? ' - margin' : ''})${data.dropped ? `; ${data.dropped} pair(s) over --block-size left out` : ''})`
         : data instanceof torch.data.TokenClassificationDataset ? `tagged texts (token classification, ${data.numLabels} tags: ${data.labelNames.slice(0, 8).join(', ')}${data.numLabels > 8 ? ', ...' : ''}; the loss on ${data.lossTokens([...data.examples.keys()]).toLocaleString('en-US')} words)`
         : data instanceof torch.data.ClassificationDataset ? `labelled texts (${data.problemType.replace(/_/g, ' ')}${data.problemType === 'regression' ? '' : `, ${data.numLabels} classes: ${data.labelNames.slice(0, 8).join(', ')}${data.numLabels > 8 ? ', ...' : ''}`})`
@@ -250,6 +254,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
       ['lr_scheduler_type', a.lrSchedulerType], ...(trainer.scheduler.warmupSteps ? [['lr_scheduler_warmup_steps', trainer.scheduler.warmupSteps]] as [string, number][] : []),
       ...(a.labelSmoothingFactor ? [['label_smoothing_factor', a.labelSmoothingFactor]] as [string, number][] : []),
       ...(trainer instanceof torch.DPOTrainer ? [['training_method', 'DPO'], ['beta', trainer.beta], ['loss_type', trainer.lossType]] as [string, number | string][] : []),
+      ...(trainer instanceof torch.ORPOTrainer ? [['training_method', 'ORPO'], ['beta', trainer.beta]] as [string, number | string][] : []),
       ...(trainer instanceof torch.RewardTrainer ? [['training_method', 'reward modeling'], ...(trainer.centerRewardsCoefficient !== null ? [['center_rewards_coefficient', trainer.centerRewardsCoefficient]] : [])] as [string, number | string][] : []),
       ['training_steps', result.globalStep], ['mixed_precision_training', a.precision === 'bf16' ? 'bf16 autocast' : 'no (fp32)'],
     ],
@@ -264,6 +269,7 @@ function checkFlags(f: Record<string, unknown>): void {
   if (f.bf16) f.precision = 'bf16';
   const reportTo = (f['report-to'] as string).split(',').map((s) => s.trim()).filter((s) => !torch.train.REPORT_TO.includes(s));
   if (reportTo.length) throw new Error(`--report-to ${reportTo.join(',')}: tstorch reports to tensorboard, all or none`);
+  if (!['dpo', 'orpo'].includes(f.method as string)) throw new Error(`--method must be dpo or orpo (for preference data), got '${f.method}'`);
   if (!['auto', 'gloo', 'nccl'].includes(f['dist-backend'] as string)) throw new Error(`--dist-backend must be auto, gloo or nccl, got '${f['dist-backend']}'`);
   const r = f['lora-r'] as number;
   if (r < 0) throw new Error(`--lora-r must be >= 0, got ${r}`);
