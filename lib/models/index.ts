@@ -1,6 +1,6 @@
 // Models: GPT-2 and its tokenizer.
 export { GPT2LMHeadModel, GPT2PreTrainedModel, GPT2Model, GPT2Block, GPT2Attention, GPT2MLP, causalLmLoss, finfoMin, readConfig, resolveConfig } from './gpt2';
-export { GPT2ForSequenceClassification, isSequenceClassifierFolder, PROBLEM_TYPES } from './sequence_classification';
+export { GPT2ForSequenceClassification, GPT2Classifier, isSequenceClassifierFolder, PROBLEM_TYPES } from './sequence_classification';
 export { GPT2ForTokenClassification, isTokenClassifierFolder } from './token_classification';
 export type { TokenClassifierConfig } from './token_classification';
 export type { ProblemType, ClassificationOptions, ClassifierConfig, SequenceClassifierOutput } from './sequence_classification';

@@ -76,7 +76,54 @@ export function classifierConfig(config: Partial<GPT2Config> & Record<string, un
   } as ClassifierConfig;
 }
 
-export class GPT2ForSequenceClassification extends GPT2PreTrainedModel {
+/**
+ * What GPT-2's classifiers share: a labelled config, the Trainer's forwardBackward, and Hugging
+ * Face's folder layout (every tensor under its own name; config.json naming the architecture).
+ */
+export abstract class GPT2Classifier extends GPT2PreTrainedModel {
+  abstract readonly config: ClassifierConfig;
+  /** HF's class name, written into config.json's architectures */
+  protected abstract readonly architecture: string;
+  abstract forward(inputIds: Tensor, opts?: { attentionMask?: Tensor; labels?: Tensor; labelSmoothing?: number }): { logits: Tensor; loss?: Tensor };
+
+  get numLabels(): number {
+    return Object.keys(this.config.id2label).length;
+  }
+
+  /**
+   * A training step's forward and backward, as GPT2LMHeadModel.forwardBackward (the Trainer's
+   * call): .grad gets forward(ids, { labels }).loss times lossScale's gradient; returns the loss, detached.
+   */
+  forwardBackward(ids: Tensor, opts: { labels?: Tensor; attentionMask?: Tensor; lossScale?: number; labelSmoothing?: number; wrap?: <T>(fn: () => T) => T } = {}): Tensor {
+    if (!opts.labels) throw new Error(`${this.architecture}.forwardBackward: labels are needed`);
+    const run = opts.wrap ?? (<T>(fn: () => T): T => fn());
+    const scale = opts.lossScale ?? 1;
+    return tidy(() => {
+      const loss = run(() => this.forward(ids, { labels: opts.labels, attentionMask: opts.attentionMask, labelSmoothing: opts.labelSmoothing }).loss!);
+      (scale === 1 ? loss : loss.mul(scale)).backward();
+      return loss.detach();
+    });
+  }
+
+  async savePretrained(dir: string): Promise<void> {
+    this.writePretrained(dir);
+  }
+
+  /** config.json (the architecture, id2label, label2id, ...) and model.safetensors, each atomically. */
+  writePretrained(dir: string): void {
+    fs.mkdirSync(dir, { recursive: true });
+    saveFile(path.join(dir, 'model.safetensors'), this.hfStateDict(), { format: 'pt' });
+    const config = { ...this.config, architectures: [this.architecture], model_type: 'gpt2', torch_dtype: this.transformer.wte.weight.dtype };
+    writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  }
+
+  /** Every tensor, under HF's names (nothing is tied here). */
+  hfStateDict(): Map<string, Tensor> {
+    return this.stateDict();
+  }
+}
+
+export class GPT2ForSequenceClassification extends GPT2Classifier {
   declare transformer: GPT2Model;
   declare score: Linear;
   readonly config: ClassifierConfig;
@@ -87,10 +134,6 @@ export class GPT2ForSequenceClassification extends GPT2PreTrainedModel {
     this.registerModule('transformer', new GPT2Model(this.config, opts));
     this.registerModule('score', new Linear(this.config.n_embd, this.numLabels, { bias: false, dtype: opts.dtype, device: opts.device }));
     this.initWeights();
-  }
-
-  get numLabels(): number {
-    return Object.keys(this.config.id2label).length;
   }
 
   /**
@@ -153,21 +196,6 @@ export class GPT2ForSequenceClassification extends GPT2PreTrainedModel {
     });
   }
 
-  /**
-   * A training step's forward and backward, as GPT2LMHeadModel.forwardBackward (the Trainer's
-   * call): .grad gets forward(ids, { labels }).loss times lossScale's gradient; returns the loss, detached.
-   */
-  forwardBackward(ids: Tensor, opts: { labels?: Tensor; attentionMask?: Tensor; lossScale?: number; labelSmoothing?: number; wrap?: <T>(fn: () => T) => T } = {}): Tensor {
-    if (!opts.labels) throw new Error('GPT2ForSequenceClassification.forwardBackward: labels are needed');
-    const run = opts.wrap ?? (<T>(fn: () => T): T => fn());
-    const scale = opts.lossScale ?? 1;
-    return tidy(() => {
-      const loss = run(() => this.forward(ids, { labels: opts.labels, attentionMask: opts.attentionMask, labelSmoothing: opts.labelSmoothing }).loss!);
-      (scale === 1 ? loss : loss.mul(scale)).backward();
-      return loss.detach();
-    });
-  }
-
   // ---------- Hugging Face folders ----------
 
   /**
@@ -181,32 +209,22 @@ export class GPT2ForSequenceClassification extends GPT2PreTrainedModel {
     return loadWithHead(dir, opts, (config) => new GPT2ForSequenceClassification(config, { ...opts, dtype: undefined, device: undefined }), 'score');
   }
 
-  async savePretrained(dir: string): Promise<void> {
-    this.writePretrained(dir);
-  }
-
-  /** config.json (architectures GPT2ForSequenceClassification, id2label, label2id, pad_token_id, problem_type) and model.safetensors, each atomically. */
-  writePretrained(dir: string): void {
-    fs.mkdirSync(dir, { recursive: true });
-    saveFile(path.join(dir, 'model.safetensors'), this.hfStateDict(), { format: 'pt' });
-    const config = { ...this.config, architectures: ['GPT2ForSequenceClassification'], model_type: 'gpt2', torch_dtype: this.transformer.wte.weight.dtype };
-    writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
-  }
-
-  /** Every tensor, under HF's names (nothing is tied here). */
-  hfStateDict(): Map<string, Tensor> {
-    return this.stateDict();
-  }
+  protected readonly architecture = 'GPT2ForSequenceClassification';
 }
 
-/** Whether a model folder's config.json says it is a sequence classifier (architectures). */
-export function isSequenceClassifierFolder(dir: string): boolean {
+/** Whether a model folder's config.json names this architecture (HF's `architectures`). */
+export function folderHasArchitecture(dir: string, architecture: string): boolean {
   try {
     const c = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-    return Array.isArray(c.architectures) && c.architectures.includes('GPT2ForSequenceClassification');
+    return Array.isArray(c.architectures) && c.architectures.includes(architecture);
   } catch {
     return false;
   }
+}
+
+/** Whether a model folder's config.json says it is a sequence classifier. */
+export function isSequenceClassifierFolder(dir: string): boolean {
+  return folderHasArchitecture(dir, 'GPT2ForSequenceClassification');
 }
 
 /**
@@ -215,7 +233,7 @@ export function isSequenceClassifierFolder(dir: string): boolean {
  * GPT2Model names), whose head then keeps the init `make` gave it, with a warning. A saved head
  * must have the model's number of outputs. Cast and moved as opts say; in eval mode.
  */
-export function loadWithHead<M extends GPT2PreTrainedModel & { numLabels: number }>(dir: string, opts: GPT2ModelOptions,
+export function loadWithHead<M extends GPT2Classifier>(dir: string, opts: GPT2ModelOptions,
   make: (config: GPT2Config & Record<string, unknown>) => M, head: string): M {
   const config = readConfig(dir) as GPT2Config & Record<string, unknown>;
   const ignored = (name: string) => /\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight';

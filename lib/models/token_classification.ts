@@ -3,20 +3,16 @@
 // `classifier`, a linear layer to num_labels outputs with a bias, at every position; the loss is
 // the cross-entropy over the labelled positions (labels -100 elsewhere). Part-of-speech tagging
 // and named-entity recognition. Checkpoints are HF's: transformer.*, classifier.weight and .bias.
-import * as fs from 'fs';
-import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
 import { Dropout, Linear } from '../nn/layers';
 import * as F from '../nn/functional';
-import { saveFile } from '../io/safetensors';
-import { writeFileAtomic } from '../io/atomic';
-import { GPT2Config, GPT2Model, GPT2ModelOptions, GPT2PreTrainedModel } from './gpt2';
-import { ClassificationOptions, ClassifierConfig, classifierConfig, loadWithHead } from './sequence_classification';
+import { GPT2Config, GPT2Model, GPT2ModelOptions } from './gpt2';
+import { ClassificationOptions, ClassifierConfig, GPT2Classifier, classifierConfig, folderHasArchitecture, loadWithHead } from './sequence_classification';
 
 export type TokenClassifierConfig = ClassifierConfig & { classifier_dropout: number | null };
 
-export class GPT2ForTokenClassification extends GPT2PreTrainedModel {
+export class GPT2ForTokenClassification extends GPT2Classifier {
   declare transformer: GPT2Model;
   declare dropout: Dropout;
   declare classifier: Linear;
@@ -30,10 +26,6 @@ export class GPT2ForTokenClassification extends GPT2PreTrainedModel {
     this.registerModule('dropout', new Dropout(this.config.classifier_dropout ?? 0.1));
     this.registerModule('classifier', new Linear(this.config.n_embd, this.numLabels, { dtype: opts.dtype, device: opts.device }));
     this.initWeights();
-  }
-
-  get numLabels(): number {
-    return Object.keys(this.config.id2label).length;
   }
 
   /**
@@ -56,18 +48,6 @@ export class GPT2ForTokenClassification extends GPT2PreTrainedModel {
     });
   }
 
-  /** A training step's forward and backward (the Trainer's call, as GPT2LMHeadModel's); returns the loss, detached. */
-  forwardBackward(ids: Tensor, opts: { labels?: Tensor; attentionMask?: Tensor; lossScale?: number; labelSmoothing?: number; wrap?: <T>(fn: () => T) => T } = {}): Tensor {
-    if (!opts.labels) throw new Error('GPT2ForTokenClassification.forwardBackward: labels are needed');
-    const run = opts.wrap ?? (<T>(fn: () => T): T => fn());
-    const scale = opts.lossScale ?? 1;
-    return tidy(() => {
-      const loss = run(() => this.forward(ids, { labels: opts.labels, attentionMask: opts.attentionMask, labelSmoothing: opts.labelSmoothing }).loss!);
-      (scale === 1 ? loss : loss.mul(scale)).backward();
-      return loss.detach();
-    });
-  }
-
   /**
    * A Hugging Face folder as a token classifier: one saved by GPT2ForTokenClassification, or a
    * language model's whose head is then new (N(0, initializer_range) weight, zero bias, from the
@@ -77,29 +57,10 @@ export class GPT2ForTokenClassification extends GPT2PreTrainedModel {
     return loadWithHead(dir, opts, (config) => new GPT2ForTokenClassification(config, { ...opts, dtype: undefined, device: undefined }), 'classifier');
   }
 
-  async savePretrained(dir: string): Promise<void> {
-    this.writePretrained(dir);
-  }
-
-  /** config.json (architectures GPT2ForTokenClassification, id2label, label2id) and model.safetensors, each atomically. */
-  writePretrained(dir: string): void {
-    fs.mkdirSync(dir, { recursive: true });
-    saveFile(path.join(dir, 'model.safetensors'), this.hfStateDict(), { format: 'pt' });
-    const config = { ...this.config, architectures: ['GPT2ForTokenClassification'], model_type: 'gpt2', torch_dtype: this.transformer.wte.weight.dtype };
-    writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
-  }
-
-  hfStateDict(): Map<string, Tensor> {
-    return this.stateDict();
-  }
+  protected readonly architecture = 'GPT2ForTokenClassification';
 }
 
-/** Whether a model folder's config.json says it is a token classifier (architectures). */
+/** Whether a model folder's config.json says it is a token classifier. */
 export function isTokenClassifierFolder(dir: string): boolean {
-  try {
-    const c = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-    return Array.isArray(c.architectures) && c.architectures.includes('GPT2ForTokenClassification');
-  } catch {
-    return false;
-  }
+  return folderHasArchitecture(dir, 'GPT2ForTokenClassification');
 }

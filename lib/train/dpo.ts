@@ -269,20 +269,14 @@ export class DPOTrainer extends Trainer {
    */
   override trainingStep(micros: number[][]): Tensor {
     const data = this.trainDataset as PreferenceDataset;
-    const pairs = micros.reduce((n, m) => n + m.length, 0);
     this.model.eval(); // (TRL's disable_dropout)
-    // (each micro-batch's graph is freed by its tidy; its weighted loss and metric sums come out)
-    const parts = micros.map((micro, i) => tidy(() => {
+    const { loss, sums } = this.weightedStep(micros, (micro) => {
       const batch = data.collate(micro, this.args.device);
       const reference = this.referenceFor(data, micro, batch, this.args.perDeviceTrainBatchSize);
-      if (this.overlapSync && i === micros.length - 1) distributed.prepareGradSync();
-      const { loss, sums } = pairStats(sequenceLogps(this.model, batch, this.settings), reference, this.settings);
-      const weight = micro.length / pairs;
-      loss.mul(weight).backward();
-      return { loss: loss.detach().mul(weight).reshape([1]), sums };
-    }));
-    this.metrics.add(parts.map((p) => p.sums), pairs);
-    return parts.length === 1 ? parts[0].loss : tidy(() => stack(parts.map((p) => p.loss)).sum(0));
+      return pairStats(sequenceLogps(this.model, batch, this.settings), reference, this.settings);
+    });
+    this.metrics.add(sums, micros.reduce((n, m) => n + m.length, 0));
+    return loss;
   }
 
   /** TRL's DPO metrics, means over the pairs since the last log line. */

@@ -12,7 +12,6 @@ import { tidy } from '../tensor/scope';
 import { cat, stack, where } from '../tensor/ops';
 import { full } from '../tensor/creation';
 import * as F from '../nn/functional';
-import * as distributed from '../tensor/distributed';
 import { GPT2LMHeadModel } from '../models/gpt2';
 import { PreferenceDataset } from '../data/preference';
 import type { LMBatch } from '../data/dataset';
@@ -79,17 +78,10 @@ export class ORPOTrainer extends Trainer {
   /** One optimizer step over its micro-batches of pairs (each weighted by its share of the step's pairs). Returns the loss, (1). */
   override trainingStep(micros: number[][]): Tensor {
     const data = this.trainDataset as PreferenceDataset, a = this.args;
-    const pairs = micros.reduce((n, m) => n + m.length, 0);
     this.model.eval(); // (TRL's disable_dropout, as the DPOTrainer)
-    const parts = micros.map((micro, i) => tidy(() => {
-      if (this.overlapSync && i === micros.length - 1) distributed.prepareGradSync();
-      const { loss, sums } = orpoLoss(this.model, data.collate(micro, a.device), this.beta, a.precision, a.device);
-      const weight = micro.length / pairs;
-      loss.mul(weight).backward();
-      return { loss: loss.detach().mul(weight).reshape([1]), sums };
-    }));
-    this.metrics.add(parts.map((p) => p.sums), pairs);
-    return parts.length === 1 ? parts[0].loss : tidy(() => stack(parts.map((p) => p.loss)).sum(0));
+    const { loss, sums } = this.weightedStep(micros, (micro) => orpoLoss(this.model, data.collate(micro, a.device), this.beta, a.precision, a.device));
+    this.metrics.add(sums, micros.reduce((n, m) => n + m.length, 0));
+    return loss;
   }
 
   protected override trainingLogExtras(): Record<string, number> {

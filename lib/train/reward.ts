@@ -9,7 +9,6 @@ import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
 import { stack } from '../tensor/ops';
 import * as F from '../nn/functional';
-import * as distributed from '../tensor/distributed';
 import { GPT2ForSequenceClassification } from '../models/sequence_classification';
 import { RewardDataset } from '../data/preference';
 import type { LMBatch } from '../data/dataset';
@@ -82,16 +81,10 @@ export class RewardTrainer extends Trainer {
   /** One optimizer step over its micro-batches of pairs: the gradient of the mean loss over all the step's pairs. Returns that loss, (1). */
   override trainingStep(micros: number[][]): Tensor {
     const data = this.trainDataset as RewardDataset, a = this.args;
-    const pairs = micros.reduce((n, m) => n + m.length, 0);
-    const parts = micros.map((micro, i) => tidy(() => {
+    return this.weightedStep(micros, (micro) => {
       const batch = data.collate(micro, a.device);
-      if (this.overlapSync && i === micros.length - 1) distributed.prepareGradSync();
-      const loss = rewardLoss(rewards(this.model, batch, a.precision, a.device), batch.labels, this.centerRewardsCoefficient);
-      const weight = micro.length / pairs;
-      loss.mul(weight).backward();
-      return loss.detach().mul(weight).reshape([1]);
-    }));
-    return parts.length === 1 ? parts[0] : tidy(() => stack(parts).sum(0));
+      return { loss: rewardLoss(rewards(this.model, batch, a.precision, a.device), batch.labels, this.centerRewardsCoefficient), sums: null };
+    }).loss;
   }
 
   /** The eval set's mean reward loss (eval_loss) and the share of pairs ranked right (eval_accuracy). */

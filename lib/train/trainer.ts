@@ -8,6 +8,7 @@ import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
 import { tidy, keep } from '../tensor/scope';
 import { tensor } from '../tensor/creation';
+import { stack } from '../tensor/ops';
 import { noGrad, manualSeed, getRngState, setRngState, memory, cpuMemoryKept, trimCpuMemory } from '../tensor/runtime';
 import { Module } from '../nn/module';
 import { LayerNorm } from '../nn/layers';
@@ -530,6 +531,26 @@ export class Trainer {
       stepLoss = stepLoss ? stepLoss.add(detached) : detached;
     });
     return stepLoss!;
+  }
+
+  /**
+   * A step over micro-batches whose losses are means over their items (pairs, examples): each
+   * micro-batch's loss, weighted by its share of the step's items, backpropagated on its own (the
+   * last one syncing gradients in data parallel), so .grad is that of the mean over all of them.
+   * lossOf gives a micro-batch's loss and its metric sums (or null). Returns the step's loss (1),
+   * detached, and the sums.
+   */
+  protected weightedStep(micros: number[][], lossOf: (micro: number[]) => { loss: Tensor; sums: Tensor | null }): { loss: Tensor; sums: Tensor[] } {
+    const items = micros.reduce((n, m) => n + m.length, 0);
+    const parts = micros.map((micro, i) => tidy(() => {
+      if (this.overlapSync && i === micros.length - 1) distributed.prepareGradSync();
+      const { loss, sums } = lossOf(micro);
+      const weight = micro.length / items;
+      loss.mul(weight).backward();
+      return { loss: loss.detach().mul(weight).reshape([1]), sums };
+    }));
+    const loss = parts.length === 1 ? parts[0].loss : tidy(() => stack(parts.map((p) => p.loss)).sum(0));
+    return { loss, sums: parts.flatMap((p) => (p.sums ? [p.sums] : [])) };
   }
 
   /**

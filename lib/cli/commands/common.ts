@@ -171,21 +171,36 @@ export function isTokenClassifierSetup(modelDir: string, adapterDir?: string): b
  * head a TOKEN_CLS --adapter brings: its size from the adapter's classifier.weight, the tag names
  * from what tstorch wrote beside it, else LABEL_i) and --adapter.
  */
-export async function loadTokenClassifier(dir: string, opts: { adapter?: string; device?: string; attn?: torch.AttnImplementation } = {}): Promise<torch.GPT2ForTokenClassification> {
+export function loadTokenClassifier(dir: string, opts: { adapter?: string; device?: string; attn?: torch.AttnImplementation } = {}): Promise<torch.GPT2ForTokenClassification> {
+  return loadWithAdapterHead(dir, opts, {
+    task: 'TOKEN_CLS', head: 'classifier', isFolder: torch.isTokenClassifierFolder, what: 'a token classifier (GPT2ForTokenClassification)',
+    load: (o) => torch.GPT2ForTokenClassification.fromPretrained(dir, o),
+  });
+}
+
+/**
+ * A classifier from --model and --adapter: the model folder's own, or (a language model's folder
+ * with an adapter of the task) one whose head the adapter brings, its size from the adapter's
+ * head tensor and its names from what tstorch wrote beside it (`extra` reads more of that).
+ */
+async function loadWithAdapterHead<M extends torch.GPT2Classifier>(dir: string, opts: { adapter?: string; device?: string; attn?: torch.AttnImplementation },
+  kind: { task: string; head: string; isFolder: (dir: string) => boolean; what: string; load: (o: torch.ClassificationOptions & torch.GPT2ModelOptions) => Promise<M>;
+    extra?: (adapterConfig: Record<string, unknown>) => torch.ClassificationOptions }): Promise<M> {
   if (!fs.existsSync(dir)) throw new Error(`--model ${dir}: no such folder`);
   checkDevice(opts.device);
   const options: torch.ClassificationOptions & torch.GPT2ModelOptions = { attnImplementation: opts.attn };
   if (opts.adapter) {
     if (!fs.existsSync(opts.adapter)) throw new Error(`--adapter ${opts.adapter}: no such folder`);
     const c = adapterConfigOf(opts.adapter);
-    if (c?.task_type === 'TOKEN_CLS' && !torch.isTokenClassifierFolder(dir)) {
-      Object.assign(options, { numLabels: adapterHeadSize(opts.adapter, 'base_model.model.classifier.weight'), id2label: c.tstorch_id2label as Record<string, string> | undefined });
+    if (c?.task_type === kind.task && !kind.isFolder(dir)) {
+      Object.assign(options, { numLabels: adapterHeadSize(opts.adapter, `base_model.model.${kind.head}.weight`), id2label: c.tstorch_id2label as Record<string, string> | undefined, ...kind.extra?.(c) });
     }
   }
-  if (!torch.isTokenClassifierFolder(dir) && options.numLabels === undefined) {
-    throw new Error(`--model ${dir} is not a token classifier (config.json's architectures is not GPT2ForTokenClassification), and no TOKEN_CLS --adapter gives it a head`);
+  if (!kind.isFolder(dir) && options.numLabels === undefined) {
+    throw new Error(`--model ${dir} is a language model, not ${kind.what}, and no ${kind.task} --adapter gives it a ${kind.head} head`);
   }
-  const model = await quietHead(options.numLabels !== undefined, () => torch.GPT2ForTokenClassification.fromPretrained(dir, options));
+  // (where the adapter brings the head, the base's lack of one is no news)
+  const model = await quietHead(options.numLabels !== undefined, () => kind.load(options));
   if (opts.adapter) await torch.lora.loadAdapter(model, opts.adapter);
   if (opts.device && opts.device !== 'cpu') model.to({ device: opts.device });
   return model.eval();
@@ -200,8 +215,8 @@ function adapterHeadSize(adapter: string, key: string): number {
   return rows;
 }
 
-/** load(), without the base's "no head: newly initialized" warning where an adapter brings the head. */
-async function quietHead<T>(quiet: boolean, load: () => Promise<T>): Promise<T> {
+/** load(), without the base's "no head: newly initialized" warning when quiet (an adapter brings the head, or training makes it). */
+export async function quietHead<T>(quiet: boolean, load: () => Promise<T>): Promise<T> {
   const warn = console.warn;
   if (quiet) console.warn = () => {};
   try {
@@ -245,27 +260,13 @@ export function isClassifierSetup(modelDir: string, adapterDir?: string): boolea
  * the tokenizer's eos as the pad token, GPT-2's usual).
  */
 export async function loadClassifier(dir: string, opts: { adapter?: string; device?: string; attn?: torch.AttnImplementation; padTokenId?: number } = {}): Promise<torch.GPT2ForSequenceClassification> {
-  if (!fs.existsSync(dir)) throw new Error(`--model ${dir}: no such folder`);
-  checkDevice(opts.device);
-  const options: torch.ClassificationOptions & torch.GPT2ModelOptions = { attnImplementation: opts.attn };
-  if (opts.adapter) {
-    if (!fs.existsSync(opts.adapter)) throw new Error(`--adapter ${opts.adapter}: no such folder`);
-    const c = adapterConfigOf(opts.adapter);
-    if (c?.task_type === 'SEQ_CLS' && !torch.isSequenceClassifierFolder(dir)) {
-      Object.assign(options, {
-        numLabels: adapterHeadSize(opts.adapter, 'base_model.model.score.weight'), id2label: c.tstorch_id2label as Record<string, string> | undefined, problemType: (c.tstorch_problem_type as torch.ProblemType | null | undefined) ?? null,
-        padTokenId: (c.tstorch_pad_token_id as number | null | undefined) ?? opts.padTokenId,
-      });
-    }
-  }
-  if (!torch.isSequenceClassifierFolder(dir) && options.numLabels === undefined) {
-    throw new Error(`--model ${dir} is a language model, not a text classifier (config.json's architectures is not GPT2ForSequenceClassification), and no SEQ_CLS --adapter gives it a classification head`);
-  }
-  const model = await quietHead(options.numLabels !== undefined, () => torch.GPT2ForSequenceClassification.fromPretrained(dir, options));
+  const model = await loadWithAdapterHead(dir, opts, {
+    task: 'SEQ_CLS', head: 'score', isFolder: torch.isSequenceClassifierFolder, what: 'a text classifier (GPT2ForSequenceClassification)',
+    load: (o) => torch.GPT2ForSequenceClassification.fromPretrained(dir, o),
+    extra: (c) => ({ problemType: (c.tstorch_problem_type as torch.ProblemType | null | undefined) ?? null, padTokenId: (c.tstorch_pad_token_id as number | null | undefined) ?? opts.padTokenId }),
+  });
   if (model.config.pad_token_id === null && opts.padTokenId !== undefined) model.config.pad_token_id = opts.padTokenId;
-  if (opts.adapter) await torch.lora.loadAdapter(model, opts.adapter);
-  if (opts.device && opts.device !== 'cpu') model.to({ device: opts.device });
-  return model.eval();
+  return model;
 }
 
 /**

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, checkDevice, classificationDataset, dataFlags, loadDataset, preferenceDataset, sharedFlags, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags } from './common';
+import { attnFlag, checkDevice, classificationDataset, dataFlags, loadDataset, preferenceDataset, quietHead, sharedFlags, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
 import { writeModelCard } from '../../train/modelcard';
@@ -374,6 +374,16 @@ function taskOf(f: Record<string, unknown>, modelDir: string): 'causal-lm' | 'te
 }
 
 /**
+ * A classifier from --model for training: seeded first, so a new head's init repeats (HF's
+ * set_seed before from_pretrained), and without the "newly initialized" warning (the new head is
+ * what training is for).
+ */
+function newHead<M>(f: Record<string, unknown>, load: () => Promise<M>): Promise<M> {
+  torch.manualSeed(f.seed as number);
+  return quietHead(true, load);
+}
+
+/**
  * Text classification: the labelled texts (their classes make the head: numLabels, id2label,
  * problem type; a classifier folder's own names fix the ids), then the classifier: a classifier's
  * folder, or a language model's with a new head (HF's AutoModelForSequenceClassification), the
@@ -394,17 +404,10 @@ async function classifierAndData(f: Record<string, unknown>, modelDir: string): 
   const split = f['validation-split-percentage'] as number | undefined;
   let train = data;
   if (split !== undefined) [train, evalData] = torch.data.holdOutFirst(data, split);
-  const warn = console.warn;
-  console.warn = () => {}; // (the new head is what training is for: no warning about it here)
-  torch.manualSeed(f.seed as number); // (a new head's init repeats, as HF's set_seed before from_pretrained)
-  try {
-    const model = await torch.GPT2ForSequenceClassification.fromPretrained(modelDir, {
-      attnImplementation: attnFlag(f), numLabels: data.numLabels, id2label: data.id2label, problemType: data.problemType, padTokenId: pad,
-    });
-    return [model, train, evalData];
-  } finally {
-    console.warn = warn;
-  }
+  const model = await newHead(f, () => torch.GPT2ForSequenceClassification.fromPretrained(modelDir, {
+    attnImplementation: attnFlag(f), numLabels: data.numLabels, id2label: data.id2label, problemType: data.problemType, padTokenId: pad,
+  }));
+  return [model, train, evalData];
 }
 
 /**
@@ -425,15 +428,8 @@ async function tokenClassifierAndData(f: Record<string, unknown>, modelDir: stri
   let train = data;
   const split = f['validation-split-percentage'] as number | undefined;
   if (split !== undefined) [train, evalData] = torch.data.holdOutFirst(data, split);
-  const warn = console.warn;
-  console.warn = () => {}; // (the new head is what training is for)
-  torch.manualSeed(f.seed as number); // (a new head's init repeats, as HF's set_seed before from_pretrained)
-  try {
-    const model = await torch.GPT2ForTokenClassification.fromPretrained(modelDir, { attnImplementation: attnFlag(f), id2label: data.id2label, numLabels: data.numLabels, padTokenId: data.padTokenId });
-    return [model, train, evalData];
-  } finally {
-    console.warn = warn;
-  }
+  const model = await newHead(f, () => torch.GPT2ForTokenClassification.fromPretrained(modelDir, { attnImplementation: attnFlag(f), id2label: data.id2label, numLabels: data.numLabels, padTokenId: data.padTokenId }));
+  return [model, train, evalData];
 }
 
 /**
@@ -464,15 +460,8 @@ async function rewardModelAndData(f: Record<string, unknown>, modelDir: string):
   let data = read(f.data as string), evalData = f['eval-data'] ? read(f['eval-data'] as string) : undefined;
   const split = f['validation-split-percentage'] as number | undefined;
   if (split !== undefined) [data, evalData] = torch.data.holdOutFirst(data, split);
-  const warn = console.warn;
-  console.warn = () => {}; // (the new head is what training is for)
-  torch.manualSeed(f.seed as number); // (a new head's init repeats, as HF's set_seed before from_pretrained)
-  try {
-    const model = await torch.GPT2ForSequenceClassification.fromPretrained(modelDir, { attnImplementation: attnFlag(f), numLabels: 1, problemType: 'regression', padTokenId: pad });
-    return [model, data, evalData];
-  } finally {
-    console.warn = warn;
-  }
+  const model = await newHead(f, () => torch.GPT2ForSequenceClassification.fromPretrained(modelDir, { attnImplementation: attnFlag(f), numLabels: 1, problemType: 'regression', padTokenId: pad }));
+  return [model, data, evalData];
 }
 
 /**
