@@ -7,7 +7,7 @@
 // classes multi-label.
 import { tokenizer as gpt2Tokenizer, GPT2Tokenizer } from '../models/tokenizer';
 import type { ProblemType } from '../models/sequence_classification';
-import { toDevice } from './dataset';
+import { padRows, toDevice } from './dataset';
 import type { LMBatch, LMDataset } from './dataset';
 import { tensor } from '../tensor/creation';
 import type { Device } from '../tensor/dtype';
@@ -109,15 +109,7 @@ export class ClassificationDataset implements LMDataset {
 
   /** (B, T) ids right-padded with the pad token, the mask, and labels: (B) int64 class ids, (B) float values or (B, numLabels) float 0/1. */
   collate(indices: number[], device?: string): LMBatch {
-    const rows = indices.map((i) => this.examples[i]);
-    const T = Math.max(...rows.map((r) => r.length)), B = rows.length;
-    const ids = new BigInt64Array(B * T).fill(BigInt(this.padTokenId)), mask = new BigInt64Array(B * T);
-    rows.forEach((r, j) => {
-      for (let k = 0; k < r.length; k++) {
-        ids[j * T + k] = BigInt(r[k]);
-        mask[j * T + k] = 1n;
-      }
-    });
+    const { flat: ids, mask, T } = padRows(indices.map((i) => this.examples[i]), this.padTokenId), B = indices.length;
     let labels;
     if (this.problemType === 'single_label_classification') {
       labels = toDevice(BigInt64Array.from(indices.map((i) => BigInt(this.targets[i] as number))), [B], device);
@@ -214,16 +206,8 @@ export class TokenClassificationDataset implements LMDataset {
 
   /** (B, T) ids right-padded with the pad token, the mask, and (B, T) int64 tag ids (-100 where none). */
   collate(indices: number[], device?: string): LMBatch {
-    const T = Math.max(...indices.map((i) => this.examples[i].length)), B = indices.length;
-    const ids = new BigInt64Array(B * T).fill(BigInt(this.padTokenId)), mask = new BigInt64Array(B * T), labels = new BigInt64Array(B * T).fill(-100n);
-    indices.forEach((i, j) => {
-      const r = this.examples[i], l = this.labels[i];
-      for (let k = 0; k < r.length; k++) {
-        ids[j * T + k] = BigInt(r[k]);
-        mask[j * T + k] = 1n;
-        labels[j * T + k] = BigInt(l[k]);
-      }
-    });
+    const { flat: ids, mask, T } = padRows(indices.map((i) => this.examples[i]), this.padTokenId), B = indices.length;
+    const labels = padRows(indices.map((i) => this.labels[i]), -100).flat;
     return { inputIds: toDevice(ids, [B, T], device), labels: toDevice(labels, [B, T], device), attentionMask: toDevice(mask, [B, T], device) };
   }
 

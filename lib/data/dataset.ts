@@ -32,6 +32,22 @@ export interface LMDataset {
 }
 
 /**
+ * Rows of different lengths right-padded with `fill` to the longest, flat (B x T), with the mask
+ * of real entries (1) and padding (0).
+ */
+export function padRows(rows: ArrayLike<number>[], fill: number): { flat: BigInt64Array; mask: BigInt64Array; T: number } {
+  const T = Math.max(...rows.map((r) => r.length)), B = rows.length;
+  const flat = new BigInt64Array(B * T).fill(BigInt(fill)), mask = new BigInt64Array(B * T);
+  rows.forEach((r, j) => {
+    for (let k = 0; k < r.length; k++) {
+      flat[j * T + k] = BigInt(r[k]);
+      mask[j * T + k] = 1n;
+    }
+  });
+  return { flat, mask, T };
+}
+
+/**
  * An int64 (B, T) tensor on device from a flat BigInt64Array. On CUDA it goes through pinned
  * host memory with a non-blocking copy (a DataLoader's pin_memory and .to(non_blocking=True)):
  * a plain copy from pageable memory waits for the device, so the host could not queue the next

@@ -5,7 +5,7 @@
 // maxLength (truncation 'keep_end': the start goes, TRL's default). A batch of B pairs is 2B rows:
 // the chosen sequences, then the rejected ones, right-padded; labels only on the completions.
 import { tokenizer as gpt2Tokenizer, GPT2Tokenizer } from '../models/tokenizer';
-import { toDevice } from './dataset';
+import { padRows, toDevice } from './dataset';
 import { tensor } from '../tensor/creation';
 import type { Device } from '../tensor/dtype';
 import type { LMBatch, LMDataset } from './dataset';
@@ -185,14 +185,7 @@ export class RewardDataset implements LMDataset {
   /** 2B rows (chosen, then rejected) right-padded, the mask, and labels: each pair's margin, (B) float. */
   collate(indices: number[], device?: string): LMBatch {
     const rows = [...indices.map((i) => this.chosen[i]), ...indices.map((i) => this.rejected[i])];
-    const T = Math.max(...rows.map((r) => r.length)), R = rows.length;
-    const ids = new BigInt64Array(R * T).fill(BigInt(this.padTokenId)), mask = new BigInt64Array(R * T);
-    rows.forEach((r, j) => {
-      for (let k = 0; k < r.length; k++) {
-        ids[j * T + k] = BigInt(r[k]);
-        mask[j * T + k] = 1n;
-      }
-    });
+    const { flat: ids, mask, T } = padRows(rows, this.padTokenId), R = rows.length;
     const margins = tensor(Float32Array.from(indices.map((i) => this.margins[i])), { shape: [indices.length], device: device as Device });
     return { inputIds: toDevice(ids, [R, T], device), labels: margins, attentionMask: toDevice(mask, [R, T], device) };
   }
