@@ -28,7 +28,7 @@ import * as tensorUtils from './tensor/utils';
 import * as tensorboard from './io/tensorboard';
 /** torch.utils: checkpoint, and tensorboard (SummaryWriter, lib/io/tensorboard.ts). */
 export const utils = { ...tensorUtils, tensorboard };
-export type { TrainingArguments, DPOArguments, ORPOArguments, RewardArguments, TrainResult, LogEntry, TrainerCallback, TrainerControl, TrainerState } from './train';
+export type { TrainingArguments, DPOArguments, ORPOArguments, RewardArguments, TrainResult, LogEntry, TrainerCallback, TrainerControl, TrainerState, EvalMetric, EvalMetrics } from './train';
 export * from './models';
 
 export const float32 = 'float32', float64 = 'float64', float16 = 'float16', bfloat16 = 'bfloat16';

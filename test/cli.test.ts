@@ -670,6 +670,43 @@ test('train --task token-classification on the Brown Corpus\'s tags: a TOKEN_CLS
   expect(cli('eval', '--model', merged, '--data', bad, '--block-size', '64').err).toBe(`tstorch eval: ${bad}:1: 2 words but 1 tags (one tag per word)\n`);
 });
 
+test('train --task token-classification with entity tags (IOB2): run_ner\'s entity precision, recall and F1 in the log, the best model by F1, and eval\'s per-type report', () => {
+  // entities from the Brown Corpus's tags: a run of proper nouns (NP) is a name, a run of numbers (CD) a number
+  const iob = (tags: string[]) => tags.map((t, k) => {
+    const type = t === 'NP' ? 'NAME' : t === 'CD' ? 'NUM' : null;
+    return type === null ? 'O' : `${k > 0 && tags[k - 1] === t ? 'I' : 'B'}-${type}`;
+  });
+  const sentences = torch.data.brownTaggedSentences(['a'], { simplify: true }).map((s) => ({ tokens: s.tokens, tags: iob(s.tags) }));
+  const trainFile = path.join(tmp, 'ner.jsonl'), evalFile2 = path.join(tmp, 'ner-eval.jsonl'), out = path.join(tmp, 'ner');
+  fs.writeFileSync(trainFile, sentences.slice(0, 24).map((s) => JSON.stringify({ tokens: s.tokens, ner_tags: s.tags })).join('\n') + '\n');
+  fs.writeFileSync(evalFile2, sentences.slice(24, 32).map((s) => JSON.stringify(s)).join('\n') + '\n');
+  const t = cli('train', '--model', modelDir, '--task', 'token-classification', '--data', trainFile, '--eval-data', evalFile2, '--out', out,
+    '--block-size', '64', '--batch-size', '4', '--max-steps', '4', '--lr', '1e-3', '--logging-steps', '2', '--save-steps', '2',
+    '--metric-for-best-model', 'f1', '--load-best-model-at-end');
+  expect(t.err).toBe('');
+  const evals = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined);
+  expect(evals.length).toBe(2);
+  for (const e of evals) {
+    expect(e.eval_f1).toBeCloseTo(e.eval_precision + e.eval_recall ? (2 * e.eval_precision * e.eval_recall) / (e.eval_precision + e.eval_recall) : 0, 12);
+  }
+  // the adapter saved is the evaluation with the best F1 (the first on a tie)
+  const best = evals.reduce((b, e) => (e.eval_f1 > b.eval_f1 ? e : b));
+  const e = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', evalFile2, '--block-size', '64', '--json').out);
+  expect([e.overall_f1, e.overall_precision, e.overall_recall, e.accuracy].map((v: number) => v.toFixed(6))).toEqual([best.eval_f1, best.eval_precision, best.eval_recall, best.eval_accuracy].map((v: number) => v.toFixed(6)));
+  // the gold entities, counted by hand: each B- starts one
+  const gold = sentences.slice(24, 32).flatMap((s) => s.tags).filter((tag) => tag.startsWith('B-'));
+  expect(e.entities).toBe(gold.length);
+  expect(Object.keys(e.types).every((k) => ['NAME', 'NUM'].includes(k))).toBe(true);
+  const types = e.types as Record<string, { number: number }>;
+  expect(Object.values(types).reduce((n, v) => n + v.number, 0)).toBe(gold.length);
+  expect(cli('eval', '--model', modelDir, '--adapter', out, '--data', evalFile2, '--block-size', '64').out).toMatch(/^loss \d+\.\d{4}  precision \d\.\d{4}  recall \d\.\d{4}  f1 \d\.\d{4}  accuracy \d\.\d{4}  \(8 examples, \d+ words, \d+ entities\)\n  NAME /);
+  // F1 is an entity score: part-of-speech tags have none
+  const pos = path.join(tmp, 'ner-pos.jsonl');
+  fs.writeFileSync(pos, '{"tokens": ["The", "jury"], "tags": ["AT", "NN"]}\n{"tokens": ["It", "said"], "tags": ["PPS", "VBD"]}\n');
+  expect(cli('train', '--model', modelDir, '--task', 'token-classification', '--data', pos, '--out', path.join(tmp, 'x'), '--block-size', '64', '--metric-for-best-model', 'f1').err)
+    .toMatch(/metricForBestModel f1 is an entity score, for a token classifier whose tags name entities/);
+});
+
 test('train --method orpo on preference pairs: TRL\'s ORPO (no reference) with its metrics; eval --method orpo prints the run\'s eval loss', () => {
   const prefs = path.join(tmp, 'orpo.jsonl'), evalPrefs = path.join(tmp, 'orpo-eval.jsonl'), out = path.join(tmp, 'orpo');
   const rows = (n: number, off: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ prompt: `Q${i + off}: is it so?`, chosen: ' yes'.repeat(1 + (i % 3)), rejected: ' no'.repeat(1 + ((i * 5) % 4)) }));

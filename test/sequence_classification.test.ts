@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { fixtures, referenceTensors, relErr } from './helpers';
+import { fixtures, referenceJson, referenceTensors, relErr } from './helpers';
 
 let tmp: string, base: string;
 const PAD = 100;
@@ -153,7 +153,7 @@ test('LoRA on a classifier trains as PEFT\'s SEQ_CLS with HF\'s Trainer (score a
   const ev = trainer.evaluate();
   const [evalLoss, evalAccuracy] = ref.get('train.eval')!.tolist() as number[];
   expect(Math.abs(ev.eval_loss - evalLoss) / evalLoss).toBeLessThan(1e-5);
-  expect(Math.abs(ev.eval_accuracy - evalAccuracy)).toBeLessThan(1e-6);
+  expect(Math.abs(ev.eval_accuracy! - evalAccuracy)).toBeLessThan(1e-6);
   expect(ev.eval_perplexity).toBeUndefined();
 
   // The adapter, as PEFT saves a SEQ_CLS one: the head under its own name, task_type SEQ_CLS
@@ -220,7 +220,7 @@ test('RewardTrainer trains as TRL\'s RewardTrainer with a PEFT SEQ_CLS model (ma
   const ev = trainer.evaluate();
   const [evalLoss, accuracy] = ref.get('reward.eval')!.tolist() as number[];
   expect(Math.abs(ev.eval_loss - evalLoss) / evalLoss).toBeLessThan(1e-5);
-  expect(Math.abs(ev.eval_accuracy - accuracy)).toBeLessThan(1e-6);
+  expect(Math.abs(ev.eval_accuracy! - accuracy)).toBeLessThan(1e-6);
   // a reward model has one output; pairs pad as the model reads them
   const two = await classifier(3, inputs.get('score3')!);
   expect(() => new torch.RewardTrainer(two, { outputDir: tmp }, new torch.data.RewardDataset(pairs, { padTokenId: PAD }))).toThrow('one output (numLabels: 1)');
@@ -235,7 +235,7 @@ test('RewardTrainer trains as TRL\'s RewardTrainer with a PEFT SEQ_CLS model (ma
 test('GPT2ForTokenClassification as transformers\' (logits, loss, every gradient) and trained as PEFT\'s TOKEN_CLS with HF\'s Trainer; TokenClassificationDataset labels each word\'s first token', async () => {
   torch.manualSeed(51);
   const ids = (n: number) => Array.from(torch.randint(0, 100, [n]).data() as BigInt64Array, Number);
-  const tagNames = ['DET', 'NOUN', 'VERB', 'X'];
+  const tagNames = ['B-LOC', 'B-PER', 'I-PER', 'O']; // (entity tags: the eval also has run_ner's entity scores)
   // sentences of words, each word 1-3 tokens, a tag each
   const sentence = (words: number) => Array.from({ length: words }, () => ({ pieces: ids(1 + (torch.randint(0, 3, [1]).item() as number)), tag: tagNames[torch.randint(0, 4, [1]).item() as number] }));
   const toExample = (s: { pieces: number[]; tag: string }[]) => ({ tokens: s.map((w) => w.pieces), tags: s.map((w) => w.tag) });
@@ -285,7 +285,7 @@ test('GPT2ForTokenClassification as transformers\' (logits, loss, every gradient
   const batches = trainer.stepsFor(0).map((step) => step[0]);
   const ref = referenceTensors('seqcls_ref.py', {
     model_dir: base, pad: PAD, forward: [], train: null, reward: null,
-    token: { num_labels: 4, forward: spec, examples: train.map(flat), eval_examples: evalSet.map(flat), batches, lr: 5e-3, weight_decay: 0.01, warmup: 1 },
+    token: { num_labels: 4, forward: spec, examples: train.map(flat), eval_examples: evalSet.map(flat), batches, lr: 5e-3, weight_decay: 0.01, warmup: 1, tag_names: tagNames },
   }, inputs);
   expect(relErr(out.logits, ref.get('token.logits')!)).toBeLessThan(1e-5);
   expect(relErr(out.loss!.reshape([1]), ref.get('token.loss')!)).toBeLessThan(1e-5);
@@ -305,7 +305,12 @@ test('GPT2ForTokenClassification as transformers\' (logits, loss, every gradient
   const ev = trainer.evaluate();
   const [evalLoss, accuracy] = ref.get('token.eval')!.tolist() as number[];
   expect(Math.abs(ev.eval_loss - evalLoss) / evalLoss).toBeLessThan(1e-5);
-  expect(Math.abs(ev.eval_accuracy - accuracy)).toBeLessThan(1e-6);
+  expect(Math.abs(ev.eval_accuracy! - accuracy)).toBeLessThan(1e-6);
+  const [precision, recall, f1Score, accuracy2, predicted, gold] = ref.get('token.entities')!.tolist() as number[];
+  expect([ev.eval_precision, ev.eval_recall, ev.eval_f1, ev.eval_accuracy].map((v) => v!.toFixed(6))).toEqual([precision, recall, f1Score, accuracy2].map((v) => v.toFixed(6)));
+  const r = torch.train.evaluateTokenClassifier(model, data(evalSet));
+  expect([r.entities!.overall.number, Object.values(r.entities!.types).reduce((n, t) => n + t.number, 0)]).toEqual([gold, gold]);
+  expect(predicted + gold).toBeGreaterThan(0);
   // the adapter: PEFT's TOKEN_CLS, the head under its own names
   await trainer.saveModel();
   const config = JSON.parse(fs.readFileSync(path.join(tmp, 'tok', 'adapter_config.json'), 'utf8'));
@@ -316,6 +321,48 @@ test('GPT2ForTokenClassification as transformers\' (logits, loss, every gradient
   expect(() => new torch.data.TokenClassificationDataset([{ tokens: ['a'], tags: ['Y'] }], { labels: ['X'] })).toThrow("tag 'Y' not among the model's (X)");
   model.dispose();
   for (const t of [...inputs.values(), ...grads.values()]) t.dispose();
+});
+
+test('entity scores as seqeval\'s (run_ner\'s precision, recall, F1): chunks of IOB2, IOBES and bare tags, per type and overall', () => {
+  torch.manualSeed(33);
+  const pick = (n: number) => torch.randint(0, n, [1]).item() as number;
+  const tagSets = [
+    ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC', 'B-MISC-X', 'I-MISC-X'],
+    ['O', 'B-ORG', 'I-ORG', 'E-ORG', 'S-ORG', 'B-LOC', 'E-LOC', 'S-LOC', 'I-LOC'],
+    ['O', 'B', 'I', 'E', 'S', 'B-X', 'I-X'],
+  ];
+  // gold tags drawn freely (ill-formed runs too: an I- after O, a type change inside a chunk), predictions a third redrawn
+  const cases = tagSets.map((tags) => {
+    const gold = Array.from({ length: 150 }, () => Array.from({ length: 1 + pick(10) }, () => tags[pick(tags.length)]));
+    const pred = gold.map((s) => s.map((t) => (pick(3) === 0 ? tags[pick(tags.length)] : t)));
+    return { tags, gold, pred };
+  });
+  type Scores = { precision: number; recall: number; f1: number };
+  const ref = referenceJson<{ entities: [string, number, number, number][]; overall: Scores & { accuracy: number; correct: number; predicted: number; gold: number }; types: Record<string, Scores & { number: number }> }[]>(
+    'seqeval_ref.py', { cases: cases.map((c) => ({ true: c.gold, pred: c.pred })) });
+  cases.forEach((c, k) => {
+    const want = ref[k];
+    expect(c.gold.flatMap((s, i) => torch.train.getEntities(s).map((e) => [e.type, i, e.start, e.end]))).toEqual(want.entities);
+    expect(torch.train.isEntityTagSet(c.tags)).toBe(true);
+    const types = torch.train.entityTypes(c.tags);
+    const counts = new Array<number>(3 * types.length).fill(0);
+    c.gold.forEach((g, i) => torch.train.entityCounts(g, c.pred[i], types).forEach((n, j) => { counts[j] += n; }));
+    const got = torch.train.entityReport(counts, types);
+    const sum = (j: number) => types.reduce((n, _, t) => n + counts[3 * t + j], 0);
+    expect([sum(0), sum(1), sum(2)]).toEqual([want.overall.correct, want.overall.predicted, want.overall.gold]);
+    for (const key of ['precision', 'recall', 'f1'] as const) expect(got.overall[key]).toBeCloseTo(want.overall[key], 12);
+    expect(Object.keys(got.types)).toEqual(Object.keys(want.types));
+    for (const [t, w] of Object.entries(want.types)) {
+      expect(got.types[t].number).toBe(w.number);
+      for (const key of ['precision', 'recall', 'f1'] as const) expect(got.types[t][key]).toBeCloseTo(w[key], 12);
+    }
+  });
+  expect(ref.every((r) => r.overall.correct > 0 && r.overall.correct < r.overall.gold)).toBe(true); // (neither trivial case)
+  // conlleval's reading, by hand: an I- after O starts an entity; a type change ends one
+  expect(torch.train.getEntities(['B-PER', 'I-PER', 'O', 'I-LOC', 'I-ORG'])).toEqual([{ type: 'PER', start: 0, end: 1 }, { type: 'LOC', start: 3, end: 3 }, { type: 'ORG', start: 4, end: 4 }]);
+  expect(torch.train.entityScores(0, 0, 3)).toEqual({ precision: 0, recall: 0, f1: 0, number: 3 });
+  // part-of-speech tags are no entities (no entity scores for them); nor is a set of O alone
+  expect([['NN', 'VB', 'AT'], ['O'], ['O', 'B-PER', 'NN']].map(torch.train.isEntityTagSet)).toEqual([false, false, false]);
 });
 
 test('brownTaggedSentences: the Brown Corpus\'s tagged sentences as NLTK reads them', () => {

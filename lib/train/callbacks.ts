@@ -13,13 +13,17 @@ export interface TrainerState {
   logHistory: LogEntry[];
   /** this process's data-parallel rank: callbacks run on every rank, logs are written by rank 0 */
   rank: number;
-  /** HF's metric_for_best_model, as the eval log names it (eval_loss, eval_perplexity or eval_accuracy) */
+  /** HF's metric_for_best_model, as the eval log names it (eval_loss, eval_perplexity, eval_accuracy; eval_f1, eval_precision, eval_recall for a tagger with entity tags) */
   metricForBestModel: EvalMetric;
   /** HF's greater_is_better for that metric */
   greaterIsBetter: boolean;
 }
 
-export type EvalMetric = 'eval_loss' | 'eval_perplexity' | 'eval_accuracy';
+export type EvalMetric = 'eval_loss' | 'eval_perplexity' | 'eval_accuracy' | 'eval_precision' | 'eval_recall' | 'eval_f1';
+/** What an evaluation returns: the loss always, the other metrics where the model has them (no perplexity for a classifier, entity scores only for a tagger with entity tags). */
+export type EvalMetrics = { eval_loss: number } & { [K in Exclude<EvalMetric, 'eval_loss'>]?: number };
+/** the metrics metricForBestModel can name (the entity scores only for a token classifier with entity tags) */
+export const EVAL_METRICS: EvalMetric[] = ['eval_loss', 'eval_perplexity', 'eval_accuracy', 'eval_precision', 'eval_recall', 'eval_f1'];
 
 /** Set a flag to ask the loop for it: it is acted on after the current step, then reset. */
 export interface TrainerControl {
@@ -35,7 +39,7 @@ export interface TrainerCallback {
   onStepEnd?(state: TrainerState, control: TrainerControl): void;
   /** each log line (training or evaluation), on every rank */
   onLog?(state: TrainerState, control: TrainerControl, logs: LogEntry): void;
-  onEvaluate?(state: TrainerState, control: TrainerControl, metrics: Record<EvalMetric, number>): void;
+  onEvaluate?(state: TrainerState, control: TrainerControl, metrics: EvalMetrics): void;
   /** after a checkpoint folder was written */
   onSave?(state: TrainerState, control: TrainerControl, checkpointDir: string): void;
   onTrainEnd?(state: TrainerState, control: TrainerControl): void;
@@ -56,8 +60,9 @@ export class EarlyStoppingCallback implements TrainerCallback {
     if (!(threshold >= 0)) throw new Error(`EarlyStoppingCallback: threshold must be >= 0, got ${threshold}`);
   }
 
-  onEvaluate(state: TrainerState, control: TrainerControl, metrics: Record<EvalMetric, number>): void {
-    const v = metrics[state.metricForBestModel ?? 'eval_loss'];
+  onEvaluate(state: TrainerState, control: TrainerControl, metrics: EvalMetrics): void {
+    const key = state.metricForBestModel ?? 'eval_loss', v = metrics[key];
+    if (v === undefined) throw new Error(`EarlyStoppingCallback: the evaluation has no ${key} (it has ${Object.keys(metrics).join(', ')}); set metricForBestModel to one of those`);
     const better = this.best === null || ((state.greaterIsBetter ? v > this.best : v < this.best) && Math.abs(v - this.best) > this.threshold);
     if (better) {
       this.best = v;

@@ -24,7 +24,7 @@ import { PreferenceDataset } from '../data/preference';
 import { loraConfig, disableAdapter } from '../lora/inject';
 import { Trainer, TrainingArguments } from './trainer';
 import { readAndDispose, withPrecision } from './evaluate';
-import type { EvalMetric, TrainerCallback } from './callbacks';
+import type { EvalMetrics, TrainerCallback } from './callbacks';
 
 export type DPOLossType = 'sigmoid' | 'robust' | 'exo_pair' | 'hinge' | 'ipo';
 export const DPO_LOSS_TYPES: DPOLossType[] = ['sigmoid', 'robust', 'exo_pair', 'hinge', 'ipo'];
@@ -112,7 +112,7 @@ function pairStats(policy: Tensor, reference: Tensor, s: LossSettings): PairStat
  * TRL's metrics with eval_ names; reference(indices, batch) gives the reference's log-probabilities.
  */
 function evaluatePairs(model: GPT2LMHeadModel, dataset: PreferenceDataset, s: LossSettings, batchSize: number,
-  reference: (indices: number[], batch: PairBatch) => Tensor): Record<EvalMetric, number> & Record<string, number> {
+  reference: (indices: number[], batch: PairBatch) => Tensor): EvalMetrics & Record<string, number> {
   const wasTraining = model.training;
   model.eval();
   const losses: Tensor[] = [], sums: Tensor[] = [];
@@ -137,7 +137,7 @@ function evaluatePairs(model: GPT2LMHeadModel, dataset: PreferenceDataset, s: Lo
   for (const t of sums) t.dispose();
   const metrics = Object.fromEntries(METRICS.map((m, k) => [`eval_${m}`, totals[k] / n]));
   // (no eval_perplexity: it means nothing for pairs, and metricForBestModel cannot ask for it here)
-  return { eval_loss: loss, eval_accuracy: metrics['eval_rewards/accuracies'], ...metrics } as Record<EvalMetric, number> & Record<string, number>;
+  return { eval_loss: loss, eval_accuracy: metrics['eval_rewards/accuracies'], ...metrics } as EvalMetrics & Record<string, number>;
 }
 
 /**
@@ -146,7 +146,7 @@ function evaluatePairs(model: GPT2LMHeadModel, dataset: PreferenceDataset, s: Lo
  */
 export function evaluatePreferences(model: GPT2LMHeadModel, dataset: PreferenceDataset, opts: {
   beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; refModel?: GPT2LMHeadModel | null; batchSize?: number; device?: string; precision?: 'fp32' | 'bf16';
-} = {}): Record<EvalMetric, number> & Record<string, number> {
+} = {}): EvalMetrics & Record<string, number> {
   if (!(dataset instanceof PreferenceDataset)) throw new Error('evaluatePreferences: the data must be a PreferenceDataset (prompt, chosen, rejected)');
   const ref = opts.refModel ?? null;
   if (!ref && !loraConfig(model)) throw new Error('evaluatePreferences: a reference is needed: a LoRA model (its base is the reference) or a refModel');
@@ -288,7 +288,7 @@ export class DPOTrainer extends Trainer {
    * The eval set's mean DPO loss (eval_loss), its reward accuracy (eval_accuracy, also
    * eval_rewards/accuracies) and TRL's other metrics (eval_rewards/chosen, ...); no perplexity.
    */
-  override evaluate(dataset = this.evalDataset): Record<EvalMetric, number> & Record<string, number> {
+  override evaluate(dataset = this.evalDataset): EvalMetrics & Record<string, number> {
     if (!dataset) throw new Error('DPOTrainer.evaluate: no eval dataset (pass one to the DPOTrainer or to evaluate())');
     if (!(dataset instanceof PreferenceDataset)) throw new Error('DPOTrainer.evaluate: the eval set must be a PreferenceDataset');
     const bs = this.args.perDeviceEvalBatchSize;

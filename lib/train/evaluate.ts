@@ -1,8 +1,9 @@
 // Held-out loss and perplexity of a causal LM over a dataset (blocks or padded examples); a
-// sequence classifier's loss and accuracy.
+// sequence classifier's loss and accuracy; a token classifier's, with entity scores.
 import { tidy, keep } from '../tensor/scope';
 import { Tensor } from '../tensor/tensor';
-import { stack } from '../tensor/ops';
+import { cat, stack } from '../tensor/ops';
+import { entityCounts, entityReport, entityTypes, isEntityTagSet, type EntityReport } from './seqeval';
 import { autocast, noGrad } from '../tensor/runtime';
 import { GPT2LMHeadModel } from '../models/gpt2';
 import { LMDataset } from '../data/dataset';
@@ -129,16 +130,47 @@ export function evaluateClassifier(model: GPT2ForSequenceClassification, data: C
   return { loss: sum / n, accuracy: data.problemType === 'regression' ? NaN : correct / n, examples: n };
 }
 
-/** A token classifier's eval loss (the mean over the labelled tokens) and accuracy (the share of them tagged right). */
+export interface TokenClassifierEvalResult {
+  /** the mean loss over the labelled tokens (each word's first) */
+  loss: number;
+  /** the share of words tagged right (seqeval's accuracy) */
+  accuracy: number;
+  /** the words scored */
+  tokens: number;
+  /** with entity tags (IOB / IOBES, see isEntityTagSet): run_ner's micro-averaged entity scores, and per type; else absent */
+  entities?: EntityReport;
+}
+
+/**
+ * A token classifier's eval loss (the mean over the labelled tokens), accuracy (the share of them
+ * tagged right) and, when its tags name entities, HF run_ner's entity precision, recall and F1
+ * (seqeval's default mode over each sentence's word tags). Sharded as evaluateClassifier.
+ */
 export function evaluateTokenClassifier(model: GPT2ForTokenClassification, data: TokenClassificationDataset,
-  opts: { batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean } = {}): { loss: number; accuracy: number; tokens: number } {
-  const [sum, correct, n] = shardedSums(model, data.length, 3, opts, (idx) => {
+  opts: { batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean } = {}): TokenClassifierEvalResult {
+  const names = data.labelNames, types = isEntityTagSet(names) ? entityTypes(names) : [];
+  const sums = shardedSums(model, data.length, 3 + 3 * types.length, opts, (idx) => {
     const batch = data.collate(idx, opts.device);
     const out = withPrecision(opts.precision ?? 'fp32', opts.device ?? 'cpu', () => model.forward(batch.inputIds, { labels: batch.labels, attentionMask: batch.attentionMask }));
-    const labelled = batch.labels.ne(-100), count = data.lossTokens(idx);
-    return stack([out.loss!.double().mul(count), out.logits.argmax(-1).eq(batch.labels).logicalAnd(labelled).sum().double(), tensor(count, { dtype: 'float64', device: batch.labels.device as Device })]);
+    const predicted = out.logits.argmax(-1);
+    const labelled = batch.labels.ne(-100), count = data.lossTokens(idx), dev = batch.labels.device as Device;
+    // entity counts need each sentence's word tags: the predictions are read here, the gold tags are the dataset's
+    const counts = new Array<number>(3 * types.length).fill(0);
+    if (types.length) {
+      const rows = predicted.tolist() as number[][];
+      idx.forEach((i, r) => {
+        const gold: string[] = [], guess: string[] = [];
+        data.labels[i].forEach((l, t) => { if (l !== -100) { gold.push(names[l]); guess.push(names[rows[r][t]]); } });
+        entityCounts(gold, guess, types).forEach((c, k) => { counts[k] += c; });
+      });
+    }
+    return cat([
+      stack([out.loss!.double().mul(count), predicted.eq(batch.labels).logicalAnd(labelled).sum().double(), tensor(count, { dtype: 'float64', device: dev })]),
+      tensor(counts, { dtype: 'float64', device: dev }),
+    ]);
   });
-  return { loss: sum / n, accuracy: correct / n, tokens: n };
+  const [sum, correct, n] = sums;
+  return { loss: sum / n, accuracy: correct / n, tokens: n, ...(types.length ? { entities: entityReport(sums.slice(3), types) } : {}) };
 }
 
 /**

@@ -18,7 +18,7 @@ import type { LMBatch } from '../data/dataset';
 import { Trainer, TrainingArguments } from './trainer';
 import { PairMetrics } from './dpo';
 import { shardedSums, withPrecision } from './evaluate';
-import type { EvalMetric, TrainerCallback } from './callbacks';
+import type { EvalMetrics, TrainerCallback } from './callbacks';
 
 export interface ORPOArguments extends TrainingArguments {
   /** β: the weight of the odds-ratio term (TRL's ORPOConfig beta, default 0.1) */
@@ -89,7 +89,7 @@ export class ORPOTrainer extends Trainer {
   }
 
   /** The eval set's mean ORPO loss over pairs (eval_loss), its reward accuracy (eval_accuracy) and TRL's metrics with eval_ names. */
-  override evaluate(dataset = this.evalDataset): Record<EvalMetric, number> & Record<string, number> {
+  override evaluate(dataset = this.evalDataset): EvalMetrics & Record<string, number> {
     if (!dataset) throw new Error('ORPOTrainer.evaluate: no eval dataset (pass one to the ORPOTrainer or to evaluate())');
     const a = this.args;
     return evaluateOrpo(this.model, dataset as PreferenceDataset, { beta: this.beta, batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision, distributed: true });
@@ -101,7 +101,7 @@ export class ORPOTrainer extends Trainer {
  * (eval_accuracy) and TRL's metrics with eval_ names; no reference model. With `distributed`,
  * each rank takes every world-size-th pair. What `tstorch eval --method orpo` prints.
  */
-export function evaluateOrpo(model: GPT2LMHeadModel, dataset: PreferenceDataset, opts: { beta?: number; batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean } = {}): Record<EvalMetric, number> & Record<string, number> {
+export function evaluateOrpo(model: GPT2LMHeadModel, dataset: PreferenceDataset, opts: { beta?: number; batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean } = {}): EvalMetrics & Record<string, number> {
   if (!(dataset instanceof PreferenceDataset)) throw new Error('evaluateOrpo: the data must be a PreferenceDataset (prompt, chosen, rejected)');
   const beta = opts.beta ?? 0.1, device = opts.device ?? 'cpu';
   if (!(beta > 0)) throw new Error(`evaluateOrpo: beta must be > 0, got ${beta}`);
@@ -111,5 +111,5 @@ export function evaluateOrpo(model: GPT2LMHeadModel, dataset: PreferenceDataset,
   });
   const n = dataset.length;
   const metrics = Object.fromEntries(METRICS.map((m, k) => [`eval_${m}`, totals[1 + k] / n]));
-  return { eval_loss: totals[0] / n, eval_accuracy: metrics['eval_rewards/accuracies'], ...metrics } as Record<EvalMetric, number> & Record<string, number>;
+  return { eval_loss: totals[0] / n, eval_accuracy: metrics['eval_rewards/accuracies'], ...metrics } as EvalMetrics & Record<string, number>;
 }

@@ -14,7 +14,7 @@ import { RewardDataset } from '../data/preference';
 import type { LMBatch } from '../data/dataset';
 import { Trainer, TrainingArguments } from './trainer';
 import { shardedSums, withPrecision } from './evaluate';
-import type { EvalMetric, TrainerCallback } from './callbacks';
+import type { EvalMetrics, TrainerCallback } from './callbacks';
 
 export interface RewardArguments extends TrainingArguments {
   /** TRL's center_rewards_coefficient: weight of mean((r(chosen) + r(rejected))²) in the loss; null (default) leaves it out */
@@ -88,11 +88,11 @@ export class RewardTrainer extends Trainer {
   }
 
   /** The eval set's mean reward loss (eval_loss) and the share of pairs ranked right (eval_accuracy). */
-  override evaluate(dataset = this.evalDataset): Record<EvalMetric, number> {
+  override evaluate(dataset = this.evalDataset): EvalMetrics {
     if (!dataset) throw new Error('RewardTrainer.evaluate: no eval dataset (pass one to the RewardTrainer or to evaluate())');
     if (!(dataset instanceof RewardDataset)) throw new Error('RewardTrainer.evaluate: the eval set must be a RewardDataset');
     const a = this.args;
     const r = evaluateRewards(this.model, dataset, { batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision, centerRewardsCoefficient: this.centerRewardsCoefficient, distributed: true });
-    return { eval_loss: r.loss, eval_accuracy: r.accuracy } as Record<EvalMetric, number>;
+    return { eval_loss: r.loss, eval_accuracy: r.accuracy } as EvalMetrics;
   }
 }

@@ -29,8 +29,9 @@ import { loraplusParameterGroups } from '../lora/loraplus';
 import { evaluate, evaluateClassifier, evaluateTokenClassifier, readAndDispose, withPrecision } from './evaluate';
 import { lossCurveSvg } from './plot';
 import { Progress } from './progress';
-import { TensorBoardCallback } from './callbacks';
-import type { EvalMetric, TrainerCallback, TrainerControl, TrainerState } from './callbacks';
+import { EVAL_METRICS, TensorBoardCallback } from './callbacks';
+import { isEntityTagSet } from './seqeval';
+import type { EvalMetric, EvalMetrics, TrainerCallback, TrainerControl, TrainerState } from './callbacks';
 import { defaultLogDir } from '../io/tensorboard';
 
 export interface TrainingArguments {
@@ -173,6 +174,10 @@ export interface LogEntry {
   eval_perplexity?: number;
   /** next-token accuracy on the eval set (HF run_clm's eval_accuracy) */
   eval_accuracy?: number;
+  /** a token classifier with entity tags: run_ner's entity scores on the eval set (seqeval, micro-averaged) */
+  eval_precision?: number;
+  eval_recall?: number;
+  eval_f1?: number;
   /** with includeNumInputTokensSeen: the input tokens trained on so far */
   num_input_tokens_seen?: number;
   live_tensors?: number;
@@ -278,7 +283,11 @@ export class Trainer {
     }
     if (a.evalOnStart && !evalDataset) throw new Error('Trainer: evalOnStart needs an eval dataset');
     const metric = `eval_${(a.metricForBestModel ?? 'loss').replace(/^eval_/, '')}`;
-    if (!['eval_loss', 'eval_perplexity', 'eval_accuracy'].includes(metric)) throw new Error(`Trainer: metricForBestModel must be loss, perplexity or accuracy, got '${a.metricForBestModel}'`);
+    if (!EVAL_METRICS.includes(metric as EvalMetric)) throw new Error(`Trainer: metricForBestModel must be loss, perplexity, accuracy (or, for a token classifier with entity tags, f1, precision or recall), got '${a.metricForBestModel}'`);
+    const entityMetric = /^eval_(f1|precision|recall)$/.test(metric);
+    if (entityMetric && !(model instanceof GPT2ForTokenClassification && isEntityTagSet(Object.values(model.config.id2label)))) {
+      throw new Error(`Trainer: metricForBestModel ${metric.slice(5)} is an entity score, for a token classifier whose tags name entities (O, B-PER, I-PER, ...)`);
+    }
     this.bestMetricKey = metric as EvalMetric;
     this.greaterIsBetter = a.greaterIsBetter ?? !metric.endsWith('loss'); // (HF's rule: perplexity wants greaterIsBetter false given)
     if (a.lrSchedulerType === 'reduce_lr_on_plateau' && (!evalDataset || a.evalStrategy === 'no')) {
@@ -470,6 +479,7 @@ export class Trainer {
           this.model.train();
           this.log({ step: this.globalStep, epoch: epochF, ...r }, progress);
           const value = r[this.bestMetricKey];
+          if (value === undefined) throw new Error(`Trainer: the evaluation has no ${this.bestMetricKey} (it has ${Object.keys(r).join(', ')}); set metricForBestModel to one of those`);
           this.scheduler.stepMetric(value); // (reduce_lr_on_plateau: HF steps it here, after the log line)
           if (a.loadBestModelAtEnd && (this.bestMetric === null || (this.greaterIsBetter ? value > this.bestMetric : value < this.bestMetric))) {
             this.bestMetric = value; // this step's checkpoint, written below, is the best so far
@@ -602,7 +612,7 @@ export class Trainer {
   }
 
   /** HF's trainer.evaluate(): eval loss, perplexity and next-token accuracy of the model now, on the eval dataset (or the one given). */
-  evaluate(dataset: LMDataset | undefined = this.evalDataset): Record<EvalMetric, number> {
+  evaluate(dataset: LMDataset | undefined = this.evalDataset): EvalMetrics {
     if (!dataset) throw new Error('Trainer.evaluate: no eval dataset (pass one to the Trainer or to evaluate())');
     const a = this.args, opts = { batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision, distributed: true };
     if (this.model instanceof GPT2ForSequenceClassification) {
@@ -610,15 +620,17 @@ export class Trainer {
       if (!(dataset instanceof ClassificationDataset)) throw new Error('Trainer.evaluate: a classifier is evaluated on a ClassificationDataset');
       const r = evaluateClassifier(this.model, dataset, opts);
       // (no perplexity for a classifier; no accuracy for regression)
-      return (Number.isNaN(r.accuracy) ? { eval_loss: r.loss } : { eval_loss: r.loss, eval_accuracy: r.accuracy }) as Record<EvalMetric, number>;
+      return (Number.isNaN(r.accuracy) ? { eval_loss: r.loss } : { eval_loss: r.loss, eval_accuracy: r.accuracy }) as EvalMetrics;
     }
     if (this.model instanceof GPT2ForTokenClassification) {
       if (!(dataset instanceof TokenClassificationDataset)) throw new Error('Trainer.evaluate: a token classifier is evaluated on a TokenClassificationDataset');
       const r = evaluateTokenClassifier(this.model, dataset, opts);
-      return { eval_loss: r.loss, eval_accuracy: r.accuracy } as Record<EvalMetric, number>;
+      // (run_ner's metrics: entity precision, recall and F1 where the tags name entities)
+      const e = r.entities?.overall;
+      return { eval_loss: r.loss, ...(e ? { eval_precision: e.precision, eval_recall: e.recall, eval_f1: e.f1 } : {}), eval_accuracy: r.accuracy } as EvalMetrics;
     }
     const r = evaluate(this.model, dataset, opts);
-    return { eval_loss: r.loss, eval_perplexity: r.perplexity, eval_accuracy: r.accuracy };
+    return { eval_loss: r.loss, eval_perplexity: r.perplexity, eval_accuracy: r.accuracy } as EvalMetrics;
   }
 
   /** The last step's grad norm (NaN without clipping), read and released. */
@@ -820,7 +832,7 @@ function checkTokenClassifierData(model: GPT2ForTokenClassification, train: LMDa
       throw new Error(`Trainer: the ${what} set's tags (${d.labelNames.slice(0, 10).join(', ')}${d.numLabels > 10 ? ', ...' : ''}) are not the model's id2label (${names.slice(0, 10).join(', ')}${names.length > 10 ? ', ...' : ''}); make the model with id2label from the data (dataset.id2label)`);
     }
   }
-  if (a.metricForBestModel && /perplexity/.test(a.metricForBestModel)) throw new Error('Trainer: a token classifier has no perplexity; metricForBestModel is loss or accuracy');
+  if (a.metricForBestModel && /perplexity/.test(a.metricForBestModel)) throw new Error('Trainer: a token classifier has no perplexity; metricForBestModel is loss, accuracy or (with entity tags) f1, precision or recall');
 }
 
 /** A classifier's data must match it: its labels, its problem, its pad token. */

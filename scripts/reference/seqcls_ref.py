@@ -20,7 +20,9 @@ INPUTS: score<L>: the head for L labels; tok.classifier.weight / .bias: the toke
 init.<name>: the trained tensors' starting values.
 Written: <name>.logits, <name>.loss, <name>.grad.<param> (every parameter, full backward);
 train.losses, train.eval (loss, accuracy after training), train.final.<name>; reward.losses, reward.eval, reward.final.<name>;
-token.logits, token.loss, token.grad.<param>, token.losses, token.eval, token.final.<name>.
+token.logits, token.loss, token.grad.<param>, token.losses, token.eval, token.final.<name>; with
+"tag_names" in token, token.entities (run_ner's seqeval scores on the eval set: precision, recall,
+f1, accuracy, predicted and gold entity counts).
 """
 import json
 import os
@@ -34,6 +36,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import gpt2_ref  # noqa: E402
 import lora_ref  # noqa: E402
 import st  # noqa: E402
+import seqeval_ref  # noqa: E402
 import train_ref  # noqa: E402
 
 
@@ -230,6 +233,14 @@ def token(spec, inputs):
         logits, eval_loss = model(ids, mask, labels)
         labelled = labels != -100
         accuracy = (logits.argmax(-1) == labels)[labelled].float().mean()
+    if t.get("tag_names"):
+        # run_ner's compute_metrics: each sentence's labelled tags and predictions by name, through seqeval
+        names = t["tag_names"]
+        preds = logits.argmax(-1).tolist()
+        gold = [[names[l] for l in row if l != -100] for row in labels.tolist()]
+        guess = [[names[p] for p, l in zip(prow, lrow) if l != -100] for prow, lrow in zip(preds, labels.tolist())]
+        o = seqeval_ref.report(gold, guess)["overall"]
+        out["token.entities"] = torch.tensor([o["precision"], o["recall"], o["f1"], o["accuracy"], o["predicted"], o["gold"]], dtype=torch.float64)
     out.update({"token.losses": torch.tensor(losses, dtype=torch.float64), "token.eval": torch.stack([eval_loss, accuracy]), **train_ref.final_tensors("token", groups)})
     return out
 

@@ -61,7 +61,7 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
   if (f.method === 'orpo') {
     const data = preferenceDataset(f.data as string, pairs, f, model);
     const r = torch.train.evaluateOrpo(model, data, { beta: f.beta as number, batchSize: f['batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });
-    const metrics = Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/^eval_/, ''), v]));
+    const metrics: Record<string, number> = Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/^eval_/, ''), v as number]));
     if (f.json) console.log(JSON.stringify({ pairs: data.length, ...metrics }));
     else console.log(`loss ${metrics.loss.toFixed(4)}  nll_loss ${metrics.nll_loss.toFixed(4)}  log_odds_ratio ${metrics.log_odds_ratio.toFixed(4)}  rewards/accuracies ${metrics['rewards/accuracies'].toFixed(4)}  (${data.length} pairs; ORPO, beta ${f.beta})`);
     model.dispose();
@@ -76,7 +76,7 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
     beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, refModel: ref, batchSize: f['batch-size'] as number,
     device: f.device as string, precision: f.precision as 'fp32' | 'bf16',
   });
-  const metrics = Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/^eval_/, ''), v]));
+  const metrics: Record<string, number> = Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/^eval_/, ''), v as number]));
   if (f.json) console.log(JSON.stringify({ pairs: data.length, ...metrics }));
   else console.log(`loss ${metrics.loss.toFixed(4)}  rewards/accuracies ${metrics['rewards/accuracies'].toFixed(4)}  rewards/margins ${metrics['rewards/margins'].toFixed(4)}  (${data.length} pairs; beta ${f.beta}, ${f['loss-type']} loss, against ${ref ? f['ref-model'] : 'the base without the adapter'})`);
   ref?.dispose();
@@ -110,13 +110,21 @@ async function evalClassifier(f: Record<string, unknown>): Promise<void> {
   model.dispose();
 }
 
-/** A token classifier on tagged words: its loss and accuracy over the words (each word's first token). */
+/** A token classifier on tagged words: its loss and accuracy over the words (each word's first token); with entity tags, run_ner's entity scores. */
 async function evalTokenClassifier(f: Record<string, unknown>): Promise<void> {
   if (f.stride !== undefined) throw new Error('--stride is for running text, not tagged words');
   const model = await loadTokenClassifier(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string, attn: attnFlag(f) });
   const data = tokenClassificationDataset(f.data as string, f, model, { labels: Object.values(model.config.id2label) });
   const r = evaluateTokenClassifier(model, data, { batchSize: f['batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });
-  if (f.json) console.log(JSON.stringify({ loss: r.loss, accuracy: r.accuracy, words: r.tokens, examples: data.length }));
-  else console.log(`loss ${r.loss.toFixed(4)}  accuracy ${r.accuracy.toFixed(4)}  (${data.length} examples, ${r.tokens} words)`);
+  const e = r.entities;
+  if (f.json) {
+    // (evaluate's seqeval keys: overall_* and a {precision, recall, f1, number} per entity type)
+    const entities = e ? { overall_precision: e.overall.precision, overall_recall: e.overall.recall, overall_f1: e.overall.f1, entities: e.overall.number, types: e.types } : {};
+    console.log(JSON.stringify({ loss: r.loss, accuracy: r.accuracy, ...entities, words: r.tokens, examples: data.length }));
+  } else {
+    const scores = e ? `  precision ${e.overall.precision.toFixed(4)}  recall ${e.overall.recall.toFixed(4)}  f1 ${e.overall.f1.toFixed(4)}` : '';
+    console.log(`loss ${r.loss.toFixed(4)}${scores}  accuracy ${r.accuracy.toFixed(4)}  (${data.length} examples, ${r.tokens} words${e ? `, ${e.overall.number} entities` : ''})`);
+    if (e) for (const [type, t] of Object.entries(e.types)) console.log(`  ${type.padEnd(12)} precision ${t.precision.toFixed(4)}  recall ${t.recall.toFixed(4)}  f1 ${t.f1.toFixed(4)}  (${t.number})`);
+  }
   model.dispose();
 }

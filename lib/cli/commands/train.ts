@@ -70,7 +70,7 @@ export const spec: Spec = {
   'eval-steps': { type: 'number', help: 'evaluate every N steps (default: logging steps; below 1: that fraction of the run\'s steps)' },
   'eval-batch-size': { type: 'int', default: 8, help: 'blocks (or examples) per evaluation batch', aliases: ['per-device-eval-batch-size'] },
   'load-best-model-at-end': { type: 'boolean', help: 'end with the weights of the lowest eval loss (kept past --save-total-limit); needs --eval-data, checkpoints at evaluations' },
-  'metric-for-best-model': { type: 'string', default: 'loss', help: 'what --load-best-model-at-end, early stopping and reduce_lr_on_plateau judge by: loss, perplexity or accuracy (HF\'s metric_for_best_model)' },
+  'metric-for-best-model': { type: 'string', default: 'loss', help: 'what --load-best-model-at-end, early stopping and reduce_lr_on_plateau judge by: loss, perplexity or accuracy; for a tagger with entity tags also f1, precision or recall (HF\'s metric_for_best_model)' },
   'greater-is-better': { type: 'boolean', help: 'the metric is better higher (default, as HF: unless its name ends in loss; give --no-greater-is-better for perplexity)' },
   'early-stopping-patience': { type: 'int', help: 'stop after this many evaluations in a row without a lower eval loss (needs --eval-data)' },
   'early-stopping-threshold': { type: 'number', default: 0, help: 'how much lower the eval loss must be to count as better' },
