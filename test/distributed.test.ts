@@ -358,10 +358,12 @@ torch.distributed.destroyProcessGroup();`);
   expect(() => new torch.nn.parallel.DistributedDataParallel(new torch.nn.Linear(2, 2))).toThrow(/no process group \(call torch.distributed.initProcessGroup first\)/);
 });
 
-(available ? test : test.skip)('DPO on preference pairs: 2-way data parallel with batch B == 1 process with batch 2B (losses, adapter 1e-5; TRL\'s metrics over all ranks)', () => {
-  const prefs = path.join(tmp, 'prefs.jsonl');
-  fs.writeFileSync(prefs, Array.from({ length: 12 }, (_, i) => JSON.stringify({ prompt: `Q${i}: is it so?`, chosen: ' yes'.repeat(1 + i % 3), rejected: ' no'.repeat(1 + (i * 5) % 4) })).join('\n'));
-  const args = (out: string) => ['train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '24', '--max-steps', '3',
+(available ? test : test.skip)('DPO on preference pairs: 2-way data parallel with batch B == 1 process with batch 2B (losses, adapter 1e-5; TRL\'s metrics over all ranks; evaluation shared between the ranks)', () => {
+  const prefs = path.join(tmp, 'prefs.jsonl'), prefsEval = path.join(tmp, 'prefs-eval.jsonl');
+  const pair = (i: number) => JSON.stringify({ prompt: `Q${i}: is it so?`, chosen: ' yes'.repeat(1 + i % 3), rejected: ' no'.repeat(1 + (i * 5) % 4) });
+  fs.writeFileSync(prefs, Array.from({ length: 12 }, (_, i) => pair(i)).join('\n'));
+  fs.writeFileSync(prefsEval, Array.from({ length: 5 }, (_, i) => pair(20 + i)).join('\n')); // (the ranks evaluate 3 and 2 of them)
+  const args = (out: string) => ['train', '--model', modelDir, '--data', prefs, '--eval-data', prefsEval, '--eval-steps', '3', '--out', out, '--block-size', '24', '--max-steps', '3',
     '--lr', '1e-2', '--lora-r', '4', '--lora-dropout', '0', '--logging-steps', '1', '--save-steps', '0', '--master-port', '29667', '--beta', '0.3'];
   const one = path.join(tmp, 'dpo-one'), two = path.join(tmp, 'dpo-two');
   const r1 = spawnSync(process.execPath, [bin, ...args(one), '--batch-size', '4'], { encoding: 'utf8' });
@@ -376,10 +378,15 @@ torch.distributed.destroyProcessGroup();`);
   a.forEach((l, i) => expect(Math.abs(l - b[i]) / l).toBeLessThan(1e-5));
   expect(Math.abs(a[2] - Math.log(2))).toBeGreaterThan(1e-4); // (trained: off the reference)
   // TRL's metrics over every rank's pairs, as the one process's over its whole batch
-  const margins = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).map((e) => [e['rewards/margins'], e['rewards/accuracies']] as number[]);
+  const margins = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.loss !== undefined).map((e) => [e['rewards/margins'], e['rewards/accuracies']] as number[]);
   const ma = margins(one), mb = margins(two);
   ma.forEach(([m, acc], i) => { expect(Math.abs(m - mb[i][0])).toBeLessThan(1e-6); expect(mb[i][1]).toBe(acc); });
   expect(ma.some(([m]) => Math.abs(m) > 1e-4)).toBe(true);
+  // the eval metrics over all 5 pairs, each rank scoring its share, as the one process's
+  const evalOf = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.eval_loss !== undefined);
+  const ea = evalOf(one), eb = evalOf(two);
+  for (const k of ['eval_loss', 'eval_rewards/margins', 'eval_logps/chosen']) expect([k, Math.abs(ea[k] - eb[k]) / Math.abs(ea[k]) < 1e-5]).toEqual([k, true]);
+  expect(eb['eval_rewards/accuracies']).toBe(ea['eval_rewards/accuracies']);
   const wa = torch.io.safetensors.loadFile(path.join(one, 'adapter_model.safetensors')).tensors;
   const wb = torch.io.safetensors.loadFile(path.join(two, 'adapter_model.safetensors')).tensors;
   for (const [k, t] of wa) expect(relErr(wb.get(k)!, t)).toBeLessThan(1e-5);

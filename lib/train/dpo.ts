@@ -23,7 +23,7 @@ import { GPT2LMHeadModel } from '../models/gpt2';
 import { PreferenceDataset } from '../data/preference';
 import { loraConfig, disableAdapter } from '../lora/inject';
 import { Trainer, TrainingArguments } from './trainer';
-import { readAndDispose, withPrecision } from './evaluate';
+import { shardedSums, withPrecision } from './evaluate';
 import type { EvalMetrics, TrainerCallback } from './callbacks';
 
 export type DPOLossType = 'sigmoid' | 'robust' | 'exo_pair' | 'hinge' | 'ipo';
@@ -110,42 +110,28 @@ function pairStats(policy: Tensor, reference: Tensor, s: LossSettings): PairStat
 /**
  * The mean DPO loss over a dataset's pairs (eval_loss), the reward accuracy (eval_accuracy) and
  * TRL's metrics with eval_ names; reference(indices, batch) gives the reference's log-probabilities.
+ * With `distributed`, each rank takes every world-size-th pair and the sums are all-reduced.
  */
 function evaluatePairs(model: GPT2LMHeadModel, dataset: PreferenceDataset, s: LossSettings, batchSize: number,
-  reference: (indices: number[], batch: PairBatch) => Tensor): EvalMetrics & Record<string, number> {
-  const wasTraining = model.training;
-  model.eval();
-  const losses: Tensor[] = [], sums: Tensor[] = [];
-  try {
-    noGrad(() => {
-      for (let i = 0; i < dataset.length; i += batchSize) {
-        const idx = Array.from({ length: Math.min(batchSize, dataset.length - i) }, (_, k) => i + k);
-        tidy(() => {
-          const batch = dataset.collate(idx, s.device);
-          const { loss, sums: st } = pairStats(sequenceLogps(model, batch, s), reference(idx, batch), s);
-          losses.push(keep(loss.mul(idx.length).reshape([1])));
-          sums.push(keep(st));
-        });
-      }
-    });
-  } finally {
-    model.train(wasTraining);
-  }
+  reference: (indices: number[], batch: PairBatch) => Tensor, distributed = false): EvalMetrics & Record<string, number> {
+  const totals = shardedSums(model, dataset.length, 1 + METRICS.length, { batchSize, device: s.device, distributed }, (idx) => {
+    const batch = dataset.collate(idx, s.device);
+    const { loss, sums } = pairStats(sequenceLogps(model, batch, s), reference(idx, batch), s);
+    return cat([loss.double().mul(idx.length).reshape([1]), sums.double()], 0);
+  });
   const n = dataset.length;
-  const loss = readAndDispose(losses).reduce((x, y) => x + y, 0) / n;
-  const totals = tidy(() => stack(sums).sum(0).tolist() as number[]);
-  for (const t of sums) t.dispose();
-  const metrics = Object.fromEntries(METRICS.map((m, k) => [`eval_${m}`, totals[k] / n]));
+  const metrics = Object.fromEntries(METRICS.map((m, k) => [`eval_${m}`, totals[1 + k] / n]));
   // (no eval_perplexity: it means nothing for pairs, and metricForBestModel cannot ask for it here)
-  return { eval_loss: loss, eval_accuracy: metrics['eval_rewards/accuracies'], ...metrics } as EvalMetrics & Record<string, number>;
+  return { eval_loss: totals[0] / n, eval_accuracy: metrics['eval_rewards/accuracies'], ...metrics } as EvalMetrics & Record<string, number>;
 }
 
 /**
  * A model's DPO metrics on preference pairs against a reference: refModel, or (a LoRA model)
- * the model with its adapters disabled. What `tstorch eval` prints for pair data.
+ * the model with its adapters disabled. What `tstorch eval` prints for pair data. With
+ * `distributed`, each rank takes every world-size-th pair.
  */
 export function evaluatePreferences(model: GPT2LMHeadModel, dataset: PreferenceDataset, opts: {
-  beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; refModel?: GPT2LMHeadModel | null; batchSize?: number; device?: string; precision?: 'fp32' | 'bf16';
+  beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; refModel?: GPT2LMHeadModel | null; batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean;
 } = {}): EvalMetrics & Record<string, number> {
   if (!(dataset instanceof PreferenceDataset)) throw new Error('evaluatePreferences: the data must be a PreferenceDataset (prompt, chosen, rejected)');
   const ref = opts.refModel ?? null;
@@ -155,7 +141,7 @@ export function evaluatePreferences(model: GPT2LMHeadModel, dataset: PreferenceD
   if (!DPO_LOSS_TYPES.includes(s.lossType)) throw new Error(`evaluatePreferences: lossType must be ${DPO_LOSS_TYPES.join(', ')}; got '${s.lossType}'`);
   ref?.eval();
   return evaluatePairs(model, dataset, s, opts.batchSize ?? 8,
-    (_idx, batch) => noGrad(() => (ref ? sequenceLogps(ref, batch, s) : disableAdapter(model, () => sequenceLogps(model, batch, s)))));
+    (_idx, batch) => noGrad(() => (ref ? sequenceLogps(ref, batch, s) : disableAdapter(model, () => sequenceLogps(model, batch, s)))), opts.distributed);
 }
 
 /**
@@ -292,6 +278,6 @@ export class DPOTrainer extends Trainer {
     if (!dataset) throw new Error('DPOTrainer.evaluate: no eval dataset (pass one to the DPOTrainer or to evaluate())');
     if (!(dataset instanceof PreferenceDataset)) throw new Error('DPOTrainer.evaluate: the eval set must be a PreferenceDataset');
     const bs = this.args.perDeviceEvalBatchSize;
-    return evaluatePairs(this.model, dataset, this.settings, bs, (idx, batch) => this.referenceFor(dataset, idx, batch, bs));
+    return evaluatePairs(this.model, dataset, this.settings, bs, (idx, batch) => this.referenceFor(dataset, idx, batch, bs), true);
   }
 }
