@@ -604,14 +604,18 @@ test('train --task reward-modeling: TRL\'s RewardTrainer on chosen / rejected pa
   fs.writeFileSync(trainFile, pairs(12, 0).map((r) => JSON.stringify(r)).join('\n') + '\n');
   fs.writeFileSync(evalFile2, pairs(5, 1).map((r) => JSON.stringify(r)).join('\n') + '\n');
   const t = cli('train', '--model', modelDir, '--task', 'reward-modeling', '--data', trainFile, '--eval-data', evalFile2, '--out', out,
-    '--block-size', '32', '--batch-size', '4', '--max-steps', '3', '--lr', '1e-3', '--logging-steps', '3');
+    '--block-size', '32', '--batch-size', '4', '--max-steps', '3', '--lr', '1e-3', '--logging-steps', '3', '--center-rewards-coefficient', '0.5');
   expect(t.err).toBe('');
   expect(t.out).toMatch(/12 preference pairs \(reward modeling: -logsigmoid\(r\(chosen\) - r\(rejected\) - margin\)\)/);
   const config = JSON.parse(fs.readFileSync(path.join(out, 'adapter_config.json'), 'utf8'));
   expect([config.task_type, config.tstorch_id2label, config.tstorch_problem_type]).toEqual(['SEQ_CLS', { 0: 'LABEL_0' }, 'regression']);
   const last = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined).pop();
-  const e = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', evalFile2, '--block-size', '32', '--json').out);
+  const e = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', evalFile2, '--block-size', '32', '--center-rewards-coefficient', '0.5', '--json').out);
   expect([e.pairs, Math.abs(e.loss - last.eval_loss) < 1e-5, e.accuracy]).toEqual([5, true, last.eval_accuracy]);
+  // without the run's centering term the loss is the bare reward loss: lower by 0.5 x mean((r_c + r_r)^2)
+  const bare = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', evalFile2, '--block-size', '32', '--json').out);
+  expect([bare.loss < e.loss - 1e-7, bare.accuracy]).toEqual([true, e.accuracy]);
+  expect(cli('eval', '--model', modelDir, '--data', evalFile2, '--block-size', '32', '--center-rewards-coefficient', '0.5').err).toMatch(/--center-rewards-coefficient is for a reward model on chosen \/ rejected pairs/);
   // the reward of a text, as is (regression: no softmax)
   const c = JSON.parse(cli('classify', '--model', modelDir, '--adapter', out, '--text', 'Q: help? A: a clear answer', '--json').out);
   expect(c.length).toBe(1);

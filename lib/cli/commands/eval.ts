@@ -27,6 +27,7 @@ export const spec: Spec = {
   'loss-type': { type: 'string', default: 'sigmoid', help: 'preference data: the DPO loss, sigmoid | robust | exo_pair | hinge | ipo' },
   method: { type: 'string', default: 'dpo', help: 'preference data: dpo (rewards against a reference) or orpo (TRL\'s ORPO loss and metrics; no reference)' },
   'ref-model': { type: 'string', help: 'preference data: the reference model folder (default, with --adapter: the base without the adapter)' },
+  'center-rewards-coefficient': { type: 'number', help: 'a reward model on chosen / rejected pairs: the loss\'s centering term, as the run trained with it (TRL\'s center_rewards_coefficient; default none)' },
   'label-column': { type: 'string', help: 'a classifier (--model a classifier\'s folder, or --adapter a SEQ_CLS / TOKEN_CLS one): the labels\' field of the .jsonl or column of the .csv (default label; a token classifier\'s: tags, ner_tags or pos_tags)', aliases: ['label-column-name'] },
 };
 
@@ -35,6 +36,8 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (!['fp32', 'bf16'].includes(f.precision as string)) throw new Error(`--precision must be fp32 or bf16, got '${f.precision}'`);
   const stride = f.stride as number | undefined;
   if (stride !== undefined && !(stride >= 1 && stride <= (f['block-size'] as number))) throw new Error(`--stride must be between 1 and --block-size (${f['block-size']}), got ${stride}`);
+  const rewardPairs = () => isClassifierSetup(f.model as string, f.adapter as string | undefined) && torch.data.readRewardPairs(f.data as string) !== null;
+  if (f['center-rewards-coefficient'] !== undefined && !rewardPairs()) throw new Error('--center-rewards-coefficient is for a reward model on chosen / rejected pairs');
   if (isClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalClassifier(f);
   if (isTokenClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalTokenClassifier(f);
   const model = await loadModelFromFlags(f);
@@ -97,7 +100,9 @@ async function evalClassifier(f: Record<string, unknown>): Promise<void> {
     if (blockSize > c.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${c.n_positions})`);
     const data = new torch.data.RewardDataset(pairs, { tokenizer: tok, maxLength: blockSize, padTokenId: c.pad_token_id ?? tok.eosTokenId });
     if (data.dropped) console.error(`${f.data}: ${data.dropped} pair(s) with a side longer than --block-size ${blockSize} tokens left out`);
-    const r = torch.train.evaluateRewards(model, data, { batchSize: f['batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });
+    const coefficient = f['center-rewards-coefficient'] as number | undefined;
+    if (coefficient !== undefined && !(coefficient >= 0)) throw new Error(`--center-rewards-coefficient must be >= 0, got ${coefficient}`);
+    const r = torch.train.evaluateRewards(model, data, { batchSize: f['batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16', centerRewardsCoefficient: coefficient ?? null });
     if (f.json) console.log(JSON.stringify({ loss: r.loss, accuracy: r.accuracy, pairs: r.pairs }));
     else console.log(`loss ${r.loss.toFixed(4)}  accuracy ${r.accuracy.toFixed(4)}  (${r.pairs} pairs: the share whose chosen side scores higher)`);
     model.dispose();
