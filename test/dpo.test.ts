@@ -225,3 +225,70 @@ test('ORPOTrainer trains as TRL\'s ORPOTrainer with a PEFT model (no reference: 
   m2.dispose();
   for (const t of [...init.values(), ...want.values()]) t.dispose();
 }, 120_000);
+
+test('KTOTrainer trains as TRL\'s KTOTrainer with a PEFT model (unpaired examples, the KL reference point from mismatched rows, desirable / undesirable weights): losses, metrics, adapter, eval', async () => {
+  const KB = 4, KSTEPS = 4;
+  // unpaired examples, each desirable or not at random; step 3 (examples 8-11) all desirable: no rejected metrics there
+  const unpaired = (n: number, seed: number, allChosen: (i: number) => boolean) => {
+    const ps = pairs(n, seed);
+    torch.manualSeed(seed + 100);
+    return ps.map((p, i) => ({ prompt: p.prompt, completion: p.chosen, label: allChosen(i) || (torch.randint(0, 2, [1]).item() as number) === 1 }));
+  };
+  const train = unpaired(KB * KSTEPS, 71, (i) => i >= 8 && i < 12), evalExamples = unpaired(7, 72, () => false);
+  const ds = (e: typeof train) => new torch.data.KTODataset(e, { ...limits, eosTokenId: EOS });
+  // the KL rows: each prompt with the completion before it in its chunk of the batch size (the first with the last)
+  expect([0, 1, 3, 4, 5, 6].map((i) => ds(evalExamples).klPartner(i, 4))).toEqual([3, 0, 2, 6, 4, 5]); // (7 examples: chunks 0-3 and 4-6)
+  const start = await loraModel();
+  const init = new Map(start.namedParameters({ trainableOnly: true }).map(([n, p]) => [`init.${n}`, torch.keep(p.clone())]));
+  start.dispose();
+  const cases = [
+    { name: 'kto', beta: 0.1, desirable_weight: 1, undesirable_weight: 1, lr: 5e-3 },
+    { name: 'kto_weighted', beta: 0.5, desirable_weight: 1.3, undesirable_weight: 0.8, lr: 2e-3 },
+  ];
+  const want = referenceTensors('kto_ref.py', {
+    fixtures, examples: train, eval_examples: evalExamples, eos: EOS, max_prompt_length: limits.maxPromptLength, max_completion_length: limits.maxCompletionLength,
+    max_length: limits.maxLength, batch: KB, eval_batch: 3, steps: KSTEPS, warmup: 1, cases: cases.map((c) => ({ ...c, weight_decay: 0.01 })),
+  }, init);
+  const NAMES = ['rewards/chosen', 'rewards/rejected', 'rewards/margins', 'logps/chosen', 'logps/rejected', 'kl'];
+  const close = (a: number | undefined, b: number) => (Number.isNaN(b) ? a === undefined : a !== undefined && Math.abs(a - b) < 1e-5 * Math.max(1, Math.abs(b)));
+  for (const c of cases) {
+    const model = await loraModel();
+    const own = new Map(model.namedParameters({ trainableOnly: true }));
+    torch.noGrad(() => { for (const [k, t] of init) own.get(k.slice(5))!.copy_(t); });
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+    const trainer = new torch.KTOTrainer(model, {
+      outputDir: path.join(tmp, c.name), maxSteps: KSTEPS, perDeviceTrainBatchSize: KB, perDeviceEvalBatchSize: 3, learningRate: c.lr, weightDecay: 0.01, warmupSteps: 1,
+      loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, beta: c.beta, desirableWeight: c.desirable_weight, undesirableWeight: c.undesirable_weight,
+    }, ds(train), ds(evalExamples));
+    warn.mockRestore();
+    const r = quietly(() => trainer.train());
+    const logs = r.logHistory.filter((e) => e.loss !== undefined);
+    const wantLosses = want.get(`${c.name}.losses`)!.tolist() as number[];
+    const wantMetrics = want.get(`${c.name}.metrics`)!.tolist() as number[][];
+    expect(logs.length).toBe(KSTEPS);
+    logs.forEach((e, i) => {
+      expect([c.name, i, Math.abs(e.loss! - wantLosses[i]) / Math.abs(wantLosses[i]) < 1e-5]).toEqual([c.name, i, true]);
+      NAMES.forEach((m, k) => expect([c.name, i, m, close(e[m], wantMetrics[i][k])]).toEqual([c.name, i, m, true]));
+    });
+    expect(logs[2]['rewards/rejected']).toBeUndefined(); // (an all-desirable step)
+    for (const [n, p] of own) expect([c.name, n, relErr(p, want.get(`${c.name}.final.${n}`)!) < 1e-4]).toEqual([c.name, n, true]);
+    const ev = trainer.evaluate();
+    const wantEval = want.get(`${c.name}.eval`)!.tolist() as number[];
+    expect(Math.abs(ev.eval_loss - wantEval[0]) / Math.abs(wantEval[0])).toBeLessThan(1e-5);
+    NAMES.forEach((m, k) => expect([c.name, m, close(ev[`eval_${m}`], wantEval[1 + k])]).toEqual([c.name, m, true]));
+    trainer.optimizer.dispose();
+    model.dispose();
+  }
+  for (const c of cases) expect(Math.max(...[...init].map(([k, t]) => relErr(want.get(`${c.name}.final.${k.slice(5)}`)!, t)))).toBeGreaterThan(1e-3);
+  expect((want.get('kto.metrics')!.tolist() as number[][]).some((row) => row[5] > 0)).toBe(true); // (the KL term was in play)
+  // TRL's rules: a batch of one has no other completions for its KL rows; both kinds of example needed
+  const m2 = await loraModel();
+  expect(() => new torch.KTOTrainer(m2, { outputDir: tmp, perDeviceTrainBatchSize: 1 }, ds(train))).toThrow('perDeviceTrainBatchSize must be > 1');
+  expect(() => new torch.KTOTrainer(m2, { outputDir: tmp }, ds(evalExamples.map((e) => ({ ...e, label: false }))))).toThrow('the training set has 0 desirable and 7 undesirable examples; KTO needs both');
+  expect(() => new torch.data.KTODataset([{ prompt: [1], completion: [2], label: 'yes' as unknown as boolean }])).toThrow("example 1's label must be true (a desirable completion) or false");
+  // paired data unpaired as TRL's unpair_preference_dataset: the chosen (desirable), then the rejected
+  const up = torch.data.KTODataset.fromPairs(pairs(3, 9), { ...limits, eosTokenId: EOS });
+  expect([up.length, up.labels]).toEqual([6, [true, true, true, false, false, false]]);
+  m2.dispose();
+  for (const t of [...init.values(), ...want.values()]) t.dispose();
+}, 120_000);

@@ -1,4 +1,5 @@
-// Preference data for DPO (TRL's DPOTrainer): each pair a prompt and two completions, the chosen
+// Preference data for DPO (TRL's DPOTrainer), unpaired examples for KTO, pairs for reward models.
+// DPO's: each pair a prompt and two completions, the chosen
 // and the rejected one, tokenized as TRL's tokenize_row does: the prompt and each completion
 // apart (no special tokens), eos after each completion, the prompt cut to its last
 // maxPromptLength tokens, each completion to maxCompletionLength, and prompt + completion to
@@ -36,6 +37,37 @@ interface Sequence {
   promptLength: number;
 }
 
+/** prompt + completion, the start cut where longer than maxLength (TRL's truncation 'keep_end'). */
+function joinKeepEnd(prompt: number[], completion: number[], maxLength: number | null): Sequence {
+  let ids = [...prompt, ...completion], promptLength = prompt.length;
+  if (maxLength !== null && ids.length > maxLength) {
+    const cut = ids.length - maxLength;
+    ids = ids.slice(cut);
+    promptLength = Math.max(0, promptLength - cut);
+  }
+  return { ids: Int32Array.from(ids), promptLength };
+}
+
+/**
+ * Rows of prompt + completion, right-padded to the longest with `pad`; labels are the completion
+ * tokens (a position's label is its own token: the logits one position earlier predict it), -100
+ * elsewhere; the mask marks real tokens.
+ */
+function collateCompletions(rows: Sequence[], pad: number, device?: string): LMBatch {
+  const T = Math.max(...rows.map((r) => r.ids.length)), R = rows.length;
+  const ids = new BigInt64Array(R * T).fill(BigInt(pad)), labels = new BigInt64Array(R * T).fill(-100n), mask = new BigInt64Array(R * T);
+  rows.forEach((r, j) => {
+    for (let k = 0; k < r.ids.length; k++) {
+      ids[j * T + k] = BigInt(r.ids[k]);
+      mask[j * T + k] = 1n;
+      // (the first token has nothing before it to predict it from)
+      if (k >= Math.max(r.promptLength, 1)) labels[j * T + k] = BigInt(r.ids[k]);
+    }
+  });
+  // (on CUDA through pinned memory, as the other datasets' batches)
+  return { inputIds: toDevice(ids, [R, T], device), labels: toDevice(labels, [R, T], device), attentionMask: toDevice(mask, [R, T], device) };
+}
+
 export class PreferenceDataset implements LMDataset {
   readonly chosen: Sequence[] = [];
   readonly rejected: Sequence[] = [];
@@ -64,13 +96,7 @@ export class PreferenceDataset implements LMDataset {
       const side = (completion: string | number[]): Sequence => {
         let c = [...toIds(completion), eos];
         if (maxCompletion !== null) c = c.slice(0, maxCompletion);
-        let ids = [...prompt, ...c], promptLength = prompt.length;
-        if (maxLength !== null && ids.length > maxLength) {
-          const cut = ids.length - maxLength;
-          ids = ids.slice(cut);
-          promptLength = Math.max(0, promptLength - cut);
-        }
-        return { ids: Int32Array.from(ids), promptLength };
+        return joinKeepEnd(prompt, c, maxLength);
       };
       this.chosen.push(side(p.chosen));
       this.rejected.push(side(p.rejected));
@@ -88,19 +114,7 @@ export class PreferenceDataset implements LMDataset {
    * model's logits one position earlier predict it), -100 elsewhere; the mask marks real tokens.
    */
   collate(indices: number[], device?: string): LMBatch {
-    const rows = [...indices.map((i) => this.chosen[i]), ...indices.map((i) => this.rejected[i])];
-    const T = Math.max(...rows.map((r) => r.ids.length)), R = rows.length, pad = BigInt(this.padTokenId);
-    const ids = new BigInt64Array(R * T).fill(pad), labels = new BigInt64Array(R * T).fill(-100n), mask = new BigInt64Array(R * T);
-    rows.forEach((r, j) => {
-      for (let k = 0; k < r.ids.length; k++) {
-        ids[j * T + k] = BigInt(r.ids[k]);
-        mask[j * T + k] = 1n;
-        // (the first token has nothing before it to predict it from)
-        if (k >= Math.max(r.promptLength, 1)) labels[j * T + k] = BigInt(r.ids[k]);
-      }
-    });
-    // (on CUDA through pinned memory, as the other datasets' batches)
-    return { inputIds: toDevice(ids, [R, T], device), labels: toDevice(labels, [R, T], device), attentionMask: toDevice(mask, [R, T], device) };
+    return collateCompletions([...indices.map((i) => this.chosen[i]), ...indices.map((i) => this.rejected[i])], this.padTokenId, device);
   }
 
   /** The completion tokens scored (chosen and rejected). */
@@ -111,6 +125,111 @@ export class PreferenceDataset implements LMDataset {
 
   tokens(indices: number[]): number {
     return indices.reduce((t, i) => t + this.chosen[i].ids.length + this.rejected[i].ids.length, 0);
+  }
+}
+
+/** An unpaired example for KTO: a prompt, a completion, and whether the completion is desirable (TRL's label). */
+export interface KTOExample {
+  prompt: string | number[];
+  completion: string | number[];
+  label: boolean;
+}
+
+/**
+ * KTO data (TRL's KTOTrainer): unpaired examples, each a prompt and a completion marked desirable
+ * or not, tokenized as PreferenceDataset tokenizes a side of a pair. KTO's reference point, the KL
+ * term, comes from mismatched rows: TRL pairs each prompt with the completion before it in its
+ * chunk of perDeviceTrainBatchSize examples (the first with the chunk's last), chunks taken in the
+ * data's order, whatever the shuffle. collateKTO gives a batch's rows and those mismatched rows.
+ */
+export class KTODataset implements LMDataset {
+  /** the prompts' tokens (their last maxPromptLength) */
+  readonly prompts: number[][] = [];
+  /** the completions' tokens, eos ended (their first maxCompletionLength) */
+  readonly completions: number[][] = [];
+  readonly examples: Sequence[] = [];
+  /** whether each completion is desirable */
+  readonly labels: boolean[] = [];
+  readonly padTokenId: number;
+  private readonly maxLength: number | null;
+
+  constructor(examples: KTOExample[], opts: PreferenceOptions = {}) {
+    const tok = opts.tokenizer ?? gpt2Tokenizer;
+    const maxPrompt = opts.maxPromptLength === undefined ? 512 : opts.maxPromptLength;
+    const maxCompletion = opts.maxCompletionLength ?? null;
+    this.maxLength = opts.maxLength === undefined ? 1024 : opts.maxLength;
+    for (const [k, v] of [['maxPromptLength', maxPrompt], ['maxCompletionLength', maxCompletion], ['maxLength', this.maxLength]] as const) {
+      if (v !== null && !(Number.isInteger(v) && v >= 1)) throw new Error(`KTODataset: ${k} must be an integer >= 1 (or null: no limit), got ${v}`);
+    }
+    const eos = opts.eosTokenId ?? tok.eosTokenId;
+    this.padTokenId = eos;
+    examples.forEach((e, i) => {
+      for (const k of ['prompt', 'completion'] as const) {
+        const v = e?.[k];
+        if (typeof v !== 'string' && !(Array.isArray(v) && v.every((t) => Number.isInteger(t) && t >= 0))) {
+          throw new Error(`KTODataset: example ${i + 1} has no '${k}' (each needs prompt, completion and label: strings, or arrays of token ids, and true / false)`);
+        }
+      }
+      if (typeof e.label !== 'boolean') throw new Error(`KTODataset: example ${i + 1}'s label must be true (a desirable completion) or false, got ${JSON.stringify(e.label)}`);
+      const toIds = (v: string | number[]) => (typeof v === 'string' ? tok.encode(v) : v);
+      const prompt = maxPrompt !== null ? toIds(e.prompt).slice(-maxPrompt) : toIds(e.prompt);
+      let completion = [...toIds(e.completion), eos];
+      if (maxCompletion !== null) completion = completion.slice(0, maxCompletion);
+      this.prompts.push(prompt);
+      this.completions.push(completion);
+      this.examples.push(joinKeepEnd(prompt, completion, this.maxLength));
+      this.labels.push(e.label);
+    });
+    if (!this.examples.length) throw new Error('KTODataset: no examples');
+  }
+
+  /**
+   * TRL's unpair_preference_dataset: each pair gives its chosen completion (desirable) and its
+   * rejected one (not), in chunks of 1000 pairs: the chunk's chosen, then its rejected.
+   */
+  static fromPairs(pairs: PreferencePair[], opts: PreferenceOptions = {}): KTODataset {
+    const examples: KTOExample[] = [];
+    for (let i = 0; i < pairs.length; i += 1000) {
+      const chunk = pairs.slice(i, i + 1000);
+      examples.push(...chunk.map((p) => ({ prompt: p.prompt, completion: p.chosen, label: true })), ...chunk.map((p) => ({ prompt: p.prompt, completion: p.rejected, label: false })));
+    }
+    return new KTODataset(examples, opts);
+  }
+
+  get length(): number {
+    return this.examples.length;
+  }
+
+  /** the desirable and the undesirable examples */
+  get counts(): { desirable: number; undesirable: number } {
+    const desirable = this.labels.filter((l) => l).length;
+    return { desirable, undesirable: this.labels.length - desirable };
+  }
+
+  /** The example whose completion example i's KL row borrows: the one before it in its chunk of `chunk` (the first borrows the last). */
+  klPartner(i: number, chunk: number): number {
+    const start = i - (i % chunk), end = Math.min(start + chunk, this.length);
+    return i === start ? end - 1 : i - 1;
+  }
+
+  /** The examples' rows (B), labels on the completions, right-padded. */
+  collate(indices: number[], device?: string): LMBatch {
+    return collateCompletions(indices.map((i) => this.examples[i]), this.padTokenId, device);
+  }
+
+  /** The examples' rows and their KL rows (each prompt with its partner's completion, klPartner with `chunk`), each batch padded on its own. */
+  collateKTO(indices: number[], chunk: number, device?: string): { batch: LMBatch; kl: LMBatch } {
+    const kl = indices.map((i) => joinKeepEnd(this.prompts[i], this.completions[this.klPartner(i, chunk)], this.maxLength));
+    return { batch: this.collate(indices, device), kl: collateCompletions(kl, this.padTokenId, device) };
+  }
+
+  /** The completion tokens scored. */
+  lossTokens(indices: number[]): number {
+    return indices.reduce((t, i) => t + this.examples[i].ids.length - Math.max(this.examples[i].promptLength, 1), 0);
+  }
+
+  tokens(indices: number[]): number {
+    return indices.reduce((t, i) => t + this.examples[i].ids.length, 0);
   }
 }
 

@@ -61,19 +61,24 @@ interface LossSettings {
   precision: 'fp32' | 'bf16';
   device: string;
 }
-type PairBatch = { inputIds: Tensor; labels: Tensor; attentionMask?: Tensor };
+export type PairBatch = { inputIds: Tensor; labels: Tensor; attentionMask?: Tensor };
 
-/** Each row's summed (ipo: mean) log-probability of its labelled tokens, (rows). */
-function sequenceLogps(model: GPT2LMHeadModel, batch: PairBatch, s: LossSettings): Tensor {
+/** Each row's summed (mean: averaged) log-probability of its labelled tokens, (rows): TRL's get_batch_logps. */
+export function completionLogps(model: GPT2LMHeadModel, batch: PairBatch, precision: 'fp32' | 'bf16', device: string, mean = false): Tensor {
   return tidy(() => {
-    const logits = withPrecision(s.precision, s.device, () => model.forward(batch.inputIds, { attentionMask: batch.attentionMask }).logits);
+    const logits = withPrecision(precision, device, () => model.forward(batch.inputIds, { attentionMask: batch.attentionMask }).logits);
     const [R, T, V] = logits.shape;
     const labels = batch.labels.narrow(1, 1, T - 1);
     // -log p of each label from the position before it; 0 where the label is -100
     const nll = F.crossEntropy(logits.narrow(1, 0, T - 1).float().reshape([-1, V]), labels.reshape([-1]), { reduction: 'none', ignoreIndex: -100 }).view([R, T - 1]);
     const sum = nll.sum(1).neg();
-    return s.lossType === 'ipo' ? sum.div(labels.ne(-100).sum(1).clamp(1, null)) : sum;
+    return mean ? sum.div(labels.ne(-100).sum(1).clamp(1, null)) : sum;
   });
+}
+
+/** Each row's summed (ipo: mean) log-probability of its labelled tokens, (rows). */
+function sequenceLogps(model: GPT2LMHeadModel, batch: PairBatch, s: LossSettings): Tensor {
+  return completionLogps(model, batch, s.precision, s.device, s.lossType === 'ipo');
 }
 
 /** The DPO loss of a batch of B pairs (2B rows) and its metric sums. */

@@ -5,7 +5,9 @@ export { OPTIMIZERS, createOptimizer, parseOptimArgs, describeOptimizer } from '
 export type { OptimizerName, OptimArgs, TrainerOptimizer } from './optimizers';
 export { DPOTrainer, DPO_LOSS_TYPES, evaluatePreferences, PairMetrics } from './dpo';
 export { ORPOTrainer, orpoLoss, evaluateOrpo } from './orpo';
+export { KTOTrainer, ktoLoss, evaluateKTO } from './kto';
 export type { ORPOArguments } from './orpo';
+export type { KTOArguments } from './kto';
 export type { DPOArguments, DPOLossType } from './dpo';
 export { RewardTrainer, evaluateRewards, rewardLoss } from './reward';
 export type { RewardArguments } from './reward';

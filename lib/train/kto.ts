@@ -1,0 +1,212 @@
+// Kahneman-Tversky Optimization (Ethayarajh et al. 2024) as TRL's KTOTrainer: preference
+// learning from unpaired examples, each a completion marked desirable or not. For each example
+// the policy's and the reference's log-probabilities of its completion (summed over its tokens)
+// give the log-ratio r = log πθ(y|x) - log πref(y|x); the reference point z is an estimate of
+// KL(πθ || πref) from mismatched rows (each prompt with another example's completion, no grad):
+// z = max(0, mean(log πθ - log πref) over those rows), averaged over the data-parallel ranks. Then
+//   desirable:   λD · (1 - σ(β·(r - z)))      undesirable:   λU · (1 - σ(β·(z - r)))
+// and the loss is their mean over the batch. As DPO, the reference is the model with its LoRA
+// adapters disabled (or a frozen refModel), dropout off. Logged as TRL's: rewards/chosen,
+// rewards/rejected (β·r means over the desirable / undesirable examples), rewards/margins,
+// logps/chosen, logps/rejected, kl.
+import { Tensor } from '../tensor/tensor';
+import { tidy, keep } from '../tensor/scope';
+import { noGrad } from '../tensor/runtime';
+import { stack, cat, where } from '../tensor/ops';
+import { tensor } from '../tensor/creation';
+import * as distributed from '../tensor/distributed';
+import { GPT2LMHeadModel } from '../models/gpt2';
+import { KTODataset } from '../data/preference';
+import { loraConfig, disableAdapter } from '../lora/inject';
+import { Trainer, TrainingArguments } from './trainer';
+import { shardedSums } from './evaluate';
+import { completionLogps, type PairBatch } from './dpo';
+import type { EvalMetrics, TrainerCallback } from './callbacks';
+
+export interface KTOArguments extends TrainingArguments {
+  /** β: how far from the reference the policy may go (TRL's beta, default 0.1) */
+  beta?: number;
+  /** λD: the desirable examples' loss weight (TRL's desirable_weight, default 1) */
+  desirableWeight?: number;
+  /** λU: the undesirable examples' loss weight (TRL's undesirable_weight, default 1) */
+  undesirableWeight?: number;
+}
+
+/** What the KTO loss of a batch depends on besides the model. */
+interface KTOSettings {
+  beta: number;
+  desirableWeight: number;
+  undesirableWeight: number;
+  precision: 'fp32' | 'bf16';
+  device: string;
+}
+
+// A batch's metric sums: rewards and log-probabilities summed over its desirable (chosen) and
+// undesirable (rejected) examples, their counts, its KL estimate, and 1 (the batch).
+const SUMS = ['rewards/chosen', 'rewards/rejected', 'logps/chosen', 'logps/rejected', 'count/chosen', 'count/rejected', 'kl', 'batches'];
+
+/** TRL's KTO metrics from summed SUMS: the means per side (a side without examples left out), the margin, the mean KL. */
+function ktoMetrics(v: number[], prefix = ''): Record<string, number> {
+  const [rc, rr, lc, lr, nc, nr, kl, batches] = v;
+  const m: Record<string, number> = {};
+  if (nc > 0) Object.assign(m, { [`${prefix}rewards/chosen`]: rc / nc, [`${prefix}logps/chosen`]: lc / nc });
+  if (nr > 0) Object.assign(m, { [`${prefix}rewards/rejected`]: rr / nr, [`${prefix}logps/rejected`]: lr / nr });
+  if (nc > 0 && nr > 0) m[`${prefix}rewards/margins`] = rc / nc - rr / nr;
+  m[`${prefix}kl`] = kl / batches;
+  return m;
+}
+
+/**
+ * The KTO loss of a batch (the mean over its examples) and its metric sums, from the policy's and
+ * the reference's log-probabilities of the completions and of the mismatched (KL) rows. With
+ * `gatherKL` the KL estimate is averaged over the ranks (TRL's accelerator.gather(kl).mean()).
+ */
+export function ktoLoss(policy: Tensor, reference: Tensor, policyKL: Tensor, referenceKL: Tensor, desirable: boolean[], s: Pick<KTOSettings, 'beta' | 'desirableWeight' | 'undesirableWeight'>,
+  gatherKL = false): { loss: Tensor; sums: Tensor } {
+  return tidy(() => {
+    let kl = policyKL.sub(referenceKL).mean().detach().clamp(0, null);
+    if (gatherKL) {
+      const all = kl.reshape([1]).clone();
+      distributed.allReduce([all], { op: 'avg' });
+      kl = all.reshape([]).clamp(0, null);
+    }
+    const logratios = policy.sub(reference);
+    const d = tensor(desirable, { dtype: 'bool', device: policy.device });
+    const chosenLosses = logratios.sub(kl).mul(s.beta).sigmoid().neg().add(1).mul(s.desirableWeight);
+    const rejectedLosses = kl.sub(logratios).mul(s.beta).sigmoid().neg().add(1).mul(s.undesirableWeight);
+    const loss = where(d, chosenLosses, rejectedLosses).mean();
+    const rewards = logratios.detach().mul(s.beta), logps = policy.detach(), df = d.float(), uf = df.neg().add(1);
+    const sums = stack([
+      rewards.mul(df).sum(), rewards.mul(uf).sum(), logps.mul(df).sum(), logps.mul(uf).sum(), df.sum(), uf.sum(), kl.float(), tensor(1, { dtype: 'float32', device: policy.device }),
+    ]);
+    return { loss, sums };
+  });
+}
+
+/** The log-probabilities of a batch's and its KL rows' completions under the policy (the batch's with grad) and the reference (no grad). */
+function logpsOf(model: GPT2LMHeadModel, refModel: GPT2LMHeadModel | null, rows: { batch: PairBatch; kl: PairBatch }, s: KTOSettings, withGrad: boolean): Tensor[] {
+  const policy = (b: PairBatch) => completionLogps(model, b, s.precision, s.device);
+  const reference = (b: PairBatch) => noGrad(() => (refModel ? completionLogps(refModel, b, s.precision, s.device) : disableAdapter(model, () => policy(b))));
+  return [withGrad ? policy(rows.batch) : noGrad(() => policy(rows.batch)), reference(rows.batch), noGrad(() => policy(rows.kl)), reference(rows.kl)];
+}
+
+/**
+ * A model's KTO loss on unpaired examples (eval_loss, a mean over examples) and TRL's metrics
+ * with eval_ names, against refModel or (a LoRA model) the model with its adapters disabled;
+ * `klChunk` pairs the KL rows (the run's perDeviceTrainBatchSize, as TRL's eval set). Each batch's
+ * KL estimate is its own (not gathered over ranks); with `distributed`, each rank takes every
+ * world-size-th batch's worth of examples and the sums are all-reduced.
+ */
+export function evaluateKTO(model: GPT2LMHeadModel, dataset: KTODataset, opts: {
+  beta?: number; desirableWeight?: number; undesirableWeight?: number; klChunk?: number; refModel?: GPT2LMHeadModel | null;
+  batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean;
+} = {}): EvalMetrics & Record<string, number> {
+  if (!(dataset instanceof KTODataset)) throw new Error('evaluateKTO: the data must be a KTODataset (prompt, completion, label)');
+  const ref = opts.refModel ?? null;
+  if (!ref && !loraConfig(model)) throw new Error('evaluateKTO: a reference is needed: a LoRA model (its base is the reference) or a refModel');
+  const s: KTOSettings = { beta: opts.beta ?? 0.1, desirableWeight: opts.desirableWeight ?? 1, undesirableWeight: opts.undesirableWeight ?? 1, precision: opts.precision ?? 'fp32', device: opts.device ?? 'cpu' };
+  checkSettings('evaluateKTO', s);
+  const chunk = opts.klChunk ?? opts.batchSize ?? 8;
+  ref?.eval();
+  const totals = shardedSums(model, dataset.length, 1 + SUMS.length, { batchSize: opts.batchSize, device: s.device, distributed: opts.distributed }, (idx) => {
+    const [policy, reference, policyKL, referenceKL] = logpsOf(model, ref, dataset.collateKTO(idx, chunk, s.device), s, false);
+    const { loss, sums } = ktoLoss(policy, reference, policyKL, referenceKL, idx.map((i) => dataset.labels[i]), s);
+    return cat([loss.double().mul(idx.length).reshape([1]), sums.double()], 0);
+  });
+  return { eval_loss: totals[0] / dataset.length, ...ktoMetrics(totals.slice(1), 'eval_') } as EvalMetrics & Record<string, number>;
+}
+
+function checkSettings(who: string, s: KTOSettings): void {
+  if (!(s.beta > 0)) throw new Error(`${who}: beta must be > 0, got ${s.beta}`);
+  for (const k of ['desirableWeight', 'undesirableWeight'] as const) if (!(s[k] > 0)) throw new Error(`${who}: ${k} must be > 0, got ${s[k]}`);
+}
+
+export class KTOTrainer extends Trainer {
+  declare readonly model: GPT2LMHeadModel;
+  readonly beta: number;
+  readonly desirableWeight: number;
+  readonly undesirableWeight: number;
+  private sums: Tensor | null = null; // SUMS since the last log line
+
+  /**
+   * refModel: the frozen reference for full fine-tuning; leave it out for a LoRA model (the
+   * reference is then the model with its adapters disabled, as TRL's with PEFT).
+   */
+  constructor(model: GPT2LMHeadModel, args: KTOArguments, trainDataset: KTODataset, evalDataset?: KTODataset,
+    callbacks: TrainerCallback[] = [], readonly refModel: GPT2LMHeadModel | null = null) {
+    if (!(model instanceof GPT2LMHeadModel)) throw new Error('KTOTrainer: the policy must be a GPT2LMHeadModel (KTO scores completions by their log-probabilities)');
+    if (!(trainDataset instanceof KTODataset)) throw new Error('KTOTrainer: the training set must be a KTODataset (prompt, completion, label; or KTODataset.fromPairs of preference pairs)');
+    if (evalDataset && !(evalDataset instanceof KTODataset)) throw new Error('KTOTrainer: the eval set must be a KTODataset too');
+    if (!refModel && !loraConfig(model)) throw new Error('KTOTrainer: full fine-tuning needs a frozen reference model (refModel); with LoRA the reference is the model with its adapters disabled');
+    if (refModel === model) throw new Error('KTOTrainer: refModel must be a separate copy of the model (it stays frozen)');
+    for (const [k, bad] of [['labelSmoothingFactor', args.labelSmoothingFactor], ['neftuneNoiseAlpha', args.neftuneNoiseAlpha], ['gradientCheckpointing', args.gradientCheckpointing]] as const) {
+      if (bad) throw new Error(`KTOTrainer: ${k} is for language-model training; KTO does not take it`);
+    }
+    if (args.metricForBestModel && !/^(eval_)?loss$/.test(args.metricForBestModel)) throw new Error(`KTOTrainer: metricForBestModel is loss for KTO (it has no ${args.metricForBestModel.replace(/^eval_/, '')})`);
+    // (TRL's: with one example per device the KL rows would be the examples themselves)
+    if ((args.perDeviceTrainBatchSize ?? 8) < 2) throw new Error('KTOTrainer: perDeviceTrainBatchSize must be > 1: KTO estimates its KL term from the other examples of a batch');
+    const s = { beta: args.beta ?? 0.1, desirableWeight: args.desirableWeight ?? 1, undesirableWeight: args.undesirableWeight ?? 1, precision: 'fp32', device: 'cpu' } as KTOSettings;
+    checkSettings('KTOTrainer', s);
+    const counts = trainDataset.counts;
+    if (!counts.desirable || !counts.undesirable) throw new Error(`KTOTrainer: the training set has ${counts.desirable} desirable and ${counts.undesirable} undesirable examples; KTO needs both`);
+    // (all checked before the Trainer makes its optimizer and schedule)
+    super(model, args, trainDataset, evalDataset, callbacks);
+    this.beta = s.beta;
+    this.desirableWeight = s.desirableWeight;
+    this.undesirableWeight = s.undesirableWeight;
+    const { desirable, undesirable } = trainDataset.counts;
+    // TRL's advice: the weighted desirable examples should be 1 to 4/3 times the weighted undesirable ones
+    const ratio = (s.desirableWeight * desirable) / (s.undesirableWeight * undesirable);
+    if (this.rank === 0 && !(ratio >= 1 && ratio <= 4 / 3)) {
+      const lo = (s.undesirableWeight * undesirable) / desirable, hi = (lo * 4) / 3;
+      console.warn(`KTOTrainer: ${desirable} desirable and ${undesirable} undesirable examples with weights ${s.desirableWeight} and ${s.undesirableWeight}: `
+        + `TRL recommends desirableWeight in [${lo.toFixed(2)}, ${hi.toFixed(2)}] (or undesirableWeight in [${((s.desirableWeight * desirable) / undesirable / (4 / 3)).toFixed(2)}, ${((s.desirableWeight * desirable) / undesirable).toFixed(2)}])`);
+    }
+    if (refModel) {
+      for (const p of refModel.parameters()) p.requiresGrad_(false);
+      refModel.eval();
+    }
+  }
+
+  private get settings(): KTOSettings {
+    return { beta: this.beta, desirableWeight: this.desirableWeight, undesirableWeight: this.undesirableWeight, precision: this.args.precision, device: this.args.device };
+  }
+
+  /**
+   * One optimizer step over its micro-batches of examples: the gradient of the mean KTO loss over
+   * all the step's examples (each micro-batch weighted by its share of them). Returns that loss, (1).
+   */
+  override trainingStep(micros: number[][]): Tensor {
+    const data = this.trainDataset as KTODataset, a = this.args;
+    this.model.eval(); // (TRL's disable_dropout)
+    const { loss, sums } = this.weightedStep(micros, (micro) => {
+      const [policy, reference, policyKL, referenceKL] = logpsOf(this.model, this.refModel, data.collateKTO(micro, a.perDeviceTrainBatchSize, a.device), this.settings, true);
+      return ktoLoss(policy, reference, policyKL, referenceKL, micro.map((i) => data.labels[i]), this.settings, this.worldSize > 1);
+    });
+    const before = this.sums;
+    this.sums = keep(tidy(() => stack(before ? [before, ...sums] : sums).sum(0)));
+    before?.dispose();
+    return loss;
+  }
+
+  /** TRL's KTO metrics over the examples since the last log line, all ranks (every rank calls it at each log line). */
+  protected override trainingLogExtras(): Record<string, number> {
+    if (!this.sums) return {};
+    if (this.worldSize > 1) distributed.allReduce([this.sums], { op: 'sum' });
+    const v = this.sums.tolist() as number[];
+    this.sums.dispose();
+    this.sums = null;
+    return ktoMetrics(v);
+  }
+
+  /** The eval set's mean KTO loss (eval_loss) and TRL's metrics (eval_rewards/chosen, ..., eval_kl). */
+  override evaluate(dataset = this.evalDataset): EvalMetrics & Record<string, number> {
+    if (!dataset) throw new Error('KTOTrainer.evaluate: no eval dataset (pass one to the KTOTrainer or to evaluate())');
+    if (!(dataset instanceof KTODataset)) throw new Error('KTOTrainer.evaluate: the eval set must be a KTODataset');
+    const a = this.args;
+    return evaluateKTO(this.model, dataset, {
+      beta: this.beta, desirableWeight: this.desirableWeight, undesirableWeight: this.undesirableWeight, klChunk: a.perDeviceTrainBatchSize,
+      refModel: this.refModel, batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision, distributed: true,
+    });
+  }
+}
