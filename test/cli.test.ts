@@ -727,5 +727,33 @@ test('train --method orpo on preference pairs: TRL\'s ORPO (no reference) with i
   expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toMatch(/- training_method: ORPO/);
   const e = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', evalPrefs, '--method', 'orpo', '--beta', '0.2', '--block-size', '32', '--json').out);
   expect([e.pairs, Math.abs(e.loss - last.eval_loss) < 1e-5, Math.abs(e.nll_loss - last.eval_nll_loss) < 1e-5]).toEqual([4, true, true]);
-  expect(cli('train', '--model', modelDir, '--data', prefs, '--method', 'kto', '--out', path.join(tmp, 'x')).err).toMatch(/--method must be dpo or orpo/);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--method', 'simpo', '--out', path.join(tmp, 'x')).err).toMatch(/--method must be dpo, orpo or kto/);
+});
+
+test('train on unpaired examples (prompt, completion, label): TRL\'s KTO with its metrics; eval reproduces the run\'s eval loss; pairs train with --method kto', () => {
+  const kto = path.join(tmp, 'kto.jsonl'), ktoEval = path.join(tmp, 'kto-eval.jsonl'), out = path.join(tmp, 'kto');
+  const rows = (n: number, off: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ prompt: `Q${i + off}: is it so?`, completion: (i + off) % 2 ? ' yes'.repeat(1 + (i % 3)) : ' no'.repeat(1 + (i % 4)), label: (i + off) % 2 === 1 }));
+  fs.writeFileSync(kto, rows(12, 0).join('\n') + '\n');
+  fs.writeFileSync(ktoEval, rows(6, 12).join('\n') + '\n');
+  const t = cli('train', '--model', modelDir, '--data', kto, '--eval-data', ktoEval, '--out', out, '--block-size', '32', '--batch-size', '4', '--eval-batch-size', '4',
+    '--max-steps', '3', '--lr', '1e-2', '--logging-steps', '3', '--beta', '0.2', '--desirable-weight', '1.2');
+  expect(t.err).toBe('');
+  expect(t.out).toMatch(/12 unpaired examples \(KTO, beta 0.2: 6 desirable, 6 undesirable; the reference: the model with its adapters disabled\)/);
+  const log = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const train = log.find((e) => e.loss !== undefined), last = log.filter((e) => e.eval_loss !== undefined).pop();
+  expect(['rewards/chosen', 'rewards/rejected', 'rewards/margins', 'logps/chosen', 'logps/rejected', 'kl'].every((k) => Number.isFinite(train[k]))).toBe(true);
+  expect(Math.abs(train['rewards/margins'] - (train['rewards/chosen'] - train['rewards/rejected']))).toBeLessThan(1e-6);
+  expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toMatch(/- training_method: KTO\n- beta: 0.2\n- desirable_weight: 1.2/);
+  // eval with the run's batch size (its KL rows' chunks): the run's last eval_loss and metrics
+  const e = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', ktoEval, '--block-size', '32', '--batch-size', '4', '--beta', '0.2', '--desirable-weight', '1.2', '--json').out);
+  expect([e.examples, e.desirable, Math.abs(e.loss - last.eval_loss) < 1e-5, Math.abs(e.kl - last.eval_kl) < 1e-5, Math.abs(e['rewards/margins'] - last['eval_rewards/margins']) < 1e-5]).toEqual([6, 3, true, true, true]);
+  expect(cli('eval', '--model', modelDir, '--data', ktoEval, '--block-size', '32').err).toMatch(/KTO's rewards need a reference: give --adapter/);
+  // preference pairs, unpaired: each pair a desirable and an undesirable example
+  const prefs = path.join(tmp, 'kto-pairs.jsonl');
+  fs.writeFileSync(prefs, Array.from({ length: 5 }, (_, i) => JSON.stringify({ prompt: `Q${i}:`, chosen: ' yes', rejected: ' no' })).join('\n') + '\n');
+  const p = cli('train', '--model', modelDir, '--data', prefs, '--method', 'kto', '--out', path.join(tmp, 'kto-pairs'), '--block-size', '32', '--batch-size', '2', '--max-steps', '1');
+  expect(p.err).toBe('');
+  expect(p.out).toMatch(/10 unpaired examples \(KTO, beta 0.1: 5 desirable, 5 undesirable/);
+  expect(cli('train', '--model', modelDir, '--data', kto, '--method', 'orpo', '--out', path.join(tmp, 'x'), '--block-size', '32').err).toMatch(/holds unpaired examples \(prompt, completion, label\): they train with KTO/);
+  expect(cli('train', '--model', modelDir, '--data', kto, '--out', path.join(tmp, 'x'), '--block-size', '32', '--batch-size', '1').err).toMatch(/perDeviceTrainBatchSize must be > 1/);
 });

@@ -135,6 +135,16 @@ export interface KTOExample {
   label: boolean;
 }
 
+/** TRL's unpair_preference_dataset: per chunk of 1000 pairs (its map's batches), the chosen completions (desirable), then the rejected ones. */
+export function unpairPreferences(pairs: PreferencePair[]): KTOExample[] {
+  const out: KTOExample[] = [];
+  for (let i = 0; i < pairs.length; i += 1000) {
+    const chunk = pairs.slice(i, i + 1000);
+    out.push(...chunk.map((p) => ({ prompt: p.prompt, completion: p.chosen, label: true })), ...chunk.map((p) => ({ prompt: p.prompt, completion: p.rejected, label: false })));
+  }
+  return out;
+}
+
 /**
  * KTO data (TRL's KTOTrainer): unpaired examples, each a prompt and a completion marked desirable
  * or not, tokenized as PreferenceDataset tokenizes a side of a pair. KTO's reference point, the KL
@@ -183,17 +193,9 @@ export class KTODataset implements LMDataset {
     if (!this.examples.length) throw new Error('KTODataset: no examples');
   }
 
-  /**
-   * TRL's unpair_preference_dataset: each pair gives its chosen completion (desirable) and its
-   * rejected one (not), in chunks of 1000 pairs: the chunk's chosen, then its rejected.
-   */
+  /** Preference pairs unpaired (unpairPreferences): each gives its chosen completion (desirable) and its rejected one (not). */
   static fromPairs(pairs: PreferencePair[], opts: PreferenceOptions = {}): KTODataset {
-    const examples: KTOExample[] = [];
-    for (let i = 0; i < pairs.length; i += 1000) {
-      const chunk = pairs.slice(i, i + 1000);
-      examples.push(...chunk.map((p) => ({ prompt: p.prompt, completion: p.chosen, label: true })), ...chunk.map((p) => ({ prompt: p.prompt, completion: p.rejected, label: false })));
-    }
-    return new KTODataset(examples, opts);
+    return new KTODataset(unpairPreferences(pairs), opts);
   }
 
   get length(): number {

@@ -231,6 +231,33 @@ export function readPreferencePairs(file: string): { prompt: string; chosen: str
   return readJsonlFields(file, ['prompt', 'chosen', 'rejected'], parsed, hint).map(([prompt, chosen, rejected]) => ({ prompt, chosen, rejected }));
 }
 
+/**
+ * KTO data (TRL's unpaired preference format): a .jsonl whose first line has string prompt and
+ * completion fields and a boolean label (the completion desirable or not), or a folder of such
+ * files; null for other data. Every line must then have all three.
+ */
+export function readKTOExamples(file: string): { prompt: string; completion: string; label: boolean }[] | null {
+  if (isFolder(file)) {
+    const files = dataFilesIn(file);
+    const parts = files.map((f) => [f, readKTOExamples(f)] as const);
+    const found = parts.filter(([, p]) => p !== null);
+    if (!found.length) return null;
+    if (found.length < parts.length) throw new Error(`${file}: ${found[0][0]} holds KTO examples (prompt, completion, label) but ${parts.find(([, p]) => p === null)![0]} does not; give a folder of one kind`);
+    return found.flatMap(([, p]) => p!);
+  }
+  if (!file.toLowerCase().endsWith('.jsonl')) return null;
+  checkDataFile(file);
+  const parsed = readJsonl(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
+  if (!(typeof first?.prompt === 'string' && typeof first?.completion === 'string' && typeof first?.label === 'boolean')) return null;
+  const hint = 'the first line makes this KTO data: every line needs string prompt and completion fields and a boolean label (true: desirable)';
+  const texts = readJsonlFields(file, ['prompt', 'completion'], parsed, hint);
+  return parsed.map(([line, row], k) => {
+    const label = (row as Record<string, unknown>).label;
+    if (typeof label !== 'boolean') throw new Error(`${file}:${line}: 'label' must be true or false, got ${JSON.stringify(label)}; ${hint}`);
+    return { prompt: texts[k][0], completion: texts[k][1], label };
+  });
+}
+
 /** A text with its label: a class name or number, a value (regression), or a list of class names (multi-label). */
 export interface LabelledText {
   text: string;

@@ -44,6 +44,7 @@ export function modelCard(name: string, info: ModelCardInfo): string {
     // (a DPO run's evaluations have no perplexity; their accuracy is the reward accuracy)
     if (last.eval_perplexity !== undefined) lines.push(`- Perplexity: ${last.eval_perplexity.toFixed(4)}`);
     if (last['eval_rewards/accuracies'] !== undefined) lines.push(`- Rewards/accuracies: ${last['eval_rewards/accuracies'].toFixed(4)}`, `- Rewards/margins: ${last['eval_rewards/margins']!.toFixed(4)}`);
+    else if (last['eval_rewards/margins'] !== undefined) lines.push(`- Rewards/margins: ${last['eval_rewards/margins'].toFixed(4)}`, `- KL: ${last.eval_kl!.toFixed(4)}`); // (KTO: no accuracy)
     else if (last.eval_accuracy !== undefined) {
       // (a tagger with entity tags: run_ner's card lists the entity scores first)
       if (last.eval_f1 !== undefined) lines.push(`- Precision: ${last.eval_precision!.toFixed(4)}`, `- Recall: ${last.eval_recall!.toFixed(4)}`, `- F1: ${last.eval_f1.toFixed(4)}`);
@@ -62,7 +63,8 @@ export function modelCard(name: string, info: ModelCardInfo): string {
     // HF's table: at each evaluation, the latest training loss before it
     const [key, title] = evals[0].eval_perplexity !== undefined ? ['eval_perplexity', 'Perplexity']
       : evals[0]['eval_rewards/accuracies'] !== undefined ? ['eval_rewards/accuracies', 'Rewards/accuracies']
-        : evals[0].eval_f1 !== undefined ? ['eval_f1', 'F1'] : ['eval_accuracy', 'Accuracy'];
+        : evals[0]['eval_rewards/margins'] !== undefined ? ['eval_rewards/margins', 'Rewards/margins']
+          : evals[0].eval_f1 !== undefined ? ['eval_f1', 'F1'] : ['eval_accuracy', 'Accuracy'];
     lines.push('', '### Training results', '', `| Training Loss | Epoch | Step | Validation Loss | ${title} |`, '|:---:|:---:|:---:|:---:|:---:|');
     for (const e of evals) {
       const train = [...info.logHistory].reverse().find((t) => t.loss !== undefined && t.step <= e.step);

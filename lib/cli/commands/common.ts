@@ -139,6 +139,16 @@ export function preferenceDataset(file: string, pairs: torch.data.PreferencePair
   return checkVocabulary(file, [...ds.chosen, ...ds.rejected].map((s) => s.ids), model, ds, tok);
 }
 
+/** KTO examples (unpaired), tokenized by --model's tokenizer, --block-size as TRL's max_length. */
+export function ktoDataset(file: string, examples: torch.data.KTOExample[], f: Record<string, unknown>, model: torch.GPT2LMHeadModel,
+  opts: { maxPromptLength?: number; maxCompletionLength?: number | null } = {}): torch.data.KTODataset {
+  const blockSize = f['block-size'] as number;
+  if (blockSize > model.config.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${model.config.n_positions})`);
+  const tok = tokenizerFromFlags(f);
+  const ds = new torch.data.KTODataset(examples, { ...opts, tokenizer: tok, maxLength: blockSize });
+  return checkVocabulary(file, ds.examples.map((s) => s.ids), model, ds, tok);
+}
+
 /** ds, once its token ids are known to fit the model's vocabulary. */
 function checkVocabulary<D>(file: string, items: Int32Array[], model: { config: { vocab_size: number } } | undefined, ds: D, tok: torch.GPT2Tokenizer): D {
   if (model && model.config.vocab_size < tok.vocabSize) {

@@ -1,7 +1,7 @@
 // tstorch eval: held-out loss and perplexity of a model (and adapter) on a text or CSV file.
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, classificationDataset, dataFlags, isClassifierSetup, isTokenClassifierSetup, loadClassifier, loadTokenClassifier, tokenClassificationDataset, loadDataset, loadModel, loadModelFromFlags, preferenceDataset, sharedFlags, tokenizerFromFlags } from './common';
+import { attnFlag, classificationDataset, dataFlags, ktoDataset, isClassifierSetup, isTokenClassifierSetup, loadClassifier, loadTokenClassifier, tokenClassificationDataset, loadDataset, loadModel, loadModelFromFlags, preferenceDataset, sharedFlags, tokenizerFromFlags } from './common';
 import { evaluateClassifier, evaluateTokenClassifier } from '../../train/evaluate';
 import { evaluate } from '../../train/evaluate';
 
@@ -25,7 +25,9 @@ export const spec: Spec = {
   json: { type: 'boolean', help: 'one JSON line: loss, perplexity, tokens' },
   beta: { type: 'number', default: 0.1, help: 'preference data (prompt, chosen, rejected): DPO\'s beta for the loss and rewards' },
   'loss-type': { type: 'string', default: 'sigmoid', help: 'preference data: the DPO loss, sigmoid | robust | exo_pair | hinge | ipo' },
-  method: { type: 'string', default: 'dpo', help: 'preference data: dpo (rewards against a reference) or orpo (TRL\'s ORPO loss and metrics; no reference)' },
+  method: { type: 'string', default: 'dpo', help: 'preference data: dpo (rewards against a reference), orpo (TRL\'s ORPO loss and metrics; no reference) or kto (the pairs unpaired); unpaired data (prompt, completion, label) is scored with kto' },
+  'desirable-weight': { type: 'number', default: 1, help: 'KTO: the desirable examples\' loss weight (TRL\'s desirable_weight)' },
+  'undesirable-weight': { type: 'number', default: 1, help: 'KTO: the undesirable examples\' loss weight (TRL\'s undesirable_weight)' },
   'ref-model': { type: 'string', help: 'preference data: the reference model folder (default, with --adapter: the base without the adapter)' },
   'center-rewards-coefficient': { type: 'number', help: 'a reward model on chosen / rejected pairs: the loss\'s centering term, as the run trained with it (TRL\'s center_rewards_coefficient; default none)' },
   'label-column': { type: 'string', help: 'a classifier (--model a classifier\'s folder, or --adapter a SEQ_CLS / TOKEN_CLS one): the labels\' field of the .jsonl or column of the .csv (default label; a token classifier\'s: tags, ner_tags or pos_tags)', aliases: ['label-column-name'] },
@@ -41,7 +43,9 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (isClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalClassifier(f);
   if (isTokenClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalTokenClassifier(f);
   const model = await loadModelFromFlags(f);
-  const pairs = torch.data.readPreferencePairs(f.data as string);
+  const unpaired = torch.data.readKTOExamples(f.data as string);
+  const pairs = unpaired ? null : torch.data.readPreferencePairs(f.data as string);
+  if (unpaired || (pairs && f.method === 'kto')) return evalKTO(f, model, unpaired ?? torch.data.unpairPreferences(pairs!));
   if (pairs) return evalPreferences(f, model, pairs);
   const data = loadDataset(f.data as string, f['block-size'] as number, model, { ...dataFlags(f), stride });
   const bs = f['batch-size'] as number;
@@ -82,6 +86,33 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
   const metrics: Record<string, number> = Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/^eval_/, ''), v as number]));
   if (f.json) console.log(JSON.stringify({ pairs: data.length, ...metrics }));
   else console.log(`loss ${metrics.loss.toFixed(4)}  rewards/accuracies ${metrics['rewards/accuracies'].toFixed(4)}  rewards/margins ${metrics['rewards/margins'].toFixed(4)}  (${data.length} pairs; beta ${f.beta}, ${f['loss-type']} loss, against ${ref ? f['ref-model'] : 'the base without the adapter'})`);
+  ref?.dispose();
+  model.dispose();
+}
+
+/**
+ * KTO examples (or pairs, unpaired): TRL's KTO loss and metrics against the base (--adapter) or
+ * --ref-model. Each batch's KL rows pair its prompts with the completions of its chunk of
+ * --batch-size examples: with the run's train and eval batch size, the run's eval_loss.
+ */
+async function evalKTO(f: Record<string, unknown>, model: torch.GPT2LMHeadModel, examples: torch.data.KTOExample[]): Promise<void> {
+  if (f.stride !== undefined) throw new Error('--stride is for running text, not KTO examples');
+  if (!f.adapter && !f['ref-model']) throw new Error(`${f.data}: KTO's rewards need a reference: give --adapter (its base is the reference) or --ref-model DIR`);
+  const ref = f['ref-model'] ? await loadModel(f['ref-model'] as string, { device: f.device as string | undefined, attn: attnFlag(f) }) : null;
+  const data = ktoDataset(f.data as string, examples, f, model);
+  const bs = f['batch-size'] as number;
+  if (!(bs >= 2)) throw new Error('--batch-size must be >= 2 for KTO: its KL term pairs each prompt with another example\'s completion');
+  const r = torch.train.evaluateKTO(model, data, {
+    beta: f.beta as number, desirableWeight: f['desirable-weight'] as number, undesirableWeight: f['undesirable-weight'] as number, klChunk: bs, refModel: ref,
+    batchSize: bs, device: f.device as string, precision: f.precision as 'fp32' | 'bf16',
+  });
+  const metrics: Record<string, number> = Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/^eval_/, ''), v as number]));
+  const { desirable, undesirable } = data.counts;
+  if (f.json) console.log(JSON.stringify({ examples: data.length, desirable, undesirable, ...metrics }));
+  else {
+    const side = (k: string) => (metrics[k] === undefined ? '' : `  ${k} ${metrics[k].toFixed(4)}`);
+    console.log(`loss ${metrics.loss.toFixed(4)}  kl ${metrics.kl.toFixed(4)}${side('rewards/chosen')}${side('rewards/rejected')}${side('rewards/margins')}  (${data.length} examples, ${desirable} desirable; KTO, beta ${f.beta}, against ${ref ? f['ref-model'] : 'the base without the adapter'})`);
+  }
   ref?.dispose();
   model.dispose();
 }

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, checkDevice, classificationDataset, dataFlags, loadDataset, preferenceDataset, quietHead, sharedFlags, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags } from './common';
+import { attnFlag, checkDevice, classificationDataset, dataFlags, ktoDataset, loadDataset, preferenceDataset, quietHead, sharedFlags, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
 import { writeModelCard } from '../../train/modelcard';
@@ -82,7 +82,9 @@ export const spec: Spec = {
   'text-column': sharedFlags['text-column'],
   packing: sharedFlags.packing,
   'completion-only-loss': sharedFlags['completion-only-loss'],
-  method: { type: 'string', default: 'dpo', help: 'preference data (a .jsonl of prompt, chosen, rejected): dpo (TRL\'s DPOTrainer, against a reference) or orpo (TRL\'s ORPOTrainer: the chosen completions\' NLL and an odds-ratio penalty, no reference)' },
+  method: { type: 'string', default: 'dpo', help: 'preference data (a .jsonl of prompt, chosen, rejected): dpo (TRL\'s DPOTrainer, against a reference), orpo (TRL\'s ORPOTrainer: the chosen completions\' NLL and an odds-ratio penalty, no reference) or kto (TRL\'s KTOTrainer on the pairs unpaired); unpaired data (prompt, completion, label) trains with kto' },
+  'desirable-weight': { type: 'number', default: 1, help: 'KTO: the desirable examples\' loss weight (TRL\'s desirable_weight)' },
+  'undesirable-weight': { type: 'number', default: 1, help: 'KTO: the undesirable examples\' loss weight (TRL\'s undesirable_weight)' },
   beta: { type: 'number', default: 0.1, help: 'DPO (preference data: a .jsonl of prompt, chosen, rejected): how far the policy may move from the reference (TRL\'s beta); ORPO: the odds-ratio term\'s weight' },
   'loss-type': { type: 'string', default: 'sigmoid', help: 'DPO loss, TRL\'s loss_type: sigmoid | robust | exo_pair | hinge | ipo' },
   'dpo-label-smoothing': { type: 'number', default: 0, help: 'DPO sigmoid loss: the chance a pair\'s preference is flipped (TRL\'s label_smoothing, cDPO)', aliases: ['label-smoothing'] },
@@ -139,11 +141,12 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: no such folder`);
   const task = taskOf(f, modelDir), classify = task === 'text-classification', rewardModeling = task === 'reward-modeling', tagging = task === 'token-classification';
   let model: torch.GPT2LMHeadModel | torch.GPT2ForSequenceClassification | torch.GPT2ForTokenClassification;
-  let data: torch.data.TextDataset | torch.data.ExampleDataset | torch.data.PreferenceDataset | torch.data.ClassificationDataset | torch.data.RewardDataset | torch.data.TokenClassificationDataset;
+  let data: torch.data.TextDataset | torch.data.ExampleDataset | torch.data.PreferenceDataset | torch.data.KTODataset | torch.data.ClassificationDataset | torch.data.RewardDataset | torch.data.TokenClassificationDataset;
   let evalData: typeof data | undefined;
   // Preference data (prompt, chosen, rejected) trains with DPO; labelled texts a classifier; anything else a language model.
   const lm = task === 'causal-lm';
   const prefs = lm ? preferenceData(f) : null;
+  const kto = lm ? ktoData(f, prefs) : null;
   if (lm && !prefs && torch.data.readRewardPairs(f.data as string)) {
     throw new Error(`${f.data} holds chosen / rejected pairs without a prompt: DPO needs a prompt in each; to train a reward model on them give --task reward-modeling`);
   }
@@ -153,6 +156,10 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     [model, data, evalData] = await rewardModelAndData(f, modelDir);
   } else if (tagging) {
     [model, data, evalData] = await tokenClassifierAndData(f, modelDir);
+  } else if (kto) {
+    model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
+    data = ktoDataset(f.data as string, kto[0], f, model, kto[2]);
+    evalData = kto[1] ? ktoDataset(f['eval-data'] as string, kto[1], f, model, kto[2]) : undefined;
   } else if (prefs) {
     model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
     data = preferenceDataset(f.data as string, prefs[0], f, model, prefs[2]);
@@ -199,12 +206,15 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   const callbacks = patience === undefined ? [] : [new torch.EarlyStoppingCallback(patience, f['early-stopping-threshold'] as number)];
   let refModel: torch.GPT2LMHeadModel | null = null;
   const orpo = data instanceof torch.data.PreferenceDataset && f.method === 'orpo';
-  if (data instanceof torch.data.PreferenceDataset && f.full && !orpo) {
-    // Full fine-tuning's DPO reference: a frozen copy of the base (with LoRA, the adapters disabled)
+  if ((data instanceof torch.data.PreferenceDataset || data instanceof torch.data.KTODataset) && f.full && !orpo) {
+    // Full fine-tuning's DPO / KTO reference: a frozen copy of the base (with LoRA, the adapters disabled)
     refModel = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
     if (f.device !== 'cpu') refModel.to({ device: f.device as string });
   }
-  const trainer = orpo
+  const trainer = data instanceof torch.data.KTODataset
+    ? new torch.KTOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, desirableWeight: f['desirable-weight'] as number, undesirableWeight: f['undesirable-weight'] as number },
+      data, evalData as torch.data.KTODataset | undefined, callbacks, refModel)
+    : orpo
     ? new torch.ORPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number }, data as torch.data.PreferenceDataset, evalData as torch.data.PreferenceDataset | undefined, callbacks)
     : data instanceof torch.data.PreferenceDataset
     ? new torch.DPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']) },
@@ -217,6 +227,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     const a = trainer.args, perStep = a.perDeviceTrainBatchSize * a.gradientAccumulationSteps * trainer.worldSize;
     const items = data instanceof torch.data.TextDataset ? 'blocks' : data instanceof torch.data.PreferenceDataset || data instanceof torch.data.RewardDataset ? 'pairs' : 'examples';
     const what = data instanceof torch.data.TextDataset ? `blocks of ${data.blockSize} tokens`
+      : data instanceof torch.data.KTODataset ? `unpaired examples (KTO, beta ${f.beta}: ${data.counts.desirable} desirable, ${data.counts.undesirable} undesirable; the reference: ${refModel ? 'a frozen copy of the base' : 'the model with its adapters disabled'})`
       : data instanceof torch.data.PreferenceDataset ? (orpo ? `preference pairs (ORPO, beta ${f.beta}; no reference model)` : `preference pairs (DPO, ${f['loss-type']} loss, beta ${f.beta}; the reference: ${refModel ? 'a frozen copy of the base' : 'the model with its adapters disabled'})`)
         : data instanceof torch.data.RewardDataset ? `preference pairs (reward modeling: -logsigmoid(r(chosen) - r(rejected)${data.hasMargin ? ' - margin' : ''})${data.dropped ? `; ${data.dropped} pair(s) over --block-size left out` : ''})`
         : data instanceof torch.data.TokenClassificationDataset ? `tagged texts (token classification, ${data.numLabels} tags: ${data.labelNames.slice(0, 8).join(', ')}${data.numLabels > 8 ? ', ...' : ''}; the loss on ${data.lossTokens([...data.examples.keys()]).toLocaleString('en-US')} words)`
@@ -255,6 +266,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
       ...(a.labelSmoothingFactor ? [['label_smoothing_factor', a.labelSmoothingFactor]] as [string, number][] : []),
       ...(trainer instanceof torch.DPOTrainer ? [['training_method', 'DPO'], ['beta', trainer.beta], ['loss_type', trainer.lossType]] as [string, number | string][] : []),
       ...(trainer instanceof torch.ORPOTrainer ? [['training_method', 'ORPO'], ['beta', trainer.beta]] as [string, number | string][] : []),
+      ...(trainer instanceof torch.KTOTrainer ? [['training_method', 'KTO'], ['beta', trainer.beta], ['desirable_weight', trainer.desirableWeight], ['undesirable_weight', trainer.undesirableWeight]] as [string, number | string][] : []),
       ...(trainer instanceof torch.RewardTrainer ? [['training_method', 'reward modeling'], ...(trainer.centerRewardsCoefficient !== null ? [['center_rewards_coefficient', trainer.centerRewardsCoefficient]] : [])] as [string, number | string][] : []),
       ['training_steps', result.globalStep], ['mixed_precision_training', a.precision === 'bf16' ? 'bf16 autocast' : 'no (fp32)'],
     ],
@@ -269,7 +281,7 @@ function checkFlags(f: Record<string, unknown>): void {
   if (f.bf16) f.precision = 'bf16';
   const reportTo = (f['report-to'] as string).split(',').map((s) => s.trim()).filter((s) => !torch.train.REPORT_TO.includes(s));
   if (reportTo.length) throw new Error(`--report-to ${reportTo.join(',')}: tstorch reports to tensorboard, all or none`);
-  if (!['dpo', 'orpo'].includes(f.method as string)) throw new Error(`--method must be dpo or orpo (for preference data), got '${f.method}'`);
+  if (!['dpo', 'orpo', 'kto'].includes(f.method as string)) throw new Error(`--method must be dpo, orpo or kto (for preference data), got '${f.method}'`);
   if (!['auto', 'gloo', 'nccl'].includes(f['dist-backend'] as string)) throw new Error(`--dist-backend must be auto, gloo or nccl, got '${f['dist-backend']}'`);
   const r = f['lora-r'] as number;
   if (r < 0) throw new Error(`--lora-r must be >= 0, got ${r}`);
@@ -462,6 +474,26 @@ async function rewardModelAndData(f: Record<string, unknown>, modelDir: string):
   if (split !== undefined) [data, evalData] = torch.data.holdOutFirst(data, split);
   const model = await newHead(f, () => torch.GPT2ForSequenceClassification.fromPretrained(modelDir, { attnImplementation: attnFlag(f), numLabels: 1, problemType: 'regression', padTokenId: pad }));
   return [model, data, evalData];
+}
+
+/**
+ * [train examples, eval examples, tokenization options] for KTO: unpaired data (prompt,
+ * completion, label), or preference pairs with --method kto (unpaired as TRL does); null otherwise.
+ */
+function ktoData(f: Record<string, unknown>, prefs: ReturnType<typeof preferenceData>): [torch.data.KTOExample[], torch.data.KTOExample[] | null, { maxPromptLength: number; maxCompletionLength: number | null }] | null {
+  const unpaired = torch.data.readKTOExamples(f.data as string);
+  const evalUnpaired = f['eval-data'] ? torch.data.readKTOExamples(f['eval-data'] as string) : null;
+  const opts = { maxPromptLength: f['max-prompt-length'] as number, maxCompletionLength: (f['max-completion-length'] as number | undefined) ?? null };
+  if (unpaired) {
+    if (f.method === 'orpo') throw new Error(`${f.data} holds unpaired examples (prompt, completion, label): they train with KTO (--method kto); ORPO needs pairs`);
+    if (f['eval-data'] && !evalUnpaired && !prefs?.[1]) throw new Error(`--data ${f.data} holds KTO examples but --eval-data ${f['eval-data']} does not: give examples (or pairs) there too`);
+    if (f['validation-split-percentage'] !== undefined) throw new Error('--validation-split-percentage is for language-model data; with KTO examples give --eval-data');
+    const evalPairs = f['eval-data'] && !evalUnpaired ? torch.data.readPreferencePairs(f['eval-data'] as string) : null;
+    return [unpaired, evalUnpaired ?? (evalPairs ? torch.data.unpairPreferences(evalPairs) : null), opts];
+  }
+  if (f.method !== 'kto') return null;
+  if (!prefs) throw new Error(`--method kto trains on unpaired examples (a .jsonl of prompt, completion, label) or preference pairs (prompt, chosen, rejected); ${f.data} holds neither`);
+  return [torch.data.unpairPreferences(prefs[0]), prefs[1] ? torch.data.unpairPreferences(prefs[1]) : evalUnpaired, opts];
 }
 
 /**
