@@ -455,3 +455,38 @@ test('the launcher stops a worker that does not stop by itself: SIGTERM after th
   expect(ms).toBeGreaterThanOrEqual(500); // rank 0 was given the grace period ...
   expect(ms).toBeLessThan(20000); // ... then stopped, long before the SIGKILL fallback
 });
+
+(available ? test : test.skip)('KTO on 2 ranks: the KL reference point is averaged over the ranks before the loss (TRL\'s gather), and a 2-process KTO run trains', async () => {
+  // each rank its own log-probabilities: its KL estimate differs; the loss must use the mean of both
+  const [r0, r1] = await twoRanks('kto-gather', 29673, `
+torch.manualSeed(10 + rank);
+const [p, r, pk, rk] = [0, 1, 2, 3].map(() => torch.randn([4]).mul(3));
+const desirable = [true, false, rank === 0, true];
+const { loss, sums } = torch.train.ktoLoss(p, r, pk, rk.sub(rank + 1), desirable, { beta: 0.3, desirableWeight: 1.5, undesirableWeight: 0.7 }, true);
+out({ loss: loss.item(), sums: sums.tolist(), p: p.tolist(), r: r.tolist(), pk: pk.tolist(), rk: rk.sub(rank + 1).tolist(), desirable });`) as { loss: number; sums: number[]; p: number[]; r: number[]; pk: number[]; rk: number[]; desirable: boolean[] }[];
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const localKL = [r0, r1].map((o) => Math.max(0, mean(o.pk.map((v, i) => v - o.rk[i]))));
+  expect(Math.abs(localKL[0] - localKL[1])).toBeGreaterThan(0.1);
+  const z = Math.max(0, mean(localKL));
+  const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+  for (const o of [r0, r1]) {
+    const losses = o.p.map((v, i) => {
+      const lr = v - o.r[i];
+      return o.desirable[i] ? 1.5 * (1 - sigmoid(0.3 * (lr - z))) : 0.7 * (1 - sigmoid(0.3 * (z - lr)));
+    });
+    expect(Math.abs(o.loss - mean(losses))).toBeLessThan(1e-6);
+    expect(Math.abs(o.sums[6] - z)).toBeLessThan(1e-6); // (the kl logged: the shared one)
+  }
+  // the CLI with 2 processes: each rank its share of the examples, the log's metrics over both
+  const kto = path.join(tmp, 'kto.jsonl');
+  fs.writeFileSync(kto, Array.from({ length: 16 }, (_, i) => JSON.stringify({ prompt: `Q${i}: is it so?`, completion: i % 2 ? ' yes'.repeat(1 + (i % 3)) : ' no', label: i % 2 === 1 })).join('\n'));
+  const out = path.join(tmp, 'kto-two');
+  const r = spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', kto, '--out', out, '--block-size', '24', '--max-steps', '2', '--batch-size', '2',
+    '--lr', '1e-2', '--lora-r', '4', '--logging-steps', '1', '--save-steps', '0', '--nproc-per-node', '2', '--master-port', '29675'], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const log = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.loss !== undefined);
+  expect(log.length).toBe(2);
+  for (const e of log) expect(['loss', 'kl', 'rewards/chosen', 'rewards/rejected'].every((k) => Number.isFinite(e[k]))).toBe(true);
+  expect(fs.existsSync(path.join(out, 'adapter_model.safetensors'))).toBe(true);
+});
