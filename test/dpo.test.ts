@@ -281,6 +281,22 @@ test('KTOTrainer trains as TRL\'s KTOTrainer with a PEFT model (unpaired example
   }
   for (const c of cases) expect(Math.max(...[...init].map(([k, t]) => relErr(want.get(`${c.name}.final.${k.slice(5)}`)!, t)))).toBeGreaterThan(1e-3);
   expect((want.get('kto.metrics')!.tolist() as number[][]).some((row) => row[5] > 0)).toBe(true); // (the KL term was in play)
+  // full fine-tuning against a frozen copy: at the first step policy = reference, so r = 0, z = 0 and
+  // each example's loss is its weight x (1 - sigmoid(0)); the copy stays as it was
+  const full = await torch.GPT2LMHeadModel.fromPretrained(base), frozen = await torch.GPT2LMHeadModel.fromPretrained(base);
+  const fullRun = new torch.KTOTrainer(full, { outputDir: path.join(tmp, 'kto-full'), maxSteps: 2, perDeviceTrainBatchSize: KB, learningRate: 1e-3, loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, desirableWeight: 1.3 },
+    ds(train), undefined, [], frozen);
+  const fr = quietly(() => fullRun.train()).logHistory.filter((e) => e.loss !== undefined);
+  const first = train.slice(0, KB).reduce((t, e) => t + (e.label ? 1.3 : 1) * 0.5, 0) / KB;
+  expect([Math.abs(fr[0].loss! - first) < 1e-6, fr[0].kl, Math.abs(fr[1].loss! - first) > 1e-6]).toEqual([true, 0, true]);
+  expect(frozen.parameters().every((p) => !p.requiresGrad)).toBe(true);
+  const weight = (m: torch.GPT2LMHeadModel) => m.namedParameters().find(([n]) => n === 'transformer.h.0.attn.c_attn.weight')![1];
+  const orig = await torch.GPT2LMHeadModel.fromPretrained(base);
+  expect([relErr(weight(frozen), weight(full)) > 1e-6, relErr(weight(frozen), weight(orig))]).toEqual([true, 0]); // (the policy moved, the copy did not)
+  orig.dispose();
+  fullRun.optimizer.dispose();
+  full.dispose();
+  frozen.dispose();
   // TRL's rules: a batch of one has no other completions for its KL rows; both kinds of example needed
   const m2 = await loraModel();
   expect(() => new torch.KTOTrainer(m2, { outputDir: tmp, perDeviceTrainBatchSize: 1 }, ds(train))).toThrow('perDeviceTrainBatchSize must be > 1');
