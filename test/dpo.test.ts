@@ -1,7 +1,8 @@
 // DPOTrainer against scripts/reference/dpo_ref.py (TRL's DPOTrainer with a PEFT model, in plain
 // PyTorch): the same tiny GPT-2, LoRA start and preference pairs; losses within 1e-5 relative,
 // TRL's metrics within 1e-5, every LoRA tensor 1e-4, the eval loss and reward accuracy; and
-// ORPOTrainer against scripts/reference/orpo_ref.py (TRL's ORPOTrainer) the same way.
+// ORPOTrainer against scripts/reference/orpo_ref.py (TRL's ORPOTrainer) and KTOTrainer against
+// scripts/reference/kto_ref.py (TRL's KTOTrainer) the same way.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
