@@ -399,7 +399,8 @@ test('metricForBestModel / greaterIsBetter (HF\'s): the best checkpoint by eval 
   expect(byPpl.best).toBe(byPpl.evals.find((e) => e.eval_perplexity === minPpl)!.step);
   const model = await torch.GPT2LMHeadModel.fromPretrained(base);
   torch.lora.applyLoRA(model, { r: 2 });
-  expect(() => new torch.Trainer(model, { outputDir: tmp, metricForBestModel: 'bleu' }, dataset())).toThrow("Trainer: metricForBestModel must be loss, perplexity or accuracy, got 'bleu'");
+  expect(() => new torch.Trainer(model, { outputDir: tmp, metricForBestModel: 'bleu' }, dataset())).toThrow("Trainer: metricForBestModel must be loss, perplexity, accuracy (or, for a token classifier with entity tags, f1, precision or recall), got 'bleu'");
+  expect(() => new torch.Trainer(model, { outputDir: tmp, metricForBestModel: 'f1' }, dataset())).toThrow('metricForBestModel f1 is an entity score, for a token classifier whose tags name entities');
   model.dispose();
 });
 

@@ -1,7 +1,7 @@
 """Python reference side of scripts/bench: one case per process, prints one JSON line.
   bench_ref.py CASE ITERS THREADS
 Cases: tiny_step, fwdbwd_124m, lora_step_124m, full_step_124m, generate_124m, lora_step_124m_bf16, sft_step_124m, dpo_step_124m,
-seqcls_step_124m."""
+seqcls_step_124m, kto_step_124m."""
 import json
 import os
 import resource
@@ -24,12 +24,12 @@ cfg, B, T = {
     "tiny_step": (TINY, 2, 32), "fwdbwd_124m": (GPT2_124M, 2, 128), "lora_step_124m": (GPT2_124M, 8, 128),
     "full_step_124m": (GPT2_124M, 8, 128), "generate_124m": (GPT2_124M, 1, 16),
     "lora_step_124m_bf16": (GPT2_124M, 8, 128), "sft_step_124m": (GPT2_124M, 8, 128), "dpo_step_124m": (GPT2_124M, 4, 128),
-    "seqcls_step_124m": (GPT2_124M, 8, 128),
+    "seqcls_step_124m": (GPT2_124M, 8, 128), "kto_step_124m": (GPT2_124M, 8, 128),
 }[case]
 # *_bf16: the forward pass under bfloat16 autocast (CPU), weights and optimizer in float32.
 bf16 = case.endswith("_bf16")
 model = gpt2_ref.GPT2LMHeadModel(cfg) if case != "seqcls_step_124m" else None  # (the classifier is made below)
-if case.startswith("lora_step_124m") or case in ("sft_step_124m", "dpo_step_124m"):
+if case.startswith("lora_step_124m") or case in ("sft_step_124m", "dpo_step_124m", "kto_step_124m"):
     lora_ref.wrap(model, lambda m: lora_ref.PeftLoraConv1D(m, 8, 16, dropout=0.05))
     lora_ref.freeze_for_peft(model)
 ids = torch.randint(0, cfg["vocab_size"], (B, T))
@@ -51,6 +51,15 @@ if case == "dpo_step_124m":
     rows = ids.tolist()
     dpo_pairs = [{"prompt": r[:64], "chosen": r[64:127], "rejected": r[65:127] + [r[0]]} for r in rows]
     dpo_spec = {"max_prompt_length": 512, "max_completion_length": None, "max_length": 1024}
+if case == "kto_step_124m":
+    # B unpaired examples of a 64-token prompt and a 63-token completion (+ eos), half desirable,
+    # as TRL's KTO step with a PEFT model (kto_ref.py): the KL rows, reference and policy passes.
+    import kto_ref  # noqa: E402
+    rows = ids.tolist()
+    kto_examples = [{"prompt": r[:64], "completion": r[64:127], "label": i % 2 == 0} for i, r in enumerate(rows)]
+    kto_kl = kto_ref.kl_completions(kto_examples, B)
+    kto_spec = {"max_prompt_length": 512, "max_completion_length": None, "max_length": 1024}
+    kto_case = {"beta": 0.1, "desirable_weight": 1.0, "undesirable_weight": 1.0}
 if case == "seqcls_step_124m":
     # transformers' GPT2ForSequenceClassification (seqcls_ref.py) with PEFT LoRA, task_type SEQ_CLS
     # (score trained too): 8 texts of 128, 112, ..., 16 tokens right-padded with eos, 2 labels.
@@ -97,6 +106,14 @@ def step_fn():
         opt.step()
         opt.zero_grad(set_to_none=True)
         return 2 * B * T
+    if case == "kto_step_124m":
+        model.eval()  # TRL's disable_dropout
+        loss, _ = kto_ref.kto_batch(model, kto_examples, kto_kl, 50256, kto_spec, kto_case)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        return 2 * B * T
     model.train()
     if case == "seqcls_step_124m":
         _, loss = model(ids, mask, labels)
@@ -115,7 +132,7 @@ def step_fn():
 
 
 params = [p for p in model.parameters() if p.requires_grad]
-opt = torch.optim.AdamW(params, lr=1e-4) if case in ("tiny_step", "lora_step_124m", "full_step_124m", "lora_step_124m_bf16", "sft_step_124m", "dpo_step_124m", "seqcls_step_124m") else None
+opt = torch.optim.AdamW(params, lr=1e-4) if case in ("tiny_step", "lora_step_124m", "full_step_124m", "lora_step_124m_bf16", "sft_step_124m", "dpo_step_124m", "seqcls_step_124m", "kto_step_124m") else None
 step_fn()  # warm-up (allocates optimizer state)
 if bf16:
     step_fn()  # and oneDNN builds its bf16 kernels for the backward's shapes

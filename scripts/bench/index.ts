@@ -30,6 +30,7 @@ const CASES: [string, string, number][] = [
   ['sft_step_124m', 'GPT-2 124M LoRA step on padded examples (8 of 16-128 tokens, prompts masked)', quick ? 1 : 2],
   ['dpo_step_124m', 'GPT-2 124M LoRA DPO step (4 pairs of 128 tokens: reference forward + policy forward/backward)', quick ? 1 : 2],
   ['seqcls_step_124m', 'GPT-2 124M LoRA text-classification step (8 texts of 16-128 tokens, 2 labels, head trained)', quick ? 1 : 2],
+  ['kto_step_124m', 'GPT-2 124M LoRA KTO step (8 examples of 128 tokens and their 8 KL rows: reference and policy passes)', quick ? 1 : 2],
 ];
 
 function main(): void {

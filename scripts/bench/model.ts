@@ -13,14 +13,14 @@ const cases: Record<string, [object, number, number]> = {
   tiny_step: [TINY, 2, 32], fwdbwd_124m: [GPT2_124M, 2, 128], lora_step_124m: [GPT2_124M, 8, 128],
   full_step_124m: [GPT2_124M, 8, 128], generate_124m: [GPT2_124M, 1, 16],
   lora_step_124m_bf16: [GPT2_124M, 8, 128], sft_step_124m: [GPT2_124M, 8, 128], dpo_step_124m: [GPT2_124M, 4, 128],
-  seqcls_step_124m: [GPT2_124M, 8, 128],
+  seqcls_step_124m: [GPT2_124M, 8, 128], kto_step_124m: [GPT2_124M, 8, 128],
 };
 // *_bf16: the forward pass under bfloat16 autocast (CPU), weights and optimizer in float32.
 const bf16 = kase.endsWith('_bf16');
 const [cfg, B, T] = cases[kase];
 // (the classifier case makes its own model below)
 const model = new torch.GPT2LMHeadModel(kase === 'seqcls_step_124m' ? TINY : cfg);
-if (kase.startsWith('lora_step_124m') || kase === 'sft_step_124m' || kase === 'dpo_step_124m') torch.lora.applyLoRA(model, { r: 8, alpha: 16, dropout: 0.05 });
+if (kase.startsWith('lora_step_124m') || ['sft_step_124m', 'dpo_step_124m', 'kto_step_124m'].includes(kase)) torch.lora.applyLoRA(model, { r: 8, alpha: 16, dropout: 0.05 });
 let ids = torch.keep(torch.randint(0, (cfg as { vocab_size: number }).vocab_size, [B, T]));
 // seqcls_step_124m: a GPT2ForSequenceClassification (2 labels) with LoRA (SEQ_CLS: the head
 // trained too), 8 texts of 128, 112, ..., 16 tokens right-padded by ClassificationDataset, the
@@ -56,6 +56,15 @@ if (kase === 'dpo_step_124m') {
   dpo = new torch.DPOTrainer(model, { outputDir: os.tmpdir(), maxSteps: 1, perDeviceTrainBatchSize: B, progress: false, learningRate: 1e-4 },
     new torch.data.PreferenceDataset(pairs));
 }
+// kto_step_124m: B unpaired examples of a 64-token prompt and a 63-token completion (+ eos), half
+// desirable, through KTOTrainer's own step: the policy's and the reference's log-probabilities of
+// the completions and of the B mismatched (KL) rows, then clipping and AdamW as its loop.
+let kto: torch.KTOTrainer | undefined;
+if (kase === 'kto_step_124m') {
+  const rows = ids.tolist() as number[][];
+  const examples = rows.map((r, i) => ({ prompt: r.slice(0, 64), completion: r.slice(64, 127), label: i % 2 === 0 }));
+  kto = new torch.KTOTrainer(model, { outputDir: os.tmpdir(), maxSteps: 1, perDeviceTrainBatchSize: B, progress: false, learningRate: 1e-4 }, new torch.data.KTODataset(examples));
+}
 const rss0 = process.resourceUsage().maxRSS;
 const params = model.parameters({ trainableOnly: true });
 const opt = ['tiny_step', 'lora_step_124m', 'full_step_124m', 'lora_step_124m_bf16', 'sft_step_124m'].includes(kase) ? new torch.optim.AdamW(params, { lr: 1e-4 }) : null;
@@ -77,6 +86,13 @@ function step(): number {
       c.opt.step();
       c.opt.zeroGrad();
       return c.batch.attentionMask!.sum().item() as number;
+    }
+    if (kto) {
+      kto.trainingStep([Array.from({ length: B }, (_, i) => i)]);
+      torch.nn.utils.clipGradNormTensor(params, 1.0);
+      kto.optimizer.step();
+      kto.optimizer.zeroGrad();
+      return 2 * B * T;
     }
     if (dpo) {
       dpo.trainingStep([Array.from({ length: B }, (_, i) => i)]);
