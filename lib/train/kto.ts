@@ -87,7 +87,9 @@ export function ktoLoss(policy: Tensor, reference: Tensor, policyKL: Tensor, ref
 function logpsOf(model: GPT2LMHeadModel, refModel: GPT2LMHeadModel | null, rows: { batch: PairBatch; kl: PairBatch }, s: KTOSettings, withGrad: boolean): Tensor[] {
   const policy = (b: PairBatch) => completionLogps(model, b, s.precision, s.device);
   const reference = (b: PairBatch) => noGrad(() => (refModel ? completionLogps(refModel, b, s.precision, s.device) : disableAdapter(model, () => policy(b))));
-  return [withGrad ? policy(rows.batch) : noGrad(() => policy(rows.batch)), reference(rows.batch), noGrad(() => policy(rows.kl)), reference(rows.kl)];
+  // (the passes without grad first, as TRL: none of them runs while the policy's graph is held)
+  const policyKL = noGrad(() => policy(rows.kl)), referenceKL = reference(rows.kl), referenceLogps = reference(rows.batch);
+  return [withGrad ? policy(rows.batch) : noGrad(() => policy(rows.batch)), referenceLogps, policyKL, referenceKL];
 }
 
 /**
