@@ -756,4 +756,9 @@ test('train on unpaired examples (prompt, completion, label): TRL\'s KTO with it
   expect(p.out).toMatch(/10 unpaired examples \(KTO, beta 0.1: 5 desirable, 5 undesirable/);
   expect(cli('train', '--model', modelDir, '--data', kto, '--method', 'orpo', '--out', path.join(tmp, 'x'), '--block-size', '32').err).toMatch(/holds unpaired examples \(prompt, completion, label\): they train with KTO/);
   expect(cli('train', '--model', modelDir, '--data', kto, '--out', path.join(tmp, 'x'), '--block-size', '32', '--batch-size', '1').err).toMatch(/perDeviceTrainBatchSize must be > 1/);
+  // a line whose label is not a boolean: its line, and what KTO data needs
+  const badKto = path.join(tmp, 'kto-bad.jsonl');
+  fs.writeFileSync(badKto, `${rows(1, 0)[0]}\n{"prompt": "Q", "completion": " A", "label": "yes"}\n`);
+  expect(cli('train', '--model', modelDir, '--data', badKto, '--out', path.join(tmp, 'x'), '--block-size', '32').err)
+    .toBe(`tstorch train: ${badKto}:2: 'label' must be true or false, got "yes"; the first line makes this KTO data: every line needs string prompt and completion fields and a boolean label (true: desirable)\n`);
 });
