@@ -125,6 +125,16 @@ test('a folder of data files reads as its .txt / .csv / .jsonl files in name ord
   fs.writeFileSync(path.join(pairs, 'x.jsonl'), JSON.stringify({ prompt: 'Q1', completion: 'A1' }) + '\n');
   fs.writeFileSync(path.join(pairs, 'y.jsonl'), JSON.stringify({ prompt: 'Q2', completion: 'A2' }) + '\n');
   expect(torch.data.readTrainingDocuments(pairs)).toEqual({ pairs: [{ prompt: 'Q1', completion: 'A1' }, { prompt: 'Q2', completion: 'A2' }] });
+  // folders of preference pairs, KTO examples, reward pairs: all of one kind, or an error naming a file of each
+  const kinds = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-data-kinds-'));
+  fs.writeFileSync(path.join(kinds, 'a.jsonl'), JSON.stringify({ prompt: 'Q', completion: 'A', label: true }) + '\n');
+  fs.writeFileSync(path.join(kinds, 'b.jsonl'), JSON.stringify({ prompt: 'Q', completion: 'B', label: false }) + '\n');
+  expect(torch.data.readKTOExamples(kinds)!.map((e) => e.label)).toEqual([true, false]);
+  expect([torch.data.readPreferencePairs(kinds), torch.data.readRewardPairs(kinds)]).toEqual([null, null]);
+  fs.writeFileSync(path.join(kinds, 'c.jsonl'), JSON.stringify({ prompt: 'Q', chosen: 'A', rejected: 'B' }) + '\n');
+  expect(() => torch.data.readKTOExamples(kinds)).toThrow(/a.jsonl holds KTO examples \(prompt, completion, label\) but .*c.jsonl does not; give a folder of one kind/);
+  expect(() => torch.data.readPreferencePairs(kinds)).toThrow(/c.jsonl holds preference pairs but .*a.jsonl does not/);
+  expect(() => torch.data.readRewardPairs(kinds)).toThrow(/c.jsonl holds chosen \/ rejected pairs but .*a.jsonl does not/);
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-data-empty-'));
   expect(() => torch.data.readTrainingText(empty)).toThrow(/a folder without .txt, .csv or .jsonl files/);
   for (const d of [dir, pairs, empty]) fs.rmSync(d, { recursive: true, force: true });

@@ -202,6 +202,18 @@ function checkDataFile(file: string): void {
 
 const isFolder = (p: string) => fs.existsSync(p) && fs.statSync(p).isDirectory();
 
+/**
+ * A folder's data read file by file with `read` (null: not this kind of data): all its rows, null
+ * when no file is of the kind, an error when some are and some are not (`what` names the kind).
+ */
+function readFolderOfOneKind<T>(dir: string, read: (file: string) => T[] | null, what: string): T[] | null {
+  const parts = dataFilesIn(dir).map((f) => [f, read(f)] as const);
+  const found = parts.find(([, p]) => p !== null), other = parts.find(([, p]) => p === null);
+  if (!found) return null;
+  if (other) throw new Error(`${dir}: ${found[0]} holds ${what} but ${other[0]} does not; give a folder of one kind`);
+  return parts.flatMap(([, p]) => p!);
+}
+
 /** A data folder's .txt, .csv and .jsonl files (not its subfolders), in name order. */
 export function dataFilesIn(dir: string): string[] {
   const files = fs.readdirSync(dir).filter((n) => /\.(txt|csv|jsonl)$/i.test(n) && fs.statSync(path.join(dir, n)).isFile()).sort();
@@ -215,14 +227,7 @@ export function dataFilesIn(dir: string): string[] {
  * is not preference data (so it is read as texts or prompt-completion pairs).
  */
 export function readPreferencePairs(file: string): { prompt: string; chosen: string; rejected: string }[] | null {
-  if (isFolder(file)) {
-    const files = dataFilesIn(file);
-    const parts = files.map((f) => [f, readPreferencePairs(f)] as const);
-    const prefs = parts.filter(([, p]) => p !== null);
-    if (!prefs.length) return null;
-    if (prefs.length < parts.length) throw new Error(`${file}: ${prefs[0][0]} holds preference pairs but ${parts.find(([, p]) => p === null)![0]} does not; give a folder of one kind`);
-    return prefs.flatMap(([, p]) => p!);
-  }
+  if (isFolder(file)) return readFolderOfOneKind(file, readPreferencePairs, 'preference pairs');
   if (!file.toLowerCase().endsWith('.jsonl')) return null;
   checkDataFile(file);
   const parsed = readJsonl(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
@@ -237,14 +242,7 @@ export function readPreferencePairs(file: string): { prompt: string; chosen: str
  * files; null for other data. Every line must then have all three.
  */
 export function readKTOExamples(file: string): { prompt: string; completion: string; label: boolean }[] | null {
-  if (isFolder(file)) {
-    const files = dataFilesIn(file);
-    const parts = files.map((f) => [f, readKTOExamples(f)] as const);
-    const found = parts.filter(([, p]) => p !== null);
-    if (!found.length) return null;
-    if (found.length < parts.length) throw new Error(`${file}: ${found[0][0]} holds KTO examples (prompt, completion, label) but ${parts.find(([, p]) => p === null)![0]} does not; give a folder of one kind`);
-    return found.flatMap(([, p]) => p!);
-  }
+  if (isFolder(file)) return readFolderOfOneKind(file, readKTOExamples, 'KTO examples (prompt, completion, label)');
   if (!file.toLowerCase().endsWith('.jsonl')) return null;
   checkDataFile(file);
   const parsed = readJsonl(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
@@ -302,13 +300,7 @@ export function readLabelledTexts(file: string, opts: { textColumn?: string; lab
  * optional), or a folder of such files. null when the file is not such data.
  */
 export function readRewardPairs(file: string): { chosen: string; rejected: string; prompt?: string; margin?: number }[] | null {
-  if (isFolder(file)) {
-    const parts = dataFilesIn(file).map((f) => [f, readRewardPairs(f)] as const);
-    if (!parts.some(([, p]) => p !== null)) return null;
-    const other = parts.find(([, p]) => p === null);
-    if (other) throw new Error(`${file}: ${other[0]} holds no chosen / rejected pairs; give a folder of one kind`);
-    return parts.flatMap(([, p]) => p!);
-  }
+  if (isFolder(file)) return readFolderOfOneKind(file, readRewardPairs, 'chosen / rejected pairs');
   if (!file.toLowerCase().endsWith('.jsonl')) return null;
   checkDataFile(file);
   const parsed = readJsonl(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;

@@ -186,6 +186,27 @@ export class PairMetrics {
   }
 }
 
+/**
+ * What a trainer against a reference (DPO, KTO) needs of its models and arguments: a causal LM
+ * policy, a reference (LoRA's disabled adapters, or a separate refModel), none of the language
+ * model's own training tricks.
+ */
+export function checkPolicyAndReference(method: string, model: GPT2LMHeadModel, refModel: GPT2LMHeadModel | null, args: TrainingArguments): void {
+  const who = `${method}Trainer`;
+  if (!(model instanceof GPT2LMHeadModel)) throw new Error(`${who}: the policy must be a GPT2LMHeadModel (${method} scores completions by their log-probabilities)`);
+  if (!refModel && !loraConfig(model)) throw new Error(`${who}: full fine-tuning needs a frozen reference model (refModel); with LoRA the reference is the model with its adapters disabled`);
+  if (refModel === model) throw new Error(`${who}: refModel must be a separate copy of the model (it stays frozen)`);
+  for (const [k, bad] of [['labelSmoothingFactor', args.labelSmoothingFactor], ['neftuneNoiseAlpha', args.neftuneNoiseAlpha], ['gradientCheckpointing', args.gradientCheckpointing]] as const) {
+    if (bad) throw new Error(`${who}: ${k} is for language-model training; ${method} does not take it`);
+  }
+}
+
+/** A reference model as trainers keep it: no gradients, eval mode (no dropout). */
+export function freezeReference(refModel: GPT2LMHeadModel): void {
+  for (const p of refModel.parameters()) p.requiresGrad_(false);
+  refModel.eval();
+}
+
 export class DPOTrainer extends Trainer {
   declare readonly model: GPT2LMHeadModel;
   readonly beta: number;
@@ -201,14 +222,9 @@ export class DPOTrainer extends Trainer {
    */
   constructor(model: GPT2LMHeadModel, args: DPOArguments, trainDataset: PreferenceDataset, evalDataset?: PreferenceDataset,
     callbacks: TrainerCallback[] = [], readonly refModel: GPT2LMHeadModel | null = null) {
-    if (!(model instanceof GPT2LMHeadModel)) throw new Error('DPOTrainer: the policy must be a GPT2LMHeadModel (DPO scores completions by their log-probabilities)');
+    checkPolicyAndReference('DPO', model, refModel, args);
     if (!(trainDataset instanceof PreferenceDataset)) throw new Error('DPOTrainer: the training set must be a PreferenceDataset (prompt, chosen, rejected)');
     if (evalDataset && !(evalDataset instanceof PreferenceDataset)) throw new Error('DPOTrainer: the eval set must be a PreferenceDataset too');
-    if (!refModel && !loraConfig(model)) throw new Error('DPOTrainer: full fine-tuning needs a frozen reference model (refModel); with LoRA the reference is the model with its adapters disabled');
-    if (refModel === model) throw new Error('DPOTrainer: refModel must be a separate copy of the model (it stays frozen)');
-    for (const [k, bad] of [['labelSmoothingFactor', args.labelSmoothingFactor], ['neftuneNoiseAlpha', args.neftuneNoiseAlpha], ['gradientCheckpointing', args.gradientCheckpointing]] as const) {
-      if (bad) throw new Error(`DPOTrainer: ${k} is for language-model training; DPO does not take it`);
-    }
     if (args.metricForBestModel && /perplexity/.test(args.metricForBestModel)) throw new Error('DPOTrainer: metricForBestModel is loss or accuracy (the reward accuracy) for DPO, not perplexity');
     const beta = args.beta ?? 0.1, lossType = args.lossType ?? 'sigmoid', smoothing = args.dpoLabelSmoothing ?? 0;
     if (!(beta > 0)) throw new Error(`DPOTrainer: beta must be > 0, got ${beta}`);
@@ -220,10 +236,7 @@ export class DPOTrainer extends Trainer {
     this.beta = beta;
     this.lossType = lossType;
     this.dpoLabelSmoothing = smoothing;
-    if (refModel) {
-      for (const p of refModel.parameters()) p.requiresGrad_(false);
-      refModel.eval();
-    }
+    if (refModel) freezeReference(refModel);
   }
 
   /** the loss settings of this run */

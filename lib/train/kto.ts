@@ -20,7 +20,7 @@ import { KTODataset } from '../data/preference';
 import { loraConfig, disableAdapter } from '../lora/inject';
 import { Trainer, TrainingArguments } from './trainer';
 import { shardedSums } from './evaluate';
-import { completionLogps, type PairBatch } from './dpo';
+import { checkPolicyAndReference, completionLogps, freezeReference, type PairBatch } from './dpo';
 import type { EvalMetrics, TrainerCallback } from './callbacks';
 
 export interface KTOArguments extends TrainingArguments {
@@ -136,14 +136,9 @@ export class KTOTrainer extends Trainer {
    */
   constructor(model: GPT2LMHeadModel, args: KTOArguments, trainDataset: KTODataset, evalDataset?: KTODataset,
     callbacks: TrainerCallback[] = [], readonly refModel: GPT2LMHeadModel | null = null) {
-    if (!(model instanceof GPT2LMHeadModel)) throw new Error('KTOTrainer: the policy must be a GPT2LMHeadModel (KTO scores completions by their log-probabilities)');
+    checkPolicyAndReference('KTO', model, refModel, args);
     if (!(trainDataset instanceof KTODataset)) throw new Error('KTOTrainer: the training set must be a KTODataset (prompt, completion, label; or KTODataset.fromPairs of preference pairs)');
     if (evalDataset && !(evalDataset instanceof KTODataset)) throw new Error('KTOTrainer: the eval set must be a KTODataset too');
-    if (!refModel && !loraConfig(model)) throw new Error('KTOTrainer: full fine-tuning needs a frozen reference model (refModel); with LoRA the reference is the model with its adapters disabled');
-    if (refModel === model) throw new Error('KTOTrainer: refModel must be a separate copy of the model (it stays frozen)');
-    for (const [k, bad] of [['labelSmoothingFactor', args.labelSmoothingFactor], ['neftuneNoiseAlpha', args.neftuneNoiseAlpha], ['gradientCheckpointing', args.gradientCheckpointing]] as const) {
-      if (bad) throw new Error(`KTOTrainer: ${k} is for language-model training; KTO does not take it`);
-    }
     if (args.metricForBestModel && !/^(eval_)?loss$/.test(args.metricForBestModel)) throw new Error(`KTOTrainer: metricForBestModel is loss for KTO (it has no ${args.metricForBestModel.replace(/^eval_/, '')})`);
     // (TRL's: with one example per device the KL rows would be the examples themselves)
     if ((args.perDeviceTrainBatchSize ?? 8) < 2) throw new Error('KTOTrainer: perDeviceTrainBatchSize must be > 1: KTO estimates its KL term from the other examples of a batch');
@@ -164,10 +159,7 @@ export class KTOTrainer extends Trainer {
       console.warn(`KTOTrainer: ${desirable} desirable and ${undesirable} undesirable examples with weights ${s.desirableWeight} and ${s.undesirableWeight}: `
         + `TRL recommends desirableWeight in [${lo.toFixed(2)}, ${hi.toFixed(2)}] (or undesirableWeight in [${((s.desirableWeight * desirable) / undesirable / (4 / 3)).toFixed(2)}, ${((s.desirableWeight * desirable) / undesirable).toFixed(2)}])`);
     }
-    if (refModel) {
-      for (const p of refModel.parameters()) p.requiresGrad_(false);
-      refModel.eval();
-    }
+    if (refModel) freezeReference(refModel);
   }
 
   private get settings(): KTOSettings {

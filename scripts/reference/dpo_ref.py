@@ -31,20 +31,27 @@ import train_ref  # noqa: E402
 
 
 def tokenize_row(pair, eos, max_prompt, max_completion):
-    prompt = pair["prompt"][-max_prompt:] if max_prompt else list(pair["prompt"])
-    rows = []
-    for side in ("chosen", "rejected"):
-        completion = pair[side] + [eos]
-        if max_completion:
-            completion = completion[:max_completion]
-        rows.append((prompt, completion))
-    return rows
+    return [tokenize_side(pair["prompt"], pair[side], eos, max_prompt, max_completion) for side in ("chosen", "rejected")]
+
+
+def tokenize_side(prompt, completion, eos, max_prompt, max_completion):
+    """(the prompt's last max_prompt tokens, the completion + eos's first max_completion)"""
+    prompt = prompt[-max_prompt:] if max_prompt else list(prompt)
+    completion = completion + [eos]
+    if max_completion:
+        completion = completion[:max_completion]
+    return prompt, completion
 
 
 def concatenated(pairs, eos, spec):
     """The 2B rows (chosen, then rejected), right-padded, and the completion mask."""
     rows = [tokenize_row(p, eos, spec["max_prompt_length"], spec["max_completion_length"]) for p in pairs]
-    seqs = [r[0] for r in rows] + [r[1] for r in rows]
+    return pad_rows([r[0] for r in rows] + [r[1] for r in rows], eos, spec)
+
+
+def pad_rows(seqs, eos, spec):
+    """(prompt, completion) rows joined, their last max_length tokens kept (keep_end), right-padded
+    with eos: input ids, attention mask and the completion mask."""
     ids, masks = [], []
     for prompt, completion in seqs:
         x, m = prompt + completion, [0] * len(prompt) + [1] * len(completion)

@@ -34,23 +34,9 @@ import train_ref  # noqa: E402
 
 
 def rows(prompts, completions, eos, spec):
-    """prompt + completion rows, right-padded with eos, and the completion mask."""
-    ids, masks = [], []
-    for prompt, completion in zip(prompts, completions):
-        p = prompt[-spec["max_prompt_length"]:] if spec["max_prompt_length"] else list(prompt)
-        c = completion + [eos]
-        if spec["max_completion_length"]:
-            c = c[:spec["max_completion_length"]]
-        x, m = p + c, [0] * len(p) + [1] * len(c)
-        if spec["max_length"] and len(x) > spec["max_length"]:
-            x, m = x[-spec["max_length"]:], m[-spec["max_length"]:]
-        ids.append(x)
-        masks.append(m)
-    T = max(len(x) for x in ids)
-    attn = torch.tensor([[1] * len(x) + [0] * (T - len(x)) for x in ids])
-    loss_mask = torch.tensor([m + [0] * (T - len(m)) for m in masks]).bool()
-    input_ids = torch.tensor([x + [eos] * (T - len(x)) for x in ids])
-    return input_ids, attn, loss_mask
+    """prompt + completion rows as dpo_ref's (each completion eos-ended), right-padded, and the completion mask."""
+    sides = [dpo_ref.tokenize_side(p, c, eos, spec["max_prompt_length"], spec["max_completion_length"]) for p, c in zip(prompts, completions)]
+    return dpo_ref.pad_rows(sides, eos, spec)
 
 
 def kl_completions(examples, chunk):
