@@ -704,6 +704,22 @@ test('train --task token-classification with entity tags (IOB2): run_ner\'s enti
   const types = e.types as Record<string, { number: number }>;
   expect(Object.values(types).reduce((n, v) => n + v.number, 0)).toBe(gold.length);
   expect(cli('eval', '--model', modelDir, '--adapter', out, '--data', evalFile2, '--block-size', '64').out).toMatch(/^loss \d+\.\d{4}  precision \d\.\d{4}  recall \d\.\d{4}  f1 \d\.\d{4}  accuracy \d\.\d{4}  \(8 examples, \d+ words, \d+ entities\)\n  NAME /);
+  // integer tags (a dataset's ClassLabel ids) with their names: the head's labels in the names' order, the same scores
+  const NAMES = ['O', 'B-NAME', 'I-NAME', 'B-NUM', 'I-NUM'];
+  const intFile = path.join(tmp, 'ner-int.jsonl'), intEval = path.join(tmp, 'ner-int-eval.jsonl'), intOut = path.join(tmp, 'ner-int');
+  const asIds = (ss: { tokens: string[]; tags: string[] }[]) => ss.map((x) => JSON.stringify({ tokens: x.tokens, ner_tags: x.tags.map((tag) => NAMES.indexOf(tag)) })).join('\n') + '\n';
+  fs.writeFileSync(intFile, asIds(sentences.slice(0, 24)));
+  fs.writeFileSync(intEval, asIds(sentences.slice(24, 32)));
+  const ti = cli('train', '--model', modelDir, '--task', 'token-classification', '--data', intFile, '--out', intOut, '--label-names', NAMES.join(','),
+    '--block-size', '64', '--batch-size', '4', '--max-steps', '1', '--lr', '1e-3');
+  expect(ti.err).toBe('');
+  expect(Object.values(JSON.parse(fs.readFileSync(path.join(intOut, 'adapter_config.json'), 'utf8')).tstorch_id2label)).toEqual(NAMES);
+  const byIds = JSON.parse(cli('eval', '--model', modelDir, '--adapter', intOut, '--data', intEval, '--block-size', '64', '--label-names', NAMES.join(','), '--json').out);
+  const byNames = JSON.parse(cli('eval', '--model', modelDir, '--adapter', intOut, '--data', evalFile2, '--block-size', '64', '--json').out);
+  expect(byIds).toEqual(byNames);
+  expect(cli('eval', '--model', modelDir, '--adapter', intOut, '--data', intEval, '--block-size', '64').err).toMatch(/not among the model's \(O, B-NAME, I-NAME, B-NUM, I-NUM\); integer tags are ids: give their names \(tagNames, --label-names/);
+  expect(cli('eval', '--model', modelDir, '--adapter', intOut, '--data', intEval, '--block-size', '64', '--label-names', 'O,B-NAME').err).toMatch(/has tag [2-4], not an id into the 2 tag names/);
+  expect(cli('train', '--model', modelDir, '--data', trainFile, '--out', path.join(tmp, 'x'), '--label-names', 'a,b').err).toMatch(/--label-names names integer tags: it is for --task token-classification/);
   // F1 is an entity score: part-of-speech tags have none
   const pos = path.join(tmp, 'ner-pos.jsonl');
   fs.writeFileSync(pos, '{"tokens": ["The", "jury"], "tags": ["AT", "NN"]}\n{"tokens": ["It", "said"], "tags": ["PPS", "VBD"]}\n');

@@ -319,6 +319,10 @@ test('GPT2ForTokenClassification as transformers\' (logits, loss, every gradient
   expect(['base_model.model.classifier.weight', 'base_model.model.classifier.bias'].every((k) => saved.has(k))).toBe(true);
   expect(() => new torch.data.TokenClassificationDataset([{ tokens: ['a', 'b'], tags: ['X'] }])).toThrow('example 1 has 2 words but 1 tags');
   expect(() => new torch.data.TokenClassificationDataset([{ tokens: ['a'], tags: ['Y'] }], { labels: ['X'] })).toThrow("tag 'Y' not among the model's (X)");
+  // integer tags with their names (a ClassLabel's): the names' order, each tag its id
+  const byId = new torch.data.TokenClassificationDataset([{ tokens: ['a', 'b', 'c'], tags: [2, 0, 1] }], { tagNames: ['O', 'B-X', 'I-X'] });
+  expect([byId.labelNames, [...byId.labels[0]].filter((l) => l !== -100)]).toEqual([['O', 'B-X', 'I-X'], [2, 0, 1]]);
+  expect(() => new torch.data.TokenClassificationDataset([{ tokens: ['a'], tags: [3] }], { tagNames: ['O', 'B-X', 'I-X'] })).toThrow('example 1 has tag 3, not an id into the 3 tag names');
   model.dispose();
   for (const t of [...inputs.values(), ...grads.values()]) t.dispose();
 });

@@ -140,6 +140,14 @@ export class ClassificationDataset implements LMDataset {
  * -100 on the rest (label_all_tokens false), cut to maxLength tokens; tags mapped to ids in sorted
  * order (or a model's id2label). Batches are right-padded (labels -100 there), with a mask.
  */
+export interface TokenClassificationOptions extends Omit<ClassificationDatasetOptions, 'problemType'> {
+  /**
+   * the names of integer tags (a Hugging Face dataset's ClassLabel names, as run_ner reads them):
+   * tag i is tagNames[i], and the label order is theirs unless `labels` says otherwise
+   */
+  tagNames?: string[];
+}
+
 export class TokenClassificationDataset implements LMDataset {
   readonly examples: Int32Array[] = [];
   /** per example, per token: the tag id, or -100 (a word's later tokens, padding) */
@@ -150,7 +158,7 @@ export class TokenClassificationDataset implements LMDataset {
   /** examples cut at maxLength (their last words unlabelled) */
   readonly truncated: number = 0;
 
-  constructor(data: { tokens: (string | number[])[]; tags: (string | number)[] }[], opts: Omit<ClassificationDatasetOptions, 'problemType'> = {}) {
+  constructor(data: { tokens: (string | number[])[]; tags: (string | number)[] }[], opts: TokenClassificationOptions = {}) {
     const tok = opts.tokenizer ?? gpt2Tokenizer, maxLength = opts.maxLength ?? 1024;
     if (!Number.isInteger(maxLength) || maxLength < 1) throw new Error(`TokenClassificationDataset: maxLength must be a positive integer, got ${maxLength}`);
     if (!data.length) throw new Error('TokenClassificationDataset: no examples');
@@ -160,11 +168,26 @@ export class TokenClassificationDataset implements LMDataset {
       if (d.tokens.length !== d.tags.length) throw new Error(`TokenClassificationDataset: example ${i + 1} has ${d.tokens.length} words but ${d.tags.length} tags`);
       if (!d.tokens.length) throw new Error(`TokenClassificationDataset: example ${i + 1} has no words`);
     });
+    const names = opts.tagNames;
+    if (names) {
+      if (!Array.isArray(names) || !names.length || new Set(names).size !== names.length) throw new Error('TokenClassificationDataset: tagNames must be a list of distinct names, one per integer tag');
+      data = data.map((d, i) => ({
+        tokens: d.tokens,
+        tags: d.tags.map((t) => {
+          if (typeof t !== 'number') return t;
+          if (!(Number.isInteger(t) && t >= 0 && t < names.length)) throw new Error(`TokenClassificationDataset: example ${i + 1} has tag ${t}, not an id into the ${names.length} tag names`);
+          return names[t];
+        }),
+      }));
+    }
     const sorted = TokenClassificationDataset.tagNames(data);
-    this.labelNames = opts.labels ?? sorted;
+    this.labelNames = opts.labels ?? names ?? sorted;
     const id = new Map(this.labelNames.map((n, i) => [n, i]));
     const unknown = sorted.filter((t) => !id.has(t));
-    if (unknown.length) throw new Error(`TokenClassificationDataset: tag${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).map((u) => `'${u}'`).join(', ')} not among the model's (${this.labelNames.slice(0, 20).join(', ')}${this.labelNames.length > 20 ? ', ...' : ''})`);
+    if (unknown.length) {
+      const hint = !names && unknown.every((u) => /^\d+$/.test(u)) && this.labelNames.some((n) => !/^\d+$/.test(n)) ? '; integer tags are ids: give their names (tagNames, --label-names: a dataset\'s ClassLabel names)' : '';
+      throw new Error(`TokenClassificationDataset: tag${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).map((u) => `'${u}'`).join(', ')} not among the model's (${this.labelNames.slice(0, 20).join(', ')}${this.labelNames.length > 20 ? ', ...' : ''})${hint}`);
+    }
     let truncated = 0;
     for (const d of data) {
       const ids: number[] = [], labels: number[] = [];

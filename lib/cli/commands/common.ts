@@ -240,6 +240,14 @@ export async function quietHead<T>(quiet: boolean, load: () => Promise<T>): Prom
  * Tagged words (--data / --eval-data: a .jsonl of {tokens, tags}) as a TokenClassificationDataset:
  * the model's tag names (when it has them) fix the ids; cut at --block-size tokens.
  */
+/** --label-names: the names of integer tags, in id order; undefined without the flag. */
+export function tagNamesFlag(f: Record<string, unknown>): string[] | undefined {
+  if (f['label-names'] === undefined) return undefined;
+  const names = (f['label-names'] as string).split(',').map((n) => n.trim());
+  if (names.some((n) => !n) || new Set(names).size !== names.length) throw new Error(`--label-names must be distinct names separated by commas, got '${f['label-names']}'`);
+  return names;
+}
+
 export function tokenClassificationDataset(file: string, f: Record<string, unknown>, model: { config: { vocab_size: number; n_positions: number } } | null,
   opts: { labels?: string[] } = {}): torch.data.TokenClassificationDataset {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
@@ -249,7 +257,7 @@ export function tokenClassificationDataset(file: string, f: Record<string, unkno
   const tok = tokenizerFromFlags(f);
   let ds: torch.data.TokenClassificationDataset;
   try {
-    ds = new torch.data.TokenClassificationDataset(rows, { tokenizer: tok, maxLength: blockSize, ...opts });
+    ds = new torch.data.TokenClassificationDataset(rows, { tokenizer: tok, maxLength: blockSize, tagNames: tagNamesFlag(f), ...opts });
   } catch (e) {
     throw new Error(`${file}: ${(e as Error).message.replace(/^TokenClassificationDataset: /, '')}`);
   }
