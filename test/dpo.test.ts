@@ -177,7 +177,7 @@ test('DPOTrainer: gradient accumulation of 2 x 2 pairs is a step of 4; precomput
   const lm = await loraModel();
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, beta: 0 }, ds())).toThrow('DPOTrainer: beta must be > 0, got 0');
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: 'kto' as never }, ds())).toThrow("DPOTrainer: lossType must be sigmoid, robust, exo_pair, hinge, ipo; got 'kto'");
-  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, gradientCheckpointing: true }, ds())).toThrow(/gradientCheckpointing is for language-model training/);
+  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, neftuneNoiseAlpha: 5 }, ds())).toThrow(/neftuneNoiseAlpha is for language-model training/);
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp }, new torch.data.TextDataset([1, 2, 3, 4], 2) as never)).toThrow(/must be a PreferenceDataset/);
   for (const m of [policy, ref, lm]) m.dispose();
 }, 120_000);
@@ -308,4 +308,39 @@ test('KTOTrainer trains as TRL\'s KTOTrainer with a PEFT model (unpaired example
   expect([up.length, up.labels]).toEqual([6, [true, true, true, false, false, false]]);
   m2.dispose();
   for (const t of [...init.values(), ...want.values()]) t.dispose();
+}, 120_000);
+
+test('gradientCheckpointing in DPO, ORPO and KTO: the policy\'s blocks recomputed in backward, the same losses and adapter as without', async () => {
+  const checkpointing = await import('../lib/tensor/checkpoint');
+  const train = pairs(8, 81);
+  const unpairedData = new torch.data.KTODataset(train.map((p, i) => ({ prompt: p.prompt, completion: p.chosen, label: i % 2 === 0 })), { ...limits, eosTokenId: EOS });
+  const runs: [string, (m: torch.GPT2LMHeadModel, gc: boolean) => torch.Trainer][] = [
+    ['dpo', (m, gc) => new torch.DPOTrainer(m, { ...common(gc), beta: 0.3 }, new torch.data.PreferenceDataset(train, { ...limits, eosTokenId: EOS }))],
+    ['orpo', (m, gc) => new torch.ORPOTrainer(m, { ...common(gc), beta: 0.3 }, new torch.data.PreferenceDataset(train, { ...limits, eosTokenId: EOS }))],
+    ['kto', (m, gc) => new torch.KTOTrainer(m, { ...common(gc), beta: 0.3 }, unpairedData)],
+  ];
+  function common(gc: boolean): torch.TrainingArguments {
+    return { outputDir: path.join(tmp, `gc-${gc}`), maxSteps: 2, perDeviceTrainBatchSize: 4, learningRate: 5e-3, loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, gradientCheckpointing: gc };
+  }
+  for (const [name, make] of runs) {
+    const results: { losses: number[]; params: torch.Tensor[]; calls: number }[] = [];
+    for (const gc of [false, true]) {
+      const model = await loraModel();
+      const spy = jest.spyOn(checkpointing, 'checkpointWithParameters');
+      const trainer = make(model, gc);
+      const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+      const r = quietly(() => trainer.train());
+      warn.mockRestore();
+      results.push({ losses: r.logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss!), params: model.parameters({ trainableOnly: true }).map((p) => torch.keep(p.clone())), calls: spy.mock.calls.length });
+      spy.mockRestore();
+      trainer.optimizer.dispose();
+      model.dispose();
+    }
+    const [plain, ckpt] = results;
+    // (each step's policy pass with grad: one checkpoint per block; none without the flag)
+    expect([name, plain.calls, ckpt.calls]).toEqual([name, 0, 2 * 2]);
+    expect([name, plain.losses.map((l, i) => Math.abs(l - ckpt.losses[i]) < 1e-6)]).toEqual([name, [true, true]]);
+    plain.params.forEach((p, i) => expect([name, i, relErr(ckpt.params[i], p) < 1e-6]).toEqual([name, i, true]));
+    for (const t of [...plain.params, ...ckpt.params]) t.dispose();
+  }
 }, 120_000);

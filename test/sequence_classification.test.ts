@@ -327,6 +327,37 @@ test('GPT2ForTokenClassification as transformers\' (logits, loss, every gradient
   for (const t of [...inputs.values(), ...grads.values()]) t.dispose();
 });
 
+test('gradientCheckpointing trains the classifiers as without it, on padded batches (the attention mask saved for the recompute)', async () => {
+  torch.manualSeed(91);
+  const ids = (n: number) => Array.from(torch.randint(0, 100, [n]).data() as BigInt64Array, Number);
+  const texts = Array.from({ length: 8 }, (_, i) => ({ text: ids(3 + (i % 5)), label: String(i % 3) }));
+  const tagged = Array.from({ length: 8 }, (_, i) => ({ tokens: Array.from({ length: 2 + (i % 4) }, () => ids(1 + (i % 2))), tags: Array.from({ length: 2 + (i % 4) }, (_, k) => ['B-X', 'I-X', 'O'][(i + k) % 3]) }));
+  const run = async (kind: 'seq' | 'token', gc: boolean) => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+    const model = kind === 'seq'
+      ? await torch.GPT2ForSequenceClassification.fromPretrained(base, { numLabels: 3, padTokenId: PAD, id2label: { 0: '0', 1: '1', 2: '2' } })
+      : await torch.GPT2ForTokenClassification.fromPretrained(base, { id2label: { 0: 'B-X', 1: 'I-X', 2: 'O' } });
+    warn.mockRestore();
+    torch.manualSeed(3);
+    torch.noGrad(() => { for (const p of model.parameters()) if (p.shape.length === 2 && p.shape[0] === 3) p.normal_(0, 0.3); });
+    torch.lora.applyLoRA(model, { r: 4, alpha: 8, dropout: 0 });
+    const data = kind === 'seq' ? new torch.data.ClassificationDataset(texts, { padTokenId: PAD }) : new torch.data.TokenClassificationDataset(tagged, { padTokenId: PAD });
+    const trainer = new torch.Trainer(model, { outputDir: path.join(tmp, `gc-${kind}-${gc}`), maxSteps: 2, perDeviceTrainBatchSize: 4, learningRate: 5e-3, loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, gradientCheckpointing: gc }, data);
+    const losses = quietly(() => trainer.train()).logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss!);
+    const params = model.parameters({ trainableOnly: true }).map((p) => torch.keep(p.clone()));
+    trainer.optimizer.dispose();
+    model.dispose();
+    return { losses, params };
+  };
+  for (const kind of ['seq', 'token'] as const) {
+    const [plain, ckpt] = [await run(kind, false), await run(kind, true)];
+    expect([kind, plain.losses.map((l, i) => Math.abs(l - ckpt.losses[i]) < 1e-6)]).toEqual([kind, [true, true]]);
+    plain.params.forEach((p, i) => expect([kind, i, relErr(ckpt.params[i], p) < 1e-6]).toEqual([kind, i, true]));
+    expect(Math.abs(plain.losses[1] - plain.losses[0])).toBeGreaterThan(1e-6); // (trained)
+    for (const t of [...plain.params, ...ckpt.params]) t.dispose();
+  }
+});
+
 test('entity scores as seqeval\'s (run_ner\'s precision, recall, F1): chunks of IOB2, IOBES and bare tags, per type and overall', () => {
   torch.manualSeed(33);
   const pick = (n: number) => torch.randint(0, n, [1]).item() as number;

@@ -309,12 +309,15 @@ export class GPT2Model extends Module {
       let x = this.embed(inputIds, opts.positionIds ?? arange(pastLen, pastLen + T, 1, { device: this.wte.weight.device }).unsqueeze(0));
       const mask = opts.attentionMask ? additiveMask(opts.attentionMask, x.dtype) : null;
       const presents: LayerPast[] = [];
-      // HF: checkpointing applies while training with autograd on, and not with a cache.
-      const checkpointed = this.gradientCheckpointing && this.training && isGradEnabled() && !opts.useCache;
+      // Checkpointing applies with autograd on and no cache; unlike HF, in eval mode too: the
+      // preference trainers turn dropout off that way (TRL's disable_dropout) and still train.
+      // The gradients are the same either way; only memory and time differ.
+      const checkpointed = this.gradientCheckpointing && isGradEnabled() && !opts.useCache;
       this.h.items.forEach((block, i) => {
         if (checkpointed) {
           const trainable = block.parameters().filter((p) => p.requiresGrad);
-          x = checkpointWithParameters((h) => block.forward(h as Tensor, this.causalMask, mask, null, false)[0], [x], trainable);
+          // (the mask goes in as an argument: saved for backward's recompute, past this tidy)
+          x = checkpointWithParameters((h, m) => block.forward(h as Tensor, this.causalMask, m as Tensor | null, null, false)[0], [x, mask], trainable);
           return;
         }
         const [y, present] = block.forward(x, this.causalMask, mask, opts.pastKeyValues?.[i] ?? null, opts.useCache ?? false);

@@ -189,14 +189,15 @@ export class PairMetrics {
 /**
  * What a trainer against a reference (DPO, KTO) needs of its models and arguments: a causal LM
  * policy, a reference (LoRA's disabled adapters, or a separate refModel), none of the language
- * model's own training tricks.
+ * model's own training tricks (gradient checkpointing is fine: the policy's pass recomputes its
+ * blocks in backward, the reference's has no graph).
  */
 export function checkPolicyAndReference(method: string, model: GPT2LMHeadModel, refModel: GPT2LMHeadModel | null, args: TrainingArguments): void {
   const who = `${method}Trainer`;
   if (!(model instanceof GPT2LMHeadModel)) throw new Error(`${who}: the policy must be a GPT2LMHeadModel (${method} scores completions by their log-probabilities)`);
   if (!refModel && !loraConfig(model)) throw new Error(`${who}: full fine-tuning needs a frozen reference model (refModel); with LoRA the reference is the model with its adapters disabled`);
   if (refModel === model) throw new Error(`${who}: refModel must be a separate copy of the model (it stays frozen)`);
-  for (const [k, bad] of [['labelSmoothingFactor', args.labelSmoothingFactor], ['neftuneNoiseAlpha', args.neftuneNoiseAlpha], ['gradientCheckpointing', args.gradientCheckpointing]] as const) {
+  for (const [k, bad] of [['labelSmoothingFactor', args.labelSmoothingFactor], ['neftuneNoiseAlpha', args.neftuneNoiseAlpha]] as const) {
     if (bad) throw new Error(`${who}: ${k} is for language-model training; ${method} does not take it`);
   }
 }

@@ -65,7 +65,7 @@ export class ORPOTrainer extends Trainer {
     if (!(model instanceof GPT2LMHeadModel)) throw new Error('ORPOTrainer: the model must be a GPT2LMHeadModel (ORPO scores completions by their log-probabilities)');
     if (!(trainDataset instanceof PreferenceDataset)) throw new Error('ORPOTrainer: the training set must be a PreferenceDataset (prompt, chosen, rejected)');
     if (evalDataset && !(evalDataset instanceof PreferenceDataset)) throw new Error('ORPOTrainer: the eval set must be a PreferenceDataset too');
-    for (const [k, bad] of [['labelSmoothingFactor', args.labelSmoothingFactor], ['neftuneNoiseAlpha', args.neftuneNoiseAlpha], ['gradientCheckpointing', args.gradientCheckpointing]] as const) {
+    for (const [k, bad] of [['labelSmoothingFactor', args.labelSmoothingFactor], ['neftuneNoiseAlpha', args.neftuneNoiseAlpha]] as const) {
       if (bad) throw new Error(`ORPOTrainer: ${k} is for language-model training; ORPO does not take it`);
     }
     if (args.metricForBestModel && /perplexity/.test(args.metricForBestModel)) throw new Error('ORPOTrainer: metricForBestModel is loss or accuracy (the reward accuracy) for ORPO, not perplexity');
