@@ -772,6 +772,9 @@ test('train on unpaired examples (prompt, completion, label): TRL\'s KTO with it
   expect(p.out).toMatch(/10 unpaired examples \(KTO, beta 0.1: 5 desirable, 5 undesirable/);
   expect(cli('train', '--model', modelDir, '--data', kto, '--method', 'orpo', '--out', path.join(tmp, 'x'), '--block-size', '32').err).toMatch(/holds unpaired examples \(prompt, completion, label\): they train with KTO/);
   expect(cli('train', '--model', modelDir, '--data', kto, '--out', path.join(tmp, 'x'), '--block-size', '32', '--batch-size', '1').err).toMatch(/perDeviceTrainBatchSize must be > 1/);
+  // DPO's settings are refused, not ignored, and KTO's weights need KTO
+  expect(cli('train', '--model', modelDir, '--data', kto, '--out', path.join(tmp, 'x'), '--block-size', '32', '--loss-type', 'ipo').err).toMatch(/--loss-type is DPO's; KTO has its own loss/);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', path.join(tmp, 'x'), '--block-size', '32', '--desirable-weight', '2').err).toMatch(/--desirable-weight and --undesirable-weight are KTO's/);
   // a line whose label is not a boolean: its line, and what KTO data needs
   const badKto = path.join(tmp, 'kto-bad.jsonl');
   fs.writeFileSync(badKto, `${rows(1, 0)[0]}\n{"prompt": "Q", "completion": " A", "label": "yes"}\n`);

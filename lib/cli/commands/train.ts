@@ -208,6 +208,14 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   const callbacks = patience === undefined ? [] : [new torch.EarlyStoppingCallback(patience, f['early-stopping-threshold'] as number)];
   let refModel: torch.GPT2LMHeadModel | null = null;
   const orpo = data instanceof torch.data.PreferenceDataset && f.method === 'orpo';
+  if (orpo || data instanceof torch.data.KTODataset) {
+    // DPO's own settings mean nothing to ORPO and KTO: refused, not ignored
+    const method = orpo ? 'ORPO' : 'KTO';
+    if (f['precompute-ref-log-probs']) throw new Error(`--precompute-ref-log-probs is a DPO setting; ${method} does not take it`);
+    if (f['loss-type'] !== 'sigmoid') throw new Error(`--loss-type is DPO's; ${method} has its own loss`);
+    if (f['dpo-label-smoothing']) throw new Error(`--dpo-label-smoothing is DPO's; ${method} does not take it`);
+  }
+  if (!(data instanceof torch.data.KTODataset) && (f['desirable-weight'] !== 1 || f['undesirable-weight'] !== 1)) throw new Error('--desirable-weight and --undesirable-weight are KTO\'s (unpaired examples, or --method kto)');
   if ((data instanceof torch.data.PreferenceDataset || data instanceof torch.data.KTODataset) && f.full && !orpo) {
     // Full fine-tuning's DPO / KTO reference: a frozen copy of the base (with LoRA, the adapters disabled)
     refModel = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
