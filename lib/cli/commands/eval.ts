@@ -39,6 +39,8 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (!['fp32', 'bf16'].includes(f.precision as string)) throw new Error(`--precision must be fp32 or bf16, got '${f.precision}'`);
   const stride = f.stride as number | undefined;
   if (stride !== undefined && !(stride >= 1 && stride <= (f['block-size'] as number))) throw new Error(`--stride must be between 1 and --block-size (${f['block-size']}), got ${stride}`);
+  const ktoData = () => torch.data.readKTOExamples(f.data as string) !== null || (f.method === 'kto' && torch.data.readPreferencePairs(f.data as string) !== null);
+  if ((f['desirable-weight'] !== 1 || f['undesirable-weight'] !== 1) && !ktoData()) throw new Error('--desirable-weight and --undesirable-weight are KTO\'s (unpaired examples, or pairs with --method kto)');
   const rewardPairs = () => isClassifierSetup(f.model as string, f.adapter as string | undefined) && torch.data.readRewardPairs(f.data as string) !== null;
   if (f['center-rewards-coefficient'] !== undefined && !rewardPairs()) throw new Error('--center-rewards-coefficient is for a reward model on chosen / rejected pairs');
   if (isClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalClassifier(f);
