@@ -555,10 +555,20 @@ test('train --task text-classification: a SEQ_CLS adapter (labels in metrics.jso
     '--block-size', '32', '--batch-size', '4', '--max-steps', '4', '--lr', '1e-3', '--logging-steps', '2');
   expect(t.err).toBe('');
   expect(t.out).toMatch(/24 labelled texts \(single label classification, 2 classes: neg, pos\)/);
+  // integer labels (a ClassLabel's ids) with --label-names: the names, in their order
+  const intLabelled = path.join(tmp, 'labelled-int.jsonl');
+  fs.writeFileSync(intLabelled, rows(8, 0).map((r) => JSON.stringify({ text: r.text, label: r.label === 'pos' ? 1 : 0 })).join('\n') + '\n');
+  const ti = cli('train', '--model', modelDir, '--task', 'text-classification', '--data', intLabelled, '--out', path.join(tmp, 'cls-int'), '--label-names', 'neg,pos',
+    '--block-size', '32', '--batch-size', '4', '--max-steps', '1');
+  expect(ti.out).toMatch(/8 labelled texts \(single label classification, 2 classes: neg, pos\)/);
+  expect(cli('eval', '--model', modelDir, '--adapter', out, '--data', intLabelled, '--block-size', '32').err).toMatch(/labels '0', '1' not among the model's \(neg, pos\); integer labels are ids: give their names/);
   const config = JSON.parse(fs.readFileSync(path.join(out, 'adapter_config.json'), 'utf8'));
   expect([config.task_type, config.modules_to_save, config.tstorch_id2label, config.tstorch_pad_token_id]).toEqual(['SEQ_CLS', ['classifier', 'score'], { 0: 'neg', 1: 'pos' }, 50256]);
   const evals = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined);
   expect(evals.length).toBe(2);
+  const byNames = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', path.join(tmp, 'labelled.jsonl'), '--block-size', '32', '--json').out);
+  fs.writeFileSync(path.join(tmp, 'labelled-ids.jsonl'), rows(24, 0).map((r) => JSON.stringify({ text: r.text, label: r.label === 'pos' ? 1 : 0 })).join('\n') + '\n');
+  expect(JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', path.join(tmp, 'labelled-ids.jsonl'), '--block-size', '32', '--label-names', 'neg,pos', '--json').out)).toEqual(byNames);
   expect(evals[1].eval_perplexity).toBeUndefined();
   expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toMatch(/\| Validation Loss \| Accuracy \|/);
   // eval: the run's last evaluation again
@@ -719,7 +729,7 @@ test('train --task token-classification with entity tags (IOB2): run_ner\'s enti
   expect(byIds).toEqual(byNames);
   expect(cli('eval', '--model', modelDir, '--adapter', intOut, '--data', intEval, '--block-size', '64').err).toMatch(/not among the model's \(O, B-NAME, I-NAME, B-NUM, I-NUM\); integer tags are ids: give their names \(tagNames, --label-names/);
   expect(cli('eval', '--model', modelDir, '--adapter', intOut, '--data', intEval, '--block-size', '64', '--label-names', 'O,B-NAME').err).toMatch(/has tag [2-4], not an id into the 2 tag names/);
-  expect(cli('train', '--model', modelDir, '--data', trainFile, '--out', path.join(tmp, 'x'), '--label-names', 'a,b').err).toMatch(/--label-names names integer tags: it is for --task token-classification/);
+  expect(cli('train', '--model', modelDir, '--data', trainFile, '--out', path.join(tmp, 'x'), '--label-names', 'a,b').err).toMatch(/--label-names names integer labels: it is for --task text-classification or token-classification/);
   // F1 is an entity score: part-of-speech tags have none
   const pos = path.join(tmp, 'ner-pos.jsonl');
   fs.writeFileSync(pos, '{"tokens": ["The", "jury"], "tags": ["AT", "NN"]}\n{"tokens": ["It", "said"], "tags": ["PPS", "VBD"]}\n');

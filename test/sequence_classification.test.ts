@@ -96,6 +96,12 @@ test('ClassificationDataset maps labels as run_classification (sorted classes, r
   const text = (k: number) => Array.from({ length: k }, (_, i) => 10 + i);
   const ds = new torch.data.ClassificationDataset([{ text: text(3), label: 'pos' }, { text: text(5), label: 'neg' }, { text: text(2), label: 'neutral' }], { padTokenId: PAD, maxLength: 4 });
   expect([ds.problemType, ds.labelNames, ds.truncated]).toEqual(['single_label_classification', ['neg', 'neutral', 'pos'], 1]);
+  // integer labels named by classNames (a ClassLabel's): their order, each label its id; in multi-label lists too
+  const named = new torch.data.ClassificationDataset([{ text: text(2), label: 2 }, { text: text(2), label: 0 }], { classNames: ['pos', 'neg', 'neutral'] });
+  expect([named.labelNames, named.targets]).toEqual([['pos', 'neg', 'neutral'], [2, 0]]);
+  const namedMulti = new torch.data.ClassificationDataset([{ text: text(2), label: [0, 2] }, { text: text(2), label: [1] }], { classNames: ['a', 'b', 'c'] });
+  expect([namedMulti.problemType, namedMulti.targets.map((t) => [...(t as Float32Array)])]).toEqual(['multi_label_classification', [[1, 0, 1], [0, 1, 0]]]);
+  expect(() => new torch.data.ClassificationDataset([{ text: text(2), label: 3 }], { classNames: ['a', 'b'] })).toThrow('example 1 has label 3, not an id into the 2 class names');
   const b = ds.collate([0, 1, 2]);
   expect(b.inputIds.tolist()).toEqual([[10, 11, 12, PAD], [10, 11, 12, 13], [10, 11, PAD, PAD]]);
   expect(b.attentionMask!.tolist()).toEqual([[1, 1, 1, 0], [1, 1, 1, 1], [1, 1, 0, 0]]);

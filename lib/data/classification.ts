@@ -25,6 +25,12 @@ export interface ClassificationDatasetOptions {
   labels?: string[];
   /** HF's problem_type; default from the labels */
   problemType?: ProblemType;
+  /**
+   * the names of integer class labels (a Hugging Face dataset's ClassLabel names, as
+   * run_classification reads them): label i is classNames[i] (in a multi-label list too), and
+   * the class order is theirs unless `labels` says otherwise
+   */
+  classNames?: string[];
 }
 
 export class ClassificationDataset implements LMDataset {
@@ -43,6 +49,17 @@ export class ClassificationDataset implements LMDataset {
     if (!Number.isInteger(maxLength) || maxLength < 1) throw new Error(`ClassificationDataset: maxLength must be a positive integer, got ${maxLength}`);
     if (!data.length) throw new Error('ClassificationDataset: no examples');
     this.padTokenId = opts.padTokenId ?? tok.eosTokenId;
+    const names = opts.classNames;
+    if (names) {
+      if (!Array.isArray(names) || names.length < 1 || new Set(names).size !== names.length) throw new Error('ClassificationDataset: classNames must be a list of distinct names, one per integer label');
+      if (opts.problemType === 'regression') throw new Error('ClassificationDataset: classNames name classes; regression has none');
+      const name = (l: ClassLabel, i: number): ClassLabel => {
+        if (typeof l !== 'number') return l;
+        if (!(Number.isInteger(l) && l >= 0 && l < names.length)) throw new Error(`ClassificationDataset: example ${i + 1} has label ${l}, not an id into the ${names.length} class names`);
+        return names[l];
+      };
+      data = data.map((d, i) => ({ text: d.text, label: Array.isArray(d.label) ? d.label.map((l) => name(l, i)) : d.label === undefined || d.label === null ? d.label : name(d.label, i) }));
+    }
     const labels = data.map((d) => d.label);
     labels.forEach((l, i) => {
       if (l === undefined || l === null) throw new Error(`ClassificationDataset: example ${i + 1} has no label`);
@@ -63,9 +80,12 @@ export class ClassificationDataset implements LMDataset {
       const classes = labels.flatMap((l) => (Array.isArray(l) ? l : [l]));
       // sorted as run_classification's label_list.sort(): numbers by value, the rest as text
       const sorted = [...new Set(classes.map(String))].sort((a, b) => (classes.every((c) => typeof c === 'number') ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0));
-      this.labelNames = opts.labels ?? sorted;
+      this.labelNames = opts.labels ?? names ?? sorted;
       const unknown = sorted.filter((c) => !this.labelNames.includes(c));
-      if (unknown.length) throw new Error(`ClassificationDataset: label${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).map((u) => `'${u}'`).join(', ')} not among the model's (${this.labelNames.join(', ')})`);
+      if (unknown.length) {
+        const hint = !names && unknown.every((u) => /^\d+$/.test(u)) && this.labelNames.some((n) => !/^\d+$/.test(n)) ? '; integer labels are ids: give their names (classNames, --label-names: a dataset\'s ClassLabel names)' : '';
+        throw new Error(`ClassificationDataset: label${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).map((u) => `'${u}'`).join(', ')} not among the model's (${this.labelNames.join(', ')})${hint}`);
+      }
       if (this.problemType === 'single_label_classification' && this.labelNames.length < 2) throw new Error(`ClassificationDataset: single-label classification needs at least 2 classes; the data has only '${this.labelNames[0]}' (give labels, or a regression / multi-label problem)`);
     }
     const id = new Map(this.labelNames.map((n, i) => [n, i]));

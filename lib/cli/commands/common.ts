@@ -240,8 +240,8 @@ export async function quietHead<T>(quiet: boolean, load: () => Promise<T>): Prom
  * Tagged words (--data / --eval-data: a .jsonl of {tokens, tags}) as a TokenClassificationDataset:
  * the model's tag names (when it has them) fix the ids; cut at --block-size tokens.
  */
-/** --label-names: the names of integer tags, in id order; undefined without the flag. */
-export function tagNamesFlag(f: Record<string, unknown>): string[] | undefined {
+/** --label-names: the names of integer labels or tags, in id order; undefined without the flag. */
+export function labelNamesFlag(f: Record<string, unknown>): string[] | undefined {
   if (f['label-names'] === undefined) return undefined;
   const names = (f['label-names'] as string).split(',').map((n) => n.trim());
   if (names.some((n) => !n) || new Set(names).size !== names.length) throw new Error(`--label-names must be distinct names separated by commas, got '${f['label-names']}'`);
@@ -257,7 +257,7 @@ export function tokenClassificationDataset(file: string, f: Record<string, unkno
   const tok = tokenizerFromFlags(f);
   let ds: torch.data.TokenClassificationDataset;
   try {
-    ds = new torch.data.TokenClassificationDataset(rows, { tokenizer: tok, maxLength: blockSize, tagNames: tagNamesFlag(f), ...opts });
+    ds = new torch.data.TokenClassificationDataset(rows, { tokenizer: tok, maxLength: blockSize, tagNames: labelNamesFlag(f), ...opts });
   } catch (e) {
     throw new Error(`${file}: ${(e as Error).message.replace(/^TokenClassificationDataset: /, '')}`);
   }
@@ -300,7 +300,7 @@ export function classificationDataset(file: string, f: Record<string, unknown>, 
   const tok = tokenizerFromFlags(f);
   let ds: torch.data.ClassificationDataset;
   try {
-    ds = new torch.data.ClassificationDataset(rows, { tokenizer: tok, maxLength: blockSize, ...opts });
+    ds = new torch.data.ClassificationDataset(rows, { tokenizer: tok, maxLength: blockSize, classNames: labelNamesFlag(f), ...opts });
   } catch (e) {
     throw new Error(`${file}: ${(e as Error).message.replace(/^ClassificationDataset: /, '')}`);
   }

@@ -30,7 +30,7 @@ export const spec: Spec = {
   'undesirable-weight': { type: 'number', default: 1, help: 'KTO: the undesirable examples\' loss weight (TRL\'s undesirable_weight)' },
   'ref-model': { type: 'string', help: 'preference data: the reference model folder (default, with --adapter: the base without the adapter)' },
   'center-rewards-coefficient': { type: 'number', help: 'a reward model on chosen / rejected pairs: the loss\'s centering term, as the run trained with it (TRL\'s center_rewards_coefficient; default none)' },
-  'label-names': { type: 'string', help: 'token-classification with integer tags (a Hugging Face dataset\'s ClassLabel ids, as conll2003\'s ner_tags): their names in id order, comma-separated (O,B-PER,I-PER,...)' },
+  'label-names': { type: 'string', help: 'integer labels or tags (a Hugging Face dataset\'s ClassLabel ids, as sst2\'s label or conll2003\'s ner_tags): their names in id order, comma-separated (negative,positive or O,B-PER,I-PER,...)' },
   'label-column': { type: 'string', help: 'a classifier (--model a classifier\'s folder, or --adapter a SEQ_CLS / TOKEN_CLS one): the labels\' field of the .jsonl or column of the .csv (default label; a token classifier\'s: tags, ner_tags or pos_tags)', aliases: ['label-column-name'] },
 };
 
@@ -45,7 +45,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (f['center-rewards-coefficient'] !== undefined && !rewardPairs()) throw new Error('--center-rewards-coefficient is for a reward model on chosen / rejected pairs');
   if (isClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalClassifier(f);
   if (isTokenClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalTokenClassifier(f);
-  if (f['label-names'] !== undefined) throw new Error('--label-names names integer tags: it is for a token classifier (its folder, or a TOKEN_CLS --adapter)');
+  if (f['label-names'] !== undefined) throw new Error('--label-names names integer labels: it is for a classifier or a token classifier (its folder, or a SEQ_CLS / TOKEN_CLS --adapter)');
   const model = await loadModelFromFlags(f);
   const unpaired = torch.data.readKTOExamples(f.data as string);
   const pairs = unpaired ? null : torch.data.readPreferencePairs(f.data as string);
@@ -131,6 +131,7 @@ async function evalClassifier(f: Record<string, unknown>): Promise<void> {
   if (pairs) {
     // a reward model on chosen / rejected pairs: TRL's reward loss and accuracy
     if (model.numLabels !== 1) throw new Error(`${f.data} holds chosen / rejected pairs, for a reward model (one output); this classifier has ${model.numLabels}`);
+    if (f['label-names'] !== undefined) throw new Error('--label-names names integer labels; a reward model has none');
     const blockSize = f['block-size'] as number;
     if (blockSize > c.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${c.n_positions})`);
     const data = new torch.data.RewardDataset(pairs, { tokenizer: tok, maxLength: blockSize, padTokenId: c.pad_token_id ?? tok.eosTokenId });

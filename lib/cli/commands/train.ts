@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, checkDevice, classificationDataset, dataFlags, ktoDataset, tagNamesFlag, loadDataset, preferenceDataset, quietHead, sharedFlags, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags } from './common';
+import { attnFlag, checkDevice, classificationDataset, dataFlags, ktoDataset, labelNamesFlag, loadDataset, preferenceDataset, quietHead, sharedFlags, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
 import { writeModelCard } from '../../train/modelcard';
@@ -75,7 +75,7 @@ export const spec: Spec = {
   'early-stopping-patience': { type: 'int', help: 'stop after this many evaluations in a row without a lower eval loss (needs --eval-data)' },
   'early-stopping-threshold': { type: 'number', default: 0, help: 'how much lower the eval loss must be to count as better' },
   task: { type: 'string', default: 'auto', help: 'causal-lm (language modeling: the default for a language model\'s folder), text-classification (GPT2ForSequenceClassification on labelled texts, HF\'s run_classification; the default for a classifier\'s folder) reward-modeling (a one-output classifier on chosen / rejected pairs, TRL\'s RewardTrainer; the default for a classifier\'s folder and such pairs) or token-classification (GPT2ForTokenClassification on {tokens, tags} lines, HF\'s run_ner; the default for a token classifier\'s folder)' },
-  'label-names': { type: 'string', help: 'token-classification with integer tags (a Hugging Face dataset\'s ClassLabel ids, as conll2003\'s ner_tags): their names in id order, comma-separated (O,B-PER,I-PER,...)' },
+  'label-names': { type: 'string', help: 'integer labels or tags (a Hugging Face dataset\'s ClassLabel ids, as sst2\'s label or conll2003\'s ner_tags): their names in id order, comma-separated (negative,positive or O,B-PER,I-PER,...)' },
   'label-column': { type: 'string', help: 'text-classification: the labels\' field of a .jsonl (or column of a .csv; default label): a class, a number (regression) or a list of classes (multi-label); token-classification: the tags\' field (default tags, ner_tags or pos_tags)', aliases: ['label-column-name'] },
   'center-rewards-coefficient': { type: 'number', help: 'reward modeling: weight of mean((r(chosen) + r(rejected))^2) in the loss, keeping rewards near 0 (TRL\'s center_rewards_coefficient; default none)' },
   'problem-type': { type: 'string', help: 'text-classification: regression, single_label_classification or multi_label_classification (HF\'s problem_type; default from the labels)' },
@@ -141,7 +141,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   const modelDir = f.model as string;
   if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: no such folder`);
   const task = taskOf(f, modelDir), classify = task === 'text-classification', rewardModeling = task === 'reward-modeling', tagging = task === 'token-classification';
-  if (f['label-names'] !== undefined && !tagging) throw new Error('--label-names names integer tags: it is for --task token-classification');
+  if (f['label-names'] !== undefined && !tagging && !classify) throw new Error('--label-names names integer labels: it is for --task text-classification or token-classification');
   let model: torch.GPT2LMHeadModel | torch.GPT2ForSequenceClassification | torch.GPT2ForTokenClassification;
   let data: torch.data.TextDataset | torch.data.ExampleDataset | torch.data.PreferenceDataset | torch.data.KTODataset | torch.data.ClassificationDataset | torch.data.RewardDataset | torch.data.TokenClassificationDataset;
   let evalData: typeof data | undefined;
@@ -444,7 +444,7 @@ async function tokenClassifierAndData(f: Record<string, unknown>, modelDir: stri
   const own = torch.isTokenClassifierFolder(modelDir) && config.id2label ? Object.keys(config.id2label).sort((a, b) => Number(a) - Number(b)).map((k) => config.id2label![k]) : undefined;
   // a new head knows every tag of the training and the eval data (a rare tag may be in one only)
   const read = (file: string) => torch.data.readTaggedExamples(file, { tokensColumn: f['text-column'] as string | undefined, tagsColumn: f['label-column'] as string | undefined });
-  const tags = own ?? tagNamesFlag(f) ?? torch.data.TokenClassificationDataset.tagNames([...read(f.data as string), ...(f['eval-data'] ? read(f['eval-data'] as string) : [])]);
+  const tags = own ?? labelNamesFlag(f) ?? torch.data.TokenClassificationDataset.tagNames([...read(f.data as string), ...(f['eval-data'] ? read(f['eval-data'] as string) : [])]);
   const data = tokenClassificationDataset(f.data as string, f, { config: resolved }, { labels: tags });
   let evalData = f['eval-data'] ? tokenClassificationDataset(f['eval-data'] as string, f, { config: resolved }, { labels: data.labelNames }) : undefined;
   let train = data;
