@@ -97,7 +97,7 @@ function logpsOf(model: GPT2LMHeadModel, refModel: GPT2LMHeadModel | null, rows:
  * with eval_ names, against refModel or (a LoRA model) the model with its adapters disabled;
  * `klChunk` pairs the KL rows (the run's perDeviceTrainBatchSize, as TRL's eval set). Each batch's
  * KL estimate is its own (not gathered over ranks); with `distributed`, each rank takes every
- * world-size-th batch's worth of examples and the sums are all-reduced.
+ * world-size-th example and the sums are all-reduced.
  */
 export function evaluateKTO(model: GPT2LMHeadModel, dataset: KTODataset, opts: {
   beta?: number; desirableWeight?: number; undesirableWeight?: number; klChunk?: number; refModel?: GPT2LMHeadModel | null;
