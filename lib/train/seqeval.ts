@@ -64,13 +64,13 @@ export function entityTypes(tags: string[]): string[] {
 export function entityCounts(gold: string[], predicted: string[], types: string[]): number[] {
   const counts = new Array<number>(3 * types.length).fill(0);
   const key = (e: Entity) => `${e.type}\u0000${e.start}\u0000${e.end}`;
-  const goldSet = new Set(getEntities(gold).map(key));
+  const goldEntities = getEntities(gold), goldSet = new Set(goldEntities.map(key));
   for (const e of getEntities(predicted)) {
     const k = types.indexOf(e.type);
     counts[3 * k] += goldSet.has(key(e)) ? 1 : 0;
     counts[3 * k + 1] += 1;
   }
-  for (const e of getEntities(gold)) counts[3 * types.indexOf(e.type) + 2] += 1;
+  for (const e of goldEntities) counts[3 * types.indexOf(e.type) + 2] += 1;
   return counts;
 }
 
