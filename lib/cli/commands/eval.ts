@@ -78,7 +78,7 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
     model.dispose();
     return;
   }
-  if (f.method !== 'dpo') throw new Error(`--method must be dpo or orpo, got '${f.method}'`);
+  if (f.method !== 'dpo') throw new Error(`--method must be dpo, orpo or kto, got '${f.method}'`);
   if (!torch.train.DPO_LOSS_TYPES.includes(f['loss-type'] as torch.train.DPOLossType)) throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')}; got '${f['loss-type']}'`);
   if (!f.adapter && !f['ref-model']) throw new Error(`${f.data} holds preference pairs: their DPO rewards need a reference: give --adapter (its base is the reference) or --ref-model DIR (or --method orpo, which needs none)`);
   const ref = f['ref-model'] ? await loadModel(f['ref-model'] as string, { device: f.device as string | undefined, attn: attnFlag(f) }) : null;
