@@ -282,6 +282,24 @@ test('KTOTrainer trains as TRL\'s KTOTrainer with a PEFT model (unpaired example
   }
   for (const c of cases) expect(Math.max(...[...init].map(([k, t]) => relErr(want.get(`${c.name}.final.${k.slice(5)}`)!, t)))).toBeGreaterThan(1e-3);
   expect((want.get('kto.metrics')!.tolist() as number[][]).some((row) => row[5] > 0)).toBe(true); // (the KL term was in play)
+  // precomputeRefLogProbs: the reference's log-probabilities of every example and KL row taken once, the same run
+  {
+    const c = cases[0], model = await loraModel();
+    const own = new Map(model.namedParameters({ trainableOnly: true }));
+    torch.noGrad(() => { for (const [k, t] of init) own.get(k.slice(5))!.copy_(t); });
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+    const trainer = new torch.KTOTrainer(model, {
+      outputDir: path.join(tmp, 'kto-pre'), maxSteps: KSTEPS, perDeviceTrainBatchSize: KB, learningRate: c.lr, weightDecay: 0.01, warmupSteps: 1,
+      loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, beta: c.beta, precomputeRefLogProbs: true,
+    }, ds(train));
+    warn.mockRestore();
+    const losses = quietly(() => trainer.train()).logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss!);
+    const wantLosses = want.get('kto.losses')!.tolist() as number[];
+    losses.forEach((l, i) => expect([i, Math.abs(l - wantLosses[i]) / wantLosses[i] < 1e-5]).toEqual([i, true]));
+    for (const [n, p] of own) expect([n, relErr(p, want.get(`kto.final.${n}`)!) < 1e-4]).toEqual([n, true]);
+    trainer.optimizer.dispose();
+    model.dispose();
+  }
   // full fine-tuning against a frozen copy: at the first step policy = reference, so r = 0, z = 0 and
   // each example's loss is its weight x (1 - sigmoid(0)); the copy stays as it was
   const full = await torch.GPT2LMHeadModel.fromPretrained(base), frozen = await torch.GPT2LMHeadModel.fromPretrained(base);

@@ -22,6 +22,7 @@ import { Trainer, TrainingArguments } from './trainer';
 import { shardedSums } from './evaluate';
 import { checkPolicyAndReference, completionLogps, freezeReference, type PairBatch } from './dpo';
 import type { EvalMetrics, TrainerCallback } from './callbacks';
+import type { Device } from '../tensor/dtype';
 
 export interface KTOArguments extends TrainingArguments {
   /** β: how far from the reference the policy may go (TRL's beta, default 0.1) */
@@ -30,6 +31,12 @@ export interface KTOArguments extends TrainingArguments {
   desirableWeight?: number;
   /** λU: the undesirable examples' loss weight (TRL's undesirable_weight, default 1) */
   undesirableWeight?: number;
+  /**
+   * TRL's precompute_ref_log_probs: the reference's log-probabilities of every training example
+   * and its KL row computed once, before the first step, instead of two reference passes each
+   * step (half the passes; the reference never changes). Evaluation still runs the reference.
+   */
+  precomputeRefLogProbs?: boolean;
 }
 
 /** What the KTO loss of a batch depends on besides the model. */
@@ -83,12 +90,22 @@ export function ktoLoss(policy: Tensor, reference: Tensor, policyKL: Tensor, ref
   });
 }
 
-/** The log-probabilities of a batch's and its KL rows' completions under the policy (the batch's with grad) and the reference (no grad). */
-function logpsOf(model: GPT2LMHeadModel, refModel: GPT2LMHeadModel | null, rows: { batch: PairBatch; kl: PairBatch }, s: KTOSettings, withGrad: boolean): Tensor[] {
+/** The reference's log-probabilities of a batch's rows and of its KL rows, (B) each: refModel's, or the model's with its adapters disabled; no graph. */
+function referenceLogpsOf(model: GPT2LMHeadModel, refModel: GPT2LMHeadModel | null, rows: { batch: PairBatch; kl: PairBatch }, s: KTOSettings): [Tensor, Tensor] {
+  const reference = (b: PairBatch) => noGrad(() => (refModel ? completionLogps(refModel, b, s.precision, s.device) : disableAdapter(model, () => completionLogps(model, b, s.precision, s.device))));
+  const referenceKL = reference(rows.kl);
+  return [reference(rows.batch), referenceKL];
+}
+
+/**
+ * The log-probabilities of a batch's and its KL rows' completions under the policy (the batch's
+ * with grad) and the reference (no grad; or `precomputed`, [rows, KL rows]).
+ */
+function logpsOf(model: GPT2LMHeadModel, refModel: GPT2LMHeadModel | null, rows: { batch: PairBatch; kl: PairBatch }, s: KTOSettings, withGrad: boolean, precomputed?: [Tensor, Tensor]): Tensor[] {
   const policy = (b: PairBatch) => completionLogps(model, b, s.precision, s.device);
-  const reference = (b: PairBatch) => noGrad(() => (refModel ? completionLogps(refModel, b, s.precision, s.device) : disableAdapter(model, () => policy(b))));
   // (the passes without grad first, as TRL: none of them runs while the policy's graph is held)
-  const policyKL = noGrad(() => policy(rows.kl)), referenceKL = reference(rows.kl), referenceLogps = reference(rows.batch);
+  const policyKL = noGrad(() => policy(rows.kl));
+  const [referenceLogps, referenceKL] = precomputed ?? referenceLogpsOf(model, refModel, rows, s);
   return [withGrad ? policy(rows.batch) : noGrad(() => policy(rows.batch)), referenceLogps, policyKL, referenceKL];
 }
 
@@ -129,6 +146,8 @@ export class KTOTrainer extends Trainer {
   readonly desirableWeight: number;
   readonly undesirableWeight: number;
   private sums: Tensor | null = null; // SUMS since the last log line
+  /** precomputeRefLogProbs: the training examples' reference log-probabilities, [row, KL row] per example */
+  private refCache: Float32Array | null = null;
 
   /**
    * refModel: the frozen reference for full fine-tuning; leave it out for a LoRA model (the
@@ -174,13 +193,33 @@ export class KTOTrainer extends Trainer {
     const data = this.trainDataset as KTODataset, a = this.args;
     this.model.eval(); // (TRL's disable_dropout)
     const { loss, sums } = this.weightedStep(micros, (micro) => {
-      const [policy, reference, policyKL, referenceKL] = logpsOf(this.model, this.refModel, data.collateKTO(micro, a.perDeviceTrainBatchSize, a.device), this.settings, true);
+      const rows = data.collateKTO(micro, a.perDeviceTrainBatchSize, a.device);
+      const [policy, reference, policyKL, referenceKL] = logpsOf(this.model, this.refModel, rows, this.settings, true, this.precomputed(micro));
       return ktoLoss(policy, reference, policyKL, referenceKL, micro.map((i) => data.labels[i]), this.settings, this.worldSize > 1);
     });
     const before = this.sums;
     this.sums = keep(tidy(() => stack(before ? [before, ...sums] : sums).sum(0)));
     before?.dispose();
     return loss;
+  }
+
+  /** With precomputeRefLogProbs: these examples' reference log-probabilities [rows, KL rows], every example's computed on first use (TRL's precompute pass). */
+  private precomputed(indices: number[]): [Tensor, Tensor] | undefined {
+    if (!(this.args as KTOArguments).precomputeRefLogProbs) return undefined;
+    const data = this.trainDataset as KTODataset, a = this.args, bs = a.perDeviceTrainBatchSize;
+    if (!this.refCache) {
+      const cache = new Float32Array(2 * data.length);
+      for (let i = 0; i < data.length; i += bs) {
+        const idx = Array.from({ length: Math.min(bs, data.length - i) }, (_, k) => i + k);
+        tidy(() => {
+          const [r, rk] = referenceLogpsOf(this.model, this.refModel, data.collateKTO(idx, bs, a.device), this.settings).map((t) => t.tolist() as number[]);
+          idx.forEach((j, k) => { cache[2 * j] = r[k]; cache[2 * j + 1] = rk[k]; });
+        });
+      }
+      this.refCache = cache;
+    }
+    const c = this.refCache, device = a.device as Device;
+    return [tensor(indices.map((i) => c[2 * i]), { dtype: 'float32', device }), tensor(indices.map((i) => c[2 * i + 1]), { dtype: 'float32', device })];
   }
 
   /** TRL's KTO metrics over the examples since the last log line, all ranks (every rank calls it at each log line). */

@@ -90,7 +90,7 @@ export const spec: Spec = {
   'loss-type': { type: 'string', default: 'sigmoid', help: 'DPO loss, TRL\'s loss_type: sigmoid | robust | exo_pair | hinge | ipo' },
   'dpo-label-smoothing': { type: 'number', default: 0, help: 'DPO sigmoid loss: the chance a pair\'s preference is flipped (TRL\'s label_smoothing, cDPO)', aliases: ['label-smoothing'] },
   'max-prompt-length': { type: 'int', default: 512, help: 'DPO: a prompt\'s last tokens kept (TRL\'s max_prompt_length); --block-size caps prompt + completion (max_length)' },
-  'precompute-ref-log-probs': { type: 'boolean', help: 'DPO: the reference\'s log-probabilities of every pair computed once, before training, instead of a reference pass each step (TRL\'s precompute_ref_log_probs)' },
+  'precompute-ref-log-probs': { type: 'boolean', help: 'DPO and KTO: the reference\'s log-probabilities of every pair (example) computed once, before training, instead of reference passes each step (TRL\'s precompute_ref_log_probs)' },
   'max-completion-length': { type: 'int', help: 'DPO: a completion\'s first tokens kept, its eos included (TRL\'s max_completion_length; default: no limit)' },
   'neftune-noise-alpha': { type: 'number', default: 0, help: 'NEFTune: uniform noise of this scale on the token embeddings while training (HF\'s neftune_noise_alpha; 5 is usual; 0: off)' },
   'group-by-length': { type: 'boolean', help: 'without packing: batch examples of similar lengths together (HF\'s group_by_length; less padding)' },
@@ -211,7 +211,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (orpo || data instanceof torch.data.KTODataset) {
     // DPO's own settings mean nothing to ORPO and KTO: refused, not ignored
     const method = orpo ? 'ORPO' : 'KTO';
-    if (f['precompute-ref-log-probs']) throw new Error(`--precompute-ref-log-probs is a DPO setting; ${method} does not take it`);
+    if (orpo && f['precompute-ref-log-probs']) throw new Error('--precompute-ref-log-probs is for a reference model; ORPO has none');
     if (f['loss-type'] !== 'sigmoid') throw new Error(`--loss-type is DPO's; ${method} has its own loss`);
     if (f['dpo-label-smoothing']) throw new Error(`--dpo-label-smoothing is DPO's; ${method} does not take it`);
   }
@@ -222,7 +222,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     if (f.device !== 'cpu') refModel.to({ device: f.device as string });
   }
   const trainer = data instanceof torch.data.KTODataset
-    ? new torch.KTOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, desirableWeight: f['desirable-weight'] as number, undesirableWeight: f['undesirable-weight'] as number },
+    ? new torch.KTOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, desirableWeight: f['desirable-weight'] as number, undesirableWeight: f['undesirable-weight'] as number, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']) },
       data, evalData as torch.data.KTODataset | undefined, callbacks, refModel)
     : orpo
     ? new torch.ORPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number }, data as torch.data.PreferenceDataset, evalData as torch.data.PreferenceDataset | undefined, callbacks)
