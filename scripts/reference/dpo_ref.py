@@ -112,8 +112,6 @@ def dpo_loss(policy, reference, beta, loss_type, label_smoothing):
 
 def run(spec, case, inputs):
     model = train_ref.tiny_peft_lora(spec["fixtures"], inputs)  # (eval mode: TRL's disable_dropout)
-    steps, B = spec["steps"], spec["batch"]
-    opt, sched, groups, trainable = train_ref.hf_optimizer(model, case["lr"], case["weight_decay"], steps, spec["warmup"])
     eos, lt = spec["eos"], case["loss_type"]
 
     def stats(pairs):
@@ -125,6 +123,14 @@ def run(spec, case, inputs):
         policy = sequence_logps(model, input_ids, attn, loss_mask, lt)
         return dpo_loss(policy, reference, case["beta"], lt, case["label_smoothing"])
 
+    return pair_run(spec, case, model, stats)
+
+
+def pair_run(spec, case, model, stats):
+    """HF's loop over spec's pairs, spec["batch"] a step, stats(pairs) giving (loss, metrics), then
+    stats on the eval pairs: <case>.losses, .metrics, .eval (loss, metrics[2]: reward accuracy), .final.<name>."""
+    steps, B = spec["steps"], spec["batch"]
+    opt, sched, groups, trainable = train_ref.hf_optimizer(model, case["lr"], case["weight_decay"], steps, spec["warmup"])
     losses, metrics = [], []
     for step in range(steps):
         loss, m = stats(spec["pairs"][step * B:(step + 1) * B])

@@ -51,18 +51,7 @@ def orpo_loss(model, pairs, eos, spec, beta):
 
 def run(spec, case, inputs):
     model = train_ref.tiny_peft_lora(spec["fixtures"], inputs)  # (eval mode: TRL's disable_dropout)
-    steps, B = spec["steps"], spec["batch"]
-    opt, sched, groups, trainable = train_ref.hf_optimizer(model, case["lr"], case["weight_decay"], steps, spec["warmup"])
-    losses, metrics = [], []
-    for step in range(steps):
-        loss, m = orpo_loss(model, spec["pairs"][step * B:(step + 1) * B], spec["eos"], spec, case["beta"])
-        losses.append(train_ref.hf_step(loss, trainable, opt, sched))
-        metrics.append(m)
-    with torch.no_grad():
-        eval_loss, eval_metrics = orpo_loss(model, spec["eval_pairs"], spec["eos"], spec, case["beta"])
-    name = case["name"]
-    return {f"{name}.losses": torch.tensor(losses, dtype=torch.float64), f"{name}.metrics": torch.stack(metrics),
-            f"{name}.eval": torch.stack([eval_loss, eval_metrics[2]]), **train_ref.final_tensors(name, groups)}
+    return dpo_ref.pair_run(spec, case, model, lambda pairs: orpo_loss(model, pairs, spec["eos"], spec, case["beta"]))
 
 
 if __name__ == "__main__":
