@@ -791,3 +791,41 @@ test('train on unpaired examples (prompt, completion, label): TRL\'s KTO with it
   expect(cli('train', '--model', modelDir, '--data', badKto, '--out', path.join(tmp, 'x'), '--block-size', '32').err)
     .toBe(`tstorch train: ${badKto}:2: 'label' must be true or false, got "yes"; the first line makes this KTO data: every line needs string prompt and completion fields and a boolean label (true: desirable)\n`);
 });
+
+test('a Hugging Face dataset\'s .parquet files train and evaluate as their .jsonl rows do; ClassLabel ids are named by the file\'s features', () => {
+  const FIX = path.join(__dirname, 'fixtures', 'parquet');
+  const evalJson = (...args: string[]) => {
+    const r = cli('eval', '--model', modelDir, ...args, '--json');
+    expect(r.err).toBe('');
+    return JSON.parse(r.out);
+  };
+  // run_clm's text column, and TRL's prompt-completion pairs
+  expect(evalJson('--data', path.join(FIX, 'text.parquet'), '--block-size', '16')).toEqual(evalJson('--data', path.join(FIX, 'text.jsonl'), '--block-size', '16'));
+  expect(evalJson('--data', path.join(FIX, 'prompt_completion.parquet'), '--block-size', '32')).toEqual(evalJson('--data', path.join(FIX, 'prompt_completion.jsonl'), '--block-size', '32'));
+  // conll2003-style ner_tags: ClassLabel ids, the head's labels in the ClassLabel's order without --label-names
+  const TAGS = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC'];
+  const out = path.join(tmp, 'ner-parquet');
+  const t = cli('train', '--model', modelDir, '--task', 'token-classification', '--data', path.join(FIX, 'ner.parquet'), '--out', out,
+    '--block-size', '64', '--batch-size', '4', '--max-steps', '2', '--lr', '1e-3');
+  expect(t.err).toBe('');
+  expect(t.out).toMatch(/23 tagged texts \(token classification, 5 tags: O, B-PER, I-PER, B-LOC, I-LOC;/);
+  expect(Object.values(JSON.parse(fs.readFileSync(path.join(out, 'adapter_config.json'), 'utf8')).tstorch_id2label)).toEqual(TAGS);
+  const fromParquet = evalJson('--adapter', out, '--data', path.join(FIX, 'ner.parquet'), '--block-size', '64');
+  expect(fromParquet).toEqual(evalJson('--adapter', out, '--data', path.join(FIX, 'ner.jsonl'), '--block-size', '64', '--label-names', TAGS.join(',')));
+  expect(fromParquet.overall_f1).toBeGreaterThanOrEqual(0);
+  expect(cli('eval', '--model', modelDir, '--adapter', out, '--data', path.join(FIX, 'ner.parquet'), '--block-size', '64', '--label-names', 'O,B-X,I-X,B-Y,I-Y').err)
+    .toMatch(/--label-names O,B-X,I-X,B-Y,I-Y is not how .*ner\.parquet names its ClassLabel ids \(O,B-PER,I-PER,B-LOC,I-LOC\): leave the flag out/);
+  // sst2-style sentence / label
+  const c = cli('train', '--model', modelDir, '--task', 'text-classification', '--data', path.join(FIX, 'classification.parquet'), '--text-column', 'sentence',
+    '--out', path.join(tmp, 'cls-parquet'), '--block-size', '32', '--batch-size', '4', '--max-steps', '1');
+  expect(c.err).toBe('');
+  expect(c.out).toMatch(/23 labelled texts \(single label classification, 2 classes: negative, positive\)/);
+  // a corrupt file: the error, no output folder
+  const cut = path.join(tmp, 'cut.parquet');
+  const bytes = fs.readFileSync(path.join(FIX, 'text.parquet'));
+  fs.writeFileSync(cut, bytes.subarray(0, bytes.length >> 1));
+  const r = cli('train', '--model', modelDir, '--data', cut, '--out', path.join(tmp, 'cut-out'));
+  expect(r.code).toBe(1);
+  expect(r.err).toMatch(/cut\.parquet: not a readable Parquet file/);
+  expect(fs.existsSync(path.join(tmp, 'cut-out'))).toBe(false);
+});

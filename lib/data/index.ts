@@ -1,6 +1,7 @@
-// Data: text and CSV loading, the notebook's cleaning, the Brown Corpus, TextDataset and batching,
+// Data: text, CSV, JSON Lines and Parquet loading, the notebook's cleaning, the Brown Corpus, TextDataset and batching,
 // and TensorDataset / DataLoader for tensors in memory.
 export * from './text';
+export * from './parquet';
 export * from './brown';
 export * from './dataset';
 export * from './loader';

@@ -1,6 +1,7 @@
 // Reading training text: plain files, the notebook's Articles.csv, and its cleaning().
 import * as fs from 'fs';
 import * as path from 'path';
+import { readParquet, readParquetSchema } from './parquet';
 
 /**
  * Parses RFC 4180 CSV (quoted fields, doubled quotes, newlines inside quotes, CRLF).
@@ -121,26 +122,62 @@ export function readTrainingText(file: string, opts: { cleaning?: CleaningMode; 
     const mode = opts.cleaning ?? 'notebook';
     return readCsvColumn(file, opts.column ?? 'Article').map((a) => clean(a, mode)).join('');
   }
-  if (lower.endsWith('.jsonl')) return readJsonlColumn(file, opts.column ?? 'text').map((d) => clean(d, opts.cleaning ?? 'none')).join('');
+  if (isRecordFile(file)) return readJsonlColumn(file, opts.column ?? 'text').map((d) => clean(d, opts.cleaning ?? 'none')).join('');
   return clean(fs.readFileSync(file, 'utf8'), opts.cleaning ?? 'none');
 }
 
-/** The string field `column` of each line's JSON object (blank lines skipped). */
+/** The string field `column` of each line's JSON object (blank lines skipped), or of each row of a .parquet. */
 export function readJsonlColumn(file: string, column: string): string[] {
   return readJsonlFields(file, [column]).map(([v]) => v);
 }
 
-/** The string fields `columns` of each line's JSON object, in that order (blank lines skipped). */
-export function readJsonlFields(file: string, columns: string[], parsed = readJsonl(file), hint = 'choose one with --text-column'): string[][] {
+/** The string fields `columns` of each line's JSON object (or .parquet row), in that order (blank lines skipped). */
+export function readJsonlFields(file: string, columns: string[], parsed = readRecords(file), hint = 'choose one with --text-column'): string[][] {
   const rows = parsed.map(([line, row]) => columns.map((column) => {
     const value = row !== null && typeof row === 'object' ? (row as Record<string, unknown>)[column] : undefined;
     if (typeof value !== 'string') {
-      throw new Error(`${file}:${line}: no string field '${column}'${row !== null && typeof row === 'object' ? ` (fields: ${Object.keys(row).join(', ')})` : ''}; ${hint}`);
+      throw new Error(`${at(file, line)}: no string field '${column}'${row !== null && typeof row === 'object' ? ` (fields: ${Object.keys(row).join(', ')})` : ''}; ${hint}`);
     }
     return value;
   }));
-  if (!rows.length) throw new Error(`${file}: no JSON lines`);
+  if (!rows.length) throw new Error(noRows(file));
   return rows;
+}
+
+/**
+ * Data files of records: JSON Lines (an object a line) and Parquet (a row each, as Hugging Face's
+ * hub and `Dataset.to_parquet` write them).
+ */
+export const isRecordFile = (file: string): boolean => /\.(jsonl|parquet)$/i.test(file);
+const isParquet = (file: string): boolean => /\.parquet$/i.test(file);
+
+/** Where a record is, for messages: a .jsonl's line (file:7), a .parquet's row (file row 7). */
+const at = (file: string, n: number): string => (isParquet(file) ? `${file} row ${n}` : `${file}:${n}`);
+const noRows = (file: string): string => `${file}: no ${isParquet(file) ? 'rows' : 'JSON lines'}`;
+
+/** The records of a .jsonl or a .parquet (readJsonl, readParquet), each with its line or row number. */
+export function readRecords(file: string): [number, unknown][] {
+  if (isParquet(file)) return readParquet(file).rows.map((row, i) => [i + 1, row]);
+  return readJsonl(file);
+}
+
+/**
+ * The class names of a ClassLabel column (a Hugging Face dataset's label, or list of labels as
+ * ner_tags) in a .parquet written by `datasets`, or in every .parquet of a folder (they must
+ * agree): for the first of `columns` the data has; undefined for other data, columns and writers.
+ */
+export function classLabelNames(file: string, columns: string[]): string[] | undefined {
+  const files = isFolder(file) ? dataFilesIn(file).filter(isParquet) : isParquet(file) ? [file] : [];
+  let found: string[] | undefined, from = '';
+  for (const f of files) {
+    const schema = readParquetSchema(f);
+    const column = columns.find((c) => schema.columns.includes(c));
+    const names = column === undefined ? undefined : schema.classLabels[column];
+    if (!names) continue;
+    if (found && found.join('\n') !== names.join('\n')) throw new Error(`${file}: ${from} and ${f} name their ClassLabel ids differently (${found.join(',')} / ${names.join(',')}); give files of one dataset`);
+    if (!found) { found = names; from = f; }
+  }
+  return found;
 }
 
 /** Each non-blank line of a JSON Lines file, parsed, with its line number. */
@@ -182,8 +219,8 @@ export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningM
   }
   checkDataFile(file);
   const lower = file.toLowerCase();
-  if (lower.endsWith('.jsonl')) {
-    const parsed = readJsonl(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
+  if (isRecordFile(file)) {
+    const parsed = readRecords(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
     if (opts.column === undefined && typeof first?.prompt === 'string' && typeof first?.completion === 'string') {
       const hint = 'the first line makes this prompt-completion data: every line needs string prompt and completion fields';
       return { pairs: readJsonlFields(file, ['prompt', 'completion'], parsed, hint).map(([prompt, completion]) => ({ prompt, completion })) };
@@ -214,10 +251,10 @@ function readFolderOfOneKind<T>(dir: string, read: (file: string) => T[] | null,
   return parts.flatMap(([, p]) => p!);
 }
 
-/** A data folder's .txt, .csv and .jsonl files (not its subfolders), in name order. */
+/** A data folder's .txt, .csv, .jsonl and .parquet files (not its subfolders), in name order. */
 export function dataFilesIn(dir: string): string[] {
-  const files = fs.readdirSync(dir).filter((n) => /\.(txt|csv|jsonl)$/i.test(n) && fs.statSync(path.join(dir, n)).isFile()).sort();
-  if (!files.length) throw new Error(`${dir}: a folder without .txt, .csv or .jsonl files`);
+  const files = fs.readdirSync(dir).filter((n) => /\.(txt|csv|jsonl|parquet)$/i.test(n) && fs.statSync(path.join(dir, n)).isFile()).sort();
+  if (!files.length) throw new Error(`${dir}: a folder without .txt, .csv, .jsonl or .parquet files`);
   return files.map((n) => path.join(dir, n));
 }
 
@@ -228,9 +265,9 @@ export function dataFilesIn(dir: string): string[] {
  */
 export function readPreferencePairs(file: string): { prompt: string; chosen: string; rejected: string }[] | null {
   if (isFolder(file)) return readFolderOfOneKind(file, readPreferencePairs, 'preference pairs');
-  if (!file.toLowerCase().endsWith('.jsonl')) return null;
+  if (!isRecordFile(file)) return null;
   checkDataFile(file);
-  const parsed = readJsonl(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
+  const parsed = readRecords(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
   if (!(typeof first?.prompt === 'string' && typeof first?.chosen === 'string' && typeof first?.rejected === 'string')) return null;
   const hint = 'the first line makes this preference data (DPO): every line needs string prompt, chosen and rejected fields';
   return readJsonlFields(file, ['prompt', 'chosen', 'rejected'], parsed, hint).map(([prompt, chosen, rejected]) => ({ prompt, chosen, rejected }));
@@ -243,15 +280,15 @@ export function readPreferencePairs(file: string): { prompt: string; chosen: str
  */
 export function readKTOExamples(file: string): { prompt: string; completion: string; label: boolean }[] | null {
   if (isFolder(file)) return readFolderOfOneKind(file, readKTOExamples, 'KTO examples (prompt, completion, label)');
-  if (!file.toLowerCase().endsWith('.jsonl')) return null;
+  if (!isRecordFile(file)) return null;
   checkDataFile(file);
-  const parsed = readJsonl(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
+  const parsed = readRecords(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
   if (!(typeof first?.prompt === 'string' && typeof first?.completion === 'string' && typeof first?.label === 'boolean')) return null;
   const hint = 'the first line makes this KTO data: every line needs string prompt and completion fields and a boolean label (true: desirable)';
   const texts = readJsonlFields(file, ['prompt', 'completion'], parsed, hint);
   return parsed.map(([line, row], k) => {
     const label = (row as Record<string, unknown>).label;
-    if (typeof label !== 'boolean') throw new Error(`${file}:${line}: 'label' must be true or false, got ${JSON.stringify(label)}; ${hint}`);
+    if (typeof label !== 'boolean') throw new Error(`${at(file, line)}: 'label' must be true or false, got ${JSON.stringify(label)}; ${hint}`);
     return { prompt: texts[k][0], completion: texts[k][1], label };
   });
 }
@@ -279,18 +316,18 @@ export function readLabelledTexts(file: string, opts: { textColumn?: string; lab
       return { text, label: label.trim() !== '' && Number.isFinite(n) ? n : label.includes(',') ? label.split(',').map((l) => l.trim()) : label };
     });
   }
-  if (!lower.endsWith('.jsonl')) throw new Error(`${file}: classification data is a .jsonl (one {"${textColumn}": ..., "${labelColumn}": ...} object a line) or a .csv with those columns`);
-  const rows = readJsonl(file).map(([line, row]) => {
+  if (!isRecordFile(file)) throw new Error(`${file}: classification data is a .jsonl (one {"${textColumn}": ..., "${labelColumn}": ...} object a line), a .parquet or a .csv with those columns`);
+  const rows = readRecords(file).map(([line, row]) => {
     const o = (row !== null && typeof row === 'object' ? row : {}) as Record<string, unknown>;
     const fields = `(fields: ${Object.keys(o).join(', ')}); choose others with --text-column / --label-column`;
-    if (typeof o[textColumn] !== 'string') throw new Error(`${file}:${line}: no string field '${textColumn}' ${fields}`);
+    if (typeof o[textColumn] !== 'string') throw new Error(`${at(file, line)}: no string field '${textColumn}' ${fields}`);
     const label = o[labelColumn];
     const ok = typeof label === 'string' || typeof label === 'boolean' || (typeof label === 'number' && Number.isFinite(label))
       || (Array.isArray(label) && label.every((l) => typeof l === 'string' || Number.isInteger(l)));
-    if (!ok) throw new Error(`${file}:${line}: field '${labelColumn}' must be a class (string, integer, boolean), a number or a list of classes, got ${JSON.stringify(label)} ${fields}`);
+    if (!ok) throw new Error(`${at(file, line)}: field '${labelColumn}' must be a class (string, integer, boolean), a number or a list of classes, got ${JSON.stringify(label)} ${fields}`);
     return { text: o[textColumn] as string, label: label as LabelledText['label'] };
   });
-  if (!rows.length) throw new Error(`${file}: no JSON lines`);
+  if (!rows.length) throw new Error(noRows(file));
   return rows;
 }
 
@@ -301,15 +338,15 @@ export function readLabelledTexts(file: string, opts: { textColumn?: string; lab
  */
 export function readRewardPairs(file: string): { chosen: string; rejected: string; prompt?: string; margin?: number }[] | null {
   if (isFolder(file)) return readFolderOfOneKind(file, readRewardPairs, 'chosen / rejected pairs');
-  if (!file.toLowerCase().endsWith('.jsonl')) return null;
+  if (!isRecordFile(file)) return null;
   checkDataFile(file);
-  const parsed = readJsonl(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
+  const parsed = readRecords(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
   if (!(typeof first?.chosen === 'string' && typeof first?.rejected === 'string')) return null;
   return parsed.map(([line, row]) => {
     const o = (row ?? {}) as Record<string, unknown>;
-    for (const k of ['chosen', 'rejected']) if (typeof o[k] !== 'string') throw new Error(`${file}:${line}: no string field '${k}' (the first line makes this preference data: every line needs chosen and rejected)`);
-    if (o.prompt !== undefined && typeof o.prompt !== 'string') throw new Error(`${file}:${line}: 'prompt' must be a string`);
-    if (o.margin !== undefined && !(typeof o.margin === 'number' && Number.isFinite(o.margin))) throw new Error(`${file}:${line}: 'margin' must be a number, got ${JSON.stringify(o.margin)}`);
+    for (const k of ['chosen', 'rejected']) if (typeof o[k] !== 'string') throw new Error(`${at(file, line)}: no string field '${k}' (the first line makes this preference data: every line needs chosen and rejected)`);
+    if (o.prompt !== undefined && typeof o.prompt !== 'string') throw new Error(`${at(file, line)}: 'prompt' must be a string`);
+    if (o.margin !== undefined && !(typeof o.margin === 'number' && Number.isFinite(o.margin))) throw new Error(`${at(file, line)}: 'margin' must be a number, got ${JSON.stringify(o.margin)}`);
     return { chosen: o.chosen as string, rejected: o.rejected as string, ...(o.prompt !== undefined ? { prompt: o.prompt as string } : {}), ...(o.margin !== undefined ? { margin: o.margin as number } : {}) };
   });
 }
@@ -322,19 +359,19 @@ export function readRewardPairs(file: string): { chosen: string; rejected: strin
 export function readTaggedExamples(file: string, opts: { tokensColumn?: string; tagsColumn?: string } = {}): { tokens: string[]; tags: (string | number)[] }[] {
   if (isFolder(file)) return dataFilesIn(file).flatMap((f) => readTaggedExamples(f, opts));
   checkDataFile(file);
-  if (!file.toLowerCase().endsWith('.jsonl')) throw new Error(`${file}: token classification data is a .jsonl, one {"tokens": [words], "tags": [a tag per word]} object a line`);
+  if (!isRecordFile(file)) throw new Error(`${file}: token classification data is a .jsonl, one {"tokens": [words], "tags": [a tag per word]} object a line, or a .parquet with those columns`);
   const wordsKey = opts.tokensColumn ?? 'tokens';
-  const rows = readJsonl(file).map(([line, row]) => {
+  const rows = readRecords(file).map(([line, row]) => {
     const o = (row !== null && typeof row === 'object' ? row : {}) as Record<string, unknown>;
     const tagsKey = opts.tagsColumn ?? ['tags', 'ner_tags', 'pos_tags'].find((k) => k in o) ?? 'tags';
     const fields = `(fields: ${Object.keys(o).join(', ')}); choose others with --text-column / --label-column`;
     const words = o[wordsKey], tags = o[tagsKey];
-    if (!Array.isArray(words) || !words.every((w) => typeof w === 'string')) throw new Error(`${file}:${line}: no list of words '${wordsKey}' ${fields}`);
-    if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' || Number.isInteger(t))) throw new Error(`${file}:${line}: no list of tags '${tagsKey}' (strings or integers) ${fields}`);
-    if (words.length !== tags.length) throw new Error(`${file}:${line}: ${words.length} words but ${tags.length} tags (one tag per word)`);
-    if (!words.length) throw new Error(`${file}:${line}: no words`);
+    if (!Array.isArray(words) || !words.every((w) => typeof w === 'string')) throw new Error(`${at(file, line)}: no list of words '${wordsKey}' ${fields}`);
+    if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' || Number.isInteger(t))) throw new Error(`${at(file, line)}: no list of tags '${tagsKey}' (strings or integers) ${fields}`);
+    if (words.length !== tags.length) throw new Error(`${at(file, line)}: ${words.length} words but ${tags.length} tags (one tag per word)`);
+    if (!words.length) throw new Error(`${at(file, line)}: no words`);
     return { tokens: words as string[], tags: tags as (string | number)[] };
   });
-  if (!rows.length) throw new Error(`${file}: no JSON lines`);
+  if (!rows.length) throw new Error(noRows(file));
   return rows;
 }

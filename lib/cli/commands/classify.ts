@@ -9,7 +9,7 @@ export const spec: Spec = {
   adapter: { ...sharedFlags.adapter, help: 'PEFT LoRA adapter folder of task_type SEQ_CLS or TOKEN_CLS (tstorch train --task text-classification / token-classification writes one)' },
   tokenizer: sharedFlags.tokenizer,
   text: { type: 'string', help: 'the text to classify' },
-  texts: { type: 'string', help: 'a file of texts: a .txt (one a line) or a .jsonl (a text field each, or --text-column)' },
+  texts: { type: 'string', help: 'a file of texts: a .txt (one a line) or a .jsonl / .parquet (a text field each, or --text-column)' },
   'text-column': sharedFlags['text-column'],
   'top-k': { type: 'int', default: 1, help: 'the labels shown per text, most likely first (0: all)' },
   'function-to-apply': { type: 'string', help: 'softmax, sigmoid or none (HF\'s pipeline: none for regression, sigmoid for multi-label or one label, softmax otherwise)' },

@@ -11,7 +11,7 @@ export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'device' | 
   tokenizer: { type: 'string', help: 'folder of the tokenizer files (vocab.json + merges.txt, or tokenizer.json) when not the --model folder\'s (HF\'s tokenizer_name); default: --model\'s own, else GPT-2\'s', aliases: ['tokenizer-name'] },
   device: { type: 'string', default: 'cpu', help: 'cpu or cuda' },
   cleaning: { type: 'string', help: 'basic | notebook | none (default: notebook for .csv, none for text)' },
-  'text-column': { type: 'string', help: 'the documents\' column of a .csv (default Article) or field of a .jsonl (default text)', aliases: ['dataset-text-field'] },
+  'text-column': { type: 'string', help: 'the documents\' column of a .csv (default Article) or field of a .jsonl / column of a .parquet (default text)', aliases: ['dataset-text-field'] },
   packing: { type: 'boolean', default: true, help: 'texts concatenated and cut into --block-size blocks (run_clm); --no-packing: an example per line/row/object, ended by <|endoftext|>, padded per batch (TRL\'s SFT; prompt/completion .jsonl always)' },
   'completion-only-loss': { type: 'boolean', default: true, help: 'prompt/completion data: learn the completions only (--no-completion-only-loss: the prompts too)' },
   attn: { type: 'string', help: `attention: sdpa (fused kernels) or eager (default: ${torch.nn.functional.hasFusedAttention ? 'sdpa' : 'eager'} with this libtorch)` },
@@ -100,9 +100,9 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   let items: Int32Array[];
   const tok = opts.tokenizer ?? torch.tokenizer;
   // Prompt-completion data is never packed (each completion is learned after its own prompt).
-  // (a folder: its .txt / .csv / .jsonl files in name order, read as one file of them would be)
-  const jsonl = fs.statSync(file).isDirectory() ? torch.data.dataFilesIn(file).some((f) => f.toLowerCase().endsWith('.jsonl')) : file.toLowerCase().endsWith('.jsonl');
-  const docs = opts.packing === false || jsonl ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column }) : null;
+  // (a folder: its .txt / .csv / .jsonl / .parquet files in name order, read as one file of them would be)
+  const records = fs.statSync(file).isDirectory() ? torch.data.dataFilesIn(file).some(torch.data.isRecordFile) : torch.data.isRecordFile(file);
+  const docs = opts.packing === false || records ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column }) : null;
   if (docs && ('pairs' in docs || opts.packing === false)) {
     if (opts.stride !== undefined) throw new Error(`--stride scores one running text (packed); ${file} is read as separate ${'pairs' in docs ? 'prompt-completion examples' : 'examples (--no-packing)'}`);
     const exampleOpts = { maxLength: blockSize, completionOnlyLoss: opts.completionOnlyLoss, tokenizer: tok };
@@ -237,7 +237,7 @@ export async function quietHead<T>(quiet: boolean, load: () => Promise<T>): Prom
 }
 
 /**
- * Tagged words (--data / --eval-data: a .jsonl of {tokens, tags}) as a TokenClassificationDataset:
+ * Tagged words (--data / --eval-data: a .jsonl or .parquet of {tokens, tags}) as a TokenClassificationDataset:
  * the model's tag names (when it has them) fix the ids; cut at --block-size tokens.
  */
 /** --label-names: the names of integer labels or tags, in id order; undefined without the flag. */
@@ -248,6 +248,21 @@ export function labelNamesFlag(f: Record<string, unknown>): string[] | undefined
   return names;
 }
 
+/**
+ * The names of integer labels in `file`: --label-names, else those a Hugging Face .parquet gives
+ * its ClassLabel column (the first of `columns` it has; sst2's label, conll2003's ner_tags).
+ */
+export function labelNames(f: Record<string, unknown>, file: string, columns: string[]): string[] | undefined {
+  const flag = labelNamesFlag(f), own = torch.data.classLabelNames(file, columns);
+  if (flag && own && flag.join('\n') !== own.join('\n')) {
+    throw new Error(`--label-names ${flag.join(',')} is not how ${file} names its ClassLabel ids (${own.join(',')}): leave the flag out, the file's names are used`);
+  }
+  return flag ?? own;
+}
+
+/** The tags' column of token classification data: --label-column, else the first of tags, ner_tags, pos_tags a row has (run_ner's choice). */
+export const tagColumns = (f: Record<string, unknown>): string[] => (f['label-column'] !== undefined ? [f['label-column'] as string] : ['tags', 'ner_tags', 'pos_tags']);
+
 export function tokenClassificationDataset(file: string, f: Record<string, unknown>, model: { config: { vocab_size: number; n_positions: number } } | null,
   opts: { labels?: string[] } = {}): torch.data.TokenClassificationDataset {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
@@ -257,7 +272,7 @@ export function tokenClassificationDataset(file: string, f: Record<string, unkno
   const tok = tokenizerFromFlags(f);
   let ds: torch.data.TokenClassificationDataset;
   try {
-    ds = new torch.data.TokenClassificationDataset(rows, { tokenizer: tok, maxLength: blockSize, tagNames: labelNamesFlag(f), ...opts });
+    ds = new torch.data.TokenClassificationDataset(rows, { tokenizer: tok, maxLength: blockSize, tagNames: labelNames(f, file, tagColumns(f)), ...opts });
   } catch (e) {
     throw new Error(`${file}: ${(e as Error).message.replace(/^TokenClassificationDataset: /, '')}`);
   }
@@ -288,7 +303,7 @@ export async function loadClassifier(dir: string, opts: { adapter?: string; devi
 }
 
 /**
- * Labelled texts (--data / --eval-data: .jsonl or .csv with --text-column and --label-column)
+ * Labelled texts (--data / --eval-data: .jsonl, .parquet or .csv with --text-column and --label-column)
  * as a ClassificationDataset for this classifier: its label names fix the ids, its pad token pads.
  */
 export function classificationDataset(file: string, f: Record<string, unknown>, model: { config: { vocab_size: number; n_positions: number } } | null,
@@ -300,7 +315,7 @@ export function classificationDataset(file: string, f: Record<string, unknown>, 
   const tok = tokenizerFromFlags(f);
   let ds: torch.data.ClassificationDataset;
   try {
-    ds = new torch.data.ClassificationDataset(rows, { tokenizer: tok, maxLength: blockSize, classNames: labelNamesFlag(f), ...opts });
+    ds = new torch.data.ClassificationDataset(rows, { tokenizer: tok, maxLength: blockSize, classNames: labelNames(f, file, [(f['label-column'] as string | undefined) ?? 'label']), ...opts });
   } catch (e) {
     throw new Error(`${file}: ${(e as Error).message.replace(/^ClassificationDataset: /, '')}`);
   }

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import { Spec } from '../args';
 import { loadModelFromFlags, sharedFlags, tokenizerFromFlags } from './common';
 import type { GPT2Tokenizer } from '../../models/tokenizer';
-import { readJsonlFields } from '../../data/text';
+import { isRecordFile, readJsonlFields } from '../../data/text';
 import { withPrecision } from '../../train/evaluate';
 import type { GPT2LMHeadModel } from '../../models/gpt2';
 import { checkGenerateOptions, completesStopString, withDefaults } from '../../models/generation';
@@ -15,7 +15,7 @@ export const spec: Spec = {
   tokenizer: sharedFlags.tokenizer,
   adapter: sharedFlags.adapter,
   prompt: { type: 'string', help: 'the text to continue' },
-  prompts: { type: 'string', help: 'instead of --prompt, a file of them: one a line (.txt) or a prompt field an object (.jsonl); prints a JSON line each (prompt, completion, tokens)' },
+  prompts: { type: 'string', help: 'instead of --prompt, a file of them: one a line (.txt) or a prompt field an object (.jsonl) or row (.parquet); prints a JSON line each (prompt, completion, tokens)' },
   'batch-size': { type: 'int', default: 8, help: 'with --prompts: prompts generated together (left-padded, each as it would be alone)' },
   'max-new-tokens': { type: 'int', help: 'tokens to add (default 50)' },
   temperature: { type: 'number', help: '0 is greedy; > 0 samples (default 0)' },
@@ -137,7 +137,7 @@ async function generateFromFile(f: Record<string, unknown>, flags: GenerateOptio
   const file = f.prompts as string, batchSize = f['batch-size'] as number;
   if (!fs.existsSync(file) || fs.statSync(file).isDirectory()) throw new Error(`--prompts ${file}: no such file`);
   if (!(batchSize >= 1)) throw new Error(`--batch-size must be >= 1, got ${batchSize}`);
-  const prompts = file.toLowerCase().endsWith('.jsonl')
+  const prompts = isRecordFile(file)
     ? readJsonlFields(file, ['prompt'], undefined, 'each line needs a string prompt field').map(([p]) => p)
     : fs.readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim());
   if (!prompts.length) throw new Error(`--prompts ${file}: no prompts in it`);

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, checkDevice, classificationDataset, dataFlags, ktoDataset, labelNamesFlag, loadDataset, preferenceDataset, quietHead, sharedFlags, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags } from './common';
+import { attnFlag, checkDevice, classificationDataset, dataFlags, ktoDataset, labelNames, loadDataset, preferenceDataset, quietHead, sharedFlags, tagColumns, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
 import { writeModelCard } from '../../train/modelcard';
@@ -13,7 +13,7 @@ export const summary = 'fine-tune GPT-2 with LoRA (default) or fully; writes the
 export const spec: Spec = {
   model: { type: 'string', required: true, help: 'base Hugging Face GPT-2 folder', aliases: ['model-name-or-path'] },
   tokenizer: sharedFlags.tokenizer,
-  data: { type: 'string', required: true, help: 'training .txt, a .csv with an Article column (the notebook\'s Articles.csv), or a .jsonl with a text field (or prompt and completion fields); or a folder of them', aliases: ['train-file'] },
+  data: { type: 'string', required: true, help: 'training .txt, a .csv with an Article column (the notebook\'s Articles.csv), or a .jsonl or .parquet (a Hugging Face dataset\'s files) with a text field (or prompt and completion fields; or the task\'s fields); or a folder of them', aliases: ['train-file'] },
   out: { type: 'string', required: true, help: 'output folder: adapter or model files, checkpoints, metrics.jsonl, loss.svg', aliases: ['output-dir'] },
   'lora-r': { type: 'int', default: 8, help: 'LoRA rank' },
   'lora-alpha': { type: 'number', default: 16, help: 'LoRA alpha (scaling alpha/r)' },
@@ -64,7 +64,7 @@ export const spec: Spec = {
   'save-total-limit': { type: 'int', help: 'keep only the newest N checkpoints' },
   'save-strategy': { type: 'string', default: 'steps', help: 'steps (every --save-steps), epoch (each epoch\'s end) or no' },
   'eval-strategy': { type: 'string', default: 'steps', help: 'with --eval-data: steps (every --eval-steps), epoch or no', aliases: ['evaluation-strategy'] },
-  'eval-data': { type: 'string', help: 'held-out .txt/.csv/.jsonl for eval loss and perplexity (read as --data is)', aliases: ['validation-file'] },
+  'eval-data': { type: 'string', help: 'held-out .txt/.csv/.jsonl/.parquet for eval loss and perplexity (read as --data is)', aliases: ['validation-file'] },
   'validation-split-percentage': { type: 'number', help: 'without --eval-data: hold out the first N% of --data\'s blocks (or examples) for evaluation (HF run_clm\'s)' },
   'eval-on-start': { type: 'boolean', help: 'with --eval-data: evaluate before the first step too (HF\'s eval_on_start): the base model\'s loss and perplexity in metrics.jsonl' },
   'eval-steps': { type: 'number', help: 'evaluate every N steps (default: logging steps; below 1: that fraction of the run\'s steps)' },
@@ -444,7 +444,7 @@ async function tokenClassifierAndData(f: Record<string, unknown>, modelDir: stri
   const own = torch.isTokenClassifierFolder(modelDir) && config.id2label ? Object.keys(config.id2label).sort((a, b) => Number(a) - Number(b)).map((k) => config.id2label![k]) : undefined;
   // a new head knows every tag of the training and the eval data (a rare tag may be in one only)
   const read = (file: string) => torch.data.readTaggedExamples(file, { tokensColumn: f['text-column'] as string | undefined, tagsColumn: f['label-column'] as string | undefined });
-  const tags = own ?? labelNamesFlag(f) ?? torch.data.TokenClassificationDataset.tagNames([...read(f.data as string), ...(f['eval-data'] ? read(f['eval-data'] as string) : [])]);
+  const tags = own ?? labelNames(f, f.data as string, tagColumns(f)) ?? torch.data.TokenClassificationDataset.tagNames([...read(f.data as string), ...(f['eval-data'] ? read(f['eval-data'] as string) : [])]);
   const data = tokenClassificationDataset(f.data as string, f, { config: resolved }, { labels: tags });
   let evalData = f['eval-data'] ? tokenClassificationDataset(f['eval-data'] as string, f, { config: resolved }, { labels: data.labelNames }) : undefined;
   let train = data;

@@ -1,0 +1,113 @@
+// Parquet as Hugging Face `datasets` and pyarrow write it: every file of test/fixtures/parquet
+// (scripts/reference/make_parquet_fixtures.py) must read to the rows its writer put beside it in
+// a .jsonl, and the data readers must give from a .parquet what they give from that .jsonl.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+
+const D = torch.data;
+const FIX = path.join(__dirname, 'fixtures', 'parquet');
+const pq = (name: string) => path.join(FIX, `${name}.parquet`);
+const jsonl = (name: string) => path.join(FIX, `${name}.jsonl`);
+const jsonRows = (name: string) => fs.readFileSync(jsonl(name), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+let tmp: string;
+beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-parquet-')); });
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+test('datasets\' Dataset.to_parquet files read to the rows it wrote (strings, ClassLabel ids, lists, booleans, floats; several row groups)', () => {
+  for (const name of ['text', 'classification', 'ner', 'prompt_completion', 'preferences', 'kto', 'rewards']) {
+    const data = D.readParquet(pq(name));
+    expect(data.rows).toEqual(jsonRows(name));
+    expect(data.columns).toEqual(Object.keys(jsonRows(name)[0]));
+  }
+  // its features: ClassLabel names for a label and for a list of labels (conll2003's ner_tags)
+  expect(D.readParquet(pq('classification')).classLabels).toEqual({ label: ['negative', 'positive'] });
+  expect(D.readParquetSchema(pq('ner')).classLabels).toEqual({ ner_tags: ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC'] });
+  expect((D.readParquetSchema(pq('ner')).features as Record<string, { _type: string }>).tokens._type).toBe('List');
+  expect(D.readParquet(pq('text')).classLabels).toEqual({});
+  // a choice of columns
+  expect(D.readParquet(pq('classification'), { columns: ['label'] }).rows).toEqual(jsonRows('classification').map((r) => ({ label: r.label })));
+});
+
+test('pyarrow\'s codecs (none, snappy, gzip, zstd, brotli, lz4), data page v2 without a dictionary: the same rows', () => {
+  const want = jsonRows('classification');
+  for (const name of ['codec_none', 'codec_snappy', 'codec_gzip', 'codec_zstd', 'codec_brotli', 'codec_lz4', 'page_v2']) {
+    expect(D.readParquet(pq(name)).rows).toEqual(want);
+  }
+});
+
+test('nulls, structs in lists (chat messages) and int64 values past 2^53 (exact: as decimal strings)', () => {
+  const want = JSON.parse(fs.readFileSync(path.join(FIX, 'nested.json'), 'utf8')) as Record<string, unknown>[];
+  const rows = D.readParquet(pq('nested')).rows;
+  expect(rows.map((r) => ({ ...r, big: String(r.big) }))).toEqual(want);
+  expect(rows.map((r) => typeof r.big)).toEqual(['number', 'string', 'string', 'number']);
+  expect(rows[1].big).toBe('9007199254740993');
+  // a null where a reader needs a string: which row, and the columns
+  expect(() => D.readJsonlColumn(pq('nested'), 'note')).toThrow(/nested\.parquet row 2: no string field 'note' \(fields: messages, score, big, note\)/);
+});
+
+test('the data readers give from a .parquet what they give from the same rows in a .jsonl', () => {
+  expect(D.readTrainingText(pq('text'))).toBe(D.readTrainingText(jsonl('text')));
+  expect(D.readTrainingDocuments(pq('text'))).toEqual(D.readTrainingDocuments(jsonl('text')));
+  expect(D.readTrainingDocuments(pq('prompt_completion'))).toEqual(D.readTrainingDocuments(jsonl('prompt_completion')));
+  expect('pairs' in D.readTrainingDocuments(pq('prompt_completion'))).toBe(true);
+  expect(D.readPreferencePairs(pq('preferences'))).toEqual(D.readPreferencePairs(jsonl('preferences')));
+  expect(D.readKTOExamples(pq('kto'))).toEqual(D.readKTOExamples(jsonl('kto')));
+  expect(D.readKTOExamples(pq('kto'))!.filter((e) => e.label).length).toBe(jsonRows('kto').filter((r) => r.label).length);
+  expect(D.readRewardPairs(pq('rewards'))).toEqual(D.readRewardPairs(jsonl('rewards')));
+  expect(D.readLabelledTexts(pq('classification'), { textColumn: 'sentence' })).toEqual(D.readLabelledTexts(jsonl('classification'), { textColumn: 'sentence' }));
+  expect(D.readTaggedExamples(pq('ner'))).toEqual(D.readTaggedExamples(jsonl('ner')));
+  // each reader says no to other kinds of data, as for a .jsonl
+  expect(D.readPreferencePairs(pq('text'))).toBeNull();
+  expect(D.readKTOExamples(pq('preferences'))).toBeNull();
+});
+
+test('ClassLabel names: a dataset built with them is the one built from the names themselves', () => {
+  const tags = D.classLabelNames(pq('ner'), ['tags', 'ner_tags', 'pos_tags'])!;
+  expect(tags).toEqual(['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC']);
+  const byIds = new D.TokenClassificationDataset(D.readTaggedExamples(pq('ner')), { tagNames: tags, maxLength: 64 });
+  const named = D.readTaggedExamples(jsonl('ner')).map((r) => ({ tokens: r.tokens, tags: r.tags.map((t) => tags[t as number]) }));
+  const byNames = new D.TokenClassificationDataset(named, { labels: tags, maxLength: 64 });
+  expect(byIds.labelNames).toEqual(tags);
+  expect(byIds.examples.map((e) => Array.from(e))).toEqual(byNames.examples.map((e) => Array.from(e)));
+  expect(byIds.labels.map((l) => Array.from(l))).toEqual(byNames.labels.map((l) => Array.from(l)));
+  expect(D.classLabelNames(pq('classification'), ['label'])).toEqual(['negative', 'positive']);
+  expect(D.classLabelNames(pq('classification'), ['idx'])).toBeUndefined();
+  expect(D.classLabelNames(jsonl('classification'), ['label'])).toBeUndefined();
+});
+
+test('folders: .parquet shards (the hub\'s train-0000N-of-0000M.parquet) read in name order with .jsonl files; ClassLabel names must agree', () => {
+  const dir = path.join(tmp, 'shards');
+  fs.mkdirSync(dir);
+  fs.copyFileSync(pq('text'), path.join(dir, 'train-00000-of-00002.parquet'));
+  fs.copyFileSync(jsonl('prompt_completion').replace('prompt_completion', 'text'), path.join(dir, 'train-00001-of-00002.jsonl'));
+  expect(D.dataFilesIn(dir).map((f) => path.basename(f))).toEqual(['train-00000-of-00002.parquet', 'train-00001-of-00002.jsonl']);
+  expect(D.readTrainingText(dir)).toBe(D.readTrainingText(pq('text')).repeat(2));
+  const labelled = path.join(tmp, 'labelled');
+  fs.mkdirSync(labelled);
+  fs.copyFileSync(pq('classification'), path.join(labelled, 'a.parquet'));
+  fs.copyFileSync(pq('codec_zstd'), path.join(labelled, 'b.parquet'));
+  expect(D.classLabelNames(labelled, ['label'])).toEqual(['negative', 'positive']);
+  fs.copyFileSync(pq('classification_other_names'), path.join(labelled, 'c.parquet'));
+  expect(() => D.classLabelNames(labelled, ['label'])).toThrow(/a\.parquet and .*c\.parquet name their ClassLabel ids differently \(negative,positive \/ bad,good\)/);
+});
+
+test('a missing, truncated or non-Parquet file: an error naming it', () => {
+  expect(() => D.readParquet(path.join(tmp, 'none.parquet'))).toThrow(/none\.parquet: no such file/);
+  const bytes = fs.readFileSync(pq('classification'));
+  const cut = path.join(tmp, 'cut.parquet');
+  fs.writeFileSync(cut, bytes.subarray(0, bytes.length - 40));
+  expect(() => D.readParquet(cut)).toThrow(/cut\.parquet: not a readable Parquet file \(/);
+  expect(() => D.readLabelledTexts(cut)).toThrow(/cut\.parquet: not a readable Parquet file/);
+  // a footer that is whole but pages that are not
+  const holed = path.join(tmp, 'holed.parquet');
+  const damaged = Buffer.from(bytes);
+  damaged.fill(0xff, 4, 400);
+  fs.writeFileSync(holed, damaged);
+  expect(() => D.readParquet(holed)).toThrow(/holed\.parquet: not a readable Parquet file/);
+  const fake = path.join(tmp, 'fake.parquet');
+  fs.writeFileSync(fake, '{"text": "a JSON line"}\n');
+  expect(() => D.readTrainingText(fake)).toThrow(/fake\.parquet: not a readable Parquet file/);
+});
