@@ -111,3 +111,22 @@ test('a missing, truncated or non-Parquet file: an error naming it', () => {
   fs.writeFileSync(fake, '{"text": "a JSON line"}\n');
   expect(() => D.readTrainingText(fake)).toThrow(/fake\.parquet: not a readable Parquet file/);
 });
+
+test('.json data as Hugging Face\'s json loader reads it: JSON Lines (Dataset.to_json) or an array of objects', () => {
+  expect(D.readTaggedExamples(path.join(FIX, 'ner_lines.json'))).toEqual(D.readTaggedExamples(jsonl('ner')));
+  expect(D.readPreferencePairs(path.join(FIX, 'preferences_array.json'))).toEqual(D.readPreferencePairs(jsonl('preferences')));
+  const bad = path.join(tmp, 'bad.json');
+  fs.writeFileSync(bad, JSON.stringify([{ text: 'a', label: 'x' }, { text: 2, label: 'y' }]));
+  expect(() => D.readLabelledTexts(bad)).toThrow(/bad\.json item 2: no string field 'text'/);
+  fs.writeFileSync(bad, '[{"text": "a"},');
+  expect(() => D.readTrainingText(bad)).toThrow(/bad\.json: not JSON \(.*\); give an array of objects or one object a line/);
+  fs.writeFileSync(bad, '[]');
+  expect(() => D.readTrainingText(bad)).toThrow(/bad\.json: no records/);
+  // a save_to_disk-like folder: datasets' metadata files are not data
+  const dir = path.join(tmp, 'with-metadata');
+  fs.mkdirSync(dir);
+  fs.copyFileSync(path.join(FIX, 'ner_lines.json'), path.join(dir, 'train.json'));
+  fs.writeFileSync(path.join(dir, 'dataset_info.json'), '{"features": {}}');
+  fs.writeFileSync(path.join(dir, 'state.json'), '{"_split": "train"}');
+  expect(D.dataFilesIn(dir).map((f) => path.basename(f))).toEqual(['train.json']);
+});

@@ -136,6 +136,6 @@ test('a folder of data files reads as its .txt / .csv / .jsonl files in name ord
   expect(() => torch.data.readPreferencePairs(kinds)).toThrow(/c.jsonl holds preference pairs but .*a.jsonl does not/);
   expect(() => torch.data.readRewardPairs(kinds)).toThrow(/c.jsonl holds chosen \/ rejected pairs but .*a.jsonl does not/);
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-data-empty-'));
-  expect(() => torch.data.readTrainingText(empty)).toThrow(/a folder without .txt, .csv or .jsonl files/);
+  expect(() => torch.data.readTrainingText(empty)).toThrow(/a folder without .txt, .csv, .jsonl, .json or .parquet files/);
   for (const d of [dir, pairs, empty]) fs.rmSync(d, { recursive: true, force: true });
 });

@@ -54,10 +54,12 @@ test('installs with the prebuilt binary (no compiler step) and works from CJS, E
     x.matmul(x).sum().backward();
     const m = new torch.GPT2LMHeadModel({ vocab_size: 50, n_positions: 16, n_embd: 8, n_layer: 1, n_head: 2 });
     const out = m.forward(torch.tensor([[1, 2, 3]], { dtype: 'int64' }));
-    console.log(JSON.stringify({ grad: x.grad.tolist(), logits: out.logits.shape, addon: torch.buildInfo().addon.kind }));`);
+    const labels = torch.data.readParquet(${JSON.stringify(path.join(repo, 'test', 'fixtures', 'parquet', 'classification.parquet'))}).classLabels;
+    console.log(JSON.stringify({ grad: x.grad.tolist(), logits: out.logits.shape, addon: torch.buildInfo().addon.kind, labels }));`);
   const c = sh(process.execPath, ['cjs.js'], { cwd: app, env });
   expect(c.stderr).toBe('');
-  expect(JSON.parse(c.stdout)).toEqual({ grad: [[7, 11], [9, 13]], logits: [1, 3, 50], addon: 'prebuild' });
+  // (the Parquet reader's ES-module dependency resolved from the installed package)
+  expect(JSON.parse(c.stdout)).toEqual({ grad: [[7, 11], [9, 13]], logits: [1, 3, 50], addon: 'prebuild', labels: { label: ['negative', 'positive'] } });
 
   fs.writeFileSync(path.join(app, 'esm.mjs'), `
     import * as torch from 'tstorch';

@@ -136,7 +136,7 @@ export function readJsonlFields(file: string, columns: string[], parsed = readRe
   const rows = parsed.map(([line, row]) => columns.map((column) => {
     const value = row !== null && typeof row === 'object' ? (row as Record<string, unknown>)[column] : undefined;
     if (typeof value !== 'string') {
-      throw new Error(`${at(file, line)}: no string field '${column}'${row !== null && typeof row === 'object' ? ` (fields: ${Object.keys(row).join(', ')})` : ''}; ${hint}`);
+      throw new Error(`${line}: no string field '${column}'${row !== null && typeof row === 'object' ? ` (fields: ${Object.keys(row).join(', ')})` : ''}; ${hint}`);
     }
     return value;
   }));
@@ -145,21 +145,36 @@ export function readJsonlFields(file: string, columns: string[], parsed = readRe
 }
 
 /**
- * Data files of records: JSON Lines (an object a line) and Parquet (a row each, as Hugging Face's
- * hub and `Dataset.to_parquet` write them).
+ * Data files of records: JSON Lines (an object a line), JSON (an array of objects, or JSON Lines
+ * named .json, as `Dataset.to_json` writes them; Hugging Face's "json" loader reads both) and
+ * Parquet (a row each, as Hugging Face's hub and `Dataset.to_parquet` write them).
  */
-export const isRecordFile = (file: string): boolean => /\.(jsonl|parquet)$/i.test(file);
+export const isRecordFile = (file: string): boolean => /\.(jsonl|json|parquet)$/i.test(file);
 const isParquet = (file: string): boolean => /\.parquet$/i.test(file);
 
-/** Where a record is, for messages: a .jsonl's line (file:7), a .parquet's row (file row 7). */
-const at = (file: string, n: number): string => (isParquet(file) ? `${file} row ${n}` : `${file}:${n}`);
-const noRows = (file: string): string => `${file}: no ${isParquet(file) ? 'rows' : 'JSON lines'}`;
-
-/** The records of a .jsonl or a .parquet (readJsonl, readParquet), each with its line or row number. */
-export function readRecords(file: string): [number, unknown][] {
-  if (isParquet(file)) return readParquet(file).rows.map((row, i) => [i + 1, row]);
-  return readJsonl(file);
+/**
+ * The records of a .jsonl, .json or .parquet, each with where it is, for messages: `file:7` (a
+ * line), `file row 7` (a Parquet row), `file item 7` (an element of a JSON array; 1-based).
+ */
+export function readRecords(file: string): [string, unknown][] {
+  if (isParquet(file)) return readParquet(file).rows.map((row, i) => [`${file} row ${i + 1}`, row]);
+  if (/\.json$/i.test(file)) {
+    const text = fs.readFileSync(file, 'utf8');
+    if (text.trimStart().startsWith('[')) {
+      let items: unknown;
+      try {
+        items = JSON.parse(text);
+      } catch (e) {
+        throw new Error(`${file}: not JSON (${(e as Error).message}); give an array of objects or one object a line`);
+      }
+      if (!Array.isArray(items)) throw new Error(`${file}: not an array of objects`);
+      return items.map((row, i) => [`${file} item ${i + 1}`, row]);
+    }
+  }
+  return readJsonl(file).map(([line, row]) => [`${file}:${line}`, row]);
 }
+
+const noRows = (file: string): string => `${file}: no ${isParquet(file) ? 'rows' : /\.json$/i.test(file) ? 'records' : 'JSON lines'}`;
 
 /**
  * The class names of a ClassLabel column (a Hugging Face dataset's label, or list of labels as
@@ -251,10 +266,13 @@ function readFolderOfOneKind<T>(dir: string, read: (file: string) => T[] | null,
   return parts.flatMap(([, p]) => p!);
 }
 
-/** A data folder's .txt, .csv, .jsonl and .parquet files (not its subfolders), in name order. */
+// what `datasets` writes beside data files (save_to_disk, older hub repos): not rows
+const DATASETS_METADATA = new Set(['dataset_info.json', 'dataset_infos.json', 'state.json', 'dataset_dict.json']);
+
+/** A data folder's .txt, .csv, .jsonl, .json and .parquet files (not its subfolders, not datasets' metadata), in name order. */
 export function dataFilesIn(dir: string): string[] {
-  const files = fs.readdirSync(dir).filter((n) => /\.(txt|csv|jsonl|parquet)$/i.test(n) && fs.statSync(path.join(dir, n)).isFile()).sort();
-  if (!files.length) throw new Error(`${dir}: a folder without .txt, .csv, .jsonl or .parquet files`);
+  const files = fs.readdirSync(dir).filter((n) => /\.(txt|csv|jsonl|json|parquet)$/i.test(n) && !DATASETS_METADATA.has(n) && fs.statSync(path.join(dir, n)).isFile()).sort();
+  if (!files.length) throw new Error(`${dir}: a folder without .txt, .csv, .jsonl, .json or .parquet files`);
   return files.map((n) => path.join(dir, n));
 }
 
@@ -288,7 +306,7 @@ export function readKTOExamples(file: string): { prompt: string; completion: str
   const texts = readJsonlFields(file, ['prompt', 'completion'], parsed, hint);
   return parsed.map(([line, row], k) => {
     const label = (row as Record<string, unknown>).label;
-    if (typeof label !== 'boolean') throw new Error(`${at(file, line)}: 'label' must be true or false, got ${JSON.stringify(label)}; ${hint}`);
+    if (typeof label !== 'boolean') throw new Error(`${line}: 'label' must be true or false, got ${JSON.stringify(label)}; ${hint}`);
     return { prompt: texts[k][0], completion: texts[k][1], label };
   });
 }
@@ -320,11 +338,11 @@ export function readLabelledTexts(file: string, opts: { textColumn?: string; lab
   const rows = readRecords(file).map(([line, row]) => {
     const o = (row !== null && typeof row === 'object' ? row : {}) as Record<string, unknown>;
     const fields = `(fields: ${Object.keys(o).join(', ')}); choose others with --text-column / --label-column`;
-    if (typeof o[textColumn] !== 'string') throw new Error(`${at(file, line)}: no string field '${textColumn}' ${fields}`);
+    if (typeof o[textColumn] !== 'string') throw new Error(`${line}: no string field '${textColumn}' ${fields}`);
     const label = o[labelColumn];
     const ok = typeof label === 'string' || typeof label === 'boolean' || (typeof label === 'number' && Number.isFinite(label))
       || (Array.isArray(label) && label.every((l) => typeof l === 'string' || Number.isInteger(l)));
-    if (!ok) throw new Error(`${at(file, line)}: field '${labelColumn}' must be a class (string, integer, boolean), a number or a list of classes, got ${JSON.stringify(label)} ${fields}`);
+    if (!ok) throw new Error(`${line}: field '${labelColumn}' must be a class (string, integer, boolean), a number or a list of classes, got ${JSON.stringify(label)} ${fields}`);
     return { text: o[textColumn] as string, label: label as LabelledText['label'] };
   });
   if (!rows.length) throw new Error(noRows(file));
@@ -344,9 +362,9 @@ export function readRewardPairs(file: string): { chosen: string; rejected: strin
   if (!(typeof first?.chosen === 'string' && typeof first?.rejected === 'string')) return null;
   return parsed.map(([line, row]) => {
     const o = (row ?? {}) as Record<string, unknown>;
-    for (const k of ['chosen', 'rejected']) if (typeof o[k] !== 'string') throw new Error(`${at(file, line)}: no string field '${k}' (the first line makes this preference data: every line needs chosen and rejected)`);
-    if (o.prompt !== undefined && typeof o.prompt !== 'string') throw new Error(`${at(file, line)}: 'prompt' must be a string`);
-    if (o.margin !== undefined && !(typeof o.margin === 'number' && Number.isFinite(o.margin))) throw new Error(`${at(file, line)}: 'margin' must be a number, got ${JSON.stringify(o.margin)}`);
+    for (const k of ['chosen', 'rejected']) if (typeof o[k] !== 'string') throw new Error(`${line}: no string field '${k}' (the first line makes this preference data: every line needs chosen and rejected)`);
+    if (o.prompt !== undefined && typeof o.prompt !== 'string') throw new Error(`${line}: 'prompt' must be a string`);
+    if (o.margin !== undefined && !(typeof o.margin === 'number' && Number.isFinite(o.margin))) throw new Error(`${line}: 'margin' must be a number, got ${JSON.stringify(o.margin)}`);
     return { chosen: o.chosen as string, rejected: o.rejected as string, ...(o.prompt !== undefined ? { prompt: o.prompt as string } : {}), ...(o.margin !== undefined ? { margin: o.margin as number } : {}) };
   });
 }
@@ -366,10 +384,10 @@ export function readTaggedExamples(file: string, opts: { tokensColumn?: string; 
     const tagsKey = opts.tagsColumn ?? ['tags', 'ner_tags', 'pos_tags'].find((k) => k in o) ?? 'tags';
     const fields = `(fields: ${Object.keys(o).join(', ')}); choose others with --text-column / --label-column`;
     const words = o[wordsKey], tags = o[tagsKey];
-    if (!Array.isArray(words) || !words.every((w) => typeof w === 'string')) throw new Error(`${at(file, line)}: no list of words '${wordsKey}' ${fields}`);
-    if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' || Number.isInteger(t))) throw new Error(`${at(file, line)}: no list of tags '${tagsKey}' (strings or integers) ${fields}`);
-    if (words.length !== tags.length) throw new Error(`${at(file, line)}: ${words.length} words but ${tags.length} tags (one tag per word)`);
-    if (!words.length) throw new Error(`${at(file, line)}: no words`);
+    if (!Array.isArray(words) || !words.every((w) => typeof w === 'string')) throw new Error(`${line}: no list of words '${wordsKey}' ${fields}`);
+    if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' || Number.isInteger(t))) throw new Error(`${line}: no list of tags '${tagsKey}' (strings or integers) ${fields}`);
+    if (words.length !== tags.length) throw new Error(`${line}: ${words.length} words but ${tags.length} tags (one tag per word)`);
+    if (!words.length) throw new Error(`${line}: no words`);
     return { tokens: words as string[], tags: tags as (string | number)[] };
   });
   if (!rows.length) throw new Error(noRows(file));

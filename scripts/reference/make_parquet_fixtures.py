@@ -1,5 +1,6 @@
 """Parquet files as Hugging Face `datasets` and pyarrow write them, each beside a .jsonl of the
-same rows, for test/data.parquet.test.ts: tstorch must read every .parquet to what the .jsonl says.
+same rows, for test/data.parquet.test.ts: tstorch must read every .parquet to what the .jsonl says
+(and two .json files, datasets' JSON Lines and a JSON array).
 
 Needs `datasets` and `pyarrow`, which Debian 12 does not package, so unlike make_fixtures.py this is
 not rerun by CI; the files it wrote are committed in test/fixtures/parquet. To remake them:
@@ -56,6 +57,11 @@ def main(out):
     write(datasets.Dataset.from_dict({"prompt": [sentence(rng) for _ in range(n)], "chosen": [" " + sentence(rng) for _ in range(n)], "rejected": [" " + sentence(rng) for _ in range(n)]}), out, "preferences")
     write(datasets.Dataset.from_dict({"prompt": [sentence(rng) for _ in range(n)], "completion": [" " + sentence(rng) for _ in range(n)], "label": [rng.random() < 0.6 for _ in range(n)]}), out, "kto")
     write(datasets.Dataset.from_dict({"chosen": [sentence(rng) for _ in range(n)], "rejected": [sentence(rng) for _ in range(n)], "margin": [rng.uniform(0, 3) for _ in range(n)]}), out, "rewards")
+
+    # .json as datasets writes it (JSON Lines under a .json name) and as a JSON array (Alpaca's files)
+    datasets.Dataset.from_json(os.path.join(out, "ner.jsonl")).to_json(os.path.join(out, "ner_lines.json"))
+    with open(os.path.join(out, "preferences_array.json"), "w", encoding="utf-8") as f:
+        json.dump(datasets.Dataset.from_parquet(os.path.join(out, "preferences.parquet")).to_list(), f, ensure_ascii=False, indent=1)
 
     # Other writers' choices, all of one table: each codec, data page v2, no dictionary, and a
     # table with nulls, nested structs (chat messages) and int64 values past 2^53
