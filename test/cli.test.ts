@@ -815,11 +815,24 @@ test('a Hugging Face dataset\'s .parquet files train and evaluate as their .json
   expect(fromParquet.overall_f1).toBeGreaterThanOrEqual(0);
   expect(cli('eval', '--model', modelDir, '--adapter', out, '--data', path.join(FIX, 'ner.parquet'), '--block-size', '64', '--label-names', 'O,B-X,I-X,B-Y,I-Y').err)
     .toMatch(/--label-names O,B-X,I-X,B-Y,I-Y is not how .*ner\.parquet names its ClassLabel ids \(O,B-PER,I-PER,B-LOC,I-LOC\): leave the flag out/);
-  // sst2-style sentence / label
-  const c = cli('train', '--model', modelDir, '--task', 'text-classification', '--data', path.join(FIX, 'classification.parquet'), '--text-column', 'sentence',
-    '--out', path.join(tmp, 'cls-parquet'), '--block-size', '32', '--batch-size', '4', '--max-steps', '1');
+  // sst2-style sentence / label (run_classification's default text column: sentence)
+  const clsOut = path.join(tmp, 'cls-parquet');
+  const c = cli('train', '--model', modelDir, '--task', 'text-classification', '--data', path.join(FIX, 'classification.parquet'),
+    '--out', clsOut, '--block-size', '32', '--batch-size', '4', '--max-steps', '1');
   expect(c.err).toBe('');
   expect(c.out).toMatch(/23 labelled texts \(single label classification, 2 classes: negative, positive\)/);
+  // mrpc-style sentence pairs: --text-column-names sentence1,sentence2 joined by --text-column-delimiter, as the same texts joined beforehand
+  const rows = fs.readFileSync(path.join(FIX, 'classification.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const pairs = path.join(tmp, 'mrpc.jsonl'), joined = path.join(tmp, 'mrpc-joined.jsonl');
+  const pairRows = rows.slice(0, 8).map((r, i) => ({ sentence1: r.sentence, sentence2: rows[22 - i].sentence, label: ['negative', 'positive'][r.label] }));
+  fs.writeFileSync(pairs, pairRows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  fs.writeFileSync(joined, pairRows.map((r) => JSON.stringify({ text: `${r.sentence1} || ${r.sentence2}`, label: r.label })).join('\n') + '\n');
+  const pairFlags = ['--text-column-names', 'sentence1,sentence2', '--text-column-delimiter', ' || '];
+  expect(evalJson('--adapter', clsOut, '--data', pairs, '--block-size', '32', ...pairFlags)).toEqual(evalJson('--adapter', clsOut, '--data', joined, '--block-size', '32'));
+  const classify = (...args: string[]) => cli('classify', '--model', modelDir, '--adapter', clsOut, '--top-k', '0', '--json', ...args);
+  expect(classify('--texts', pairs, ...pairFlags).out).toBe(classify('--texts', joined).out);
+  expect(cli('train', '--model', modelDir, '--data', path.join(FIX, 'text.parquet'), '--out', path.join(tmp, 'x'), '--text-column-delimiter', ' ').err)
+    .toMatch(/--text-column-delimiter joins several text columns for --task text-classification/);
   // a corrupt file: the error, no output folder
   const cut = path.join(tmp, 'cut.parquet');
   const bytes = fs.readFileSync(path.join(FIX, 'text.parquet'));

@@ -130,3 +130,21 @@ test('.json data as Hugging Face\'s json loader reads it: JSON Lines (Dataset.to
   fs.writeFileSync(path.join(dir, 'state.json'), '{"_split": "train"}');
   expect(D.dataFilesIn(dir).map((f) => path.basename(f))).toEqual(['train.json']);
 });
+
+test('text classification\'s text columns as run_classification: text, else sentence; several joined by a delimiter (GLUE\'s sentence pairs)', () => {
+  // sst2's files have `sentence`, not `text`: the default finds it, in records and in CSV
+  const rows = jsonRows('classification') as { sentence: string; label: number }[];
+  expect(D.readLabelledTexts(pq('classification'))).toEqual(rows.map((r) => ({ text: r.sentence, label: r.label })));
+  const csv = path.join(tmp, 'sst2.csv');
+  fs.writeFileSync(csv, 'label,sentence\n' + rows.map((r) => `${r.label},"${r.sentence.replace(/"/g, '""')}"`).join('\n') + '\n');
+  expect(D.readLabelledTexts(csv)).toEqual(rows.map((r) => ({ text: r.sentence, label: r.label })));
+  // mrpc-style pairs
+  const pairs = path.join(tmp, 'mrpc.jsonl');
+  const pairRows = rows.slice(0, 5).map((r, i) => ({ sentence1: r.sentence, sentence2: rows[i + 5].sentence, label: r.label }));
+  fs.writeFileSync(pairs, pairRows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  expect(D.readLabelledTexts(pairs, { textColumn: ['sentence1', 'sentence2'] })).toEqual(pairRows.map((r) => ({ text: `${r.sentence1} ${r.sentence2}`, label: r.label })));
+  expect(D.readLabelledTexts(pairs, { textColumn: ['sentence1', 'sentence2'], textColumnDelimiter: ' | ' }).map((r) => r.text)).toEqual(pairRows.map((r) => `${r.sentence1} | ${r.sentence2}`));
+  expect(D.readTextColumns(pairs, ['sentence2', 'sentence1'], '\n')).toEqual(pairRows.map((r) => `${r.sentence2}\n${r.sentence1}`));
+  expect(() => D.readLabelledTexts(pairs)).toThrow(/mrpc\.jsonl:1: no string field 'text' \(fields: sentence1, sentence2, label\)/);
+  expect(() => D.readLabelledTexts(pairs, { textColumn: ['sentence1', 'sentence3'] })).toThrow(/mrpc\.jsonl:1: no string field 'sentence3'/);
+});

@@ -318,35 +318,63 @@ export interface LabelledText {
 }
 
 /**
- * Text classification data (HF run_classification's files): a .jsonl of objects with a text
- * field and a label field, or a .csv (UTF-8) with those columns, or a folder of such files. The
- * label is a class (string, integer or boolean), a number (regression) or a list of classes
- * (multi-label; in a CSV, class names separated by commas).
+ * Text classification data (HF run_classification's files): a .jsonl / .json / .parquet of
+ * records with a text field and a label field, or a .csv (UTF-8) with those columns, or a folder
+ * of such files. The label is a class (string, integer or boolean), a number (regression) or a
+ * list of classes (multi-label; in a CSV, class names separated by commas). The text is
+ * `textColumn`, else `text`, else run_classification's default `sentence`; several columns
+ * (GLUE's sentence1 and sentence2) are joined by `textColumnDelimiter` (default ' '), as
+ * run_classification's text_column_names and text_column_delimiter.
  */
-export function readLabelledTexts(file: string, opts: { textColumn?: string; labelColumn?: string } = {}): LabelledText[] {
+export function readLabelledTexts(file: string, opts: { textColumn?: string | string[]; labelColumn?: string; textColumnDelimiter?: string } = {}): LabelledText[] {
   if (isFolder(file)) return dataFilesIn(file).flatMap((f) => readLabelledTexts(f, opts));
   checkDataFile(file);
-  const textColumn = opts.textColumn ?? 'text', labelColumn = opts.labelColumn ?? 'label';
-  const lower = file.toLowerCase();
-  if (lower.endsWith('.csv')) {
-    return readCsvColumns(file, [textColumn, labelColumn], { encoding: 'utf8' }).map(([text, label]) => {
-      const n = Number(label);
-      return { text, label: label.trim() !== '' && Number.isFinite(n) ? n : label.includes(',') ? label.split(',').map((l) => l.trim()) : label };
+  const labelColumn = opts.labelColumn ?? 'label', delimiter = opts.textColumnDelimiter ?? ' ';
+  const given = opts.textColumn === undefined ? undefined : typeof opts.textColumn === 'string' ? [opts.textColumn] : opts.textColumn;
+  if (given && !given.length) throw new Error('readLabelledTexts: textColumn is an empty list');
+  // without a choice: `text`, else `sentence` when the data has that and not `text`
+  const defaultColumns = (has: (c: string) => boolean) => (!has('text') && has('sentence') ? ['sentence'] : ['text']);
+  if (file.toLowerCase().endsWith('.csv')) {
+    const textColumns = given ?? defaultColumns((c) => csvHeader(file).includes(c));
+    return readCsvColumns(file, [...textColumns, labelColumn], { encoding: 'utf8' }).map((fields) => {
+      const label = fields[fields.length - 1], n = Number(label);
+      return { text: fields.slice(0, -1).join(delimiter), label: label.trim() !== '' && Number.isFinite(n) ? n : label.includes(',') ? label.split(',').map((l) => l.trim()) : label };
     });
   }
-  if (!isRecordFile(file)) throw new Error(`${file}: classification data is a .jsonl (one {"${textColumn}": ..., "${labelColumn}": ...} object a line), a .parquet or a .csv with those columns`);
-  const rows = readRecords(file).map(([line, row]) => {
+  if (!isRecordFile(file)) throw new Error(`${file}: classification data is a .jsonl (one {"text": ..., "${labelColumn}": ...} object a line), a .json, a .parquet or a .csv with those columns`);
+  const records = readRecords(file);
+  const first = (records[0]?.[1] ?? {}) as Record<string, unknown>;
+  const textColumns = given ?? defaultColumns((c) => c in first);
+  const rows = records.map(([line, row]) => {
     const o = (row !== null && typeof row === 'object' ? row : {}) as Record<string, unknown>;
     const fields = `(fields: ${Object.keys(o).join(', ')}); choose others with --text-column / --label-column`;
-    if (typeof o[textColumn] !== 'string') throw new Error(`${line}: no string field '${textColumn}' ${fields}`);
+    for (const c of textColumns) if (typeof o[c] !== 'string') throw new Error(`${line}: no string field '${c}' ${fields}`);
     const label = o[labelColumn];
     const ok = typeof label === 'string' || typeof label === 'boolean' || (typeof label === 'number' && Number.isFinite(label))
       || (Array.isArray(label) && label.every((l) => typeof l === 'string' || Number.isInteger(l)));
     if (!ok) throw new Error(`${line}: field '${labelColumn}' must be a class (string, integer, boolean), a number or a list of classes, got ${JSON.stringify(label)} ${fields}`);
-    return { text: o[textColumn] as string, label: label as LabelledText['label'] };
+    return { text: textColumns.map((c) => o[c] as string).join(delimiter), label: label as LabelledText['label'] };
   });
   if (!rows.length) throw new Error(noRows(file));
   return rows;
+}
+
+/**
+ * Texts made of several columns of each record or CSV row (or of a folder's files), joined by
+ * `delimiter` as run_classification joins its text_column_names: texts to classify.
+ */
+export function readTextColumns(file: string, columns: string[], delimiter = ' '): string[] {
+  if (isFolder(file)) return dataFilesIn(file).flatMap((f) => readTextColumns(f, columns, delimiter));
+  checkDataFile(file);
+  if (file.toLowerCase().endsWith('.csv')) return readCsvColumns(file, columns, { encoding: 'utf8' }).map((r) => r.join(delimiter));
+  if (!isRecordFile(file)) throw new Error(`${file}: texts of several columns come from a .jsonl, .json, .parquet or .csv`);
+  return readJsonlFields(file, columns).map((r) => r.join(delimiter));
+}
+
+/** A UTF-8 CSV file's column names (its first row). */
+function csvHeader(file: string): string[] {
+  const text = fs.readFileSync(file, 'utf8');
+  return (parseCsv(text.slice(0, text.indexOf('\n') + 1 || text.length), file)[0] ?? []).map((h) => h.trim());
 }
 
 /**

@@ -1,7 +1,7 @@
 // tstorch classify: a text classifier's labels for texts, as HF's text-classification pipeline.
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, isTokenClassifierSetup, loadClassifier, loadTokenClassifier, sharedFlags, tokenizerFromFlags } from './common';
+import { attnFlag, isTokenClassifierSetup, loadClassifier, loadTokenClassifier, sharedFlags, textColumnsFlag, tokenizerFromFlags } from './common';
 
 export const summary = 'label texts with a classifier (a classifier folder, or a base with a SEQ_CLS adapter), or tag their words with a token classifier (TOKEN_CLS)';
 export const spec: Spec = {
@@ -11,6 +11,7 @@ export const spec: Spec = {
   text: { type: 'string', help: 'the text to classify' },
   texts: { type: 'string', help: 'a file of texts: a .txt (one a line) or a .jsonl / .parquet (a text field each, or --text-column)' },
   'text-column': sharedFlags['text-column'],
+  'text-column-delimiter': sharedFlags['text-column-delimiter'],
   'top-k': { type: 'int', default: 1, help: 'the labels shown per text, most likely first (0: all)' },
   'function-to-apply': { type: 'string', help: 'softmax, sigmoid or none (HF\'s pipeline: none for regression, sigmoid for multi-label or one label, softmax otherwise)' },
   'batch-size': { type: 'int', default: 8, help: 'texts per forward pass' },
@@ -28,7 +29,11 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (apply !== undefined && !['softmax', 'sigmoid', 'none'].includes(apply)) throw new Error(`--function-to-apply must be softmax, sigmoid or none, got '${apply}'`);
   let texts: string[];
   if (f.text !== undefined) texts = [f.text as string];
-  else {
+  else if (f['text-column-delimiter'] !== undefined || (f['text-column'] as string | undefined)?.includes(',')) {
+    // a classifier trained on several text columns (GLUE's sentence1,sentence2) reads them joined the same way
+    const { textColumn, textColumnDelimiter } = textColumnsFlag(f);
+    texts = torch.data.readTextColumns(f.texts as string, textColumn!, textColumnDelimiter);
+  } else {
     const docs = torch.data.readTrainingDocuments(f.texts as string, { column: f['text-column'] as string | undefined, cleaning: 'none' });
     if (!('texts' in docs)) throw new Error(`--texts ${f.texts}: prompt-completion pairs, not texts to classify`);
     texts = docs.texts;

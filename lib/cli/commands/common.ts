@@ -5,13 +5,14 @@ import * as torch from '../../index';
 import { FlagSpec } from '../args';
 
 /** Flags several commands share, spelled once. */
-export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'packing' | 'completion-only-loss', FlagSpec> = {
+export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'text-column-delimiter' | 'packing' | 'completion-only-loss', FlagSpec> = {
   model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors or pytorch_model.bin)', aliases: ['model-name-or-path'] },
   adapter: { type: 'string', help: 'PEFT LoRA adapter folder' },
   tokenizer: { type: 'string', help: 'folder of the tokenizer files (vocab.json + merges.txt, or tokenizer.json) when not the --model folder\'s (HF\'s tokenizer_name); default: --model\'s own, else GPT-2\'s', aliases: ['tokenizer-name'] },
   device: { type: 'string', default: 'cpu', help: 'cpu or cuda' },
   cleaning: { type: 'string', help: 'basic | notebook | none (default: notebook for .csv, none for text)' },
-  'text-column': { type: 'string', help: 'the documents\' column of a .csv (default Article) or field of a .jsonl / column of a .parquet (default text)', aliases: ['dataset-text-field'] },
+  'text-column-delimiter': { type: 'string', help: 'text classification with several --text-column names (sentence1,sentence2): what joins them (run_classification\'s text_column_delimiter; default a space)' },
+  'text-column': { type: 'string', help: 'the documents\' column of a .csv (default Article) or field of a .jsonl / column of a .parquet (default text); text classification: one or several, comma-separated (default text, else sentence, as run_classification)', aliases: ['dataset-text-field', 'text-column-names'] },
   packing: { type: 'boolean', default: true, help: 'texts concatenated and cut into --block-size blocks (run_clm); --no-packing: an example per line/row/object, ended by <|endoftext|>, padded per batch (TRL\'s SFT; prompt/completion .jsonl always)' },
   'completion-only-loss': { type: 'boolean', default: true, help: 'prompt/completion data: learn the completions only (--no-completion-only-loss: the prompts too)' },
   attn: { type: 'string', help: `attention: sdpa (fused kernels) or eager (default: ${torch.nn.functional.hasFusedAttention ? 'sdpa' : 'eager'} with this libtorch)` },
@@ -240,6 +241,15 @@ export async function quietHead<T>(quiet: boolean, load: () => Promise<T>): Prom
  * Tagged words (--data / --eval-data: a .jsonl or .parquet of {tokens, tags}) as a TokenClassificationDataset:
  * the model's tag names (when it has them) fix the ids; cut at --block-size tokens.
  */
+/** --text-column (comma-separated: several, joined by --text-column-delimiter) for text classification. */
+export function textColumnsFlag(f: Record<string, unknown>): { textColumn?: string[]; textColumnDelimiter?: string } {
+  const given = f['text-column'] as string | undefined, delimiter = f['text-column-delimiter'] as string | undefined;
+  if (given === undefined && delimiter !== undefined) throw new Error('--text-column-delimiter joins several --text-column names (sentence1,sentence2): give them');
+  const columns = given?.split(',').map((c) => c.trim());
+  if (columns && columns.some((c) => !c)) throw new Error(`--text-column must be column names separated by commas, got '${given}'`);
+  return { ...(columns ? { textColumn: columns } : {}), ...(delimiter !== undefined ? { textColumnDelimiter: delimiter } : {}) };
+}
+
 /** --label-names: the names of integer labels or tags, in id order; undefined without the flag. */
 export function labelNamesFlag(f: Record<string, unknown>): string[] | undefined {
   if (f['label-names'] === undefined) return undefined;
@@ -311,7 +321,7 @@ export function classificationDataset(file: string, f: Record<string, unknown>, 
   if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
   const blockSize = f['block-size'] as number;
   if (model && blockSize > model.config.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${model.config.n_positions})`);
-  const rows = torch.data.readLabelledTexts(file, { textColumn: (f['text-column'] as string | undefined) ?? 'text', labelColumn: (f['label-column'] as string | undefined) ?? 'label' });
+  const rows = torch.data.readLabelledTexts(file, { ...textColumnsFlag(f), labelColumn: (f['label-column'] as string | undefined) ?? 'label' });
   const tok = tokenizerFromFlags(f);
   let ds: torch.data.ClassificationDataset;
   try {

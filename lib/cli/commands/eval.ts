@@ -16,6 +16,7 @@ export const spec: Spec = {
   stride: { type: 'int', help: 'sliding windows of --block-size tokens every N tokens, each scoring only the tokens past the previous one (HF\'s perplexity of fixed-length models; the whole text, context for every token)' },
   cleaning: sharedFlags.cleaning,
   'text-column': sharedFlags['text-column'],
+  'text-column-delimiter': sharedFlags['text-column-delimiter'],
   packing: sharedFlags.packing,
   'completion-only-loss': sharedFlags['completion-only-loss'],
   device: sharedFlags.device,
@@ -46,6 +47,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (isClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalClassifier(f);
   if (isTokenClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalTokenClassifier(f);
   if (f['label-names'] !== undefined) throw new Error('--label-names names integer labels: it is for a classifier or a token classifier (its folder, or a SEQ_CLS / TOKEN_CLS --adapter)');
+  if (f['text-column-delimiter'] !== undefined) throw new Error('--text-column-delimiter joins several text columns for a text classifier');
   const model = await loadModelFromFlags(f);
   const unpaired = torch.data.readKTOExamples(f.data as string);
   const pairs = unpaired ? null : torch.data.readPreferencePairs(f.data as string);

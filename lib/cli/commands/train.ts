@@ -81,6 +81,7 @@ export const spec: Spec = {
   'problem-type': { type: 'string', help: 'text-classification: regression, single_label_classification or multi_label_classification (HF\'s problem_type; default from the labels)' },
   cleaning: sharedFlags.cleaning,
   'text-column': sharedFlags['text-column'],
+  'text-column-delimiter': sharedFlags['text-column-delimiter'],
   packing: sharedFlags.packing,
   'completion-only-loss': sharedFlags['completion-only-loss'],
   method: { type: 'string', default: 'dpo', help: 'preference data (a .jsonl of prompt, chosen, rejected): dpo (TRL\'s DPOTrainer, against a reference), orpo (TRL\'s ORPOTrainer: the chosen completions\' NLL and an odds-ratio penalty, no reference) or kto (TRL\'s KTOTrainer on the pairs unpaired); unpaired data (prompt, completion, label) trains with kto' },
@@ -142,6 +143,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: no such folder`);
   const task = taskOf(f, modelDir), classify = task === 'text-classification', rewardModeling = task === 'reward-modeling', tagging = task === 'token-classification';
   if (f['label-names'] !== undefined && !tagging && !classify) throw new Error('--label-names names integer labels: it is for --task text-classification or token-classification');
+  if (f['text-column-delimiter'] !== undefined && !classify) throw new Error('--text-column-delimiter joins several text columns for --task text-classification');
   let model: torch.GPT2LMHeadModel | torch.GPT2ForSequenceClassification | torch.GPT2ForTokenClassification;
   let data: torch.data.TextDataset | torch.data.ExampleDataset | torch.data.PreferenceDataset | torch.data.KTODataset | torch.data.ClassificationDataset | torch.data.RewardDataset | torch.data.TokenClassificationDataset;
   let evalData: typeof data | undefined;
