@@ -9,3 +9,4 @@ export { save, load } from './saveload';
 export { loadWeights } from './weights';
 export { writeFileAtomic, writeDirAtomic, recoverInterruptedWrites } from './atomic';
 export * as tensorboard from './tensorboard';
+export { hubCacheDir, cachedSnapshot, isRepoId, resolvePretrained, repoIdOf } from './hub';

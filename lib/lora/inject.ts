@@ -17,6 +17,7 @@ import { writeFileAtomic } from '../io/atomic';
 import { GPT2ForSequenceClassification } from '../models/sequence_classification';
 import { GPT2ForTokenClassification } from '../models/token_classification';
 import { CLASSIFIER_MODULE_NAMES, TASK_TYPES, TaskType, LoRABase, LoRAEmbedding, LoRALayer, LoRAOptions, LoraInit, ResolvedLoRAOptions, isTargeted, layerOptions, matchesTarget, patternKey, resolveLoRAOptions } from './lora';
+import { resolvePretrained } from '../io/hub';
 
 const PREFIX = 'base_model.model.';
 /** The active adapter's options, by model. */
@@ -438,7 +439,8 @@ export function adapterConfigJson(model: Module, baseModelNameOrPath: string | n
   return {
     peft_type: 'LORA',
     task_type: o.taskType ?? 'CAUSAL_LM',
-    base_model_name_or_path: baseModelNameOrPath,
+    // as PEFT: the base's name_or_path (what from_pretrained was given), unless said otherwise
+    base_model_name_or_path: baseModelNameOrPath ?? (model as { nameOrPath?: string | null }).nameOrPath ?? null,
     r: o.r,
     lora_alpha: o.mode === 'seed' ? o.r : o.alpha,
     lora_dropout: o.mode === 'seed' ? 0 : o.dropout,
@@ -548,7 +550,8 @@ export function readAdapterConfig(dir: string): ResolvedLoRAOptions {
  * With adapterName (PEFT's load_adapter) into a model with LoRA: added as a further adapter,
  * the active one staying active (setAdapter switches); without, into the active adapter.
  */
-export async function loadAdapter<M extends Module>(model: M, dir: string, options: { adapterName?: string } = {}): Promise<M> {
+export async function loadAdapter<M extends Module>(model: M, nameOrPath: string, options: { adapterName?: string; revision?: string } = {}): Promise<M> {
+  const dir = resolvePretrained(nameOrPath, { revision: options.revision });
   const opts = readAdapterConfig(dir);
   const set = adapterSets.get(model);
   if (!set) {

@@ -18,6 +18,7 @@ import { BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, Generat
 import { saveFile } from '../io/safetensors';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
+import { notInCacheHint, repoIdOf, resolvePretrained } from '../io/hub';
 
 /** Hugging Face's GPT2Config keys (config.json). */
 export interface GPT2Config {
@@ -96,6 +97,8 @@ export interface GPT2ModelOptions {
   dtype?: DType;
   device?: Device;
   attnImplementation?: AttnImplementation;
+  /** fromPretrained of a hub id found in the Hugging Face cache: its branch, tag or commit (default main). */
+  revision?: string;
 }
 
 function resolveAttnImplementation(a: AttnImplementation | undefined): AttnImplementation {
@@ -355,6 +358,8 @@ export class GPT2Model extends Module {
 export abstract class GPT2PreTrainedModel extends Module {
   declare transformer: GPT2Model;
   abstract readonly config: ResolvedGPT2Config;
+  /** What fromPretrained was given (HF's name_or_path): a folder, or a hub id; PEFT writes it as an adapter's base_model_name_or_path. */
+  nameOrPath: string | null = null;
 
   /** HF's init: N(0, 0.02) weights, zero biases, LayerNorm 1/0, c_proj N(0, 0.02/sqrt(2 n_layer)). */
   initWeights(): void {
@@ -585,7 +590,8 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
   // ---------- Hugging Face folders ----------
 
   /** Loads config.json + model.safetensors from a Hugging Face GPT-2 folder, in eval mode. */
-  static async fromPretrained(dir: string, opts: GPT2ModelOptions = {}): Promise<GPT2LMHeadModel> {
+  static async fromPretrained(nameOrPath: string, opts: GPT2ModelOptions = {}): Promise<GPT2LMHeadModel> {
+    const dir = resolvePretrained(nameOrPath, { revision: opts.revision });
     const config = readConfig(dir);
     // model.safetensors, or its shards with an index, or PyTorch's pytorch_model.bin (or shards).
     // The attn.bias / masked_bias buffers and a stored lm_head (tied) are not read at all.
@@ -614,6 +620,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     }
     if (opts.dtype || opts.device) model.to({ dtype: opts.dtype, device: opts.device });
     model.generationConfig = generationConfig;
+    model.nameOrPath = repoIdOf(dir) ?? nameOrPath;
     return model.eval(); // as Hugging Face's from_pretrained: dropout off until train()
   }
 
@@ -673,7 +680,7 @@ export function readConfig(dir: string): GPT2Config {
   try {
     raw = fs.readFileSync(file, 'utf8');
   } catch {
-    throw new Error(`GPT-2: ${file} not found (a model folder needs config.json and model.safetensors)`);
+    throw new Error(fs.existsSync(dir) ? `GPT-2: ${file} not found (a model folder needs config.json and model.safetensors)` : `GPT-2: ${dir}: no such folder${notInCacheHint(dir)}`);
   }
   let config: GPT2Config;
   try {

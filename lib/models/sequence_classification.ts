@@ -15,6 +15,7 @@ import * as F from '../nn/functional';
 import { saveFile } from '../io/safetensors';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
+import { repoIdOf, resolvePretrained } from '../io/hub';
 import { GPT2Config, GPT2Model, GPT2ModelOptions, GPT2PreTrainedModel, ResolvedGPT2Config, readConfig, resolveConfig } from './gpt2';
 
 export type ProblemType = 'regression' | 'single_label_classification' | 'multi_label_classification';
@@ -233,8 +234,9 @@ export function isSequenceClassifierFolder(dir: string): boolean {
  * GPT2Model names), whose head then keeps the init `make` gave it, with a warning. A saved head
  * must have the model's number of outputs. Cast and moved as opts say; in eval mode.
  */
-export function loadWithHead<M extends GPT2Classifier>(dir: string, opts: GPT2ModelOptions,
+export function loadWithHead<M extends GPT2Classifier>(nameOrPath: string, opts: GPT2ModelOptions,
   make: (config: GPT2Config & Record<string, unknown>) => M, head: string): M {
+  const dir = resolvePretrained(nameOrPath, { revision: opts.revision });
   const config = readConfig(dir) as GPT2Config & Record<string, unknown>;
   const ignored = (name: string) => /\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight';
   const { tensors, file } = loadWeights(dir, 'model', { filter: (name) => !ignored(name) });
@@ -265,5 +267,6 @@ export function loadWithHead<M extends GPT2Classifier>(dir: string, opts: GPT2Mo
     for (const t of tensors.values()) t.dispose();
   }
   if (opts.dtype || opts.device) model.to({ dtype: opts.dtype, device: opts.device });
+  model.nameOrPath = repoIdOf(dir) ?? nameOrPath;
   return model.eval();
 }

@@ -8,6 +8,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../io/atomic';
+import { resolvePretrained } from '../io/hub';
 
 interface R50k {
   encode(text: string, opts?: { allowedSpecial?: Set<string> }): number[];
@@ -47,8 +48,8 @@ export class GPT2Tokenizer {
    * (tokenizer.json, tokenizer_config.json, added_tokens.json, special_tokens_map.json) and
    * add_prefix_space. GPT-2's own tables give the shared fast `tokenizer`.
    */
-  static async fromPretrained(dir: string): Promise<GPT2Tokenizer> {
-    return GPT2Tokenizer.fromFiles(dir);
+  static async fromPretrained(nameOrPath: string, opts: { revision?: string } = {}): Promise<GPT2Tokenizer> {
+    return GPT2Tokenizer.fromFiles(resolvePretrained(nameOrPath, opts));
   }
   /** fromPretrained, synchronously. gpt2Fast: false runs even GPT-2's tables through ByteLevelBPE (to check one against the other). */
   static fromFiles(dir: string, opts: { gpt2Fast?: boolean } = {}): GPT2Tokenizer {

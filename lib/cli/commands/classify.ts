@@ -6,6 +6,7 @@ import { attnFlag, isTokenClassifierSetup, loadClassifier, loadTokenClassifier, 
 export const summary = 'label texts with a classifier (a classifier folder, or a base with a SEQ_CLS adapter), or tag their words with a token classifier (TOKEN_CLS)';
 export const spec: Spec = {
   model: sharedFlags.model,
+  revision: sharedFlags.revision,
   adapter: { ...sharedFlags.adapter, help: 'PEFT LoRA adapter folder of task_type SEQ_CLS or TOKEN_CLS (tstorch train --task text-classification / token-classification writes one)' },
   tokenizer: sharedFlags.tokenizer,
   text: { type: 'string', help: 'the text to classify' },

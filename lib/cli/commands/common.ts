@@ -3,11 +3,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
 import { FlagSpec } from '../args';
+import { notInCacheHint } from '../../io/hub';
 
 /** Flags several commands share, spelled once. */
-export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'text-column-delimiter' | 'packing' | 'completion-only-loss', FlagSpec> = {
-  model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors or pytorch_model.bin)', aliases: ['model-name-or-path'] },
-  adapter: { type: 'string', help: 'PEFT LoRA adapter folder' },
+export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'revision' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'text-column-delimiter' | 'packing' | 'completion-only-loss', FlagSpec> = {
+  model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors or pytorch_model.bin), or a hub id (gpt2, openai-community/gpt2) already in the Hugging Face cache', aliases: ['model-name-or-path'] },
+  adapter: { type: 'string', help: 'PEFT LoRA adapter folder (or a hub id in the Hugging Face cache)' },
+  revision: { type: 'string', help: '--model (and --tokenizer) given as a hub id: the branch, tag or commit in the Hugging Face cache (default main)', aliases: ['model-revision'] },
   tokenizer: { type: 'string', help: 'folder of the tokenizer files (vocab.json + merges.txt, or tokenizer.json) when not the --model folder\'s (HF\'s tokenizer_name); default: --model\'s own, else GPT-2\'s', aliases: ['tokenizer-name'] },
   device: { type: 'string', default: 'cpu', help: 'cpu or cuda' },
   cleaning: { type: 'string', help: 'basic | notebook | none (default: notebook for .csv, none for text)' },
@@ -33,14 +35,27 @@ export function dataFlags(f: Record<string, unknown>): DataFlags {
   };
 }
 
+/**
+ * --model and --tokenizer (at --revision), --ref-model, --adapter and --adapters given as hub ids
+ * (gpt2, org/name): their snapshot folders in the Hugging Face cache, as from_pretrained finds
+ * them offline. A local folder of that name wins; a name found nowhere is left for the command's
+ * "no such folder" error.
+ */
+export function resolveHubFlags(f: Record<string, unknown>): void {
+  const revision = f.revision as string | undefined;
+  for (const k of ['model', 'tokenizer']) if (typeof f[k] === 'string') f[k] = torch.io.resolvePretrained(f[k] as string, { revision });
+  for (const k of ['adapter', 'ref-model']) if (typeof f[k] === 'string') f[k] = torch.io.resolvePretrained(f[k] as string);
+  if (typeof f.adapters === 'string') f.adapters = f.adapters.split(',').map((d) => torch.io.resolvePretrained(d.trim())).join(',');
+}
+
 /** The --tokenizer folder's tokenizer, or the --model folder's (its vocab.json + merges.txt or tokenizer.json), GPT-2's where it has none. */
 export function tokenizerFromFlags(f: Record<string, unknown>): torch.GPT2Tokenizer {
   const dir = tokenizerDir(f);
   if (f.tokenizer !== undefined) {
-    if (!fs.existsSync(dir)) throw new Error(`--tokenizer ${dir}: no such folder`);
+    if (!fs.existsSync(dir)) throw new Error(`--tokenizer ${dir}: no such folder${notInCacheHint(dir)}`);
     if (!torch.hasTokenizerFiles(dir)) throw new Error(`--tokenizer ${dir} has no tokenizer files (vocab.json and merges.txt, or tokenizer.json)`);
   } else if (!fs.existsSync(dir)) {
-    throw new Error(`--model ${dir}: no such folder`);
+    throw new Error(`--model ${dir}: no such folder${notInCacheHint(dir)}`);
   }
   let tok = tokenizers.get(dir);
   if (!tok) tokenizers.set(dir, (tok = torch.tokenizerFor(dir)));
@@ -58,11 +73,11 @@ export function loadModelFromFlags(f: Record<string, unknown>): Promise<torch.GP
 }
 
 export async function loadModel(dir: string, opts: { adapter?: string; device?: string; attn?: torch.AttnImplementation } = {}): Promise<torch.GPT2LMHeadModel> {
-  if (!fs.existsSync(dir)) throw new Error(`--model ${dir}: no such folder`);
+  if (!fs.existsSync(dir)) throw new Error(`--model ${dir}: no such folder${notInCacheHint(dir)}`);
   checkDevice(opts.device);
   const model = await torch.GPT2LMHeadModel.fromPretrained(dir, { attnImplementation: opts.attn });
   if (opts.adapter) {
-    if (!fs.existsSync(opts.adapter)) throw new Error(`--adapter ${opts.adapter}: no such folder`);
+    if (!fs.existsSync(opts.adapter)) throw new Error(`--adapter ${opts.adapter}: no such folder${notInCacheHint(opts.adapter)}`);
     await torch.lora.loadAdapter(model, opts.adapter);
   }
   if (opts.device && opts.device !== 'cpu') model.to({ device: opts.device });
@@ -197,11 +212,11 @@ export function loadTokenClassifier(dir: string, opts: { adapter?: string; devic
 async function loadWithAdapterHead<M extends torch.GPT2Classifier>(dir: string, opts: { adapter?: string; device?: string; attn?: torch.AttnImplementation },
   kind: { task: string; head: string; isFolder: (dir: string) => boolean; what: string; load: (o: torch.ClassificationOptions & torch.GPT2ModelOptions) => Promise<M>;
     extra?: (adapterConfig: Record<string, unknown>) => torch.ClassificationOptions }): Promise<M> {
-  if (!fs.existsSync(dir)) throw new Error(`--model ${dir}: no such folder`);
+  if (!fs.existsSync(dir)) throw new Error(`--model ${dir}: no such folder${notInCacheHint(dir)}`);
   checkDevice(opts.device);
   const options: torch.ClassificationOptions & torch.GPT2ModelOptions = { attnImplementation: opts.attn };
   if (opts.adapter) {
-    if (!fs.existsSync(opts.adapter)) throw new Error(`--adapter ${opts.adapter}: no such folder`);
+    if (!fs.existsSync(opts.adapter)) throw new Error(`--adapter ${opts.adapter}: no such folder${notInCacheHint(opts.adapter)}`);
     const c = adapterConfigOf(opts.adapter);
     if (c?.task_type === kind.task && !kind.isFolder(dir)) {
       Object.assign(options, { numLabels: adapterHeadSize(opts.adapter, `base_model.model.${kind.head}.weight`), id2label: c.tstorch_id2label as Record<string, string> | undefined, ...kind.extra?.(c) });

@@ -8,6 +8,7 @@ import { evaluate } from '../../train/evaluate';
 export const summary = 'loss and perplexity of a model (optionally with a LoRA adapter) on a data file; a classifier\'s loss and accuracy';
 export const spec: Spec = {
   model: sharedFlags.model,
+  revision: sharedFlags.revision,
   tokenizer: sharedFlags.tokenizer,
   adapter: sharedFlags.adapter,
   data: { type: 'string', required: true, help: '.txt file, a .csv with an Article column, or a .jsonl or .parquet with a text field (or prompt and completion fields; or prompt, chosen and rejected: DPO metrics)', aliases: ['validation-file'] },

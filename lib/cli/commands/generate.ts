@@ -12,6 +12,7 @@ import type { BeamSearchOutput, GenerateOptions } from '../../models/generation'
 export const summary = 'generate text from a prompt';
 export const spec: Spec = {
   model: sharedFlags.model,
+  revision: sharedFlags.revision,
   tokenizer: sharedFlags.tokenizer,
   adapter: sharedFlags.adapter,
   prompt: { type: 'string', help: 'the text to continue' },

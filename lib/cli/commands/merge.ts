@@ -5,10 +5,12 @@ import { writeDirAtomic } from '../../io/atomic';
 import { saveTokenizerFiles, tokenizerFor, TOKENIZER_FILES } from '../../models/tokenizer';
 import { Spec } from '../args';
 import { isClassifierSetup, isTokenClassifierSetup, loadClassifier, loadModelFromFlags, loadTokenClassifier, sharedFlags } from './common';
+import { notInCacheHint } from '../../io/hub';
 
 export const summary = 'merge a LoRA adapter into its base model (a plain Hugging Face GPT-2 folder; a SEQ_CLS or TOKEN_CLS adapter gives a classifier\'s)';
 export const spec: Spec = {
   model: sharedFlags.model,
+  revision: sharedFlags.revision,
   adapter: { ...sharedFlags.adapter, help: 'PEFT LoRA adapter folder (or --adapters for several)' },
   adapters: { type: 'string', help: 'several adapter folders, comma-separated, merged as one weighted adapter (PEFT\'s add_weighted_adapter)' },
   weights: { type: 'string', help: 'with --adapters: a weight each, comma-separated (default all 1; negative subtracts)' },
@@ -50,7 +52,7 @@ async function loadWeighted(f: Record<string, unknown>): Promise<torch.GPT2LMHea
   if (f.adapter !== undefined) throw new Error('--adapter and --adapters: give one');
   const dirs = (f.adapters as string).split(',').map((d) => d.trim()).filter(Boolean);
   if (!dirs.length) throw new Error('--adapters is empty');
-  for (const d of dirs) if (!fs.existsSync(d)) throw new Error(`--adapters: ${d}: no such folder`);
+  for (const d of dirs) if (!fs.existsSync(d)) throw new Error(`--adapters: ${d}: no such folder${notInCacheHint(d)}`);
   const weights = f.weights === undefined ? dirs.map(() => 1) : (f.weights as string).split(',').map((w) => Number(w.trim()));
   if (weights.length !== dirs.length || weights.some((w) => !Number.isFinite(w))) throw new Error(`--weights must be ${dirs.length} numbers, one per adapter; got '${f.weights}'`);
   const kind = f['combination-type'] as 'cat' | 'linear' | 'svd';

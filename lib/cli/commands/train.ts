@@ -8,10 +8,12 @@ import { attnFlag, checkDevice, classificationDataset, dataFlags, ktoDataset, la
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
 import { writeModelCard } from '../../train/modelcard';
+import { notInCacheHint, repoIdOf } from '../../io/hub';
 
 export const summary = 'fine-tune GPT-2 with LoRA (default) or fully; writes the adapter (or model) to --out';
 export const spec: Spec = {
-  model: { type: 'string', required: true, help: 'base Hugging Face GPT-2 folder', aliases: ['model-name-or-path'] },
+  model: { type: 'string', required: true, help: 'base Hugging Face GPT-2 folder, or a hub id (gpt2) already in the Hugging Face cache', aliases: ['model-name-or-path'] },
+  revision: sharedFlags.revision,
   tokenizer: sharedFlags.tokenizer,
   data: { type: 'string', required: true, help: 'training .txt, a .csv with an Article column (the notebook\'s Articles.csv), or a .jsonl or .parquet (a Hugging Face dataset\'s files) with a text field (or prompt and completion fields; or the task\'s fields); or a folder of them', aliases: ['train-file'] },
   out: { type: 'string', required: true, help: 'output folder: adapter or model files, checkpoints, metrics.jsonl, loss.svg', aliases: ['output-dir'] },
@@ -140,7 +142,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   }
   torch.keepFreedCpuMemory(); // CPU training reuses its large buffers (RSS stays at its peak)
   const modelDir = f.model as string;
-  if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: no such folder`);
+  if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: no such folder${notInCacheHint(modelDir)}`);
   const task = taskOf(f, modelDir), classify = task === 'text-classification', rewardModeling = task === 'reward-modeling', tagging = task === 'token-classification';
   if (f['label-names'] !== undefined && !tagging && !classify) throw new Error('--label-names names integer labels: it is for --task text-classification or token-classification');
   if (f['text-column-delimiter'] !== undefined && !classify) throw new Error('--text-column-delimiter joins several text columns for --task text-classification');
@@ -265,7 +267,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   // README.md, as HF's Trainer / PEFT write one (left alone when the folder already has one)
   const a = trainer.args, lora = torch.lora.loraConfig(model);
   writeModelCard(out, {
-    baseModel: modelDir, dataset: path.basename(f.data as string), adapter: !f.full,
+    baseModel: repoIdOf(modelDir) ?? modelDir, dataset: path.basename(f.data as string), adapter: !f.full,
     lora: lora ? { r: lora.r, alpha: lora.mode === 'seed' ? lora.r : lora.alpha, dropout: lora.mode === 'seed' ? 0 : lora.dropout, targetModules: lora.targetModules, useDora: lora.useDora } : undefined,
     hyperparameters: [
       ['learning_rate', a.learningRate], ['train_batch_size', a.perDeviceTrainBatchSize], ['eval_batch_size', a.perDeviceEvalBatchSize], ['seed', a.seed],

@@ -1,0 +1,125 @@
+// Hub ids from the Hugging Face cache: a cache laid out as huggingface_hub lays it out
+// (models--org--name/refs/<branch>, snapshots/<commit>/<file> linked into blobs/), which its
+// try_to_load_from_cache resolves to the same snapshot files (checked by hand with
+// huggingface_hub 1.x; it is not on Debian 12, so not here).
+import { spawnSync } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+import { saveTinyGpt2, brownTextFiles } from './helpers';
+
+let tmp: string, cache: string, plain: string, other: string;
+const COMMIT = 'a'.repeat(8) + crypto.createHash('sha1').update('main').digest('hex').slice(8);
+const COMMIT_V1 = crypto.createHash('sha1').update('v1').digest('hex');
+
+/** Puts a folder's files into the cache as huggingface_hub does: blobs by hash, snapshot links, a ref. */
+function cacheRepo(repoId: string, src: string, commit: string, ref?: string): string {
+  const repo = path.join(cache, `models--${repoId.split('/').join('--')}`);
+  const snapshot = path.join(repo, 'snapshots', commit);
+  fs.mkdirSync(path.join(repo, 'blobs'), { recursive: true });
+  fs.mkdirSync(snapshot, { recursive: true });
+  for (const name of fs.readdirSync(src)) {
+    const bytes = fs.readFileSync(path.join(src, name));
+    const blob = crypto.createHash('sha256').update(bytes).digest('hex');
+    fs.writeFileSync(path.join(repo, 'blobs', blob), bytes);
+    fs.symlinkSync(path.join('..', '..', 'blobs', blob), path.join(snapshot, name));
+  }
+  if (ref) {
+    fs.mkdirSync(path.join(repo, 'refs'), { recursive: true });
+    fs.writeFileSync(path.join(repo, 'refs', ref), commit); // (no newline, as huggingface_hub writes it)
+  }
+  return snapshot;
+}
+
+const weightsOf = (m: torch.nn.Module) => [...m.stateDict()].map(([k, t]) => [k, t.tolist()]);
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-hub-'));
+  cache = path.join(tmp, 'hub');
+  plain = await saveTinyGpt2(path.join(tmp, 'plain'));
+  other = await saveTinyGpt2(path.join(tmp, 'other'), { n_embd: 8 });
+  cacheRepo('openai-community/gpt2', plain, COMMIT, 'main');
+  cacheRepo('openai-community/gpt2', other, COMMIT_V1, 'v1');
+  process.env.HF_HUB_CACHE = cache;
+});
+afterAll(() => {
+  delete process.env.HF_HUB_CACHE;
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('the cache folder from the environment, as huggingface_hub.constants: HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, HF_HOME/hub, XDG_CACHE_HOME/huggingface/hub, ~/.cache/huggingface/hub', () => {
+  expect(torch.io.hubCacheDir({ HF_HUB_CACHE: '/a', HUGGINGFACE_HUB_CACHE: '/b', HF_HOME: '/c' })).toBe('/a');
+  expect(torch.io.hubCacheDir({ HUGGINGFACE_HUB_CACHE: '/b', HF_HOME: '/c' })).toBe('/b');
+  expect(torch.io.hubCacheDir({ HF_HOME: '/c', XDG_CACHE_HOME: '/x' })).toBe('/c/hub');
+  expect(torch.io.hubCacheDir({ XDG_CACHE_HOME: '/x' })).toBe('/x/huggingface/hub');
+  expect(torch.io.hubCacheDir({})).toBe(path.join(os.homedir(), '.cache', 'huggingface', 'hub'));
+});
+
+test('fromPretrained(hub id) loads the cached snapshot of main, another branch, or a commit; name_or_path is the id', async () => {
+  const snapshot = path.join(cache, 'models--openai-community--gpt2', 'snapshots', COMMIT);
+  expect(torch.io.resolvePretrained('openai-community/gpt2')).toBe(snapshot);
+  expect(torch.io.repoIdOf(snapshot)).toBe('openai-community/gpt2');
+  expect(torch.io.repoIdOf(plain)).toBeUndefined();
+  const fromHub = await torch.GPT2LMHeadModel.fromPretrained('openai-community/gpt2');
+  const fromFolder = await torch.GPT2LMHeadModel.fromPretrained(plain);
+  expect(weightsOf(fromHub)).toEqual(weightsOf(fromFolder));
+  expect([fromHub.nameOrPath, fromFolder.nameOrPath]).toEqual(['openai-community/gpt2', plain]);
+  const v1 = await torch.GPT2LMHeadModel.fromPretrained('openai-community/gpt2', { revision: 'v1' });
+  expect(v1.config.n_embd).toBe(8);
+  const byCommit = await torch.GPT2ForSequenceClassification.fromPretrained('openai-community/gpt2', { revision: COMMIT_V1, numLabels: 2 });
+  expect(byCommit.config.n_embd).toBe(8);
+  expect(byCommit.nameOrPath).toBe('openai-community/gpt2');
+  await expect(torch.GPT2LMHeadModel.fromPretrained('openai-community/gpt2', { revision: 'v2' })).rejects.toThrow(/openai-community\/gpt2: revision 'v2' is not in the Hugging Face cache \(.*models--openai-community--gpt2: it has main, v1\)/);
+  await expect(torch.GPT2LMHeadModel.fromPretrained(plain, { revision: 'v1' })).rejects.toThrow(/a local folder has no revisions/);
+  await expect(torch.GPT2LMHeadModel.fromPretrained('nobody/nothing')).rejects.toThrow(/nobody\/nothing: no such folder \(nor a hub id in the Hugging Face cache: no .*models--nobody--nothing.refs.main; download it there with huggingface-cli download nobody\/nothing, or set HF_HOME \/ HF_HUB_CACHE\)/);
+  for (const m of [fromHub, fromFolder, v1, byCommit]) m.dispose();
+  // what is not a hub id is never looked up
+  for (const name of ['./gpt2', '/abs/gpt2', 'a/b/c', 'a--b', '..', 'gpt2.']) expect(torch.io.isRepoId(name)).toBe(false);
+  for (const name of ['gpt2', 'openai-community/gpt2', 'user/my_lora.v2']) expect(torch.io.isRepoId(name)).toBe(true);
+});
+
+test('adapters: base_model_name_or_path is the base\'s name_or_path (as PEFT writes it), and an adapter loads by hub id', async () => {
+  const model = await torch.GPT2LMHeadModel.fromPretrained('openai-community/gpt2');
+  torch.manualSeed(1);
+  torch.lora.applyLoRA(model, { r: 2, targetModules: ['c_attn'], initLoraWeights: 'gaussian' });
+  const out = path.join(tmp, 'adapter');
+  await torch.lora.saveAdapter(model, out);
+  expect(JSON.parse(fs.readFileSync(path.join(out, 'adapter_config.json'), 'utf8')).base_model_name_or_path).toBe('openai-community/gpt2');
+  cacheRepo('someone/tiny-lora', out, COMMIT, 'main');
+  const again = await torch.GPT2LMHeadModel.fromPretrained('openai-community/gpt2');
+  await torch.lora.loadAdapter(again, 'someone/tiny-lora');
+  expect(weightsOf(again)).toEqual(weightsOf(model));
+  // a model made in code has no name: null, as PEFT's for a model without name_or_path
+  const fresh = new torch.GPT2LMHeadModel({ vocab_size: 50, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 });
+  torch.lora.applyLoRA(fresh, { r: 2 });
+  expect(torch.lora.adapterConfigJson(fresh).base_model_name_or_path).toBeNull();
+  expect(torch.lora.adapterConfigJson(fresh, 'given').base_model_name_or_path).toBe('given');
+  for (const m of [model, again, fresh]) m.dispose();
+});
+
+test('the CLI takes hub ids for --model (and --revision), --adapter; the card and adapter name the id', () => {
+  const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
+  const cli = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300000, env: { ...process.env, HF_HUB_CACHE: cache } });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  const { trainFile, evalFile } = brownTextFiles(tmp);
+  const byId = cli('eval', '--model', 'openai-community/gpt2', '--data', evalFile, '--block-size', '16', '--json');
+  expect(byId.err).toBe('');
+  expect(byId.out).toBe(cli('eval', '--model', plain, '--data', evalFile, '--block-size', '16', '--json').out);
+  expect(cli('eval', '--model', 'openai-community/gpt2', '--revision', 'v1', '--data', evalFile, '--block-size', '16', '--json').out)
+    .toBe(cli('eval', '--model', other, '--data', evalFile, '--block-size', '16', '--json').out);
+  const out = path.join(tmp, 'run');
+  const t = cli('train', '--model', 'openai-community/gpt2', '--data', trainFile, '--out', out, '--block-size', '16', '--max-steps', '1', '--batch-size', '2');
+  expect(t.err).toBe('');
+  expect(JSON.parse(fs.readFileSync(path.join(out, 'adapter_config.json'), 'utf8')).base_model_name_or_path).toBe('openai-community/gpt2');
+  expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toMatch(/^base_model: "openai-community\/gpt2"$/m);
+  cacheRepo('someone/run-lora', out, COMMIT_V1, 'main');
+  expect(cli('eval', '--model', 'openai-community/gpt2', '--adapter', 'someone/run-lora', '--data', evalFile, '--block-size', '16', '--json').out)
+    .toBe(cli('eval', '--model', plain, '--adapter', out, '--data', evalFile, '--block-size', '16', '--json').out);
+  const missing = cli('eval', '--model', 'nobody/nothing', '--data', evalFile);
+  expect(missing.code).toBe(1);
+  expect(missing.err).toMatch(/--model nobody\/nothing: no such folder \(nor a hub id in the Hugging Face cache: no .*models--nobody--nothing.refs.main; download it there with huggingface-cli download nobody\/nothing/);
+});
