@@ -4,12 +4,13 @@
 #   libopenblas0-pthread  a fast BLAS for it (without it matmul uses the slow reference BLAS)
 #   libgloo-dev           Gloo headers, for c10d data-parallel training (libtorch has the code)
 #   python3-torch         the Python reference used by the parity fixtures and benchmarks
+#   python3-jinja2        the chat-template reference (transformers renders templates with Jinja2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 need=()
-for p in libtorch-dev libopenblas0-pthread libgloo-dev python3-torch cmake g++ make; do
+for p in libtorch-dev libopenblas0-pthread libgloo-dev python3-torch python3-jinja2 cmake g++ make; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -2,6 +2,7 @@
 // and TensorDataset / DataLoader for tensors in memory.
 export * from './text';
 export * from './parquet';
+export * from './chat';
 export * from './brown';
 export * from './dataset';
 export * from './loader';

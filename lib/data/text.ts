@@ -2,6 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { readParquet, readParquetSchema } from './parquet';
+import { ChatRenderer, conversationToText } from './chat';
 
 /**
  * Parses RFC 4180 CSV (quoted fields, doubled quotes, newlines inside quotes, CRLF).
@@ -114,7 +115,7 @@ export function clean(s: string, mode: CleaningMode): string {
  * `column`) a document, concatenated as HF's run_clm concatenates documents; anything else is
  * read as UTF-8 text, cleaned as a whole.
  */
-export function readTrainingText(file: string, opts: { cleaning?: CleaningMode; column?: string } = {}): string {
+export function readTrainingText(file: string, opts: { cleaning?: CleaningMode; column?: string; chat?: ChatRenderer | null } = {}): string {
   if (isFolder(file)) return dataFilesIn(file).map((f) => readTrainingText(f, opts)).join('');
   checkDataFile(file);
   const lower = file.toLowerCase();
@@ -122,7 +123,7 @@ export function readTrainingText(file: string, opts: { cleaning?: CleaningMode; 
     const mode = opts.cleaning ?? 'notebook';
     return readCsvColumn(file, opts.column ?? 'Article').map((a) => clean(a, mode)).join('');
   }
-  if (isRecordFile(file)) return readJsonlColumn(file, opts.column ?? 'text').map((d) => clean(d, opts.cleaning ?? 'none')).join('');
+  if (isRecordFile(file)) return readJsonlFields(file, [opts.column ?? 'text'], readRecords(file, opts)).map(([d]) => clean(d, opts.cleaning ?? 'none')).join('');
   return clean(fs.readFileSync(file, 'utf8'), opts.cleaning ?? 'none');
 }
 
@@ -155,8 +156,30 @@ const isParquet = (file: string): boolean => /\.parquet$/i.test(file);
 /**
  * The records of a .jsonl, .json or .parquet, each with where it is, for messages: `file:7` (a
  * line), `file row 7` (a Parquet row), `file item 7` (an element of a JSON array; 1-based).
+ * Conversational rows (TRL's formats: messages, or prompt / completion / chosen / rejected as
+ * lists of {role, content}) become text by `chat`'s template, as TRL's trainers make them.
  */
-export function readRecords(file: string): [string, unknown][] {
+export function readRecords(file: string, opts: { chat?: ChatRenderer | null } = {}): [string, unknown][] {
+  return readRecordsAndKind(file, opts).records;
+}
+
+/** readRecords, and whether any row was a conversation (TRL's SFT then adds no eos: the template ends turns). */
+function readRecordsAndKind(file: string, opts: { chat?: ChatRenderer | null }): { records: [string, unknown][]; conversational: boolean } {
+  let conversational = false;
+  const records = readRawRecords(file).map(([where, row]): [string, unknown] => {
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) return [where, row];
+    try {
+      const text = conversationToText(row as Record<string, unknown>, opts.chat);
+      if (text !== row) conversational = true;
+      return [where, text];
+    } catch (e) {
+      throw new Error(`${where}: ${(e as Error).message}`);
+    }
+  });
+  return { records, conversational };
+}
+
+function readRawRecords(file: string): [string, unknown][] {
   if (isParquet(file)) return readParquet(file).rows.map((row, i) => [`${file} row ${i + 1}`, row]);
   if (/\.json$/i.test(file)) {
     const text = fs.readFileSync(file, 'utf8');
@@ -209,8 +232,11 @@ export function readJsonl(file: string): [number, unknown][] {
   return out;
 }
 
-/** Training data as separate examples: texts, or prompts with their completions (TRL's two formats). */
-export type TrainingDocuments = { texts: string[] } | { pairs: { prompt: string; completion: string }[] };
+/**
+ * Training data as separate examples: texts, or prompts with their completions (TRL's two
+ * formats); conversational: made by a chat template (TRL's SFT then adds no eos and packs nothing).
+ */
+export type TrainingDocuments = ({ texts: string[] } | { pairs: { prompt: string; completion: string }[] }) & { conversational?: boolean };
 
 /**
  * Training data as separate examples (for training without packing): a .jsonl gives one per
@@ -220,7 +246,7 @@ export type TrainingDocuments = { texts: string[] } | { pairs: { prompt: string;
  * non-blank line, as Hugging Face's "text" loader. Cleaning applies to each text (not to prompts
  * and completions, which are taken as written).
  */
-export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningMode; column?: string } = {}): TrainingDocuments {
+export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningMode; column?: string; chat?: ChatRenderer | null } = {}): TrainingDocuments {
   if (isFolder(file)) {
     // a folder's files in name order: all prompt-completion data, or all texts
     const parts = dataFilesIn(file).map((f) => [f, readTrainingDocuments(f, opts)] as const);
@@ -228,19 +254,25 @@ export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningM
     if (pairs.length && pairs.length < parts.length) {
       throw new Error(`${file}: ${pairs[0][0]} holds prompt-completion pairs but ${parts.find(([, d]) => 'texts' in d)![0]} texts; give a folder of one kind`);
     }
+    const conv = parts.filter(([, d]) => d.conversational);
+    if (conv.length && conv.length < parts.length) {
+      throw new Error(`${file}: ${conv[0][0]} holds conversations but ${parts.find(([, d]) => !d.conversational)![0]} text; give a folder of one kind`);
+    }
+    const kind = conv.length ? { conversational: true } : {};
     return pairs.length
-      ? { pairs: parts.flatMap(([, d]) => (d as { pairs: { prompt: string; completion: string }[] }).pairs) }
-      : { texts: parts.flatMap(([, d]) => (d as { texts: string[] }).texts) };
+      ? { pairs: parts.flatMap(([, d]) => (d as { pairs: { prompt: string; completion: string }[] }).pairs), ...kind }
+      : { texts: parts.flatMap(([, d]) => (d as { texts: string[] }).texts), ...kind };
   }
   checkDataFile(file);
   const lower = file.toLowerCase();
   if (isRecordFile(file)) {
-    const parsed = readRecords(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
+    const { records: parsed, conversational } = readRecordsAndKind(file, opts), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
+    const kind = conversational ? { conversational } : {};
     if (opts.column === undefined && typeof first?.prompt === 'string' && typeof first?.completion === 'string') {
       const hint = 'the first line makes this prompt-completion data: every line needs string prompt and completion fields';
-      return { pairs: readJsonlFields(file, ['prompt', 'completion'], parsed, hint).map(([prompt, completion]) => ({ prompt, completion })) };
+      return { pairs: readJsonlFields(file, ['prompt', 'completion'], parsed, hint).map(([prompt, completion]) => ({ prompt, completion })), ...kind };
     }
-    return { texts: readJsonlFields(file, [opts.column ?? 'text'], parsed).map(([d]) => clean(d, opts.cleaning ?? 'none')) };
+    return { texts: readJsonlFields(file, [opts.column ?? 'text'], parsed).map(([d]) => clean(d, opts.cleaning ?? 'none')), ...kind };
   }
   if (lower.endsWith('.csv')) return { texts: readCsvColumn(file, opts.column ?? 'Article').map((a) => clean(a, opts.cleaning ?? 'notebook')) };
   const texts = fs.readFileSync(file, 'utf8').split(/\r?\n/).map((l) => clean(l, opts.cleaning ?? 'none')).filter((l) => l.trim());
@@ -281,11 +313,11 @@ export function dataFilesIn(dir: string): string[] {
  * rejected fields (every line then needs them), or a folder of such files. null when the file
  * is not preference data (so it is read as texts or prompt-completion pairs).
  */
-export function readPreferencePairs(file: string): { prompt: string; chosen: string; rejected: string }[] | null {
-  if (isFolder(file)) return readFolderOfOneKind(file, readPreferencePairs, 'preference pairs');
+export function readPreferencePairs(file: string, opts: { chat?: ChatRenderer | null } = {}): { prompt: string; chosen: string; rejected: string }[] | null {
+  if (isFolder(file)) return readFolderOfOneKind(file, (f) => readPreferencePairs(f, opts), 'preference pairs');
   if (!isRecordFile(file)) return null;
   checkDataFile(file);
-  const parsed = readRecords(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
+  const parsed = readRecords(file, opts), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
   if (!(typeof first?.prompt === 'string' && typeof first?.chosen === 'string' && typeof first?.rejected === 'string')) return null;
   const hint = 'the first line makes this preference data (DPO): every line needs string prompt, chosen and rejected fields';
   return readJsonlFields(file, ['prompt', 'chosen', 'rejected'], parsed, hint).map(([prompt, chosen, rejected]) => ({ prompt, chosen, rejected }));
@@ -296,11 +328,11 @@ export function readPreferencePairs(file: string): { prompt: string; chosen: str
  * completion fields and a boolean label (the completion desirable or not), or a folder of such
  * files; null for other data. Every line must then have all three.
  */
-export function readKTOExamples(file: string): { prompt: string; completion: string; label: boolean }[] | null {
-  if (isFolder(file)) return readFolderOfOneKind(file, readKTOExamples, 'KTO examples (prompt, completion, label)');
+export function readKTOExamples(file: string, opts: { chat?: ChatRenderer | null } = {}): { prompt: string; completion: string; label: boolean }[] | null {
+  if (isFolder(file)) return readFolderOfOneKind(file, (f) => readKTOExamples(f, opts), 'KTO examples (prompt, completion, label)');
   if (!isRecordFile(file)) return null;
   checkDataFile(file);
-  const parsed = readRecords(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
+  const parsed = readRecords(file, opts), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
   if (!(typeof first?.prompt === 'string' && typeof first?.completion === 'string' && typeof first?.label === 'boolean')) return null;
   const hint = 'the first line makes this KTO data: every line needs string prompt and completion fields and a boolean label (true: desirable)';
   const texts = readJsonlFields(file, ['prompt', 'completion'], parsed, hint);
@@ -382,11 +414,11 @@ function csvHeader(file: string): string[] {
  * rejected fields (every line then needs them; prompt, a string, and margin, a number, are
  * optional), or a folder of such files. null when the file is not such data.
  */
-export function readRewardPairs(file: string): { chosen: string; rejected: string; prompt?: string; margin?: number }[] | null {
-  if (isFolder(file)) return readFolderOfOneKind(file, readRewardPairs, 'chosen / rejected pairs');
+export function readRewardPairs(file: string, opts: { chat?: ChatRenderer | null } = {}): { chosen: string; rejected: string; prompt?: string; margin?: number }[] | null {
+  if (isFolder(file)) return readFolderOfOneKind(file, (f) => readRewardPairs(f, opts), 'chosen / rejected pairs');
   if (!isRecordFile(file)) return null;
   checkDataFile(file);
-  const parsed = readRecords(file), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
+  const parsed = readRecords(file, opts), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
   if (!(typeof first?.chosen === 'string' && typeof first?.rejected === 'string')) return null;
   return parsed.map(([line, row]) => {
     const o = (row ?? {}) as Record<string, unknown>;

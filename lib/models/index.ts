@@ -7,4 +7,7 @@ export type { ProblemType, ClassificationOptions, ClassifierConfig, SequenceClas
 export { repetitionPenalty, noRepeatNgramBans, warpScores, completesStopString, readGenerationConfig, computeTransitionScores, addSequenceBias, promptLookupCandidates } from './generation';
 export type { GenerateOptions, BeamSearchOutput, GenerateOutput } from './generation';
 export type { GPT2Config, GPT2Output, ForwardOptions, LayerPast, GPT2ModelOptions, AttnImplementation } from './gpt2';
-export { GPT2Tokenizer, tokenizer, tokenizerFor, hasTokenizerFiles, EOS_TOKEN_ID } from './tokenizer';
+export { GPT2Tokenizer, tokenizer, tokenizerFor, hasTokenizerFiles, EOS_TOKEN_ID, CHATML_TEMPLATE } from './tokenizer';
+export type { ChatTemplates } from './tokenizer';
+export { renderChatTemplate } from './chat_template';
+export type { ChatMessage, ChatTemplateOptions } from './chat_template';

@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../io/atomic';
 import { resolvePretrained } from '../io/hub';
+import { ChatMessage, ChatTemplateOptions, renderChatTemplate } from './chat_template';
 
 interface R50k {
   encode(text: string, opts?: { allowedSpecial?: Set<string> }): number[];
@@ -27,7 +28,13 @@ export const VOCAB_SIZE = 50257;
 const allowed = new Set([EOS_TOKEN]);
 
 /** The tokenizer files Hugging Face reads from a model folder (GPT2Tokenizer's, and the fast one's). */
-export const TOKENIZER_FILES = ['vocab.json', 'merges.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json'];
+export const TOKENIZER_FILES = ['vocab.json', 'merges.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json', 'chat_template.jinja'];
+
+/** Chat templates: one, or several by name (HF's dict: 'default', 'tool_use', ...). */
+export type ChatTemplates = string | Record<string, string>;
+
+/** ChatML, for a GPT-2 that has no template of its own (`--chat-template chatml`): <|im_start|>role\ncontent<|im_end|>\n. */
+export const CHATML_TEMPLATE = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 export class GPT2Tokenizer {
   readonly eosTokenId: number;
@@ -35,11 +42,54 @@ export class GPT2Tokenizer {
   /** ids in use: the vocabulary and the added tokens (HF's len(tokenizer)) */
   readonly vocabSize: number;
 
+  /** The chat template(s) (HF's chat_template): the folder's, or one given with withChatTemplate; null: none (GPT-2's case). */
+  readonly chatTemplate: ChatTemplates | null;
+  /** The named special tokens (HF's special_tokens_map: bos_token, eos_token, unk_token, ...), a chat template's variables. */
+  readonly specialTokensMap: Record<string, string>;
+
   /** bpe: a folder's own tables (fromPretrained); none: GPT-2's, encoded by gpt-tokenizer. */
-  constructor(private readonly bpe: ByteLevelBPE | null = null) {
+  constructor(private readonly bpe: ByteLevelBPE | null = null, opts: { chatTemplate?: ChatTemplates | null; specialTokensMap?: Record<string, string> } = {}) {
     this.eosToken = bpe ? bpe.eosToken : EOS_TOKEN;
     this.eosTokenId = bpe ? bpe.eosTokenId : EOS_TOKEN_ID;
     this.vocabSize = bpe ? bpe.size : VOCAB_SIZE;
+    this.chatTemplate = opts.chatTemplate ?? null;
+    this.specialTokensMap = opts.specialTokensMap ?? { bos_token: EOS_TOKEN, eos_token: EOS_TOKEN, unk_token: EOS_TOKEN };
+  }
+
+  /** This tokenizer with another chat template (a Jinja string, several by name, or null for none); the tables are shared. */
+  withChatTemplate(template: ChatTemplates | null): GPT2Tokenizer {
+    if (template !== null) checkChatTemplates(template, 'withChatTemplate');
+    return new GPT2Tokenizer(this.bpe, { chatTemplate: template, specialTokensMap: this.specialTokensMap });
+  }
+
+  /**
+   * The template HF's get_chat_template picks: `name`, else with tools the 'tool_use' one where
+   * there is one, else 'default' (or the only one).
+   */
+  getChatTemplate(name?: string, opts: { tools?: boolean } = {}): string {
+    const t = this.chatTemplate;
+    if (t === null) {
+      throw new Error('tokenizer: no chat template (GPT-2 has none): give one with withChatTemplate(template), or --chat-template FILE (a Jinja template; chatml for ChatML)');
+    }
+    if (typeof t === 'string') return t;
+    if (name !== undefined) {
+      if (!(name in t)) throw new Error(`tokenizer: no chat template named '${name}' (it has ${Object.keys(t).join(', ')})`);
+      return t[name];
+    }
+    if (opts.tools && 'tool_use' in t) return t.tool_use;
+    if ('default' in t) return t.default;
+    const names = Object.keys(t);
+    if (names.length === 1) return t[names[0]];
+    throw new Error(`tokenizer: several chat templates (${names.join(', ')}) and none named default: choose one by name`);
+  }
+
+  /**
+   * A conversation as text by the chat template (HF's tokenizer.apply_chat_template(messages,
+   * tokenize=False, ...)); encode() makes it ids (HF's tokenize=True adds no special tokens either).
+   */
+  applyChatTemplate(messages: ChatMessage[], opts: ChatTemplateOptions & { chatTemplate?: string } = {}): string {
+    const template = this.getChatTemplate(opts.chatTemplate, { tools: opts.tools !== undefined });
+    return renderChatTemplate(template, messages, this.specialTokensMap, opts);
   }
 
   /**
@@ -58,8 +108,9 @@ export class GPT2Tokenizer {
       // (HF's tokenizer(text) would put the bos token first; encode adds no special tokens, as GPT-2's default)
       console.warn(`tokenizer: ${path.join(dir, 'tokenizer_config.json')} sets add_bos_token, which tstorch does not apply: texts are encoded without a leading bos token; add it to your texts if the model expects one`);
     }
-    if (opts.gpt2Fast !== false && isGpt2Tables(t)) return tokenizer;
-    return new GPT2Tokenizer(new ByteLevelBPE(t));
+    const chat = { chatTemplate: t.chatTemplate, specialTokensMap: t.specialTokensMap };
+    if (opts.gpt2Fast !== false && isGpt2Tables(t)) return t.chatTemplate === null ? tokenizer : new GPT2Tokenizer(null, chat);
+    return new GPT2Tokenizer(new ByteLevelBPE(t), chat);
   }
   /** true: GPT-2's own tokenizer (r50k). */
   get isGpt2(): boolean {
@@ -151,7 +202,10 @@ export class GPT2Tokenizer {
       add_bos_token: false, add_prefix_space: this.bpe?.addPrefixSpace ?? false, added_tokens_decoder: added,
       ...special, clean_up_tokenization_spaces: false, errors: 'replace', model_max_length: opts.modelMaxLength ?? 1024,
       pad_token: null, tokenizer_class: 'GPT2Tokenizer',
+      ...(this.chatTemplate !== null ? { chat_template: chatTemplateJson(this.chatTemplate) } : {}),
     }, null, 2) + '\n');
+    // transformers 5 keeps the template in chat_template.jinja (read first); older ones in tokenizer_config.json: both
+    if (typeof this.chatTemplate === 'string') writeFileAtomic(path.join(dir, 'chat_template.jinja'), this.chatTemplate);
   }
 }
 
@@ -167,6 +221,39 @@ interface TokenizerTables {
   addPrefixSpace: boolean;
   /** tokenizer_config.json's add_bos_token (a few GPT-2 fine-tunes set it): not applied, said so */
   addBosToken: boolean;
+  /** chat_template.jinja, else tokenizer_config.json's chat_template (a string, or a list of {name, template}) */
+  chatTemplate: ChatTemplates | null;
+  /** bos_token, eos_token, ... as HF's special_tokens_map */
+  specialTokensMap: Record<string, string>;
+}
+
+/** tokenizer_config.json's chat_template: the string, or HF's list of {name, template} for several. */
+function chatTemplateJson(t: ChatTemplates): string | { name: string; template: string }[] {
+  return typeof t === 'string' ? t : Object.entries(t).map(([name, template]) => ({ name, template }));
+}
+
+function checkChatTemplates(t: unknown, where: string): ChatTemplates {
+  if (typeof t === 'string') return t;
+  if (t !== null && typeof t === 'object' && !Array.isArray(t) && Object.values(t).every((v) => typeof v === 'string') && Object.keys(t).length) return t as Record<string, string>;
+  throw new Error(`${where}: a chat template is a Jinja string, or several by name ({ default: ..., tool_use: ... }); got ${JSON.stringify(t)?.slice(0, 80)}`);
+}
+
+/** A folder's chat template(s): chat_template.jinja (transformers 5 reads it first), else tokenizer_config.json's. */
+function readChatTemplate(dir: string, config: Record<string, unknown>): ChatTemplates | null {
+  const jinja = path.join(dir, 'chat_template.jinja');
+  if (fs.existsSync(jinja)) return fs.readFileSync(jinja, 'utf8');
+  const t = config.chat_template;
+  if (t === undefined || t === null) return null;
+  const where = `tokenizer: ${path.join(dir, 'tokenizer_config.json')}: chat_template`;
+  if (Array.isArray(t)) {
+    const named: Record<string, string> = {};
+    for (const e of t) {
+      if (!e || typeof e.name !== 'string' || typeof e.template !== 'string') throw new Error(`${where} is a list whose entries must be {name, template}; got ${JSON.stringify(e)?.slice(0, 80)}`);
+      named[e.name] = e.template;
+    }
+    return checkChatTemplates(named, where);
+  }
+  return checkChatTemplates(t, where);
 }
 
 function readJson(file: string): Record<string, unknown> {
@@ -258,7 +345,13 @@ export function readTokenizerFiles(dir: string): TokenizerTables {
   if (!vocab.has(eosToken) && !added.has(eosToken)) throw new Error(`tokenizer: ${dir}: the eos token ${JSON.stringify(eosToken)} is neither in the vocabulary nor an added token`);
   const pre = tj?.pre_tokenizer as { add_prefix_space?: boolean } | undefined;
   const addPrefixSpace = Boolean(config.add_prefix_space ?? pre?.add_prefix_space ?? false);
-  return { dir, vocab, merges, added, special, eosToken, addPrefixSpace, addBosToken: config.add_bos_token === true };
+  const specialTokensMap: Record<string, string> = {};
+  for (const key of ['bos_token', 'eos_token', 'unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token']) {
+    const t = tokenContent(config[key]) ?? tokenContent(specialMap[key]);
+    if (t !== undefined) specialTokensMap[key] = t;
+  }
+  specialTokensMap.eos_token ??= eosToken;
+  return { dir, vocab, merges, added, special, eosToken, addPrefixSpace, addBosToken: config.add_bos_token === true, chatTemplate: readChatTemplate(dir, config), specialTokensMap };
 }
 
 function vocabMap(obj: Record<string, unknown>, where: string): Map<string, number> {
@@ -439,11 +532,23 @@ export function tokenizerFor(dir: string): GPT2Tokenizer {
  * tokenizer.save_pretrained(output_dir) of the tokenizer loaded from it), or, where it has none,
  * GPT-2's written by GPT2Tokenizer.savePretrained.
  */
-export function saveTokenizerFiles(baseDir: string | null, outDir: string, opts: { modelMaxLength?: number } = {}): void {
+export function saveTokenizerFiles(baseDir: string | null, outDir: string, opts: { modelMaxLength?: number; chatTemplate?: ChatTemplates } = {}): void {
   const has = (f: string) => baseDir !== null && fs.existsSync(path.join(baseDir, f));
-  if (!hasTokenizerFiles(baseDir)) return tokenizer.savePretrained(outDir, opts);
-  if (path.resolve(baseDir!) === path.resolve(outDir)) return;
-  for (const f of TOKENIZER_FILES.filter(has)) writeFileAtomic(path.join(outDir, f), fs.readFileSync(path.join(baseDir!, f)));
+  if (!hasTokenizerFiles(baseDir)) return tokenizer.withChatTemplate(opts.chatTemplate ?? null).savePretrained(outDir, opts);
+  if (path.resolve(baseDir!) !== path.resolve(outDir)) {
+    for (const f of TOKENIZER_FILES.filter(has)) writeFileAtomic(path.join(outDir, f), fs.readFileSync(path.join(baseDir!, f)));
+  }
+  if (opts.chatTemplate !== undefined) setChatTemplate(outDir, opts.chatTemplate);
+}
+
+/** Gives a folder's tokenizer files a chat template (the one a run trained with), as save_pretrained would write it. */
+function setChatTemplate(dir: string, template: ChatTemplates): void {
+  const configFile = path.join(dir, 'tokenizer_config.json');
+  const config = fs.existsSync(configFile) ? readJson(configFile) : {};
+  writeFileAtomic(configFile, JSON.stringify({ ...config, chat_template: chatTemplateJson(template) }, null, 2) + '\n');
+  const jinja = path.join(dir, 'chat_template.jinja');
+  if (typeof template === 'string') writeFileAtomic(jinja, template);
+  else if (fs.existsSync(jinja)) fs.rmSync(jinja); // (it would win over the named ones)
 }
 
 /**

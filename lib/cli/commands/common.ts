@@ -6,9 +6,10 @@ import { FlagSpec } from '../args';
 import { notInCacheHint } from '../../io/hub';
 
 /** Flags several commands share, spelled once. */
-export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'revision' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'text-column-delimiter' | 'packing' | 'completion-only-loss', FlagSpec> = {
+export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-template' | 'revision' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'text-column-delimiter' | 'packing' | 'completion-only-loss', FlagSpec> = {
   model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors or pytorch_model.bin), or a hub id (gpt2, openai-community/gpt2) already in the Hugging Face cache', aliases: ['model-name-or-path'] },
   adapter: { type: 'string', help: 'PEFT LoRA adapter folder (or a hub id in the Hugging Face cache)' },
+  'chat-template': { type: 'string', help: 'conversational data (TRL\'s messages, or prompt / completion / chosen / rejected as lists of {role, content}) is made text by the tokenizer\'s chat template: this one instead (a Jinja file, a folder with one, or chatml); a run saves it with its tokenizer files', aliases: ['chat-template-path'] },
   revision: { type: 'string', help: '--model (and --tokenizer) given as a hub id: the branch, tag or commit in the Hugging Face cache (default main)', aliases: ['model-revision'] },
   tokenizer: { type: 'string', help: 'folder of the tokenizer files (vocab.json + merges.txt, or tokenizer.json) when not the --model folder\'s (HF\'s tokenizer_name); default: --model\'s own, else GPT-2\'s', aliases: ['tokenizer-name'] },
   device: { type: 'string', default: 'cpu', help: 'cpu or cuda' },
@@ -57,10 +58,41 @@ export function tokenizerFromFlags(f: Record<string, unknown>): torch.GPT2Tokeni
   } else if (!fs.existsSync(dir)) {
     throw new Error(`--model ${dir}: no such folder${notInCacheHint(dir)}`);
   }
-  let tok = tokenizers.get(dir);
-  if (!tok) tokenizers.set(dir, (tok = torch.tokenizerFor(dir)));
+  const key = `${dir}\0${f['chat-template'] ?? ''}\0${f.adapter ?? ''}`;
+  let tok = tokenizers.get(key);
+  if (!tok) {
+    tok = torch.tokenizerFor(dir);
+    const template = chatTemplateOf(f);
+    if (template !== undefined) tok = tok.withChatTemplate(template);
+    tokenizers.set(key, tok);
+  }
   return tok;
 }
+
+/**
+ * The chat template a command uses, when not the tokenizer folder's own: --chat-template (a
+ * Jinja file, a folder whose tokenizer has one, or chatml), else the --adapter folder's (a run
+ * saves the template it trained with beside its adapter, as TRL saves the tokenizer).
+ */
+export function chatTemplateOf(f: Record<string, unknown>): torch.ChatTemplates | undefined {
+  const given = f['chat-template'] as string | undefined;
+  if (given === 'chatml') return torch.CHATML_TEMPLATE;
+  if (given !== undefined) {
+    if (!fs.existsSync(given)) throw new Error(`--chat-template ${given}: no such file (a Jinja template, a tokenizer folder with one, or chatml)`);
+    if (fs.statSync(given).isDirectory()) {
+      const t = torch.hasTokenizerFiles(given) ? torch.tokenizerFor(given).chatTemplate : null;
+      if (t === null) throw new Error(`--chat-template ${given}: a folder without a chat template (tokenizer_config.json chat_template or chat_template.jinja)`);
+      return t;
+    }
+    return fs.readFileSync(given, 'utf8');
+  }
+  const adapter = f.adapter as string | undefined;
+  if (adapter !== undefined && fs.existsSync(adapter) && torch.hasTokenizerFiles(adapter)) return torch.tokenizerFor(adapter).chatTemplate ?? undefined;
+  return undefined;
+}
+
+/** The readers' option for conversational data: the command's tokenizer renders it. */
+export const chatOf = (f: Record<string, unknown>): { chat: torch.GPT2Tokenizer } => ({ chat: tokenizerFromFlags(f) });
 const tokenizers = new Map<string, torch.GPT2Tokenizer>(); // (read once per command: --data and --eval-data share it)
 /** Where the tokenizer files are: --tokenizer, else the --model folder. */
 export function tokenizerDir(f: Record<string, unknown>): string {
@@ -118,17 +150,18 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   // Prompt-completion data is never packed (each completion is learned after its own prompt).
   // (a folder: its .txt / .csv / .jsonl / .parquet files in name order, read as one file of them would be)
   const records = fs.statSync(file).isDirectory() ? torch.data.dataFilesIn(file).some(torch.data.isRecordFile) : torch.data.isRecordFile(file);
-  const docs = opts.packing === false || records ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column }) : null;
-  if (docs && ('pairs' in docs || opts.packing === false)) {
-    if (opts.stride !== undefined) throw new Error(`--stride scores one running text (packed); ${file} is read as separate ${'pairs' in docs ? 'prompt-completion examples' : 'examples (--no-packing)'}`);
-    const exampleOpts = { maxLength: blockSize, completionOnlyLoss: opts.completionOnlyLoss, tokenizer: tok };
+  const docs = opts.packing === false || records ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column, chat: tok }) : null;
+  // (conversations too, as TRL's SFT: each one an example, ended by the template, not by an added eos)
+  if (docs && ('pairs' in docs || opts.packing === false || docs.conversational)) {
+    if (opts.stride !== undefined) throw new Error(`--stride scores one running text (packed); ${file} is read as separate ${'pairs' in docs ? 'prompt-completion examples' : docs.conversational ? 'conversations' : 'examples (--no-packing)'}`);
+    const exampleOpts = { maxLength: blockSize, completionOnlyLoss: opts.completionOnlyLoss, tokenizer: tok, addEos: !docs.conversational };
     const ex = 'pairs' in docs ? torch.data.ExampleDataset.fromPromptCompletions(docs.pairs, exampleOpts) : torch.data.ExampleDataset.fromTexts(docs.texts, exampleOpts);
     if (ex.length === 0) throw new Error(`${file}: no example leaves anything to learn (${ex.dropped} whose prompt fills --block-size ${blockSize}, or empty)`);
     if (ex.dropped) console.error(`${file}: ${ex.dropped} example(s) left out: the prompt fills --block-size ${blockSize}, nothing left to learn`);
     ds = ex;
     items = ex.examples;
   } else {
-    const text = docs && 'texts' in docs ? docs.texts.join('') : torch.data.readTrainingText(file, { cleaning, column: opts.column });
+    const text = docs && 'texts' in docs ? docs.texts.join('') : torch.data.readTrainingText(file, { cleaning, column: opts.column, chat: tok });
     if (opts.stride !== undefined) {
       const windows = torch.data.ExampleDataset.slidingWindows(tok.encode(text), { maxLength: blockSize, stride: opts.stride });
       return checkVocabulary(file, windows.examples, model, windows, tok);

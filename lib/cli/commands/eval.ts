@@ -1,7 +1,7 @@
 // tstorch eval: held-out loss and perplexity of a model (and adapter) on a text or CSV file.
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, classificationDataset, dataFlags, ktoDataset, isClassifierSetup, isTokenClassifierSetup, loadClassifier, loadTokenClassifier, tokenClassificationDataset, loadDataset, loadModel, loadModelFromFlags, preferenceDataset, sharedFlags, tokenizerFromFlags } from './common';
+import { attnFlag, chatOf, classificationDataset, dataFlags, isClassifierSetup, isTokenClassifierSetup, ktoDataset, loadClassifier, loadDataset, loadModel, loadModelFromFlags, loadTokenClassifier, preferenceDataset, sharedFlags, tokenClassificationDataset, tokenizerFromFlags } from './common';
 import { evaluateClassifier, evaluateTokenClassifier } from '../../train/evaluate';
 import { evaluate } from '../../train/evaluate';
 
@@ -9,6 +9,7 @@ export const summary = 'loss and perplexity of a model (optionally with a LoRA a
 export const spec: Spec = {
   model: sharedFlags.model,
   revision: sharedFlags.revision,
+  'chat-template': sharedFlags['chat-template'],
   tokenizer: sharedFlags.tokenizer,
   adapter: sharedFlags.adapter,
   data: { type: 'string', required: true, help: '.txt file, a .csv with an Article column, or a .jsonl or .parquet with a text field (or prompt and completion fields; or prompt, chosen and rejected: DPO metrics)', aliases: ['validation-file'] },
@@ -41,17 +42,17 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (!['fp32', 'bf16'].includes(f.precision as string)) throw new Error(`--precision must be fp32 or bf16, got '${f.precision}'`);
   const stride = f.stride as number | undefined;
   if (stride !== undefined && !(stride >= 1 && stride <= (f['block-size'] as number))) throw new Error(`--stride must be between 1 and --block-size (${f['block-size']}), got ${stride}`);
-  const ktoData = () => torch.data.readKTOExamples(f.data as string) !== null || (f.method === 'kto' && torch.data.readPreferencePairs(f.data as string) !== null);
+  const ktoData = () => torch.data.readKTOExamples(f.data as string, chatOf(f)) !== null || (f.method === 'kto' && torch.data.readPreferencePairs(f.data as string, chatOf(f)) !== null);
   if ((f['desirable-weight'] !== 1 || f['undesirable-weight'] !== 1) && !ktoData()) throw new Error('--desirable-weight and --undesirable-weight are KTO\'s (unpaired examples, or pairs with --method kto)');
-  const rewardPairs = () => isClassifierSetup(f.model as string, f.adapter as string | undefined) && torch.data.readRewardPairs(f.data as string) !== null;
+  const rewardPairs = () => isClassifierSetup(f.model as string, f.adapter as string | undefined) && torch.data.readRewardPairs(f.data as string, chatOf(f)) !== null;
   if (f['center-rewards-coefficient'] !== undefined && !rewardPairs()) throw new Error('--center-rewards-coefficient is for a reward model on chosen / rejected pairs');
   if (isClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalClassifier(f);
   if (isTokenClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalTokenClassifier(f);
   if (f['label-names'] !== undefined) throw new Error('--label-names names integer labels: it is for a classifier or a token classifier (its folder, or a SEQ_CLS / TOKEN_CLS --adapter)');
   if (f['text-column-delimiter'] !== undefined) throw new Error('--text-column-delimiter joins several text columns for a text classifier');
   const model = await loadModelFromFlags(f);
-  const unpaired = torch.data.readKTOExamples(f.data as string);
-  const pairs = unpaired ? null : torch.data.readPreferencePairs(f.data as string);
+  const unpaired = torch.data.readKTOExamples(f.data as string, chatOf(f));
+  const pairs = unpaired ? null : torch.data.readPreferencePairs(f.data as string, chatOf(f));
   if (unpaired || (pairs && f.method === 'kto')) return evalKTO(f, model, unpaired ?? torch.data.unpairPreferences(pairs!));
   if (pairs) return evalPreferences(f, model, pairs);
   const data = loadDataset(f.data as string, f['block-size'] as number, model, { ...dataFlags(f), stride });
@@ -130,7 +131,7 @@ async function evalClassifier(f: Record<string, unknown>): Promise<void> {
   const tok = tokenizerFromFlags(f);
   const model = await loadClassifier(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string, attn: attnFlag(f), padTokenId: tok.eosTokenId });
   const c = model.config;
-  const pairs = torch.data.readRewardPairs(f.data as string);
+  const pairs = torch.data.readRewardPairs(f.data as string, chatOf(f));
   if (pairs) {
     // a reward model on chosen / rejected pairs: TRL's reward loss and accuracy
     if (model.numLabels !== 1) throw new Error(`${f.data} holds chosen / rejected pairs, for a reward model (one output); this classifier has ${model.numLabels}`);

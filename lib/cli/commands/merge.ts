@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as torch from '../../index';
 import { writeDirAtomic } from '../../io/atomic';
-import { saveTokenizerFiles, tokenizerFor, TOKENIZER_FILES } from '../../models/tokenizer';
+import { hasTokenizerFiles, saveTokenizerFiles, tokenizerFor, TOKENIZER_FILES } from '../../models/tokenizer';
 import { Spec } from '../args';
 import { isClassifierSetup, isTokenClassifierSetup, loadClassifier, loadModelFromFlags, loadTokenClassifier, sharedFlags } from './common';
 import { notInCacheHint } from '../../io/hub';
@@ -33,7 +33,10 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   // The folder appears whole: written aside, then renamed into place.
   writeDirAtomic(out, (tmp) => {
     model.writePretrained(tmp);
-    saveTokenizerFiles(f.model as string, tmp, { modelMaxLength: model.config.n_positions });
+    // (a run's chat template, saved beside its adapter, goes with the merged model)
+    const adapterDir = f.adapter as string | undefined;
+    const chatTemplate = adapterDir && hasTokenizerFiles(adapterDir) ? tokenizerFor(adapterDir).chatTemplate ?? undefined : undefined;
+    saveTokenizerFiles(f.model as string, tmp, { modelMaxLength: model.config.n_positions, chatTemplate });
   });
   console.log(`merged model written to ${out}`);
   model.dispose();

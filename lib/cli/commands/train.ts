@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, checkDevice, classificationDataset, dataFlags, ktoDataset, labelNames, loadDataset, preferenceDataset, quietHead, sharedFlags, tagColumns, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags } from './common';
+import { attnFlag, chatOf, chatTemplateOf, checkDevice, classificationDataset, dataFlags, ktoDataset, labelNames, loadDataset, preferenceDataset, quietHead, sharedFlags, tagColumns, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
 import { writeModelCard } from '../../train/modelcard';
@@ -14,6 +14,7 @@ export const summary = 'fine-tune GPT-2 with LoRA (default) or fully; writes the
 export const spec: Spec = {
   model: { type: 'string', required: true, help: 'base Hugging Face GPT-2 folder, or a hub id (gpt2) already in the Hugging Face cache', aliases: ['model-name-or-path'] },
   revision: sharedFlags.revision,
+  'chat-template': sharedFlags['chat-template'],
   tokenizer: sharedFlags.tokenizer,
   data: { type: 'string', required: true, help: 'training .txt, a .csv with an Article column (the notebook\'s Articles.csv), or a .jsonl or .parquet (a Hugging Face dataset\'s files) with a text field (or prompt and completion fields; or the task\'s fields); or a folder of them', aliases: ['train-file'] },
   out: { type: 'string', required: true, help: 'output folder: adapter or model files, checkpoints, metrics.jsonl, loss.svg', aliases: ['output-dir'] },
@@ -153,7 +154,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   const lm = task === 'causal-lm';
   const prefs = lm ? preferenceData(f) : null;
   const kto = lm ? ktoData(f, prefs) : null;
-  if (lm && !prefs && torch.data.readRewardPairs(f.data as string)) {
+  if (lm && !prefs && torch.data.readRewardPairs(f.data as string, chatOf(f))) {
     throw new Error(`${f.data} holds chosen / rejected pairs without a prompt: DPO needs a prompt in each; to train a reward model on them give --task reward-modeling`);
   }
   if (classify) {
@@ -255,7 +256,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   await trainer.saveModel(out);
   // The tokenizer beside the weights (the notebook's tokenizer.save_pretrained(output_dir)): the
   // folder loads with AutoTokenizer / pipeline() as it is.
-  if (main) saveTokenizerFiles(tokenizerDir(f), out, { modelMaxLength: model.config.n_positions });
+  if (main) saveTokenizerFiles(tokenizerDir(f), out, { modelMaxLength: model.config.n_positions, chatTemplate: chatTemplateOf(f) });
   if (torch.distributed.isInitialized()) {
     torch.distributed.barrier();
     torch.distributed.destroyProcessGroup();
@@ -387,7 +388,7 @@ function taskOf(f: Record<string, unknown>, modelDir: string): 'causal-lm' | 'te
   if (t === 'auto') {
     if (torch.isTokenClassifierFolder(modelDir)) return 'token-classification';
     if (!torch.isSequenceClassifierFolder(modelDir)) return 'causal-lm';
-    return torch.data.readRewardPairs(f.data as string) ? 'reward-modeling' : 'text-classification';
+    return torch.data.readRewardPairs(f.data as string, chatOf(f)) ? 'reward-modeling' : 'text-classification';
   }
   if (['text-classification', 'sequence-classification', 'seq-cls'].includes(t)) return 'text-classification';
   if (['reward-modeling', 'reward', 'reward-model'].includes(t)) return 'reward-modeling';
@@ -470,7 +471,7 @@ async function rewardModelAndData(f: Record<string, unknown>, modelDir: string):
   const tok = tokenizerFromFlags(f), pad = config.pad_token_id ?? tok.eosTokenId, blockSize = f['block-size'] as number;
   if (blockSize > resolved.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${resolved.n_positions})`);
   const read = (file: string) => {
-    const pairs = torch.data.readRewardPairs(file);
+    const pairs = torch.data.readRewardPairs(file, chatOf(f));
     if (!pairs) throw new Error(`${file}: reward modeling reads a .jsonl of {"chosen", "rejected"} objects (a "prompt" and a "margin" optional)`);
     let ds: torch.data.RewardDataset;
     try {
@@ -495,14 +496,14 @@ async function rewardModelAndData(f: Record<string, unknown>, modelDir: string):
  * completion, label), or preference pairs with --method kto (unpaired as TRL does); null otherwise.
  */
 function ktoData(f: Record<string, unknown>, prefs: ReturnType<typeof preferenceData>): [torch.data.KTOExample[], torch.data.KTOExample[] | null, { maxPromptLength: number; maxCompletionLength: number | null }] | null {
-  const unpaired = torch.data.readKTOExamples(f.data as string);
-  const evalUnpaired = f['eval-data'] ? torch.data.readKTOExamples(f['eval-data'] as string) : null;
+  const unpaired = torch.data.readKTOExamples(f.data as string, chatOf(f));
+  const evalUnpaired = f['eval-data'] ? torch.data.readKTOExamples(f['eval-data'] as string, chatOf(f)) : null;
   const opts = { maxPromptLength: f['max-prompt-length'] as number, maxCompletionLength: (f['max-completion-length'] as number | undefined) ?? null };
   if (unpaired) {
     if (f.method === 'orpo') throw new Error(`${f.data} holds unpaired examples (prompt, completion, label): they train with KTO (--method kto); ORPO needs pairs`);
     if (f['eval-data'] && !evalUnpaired && !prefs?.[1]) throw new Error(`--data ${f.data} holds KTO examples but --eval-data ${f['eval-data']} does not: give examples (or pairs) there too`);
     if (f['validation-split-percentage'] !== undefined) throw new Error('--validation-split-percentage is for language-model data; with KTO examples give --eval-data');
-    const evalPairs = f['eval-data'] && !evalUnpaired ? torch.data.readPreferencePairs(f['eval-data'] as string) : null;
+    const evalPairs = f['eval-data'] && !evalUnpaired ? torch.data.readPreferencePairs(f['eval-data'] as string, chatOf(f)) : null;
     return [unpaired, evalUnpaired ?? (evalPairs ? torch.data.unpairPreferences(evalPairs) : null), opts];
   }
   if (f.method !== 'kto') return null;
@@ -515,8 +516,8 @@ function ktoData(f: Record<string, unknown>, prefs: ReturnType<typeof preference
  * format); null otherwise. --block-size is TRL's max_length; the tokenizer is --model's (or --tokenizer's).
  */
 function preferenceData(f: Record<string, unknown>): [torch.data.PreferencePair[], torch.data.PreferencePair[] | null, { maxPromptLength: number; maxCompletionLength: number | null }] | null {
-  const pairs = torch.data.readPreferencePairs(f.data as string);
-  const evalPairs = f['eval-data'] ? torch.data.readPreferencePairs(f['eval-data'] as string) : null;
+  const pairs = torch.data.readPreferencePairs(f.data as string, chatOf(f));
+  const evalPairs = f['eval-data'] ? torch.data.readPreferencePairs(f['eval-data'] as string, chatOf(f)) : null;
   if (!pairs) {
     if (evalPairs) throw new Error(`--eval-data ${f['eval-data']} holds preference pairs but --data ${f.data} does not: give DPO data for both, or neither`);
     return null;

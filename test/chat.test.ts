@@ -1,0 +1,187 @@
+// Chat templates and TRL's conversational data, against scripts/reference/chat_ref.py
+// (transformers' apply_chat_template on Jinja2, and TRL's data_utils, transcribed).
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+import { saveTinyGpt2 } from './helpers';
+
+const D = torch.data;
+let tmp: string;
+beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-chat-')); });
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function reference(job: Record<string, unknown>): { render: (string | { error: string })[]; rows: (Record<string, unknown> | { error: string })[] } {
+  const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'chat_ref.py')], { input: JSON.stringify(job), encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+// Templates as their models' tokenizer_config.json holds them (ChatML, Zephyr, Llama 2, Gemma,
+// Phi-3), and two that exercise the engine: tools through tojson, and loop controls with a kwarg.
+const TEMPLATES: Record<string, string> = {
+  chatml: torch.CHATML_TEMPLATE,
+  zephyr: "{% for message in messages %}\n{% if message['role'] == 'user' %}\n{{ '<|user|>\n' + message['content'] + eos_token }}\n{% elif message['role'] == 'system' %}\n{{ '<|system|>\n' + message['content'] + eos_token }}\n{% elif message['role'] == 'assistant' %}\n{{ '<|assistant|>\n'  + message['content'] + eos_token }}\n{% endif %}\n{% if loop.last and add_generation_prompt %}\n{{ '<|assistant|>' }}\n{% endif %}\n{% endfor %}",
+  llama2: "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}{% set system_message = messages[0]['content'] %}{% else %}{% set loop_messages = messages %}{% set system_message = false %}{% endif %}{% for message in loop_messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}{% if loop.index0 == 0 and system_message != false %}{% set content = '<<SYS>>\\n' + system_message + '\\n<</SYS>>\\n\\n' + message['content'] %}{% else %}{% set content = message['content'] %}{% endif %}{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}{% elif message['role'] == 'assistant' %}{{ ' '  + content.strip() + ' ' + eos_token }}{% endif %}{% endfor %}",
+  gemma: "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}{% if (message['role'] == 'assistant') %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif %}{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}{% endfor %}{% if add_generation_prompt %}{{'<start_of_turn>model\n'}}{% endif %}",
+  phi3: "{% for message in messages %}{% if message['role'] == 'system' %}{{'<|system|>\n' + message['content'] + '<|end|>\n'}}{% elif message['role'] == 'user' %}{{'<|user|>\n' + message['content'] + '<|end|>\n'}}{% elif message['role'] == 'assistant' %}{{'<|assistant|>\n' + message['content'] + '<|end|>\n'}}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% else %}{{ eos_token }}{% endif %}",
+  tools: "{%- if tools %}\n{{- '<tools>' + tools | tojson + '</tools>\\n' }}\n{%- endif %}\n{%- for message in messages %}\n    {{- message.role | upper + ': ' + message.content + '\\n' }}\n{%- endfor %}\n{%- if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}",
+  loops: "{% for message in messages %}{% if loop.index > max_turns | default(99) %}{% break %}{% endif %}{% if message.role == 'system' %}{% continue %}{% endif %}[{{ loop.index }}/{{ loop.length }} {{ message.role }}] {{ message.content | replace('\\n', ' ') }}{{ '\\n' if not loop.last }}{% endfor %}{% if add_generation_prompt %}\n[assistant] {% endif %}",
+};
+const SPECIAL = { bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' };
+const CHATS = [
+  [{ role: 'user', content: 'What color is the sky?' }, { role: 'assistant', content: 'It is blue.' }],
+  [{ role: 'system', content: 'Answer briefly.' }, { role: 'user', content: '  Naïve café? 東京\n😀 ' }, { role: 'assistant', content: 'Yes.  ' }, { role: 'user', content: 'And "quotes" {{ not code }}?' }],
+  [{ role: 'user', content: 'Prefill this' }, { role: 'assistant', content: 'Sure, the answer is' }],
+  [{ role: 'user', content: 'one' }, { role: 'user', content: 'two in a row' }],
+];
+
+test('templates render as transformers renders them (add_generation_prompt, continue_final_message, tools, kwargs, raise_exception)', () => {
+  const cases: { template: string; messages: unknown[]; special: Record<string, string>; add_generation_prompt: boolean; continue_final_message: boolean; tools?: unknown[]; kwargs?: Record<string, unknown> }[] = [];
+  const tools = [{ type: 'function', function: { name: 'weather', description: 'Le temps <qu\'il fait>', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+  for (const template of Object.values(TEMPLATES)) {
+    for (const messages of CHATS) {
+      for (const [agp, cfm] of [[false, false], [true, false], [false, true]]) {
+        cases.push({ template, messages, special: SPECIAL, add_generation_prompt: agp, continue_final_message: cfm });
+      }
+    }
+  }
+  cases.push({ template: TEMPLATES.tools, messages: CHATS[0], special: SPECIAL, add_generation_prompt: true, continue_final_message: false, tools });
+  cases.push({ template: TEMPLATES.loops, messages: CHATS[1], special: SPECIAL, add_generation_prompt: true, continue_final_message: false, kwargs: { max_turns: 3 } });
+  const want = reference({ render: cases }).render;
+  let rendered = 0, refused = 0;
+  cases.forEach((c, i) => {
+    const w = want[i];
+    const run = () => torch.renderChatTemplate(c.template, c.messages as torch.ChatMessage[], c.special,
+      { addGenerationPrompt: c.add_generation_prompt, continueFinalMessage: c.continue_final_message, tools: c.tools as Record<string, unknown>[] | undefined, kwargs: c.kwargs });
+    if (typeof w === 'string') {
+      expect({ i, text: run() }).toEqual({ i, text: w });
+      rendered++;
+    } else {
+      expect(run).toThrow(/chat template/);
+      refused++;
+    }
+  });
+  // (llama2 and gemma refuse two user turns in a row, gemma a system turn: 3 conversations, 3 ways each)
+  expect([rendered, refused]).toEqual([cases.length - 9, 9]);
+  expect(() => torch.renderChatTemplate(TEMPLATES.chatml, [], SPECIAL)).toThrow(/empty conversation/);
+  expect(() => torch.renderChatTemplate(TEMPLATES.chatml, CHATS[0], SPECIAL, { addGenerationPrompt: true, continueFinalMessage: true })).toThrow(/do not go together/);
+  expect(() => torch.renderChatTemplate('{% for m in messages %}', CHATS[0], SPECIAL)).toThrow(/chat template/);
+});
+
+test('TRL\'s conversational rows become its text rows: messages, prompt-completion, preferences (explicit and implicit prompt), unpaired, a prefilled assistant turn', () => {
+  const rows: Record<string, unknown>[] = [
+    { messages: CHATS[1] },
+    { prompt: [CHATS[0][0]], completion: [CHATS[0][1]] },
+    { prompt: CHATS[1].slice(0, 2), chosen: [{ role: 'assistant', content: 'Yes.' }], rejected: [{ role: 'assistant', content: 'No!' }] },
+    { chosen: CHATS[0], rejected: [CHATS[0][0], { role: 'assistant', content: 'Green.' }] },
+    { prompt: [CHATS[0][0]], completion: [{ role: 'assistant', content: 'Blue' }], label: false },
+    { prompt: CHATS[2], completion: [{ role: 'assistant', content: ' blue.' }] },
+    { prompt: 'a plain prompt', chosen: ' text', rejected: ' rows' },
+    { prompt: [CHATS[0][0]], completion: 'not a conversation' },
+    { prompt: [{ role: 'system', content: 'x' }], completion: [CHATS[0][1]] },
+  ];
+  for (const name of ['chatml', 'zephyr', 'phi3']) {
+    const template = TEMPLATES[name];
+    const want = reference({ rows: rows.map((row) => ({ template, special: SPECIAL, row })) }).rows;
+    const chat = { applyChatTemplate: (m: torch.ChatMessage[], o?: torch.ChatTemplateOptions) => torch.renderChatTemplate(template, m, SPECIAL, o) };
+    rows.forEach((row, i) => {
+      const w = want[i];
+      if ('error' in w) expect(() => D.conversationToText(row, chat)).toThrow();
+      else expect({ name, i, row: D.conversationToText(row, chat) }).toEqual({ name, i, row: w });
+    });
+    expect(want.filter((w) => 'error' in w).length).toBe(2);
+  }
+  // TRL's prompt extraction on text and on messages
+  expect(D.extractPrompt({ chosen: 'The sky is blue', rejected: 'The sky is green' })).toEqual({ prompt: 'The sky is', chosen: ' blue', rejected: ' green' });
+  expect(D.extractPrompt({ chosen: 'abc', rejected: 'abcd' })).toEqual({ prompt: 'ab', chosen: 'c', rejected: 'cd' });
+  expect(D.maybeExtractPrompt({ prompt: 'p', chosen: 'a', rejected: 'b' })).toEqual({ prompt: 'p', chosen: 'a', rejected: 'b' });
+  expect(() => D.conversationToText({ messages: CHATS[0] })).toThrow(/made text by a chat template: give one/);
+});
+
+test('a folder\'s chat template: chat_template.jinja first, else tokenizer_config.json\'s (one or several by name); saved back both ways', async () => {
+  const dir = path.join(tmp, 'tok');
+  torch.tokenizer.savePretrained(dir);
+  expect(torch.GPT2Tokenizer.fromFiles(dir).chatTemplate).toBeNull();
+  expect(() => torch.tokenizer.applyChatTemplate(CHATS[0])).toThrow(/no chat template \(GPT-2 has none\): give one with withChatTemplate\(template\), or --chat-template FILE/);
+  const config = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8'));
+  fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ ...config, chat_template: [{ name: 'default', template: TEMPLATES.zephyr }, { name: 'tool_use', template: TEMPLATES.tools }] }));
+  const named = await torch.GPT2Tokenizer.fromPretrained(dir);
+  expect(named.isGpt2).toBe(true); // GPT-2's tables keep the fast path
+  const eos = '<|endoftext|>';
+  expect(named.applyChatTemplate(CHATS[0])).toBe(`<|user|>\nWhat color is the sky?${eos}\n<|assistant|>\nIt is blue.${eos}\n`);
+  expect(named.applyChatTemplate(CHATS[0], { tools: [{ name: 'f' }], addGenerationPrompt: true })).toBe('<tools>[{"name": "f"}]</tools>\nUSER: What color is the sky?\nASSISTANT: It is blue.\nASSISTANT:');
+  expect(named.applyChatTemplate(CHATS[0], { chatTemplate: 'tool_use' })).toMatch(/^USER: /);
+  expect(() => named.applyChatTemplate(CHATS[0], { chatTemplate: 'rag' })).toThrow(/no chat template named 'rag' \(it has default, tool_use\)/);
+  fs.writeFileSync(path.join(dir, 'chat_template.jinja'), TEMPLATES.chatml);
+  const jinja = torch.GPT2Tokenizer.fromFiles(dir);
+  expect(jinja.chatTemplate).toBe(TEMPLATES.chatml);
+  // the ids are the rendering's ids (no special tokens added, as HF's tokenize=True)
+  expect(jinja.encode(jinja.applyChatTemplate(CHATS[0]))).toEqual(torch.tokenizer.encode('<|im_start|>user\nWhat color is the sky?<|im_end|>\n<|im_start|>assistant\nIt is blue.<|im_end|>\n'));
+  const out = path.join(tmp, 'tok-out');
+  jinja.withChatTemplate(TEMPLATES.phi3).savePretrained(out);
+  expect(fs.readFileSync(path.join(out, 'chat_template.jinja'), 'utf8')).toBe(TEMPLATES.phi3);
+  expect(JSON.parse(fs.readFileSync(path.join(out, 'tokenizer_config.json'), 'utf8')).chat_template).toBe(TEMPLATES.phi3);
+  expect(torch.GPT2Tokenizer.fromFiles(out).applyChatTemplate(CHATS[0], { addGenerationPrompt: true })).toBe('<|user|>\nWhat color is the sky?<|end|>\n<|assistant|>\nIt is blue.<|end|>\n<|assistant|>\n');
+  fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ ...config, chat_template: 7 }));
+  fs.rmSync(path.join(dir, 'chat_template.jinja'));
+  expect(() => torch.GPT2Tokenizer.fromFiles(dir)).toThrow(/tokenizer_config\.json: chat_template: a chat template is a Jinja string, or several by name/);
+});
+
+test('conversational files train as TRL\'s SFT makes them: each conversation an example, ended by the template (no eos added)', () => {
+  const file = path.join(tmp, 'chats.jsonl');
+  fs.writeFileSync(file, CHATS.slice(0, 3).map((m) => JSON.stringify({ messages: m })).join('\n') + '\n');
+  const chat = torch.tokenizer.withChatTemplate(TEMPLATES.chatml);
+  const docs = D.readTrainingDocuments(file, { chat });
+  const want = reference({ render: CHATS.slice(0, 3).map((messages) => ({ template: TEMPLATES.chatml, messages, special: chat.specialTokensMap })) }).render;
+  expect(docs).toEqual({ texts: want, conversational: true });
+  expect(() => D.readTrainingDocuments(file)).toThrow(/chats\.jsonl:1: conversational data \(lists of \{role, content\} messages\) is made text by a chat template/);
+  const ex = D.ExampleDataset.fromTexts((docs as { texts: string[] }).texts, { maxLength: 64, tokenizer: chat, addEos: false });
+  expect(Array.from(ex.examples[0])).toEqual(torch.tokenizer.encode(want[0] as string));
+  // a folder may not mix conversations and text
+  const mixed = path.join(tmp, 'mixed');
+  fs.mkdirSync(mixed);
+  fs.copyFileSync(file, path.join(mixed, 'a.jsonl'));
+  fs.writeFileSync(path.join(mixed, 'b.jsonl'), '{"text": "plain"}\n');
+  expect(() => D.readTrainingDocuments(mixed, { chat })).toThrow(/a\.jsonl holds conversations but .*b\.jsonl text; give a folder of one kind/);
+});
+
+test('the CLI: --chat-template chatml on conversations (SFT and DPO); the run keeps its template; eval agrees with the same rows rendered by the reference', async () => {
+  const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
+  const cli = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300000 });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  const modelDir = await saveTinyGpt2(path.join(tmp, 'model'));
+  // SFT on messages
+  const chats = path.join(tmp, 'sft.jsonl');
+  const convs = Array.from({ length: 12 }, (_, i) => [{ role: 'user', content: `Question ${i}: what is ${i} and ${i + 1}?` }, { role: 'assistant', content: `It is ${2 * i + 1}.` }]);
+  fs.writeFileSync(chats, convs.map((m) => JSON.stringify({ messages: m })).join('\n') + '\n');
+  expect(cli('train', '--model', modelDir, '--data', chats, '--out', path.join(tmp, 'x')).err).toMatch(/sft\.jsonl:1: tokenizer: no chat template \(GPT-2 has none\): give one with withChatTemplate\(template\), or --chat-template FILE \(a Jinja template; chatml for ChatML\)/);
+  const out = path.join(tmp, 'sft');
+  const t = cli('train', '--model', modelDir, '--data', chats, '--eval-data', chats, '--chat-template', 'chatml', '--out', out, '--block-size', '48', '--batch-size', '4', '--max-steps', '2', '--lr', '1e-3');
+  expect(t.err).toBe('');
+  expect(fs.readFileSync(path.join(out, 'chat_template.jinja'), 'utf8')).toBe(torch.CHATML_TEMPLATE);
+  // the same conversations rendered by the reference, as plain texts without an added eos: the same eval loss
+  const rendered = reference({ render: convs.map((messages) => ({ template: torch.CHATML_TEMPLATE, messages, special: torch.tokenizer.specialTokensMap })) }).render as string[];
+  const evals = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined);
+  const e = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', chats, '--block-size', '48', '--json').out); // (the template: the adapter folder's)
+  expect(Math.abs(e.loss - evals[evals.length - 1].eval_loss)).toBeLessThan(1e-5);
+  const ds = D.ExampleDataset.fromTexts(rendered, { maxLength: 48, addEos: false });
+  const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
+  await torch.lora.loadAdapter(model, out);
+  const ref = torch.train.evaluate(model, ds, { batchSize: 8 });
+  expect(Math.abs(ref.loss - e.loss)).toBeLessThan(1e-5);
+  model.dispose();
+  // DPO on conversational pairs with an implicit prompt = DPO on TRL's text rows of them
+  const pairs = path.join(tmp, 'prefs.jsonl'), textPairs = path.join(tmp, 'prefs-text.jsonl');
+  const prefRows = convs.map((m, i) => ({ chosen: m, rejected: [m[0], { role: 'assistant', content: `It is ${i}.` }] }));
+  fs.writeFileSync(pairs, prefRows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const asText = reference({ rows: prefRows.map((row) => ({ template: torch.CHATML_TEMPLATE, special: torch.tokenizer.specialTokensMap, row })) }).rows;
+  fs.writeFileSync(textPairs, asText.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const dpo = (data: string) => JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', data, '--block-size', '48', '--json').out);
+  const a = dpo(pairs), b = dpo(textPairs);
+  expect(a).toEqual(b);
+  expect(a.loss).toBeGreaterThan(0);
+});
