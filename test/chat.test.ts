@@ -184,4 +184,21 @@ test('the CLI: --chat-template chatml on conversations (SFT and DPO); the run ke
   const a = dpo(pairs), b = dpo(textPairs);
   expect(a).toEqual(b);
   expect(a.loss).toBeGreaterThan(0);
+  // generate --chat: the user's message rendered with the generation prompt (as the reference renders it), the reply alone
+  const question = 'Question 3: what is 3 and 4?';
+  const [asked] = reference({ render: [{ template: torch.CHATML_TEMPLATE, messages: [{ role: 'system', content: 'Be exact.' }, { role: 'user', content: question }], special: torch.tokenizer.specialTokensMap, add_generation_prompt: true }] }).render as string[];
+  const g = cli('generate', '--model', modelDir, '--adapter', out, '--chat', '--system', 'Be exact.', '--prompt', question, '--max-new-tokens', '8', '--json');
+  expect(g.err).toBe('');
+  const reply = JSON.parse(g.out);
+  expect(reply.prompt).toBe(asked);
+  const plain = JSON.parse(cli('generate', '--model', modelDir, '--adapter', out, '--prompt', asked, '--max-new-tokens', '8', '--stop', '<|im_end|>', '--json').out);
+  expect(reply.tokens).toEqual(plain.tokens);
+  expect(plain.text.startsWith(asked + reply.reply)).toBe(true);
+  // --prompts: a conversational prompt (TRL's prompt-only row) and a string one (a user's message) give that reply too
+  const promptsFile = path.join(tmp, 'ask.jsonl');
+  fs.writeFileSync(promptsFile, `${JSON.stringify({ prompt: [{ role: 'system', content: 'Be exact.' }, { role: 'user', content: question }] })}\n`);
+  const fromFile = JSON.parse(cli('generate', '--model', modelDir, '--adapter', out, '--chat', '--prompts', promptsFile, '--max-new-tokens', '8').out);
+  expect([fromFile.prompt, fromFile.completion, fromFile.tokens]).toEqual([asked, reply.reply, reply.tokens]);
+  expect(cli('generate', '--model', modelDir, '--chat', '--prompt', 'hi').err).toMatch(/no chat template \(GPT-2 has none\)/);
+  expect(cli('generate', '--model', modelDir, '--system', 'x', '--prompt', 'hi').err).toMatch(/--system is a chat's system message: add --chat/);
 });

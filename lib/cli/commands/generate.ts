@@ -3,7 +3,9 @@ import * as fs from 'fs';
 import { Spec } from '../args';
 import { loadModelFromFlags, sharedFlags, tokenizerFromFlags } from './common';
 import type { GPT2Tokenizer } from '../../models/tokenizer';
-import { isRecordFile, readJsonlFields } from '../../data/text';
+import type { ChatMessage, ChatTemplateOptions } from '../../models/chat_template';
+import { isRecordFile, readJsonlFields, readRecords } from '../../data/text';
+import { CHATML_TEMPLATE } from '../../models/tokenizer';
 import { withPrecision } from '../../train/evaluate';
 import type { GPT2LMHeadModel } from '../../models/gpt2';
 import { checkGenerateOptions, completesStopString, withDefaults } from '../../models/generation';
@@ -36,6 +38,9 @@ export const spec: Spec = {
   'early-stopping': { type: 'boolean', help: 'beam search: stop a prompt once --num-beams texts are finished (default: once none could score better)' },
   'num-return-sequences': { type: 'int', help: 'texts per prompt: the best beams (<= --num-beams), or independent samples (default 1)' },
   stop: { type: 'string', help: 'stop a text once it holds this string (HF\'s stop_strings; kept in the output), e.g. $\'\\n\'' },
+  chat: { type: 'boolean', help: 'the prompt is a user\'s message: rendered by the chat template with the generation prompt (HF\'s chat pipeline); prints the reply (with --prompts: string prompts are user messages, conversational ones TRL\'s prompt-only rows)' },
+  system: { type: 'string', help: 'with --chat: a system message before the user\'s' },
+  'chat-template': sharedFlags['chat-template'],
   seed: { type: 'int', help: 'random seed for sampling' },
   device: sharedFlags.device,
   attn: sharedFlags.attn,
@@ -70,6 +75,12 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (f.bf16) f.precision = 'bf16';
   if (!['fp32', 'bf16'].includes(f.precision as string)) throw new Error(`--precision must be fp32 or bf16, got '${f.precision}'`);
   const tokenizer = tokenizerFromFlags(f); // (the model folder's own, or GPT-2's)
+  if (f.system !== undefined && !f.chat) throw new Error('--system is a chat\'s system message: add --chat');
+  if (f.chat) {
+    tokenizer.getChatTemplate(); // (no template: the error that says how to give one, before any work)
+    // a GPT-2 trained on ChatML writes <|im_end|> as text, not as its eos: the reply ends there
+    if (f.stop === undefined && tokenizer.chatTemplate === CHATML_TEMPLATE) f.stop = '<|im_end|>';
+  }
   const flags: GenerateOptions = {
     maxNewTokens: num('max-new-tokens'), temperature, topK, topP, minP,
     doSample: temperature === undefined ? undefined : temperature > 0, seed: num('seed'), repetitionPenalty,
@@ -84,8 +95,20 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const model = await loadModelFromFlags(f);
   const options = generateOptions(model, flags);
   const eos = options.eosTokenId === undefined ? model.config.eos_token_id : options.eosTokenId;
-  const ids = tokenizer.encode(prompt);
+  const ids = tokenizer.encode(f.chat ? chatPrompt(tokenizer, prompt, f.system as string | undefined) : prompt);
   checkVocabulary(model, ids, 'the prompt');
+  if (f.chat) {
+    // the assistant's reply alone, as the chat pipeline's new message (printed when done: its end may be a stop string)
+    const { sequences } = runGenerate(model, [ids], options, f);
+    sequences.forEach((tokens, k) => {
+      const added = newTokens(tokens, ids.length, eos, options.stopStrings, tokenizer);
+      const reply = replyText(tokenizer.decode(added, plain), options.stopStrings);
+      if (f.json) console.log(JSON.stringify({ reply, prompt: tokenizer.decode(ids), tokens: [...ids, ...added], newTokens: added.length }));
+      else console.log(`${sequences.length > 1 ? `=== ${k + 1} ===\n` : ''}${reply}`);
+    });
+    model.dispose();
+    return;
+  }
   if ((options.numBeams ?? 1) > 1 || (options.numReturnSequences ?? 1) > 1 || f.logprobs) {
     // Several texts, or beams (whose best is known only at the end), or log-probabilities: printed when done.
     const { sequences, scores, logprobs } = runGenerate(model, [ids], options, f);
@@ -122,6 +145,21 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   model.dispose();
 }
 
+/** A user's message (after --system's) rendered by the chat template with the generation prompt. */
+function chatPrompt(tokenizer: GPT2Tokenizer, text: string, system?: string): string {
+  const messages = [...(system !== undefined ? [{ role: 'system', content: system }] : []), { role: 'user', content: text }];
+  return tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
+}
+
+/** A chat reply: the generated text without the stop string that ended it (the turn's end marker). */
+function replyText(text: string, stops: string[] | undefined): string {
+  for (const s of stops ?? []) {
+    const at = text.indexOf(s);
+    if (at >= 0) return text.slice(0, at);
+  }
+  return text;
+}
+
 /** Texts are printed without special tokens (eos), as HF's text-generation pipeline; --json's tokens keep them. */
 const plain = { skipSpecialTokens: true };
 
@@ -138,15 +176,20 @@ async function generateFromFile(f: Record<string, unknown>, flags: GenerateOptio
   const file = f.prompts as string, batchSize = f['batch-size'] as number;
   if (!fs.existsSync(file) || fs.statSync(file).isDirectory()) throw new Error(`--prompts ${file}: no such file`);
   if (!(batchSize >= 1)) throw new Error(`--batch-size must be >= 1, got ${batchSize}`);
+  const tokenizer = flags.tokenizer!;
+  // With --chat a record's prompt may be a conversation (TRL's prompt-only row): rendered as it is
+  // read, with the generation prompt; a string prompt is a user's message, rendered below.
+  const rendered = new Set<string>();
+  const chat = { applyChatTemplate: (m: ChatMessage[], o?: ChatTemplateOptions) => { const t = tokenizer.applyChatTemplate(m, o); rendered.add(t); return t; } };
   const prompts = isRecordFile(file)
-    ? readJsonlFields(file, ['prompt'], undefined, 'each line needs a string prompt field').map(([p]) => p)
+    ? readJsonlFields(file, ['prompt'], readRecords(file, f.chat ? { chat } : {}), 'each line needs a string prompt field (or, with --chat, a list of messages)').map(([p]) => p)
     : fs.readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim());
   if (!prompts.length) throw new Error(`--prompts ${file}: no prompts in it`);
   const model: GPT2LMHeadModel = await loadModelFromFlags(f);
-  const options = generateOptions(model, flags), tokenizer = flags.tokenizer!;
+  const options = generateOptions(model, flags);
   const eos = options.eosTokenId === undefined ? model.config.eos_token_id : options.eosTokenId;
   for (let i = 0; i < prompts.length; i += batchSize) {
-    const batch = prompts.slice(i, i + batchSize).map((p) => tokenizer.encode(p));
+    const batch = prompts.slice(i, i + batchSize).map((p) => tokenizer.encode(f.chat && !rendered.has(p) ? chatPrompt(tokenizer, p, f.system as string | undefined) : p));
     batch.forEach((ids, k) => checkVocabulary(model, ids, `--prompts ${file}: prompt ${i + k + 1}`));
     const n = options.numReturnSequences ?? 1;
     const { sequences, scores, logprobs } = runGenerate(model, batch, options, f);
@@ -154,7 +197,8 @@ async function generateFromFile(f: Record<string, unknown>, flags: GenerateOptio
       const k = Math.floor(j / n); // a prompt's sequences are adjacent
       const added = newTokens(out, batch[k].length, eos, options.stopStrings, tokenizer);
       const extra = { ...(n > 1 ? { sequence: j % n } : {}), ...(scores.length ? { score: scores[j] } : {}), ...(logprobs ? { logprobs: logprobs[j].slice(0, added.length) } : {}) };
-      console.log(JSON.stringify({ prompt: prompts[i + k], completion: tokenizer.decode(added, plain), tokens: [...batch[k], ...added], newTokens: added.length, ...extra }));
+      const completion = tokenizer.decode(added, plain);
+      console.log(JSON.stringify({ prompt: prompts[i + k], completion: f.chat ? replyText(completion, options.stopStrings) : completion, tokens: [...batch[k], ...added], newTokens: added.length, ...extra }));
     });
   }
   model.dispose();
