@@ -68,7 +68,10 @@ test('fromPretrained(hub id) loads the cached snapshot of main, another branch, 
   expect([fromHub.nameOrPath, fromFolder.nameOrPath]).toEqual(['openai-community/gpt2', plain]);
   const v1 = await torch.GPT2LMHeadModel.fromPretrained('openai-community/gpt2', { revision: 'v1' });
   expect(v1.config.n_embd).toBe(8);
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
   const byCommit = await torch.GPT2ForSequenceClassification.fromPretrained('openai-community/gpt2', { revision: COMMIT_V1, numLabels: 2 });
+  expect(warn.mock.calls[0][0]).toMatch(new RegExp(`models--openai-community--gpt2.snapshots.${COMMIT_V1} has no score\\.weight: the classification head \\(2 labels\\) is newly initialized`));
+  warn.mockRestore();
   expect(byCommit.config.n_embd).toBe(8);
   expect(byCommit.nameOrPath).toBe('openai-community/gpt2');
   await expect(torch.GPT2LMHeadModel.fromPretrained('openai-community/gpt2', { revision: 'v2' })).rejects.toThrow(/openai-community\/gpt2: revision 'v2' is not in the Hugging Face cache \(.*models--openai-community--gpt2: it has main, v1\)/);

@@ -94,7 +94,11 @@ function runReader(file: string, columns: string[] | null, rowsToo: boolean): Pa
   const flag = new Int32Array(new SharedArrayBuffer(4));
   const worker = new Worker(workerSource, { eval: true, workerData: { file, columns, rowsToo, ...moduleUrls(), port: port2, flag }, transferList: [port2] });
   try {
-    Atomics.wait(flag, 0, 0);
+    // (a worker that dies, out of memory say, never answers: the wait ends after a generous time)
+    const limitMs = 120_000 + fs.statSync(file).size / 1e6 * 2_000;
+    if (Atomics.wait(flag, 0, 0, limitMs) === 'timed-out') {
+      throw new Error(`${file}: the Parquet reader gave no answer in ${Math.round(limitMs / 1000)} s (out of memory? a file too large to read whole?)`);
+    }
     const reply = receiveMessageOnPort(port1)?.message as { rows: Record<string, unknown>[]; columns: string[]; keyValue: Record<string, string>; error?: undefined } | { error: string } | undefined;
     if (!reply) throw new Error(`${file}: the Parquet reader stopped without an answer`);
     if (reply.error !== undefined) throw new Error(`${file}: not a readable Parquet file (${reply.error})`);

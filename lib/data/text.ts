@@ -123,7 +123,8 @@ export function readTrainingText(file: string, opts: { cleaning?: CleaningMode; 
     const mode = opts.cleaning ?? 'notebook';
     return readCsvColumn(file, opts.column ?? 'Article').map((a) => clean(a, mode)).join('');
   }
-  if (isRecordFile(file)) return readJsonlFields(file, [opts.column ?? 'text'], readRecords(file, opts)).map(([d]) => clean(d, opts.cleaning ?? 'none')).join('');
+  // (a column asked for by name is read as it is; without, conversations become text)
+  if (isRecordFile(file)) return readJsonlFields(file, [opts.column ?? 'text'], readRecords(file, { chat: opts.chat, raw: opts.column !== undefined })).map(([d]) => clean(d, opts.cleaning ?? 'none')).join('');
   return clean(fs.readFileSync(file, 'utf8'), opts.cleaning ?? 'none');
 }
 
@@ -133,7 +134,7 @@ export function readJsonlColumn(file: string, column: string): string[] {
 }
 
 /** The string fields `columns` of each line's JSON object (or .parquet row), in that order (blank lines skipped). */
-export function readJsonlFields(file: string, columns: string[], parsed = readRecords(file), hint = 'choose one with --text-column'): string[][] {
+export function readJsonlFields(file: string, columns: string[], parsed = readRecords(file, { raw: true }), hint = 'choose one with --text-column'): string[][] {
   const rows = parsed.map(([line, row]) => columns.map((column) => {
     const value = row !== null && typeof row === 'object' ? (row as Record<string, unknown>)[column] : undefined;
     if (typeof value !== 'string') {
@@ -157,17 +158,18 @@ const isParquet = (file: string): boolean => /\.parquet$/i.test(file);
  * The records of a .jsonl, .json or .parquet, each with where it is, for messages: `file:7` (a
  * line), `file row 7` (a Parquet row), `file item 7` (an element of a JSON array; 1-based).
  * Conversational rows (TRL's formats: messages, or prompt / completion / chosen / rejected as
- * lists of {role, content}) become text by `chat`'s template, as TRL's trainers make them.
+ * lists of {role, content}) become text by `chat`'s template, as TRL's trainers make them
+ * (without `chat`, such a row is an error saying so); raw: every row as it is written.
  */
-export function readRecords(file: string, opts: { chat?: ChatRenderer | null } = {}): [string, unknown][] {
+export function readRecords(file: string, opts: { chat?: ChatRenderer | null; raw?: boolean } = {}): [string, unknown][] {
   return readRecordsAndKind(file, opts).records;
 }
 
 /** readRecords, and whether any row was a conversation (TRL's SFT then adds no eos: the template ends turns). */
-function readRecordsAndKind(file: string, opts: { chat?: ChatRenderer | null }): { records: [string, unknown][]; conversational: boolean } {
+function readRecordsAndKind(file: string, opts: { chat?: ChatRenderer | null; raw?: boolean }): { records: [string, unknown][]; conversational: boolean } {
   let conversational = false;
   const records = readRawRecords(file).map(([where, row]): [string, unknown] => {
-    if (row === null || typeof row !== 'object' || Array.isArray(row)) return [where, row];
+    if (opts.raw || row === null || typeof row !== 'object' || Array.isArray(row)) return [where, row];
     try {
       const text = conversationToText(row as Record<string, unknown>, opts.chat);
       if (text !== row) conversational = true;
@@ -266,7 +268,7 @@ export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningM
   checkDataFile(file);
   const lower = file.toLowerCase();
   if (isRecordFile(file)) {
-    const { records: parsed, conversational } = readRecordsAndKind(file, opts), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
+    const { records: parsed, conversational } = readRecordsAndKind(file, { chat: opts.chat, raw: opts.column !== undefined }), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
     const kind = conversational ? { conversational } : {};
     if (opts.column === undefined && typeof first?.prompt === 'string' && typeof first?.completion === 'string') {
       const hint = 'the first line makes this prompt-completion data: every line needs string prompt and completion fields';
