@@ -842,3 +842,27 @@ test('a Hugging Face dataset\'s .parquet files train and evaluate as their .json
   expect(r.err).toMatch(/cut\.parquet: not a readable Parquet file/);
   expect(fs.existsSync(path.join(tmp, 'cut-out'))).toBe(false);
 });
+
+test('--max-train-samples / --max-eval-samples: the first N examples (of a packed text, blocks), as HF\'s max_train_samples', async () => {
+  const out = path.join(tmp, 'max-samples');
+  const t = cli('train', '--model', modelDir, '--data', textFile, '--eval-data', evalFile, '--out', out, '--block-size', '16', '--batch-size', '2',
+    '--epochs', '1', '--max-train-samples', '5', '--max-eval-samples', '3', '--eval-strategy', 'epoch');
+  expect(t.err).toBe('');
+  expect(t.out).toMatch(/training: 5 blocks of 16 tokens; 2 per batch = 2 blocks per step; 3 steps per epoch, 3 steps/);
+  // the logged eval loss is the first 3 eval blocks' (the same blocks evaluated from code)
+  const evals = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined);
+  const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
+  await torch.lora.loadAdapter(model, out);
+  const blocks = torch.data.TextDataset.fromText(torch.data.readTrainingText(evalFile), 16);
+  expect(blocks.length).toBeGreaterThan(3);
+  const r = torch.train.evaluate(model, blocks.subset(0, 3), { batchSize: 8 });
+  expect(Math.abs(r.loss - evals[evals.length - 1].eval_loss)).toBeLessThan(1e-5);
+  model.dispose();
+  // preference pairs: the first N pairs
+  const prefs = path.join(tmp, 'max-prefs.jsonl');
+  fs.writeFileSync(prefs, Array.from({ length: 9 }, (_, i) => JSON.stringify({ prompt: `Q${i}?`, chosen: ` yes ${i}`, rejected: ` no ${i}` })).join('\n') + '\n');
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', path.join(tmp, 'max-dpo'), '--block-size', '32', '--batch-size', '2', '--max-steps', '1', '--max-train-samples', '4').out)
+    .toMatch(/training: 4 preference pairs \(DPO/);
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--block-size', '16', '--max-eval-samples', '3').err).toMatch(/--max-eval-samples cuts the evaluation data: give --eval-data/);
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--block-size', '16', '--max-train-samples', '0').err).toMatch(/--max-train-samples must be an integer >= 1, got 0/);
+});

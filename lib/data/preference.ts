@@ -126,6 +126,13 @@ export class PreferenceDataset implements LMDataset {
   tokens(indices: number[]): number {
     return indices.reduce((t, i) => t + this.chosen[i].ids.length + this.rejected[i].ids.length, 0);
   }
+
+  /** Pairs start..end-1 (a validation split, or --max-train-samples). */
+  subset(start: number, end: number): PreferenceDataset {
+    const part = Object.create(PreferenceDataset.prototype) as PreferenceDataset;
+    Object.assign(part, this, { chosen: this.chosen.slice(start, end), rejected: this.rejected.slice(start, end) });
+    return part;
+  }
 }
 
 /** An unpaired example for KTO: a prompt, a completion, and whether the completion is desirable (TRL's label). */
@@ -232,6 +239,14 @@ export class KTODataset implements LMDataset {
 
   tokens(indices: number[]): number {
     return indices.reduce((t, i) => t + this.examples[i].ids.length, 0);
+  }
+
+  /** Examples start..end-1 (a validation split, or --max-train-samples); KL partners are then found among them. */
+  subset(start: number, end: number): KTODataset {
+    const part = Object.create(KTODataset.prototype) as KTODataset;
+    const cut = <T>(a: T[]) => a.slice(start, end);
+    Object.assign(part, this, { prompts: cut(this.prompts), completions: cut(this.completions), examples: cut(this.examples), labels: cut(this.labels) });
+    return part;
   }
 }
 

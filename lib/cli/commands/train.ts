@@ -68,6 +68,8 @@ export const spec: Spec = {
   'save-strategy': { type: 'string', default: 'steps', help: 'steps (every --save-steps), epoch (each epoch\'s end) or no' },
   'eval-strategy': { type: 'string', default: 'steps', help: 'with --eval-data: steps (every --eval-steps), epoch or no', aliases: ['evaluation-strategy'] },
   'eval-data': { type: 'string', help: 'held-out .txt/.csv/.jsonl/.parquet for eval loss and perplexity (read as --data is)', aliases: ['validation-file'] },
+  'max-train-samples': { type: 'int', help: 'train on the first N examples only (HF\'s max_train_samples: of a packed text, its first N blocks), for a quick run' },
+  'max-eval-samples': { type: 'int', help: 'evaluate on the first N examples (or blocks) of the evaluation data only (HF\'s max_eval_samples)' },
   'validation-split-percentage': { type: 'number', help: 'without --eval-data: hold out the first N% of --data\'s blocks (or examples) for evaluation (HF run_clm\'s)' },
   'eval-on-start': { type: 'boolean', help: 'with --eval-data: evaluate before the first step too (HF\'s eval_on_start): the base model\'s loss and perplexity in metrics.jsonl' },
   'eval-steps': { type: 'number', help: 'evaluate every N steps (default: logging steps; below 1: that fraction of the run\'s steps)' },
@@ -178,6 +180,10 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     const split = f['validation-split-percentage'] as number | undefined;
     if (split !== undefined) [data, evalData] = torch.data.holdOutFirst(data, split);
   }
+  // HF's max_train_samples / max_eval_samples: the first N examples (a packed text's first N blocks, as run_clm)
+  data = firstSamples(data, f['max-train-samples'] as number | undefined, '--max-train-samples');
+  if (evalData) evalData = firstSamples(evalData, f['max-eval-samples'] as number | undefined, '--max-eval-samples');
+  else if (f['max-eval-samples'] !== undefined) throw new Error('--max-eval-samples cuts the evaluation data: give --eval-data (or --validation-split-percentage)');
   // Seeded before LoRA's init too (as HF's set_seed before get_peft_model): runs repeat exactly.
   torch.manualSeed(f.seed as number);
   if (!f.full) {
@@ -383,6 +389,13 @@ function checkFlags(f: Record<string, unknown>): void {
 }
 
 /** --task: causal-lm, text-classification, reward-modeling or token-classification (auto: by the --model folder's architecture, and for a classifier by the data). */
+/** The first n examples of a dataset (all of them when it has fewer, or without n). */
+function firstSamples<D extends { length: number; subset(start: number, end: number): unknown }>(ds: D, n: number | undefined, flag: string): D {
+  if (n === undefined) return ds;
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`${flag} must be an integer >= 1, got ${n}`);
+  return n >= ds.length ? ds : (ds.subset(0, n) as D);
+}
+
 function taskOf(f: Record<string, unknown>, modelDir: string): 'causal-lm' | 'text-classification' | 'reward-modeling' | 'token-classification' {
   const t = (f.task as string).toLowerCase().replace(/_/g, '-');
   if (t === 'auto') {
