@@ -122,6 +122,8 @@ test('the CLI takes hub ids for --model (and --revision), --adapter; the card an
   cacheRepo('someone/run-lora', out, COMMIT_V1, 'main');
   expect(cli('eval', '--model', 'openai-community/gpt2', '--adapter', 'someone/run-lora', '--data', evalFile, '--block-size', '16', '--json').out)
     .toBe(cli('eval', '--model', plain, '--adapter', out, '--data', evalFile, '--block-size', '16', '--json').out);
+  const info = JSON.parse(cli('info', '--json').out);
+  expect([info.hubCache, info.hubModels]).toEqual([cache, ['openai-community/gpt2', 'someone/run-lora', 'someone/tiny-lora']]);
   const missing = cli('eval', '--model', 'nobody/nothing', '--data', evalFile);
   expect(missing.code).toBe(1);
   expect(missing.err).toMatch(/--model nobody\/nothing: no such folder \(nor a hub id in the Hugging Face cache: no .*models--nobody--nothing.refs.main; download it there with huggingface-cli download nobody\/nothing/);

@@ -22,7 +22,17 @@ export function run(flags: Record<string, unknown>): void {
     threads: torch.getNumThreads(),
     addon: b.addon ? `${b.addon.kind}: ${b.addon.file}` : null,
     node: process.version,
+    // where hub ids (--model gpt2) are looked up, and the models there
+    hubCache: torch.io.hubCacheDir(),
+    hubModels: cachedModels(torch.io.hubCacheDir()),
   };
   if (flags.json) console.log(JSON.stringify(info));
   else for (const [k, v] of Object.entries(info)) console.log(`${k.padEnd(16)} ${v}`);
+}
+
+/** The model repositories in the Hugging Face cache (models--org--name) that have a snapshot of main. */
+function cachedModels(cache: string): string[] {
+  if (!fs.existsSync(cache)) return [];
+  return fs.readdirSync(cache).filter((n) => n.startsWith('models--')).map((n) => n.slice('models--'.length).split('--').join('/'))
+    .filter((id) => torch.io.cachedSnapshot(id, { cache }) !== undefined).sort();
 }
