@@ -15,16 +15,20 @@ const COMMIT = 'a'.repeat(8) + crypto.createHash('sha1').update('main').digest('
 const COMMIT_V1 = crypto.createHash('sha1').update('v1').digest('hex');
 
 /** Puts a folder's files into the cache as huggingface_hub does: blobs by hash, snapshot links, a ref. */
-function cacheRepo(repoId: string, src: string, commit: string, ref?: string): string {
-  const repo = path.join(cache, `models--${repoId.split('/').join('--')}`);
+function cacheRepo(repoId: string, src: string, commit: string, ref?: string, type: 'models' | 'datasets' = 'models'): string {
+  const repo = path.join(cache, `${type}--${repoId.split('/').join('--')}`);
   const snapshot = path.join(repo, 'snapshots', commit);
   fs.mkdirSync(path.join(repo, 'blobs'), { recursive: true });
   fs.mkdirSync(snapshot, { recursive: true });
-  for (const name of fs.readdirSync(src)) {
+  const files = (dir: string): string[] => fs.readdirSync(path.join(src, dir), { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  for (const name of files('')) {
     const bytes = fs.readFileSync(path.join(src, name));
     const blob = crypto.createHash('sha256').update(bytes).digest('hex');
     fs.writeFileSync(path.join(repo, 'blobs', blob), bytes);
-    fs.symlinkSync(path.join('..', '..', 'blobs', blob), path.join(snapshot, name));
+    const link = path.join(snapshot, name);
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    fs.symlinkSync(path.relative(path.dirname(link), path.join(repo, 'blobs', blob)), link);
   }
   if (ref) {
     fs.mkdirSync(path.join(repo, 'refs'), { recursive: true });
@@ -127,4 +131,52 @@ test('the CLI takes hub ids for --model (and --revision), --adapter; the card an
   const missing = cli('eval', '--model', 'nobody/nothing', '--data', evalFile);
   expect(missing.code).toBe(1);
   expect(missing.err).toMatch(/--model nobody\/nothing: no such folder \(nor a hub id in the Hugging Face cache: no .*models--nobody--nothing.refs.main; download it there with huggingface-cli download nobody\/nothing/);
+});
+
+test('a dataset repository\'s splits as datasets\' load_dataset_builder resolves them (README configs, shard names, split keywords)', () => {
+  const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'dataset_splits.json'), 'utf8')) as {
+    layouts: { name: string; files: string[]; readme: string | null; config: string | null; expect: Record<string, string[]> | { error: string } }[];
+  };
+  expect(fixture.layouts.length).toBe(14);
+  for (const [i, l] of fixture.layouts.entries()) {
+    const root = path.join(tmp, 'layouts', String(i));
+    for (const f of l.files) {
+      fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+      fs.writeFileSync(path.join(root, f), '{}');
+    }
+    if (l.readme !== null) fs.writeFileSync(path.join(root, 'README.md'), l.readme);
+    const run = () => Object.fromEntries(Object.entries(torch.data.datasetSplits(root, l.config === null ? {} : { config: l.config }))
+      .map(([split, files]) => [split, files.map((f) => path.relative(root, f).split(path.sep).join('/'))]));
+    if ('error' in l.expect) expect(run).toThrow(/config/);
+    else expect({ layout: l.name, config: l.config, splits: run() }).toEqual({ layout: l.name, config: l.config, splits: l.expect });
+  }
+});
+
+test('the CLI takes a cached dataset id for --data / --eval-data (ID:SPLIT, --dataset-config-name): train reads train, eval validation', () => {
+  const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
+  const cli = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300000, env: { ...process.env, HF_HUB_CACHE: cache } });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  // push_to_hub's layout: two train shards and a validation shard (sst2-like parquet)
+  const fx = path.join(__dirname, 'fixtures', 'parquet'), src = path.join(tmp, 'reviews');
+  fs.mkdirSync(path.join(src, 'data'), { recursive: true });
+  fs.copyFileSync(path.join(fx, 'classification.parquet'), path.join(src, 'data', 'train-00000-of-00002.parquet'));
+  fs.copyFileSync(path.join(fx, 'codec_zstd.parquet'), path.join(src, 'data', 'train-00001-of-00002.parquet'));
+  fs.copyFileSync(path.join(fx, 'codec_gzip.parquet'), path.join(src, 'data', 'validation-00000-of-00001.parquet'));
+  fs.writeFileSync(path.join(src, 'README.md'), '# reviews\n');
+  cacheRepo('someone/reviews', src, COMMIT, 'main', 'datasets');
+  const out = path.join(tmp, 'reviews-run');
+  const t = cli('train', '--model', plain, '--task', 'text-classification', '--data', 'someone/reviews', '--eval-data', 'someone/reviews',
+    '--out', out, '--block-size', '32', '--batch-size', '4', '--max-steps', '1');
+  expect(t.err).toBe('');
+  expect(t.out).toMatch(/training: 46 labelled texts \(single label classification, 2 classes: negative, positive\)/);
+  expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toMatch(/on someone\/reviews \(train\)/);
+  const byId = cli('eval', '--model', plain, '--adapter', out, '--data', 'someone/reviews', '--block-size', '32', '--json');
+  expect(byId.err).toBe('');
+  expect(byId.out).toBe(cli('eval', '--model', plain, '--adapter', out, '--data', path.join(src, 'data', 'validation-00000-of-00001.parquet'), '--block-size', '32', '--json').out);
+  expect(JSON.parse(cli('eval', '--model', plain, '--adapter', out, '--data', 'someone/reviews:train', '--block-size', '32', '--json').out).examples).toBe(46);
+  expect(cli('eval', '--model', plain, '--adapter', out, '--data', 'someone/reviews:test').err).toMatch(/--data someone\/reviews:test: the dataset has no 'test' split \(it has train, validation\)/);
+  expect(cli('eval', '--model', plain, '--data', 'nobody/nothing:train').err).toMatch(/no dataset nobody\/nothing in the Hugging Face cache .*huggingface-cli download --repo-type dataset nobody\/nothing/);
+  expect(cli('eval', '--model', plain, '--data', path.join(src, 'README.md'), '--dataset-config-name', 'x').err).toMatch(/--dataset-config-name chooses a config of a dataset id/);
 });

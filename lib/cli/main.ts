@@ -50,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     const flags = name === 'demo' || name === 'run' ? {} : parseFlags(name, rest, cmd.spec);
-    if (name !== 'demo' && name !== 'run' && name !== 'info') require('./commands/common').resolveHubFlags(flags);
+    if (name !== 'demo' && name !== 'run' && name !== 'info') require('./commands/common').resolveHubFlags(flags, name);
     await cmd.run(flags, rest);
     return 0;
   } catch (e) {

@@ -3,6 +3,7 @@
 export * from './text';
 export * from './parquet';
 export * from './chat';
+export { datasetSplits } from './splits';
 export * from './brown';
 export * from './dataset';
 export * from './loader';

@@ -1,15 +1,17 @@
 // Shared pieces of the CLI commands: loading a model (and adapter), reading a data file.
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../../index';
 import { FlagSpec } from '../args';
 import { notInCacheHint } from '../../io/hub';
 
 /** Flags several commands share, spelled once. */
-export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-template' | 'revision' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'text-column-delimiter' | 'packing' | 'completion-only-loss', FlagSpec> = {
+export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-template' | 'dataset-config-name' | 'revision' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'text-column-delimiter' | 'packing' | 'completion-only-loss', FlagSpec> = {
   model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors or pytorch_model.bin), or a hub id (gpt2, openai-community/gpt2) already in the Hugging Face cache', aliases: ['model-name-or-path'] },
   adapter: { type: 'string', help: 'PEFT LoRA adapter folder (or a hub id in the Hugging Face cache)' },
   'chat-template': { type: 'string', help: 'conversational data (TRL\'s messages, or prompt / completion / chosen / rejected as lists of {role, content}) is made text by the tokenizer\'s chat template: this one instead (a Jinja file, a folder with one, or chatml); a run saves it with its tokenizer files', aliases: ['chat-template-path'] },
+  'dataset-config-name': { type: 'string', help: '--data / --eval-data given as a dataset id in the Hugging Face cache: which of its README\'s configs (HF\'s dataset_config_name; default: the one marked default)' },
   revision: { type: 'string', help: '--model (and --tokenizer) given as a hub id: the branch, tag or commit in the Hugging Face cache (default main)', aliases: ['model-revision'] },
   tokenizer: { type: 'string', help: 'folder of the tokenizer files (vocab.json + merges.txt, or tokenizer.json) when not the --model folder\'s (HF\'s tokenizer_name); default: --model\'s own, else GPT-2\'s', aliases: ['tokenizer-name'] },
   device: { type: 'string', default: 'cpu', help: 'cpu or cuda' },
@@ -42,11 +44,53 @@ export function dataFlags(f: Record<string, unknown>): DataFlags {
  * them offline. A local folder of that name wins; a name found nowhere is left for the command's
  * "no such folder" error.
  */
-export function resolveHubFlags(f: Record<string, unknown>): void {
+export function resolveHubFlags(f: Record<string, unknown>, command = ''): void {
   const revision = f.revision as string | undefined;
   for (const k of ['model', 'tokenizer']) if (typeof f[k] === 'string') f[k] = torch.io.resolvePretrained(f[k] as string, { revision });
   for (const k of ['adapter', 'ref-model']) if (typeof f[k] === 'string') f[k] = torch.io.resolvePretrained(f[k] as string);
   if (typeof f.adapters === 'string') f.adapters = f.adapters.split(',').map((d) => torch.io.resolvePretrained(d.trim())).join(',');
+  // (training reads the train split, evaluation the validation split, as HF's run_* scripts)
+  for (const [k, split] of [['data', command === 'eval' ? 'validation' : 'train'], ['eval-data', 'validation']] as const) {
+    if (typeof f[k] === 'string') f[k] = resolveDatasetFlag(`--${k}`, f[k] as string, split, f['dataset-config-name'] as string | undefined);
+  }
+  if (f['dataset-config-name'] !== undefined && !datasetSources.has(f.data as string) && !datasetSources.has(f['eval-data'] as string)) {
+    throw new Error('--dataset-config-name chooses a config of a dataset id in the Hugging Face cache: give --data ID (not a local file)');
+  }
+}
+
+/** What --data / --eval-data named, where it was a dataset id: the resolved path -> "org/name (split)", for the model card. */
+export const datasetSources = new Map<string, string>();
+
+/**
+ * --data ID[:SPLIT] for a dataset repository in the Hugging Face cache (huggingface-cli download
+ * --repo-type dataset ID, or load_dataset's download): the split's files, as load_dataset picks
+ * them (datasetSplits: the README's configs, else datasets' patterns); a local path wins.
+ * Several files are given to the readers as a folder of links to them, in order.
+ */
+function resolveDatasetFlag(flag: string, value: string, defaultSplit: string, config: string | undefined): string {
+  if (fs.existsSync(value)) return value;
+  const m = /^([^:]+)(?::([\w.]+))?$/.exec(value);
+  if (!m || !torch.io.isRepoId(m[1])) return value;
+  const [, id, split] = m;
+  const snapshot = torch.io.cachedSnapshot(id, { repoType: 'dataset' });
+  if (!snapshot) {
+    if (split === undefined) return value; // (a missing local file: the command says so)
+    throw new Error(`${flag} ${value}: no dataset ${id} in the Hugging Face cache (no ${path.join(torch.io.hubCacheDir(), `datasets--${id.split('/').join('--')}`, 'refs', 'main')}): download it there with huggingface-cli download --repo-type dataset ${id}`);
+  }
+  const splits = torch.data.datasetSplits(snapshot, { config });
+  const want = split ?? defaultSplit, files = splits[want];
+  if (!files) {
+    const hint = flag === '--eval-data' && split === undefined ? `; give ${flag} ${id}:SPLIT, or --validation-split-percentage` : '';
+    throw new Error(`${flag} ${value}: the dataset has no '${want}' split (it has ${Object.keys(splits).join(', ')})${hint}`);
+  }
+  let resolved = files[0];
+  if (files.length > 1) {
+    resolved = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-split-'));
+    files.forEach((file, i) => fs.symlinkSync(file, path.join(resolved, `${String(i).padStart(5, '0')}-${path.basename(file)}`)));
+    process.on('exit', () => fs.rmSync(resolved, { recursive: true, force: true }));
+  }
+  datasetSources.set(resolved, `${id} (${want})`);
+  return resolved;
 }
 
 /** The --tokenizer folder's tokenizer, or the --model folder's (its vocab.json + merges.txt or tokenizer.json), GPT-2's where it has none. */

@@ -10,6 +10,7 @@ export const spec: Spec = {
   model: sharedFlags.model,
   revision: sharedFlags.revision,
   'chat-template': sharedFlags['chat-template'],
+  'dataset-config-name': sharedFlags['dataset-config-name'],
   tokenizer: sharedFlags.tokenizer,
   adapter: sharedFlags.adapter,
   data: { type: 'string', required: true, help: '.txt file, a .csv with an Article column, or a .jsonl or .parquet with a text field (or prompt and completion fields; or prompt, chosen and rejected: DPO metrics)', aliases: ['validation-file'] },

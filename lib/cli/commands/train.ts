@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, chatOf, chatTemplateOf, checkDevice, classificationDataset, dataFlags, ktoDataset, labelNames, loadDataset, preferenceDataset, quietHead, sharedFlags, tagColumns, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags } from './common';
+import { attnFlag, chatOf, chatTemplateOf, checkDevice, classificationDataset, datasetSources, dataFlags, ktoDataset, labelNames, loadDataset, preferenceDataset, quietHead, sharedFlags, tagColumns, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
 import { writeModelCard } from '../../train/modelcard';
@@ -15,6 +15,7 @@ export const spec: Spec = {
   model: { type: 'string', required: true, help: 'base Hugging Face GPT-2 folder, or a hub id (gpt2) already in the Hugging Face cache', aliases: ['model-name-or-path'] },
   revision: sharedFlags.revision,
   'chat-template': sharedFlags['chat-template'],
+  'dataset-config-name': sharedFlags['dataset-config-name'],
   tokenizer: sharedFlags.tokenizer,
   data: { type: 'string', required: true, help: 'training .txt, a .csv with an Article column (the notebook\'s Articles.csv), or a .jsonl or .parquet (a Hugging Face dataset\'s files) with a text field (or prompt and completion fields; or the task\'s fields); or a folder of them', aliases: ['train-file'] },
   out: { type: 'string', required: true, help: 'output folder: adapter or model files, checkpoints, metrics.jsonl, loss.svg', aliases: ['output-dir'] },
@@ -274,7 +275,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   // README.md, as HF's Trainer / PEFT write one (left alone when the folder already has one)
   const a = trainer.args, lora = torch.lora.loraConfig(model);
   writeModelCard(out, {
-    baseModel: repoIdOf(modelDir) ?? modelDir, dataset: path.basename(f.data as string), adapter: !f.full,
+    baseModel: repoIdOf(modelDir) ?? modelDir, dataset: datasetSources.get(f.data as string) ?? path.basename(f.data as string), adapter: !f.full,
     lora: lora ? { r: lora.r, alpha: lora.mode === 'seed' ? lora.r : lora.alpha, dropout: lora.mode === 'seed' ? 0 : lora.dropout, targetModules: lora.targetModules, useDora: lora.useDora } : undefined,
     hyperparameters: [
       ['learning_rate', a.learningRate], ['train_batch_size', a.perDeviceTrainBatchSize], ['eval_batch_size', a.perDeviceEvalBatchSize], ['seed', a.seed],
