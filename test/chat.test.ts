@@ -153,7 +153,7 @@ test('the CLI: --chat-template chatml on conversations (SFT and DPO); the run ke
     const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300000 });
     return { code: r.status, out: r.stdout, err: r.stderr };
   };
-  const modelDir = await saveTinyGpt2(path.join(tmp, 'model'));
+  const modelDir = await saveTinyGpt2(path.join(tmp, 'model'), { n_positions: 256 }); // (room for a two-turn chat)
   // SFT on messages
   const chats = path.join(tmp, 'sft.jsonl');
   const convs = Array.from({ length: 12 }, (_, i) => [{ role: 'user', content: `Question ${i}: what is ${i} and ${i + 1}?` }, { role: 'assistant', content: `It is ${2 * i + 1}.` }]);
@@ -200,5 +200,19 @@ test('the CLI: --chat-template chatml on conversations (SFT and DPO); the run ke
   const fromFile = JSON.parse(cli('generate', '--model', modelDir, '--adapter', out, '--chat', '--prompts', promptsFile, '--max-new-tokens', '8').out);
   expect([fromFile.prompt, fromFile.completion, fromFile.tokens]).toEqual([asked, reply.reply, reply.tokens]);
   expect(cli('generate', '--model', modelDir, '--chat', '--prompt', 'hi').err).toMatch(/no chat template \(GPT-2 has none\)/);
+  // tstorch chat: each line a user's turn; the whole conversation rendered each time; !clear starts over
+  const second = 'And 5 and 6?';
+  const session = spawnSync(process.execPath, [bin, 'chat', '--model', modelDir, '--adapter', out, '--system', 'Be exact.', '--max-new-tokens', '8'],
+    { input: `${question}\n\n${second}\n!clear\n${question}\n!exit\nnot read\n`, encoding: 'utf8', timeout: 300000 });
+  expect(session.stderr).toBe('');
+  const replies = session.stdout.split('\n').slice(0, -1);
+  expect(replies.length).toBe(3);
+  expect([replies[0], replies[2]]).toEqual([reply.reply, reply.reply]);
+  const [turn2] = reference({ render: [{ template: torch.CHATML_TEMPLATE, special: torch.tokenizer.specialTokensMap, add_generation_prompt: true,
+    messages: [{ role: 'system', content: 'Be exact.' }, { role: 'user', content: question }, { role: 'assistant', content: replies[0] }, { role: 'user', content: second }] }] }).render as string[];
+  const plain2 = JSON.parse(cli('generate', '--model', modelDir, '--adapter', out, '--prompt', turn2, '--max-new-tokens', '8', '--stop', '<|im_end|>', '--json').out);
+  expect(plain2.text.startsWith(turn2)).toBe(true);
+  const rest = plain2.text.slice(turn2.length);
+  expect(replies[1]).toBe(rest.includes('<|im_end|>') ? rest.slice(0, rest.indexOf('<|im_end|>')) : rest);
   expect(cli('generate', '--model', modelDir, '--system', 'x', '--prompt', 'hi').err).toMatch(/--system is a chat's system message: add --chat/);
 });

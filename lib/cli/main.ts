@@ -13,6 +13,7 @@ const commands: Record<string, () => Command> = {
   info: () => require('./commands/info'),
   eval: () => require('./commands/eval'),
   generate: () => require('./commands/generate'),
+  chat: () => require('./commands/chat'),
   classify: () => require('./commands/classify'),
   train: () => require('./commands/train'),
   merge: () => require('./commands/merge'),

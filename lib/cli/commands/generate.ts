@@ -55,42 +55,10 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (prompt === undefined && f.prompts === undefined) throw new Error('missing --prompt (or --prompts FILE); see: tstorch generate --help');
   if (prompt !== undefined && f.prompts !== undefined) throw new Error('--prompt and --prompts: give one');
   if (prompt === '') throw new Error('--prompt is empty');
-  // Flags not given fall back to the model folder's generation_config.json, then to the defaults.
-  const num = (k: string) => f[k] as number | undefined;
-  const temperature = num('temperature'), topP = num('top-p'), topK = num('top-k'), minP = num('min-p');
-  const numBeams = num('num-beams'), numReturnSequences = num('num-return-sequences'), repetitionPenalty = num('repetition-penalty');
-  if (temperature !== undefined && temperature < 0) throw new Error('--temperature must be >= 0');
-  if (topP !== undefined && !(topP > 0 && topP <= 1)) throw new Error('--top-p must be in (0, 1]');
-  if (topK !== undefined && topK < 0) throw new Error('--top-k must be >= 0');
-  if (minP !== undefined && !(minP >= 0 && minP <= 1)) throw new Error('--min-p must be in [0, 1]');
-  if ((num('max-new-tokens') ?? 0) < 0) throw new Error('--max-new-tokens must be >= 0');
-  if (repetitionPenalty !== undefined && !(repetitionPenalty > 0)) throw new Error('--repetition-penalty must be > 0 (1 is off)');
-  for (const k of ['num-beams', 'num-return-sequences']) if ((num(k) ?? 1) < 1) throw new Error(`--${k} must be >= 1`);
-  for (const k of ['no-repeat-ngram-size', 'min-new-tokens']) if ((num(k) ?? 0) < 0) throw new Error(`--${k} must be >= 0`);
-  const typicalP = num('typical-p');
-  if (typicalP !== undefined && !(typicalP > 0 && typicalP <= 1)) throw new Error('--typical-p must be in (0, 1]');
-  for (const k of ['epsilon-cutoff', 'eta-cutoff']) if (num(k) !== undefined && !(num(k)! >= 0 && num(k)! < 1)) throw new Error(`--${k} must be in [0, 1)`);
-  if (f.stop === '') throw new Error('--stop is empty');
   if (f.logprobs && !f.json && f.prompts === undefined) throw new Error('--logprobs goes into JSON lines: add --json (or use --prompts)');
-  if (f.bf16) f.precision = 'bf16';
-  if (!['fp32', 'bf16'].includes(f.precision as string)) throw new Error(`--precision must be fp32 or bf16, got '${f.precision}'`);
-  const tokenizer = tokenizerFromFlags(f); // (the model folder's own, or GPT-2's)
   if (f.system !== undefined && !f.chat) throw new Error('--system is a chat\'s system message: add --chat');
-  if (f.chat) {
-    tokenizer.getChatTemplate(); // (no template: the error that says how to give one, before any work)
-    // a GPT-2 trained on ChatML writes <|im_end|> as text, not as its eos: the reply ends there
-    if (f.stop === undefined && tokenizer.chatTemplate === CHATML_TEMPLATE) f.stop = '<|im_end|>';
-  }
-  const flags: GenerateOptions = {
-    maxNewTokens: num('max-new-tokens'), temperature, topK, topP, minP,
-    doSample: temperature === undefined ? undefined : temperature > 0, seed: num('seed'), repetitionPenalty,
-    noRepeatNgramSize: num('no-repeat-ngram-size'), minNewTokens: num('min-new-tokens'),
-    numBeams, lengthPenalty: num('length-penalty'), earlyStopping: f['early-stopping'] as boolean | undefined,
-    numReturnSequences, stopStrings: f.stop === undefined ? undefined : [f.stop as string],
-    promptLookupNumTokens: num('prompt-lookup-num-tokens'),
-    typicalP: num('typical-p'), epsilonCutoff: num('epsilon-cutoff'), etaCutoff: num('eta-cutoff'), badWordsIds: badWords(f['bad-words'] as string | undefined, tokenizer),
-    tokenizer,
-  };
+  const flags = generateFlags(f);
+  const tokenizer = flags.tokenizer!;
   if (prompt === undefined) return generateFromFile(f, flags);
   const model = await loadModelFromFlags(f);
   const options = generateOptions(model, flags);
@@ -152,7 +120,7 @@ function chatPrompt(tokenizer: GPT2Tokenizer, text: string, system?: string): st
 }
 
 /** A chat reply: the generated text without the stop string that ended it (the turn's end marker). */
-function replyText(text: string, stops: string[] | undefined): string {
+export function replyText(text: string, stops: string[] | undefined): string {
   for (const s of stops ?? []) {
     const at = text.indexOf(s);
     if (at >= 0) return text.slice(0, at);
@@ -161,7 +129,7 @@ function replyText(text: string, stops: string[] | undefined): string {
 }
 
 /** Texts are printed without special tokens (eos), as HF's text-generation pipeline; --json's tokens keep them. */
-const plain = { skipSpecialTokens: true };
+export const plain = { skipSpecialTokens: true };
 
 /** --bad-words: each word's tokens as written and after a space (GPT-2 spells a word mid-sentence with its space). */
 function badWords(list: string | undefined, tokenizer: GPT2Tokenizer): number[][] | undefined {
@@ -169,6 +137,47 @@ function badWords(list: string | undefined, tokenizer: GPT2Tokenizer): number[][
   const words = list.split(',').map((w) => w.trim()).filter(Boolean);
   if (!words.length) throw new Error('--bad-words is empty');
   return words.flatMap((w) => [tokenizer.encode(w), tokenizer.encode(` ${w}`)]);
+}
+
+/**
+ * The generation flags (shared by generate and chat) as GenerateOptions, checked; flags not given
+ * fall back to the model's generation_config.json, then to the defaults. chat: the tokenizer must
+ * have a chat template, and a ChatML reply ends at <|im_end|>.
+ */
+export function generateFlags(f: Record<string, unknown>, chat = Boolean(f.chat)): GenerateOptions {
+  const num = (k: string) => f[k] as number | undefined;
+  const temperature = num('temperature'), topP = num('top-p'), topK = num('top-k'), minP = num('min-p');
+  const numBeams = num('num-beams'), numReturnSequences = num('num-return-sequences'), repetitionPenalty = num('repetition-penalty');
+  if (temperature !== undefined && temperature < 0) throw new Error('--temperature must be >= 0');
+  if (topP !== undefined && !(topP > 0 && topP <= 1)) throw new Error('--top-p must be in (0, 1]');
+  if (topK !== undefined && topK < 0) throw new Error('--top-k must be >= 0');
+  if (minP !== undefined && !(minP >= 0 && minP <= 1)) throw new Error('--min-p must be in [0, 1]');
+  if ((num('max-new-tokens') ?? 0) < 0) throw new Error('--max-new-tokens must be >= 0');
+  if (repetitionPenalty !== undefined && !(repetitionPenalty > 0)) throw new Error('--repetition-penalty must be > 0 (1 is off)');
+  for (const k of ['num-beams', 'num-return-sequences']) if ((num(k) ?? 1) < 1) throw new Error(`--${k} must be >= 1`);
+  for (const k of ['no-repeat-ngram-size', 'min-new-tokens']) if ((num(k) ?? 0) < 0) throw new Error(`--${k} must be >= 0`);
+  const typicalP = num('typical-p');
+  if (typicalP !== undefined && !(typicalP > 0 && typicalP <= 1)) throw new Error('--typical-p must be in (0, 1]');
+  for (const k of ['epsilon-cutoff', 'eta-cutoff']) if (num(k) !== undefined && !(num(k)! >= 0 && num(k)! < 1)) throw new Error(`--${k} must be in [0, 1)`);
+  if (f.stop === '') throw new Error('--stop is empty');
+  if (f.bf16) f.precision = 'bf16';
+  if (!['fp32', 'bf16'].includes(f.precision as string)) throw new Error(`--precision must be fp32 or bf16, got '${f.precision}'`);
+  const tokenizer = tokenizerFromFlags(f); // (the model folder's own, or GPT-2's)
+  if (chat) {
+    tokenizer.getChatTemplate(); // (no template: the error that says how to give one, before any work)
+    // a GPT-2 trained on ChatML writes <|im_end|> as text, not as its eos: the reply ends there
+    if (f.stop === undefined && tokenizer.chatTemplate === CHATML_TEMPLATE) f.stop = '<|im_end|>';
+  }
+  return {
+    maxNewTokens: num('max-new-tokens'), temperature, topK, topP, minP,
+    doSample: temperature === undefined ? undefined : temperature > 0, seed: num('seed'), repetitionPenalty,
+    noRepeatNgramSize: num('no-repeat-ngram-size'), minNewTokens: num('min-new-tokens'),
+    numBeams, lengthPenalty: num('length-penalty'), earlyStopping: f['early-stopping'] as boolean | undefined,
+    numReturnSequences, stopStrings: f.stop === undefined ? undefined : [f.stop as string],
+    promptLookupNumTokens: num('prompt-lookup-num-tokens'),
+    typicalP: num('typical-p'), epsilonCutoff: num('epsilon-cutoff'), etaCutoff: num('eta-cutoff'), badWordsIds: badWords(f['bad-words'] as string | undefined, tokenizer),
+    tokenizer,
+  };
 }
 
 /** --prompts: every prompt of the file, --batch-size at a time; a JSON line per prompt, in order. */
@@ -205,7 +214,7 @@ async function generateFromFile(f: Record<string, unknown>, flags: GenerateOptio
 }
 
 /** The flags given, over the model's generation_config.json, over the command's defaults; checked. */
-function generateOptions(model: GPT2LMHeadModel, flags: GenerateOptions): GenerateOptions {
+export function generateOptions(model: GPT2LMHeadModel, flags: GenerateOptions): GenerateOptions {
   const options = withDefaults(withDefaults({ maxNewTokens: 50 }, model.generationConfig), flags);
   const beams = options.numBeams ?? 1, n = options.numReturnSequences ?? 1;
   const sampling = options.doSample ?? (options.temperature ?? 0) > 0;
@@ -222,7 +231,7 @@ function generateOptions(model: GPT2LMHeadModel, flags: GenerateOptions): Genera
 }
 
 /** Beam search (with its scores) or greedy/sampled sequences, in --precision. */
-function runGenerate(model: GPT2LMHeadModel, prompts: number[][], options: GenerateOptions, f: Record<string, unknown>): BeamSearchOutput & { logprobs?: number[][] } {
+export function runGenerate(model: GPT2LMHeadModel, prompts: number[][], options: GenerateOptions, f: Record<string, unknown>): BeamSearchOutput & { logprobs?: number[][] } {
   const beams = (options.numBeams ?? 1) > 1;
   if (!f.logprobs) return inPrecision(f, () => (beams ? model.beamSearch(prompts, options) : { sequences: model.generate(prompts, options), scores: [] }));
   // --logprobs: each new token's log-probability at the step that chose it (HF's compute_transition_scores, normalize_logits)
@@ -244,7 +253,7 @@ function inPrecision<T>(f: Record<string, unknown>, fn: () => T): T {
  * A sequence's new tokens up to the first eos (kept) or the token completing a stop string: a
  * sequence that finished so is padded with eos while the others go on.
  */
-function newTokens(tokens: number[], promptLength: number, eos: number | null | undefined, stops: string[] | undefined, tokenizer: GPT2Tokenizer): number[] {
+export function newTokens(tokens: number[], promptLength: number, eos: number | null | undefined, stops: string[] | undefined, tokenizer: GPT2Tokenizer): number[] {
   for (let end = promptLength + 1; end <= tokens.length; end++) {
     if ((eos !== null && eos !== undefined && tokens[end - 1] === eos) || (stops && completesStopString(tokens.slice(0, end), stops, tokenizer))) return tokens.slice(promptLength, end);
   }
@@ -252,6 +261,6 @@ function newTokens(tokens: number[], promptLength: number, eos: number | null | 
 }
 
 /** A prompt's ids must exist in the model's vocabulary (a smaller, non-GPT-2 one would index past it). */
-function checkVocabulary(model: GPT2LMHeadModel, ids: number[], what: string): void {
+export function checkVocabulary(model: GPT2LMHeadModel, ids: number[], what: string): void {
   if (ids.some((t) => t >= model.config.vocab_size)) throw new Error(`${what} has tokens beyond this model's vocabulary (${model.config.vocab_size})`);
 }

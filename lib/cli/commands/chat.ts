@@ -1,0 +1,63 @@
+// tstorch chat: a conversation with a model in the terminal (HF's `transformers chat`): each line
+// read is a user's message, the whole conversation is rendered by the chat template with the
+// generation prompt, and the reply is printed and kept. !clear starts over, !exit (or the end of
+// input) ends.
+import * as readline from 'readline';
+import { Spec } from '../args';
+import { loadModelFromFlags, sharedFlags } from './common';
+import { checkVocabulary, generateFlags, generateOptions, newTokens, plain, replyText, runGenerate, spec as generateSpec } from './generate';
+import type { ChatMessage } from '../../models/chat_template';
+
+export const summary = 'chat with a model in the terminal, through its chat template (HF\'s transformers chat)';
+const fromGenerate = ['max-new-tokens', 'temperature', 'top-k', 'top-p', 'min-p', 'typical-p', 'repetition-penalty', 'no-repeat-ngram-size', 'stop', 'seed', 'precision', 'bf16'];
+export const spec: Spec = {
+  model: sharedFlags.model,
+  revision: sharedFlags.revision,
+  tokenizer: sharedFlags.tokenizer,
+  adapter: sharedFlags.adapter,
+  'chat-template': sharedFlags['chat-template'],
+  system: { type: 'string', help: 'a system message that opens the conversation' },
+  ...Object.fromEntries(fromGenerate.map((k) => [k, generateSpec[k]])),
+  device: sharedFlags.device,
+  attn: sharedFlags.attn,
+};
+
+export async function run(f: Record<string, unknown>): Promise<void> {
+  const flags = generateFlags(f, true);
+  const tokenizer = flags.tokenizer!;
+  const model = await loadModelFromFlags(f);
+  const options = generateOptions(model, flags);
+  const eos = options.eosTokenId === undefined ? model.config.eos_token_id : options.eosTokenId;
+  const opening: ChatMessage[] = f.system !== undefined ? [{ role: 'system', content: f.system as string }] : [];
+  let messages = [...opening];
+  const interactive = process.stdin.isTTY === true;
+  if (interactive) console.error('(a message, then Enter; !clear starts over, !exit or Ctrl-D ends)');
+  const lines = readline.createInterface({ input: process.stdin, terminal: false });
+  const ask = () => { if (interactive) process.stderr.write('> '); };
+  ask();
+  try {
+    for await (const line of lines) {
+      const text = line.trim();
+      if (text === '!exit') break;
+      if (text === '!clear') { messages = [...opening]; ask(); continue; }
+      if (!text) { ask(); continue; }
+      messages.push({ role: 'user', content: line });
+      const ids = tokenizer.encode(tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }));
+      checkVocabulary(model, ids, 'the conversation');
+      if (ids.length >= model.config.n_positions) {
+        messages.pop();
+        console.error(`chat: the conversation is ${ids.length} tokens, the model's context ${model.config.n_positions}: !clear to start over`);
+        ask();
+        continue;
+      }
+      const [tokens] = runGenerate(model, [ids], options, f).sequences;
+      const reply = replyText(tokenizer.decode(newTokens(tokens, ids.length, eos, options.stopStrings, tokenizer), plain), options.stopStrings);
+      console.log(reply);
+      messages.push({ role: 'assistant', content: reply });
+      ask();
+    }
+  } finally {
+    lines.close();
+    model.dispose();
+  }
+}
