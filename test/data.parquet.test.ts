@@ -122,6 +122,10 @@ test('.json data as Hugging Face\'s json loader reads it: JSON Lines (Dataset.to
   expect(() => D.readTrainingText(bad)).toThrow(/bad\.json: not JSON \(.*\); give an array of objects or one object a line/);
   fs.writeFileSync(bad, '[]');
   expect(() => D.readTrainingText(bad)).toThrow(/bad\.json: no records/);
+  fs.writeFileSync(bad, JSON.stringify({ version: 1, data: [{ text: 'a' }] }, null, 2));
+  expect(() => D.readTrainingText(bad)).toThrow(/bad\.json: one JSON object \(fields: version, data\), not records: give an array of objects or one object a line/);
+  fs.writeFileSync(bad, '{"text": "one record"}\n');
+  expect(D.readTrainingText(bad)).toBe('one record');
   // a save_to_disk-like folder: datasets' metadata files are not data
   const dir = path.join(tmp, 'with-metadata');
   fs.mkdirSync(dir);

@@ -195,6 +195,14 @@ function readRawRecords(file: string): [string, unknown][] {
       if (!Array.isArray(items)) throw new Error(`${file}: not an array of objects`);
       return items.map((row, i) => [`${file} item ${i + 1}`, row]);
     }
+    // one object over several lines (SQuAD's {"data": [...]}) is not records: say so, not "line 1 is not JSON"
+    if (/\n\s*\S/.test(text.trim())) {
+      let whole: unknown;
+      try { whole = JSON.parse(text); } catch { whole = undefined; }
+      if (whole !== null && typeof whole === 'object') {
+        throw new Error(`${file}: one JSON object (fields: ${Object.keys(whole).join(', ')}), not records: give an array of objects or one object a line (take the list of records out of it)`);
+      }
+    }
   }
   return readJsonl(file).map(([line, row]) => [`${file}:${line}`, row]);
 }
