@@ -866,3 +866,17 @@ test('--max-train-samples / --max-eval-samples: the first N examples (of a packe
   expect(cli('train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--block-size', '16', '--max-eval-samples', '3').err).toMatch(/--max-eval-samples cuts the evaluation data: give --eval-data/);
   expect(cli('train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--block-size', '16', '--max-train-samples', '0').err).toMatch(/--max-train-samples must be an integer >= 1, got 0/);
 });
+
+test('a CSV of prompt and completion columns trains and evaluates as TRL\'s prompt-completion data, as the same rows in a .jsonl', () => {
+  const rows = Array.from({ length: 6 }, (_, i) => ({ prompt: `Question ${i}, "quoted"?`, completion: ` Answer ${i}\nsecond line` }));
+  const jsonl = path.join(tmp, 'pc.jsonl'), csv = path.join(tmp, 'pc.csv');
+  fs.writeFileSync(jsonl, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const py = spawnSync('/usr/bin/python3', ['-c', 'import csv, json, sys\nrows = [json.loads(l) for l in open(sys.argv[1])]\nw = csv.DictWriter(open(sys.argv[2], "w", newline=""), ["prompt", "completion"])\nw.writeheader(); w.writerows(rows)', jsonl, csv], { encoding: 'utf8' });
+  expect(py.stderr).toBe('');
+  const ev = (file: string) => JSON.parse(cli('eval', '--model', modelDir, '--data', file, '--block-size', '32', '--json').out);
+  const a = ev(csv), b = ev(jsonl);
+  expect(a).toEqual(b);
+  expect(a.tokens).toBeGreaterThan(0);
+  expect(cli('train', '--model', modelDir, '--data', csv, '--out', path.join(tmp, 'pc-run'), '--block-size', '32', '--batch-size', '2', '--max-steps', '1').out)
+    .toMatch(/training: 6 examples of up to 32 tokens \(padded per batch; the loss on \d+ tokens\)/);
+});

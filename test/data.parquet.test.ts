@@ -1,6 +1,7 @@
 // Parquet as Hugging Face `datasets` and pyarrow write it: every file of test/fixtures/parquet
 // (scripts/reference/make_parquet_fixtures.py) must read to the rows its writer put beside it in
 // a .jsonl, and the data readers must give from a .parquet what they give from that .jsonl.
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -151,4 +152,36 @@ test('text classification\'s text columns as run_classification: text, else sent
   expect(D.readTextColumns(pairs, ['sentence2', 'sentence1'], '\n')).toEqual(pairRows.map((r) => `${r.sentence2}\n${r.sentence1}`));
   expect(() => D.readLabelledTexts(pairs)).toThrow(/mrpc\.jsonl:1: no string field 'text' \(fields: sentence1, sentence2, label\)/);
   expect(() => D.readLabelledTexts(pairs, { textColumn: ['sentence1', 'sentence3'] })).toThrow(/mrpc\.jsonl:1: no string field 'sentence3'/);
+});
+
+test('CSV data of TRL\'s kinds (as Python\'s csv module writes it): prompt-completion, preference pairs, KTO labels (True/False), reward margins', () => {
+  // Python writes each CSV and prints the rows it wrote
+  const py = spawnSync('/usr/bin/python3', ['-c', `
+import csv, json, sys
+out = sys.argv[1]
+texts = ['plain', 'with, comma', 'with "quotes"', 'two\\nlines', 'café 東京 😀', ' lead space']
+kinds = {
+  'pc': (['prompt', 'completion'], [[texts[i], texts[(i + 1) % 6]] for i in range(6)]),
+  'prefs': (['prompt', 'chosen', 'rejected'], [[texts[i], texts[(i + 2) % 6], texts[(i + 3) % 6]] for i in range(6)]),
+  'kto': (['prompt', 'completion', 'label'], [[texts[i], texts[(i + 4) % 6], i % 2 == 0] for i in range(6)]),
+  'rewards': (['chosen', 'rejected', 'margin'], [[texts[i], texts[(i + 5) % 6], i * 0.25 + 0.5] for i in range(6)]),
+}
+rows = {}
+for name, (header, body) in kinds.items():
+  with open(f'{out}/{name}.csv', 'w', newline='', encoding='utf-8') as f:
+    w = csv.writer(f); w.writerow(header); w.writerows(body)
+  rows[name] = [dict(zip(header, r)) for r in body]
+print(json.dumps(rows))
+`, tmp], { encoding: 'utf8' });
+  expect(py.stderr).toBe('');
+  const rows = JSON.parse(py.stdout) as Record<string, Record<string, unknown>[]>;
+  const csv = (name: string) => path.join(tmp, `${name}.csv`);
+  expect(D.readTrainingDocuments(csv('pc'))).toEqual({ pairs: rows.pc });
+  expect(D.readPreferencePairs(csv('prefs'))).toEqual(rows.prefs);
+  expect(D.readKTOExamples(csv('kto'))).toEqual(rows.kto);
+  expect(D.readRewardPairs(csv('rewards'))).toEqual(rows.rewards);
+  expect(D.readCsvRecords(csv('kto')).map((r) => typeof r.label)).toEqual(Array(6).fill('boolean'));
+  // a CSV of other columns is still the notebook's kind of text (its Article column), not such data
+  expect(D.readPreferencePairs(csv('pc'))).toBeNull();
+  expect(() => D.readTrainingDocuments(csv('prefs'))).toThrow(/no column 'Article'/);
 });

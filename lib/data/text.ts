@@ -183,6 +183,7 @@ function readRecordsAndKind(file: string, opts: { chat?: ChatRenderer | null; ra
 
 function readRawRecords(file: string): [string, unknown][] {
   if (isParquet(file)) return readParquet(file).rows.map((row, i) => [`${file} row ${i + 1}`, row]);
+  if (isCsv(file)) return readCsvRecords(file).map((row, i) => [`${file} row ${i + 1}`, row]);
   if (/\.json$/i.test(file)) {
     const text = fs.readFileSync(file, 'utf8');
     if (text.trimStart().startsWith('[')) {
@@ -205,6 +206,28 @@ function readRawRecords(file: string): [string, unknown][] {
     }
   }
   return readJsonl(file).map(([line, row]) => [`${file}:${line}`, row]);
+}
+
+const isCsv = (file: string): boolean => /\.csv$/i.test(file);
+
+/**
+ * A UTF-8 CSV's rows as records, typed as pandas' read_csv (Hugging Face's csv loader) types
+ * them: a column of integers or of numbers gives numbers, of True / False booleans, an empty
+ * field null; anything else strings.
+ */
+export function readCsvRecords(file: string): Record<string, unknown>[] {
+  const rows = parseCsv(fs.readFileSync(file, 'utf8'), file).filter((r) => !(r.length === 1 && r[0] === ''));
+  if (!rows.length) throw new Error(`${file}: empty CSV`);
+  const header = rows[0].map((h) => h.trim()), body = rows.slice(1);
+  body.forEach((r, k) => { if (r.length !== header.length) throw new Error(`${file}: row ${k + 2} has ${r.length} fields, the header has ${header.length} (malformed CSV)`); });
+  const typeOf = (c: number): (v: string) => unknown => {
+    const values = body.map((r) => r[c]).filter((v) => v !== '');
+    if (values.length && values.every((v) => /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(v))) return Number;
+    if (values.length && values.every((v) => /^(true|false)$/i.test(v.trim()))) return (v) => v.trim().toLowerCase() === 'true';
+    return (v) => v;
+  };
+  const types = header.map((_, c) => typeOf(c));
+  return body.map((r) => Object.fromEntries(header.map((h, c) => [h, r[c] === '' ? null : types[c](r[c])])));
 }
 
 const noRows = (file: string): string => `${file}: no ${isParquet(file) ? 'rows' : /\.json$/i.test(file) ? 'records' : 'JSON lines'}`;
@@ -284,7 +307,13 @@ export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningM
     }
     return { texts: readJsonlFields(file, [opts.column ?? 'text'], parsed).map(([d]) => clean(d, opts.cleaning ?? 'none')), ...kind };
   }
-  if (lower.endsWith('.csv')) return { texts: readCsvColumn(file, opts.column ?? 'Article').map((a) => clean(a, opts.cleaning ?? 'notebook')) };
+  if (lower.endsWith('.csv')) {
+    // a CSV of prompt and completion columns is TRL's prompt-completion data; any other, texts (the notebook's Article column)
+    if (opts.column === undefined && isPromptCompletionCsv(file)) {
+      return { pairs: readJsonlFields(file, ['prompt', 'completion'], readRecords(file, { raw: true })).map(([prompt, completion]) => ({ prompt, completion })) };
+    }
+    return { texts: readCsvColumn(file, opts.column ?? 'Article').map((a) => clean(a, opts.cleaning ?? 'notebook')) };
+  }
   const texts = fs.readFileSync(file, 'utf8').split(/\r?\n/).map((l) => clean(l, opts.cleaning ?? 'none')).filter((l) => l.trim());
   if (!texts.length) throw new Error(`${file}: no text (only blank lines)`);
   return { texts };
@@ -325,7 +354,7 @@ export function dataFilesIn(dir: string): string[] {
  */
 export function readPreferencePairs(file: string, opts: { chat?: ChatRenderer | null } = {}): { prompt: string; chosen: string; rejected: string }[] | null {
   if (isFolder(file)) return readFolderOfOneKind(file, (f) => readPreferencePairs(f, opts), 'preference pairs');
-  if (!isRecordFile(file)) return null;
+  if (!isRecordFile(file) && !isCsv(file)) return null;
   checkDataFile(file);
   const parsed = readRecords(file, opts), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
   if (!(typeof first?.prompt === 'string' && typeof first?.chosen === 'string' && typeof first?.rejected === 'string')) return null;
@@ -340,7 +369,7 @@ export function readPreferencePairs(file: string, opts: { chat?: ChatRenderer | 
  */
 export function readKTOExamples(file: string, opts: { chat?: ChatRenderer | null } = {}): { prompt: string; completion: string; label: boolean }[] | null {
   if (isFolder(file)) return readFolderOfOneKind(file, (f) => readKTOExamples(f, opts), 'KTO examples (prompt, completion, label)');
-  if (!isRecordFile(file)) return null;
+  if (!isRecordFile(file) && !isCsv(file)) return null;
   checkDataFile(file);
   const parsed = readRecords(file, opts), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
   if (!(typeof first?.prompt === 'string' && typeof first?.completion === 'string' && typeof first?.label === 'boolean')) return null;
@@ -413,6 +442,13 @@ export function readTextColumns(file: string, columns: string[], delimiter = ' '
   return readJsonlFields(file, columns).map((r) => r.join(delimiter));
 }
 
+/** Whether a file is a CSV whose header has prompt and completion columns (TRL's prompt-completion data). */
+export function isPromptCompletionCsv(file: string): boolean {
+  if (!isCsv(file) || !fs.existsSync(file)) return false;
+  const header = csvHeader(file);
+  return header.includes('prompt') && header.includes('completion');
+}
+
 /** A UTF-8 CSV file's column names (its first row). */
 function csvHeader(file: string): string[] {
   const text = fs.readFileSync(file, 'utf8');
@@ -426,7 +462,7 @@ function csvHeader(file: string): string[] {
  */
 export function readRewardPairs(file: string, opts: { chat?: ChatRenderer | null } = {}): { chosen: string; rejected: string; prompt?: string; margin?: number }[] | null {
   if (isFolder(file)) return readFolderOfOneKind(file, (f) => readRewardPairs(f, opts), 'chosen / rejected pairs');
-  if (!isRecordFile(file)) return null;
+  if (!isRecordFile(file) && !isCsv(file)) return null;
   checkDataFile(file);
   const parsed = readRecords(file, opts), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
   if (!(typeof first?.chosen === 'string' && typeof first?.rejected === 'string')) return null;

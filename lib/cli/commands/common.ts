@@ -193,8 +193,9 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   const tok = opts.tokenizer ?? torch.tokenizer;
   // Prompt-completion data is never packed (each completion is learned after its own prompt).
   // (a folder: its .txt / .csv / .jsonl / .parquet files in name order, read as one file of them would be)
-  const records = fs.statSync(file).isDirectory() ? torch.data.dataFilesIn(file).some(torch.data.isRecordFile) : torch.data.isRecordFile(file);
-  const docs = opts.packing === false || records ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column, chat: tok }) : null;
+  const records = (f: string) => torch.data.isRecordFile(f) || torch.data.isPromptCompletionCsv(f);
+  const separate = fs.statSync(file).isDirectory() ? torch.data.dataFilesIn(file).some(records) : records(file);
+  const docs = opts.packing === false || separate ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column, chat: tok }) : null;
   // (conversations too, as TRL's SFT: each one an example, ended by the template, not by an added eos)
   if (docs && ('pairs' in docs || opts.packing === false || docs.conversational)) {
     if (opts.stride !== undefined) throw new Error(`--stride scores one running text (packed); ${file} is read as separate ${'pairs' in docs ? 'prompt-completion examples' : docs.conversational ? 'conversations' : 'examples (--no-packing)'}`);
