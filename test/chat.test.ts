@@ -211,6 +211,12 @@ test('the CLI: --chat-template chatml on conversations (SFT and DPO); the run ke
   const [turn2] = reference({ render: [{ template: torch.CHATML_TEMPLATE, special: torch.tokenizer.specialTokensMap, add_generation_prompt: true,
     messages: [{ role: 'system', content: 'Be exact.' }, { role: 'user', content: question }, { role: 'assistant', content: replies[0] }, { role: 'user', content: second }] }] }).render as string[];
   const plain2 = JSON.parse(cli('generate', '--model', modelDir, '--adapter', out, '--prompt', turn2, '--max-new-tokens', '8', '--stop', '<|im_end|>', '--json').out);
+  // a conversation past the model's context is refused, the session goes on
+  const small = await saveTinyGpt2(path.join(tmp, 'small-model'), { n_positions: 40 });
+  const tooLong = spawnSync(process.execPath, [bin, 'chat', '--model', small, '--chat-template', 'chatml', '--max-new-tokens', '2'],
+    { input: `${'word '.repeat(30)}\nhi\n`, encoding: 'utf8', timeout: 300000 });
+  expect(tooLong.stderr).toMatch(/^chat: the conversation is \d+ tokens, the model's context 40: !clear to start over\n$/);
+  expect(tooLong.stdout.split('\n').length).toBe(2); // (the second message answered)
   expect(plain2.text.startsWith(turn2)).toBe(true);
   const rest = plain2.text.slice(turn2.length);
   expect(replies[1]).toBe(rest.includes('<|im_end|>') ? rest.slice(0, rest.indexOf('<|im_end|>')) : rest);
