@@ -28,6 +28,12 @@ test('datasets\' Dataset.to_parquet files read to the rows it wrote (strings, Cl
   expect(D.readParquetSchema(pq('ner')).classLabels).toEqual({ ner_tags: ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC'] });
   expect((D.readParquetSchema(pq('ner')).features as Record<string, { _type: string }>).tokens._type).toBe('List');
   expect(D.readParquet(pq('text')).classLabels).toEqual({});
+  // the same path holding another file (a rewrite) reads as the new file
+  const same = path.join(tmp, 'rewritten.parquet');
+  fs.copyFileSync(pq('text'), same);
+  expect(D.readParquet(same).rows).toEqual(jsonRows('text'));
+  fs.copyFileSync(pq('kto'), same);
+  expect(D.readParquet(same).rows).toEqual(jsonRows('kto'));
   // a choice of columns
   expect(D.readParquet(pq('classification'), { columns: ['label'] }).rows).toEqual(jsonRows('classification').map((r) => ({ label: r.label })));
 });

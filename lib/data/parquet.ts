@@ -80,8 +80,15 @@ function moduleUrls(): { hyparquet: string; compressors: string } {
  * name when it is missing or not a readable Parquet file.
  */
 export function readParquet(file: string, opts: { columns?: string[] } = {}): ParquetData {
-  return runReader(file, opts.columns ?? null, true);
+  if (opts.columns) return runReader(file, opts.columns, true);
+  // The CLI asks several readers in turn what a data file holds (KTO rows? pairs? texts?): the last
+  // file read whole is kept (by path, size and mtime) so it is decoded once; callers get copies.
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
+  const st = fs.statSync(file), key = `${file}\0${st.size}\0${st.mtimeMs}`;
+  if (lastRead?.key !== key) lastRead = { key, data: runReader(file, null, true) };
+  return structuredClone(lastRead.data);
 }
+let lastRead: { key: string; data: ParquetData } | null = null;
 
 /** A Parquet file's columns and Hugging Face features, without reading its rows (rows: []). */
 export function readParquetSchema(file: string): ParquetData {
