@@ -3,11 +3,17 @@
 // trainer here reads by the tokenizer's chat template, as TRL's trainers do it: the implicit
 // prompt of chosen / rejected conversations split off (maybe_extract_prompt), then the template
 // applied (maybe_apply_chat_template). Tested against scripts/reference/chat_ref.py.
-import type { ChatMessage, ChatTemplateOptions } from '../models/chat_template';
+import type { ChatMessage, ChatTemplateOptions, RenderedChat } from '../models/chat_template';
 
-/** What renders a conversation: a tokenizer with a chat template (GPT2Tokenizer.applyChatTemplate). */
+/** What renders a conversation: a tokenizer with a chat template (GPT2Tokenizer.applyChatTemplate; renderChat for assistant-only loss). */
 export interface ChatRenderer {
   applyChatTemplate(messages: ChatMessage[], opts?: ChatTemplateOptions): string;
+  renderChat?(messages: ChatMessage[], opts?: ChatTemplateOptions): RenderedChat;
+}
+
+/** How rows become text: assistantSpans also gives each rendering's {% generation %} spans (field assistant_spans), for assistant-only loss. */
+export interface ConversationOptions {
+  assistantSpans?: boolean;
 }
 
 const CONVERSATION_KEYS = ['prompt', 'chosen', 'rejected', 'completion', 'messages'];
@@ -62,7 +68,7 @@ const commonPrefix = (a: string, b: string): string => {
  * prompt (or, ending with the assistant, continued); each completion the rest of the whole
  * conversation's rendering after the prompt (the common prefix of the two).
  */
-export function applyChatTemplateToRow(row: Record<string, unknown>, chat: ChatRenderer): Record<string, unknown> {
+export function applyChatTemplateToRow(row: Record<string, unknown>, chat: ChatRenderer, opts: ConversationOptions = {}): Record<string, unknown> {
   const keys = Object.keys(row).filter((k) => [...CONVERSATION_KEYS, 'label'].includes(k)).sort().join(',');
   const allowed = ['messages', 'prompt', 'completion,prompt', 'chosen,prompt,rejected', 'chosen,rejected', 'completion,label,prompt'];
   if (!allowed.includes(keys)) throw new Error(`conversational row with fields ${keys}: TRL's formats are messages; prompt; prompt, completion; prompt, chosen, rejected; chosen, rejected; prompt, completion, label`);
@@ -72,6 +78,14 @@ export function applyChatTemplateToRow(row: Record<string, unknown>, chat: ChatR
     return chat.applyChatTemplate(messages, { ...opts, kwargs });
   };
   const out: Record<string, unknown> = {};
+  if (opts.assistantSpans) {
+    // (SFT's rows only: messages, or prompt and completion, whose whole rendering is prompt + completion)
+    if (!('messages' in row) && !(keys === 'completion,prompt')) throw new Error(`assistant-only loss is for SFT's conversations (messages, or prompt and completion); this row has ${keys}`);
+    if (!chat.renderChat) throw new Error('assistant-only loss: the chat renderer has no renderChat (give a GPT2Tokenizer)');
+    const whole = 'messages' in row ? row.messages : [...(row.prompt as ChatMessage[]), ...(isMessages(row.completion) ? row.completion : [])];
+    if (!isMessages(whole)) throw new Error(`a conversational row's fields must all be lists of {role, content} messages, got ${JSON.stringify(whole)?.slice(0, 80)}`);
+    out.assistant_spans = chat.renderChat(whole, { kwargs }).generationSpans;
+  }
   if ('messages' in row) out.text = render(row.messages);
   if ('prompt' in row) {
     const prompt = row.prompt as ChatMessage[];
@@ -94,6 +108,7 @@ export function applyChatTemplateToRow(row: Record<string, unknown>, chat: ChatR
   const ordered: Record<string, unknown> = {};
   for (const k of ['text', 'prompt', 'chosen', 'rejected', 'completion']) if (k in out) ordered[k] = out[k];
   if ('label' in row) ordered.label = row.label;
+  if ('assistant_spans' in out) ordered.assistant_spans = out.assistant_spans;
   return ordered;
 }
 
@@ -102,10 +117,10 @@ export function applyChatTemplateToRow(row: Record<string, unknown>, chat: ChatR
  * split off, then the chat template applied (chat: the tokenizer; without one, an error that
  * says what to do). Rows of text are returned as they are.
  */
-export function conversationToText(row: Record<string, unknown>, chat?: ChatRenderer | null): Record<string, unknown> {
+export function conversationToText(row: Record<string, unknown>, chat?: ChatRenderer | null, opts: ConversationOptions = {}): Record<string, unknown> {
   if (!CONVERSATION_KEYS.some((k) => isMessages(row[k]))) return row;
   if (!chat) throw new Error('conversational data (lists of {role, content} messages) is made text by a chat template: give one (the model folder\'s tokenizer_config.json / chat_template.jinja, or --chat-template FILE, or chatml)');
   const r = maybeExtractPrompt(row);
   if (!isConversational(r)) throw new Error(`mixes conversations with text: ${Object.keys(r).filter((k) => CONVERSATION_KEYS.includes(k)).map((k) => `${k} ${isMessages(r[k]) ? 'messages' : typeof r[k]}`).join(', ')}; give all as messages`);
-  return applyChatTemplateToRow(r, chat);
+  return applyChatTemplateToRow(r, chat, opts);
 }

@@ -9,7 +9,7 @@
 import { Tensor } from '../tensor/tensor';
 import { tensor } from '../tensor/creation';
 import type { Device } from '../tensor/dtype';
-import { tokenizer, EOS_TOKEN_ID, GPT2Tokenizer } from '../models/tokenizer';
+import { tokenizer, EOS_TOKEN_ID, GPT2Tokenizer, assistantTokensMask } from '../models/tokenizer';
 
 let pinnedCopies = true;
 
@@ -129,6 +129,16 @@ export class TextDataset implements LMDataset {
 export interface PromptCompletion {
   prompt: string;
   completion: string;
+  /** where in prompt + completion the chat template's {% generation %} blocks are: with these, only their tokens are learned (assistant-only loss) */
+  assistantSpans?: [number, number][];
+}
+
+/** One example for ExampleDataset: its token ids, how many leading ones are not learned, and which are (1) where not all are. */
+export interface ExampleIds {
+  ids: ArrayLike<number>;
+  promptLength?: number;
+  /** 1 on the tokens the loss learns (TRL's assistant_masks), as long as ids */
+  lossMask?: ArrayLike<number>;
 }
 
 export interface ExampleOptions {
@@ -140,6 +150,8 @@ export interface ExampleOptions {
   addEos?: boolean;
   /** the tokenizer (default GPT-2's; a model folder's: GPT2Tokenizer.fromPretrained): its eos ends examples and pads batches */
   tokenizer?: GPT2Tokenizer;
+  /** fromTexts: each text's {% generation %} spans (renderChat's): only their tokens are learned (TRL's assistant_only_loss) */
+  assistantSpans?: [number, number][][];
 }
 
 /**
@@ -154,32 +166,50 @@ export class ExampleDataset implements LMDataset {
   readonly examples: Int32Array[] = [];
   /** how many leading tokens of each example are not predicted (its prompt, under completion-only loss) */
   readonly promptLengths: number[] = [];
+  /** per example, 1 on the tokens that are learned (assistant-only loss), or null: all past the prompt */
+  readonly lossMasks: (Uint8Array | null)[] = [];
+  private readonly predicted: number[] = []; // (how many positions of each example the loss predicts)
   /** examples left out: nothing for the loss to predict */
   readonly dropped: number = 0;
   /** what padding positions hold (never attended to, never predicted): GPT-2's eos by default, as its pad token usually is */
   readonly padTokenId: number;
 
-  constructor(examples: { ids: ArrayLike<number>; promptLength?: number }[], readonly maxLength: number, opts: { padTokenId?: number } = {}) {
+  constructor(examples: ExampleIds[], readonly maxLength: number, opts: { padTokenId?: number } = {}) {
     this.padTokenId = opts.padTokenId ?? EOS_TOKEN_ID;
     if (!Number.isInteger(maxLength) || maxLength < 2) throw new Error(`ExampleDataset: maxLength must be an integer >= 2, got ${maxLength}`);
     let dropped = 0;
-    for (const e of examples) {
+    examples.forEach((e, i) => {
+      if (e.lossMask !== undefined && e.lossMask.length !== e.ids.length) throw new Error(`ExampleDataset: example ${i}'s lossMask has ${e.lossMask.length} entries for ${e.ids.length} tokens`);
       const ids = Int32Array.from(Array.prototype.slice.call(e.ids, 0, maxLength) as number[]);
       const prompt = Math.min(e.promptLength ?? 0, ids.length);
-      if (ids.length - Math.max(prompt, 1) <= 0) {
+      const mask = e.lossMask === undefined ? null : Uint8Array.from(Array.prototype.slice.call(e.lossMask, 0, maxLength) as number[]);
+      // (position k is predicted from k - 1: k >= 1, past the prompt, and in the mask where there is one)
+      let predicted = ids.length - Math.max(prompt, 1);
+      if (mask) {
+        predicted = 0;
+        for (let k = Math.max(prompt, 1); k < ids.length; k++) predicted += mask[k] ? 1 : 0;
+      }
+      if (predicted <= 0) {
         dropped++;
-        continue;
+        return;
       }
       this.examples.push(ids);
       this.promptLengths.push(prompt);
-    }
+      this.lossMasks.push(mask);
+      this.predicted.push(predicted);
+    });
     this.dropped = dropped;
   }
 
   /** Language-modeling data: each text an example, the loss on all of it. */
   static fromTexts(texts: string[], opts: ExampleOptions): ExampleDataset {
     const addEos = opts.addEos ?? true, tok = opts.tokenizer ?? tokenizer, eos = tok.eosToken;
-    return new ExampleDataset(texts.map((t) => ({ ids: tok.encode(addEos && !t.endsWith(eos) ? t + eos : t) })), opts.maxLength, { padTokenId: tok.eosTokenId });
+    const spans = opts.assistantSpans;
+    if (spans && spans.length !== texts.length) throw new Error(`ExampleDataset.fromTexts: ${spans.length} assistantSpans for ${texts.length} texts`);
+    return new ExampleDataset(texts.map((t, i) => {
+      const text = addEos && !t.endsWith(eos) ? t + eos : t;
+      return spans ? assistantOnly(tok, text, spans[i], 0, i) : { ids: tok.encode(text) };
+    }), opts.maxLength, { padTokenId: tok.eosTokenId });
   }
 
   /**
@@ -189,9 +219,10 @@ export class ExampleDataset implements LMDataset {
   static fromPromptCompletions(pairs: PromptCompletion[], opts: ExampleOptions): ExampleDataset {
     const addEos = opts.addEos ?? true, completionOnly = opts.completionOnlyLoss ?? true;
     const tok = opts.tokenizer ?? tokenizer, eos = tok.eosToken;
-    return new ExampleDataset(pairs.map(({ prompt, completion }) => {
+    return new ExampleDataset(pairs.map(({ prompt, completion, assistantSpans }, i) => {
       const whole = prompt + (addEos && !completion.endsWith(eos) ? completion + eos : completion);
-      return { ids: tok.encode(whole), promptLength: completionOnly ? tok.encode(prompt).length : 0 };
+      const promptLength = completionOnly ? tok.encode(prompt).length : 0;
+      return assistantSpans ? assistantOnly(tok, whole, assistantSpans, promptLength, i) : { ids: tok.encode(whole), promptLength };
     }), opts.maxLength, { padTokenId: tok.eosTokenId });
   }
 
@@ -229,11 +260,11 @@ export class ExampleDataset implements LMDataset {
     const ids = new BigInt64Array(B * T).fill(pad), labels = new BigInt64Array(B * T).fill(-100n), mask = new BigInt64Array(B * T);
     let padded = false;
     indices.forEach((e, r) => {
-      const ex = this.examples[e], prompt = this.promptLengths[e];
+      const ex = this.examples[e], prompt = this.promptLengths[e], lossMask = this.lossMasks[e];
       for (let k = 0; k < ex.length; k++) {
         ids[r * T + k] = BigInt(ex[k]);
         mask[r * T + k] = 1n;
-        if (k >= prompt) labels[r * T + k] = BigInt(ex[k]);
+        if (k >= prompt && (!lossMask || lossMask[k])) labels[r * T + k] = BigInt(ex[k]);
       }
       padded ||= ex.length < T;
     });
@@ -243,8 +274,7 @@ export class ExampleDataset implements LMDataset {
   }
 
   lossTokens(indices: number[]): number {
-    // Position k is predicted (from k - 1) when k >= 1 and k is past the prompt.
-    return indices.reduce((n, i) => n + this.examples[i].length - Math.max(this.promptLengths[i], 1), 0);
+    return indices.reduce((n, i) => n + this.predicted[i], 0);
   }
 
   tokens(indices: number[]): number {
@@ -257,9 +287,23 @@ export class ExampleDataset implements LMDataset {
   }
   /** Examples from..to-1 as a dataset of their own (their prompt lengths with them). */
   subset(from: number, to: number): ExampleDataset {
-    return new ExampleDataset(this.examples.slice(from, to).map((ids, k) => ({ ids, promptLength: this.promptLengths[from + k] })),
+    return new ExampleDataset(this.examples.slice(from, to).map((ids, k) => ({ ids, promptLength: this.promptLengths[from + k], lossMask: this.lossMasks[from + k] ?? undefined })),
       this.maxLength, { padTokenId: this.padTokenId });
   }
+}
+
+/**
+ * One example learned on its assistant's tokens only (TRL's assistant_only_loss): the text's ids
+ * and transformers' assistant mask of its {% generation %} spans. An example with no assistant
+ * token is refused, as TRL does: the template most likely marks nothing.
+ */
+function assistantOnly(tok: GPT2Tokenizer, text: string, spans: [number, number][], promptLength: number, index: number): ExampleIds {
+  const { ids, offsets } = tok.encodeWithOffsets(text);
+  const lossMask = assistantTokensMask(offsets, spans);
+  if (!lossMask.includes(1)) {
+    throw new Error(`assistant-only loss: example ${index + 1} has no assistant tokens: the chat template marks none of it with {% generation %} ... {% endgeneration %} (give a template that marks the assistant's replies, e.g. --chat-template chatml, or one of TRL's training templates)`);
+  }
+  return { ids, promptLength, lossMask };
 }
 
 /** [the rest, the last `evalFraction` of the items (at least one)]. */

@@ -2,7 +2,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { readParquet, readParquetSchema } from './parquet';
-import { ChatRenderer, conversationToText } from './chat';
+import { ChatRenderer, ConversationOptions, conversationToText } from './chat';
+import type { PromptCompletion } from './dataset';
 
 /**
  * Parses RFC 4180 CSV (quoted fields, doubled quotes, newlines inside quotes, CRLF).
@@ -161,17 +162,17 @@ const isParquet = (file: string): boolean => /\.parquet$/i.test(file);
  * lists of {role, content}) become text by `chat`'s template, as TRL's trainers make them
  * (without `chat`, such a row is an error saying so); raw: every row as it is written.
  */
-export function readRecords(file: string, opts: { chat?: ChatRenderer | null; raw?: boolean } = {}): [string, unknown][] {
+export function readRecords(file: string, opts: { chat?: ChatRenderer | null; raw?: boolean } & ConversationOptions = {}): [string, unknown][] {
   return readRecordsAndKind(file, opts).records;
 }
 
 /** readRecords, and whether any row was a conversation (TRL's SFT then adds no eos: the template ends turns). */
-function readRecordsAndKind(file: string, opts: { chat?: ChatRenderer | null; raw?: boolean }): { records: [string, unknown][]; conversational: boolean } {
+function readRecordsAndKind(file: string, opts: { chat?: ChatRenderer | null; raw?: boolean } & ConversationOptions): { records: [string, unknown][]; conversational: boolean } {
   let conversational = false;
   const records = readRawRecords(file).map(([where, row]): [string, unknown] => {
     if (opts.raw || row === null || typeof row !== 'object' || Array.isArray(row)) return [where, row];
     try {
-      const text = conversationToText(row as Record<string, unknown>, opts.chat);
+      const text = conversationToText(row as Record<string, unknown>, opts.chat, { assistantSpans: opts.assistantSpans });
       if (text !== row) conversational = true;
       return [where, text];
     } catch (e) {
@@ -269,7 +270,7 @@ export function readJsonl(file: string): [number, unknown][] {
  * Training data as separate examples: texts, or prompts with their completions (TRL's two
  * formats); conversational: made by a chat template (TRL's SFT then adds no eos and packs nothing).
  */
-export type TrainingDocuments = ({ texts: string[] } | { pairs: { prompt: string; completion: string }[] }) & { conversational?: boolean };
+export type TrainingDocuments = ({ texts: string[]; assistantSpans?: [number, number][][] } | { pairs: PromptCompletion[] }) & { conversational?: boolean };
 
 /**
  * Training data as separate examples (for training without packing): a .jsonl gives one per
@@ -279,7 +280,7 @@ export type TrainingDocuments = ({ texts: string[] } | { pairs: { prompt: string
  * non-blank line, as Hugging Face's "text" loader. Cleaning applies to each text (not to prompts
  * and completions, which are taken as written).
  */
-export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningMode; column?: string; chat?: ChatRenderer | null } = {}): TrainingDocuments {
+export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningMode; column?: string; chat?: ChatRenderer | null; assistantOnlyLoss?: boolean } = {}): TrainingDocuments {
   if (isFolder(file)) {
     // a folder's files in name order: all prompt-completion data, or all texts
     const parts = dataFilesIn(file).map((f) => [f, readTrainingDocuments(f, opts)] as const);
@@ -292,21 +293,31 @@ export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningM
       throw new Error(`${file}: ${conv[0][0]} holds conversations but ${parts.find(([, d]) => !d.conversational)![0]} text; give a folder of one kind`);
     }
     const kind = conv.length ? { conversational: true } : {};
-    return pairs.length
-      ? { pairs: parts.flatMap(([, d]) => (d as { pairs: { prompt: string; completion: string }[] }).pairs), ...kind }
-      : { texts: parts.flatMap(([, d]) => (d as { texts: string[] }).texts), ...kind };
+    if (pairs.length) return { pairs: parts.flatMap(([, d]) => (d as { pairs: PromptCompletion[] }).pairs), ...kind };
+    const texts = parts.map(([, d]) => d as { texts: string[]; assistantSpans?: [number, number][][] });
+    return { texts: texts.flatMap((d) => d.texts), ...(opts.assistantOnlyLoss ? { assistantSpans: texts.flatMap((d) => d.assistantSpans!) } : {}), ...kind };
   }
   checkDataFile(file);
   const lower = file.toLowerCase();
+  const notConversational = () => new Error(`${file}: assistant-only loss needs conversations (TRL's messages, or prompt and completion as lists of {role, content}), and this data is not conversational`);
   if (isRecordFile(file)) {
-    const { records: parsed, conversational } = readRecordsAndKind(file, { chat: opts.chat, raw: opts.column !== undefined }), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
+    const spans = opts.assistantOnlyLoss === true;
+    const { records: parsed, conversational } = readRecordsAndKind(file, { chat: opts.chat, raw: opts.column !== undefined, assistantSpans: spans }), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
+    if (spans && !conversational) throw notConversational();
+    if (spans && (opts.cleaning ?? 'none') !== 'none') throw new Error(`${file}: assistant-only loss learns the template's rendering as it is: no --cleaning (${opts.cleaning})`);
     const kind = conversational ? { conversational } : {};
+    const spansOf = (row: unknown) => (row as { assistant_spans: [number, number][] }).assistant_spans;
     if (opts.column === undefined && typeof first?.prompt === 'string' && typeof first?.completion === 'string') {
       const hint = 'the first line makes this prompt-completion data: every line needs string prompt and completion fields';
-      return { pairs: readJsonlFields(file, ['prompt', 'completion'], parsed, hint).map(([prompt, completion]) => ({ prompt, completion })), ...kind };
+      return {
+        pairs: readJsonlFields(file, ['prompt', 'completion'], parsed, hint).map(([prompt, completion], i) => ({ prompt, completion, ...(spans ? { assistantSpans: spansOf(parsed[i][1]) } : {}) })),
+        ...kind,
+      };
     }
-    return { texts: readJsonlFields(file, [opts.column ?? 'text'], parsed).map(([d]) => clean(d, opts.cleaning ?? 'none')), ...kind };
+    const texts = readJsonlFields(file, [opts.column ?? 'text'], parsed).map(([d]) => clean(d, opts.cleaning ?? 'none'));
+    return { texts, ...(spans ? { assistantSpans: parsed.map(([, row]) => spansOf(row)) } : {}), ...kind };
   }
+  if (opts.assistantOnlyLoss) throw notConversational();
   if (lower.endsWith('.csv')) {
     // a CSV of prompt and completion columns is TRL's prompt-completion data; any other, texts (the notebook's Article column)
     if (opts.column === undefined && isPromptCompletionCsv(file)) {

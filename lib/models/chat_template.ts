@@ -27,6 +27,58 @@ export interface ChatTemplateOptions {
 
 const compiled = new Map<string, Template>(); // (as transformers' lru_cache: one parse per template)
 
+/** A rendering and where its {% generation %} blocks are (transformers' generation_indices), as [start, end) string indices. */
+export interface RenderedChat {
+  text: string;
+  generationSpans: [number, number][];
+}
+
+// transformers renders `{% generation %} ... {% endgeneration %}` (the assistant's part, for
+// return_assistant_tokens_mask) by an extension that records where each block's output starts and
+// ends. Here the tags become a call block (what the extension parses them into), same whitespace
+// controls, whose macro puts two noncharacters around the block's output; they are taken out after.
+const GENERATION_TAG = /\{%(-?)\s*generation\s*(-?)%\}/g, END_GENERATION_TAG = /\{%(-?)\s*endgeneration\s*(-?)%\}/g;
+const OPEN_MARK = '\uFDD0', CLOSE_MARK = '\uFDD1';
+// (the definition ends with a block tag and a newline, which trim_blocks eats: the template's first line stays a line start)
+const GENERATION_MACRO = `{% macro __tstorch_generation() %}${OPEN_MARK}{{ caller() }}${CLOSE_MARK}{% endmacro %}\n`;
+
+/** Whether a template marks the assistant's output with {% generation %} blocks (TRL's has_generation_markers). */
+export function hasGenerationMarkers(template: string): boolean {
+  return /\{%-?\s*generation\s*-?%\}/.test(template);
+}
+
+function compile(template: string): Template {
+  let t = compiled.get(template);
+  if (t) return t;
+  let source = template;
+  if (hasGenerationMarkers(template)) {
+    source = GENERATION_MACRO + template.replace(GENERATION_TAG, '{%$1 call __tstorch_generation() $2%}').replace(END_GENERATION_TAG, '{%$1 endcall $2%}');
+  }
+  try {
+    t = new Template(source);
+  } catch (e) {
+    throw new Error(`chat template: not a template this engine can read (${(e as Error).message})`);
+  }
+  compiled.set(template, t);
+  return t;
+}
+
+/** The rendering without the generation marks, and the [start, end) of each marked block in it (nested blocks inside out, as recorded). */
+function takeOutMarks(marked: string): RenderedChat {
+  const spans: [number, number][] = [], open: number[] = [];
+  let text = '';
+  let from = 0;
+  for (let i = 0; i < marked.length; i++) {
+    const c = marked[i];
+    if (c !== OPEN_MARK && c !== CLOSE_MARK) continue;
+    text += marked.slice(from, i);
+    from = i + 1;
+    if (c === OPEN_MARK) open.push(text.length);
+    else spans.push([open.pop()!, text.length]);
+  }
+  return { text: text + marked.slice(from), generationSpans: spans };
+}
+
 // (transformers marks the final message's end with this, then cuts the rendering there)
 const CONTINUE_TAG = 'CONTINUE_FINAL_MESSAGE_TAG ';
 
@@ -36,6 +88,16 @@ const CONTINUE_TAG = 'CONTINUE_FINAL_MESSAGE_TAG ';
  * eos_token, ...), passed as variables with the options' kwargs over them.
  */
 export function renderChatTemplate(template: string, messages: ChatMessage[], special: Record<string, string> = {}, opts: ChatTemplateOptions = {}): string {
+  return renderChatTemplateSpans(template, messages, special, opts).text;
+}
+
+/**
+ * renderChatTemplate, and where the template's {% generation %} blocks put their output: the
+ * spans transformers' apply_chat_template(..., return_assistant_tokens_mask=True) turns into the
+ * assistant mask. As there, they are positions in the whole rendering, before a continued final
+ * message is cut off (a span may reach past the text's end).
+ */
+export function renderChatTemplateSpans(template: string, messages: ChatMessage[], special: Record<string, string> = {}, opts: ChatTemplateOptions = {}): RenderedChat {
   if (!Array.isArray(messages) || !messages.length) throw new Error('chat template: cannot apply a chat template to an empty conversation; give at least one message');
   for (const [i, m] of messages.entries()) {
     if (m === null || typeof m !== 'object' || typeof m.role !== 'string') throw new Error(`chat template: message ${i} is not a {role, content} object: ${JSON.stringify(m)}`);
@@ -60,21 +122,15 @@ export function renderChatTemplate(template: string, messages: ChatMessage[], sp
       last.content = finalText + CONTINUE_TAG;
     }
   }
-  let t = compiled.get(template);
-  if (!t) {
-    try {
-      t = new Template(template);
-    } catch (e) {
-      throw new Error(`chat template: not a template this engine can read (${(e as Error).message})`);
-    }
-    compiled.set(template, t);
-  }
-  let rendered: string;
+  const t = compile(template);
+  const inputs = JSON.stringify([messages, special, opts.kwargs, opts.tools, opts.documents]) ?? '';
+  if (inputs.includes(OPEN_MARK) || inputs.includes(CLOSE_MARK)) throw new Error('chat template: the conversation holds the noncharacters U+FDD0 / U+FDD1, which mark generation blocks here; take them out');
+  let rendered: string, generationSpans: [number, number][];
   try {
-    rendered = t.render({
+    ({ text: rendered, generationSpans } = takeOutMarks(t.render({
       ...special, ...opts.kwargs,
       messages: chat, tools: opts.tools ?? null, documents: opts.documents ?? null, add_generation_prompt: Boolean(opts.addGenerationPrompt),
-    });
+    })));
   } catch (e) {
     throw new Error(`chat template: ${(e as Error).message}`);
   }
@@ -86,5 +142,5 @@ export function renderChatTemplate(template: string, messages: ChatMessage[], sp
     const at = rendered.lastIndexOf(tag);
     rendered = rendered.slice(at, at + CONTINUE_TAG.length) === CONTINUE_TAG ? rendered.slice(0, at) : rendered.slice(0, at).trimEnd();
   }
-  return rendered;
+  return { text: rendered, generationSpans };
 }

@@ -7,7 +7,8 @@ export type { ProblemType, ClassificationOptions, ClassifierConfig, SequenceClas
 export { repetitionPenalty, noRepeatNgramBans, warpScores, completesStopString, readGenerationConfig, computeTransitionScores, addSequenceBias, promptLookupCandidates } from './generation';
 export type { GenerateOptions, BeamSearchOutput, GenerateOutput } from './generation';
 export type { GPT2Config, GPT2Output, ForwardOptions, LayerPast, GPT2ModelOptions, AttnImplementation } from './gpt2';
-export { GPT2Tokenizer, tokenizer, tokenizerFor, hasTokenizerFiles, EOS_TOKEN_ID, CHATML_TEMPLATE } from './tokenizer';
+export { GPT2Tokenizer, tokenizer, tokenizerFor, hasTokenizerFiles, EOS_TOKEN_ID, CHATML_TEMPLATE, CHATML_TRAINING_TEMPLATE, assistantTokensMask } from './tokenizer';
+export type { ChatEncoding } from './tokenizer';
 export type { ChatTemplates } from './tokenizer';
-export { renderChatTemplate } from './chat_template';
-export type { ChatMessage, ChatTemplateOptions } from './chat_template';
+export { renderChatTemplate, renderChatTemplateSpans, hasGenerationMarkers } from './chat_template';
+export type { ChatMessage, ChatTemplateOptions, RenderedChat } from './chat_template';

@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../io/atomic';
 import { resolvePretrained } from '../io/hub';
-import { ChatMessage, ChatTemplateOptions, renderChatTemplate } from './chat_template';
+import { ChatMessage, ChatTemplateOptions, RenderedChat, renderChatTemplateSpans } from './chat_template';
 
 interface R50k {
   encode(text: string, opts?: { allowedSpecial?: Set<string> }): number[];
@@ -20,6 +20,39 @@ let r50kCache: R50k | null = null;
 function r50k(): R50k {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (r50kCache ??= require('gpt-tokenizer/encoding/r50k_base') as R50k);
+}
+
+let r50kRanksCache: (string | number[])[] | null = null;
+/** gpt-tokenizer's r50k tokens by id: a token's text, or its bytes where they are not whole UTF-8 */
+function r50kRanks(): (string | number[])[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (r50kRanksCache ??= (require('gpt-tokenizer/bpeRanks/r50k_base') as { default: (string | number[])[] }).default);
+}
+
+/** A conversation's tokens by applyChatTemplate({ tokenize: true }) (HF's BatchEncoding of one conversation). */
+export interface ChatEncoding {
+  inputIds: number[];
+  attentionMask: number[];
+  /** 1 on the tokens of the template's {% generation %} blocks (HF's assistant_masks) */
+  assistantMasks?: number[];
+}
+
+/**
+ * transformers' assistant mask: for each generation span, the tokens from the one holding its
+ * first character to the one holding its last (char_to_token: the first token holding it), all to
+ * the end where the last has none, and no further spans once a first character has none.
+ */
+export function assistantTokensMask(offsets: [number, number][], spans: [number, number][]): number[] {
+  const mask = offsets.map(() => 0);
+  const charToToken = (c: number) => offsets.findIndex(([s, e]) => c >= s && c < e);
+  for (const [start, end] of spans) {
+    const first = charToToken(start), last = charToToken(end - 1);
+    if (first < 0) break; // (HF: out of bounds, maybe truncated)
+    // (HF's `end_token + 1 if end_token else len(input_ids)`: none, or token 0, run to the end)
+    const stop = last > 0 ? last + 1 : offsets.length;
+    for (let t = first; t < stop; t++) mask[t] = 1;
+  }
+  return mask;
 }
 
 export const EOS_TOKEN = '<|endoftext|>';
@@ -35,6 +68,12 @@ export type ChatTemplates = string | Record<string, string>;
 
 /** ChatML, for a GPT-2 that has no template of its own (`--chat-template chatml`): <|im_start|>role\ncontent<|im_end|>\n. */
 export const CHATML_TEMPLATE = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+/**
+ * CHATML_TEMPLATE with the assistant's replies in {% generation %} blocks (each reply, its
+ * <|im_end|> and newline: what the model learns to write, and to stop), for assistant-only loss;
+ * it renders as CHATML_TEMPLATE does. (TRL's training templates are made the same way.)
+ */
+export const CHATML_TRAINING_TEMPLATE = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n'}}{% if message['role'] == 'assistant' %}{% generation %}{{ message['content'] + '<|im_end|>' + '\\n' }}{% endgeneration %}{% else %}{{ message['content'] + '<|im_end|>' + '\\n' }}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 export class GPT2Tokenizer {
   readonly eosTokenId: number;
@@ -85,11 +124,72 @@ export class GPT2Tokenizer {
 
   /**
    * A conversation as text by the chat template (HF's tokenizer.apply_chat_template(messages,
-   * tokenize=False, ...)); encode() makes it ids (HF's tokenize=True adds no special tokens either).
+   * tokenize=False, ...)); with tokenize: true its ids (HF's tokenize=True, return_dict=True: no
+   * special tokens added) and, with returnAssistantTokensMask, 1 on the tokens of the template's
+   * {% generation %} blocks (the assistant's replies; all 0 when the template has none), as HF's
+   * return_assistant_tokens_mask. chatTemplate: a template's name, or a template itself.
    */
-  applyChatTemplate(messages: ChatMessage[], opts: ChatTemplateOptions & { chatTemplate?: string } = {}): string {
-    const template = this.getChatTemplate(opts.chatTemplate, { tools: opts.tools !== undefined });
-    return renderChatTemplate(template, messages, this.specialTokensMap, opts);
+  applyChatTemplate(messages: ChatMessage[], opts: ChatTemplateOptions & { chatTemplate?: string; tokenize: true; returnAssistantTokensMask?: boolean }): ChatEncoding;
+  applyChatTemplate(messages: ChatMessage[], opts?: ChatTemplateOptions & { chatTemplate?: string; tokenize?: false }): string;
+  applyChatTemplate(messages: ChatMessage[], opts: ChatTemplateOptions & { chatTemplate?: string; tokenize?: boolean; returnAssistantTokensMask?: boolean } = {}): string | ChatEncoding {
+    if (opts.returnAssistantTokensMask && opts.continueFinalMessage) throw new Error('applyChatTemplate: continueFinalMessage does not go with returnAssistantTokensMask (as in transformers): the mask is of whole conversations');
+    const rendered = this.renderChat(messages, opts);
+    if (!opts.tokenize) {
+      if (opts.returnAssistantTokensMask) throw new Error('applyChatTemplate: returnAssistantTokensMask needs tokenize: true (the mask is over tokens)');
+      return rendered.text;
+    }
+    if (!opts.returnAssistantTokensMask) {
+      const inputIds = this.encode(rendered.text);
+      return { inputIds, attentionMask: inputIds.map(() => 1) };
+    }
+    const { ids, offsets } = this.encodeWithOffsets(rendered.text);
+    return { inputIds: ids, attentionMask: ids.map(() => 1), assistantMasks: assistantTokensMask(offsets, rendered.generationSpans) };
+  }
+
+  /** A conversation rendered by the chat template, and where its {% generation %} blocks are in the text (transformers' generation_indices). */
+  renderChat(messages: ChatMessage[], opts: ChatTemplateOptions & { chatTemplate?: string } = {}): RenderedChat {
+    // (as HF's get_chat_template: a name of one of the tokenizer's templates, else a template itself)
+    const given = opts.chatTemplate;
+    const named = given !== undefined && !(typeof this.chatTemplate === 'object' && this.chatTemplate !== null && given in this.chatTemplate) && /\{[{%]/.test(given);
+    const template = named ? given! : this.getChatTemplate(given, { tools: opts.tools !== undefined });
+    return renderChatTemplateSpans(template, messages, this.specialTokensMap, opts);
+  }
+
+  /**
+   * Text to token ids with each token's [start, end) in the text (HF's offset_mapping for GPT-2:
+   * byte-level offsets, not trimmed; a token holding part of a character spans all of it).
+   */
+  encodeWithOffsets(text: string): { ids: number[]; offsets: [number, number][] } {
+    const ids = this.encode(text);
+    const prefixed = this.bpe?.addPrefixSpace === true && text.length > 0 && !/^\s/.test(text);
+    const bytesOf = prefixed ? ' ' + text : text;
+    // each UTF-8 byte of the text -> the [start, end) of its character (UTF-16 indices)
+    const charStart: number[] = [], charEnd: number[] = [];
+    for (let i = 0; i < bytesOf.length;) {
+      const cp = bytesOf.codePointAt(i)!, units = cp > 0xffff ? 2 : 1;
+      const n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+      for (let k = 0; k < n; k++) { charStart.push(i); charEnd.push(i + units); }
+      i += units;
+    }
+    const offsets: [number, number][] = [];
+    let b = 0;
+    for (const id of ids) {
+      const n = this.tokenByteLength(id);
+      if (n < 1 || b + n > charStart.length) break;
+      offsets.push([charStart[b], charEnd[b + n - 1]]);
+      b += n;
+    }
+    if (b !== charStart.length || offsets.length !== ids.length) throw new Error('encodeWithOffsets: the tokens do not spell the text byte for byte (a tokenizer that changes the text)');
+    // (the space add_prefix_space put in front belongs to the first character)
+    return { ids, offsets: prefixed ? offsets.map(([s, e]) => [Math.max(0, s - 1), Math.max(1, e - 1)]) : offsets };
+  }
+
+  /** How many bytes of text a token stands for. */
+  private tokenByteLength(id: number): number {
+    if (this.bpe) return this.bpe.byteLength(id);
+    if (id === EOS_TOKEN_ID) return Buffer.byteLength(EOS_TOKEN);
+    const t = r50kRanks()[id];
+    return typeof t === 'string' ? Buffer.byteLength(t) : t.length;
   }
 
   /**
@@ -431,6 +531,15 @@ class ByteLevelBPE {
     }
   }
 
+  /** how many bytes of text a token stands for (a vocabulary token's byte-level characters are one byte each) */
+  byteLength(id: number): number {
+    const added = this.addedById.get(id);
+    if (added !== undefined) return Buffer.byteLength(added);
+    const token = this.byId.get(id);
+    if (token === undefined) throw new Error(`tokenizer: id ${id} is not in the vocabulary (${this.size} ids)`);
+    return token.length;
+  }
+
   /** vocab by id and merges by rank, for savePretrained */
   tables(): { vocab: string[]; merges: [string, string][] } {
     const vocab: string[] = [];
@@ -572,8 +681,7 @@ let vocabCache: { vocab: string[]; merges: [string, string][] } | null = null;
  */
 export function vocabAndMerges(): { vocab: string[]; merges: [string, string][] } {
   if (vocabCache) return vocabCache;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const ranks = (require('gpt-tokenizer/bpeRanks/r50k_base') as { default: (string | number[])[] }).default;
+  const ranks = r50kRanks();
   const enc = new TextEncoder();
   const bytesOf = ranks.map((t) => (typeof t === 'string' ? enc.encode(t) : Uint8Array.from(t)));
   const key = (b: Uint8Array) => Buffer.from(b).toString('latin1');

@@ -7,7 +7,7 @@ import { FlagSpec } from '../args';
 import { notInCacheHint } from '../../io/hub';
 
 /** Flags several commands share, spelled once. */
-export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-template' | 'dataset-config-name' | 'revision' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'text-column-delimiter' | 'packing' | 'completion-only-loss', FlagSpec> = {
+export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-template' | 'dataset-config-name' | 'revision' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'text-column-delimiter' | 'packing' | 'completion-only-loss' | 'assistant-only-loss', FlagSpec> = {
   model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors or pytorch_model.bin), or a hub id (gpt2, openai-community/gpt2) already in the Hugging Face cache', aliases: ['model-name-or-path'] },
   adapter: { type: 'string', help: 'PEFT LoRA adapter folder (or a hub id in the Hugging Face cache)' },
   'chat-template': { type: 'string', help: 'conversational data (TRL\'s messages, or prompt / completion / chosen / rejected as lists of {role, content}) is made text by the tokenizer\'s chat template: this one instead (a Jinja file, a folder with one, or chatml); a run saves it with its tokenizer files', aliases: ['chat-template-path'] },
@@ -20,6 +20,7 @@ export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-templ
   'text-column': { type: 'string', help: 'the documents\' column of a .csv (default Article) or field of a .jsonl / column of a .parquet (default text); text classification: one or several, comma-separated (default text, else sentence, as run_classification)', aliases: ['dataset-text-field', 'text-column-names'] },
   packing: { type: 'boolean', default: true, help: 'texts concatenated and cut into --block-size blocks (run_clm); --no-packing: an example per line/row/object, ended by <|endoftext|>, padded per batch (TRL\'s SFT; prompt/completion .jsonl always)' },
   'completion-only-loss': { type: 'boolean', default: true, help: 'prompt/completion data: learn the completions only (--no-completion-only-loss: the prompts too)' },
+  'assistant-only-loss': { type: 'boolean', default: false, help: 'conversations: learn the assistant\'s replies only (TRL\'s assistant_only_loss): the tokens of the chat template\'s {% generation %} blocks (chatml marks its replies by itself)' },
   attn: { type: 'string', help: `attention: sdpa (fused kernels) or eager (default: ${torch.nn.functional.hasFusedAttention ? 'sdpa' : 'eager'} with this libtorch)` },
 };
 
@@ -34,7 +35,7 @@ export function attnFlag(f: Record<string, unknown>): torch.AttnImplementation |
 export function dataFlags(f: Record<string, unknown>): DataFlags {
   return {
     cleaning: f.cleaning as string | undefined, column: f['text-column'] as string | undefined, packing: f.packing as boolean, completionOnlyLoss: f['completion-only-loss'] as boolean,
-    tokenizer: tokenizerFromFlags(f),
+    assistantOnlyLoss: f['assistant-only-loss'] as boolean | undefined, tokenizer: tokenizerFromFlags(f),
   };
 }
 
@@ -173,6 +174,8 @@ export interface DataFlags {
   /** true: the texts concatenated and cut into blocks (HF's run_clm); false: one padded example each (TRL's SFT) */
   packing?: boolean;
   completionOnlyLoss?: boolean;
+  /** conversations: the loss on the assistant's replies only (the template's {% generation %} blocks; TRL's assistant_only_loss) */
+  assistantOnlyLoss?: boolean;
   /** sliding windows of blockSize tokens every `stride` tokens (eval's --stride), packed text only */
   stride?: number;
   /** the model folder's tokenizer (default GPT-2's) */
@@ -190,19 +193,22 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   if (cleaning !== undefined && !['basic', 'notebook', 'none'].includes(cleaning)) throw new Error(`--cleaning must be basic, notebook or none, got '${cleaning}'`);
   let ds: torch.data.TextDataset | torch.data.ExampleDataset;
   let items: Int32Array[];
-  const tok = opts.tokenizer ?? torch.tokenizer;
+  const assistantOnly = opts.assistantOnlyLoss === true;
+  const tok = assistantOnly ? withGenerationMarkers(opts.tokenizer ?? torch.tokenizer) : opts.tokenizer ?? torch.tokenizer;
   // Prompt-completion data is never packed (each completion is learned after its own prompt).
   // (a folder: its .txt / .csv / .jsonl / .parquet files in name order, read as one file of them would be)
   const records = (f: string) => torch.data.isRecordFile(f) || torch.data.isPromptCompletionCsv(f);
   const separate = fs.statSync(file).isDirectory() ? torch.data.dataFilesIn(file).some(records) : records(file);
-  const docs = opts.packing === false || separate ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column, chat: tok }) : null;
+  if (assistantOnly && !separate) throw new Error(`${file}: assistant-only loss needs conversations (TRL's messages, or prompt and completion as lists of {role, content}) in a .jsonl, .json or .parquet`);
+  const docs = opts.packing === false || separate ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column, chat: tok, assistantOnlyLoss: assistantOnly }) : null;
   // (conversations too, as TRL's SFT: each one an example, ended by the template, not by an added eos)
   if (docs && ('pairs' in docs || opts.packing === false || docs.conversational)) {
     if (opts.stride !== undefined) throw new Error(`--stride scores one running text (packed); ${file} is read as separate ${'pairs' in docs ? 'prompt-completion examples' : docs.conversational ? 'conversations' : 'examples (--no-packing)'}`);
     const exampleOpts = { maxLength: blockSize, completionOnlyLoss: opts.completionOnlyLoss, tokenizer: tok, addEos: !docs.conversational };
-    const ex = 'pairs' in docs ? torch.data.ExampleDataset.fromPromptCompletions(docs.pairs, exampleOpts) : torch.data.ExampleDataset.fromTexts(docs.texts, exampleOpts);
-    if (ex.length === 0) throw new Error(`${file}: no example leaves anything to learn (${ex.dropped} whose prompt fills --block-size ${blockSize}, or empty)`);
-    if (ex.dropped) console.error(`${file}: ${ex.dropped} example(s) left out: the prompt fills --block-size ${blockSize}, nothing left to learn`);
+    const ex = 'pairs' in docs ? torch.data.ExampleDataset.fromPromptCompletions(docs.pairs, exampleOpts) : torch.data.ExampleDataset.fromTexts(docs.texts, { ...exampleOpts, assistantSpans: docs.assistantSpans });
+    const why = assistantOnly ? 'whose first reply starts past' : 'whose prompt fills';
+    if (ex.length === 0) throw new Error(`${file}: no example leaves anything to learn (${ex.dropped} ${why} --block-size ${blockSize}, or empty)`);
+    if (ex.dropped) console.error(`${file}: ${ex.dropped} example(s) left out ${why} --block-size ${blockSize}: nothing left to learn`);
     ds = ex;
     items = ex.examples;
   } else {
@@ -217,6 +223,19 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
     items = blocks.blocks;
   }
   return checkVocabulary(file, items, model, ds, tok);
+}
+
+/**
+ * The tokenizer whose chat template marks the assistant's replies with {% generation %} blocks,
+ * for assistant-only loss: its own template when it does; ChatML made its training variant (as
+ * TRL swaps in a training template for the models it knows); any other, an error saying what to do.
+ */
+function withGenerationMarkers(tok: torch.GPT2Tokenizer): torch.GPT2Tokenizer {
+  if (tok.chatTemplate === null) return tok; // (conversations then say a template is needed; text, that it is not conversational)
+  const template = tok.getChatTemplate();
+  if (torch.hasGenerationMarkers(template)) return tok;
+  if (template === torch.CHATML_TEMPLATE) return tok.withChatTemplate(torch.CHATML_TRAINING_TEMPLATE);
+  throw new Error('--assistant-only-loss: the chat template does not mark the assistant\'s replies with {% generation %} ... {% endgeneration %}, so nothing says which tokens to learn: give a template that does (--chat-template FILE, as TRL\'s training templates do it), or --chat-template chatml');
 }
 
 /**

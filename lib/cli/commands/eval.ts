@@ -22,6 +22,7 @@ export const spec: Spec = {
   'text-column-delimiter': sharedFlags['text-column-delimiter'],
   packing: sharedFlags.packing,
   'completion-only-loss': sharedFlags['completion-only-loss'],
+  'assistant-only-loss': sharedFlags['assistant-only-loss'],
   device: sharedFlags.device,
   attn: sharedFlags.attn,
   precision: { type: 'string', default: 'fp32', help: 'fp32 | bf16 (bfloat16 autocast, as HF evaluates with bf16=True)' },
@@ -47,6 +48,9 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if ((f['desirable-weight'] !== 1 || f['undesirable-weight'] !== 1) && !ktoData()) throw new Error('--desirable-weight and --undesirable-weight are KTO\'s (unpaired examples, or pairs with --method kto)');
   const rewardPairs = () => isClassifierSetup(f.model as string, f.adapter as string | undefined) && torch.data.readRewardPairs(f.data as string, chatOf(f)) !== null;
   if (f['center-rewards-coefficient'] !== undefined && !rewardPairs()) throw new Error('--center-rewards-coefficient is for a reward model on chosen / rejected pairs');
+  const sftOnly = '--assistant-only-loss is SFT\'s (TRL\'s assistant_only_loss): conversations as messages, or prompt and completion';
+  const classifier = isClassifierSetup(f.model as string, f.adapter as string | undefined) || isTokenClassifierSetup(f.model as string, f.adapter as string | undefined);
+  if (f['assistant-only-loss'] && classifier) throw new Error(`${sftOnly}; not a classifier`);
   if (isClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalClassifier(f);
   if (isTokenClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalTokenClassifier(f);
   if (f['label-names'] !== undefined) throw new Error('--label-names names integer labels: it is for a classifier or a token classifier (its folder, or a SEQ_CLS / TOKEN_CLS --adapter)');
@@ -54,6 +58,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const model = await loadModelFromFlags(f);
   const unpaired = torch.data.readKTOExamples(f.data as string, chatOf(f));
   const pairs = unpaired ? null : torch.data.readPreferencePairs(f.data as string, chatOf(f));
+  if (f['assistant-only-loss'] && (unpaired || pairs)) throw new Error(`${sftOnly}; not preference or KTO data`);
   if (unpaired || (pairs && f.method === 'kto')) return evalKTO(f, model, unpaired ?? torch.data.unpairPreferences(pairs!));
   if (pairs) return evalPreferences(f, model, pairs);
   const data = loadDataset(f.data as string, f['block-size'] as number, model, { ...dataFlags(f), stride });

@@ -90,6 +90,7 @@ export const spec: Spec = {
   'text-column-delimiter': sharedFlags['text-column-delimiter'],
   packing: sharedFlags.packing,
   'completion-only-loss': sharedFlags['completion-only-loss'],
+  'assistant-only-loss': sharedFlags['assistant-only-loss'],
   method: { type: 'string', default: 'dpo', help: 'preference data (a .jsonl of prompt, chosen, rejected): dpo (TRL\'s DPOTrainer, against a reference), orpo (TRL\'s ORPOTrainer: the chosen completions\' NLL and an odds-ratio penalty, no reference) or kto (TRL\'s KTOTrainer on the pairs unpaired); unpaired data (prompt, completion, label) trains with kto' },
   'desirable-weight': { type: 'number', default: 1, help: 'KTO: the desirable examples\' loss weight (TRL\'s desirable_weight)' },
   'undesirable-weight': { type: 'number', default: 1, help: 'KTO: the undesirable examples\' loss weight (TRL\'s undesirable_weight)' },
@@ -159,6 +160,9 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   const kto = lm ? ktoData(f, prefs) : null;
   if (lm && !prefs && torch.data.readRewardPairs(f.data as string, chatOf(f))) {
     throw new Error(`${f.data} holds chosen / rejected pairs without a prompt: DPO needs a prompt in each; to train a reward model on them give --task reward-modeling`);
+  }
+  if (f['assistant-only-loss'] && (!lm || prefs || kto)) {
+    throw new Error(`--assistant-only-loss is SFT's (TRL's assistant_only_loss): conversations as messages, or prompt and completion; not ${!lm ? `--task ${task}` : 'preference or KTO data'}`);
   }
   if (classify) {
     [model, data, evalData] = await classifierAndData(f, modelDir);
