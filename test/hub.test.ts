@@ -180,3 +180,70 @@ test('the CLI takes a cached dataset id for --data / --eval-data (ID:SPLIT, --da
   expect(cli('eval', '--model', plain, '--data', 'nobody/nothing:train').err).toMatch(/no dataset nobody\/nothing in the Hugging Face cache .*huggingface-cli download --repo-type dataset nobody\/nothing/);
   expect(cli('eval', '--model', plain, '--data', path.join(src, 'README.md'), '--dataset-config-name', 'x').err).toMatch(/--dataset-config-name chooses a config of a dataset id/);
 });
+
+// datasets' split slicing, against test/fixtures/split_slices/expected.json: the rows datasets 5's
+// load_dataset(..., split=SPEC) gave (scripts/reference/make_split_slice_fixtures.py)
+const SLICES = path.join(__dirname, 'fixtures', 'split_slices');
+const sliceFixture = JSON.parse(fs.readFileSync(path.join(SLICES, 'expected.json'), 'utf8')) as Record<'records' | 'text' | 'csv', Record<string, { rows?: Record<string, unknown>[]; error?: string }>>;
+
+test('split slicing as load_dataset(split=...): percents (closest, pct1_dropremainder), negative and clamped bounds, sums of splits; Parquet shards, JSON Lines, text lines, CSV rows', () => {
+  const layouts = {
+    records: { train: ['data/train-00000-of-00002.parquet', 'data/train-00001-of-00002.parquet'], validation: ['data/validation.jsonl'] },
+    text: { train: ['train.txt'] },
+    csv: { train: ['train.csv'] },
+  };
+  let compared = 0, refused = 0;
+  for (const [layout, splitFiles] of Object.entries(layouts) as [keyof typeof layouts, Record<string, string[]>][]) {
+    const splits = Object.fromEntries(Object.entries(splitFiles).map(([s, fs_]) => [s, fs_.map((f) => path.join(SLICES, layout, f))]));
+    for (const [spec, want] of Object.entries(sliceFixture[layout])) {
+      const out = fs.mkdtempSync(path.join(tmp, 'slice-'));
+      const run = () => torch.data.sliceSplits(splits, spec, out);
+      if (want.error !== undefined || want.rows!.length === 0) {
+        // (datasets' refusals; and its empty results for a slice that ends before it starts, refused here too)
+        expect(run).toThrow(/split '.*'/);
+        refused++;
+        continue;
+      }
+      const files = run();
+      let rows: unknown[];
+      if (layout === 'text') rows = files.flatMap((f) => fs.readFileSync(f, 'utf8').split('\n').slice(0, -1).map((text) => ({ text })));
+      else if (layout === 'csv') rows = files.flatMap((f) => torch.data.readCsvRecords(f));
+      else rows = files.flatMap((f) => torch.data.readRecords(f, { raw: true }).map(([, r]) => r));
+      expect({ layout, spec, rows }).toEqual({ layout, spec, rows: want.rows });
+      compared++;
+    }
+  }
+  expect([compared, refused]).toEqual([21, 9]);
+  expect(torch.data.parseSplitSpec('train[10%:-5](pct1_dropremainder) + test')).toEqual([
+    { split: 'train', from: 10, to: -5, unit: '%', rounding: 'pct1_dropremainder' }, { split: 'test', from: null, to: null, unit: 'abs', rounding: null }]);
+  expect(torch.data.splitSliceBounds({ split: 'train', from: null, to: 50, unit: '%', rounding: 'closest' }, 45)).toEqual([0, 22]); // (22.5: halves to even)
+});
+
+test('the CLI slices a cached dataset\'s splits (--data ID:train[:33%], sums): the rows datasets takes, ClassLabel names kept', () => {
+  const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
+  const cli = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300000, env: { ...process.env, HF_HUB_CACHE: cache } });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  const src = path.join(tmp, 'sliced-src');
+  fs.mkdirSync(path.join(src, 'data'), { recursive: true });
+  for (const f of ['train-00000-of-00002.parquet', 'train-00001-of-00002.parquet']) fs.copyFileSync(path.join(SLICES, 'records', 'data', f), path.join(src, 'data', f));
+  cacheRepo('someone/sliced', src, COMMIT, 'main', 'datasets');
+  // evaluating the slice = evaluating the rows datasets gave for it, written as a .jsonl
+  const rows = sliceFixture.records['train[:33%](closest)'].rows!;
+  const jsonl = path.join(tmp, 'sliced.jsonl');
+  fs.writeFileSync(jsonl, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const bySpec = cli('eval', '--model', plain, '--data', 'someone/sliced:train[:33%](closest)', '--block-size', '16', '--no-packing', '--json');
+  expect(bySpec.err).toBe('');
+  expect(JSON.parse(bySpec.out).blocks).toBe(rows.length);
+  expect(bySpec.out).toBe(cli('eval', '--model', plain, '--data', jsonl, '--block-size', '16', '--no-packing', '--json').out);
+  // a sum across the two shards, as a classifier's data: the Parquet files' ClassLabel names come along
+  const out = path.join(tmp, 'sliced-run');
+  const t = cli('train', '--model', plain, '--task', 'text-classification', '--data', 'someone/sliced:train[-5:] + train[:2]', '--out', out, '--block-size', '16', '--batch-size', '4', '--max-steps', '1');
+  expect(t.err).toBe('');
+  expect(t.out).toMatch(/training: 7 labelled texts \(single label classification, 2 classes: neg, pos\)/);
+  expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toMatch(/on someone\/sliced \(train\[-5:\] \+ train\[:2\]\)/);
+  expect(cli('eval', '--model', plain, '--data', 'someone/sliced:train[:0]').err).toMatch(/--data someone\/sliced:train\[:0\]: split 'train\[:0\]' takes no rows/);
+  expect(cli('eval', '--model', plain, '--data', 'someone/sliced:train[::2]').err).toMatch(/'train\[::2\]' is not a split spec/);
+  expect(cli('eval', '--model', plain, '--data', 'someone/sliced:test[:5]').err).toMatch(/no 'test' split \(there are train\)/);
+});

@@ -3,7 +3,8 @@
 export * from './text';
 export * from './parquet';
 export * from './chat';
-export { datasetSplits } from './splits';
+export { datasetSplits, parseSplitSpec, splitSliceBounds, sliceSplits } from './splits';
+export type { SplitInstruction } from './splits';
 export * from './brown';
 export * from './dataset';
 export * from './loader';

@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
+import { isRecordFile, parseCsv, readRecords } from './text';
 
 const SPLIT_KEYWORDS: Record<string, string[]> = {
   train: ['train', 'training'],
@@ -146,4 +147,103 @@ export function datasetSplits(root: string, opts: { config?: string } = {}): Rec
   if (!n) throw new Error(`${root}: no data files tstorch reads (.parquet, .jsonl, .json, .csv, .txt)`);
   const keep = (f: string) => KINDS[kind].includes(path.extname(f).toLowerCase());
   return Object.fromEntries(Object.entries(splits).map(([s, fs_]) => [s, fs_.filter(keep).map((f) => path.join(root, f))]).filter(([, fs_]) => fs_.length));
+}
+
+// --- split slicing: load_dataset(..., split="train[:10%]+validation[-2:]") ---
+
+/** One part of a split spec, as datasets' ReadInstruction holds it: a split and a slice of it. */
+export interface SplitInstruction {
+  split: string;
+  from: number | null;
+  to: number | null;
+  /** '%': from and to are percents of the split's rows (both, when either is written with %) */
+  unit: '%' | 'abs';
+  rounding: 'closest' | 'pct1_dropremainder' | null;
+}
+
+const SUB_SPEC = /^(\w+(?:\.\w+)*)(?:\[(?:(-?[\d_]+)(%)?)?:(?:(-?[\d_]+)(%)?)?\])?(?:\(([^)]*)\))?$/;
+
+/** datasets' ReadInstruction.from_spec: `train`, `train[:10%]`, `train[10:20]`, `train[-5:]`, `test[:50%](pct1_dropremainder)`, joined by `+`. */
+export function parseSplitSpec(spec: string): SplitInstruction[] {
+  return spec.trim().split(/\s*\+\s*/).map((sub) => {
+    const m = SUB_SPEC.exec(sub);
+    if (!m) throw new Error(`split '${spec}': '${sub}' is not a split spec (datasets' forms: train, train[:10%], train[10:20], train[-5:], train[:50%](pct1_dropremainder); several joined by +)`);
+    const unit = m[3] || m[5] ? '%' : 'abs';
+    const int = (s: string | undefined) => (s === undefined ? null : Number(s.replace(/_/g, '')));
+    const [from, to] = [int(m[2]), int(m[4])];
+    const rounding = m[6] ?? null;
+    if (rounding !== null && rounding !== 'closest' && rounding !== 'pct1_dropremainder') throw new Error(`split '${spec}': rounding must be closest or pct1_dropremainder, got '${rounding}'`);
+    if (unit !== '%' && rounding !== null) throw new Error(`split '${spec}': a rounding is for percent slices only`);
+    if (unit === '%' && [from, to].some((b) => b !== null && Math.abs(b) > 100)) throw new Error(`split '${spec}': percent slice boundaries must be between -100 and 100`);
+    return { split: m[1], from, to, unit, rounding: unit === '%' ? (rounding ?? 'closest') : null };
+  });
+}
+
+/** The rows [from, to) an instruction takes of a split of n rows (datasets' _rel_to_abs_instr). */
+export function splitSliceBounds(instr: SplitInstruction, n: number): [number, number] {
+  const pct = (b: number): number => {
+    if (instr.rounding === 'pct1_dropremainder') {
+      if (n < 100) throw new Error(`split '${instr.split}': pct1_dropremainder rounding on a split of fewer than 100 rows (${n}) always gives nothing`);
+      return b * Math.trunc(n / 100);
+    }
+    const x = (b * n) / 100, floor = Math.floor(x);
+    return x - floor === 0.5 ? floor + (floor % 2 === 0 ? 0 : 1) : Math.round(x); // (Python's round: halves to even)
+  };
+  let from = instr.from === null ? 0 : instr.unit === '%' ? pct(instr.from) : instr.from;
+  let to = instr.to === null ? n : instr.unit === '%' ? pct(instr.to) : instr.to;
+  if (from < 0) from = Math.max(n + from, 0);
+  if (to < 0) to = Math.max(n + to, 0);
+  return [Math.min(from, n), Math.min(to, n)];
+}
+
+/** A data file's rows as datasets' builders count them, and how to write some of them back as a file tstorch reads the same way. */
+function fileRows(file: string): { rows: unknown[]; ext: string; write: (rows: unknown[]) => string } {
+  const ext = path.extname(file).toLowerCase();
+  if (isRecordFile(file)) {
+    return { rows: readRecords(file, { raw: true }).map(([, row]) => row), ext: '.jsonl', write: (rows) => rows.map((r) => JSON.stringify(r) + '\n').join('') };
+  }
+  if (ext === '.csv') {
+    // (as bytes, latin1 both ways: a UTF-8 file stays UTF-8, the notebook's ISO-8859-1 stays so)
+    const rows = parseCsv(fs.readFileSync(file, 'latin1'), file).filter((r) => !(r.length === 1 && r[0] === ''));
+    if (!rows.length) throw new Error(`${file}: empty CSV`);
+    const quote = (v: string) => (/[",\r\n]/.test(v) || v !== v.trim() ? `"${v.replace(/"/g, '""')}"` : v);
+    const line = (r: string[]) => r.map(quote).join(',') + '\n';
+    return { rows: rows.slice(1), ext, write: (body) => line(rows[0]) + (body as string[][]).map(line).join('') };
+  }
+  if (ext === '.txt') {
+    // datasets' text builder: every line a row, blank ones too (Python's splitlines)
+    const lines = fs.readFileSync(file, 'utf8').split(/\r\n|\r|\n/);
+    if (lines[lines.length - 1] === '') lines.pop();
+    return { rows: lines, ext, write: (rows) => (rows as string[]).map((l) => l + '\n').join('') };
+  }
+  throw new Error(`${file}: split slicing reads .parquet, .jsonl, .json, .csv and .txt files`);
+}
+
+/**
+ * The rows a split spec names (`train[:10%]+validation[-2:]`, as load_dataset's split=), of the
+ * splits' files (datasetSplits'), written into `outDir` as files tstorch reads (records as .jsonl,
+ * CSV as CSV, text as text), in order, named so that a folder read takes them in that order.
+ * Returns the files written. A spec that takes no rows is an error, as in datasets.
+ */
+export function sliceSplits(splits: Record<string, string[]>, spec: string, outDir: string): string[] {
+  const instructions = parseSplitSpec(spec);
+  const written: string[] = [];
+  for (const instr of instructions) {
+    const files = splits[instr.split];
+    if (!files) throw new Error(`split '${spec}': no '${instr.split}' split (there are ${Object.keys(splits).join(', ')})`);
+    const parts = files.map(fileRows);
+    const n = parts.reduce((k, p) => k + p.rows.length, 0);
+    const [from, to] = splitSliceBounds(instr, n);
+    let start = 0;
+    for (const [i, part] of parts.entries()) {
+      const take = part.rows.slice(Math.max(from - start, 0), Math.max(to - start, 0));
+      start += part.rows.length;
+      if (!take.length) continue;
+      const out = path.join(outDir, `${String(written.length).padStart(5, '0')}-${path.basename(files[i], path.extname(files[i]))}${part.ext}`);
+      fs.writeFileSync(out, part.write(take));
+      written.push(out);
+    }
+  }
+  if (!written.length) throw new Error(`split '${spec}' takes no rows`);
+  return written;
 }

@@ -66,11 +66,13 @@ export const datasetSources = new Map<string, string>();
  * --data ID[:SPLIT] for a dataset repository in the Hugging Face cache (huggingface-cli download
  * --repo-type dataset ID, or load_dataset's download): the split's files, as load_dataset picks
  * them (datasetSplits: the README's configs, else datasets' patterns); a local path wins.
- * Several files are given to the readers as a folder of links to them, in order.
+ * Several files are given to the readers as a folder of links to them, in order. SPLIT may be
+ * sliced and summed as load_dataset's split= (train[:10%], train[-100:]+validation): those rows
+ * are written to a temporary folder.
  */
 function resolveDatasetFlag(flag: string, value: string, defaultSplit: string, config: string | undefined): string {
   if (fs.existsSync(value)) return value;
-  const m = /^([^:]+)(?::([\w.]+))?$/.exec(value);
+  const m = /^([^:]+)(?::(.+))?$/.exec(value);
   if (!m || !torch.io.isRepoId(m[1])) return value;
   const [, id, split] = m;
   const snapshot = torch.io.cachedSnapshot(id, { repoType: 'dataset' });
@@ -79,20 +81,46 @@ function resolveDatasetFlag(flag: string, value: string, defaultSplit: string, c
     throw new Error(`${flag} ${value}: no dataset ${id} in the Hugging Face cache (no ${path.join(torch.io.hubCacheDir(), `datasets--${id.split('/').join('--')}`, 'refs', 'main')}): download it there with huggingface-cli download --repo-type dataset ${id}`);
   }
   const splits = torch.data.datasetSplits(snapshot, { config });
-  const want = split ?? defaultSplit, files = splits[want];
+  const want = split ?? defaultSplit;
+  let files = splits[want];
+  if (!/^[\w.]+$/.test(want)) {
+    // a slice or a sum of splits (datasets' split="train[:10%]+validation"): the rows it names, written apart
+    const dir = tempDir('tstorch-split-');
+    try {
+      files = torch.data.sliceSplits(splits, want, dir);
+    } catch (e) {
+      throw new Error(`${flag} ${value}: ${(e as Error).message}`);
+    }
+    // (the ClassLabel names of the Parquet files the rows came from, which .jsonl cannot carry)
+    const names: Record<string, string[]> = {};
+    for (const part of torch.data.parseSplitSpec(want)) for (const f of splits[part.split].filter((x) => /\.parquet$/i.test(x))) Object.assign(names, torch.data.readParquetSchema(f).classLabels);
+    const resolved = files.length > 1 ? dir : files[0];
+    if (Object.keys(names).length) slicedClassLabels.set(resolved, names);
+    datasetSources.set(resolved, `${id} (${want})`);
+    return resolved;
+  }
   if (!files) {
     const hint = flag === '--eval-data' && split === undefined ? `; give ${flag} ${id}:SPLIT, or --validation-split-percentage` : '';
     throw new Error(`${flag} ${value}: the dataset has no '${want}' split (it has ${Object.keys(splits).join(', ')})${hint}`);
   }
   let resolved = files[0];
   if (files.length > 1) {
-    resolved = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-split-'));
+    resolved = tempDir('tstorch-split-');
     files.forEach((file, i) => fs.symlinkSync(file, path.join(resolved, `${String(i).padStart(5, '0')}-${path.basename(file)}`)));
-    process.on('exit', () => fs.rmSync(resolved, { recursive: true, force: true }));
   }
   datasetSources.set(resolved, `${id} (${want})`);
   return resolved;
 }
+
+/** A temporary folder, removed when the process exits. */
+function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** ClassLabel names of sliced dataset splits (their rows are written as .jsonl): the resolved path -> column -> names. */
+const slicedClassLabels = new Map<string, Record<string, string[]>>();
 
 /** The --tokenizer folder's tokenizer, or the --model folder's (its vocab.json + merges.txt or tokenizer.json), GPT-2's where it has none. */
 export function tokenizerFromFlags(f: Record<string, unknown>): torch.GPT2Tokenizer {
@@ -375,7 +403,8 @@ export function labelNamesFlag(f: Record<string, unknown>): string[] | undefined
  * its ClassLabel column (the first of `columns` it has; sst2's label, conll2003's ner_tags).
  */
 export function labelNames(f: Record<string, unknown>, file: string, columns: string[]): string[] | undefined {
-  const flag = labelNamesFlag(f), own = torch.data.classLabelNames(file, columns);
+  const sliced = slicedClassLabels.get(file), slicedColumn = columns.find((c) => sliced?.[c]);
+  const flag = labelNamesFlag(f), own = torch.data.classLabelNames(file, columns) ?? (slicedColumn === undefined ? undefined : sliced![slicedColumn]);
   if (flag && own && flag.join('\n') !== own.join('\n')) {
     throw new Error(`--label-names ${flag.join(',')} is not how ${file} names its ClassLabel ids (${own.join(',')}): leave the flag out, the file's names are used`);
   }
