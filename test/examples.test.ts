@@ -114,6 +114,70 @@ describe('a step over padded examples equals each example run alone (Python refe
   });
 });
 
+describe('assistant-only masks and the DFT loss (TRL\'s loss_type=\'dft\'): a padded step equals each conversation run alone (Python reference)', () => {
+  const CHATS: torch.ChatMessage[][] = [
+    [{ role: 'user', content: 'Who presided?' }, { role: 'assistant', content: 'Judge Durwood Pye.' }],
+    [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: '2+2?' }, { role: 'assistant', content: '4' }, { role: 'user', content: 'And 3+3?' }, { role: 'assistant', content: '6, of course.' }],
+    [{ role: 'user', content: 'Say hi' }, { role: 'assistant', content: 'hi' }],
+  ];
+  const micros = [[0, 2], [1]];
+  let ds: torch.data.ExampleDataset;
+  const reference = (lossType: 'nll' | 'dft') => {
+    const spec = path.join(tmp, `spec-${lossType}.json`), out = path.join(tmp, `ref-${lossType}.safetensors`);
+    fs.writeFileSync(spec, JSON.stringify({ examples: ds.examples.map((e) => Array.from(e)), prompt_lengths: ds.promptLengths, loss_masks: ds.lossMasks.map((m) => Array.from(m!)), loss_type: lossType, step: micros }));
+    const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'sft_ref.py'), modelDir, spec, out], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    return torch.io.safetensors.loadFile(out).tensors;
+  };
+  beforeAll(() => {
+    const tok = torch.tokenizer.withChatTemplate(torch.CHATML_TRAINING_TEMPLATE);
+    const rendered = CHATS.map((m) => tok.renderChat(m));
+    ds = torch.data.ExampleDataset.fromTexts(rendered.map((r) => r.text), { maxLength: 64, tokenizer: tok, addEos: false, assistantSpans: rendered.map((r) => r.generationSpans) });
+    expect(ds.length).toBe(3);
+  });
+
+  test.each(['nll', 'dft'] as const)('loss type %s: the step\'s loss and every gradient 1e-5 (eager and sdpa, with gradient checkpointing); evaluation reports the cross-entropy', async (lossType) => {
+    const ref = reference(lossType);
+    for (const [attn, checkpointing] of [['eager', false], ['sdpa', true]] as const) {
+      const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attn });
+      const trainer = new torch.Trainer(model, {
+        outputDir: path.join(tmp, `out-${lossType}-${attn}`), perDeviceTrainBatchSize: 2, gradientAccumulationSteps: 2, gradientCheckpointing: checkpointing, sftLossType: lossType, progress: false,
+      }, ds);
+      model.train();
+      const loss = trainer.trainingStep(micros);
+      expect(Math.abs((loss.item() as number) - (ref.get('step_loss')!.item() as number))).toBeLessThan(1e-5);
+      for (const [name, p] of model.namedParameters()) expect([name, relErr(p.grad!, ref.get(`grad.${name}`)!) < 1e-5]).toEqual([name, true]);
+      expect(Math.abs(torch.train.evaluate(model, ds, { batchSize: 2 }).loss - (ref.get('eval_loss')!.item() as number))).toBeLessThan(1e-5);
+      model.dispose();
+    }
+  });
+
+  test('the DFT loss is not the cross-entropy (p < 1 scales it down), and sftLossType is refused where it means nothing', async () => {
+    const [nll, dft] = [reference('nll'), reference('dft')];
+    expect(dft.get('step_loss')!.item() as number).toBeLessThan(nll.get('step_loss')!.item() as number);
+    const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
+    expect(() => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), sftLossType: 'sigmoid' as never }, ds)).toThrow(/sftLossType must be nll, chunked_nll or dft/);
+    expect(() => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), sftLossType: 'dft', labelSmoothingFactor: 0.1 }, ds)).toThrow(/takes no label smoothing/);
+    const pairs = new torch.data.PreferenceDataset([{ prompt: 'a', chosen: ' b', rejected: ' c' }], { maxLength: 16 });
+    expect(() => new torch.ORPOTrainer(model, { outputDir: path.join(tmp, 'x'), sftLossType: 'dft' }, pairs)).toThrow(/sftLossType 'dft' is SFT's .* not ORPOTrainer/);
+    model.dispose();
+  });
+});
+
+test('tstorch train --loss-type dft (TRL\'s SFT loss_type): the Trainer\'s DFT loss on SFT data; DPO\'s losses and other tasks refused', () => {
+  const jsonl = path.join(tmp, 'dft.jsonl');
+  fs.writeFileSync(jsonl, Array.from({ length: 6 }, (_, i) => JSON.stringify({ prompt: `Q: ${i} plus ${i}?\nA:`, completion: ` ${2 * i}.` })).join('\n') + '\n');
+  const cli = (...args: string[]) => spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', jsonl, '--max-steps', '1', '--batch-size', '3', '--block-size', '32', ...args], { encoding: 'utf8' });
+  const r = cli('--out', path.join(tmp, 'cli-dft'), '--loss-type', 'dft', '--logging-steps', '1');
+  expect(r.stderr).toBe('');
+  expect(r.stdout).toMatch(/training: 6 examples of up to 32 tokens \(padded per batch; the loss on \d+ tokens\) \(the DFT loss\);/);
+  expect(cli('--out', path.join(tmp, 'no1'), '--loss-type', 'ipo').stderr).toMatch(/--loss-type for a language model is nll or dft \(TRL's SFT loss_type\); ipo is a DPO loss/);
+  const kto = path.join(tmp, 'kto.jsonl');
+  fs.writeFileSync(kto, '{"prompt": "a", "completion": " b", "label": true}\n{"prompt": "c", "completion": " d", "label": false}\n');
+  expect(spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', kto, '--out', path.join(tmp, 'no2'), '--block-size', '32', '--loss-type', 'dft'], { encoding: 'utf8' }).stderr).toMatch(/--loss-type is DPO's \(or SFT's\); KTO has its own loss/);
+  expect(fs.existsSync(path.join(tmp, 'no1')) || fs.existsSync(path.join(tmp, 'no2'))).toBe(false);
+});
+
 test('tstorch train / eval: prompt-completion .jsonl trains on padded examples; --no-packing takes a .txt line by line; clear errors', () => {
   const jsonl = path.join(tmp, 'qa.jsonl');
   fs.writeFileSync(jsonl, Array.from({ length: 12 }, (_, i) => JSON.stringify({ prompt: `Q: ${i} plus ${i}?\nA:`, completion: ` ${2 * i}.` })).join('\n') + '\n');

@@ -138,7 +138,15 @@ export interface ForwardOptions {
    * LabelSmoother): (1 - ε)·NLL + ε·mean over the vocabulary of -log p, over the labelled tokens.
    */
   labelSmoothing?: number;
+  /**
+   * With labels: 'nll' (default) the cross-entropy; 'dft' TRL's Dynamic Fine-Tuning loss, each
+   * token's -log p weighted by its p, detached (TRL's SFTConfig loss_type='dft').
+   */
+  lossType?: LmLossType;
 }
+
+/** The causal-LM loss: cross-entropy ('nll'), or Dynamic Fine-Tuning's probability-weighted one ('dft'). */
+export type LmLossType = 'nll' | 'dft';
 
 export class GPT2Attention extends Module {
   declare c_attn: TensorModule;
@@ -434,12 +442,12 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
    * generator state it first ran with. Same gradients, and the generator ends where the plain
    * step leaves it; activation memory is the inputs plus one block's, for one more forward of the blocks.
    */
-  forwardBackward(ids: Tensor, opts: { labels?: Tensor; attentionMask?: Tensor; lossScale?: number; labelSmoothing?: number; wrap?: <T>(fn: () => T) => T } = {}): Tensor {
+  forwardBackward(ids: Tensor, opts: { labels?: Tensor; attentionMask?: Tensor; lossScale?: number; labelSmoothing?: number; lossType?: LmLossType; wrap?: <T>(fn: () => T) => T } = {}): Tensor {
     const labels = opts.labels ?? ids, scale = opts.lossScale ?? 1;
     const run = opts.wrap ?? (<T>(fn: () => T): T => fn());
     if (!this.gradientCheckpointing) {
       return tidy(() => {
-        const out = run(() => this.forward(ids, { labels, attentionMask: opts.attentionMask, labelSmoothing: opts.labelSmoothing }));
+        const out = run(() => this.forward(ids, { labels, attentionMask: opts.attentionMask, labelSmoothing: opts.labelSmoothing, lossType: opts.lossType }));
         out.logits.dispose(); // backward does not need them: free (B, T, vocab) floats early
         (scale === 1 ? out.loss! : out.loss!.mul(scale)).backward();
         return out.loss!.detach();
@@ -464,7 +472,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
       const rngAfter = getRngState(device);
       // The head (ln_f, the tied lm_head, the loss) with autograd, from the last block's output.
       const last = inputs[blocks.length].requiresGrad_();
-      const loss = run(() => causalLmLoss(this.lm_head.forward(t.ln_f.forward(last)), labels, opts.labelSmoothing ?? 0));
+      const loss = run(() => causalLmLoss(this.lm_head.forward(t.ln_f.forward(last)), labels, opts.labelSmoothing ?? 0, opts.lossType));
       (scale === 1 ? loss : loss.mul(scale)).backward();
       let grad = last.grad!;
       for (let i = blocks.length - 1; i >= 0; i--) {
@@ -506,7 +514,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
       const logits = this.lm_head.forward(keep && keep < T ? hidden.narrow(1, T - keep, keep) : hidden);
       const out: GPT2Output = { logits };
       if (presents) out.pastKeyValues = presents;
-      if (opts.labels) out.loss = causalLmLoss(logits, opts.labels, opts.labelSmoothing ?? 0);
+      if (opts.labels) out.loss = causalLmLoss(logits, opts.labels, opts.labelSmoothing ?? 0, opts.lossType);
       return out;
     });
   }
@@ -659,10 +667,14 @@ export function additiveMask(attentionMask: Tensor, dtype: DType): Tensor {
  * HF's causal-LM loss (transformers' ForCausalLMLoss): the mean cross-entropy of the logits at
  * each position against the next position's label, ignoring -100. As HF, the labels are shifted
  * (padded with -100 at the end), not the logits: those are (B, T, vocab), the step's largest
- * tensor, and a shifted copy of them (and its gradient) would cost as much again.
+ * tensor, and a shifted copy of them (and its gradient) would cost as much again. lossType 'dft'
+ * is TRL's dft_loss: the mean over the labelled tokens of -p·log p, p the token's probability
+ * detached (Dynamic Fine-Tuning: each token's gradient scaled by how likely the model finds it).
  */
-export function causalLmLoss(logits: Tensor, labels: Tensor, labelSmoothing = 0): Tensor {
+export function causalLmLoss(logits: Tensor, labels: Tensor, labelSmoothing = 0, lossType: LmLossType = 'nll'): Tensor {
   if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw new Error(`GPT-2 loss: label smoothing must be in [0, 1), got ${labelSmoothing}`);
+  if (lossType !== 'nll' && lossType !== 'dft') throw new Error(`GPT-2 loss: lossType must be nll or dft, got '${lossType}'`);
+  if (lossType === 'dft' && labelSmoothing) throw new Error('GPT-2 loss: the dft loss takes no label smoothing');
   return tidy(() => {
     const [B, T, V] = logits.shape;
     if (labels.shape.length !== 2 || labels.shape[0] !== B || labels.shape[1] !== T) {
@@ -670,6 +682,12 @@ export function causalLmLoss(logits: Tensor, labels: Tensor, labelSmoothing = 0)
     }
     const ignored = full([B, 1], -100, { dtype: labels.dtype, device: labels.device });
     const shiftLabels = cat([labels.narrow(1, 1, T - 1), ignored], 1).view([-1]);
+    if (lossType === 'dft') {
+      const predicted = shiftLabels.ne(-100);
+      const logp = logits.to({ dtype: 'float32' }).reshape([-1, V]).logSoftmax(-1).gather(1, shiftLabels.clampMin(0).unsqueeze(1)).squeeze(1);
+      const perToken = logp.exp().detach().mul(logp).neg().mul(predicted);
+      return perToken.sum().div(predicted.sum());
+    }
     return F.crossEntropy(logits.to({ dtype: 'float32' }).reshape([-1, V]), shiftLabels, { ignoreIndex: -100, labelSmoothing });
   });
 }

@@ -15,7 +15,7 @@ import { LayerNorm } from '../nn/layers';
 import { clipGradNormTensor } from '../nn/utils';
 import { OptimizerName, TrainerOptimizer, createOptimizer, parseOptimArgs, OPTIMIZERS } from './optimizers';
 import { LRScheduler, ScheduleKind, ScheduleKwargs } from '../optim/schedule';
-import { GPT2LMHeadModel } from '../models/gpt2';
+import { GPT2LMHeadModel, LmLossType } from '../models/gpt2';
 import { GPT2ForSequenceClassification } from '../models/sequence_classification';
 import { ClassificationDataset, TokenClassificationDataset } from '../data/classification';
 import { GPT2ForTokenClassification } from '../models/token_classification';
@@ -139,6 +139,12 @@ export interface TrainingArguments {
    * perplexity compare across runs; HF's eval_loss would include the smoothing). 0: off.
    */
   labelSmoothingFactor?: number;
+  /**
+   * TRL's SFTConfig loss_type for a causal LM: 'nll' (the default; 'chunked_nll' is the same
+   * loss) or 'dft', Dynamic Fine-Tuning (each token's -log p weighted by its detached p; see
+   * causalLmLoss). Training only: evaluation reports the cross-entropy, as with label smoothing.
+   */
+  sftLossType?: LmLossType | 'chunked_nll';
   /** 'bf16': forward passes (training and periodic evaluation) under bfloat16 autocast; weights, grads and optimizer stay float32 */
   precision?: 'fp32' | 'bf16';
   /**
@@ -161,6 +167,7 @@ export const TRAINING_DEFAULTS = {
   saveStrategy: 'steps' as Strategy, evalStrategy: 'steps' as Strategy, loadBestModelAtEnd: false,
   saveTotalLimit: null as number | null, seed: 42, device: 'cpu', shuffle: true, progress: 'auto' as boolean | 'auto',
   precision: 'fp32' as 'fp32' | 'bf16', gradientCheckpointing: false, groupByLength: false, neftuneNoiseAlpha: 0, labelSmoothingFactor: 0,
+  sftLossType: 'nll' as LmLossType | 'chunked_nll',
 };
 
 export interface LogEntry {
@@ -318,6 +325,12 @@ export class Trainer {
       : loraplusParameterGroups(model, { lr: a.learningRate, loraplusLrRatio: a.loraplusLrRatio, loraplusLrEmbedding: a.loraplusLrEmbedding, loraplusWeightDecay: a.weightDecay });
     this.optimizer = createOptimizer(a.optim, groups, a, parseOptimArgs(a.optim, a.optimArgs));
     if (!(a.labelSmoothingFactor >= 0 && a.labelSmoothingFactor < 1)) throw new Error(`Trainer: labelSmoothingFactor must be in [0, 1), got ${a.labelSmoothingFactor}`);
+    if (!['nll', 'chunked_nll', 'dft'].includes(a.sftLossType)) throw new Error(`Trainer: sftLossType must be nll, chunked_nll or dft, got '${a.sftLossType}'`);
+    if (a.sftLossType === 'dft') {
+      // (the subclasses have losses of their own; classifiers, theirs)
+      if (new.target !== Trainer || !(model instanceof GPT2LMHeadModel)) throw new Error(`Trainer: sftLossType 'dft' is SFT's (TRL's SFTConfig loss_type): a causal LM trained by Trainer, not ${new.target !== Trainer ? new.target.name : model.constructor.name}`);
+      if (a.labelSmoothingFactor) throw new Error('Trainer: sftLossType \'dft\' takes no label smoothing');
+    }
     if (!(a.neftuneNoiseAlpha >= 0)) throw new Error(`Trainer: neftuneNoiseAlpha must be >= 0, got ${a.neftuneNoiseAlpha}`);
     if (!(a.warmupRatio >= 0 && a.warmupRatio <= 1)) throw new Error(`Trainer: warmupRatio must be in [0, 1], got ${a.warmupRatio}`);
     if (!(Number.isInteger(a.warmupSteps) && a.warmupSteps >= 0)) throw new Error(`Trainer: warmupSteps must be an integer >= 0, got ${a.warmupSteps}`);
@@ -536,7 +549,7 @@ export class Trainer {
       // In data parallel, the last micro-batch's backward all-reduces the gradient buckets as it
       // goes; the ones before it only accumulate (DDP's no_sync).
       if (overlap && i === micros.length - 1) distributed.prepareGradSync();
-      const loss = this.model.forwardBackward(batch.inputIds, { labels: batch.labels, attentionMask: batch.attentionMask, lossScale: weight, labelSmoothing: a.labelSmoothingFactor, wrap });
+      const loss = this.model.forwardBackward(batch.inputIds, { labels: batch.labels, attentionMask: batch.attentionMask, lossScale: weight, labelSmoothing: a.labelSmoothingFactor, ...(a.sftLossType === 'dft' ? { lossType: 'dft' as const } : {}), wrap });
       const detached = (weight === 1 ? loss : loss.mul(weight)).reshape([1]);
       stepLoss = stepLoss ? stepLoss.add(detached) : detached;
     });

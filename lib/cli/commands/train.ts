@@ -95,7 +95,7 @@ export const spec: Spec = {
   'desirable-weight': { type: 'number', default: 1, help: 'KTO: the desirable examples\' loss weight (TRL\'s desirable_weight)' },
   'undesirable-weight': { type: 'number', default: 1, help: 'KTO: the undesirable examples\' loss weight (TRL\'s undesirable_weight)' },
   beta: { type: 'number', default: 0.1, help: 'DPO (preference data: a .jsonl of prompt, chosen, rejected): how far the policy may move from the reference (TRL\'s beta; KTO\'s too); ORPO: the odds-ratio term\'s weight' },
-  'loss-type': { type: 'string', default: 'sigmoid', help: 'DPO loss, TRL\'s loss_type: sigmoid | robust | exo_pair | hinge | ipo' },
+  'loss-type': { type: 'string', help: 'TRL\'s loss_type: for preference pairs the DPO loss, sigmoid (default) | robust | exo_pair | hinge | ipo; for SFT data nll (default) | dft (Dynamic Fine-Tuning: each token\'s loss weighted by its probability)' },
   'dpo-label-smoothing': { type: 'number', default: 0, help: 'DPO sigmoid loss: the chance a pair\'s preference is flipped (TRL\'s label_smoothing, cDPO)', aliases: ['label-smoothing'] },
   'max-prompt-length': { type: 'int', default: 512, help: 'DPO: a prompt\'s last tokens kept (TRL\'s max_prompt_length); --block-size caps prompt + completion (max_length)' },
   'precompute-ref-log-probs': { type: 'boolean', help: 'DPO and KTO: the reference\'s log-probabilities of every pair (example) computed once, before training, instead of reference passes each step (TRL\'s precompute_ref_log_probs)' },
@@ -228,7 +228,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     // DPO's own settings mean nothing to ORPO and KTO: refused, not ignored
     const method = orpo ? 'ORPO' : 'KTO';
     if (orpo && f['precompute-ref-log-probs']) throw new Error('--precompute-ref-log-probs is for a reference model; ORPO has none');
-    if (f['loss-type'] !== 'sigmoid') throw new Error(`--loss-type is DPO's; ${method} has its own loss`);
+    if (f['loss-type'] !== undefined) throw new Error(`--loss-type is DPO's (or SFT's); ${method} has its own loss`);
     if (f['dpo-label-smoothing']) throw new Error(`--dpo-label-smoothing is DPO's; ${method} does not take it`);
   }
   if (!(data instanceof torch.data.KTODataset) && (f['desirable-weight'] !== 1 || f['undesirable-weight'] !== 1)) throw new Error('--desirable-weight and --undesirable-weight are KTO\'s (unpaired examples, or --method kto)');
@@ -243,23 +243,24 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     : orpo
     ? new torch.ORPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number }, data as torch.data.PreferenceDataset, evalData as torch.data.PreferenceDataset | undefined, callbacks)
     : data instanceof torch.data.PreferenceDataset
-    ? new torch.DPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']) },
+    ? new torch.DPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, lossType: (f['loss-type'] ?? 'sigmoid') as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']) },
       data, evalData as torch.data.PreferenceDataset | undefined, callbacks, refModel)
     : data instanceof torch.data.RewardDataset
       ? new torch.RewardTrainer(model as torch.GPT2ForSequenceClassification, { ...args, centerRewardsCoefficient: (f['center-rewards-coefficient'] as number | undefined) ?? null }, data, evalData as torch.data.RewardDataset | undefined, callbacks)
-      : new torch.Trainer(model, args, data, evalData, callbacks);
+      : new torch.Trainer(model, { ...args, sftLossType: sftLossType(f, data) }, data, evalData, callbacks);
   if (main) {
     // HF's "***** Running training *****" summary, on one line.
     const a = trainer.args, perStep = a.perDeviceTrainBatchSize * a.gradientAccumulationSteps * trainer.worldSize;
     const items = data instanceof torch.data.TextDataset ? 'blocks' : data instanceof torch.data.PreferenceDataset || data instanceof torch.data.RewardDataset ? 'pairs' : 'examples';
     const what = data instanceof torch.data.TextDataset ? `blocks of ${data.blockSize} tokens`
       : data instanceof torch.data.KTODataset ? `unpaired examples (KTO, beta ${f.beta}: ${data.counts.desirable} desirable, ${data.counts.undesirable} undesirable; the reference: ${refModel ? 'a frozen copy of the base' : 'the model with its adapters disabled'})`
-      : data instanceof torch.data.PreferenceDataset ? (orpo ? `preference pairs (ORPO, beta ${f.beta}; no reference model)` : `preference pairs (DPO, ${f['loss-type']} loss, beta ${f.beta}; the reference: ${refModel ? 'a frozen copy of the base' : 'the model with its adapters disabled'})`)
+      : data instanceof torch.data.PreferenceDataset ? (orpo ? `preference pairs (ORPO, beta ${f.beta}; no reference model)` : `preference pairs (DPO, ${f['loss-type'] ?? 'sigmoid'} loss, beta ${f.beta}; the reference: ${refModel ? 'a frozen copy of the base' : 'the model with its adapters disabled'})`)
         : data instanceof torch.data.RewardDataset ? `preference pairs (reward modeling: -logsigmoid(r(chosen) - r(rejected)${data.hasMargin ? ' - margin' : ''})${data.dropped ? `; ${data.dropped} pair(s) over --block-size left out` : ''})`
         : data instanceof torch.data.TokenClassificationDataset ? `tagged texts (token classification, ${data.numLabels} tags: ${data.labelNames.slice(0, 8).join(', ')}${data.numLabels > 8 ? ', ...' : ''}; the loss on ${data.lossTokens([...data.examples.keys()]).toLocaleString('en-US')} words)`
         : data instanceof torch.data.ClassificationDataset ? `labelled texts (${data.problemType.replace(/_/g, ' ')}${data.problemType === 'regression' ? '' : `, ${data.numLabels} classes: ${data.labelNames.slice(0, 8).join(', ')}${data.numLabels > 8 ? ', ...' : ''}`})`
           : `examples of up to ${data.maxLength} tokens (padded per batch; the loss on ${data.lossTokens([...data.examples.keys()]).toLocaleString('en-US')} tokens)`;
-    console.log(`training: ${data.length.toLocaleString('en-US')} ${what}; ${a.perDeviceTrainBatchSize} per batch` +
+    const dft = a.sftLossType === 'dft' ? ' (the DFT loss)' : '';
+    console.log(`training: ${data.length.toLocaleString('en-US')} ${what}${dft}; ${a.perDeviceTrainBatchSize} per batch` +
       `${a.gradientAccumulationSteps > 1 ? ` x ${a.gradientAccumulationSteps} accumulated` : ''}${trainer.worldSize > 1 ? ` x ${trainer.worldSize} processes` : ''}` +
       ` = ${perStep} ${items} per step; ${trainer.stepsPerEpoch} steps per epoch, ${trainer.totalSteps} steps`);
   }
@@ -509,6 +510,16 @@ async function rewardModelAndData(f: Record<string, unknown>, modelDir: string):
   return [model, data, evalData];
 }
 
+/** --loss-type for the Trainer: SFT's nll (default) or dft, a language model's only. */
+function sftLossType(f: Record<string, unknown>, data: unknown): torch.train.LmLossType | 'chunked_nll' {
+  const t = f['loss-type'] as string | undefined;
+  if (t === undefined) return 'nll';
+  const lm = data instanceof torch.data.TextDataset || data instanceof torch.data.ExampleDataset;
+  if (!lm) throw new Error(`--loss-type is for preference pairs (DPO) or a language model's SFT (nll, dft); not for --task ${f.task}`);
+  if (t !== 'nll' && t !== 'chunked_nll' && t !== 'dft') throw new Error(`--loss-type for a language model is nll or dft (TRL's SFT loss_type); ${t} is a DPO loss, for preference pairs`);
+  return t;
+}
+
 /**
  * [train examples, eval examples, tokenization options] for KTO: unpaired data (prompt,
  * completion, label), or preference pairs with --method kto (unpaired as TRL does); null otherwise.
@@ -542,6 +553,7 @@ function preferenceData(f: Record<string, unknown>): [torch.data.PreferencePair[
   }
   if (f['eval-data'] && !evalPairs) throw new Error(`--data ${f.data} holds preference pairs (DPO) but --eval-data ${f['eval-data']} does not: give pairs there too`);
   if (f['validation-split-percentage'] !== undefined) throw new Error('--validation-split-percentage is for language-model data; with preference pairs give --eval-data');
-  if (!torch.train.DPO_LOSS_TYPES.includes(f['loss-type'] as torch.train.DPOLossType)) throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')}; got '${f['loss-type']}'`);
+  const lossType = (f['loss-type'] ?? 'sigmoid') as torch.train.DPOLossType;
+  if (!torch.train.DPO_LOSS_TYPES.includes(lossType)) throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')} for preference pairs; got '${lossType}'`);
   return [pairs, evalPairs, { maxPromptLength: f['max-prompt-length'] as number, maxCompletionLength: (f['max-completion-length'] as number | undefined) ?? null }];
 }
