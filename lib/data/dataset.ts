@@ -17,7 +17,10 @@ let pinnedCopies = true;
 export interface LMBatch {
   inputIds: Tensor;
   labels: Tensor;
+  /** (B, T) padding mask, or (B, 1, T, T) for packed sequences (each attends to its own) */
   attentionMask?: Tensor;
+  /** (B, T) positions, where they do not simply count from 0 along the row (packed sequences: from 0 in each) */
+  positionIds?: Tensor;
 }
 
 /** What the Trainer and evaluate() take: items batched by index. */
@@ -306,10 +309,113 @@ function assistantOnly(tok: GPT2Tokenizer, text: string, spans: [number, number]
   return { ids, promptLength, lossMask };
 }
 
+/**
+ * TRL's best-fit-decreasing packing (trl.data_utils._pack_bfd, SFTConfig packing_strategy='bfd'):
+ * sequences of these lengths (each at most seqLength), longest first (ties in order), each into the
+ * open row whose free space fits it most tightly (of rows with the same free space, the one that
+ * got it first), else a new row. As datasets' map gives TRL 1000 examples at a time, rows never mix
+ * examples of different thousands. Returns each row's sequence indices, rows in creation order.
+ */
+export function packBfd(lengths: number[], seqLength: number): number[][] {
+  if (!Number.isInteger(seqLength) || seqLength < 1) throw new Error(`packBfd: seqLength must be an integer >= 1, got ${seqLength}`);
+  const rows: number[][] = [];
+  for (let start = 0; start < lengths.length; start += 1000) {
+    const ids = Array.from({ length: Math.min(1000, lengths.length - start) }, (_, k) => start + k);
+    for (const i of ids) if (!(Number.isInteger(lengths[i]) && lengths[i] >= 1 && lengths[i] <= seqLength)) throw new Error(`packBfd: length ${lengths[i]} of sequence ${i} is not in 1..${seqLength}`);
+    ids.sort((a, b) => lengths[b] - lengths[a] || a - b);
+    const bySpace = new Map<number, number[][]>(); // free space -> rows with it, first come first
+    for (const i of ids) {
+      let space = lengths[i];
+      while (space < seqLength && !bySpace.get(space)?.length) space++;
+      const row = space < seqLength ? bySpace.get(space)!.shift()! : [];
+      if (space === seqLength) rows.push(row);
+      row.push(i);
+      const left = space - lengths[i];
+      if (!bySpace.has(left)) bySpace.set(left, []);
+      bySpace.get(left)!.push(row);
+    }
+  }
+  return rows;
+}
+
+/**
+ * Separate examples packed into rows of up to seqLength tokens, as TRL's SFT with packing=True
+ * (packing_strategy 'bfd', padding-free): whole examples placed by packBfd, each row a batch item;
+ * inside a row each example attends only to itself and counts its positions from 0, and its first
+ * token is not predicted, so each example's loss is what it would be alone (its prompt and loss
+ * mask as in the ExampleDataset) while far fewer tokens are padding.
+ */
+export class PackedExampleDataset implements LMDataset {
+  /** each row's example indices (into `examples`) */
+  readonly rows: number[][];
+
+  /** seqLength: the rows' length (default the examples' maxLength); rows: a packing already made (subset's) */
+  constructor(readonly examples: ExampleDataset, opts: { seqLength?: number; rows?: number[][] } = {}) {
+    this.rows = opts.rows ?? packBfd(examples.examples.map((e) => e.length), opts.seqLength ?? examples.maxLength);
+  }
+
+  get length(): number {
+    return this.rows.length;
+  }
+
+  /** Right-padded to the batch's longest row; positions and a (B, 1, T, T) mask that keeps each example to itself. */
+  collate(indices: number[], device?: string): LMBatch {
+    const ex = this.examples;
+    const T = Math.max(...indices.map((r) => this.rowLength(r)));
+    const B = indices.length, pad = BigInt(ex.padTokenId);
+    const ids = new BigInt64Array(B * T).fill(pad), labels = new BigInt64Array(B * T).fill(-100n);
+    const positions = new BigInt64Array(B * T), sequence = new BigInt64Array(B * T);
+    indices.forEach((row, r) => {
+      let at = 0;
+      this.rows[row].forEach((e, n) => {
+        const toks = ex.examples[e], prompt = ex.promptLengths[e], mask = ex.lossMasks[e];
+        for (let k = 0; k < toks.length; k++, at++) {
+          ids[r * T + at] = BigInt(toks[k]);
+          positions[r * T + at] = BigInt(k);
+          sequence[r * T + at] = BigInt(n);
+          // (k >= 1: an example's first token is not predicted from the one before it in the row)
+          if (k >= Math.max(prompt, 1) && (!mask || mask[k])) labels[r * T + at] = BigInt(toks[k]);
+        }
+      });
+      // padding: a sequence of its own (its queries keep one key to attend)
+      for (; at < T; at++) sequence[r * T + at] = -1n;
+    });
+    const seq = toDevice(sequence, [B, T], device);
+    const attentionMask = seq.unsqueeze(2).eq(seq.unsqueeze(1)).unsqueeze(1);
+    seq.dispose();
+    return { inputIds: toDevice(ids, [B, T], device), labels: toDevice(labels, [B, T], device), positionIds: toDevice(positions, [B, T], device), attentionMask };
+  }
+
+  private rowLength(row: number): number {
+    return this.rows[row].reduce((n, e) => n + this.examples.examples[e].length, 0);
+  }
+
+  lossTokens(indices: number[]): number {
+    return indices.reduce((n, r) => n + this.examples.lossTokens(this.rows[r]), 0);
+  }
+
+  tokens(indices: number[]): number {
+    return indices.reduce((n, r) => n + this.rowLength(r), 0);
+  }
+
+  /** Rows from..to-1 as a dataset of their own. */
+  subset(from: number, to: number): PackedExampleDataset {
+    const rows = this.rows.slice(from, to), kept = rows.flat(), ex = this.examples;
+    const index = new Map(kept.map((e, k) => [e, k]));
+    const examples = new ExampleDataset(kept.map((e) => ({ ids: ex.examples[e], promptLength: ex.promptLengths[e], lossMask: ex.lossMasks[e] ?? undefined })), ex.maxLength, { padTokenId: ex.padTokenId });
+    return new PackedExampleDataset(examples, { rows: rows.map((row) => row.map((e) => index.get(e)!)) });
+  }
+
+  /** Splits off the last `fraction` of rows (at least one) for evaluation. */
+  split(evalFraction: number): [PackedExampleDataset, PackedExampleDataset] {
+    return splitOffLast(this, evalFraction);
+  }
+}
+
 /** [the rest, the last `evalFraction` of the items (at least one)]. */
-function splitOffLast<D extends TextDataset | ExampleDataset>(ds: D, evalFraction: number): [D, D] {
+function splitOffLast<D extends TextDataset | ExampleDataset | PackedExampleDataset>(ds: D, evalFraction: number): [D, D] {
   const nEval = Math.max(1, Math.round(ds.length * evalFraction));
-  const [name, items] = ds instanceof TextDataset ? ['TextDataset', 'blocks'] : ['ExampleDataset', 'examples'];
+  const [name, items] = ds instanceof TextDataset ? ['TextDataset', 'blocks'] : ds instanceof PackedExampleDataset ? ['PackedExampleDataset', 'rows'] : ['ExampleDataset', 'examples'];
   if (nEval >= ds.length) throw new Error(`${name}: ${ds.length} ${items} are too few to hold out ${nEval}`);
   const cut = ds.length - nEval;
   return [ds.subset(0, cut) as D, ds.subset(cut, ds.length) as D];

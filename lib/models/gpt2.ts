@@ -122,7 +122,11 @@ export interface GPT2Output {
 
 export interface ForwardOptions {
   labels?: Tensor;
-  /** (B, T_past + T), 1 for tokens to attend to, 0 for padding */
+  /**
+   * (B, T_past + T), 1 for tokens to attend to, 0 for padding; or (B, 1, T, T_past + T): for each
+   * query position the keys it may attend (packed sequences: each attends to its own only). The
+   * causal mask applies on top either way.
+   */
   attentionMask?: Tensor;
   /** (B, T) or (1, T) positions of the input tokens (HF's position_ids); default T_past .. T_past + T - 1 */
   positionIds?: Tensor;
@@ -442,12 +446,12 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
    * generator state it first ran with. Same gradients, and the generator ends where the plain
    * step leaves it; activation memory is the inputs plus one block's, for one more forward of the blocks.
    */
-  forwardBackward(ids: Tensor, opts: { labels?: Tensor; attentionMask?: Tensor; lossScale?: number; labelSmoothing?: number; lossType?: LmLossType; wrap?: <T>(fn: () => T) => T } = {}): Tensor {
+  forwardBackward(ids: Tensor, opts: { labels?: Tensor; attentionMask?: Tensor; positionIds?: Tensor; lossScale?: number; labelSmoothing?: number; lossType?: LmLossType; wrap?: <T>(fn: () => T) => T } = {}): Tensor {
     const labels = opts.labels ?? ids, scale = opts.lossScale ?? 1;
     const run = opts.wrap ?? (<T>(fn: () => T): T => fn());
     if (!this.gradientCheckpointing) {
       return tidy(() => {
-        const out = run(() => this.forward(ids, { labels, attentionMask: opts.attentionMask, labelSmoothing: opts.labelSmoothing, lossType: opts.lossType }));
+        const out = run(() => this.forward(ids, { labels, attentionMask: opts.attentionMask, positionIds: opts.positionIds, labelSmoothing: opts.labelSmoothing, lossType: opts.lossType }));
         out.logits.dispose(); // backward does not need them: free (B, T, vocab) floats early
         (scale === 1 ? out.loss! : out.loss!.mul(scale)).backward();
         return out.loss!.detach();
@@ -457,7 +461,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
       const t = this.transformer, blocks = t.h.items, device = t.wte.weight.device;
       const T = ids.shape[1];
       if (T > this.config.n_positions) throw new Error(`GPT-2: sequence length ${T} exceeds n_positions ${this.config.n_positions}`);
-      const positions = arange(0, T, 1, { device }).unsqueeze(0);
+      const positions = opts.positionIds ?? arange(0, T, 1, { device }).unsqueeze(0);
       let mask: Tensor | null = null;
       const blockForward = (i: number, x: Tensor) => run(() => blocks[i].forward(x, t.causalMask, mask, null, false)[0]);
       // Forward without autograd: each segment's input and its generator state (the embedding's first).
@@ -658,9 +662,14 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
   }
 }
 
-/** An attention mask (B, K) of 1/0 as HF adds it to the scores: (B, 1, 1, K), 0 where attended, finfo.min where padded. */
+/**
+ * An attention mask of 1/0 as HF adds it to the scores: (B, K) becomes (B, 1, 1, K), a
+ * (B, 1, T, K) one stays so; 0 where attended, finfo.min where not.
+ */
 export function additiveMask(attentionMask: Tensor, dtype: DType): Tensor {
-  return tidy(() => attentionMask.view([attentionMask.shape[0], 1, 1, -1]).to({ dtype }).rsub(1).mul(finfoMin(dtype)));
+  const dims = attentionMask.shape.length;
+  if (dims !== 2 && !(dims === 4 && attentionMask.shape[1] === 1)) throw new Error(`GPT-2: attentionMask must be (B, K) or (B, 1, T, K), got [${attentionMask.shape}]`);
+  return tidy(() => (dims === 2 ? attentionMask.view([attentionMask.shape[0], 1, 1, -1]) : attentionMask).to({ dtype }).rsub(1).mul(finfoMin(dtype)));
 }
 
 /**

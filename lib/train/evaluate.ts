@@ -74,7 +74,7 @@ export function evaluate(model: GPT2LMHeadModel, data: LMDataset, opts: { batchS
         const idx = mine.slice(i, i + bs);
         tidy(() => {
           const batch = data.collate(idx, opts.device);
-          const out = withPrecision(opts.precision ?? 'fp32', opts.device ?? 'cpu', () => model.forward(batch.inputIds, { labels: batch.labels, attentionMask: batch.attentionMask }));
+          const out = withPrecision(opts.precision ?? 'fp32', opts.device ?? 'cpu', () => model.forward(batch.inputIds, { labels: batch.labels, attentionMask: batch.attentionMask, positionIds: batch.positionIds }));
           losses.push(keep(out.loss!.reshape([1])));
           // next-token accuracy: the argmax at t against the label at t + 1, where there is one
           const T = batch.labels.shape[1];

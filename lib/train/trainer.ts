@@ -549,7 +549,7 @@ export class Trainer {
       // In data parallel, the last micro-batch's backward all-reduces the gradient buckets as it
       // goes; the ones before it only accumulate (DDP's no_sync).
       if (overlap && i === micros.length - 1) distributed.prepareGradSync();
-      const loss = this.model.forwardBackward(batch.inputIds, { labels: batch.labels, attentionMask: batch.attentionMask, lossScale: weight, labelSmoothing: a.labelSmoothingFactor, ...(a.sftLossType === 'dft' ? { lossType: 'dft' as const } : {}), wrap });
+      const loss = this.model.forwardBackward(batch.inputIds, { labels: batch.labels, attentionMask: batch.attentionMask, positionIds: batch.positionIds, lossScale: weight, labelSmoothing: a.labelSmoothingFactor, ...(a.sftLossType === 'dft' ? { lossType: 'dft' as const } : {}), wrap });
       const detached = (weight === 1 ? loss : loss.mul(weight)).reshape([1]);
       stepLoss = stepLoss ? stepLoss.add(detached) : detached;
     });

@@ -7,7 +7,7 @@ import { FlagSpec } from '../args';
 import { notInCacheHint } from '../../io/hub';
 
 /** Flags several commands share, spelled once. */
-export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-template' | 'dataset-config-name' | 'revision' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'text-column-delimiter' | 'packing' | 'completion-only-loss' | 'assistant-only-loss', FlagSpec> = {
+export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-template' | 'dataset-config-name' | 'revision' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'text-column-delimiter' | 'packing' | 'packing-strategy' | 'completion-only-loss' | 'assistant-only-loss', FlagSpec> = {
   model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors or pytorch_model.bin), or a hub id (gpt2, openai-community/gpt2) already in the Hugging Face cache', aliases: ['model-name-or-path'] },
   adapter: { type: 'string', help: 'PEFT LoRA adapter folder (or a hub id in the Hugging Face cache)' },
   'chat-template': { type: 'string', help: 'conversational data (TRL\'s messages, or prompt / completion / chosen / rejected as lists of {role, content}) is made text by the tokenizer\'s chat template: this one instead (a Jinja file, a folder with one, or chatml); a run saves it with its tokenizer files', aliases: ['chat-template-path'] },
@@ -19,6 +19,7 @@ export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-templ
   'text-column-delimiter': { type: 'string', help: 'text classification with several --text-column names (sentence1,sentence2): what joins them (run_classification\'s text_column_delimiter; default a space)' },
   'text-column': { type: 'string', help: 'the documents\' column of a .csv (default Article) or field of a .jsonl / column of a .parquet (default text); text classification: one or several, comma-separated (default text, else sentence, as run_classification)', aliases: ['dataset-text-field', 'text-column-names'] },
   packing: { type: 'boolean', default: true, help: 'texts concatenated and cut into --block-size blocks (run_clm); --no-packing: an example per line/row/object, ended by <|endoftext|>, padded per batch (TRL\'s SFT; prompt/completion .jsonl always)' },
+  'packing-strategy': { type: 'string', help: 'bfd: separate examples (prompt-completion, conversations, or texts) packed as TRL\'s SFT packs them (packing_strategy=bfd): whole examples placed into --block-size rows by best-fit decreasing, each attending only to itself with positions from 0, so little is padding and each example learns what it would alone' },
   'completion-only-loss': { type: 'boolean', default: true, help: 'prompt/completion data: learn the completions only (--no-completion-only-loss: the prompts too)' },
   'assistant-only-loss': { type: 'boolean', default: false, help: 'conversations: learn the assistant\'s replies only (TRL\'s assistant_only_loss): the tokens of the chat template\'s {% generation %} blocks (chatml marks its replies by itself)' },
   attn: { type: 'string', help: `attention: sdpa (fused kernels) or eager (default: ${torch.nn.functional.hasFusedAttention ? 'sdpa' : 'eager'} with this libtorch)` },
@@ -34,7 +35,7 @@ export function attnFlag(f: Record<string, unknown>): torch.AttnImplementation |
 /** The data flags of a parsed command line. */
 export function dataFlags(f: Record<string, unknown>): DataFlags {
   return {
-    cleaning: f.cleaning as string | undefined, column: f['text-column'] as string | undefined, packing: f.packing as boolean, completionOnlyLoss: f['completion-only-loss'] as boolean,
+    cleaning: f.cleaning as string | undefined, column: f['text-column'] as string | undefined, packing: f.packing as boolean, packingStrategy: f['packing-strategy'] as string | undefined, completionOnlyLoss: f['completion-only-loss'] as boolean,
     assistantOnlyLoss: f['assistant-only-loss'] as boolean | undefined, tokenizer: tokenizerFromFlags(f),
   };
 }
@@ -201,6 +202,8 @@ export interface DataFlags {
   column?: string;
   /** true: the texts concatenated and cut into blocks (HF's run_clm); false: one padded example each (TRL's SFT) */
   packing?: boolean;
+  /** 'bfd': separate examples packed into --block-size rows, each attending to itself (TRL's packing_strategy) */
+  packingStrategy?: string;
   completionOnlyLoss?: boolean;
   /** conversations: the loss on the assistant's replies only (the template's {% generation %} blocks; TRL's assistant_only_loss) */
   assistantOnlyLoss?: boolean;
@@ -211,7 +214,7 @@ export interface DataFlags {
 }
 
 /** The dataset --data (or --eval-data) names; blockSize is the block length, or each example's maximum length. */
-export function loadDataset(file: string, blockSize: number, model?: torch.GPT2LMHeadModel, opts: DataFlags = {}): torch.data.TextDataset | torch.data.ExampleDataset {
+export function loadDataset(file: string, blockSize: number, model?: torch.GPT2LMHeadModel, opts: DataFlags = {}): torch.data.TextDataset | torch.data.ExampleDataset | torch.data.PackedExampleDataset {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
   if (!Number.isInteger(blockSize) || blockSize < 2) throw new Error(`--block-size must be an integer >= 2, got ${blockSize}`);
   if (model && blockSize > model.config.n_positions) {
@@ -219,25 +222,29 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   }
   const cleaning = opts.cleaning as torch.data.CleaningMode | undefined;
   if (cleaning !== undefined && !['basic', 'notebook', 'none'].includes(cleaning)) throw new Error(`--cleaning must be basic, notebook or none, got '${cleaning}'`);
-  let ds: torch.data.TextDataset | torch.data.ExampleDataset;
+  let ds: torch.data.TextDataset | torch.data.ExampleDataset | torch.data.PackedExampleDataset;
   let items: Int32Array[];
+  const bfd = opts.packingStrategy !== undefined;
+  if (bfd && opts.packingStrategy !== 'bfd') throw new Error(`--packing-strategy must be bfd (TRL's wrapped packing is --packing on texts), got '${opts.packingStrategy}'`);
+  if (bfd && opts.stride !== undefined) throw new Error('--stride scores one running text; --packing-strategy packs separate examples');
   const assistantOnly = opts.assistantOnlyLoss === true;
   const tok = assistantOnly ? withGenerationMarkers(opts.tokenizer ?? torch.tokenizer) : opts.tokenizer ?? torch.tokenizer;
-  // Prompt-completion data is never packed (each completion is learned after its own prompt).
+  // Prompt-completion data is never concatenated (each completion is learned after its own prompt);
+  // --packing-strategy bfd packs whole examples, each still on its own.
   // (a folder: its .txt / .csv / .jsonl / .parquet files in name order, read as one file of them would be)
   const records = (f: string) => torch.data.isRecordFile(f) || torch.data.isPromptCompletionCsv(f);
   const separate = fs.statSync(file).isDirectory() ? torch.data.dataFilesIn(file).some(records) : records(file);
   if (assistantOnly && !separate) throw new Error(`${file}: assistant-only loss needs conversations (TRL's messages, or prompt and completion as lists of {role, content}) in a .jsonl, .json or .parquet`);
-  const docs = opts.packing === false || separate ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column, chat: tok, assistantOnlyLoss: assistantOnly }) : null;
+  const docs = opts.packing === false || separate || bfd ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column, chat: tok, assistantOnlyLoss: assistantOnly }) : null;
   // (conversations too, as TRL's SFT: each one an example, ended by the template, not by an added eos)
-  if (docs && ('pairs' in docs || opts.packing === false || docs.conversational)) {
+  if (docs && ('pairs' in docs || opts.packing === false || docs.conversational || bfd)) {
     if (opts.stride !== undefined) throw new Error(`--stride scores one running text (packed); ${file} is read as separate ${'pairs' in docs ? 'prompt-completion examples' : docs.conversational ? 'conversations' : 'examples (--no-packing)'}`);
     const exampleOpts = { maxLength: blockSize, completionOnlyLoss: opts.completionOnlyLoss, tokenizer: tok, addEos: !docs.conversational };
     const ex = 'pairs' in docs ? torch.data.ExampleDataset.fromPromptCompletions(docs.pairs, exampleOpts) : torch.data.ExampleDataset.fromTexts(docs.texts, { ...exampleOpts, assistantSpans: docs.assistantSpans });
     const why = assistantOnly ? 'whose first reply starts past' : 'whose prompt fills';
     if (ex.length === 0) throw new Error(`${file}: no example leaves anything to learn (${ex.dropped} ${why} --block-size ${blockSize}, or empty)`);
     if (ex.dropped) console.error(`${file}: ${ex.dropped} example(s) left out ${why} --block-size ${blockSize}: nothing left to learn`);
-    ds = ex;
+    ds = bfd ? new torch.data.PackedExampleDataset(ex) : ex;
     items = ex.examples;
   } else {
     const text = docs && 'texts' in docs ? docs.texts.join('') : torch.data.readTrainingText(file, { cleaning, column: opts.column, chat: tok });

@@ -21,6 +21,7 @@ export const spec: Spec = {
   'text-column': sharedFlags['text-column'],
   'text-column-delimiter': sharedFlags['text-column-delimiter'],
   packing: sharedFlags.packing,
+  'packing-strategy': sharedFlags['packing-strategy'],
   'completion-only-loss': sharedFlags['completion-only-loss'],
   'assistant-only-loss': sharedFlags['assistant-only-loss'],
   device: sharedFlags.device,
@@ -67,7 +68,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const r = evaluate(model, data, { batchSize: bs, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });
   if (f.json) console.log(JSON.stringify({ loss: r.loss, perplexity: r.perplexity, accuracy: r.accuracy, tokens: r.tokens, blocks: r.blocks, predictedTokens: r.predictedTokens }));
   else {
-    const items = stride !== undefined ? 'windows' : data instanceof torch.data.TextDataset ? 'blocks' : 'examples';
+    const items = stride !== undefined ? 'windows' : data instanceof torch.data.TextDataset ? 'blocks' : data instanceof torch.data.PackedExampleDataset ? 'rows' : 'examples';
     console.log(`loss ${r.loss.toFixed(4)}  perplexity ${r.perplexity.toFixed(2)}  accuracy ${r.accuracy.toFixed(4)}  (${r.blocks} ${items}, ${r.tokens} tokens, ${r.predictedTokens} predicted)`);
   }
   model.dispose();

@@ -89,6 +89,7 @@ export const spec: Spec = {
   'text-column': sharedFlags['text-column'],
   'text-column-delimiter': sharedFlags['text-column-delimiter'],
   packing: sharedFlags.packing,
+  'packing-strategy': sharedFlags['packing-strategy'],
   'completion-only-loss': sharedFlags['completion-only-loss'],
   'assistant-only-loss': sharedFlags['assistant-only-loss'],
   method: { type: 'string', default: 'dpo', help: 'preference data (a .jsonl of prompt, chosen, rejected): dpo (TRL\'s DPOTrainer, against a reference), orpo (TRL\'s ORPOTrainer: the chosen completions\' NLL and an odds-ratio penalty, no reference) or kto (TRL\'s KTOTrainer on the pairs unpaired); unpaired data (prompt, completion, label) trains with kto' },
@@ -152,7 +153,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (f['label-names'] !== undefined && !tagging && !classify) throw new Error('--label-names names integer labels: it is for --task text-classification or token-classification');
   if (f['text-column-delimiter'] !== undefined && !classify) throw new Error('--text-column-delimiter joins several text columns for --task text-classification');
   let model: torch.GPT2LMHeadModel | torch.GPT2ForSequenceClassification | torch.GPT2ForTokenClassification;
-  let data: torch.data.TextDataset | torch.data.ExampleDataset | torch.data.PreferenceDataset | torch.data.KTODataset | torch.data.ClassificationDataset | torch.data.RewardDataset | torch.data.TokenClassificationDataset;
+  let data: torch.data.TextDataset | torch.data.ExampleDataset | torch.data.PackedExampleDataset | torch.data.PreferenceDataset | torch.data.KTODataset | torch.data.ClassificationDataset | torch.data.RewardDataset | torch.data.TokenClassificationDataset;
   let evalData: typeof data | undefined;
   // Preference data (prompt, chosen, rejected) trains with DPO; labelled texts a classifier; anything else a language model.
   const lm = task === 'causal-lm';
@@ -251,13 +252,14 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (main) {
     // HF's "***** Running training *****" summary, on one line.
     const a = trainer.args, perStep = a.perDeviceTrainBatchSize * a.gradientAccumulationSteps * trainer.worldSize;
-    const items = data instanceof torch.data.TextDataset ? 'blocks' : data instanceof torch.data.PreferenceDataset || data instanceof torch.data.RewardDataset ? 'pairs' : 'examples';
+    const items = data instanceof torch.data.TextDataset ? 'blocks' : data instanceof torch.data.PackedExampleDataset ? 'rows' : data instanceof torch.data.PreferenceDataset || data instanceof torch.data.RewardDataset ? 'pairs' : 'examples';
     const what = data instanceof torch.data.TextDataset ? `blocks of ${data.blockSize} tokens`
       : data instanceof torch.data.KTODataset ? `unpaired examples (KTO, beta ${f.beta}: ${data.counts.desirable} desirable, ${data.counts.undesirable} undesirable; the reference: ${refModel ? 'a frozen copy of the base' : 'the model with its adapters disabled'})`
       : data instanceof torch.data.PreferenceDataset ? (orpo ? `preference pairs (ORPO, beta ${f.beta}; no reference model)` : `preference pairs (DPO, ${f['loss-type'] ?? 'sigmoid'} loss, beta ${f.beta}; the reference: ${refModel ? 'a frozen copy of the base' : 'the model with its adapters disabled'})`)
         : data instanceof torch.data.RewardDataset ? `preference pairs (reward modeling: -logsigmoid(r(chosen) - r(rejected)${data.hasMargin ? ' - margin' : ''})${data.dropped ? `; ${data.dropped} pair(s) over --block-size left out` : ''})`
         : data instanceof torch.data.TokenClassificationDataset ? `tagged texts (token classification, ${data.numLabels} tags: ${data.labelNames.slice(0, 8).join(', ')}${data.numLabels > 8 ? ', ...' : ''}; the loss on ${data.lossTokens([...data.examples.keys()]).toLocaleString('en-US')} words)`
         : data instanceof torch.data.ClassificationDataset ? `labelled texts (${data.problemType.replace(/_/g, ' ')}${data.problemType === 'regression' ? '' : `, ${data.numLabels} classes: ${data.labelNames.slice(0, 8).join(', ')}${data.numLabels > 8 ? ', ...' : ''}`})`
+          : data instanceof torch.data.PackedExampleDataset ? `rows of up to ${data.examples.maxLength} tokens packed from ${data.examples.length.toLocaleString('en-US')} examples (best-fit decreasing, each attending to itself; the loss on ${data.lossTokens([...data.rows.keys()]).toLocaleString('en-US')} tokens)`
           : `examples of up to ${data.maxLength} tokens (padded per batch; the loss on ${data.lossTokens([...data.examples.keys()]).toLocaleString('en-US')} tokens)`;
     const dft = a.sftLossType === 'dft' ? ' (the DFT loss)' : '';
     console.log(`training: ${data.length.toLocaleString('en-US')} ${what}${dft}; ${a.perDeviceTrainBatchSize} per batch` +
@@ -514,7 +516,7 @@ async function rewardModelAndData(f: Record<string, unknown>, modelDir: string):
 function sftLossType(f: Record<string, unknown>, data: unknown): torch.train.LmLossType | 'chunked_nll' {
   const t = f['loss-type'] as string | undefined;
   if (t === undefined) return 'nll';
-  const lm = data instanceof torch.data.TextDataset || data instanceof torch.data.ExampleDataset;
+  const lm = data instanceof torch.data.TextDataset || data instanceof torch.data.ExampleDataset || data instanceof torch.data.PackedExampleDataset;
   if (!lm) throw new Error(`--loss-type is for preference pairs (DPO) or a language model's SFT (nll, dft); not for --task ${f.task}`);
   if (t !== 'nll' && t !== 'chunked_nll' && t !== 'dft') throw new Error(`--loss-type for a language model is nll or dft (TRL's SFT loss_type); ${t} is a DPO loss, for preference pairs`);
   return t;
