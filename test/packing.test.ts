@@ -37,6 +37,15 @@ test('packBfd places sequences as TRL\'s _pack_bfd does (longest first, tightest
     expect(got.flat().sort((a, b) => a - b)).toEqual(lengths.map((_, i) => i));
   }
   expect(torch.data.packBfd([4, 2, 3, 1], 4)).toEqual([[0], [2, 3], [1]]); // TRL's docstring example
+  // bfd_split: longer examples cut into pieces first (lengths with no 1-token last piece: TRL keeps such a piece, which has nothing to learn; it is left out here)
+  for (const seqLength of [8, 16, 33]) {
+    const lengths = Array.from({ length: 30 + rand(30) }, () => 2 + rand(3 * seqLength)).filter((n) => n % seqLength !== 1);
+    const ex = new torch.data.ExampleDataset(lengths.map((n) => ({ ids: Array.from({ length: n }, (_, k) => k % 50) })), 10000);
+    const packed = new torch.data.PackedExampleDataset(ex, { seqLength, strategy: 'bfd_split' });
+    const [want] = JSON.parse(reference('bfd_ref.py', { lengths: [lengths], seq_length: seqLength, split: true })) as { rows: number[][]; pieces: number[] }[];
+    expect({ seqLength, rows: packed.rows, pieces: packed.examples.examples.map((e) => e.length) }).toEqual({ seqLength, rows: want.rows, pieces: want.pieces });
+  }
+  expect(torch.data.packBfd([4, 2, 3, 1], 4)).toEqual([[0], [2, 3], [1]]);
   expect(() => torch.data.packBfd([5], 4)).toThrow(/length 5 of sequence 0 is not in 1\.\.4/);
 });
 
@@ -100,10 +109,20 @@ test('tstorch train / eval --packing-strategy bfd: rows of packed examples; the 
   expect(t.stderr).toBe('');
   const docs = torch.data.readTrainingDocuments(jsonl) as { pairs: torch.data.PromptCompletion[] };
   const rows = torch.data.packBfd(torch.data.ExampleDataset.fromPromptCompletions(docs.pairs, { maxLength: 32 }).examples.map((e) => e.length), 32).length;
-  expect(t.stdout).toMatch(new RegExp(`training: ${rows} rows of up to 32 tokens packed from 12 examples \\(best-fit decreasing, each attending to itself; the loss on \\d+ tokens\\); 2 per batch = 2 rows per step`));
+  expect(t.stdout).toMatch(new RegExp(`training: ${rows} rows of up to 32 tokens packed from 12 sequences \\(best-fit decreasing, each attending to itself; the loss on \\d+ tokens\\); 2 per batch = 2 rows per step`));
   const evalOf = (...extra: string[]) => JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', jsonl, '--block-size', '32', '--json', ...extra).stdout);
   const [p, u] = [evalOf('--packing-strategy', 'bfd'), evalOf()];
   expect(Math.abs(p.loss - u.loss)).toBeLessThan(1e-5);
   expect([p.blocks, u.blocks, p.predictedTokens]).toEqual([rows, 12, u.predictedTokens]);
-  expect(cli('eval', '--model', modelDir, '--data', jsonl, '--block-size', '32', '--packing-strategy', 'wrapped').stderr).toMatch(/--packing-strategy must be bfd \(TRL's wrapped packing is --packing on texts\)/);
+  expect(cli('eval', '--model', modelDir, '--data', jsonl, '--block-size', '32', '--packing-strategy', 'wrapped').stderr).toMatch(/--packing-strategy must be bfd or bfd_split \(TRL's wrapped packing is --packing on texts\)/);
+  // bfd_split: a text longer than the block is cut into pieces, none of its tokens lost (bfd keeps its first block only)
+  const long = path.join(tmp, 'long.jsonl');
+  fs.writeFileSync(long, [JSON.stringify({ text: 'word '.repeat(70) }), JSON.stringify({ text: 'short one' })].join('\n') + '\n');
+  const ev = (strategy: string) => JSON.parse(cli('eval', '--model', modelDir, '--data', long, '--block-size', '32', '--packing-strategy', strategy, '--json').stdout);
+  const [whole, cut] = [ev('bfd_split'), ev('bfd')];
+  const [longLength, shortLength] = [torch.tokenizer.encode('word '.repeat(70) + '<|endoftext|>').length, torch.tokenizer.encode('short one<|endoftext|>').length];
+  expect(whole.tokens).toBe(longLength + shortLength);
+  expect(cut.tokens).toBe(32 + shortLength);
+  // (each piece's first token is not predicted: it starts a sequence of its own)
+  expect(whole.predictedTokens).toBe(longLength - Math.ceil(longLength / 32) + shortLength - 1);
 });

@@ -314,15 +314,19 @@ function assistantOnly(tok: GPT2Tokenizer, text: string, spans: [number, number]
  * sequences of these lengths (each at most seqLength), longest first (ties in order), each into the
  * open row whose free space fits it most tightly (of rows with the same free space, the one that
  * got it first), else a new row. As datasets' map gives TRL 1000 examples at a time, rows never mix
- * examples of different thousands. Returns each row's sequence indices, rows in creation order.
+ * examples of different thousands (`example` maps a sequence to the example it came from, where
+ * examples were split into several; default: each its own). Returns each row's sequence indices,
+ * rows in creation order.
  */
-export function packBfd(lengths: number[], seqLength: number): number[][] {
+export function packBfd(lengths: number[], seqLength: number, opts: { example?: number[] } = {}): number[][] {
   if (!Number.isInteger(seqLength) || seqLength < 1) throw new Error(`packBfd: seqLength must be an integer >= 1, got ${seqLength}`);
+  lengths.forEach((n, i) => { if (!(Number.isInteger(n) && n >= 1 && n <= seqLength)) throw new Error(`packBfd: length ${n} of sequence ${i} is not in 1..${seqLength}`); });
+  const exampleOf = opts.example ?? lengths.map((_, i) => i);
   const rows: number[][] = [];
-  for (let start = 0; start < lengths.length; start += 1000) {
-    const ids = Array.from({ length: Math.min(1000, lengths.length - start) }, (_, k) => start + k);
-    for (const i of ids) if (!(Number.isInteger(lengths[i]) && lengths[i] >= 1 && lengths[i] <= seqLength)) throw new Error(`packBfd: length ${lengths[i]} of sequence ${i} is not in 1..${seqLength}`);
-    ids.sort((a, b) => lengths[b] - lengths[a] || a - b);
+  for (let start = 0; start < lengths.length;) {
+    let end = start;
+    while (end < lengths.length && Math.floor(exampleOf[end] / 1000) === Math.floor(exampleOf[start] / 1000)) end++;
+    const ids = Array.from({ length: end - start }, (_, k) => start + k).sort((a, b) => lengths[b] - lengths[a] || a - b);
     const bySpace = new Map<number, number[][]>(); // free space -> rows with it, first come first
     for (const i of ids) {
       let space = lengths[i];
@@ -334,8 +338,26 @@ export function packBfd(lengths: number[], seqLength: number): number[][] {
       if (!bySpace.has(left)) bySpace.set(left, []);
       bySpace.get(left)!.push(row);
     }
+    start = end;
   }
   return rows;
+}
+
+/**
+ * TRL's bfd_split: each example longer than seqLength cut into pieces of seqLength tokens (the last
+ * one shorter), each piece then a sequence of its own (its prompt and loss mask the example's part
+ * of them). Pieces with nothing to learn are left out. Returns the pieces and each one's example.
+ */
+function splitExamples(ex: ExampleDataset, seqLength: number): { pieces: ExampleIds[]; example: number[] } {
+  const pieces: ExampleIds[] = [], example: number[] = [];
+  ex.examples.forEach((ids, e) => {
+    for (let at = 0; at < ids.length; at += seqLength) {
+      const mask = ex.lossMasks[e];
+      pieces.push({ ids: ids.subarray(at, at + seqLength), promptLength: Math.max(0, ex.promptLengths[e] - at), lossMask: mask ? mask.subarray(at, at + seqLength) : undefined });
+      example.push(e);
+    }
+  });
+  return { pieces, example };
 }
 
 /**
@@ -349,9 +371,29 @@ export class PackedExampleDataset implements LMDataset {
   /** each row's example indices (into `examples`) */
   readonly rows: number[][];
 
-  /** seqLength: the rows' length (default the examples' maxLength); rows: a packing already made (subset's) */
-  constructor(readonly examples: ExampleDataset, opts: { seqLength?: number; rows?: number[][] } = {}) {
-    this.rows = opts.rows ?? packBfd(examples.examples.map((e) => e.length), opts.seqLength ?? examples.maxLength);
+  /** the sequences packed: the examples, or with 'bfd_split' their pieces */
+  readonly examples: ExampleDataset;
+
+  /**
+   * seqLength: the rows' length (default the examples' maxLength); strategy: 'bfd' (the default;
+   * longer examples must already be cut, as ExampleDataset's maxLength does) or 'bfd_split'
+   * (longer examples cut into pieces of seqLength, every token kept: build the ExampleDataset with
+   * a maxLength past the longest); rows: a packing already made (subset's).
+   */
+  constructor(examples: ExampleDataset, opts: { seqLength?: number; strategy?: 'bfd' | 'bfd_split'; rows?: number[][] } = {}) {
+    const seqLength = opts.seqLength ?? examples.maxLength, strategy = opts.strategy ?? 'bfd';
+    if (strategy !== 'bfd' && strategy !== 'bfd_split') throw new Error(`PackedExampleDataset: strategy must be bfd or bfd_split, got '${strategy}'`);
+    if (strategy === 'bfd_split' && !opts.rows) {
+      const { pieces, example } = splitExamples(examples, seqLength);
+      const kept = new ExampleDataset(pieces, seqLength, { padTokenId: examples.padTokenId });
+      // (ExampleDataset leaves out the pieces with nothing to learn: position k >= 1, past the prompt, in the mask)
+      const learned = pieces.map((p) => Array.from({ length: p.ids.length }, (_, k) => k).some((k) => k >= Math.max(p.promptLength ?? 0, 1) && (!p.lossMask || p.lossMask[k])));
+      this.examples = kept;
+      this.rows = packBfd(kept.examples.map((e) => e.length), seqLength, { example: example.filter((_, k) => learned[k]) });
+      return;
+    }
+    this.examples = examples;
+    this.rows = opts.rows ?? packBfd(examples.examples.map((e) => e.length), seqLength);
   }
 
   get length(): number {

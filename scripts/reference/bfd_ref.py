@@ -5,7 +5,12 @@ tightest free space that fits, first come first among equal spaces. datasets' ma
 1000 examples at a time, so bins are made per thousand. Checked against TRL's own _pack_bfd (with
 pyarrow) on the lengths of test/packing.test.ts.
 
-stdin: {"lengths": [[int]], "seq_length": int}; stdout: [[[sequence index]] per row] per list.
+With "split": true (packing_strategy="bfd_split"), sequences longer than seq_length are first cut
+into pieces of seq_length (the last shorter), as _pack_bfd's offsets arithmetic does, and the
+pieces are packed; the output then gives the pieces' lengths too.
+
+stdin: {"lengths": [[int]], "seq_length": int, "split": bool}; stdout: per list, [[[sequence index]] per
+row], or with split {"rows": ..., "pieces": [piece lengths]}.
 """
 import json
 import sys
@@ -47,6 +52,15 @@ class _SegmentTree:
         return self.tree[i]
 
 
+def split_lengths(lengths, seq_length):
+    """_pack_bfd's "split": each length as ceil(n / seq_length) pieces, all seq_length but the last."""
+    pieces = []
+    for n in lengths:
+        k = -(-n // seq_length)
+        pieces += [seq_length] * (k - 1) + [n - (k - 1) * seq_length]
+    return pieces
+
+
 def pack_bfd(lengths, seq_length):
     lengths = [min(n, seq_length) for n in lengths]
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
@@ -76,11 +90,16 @@ def pack_bfd(lengths, seq_length):
 def main():
     job = json.load(sys.stdin)
     out = []
+    seq = job["seq_length"]
     for lengths in job["lengths"]:
-        rows = []
+        rows, pieces = [], []
         for start in range(0, len(lengths), 1000):
-            rows += [[start + i for i in b] for b in pack_bfd(lengths[start:start + 1000], job["seq_length"])]
-        out.append(rows)
+            chunk = lengths[start:start + 1000]
+            if job.get("split"):
+                chunk = split_lengths(chunk, seq)
+            rows += [[len(pieces) + i for i in b] for b in pack_bfd(chunk, seq)]
+            pieces += chunk
+        out.append({"rows": rows, "pieces": pieces} if job.get("split") else rows)
     json.dump(out, sys.stdout)
 
 

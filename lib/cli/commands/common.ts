@@ -19,7 +19,7 @@ export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-templ
   'text-column-delimiter': { type: 'string', help: 'text classification with several --text-column names (sentence1,sentence2): what joins them (run_classification\'s text_column_delimiter; default a space)' },
   'text-column': { type: 'string', help: 'the documents\' column of a .csv (default Article) or field of a .jsonl / column of a .parquet (default text); text classification: one or several, comma-separated (default text, else sentence, as run_classification)', aliases: ['dataset-text-field', 'text-column-names'] },
   packing: { type: 'boolean', default: true, help: 'texts concatenated and cut into --block-size blocks (run_clm); --no-packing: an example per line/row/object, ended by <|endoftext|>, padded per batch (TRL\'s SFT; prompt/completion .jsonl always)' },
-  'packing-strategy': { type: 'string', help: 'bfd: separate examples (prompt-completion, conversations, or texts) packed as TRL\'s SFT packs them (packing_strategy=bfd): whole examples placed into --block-size rows by best-fit decreasing, each attending only to itself with positions from 0, so little is padding and each example learns what it would alone' },
+  'packing-strategy': { type: 'string', help: 'bfd: separate examples (prompt-completion, conversations, or texts) packed as TRL\'s SFT packs them (packing_strategy=bfd): whole examples placed into --block-size rows by best-fit decreasing, each attending only to itself with positions from 0, so little is padding and each example learns what it would alone; bfd_split: longer examples cut into --block-size pieces first (no token lost)' },
   'completion-only-loss': { type: 'boolean', default: true, help: 'prompt/completion data: learn the completions only (--no-completion-only-loss: the prompts too)' },
   'assistant-only-loss': { type: 'boolean', default: false, help: 'conversations: learn the assistant\'s replies only (TRL\'s assistant_only_loss): the tokens of the chat template\'s {% generation %} blocks (chatml marks its replies by itself)' },
   attn: { type: 'string', help: `attention: sdpa (fused kernels) or eager (default: ${torch.nn.functional.hasFusedAttention ? 'sdpa' : 'eager'} with this libtorch)` },
@@ -225,7 +225,8 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   let ds: torch.data.TextDataset | torch.data.ExampleDataset | torch.data.PackedExampleDataset;
   let items: Int32Array[];
   const bfd = opts.packingStrategy !== undefined;
-  if (bfd && opts.packingStrategy !== 'bfd') throw new Error(`--packing-strategy must be bfd (TRL's wrapped packing is --packing on texts), got '${opts.packingStrategy}'`);
+  if (bfd && opts.packingStrategy !== 'bfd' && opts.packingStrategy !== 'bfd_split') throw new Error(`--packing-strategy must be bfd or bfd_split (TRL's wrapped packing is --packing on texts), got '${opts.packingStrategy}'`);
+  const split = opts.packingStrategy === 'bfd_split';
   if (bfd && opts.stride !== undefined) throw new Error('--stride scores one running text; --packing-strategy packs separate examples');
   const assistantOnly = opts.assistantOnlyLoss === true;
   const tok = assistantOnly ? withGenerationMarkers(opts.tokenizer ?? torch.tokenizer) : opts.tokenizer ?? torch.tokenizer;
@@ -239,12 +240,13 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   // (conversations too, as TRL's SFT: each one an example, ended by the template, not by an added eos)
   if (docs && ('pairs' in docs || opts.packing === false || docs.conversational || bfd)) {
     if (opts.stride !== undefined) throw new Error(`--stride scores one running text (packed); ${file} is read as separate ${'pairs' in docs ? 'prompt-completion examples' : docs.conversational ? 'conversations' : 'examples (--no-packing)'}`);
-    const exampleOpts = { maxLength: blockSize, completionOnlyLoss: opts.completionOnlyLoss, tokenizer: tok, addEos: !docs.conversational };
+    // (bfd_split cuts long examples into pieces: nothing is cut off before)
+    const exampleOpts = { maxLength: split ? Number.MAX_SAFE_INTEGER : blockSize, completionOnlyLoss: opts.completionOnlyLoss, tokenizer: tok, addEos: !docs.conversational };
     const ex = 'pairs' in docs ? torch.data.ExampleDataset.fromPromptCompletions(docs.pairs, exampleOpts) : torch.data.ExampleDataset.fromTexts(docs.texts, { ...exampleOpts, assistantSpans: docs.assistantSpans });
     const why = assistantOnly ? 'whose first reply starts past' : 'whose prompt fills';
     if (ex.length === 0) throw new Error(`${file}: no example leaves anything to learn (${ex.dropped} ${why} --block-size ${blockSize}, or empty)`);
     if (ex.dropped) console.error(`${file}: ${ex.dropped} example(s) left out ${why} --block-size ${blockSize}: nothing left to learn`);
-    ds = bfd ? new torch.data.PackedExampleDataset(ex) : ex;
+    ds = bfd ? new torch.data.PackedExampleDataset(ex, { seqLength: blockSize, strategy: split ? 'bfd_split' : 'bfd' }) : ex;
     items = ex.examples;
   } else {
     const text = docs && 'texts' in docs ? docs.texts.join('') : torch.data.readTrainingText(file, { cleaning, column: opts.column, chat: tok });
