@@ -343,7 +343,7 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   const preLosses = fs.readFileSync(path.join(pre, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
   steps.forEach((e, i) => expect(Math.abs(preLosses[i] - e.loss) / e.loss).toBeLessThan(1e-5));
   expect(cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalFile, '--out', out).err).toMatch(/holds preference pairs \(DPO\) but --eval-data .* does not/);
-  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--loss-type', 'kto').err).toMatch(/--loss-type must be sigmoid, robust, exo_pair, hinge, ipo; got 'kto'/);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--loss-type', 'kto').err).toMatch(/--loss-type must be sigmoid, robust, exo_pair, hinge, ipo for preference pairs; got 'kto'/);
   const broken = path.join(tmp, 'prefs-broken.jsonl');
   fs.writeFileSync(broken, line(0) + '\n' + JSON.stringify({ prompt: 'p', chosen: 'c' }) + '\n');
   expect(cli('train', '--model', modelDir, '--data', broken, '--out', out).err).toMatch(/prefs-broken.jsonl:2.*rejected/);
@@ -783,7 +783,7 @@ test('train on unpaired examples (prompt, completion, label): TRL\'s KTO with it
   expect(cli('train', '--model', modelDir, '--data', kto, '--method', 'orpo', '--out', path.join(tmp, 'x'), '--block-size', '32').err).toMatch(/holds unpaired examples \(prompt, completion, label\): they train with KTO/);
   expect(cli('train', '--model', modelDir, '--data', kto, '--out', path.join(tmp, 'x'), '--block-size', '32', '--batch-size', '1').err).toMatch(/perDeviceTrainBatchSize must be > 1/);
   // DPO's settings are refused, not ignored, and KTO's weights need KTO
-  expect(cli('train', '--model', modelDir, '--data', kto, '--out', path.join(tmp, 'x'), '--block-size', '32', '--loss-type', 'ipo').err).toMatch(/--loss-type is DPO's; KTO has its own loss/);
+  expect(cli('train', '--model', modelDir, '--data', kto, '--out', path.join(tmp, 'x'), '--block-size', '32', '--loss-type', 'ipo').err).toMatch(/--loss-type is DPO's \(or SFT's\); KTO has its own loss/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', path.join(tmp, 'x'), '--block-size', '32', '--desirable-weight', '2').err).toMatch(/--desirable-weight and --undesirable-weight are KTO's/);
   // a line whose label is not a boolean: its line, and what KTO data needs
   const badKto = path.join(tmp, 'kto-bad.jsonl');
