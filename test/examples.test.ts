@@ -178,6 +178,50 @@ test('tstorch train --loss-type dft (TRL\'s SFT loss_type): the Trainer\'s DFT l
   expect(fs.existsSync(path.join(tmp, 'no1')) || fs.existsSync(path.join(tmp, 'no2'))).toBe(false);
 });
 
+test('pre-tokenized data (TRL\'s processed rows: input_ids, completion_mask, assistant_masks, labels) trains and evaluates as the same examples from text; errors', () => {
+  const enc = (t: string) => torch.tokenizer.encode(t);
+  const pairs = PAIRS.slice(0, 4);
+  const rows = pairs.map(({ prompt, completion }, i) => {
+    const ids = enc(prompt + completion.replace('<|endoftext|>', '') + '<|endoftext|>'), p = enc(prompt).length;
+    const row: Record<string, unknown> = { input_ids: ids, attention_mask: ids.map(() => 1) };
+    if (i === 1) row.labels = ids.map((id, k) => (k < p ? -100 : id)); // (labels instead of a completion mask)
+    else row.completion_mask = ids.map((_, k) => (k < p ? 0 : 1));
+    return row;
+  });
+  const tokenized = path.join(tmp, 'tokenized.jsonl'), text = path.join(tmp, 'pc.jsonl');
+  fs.writeFileSync(tokenized, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  fs.writeFileSync(text, pairs.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const docs = torch.data.readTrainingDocuments(tokenized) as { tokenized: torch.data.TokenizedExample[] };
+  expect(docs.tokenized.map((r) => r.inputIds)).toEqual(rows.map((r) => r.input_ids));
+  const ds = torch.data.ExampleDataset.fromTokenized(docs.tokenized, { maxLength: 64 });
+  const ref = torch.data.ExampleDataset.fromPromptCompletions(pairs, { maxLength: 64 });
+  expect((ds.collate([0, 1, 2, 3]).labels.tolist())).toEqual(ref.collate([0, 1, 2, 3]).labels.tolist());
+  const cli = (...args: string[]) => spawnSync(process.execPath, [bin, 'eval', '--model', modelDir, '--block-size', '48', '--json', ...args], { encoding: 'utf8' });
+  const [a, b] = [cli('--data', tokenized), cli('--data', text)];
+  expect(a.stderr).toBe('');
+  expect(a.stdout).toBe(b.stdout);
+  // --no-completion-only-loss: the completion masks do not apply (the labels still do)
+  const all = JSON.parse(cli('--data', tokenized, '--no-completion-only-loss').stdout);
+  const wantPredicted = rows.reduce((n, r, i) => n + (i === 1 ? (r.labels as number[]).filter((l, k) => k > 0 && l !== -100).length : (r.input_ids as number[]).length - 1), 0);
+  expect(all.predictedTokens).toBe(wantPredicted);
+  // assistant masks always apply; with --packing-strategy bfd, the same loss packed
+  const am = path.join(tmp, 'assistant.jsonl');
+  fs.writeFileSync(am, rows.map((r) => JSON.stringify({ input_ids: r.input_ids, assistant_masks: (r.input_ids as number[]).map((_, k) => (k % 2)) })).join('\n') + '\n');
+  const [plain, packed] = [JSON.parse(cli('--data', am).stdout), JSON.parse(cli('--data', am, '--packing-strategy', 'bfd').stdout)];
+  expect(plain.predictedTokens).toBe(rows.reduce((n, r) => n + Math.floor((r.input_ids as number[]).length / 2), 0));
+  expect(Math.abs(plain.loss - packed.loss)).toBeLessThan(1e-5);
+  // errors, with the row
+  const bad = (row: unknown) => {
+    fs.writeFileSync(path.join(tmp, 'bad.jsonl'), JSON.stringify(rows[0]) + '\n' + JSON.stringify(row) + '\n');
+    return cli('--data', path.join(tmp, 'bad.jsonl')).stderr;
+  };
+  expect(bad({ input_ids: [1, 2, 3], labels: [-100, 5, 3] })).toMatch(/bad\.jsonl:2: labels differ from input_ids where they are not -100/);
+  expect(bad({ input_ids: [1, 2, 3], completion_mask: [0, 1] })).toMatch(/bad\.jsonl:2: completion_mask has 2 entries for 3 input_ids/);
+  expect(bad({ input_ids: [1, -2, 3] })).toMatch(/bad\.jsonl:2: input_ids must be a list of token ids \(integers >= 0\)/);
+  expect(bad({ input_ids: [1, 2], completion_mask: [0, 2] })).toMatch(/completion_mask must be a list of 0 and 1/);
+  expect(bad({ input_ids: [1, 2, 60000] })).toMatch(/bad\.jsonl: token ids up to 60000, but the model's vocab_size is 50257: the data was tokenized for another model/);
+});
+
 test('tstorch train / eval: prompt-completion .jsonl trains on padded examples; --no-packing takes a .txt line by line; clear errors', () => {
   const jsonl = path.join(tmp, 'qa.jsonl');
   fs.writeFileSync(jsonl, Array.from({ length: 12 }, (_, i) => JSON.stringify({ prompt: `Q: ${i} plus ${i}?\nA:`, completion: ` ${2 * i}.` })).join('\n') + '\n');

@@ -10,6 +10,7 @@ import { Tensor } from '../tensor/tensor';
 import { tensor } from '../tensor/creation';
 import type { Device } from '../tensor/dtype';
 import { tokenizer, EOS_TOKEN_ID, GPT2Tokenizer, assistantTokensMask } from '../models/tokenizer';
+import type { TokenizedExample } from './text';
 
 let pinnedCopies = true;
 
@@ -227,6 +228,19 @@ export class ExampleDataset implements LMDataset {
       const promptLength = completionOnly ? tok.encode(prompt).length : 0;
       return assistantSpans ? assistantOnly(tok, whole, assistantSpans, promptLength, i) : { ids: tok.encode(whole), promptLength };
     }), opts.maxLength, { padTokenId: tok.eosTokenId });
+  }
+
+  /**
+   * Pre-tokenized examples (TRL's processed data): the ids as given, the loss where the labels are
+   * not -100 and the assistant mask is 1, and (completionOnlyLoss, default true) the completion
+   * mask is 1; cut at maxLength. padTokenId: the tokenizer's (default GPT-2's eos).
+   */
+  static fromTokenized(rows: TokenizedExample[], opts: { maxLength: number; completionOnlyLoss?: boolean; padTokenId?: number }): ExampleDataset {
+    const completionOnly = opts.completionOnlyLoss ?? true;
+    return new ExampleDataset(rows.map((r) => {
+      const masks = [r.assistantMasks, completionOnly ? r.completionMask : undefined, r.labels?.map((l) => (l === -100 ? 0 : 1))].filter((m): m is number[] => m !== undefined);
+      return masks.length ? { ids: r.inputIds, lossMask: r.inputIds.map((_, k) => (masks.every((m) => m[k]) ? 1 : 0)) } : { ids: r.inputIds };
+    }), opts.maxLength, { padTokenId: opts.padTokenId });
   }
 
   /**

@@ -270,7 +270,44 @@ export function readJsonl(file: string): [number, unknown][] {
  * Training data as separate examples: texts, or prompts with their completions (TRL's two
  * formats); conversational: made by a chat template (TRL's SFT then adds no eos and packs nothing).
  */
-export type TrainingDocuments = ({ texts: string[]; assistantSpans?: [number, number][][] } | { pairs: PromptCompletion[] }) & { conversational?: boolean };
+export type TrainingDocuments = ({ texts: string[]; assistantSpans?: [number, number][][] } | { pairs: PromptCompletion[] } | { tokenized: TokenizedExample[] }) & { conversational?: boolean };
+
+/**
+ * A pre-tokenized example (TRL's processed data: a row with input_ids): its ids, and where the row
+ * has them, completion_mask (1 on the completion), assistant_masks (1 on the assistant's tokens),
+ * labels (-100 where not learned; elsewhere the input id itself).
+ */
+export interface TokenizedExample {
+  inputIds: number[];
+  completionMask?: number[];
+  assistantMasks?: number[];
+  labels?: number[];
+}
+
+/** A record's tokenized fields, checked: ids non-negative integers, masks of 0/1 and labels as long as them. */
+function tokenizedExample(where: string, row: Record<string, unknown>): TokenizedExample {
+  const ints = (k: string, ok: (v: number) => boolean, what: string): number[] | undefined => {
+    const v = row[k];
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isInteger(x) && ok(x))) throw new Error(`${where}: ${k} must be a list of ${what}`);
+    return v as number[];
+  };
+  const inputIds = ints('input_ids', (x) => x >= 0, 'token ids (integers >= 0)');
+  if (!inputIds?.length) throw new Error(`${where}: input_ids must be a non-empty list of token ids (the first row has them: pre-tokenized data)`);
+  const out: TokenizedExample = { inputIds };
+  const fields: [keyof TokenizedExample, string, (x: number) => boolean, string][] = [
+    ['completionMask', 'completion_mask', (x) => x === 0 || x === 1, '0 and 1'], ['assistantMasks', 'assistant_masks', (x) => x === 0 || x === 1, '0 and 1'],
+    ['labels', 'labels', (x) => x >= -100, 'token ids or -100'],
+  ];
+  for (const [key, column, ok, what] of fields) {
+    const v = ints(column, ok, what);
+    if (v === undefined) continue;
+    if (v.length !== inputIds.length) throw new Error(`${where}: ${column} has ${v.length} entries for ${inputIds.length} input_ids`);
+    out[key] = v as never;
+  }
+  if (out.labels?.some((l, k) => l !== -100 && l !== inputIds[k])) throw new Error(`${where}: labels differ from input_ids where they are not -100; tstorch learns each token's own id (labels -100 or the input id)`);
+  return out;
+}
 
 /**
  * Training data as separate examples (for training without packing): a .jsonl gives one per
@@ -284,6 +321,11 @@ export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningM
   if (isFolder(file)) {
     // a folder's files in name order: all prompt-completion data, or all texts
     const parts = dataFilesIn(file).map((f) => [f, readTrainingDocuments(f, opts)] as const);
+    const tokenized = parts.filter(([, d]) => 'tokenized' in d);
+    if (tokenized.length && tokenized.length < parts.length) {
+      throw new Error(`${file}: ${tokenized[0][0]} holds pre-tokenized examples (input_ids) but ${parts.find(([, d]) => !('tokenized' in d))![0]} does not; give a folder of one kind`);
+    }
+    if (tokenized.length) return { tokenized: parts.flatMap(([, d]) => (d as { tokenized: TokenizedExample[] }).tokenized) };
     const pairs = parts.filter(([, d]) => 'pairs' in d);
     if (pairs.length && pairs.length < parts.length) {
       throw new Error(`${file}: ${pairs[0][0]} holds prompt-completion pairs but ${parts.find(([, d]) => 'texts' in d)![0]} texts; give a folder of one kind`);
@@ -303,6 +345,11 @@ export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningM
   if (isRecordFile(file)) {
     const spans = opts.assistantOnlyLoss === true;
     const { records: parsed, conversational } = readRecordsAndKind(file, { chat: opts.chat, raw: opts.column !== undefined, assistantSpans: spans }), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
+    if (opts.column === undefined && Array.isArray(first?.input_ids)) {
+      // TRL's processed data: tokenized already (by datasets.map(tokenize), another pipeline, ...)
+      if (spans) throw notConversational();
+      return { tokenized: parsed.map(([where, row]) => tokenizedExample(where, (row ?? {}) as Record<string, unknown>)) };
+    }
     if (spans && !conversational) throw notConversational();
     if (spans && (opts.cleaning ?? 'none') !== 'none') throw new Error(`${file}: assistant-only loss learns the template's rendering as it is: no --cleaning (${opts.cleaning})`);
     const kind = conversational ? { conversational } : {};

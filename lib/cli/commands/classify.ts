@@ -36,7 +36,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     texts = torch.data.readTextColumns(f.texts as string, textColumn!, textColumnDelimiter);
   } else {
     const docs = torch.data.readTrainingDocuments(f.texts as string, { column: f['text-column'] as string | undefined, cleaning: 'none' });
-    if (!('texts' in docs)) throw new Error(`--texts ${f.texts}: prompt-completion pairs, not texts to classify`);
+    if (!('texts' in docs)) throw new Error(`--texts ${f.texts}: ${'pairs' in docs ? 'prompt-completion pairs' : 'pre-tokenized examples'}, not texts to classify`);
     texts = docs.texts;
   }
   const tok = tokenizerFromFlags(f);

@@ -238,7 +238,17 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   if (assistantOnly && !separate) throw new Error(`${file}: assistant-only loss needs conversations (TRL's messages, or prompt and completion as lists of {role, content}) in a .jsonl, .json or .parquet`);
   const docs = opts.packing === false || separate || bfd ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column, chat: tok, assistantOnlyLoss: assistantOnly }) : null;
   // (conversations too, as TRL's SFT: each one an example, ended by the template, not by an added eos)
-  if (docs && ('pairs' in docs || opts.packing === false || docs.conversational || bfd)) {
+  if (docs && 'tokenized' in docs) {
+    if (opts.stride !== undefined) throw new Error(`--stride scores one running text; ${file} holds pre-tokenized examples`);
+    const ex = torch.data.ExampleDataset.fromTokenized(docs.tokenized, { maxLength: split ? Number.MAX_SAFE_INTEGER : blockSize, completionOnlyLoss: opts.completionOnlyLoss, padTokenId: tok.eosTokenId });
+    if (ex.length === 0) throw new Error(`${file}: no example leaves anything to learn (all ${ex.dropped} masked within --block-size ${blockSize}, or of one token)`);
+    if (ex.dropped) console.error(`${file}: ${ex.dropped} example(s) left out: nothing to learn within --block-size ${blockSize}`);
+    // (ids from outside: always checked against the model, not only where the tokenizer is larger)
+    const max = ex.examples.reduce((m, e) => e.reduce((a, b) => Math.max(a, b), m), 0);
+    if (model && max >= model.config.vocab_size) throw new Error(`${file}: token ids up to ${max}, but the model's vocab_size is ${model.config.vocab_size}: the data was tokenized for another model`);
+    ds = bfd ? new torch.data.PackedExampleDataset(ex, { seqLength: blockSize, strategy: split ? 'bfd_split' : 'bfd' }) : ex;
+    items = ex.examples;
+  } else if (docs && ('pairs' in docs || opts.packing === false || docs.conversational || bfd)) {
     if (opts.stride !== undefined) throw new Error(`--stride scores one running text (packed); ${file} is read as separate ${'pairs' in docs ? 'prompt-completion examples' : docs.conversational ? 'conversations' : 'examples (--no-packing)'}`);
     // (bfd_split cuts long examples into pieces: nothing is cut off before)
     const exampleOpts = { maxLength: split ? Number.MAX_SAFE_INTEGER : blockSize, completionOnlyLoss: opts.completionOnlyLoss, tokenizer: tok, addEos: !docs.conversational };
