@@ -137,7 +137,7 @@ test('a dataset repository\'s splits as datasets\' load_dataset_builder resolves
   const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'dataset_splits.json'), 'utf8')) as {
     layouts: { name: string; files: string[]; readme: string | null; config: string | null; expect: Record<string, string[]> | { error: string } }[];
   };
-  expect(fixture.layouts.length).toBe(14);
+  expect(fixture.layouts.length).toBe(16);
   for (const [i, l] of fixture.layouts.entries()) {
     const root = path.join(tmp, 'layouts', String(i));
     for (const f of l.files) {

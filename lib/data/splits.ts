@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
-import { isRecordFile, parseCsv, readRecords } from './text';
+import { dataName, isRecordFile, parseCsv, readDataText, readRecords } from './text';
 
 const SPLIT_KEYWORDS: Record<string, string[]> = {
   train: ['train', 'training'],
@@ -142,10 +142,12 @@ export function datasetSplits(root: string, opts: { config?: string } = {}): Rec
   }
   // the files of the most common kind (as datasets infers its builder), the others left out
   const all = Object.values(splits).flat();
-  const counts = Object.entries(KINDS).map(([kind, exts]) => [kind, all.filter((f) => exts.includes(path.extname(f).toLowerCase())).length] as const);
+  // (datasets infers the kind past a compression ending: train.jsonl.gz is json)
+  const extOf = (f: string) => path.extname(dataName(f)).toLowerCase();
+  const counts = Object.entries(KINDS).map(([kind, exts]) => [kind, all.filter((f) => exts.includes(extOf(f))).length] as const);
   const [kind, n] = counts.reduce((a, b) => (b[1] > a[1] ? b : a));
-  if (!n) throw new Error(`${root}: no data files tstorch reads (.parquet, .jsonl, .json, .csv, .txt)`);
-  const keep = (f: string) => KINDS[kind].includes(path.extname(f).toLowerCase());
+  if (!n) throw new Error(`${root}: no data files tstorch reads (.parquet, .jsonl, .json, .csv, .txt; the last four maybe .gz)`);
+  const keep = (f: string) => KINDS[kind].includes(extOf(f)) && !/\.parquet\.gz$/i.test(f);
   return Object.fromEntries(Object.entries(splits).map(([s, fs_]) => [s, fs_.filter(keep).map((f) => path.join(root, f))]).filter(([, fs_]) => fs_.length));
 }
 
@@ -198,13 +200,13 @@ export function splitSliceBounds(instr: SplitInstruction, n: number): [number, n
 
 /** A data file's rows as datasets' builders count them, and how to write some of them back as a file tstorch reads the same way. */
 function fileRows(file: string): { rows: unknown[]; ext: string; write: (rows: unknown[]) => string } {
-  const ext = path.extname(file).toLowerCase();
+  const ext = path.extname(dataName(file)).toLowerCase();
   if (isRecordFile(file)) {
     return { rows: readRecords(file, { raw: true }).map(([, row]) => row), ext: '.jsonl', write: (rows) => rows.map((r) => JSON.stringify(r) + '\n').join('') };
   }
   if (ext === '.csv') {
     // (as bytes, latin1 both ways: a UTF-8 file stays UTF-8, the notebook's ISO-8859-1 stays so)
-    const rows = parseCsv(fs.readFileSync(file, 'latin1'), file).filter((r) => !(r.length === 1 && r[0] === ''));
+    const rows = parseCsv(readDataText(file, 'latin1'), file).filter((r) => !(r.length === 1 && r[0] === ''));
     if (!rows.length) throw new Error(`${file}: empty CSV`);
     const quote = (v: string) => (/[",\r\n]/.test(v) || v !== v.trim() ? `"${v.replace(/"/g, '""')}"` : v);
     const line = (r: string[]) => r.map(quote).join(',') + '\n';
@@ -212,11 +214,11 @@ function fileRows(file: string): { rows: unknown[]; ext: string; write: (rows: u
   }
   if (ext === '.txt') {
     // datasets' text builder: every line a row, blank ones too (Python's splitlines)
-    const lines = fs.readFileSync(file, 'utf8').split(/\r\n|\r|\n/);
+    const lines = readDataText(file).split(/\r\n|\r|\n/);
     if (lines[lines.length - 1] === '') lines.pop();
     return { rows: lines, ext, write: (rows) => (rows as string[]).map((l) => l + '\n').join('') };
   }
-  throw new Error(`${file}: split slicing reads .parquet, .jsonl, .json, .csv and .txt files`);
+  throw new Error(`${file}: split slicing reads .parquet, .jsonl, .json, .csv and .txt files (the last four maybe .gz)`);
 }
 
 /**
@@ -239,7 +241,7 @@ export function sliceSplits(splits: Record<string, string[]>, spec: string, outD
       const take = part.rows.slice(Math.max(from - start, 0), Math.max(to - start, 0));
       start += part.rows.length;
       if (!take.length) continue;
-      const out = path.join(outDir, `${String(written.length).padStart(5, '0')}-${path.basename(files[i], path.extname(files[i]))}${part.ext}`);
+      const out = path.join(outDir, `${String(written.length).padStart(5, '0')}-${path.basename(dataName(files[i]), path.extname(dataName(files[i])))}${part.ext}`);
       fs.writeFileSync(out, part.write(take));
       written.push(out);
     }

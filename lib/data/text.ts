@@ -1,9 +1,36 @@
 // Reading training text: plain files, the notebook's Articles.csv, and its cleaning().
 import * as fs from 'fs';
 import * as path from 'path';
+import * as zlib from 'zlib';
 import { readParquet, readParquetSchema } from './parquet';
 import { ChatRenderer, ConversationOptions, conversationToText } from './chat';
 import type { PromptCompletion } from './dataset';
+
+/**
+ * A data file's name without a .gz ending: what kind of data it holds (`train.jsonl.gz` is JSON
+ * Lines, gzipped, as datasets reads it; so are .json.gz, .csv.gz and .txt.gz).
+ */
+export const dataName = (file: string): string => file.replace(/\.gz$/i, '');
+const isGzip = (file: string): boolean => /\.gz$/i.test(file);
+
+/** A data file's bytes, gunzipped where its name ends in .gz. */
+export function readDataBytes(file: string): Buffer {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (!isGzip(file)) return bytes;
+  try {
+    return zlib.gunzipSync(bytes);
+  } catch (e) {
+    throw new Error(`${file}: not a readable gzip file (${(e as Error).message}); a whole .gz, or the file without the .gz ending`);
+  }
+}
+
+/** A data file's text (UTF-8 unless said), gunzipped where its name ends in .gz. */
+export const readDataText = (file: string, encoding: BufferEncoding = 'utf8'): string => readDataBytes(file).toString(encoding);
 
 /**
  * Parses RFC 4180 CSV (quoted fields, doubled quotes, newlines inside quotes, CRLF).
@@ -50,13 +77,7 @@ export function readCsvColumn(file: string, column: string, opts: { encoding?: B
 
 /** Several columns of a CSV file, each row's fields in the order asked (as readCsvColumn: dropna by default). */
 export function readCsvColumns(file: string, columns: string[], opts: { encoding?: BufferEncoding; dropna?: boolean } = {}): string[][] {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  const rows = parseCsv(buf.toString(opts.encoding ?? 'latin1'), file).filter((r) => !(r.length === 1 && r[0] === ''));
+  const rows = parseCsv(readDataText(file, opts.encoding ?? 'latin1'), file).filter((r) => !(r.length === 1 && r[0] === ''));
   if (rows.length < 1) throw new Error(`${file}: empty CSV`);
   const header = rows[0].map((h) => h.trim());
   const cols = columns.map((column) => {
@@ -119,14 +140,13 @@ export function clean(s: string, mode: CleaningMode): string {
 export function readTrainingText(file: string, opts: { cleaning?: CleaningMode; column?: string; chat?: ChatRenderer | null } = {}): string {
   if (isFolder(file)) return dataFilesIn(file).map((f) => readTrainingText(f, opts)).join('');
   checkDataFile(file);
-  const lower = file.toLowerCase();
-  if (lower.endsWith('.csv')) {
+  if (isCsv(file)) {
     const mode = opts.cleaning ?? 'notebook';
     return readCsvColumn(file, opts.column ?? 'Article').map((a) => clean(a, mode)).join('');
   }
   // (a column asked for by name is read as it is; without, conversations become text)
   if (isRecordFile(file)) return readJsonlFields(file, [opts.column ?? 'text'], readRecords(file, { chat: opts.chat, raw: opts.column !== undefined })).map(([d]) => clean(d, opts.cleaning ?? 'none')).join('');
-  return clean(fs.readFileSync(file, 'utf8'), opts.cleaning ?? 'none');
+  return clean(readDataText(file), opts.cleaning ?? 'none');
 }
 
 /** The string field `column` of each line's JSON object (blank lines skipped), or of each row of a .parquet. */
@@ -152,8 +172,9 @@ export function readJsonlFields(file: string, columns: string[], parsed = readRe
  * named .json, as `Dataset.to_json` writes them; Hugging Face's "json" loader reads both) and
  * Parquet (a row each, as Hugging Face's hub and `Dataset.to_parquet` write them).
  */
-export const isRecordFile = (file: string): boolean => /\.(jsonl|json|parquet)$/i.test(file);
+export const isRecordFile = (file: string): boolean => /\.(jsonl|json)$/i.test(dataName(file)) || isParquet(file);
 const isParquet = (file: string): boolean => /\.parquet$/i.test(file);
+const isJson = (file: string): boolean => /\.json$/i.test(dataName(file));
 
 /**
  * The records of a .jsonl, .json or .parquet, each with where it is, for messages: `file:7` (a
@@ -185,8 +206,8 @@ function readRecordsAndKind(file: string, opts: { chat?: ChatRenderer | null; ra
 function readRawRecords(file: string): [string, unknown][] {
   if (isParquet(file)) return readParquet(file).rows.map((row, i) => [`${file} row ${i + 1}`, row]);
   if (isCsv(file)) return readCsvRecords(file).map((row, i) => [`${file} row ${i + 1}`, row]);
-  if (/\.json$/i.test(file)) {
-    const text = fs.readFileSync(file, 'utf8');
+  if (isJson(file)) {
+    const text = readDataText(file);
     if (text.trimStart().startsWith('[')) {
       let items: unknown;
       try {
@@ -209,7 +230,7 @@ function readRawRecords(file: string): [string, unknown][] {
   return readJsonl(file).map(([line, row]) => [`${file}:${line}`, row]);
 }
 
-const isCsv = (file: string): boolean => /\.csv$/i.test(file);
+const isCsv = (file: string): boolean => /\.csv$/i.test(dataName(file));
 
 /**
  * A UTF-8 CSV's rows as records, typed as pandas' read_csv (Hugging Face's csv loader) types
@@ -217,7 +238,7 @@ const isCsv = (file: string): boolean => /\.csv$/i.test(file);
  * field null; anything else strings.
  */
 export function readCsvRecords(file: string): Record<string, unknown>[] {
-  const rows = parseCsv(fs.readFileSync(file, 'utf8'), file).filter((r) => !(r.length === 1 && r[0] === ''));
+  const rows = parseCsv(readDataText(file), file).filter((r) => !(r.length === 1 && r[0] === ''));
   if (!rows.length) throw new Error(`${file}: empty CSV`);
   const header = rows[0].map((h) => h.trim()), body = rows.slice(1);
   body.forEach((r, k) => { if (r.length !== header.length) throw new Error(`${file}: row ${k + 2} has ${r.length} fields, the header has ${header.length} (malformed CSV)`); });
@@ -231,7 +252,7 @@ export function readCsvRecords(file: string): Record<string, unknown>[] {
   return body.map((r) => Object.fromEntries(header.map((h, c) => [h, r[c] === '' ? null : types[c](r[c])])));
 }
 
-const noRows = (file: string): string => `${file}: no ${isParquet(file) ? 'rows' : /\.json$/i.test(file) ? 'records' : 'JSON lines'}`;
+const noRows = (file: string): string => `${file}: no ${isParquet(file) ? 'rows' : isJson(file) ? 'records' : 'JSON lines'}`;
 
 /**
  * The class names of a ClassLabel column (a Hugging Face dataset's label, or list of labels as
@@ -255,7 +276,7 @@ export function classLabelNames(file: string, columns: string[]): string[] | und
 /** Each non-blank line of a JSON Lines file, parsed, with its line number. */
 export function readJsonl(file: string): [number, unknown][] {
   const out: [number, unknown][] = [];
-  fs.readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+  readDataText(file).split('\n').forEach((line, i) => {
     if (!line.trim()) return;
     try {
       out.push([i + 1, JSON.parse(line)]);
@@ -340,7 +361,6 @@ export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningM
     return { texts: texts.flatMap((d) => d.texts), ...(opts.assistantOnlyLoss ? { assistantSpans: texts.flatMap((d) => d.assistantSpans!) } : {}), ...kind };
   }
   checkDataFile(file);
-  const lower = file.toLowerCase();
   const notConversational = () => new Error(`${file}: assistant-only loss needs conversations (TRL's messages, or prompt and completion as lists of {role, content}), and this data is not conversational`);
   if (isRecordFile(file)) {
     const spans = opts.assistantOnlyLoss === true;
@@ -365,14 +385,14 @@ export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningM
     return { texts, ...(spans ? { assistantSpans: parsed.map(([, row]) => spansOf(row)) } : {}), ...kind };
   }
   if (opts.assistantOnlyLoss) throw notConversational();
-  if (lower.endsWith('.csv')) {
+  if (isCsv(file)) {
     // a CSV of prompt and completion columns is TRL's prompt-completion data; any other, texts (the notebook's Article column)
     if (opts.column === undefined && isPromptCompletionCsv(file)) {
       return { pairs: readJsonlFields(file, ['prompt', 'completion'], readRecords(file, { raw: true })).map(([prompt, completion]) => ({ prompt, completion })) };
     }
     return { texts: readCsvColumn(file, opts.column ?? 'Article').map((a) => clean(a, opts.cleaning ?? 'notebook')) };
   }
-  const texts = fs.readFileSync(file, 'utf8').split(/\r?\n/).map((l) => clean(l, opts.cleaning ?? 'none')).filter((l) => l.trim());
+  const texts = readDataText(file).split(/\r?\n/).map((l) => clean(l, opts.cleaning ?? 'none')).filter((l) => l.trim());
   if (!texts.length) throw new Error(`${file}: no text (only blank lines)`);
   return { texts };
 }
@@ -398,9 +418,9 @@ function readFolderOfOneKind<T>(dir: string, read: (file: string) => T[] | null,
 // what `datasets` writes beside data files (save_to_disk, older hub repos): not rows
 const DATASETS_METADATA = new Set(['dataset_info.json', 'dataset_infos.json', 'state.json', 'dataset_dict.json']);
 
-/** A data folder's .txt, .csv, .jsonl, .json and .parquet files (not its subfolders, not datasets' metadata), in name order. */
+/** A data folder's .txt, .csv, .jsonl, .json (each maybe .gz) and .parquet files (not its subfolders, not datasets' metadata), in name order. */
 export function dataFilesIn(dir: string): string[] {
-  const files = fs.readdirSync(dir).filter((n) => /\.(txt|csv|jsonl|json|parquet)$/i.test(n) && !DATASETS_METADATA.has(n) && fs.statSync(path.join(dir, n)).isFile()).sort();
+  const files = fs.readdirSync(dir).filter((n) => (/\.(txt|csv|jsonl|json)$/i.test(dataName(n)) || isParquet(n)) && !DATASETS_METADATA.has(n) && fs.statSync(path.join(dir, n)).isFile()).sort();
   if (!files.length) throw new Error(`${dir}: a folder without .txt, .csv, .jsonl, .json or .parquet files`);
   return files.map((n) => path.join(dir, n));
 }
@@ -463,7 +483,7 @@ export function readLabelledTexts(file: string, opts: { textColumn?: string | st
   if (given && !given.length) throw new Error('readLabelledTexts: textColumn is an empty list');
   // without a choice: `text`, else `sentence` when the data has that and not `text`
   const defaultColumns = (has: (c: string) => boolean) => (!has('text') && has('sentence') ? ['sentence'] : ['text']);
-  if (file.toLowerCase().endsWith('.csv')) {
+  if (isCsv(file)) {
     const textColumns = given ?? defaultColumns((c) => csvHeader(file).includes(c));
     return readCsvColumns(file, [...textColumns, labelColumn], { encoding: 'utf8' }).map((fields) => {
       const label = fields[fields.length - 1], n = Number(label);
@@ -495,7 +515,7 @@ export function readLabelledTexts(file: string, opts: { textColumn?: string | st
 export function readTextColumns(file: string, columns: string[], delimiter = ' '): string[] {
   if (isFolder(file)) return dataFilesIn(file).flatMap((f) => readTextColumns(f, columns, delimiter));
   checkDataFile(file);
-  if (file.toLowerCase().endsWith('.csv')) return readCsvColumns(file, columns, { encoding: 'utf8' }).map((r) => r.join(delimiter));
+  if (isCsv(file)) return readCsvColumns(file, columns, { encoding: 'utf8' }).map((r) => r.join(delimiter));
   if (!isRecordFile(file)) throw new Error(`${file}: texts of several columns come from a .jsonl, .json, .parquet or .csv`);
   return readJsonlFields(file, columns).map((r) => r.join(delimiter));
 }
@@ -509,7 +529,7 @@ export function isPromptCompletionCsv(file: string): boolean {
 
 /** A UTF-8 CSV file's column names (its first row). */
 function csvHeader(file: string): string[] {
-  const text = fs.readFileSync(file, 'utf8');
+  const text = readDataText(file);
   return (parseCsv(text.slice(0, text.indexOf('\n') + 1 || text.length), file)[0] ?? []).map((h) => h.trim());
 }
 

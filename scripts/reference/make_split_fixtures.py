@@ -23,6 +23,9 @@ LAYOUTS = [
     {"name": "folders", "files": ["train/a.jsonl", "train/b.jsonl", "validation/a.jsonl", "test/x/a.jsonl"]},
     # no split names: everything is train; hidden and special files are not data
     {"name": "plain", "files": ["a.jsonl", "b/c.jsonl", ".hidden/d.jsonl", "__pycache__/e.jsonl", "dataset_info.json"]},
+    # gzipped data files: the kind is the extension before .gz (c4's json.gz shards)
+    {"name": "gzipped", "files": ["data/train-00000-of-00002.jsonl.gz", "data/train-00001-of-00002.jsonl.gz", "data/validation-00000-of-00001.jsonl.gz", "notes.txt"]},
+    {"name": "gzipped-c4", "files": ["en/c4-train.00000-of-00002.json.gz", "en/c4-train.00001-of-00002.json.gz", "en/c4-validation.00000-of-00001.json.gz", "README.md"]},
     # README YAML configs (push_to_hub with config names; glue's layout)
     {"name": "configs", "files": ["sst2/train-00000-of-00001.parquet", "sst2/validation-00000-of-00001.parquet", "cola/train-00000-of-00001.parquet", "cola/test-00000-of-00001.parquet"],
      "readme": "---\nconfigs:\n- config_name: cola\n  data_files:\n  - split: train\n    path: cola/train-*\n  - split: test\n    path: cola/test-*\n- config_name: sst2\n  data_files:\n  - split: train\n    path: sst2/train-*\n  - split: validation\n    path: sst2/validation-*\n  default: true\n---\n# A card\n",

@@ -4,7 +4,7 @@ import { Spec } from '../args';
 import { loadModelFromFlags, sharedFlags, tokenizerFromFlags } from './common';
 import type { GPT2Tokenizer } from '../../models/tokenizer';
 import type { ChatMessage, ChatTemplateOptions } from '../../models/chat_template';
-import { isRecordFile, readJsonlFields, readRecords } from '../../data/text';
+import { isRecordFile, readDataText, readJsonlFields, readRecords } from '../../data/text';
 import { CHATML_TEMPLATE } from '../../models/tokenizer';
 import { withPrecision } from '../../train/evaluate';
 import type { GPT2LMHeadModel } from '../../models/gpt2';
@@ -192,7 +192,7 @@ async function generateFromFile(f: Record<string, unknown>, flags: GenerateOptio
   const chat = { applyChatTemplate: (m: ChatMessage[], o?: ChatTemplateOptions) => { const t = tokenizer.applyChatTemplate(m, o); rendered.add(t); return t; } };
   const prompts = isRecordFile(file)
     ? readJsonlFields(file, ['prompt'], readRecords(file, f.chat ? { chat } : {}), 'each line needs a string prompt field (or, with --chat, a list of messages)').map(([p]) => p)
-    : fs.readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim());
+    : readDataText(file).split(/\r?\n/).filter((l) => l.trim());
   if (!prompts.length) throw new Error(`--prompts ${file}: no prompts in it`);
   const model: GPT2LMHeadModel = await loadModelFromFlags(f);
   const options = generateOptions(model, flags);

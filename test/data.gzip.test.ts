@@ -1,0 +1,79 @@
+// Gzipped data files (.jsonl.gz, .json.gz, .csv.gz, .txt.gz: what many Hugging Face datasets ship,
+// c4's json.gz shards among them; datasets reads them by the extension before .gz). Written here
+// by Python's gzip module, they read exactly as the same files uncompressed.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+import { saveTinyGpt2 } from './helpers';
+
+const D = torch.data;
+let tmp: string;
+const files: Record<string, string> = {};
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-gzip-'));
+  const write = (name: string, content: string | Buffer) => {
+    files[name] = path.join(tmp, name);
+    fs.writeFileSync(files[name], content);
+  };
+  write('pairs.jsonl', Array.from({ length: 6 }, (_, i) => JSON.stringify({ prompt: `Q: ${i} and ${i}?\nA:`, completion: ` ${2 * i}, é ${'😀'.repeat(i % 2)}` })).join('\n') + '\n');
+  write('texts.json', JSON.stringify(['one text', 'two texts', 'three — texts'].map((text) => ({ text }))));
+  write('pairs.csv', 'prompt,completion\n"Say, hi:", hello\nAsk:," ""why?"""\n');
+  write('lines.txt', 'first line\n\nsecond line\nthird, last\n');
+  write('Articles.csv', Buffer.from('Article,Heading\n"Caf\xe9 opens, at last",News\nSecond story,Other\n', 'latin1'));
+  // gzip by Python (an independent writer), two of them written as several gzip members, as some tools do
+  const r = spawnSync('/usr/bin/python3', ['-c', `
+import gzip, sys
+for f in sys.argv[1:]:
+    data = open(f, "rb").read()
+    with open(f + ".gz", "wb") as out:
+        if f.endswith(".txt") or f.endswith(".json"):
+            half = len(data) // 2
+            out.write(gzip.compress(data[:half]) + gzip.compress(data[half:]))
+        else:
+            out.write(gzip.compress(data))
+`, ...Object.values(files)], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+test('every reader gives from name.gz what it gives from name: records, CSV (UTF-8 and the notebook\'s ISO-8859-1), text lines; folders list them', () => {
+  const gz = (f: string) => `${f}.gz`;
+  for (const name of ['pairs.jsonl', 'texts.json', 'pairs.csv', 'lines.txt']) {
+    expect([name, D.readTrainingDocuments(gz(files[name]))]).toEqual([name, D.readTrainingDocuments(files[name])]);
+  }
+  expect(D.readRecords(gz(files['pairs.jsonl']), { raw: true }).map(([, r]) => r)).toEqual(D.readRecords(files['pairs.jsonl'], { raw: true }).map(([, r]) => r));
+  expect(D.readRecords(gz(files['pairs.jsonl']), { raw: true })[2][0]).toBe(`${gz(files['pairs.jsonl'])}:3`);
+  expect(D.readCsvRecords(gz(files['pairs.csv']))).toEqual(D.readCsvRecords(files['pairs.csv']));
+  expect(D.readTrainingText(gz(files['Articles.csv']))).toBe(D.readTrainingText(files['Articles.csv']));
+  expect(D.readTrainingText(gz(files['Articles.csv']))).toContain('Café');
+  expect(D.readTrainingText(gz(files['lines.txt']))).toBe(fs.readFileSync(files['lines.txt'], 'utf8'));
+  expect(D.isPromptCompletionCsv(gz(files['pairs.csv']))).toBe(true);
+  const folder = path.join(tmp, 'folder');
+  fs.mkdirSync(folder);
+  for (const n of ['a.jsonl.gz', 'b.jsonl', 'c.parquet.gz', 'notes.md']) fs.copyFileSync(n.startsWith('a') ? gz(files['pairs.jsonl']) : files['pairs.jsonl'], path.join(folder, n));
+  expect(D.dataFilesIn(folder).map((f) => path.basename(f))).toEqual(['a.jsonl.gz', 'b.jsonl']);
+  // a split's slice of gzipped shards is written out plain
+  const out = fs.mkdtempSync(path.join(tmp, 'slice-'));
+  const sliced = D.sliceSplits({ train: [gz(files['pairs.jsonl'])] }, 'train[-2:]', out);
+  expect(sliced.map((f) => path.basename(f))).toEqual(['00000-pairs.jsonl']);
+  expect(D.readRecords(sliced[0], { raw: true }).map(([, r]) => r)).toEqual(D.readRecords(files['pairs.jsonl'], { raw: true }).slice(-2).map(([, r]) => r));
+  // a damaged file says so
+  const bad = path.join(tmp, 'bad.jsonl.gz');
+  fs.writeFileSync(bad, fs.readFileSync(gz(files['pairs.jsonl'])).subarray(0, 30));
+  expect(() => D.readTrainingDocuments(bad)).toThrow(/bad\.jsonl\.gz: not a readable gzip file .*; a whole \.gz, or the file without the \.gz ending/);
+});
+
+test('the CLI: eval on a .jsonl.gz and a .txt.gz prints what it prints for the plain files; generate --prompts reads a .txt.gz', async () => {
+  const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
+  const modelDir = await saveTinyGpt2(path.join(tmp, 'model'));
+  const evalOf = (file: string, ...extra: string[]) => spawnSync(process.execPath, [bin, 'eval', '--model', modelDir, '--data', file, '--block-size', '16', '--json', ...extra], { encoding: 'utf8' });
+  for (const [name, extra] of [['pairs.jsonl', []], ['lines.txt', ['--no-packing']]] as const) {
+    const [a, b] = [evalOf(`${files[name]}.gz`, ...extra), evalOf(files[name], ...extra)];
+    expect(a.stderr).toBe('');
+    expect(a.stdout).toBe(b.stdout);
+  }
+  const gen = (file: string) => spawnSync(process.execPath, [bin, 'generate', '--model', modelDir, '--prompts', file, '--max-new-tokens', '3'], { encoding: 'utf8' }).stdout;
+  expect(gen(`${files['lines.txt']}.gz`)).toBe(gen(files['lines.txt']));
+});
