@@ -146,8 +146,8 @@ export function datasetSplits(root: string, opts: { config?: string } = {}): Rec
   const extOf = (f: string) => path.extname(dataName(f)).toLowerCase();
   const counts = Object.entries(KINDS).map(([kind, exts]) => [kind, all.filter((f) => exts.includes(extOf(f))).length] as const);
   const [kind, n] = counts.reduce((a, b) => (b[1] > a[1] ? b : a));
-  if (!n) throw new Error(`${root}: no data files tstorch reads (.parquet, .jsonl, .json, .csv, .txt; the last four maybe .gz)`);
-  const keep = (f: string) => KINDS[kind].includes(extOf(f)) && !/\.parquet\.gz$/i.test(f);
+  if (!n) throw new Error(`${root}: no data files tstorch reads (.parquet, .jsonl, .json, .csv, .txt; the last four maybe .gz or .zst)`);
+  const keep = (f: string) => KINDS[kind].includes(extOf(f)) && !/\.parquet\.(gz|zst)$/i.test(f);
   return Object.fromEntries(Object.entries(splits).map(([s, fs_]) => [s, fs_.filter(keep).map((f) => path.join(root, f))]).filter(([, fs_]) => fs_.length));
 }
 
@@ -218,7 +218,7 @@ function fileRows(file: string): { rows: unknown[]; ext: string; write: (rows: u
     if (lines[lines.length - 1] === '') lines.pop();
     return { rows: lines, ext, write: (rows) => (rows as string[]).map((l) => l + '\n').join('') };
   }
-  throw new Error(`${file}: split slicing reads .parquet, .jsonl, .json, .csv and .txt files (the last four maybe .gz)`);
+  throw new Error(`${file}: split slicing reads .parquet, .jsonl, .json, .csv and .txt files (the last four maybe .gz or .zst)`);
 }
 
 /**

@@ -2,18 +2,18 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
+import { decompress as zstdDecompress } from 'fzstd';
 import { readParquet, readParquetSchema } from './parquet';
 import { ChatRenderer, ConversationOptions, conversationToText } from './chat';
 import type { PromptCompletion } from './dataset';
 
 /**
- * A data file's name without a .gz ending: what kind of data it holds (`train.jsonl.gz` is JSON
- * Lines, gzipped, as datasets reads it; so are .json.gz, .csv.gz and .txt.gz).
+ * A data file's name without a compression ending (.gz, .zst): what kind of data it holds
+ * (`train.jsonl.gz` is JSON Lines, gzipped, as datasets reads it; so are .json.gz, .csv.zst, ...).
  */
-export const dataName = (file: string): string => file.replace(/\.gz$/i, '');
-const isGzip = (file: string): boolean => /\.gz$/i.test(file);
+export const dataName = (file: string): string => file.replace(/\.(gz|zst)$/i, '');
 
-/** A data file's bytes, gunzipped where its name ends in .gz. */
+/** A data file's bytes, decompressed where its name ends in .gz (gzip) or .zst (Zstandard). */
 export function readDataBytes(file: string): Buffer {
   let bytes: Buffer;
   try {
@@ -21,15 +21,17 @@ export function readDataBytes(file: string): Buffer {
   } catch (e) {
     throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  if (!isGzip(file)) return bytes;
+  const kind = /\.gz$/i.test(file) ? 'gzip' : /\.zst$/i.test(file) ? 'zstd' : null;
+  if (!kind) return bytes;
   try {
-    return zlib.gunzipSync(bytes);
+    // (fzstd: pure JavaScript; frames with or without their size, several in a row)
+    return kind === 'gzip' ? zlib.gunzipSync(bytes) : Buffer.from(zstdDecompress(bytes));
   } catch (e) {
-    throw new Error(`${file}: not a readable gzip file (${(e as Error).message}); a whole .gz, or the file without the .gz ending`);
+    throw new Error(`${file}: not a readable ${kind} file (${(e as Error).message}); a whole ${path.extname(file)}, or the file without the ${path.extname(file)} ending`);
   }
 }
 
-/** A data file's text (UTF-8 unless said), gunzipped where its name ends in .gz. */
+/** A data file's text (UTF-8 unless said), decompressed where its name ends in .gz or .zst. */
 export const readDataText = (file: string, encoding: BufferEncoding = 'utf8'): string => readDataBytes(file).toString(encoding);
 
 /**
@@ -418,7 +420,7 @@ function readFolderOfOneKind<T>(dir: string, read: (file: string) => T[] | null,
 // what `datasets` writes beside data files (save_to_disk, older hub repos): not rows
 const DATASETS_METADATA = new Set(['dataset_info.json', 'dataset_infos.json', 'state.json', 'dataset_dict.json']);
 
-/** A data folder's .txt, .csv, .jsonl, .json (each maybe .gz) and .parquet files (not its subfolders, not datasets' metadata), in name order. */
+/** A data folder's .txt, .csv, .jsonl, .json (each maybe .gz or .zst) and .parquet files (not its subfolders, not datasets' metadata), in name order. */
 export function dataFilesIn(dir: string): string[] {
   const files = fs.readdirSync(dir).filter((n) => (/\.(txt|csv|jsonl|json)$/i.test(dataName(n)) || isParquet(n)) && !DATASETS_METADATA.has(n) && fs.statSync(path.join(dir, n)).isFile()).sort();
   if (!files.length) throw new Error(`${dir}: a folder without .txt, .csv, .jsonl, .json or .parquet files`);

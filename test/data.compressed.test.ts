@@ -1,6 +1,7 @@
-// Gzipped data files (.jsonl.gz, .json.gz, .csv.gz, .txt.gz: what many Hugging Face datasets ship,
-// c4's json.gz shards among them; datasets reads them by the extension before .gz). Written here
-// by Python's gzip module, they read exactly as the same files uncompressed.
+// Compressed data files (.jsonl.gz, .json.gz, .csv.gz, .txt.gz, and the same .zst: what many
+// Hugging Face datasets ship, c4's json.gz shards and the Pile's jsonl.zst among them; datasets
+// reads them by the extension before the compression's). Written here by Python's gzip module and
+// the zstd command, they read exactly as the same files uncompressed.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -35,11 +36,16 @@ for f in sys.argv[1:]:
             out.write(gzip.compress(data))
 `, ...Object.values(files)], { encoding: 'utf8' });
   expect(r.stderr).toBe('');
+  // zstd: a frame that knows its size (from a file), one that does not (from a pipe), and two frames in a row
+  for (const f of Object.values(files)) {
+    const z = spawnSync('bash', ['-c', `set -e; if [[ "$1" == *.txt || "$1" == *.json ]]; then head -c 20 "$1" | zstd -q -c > "$1.zst"; tail -c +21 "$1" | zstd -q -c >> "$1.zst"; elif [[ "$1" == *.csv ]]; then zstd -q -c < "$1" > "$1.zst"; else zstd -q -f "$1" -o "$1.zst"; fi`, '-', f], { encoding: 'utf8' });
+    expect(z.stderr).toBe('');
+  }
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-test('every reader gives from name.gz what it gives from name: records, CSV (UTF-8 and the notebook\'s ISO-8859-1), text lines; folders list them', () => {
-  const gz = (f: string) => `${f}.gz`;
+test.each(['gz', 'zst'])('every reader gives from name.%s what it gives from name: records, CSV (UTF-8 and the notebook\'s ISO-8859-1), text lines; folders list them', (ext) => {
+  const gz = (f: string) => `${f}.${ext}`;
   for (const name of ['pairs.jsonl', 'texts.json', 'pairs.csv', 'lines.txt']) {
     expect([name, D.readTrainingDocuments(gz(files[name]))]).toEqual([name, D.readTrainingDocuments(files[name])]);
   }
@@ -50,27 +56,27 @@ test('every reader gives from name.gz what it gives from name: records, CSV (UTF
   expect(D.readTrainingText(gz(files['Articles.csv']))).toContain('Café');
   expect(D.readTrainingText(gz(files['lines.txt']))).toBe(fs.readFileSync(files['lines.txt'], 'utf8'));
   expect(D.isPromptCompletionCsv(gz(files['pairs.csv']))).toBe(true);
-  const folder = path.join(tmp, 'folder');
+  const folder = path.join(tmp, `folder-${ext}`);
   fs.mkdirSync(folder);
-  for (const n of ['a.jsonl.gz', 'b.jsonl', 'c.parquet.gz', 'notes.md']) fs.copyFileSync(n.startsWith('a') ? gz(files['pairs.jsonl']) : files['pairs.jsonl'], path.join(folder, n));
-  expect(D.dataFilesIn(folder).map((f) => path.basename(f))).toEqual(['a.jsonl.gz', 'b.jsonl']);
+  for (const n of [`a.jsonl.${ext}`, 'b.jsonl', `c.parquet.${ext}`, 'notes.md']) fs.copyFileSync(n.startsWith('a') ? gz(files['pairs.jsonl']) : files['pairs.jsonl'], path.join(folder, n));
+  expect(D.dataFilesIn(folder).map((f) => path.basename(f))).toEqual([`a.jsonl.${ext}`, 'b.jsonl']);
   // a split's slice of gzipped shards is written out plain
-  const out = fs.mkdtempSync(path.join(tmp, 'slice-'));
+  const out = fs.mkdtempSync(path.join(tmp, `slice-${ext}-`));
   const sliced = D.sliceSplits({ train: [gz(files['pairs.jsonl'])] }, 'train[-2:]', out);
   expect(sliced.map((f) => path.basename(f))).toEqual(['00000-pairs.jsonl']);
   expect(D.readRecords(sliced[0], { raw: true }).map(([, r]) => r)).toEqual(D.readRecords(files['pairs.jsonl'], { raw: true }).slice(-2).map(([, r]) => r));
   // a damaged file says so
-  const bad = path.join(tmp, 'bad.jsonl.gz');
+  const bad = path.join(tmp, `bad.jsonl.${ext}`);
   fs.writeFileSync(bad, fs.readFileSync(gz(files['pairs.jsonl'])).subarray(0, 30));
-  expect(() => D.readTrainingDocuments(bad)).toThrow(/bad\.jsonl\.gz: not a readable gzip file .*; a whole \.gz, or the file without the \.gz ending/);
+  expect(() => D.readTrainingDocuments(bad)).toThrow(new RegExp(`bad\\.jsonl\\.${ext}: not a readable ${ext === 'gz' ? 'gzip' : 'zstd'} file .*; a whole \\.${ext}, or the file without the \\.${ext} ending`));
 });
 
-test('the CLI: eval on a .jsonl.gz and a .txt.gz prints what it prints for the plain files; generate --prompts reads a .txt.gz', async () => {
+test('the CLI: eval on a .jsonl.gz, .txt.gz and .jsonl.zst prints what it prints for the plain files; generate --prompts reads a .txt.gz', async () => {
   const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
   const modelDir = await saveTinyGpt2(path.join(tmp, 'model'));
   const evalOf = (file: string, ...extra: string[]) => spawnSync(process.execPath, [bin, 'eval', '--model', modelDir, '--data', file, '--block-size', '16', '--json', ...extra], { encoding: 'utf8' });
-  for (const [name, extra] of [['pairs.jsonl', []], ['lines.txt', ['--no-packing']]] as const) {
-    const [a, b] = [evalOf(`${files[name]}.gz`, ...extra), evalOf(files[name], ...extra)];
+  for (const [name, extra, ext] of [['pairs.jsonl', [], 'gz'], ['lines.txt', ['--no-packing'], 'gz'], ['pairs.jsonl', [], 'zst']] as const) {
+    const [a, b] = [evalOf(`${files[name]}.${ext}`, ...extra), evalOf(files[name], ...extra)];
     expect(a.stderr).toBe('');
     expect(a.stdout).toBe(b.stdout);
   }
