@@ -1,7 +1,8 @@
-// Data: text, CSV, JSON Lines and Parquet loading, the notebook's cleaning, the Brown Corpus, TextDataset and batching,
+// Data: text, CSV, JSON Lines, Parquet and save_to_disk (Arrow) loading, the notebook's cleaning, the Brown Corpus, TextDataset and batching,
 // and TensorDataset / DataLoader for tensors in memory.
 export * from './text';
 export * from './parquet';
+export * from './arrow';
 export * from './chat';
 export { datasetSplits, parseSplitSpec, splitSliceBounds, sliceSplits } from './splits';
 export type { SplitInstruction } from './splits';

@@ -19,7 +19,7 @@ const DIRNAME_PATTERNS = ['**/{k}/**', '**/{k}[{s}]*/**', '**/*[{s}]{k}/**', '**
 const SHARDED = 'data/{split}-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]*.*';
 const FILES_TO_IGNORE = new Set(['README.md', 'config.json', 'dataset_info.json', 'dataset_infos.json', 'dummy_data.zip', 'dataset_dict.json']);
 // datasets' packaged builders and their extensions: the files kept are the most common kind's
-const KINDS: Record<string, string[]> = { parquet: ['.parquet'], json: ['.json', '.jsonl'], csv: ['.csv'], text: ['.txt'] };
+const KINDS: Record<string, string[]> = { parquet: ['.parquet'], arrow: ['.arrow'], json: ['.json', '.jsonl'], csv: ['.csv'], text: ['.txt'] };
 
 /** An fsspec glob (**, *, [...]) as a regular expression over '/'-separated relative paths. */
 function globToRegExp(glob: string): RegExp {

@@ -4,6 +4,7 @@ import * as path from 'path';
 import * as zlib from 'zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { readParquet, readParquetSchema } from './parquet';
+import { isArrowFile, isSavedDataset, readArrowRows, savedDatasetClassLabels, savedDatasetFiles, savedDatasetSplits } from './arrow';
 import { ChatRenderer, ConversationOptions, conversationToText } from './chat';
 import type { PromptCompletion } from './dataset';
 
@@ -174,7 +175,7 @@ export function readJsonlFields(file: string, columns: string[], parsed = readRe
  * named .json, as `Dataset.to_json` writes them; Hugging Face's "json" loader reads both) and
  * Parquet (a row each, as Hugging Face's hub and `Dataset.to_parquet` write them).
  */
-export const isRecordFile = (file: string): boolean => /\.(jsonl|json)$/i.test(dataName(file)) || isParquet(file);
+export const isRecordFile = (file: string): boolean => /\.(jsonl|json)$/i.test(dataName(file)) || isParquet(file) || isArrowFile(file);
 const isParquet = (file: string): boolean => /\.parquet$/i.test(file);
 const isJson = (file: string): boolean => /\.json$/i.test(dataName(file));
 
@@ -207,6 +208,7 @@ function readRecordsAndKind(file: string, opts: { chat?: ChatRenderer | null; ra
 
 function readRawRecords(file: string): [string, unknown][] {
   if (isParquet(file)) return readParquet(file).rows.map((row, i) => [`${file} row ${i + 1}`, row]);
+  if (isArrowFile(file)) return readArrowRows(file).map((row, i) => [`${file} row ${i + 1}`, row]);
   if (isCsv(file)) return readCsvRecords(file).map((row, i) => [`${file} row ${i + 1}`, row]);
   if (isJson(file)) {
     const text = readDataText(file);
@@ -254,20 +256,24 @@ export function readCsvRecords(file: string): Record<string, unknown>[] {
   return body.map((r) => Object.fromEntries(header.map((h, c) => [h, r[c] === '' ? null : types[c](r[c])])));
 }
 
-const noRows = (file: string): string => `${file}: no ${isParquet(file) ? 'rows' : isJson(file) ? 'records' : 'JSON lines'}`;
+const noRows = (file: string): string => `${file}: no ${isParquet(file) || isArrowFile(file) ? 'rows' : isJson(file) ? 'records' : 'JSON lines'}`;
 
 /**
  * The class names of a ClassLabel column (a Hugging Face dataset's label, or list of labels as
- * ner_tags) in a .parquet written by `datasets`, or in every .parquet of a folder (they must
- * agree): for the first of `columns` the data has; undefined for other data, columns and writers.
+ * ner_tags) in a .parquet written by `datasets` (or a dataset saved by save_to_disk), or in every
+ * one of a folder (they must agree): for the first of `columns` the data has; undefined for other
+ * data, columns and writers.
  */
 export function classLabelNames(file: string, columns: string[]): string[] | undefined {
-  const files = isFolder(file) ? dataFilesIn(file).filter(isParquet) : isParquet(file) ? [file] : [];
+  const labelled = (f: string) => isParquet(f) || isArrowFile(f);
+  const files = isFolder(file) ? dataFilesIn(file).filter(labelled) : labelled(file) ? [file] : [];
   let found: string[] | undefined, from = '';
   for (const f of files) {
-    const schema = readParquetSchema(f);
+    // (a saved dataset's features are in its dataset_info.json; every column of its rows is there)
+    const schema = isArrowFile(f) ? savedDatasetClassLabels(f) : readParquetSchema(f);
+    const classLabels = schema.classLabels;
     const column = columns.find((c) => schema.columns.includes(c));
-    const names = column === undefined ? undefined : schema.classLabels[column];
+    const names = column === undefined ? undefined : classLabels[column];
     if (!names) continue;
     if (found && found.join('\n') !== names.join('\n')) throw new Error(`${file}: ${from} and ${f} name their ClassLabel ids differently (${found.join(',')} / ${names.join(',')}); give files of one dataset`);
     if (!found) { found = names; from = f; }
@@ -422,6 +428,9 @@ const DATASETS_METADATA = new Set(['dataset_info.json', 'dataset_infos.json', 's
 
 /** A data folder's .txt, .csv, .jsonl, .json (each maybe .gz or .zst) and .parquet files (not its subfolders, not datasets' metadata), in name order. */
 export function dataFilesIn(dir: string): string[] {
+  if (isSavedDataset(dir)) return savedDatasetFiles(dir); // (Dataset.save_to_disk's Arrow files, in order)
+  const splits = savedDatasetSplits(dir);
+  if (splits) throw new Error(`${dir}: a DatasetDict saved by save_to_disk (splits ${Object.keys(splits).join(', ')}): give one split's folder (${path.join(dir, Object.keys(splits)[0])}; on the command line also ${dir}:${Object.keys(splits)[0]})`);
   const files = fs.readdirSync(dir).filter((n) => (/\.(txt|csv|jsonl|json)$/i.test(dataName(n)) || isParquet(n)) && !DATASETS_METADATA.has(n) && fs.statSync(path.join(dir, n)).isFile()).sort();
   if (!files.length) throw new Error(`${dir}: a folder without .txt, .csv, .jsonl, .json or .parquet files`);
   return files.map((n) => path.join(dir, n));

@@ -72,6 +72,14 @@ export const datasetSources = new Map<string, string>();
  * are written to a temporary folder.
  */
 function resolveDatasetFlag(flag: string, value: string, defaultSplit: string, config: string | undefined): string {
+  // a DatasetDict saved by save_to_disk: the split the command reads (DIR, or DIR:SPLIT)
+  const local = fs.existsSync(value) ? [value, undefined] : /^(.+):([\w.]+)$/.exec(value)?.slice(1) ?? [];
+  const dictSplits = local[0] !== undefined && fs.existsSync(local[0]) && fs.statSync(local[0]).isDirectory() ? torch.data.savedDatasetSplits(local[0]) : null;
+  if (dictSplits) {
+    const want = local[1] ?? defaultSplit;
+    if (!dictSplits[want]) throw new Error(`${flag} ${value}: the saved DatasetDict has no '${want}' split (it has ${Object.keys(dictSplits).join(', ')})${local[1] === undefined ? `; give ${flag} ${value}:SPLIT` : ''}`);
+    return dictSplits[want];
+  }
   if (fs.existsSync(value)) return value;
   const m = /^([^:]+)(?::(.+))?$/.exec(value);
   if (!m || !torch.io.isRepoId(m[1])) return value;
