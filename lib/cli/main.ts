@@ -16,6 +16,7 @@ const commands: Record<string, () => Command> = {
   chat: () => require('./commands/chat'),
   classify: () => require('./commands/classify'),
   train: () => require('./commands/train'),
+  data: () => require('./commands/data'),
   merge: () => require('./commands/merge'),
   run: () => require('./commands/run'),
   demo: () => require('./commands/demo'),

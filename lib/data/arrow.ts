@@ -11,9 +11,17 @@ import { classLabelsOf } from './parquet';
 
 export const isArrowFile = (file: string): boolean => /\.arrow$/i.test(file);
 
-/** Whether a folder is a Dataset.save_to_disk folder (state.json and dataset_info.json beside its .arrow files). */
+/**
+ * Whether a folder is a Dataset.save_to_disk folder: a state.json naming .arrow files that are
+ * there (a folder of other data with datasets' state.json beside it is not).
+ */
 export function isSavedDataset(dir: string): boolean {
-  return fs.existsSync(path.join(dir, 'state.json')) && fs.existsSync(path.join(dir, 'dataset_info.json'));
+  const file = path.join(dir, 'state.json');
+  if (!fs.existsSync(file)) return false;
+  let state: unknown;
+  try { state = JSON.parse(fs.readFileSync(file, 'utf8')); } catch { return false; }
+  const files = (state as { _data_files?: { filename?: unknown }[] })?._data_files;
+  return Array.isArray(files) && files.length > 0 && files.every((f) => typeof f?.filename === 'string' && isArrowFile(f.filename) && fs.existsSync(path.join(dir, f.filename)));
 }
 
 /** A DatasetDict.save_to_disk folder's splits (dataset_dict.json's), each its folder; null for any other folder. */

@@ -32,11 +32,11 @@ export function attnFlag(f: Record<string, unknown>): torch.AttnImplementation |
   return a;
 }
 
-/** The data flags of a parsed command line. */
-export function dataFlags(f: Record<string, unknown>): DataFlags {
+/** The data flags of a parsed command line (tokenizer: default the --tokenizer or --model folder's). */
+export function dataFlags(f: Record<string, unknown>, tokenizer?: torch.GPT2Tokenizer): DataFlags {
   return {
     cleaning: f.cleaning as string | undefined, column: f['text-column'] as string | undefined, packing: f.packing as boolean, packingStrategy: f['packing-strategy'] as string | undefined, completionOnlyLoss: f['completion-only-loss'] as boolean,
-    assistantOnlyLoss: f['assistant-only-loss'] as boolean | undefined, tokenizer: tokenizerFromFlags(f),
+    assistantOnlyLoss: f['assistant-only-loss'] as boolean | undefined, tokenizer: tokenizer ?? tokenizerFromFlags(f),
   };
 }
 

@@ -1,0 +1,59 @@
+// tstorch data: what a data file becomes as training data, checked against what the data says the
+// loss must learn: a completion, an assistant's replies, every token of a block but its first.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+
+const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
+const cli = (...args: string[]) => spawnSync(process.execPath, [bin, 'data', ...args], { encoding: 'utf8' });
+let tmp: string;
+beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-data-')); });
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+test('prompt-completion: the completion and its <|endoftext|> are what is learned; counts as the dataset has them', () => {
+  const file = path.join(tmp, 'qa.jsonl');
+  const pairs = Array.from({ length: 5 }, (_, i) => ({ prompt: `Q: ${i} plus ${i}?\nA:`, completion: ` ${2 * i}, é😀` }));
+  fs.writeFileSync(file, pairs.map((p) => JSON.stringify(p)).join('\n') + '\n');
+  const r = cli('--data', file, '--json', '--show', '5');
+  expect(r.stderr).toBe('');
+  const out = JSON.parse(r.stdout);
+  const ds = torch.data.ExampleDataset.fromPromptCompletions(pairs, { maxLength: 128 });
+  expect([out.kind, out.items, out.tokens, out.learnedTokens]).toEqual(['examples', 5, ds.tokens([0, 1, 2, 3, 4]), ds.lossTokens([0, 1, 2, 3, 4])]);
+  out.shown.forEach((item: { ids: number[]; labels: number[]; text: string }, i: number) => {
+    expect(item.ids).toEqual(torch.tokenizer.encode(pairs[i].prompt + pairs[i].completion + '<|endoftext|>'));
+    expect(torch.tokenizer.decode(item.labels.filter((l) => l !== -100))).toBe(pairs[i].completion + '<|endoftext|>');
+    expect(item.text).toBe(`${pairs[i].prompt}[[${pairs[i].completion}<|endoftext|>]]`);
+  });
+  // the text form says the same
+  const text = cli('--data', file, '--show', '1');
+  expect(text.stdout).toMatch(/qa\.jsonl: 5 examples of up to 128 tokens \(padded per batch\); \d+ tokens, \d+ learned/);
+  expect(text.stdout).toContain(`Q: 0 plus 0?\nA:[[ 0, é😀<|endoftext|>]]`);
+});
+
+test('conversations with --assistant-only-loss: the replies and their <|im_end|> are learned; packed rows show each example in turn', () => {
+  const file = path.join(tmp, 'chats.jsonl');
+  const chats = [['Hi', 'Hello there.'], ['2+2?', 'Four.']].map(([q, a]) => ({ messages: [{ role: 'user', content: q }, { role: 'assistant', content: a }] }));
+  fs.writeFileSync(file, chats.map((c) => JSON.stringify(c)).join('\n') + '\n');
+  const out = JSON.parse(cli('--data', file, '--chat-template', 'chatml', '--assistant-only-loss', '--json').stdout);
+  expect(out.shown.map((s: { text: string }) => s.text)).toEqual(chats.map((c) => `<|im_start|>user\n${c.messages[0].content}<|im_end|>\n<|im_start|>assistant\n[[${c.messages[1].content}<|im_end|>\n]]`));
+  const packed = JSON.parse(cli('--data', file, '--chat-template', 'chatml', '--assistant-only-loss', '--packing-strategy', 'bfd', '--block-size', '128', '--json').stdout);
+  expect([packed.kind, packed.items, packed.learnedTokens]).toEqual(['rows', 1, out.learnedTokens]);
+  // (best-fit decreasing: the longer example, in tokens, first)
+  const shown = out.shown as { ids: number[]; text: string }[];
+  const order = shown.map((s, i) => [s.ids.length, i]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).map(([, i]) => i);
+  expect(packed.shown[0].text).toBe(order.map((i) => shown[i].text).join(''));
+  expect(cli('--data', file, '--assistant-only-loss').stderr).toMatch(/no chat template/);
+});
+
+test('packed text: blocks of --block-size tokens, every token learned but each block\'s first', () => {
+  const file = path.join(tmp, 'text.txt');
+  fs.writeFileSync(file, 'The jury said it did find that many of the registration practices were outmoded. '.repeat(8));
+  const out = JSON.parse(cli('--data', file, '--block-size', '16', '--json', '--show', '2').stdout);
+  const ids = torch.tokenizer.encode(fs.readFileSync(file, 'utf8'));
+  expect([out.kind, out.items]).toEqual(['blocks', Math.floor(ids.length / 16)]);
+  expect(out.shown[1].ids).toEqual(ids.slice(16, 32));
+  expect(out.shown[1].labels).toEqual(ids.slice(16, 32).map((id, k) => (k === 0 ? -100 : id)));
+  expect(cli('--data', file, '--show', '-1').stderr).toMatch(/--show must be an integer >= 0/);
+});
