@@ -123,14 +123,19 @@ export function renderChatTemplateSpans(template: string, messages: ChatMessage[
     }
   }
   const t = compile(template);
-  const inputs = JSON.stringify([messages, special, opts.kwargs, opts.tools, opts.documents]) ?? '';
-  if (inputs.includes(OPEN_MARK) || inputs.includes(CLOSE_MARK)) throw new Error('chat template: the conversation holds the noncharacters U+FDD0 / U+FDD1, which mark generation blocks here; take them out');
+  // (only a template with generation blocks has marks to take out; its inputs must not hold them)
+  const marked = hasGenerationMarkers(template);
+  if (marked) {
+    const inputs = JSON.stringify([messages, special, opts.kwargs, opts.tools, opts.documents]) ?? '';
+    if (inputs.includes(OPEN_MARK) || inputs.includes(CLOSE_MARK)) throw new Error('chat template: the conversation holds the noncharacters U+FDD0 / U+FDD1, which mark generation blocks here; take them out');
+  }
   let rendered: string, generationSpans: [number, number][];
   try {
-    ({ text: rendered, generationSpans } = takeOutMarks(t.render({
+    const out = t.render({
       ...special, ...opts.kwargs,
       messages: chat, tools: opts.tools ?? null, documents: opts.documents ?? null, add_generation_prompt: Boolean(opts.addGenerationPrompt),
-    })));
+    });
+    ({ text: rendered, generationSpans } = marked ? takeOutMarks(out) : { text: out, generationSpans: [] });
   } catch (e) {
     throw new Error(`chat template: ${(e as Error).message}`);
   }
