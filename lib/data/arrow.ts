@@ -6,8 +6,13 @@
 // (as the Parquet reader gives them), lists as arrays, structs as objects.
 import * as fs from 'fs';
 import * as path from 'path';
-import { tableFromIPC, Vector } from 'apache-arrow';
 import { classLabelsOf } from './parquet';
+
+type Arrow = typeof import('apache-arrow');
+let arrowModule: Arrow | null = null;
+// (loaded on first use: apache-arrow costs 0.1 s and 14 MB at start-up, and most runs read no Arrow file)
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const arrow = (): Arrow => (arrowModule ??= require('apache-arrow') as Arrow);
 
 export const isArrowFile = (file: string): boolean => /\.arrow$/i.test(file);
 
@@ -53,7 +58,7 @@ export function savedDatasetClassLabels(arrowFile: string): { columns: string[];
 export function readArrowRows(file: string): Record<string, unknown>[] {
   let table;
   try {
-    table = tableFromIPC(fs.readFileSync(file));
+    table = arrow().tableFromIPC(fs.readFileSync(file));
   } catch (e) {
     throw new Error(`${file}: not a readable Arrow file (${(e as Error).message})`);
   }
@@ -65,7 +70,7 @@ export function readArrowRows(file: string): Record<string, unknown>[] {
 /** An Arrow value as JSON holds it. */
 function plain(v: unknown): unknown {
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-  if (v instanceof Vector) return Array.from(v, plain);
+  if (v instanceof arrow().Vector) return Array.from(v as Iterable<unknown>, plain);
   if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
     const o = (v as { toJSON(): unknown }).toJSON();
     if (o !== null && typeof o === 'object' && !Array.isArray(o)) return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, plain(x)]));

@@ -2,7 +2,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { decompress as zstdDecompress } from 'fzstd';
 import { readParquet, readParquetSchema } from './parquet';
 import { isArrowFile, isSavedDataset, readArrowRows, savedDatasetClassLabels, savedDatasetFiles, savedDatasetSplits } from './arrow';
 import { ChatRenderer, ConversationOptions, conversationToText } from './chat';
@@ -26,7 +25,8 @@ export function readDataBytes(file: string): Buffer {
   if (!kind) return bytes;
   try {
     // (fzstd: pure JavaScript; frames with or without their size, several in a row)
-    return kind === 'gzip' ? zlib.gunzipSync(bytes) : Buffer.from(zstdDecompress(bytes));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return kind === 'gzip' ? zlib.gunzipSync(bytes) : Buffer.from((require('fzstd') as typeof import('fzstd')).decompress(bytes));
   } catch (e) {
     throw new Error(`${file}: not a readable ${kind} file (${(e as Error).message}); a whole ${path.extname(file)}, or the file without the ${path.extname(file)} ending`);
   }
