@@ -908,9 +908,12 @@ const rss = () => process.memoryUsage.rss() / 2 ** 20;
   const seen = {};
   const cb = { onStepEnd: (s) => {
     if (s.globalStep === 4) {
-      // What fragmentation leaves: a big buffer freed below a small live one, kept by the C library.
+      // What fragmentation leaves: a big buffer freed below a live one, kept by the C library. The
+      // live one is 16 MiB so that it comes from the heap's top, above the big one (a small one can
+      // fill an old hole below it, leaving the big one at the top: when sbrk had failed there and
+      // glibc grew the heap by mmap, malloc_trim cannot give the top back, so RSS stayed up).
       const big = torch.ones([(1024 << 20) / 4]);
-      torch.keep(torch.ones([16]));
+      torch.keep(torch.ones([(16 << 20) / 4]));
       big.dispose();
       torch.memory(); // (frees the queued handle)
       seen.afterHole = rss();
