@@ -77,6 +77,12 @@ test('save_total_limit keeps the newest checkpoints; a checkpoint is whole or ab
   expect(state.global_step).toBe(12);
   expect(() => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), resumeFromCheckpoint: path.join(out, 'nope'), progress: false }, dataset()).train())
     .toThrow(/not a complete checkpoint/);
+  // A damaged state file is named, with what to do (not a bare SyntaxError).
+  const damaged = path.join(tmp, 'limit-damaged');
+  fs.cpSync(path.join(out, 'checkpoint-12'), damaged, { recursive: true });
+  fs.writeFileSync(path.join(damaged, 'optimizer.json'), '{"steps": [1, 2');
+  expect(() => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), resumeFromCheckpoint: damaged, perDeviceTrainBatchSize: 4, progress: false }, dataset()).train())
+    .toThrow(/resume: .*optimizer\.json is not valid JSON .*damaged: resume from an earlier one/);
   trainer.optimizer.dispose();
   model.dispose();
 });

@@ -4,6 +4,7 @@
 // one such folder a split and dataset_dict.json naming the splits. Decoding is apache-arrow's.
 // Values come out as JSON would hold them: int64 as a number where exact, else a decimal string
 // (as the Parquet reader gives them), lists as arrays, structs as objects.
+import { readJsonObject } from '../io/json';
 import * as fs from 'fs';
 import * as path from 'path';
 import { classLabelsOf } from './parquet';
@@ -81,9 +82,5 @@ function plain(v: unknown): unknown {
 }
 
 function readJson(file: string): Record<string, unknown> {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: not readable JSON (${(e as Error).message})`);
-  }
+  return readJsonObject(file, 'dataset', 'is the folder what datasets\' save_to_disk wrote, copied whole?');
 }

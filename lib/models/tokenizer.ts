@@ -4,6 +4,7 @@
 // GPT2Tokenizer.fromPretrained(dir) reads a model folder's own files: GPT-2's tables take the fast
 // path above; any other byte-level BPE (a GPT-2 trained on another language or corpus) is run by
 // ByteLevelBPE below, Hugging Face's GPT2Tokenizer algorithm.
+import { readJsonObject } from '../io/json';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -357,19 +358,7 @@ function readChatTemplate(dir: string, config: Record<string, unknown>): ChatTem
 }
 
 function readJson(file: string): Record<string, unknown> {
-  let raw: string;
-  try {
-    raw = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`tokenizer: cannot read ${file}: ${(e as Error).message}`);
-  }
-  try {
-    const v = JSON.parse(raw);
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
-    return v as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`tokenizer: ${file} is not valid JSON (${(e as Error).message}): a broken download? fetch the tokenizer files again`);
-  }
+  return readJsonObject(file, 'tokenizer', 'a broken download? fetch the tokenizer files again');
 }
 
 /** A special token's spelling in tokenizer_config.json / special_tokens_map.json: a string or { content }. */

@@ -24,6 +24,7 @@ import { LMDataset, TextDataset, epochPermutation, lengthGroupedOrder } from '..
 import * as distributed from '../tensor/distributed';
 import { loadFile, saveFile } from '../io/safetensors';
 import { recoverInterruptedWrites, writeDirAtomic, writeFileAtomic } from '../io/atomic';
+import { readJsonObject } from '../io/json';
 import { loraConfig, writeAdapter } from '../lora/inject';
 import { loraplusParameterGroups } from '../lora/loraplus';
 import { evaluate, evaluateClassifier, evaluateTokenClassifier, readAndDispose, withPrecision } from './evaluate';
@@ -775,12 +776,15 @@ export class Trainer {
   private resume(dir: string): void {
     const weights = loraConfig(this.model) ? WEIGHTS.lora : WEIGHTS.full;
     const statePath = path.join(dir, 'trainer_state.json');
-    if (fs.existsSync(statePath) && JSON.parse(fs.readFileSync(statePath, 'utf8')).save_only_model) {
+    // (a hand-edited or damaged state file: say which, not a bare SyntaxError)
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const readState = (f: string): any => readJsonObject(path.join(dir, f), 'resume', `the checkpoint ${dir} is damaged: resume from an earlier one`);
+    if (fs.existsSync(statePath) && readState('trainer_state.json').save_only_model) {
       throw new Error(`resume: ${dir} was saved with saveOnlyModel (the weights alone, no optimizer or schedule state): it cannot resume training; start a new run from its weights instead`);
     }
     const need = [weights, 'optimizer.safetensors', 'optimizer.json', 'scheduler.json', 'rng_state.bin', 'trainer_state.json'];
     for (const f of need) if (!fs.existsSync(path.join(dir, f))) throw new Error(`resume: ${dir} is not a complete checkpoint (no ${f})`);
-    const state = JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8'));
+    const state = readState('trainer_state.json');
     if ((state.world_size ?? 1) !== this.worldSize) {
       throw new Error(`resume: the checkpoint was made with ${state.world_size ?? 1} processes, this run has ${this.worldSize}`);
     }
@@ -794,7 +798,7 @@ export class Trainer {
     if ((state.gradient_accumulation_steps ?? 1) !== this.args.gradientAccumulationSteps) {
       throw new Error(`resume: the checkpoint was trained with ${state.gradient_accumulation_steps ?? 1} gradient accumulation steps, not ${this.args.gradientAccumulationSteps}`);
     }
-    const optJson = JSON.parse(fs.readFileSync(path.join(dir, 'optimizer.json'), 'utf8'));
+    const optJson = readState('optimizer.json');
     const savedOptim = optJson.optim ?? 'adamw_torch'; // (checkpoints from before optim choices)
     const family = (o: string) => (o.startsWith('adamw_torch') ? 'adamw_torch' : o);
     if (family(savedOptim) !== family(this.args.optim)) {
@@ -813,7 +817,7 @@ export class Trainer {
     } finally {
       for (const t of opt.tensors.values()) t.dispose();
     }
-    this.scheduler.loadStateDict(JSON.parse(fs.readFileSync(path.join(dir, 'scheduler.json'), 'utf8')));
+    this.scheduler.loadStateDict(readState('scheduler.json'));
     const [cpuFile, gpuFile] = this.rngFiles();
     if (!fs.existsSync(path.join(dir, cpuFile))) throw new Error(`resume: ${dir} has no RNG state for rank ${this.rank}`);
     setRngState(fs.readFileSync(path.join(dir, cpuFile)));
