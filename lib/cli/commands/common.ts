@@ -236,6 +236,7 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   if (bfd && opts.packingStrategy !== 'bfd' && opts.packingStrategy !== 'bfd_split') throw new Error(`--packing-strategy must be bfd or bfd_split (TRL's wrapped packing is --packing on texts), got '${opts.packingStrategy}'`);
   const split = opts.packingStrategy === 'bfd_split';
   if (bfd && opts.stride !== undefined) throw new Error('--stride scores one running text; --packing-strategy packs separate examples');
+  const packedIfAsked = (ex: torch.data.ExampleDataset) => bfd ? new torch.data.PackedExampleDataset(ex, { seqLength: blockSize, strategy: split ? 'bfd_split' : 'bfd' }) : ex;
   const assistantOnly = opts.assistantOnlyLoss === true;
   const tok = assistantOnly ? withGenerationMarkers(opts.tokenizer ?? torch.tokenizer) : opts.tokenizer ?? torch.tokenizer;
   // Prompt-completion data is never concatenated (each completion is learned after its own prompt);
@@ -254,7 +255,7 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
     // (ids from outside: always checked against the model, not only where the tokenizer is larger)
     const max = ex.examples.reduce((m, e) => e.reduce((a, b) => Math.max(a, b), m), 0);
     if (model && max >= model.config.vocab_size) throw new Error(`${file}: token ids up to ${max}, but the model's vocab_size is ${model.config.vocab_size}: the data was tokenized for another model`);
-    ds = bfd ? new torch.data.PackedExampleDataset(ex, { seqLength: blockSize, strategy: split ? 'bfd_split' : 'bfd' }) : ex;
+    ds = packedIfAsked(ex);
     items = ex.examples;
   } else if (docs && ('pairs' in docs || opts.packing === false || docs.conversational || bfd)) {
     if (opts.stride !== undefined) throw new Error(`--stride scores one running text (packed); ${file} is read as separate ${'pairs' in docs ? 'prompt-completion examples' : docs.conversational ? 'conversations' : 'examples (--no-packing)'}`);
@@ -264,7 +265,7 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
     const why = assistantOnly ? 'whose first reply starts past' : 'whose prompt fills';
     if (ex.length === 0) throw new Error(`${file}: no example leaves anything to learn (${ex.dropped} ${why} --block-size ${blockSize}, or empty)`);
     if (ex.dropped) console.error(`${file}: ${ex.dropped} example(s) left out ${why} --block-size ${blockSize}: nothing left to learn`);
-    ds = bfd ? new torch.data.PackedExampleDataset(ex, { seqLength: blockSize, strategy: split ? 'bfd_split' : 'bfd' }) : ex;
+    ds = packedIfAsked(ex);
     items = ex.examples;
   } else {
     const text = docs && 'texts' in docs ? docs.texts.join('') : torch.data.readTrainingText(file, { cleaning, column: opts.column, chat: tok });
