@@ -143,6 +143,32 @@ describe('GPT2Tokenizer.fromPretrained: a model folder\'s own tokenizer', () => 
     expect(torch.completesStopString(helloThere.slice(0, -1), ['there'], plain)).toBe(false);
   });
 
+  test('encodeChunks: a corpus encoded chunk by chunk gives encode(whole)\'s ids, whatever the cuts (GPT-2\'s tables, a custom BPE with add_prefix_space and added tokens)', () => {
+    const dir = path.join(tmp, 'custom-added'); // (made by the test above)
+    const spaced = path.join(tmp, 'custom-spaced');
+    fs.cpSync(custom, spaced, { recursive: true });
+    fs.writeFileSync(path.join(spaced, 'added_tokens.json'), JSON.stringify({ '\n\n<|sep|> ': Object.keys(learned.vocab).length }));
+    let seed = 7;
+    const rand = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+    // Brown text, and what sits around a cut: runs of spaces and newlines, tabs, CRLF, emoji, added and special tokens
+    const bits = ['word', ' ', '  ', '\n', '\n\n', '\t', '\r\n', 'It\'s', '😀', '42', '!?', '<|endoftext|>', '<|user|>', '<|sep|>', 'é', ' \n '];
+    const text = torch.data.brownDocuments(['c']).slice(0, 3).map((d) => d.text).join('\n') +
+      Array.from({ length: 3000 }, () => bits[rand(bits.length)]).join('');
+    const cutUp = (t: string) => { const out: string[] = []; for (let i = 0; i < t.length;) { const n = 1 + rand(40); out.push(t.slice(i, i + n)); i += n; } return out; };
+    for (const tok of [torch.tokenizer, torch.GPT2Tokenizer.fromFiles(dir), torch.GPT2Tokenizer.fromFiles(spaced)]) {
+      const whole = tok.encode(text);
+      for (const chunkChars of [1, 9, 100, 5000, undefined]) {
+        const ids = tok.encodeChunks(cutUp(text), { chunkChars });
+        expect(ids).toBeInstanceOf(Int32Array);
+        expect(Array.from(ids)).toEqual(whole);
+      }
+      expect(Array.from(tok.encodeChunks([]))).toEqual([]);
+      expect(Array.from(tok.encodeChunks(['', 'hello', ' world'], { chunkChars: 1 }))).toEqual(tok.encode('hello world'));
+    }
+    // the cuts are real: a small chunkChars encodes many chunks, yet the same ids
+    expect(() => torch.tokenizer.encodeChunks(['a'], { chunkChars: 0 })).toThrow(/chunkChars must be an integer >= 1/);
+  });
+
   test('bad tokenizer folders are clear errors', () => {
     const bad = (name: string, files: Record<string, string>) => {
       const dir = path.join(tmp, `bad-${name}`);

@@ -4,10 +4,10 @@
 // GPT2Tokenizer.fromPretrained(dir) reads a model folder's own files: GPT-2's tables take the fast
 // path above; any other byte-level BPE (a GPT-2 trained on another language or corpus) is run by
 // ByteLevelBPE below, Hugging Face's GPT2Tokenizer algorithm.
-import { readJsonObject } from '../io/json';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { readJsonObject } from '../io/json';
 import { writeFileAtomic } from '../io/atomic';
 import { resolvePretrained } from '../io/hub';
 import { ChatMessage, ChatTemplateOptions, RenderedChat, renderChatTemplateSpans } from './chat_template';
@@ -232,6 +232,38 @@ export class GPT2Tokenizer {
     });
     return ids;
   }
+  /**
+   * encode(pieces.join('')) without ever holding the whole text: a corpus larger than a JavaScript
+   * string (about 512 M characters) or than the heap. The text is encoded a chunk of about
+   * chunkChars characters at a time, each cut where GPT-2's pre-tokenizer starts a piece whatever
+   * follows: after a newline between two non-space characters, or before a space between two
+   * (no piece of its pattern runs across either, and none looks back), so the ids are encode's
+   * own. (A tokenizer with added tokens that hold whitespace is encoded whole: they could span a cut.)
+   */
+  encodeChunks(pieces: Iterable<string>, opts: { chunkChars?: number } = {}): Int32Array {
+    const chunkChars = opts.chunkChars ?? 1 << 20;
+    if (!(Number.isInteger(chunkChars) && chunkChars >= 1)) throw new Error(`encodeChunks: chunkChars must be an integer >= 1, got ${chunkChars}`);
+    const out = new IdBuffer();
+    if (this.bpe && [...this.bpe.added.keys()].some((t) => /\s/u.test(t))) {
+      out.push(this.encode(Array.from(pieces).join('')));
+      return out.ids();
+    }
+    let pending = '', scanned = 0, first = true;
+    const flush = (end: number) => {
+      out.push(this.bpe ? this.bpe.encode(pending.slice(0, end), { continued: !first }) : this.encode(pending.slice(0, end)));
+      pending = pending.slice(end); scanned = 0; first = false;
+    };
+    for (const piece of pieces) {
+      pending += piece;
+      if (pending.length < chunkChars) continue;
+      const cut = safeCut(pending, scanned);
+      scanned = Math.max(0, pending.length - 2); // (the last two characters are looked at again with what follows)
+      if (cut > 0) flush(cut);
+    }
+    if (pending) flush(pending.length);
+    return out.ids();
+  }
+
   /** Token ids to text; skipSpecialTokens (HF's skip_special_tokens) leaves out eos and the other special tokens. */
   decode(ids: number[], opts: { skipSpecialTokens?: boolean } = {}): string {
     if (opts.skipSpecialTokens) {
@@ -472,6 +504,39 @@ function isGpt2Tables(t: TokenizerTables): boolean {
   return byId.length === VOCAB_SIZE && tablesFingerprint(byId, t.merges) === GPT2_TABLES_FINGERPRINT;
 }
 
+const isSpace = (c: string) => /\s/u.test(c);
+/**
+ * The last place in text (searched back to `from`) where the pre-tokenizer's pieces are the same
+ * whether the text is encoded whole or cut there: after a newline between two non-space
+ * characters, or before a space between two; 0 where there is none.
+ */
+function safeCut(text: string, from: number): number {
+  for (let p = text.length - 2; p >= Math.max(2, from); p--) {
+    const c = text[p];
+    if (c === '\n' && !isSpace(text[p - 1]) && !isSpace(text[p + 1])) return p + 1;
+    if (c === ' ' && !isSpace(text[p - 1]) && !isSpace(text[p + 1])) return p;
+  }
+  return 0;
+}
+
+/** A growing Int32Array of token ids (a corpus's ids: 4 bytes each, off the JavaScript heap). */
+class IdBuffer {
+  private buf = new Int32Array(1 << 16);
+  private n = 0;
+  push(ids: number[]): void {
+    if (this.n + ids.length > this.buf.length) {
+      const grown = new Int32Array(Math.max(2 * this.buf.length, this.n + ids.length));
+      grown.set(this.buf.subarray(0, this.n));
+      this.buf = grown;
+    }
+    this.buf.set(ids, this.n);
+    this.n += ids.length;
+  }
+  ids(): Int32Array {
+    return this.buf.slice(0, this.n);
+  }
+}
+
 // GPT-2's pre-tokenizer (encoder.py's pattern; HF's ByteLevel with use_regex): contractions, letter
 // runs, digit runs, other symbols, each with one leading space; whitespace before a word stays apart.
 const PRETOKENIZE = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
@@ -536,8 +601,9 @@ class ByteLevelBPE {
     return { vocab, merges: this.merges };
   }
 
-  encode(text: string): number[] {
-    if (this.addPrefixSpace && text.length > 0 && !/^\s/.test(text)) text = ' ' + text;
+  /** continued: the text goes on from an earlier chunk (no prefix space: it is not the start) */
+  encode(text: string, opts: { continued?: boolean } = {}): number[] {
+    if (this.addPrefixSpace && !opts.continued && text.length > 0 && !/^\s/.test(text)) text = ' ' + text;
     const ids: number[] = [];
     if (!this.addedPattern) {
       this.encodeOrdinary(text, ids);
