@@ -90,7 +90,9 @@ export class TextDataset implements LMDataset {
     const ids = tokens as ArrayLike<number>;
     const n = Math.floor(ids.length / blockSize);
     this.blocks = [];
-    for (let i = 0; i < n; i++) this.blocks.push(Int32Array.from({ length: blockSize }, (_, k) => ids[i * blockSize + k]));
+    // (a corpus's ids in an Int32Array: the blocks are views of one copy, not an array each)
+    const all = ids instanceof Int32Array ? ids.slice(0, n * blockSize) : Int32Array.from({ length: n * blockSize }, (_, k) => ids[k]);
+    for (let i = 0; i < n; i++) this.blocks.push(all.subarray(i * blockSize, (i + 1) * blockSize));
   }
   /** text's ids (by GPT-2's tokenizer, or the model folder's: GPT2Tokenizer.fromPretrained) cut into blocks */
   static fromText(text: string, blockSize: number, tok: GPT2Tokenizer = tokenizer): TextDataset {

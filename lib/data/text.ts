@@ -2,6 +2,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
+import { constants as bufferConstants } from 'buffer';
+import { StringDecoder } from 'string_decoder';
 import { readParquet, readParquetSchema } from './parquet';
 import { isArrowFile, isSavedDataset, readArrowRows, savedDatasetClassLabels, savedDatasetFiles, savedDatasetSplits } from './arrow';
 import { ChatRenderer, ConversationOptions, conversationToText } from './chat';
@@ -33,7 +35,32 @@ export function readDataBytes(file: string): Buffer {
 }
 
 /** A data file's text (UTF-8 unless said), decompressed where its name ends in .gz or .zst. */
-export const readDataText = (file: string, encoding: BufferEncoding = 'utf8'): string => readDataBytes(file).toString(encoding);
+export const readDataText = (file: string, encoding: BufferEncoding = 'utf8'): string => bytesToText(file, readDataBytes(file), encoding);
+
+// The most bytes one JavaScript string surely holds (V8's limit is in characters; a character is at least a byte).
+const MAX_TEXT_BYTES = bufferConstants.MAX_STRING_LENGTH;
+const MB = (n: number) => `${Math.round(n / 2 ** 20)} MB`;
+
+/** A file's bytes as one string, or an error saying what to do where it is longer than a JavaScript string can be. */
+function bytesToText(file: string, bytes: Buffer, encoding: BufferEncoding = 'utf8'): string {
+  if (bytes.length > MAX_TEXT_BYTES) {
+    throw new Error(`${file}: ${MB(bytes.length)}${/\.(gz|zst)$/i.test(file) ? ' decompressed' : ''}, more than one JavaScript string holds (${MB(MAX_TEXT_BYTES)}) to read as a whole: give it as .txt or JSON Lines (.jsonl), which are read a piece at a time, or split it into files of a folder`);
+  }
+  return bytes.toString(encoding);
+}
+
+/**
+ * A data file's lines (UTF-8), each decoded from its bytes alone: a file larger than a
+ * JavaScript string reads too. As text.split('\n') gives them (a last empty line after a final newline).
+ */
+export function* dataLines(file: string, bytes: Buffer = readDataBytes(file)): Generator<string> {
+  for (let p = 0; p <= bytes.length;) {
+    let end = bytes.indexOf(10, p);
+    if (end < 0) end = bytes.length;
+    yield bytes.toString('utf8', p, end);
+    p = end + 1;
+  }
+}
 
 /**
  * Parses RFC 4180 CSV (quoted fields, doubled quotes, newlines inside quotes, CRLF).
@@ -140,16 +167,54 @@ export function clean(s: string, mode: CleaningMode): string {
  * `column`) a document, concatenated as HF's run_clm concatenates documents; anything else is
  * read as UTF-8 text, cleaned as a whole.
  */
-export function readTrainingText(file: string, opts: { cleaning?: CleaningMode; column?: string; chat?: ChatRenderer | null } = {}): string {
-  if (isFolder(file)) return dataFilesIn(file).map((f) => readTrainingText(f, opts)).join('');
+export function readTrainingText(file: string, opts: TrainingTextOptions = {}): string {
+  const pieces: string[] = [];
+  let length = 0;
+  for (const piece of readTrainingTextPieces(file, opts)) {
+    length += piece.length;
+    if (length > bufferConstants.MAX_STRING_LENGTH) throw new Error(`${file}: more text than one JavaScript string holds (${bufferConstants.MAX_STRING_LENGTH} characters): tokenize it a piece at a time (tokenizer.encodeChunks(readTrainingTextPieces(file)); the CLI does)`);
+    pieces.push(piece);
+  }
+  return pieces.join('');
+}
+export interface TrainingTextOptions { cleaning?: CleaningMode; column?: string; chat?: ChatRenderer | null }
+
+/**
+ * readTrainingText's text in the pieces it is made of, one at a time (documents, articles, or
+ * slices of a long .txt), for Tokenizer.encodeChunks: a corpus larger than a JavaScript string,
+ * never held whole. A .txt cleaned (--cleaning basic / notebook) is cleaned whole, so must fit one.
+ */
+export function* readTrainingTextPieces(file: string, opts: TrainingTextOptions = {}): Generator<string> {
+  if (isFolder(file)) {
+    for (const f of dataFilesIn(file)) yield* readTrainingTextPieces(f, opts);
+    return;
+  }
   checkDataFile(file);
   if (isCsv(file)) {
     const mode = opts.cleaning ?? 'notebook';
-    return readCsvColumn(file, opts.column ?? 'Article').map((a) => clean(a, mode)).join('');
+    for (const a of readCsvColumn(file, opts.column ?? 'Article')) yield clean(a, mode);
+    return;
   }
   // (a column asked for by name is read as it is; without, conversations become text)
-  if (isRecordFile(file)) return readJsonlFields(file, [opts.column ?? 'text'], readRecords(file, { chat: opts.chat, raw: opts.column !== undefined })).map(([d]) => clean(d, opts.cleaning ?? 'none')).join('');
-  return clean(readDataText(file), opts.cleaning ?? 'none');
+  if (isRecordFile(file)) {
+    for (const [d] of readJsonlFields(file, [opts.column ?? 'text'], readRecords(file, { chat: opts.chat, raw: opts.column !== undefined }))) yield clean(d, opts.cleaning ?? 'none');
+    return;
+  }
+  const bytes = readDataBytes(file), mode = opts.cleaning ?? 'none';
+  if (mode !== 'none') {
+    if (bytes.length > MAX_TEXT_BYTES) throw new Error(`${file}: ${MB(bytes.length)}, too large to clean as one text (--cleaning ${mode}); train on it uncleaned (--cleaning none), or split it into files of a folder`);
+    yield clean(bytes.toString('utf8'), mode);
+    return;
+  }
+  // (StringDecoder keeps a character cut at a slice's end for the next slice)
+  const decoder = new StringDecoder('utf8');
+  for (let p = 0; p < bytes.length; p += TEXT_SLICE_BYTES) yield decoder.write(bytes.subarray(p, p + TEXT_SLICE_BYTES));
+  yield decoder.end();
+}
+let TEXT_SLICE_BYTES = 16 << 20;
+/** For tests: the slice size readTrainingTextPieces reads a .txt in. */
+export function _setTextSliceBytes(n: number): void {
+  TEXT_SLICE_BYTES = n;
 }
 
 /** The string field `column` of each line's JSON object (blank lines skipped), or of each row of a .parquet. */
@@ -211,7 +276,14 @@ function readRawRecords(file: string): [string, unknown][] {
   if (isArrowFile(file)) return readArrowRows(file).map((row, i) => [`${file} row ${i + 1}`, row]);
   if (isCsv(file)) return readCsvRecords(file).map((row, i) => [`${file} row ${i + 1}`, row]);
   if (isJson(file)) {
-    const text = readDataText(file);
+    const bytes = readDataBytes(file);
+    // (larger than a string: JSON Lines named .json is read a line at a time; an array cannot be)
+    if (bytes.length > MAX_TEXT_BYTES) {
+      const first = bytes.toString('utf8', 0, 4096).trimStart();
+      if (first.startsWith('[')) throw new Error(`${file}: ${MB(bytes.length)}, a JSON array too large for one JavaScript string (${MB(MAX_TEXT_BYTES)}): write it as JSON Lines (one object a line; datasets' to_json does), or split it into files of a folder`);
+      return readJsonl(file, bytes).map(([line, row]) => [`${file}:${line}`, row]);
+    }
+    const text = bytes.toString('utf8');
     if (text.trimStart().startsWith('[')) {
       let items: unknown;
       try {
@@ -230,6 +302,7 @@ function readRawRecords(file: string): [string, unknown][] {
         throw new Error(`${file}: one JSON object (fields: ${Object.keys(whole).join(', ')}), not records: give an array of objects or one object a line (take the list of records out of it)`);
       }
     }
+    return readJsonl(file, bytes).map(([line, row]) => [`${file}:${line}`, row]);
   }
   return readJsonl(file).map(([line, row]) => [`${file}:${line}`, row]);
 }
@@ -282,16 +355,18 @@ export function classLabelNames(file: string, columns: string[]): string[] | und
 }
 
 /** Each non-blank line of a JSON Lines file, parsed, with its line number. */
-export function readJsonl(file: string): [number, unknown][] {
+export function readJsonl(file: string, bytes?: Buffer): [number, unknown][] {
   const out: [number, unknown][] = [];
-  readDataText(file).split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
+  let i = 0;
+  for (const line of dataLines(file, bytes)) {
+    i++;
+    if (!line.trim()) continue;
     try {
-      out.push([i + 1, JSON.parse(line)]);
+      out.push([i, JSON.parse(line)]);
     } catch (e) {
-      throw new Error(`${file}:${i + 1}: not a JSON line (${(e as Error).message})`);
+      throw new Error(`${file}:${i}: not a JSON line (${(e as Error).message})`);
     }
-  });
+  }
   return out;
 }
 
@@ -400,7 +475,7 @@ export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningM
     }
     return { texts: readCsvColumn(file, opts.column ?? 'Article').map((a) => clean(a, opts.cleaning ?? 'notebook')) };
   }
-  const texts = readDataText(file).split(/\r?\n/).map((l) => clean(l, opts.cleaning ?? 'none')).filter((l) => l.trim());
+  const texts = Array.from(dataLines(file), (l) => clean(l.endsWith('\r') ? l.slice(0, -1) : l, opts.cleaning ?? 'none')).filter((l) => l.trim());
   if (!texts.length) throw new Error(`${file}: no text (only blank lines)`);
   return { texts };
 }
@@ -540,8 +615,8 @@ export function isPromptCompletionCsv(file: string): boolean {
 
 /** A UTF-8 CSV file's column names (its first row). */
 function csvHeader(file: string): string[] {
-  const text = readDataText(file);
-  return (parseCsv(text.slice(0, text.indexOf('\n') + 1 || text.length), file)[0] ?? []).map((h) => h.trim());
+  const first = dataLines(file).next().value ?? '';
+  return (parseCsv(first, file)[0] ?? []).map((h) => h.trim());
 }
 
 /**

@@ -268,13 +268,15 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
     ds = packedIfAsked(ex);
     items = ex.examples;
   } else {
-    const text = docs && 'texts' in docs ? docs.texts.join('') : torch.data.readTrainingText(file, { cleaning, column: opts.column, chat: tok });
+    // (encoded a piece at a time, never joined: a corpus may be larger than a JavaScript string)
+    const pieces = docs && 'texts' in docs ? docs.texts : torch.data.readTrainingTextPieces(file, { cleaning, column: opts.column, chat: tok });
+    const ids = tok.encodeChunks(pieces);
     if (opts.stride !== undefined) {
-      const windows = torch.data.ExampleDataset.slidingWindows(tok.encode(text), { maxLength: blockSize, stride: opts.stride });
+      const windows = torch.data.ExampleDataset.slidingWindows(ids, { maxLength: blockSize, stride: opts.stride });
       return checkVocabulary(file, windows.examples, model, windows, tok);
     }
-    const blocks = torch.data.TextDataset.fromText(text, blockSize, tok);
-    if (blocks.length === 0) throw new Error(`${file}: ${tok.encode(text).length} tokens, fewer than one block of ${blockSize} (or train on separate examples: --no-packing)`);
+    const blocks = new torch.data.TextDataset(ids, blockSize);
+    if (blocks.length === 0) throw new Error(`${file}: ${ids.length} tokens, fewer than one block of ${blockSize} (or train on separate examples: --no-packing)`);
     ds = blocks;
     items = blocks.blocks;
   }
