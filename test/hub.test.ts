@@ -179,6 +179,19 @@ test('the CLI takes a cached dataset id for --data / --eval-data (ID:SPLIT, --da
   expect(cli('eval', '--model', plain, '--adapter', out, '--data', 'someone/reviews:test').err).toMatch(/--data someone\/reviews:test: the dataset has no 'test' split \(it has train, validation\)/);
   expect(cli('eval', '--model', plain, '--data', 'nobody/nothing:train').err).toMatch(/no dataset nobody\/nothing in the Hugging Face cache .*huggingface-cli download --repo-type dataset nobody\/nothing/);
   expect(cli('eval', '--model', plain, '--data', path.join(src, 'README.md'), '--dataset-config-name', 'x').err).toMatch(/--dataset-config-name chooses a config of a dataset id/);
+  // TRL's ScriptArguments: dataset_name, dataset_train_split (what trains), dataset_test_split (what evaluates)
+  const nValidation = JSON.parse(byId.out).examples as number;
+  const trl = path.join(tmp, 'reviews-trl');
+  const t2 = cli('train', '--model', plain, '--task', 'text-classification', '--dataset_name', 'someone/reviews', '--dataset_train_split', 'validation',
+    '--dataset_test_split', 'train', '--out', trl, '--block-size', '32', '--batch-size', '4', '--max-steps', '1');
+  expect(t2.err).toBe('');
+  expect(t2.out).toMatch(new RegExp(`training: ${nValidation} labelled texts`));
+  expect(fs.readFileSync(path.join(trl, 'README.md'), 'utf8')).toMatch(/on someone\/reviews \(validation\)/);
+  const evals = fs.readFileSync(path.join(trl, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined);
+  expect(evals.length).toBe(1);
+  const onTrain = JSON.parse(cli('eval', '--model', plain, '--adapter', trl, '--data', 'someone/reviews:train', '--block-size', '32', '--json').out);
+  expect(evals[0].eval_loss).toBeCloseTo(onTrain.loss, 5);
+  expect(cli('train', '--model', plain, '--data', path.join(src, 'README.md'), '--dataset-test-split', 'test', '--out', trl).err).toMatch(/--dataset-test-split names a split of --data given as a dataset id/);
 });
 
 // datasets' split slicing, against test/fixtures/split_slices/expected.json: the rows datasets 5's

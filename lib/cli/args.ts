@@ -1,6 +1,8 @@
 // A strict flag parser: --name value, --name=value, booleans as --flag (--no-flag, --flag=false); unknown flags,
 // missing values and bad numbers are errors that say what to do.
 import * as fs from 'fs';
+import * as path from 'path';
+import { FOREIGN_FIELDS, foreignValueMatches } from './hf_fields';
 
 export type FlagType = 'string' | 'int' | 'number' | 'boolean';
 export interface FlagSpec {
@@ -21,14 +23,16 @@ export function parseFlags(command: string, argv: string[], spec: Spec): Parsed 
   argv = config.argv;
   const out: Parsed = {};
   for (const [k, s] of Object.entries(spec)) if (s.default !== undefined) out[k] = s.default;
+  const noEffect: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     try {
-      i = parseOne(command, argv, i, spec, out);
+      i = parseOne(command, argv, i, spec, out, noEffect);
     } catch (e) {
       if (e instanceof UsageError && i < config.fromFile) e.message += ` (in --config ${config.file})`;
       throw e;
     }
   }
+  if (noEffect.length) console.error(`tstorch ${command}: taken, with no effect here: ${noEffect.join('; ')}`);
   for (const [k, s] of Object.entries(spec)) {
     if (s.required && out[k] === undefined) throw new UsageError(`missing --${k} (${s.help}); see: tstorch ${command} --help`);
   }
@@ -36,7 +40,7 @@ export function parseFlags(command: string, argv: string[], spec: Spec): Parsed 
 }
 
 /** Reads the flag at argv[i] (and its value) into out; returns the index of the last argument used. */
-function parseOne(command: string, argv: string[], i: number, spec: Spec, out: Parsed): number {
+function parseOne(command: string, argv: string[], i: number, spec: Spec, out: Parsed, noEffect: string[]): number {
   const a = argv[i];
   if (!a.startsWith('--')) throw new UsageError(`unexpected argument '${a}' (see: tstorch ${command} --help)`);
   let [name, value] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
@@ -49,6 +53,9 @@ function parseOne(command: string, argv: string[], i: number, spec: Spec, out: P
     return i;
   }
   const s = spec[name];
+  if (!s && FOREIGN_FIELDS[name] && (!FOREIGN_FIELDS[name].sets || Object.keys(FOREIGN_FIELDS[name].sets!(true)).every((k) => spec[k]))) {
+    return foreignField(given, name, value, argv, i, out, noEffect);
+  }
   if (!s) {
     const guess = closestFlag(spec, given.replace(/_/g, '-'));
     throw new UsageError(`unknown flag --${given} for '${command}'${guess ? `; did you mean --${guess}?` : ''} (see: tstorch ${command} --help)`);
@@ -74,6 +81,22 @@ function parseOne(command: string, argv: string[], i: number, spec: Spec, out: P
   return i;
 }
 
+/** A Hugging Face / TRL field without a flag of its own here (hf_fields.ts): taken, checked, or turned into ours. */
+function foreignField(given: string, name: string, value: string | undefined, argv: string[], i: number, out: Parsed, noEffect: string[]): number {
+  const field = FOREIGN_FIELDS[name];
+  if (field.boolean) {
+    if (value !== undefined && !['true', 'false'].includes(value)) throw new UsageError(`--${given} takes no value (or =true/=false)`);
+    value ??= 'true';
+  } else if (value === undefined) {
+    if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) throw new UsageError(`--${given} needs a value`);
+    value = argv[++i];
+  }
+  if (field.sets) Object.assign(out, field.sets(value === 'true'));
+  else if (field.only && !foreignValueMatches(field, value)) throw new UsageError(`--${given} ${value}: only ${field.only.value} here; ${field.only.otherwise}`);
+  else if (field.noEffect !== undefined && !(field.boolean && value === 'false')) noEffect.push(field.noEffect ? `${given} (${field.noEffect})` : given);
+  return i;
+}
+
 /**
  * --config FILE (HfArgumentParser's parse_json_file): a JSON object of flags, by our names or
  * Hugging Face's, read as if they came first on the command line, so that flags given there win.
@@ -89,12 +112,15 @@ function withConfigFile(argv: string[]): { argv: string[]; fromFile: number; fil
   if (rest.some((a) => a === '--config' || a.startsWith('--config='))) throw new UsageError('--config given twice');
   let config: unknown;
   try {
-    config = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const text = fs.readFileSync(file, 'utf8');
+    // (a YAML file, as TRL's CLI and HfArgumentParser's parse_yaml_file take recipes)
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    config = /\.ya?ml$/i.test(path.extname(file)) ? (require('yaml') as typeof import('yaml')).parse(text) : JSON.parse(text);
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
     throw new UsageError(`--config ${file}: ${why}`);
   }
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new UsageError(`--config ${file}: must hold a JSON object of flags, e.g. {"learning_rate": 2e-4}`);
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new UsageError(`--config ${file}: must hold a JSON object of flags (in a .yaml, a mapping), e.g. {"learning_rate": 2e-4}`);
   const fromFile: string[] = [];
   for (const [key, v] of Object.entries(config)) {
     if (v === null) continue;
@@ -148,6 +174,6 @@ export function helpText(command: string, summary: string, spec: Spec): string {
     const also = s.aliases?.length ? ` [also ${s.aliases.map((a) => `--${a.replace(/-/g, '_')}`).join(', ')}]` : '';
     lines.push(flags[i].padEnd(width) + s.help + def + also);
   });
-  lines.push(`${'  --config <file>'.padEnd(width)}a JSON object of these flags (ours or Hugging Face's names, e.g. a TrainingArguments file); the command line's win`);
+  lines.push(`${'  --config <file>'.padEnd(width)}a JSON object (or a .yaml, as TRL's recipes) of these flags, by our names or Hugging Face's and TRL's (a TrainingArguments / SFTConfig file; their hub, worker and logging fields are taken without effect); the command line's win`);
   return lines.join('\n');
 }

@@ -272,9 +272,16 @@ export class ExampleDataset implements LMDataset {
     return this.examples.length;
   }
 
-  /** Right-padded to the batch's longest example; the attention mask only when something is padded. */
+  /**
+   * Batches are padded to a multiple of this many tokens (HF's and TRL's pad_to_multiple_of: shapes
+   * that suit a GPU's kernels, fewer distinct shapes); null: to the longest example.
+   */
+  padToMultipleOf: number | null = null;
+
+  /** Right-padded to the batch's longest example (rounded up to padToMultipleOf); the attention mask only when something is padded. */
   collate(indices: number[], device?: string): LMBatch {
-    const T = Math.max(...indices.map((i) => this.examples[i].length));
+    const longest = Math.max(...indices.map((i) => this.examples[i].length)), m = this.padToMultipleOf;
+    const T = m ? Math.ceil(longest / m) * m : longest;
     const B = indices.length, pad = BigInt(this.padTokenId);
     const ids = new BigInt64Array(B * T).fill(pad), labels = new BigInt64Array(B * T).fill(-100n), mask = new BigInt64Array(B * T);
     let padded = false;
@@ -306,8 +313,10 @@ export class ExampleDataset implements LMDataset {
   }
   /** Examples from..to-1 as a dataset of their own (their prompt lengths with them). */
   subset(from: number, to: number): ExampleDataset {
-    return new ExampleDataset(this.examples.slice(from, to).map((ids, k) => ({ ids, promptLength: this.promptLengths[from + k], lossMask: this.lossMasks[from + k] ?? undefined })),
+    const part = new ExampleDataset(this.examples.slice(from, to).map((ids, k) => ({ ids, promptLength: this.promptLengths[from + k], lossMask: this.lossMasks[from + k] ?? undefined })),
       this.maxLength, { padTokenId: this.padTokenId });
+    part.padToMultipleOf = this.padToMultipleOf;
+    return part;
   }
 }
 

@@ -22,7 +22,7 @@ export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-templ
   'packing-strategy': { type: 'string', help: 'bfd: separate examples (prompt-completion, conversations, or texts) packed as TRL\'s SFT packs them (packing_strategy=bfd): whole examples placed into --block-size rows by best-fit decreasing, each attending only to itself with positions from 0, so little is padding and each example learns what it would alone; bfd_split: longer examples cut into --block-size pieces first (no token lost)' },
   'completion-only-loss': { type: 'boolean', default: true, help: 'prompt/completion data: learn the completions only (--no-completion-only-loss: the prompts too)' },
   'assistant-only-loss': { type: 'boolean', default: false, help: 'conversations: learn the assistant\'s replies only (TRL\'s assistant_only_loss): the tokens of the chat template\'s {% generation %} blocks (chatml marks its replies by itself)' },
-  attn: { type: 'string', help: `attention: sdpa (fused kernels) or eager (default: ${torch.nn.functional.hasFusedAttention ? 'sdpa' : 'eager'} with this libtorch)` },
+  attn: { type: 'string', help: `attention: sdpa (fused kernels) or eager (default: ${torch.nn.functional.hasFusedAttention ? 'sdpa' : 'eager'} with this libtorch)`, aliases: ['attn-implementation'] },
 };
 
 /** --attn as the model option (undefined: the library's default). */
@@ -51,8 +51,16 @@ export function resolveHubFlags(f: Record<string, unknown>, command = ''): void 
   for (const k of ['model', 'tokenizer']) if (typeof f[k] === 'string') f[k] = torch.io.resolvePretrained(f[k] as string, { revision });
   for (const k of ['adapter', 'ref-model']) if (typeof f[k] === 'string') f[k] = torch.io.resolvePretrained(f[k] as string);
   if (typeof f.adapters === 'string') f.adapters = f.adapters.split(',').map((d) => torch.io.resolvePretrained(d.trim())).join(',');
-  // (training reads the train split, evaluation the validation split, as HF's run_* scripts)
-  for (const [k, split] of [['data', command === 'eval' ? 'validation' : 'train'], ['eval-data', 'validation']] as const) {
+  // TRL's dataset_test_split: the eval set is that split of --data's dataset id (where no --eval-data is given)
+  const testSplit = f['dataset-test-split'] as string | undefined;
+  if (testSplit !== undefined && f['eval-data'] === undefined) {
+    const id = /^([^:]+)(?::.+)?$/.exec(String(f.data))?.[1];
+    if (id === undefined || fs.existsSync(String(f.data)) || !torch.io.isRepoId(id)) throw new Error(`--dataset-test-split names a split of --data given as a dataset id (--data ID); for a local file give --eval-data`);
+    f['eval-data'] = `${id}:${testSplit}`;
+  }
+  // (training reads the train split, evaluation the validation split, as HF's run_* scripts; TRL's dataset_train_split another)
+  const trainSplit = command === 'eval' ? 'validation' : (f['dataset-train-split'] as string | undefined) ?? 'train';
+  for (const [k, split] of [['data', trainSplit], ['eval-data', 'validation']] as const) {
     if (typeof f[k] === 'string') f[k] = resolveDatasetFlag(`--${k}`, f[k] as string, split, f['dataset-config-name'] as string | undefined);
   }
   if (f['dataset-config-name'] !== undefined && !datasetSources.has(f.data as string) && !datasetSources.has(f['eval-data'] as string)) {

@@ -8,7 +8,7 @@ import { chatTemplateOf, dataFlags, loadDataset, sharedFlags, tokenizerFromFlags
 
 export const summary = 'what a data file becomes as training data: its items, tokens and learned tokens, and the first items with the learned tokens marked';
 export const spec: Spec = {
-  data: { type: 'string', required: true, help: 'the data, as train and eval take it (a file, a folder, a dataset id)', aliases: ['train-file'] },
+  data: { type: 'string', required: true, help: 'the data, as train and eval take it (a file, a folder, a dataset id)', aliases: ['train-file', 'dataset-name'] },
   model: { ...sharedFlags.model, required: false, help: 'the model folder whose tokenizer (and chat template) reads the data (default: GPT-2\'s tokenizer)' },
   tokenizer: sharedFlags.tokenizer,
   revision: sharedFlags.revision,

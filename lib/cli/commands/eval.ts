@@ -13,7 +13,7 @@ export const spec: Spec = {
   'dataset-config-name': sharedFlags['dataset-config-name'],
   tokenizer: sharedFlags.tokenizer,
   adapter: sharedFlags.adapter,
-  data: { type: 'string', required: true, help: '.txt file, a .csv with an Article column, or a .jsonl or .parquet with a text field (or prompt and completion fields; or prompt, chosen and rejected: DPO metrics)', aliases: ['validation-file'] },
+  data: { type: 'string', required: true, help: '.txt file, a .csv with an Article column, or a .jsonl or .parquet with a text field (or prompt and completion fields; or prompt, chosen and rejected: DPO metrics)', aliases: ['validation-file', 'dataset-name'] },
   'block-size': { type: 'int', default: 128, help: 'tokens per block (without packing: an example\'s maximum length)' },
   'batch-size': { type: 'int', default: 8, help: 'blocks (or examples) per batch', aliases: ['per-device-eval-batch-size'] },
   stride: { type: 'int', help: 'sliding windows of --block-size tokens every N tokens, each scoring only the tokens past the previous one (HF\'s perplexity of fixed-length models; the whole text, context for every token)' },

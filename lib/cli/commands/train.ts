@@ -17,7 +17,7 @@ export const spec: Spec = {
   'chat-template': sharedFlags['chat-template'],
   'dataset-config-name': sharedFlags['dataset-config-name'],
   tokenizer: sharedFlags.tokenizer,
-  data: { type: 'string', required: true, help: 'training .txt, a .csv with an Article column (the notebook\'s Articles.csv), or a .jsonl or .parquet (a Hugging Face dataset\'s files) with a text field (or prompt and completion fields; or the task\'s fields); or a folder of them', aliases: ['train-file'] },
+  data: { type: 'string', required: true, help: 'training .txt, a .csv with an Article column (the notebook\'s Articles.csv), or a .jsonl or .parquet (a Hugging Face dataset\'s files) with a text field (or prompt and completion fields; or the task\'s fields); or a folder of them; or a dataset id in the Hugging Face cache (ID, ID:SPLIT)', aliases: ['train-file', 'dataset-name'] },
   out: { type: 'string', required: true, help: 'output folder: adapter or model files, checkpoints, metrics.jsonl, loss.svg', aliases: ['output-dir'] },
   'lora-r': { type: 'int', default: 8, help: 'LoRA rank' },
   'lora-alpha': { type: 'number', default: 16, help: 'LoRA alpha (scaling alpha/r)' },
@@ -30,7 +30,7 @@ export const spec: Spec = {
   'rank-pattern': { type: 'string', help: 'per-layer ranks as a JSON object, PEFT\'s rank_pattern: \'{"c_fc": 16, "h\\\\.11\\\\..*": 4}\'' },
   'alpha-pattern': { type: 'string', help: 'per-layer alphas as a JSON object, PEFT\'s alpha_pattern' },
   'init-lora-weights': { type: 'string', default: 'true', help: 'PEFT\'s init_lora_weights: true (B zeros), gaussian, false (B random too), pissa (A, B from the weights\' top singular vectors; the base keeps the rest), pissa_niter_K' },
-  rslora: { type: 'boolean', help: 'scale by alpha/sqrt(r)' },
+  rslora: { type: 'boolean', help: 'scale by alpha/sqrt(r)', aliases: ['use-rslora'] },
   'use-dora': { type: 'boolean', help: 'DoRA (PEFT\'s use_dora): a trained magnitude per output besides A and B' },
   full: { type: 'boolean', help: 'full fine-tuning instead of LoRA' },
   epochs: { type: 'number', default: 3, help: 'training epochs', aliases: ['num-train-epochs'] },
@@ -92,6 +92,12 @@ export const spec: Spec = {
   'packing-strategy': sharedFlags['packing-strategy'],
   'completion-only-loss': sharedFlags['completion-only-loss'],
   'assistant-only-loss': sharedFlags['assistant-only-loss'],
+  'eval-packing': { type: 'boolean', help: 'TRL\'s eval_packing: --no-eval-packing reads --eval-data as separate examples (padded) while training packs (default: as --packing)' },
+  'pad-to-multiple-of': { type: 'int', help: 'separate examples: pad each batch to a multiple of this many tokens (TRL\'s and HF\'s pad_to_multiple_of: GPU-friendly shapes; the loss is the same)' },
+  'eos-token': { type: 'string', help: 'TRL\'s eos_token: the token that ends each example; here the tokenizer\'s own eos (<|endoftext|> for GPT-2), the one value taken' },
+  'pad-token': { type: 'string', help: 'TRL\'s pad_token: GPT-2 has none and pads with its eos, the one value taken (padding is never learned)' },
+  'dataset-train-split': { type: 'string', help: '--data given as a dataset id: the split to train on (TRL\'s dataset_train_split; default train)' },
+  'dataset-test-split': { type: 'string', help: '--data given as a dataset id, no --eval-data: evaluate on this split of it (TRL\'s dataset_test_split)' },
   method: { type: 'string', default: 'dpo', help: 'preference data (a .jsonl of prompt, chosen, rejected): dpo (TRL\'s DPOTrainer, against a reference), orpo (TRL\'s ORPOTrainer: the chosen completions\' NLL and an odds-ratio penalty, no reference) or kto (TRL\'s KTOTrainer on the pairs unpaired); unpaired data (prompt, completion, label) trains with kto' },
   'desirable-weight': { type: 'number', default: 1, help: 'KTO: the desirable examples\' loss weight (TRL\'s desirable_weight)' },
   'undesirable-weight': { type: 'number', default: 1, help: 'KTO: the undesirable examples\' loss weight (TRL\'s undesirable_weight)' },
@@ -115,8 +121,8 @@ export const spec: Spec = {
   'node-rank': { type: 'int', default: 0, help: 'this machine\'s index among them' },
   'master-addr': { type: 'string', default: '127.0.0.1', help: 'address of the rank-0 machine' },
   'master-port': { type: 'int', default: 29500, help: 'rendezvous port on it' },
-  'dist-timeout': { type: 'int', default: 60, help: 'seconds a worker waits for a peer before failing' },
-  'dist-backend': { type: 'string', default: 'auto', help: 'gloo, nccl, or auto: nccl when training on CUDA in a build that has it, else gloo' },
+  'dist-timeout': { type: 'int', default: 60, help: 'seconds a worker waits for a peer before failing', aliases: ['ddp-timeout'] },
+  'dist-backend': { type: 'string', default: 'auto', help: 'gloo, nccl, or auto: nccl when training on CUDA in a build that has it, else gloo', aliases: ['ddp-backend'] },
 };
 
 export async function run(f: Record<string, unknown>, argv: string[] = []): Promise<void> {
@@ -165,6 +171,13 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (f['assistant-only-loss'] && (!lm || prefs || kto)) {
     throw new Error(`--assistant-only-loss is SFT's (TRL's assistant_only_loss): conversations as messages, or prompt and completion; not ${!lm ? `--task ${task}` : 'preference or KTO data'}`);
   }
+  // TRL's eos_token / pad_token: taken where they name what is used here (the tokenizer's eos)
+  for (const k of ['eos-token', 'pad-token']) {
+    const v = f[k] as string | undefined, eos = v === undefined ? undefined : tokenizerFromFlags(f).eosToken;
+    if (v !== undefined && v !== eos) {
+      throw new Error(`--${k} ${v}: here every example ends with the tokenizer's eos token ${eos}, and batches are padded with it (GPT-2 has no pad token); a tokenizer whose eos_token is ${v} (its tokenizer_config.json) makes ${v} the one used`);
+    }
+  }
   if (classify) {
     [model, data, evalData] = await classifierAndData(f, modelDir);
   } else if (rewardModeling) {
@@ -182,7 +195,9 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   } else {
     model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
     data = loadDataset(f.data as string, f['block-size'] as number, model, dataFlags(f));
-    evalData = f['eval-data'] ? loadDataset(f['eval-data'] as string, f['block-size'] as number, model, dataFlags(f)) : undefined;
+    // (TRL's eval_packing false: the eval set as separate, padded examples; true or unset: as training reads data)
+    const evalFlags = f['eval-packing'] === false ? { ...dataFlags(f), packing: false, packingStrategy: undefined } : dataFlags(f);
+    evalData = f['eval-data'] ? loadDataset(f['eval-data'] as string, f['block-size'] as number, model, evalFlags) : undefined;
     const split = f['validation-split-percentage'] as number | undefined;
     if (split !== undefined) [data, evalData] = torch.data.holdOutFirst(data, split);
   }
@@ -190,6 +205,12 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   data = firstSamples(data, f['max-train-samples'] as number | undefined, '--max-train-samples');
   if (evalData) evalData = firstSamples(evalData, f['max-eval-samples'] as number | undefined, '--max-eval-samples');
   else if (f['max-eval-samples'] !== undefined) throw new Error('--max-eval-samples cuts the evaluation data: give --eval-data (or --validation-split-percentage)');
+  const multiple = f['pad-to-multiple-of'] as number | undefined;
+  if (multiple !== undefined) {
+    const blockSize = f['block-size'] as number, padded = Math.ceil(blockSize / multiple) * multiple;
+    if (padded > model.config.n_positions) throw new Error(`--pad-to-multiple-of ${multiple}: a batch of --block-size ${blockSize} would be padded to ${padded} tokens, past the model's n_positions (${model.config.n_positions})`);
+    for (const d of [data, evalData]) if (d instanceof torch.data.ExampleDataset) d.padToMultipleOf = multiple;
+  }
   // Seeded before LoRA's init too (as HF's set_seed before get_peft_model): runs repeat exactly.
   torch.manualSeed(f.seed as number);
   if (!f.full) {
@@ -308,6 +329,9 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
 /** The flags' values, checked before anything starts (the launcher checks them too, before its workers). */
 function checkFlags(f: Record<string, unknown>): void {
   if (f.bf16) f.precision = 'bf16';
+  const multiple = f['pad-to-multiple-of'] as number | undefined;
+  if (multiple !== undefined && multiple < 1) throw new Error(`--pad-to-multiple-of must be >= 1, got ${multiple}`);
+  if (f['eval-packing'] !== undefined && f['eval-data'] === undefined && f['dataset-test-split'] === undefined) throw new Error('--eval-packing says how --eval-data is read: give --eval-data');
   const reportTo = (f['report-to'] as string).split(',').map((s) => s.trim()).filter((s) => !torch.train.REPORT_TO.includes(s));
   if (reportTo.length) throw new Error(`--report-to ${reportTo.join(',')}: tstorch reports to tensorboard, all or none`);
   if (!['dpo', 'orpo', 'kto'].includes(f.method as string)) throw new Error(`--method must be dpo, orpo or kto (for preference data), got '${f.method}'`);
