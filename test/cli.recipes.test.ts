@@ -9,6 +9,9 @@ import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
 import { brownTextFiles, saveTinyGpt2 } from './helpers';
+import { resolveFlag } from '../lib/cli/args';
+import { spec as trainSpec } from '../lib/cli/commands/train';
+import { FOREIGN_FIELDS } from '../lib/cli/hf_fields';
 
 const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
 let tmp: string, modelDir: string, textFile: string, evalFile: string, pairsFile: string;
@@ -156,4 +159,28 @@ test('pad_to_multiple_of pads batches of separate examples to a multiple (the sa
   expect(evalOf('--no-eval-packing')).toBeCloseTo(evalJson('--no-packing'), 5);
   expect(evalJson('--no-packing')).not.toBeCloseTo(evalJson(), 5); // (the two readings differ: the checks above can fail)
   expect(cli('train', '--model', modelDir, '--data', textFile, '--no-eval-packing', '--out', path.join(tmp, 'x')).err).toMatch(/--eval-packing says how --eval-data is read: give --eval-data/);
+});
+
+// test/fixtures/hf_fields: the fields of transformers 5.17's TrainingArguments and TRL 1.13's configs
+// (scripts/reference/make_hf_fields_fixture.py), and TrainingArguments' own JSON dump
+const HF_FIELDS = path.join(__dirname, 'fixtures', 'hf_fields');
+
+test('every field of TrainingArguments, SFTConfig, DPOConfig, ModelConfig and ScriptArguments is a flag or a known field; a TrainingArguments dump trains as it is', () => {
+  const fields = JSON.parse(fs.readFileSync(path.join(HF_FIELDS, 'fields.json'), 'utf8')) as Record<string, string[]>;
+  let n = 0;
+  for (const [source, names] of Object.entries(fields)) {
+    const unknown = names.filter((f) => !resolveFlag(trainSpec, f) && !FOREIGN_FIELDS[f.replace(/_/g, '-')]);
+    expect([source, unknown]).toEqual([source, []]);
+    n += names.length;
+  }
+  expect(n).toBeGreaterThan(180);
+  // to_json_string(): all 112 fields at their defaults (fsdp_config, accelerator_config null, report_to [], include_num_input_tokens_seen "no", ...)
+  const dump = JSON.parse(fs.readFileSync(path.join(HF_FIELDS, 'training_args.json'), 'utf8'));
+  dump.output_dir = path.join(tmp, 'from-dump');
+  dump.disable_tqdm = true;
+  const cfg = path.join(tmp, 'training_args.json');
+  fs.writeFileSync(cfg, JSON.stringify(dump));
+  const r = cli('train', '--config', cfg, '--model', modelDir, '--data', textFile, '--block-size', '32', '--max-steps', '2', '--logging-steps', '1');
+  expect([r.code, r.err]).toEqual([0, '']); // (every field at HF's default: nothing to note)
+  expect(losses(path.join(tmp, 'from-dump')).length).toBe(2);
 });

@@ -420,6 +420,25 @@ test('includeNumInputTokensSeen (HF\'s include_num_input_tokens_seen): the input
   expect(b.r.logHistory.map((e) => e.num_input_tokens_seen)).toEqual(seen);
   expect((await run('peft', path.join(tmp, 'tokens-unseen'), { maxSteps: 1 })).r.logHistory[0].num_input_tokens_seen).toBeUndefined();
   for (const x of [a, b]) x.model.dispose();
+  // Examples of 3, 5, 2 and 7 tokens in batches of two: 'all' (HF's true) counts the padded batches (2x5, then 2x7), 'non_padding' the tokens
+  const seenWith = async (count: torch.TrainingArguments['includeNumInputTokensSeen']) => {
+    const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+    torch.lora.applyLoRA(model, { r: 2 });
+    const ex = new torch.data.ExampleDataset([3, 5, 2, 7].map((n) => ({ ids: Array.from({ length: n }, (_, k) => k + 1) })), 12, { padTokenId: 0 });
+    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      const tr = new torch.Trainer(model, { outputDir: path.join(tmp, `seen-${count}`), maxSteps: 2, perDeviceTrainBatchSize: 2, shuffle: false, loggingSteps: 1, saveSteps: 0, progress: false, includeNumInputTokensSeen: count }, ex);
+      return tr.train().logHistory.filter((e) => e.loss !== undefined).map((e) => e.num_input_tokens_seen);
+    } finally {
+      log.mockRestore();
+      model.dispose();
+    }
+  };
+  expect(await seenWith('all')).toEqual([10, 24]);
+  expect(await seenWith(true)).toEqual([10, 24]);
+  expect(await seenWith('non_padding')).toEqual([8, 17]);
+  expect(await seenWith('no')).toEqual([undefined, undefined]);
+  await expect(seenWith('some' as 'all')).rejects.toThrow(/includeNumInputTokensSeen must be true, false, 'all', 'non_padding' or 'no', got "some"/);
 });
 
 test('warmupRatio warms up over ceil(ratio x steps), as HF; warmupSteps wins when both are given', async () => {

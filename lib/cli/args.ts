@@ -2,7 +2,7 @@
 // missing values and bad numbers are errors that say what to do.
 import * as fs from 'fs';
 import * as path from 'path';
-import { FOREIGN_FIELDS, foreignValueMatches } from './hf_fields';
+import { FOREIGN_FIELDS, foreignValueMatches, foreignValueName } from './hf_fields';
 
 export type FlagType = 'string' | 'int' | 'number' | 'boolean';
 export interface FlagSpec {
@@ -12,6 +12,8 @@ export interface FlagSpec {
   help: string;
   /** other names it answers to: Hugging Face's (TrainingArguments, run_clm, TRL), hyphenated */
   aliases?: string[];
+  /** a boolean that also takes these words with = (--flag=word), kept as strings (HF's str-or-bool fields) */
+  values?: string[];
 }
 export type Spec = Record<string, FlagSpec>;
 export type Parsed = Record<string, string | number | boolean | undefined>;
@@ -61,7 +63,11 @@ function parseOne(command: string, argv: string[], i: number, spec: Spec, out: P
     throw new UsageError(`unknown flag --${given} for '${command}'${guess ? `; did you mean --${guess}?` : ''} (see: tstorch ${command} --help)`);
   }
   if (s.type === 'boolean') {
-    if (value !== undefined && !['true', 'false'].includes(value)) throw new UsageError(`--${name} takes no value (or =true/=false)`);
+    if (value !== undefined && s.values?.includes(value)) {
+      out[name] = value;
+      return i;
+    }
+    if (value !== undefined && !['true', 'false'].includes(value)) throw new UsageError(`--${name} takes no value (or =true/=false${s.values ? s.values.map((v) => `/=${v}`).join('') : ''})`);
     out[name] = value === undefined ? true : value === 'true';
     return i;
   }
@@ -92,8 +98,8 @@ function foreignField(given: string, name: string, value: string | undefined, ar
     value = argv[++i];
   }
   if (field.sets) Object.assign(out, field.sets(value === 'true'));
-  else if (field.only && !foreignValueMatches(field, value)) throw new UsageError(`--${given} ${value}: only ${field.only.value} here; ${field.only.otherwise}`);
-  else if (field.noEffect !== undefined && !(field.boolean && value === 'false')) noEffect.push(field.noEffect ? `${given} (${field.noEffect})` : given);
+  else if (field.only && !foreignValueMatches(field, value)) throw new UsageError(`--${given} ${value}: only ${foreignValueName(field)} here; ${field.only.otherwise}`);
+  else if (field.noEffect !== undefined && !(field.hfDefault ?? (field.boolean ? ['false'] : [])).includes(value)) noEffect.push(field.noEffect ? `${given} (${field.noEffect})` : given);
   return i;
 }
 

@@ -9,27 +9,32 @@ export interface ForeignField {
   boolean?: boolean;
   /** taken, with no effect here: why, for the note (empty: plain logistics) */
   noEffect?: string;
-  /** the one value that is what happens here, and what to do for another */
-  only?: { value: string; otherwise: string };
+  /** Hugging Face's default value(s): given so (a TrainingArguments file lists every field), not noted */
+  hfDefault?: string[];
+  /** the value that is what happens here (first: its name; others: spellings of it), and what to do for another */
+  only?: { value: string | string[]; otherwise: string };
   /** a boolean field that is one of our flags turned around (disable_tqdm: --progress off) */
   sets?: (on: boolean) => Record<string, boolean>;
 }
 
 const logistics: ForeignField = { noEffect: '' };
-const logisticsFlag: ForeignField = { boolean: true, noEffect: '' };
+const logisticsFlag: ForeignField = { boolean: true, noEffect: '', hfDefault: ['false'] };
+const loggedAt = (...hfDefault: string[]): ForeignField => ({ noEffect: '', hfDefault });
+const flagOnByDefault: ForeignField = { boolean: true, noEffect: '', hfDefault: ['true'] };
 const off = (otherwise: string): ForeignField => ({ boolean: true, only: { value: 'false', otherwise } });
 const on = (otherwise: string): ForeignField => ({ boolean: true, only: { value: 'true', otherwise } });
 
 /** By name with hyphens (HfArgumentParser's underscores are read as hyphens). */
 export const FOREIGN_FIELDS: Record<string, ForeignField> = {
   'push-to-hub': { boolean: true, noEffect: 'nothing is uploaded from here: upload --out with huggingface-cli upload' },
-  'hub-model-id': logistics, 'hub-strategy': logistics, 'hub-token': logistics, 'hub-private-repo': logisticsFlag,
+  'hub-model-id': logistics, 'hub-strategy': loggedAt('every_save'), 'hub-token': loggedAt('<HUB_TOKEN>'), // (to_json_string writes the token masked)
+  'hub-private-repo': logisticsFlag,
   'hub-always-push': logisticsFlag, 'hub-revision': logistics,
-  'log-level': logistics, 'log-level-replica': logistics, 'log-on-each-node': logisticsFlag, 'run-name': logistics,
+  'log-level': loggedAt('passive'), 'log-level-replica': loggedAt('warning'), 'log-on-each-node': flagOnByDefault, 'run-name': logistics,
   'overwrite-output-dir': { boolean: true, noEffect: 'a run writes its files into --out as it finds it; it resumes a checkpoint there only with --resume-from-checkpoint' },
-  'remove-unused-columns': logisticsFlag, 'length-column-name': logistics, 'prediction-loss-only': logisticsFlag,
-  'dataset-num-proc': logistics, 'preprocessing-num-workers': logistics, 'dataloader-num-workers': logistics,
-  'dataloader-pin-memory': logisticsFlag, 'dataloader-persistent-workers': logisticsFlag, 'dataloader-prefetch-factor': logistics,
+  'remove-unused-columns': flagOnByDefault, 'length-column-name': loggedAt('length'), 'prediction-loss-only': logisticsFlag,
+  'dataset-num-proc': logistics, 'preprocessing-num-workers': logistics, 'dataloader-num-workers': loggedAt('0'),
+  'dataloader-pin-memory': flagOnByDefault, 'dataloader-persistent-workers': logisticsFlag, 'dataloader-prefetch-factor': logistics,
   'ddp-find-unused-parameters': logisticsFlag, 'save-on-each-node': logisticsFlag, 'trust-remote-code': logisticsFlag,
   'do-train': { boolean: true, noEffect: 'train trains' }, 'do-eval': { boolean: true, noEffect: 'evaluation follows --eval-strategy with --eval-data' },
   'do-predict': logisticsFlag,
@@ -50,17 +55,61 @@ export const FOREIGN_FIELDS: Record<string, ForeignField> = {
   'dataset-streaming': off('the data is read from local files (a corpus of any size: .txt or JSON Lines)'),
   'disable-tqdm': { boolean: true, sets: (v) => ({ progress: !v }) },
   'use-peft': { boolean: true, sets: (v) => ({ full: !v }) }, // (TRL: LoRA only with use_peft; here LoRA is the default)
+  // evaluation and tracking details that change no loss, weight or metric here
+  'eval-do-concat-batches': flagOnByDefault, 'eval-use-gather-object': logisticsFlag, 'eval-accumulation-steps': logistics,
+  'include-for-metrics': loggedAt(''), 'batch-eval-metrics': logisticsFlag, 'skip-memory-metrics': flagOnByDefault,
+  'torch-empty-cache-steps': logistics, 'torch-compile-backend': logistics, 'torch-compile-mode': logistics, 'liger-kernel-config': logistics,
+  project: loggedAt('huggingface'), 'trackio-space-id': logistics, 'trackio-bucket-id': logistics, 'trackio-static-space-id': logistics,
+  'dataloader-multiprocessing-context': logistics, 'dataloader-in-order': flagOnByDefault, 'local-rank': { noEffect: 'each worker reads LOCAL_RANK as torchrun sets it', hfDefault: ['-1'] },
+  'ddp-bucket-cap-mb': logistics, 'ddp-broadcast-buffers': logisticsFlag, 'ddp-static-graph': logisticsFlag, 'use-cache': logisticsFlag,
+  'optim-target-modules': { noEffect: 'for GaLore-style optimizers, which are not here' },
+  'fp16-full-eval': off('evaluation runs as training does: --bf16 applies to both'),
+  'enable-jit-checkpoint': off('checkpoints are written at --save-steps (each whole or not at all)'),
+  'restore-callback-states-from-checkpoint': off('a resumed run starts its callbacks afresh'),
+  'dataloader-drop-last': off('the last short batch of an epoch is trained on, as HF\'s default'),
+  'eval-delay': { only: { value: ['0', '0.0'], otherwise: 'evaluation starts with the first --eval-steps' } },
+  'train-sampling-strategy': { only: { value: 'random', otherwise: 'group_by_length: --group-by-length; an unshuffled order: the Trainer\'s shuffle: false, from code' } },
+  debug: { only: { value: '', otherwise: 'HF\'s debug modes (underflow_overflow, tpu_metrics_debug) are not here' } },
+  fsdp: { only: { value: '', otherwise: 'data parallel training is --nproc-per-node (DDP); FSDP shards models larger than a GPU, which GPT-2 is not' } },
+  'fsdp-config': { noEffect: 'without fsdp' },
+  deepspeed: { only: { value: '', otherwise: 'data parallel training is --nproc-per-node (DDP); DeepSpeed is not here' } },
+  'accelerator-config': { only: { value: ['{}', ''], otherwise: 'batches are dealt out as the Trainer\'s defaults (even_batches, no split_batches)' } },
+  'parallelism-config': { only: { value: ['{}', ''], otherwise: 'data parallel training is --nproc-per-node (DDP)' } },
+  // TRL's ScriptArguments, ModelConfig and trainer configs
+  'router-aux-loss-coef': { noEffect: 'GPT-2 is not a mixture of experts' },
+  'ignore-bias-buffers': logisticsFlag, 'bnb-4bit-quant-type': logistics, 'bnb-4bit-quant-storage': logistics,
+  'truncation-mode': { only: { value: 'keep_start', otherwise: 'examples longer than --block-size keep their start (TRL\'s only supported mode)' } },
+  'shuffle-dataset': off('the data is shuffled each epoch by the sampler (seeded), not once before'),
+  'disable-dropout': on('the preference trainers (DPO, ORPO, KTO) run without dropout, as TRL\'s default; SFT keeps the model\'s'),
+  datasets: { only: { value: '', otherwise: 'one dataset: --data (a file, a folder of files, or a cached dataset id); mix them into one folder or file first' } },
+  'test-split-size': { only: { value: '', otherwise: 'evaluate on --eval-data, --dataset-test-split, or --validation-split-percentage (the first N% held out)' } },
+  'lora-target-parameters': { only: { value: '', otherwise: 'LoRA on parameters (MoE experts) is not here: --lora-targets names modules' } },
+  streaming: off('the data is read from local files (a corpus of any size: .txt or JSON Lines)'),
+  'lora-modules-to-save': { only: { value: '', otherwise: 'LoRA trains the adapters (and a classifier\'s head); a module trained whole besides: full fine-tuning (--full)' } },
+  // DPOConfig's, for loss types and reference syncing that are not here
+  'precompute-ref-batch-size': logistics,
+  'f-divergence-type': { only: { value: 'reverse_kl', otherwise: 'DPO here is the reverse-KL (standard) objective' } },
+  'f-alpha-divergence-coef': { noEffect: 'for alpha_divergence, which is not here', hfDefault: ['0.5'] },
+  'discopop-tau': { noEffect: 'for the discopop loss, which is not here', hfDefault: ['0.05'] },
+  'loss-weights': { only: { value: '', otherwise: 'one loss type a run (--loss-type)' } },
+  'ld-alpha': { only: { value: '', otherwise: 'LD-DPO\'s length weighting is not here' } },
+  'use-weighting': off('WPO\'s weighting is not here'),
+  'sync-ref-model': off('the reference model stays the base model (TR-DPO\'s syncing is not here)'),
+  'ref-model-mixup-alpha': { noEffect: 'with sync_ref_model, which is not here', hfDefault: ['0.6'] },
+  'ref-model-sync-steps': { noEffect: 'with sync_ref_model, which is not here', hfDefault: ['512'] },
   'use-cpu': { boolean: true, noEffect: 'the device is --device (cpu by default)' },
   'save-safetensors': on('checkpoints and outputs are safetensors (what from_pretrained reads first)'),
   'average-tokens-across-devices': on('a step\'s loss is the mean over all its tokens across ranks (num_items_in_batch)'),
-  'torch-dtype': { only: { value: 'float32', otherwise: 'weights train in float32 here (GPT-2\'s checkpoints are float32); --bf16 computes in bfloat16' } },
-  dtype: { only: { value: 'float32', otherwise: 'weights train in float32 here (GPT-2\'s checkpoints are float32); --bf16 computes in bfloat16' } },
+  // ('auto' loads the checkpoint's own dtype: float32 for GPT-2)
+  'torch-dtype': { only: { value: ['float32', 'auto', 'fp32', 'torch.float32'], otherwise: 'weights train in float32 here (GPT-2\'s checkpoints are float32); --bf16 computes in bfloat16' } },
+  dtype: { only: { value: ['float32', 'auto', 'fp32', 'torch.float32'], otherwise: 'weights train in float32 here (GPT-2\'s checkpoints are float32); --bf16 computes in bfloat16' } },
   'lora-task-type': { only: { value: 'CAUSAL_LM', otherwise: 'the task follows --task (text-classification: SEQ_CLS, token-classification: TOKEN_CLS)' } },
 };
 
-/** torch_dtype 'auto' loads the checkpoint's own dtype: float32 for GPT-2. */
+/** Whether a value is the one a field takes here. */
 export function foreignValueMatches(field: ForeignField, value: string): boolean {
-  if (!field.only) return true;
-  if (field.only.value === 'float32') return ['float32', 'auto', 'fp32', 'torch.float32'].includes(value);
-  return value === field.only.value;
+  return !field.only || ([] as string[]).concat(field.only.value).includes(value);
 }
+
+/** The name of the value a field takes here (for messages). */
+export const foreignValueName = (field: ForeignField): string => ([] as string[]).concat(field.only?.value ?? '')[0] || '(empty)';

@@ -7,7 +7,7 @@
 // classes multi-label.
 import { tokenizer as gpt2Tokenizer, GPT2Tokenizer } from '../models/tokenizer';
 import type { ProblemType } from '../models/sequence_classification';
-import { padRows, toDevice } from './dataset';
+import { padRows, paddedSize, toDevice } from './dataset';
 import type { LMBatch, LMDataset } from './dataset';
 import { tensor } from '../tensor/creation';
 import type { Device } from '../tensor/dtype';
@@ -151,6 +151,9 @@ export class ClassificationDataset implements LMDataset {
   tokens(indices: number[]): number {
     return indices.reduce((t, i) => t + this.examples[i].length, 0);
   }
+  paddedTokens(indices: number[]): number {
+    return paddedSize(indices.map((i) => this.examples[i].length));
+  }
 }
 
 /**
@@ -261,5 +264,8 @@ export class TokenClassificationDataset implements LMDataset {
 
   tokens(indices: number[]): number {
     return indices.reduce((t, i) => t + this.examples[i].length, 0);
+  }
+  paddedTokens(indices: number[]): number {
+    return paddedSize(indices.map((i) => this.examples[i].length));
   }
 }

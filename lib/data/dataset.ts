@@ -33,7 +33,12 @@ export interface LMDataset {
   lossTokens(indices: number[]): number;
   /** Tokens (padding aside) in these items: what throughput counts. */
   tokens(indices: number[]): number;
+  /** The batch's input ids with their padding (B x T as collate makes it): HF's include_num_input_tokens_seen 'all' (without it: tokens). */
+  paddedTokens?(indices: number[]): number;
 }
+
+/** Rows of these lengths padded to the longest: how many entries (rows x longest). */
+export const paddedSize = (lengths: number[]): number => lengths.length * Math.max(0, ...lengths);
 
 /**
  * Rows of different lengths right-padded with `fill` to the longest, flat (B x T), with the mask
@@ -120,6 +125,9 @@ export class TextDataset implements LMDataset {
   }
   tokens(indices: number[]): number {
     return indices.length * this.blockSize;
+  }
+  paddedTokens(indices: number[]): number {
+    return this.tokens(indices); // (blocks are full)
   }
   /** Splits off the last `fraction` of blocks (at least one) for evaluation. */
   split(evalFraction: number): [TextDataset, TextDataset] {
@@ -307,6 +315,11 @@ export class ExampleDataset implements LMDataset {
     return indices.reduce((n, i) => n + this.examples[i].length, 0);
   }
 
+  paddedTokens(indices: number[]): number {
+    const longest = Math.max(0, ...indices.map((i) => this.examples[i].length)), m = this.padToMultipleOf;
+    return indices.length * (m ? Math.ceil(longest / m) * m : longest);
+  }
+
   /** Splits off the last `fraction` of examples (at least one) for evaluation. */
   split(evalFraction: number): [ExampleDataset, ExampleDataset] {
     return splitOffLast(this, evalFraction);
@@ -463,6 +476,9 @@ export class PackedExampleDataset implements LMDataset {
 
   tokens(indices: number[]): number {
     return indices.reduce((n, r) => n + this.rowLength(r), 0);
+  }
+  paddedTokens(indices: number[]): number {
+    return paddedSize(indices.map((r) => this.rowLength(r)));
   }
 
   /** Rows from..to-1 as a dataset of their own. */

@@ -6,7 +6,7 @@
 // maxLength (truncation 'keep_end': the start goes, TRL's default). A batch of B pairs is 2B rows:
 // the chosen sequences, then the rejected ones, right-padded; labels only on the completions.
 import { tokenizer as gpt2Tokenizer, GPT2Tokenizer } from '../models/tokenizer';
-import { padRows, toDevice } from './dataset';
+import { padRows, paddedSize, toDevice } from './dataset';
 import { tensor } from '../tensor/creation';
 import type { Device } from '../tensor/dtype';
 import type { LMBatch, LMDataset } from './dataset';
@@ -126,6 +126,9 @@ export class PreferenceDataset implements LMDataset {
   tokens(indices: number[]): number {
     return indices.reduce((t, i) => t + this.chosen[i].ids.length + this.rejected[i].ids.length, 0);
   }
+  paddedTokens(indices: number[]): number {
+    return paddedSize([...indices.map((i) => this.chosen[i].ids.length), ...indices.map((i) => this.rejected[i].ids.length)]);
+  }
 
   /** Pairs start..end-1 (a validation split, or --max-train-samples). */
   subset(start: number, end: number): PreferenceDataset {
@@ -240,6 +243,9 @@ export class KTODataset implements LMDataset {
   tokens(indices: number[]): number {
     return indices.reduce((t, i) => t + this.examples[i].ids.length, 0);
   }
+  paddedTokens(indices: number[]): number {
+    return paddedSize(indices.map((i) => this.examples[i].ids.length));
+  }
 
   /** Examples start..end-1 (a validation split, or --max-train-samples); KL partners are then found among them. */
   subset(start: number, end: number): KTODataset {
@@ -333,5 +339,8 @@ export class RewardDataset implements LMDataset {
 
   tokens(indices: number[]): number {
     return indices.reduce((t, i) => t + this.chosen[i].length + this.rejected[i].length, 0);
+  }
+  paddedTokens(indices: number[]): number {
+    return paddedSize([...indices.map((i) => this.chosen[i].length), ...indices.map((i) => this.rejected[i].length)]);
   }
 }

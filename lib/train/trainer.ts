@@ -63,8 +63,12 @@ export interface TrainingArguments {
   greaterIsBetter?: boolean;
   /** HF's data_seed: the seed of the data order alone (default: seed, which also seeds dropout and LoRA's init) */
   dataSeed?: number;
-  /** HF's include_num_input_tokens_seen: each training log line gets num_input_tokens_seen (input tokens so far, padding aside, all processes) */
-  includeNumInputTokensSeen?: boolean;
+  /**
+   * HF's include_num_input_tokens_seen: each training log line gets num_input_tokens_seen, the
+   * input tokens so far over all processes: 'all' (or true, as HF maps it) counts the batches'
+   * padding too (their input ids' numel), 'non_padding' the real tokens only; 'no' (or false): none.
+   */
+  includeNumInputTokensSeen?: boolean | 'all' | 'non_padding' | 'no';
   /** HF's save_only_model: checkpoints hold the weights alone (no optimizer, schedule or RNG state): smaller, but no resuming from them */
   saveOnlyModel?: boolean;
   /** HF's optim: adamw_torch (default), adamw_torch_fused (the same here), adafactor, sgd, adagrad or rmsprop */
@@ -234,6 +238,14 @@ export class Trainer {
   private runLossSum = 0; // the losses of this train() call, for its trainLoss
   /** input tokens trained on so far, padding aside, all processes (HF's num_input_tokens_seen) */
   numInputTokensSeen = 0;
+  /** includeNumInputTokensSeen's choice: whether to count, and padding with it ('all', HF's meaning of true) */
+  private get countsTokensSeen(): boolean {
+    const c = this.args.includeNumInputTokensSeen;
+    return c === true || c === 'all' || c === 'non_padding';
+  }
+  private get countPadding(): boolean {
+    return this.args.includeNumInputTokensSeen === true || this.args.includeNumInputTokensSeen === 'all';
+  }
   protected overlapSync = false; // data parallel: gradients all-reduced by hooks during backward
   private lastLogTime = 0;
   private rssBaseline = 0; // the process's RSS once training is under way (see guardCpuMemory)
@@ -285,6 +297,7 @@ export class Trainer {
       const v = a[k];
       if (v !== undefined && v > 0 && v < 1) a[k] = Math.ceil(v * this.totalSteps);
     }
+    if (![undefined, true, false, 'all', 'non_padding', 'no'].includes(a.includeNumInputTokensSeen)) throw new Error(`Trainer: includeNumInputTokensSeen must be true, false, 'all', 'non_padding' or 'no', got ${JSON.stringify(a.includeNumInputTokensSeen)}`);
     if (!['fp32', 'bf16'].includes(a.precision)) throw new Error(`Trainer: precision must be fp32 or bf16, got '${a.precision}'`);
     for (const k of ['saveStrategy', 'evalStrategy', 'loggingStrategy'] as const) {
       if (!['steps', 'epoch', 'no'].includes(a[k])) throw new Error(`Trainer: ${k} must be steps, epoch or no, got '${a[k]}'`);
@@ -476,7 +489,9 @@ export class Trainer {
         if (this.unreadLosses.length >= 256) this.readLosses();
         this.guardCpuMemory(steps);
         const ntok = this.trainDataset.tokens(epochSteps[b].flat()) * this.worldSize; // (other ranks': about as many)
-        steps++; tokens += ntok; this.numInputTokensSeen += ntok;
+        steps++; tokens += ntok;
+        if (this.countPadding) this.numInputTokensSeen += epochSteps[b].reduce((n, micro) => n + (this.trainDataset.paddedTokens?.(micro) ?? this.trainDataset.tokens(micro)), 0) * this.worldSize;
+        else this.numInputTokensSeen += ntok;
         this.stepsSinceLog++; this.tokensSinceLog += ntok;
         progress.tick(this.globalStep, this.lastLoggedLoss);
         const epochF = this.globalStep / this.stepsPerEpoch;
@@ -614,7 +629,7 @@ export class Trainer {
     this.log({
       step: this.globalStep, epoch: this.globalStep / this.stepsPerEpoch, loss: this.lastLoggedLoss, grad_norm: gradNorm,
       learning_rate: this.scheduler.getLastLr()[0], tokens_per_second: this.tokensSinceLog / secs,
-      live_tensors: memory().liveTensors, ...(this.args.includeNumInputTokensSeen ? { num_input_tokens_seen: this.numInputTokensSeen } : {}),
+      live_tensors: memory().liveTensors, ...(this.countsTokensSeen ? { num_input_tokens_seen: this.numInputTokensSeen } : {}),
       ...this.trainingLogExtras(),
     }, progress);
     this.lossSinceLog = 0; this.stepsSinceLog = 0; this.tokensSinceLog = 0; this.lastLogTime = Date.now();

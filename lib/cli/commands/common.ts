@@ -11,7 +11,7 @@ export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-templ
   model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors or pytorch_model.bin), or a hub id (gpt2, openai-community/gpt2) already in the Hugging Face cache', aliases: ['model-name-or-path'] },
   adapter: { type: 'string', help: 'PEFT LoRA adapter folder (or a hub id in the Hugging Face cache)' },
   'chat-template': { type: 'string', help: 'conversational data (TRL\'s messages, or prompt / completion / chosen / rejected as lists of {role, content}) is made text by the tokenizer\'s chat template: this one instead (a Jinja file, a folder with one, or chatml); a run saves it with its tokenizer files', aliases: ['chat-template-path'] },
-  'dataset-config-name': { type: 'string', help: '--data / --eval-data given as a dataset id in the Hugging Face cache: which of its README\'s configs (HF\'s dataset_config_name; default: the one marked default)' },
+  'dataset-config-name': { type: 'string', help: '--data / --eval-data given as a dataset id in the Hugging Face cache: which of its README\'s configs (HF\'s dataset_config_name; default: the one marked default)', aliases: ['dataset-config'] },
   revision: { type: 'string', help: '--model (and --tokenizer) given as a hub id: the branch, tag or commit in the Hugging Face cache (default main)', aliases: ['model-revision'] },
   tokenizer: { type: 'string', help: 'folder of the tokenizer files (vocab.json + merges.txt, or tokenizer.json) when not the --model folder\'s (HF\'s tokenizer_name); default: --model\'s own, else GPT-2\'s', aliases: ['tokenizer-name'] },
   device: { type: 'string', default: 'cpu', help: 'cpu or cuda' },

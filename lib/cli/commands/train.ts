@@ -56,7 +56,7 @@ export const spec: Spec = {
   'max-grad-norm': { type: 'number', default: 1, help: 'gradient clipping (0: off)' },
   seed: { type: 'int', default: 42, help: 'random seed' },
   'data-seed': { type: 'int', help: 'seed of the data order alone (HF\'s data_seed; default --seed)' },
-  'include-num-input-tokens-seen': { type: 'boolean', help: 'log num_input_tokens_seen, the input tokens trained on so far (HF\'s include_num_input_tokens_seen)' },
+  'include-num-input-tokens-seen': { type: 'boolean', values: ['all', 'non_padding', 'no'], help: 'log num_input_tokens_seen, the input tokens trained on so far (HF\'s include_num_input_tokens_seen): the bare flag (=all) counts the batches\' padding too, as HF\'s true; =non_padding the real tokens only' },
   'save-only-model': { type: 'boolean', help: 'checkpoints with the weights alone: smaller, but they cannot resume a run (HF\'s save_only_model)' },
   'logging-steps': { type: 'number', default: 50, help: 'log every N steps (below 1: that fraction of the run\'s steps, as HF)' },
   'logging-strategy': { type: 'string', default: 'steps', help: 'steps (every --logging-steps), epoch (each epoch\'s end) or no; the last step is always logged' },
@@ -233,7 +233,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     learningRate: f.lr as number, weightDecay: f['weight-decay'] as number,
     optim: f.optim as torch.train.OptimizerName, optimArgs: f['optim-args'] as string | undefined,
     loraplusLrRatio: f['loraplus-lr-ratio'] as number | undefined, loraplusLrEmbedding: f['loraplus-lr-embedding'] as number | undefined,
-    dataSeed: f['data-seed'] as number | undefined, saveOnlyModel: Boolean(f['save-only-model']), includeNumInputTokensSeen: Boolean(f['include-num-input-tokens-seen']),
+    dataSeed: f['data-seed'] as number | undefined, saveOnlyModel: Boolean(f['save-only-model']), includeNumInputTokensSeen: tokensSeenFlag(f['include-num-input-tokens-seen'] as boolean | string | undefined),
     metricForBestModel: f['metric-for-best-model'] as string, greaterIsBetter: f['greater-is-better'] as boolean | undefined,
     adamBeta1: f['adam-beta1'] as number, adamBeta2: f['adam-beta2'] as number, adamEpsilon: f['adam-epsilon'] as number, warmupSteps: f['warmup-steps'] as number, warmupRatio: f['warmup-ratio'] as number,
     lrSchedulerType: f['lr-scheduler'] as 'linear', lrSchedulerKwargs: f['lr-scheduler-kwargs'] as torch.optim.ScheduleKwargs | undefined, labelSmoothingFactor: f['label-smoothing-factor'] as number, maxGradNorm: f['max-grad-norm'] as number, seed: f.seed as number,
@@ -327,12 +327,17 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
 }
 
 /** The flags' values, checked before anything starts (the launcher checks them too, before its workers). */
+/** --include-num-input-tokens-seen: bare (or true) is HF's true, 'all'; false is 'no'. */
+function tokensSeenFlag(v: boolean | string | undefined): 'all' | 'non_padding' | 'no' {
+  return v === true || v === 'all' ? 'all' : v === 'non_padding' ? 'non_padding' : 'no';
+}
+
 function checkFlags(f: Record<string, unknown>): void {
   if (f.bf16) f.precision = 'bf16';
   const multiple = f['pad-to-multiple-of'] as number | undefined;
   if (multiple !== undefined && multiple < 1) throw new Error(`--pad-to-multiple-of must be >= 1, got ${multiple}`);
   if (f['eval-packing'] !== undefined && f['eval-data'] === undefined && f['dataset-test-split'] === undefined) throw new Error('--eval-packing says how --eval-data is read: give --eval-data');
-  const reportTo = (f['report-to'] as string).split(',').map((s) => s.trim()).filter((s) => !torch.train.REPORT_TO.includes(s));
+  const reportTo = (f['report-to'] as string).split(',').map((s) => s.trim()).filter((s) => s && !torch.train.REPORT_TO.includes(s)); // (HF's report_to [] is none)
   if (reportTo.length) throw new Error(`--report-to ${reportTo.join(',')}: tstorch reports to tensorboard, all or none`);
   if (!['dpo', 'orpo', 'kto'].includes(f.method as string)) throw new Error(`--method must be dpo, orpo or kto (for preference data), got '${f.method}'`);
   if (!['auto', 'gloo', 'nccl'].includes(f['dist-backend'] as string)) throw new Error(`--dist-backend must be auto, gloo or nccl, got '${f['dist-backend']}'`);
