@@ -99,6 +99,11 @@ export class TextDataset implements LMDataset {
     const all = ids instanceof Int32Array ? ids.slice(0, n * blockSize) : Int32Array.from({ length: n * blockSize }, (_, k) => ids[k]);
     for (let i = 0; i < n; i++) this.blocks.push(all.subarray(i * blockSize, (i + 1) * blockSize));
   }
+  /** ids cut into blocks that are views of the array itself, not a copy (it is the dataset's from then on): a corpus's ids from encodeChunks. */
+  static fromIds(ids: Int32Array, blockSize: number): TextDataset {
+    const n = Math.floor(ids.length / blockSize);
+    return new TextDataset(Array.from({ length: n }, (_, i) => ids.subarray(i * blockSize, (i + 1) * blockSize)), blockSize);
+  }
   /** text's ids (by GPT-2's tokenizer, or the model folder's: GPT2Tokenizer.fromPretrained) cut into blocks */
   static fromText(text: string, blockSize: number, tok: GPT2Tokenizer = tokenizer): TextDataset {
     return new TextDataset(tok.encode(text), blockSize);

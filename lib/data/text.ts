@@ -200,7 +200,13 @@ export function* readTrainingTextPieces(file: string, opts: TrainingTextOptions 
     for (const [d] of readJsonlFields(file, [opts.column ?? 'text'], readRecords(file, { chat: opts.chat, raw: opts.column !== undefined }))) yield clean(d, opts.cleaning ?? 'none');
     return;
   }
-  const bytes = readDataBytes(file), mode = opts.cleaning ?? 'none';
+  const mode = opts.cleaning ?? 'none';
+  // (an uncompressed .txt read from disk a slice at a time: the file is never in memory whole)
+  if (mode === 'none' && dataName(file) === file) {
+    yield* readTextSlices(file);
+    return;
+  }
+  const bytes = readDataBytes(file);
   if (mode !== 'none') {
     if (bytes.length > MAX_TEXT_BYTES) throw new Error(`${file}: ${MB(bytes.length)}, too large to clean as one text (--cleaning ${mode}); train on it uncleaned (--cleaning none), or split it into files of a folder`);
     yield clean(bytes.toString('utf8'), mode);
@@ -210,6 +216,22 @@ export function* readTrainingTextPieces(file: string, opts: TrainingTextOptions 
   const decoder = new StringDecoder('utf8');
   for (let p = 0; p < bytes.length; p += TEXT_SLICE_BYTES) yield decoder.write(bytes.subarray(p, p + TEXT_SLICE_BYTES));
   yield decoder.end();
+}
+/** A UTF-8 file's text in slices of TEXT_SLICE_BYTES read in turn (a character cut at a slice's end goes with the next). */
+function* readTextSlices(file: string): Generator<string> {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    const decoder = new StringDecoder('utf8'), slice = Buffer.alloc(TEXT_SLICE_BYTES);
+    for (let n; (n = fs.readSync(fd, slice, 0, slice.length, null)) > 0;) yield decoder.write(slice.subarray(0, n));
+    yield decoder.end();
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 let TEXT_SLICE_BYTES = 16 << 20;
 /** For tests: the slice size readTrainingTextPieces reads a .txt in. */

@@ -525,15 +525,16 @@ class IdBuffer {
   private n = 0;
   push(ids: number[]): void {
     if (this.n + ids.length > this.buf.length) {
-      const grown = new Int32Array(Math.max(2 * this.buf.length, this.n + ids.length));
+      const grown = new Int32Array(Math.max(Math.ceil(1.5 * this.buf.length), this.n + ids.length));
       grown.set(this.buf.subarray(0, this.n));
       this.buf = grown;
     }
     this.buf.set(ids, this.n);
     this.n += ids.length;
   }
+  /** the ids: a view where little is unused (no second copy of a corpus's ids at once), else a copy */
   ids(): Int32Array {
-    return this.buf.slice(0, this.n);
+    return this.n >= 0.75 * this.buf.length ? this.buf.subarray(0, this.n) : this.buf.slice(0, this.n);
   }
 }
 

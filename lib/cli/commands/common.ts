@@ -283,7 +283,7 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
       const windows = torch.data.ExampleDataset.slidingWindows(ids, { maxLength: blockSize, stride: opts.stride });
       return checkVocabulary(file, windows.examples, model, windows, tok);
     }
-    const blocks = new torch.data.TextDataset(ids, blockSize);
+    const blocks = torch.data.TextDataset.fromIds(ids, blockSize);
     if (blocks.length === 0) throw new Error(`${file}: ${ids.length} tokens, fewer than one block of ${blockSize} (or train on separate examples: --no-packing)`);
     ds = blocks;
     items = blocks.blocks;
