@@ -45,6 +45,11 @@ test('a .txt read in slices of a few bytes gives the whole text, and its ids are
     fs.writeFileSync(path.join(tmp, 'folder', 'b.jsonl'), ['x', 'y 😀'].map((t) => JSON.stringify({ text: t })).join('\n'));
     expect(Array.from(torch.tokenizer.encodeChunks(D.readTrainingTextPieces(path.join(tmp, 'folder')), { chunkChars: 10 }))).toEqual(torch.tokenizer.encode(text + 'xy 😀'));
     expect(Array.from(D.readTrainingTextPieces(f, { cleaning: 'basic' }))).toEqual([D.basicCleaning(text)]);
+    // the ids cut into blocks without a copy: views of the one array, as new TextDataset(ids) cuts them
+    const viewed = D.TextDataset.fromIds(ids, 32), copied = new D.TextDataset(Array.from(ids), 32);
+    expect(viewed.blocks.map((b) => Array.from(b))).toEqual(copied.blocks.map((b) => Array.from(b)));
+    expect(viewed.length).toBe(Math.floor(ids.length / 32));
+    expect(viewed.blocks[1].buffer).toBe(ids.buffer);
   } finally {
     D._setTextSliceBytes(16 << 20);
   }
