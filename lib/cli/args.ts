@@ -34,7 +34,8 @@ export function parseFlags(command: string, argv: string[], spec: Spec): Parsed 
       throw e;
     }
   }
-  if (noEffect.length) console.error(`tstorch ${command}: taken, with no effect here: ${noEffect.join('; ')}`);
+  // (said once: by the launcher or rank 0, not by every worker of a data-parallel run)
+  if (noEffect.length && (process.env.RANK ?? '0') === '0') console.error(`tstorch ${command}: taken, with no effect here: ${noEffect.join('; ')}`);
   for (const [k, s] of Object.entries(spec)) {
     if (s.required && out[k] === undefined) throw new UsageError(`missing --${k} (${s.help}); see: tstorch ${command} --help`);
   }
