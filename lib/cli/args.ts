@@ -34,8 +34,8 @@ export function parseFlags(command: string, argv: string[], spec: Spec): Parsed 
       throw e;
     }
   }
-  // (said once: by the launcher or rank 0, not by every worker of a data-parallel run)
-  if (noEffect.length && (process.env.RANK ?? '0') === '0') console.error(`tstorch ${command}: taken, with no effect here: ${noEffect.join('; ')}`);
+  // (said once: by our launcher, or by rank 0 under another (torchrun); not by every worker)
+  if (noEffect.length && !process.env.TSTORCH_LAUNCHED && (process.env.RANK ?? '0') === '0') console.error(`tstorch ${command}: taken, with no effect here: ${noEffect.join('; ')}`);
   for (const [k, s] of Object.entries(spec)) {
     if (s.required && out[k] === undefined) throw new UsageError(`missing --${k} (${s.help}); see: tstorch ${command} --help`);
   }

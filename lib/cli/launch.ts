@@ -49,6 +49,7 @@ export function launch(script: string, args: string[], o: LaunchOptions): Promis
           OMP_NUM_THREADS: '1',
           ...process.env, RANK: String(rank), LOCAL_RANK: String(local), WORLD_SIZE: String(world),
           LOCAL_WORLD_SIZE: String(o.nprocPerNode), MASTER_ADDR: o.masterAddr, MASTER_PORT: String(o.masterPort),
+          TSTORCH_LAUNCHED: '1', // (what the launcher said about the flags, the workers do not say again)
         },
       });
       children.push(child);
