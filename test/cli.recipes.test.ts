@@ -108,8 +108,8 @@ test('recipe switches this build has only one way of are taken at that value and
   expect(refused('lora_task_type', 'SEQ_CLS')).toMatch(/only CAUSAL_LM here; the task follows --task/);
   expect(refused('padding_free', true)).toMatch(/--packing-strategy bfd trains without padding/);
   expect(refused('load_in_4bit', true)).toMatch(/quantized base weights \(bitsandbytes\) are not here/);
-  expect(refused('eos_token', '<|im_end|>')).toMatch(/--eos-token <\|im_end\|>: here every example ends with the tokenizer's eos token <\|endoftext\|>/);
-  expect(refused('pad_token', '<pad>')).toMatch(/--pad-token <pad>: here every example ends with the tokenizer's eos token/);
+  expect(refused('eos_token', '<|im_end|>')).toMatch(/the eos token "<\|im_end\|>" is not one of the tokenizer's added tokens \(<\|endoftext\|>\): add it to the tokenizer/);
+  expect(refused('pad_token', '<pad>')).toMatch(/--pad-token <pad>: batches are padded with the eos token <\|endoftext\|> here/);
   expect(refused('no_such_field', 1)).toMatch(/unknown flag --no_such_field for 'train' .*\(in --config /);
   // at the value that is what happens here: taken
   const ok = path.join(tmp, 'ok.yaml');
@@ -183,4 +183,31 @@ test('every field of TrainingArguments, SFTConfig, DPOConfig, ModelConfig and Sc
   const r = cli('train', '--config', cfg, '--model', modelDir, '--data', textFile, '--block-size', '32', '--max-steps', '2', '--logging-steps', '1');
   expect([r.code, r.err]).toEqual([0, '']); // (every field at HF's default: nothing to note)
   expect(losses(path.join(tmp, 'from-dump')).length).toBe(2);
+});
+
+test('eos_token: another added token (ChatML\'s <|im_end|>) ends the examples, pads them, and is the eos of the tokenizer written with the adapter', async () => {
+  // GPT-2's tables with <|im_end|> added (id 50257), and a model with room for it
+  const dir = await saveTinyGpt2(path.join(tmp, 'model-im-end'), { vocab_size: 50258, attn_pdrop: 0, embd_pdrop: 0, resid_pdrop: 0 });
+  torch.tokenizer.savePretrained(dir);
+  fs.writeFileSync(path.join(dir, 'added_tokens.json'), JSON.stringify({ '<|im_end|>': 50257 }));
+  const shown = cli('data', '--model', dir, '--data', pairsFile, '--block-size', '48', '--eos-token', '<|im_end|>', '--json', '--show', '12');
+  expect(shown.err).toBe('');
+  const items = JSON.parse(shown.out).shown as { ids: number[] }[];
+  expect(items.length).toBe(12);
+  for (const it of items) {
+    expect(it.ids[it.ids.length - 1]).toBe(50257); // (TRL's add_eos: completion + eos_token)
+    expect(it.ids).not.toContain(50256);
+  }
+  const plain = JSON.parse(cli('data', '--model', dir, '--data', pairsFile, '--block-size', '48', '--json', '--show', '1').out).shown[0].ids as number[];
+  expect(plain[plain.length - 1]).toBe(50256);
+  expect(items[0].ids.slice(0, -1)).toEqual(plain.slice(0, -1));
+  const out = path.join(tmp, 'im-end-run');
+  const r = cli('train', '--model', dir, '--data', pairsFile, '--out', out, '--block-size', '48', '--batch-size', '4', '--max-steps', '1', '--eos-token', '<|im_end|>', '--pad-token', '<|im_end|>');
+  expect([r.code, r.err]).toEqual([0, '']);
+  expect(JSON.parse(fs.readFileSync(path.join(out, 'tokenizer_config.json'), 'utf8')).eos_token).toBe('<|im_end|>');
+  const saved = torch.GPT2Tokenizer.fromFiles(out);
+  expect([saved.eosToken, saved.eosTokenId]).toEqual(['<|im_end|>', 50257]);
+  expect(torch.GPT2Tokenizer.fromFiles(dir).eosToken).toBe('<|endoftext|>'); // (the base's files untouched)
+  expect(cli('train', '--model', dir, '--data', pairsFile, '--out', path.join(tmp, 'x'), '--eos-token', '<|im_end|>', '--pad-token', '<|endoftext|>').err)
+    .toMatch(/--pad-token <\|endoftext\|>: batches are padded with the eos token <\|im_end\|> here/);
 });

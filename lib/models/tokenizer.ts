@@ -87,10 +87,10 @@ export class GPT2Tokenizer {
   /** The named special tokens (HF's special_tokens_map: bos_token, eos_token, unk_token, ...), a chat template's variables. */
   readonly specialTokensMap: Record<string, string>;
 
-  /** bpe: a folder's own tables (fromPretrained); none: GPT-2's, encoded by gpt-tokenizer. */
-  constructor(private readonly bpe: ByteLevelBPE | null = null, opts: { chatTemplate?: ChatTemplates | null; specialTokensMap?: Record<string, string> } = {}) {
-    this.eosToken = bpe ? bpe.eosToken : EOS_TOKEN;
-    this.eosTokenId = bpe ? bpe.eosTokenId : EOS_TOKEN_ID;
+  /** bpe: a folder's own tables (fromPretrained); none: GPT-2's, encoded by gpt-tokenizer. eos: another of its added tokens as the eos (withEosToken). */
+  constructor(private readonly bpe: ByteLevelBPE | null = null, opts: { chatTemplate?: ChatTemplates | null; specialTokensMap?: Record<string, string>; eos?: [string, number] } = {}) {
+    this.eosToken = opts.eos?.[0] ?? (bpe ? bpe.eosToken : EOS_TOKEN);
+    this.eosTokenId = opts.eos?.[1] ?? (bpe ? bpe.eosTokenId : EOS_TOKEN_ID);
     this.vocabSize = bpe ? bpe.size : VOCAB_SIZE;
     this.chatTemplate = opts.chatTemplate ?? null;
     this.specialTokensMap = opts.specialTokensMap ?? { bos_token: EOS_TOKEN, eos_token: EOS_TOKEN, unk_token: EOS_TOKEN };
@@ -99,7 +99,21 @@ export class GPT2Tokenizer {
   /** This tokenizer with another chat template (a Jinja string, several by name, or null for none); the tables are shared. */
   withChatTemplate(template: ChatTemplates | null): GPT2Tokenizer {
     if (template !== null) checkChatTemplates(template, 'withChatTemplate');
-    return new GPT2Tokenizer(this.bpe, { chatTemplate: template, specialTokensMap: this.specialTokensMap });
+    return new GPT2Tokenizer(this.bpe, { chatTemplate: template, specialTokensMap: this.specialTokensMap, eos: [this.eosToken, this.eosTokenId] });
+  }
+
+  /**
+   * This tokenizer with another of its added tokens as the eos token (TRL's eos_token, HF's
+   * tokenizer.eos_token = ...): what ends each example, pads batches, and what savePretrained
+   * (and saveTokenizerFiles with eosToken) write as eos_token. The tables are shared.
+   */
+  withEosToken(token: string): GPT2Tokenizer {
+    if (token === this.eosToken) return this;
+    const id = this.bpe?.added.get(token);
+    if (id === undefined) {
+      throw new Error(`tokenizer: the eos token ${JSON.stringify(token)} is not one of the tokenizer's added tokens (${this.bpe ? [...this.bpe.added.keys()].join(', ') : EOS_TOKEN}): add it to the tokenizer (added_tokens.json, or tokenizer.json's added_tokens) first, as TRL requires it in the vocabulary`);
+    }
+    return new GPT2Tokenizer(this.bpe, { chatTemplate: this.chatTemplate, specialTokensMap: { ...this.specialTokensMap, eos_token: token }, eos: [token, id] });
   }
 
   /**
@@ -697,13 +711,28 @@ export function tokenizerFor(dir: string): GPT2Tokenizer {
  * tokenizer.save_pretrained(output_dir) of the tokenizer loaded from it), or, where it has none,
  * GPT-2's written by GPT2Tokenizer.savePretrained.
  */
-export function saveTokenizerFiles(baseDir: string | null, outDir: string, opts: { modelMaxLength?: number; chatTemplate?: ChatTemplates } = {}): void {
+export function saveTokenizerFiles(baseDir: string | null, outDir: string, opts: { modelMaxLength?: number; chatTemplate?: ChatTemplates; eosToken?: string } = {}): void {
   const has = (f: string) => baseDir !== null && fs.existsSync(path.join(baseDir, f));
-  if (!hasTokenizerFiles(baseDir)) return tokenizer.withChatTemplate(opts.chatTemplate ?? null).savePretrained(outDir, opts);
+  if (!hasTokenizerFiles(baseDir)) {
+    if (opts.eosToken !== undefined && opts.eosToken !== EOS_TOKEN) throw new Error(`saveTokenizerFiles: GPT-2's own tokenizer has no ${opts.eosToken}`);
+    return tokenizer.withChatTemplate(opts.chatTemplate ?? null).savePretrained(outDir, opts);
+  }
   if (path.resolve(baseDir!) !== path.resolve(outDir)) {
     for (const f of TOKENIZER_FILES.filter(has)) writeFileAtomic(path.join(outDir, f), fs.readFileSync(path.join(baseDir!, f)));
   }
   if (opts.chatTemplate !== undefined) setChatTemplate(outDir, opts.chatTemplate);
+  if (opts.eosToken !== undefined) setEosToken(outDir, opts.eosToken);
+}
+
+/** Names another eos token in a folder's tokenizer_config.json and special_tokens_map.json, as save_pretrained writes tokenizer.eos_token. */
+function setEosToken(dir: string, token: string): void {
+  for (const name of ['tokenizer_config.json', 'special_tokens_map.json']) {
+    const file = path.join(dir, name);
+    if (!fs.existsSync(file) && name === 'special_tokens_map.json') continue;
+    const config = fs.existsSync(file) ? readJson(file) : {};
+    if (tokenContent(config.eos_token) === token) continue;
+    writeFileAtomic(file, JSON.stringify({ ...config, eos_token: token }, null, 2) + '\n');
+  }
 }
 
 /** Gives a folder's tokenizer files a chat template (the one a run trained with), as save_pretrained would write it. */

@@ -7,7 +7,7 @@ import { FlagSpec } from '../args';
 import { notInCacheHint } from '../../io/hub';
 
 /** Flags several commands share, spelled once. */
-export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-template' | 'dataset-config-name' | 'revision' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'text-column-delimiter' | 'packing' | 'packing-strategy' | 'completion-only-loss' | 'assistant-only-loss', FlagSpec> = {
+export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-template' | 'dataset-config-name' | 'revision' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'text-column-delimiter' | 'packing' | 'packing-strategy' | 'completion-only-loss' | 'assistant-only-loss' | 'eos-token', FlagSpec> = {
   model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors or pytorch_model.bin), or a hub id (gpt2, openai-community/gpt2) already in the Hugging Face cache', aliases: ['model-name-or-path'] },
   adapter: { type: 'string', help: 'PEFT LoRA adapter folder (or a hub id in the Hugging Face cache)' },
   'chat-template': { type: 'string', help: 'conversational data (TRL\'s messages, or prompt / completion / chosen / rejected as lists of {role, content}) is made text by the tokenizer\'s chat template: this one instead (a Jinja file, a folder with one, or chatml); a run saves it with its tokenizer files', aliases: ['chat-template-path'] },
@@ -22,6 +22,7 @@ export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-templ
   'packing-strategy': { type: 'string', help: 'bfd: separate examples (prompt-completion, conversations, or texts) packed as TRL\'s SFT packs them (packing_strategy=bfd): whole examples placed into --block-size rows by best-fit decreasing, each attending only to itself with positions from 0, so little is padding and each example learns what it would alone; bfd_split: longer examples cut into --block-size pieces first (no token lost)' },
   'completion-only-loss': { type: 'boolean', default: true, help: 'prompt/completion data: learn the completions only (--no-completion-only-loss: the prompts too)' },
   'assistant-only-loss': { type: 'boolean', default: false, help: 'conversations: learn the assistant\'s replies only (TRL\'s assistant_only_loss): the tokens of the chat template\'s {% generation %} blocks (chatml marks its replies by itself)' },
+  'eos-token': { type: 'string', help: 'TRL\'s eos_token: another of the tokenizer\'s added tokens (e.g. <|im_end|>) as its eos: it ends each example that is not a conversation, pads the batches, and is the eos_token of the tokenizer files a run writes to --out' },
   attn: { type: 'string', help: `attention: sdpa (fused kernels) or eager (default: ${torch.nn.functional.hasFusedAttention ? 'sdpa' : 'eager'} with this libtorch)`, aliases: ['attn-implementation'] },
 };
 
@@ -148,12 +149,14 @@ export function tokenizerFromFlags(f: Record<string, unknown>): torch.GPT2Tokeni
   } else if (!fs.existsSync(dir)) {
     throw new Error(`--model ${dir}: no such folder${notInCacheHint(dir)}`);
   }
-  const key = `${dir}\0${f['chat-template'] ?? ''}\0${f.adapter ?? ''}`;
+  const key = `${dir}\0${f['chat-template'] ?? ''}\0${f.adapter ?? ''}\0${f['eos-token'] ?? ''}`;
   let tok = tokenizers.get(key);
   if (!tok) {
     tok = torch.tokenizerFor(dir);
     const template = chatTemplateOf(f);
     if (template !== undefined) tok = tok.withChatTemplate(template);
+    // (TRL's eos_token: another of the tokenizer's added tokens ends the examples and pads them)
+    if (f['eos-token'] !== undefined) tok = tok.withEosToken(f['eos-token'] as string);
     tokenizers.set(key, tok);
   }
   return tok;

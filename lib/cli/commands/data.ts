@@ -21,6 +21,7 @@ export const spec: Spec = {
   'packing-strategy': sharedFlags['packing-strategy'],
   'completion-only-loss': sharedFlags['completion-only-loss'],
   'assistant-only-loss': sharedFlags['assistant-only-loss'],
+  'eos-token': sharedFlags['eos-token'],
   show: { type: 'int', default: 3, help: 'how many items to print (blocks, examples or rows)' },
   json: { type: 'boolean', help: 'one JSON object: the counts, and per item shown its token ids, labels (-100: not learned) and text' },
 };

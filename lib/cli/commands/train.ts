@@ -94,8 +94,8 @@ export const spec: Spec = {
   'assistant-only-loss': sharedFlags['assistant-only-loss'],
   'eval-packing': { type: 'boolean', help: 'TRL\'s eval_packing: --no-eval-packing reads --eval-data as separate examples (padded) while training packs (default: as --packing)' },
   'pad-to-multiple-of': { type: 'int', help: 'separate examples: pad each batch to a multiple of this many tokens (TRL\'s and HF\'s pad_to_multiple_of: GPU-friendly shapes; the loss is the same)' },
-  'eos-token': { type: 'string', help: 'TRL\'s eos_token: the token that ends each example; here the tokenizer\'s own eos (<|endoftext|> for GPT-2), the one value taken' },
-  'pad-token': { type: 'string', help: 'TRL\'s pad_token: GPT-2 has none and pads with its eos, the one value taken (padding is never learned)' },
+  'eos-token': sharedFlags['eos-token'],
+  'pad-token': { type: 'string', help: 'TRL\'s pad_token: GPT-2 has none and pads with its eos (--eos-token\'s), the one value taken (padding is never learned)' },
   'dataset-train-split': { type: 'string', help: '--data given as a dataset id: the split to train on (TRL\'s dataset_train_split; default train)' },
   'dataset-test-split': { type: 'string', help: '--data given as a dataset id, no --eval-data: evaluate on this split of it (TRL\'s dataset_test_split)' },
   method: { type: 'string', default: 'dpo', help: 'preference data (a .jsonl of prompt, chosen, rejected): dpo (TRL\'s DPOTrainer, against a reference), orpo (TRL\'s ORPOTrainer: the chosen completions\' NLL and an odds-ratio penalty, no reference) or kto (TRL\'s KTOTrainer on the pairs unpaired); unpaired data (prompt, completion, label) trains with kto' },
@@ -171,12 +171,10 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (f['assistant-only-loss'] && (!lm || prefs || kto)) {
     throw new Error(`--assistant-only-loss is SFT's (TRL's assistant_only_loss): conversations as messages, or prompt and completion; not ${!lm ? `--task ${task}` : 'preference or KTO data'}`);
   }
-  // TRL's eos_token / pad_token: taken where they name what is used here (the tokenizer's eos)
-  for (const k of ['eos-token', 'pad-token']) {
-    const v = f[k] as string | undefined, eos = v === undefined ? undefined : tokenizerFromFlags(f).eosToken;
-    if (v !== undefined && v !== eos) {
-      throw new Error(`--${k} ${v}: here every example ends with the tokenizer's eos token ${eos}, and batches are padded with it (GPT-2 has no pad token); a tokenizer whose eos_token is ${v} (its tokenizer_config.json) makes ${v} the one used`);
-    }
+  // TRL's pad_token: GPT-2 has none, and pads with the eos token (--eos-token's, where given), the one value taken
+  const padToken = f['pad-token'] as string | undefined, eos = padToken === undefined ? undefined : tokenizerFromFlags(f).eosToken;
+  if (padToken !== undefined && padToken !== eos) {
+    throw new Error(`--pad-token ${padToken}: batches are padded with the eos token ${eos} here (GPT-2 has no pad token; padding is never learned); --eos-token sets another eos, and with it the padding`);
   }
   if (classify) {
     [model, data, evalData] = await classifierAndData(f, modelDir);
@@ -291,7 +289,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   await trainer.saveModel(out);
   // The tokenizer beside the weights (the notebook's tokenizer.save_pretrained(output_dir)): the
   // folder loads with AutoTokenizer / pipeline() as it is.
-  if (main) saveTokenizerFiles(tokenizerDir(f), out, { modelMaxLength: model.config.n_positions, chatTemplate: chatTemplateOf(f) });
+  if (main) saveTokenizerFiles(tokenizerDir(f), out, { modelMaxLength: model.config.n_positions, chatTemplate: chatTemplateOf(f), eosToken: f['eos-token'] as string | undefined });
   if (torch.distributed.isInitialized()) {
     torch.distributed.barrier();
     torch.distributed.destroyProcessGroup();
