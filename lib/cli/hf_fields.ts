@@ -13,8 +13,8 @@ export interface ForeignField {
   hfDefault?: string[];
   /** the value that is what happens here (first: its name; others: spellings of it), and what to do for another */
   only?: { value: string | string[]; otherwise: string };
-  /** a boolean field that is one of our flags turned around (disable_tqdm: --progress off) */
-  sets?: (on: boolean) => Record<string, boolean>;
+  /** a boolean field that sets our flags (disable_tqdm: --progress off; use_cpu: --device cpu); its keys on true must be flags of the command */
+  sets?: (on: boolean) => Record<string, boolean | string>;
 }
 
 const logistics: ForeignField = { noEffect: '' };
@@ -98,7 +98,7 @@ export const FOREIGN_FIELDS: Record<string, ForeignField> = {
   'sync-ref-model': off('the reference model stays the base model (TR-DPO\'s syncing is not here)'),
   'ref-model-mixup-alpha': { noEffect: 'with sync_ref_model, which is not here', hfDefault: ['0.6'] },
   'ref-model-sync-steps': { noEffect: 'with sync_ref_model, which is not here', hfDefault: ['512'] },
-  'use-cpu': { boolean: true, noEffect: 'the device is --device (cpu by default)' },
+  'use-cpu': { boolean: true, sets: (v): Record<string, string> => (v ? { device: 'cpu' } : {}) },
   'save-safetensors': on('checkpoints and outputs are safetensors (what from_pretrained reads first)'),
   'average-tokens-across-devices': on('a step\'s loss is the mean over all its tokens across ranks (num_items_in_batch)'),
   // ('auto' loads the checkpoint's own dtype: float32 for GPT-2)
