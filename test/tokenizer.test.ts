@@ -162,6 +162,7 @@ describe('GPT2Tokenizer.fromPretrained: a model folder\'s own tokenizer', () => 
         expect(ids).toBeInstanceOf(Int32Array);
         expect(Array.from(ids)).toEqual(whole);
       }
+      for (const expectedIds of [10, whole.length, 10 * whole.length]) expect(Array.from(tok.encodeChunks(cutUp(text), { chunkChars: 50, expectedIds }))).toEqual(whole);
       expect(Array.from(tok.encodeChunks([]))).toEqual([]);
       expect(Array.from(tok.encodeChunks(['', 'hello', ' world'], { chunkChars: 1 }))).toEqual(tok.encode('hello world'));
     }

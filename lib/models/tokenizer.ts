@@ -253,11 +253,13 @@ export class GPT2Tokenizer {
    * follows: after a newline between two non-space characters, or before a space between two
    * (no piece of its pattern runs across either, and none looks back), so the ids are encode's
    * own. (A tokenizer with added tokens that hold whitespace is encoded whole: they could span a cut.)
+   * expectedIds: about how many ids to make room for at once (a corpus's bytes / 4 for English).
    */
-  encodeChunks(pieces: Iterable<string>, opts: { chunkChars?: number } = {}): Int32Array {
+  encodeChunks(pieces: Iterable<string>, opts: { chunkChars?: number; expectedIds?: number } = {}): Int32Array {
     const chunkChars = opts.chunkChars ?? 1 << 20;
     if (!(Number.isInteger(chunkChars) && chunkChars >= 1)) throw new Error(`encodeChunks: chunkChars must be an integer >= 1, got ${chunkChars}`);
-    const out = new IdBuffer();
+    // (expectedIds: about how many ids there will be, room made at once: no copies while growing)
+    const out = new IdBuffer(Math.max(1 << 16, Math.floor(opts.expectedIds ?? 0)));
     if (this.bpe && [...this.bpe.added.keys()].some((t) => /\s/u.test(t))) {
       out.push(this.encode(Array.from(pieces).join('')));
       return out.ids();
@@ -535,8 +537,11 @@ function safeCut(text: string, from: number): number {
 
 /** A growing Int32Array of token ids (a corpus's ids: 4 bytes each, off the JavaScript heap). */
 class IdBuffer {
-  private buf = new Int32Array(1 << 16);
+  private buf: Int32Array;
   private n = 0;
+  constructor(capacity: number) {
+    this.buf = new Int32Array(capacity);
+  }
   push(ids: number[]): void {
     if (this.n + ids.length > this.buf.length) {
       const grown = new Int32Array(Math.max(Math.ceil(1.5 * this.buf.length), this.n + ids.length));

@@ -281,7 +281,9 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   } else {
     // (encoded a piece at a time, never joined: a corpus may be larger than a JavaScript string)
     const pieces = docs && 'texts' in docs ? docs.texts : torch.data.readTrainingTextPieces(file, { cleaning, column: opts.column, chat: tok });
-    const ids = tok.encodeChunks(pieces);
+    // (room for about a token per 4 bytes of the files, a little over English's rate with GPT-2's BPE: few copies while growing)
+    const bytes = (fs.statSync(file).isDirectory() ? torch.data.dataFilesIn(file) : [file]).reduce((n, f) => n + fs.statSync(f).size, 0);
+    const ids = tok.encodeChunks(pieces, { expectedIds: bytes / 4 });
     if (opts.stride !== undefined) {
       const windows = torch.data.ExampleDataset.slidingWindows(ids, { maxLength: blockSize, stride: opts.stride });
       return checkVocabulary(file, windows.examples, model, windows, tok);
