@@ -23,6 +23,10 @@ const loggedAt = (...hfDefault: string[]): ForeignField => ({ noEffect: '', hfDe
 const flagOnByDefault: ForeignField = { boolean: true, noEffect: '', hfDefault: ['true'] };
 const off = (otherwise: string): ForeignField => ({ boolean: true, only: { value: 'false', otherwise } });
 const on = (otherwise: string): ForeignField => ({ boolean: true, only: { value: 'true', otherwise } });
+const quantized = off('quantized base weights (bitsandbytes) are not here: train LoRA on the fp32 base');
+const localFiles = off('the data is read from local files (a corpus of any size: .txt or JSON Lines)');
+// ('auto' loads the checkpoint's own dtype: float32 for GPT-2)
+const float32 = { only: { value: ['float32', 'auto', 'fp32', 'torch.float32'], otherwise: 'weights train in float32 here (GPT-2\'s checkpoints are float32); --bf16 computes in bfloat16' } };
 
 /** By name with hyphens (HfArgumentParser's underscores are read as hyphens). */
 export const FOREIGN_FIELDS: Record<string, ForeignField> = {
@@ -45,15 +49,13 @@ export const FOREIGN_FIELDS: Record<string, ForeignField> = {
   'bf16-full-eval': off('evaluation runs as training does: --bf16 applies to both'),
   'torch-compile': off('there is no torch.compile in libtorch: leave it out'),
   'use-liger-kernel': off('Liger kernels are Triton code for Python: leave it out'),
-  'load-in-4bit': off('quantized base weights (bitsandbytes) are not here: train LoRA on the fp32 base'),
-  'load-in-8bit': off('quantized base weights (bitsandbytes) are not here: train LoRA on the fp32 base'),
-  'use-bnb-nested-quant': off('quantized base weights (bitsandbytes) are not here'),
+  'load-in-4bit': quantized, 'load-in-8bit': quantized, 'use-bnb-nested-quant': quantized,
   'activation-offloading': off('activations stay on the device; --gradient-checkpointing saves their memory'),
   'auto-find-batch-size': off('give --batch-size (and --gradient-accumulation-steps) yourself'),
   'full-determinism': off('CPU runs repeat bit for bit already; on CUDA call torch.useDeterministicAlgorithms(true) from code'),
   'ignore-data-skip': off('a resumed run always continues the data where the checkpoint left it'),
   'padding-free': off('--packing-strategy bfd trains without padding (each example attending to itself)'),
-  'dataset-streaming': off('the data is read from local files (a corpus of any size: .txt or JSON Lines)'),
+  'dataset-streaming': localFiles,
   'disable-tqdm': { boolean: true, sets: (v) => ({ progress: !v }) },
   'use-peft': { boolean: true, sets: (v) => ({ full: !v }) }, // (TRL: LoRA only with use_peft; here LoRA is the default)
   // evaluation and tracking details that change no loss, weight or metric here
@@ -85,7 +87,7 @@ export const FOREIGN_FIELDS: Record<string, ForeignField> = {
   datasets: { only: { value: '', otherwise: 'one dataset: --data (a file, a folder of files, or a cached dataset id); mix them into one folder or file first' } },
   'test-split-size': { only: { value: '', otherwise: 'evaluate on --eval-data, --dataset-test-split, or --validation-split-percentage (the first N% held out)' } },
   'lora-target-parameters': { only: { value: '', otherwise: 'LoRA on parameters (MoE experts) is not here: --lora-targets names modules' } },
-  streaming: off('the data is read from local files (a corpus of any size: .txt or JSON Lines)'),
+  streaming: localFiles,
   'lora-modules-to-save': { only: { value: '', otherwise: 'LoRA trains the adapters (and a classifier\'s head); a module trained whole besides: full fine-tuning (--full)' } },
   // DPOConfig's, for loss types and reference syncing that are not here
   'precompute-ref-batch-size': logistics,
@@ -101,9 +103,7 @@ export const FOREIGN_FIELDS: Record<string, ForeignField> = {
   'use-cpu': { boolean: true, sets: (v): Record<string, string> => (v ? { device: 'cpu' } : {}) },
   'save-safetensors': on('checkpoints and outputs are safetensors (what from_pretrained reads first)'),
   'average-tokens-across-devices': on('a step\'s loss is the mean over all its tokens across ranks (num_items_in_batch)'),
-  // ('auto' loads the checkpoint's own dtype: float32 for GPT-2)
-  'torch-dtype': { only: { value: ['float32', 'auto', 'fp32', 'torch.float32'], otherwise: 'weights train in float32 here (GPT-2\'s checkpoints are float32); --bf16 computes in bfloat16' } },
-  dtype: { only: { value: ['float32', 'auto', 'fp32', 'torch.float32'], otherwise: 'weights train in float32 here (GPT-2\'s checkpoints are float32); --bf16 computes in bfloat16' } },
+  'torch-dtype': float32, dtype: float32,
   'lora-task-type': { only: { value: 'CAUSAL_LM', otherwise: 'the task follows --task (text-classification: SEQ_CLS, token-classification: TOKEN_CLS)' } },
 };
 

@@ -293,9 +293,7 @@ export class ExampleDataset implements LMDataset {
 
   /** Right-padded to the batch's longest example (rounded up to padToMultipleOf); the attention mask only when something is padded. */
   collate(indices: number[], device?: string): LMBatch {
-    const longest = Math.max(...indices.map((i) => this.examples[i].length)), m = this.padToMultipleOf;
-    const T = m ? Math.ceil(longest / m) * m : longest;
-    const B = indices.length, pad = BigInt(this.padTokenId);
+    const T = this.paddedLength(indices), B = indices.length, pad = BigInt(this.padTokenId);
     const ids = new BigInt64Array(B * T).fill(pad), labels = new BigInt64Array(B * T).fill(-100n), mask = new BigInt64Array(B * T);
     let padded = false;
     indices.forEach((e, r) => {
@@ -321,8 +319,13 @@ export class ExampleDataset implements LMDataset {
   }
 
   paddedTokens(indices: number[]): number {
+    return indices.length * this.paddedLength(indices);
+  }
+
+  /** A batch's length T: its longest example, rounded up to padToMultipleOf. */
+  private paddedLength(indices: number[]): number {
     const longest = Math.max(0, ...indices.map((i) => this.examples[i].length)), m = this.padToMultipleOf;
-    return indices.length * (m ? Math.ceil(longest / m) * m : longest);
+    return m ? Math.ceil(longest / m) * m : longest;
   }
 
   /** Splits off the last `fraction` of examples (at least one) for evaluation. */
