@@ -426,6 +426,41 @@ test('train --layers-to-transform, --exclude-modules, --rank-pattern, --alpha-pa
   expect(cli('train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'lora-none'), '--block-size', '16', '--layers-to-transform', '3').err).toMatch(/no Conv1D matches targetModules \[c_attn, c_proj, c_fc\] within layersToTransform/);
 });
 
+test('train --lora-modules-to-save: the modules train whole and go into the adapter (PEFT\'s modules_to_save); eval --adapter and merge agree; --dataloader-drop-last trains whole batches only', () => {
+  const out = path.join(tmp, 'lora-modules-to-save');
+  const r = cli('train', '--model', modelDir, '--data', textFile, '--out', out, '--block-size', '16', '--batch-size', '3', '--max-train-samples', '10', '--epochs', '2',
+    '--save-steps', '0', '--lr', '1e-2', '--lora-modules-to-save', 'ln_f', '--dataloader-drop-last');
+  expect(r.err).toBe('');
+  // 10 blocks in batches of 3: 3 whole batches an epoch (4 with the last short one)
+  expect(r.out).toMatch(/training: 10 blocks of 16 tokens; 3 per batch = 3 blocks per step; 3 steps per epoch, 6 steps/);
+  const config = JSON.parse(fs.readFileSync(path.join(out, 'adapter_config.json'), 'utf8'));
+  expect(config.modules_to_save).toEqual(['ln_f']);
+  const saved = torch.io.safetensors.loadFile(path.join(out, 'adapter_model.safetensors')).tensors;
+  const base = torch.io.safetensors.loadFile(path.join(modelDir, 'model.safetensors')).tensors;
+  for (const k of ['weight', 'bias']) {
+    const trained = saved.get(`base_model.model.transformer.ln_f.${k}`)!;
+    expect(trained.shape).toEqual([16]);
+    expect(relErr(trained, base.get(`transformer.ln_f.${k}`) ?? base.get(`ln_f.${k}`)!)).toBeGreaterThan(1e-3); // it trained
+  }
+  const withAdapter = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', evalFile, '--block-size', '16', '--json').out);
+  const merged = path.join(tmp, 'lora-modules-to-save-merged');
+  expect(cli('merge', '--model', modelDir, '--adapter', out, '--out', merged).code).toBe(0);
+  const mergedEval = JSON.parse(cli('eval', '--model', merged, '--data', evalFile, '--block-size', '16', '--json').out);
+  expect(Math.abs(mergedEval.loss - withAdapter.loss) / withAdapter.loss).toBeLessThan(1e-5);
+  const plain = cli('eval', '--model', modelDir, '--data', evalFile, '--block-size', '16', '--json');
+  expect(Math.abs(JSON.parse(plain.out).loss - withAdapter.loss)).toBeGreaterThan(1e-4);
+  // GPT-2's wte and lm_head are one tensor: PEFT would train an untied copy; refused, not trained both ways
+  for (const m of ['wte', 'lm_head']) {
+    expect(cli('train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'mts-tied'), '--block-size', '16', '--lora-modules-to-save', m).err)
+      .toMatch(/transformer\.wte\.weight and lm_head\.weight are one tensor \(tied\); PEFT would train an untied copy.*--lora-targets wte/);
+  }
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'mts-full'), '--full', '--lora-modules-to-save', 'ln_f').err).toMatch(/with --full every module trains already/);
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'mts-none'), '--block-size', '16', '--lora-modules-to-save', 'ln_g').err).toMatch(/modulesToSave 'ln_g' matches no module/);
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'dl-none'), '--block-size', '16', '--max-train-samples', '2', '--batch-size', '3', '--dataloader-drop-last').err)
+    .toMatch(/dataloaderDropLast leaves no batch: the 2 items, fewer than perDeviceTrainBatchSize 3/);
+  expect(fs.existsSync(path.join(tmp, 'mts-tied', 'adapter_model.safetensors'))).toBe(false);
+});
+
 test('train --init-lora-weights pissa: PEFT\'s config field; eval --adapter and merge redo PiSSA on the base and agree', () => {
   const out = path.join(tmp, 'lora-pissa');
   const r = cli('train', '--model', modelDir, '--data', textFile, '--out', out, '--block-size', '16', '--batch-size', '2', '--max-steps', '3', '--save-steps', '0', '--lr', '1e-2',

@@ -123,6 +123,13 @@ test('bias modes and modulesToSave', async () => {
   warn.mockRestore();
   expect(relErr(old.transformer.ln_f.weight, m.transformer.ln_f.weight)).toBe(0);
   m.dispose(); back.dispose(); old.dispose();
+  // GPT-2's lm_head is wte's weight: PEFT trains an untied copy of a module to save, which this model cannot hold
+  for (const t of ['lm_head', 'wte']) {
+    const tied = await torch.GPT2LMHeadModel.fromPretrained(base);
+    expect(() => torch.lora.applyLoRA(tied, { r: 2, modulesToSave: [t] })).toThrow(/transformer\.wte\.weight and lm_head\.weight are one tensor \(tied\)/);
+    expect(tied.namedParameters({ trainableOnly: true })).toHaveLength(tied.namedParameters().length); // (untouched: nothing frozen)
+    tied.dispose();
+  }
   const a = await torch.GPT2LMHeadModel.fromPretrained(base);
   torch.lora.applyLoRA(a, { r: 2, bias: 'all' });
   expect(a.namedParameters({ trainableOnly: true }).map(([n]) => n)).toContain('transformer.h.0.ln_1.bias');

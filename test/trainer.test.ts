@@ -249,6 +249,29 @@ describe('gradient accumulation', () => {
     for (const [n, g] of grads[0]) expect(relErr(grads[1].get(n)!, g)).toBeLessThan(1e-6);
   });
 
+  test('dataloaderDropLast: each epoch trains on whole batches only (HF\'s dataloader_drop_last); the batches kept are the plain run\'s', async () => {
+    const opts = { maxSteps: -1, numTrainEpochs: 2, lrSchedulerType: 'constant' as const };
+    const plain = await train(path.join(tmp, 'dl-plain'), 6, 1, opts);
+    const dropped = await train(path.join(tmp, 'dl-drop'), 6, 1, { ...opts, dataloaderDropLast: true });
+    // 19 blocks: batches 6, 6, 6 and 1; the 1 is left out
+    expect([plain.trainer.stepsPerEpoch, dropped.trainer.stepsPerEpoch]).toEqual([4, 3]);
+    for (const e of [0, 1]) {
+      expect(dropped.trainer.stepsFor(e)).toEqual(plain.trainer.stepsFor(e).slice(0, 3));
+      expect(plain.trainer.stepsFor(e)[3][0]).toHaveLength(1);
+    }
+    expect([plain.r.globalStep, dropped.r.globalStep]).toEqual([8, 6]);
+    const a = logged(plain.r), b = logged(dropped.r);
+    // the first three steps are the same math (constant lr); the dropped run's epoch ends after them
+    expect(b.slice(0, 3).map((e) => e.loss)).toEqual(a.slice(0, 3).map((e) => e.loss));
+    expect(b.map((e) => e.epoch)).toEqual([1, 2, 3, 4, 5, 6].map((s) => s / 3));
+    expect(Math.abs(b[3].loss! - a[3].loss!)).toBeGreaterThan(0); // (the plain run trained on the short batch first)
+    // accumulated micro-batches: the short one is left out, so each step takes 3 whole ones
+    const acc = await train(path.join(tmp, 'dl-acc'), 2, 3, { maxSteps: 1, dataloaderDropLast: true });
+    expect(acc.trainer.stepsFor(0).map((s) => s.map((m) => m.length))).toEqual([[2, 2, 2], [2, 2, 2], [2, 2, 2]]);
+    await expect(train(path.join(tmp, 'dl-none'), 20, 1, { dataloaderDropLast: true })).rejects.toThrow(/dataloaderDropLast leaves no batch: the 19 items, fewer than perDeviceTrainBatchSize 20; lower the batch size/);
+    for (const x of [plain, dropped, acc]) { x.trainer.optimizer.dispose(); x.model.dispose(); }
+  });
+
   test('bad values are refused', async () => {
     for (const bad of [0, -1, 1.5]) {
       await expect(train(path.join(tmp, 'ga-bad'), 2, bad)).rejects.toThrow(/gradientAccumulationSteps must be a positive integer/);

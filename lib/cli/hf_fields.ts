@@ -69,7 +69,6 @@ export const FOREIGN_FIELDS: Record<string, ForeignField> = {
   'fp16-full-eval': off('evaluation runs as training does: --bf16 applies to both'),
   'enable-jit-checkpoint': off('checkpoints are written at --save-steps (each whole or not at all)'),
   'restore-callback-states-from-checkpoint': off('a resumed run starts its callbacks afresh'),
-  'dataloader-drop-last': off('the last short batch of an epoch is trained on, as HF\'s default'),
   'eval-delay': { only: { value: ['0', '0.0'], otherwise: 'evaluation starts with the first --eval-steps' } },
   'train-sampling-strategy': { only: { value: 'random', otherwise: 'group_by_length: --group-by-length; an unshuffled order: the Trainer\'s shuffle: false, from code' } },
   debug: { only: { value: '', otherwise: 'HF\'s debug modes (underflow_overflow, tpu_metrics_debug) are not here' } },
@@ -88,7 +87,6 @@ export const FOREIGN_FIELDS: Record<string, ForeignField> = {
   'test-split-size': { only: { value: '', otherwise: 'evaluate on --eval-data, --dataset-test-split, or --validation-split-percentage (the first N% held out)' } },
   'lora-target-parameters': { only: { value: '', otherwise: 'LoRA on parameters (MoE experts) is not here: --lora-targets names modules' } },
   streaming: localFiles,
-  'lora-modules-to-save': { only: { value: '', otherwise: 'LoRA trains the adapters (and a classifier\'s head); a module trained whole besides: full fine-tuning (--full)' } },
   // DPOConfig's, for loss types and reference syncing that are not here
   'precompute-ref-batch-size': logistics,
   'f-divergence-type': { only: { value: 'reverse_kl', otherwise: 'DPO here is the reverse-KL (standard) objective' } },

@@ -90,6 +90,7 @@ export function applyLoRA<M extends Module>(model: M, options: LoRAOptions & { a
     if (headNames.includes(t)) continue;
     if (![...model.namedModules()].some(([n]) => matchesTarget(n, [t]))) throw new Error(`applyLoRA: modulesToSave '${t}' matches no module`);
   }
+  checkNotTied(model, opts);
   if (opts.r > 0) {
     for (const [name, layer] of targets) {
       const [parent, child] = parentOf(model, name);
@@ -295,6 +296,25 @@ function markTrainable(model: Module, opts: ResolvedLoRAOptions): void {
     if (opts.bias === 'lora_only' && n.endsWith('.base_layer.bias') && loraOwners.has(n.slice(0, -'.base_layer.bias'.length))) train = true;
     if (saved(n)) train = true;
     p.requiresGrad_(train);
+  }
+}
+
+/**
+ * A module to save must own its weights: PEFT trains a copy of the module, cut loose from any
+ * tensor it shares (GPT-2's lm_head is wte's weight), which a tied GPT-2 cannot hold; training
+ * the shared tensor instead would save an adapter that means something else to PEFT.
+ */
+function checkNotTied(model: Module, opts: ResolvedLoRAOptions): void {
+  const names = new Map<Tensor, string[]>();
+  for (const [m, mod] of model.namedModules()) {
+    for (const [p, t] of mod.namedParameters({ recurse: false })) names.set(t, [...(names.get(t) ?? []), m ? `${m}.${p}` : p]);
+  }
+  for (const shared of names.values()) {
+    const saved = shared.filter((n) => inModuleToSave(n, opts));
+    if (shared.length > 1 && saved.length) {
+      throw new Error(`applyLoRA: modulesToSave takes ${saved[0]}, but ${shared.join(' and ')} are one tensor (tied); PEFT would train an untied copy, which this model cannot hold. ` +
+        'Train the embedding with LoRA (targetModules wte; the CLI\'s --lora-targets wte) or fine-tune fully');
+    }
   }
 }
 

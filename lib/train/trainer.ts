@@ -136,6 +136,12 @@ export interface TrainingArguments {
    * of similar lengths (less padding; see lengthGroupedOrder). Blocks are all one length: no effect.
    */
   groupByLength?: boolean;
+  /**
+   * HF's dataloader_drop_last: each epoch (each rank's shard, in data parallel) trains on whole
+   * batches only; its last short batch is left out (a different one each epoch when shuffled).
+   * Evaluation still reads every item (HF's eval dataloader would drop its last batch too).
+   */
+  dataloaderDropLast?: boolean;
   /** HF's neftune_noise_alpha: NEFTune's embedding noise while training (see GPT2Model.neftuneNoiseAlpha); 0 is off */
   neftuneNoiseAlpha?: number;
   /**
@@ -171,7 +177,7 @@ export const TRAINING_DEFAULTS = {
   lrSchedulerType: 'linear' as ScheduleKind, warmupSteps: 0, warmupRatio: 0, loggingSteps: 500, loggingStrategy: 'steps' as Strategy, loggingFirstStep: false, loggingNanInfFilter: true, evalOnStart: false, saveSteps: 500,
   saveStrategy: 'steps' as Strategy, evalStrategy: 'steps' as Strategy, loadBestModelAtEnd: false,
   saveTotalLimit: null as number | null, seed: 42, device: 'cpu', shuffle: true, progress: 'auto' as boolean | 'auto',
-  precision: 'fp32' as 'fp32' | 'bf16', gradientCheckpointing: false, groupByLength: false, neftuneNoiseAlpha: 0, labelSmoothingFactor: 0,
+  precision: 'fp32' as 'fp32' | 'bf16', gradientCheckpointing: false, groupByLength: false, dataloaderDropLast: false, neftuneNoiseAlpha: 0, labelSmoothingFactor: 0,
   sftLossType: 'nll' as LmLossType | 'chunked_nll',
 };
 
@@ -289,7 +295,11 @@ export class Trainer {
     this.worldSize = distributed.getWorldSize();
     // Each rank trains on its shard (DistributedSampler: ceil(n / world) blocks, padded by wrapping);
     // a step takes up to gradientAccumulationSteps of its micro-batches (the last one of an epoch may take fewer).
-    const microBatches = Math.ceil(Math.ceil(trainDataset.length / this.worldSize) / a.perDeviceTrainBatchSize);
+    const shard = Math.ceil(trainDataset.length / this.worldSize);
+    const microBatches = a.dataloaderDropLast ? Math.floor(shard / a.perDeviceTrainBatchSize) : Math.ceil(shard / a.perDeviceTrainBatchSize);
+    if (microBatches === 0) {
+      throw new Error(`Trainer: dataloaderDropLast leaves no batch: ${this.worldSize > 1 ? `each of the ${this.worldSize} processes gets ${shard} of the ${trainDataset.length} items` : `the ${trainDataset.length} items`}, fewer than perDeviceTrainBatchSize ${a.perDeviceTrainBatchSize}; lower the batch size or drop dataloaderDropLast`);
+    }
     this.stepsPerEpoch = Math.ceil(microBatches / a.gradientAccumulationSteps);
     this.totalSteps = a.maxSteps > 0 ? a.maxSteps : Math.ceil(this.stepsPerEpoch * a.numTrainEpochs);
     // As HF: logging, eval and save steps below 1 are that fraction of the run's steps, rounded up.
@@ -390,7 +400,7 @@ export class Trainer {
   /**
    * This rank's (micro-)batches of item indices for an epoch: the epoch's seeded order (grouped
    * by length if asked), in data parallel padded by wrapping to a multiple of the world size and
-   * dealt out (DistributedSampler), cut into batches; the last one may be short (HF's default).
+   * dealt out (DistributedSampler), cut into batches; the last one may be short (HF's default) or left out (dataloaderDropLast).
    */
   private batchesFor(epoch: number): number[][] {
     const a = this.args, data = this.trainDataset, n = data.length, world = this.worldSize;
@@ -407,6 +417,7 @@ export class Trainer {
     }
     const out: number[][] = [];
     for (let i = 0; i < order.length; i += a.perDeviceTrainBatchSize) out.push(order.slice(i, i + a.perDeviceTrainBatchSize));
+    if (a.dataloaderDropLast && out.at(-1)!.length < a.perDeviceTrainBatchSize) out.pop();
     return out;
   }
 

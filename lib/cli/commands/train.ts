@@ -32,6 +32,7 @@ export const spec: Spec = {
   'init-lora-weights': { type: 'string', default: 'true', help: 'PEFT\'s init_lora_weights: true (B zeros), gaussian, false (B random too), pissa (A, B from the weights\' top singular vectors; the base keeps the rest), pissa_niter_K' },
   rslora: { type: 'boolean', help: 'scale by alpha/sqrt(r)', aliases: ['use-rslora'] },
   'use-dora': { type: 'boolean', help: 'DoRA (PEFT\'s use_dora): a trained magnitude per output besides A and B' },
+  'lora-modules-to-save': { type: 'string', help: 'comma-separated modules trained whole beside LoRA and saved into the adapter, e.g. ln_f (PEFT\'s modules_to_save; not the tied wte / lm_head)', aliases: ['modules-to-save'] },
   full: { type: 'boolean', help: 'full fine-tuning instead of LoRA' },
   epochs: { type: 'number', default: 3, help: 'training epochs', aliases: ['num-train-epochs'] },
   'max-steps': { type: 'int', default: -1, help: 'stop after this many steps (overrides --epochs)' },
@@ -108,6 +109,7 @@ export const spec: Spec = {
   'precompute-ref-log-probs': { type: 'boolean', help: 'DPO and KTO: the reference\'s log-probabilities of every pair (example) computed once, before training, instead of reference passes each step (TRL\'s precompute_ref_log_probs)' },
   'max-completion-length': { type: 'int', help: 'DPO: a completion\'s first tokens kept, its eos included (TRL\'s max_completion_length; default: no limit)' },
   'neftune-noise-alpha': { type: 'number', default: 0, help: 'NEFTune: uniform noise of this scale on the token embeddings while training (HF\'s neftune_noise_alpha; 5 is usual; 0: off)' },
+  'dataloader-drop-last': { type: 'boolean', help: 'train on whole batches only: each epoch\'s last short batch is left out (HF\'s dataloader_drop_last; evaluation still reads everything)' },
   'group-by-length': { type: 'boolean', help: 'without packing: batch examples of similar lengths together (HF\'s group_by_length; less padding)' },
   device: sharedFlags.device,
   attn: sharedFlags.attn,
@@ -219,6 +221,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
       initLoraWeights: f['init-lora-weights'] as torch.lora.LoraInit,
       layersToTransform: f['layers-to-transform'] as number[] | undefined, excludeModules: f['exclude-modules'] as string[] | undefined,
       rankPattern: f['rank-pattern'] as Record<string, number> | undefined, alphaPattern: f['alpha-pattern'] as Record<string, number> | undefined,
+      modulesToSave: f['lora-modules-to-save'] as string[] | undefined,
     });
   }
   if (f.device !== 'cpu') model.to({ device: f.device as string });
@@ -239,7 +242,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     evalSteps: f['eval-steps'] as number | undefined, saveStrategy: f['save-strategy'] as 'steps', evalStrategy: f['eval-strategy'] as 'steps',
     loadBestModelAtEnd: Boolean(f['load-best-model-at-end']), perDeviceEvalBatchSize: f['eval-batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16', progress: f.progress ? true : 'auto',
     reportTo: (f['report-to'] as string).split(',').map((s) => s.trim()).filter(Boolean), loggingDir: f['logging-dir'] as string | undefined,
-    resumeFromCheckpoint: resume === undefined ? undefined : resume === 'latest' ? true : resume, groupByLength: Boolean(f['group-by-length']), neftuneNoiseAlpha: f['neftune-noise-alpha'] as number,
+    resumeFromCheckpoint: resume === undefined ? undefined : resume === 'latest' ? true : resume, groupByLength: Boolean(f['group-by-length']), dataloaderDropLast: Boolean(f['dataloader-drop-last']), neftuneNoiseAlpha: f['neftune-noise-alpha'] as number,
   };
   const callbacks = patience === undefined ? [] : [new torch.EarlyStoppingCallback(patience, f['early-stopping-threshold'] as number)];
   let refModel: torch.GPT2LMHeadModel | null = null;
@@ -378,6 +381,11 @@ function checkFlags(f: Record<string, unknown>): void {
     const layers = (f['layers-to-transform'] as string).split(',').map((x) => x.trim()).filter(Boolean);
     if (!layers.length || !layers.every((x) => /^\d+$/.test(x))) throw new Error(`--layers-to-transform must be block indices, e.g. 10,11; got '${f['layers-to-transform']}'`);
     f['layers-to-transform'] = layers.map(Number);
+  }
+  if (f['lora-modules-to-save'] !== undefined) {
+    const modules = (f['lora-modules-to-save'] as string).split(',').map((x) => x.trim()).filter(Boolean);
+    if (f.full && modules.length) throw new Error('--lora-modules-to-save trains modules whole beside LoRA; with --full every module trains already');
+    f['lora-modules-to-save'] = modules;
   }
   if (f['exclude-modules'] !== undefined) f['exclude-modules'] = (f['exclude-modules'] as string).split(',').map((x) => x.trim()).filter(Boolean);
   const kw = f['lr-scheduler-kwargs'];
