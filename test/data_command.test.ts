@@ -57,3 +57,20 @@ test('packed text: blocks of --block-size tokens, every token learned but each b
   expect(out.shown[1].labels).toEqual(ids.slice(16, 32).map((id, k) => (k === 0 ? -100 : id)));
   expect(cli('--data', file, '--show', '-1').stderr).toMatch(/--show must be an integer >= 0/);
 });
+
+test('a long text tokenized on several threads (--dataset-num-proc, HF\'s num_proc; by default from 8 MB): the blocks of one thread, of encode(text)', () => {
+  const file = path.join(tmp, 'long.txt');
+  const brown = torch.data.brownDocuments(['a']).map((d) => d.text).join('\n\n') + '\n\n';
+  const text = brown.repeat(Math.ceil((9 << 20) / brown.length)); // (over 8 MB: the default takes every core)
+  fs.writeFileSync(file, text);
+  const ids = torch.tokenizer.encode(text);
+  const runs = [['--dataset-num-proc', '1'], ['--dataset-num-proc', '2'], ['--preprocessing-num-workers', '3'], []].map((flags) => cli('--data', file, '--block-size', '64', '--json', '--show', '2', ...flags));
+  for (const r of runs) {
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(runs[0].stdout);
+  }
+  const out = JSON.parse(runs[0].stdout);
+  expect([out.kind, out.items, out.tokens]).toEqual(['blocks', Math.floor(ids.length / 64), Math.floor(ids.length / 64) * 64]);
+  expect(out.shown[1].ids).toEqual(ids.slice(64, 128));
+  expect(cli('--data', file, '--dataset-num-proc', '0').stderr).toMatch(/--dataset-num-proc must be >= 1/);
+});

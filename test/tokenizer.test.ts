@@ -7,6 +7,7 @@ import * as path from 'path';
 import * as torch from '../lib';
 import { vocabAndMerges, tablesFingerprint, GPT2_TABLES_FINGERPRINT } from '../lib/models/tokenizer';
 import { learnBpe, writeBpeFiles } from './helpers';
+import { EncodePool } from '../lib/models/encode_pool';
 
 let tmp: string;
 beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-tok-')); });
@@ -155,7 +156,8 @@ describe('GPT2Tokenizer.fromPretrained: a model folder\'s own tokenizer', () => 
     const text = torch.data.brownDocuments(['c']).slice(0, 3).map((d) => d.text).join('\n') +
       Array.from({ length: 3000 }, () => bits[rand(bits.length)]).join('');
     const cutUp = (t: string) => { const out: string[] = []; for (let i = 0; i < t.length;) { const n = 1 + rand(40); out.push(t.slice(i, i + n)); i += n; } return out; };
-    for (const tok of [torch.tokenizer, torch.GPT2Tokenizer.fromFiles(dir), torch.GPT2Tokenizer.fromFiles(spaced)]) {
+    const spacedTok = torch.GPT2Tokenizer.fromFiles(spaced);
+    for (const tok of [torch.tokenizer, torch.GPT2Tokenizer.fromFiles(dir), spacedTok]) {
       const whole = tok.encode(text);
       for (const chunkChars of [1, 9, 100, 5000, undefined]) {
         const ids = tok.encodeChunks(cutUp(text), { chunkChars });
@@ -163,11 +165,20 @@ describe('GPT2Tokenizer.fromPretrained: a model folder\'s own tokenizer', () => 
         expect(Array.from(ids)).toEqual(whole);
       }
       for (const expectedIds of [10, whole.length, 10 * whole.length]) expect(Array.from(tok.encodeChunks(cutUp(text), { chunkChars: 50, expectedIds }))).toEqual(whole);
+      // worker threads encoding the chunks (HF's num_proc): the same ids, in order
+      const started = EncodePool.started;
+      for (const threads of [2, 3]) expect(Array.from(tok.encodeChunks(cutUp(text), { chunkChars: 200, threads }))).toEqual(whole);
+      expect(EncodePool.started - started).toBe(tok === spacedTok ? 0 : 2); // (a whitespace added token: encoded whole, one thread)
       expect(Array.from(tok.encodeChunks([]))).toEqual([]);
       expect(Array.from(tok.encodeChunks(['', 'hello', ' world'], { chunkChars: 1 }))).toEqual(tok.encode('hello world'));
     }
     // the cuts are real: a small chunkChars encodes many chunks, yet the same ids
     expect(() => torch.tokenizer.encodeChunks(['a'], { chunkChars: 0 })).toThrow(/chunkChars must be an integer >= 1/);
+    expect(() => torch.tokenizer.encodeChunks(['a'], { threads: 0 })).toThrow(/threads must be an integer >= 1/);
+    // a text of one chunk is encoded here, no thread started
+    const before = EncodePool.started;
+    expect(Array.from(torch.tokenizer.encodeChunks(['hello', ' world'], { threads: 4 }))).toEqual(torch.tokenizer.encode('hello world'));
+    expect(EncodePool.started).toBe(before);
   });
 
   test('bad tokenizer folders are clear errors', () => {

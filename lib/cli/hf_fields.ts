@@ -37,7 +37,7 @@ export const FOREIGN_FIELDS: Record<string, ForeignField> = {
   'log-level': loggedAt('passive'), 'log-level-replica': loggedAt('warning'), 'log-on-each-node': flagOnByDefault, 'run-name': logistics,
   'overwrite-output-dir': { boolean: true, noEffect: 'a run writes its files into --out as it finds it; it resumes a checkpoint there only with --resume-from-checkpoint' },
   'remove-unused-columns': flagOnByDefault, 'length-column-name': loggedAt('length'), 'prediction-loss-only': logisticsFlag,
-  'dataset-num-proc': logistics, 'preprocessing-num-workers': logistics, 'dataloader-num-workers': loggedAt('0'),
+  'dataloader-num-workers': loggedAt('0'),
   'dataloader-pin-memory': flagOnByDefault, 'dataloader-persistent-workers': logisticsFlag, 'dataloader-prefetch-factor': logistics,
   'ddp-find-unused-parameters': logisticsFlag, 'save-on-each-node': logisticsFlag, 'trust-remote-code': logisticsFlag,
   'do-train': { boolean: true, noEffect: 'train trains' }, 'do-eval': { boolean: true, noEffect: 'evaluation follows --eval-strategy with --eval-data' },

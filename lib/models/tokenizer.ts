@@ -10,6 +10,7 @@ import * as path from 'path';
 import { readJsonObject } from '../io/json';
 import { writeFileAtomic } from '../io/atomic';
 import { resolvePretrained } from '../io/hub';
+import { EncodePool, workerModule } from './encode_pool';
 import { ChatMessage, ChatTemplateOptions, RenderedChat, renderChatTemplateSpans } from './chat_template';
 
 interface R50k {
@@ -254,30 +255,48 @@ export class GPT2Tokenizer {
    * (no piece of its pattern runs across either, and none looks back), so the ids are encode's
    * own. (A tokenizer with added tokens that hold whitespace is encoded whole: they could span a cut.)
    * expectedIds: about how many ids to make room for at once (a corpus's bytes / 4 for English).
+   * threads: worker threads encoding the chunks while this one reads the text (the same ids;
+   * about threads x faster on as many free cores; 1, the default, encodes here).
    */
-  encodeChunks(pieces: Iterable<string>, opts: { chunkChars?: number; expectedIds?: number } = {}): Int32Array {
-    const chunkChars = opts.chunkChars ?? 1 << 20;
+  encodeChunks(pieces: Iterable<string>, opts: { chunkChars?: number; expectedIds?: number; threads?: number } = {}): Int32Array {
+    const chunkChars = opts.chunkChars ?? 1 << 20, threads = opts.threads ?? 1;
     if (!(Number.isInteger(chunkChars) && chunkChars >= 1)) throw new Error(`encodeChunks: chunkChars must be an integer >= 1, got ${chunkChars}`);
+    if (!(Number.isInteger(threads) && threads >= 1)) throw new Error(`encodeChunks: threads must be an integer >= 1, got ${threads}`);
     // (expectedIds: about how many ids there will be, room made at once: no copies while growing)
     const out = new IdBuffer(Math.max(1 << 16, Math.floor(opts.expectedIds ?? 0)));
     if (this.bpe && [...this.bpe.added.keys()].some((t) => /\s/u.test(t))) {
       out.push(this.encode(Array.from(pieces).join('')));
       return out.ids();
     }
-    let pending = '', scanned = 0, first = true;
-    const flush = (end: number) => {
-      out.push(this.bpe ? this.bpe.encode(pending.slice(0, end), { continued: !first }) : this.encode(pending.slice(0, end)));
-      pending = pending.slice(end); scanned = 0; first = false;
-    };
-    for (const piece of pieces) {
-      pending += piece;
-      if (pending.length < chunkChars) continue;
-      const cut = safeCut(pending, scanned);
-      scanned = Math.max(0, pending.length - 2); // (the last two characters are looked at again with what follows)
-      if (cut > 0) flush(cut);
+    // threads > 1: worker threads encode the chunks (started at the first cut: a text of one chunk
+    // is encoded here; and only where the build's tokenizer module is there for them to load)
+    const module = threads > 1 ? workerModule() : null;
+    let pool: EncodePool | null = null;
+    try {
+      let pending = '', scanned = 0, first = true;
+      const flush = (end: number) => {
+        if (!pool && module && end < pending.length) pool = new EncodePool(module, this.bpe?.source ?? null, threads, (ids) => out.push(ids));
+        if (pool) pool.submit(pending.slice(0, end), !first);
+        else out.push(this.chunkIds(pending.slice(0, end), !first));
+        pending = pending.slice(end); scanned = 0; first = false;
+      };
+      for (const piece of pieces) {
+        pending += piece;
+        if (pending.length < chunkChars) continue;
+        const cut = safeCut(pending, scanned);
+        scanned = Math.max(0, pending.length - 2); // (the last two characters are looked at again with what follows)
+        if (cut > 0) flush(cut);
+      }
+      if (pending) flush(pending.length);
+      (pool as EncodePool | null)?.finish();
+    } finally {
+      (pool as EncodePool | null)?.close();
     }
-    if (pending) flush(pending.length);
     return out.ids();
+  }
+  /** a chunk's ids; continued: it goes on from an earlier chunk (no prefix space) */
+  private chunkIds(text: string, continued: boolean): number[] {
+    return this.bpe ? this.bpe.encode(text, { continued }) : this.encode(text);
   }
 
   /** Token ids to text; skipSpecialTokens (HF's skip_special_tokens) leaves out eos and the other special tokens. */
@@ -542,7 +561,7 @@ class IdBuffer {
   constructor(capacity: number) {
     this.buf = new Int32Array(capacity);
   }
-  push(ids: number[]): void {
+  push(ids: ArrayLike<number>): void {
     if (this.n + ids.length > this.buf.length) {
       const grown = new Int32Array(Math.max(Math.ceil(1.5 * this.buf.length), this.n + ids.length));
       grown.set(this.buf.subarray(0, this.n));
@@ -585,7 +604,11 @@ class ByteLevelBPE {
   private readonly charByte = new Map<string, number>();
   private cache = new Map<string, number[]>();
 
+  /** the tables it was built from (a tokenizer thread builds its own from them) */
+  readonly source: TokenizerTables;
+
   constructor(t: TokenizerTables) {
+    this.source = t;
     this.vocab = t.vocab;
     this.merges = t.merges;
     t.merges.forEach(([a, b], rank) => { if (!this.ranks.has(`${a} ${b}`)) this.ranks.set(`${a} ${b}`, rank); });
@@ -699,6 +722,12 @@ class ByteLevelBPE {
 }
 
 export const tokenizer = new GPT2Tokenizer();
+
+/** A tokenizer thread's encoder of encodeChunks' chunks: from a BPE's tables, or GPT-2's own (null). */
+export function chunkEncoder(tables: TokenizerTables | null): (text: string, continued: boolean) => number[] {
+  const bpe = tables ? new ByteLevelBPE(tables) : null;
+  return bpe ? (text, continued) => bpe.encode(text, { continued }) : (text) => tokenizer.encode(text);
+}
 
 /** Whether a folder holds a tokenizer of its own (vocab.json and merges.txt, or tokenizer.json). */
 export function hasTokenizerFiles(dir: string | null): boolean {

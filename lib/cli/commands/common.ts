@@ -7,7 +7,7 @@ import { FlagSpec } from '../args';
 import { notInCacheHint } from '../../io/hub';
 
 /** Flags several commands share, spelled once. */
-export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-template' | 'dataset-config-name' | 'revision' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'text-column-delimiter' | 'packing' | 'packing-strategy' | 'completion-only-loss' | 'assistant-only-loss' | 'eos-token', FlagSpec> = {
+export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-template' | 'dataset-config-name' | 'revision' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'text-column-delimiter' | 'packing' | 'packing-strategy' | 'completion-only-loss' | 'assistant-only-loss' | 'eos-token' | 'dataset-num-proc', FlagSpec> = {
   model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors or pytorch_model.bin), or a hub id (gpt2, openai-community/gpt2) already in the Hugging Face cache', aliases: ['model-name-or-path'] },
   adapter: { type: 'string', help: 'PEFT LoRA adapter folder (or a hub id in the Hugging Face cache)' },
   'chat-template': { type: 'string', help: 'conversational data (TRL\'s messages, or prompt / completion / chosen / rejected as lists of {role, content}) is made text by the tokenizer\'s chat template: this one instead (a Jinja file, a folder with one, or chatml); a run saves it with its tokenizer files', aliases: ['chat-template-path'] },
@@ -23,6 +23,7 @@ export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-templ
   'completion-only-loss': { type: 'boolean', default: true, help: 'prompt/completion data: learn the completions only (--no-completion-only-loss: the prompts too)' },
   'assistant-only-loss': { type: 'boolean', default: false, help: 'conversations: learn the assistant\'s replies only (TRL\'s assistant_only_loss): the tokens of the chat template\'s {% generation %} blocks (chatml marks its replies by itself)' },
   'eos-token': { type: 'string', help: 'TRL\'s eos_token: another of the tokenizer\'s added tokens (e.g. <|im_end|>) as its eos: it ends each example that is not a conversation, pads the batches, and is the eos_token of the tokenizer files a run writes to --out' },
+  'dataset-num-proc': { type: 'int', help: 'threads tokenizing a text read as one running text (packed, or --stride), at most the cores (HF\'s dataset_num_proc / preprocessing_num_workers; the same ids with any number; default: every core for 8 MB of text or more, shared among a machine\'s data-parallel workers)', aliases: ['preprocessing-num-workers', 'num-proc'] },
   attn: { type: 'string', help: `attention: sdpa (fused kernels) or eager (default: ${torch.nn.functional.hasFusedAttention ? 'sdpa' : 'eager'} with this libtorch)`, aliases: ['attn-implementation'] },
 };
 
@@ -37,8 +38,21 @@ export function attnFlag(f: Record<string, unknown>): torch.AttnImplementation |
 export function dataFlags(f: Record<string, unknown>, tokenizer?: torch.GPT2Tokenizer): DataFlags {
   return {
     cleaning: f.cleaning as string | undefined, column: f['text-column'] as string | undefined, packing: f.packing as boolean, packingStrategy: f['packing-strategy'] as string | undefined, completionOnlyLoss: f['completion-only-loss'] as boolean,
-    assistantOnlyLoss: f['assistant-only-loss'] as boolean | undefined, tokenizer: tokenizer ?? tokenizerFromFlags(f),
+    assistantOnlyLoss: f['assistant-only-loss'] as boolean | undefined, tokenizer: tokenizer ?? tokenizerFromFlags(f), threads: tokenizeThreads(f['dataset-num-proc'] as number | undefined),
   };
+}
+
+/** --dataset-num-proc as encodeChunks' threads: at most the cores; undefined: chosen by the text's size. */
+function tokenizeThreads(n: number | undefined): number | undefined {
+  if (n === undefined) return undefined;
+  if (!(n >= 1)) throw new Error(`--dataset-num-proc must be >= 1 (threads tokenizing the text), got ${n}`);
+  return Math.min(n, os.availableParallelism());
+}
+
+/** Tokenizing threads for `bytes` of text when not given: every core (shared among this machine's data-parallel workers) from 8 MB, else one. */
+function autoThreads(bytes: number): number {
+  const local = Number(process.env.LOCAL_WORLD_SIZE ?? 1) || 1;
+  return bytes >= 8 << 20 ? Math.max(1, Math.floor(os.availableParallelism() / local)) : 1;
 }
 
 /**
@@ -230,6 +244,8 @@ export interface DataFlags {
   stride?: number;
   /** the model folder's tokenizer (default GPT-2's) */
   tokenizer?: torch.GPT2Tokenizer;
+  /** threads tokenizing a running text (default: by its size) */
+  threads?: number;
 }
 
 /** The dataset --data (or --eval-data) names; blockSize is the block length, or each example's maximum length. */
@@ -283,7 +299,7 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
     const pieces = docs && 'texts' in docs ? docs.texts : torch.data.readTrainingTextPieces(file, { cleaning, column: opts.column, chat: tok });
     // (room for about a token per 4 bytes of the files, a little over English's rate with GPT-2's BPE: few copies while growing)
     const bytes = (fs.statSync(file).isDirectory() ? torch.data.dataFilesIn(file) : [file]).reduce((n, f) => n + fs.statSync(f).size, 0);
-    const ids = tok.encodeChunks(pieces, { expectedIds: bytes / 4 });
+    const ids = tok.encodeChunks(pieces, { expectedIds: bytes / 4, threads: opts.threads ?? autoThreads(bytes) });
     if (opts.stride !== undefined) {
       const windows = torch.data.ExampleDataset.slidingWindows(ids, { maxLength: blockSize, stride: opts.stride });
       return checkVocabulary(file, windows.examples, model, windows, tok);

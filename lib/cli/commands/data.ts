@@ -16,6 +16,7 @@ export const spec: Spec = {
   'dataset-config-name': sharedFlags['dataset-config-name'],
   'block-size': { type: 'int', default: 128, help: 'tokens per block (without packing: an example\'s maximum length)', aliases: ['max-seq-length', 'max-length'] },
   cleaning: sharedFlags.cleaning,
+  'dataset-num-proc': sharedFlags['dataset-num-proc'],
   'text-column': sharedFlags['text-column'],
   packing: sharedFlags.packing,
   'packing-strategy': sharedFlags['packing-strategy'],

@@ -18,6 +18,7 @@ export const spec: Spec = {
   'batch-size': { type: 'int', default: 8, help: 'blocks (or examples) per batch', aliases: ['per-device-eval-batch-size'] },
   stride: { type: 'int', help: 'sliding windows of --block-size tokens every N tokens, each scoring only the tokens past the previous one (HF\'s perplexity of fixed-length models; the whole text, context for every token)' },
   cleaning: sharedFlags.cleaning,
+  'dataset-num-proc': sharedFlags['dataset-num-proc'],
   'text-column': sharedFlags['text-column'],
   'text-column-delimiter': sharedFlags['text-column-delimiter'],
   packing: sharedFlags.packing,

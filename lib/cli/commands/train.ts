@@ -87,6 +87,7 @@ export const spec: Spec = {
   'center-rewards-coefficient': { type: 'number', help: 'reward modeling: weight of mean((r(chosen) + r(rejected))^2) in the loss, keeping rewards near 0 (TRL\'s center_rewards_coefficient; default none)' },
   'problem-type': { type: 'string', help: 'text-classification: regression, single_label_classification or multi_label_classification (HF\'s problem_type; default from the labels)' },
   cleaning: sharedFlags.cleaning,
+  'dataset-num-proc': sharedFlags['dataset-num-proc'],
   'text-column': sharedFlags['text-column'],
   'text-column-delimiter': sharedFlags['text-column-delimiter'],
   packing: sharedFlags.packing,
