@@ -204,10 +204,24 @@ test('eos_token: another added token (ChatML\'s <|im_end|>) ends the examples, p
   const out = path.join(tmp, 'im-end-run');
   const r = cli('train', '--model', dir, '--data', pairsFile, '--out', out, '--block-size', '48', '--batch-size', '4', '--max-steps', '1', '--eos-token', '<|im_end|>', '--pad-token', '<|im_end|>');
   expect([r.code, r.err]).toEqual([0, '']);
-  expect(JSON.parse(fs.readFileSync(path.join(out, 'tokenizer_config.json'), 'utf8')).eos_token).toBe('<|im_end|>');
+  expect(JSON.parse(fs.readFileSync(path.join(out, 'tokenizer_config.json'), 'utf8'))).toMatchObject({ eos_token: '<|im_end|>', pad_token: '<|im_end|>' });
   const saved = torch.GPT2Tokenizer.fromFiles(out);
   expect([saved.eosToken, saved.eosTokenId]).toEqual(['<|im_end|>', 50257]);
   expect(torch.GPT2Tokenizer.fromFiles(dir).eosToken).toBe('<|endoftext|>'); // (the base's files untouched)
   expect(cli('train', '--model', dir, '--data', pairsFile, '--out', path.join(tmp, 'x'), '--eos-token', '<|im_end|>', '--pad-token', '<|endoftext|>').err)
     .toMatch(/--pad-token <\|endoftext\|>: batches are padded with the eos token <\|im_end\|> here/);
+});
+
+test('as TRL\'s trainers, a run that pads saves its pad token (the eos): the tokenizer\'s pad_token, a full model\'s pad_token_id; packed text (run_clm) none', () => {
+  const read = (dir: string, f: string) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+  const full = path.join(tmp, 'pad-full');
+  expect(cli('train', '--model', modelDir, '--data', pairsFile, '--out', full, '--block-size', '48', '--batch-size', '4', '--max-steps', '1', '--full').code).toBe(0);
+  expect([read(full, 'tokenizer_config.json').pad_token, read(full, 'special_tokens_map.json').pad_token]).toEqual(['<|endoftext|>', '<|endoftext|>']);
+  expect([read(full, 'config.json').pad_token_id, read(full, 'generation_config.json').pad_token_id]).toEqual([50256, 50256]);
+  const packed = path.join(tmp, 'pad-packed');
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', packed, '--block-size', '16', '--max-steps', '1', '--full').code).toBe(0);
+  expect(read(packed, 'tokenizer_config.json').pad_token).toBeNull();
+  expect(read(packed, 'special_tokens_map.json').pad_token).toBeUndefined();
+  expect(read(packed, 'config.json').pad_token_id).toBeUndefined();
+  expect(read(packed, 'generation_config.json').pad_token_id).toBeUndefined();
 });

@@ -653,6 +653,9 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     };
     writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     const generation = generationConfigJson(this.generationConfig, this.config.bos_token_id, this.config.eos_token_id);
+    // (a pad token in the config, e.g. set by a TRL-style run, goes to the generation config too, as HF's from_model_config)
+    const pad = (this.config as { pad_token_id?: number | null }).pad_token_id;
+    if (pad !== undefined && pad !== null) generation.pad_token_id = pad;
     writeFileAtomic(path.join(dir, 'generation_config.json'), JSON.stringify(generation, null, 2) + '\n');
   }
 

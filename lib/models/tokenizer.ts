@@ -745,27 +745,30 @@ export function tokenizerFor(dir: string): GPT2Tokenizer {
  * tokenizer.save_pretrained(output_dir) of the tokenizer loaded from it), or, where it has none,
  * GPT-2's written by GPT2Tokenizer.savePretrained.
  */
-export function saveTokenizerFiles(baseDir: string | null, outDir: string, opts: { modelMaxLength?: number; chatTemplate?: ChatTemplates; eosToken?: string } = {}): void {
+export function saveTokenizerFiles(baseDir: string | null, outDir: string, opts: { modelMaxLength?: number; chatTemplate?: ChatTemplates; eosToken?: string; padToken?: string } = {}): void {
   const has = (f: string) => baseDir !== null && fs.existsSync(path.join(baseDir, f));
   if (!hasTokenizerFiles(baseDir)) {
-    if (opts.eosToken !== undefined && opts.eosToken !== EOS_TOKEN) throw new Error(`saveTokenizerFiles: GPT-2's own tokenizer has no ${opts.eosToken}`);
-    return tokenizer.withChatTemplate(opts.chatTemplate ?? null).savePretrained(outDir, opts);
+    for (const t of [opts.eosToken, opts.padToken]) if (t !== undefined && t !== EOS_TOKEN) throw new Error(`saveTokenizerFiles: GPT-2's own tokenizer has no ${t}`);
+    tokenizer.withChatTemplate(opts.chatTemplate ?? null).savePretrained(outDir, opts);
+  } else {
+    if (path.resolve(baseDir!) !== path.resolve(outDir)) {
+      for (const f of TOKENIZER_FILES.filter(has)) writeFileAtomic(path.join(outDir, f), fs.readFileSync(path.join(baseDir!, f)));
+    }
+    if (opts.chatTemplate !== undefined) setChatTemplate(outDir, opts.chatTemplate);
+    if (opts.eosToken !== undefined) setSpecialToken(outDir, 'eos_token', opts.eosToken);
   }
-  if (path.resolve(baseDir!) !== path.resolve(outDir)) {
-    for (const f of TOKENIZER_FILES.filter(has)) writeFileAtomic(path.join(outDir, f), fs.readFileSync(path.join(baseDir!, f)));
-  }
-  if (opts.chatTemplate !== undefined) setChatTemplate(outDir, opts.chatTemplate);
-  if (opts.eosToken !== undefined) setEosToken(outDir, opts.eosToken);
+  // (TRL's trainers set tokenizer.pad_token, the eos for GPT-2, and save it so)
+  if (opts.padToken !== undefined) setSpecialToken(outDir, 'pad_token', opts.padToken);
 }
 
-/** Names another eos token in a folder's tokenizer_config.json and special_tokens_map.json, as save_pretrained writes tokenizer.eos_token. */
-function setEosToken(dir: string, token: string): void {
+/** Names a special token (another eos, a pad token) in a folder's tokenizer_config.json and special_tokens_map.json, as save_pretrained writes tokenizer.eos_token = ... */
+function setSpecialToken(dir: string, key: 'eos_token' | 'pad_token', token: string): void {
   for (const name of ['tokenizer_config.json', 'special_tokens_map.json']) {
     const file = path.join(dir, name);
     if (!fs.existsSync(file) && name === 'special_tokens_map.json') continue;
     const config = fs.existsSync(file) ? readJson(file) : {};
-    if (tokenContent(config.eos_token) === token) continue;
-    writeFileAtomic(file, JSON.stringify({ ...config, eos_token: token }, null, 2) + '\n');
+    if (tokenContent(config[key]) === token) continue;
+    writeFileAtomic(file, JSON.stringify({ ...config, [key]: token }, null, 2) + '\n');
   }
 }
 

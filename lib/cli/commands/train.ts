@@ -212,6 +212,12 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     if (padded > model.config.n_positions) throw new Error(`--pad-to-multiple-of ${multiple}: a batch of --block-size ${blockSize} would be padded to ${padded} tokens, past the model's n_positions (${model.config.n_positions})`);
     for (const d of [data, evalData]) if (d instanceof torch.data.ExampleDataset) d.padToMultipleOf = multiple;
   }
+  // TRL's trainers (SFT on separate examples, DPO, ORPO, KTO, reward modeling) pad with the eos and
+  // say so: the saved tokenizer's pad_token, and a causal LM's pad_token_id (config.json and
+  // generation_config.json of a full fine-tune). Packed text (run_clm, the notebook) has no padding.
+  const pads = data instanceof torch.data.ExampleDataset || data instanceof torch.data.PackedExampleDataset || data instanceof torch.data.PreferenceDataset || data instanceof torch.data.KTODataset || data instanceof torch.data.RewardDataset;
+  const eosTok = tokenizerFromFlags(f);
+  if (pads && model instanceof torch.GPT2LMHeadModel) (model.config as { pad_token_id?: number }).pad_token_id = eosTok.eosTokenId;
   // Seeded before LoRA's init too (as HF's set_seed before get_peft_model): runs repeat exactly.
   torch.manualSeed(f.seed as number);
   if (!f.full) {
@@ -293,7 +299,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   await trainer.saveModel(out);
   // The tokenizer beside the weights (the notebook's tokenizer.save_pretrained(output_dir)): the
   // folder loads with AutoTokenizer / pipeline() as it is.
-  if (main) saveTokenizerFiles(tokenizerDir(f), out, { modelMaxLength: model.config.n_positions, chatTemplate: chatTemplateOf(f), eosToken: f['eos-token'] as string | undefined });
+  if (main) saveTokenizerFiles(tokenizerDir(f), out, { modelMaxLength: model.config.n_positions, chatTemplate: chatTemplateOf(f), eosToken: f['eos-token'] as string | undefined, padToken: pads ? eosTok.eosToken : undefined });
   if (torch.distributed.isInitialized()) {
     torch.distributed.barrier();
     torch.distributed.destroyProcessGroup();
