@@ -7,9 +7,12 @@ import * as path from 'path';
 import * as torch from '../lib';
 
 const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
-const cli = (...args: string[]) => spawnSync(process.execPath, [bin, 'data', ...args], { encoding: 'utf8' });
+const cli = (...args: string[]) => spawnSync(process.execPath, [bin, 'data', ...args], { encoding: 'utf8', env: process.env }); // (jest's process.env is its own copy)
 let tmp: string;
-beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-data-')); });
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-data-'));
+  process.env.TSTORCH_CACHE = path.join(tmp, 'cache'); // (the token cache of the runs below: here, not in ~/.cache)
+});
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 test('prompt-completion: the completion and its <|endoftext|> are what is learned; counts as the dataset has them', () => {
@@ -64,7 +67,7 @@ test('a long text tokenized on several threads (--dataset-num-proc, HF\'s num_pr
   const text = brown.repeat(Math.ceil((9 << 20) / brown.length)); // (over 8 MB: the default takes every core)
   fs.writeFileSync(file, text);
   const ids = torch.tokenizer.encode(text);
-  const runs = [['--dataset-num-proc', '1'], ['--dataset-num-proc', '2'], ['--preprocessing-num-workers', '3'], []].map((flags) => cli('--data', file, '--block-size', '64', '--json', '--show', '2', ...flags));
+  const runs = [['--dataset-num-proc', '1'], ['--dataset-num-proc', '2'], ['--preprocessing-num-workers', '3'], []].map((flags) => cli('--data', file, '--block-size', '64', '--json', '--show', '2', '--no-dataset-cache', ...flags));
   for (const r of runs) {
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(runs[0].stdout);
@@ -73,4 +76,42 @@ test('a long text tokenized on several threads (--dataset-num-proc, HF\'s num_pr
   expect([out.kind, out.items, out.tokens]).toEqual(['blocks', Math.floor(ids.length / 64), Math.floor(ids.length / 64) * 64]);
   expect(out.shown[1].ids).toEqual(ids.slice(64, 128));
   expect(cli('--data', file, '--dataset-num-proc', '0').stderr).toMatch(/--dataset-num-proc must be >= 1/);
+});
+
+test('a long text\'s tokens are cached (as HF\'s datasets caches): read back by the next run; made again when the file changes, with --overwrite-cache, or where the entry is damaged', () => {
+  const file = path.join(tmp, 'cached.txt');
+  const brown = torch.data.brownDocuments(['b']).map((d) => d.text).join('\n\n') + '\n\n';
+  fs.writeFileSync(file, brown.repeat(Math.ceil((8.2 * 2 ** 20) / brown.length)));
+  const cacheDir = path.join(tmp, 'cache', 'tokenized');
+  const entries = () => (fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir) : []);
+  const run = (...flags: string[]) => cli('--data', file, '--block-size', '64', '--json', '--show', '2', ...flags);
+  const first = run();
+  expect(first.stderr).toBe('');
+  expect(entries()).toHaveLength(1);
+  const second = run();
+  expect(second.stderr).toMatch(/cached\.txt: tokens read from the cache \(.*\.ids; --overwrite-cache tokenizes again/);
+  expect(second.stdout).toBe(first.stdout);
+  expect(JSON.parse(second.stdout).shown[1].ids).toEqual(torch.tokenizer.encode(fs.readFileSync(file, 'utf8')).slice(64, 128));
+  const again = run('--overwrite-cache');
+  expect([again.stderr, again.stdout]).toEqual(['', first.stdout]);
+  // another block size reads the same tokens
+  expect(cli('--data', file, '--block-size', '32', '--show', '0').stderr).toMatch(/tokens read from the cache/);
+  // a flipped byte in the entry: found, tokenized again, replaced
+  const entry = path.join(cacheDir, entries()[0]);
+  const bytes = fs.readFileSync(entry);
+  bytes[bytes.length - 1] ^= 1;
+  fs.writeFileSync(entry, bytes);
+  const mended = run();
+  expect(mended.stderr).toMatch(/the cache's entry for its tokens was damaged .*tokenized again and replaced/);
+  expect(mended.stdout).toBe(first.stdout);
+  expect(run().stderr).toMatch(/tokens read from the cache/);
+  // the file changed: tokenized again (a second entry); --no-dataset-cache neither reads nor writes
+  fs.appendFileSync(file, 'One more line of news.\n');
+  const changed = run();
+  expect(changed.stderr).toBe('');
+  expect(JSON.parse(changed.stdout).tokens).toBeGreaterThanOrEqual(JSON.parse(first.stdout).tokens);
+  expect(entries()).toHaveLength(2);
+  fs.appendFileSync(file, 'And another.\n');
+  expect(run('--no-dataset-cache').stderr).toBe('');
+  expect(entries()).toHaveLength(2);
 });

@@ -7,6 +7,8 @@ export * from './chat';
 export { datasetSplits, parseSplitSpec, splitSliceBounds, sliceSplits } from './splits';
 export type { SplitInstruction } from './splits';
 export * from './brown';
+export { cachedTokenIds, fileStamps, tokenCacheDir } from './token_cache';
+export type { CachedIds } from './token_cache';
 export * from './dataset';
 export * from './loader';
 export * from './sampler';

@@ -228,6 +228,22 @@ export class GPT2Tokenizer {
     if (opts.gpt2Fast !== false && isGpt2Tables(t)) return t.chatTemplate === null ? tokenizer : new GPT2Tokenizer(null, chat);
     return new GPT2Tokenizer(new ByteLevelBPE(t), chat);
   }
+  /**
+   * sha-256 of everything that decides this tokenizer's ids for a text (its tables, added tokens,
+   * add_prefix_space, eos, chat template and special tokens): the key of tokenized data cached on disk.
+   */
+  get fingerprint(): string {
+    if (this.fingerprintHex) return this.fingerprintHex;
+    const b = this.bpe, tables = b ? b.tables() : null;
+    const parts = {
+      tables: tables ? tablesFingerprint(tables.vocab, tables.merges) : GPT2_TABLES_FINGERPRINT,
+      added: b ? [...b.added] : [[EOS_TOKEN, EOS_TOKEN_ID]], addPrefixSpace: b?.addPrefixSpace ?? false,
+      eos: [this.eosToken, this.eosTokenId], chatTemplate: this.chatTemplate, specialTokensMap: this.specialTokensMap,
+    };
+    return (this.fingerprintHex = crypto.createHash('sha256').update(JSON.stringify(parts)).digest('hex'));
+  }
+  private fingerprintHex?: string;
+
   /** true: GPT-2's own tokenizer (r50k). */
   get isGpt2(): boolean {
     return this.bpe === null;

@@ -7,7 +7,7 @@ import { FlagSpec } from '../args';
 import { notInCacheHint } from '../../io/hub';
 
 /** Flags several commands share, spelled once. */
-export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-template' | 'dataset-config-name' | 'revision' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'text-column-delimiter' | 'packing' | 'packing-strategy' | 'completion-only-loss' | 'assistant-only-loss' | 'eos-token' | 'dataset-num-proc', FlagSpec> = {
+export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-template' | 'dataset-config-name' | 'revision' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'text-column-delimiter' | 'packing' | 'packing-strategy' | 'completion-only-loss' | 'assistant-only-loss' | 'eos-token' | 'dataset-num-proc' | 'dataset-cache' | 'overwrite-cache', FlagSpec> = {
   model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors or pytorch_model.bin), or a hub id (gpt2, openai-community/gpt2) already in the Hugging Face cache', aliases: ['model-name-or-path'] },
   adapter: { type: 'string', help: 'PEFT LoRA adapter folder (or a hub id in the Hugging Face cache)' },
   'chat-template': { type: 'string', help: 'conversational data (TRL\'s messages, or prompt / completion / chosen / rejected as lists of {role, content}) is made text by the tokenizer\'s chat template: this one instead (a Jinja file, a folder with one, or chatml); a run saves it with its tokenizer files', aliases: ['chat-template-path'] },
@@ -24,6 +24,8 @@ export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-templ
   'assistant-only-loss': { type: 'boolean', default: false, help: 'conversations: learn the assistant\'s replies only (TRL\'s assistant_only_loss): the tokens of the chat template\'s {% generation %} blocks (chatml marks its replies by itself)' },
   'eos-token': { type: 'string', help: 'TRL\'s eos_token: another of the tokenizer\'s added tokens (e.g. <|im_end|>) as its eos: it ends each example that is not a conversation, pads the batches, and is the eos_token of the tokenizer files a run writes to --out' },
   'dataset-num-proc': { type: 'int', help: 'threads tokenizing a text read as one running text (packed, or --stride), at most the cores (HF\'s dataset_num_proc / preprocessing_num_workers; the same ids with any number; default: every core for 8 MB of text or more, shared among a machine\'s data-parallel workers)', aliases: ['preprocessing-num-workers', 'num-proc'] },
+  'dataset-cache': { type: 'boolean', default: true, help: 'a running text of 8 MB or more has its tokens cached on disk (in $TSTORCH_CACHE, default ~/.cache/tstorch) and read back by later runs on the same files with the same tokenizer, as HF\'s datasets caches; --no-dataset-cache: neither read nor written' },
+  'overwrite-cache': { type: 'boolean', help: 'tokenize again and replace the cached tokens (run_clm\'s overwrite_cache)' },
   attn: { type: 'string', help: `attention: sdpa (fused kernels) or eager (default: ${torch.nn.functional.hasFusedAttention ? 'sdpa' : 'eager'} with this libtorch)`, aliases: ['attn-implementation'] },
 };
 
@@ -39,6 +41,7 @@ export function dataFlags(f: Record<string, unknown>, tokenizer?: torch.GPT2Toke
   return {
     cleaning: f.cleaning as string | undefined, column: f['text-column'] as string | undefined, packing: f.packing as boolean, packingStrategy: f['packing-strategy'] as string | undefined, completionOnlyLoss: f['completion-only-loss'] as boolean,
     assistantOnlyLoss: f['assistant-only-loss'] as boolean | undefined, tokenizer: tokenizer ?? tokenizerFromFlags(f), threads: tokenizeThreads(f['dataset-num-proc'] as number | undefined),
+    cache: f['dataset-cache'] as boolean | undefined, overwriteCache: f['overwrite-cache'] as boolean | undefined,
   };
 }
 
@@ -246,7 +249,14 @@ export interface DataFlags {
   tokenizer?: torch.GPT2Tokenizer;
   /** threads tokenizing a running text (default: by its size) */
   threads?: number;
+  /** false: a large running text is neither read from nor written to the token cache (default true) */
+  cache?: boolean;
+  /** tokenize again, and replace the cache's entry (run_clm's overwrite_cache) */
+  overwriteCache?: boolean;
 }
+
+/** A running text this large or larger has its tokens cached on disk (smaller ones take under a few seconds to tokenize). */
+const CACHE_FROM_BYTES = 8 << 20;
 
 /** The dataset --data (or --eval-data) names; blockSize is the block length, or each example's maximum length. */
 export function loadDataset(file: string, blockSize: number, model?: torch.GPT2LMHeadModel, opts: DataFlags = {}): torch.data.TextDataset | torch.data.ExampleDataset | torch.data.PackedExampleDataset {
@@ -295,11 +305,23 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
     ds = packedIfAsked(ex);
     items = ex.examples;
   } else {
-    // (encoded a piece at a time, never joined: a corpus may be larger than a JavaScript string)
-    const pieces = docs && 'texts' in docs ? docs.texts : torch.data.readTrainingTextPieces(file, { cleaning, column: opts.column, chat: tok });
-    // (room for about a token per 4 bytes of the files, a little over English's rate with GPT-2's BPE: few copies while growing)
-    const bytes = (fs.statSync(file).isDirectory() ? torch.data.dataFilesIn(file) : [file]).reduce((n, f) => n + fs.statSync(f).size, 0);
-    const ids = tok.encodeChunks(pieces, { expectedIds: bytes / 4, threads: opts.threads ?? autoThreads(bytes) });
+    const files = fs.statSync(file).isDirectory() ? torch.data.dataFilesIn(file) : [file];
+    const bytes = files.reduce((n, f) => n + fs.statSync(f).size, 0);
+    // (encoded a piece at a time, never joined: a corpus may be larger than a JavaScript string;
+    // room made for about a token per 4 bytes of the files, a little over English's rate with GPT-2's BPE)
+    const tokenize = () => tok.encodeChunks(docs && 'texts' in docs ? docs.texts : torch.data.readTrainingTextPieces(file, { cleaning, column: opts.column, chat: tok }),
+      { expectedIds: bytes / 4, threads: opts.threads ?? autoThreads(bytes) });
+    let ids: Int32Array;
+    if (opts.cache !== false && bytes >= CACHE_FROM_BYTES) {
+      // (as HF's datasets caches map(): a large text is tokenized once; the key is all that decides its ids)
+      const key = { files: torch.data.fileStamps(files), column: opts.column ?? null, cleaning: cleaning ?? null, tokenizer: tok.fingerprint };
+      const cached = torch.data.cachedTokenIds(key, tokenize, { overwrite: opts.overwriteCache });
+      if (cached.damaged) console.error(`${file}: the cache's entry for its tokens was damaged (${cached.file}); tokenized again and replaced`);
+      if (cached.fromCache) console.error(`${file}: tokens read from the cache (${cached.file}; --overwrite-cache tokenizes again, --no-dataset-cache neither reads nor writes it)`);
+      ids = cached.ids;
+    } else {
+      ids = tokenize();
+    }
     if (opts.stride !== undefined) {
       const windows = torch.data.ExampleDataset.slidingWindows(ids, { maxLength: blockSize, stride: opts.stride });
       return checkVocabulary(file, windows.examples, model, windows, tok);

@@ -17,6 +17,8 @@ export const spec: Spec = {
   'block-size': { type: 'int', default: 128, help: 'tokens per block (without packing: an example\'s maximum length)', aliases: ['max-seq-length', 'max-length'] },
   cleaning: sharedFlags.cleaning,
   'dataset-num-proc': sharedFlags['dataset-num-proc'],
+  'dataset-cache': sharedFlags['dataset-cache'],
+  'overwrite-cache': sharedFlags['overwrite-cache'],
   'text-column': sharedFlags['text-column'],
   packing: sharedFlags.packing,
   'packing-strategy': sharedFlags['packing-strategy'],

@@ -19,6 +19,8 @@ export const spec: Spec = {
   stride: { type: 'int', help: 'sliding windows of --block-size tokens every N tokens, each scoring only the tokens past the previous one (HF\'s perplexity of fixed-length models; the whole text, context for every token)' },
   cleaning: sharedFlags.cleaning,
   'dataset-num-proc': sharedFlags['dataset-num-proc'],
+  'dataset-cache': sharedFlags['dataset-cache'],
+  'overwrite-cache': sharedFlags['overwrite-cache'],
   'text-column': sharedFlags['text-column'],
   'text-column-delimiter': sharedFlags['text-column-delimiter'],
   packing: sharedFlags.packing,

@@ -88,6 +88,8 @@ export const spec: Spec = {
   'problem-type': { type: 'string', help: 'text-classification: regression, single_label_classification or multi_label_classification (HF\'s problem_type; default from the labels)' },
   cleaning: sharedFlags.cleaning,
   'dataset-num-proc': sharedFlags['dataset-num-proc'],
+  'dataset-cache': sharedFlags['dataset-cache'],
+  'overwrite-cache': sharedFlags['overwrite-cache'],
   'text-column': sharedFlags['text-column'],
   'text-column-delimiter': sharedFlags['text-column-delimiter'],
   packing: sharedFlags.packing,
