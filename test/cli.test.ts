@@ -347,6 +347,20 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   const broken = path.join(tmp, 'prefs-broken.jsonl');
   fs.writeFileSync(broken, line(0) + '\n' + JSON.stringify({ prompt: 'p', chosen: 'c' }) + '\n');
   expect(cli('train', '--model', modelDir, '--data', broken, '--out', out).err).toMatch(/prefs-broken.jsonl:2.*rejected/);
+  // TRL 1.x's truncation: a pair whose prompt fills --block-size is left out, said so; TRL 0.x's keep_end as a flag, and eval reads the pairs the run's way
+  const promptTokens = torch.tokenizer.encode('Question 0: is the sky blue?\nAnswer:').length;
+  const short = cli('train', '--model', modelDir, '--data', prefs, '--out', path.join(tmp, 'dpo-short'), '--block-size', String(promptTokens), '--batch-size', '2', '--max-steps', '1', '--save-steps', '0');
+  expect(short.err).toMatch(/every pair's prompt fills maxLength \d+ tokens \(nothing left to learn\): raise maxLength \(the CLI's --block-size\)/);
+  const end = path.join(tmp, 'dpo-keep-end');
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalPrefs, '--out', end, '--block-size', '16', '--batch-size', '2', '--max-steps', '2',
+    '--logging-steps', '1', '--save-steps', '0', '--lr', '1e-2', '--lora-r', '4', '--truncation-mode', 'keep_end').err).toBe('');
+  const endEval = fs.readFileSync(path.join(end, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined).pop();
+  const evalEnd = (...flags: string[]) => JSON.parse(cli('eval', '--model', modelDir, '--adapter', end, '--data', evalPrefs, '--block-size', '16', '--json', ...flags).out).loss;
+  expect(Math.abs(evalEnd('--truncation-mode', 'keep_end') - endEval.eval_loss) / endEval.eval_loss).toBeLessThan(1e-5);
+  expect(Math.abs(evalEnd() - endEval.eval_loss) / endEval.eval_loss).toBeGreaterThan(1e-4); // (keep_start reads other tokens)
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--truncation-mode', 'keep_middle').err).toMatch(/--truncation-mode must be keep_start or keep_end, got 'keep_middle'/);
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', out, '--truncation-mode', 'keep_end').err).toMatch(/--truncation-mode keep_end is for DPO and KTO data/);
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', out, '--max-prompt-length', '8').err).toMatch(/--max-prompt-length is for DPO and KTO data/);
 });
 
 test('train (LoRA) writes a PEFT adapter; eval --adapter and merge agree', () => {

@@ -45,8 +45,8 @@ function quietly<T>(fn: () => T): T {
 
 const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'];
 
-test('PreferenceDataset tokenizes as TRL\'s tokenize_row: eos after each completion, the prompt\'s end, truncation keep_end; labels on completions only', () => {
-  const ds = new torch.data.PreferenceDataset([{ prompt: [1, 2, 3, 4, 5, 6, 7, 8], chosen: [10, 11, 12, 13, 14, 15, 16, 17, 18], rejected: [20] }], { ...limits, eosTokenId: EOS });
+test('PreferenceDataset tokenizes as TRL does: eos after each completion; TRL 1.x\'s keep_start (a pair whose prompt fills maxLength left out) or TRL 0.x\'s tokenize_row (the prompt\'s end, keep_end); labels on completions only', () => {
+  const ds = new torch.data.PreferenceDataset([{ prompt: [1, 2, 3, 4, 5, 6, 7, 8], chosen: [10, 11, 12, 13, 14, 15, 16, 17, 18], rejected: [20] }], { ...limits, eosTokenId: EOS, truncationMode: 'keep_end' });
   // prompt: its last 6 (3..8); chosen: 7 of [10..18, eos] (10..16); prompt + chosen = 13 > 12: the first token goes
   expect(Array.from(ds.chosen[0].ids)).toEqual([4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16]);
   expect(ds.chosen[0].promptLength).toBe(5);
@@ -59,6 +59,20 @@ test('PreferenceDataset tokenizes as TRL\'s tokenize_row: eos after each complet
   ]);
   expect((batch.attentionMask!.tolist() as number[][])[1]).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0]);
   expect(ds.lossTokens([0])).toBe(7 + 2);
+  // keep_start (TRL 1.x's default): the row's first 12 tokens; the prompt kept whole
+  const start = new torch.data.PreferenceDataset([{ prompt: [1, 2, 3, 4, 5, 6, 7, 8], chosen: [10, 11, 12, 13, 14, 15, 16, 17, 18], rejected: [20] }], { maxLength: 12, eosTokenId: EOS });
+  expect([Array.from(start.chosen[0].ids), start.chosen[0].promptLength, Array.from(start.rejected[0].ids)]).toEqual([[1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13], 8, [1, 2, 3, 4, 5, 6, 7, 8, 20, EOS]]);
+  // a prompt of maxLength tokens or more would leave nothing to learn: the pair is left out (TRL 1.x's filter)
+  const some = new torch.data.PreferenceDataset([{ prompt: [1, 2, 3, 4], chosen: [5], rejected: [6] }, { prompt: [1, 2, 3, 4, 5], chosen: [5], rejected: [6] }, { prompt: [1], chosen: [5], rejected: [6] }], { maxLength: 5, eosTokenId: EOS });
+  expect([some.length, some.dropped, Array.from(some.chosen[1].ids)]).toEqual([2, 1, [1, 5, EOS]]);
+  expect(() => new torch.data.PreferenceDataset([{ prompt: [1, 2, 3], chosen: [5], rejected: [6] }], { maxLength: 3 })).toThrow(/every pair's prompt fills maxLength 3 tokens .*raise maxLength/);
+  expect(() => new torch.data.PreferenceDataset([{ prompt: [1], chosen: [5], rejected: [6] }], { truncationMode: 'keep_middle' as never })).toThrow(/truncationMode must be keep_start or keep_end/);
+  // text: the prompt alone and prompt + completion as one (TRL 1.x): the completion is what follows the prompt's tokens
+  const joint = new torch.data.PreferenceDataset([{ prompt: 'Say it: ', chosen: 'yes', rejected: 'no<|endoftext|>' }]);
+  const promptIds = torch.tokenizer.encode('Say it: ');
+  expect(Array.from(joint.chosen[0].ids)).toEqual([...promptIds, ...torch.tokenizer.encode('Say it: yes').slice(promptIds.length), 50256]);
+  expect(Array.from(joint.rejected[0].ids)).toEqual([...promptIds, ...torch.tokenizer.encode('Say it: no').slice(promptIds.length), 50256]); // (an eos already there: not doubled)
+  expect(torch.tokenizer.encode('Say it: yes').slice(0, promptIds.length)).not.toEqual(promptIds); // ("Say it: " ends in a space the joint text merges into " yes")
   // TRL's own tokenize_row docstring example (GPT-2's tokenizer, max_prompt_length 3, max_completion_length 3):
   // prompt [464, 6766, 318], chosen [4171, 50256], rejected [4077, 50256]
   const sky = new torch.data.PreferenceDataset([{ prompt: 'The sky is', chosen: ' blue', rejected: ' green' }], { maxPromptLength: 3, maxCompletionLength: 3 });
@@ -118,6 +132,45 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
   expect(relErr(want.get('hinge.final.transformer.h.0.attn.c_attn.lora_A.weight')!, want.get('sigmoid.final.transformer.h.0.attn.c_attn.lora_A.weight')!)).toBeGreaterThan(1e-4);
   for (const t of [...init.values(), ...want.values()]) t.dispose();
 }, 120_000);
+
+test('DPO and KTO with TRL 1.x\'s truncation (keep_start; pairs and examples whose prompt fills max_length left out) and TRL 0.x\'s (keep_end), no prompt or completion caps: as the reference', async () => {
+  const train = pairs(B * STEPS + 4, 51), evalPairs = pairs(5, 52); // (prompts of 1 to 9 tokens: some fill max_length 8)
+  const start = await loraModel();
+  const init = new Map(start.namedParameters({ trainableOnly: true }).map(([n, p]) => [`init.${n}`, torch.keep(p.clone())]));
+  start.dispose();
+  for (const mode of ['keep_start', 'keep_end'] as const) {
+    const opts = { maxPromptLength: null, maxCompletionLength: null, maxLength: 8, truncationMode: mode, eosTokenId: EOS };
+    const spec = { fixtures, eos: EOS, max_prompt_length: null, max_completion_length: null, max_length: 8, truncation_mode: mode, batch: B, steps: STEPS, warmup: 1 };
+    const data = new torch.data.PreferenceDataset(train, opts);
+    if (mode === 'keep_start') expect([data.dropped, data.length]).toEqual([train.filter((p) => p.prompt.length >= 8).length, train.filter((p) => p.prompt.length < 8).length]);
+    expect(data.length).toBeGreaterThanOrEqual(B * STEPS);
+    const dpoWant = referenceTensors('dpo_ref.py', { ...spec, pairs: train, eval_pairs: evalPairs, cases: [{ name: 'sigmoid', beta: 0.1, loss_type: 'sigmoid', label_smoothing: 0, lr: 5e-3, weight_decay: 0.01 }] }, init);
+    const examples = torch.data.unpairPreferences(train), evalExamples = torch.data.unpairPreferences(evalPairs);
+    const ktoWant = referenceTensors('kto_ref.py', { ...spec, examples, eval_examples: evalExamples, eval_batch: 2, cases: [{ name: 'kto', beta: 0.1, desirable_weight: 1, undesirable_weight: 1, lr: 5e-3, weight_decay: 0.01 }] }, init);
+    for (const [kind, want] of [['dpo', dpoWant], ['kto', ktoWant]] as const) {
+      const model = await loraModel();
+      const own = new Map(model.namedParameters({ trainableOnly: true }));
+      torch.noGrad(() => { for (const [k, t] of init) own.get(k.slice(5))!.copy_(t); });
+      const args = { outputDir: path.join(tmp, `trunc-${kind}-${mode}`), maxSteps: STEPS, perDeviceTrainBatchSize: B, perDeviceEvalBatchSize: 2, learningRate: 5e-3, weightDecay: 0.01, warmupSteps: 1, loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, beta: 0.1 };
+      const warn = jest.spyOn(console, 'warn').mockImplementation(() => {}); // (KTO: the unpaired data's first steps are all desirable)
+      const trainer = kind === 'dpo'
+        ? new torch.DPOTrainer(model, args, data, new torch.data.PreferenceDataset(evalPairs, opts))
+        : new torch.KTOTrainer(model, args, new torch.data.KTODataset(examples, opts), new torch.data.KTODataset(evalExamples, opts));
+      warn.mockRestore();
+      const name = kind === 'dpo' ? 'sigmoid' : 'kto';
+      const logs = quietly(() => trainer.train()).logHistory.filter((e) => e.loss !== undefined);
+      const wantLosses = want.get(`${name}.losses`)!.tolist() as number[];
+      logs.forEach((e, i) => expect([kind, mode, i, Math.abs(e.loss! - wantLosses[i]) / Math.abs(wantLosses[i]) < 1e-5]).toEqual([kind, mode, i, true]));
+      for (const [n, p] of own) expect([kind, mode, n, relErr(p, want.get(`${name}.final.${n}`)!) < 1e-4]).toEqual([kind, mode, n, true]);
+      const evalLoss = (want.get(`${name}.eval`)!.tolist() as number[])[0];
+      expect(Math.abs(trainer.evaluate().eval_loss - evalLoss) / Math.abs(evalLoss)).toBeLessThan(1e-5);
+      trainer.optimizer.dispose();
+      model.dispose();
+    }
+    for (const t of [...dpoWant.values(), ...ktoWant.values()]) t.dispose();
+  }
+  for (const t of init.values()) t.dispose();
+}, 180_000);
 
 test('DPOTrainer: gradient accumulation of 2 x 2 pairs is a step of 4; precomputeRefLogProbs; full fine-tuning against a frozen refModel; resume is exact', async () => {
   const train = pairs(8, 41);

@@ -80,7 +80,6 @@ export const FOREIGN_FIELDS: Record<string, ForeignField> = {
   // TRL's ScriptArguments, ModelConfig and trainer configs
   'router-aux-loss-coef': { noEffect: 'GPT-2 is not a mixture of experts' },
   'ignore-bias-buffers': logisticsFlag, 'bnb-4bit-quant-type': logistics, 'bnb-4bit-quant-storage': logistics,
-  'truncation-mode': { only: { value: 'keep_start', otherwise: 'examples longer than --block-size keep their start (TRL\'s only supported mode)' } },
   'shuffle-dataset': off('the data is shuffled each epoch by the sampler (seeded), not once before'),
   'disable-dropout': on('the preference trainers (DPO, ORPO, KTO) run without dropout, as TRL\'s default; SFT keeps the model\'s'),
   datasets: { only: { value: '', otherwise: 'one dataset: --data (a file, a folder of files, or a cached dataset id); mix them into one folder or file first' } },

@@ -1,10 +1,12 @@
 // Preference data for DPO (TRL's DPOTrainer), unpaired examples for KTO, pairs for reward models.
-// DPO's: each pair a prompt and two completions, the chosen
-// and the rejected one, tokenized as TRL's tokenize_row does: the prompt and each completion
-// apart (no special tokens), eos after each completion, the prompt cut to its last
-// maxPromptLength tokens, each completion to maxCompletionLength, and prompt + completion to
-// maxLength (truncation 'keep_end': the start goes, TRL's default). A batch of B pairs is 2B rows:
-// the chosen sequences, then the rejected ones, right-padded; labels only on the completions.
+// DPO's: each pair a prompt and two completions, the chosen and the rejected one, tokenized as
+// TRL 1.x's DPOTrainer does: the prompt alone and prompt + completion as one text (no special
+// tokens), the completion the tokens past the prompt's, the eos after it (unless it ends with
+// one); prompt + completion cut to maxLength keeping the start (TRL's truncation_mode keep_start),
+// and a pair whose prompt alone fills maxLength left out (it would leave nothing to learn).
+// TRL 0.x's ways stay as options: truncationMode 'keep_end' (the start goes), maxPromptLength
+// (the prompt's last tokens), maxCompletionLength (each completion's first). A batch of B pairs
+// is 2B rows: the chosen sequences, then the rejected ones, right-padded; labels only on the completions.
 import { tokenizer as gpt2Tokenizer, GPT2Tokenizer } from '../models/tokenizer';
 import { padRows, paddedSize, toDevice } from './dataset';
 import { tensor } from '../tensor/creation';
@@ -23,12 +25,41 @@ export interface PreferenceOptions {
   tokenizer?: GPT2Tokenizer;
   /** what ends each completion and pads (default the tokenizer's eos) */
   eosTokenId?: number;
-  /** the prompt's last tokens kept (TRL's max_prompt_length, default 512) */
+  /** the prompt's last tokens kept (TRL 0.x's max_prompt_length; default none, as TRL 1.x) */
   maxPromptLength?: number | null;
-  /** each completion's first tokens kept, its eos included (TRL's max_completion_length, default none) */
+  /** each completion's first tokens kept, its eos included (TRL 0.x's max_completion_length, default none) */
   maxCompletionLength?: number | null;
-  /** prompt + completion's last tokens kept (TRL's max_length, default 1024) */
+  /** the most tokens of prompt + completion (TRL's max_length, default 1024; null: no limit) */
   maxLength?: number | null;
+  /** which end of a too-long prompt + completion stays: 'keep_start' (TRL 1.x's default and only DPO/KTO mode) or 'keep_end' (TRL 0.x's default) */
+  truncationMode?: TruncationMode;
+}
+
+export type TruncationMode = 'keep_start' | 'keep_end';
+
+/** The options' limits, checked, with their defaults (TRL 1.x's). */
+function limitsOf(opts: PreferenceOptions, where: string): { maxPrompt: number | null; maxCompletion: number | null; maxLength: number | null; mode: TruncationMode } {
+  const maxPrompt = opts.maxPromptLength ?? null, maxCompletion = opts.maxCompletionLength ?? null;
+  const maxLength = opts.maxLength === undefined ? 1024 : opts.maxLength, mode = opts.truncationMode ?? 'keep_start';
+  for (const [k, v] of [['maxPromptLength', maxPrompt], ['maxCompletionLength', maxCompletion], ['maxLength', maxLength]] as const) {
+    if (v !== null && !(Number.isInteger(v) && v >= 1)) throw new Error(`${where}: ${k} must be an integer >= 1 (or null: no limit), got ${v}`);
+  }
+  if (mode !== 'keep_start' && mode !== 'keep_end') throw new Error(`${where}: truncationMode must be keep_start or keep_end, got ${JSON.stringify(mode)}`);
+  return { maxPrompt, maxCompletion, maxLength, mode };
+}
+
+/**
+ * A prompt and a completion as ids, as TRL 1.x tokenizes them: text through the tokenizer, the
+ * prompt alone and prompt + completion as one (the completion: the tokens past the prompt's),
+ * eos after the completion unless its text ends with the eos; ids as they are, eos after.
+ */
+function promptAndCompletion(tok: GPT2Tokenizer, prompt: string | number[], completion: string | number[], eos: number): [number[], number[]] {
+  const p = typeof prompt === 'string' ? tok.encode(prompt) : prompt;
+  if (typeof prompt === 'string' && typeof completion === 'string') {
+    const c = tok.encode(prompt + completion).slice(p.length);
+    return [p, completion.endsWith(tok.eosToken) && eos === tok.eosTokenId ? c : [...c, eos]];
+  }
+  return [p, [...(typeof completion === 'string' ? tok.encode(completion) : completion), eos]];
 }
 
 /** One side of a pair: its tokens and where the completion starts. */
@@ -37,13 +68,13 @@ interface Sequence {
   promptLength: number;
 }
 
-/** prompt + completion, the start cut where longer than maxLength (TRL's truncation 'keep_end'). */
-function joinKeepEnd(prompt: number[], completion: number[], maxLength: number | null): Sequence {
+/** prompt + completion, cut to maxLength: its start kept (keep_start), or its end (keep_end). */
+function join(prompt: number[], completion: number[], maxLength: number | null, mode: TruncationMode): Sequence {
   let ids = [...prompt, ...completion], promptLength = prompt.length;
   if (maxLength !== null && ids.length > maxLength) {
     const cut = ids.length - maxLength;
-    ids = ids.slice(cut);
-    promptLength = Math.max(0, promptLength - cut);
+    ids = mode === 'keep_start' ? ids.slice(0, maxLength) : ids.slice(cut);
+    promptLength = mode === 'keep_start' ? Math.min(promptLength, maxLength) : Math.max(0, promptLength - cut);
   }
   return { ids: Int32Array.from(ids), promptLength };
 }
@@ -72,16 +103,14 @@ export class PreferenceDataset implements LMDataset {
   readonly chosen: Sequence[] = [];
   readonly rejected: Sequence[] = [];
   readonly padTokenId: number;
+  /** pairs left out: the prompt alone fills maxLength (keep_start would leave no completion token) */
+  readonly dropped: number = 0;
 
   constructor(pairs: PreferencePair[], opts: PreferenceOptions = {}) {
     const tok = opts.tokenizer ?? gpt2Tokenizer;
-    const maxPrompt = opts.maxPromptLength === undefined ? 512 : opts.maxPromptLength;
-    const maxCompletion = opts.maxCompletionLength ?? null;
-    const maxLength = opts.maxLength === undefined ? 1024 : opts.maxLength;
-    for (const [k, v] of [['maxPromptLength', maxPrompt], ['maxCompletionLength', maxCompletion], ['maxLength', maxLength]] as const) {
-      if (v !== null && !(Number.isInteger(v) && v >= 1)) throw new Error(`PreferenceDataset: ${k} must be an integer >= 1 (or null: no limit), got ${v}`);
-    }
+    const { maxPrompt, maxCompletion, maxLength, mode } = limitsOf(opts, 'PreferenceDataset');
     const eos = opts.eosTokenId ?? tok.eosTokenId;
+    let dropped = 0;
     this.padTokenId = eos;
     pairs.forEach((p, i) => {
       for (const k of ['prompt', 'chosen', 'rejected'] as const) {
@@ -90,18 +119,23 @@ export class PreferenceDataset implements LMDataset {
           throw new Error(`PreferenceDataset: pair ${i + 1} has no '${k}' (each pair needs prompt, chosen and rejected: strings, or arrays of token ids)`);
         }
       }
-      const toIds = (v: string | number[]) => (typeof v === 'string' ? tok.encode(v) : v);
-      let prompt = toIds(p.prompt);
-      if (maxPrompt !== null) prompt = prompt.slice(-maxPrompt);
-      const side = (completion: string | number[]): Sequence => {
-        let c = [...toIds(completion), eos];
+      const side = (completion: string | number[]): [number[], number[]] => {
+        let [prompt, c] = promptAndCompletion(tok, p.prompt, completion, eos);
+        if (maxPrompt !== null) prompt = prompt.slice(-maxPrompt);
         if (maxCompletion !== null) c = c.slice(0, maxCompletion);
-        return joinKeepEnd(prompt, c, maxLength);
+        return [prompt, c];
       };
-      this.chosen.push(side(p.chosen));
-      this.rejected.push(side(p.rejected));
+      const [chosen, rejected] = [side(p.chosen), side(p.rejected)];
+      // (TRL 1.x: a pair whose prompt fills max_length is left out, keep_start leaving it nothing to learn)
+      if (mode === 'keep_start' && maxLength !== null && Math.max(chosen[0].length, rejected[0].length) >= maxLength) {
+        dropped++;
+        return;
+      }
+      this.chosen.push(join(...chosen, maxLength, mode));
+      this.rejected.push(join(...rejected, maxLength, mode));
     });
-    if (!this.chosen.length) throw new Error('PreferenceDataset: no pairs');
+    this.dropped = dropped;
+    if (!this.chosen.length) throw new Error(pairs.length ? `PreferenceDataset: every pair's prompt fills maxLength ${maxLength} tokens (nothing left to learn): raise maxLength (the CLI's --block-size)` : 'PreferenceDataset: no pairs');
   }
 
   get length(): number {
@@ -157,31 +191,32 @@ export function unpairPreferences(pairs: PreferencePair[]): KTOExample[] {
 
 /**
  * KTO data (TRL's KTOTrainer): unpaired examples, each a prompt and a completion marked desirable
- * or not, tokenized as PreferenceDataset tokenizes a side of a pair. KTO's reference point, the KL
+ * or not, tokenized as PreferenceDataset tokenizes a side of a pair (TRL 1.x's KTO and DPO agree). KTO's reference point, the KL
  * term, comes from mismatched rows: TRL pairs each prompt with the completion before it in its
  * chunk of perDeviceTrainBatchSize examples (the first with the chunk's last), chunks taken in the
  * data's order, whatever the shuffle. collateKTO gives a batch's rows and those mismatched rows.
  */
 export class KTODataset implements LMDataset {
-  /** the prompts' tokens (their last maxPromptLength) */
+  /** the prompts' tokens (their last maxPromptLength, where given) */
   readonly prompts: number[][] = [];
-  /** the completions' tokens, eos ended (their first maxCompletionLength) */
+  /** the completions' tokens, eos ended (their first maxCompletionLength, where given) */
   readonly completions: number[][] = [];
   readonly examples: Sequence[] = [];
   /** whether each completion is desirable */
   readonly labels: boolean[] = [];
   readonly padTokenId: number;
+  /** examples left out: the prompt alone fills maxLength (keep_start would leave no completion token) */
+  readonly dropped: number = 0;
   private readonly maxLength: number | null;
+  private readonly mode: TruncationMode;
 
   constructor(examples: KTOExample[], opts: PreferenceOptions = {}) {
     const tok = opts.tokenizer ?? gpt2Tokenizer;
-    const maxPrompt = opts.maxPromptLength === undefined ? 512 : opts.maxPromptLength;
-    const maxCompletion = opts.maxCompletionLength ?? null;
-    this.maxLength = opts.maxLength === undefined ? 1024 : opts.maxLength;
-    for (const [k, v] of [['maxPromptLength', maxPrompt], ['maxCompletionLength', maxCompletion], ['maxLength', this.maxLength]] as const) {
-      if (v !== null && !(Number.isInteger(v) && v >= 1)) throw new Error(`KTODataset: ${k} must be an integer >= 1 (or null: no limit), got ${v}`);
-    }
+    const { maxPrompt, maxCompletion, maxLength, mode } = limitsOf(opts, 'KTODataset');
+    this.maxLength = maxLength;
+    this.mode = mode;
     const eos = opts.eosTokenId ?? tok.eosTokenId;
+    let dropped = 0;
     this.padTokenId = eos;
     examples.forEach((e, i) => {
       for (const k of ['prompt', 'completion'] as const) {
@@ -191,16 +226,20 @@ export class KTODataset implements LMDataset {
         }
       }
       if (typeof e.label !== 'boolean') throw new Error(`KTODataset: example ${i + 1}'s label must be true (a desirable completion) or false, got ${JSON.stringify(e.label)}`);
-      const toIds = (v: string | number[]) => (typeof v === 'string' ? tok.encode(v) : v);
-      const prompt = maxPrompt !== null ? toIds(e.prompt).slice(-maxPrompt) : toIds(e.prompt);
-      let completion = [...toIds(e.completion), eos];
+      let [prompt, completion] = promptAndCompletion(tok, e.prompt, e.completion, eos);
+      if (maxPrompt !== null) prompt = prompt.slice(-maxPrompt);
       if (maxCompletion !== null) completion = completion.slice(0, maxCompletion);
+      if (mode === 'keep_start' && maxLength !== null && prompt.length >= maxLength) {
+        dropped++;
+        return;
+      }
       this.prompts.push(prompt);
       this.completions.push(completion);
-      this.examples.push(joinKeepEnd(prompt, completion, this.maxLength));
+      this.examples.push(join(prompt, completion, maxLength, mode));
       this.labels.push(e.label);
     });
-    if (!this.examples.length) throw new Error('KTODataset: no examples');
+    this.dropped = dropped;
+    if (!this.examples.length) throw new Error(examples.length ? `KTODataset: every example's prompt fills maxLength ${maxLength} tokens (nothing left to learn): raise maxLength (the CLI's --block-size)` : 'KTODataset: no examples');
   }
 
   /** Preference pairs unpaired (unpairPreferences): each gives its chosen completion (desirable) and its rejected one (not). */
@@ -231,7 +270,7 @@ export class KTODataset implements LMDataset {
 
   /** The examples' rows and their KL rows (each prompt with its partner's completion, klPartner with `chunk`), each batch padded on its own. */
   collateKTO(indices: number[], chunk: number, device?: string): { batch: LMBatch; kl: LMBatch } {
-    const kl = indices.map((i) => joinKeepEnd(this.prompts[i], this.completions[this.klPartner(i, chunk)], this.maxLength));
+    const kl = indices.map((i) => join(this.prompts[i], this.completions[this.klPartner(i, chunk)], this.maxLength, this.mode));
     return { batch: this.collate(indices, device), kl: collateCompletions(kl, this.padTokenId, device) };
   }
 

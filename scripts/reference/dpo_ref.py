@@ -2,8 +2,10 @@
 the tiny GPT-2 fixture with PEFT LoRA (r 4, alpha 8), as TRL runs it with a PEFT model: the
 reference is the same model with its adapters disabled, dropout off in both (disable_dropout).
 A transcription of TRL's tokenize_row (after the tokenizer: eos after each completion, the prompt's
-last max_prompt_length tokens, each completion's first max_completion_length), concatenated_forward
-(prompt + completion per row, right-padded, the last max_length tokens kept: truncation keep_end;
+last max_prompt_length tokens, each completion's first max_completion_length, where given; TRL 0.x),
+TRL 1.x's truncation (truncation_mode keep_start, its default: each row's first max_length tokens,
+and a pair whose prompt alone fills max_length left out of the data first) or TRL 0.x's (keep_end:
+the last max_length tokens), concatenated_forward (prompt + completion per row, right-padded;
 each completion token's log-probability from the logits one position earlier, summed per row, ipo:
 averaged) and dpo_loss (sigmoid with label smoothing, robust, exo_pair, hinge, ipo); the rewards and metrics as TRL
 logs them. The optimizer loop is HF's: AdamW over the decay groups, a linear schedule with warmup,
@@ -11,7 +13,7 @@ clip_grad_norm_, the step's pairs in order.
 
 Usage: dpo_ref.py SPEC.json INPUTS.safetensors OUT.safetensors
 SPEC: {"fixtures", "pairs": [{"prompt", "chosen", "rejected"}: token ids], "eval_pairs": [...], "eos",
-       "max_prompt_length", "max_completion_length", "max_length", "batch", "steps", "warmup",
+       "max_prompt_length", "max_completion_length", "max_length", "truncation_mode", "batch", "steps", "warmup",
        "cases": [{"name", "beta", "loss_type", "label_smoothing", "lr", "weight_decay"}]}
 INPUTS: init.<name>: the LoRA weights to start from.
 Written per case: <case>.losses (steps), <case>.metrics (steps, 6: rewards/chosen, rewards/rejected,
@@ -49,14 +51,25 @@ def concatenated(pairs, eos, spec):
     return pad_rows([r[0] for r in rows] + [r[1] for r in rows], eos, spec)
 
 
+def kept(items, spec):
+    """TRL 1.x (keep_start): the items (pairs or examples) whose prompt, as tokenize_side cuts it, is
+    shorter than max_length; the others are left out of the data."""
+    L = spec["max_length"]
+    if spec.get("truncation_mode", "keep_start") != "keep_start" or not L:
+        return list(items)
+    mp = spec["max_prompt_length"]
+    return [x for x in items if len(x["prompt"][-mp:] if mp else x["prompt"]) < L]
+
+
 def pad_rows(seqs, eos, spec):
-    """(prompt, completion) rows joined, their last max_length tokens kept (keep_end), right-padded
-    with eos: input ids, attention mask and the completion mask."""
+    """(prompt, completion) rows joined, cut to max_length (keep_start: the first tokens; keep_end:
+    the last), right-padded with eos: input ids, attention mask and the completion mask."""
     ids, masks = [], []
+    L, keep_start = spec["max_length"], spec.get("truncation_mode", "keep_start") == "keep_start"
     for prompt, completion in seqs:
         x, m = prompt + completion, [0] * len(prompt) + [1] * len(completion)
-        if spec["max_length"] and len(x) > spec["max_length"]:  # keep_end
-            x, m = x[-spec["max_length"]:], m[-spec["max_length"]:]
+        if L and len(x) > L:
+            x, m = (x[:L], m[:L]) if keep_start else (x[-L:], m[-L:])
         ids.append(x)
         masks.append(m)
     T = max(len(x) for x in ids)
@@ -132,12 +145,13 @@ def pair_run(spec, case, model, stats):
     steps, B = spec["steps"], spec["batch"]
     opt, sched, groups, trainable = train_ref.hf_optimizer(model, case["lr"], case["weight_decay"], steps, spec["warmup"])
     losses, metrics = [], []
+    pairs, eval_pairs = kept(spec["pairs"], spec), kept(spec["eval_pairs"], spec)
     for step in range(steps):
-        loss, m = stats(spec["pairs"][step * B:(step + 1) * B])
+        loss, m = stats(pairs[step * B:(step + 1) * B])
         losses.append(train_ref.hf_step(loss, trainable, opt, sched))
         metrics.append(m)
     with torch.no_grad():
-        eval_loss, eval_metrics = stats(spec["eval_pairs"])
+        eval_loss, eval_metrics = stats(eval_pairs)
     name = case["name"]
     return {f"{name}.losses": torch.tensor(losses, dtype=torch.float64), f"{name}.metrics": torch.stack(metrics),
             f"{name}.eval": torch.stack([eval_loss, eval_metrics[2]]), **train_ref.final_tensors(name, groups)}

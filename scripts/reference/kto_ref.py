@@ -2,7 +2,8 @@
 the tiny GPT-2 fixture with PEFT LoRA (r 4, alpha 8), the reference being the model with its
 adapters disabled, dropout off (disable_dropout). Each example is prompt + completion + eos,
 tokenized as dpo_ref's rows (the prompt's last max_prompt_length tokens, the completion's first
-max_completion_length, the joint row's last max_length). TRL's _get_kl_dataset: over the data in
+max_completion_length, the joint row cut to max_length by truncation_mode; with keep_start, TRL
+1.x's, the examples whose prompt fills max_length left out first). TRL's _get_kl_dataset: over the data in
 its order, in chunks of per_device_train_batch_size (also for the eval set), each example's KL row
 is its prompt with the completion of the example before it in the chunk (the first takes the
 last). From TRL's kto_loss (average_log_prob=False: summed log-probabilities):
@@ -16,7 +17,7 @@ steps' examples in order; evaluation over eval batches (loss: the batch losses w
 
 Usage: kto_ref.py SPEC.json INPUTS.safetensors OUT.safetensors
 SPEC: {"fixtures", "examples": [{"prompt", "completion": token ids, "label": bool}], "eval_examples", "eos",
-       "max_prompt_length", "max_completion_length", "max_length", "batch", "eval_batch", "steps", "warmup",
+       "max_prompt_length", "max_completion_length", "max_length", "truncation_mode", "batch", "eval_batch", "steps", "warmup",
        "cases": [{"name", "beta", "desirable_weight", "undesirable_weight", "lr", "weight_decay"}]}
 Written per case: <case>.losses (steps), <case>.metrics (steps, 6: rewards/chosen, rewards/rejected,
 rewards/margins, logps/chosen, logps/rejected, kl; NaN where a step has no example of a side),
@@ -84,7 +85,7 @@ def run(spec, case, inputs):
     model = train_ref.tiny_peft_lora(spec["fixtures"], inputs)  # (eval mode: TRL's disable_dropout)
     steps, B = spec["steps"], spec["batch"]
     opt, sched, groups, trainable = train_ref.hf_optimizer(model, case["lr"], case["weight_decay"], steps, spec["warmup"])
-    eos, examples = spec["eos"], spec["examples"]
+    eos, examples = spec["eos"], dpo_ref.kept(spec["examples"], spec)
     kl = kl_completions(examples, B)
     losses, step_metrics = [], []
     for step in range(steps):
@@ -92,7 +93,8 @@ def run(spec, case, inputs):
         loss, sums = kto_batch(model, examples[sl], kl[sl], eos, spec, case)
         losses.append(train_ref.hf_step(loss, trainable, opt, sched))
         step_metrics.append(metrics([sums]))
-    ev, eval_kl, EB = spec["eval_examples"], kl_completions(spec["eval_examples"], B), spec["eval_batch"]
+    ev = dpo_ref.kept(spec["eval_examples"], spec)
+    eval_kl, EB = kl_completions(ev, B), spec["eval_batch"]
     total, all_sums = 0.0, []
     with torch.no_grad():
         for i in range(0, len(ev), EB):

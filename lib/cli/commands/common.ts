@@ -29,6 +29,19 @@ export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-templ
   attn: { type: 'string', help: `attention: sdpa (fused kernels) or eager (default: ${torch.nn.functional.hasFusedAttention ? 'sdpa' : 'eager'} with this libtorch)`, aliases: ['attn-implementation'] },
 };
 
+/** DPO's and KTO's truncation flags (train and eval read pairs alike). */
+export const truncationFlags: Record<'max-prompt-length' | 'truncation-mode' | 'max-completion-length', FlagSpec> = {
+  'max-prompt-length': { type: 'int', help: 'DPO and KTO: a prompt\'s last tokens kept (TRL 0.x\'s max_prompt_length; default: no limit, as TRL 1.x); --block-size caps prompt + completion (max_length)' },
+  'truncation-mode': { type: 'string', default: 'keep_start', help: 'DPO and KTO: which end of a prompt + completion longer than --block-size stays: keep_start (TRL 1.x; a pair whose prompt fills --block-size is left out) or keep_end (TRL 0.x\'s default); separate examples (SFT) always keep their start' },
+  'max-completion-length': { type: 'int', help: 'DPO and KTO: a completion\'s first tokens kept, its eos included (TRL 0.x\'s max_completion_length; default: no limit)' },
+};
+
+/** --max-prompt-length, --max-completion-length and --truncation-mode as the datasets' options. */
+export function truncationOptions(f: Record<string, unknown>): torch.data.PreferenceOptions {
+  return { maxPromptLength: (f['max-prompt-length'] as number | undefined) ?? null, maxCompletionLength: (f['max-completion-length'] as number | undefined) ?? null, truncationMode: f['truncation-mode'] as torch.data.TruncationMode };
+}
+
+
 /** --attn as the model option (undefined: the library's default). */
 export function attnFlag(f: Record<string, unknown>): torch.AttnImplementation | undefined {
   const a = f.attn as string | undefined;
@@ -353,21 +366,23 @@ function withGenerationMarkers(tok: torch.GPT2Tokenizer): torch.GPT2Tokenizer {
  * size against n_positions, the token ids against the model's vocabulary).
  */
 export function preferenceDataset(file: string, pairs: torch.data.PreferencePair[], f: Record<string, unknown>, model: torch.GPT2LMHeadModel,
-  opts: { maxPromptLength?: number; maxCompletionLength?: number | null } = {}): torch.data.PreferenceDataset {
+  opts: torch.data.PreferenceOptions = {}): torch.data.PreferenceDataset {
   const blockSize = f['block-size'] as number;
   if (blockSize > model.config.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${model.config.n_positions})`);
   const tok = tokenizerFromFlags(f);
   const ds = new torch.data.PreferenceDataset(pairs, { ...opts, tokenizer: tok, maxLength: blockSize });
+  if (ds.dropped) console.error(`${file}: ${ds.dropped} pair(s) left out: the prompt alone fills --block-size ${blockSize} (nothing left to learn; TRL leaves them out too)`);
   return checkVocabulary(file, [...ds.chosen, ...ds.rejected].map((s) => s.ids), model, ds, tok);
 }
 
 /** KTO examples (unpaired), tokenized by --model's tokenizer, --block-size as TRL's max_length. */
 export function ktoDataset(file: string, examples: torch.data.KTOExample[], f: Record<string, unknown>, model: torch.GPT2LMHeadModel,
-  opts: { maxPromptLength?: number; maxCompletionLength?: number | null } = {}): torch.data.KTODataset {
+  opts: torch.data.PreferenceOptions = {}): torch.data.KTODataset {
   const blockSize = f['block-size'] as number;
   if (blockSize > model.config.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${model.config.n_positions})`);
   const tok = tokenizerFromFlags(f);
   const ds = new torch.data.KTODataset(examples, { ...opts, tokenizer: tok, maxLength: blockSize });
+  if (ds.dropped) console.error(`${file}: ${ds.dropped} example(s) left out: the prompt alone fills --block-size ${blockSize} (nothing left to learn; TRL leaves them out too)`);
   return checkVocabulary(file, ds.examples.map((s) => s.ids), model, ds, tok);
 }
 

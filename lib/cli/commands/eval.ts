@@ -1,7 +1,7 @@
 // tstorch eval: held-out loss and perplexity of a model (and adapter) on a text or CSV file.
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, chatOf, classificationDataset, dataFlags, isClassifierSetup, isTokenClassifierSetup, ktoDataset, loadClassifier, loadDataset, loadModel, loadModelFromFlags, loadTokenClassifier, preferenceDataset, sharedFlags, tokenClassificationDataset, tokenizerFromFlags } from './common';
+import { attnFlag, chatOf, classificationDataset, dataFlags, isClassifierSetup, isTokenClassifierSetup, ktoDataset, loadClassifier, loadDataset, loadModel, loadModelFromFlags, loadTokenClassifier, preferenceDataset, sharedFlags, tokenClassificationDataset, tokenizerFromFlags, truncationFlags, truncationOptions } from './common';
 import { evaluateClassifier, evaluateTokenClassifier } from '../../train/evaluate';
 import { evaluate } from '../../train/evaluate';
 
@@ -37,6 +37,7 @@ export const spec: Spec = {
   method: { type: 'string', default: 'dpo', help: 'preference data: dpo (rewards against a reference), orpo (TRL\'s ORPO loss and metrics; no reference) or kto (the pairs unpaired); unpaired data (prompt, completion, label) is scored with kto' },
   'desirable-weight': { type: 'number', default: 1, help: 'KTO: the desirable examples\' loss weight (TRL\'s desirable_weight)' },
   'undesirable-weight': { type: 'number', default: 1, help: 'KTO: the undesirable examples\' loss weight (TRL\'s undesirable_weight)' },
+  ...truncationFlags,
   'ref-model': { type: 'string', help: 'preference data: the reference model folder (default, with --adapter: the base without the adapter)' },
   'center-rewards-coefficient': { type: 'number', help: 'a reward model on chosen / rejected pairs: the loss\'s centering term, as the run trained with it (TRL\'s center_rewards_coefficient; default none)' },
   'label-names': { type: 'string', help: 'integer labels or tags (a Hugging Face dataset\'s ClassLabel ids, as sst2\'s label or conll2003\'s ner_tags): their names in id order, comma-separated (negative,positive or O,B-PER,I-PER,...)' },
@@ -84,7 +85,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
 async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHeadModel, pairs: torch.data.PreferencePair[]): Promise<void> {
   if (f.stride !== undefined) throw new Error('--stride is for running text, not preference pairs');
   if (f.method === 'orpo') {
-    const data = preferenceDataset(f.data as string, pairs, f, model);
+    const data = preferenceDataset(f.data as string, pairs, f, model, truncationOptions(f));
     const r = torch.train.evaluateOrpo(model, data, { beta: f.beta as number, batchSize: f['batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });
     const metrics: Record<string, number> = Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/^eval_/, ''), v as number]));
     if (f.json) console.log(JSON.stringify({ pairs: data.length, ...metrics }));
@@ -96,7 +97,7 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
   if (!torch.train.DPO_LOSS_TYPES.includes(f['loss-type'] as torch.train.DPOLossType)) throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')}; got '${f['loss-type']}'`);
   if (!f.adapter && !f['ref-model']) throw new Error(`${f.data} holds preference pairs: their DPO rewards need a reference: give --adapter (its base is the reference) or --ref-model DIR (or --method orpo, which needs none)`);
   const ref = f['ref-model'] ? await loadModel(f['ref-model'] as string, { device: f.device as string | undefined, attn: attnFlag(f) }) : null;
-  const data = preferenceDataset(f.data as string, pairs, f, model);
+  const data = preferenceDataset(f.data as string, pairs, f, model, truncationOptions(f));
   const r = torch.train.evaluatePreferences(model, data, {
     beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, refModel: ref, batchSize: f['batch-size'] as number,
     device: f.device as string, precision: f.precision as 'fp32' | 'bf16',
@@ -117,7 +118,7 @@ async function evalKTO(f: Record<string, unknown>, model: torch.GPT2LMHeadModel,
   if (f.stride !== undefined) throw new Error('--stride is for running text, not KTO examples');
   if (!f.adapter && !f['ref-model']) throw new Error(`${f.data}: KTO's rewards need a reference: give --adapter (its base is the reference) or --ref-model DIR`);
   const ref = f['ref-model'] ? await loadModel(f['ref-model'] as string, { device: f.device as string | undefined, attn: attnFlag(f) }) : null;
-  const data = ktoDataset(f.data as string, examples, f, model);
+  const data = ktoDataset(f.data as string, examples, f, model, truncationOptions(f));
   const bs = f['batch-size'] as number;
   if (!(bs >= 2)) throw new Error('--batch-size must be >= 2 for KTO: its KL term pairs each prompt with another example\'s completion');
   const r = torch.train.evaluateKTO(model, data, {

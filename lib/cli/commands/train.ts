@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, chatOf, chatTemplateOf, checkDevice, classificationDataset, datasetSources, dataFlags, ktoDataset, labelNames, loadDataset, preferenceDataset, quietHead, sharedFlags, tagColumns, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags } from './common';
+import { attnFlag, chatOf, chatTemplateOf, checkDevice, classificationDataset, datasetSources, dataFlags, ktoDataset, labelNames, loadDataset, preferenceDataset, quietHead, sharedFlags, tagColumns, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags, truncationFlags, truncationOptions } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
 import { writeModelCard } from '../../train/modelcard';
@@ -108,9 +108,8 @@ export const spec: Spec = {
   beta: { type: 'number', default: 0.1, help: 'DPO (preference data: a .jsonl of prompt, chosen, rejected): how far the policy may move from the reference (TRL\'s beta; KTO\'s too); ORPO: the odds-ratio term\'s weight' },
   'loss-type': { type: 'string', help: 'TRL\'s loss_type: for preference pairs the DPO loss, sigmoid (default) | robust | exo_pair | hinge | ipo; for SFT data nll (default) | dft (Dynamic Fine-Tuning: each token\'s loss weighted by its probability)' },
   'dpo-label-smoothing': { type: 'number', default: 0, help: 'DPO sigmoid loss: the chance a pair\'s preference is flipped (TRL\'s label_smoothing, cDPO)', aliases: ['label-smoothing'] },
-  'max-prompt-length': { type: 'int', default: 512, help: 'DPO: a prompt\'s last tokens kept (TRL\'s max_prompt_length); --block-size caps prompt + completion (max_length)' },
+  ...truncationFlags,
   'precompute-ref-log-probs': { type: 'boolean', help: 'DPO and KTO: the reference\'s log-probabilities of every pair (example) computed once, before training, instead of reference passes each step (TRL\'s precompute_ref_log_probs)' },
-  'max-completion-length': { type: 'int', help: 'DPO: a completion\'s first tokens kept, its eos included (TRL\'s max_completion_length; default: no limit)' },
   'neftune-noise-alpha': { type: 'number', default: 0, help: 'NEFTune: uniform noise of this scale on the token embeddings while training (HF\'s neftune_noise_alpha; 5 is usual; 0: off)' },
   'dataloader-drop-last': { type: 'boolean', help: 'train on whole batches only: each epoch\'s last short batch is left out (HF\'s dataloader_drop_last; evaluation still reads everything)' },
   'group-by-length': { type: 'boolean', help: 'without packing: batch examples of similar lengths together (HF\'s group_by_length; less padding)' },
@@ -172,6 +171,11 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   const kto = lm ? ktoData(f, prefs) : null;
   if (lm && !prefs && torch.data.readRewardPairs(f.data as string, chatOf(f))) {
     throw new Error(`${f.data} holds chosen / rejected pairs without a prompt: DPO needs a prompt in each; to train a reward model on them give --task reward-modeling`);
+  }
+  if (!prefs && !kto) {
+    // (refused, not ignored: they would change nothing here)
+    if (f['truncation-mode'] !== 'keep_start') throw new Error(`--truncation-mode ${f['truncation-mode']} is for DPO and KTO data (TRL 0.x's keep_end); other data keeps each example's start, as TRL's SFT`);
+    for (const k of ['max-prompt-length', 'max-completion-length']) if (f[k] !== undefined) throw new Error(`--${k} is for DPO and KTO data (prompt, chosen, rejected; or prompt, completion, label); ${f.data} holds neither`);
   }
   if (f['assistant-only-loss'] && (!lm || prefs || kto)) {
     throw new Error(`--assistant-only-loss is SFT's (TRL's assistant_only_loss): conversations as messages, or prompt and completion; not ${!lm ? `--task ${task}` : 'preference or KTO data'}`);
@@ -349,6 +353,7 @@ function checkFlags(f: Record<string, unknown>): void {
   if (f['eval-packing'] !== undefined && f['eval-data'] === undefined && f['dataset-test-split'] === undefined) throw new Error('--eval-packing says how --eval-data is read: give --eval-data');
   const reportTo = (f['report-to'] as string).split(',').map((s) => s.trim()).filter((s) => s && !torch.train.REPORT_TO.includes(s)); // (HF's report_to [] is none)
   if (reportTo.length) throw new Error(`--report-to ${reportTo.join(',')}: tstorch reports to tensorboard, all or none`);
+  if (!['keep_start', 'keep_end'].includes(f['truncation-mode'] as string)) throw new Error(`--truncation-mode must be keep_start or keep_end, got '${f['truncation-mode']}'`);
   if (!['dpo', 'orpo', 'kto'].includes(f.method as string)) throw new Error(`--method must be dpo, orpo or kto (for preference data), got '${f.method}'`);
   if (!['auto', 'gloo', 'nccl'].includes(f['dist-backend'] as string)) throw new Error(`--dist-backend must be auto, gloo or nccl, got '${f['dist-backend']}'`);
   const r = f['lora-r'] as number;
@@ -570,10 +575,10 @@ function sftLossType(f: Record<string, unknown>, data: unknown): torch.train.LmL
  * [train examples, eval examples, tokenization options] for KTO: unpaired data (prompt,
  * completion, label), or preference pairs with --method kto (unpaired as TRL does); null otherwise.
  */
-function ktoData(f: Record<string, unknown>, prefs: ReturnType<typeof preferenceData>): [torch.data.KTOExample[], torch.data.KTOExample[] | null, { maxPromptLength: number; maxCompletionLength: number | null }] | null {
+function ktoData(f: Record<string, unknown>, prefs: ReturnType<typeof preferenceData>): [torch.data.KTOExample[], torch.data.KTOExample[] | null, torch.data.PreferenceOptions] | null {
   const unpaired = torch.data.readKTOExamples(f.data as string, chatOf(f));
   const evalUnpaired = f['eval-data'] ? torch.data.readKTOExamples(f['eval-data'] as string, chatOf(f)) : null;
-  const opts = { maxPromptLength: f['max-prompt-length'] as number, maxCompletionLength: (f['max-completion-length'] as number | undefined) ?? null };
+  const opts = truncationOptions(f);
   if (unpaired) {
     if (f.method === 'orpo') throw new Error(`${f.data} holds unpaired examples (prompt, completion, label): they train with KTO (--method kto); ORPO needs pairs`);
     if (f['eval-data'] && !evalUnpaired && !prefs?.[1]) throw new Error(`--data ${f.data} holds KTO examples but --eval-data ${f['eval-data']} does not: give examples (or pairs) there too`);
@@ -590,7 +595,7 @@ function ktoData(f: Record<string, unknown>, prefs: ReturnType<typeof preference
  * [train pairs, eval pairs, tokenization options] when --data is preference data (TRL's DPO
  * format); null otherwise. --block-size is TRL's max_length; the tokenizer is --model's (or --tokenizer's).
  */
-function preferenceData(f: Record<string, unknown>): [torch.data.PreferencePair[], torch.data.PreferencePair[] | null, { maxPromptLength: number; maxCompletionLength: number | null }] | null {
+function preferenceData(f: Record<string, unknown>): [torch.data.PreferencePair[], torch.data.PreferencePair[] | null, torch.data.PreferenceOptions] | null {
   const pairs = torch.data.readPreferencePairs(f.data as string, chatOf(f));
   const evalPairs = f['eval-data'] ? torch.data.readPreferencePairs(f['eval-data'] as string, chatOf(f)) : null;
   if (!pairs) {
@@ -601,5 +606,5 @@ function preferenceData(f: Record<string, unknown>): [torch.data.PreferencePair[
   if (f['validation-split-percentage'] !== undefined) throw new Error('--validation-split-percentage is for language-model data; with preference pairs give --eval-data');
   const lossType = (f['loss-type'] ?? 'sigmoid') as torch.train.DPOLossType;
   if (!torch.train.DPO_LOSS_TYPES.includes(lossType)) throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')} for preference pairs; got '${lossType}'`);
-  return [pairs, evalPairs, { maxPromptLength: f['max-prompt-length'] as number, maxCompletionLength: (f['max-completion-length'] as number | undefined) ?? null }];
+  return [pairs, evalPairs, truncationOptions(f)];
 }
