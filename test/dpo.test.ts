@@ -244,10 +244,15 @@ test('ORPOTrainer trains as TRL\'s ORPOTrainer with a PEFT model (no reference: 
   start.dispose();
   const cases = [{ name: 'orpo', beta: 0.1, lr: 5e-3 }, { name: 'orpo_strong', beta: 1.0, lr: 2e-3 }];
   const want = referenceTensors('orpo_ref.py', {
-    fixtures, pairs: train, eval_pairs: evalPairs, eos: EOS, max_prompt_length: big.maxPromptLength, max_completion_length: big.maxCompletionLength,
+    fixtures, pairs: train, eval_pairs: evalPairs, eos: EOS, bos: EOS, max_prompt_length: big.maxPromptLength, max_completion_length: big.maxCompletionLength,
     max_length: big.maxLength, batch: B, steps: STEPS, warmup: 1, cases: cases.map((c) => ({ ...c, weight_decay: 0.01 })),
   }, init);
   const NAMES = [...METRICS, 'nll_loss', 'log_odds_ratio', 'log_odds_chosen'];
+  // (TRL's ORPO puts the tokenizer's bos before each prompt: GPT-2's is its eos)
+  const orpoData = (p: typeof train) => new torch.data.PreferenceDataset(p, { ...big, eosTokenId: EOS, bosTokenId: EOS });
+  expect(Array.from(orpoData([{ prompt: [7, 8], chosen: [9], rejected: [10] }, { prompt: [EOS, 8], chosen: [9], rejected: [10] }]).chosen.map((s) => Array.from(s.ids))))
+    .toEqual([[EOS, 7, 8, 9, EOS], [EOS, 8, 9, EOS]]);
+  expect(torch.tokenizer.bosTokenId).toBe(50256);
   for (const c of cases) {
     const model = await loraModel();
     const own = new Map(model.namedParameters({ trainableOnly: true }));
@@ -255,7 +260,7 @@ test('ORPOTrainer trains as TRL\'s ORPOTrainer with a PEFT model (no reference: 
     const trainer = new torch.ORPOTrainer(model, {
       outputDir: path.join(tmp, c.name), maxSteps: STEPS, perDeviceTrainBatchSize: B, perDeviceEvalBatchSize: 8, learningRate: c.lr, weightDecay: 0.01, warmupSteps: 1,
       loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, beta: c.beta,
-    }, new torch.data.PreferenceDataset(train, { ...big, eosTokenId: EOS }), new torch.data.PreferenceDataset(evalPairs, { ...big, eosTokenId: EOS }));
+    }, orpoData(train), orpoData(evalPairs));
     const r = quietly(() => trainer.train());
     const logs = r.logHistory.filter((e) => e.loss !== undefined);
     const wantLosses = want.get(`${c.name}.losses`)!.tolist() as number[];

@@ -33,6 +33,8 @@ export interface PreferenceOptions {
   maxLength?: number | null;
   /** which end of a too-long prompt + completion stays: 'keep_start' (TRL 1.x's default and only DPO/KTO mode) or 'keep_end' (TRL 0.x's default) */
   truncationMode?: TruncationMode;
+  /** put before each prompt that does not start with it (TRL's ORPO: the tokenizer's bos, GPT-2's <|endoftext|>); default none (DPO, KTO) */
+  bosTokenId?: number | null;
 }
 
 export type TruncationMode = 'keep_start' | 'keep_end';
@@ -109,7 +111,8 @@ export class PreferenceDataset implements LMDataset {
   constructor(pairs: PreferencePair[], opts: PreferenceOptions = {}) {
     const tok = opts.tokenizer ?? gpt2Tokenizer;
     const { maxPrompt, maxCompletion, maxLength, mode } = limitsOf(opts, 'PreferenceDataset');
-    const eos = opts.eosTokenId ?? tok.eosTokenId;
+    const eos = opts.eosTokenId ?? tok.eosTokenId, bos = opts.bosTokenId ?? null;
+    if (bos !== null && !(Number.isInteger(bos) && bos >= 0)) throw new Error(`PreferenceDataset: bosTokenId must be a token id (or null), got ${bos}`);
     let dropped = 0;
     this.padTokenId = eos;
     pairs.forEach((p, i) => {
@@ -121,6 +124,7 @@ export class PreferenceDataset implements LMDataset {
       }
       const side = (completion: string | number[]): [number[], number[]] => {
         let [prompt, c] = promptAndCompletion(tok, p.prompt, completion, eos);
+        if (bos !== null && prompt[0] !== bos) prompt = [bos, ...prompt];
         if (maxPrompt !== null) prompt = prompt.slice(-maxPrompt);
         if (maxCompletion !== null) c = c.slice(0, maxCompletion);
         return [prompt, c];

@@ -244,6 +244,13 @@ export class GPT2Tokenizer {
   }
   private fingerprintHex?: string;
 
+  /** the id of the bos token (HF's bos_token_id: GPT-2's is its eos, <|endoftext|>), or null where it names none */
+  get bosTokenId(): number | null {
+    const bos = this.specialTokensMap.bos_token;
+    if (bos === undefined) return null;
+    return (this.bpe ? this.bpe.idOf(bos) : bos === EOS_TOKEN ? EOS_TOKEN_ID : undefined) ?? null;
+  }
+
   /** true: GPT-2's own tokenizer (r50k). */
   get isGpt2(): boolean {
     return this.bpe === null;
@@ -651,6 +658,11 @@ class ByteLevelBPE {
     const token = this.byId.get(id);
     if (token === undefined) throw new Error(`tokenizer: id ${id} is not in the vocabulary (${this.size} ids)`);
     return token.length;
+  }
+
+  /** a token's id (an added token's, else the vocabulary's) */
+  idOf(token: string): number | undefined {
+    return this.added.get(token) ?? this.vocab.get(token);
   }
 
   /** vocab by id and merges by rank, for savePretrained */

@@ -1,7 +1,8 @@
 """Reference for tstorch's ORPOTrainer (test/dpo.test.ts): TRL's ORPOTrainer in plain PyTorch, over
 the tiny GPT-2 fixture with PEFT LoRA (r 4, alpha 8), dropout off (disable_dropout). Rows as
 dpo_ref.concatenated builds them (prompt + completion + eos, right-padded; the pairs here need no
-truncation, where TRL's ORPO and DPO tokenizers agree). From TRL's concatenated_forward,
+truncation), with the tokenizer's bos before each prompt (spec "bos": TRL's ORPO tokenize_row adds it,
+GPT-2's <|endoftext|>). From TRL's concatenated_forward,
 get_batch_logps(average_log_prob=True) and odds_ratio_loss:
   logps: each completion's mean token log-probability (logits one position earlier)
   nll: cross_entropy(logits[:B, :-1], labels[:B, 1:]), labels the ids where attention_mask is 1
@@ -9,7 +10,7 @@ get_batch_logps(average_log_prob=True) and odds_ratio_loss:
 The optimizer loop is HF's (train_ref.hf_optimizer / hf_step), the step's pairs in order.
 
 Usage: orpo_ref.py SPEC.json INPUTS.safetensors OUT.safetensors
-SPEC: {"fixtures", "pairs", "eval_pairs", "eos", "max_prompt_length", "max_completion_length", "max_length",
+SPEC: {"fixtures", "pairs", "eval_pairs", "eos", "bos", "max_prompt_length", "max_completion_length", "max_length",
        "batch", "steps", "warmup", "cases": [{"name", "beta", "lr", "weight_decay"}]}
 Written per case: <case>.losses, <case>.metrics (steps, 9: rewards/chosen, rewards/rejected,
 rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, nll_loss, log_odds_ratio,
@@ -49,8 +50,16 @@ def orpo_loss(model, pairs, eos, spec, beta):
     return loss, metrics
 
 
+def with_bos(pairs, bos):
+    """TRL's add_bos_token_if_needed: the tokenizer's bos before each prompt that does not start with it."""
+    if bos is None:
+        return pairs
+    return [{**p, "prompt": p["prompt"] if p["prompt"][:1] == [bos] else [bos] + p["prompt"]} for p in pairs]
+
+
 def run(spec, case, inputs):
     model = train_ref.tiny_peft_lora(spec["fixtures"], inputs)  # (eval mode: TRL's disable_dropout)
+    spec = {**spec, "pairs": with_bos(spec["pairs"], spec.get("bos")), "eval_pairs": with_bos(spec["eval_pairs"], spec.get("bos"))}
     return dpo_ref.pair_run(spec, case, model, lambda pairs: orpo_loss(model, pairs, spec["eos"], spec, case["beta"]))
 
 

@@ -85,7 +85,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
 async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHeadModel, pairs: torch.data.PreferencePair[]): Promise<void> {
   if (f.stride !== undefined) throw new Error('--stride is for running text, not preference pairs');
   if (f.method === 'orpo') {
-    const data = preferenceDataset(f.data as string, pairs, f, model, truncationOptions(f));
+    const data = preferenceDataset(f.data as string, pairs, f, model, { ...truncationOptions(f), bosTokenId: tokenizerFromFlags(f).bosTokenId });
     const r = torch.train.evaluateOrpo(model, data, { beta: f.beta as number, batchSize: f['batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });
     const metrics: Record<string, number> = Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/^eval_/, ''), v as number]));
     if (f.json) console.log(JSON.stringify({ pairs: data.length, ...metrics }));

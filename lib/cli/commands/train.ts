@@ -606,5 +606,6 @@ function preferenceData(f: Record<string, unknown>): [torch.data.PreferencePair[
   if (f['validation-split-percentage'] !== undefined) throw new Error('--validation-split-percentage is for language-model data; with preference pairs give --eval-data');
   const lossType = (f['loss-type'] ?? 'sigmoid') as torch.train.DPOLossType;
   if (!torch.train.DPO_LOSS_TYPES.includes(lossType)) throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')} for preference pairs; got '${lossType}'`);
-  return [pairs, evalPairs, truncationOptions(f)];
+  // (TRL's ORPO tokenizer puts the tokenizer's bos before each prompt: GPT-2's <|endoftext|>)
+  return [pairs, evalPairs, { ...truncationOptions(f), bosTokenId: f.method === 'orpo' ? tokenizerFromFlags(f).bosTokenId : null }];
 }
