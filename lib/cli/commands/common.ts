@@ -41,7 +41,6 @@ export function truncationOptions(f: Record<string, unknown>): torch.data.Prefer
   return { maxPromptLength: (f['max-prompt-length'] as number | undefined) ?? null, maxCompletionLength: (f['max-completion-length'] as number | undefined) ?? null, truncationMode: f['truncation-mode'] as torch.data.TruncationMode };
 }
 
-
 /** --attn as the model option (undefined: the library's default). */
 export function attnFlag(f: Record<string, unknown>): torch.AttnImplementation | undefined {
   const a = f.attn as string | undefined;
