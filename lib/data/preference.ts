@@ -39,29 +39,49 @@ export interface PreferenceOptions {
 
 export type TruncationMode = 'keep_start' | 'keep_end';
 
+interface Limits {
+  maxPrompt: number | null;
+  maxCompletion: number | null;
+  maxLength: number | null;
+  mode: TruncationMode;
+  bos: number | null;
+}
+
 /** The options' limits, checked, with their defaults (TRL 1.x's). */
-function limitsOf(opts: PreferenceOptions, where: string): { maxPrompt: number | null; maxCompletion: number | null; maxLength: number | null; mode: TruncationMode } {
+function limitsOf(opts: PreferenceOptions, where: string): Limits {
   const maxPrompt = opts.maxPromptLength ?? null, maxCompletion = opts.maxCompletionLength ?? null;
-  const maxLength = opts.maxLength === undefined ? 1024 : opts.maxLength, mode = opts.truncationMode ?? 'keep_start';
+  const maxLength = opts.maxLength === undefined ? 1024 : opts.maxLength, mode = opts.truncationMode ?? 'keep_start', bos = opts.bosTokenId ?? null;
   for (const [k, v] of [['maxPromptLength', maxPrompt], ['maxCompletionLength', maxCompletion], ['maxLength', maxLength]] as const) {
     if (v !== null && !(Number.isInteger(v) && v >= 1)) throw new Error(`${where}: ${k} must be an integer >= 1 (or null: no limit), got ${v}`);
   }
   if (mode !== 'keep_start' && mode !== 'keep_end') throw new Error(`${where}: truncationMode must be keep_start or keep_end, got ${JSON.stringify(mode)}`);
-  return { maxPrompt, maxCompletion, maxLength, mode };
+  if (bos !== null && !(Number.isInteger(bos) && bos >= 0)) throw new Error(`${where}: bosTokenId must be a token id (or null), got ${bos}`);
+  return { maxPrompt, maxCompletion, maxLength, mode, bos };
 }
 
 /**
- * A prompt and a completion as ids, as TRL 1.x tokenizes them: text through the tokenizer, the
- * prompt alone and prompt + completion as one (the completion: the tokens past the prompt's),
- * eos after the completion unless its text ends with the eos; ids as they are, eos after.
+ * A prompt and its completions as ids, as TRL 1.x tokenizes them: text through the tokenizer, the
+ * prompt alone (once) and prompt + completion as one (the completion: the tokens past the
+ * prompt's), eos after a completion unless its text ends with the eos; ids as they are, eos after.
+ * Then the bos before the prompt (where given) and TRL 0.x's caps: [prompt, completion] per completion.
  */
-function promptAndCompletion(tok: GPT2Tokenizer, prompt: string | number[], completion: string | number[], eos: number): [number[], number[]] {
-  const p = typeof prompt === 'string' ? tok.encode(prompt) : prompt;
-  if (typeof prompt === 'string' && typeof completion === 'string') {
-    const c = tok.encode(prompt + completion).slice(p.length);
-    return [p, completion.endsWith(tok.eosToken) && eos === tok.eosTokenId ? c : [...c, eos]];
-  }
-  return [p, [...(typeof completion === 'string' ? tok.encode(completion) : completion), eos]];
+function sidesOf(tok: GPT2Tokenizer, prompt: string | number[], completions: (string | number[])[], eos: number, l: Limits): [number[], number[]][] {
+  let p = typeof prompt === 'string' ? tok.encode(prompt) : prompt;
+  const cs = completions.map((completion) => {
+    if (typeof prompt === 'string' && typeof completion === 'string') {
+      const c = tok.encode(prompt + completion).slice(p.length);
+      return completion.endsWith(tok.eosToken) && eos === tok.eosTokenId ? c : [...c, eos];
+    }
+    return [...(typeof completion === 'string' ? tok.encode(completion) : completion), eos];
+  });
+  if (l.bos !== null && p[0] !== l.bos) p = [l.bos, ...p];
+  if (l.maxPrompt !== null) p = p.slice(-l.maxPrompt);
+  return cs.map((c) => [p, l.maxCompletion !== null ? c.slice(0, l.maxCompletion) : c]);
+}
+
+/** TRL 1.x's filter: with keep_start, a prompt that fills maxLength would leave nothing to learn. */
+function fillsMaxLength(promptLength: number, l: Limits): boolean {
+  return l.mode === 'keep_start' && l.maxLength !== null && promptLength >= l.maxLength;
 }
 
 /** One side of a pair: its tokens and where the completion starts. */
@@ -71,7 +91,7 @@ interface Sequence {
 }
 
 /** prompt + completion, cut to maxLength: its start kept (keep_start), or its end (keep_end). */
-function join(prompt: number[], completion: number[], maxLength: number | null, mode: TruncationMode): Sequence {
+function join(prompt: number[], completion: number[], { maxLength, mode }: Limits): Sequence {
   let ids = [...prompt, ...completion], promptLength = prompt.length;
   if (maxLength !== null && ids.length > maxLength) {
     const cut = ids.length - maxLength;
@@ -110,9 +130,8 @@ export class PreferenceDataset implements LMDataset {
 
   constructor(pairs: PreferencePair[], opts: PreferenceOptions = {}) {
     const tok = opts.tokenizer ?? gpt2Tokenizer;
-    const { maxPrompt, maxCompletion, maxLength, mode } = limitsOf(opts, 'PreferenceDataset');
-    const eos = opts.eosTokenId ?? tok.eosTokenId, bos = opts.bosTokenId ?? null;
-    if (bos !== null && !(Number.isInteger(bos) && bos >= 0)) throw new Error(`PreferenceDataset: bosTokenId must be a token id (or null), got ${bos}`);
+    const limits = limitsOf(opts, 'PreferenceDataset');
+    const eos = opts.eosTokenId ?? tok.eosTokenId;
     let dropped = 0;
     this.padTokenId = eos;
     pairs.forEach((p, i) => {
@@ -122,24 +141,16 @@ export class PreferenceDataset implements LMDataset {
           throw new Error(`PreferenceDataset: pair ${i + 1} has no '${k}' (each pair needs prompt, chosen and rejected: strings, or arrays of token ids)`);
         }
       }
-      const side = (completion: string | number[]): [number[], number[]] => {
-        let [prompt, c] = promptAndCompletion(tok, p.prompt, completion, eos);
-        if (bos !== null && prompt[0] !== bos) prompt = [bos, ...prompt];
-        if (maxPrompt !== null) prompt = prompt.slice(-maxPrompt);
-        if (maxCompletion !== null) c = c.slice(0, maxCompletion);
-        return [prompt, c];
-      };
-      const [chosen, rejected] = [side(p.chosen), side(p.rejected)];
-      // (TRL 1.x: a pair whose prompt fills max_length is left out, keep_start leaving it nothing to learn)
-      if (mode === 'keep_start' && maxLength !== null && Math.max(chosen[0].length, rejected[0].length) >= maxLength) {
+      const [chosen, rejected] = sidesOf(tok, p.prompt, [p.chosen, p.rejected], eos, limits);
+      if (fillsMaxLength(chosen[0].length, limits)) {
         dropped++;
         return;
       }
-      this.chosen.push(join(...chosen, maxLength, mode));
-      this.rejected.push(join(...rejected, maxLength, mode));
+      this.chosen.push(join(...chosen, limits));
+      this.rejected.push(join(...rejected, limits));
     });
     this.dropped = dropped;
-    if (!this.chosen.length) throw new Error(pairs.length ? `PreferenceDataset: every pair's prompt fills maxLength ${maxLength} tokens (nothing left to learn): raise maxLength (the CLI's --block-size)` : 'PreferenceDataset: no pairs');
+    if (!this.chosen.length) throw new Error(pairs.length ? `PreferenceDataset: every pair's prompt fills maxLength ${limits.maxLength} tokens (nothing left to learn): raise maxLength (the CLI's --block-size)` : 'PreferenceDataset: no pairs');
   }
 
   get length(): number {
@@ -211,14 +222,11 @@ export class KTODataset implements LMDataset {
   readonly padTokenId: number;
   /** examples left out: the prompt alone fills maxLength (keep_start would leave no completion token) */
   readonly dropped: number = 0;
-  private readonly maxLength: number | null;
-  private readonly mode: TruncationMode;
+  private readonly limits: Limits;
 
   constructor(examples: KTOExample[], opts: PreferenceOptions = {}) {
     const tok = opts.tokenizer ?? gpt2Tokenizer;
-    const { maxPrompt, maxCompletion, maxLength, mode } = limitsOf(opts, 'KTODataset');
-    this.maxLength = maxLength;
-    this.mode = mode;
+    this.limits = limitsOf(opts, 'KTODataset');
     const eos = opts.eosTokenId ?? tok.eosTokenId;
     let dropped = 0;
     this.padTokenId = eos;
@@ -230,20 +238,18 @@ export class KTODataset implements LMDataset {
         }
       }
       if (typeof e.label !== 'boolean') throw new Error(`KTODataset: example ${i + 1}'s label must be true (a desirable completion) or false, got ${JSON.stringify(e.label)}`);
-      let [prompt, completion] = promptAndCompletion(tok, e.prompt, e.completion, eos);
-      if (maxPrompt !== null) prompt = prompt.slice(-maxPrompt);
-      if (maxCompletion !== null) completion = completion.slice(0, maxCompletion);
-      if (mode === 'keep_start' && maxLength !== null && prompt.length >= maxLength) {
+      const [[prompt, completion]] = sidesOf(tok, e.prompt, [e.completion], eos, this.limits);
+      if (fillsMaxLength(prompt.length, this.limits)) {
         dropped++;
         return;
       }
       this.prompts.push(prompt);
       this.completions.push(completion);
-      this.examples.push(join(prompt, completion, maxLength, mode));
+      this.examples.push(join(prompt, completion, this.limits));
       this.labels.push(e.label);
     });
     this.dropped = dropped;
-    if (!this.examples.length) throw new Error(examples.length ? `KTODataset: every example's prompt fills maxLength ${maxLength} tokens (nothing left to learn): raise maxLength (the CLI's --block-size)` : 'KTODataset: no examples');
+    if (!this.examples.length) throw new Error(examples.length ? `KTODataset: every example's prompt fills maxLength ${this.limits.maxLength} tokens (nothing left to learn): raise maxLength (the CLI's --block-size)` : 'KTODataset: no examples');
   }
 
   /** Preference pairs unpaired (unpairPreferences): each gives its chosen completion (desirable) and its rejected one (not). */
@@ -274,7 +280,7 @@ export class KTODataset implements LMDataset {
 
   /** The examples' rows and their KL rows (each prompt with its partner's completion, klPartner with `chunk`), each batch padded on its own. */
   collateKTO(indices: number[], chunk: number, device?: string): { batch: LMBatch; kl: LMBatch } {
-    const kl = indices.map((i) => join(this.prompts[i], this.completions[this.klPartner(i, chunk)], this.maxLength, this.mode));
+    const kl = indices.map((i) => join(this.prompts[i], this.completions[this.klPartner(i, chunk)], this.limits));
     return { batch: this.collate(indices, device), kl: collateCompletions(kl, this.padTokenId, device) };
   }
 

@@ -300,7 +300,7 @@ export class GPT2Tokenizer {
       const flush = (end: number) => {
         if (!pool && module && end < pending.length) pool = new EncodePool(module, this.bpe?.source ?? null, threads, (ids) => out.push(ids));
         if (pool) pool.submit(pending.slice(0, end), !first);
-        else out.push(this.chunkIds(pending.slice(0, end), !first));
+        else out.push(encodeChunk(this.bpe, pending.slice(0, end), !first));
         pending = pending.slice(end); scanned = 0; first = false;
       };
       for (const piece of pieces) {
@@ -316,10 +316,6 @@ export class GPT2Tokenizer {
       (pool as EncodePool | null)?.close();
     }
     return out.ids();
-  }
-  /** a chunk's ids; continued: it goes on from an earlier chunk (no prefix space) */
-  private chunkIds(text: string, continued: boolean): number[] {
-    return this.bpe ? this.bpe.encode(text, { continued }) : this.encode(text);
   }
 
   /** Token ids to text; skipSpecialTokens (HF's skip_special_tokens) leaves out eos and the other special tokens. */
@@ -751,10 +747,15 @@ class ByteLevelBPE {
 
 export const tokenizer = new GPT2Tokenizer();
 
+/** An encodeChunks chunk's ids, by a BPE or GPT-2's own (null); continued: it goes on from an earlier chunk (no prefix space). */
+function encodeChunk(bpe: ByteLevelBPE | null, text: string, continued: boolean): number[] {
+  return bpe ? bpe.encode(text, { continued }) : tokenizer.encode(text);
+}
+
 /** A tokenizer thread's encoder of encodeChunks' chunks: from a BPE's tables, or GPT-2's own (null). */
 export function chunkEncoder(tables: TokenizerTables | null): (text: string, continued: boolean) => number[] {
   const bpe = tables ? new ByteLevelBPE(tables) : null;
-  return bpe ? (text, continued) => bpe.encode(text, { continued }) : (text) => tokenizer.encode(text);
+  return (text, continued) => encodeChunk(bpe, text, continued);
 }
 
 /** Whether a folder holds a tokenizer of its own (vocab.json and merges.txt, or tokenizer.json). */
