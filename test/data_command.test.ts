@@ -83,7 +83,7 @@ test('a long text\'s tokens are cached (as HF\'s datasets caches): read back by 
   const brown = torch.data.brownDocuments(['b']).map((d) => d.text).join('\n\n') + '\n\n';
   fs.writeFileSync(file, brown.repeat(Math.ceil((8.2 * 2 ** 20) / brown.length)));
   const cacheDir = path.join(tmp, 'cache', 'tokenized');
-  const entries = () => (fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir) : []);
+  const entries = () => (fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir).filter((n) => n.endsWith('.ids')) : []);
   const run = (...flags: string[]) => cli('--data', file, '--block-size', '64', '--json', '--show', '2', ...flags);
   const first = run();
   expect(first.stderr).toBe('');
@@ -91,7 +91,8 @@ test('a long text\'s tokens are cached (as HF\'s datasets caches): read back by 
   const second = run();
   expect(second.stderr).toMatch(/cached\.txt: tokens read from the cache \(.*\.ids; --overwrite-cache tokenizes again/);
   expect(second.stdout).toBe(first.stdout);
-  expect(JSON.parse(second.stdout).shown[1].ids).toEqual(torch.tokenizer.encode(fs.readFileSync(file, 'utf8')).slice(64, 128));
+  const wholeIds = torch.tokenizer.encode(fs.readFileSync(file, 'utf8'));
+  expect(JSON.parse(second.stdout).shown[1].ids).toEqual(wholeIds.slice(64, 128));
   const again = run('--overwrite-cache');
   expect([again.stderr, again.stdout]).toEqual(['', first.stdout]);
   // another block size reads the same tokens
@@ -114,4 +115,41 @@ test('a long text\'s tokens are cached (as HF\'s datasets caches): read back by 
   fs.appendFileSync(file, 'And another.\n');
   expect(run('--no-dataset-cache').stderr).toBe('');
   expect(entries()).toHaveLength(2);
+  // tstorch cache lists them (the file they came from, their tokens) and clears them
+  const tstorch = (...args: string[]) => spawnSync(process.execPath, [bin, 'cache', ...args], { encoding: 'utf8', env: process.env });
+  const listed = JSON.parse(tstorch('--json').stdout);
+  expect(listed.dir).toBe(cacheDir);
+  expect(listed.entries.map((e: { sources: string[] }) => e.sources)).toEqual([[path.resolve(file)], [path.resolve(file)]]);
+  const counts = listed.entries.map((e: { tokens: number }) => e.tokens).sort();
+  expect(counts[0]).toBe(wholeIds.length);
+  expect(counts.map((n: number) => n - (n % 64))).toEqual([JSON.parse(first.stdout).tokens, JSON.parse(changed.stdout).tokens]);
+  expect(listed.bytes).toBe(entries().reduce((n, e) => n + fs.statSync(path.join(cacheDir, e)).size, 0));
+  expect(tstorch().stdout).toMatch(/2 entries, .* MB\n .* tokens +used \d{4}-\d\d-\d\d +.*cached\.txt/);
+  const old = new Date(Date.now() - 10 * 86400e3);
+  fs.utimesSync(path.join(cacheDir, entries()[0]), old, old);
+  expect(tstorch('--clear', '--older-than', '7').stdout).toMatch(/removed 1 entry \(.* MB\); 1 left/);
+  expect(tstorch('--older-than', '7').stderr).toMatch(/give --clear with it/);
+  expect(tstorch('--clear').stdout).toMatch(/removed 1 entry .*; 0 left/);
+  expect(fs.readdirSync(cacheDir)).toEqual([]);
 });
+
+test('two runs tokenizing one text at once (a data-parallel run\'s workers): one tokenizes it, the other waits and reads the cache', async () => {
+  const file = path.join(tmp, 'together.txt');
+  const brown = torch.data.brownDocuments(['c']).map((d) => d.text).join('\n\n') + '\n\n';
+  fs.writeFileSync(file, brown.repeat(Math.ceil((8.2 * 2 ** 20) / brown.length)));
+  const { spawn } = await import('child_process');
+  const start = () => new Promise<{ out: string; err: string }>((resolve) => {
+    const p = spawn(process.execPath, [bin, 'data', '--data', file, '--block-size', '64', '--json', '--show', '1'], { env: process.env });
+    let out = '', err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', () => resolve({ out, err }));
+  });
+  const [a, b] = await Promise.all([start(), start()]);
+  expect(a.out).toBe(b.out);
+  expect(cli('--data', file, '--block-size', '64', '--json', '--show', '1', '--no-dataset-cache').stdout).toBe(a.out);
+  // (the second waited for the first, or started after it was done: either way it read the cache)
+  const stderrs = [a.err, b.err].sort();
+  expect(stderrs[0]).toBe('');
+  expect(stderrs[1]).toMatch(/together\.txt: (waiting for process \d+, tokenizing the same text into the cache\n.*)?tokens read from the cache/s);
+}, 120000);

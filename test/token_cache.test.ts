@@ -64,3 +64,70 @@ test('a tokenizer\'s fingerprint follows what decides its ids: tables, eos, chat
   expect(added.fingerprint).not.toBe(gpt2);
   expect(added.withEosToken('<|im_end|>').fingerprint).not.toBe(added.fingerprint);
 });
+
+test('one process makes an entry others ask for at once: they wait on its lock and read it; a dead or another machine\'s lock is not waited on', async () => {
+  const dir = path.join(tmp, 'locked');
+  const key = { corpus: 'shared' };
+  const ids = Int32Array.from({ length: 1000 }, (_, i) => (i * 7919) % 50257);
+  // another process takes the lock and makes the entry slowly (a second)
+  const dist = path.join(__dirname, '..', 'dist', 'lib', 'index.js');
+  const { spawn } = await import('child_process');
+  const child = spawn(process.execPath, ['-e', `
+    const t = require(${JSON.stringify(dist)});
+    t.data.cachedTokenIds(${JSON.stringify(key)}, ({ exclusive }) => {
+      if (!exclusive) process.exit(3);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+      return Int32Array.from(${JSON.stringify(Array.from(ids))});
+    }, { dir: ${JSON.stringify(dir)} });`]);
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const lockOf = () => (fs.existsSync(dir) ? fs.readdirSync(dir).find((n) => n.endsWith('.lock')) : undefined);
+  for (let i = 0; i < 200 && !lockOf(); i++) await new Promise((r) => setTimeout(r, 25));
+  expect(lockOf()).toBeDefined();
+  const waitedFor: number[] = [];
+  let made = 0;
+  const got = D.cachedTokenIds(key, () => { made++; return new Int32Array(1); }, { dir, onWait: (pid) => waitedFor.push(pid) });
+  expect([got.fromCache, made, waitedFor]).toEqual([true, 0, [child.pid]]);
+  expect(Array.from(got.ids)).toEqual(Array.from(ids));
+  expect(await exited).toBe(0);
+  expect(lockOf()).toBeUndefined(); // (released by its maker)
+  // a lock whose process is gone is taken over; one of another machine (a shared folder) is not waited on
+  const lockFile = got.file.replace(/\.ids$/, '.lock');
+  for (const holder of ['999999999 ' + os.hostname(), `${process.pid} another-machine`]) {
+    fs.writeFileSync(lockFile, holder);
+    const exclusive: boolean[] = [];
+    const again = D.cachedTokenIds(key, (o) => { exclusive.push(o.exclusive); return ids; }, { dir, overwrite: true, onWait: () => { throw new Error('waited'); } });
+    expect([again.fromCache, exclusive]).toEqual([false, [!holder.endsWith('another-machine')]]);
+  }
+  fs.rmSync(lockFile);
+});
+
+test('tokenCacheEntries lists the entries (tokens, sources, last use); clearTokenCache removes them, or only those unused for days', () => {
+  const dir = path.join(tmp, 'listed');
+  const a = D.cachedTokenIds({ files: [['/data/a.txt', 1, 2]] }, () => Int32Array.from([1, 2, 3]), { dir });
+  const b = D.cachedTokenIds({ files: [['/data/b.txt', 1, 2], ['/data/c.txt', 3, 4]] }, () => Int32Array.from([4, 5]), { dir });
+  const old = new Date(Date.now() - 30 * 86400e3);
+  fs.utimesSync(a.file, old, old);
+  let listed = D.tokenCacheEntries({ dir });
+  expect(listed.map((e) => [e.file, e.tokens, e.bytes, e.sources, e.locked])).toEqual([
+    [b.file, 2, 24 + 8, ['/data/b.txt', '/data/c.txt'], false],
+    [a.file, 3, 24 + 12, ['/data/a.txt'], false],
+  ]);
+  expect(listed[1].lastUsed.getTime()).toBe(old.getTime());
+  // reading an entry makes it recently used
+  expect(D.cachedTokenIds({ files: [['/data/a.txt', 1, 2]] }, () => new Int32Array(0), { dir }).fromCache).toBe(true);
+  expect(D.tokenCacheEntries({ dir })[0].file).toBe(a.file);
+  fs.utimesSync(a.file, old, old);
+  expect(D.clearTokenCache({ dir, olderThanDays: 7 })).toEqual({ removed: 1, bytes: 36 });
+  listed = D.tokenCacheEntries({ dir });
+  expect(listed.map((e) => e.file)).toEqual([b.file]);
+  expect(fs.existsSync(a.file.replace(/\.ids$/, '.json'))).toBe(false); // (its description went with it)
+  // an entry being made again now (its lock held by a live process) is kept
+  fs.writeFileSync(b.file.replace(/\.ids$/, '.lock'), `${process.pid} ${os.hostname()}`);
+  expect(D.tokenCacheEntries({ dir })[0].locked).toBe(true);
+  expect(D.clearTokenCache({ dir })).toEqual({ removed: 0, bytes: 0 });
+  fs.rmSync(b.file.replace(/\.ids$/, '.lock'));
+  expect(D.clearTokenCache({ dir })).toEqual({ removed: 1, bytes: 32 });
+  expect(fs.readdirSync(dir)).toEqual([]);
+  expect(() => D.clearTokenCache({ dir, olderThanDays: -1 })).toThrow(/olderThanDays must be a number of days >= 0/);
+  expect(D.tokenCacheEntries({ dir: path.join(tmp, 'none') })).toEqual([]);
+});

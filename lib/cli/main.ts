@@ -20,6 +20,7 @@ const commands: Record<string, () => Command> = {
   merge: () => require('./commands/merge'),
   run: () => require('./commands/run'),
   demo: () => require('./commands/demo'),
+  cache: () => require('./commands/cache'),
 };
 
 function usage(): string {
@@ -52,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     const flags = name === 'demo' || name === 'run' ? {} : parseFlags(name, rest, cmd.spec);
-    if (name !== 'demo' && name !== 'run' && name !== 'info') require('./commands/common').resolveHubFlags(flags, name);
+    if (!['demo', 'run', 'info', 'cache'].includes(name)) require('./commands/common').resolveHubFlags(flags, name);
     await cmd.run(flags, rest);
     return 0;
   } catch (e) {

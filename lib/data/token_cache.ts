@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { crc32 as crc32Js } from '../io/checksum';
-import { recoverInterruptedWrites, writeFileAtomic } from '../io/atomic';
+import { processAlive, recoverInterruptedWrites, writeFileAtomic } from '../io/atomic';
 
 // (bumped whenever tokenizing or reading text changes what ids a text gets)
 const FORMAT = 'tstorch-token-ids-1';
@@ -43,21 +43,61 @@ export interface CachedIds {
   file: string;
 }
 
+export interface CachedIdsOptions {
+  /** make the ids again even where the cache has them (run_clm's --overwrite_cache) */
+  overwrite?: boolean;
+  /** the cache folder (default tokenCacheDir()) */
+  dir?: string;
+  /** called once when another process on this machine is making the same entry and this one waits for it (its pid; 0 when not yet known) */
+  onWait?: (pid: number) => void;
+}
+
 /**
  * The ids `make()` gives for `key`, from the cache where an entry for the key is there (unless
  * `overwrite`); else made and written to it. A damaged entry is made again, never used. A cache
  * that cannot be written (read-only, full disk) costs nothing but the next run's time.
+ *
+ * Processes asking for the same entry at once (a data-parallel run's workers, two runs on one
+ * corpus) make it once, as HF's datasets locks its cache files: the first takes the entry's lock
+ * and makes it (`make({ exclusive: true })`: it may use every core), the others wait for it and
+ * read what it wrote. A lock left by a process that died is taken over.
  */
-export function cachedTokenIds(key: unknown, make: () => Int32Array, opts: { overwrite?: boolean; dir?: string } = {}): CachedIds {
+export function cachedTokenIds(key: unknown, make: (o: { exclusive: boolean }) => Int32Array, opts: CachedIdsOptions = {}): CachedIds {
   const hash = crypto.createHash('sha256').update(JSON.stringify([FORMAT, key])).digest('hex');
-  const file = path.join(opts.dir ?? tokenCacheDir(), `${hash}.ids`);
-  let damaged = false;
-  if (!opts.overwrite) {
-    const ids = readEntry(file);
-    if (ids instanceof Int32Array) return { ids, fromCache: true, damaged, file };
-    damaged = ids === 'damaged';
+  const dir = opts.dir ?? tokenCacheDir();
+  const file = path.join(dir, `${hash}${ENTRY}`);
+  let damaged = false, waited = false;
+  for (;;) {
+    // (after waiting on another process's lock, its fresh entry is taken even with overwrite: it made them again)
+    if (!opts.overwrite || waited) {
+      const ids = readEntry(file);
+      if (ids instanceof Int32Array) {
+        touch(file); // (the entry's time is its last use: what clearTokenCache's olderThanDays reads)
+        return { ids, fromCache: true, damaged, file };
+      }
+      damaged ||= ids === 'damaged';
+    }
+    const lock = takeLock(path.join(dir, `${hash}${LOCK}`));
+    if (typeof lock === 'number') {
+      if (!waited) opts.onWait?.(lock);
+      waited = true;
+      sleep(250);
+      continue;
+    }
+    try {
+      const ids = make({ exclusive: lock === 'held' });
+      writeEntry(file, ids, key);
+      return { ids, fromCache: false, damaged, file };
+    } finally {
+      if (lock === 'held') fs.rmSync(path.join(dir, `${hash}${LOCK}`), { force: true });
+    }
   }
-  const ids = make();
+}
+
+const ENTRY = '.ids', LOCK = '.lock', ABOUT = '.json';
+
+/** Writes an entry whole (and what it was made from, for tstorch cache), or nothing where the folder cannot be written. */
+function writeEntry(file: string, ids: Int32Array, key: unknown): void {
   const bytes = new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength);
   try {
     const header = Buffer.alloc(HEADER_BYTES);
@@ -65,13 +105,49 @@ export function cachedTokenIds(key: unknown, make: () => Int32Array, opts: { ove
     header.writeBigUInt64LE(BigInt(ids.length), 8);
     header.writeUInt32LE(crc32(bytes), 16);
     recoverInterruptedWrites(path.dirname(file)); // (an entry half-written by a killed run: removed)
+    writeFileAtomic(file.slice(0, -ENTRY.length) + ABOUT, JSON.stringify({ key, tokens: ids.length, made: new Date().toISOString() }));
     writeFileAtomic(file, [header, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
   } catch {
     // (not cached: the run goes on with the ids it made)
   }
-  return { ids, fromCache: false, damaged, file };
 }
 
+/**
+ * The entry's lock: 'held' (this process took it), the pid of a live process on this machine that
+ * holds it, or 'none' (the folder cannot be written, or the holder is on another machine sharing
+ * the folder, whose life cannot be seen from here: the entry is made without waiting).
+ */
+function takeLock(lock: string): 'held' | 'none' | number {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.mkdirSync(path.dirname(lock), { recursive: true });
+      fs.writeFileSync(lock, `${process.pid} ${os.hostname()}`, { flag: 'wx' });
+      return 'held';
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return 'none';
+    }
+    const holder = lockHolder(lock);
+    if (holder === 'elsewhere') return 'none';
+    if (holder !== null) return holder;
+    fs.rmSync(lock, { force: true }); // (its process died: taken over)
+  }
+  return 'none';
+}
+
+/** A lock's holder: its pid when alive on this machine, null when gone (or unreadable), 'elsewhere' for another machine's. */
+function lockHolder(lock: string): number | null | 'elsewhere' {
+  let text: string;
+  try {
+    text = fs.readFileSync(lock, 'utf8');
+  } catch {
+    return null;
+  }
+  const [pid, host] = text.split(' ');
+  if (host !== undefined && host !== os.hostname()) return 'elsewhere';
+  // (a lock just created may be read before its pid is written: give it a moment)
+  if (!(Number(pid) > 0)) return Date.now() - mtimeOf(lock) < 5000 ? 0 : null;
+  return processAlive(Number(pid)) ? Number(pid) : null;
+}
 /** An entry's ids; null when there is none; 'damaged' when it is not what was written (length, checksum). */
 function readEntry(file: string): Int32Array | null | 'damaged' {
   let fd: number;
@@ -95,5 +171,114 @@ function readEntry(file: string): Int32Array | null | 'damaged' {
     return crc32(bytes) === header.readUInt32LE(16) ? ids : 'damaged';
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+function mtimeOf(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function touch(file: string): void {
+  try {
+    const now = new Date();
+    fs.utimesSync(file, now, now);
+  } catch {
+    // (a read-only cache is still read)
+  }
+}
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** One entry of the cache, as `tstorch cache` lists it. */
+export interface TokenCacheEntry {
+  file: string;
+  bytes: number;
+  /** the ids it holds (from its header; null where the header is not an entry's) */
+  tokens: number | null;
+  /** when it was last written or read */
+  lastUsed: Date;
+  /** the files it was made from (as their paths were then), where its description says */
+  sources: string[];
+  /** another process is making it now */
+  locked: boolean;
+}
+
+/** The cache's entries, most recently used first. */
+export function tokenCacheEntries(opts: { dir?: string } = {}): TokenCacheEntry[] {
+  const dir = opts.dir ?? tokenCacheDir();
+  if (!fs.existsSync(dir)) return [];
+  const out: TokenCacheEntry[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    if (!name.endsWith(ENTRY) || name.startsWith('.')) continue;
+    const file = path.join(dir, name), base = file.slice(0, -ENTRY.length);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(file);
+    } catch {
+      continue; // (removed meanwhile)
+    }
+    out.push({ file, bytes: st.size, tokens: headerCount(file, st.size), lastUsed: st.mtime, sources: sourcesOf(base + ABOUT), locked: typeof lockHolder(base + LOCK) === 'number' });
+  }
+  return out.sort((a, b) => b.lastUsed.getTime() - a.lastUsed.getTime());
+}
+
+/**
+ * Removes the cache's entries (those not used for `olderThanDays` days, where given), with what a
+ * killed run left (temporaries, a dead process's lock). An entry another process is making now is
+ * kept (one being read is read whole all the same: a removed file stays for whoever has it open).
+ * Returns what was removed.
+ */
+export function clearTokenCache(opts: { dir?: string; olderThanDays?: number } = {}): { removed: number; bytes: number } {
+  const dir = opts.dir ?? tokenCacheDir();
+  const days = opts.olderThanDays;
+  if (days !== undefined && !(days >= 0)) throw new Error(`olderThanDays must be a number of days >= 0, got ${days}`);
+  if (!fs.existsSync(dir)) return { removed: 0, bytes: 0 };
+  recoverInterruptedWrites(dir);
+  let removed = 0, bytes = 0;
+  for (const e of tokenCacheEntries({ dir })) {
+    if (e.locked || (days !== undefined && Date.now() - e.lastUsed.getTime() < days * 86400e3)) continue;
+    fs.rmSync(e.file, { force: true });
+    removed++;
+    bytes += e.bytes;
+  }
+  // (descriptions and locks whose entry is gone)
+  for (const name of fs.readdirSync(dir)) {
+    const m = /^([0-9a-f]{64})(\.json|\.lock)$/.exec(name);
+    if (!m || fs.existsSync(path.join(dir, m[1] + ENTRY))) continue;
+    if (m[2] === LOCK && lockHolder(path.join(dir, name)) !== null) continue;
+    fs.rmSync(path.join(dir, name), { force: true });
+  }
+  return { removed, bytes };
+}
+
+function headerCount(file: string, size: number): number | null {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const header = Buffer.alloc(HEADER_BYTES);
+      if (fs.readSync(fd, header, 0, HEADER_BYTES, 0) !== HEADER_BYTES || !header.subarray(0, 8).equals(MAGIC)) return null;
+      const n = Number(header.readBigUInt64LE(8));
+      return size === HEADER_BYTES + 4 * n ? n : null;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
+}
+
+/** The source files an entry's description names ([] where it has none: an entry of an older tstorch). */
+function sourcesOf(about: string): string[] {
+  try {
+    const files = JSON.parse(fs.readFileSync(about, 'utf8'))?.key?.files;
+    return Array.isArray(files) ? files.map((f: unknown) => (Array.isArray(f) ? String(f[0]) : String(f))) : [];
+  } catch {
+    return [];
   }
 }

@@ -45,7 +45,8 @@ export function writeDirAtomic(dir: string, fill: (tmpDir: string) => void): voi
   if (existed) fs.rmSync(old, { recursive: true, force: true });
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid runs on this machine (this one, or another user's). */
+export function processAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

@@ -64,9 +64,12 @@ function tokenizeThreads(n: number | undefined): number | undefined {
   return Math.min(n, os.availableParallelism());
 }
 
-/** Tokenizing threads for `bytes` of text when not given: every core (shared among this machine's data-parallel workers) from 8 MB, else one. */
-function autoThreads(bytes: number): number {
-  const local = Number(process.env.LOCAL_WORLD_SIZE ?? 1) || 1;
+/**
+ * Tokenizing threads for `bytes` of text when not given: every core from 8 MB (shared among this
+ * machine's data-parallel workers, unless this one tokenizes `alone`), else one.
+ */
+function autoThreads(bytes: number, alone = false): number {
+  const local = alone ? 1 : Number(process.env.LOCAL_WORLD_SIZE ?? 1) || 1;
   return bytes >= 8 << 20 ? Math.max(1, Math.floor(os.availableParallelism() / local)) : 1;
 }
 
@@ -321,13 +324,15 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
     const bytes = files.reduce((n, f) => n + fs.statSync(f).size, 0);
     // (encoded a piece at a time, never joined: a corpus may be larger than a JavaScript string;
     // room made for about a token per 4 bytes of the files, a little over English's rate with GPT-2's BPE)
-    const tokenize = () => tok.encodeChunks(docs && 'texts' in docs ? docs.texts : torch.data.readTrainingTextPieces(file, { cleaning, column: opts.column, chat: tok }),
-      { expectedIds: bytes / 4, threads: opts.threads ?? autoThreads(bytes) });
+    // (alone: the one process of this machine's workers tokenizing it, the others waiting for its cache entry)
+    const tokenize = ({ exclusive = false } = {}) => tok.encodeChunks(docs && 'texts' in docs ? docs.texts : torch.data.readTrainingTextPieces(file, { cleaning, column: opts.column, chat: tok }),
+      { expectedIds: bytes / 4, threads: opts.threads ?? autoThreads(bytes, exclusive) });
     let ids: Int32Array;
     if (opts.cache !== false && bytes >= CACHE_FROM_BYTES) {
       // (as HF's datasets caches map(): a large text is tokenized once; the key is all that decides its ids)
       const key = { files: torch.data.fileStamps(files), column: opts.column ?? null, cleaning: cleaning ?? null, tokenizer: tok.fingerprint };
-      const cached = torch.data.cachedTokenIds(key, tokenize, { overwrite: opts.overwriteCache });
+      const onWait = (pid: number) => console.error(`${file}: waiting for ${pid ? `process ${pid}` : 'another process'}, tokenizing the same text into the cache`);
+      const cached = torch.data.cachedTokenIds(key, tokenize, { overwrite: opts.overwriteCache, onWait });
       if (cached.damaged) console.error(`${file}: the cache's entry for its tokens was damaged (${cached.file}); tokenized again and replaced`);
       if (cached.fromCache) console.error(`${file}: tokens read from the cache (${cached.file}; --overwrite-cache tokenizes again, --no-dataset-cache neither reads nor writes it)`);
       ids = cached.ids;

@@ -25,6 +25,8 @@ export function run(flags: Record<string, unknown>): void {
     // where hub ids (--model gpt2) are looked up, and the models there
     hubCache: torch.io.hubCacheDir(),
     hubModels: cachedModels(torch.io.hubCacheDir()),
+    // where large texts' ids are cached (tstorch cache lists and clears it)
+    tokenCache: torch.data.tokenCacheDir(),
   };
   if (flags.json) console.log(JSON.stringify(info));
   else for (const [k, v] of Object.entries(info)) console.log(`${k.padEnd(16)} ${v}`);
