@@ -33,6 +33,16 @@ test('prompt-completion: the completion and its <|endoftext|> are what is learne
   const text = cli('--data', file, '--show', '1');
   expect(text.stdout).toMatch(/qa\.jsonl: 5 examples of up to 128 tokens \(padded per batch\); \d+ tokens, \d+ learned/);
   expect(text.stdout).toContain(`Q: 0 plus 0?\nA:[[ 0, é😀<|endoftext|>]]`);
+  // prompts ending in a space: " 0" is one token across the boundary, so the learned part starts
+  // after it, as TRL's (which warns); said with what to check
+  const spaced = path.join(tmp, 'qa-spaced.jsonl');
+  const spacedPairs = pairs.map((p) => ({ prompt: p.prompt + ' ', completion: p.completion.slice(1) }));
+  fs.writeFileSync(spaced, spacedPairs.map((p) => JSON.stringify(p)).join('\n') + '\n');
+  const warned = cli('--data', spaced, '--show', '1');
+  expect(warned.stderr).toMatch(/qa-spaced\.jsonl: 5 example\(s\) whose prompt's tokens are not the start of prompt \+ completion's .*check the texts' whitespace/);
+  expect(warned.stdout).toContain(`Q: 0 plus 0?\nA: 0[[, é😀<|endoftext|>]]`);
+  expect(torch.data.ExampleDataset.fromPromptCompletions(spacedPairs, { maxLength: 128 }).mismatched).toBe(5);
+  expect(ds.mismatched).toBe(0);
 });
 
 test('conversations with --assistant-only-loss: the replies and their <|im_end|> are learned; packed rows show each example in turn', () => {

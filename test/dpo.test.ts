@@ -73,6 +73,7 @@ test('PreferenceDataset tokenizes as TRL does: eos after each completion; TRL 1.
   expect(Array.from(joint.chosen[0].ids)).toEqual([...promptIds, ...torch.tokenizer.encode('Say it: yes').slice(promptIds.length), 50256]);
   expect(Array.from(joint.rejected[0].ids)).toEqual([...promptIds, ...torch.tokenizer.encode('Say it: no').slice(promptIds.length), 50256]); // (an eos already there: not doubled)
   expect(torch.tokenizer.encode('Say it: yes').slice(0, promptIds.length)).not.toEqual(promptIds); // ("Say it: " ends in a space the joint text merges into " yes")
+  expect(joint.mismatched).toBe(1); // (counted, as TRL warns of it)
   // TRL's own tokenize_row docstring example (GPT-2's tokenizer, max_prompt_length 3, max_completion_length 3):
   // prompt [464, 6766, 318], chosen [4171, 50256], rejected [4077, 50256]
   const sky = new torch.data.PreferenceDataset([{ prompt: 'The sky is', chosen: ' blue', rejected: ' green' }], { maxPromptLength: 3, maxCompletionLength: 3 });
@@ -80,6 +81,10 @@ test('PreferenceDataset tokenizes as TRL does: eos after each completion; TRL 1.
   // text pairs go through the tokenizer (GPT-2's by default), eos its <|endoftext|>
   const text = new torch.data.PreferenceDataset([{ prompt: 'Q: 2+2?', chosen: ' 4', rejected: ' 5' }]);
   expect(Array.from(text.chosen[0].ids)).toEqual([...torch.tokenizer.encode('Q: 2+2?'), ...torch.tokenizer.encode(' 4'), 50256]);
+  expect([text.mismatched, sky.mismatched]).toEqual([0, 0]);
+  // KTO's examples the same way: the prompt's trailing space merges into the completion's first word
+  const kto = new torch.data.KTODataset([{ prompt: 'Say it: ', completion: 'yes', label: true }, { prompt: 'Say it:', completion: ' no', label: false }, { prompt: 'Say it: ', completion: '\nyes', label: true }]);
+  expect(kto.mismatched).toBe(1);
   expect(() => new torch.data.PreferenceDataset([{ prompt: 'x', chosen: 'y' } as never])).toThrow("PreferenceDataset: pair 1 has no 'rejected' (each pair needs prompt, chosen and rejected: strings, or arrays of token ids)");
   expect(() => new torch.data.PreferenceDataset([])).toThrow('PreferenceDataset: no pairs');
 });

@@ -190,6 +190,12 @@ export class ExampleDataset implements LMDataset {
   private readonly predicted: number[] = []; // (how many positions of each example the loss predicts)
   /** examples left out: nothing for the loss to predict */
   readonly dropped: number = 0;
+  /**
+   * prompt-completion examples whose prompt's tokens are not the start of prompt + completion's
+   * (a token across the boundary, e.g. a prompt ending in a space): the loss starts where the
+   * prompt's own tokens end, as TRL's (which warns of it too)
+   */
+  readonly mismatched: number = 0;
   /** what padding positions hold (never attended to, never predicted): GPT-2's eos by default, as its pad token usually is */
   readonly padTokenId: number;
 
@@ -238,11 +244,16 @@ export class ExampleDataset implements LMDataset {
   static fromPromptCompletions(pairs: PromptCompletion[], opts: ExampleOptions): ExampleDataset {
     const addEos = opts.addEos ?? true, completionOnly = opts.completionOnlyLoss ?? true;
     const tok = opts.tokenizer ?? tokenizer, eos = tok.eosToken;
-    return new ExampleDataset(pairs.map(({ prompt, completion, assistantSpans }, i) => {
+    let mismatched = 0;
+    const ds = new ExampleDataset(pairs.map(({ prompt, completion, assistantSpans }, i) => {
       const whole = prompt + (addEos && !completion.endsWith(eos) ? completion + eos : completion);
-      const promptLength = completionOnly ? tok.encode(prompt).length : 0;
-      return assistantSpans ? assistantOnly(tok, whole, assistantSpans, promptLength, i) : { ids: tok.encode(whole), promptLength };
+      const promptIds = completionOnly ? tok.encode(prompt) : [];
+      if (assistantSpans) return assistantOnly(tok, whole, assistantSpans, promptIds.length, i);
+      const ids = tok.encode(whole);
+      if (!startsWith(ids, promptIds)) mismatched++;
+      return { ids, promptLength: promptIds.length };
     }), opts.maxLength, { padTokenId: tok.eosTokenId });
+    return Object.assign(ds, { mismatched });
   }
 
   /**
@@ -575,4 +586,11 @@ export function epochBatches(n: number, batchSize: number, opts: { shuffle: bool
   const out: number[][] = [];
   for (let i = 0; i < n; i += batchSize) out.push(order.slice(i, i + batchSize));
   return out;
+}
+
+/** Whether `ids` begins with `prefix`. */
+export function startsWith(ids: ArrayLike<number>, prefix: ArrayLike<number>): boolean {
+  if (prefix.length > ids.length) return false;
+  for (let k = 0; k < prefix.length; k++) if (ids[k] !== prefix[k]) return false;
+  return true;
 }

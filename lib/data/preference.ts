@@ -8,7 +8,7 @@
 // (the prompt's last tokens), maxCompletionLength (each completion's first). A batch of B pairs
 // is 2B rows: the chosen sequences, then the rejected ones, right-padded; labels only on the completions.
 import { tokenizer as gpt2Tokenizer, GPT2Tokenizer } from '../models/tokenizer';
-import { padRows, paddedSize, toDevice } from './dataset';
+import { padRows, paddedSize, startsWith, toDevice } from './dataset';
 import { tensor } from '../tensor/creation';
 import type { Device } from '../tensor/dtype';
 import type { LMBatch, LMDataset } from './dataset';
@@ -65,18 +65,22 @@ function limitsOf(opts: PreferenceOptions, where: string): Limits {
  * prompt's), eos after a completion unless its text ends with the eos; ids as they are, eos after.
  * Then the bos before the prompt (where given) and TRL 0.x's caps: [prompt, completion] per completion.
  */
-function sidesOf(tok: GPT2Tokenizer, prompt: string | number[], completions: (string | number[])[], eos: number, l: Limits): [number[], number[]][] {
+function sidesOf(tok: GPT2Tokenizer, prompt: string | number[], completions: (string | number[])[], eos: number, l: Limits): { sides: [number[], number[]][]; mismatched: boolean } {
   let p = typeof prompt === 'string' ? tok.encode(prompt) : prompt;
+  let mismatched = false;
   const cs = completions.map((completion) => {
     if (typeof prompt === 'string' && typeof completion === 'string') {
-      const c = tok.encode(prompt + completion).slice(p.length);
+      const whole = tok.encode(prompt + completion);
+      // (a token across the boundary: sliced all the same, as TRL, which warns of it)
+      mismatched ||= !startsWith(whole, p);
+      const c = whole.slice(p.length);
       return completion.endsWith(tok.eosToken) && eos === tok.eosTokenId ? c : [...c, eos];
     }
     return [...(typeof completion === 'string' ? tok.encode(completion) : completion), eos];
   });
   if (l.bos !== null && p[0] !== l.bos) p = [l.bos, ...p];
   if (l.maxPrompt !== null) p = p.slice(-l.maxPrompt);
-  return cs.map((c) => [p, l.maxCompletion !== null ? c.slice(0, l.maxCompletion) : c]);
+  return { sides: cs.map((c) => [p, l.maxCompletion !== null ? c.slice(0, l.maxCompletion) : c]), mismatched };
 }
 
 /** TRL 1.x's filter: with keep_start, a prompt that fills maxLength would leave nothing to learn. */
@@ -127,6 +131,12 @@ export class PreferenceDataset implements LMDataset {
   readonly padTokenId: number;
   /** pairs left out: the prompt alone fills maxLength (keep_start would leave no completion token) */
   readonly dropped: number = 0;
+  /**
+   * pairs whose prompt's tokens are not the start of prompt + completion's (a token across the
+   * boundary, e.g. a prompt ending in a space): the completion is the tokens past the prompt's, as
+   * TRL's (which warns of it too)
+   */
+  mismatched = 0;
 
   constructor(pairs: PreferencePair[], opts: PreferenceOptions = {}) {
     const tok = opts.tokenizer ?? gpt2Tokenizer;
@@ -141,7 +151,8 @@ export class PreferenceDataset implements LMDataset {
           throw new Error(`PreferenceDataset: pair ${i + 1} has no '${k}' (each pair needs prompt, chosen and rejected: strings, or arrays of token ids)`);
         }
       }
-      const [chosen, rejected] = sidesOf(tok, p.prompt, [p.chosen, p.rejected], eos, limits);
+      const { sides: [chosen, rejected], mismatched } = sidesOf(tok, p.prompt, [p.chosen, p.rejected], eos, limits);
+      if (mismatched) this.mismatched++;
       if (fillsMaxLength(chosen[0].length, limits)) {
         dropped++;
         return;
@@ -222,6 +233,12 @@ export class KTODataset implements LMDataset {
   readonly padTokenId: number;
   /** examples left out: the prompt alone fills maxLength (keep_start would leave no completion token) */
   readonly dropped: number = 0;
+  /**
+   * examples whose prompt's tokens are not the start of prompt + completion's (a token across the
+   * boundary, e.g. a prompt ending in a space): the completion is the tokens past the prompt's, as
+   * TRL's (which warns of it too)
+   */
+  mismatched = 0;
   private readonly limits: Limits;
 
   constructor(examples: KTOExample[], opts: PreferenceOptions = {}) {
@@ -238,7 +255,8 @@ export class KTODataset implements LMDataset {
         }
       }
       if (typeof e.label !== 'boolean') throw new Error(`KTODataset: example ${i + 1}'s label must be true (a desirable completion) or false, got ${JSON.stringify(e.label)}`);
-      const [[prompt, completion]] = sidesOf(tok, e.prompt, [e.completion], eos, this.limits);
+      const { sides: [[prompt, completion]], mismatched } = sidesOf(tok, e.prompt, [e.completion], eos, this.limits);
+      if (mismatched) this.mismatched++;
       if (fillsMaxLength(prompt.length, this.limits)) {
         dropped++;
         return;

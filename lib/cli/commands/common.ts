@@ -317,6 +317,7 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
     const why = assistantOnly ? 'whose first reply starts past' : 'whose prompt fills';
     if (ex.length === 0) throw new Error(`${file}: no example leaves anything to learn (${ex.dropped} ${why} --block-size ${blockSize}, or empty)`);
     if (ex.dropped) console.error(`${file}: ${ex.dropped} example(s) left out ${why} --block-size ${blockSize}: nothing left to learn`);
+    warnMismatched(file, ex.mismatched, 'example(s)');
     ds = packedIfAsked(ex);
     items = ex.examples;
   } else {
@@ -376,6 +377,7 @@ export function preferenceDataset(file: string, pairs: torch.data.PreferencePair
   const tok = tokenizerFromFlags(f);
   const ds = new torch.data.PreferenceDataset(pairs, { ...opts, tokenizer: tok, maxLength: blockSize });
   if (ds.dropped) console.error(`${file}: ${ds.dropped} pair(s) left out: the prompt alone fills --block-size ${blockSize} (nothing left to learn; TRL leaves them out too)`);
+  warnMismatched(file, ds.mismatched, 'pair(s)');
   return checkVocabulary(file, [...ds.chosen, ...ds.rejected].map((s) => s.ids), model, ds, tok);
 }
 
@@ -387,7 +389,16 @@ export function ktoDataset(file: string, examples: torch.data.KTOExample[], f: R
   const tok = tokenizerFromFlags(f);
   const ds = new torch.data.KTODataset(examples, { ...opts, tokenizer: tok, maxLength: blockSize });
   if (ds.dropped) console.error(`${file}: ${ds.dropped} example(s) left out: the prompt alone fills --block-size ${blockSize} (nothing left to learn; TRL leaves them out too)`);
+  warnMismatched(file, ds.mismatched, 'example(s)');
   return checkVocabulary(file, ds.examples.map((s) => s.ids), model, ds, tok);
+}
+
+/** TRL's warning where a prompt's tokens are not the start of prompt + completion's (said once per file, with what to check). */
+function warnMismatched(file: string, count: number, what: string): void {
+  if (count) {
+    console.error(`${file}: ${count} ${what} whose prompt's tokens are not the start of prompt + completion's (a token across the boundary, e.g. a prompt ending` +
+      ` in a space): the completion is taken as the tokens past the prompt's, as TRL does (it warns too); check the texts' whitespace`);
+  }
 }
 
 /** ds, once its token ids are known to fit the model's vocabulary. */
