@@ -90,9 +90,10 @@ test('one process makes an entry others ask for at once: they wait on its lock a
   expect(Array.from(got.ids)).toEqual(Array.from(ids));
   expect(await exited).toBe(0);
   expect(lockOf()).toBeUndefined(); // (released by its maker)
-  // a lock whose process is gone is taken over; one of another machine (a shared folder) is not waited on
+  // a lock whose process is gone is taken over (also where its pid now names a later process: the
+  // start time differs); one of another machine (a shared folder) is not waited on
   const lockFile = got.file.replace(/\.ids$/, '.lock');
-  for (const holder of ['999999999 ' + os.hostname(), `${process.pid} another-machine`]) {
+  for (const holder of ['999999999 ' + os.hostname(), `${process.pid} ${os.hostname()} 1`, `${process.pid} another-machine`]) {
     fs.writeFileSync(lockFile, holder);
     const exclusive: boolean[] = [];
     const again = D.cachedTokenIds(key, (o) => { exclusive.push(o.exclusive); return ids; }, { dir, overwrite: true, onWait: () => { throw new Error('waited'); } });

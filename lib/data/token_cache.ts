@@ -49,7 +49,7 @@ export interface CachedIdsOptions {
   /** the cache folder (default tokenCacheDir()) */
   dir?: string;
   /** called once when another process on this machine is making the same entry and this one waits for it (its pid; 0 when not yet known) */
-  onWait?: (pid: number) => void;
+  onWait?: (pid: number, lockFile: string) => void;
 }
 
 /**
@@ -79,7 +79,7 @@ export function cachedTokenIds(key: unknown, make: (o: { exclusive: boolean }) =
     }
     const lock = takeLock(path.join(dir, `${hash}${LOCK}`));
     if (typeof lock === 'number') {
-      if (!waited) opts.onWait?.(lock);
+      if (!waited) opts.onWait?.(lock, path.join(dir, `${hash}${LOCK}`));
       waited = true;
       sleep(250);
       continue;
@@ -121,7 +121,7 @@ function takeLock(lock: string): 'held' | 'none' | number {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.mkdirSync(path.dirname(lock), { recursive: true });
-      fs.writeFileSync(lock, `${process.pid} ${os.hostname()}`, { flag: 'wx' });
+      fs.writeFileSync(lock, `${process.pid} ${os.hostname()} ${startTimeOf(process.pid)}`, { flag: 'wx' });
       return 'held';
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return 'none';
@@ -142,11 +142,22 @@ function lockHolder(lock: string): number | null | 'elsewhere' {
   } catch {
     return null;
   }
-  const [pid, host] = text.split(' ');
+  const [pid, host, started] = text.split(' ');
   if (host !== undefined && host !== os.hostname()) return 'elsewhere';
   // (a lock just created may be read before its pid is written: give it a moment)
   if (!(Number(pid) > 0)) return Date.now() - mtimeOf(lock) < 5000 ? 0 : null;
-  return processAlive(Number(pid)) ? Number(pid) : null;
+  // (the pid alive, and the same process: not a later one given the dead one's pid)
+  return processAlive(Number(pid)) && (started === undefined || started === startTimeOf(Number(pid))) ? Number(pid) : null;
+}
+
+/** When a process started (Linux's /proc/PID/stat starttime), '' where that cannot be read. */
+function startTimeOf(pid: number): string {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
 }
 /** An entry's ids; null when there is none; 'damaged' when it is not what was written (length, checksum). */
 function readEntry(file: string): Int32Array | null | 'damaged' {

@@ -332,7 +332,7 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
     if (opts.cache !== false && bytes >= CACHE_FROM_BYTES) {
       // (as HF's datasets caches map(): a large text is tokenized once; the key is all that decides its ids)
       const key = { files: torch.data.fileStamps(files), column: opts.column ?? null, cleaning: cleaning ?? null, tokenizer: tok.fingerprint };
-      const onWait = (pid: number) => console.error(`${file}: waiting for ${pid ? `process ${pid}` : 'another process'}, tokenizing the same text into the cache`);
+      const onWait = (pid: number, lock: string) => console.error(`${file}: waiting for ${pid ? `process ${pid}` : 'another process'}, tokenizing the same text into the cache (if no such run is going on, remove ${lock})`);
       const cached = torch.data.cachedTokenIds(key, tokenize, { overwrite: opts.overwriteCache, onWait });
       if (cached.damaged) console.error(`${file}: the cache's entry for its tokens was damaged (${cached.file}); tokenized again and replaced`);
       if (cached.fromCache) console.error(`${file}: tokens read from the cache (${cached.file}; --overwrite-cache tokenizes again, --no-dataset-cache neither reads nor writes it)`);
