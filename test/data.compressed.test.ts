@@ -71,6 +71,14 @@ test.each(['gz', 'zst'])('every reader gives from name.%s what it gives from nam
   expect(() => D.readTrainingDocuments(bad)).toThrow(new RegExp(`bad\\.jsonl\\.${ext}: not a readable ${ext === 'gz' ? 'gzip' : 'zstd'} file .*; a whole \\.${ext}, or the file without the \\.${ext} ending`));
 });
 
+test('dataBytesHint: a gzip file\'s size decompressed from its trailer (its last member\'s, for several), a .zst\'s about 4 to 1, a plain file\'s size', () => {
+  const size = (f: string) => fs.statSync(f).size;
+  expect(D.dataBytesHint(`${files['pairs.jsonl']}.gz`)).toBe(size(files['pairs.jsonl']));
+  expect(D.dataBytesHint(`${files['lines.txt']}.gz`)).toBe(size(files['lines.txt']) - Math.floor(size(files['lines.txt']) / 2)); // (two members: the last's half)
+  expect(D.dataBytesHint(`${files['pairs.jsonl']}.zst`)).toBe(4 * size(`${files['pairs.jsonl']}.zst`));
+  expect(D.dataBytesHint(files['pairs.csv'])).toBe(size(files['pairs.csv']));
+});
+
 test('the CLI: eval on a .jsonl.gz, .txt.gz and .jsonl.zst prints what it prints for the plain files; generate --prompts reads a .txt.gz', async () => {
   const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
   const modelDir = await saveTinyGpt2(path.join(tmp, 'model'));

@@ -34,6 +34,28 @@ export function readDataBytes(file: string): Buffer {
   }
 }
 
+/**
+ * About how many bytes a data file holds decompressed, without decompressing it (to make room
+ * for its tokens at once): gzip's trailer says the size (of its last member, modulo 4 GiB); a
+ * Zstandard file is taken as text compresses, about 4 to 1; any other file is its size.
+ */
+export function dataBytesHint(file: string): number {
+  const size = fs.statSync(file).size;
+  if (/\.zst$/i.test(file)) return 4 * size;
+  if (!/\.gz$/i.test(file) || size < 18) return size;
+  const trailer = Buffer.alloc(4), fd = fs.openSync(file, 'r');
+  try {
+    fs.readSync(fd, trailer, 0, 4, size - 4);
+  } finally {
+    fs.closeSync(fd);
+  }
+  // (ISIZE is the size modulo 2^32: for a file of 4 GiB or more compressed, the smallest such
+  // size not under that; a small file's text may well be shorter than its gzip)
+  let isize = trailer.readUInt32LE(0);
+  if (size >= 2 ** 32) while (isize < size) isize += 2 ** 32;
+  return isize;
+}
+
 /** A data file's text (UTF-8 unless said), decompressed where its name ends in .gz or .zst. */
 export const readDataText = (file: string, encoding: BufferEncoding = 'utf8'): string => bytesToText(file, readDataBytes(file), encoding);
 

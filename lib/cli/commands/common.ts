@@ -322,7 +322,7 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
     items = ex.examples;
   } else {
     const files = fs.statSync(file).isDirectory() ? torch.data.dataFilesIn(file) : [file];
-    const bytes = files.reduce((n, f) => n + fs.statSync(f).size, 0);
+    const bytes = files.reduce((n, f) => n + torch.data.dataBytesHint(f), 0);
     // (encoded a piece at a time, never joined: a corpus may be larger than a JavaScript string;
     // room made for about a token per 4 bytes of the files, a little over English's rate with GPT-2's BPE)
     // (alone: the one process of this machine's workers tokenizing it, the others waiting for its cache entry)
