@@ -66,3 +66,50 @@ test('files too large for one string in a format read whole (a JSON array, CSV, 
   expect(() => Array.from(D.readTrainingTextPieces(path.join(tmp, 'big.txt.gz'), { cleaning: 'basic' }))).toThrow(/too large to clean as one text \(--cleaning basic\); train on it uncleaned \(--cleaning none\)/);
   expect(() => D.readTrainingText(path.join(tmp, 'big.txt.gz'))).toThrow(/more text than one JavaScript string holds .*encodeChunks/);
 });
+
+test('JSON Lines of plain texts read a line at a time (never all held): the texts readTrainingDocuments gives, lines cut across slices; other records refused where met', () => {
+  const rows = [{ text: 'First, é.' }, { text: 'Second 東京\nline 😀', meta: 1 }, { text: '' }, { text: text }];
+  const f = path.join(tmp, 'texts.jsonl');
+  fs.writeFileSync(f, rows.map((r) => JSON.stringify(r)).join('\r\n') + '\n\n  \n' + JSON.stringify({ text: 'last, no newline' }));
+  const expected = (D.readTrainingDocuments(f) as { texts: string[] }).texts;
+  expect(expected).toHaveLength(5);
+  D._setTextSliceBytes(7); // (lines, and é, 東 and 😀, cut across slices)
+  try {
+    expect(D.isPlainTextJsonl(f)).toBe(true);
+    expect(Array.from(D.readTrainingTextPieces(f))).toEqual(expected);
+    expect(Array.from(D.readTrainingTextPieces(f, { cleaning: 'basic' }))).toEqual(expected.map((t) => D.basicCleaning(t)));
+    // gzipped: the same (decompressed, then a line at a time)
+    fs.writeFileSync(f + '.gz', zlib.gzipSync(fs.readFileSync(f)));
+    expect(Array.from(D.readTrainingTextPieces(f + '.gz'))).toEqual(expected);
+    // another column named
+    const g = path.join(tmp, 'articles.jsonl');
+    fs.writeFileSync(g, [{ body: 'One.', text: 3 }, { body: 'Two.' }].map((r) => JSON.stringify(r)).join('\n'));
+    expect([D.isPlainTextJsonl(g), D.isPlainTextJsonl(g, 'body')]).toEqual([false, true]);
+    expect(Array.from(D.readTrainingTextPieces(g, { column: 'body' }))).toEqual(['One.', 'Two.']);
+    // records of other kinds are not plain texts: read whole as before
+    const kinds = { pairs: { prompt: 'Q', completion: 'A' }, tokenized: { input_ids: [1, 2], text: 'x' }, chat: { messages: [{ role: 'user', content: 'hi' }], text: 'x' } };
+    for (const [name, row] of Object.entries(kinds)) {
+      fs.writeFileSync(path.join(tmp, `${name}.jsonl`), JSON.stringify(row) + '\n');
+      expect([name, D.isPlainTextJsonl(path.join(tmp, `${name}.jsonl`))]).toEqual([name, false]);
+    }
+    // a later line of another kind, not JSON, or without the field: an error naming the line
+    const bad = (lines: string[]) => {
+      fs.writeFileSync(path.join(tmp, 'bad.jsonl'), lines.join('\n'));
+      return () => Array.from(D.readTrainingTextPieces(path.join(tmp, 'bad.jsonl')));
+    };
+    expect(bad(['{"text": "a"}', '{"messages": [{"role": "user", "content": "hi"}], "text": "b"}'])).toThrow(/bad\.jsonl:2: a conversation, prompt-completion pair or pre-tokenized row \(fields: messages, text\) after plain texts: give one kind of record a file/);
+    expect(bad(['{"text": "a"}', '', '{"text": 5}'])).toThrow(/bad\.jsonl:3: no string field 'text' \(fields: text\); choose one with --text-column/);
+    expect(bad(['{"text": "a"}', '{"text": "b"'])).toThrow(/bad\.jsonl:2: not a JSON line/);
+    // a folder: plain-text JSON Lines all, or read as before
+    const folder = path.join(tmp, 'jsonl-folder');
+    fs.mkdirSync(folder);
+    fs.copyFileSync(f, path.join(folder, 'a.jsonl'));
+    fs.copyFileSync(g, path.join(folder, 'b.jsonl'));
+    expect(D.isPlainTextJsonl(folder)).toBe(false);
+    fs.copyFileSync(f, path.join(folder, 'b.jsonl'));
+    expect(D.isPlainTextJsonl(folder)).toBe(true);
+    expect(Array.from(D.readTrainingTextPieces(folder))).toEqual([...expected, ...expected]);
+  } finally {
+    D._setTextSliceBytes(16 << 20);
+  }
+});

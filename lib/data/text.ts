@@ -217,6 +217,11 @@ export function* readTrainingTextPieces(file: string, opts: TrainingTextOptions 
     for (const a of readCsvColumn(file, opts.column ?? 'Article')) yield clean(a, mode);
     return;
   }
+  // (JSON Lines of plain texts a line at a time, never all held: a corpus larger than the heap)
+  if (isPlainTextJsonl(file, opts.column)) {
+    for (const d of jsonlTexts(file, opts.column ?? 'text')) yield clean(d, opts.cleaning ?? 'none');
+    return;
+  }
   // (a column asked for by name is read as it is; without, conversations become text)
   if (isRecordFile(file)) {
     for (const [d] of readJsonlFields(file, [opts.column ?? 'text'], readRecords(file, { chat: opts.chat, raw: opts.column !== undefined }))) yield clean(d, opts.cleaning ?? 'none');
@@ -239,6 +244,87 @@ export function* readTrainingTextPieces(file: string, opts: TrainingTextOptions 
   for (let p = 0; p < bytes.length; p += TEXT_SLICE_BYTES) yield decoder.write(bytes.subarray(p, p + TEXT_SLICE_BYTES));
   yield decoder.end();
 }
+/**
+ * Whether `file` (or every data file of a folder) is JSON Lines (.jsonl, maybe compressed) whose
+ * first record is a plain text: `column` (default text) a string, and without a column named, not
+ * prompt-completion, pre-tokenized or a conversation. Such texts are read a line at a time
+ * (readTrainingTextPieces), never all held.
+ */
+export function isPlainTextJsonl(file: string, column?: string): boolean {
+  if (isFolder(file)) {
+    const files = dataFilesIn(file);
+    return files.length > 0 && files.every((f) => isPlainTextJsonl(f, column));
+  }
+  if (!/\.jsonl$/i.test(dataName(file)) || !fs.existsSync(file)) return false;
+  for (const [, row] of jsonlRows(file)) return plainTextOf(row, column) !== undefined;
+  return false;
+}
+
+/** A record's text where it is a plain text (see isPlainTextJsonl), else undefined. */
+function plainTextOf(row: unknown, column: string | undefined): string | undefined {
+  if (row === null || typeof row !== 'object' || Array.isArray(row)) return undefined;
+  const r = row as Record<string, unknown>, text = r[column ?? 'text'];
+  if (typeof text !== 'string') return undefined;
+  if (column !== undefined) return text;
+  if (Array.isArray(r.input_ids) || (typeof r.prompt === 'string' && typeof r.completion === 'string')) return undefined;
+  try {
+    return conversationToText(r, null) === r ? text : undefined;
+  } catch {
+    return undefined; // (a conversation: it needs a chat template)
+  }
+}
+
+/** The texts of a plain-text JSON Lines file, a line at a time; a record of another kind is an error saying where. */
+function* jsonlTexts(file: string, column: string): Generator<string> {
+  let n = 0;
+  for (const [line, row] of jsonlRows(file)) {
+    const text = plainTextOf(row, column === 'text' ? undefined : column);
+    if (text === undefined) {
+      const fields = row !== null && typeof row === 'object' ? ` (fields: ${Object.keys(row).join(', ')})` : '';
+      if (typeof (row as Record<string, unknown> | null)?.[column] !== 'string') throw new Error(`${file}:${line}: no string field '${column}'${fields}; choose one with --text-column`);
+      throw new Error(`${file}:${line}: a conversation, prompt-completion pair or pre-tokenized row${fields} after plain texts: give one kind of record a file`);
+    }
+    n++;
+    yield text;
+  }
+  if (!n) throw new Error(noRows(file));
+}
+
+/** A JSON Lines file's non-blank lines parsed, with their line numbers, a line at a time (an uncompressed file read from disk in slices). */
+function* jsonlRows(file: string): Generator<[number, unknown]> {
+  let i = 0;
+  const lines = dataName(file) === file ? fileLines(file) : dataLines(file);
+  for (const line of lines) {
+    i++;
+    if (!line.trim()) continue;
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch (e) {
+      throw new Error(`${file}:${i}: not a JSON line (${(e as Error).message})`);
+    }
+    yield [i, row];
+  }
+}
+
+/** An uncompressed UTF-8 file's lines, read from disk a slice at a time (as dataLines gives them from bytes). */
+function* fileLines(file: string): Generator<string> {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const slice = Buffer.alloc(TEXT_SLICE_BYTES);
+    let rest = Buffer.alloc(0);
+    for (let n; (n = fs.readSync(fd, slice, 0, slice.length, null)) > 0;) {
+      const bytes = rest.length ? Buffer.concat([rest, slice.subarray(0, n)]) : slice.subarray(0, n);
+      let p = 0;
+      for (let end; (end = bytes.indexOf(10, p)) >= 0; p = end + 1) yield bytes.toString('utf8', p, end);
+      rest = Buffer.from(bytes.subarray(p)); // (a copy: the slice is read into again)
+    }
+    yield rest.toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** A UTF-8 file's text in slices of TEXT_SLICE_BYTES read in turn (a character cut at a slice's end goes with the next). */
 function* readTextSlices(file: string): Generator<string> {
   let fd: number;

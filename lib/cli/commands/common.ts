@@ -297,7 +297,9 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   const records = (f: string) => torch.data.isRecordFile(f) || torch.data.isPromptCompletionCsv(f);
   const separate = fs.statSync(file).isDirectory() ? torch.data.dataFilesIn(file).some(records) : records(file);
   if (assistantOnly && !separate) throw new Error(`${file}: assistant-only loss needs conversations (TRL's messages, or prompt and completion as lists of {role, content}) in a .jsonl, .json or .parquet`);
-  const docs = opts.packing === false || separate || bfd ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column, chat: tok, assistantOnlyLoss: assistantOnly }) : null;
+  // (packed JSON Lines of plain texts: read a line at a time into the tokenizer, never all held, and not at all where the cache has their tokens)
+  const streamed = opts.packing !== false && !bfd && !assistantOnly && torch.data.isPlainTextJsonl(file, opts.column);
+  const docs = (opts.packing === false || separate || bfd) && !streamed ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column, chat: tok, assistantOnlyLoss: assistantOnly }) : null;
   // (conversations too, as TRL's SFT: each one an example, ended by the template, not by an added eos)
   if (docs && 'tokenized' in docs) {
     if (opts.stride !== undefined) throw new Error(`--stride scores one running text; ${file} holds pre-tokenized examples`);
