@@ -69,6 +69,12 @@ test.each(['gz', 'zst'])('every reader gives from name.%s what it gives from nam
   const bad = path.join(tmp, `bad.jsonl.${ext}`);
   fs.writeFileSync(bad, fs.readFileSync(gz(files['pairs.jsonl'])).subarray(0, 30));
   expect(() => D.readTrainingDocuments(bad)).toThrow(new RegExp(`bad\\.jsonl\\.${ext}: not a readable ${ext === 'gz' ? 'gzip' : 'zstd'} file .*; a whole \\.${ext}, or the file without the \\.${ext} ending`));
+  // read a slice at a time (a corpus of any size): the same text; cut short, the same error
+  expect(Array.from(D.dataChunks(gz(files['lines.txt'])), (c) => Buffer.from(c).toString('latin1')).join('')).toBe(fs.readFileSync(files['lines.txt'], 'latin1'));
+  expect(Array.from(D.readTrainingTextPieces(gz(files['pairs.jsonl']), { column: 'prompt' }))).toEqual(D.readJsonlColumn(files['pairs.jsonl'], 'prompt'));
+  const cut = path.join(tmp, `cut.txt.${ext}`);
+  fs.writeFileSync(cut, fs.readFileSync(gz(files['lines.txt'])).subarray(0, 30));
+  expect(() => Array.from(D.readTrainingTextPieces(cut))).toThrow(new RegExp(`cut\\.txt\\.${ext}: not a readable ${ext === 'gz' ? 'gzip' : 'zstd'} file .*; a whole \\.${ext}`));
 });
 
 test('dataBytesHint: a gzip file\'s size decompressed from its trailer (its last member\'s, for several), a .zst\'s about 4 to 1, a plain file\'s size', () => {

@@ -7,6 +7,7 @@ import { StringDecoder } from 'string_decoder';
 import { readParquet, readParquetSchema } from './parquet';
 import { isArrowFile, isSavedDataset, readArrowRows, savedDatasetClassLabels, savedDatasetFiles, savedDatasetSplits } from './arrow';
 import { ChatRenderer, ConversationOptions, conversationToText } from './chat';
+import { gunzipSlices } from './gunzip_stream';
 import type { PromptCompletion } from './dataset';
 
 /**
@@ -228,21 +229,81 @@ export function* readTrainingTextPieces(file: string, opts: TrainingTextOptions 
     return;
   }
   const mode = opts.cleaning ?? 'none';
-  // (an uncompressed .txt read from disk a slice at a time: the file is never in memory whole)
-  if (mode === 'none' && dataName(file) === file) {
-    yield* readTextSlices(file);
-    return;
-  }
-  const bytes = readDataBytes(file);
   if (mode !== 'none') {
+    const bytes = readDataBytes(file);
     if (bytes.length > MAX_TEXT_BYTES) throw new Error(`${file}: ${MB(bytes.length)}, too large to clean as one text (--cleaning ${mode}); train on it uncleaned (--cleaning none), or split it into files of a folder`);
     yield clean(bytes.toString('utf8'), mode);
     return;
   }
-  // (StringDecoder keeps a character cut at a slice's end for the next slice)
+  // (read, and decompressed, a slice at a time: the file is never in memory whole; StringDecoder
+  // keeps a character cut at a slice's end for the next slice)
   const decoder = new StringDecoder('utf8');
-  for (let p = 0; p < bytes.length; p += TEXT_SLICE_BYTES) yield decoder.write(bytes.subarray(p, p + TEXT_SLICE_BYTES));
+  for (const chunk of dataChunks(file)) yield decoder.write(chunk);
   yield decoder.end();
+}
+
+/**
+ * A data file's bytes in slices read in turn, decompressed where its name ends in .gz (Node's
+ * zlib on a worker thread) or .zst (fzstd's streaming decoder, pure JavaScript): never all in
+ * memory, whatever the file's size. A slice is valid until the next is asked for.
+ */
+export function* dataChunks(file: string): Generator<Uint8Array> {
+  const kind = /\.gz$/i.test(file) ? 'gzip' : /\.zst$/i.test(file) ? 'zstd' : null;
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const damaged = (e: unknown) => new Error(`${file}: not a readable ${kind} file (${(e as Error).message}); a whole ${path.extname(file)}, or the file without the ${path.extname(file)} ending`);
+  try {
+    if (!kind) {
+      const slice = Buffer.alloc(TEXT_SLICE_BYTES);
+      for (let n; (n = fs.readSync(fd, slice, 0, slice.length, null)) > 0;) yield slice.subarray(0, n);
+      return;
+    }
+    if (kind === 'gzip') {
+      const slices = gunzipSlices(file);
+      try {
+        for (;;) {
+          let next: IteratorResult<Uint8Array>;
+          try {
+            next = slices.next();
+          } catch (e) {
+            throw damaged(e);
+          }
+          if (next.done) return;
+          yield next.value;
+        }
+      } finally {
+        slices.return(undefined); // (stopped early: its worker stopped too)
+      }
+    }
+    // (the decoder hands out what each push decompresses, copied as it may reuse its buffers,
+    // and in slices of at most TEXT_SLICE_BYTES: a megabyte of zstd may hold a gigabyte of text)
+    const out: Uint8Array[] = [];
+    const take = (chunk: Uint8Array) => {
+      for (let p = 0; p < chunk.length; p += TEXT_SLICE_BYTES) out.push(Uint8Array.prototype.slice.call(chunk, p, p + TEXT_SLICE_BYTES));
+    };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const decoder = new (require('fzstd') as typeof import('fzstd')).Decompress(take);
+    const push = (bytes: Uint8Array, final: boolean) => {
+      try {
+        decoder.push(bytes, final);
+      } catch (e) {
+        throw damaged(e);
+      }
+    };
+    // (each read into a buffer of its own: a decoder may keep what it has not yet used)
+    for (let input = Buffer.allocUnsafe(COMPRESSED_READ_BYTES), n; (n = fs.readSync(fd, input, 0, input.length, null)) > 0; input = Buffer.allocUnsafe(COMPRESSED_READ_BYTES)) {
+      push(input.subarray(0, n), false);
+      yield* out.splice(0);
+    }
+    push(new Uint8Array(0), true);
+    yield* out.splice(0);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 /**
  * Whether `file` (or every data file of a folder) is JSON Lines (.jsonl, maybe compressed) whose
@@ -290,11 +351,10 @@ function* jsonlTexts(file: string, column: string): Generator<string> {
   if (!n) throw new Error(noRows(file));
 }
 
-/** A JSON Lines file's non-blank lines parsed, with their line numbers, a line at a time (an uncompressed file read from disk in slices). */
+/** A JSON Lines file's non-blank lines parsed, with their line numbers, a line at a time (read, and decompressed, in slices). */
 function* jsonlRows(file: string): Generator<[number, unknown]> {
   let i = 0;
-  const lines = dataName(file) === file ? fileLines(file) : dataLines(file);
-  for (const line of lines) {
+  for (const line of streamedLines(file)) {
     i++;
     if (!line.trim()) continue;
     let row: unknown;
@@ -307,41 +367,20 @@ function* jsonlRows(file: string): Generator<[number, unknown]> {
   }
 }
 
-/** An uncompressed UTF-8 file's lines, read from disk a slice at a time (as dataLines gives them from bytes). */
-function* fileLines(file: string): Generator<string> {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const slice = Buffer.alloc(TEXT_SLICE_BYTES);
-    let rest = Buffer.alloc(0);
-    for (let n; (n = fs.readSync(fd, slice, 0, slice.length, null)) > 0;) {
-      const bytes = rest.length ? Buffer.concat([rest, slice.subarray(0, n)]) : slice.subarray(0, n);
-      let p = 0;
-      for (let end; (end = bytes.indexOf(10, p)) >= 0; p = end + 1) yield bytes.toString('utf8', p, end);
-      rest = Buffer.from(bytes.subarray(p)); // (a copy: the slice is read into again)
-    }
-    yield rest.toString('utf8');
-  } finally {
-    fs.closeSync(fd);
+/** A UTF-8 data file's lines, read (and decompressed) a slice at a time: as dataLines gives them from its bytes. */
+function* streamedLines(file: string): Generator<string> {
+  let rest = Buffer.alloc(0);
+  for (const chunk of dataChunks(file)) {
+    const bytes = rest.length ? Buffer.concat([rest, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    let p = 0;
+    for (let end; (end = bytes.indexOf(10, p)) >= 0; p = end + 1) yield bytes.toString('utf8', p, end);
+    rest = Buffer.from(bytes.subarray(p)); // (a copy: the slice is read into again)
   }
+  yield rest.toString('utf8');
 }
 
-/** A UTF-8 file's text in slices of TEXT_SLICE_BYTES read in turn (a character cut at a slice's end goes with the next). */
-function* readTextSlices(file: string): Generator<string> {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  try {
-    const decoder = new StringDecoder('utf8'), slice = Buffer.alloc(TEXT_SLICE_BYTES);
-    for (let n; (n = fs.readSync(fd, slice, 0, slice.length, null)) > 0;) yield decoder.write(slice.subarray(0, n));
-    yield decoder.end();
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 let TEXT_SLICE_BYTES = 16 << 20;
+const COMPRESSED_READ_BYTES = 1 << 20;
 /** For tests: the slice size readTrainingTextPieces reads a .txt in. */
 export function _setTextSliceBytes(n: number): void {
   TEXT_SLICE_BYTES = n;
