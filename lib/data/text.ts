@@ -249,7 +249,7 @@ export function* readTrainingTextPieces(file: string, opts: TrainingTextOptions 
  */
 export function* dataChunks(file: string): Generator<Uint8Array> {
   const kind = /\.gz$/i.test(file) ? 'gzip' : /\.zst$/i.test(file) ? 'zstd' : null;
-  let fd: number;
+  let fd: number; // (opened here for every kind: a file that cannot be read says so at once, in these words)
   try {
     fd = fs.openSync(file, 'r');
   } catch (e) {
@@ -305,6 +305,7 @@ export function* dataChunks(file: string): Generator<Uint8Array> {
     fs.closeSync(fd);
   }
 }
+
 /**
  * Whether `file` (or every data file of a folder) is JSON Lines (.jsonl, maybe compressed) whose
  * first record is a plain text: `column` (default text) a string, and without a column named, not
