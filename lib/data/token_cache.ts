@@ -159,6 +159,7 @@ function startTimeOf(pid: number): string {
     return '';
   }
 }
+
 /** An entry's ids; null when there is none; 'damaged' when it is not what was written (length, checksum). */
 function readEntry(file: string): Int32Array | null | 'damaged' {
   let fd: number;
