@@ -75,8 +75,20 @@ function bytesToText(file: string, bytes: Buffer, encoding: BufferEncoding = 'ut
 /**
  * A data file's lines (UTF-8), each decoded from its bytes alone: a file larger than a
  * JavaScript string reads too. As text.split('\n') gives them (a last empty line after a final newline).
+ * From `bytes` where given, else read (and decompressed) a slice at a time, never held whole.
  */
-export function* dataLines(file: string, bytes: Buffer = readDataBytes(file)): Generator<string> {
+export function* dataLines(file: string, bytes?: Buffer): Generator<string> {
+  if (!bytes) {
+    let rest = Buffer.alloc(0);
+    for (const chunk of dataChunks(file)) {
+      const slice = rest.length ? Buffer.concat([rest, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+      let p = 0;
+      for (let end; (end = slice.indexOf(10, p)) >= 0; p = end + 1) yield slice.toString('utf8', p, end);
+      rest = Buffer.from(slice.subarray(p)); // (a copy: the slice is read into again)
+    }
+    yield rest.toString('utf8');
+    return;
+  }
   for (let p = 0; p <= bytes.length;) {
     let end = bytes.indexOf(10, p);
     if (end < 0) end = bytes.length;
@@ -352,10 +364,10 @@ function* jsonlTexts(file: string, column: string): Generator<string> {
   if (!n) throw new Error(noRows(file));
 }
 
-/** A JSON Lines file's non-blank lines parsed, with their line numbers, a line at a time (read, and decompressed, in slices). */
-function* jsonlRows(file: string): Generator<[number, unknown]> {
+/** A JSON Lines file's non-blank lines parsed, with their line numbers, a line at a time (from `bytes`, or read and decompressed in slices). */
+function* jsonlRows(file: string, bytes?: Buffer): Generator<[number, unknown]> {
   let i = 0;
-  for (const line of streamedLines(file)) {
+  for (const line of dataLines(file, bytes)) {
     i++;
     if (!line.trim()) continue;
     let row: unknown;
@@ -366,18 +378,6 @@ function* jsonlRows(file: string): Generator<[number, unknown]> {
     }
     yield [i, row];
   }
-}
-
-/** A UTF-8 data file's lines, read (and decompressed) a slice at a time: as dataLines gives them from its bytes. */
-function* streamedLines(file: string): Generator<string> {
-  let rest = Buffer.alloc(0);
-  for (const chunk of dataChunks(file)) {
-    const bytes = rest.length ? Buffer.concat([rest, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-    let p = 0;
-    for (let end; (end = bytes.indexOf(10, p)) >= 0; p = end + 1) yield bytes.toString('utf8', p, end);
-    rest = Buffer.from(bytes.subarray(p)); // (a copy: the slice is read into again)
-  }
-  yield rest.toString('utf8');
 }
 
 let TEXT_SLICE_BYTES = 16 << 20;
@@ -526,18 +526,7 @@ export function classLabelNames(file: string, columns: string[]): string[] | und
 
 /** Each non-blank line of a JSON Lines file, parsed, with its line number. */
 export function readJsonl(file: string, bytes?: Buffer): [number, unknown][] {
-  const out: [number, unknown][] = [];
-  let i = 0;
-  for (const line of dataLines(file, bytes)) {
-    i++;
-    if (!line.trim()) continue;
-    try {
-      out.push([i, JSON.parse(line)]);
-    } catch (e) {
-      throw new Error(`${file}:${i}: not a JSON line (${(e as Error).message})`);
-    }
-  }
-  return out;
+  return Array.from(jsonlRows(file, bytes));
 }
 
 /**
