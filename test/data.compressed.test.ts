@@ -56,6 +56,11 @@ test.each(['gz', 'zst'])('every reader gives from name.%s what it gives from nam
   expect(D.readTrainingText(gz(files['Articles.csv']))).toContain('Café');
   expect(D.readTrainingText(gz(files['lines.txt']))).toBe(fs.readFileSync(files['lines.txt'], 'utf8'));
   expect(D.isPromptCompletionCsv(gz(files['pairs.csv']))).toBe(true);
+  // (a header or a first record read, the file is closed: no descriptor or reading thread left open)
+  const openFiles = () => fs.readdirSync('/proc/self/fd').length;
+  const before = openFiles();
+  for (let k = 0; k < 20; k++) expect([D.isPromptCompletionCsv(gz(files['pairs.csv'])), D.isPlainTextJsonl(gz(files['pairs.jsonl']), 'prompt')]).toEqual([true, true]);
+  expect(openFiles()).toBeLessThan(before + 5); // (a worker's own may close a moment after it is told to stop; one left per call would be 20 or 40 more)
   const folder = path.join(tmp, `folder-${ext}`);
   fs.mkdirSync(folder);
   for (const n of [`a.jsonl.${ext}`, 'b.jsonl', `c.parquet.${ext}`, 'notes.md']) fs.copyFileSync(n.startsWith('a') ? gz(files['pairs.jsonl']) : files['pairs.jsonl'], path.join(folder, n));

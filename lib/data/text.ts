@@ -774,7 +774,11 @@ export function isPromptCompletionCsv(file: string): boolean {
 
 /** A UTF-8 CSV file's column names (its first row). */
 function csvHeader(file: string): string[] {
-  const first = dataLines(file).next().value ?? '';
+  let first = '';
+  for (const line of dataLines(file)) {
+    first = line;
+    break; // (the file is read no further, and closed)
+  }
   return (parseCsv(first, file)[0] ?? []).map((h) => h.trim());
 }
 
