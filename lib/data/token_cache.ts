@@ -65,7 +65,7 @@ export interface CachedIdsOptions {
 export function cachedTokenIds(key: unknown, make: (o: { exclusive: boolean }) => Int32Array, opts: CachedIdsOptions = {}): CachedIds {
   const hash = crypto.createHash('sha256').update(JSON.stringify([FORMAT, key])).digest('hex');
   const dir = opts.dir ?? tokenCacheDir();
-  const file = path.join(dir, `${hash}${ENTRY}`);
+  const file = path.join(dir, `${hash}${ENTRY}`), lockFile = path.join(dir, `${hash}${LOCK}`);
   let damaged = false, waited = false;
   for (;;) {
     // (after waiting on another process's lock, its fresh entry is taken even with overwrite: it made them again)
@@ -77,9 +77,9 @@ export function cachedTokenIds(key: unknown, make: (o: { exclusive: boolean }) =
       }
       damaged ||= ids === 'damaged';
     }
-    const lock = takeLock(path.join(dir, `${hash}${LOCK}`));
+    const lock = takeLock(lockFile);
     if (typeof lock === 'number') {
-      if (!waited) opts.onWait?.(lock, path.join(dir, `${hash}${LOCK}`));
+      if (!waited) opts.onWait?.(lock, lockFile);
       waited = true;
       sleep(250);
       continue;
@@ -89,7 +89,7 @@ export function cachedTokenIds(key: unknown, make: (o: { exclusive: boolean }) =
       writeEntry(file, ids, key);
       return { ids, fromCache: false, damaged, file };
     } finally {
-      if (lock === 'held') fs.rmSync(path.join(dir, `${hash}${LOCK}`), { force: true });
+      if (lock === 'held') fs.rmSync(lockFile, { force: true });
     }
   }
 }
@@ -169,18 +169,16 @@ function readEntry(file: string): Int32Array | null | 'damaged' {
     return null;
   }
   try {
-    const size = fs.fstatSync(fd).size, header = Buffer.alloc(HEADER_BYTES);
-    if (size < HEADER_BYTES || fs.readSync(fd, header, 0, HEADER_BYTES, 0) !== HEADER_BYTES || !header.subarray(0, 8).equals(MAGIC)) return 'damaged';
-    const n = Number(header.readBigUInt64LE(8));
-    if (size !== HEADER_BYTES + 4 * n) return 'damaged';
-    const ids = new Int32Array(n);
+    const header = readHeader(fd);
+    if (!header) return 'damaged';
+    const ids = new Int32Array(header.count);
     const bytes = Buffer.from(ids.buffer);
     for (let off = 0; off < bytes.length;) {
       const got = fs.readSync(fd, bytes, off, Math.min(bytes.length - off, 1 << 30), HEADER_BYTES + off);
       if (got <= 0) return 'damaged';
       off += got;
     }
-    return crc32(bytes) === header.readUInt32LE(16) ? ids : 'damaged';
+    return crc32(bytes) === header.crc ? ids : 'damaged';
   } finally {
     fs.closeSync(fd);
   }
@@ -235,7 +233,7 @@ export function tokenCacheEntries(opts: { dir?: string } = {}): TokenCacheEntry[
     } catch {
       continue; // (removed meanwhile)
     }
-    out.push({ file, bytes: st.size, tokens: headerCount(file, st.size), lastUsed: st.mtime, sources: sourcesOf(base + ABOUT), locked: typeof lockHolder(base + LOCK) === 'number' });
+    out.push({ file, bytes: st.size, tokens: headerCount(file), lastUsed: st.mtime, sources: sourcesOf(base + ABOUT), locked: typeof lockHolder(base + LOCK) === 'number' });
   }
   return out.sort((a, b) => b.lastUsed.getTime() - a.lastUsed.getTime());
 }
@@ -269,14 +267,20 @@ export function clearTokenCache(opts: { dir?: string; olderThanDays?: number } =
   return { removed, bytes };
 }
 
-function headerCount(file: string, size: number): number | null {
+/** An open entry's id count and checksum, or null where its header is not an entry's or its length disagrees with it. */
+function readHeader(fd: number): { count: number; crc: number } | null {
+  const size = fs.fstatSync(fd).size, header = Buffer.alloc(HEADER_BYTES);
+  if (size < HEADER_BYTES || fs.readSync(fd, header, 0, HEADER_BYTES, 0) !== HEADER_BYTES || !header.subarray(0, 8).equals(MAGIC)) return null;
+  const count = Number(header.readBigUInt64LE(8));
+  return size === HEADER_BYTES + 4 * count ? { count, crc: header.readUInt32LE(16) } : null;
+}
+
+/** An entry's id count from its header (null where damaged or gone), for tstorch cache. */
+function headerCount(file: string): number | null {
   try {
     const fd = fs.openSync(file, 'r');
     try {
-      const header = Buffer.alloc(HEADER_BYTES);
-      if (fs.readSync(fd, header, 0, HEADER_BYTES, 0) !== HEADER_BYTES || !header.subarray(0, 8).equals(MAGIC)) return null;
-      const n = Number(header.readBigUInt64LE(8));
-      return size === HEADER_BYTES + 4 * n ? n : null;
+      return readHeader(fd)?.count ?? null;
     } finally {
       fs.closeSync(fd);
     }
