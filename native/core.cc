@@ -631,8 +631,9 @@ Napi::Value memoryBytes(const Napi::CallbackInfo& info) {
 
 // ---------- runtime ----------
 
+// manualSeed(seed): a number, or a decimal string for seeds past 2^53 (seeds are 64-bit)
 Napi::Value manualSeed(const Napi::CallbackInfo& info) {
-  at::manual_seed(static_cast<uint64_t>(argInt64(info, 0)));
+  at::manual_seed(info[0].IsString() ? std::stoull(argString(info, 0)) : static_cast<uint64_t>(argInt64(info, 0)));
   return info.Env().Undefined();
 }
 // The default generator of a device (the CPU's, or a GPU's: what dropout on that device draws from).
@@ -680,6 +681,11 @@ Napi::Value setAllowTF32(const Napi::CallbackInfo& info) {
   at::globalContext().setAllowTF32CuBLAS(on);
   at::globalContext().setAllowTF32CuDNN(on);
   return info.Env().Undefined();
+}
+// setFlushDenormal(bool): denormal floats read and written as zero on the CPU (SSE3's FTZ/DAZ);
+// false where the CPU cannot (torch.set_flush_denormal).
+Napi::Value setFlushDenormal(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), at::globalContext().setFlushDenormal(argBool(info, 0)));
 }
 Napi::Value getAllowTF32(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), at::globalContext().allowTF32CuBLAS());
@@ -881,6 +887,7 @@ void registerCore(Registrar& r) {
   r.add<trimCpuMemory>("trimCpuMemory");
   r.add<setAllowTF32>("setAllowTF32");
   r.add<getAllowTF32>("getAllowTF32");
+  r.add<setFlushDenormal>("setFlushDenormal");
   r.add<setNumThreads>("setNumThreads");
   r.add<getNumThreads>("getNumThreads");
   r.add<cudaIsAvailable>("cudaIsAvailable");

@@ -33,12 +33,7 @@ at::Generator& get(const Napi::CallbackInfo& info, size_t i) {
 // PyTorch's default seed of a fresh generator (c10::detail::default_rng_seed_val).
 constexpr uint64_t kDefaultSeed = 67280421310721ULL;
 
-// generatorNew(device): a fresh generator of the device's kind, seeded as torch.Generator() is.
-Napi::Value generatorNew(const Napi::CallbackInfo& info) {
-  at::Device d = argDevice(info, 0);
-  at::Generator gen = d.is_cpu() ? at::make_generator<at::CPUGeneratorImpl>(kDefaultSeed)
-                                 : at::globalContext().defaultGenerator(d).clone();
-  if (!d.is_cpu()) gen.set_current_seed(kDefaultSeed);  // a clone carries the default's state
+int32_t put(const Napi::CallbackInfo& info, const at::Generator& gen) {
   GeneratorState& s = state(info);
   int32_t h;
   if (!s.free.empty()) {
@@ -49,7 +44,22 @@ Napi::Value generatorNew(const Napi::CallbackInfo& info) {
     h = static_cast<int32_t>(s.slots.size());
     s.slots.push_back(gen);
   }
-  return Napi::Number::New(info.Env(), h);
+  return h;
+}
+
+// generatorNew(device): a fresh generator of the device's kind, seeded as torch.Generator() is.
+Napi::Value generatorNew(const Napi::CallbackInfo& info) {
+  at::Device d = argDevice(info, 0);
+  at::Generator gen = d.is_cpu() ? at::make_generator<at::CPUGeneratorImpl>(kDefaultSeed)
+                                 : at::globalContext().defaultGenerator(d).clone();
+  if (!d.is_cpu()) gen.set_current_seed(kDefaultSeed);  // a clone carries the default's state
+  return Napi::Number::New(info.Env(), put(info, gen));
+}
+// generatorDefault(device): a handle on the device's default generator itself (torch.default_generator:
+// what ops without a generator draw from); freeing the handle leaves the generator as it is.
+Napi::Value generatorDefault(const Napi::CallbackInfo& info) {
+  at::Device d = argDevice(info, 0);
+  return Napi::Number::New(info.Env(), put(info, d.is_cpu() ? at::detail::getDefaultCPUGenerator() : at::globalContext().defaultGenerator(d)));
 }
 Napi::Value generatorFree(const Napi::CallbackInfo& info) {
   GeneratorState& s = state(info);
@@ -111,7 +121,7 @@ c10::optional<at::Generator> optGenerator(const Napi::CallbackInfo& info, size_t
 
 void registerGenerator(Registrar& r) {
 #define R(name) r.add<name>(#name)
-  R(generatorNew); R(generatorFree); R(generatorManualSeed); R(generatorSeed); R(generatorInitialSeed);
+  R(generatorNew); R(generatorDefault); R(generatorFree); R(generatorManualSeed); R(generatorSeed); R(generatorInitialSeed);
   R(generatorDevice); R(generatorGetState); R(generatorSetState);
 #undef R
 }

@@ -354,3 +354,55 @@ print(json.dumps({"types": [x.type(), torch.zeros(1).type(), torch.zeros(1, dtyp
     expect(x.type('float32').dtype).toBe('float32');
   });
 });
+
+test('emptyStrided, newEmptyStrided, fromFile, setFlushDenormal and the autocast / anomaly queries as PyTorch\'s', () => {
+  const os = require('os') as typeof import('os'), fs = require('fs') as typeof import('fs'), path = require('path') as typeof import('path');
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-fromfile-')), 'values.bin');
+  fs.writeFileSync(file, Buffer.from(new Float64Array([1.5, -2, 3.25, 7, 11]).buffer));
+  const want = pythonJson(`
+import json, sys, torch
+e = torch.empty_strided((2, 3), (1, 2))
+n = torch.zeros(4, dtype=torch.int32).new_empty_strided((3, 2), (2, 1))
+z = torch.empty_strided((2, 0, 3), (7, 5, 1))
+ok = torch.set_flush_denormal(True)
+tiny = torch.tensor([1e-310, 1.0], dtype=torch.float64).mul(1).tolist()
+torch.set_flush_denormal(False)
+with torch.autocast('cpu', dtype=torch.bfloat16):
+    inside = [torch.is_autocast_cpu_enabled(), str(torch.get_autocast_cpu_dtype()).replace('torch.', '')]
+print(json.dumps({"e": [list(e.shape), list(e.stride())], "n": [list(n.shape), list(n.stride()), str(n.dtype).replace('torch.', '')],
+  "z": [list(z.shape), list(z.stride())],
+  "file": torch.from_file(sys.argv[1], size=4, dtype=torch.float64).tolist(), "file0": torch.from_file(sys.argv[1], size=0, dtype=torch.float64).tolist(),
+  "flush": ok, "tiny": tiny, "after": torch.tensor([1e-310], dtype=torch.float64).mul(1).tolist(),
+  "outside": [torch.is_autocast_enabled(), torch.is_autocast_cpu_enabled(), str(torch.get_autocast_gpu_dtype()).replace('torch.', '')], "inside": inside,
+  "anomaly": torch.is_anomaly_enabled()}))
+`, file);
+  torch.tidy(() => {
+    const e = torch.emptyStrided([2, 3], [1, 2]);
+    expect([e.shape, e.stride()]).toEqual(want.e);
+    const n = torch.zeros([4], { dtype: 'int32' }).newEmptyStrided([3, 2], [2, 1]);
+    expect([n.shape, n.stride(), n.dtype]).toEqual(want.n);
+    const z = torch.emptyStrided([2, 0, 3], [7, 5, 1]);
+    expect([z.shape, z.stride()]).toEqual(want.z);
+    expect(torch.emptyStrided([2], [1], { requiresGrad: true }).requiresGrad).toBe(true);
+    expect(() => torch.emptyStrided([2, 3], [1])).toThrow(/size has 2 dimensions but stride 1/);
+
+    expect(torch.fromFile(file, false, 4, { dtype: 'float64' }).tolist()).toEqual(want.file);
+    expect(torch.fromFile(file, null, 0, { dtype: 'float64' }).tolist()).toEqual(want.file0);
+    expect(() => torch.fromFile(file, false, 6, { dtype: 'float64' })).toThrow(/has 40 bytes, but 6 elements of float64 need 48; give a smaller size/);
+    expect(() => torch.fromFile(file, true, 1)).toThrow(/shared true maps the file/);
+    expect(() => torch.fromFile(file + '.missing', false, 1)).toThrow(/ENOENT/);
+
+    expect(torch.setFlushDenormal(true)).toBe(want.flush);
+    expect(torch.tensor([1e-310, 1], { dtype: 'float64' }).mul(1).tolist()).toEqual(want.tiny);
+    torch.setFlushDenormal(false);
+    expect(torch.tensor([1e-310], { dtype: 'float64' }).mul(1).tolist()).toEqual(want.after);
+
+    expect([torch.isAutocastEnabled(), torch.isAutocastCpuEnabled(), torch.getAutocastGpuDtype()]).toEqual(want.outside);
+    expect(torch.autocast(() => [torch.isAutocastCpuEnabled(), torch.getAutocastCpuDtype()], { deviceType: 'cpu', dtype: 'bfloat16' })).toEqual(want.inside);
+    expect(torch.isAnomalyEnabled()).toBe(want.anomaly);
+    torch.setAnomalyEnabled(true);
+    expect([torch.isAnomalyEnabled(), torch.autograd.isAnomalyEnabled()]).toEqual([true, true]);
+    torch.setAnomalyEnabled(false);
+    expect(torch.isAnomalyEnabled()).toBe(false);
+  });
+});

@@ -208,3 +208,52 @@ print(json.dumps({"batches": batches, "dropped": dropped, "after": torch.rand(2)
   expect(counted.length).toBe(3);
   expect(torch.tidy(() => [...counted].map((b) => b.tolist()))).toEqual([[0, 1], [2, 3], [4]]);
 });
+
+test('torch.defaultGenerator, seed(), initialSeed(), manualSeed(bigint), Tensor.bernoulli: as PyTorch\'s', () => {
+  const want = pythonJson(`
+import json, torch
+torch.manual_seed(2**63 + 11)
+init = str(torch.initial_seed())
+a = torch.rand(3).tolist()
+torch.manual_seed(123)
+state_draw = torch.default_generator.get_state()
+g = torch.Generator().manual_seed(9)
+p = torch.tensor([0.0, 0.25, 0.5, 0.75, 1.0])
+print(json.dumps({"init": init, "a": a, "dflt": str(torch.default_generator.initial_seed()),
+  "bern": p.bernoulli(generator=g).tolist(), "bernP": torch.zeros(2, 5, dtype=torch.float64).bernoulli(0.3, generator=g).tolist(),
+  "bernGlobal": torch.ones(8).bernoulli(0.5).tolist(), "neg": str(torch.manual_seed(-1).initial_seed())}))
+`);
+  torch.tidy(() => {
+    torch.manualSeed(2n ** 63n + 11n);
+    expect(torch.initialSeed().toString()).toBe(want.init);
+    expect(torch.rand([3]).tolist()).toEqual(want.a);
+    torch.manualSeed(123);
+    expect(torch.defaultGenerator.initialSeed().toString()).toBe(want.dflt);
+    expect(torch.defaultGenerator.device).toBe('cpu');
+    const g = new torch.Generator().manualSeed(9);
+    expect(torch.tensor([0, 0.25, 0.5, 0.75, 1]).bernoulli({ generator: g }).tolist()).toEqual(want.bern);
+    const bp = torch.zeros([2, 5], { dtype: 'float64' }).bernoulli(0.3, { generator: g });
+    expect([bp.dtype, bp.tolist()]).toEqual(['float64', want.bernP]);
+    expect(torch.ones([8]).bernoulli(0.5).tolist()).toEqual(want.bernGlobal); // (the default generator, seeded 123 above)
+
+    // the default generator is the one the ops draw from: its state is getRngState()'s, and setting it replays
+    const state = torch.defaultGenerator.getState();
+    expect(Buffer.compare(state, torch.getRngState())).toBe(0);
+    const x = torch.randn([4]).tolist();
+    torch.defaultGenerator.setState(state);
+    expect(torch.randn([4]).tolist()).toEqual(x);
+    torch.defaultGenerator.dispose(); // (a no-op: it stays usable)
+    expect(typeof torch.defaultGenerator.initialSeed()).toBe('bigint');
+
+    // seed(): a fresh 64-bit seed each call, which becomes the initial seed and replays under manualSeed
+    const s1 = torch.seed();
+    expect(torch.initialSeed()).toBe(s1);
+    const y = torch.rand([5]).tolist();
+    torch.manualSeed(s1);
+    expect(torch.rand([5]).tolist()).toEqual(y);
+    expect(torch.seed()).not.toBe(s1);
+    expect(() => torch.manualSeed(-1)).toThrow(/non-negative integer \(or a bigint\)/);
+    torch.manualSeed(-1n); // (wraps as Python's manual_seed(-1))
+    expect(torch.initialSeed().toString()).toBe(want.neg);
+  });
+});

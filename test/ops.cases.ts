@@ -264,6 +264,30 @@ export const cases: Case[] = [
     _, _, infos = torch.lu(C, get_infos=True)
     P, L, U2 = torch.lu_unpack(LU, piv)
     return [U[:, :3] * S @ V.T, U.T @ U, bS, bU, bV, Q, R, LU, piv, infos, P, L, U2, P @ L @ U2, torch.lu_solve(D, LU, piv)]` },
+  // The method forms of torch functions (t.f(...) as torch.f(t, ...)) and the torch-level forms of methods and F's.
+  { name: 'method_forms', inputs: () => [spd(4), r(4, 2), r(5, 3), r(5, 2), r(4, 4), r(2, 64), r(3, 4), r(4), r(6, 3)], constants: [2, 3], // (1.13: no derivative for geqrf, ormqr)
+    ts: (A, B, Q, C, T4, sig, x, w, big) => {
+      const L = A.cholesky(), f = A.lu(), fi = A.lu({ getInfos: true }), { a, tau } = Q.geqrf(), U = T4.triu().add(torch.eye(4, 4, { dtype: 'float64' }).mul(4));
+      const tri = B.triangularSolve(U), triT = torch.triangularSolve(B, U, true, true), lower = B.triangularSolve(U.t(), false, false, true);
+      const S = sig.stft(16, { window: torch.hannWindow(16, { dtype: 'float64' }) });
+      const idx = [long([0, 2, 1]), long([1, 3, 0])], repeated = [long([0, 2, 2]), long([1, 3, 3])];
+      return [B.choleskySolve(L), B.choleskySolve(L.t(), true), L.choleskyInverse(), L.t().choleskyInverse(true), f.LU, f.pivots, fi.infos, B.luSolve(f.LU, f.pivots),
+        tri.solution, tri.clonedCoefficient, triT.solution, lower.solution, a, tau, a.orgqr(tau), a.ormqr(tau, C), a.ormqr(tau, C.t(), false, true),
+        S, S.istft(16, { window: torch.hannWindow(16, { dtype: 'float64' }), length: 64 }), x.hardshrink(0.4), torch.hardshrink(x), torch.prelu(x.view([3, 4]).t(), w.narrow(0, 0, 1)), x.view([3, 4]).prelu(w),
+        ...big.splitWithSizes([1, 2, 3]), ...torch.splitWithSizes(big, [2, 1], 1), x.indexPut(idx, torch.tensor([1, 2, 3], { dtype: 'float64' })), torch.indexPut(x, repeated, w.narrow(0, 0, 3), true),
+        torch.range(-1, 2, 0.5, { dtype: 'float64' }), torch.range(0, 4), torch.range(3, -1.2, -0.7, { dtype: 'float64' })];
+    },
+    py: `lambda A, B, Q, C, T4, sig, x, w, big: (lambda L, f, fi, g, U, hw, idx: [
+      B.cholesky_solve(L), B.cholesky_solve(L.t(), True), L.cholesky_inverse(), L.t().cholesky_inverse(True), f[0], f[1], fi[2], B.lu_solve(*f),
+      *B.triangular_solve(U), B.triangular_solve(U, True, True).solution, B.triangular_solve(U.t(), False, False, True).solution,
+      *g, g[0].orgqr(g[1]), g[0].ormqr(g[1], C), g[0].ormqr(g[1], C.t(), False, True),
+      sig.stft(16, window=hw, return_complex=True), sig.stft(16, window=hw, return_complex=True).istft(16, window=hw, length=64),
+      x.hardshrink(0.4), torch.hardshrink(x), torch.prelu(x.view(3, 4).t(), w[:1]), x.view(3, 4).prelu(w),
+      *big.split_with_sizes([1, 2, 3]), *torch.split_with_sizes(big, [2, 1], 1),
+      x.index_put(idx, torch.tensor([1., 2., 3.], dtype=torch.float64)), torch.index_put(x, [torch.tensor([0, 2, 2]), torch.tensor([1, 3, 3])], w[:3], True),
+      torch.range(-1, 2, 0.5, dtype=torch.float64), torch.range(0, 4), torch.range(3, -1.2, -0.7, dtype=torch.float64)])(
+      A.cholesky(), A.lu(), A.lu(get_infos=True), Q.geqrf(), T4.triu() + torch.eye(4, dtype=torch.float64) * 4, torch.hann_window(16, dtype=torch.float64),
+      [torch.tensor([0, 2, 1]), torch.tensor([1, 3, 0])])` },
   { name: 'householder_vander_onehot', inputs: () => [r(5, 3), r(5, 2), r(4), r(6, 3), r(6, 2), ints(0, 5, 7)], constants: [0, 1, 2, 3, 4], // (1.13: no derivative for geqrf, ormqr, narrow_copy; vander's backward fails)
     ts: (A, C, x, L, B, k) => {
       const { a, tau } = torch.geqrf(A);

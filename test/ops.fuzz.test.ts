@@ -98,6 +98,12 @@ const ops: Record<string, (x: T) => unknown> = {
     (a: T) => torch.linalg.ldlFactor(a), (a: T) => torch.linalg.solveEx(a, t()), (a: T) => torch.linalg.vecdot(a, t(), { dim: i() }), (a: T) => torch.choleskySolve(a, t()),
     (a: T) => torch.vmap((r: T) => r.sin().sum())(a), (a: T) => torch.func.jacrev((r: T) => r.exp())(a), (a: T) => a.t(), (a: T) => a.addr(t(), t()), (a: T) => a.addbmm(t(), t()),
   ])(x),
+  methodForms: (x) => pick([
+    (a: T) => a.triangularSolve(t(), rnd() > 0.5, rnd() > 0.5), (a: T) => a.lu({ getInfos: rnd() > 0.5 }), (a: T) => a.luSolve(t(), t()), (a: T) => a.choleskyInverse(),
+    (a: T) => a.ormqr(t(), t()), (a: T) => a.bernoulli(rnd() * 1.5 - 0.25), (a: T) => a.bernoulli(), (a: T) => a.clone().resizeAs_(t()), (a: T) => a.splitWithSizes([i(), i()], i()),
+    (a: T) => a.newEmptyStrided([i(), i()], [i(), i()]), (a: T) => torch.emptyStrided([i()], [i(), i()]), (a: T) => torch.range(i(), i(), pick([0, 0.5, -1, NaN])),
+    (a: T) => a.indexPut([t()], t(), rnd() > 0.5), (a: T) => a.stft(1 + Math.floor(rnd() * 4)),
+  ])(x),
   interpolate: (x) => F.interpolate(x, {
     ...(rnd() > 0.5 ? { size: pick([1, 3, 0, [2, 3], -1]) } : { scaleFactor: pick([2, 0.5, 1.3, [2, 1]]) }),
     mode: pick(['nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear', 'area'] as const),

@@ -1,6 +1,7 @@
 // Factory functions: torch.tensor, zeros, ones, randn, ... Shapes are arrays.
+import * as fs from 'fs';
 import { native } from './native';
-import { DType, Device, dtypeCode, deviceCode, isFloatingDtype, isComplexDtype, complexOf, defaults } from './dtype';
+import { DType, Device, dtypeCode, dtypeBytes, deviceCode, isFloatingDtype, isComplexDtype, complexOf, defaults } from './dtype';
 import { Shape, Tensor, _wrap as wrap, _id as id } from './tensor';
 import { Generator, generatorHandle } from './generator';
 
@@ -175,6 +176,52 @@ export function eye(n: number, m?: number, opts: TensorOptions = {}): Tensor {
 /** Raw little-endian bytes of a dtype into a tensor (one copy). Used by the safetensors reader. */
 export function fromBytes(bytes: Uint8Array, shape: Shape, dtype: DType, device?: Device): Tensor {
   return wrap(native.fromBytes(bytes, shape, dtypeCode(dtype), deviceCode(device)));
+}
+
+/**
+ * torch.empty_strided: an uninitialized tensor with the given size and strides (in elements), over
+ * a storage just large enough for them (as PyTorch's).
+ */
+export function emptyStrided(size: Shape, stride: number[], opts: TensorOptions = {}): Tensor {
+  if (size.length !== stride.length) throw new Error(`emptyStrided: size has ${size.length} dimensions but stride ${stride.length}; give one stride per dimension`);
+  if (stride.some((st) => !Number.isInteger(st) || st < 0)) throw new Error(`emptyStrided: strides must be non-negative integers, got [${stride}]`);
+  const storage = size.some((n) => n === 0) ? 0 : 1 + size.reduce((sum, n, d) => sum + (n - 1) * stride[d], 0);
+  const flat = empty([storage], { dtype: opts.dtype, device: opts.device });
+  const view = flat.asStrided(size, stride);
+  flat.dispose(); // (the view holds the storage)
+  return finish(view, opts);
+}
+
+/**
+ * torch.range (deprecated in PyTorch for arange): start, start + step, ... up to end inclusive,
+ * floor((end - start) / step) + 1 values, floating (the default dtype) unless a dtype is given.
+ */
+export function range(start: number, end: number, step = 1, opts: TensorOptions = {}): Tensor {
+  if (step === 0 || !Number.isFinite(step)) throw new Error(`range: step must be a finite non-zero number, got ${step}`);
+  if ((end - start) / step < 0) throw new Error(`range: upper bound and larger bound inconsistent with step sign (start ${start}, end ${end}, step ${step})`);
+  const n = Math.floor((end - start) / step) + 1;
+  // start + i·step in double precision, then cast: PyTorch's own arithmetic for it
+  const i = arange(0, n, 1, { dtype: 'float64', device: opts.device });
+  const values = i.mul(step).add_(start);
+  i.dispose();
+  const dtype = opts.dtype ?? defaults.floatDtype;
+  const out = dtype === 'float64' ? values : values.to({ dtype });
+  if (out !== values) values.dispose();
+  return finish(out, opts);
+}
+
+/**
+ * torch.from_file(filename, shared, size): the file's first `size` elements of dtype (its raw
+ * little-endian bytes) as a 1-D tensor. shared false (the default) copies them, so changes to
+ * the tensor do not reach the file; shared true (PyTorch maps the file) is not supported here.
+ */
+export function fromFile(filename: string, shared: boolean | null = null, size = 0, opts: TensorOptions = {}): Tensor {
+  if (shared) throw new Error('fromFile: shared true maps the file into the tensor, which tstorch does not do; read it with shared false (a copy) and write changes back with fs.writeFileSync(file, tensor bytes)');
+  const dtype = opts.dtype ?? defaults.floatDtype;
+  const need = size * dtypeBytes[dtype];
+  const have = fs.statSync(filename).size;
+  if (have < need) throw new Error(`fromFile: ${filename} has ${have} bytes, but ${size} elements of ${dtype} need ${need}; give a smaller size`);
+  return finish(wrap(native.fromFile(filename, 0, [size], dtypeCode(dtype), dev(opts))), opts);
 }
 
 export const zerosLike = (t: Tensor, opts: TensorOptions = {}) => zeros(t.shape, { dtype: t.dtype, device: t.device, ...opts });

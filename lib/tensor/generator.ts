@@ -13,6 +13,14 @@ export class Generator {
     this.handle = native.generatorNew(deviceCode(device));
     registry.register(this, this.handle, this);
   }
+  /** @internal a Generator object on a handle the native side made (the default generator's: never freed by dispose) */
+  static _adopt(handle: number): Generator {
+    const g = Object.create(Generator.prototype) as Generator;
+    g.handle = handle;
+    g.borrowed = true;
+    return g;
+  }
+  private borrowed = false;
   /** @internal the handle the native ops take (-1: none) */
   static _handle(g: Generator | null | undefined): number {
     if (!g) return -1;
@@ -46,7 +54,7 @@ export class Generator {
   }
   /** Frees it now (otherwise the garbage collector does). */
   dispose(): void {
-    if (this.handle < 0) return;
+    if (this.handle < 0 || this.borrowed) return; // (torch.defaultGenerator stays)
     native.generatorFree(this.handle);
     registry.unregister(this);
     this.handle = -1;
@@ -55,3 +63,9 @@ export class Generator {
 
 /** The handle of an options object's generator, for the native random ops. */
 export const generatorHandle = (opts?: { generator?: Generator | null }) => Generator._handle(opts?.generator);
+
+/**
+ * torch.default_generator: the CPU's default generator itself, what ops given no generator draw
+ * from (manualSeed seeds it; its getState is getRngState()'s).
+ */
+export const defaultGenerator: Generator = Generator._adopt(native.generatorDefault(deviceCode('cpu')));

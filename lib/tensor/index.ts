@@ -1,6 +1,6 @@
 // The tensor layer's public face.
 export { Tensor, Slice, GraphNode } from './tensor';
-export { Generator } from './generator';
+export { Generator, defaultGenerator } from './generator';
 export type { Shape, Scalar, TensorLike, Dims, ValuesIndices, Index, SliceIndex } from './tensor';
 export type { DType, Device, MemoryFormat } from './dtype';
 export { dtypeBytes, isFloatingDtype, isComplexDtype } from './dtype';
@@ -9,6 +9,7 @@ export * from './ops';
 export * from './runtime';
 export { tidy, keep, scopeDepth } from './scope';
 export { setPrintOptions, getPrintOptions } from './print';
+export { setPrintOptions as setPrintoptions, getPrintOptions as getPrintoptions } from './print'; // (PyTorch's spelling)
 export type { PrintOptions } from './print';
 export * as distributed from './distributed';
 export * as linalg from './linalg';

@@ -120,6 +120,15 @@ export function geqrf(A: Tensor): { a: Tensor; tau: Tensor } {
 export const ormqr = (a: Tensor, tau: Tensor, C: Tensor, left = true, transpose = false) => wrap(native.ormqr(id(a), id(tau), id(C), left, transpose));
 /** torch.orgqr: the Q of geqrf's (a, tau), formed (torch.linalg.householder_product). */
 export const orgqr = (a: Tensor, tau: Tensor) => wrap(native.linalgHouseholderProduct(id(a), id(tau)));
+/** torch.triangular_solve(b, A): X with A X = b for a triangular A (see Tensor.triangularSolve). */
+export const triangularSolve = (b: Tensor, A: Tensor, upper = true, transpose = false, unitriangular = false) => b.triangularSolve(A, upper, transpose, unitriangular);
+/** torch.index_put (out of place): input with values put (or added) at the index tensors' positions. */
+export const indexPut = (input: Tensor, indices: Tensor[], values: Tensor, accumulate = false) => input.indexPut(indices, values, accumulate);
+/** torch.split_with_sizes: input's pieces of the given sizes along dim. */
+export const splitWithSizes = (input: Tensor, sizes: number[], dim = 0) => input.split(sizes, dim);
+/** torch.hardshrink / torch.prelu, as torch.nn.functional's. */
+export const hardshrink = (input: Tensor, lambd = 0.5) => input.hardshrink(lambd);
+export const prelu = (input: Tensor, weight: Tensor) => input.prelu(weight);
 /** torch.vander: the Vandermonde matrix of a 1-D x, N columns (default x's length), powers decreasing (increasing: from x⁰). */
 export const vander = (x: Tensor, N?: number | null, increasing = false) => wrap(native.vander(id(x), N ?? null, increasing));
 

@@ -2,6 +2,7 @@
 import { native } from './native';
 import { loadedAddon } from '../loader';
 import { DType, Device, deviceCode, dtypeCode, dtypeName } from './dtype';
+import { defaultGenerator } from './generator';
 
 /** Runs fn with gradient recording off (torch.no_grad()). Synchronous. */
 export function noGrad<T>(fn: () => T): T {
@@ -75,11 +76,42 @@ export function isGradEnabled(): boolean {
   return native.isGradEnabled();
 }
 
-/** Seeds libtorch's generators (CPU and CUDA), as torch.manual_seed: same seed, same numbers as Python. */
-export function manualSeed(seed: number): void {
-  if (!Number.isInteger(seed) || seed < 0) throw new Error(`tstorch.manualSeed: need a non-negative integer, got ${seed}`);
+/**
+ * Seeds libtorch's generators (CPU and CUDA), as torch.manual_seed: same seed, same numbers as
+ * Python. A bigint takes any 64-bit seed (torch.seed()'s; negative ones wrap as Python's do).
+ */
+export function manualSeed(seed: number | bigint): void {
+  if (typeof seed === 'bigint') return void native.manualSeed(BigInt.asUintN(64, seed).toString());
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`tstorch.manualSeed: need a non-negative integer (or a bigint), got ${seed}`);
   native.manualSeed(seed);
 }
+/** torch.seed(): seeds the generators (CPU and CUDA) from a non-deterministic source and returns that 64-bit seed. */
+export function seed(): bigint {
+  const s = defaultGenerator.seed();
+  manualSeed(s); // (the CUDA generators too, as PyTorch's manual_seed_all; the CPU's again, to the same state)
+  return s;
+}
+/** torch.initial_seed(): the seed the CPU's default generator was last seeded with. */
+export const initialSeed = (): bigint => defaultGenerator.initialSeed();
+
+/**
+ * torch.set_flush_denormal: denormal floats read and written as zero on the CPU (faster where
+ * values underflow; results differ there). Returns false where the CPU cannot (no SSE3).
+ */
+export const setFlushDenormal = (mode: boolean): boolean => native.setFlushDenormal(mode);
+
+/** torch.is_anomaly_enabled / set_anomaly_enabled: autograd's anomaly detection (see torch.autograd.detectAnomaly). */
+export const isAnomalyEnabled = (): boolean => native.isAnomalyEnabled();
+export function setAnomalyEnabled(mode: boolean, checkNan = true): void {
+  native.setDetectAnomaly(mode, checkNan);
+}
+/** torch.is_autocast_enabled(deviceType): whether autocast is on for the device type ('cuda' by default, as PyTorch 1.x). */
+export const isAutocastEnabled = (deviceType: 'cpu' | 'cuda' = 'cuda'): boolean => autocastState(deviceType).enabled;
+/** torch.is_autocast_cpu_enabled(). */
+export const isAutocastCpuEnabled = (): boolean => autocastState('cpu').enabled;
+/** torch.get_autocast_cpu_dtype() / get_autocast_gpu_dtype(): the dtype autocast computes in there. */
+export const getAutocastCpuDtype = (): DType => autocastState('cpu').dtype;
+export const getAutocastGpuDtype = (): DType => autocastState('cuda').dtype;
 
 /** A device's default generator state (the CPU's by default), to restore with setRngState (checkpoints). */
 export function getRngState(device: Device = 'cpu'): Buffer {

@@ -12,7 +12,8 @@ const operand = (o: TensorLike): [number, number] => (typeof o === 'number' ? [-
 /** A random op's options: a torch.Generator to draw from instead of the device's default one. */
 export interface RandomDraw { generator?: Generator | null }
 import { registerTensorHook, registerNodeHook, registerNodePrehook, RemovableHandle } from './function';
-import { tensor as tensorFromData, TensorData } from './creation';
+import { tensor as tensorFromData, emptyStrided as emptyStridedOf, TensorData } from './creation';
+import { stft as stftOf, istft as istftOf, StftOptions, IstftOptions } from './spectral';
 
 export type Shape = number[];
 export type Scalar = number | boolean;
@@ -1300,6 +1301,70 @@ export class Tensor {
   /** Tensor.cholesky (torch.cholesky): the lower factor, or the upper one. */
   cholesky(upper = false): Tensor { return wrap(native.linalgCholesky(id(this), upper)); }
   kron(other: Tensor): Tensor { return wrap(native.kron(id(this), id(other))); }
+
+  // ---------- method forms of torch functions: t.f(...) is torch.f(t, ...) ----------
+  /** torch.cholesky_solve(this, L): X with (L Lᴴ) X = this, from A's Cholesky factor L (or upper U). */
+  choleskySolve(L: Tensor, upper = false): Tensor { return wrap(native.choleskySolve(id(this), id(L), upper)); }
+  /** torch.cholesky_inverse(this): A's inverse from its Cholesky factor (this is L, or U with upper). */
+  choleskyInverse(upper = false): Tensor { return wrap(native.choleskyInverse(id(this), upper)); }
+  /** torch.lu(this): the packed LU factorization and its pivots; getInfos adds info (> 0: singular) instead of failing. */
+  lu(opts: { pivot?: boolean; getInfos?: boolean } = {}): { LU: Tensor; pivots: Tensor; infos?: Tensor } {
+    if (!opts.getInfos) {
+      const [LU, pivots] = wrapAll(native.linalgLuFactor(id(this), opts.pivot ?? true));
+      return { LU, pivots };
+    }
+    const [LU, pivots, infos] = wrapAll(native.linalgLuFactorEx(id(this), opts.pivot ?? true));
+    return { LU, pivots, infos };
+  }
+  /** torch.lu_solve(this, LU, pivots): X with A X = this, from A's lu(). */
+  luSolve(LU: Tensor, pivots: Tensor): Tensor { return wrap(native.linalgLuSolve(id(LU), id(pivots), id(this), true, false)); }
+  /**
+   * torch.triangular_solve(this, A): X with A X = this for a triangular A (upper unless upper is
+   * false; transpose: Aᵀ X = this); cloned_coefficient is a copy of A, as PyTorch returns.
+   */
+  triangularSolve(A: Tensor, upper = true, transpose = false, unitriangular = false): { solution: Tensor; clonedCoefficient: Tensor } {
+    const coefficient = transpose ? A.mT : A;
+    const solution = wrap(native.linalgSolveTriangular(id(coefficient), id(this), upper !== transpose, true, unitriangular));
+    if (transpose) coefficient.dispose();
+    return { solution, clonedCoefficient: A.clone() };
+  }
+  /** torch.geqrf(this): QR in LAPACK's Householder form (see torch.geqrf). */
+  geqrf(): { a: Tensor; tau: Tensor } {
+    const [a, tau] = wrapAll(native.geqrf(id(this)));
+    return { a, tau };
+  }
+  /** torch.ormqr(this, tau, other): other multiplied by the Q of geqrf's (this, tau), without forming it. */
+  ormqr(tau: Tensor, other: Tensor, left = true, transpose = false): Tensor { return wrap(native.ormqr(id(this), id(tau), id(other), left, transpose)); }
+  /** torch.orgqr(this, tau): the Q of geqrf's (this, tau), formed. */
+  orgqr(tau: Tensor): Tensor { return wrap(native.linalgHouseholderProduct(id(this), id(tau))); }
+  /** torch.stft(this, nFft, ...): the short-time Fourier transform (see torch.stft). */
+  stft(nFft: number, opts: StftOptions = {}): Tensor { return stftOf(this, nFft, opts); }
+  /** torch.istft(this, nFft, ...): the signal of an stft (see torch.istft). */
+  istft(nFft: number, opts: IstftOptions = {}): Tensor { return istftOf(this, nFft, opts); }
+  /**
+   * Tensor.bernoulli(): 1 where a draw falls below this tensor's probabilities, else 0 (torch.bernoulli);
+   * bernoulli(p): a tensor of this one's shape and dtype, each element 1 with probability p.
+   */
+  bernoulli(p?: number | RandomDraw, opts: RandomDraw = {}): Tensor {
+    if (typeof p !== 'number') return wrap(native.bernoulli(id(this), generatorHandle(p ?? opts)));
+    return this.newEmpty(this.shape).bernoulli_(p, opts);
+  }
+  /** F.hardshrink(this, lambd): x where |x| > lambd, else 0. */
+  hardshrink(lambd = 0.5): Tensor { return wrap(native.hardshrink(id(this), lambd)); }
+  /** F.prelu(this, weight): max(0, x) + weight · min(0, x), weight per channel (dim 1) or one. */
+  prelu(weight: Tensor): Tensor { return wrap(native.prelu(id(this), id(weight))); }
+  /** torch.split_with_sizes: pieces of the given sizes along dim (split(sizes, dim)). */
+  splitWithSizes(sizes: number[], dim = 0): Tensor[] { return this.split(sizes, dim); }
+  /** Tensor.index_put (out of place): a copy with values put (or, with accumulate, added) at the index tensors' positions. */
+  indexPut(indices: Tensor[], values: Tensor, accumulate = false): Tensor { return this.indexPutTensors(indices, values, accumulate); }
+  /** Tensor.resize_as_: resize_ to other's shape. */
+  resizeAs_(other: Tensor): this { return this.resize_(other.shape); }
+  /** Tensor.to_sparse_coo(): the COO sparse form (toSparse()). */
+  toSparseCoo(): Tensor { return this.toSparse(); }
+  /** Tensor.new_empty_strided: an uninitialized tensor of this one's dtype and device with the given size and strides. */
+  newEmptyStrided(size: Shape, stride: number[], opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor {
+    return emptyStridedOf(size, stride, { dtype: opts.dtype ?? this.dtype, device: opts.device ?? this.device, requiresGrad: opts.requiresGrad });
+  }
   /**
    * Tensor.type(): with no argument, PyTorch's type name ('torch.FloatTensor'; 'torch.cuda.FloatTensor'
    * on a GPU); with a dtype, this tensor cast to it (itself when it already has it).
