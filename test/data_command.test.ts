@@ -88,6 +88,27 @@ test('a long text tokenized on several threads (--dataset-num-proc, HF\'s num_pr
   expect(cli('--data', file, '--dataset-num-proc', '0').stderr).toMatch(/--dataset-num-proc must be >= 1/);
 });
 
+test('prompt-completion examples tokenized on several threads (--dataset-num-proc; by default from 8 MB): the examples of one thread', () => {
+  const file = path.join(tmp, 'many-pairs.jsonl');
+  const words = torch.data.brownDocuments(['a']).map((d) => d.text).join(' ').split(/\s+/);
+  const lines: string[] = [];
+  for (let i = 0, bytes = 0; bytes < 8.5 * 2 ** 20; i++) {
+    const at = (i * 7919) % (words.length - 80);
+    // (every fifth prompt ends in the space: its completion's first word merges with it, TRL's boundary warning)
+    const line = JSON.stringify({ prompt: words.slice(at, at + 15).join(' ') + (i % 5 ? '' : ' '), completion: (i % 5 ? ' ' : '') + words.slice(at + 15, at + 16 + (i % 60)).join(' ') }) + '\n';
+    lines.push(line);
+    bytes += line.length;
+  }
+  fs.writeFileSync(file, lines.join(''));
+  const runs = [['--dataset-num-proc', '1'], ['--dataset-num-proc', '2'], []].map((flags) => cli('--data', file, '--block-size', '32', '--json', '--show', '3', ...flags));
+  for (const r of runs) expect([r.stderr, r.stdout]).toEqual([runs[0].stderr, runs[0].stdout]);
+  expect(runs[0].stderr).toMatch(/many-pairs\.jsonl: \d+ example\(s\) whose prompt's tokens are not the start/);
+  const dropped = Number(/(\d+) example\(s\) left out whose prompt fills/.exec(runs[0].stderr)?.[1] ?? 0);
+  const out = JSON.parse(runs[0].stdout), first = JSON.parse(lines[0]);
+  expect([out.kind, out.items]).toEqual(['examples', lines.length - dropped]);
+  expect(out.shown[0].ids).toEqual(torch.tokenizer.encode(first.prompt + first.completion + '<|endoftext|>').slice(0, 32));
+});
+
 test('a long text\'s tokens are cached (as HF\'s datasets caches): read back by the next run; made again when the file changes, with --overwrite-cache, or where the entry is damaged', () => {
   const file = path.join(tmp, 'cached.txt');
   const brown = torch.data.brownDocuments(['b']).map((d) => d.text).join('\n\n') + '\n\n';

@@ -181,6 +181,59 @@ describe('GPT2Tokenizer.fromPretrained: a model folder\'s own tokenizer', () => 
     expect(EncodePool.started).toBe(before);
   });
 
+  test('encodeEach / encodeEachInto: each text\'s ids as encode(text), on worker threads in batches (GPT-2\'s tables, a custom BPE with add_prefix_space and added tokens)', () => {
+    const dir = path.join(tmp, 'custom-added'), spaced = path.join(tmp, 'custom-spaced'); // (made by the tests above)
+    let seed = 11;
+    const rand = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+    const bits = ['word', ' ', '  ', '\n', '\t', 'It\'s', '😀', '42', '<|endoftext|>', '<|user|>', '<|sep|>', '\n\n<|sep|> ', 'é', 'The jury said'];
+    // 4,000 texts of up to 1,500 characters (several 256 K-character batches), empty ones among them
+    const texts = Array.from({ length: 4000 }, () => Array.from({ length: rand(120) }, () => bits[rand(bits.length)]).join(''));
+    expect(texts.reduce((n, t) => n + t.length, 0)).toBeGreaterThan(3 * (1 << 18));
+    expect(texts.filter((t) => t === '').length).toBeGreaterThan(5);
+    for (const tok of [torch.tokenizer, torch.GPT2Tokenizer.fromFiles(dir), torch.GPT2Tokenizer.fromFiles(spaced)]) {
+      const want = texts.map((t) => tok.encode(t));
+      const started = EncodePool.started;
+      for (const threads of [1, 2, 3]) {
+        const got = tok.encodeEach(texts, { threads });
+        expect(got.every((ids) => Object.prototype.toString.call(ids) === '[object Int32Array]')).toBe(true);
+        expect(got.map((ids) => Array.from(ids))).toEqual(want);
+      }
+      expect(EncodePool.started - started).toBe(2); // (threads 2 and 3 started pools)
+      // a generator of texts, read as they are handed out; the sink sees them in order
+      const seen: number[][] = [];
+      tok.encodeEachInto(function* () { yield* texts; }(), (ids) => seen.push(Array.from(ids)), { threads: 2 });
+      expect(seen).toEqual(want);
+      // the padded batch API on threads too
+      expect(tok.encodeBatch(texts.slice(0, 50), { padding: true, threads: 2 })).toEqual(tok.encodeBatch(texts.slice(0, 50), { padding: true }));
+    }
+    // fewer texts than a batch: encoded here, no thread started
+    const before = EncodePool.started;
+    expect(torch.tokenizer.encodeEach(['hello', '', ' world'], { threads: 4 }).map((ids) => Array.from(ids))).toEqual([torch.tokenizer.encode('hello'), [], torch.tokenizer.encode(' world')]);
+    expect(torch.tokenizer.encodeEach([], { threads: 2 })).toEqual([]);
+    expect(EncodePool.started).toBe(before);
+    expect(() => torch.tokenizer.encodeEach(['a'], { threads: 0 })).toThrow(/threads must be an integer >= 1/);
+    // examples tokenized on threads (HF's num_proc): the very examples of one thread
+    const pairs = texts.slice(0, 2000).map((t, i) => ({ prompt: texts[(i * 7) % texts.length] + (i % 3 ? ' ' : ''), completion: t }));
+    for (const opts of [{ maxLength: 64 }, { maxLength: 16, completionOnlyLoss: false }, { maxLength: 400, addEos: false }]) {
+      const one = torch.data.ExampleDataset.fromPromptCompletions(pairs, opts), two = torch.data.ExampleDataset.fromPromptCompletions(pairs, { ...opts, threads: 2 });
+      expect([two.length, two.dropped, two.mismatched, two.promptLengths]).toEqual([one.length, one.dropped, one.mismatched, one.promptLengths]);
+      expect(two.examples.map((e) => Array.from(e))).toEqual(one.examples.map((e) => Array.from(e)));
+      const t1 = torch.data.ExampleDataset.fromTexts(texts, opts), t2 = torch.data.ExampleDataset.fromTexts(texts, { ...opts, threads: 3 });
+      expect([t2.length, t2.dropped]).toEqual([t1.length, t1.dropped]);
+      expect(t2.examples.map((e) => Array.from(e))).toEqual(t1.examples.map((e) => Array.from(e)));
+    }
+    // (and one thread's are encode's own: each prompt + completion, ended by eos, cut at maxLength)
+    const ex = torch.data.ExampleDataset.fromPromptCompletions(pairs.slice(0, 300), { maxLength: 400, threads: 2 });
+    const eos = '<|endoftext|>';
+    const kept = pairs.slice(0, 300).map((p) => {
+      const ids = torch.tokenizer.encode(p.prompt + p.completion + (p.completion.endsWith(eos) ? '' : eos)).slice(0, 400);
+      return { ids, promptLength: Math.min(torch.tokenizer.encode(p.prompt).length, ids.length) };
+    }).filter((e) => e.ids.length > Math.max(e.promptLength, 1));
+    expect(kept.length).toBeGreaterThan(250);
+    expect(ex.examples.map((e) => Array.from(e))).toEqual(kept.map((e) => e.ids));
+    expect(ex.promptLengths).toEqual(kept.map((e) => e.promptLength));
+  });
+
   test('bad tokenizer folders are clear errors', () => {
     const bad = (name: string, files: Record<string, string>) => {
       const dir = path.join(tmp, `bad-${name}`);

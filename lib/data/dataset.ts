@@ -171,6 +171,8 @@ export interface ExampleOptions {
   tokenizer?: GPT2Tokenizer;
   /** fromTexts: each text's {% generation %} spans (renderChat's): only their tokens are learned (TRL's assistant_only_loss) */
   assistantSpans?: [number, number][][];
+  /** worker threads tokenizing the examples (HF's num_proc; tokenizer.encodeEach): the same ids whatever the count; default 1 */
+  threads?: number;
 }
 
 /**
@@ -199,13 +201,14 @@ export class ExampleDataset implements LMDataset {
   /** what padding positions hold (never attended to, never predicted): GPT-2's eos by default, as its pad token usually is */
   readonly padTokenId: number;
 
-  constructor(examples: ExampleIds[], readonly maxLength: number, opts: { padTokenId?: number } = {}) {
+  /** opts.ownsIds: the examples' Int32Array ids are this dataset's to keep as they are (fresh copies no longer than maxLength) */
+  constructor(examples: ExampleIds[], readonly maxLength: number, opts: { padTokenId?: number; ownsIds?: boolean } = {}) {
     this.padTokenId = opts.padTokenId ?? EOS_TOKEN_ID;
     if (!Number.isInteger(maxLength) || maxLength < 2) throw new Error(`ExampleDataset: maxLength must be an integer >= 2, got ${maxLength}`);
     let dropped = 0;
     examples.forEach((e, i) => {
       if (e.lossMask !== undefined && e.lossMask.length !== e.ids.length) throw new Error(`ExampleDataset: example ${i}'s lossMask has ${e.lossMask.length} entries for ${e.ids.length} tokens`);
-      const ids = Int32Array.from(Array.prototype.slice.call(e.ids, 0, maxLength) as number[]);
+      const ids = isInt32Array(e.ids) ? (opts.ownsIds && e.ids.length <= maxLength ? e.ids : e.ids.slice(0, maxLength)) : Int32Array.from(Array.prototype.slice.call(e.ids, 0, maxLength) as number[]);
       const prompt = Math.min(e.promptLength ?? 0, ids.length);
       const mask = e.lossMask === undefined ? null : Uint8Array.from(Array.prototype.slice.call(e.lossMask, 0, maxLength) as number[]);
       // (position k is predicted from k - 1: k >= 1, past the prompt, and in the mask where there is one)
@@ -231,10 +234,12 @@ export class ExampleDataset implements LMDataset {
     const addEos = opts.addEos ?? true, tok = opts.tokenizer ?? tokenizer, eos = tok.eosToken;
     const spans = opts.assistantSpans;
     if (spans && spans.length !== texts.length) throw new Error(`ExampleDataset.fromTexts: ${spans.length} assistantSpans for ${texts.length} texts`);
-    return new ExampleDataset(texts.map((t, i) => {
-      const text = addEos && !t.endsWith(eos) ? t + eos : t;
-      return spans ? assistantOnly(tok, text, spans[i], 0, i) : { ids: tok.encode(text) };
-    }), opts.maxLength, { padTokenId: tok.eosTokenId });
+    const withEos = (t: string) => (addEos && !t.endsWith(eos) ? t + eos : t);
+    if (spans) return new ExampleDataset(texts.map((t, i) => assistantOnly(tok, withEos(t), spans[i], 0, i)), opts.maxLength, { padTokenId: tok.eosTokenId });
+    // (on opts.threads threads; each kept as a copy cut at maxLength, so a batch's ids are let go at once)
+    const examples: ExampleIds[] = [];
+    tok.encodeEachInto(function* () { for (const t of texts) yield withEos(t); }(), (ids) => examples.push({ ids: ids.slice(0, opts.maxLength) }), { threads: opts.threads });
+    return new ExampleDataset(examples, opts.maxLength, { padTokenId: tok.eosTokenId, ownsIds: true });
   }
 
   /**
@@ -245,14 +250,31 @@ export class ExampleDataset implements LMDataset {
     const addEos = opts.addEos ?? true, completionOnly = opts.completionOnlyLoss ?? true;
     const tok = opts.tokenizer ?? tokenizer, eos = tok.eosToken;
     let mismatched = 0;
-    const ds = new ExampleDataset(pairs.map(({ prompt, completion, assistantSpans }, i) => {
-      const whole = prompt + (addEos && !completion.endsWith(eos) ? completion + eos : completion);
-      const promptIds = completionOnly ? tok.encode(prompt) : [];
-      if (assistantSpans) return assistantOnly(tok, whole, assistantSpans, promptIds.length, i);
-      const ids = tok.encode(whole);
-      if (!startsWith(ids, promptIds)) mismatched++;
-      return { ids, promptLength: promptIds.length };
-    }), opts.maxLength, { padTokenId: tok.eosTokenId });
+    const whole = ({ prompt, completion }: PromptCompletion) => prompt + (addEos && !completion.endsWith(eos) ? completion + eos : completion);
+    // Each pair's prompt (under completion-only loss) and prompt + completion are encoded in turn,
+    // on opts.threads threads (a conversation's text is encoded with its offsets below instead).
+    function* texts() {
+      for (const p of pairs) {
+        if (completionOnly) yield p.prompt;
+        yield p.assistantSpans ? '' : whole(p);
+      }
+    }
+    const examples: ExampleIds[] = [];
+    let promptIds: Int32Array | null = null;
+    tok.encodeEachInto(texts(), (ids) => {
+      if (completionOnly && promptIds === null) {
+        promptIds = ids;
+        return;
+      }
+      const i = examples.length, p = pairs[i], promptLength = promptIds?.length ?? 0;
+      if (p.assistantSpans) examples.push(assistantOnly(tok, whole(p), p.assistantSpans, promptLength, i));
+      else {
+        if (promptIds && !startsWith(ids, promptIds)) mismatched++;
+        examples.push({ ids: ids.slice(0, opts.maxLength), promptLength }); // (a copy: the batch's ids are let go)
+      }
+      promptIds = null;
+    }, { threads: opts.threads });
+    const ds = new ExampleDataset(examples, opts.maxLength, { padTokenId: tok.eosTokenId, ownsIds: true });
     return Object.assign(ds, { mismatched });
   }
 
@@ -589,6 +611,9 @@ export function epochBatches(n: number, batchSize: number, opts: { shuffle: bool
 }
 
 /** Whether `ids` begins with `prefix`. */
+/** Whether ids are an Int32Array (by its tag: a worker thread's arrays may come from another realm, as under jest). */
+const isInt32Array = (ids: ArrayLike<number>): ids is Int32Array => Object.prototype.toString.call(ids) === '[object Int32Array]';
+
 export function startsWith(ids: ArrayLike<number>, prefix: ArrayLike<number>): boolean {
   if (prefix.length > ids.length) return false;
   for (let k = 0; k < prefix.length; k++) if (ids[k] !== prefix[k]) return false;

@@ -17,22 +17,30 @@ interface PoolData {
 }
 
 // The worker: builds the encoder once, then answers each chunk with its ids (or an error), in
-// the order given, and counts the answer up in its slot of the shared counters.
+// the order given, and counts the answer up in its slot of the shared counters. A batch of
+// separate texts (texts) is answered with all their ids in one array and each one's count.
 const WORKER_SOURCE = `
 const { workerData } = require('worker_threads');
 const { port, signal, slot } = workerData;
 let encode = null, failure = null;
 try { encode = require(workerData.module).chunkEncoder(workerData.tables); } catch (e) { failure = String(e && e.message || e); }
-port.on('message', ({ text, continued }) => {
+const encodeBatch = (texts) => {
+  const each = texts.map((t) => encode(t, false));
+  const lengths = Int32Array.from(each, (ids) => ids.length);
+  const ids = new Int32Array(lengths.reduce((a, b) => a + b, 0));
+  let at = 0;
+  for (const e of each) { ids.set(e, at); at += e.length; }
+  return { ids, lengths };
+};
+port.on('message', ({ text, continued, texts }) => {
   let answer;
   if (failure) answer = { error: failure };
   else {
     try {
-      const ids = Int32Array.from(encode(text, continued));
-      answer = { ids };
+      answer = texts ? encodeBatch(texts) : { ids: Int32Array.from(encode(text, continued)) };
     } catch (e) { answer = { error: String(e && e.message || e) }; }
   }
-  port.postMessage(answer, answer.ids ? [answer.ids.buffer] : []);
+  port.postMessage(answer, answer.ids ? [answer.ids.buffer, ...(answer.lengths ? [answer.lengths.buffer] : [])] : []);
   Atomics.add(signal, slot, 1);
   Atomics.notify(signal, slot);
 });
@@ -62,7 +70,8 @@ export class EncodePool {
   /** pools started in this process (a test's evidence that the threads ran) */
   static started = 0;
 
-  constructor(module: string, tables: unknown, threads: number, private readonly sink: (ids: Int32Array) => void) {
+  /** sink: each answer's ids, in the order submitted (with each text's count, for a batch of texts) */
+  constructor(module: string, tables: unknown, threads: number, private readonly sink: (ids: Int32Array, lengths?: Int32Array) => void) {
     this.signal = new Int32Array(new SharedArrayBuffer(4 * threads));
     this.answered = new Array<number>(threads).fill(0);
     EncodePool.started++;
@@ -78,9 +87,17 @@ export class EncodePool {
 
   /** Hands a chunk to the next worker (first taking in the oldest answer when enough are waiting). */
   submit(text: string, continued: boolean): void {
+    this.post({ text, continued });
+  }
+  /** Hands a batch of separate texts to the next worker: each encoded alone (as encode(text)). */
+  submitBatch(texts: string[]): void {
+    this.post({ texts });
+  }
+
+  private post(message: { text: string; continued: boolean } | { texts: string[] }): void {
     if (this.inFlight.length >= 2 * this.workers.length) this.takeOldest();
     const k = this.next++ % this.workers.length;
-    this.ports[k].postMessage({ text, continued });
+    this.ports[k].postMessage(message);
     this.inFlight.push(k);
   }
 
@@ -103,9 +120,9 @@ export class EncodePool {
         const got = receiveMessageOnPort(this.ports[k]);
         if (got) {
           this.answered[k]++;
-          const answer = got.message as { ids?: Int32Array; error?: string };
+          const answer = got.message as { ids?: Int32Array; lengths?: Int32Array; error?: string };
           if (answer.error !== undefined) throw new Error(`encodeChunks: a tokenizer thread failed: ${answer.error}`);
-          this.sink(answer.ids!);
+          this.sink(answer.ids!, answer.lengths);
           return;
         }
       }

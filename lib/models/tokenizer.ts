@@ -318,6 +318,55 @@ export class GPT2Tokenizer {
     return out.ids();
   }
 
+  /**
+   * Each text's ids, as encode(text) gives them (HF's tokenizer(list_of_texts), or datasets' map
+   * with num_proc): with threads > 1, worker threads encode batches of the texts (about 256 K
+   * characters each) while this one hands them out; the ids are the same whatever the thread count.
+   */
+  encodeEach(texts: Iterable<string>, opts: { threads?: number } = {}): Int32Array[] {
+    const out: Int32Array[] = [];
+    this.encodeEachInto(texts, (ids) => out.push(ids), opts);
+    return out;
+  }
+  /**
+   * encodeEach handing each text's ids to sink, in order, as they come: the texts are read as they
+   * are handed out and the ids may be views of a batch's array (copy what is kept), so neither all
+   * texts nor all ids need be held at once.
+   */
+  encodeEachInto(texts: Iterable<string>, sink: (ids: Int32Array) => void, opts: { threads?: number } = {}): void {
+    const threads = opts.threads ?? 1;
+    if (!(Number.isInteger(threads) && threads >= 1)) throw new Error(`encodeEach: threads must be an integer >= 1, got ${threads}`);
+    const module = threads > 1 ? workerModule() : null;
+    if (!module) {
+      for (const t of texts) sink(Int32Array.from(this.encode(t)));
+      return;
+    }
+    // (started at the first full batch: fewer texts than that are encoded here)
+    let pool: EncodePool | null = null;
+    try {
+      let batch: string[] = [], chars = 0;
+      for (const t of texts) {
+        batch.push(t);
+        chars += t.length;
+        if (chars < BATCH_CHARS) continue;
+        pool ??= new EncodePool(module, this.bpe?.source ?? null, threads, (ids, lengths) => {
+          let at = 0;
+          for (const n of lengths!) { sink(ids.subarray(at, at + n)); at += n; }
+        });
+        pool.submitBatch(batch);
+        batch = []; chars = 0;
+      }
+      if (pool) {
+        if (batch.length) pool.submitBatch(batch);
+        (pool as EncodePool).finish();
+      } else {
+        for (const t of batch) sink(Int32Array.from(this.encode(t)));
+      }
+    } finally {
+      (pool as EncodePool | null)?.close();
+    }
+  }
+
   /** Token ids to text; skipSpecialTokens (HF's skip_special_tokens) leaves out eos and the other special tokens. */
   decode(ids: number[], opts: { skipSpecialTokens?: boolean } = {}): string {
     if (opts.skipSpecialTokens) {
@@ -338,9 +387,9 @@ export class GPT2Tokenizer {
    * (keeping the start), padded with padding ('longest': to the longest; 'max_length': to
    * maxLength) on paddingSide ('right', HF's default; 'left' for generation) with padTokenId
    * (default eos, GPT-2 having no pad token). attentionMask is 1 on real tokens, 0 on padding.
-   * torch.tensor(out.inputIds, { dtype: 'int64' }) makes the batch a tensor.
+   * torch.tensor(out.inputIds, { dtype: 'int64' }) makes the batch a tensor. threads: as encodeEach's.
    */
-  encodeBatch(texts: string[], opts: { padding?: boolean | 'longest' | 'max_length'; truncation?: boolean; maxLength?: number; paddingSide?: 'right' | 'left'; padTokenId?: number } = {}): { inputIds: number[][]; attentionMask: number[][] } {
+  encodeBatch(texts: string[], opts: { padding?: boolean | 'longest' | 'max_length'; truncation?: boolean; maxLength?: number; paddingSide?: 'right' | 'left'; padTokenId?: number; threads?: number } = {}): { inputIds: number[][]; attentionMask: number[][] } {
     if (!Array.isArray(texts) || !texts.every((t) => typeof t === 'string')) throw new Error('encodeBatch: texts must be an array of strings');
     const padding = opts.padding === true ? 'longest' : opts.padding ?? false;
     if (padding !== false && padding !== 'longest' && padding !== 'max_length') throw new Error(`encodeBatch: padding must be true, false, 'longest' or 'max_length', got ${JSON.stringify(opts.padding)}`);
@@ -349,7 +398,7 @@ export class GPT2Tokenizer {
     const side = opts.paddingSide ?? 'right';
     if (side !== 'right' && side !== 'left') throw new Error(`encodeBatch: paddingSide must be right or left, got '${side}'`);
     const pad = opts.padTokenId ?? this.eosTokenId;
-    let rows = texts.map((t) => this.encode(t));
+    let rows = opts.threads !== undefined && opts.threads > 1 ? this.encodeEach(texts, { threads: opts.threads }).map((ids) => Array.from(ids)) : texts.map((t) => this.encode(t));
     if (opts.truncation) {
       const limit = opts.maxLength ?? 1024; // (HF: the model's max length; GPT-2's 1024)
       rows = rows.map((r) => r.slice(0, limit));
@@ -746,6 +795,9 @@ class ByteLevelBPE {
 }
 
 export const tokenizer = new GPT2Tokenizer();
+
+/** About how much text (characters) encodeEach hands a worker thread at once: few messages, small ones. */
+const BATCH_CHARS = 1 << 18;
 
 /** An encodeChunks chunk's ids, by a BPE or GPT-2's own (null); continued: it goes on from an earlier chunk (no prefix space). */
 function encodeChunk(bpe: ByteLevelBPE | null, text: string, continued: boolean): number[] {

@@ -23,7 +23,7 @@ export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-templ
   'completion-only-loss': { type: 'boolean', default: true, help: 'prompt/completion data: learn the completions only (--no-completion-only-loss: the prompts too)' },
   'assistant-only-loss': { type: 'boolean', default: false, help: 'conversations: learn the assistant\'s replies only (TRL\'s assistant_only_loss): the tokens of the chat template\'s {% generation %} blocks (chatml marks its replies by itself)' },
   'eos-token': { type: 'string', help: 'TRL\'s eos_token: another of the tokenizer\'s added tokens (e.g. <|im_end|>) as its eos: it ends each example that is not a conversation, pads the batches, and is the eos_token of the tokenizer files a run writes to --out' },
-  'dataset-num-proc': { type: 'int', help: 'threads tokenizing a text read as one running text (packed, or --stride), at most the cores (HF\'s dataset_num_proc / preprocessing_num_workers; the same ids with any number; default: every core for 8 MB of text or more, shared among a machine\'s data-parallel workers)', aliases: ['preprocessing-num-workers', 'num-proc'] },
+  'dataset-num-proc': { type: 'int', help: 'threads tokenizing the data (a running text, packed or --stride, or separate texts and prompt-completion examples), at most the cores (HF\'s dataset_num_proc / preprocessing_num_workers; the same ids with any number; default: every core for 8 MB of text or more, shared among a machine\'s data-parallel workers)', aliases: ['preprocessing-num-workers', 'num-proc'] },
   'dataset-cache': { type: 'boolean', default: true, help: 'a running text of 8 MB or more has its tokens cached on disk (in $TSTORCH_CACHE, default ~/.cache/tstorch) and read back by later runs on the same files with the same tokenizer, as HF\'s datasets caches; --no-dataset-cache: neither read nor written' },
   'overwrite-cache': { type: 'boolean', help: 'tokenize again and replace the cached tokens (run_clm\'s overwrite_cache)' },
   attn: { type: 'string', help: `attention: sdpa (fused kernels) or eager (default: ${torch.nn.functional.hasFusedAttention ? 'sdpa' : 'eager'} with this libtorch)`, aliases: ['attn-implementation'] },
@@ -57,7 +57,7 @@ export function dataFlags(f: Record<string, unknown>, tokenizer?: torch.GPT2Toke
   };
 }
 
-/** --dataset-num-proc as encodeChunks' threads: at most the cores; undefined: chosen by the text's size. */
+/** --dataset-num-proc as the tokenizer's threads (encodeChunks', encodeEach's): at most the cores; undefined: chosen by the text's size. */
 function tokenizeThreads(n: number | undefined): number | undefined {
   if (n === undefined) return undefined;
   if (!(n >= 1)) throw new Error(`--dataset-num-proc must be >= 1 (threads tokenizing the text), got ${n}`);
@@ -314,7 +314,8 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   } else if (docs && ('pairs' in docs || opts.packing === false || docs.conversational || bfd)) {
     if (opts.stride !== undefined) throw new Error(`--stride scores one running text (packed); ${file} is read as separate ${'pairs' in docs ? 'prompt-completion examples' : docs.conversational ? 'conversations' : 'examples (--no-packing)'}`);
     // (bfd_split cuts long examples into pieces: nothing is cut off before)
-    const exampleOpts = { maxLength: split ? Number.MAX_SAFE_INTEGER : blockSize, completionOnlyLoss: opts.completionOnlyLoss, tokenizer: tok, addEos: !docs.conversational };
+    const exampleOpts = { maxLength: split ? Number.MAX_SAFE_INTEGER : blockSize, completionOnlyLoss: opts.completionOnlyLoss, tokenizer: tok, addEos: !docs.conversational,
+      threads: opts.threads ?? autoThreads(dataBytes(file)) };
     const ex = 'pairs' in docs ? torch.data.ExampleDataset.fromPromptCompletions(docs.pairs, exampleOpts) : torch.data.ExampleDataset.fromTexts(docs.texts, { ...exampleOpts, assistantSpans: docs.assistantSpans });
     const why = assistantOnly ? 'whose first reply starts past' : 'whose prompt fills';
     if (ex.length === 0) throw new Error(`${file}: no example leaves anything to learn (${ex.dropped} ${why} --block-size ${blockSize}, or empty)`);
@@ -323,8 +324,7 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
     ds = packedIfAsked(ex);
     items = ex.examples;
   } else {
-    const files = fs.statSync(file).isDirectory() ? torch.data.dataFilesIn(file) : [file];
-    const bytes = files.reduce((n, f) => n + torch.data.dataBytesHint(f), 0);
+    const files = dataFiles(file), bytes = dataBytes(file);
     // (encoded a piece at a time, never joined: a corpus may be larger than a JavaScript string;
     // room made for about a token per 4 bytes of the files, a little over English's rate with GPT-2's BPE)
     // (alone: the one process of this machine's workers tokenizing it, the others waiting for its cache entry)
@@ -353,6 +353,11 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   }
   return checkVocabulary(file, items, model, ds, tok);
 }
+
+/** A --data path's files: a folder's data files in name order, or the file itself. */
+const dataFiles = (file: string) => (fs.statSync(file).isDirectory() ? torch.data.dataFilesIn(file) : [file]);
+/** About how many bytes of text a --data path holds (compressed files by their hints). */
+const dataBytes = (file: string) => dataFiles(file).reduce((n, f) => n + torch.data.dataBytesHint(f), 0);
 
 /**
  * The tokenizer whose chat template marks the assistant's replies with {% generation %} blocks,
