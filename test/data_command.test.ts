@@ -100,14 +100,57 @@ test('prompt-completion examples tokenized on several threads (--dataset-num-pro
     bytes += line.length;
   }
   fs.writeFileSync(file, lines.join(''));
-  const runs = [['--dataset-num-proc', '1'], ['--dataset-num-proc', '2'], []].map((flags) => cli('--data', file, '--block-size', '32', '--json', '--show', '3', ...flags));
+  const runs = [['--dataset-num-proc', '1'], ['--dataset-num-proc', '2'], []].map((flags) => cli('--data', file, '--block-size', '32', '--json', '--show', '3', '--no-dataset-cache', ...flags));
   for (const r of runs) expect([r.stderr, r.stdout]).toEqual([runs[0].stderr, runs[0].stdout]);
   expect(runs[0].stderr).toMatch(/many-pairs\.jsonl: \d+ example\(s\) whose prompt's tokens are not the start/);
   const dropped = Number(/(\d+) example\(s\) left out whose prompt fills/.exec(runs[0].stderr)?.[1] ?? 0);
   const out = JSON.parse(runs[0].stdout), first = JSON.parse(lines[0]);
   expect([out.kind, out.items]).toEqual(['examples', lines.length - dropped]);
   expect(out.shown[0].ids).toEqual(torch.tokenizer.encode(first.prompt + first.completion + '<|endoftext|>').slice(0, 32));
+
+  // Cached as a long text's tokens are: the next run reads the examples from the cache, neither the file nor the tokenizer
+  // (a cache folder of its own, the next test counting the entries of its own)
+  const shared = process.env.TSTORCH_CACHE;
+  process.env.TSTORCH_CACHE = path.join(tmp, 'cache-examples');
+  try {
+    cachedExamples(file, runs, out);
+  } finally {
+    process.env.TSTORCH_CACHE = shared;
+  }
 });
+
+function cachedExamples(file: string, runs: { stderr: string; stdout: string }[], out: { items: number; tokens: number }): void {
+  const cacheDir = path.join(tmp, 'cache-examples', 'tokenized');
+  const entries = () => (fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir).filter((n) => n.endsWith('.ids')) : []);
+  const before = entries().length;
+  const run = (...flags: string[]) => cli('--data', file, '--block-size', '32', '--json', '--show', '3', ...flags);
+  const made = run();
+  expect([made.stderr, made.stdout]).toEqual([runs[0].stderr, runs[0].stdout]);
+  expect(entries().length).toBe(before + 1);
+  const again = run();
+  expect(again.stdout).toBe(runs[0].stdout);
+  // (what the run says of its examples is said again, after where they came from)
+  const [said, ...rest] = again.stderr.split('\n');
+  expect(said).toMatch(/many-pairs\.jsonl: the tokens of its \d+ prompt-completion examples read from the cache \(.*\.ids; --overwrite-cache tokenizes again/);
+  expect(said).toContain(`its ${out.items} prompt-completion examples`);
+  expect(rest.join('\n')).toBe(runs[0].stderr);
+  const listed = JSON.parse(spawnSync(process.execPath, [bin, 'cache', '--json'], { encoding: 'utf8', env: process.env }).stdout);
+  expect(listed.entries.some((e: { tokens: number; sources: string[] }) => e.sources.includes(file) && e.tokens === out.tokens)).toBe(true);
+  // another block size, or --no-packing's texts: other examples, made anew; --overwrite-cache makes them again
+  expect(cli('--data', file, '--block-size', '48', '--show', '0').stderr).not.toMatch(/read from the cache/);
+  expect(entries().length).toBe(before + 2);
+  const over = run('--overwrite-cache');
+  expect([over.stderr, over.stdout]).toEqual([runs[0].stderr, runs[0].stdout]);
+  // a damaged entry: found, tokenized again, replaced
+  const entry = /\((\/.*\.ids);/.exec(again.stderr)![1];
+  const bytes = fs.readFileSync(entry);
+  bytes[bytes.length - 5] ^= 0xff;
+  fs.writeFileSync(entry, bytes);
+  const mended = run();
+  expect(mended.stderr).toMatch(/the cache's entry for its examples was damaged \(.*\.ids\); tokenized again and replaced/);
+  expect(mended.stdout).toBe(runs[0].stdout);
+  expect(run().stderr).toMatch(/read from the cache/);
+}
 
 test('a long text\'s tokens are cached (as HF\'s datasets caches): read back by the next run; made again when the file changes, with --overwrite-cache, or where the entry is damaged', () => {
   const file = path.join(tmp, 'cached.txt');

@@ -222,6 +222,15 @@ describe('GPT2Tokenizer.fromPretrained: a model folder\'s own tokenizer', () => 
       expect([t2.length, t2.dropped]).toEqual([t1.length, t1.dropped]);
       expect(t2.examples.map((e) => Array.from(e))).toEqual(t1.examples.map((e) => Array.from(e)));
     }
+    // the token cache's form of examples (ExampleDataset.toPacked / fromPacked): the same dataset back
+    const ds = torch.data.ExampleDataset.fromPromptCompletions(pairs, { maxLength: 16, threads: 2 });
+    expect(ds.dropped + ds.mismatched).toBeGreaterThan(0);
+    const back = torch.data.ExampleDataset.fromPacked(ds.toPacked([7]).subarray(1), 16);
+    expect([back.length, back.dropped, back.mismatched, back.promptLengths, back.examples.map((e) => Array.from(e))]).toEqual([ds.length, ds.dropped, ds.mismatched, ds.promptLengths, ds.examples.map((e) => Array.from(e))]);
+    const all = [...Array(ds.length).keys()];
+    expect([back.tokens(all), back.lossTokens(all)]).toEqual([ds.tokens(all), ds.lossTokens(all)]);
+    expect(() => torch.data.ExampleDataset.fromPacked(new Int32Array([2, 0, 0, 3]), 16)).toThrow(/not an array toPacked made/);
+    expect(() => new torch.data.ExampleDataset([{ ids: [1, 2, 3], lossMask: [0, 1, 1] }], 8).toPacked()).toThrow(/loss masks are not packed/);
     // (and one thread's are encode's own: each prompt + completion, ended by eos, cut at maxLength)
     const ex = torch.data.ExampleDataset.fromPromptCompletions(pairs.slice(0, 300), { maxLength: 400, threads: 2 });
     const eos = '<|endoftext|>';

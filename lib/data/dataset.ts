@@ -314,6 +314,39 @@ export class ExampleDataset implements LMDataset {
     return new ExampleDataset(windows, maxLength);
   }
 
+  /**
+   * The examples in one array, for the token cache: after `prefix`, the count, dropped, mismatched,
+   * each example's length and prompt length, then all their ids. Examples with loss masks
+   * (assistant-only loss) have no such form.
+   */
+  toPacked(prefix: number[] = []): Int32Array {
+    if (this.lossMasks.some((m) => m !== null)) throw new Error('ExampleDataset.toPacked: examples with loss masks are not packed');
+    const n = this.examples.length, head = prefix.length + 3;
+    const out = new Int32Array(head + 2 * n + this.examples.reduce((sum, e) => sum + e.length, 0));
+    out.set([...prefix, n, this.dropped, this.mismatched]);
+    let at = head + 2 * n;
+    this.examples.forEach((e, i) => {
+      out[head + i] = e.length;
+      out[head + n + i] = this.promptLengths[i];
+      out.set(e, at);
+      at += e.length;
+    });
+    return out;
+  }
+  /** The dataset toPacked gave (without its prefix): its examples are views of `packed`, not copies. */
+  static fromPacked(packed: Int32Array, maxLength: number, opts: { padTokenId?: number } = {}): ExampleDataset {
+    const [n, dropped, mismatched] = packed;
+    const lengths = packed.subarray(3, 3 + n), prompts = packed.subarray(3 + n, 3 + 2 * n);
+    if (!(n >= 0) || packed.length !== 3 + 2 * n + lengths.reduce((a, b) => a + b, 0)) throw new Error('ExampleDataset.fromPacked: not an array toPacked made');
+    const examples: ExampleIds[] = [];
+    let at = 3 + 2 * n;
+    for (let i = 0; i < n; i++) {
+      examples.push({ ids: packed.subarray(at, at + lengths[i]), promptLength: prompts[i] });
+      at += lengths[i];
+    }
+    return Object.assign(new ExampleDataset(examples, maxLength, { ...opts, ownsIds: true }), { dropped, mismatched });
+  }
+
   get length(): number {
     return this.examples.length;
   }

@@ -7,7 +7,7 @@ export * from './chat';
 export { datasetSplits, parseSplitSpec, splitSliceBounds, sliceSplits } from './splits';
 export type { SplitInstruction } from './splits';
 export * from './brown';
-export { cachedTokenIds, clearTokenCache, fileStamps, tokenCacheDir, tokenCacheEntries } from './token_cache';
+export { cachedTokenIds, readCachedTokenIds, clearTokenCache, fileStamps, tokenCacheDir, tokenCacheEntries } from './token_cache';
 export type { CachedIds, CachedIdsOptions, TokenCacheEntry } from './token_cache';
 export * from './dataset';
 export * from './loader';

@@ -50,6 +50,8 @@ export interface CachedIdsOptions {
   dir?: string;
   /** called once when another process on this machine is making the same entry and this one waits for it (its pid; 0 when not yet known) */
   onWait?: (pid: number, lockFile: string) => void;
+  /** how many tokens an entry's array holds, for tstorch cache (default its length: an entry of ids alone) */
+  countTokens?: (ids: Int32Array) => number;
 }
 
 /**
@@ -63,9 +65,7 @@ export interface CachedIdsOptions {
  * read what it wrote. A lock left by a process that died is taken over.
  */
 export function cachedTokenIds(key: unknown, make: (o: { exclusive: boolean }) => Int32Array, opts: CachedIdsOptions = {}): CachedIds {
-  const hash = crypto.createHash('sha256').update(JSON.stringify([FORMAT, key])).digest('hex');
-  const dir = opts.dir ?? tokenCacheDir();
-  const file = path.join(dir, `${hash}${ENTRY}`), lockFile = path.join(dir, `${hash}${LOCK}`);
+  const file = entryFile(key, opts.dir), lockFile = file.slice(0, -ENTRY.length) + LOCK;
   let damaged = false, waited = false;
   for (;;) {
     // (after waiting on another process's lock, its fresh entry is taken even with overwrite: it made them again)
@@ -86,7 +86,7 @@ export function cachedTokenIds(key: unknown, make: (o: { exclusive: boolean }) =
     }
     try {
       const ids = make({ exclusive: lock === 'held' });
-      writeEntry(file, ids, key);
+      writeEntry(file, ids, key, opts.countTokens?.(ids) ?? ids.length);
       return { ids, fromCache: false, damaged, file };
     } finally {
       if (lock === 'held') fs.rmSync(lockFile, { force: true });
@@ -94,10 +94,26 @@ export function cachedTokenIds(key: unknown, make: (o: { exclusive: boolean }) =
   }
 }
 
+/**
+ * The cache's ids for `key` where it has a sound entry, else null (none, or a damaged one, which
+ * cachedTokenIds then makes again): a look before deciding to read the data at all.
+ */
+export function readCachedTokenIds(key: unknown, opts: { dir?: string } = {}): { ids: Int32Array; file: string } | null {
+  const file = entryFile(key, opts.dir), ids = readEntry(file);
+  if (!(ids instanceof Int32Array)) return null;
+  touch(file);
+  return { ids, file };
+}
+
 const ENTRY = '.ids', LOCK = '.lock', ABOUT = '.json';
 
+/** A key's entry file: named by the hash of everything that decides its ids. */
+function entryFile(key: unknown, dir = tokenCacheDir()): string {
+  return path.join(dir, crypto.createHash('sha256').update(JSON.stringify([FORMAT, key])).digest('hex') + ENTRY);
+}
+
 /** Writes an entry whole (and what it was made from, for tstorch cache), or nothing where the folder cannot be written. */
-function writeEntry(file: string, ids: Int32Array, key: unknown): void {
+function writeEntry(file: string, ids: Int32Array, key: unknown, tokens: number): void {
   const bytes = new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength);
   try {
     const header = Buffer.alloc(HEADER_BYTES);
@@ -105,7 +121,7 @@ function writeEntry(file: string, ids: Int32Array, key: unknown): void {
     header.writeBigUInt64LE(BigInt(ids.length), 8);
     header.writeUInt32LE(crc32(bytes), 16);
     recoverInterruptedWrites(path.dirname(file)); // (an entry half-written by a killed run: removed)
-    writeFileAtomic(file.slice(0, -ENTRY.length) + ABOUT, JSON.stringify({ key, tokens: ids.length, made: new Date().toISOString() }));
+    writeFileAtomic(file.slice(0, -ENTRY.length) + ABOUT, JSON.stringify({ key, tokens, made: new Date().toISOString() }));
     writeFileAtomic(file, [header, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
   } catch {
     // (not cached: the run goes on with the ids it made)
@@ -209,7 +225,7 @@ function sleep(ms: number): void {
 export interface TokenCacheEntry {
   file: string;
   bytes: number;
-  /** the ids it holds (from its header; null where the header is not an entry's) */
+  /** the tokens it holds (from its description, else its header; null where the header is not an entry's) */
   tokens: number | null;
   /** when it was last written or read */
   lastUsed: Date;
@@ -233,7 +249,8 @@ export function tokenCacheEntries(opts: { dir?: string } = {}): TokenCacheEntry[
     } catch {
       continue; // (removed meanwhile)
     }
-    out.push({ file, bytes: st.size, tokens: headerCount(file), lastUsed: st.mtime, sources: sourcesOf(base + ABOUT), locked: typeof lockHolder(base + LOCK) === 'number' });
+    const about = aboutOf(base + ABOUT), count = headerCount(file);
+    out.push({ file, bytes: st.size, tokens: count === null ? null : typeof about?.tokens === 'number' ? about.tokens : count, lastUsed: st.mtime, sources: sourcesOf(about), locked: typeof lockHolder(base + LOCK) === 'number' });
   }
   return out.sort((a, b) => b.lastUsed.getTime() - a.lastUsed.getTime());
 }
@@ -289,12 +306,17 @@ function headerCount(file: string): number | null {
   }
 }
 
-/** The source files an entry's description names ([] where it has none: an entry of an older tstorch). */
-function sourcesOf(about: string): string[] {
+/** An entry's description (what it was made from, its token count), or null where it has none: an entry of an older tstorch. */
+function aboutOf(file: string): { key?: { files?: unknown }; tokens?: unknown } | null {
   try {
-    const files = JSON.parse(fs.readFileSync(about, 'utf8'))?.key?.files;
-    return Array.isArray(files) ? files.map((f: unknown) => (Array.isArray(f) ? String(f[0]) : String(f))) : [];
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch {
-    return [];
+    return null;
   }
+}
+
+/** The source files an entry's description names ([] where it has none). */
+function sourcesOf(about: ReturnType<typeof aboutOf>): string[] {
+  const files = about?.key?.files;
+  return Array.isArray(files) ? files.map((f: unknown) => (Array.isArray(f) ? String(f[0]) : String(f))) : [];
 }

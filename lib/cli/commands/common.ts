@@ -299,7 +299,22 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   if (assistantOnly && !separate) throw new Error(`${file}: assistant-only loss needs conversations (TRL's messages, or prompt and completion as lists of {role, content}) in a .jsonl, .json or .parquet`);
   // (packed JSON Lines of plain texts: read a line at a time into the tokenizer, never all held, and not at all where the cache has their tokens)
   const streamed = opts.packing !== false && !bfd && !assistantOnly && torch.data.isPlainTextJsonl(file, opts.column);
-  const docs = (opts.packing === false || separate || bfd) && !streamed ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column, chat: tok, assistantOnlyLoss: assistantOnly }) : null;
+  const readsDocuments = (opts.packing === false || separate || bfd) && !streamed;
+  // Separate examples of 8 MB or more are cached as a running text's tokens are (not those with
+  // loss masks): a run that finds them there reads neither the data nor the tokenizer's output.
+  const examplesMaxLength = split ? Number.MAX_SAFE_INTEGER : blockSize;
+  const examplesKey = readsDocuments && opts.cache !== false && !assistantOnly && opts.stride === undefined && dataBytes(file) >= CACHE_FROM_BYTES
+    ? { examples: EXAMPLES_CACHE_FORMAT, files: torch.data.fileStamps(dataFiles(file)), column: opts.column ?? null, cleaning: cleaning ?? null, tokenizer: tok.fingerprint,
+      maxLength: examplesMaxLength, completionOnlyLoss: opts.completionOnlyLoss ?? null, packing: opts.packing ?? null, packingStrategy: opts.packingStrategy ?? null }
+    : null;
+  const cachedExamples = examplesKey && !opts.overwriteCache ? torch.data.readCachedTokenIds(examplesKey) : null;
+  if (cachedExamples) {
+    const ex = torch.data.ExampleDataset.fromPacked(cachedExamples.ids.subarray(1), examplesMaxLength, { padTokenId: tok.eosTokenId });
+    console.error(`${file}: the tokens of its ${ex.length} ${EXAMPLE_KINDS[cachedExamples.ids[0]] ?? 'examples'} read from the cache (${cachedExamples.file}; --overwrite-cache tokenizes again, --no-dataset-cache neither reads nor writes it)`);
+    reportExamples(file, ex, blockSize, false);
+    return checkVocabulary(file, ex.examples, model, packedIfAsked(ex), tok);
+  }
+  const docs = readsDocuments ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column, chat: tok, assistantOnlyLoss: assistantOnly }) : null;
   // (conversations too, as TRL's SFT: each one an example, ended by the template, not by an added eos)
   if (docs && 'tokenized' in docs) {
     if (opts.stride !== undefined) throw new Error(`--stride scores one running text; ${file} holds pre-tokenized examples`);
@@ -314,13 +329,27 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   } else if (docs && ('pairs' in docs || opts.packing === false || docs.conversational || bfd)) {
     if (opts.stride !== undefined) throw new Error(`--stride scores one running text (packed); ${file} is read as separate ${'pairs' in docs ? 'prompt-completion examples' : docs.conversational ? 'conversations' : 'examples (--no-packing)'}`);
     // (bfd_split cuts long examples into pieces: nothing is cut off before)
-    const exampleOpts = { maxLength: split ? Number.MAX_SAFE_INTEGER : blockSize, completionOnlyLoss: opts.completionOnlyLoss, tokenizer: tok, addEos: !docs.conversational,
-      threads: opts.threads ?? autoThreads(dataBytes(file)) };
-    const ex = 'pairs' in docs ? torch.data.ExampleDataset.fromPromptCompletions(docs.pairs, exampleOpts) : torch.data.ExampleDataset.fromTexts(docs.texts, { ...exampleOpts, assistantSpans: docs.assistantSpans });
-    const why = assistantOnly ? 'whose first reply starts past' : 'whose prompt fills';
-    if (ex.length === 0) throw new Error(`${file}: no example leaves anything to learn (${ex.dropped} ${why} --block-size ${blockSize}, or empty)`);
-    if (ex.dropped) console.error(`${file}: ${ex.dropped} example(s) left out ${why} --block-size ${blockSize}: nothing left to learn`);
-    warnMismatched(file, ex.mismatched, 'example(s)');
+    // (alone: the one process of this machine's workers tokenizing them, the others waiting for its cache entry)
+    const tokenize = ({ exclusive = false } = {}) => {
+      const exampleOpts = { maxLength: examplesMaxLength, completionOnlyLoss: opts.completionOnlyLoss, tokenizer: tok, addEos: !docs.conversational,
+        threads: opts.threads ?? autoThreads(dataBytes(file), exclusive) };
+      const made = 'pairs' in docs ? torch.data.ExampleDataset.fromPromptCompletions(docs.pairs, exampleOpts) : torch.data.ExampleDataset.fromTexts(docs.texts, { ...exampleOpts, assistantSpans: docs.assistantSpans });
+      if (made.length === 0) throw new Error(`${file}: no example leaves anything to learn (${made.dropped} ${assistantOnly ? 'whose first reply starts past' : 'whose prompt fills'} --block-size ${blockSize}, or empty)`);
+      return made;
+    };
+    const kind = 'pairs' in docs ? 'prompt-completion examples' : docs.conversational ? 'conversations' : 'texts';
+    let ex: torch.data.ExampleDataset;
+    if (examplesKey) {
+      let made: torch.data.ExampleDataset | null = null;
+      const cached = torch.data.cachedTokenIds(examplesKey, (o) => (made = tokenize(o)).toPacked([EXAMPLE_KINDS.indexOf(kind)]),
+        { overwrite: opts.overwriteCache, onWait: waitingFor(file, 'its examples'), countTokens: (packed) => packed.length - 4 - 2 * packed[1] });
+      if (cached.damaged) console.error(`${file}: the cache's entry for its examples was damaged (${cached.file}); tokenized again and replaced`);
+      if (cached.fromCache) console.error(`${file}: the tokens of its ${kind} read from the cache, made meanwhile by another process (${cached.file})`);
+      ex = made ?? torch.data.ExampleDataset.fromPacked(cached.ids.subarray(1), examplesMaxLength, { padTokenId: tok.eosTokenId });
+    } else {
+      ex = tokenize();
+    }
+    reportExamples(file, ex, blockSize, assistantOnly);
     ds = packedIfAsked(ex);
     items = ex.examples;
   } else {
@@ -334,8 +363,7 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
     if (opts.cache !== false && bytes >= CACHE_FROM_BYTES) {
       // (as HF's datasets caches map(): a large text is tokenized once; the key is all that decides its ids)
       const key = { files: torch.data.fileStamps(files), column: opts.column ?? null, cleaning: cleaning ?? null, tokenizer: tok.fingerprint };
-      const onWait = (pid: number, lock: string) => console.error(`${file}: waiting for ${pid ? `process ${pid}` : 'another process'}, tokenizing the same text into the cache (if no such run is going on, remove ${lock})`);
-      const cached = torch.data.cachedTokenIds(key, tokenize, { overwrite: opts.overwriteCache, onWait });
+      const cached = torch.data.cachedTokenIds(key, tokenize, { overwrite: opts.overwriteCache, onWait: waitingFor(file, 'the same text') });
       if (cached.damaged) console.error(`${file}: the cache's entry for its tokens was damaged (${cached.file}); tokenized again and replaced`);
       if (cached.fromCache) console.error(`${file}: tokens read from the cache (${cached.file}; --overwrite-cache tokenizes again, --no-dataset-cache neither reads nor writes it)`);
       ids = cached.ids;
@@ -352,6 +380,21 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
     items = blocks.blocks;
   }
   return checkVocabulary(file, items, model, ds, tok);
+}
+
+/** What a run waiting on another process's cache entry says, with what to do where no such process is running. */
+const waitingFor = (file: string, what: string) => (pid: number, lock: string) =>
+  console.error(`${file}: waiting for ${pid ? `process ${pid}` : 'another process'}, tokenizing ${what} into the cache (if no such run is going on, remove ${lock})`);
+
+// (bumped whenever what separate examples become changes; the token cache's own format covers tokenizing)
+const EXAMPLES_CACHE_FORMAT = 1;
+/** What a cached entry of examples was made from (its first number), for what a run says of them. */
+const EXAMPLE_KINDS = ['prompt-completion examples', 'conversations', 'texts'];
+
+/** What a run says of its separate examples: those left out, and prompts whose tokens merge with their completion's. */
+function reportExamples(file: string, ex: torch.data.ExampleDataset, blockSize: number, assistantOnly: boolean): void {
+  if (ex.dropped) console.error(`${file}: ${ex.dropped} example(s) left out ${assistantOnly ? 'whose first reply starts past' : 'whose prompt fills'} --block-size ${blockSize}: nothing left to learn`);
+  warnMismatched(file, ex.mismatched, 'example(s)');
 }
 
 /** A --data path's files: a folder's data files in name order, or the file itself. */
