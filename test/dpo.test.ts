@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
 import { fixtures, referenceTensors, relErr } from './helpers';
+import { EncodePool } from '../lib/models/encode_pool';
 
 let tmp: string;
 beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-dpo-')); });
@@ -87,6 +88,30 @@ test('PreferenceDataset tokenizes as TRL does: eos after each completion; TRL 1.
   expect(kto.mismatched).toBe(1);
   expect(() => new torch.data.PreferenceDataset([{ prompt: 'x', chosen: 'y' } as never])).toThrow("PreferenceDataset: pair 1 has no 'rejected' (each pair needs prompt, chosen and rejected: strings, or arrays of token ids)");
   expect(() => new torch.data.PreferenceDataset([])).toThrow('PreferenceDataset: no pairs');
+});
+
+test('PreferenceDataset and KTODataset on worker threads (threads, HF\'s num_proc): the very sequences, counts and order of one thread', () => {
+  const words = torch.data.brownDocuments(['a']).map((d) => d.text).join(' ').split(/\s+/);
+  const text = (at: number, n: number) => words.slice(at % (words.length - n), at % (words.length - n) + n).join(' ');
+  // 3,000 pairs (several of encodeEach's batches): prompts ending in a space now and then (mismatched), ids among the texts, long ones left out
+  const pairs: torch.data.PreferencePair[] = Array.from({ length: 3000 }, (_, i) => ({
+    prompt: i % 97 === 0 ? [464, 6766, 318] : text(i * 7919, 5 + (i % 40)) + (i % 6 ? '' : ' '),
+    chosen: i % 89 === 0 ? [4171] : (i % 6 ? ' ' : '') + text(i * 104729, 1 + (i % 30)),
+    rejected: (i % 6 ? ' ' : '') + text(i * 1299709, 1 + (i % 25)) + (i % 11 ? '' : '<|endoftext|>'),
+  }));
+  for (const opts of [{ maxLength: 48 }, { maxLength: 64, maxPromptLength: 20, maxCompletionLength: 10, truncationMode: 'keep_end' as const }, { maxLength: 40, bosTokenId: 50256 }]) {
+    const started = EncodePool.started;
+    const one = new torch.data.PreferenceDataset(pairs, opts), two = new torch.data.PreferenceDataset(pairs, { ...opts, threads: 2 });
+    expect(EncodePool.started).toBe(started + 1); // (the threads did the encoding)
+    expect([one.mismatched > 0, one.dropped > 0]).toEqual([true, !('truncationMode' in opts)]); // (keep_end leaves nothing out)
+    expect([two.length, two.dropped, two.mismatched]).toEqual([one.length, one.dropped, one.mismatched]);
+    const seqs = (d: torch.data.PreferenceDataset) => [...d.chosen, ...d.rejected].map((q) => [q.promptLength, ...Array.from(q.ids)]);
+    expect(seqs(two)).toEqual(seqs(one));
+    const examples = torch.data.unpairPreferences(pairs);
+    const k1 = new torch.data.KTODataset(examples, opts), k2 = new torch.data.KTODataset(examples, { ...opts, threads: 3 });
+    expect([k2.length, k2.dropped, k2.mismatched, k2.labels]).toEqual([k1.length, k1.dropped, k1.mismatched, k1.labels]);
+    expect([k2.prompts, k2.completions, k2.examples.map((q) => [q.promptLength, ...Array.from(q.ids)])]).toEqual([k1.prompts, k1.completions, k1.examples.map((q) => [q.promptLength, ...Array.from(q.ids)])]);
+  }
 });
 
 test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with label smoothing, robust, exo_pair, hinge, ipo): losses, metrics, adapter, eval', async () => {

@@ -35,6 +35,8 @@ export interface PreferenceOptions {
   truncationMode?: TruncationMode;
   /** put before each prompt that does not start with it (TRL's ORPO: the tokenizer's bos, GPT-2's <|endoftext|>); default none (DPO, KTO) */
   bosTokenId?: number | null;
+  /** worker threads tokenizing the texts (HF's num_proc; tokenizer.encodeEach): the same ids whatever the count; default 1 */
+  threads?: number;
 }
 
 export type TruncationMode = 'keep_start' | 'keep_end';
@@ -65,22 +67,45 @@ function limitsOf(opts: PreferenceOptions, where: string): Limits {
  * prompt's), eos after a completion unless its text ends with the eos; ids as they are, eos after.
  * Then the bos before the prompt (where given) and TRL 0.x's caps: [prompt, completion] per completion.
  */
-function sidesOf(tok: GPT2Tokenizer, prompt: string | number[], completions: (string | number[])[], eos: number, l: Limits): { sides: [number[], number[]][]; mismatched: boolean } {
-  let p = typeof prompt === 'string' ? tok.encode(prompt) : prompt;
+function sidesOf(tok: GPT2Tokenizer, encode: Encode, prompt: string | number[], completions: (string | number[])[], eos: number, l: Limits): { sides: [number[], number[]][]; mismatched: boolean } {
+  let p = typeof prompt === 'string' ? encode(prompt) : prompt;
   let mismatched = false;
   const cs = completions.map((completion) => {
     if (typeof prompt === 'string' && typeof completion === 'string') {
-      const whole = tok.encode(prompt + completion);
+      const whole = encode(prompt + completion);
       // (a token across the boundary: sliced all the same, as TRL, which warns of it)
       mismatched ||= !startsWith(whole, p);
       const c = whole.slice(p.length);
       return completion.endsWith(tok.eosToken) && eos === tok.eosTokenId ? c : [...c, eos];
     }
-    return [...(typeof completion === 'string' ? tok.encode(completion) : completion), eos];
+    return [...(typeof completion === 'string' ? encode(completion) : completion), eos];
   });
   if (l.bos !== null && p[0] !== l.bos) p = [l.bos, ...p];
   if (l.maxPrompt !== null) p = p.slice(-l.maxPrompt);
   return { sides: cs.map((c) => [p, l.maxCompletion !== null ? c.slice(0, l.maxCompletion) : c]), mismatched };
+}
+
+type Encode = (text: string) => number[];
+
+/**
+ * What sidesOf encodes with: the tokenizer itself, or with threads > 1 the ids of every text it
+ * will ask for, encoded beforehand on that many threads (tokenizer.encodeEach) and handed out in
+ * turn. `visit(encode)` goes through the rows as the dataset will; it is first run recording the
+ * texts asked for (with no ids: sidesOf has no side effects), so the two passes ask alike.
+ */
+function encoderFor(tok: GPT2Tokenizer, threads: number | undefined, visit: (encode: Encode) => void): Encode {
+  if (threads === undefined || threads <= 1) return (text) => tok.encode(text);
+  const texts: string[] = [];
+  visit((text) => {
+    texts.push(text);
+    return [];
+  });
+  const ids = tok.encodeEach(texts, { threads });
+  let next = 0;
+  return (text) => {
+    if (texts[next] !== text) throw new Error('internal error: texts asked for in another order than recorded');
+    return Array.from(ids[next++]);
+  };
 }
 
 /** TRL 1.x's filter: with keep_start, a prompt that fills maxLength would leave nothing to learn. */
@@ -151,7 +176,10 @@ export class PreferenceDataset implements LMDataset {
           throw new Error(`PreferenceDataset: pair ${i + 1} has no '${k}' (each pair needs prompt, chosen and rejected: strings, or arrays of token ids)`);
         }
       }
-      const { sides: [chosen, rejected], mismatched } = sidesOf(tok, p.prompt, [p.chosen, p.rejected], eos, limits);
+    });
+    const encode = encoderFor(tok, opts.threads, (enc) => pairs.forEach((p) => sidesOf(tok, enc, p.prompt, [p.chosen, p.rejected], eos, limits)));
+    pairs.forEach((p) => {
+      const { sides: [chosen, rejected], mismatched } = sidesOf(tok, encode, p.prompt, [p.chosen, p.rejected], eos, limits);
       if (mismatched) this.mismatched++;
       if (fillsMaxLength(chosen[0].length, limits)) {
         dropped++;
@@ -255,7 +283,10 @@ export class KTODataset implements LMDataset {
         }
       }
       if (typeof e.label !== 'boolean') throw new Error(`KTODataset: example ${i + 1}'s label must be true (a desirable completion) or false, got ${JSON.stringify(e.label)}`);
-      const { sides: [[prompt, completion]], mismatched } = sidesOf(tok, e.prompt, [e.completion], eos, this.limits);
+    });
+    const encode = encoderFor(tok, opts.threads, (enc) => examples.forEach((e) => sidesOf(tok, enc, e.prompt, [e.completion], eos, this.limits)));
+    examples.forEach((e) => {
+      const { sides: [[prompt, completion]], mismatched } = sidesOf(tok, encode, e.prompt, [e.completion], eos, this.limits);
       if (mismatched) this.mismatched++;
       if (fillsMaxLength(prompt.length, this.limits)) {
         dropped++;

@@ -425,7 +425,8 @@ export function preferenceDataset(file: string, pairs: torch.data.PreferencePair
   const blockSize = f['block-size'] as number;
   if (blockSize > model.config.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${model.config.n_positions})`);
   const tok = tokenizerFromFlags(f);
-  const ds = new torch.data.PreferenceDataset(pairs, { ...opts, tokenizer: tok, maxLength: blockSize });
+  const threads = tokenizeThreads(f['dataset-num-proc'] as number | undefined) ?? autoThreads(textChars(pairs, ['prompt', 'chosen', 'rejected']));
+  const ds = new torch.data.PreferenceDataset(pairs, { ...opts, tokenizer: tok, maxLength: blockSize, threads });
   if (ds.dropped) console.error(`${file}: ${ds.dropped} pair(s) left out: the prompt alone fills --block-size ${blockSize} (nothing left to learn; TRL leaves them out too)`);
   warnMismatched(file, ds.mismatched, 'pair(s)');
   return checkVocabulary(file, [...ds.chosen, ...ds.rejected].map((s) => s.ids), model, ds, tok);
@@ -437,10 +438,18 @@ export function ktoDataset(file: string, examples: torch.data.KTOExample[], f: R
   const blockSize = f['block-size'] as number;
   if (blockSize > model.config.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${model.config.n_positions})`);
   const tok = tokenizerFromFlags(f);
-  const ds = new torch.data.KTODataset(examples, { ...opts, tokenizer: tok, maxLength: blockSize });
+  const threads = tokenizeThreads(f['dataset-num-proc'] as number | undefined) ?? autoThreads(textChars(examples, ['prompt', 'completion']));
+  const ds = new torch.data.KTODataset(examples, { ...opts, tokenizer: tok, maxLength: blockSize, threads });
   if (ds.dropped) console.error(`${file}: ${ds.dropped} example(s) left out: the prompt alone fills --block-size ${blockSize} (nothing left to learn; TRL leaves them out too)`);
   warnMismatched(file, ds.mismatched, 'example(s)');
   return checkVocabulary(file, ds.examples.map((s) => s.ids), model, ds, tok);
+}
+
+/** How many characters of text the rows' fields hold (token ids given as arrays count nothing), for autoThreads. */
+function textChars<R>(rows: R[], fields: (keyof R)[]): number {
+  let n = 0;
+  for (const r of rows) for (const k of fields) if (typeof r[k] === 'string') n += (r[k] as string).length;
+  return n;
 }
 
 /** TRL's warning where a prompt's tokens are not the start of prompt + completion's (said once per file, with what to check). */
