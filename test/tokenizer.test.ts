@@ -243,6 +243,25 @@ describe('GPT2Tokenizer.fromPretrained: a model folder\'s own tokenizer', () => 
     expect(ex.promptLengths).toEqual(kept.map((e) => e.promptLength));
   });
 
+  test('a tokenizer thread that dies (out of memory, say) is an error within seconds, not a wait for the 10-minute timeout', () => {
+    // (a worker's process.exit() ends its thread alone, as running out of memory does)
+    const module = path.join(tmp, 'dying-encoder.js');
+    fs.writeFileSync(module, "exports.chunkEncoder = () => (text) => { if (text === 'die') process.exit(1); return [text.length]; };\n");
+    const got: number[] = [];
+    const pool = new EncodePool(module, null, 2, (ids) => got.push(...ids));
+    try {
+      pool.submit('abc', false);
+      pool.submit('die', false);
+      pool.submit('xy', false);
+      const since = Date.now();
+      expect(() => pool.finish()).toThrow(/a tokenizer thread stopped without answering \(out of memory\?\); run with threads: 1/);
+      expect(Date.now() - since).toBeLessThan(15_000);
+      expect(got).toEqual([3]); // (the answer before it was taken)
+    } finally {
+      pool.close();
+    }
+  });
+
   test('bad tokenizer folders are clear errors', () => {
     const bad = (name: string, files: Record<string, string>) => {
       const dir = path.join(tmp, `bad-${name}`);

@@ -3,6 +3,7 @@
 // while this thread blocks on a shared counter (Atomics.wait + receiveMessageOnPort, as
 // parquet.ts and encode_pool.ts do), so a .gz corpus of any size is read without holding it.
 import { MessageChannel, Worker, receiveMessageOnPort } from 'worker_threads';
+import { WORKER_TID_SOURCE, threadEnded } from '../models/encode_pool';
 
 // The worker: streams the file through zlib's gunzip, posting each slice (then an end, or an
 // error) and counting it in signal[0]; it pauses while AHEAD slices wait untaken (signal[1]).
@@ -10,6 +11,7 @@ const WORKER_SOURCE = `
 const { workerData } = require('worker_threads');
 const fs = require('fs'), zlib = require('zlib');
 const { file, port, signal, ahead } = workerData;
+Atomics.store(signal, 2, ${WORKER_TID_SOURCE}); // (its OS thread, for threadEnded)
 const post = (message, transfer = []) => {
   port.postMessage(message, transfer);
   Atomics.add(signal, 0, 1);
@@ -44,7 +46,7 @@ const ANSWER_TIMEOUT_MS = 10 * 60 * 1000;
  * cut-short file) is thrown as zlib words it. Stopping early stops the worker.
  */
 export function* gunzipSlices(file: string): Generator<Uint8Array> {
-  const signal = new Int32Array(new SharedArrayBuffer(8));
+  const signal = new Int32Array(new SharedArrayBuffer(12)); // slices posted, slices taken, the worker's OS thread id
   const { port1, port2 } = new MessageChannel();
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, port: port2, signal, ahead: 4 }, transferList: [port2] });
   worker.unref(); // (never what keeps the process alive)
@@ -52,9 +54,15 @@ export function* gunzipSlices(file: string): Generator<Uint8Array> {
   try {
     for (;;) {
       const since = Date.now();
+      let looked = since;
       let got: { message: unknown } | undefined;
       // (the counter moves after the slice is posted: once it has, the slice is there to take)
       while (!(Atomics.load(signal, 0) > taken && (got = receiveMessageOnPort(port1)))) {
+        if (Date.now() - looked > 1000) {
+          looked = Date.now();
+          // (a worker that posted its last slice and ended meanwhile has counted it first)
+          if (threadEnded(Atomics.load(signal, 2)) && Atomics.load(signal, 0) <= taken) throw new Error('the gzip reading thread stopped without answering (out of memory?)');
+        }
         if (Date.now() - since > ANSWER_TIMEOUT_MS) throw new Error(`the gzip reading thread gave no answer in ${ANSWER_TIMEOUT_MS / 60000} minutes (out of memory?)`);
         Atomics.wait(signal, 0, taken, 50);
       }

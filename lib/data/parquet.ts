@@ -10,6 +10,7 @@
 import * as fs from 'fs';
 import { pathToFileURL } from 'url';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'worker_threads';
+import { WORKER_TID_SOURCE, threadEnded } from '../models/encode_pool';
 
 /** A Parquet file's rows, with the Hugging Face features its metadata describes (if any). */
 export interface ParquetData {
@@ -32,6 +33,7 @@ const workerSource = `
 const { parentPort, workerData } = require('worker_threads');
 const fs = require('fs');
 const { file, columns, rowsToo, hyparquet, compressors, port, flag } = workerData;
+Atomics.store(flag, 1, ${WORKER_TID_SOURCE}); // (its OS thread, for threadEnded)
 const toPlain = (v) => {
   if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
   if (Array.isArray(v)) return v.map(toPlain);
@@ -98,13 +100,15 @@ export function readParquetSchema(file: string): ParquetData {
 function runReader(file: string, columns: string[] | null, rowsToo: boolean): ParquetData {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
   const { port1, port2 } = new MessageChannel();
-  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const flag = new Int32Array(new SharedArrayBuffer(8)); // answered, the worker's OS thread id
   const worker = new Worker(workerSource, { eval: true, workerData: { file, columns, rowsToo, ...moduleUrls(), port: port2, flag }, transferList: [port2] });
   try {
-    // (a worker that dies, out of memory say, never answers: the wait ends after a generous time)
-    const limitMs = 120_000 + fs.statSync(file).size / 1e6 * 2_000;
-    if (Atomics.wait(flag, 0, 0, limitMs) === 'timed-out') {
-      throw new Error(`${file}: the Parquet reader gave no answer in ${Math.round(limitMs / 1000)} s (out of memory? a file too large to read whole?)`);
+    // (a worker that dies, out of memory say, never answers: its thread found gone, or the wait
+    // ended after a generous time where that cannot be seen)
+    const limitMs = 120_000 + fs.statSync(file).size / 1e6 * 2_000, since = Date.now();
+    while (Atomics.wait(flag, 0, 0, 1000) === 'timed-out') {
+      if (threadEnded(Atomics.load(flag, 1)) && Atomics.load(flag, 0) === 0) throw new Error(`${file}: the Parquet reader stopped without an answer (out of memory? a file too large to read whole: split it into files of a folder)`);
+      if (Date.now() - since > limitMs) throw new Error(`${file}: the Parquet reader gave no answer in ${Math.round(limitMs / 1000)} s (out of memory? a file too large to read whole?)`);
     }
     const reply = receiveMessageOnPort(port1)?.message as { rows: Record<string, unknown>[]; columns: string[]; keyValue: Record<string, string>; error?: undefined } | { error: string } | undefined;
     if (!reply) throw new Error(`${file}: the Parquet reader stopped without an answer`);

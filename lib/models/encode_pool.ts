@@ -14,6 +14,20 @@ interface PoolData {
   port: MessagePort;
   signal: Int32Array;
   slot: number;
+  /** each worker's OS thread id, written by the worker at its start (threadEnded) */
+  tids: Int32Array;
+}
+
+/** (a worker's source's expression for) its OS thread id, from Linux's /proc/thread-self; 0 where there is none */
+export const WORKER_TID_SOURCE = "(() => { try { return Number(require('fs').readlinkSync('/proc/thread-self').split('/').pop()) || 0; } catch { return 0; } })()";
+
+/**
+ * Whether a worker's OS thread (its id from WORKER_TID_SOURCE; 0: unknown) has ended. A worker
+ * that died (out of memory) answers nothing more, and a thread blocked waiting for its answer
+ * sees no exit event: its thread gone from /proc is how such a wait learns of it.
+ */
+export function threadEnded(tid: number): boolean {
+  return tid > 0 && !fs.existsSync(`/proc/self/task/${tid}`);
 }
 
 // The worker: builds the encoder once, then answers each chunk with its ids (or an error), in
@@ -21,7 +35,8 @@ interface PoolData {
 // separate texts (texts) is answered with all their ids in one array and each one's count.
 const WORKER_SOURCE = `
 const { workerData } = require('worker_threads');
-const { port, signal, slot } = workerData;
+const { port, signal, slot, tids } = workerData;
+Atomics.store(tids, slot, ${WORKER_TID_SOURCE});
 let encode = null, failure = null;
 try { encode = require(workerData.module).chunkEncoder(workerData.tables); } catch (e) { failure = String(e && e.message || e); }
 const encodeBatch = (texts) => {
@@ -64,6 +79,7 @@ export class EncodePool {
   private readonly workers: Worker[] = [];
   private readonly ports: MessagePort[] = [];
   private readonly signal: Int32Array;
+  private readonly tids: Int32Array;
   private readonly answered: number[];
   private readonly inFlight: number[] = []; // the worker of each chunk not yet handed on, oldest first
   private next = 0;
@@ -73,11 +89,12 @@ export class EncodePool {
   /** sink: each answer's ids, in the order submitted (with each text's count, for a batch of texts) */
   constructor(module: string, tables: unknown, threads: number, private readonly sink: (ids: Int32Array, lengths?: Int32Array) => void) {
     this.signal = new Int32Array(new SharedArrayBuffer(4 * threads));
+    this.tids = new Int32Array(new SharedArrayBuffer(4 * threads));
     this.answered = new Array<number>(threads).fill(0);
     EncodePool.started++;
     for (let slot = 0; slot < threads; slot++) {
       const { port1, port2 } = new MessageChannel();
-      const data: PoolData = { module, tables, port: port2, signal: this.signal, slot };
+      const data: PoolData = { module, tables, port: port2, signal: this.signal, slot, tids: this.tids };
       const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: data, transferList: [port2] });
       worker.unref(); // (never what keeps the process alive)
       this.workers.push(worker);
@@ -114,6 +131,7 @@ export class EncodePool {
   private takeOldest(): void {
     const k = this.inFlight.shift()!;
     const since = Date.now();
+    let looked = since;
     for (;;) {
       // (the counter moves after the answer is posted: once it has, the answer is there to take)
       if (Atomics.load(this.signal, k) > this.answered[k]) {
@@ -125,6 +143,11 @@ export class EncodePool {
           this.sink(answer.ids!, answer.lengths);
           return;
         }
+      }
+      // (a second apart: whether its thread is still there; the timeout where that cannot be seen)
+      if (Date.now() - looked > 1000) {
+        looked = Date.now();
+        if (threadEnded(Atomics.load(this.tids, k)) && Atomics.load(this.signal, k) <= this.answered[k]) throw new Error('encodeChunks: a tokenizer thread stopped without answering (out of memory?); run with threads: 1 (the CLI\'s --dataset-num-proc 1)');
       }
       if (Date.now() - since > ANSWER_TIMEOUT_MS) throw new Error(`encodeChunks: a tokenizer thread gave no answer in ${ANSWER_TIMEOUT_MS / 60000} minutes (out of memory?); run with threads: 1`);
       Atomics.wait(this.signal, k, this.answered[k], 50);
