@@ -273,7 +273,7 @@ export const cases: Case[] = [
       const idx = [long([0, 2, 1]), long([1, 3, 0])], repeated = [long([0, 2, 2]), long([1, 3, 3])];
       return [B.choleskySolve(L), B.choleskySolve(L.t(), true), L.choleskyInverse(), L.t().choleskyInverse(true), f.LU, f.pivots, fi.infos, B.luSolve(f.LU, f.pivots),
         tri.solution, tri.clonedCoefficient, triT.solution, lower.solution, a, tau, a.orgqr(tau), a.ormqr(tau, C), a.ormqr(tau, C.t(), false, true),
-        S, S.istft(16, { window: torch.hannWindow(16, { dtype: 'float64' }), length: 64 }), x.hardshrink(0.4), torch.hardshrink(x), torch.prelu(x.view([3, 4]).t(), w.narrow(0, 0, 1)), x.view([3, 4]).prelu(w),
+        S, S.istft(16, { window: torch.hannWindow(16, { dtype: 'float64' }), length: 64 }), x.hardshrink(0.4), torch.hardshrink(x), F.logsigmoid(x), torch.prelu(x.view([3, 4]).t(), w.narrow(0, 0, 1)), x.view([3, 4]).prelu(w),
         ...big.splitWithSizes([1, 2, 3]), ...torch.splitWithSizes(big, [2, 1], 1), x.indexPut(idx, torch.tensor([1, 2, 3], { dtype: 'float64' })), torch.indexPut(x, repeated, w.narrow(0, 0, 3), true),
         torch.range(-1, 2, 0.5, { dtype: 'float64' }), torch.range(0, 4), torch.range(3, -1.2, -0.7, { dtype: 'float64' })];
     },
@@ -282,7 +282,7 @@ export const cases: Case[] = [
       *B.triangular_solve(U), B.triangular_solve(U, True, True).solution, B.triangular_solve(U.t(), False, False, True).solution,
       *g, g[0].orgqr(g[1]), g[0].ormqr(g[1], C), g[0].ormqr(g[1], C.t(), False, True),
       sig.stft(16, window=hw, return_complex=True), sig.stft(16, window=hw, return_complex=True).istft(16, window=hw, length=64),
-      x.hardshrink(0.4), torch.hardshrink(x), torch.prelu(x.view(3, 4).t(), w[:1]), x.view(3, 4).prelu(w),
+      x.hardshrink(0.4), torch.hardshrink(x), F.logsigmoid(x), torch.prelu(x.view(3, 4).t(), w[:1]), x.view(3, 4).prelu(w),
       *big.split_with_sizes([1, 2, 3]), *torch.split_with_sizes(big, [2, 1], 1),
       x.index_put(idx, torch.tensor([1., 2., 3.], dtype=torch.float64)), torch.index_put(x, [torch.tensor([0, 2, 2]), torch.tensor([1, 3, 3])], w[:3], True),
       torch.range(-1, 2, 0.5, dtype=torch.float64), torch.range(0, 4), torch.range(3, -1.2, -0.7, dtype=torch.float64)])(

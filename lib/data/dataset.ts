@@ -643,10 +643,10 @@ export function epochBatches(n: number, batchSize: number, opts: { shuffle: bool
   return out;
 }
 
-/** Whether `ids` begins with `prefix`. */
 /** Whether ids are an Int32Array (by its tag: a worker thread's arrays may come from another realm, as under jest). */
 const isInt32Array = (ids: ArrayLike<number>): ids is Int32Array => Object.prototype.toString.call(ids) === '[object Int32Array]';
 
+/** Whether `ids` begins with `prefix`. */
 export function startsWith(ids: ArrayLike<number>, prefix: ArrayLike<number>): boolean {
   if (prefix.length > ids.length) return false;
   for (let k = 0; k < prefix.length; k++) if (ids[k] !== prefix[k]) return false;

@@ -139,7 +139,7 @@ export class EncodePool {
         if (got) {
           this.answered[k]++;
           const answer = got.message as { ids?: Int32Array; lengths?: Int32Array; error?: string };
-          if (answer.error !== undefined) throw new Error(`encodeChunks: a tokenizer thread failed: ${answer.error}`);
+          if (answer.error !== undefined) throw new Error(`tokenizing: a tokenizer thread failed: ${answer.error}`);
           this.sink(answer.ids!, answer.lengths);
           return;
         }
@@ -147,9 +147,9 @@ export class EncodePool {
       // (a second apart: whether its thread is still there; the timeout where that cannot be seen)
       if (Date.now() - looked > 1000) {
         looked = Date.now();
-        if (threadEnded(Atomics.load(this.tids, k)) && Atomics.load(this.signal, k) <= this.answered[k]) throw new Error('encodeChunks: a tokenizer thread stopped without answering (out of memory?); run with threads: 1 (the CLI\'s --dataset-num-proc 1)');
+        if (threadEnded(Atomics.load(this.tids, k)) && Atomics.load(this.signal, k) <= this.answered[k]) throw new Error('tokenizing: a tokenizer thread stopped without answering (out of memory?); run with threads: 1 (the CLI\'s --dataset-num-proc 1)');
       }
-      if (Date.now() - since > ANSWER_TIMEOUT_MS) throw new Error(`encodeChunks: a tokenizer thread gave no answer in ${ANSWER_TIMEOUT_MS / 60000} minutes (out of memory?); run with threads: 1`);
+      if (Date.now() - since > ANSWER_TIMEOUT_MS) throw new Error(`tokenizing: a tokenizer thread gave no answer in ${ANSWER_TIMEOUT_MS / 60000} minutes (out of memory?); run with threads: 1`);
       Atomics.wait(this.signal, k, this.answered[k], 50);
     }
   }

@@ -182,6 +182,8 @@ export function normalize(x: Tensor, opts: { p?: number; dim?: number; eps?: num
 export const silu = (x: Tensor) => wrap(native.silu(id(x)));
 export const mish = (x: Tensor) => wrap(native.mish(id(x)));
 export const logSigmoid = (x: Tensor) => wrap(native.logSigmoid(id(x)));
+/** F.logsigmoid, PyTorch's spelling of logSigmoid. */
+export const logsigmoid = logSigmoid;
 export const selu = (x: Tensor) => wrap(native.selu(id(x)));
 export const hardswish = (x: Tensor) => wrap(native.hardswish(id(x)));
 export const hardsigmoid = (x: Tensor) => wrap(native.hardsigmoid(id(x)));
