@@ -88,6 +88,37 @@ test('a long text tokenized on several threads (--dataset-num-proc, HF\'s num_pr
   expect(cli('--data', file, '--dataset-num-proc', '0').stderr).toMatch(/--dataset-num-proc must be >= 1/);
 });
 
+test('preference pairs and KTO examples: what DPO / ORPO / KTO training makes of them, the completions marked', () => {
+  const pairsFile = path.join(tmp, 'pairs.jsonl'), ktoFile = path.join(tmp, 'kto.jsonl');
+  fs.writeFileSync(pairsFile, [{ prompt: 'Q: what is 2+2?', chosen: ' 4', rejected: ' five' }, { prompt: 'Say it: ', chosen: 'yes', rejected: ' no way' }].map((r) => JSON.stringify(r)).join('\n') + '\n');
+  fs.writeFileSync(ktoFile, [{ prompt: 'Q: hi', completion: ' hello', label: true }, { prompt: 'Q: hi', completion: ' go away', label: false }].map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const enc = (t: string) => torch.tokenizer.encode(t), EOS = 50256;
+  // (TRL 1.x: the prompt alone, and prompt + completion as one text whose tokens past the prompt's are the completion, eos after)
+  const side = (prompt: string, completion: string) => {
+    const p = enc(prompt), ids = [...p, ...enc(prompt + completion).slice(p.length), EOS];
+    return { ids, labels: ids.map((id, k) => (k >= p.length ? id : -100)) };
+  };
+  const pairs = cli('--data', pairsFile, '--json');
+  const out = JSON.parse(pairs.stdout);
+  expect([out.kind, out.items]).toEqual(['pairs', 2]);
+  expect([out.shown[0].chosen.ids, out.shown[0].chosen.labels]).toEqual([side('Q: what is 2+2?', ' 4').ids, side('Q: what is 2+2?', ' 4').labels]);
+  expect(out.shown[1].rejected.ids).toEqual(side('Say it: ', ' no way').ids);
+  expect(out.shown[0].chosen.text).toBe('Q: what is 2+2?[[ 4<|endoftext|>]]');
+  const all = [side('Q: what is 2+2?', ' 4'), side('Q: what is 2+2?', ' five'), side('Say it: ', 'yes'), side('Say it: ', ' no way')];
+  expect([out.tokens, out.learnedTokens]).toEqual([all.reduce((n, s) => n + s.ids.length, 0), all.reduce((n, s) => n + s.labels.filter((l) => l !== -100).length, 0)]);
+  expect(pairs.stderr).toMatch(/1 pair\(s\) whose prompt's tokens are not the start of prompt \+ completion's/); // ("Say it: " + "yes": the space merges into " yes")
+  const text = cli('--data', pairsFile, '--show', '1').stdout;
+  expect(text).toMatch(/pairs\.jsonl: 2 preference pairs \(DPO, ORPO; --method kto unpairs them\), each side up to 128 tokens; 32 tokens, 8 completion tokens scored/);
+  expect(text).toContain(`pair 1, chosen (${all[0].ids.length} tokens, 2 scored; the completion [[marked]]):\nQ: what is 2+2?[[ 4<|endoftext|>]]`);
+  expect(text).not.toContain('pair 2');
+  const kto = JSON.parse(cli('--data', ktoFile, '--json').stdout);
+  expect([kto.kind, kto.items, kto.shown.map((e: { label: boolean }) => e.label)]).toEqual(['kto', 2, [true, false]]);
+  expect(kto.shown[1].ids).toEqual(side('Q: hi', ' go away').ids);
+  expect(cli('--data', ktoFile).stdout).toMatch(/2 KTO examples \(1 desirable\)/);
+  // --block-size is TRL's max_length: a prompt that fills it is left out, as train leaves it out
+  expect(cli('--data', pairsFile, '--block-size', '6').stderr).toMatch(/1 pair\(s\) left out: the prompt alone fills --block-size 6/);
+});
+
 test('prompt-completion examples tokenized on several threads (--dataset-num-proc; by default from 8 MB): the examples of one thread', () => {
   const file = path.join(tmp, 'many-pairs.jsonl');
   const words = torch.data.brownDocuments(['a']).map((d) => d.text).join(' ').split(/\s+/);

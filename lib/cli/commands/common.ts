@@ -66,11 +66,12 @@ function tokenizeThreads(n: number | undefined): number | undefined {
 
 /**
  * Tokenizing threads for `bytes` of text when not given: every core from 8 MB (shared among this
- * machine's data-parallel workers, unless this one tokenizes `alone`), else one.
+ * machine's data-parallel workers, unless this one tokenizes `alone`), else one; at most a thread
+ * per MB (each loads the tokenizer's tables: a many-core machine starts no more than it can use).
  */
 function autoThreads(bytes: number, alone = false): number {
   const local = alone ? 1 : Number(process.env.LOCAL_WORLD_SIZE ?? 1) || 1;
-  return bytes >= 8 << 20 ? Math.max(1, Math.floor(os.availableParallelism() / local)) : 1;
+  return bytes >= 8 << 20 ? Math.max(1, Math.min(Math.floor(os.availableParallelism() / local), Math.ceil(bytes / (1 << 20)))) : 1;
 }
 
 /**
@@ -420,11 +421,10 @@ function withGenerationMarkers(tok: torch.GPT2Tokenizer): torch.GPT2Tokenizer {
  * tokenizer, --block-size as TRL's max_length; checked as loadDataset checks its data (the block
  * size against n_positions, the token ids against the model's vocabulary).
  */
-export function preferenceDataset(file: string, pairs: torch.data.PreferencePair[], f: Record<string, unknown>, model: torch.GPT2LMHeadModel,
-  opts: torch.data.PreferenceOptions = {}): torch.data.PreferenceDataset {
+export function preferenceDataset(file: string, pairs: torch.data.PreferencePair[], f: Record<string, unknown>, model: torch.GPT2LMHeadModel | undefined,
+  opts: torch.data.PreferenceOptions = {}, tok: torch.GPT2Tokenizer = tokenizerFromFlags(f)): torch.data.PreferenceDataset {
   const blockSize = f['block-size'] as number;
-  if (blockSize > model.config.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${model.config.n_positions})`);
-  const tok = tokenizerFromFlags(f);
+  if (model && blockSize > model.config.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${model.config.n_positions})`);
   const threads = tokenizeThreads(f['dataset-num-proc'] as number | undefined) ?? autoThreads(textChars(pairs, ['prompt', 'chosen', 'rejected']));
   const ds = new torch.data.PreferenceDataset(pairs, { ...opts, tokenizer: tok, maxLength: blockSize, threads });
   if (ds.dropped) console.error(`${file}: ${ds.dropped} pair(s) left out: the prompt alone fills --block-size ${blockSize} (nothing left to learn; TRL leaves them out too)`);
@@ -433,11 +433,10 @@ export function preferenceDataset(file: string, pairs: torch.data.PreferencePair
 }
 
 /** KTO examples (unpaired), tokenized by --model's tokenizer, --block-size as TRL's max_length. */
-export function ktoDataset(file: string, examples: torch.data.KTOExample[], f: Record<string, unknown>, model: torch.GPT2LMHeadModel,
-  opts: torch.data.PreferenceOptions = {}): torch.data.KTODataset {
+export function ktoDataset(file: string, examples: torch.data.KTOExample[], f: Record<string, unknown>, model: torch.GPT2LMHeadModel | undefined,
+  opts: torch.data.PreferenceOptions = {}, tok: torch.GPT2Tokenizer = tokenizerFromFlags(f)): torch.data.KTODataset {
   const blockSize = f['block-size'] as number;
-  if (blockSize > model.config.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${model.config.n_positions})`);
-  const tok = tokenizerFromFlags(f);
+  if (model && blockSize > model.config.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${model.config.n_positions})`);
   const threads = tokenizeThreads(f['dataset-num-proc'] as number | undefined) ?? autoThreads(textChars(examples, ['prompt', 'completion']));
   const ds = new torch.data.KTODataset(examples, { ...opts, tokenizer: tok, maxLength: blockSize, threads });
   if (ds.dropped) console.error(`${file}: ${ds.dropped} example(s) left out: the prompt alone fills --block-size ${blockSize} (nothing left to learn; TRL leaves them out too)`);
