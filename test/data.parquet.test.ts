@@ -69,6 +69,14 @@ test('the data readers give from a .parquet what they give from the same rows in
   // each reader says no to other kinds of data, as for a .jsonl
   expect(D.readPreferencePairs(pq('text'))).toBeNull();
   expect(D.readKTOExamples(pq('preferences'))).toBeNull();
+  // a .jsonl is told apart by its first record alone (a large corpus of texts is not parsed whole
+  // to learn it holds no pairs): a broken later line is not reached here, only where the rows are read
+  const texts = path.join(tmp, 'texts-then-broken.jsonl');
+  fs.writeFileSync(texts, '{"text": "a"}\n{"text": "b"}\n{"text": broken\n');
+  expect([D.readPreferencePairs(texts), D.readKTOExamples(texts)]).toEqual([null, null]);
+  const pairs = path.join(tmp, 'pairs-then-broken.jsonl');
+  fs.writeFileSync(pairs, '{"prompt": "a", "chosen": "b", "rejected": "c"}\n{"prompt": broken\n');
+  expect(() => D.readPreferencePairs(pairs)).toThrow(/pairs-then-broken\.jsonl:2/);
 });
 
 test('ClassLabel names: a dataset built with them is the one built from the names themselves', () => {

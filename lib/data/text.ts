@@ -425,10 +425,23 @@ export function readRecords(file: string, opts: { chat?: ChatRenderer | null; ra
   return readRecordsAndKind(file, opts).records;
 }
 
+/**
+ * A record file's first record as readRecords gives it, for telling what kind of data the file is:
+ * JSON Lines read no further than their first record (a large corpus of texts is not parsed whole
+ * only to learn it holds no preference pairs); other formats read as readRecords reads them.
+ */
+function firstRecord(file: string, opts: { chat?: ChatRenderer | null }): Record<string, unknown> | undefined {
+  if (/\.jsonl$/i.test(dataName(file))) {
+    for (const [line, row] of jsonlRows(file)) return readRecordsAndKind(file, opts, [[`${file}:${line}`, row]]).records[0][1] as Record<string, unknown> | undefined;
+    return undefined;
+  }
+  return readRecords(file, opts)[0]?.[1] as Record<string, unknown> | undefined;
+}
+
 /** readRecords, and whether any row was a conversation (TRL's SFT then adds no eos: the template ends turns). */
-function readRecordsAndKind(file: string, opts: { chat?: ChatRenderer | null; raw?: boolean } & ConversationOptions): { records: [string, unknown][]; conversational: boolean } {
+function readRecordsAndKind(file: string, opts: { chat?: ChatRenderer | null; raw?: boolean } & ConversationOptions, raw = readRawRecords(file)): { records: [string, unknown][]; conversational: boolean } {
   let conversational = false;
-  const records = readRawRecords(file).map(([where, row]): [string, unknown] => {
+  const records = raw.map(([where, row]): [string, unknown] => {
     if (opts.raw || row === null || typeof row !== 'object' || Array.isArray(row)) return [where, row];
     try {
       const text = conversationToText(row as Record<string, unknown>, opts.chat, { assistantSpans: opts.assistantSpans });
@@ -679,8 +692,9 @@ export function readPreferencePairs(file: string, opts: { chat?: ChatRenderer | 
   if (isFolder(file)) return readFolderOfOneKind(file, (f) => readPreferencePairs(f, opts), 'preference pairs');
   if (!isRecordFile(file) && !isCsv(file)) return null;
   checkDataFile(file);
-  const parsed = readRecords(file, opts), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
+  const first = firstRecord(file, opts);
   if (!(typeof first?.prompt === 'string' && typeof first?.chosen === 'string' && typeof first?.rejected === 'string')) return null;
+  const parsed = readRecords(file, opts);
   const hint = 'the first line makes this preference data (DPO): every line needs string prompt, chosen and rejected fields';
   return readJsonlFields(file, ['prompt', 'chosen', 'rejected'], parsed, hint).map(([prompt, chosen, rejected]) => ({ prompt, chosen, rejected }));
 }
@@ -694,8 +708,9 @@ export function readKTOExamples(file: string, opts: { chat?: ChatRenderer | null
   if (isFolder(file)) return readFolderOfOneKind(file, (f) => readKTOExamples(f, opts), 'KTO examples (prompt, completion, label)');
   if (!isRecordFile(file) && !isCsv(file)) return null;
   checkDataFile(file);
-  const parsed = readRecords(file, opts), first = parsed[0]?.[1] as Record<string, unknown> | undefined;
+  const first = firstRecord(file, opts);
   if (!(typeof first?.prompt === 'string' && typeof first?.completion === 'string' && typeof first?.label === 'boolean')) return null;
+  const parsed = readRecords(file, opts);
   const hint = 'the first line makes this KTO data: every line needs string prompt and completion fields and a boolean label (true: desirable)';
   const texts = readJsonlFields(file, ['prompt', 'completion'], parsed, hint);
   return parsed.map(([line, row], k) => {
