@@ -27,15 +27,36 @@ Napi::Value sparseCsrTensor(const Napi::CallbackInfo& info) {
   if (isNullish(info, 3)) return ret(info, at::sparse_csr_tensor(crow, col, values, opts));
   return ret(info, at::sparse_csr_tensor(crow, col, values, argInts(info, 3), opts));
 }
+// sparseCompressedTensor(compressedIndices, plainIndices, values, size | null, layout, dtype | -1, device | null):
+// torch.sparse_csc_tensor / sparse_bsr_tensor / sparse_bsc_tensor by layout ("sparse_csc", ...)
+Napi::Value sparseCompressedTensor(const Napi::CallbackInfo& info) {
+  const at::Tensor &compressed = T0, &plain = argTensor(info, 1), &values = argTensor(info, 2);
+  const std::string name = argString(info, 4);
+  at::Layout layout = name == "sparse_csc" ? at::kSparseCsc : name == "sparse_bsr" ? at::kSparseBsr : name == "sparse_bsc" ? at::kSparseBsc : at::kSparseCsr;
+  at::TensorOptions opts = values.options().layout(layout);
+  if (argInt(info, 5) >= 0) opts = opts.dtype(argDtype(info, 5));
+  if (!isNullish(info, 6)) opts = opts.device(argDevice(info, 6));
+  if (isNullish(info, 3)) return ret(info, at::sparse_compressed_tensor(compressed, plain, values, opts));
+  return ret(info, at::sparse_compressed_tensor(compressed, plain, values, argInts(info, 3), opts));
+}
 Napi::Value toSparseCsr(const Napi::CallbackInfo& info) { return ret(info, T0.to_sparse_csr()); }
+Napi::Value toSparseCsc(const Napi::CallbackInfo& info) { return ret(info, T0.to_sparse_csc()); }
+// toSparseBsr(x, [rows, cols]) / toSparseBsc: blocks of that size
+Napi::Value toSparseBsr(const Napi::CallbackInfo& info) { return ret(info, T0.to_sparse_bsr(argInts(info, 1))); }
+Napi::Value toSparseBsc(const Napi::CallbackInfo& info) { return ret(info, T0.to_sparse_bsc(argInts(info, 1))); }
 Napi::Value crowIndices(const Napi::CallbackInfo& info) { return ret(info, T0.crow_indices()); }
 Napi::Value colIndices(const Napi::CallbackInfo& info) { return ret(info, T0.col_indices()); }
+Napi::Value ccolIndices(const Napi::CallbackInfo& info) { return ret(info, T0.ccol_indices()); }
+Napi::Value rowIndices(const Napi::CallbackInfo& info) { return ret(info, T0.row_indices()); }
 // layout(x): "strided", "sparse_coo", "sparse_csr", ... (PyTorch's names without "torch.")
 Napi::Value layout(const Napi::CallbackInfo& info) {
   switch (T0.layout()) {
     case at::kStrided: return Napi::String::New(info.Env(), "strided");
     case at::kSparse: return Napi::String::New(info.Env(), "sparse_coo");
     case at::kSparseCsr: return Napi::String::New(info.Env(), "sparse_csr");
+    case at::kSparseCsc: return Napi::String::New(info.Env(), "sparse_csc");
+    case at::kSparseBsr: return Napi::String::New(info.Env(), "sparse_bsr");
+    case at::kSparseBsc: return Napi::String::New(info.Env(), "sparse_bsc");
     default: return Napi::String::New(info.Env(), c10::str(T0.layout()));
   }
 }
@@ -49,8 +70,8 @@ Napi::Value isCoalesced(const Napi::CallbackInfo& info) { return Napi::Boolean::
 // indices / values: of a coalesced tensor (PyTorch's indices(), values()); raw: _indices(), _values()
 Napi::Value sparseIndices(const Napi::CallbackInfo& info) { return ret(info, argBool(info, 1) ? T0._indices() : T0.indices()); }
 Napi::Value sparseValues(const Napi::CallbackInfo& info) {
-  // (a CSR tensor's values are stored as they are: no raw / coalesced distinction)
-  if (T0.layout() == at::kSparseCsr) return ret(info, T0.values());
+  // (a compressed (CSR, CSC, BSR, BSC) tensor's values are stored as they are: no raw / coalesced distinction)
+  if (T0.layout() != at::kSparse) return ret(info, T0.values());
   return ret(info, argBool(info, 1) ? T0._values() : T0.values());
 }
 Napi::Value nnz(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(T0._nnz())); }
@@ -74,7 +95,8 @@ OP1(sparseLogSoftmax, at::_sparse_log_softmax(a, argInt64(info, 1)))
 
 void registerSparse(Registrar& r) {
 #define R(name) r.add<name>(#name)
-  R(sparseCooTensor); R(sparseCsrTensor); R(toSparseCsr); R(crowIndices); R(colIndices); R(layout); R(toSparse); R(toDense); R(coalesce); R(isCoalesced); R(sparseIndices); R(sparseValues);
+  R(sparseCooTensor); R(sparseCsrTensor); R(sparseCompressedTensor); R(toSparseCsr); R(toSparseCsc); R(toSparseBsr); R(toSparseBsc);
+  R(crowIndices); R(colIndices); R(ccolIndices); R(rowIndices); R(layout); R(toSparse); R(toDense); R(coalesce); R(isCoalesced); R(sparseIndices); R(sparseValues);
   R(nnz); R(sparseDim); R(denseDim); R(sparseMask); R(sparseMm); R(sparseSum); R(sparseSoftmax); R(sparseLogSoftmax);
 #undef R
 }

@@ -103,3 +103,44 @@ print(json.dumps({"crow": c.crow_indices().tolist(), "col": c.col_indices().toli
     expect(() => c.tolist()).toThrow(/reads dense memory, and this tensor is SparseCsr: use x.toDense\(\)/);
   });
 });
+
+test('sparse CSC, BSR and BSC tensors as PyTorch\'s: toSparseCsc / Bsr / Bsc parts, the constructors, toDense, printing', () => {
+  const want = pythonJson(`
+import json, torch
+a = torch.tensor([[0, 1.5, 0, 0], [2, 0, 0, 3], [0, 0, 0, 0], [0, 4, 5, 0]], dtype=torch.float64)
+csc, bsr, bsc = a.to_sparse_csc(), a.to_sparse_bsr((2, 2)), a.to_sparse_bsc((2, 2))
+f = lambda t: t.tolist()
+b = torch.tensor([[1.0, -1], [2, 0.5], [0, 3], [4, 1]], dtype=torch.float64)
+try:
+    mm = f(bsr.matmul(b))
+except RuntimeError as e:
+    mm = {"error": str(e).splitlines()[0]}
+s = torch.sparse_csc_tensor(torch.tensor([0, 1, 3]), torch.tensor([1, 0, 1]), torch.tensor([1.0, 2, 3]), (2, 2))
+r = torch.sparse_bsr_tensor(torch.tensor([0, 1, 1]), torch.tensor([1]), torch.arange(4.).view(1, 2, 2), (4, 4))
+c = torch.sparse_bsc_tensor(torch.tensor([0, 0, 1]), torch.tensor([0]), torch.arange(4.).view(1, 2, 2), (4, 4))
+x = torch.tensor([[0, 1.5], [2, 0]])
+print(json.dumps({"layouts": [str(t.layout).replace('torch.', '') for t in (csc, bsr, bsc)], "nnz": [t._nnz() for t in (csc, bsr, bsc)],
+  "csc": [f(csc.ccol_indices()), f(csc.row_indices()), f(csc.values())], "bsr": [f(bsr.crow_indices()), f(bsr.col_indices()), f(bsr.values())],
+  "bsc": [f(bsc.ccol_indices()), f(bsc.row_indices()), f(bsc.values())], "dense": [f(t.to_dense()) for t in (csc, bsr, bsc, s, r, c)],
+ "mm": mm, "repr": [str(x.to_sparse_csc()), str(x.to_sparse_bsr((1, 1))), str(x.to_sparse_bsc((2, 2)))]}))`);
+  torch.tidy(() => {
+    const a = torch.tensor([[0, 1.5, 0, 0], [2, 0, 0, 3], [0, 0, 0, 0], [0, 4, 5, 0]], { dtype: 'float64' });
+    const [csc, bsr, bsc] = [a.toSparseCsc(), a.toSparseBsr([2, 2]), a.toSparseBsc([2, 2])];
+    expect([[csc, bsr, bsc].map((t) => t.layout), [csc, bsr, bsc].map((t) => t.nnz())]).toEqual([want.layouts, want.nnz]);
+    expect([csc.ccolIndices().tolist(), csc.rowIndices().tolist(), csc.values().tolist()]).toEqual(want.csc);
+    expect([bsr.crowIndices().tolist(), bsr.colIndices().tolist(), bsr.values().tolist()]).toEqual(want.bsr);
+    expect([bsc.ccolIndices().tolist(), bsc.rowIndices().tolist(), bsc.values().tolist()]).toEqual(want.bsc);
+    const s = torch.sparseCscTensor(torch.tensor([0, 1, 3]), torch.tensor([1, 0, 1]), torch.tensor([1.0, 2, 3]), [2, 2]);
+    const r = torch.sparseBsrTensor(torch.tensor([0, 1, 1]), torch.tensor([1]), torch.arange(0, 4, 1, { dtype: 'float32' }).view([1, 2, 2]), [4, 4]);
+    const c = torch.sparseBscTensor(torch.tensor([0, 0, 1]), torch.tensor([0]), torch.arange(0, 4, 1, { dtype: 'float32' }).view([1, 2, 2]), [4, 4]);
+    expect([csc, bsr, bsc, s, r, c].map((t) => t.toDense().tolist())).toEqual(want.dense);
+    const b = torch.tensor([[1, -1], [2, 0.5], [0, 3], [4, 1]], { dtype: 'float64' });
+    // (a libtorch without MKL, as Debian's, has no BSR x dense product on the CPU: PyTorch's fails alike)
+    if (Array.isArray(want.mm)) expect(bsr.matmul(b).tolist()).toEqual(want.mm);
+    else expect(() => bsr.matmul(b)).toThrow(want.mm.error);
+    const x = torch.tensor([[0, 1.5], [2, 0]]);
+    expect([String(x.toSparseCsc()), String(x.toSparseBsr([1, 1])), String(x.toSparseBsc([2, 2]))]).toEqual(want.repr);
+    expect(() => a.toSparseBsr([3, 3])).toThrow(/divisible|blocksize/i);
+    expect(() => csc.tolist()).toThrow(/reads dense memory, and this tensor is SparseCsc: use x.toDense\(\)/);
+  });
+});

@@ -19,7 +19,7 @@ export * as fft from './fft';
 export * as special from './special';
 export * as testing from './testing';
 export * as sparse from './sparse';
-export { sparseCooTensor, sparseCsrTensor } from './sparse';
+export { sparseCooTensor, sparseCsrTensor, sparseCscTensor, sparseBsrTensor, sparseBscTensor } from './sparse';
 export * from './spectral';
 export * as autograd from './autograd';
 export * as profiler from './profiler';

@@ -212,11 +212,12 @@ export function formatTensor(t: Tensor): string {
   const shape = t.shape;
   const numel = shape.reduce((a, b) => a * b, 1);
   const hasDefaultDtype = [defaults.floatDtype, complexOf(defaults.floatDtype), 'int64', 'bool'].includes(dtype);
-  const sparse = t.isSparse || t.isSparseCsr;
+  const layout = t.layout, sparse = layout !== 'strided', compressed = sparse && layout !== 'sparse_coo';
   let text: string;
   if (sparse) {
     // COO: tensor(indices=tensor([...]),\n       values=tensor([...]),\n       size=(...), nnz=..., layout=torch.sparse_coo)
-    // CSR: tensor(crow_indices=..., col_indices=..., values=tensor([...]), size=(...), nnz=..., layout=torch.sparse_csr)
+    // CSR (BSR): tensor(crow_indices=..., col_indices=..., values=tensor([...]), size=(...), nnz=..., layout=torch.sparse_csr)
+    // CSC (BSC): tensor(ccol_indices=..., row_indices=..., values=..., ...)
     suffixes.push(`size=${pyTuple(shape)}`, `nnz=${t.nnz()}`);
     if (!hasDefaultDtype) suffixes.push(`dtype=torch.${dtype}`);
     const part = (name: string, x: Tensor) => {
@@ -225,9 +226,10 @@ export function formatTensor(t: Tensor): string {
       x.dispose();
       return `${p}${s})`;
     };
-    const parts = t.isSparseCsr
-      ? [part('crow_indices', t.crowIndices()), part('col_indices', t.colIndices()), part('values', t.values().detach())]
-      : [part('indices', t.indices({ raw: true }).detach()), part('values', t.values({ raw: true }).detach())];
+    const byColumn = layout === 'sparse_csc' || layout === 'sparse_bsc';
+    const parts = !compressed ? [part('indices', t.indices({ raw: true }).detach()), part('values', t.values({ raw: true }).detach())]
+      : byColumn ? [part('ccol_indices', t.ccolIndices()), part('row_indices', t.rowIndices()), part('values', t.values().detach())]
+        : [part('crow_indices', t.crowIndices()), part('col_indices', t.colIndices()), part('values', t.values().detach())];
     text = parts.join(`,\n${' '.repeat(indent)}`);
   } else if (numel === 0) {
     if (shape.length !== 1) suffixes.push(`size=${pyTuple(shape)}`);
@@ -237,9 +239,9 @@ export function formatTensor(t: Tensor): string {
     if (!hasDefaultDtype) suffixes.push(`dtype=torch.${dtype}`);
     text = body(t, indent);
   }
-  if (t.layout !== 'strided') suffixes.push(`layout=torch.${t.layout}`);
+  if (sparse) suffixes.push(`layout=torch.${layout}`);
   const gradFn = native.gradFnName(t._id) as string | null;
   if (gradFn) suffixes.push(`grad_fn=<${gradFn}>`);
   else if (t.requiresGrad) suffixes.push('requires_grad=True');
-  return addSuffixes(prefix + text, suffixes, indent, sparse && !t.isSparseCsr);
+  return addSuffixes(prefix + text, suffixes, indent, sparse && !compressed);
 }

@@ -25,6 +25,23 @@ export function sparseCsrTensor(crowIndices: Tensor, colIndices: Tensor, values:
   return t;
 }
 
+/**
+ * torch.sparse_csc_tensor / sparse_bsr_tensor / sparse_bsc_tensor: a compressed sparse tensor of
+ * that layout from its compressed indices (ccol for CSC / BSC, crow for BSR), its plain indices
+ * (row / col) and its values (BSR / BSC: blocks, (nnz, blockRows, blockCols)).
+ */
+function sparseCompressed(layout: string, compressed: Tensor, plain: Tensor, values: Tensor, size: Shape | null | undefined, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean }): Tensor {
+  const t = wrap(native.sparseCompressedTensor(id(compressed), id(plain), id(values), size ?? null, layout, opts.dtype ? dtypeCode(opts.dtype) : -1, opts.device === undefined ? null : deviceCode(opts.device)));
+  if (opts.requiresGrad) t.requiresGrad_(true);
+  return t;
+}
+export const sparseCscTensor = (ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, size?: Shape | null, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}) =>
+  sparseCompressed('sparse_csc', ccolIndices, rowIndices, values, size, opts);
+export const sparseBsrTensor = (crowIndices: Tensor, colIndices: Tensor, values: Tensor, size?: Shape | null, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}) =>
+  sparseCompressed('sparse_bsr', crowIndices, colIndices, values, size, opts);
+export const sparseBscTensor = (ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, size?: Shape | null, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}) =>
+  sparseCompressed('sparse_bsc', ccolIndices, rowIndices, values, size, opts);
+
 /** sparse × dense (or sparse × sparse) matrix product; gradients reach both (the sparse one's sparse). */
 export const mm = (sparse: Tensor, dense: Tensor) => wrap(native.sparseMm(id(sparse), id(dense)));
 /** The sum over dims (all by default): sparse while sparse dims remain, dense otherwise. */

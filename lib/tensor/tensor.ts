@@ -208,6 +208,16 @@ export class Tensor {
   get isSparseCsr(): boolean {
     return this.layout === 'sparse_csr';
   }
+  /** The compressed-sparse-column form of a 2-D tensor (ccolIndices, rowIndices, values). */
+  toSparseCsc(): Tensor { return wrap(native.toSparseCsc(id(this))); }
+  /** The block-sparse-row form: blocks of blocksize [rows, cols] (each dim divisible by it); crowIndices / colIndices index the blocks. */
+  toSparseBsr(blocksize: [number, number]): Tensor { return wrap(native.toSparseBsr(id(this), blocksize)); }
+  /** The block-sparse-column form (ccolIndices / rowIndices index the blocks). */
+  toSparseBsc(blocksize: [number, number]): Tensor { return wrap(native.toSparseBsc(id(this), blocksize)); }
+  /** A CSC (or BSC) tensor's column pointers (columns + 1: where each column's values start). */
+  ccolIndices(): Tensor { return wrap(native.ccolIndices(id(this))); }
+  /** A CSC (or BSC) tensor's row of each stored value (block). */
+  rowIndices(): Tensor { return wrap(native.rowIndices(id(this))); }
   /** The dense tensor a sparse one stands for (a dense one: itself). */
   toDense(): Tensor { return wrap(native.toDense(id(this))); }
   /** Duplicate indices summed and sorted (what indices() / values() need). */
