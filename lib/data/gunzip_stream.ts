@@ -3,10 +3,12 @@
 // while this thread blocks on a shared counter (Atomics.wait + receiveMessageOnPort, as
 // parquet.ts and encode_pool.ts do), so a .gz corpus of any size is read without holding it.
 import { MessageChannel, Worker, receiveMessageOnPort } from 'worker_threads';
-import { WORKER_TID_SOURCE, threadEnded } from '../models/encode_pool';
+import { WORKER_TID_SOURCE, threadEnded } from '../io/atomic';
 
 // The worker: streams the file through zlib's gunzip, posting each slice (then an end, or an
-// error) and counting it in signal[0]; it pauses while AHEAD slices wait untaken (signal[1]).
+// error) and counting it in signal[0]; it pauses while AHEAD slices wait untaken (signal[1]). Told
+// to stop (signal[3]), it closes the file itself and ends: a worker terminated from outside would
+// leave its file open (its descriptors are the process's, and nothing closes them).
 const WORKER_SOURCE = `
 const { workerData } = require('worker_threads');
 const fs = require('fs'), zlib = require('zlib');
@@ -19,11 +21,19 @@ const post = (message, transfer = []) => {
 };
 const input = fs.createReadStream(file, { highWaterMark: 1 << 20 });
 const gunzip = zlib.createGunzip({ chunkSize: 1 << 20 });
+const stopped = () => {
+  if (Atomics.load(signal, 3) === 0) return false;
+  input.destroy();
+  gunzip.destroy();
+  return true;
+};
 const resumeWhenTaken = () => {
+  if (stopped()) return;
   if (Atomics.load(signal, 0) - Atomics.load(signal, 1) < ahead) gunzip.resume();
   else setTimeout(resumeWhenTaken, 2);
 };
 gunzip.on('data', (chunk) => {
+  if (stopped()) return;
   const slice = new Uint8Array(chunk); // (a copy of its own, to transfer)
   post({ slice }, [slice.buffer]);
   if (Atomics.load(signal, 0) - Atomics.load(signal, 1) >= ahead) {
@@ -43,10 +53,10 @@ const ANSWER_TIMEOUT_MS = 10 * 60 * 1000;
 
 /**
  * A gzip file's decompressed bytes, a slice (up to 1 MB) at a time; an error (a damaged or
- * cut-short file) is thrown as zlib words it. Stopping early stops the worker.
+ * cut-short file) is thrown as zlib words it. Stopping early stops the worker, its file closed.
  */
 export function* gunzipSlices(file: string): Generator<Uint8Array> {
-  const signal = new Int32Array(new SharedArrayBuffer(12)); // slices posted, slices taken, the worker's OS thread id
+  const signal = new Int32Array(new SharedArrayBuffer(16)); // slices posted, slices taken, the worker's OS thread id, stop
   const { port1, port2 } = new MessageChannel();
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, port: port2, signal, ahead: 4 }, transferList: [port2] });
   worker.unref(); // (never what keeps the process alive)
@@ -73,7 +83,8 @@ export function* gunzipSlices(file: string): Generator<Uint8Array> {
       yield m.slice!;
     }
   } finally {
+    // (the worker closes its file and ends by itself: within a slice, or 2 ms where it waits; unref'd, it never holds the process)
+    Atomics.store(signal, 3, 1);
     port1.close();
-    void worker.terminate();
   }
 }

@@ -10,7 +10,7 @@
 import * as fs from 'fs';
 import { pathToFileURL } from 'url';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'worker_threads';
-import { WORKER_TID_SOURCE, threadEnded } from '../models/encode_pool';
+import { WORKER_TID_SOURCE, threadEnded } from '../io/atomic';
 
 /** A Parquet file's rows, with the Hugging Face features its metadata describes (if any). */
 export interface ParquetData {

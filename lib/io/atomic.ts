@@ -45,6 +45,18 @@ export function writeDirAtomic(dir: string, fill: (tmpDir: string) => void): voi
   if (existed) fs.rmSync(old, { recursive: true, force: true });
 }
 
+/** (a worker's source's expression for) its OS thread id, from Linux's /proc/thread-self; 0 where there is none */
+export const WORKER_TID_SOURCE = "(() => { try { return Number(require('fs').readlinkSync('/proc/thread-self').split('/').pop()) || 0; } catch { return 0; } })()";
+
+/**
+ * Whether a worker's OS thread (its id from WORKER_TID_SOURCE; 0: unknown) has ended. A worker
+ * that died (out of memory) answers nothing more, and a thread blocked waiting for its answer
+ * sees no exit event: its thread gone from /proc is how such a wait learns of it.
+ */
+export function threadEnded(tid: number): boolean {
+  return tid > 0 && !fs.existsSync(`/proc/self/task/${tid}`);
+}
+
 /** Whether a process with this pid runs on this machine (this one, or another user's). */
 export function processAlive(pid: number): boolean {
   if (pid === process.pid) return true;

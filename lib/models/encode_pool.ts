@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { MessageChannel, MessagePort, Worker, receiveMessageOnPort } from 'worker_threads';
+import { WORKER_TID_SOURCE, threadEnded } from '../io/atomic';
 
 /** What a worker is given: the module that builds its encoder, and the tokenizer's tables (null: GPT-2's own). */
 interface PoolData {
@@ -18,17 +19,6 @@ interface PoolData {
   tids: Int32Array;
 }
 
-/** (a worker's source's expression for) its OS thread id, from Linux's /proc/thread-self; 0 where there is none */
-export const WORKER_TID_SOURCE = "(() => { try { return Number(require('fs').readlinkSync('/proc/thread-self').split('/').pop()) || 0; } catch { return 0; } })()";
-
-/**
- * Whether a worker's OS thread (its id from WORKER_TID_SOURCE; 0: unknown) has ended. A worker
- * that died (out of memory) answers nothing more, and a thread blocked waiting for its answer
- * sees no exit event: its thread gone from /proc is how such a wait learns of it.
- */
-export function threadEnded(tid: number): boolean {
-  return tid > 0 && !fs.existsSync(`/proc/self/task/${tid}`);
-}
 
 // The worker: builds the encoder once, then answers each chunk with its ids (or an error), in
 // the order given, and counts the answer up in its slot of the shared counters. A batch of

@@ -112,10 +112,7 @@ export const choleskyInverse = (L: Tensor, upper = false) => wrap(native.cholesk
 /** torch.cholesky_solve(B, L, upper): X with (L Lᵀ) X = B, from the Cholesky factor L. */
 export const choleskySolve = (B: Tensor, L: Tensor, upper = false) => wrap(native.choleskySolve(id(B), id(L), upper));
 /** torch.geqrf: A's QR in LAPACK's Householder form: `a` holds R above the diagonal and the reflectors below, `tau` their scales. */
-export function geqrf(A: Tensor): { a: Tensor; tau: Tensor } {
-  const [a, tau] = (native.geqrf(id(A)) as number[]).map(wrap);
-  return { a, tau };
-}
+export const geqrf = (A: Tensor): { a: Tensor; tau: Tensor } => A.geqrf();
 /** torch.ormqr: C multiplied by the Q of geqrf's (a, tau) without forming it: Q C (left) or C Q, Qᵀ with transpose. */
 export const ormqr = (a: Tensor, tau: Tensor, C: Tensor, left = true, transpose = false) => wrap(native.ormqr(id(a), id(tau), id(C), left, transpose));
 /** torch.orgqr: the Q of geqrf's (a, tau), formed (torch.linalg.householder_product). */

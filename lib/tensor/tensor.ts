@@ -14,6 +14,7 @@ export interface RandomDraw { generator?: Generator | null }
 import { registerTensorHook, registerNodeHook, registerNodePrehook, RemovableHandle } from './function';
 import { tensor as tensorFromData, emptyStrided as emptyStridedOf, TensorData } from './creation';
 import { stft as stftOf, istft as istftOf, StftOptions, IstftOptions } from './spectral';
+import { lu as luOf } from './linalg_legacy';
 
 export type Shape = number[];
 export type Scalar = number | boolean;
@@ -1318,14 +1319,7 @@ export class Tensor {
   /** torch.cholesky_inverse(this): A's inverse from its Cholesky factor (this is L, or U with upper). */
   choleskyInverse(upper = false): Tensor { return wrap(native.choleskyInverse(id(this), upper)); }
   /** torch.lu(this): the packed LU factorization and its pivots; getInfos adds info (> 0: singular) instead of failing. */
-  lu(opts: { pivot?: boolean; getInfos?: boolean } = {}): { LU: Tensor; pivots: Tensor; infos?: Tensor } {
-    if (!opts.getInfos) {
-      const [LU, pivots] = wrapAll(native.linalgLuFactor(id(this), opts.pivot ?? true));
-      return { LU, pivots };
-    }
-    const [LU, pivots, infos] = wrapAll(native.linalgLuFactorEx(id(this), opts.pivot ?? true));
-    return { LU, pivots, infos };
-  }
+  lu(opts: { pivot?: boolean; getInfos?: boolean } = {}): { LU: Tensor; pivots: Tensor; infos?: Tensor } { return luOf(this, opts); }
   /** torch.lu_solve(this, LU, pivots): X with A X = this, from A's lu(). */
   luSolve(LU: Tensor, pivots: Tensor): Tensor { return wrap(native.linalgLuSolve(id(LU), id(pivots), id(this), true, false)); }
   /**

@@ -304,8 +304,9 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   // Separate examples of 8 MB or more are cached as a running text's tokens are (not those with
   // loss masks): a run that finds them there reads neither the data nor the tokenizer's output.
   const examplesMaxLength = split ? Number.MAX_SAFE_INTEGER : blockSize;
-  const examplesKey = readsDocuments && opts.cache !== false && !assistantOnly && opts.stride === undefined && dataBytes(file) >= CACHE_FROM_BYTES
-    ? { examples: EXAMPLES_CACHE_FORMAT, files: torch.data.fileStamps(dataFiles(file)), column: opts.column ?? null, cleaning: cleaning ?? null, tokenizer: tok.fingerprint,
+  const files = dataFiles(file), bytes = files.reduce((n, f) => n + torch.data.dataBytesHint(f), 0);
+  const examplesKey = readsDocuments && opts.cache !== false && !assistantOnly && opts.stride === undefined && bytes >= CACHE_FROM_BYTES
+    ? { examples: EXAMPLES_CACHE_FORMAT, files: torch.data.fileStamps(files), column: opts.column ?? null, cleaning: cleaning ?? null, tokenizer: tok.fingerprint,
       maxLength: examplesMaxLength, completionOnlyLoss: opts.completionOnlyLoss ?? null, packing: opts.packing ?? null, packingStrategy: opts.packingStrategy ?? null }
     : null;
   const cachedExamples = examplesKey && !opts.overwriteCache ? torch.data.readCachedTokenIds(examplesKey) : null;
@@ -333,7 +334,7 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
     // (alone: the one process of this machine's workers tokenizing them, the others waiting for its cache entry)
     const tokenize = ({ exclusive = false } = {}) => {
       const exampleOpts = { maxLength: examplesMaxLength, completionOnlyLoss: opts.completionOnlyLoss, tokenizer: tok, addEos: !docs.conversational,
-        threads: opts.threads ?? autoThreads(dataBytes(file), exclusive) };
+        threads: opts.threads ?? autoThreads(bytes, exclusive) };
       const made = 'pairs' in docs ? torch.data.ExampleDataset.fromPromptCompletions(docs.pairs, exampleOpts) : torch.data.ExampleDataset.fromTexts(docs.texts, { ...exampleOpts, assistantSpans: docs.assistantSpans });
       if (made.length === 0) throw new Error(`${file}: no example leaves anything to learn (${made.dropped} ${assistantOnly ? 'whose first reply starts past' : 'whose prompt fills'} --block-size ${blockSize}, or empty)`);
       return made;
@@ -354,7 +355,6 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
     ds = packedIfAsked(ex);
     items = ex.examples;
   } else {
-    const files = dataFiles(file), bytes = dataBytes(file);
     // (encoded a piece at a time, never joined: a corpus may be larger than a JavaScript string;
     // room made for about a token per 4 bytes of the files, a little over English's rate with GPT-2's BPE)
     // (alone: the one process of this machine's workers tokenizing it, the others waiting for its cache entry)
@@ -400,8 +400,6 @@ function reportExamples(file: string, ex: torch.data.ExampleDataset, blockSize: 
 
 /** A --data path's files: a folder's data files in name order, or the file itself. */
 const dataFiles = (file: string) => (fs.statSync(file).isDirectory() ? torch.data.dataFilesIn(file) : [file]);
-/** About how many bytes of text a --data path holds (compressed files by their hints). */
-const dataBytes = (file: string) => dataFiles(file).reduce((n, f) => n + torch.data.dataBytesHint(f), 0);
 
 /**
  * The tokenizer whose chat template marks the assistant's replies with {% generation %} blocks,
