@@ -9,6 +9,8 @@ import * as optim from './optim';
 import * as train from './train';
 import * as distributions from './distributions';
 export { nn, io, lora, data, optim, train, distributions };
+/** torch.conv2d, torch.layer_norm, torch.dropout, torch.embedding, ...: the torch namespace's forms of F's functions (lib/nn/functional_torch.ts). */
+export * from './nn/functional_torch';
 /** torch.amp: autocast and GradScaler (loss scaling for float16 training). */
 export * as amp from './optim/amp';
 /** torch.save / torch.load: tensors by name, in PyTorch's format or safetensors (lib/io/saveload.ts). */

@@ -11,6 +11,7 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -254,19 +255,30 @@ Napi::Value retPair(const Napi::CallbackInfo& info, at::Tensor a, at::Tensor b);
     return retPair(info, std::get<0>(r), std::get<1>(r)); \
   }
 
+// native/warnings.cc: libtorch's warnings, queued by its handler (from any thread) until the
+// JS thread emits them as Node warnings.
+extern std::atomic<bool> warningsPending;
+void emitPendingWarnings(Napi::Env env);
+void installWarningHandler();
+
 // Turns every C++ exception into a JS Error carrying libtorch's message (without its C++
-// backtrace), so that nothing a user passes can take the process down.
+// backtrace), so that nothing a user passes can take the process down; emits the warnings the
+// call raised (before its error, where it failed).
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>
 Napi::Value guarded(const Napi::CallbackInfo& info) {
   try {
     TensorTable& tbl = table(info);
     if (tbl.hasReleased()) tbl.drainReleased();
-    return F(info);
+    Napi::Value result = F(info);
+    if (warningsPending.load(std::memory_order_relaxed)) emitPendingWarnings(info.Env());
+    return result;
   } catch (const Napi::Error&) {
     throw;
   } catch (const c10::Error& e) {
+    if (warningsPending.load(std::memory_order_relaxed)) emitPendingWarnings(info.Env());
     throw Napi::Error::New(info.Env(), e.what_without_backtrace());
   } catch (const std::exception& e) {
+    if (warningsPending.load(std::memory_order_relaxed)) emitPendingWarnings(info.Env());
     throw Napi::Error::New(info.Env(), e.what());
   }
 }
@@ -295,6 +307,7 @@ void registerQuantized(Registrar& r);
 void registerSparse(Registrar& r);
 void registerJit(Registrar& r);
 void registerAutograd(Registrar& r);
+void registerWarnings(Registrar& r);
 // native/autograd.cc: runs fn, a backward, so that the JS hooks and custom Functions it reaches
 // can run, whichever thread libtorch's engine reaches them on.
 void runAutograd(TensorTable& tbl, const std::function<void()>& fn);

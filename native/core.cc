@@ -518,6 +518,9 @@ Napi::Value isInference(const Napi::CallbackInfo& info) {
 Napi::Value isAnomalyEnabled(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), torch::autograd::AnomalyMode::is_enabled());
 }
+Napi::Value isAnomalyCheckNanEnabled(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), torch::autograd::AnomalyMode::should_check_nan());
+}
 // Forward-mode AD (torch.autograd.forward_ad): levels, dual tensors and their tangents.
 Napi::Value enterDualLevel(const Napi::CallbackInfo& info) {
   uint64_t level = torch::autograd::ForwardADLevel::get_next_idx();
@@ -873,6 +876,7 @@ void registerCore(Registrar& r) {
   r.add<removeBatchDim>("removeBatchDim");
   r.add<isBatchedAt>("isBatchedAt");
   r.add<isAnomalyEnabled>("isAnomalyEnabled");
+  r.add<isAnomalyCheckNanEnabled>("isAnomalyCheckNanEnabled");
   r.add<isGradEnabled>("isGradEnabled");
   r.add<dispose>("dispose");
   r.add<disposeMany>("disposeMany");
@@ -921,6 +925,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tstorch::registerAutograd(r);
   tstorch::registerDist(r);
   tstorch::registerCudaMemory(r);
+  tstorch::registerWarnings(r);
+  tstorch::installWarningHandler();
   return exports;
 }
 

@@ -1,6 +1,8 @@
 // The tensor API: creation, dtypes, data out, shape ops, in-place ops, errors.
 import * as torch from '../lib';
 import { pythonJson } from './helpers';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
 
 afterEach(() => torch.manualSeed(0));
 
@@ -404,5 +406,138 @@ print(json.dumps({"e": [list(e.shape), list(e.stride())], "n": [list(n.shape), l
     expect([torch.isAnomalyEnabled(), torch.autograd.isAnomalyEnabled()]).toEqual([true, true]);
     torch.setAnomalyEnabled(false);
     expect(torch.isAnomalyEnabled()).toBe(false);
+  });
+});
+
+describe('dtype limits, grad mode, determinism and libtorch warnings, as PyTorch', () => {
+  test('finfo and iinfo give PyTorch\'s values; other dtypes are refused, saying which to use', () => {
+    const want = pythonJson(`import torch, json
+f = {str(d).split('.')[1]: (lambda i: [i.bits, i.eps, i.max, i.min, i.tiny, i.smallest_normal, i.resolution, str(i.dtype)])(torch.finfo(d))
+     for d in [torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.complex64, torch.complex128]}
+i = {str(d).split('.')[1]: [torch.iinfo(d).bits, str(torch.iinfo(d).max), str(torch.iinfo(d).min)] for d in [torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64]}
+print(json.dumps({'f': f, 'default': torch.finfo().eps, 'i': i}))`);
+    for (const [dtype, [bits, eps, max, min, tiny, smallestNormal, resolution, of]] of Object.entries(want.f as Record<string, unknown[]>)) {
+      const got = torch.finfo(dtype as torch.DType);
+      expect([got.bits, got.eps, got.max, got.min, got.tiny, got.smallestNormal, got.resolution, got.dtype]).toEqual([bits, eps, max, min, tiny, smallestNormal, resolution, of]);
+    }
+    expect(torch.finfo().eps).toBe(want.default);
+    torch.setDefaultDtype('float64');
+    try {
+      expect(torch.finfo().dtype).toBe('float64');
+    } finally {
+      torch.setDefaultDtype('float32');
+    }
+    for (const [dtype, [bits, max, min]] of Object.entries(want.i as Record<string, [number, string, string]>)) {
+      const got = torch.iinfo(dtype as torch.DType);
+      expect([got.bits, String(got.max), String(got.min), got.dtype]).toEqual([bits, max, min, dtype]);
+    }
+    expect(typeof torch.iinfo('int64').max).toBe('bigint');
+    expect(torch.iinfo('int32').max).toBe(2147483647);
+    expect(() => torch.iinfo('bool')).toThrow(/bool is not an integer dtype/);
+    expect(() => torch.iinfo('float32')).toThrow(/for floating dtypes use finfo/);
+    expect(() => torch.finfo('int64')).toThrow(/int64 is not a floating point dtype \(for integer dtypes use iinfo\)/);
+    // (the mask value of GPT-2's attention is finfo's min)
+    expect(torch.finfoMin('bfloat16')).toBe(torch.finfo('bfloat16').min);
+  });
+
+  test('setGradEnabled (function and scoped forms), deterministic debug mode, anomaly and warn-always queries follow PyTorch', () => {
+    const want = pythonJson(`import torch, json
+out = {'warnAlways': torch.is_warn_always_enabled(), 'checkNan': torch.is_anomaly_check_nan_enabled(), 'modes': []}
+for m in ['warn', 2, 'default', 1, 0, 'error']:
+    torch.set_deterministic_debug_mode(m)
+    out['modes'].append([torch.get_deterministic_debug_mode(), torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()])
+torch.set_deterministic_debug_mode(0)
+torch.set_grad_enabled(False)
+out['off'] = torch.is_grad_enabled()
+with torch.set_grad_enabled(True):
+    out['inside'] = torch.is_grad_enabled()
+out['after'] = torch.is_grad_enabled()
+torch.set_anomaly_enabled(True, False)
+out['checkNanOff'] = torch.is_anomaly_check_nan_enabled()
+print(json.dumps(out))`);
+    const x = torch.ones([2], { requiresGrad: true });
+    torch.setGradEnabled(false);
+    try {
+      expect(torch.isGradEnabled()).toBe(want.off);
+      expect(x.mul(2).requiresGrad).toBe(false);
+      const inside = torch.setGradEnabled(true, () => [torch.isGradEnabled(), x.mul(2).requiresGrad]);
+      expect(inside).toEqual([want.inside, true]);
+      expect(torch.isGradEnabled()).toBe(want.after);
+    } finally {
+      torch.setGradEnabled(true);
+    }
+    expect(torch.setGradEnabled(false, () => torch.isGradEnabled())).toBe(false);
+    expect(torch.isGradEnabled()).toBe(true);
+    expect(() => torch.setGradEnabled('no' as unknown as boolean)).toThrow(/mode must be true or false/);
+
+    const modes: unknown[] = [];
+    try {
+      for (const m of ['warn', 2, 'default', 1, 0, 'error'] as const) {
+        torch.setDeterministicDebugMode(m);
+        modes.push([torch.getDeterministicDebugMode(), torch.areDeterministicAlgorithmsEnabled(), torch.isDeterministicAlgorithmsWarnOnlyEnabled()]);
+      }
+    } finally {
+      torch.setDeterministicDebugMode('default');
+    }
+    expect(modes).toEqual(want.modes);
+    expect(() => torch.setDeterministicDebugMode('constructor' as 'warn')).toThrow(/expected 'default', 'warn', 'error'/);
+    expect(() => torch.setDeterministicDebugMode(3 as 2)).toThrow(/expected 'default', 'warn', 'error'/);
+
+    expect(torch.isWarnAlwaysEnabled()).toBe(want.warnAlways);
+    expect(torch.isAnomalyCheckNanEnabled()).toBe(want.checkNan);
+    torch.setAnomalyEnabled(true, false);
+    try {
+      expect(torch.isAnomalyCheckNanEnabled()).toBe(want.checkNanOff);
+    } finally {
+      torch.setAnomalyEnabled(false);
+    }
+  });
+
+  test('libtorch\'s warnings are Node warnings with PyTorch\'s messages: once each, every time with setWarnAlways, hidden by --no-warnings', () => {
+    // (what Python's warnings module records from the same ops)
+    const want = pythonJson<{ messages: string[]; categories: string[] }>(`import torch, json, warnings
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter('always')
+    a = torch.randn(3, 3)
+    a[(a > 0).to(torch.uint8)]
+    torch.randn(2).cov(correction=5)
+print(json.dumps({'messages': [str(x.message) for x in w], 'categories': [x.category.__name__ for x in w]}))`);
+    // (a process of its own: what it prints on stderr, and warnings are process-wide)
+    const script = `const torch = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'lib'))});
+const seen = [];
+process.on('warning', (w) => seen.push([w.name, w.message]));
+const a = torch.randn([3, 3]);
+for (let i = 0; i < 3; i++) a.index(a.gt(0).to({ dtype: 'uint8' }));
+torch.randn([2]).cov({ correction: 5 });
+const before = seen.length;
+torch.setWarnAlways(true);
+for (let i = 0; i < 2; i++) a.index(a.gt(0).to({ dtype: 'uint8' }));
+setImmediate(() => console.log(JSON.stringify({ seen, before })));`;
+    const run = (...flags: string[]) => spawnSync(process.execPath, [...flags, '-e', script], { encoding: 'utf8', timeout: 120000 });
+    const r = run();
+    expect(r.status).toBe(0);
+    const got = JSON.parse(r.stdout) as { seen: [string, string][]; before: number };
+    // (the message, and where in libtorch: PyTorch's Python handler words the place with an extra space)
+    const parts = (m: string) => { const k = m.indexOf(' (Triggered internally at '); return [m.slice(0, k), m.slice(k).replace(/\s+/g, ' ')]; };
+    expect(got.seen.slice(0, 2).map(([, m]) => parts(m))).toEqual(want.messages.map(parts));
+    expect(got.seen.map(([name]) => name)).toEqual([...want.categories, 'UserWarning', 'UserWarning']);
+    expect(got.before).toBe(0); // (emitted on the next tick, as Node's own warnings)
+    expect(got.seen.length).toBe(4); // (the uint8 warning once for 3 calls, then twice with setWarnAlways)
+    expect(r.stderr).toContain('UserWarning: indexing with dtype torch.uint8 is now deprecated');
+    expect(r.stderr).not.toContain('InitGoogleLogging');
+    const quiet = run('--no-warnings');
+    expect(quiet.status).toBe(0);
+    expect(JSON.parse(quiet.stdout).seen.length).toBe(4);
+    expect(quiet.stderr).toBe('');
+  });
+
+  test('F\'s conv and pool functions take PyTorch\'s positional form too; a misplaced options object is an error, never the defaults', () => {
+    const x = torch.randn([1, 2, 8, 8]), w = torch.randn([3, 2, 3, 3]);
+    expect(torch.nn.functional.conv2d(x, w, null, 2, 1).shape).toEqual([1, 3, 4, 4]);
+    expect(() => torch.nn.functional.conv2d(x, w, null, 2, { padding: 1 } as unknown as number)).toThrow(/an options object goes alone after the tensors, not after positional stride/);
+    expect(() => (torch.nn.functional.conv2d as (...a: unknown[]) => torch.Tensor)(x, w, null, 1, 0, 1, 1, 9)).toThrow(/5 arguments after the tensors, but it takes at most 4 \(stride, padding, dilation, groups\)/);
+    expect(() => (torch.nn.functional.maxPool2d as (...a: unknown[]) => torch.Tensor)(x, 2, null, 0, 1, false, true)).toThrow(/with returnIndices use maxPool2dWithIndices/);
+    expect(() => (torch.nn.functional.avgPool2d as (...a: unknown[]) => torch.Tensor)(x, 2, null, 0, false, true, 3)).toThrow(/divisorOverride is not offered/);
+    expect(() => torch.embedding(torch.randn([4, 2]), torch.tensor([0, 1]), -2)).toThrow(/or -1 for none/);
   });
 });

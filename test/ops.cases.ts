@@ -288,6 +288,34 @@ export const cases: Case[] = [
       torch.range(-1, 2, 0.5, dtype=torch.float64), torch.range(0, 4), torch.range(3, -1.2, -0.7, dtype=torch.float64)])(
       A.cholesky(), A.lu(), A.lu(get_infos=True), Q.geqrf(), T4.triu() + torch.eye(4, dtype=torch.float64) * 4, torch.hann_window(16, dtype=torch.float64),
       [torch.tensor([0, 2, 1]), torch.tensor([1, 3, 0])])` },
+  // (torch.conv2d, torch.embedding, ...: the torch namespace's forms, PyTorch's argument orders; F's conv and pool in PyTorch's positional form;
+  // 1.13: no derivative for channel_shuffle)
+  { name: 'torch_level_functional', inputs: () => [r(1, 2, 6, 6), r(3, 2, 3, 3), r(3), r(2, 3, 3, 3), r(2, 3, 8), r(4, 3, 3), r(10, 4), long([[1, 2, 0], [2, 9, 2]]), r(2), r(2), r(2), r(2)],
+    constants: [7, 10, 11],
+    ts: (x, w, b, wt, x1, w1, emb, idx, g, beta, rm, rv0) => {
+      const rv = rv0.abs().add(0.5), u = torch.pixelUnshuffle(x, 2);
+      return [torch.conv2d(x, w, b, 2, 1), F.conv2d(x, w, b, 1, 'same'), torch.conv2d(x, w, null, [1, 2], 0, 2), torch.conv2d(x, w, b, { stride: 2, padding: 1 }),
+        torch.conv1d(x1, w1, null, 1, 2, 2), torch.convTranspose2d(x, wt, null, 2, 1, 1),
+        torch.maxPool2d(x, 3, 2, 1), F.maxPool2d(x, 2, null, 0, 2, true), torch.maxPool1d(x1, 3, 2, 1, 1, true), torch.avgPool1d(x1, 3, 2, 1, false, false), F.avgPool2d(x, 3, 2, 1, true, false),
+        torch.adaptiveAvgPool1d(x1, 3), torch.adaptiveMaxPool1d(x1, 3).values, torch.adaptiveMaxPool1d(x1, 3).indices,
+        torch.embedding(emb, idx), torch.embedding(emb, idx, 2),
+        torch.batchNorm(x, g, beta, rm, rv, false, 0.1, 1e-5, true), torch.batchNorm(x, g, beta, null, null, true, 0.1, 1e-5, true), torch.instanceNorm(x, g, beta, null, null, true, 0.1, 1e-5, true),
+        torch.layerNorm(x, [6, 6]), torch.groupNorm(x, 2, g, beta), torch.dropout(x, 0.3, false), torch.alphaDropout(x, 0.3, false), torch.featureAlphaDropout(x, 0.3, false),
+        torch.rrelu(x1), torch.constantPadNd(x1, [1, 2], 0.5), torch.cosineSimilarity(x1, x1.flip(-1)), torch.pairwiseDistance(x1.select(0, 0), x1.select(0, 1)),
+        u, torch.pixelShuffle(u, 2), torch.channelShuffle(x1.detach(), 3), torch.celu(x1, 0.5), torch.selu(x1), torch.threshold(x1, 0.1, -1),
+        torch.bilinear(x1.select(2, 0), x1.select(2, 1), w1)];
+    },
+    py: `lambda x, w, b, wt, x1, w1, emb, idx, g, beta, rm, rv0: (lambda rv, u: [
+      torch.conv2d(x, w, b, 2, 1), F.conv2d(x, w, b, 1, 'same'), torch.conv2d(x, w, None, [1, 2], 0, 2), torch.conv2d(x, w, b, stride=2, padding=1),
+      torch.conv1d(x1, w1, None, 1, 2, 2), torch.conv_transpose2d(x, wt, None, 2, 1, 1),
+      torch.max_pool2d(x, 3, 2, 1), F.max_pool2d(x, 2, None, 0, 2, True), torch.max_pool1d(x1, 3, 2, 1, 1, True), torch.avg_pool1d(x1, 3, 2, 1, False, False), F.avg_pool2d(x, 3, 2, 1, True, False),
+      torch.adaptive_avg_pool1d(x1, 3), *torch.adaptive_max_pool1d(x1, 3),
+      torch.embedding(emb, idx), torch.embedding(emb, idx, 2),
+      torch.batch_norm(x, g, beta, rm, rv, False, 0.1, 1e-5, True), torch.batch_norm(x, g, beta, None, None, True, 0.1, 1e-5, True), torch.instance_norm(x, g, beta, None, None, True, 0.1, 1e-5, True),
+      torch.layer_norm(x, [6, 6]), torch.group_norm(x, 2, g, beta), torch.dropout(x, 0.3, False), torch.alpha_dropout(x, 0.3, False), torch.feature_alpha_dropout(x, 0.3, False),
+      torch.rrelu(x1), torch.constant_pad_nd(x1, [1, 2], 0.5), torch.cosine_similarity(x1, x1.flip(-1)), torch.pairwise_distance(x1[0], x1[1]),
+      u, torch.pixel_shuffle(u, 2), torch.channel_shuffle(x1.detach(), 3), torch.celu(x1, 0.5), torch.selu(x1), torch.threshold(x1, 0.1, -1.),
+      torch.bilinear(x1[:, :, 0], x1[:, :, 1], w1)])(rv0.abs() + 0.5, torch.pixel_unshuffle(x, 2))` },
   { name: 'householder_vander_onehot', inputs: () => [r(5, 3), r(5, 2), r(4), r(6, 3), r(6, 2), ints(0, 5, 7)], constants: [0, 1, 2, 3, 4], // (1.13: no derivative for geqrf, ormqr, narrow_copy; vander's backward fails)
     ts: (A, C, x, L, B, k) => {
       const { a, tau } = torch.geqrf(A);

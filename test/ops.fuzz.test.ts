@@ -104,6 +104,14 @@ const ops: Record<string, (x: T) => unknown> = {
     (a: T) => a.newEmptyStrided([i(), i()], [i(), i()]), (a: T) => torch.emptyStrided([i()], [i(), i()]), (a: T) => torch.range(i(), i(), pick([0, 0.5, -1, NaN])),
     (a: T) => a.indexPut([t()], t(), rnd() > 0.5), (a: T) => a.stft(1 + Math.floor(rnd() * 4)),
   ])(x),
+  torchLevel: (x) => pick([
+    (a: T) => torch.conv2d(a, t(), pick([null, t()]), i(), i(), i(), i()), (a: T) => torch.conv1d(a, t(), null, { stride: i(), padding: pick(['same', 'valid', i()]) }),
+    (a: T) => torch.convTranspose2d(a, t(), null, i(), i(), i(), i(), i()), (a: T) => torch.maxPool2d(a, i(), pick([null, i()]), i(), i(), rnd() > 0.5), (a: T) => torch.avgPool1d(a, i(), i(), i()),
+    (a: T) => torch.embedding(t(), a, i()), (a: T) => torch.batchNorm(a, pick([null, t()]), pick([null, t()]), pick([null, t()]), pick([null, t()]), rnd() > 0.5, rnd(), rnd()),
+    (a: T) => torch.instanceNorm(a, null, null, pick([null, t()]), pick([null, t()]), rnd() > 0.5, rnd(), rnd()), (a: T) => torch.dropout(a, rnd() * 1.5 - 0.25, rnd() > 0.5),
+    (a: T) => torch.rrelu(a, rnd(), rnd(), rnd() > 0.5), (a: T) => torch.constantPadNd(a, [i(), i()], rnd()), (a: T) => torch.pixelShuffle(a, i()), (a: T) => torch.channelShuffle(a, i()),
+    (a: T) => torch.threshold(a, rnd(), rnd()), (a: T) => torch.bilinear(a, t(), t()), (a: T) => torch.layerNorm(a, [i()]),
+  ])(x),
   interpolate: (x) => F.interpolate(x, {
     ...(rnd() > 0.5 ? { size: pick([1, 3, 0, [2, 3], -1]) } : { scaleFactor: pick([2, 0.5, 1.3, [2, 1]]) }),
     mode: pick(['nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear', 'area'] as const),

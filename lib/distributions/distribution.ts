@@ -5,7 +5,7 @@ import { Tensor } from '../tensor/tensor';
 import { tensor } from '../tensor/creation';
 import { noGrad } from '../tensor/runtime';
 import { tidy } from '../tensor/scope';
-import { defaults } from '../tensor/dtype';
+import { defaults, finfo, isFloatingDtype, DType } from '../tensor/dtype';
 import * as linalg from '../tensor/linalg';
 
 export type Shape = number[];
@@ -185,17 +185,13 @@ export abstract class Distribution {
   }
 }
 
+// (torch.finfo of the dtype; any other dtype as float32, the default)
+const floatInfo = (dtype: string) => finfo(isFloatingDtype(dtype as DType) ? (dtype as DType) : 'float32');
 /** The probabilities' eps (the dtype's machine epsilon), as torch.finfo(dtype).eps. */
-export function finfoEps(dtype: string): number {
-  return dtype === 'float64' ? 2.220446049250313e-16 : dtype === 'float16' ? 0.0009765625 : dtype === 'bfloat16' ? 0.0078125 : 1.1920928955078125e-7;
-}
+export const finfoEps = (dtype: string): number => floatInfo(dtype).eps;
 /** torch.finfo(dtype).tiny (the smallest normal number) and .min (the most negative). */
-export function finfoTiny(dtype: string): number {
-  return dtype === 'float64' ? 2.2250738585072014e-308 : dtype === 'float16' ? 6.103515625e-5 : 1.1754943508222875e-38;
-}
-export function finfoMin(dtype: string): number {
-  return dtype === 'float64' ? -1.7976931348623157e308 : dtype === 'float16' ? -65504 : dtype === 'bfloat16' ? -3.3895313892515355e38 : -3.4028234663852886e38;
-}
+export const finfoTiny = (dtype: string): number => floatInfo(dtype).tiny;
+export const finfoMin = (dtype: string): number => floatInfo(dtype).min;
 /** probs clamped into [eps, 1 - eps], then to logits (log-odds when binary) */
 export function probsToLogits(probs: Tensor, isBinary = false): Tensor {
   const eps = finfoEps(probs.dtype);

@@ -9,7 +9,7 @@ import { cat } from '../tensor/ops';
 import { tidy } from '../tensor/scope';
 import { noGrad, manualSeed, getRngState, setRngState, isGradEnabled, autocast } from '../tensor/runtime';
 import { checkpointWithParameters } from '../tensor/checkpoint';
-import { DType, Device } from '../tensor/dtype';
+import { DType, Device, finfo, isFloatingDtype } from '../tensor/dtype';
 import { Module, ModuleList } from '../nn/module';
 import { Conv1D, Dropout, Embedding, LayerNorm, Linear } from '../nn/layers';
 import type { TensorModule } from '../nn/containers';
@@ -77,12 +77,7 @@ const ACTIVATIONS: Record<string, (x: Tensor) => Tensor> = {
 
 /** The most negative finite value of a dtype (torch.finfo(dtype).min): HF's mask value. */
 export function finfoMin(dtype: DType): number {
-  switch (dtype) {
-    case 'float16': return -65504;
-    case 'bfloat16': return -3.3895313892515355e38;
-    case 'float64': return -Number.MAX_VALUE;
-    default: return -3.4028234663852886e38;
-  }
+  return finfo(isFloatingDtype(dtype) ? dtype : 'float32').min;
 }
 
 /**

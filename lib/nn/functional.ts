@@ -231,17 +231,39 @@ export interface ConvOptions {
   dilation?: Size;
   groups?: number;
 }
-function conv(nd: number, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, o: ConvOptions): Tensor {
+/**
+ * The options of a function that also takes PyTorch's positional form (F.conv2d(x, w, b, 2, 1)):
+ * an options object as it is, else the arguments by position as `keys`; anything else is an
+ * error, never quietly the defaults.
+ */
+function optionsOf<O extends object>(name: string, args: unknown[], keys: (keyof O & string)[]): O {
+  while (args.length && args[args.length - 1] === undefined) args = args.slice(0, -1);
+  if (args.length === 0) return {} as O;
+  const isOptions = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Tensor);
+  if (args.length === 1 && isOptions(args[0])) return args[0] as O;
+  if (args.length > keys.length) throw new Error(`${name}: ${args.length} arguments after the tensors, but it takes at most ${keys.length} (${keys.join(', ')}), or one options object`);
+  const o: Record<string, unknown> = {};
+  args.forEach((v, i) => {
+    if (isOptions(v)) throw new Error(`${name}: an options object goes alone after the tensors, not after positional ${keys.slice(0, i).join(', ')}`);
+    if (v !== undefined) o[keys[i]] = v;
+  });
+  return o as O;
+}
+const CONV_KEYS: (keyof ConvOptions)[] = ['stride', 'padding', 'dilation', 'groups'];
+type ConvArgs = [opts?: ConvOptions] | [stride?: Size, padding?: Size | 'same' | 'valid', dilation?: Size, groups?: number];
+function conv(nd: number, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, args: unknown[]): Tensor {
   const name = `conv${nd}d`;
+  const o = optionsOf<ConvOptions>(name, args, CONV_KEYS);
   const padding = typeof o.padding === 'string' ? o.padding : sizes(o.padding ?? 0, nd, `${name} padding`);
   return wrap(native.conv(id(x), id(weight), optId(bias), sizes(o.stride ?? 1, nd, `${name} stride`), padding,
     sizes(o.dilation ?? 1, nd, `${name} dilation`), o.groups ?? 1, nd));
 }
+// (each takes { stride, padding, dilation, groups }, or PyTorch's positional stride, padding, dilation, groups)
 /** weight (out, in / groups, k) */
-export const conv1d = (x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvOptions = {}) => conv(1, x, weight, bias, opts);
+export const conv1d = (x: Tensor, weight: Tensor, bias?: Tensor | null, ...opts: ConvArgs) => conv(1, x, weight, bias, opts);
 /** weight (out, in / groups, kH, kW) */
-export const conv2d = (x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvOptions = {}) => conv(2, x, weight, bias, opts);
-export const conv3d = (x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvOptions = {}) => conv(3, x, weight, bias, opts);
+export const conv2d = (x: Tensor, weight: Tensor, bias?: Tensor | null, ...opts: ConvArgs) => conv(2, x, weight, bias, opts);
+export const conv3d = (x: Tensor, weight: Tensor, bias?: Tensor | null, ...opts: ConvArgs) => conv(3, x, weight, bias, opts);
 export interface ConvTransposeOptions {
   stride?: Size;
   padding?: Size;
@@ -249,47 +271,69 @@ export interface ConvTransposeOptions {
   groups?: number;
   dilation?: Size;
 }
-function convTranspose(nd: number, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, o: ConvTransposeOptions): Tensor {
+// (PyTorch's positional order: stride, padding, output_padding, groups, dilation)
+type ConvTransposeArgs = [opts?: ConvTransposeOptions] | [stride?: Size, padding?: Size, outputPadding?: Size, groups?: number, dilation?: Size];
+function convTranspose(nd: number, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, args: unknown[]): Tensor {
   const name = `convTranspose${nd}d`;
+  const o = optionsOf<ConvTransposeOptions>(name, args, ['stride', 'padding', 'outputPadding', 'groups', 'dilation']);
   return wrap(native.convTranspose(id(x), id(weight), optId(bias), sizes(o.stride ?? 1, nd, `${name} stride`), sizes(o.padding ?? 0, nd, `${name} padding`),
     sizes(o.outputPadding ?? 0, nd, `${name} outputPadding`), o.groups ?? 1, sizes(o.dilation ?? 1, nd, `${name} dilation`), nd));
 }
 /** weight (in, out / groups, k) */
-export const convTranspose1d = (x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvTransposeOptions = {}) => convTranspose(1, x, weight, bias, opts);
-export const convTranspose2d = (x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvTransposeOptions = {}) => convTranspose(2, x, weight, bias, opts);
-export const convTranspose3d = (x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvTransposeOptions = {}) => convTranspose(3, x, weight, bias, opts);
+export const convTranspose1d = (x: Tensor, weight: Tensor, bias?: Tensor | null, ...opts: ConvTransposeArgs) => convTranspose(1, x, weight, bias, opts);
+export const convTranspose2d = (x: Tensor, weight: Tensor, bias?: Tensor | null, ...opts: ConvTransposeArgs) => convTranspose(2, x, weight, bias, opts);
+export const convTranspose3d = (x: Tensor, weight: Tensor, bias?: Tensor | null, ...opts: ConvTransposeArgs) => convTranspose(3, x, weight, bias, opts);
 export interface PoolOptions {
   /** the kernel size by default */
   stride?: Size | null;
   padding?: Size;
   ceilMode?: boolean;
 }
-function maxPool(nd: number, x: Tensor, kernelSize: Size, o: PoolOptions & { dilation?: Size }): Tensor {
+type MaxPoolOptions = PoolOptions & { dilation?: Size };
+// (PyTorch's positional order: stride, padding, dilation, ceil_mode, return_indices; avg: stride, padding, ceil_mode, count_include_pad, divisor_override)
+type MaxPoolArgs = [opts?: MaxPoolOptions] | [stride?: Size | null, padding?: Size, dilation?: Size, ceilMode?: boolean, returnIndices?: false];
+type AvgPoolOptions = PoolOptions & { countIncludePad?: boolean };
+type AvgPoolArgs = [opts?: AvgPoolOptions] | [stride?: Size | null, padding?: Size, ceilMode?: boolean, countIncludePad?: boolean, divisorOverride?: null];
+function maxPoolOptions(name: string, args: unknown[]): MaxPoolOptions {
+  const o = optionsOf<MaxPoolOptions & { returnIndices?: boolean }>(name, args, ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndices']);
+  if (o.returnIndices) throw new Error(`${name}: with returnIndices use ${name}WithIndices, which gives { values, indices }`);
+  return o;
+}
+function avgPoolOptions(name: string, args: unknown[]): AvgPoolOptions {
+  const o = optionsOf<AvgPoolOptions & { divisorOverride?: number | null }>(name, args, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']);
+  if (o.divisorOverride != null) throw new Error(`${name}: divisorOverride is not offered: divide the sum pool (countIncludePad true, times the kernel's size) yourself`);
+  return o;
+}
+function maxPool(nd: number, x: Tensor, kernelSize: Size, args: unknown[]): Tensor {
+  const o = maxPoolOptions(`maxPool${nd}d`, args);
   const k = sizes(kernelSize, nd, `maxPool${nd}d kernelSize`);
   return wrap(native.maxPool(id(x), k, o.stride == null ? k : sizes(o.stride, nd, `maxPool${nd}d stride`), sizes(o.padding ?? 0, nd, `maxPool${nd}d padding`),
     sizes(o.dilation ?? 1, nd, `maxPool${nd}d dilation`), o.ceilMode ?? false, nd));
 }
-function avgPool(nd: number, x: Tensor, kernelSize: Size, o: PoolOptions & { countIncludePad?: boolean }): Tensor {
+function avgPool(nd: number, x: Tensor, kernelSize: Size, args: unknown[]): Tensor {
+  const o = avgPoolOptions(`avgPool${nd}d`, args);
   const k = sizes(kernelSize, nd, `avgPool${nd}d kernelSize`);
   return wrap(native.avgPool(id(x), k, o.stride == null ? k : sizes(o.stride, nd, `avgPool${nd}d stride`), sizes(o.padding ?? 0, nd, `avgPool${nd}d padding`),
     o.ceilMode ?? false, o.countIncludePad ?? true, nd));
 }
-export const maxPool1d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { dilation?: Size } = {}) => maxPool(1, x, kernelSize, opts);
-export const maxPool2d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { dilation?: Size } = {}) => maxPool(2, x, kernelSize, opts);
-export const avgPool1d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { countIncludePad?: boolean } = {}) => avgPool(1, x, kernelSize, opts);
-export const avgPool2d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { countIncludePad?: boolean } = {}) => avgPool(2, x, kernelSize, opts);
-export const maxPool3d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { dilation?: Size } = {}) => maxPool(3, x, kernelSize, opts);
-export const avgPool3d = (x: Tensor, kernelSize: Size, opts: PoolOptions & { countIncludePad?: boolean } = {}) => avgPool(3, x, kernelSize, opts);
+export const maxPool1d = (x: Tensor, kernelSize: Size, ...opts: MaxPoolArgs) => maxPool(1, x, kernelSize, opts);
+export const maxPool2d = (x: Tensor, kernelSize: Size, ...opts: MaxPoolArgs) => maxPool(2, x, kernelSize, opts);
+export const avgPool1d = (x: Tensor, kernelSize: Size, ...opts: AvgPoolArgs) => avgPool(1, x, kernelSize, opts);
+export const avgPool2d = (x: Tensor, kernelSize: Size, ...opts: AvgPoolArgs) => avgPool(2, x, kernelSize, opts);
+export const maxPool3d = (x: Tensor, kernelSize: Size, ...opts: MaxPoolArgs) => maxPool(3, x, kernelSize, opts);
+export const avgPool3d = (x: Tensor, kernelSize: Size, ...opts: AvgPoolArgs) => avgPool(3, x, kernelSize, opts);
 /** maxPoolNd with returnIndices: { values, indices } (the flat positions maxUnpool takes back). */
-function maxPoolWithIndices(nd: number, x: Tensor, kernelSize: Size, o: PoolOptions & { dilation?: Size }): { values: Tensor; indices: Tensor } {
+function maxPoolWithIndices(nd: number, x: Tensor, kernelSize: Size, args: unknown[]): { values: Tensor; indices: Tensor } {
+  const o = optionsOf<MaxPoolOptions>(`maxPool${nd}dWithIndices`, args, ['stride', 'padding', 'dilation', 'ceilMode']);
   const k = sizes(kernelSize, nd, `maxPool${nd}d kernelSize`);
   const [values, indices] = (native.maxPoolWithIndices(id(x), k, o.stride == null ? k : sizes(o.stride, nd, `maxPool${nd}d stride`),
     sizes(o.padding ?? 0, nd, `maxPool${nd}d padding`), sizes(o.dilation ?? 1, nd, `maxPool${nd}d dilation`), o.ceilMode ?? false, nd) as number[]).map(wrap);
   return { values, indices };
 }
-export const maxPool1dWithIndices = (x: Tensor, kernelSize: Size, opts: PoolOptions & { dilation?: Size } = {}) => maxPoolWithIndices(1, x, kernelSize, opts);
-export const maxPool2dWithIndices = (x: Tensor, kernelSize: Size, opts: PoolOptions & { dilation?: Size } = {}) => maxPoolWithIndices(2, x, kernelSize, opts);
-export const maxPool3dWithIndices = (x: Tensor, kernelSize: Size, opts: PoolOptions & { dilation?: Size } = {}) => maxPoolWithIndices(3, x, kernelSize, opts);
+type MaxPoolWithIndicesArgs = [opts?: MaxPoolOptions] | [stride?: Size | null, padding?: Size, dilation?: Size, ceilMode?: boolean];
+export const maxPool1dWithIndices = (x: Tensor, kernelSize: Size, ...opts: MaxPoolWithIndicesArgs) => maxPoolWithIndices(1, x, kernelSize, opts);
+export const maxPool2dWithIndices = (x: Tensor, kernelSize: Size, ...opts: MaxPoolWithIndicesArgs) => maxPoolWithIndices(2, x, kernelSize, opts);
+export const maxPool3dWithIndices = (x: Tensor, kernelSize: Size, ...opts: MaxPoolWithIndicesArgs) => maxPoolWithIndices(3, x, kernelSize, opts);
 /** Adaptive max pooling to outputSize: { values, indices }. */
 function adaptiveMaxPool(nd: number, x: Tensor, outputSize: Size): { values: Tensor; indices: Tensor } {
   const [values, indices] = (native.adaptiveMaxPool(id(x), sizes(outputSize, nd, `adaptiveMaxPool${nd}d outputSize`), nd) as number[]).map(wrap);

@@ -67,3 +67,60 @@ export function deviceName(code: number): Device {
 
 /** What factories use when their options say nothing (torch.set_default_device / set_default_dtype). */
 export const defaults: { device: Device; floatDtype: DType } = { device: 'cpu', floatDtype: 'float32' };
+
+/** torch.finfo: the numerical properties of a floating dtype (a complex dtype: those of its parts). */
+export interface FInfo {
+  /** bits per number */
+  bits: number;
+  /** the smallest e with 1 + e != 1 */
+  eps: number;
+  /** the largest finite number */
+  max: number;
+  /** the most negative finite number (-max) */
+  min: number;
+  /** the smallest positive normal number (PyTorch's tiny, also smallest_normal) */
+  tiny: number;
+  smallestNormal: number;
+  /** the approximate decimal resolution: 10^-(digits the dtype holds) */
+  resolution: number;
+  /** the floating dtype described (a complex dtype's parts: float32 or float64) */
+  dtype: DType;
+}
+
+// (float32's and float64's are JavaScript's own limits rounded to them; float16's and bfloat16's as PyTorch reports them)
+const FLOAT_INFO: Record<string, Omit<FInfo, 'dtype' | 'min' | 'smallestNormal'>> = {
+  float32: { bits: 32, eps: 2 ** -23, max: 3.4028234663852886e38, tiny: 2 ** -126, resolution: 1e-6 },
+  float64: { bits: 64, eps: Number.EPSILON, max: Number.MAX_VALUE, tiny: 2 ** -1022, resolution: 1e-15 },
+  float16: { bits: 16, eps: 2 ** -10, max: 65504, tiny: 2 ** -14, resolution: 1e-3 },
+  bfloat16: { bits: 16, eps: 2 ** -7, max: 3.3895313892515355e38, tiny: 2 ** -126, resolution: 1e-2 },
+};
+
+/** torch.finfo(dtype): eps, max, min, tiny ... of a floating (or complex) dtype; without one, of the default dtype. */
+export function finfo(dtype: DType = defaults.floatDtype): FInfo {
+  const real = realOf(dtype), info = FLOAT_INFO[real];
+  if (!info) throw new Error(`finfo: ${String(dtype)} is not a floating point dtype (for integer dtypes use iinfo)`);
+  return { ...info, min: -info.max, smallestNormal: info.tiny, dtype: real };
+}
+
+/** torch.iinfo: the range of an integer dtype; int64's as bigints (JavaScript numbers hold integers only up to 2^53). */
+export interface IInfo<N extends number | bigint = number> {
+  bits: number;
+  max: N;
+  min: N;
+  dtype: DType;
+}
+
+const INT_INFO: Record<string, { bits: number; signed: boolean }> = {
+  uint8: { bits: 8, signed: false }, int8: { bits: 8, signed: true }, int16: { bits: 16, signed: true }, int32: { bits: 32, signed: true },
+};
+
+/** torch.iinfo(dtype): bits, max and min of an integer dtype (int64: bigints). bool, as in PyTorch, is not one. */
+export function iinfo(dtype: 'int64'): IInfo<bigint>;
+export function iinfo(dtype: 'uint8' | 'int8' | 'int16' | 'int32'): IInfo<number>;
+export function iinfo(dtype: DType): IInfo<number> | IInfo<bigint>;
+export function iinfo(dtype: DType): IInfo<number> | IInfo<bigint> {
+  if (dtype === 'int64') return { bits: 64, max: 2n ** 63n - 1n, min: -(2n ** 63n), dtype };
+  const info = INT_INFO[dtype];
+  if (!info) throw new Error(`iinfo: ${String(dtype)} is not an integer dtype (uint8, int8, int16, int32, int64)${isFloatingDtype(dtype) || isComplexDtype(dtype) ? '; for floating dtypes use finfo' : ''}`);
+  return { bits: info.bits, max: info.signed ? 2 ** (info.bits - 1) - 1 : 2 ** info.bits - 1, min: info.signed ? -(2 ** (info.bits - 1)) : 0, dtype };
+}

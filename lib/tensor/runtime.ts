@@ -25,6 +25,22 @@ export function enableGrad<T>(fn: () => T): T {
 }
 
 /**
+ * torch.set_grad_enabled: setGradEnabled(mode) turns gradient recording on or off from here on
+ * (PyTorch's function form); setGradEnabled(mode, fn) runs fn so and restores the mode after (its
+ * context-manager form; synchronous, as noGrad). Like PyTorch's, the mode is this thread's.
+ */
+export function setGradEnabled(mode: boolean): void;
+export function setGradEnabled<T>(mode: boolean, fn: () => T): T;
+export function setGradEnabled<T>(mode: boolean, fn?: () => T): T | void {
+  if (typeof mode !== 'boolean') throw new Error(`setGradEnabled: mode must be true or false, got ${String(mode)}`);
+  if (fn === undefined) {
+    native.setGradEnabled(mode);
+    return;
+  }
+  return mode ? enableGrad(fn) : noGrad(fn);
+}
+
+/**
  * Runs fn in inference mode (torch.inference_mode()): no gradients and no autograd bookkeeping
  * (views and in-place ops skip version counters), faster than noGrad. Tensors made inside are
  * inference tensors: they cannot be saved for a backward later (clone() one outside to use it
@@ -105,6 +121,18 @@ export const isAnomalyEnabled = (): boolean => native.isAnomalyEnabled();
 export function setAnomalyEnabled(mode: boolean, checkNan = true): void {
   native.setDetectAnomaly(mode, checkNan);
 }
+/** torch.is_anomaly_check_nan_enabled: whether anomaly detection also fails a backward that makes NaN. */
+export const isAnomalyCheckNanEnabled = (): boolean => native.isAnomalyCheckNanEnabled();
+
+/**
+ * torch.set_warn_always: libtorch's one-time warnings (TORCH_WARN_ONCE) then fire every time, and
+ * every warning is emitted each time it is raised. libtorch's warnings are Node warnings here
+ * (process.emitWarning: 'UserWarning', or 'DeprecationWarning' on libtorch 2.x; process.on('warning')
+ * sees them, --no-warnings hides them), each distinct message emitted once per process otherwise,
+ * as Python's default warnings filter shows a warning once.
+ */
+export const setWarnAlways = (on: boolean): void => native.setWarnAlways(on === true);
+export const isWarnAlwaysEnabled = (): boolean => native.isWarnAlwaysEnabled();
 /** torch.is_autocast_enabled(deviceType): whether autocast is on for the device type ('cuda' by default, as PyTorch 1.x). */
 export const isAutocastEnabled = (deviceType: 'cpu' | 'cuda' = 'cuda'): boolean => autocastState(deviceType).enabled;
 /** torch.is_autocast_cpu_enabled(). */
@@ -169,6 +197,19 @@ export function areDeterministicAlgorithmsEnabled(): boolean {
 }
 export function isDeterministicAlgorithmsWarnOnlyEnabled(): boolean {
   return (native.deterministicState() as [boolean, boolean])[1];
+}
+/**
+ * torch.set_deterministic_debug_mode: 'default' (0) lets nondeterministic ops run, 'warn' (1) warns
+ * of them, 'error' (2) refuses them: useDeterministicAlgorithms(false), (true, warnOnly), (true).
+ */
+export function setDeterministicDebugMode(mode: 'default' | 'warn' | 'error' | 0 | 1 | 2): void {
+  const level = typeof mode === 'number' ? mode : ['default', 'warn', 'error'].indexOf(mode);
+  if (level !== 0 && level !== 1 && level !== 2) throw new Error(`setDeterministicDebugMode: expected 'default', 'warn', 'error' (or 0, 1, 2), got ${JSON.stringify(mode)}`);
+  useDeterministicAlgorithms(level > 0, { warnOnly: level === 1 });
+}
+/** torch.get_deterministic_debug_mode: 0 (default), 1 (warn) or 2 (error). */
+export function getDeterministicDebugMode(): 0 | 1 | 2 {
+  return !areDeterministicAlgorithmsEnabled() ? 0 : isDeterministicAlgorithmsWarnOnlyEnabled() ? 1 : 2;
 }
 /** torch.set_float32_matmul_precision: 'highest' (full float32), 'high' (TF32 on GPUs that have it) or 'medium' (bfloat16 inside). */
 export function setFloat32MatmulPrecision(precision: 'highest' | 'high' | 'medium'): void {
