@@ -48,8 +48,22 @@ WarningQueue& warningQueue() {
   return *q;
 }
 
-void record(const c10::SourceLocation& where, const std::string& msg, bool verbatim, bool deprecation) {
+// The message without C++ stack frames ("frame #0: ..." lines, which anomaly mode appends as the
+// forward's traceback; Python shows its own there, and libtorch's frames say nothing of the JS).
+std::string withoutFrames(const std::string& msg) {
+  size_t cut = msg.find("\nframe #");
+  if (cut == std::string::npos) return msg;
+  std::string text = msg.substr(0, cut);
+  const std::string dangling = " Traceback of forward call that caused the error:";
+  if (text.size() >= dangling.size() && text.compare(text.size() - dangling.size(), dangling.size(), dangling) == 0) {
+    text.erase(text.size() - dangling.size());
+  }
+  return text;
+}
+
+void record(const c10::SourceLocation& where, const std::string& raw, bool verbatim, bool deprecation) {
   // (as PyTorch's Python handler words it: where in libtorch, unless the message says it itself)
+  const std::string msg = withoutFrames(raw);
   std::string text = verbatim ? msg
                               : msg + " (Triggered internally at " + where.file + ":" +
                                     std::to_string(where.line) + ".)";

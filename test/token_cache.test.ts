@@ -114,7 +114,9 @@ test('tokenCacheEntries lists the entries (tokens, sources, last use); clearToke
     [a.file, 3, 24 + 12, ['/data/a.txt'], false],
   ]);
   expect(listed[1].lastUsed.getTime()).toBe(old.getTime());
-  // reading an entry makes it recently used
+  // reading an entry makes it recently used (b a minute old: times are in ms, and both were made within one)
+  const minuteAgo = new Date(Date.now() - 60e3);
+  fs.utimesSync(b.file, minuteAgo, minuteAgo);
   expect(D.cachedTokenIds({ files: [['/data/a.txt', 1, 2]] }, () => new Int32Array(0), { dir }).fromCache).toBe(true);
   expect(D.tokenCacheEntries({ dir })[0].file).toBe(a.file);
   fs.utimesSync(a.file, old, old);
