@@ -531,11 +531,38 @@ setImmediate(() => console.log(JSON.stringify({ seen, before })));`;
     expect(quiet.stderr).toBe('');
   });
 
-  test('F\'s conv and pool functions take PyTorch\'s positional form too; a misplaced options object is an error, never the defaults', () => {
-    const x = torch.randn([1, 2, 8, 8]), w = torch.randn([3, 2, 3, 3]);
-    expect(torch.nn.functional.conv2d(x, w, null, 2, 1).shape).toEqual([1, 3, 4, 4]);
-    expect(() => torch.nn.functional.conv2d(x, w, null, 2, { padding: 1 } as unknown as number)).toThrow(/an options object goes alone after the tensors, not after positional stride/);
-    expect(() => (torch.nn.functional.conv2d as (...a: unknown[]) => torch.Tensor)(x, w, null, 1, 0, 1, 1, 9)).toThrow(/5 arguments after the tensors, but it takes at most 4 \(stride, padding, dilation, groups\)/);
+  test('F\'s functions take PyTorch\'s positional form too (against PyTorch); an unknown option, a stray argument or a deprecated one is an error, never the defaults', () => {
+    const F = torch.nn.functional as unknown as Record<string, (...a: unknown[]) => torch.Tensor>;
+    const x = torch.randn([1, 2, 8, 8], { dtype: 'float64' }), w = torch.randn([3, 2, 3, 3], { dtype: 'float64' });
+    const y = torch.randn([4, 3], { dtype: 'float64' }), t = torch.tensor([0, 1, 2, 1]), cw = torch.tensor([1, 2, 3], { dtype: 'float64' });
+    // (the same calls, written as PyTorch code is, run by PyTorch on the same numbers)
+    const want = pythonJson<number[][]>(`import torch, json, sys
+import torch.nn.functional as F
+d = json.loads(sys.argv[1]); T = lambda v, **k: torch.tensor(v, dtype=torch.float64, **k)
+x, w, y, cw = T(d['x']), T(d['w']), T(d['y']), T(d['cw']); t = torch.tensor([0, 1, 2, 1])
+out = [F.conv2d(x, w, None, 2, 1), F.cross_entropy(y, t, cw), F.cross_entropy(y, t, None, None, -100, None, 'sum', 0.1), F.pad(y[None], [2, 1], 'reflect'),
+       F.nll_loss(y.log_softmax(1), t, None, None, 1), F.embedding(t, y, 1), F.interpolate(x, None, 1.5, 'bilinear', True), F.normalize(y, 1, 0), F.avg_pool2d(x, 3, 2, 1, True, False)]
+print(json.dumps([o.flatten().tolist() for o in out]))`, JSON.stringify({ x: x.tolist(), w: w.tolist(), y: y.tolist(), cw: cw.tolist() }));
+    const got = [F.conv2d(x, w, null, 2, 1), F.crossEntropy(y, t, cw), F.crossEntropy(y, t, null, null, -100, null, 'sum', 0.1), F.pad(y.unsqueeze(0), [2, 1], 'reflect'),
+      F.nllLoss(y.logSoftmax(1), t, null, null, 1), F.embedding(t, y, 1), F.interpolate(x, null, 1.5, 'bilinear', true), F.normalize(y, 1, 0), F.avgPool2d(x, 3, 2, 1, true, false)];
+    got.forEach((g, k) => {
+      const flat = g.flatten().tolist() as number[];
+      expect(flat.length).toBe(want[k].length);
+      flat.forEach((v, j) => expect(Math.abs(v - want[k][j])).toBeLessThan(1e-12));
+    });
+    // an embedding's padding row gets no gradient, given positionally as by options
+    const e = torch.randn([3, 2], { requiresGrad: true });
+    F.embedding(t, e, 1).sum().backward();
+    expect((e.grad!.select(0, 1).tolist() as number[])).toEqual([0, 0]);
+
+    expect(() => F.conv2d(x, w, null, 2, { padding: 1 })).toThrow(/conv2d: an options object goes alone after the required arguments, not after positional stride/);
+    expect(() => F.conv2d(x, w, null, 1, 0, 1, 1, 9)).toThrow(/5 arguments after its required ones, but it takes at most 4 \(stride, padding, dilation, groups\)/);
+    expect(() => F.crossEntropy(y, t, { ignore_index: 1 })).toThrow(/crossEntropy: unknown option 'ignore_index' \(did you mean ignoreIndex\?\)/);
+    expect(() => F.mseLoss(y, y, { reductio: 'sum' })).toThrow(/unknown option 'reductio' \(it takes reduction\)/);
+    expect(() => F.mseLoss(y, y, 'sum')).toThrow(/sizeAverage is deprecated in PyTorch and not offered here: give reduction/);
+    expect(() => F.pad(y, [1, 1], 'reflect', 0, 5)).toThrow(/pad: 3 arguments after its required ones, but it takes at most 2 \(mode, value\)/);
+    expect(() => F.interpolate(x, { scaleFactor: 2, antialias: true })).toThrow(/antialias true is not offered here \(only false/);
+    expect(() => new torch.nn.CrossEntropyLoss({ label_smoothing: 0.1 } as object).forward(y, t)).toThrow(/did you mean labelSmoothing\?/);
     expect(() => (torch.nn.functional.maxPool2d as (...a: unknown[]) => torch.Tensor)(x, 2, null, 0, 1, false, true)).toThrow(/with returnIndices use maxPool2dWithIndices/);
     expect(() => (torch.nn.functional.avgPool2d as (...a: unknown[]) => torch.Tensor)(x, 2, null, 0, false, true, 3)).toThrow(/divisorOverride is not offered/);
     expect(() => torch.embedding(torch.randn([4, 2]), torch.tensor([0, 1]), -2)).toThrow(/or -1 for none/);

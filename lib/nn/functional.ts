@@ -6,6 +6,61 @@ import { tidy } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
 import { Generator } from '../tensor/generator';
 
+/** What a function's options may hold beyond PyTorch's positional arguments, and those whose only value here is PyTorch's default. */
+interface OptionSpec {
+  extra?: string[];
+  fixed?: Record<string, unknown>;
+}
+// (PyTorch's losses still take these positionally; they are long deprecated for reduction)
+const DEPRECATED_LOSS_ARGS = ['sizeAverage', 'reduce'];
+
+/**
+ * The options of a function that also takes PyTorch's positional form (F.conv2d(x, w, b, 2, 1),
+ * F.pad(x, p, 'reflect'), F.crossEntropy(y, t, weight)): an options object as it is, else the
+ * arguments by position as `keys`. A key the function does not know (a Python spelling such as
+ * ignore_index), a stray argument, a deprecated size_average / reduce, or a value of an option
+ * not offered here is an error that says so, never quietly the defaults.
+ */
+function optionsOf<O extends object>(name: string, args: unknown[], keys: string[], spec: OptionSpec = {}): O {
+  while (args.length && args[args.length - 1] === undefined) args = args.slice(0, -1);
+  if (args.length === 0) return {} as O;
+  const isOptions = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Tensor);
+  let o: Record<string, unknown>;
+  if (args.length === 1 && isOptions(args[0])) {
+    o = args[0] as Record<string, unknown>;
+  } else {
+    if (args.length > keys.length) throw new Error(`${name}: ${args.length} arguments after its required ones, but it takes at most ${keys.length} (${keys.join(', ')}), or one options object`);
+    o = {};
+    args.forEach((v, i) => {
+      if (isOptions(v)) throw new Error(`${name}: an options object goes alone after the required arguments, not after positional ${keys.slice(0, i).join(', ')}`);
+      if (v !== undefined) o[keys[i]] = v;
+    });
+  }
+  const known = [...keys, ...(spec.extra ?? [])];
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined) continue;
+    if (!known.includes(k)) {
+      const camel = k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+      const offered = known.filter((n) => !DEPRECATED_LOSS_ARGS.includes(n));
+      throw new Error(`${name}: unknown option '${k}' (${camel !== k && offered.includes(camel) ? `did you mean ${camel}?` : `it takes ${offered.join(', ')}`})`);
+    }
+    if (v === null) continue;
+    if (DEPRECATED_LOSS_ARGS.includes(k)) throw new Error(`${name}: ${k} is deprecated in PyTorch and not offered here: give reduction ('mean', 'sum' or 'none')`);
+    if (spec.fixed && k in spec.fixed && v !== spec.fixed[k]) throw new Error(`${name}: ${k} ${JSON.stringify(v)} is not offered here (only ${JSON.stringify(spec.fixed[k])}, PyTorch's default)`);
+  }
+  return o as O;
+}
+
+/** fn, whose options object is its argument `at`, taking them as optionsOf does (PyTorch's positional form too, checked). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function takesOptions<Fn extends (...args: any[]) => any>(name: string, at: number, keys: string[], fn: Fn, spec: OptionSpec = {}): Fn {
+  return ((...args: unknown[]) => {
+    const head = args.slice(0, at);
+    head.length = at;
+    return fn(...head, optionsOf(name, args.slice(at), keys, spec));
+  }) as Fn;
+}
+
 const optId = (t?: Tensor | null) => (t ? id(t) : -1);
 
 /** y = x Wᵀ + b, W of shape (out, in). */
@@ -31,7 +86,7 @@ export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor 
 export function oneHot(input: Tensor, numClasses = -1): Tensor {
   return wrap(native.oneHot(id(input), numClasses));
 }
-export function embedding(input: Tensor, weight: Tensor, opts: { paddingIdx?: number | null; maxNorm?: number | null; normType?: number; scaleGradByFreq?: boolean; sparse?: boolean } = {}): Tensor {
+export const embedding = takesOptions('embedding', 2, ['paddingIdx', 'maxNorm', 'normType', 'scaleGradByFreq', 'sparse'], function embedding(input: Tensor, weight: Tensor, opts: { paddingIdx?: number | null; maxNorm?: number | null; normType?: number; scaleGradByFreq?: boolean; sparse?: boolean } = {}): Tensor {
   // maxNorm: the rows looked up are first rescaled in place (in weight itself) to that norm at most, as PyTorch's
   if (opts.maxNorm != null) native.embeddingRenorm_(id(weight), id(input.contiguous()), opts.maxNorm, opts.normType ?? 2);
   let p = -1;
@@ -43,13 +98,13 @@ export function embedding(input: Tensor, weight: Tensor, opts: { paddingIdx?: nu
   }
   if (opts.sparse || opts.scaleGradByFreq) return wrap(native.embedding(id(weight), id(input), p, opts.scaleGradByFreq ?? false, opts.sparse ?? false));
   return wrap(p < 0 ? native.embedding(id(weight), id(input)) : native.embedding(id(weight), id(input), p));
-}
+});
 /**
  * F.embedding_bag: each bag's rows of weight reduced ('sum', 'mean' or 'max'). input (B, N) is B
  * bags of N ids; a 1-D input needs offsets (where each bag starts). perSampleWeights scale rows
  * ('sum' only); paddingIdx rows are left out.
  */
-export function embeddingBag(input: Tensor, weight: Tensor, opts: { offsets?: Tensor | null; mode?: 'sum' | 'mean' | 'max'; perSampleWeights?: Tensor | null; includeLastOffset?: boolean; paddingIdx?: number | null; maxNorm?: number | null; normType?: number } = {}): Tensor {
+export const embeddingBag = takesOptions('embeddingBag', 2, ['offsets', 'maxNorm', 'normType', 'scaleGradByFreq', 'mode', 'sparse', 'perSampleWeights', 'includeLastOffset', 'paddingIdx'], function embeddingBag(input: Tensor, weight: Tensor, opts: { offsets?: Tensor | null; mode?: 'sum' | 'mean' | 'max'; perSampleWeights?: Tensor | null; includeLastOffset?: boolean; paddingIdx?: number | null; maxNorm?: number | null; normType?: number } = {}): Tensor {
   const modes = { sum: 0, mean: 1, max: 2 };
   const mode = modes[opts.mode ?? 'mean'];
   if (mode === undefined) throw new Error(`embeddingBag: mode must be 'sum', 'mean' or 'max', got '${opts.mode}'`);
@@ -76,7 +131,7 @@ export function embeddingBag(input: Tensor, weight: Tensor, opts: { offsets?: Te
     }
     return wrap(native.embeddingBag(id(weight), id(ids), id(offsets), mode, psw ? id(psw) : -1, opts.includeLastOffset ?? false, p));
   });
-}
+}, { fixed: { scaleGradByFreq: false, sparse: false } });
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   if (p < 0 || p > 1) throw new Error(`dropout: p must be in [0, 1], got ${p}`);
   return wrap(native.dropout(id(x), p, training));
@@ -103,32 +158,32 @@ function reductionCode(r: Reduction | undefined, op: string): number {
  * (same shape as the logits); targets equal to ignoreIndex (-100) are skipped; weight (C) rescales
  * each class (the mean is then over the weights, as PyTorch's).
  */
-export function crossEntropy(
+export const crossEntropy = takesOptions('crossEntropy', 2, ['weight', 'sizeAverage', 'ignoreIndex', 'reduce', 'reduction', 'labelSmoothing'], function crossEntropy(
   input: Tensor,
   target: Tensor,
   opts: { ignoreIndex?: number; reduction?: Reduction; labelSmoothing?: number; weight?: Tensor | null } = {},
 ): Tensor {
   return wrap(native.crossEntropy(id(input), id(target), optId(opts.weight), reductionCode(opts.reduction, 'crossEntropy'), opts.ignoreIndex ?? -100, opts.labelSmoothing ?? 0));
-}
+});
 /** Negative log-likelihood of log-probabilities (N, C[, ...]) at class indices (N[, ...]). */
-export function nllLoss(input: Tensor, target: Tensor, opts: { weight?: Tensor | null; ignoreIndex?: number; reduction?: Reduction } = {}): Tensor {
+export const nllLoss = takesOptions('nllLoss', 2, ['weight', 'sizeAverage', 'ignoreIndex', 'reduce', 'reduction'], function nllLoss(input: Tensor, target: Tensor, opts: { weight?: Tensor | null; ignoreIndex?: number; reduction?: Reduction } = {}): Tensor {
   return wrap(native.nllLoss(id(input), id(target), optId(opts.weight), reductionCode(opts.reduction, 'nllLoss'), opts.ignoreIndex ?? -100));
-}
-export const mseLoss = (input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}) =>
-  wrap(native.mseLoss(id(input), id(target), reductionCode(opts.reduction, 'mseLoss')));
-export const l1Loss = (input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}) =>
-  wrap(native.l1Loss(id(input), id(target), reductionCode(opts.reduction, 'l1Loss')));
+});
+export const mseLoss = takesOptions('mseLoss', 2, ['sizeAverage', 'reduce', 'reduction'], (input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}) =>
+  wrap(native.mseLoss(id(input), id(target), reductionCode(opts.reduction, 'mseLoss'))));
+export const l1Loss = takesOptions('l1Loss', 2, ['sizeAverage', 'reduce', 'reduction'], (input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}) =>
+  wrap(native.l1Loss(id(input), id(target), reductionCode(opts.reduction, 'l1Loss'))));
 /** Quadratic below beta, linear above (divided by beta, unlike huberLoss). */
-export const smoothL1Loss = (input: Tensor, target: Tensor, opts: { reduction?: Reduction; beta?: number } = {}) =>
-  wrap(native.smoothL1Loss(id(input), id(target), reductionCode(opts.reduction, 'smoothL1Loss'), opts.beta ?? 1));
-export const huberLoss = (input: Tensor, target: Tensor, opts: { reduction?: Reduction; delta?: number } = {}) =>
-  wrap(native.huberLoss(id(input), id(target), reductionCode(opts.reduction, 'huberLoss'), opts.delta ?? 1));
+export const smoothL1Loss = takesOptions('smoothL1Loss', 2, ['sizeAverage', 'reduce', 'reduction', 'beta'], (input: Tensor, target: Tensor, opts: { reduction?: Reduction; beta?: number } = {}) =>
+  wrap(native.smoothL1Loss(id(input), id(target), reductionCode(opts.reduction, 'smoothL1Loss'), opts.beta ?? 1)));
+export const huberLoss = takesOptions('huberLoss', 2, ['reduction', 'delta'], (input: Tensor, target: Tensor, opts: { reduction?: Reduction; delta?: number } = {}) =>
+  wrap(native.huberLoss(id(input), id(target), reductionCode(opts.reduction, 'huberLoss'), opts.delta ?? 1)));
 /**
  * KL divergence of target from input, input as log-probabilities (target too when logTarget).
  * reduction 'batchmean' (sum / batch size) is the mathematically right one, as PyTorch says;
  * 'mean' (PyTorch's default) averages over every element.
  */
-export function klDiv(input: Tensor, target: Tensor, opts: { reduction?: Reduction | 'batchmean'; logTarget?: boolean } = {}): Tensor {
+export const klDiv = takesOptions('klDiv', 2, ['sizeAverage', 'reduce', 'reduction', 'logTarget'], function klDiv(input: Tensor, target: Tensor, opts: { reduction?: Reduction | 'batchmean'; logTarget?: boolean } = {}): Tensor {
   const logTarget = opts.logTarget ?? false;
   if (opts.reduction === 'batchmean') {
     const sum = wrap(native.klDiv(id(input), id(target), 2, logTarget));
@@ -137,17 +192,17 @@ export function klDiv(input: Tensor, target: Tensor, opts: { reduction?: Reducti
     return out;
   }
   return wrap(native.klDiv(id(input), id(target), reductionCode(opts.reduction, 'klDiv'), logTarget));
-}
+});
 /** Binary cross-entropy of probabilities in [0, 1]. */
-export const binaryCrossEntropy = (input: Tensor, target: Tensor, opts: { weight?: Tensor | null; reduction?: Reduction } = {}) =>
-  wrap(native.binaryCrossEntropy(id(input), id(target), optId(opts.weight), reductionCode(opts.reduction, 'binaryCrossEntropy')));
+export const binaryCrossEntropy = takesOptions('binaryCrossEntropy', 2, ['weight', 'sizeAverage', 'reduce', 'reduction'], (input: Tensor, target: Tensor, opts: { weight?: Tensor | null; reduction?: Reduction } = {}) =>
+  wrap(native.binaryCrossEntropy(id(input), id(target), optId(opts.weight), reductionCode(opts.reduction, 'binaryCrossEntropy'))));
 /** Binary cross-entropy of logits (sigmoid inside, numerically stable); posWeight weighs the positives per class. */
-export const binaryCrossEntropyWithLogits = (input: Tensor, target: Tensor, opts: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {}) =>
-  wrap(native.binaryCrossEntropyWithLogits(id(input), id(target), optId(opts.weight), optId(opts.posWeight), reductionCode(opts.reduction, 'binaryCrossEntropyWithLogits')));
+export const binaryCrossEntropyWithLogits = takesOptions('binaryCrossEntropyWithLogits', 2, ['weight', 'sizeAverage', 'reduce', 'reduction', 'posWeight'], (input: Tensor, target: Tensor, opts: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {}) =>
+  wrap(native.binaryCrossEntropyWithLogits(id(input), id(target), optId(opts.weight), optId(opts.posWeight), reductionCode(opts.reduction, 'binaryCrossEntropyWithLogits'))));
 export const cosineSimilarity = (x1: Tensor, x2: Tensor, dim = 1, eps = 1e-8) => wrap(native.cosineSimilarity(id(x1), id(x2), dim, eps));
 /** The multi-class multi-label hinge loss: target holds class indices, -1 ends the list (F.multilabel_margin_loss). */
-export const multilabelMarginLoss = (input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}) =>
-  wrap(native.multilabelMarginLoss(id(input), id(target), reductionCode(opts.reduction, 'multilabelMarginLoss')));
+export const multilabelMarginLoss = takesOptions('multilabelMarginLoss', 2, ['sizeAverage', 'reduce', 'reduction'], (input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}) =>
+  wrap(native.multilabelMarginLoss(id(input), id(target), reductionCode(opts.reduction, 'multilabelMarginLoss'))));
 /** max(d(a, p) - d(a, n) + margin, 0) with a distance of your own (pairwiseDistance by default). */
 export function tripletMarginWithDistanceLoss(anchor: Tensor, positive: Tensor, negative: Tensor,
   opts: { distanceFunction?: (x: Tensor, y: Tensor) => Tensor; margin?: number; swap?: boolean; reduction?: Reduction } = {}): Tensor {
@@ -169,14 +224,14 @@ export function tripletMarginWithDistanceLoss(anchor: Tensor, positive: Tensor, 
 export const pairwiseDistance = (x1: Tensor, x2: Tensor, p = 2, eps = 1e-6, keepdim = false) =>
   wrap(native.pairwiseDistance(id(x1), id(x2), p, eps, keepdim));
 /** x / max(‖x‖_p over dim, eps), as F.normalize. */
-export function normalize(x: Tensor, opts: { p?: number; dim?: number; eps?: number } = {}): Tensor {
+export const normalize = takesOptions('normalize', 1, ['p', 'dim', 'eps'], function normalize(x: Tensor, opts: { p?: number; dim?: number; eps?: number } = {}): Tensor {
   const n = x.norm(opts.p ?? 2, opts.dim ?? 1, true);
   const d = n.clamp(opts.eps ?? 1e-12);
   const out = x.div(d);
   n.dispose();
   d.dispose();
   return out;
-}
+});
 
 // ---------- activations ----------
 export const silu = (x: Tensor) => wrap(native.silu(id(x)));
@@ -208,14 +263,14 @@ export function softsign(x: Tensor): Tensor {
  * Pads the last dims: pad lists (left, right) of the last dim, then of the one before, as F.pad.
  * mode 'constant' (with value), 'reflect', 'replicate' or 'circular'.
  */
-export function pad(x: Tensor, padding: number[], opts: { mode?: 'constant' | 'reflect' | 'replicate' | 'circular'; value?: number } = {}): Tensor {
+export const pad = takesOptions('pad', 2, ['mode', 'value'], function pad(x: Tensor, padding: number[], opts: { mode?: 'constant' | 'reflect' | 'replicate' | 'circular'; value?: number } = {}): Tensor {
   const mode = opts.mode ?? 'constant';
   if (mode === 'circular' && x.dim() === padding.length / 2 + 1) {
     // an input without a batch dim (libtorch 1.13 wants one for 'circular'; PyTorch 2 takes either)
     return tidy(() => wrap(native.pad(id(x.unsqueeze(0)), padding, mode, null)).squeeze(0));
   }
   return wrap(native.pad(id(x), padding, mode, mode === 'constant' ? opts.value ?? 0 : null));
-}
+});
 
 // ---------- convolution and pooling (batch first: (N, C, L), (N, C, H, W), (N, C, D, H, W)) ----------
 type Size = number | number[];
@@ -230,24 +285,6 @@ export interface ConvOptions {
   padding?: Size | 'same' | 'valid';
   dilation?: Size;
   groups?: number;
-}
-/**
- * The options of a function that also takes PyTorch's positional form (F.conv2d(x, w, b, 2, 1)):
- * an options object as it is, else the arguments by position as `keys`; anything else is an
- * error, never quietly the defaults.
- */
-function optionsOf<O extends object>(name: string, args: unknown[], keys: (keyof O & string)[]): O {
-  while (args.length && args[args.length - 1] === undefined) args = args.slice(0, -1);
-  if (args.length === 0) return {} as O;
-  const isOptions = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Tensor);
-  if (args.length === 1 && isOptions(args[0])) return args[0] as O;
-  if (args.length > keys.length) throw new Error(`${name}: ${args.length} arguments after the tensors, but it takes at most ${keys.length} (${keys.join(', ')}), or one options object`);
-  const o: Record<string, unknown> = {};
-  args.forEach((v, i) => {
-    if (isOptions(v)) throw new Error(`${name}: an options object goes alone after the tensors, not after positional ${keys.slice(0, i).join(', ')}`);
-    if (v !== undefined) o[keys[i]] = v;
-  });
-  return o as O;
 }
 const CONV_KEYS: (keyof ConvOptions)[] = ['stride', 'padding', 'dilation', 'groups'];
 type ConvArgs = [opts?: ConvOptions] | [stride?: Size, padding?: Size | 'same' | 'valid', dilation?: Size, groups?: number];
@@ -364,19 +401,19 @@ function fractionalMaxPool(nd: 2 | 3, x: Tensor, kernelSize: Size, opts: Fractio
   return { values, indices };
 }
 /** F.fractional_max_pool2d with return_indices: { values, indices }. */
-export const fractionalMaxPool2dWithIndices = (x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions) => fractionalMaxPool(2, x, kernelSize, opts);
-export const fractionalMaxPool3dWithIndices = (x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions) => fractionalMaxPool(3, x, kernelSize, opts);
+export const fractionalMaxPool2dWithIndices = takesOptions('fractionalMaxPool2dWithIndices', 2, ['outputSize', 'outputRatio'], (x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions) => fractionalMaxPool(2, x, kernelSize, opts), { extra: ['randomSamples'] });
+export const fractionalMaxPool3dWithIndices = takesOptions('fractionalMaxPool3dWithIndices', 2, ['outputSize', 'outputRatio'], (x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions) => fractionalMaxPool(3, x, kernelSize, opts), { extra: ['randomSamples'] });
 /** F.fractional_max_pool2d: the pooled values. */
-export function fractionalMaxPool2d(x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions): Tensor {
+export const fractionalMaxPool2d = takesOptions('fractionalMaxPool2d', 2, ['outputSize', 'outputRatio', 'returnIndices', 'randomSamples'], function fractionalMaxPool2d(x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions): Tensor {
   const r = fractionalMaxPool(2, x, kernelSize, opts);
   r.indices.dispose();
   return r.values;
-}
-export function fractionalMaxPool3d(x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions): Tensor {
+}, { fixed: { returnIndices: false } });
+export const fractionalMaxPool3d = takesOptions('fractionalMaxPool3d', 2, ['outputSize', 'outputRatio', 'returnIndices', 'randomSamples'], function fractionalMaxPool3d(x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions): Tensor {
   const r = fractionalMaxPool(3, x, kernelSize, opts);
   r.indices.dispose();
   return r.values;
-}
+}, { fixed: { returnIndices: false } });
 export interface UnpoolOptions {
   /** the kernel size by default */
   stride?: Size | null;
@@ -407,21 +444,21 @@ function maxUnpool(nd: number, x: Tensor, indices: Tensor, kernelSize: Size, o: 
   }
   return wrap(native.maxUnpool(id(x), id(indices), size, st, pad, nd));
 }
-export const maxUnpool1d = (x: Tensor, indices: Tensor, kernelSize: Size, opts: UnpoolOptions = {}) => maxUnpool(1, x, indices, kernelSize, opts);
-export const maxUnpool2d = (x: Tensor, indices: Tensor, kernelSize: Size, opts: UnpoolOptions = {}) => maxUnpool(2, x, indices, kernelSize, opts);
-export const maxUnpool3d = (x: Tensor, indices: Tensor, kernelSize: Size, opts: UnpoolOptions = {}) => maxUnpool(3, x, indices, kernelSize, opts);
+export const maxUnpool1d = takesOptions('maxUnpool1d', 3, ['stride', 'padding', 'outputSize'], (x: Tensor, indices: Tensor, kernelSize: Size, opts: UnpoolOptions = {}) => maxUnpool(1, x, indices, kernelSize, opts));
+export const maxUnpool2d = takesOptions('maxUnpool2d', 3, ['stride', 'padding', 'outputSize'], (x: Tensor, indices: Tensor, kernelSize: Size, opts: UnpoolOptions = {}) => maxUnpool(2, x, indices, kernelSize, opts));
+export const maxUnpool3d = takesOptions('maxUnpool3d', 3, ['stride', 'padding', 'outputSize'], (x: Tensor, indices: Tensor, kernelSize: Size, opts: UnpoolOptions = {}) => maxUnpool(3, x, indices, kernelSize, opts));
 /** The p-norm over each window: (sum x^p)^(1/p) (F.lp_pool1d / 2d). */
-export function lpPool1d(x: Tensor, normType: number, kernelSize: number, opts: { stride?: number | null; ceilMode?: boolean } = {}): Tensor {
+export const lpPool1d = takesOptions('lpPool1d', 3, ['stride', 'ceilMode'], function lpPool1d(x: Tensor, normType: number, kernelSize: number, opts: { stride?: number | null; ceilMode?: boolean } = {}): Tensor {
   const out = avgPool1d(x.pow(normType), kernelSize, { stride: opts.stride ?? null, padding: 0, ceilMode: opts.ceilMode ?? false });
   return out.sign().mul(relu(out.abs())).mul(kernelSize).pow(1 / normType);
-}
-export function lpPool2d(x: Tensor, normType: number, kernelSize: Size, opts: { stride?: Size | null; ceilMode?: boolean } = {}): Tensor {
+});
+export const lpPool2d = takesOptions('lpPool2d', 3, ['stride', 'ceilMode'], function lpPool2d(x: Tensor, normType: number, kernelSize: Size, opts: { stride?: Size | null; ceilMode?: boolean } = {}): Tensor {
   const [kw, kh] = sizes(kernelSize, 2, 'lpPool2d kernelSize');
   const out = avgPool2d(x.pow(normType), kernelSize, { stride: opts.stride ?? null, padding: 0, ceilMode: opts.ceilMode ?? false });
   return out.sign().mul(relu(out.abs())).mul(kw * kh).pow(1 / normType);
-}
+});
 /** Each value divided by (k + alpha · the mean square over `size` neighbouring channels)^beta (F.local_response_norm). */
-export function localResponseNorm(x: Tensor, size: number, opts: { alpha?: number; beta?: number; k?: number } = {}): Tensor {
+export const localResponseNorm = takesOptions('localResponseNorm', 2, ['alpha', 'beta', 'k'], function localResponseNorm(x: Tensor, size: number, opts: { alpha?: number; beta?: number; k?: number } = {}): Tensor {
   const dim = x.ndim;
   if (dim < 3) throw new Error(`localResponseNorm: expected 3D or higher dimensionality input (got ${dim} dimensions)`);
   if (x.numel() === 0) return x;
@@ -435,7 +472,7 @@ export function localResponseNorm(x: Tensor, size: number, opts: { alpha?: numbe
     div = div.view(s);
   }
   return x.div(div.mul(opts.alpha ?? 1e-4).add(opts.k ?? 1).pow(opts.beta ?? 0.75));
-}
+});
 /**
  * (N, g·c, ...) -> channels regrouped as (N, c·g, ...) (ShuffleNet). A view, transpose and
  * reshape, so it has a gradient (libtorch 1.13's channel_shuffle kernel has none).
@@ -447,8 +484,8 @@ export function channelShuffle(x: Tensor, groups: number): Tensor {
   return x.reshape([n, groups, c / groups, ...rest]).transpose(1, 2).reshape(x.shape);
 }
 /** Leaky ReLU whose negative slopes are drawn from U(lower, upper) in training, their mean otherwise (F.rrelu). */
-export const rrelu = (x: Tensor, opts: { lower?: number; upper?: number; training?: boolean; generator?: Generator } = {}) =>
-  wrap(native.rrelu(id(x), opts.lower ?? 1 / 8, opts.upper ?? 1 / 3, opts.training ?? false, opts.generator ? Generator._handle(opts.generator) : -1));
+export const rrelu = takesOptions('rrelu', 1, ['lower', 'upper', 'training', 'inplace'], (x: Tensor, opts: { lower?: number; upper?: number; training?: boolean; generator?: Generator } = {}) =>
+  wrap(native.rrelu(id(x), opts.lower ?? 1 / 8, opts.upper ?? 1 / 3, opts.training ?? false, opts.generator ? Generator._handle(opts.generator) : -1)), { extra: ['generator'], fixed: { inplace: false } });
 /** Whole channels of (N, C, D, H, W) (or (C, D, H, W)) dropped with probability p (F.dropout3d). */
 export function dropout3d(x: Tensor, p = 0.5, training = true): Tensor {
   if (p < 0 || p > 1) throw new Error(`dropout3d: p must be in [0, 1], got ${p}`);
@@ -500,26 +537,26 @@ export function alphaDropout(x: Tensor, p = 0.5, training = false): Tensor {
 export const bilinear = (x1: Tensor, x2: Tensor, weight: Tensor, bias?: Tensor | null) => wrap(native.bilinear(id(x1), id(x2), id(weight), optId(bias)));
 
 /** Samples input (N, C, H, W) at grid (N, H', W', 2) locations in [-1, 1] (spatial transformers). */
-export function gridSample(input: Tensor, grid: Tensor, opts: { mode?: 'bilinear' | 'nearest' | 'bicubic'; paddingMode?: 'zeros' | 'border' | 'reflection'; alignCorners?: boolean } = {}): Tensor {
+export const gridSample = takesOptions('gridSample', 2, ['mode', 'paddingMode', 'alignCorners'], function gridSample(input: Tensor, grid: Tensor, opts: { mode?: 'bilinear' | 'nearest' | 'bicubic'; paddingMode?: 'zeros' | 'border' | 'reflection'; alignCorners?: boolean } = {}): Tensor {
   const modes = ['bilinear', 'nearest', 'bicubic'], paddings = ['zeros', 'border', 'reflection'];
   const mode = modes.indexOf(opts.mode ?? 'bilinear'), padding = paddings.indexOf(opts.paddingMode ?? 'zeros');
   if (mode < 0) throw new Error(`gridSample: mode must be 'bilinear', 'nearest' or 'bicubic', got '${opts.mode}'`);
   if (padding < 0) throw new Error(`gridSample: paddingMode must be 'zeros', 'border' or 'reflection', got '${opts.paddingMode}'`);
   return wrap(native.gridSample(id(input), id(grid), mode, padding, opts.alignCorners ?? false));
-}
+});
 /** The sampling grid of affine transforms theta (N, 2, 3) for an output of size [N, C, H, W] (or (N, 3, 4) for 5-D). */
 export const affineGrid = (theta: Tensor, size: number[], alignCorners = false) => wrap(native.affineGrid(id(theta), size, alignCorners));
 /** Sliding blocks of (N, C, H, W) as columns (N, C·kh·kw, L) (F.unfold, im2col). */
-export function unfold(input: Tensor, kernelSize: Size, opts: { dilation?: Size; padding?: Size; stride?: Size } = {}): Tensor {
+export const unfold = takesOptions('unfold', 2, ['dilation', 'padding', 'stride'], function unfold(input: Tensor, kernelSize: Size, opts: { dilation?: Size; padding?: Size; stride?: Size } = {}): Tensor {
   return wrap(native.im2col(id(input), sizes(kernelSize, 2, 'unfold kernelSize'), sizes(opts.dilation ?? 1, 2, 'unfold dilation'), sizes(opts.padding ?? 0, 2, 'unfold padding'), sizes(opts.stride ?? 1, 2, 'unfold stride')));
-}
+});
 /** The inverse: columns (N, C·kh·kw, L) summed back into (N, C, H, W) of outputSize (F.fold, col2im). */
-export function fold(input: Tensor, outputSize: Size, kernelSize: Size, opts: { dilation?: Size; padding?: Size; stride?: Size } = {}): Tensor {
+export const fold = takesOptions('fold', 3, ['dilation', 'padding', 'stride'], function fold(input: Tensor, outputSize: Size, kernelSize: Size, opts: { dilation?: Size; padding?: Size; stride?: Size } = {}): Tensor {
   return wrap(native.col2im(id(input), sizes(outputSize, 2, 'fold outputSize'), sizes(kernelSize, 2, 'fold kernelSize'), sizes(opts.dilation ?? 1, 2, 'fold dilation'),
     sizes(opts.padding ?? 0, 2, 'fold padding'), sizes(opts.stride ?? 1, 2, 'fold stride')));
-}
+});
 /** Samples from the Gumbel-softmax distribution (F.gumbel_softmax); hard: one-hot forward, soft gradients. */
-export function gumbelSoftmax(logits: Tensor, opts: { tau?: number; hard?: boolean; dim?: number } = {}): Tensor {
+export const gumbelSoftmax = takesOptions('gumbelSoftmax', 1, ['tau', 'hard', 'eps', 'dim'], function gumbelSoftmax(logits: Tensor, opts: { tau?: number; hard?: boolean; dim?: number } = {}): Tensor {
   const tau = opts.tau ?? 1, dim = opts.dim ?? -1;
   return tidy(() => {
     const gumbels = noGrad(() => emptyLike(logits).exponential_().log().neg());
@@ -529,33 +566,33 @@ export function gumbelSoftmax(logits: Tensor, opts: { tau?: number; hard?: boole
     const yHard = zerosLike(logits).scatter_(dim, index, 1);
     return yHard.sub(ySoft.detach()).add(ySoft);
   });
-}
+});
 
 // ---------- more losses (libtorch's) ----------
-export const marginRankingLoss = (x1: Tensor, x2: Tensor, target: Tensor, opts: { margin?: number; reduction?: Reduction } = {}) =>
-  wrap(native.marginRankingLoss(id(x1), id(x2), id(target), opts.margin ?? 0, reductionCode(opts.reduction, 'marginRankingLoss')));
-export const cosineEmbeddingLoss = (x1: Tensor, x2: Tensor, target: Tensor, opts: { margin?: number; reduction?: Reduction } = {}) =>
-  wrap(native.cosineEmbeddingLoss(id(x1), id(x2), id(target), opts.margin ?? 0, reductionCode(opts.reduction, 'cosineEmbeddingLoss')));
-export const hingeEmbeddingLoss = (input: Tensor, target: Tensor, opts: { margin?: number; reduction?: Reduction } = {}) =>
-  wrap(native.hingeEmbeddingLoss(id(input), id(target), opts.margin ?? 1, reductionCode(opts.reduction, 'hingeEmbeddingLoss')));
-export const softMarginLoss = (input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}) =>
-  wrap(native.softMarginLoss(id(input), id(target), reductionCode(opts.reduction, 'softMarginLoss')));
-export const tripletMarginLoss = (anchor: Tensor, positive: Tensor, negative: Tensor, opts: { margin?: number; p?: number; eps?: number; swap?: boolean; reduction?: Reduction } = {}) =>
-  wrap(native.tripletMarginLoss(id(anchor), id(positive), id(negative), opts.margin ?? 1, opts.p ?? 2, opts.eps ?? 1e-6, opts.swap ?? false, reductionCode(opts.reduction, 'tripletMarginLoss')));
-export const poissonNllLoss = (input: Tensor, target: Tensor, opts: { logInput?: boolean; full?: boolean; eps?: number; reduction?: Reduction } = {}) =>
-  wrap(native.poissonNllLoss(id(input), id(target), opts.logInput ?? true, opts.full ?? false, opts.eps ?? 1e-8, reductionCode(opts.reduction, 'poissonNllLoss')));
-export const multiMarginLoss = (input: Tensor, target: Tensor, opts: { p?: 1 | 2; margin?: number; weight?: Tensor | null; reduction?: Reduction } = {}) =>
-  wrap(native.multiMarginLoss(id(input), id(target), opts.p ?? 1, opts.margin ?? 1, optId(opts.weight), reductionCode(opts.reduction, 'multiMarginLoss')));
+export const marginRankingLoss = takesOptions('marginRankingLoss', 3, ['margin', 'sizeAverage', 'reduce', 'reduction'], (x1: Tensor, x2: Tensor, target: Tensor, opts: { margin?: number; reduction?: Reduction } = {}) =>
+  wrap(native.marginRankingLoss(id(x1), id(x2), id(target), opts.margin ?? 0, reductionCode(opts.reduction, 'marginRankingLoss'))));
+export const cosineEmbeddingLoss = takesOptions('cosineEmbeddingLoss', 3, ['margin', 'sizeAverage', 'reduce', 'reduction'], (x1: Tensor, x2: Tensor, target: Tensor, opts: { margin?: number; reduction?: Reduction } = {}) =>
+  wrap(native.cosineEmbeddingLoss(id(x1), id(x2), id(target), opts.margin ?? 0, reductionCode(opts.reduction, 'cosineEmbeddingLoss'))));
+export const hingeEmbeddingLoss = takesOptions('hingeEmbeddingLoss', 2, ['margin', 'sizeAverage', 'reduce', 'reduction'], (input: Tensor, target: Tensor, opts: { margin?: number; reduction?: Reduction } = {}) =>
+  wrap(native.hingeEmbeddingLoss(id(input), id(target), opts.margin ?? 1, reductionCode(opts.reduction, 'hingeEmbeddingLoss'))));
+export const softMarginLoss = takesOptions('softMarginLoss', 2, ['sizeAverage', 'reduce', 'reduction'], (input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}) =>
+  wrap(native.softMarginLoss(id(input), id(target), reductionCode(opts.reduction, 'softMarginLoss'))));
+export const tripletMarginLoss = takesOptions('tripletMarginLoss', 3, ['margin', 'p', 'eps', 'swap', 'sizeAverage', 'reduce', 'reduction'], (anchor: Tensor, positive: Tensor, negative: Tensor, opts: { margin?: number; p?: number; eps?: number; swap?: boolean; reduction?: Reduction } = {}) =>
+  wrap(native.tripletMarginLoss(id(anchor), id(positive), id(negative), opts.margin ?? 1, opts.p ?? 2, opts.eps ?? 1e-6, opts.swap ?? false, reductionCode(opts.reduction, 'tripletMarginLoss'))));
+export const poissonNllLoss = takesOptions('poissonNllLoss', 2, ['logInput', 'full', 'sizeAverage', 'eps', 'reduce', 'reduction'], (input: Tensor, target: Tensor, opts: { logInput?: boolean; full?: boolean; eps?: number; reduction?: Reduction } = {}) =>
+  wrap(native.poissonNllLoss(id(input), id(target), opts.logInput ?? true, opts.full ?? false, opts.eps ?? 1e-8, reductionCode(opts.reduction, 'poissonNllLoss'))));
+export const multiMarginLoss = takesOptions('multiMarginLoss', 2, ['p', 'margin', 'weight', 'sizeAverage', 'reduce', 'reduction'], (input: Tensor, target: Tensor, opts: { p?: 1 | 2; margin?: number; weight?: Tensor | null; reduction?: Reduction } = {}) =>
+  wrap(native.multiMarginLoss(id(input), id(target), opts.p ?? 1, opts.margin ?? 1, optId(opts.weight), reductionCode(opts.reduction, 'multiMarginLoss'))));
 /** -(y log σ(x) + (1 - y) log σ(-x)), averaged over classes, then reduced (F.multilabel_soft_margin_loss). */
-export function multilabelSoftMarginLoss(input: Tensor, target: Tensor, opts: { weight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
+export const multilabelSoftMarginLoss = takesOptions('multilabelSoftMarginLoss', 2, ['weight', 'sizeAverage', 'reduce', 'reduction'], function multilabelSoftMarginLoss(input: Tensor, target: Tensor, opts: { weight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
   let loss = target.mul(logSigmoid(input)).add(target.neg().add(1).mul(logSigmoid(input.neg()))).neg();
   if (opts.weight) loss = loss.mul(opts.weight);
   const perSample = loss.sum(input.ndim - 1).div(input.shape[input.ndim - 1]);
   const r = opts.reduction ?? 'mean';
   return r === 'none' ? perSample : r === 'sum' ? perSample.sum() : perSample.mean();
-}
+});
 /** Gaussian negative log-likelihood of target under N(input, var) (F.gaussian_nll_loss; var clamped to eps). */
-export function gaussianNllLoss(input: Tensor, target: Tensor, variance: Tensor, opts: { full?: boolean; eps?: number; reduction?: Reduction } = {}): Tensor {
+export const gaussianNllLoss = takesOptions('gaussianNllLoss', 3, ['full', 'eps', 'reduction'], function gaussianNllLoss(input: Tensor, target: Tensor, variance: Tensor, opts: { full?: boolean; eps?: number; reduction?: Reduction } = {}): Tensor {
   let variance1 = variance;
   const si = input.shape, sv = variance.shape;
   if (si.join() !== sv.join()) {
@@ -569,7 +606,7 @@ export function gaussianNllLoss(input: Tensor, target: Tensor, variance: Tensor,
   if (opts.full) loss = loss.add(0.5 * Math.log(2 * Math.PI));
   const r = opts.reduction ?? 'mean';
   return r === 'none' ? loss : r === 'sum' ? loss.sum() : loss.mean();
-}
+});
 // PyTorch clamps the variance without letting the clamp's gradient through: var.clone() then
 // clamp_ under no_grad, so where it clamps the gradient is as for the unclamped value.
 function noGradClamp(v: Tensor, eps: number): Tensor {
@@ -581,12 +618,12 @@ function noGradClamp(v: Tensor, eps: number): Tensor {
  * Connectionist temporal classification loss: logProbs (T, N, C) (log_softmax over C), targets
  * (N, S) padded or concatenated 1-D, and each sample's input and target lengths.
  */
-export function ctcLoss(logProbs: Tensor, targets: Tensor, inputLengths: Tensor | number[], targetLengths: Tensor | number[], opts: { blank?: number; reduction?: Reduction; zeroInfinity?: boolean } = {}): Tensor {
+export const ctcLoss = takesOptions('ctcLoss', 4, ['blank', 'reduction', 'zeroInfinity'], function ctcLoss(logProbs: Tensor, targets: Tensor, inputLengths: Tensor | number[], targetLengths: Tensor | number[], opts: { blank?: number; reduction?: Reduction; zeroInfinity?: boolean } = {}): Tensor {
   return tidy(() => {
     const lengths = (l: Tensor | number[]) => (l instanceof Tensor ? l.to({ dtype: 'int64' }) : tensor(l, { dtype: 'int64' }));
     return wrap(native.ctcLoss(id(logProbs), id(targets), id(lengths(inputLengths)), id(lengths(targetLengths)), opts.blank ?? 0, reductionCode(opts.reduction, 'ctcLoss'), opts.zeroInfinity ?? false));
   });
-}
+});
 
 // ---------- resampling ----------
 export type InterpolateMode = 'nearest' | 'nearest-exact' | 'linear' | 'bilinear' | 'bicubic' | 'trilinear' | 'area';
@@ -610,7 +647,7 @@ const LINEAR_DIMS: Record<string, number> = { linear: 1, bilinear: 2, bicubic: 2
  * F.interpolate: resizes (N, C, L), (N, C, H, W) or (N, C, D, H, W) to size, or by scaleFactor,
  * with PyTorch's kernels and coordinate rules ('area' is adaptive average pooling).
  */
-export function interpolate(x: Tensor, opts: InterpolateOptions = {}): Tensor {
+export const interpolate = takesOptions('interpolate', 1, ['size', 'scaleFactor', 'mode', 'alignCorners', 'recomputeScaleFactor', 'antialias'], function interpolate(x: Tensor, opts: InterpolateOptions = {}): Tensor {
   const mode = opts.mode ?? 'nearest';
   const nd = x.ndim - 2;
   if (!(mode in INTERPOLATE_KERNEL) && mode !== 'area') {
@@ -638,7 +675,7 @@ export function interpolate(x: Tensor, opts: InterpolateOptions = {}): Tensor {
   }
   if (mode === 'area') return wrap(native.adaptiveAvgPool(id(x), size, nd));
   return wrap(native.upsample(id(x), INTERPOLATE_KERNEL[mode], size, scales, opts.alignCorners ?? false));
-}
+}, { fixed: { antialias: false } });
 
 // ---------- normalization ----------
 /**
@@ -741,14 +778,14 @@ export const selu_ = (x: Tensor) => (native.selu_(id(x)), x);
 export const leakyRelu_ = (x: Tensor, negativeSlope = 0.01) => (native.leakyRelu_(id(x), negativeSlope), x);
 export const hardtanh_ = (x: Tensor, minVal = -1, maxVal = 1) => (native.hardtanh_(id(x), minVal, maxVal), x);
 export const threshold_ = (x: Tensor, thresholdValue: number, value: number) => (native.threshold_(id(x), thresholdValue, value), x);
-export const rrelu_ = (x: Tensor, opts: { lower?: number; upper?: number; training?: boolean; generator?: Generator } = {}) => x._inplace_((t) => rrelu(t, opts));
+export const rrelu_ = takesOptions('rrelu_', 1, ['lower', 'upper', 'training'], (x: Tensor, opts: { lower?: number; upper?: number; training?: boolean; generator?: Generator } = {}) => x._inplace_((t) => rrelu(t, opts)), { extra: ['generator'] });
 /** F.pdist: torch.pdist. */
 export const pdist = (x: Tensor, p = 2) => wrap(native.pdist(id(x), p));
 /** F.upsample: interpolate's older name. */
-export const upsample = (x: Tensor, opts: InterpolateOptions = {}) => interpolate(x, opts);
+export const upsample = takesOptions('upsample', 1, ['size', 'scaleFactor', 'mode', 'alignCorners'], (x: Tensor, opts: InterpolateOptions = {}) => interpolate(x, opts));
 /** F.upsample_nearest: interpolate with mode 'nearest'. */
-export const upsampleNearest = (x: Tensor, opts: { size?: Size; scaleFactor?: number | number[] } = {}) => interpolate(x, { ...opts, mode: 'nearest' });
+export const upsampleNearest = takesOptions('upsampleNearest', 1, ['size', 'scaleFactor'], (x: Tensor, opts: { size?: Size; scaleFactor?: number | number[] } = {}) => interpolate(x, { ...opts, mode: 'nearest' }));
 /** F.upsample_bilinear: interpolate with mode 'bilinear' and alignCorners, as PyTorch's. */
-export const upsampleBilinear = (x: Tensor, opts: { size?: Size; scaleFactor?: number | number[] } = {}) => interpolate(x, { ...opts, mode: 'bilinear', alignCorners: true });
+export const upsampleBilinear = takesOptions('upsampleBilinear', 1, ['size', 'scaleFactor'], (x: Tensor, opts: { size?: Size; scaleFactor?: number | number[] } = {}) => interpolate(x, { ...opts, mode: 'bilinear', alignCorners: true }));
 /** F.conv_tbc: a 1-D convolution over (time, batch, channels) input with a (kernel, in, out) weight, padded by pad on both sides. */
 export const convTbc = (x: Tensor, weight: Tensor, bias: Tensor, pad = 0) => wrap(native.convTbc(id(x), id(weight), id(bias), pad));

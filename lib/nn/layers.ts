@@ -149,7 +149,8 @@ export class EmbeddingBag extends Module {
     });
   }
   forward(input: Tensor, offsets: Tensor | null = null, perSampleWeights: Tensor | null = null): Tensor {
-    return F.embeddingBag(input, this.weight, { ...this.opts, offsets, perSampleWeights });
+    const { mode, paddingIdx, maxNorm, normType, includeLastOffset } = this.opts; // (not the factory's dtype and device)
+    return F.embeddingBag(input, this.weight, { mode, paddingIdx, maxNorm, normType, includeLastOffset, offsets, perSampleWeights });
   }
   protected override extraRepr(): string {
     return `${this.numEmbeddings}, ${this.embeddingDim}, mode='${this.opts.mode ?? 'mean'}'`;
