@@ -563,6 +563,37 @@ print(json.dumps([o.flatten().tolist() for o in out]))`, JSON.stringify({ x: x.t
     expect(() => F.pad(y, [1, 1], 'reflect', 0, 5)).toThrow(/pad: 3 arguments after its required ones, but it takes at most 2 \(mode, value\)/);
     expect(() => F.interpolate(x, { scaleFactor: 2, antialias: true })).toThrow(/antialias true is not offered here \(only false/);
     expect(() => new torch.nn.CrossEntropyLoss({ label_smoothing: 0.1 } as object).forward(y, t)).toThrow(/did you mean labelSmoothing\?/);
+  });
+
+  test('Tensor methods take PyTorch\'s positional arguments too (against PyTorch: x.var(1, false) was the unbiased variance); keyword-only options stay objects', () => {
+    const x = torch.tensor([[1, 2, 3], [4, 5, 9]], { dtype: 'float64' }), near = x.add(1e-3), q = torch.tensor([0.25, 0.5], { dtype: 'float64' });
+    const nan = torch.tensor([NaN, Infinity, -Infinity, 1], { dtype: 'float64' }), ints = torch.tensor([1, 3, 3, 0]), w = torch.tensor([0.5, 1, 2, 4], { dtype: 'float64' });
+    const want = pythonJson<unknown[]>(`import torch, json
+x = torch.tensor([[1., 2, 3], [4, 5, 9]], dtype=torch.float64); near = x + 1e-3; q = torch.tensor([0.25, 0.5], dtype=torch.float64)
+nan = torch.tensor([float('nan'), float('inf'), float('-inf'), 1], dtype=torch.float64); ints = torch.tensor([1, 3, 3, 0]); w = torch.tensor([0.5, 1, 2, 4], dtype=torch.float64)
+L = lambda t: t.tolist()
+out = [L(x.var(1, False)), L(x.var(False)), L(x.std(1, False, True)), L(x.std(0, True)), L(torch.var(x, 1, False)), [L(t) for t in torch.var_mean(x, 1, False, True)], [L(t) for t in torch.std_mean(x, 0, False)],
+       L(x.isclose(near, 0.1, 0.1)), L(x.isclose(near, 0, 1e-4)), x.allclose(near, 0.1), x.allclose(near, 0, 1e-4), L(x.quantile(q, 1, True)), L(x.nanquantile(0.5, 0, True)),
+       [L(t) for t in x.unique(True, True, True)], [L(t) for t in ints.unique_consecutive(True, True)], L(ints.bincount(w, 6)), L(x.diff(2, 0)), L(x.diff(1, 1, x[:, :1])), L(nan.nan_to_num(0, 7, -7)),
+       L(x.slice_scatter(torch.zeros(2, 1, dtype=torch.float64), 1, 1, 2, 1))]
+print(json.dumps(out))`);
+    const L = (t: torch.Tensor) => t.tolist();
+    const u = x.unique(true, true, true), uc = ints.uniqueConsecutive(true, true);
+    const got = [L(x.var(1, false)), L(x.var(false)), L(x.std(1, false, true)), L(x.std(0, true)), L(torch.var(x, 1, false)), torch.varMean(x, 1, false, true).map(L), torch.stdMean(x, 0, false).map(L),
+      L(x.isclose(near, 0.1, 0.1)), L(x.isclose(near, 0, 1e-4)), x.allclose(near, 0.1), x.allclose(near, 0, 1e-4), L(x.quantile(q, 1, true)), L(x.nanquantile(0.5, 0, true)),
+      [L(u.values), L(u.inverse!), L(u.counts!)], [L(uc.values), L(uc.inverse!), L(uc.counts!)], L(ints.bincount(w, 6)), L(x.diff(2, 0)), L(x.diff(1, 1, x.narrow(1, 0, 1))), L(nan.nanToNum(0, 7, -7)),
+      L(x.sliceScatter(torch.zeros([2, 1], { dtype: 'float64' }), 1, 1, 2, 1))];
+    expect(got).toEqual(want);
+    // the options forms give the same
+    expect(L(x.var(1, { unbiased: false }))).toEqual(want[0]);
+    expect(L(x.std(1, { correction: 0, keepdim: true }))).toEqual(want[2]);
+    // what fits neither form is an error, never the defaults
+    expect(() => x.var(1, { keep_dim: true } as object)).toThrow(/var: unknown option 'keep_dim' \(it takes unbiased, keepdim, correction\)/);
+    expect(() => x.var(1, { correction: 0, unbiased: true })).toThrow(/give correction or unbiased, not both/);
+    expect(() => (x.var as (...a: unknown[]) => torch.Tensor)(false, 1)).toThrow(/with unbiased first \(over every element\) it takes nothing more/);
+    expect(() => x.div(2, { rounding_mode: 'floor' } as object)).toThrow(/did you mean roundingMode\?/);
+    expect(() => (x.addmm as (...a: unknown[]) => torch.Tensor)(x, x.t(), 2)).toThrow(/addmm: its options go in one object \{ beta, alpha \} \(PyTorch's keyword-only arguments\), not by position/);
+    expect(() => (x.diff as (...a: unknown[]) => torch.Tensor)(1, 0, null, null, 5)).toThrow(/diff: 5 arguments after its required ones, but it takes at most 4 \(n, dim, prepend, append\)/);
     expect(() => (torch.nn.functional.maxPool2d as (...a: unknown[]) => torch.Tensor)(x, 2, null, 0, 1, false, true)).toThrow(/with returnIndices use maxPool2dWithIndices/);
     expect(() => (torch.nn.functional.avgPool2d as (...a: unknown[]) => torch.Tensor)(x, 2, null, 0, false, true, 3)).toThrow(/divisorOverride is not offered/);
     expect(() => torch.embedding(torch.randn([4, 2]), torch.tensor([0, 1]), -2)).toThrow(/or -1 for none/);

@@ -5,61 +5,7 @@ import { ones, tensor, emptyLike, zerosLike, arange, rand } from '../tensor/crea
 import { tidy } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
 import { Generator } from '../tensor/generator';
-
-/** What a function's options may hold beyond PyTorch's positional arguments, and those whose only value here is PyTorch's default. */
-interface OptionSpec {
-  extra?: string[];
-  fixed?: Record<string, unknown>;
-}
-// (PyTorch's losses still take these positionally; they are long deprecated for reduction)
-const DEPRECATED_LOSS_ARGS = ['sizeAverage', 'reduce'];
-
-/**
- * The options of a function that also takes PyTorch's positional form (F.conv2d(x, w, b, 2, 1),
- * F.pad(x, p, 'reflect'), F.crossEntropy(y, t, weight)): an options object as it is, else the
- * arguments by position as `keys`. A key the function does not know (a Python spelling such as
- * ignore_index), a stray argument, a deprecated size_average / reduce, or a value of an option
- * not offered here is an error that says so, never quietly the defaults.
- */
-function optionsOf<O extends object>(name: string, args: unknown[], keys: string[], spec: OptionSpec = {}): O {
-  while (args.length && args[args.length - 1] === undefined) args = args.slice(0, -1);
-  if (args.length === 0) return {} as O;
-  const isOptions = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Tensor);
-  let o: Record<string, unknown>;
-  if (args.length === 1 && isOptions(args[0])) {
-    o = args[0] as Record<string, unknown>;
-  } else {
-    if (args.length > keys.length) throw new Error(`${name}: ${args.length} arguments after its required ones, but it takes at most ${keys.length} (${keys.join(', ')}), or one options object`);
-    o = {};
-    args.forEach((v, i) => {
-      if (isOptions(v)) throw new Error(`${name}: an options object goes alone after the required arguments, not after positional ${keys.slice(0, i).join(', ')}`);
-      if (v !== undefined) o[keys[i]] = v;
-    });
-  }
-  const known = [...keys, ...(spec.extra ?? [])];
-  for (const [k, v] of Object.entries(o)) {
-    if (v === undefined) continue;
-    if (!known.includes(k)) {
-      const camel = k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-      const offered = known.filter((n) => !DEPRECATED_LOSS_ARGS.includes(n));
-      throw new Error(`${name}: unknown option '${k}' (${camel !== k && offered.includes(camel) ? `did you mean ${camel}?` : `it takes ${offered.join(', ')}`})`);
-    }
-    if (v === null) continue;
-    if (DEPRECATED_LOSS_ARGS.includes(k)) throw new Error(`${name}: ${k} is deprecated in PyTorch and not offered here: give reduction ('mean', 'sum' or 'none')`);
-    if (spec.fixed && k in spec.fixed && v !== spec.fixed[k]) throw new Error(`${name}: ${k} ${JSON.stringify(v)} is not offered here (only ${JSON.stringify(spec.fixed[k])}, PyTorch's default)`);
-  }
-  return o as O;
-}
-
-/** fn, whose options object is its argument `at`, taking them as optionsOf does (PyTorch's positional form too, checked). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function takesOptions<Fn extends (...args: any[]) => any>(name: string, at: number, keys: string[], fn: Fn, spec: OptionSpec = {}): Fn {
-  return ((...args: unknown[]) => {
-    const head = args.slice(0, at);
-    head.length = at;
-    return fn(...head, optionsOf(name, args.slice(at), keys, spec));
-  }) as Fn;
-}
+import { optionsOf, takesOptions } from '../tensor/options';
 
 const optId = (t?: Tensor | null) => (t ? id(t) : -1);
 

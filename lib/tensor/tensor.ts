@@ -2,6 +2,7 @@
 // Methods are PyTorch's, in camelCase; each is one crossing into libtorch.
 import { native } from './native';
 import { DType, Device, MemoryFormat, dtypeCode, dtypeName, deviceCode, deviceName, isFloatingDtype, isComplexDtype, memoryFormatCode } from './dtype';
+import { optionsOf, keywordOptions } from './options';
 import { track, disposeHandle, keep as keepHandle } from './scope';
 import { formatTensor } from './print';
 import { Generator, generatorHandle } from './generator';
@@ -120,6 +121,26 @@ let backwardCallbacks: (() => void)[] = [];
 export function _queueBackwardCallback(fn: () => void): void {
   backwardCallbacks.push(fn);
 }
+// Options of methods that also take PyTorch's positional arguments (lib/tensor/options.ts).
+type CloseOptions = { rtol?: number; atol?: number; equalNan?: boolean };
+type CloseArgs = [opts?: CloseOptions] | [rtol?: number, atol?: number, equalNan?: boolean];
+const CLOSE_KEYS = ['rtol', 'atol', 'equalNan'];
+type QuantileOptions = { keepdim?: boolean; interpolation?: 'linear' | 'lower' | 'higher' | 'midpoint' | 'nearest' };
+type QuantileArgs = [opts?: QuantileOptions] | [keepdim?: boolean];
+type VarianceOptions = { correction?: number; unbiased?: boolean; keepdim?: boolean };
+type VarianceArgs = [opts?: VarianceOptions] | [unbiased?: boolean, keepdim?: boolean];
+
+/** var / std (and their mean forms): PyTorch's (dim, unbiased, keepdim), (unbiased) alone, or (dim, { correction | unbiased, keepdim }). */
+function varianceArgs(name: string, dim: Dims | boolean | null | undefined, args: unknown[]): { dims: number[] | null; correction: number; keepdim: boolean } {
+  if (typeof dim === 'boolean') {
+    if (args.some((a) => a !== undefined)) throw new Error(`${name}: with unbiased first (over every element) it takes nothing more; for dims: ${name}(dim, unbiased, keepdim)`);
+    return { dims: null, correction: dim ? 1 : 0, keepdim: false };
+  }
+  const o = optionsOf<VarianceOptions>(name, args, ['unbiased', 'keepdim'], { extra: ['correction'] });
+  if (o.correction != null && o.unbiased != null) throw new Error(`${name}: give correction or unbiased, not both`);
+  return { dims: dim == null ? null : dimList(dim), correction: o.correction ?? (o.unbiased === false ? 0 : 1), keepdim: o.keepdim ?? false };
+}
+
 /** Runs a backward pass, then the queued callbacks (dropped if the pass fails). */
 export function _afterBackward(run: () => void): void {
   try {
@@ -427,7 +448,8 @@ export class Tensor {
   registerHook(hook: (grad: Tensor) => Tensor | void | null | undefined): RemovableHandle {
     return registerTensorHook(this, hook);
   }
-  backward(gradient?: Tensor, opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
+  backward(gradient?: Tensor | null, ...args: [opts?: { retainGraph?: boolean | null; createGraph?: boolean }] | [retainGraph?: boolean | null, createGraph?: boolean]): void {
+    const opts = optionsOf<{ retainGraph?: boolean | null; createGraph?: boolean }>('backward', args, ['retainGraph', 'createGraph']);
     const create = opts.createGraph ?? false;
     _afterBackward(() => native.backward(id(this), gradient ? id(gradient) : -1, opts.retainGraph ?? create, create));
   }
@@ -451,8 +473,8 @@ export class Tensor {
     return wrap(typeof other === 'number' ? native.mulScalar(id(this), other) : native.mul(id(this), id(other)));
   }
   /** Division; roundingMode 'floor' is Python's //, 'trunc' rounds toward zero (C's integer division). */
-  div(other: TensorLike, opts: { roundingMode?: 'floor' | 'trunc' | null } = {}): Tensor {
-    const mode = opts.roundingMode ?? null;
+  div(other: TensorLike, opts?: { roundingMode?: 'floor' | 'trunc' | null }): Tensor {
+    const mode = opts === undefined ? null : keywordOptions('div', opts, ['roundingMode']).roundingMode ?? null;
     if (mode !== null) {
       if (mode !== 'floor' && mode !== 'trunc') throw new Error(`div: roundingMode must be 'floor', 'trunc' or null, got '${mode}'`);
       return wrap(typeof other === 'number' ? native.divScalarMode(id(this), other, mode) : native.divMode(id(this), id(other), mode));
@@ -530,7 +552,8 @@ export class Tensor {
   /** log(p / (1 - p)); with eps, p is first clamped to [eps, 1 - eps]. */
   logit(eps?: number | null): Tensor { return wrap(native.logit(id(this), eps ?? null)); }
   /** NaN to nan (0), +inf to posinf and -inf to neginf (the dtype's largest / lowest by default). */
-  nanToNum(opts: { nan?: number; posinf?: number | null; neginf?: number | null } = {}): Tensor {
+  nanToNum(...args: [opts?: { nan?: number; posinf?: number | null; neginf?: number | null }] | [nan?: number, posinf?: number | null, neginf?: number | null]): Tensor {
+    const opts = optionsOf<{ nan?: number; posinf?: number | null; neginf?: number | null }>('nanToNum', args, ['nan', 'posinf', 'neginf']);
     return wrap(native.nanToNum(id(this), opts.nan ?? 0, opts.posinf ?? null, opts.neginf ?? null));
   }
 
@@ -545,7 +568,8 @@ export class Tensor {
   logicalOr(o: Tensor): Tensor { return wrap(native.logicalOr(id(this), id(o))); }
   logicalXor(o: Tensor): Tensor { return wrap(native.logicalXor(id(this), id(o))); }
   /** |this - other| <= atol + rtol * |other|, elementwise. */
-  isclose(other: Tensor, opts: { rtol?: number; atol?: number; equalNan?: boolean } = {}): Tensor {
+  isclose(other: Tensor, ...args: CloseArgs): Tensor {
+    const opts = optionsOf<CloseOptions>('isclose', args, CLOSE_KEYS);
     return wrap(native.isclose(id(this), id(other), opts.rtol ?? 1e-5, opts.atol ?? 1e-8, opts.equalNan ?? false));
   }
   /** True when both have the same shape and the same values (torch.equal). */
@@ -595,13 +619,14 @@ export class Tensor {
     return wrap(native.argmin(id(this), dim ?? null, keepdim));
   }
   /** Variance; correction 1 (unbiased) by default, as PyTorch. */
-  var(dim?: Dims, opts: { correction?: number; unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
-    const correction = opts.correction ?? (opts.unbiased === false ? 0 : 1);
-    return wrap(native.var(id(this), dim === undefined ? null : dimList(dim), correction, opts.keepdim ?? false));
+  // (also PyTorch's positional forms: x.var(1, false, true) is dim, unbiased, keepdim; x.var(false), unbiased over all)
+  var(dim?: Dims | boolean | null, ...args: VarianceArgs): Tensor {
+    const v = varianceArgs('var', dim, args);
+    return wrap(native.var(id(this), v.dims, v.correction, v.keepdim));
   }
-  std(dim?: Dims, opts: { correction?: number; unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
-    const correction = opts.correction ?? (opts.unbiased === false ? 0 : 1);
-    return wrap(native.std(id(this), dim === undefined ? null : dimList(dim), correction, opts.keepdim ?? false));
+  std(dim?: Dims | boolean | null, ...args: VarianceArgs): Tensor {
+    const v = varianceArgs('std', dim, args);
+    return wrap(native.std(id(this), v.dims, v.correction, v.keepdim));
   }
   norm(p: number = 2, dim?: Dims, keepdim = false): Tensor {
     return wrap(native.norm(id(this), p, dim === undefined ? null : dimList(dim), keepdim));
@@ -644,14 +669,16 @@ export class Tensor {
   }
   countNonzero(dim?: Dims): Tensor { return wrap(native.countNonzero(id(this), dim === undefined ? [] : dimList(dim))); }
   /** Quantiles q (a number or a 1-D tensor, in [0, 1]) over dim (or all), interpolated as numpy. */
-  quantile(q: TensorLike, dim?: number | null, opts: { keepdim?: boolean; interpolation?: 'linear' | 'lower' | 'higher' | 'midpoint' | 'nearest' } = {}): Tensor {
+  quantile(q: TensorLike, dim?: number | null, ...args: QuantileArgs): Tensor {
+    const opts = optionsOf<QuantileOptions>('quantile', args, ['keepdim'], { extra: ['interpolation'] });
     const [keepdim, interpolation] = [opts.keepdim ?? false, opts.interpolation ?? 'linear'];
     if (typeof q === 'number') return wrap(native.quantileScalar(id(this), q, dim ?? null, keepdim, interpolation, false));
     return wrap(native.quantile(id(this), id(q), dim ?? null, keepdim, interpolation, false));
   }
 
   /** quantile with NaNs left out (a slice of only NaNs gives NaN). */
-  nanquantile(q: TensorLike, dim?: number | null, opts: { keepdim?: boolean; interpolation?: 'linear' | 'lower' | 'higher' | 'midpoint' | 'nearest' } = {}): Tensor {
+  nanquantile(q: TensorLike, dim?: number | null, ...args: QuantileArgs): Tensor {
+    const opts = optionsOf<QuantileOptions>('nanquantile', args, ['keepdim'], { extra: ['interpolation'] });
     const [keepdim, interpolation] = [opts.keepdim ?? false, opts.interpolation ?? 'linear'];
     if (typeof q === 'number') return wrap(native.quantileScalar(id(this), q, dim ?? null, keepdim, interpolation, true));
     return wrap(native.quantile(id(this), id(q), dim ?? null, keepdim, interpolation, true));
@@ -667,6 +694,7 @@ export class Tensor {
   cross(o: Tensor, dim = -1): Tensor { return wrap(native.cross(id(this), id(o), dim)); }
   /** beta * this + alpha * (m1 @ m2) */
   addmm(m1: Tensor, m2: Tensor, opts: { beta?: number; alpha?: number } = {}): Tensor {
+    opts = keywordOptions('addmm', opts, ['beta', 'alpha']);
     return wrap(native.addmm(id(this), id(m1), id(m2), opts.beta ?? 1, opts.alpha ?? 1));
   }
   /** Transpose of a 2-D tensor. */
@@ -705,14 +733,17 @@ export class Tensor {
   }
   /** scatter with a reduction: 'sum', 'prod', 'mean', 'amax' or 'amin'; includeSelf (true) counts this tensor's values in. */
   scatterReduce(dim: number, index: Tensor, src: Tensor, reduce: 'sum' | 'prod' | 'mean' | 'amax' | 'amin', opts: { includeSelf?: boolean } = {}): Tensor {
+    opts = keywordOptions('scatterReduce', opts, ['includeSelf']);
     return wrap(native.scatterReduce(id(this), dim, id(index), id(src), reduce, opts.includeSelf ?? true));
   }
   indexAdd(dim: number, index: Tensor, source: Tensor, opts: { alpha?: number } = {}): Tensor {
+    opts = keywordOptions('indexAdd', opts, ['alpha']);
     return wrap(native.indexAdd(id(this), dim, id(index), id(source), opts.alpha ?? 1));
   }
   indexCopy(dim: number, index: Tensor, source: Tensor): Tensor { return wrap(native.indexCopy(id(this), dim, id(index), id(source))); }
   /** source's rows reduced into this tensor's rows at index along dim: 'prod', 'mean', 'amax' or 'amin' (includeSelf: this tensor's values count too). */
   indexReduce(dim: number, index: Tensor, source: Tensor, reduce: 'prod' | 'mean' | 'amax' | 'amin', opts: { includeSelf?: boolean } = {}): Tensor {
+    opts = keywordOptions('indexReduce', opts, ['includeSelf']);
     return wrap(native.indexReduce(id(this), dim, id(index), id(source), reduce, opts.includeSelf ?? true));
   }
   /** A copy with src written on the diagonal (offset, dim1, dim2), as torch.diagonal_scatter. */
@@ -720,7 +751,8 @@ export class Tensor {
   /** A copy with src written at index along dim, as torch.select_scatter. */
   selectScatter(src: Tensor, dim: number, index: number): Tensor { return wrap(native.selectScatter(id(this), id(src), dim, index)); }
   /** A copy with src written into the slice start:end:step along dim, as torch.slice_scatter. */
-  sliceScatter(src: Tensor, opts: { dim?: number; start?: number | null; end?: number | null; step?: number } = {}): Tensor {
+  sliceScatter(src: Tensor, ...args: [opts?: { dim?: number; start?: number | null; end?: number | null; step?: number }] | [dim?: number, start?: number | null, end?: number | null, step?: number]): Tensor {
+    const opts = optionsOf<{ dim?: number; start?: number | null; end?: number | null; step?: number }>('sliceScatter', args, ['dim', 'start', 'end', 'step']);
     return wrap(native.sliceScatter(id(this), id(src), opts.dim ?? 0, opts.start ?? null, opts.end ?? null, opts.step ?? 1));
   }
   indexFill(dim: number, index: Tensor, value: number): Tensor { return wrap(native.indexFill(id(this), dim, id(index), value)); }
@@ -778,17 +810,20 @@ export class Tensor {
       : native.repeatInterleaveTensor(id(this), id(repeats), dim ?? null));
   }
   /** torch.unique: sorted distinct values, with the inverse indices and the counts when asked; with dim, distinct slices. */
-  unique(opts: { sorted?: boolean; returnInverse?: boolean; returnCounts?: boolean; dim?: number } = {}): { values: Tensor; inverse?: Tensor; counts?: Tensor } {
+  unique(...args: [opts?: { sorted?: boolean; returnInverse?: boolean; returnCounts?: boolean; dim?: number | null }] | [sorted?: boolean, returnInverse?: boolean, returnCounts?: boolean, dim?: number | null]): { values: Tensor; inverse?: Tensor; counts?: Tensor } {
+    const opts = optionsOf<{ sorted?: boolean; returnInverse?: boolean; returnCounts?: boolean; dim?: number | null }>('unique', args, ['sorted', 'returnInverse', 'returnCounts', 'dim']);
     const [v, inv, cnt] = wrapAll(native.unique(id(this), opts.sorted ?? true, opts.returnInverse ?? false, opts.returnCounts ?? false, opts.dim ?? null));
     return uniqueResult(v, inv, cnt, opts);
   }
   /** Drops consecutive repeats (as Unix uniq). */
-  uniqueConsecutive(opts: { returnInverse?: boolean; returnCounts?: boolean; dim?: number } = {}): { values: Tensor; inverse?: Tensor; counts?: Tensor } {
+  uniqueConsecutive(...args: [opts?: { returnInverse?: boolean; returnCounts?: boolean; dim?: number | null }] | [returnInverse?: boolean, returnCounts?: boolean, dim?: number | null]): { values: Tensor; inverse?: Tensor; counts?: Tensor } {
+    const opts = optionsOf<{ returnInverse?: boolean; returnCounts?: boolean; dim?: number | null }>('uniqueConsecutive', args, ['returnInverse', 'returnCounts', 'dim']);
     const [v, inv, cnt] = wrapAll(native.uniqueConsecutive(id(this), opts.returnInverse ?? false, opts.returnCounts ?? false, opts.dim ?? null));
     return uniqueResult(v, inv, cnt, opts);
   }
   /** Counts of each value of a 1-D non-negative int tensor (weighted sums with weights). */
-  bincount(opts: { weights?: Tensor | null; minlength?: number } = {}): Tensor {
+  bincount(...args: [opts?: { weights?: Tensor | null; minlength?: number }] | [weights?: Tensor | null, minlength?: number]): Tensor {
+    const opts = optionsOf<{ weights?: Tensor | null; minlength?: number }>('bincount', args, ['weights', 'minlength']);
     return wrap(native.bincount(id(this), opts.weights ? id(opts.weights) : -1, opts.minlength ?? 0));
   }
   /** Histogram of bins equal-width bins between min and max (the data's range when both are 0). */
@@ -873,17 +908,20 @@ export class Tensor {
     return { values: wrap(v), indices: wrap(i) };
   }
   aminmax(opts: { dim?: number; keepdim?: boolean } = {}): { min: Tensor; max: Tensor } {
+    opts = keywordOptions('aminmax', opts, ['dim', 'keepdim']);
     const [min, max] = native.aminmax(id(this), opts.dim ?? null, opts.keepdim ?? false);
     return { min: wrap(min), max: wrap(max) };
   }
   /** [std, mean] in one pass (torch.std_mean); correction 1 by default */
-  stdMean(dim?: Dims, opts: { correction?: number; keepdim?: boolean } = {}): [Tensor, Tensor] {
-    const [a, b] = native.stdMean(id(this), dim === undefined ? null : dimList(dim), opts.correction ?? 1, opts.keepdim ?? false);
+  stdMean(dim?: Dims | boolean | null, ...args: VarianceArgs): [Tensor, Tensor] {
+    const v = varianceArgs('stdMean', dim, args);
+    const [a, b] = native.stdMean(id(this), v.dims, v.correction, v.keepdim);
     return [wrap(a), wrap(b)];
   }
   /** [var, mean] in one pass (torch.var_mean); correction 1 by default */
-  varMean(dim?: Dims, opts: { correction?: number; keepdim?: boolean } = {}): [Tensor, Tensor] {
-    const [a, b] = native.varMean(id(this), dim === undefined ? null : dimList(dim), opts.correction ?? 1, opts.keepdim ?? false);
+  varMean(dim?: Dims | boolean | null, ...args: VarianceArgs): [Tensor, Tensor] {
+    const v = varianceArgs('varMean', dim, args);
+    const [a, b] = native.varMean(id(this), v.dims, v.correction, v.keepdim);
     return [wrap(a), wrap(b)];
   }
   /** sorted along the first dim */
@@ -894,25 +932,30 @@ export class Tensor {
   renorm(p: number, dim: number, maxnorm: number): Tensor { return wrap(native.renorm(id(this), p, dim, maxnorm)); }
   /** beta * this + alpha * (mat @ vec) */
   addmv(mat: Tensor, vec: Tensor, opts: { beta?: number; alpha?: number } = {}): Tensor {
+    opts = keywordOptions('addmv', opts, ['beta', 'alpha']);
     return wrap(native.addmv(id(this), id(mat), id(vec), opts.beta ?? 1, opts.alpha ?? 1));
   }
   /** beta * this + alpha * (batch1 @ batch2), batched */
   baddbmm(batch1: Tensor, batch2: Tensor, opts: { beta?: number; alpha?: number } = {}): Tensor {
+    opts = keywordOptions('baddbmm', opts, ['beta', 'alpha']);
     return wrap(native.baddbmm(id(this), id(batch1), id(batch2), opts.beta ?? 1, opts.alpha ?? 1));
   }
   inner(o: Tensor): Tensor { return wrap(native.inner(id(this), id(o))); }
   vdot(o: Tensor): Tensor { return wrap(native.vdot(id(this), id(o))); }
   /** n-th forward difference along dim, with optional values put before / after */
-  diff(opts: { n?: number; dim?: number; prepend?: Tensor | null; append?: Tensor | null } = {}): Tensor {
+  diff(...args: [opts?: { n?: number; dim?: number; prepend?: Tensor | null; append?: Tensor | null }] | [n?: number, dim?: number, prepend?: Tensor | null, append?: Tensor | null]): Tensor {
+    const opts = optionsOf<{ n?: number; dim?: number; prepend?: Tensor | null; append?: Tensor | null }>('diff', args, ['n', 'dim', 'prepend', 'append']);
     return wrap(native.diff(id(this), opts.n ?? 1, opts.dim ?? -1, opts.prepend ? id(opts.prepend) : -1, opts.append ? id(opts.append) : -1));
   }
   /** Counts in `bins` equal bins over range (default: the data's min and max), optionally weighted or as a density. */
   histogram(bins: number, opts: { range?: [number, number]; weight?: Tensor | null; density?: boolean } = {}): { hist: Tensor; binEdges: Tensor } {
+    opts = keywordOptions('histogram', opts, ['range', 'weight', 'density']);
     const [h, e] = native.histogram(id(this), bins, opts.range ?? null, opts.weight ? id(opts.weight) : -1, opts.density ?? false);
     return { hist: wrap(h), binEdges: wrap(e) };
   }
   /** Covariance of the rows (variables) over the columns (observations). */
   cov(opts: { correction?: number; fweights?: Tensor | null; aweights?: Tensor | null } = {}): Tensor {
+    opts = keywordOptions('cov', opts, ['correction', 'fweights', 'aweights']);
     return wrap(native.cov(id(this), opts.correction ?? 1, opts.fweights ? id(opts.fweights) : -1, opts.aweights ? id(opts.aweights) : -1));
   }
   corrcoef(): Tensor { return wrap(native.corrcoef(id(this))); }
@@ -1132,6 +1175,7 @@ export class Tensor {
   addcmul_(t1: Tensor, t2: Tensor, value: number = 1): this { native.addcmul_(id(this), id(t1), id(t2), value); return this; }
   /** this = beta * this + alpha * (m1 @ m2), in place (autograd records it, as PyTorch's addmm_) */
   addmm_(m1: Tensor, m2: Tensor, opts: { beta?: number; alpha?: number } = {}): this {
+    opts = keywordOptions('addmm_', opts, ['beta', 'alpha']);
     native.addmm_(id(this), id(m1), id(m2), opts.beta ?? 1, opts.alpha ?? 1);
     return this;
   }
@@ -1184,6 +1228,7 @@ export class Tensor {
   }
   scatterAdd_(dim: number, index: Tensor, src: Tensor): this { native.scatterAdd_(id(this), dim, id(index), id(src)); return this; }
   indexAdd_(dim: number, index: Tensor, source: Tensor, opts: { alpha?: number } = {}): this {
+    opts = keywordOptions('indexAdd_', opts, ['alpha']);
     native.indexAdd_(id(this), dim, id(index), id(source), opts.alpha ?? 1);
     return this;
   }
@@ -1257,11 +1302,13 @@ export class Tensor {
   baddbmm_(batch1: Tensor, batch2: Tensor, opts: { beta?: number; alpha?: number } = {}): this { return this.inplace_((x) => x.baddbmm(batch1, batch2, opts)); }
   /** beta * this + alpha * sum over b of batch1[b] @ batch2[b] */
   addbmm(batch1: Tensor, batch2: Tensor, opts: { beta?: number; alpha?: number } = {}): Tensor {
+    opts = keywordOptions('addbmm', opts, ['beta', 'alpha']);
     return wrap(native.addbmm(id(this), id(batch1), id(batch2), opts.beta ?? 1, opts.alpha ?? 1));
   }
   addbmm_(batch1: Tensor, batch2: Tensor, opts: { beta?: number; alpha?: number } = {}): this { return this.inplace_((x) => x.addbmm(batch1, batch2, opts)); }
   /** beta * this + alpha * outer(vec1, vec2) */
   addr(vec1: Tensor, vec2: Tensor, opts: { beta?: number; alpha?: number } = {}): Tensor {
+    opts = keywordOptions('addr', opts, ['beta', 'alpha']);
     return wrap(native.addr(id(this), id(vec1), id(vec2), opts.beta ?? 1, opts.alpha ?? 1));
   }
   addr_(vec1: Tensor, vec2: Tensor, opts: { beta?: number; alpha?: number } = {}): this { return this.inplace_((x) => x.addr(vec1, vec2, opts)); }
@@ -1319,7 +1366,9 @@ export class Tensor {
   /** torch.cholesky_inverse(this): A's inverse from its Cholesky factor (this is L, or U with upper). */
   choleskyInverse(upper = false): Tensor { return wrap(native.choleskyInverse(id(this), upper)); }
   /** torch.lu(this): the packed LU factorization and its pivots; getInfos adds info (> 0: singular) instead of failing. */
-  lu(opts: { pivot?: boolean; getInfos?: boolean } = {}): { LU: Tensor; pivots: Tensor; infos?: Tensor } { return luOf(this, opts); }
+  lu(...args: [opts?: { pivot?: boolean; getInfos?: boolean }] | [pivot?: boolean, getInfos?: boolean]): { LU: Tensor; pivots: Tensor; infos?: Tensor } {
+    return luOf(this, optionsOf('lu', args, ['pivot', 'getInfos']));
+  }
   /** torch.lu_solve(this, LU, pivots): X with A X = this, from A's lu(). */
   luSolve(LU: Tensor, pivots: Tensor): Tensor { return wrap(native.linalgLuSolve(id(LU), id(pivots), id(this), true, false)); }
   /**
@@ -1405,8 +1454,8 @@ export class Tensor {
     return this;
   }
   /** Whether every element is close to other's (isclose, all of it), as a boolean. */
-  allclose(other: Tensor, opts: { rtol?: number; atol?: number; equalNan?: boolean } = {}): boolean {
-    const close = this.isclose(other, opts);
+  allclose(other: Tensor, ...args: CloseArgs): boolean {
+    const close = this.isclose(other, optionsOf<CloseOptions>('allclose', args, CLOSE_KEYS));
     const all = close.all();
     const r = all.item() as boolean;
     close.dispose();

@@ -1,0 +1,81 @@
+// Options objects, and PyTorch's positional arguments in their place. Functions here take their
+// optional arguments as one object ({ keepdim: true }); code ported from Python passes them by
+// position (x.var(1, false), F.pad(x, p, 'reflect')). Both are taken, and what fits neither (an
+// unknown key such as Python's keep_dim, a stray argument) is an error, never quietly the defaults.
+
+/** What a function's options may hold beyond PyTorch's positional arguments, and those whose only value here is PyTorch's default. */
+export interface OptionSpec {
+  /** keyword-only options (PyTorch's arguments after `*`), and ours */
+  extra?: string[];
+  /** options taken only at this value (PyTorch's default): any other is refused, saying so */
+  fixed?: Record<string, unknown>;
+}
+// (PyTorch's losses still take these positionally; they are long deprecated for reduction)
+const DEPRECATED_LOSS_ARGS = ['sizeAverage', 'reduce'];
+
+/** A plain object ({ ... }), not an array, a tensor or another class's instance (from any realm). */
+function isOptionsObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === null || proto.constructor?.name === 'Object';
+}
+
+/**
+ * The options given after a function's required arguments (`args`): one options object as it
+ * is, else the arguments by position as `keys` (PyTorch's order). A key the function does not
+ * know (a Python spelling such as ignore_index names the camelCase one), a stray argument, a
+ * deprecated size_average / reduce, or a value of an option not offered here is an error.
+ */
+export function optionsOf<O extends object>(name: string, args: unknown[], keys: string[], spec: OptionSpec = {}): O {
+  while (args.length && args[args.length - 1] === undefined) args = args.slice(0, -1);
+  if (args.length === 0) return {} as O;
+  let o: Record<string, unknown>;
+  if (args.length === 1 && isOptionsObject(args[0])) {
+    o = args[0];
+  } else {
+    if (args.length > keys.length) {
+      throw new Error(keys.length
+        ? `${name}: ${args.length} arguments after its required ones, but it takes at most ${keys.length} (${keys.join(', ')}), or one options object`
+        : `${name}: its options go in one object { ${(spec.extra ?? []).join(', ')} } (PyTorch's keyword-only arguments), not by position`);
+    }
+    o = {};
+    args.forEach((v, i) => {
+      if (isOptionsObject(v)) throw new Error(`${name}: an options object goes alone after the required arguments, not after positional ${keys.slice(0, i).join(', ')}`);
+      if (v !== undefined) o[keys[i]] = v;
+    });
+  }
+  const known = [...keys, ...(spec.extra ?? [])];
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined) continue;
+    if (!known.includes(k)) {
+      const camel = k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+      const offered = known.filter((n) => !DEPRECATED_LOSS_ARGS.includes(n));
+      throw new Error(`${name}: unknown option '${k}' (${camel !== k && offered.includes(camel) ? `did you mean ${camel}?` : `it takes ${offered.join(', ')}`})`);
+    }
+    if (v === null) continue;
+    if (DEPRECATED_LOSS_ARGS.includes(k)) throw new Error(`${name}: ${k} is deprecated in PyTorch and not offered here: give reduction ('mean', 'sum' or 'none')`);
+    if (spec.fixed && k in spec.fixed && v !== spec.fixed[k]) {
+      throw new Error(`${name}: ${k} ${typeof v === 'object' ? '(given)' : JSON.stringify(v)} is not offered here (only ${JSON.stringify(spec.fixed[k])}, PyTorch's default)`);
+    }
+  }
+  return o as O;
+}
+
+/**
+ * An options object of keyword-only options (`known`), checked as optionsOf checks one: the hot
+ * path (none given) costs one comparison.
+ */
+export function keywordOptions<O extends object>(name: string, opts: O | undefined | null, known: string[]): O {
+  if (opts === undefined || opts === null) return {} as O;
+  return optionsOf<O>(name, [opts], [], { extra: known });
+}
+
+/** fn, whose options object is its argument `at`, taking them as optionsOf does (PyTorch's positional form too, checked). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function takesOptions<Fn extends (...args: any[]) => any>(name: string, at: number, keys: string[], fn: Fn, spec: OptionSpec = {}): Fn {
+  return ((...args: unknown[]) => {
+    const head = args.slice(0, at);
+    head.length = at;
+    return fn(...head, optionsOf(name, args.slice(at), keys, spec));
+  }) as Fn;
+}
