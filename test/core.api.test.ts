@@ -563,6 +563,9 @@ print(json.dumps([o.flatten().tolist() for o in out]))`, JSON.stringify({ x: x.t
     expect(() => F.pad(y, [1, 1], 'reflect', 0, 5)).toThrow(/pad: 3 arguments after its required ones, but it takes at most 2 \(mode, value\)/);
     expect(() => F.interpolate(x, { scaleFactor: 2, antialias: true })).toThrow(/antialias true is not offered here \(only false/);
     expect(() => new torch.nn.CrossEntropyLoss({ label_smoothing: 0.1 } as object).forward(y, t)).toThrow(/did you mean labelSmoothing\?/);
+    expect(() => (torch.nn.functional.maxPool2d as (...a: unknown[]) => torch.Tensor)(x, 2, null, 0, 1, false, true)).toThrow(/with returnIndices use maxPool2dWithIndices/);
+    expect(() => (torch.nn.functional.avgPool2d as (...a: unknown[]) => torch.Tensor)(x, 2, null, 0, false, true, 3)).toThrow(/divisorOverride is not offered/);
+    expect(() => torch.embedding(torch.randn([4, 2]), torch.tensor([0, 1]), -2)).toThrow(/or -1 for none/);
   });
 
   test('Tensor methods take PyTorch\'s positional arguments too (against PyTorch: x.var(1, false) was the unbiased variance); keyword-only options stay objects', () => {
@@ -594,8 +597,35 @@ print(json.dumps(out))`);
     expect(() => x.div(2, { rounding_mode: 'floor' } as object)).toThrow(/did you mean roundingMode\?/);
     expect(() => (x.addmm as (...a: unknown[]) => torch.Tensor)(x, x.t(), 2)).toThrow(/addmm: its options go in one object \{ beta, alpha \} \(PyTorch's keyword-only arguments\), not by position/);
     expect(() => (x.diff as (...a: unknown[]) => torch.Tensor)(1, 0, null, null, 5)).toThrow(/diff: 5 arguments after its required ones, but it takes at most 4 \(n, dim, prepend, append\)/);
-    expect(() => (torch.nn.functional.maxPool2d as (...a: unknown[]) => torch.Tensor)(x, 2, null, 0, 1, false, true)).toThrow(/with returnIndices use maxPool2dWithIndices/);
-    expect(() => (torch.nn.functional.avgPool2d as (...a: unknown[]) => torch.Tensor)(x, 2, null, 0, false, true, 3)).toThrow(/divisorOverride is not offered/);
-    expect(() => torch.embedding(torch.randn([4, 2]), torch.tensor([0, 1]), -2)).toThrow(/or -1 for none/);
+  });
+
+  test('shapes one size at a time (torch.zeros(2, 3), x.view(2, -1)), and torch\'s functions, windows and linalg with PyTorch\'s positional arguments, against PyTorch', () => {
+    const y = torch.tensor([1, 2, 3], { dtype: 'float64' }), xs = torch.tensor([0, 1, 5], { dtype: 'float64' }), A = torch.tensor([[3, 1], [1, 2], [0, 1]], { dtype: 'float64' });
+    const want = pythonJson<unknown[]>(`import torch, json
+y = torch.tensor([1., 2, 3], dtype=torch.float64); xs = torch.tensor([0., 1, 5], dtype=torch.float64); A = torch.tensor([[3., 1], [1, 2], [0, 1]], dtype=torch.float64)
+L = lambda t: t.tolist()
+print(json.dumps([list(torch.zeros(2, 3).shape), str(torch.ones(2, 1, dtype=torch.float64).dtype).split('.')[1], list(torch.empty(4).shape),
+  list(torch.arange(6).view(2, -1).shape), list(torch.arange(6).reshape(3, 2).shape), list(torch.zeros(2, 3, 4).permute(2, 0, 1).shape), list(torch.zeros(1, 3).expand(2, 3).shape),
+  L(torch.arange(3).repeat(2, 1)), L(torch.arange(4).view(2, 2).flip(0, 1)), L(torch.arange(2).tile(2, 2)),
+  L(torch.hann_window(8, False)), L(torch.hamming_window(6, True, 0.5, 0.5)), L(torch.kaiser_window(5, False, 4.0)), L(torch.blackman_window(5, False, dtype=torch.float64)),
+  torch.trapezoid(y, xs).item(), L(torch.cumulative_trapezoid(y, xs, dim=0)), L(torch.isclose(y, y + 0.05, 0.01, 0.1)), [L(t) for t in torch.unique(torch.tensor([3, 1, 3]), True, True)],
+  L(torch.diff(y, 1, 0, xs[:1])), list(torch.linalg.svd(A, False).U.shape), L(torch.linalg.lstsq(A, y, 1e-3).solution)]))`);
+    const L = (t: torch.Tensor) => t.tolist();
+    const u = torch.unique(torch.tensor([3, 1, 3]), true, true);
+    const got = [torch.zeros(2, 3).shape, torch.ones(2, 1, { dtype: 'float64' }).dtype, torch.empty(4).shape,
+      torch.arange(6).view(2, -1).shape, torch.arange(6).reshape(3, 2).shape, torch.zeros(2, 3, 4).permute(2, 0, 1).shape, torch.zeros(1, 3).expand(2, 3).shape,
+      L(torch.arange(3).repeat(2, 1)), L(torch.arange(4).view(2, 2).flip(0, 1)), L(torch.arange(2).tile(2, 2)),
+      L(torch.hannWindow(8, false)), L(torch.hammingWindow(6, true, 0.5, 0.5)), L(torch.kaiserWindow(5, false, 4)), L(torch.blackmanWindow(5, false, { dtype: 'float64' })),
+      torch.trapezoid(y, xs).item(), L(torch.cumulativeTrapezoid(y, xs, { dim: 0 })), L(torch.isclose(y, y.add(0.05), 0.01, 0.1)), [L(u.values), L(u.inverse!)],
+      L(torch.diff(y, 1, 0, xs.narrow(0, 0, 1))), torch.linalg.svd(A, false).U.shape, L(torch.linalg.lstsq(A, y.unsqueeze(1), 1e-3).solution.squeeze(1))];
+    got.forEach((g, k) => {
+      if (typeof g === 'number') expect(Math.abs(g - (want[k] as number))).toBeLessThan(1e-12);
+      else if (k === 20) (g as number[]).forEach((v, j) => expect(Math.abs(v - (want[k] as number[])[j])).toBeLessThan(1e-10));
+      else expect(g).toEqual(want[k]);
+    });
+    expect(() => torch.zeros(2, 'a' as unknown as number)).toThrow(/zeros: expected the shape as an array \(\[2, 3\]\) or as numbers \(2, 3\), then an options object/);
+    expect(() => (torch.arange(6).view as (...a: unknown[]) => torch.Tensor)([2], 3)).toThrow(/view: give the sizes as one array \(\[2, 3\]\) or as numbers \(2, 3\), not both/);
+    expect(() => torch.hannWindow(8, { periodc: false } as object)).toThrow(/hannWindow: unknown option 'periodc' \(it takes periodic, dtype, device\)/);
+    expect(() => torch.trapezoid(y, { x: xs, dx: 2 })).toThrow(/give x or dx, not both/);
   });
 });

@@ -25,6 +25,8 @@ function t(): T {
   return torch.randint(-3, 5, shape, { dtype: dt });
 }
 const i = () => Math.floor(rnd() * 9) - 4;
+/** A method called with arguments its types do not allow (what JavaScript callers can pass). */
+type Loose = (...args: unknown[]) => unknown;
 const ops: Record<string, (x: T) => unknown> = {
   index: (x) => x.index(pick([i(), null, '...', ':', '1:', '::2', t(), true, torch.Slice(i(), i(), 1 + Math.floor(rnd() * 2))]), pick([i(), ':', t()])),
   indexPut: (x) => x.indexPut_([pick([i(), t(), ':'])], pick([t(), 1.5])),
@@ -112,6 +114,18 @@ const ops: Record<string, (x: T) => unknown> = {
     (a: T) => torch.rrelu(a, rnd(), rnd(), rnd() > 0.5), (a: T) => torch.constantPadNd(a, [i(), i()], rnd()), (a: T) => torch.pixelShuffle(a, i()), (a: T) => torch.channelShuffle(a, i()),
     (a: T) => torch.threshold(a, rnd(), rnd()), (a: T) => torch.bilinear(a, t(), t()), (a: T) => torch.layerNorm(a, [i()]),
   ])(x),
+  // (PyTorch's positional forms, with random values in every slot)
+  positional: (x) => pick([
+    (a: T) => (a.var as unknown as Loose).call(a, pick([i(), [i(), i()], null, rnd() > 0.5]), pick([rnd() > 0.5, { correction: i() }, i()]), pick([undefined, rnd() > 0.5, 'x'])),
+    (a: T) => (a.std as unknown as Loose).call(a, i(), rnd() > 0.5, pick([rnd() > 0.5, t()])), (a: T) => a.isclose(t(), rnd(), pick([rnd(), -1, NaN]), rnd() > 0.5),
+    (a: T) => a.unique(rnd() > 0.5, rnd() > 0.5, rnd() > 0.5, pick([null, i()])), (a: T) => a.diff(i(), i(), pick([null, t()]), pick([null, t()])),
+    (a: T) => a.quantile(rnd(), pick([null, i()]), rnd() > 0.5), (a: T) => a.bincount(pick([null, t()]), i()), (a: T) => a.nanToNum(rnd(), pick([null, rnd()]), i()),
+    (a: T) => a.view(i(), i()), (a: T) => a.reshape(i(), pick([i(), -1])), (a: T) => a.permute(i(), i()), (a: T) => a.expand(i(), i()), (a: T) => a.repeat(i(), i()), (a: T) => a.flip(i(), i()),
+    () => torch.zeros(i(), i()), () => torch.randn(i(), i(), { dtype: pick(['float64', 'int64', 'nope'] as torch.DType[]) }), () => torch.hannWindow(i(), rnd() > 0.5),
+    () => torch.hammingWindow(i(), rnd() > 0.5, rnd(), rnd()), (a: T) => torch.trapezoid(a, pick([t(), null]), { dim: i() }), (a: T) => torch.linalg.svd(a, rnd() > 0.5),
+    (a: T) => (F.pad as unknown as Loose)(a, [i(), i()], pick(['constant', 'reflect', 'replicate', 'circular']), rnd()), (a: T) => (F.crossEntropy as unknown as Loose)(a, t(), pick([null, t()]), null, i(), null, pick(['mean', 'sum', 'none']), rnd()),
+    (a: T) => (F.interpolate as unknown as Loose)(a, pick([null, i()]), pick([null, 2, 0.5]), pick(['nearest', 'bilinear', 'linear']), rnd() > 0.5),
+  ] as ((a: T) => unknown)[])(x),
   interpolate: (x) => F.interpolate(x, {
     ...(rnd() > 0.5 ? { size: pick([1, 3, 0, [2, 3], -1]) } : { scaleFactor: pick([2, 0.5, 1.3, [2, 1]]) }),
     mode: pick(['nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear', 'area'] as const),

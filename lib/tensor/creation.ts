@@ -143,11 +143,27 @@ function make(fn: string, shape: Shape, opts: RandomOptions): Tensor {
   return finish(wrap(native[fn](shape, dtypeCode(opts.dtype ?? defaults.floatDtype), dev(opts), generatorHandle(opts))), opts);
 }
 
-export const zeros = (shape: Shape, opts: TensorOptions = {}) => make('zeros', shape, opts);
-export const ones = (shape: Shape, opts: TensorOptions = {}) => make('ones', shape, opts);
-export const empty = (shape: Shape, opts: TensorOptions = {}) => make('empty', shape, opts);
-export const randn = (shape: Shape, opts: RandomOptions = {}) => make('randn', shape, opts);
-export const rand = (shape: Shape, opts: RandomOptions = {}) => make('rand', shape, opts);
+// (the shape as an array, or PyTorch's sizes one by one: zeros(2, 3), zeros(2, 3, { dtype: 'float64' }))
+type ShapeArgs<O> = [shape: Shape, opts?: O] | [...sizes: number[]] | [...sizes: number[], opts: O];
+/** A factory's shape and options from either form; anything else says what it takes. */
+function shapeAndOptions<O>(name: string, args: unknown[]): [Shape, O] {
+  if (Array.isArray(args[0])) {
+    if (args.length > 2 || (args[1] !== undefined && (typeof args[1] !== 'object' || args[1] === null))) throw new Error(`${name}: expected (shape, options), got ${args.length} arguments`);
+    return [args[0] as Shape, (args[1] ?? {}) as O];
+  }
+  let k = 0;
+  while (k < args.length && typeof args[k] === 'number') k++;
+  const rest = args.slice(k);
+  if (k === 0 || rest.length > 1 || (rest.length === 1 && rest[0] !== undefined && (typeof rest[0] !== 'object' || rest[0] === null))) {
+    throw new Error(`${name}: expected the shape as an array ([2, 3]) or as numbers (2, 3), then an options object`);
+  }
+  return [args.slice(0, k) as number[], (rest[0] ?? {}) as O];
+}
+export const zeros = (...args: ShapeArgs<TensorOptions>) => make('zeros', ...shapeAndOptions<TensorOptions>('zeros', args));
+export const ones = (...args: ShapeArgs<TensorOptions>) => make('ones', ...shapeAndOptions<TensorOptions>('ones', args));
+export const empty = (...args: ShapeArgs<TensorOptions>) => make('empty', ...shapeAndOptions<TensorOptions>('empty', args));
+export const randn = (...args: ShapeArgs<RandomOptions>) => make('randn', ...shapeAndOptions<RandomOptions>('randn', args));
+export const rand = (...args: ShapeArgs<RandomOptions>) => make('rand', ...shapeAndOptions<RandomOptions>('rand', args));
 
 export function full(shape: Shape, value: number | boolean, opts: TensorOptions = {}): Tensor {
   const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : defaults.floatDtype);

@@ -1,5 +1,6 @@
 // torch.linalg: each function is one libtorch call of the same name (batched over leading dims).
 import { native } from './native';
+import { optionsOf } from './options';
 import { Tensor, _wrap as wrap, _id as id } from './tensor';
 
 const pair = ([a, b]: number[]): [Tensor, Tensor] => [wrap(a), wrap(b)];
@@ -50,7 +51,8 @@ export function eig(A: Tensor): { eigenvalues: Tensor; eigenvectors: Tensor } {
 export const eigvals = (A: Tensor) => wrap(native.linalgEigvals(id(A)));
 export const eigvalsh = (A: Tensor, UPLO: 'L' | 'U' = 'L') => wrap(native.linalgEigvalsh(id(A), UPLO));
 /** A = U diag(S) Vh; fullMatrices (true, as PyTorch) gives square U and Vh. */
-export function svd(A: Tensor, opts: { fullMatrices?: boolean } = {}): { U: Tensor; S: Tensor; Vh: Tensor } {
+export function svd(A: Tensor, ...args: [opts?: { fullMatrices?: boolean }] | [fullMatrices?: boolean]): { U: Tensor; S: Tensor; Vh: Tensor } {
+  const opts = optionsOf<{ fullMatrices?: boolean }>('linalg.svd', args, ['fullMatrices']);
   const [U, S, Vh] = (native.linalgSvd(id(A), opts.fullMatrices ?? true) as number[]).map(wrap);
   return { U, S, Vh };
 }
@@ -61,8 +63,9 @@ export const svdvals = (A: Tensor) => wrap(native.linalgSvdvals(id(A)));
  * singularValues (from the rank-revealing drivers: rank from gelsy, gelsd, gelss; singular
  * values from gelsd, gelss). driver: 'gels' (default on the CPU; A of full rank), 'gelsy', 'gelsd', 'gelss'.
  */
-export function lstsq(A: Tensor, B: Tensor, opts: { rcond?: number | null; driver?: 'gels' | 'gelsy' | 'gelsd' | 'gelss' | null } = {}):
+export function lstsq(A: Tensor, B: Tensor, ...args: [opts?: { rcond?: number | null; driver?: 'gels' | 'gelsy' | 'gelsd' | 'gelss' | null }] | [rcond?: number | null]):
   { solution: Tensor; residuals: Tensor; rank: Tensor; singularValues: Tensor } {
+  const opts = optionsOf<{ rcond?: number | null; driver?: 'gels' | 'gelsy' | 'gelsd' | 'gelss' | null }>('linalg.lstsq', args, ['rcond'], { extra: ['driver'] });
   const [solution, residuals, rank, singularValues] = (native.linalgLstsq(id(A), id(B), opts.rcond ?? null, opts.driver ?? null) as number[]).map(wrap);
   return { solution, residuals, rank, singularValues };
 }

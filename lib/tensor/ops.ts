@@ -1,9 +1,12 @@
 // Free functions over tensors (torch.cat, torch.where, ...), for code that reads like PyTorch.
 import { native } from './native';
+import { optionsOf, keywordOptions } from './options';
 import { Tensor, TensorLike, _wrap as wrap, _id as id } from './tensor';
 import { Generator, generatorHandle } from './generator';
 import { tensor as tensorFrom, randint, TensorData } from './creation';
 import { DType, Device, dtypeCode, dtypeName } from './dtype';
+/** A tuple without its first element (a method's arguments after the tensor it is called on). */
+type Tail<T extends unknown[]> = T extends [unknown, ...infer R] ? R : never;
 import { det as linalgDet, inv as linalgInv, matrixPower as linalgMatrixPower, matrixExp as linalgMatrixExp, slogdet as linalgSlogdet, pinv as linalgPinv } from './linalg';
 
 export function cat(tensors: Tensor[], dim = 0): Tensor {
@@ -69,7 +72,7 @@ export const dot = (a: Tensor, b: Tensor) => a.dot(b);
 export const cross = (a: Tensor, b: Tensor, dim = -1) => a.cross(b, dim);
 export const atan2 = (a: Tensor, b: Tensor) => a.atan2(b);
 export const lerp = (start: Tensor, end: Tensor, weight: TensorLike) => start.lerp(end, weight);
-export const isclose = (a: Tensor, b: Tensor, opts: { rtol?: number; atol?: number; equalNan?: boolean } = {}) => a.isclose(b, opts);
+export const isclose = (a: Tensor, b: Tensor, ...args: Tail<Parameters<Tensor['isclose']>>) => a.isclose(b, ...args);
 export const equal = (a: Tensor, b: Tensor) => a.equal(b);
 export const flip = (x: Tensor, dims: number | number[]) => x.flip(dims);
 export const roll = (x: Tensor, shifts: number | number[], dims?: number | number[]) => x.roll(shifts, dims);
@@ -78,14 +81,14 @@ export const diagonal = (x: Tensor, offset = 0, dim1 = 0, dim2 = 1) => x.diagona
 export const trace = (x: Tensor) => x.trace();
 export const nonzero = (x: Tensor) => x.nonzero();
 export const maskedSelect = (x: Tensor, mask: Tensor) => x.maskedSelect(mask);
-export const unique = (x: Tensor, opts: Parameters<Tensor['unique']>[0] = {}) => x.unique(opts);
+export const unique = (x: Tensor, ...args: Parameters<Tensor['unique']>) => x.unique(...args);
 export const amax = (x: Tensor, dim?: number | number[], keepdim = false) => x.amax(dim, keepdim);
 export const amin = (x: Tensor, dim?: number | number[], keepdim = false) => x.amin(dim, keepdim);
 export const cumprod = (x: Tensor, dim: number) => x.cumprod(dim);
 export const unbind = (x: Tensor, dim = 0) => x.unbind(dim);
 export const movedim = (x: Tensor, source: number | number[], destination: number | number[]) => x.movedim(source, destination);
 export const takeAlongDim = (x: Tensor, indices: Tensor, dim: number) => x.takeAlongDim(indices, dim);
-export const bincount = (x: Tensor, opts: { weights?: Tensor | null; minlength?: number } = {}) => x.bincount(opts);
+export const bincount = (x: Tensor, ...args: Parameters<Tensor['bincount']>) => x.bincount(...args);
 /** Indices into the sorted last dimension of sortedSequence where each value would go (right: after equal ones). */
 export function searchsorted(sortedSequence: Tensor, values: Tensor, opts: { right?: boolean } = {}): Tensor {
   return wrap(native.searchsorted(id(sortedSequence), id(values), opts.right ?? false));
@@ -144,14 +147,23 @@ export const atleast3d = (x: Tensor) => wrap(native.atleast3d(id(x)));
 /** The r-element combinations of a 1-D tensor's elements, as rows (itertools.combinations). */
 export const combinations = (x: Tensor, r = 2, withReplacement = false) => wrap(native.combinations(id(x), r, withReplacement));
 /** The trapezoidal rule along dim: over sample points x, or with spacing dx (default 1). */
-export function trapezoid(y: Tensor, opts: { x?: Tensor; dx?: number; dim?: number } = {}): Tensor {
+function trapezoidOptions(name: string, args: unknown[]): TrapezoidOptions {
+  // (x by position, then its keyword options: trapezoid(y, x, { dim: 0 }))
+  if (args[0] instanceof Tensor || (args[0] === null && args.length > 1)) return { ...keywordOptions<TrapezoidOptions>(name, args[1] as TrapezoidOptions | undefined, ['dim']), x: (args[0] as Tensor | null) ?? undefined };
+  return optionsOf<TrapezoidOptions>(name, args, [], { extra: ['x', 'dx', 'dim'] });
+}
+// (PyTorch's trapezoid(y, x) and cumulative_trapezoid(y, x) take x by position; dx and dim by name)
+type TrapezoidOptions = { x?: Tensor; dx?: number; dim?: number };
+type TrapezoidArgs = [opts?: TrapezoidOptions] | [x?: Tensor | null, opts?: { dim?: number }];
+export function trapezoid(y: Tensor, ...args: TrapezoidArgs): Tensor {
+  const opts = trapezoidOptions('trapezoid', args);
   if (opts.x && opts.dx !== undefined) throw new Error('trapezoid: give x or dx, not both');
   return wrap(opts.x ? native.trapezoid(id(y), id(opts.x), opts.dim ?? -1) : native.trapezoidDx(id(y), opts.dx ?? 1, opts.dim ?? -1));
 }
 export const logaddexp = (a: Tensor, b: Tensor) => a.logaddexp(b);
 export const cov = (x: Tensor, opts: { correction?: number; fweights?: Tensor | null; aweights?: Tensor | null } = {}) => x.cov(opts);
 export const corrcoef = (x: Tensor) => x.corrcoef();
-export const diff = (x: Tensor, opts: { n?: number; dim?: number; prepend?: Tensor | null; append?: Tensor | null } = {}) => x.diff(opts);
+export const diff = (x: Tensor, ...args: Parameters<Tensor['diff']>) => x.diff(...args);
 export const histogram = (x: Tensor, bins: number, opts: { range?: [number, number]; weight?: Tensor | null; density?: boolean } = {}) => x.histogram(bins, opts);
 
 // ---------- numeric helpers PyTorch has as torch.<name> ----------
@@ -166,7 +178,7 @@ export function isin(elements: Tensor | number | number[], testElements: Tensor 
   return wrap(native.isin(id(e), id(t), opts.assumeUnique ?? false, opts.invert ?? false));
 }
 /** torch.nanquantile: quantile with NaNs left out. */
-export const nanquantile = (x: Tensor, q: TensorLike, dim?: number | null, opts: { keepdim?: boolean; interpolation?: 'linear' | 'lower' | 'higher' | 'midpoint' | 'nearest' } = {}) => x.nanquantile(q, dim, opts);
+export const nanquantile = (x: Tensor, q: TensorLike, dim?: number | null, ...args: [opts?: { keepdim?: boolean; interpolation?: 'linear' | 'lower' | 'higher' | 'midpoint' | 'nearest' }] | [keepdim?: boolean]) => x.nanquantile(q, dim, ...args);
 /**
  * torch.gradient: the derivative of sampled values by central differences (one-sided at the
  * edges, to edgeOrder), one tensor per dim. spacing: a number (the same step everywhere), a number
@@ -179,7 +191,8 @@ export function gradient(x: Tensor, opts: { spacing?: number | number[] | Tensor
   return (native.gradient(id(x), spacing, opts.dim ?? null, opts.edgeOrder ?? 1, coords) as number[]).map(wrap);
 }
 /** torch.cumulative_trapezoid: the running trapezoidal integral along dim (over x, or with spacing dx). */
-export function cumulativeTrapezoid(y: Tensor, opts: { x?: Tensor; dx?: number; dim?: number } = {}): Tensor {
+export function cumulativeTrapezoid(y: Tensor, ...args: TrapezoidArgs): Tensor {
+  const opts = trapezoidOptions('cumulativeTrapezoid', args);
   if (opts.x && opts.dx !== undefined) throw new Error('cumulativeTrapezoid: give x or dx, not both');
   return wrap(opts.x ? native.cumulativeTrapezoid(id(y), id(opts.x), opts.dim ?? -1) : native.cumulativeTrapezoidDx(id(y), opts.dx ?? 1, opts.dim ?? -1));
 }
@@ -198,7 +211,7 @@ export const indexReduce = (x: Tensor, dim: number, index: Tensor, source: Tenso
 export const pdist = (x: Tensor, p = 2) => wrap(native.pdist(id(x), p));
 export const diagonalScatter = (x: Tensor, src: Tensor, offset = 0, dim1 = 0, dim2 = 1) => x.diagonalScatter(src, offset, dim1, dim2);
 export const selectScatter = (x: Tensor, src: Tensor, dim: number, index: number) => x.selectScatter(src, dim, index);
-export const sliceScatter = (x: Tensor, src: Tensor, opts: { dim?: number; start?: number | null; end?: number | null; step?: number } = {}) => x.sliceScatter(src, opts);
+export const sliceScatter = (x: Tensor, src: Tensor, ...args: Tail<Parameters<Tensor['sliceScatter']>>) => x.sliceScatter(src, ...args);
 /** torch.row_stack: vstack. torch.concat / concatenate: cat. */
 export const rowStack = (tensors: Tensor[]) => vstack(tensors);
 export const concat = (tensors: Tensor[], dim = 0) => cat(tensors, dim);

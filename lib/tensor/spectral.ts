@@ -1,6 +1,7 @@
 // Complex tensors' free functions (torch.complex, torch.viewAsReal, ...), the short-time Fourier
 // transform (torch.stft / istft) and the window functions. torch.fft is in fft.ts.
 import { native } from './native';
+import { optionsOf, keywordOptions } from './options';
 import { DType, Device, dtypeCode, deviceCode, defaults } from './dtype';
 import { Tensor, _wrap as wrap, _id as id } from './tensor';
 
@@ -82,15 +83,35 @@ export interface WindowOptions {
 }
 const windowArgs = (o: WindowOptions) => [dtypeCode(o.dtype ?? defaults.floatDtype), deviceCode(o.device ?? defaults.device)];
 
-export const hannWindow = (windowLength: number, opts: WindowOptions = {}) =>
-  wrap(native.hannWindow(windowLength, opts.periodic ?? true, ...windowArgs(opts)));
-export const bartlettWindow = (windowLength: number, opts: WindowOptions = {}) =>
-  wrap(native.bartlettWindow(windowLength, opts.periodic ?? true, ...windowArgs(opts)));
-export const blackmanWindow = (windowLength: number, opts: WindowOptions = {}) =>
-  wrap(native.blackmanWindow(windowLength, opts.periodic ?? true, ...windowArgs(opts)));
+// (each also as PyTorch's positional form: hannWindow(8, false), hammingWindow(8, true, 0.5, 0.5), then the dtype options)
+type WindowArgs<O> = [opts?: WindowOptions & O] | [periodic?: boolean, opts?: WindowOptions];
+const WINDOW_EXTRA = ['dtype', 'device'];
+/** A window's options: an object, or PyTorch's positional `keys` and then an object of dtype and device. */
+function windowOptions<O>(name: string, args: unknown[], keys: string[]): WindowOptions & O {
+  const last = args.length > 1 && typeof args[args.length - 1] === 'object' && args[args.length - 1] !== null ? args[args.length - 1] as WindowOptions : undefined;
+  const head = last ? args.slice(0, -1) : args;
+  const o = optionsOf<WindowOptions & O>(name, head, keys, { extra: WINDOW_EXTRA });
+  return last ? { ...o, ...keywordOptions(name, last, WINDOW_EXTRA) } : o;
+}
+export const hannWindow = (windowLength: number, ...args: WindowArgs<object>) => {
+  const opts = windowOptions('hannWindow', args, ['periodic']);
+  return wrap(native.hannWindow(windowLength, opts.periodic ?? true, ...windowArgs(opts)));
+};
+export const bartlettWindow = (windowLength: number, ...args: WindowArgs<object>) => {
+  const opts = windowOptions('bartlettWindow', args, ['periodic']);
+  return wrap(native.bartlettWindow(windowLength, opts.periodic ?? true, ...windowArgs(opts)));
+};
+export const blackmanWindow = (windowLength: number, ...args: WindowArgs<object>) => {
+  const opts = windowOptions('blackmanWindow', args, ['periodic']);
+  return wrap(native.blackmanWindow(windowLength, opts.periodic ?? true, ...windowArgs(opts)));
+};
 /** alpha - beta · cos(2 pi n / N) (alpha 0.54, beta 0.46). */
-export const hammingWindow = (windowLength: number, opts: WindowOptions & { alpha?: number; beta?: number } = {}) =>
-  wrap(native.hammingWindow(windowLength, opts.periodic ?? true, opts.alpha ?? 0.54, opts.beta ?? 0.46, ...windowArgs(opts)));
+export const hammingWindow = (windowLength: number, ...args: [opts?: WindowOptions & { alpha?: number; beta?: number }] | [periodic?: boolean, alpha?: number, beta?: number, opts?: WindowOptions]) => {
+  const opts = windowOptions<{ alpha?: number; beta?: number }>('hammingWindow', args, ['periodic', 'alpha', 'beta']);
+  return wrap(native.hammingWindow(windowLength, opts.periodic ?? true, opts.alpha ?? 0.54, opts.beta ?? 0.46, ...windowArgs(opts)));
+};
 /** The Kaiser window of shape parameter beta (12). */
-export const kaiserWindow = (windowLength: number, opts: WindowOptions & { beta?: number } = {}) =>
-  wrap(native.kaiserWindow(windowLength, opts.periodic ?? true, opts.beta ?? 12, ...windowArgs(opts)));
+export const kaiserWindow = (windowLength: number, ...args: [opts?: WindowOptions & { beta?: number }] | [periodic?: boolean, beta?: number, opts?: WindowOptions]) => {
+  const opts = windowOptions<{ beta?: number }>('kaiserWindow', args, ['periodic', 'beta']);
+  return wrap(native.kaiserWindow(windowLength, opts.periodic ?? true, opts.beta ?? 12, ...windowArgs(opts)));
+};

@@ -121,6 +121,16 @@ let backwardCallbacks: (() => void)[] = [];
 export function _queueBackwardCallback(fn: () => void): void {
   backwardCallbacks.push(fn);
 }
+/** Sizes (or dims) given as one array, or one number at a time as PyTorch takes them; anything else says so. */
+export function sizesOf(name: string, first: number | number[], more: unknown[]): number[] {
+  if (Array.isArray(first)) {
+    if (more.length) throw new Error(`${name}: give the sizes as one array ([2, 3]) or as numbers (2, 3), not both`);
+    return first;
+  }
+  if (typeof first !== 'number' || more.some((m) => typeof m !== 'number')) throw new Error(`${name}: expected the sizes as one array ([2, 3]) or as numbers (2, 3), got ${[first, ...more].map((v) => typeof v === 'object' ? (Array.isArray(v) ? 'an array' : String(v)) : JSON.stringify(v)).join(', ')}`);
+  return [first, ...(more as number[])];
+}
+
 // Options of methods that also take PyTorch's positional arguments (lib/tensor/options.ts).
 type CloseOptions = { rtol?: number; atol?: number; equalNan?: boolean };
 type CloseArgs = [opts?: CloseOptions] | [rtol?: number, atol?: number, equalNan?: boolean];
@@ -704,15 +714,16 @@ export class Tensor {
   get T(): Tensor { return this.dim() <= 2 ? this.t() : this.permute([...Array(this.dim()).keys()].reverse()); }
 
   // ---------- shape ----------
-  view(shape: Shape): Tensor { return wrap(native.view(id(this), shape)); }
-  reshape(shape: Shape): Tensor { return wrap(native.reshape(id(this), shape)); }
+  // (a shape as an array, or PyTorch's sizes one by one: x.view(2, -1))
+  view(shape: Shape | number, ...sizes: number[]): Tensor { return wrap(native.view(id(this), sizesOf('view', shape, sizes))); }
+  reshape(shape: Shape | number, ...sizes: number[]): Tensor { return wrap(native.reshape(id(this), sizesOf('reshape', shape, sizes))); }
   transpose(d0: number, d1: number): Tensor { return wrap(native.transpose(id(this), d0, d1)); }
-  permute(dims: number[]): Tensor { return wrap(native.permute(id(this), dims)); }
+  permute(dims: number[] | number, ...more: number[]): Tensor { return wrap(native.permute(id(this), sizesOf('permute', dims, more))); }
   unsqueeze(dim: number): Tensor { return wrap(native.unsqueeze(id(this), dim)); }
   squeeze(dim?: number): Tensor { return wrap(native.squeeze(id(this), dim ?? null)); }
-  expand(shape: Shape): Tensor { return wrap(native.expand(id(this), shape)); }
+  expand(shape: Shape | number, ...sizes: number[]): Tensor { return wrap(native.expand(id(this), sizesOf('expand', shape, sizes))); }
   flatten(startDim = 0, endDim = -1): Tensor { return wrap(native.flatten(id(this), startDim, endDim)); }
-  repeat(sizes: number[]): Tensor { return wrap(native.repeat(id(this), sizes)); }
+  repeat(sizes: number[] | number, ...more: number[]): Tensor { return wrap(native.repeat(id(this), sizesOf('repeat', sizes, more))); }
   narrow(dim: number, start: number, length: number): Tensor { return wrap(native.narrow(id(this), dim, start, length)); }
   /** narrow, copied: a new contiguous tensor (torch.narrow_copy). */
   narrowCopy(dim: number, start: number, length: number): Tensor { return wrap(native.narrowCopy(id(this), dim, start, length)); }
@@ -785,7 +796,7 @@ export class Tensor {
   split(splitSize: number | number[], dim = 0): Tensor[] { return wrapAll(native.split(id(this), splitSize, dim)); }
   chunk(chunks: number, dim = 0): Tensor[] { return wrapAll(native.chunk(id(this), chunks, dim)); }
   unbind(dim = 0): Tensor[] { return wrapAll(native.unbind(id(this), dim)); }
-  flip(dims: Dims): Tensor { return wrap(native.flip(id(this), dimList(dims))); }
+  flip(dims: Dims, ...more: number[]): Tensor { return wrap(native.flip(id(this), sizesOf('flip', dims, more))); }
   /** Rolls elements by shifts along dims; with no dims, over the flattened tensor. */
   roll(shifts: number | number[], dims?: Dims): Tensor {
     return wrap(native.roll(id(this), dimList(shifts), dims === undefined ? [] : dimList(dims)));
@@ -796,7 +807,7 @@ export class Tensor {
   diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor { return wrap(native.diagonal(id(this), offset, dim1, dim2)); }
   trace(): Tensor { return wrap(native.trace(id(this))); }
   movedim(source: Dims, destination: Dims): Tensor { return wrap(native.movedim(id(this), dimList(source), dimList(destination))); }
-  tile(reps: number[]): Tensor { return wrap(native.tile(id(this), reps)); }
+  tile(reps: number[] | number, ...more: number[]): Tensor { return wrap(native.tile(id(this), sizesOf('tile', reps, more))); }
   broadcastTo(shape: Shape): Tensor { return wrap(native.broadcastTo(id(this), shape)); }
   expandAs(other: Tensor): Tensor { return this.expand(other.shape); }
   viewAs(other: Tensor): Tensor { return this.view(other.shape); }
