@@ -5,9 +5,10 @@ import { Tensor, TensorLike, _wrap as wrap, _id as id } from './tensor';
 import { Generator, generatorHandle } from './generator';
 import { tensor as tensorFrom, randint, TensorData } from './creation';
 import { DType, Device, dtypeCode, dtypeName } from './dtype';
+import { det as linalgDet, inv as linalgInv, matrixPower as linalgMatrixPower, matrixExp as linalgMatrixExp, slogdet as linalgSlogdet, pinv as linalgPinv } from './linalg';
+
 /** A tuple without its first element (a method's arguments after the tensor it is called on). */
 type Tail<T extends unknown[]> = T extends [unknown, ...infer R] ? R : never;
-import { det as linalgDet, inv as linalgInv, matrixPower as linalgMatrixPower, matrixExp as linalgMatrixExp, slogdet as linalgSlogdet, pinv as linalgPinv } from './linalg';
 
 export function cat(tensors: Tensor[], dim = 0): Tensor {
   return wrap(native.cat(tensors.map(id), dim));
@@ -147,14 +148,14 @@ export const atleast3d = (x: Tensor) => wrap(native.atleast3d(id(x)));
 /** The r-element combinations of a 1-D tensor's elements, as rows (itertools.combinations). */
 export const combinations = (x: Tensor, r = 2, withReplacement = false) => wrap(native.combinations(id(x), r, withReplacement));
 /** The trapezoidal rule along dim: over sample points x, or with spacing dx (default 1). */
-function trapezoidOptions(name: string, args: unknown[]): TrapezoidOptions {
-  // (x by position, then its keyword options: trapezoid(y, x, { dim: 0 }))
-  if (args[0] instanceof Tensor || (args[0] === null && args.length > 1)) return { ...keywordOptions<TrapezoidOptions>(name, args[1] as TrapezoidOptions | undefined, ['dim']), x: (args[0] as Tensor | null) ?? undefined };
-  return optionsOf<TrapezoidOptions>(name, args, [], { extra: ['x', 'dx', 'dim'] });
-}
 // (PyTorch's trapezoid(y, x) and cumulative_trapezoid(y, x) take x by position; dx and dim by name)
 type TrapezoidOptions = { x?: Tensor; dx?: number; dim?: number };
 type TrapezoidArgs = [opts?: TrapezoidOptions] | [x?: Tensor | null, opts?: { dim?: number }];
+function trapezoidOptions(name: string, args: unknown[]): TrapezoidOptions {
+  // (x by position, then its keyword options: trapezoid(y, x, { dim: 0 }))
+  if (args[0] instanceof Tensor || args[0] === null) return { ...keywordOptions<TrapezoidOptions>(name, args[1] as TrapezoidOptions | undefined, ['dim']), x: (args[0] as Tensor | null) ?? undefined };
+  return optionsOf<TrapezoidOptions>(name, args, [], { extra: ['x', 'dx', 'dim'] });
+}
 export function trapezoid(y: Tensor, ...args: TrapezoidArgs): Tensor {
   const opts = trapezoidOptions('trapezoid', args);
   if (opts.x && opts.dx !== undefined) throw new Error('trapezoid: give x or dx, not both');

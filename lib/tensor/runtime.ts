@@ -131,7 +131,10 @@ export const isAnomalyCheckNanEnabled = (): boolean => native.isAnomalyCheckNanE
  * sees them, --no-warnings hides them), each distinct message emitted once per process otherwise,
  * as Python's default warnings filter shows a warning once.
  */
-export const setWarnAlways = (on: boolean): void => native.setWarnAlways(on === true);
+export function setWarnAlways(on: boolean): void {
+  if (typeof on !== 'boolean') throw new Error(`setWarnAlways: expected true or false, got ${String(on)}`);
+  native.setWarnAlways(on);
+}
 export const isWarnAlwaysEnabled = (): boolean => native.isWarnAlwaysEnabled();
 /** torch.is_autocast_enabled(deviceType): whether autocast is on for the device type ('cuda' by default, as PyTorch 1.x). */
 export const isAutocastEnabled = (deviceType: 'cpu' | 'cuda' = 'cuda'): boolean => autocastState(deviceType).enabled;

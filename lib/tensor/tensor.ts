@@ -122,12 +122,12 @@ export function _queueBackwardCallback(fn: () => void): void {
   backwardCallbacks.push(fn);
 }
 /** Sizes (or dims) given as one array, or one number at a time as PyTorch takes them; anything else says so. */
-export function sizesOf(name: string, first: number | number[], more: unknown[]): number[] {
+function sizesOf(name: string, first: number | number[], more: unknown[]): number[] {
   if (Array.isArray(first)) {
     if (more.length) throw new Error(`${name}: give the sizes as one array ([2, 3]) or as numbers (2, 3), not both`);
     return first;
   }
-  if (typeof first !== 'number' || more.some((m) => typeof m !== 'number')) throw new Error(`${name}: expected the sizes as one array ([2, 3]) or as numbers (2, 3), got ${[first, ...more].map((v) => typeof v === 'object' ? (Array.isArray(v) ? 'an array' : String(v)) : JSON.stringify(v)).join(', ')}`);
+  if (typeof first !== 'number' || more.some((m) => typeof m !== 'number')) throw new Error(`${name}: expected the sizes as one array ([2, 3]) or as numbers (2, 3), got ${[first, ...more].map((v) => v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : JSON.stringify(v)).join(', ')}`);
   return [first, ...(more as number[])];
 }
 
