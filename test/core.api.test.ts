@@ -627,5 +627,11 @@ print(json.dumps([list(torch.zeros(2, 3).shape), str(torch.ones(2, 1, dtype=torc
     expect(() => (torch.arange(6).view as (...a: unknown[]) => torch.Tensor)([2], 3)).toThrow(/view: give the sizes as one array \(\[2, 3\]\) or as numbers \(2, 3\), not both/);
     expect(() => torch.hannWindow(8, { periodc: false } as object)).toThrow(/hannWindow: unknown option 'periodc' \(it takes periodic, dtype, device\)/);
     expect(() => torch.trapezoid(y, { x: xs, dx: 2 })).toThrow(/give x or dx, not both/);
+    // (keyword-only in PyTorch: an object here, checked)
+    const spd = torch.tensor([[2, 1], [1, 2]], { dtype: 'float64' });
+    expect(L(torch.linalg.cholesky(spd, { upper: true }))).toEqual(L(torch.linalg.cholesky(spd).t()));
+    expect(() => (torch.linalg.cholesky as (...a: unknown[]) => torch.Tensor)(spd, true)).toThrow(/linalg.cholesky: its options go in one object \{ upper \} \(PyTorch's keyword-only arguments\), not by position/);
+    expect(() => torch.isin(y, xs, { assume_unique: true } as object)).toThrow(/isin: unknown option 'assume_unique' \(did you mean assumeUnique\?\)/);
+    expect(() => torch.searchsorted(xs, y, { side: 'right' } as object)).toThrow(/searchsorted: unknown option 'side' \(it takes right\)/);
   });
 });

@@ -1,6 +1,6 @@
 // torch.linalg: each function is one libtorch call of the same name (batched over leading dims).
 import { native } from './native';
-import { optionsOf } from './options';
+import { optionsOf, takesOptions } from './options';
 import { Tensor, _wrap as wrap, _id as id } from './tensor';
 
 const pair = ([a, b]: number[]): [Tensor, Tensor] => [wrap(a), wrap(b)];
@@ -15,15 +15,15 @@ export function slogdet(A: Tensor): { sign: Tensor; logabsdet: Tensor } {
 /** X with A X = B. */
 export const solve = (A: Tensor, B: Tensor) => wrap(native.linalgSolve(id(A), id(B)));
 /** L with A = L Lᴴ (upper: U with A = Uᴴ U). */
-export const cholesky = (A: Tensor, opts: { upper?: boolean } = {}) => wrap(native.linalgCholesky(id(A), opts.upper ?? false));
+export const cholesky = takesOptions('linalg.cholesky', 1, [], (A: Tensor, opts: { upper?: boolean } = {}) => wrap(native.linalgCholesky(id(A), opts.upper ?? false)), { extra: ['upper'] });
 /** X with A X = B (left, default) or X A = B, A triangular: lower unless upper. */
-export const solveTriangular = (A: Tensor, B: Tensor, opts: { upper: boolean; left?: boolean; unitriangular?: boolean }) =>
-  wrap(native.linalgSolveTriangular(id(A), id(B), opts.upper, opts.left ?? true, opts.unitriangular ?? false));
-export const pinv = (A: Tensor, opts: { rcond?: number; hermitian?: boolean } = {}) =>
-  wrap(native.linalgPinv(id(A), opts.rcond ?? 1e-15, opts.hermitian ?? false));
+export const solveTriangular = takesOptions('linalg.solveTriangular', 2, [], (A: Tensor, B: Tensor, opts: { upper: boolean; left?: boolean; unitriangular?: boolean }) =>
+  wrap(native.linalgSolveTriangular(id(A), id(B), opts.upper, opts.left ?? true, opts.unitriangular ?? false)), { extra: ['upper', 'left', 'unitriangular'] });
+export const pinv = takesOptions('linalg.pinv', 1, ['rcond', 'hermitian'], (A: Tensor, opts: { rcond?: number; hermitian?: boolean } = {}) =>
+  wrap(native.linalgPinv(id(A), opts.rcond ?? 1e-15, opts.hermitian ?? false)));
 export const matrixExp = (A: Tensor) => wrap(native.linalgMatrixExp(id(A)));
 export const matrixPower = (A: Tensor, n: number) => wrap(native.linalgMatrixPower(id(A), n));
-export const matrixRank = (A: Tensor, opts: { hermitian?: boolean } = {}) => wrap(native.linalgMatrixRank(id(A), opts.hermitian ?? false));
+export const matrixRank = takesOptions('linalg.matrixRank', 1, [], (A: Tensor, opts: { hermitian?: boolean } = {}) => wrap(native.linalgMatrixRank(id(A), opts.hermitian ?? false)), { extra: ['hermitian'] });
 /** The ord-norm of x as a vector (over dims, or all elements). */
 export function vectorNorm(x: Tensor, ord = 2, dim?: number | number[] | null, keepdim = false): Tensor {
   const dims = dim === undefined || dim === null ? null : typeof dim === 'number' ? [dim] : dim;
@@ -77,49 +77,49 @@ export function norm(x: Tensor, ord?: number | 'fro' | 'nuc' | null, dim?: numbe
 /** The condition number of A in the p-norm (2: the ratio of the extreme singular values). */
 export const cond = (A: Tensor, p?: number | 'fro' | 'nuc' | null) => wrap(native.linalgCond(id(A), p ?? null));
 /** A = P L U (pivot: partial pivoting, as LAPACK's getrf). */
-export function lu(A: Tensor, opts: { pivot?: boolean } = {}): { P: Tensor; L: Tensor; U: Tensor } {
+export const lu = takesOptions('linalg.lu', 1, [], function lu(A: Tensor, opts: { pivot?: boolean } = {}): { P: Tensor; L: Tensor; U: Tensor } {
   const [P, L, U] = (native.linalgLu(id(A), opts.pivot ?? true) as number[]).map(wrap);
   return { P, L, U };
-}
+}, { extra: ['pivot'] });
 /** LU and the pivots in LAPACK's compact form (for luSolve). */
-export function luFactor(A: Tensor, opts: { pivot?: boolean } = {}): { LU: Tensor; pivots: Tensor } {
+export const luFactor = takesOptions('linalg.luFactor', 1, [], function luFactor(A: Tensor, opts: { pivot?: boolean } = {}): { LU: Tensor; pivots: Tensor } {
   const [LU, pivots] = pair(native.linalgLuFactor(id(A), opts.pivot ?? true));
   return { LU, pivots };
-}
+}, { extra: ['pivot'] });
 /** luFactor that reports singular matrices in info (> 0) instead of throwing. */
-export function luFactorEx(A: Tensor, opts: { pivot?: boolean } = {}): { LU: Tensor; pivots: Tensor; info: Tensor } {
+export const luFactorEx = takesOptions('linalg.luFactorEx', 1, [], function luFactorEx(A: Tensor, opts: { pivot?: boolean } = {}): { LU: Tensor; pivots: Tensor; info: Tensor } {
   const [LU, pivots, info] = (native.linalgLuFactorEx(id(A), opts.pivot ?? true) as number[]).map(wrap);
   return { LU, pivots, info };
-}
+}, { extra: ['pivot'] });
 /** solve that reports singular matrices in info (> 0) instead of throwing (left: false for X A = B). */
-export function solveEx(A: Tensor, B: Tensor, opts: { left?: boolean } = {}): { result: Tensor; info: Tensor } {
+export const solveEx = takesOptions('linalg.solveEx', 2, [], function solveEx(A: Tensor, B: Tensor, opts: { left?: boolean } = {}): { result: Tensor; info: Tensor } {
   const [result, info] = pair(native.linalgSolveEx(id(A), id(B), opts.left ?? true));
   return { result, info };
-}
+}, { extra: ['left'] });
 /** The LDLᴴ factorization of a symmetric (hermitian: Hermitian) indefinite matrix, as LAPACK's sytrf. */
-export function ldlFactor(A: Tensor, opts: { hermitian?: boolean } = {}): { LD: Tensor; pivots: Tensor } {
+export const ldlFactor = takesOptions('linalg.ldlFactor', 1, [], function ldlFactor(A: Tensor, opts: { hermitian?: boolean } = {}): { LD: Tensor; pivots: Tensor } {
   const { LD, pivots, info } = ldlFactorEx(A, opts);
   const bad = info.ne(0).any().item() as boolean;
   info.dispose();
   if (bad) throw new Error('torch.linalg.ldl_factor: the factorization could not be completed because the input is not symmetric-factorizable (info != 0)');
   return { LD, pivots };
-}
-export function ldlFactorEx(A: Tensor, opts: { hermitian?: boolean } = {}): { LD: Tensor; pivots: Tensor; info: Tensor } {
+}, { extra: ['hermitian'] });
+export const ldlFactorEx = takesOptions('linalg.ldlFactorEx', 1, [], function ldlFactorEx(A: Tensor, opts: { hermitian?: boolean } = {}): { LD: Tensor; pivots: Tensor; info: Tensor } {
   const [LD, pivots, info] = (native.linalgLdlFactorEx(id(A), opts.hermitian ?? false) as number[]).map(wrap);
   return { LD, pivots, info };
-}
+}, { extra: ['hermitian'] });
 /** X with A X = B from ldlFactor(A). */
-export const ldlSolve = (LD: Tensor, pivots: Tensor, B: Tensor, opts: { hermitian?: boolean } = {}) => wrap(native.linalgLdlSolve(id(LD), id(pivots), id(B), opts.hermitian ?? false));
+export const ldlSolve = takesOptions('linalg.ldlSolve', 3, [], (LD: Tensor, pivots: Tensor, B: Tensor, opts: { hermitian?: boolean } = {}) => wrap(native.linalgLdlSolve(id(LD), id(pivots), id(B), opts.hermitian ?? false)), { extra: ['hermitian'] });
 /** torch.linalg.vecdot: the dot products along dim (x conjugated). */
-export const vecdot = (x: Tensor, y: Tensor, opts: { dim?: number } = {}) => wrap(native.linalgVecdot(id(x), id(y), opts.dim ?? -1));
+export const vecdot = takesOptions('linalg.vecdot', 2, [], (x: Tensor, y: Tensor, opts: { dim?: number } = {}) => wrap(native.linalgVecdot(id(x), id(y), opts.dim ?? -1)), { extra: ['dim'] });
 /** X with A X = B from luFactor(A) (left: false for X A = B; adjoint: with Aᴴ). */
-export const luSolve = (LU: Tensor, pivots: Tensor, B: Tensor, opts: { left?: boolean; adjoint?: boolean } = {}) =>
-  wrap(native.linalgLuSolve(id(LU), id(pivots), id(B), opts.left ?? true, opts.adjoint ?? false));
+export const luSolve = takesOptions('linalg.luSolve', 3, [], (LU: Tensor, pivots: Tensor, B: Tensor, opts: { left?: boolean; adjoint?: boolean } = {}) =>
+  wrap(native.linalgLuSolve(id(LU), id(pivots), id(B), opts.left ?? true, opts.adjoint ?? false)), { extra: ['left', 'adjoint'] });
 /** cholesky without throwing: info > 0 where the matrix was not positive-definite (its leading minor's order). */
-export function choleskyEx(A: Tensor, opts: { upper?: boolean } = {}): { L: Tensor; info: Tensor } {
+export const choleskyEx = takesOptions('linalg.choleskyEx', 1, [], function choleskyEx(A: Tensor, opts: { upper?: boolean } = {}): { L: Tensor; info: Tensor } {
   const [L, info] = pair(native.linalgCholeskyEx(id(A), opts.upper ?? false));
   return { L, info };
-}
+}, { extra: ['upper'] });
 /** inv without throwing: info > 0 where the matrix was singular. */
 export function invEx(A: Tensor): { inverse: Tensor; info: Tensor } {
   const [inverse, info] = pair(native.linalgInvEx(id(A)));
@@ -136,6 +136,6 @@ export const tensorsolve = (A: Tensor, B: Tensor, dims?: number[] | null) => wra
 /** The Vandermonde matrix of x: columns x⁰, x¹, ..., x^(N-1). */
 export const vander = (x: Tensor, N?: number | null) => wrap(native.linalgVander(id(x), N ?? null));
 export const cross = (a: Tensor, b: Tensor, dim = -1) => wrap(native.linalgCross(id(a), id(b), dim));
-export const diagonal = (A: Tensor, opts: { offset?: number; dim1?: number; dim2?: number } = {}) =>
-  wrap(native.linalgDiagonal(id(A), opts.offset ?? 0, opts.dim1 ?? -2, opts.dim2 ?? -1));
+export const diagonal = takesOptions('linalg.diagonal', 1, [], (A: Tensor, opts: { offset?: number; dim1?: number; dim2?: number } = {}) =>
+  wrap(native.linalgDiagonal(id(A), opts.offset ?? 0, opts.dim1 ?? -2, opts.dim2 ?? -1)), { extra: ['offset', 'dim1', 'dim2'] });
 export const matmul = (a: Tensor, b: Tensor) => a.matmul(b);

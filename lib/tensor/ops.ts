@@ -1,6 +1,6 @@
 // Free functions over tensors (torch.cat, torch.where, ...), for code that reads like PyTorch.
 import { native } from './native';
-import { optionsOf, keywordOptions } from './options';
+import { optionsOf, keywordOptions, takesOptions } from './options';
 import { Tensor, TensorLike, _wrap as wrap, _id as id } from './tensor';
 import { Generator, generatorHandle } from './generator';
 import { tensor as tensorFrom, randint, TensorData } from './creation';
@@ -91,17 +91,17 @@ export const movedim = (x: Tensor, source: number | number[], destination: numbe
 export const takeAlongDim = (x: Tensor, indices: Tensor, dim: number) => x.takeAlongDim(indices, dim);
 export const bincount = (x: Tensor, ...args: Parameters<Tensor['bincount']>) => x.bincount(...args);
 /** Indices into the sorted last dimension of sortedSequence where each value would go (right: after equal ones). */
-export function searchsorted(sortedSequence: Tensor, values: Tensor, opts: { right?: boolean } = {}): Tensor {
+export const searchsorted = takesOptions('searchsorted', 2, [], function searchsorted(sortedSequence: Tensor, values: Tensor, opts: { right?: boolean } = {}): Tensor {
   return wrap(native.searchsorted(id(sortedSequence), id(values), opts.right ?? false));
-}
+}, { extra: ['right'] });
 /** The bucket of each value among the sorted 1-D boundaries (right: boundaries[i-1] <= x < boundaries[i]). */
-export function bucketize(input: Tensor, boundaries: Tensor, opts: { right?: boolean } = {}): Tensor {
+export const bucketize = takesOptions('bucketize', 2, [], function bucketize(input: Tensor, boundaries: Tensor, opts: { right?: boolean } = {}): Tensor {
   return wrap(native.bucketize(id(input), id(boundaries), opts.right ?? false));
-}
+}, { extra: ['right'] });
 /** Coordinate grids of 1-D tensors; indexing 'ij' (matrix) or 'xy' (Cartesian), as torch.meshgrid. */
-export function meshgrid(tensors: Tensor[], opts: { indexing?: 'ij' | 'xy' } = {}): Tensor[] {
+export const meshgrid = takesOptions('meshgrid', 1, [], function meshgrid(tensors: Tensor[], opts: { indexing?: 'ij' | 'xy' } = {}): Tensor[] {
   return (native.meshgrid(tensors.map(id), opts.indexing ?? 'ij') as number[]).map(wrap);
-}
+}, { extra: ['indexing'] });
 /** Row and column indices (2, N) of the lower triangle of a row x col matrix. */
 export const trilIndices = (row: number, col: number, offset = 0) => wrap(native.trilIndices(row, col, offset));
 export const triuIndices = (row: number, col: number, offset = 0) => wrap(native.triuIndices(row, col, offset));
@@ -173,11 +173,11 @@ const asTensorArg = (x: Tensor | number | number[], like?: Tensor) =>
   x instanceof Tensor ? x : tensorFrom(x as number | number[], like ? { dtype: like.dtype, device: like.device } : {});
 
 /** torch.isin: whether each element of elements is among testElements (invert: is not). */
-export function isin(elements: Tensor | number | number[], testElements: Tensor | number | number[], opts: { assumeUnique?: boolean; invert?: boolean } = {}): Tensor {
+export const isin = takesOptions('isin', 2, [], function isin(elements: Tensor | number | number[], testElements: Tensor | number | number[], opts: { assumeUnique?: boolean; invert?: boolean } = {}): Tensor {
   const e = asTensorArg(elements, testElements instanceof Tensor ? testElements : undefined);
   const t = asTensorArg(testElements, e);
   return wrap(native.isin(id(e), id(t), opts.assumeUnique ?? false, opts.invert ?? false));
-}
+}, { extra: ['assumeUnique', 'invert'] });
 /** torch.nanquantile: quantile with NaNs left out. */
 export const nanquantile = (x: Tensor, q: TensorLike, dim?: number | null, ...args: [opts?: { keepdim?: boolean; interpolation?: 'linear' | 'lower' | 'higher' | 'midpoint' | 'nearest' }] | [keepdim?: boolean]) => x.nanquantile(q, dim, ...args);
 /**
@@ -185,12 +185,12 @@ export const nanquantile = (x: Tensor, q: TensorLike, dim?: number | null, ...ar
  * edges, to edgeOrder), one tensor per dim. spacing: a number (the same step everywhere), a number
  * per dim, or a coordinates tensor per dim.
  */
-export function gradient(x: Tensor, opts: { spacing?: number | number[] | Tensor[]; dim?: number | number[]; edgeOrder?: 1 | 2 } = {}): Tensor[] {
+export const gradient = takesOptions('gradient', 1, [], function gradient(x: Tensor, opts: { spacing?: number | number[] | Tensor[]; dim?: number | number[]; edgeOrder?: 1 | 2 } = {}): Tensor[] {
   const sp = opts.spacing;
   const coords = Array.isArray(sp) && sp.length > 0 && sp[0] instanceof Tensor;
   const spacing = sp === undefined ? null : coords ? (sp as Tensor[]).map(id) : sp;
   return (native.gradient(id(x), spacing, opts.dim ?? null, opts.edgeOrder ?? 1, coords) as number[]).map(wrap);
-}
+}, { extra: ['spacing', 'dim', 'edgeOrder'] });
 /** torch.cumulative_trapezoid: the running trapezoidal integral along dim (over x, or with spacing dx). */
 export function cumulativeTrapezoid(y: Tensor, ...args: TrapezoidArgs): Tensor {
   const opts = trapezoidOptions('cumulativeTrapezoid', args);
@@ -200,12 +200,12 @@ export function cumulativeTrapezoid(y: Tensor, ...args: TrapezoidArgs): Tensor {
 /** torch.trapz: the older name of trapezoid. */
 export const trapz = trapezoid;
 /** torch.histogramdd: a histogram over the last dim's D coordinates: bins per dim (a number for all). */
-export function histogramdd(x: Tensor, bins: number | number[], opts: { range?: number[]; weight?: Tensor | null; density?: boolean } = {}): { hist: Tensor; binEdges: Tensor[] } {
+export const histogramdd = takesOptions('histogramdd', 2, [], function histogramdd(x: Tensor, bins: number | number[], opts: { range?: number[]; weight?: Tensor | null; density?: boolean } = {}): { hist: Tensor; binEdges: Tensor[] } {
   const d = x.shape[x.ndim - 1];
   const b = Array.isArray(bins) ? bins : new Array(d).fill(bins);
   const [h, ...edges] = (native.histogramdd(id(x), b, opts.range ?? null, opts.weight ? id(opts.weight) : -1, opts.density ?? false) as number[]).map(wrap);
   return { hist: h, binEdges: edges };
-}
+}, { extra: ['range', 'weight', 'density'] });
 /** torch.index_reduce (functional form of Tensor.indexReduce). */
 export const indexReduce = (x: Tensor, dim: number, index: Tensor, source: Tensor, reduce: 'prod' | 'mean' | 'amax' | 'amin', opts: { includeSelf?: boolean } = {}) => x.indexReduce(dim, index, source, reduce, opts);
 /** torch.pdist: the p-norm distances between every pair of rows of x (N, M), upper triangle flattened. */
