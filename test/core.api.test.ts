@@ -633,5 +633,17 @@ print(json.dumps([list(torch.zeros(2, 3).shape), str(torch.ones(2, 1, dtype=torc
     expect(() => (torch.linalg.cholesky as (...a: unknown[]) => torch.Tensor)(spd, true)).toThrow(/linalg.cholesky: its options go in one object \{ upper \} \(PyTorch's keyword-only arguments\), not by position/);
     expect(() => torch.isin(y, xs, { assume_unique: true } as object)).toThrow(/isin: unknown option 'assume_unique' \(did you mean assumeUnique\?\)/);
     expect(() => torch.searchsorted(xs, y, { side: 'right' } as object)).toThrow(/searchsorted: unknown option 'side' \(it takes right\)/);
+    // stft / istft as audio code calls them: hop, win length, window by position
+    const sig = torch.sin(torch.arange(64, { dtype: 'float64' }).mul(0.3)), win = torch.hannWindow(16, { dtype: 'float64' });
+    const spec = torch.stft(sig, 16, 4, 16, win, true, 'reflect', false, true, true);
+    const wantSpec = pythonJson<{ re: number[]; back: number[] }>(`import torch, json
+sig = torch.sin(torch.arange(64, dtype=torch.float64) * 0.3); win = torch.hann_window(16, dtype=torch.float64)
+S = torch.stft(sig, 16, 4, 16, win, True, 'reflect', False, True, True)
+print(json.dumps({'re': torch.view_as_real(S).flatten().tolist(), 'back': torch.istft(S, 16, 4, 16, win, True, False, True, 64).tolist()}))`);
+    const re = torch.viewAsReal(spec).flatten().tolist() as number[];
+    expect(re.length).toBe(wantSpec.re.length);
+    re.forEach((v, j) => expect(Math.abs(v - wantSpec.re[j])).toBeLessThan(1e-10));
+    (spec.istft(16, 4, 16, win, true, false, true, 64).tolist() as number[]).forEach((v, j) => expect(Math.abs(v - wantSpec.back[j])).toBeLessThan(1e-10));
+    expect(() => sig.newZeros([2], { dtpye: 'float64' } as object)).toThrow(/newFull: unknown option 'dtpye' \(it takes dtype, device, requiresGrad\)/);
   });
 });

@@ -170,9 +170,14 @@ export function full(shape: Shape, value: number | boolean, opts: TensorOptions 
   return finish(wrap(native.full(shape, value, dtypeCode(dtype), dev(opts))), opts);
 }
 
-/** arange(end) or arange(start, end, step); int64 when all arguments are integers, as Python. */
-export function arange(startOrEnd: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
-  const [s, e] = end === undefined ? [0, startOrEnd] : [startOrEnd, end];
+/**
+ * arange(end) or arange(start, end, step); int64 when all arguments are integers, as Python. The
+ * options may follow the numbers given: arange(5, { dtype: 'float64' }), as PyTorch's keyword.
+ */
+export function arange(startOrEnd: number, end?: number | TensorOptions, step: number | TensorOptions = 1, opts: TensorOptions = {}): Tensor {
+  if (typeof end === 'object' && end !== null) [end, step, opts] = [undefined, 1, end];
+  else if (typeof step === 'object' && step !== null) [step, opts] = [1, step];
+  const [s, e] = end === undefined || end === null ? [0, startOrEnd] : [startOrEnd, end];
   const dtype = opts.dtype ?? ([s, e, step].every(Number.isInteger) ? 'int64' : defaults.floatDtype);
   return finish(wrap(native.arange(s, e, step, dtypeCode(dtype), dev(opts))), opts);
 }

@@ -44,7 +44,11 @@ export interface StftOptions {
  * (B, L)): (freq, frames) or (B, freq, frames). Unlike PyTorch, returnComplex defaults to true
  * (PyTorch requires it for real input and will require true).
  */
-export function stft(x: Tensor, nFft: number, opts: StftOptions = {}): Tensor {
+// (PyTorch's positional order after nFft, for both)
+type StftArgs = [opts?: StftOptions] | [hopLength?: number | null, winLength?: number | null, window?: Tensor | null, center?: boolean, padMode?: StftOptions['padMode'],
+  normalized?: boolean, onesided?: boolean | null, returnComplex?: boolean | null];
+export function stft(x: Tensor, nFft: number, ...args: StftArgs): Tensor {
+  const opts = optionsOf<StftOptions>('stft', args, ['hopLength', 'winLength', 'window', 'center', 'padMode', 'normalized', 'onesided', 'returnComplex']);
   const center = opts.center ?? true, padMode = opts.padMode ?? 'reflect';
   const length = x.shape[x.ndim - 1];
   // libtorch's own word here is about a padding it made: say what to change instead.
@@ -70,7 +74,10 @@ export interface IstftOptions {
 }
 
 /** torch.istft: the signal back from its stft (overlap-add with window normalization). */
-export function istft(x: Tensor, nFft: number, opts: IstftOptions = {}): Tensor {
+type IstftArgs = [opts?: IstftOptions] | [hopLength?: number | null, winLength?: number | null, window?: Tensor | null, center?: boolean, normalized?: boolean,
+  onesided?: boolean | null, length?: number | null, returnComplex?: boolean];
+export function istft(x: Tensor, nFft: number, ...args: IstftArgs): Tensor {
+  const opts = optionsOf<IstftOptions>('istft', args, ['hopLength', 'winLength', 'window', 'center', 'normalized', 'onesided', 'length', 'returnComplex']);
   return wrap(native.istft(id(x), nFft, opts.hopLength ?? null, opts.winLength ?? null, opts.window ? id(opts.window) : -1,
     opts.center ?? true, opts.normalized ?? false, opts.onesided ?? null, opts.length ?? null, opts.returnComplex ?? false));
 }

@@ -14,7 +14,7 @@ const operand = (o: TensorLike): [number, number] => (typeof o === 'number' ? [-
 export interface RandomDraw { generator?: Generator | null }
 import { registerTensorHook, registerNodeHook, registerNodePrehook, RemovableHandle } from './function';
 import { tensor as tensorFromData, emptyStrided as emptyStridedOf, TensorData } from './creation';
-import { stft as stftOf, istft as istftOf, StftOptions, IstftOptions } from './spectral';
+import { stft as stftOf, istft as istftOf } from './spectral';
 import { lu as luOf } from './linalg_legacy';
 
 export type Shape = number[];
@@ -132,6 +132,7 @@ function sizesOf(name: string, first: number | number[], more: unknown[]): numbe
 }
 
 // Options of methods that also take PyTorch's positional arguments (lib/tensor/options.ts).
+const NEW_TENSOR_KEYS = ['dtype', 'device', 'requiresGrad'];
 type CloseOptions = { rtol?: number; atol?: number; equalNan?: boolean };
 type CloseArgs = [opts?: CloseOptions] | [rtol?: number, atol?: number, equalNan?: boolean];
 const CLOSE_KEYS = ['rtol', 'atol', 'equalNan'];
@@ -1111,11 +1112,13 @@ export class Tensor {
   newZeros(shape: Shape, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor { return this.newFull(shape, 0, opts); }
   newOnes(shape: Shape, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor { return this.newFull(shape, 1, opts); }
   newFull(shape: Shape, value: number, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor {
+    opts = keywordOptions('newFull', opts, NEW_TENSOR_KEYS);
     const t = wrap(native.full(shape, value, dtypeCode(opts.dtype ?? this.dtype), deviceCode(opts.device ?? this.device)));
     if (opts.requiresGrad) t.requiresGrad_(true);
     return t;
   }
   newEmpty(shape: Shape, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor {
+    opts = keywordOptions('newEmpty', opts, NEW_TENSOR_KEYS);
     const t = wrap(native.empty(shape, dtypeCode(opts.dtype ?? this.dtype), deviceCode(opts.device ?? this.device)));
     if (opts.requiresGrad) t.requiresGrad_(true);
     return t;
@@ -1402,9 +1405,9 @@ export class Tensor {
   /** torch.orgqr(this, tau): the Q of geqrf's (this, tau), formed. */
   orgqr(tau: Tensor): Tensor { return wrap(native.linalgHouseholderProduct(id(this), id(tau))); }
   /** torch.stft(this, nFft, ...): the short-time Fourier transform (see torch.stft). */
-  stft(nFft: number, opts: StftOptions = {}): Tensor { return stftOf(this, nFft, opts); }
+  stft(nFft: number, ...args: Parameters<typeof stftOf> extends [unknown, unknown, ...infer R] ? R : never): Tensor { return stftOf(this, nFft, ...args); }
   /** torch.istft(this, nFft, ...): the signal of an stft (see torch.istft). */
-  istft(nFft: number, opts: IstftOptions = {}): Tensor { return istftOf(this, nFft, opts); }
+  istft(nFft: number, ...args: Parameters<typeof istftOf> extends [unknown, unknown, ...infer R] ? R : never): Tensor { return istftOf(this, nFft, ...args); }
   /**
    * Tensor.bernoulli(): 1 where a draw falls below this tensor's probabilities, else 0 (torch.bernoulli);
    * bernoulli(p): a tensor of this one's shape and dtype, each element 1 with probability p.
