@@ -44,12 +44,13 @@ export function optionsOf<O extends object>(name: string, args: unknown[], keys:
       if (v !== undefined) o[keys[i]] = v;
     });
   }
-  const known = [...keys, ...(spec.extra ?? [])];
-  for (const [k, v] of Object.entries(o)) {
+  // (no allocation unless something is wrong: F.embedding and F.crossEntropy run in every step)
+  for (const k in o) {
+    const v = o[k];
     if (v === undefined) continue;
-    if (!known.includes(k)) {
+    if (!keys.includes(k) && !spec.extra?.includes(k)) {
       const camel = k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-      const offered = known.filter((n) => !DEPRECATED_LOSS_ARGS.includes(n));
+      const offered = [...keys, ...(spec.extra ?? [])].filter((n) => !DEPRECATED_LOSS_ARGS.includes(n));
       throw new Error(`${name}: unknown option '${k}' (${camel !== k && offered.includes(camel) ? `did you mean ${camel}?` : `it takes ${offered.join(', ')}`})`);
     }
     if (v === null) continue;

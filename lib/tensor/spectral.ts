@@ -45,7 +45,7 @@ export interface StftOptions {
  * (PyTorch requires it for real input and will require true).
  */
 // (PyTorch's positional order after nFft, for both)
-type StftArgs = [opts?: StftOptions] | [hopLength?: number | null, winLength?: number | null, window?: Tensor | null, center?: boolean, padMode?: StftOptions['padMode'],
+export type StftArgs = [opts?: StftOptions] | [hopLength?: number | null, winLength?: number | null, window?: Tensor | null, center?: boolean, padMode?: StftOptions['padMode'],
   normalized?: boolean, onesided?: boolean | null, returnComplex?: boolean | null];
 export function stft(x: Tensor, nFft: number, ...args: StftArgs): Tensor {
   const opts = optionsOf<StftOptions>('stft', args, ['hopLength', 'winLength', 'window', 'center', 'padMode', 'normalized', 'onesided', 'returnComplex']);
@@ -74,7 +74,7 @@ export interface IstftOptions {
 }
 
 /** torch.istft: the signal back from its stft (overlap-add with window normalization). */
-type IstftArgs = [opts?: IstftOptions] | [hopLength?: number | null, winLength?: number | null, window?: Tensor | null, center?: boolean, normalized?: boolean,
+export type IstftArgs = [opts?: IstftOptions] | [hopLength?: number | null, winLength?: number | null, window?: Tensor | null, center?: boolean, normalized?: boolean,
   onesided?: boolean | null, length?: number | null, returnComplex?: boolean];
 export function istft(x: Tensor, nFft: number, ...args: IstftArgs): Tensor {
   const opts = optionsOf<IstftOptions>('istft', args, ['hopLength', 'winLength', 'window', 'center', 'normalized', 'onesided', 'length', 'returnComplex']);

@@ -14,7 +14,7 @@ const operand = (o: TensorLike): [number, number] => (typeof o === 'number' ? [-
 export interface RandomDraw { generator?: Generator | null }
 import { registerTensorHook, registerNodeHook, registerNodePrehook, RemovableHandle } from './function';
 import { tensor as tensorFromData, emptyStrided as emptyStridedOf, TensorData } from './creation';
-import { stft as stftOf, istft as istftOf } from './spectral';
+import { stft as stftOf, istft as istftOf, StftArgs, IstftArgs } from './spectral';
 import { lu as luOf } from './linalg_legacy';
 
 export type Shape = number[];
@@ -1405,9 +1405,9 @@ export class Tensor {
   /** torch.orgqr(this, tau): the Q of geqrf's (this, tau), formed. */
   orgqr(tau: Tensor): Tensor { return wrap(native.linalgHouseholderProduct(id(this), id(tau))); }
   /** torch.stft(this, nFft, ...): the short-time Fourier transform (see torch.stft). */
-  stft(nFft: number, ...args: Parameters<typeof stftOf> extends [unknown, unknown, ...infer R] ? R : never): Tensor { return stftOf(this, nFft, ...args); }
+  stft(nFft: number, ...args: StftArgs): Tensor { return stftOf(this, nFft, ...args); }
   /** torch.istft(this, nFft, ...): the signal of an stft (see torch.istft). */
-  istft(nFft: number, ...args: Parameters<typeof istftOf> extends [unknown, unknown, ...infer R] ? R : never): Tensor { return istftOf(this, nFft, ...args); }
+  istft(nFft: number, ...args: IstftArgs): Tensor { return istftOf(this, nFft, ...args); }
   /**
    * Tensor.bernoulli(): 1 where a draw falls below this tensor's probabilities, else 0 (torch.bernoulli);
    * bernoulli(p): a tensor of this one's shape and dtype, each element 1 with probability p.
