@@ -555,7 +555,10 @@ print(json.dumps([o.flatten().tolist() for o in out]))`, JSON.stringify({ x: x.t
     F.embedding(t, e, 1).sum().backward();
     expect((e.grad!.select(0, 1).tolist() as number[])).toEqual([0, 0]);
 
-    expect(() => F.conv2d(x, w, null, 2, { padding: 1 })).toThrow(/conv2d: an options object goes alone after the required arguments, not after positional stride/);
+    // Python's f(x, w, None, 2, padding=1): positional arguments, then keywords
+    expect(F.conv2d(x, w, null, 2, { padding: 1 }).equal(got[0])).toBe(true);
+    expect(() => F.conv2d(x, w, null, 2, { stride: 1 })).toThrow(/conv2d: stride is given twice, by position and in the options object/);
+    expect(() => (F.conv2d as (...a: unknown[]) => torch.Tensor)(x, w, null, { padding: 1 }, 2)).toThrow(/conv2d: an options object goes last, after the positional arguments \(as Python's keywords\), not in the place of stride/);
     expect(() => F.conv2d(x, w, null, 1, 0, 1, 1, 9)).toThrow(/5 arguments after its required ones, but it takes at most 4 \(stride, padding, dilation, groups\)/);
     expect(() => F.crossEntropy(y, t, { ignore_index: 1 })).toThrow(/crossEntropy: unknown option 'ignore_index' \(did you mean ignoreIndex\?\)/);
     expect(() => F.mseLoss(y, y, { reductio: 'sum' })).toThrow(/unknown option 'reductio' \(it takes reduction\)/);

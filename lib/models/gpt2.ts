@@ -12,6 +12,7 @@ import { checkpointWithParameters } from '../tensor/checkpoint';
 import { DType, Device, finfo, isFloatingDtype } from '../tensor/dtype';
 import { Module, ModuleList } from '../nn/module';
 import { Conv1D, Dropout, Embedding, LayerNorm, Linear } from '../nn/layers';
+import { factoryOf } from '../nn/args';
 import type { TensorModule } from '../nn/containers';
 import * as F from '../nn/functional';
 import { BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, beamSearch, computeTransitionScores, decodePromptLookup, checkGenerateOptions, DEFAULT_MAX_NEW_TOKENS, decodeGreedy, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
@@ -19,6 +20,9 @@ import { saveFile } from '../io/safetensors';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 import { notInCacheHint, repoIdOf, resolvePretrained } from '../io/hub';
+
+/** GPT-2's LayerNorms always have their weight and bias. */
+type AffineLayerNorm = LayerNorm & { weight: Tensor; bias: Tensor };
 
 /** Hugging Face's GPT2Config keys (config.json). */
 export interface GPT2Config {
@@ -160,8 +164,8 @@ export class GPT2Attention extends Module {
     this.nHead = config.n_head;
     this.headDim = config.n_embd / config.n_head;
     this.attnImplementation = resolveAttnImplementation(opts.attnImplementation);
-    this.registerModule('c_attn', new Conv1D(3 * config.n_embd, config.n_embd, opts));
-    this.registerModule('c_proj', new Conv1D(config.n_embd, config.n_embd, opts));
+    this.registerModule('c_attn', new Conv1D(3 * config.n_embd, config.n_embd, factoryOf(opts)));
+    this.registerModule('c_proj', new Conv1D(config.n_embd, config.n_embd, factoryOf(opts)));
     this.registerModule('attn_dropout', new Dropout(config.attn_pdrop));
     this.registerModule('resid_dropout', new Dropout(config.resid_pdrop));
   }
@@ -250,8 +254,8 @@ export class GPT2MLP extends Module {
   constructor(config: ResolvedGPT2Config, opts: { dtype?: DType; device?: Device } = {}) {
     super();
     const inner = config.n_inner ?? 4 * config.n_embd;
-    this.registerModule('c_fc', new Conv1D(inner, config.n_embd, opts));
-    this.registerModule('c_proj', new Conv1D(config.n_embd, inner, opts));
+    this.registerModule('c_fc', new Conv1D(inner, config.n_embd, factoryOf(opts)));
+    this.registerModule('c_proj', new Conv1D(config.n_embd, inner, factoryOf(opts)));
     this.registerModule('dropout', new Dropout(config.resid_pdrop));
     this.act = ACTIVATIONS[config.activation_function];
   }
@@ -261,15 +265,15 @@ export class GPT2MLP extends Module {
 }
 
 export class GPT2Block extends Module {
-  declare ln_1: LayerNorm;
+  declare ln_1: AffineLayerNorm;
   declare attn: GPT2Attention;
-  declare ln_2: LayerNorm;
+  declare ln_2: AffineLayerNorm;
   declare mlp: GPT2MLP;
   constructor(config: ResolvedGPT2Config, layerIdx: number, opts: GPT2ModelOptions = {}) {
     super();
-    this.registerModule('ln_1', new LayerNorm(config.n_embd, config.layer_norm_epsilon, opts));
+    this.registerModule('ln_1', new LayerNorm(config.n_embd, config.layer_norm_epsilon, factoryOf(opts)));
     this.registerModule('attn', new GPT2Attention(config, layerIdx, opts));
-    this.registerModule('ln_2', new LayerNorm(config.n_embd, config.layer_norm_epsilon, opts));
+    this.registerModule('ln_2', new LayerNorm(config.n_embd, config.layer_norm_epsilon, factoryOf(opts)));
     this.registerModule('mlp', new GPT2MLP(config, opts));
   }
   forward(x: Tensor, causalMask: Tensor, attentionMask: Tensor | null, past: LayerPast | null, useCache: boolean): [Tensor, LayerPast | null] {
@@ -287,17 +291,17 @@ export class GPT2Model extends Module {
   declare wpe: Embedding;
   declare drop: Dropout;
   declare h: ModuleList<GPT2Block>;
-  declare ln_f: LayerNorm;
+  declare ln_f: AffineLayerNorm;
   declare causalMask: Tensor;
   constructor(readonly config: ResolvedGPT2Config, opts: GPT2ModelOptions = {}) {
     super();
-    this.registerModule('wte', new Embedding(config.vocab_size, config.n_embd, opts));
-    this.registerModule('wpe', new Embedding(config.n_positions, config.n_embd, opts));
+    this.registerModule('wte', new Embedding(config.vocab_size, config.n_embd, factoryOf(opts)));
+    this.registerModule('wpe', new Embedding(config.n_positions, config.n_embd, factoryOf(opts)));
     this.registerModule('drop', new Dropout(config.embd_pdrop));
     const blocks: GPT2Block[] = [];
     for (let i = 0; i < config.n_layer; i++) blocks.push(new GPT2Block(config, i, opts));
     this.registerModule('h', new ModuleList(blocks));
-    this.registerModule('ln_f', new LayerNorm(config.n_embd, config.layer_norm_epsilon, opts));
+    this.registerModule('ln_f', new LayerNorm(config.n_embd, config.layer_norm_epsilon, factoryOf(opts)));
     // HF keeps a (1, 1, n_positions, n_positions) bool `attn.bias` per layer; one shared
     // (n_positions, n_positions) lower-triangular mask, outside the state dict, is the same math.
     this.registerBuffer('causalMask', tidy(() => ones([config.n_positions, config.n_positions], { dtype: 'bool', device: opts.device }).tril()), false);

@@ -4,12 +4,30 @@ import { Module } from './module';
 import * as F from './functional';
 import { full } from '../tensor/creation';
 import type { FactoryOptions } from './layers';
+import { layerOptions, PositionalOr } from './args';
+
+// An activation's settings: PyTorch's positional arguments (keys, in its order), or one options
+// object; inplace is taken, but the result is always a new tensor (the input is left as it was).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const settings = (name: string, args: unknown[], keys: string[]): any => layerOptions(name, args, keys, { factory: false });
+type Inplace = { inplace?: boolean };
+
+// (PyTorch's implicit dim, deprecated there, is not offered)
+function dimOf(name: string, args: unknown[]): number {
+  const { dim } = settings(name, args, ['dim']);
+  if (typeof dim !== 'number') throw new Error(`nn.${name}: give the dim to normalize over (a number), got ${dim}`);
+  return dim;
+}
 
 export class ReLU extends Module {
   forward(x: Tensor): Tensor { return x.relu(); }
 }
 export class GELU extends Module {
-  constructor(readonly approximate: 'none' | 'tanh' = 'none') { super(); }
+  readonly approximate: 'none' | 'tanh';
+  constructor(...args: PositionalOr<[approximate?: 'none' | 'tanh'], { approximate?: 'none' | 'tanh' }>) {
+    super();
+    ({ approximate: this.approximate = 'none' } = settings('GELU', args, ['approximate']));
+  }
   forward(x: Tensor): Tensor { return F.gelu(x, this.approximate); }
   protected override extraRepr(): string { return `approximate='${this.approximate}'`; }
 }
@@ -26,32 +44,58 @@ export class Sigmoid extends Module {
   forward(x: Tensor): Tensor { return x.sigmoid(); }
 }
 export class LeakyReLU extends Module {
-  constructor(readonly negativeSlope = 0.01) { super(); }
+  readonly negativeSlope: number;
+  constructor(...args: PositionalOr<[negativeSlope?: number, inplace?: boolean], { negativeSlope?: number } & Inplace>) {
+    super();
+    ({ negativeSlope: this.negativeSlope = 0.01 } = settings('LeakyReLU', args, ['negativeSlope', 'inplace']));
+  }
   forward(x: Tensor): Tensor { return F.leakyRelu(x, this.negativeSlope); }
   protected override extraRepr(): string { return `negativeSlope=${this.negativeSlope}`; }
 }
 export class ELU extends Module {
-  constructor(readonly alpha = 1) { super(); }
+  readonly alpha: number;
+  constructor(...args: PositionalOr<[alpha?: number, inplace?: boolean], { alpha?: number } & Inplace>) {
+    super();
+    ({ alpha: this.alpha = 1 } = settings('ELU', args, ['alpha', 'inplace']));
+  }
   forward(x: Tensor): Tensor { return F.elu(x, this.alpha); }
   protected override extraRepr(): string { return `alpha=${this.alpha}`; }
 }
 export class Softplus extends Module {
-  constructor(readonly beta = 1, readonly threshold = 20) { super(); }
+  readonly beta: number;
+  readonly threshold: number;
+  constructor(...args: PositionalOr<[beta?: number, threshold?: number], { beta?: number; threshold?: number }>) {
+    super();
+    ({ beta: this.beta = 1, threshold: this.threshold = 20 } = settings('Softplus', args, ['beta', 'threshold']));
+  }
   forward(x: Tensor): Tensor { return F.softplus(x, this.beta, this.threshold); }
   protected override extraRepr(): string { return `beta=${this.beta}, threshold=${this.threshold}`; }
 }
 export class Softmax extends Module {
-  constructor(readonly dim: number) { super(); }
+  readonly dim: number;
+  constructor(...args: PositionalOr<[dim: number], { dim: number }>) {
+    super();
+    this.dim = dimOf('Softmax', args);
+  }
   forward(x: Tensor): Tensor { return F.softmax(x, this.dim); }
   protected override extraRepr(): string { return `dim=${this.dim}`; }
 }
 export class LogSoftmax extends Module {
-  constructor(readonly dim: number) { super(); }
+  readonly dim: number;
+  constructor(...args: PositionalOr<[dim: number], { dim: number }>) {
+    super();
+    this.dim = dimOf('LogSoftmax', args);
+  }
   forward(x: Tensor): Tensor { return F.logSoftmax(x, this.dim); }
   protected override extraRepr(): string { return `dim=${this.dim}`; }
 }
 export class Hardtanh extends Module {
-  constructor(readonly minVal = -1, readonly maxVal = 1) { super(); }
+  readonly minVal: number;
+  readonly maxVal: number;
+  constructor(...args: PositionalOr<[minVal?: number, maxVal?: number, inplace?: boolean], { minVal?: number; maxVal?: number } & Inplace>) {
+    super();
+    ({ minVal: this.minVal = -1, maxVal: this.maxVal = 1 } = settings('Hardtanh', args, ['minVal', 'maxVal', 'inplace']));
+  }
   forward(x: Tensor): Tensor { return F.hardtanh(x, this.minVal, this.maxVal); }
   protected override extraRepr(): string { return `minVal=${this.minVal}, maxVal=${this.maxVal}`; }
 }
@@ -62,7 +106,11 @@ export class SELU extends Module {
   forward(x: Tensor): Tensor { return F.selu(x); }
 }
 export class CELU extends Module {
-  constructor(readonly alpha = 1) { super(); }
+  readonly alpha: number;
+  constructor(...args: PositionalOr<[alpha?: number, inplace?: boolean], { alpha?: number } & Inplace>) {
+    super();
+    ({ alpha: this.alpha = 1 } = settings('CELU', args, ['alpha', 'inplace']));
+  }
   forward(x: Tensor): Tensor { return F.celu(x, this.alpha); }
 }
 export class Hardswish extends Module {
@@ -78,34 +126,58 @@ export class LogSigmoid extends Module {
   forward(x: Tensor): Tensor { return F.logSigmoid(x); }
 }
 export class GLU extends Module {
-  constructor(readonly dim = -1) { super(); }
+  readonly dim: number;
+  constructor(...args: PositionalOr<[dim?: number], { dim?: number }>) {
+    super();
+    ({ dim: this.dim = -1 } = settings('GLU', args, ['dim']));
+  }
   forward(x: Tensor): Tensor { return F.glu(x, this.dim); }
 }
 export class Hardshrink extends Module {
-  constructor(readonly lambd = 0.5) { super(); }
+  readonly lambd: number;
+  constructor(...args: PositionalOr<[lambd?: number], { lambd?: number }>) {
+    super();
+    ({ lambd: this.lambd = 0.5 } = settings('Hardshrink', args, ['lambd']));
+  }
   forward(x: Tensor): Tensor { return F.hardshrink(x, this.lambd); }
 }
 export class Softshrink extends Module {
-  constructor(readonly lambd = 0.5) { super(); }
+  readonly lambd: number;
+  constructor(...args: PositionalOr<[lambd?: number], { lambd?: number }>) {
+    super();
+    ({ lambd: this.lambd = 0.5 } = settings('Softshrink', args, ['lambd']));
+  }
   forward(x: Tensor): Tensor { return F.softshrink(x, this.lambd); }
 }
 export class Tanhshrink extends Module {
   forward(x: Tensor): Tensor { return F.tanhshrink(x); }
 }
 export class Threshold extends Module {
-  constructor(readonly threshold: number, readonly value: number) { super(); }
+  readonly threshold: number;
+  readonly value: number;
+  constructor(...args: PositionalOr<[threshold: number, value: number, inplace?: boolean], { threshold: number; value: number } & Inplace>) {
+    super();
+    ({ threshold: this.threshold, value: this.value } = settings('Threshold', args, ['threshold', 'value', 'inplace']));
+    if (typeof this.threshold !== 'number' || typeof this.value !== 'number') throw new Error('nn.Threshold: give the threshold and the value (numbers)');
+  }
   forward(x: Tensor): Tensor { return F.threshold(x, this.threshold, this.value); }
 }
 export class Softmin extends Module {
-  constructor(readonly dim: number) { super(); }
+  readonly dim: number;
+  constructor(...args: PositionalOr<[dim: number], { dim: number }>) {
+    super();
+    this.dim = dimOf('Softmin', args);
+  }
   forward(x: Tensor): Tensor { return F.softmin(x, this.dim); }
 }
 /** x where x >= 0, weight · x elsewhere; one learned slope, or one per channel (dim 1). */
 export class PReLU extends Module {
   declare weight: Tensor;
-  constructor(numParameters = 1, init = 0.25, opts: FactoryOptions = {}) {
+  /** nn.PReLU(numParameters=1, init=0.25, *, device, dtype) */
+  constructor(...args: PositionalOr<[numParameters?: number, init?: number], FactoryOptions & { numParameters?: number; init?: number }>) {
     super();
-    this.registerParameter('weight', full([numParameters], init, opts));
+    const { numParameters = 1, init = 0.25, dtype, device } = layerOptions<FactoryOptions & { numParameters?: number; init?: number }>('PReLU', args, ['numParameters', 'init']);
+    this.registerParameter('weight', full([numParameters], init, { dtype, device }));
   }
   forward(x: Tensor): Tensor { return F.prelu(x, this.weight); }
   protected override extraRepr(): string { return `numParameters=${this.weight.numel()}`; }
@@ -120,7 +192,12 @@ export class Softmax2d extends Module {
 }
 /** Leaky ReLU with random slopes in U(lower, upper) while training, their mean in eval (nn.RReLU). */
 export class RReLU extends Module {
-  constructor(readonly lower = 1 / 8, readonly upper = 1 / 3) { super(); }
+  readonly lower: number;
+  readonly upper: number;
+  constructor(...args: PositionalOr<[lower?: number, upper?: number, inplace?: boolean], { lower?: number; upper?: number } & Inplace>) {
+    super();
+    ({ lower: this.lower = 1 / 8, upper: this.upper = 1 / 3 } = settings('RReLU', args, ['lower', 'upper', 'inplace']));
+  }
   forward(x: Tensor): Tensor { return F.rrelu(x, { lower: this.lower, upper: this.upper, training: this.training }); }
   protected override extraRepr(): string { return `lower=${this.lower}, upper=${this.upper}`; }
 }

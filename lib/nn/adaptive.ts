@@ -6,6 +6,7 @@ import { Tensor } from '../tensor/tensor';
 import { Module, ModuleList } from './module';
 import { Sequential } from './containers';
 import { Linear, FactoryOptions } from './layers';
+import { layerOptions, PositionalOr } from './args';
 import * as F from './functional';
 import { cat } from '../tensor/ops';
 
@@ -19,8 +20,11 @@ export class AdaptiveLogSoftmaxWithLoss extends Module {
   declare head: Linear;
   declare tail: ModuleList<Sequential>;
 
-  constructor(readonly inFeatures: number, readonly nClasses: number, cutoffs: number[], opts: FactoryOptions & { divValue?: number; headBias?: boolean } = {}) {
+  /** nn.AdaptiveLogSoftmaxWithLoss(inFeatures, nClasses, cutoffs, divValue=4, headBias=False, *, device, dtype) */
+  constructor(readonly inFeatures: number, readonly nClasses: number, cutoffs: number[],
+    ...args: PositionalOr<[divValue?: number, headBias?: boolean], FactoryOptions & { divValue?: number; headBias?: boolean }>) {
     super();
+    const opts = layerOptions<FactoryOptions & { divValue?: number; headBias?: boolean }>('AdaptiveLogSoftmaxWithLoss', args, ['divValue', 'headBias']);
     const sorted = [...cutoffs].sort((a, b) => a - b);
     if (cutoffs.length === 0 || cutoffs.some((c, k) => c !== sorted[k]) || Math.min(...cutoffs) <= 0 || Math.max(...cutoffs) > nClasses - 1 || new Set(cutoffs).size !== cutoffs.length || cutoffs.some((c) => !Number.isInteger(c))) {
       throw new Error('cutoffs should be a sequence of unique, positive integers sorted in an increasing order, where each value is between 1 and n_classes-1');

@@ -6,6 +6,7 @@ import { Module } from './module';
 import * as F from './functional';
 import { kaimingUniform_ } from './init';
 import type { FactoryOptions } from './layers';
+import { layerOptions, PositionalOr } from './args';
 
 type Size = number | number[];
 const tuple = (v: Size, nd: number): number[] => (typeof v === 'number' ? new Array(nd).fill(v) : v);
@@ -19,6 +20,10 @@ export interface ConvLayerOptions extends FactoryOptions {
   /** how the input is padded: 'zeros' (default), 'reflect', 'replicate' or 'circular' */
   paddingMode?: 'zeros' | 'reflect' | 'replicate' | 'circular';
 }
+
+/** PyTorch's (inChannels, outChannels, kernelSize, stride=1, padding=0, dilation=1, groups=1, bias=True, paddingMode='zeros', *, device, dtype) after kernelSize, or an options object. */
+export type ConvArgs = PositionalOr<[stride?: Size, padding?: Size | 'same' | 'valid', dilation?: Size, groups?: number, bias?: boolean, paddingMode?: ConvLayerOptions['paddingMode']], ConvLayerOptions>;
+export const convOptions = (name: string, args: unknown[]) => layerOptions<ConvLayerOptions>(name, args, ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode']);
 
 /** nn.Conv1d / nn.Conv2d: weight (out, in / groups, ...kernel), PyTorch's initialisation. */
 abstract class ConvNd extends Module {
@@ -74,58 +79,97 @@ abstract class ConvNd extends Module {
   }
 }
 export class Conv1d extends ConvNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: Size, opts: ConvLayerOptions = {}) {
-    super(1, inChannels, outChannels, kernelSize, opts);
+  constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvArgs) {
+    super(1, inChannels, outChannels, kernelSize, convOptions('Conv1d', args));
   }
 }
 export class Conv2d extends ConvNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: Size, opts: ConvLayerOptions = {}) {
-    super(2, inChannels, outChannels, kernelSize, opts);
+  constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvArgs) {
+    super(2, inChannels, outChannels, kernelSize, convOptions('Conv2d', args));
   }
 }
 /** Over (N, C, D, H, W). */
 export class Conv3d extends ConvNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: Size, opts: ConvLayerOptions = {}) {
-    super(3, inChannels, outChannels, kernelSize, opts);
+  constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvArgs) {
+    super(3, inChannels, outChannels, kernelSize, convOptions('Conv3d', args));
   }
 }
+
+type MaxPoolLayerOptions = F.PoolOptions & { dilation?: Size };
+type AvgPoolLayerOptions = F.PoolOptions & { countIncludePad?: boolean };
+/** PyTorch's nn.MaxPoolNd(kernelSize, stride=None, padding=0, dilation=1, returnIndices=False (forwardWithIndices gives them), ceilMode=False), or an options object after kernelSize. */
+type MaxPoolLayerArgs = PositionalOr<[stride?: Size | null, padding?: Size, dilation?: Size, returnIndices?: false, ceilMode?: boolean], MaxPoolLayerOptions>;
+/** PyTorch's nn.AvgPoolNd(kernelSize, stride=None, padding=0, ceilMode=False, countIncludePad=True, divisorOverride=None (only)). */
+type AvgPoolLayerArgs = PositionalOr<[stride?: Size | null, padding?: Size, ceilMode?: boolean, countIncludePad?: boolean, divisorOverride?: null], AvgPoolLayerOptions>;
+function maxPoolOptions(name: string, args: unknown[]): MaxPoolLayerOptions {
+  const o = layerOptions<MaxPoolLayerOptions & { returnIndices?: boolean }>(name, args, ['stride', 'padding', 'dilation', 'returnIndices', 'ceilMode'], { factory: false });
+  if (o.returnIndices) throw new Error(`nn.${name}: returnIndices is not an option here: forwardWithIndices(x) gives the values and their indices`);
+  const { returnIndices: _, ...rest } = o;
+  return rest;
+}
+const avgPoolOptions = (name: string, args: unknown[]) =>
+  layerOptions<AvgPoolLayerOptions>(name, args, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride'], { factory: false, fixed: { divisorOverride: null } });
 
 const poolRepr = (k: Size, o: F.PoolOptions) =>
   `kernelSize=${JSON.stringify(k)}, stride=${JSON.stringify(o.stride ?? k)}` + (o.padding ? `, padding=${JSON.stringify(o.padding)}` : '') + (o.ceilMode ? ', ceilMode=true' : '');
 
 export class MaxPool1d extends Module {
-  constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { dilation?: Size } = {}) { super(); }
+  readonly opts: MaxPoolLayerOptions;
+  constructor(readonly kernelSize: Size, ...args: MaxPoolLayerArgs) {
+    super();
+    this.opts = maxPoolOptions('MaxPool1d', args);
+  }
   forward(x: Tensor): Tensor { return F.maxPool1d(x, this.kernelSize, this.opts); }
   /** The values and their indices (PyTorch's return_indices=True), for MaxUnpool1d. */
   forwardWithIndices(x: Tensor): { values: Tensor; indices: Tensor } { return F.maxPool1dWithIndices(x, this.kernelSize, this.opts); }
   protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
 }
 export class MaxPool2d extends Module {
-  constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { dilation?: Size } = {}) { super(); }
+  readonly opts: MaxPoolLayerOptions;
+  constructor(readonly kernelSize: Size, ...args: MaxPoolLayerArgs) {
+    super();
+    this.opts = maxPoolOptions('MaxPool2d', args);
+  }
   forward(x: Tensor): Tensor { return F.maxPool2d(x, this.kernelSize, this.opts); }
   /** The values and their indices (PyTorch's return_indices=True), for MaxUnpool2d. */
   forwardWithIndices(x: Tensor): { values: Tensor; indices: Tensor } { return F.maxPool2dWithIndices(x, this.kernelSize, this.opts); }
   protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
 }
 export class AvgPool1d extends Module {
-  constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { countIncludePad?: boolean } = {}) { super(); }
+  readonly opts: AvgPoolLayerOptions;
+  constructor(readonly kernelSize: Size, ...args: AvgPoolLayerArgs) {
+    super();
+    this.opts = avgPoolOptions('AvgPool1d', args);
+  }
   forward(x: Tensor): Tensor { return F.avgPool1d(x, this.kernelSize, this.opts); }
   protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
 }
 export class AvgPool2d extends Module {
-  constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { countIncludePad?: boolean } = {}) { super(); }
+  readonly opts: AvgPoolLayerOptions;
+  constructor(readonly kernelSize: Size, ...args: AvgPoolLayerArgs) {
+    super();
+    this.opts = avgPoolOptions('AvgPool2d', args);
+  }
   forward(x: Tensor): Tensor { return F.avgPool2d(x, this.kernelSize, this.opts); }
   protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
 }
 export class MaxPool3d extends Module {
-  constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { dilation?: Size } = {}) { super(); }
+  readonly opts: MaxPoolLayerOptions;
+  constructor(readonly kernelSize: Size, ...args: MaxPoolLayerArgs) {
+    super();
+    this.opts = maxPoolOptions('MaxPool3d', args);
+  }
   forward(x: Tensor): Tensor { return F.maxPool3d(x, this.kernelSize, this.opts); }
   /** The values and their indices (PyTorch's return_indices=True), for MaxUnpool3d. */
   forwardWithIndices(x: Tensor): { values: Tensor; indices: Tensor } { return F.maxPool3dWithIndices(x, this.kernelSize, this.opts); }
   protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
 }
 export class AvgPool3d extends Module {
-  constructor(readonly kernelSize: Size, readonly opts: F.PoolOptions & { countIncludePad?: boolean } = {}) { super(); }
+  readonly opts: AvgPoolLayerOptions;
+  constructor(readonly kernelSize: Size, ...args: AvgPoolLayerArgs) {
+    super();
+    this.opts = avgPoolOptions('AvgPool3d', args);
+  }
   forward(x: Tensor): Tensor { return F.avgPool3d(x, this.kernelSize, this.opts); }
   protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
 }
@@ -139,10 +183,14 @@ export class AdaptiveAvgPool1d extends Module {
   forward(x: Tensor): Tensor { return F.adaptiveAvgPool1d(x, this.outputSize); }
   protected override extraRepr(): string { return `outputSize=${JSON.stringify(this.outputSize)}`; }
 }
+type InterpolateMode = NonNullable<F.InterpolateOptions['mode']>;
 /** nn.Upsample: F.interpolate with fixed options. */
 export class Upsample extends Module {
-  constructor(readonly options: F.InterpolateOptions) {
+  readonly options: F.InterpolateOptions;
+  /** nn.Upsample(size, scaleFactor, mode='nearest', alignCorners, recomputeScaleFactor), or an options object */
+  constructor(...args: PositionalOr<[size?: Size | null, scaleFactor?: number | number[] | null, mode?: InterpolateMode, alignCorners?: boolean | null, recomputeScaleFactor?: boolean | null], F.InterpolateOptions>) {
     super();
+    const options = this.options = layerOptions<F.InterpolateOptions>(this.constructor.name, args, ['size', 'scaleFactor', 'mode', 'alignCorners', 'recomputeScaleFactor'], { factory: false });
     if ((options.size == null) === (options.scaleFactor == null)) throw new Error('Upsample: give either size or scaleFactor (one of them)');
   }
   forward(x: Tensor): Tensor {
@@ -168,6 +216,11 @@ export interface ConvTransposeLayerOptions extends FactoryOptions {
   groups?: number;
   bias?: boolean;
 }
+
+/** PyTorch's (inChannels, outChannels, kernelSize, stride=1, padding=0, outputPadding=0, groups=1, bias=True, dilation=1, paddingMode='zeros' (only), *, device, dtype) after kernelSize, or an options object. */
+export type ConvTransposeArgs = PositionalOr<[stride?: Size, padding?: Size, outputPadding?: Size, groups?: number, bias?: boolean, dilation?: Size, paddingMode?: 'zeros'], ConvTransposeLayerOptions>;
+export const convTransposeOptions = (name: string, args: unknown[]) =>
+  layerOptions<ConvTransposeLayerOptions>(name, args, ['stride', 'padding', 'outputPadding', 'groups', 'bias', 'dilation', 'paddingMode'], { fixed: { paddingMode: 'zeros' } });
 
 /** nn.ConvTranspose1d / 2d: weight (in, out / groups, ...kernel), PyTorch's initialisation. */
 abstract class ConvTransposeNd extends Module {
@@ -207,13 +260,13 @@ abstract class ConvTransposeNd extends Module {
   }
 }
 export class ConvTranspose1d extends ConvTransposeNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: Size, opts: ConvTransposeLayerOptions = {}) {
-    super(1, inChannels, outChannels, kernelSize, opts);
+  constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs) {
+    super(1, inChannels, outChannels, kernelSize, convTransposeOptions('ConvTranspose1d', args));
   }
 }
 export class ConvTranspose2d extends ConvTransposeNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: Size, opts: ConvTransposeLayerOptions = {}) {
-    super(2, inChannels, outChannels, kernelSize, opts);
+  constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs) {
+    super(2, inChannels, outChannels, kernelSize, convTransposeOptions('ConvTranspose2d', args));
   }
 }
 
@@ -229,21 +282,33 @@ export class PixelUnshuffle extends Module {
   protected override extraRepr(): string { return `downscaleFactor=${this.downscaleFactor}`; }
 }
 
+type BlockOptions = { dilation?: Size; padding?: Size; stride?: Size };
+type BlockArgs = PositionalOr<[dilation?: Size, padding?: Size, stride?: Size], BlockOptions>;
 /** Sliding blocks as columns (nn.Unfold, F.unfold). */
 export class Unfold extends Module {
-  constructor(readonly kernelSize: Size, readonly opts: { dilation?: Size; padding?: Size; stride?: Size } = {}) { super(); }
+  readonly opts: BlockOptions;
+  /** nn.Unfold(kernelSize, dilation=1, padding=0, stride=1), or an options object after kernelSize */
+  constructor(readonly kernelSize: Size, ...args: BlockArgs) {
+    super();
+    this.opts = layerOptions('Unfold', args, ['dilation', 'padding', 'stride'], { factory: false });
+  }
   forward(x: Tensor): Tensor { return F.unfold(x, this.kernelSize, this.opts); }
 }
 /** Columns summed back into an image (nn.Fold, F.fold). */
 export class Fold extends Module {
-  constructor(readonly outputSize: Size, readonly kernelSize: Size, readonly opts: { dilation?: Size; padding?: Size; stride?: Size } = {}) { super(); }
+  readonly opts: BlockOptions;
+  /** nn.Fold(outputSize, kernelSize, dilation=1, padding=0, stride=1), or an options object after kernelSize */
+  constructor(readonly outputSize: Size, readonly kernelSize: Size, ...args: BlockArgs) {
+    super();
+    this.opts = layerOptions('Fold', args, ['dilation', 'padding', 'stride'], { factory: false });
+  }
   forward(x: Tensor): Tensor { return F.fold(x, this.outputSize, this.kernelSize, this.opts); }
 }
 
 /** nn.ConvTranspose3d: over (N, C, D, H, W). */
 export class ConvTranspose3d extends ConvTransposeNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: Size, opts: ConvTransposeLayerOptions = {}) {
-    super(3, inChannels, outChannels, kernelSize, opts);
+  constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs) {
+    super(3, inChannels, outChannels, kernelSize, convTransposeOptions('ConvTranspose3d', args));
   }
 }
 
@@ -262,14 +327,29 @@ abstract class AdaptiveMaxPoolNd extends Module {
   protected override extraRepr(): string { return `outputSize=${JSON.stringify(this.outputSize)}`; }
 }
 export class AdaptiveMaxPool1d extends AdaptiveMaxPoolNd {
-  constructor(outputSize: Size) { super(1, outputSize); }
+  /** nn.AdaptiveMaxPool1d(outputSize, returnIndices=False (forwardWithIndices gives them)) */
+  constructor(outputSize: Size, ...args: PositionalOr<[returnIndices?: false], { returnIndices?: false }>) {
+    super(1, outputSize);
+    layerOptions('AdaptiveMaxPool1d', args, ['returnIndices'], { factory: false, fixed: { returnIndices: false } });
+  }
 }
 export class AdaptiveMaxPool2d extends AdaptiveMaxPoolNd {
-  constructor(outputSize: Size) { super(2, outputSize); }
+  /** nn.AdaptiveMaxPool2d(outputSize, returnIndices=False (forwardWithIndices gives them)) */
+  constructor(outputSize: Size, ...args: PositionalOr<[returnIndices?: false], { returnIndices?: false }>) {
+    super(2, outputSize);
+    layerOptions('AdaptiveMaxPool2d', args, ['returnIndices'], { factory: false, fixed: { returnIndices: false } });
+  }
 }
 export class AdaptiveMaxPool3d extends AdaptiveMaxPoolNd {
-  constructor(outputSize: Size) { super(3, outputSize); }
+  /** nn.AdaptiveMaxPool3d(outputSize, returnIndices=False (forwardWithIndices gives them)) */
+  constructor(outputSize: Size, ...args: PositionalOr<[returnIndices?: false], { returnIndices?: false }>) {
+    super(3, outputSize);
+    layerOptions('AdaptiveMaxPool3d', args, ['returnIndices'], { factory: false, fixed: { returnIndices: false } });
+  }
 }
+type FractionalArgs = PositionalOr<[outputSize?: Size | null, outputRatio?: number | number[] | null, returnIndices?: false, randomSamples?: Tensor], F.FractionalMaxPoolOptions>;
+const fractionalOptions = (name: string, args: unknown[]) =>
+  layerOptions<F.FractionalMaxPoolOptions>(name, args, ['outputSize', 'outputRatio', 'returnIndices', 'randomSamples'], { factory: false, fixed: { returnIndices: false } });
 /** FractionalMaxPool2d / 3d (Graham's fractional max pooling): forward gives the values, forwardWithIndices also their indices. */
 abstract class FractionalMaxPoolNd extends Module {
   constructor(private readonly nd: 2 | 3, readonly kernelSize: Size, readonly opts: F.FractionalMaxPoolOptions) {
@@ -289,10 +369,12 @@ abstract class FractionalMaxPoolNd extends Module {
   }
 }
 export class FractionalMaxPool2d extends FractionalMaxPoolNd {
-  constructor(kernelSize: Size, opts: F.FractionalMaxPoolOptions) { super(2, kernelSize, opts); }
+  /** nn.FractionalMaxPool2d(kernelSize, outputSize, outputRatio, returnIndices=False (forwardWithIndices gives them), _randomSamples) */
+  constructor(kernelSize: Size, ...args: FractionalArgs) { super(2, kernelSize, fractionalOptions('FractionalMaxPool2d', args)); }
 }
 export class FractionalMaxPool3d extends FractionalMaxPoolNd {
-  constructor(kernelSize: Size, opts: F.FractionalMaxPoolOptions) { super(3, kernelSize, opts); }
+  /** nn.FractionalMaxPool3d(kernelSize, outputSize, outputRatio, returnIndices=False (forwardWithIndices gives them), _randomSamples) */
+  constructor(kernelSize: Size, ...args: FractionalArgs) { super(3, kernelSize, fractionalOptions('FractionalMaxPool3d', args)); }
 }
 /** MaxUnpool1d / 2d / 3d: forward(x, indices, outputSize?) puts the pooled values back. */
 abstract class MaxUnpoolNd extends Module {
@@ -303,30 +385,50 @@ abstract class MaxUnpoolNd extends Module {
   protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
 }
 export class MaxUnpool1d extends MaxUnpoolNd {
-  constructor(kernelSize: Size, opts: { stride?: Size | null; padding?: Size } = {}) { super(1, kernelSize, opts); }
+  /** nn.MaxUnpool1d(kernelSize, stride=None, padding=0) */
+  constructor(kernelSize: Size, ...args: PositionalOr<[stride?: Size | null, padding?: Size], { stride?: Size | null; padding?: Size }>) {
+    super(1, kernelSize, layerOptions('MaxUnpool1d', args, ['stride', 'padding'], { factory: false }));
+  }
 }
 export class MaxUnpool2d extends MaxUnpoolNd {
-  constructor(kernelSize: Size, opts: { stride?: Size | null; padding?: Size } = {}) { super(2, kernelSize, opts); }
+  /** nn.MaxUnpool2d(kernelSize, stride=None, padding=0) */
+  constructor(kernelSize: Size, ...args: PositionalOr<[stride?: Size | null, padding?: Size], { stride?: Size | null; padding?: Size }>) {
+    super(2, kernelSize, layerOptions('MaxUnpool2d', args, ['stride', 'padding'], { factory: false }));
+  }
 }
 export class MaxUnpool3d extends MaxUnpoolNd {
-  constructor(kernelSize: Size, opts: { stride?: Size | null; padding?: Size } = {}) { super(3, kernelSize, opts); }
+  /** nn.MaxUnpool3d(kernelSize, stride=None, padding=0) */
+  constructor(kernelSize: Size, ...args: PositionalOr<[stride?: Size | null, padding?: Size], { stride?: Size | null; padding?: Size }>) {
+    super(3, kernelSize, layerOptions('MaxUnpool3d', args, ['stride', 'padding'], { factory: false }));
+  }
 }
 export class LPPool1d extends Module {
-  constructor(readonly normType: number, readonly kernelSize: number, readonly opts: { stride?: number | null; ceilMode?: boolean } = {}) { super(); }
+  readonly opts: { stride?: number | null; ceilMode?: boolean };
+  /** nn.LPPool1d(normType, kernelSize, stride=None, ceilMode=False) */
+  constructor(readonly normType: number, readonly kernelSize: number, ...args: PositionalOr<[stride?: number | null, ceilMode?: boolean], { stride?: number | null; ceilMode?: boolean }>) {
+    super();
+    this.opts = layerOptions('LPPool1d', args, ['stride', 'ceilMode'], { factory: false });
+  }
   forward(x: Tensor): Tensor { return F.lpPool1d(x, this.normType, this.kernelSize, this.opts); }
   protected override extraRepr(): string { return `normType=${this.normType}, kernelSize=${this.kernelSize}, stride=${this.opts.stride ?? null}, ceilMode=${this.opts.ceilMode ?? false}`; }
 }
 export class LPPool2d extends Module {
-  constructor(readonly normType: number, readonly kernelSize: Size, readonly opts: { stride?: Size | null; ceilMode?: boolean } = {}) { super(); }
+  readonly opts: { stride?: Size | null; ceilMode?: boolean };
+  /** nn.LPPool2d(normType, kernelSize, stride=None, ceilMode=False) */
+  constructor(readonly normType: number, readonly kernelSize: Size, ...args: PositionalOr<[stride?: Size | null, ceilMode?: boolean], { stride?: Size | null; ceilMode?: boolean }>) {
+    super();
+    this.opts = layerOptions('LPPool2d', args, ['stride', 'ceilMode'], { factory: false });
+  }
   forward(x: Tensor): Tensor { return F.lpPool2d(x, this.normType, this.kernelSize, this.opts); }
   protected override extraRepr(): string { return `normType=${this.normType}, kernelSize=${JSON.stringify(this.kernelSize)}, stride=${JSON.stringify(this.opts.stride ?? null)}, ceilMode=${this.opts.ceilMode ?? false}`; }
 }
 /** nn.UpsamplingNearest2d / UpsamplingBilinear2d (the latter with alignCorners, as PyTorch's). */
+type UpsamplingArgs = PositionalOr<[size?: Size | null, scaleFactor?: number | number[] | null], { size?: Size | null; scaleFactor?: number | number[] | null }>;
 export class UpsamplingNearest2d extends Upsample {
-  constructor(opts: { size?: Size; scaleFactor?: number | number[] }) { super({ ...opts, mode: 'nearest' } as F.InterpolateOptions); }
+  constructor(...args: UpsamplingArgs) { super({ ...layerOptions('UpsamplingNearest2d', args, ['size', 'scaleFactor'], { factory: false }), mode: 'nearest' }); }
 }
 export class UpsamplingBilinear2d extends Upsample {
-  constructor(opts: { size?: Size; scaleFactor?: number | number[] }) { super({ ...opts, mode: 'bilinear', alignCorners: true } as F.InterpolateOptions); }
+  constructor(...args: UpsamplingArgs) { super({ ...layerOptions('UpsamplingBilinear2d', args, ['size', 'scaleFactor'], { factory: false }), mode: 'bilinear', alignCorners: true }); }
 }
 
 // ---- padding layers: F.pad with fixed padding (left, right[, top, bottom[, front, back]]) ----
@@ -365,7 +467,12 @@ export class ChannelShuffle extends Module {
 }
 /** Local response normalization across channels (AlexNet's). */
 export class LocalResponseNorm extends Module {
-  constructor(readonly size: number, readonly opts: { alpha?: number; beta?: number; k?: number } = {}) { super(); }
+  readonly opts: { alpha?: number; beta?: number; k?: number };
+  /** nn.LocalResponseNorm(size, alpha=1e-4, beta=0.75, k=1) */
+  constructor(readonly size: number, ...args: PositionalOr<[alpha?: number, beta?: number, k?: number], { alpha?: number; beta?: number; k?: number }>) {
+    super();
+    this.opts = layerOptions('LocalResponseNorm', args, ['alpha', 'beta', 'k'], { factory: false });
+  }
   forward(x: Tensor): Tensor { return F.localResponseNorm(x, this.size, this.opts); }
   protected override extraRepr(): string { return `${this.size}, alpha=${this.opts.alpha ?? 1e-4}, beta=${this.opts.beta ?? 0.75}, k=${this.opts.k ?? 1}`; }
 }

@@ -6,19 +6,26 @@ import { DType, Device } from '../tensor/dtype';
 import { Module } from './module';
 import * as F from './functional';
 import { kaimingUniform_ } from './init';
+import { layerOptions, PositionalOr } from './args';
 
 export interface FactoryOptions {
   dtype?: DType;
   device?: Device;
 }
 
+export interface LinearOptions extends FactoryOptions {
+  bias?: boolean;
+  /** adopt this existing (out, in) tensor instead of making one: how tied heads share */
+  weight?: Tensor;
+}
 /** y = x Wᵀ + b with W (out, in), as nn.Linear; initialised as PyTorch does. */
 export class Linear extends Module {
   declare weight: Tensor;
   declare bias: Tensor | null;
-  /** opts.weight adopts an existing (out, in) tensor instead of making one: how tied heads share. */
-  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: FactoryOptions & { bias?: boolean; weight?: Tensor } = {}) {
+  /** nn.Linear(inFeatures, outFeatures, bias=True, *, device, dtype) */
+  constructor(readonly inFeatures: number, readonly outFeatures: number, ...args: PositionalOr<[bias?: boolean], LinearOptions>) {
     super();
+    const opts = layerOptions<LinearOptions>('Linear', args, ['bias'], { extra: ['weight'] });
     this.registerParameter('weight', opts.weight ?? empty([outFeatures, inFeatures], opts));
     this.registerParameter('bias', opts.bias === false ? null : empty([outFeatures], opts));
     noGrad(() => {
@@ -44,8 +51,9 @@ export class Conv1D extends Module {
   declare bias: Tensor;
   readonly nf: number;
   readonly nx: number;
-  constructor(nf: number, nx: number, opts: FactoryOptions = {}) {
+  constructor(nf: number, nx: number, ...args: PositionalOr<[], FactoryOptions>) {
     super();
+    const opts = layerOptions<FactoryOptions>('Conv1D', args, []);
     this.nf = nf;
     this.nx = nx;
     this.registerParameter('weight', empty([nx, nf], opts));
@@ -66,34 +74,66 @@ export class Conv1D extends Module {
   }
 }
 
+export interface LayerNormOptions extends FactoryOptions {
+  /** default 1e-5 */
+  eps?: number;
+  /** a learned weight (ones at first) and bias (zeros); default true */
+  elementwiseAffine?: boolean;
+  /** with elementwiseAffine: the bias too (PyTorch 2.1's bias); default true */
+  bias?: boolean;
+}
+/** Normalization over the last dims (normalizedShape), with a learned weight and bias (nn.LayerNorm). */
 export class LayerNorm extends Module {
-  declare weight: Tensor;
-  declare bias: Tensor;
-  constructor(readonly normalizedShape: number, readonly eps = 1e-5, opts: FactoryOptions = {}) {
+  declare weight: Tensor | null;
+  declare bias: Tensor | null;
+  readonly normalizedShape: number[];
+  readonly eps: number;
+  /** nn.LayerNorm(normalizedShape, eps=1e-5, elementwiseAffine=True, bias=True, *, device, dtype) */
+  constructor(normalizedShape: number | number[], ...args: PositionalOr<[eps?: number, elementwiseAffine?: boolean, bias?: boolean], LayerNormOptions>) {
     super();
-    this.registerParameter('weight', ones([normalizedShape], opts));
-    this.registerParameter('bias', zeros([normalizedShape], opts));
+    const opts = layerOptions<LayerNormOptions>('LayerNorm', args, ['eps', 'elementwiseAffine', 'bias']);
+    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    this.eps = opts.eps ?? 1e-5;
+    const affine = opts.elementwiseAffine ?? true;
+    this.registerParameter('weight', affine ? ones(this.normalizedShape, opts) : null);
+    this.registerParameter('bias', affine && opts.bias !== false ? zeros(this.normalizedShape, opts) : null);
   }
   forward(x: Tensor): Tensor {
-    return F.layerNorm(x, [this.normalizedShape], this.weight, this.bias, this.eps);
+    return F.layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
   }
   protected override extraRepr(): string {
-    return `(${this.normalizedShape},), eps=${this.eps}`;
+    return `[${this.normalizedShape}], eps=${this.eps}, elementwiseAffine=${this.weight !== null}` + (this.weight && !this.bias ? ', bias=false' : '');
   }
 }
 
+export interface EmbeddingOptions extends FactoryOptions {
+  /** this row starts at zero and gets no gradient */
+  paddingIdx?: number | null;
+  /** rows looked up are renormalized (in place) to at most this normType-norm */
+  maxNorm?: number | null;
+  normType?: number;
+  scaleGradByFreq?: boolean;
+  /** the weight's gradient is sparse (only the rows looked up) */
+  sparse?: boolean;
+  /** adopt this existing (numEmbeddings, embeddingDim) tensor (its storage, no draws), as PyTorch's _weight */
+  weight?: Tensor;
+  /** with weight: frozen (requiresGrad false), as PyTorch's _freeze */
+  freeze?: boolean;
+}
 /** A lookup table, N(0, 1) at first; the paddingIdx row starts at zero and gets no gradient (nn.Embedding). */
 export class Embedding extends Module {
   declare weight: Tensor;
   readonly paddingIdx: number | null;
-  /** opts.weight adopts an existing (numEmbeddings, embeddingDim) tensor (its storage, no draws), as PyTorch's _weight. */
   readonly maxNorm: number | null;
   readonly normType: number;
   /** the weight's gradient is sparse (only the rows looked up): train it with SGD or SparseAdam */
   readonly sparse: boolean;
   readonly scaleGradByFreq: boolean;
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: FactoryOptions & { paddingIdx?: number | null; weight?: Tensor; maxNorm?: number | null; normType?: number; sparse?: boolean; scaleGradByFreq?: boolean } = {}) {
+  /** nn.Embedding(numEmbeddings, embeddingDim, paddingIdx, maxNorm, normType=2, scaleGradByFreq, sparse, _weight, _freeze, *, device, dtype) */
+  constructor(readonly numEmbeddings: number, readonly embeddingDim: number,
+    ...args: PositionalOr<[paddingIdx?: number | null, maxNorm?: number | null, normType?: number, scaleGradByFreq?: boolean, sparse?: boolean, weight?: Tensor, freeze?: boolean], EmbeddingOptions>) {
     super();
+    const opts = layerOptions<EmbeddingOptions>('Embedding', args, ['paddingIdx', 'maxNorm', 'normType', 'scaleGradByFreq', 'sparse', 'weight', 'freeze']);
     this.sparse = opts.sparse ?? false;
     this.scaleGradByFreq = opts.scaleGradByFreq ?? false;
     this.maxNorm = opts.maxNorm ?? null;
@@ -104,6 +144,7 @@ export class Embedding extends Module {
     if (opts.weight) {
       if (opts.weight.shape.join() !== `${numEmbeddings},${embeddingDim}`) throw new Error(`Embedding: weight is [${opts.weight.shape}], expected [${numEmbeddings}, ${embeddingDim}]`);
       this.registerParameter('weight', opts.weight.detach());
+      if (opts.freeze) this.weight.requiresGrad_(false);
       return;
     }
     this.registerParameter('weight', empty([numEmbeddings, embeddingDim], opts));
@@ -120,9 +161,7 @@ export class Embedding extends Module {
   static fromPretrained(embeddings: Tensor, opts: { freeze?: boolean; paddingIdx?: number | null; sparse?: boolean } = {}): Embedding {
     if (embeddings.ndim !== 2) throw new Error(`Embedding.fromPretrained: embeddings must be 2-D, got [${embeddings.shape}]`);
     const [n, d] = embeddings.shape;
-    const e = new Embedding(n, d, { weight: embeddings, paddingIdx: opts.paddingIdx, sparse: opts.sparse });
-    e.weight.requiresGrad_(!(opts.freeze ?? true));
-    return e;
+    return new Embedding(n, d, { weight: embeddings, paddingIdx: opts.paddingIdx, sparse: opts.sparse, freeze: opts.freeze ?? true });
   }
   forward(ids: Tensor): Tensor {
     return F.embedding(ids, this.weight, { paddingIdx: this.paddingIdx, maxNorm: this.maxNorm, normType: this.normType, sparse: this.sparse, scaleGradByFreq: this.scaleGradByFreq });
@@ -132,11 +171,32 @@ export class Embedding extends Module {
   }
 }
 
+export interface EmbeddingBagOptions extends FactoryOptions {
+  /** how a bag's rows are reduced; default 'mean' */
+  mode?: 'sum' | 'mean' | 'max';
+  paddingIdx?: number | null;
+  maxNorm?: number | null;
+  normType?: number;
+  /** offsets has one more entry than bags: the end of the last one */
+  includeLastOffset?: boolean;
+  /** adopt this existing (numEmbeddings, embeddingDim) tensor, as PyTorch's _weight */
+  weight?: Tensor;
+}
 /** Bags of embeddings reduced by sum, mean or max (nn.EmbeddingBag); weight ~ N(0, 1), the padding row zero. */
 export class EmbeddingBag extends Module {
   declare weight: Tensor;
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, readonly opts: FactoryOptions & { mode?: 'sum' | 'mean' | 'max'; paddingIdx?: number | null; maxNorm?: number | null; normType?: number; includeLastOffset?: boolean } = {}) {
+  readonly opts: EmbeddingBagOptions;
+  /** nn.EmbeddingBag(numEmbeddings, embeddingDim, maxNorm, normType=2, scaleGradByFreq=False, mode='mean', sparse=False, _weight, includeLastOffset, paddingIdx, *, device, dtype) */
+  constructor(readonly numEmbeddings: number, readonly embeddingDim: number,
+    ...args: PositionalOr<[maxNorm?: number | null, normType?: number, scaleGradByFreq?: false, mode?: 'sum' | 'mean' | 'max', sparse?: false, weight?: Tensor, includeLastOffset?: boolean, paddingIdx?: number | null], EmbeddingBagOptions>) {
     super();
+    const opts = this.opts = layerOptions<EmbeddingBagOptions>('EmbeddingBag', args,
+      ['maxNorm', 'normType', 'scaleGradByFreq', 'mode', 'sparse', 'weight', 'includeLastOffset', 'paddingIdx'], { fixed: { scaleGradByFreq: false, sparse: false } });
+    if (opts.weight) {
+      if (opts.weight.shape.join() !== `${numEmbeddings},${embeddingDim}`) throw new Error(`EmbeddingBag: weight is [${opts.weight.shape}], expected [${numEmbeddings}, ${embeddingDim}]`);
+      this.registerParameter('weight', opts.weight.detach());
+      return;
+    }
     this.registerParameter('weight', empty([numEmbeddings, embeddingDim], opts));
     noGrad(() => {
       this.weight.normal_(0, 1);
@@ -157,40 +217,59 @@ export class EmbeddingBag extends Module {
   }
 }
 
+type DropoutArgs = PositionalOr<[p?: number, inplace?: boolean], { p?: number; inplace?: boolean }>;
+/** p of a dropout layer: nn.Dropout(p=0.5, inplace=False), and the other dropouts likewise. */
+function dropoutP(name: string, args: unknown[]): number {
+  const p = layerOptions<{ p?: number }>(name, args, ['p', 'inplace'], { factory: false }).p ?? 0.5;
+  if (!(typeof p === 'number' && p >= 0 && p <= 1)) throw new Error(`nn.${name}: dropout probability has to be between 0 and 1, but got ${p}`);
+  return p;
+}
+
 /** Whole channels dropped (nn.Dropout2d: (N, C, H, W); nn.Dropout1d: (N, C, L)). */
 export class Dropout2d extends Module {
-  constructor(readonly p = 0.5) {
+  readonly p: number;
+  constructor(...args: DropoutArgs) {
     super();
-    if (p < 0 || p > 1) throw new Error(`Dropout2d: p must be in [0, 1], got ${p}`);
+    this.p = dropoutP('Dropout2d', args);
   }
   forward(x: Tensor): Tensor { return F.dropout2d(x, this.p, this.training && this.p > 0); }
   protected override extraRepr(): string { return `p=${this.p}`; }
 }
 export class Dropout1d extends Module {
-  constructor(readonly p = 0.5) {
+  readonly p: number;
+  constructor(...args: DropoutArgs) {
     super();
-    if (p < 0 || p > 1) throw new Error(`Dropout1d: p must be in [0, 1], got ${p}`);
+    this.p = dropoutP('Dropout1d', args);
   }
   forward(x: Tensor): Tensor { return F.dropout1d(x, this.p, this.training && this.p > 0); }
   protected override extraRepr(): string { return `p=${this.p}`; }
 }
 export class Dropout3d extends Module {
-  constructor(readonly p = 0.5) {
+  readonly p: number;
+  constructor(...args: DropoutArgs) {
     super();
-    if (p < 0 || p > 1) throw new Error(`Dropout3d: p must be in [0, 1], got ${p}`);
+    this.p = dropoutP('Dropout3d', args);
   }
   forward(x: Tensor): Tensor { return F.dropout3d(x, this.p, this.training && this.p > 0); }
   protected override extraRepr(): string { return `p=${this.p}`; }
 }
 /** Alpha dropout of whole channels (nn.FeatureAlphaDropout). */
 export class FeatureAlphaDropout extends Module {
-  constructor(readonly p = 0.5) { super(); }
+  readonly p: number;
+  constructor(...args: DropoutArgs) {
+    super();
+    this.p = dropoutP('FeatureAlphaDropout', args);
+  }
   forward(x: Tensor): Tensor { return F.featureAlphaDropout(x, this.p, this.training); }
   protected override extraRepr(): string { return `p=${this.p}`; }
 }
 /** Dropout for SELU networks (nn.AlphaDropout). */
 export class AlphaDropout extends Module {
-  constructor(readonly p = 0.5) { super(); }
+  readonly p: number;
+  constructor(...args: DropoutArgs) {
+    super();
+    this.p = dropoutP('AlphaDropout', args);
+  }
   forward(x: Tensor): Tensor { return F.alphaDropout(x, this.p, this.training); }
   protected override extraRepr(): string { return `p=${this.p}`; }
 }
@@ -198,8 +277,10 @@ export class AlphaDropout extends Module {
 export class Bilinear extends Module {
   declare weight: Tensor;
   declare bias: Tensor | null;
-  constructor(readonly in1Features: number, readonly in2Features: number, readonly outFeatures: number, opts: FactoryOptions & { bias?: boolean } = {}) {
+  /** nn.Bilinear(in1Features, in2Features, outFeatures, bias=True, *, device, dtype) */
+  constructor(readonly in1Features: number, readonly in2Features: number, readonly outFeatures: number, ...args: PositionalOr<[bias?: boolean], FactoryOptions & { bias?: boolean }>) {
     super();
+    const opts = layerOptions<FactoryOptions & { bias?: boolean }>('Bilinear', args, ['bias']);
     this.registerParameter('weight', empty([outFeatures, in1Features, in2Features], opts));
     this.registerParameter('bias', opts.bias === false ? null : empty([outFeatures], opts));
     const bound = 1 / Math.sqrt(in1Features);
@@ -213,9 +294,11 @@ export class Bilinear extends Module {
 }
 
 export class Dropout extends Module {
-  constructor(readonly p = 0.5) {
+  readonly p: number;
+  /** nn.Dropout(p=0.5, inplace=False): inplace is taken, but the result is always a new tensor (the input is left as it was) */
+  constructor(...args: DropoutArgs) {
     super();
-    if (p < 0 || p > 1) throw new Error(`Dropout: p must be in [0, 1], got ${p}`);
+    this.p = dropoutP('Dropout', args);
   }
   forward(x: Tensor): Tensor {
     // When off this is a new handle to the same tensor, so callers may always dispose the result.

@@ -8,8 +8,9 @@ import { empty, tensor } from '../tensor/creation';
 import { native } from '../tensor/native';
 import { Module } from './module';
 import { Linear, FactoryOptions } from './layers';
-import { Conv1d, Conv2d, Conv3d, ConvLayerOptions, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, ConvTransposeLayerOptions } from './conv';
-import { BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormOptions, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d } from './norm';
+import { Conv1d, Conv2d, Conv3d, ConvLayerOptions, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, ConvTransposeLayerOptions, ConvArgs, ConvTransposeArgs, convOptions, convTransposeOptions } from './conv';
+import { BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormOptions, BatchNormArgs, batchNormOptions, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d } from './norm';
+import { layerOptions, PositionalOr } from './args';
 
 type Size = number | number[];
 
@@ -69,8 +70,11 @@ abstract class LazyModule<M extends Module> extends Module {
 /** nn.LazyLinear: Linear with inFeatures read from the first input's last dim. */
 export class LazyLinear extends LazyModule<Linear> {
   protected readonly sizeFrom: [string, number] = ['weight', 1];
-  constructor(readonly outFeatures: number, private readonly opts: FactoryOptions & { bias?: boolean } = {}) {
+  private readonly opts: FactoryOptions & { bias?: boolean };
+  /** nn.LazyLinear(outFeatures, bias=True, *, device, dtype) */
+  constructor(readonly outFeatures: number, ...args: PositionalOr<[bias?: boolean], FactoryOptions & { bias?: boolean }>) {
     super();
+    const opts = this.opts = layerOptions('LazyLinear', args, ['bias']);
     this.placeholders(opts.bias === false ? ['weight'] : ['weight', 'bias'], [], opts);
     if (opts.bias === false) this.registerParameter('bias', null);
   }
@@ -105,22 +109,40 @@ abstract class LazyConvNd<M extends ConvLike, O extends ConvLayerOptions | ConvT
   }
 }
 export class LazyConv1d extends LazyConvNd<Conv1d, ConvLayerOptions> {
-  constructor(outChannels: number, kernelSize: Size, opts: ConvLayerOptions = {}) { super(1, outChannels, kernelSize, opts, (c) => new Conv1d(c, outChannels, kernelSize, opts), false); }
+  constructor(outChannels: number, kernelSize: Size, ...args: ConvArgs) {
+    const opts = convOptions('LazyConv1d', args);
+    super(1, outChannels, kernelSize, opts, (c) => new Conv1d(c, outChannels, kernelSize, opts), false);
+  }
 }
 export class LazyConv2d extends LazyConvNd<Conv2d, ConvLayerOptions> {
-  constructor(outChannels: number, kernelSize: Size, opts: ConvLayerOptions = {}) { super(2, outChannels, kernelSize, opts, (c) => new Conv2d(c, outChannels, kernelSize, opts), false); }
+  constructor(outChannels: number, kernelSize: Size, ...args: ConvArgs) {
+    const opts = convOptions('LazyConv2d', args);
+    super(2, outChannels, kernelSize, opts, (c) => new Conv2d(c, outChannels, kernelSize, opts), false);
+  }
 }
 export class LazyConv3d extends LazyConvNd<Conv3d, ConvLayerOptions> {
-  constructor(outChannels: number, kernelSize: Size, opts: ConvLayerOptions = {}) { super(3, outChannels, kernelSize, opts, (c) => new Conv3d(c, outChannels, kernelSize, opts), false); }
+  constructor(outChannels: number, kernelSize: Size, ...args: ConvArgs) {
+    const opts = convOptions('LazyConv3d', args);
+    super(3, outChannels, kernelSize, opts, (c) => new Conv3d(c, outChannels, kernelSize, opts), false);
+  }
 }
 export class LazyConvTranspose1d extends LazyConvNd<ConvTranspose1d, ConvTransposeLayerOptions> {
-  constructor(outChannels: number, kernelSize: Size, opts: ConvTransposeLayerOptions = {}) { super(1, outChannels, kernelSize, opts, (c) => new ConvTranspose1d(c, outChannels, kernelSize, opts), true); }
+  constructor(outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs) {
+    const opts = convTransposeOptions('LazyConvTranspose1d', args);
+    super(1, outChannels, kernelSize, opts, (c) => new ConvTranspose1d(c, outChannels, kernelSize, opts), true);
+  }
 }
 export class LazyConvTranspose2d extends LazyConvNd<ConvTranspose2d, ConvTransposeLayerOptions> {
-  constructor(outChannels: number, kernelSize: Size, opts: ConvTransposeLayerOptions = {}) { super(2, outChannels, kernelSize, opts, (c) => new ConvTranspose2d(c, outChannels, kernelSize, opts), true); }
+  constructor(outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs) {
+    const opts = convTransposeOptions('LazyConvTranspose2d', args);
+    super(2, outChannels, kernelSize, opts, (c) => new ConvTranspose2d(c, outChannels, kernelSize, opts), true);
+  }
 }
 export class LazyConvTranspose3d extends LazyConvNd<ConvTranspose3d, ConvTransposeLayerOptions> {
-  constructor(outChannels: number, kernelSize: Size, opts: ConvTransposeLayerOptions = {}) { super(3, outChannels, kernelSize, opts, (c) => new ConvTranspose3d(c, outChannels, kernelSize, opts), true); }
+  constructor(outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs) {
+    const opts = convTransposeOptions('LazyConvTranspose3d', args);
+    super(3, outChannels, kernelSize, opts, (c) => new ConvTranspose3d(c, outChannels, kernelSize, opts), true);
+  }
 }
 
 type BN = BatchNorm1d | BatchNorm2d | BatchNorm3d;
@@ -140,20 +162,38 @@ abstract class LazyBatchNormNd<M extends BN | IN> extends LazyModule<M> {
   protected buildFromSize(n: number) { return this.make(n); }
 }
 export class LazyBatchNorm1d extends LazyBatchNormNd<BatchNorm1d> {
-  constructor(opts: BatchNormOptions = {}) { super(opts, (n) => new BatchNorm1d(n, opts)); }
+  constructor(...args: BatchNormArgs) {
+    const opts = batchNormOptions('LazyBatchNorm1d', args);
+    super(opts, (n) => new BatchNorm1d(n, opts));
+  }
 }
 export class LazyBatchNorm2d extends LazyBatchNormNd<BatchNorm2d> {
-  constructor(opts: BatchNormOptions = {}) { super(opts, (n) => new BatchNorm2d(n, opts)); }
+  constructor(...args: BatchNormArgs) {
+    const opts = batchNormOptions('LazyBatchNorm2d', args);
+    super(opts, (n) => new BatchNorm2d(n, opts));
+  }
 }
 export class LazyBatchNorm3d extends LazyBatchNormNd<BatchNorm3d> {
-  constructor(opts: BatchNormOptions = {}) { super(opts, (n) => new BatchNorm3d(n, opts)); }
+  constructor(...args: BatchNormArgs) {
+    const opts = batchNormOptions('LazyBatchNorm3d', args);
+    super(opts, (n) => new BatchNorm3d(n, opts));
+  }
 }
 export class LazyInstanceNorm1d extends LazyBatchNormNd<InstanceNorm1d> {
-  constructor(opts: BatchNormOptions = {}) { super(opts, (n) => new InstanceNorm1d(n, { affine: true, trackRunningStats: true, ...opts }), { spatialDims: 1 }); }
+  constructor(...args: BatchNormArgs) {
+    const opts = { affine: true, trackRunningStats: true, ...batchNormOptions('LazyInstanceNorm1d', args) };
+    super(opts, (n) => new InstanceNorm1d(n, opts), { spatialDims: 1 });
+  }
 }
 export class LazyInstanceNorm2d extends LazyBatchNormNd<InstanceNorm2d> {
-  constructor(opts: BatchNormOptions = {}) { super(opts, (n) => new InstanceNorm2d(n, { affine: true, trackRunningStats: true, ...opts }), { spatialDims: 2 }); }
+  constructor(...args: BatchNormArgs) {
+    const opts = { affine: true, trackRunningStats: true, ...batchNormOptions('LazyInstanceNorm2d', args) };
+    super(opts, (n) => new InstanceNorm2d(n, opts), { spatialDims: 2 });
+  }
 }
 export class LazyInstanceNorm3d extends LazyBatchNormNd<InstanceNorm3d> {
-  constructor(opts: BatchNormOptions = {}) { super(opts, (n) => new InstanceNorm3d(n, { affine: true, trackRunningStats: true, ...opts }), { spatialDims: 3 }); }
+  constructor(...args: BatchNormArgs) {
+    const opts = { affine: true, trackRunningStats: true, ...batchNormOptions('LazyInstanceNorm3d', args) };
+    super(opts, (n) => new InstanceNorm3d(n, opts), { spatialDims: 3 });
+  }
 }

@@ -8,6 +8,7 @@ import * as distributed from '../tensor/distributed';
 import { Module } from './module';
 import * as F from './functional';
 import type { FactoryOptions } from './layers';
+import { layerOptions, PositionalOr } from './args';
 
 export interface BatchNormOptions extends FactoryOptions {
   eps?: number;
@@ -15,6 +16,13 @@ export interface BatchNormOptions extends FactoryOptions {
   momentum?: number | null;
   affine?: boolean;
   trackRunningStats?: boolean;
+}
+/** PyTorch's (numFeatures, eps, momentum, affine, trackRunningStats, *, device, dtype), or an options object after numFeatures. */
+export type BatchNormArgs = PositionalOr<[eps?: number, momentum?: number | null, affine?: boolean, trackRunningStats?: boolean], BatchNormOptions>;
+const BATCH_NORM_KEYS = ['eps', 'momentum', 'affine', 'trackRunningStats'];
+/** The options of a batch or instance norm layer from its arguments after numFeatures. */
+export function batchNormOptions(name: string, args: unknown[]): BatchNormOptions {
+  return layerOptions<BatchNormOptions>(name, args, BATCH_NORM_KEYS);
 }
 
 /**
@@ -75,20 +83,20 @@ abstract class BatchNormNd extends NormBase {
 }
 /** Over (N, C) or (N, C, L). */
 export class BatchNorm1d extends BatchNormNd {
-  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
-    super([2, 3], numFeatures, opts);
+  constructor(numFeatures: number, ...args: BatchNormArgs) {
+    super([2, 3], numFeatures, batchNormOptions('BatchNorm1d', args));
   }
 }
 /** Over (N, C, H, W). */
 export class BatchNorm2d extends BatchNormNd {
-  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
-    super([4], numFeatures, opts);
+  constructor(numFeatures: number, ...args: BatchNormArgs) {
+    super([4], numFeatures, batchNormOptions('BatchNorm2d', args));
   }
 }
 /** Over (N, C, D, H, W). */
 export class BatchNorm3d extends BatchNormNd {
-  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
-    super([5], numFeatures, opts);
+  constructor(numFeatures: number, ...args: BatchNormArgs) {
+    super([5], numFeatures, batchNormOptions('BatchNorm3d', args));
   }
 }
 
@@ -116,7 +124,9 @@ class AllReduceSum extends Function {
 export class SyncBatchNorm extends NormBase {
   readonly momentum: number | null;
 
-  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
+  /** nn.SyncBatchNorm(numFeatures, eps, momentum, affine, trackRunningStats, processGroup (the default one only), *, device, dtype) */
+  constructor(numFeatures: number, ...args: PositionalOr<[eps?: number, momentum?: number | null, affine?: boolean, trackRunningStats?: boolean, processGroup?: null], BatchNormOptions>) {
+    const opts = layerOptions<BatchNormOptions>('SyncBatchNorm', args, [...BATCH_NORM_KEYS, 'processGroup'], { fixed: { processGroup: null } });
     super(numFeatures, opts.affine ?? true, opts.trackRunningStats ?? true, opts);
     this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
   }
@@ -179,8 +189,12 @@ export class SyncBatchNorm extends NormBase {
 export class RMSNorm extends Module {
   declare weight: Tensor | null;
   readonly normalizedShape: number[];
-  constructor(normalizedShape: number | number[], readonly eps: number | null = null, opts: FactoryOptions & { elementwiseAffine?: boolean } = {}) {
+  readonly eps: number | null;
+  /** nn.RMSNorm(normalizedShape, eps=None, elementwiseAffine=True, *, device, dtype) */
+  constructor(normalizedShape: number | number[], ...args: PositionalOr<[eps?: number | null, elementwiseAffine?: boolean], FactoryOptions & { eps?: number | null; elementwiseAffine?: boolean }>) {
     super();
+    const opts = layerOptions<FactoryOptions & { eps?: number | null; elementwiseAffine?: boolean }>('RMSNorm', args, ['eps', 'elementwiseAffine']);
+    this.eps = opts.eps ?? null;
     this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
     this.registerParameter('weight', opts.elementwiseAffine ?? true ? ones(this.normalizedShape, opts) : null);
   }
@@ -195,8 +209,12 @@ export class RMSNorm extends Module {
 export class GroupNorm extends Module {
   declare weight: Tensor | null;
   declare bias: Tensor | null;
-  constructor(readonly numGroups: number, readonly numChannels: number, readonly eps = 1e-5, opts: FactoryOptions & { affine?: boolean } = {}) {
+  readonly eps: number;
+  /** nn.GroupNorm(numGroups, numChannels, eps=1e-5, affine=True, *, device, dtype) */
+  constructor(readonly numGroups: number, readonly numChannels: number, ...args: PositionalOr<[eps?: number, affine?: boolean], FactoryOptions & { eps?: number; affine?: boolean }>) {
     super();
+    const opts = layerOptions<FactoryOptions & { eps?: number; affine?: boolean }>('GroupNorm', args, ['eps', 'affine']);
+    this.eps = opts.eps ?? 1e-5;
     if (numChannels % numGroups) throw new Error(`GroupNorm: numChannels (${numChannels}) must be divisible by numGroups (${numGroups})`);
     const affine = opts.affine ?? true;
     this.registerParameter('weight', affine ? ones([numChannels], opts) : null);
@@ -245,17 +263,17 @@ abstract class InstanceNormNd extends NormBase {
   }
 }
 export class InstanceNorm1d extends InstanceNormNd {
-  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
-    super(1, numFeatures, opts);
+  constructor(numFeatures: number, ...args: BatchNormArgs) {
+    super(1, numFeatures, batchNormOptions('InstanceNorm1d', args));
   }
 }
 export class InstanceNorm2d extends InstanceNormNd {
-  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
-    super(2, numFeatures, opts);
+  constructor(numFeatures: number, ...args: BatchNormArgs) {
+    super(2, numFeatures, batchNormOptions('InstanceNorm2d', args));
   }
 }
 export class InstanceNorm3d extends InstanceNormNd {
-  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
-    super(3, numFeatures, opts);
+  constructor(numFeatures: number, ...args: BatchNormArgs) {
+    super(3, numFeatures, batchNormOptions('InstanceNorm3d', args));
   }
 }

@@ -9,6 +9,7 @@ import { Module } from './module';
 import { uniform_ } from './init';
 import type { FactoryOptions } from './layers';
 import { PackedSequence, isPackedSequence } from './packed';
+import { layerOptions, PositionalOr } from './args';
 
 export interface RNNOptions extends FactoryOptions {
   numLayers?: number;
@@ -19,6 +20,9 @@ export interface RNNOptions extends FactoryOptions {
   dropout?: number;
   bidirectional?: boolean;
 }
+
+type RNNArgs = PositionalOr<[numLayers?: number, bias?: boolean, batchFirst?: boolean, dropout?: number, bidirectional?: boolean], RNNOptions>;
+const RNN_KEYS = ['numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional'];
 
 abstract class RNNBase extends Module {
   readonly numLayers: number;
@@ -116,7 +120,10 @@ abstract class RNNBase extends Module {
 
 /** Elman RNN, h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh). forward returns [output, h_n]. */
 export class RNN extends RNNBase {
-  constructor(inputSize: number, hiddenSize: number, opts: RNNOptions & { nonlinearity?: 'tanh' | 'relu' } = {}) {
+  /** nn.RNN(inputSize, hiddenSize, numLayers=1, nonlinearity='tanh', bias=True, batchFirst=False, dropout=0, bidirectional=False, *, device, dtype) */
+  constructor(inputSize: number, hiddenSize: number,
+    ...args: PositionalOr<[numLayers?: number, nonlinearity?: 'tanh' | 'relu', bias?: boolean, batchFirst?: boolean, dropout?: number, bidirectional?: boolean], RNNOptions & { nonlinearity?: 'tanh' | 'relu' }>) {
+    const opts = layerOptions<RNNOptions & { nonlinearity?: 'tanh' | 'relu' }>('RNN', args, ['numLayers', 'nonlinearity', 'bias', 'batchFirst', 'dropout', 'bidirectional']);
     const nl = opts.nonlinearity ?? 'tanh';
     if (nl !== 'tanh' && nl !== 'relu') throw new Error(`RNN: nonlinearity must be 'tanh' or 'relu', got '${nl}'`);
     super(nl === 'tanh' ? 'rnn_tanh' : 'rnn_relu', inputSize, hiddenSize, opts);
@@ -131,8 +138,9 @@ export class RNN extends RNNBase {
 
 /** LSTM (gates i, f, g, o in PyTorch's order). forward returns [output, [h_n, c_n]]. */
 export class LSTM extends RNNBase {
-  constructor(inputSize: number, hiddenSize: number, opts: RNNOptions = {}) {
-    super('lstm', inputSize, hiddenSize, opts);
+  /** nn.LSTM(inputSize, hiddenSize, numLayers=1, bias=True, batchFirst=False, dropout=0, bidirectional=False, projSize=0 (only), *, device, dtype) */
+  constructor(inputSize: number, hiddenSize: number, ...args: PositionalOr<[numLayers?: number, bias?: boolean, batchFirst?: boolean, dropout?: number, bidirectional?: boolean, projSize?: 0], RNNOptions & { projSize?: 0 }>) {
+    super('lstm', inputSize, hiddenSize, layerOptions<RNNOptions>('LSTM', args, [...RNN_KEYS, 'projSize'], { fixed: { projSize: 0 } }));
   }
   forward(input: Tensor, hx?: [Tensor, Tensor] | null): [Tensor, [Tensor, Tensor]];
   forward(input: PackedSequence, hx?: [Tensor, Tensor] | null): [PackedSequence, [Tensor, Tensor]];
@@ -144,8 +152,9 @@ export class LSTM extends RNNBase {
 
 /** GRU (gates r, z, n in PyTorch's order). forward returns [output, h_n]. */
 export class GRU extends RNNBase {
-  constructor(inputSize: number, hiddenSize: number, opts: RNNOptions = {}) {
-    super('gru', inputSize, hiddenSize, opts);
+  /** nn.GRU(inputSize, hiddenSize, numLayers=1, bias=True, batchFirst=False, dropout=0, bidirectional=False, *, device, dtype) */
+  constructor(inputSize: number, hiddenSize: number, ...args: RNNArgs) {
+    super('gru', inputSize, hiddenSize, layerOptions<RNNOptions>('GRU', args, RNN_KEYS));
   }
   forward(input: Tensor, h0?: Tensor | null): [Tensor, Tensor];
   forward(input: PackedSequence, h0?: Tensor | null): [PackedSequence, Tensor];
@@ -155,6 +164,7 @@ export class GRU extends RNNBase {
   }
 }
 
+type CellArgs = PositionalOr<[bias?: boolean], FactoryOptions & { bias?: boolean }>;
 // ---------- cells: one time step (nn.RNNCell, nn.LSTMCell, nn.GRUCell) ----------
 abstract class CellBase extends Module {
   declare weight_ih: Tensor;
@@ -198,7 +208,9 @@ abstract class CellBase extends Module {
 }
 /** h' = tanh (or relu) of x W_ihᵀ + b_ih + h W_hhᵀ + b_hh. */
 export class RNNCell extends CellBase {
-  constructor(inputSize: number, hiddenSize: number, opts: FactoryOptions & { bias?: boolean; nonlinearity?: 'tanh' | 'relu' } = {}) {
+  /** nn.RNNCell(inputSize, hiddenSize, bias=True, nonlinearity='tanh', *, device, dtype) */
+  constructor(inputSize: number, hiddenSize: number, ...args: PositionalOr<[bias?: boolean, nonlinearity?: 'tanh' | 'relu'], FactoryOptions & { bias?: boolean; nonlinearity?: 'tanh' | 'relu' }>) {
+    const opts = layerOptions<FactoryOptions & { bias?: boolean; nonlinearity?: 'tanh' | 'relu' }>('RNNCell', args, ['bias', 'nonlinearity']);
     const nl = opts.nonlinearity ?? 'tanh';
     if (nl !== 'tanh' && nl !== 'relu') throw new Error(`RNNCell: nonlinearity must be 'tanh' or 'relu', got '${nl}'`);
     super(nl === 'tanh' ? 'rnn_tanh' : 'rnn_relu', inputSize, hiddenSize, opts);
@@ -209,8 +221,9 @@ export class RNNCell extends CellBase {
 }
 /** One LSTM step: returns [h', c']. */
 export class LSTMCell extends CellBase {
-  constructor(inputSize: number, hiddenSize: number, opts: FactoryOptions & { bias?: boolean } = {}) {
-    super('lstm', inputSize, hiddenSize, opts);
+  /** nn.LSTMCell(inputSize, hiddenSize, bias=True, *, device, dtype) */
+  constructor(inputSize: number, hiddenSize: number, ...args: CellArgs) {
+    super('lstm', inputSize, hiddenSize, layerOptions('LSTMCell', args, ['bias']));
   }
   forward(x: Tensor, hx: [Tensor, Tensor] | null = null): [Tensor, Tensor] {
     const [h, c] = this.step(x, hx);
@@ -219,8 +232,9 @@ export class LSTMCell extends CellBase {
 }
 /** One GRU step. */
 export class GRUCell extends CellBase {
-  constructor(inputSize: number, hiddenSize: number, opts: FactoryOptions & { bias?: boolean } = {}) {
-    super('gru', inputSize, hiddenSize, opts);
+  /** nn.GRUCell(inputSize, hiddenSize, bias=True, *, device, dtype) */
+  constructor(inputSize: number, hiddenSize: number, ...args: CellArgs) {
+    super('gru', inputSize, hiddenSize, layerOptions('GRUCell', args, ['bias']));
   }
   forward(x: Tensor, h: Tensor | null = null): Tensor {
     return this.step(x, h ? [h] : null)[0];

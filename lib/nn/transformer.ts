@@ -12,6 +12,7 @@ import { Dropout, LayerNorm, Linear, FactoryOptions } from './layers';
 import * as F from './functional';
 import { constant_, xavierUniform_ } from './init';
 import { noGrad } from '../tensor/runtime';
+import { factoryOf, layerOptions, PositionalOr } from './args';
 
 export interface MultiheadAttentionOptions extends FactoryOptions {
   /** dropout on the attention weights (0) */
@@ -19,8 +20,8 @@ export interface MultiheadAttentionOptions extends FactoryOptions {
   bias?: boolean;
   batchFirst?: boolean;
   /** the keys' and values' feature sizes when not embedDim (separate q / k / v projections, as PyTorch's) */
-  kdim?: number;
-  vdim?: number;
+  kdim?: number | null;
+  vdim?: number | null;
 }
 export interface AttentionMasks {
   /** (L, S) or (N·heads, L, S): bool (true = may NOT attend, as PyTorch's) or float (added to the scores) */
@@ -42,8 +43,12 @@ export class MultiheadAttention extends Module {
   readonly kdim: number;
   readonly vdim: number;
 
-  constructor(readonly embedDim: number, readonly numHeads: number, opts: MultiheadAttentionOptions = {}) {
+  /** nn.MultiheadAttention(embedDim, numHeads, dropout=0, bias=True, addBiasKv=False (only), addZeroAttn=False (only), kdim, vdim, batchFirst=False, *, device, dtype) */
+  constructor(readonly embedDim: number, readonly numHeads: number,
+    ...args: PositionalOr<[dropout?: number, bias?: boolean, addBiasKv?: false, addZeroAttn?: false, kdim?: number | null, vdim?: number | null, batchFirst?: boolean], MultiheadAttentionOptions>) {
     super();
+    const opts = layerOptions<MultiheadAttentionOptions>('MultiheadAttention', args, ['dropout', 'bias', 'addBiasKv', 'addZeroAttn', 'kdim', 'vdim', 'batchFirst'],
+      { fixed: { addBiasKv: false, addZeroAttn: false } });
     if (embedDim % numHeads) throw new Error(`MultiheadAttention: embedDim (${embedDim}) must be divisible by numHeads (${numHeads})`);
     this.headDim = embedDim / numHeads;
     this.dropout = opts.dropout ?? 0;
@@ -58,7 +63,7 @@ export class MultiheadAttention extends Module {
     this.registerParameter('k_proj_weight', packed ? null : empty([embedDim, this.kdim], opts));
     this.registerParameter('v_proj_weight', packed ? null : empty([embedDim, this.vdim], opts));
     this.registerParameter('in_proj_bias', bias ? empty([3 * embedDim], opts) : null);
-    this.registerModule('out_proj', new Linear(embedDim, embedDim, { ...opts, bias }));
+    this.registerModule('out_proj', new Linear(embedDim, embedDim, { ...factoryOf(opts), bias }));
     for (const w of [this.in_proj_weight, this.q_proj_weight, this.k_proj_weight, this.v_proj_weight]) if (w) xavierUniform_(w);
     if (this.in_proj_bias) constant_(this.in_proj_bias, 0);
     if (this.out_proj.bias) constant_(this.out_proj.bias, 0);
@@ -133,7 +138,12 @@ export interface TransformerEncoderLayerOptions extends FactoryOptions {
   batchFirst?: boolean;
   /** pre-LN (LayerNorm before attention and feed-forward) instead of PyTorch's default post-LN */
   normFirst?: boolean;
+  /** biases in the linear and LayerNorm layers: only true (PyTorch's default) */
+  bias?: true;
 }
+
+const TRANSFORMER_LAYER_KEYS = ['dimFeedforward', 'dropout', 'activation', 'layerNormEps', 'batchFirst', 'normFirst', 'bias'];
+type TransformerLayerArgs = PositionalOr<[dimFeedforward?: number, dropout?: number, activation?: 'relu' | 'gelu', layerNormEps?: number, batchFirst?: boolean, normFirst?: boolean, bias?: true], TransformerEncoderLayerOptions>;
 
 /** Self-attention and a feed-forward block, each with a residual and LayerNorm (nn.TransformerEncoderLayer). */
 export class TransformerEncoderLayer extends Module {
@@ -148,16 +158,19 @@ export class TransformerEncoderLayer extends Module {
   readonly normFirst: boolean;
   readonly activation: 'relu' | 'gelu';
 
-  constructor(readonly dModel: number, readonly nhead: number, readonly opts: TransformerEncoderLayerOptions = {}) {
+  readonly opts: TransformerEncoderLayerOptions;
+  /** nn.TransformerEncoderLayer(dModel, nhead, dimFeedforward=2048, dropout=0.1, activation='relu', layerNormEps=1e-5, batchFirst=False, normFirst=False, bias=True (only), *, device, dtype) */
+  constructor(readonly dModel: number, readonly nhead: number, ...args: TransformerLayerArgs) {
     super();
+    const opts = this.opts = layerOptions<TransformerEncoderLayerOptions>('TransformerEncoderLayer', args, TRANSFORMER_LAYER_KEYS, { fixed: { bias: true } });
     const { p, ff, eps, attn } = layerSettings('TransformerEncoderLayer', opts);
     [this.activation, this.normFirst] = [opts.activation ?? 'relu', opts.normFirst ?? false];
     this.registerModule('self_attn', new MultiheadAttention(dModel, nhead, attn));
-    this.registerModule('linear1', new Linear(dModel, ff, opts));
+    this.registerModule('linear1', new Linear(dModel, ff, factoryOf(opts)));
     this.registerModule('dropout', new Dropout(p));
-    this.registerModule('linear2', new Linear(ff, dModel, opts));
-    this.registerModule('norm1', new LayerNorm(dModel, eps, opts));
-    this.registerModule('norm2', new LayerNorm(dModel, eps, opts));
+    this.registerModule('linear2', new Linear(ff, dModel, factoryOf(opts)));
+    this.registerModule('norm1', new LayerNorm(dModel, eps, factoryOf(opts)));
+    this.registerModule('norm2', new LayerNorm(dModel, eps, factoryOf(opts)));
     this.registerModule('dropout1', new Dropout(p));
     this.registerModule('dropout2', new Dropout(p));
   }
@@ -231,16 +244,19 @@ export class TransformerDecoderLayer extends Module {
   readonly normFirst: boolean;
   readonly activation: 'relu' | 'gelu';
 
-  constructor(readonly dModel: number, readonly nhead: number, readonly opts: TransformerEncoderLayerOptions = {}) {
+  readonly opts: TransformerEncoderLayerOptions;
+  /** nn.TransformerDecoderLayer(dModel, nhead, dimFeedforward=2048, dropout=0.1, activation='relu', layerNormEps=1e-5, batchFirst=False, normFirst=False, bias=True (only), *, device, dtype) */
+  constructor(readonly dModel: number, readonly nhead: number, ...args: TransformerLayerArgs) {
     super();
+    const opts = this.opts = layerOptions<TransformerEncoderLayerOptions>('TransformerDecoderLayer', args, TRANSFORMER_LAYER_KEYS, { fixed: { bias: true } });
     const { p, ff, eps, attn } = layerSettings('TransformerDecoderLayer', opts);
     [this.activation, this.normFirst] = [opts.activation ?? 'relu', opts.normFirst ?? false];
     this.registerModule('self_attn', new MultiheadAttention(dModel, nhead, attn));
     this.registerModule('multihead_attn', new MultiheadAttention(dModel, nhead, attn));
-    this.registerModule('linear1', new Linear(dModel, ff, opts));
+    this.registerModule('linear1', new Linear(dModel, ff, factoryOf(opts)));
     this.registerModule('dropout', new Dropout(p));
-    this.registerModule('linear2', new Linear(ff, dModel, opts));
-    for (const k of [1, 2, 3]) this.registerModule(`norm${k}`, new LayerNorm(dModel, eps, opts));
+    this.registerModule('linear2', new Linear(ff, dModel, factoryOf(opts)));
+    for (const k of [1, 2, 3]) this.registerModule(`norm${k}`, new LayerNorm(dModel, eps, factoryOf(opts)));
     for (const k of [1, 2, 3]) this.registerModule(`dropout${k}`, new Dropout(p));
   }
 
@@ -317,13 +333,22 @@ export class Transformer extends Module {
   declare encoder: TransformerEncoder;
   declare decoder: TransformerDecoder;
   readonly batchFirst: boolean;
-  constructor(readonly dModel = 512, readonly nhead = 8, opts: TransformerOptions = {}) {
+  readonly dModel: number;
+  readonly nhead: number;
+  /** nn.Transformer(dModel=512, nhead=8, numEncoderLayers=6, numDecoderLayers=6, dimFeedforward=2048, dropout=0.1, activation='relu', customEncoder, customDecoder (none only), layerNormEps=1e-5, batchFirst=False, normFirst=False, bias=True (only), *, device, dtype) */
+  constructor(...args: PositionalOr<[dModel?: number, nhead?: number, numEncoderLayers?: number, numDecoderLayers?: number, dimFeedforward?: number, dropout?: number, activation?: 'relu' | 'gelu',
+    customEncoder?: null, customDecoder?: null, layerNormEps?: number, batchFirst?: boolean, normFirst?: boolean, bias?: true], TransformerOptions & { dModel?: number; nhead?: number }>) {
     super();
-    const { numEncoderLayers = 6, numDecoderLayers = 6, ...layerOpts } = opts;
+    const opts = layerOptions<TransformerOptions & { dModel?: number; nhead?: number; customEncoder?: null; customDecoder?: null }>('Transformer', args,
+      ['dModel', 'nhead', 'numEncoderLayers', 'numDecoderLayers', 'dimFeedforward', 'dropout', 'activation', 'customEncoder', 'customDecoder', 'layerNormEps', 'batchFirst', 'normFirst', 'bias'],
+      { fixed: { customEncoder: null, customDecoder: null, bias: true } });
+    const { dModel = 512, nhead = 8, numEncoderLayers = 6, numDecoderLayers = 6, customEncoder: _e, customDecoder: _d, ...layerOpts } = opts;
+    this.dModel = dModel;
+    this.nhead = nhead;
     const eps = opts.layerNormEps ?? 1e-5;
     this.batchFirst = opts.batchFirst ?? false;
-    this.registerModule('encoder', new TransformerEncoder(new TransformerEncoderLayer(dModel, nhead, layerOpts), numEncoderLayers, new LayerNorm(dModel, eps, opts)));
-    this.registerModule('decoder', new TransformerDecoder(new TransformerDecoderLayer(dModel, nhead, layerOpts), numDecoderLayers, new LayerNorm(dModel, eps, opts)));
+    this.registerModule('encoder', new TransformerEncoder(new TransformerEncoderLayer(dModel, nhead, layerOpts), numEncoderLayers, new LayerNorm(dModel, eps, factoryOf(opts))));
+    this.registerModule('decoder', new TransformerDecoder(new TransformerDecoderLayer(dModel, nhead, layerOpts), numDecoderLayers, new LayerNorm(dModel, eps, factoryOf(opts))));
     noGrad(() => {
       for (const p of this.parameters()) if (p.ndim > 1) xavierUniform_(p);
     });

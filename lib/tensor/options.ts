@@ -21,8 +21,9 @@ function isOptionsObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * The options given after a function's required arguments (`args`): one options object as it
- * is, else the arguments by position as `keys` (PyTorch's order). A key the function does not
+ * The options given after a function's required arguments (`args`): the arguments by position
+ * as `keys` (PyTorch's order), then optionally one options object (Python's keywords), which
+ * alone is taken as it is. One option given twice, a key the function does not
  * know (a Python spelling such as ignore_index names the camelCase one), a stray argument, a
  * deprecated size_average / reduce, or a value of an option not offered here is an error.
  */
@@ -30,19 +31,28 @@ export function optionsOf<O extends object>(name: string, args: unknown[], keys:
   while (args.length && args[args.length - 1] === undefined) args = args.slice(0, -1);
   if (args.length === 0) return {} as O;
   let o: Record<string, unknown>;
-  if (args.length === 1 && isOptionsObject(args[0])) {
-    o = args[0];
+  // Python's f(a, b, c=1): positional arguments, then (optionally) an options object of keywords.
+  const last = args[args.length - 1];
+  const keywords = isOptionsObject(last) ? last : null;
+  const positional = keywords ? args.length - 1 : args.length;
+  if (positional === 0) {
+    o = keywords!;
   } else {
-    if (args.length > keys.length) {
+    if (positional > keys.length) {
       throw new Error(keys.length
-        ? `${name}: ${args.length} arguments after its required ones, but it takes at most ${keys.length} (${keys.join(', ')}), or one options object`
+        ? `${name}: ${positional} arguments after its required ones, but it takes at most ${keys.length} (${keys.join(', ')}), then an options object`
         : `${name}: its options go in one object { ${(spec.extra ?? []).join(', ')} } (PyTorch's keyword-only arguments), not by position`);
     }
     o = {};
-    args.forEach((v, i) => {
-      if (isOptionsObject(v)) throw new Error(`${name}: an options object goes alone after the required arguments, not after positional ${keys.slice(0, i).join(', ')}`);
+    for (let i = 0; i < positional; i++) {
+      const v = args[i];
+      if (isOptionsObject(v)) throw new Error(`${name}: an options object goes last, after the positional arguments (as Python's keywords), not in the place of ${keys[i]}`);
       if (v !== undefined) o[keys[i]] = v;
-    });
+    }
+    for (const k in keywords) {
+      if (k in o && keywords[k] !== undefined) throw new Error(`${name}: ${k} is given twice, by position and in the options object`);
+      o[k] = keywords[k];
+    }
   }
   // (no allocation unless something is wrong: F.embedding and F.crossEntropy run in every step)
   for (const k in o) {
@@ -70,6 +80,14 @@ export function keywordOptions<O extends object>(name: string, opts: O | undefin
   if (opts === undefined || opts === null) return {} as O;
   return optionsOf<O>(name, [opts], [], { extra: known });
 }
+
+/**
+ * The arguments after a function's or a layer's required ones, typed: the first positional ones
+ * P (PyTorch's order), in any number from none, then optionally the options object O.
+ */
+export type PositionalOr<P extends unknown[], O> = Prefixes<Required<P>, O>;
+type Prefixes<P extends unknown[], O, Given extends unknown[] = []> =
+  P extends [infer H, ...infer T] ? [...Given, O?] | Prefixes<T, O, [...Given, H]> : [...Given, O?];
 
 /** fn, whose options object is its argument `at`, taking them as optionsOf does (PyTorch's positional form too, checked). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
