@@ -649,4 +649,49 @@ print(json.dumps({'re': torch.view_as_real(S).flatten().tolist(), 'back': torch.
     (spec.istft(16, 4, 16, win, true, false, true, 64).tolist() as number[]).forEach((v, j) => expect(Math.abs(v - wantSpec.back[j])).toBeLessThan(1e-10));
     expect(() => sig.newZeros([2], { dtpye: 'float64' } as object)).toThrow(/newFull: unknown option 'dtpye' \(it takes dtype, device, requiresGrad\)/);
   });
+
+  test('to() takes PyTorch\'s forms (x.to(\'cpu\', float64), model.to(float64), x.to(other)); factories and to() refuse keys they do not know (requires_grad was quietly no gradient)', () => {
+    const want = pythonJson<Record<string, unknown>>(`
+import json, torch
+x = torch.ones(3)
+m = torch.nn.Linear(2, 2)
+other = torch.zeros(1, dtype=torch.int32)
+out = {
+  'deviceDtype': str(x.to('cpu', torch.float64).dtype), 'dtypeCopy': str(x.to(torch.float16, False, True).dtype),
+  'other': str(x.to(other).dtype), 'deviceKeyword': str(x.to('cpu', dtype=torch.bfloat16).dtype),
+  'copyIsNew': x.to(torch.float32, copy=True).data_ptr() != x.data_ptr(), 'sameIsSelf': x.to('cpu').data_ptr() == x.data_ptr(),
+}
+m.to(torch.float64); out['module'] = str(m.weight.dtype)
+m.to('cpu', torch.float16); out['moduleDevice'] = str(m.weight.dtype)
+m.to(torch.zeros(1, dtype=torch.float32)); out['moduleOther'] = str(m.weight.dtype)
+out['grad'] = torch.zeros(2, requires_grad=True).requires_grad
+print(json.dumps(out))`);
+    const py = (d: unknown) => `torch.${d}`;
+    const x = torch.ones([3]);
+    const m = new torch.nn.Linear(2, 2);
+    const got: Record<string, unknown> = {
+      deviceDtype: py(x.to('cpu', 'float64').dtype), dtypeCopy: py(x.to('float16', false, true).dtype),
+      other: py(x.to(torch.zeros([1], { dtype: 'int32' })).dtype), deviceKeyword: py(x.to('cpu', { dtype: 'bfloat16' }).dtype),
+      copyIsNew: x.to('float32', { copy: true }).dataPtr() !== x.dataPtr(), sameIsSelf: x.to('cpu').dataPtr() === x.dataPtr(),
+    };
+    m.to('float64');
+    got.module = py(m.weight.dtype);
+    m.to('cpu', 'float16');
+    got.moduleDevice = py(m.weight.dtype);
+    m.to(torch.zeros([1]));
+    got.moduleOther = py(m.weight.dtype);
+    got.grad = torch.zeros([2], { requiresGrad: true }).requiresGrad;
+    expect(got).toEqual(want);
+
+    const loose = torch as unknown as Record<string, (...a: unknown[]) => torch.Tensor>;
+    expect(() => loose.zeros([2], { requires_grad: true })).toThrow(/zeros: unknown option 'requires_grad' \(did you mean requiresGrad\?\)/);
+    expect(() => loose.randn(2, 3, { dtyp: 'float64' })).toThrow(/randn: unknown option 'dtyp' \(it takes dtype, device, requiresGrad, generator\)/);
+    expect(() => loose.tensor([1, 2], { pin_memory: true })).toThrow(/tensor: unknown option 'pin_memory'/);
+    expect(() => loose.arange(0, 4, 1, { dtype: 'int32', layout: 'strided' })).toThrow(/arange: unknown option 'layout'/);
+    expect(() => loose.full([2], 1, { requires_grad: true })).toThrow(/full: unknown option 'requires_grad'/);
+    expect(() => x.to({ dtyp: 'float64' } as object)).toThrow(/Tensor.to: unknown option 'dtyp' \(it takes dtype, device, copy, nonBlocking, memoryFormat\)/);
+    expect(() => x.to('cuda:x')).toThrow(/Tensor.to: 'cuda:x' is neither a device \('cpu', 'cuda', 'cuda:1'\) nor a dtype/);
+    expect(() => x.to('cpu', 'float64', false, false, true as never)).toThrow(/Tensor.to: 4 arguments after its required ones, but it takes at most 3 \(dtype, nonBlocking, copy\)/);
+    expect(() => m.to({ dtype: 'float32', copy: true })).toThrow(/Module.to: copy is not an option for a module/);
+  });
 });

@@ -3,7 +3,7 @@
 // checkpoints load and save in their layout: config.json + model.safetensors.
 import * as fs from 'fs';
 import * as path from 'path';
-import { Tensor } from '../tensor/tensor';
+import { Tensor, ToArgs } from '../tensor/tensor';
 import { arange, full, ones, zeros } from '../tensor/creation';
 import { cat } from '../tensor/ops';
 import { tidy } from '../tensor/scope';
@@ -501,8 +501,8 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
   private retie(): void {
     this.lm_head.registerParameter('weight', this.transformer.wte.weight);
   }
-  override to(target: { dtype?: DType; device?: Device }): this {
-    super.to(target);
+  override to(...args: ToArgs): this {
+    super.to(...args);
     this.retie();
     return this;
   }

@@ -6,7 +6,7 @@ import { Module } from './module';
 import * as F from './functional';
 import { kaimingUniform_ } from './init';
 import type { FactoryOptions } from './layers';
-import { layerOptions, PositionalOr } from './args';
+import { factoryOf, layerOptions, PositionalOr } from './args';
 
 type Size = number | number[];
 const tuple = (v: Size, nd: number): number[] => (typeof v === 'number' ? new Array(nd).fill(v) : v);
@@ -50,8 +50,8 @@ abstract class ConvNd extends Module {
     this.paddingMode = opts.paddingMode ?? 'zeros';
     if (this.padding === 'same' && this.stride.some((s) => s !== 1)) throw new Error(`${name}: padding 'same' needs stride 1, as in PyTorch`);
     if (this.paddingMode !== 'zeros' && typeof this.padding === 'string') throw new Error(`${name}: paddingMode '${this.paddingMode}' needs numeric padding`);
-    this.registerParameter('weight', empty([outChannels, inChannels / this.groups, ...this.kernelSize], opts));
-    this.registerParameter('bias', opts.bias === false ? null : empty([outChannels], opts));
+    this.registerParameter('weight', empty([outChannels, inChannels / this.groups, ...this.kernelSize], factoryOf(opts)));
+    this.registerParameter('bias', opts.bias === false ? null : empty([outChannels], factoryOf(opts)));
     // reset_parameters(): kaiming_uniform_(a=√5), bias uniform(±1/√fan_in), in that order.
     noGrad(() => {
       kaimingUniform_(this.weight, Math.sqrt(5));
@@ -241,8 +241,8 @@ abstract class ConvTransposeNd extends Module {
     }
     [this.kernelSize, this.stride, this.padding, this.outputPadding, this.dilation] =
       [kernelSize, opts.stride ?? 1, opts.padding ?? 0, opts.outputPadding ?? 0, opts.dilation ?? 1].map((v) => tuple(v, nd));
-    this.registerParameter('weight', empty([inChannels, outChannels / this.groups, ...this.kernelSize], opts));
-    this.registerParameter('bias', opts.bias === false ? null : empty([outChannels], opts));
+    this.registerParameter('weight', empty([inChannels, outChannels / this.groups, ...this.kernelSize], factoryOf(opts)));
+    this.registerParameter('bias', opts.bias === false ? null : empty([outChannels], factoryOf(opts)));
     // As _ConvNd.reset_parameters: the fan-in of this weight layout is (out / groups) · kernel.
     noGrad(() => {
       kaimingUniform_(this.weight, Math.sqrt(5));

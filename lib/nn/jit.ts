@@ -4,7 +4,7 @@
 // train()/eval(), autograd and our optimizers work on it; forward runs the TorchScript code.
 import * as fs from 'fs';
 import { native } from '../tensor/native';
-import { Tensor, _wrap as wrap, _id as id } from '../tensor/tensor';
+import { Tensor, ToArgs, _wrap as wrap, _id as id } from '../tensor/tensor';
 import { deviceCode, Device } from '../tensor/dtype';
 import { Module } from './module';
 
@@ -52,8 +52,8 @@ export class ScriptModule extends Module {
     return wrapResult(native.jitRun(this.handle, name, args.map(encode)));
   }
   /** A TorchScript module stays where it was loaded: load it where it should run instead. */
-  override to(target: { dtype?: string; device?: Device }): this {
-    throw new Error(`ScriptModule.to(${JSON.stringify(target)}): a TorchScript module cannot be moved or cast from here; load it where it should run: torch.jit.load(file, { device })`);
+  override to(...args: ToArgs): this {
+    throw new Error(`ScriptModule.to(${args.map((a) => JSON.stringify(a)).join(', ')}): a TorchScript module cannot be moved or cast from here; load it where it should run: torch.jit.load(file, { device })`);
   }
   override train(mode = true): this {
     super.train(mode);

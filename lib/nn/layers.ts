@@ -6,7 +6,7 @@ import { DType, Device } from '../tensor/dtype';
 import { Module } from './module';
 import * as F from './functional';
 import { kaimingUniform_ } from './init';
-import { layerOptions, PositionalOr } from './args';
+import { factoryOf, layerOptions, PositionalOr } from './args';
 
 export interface FactoryOptions {
   dtype?: DType;
@@ -26,8 +26,8 @@ export class Linear extends Module {
   constructor(readonly inFeatures: number, readonly outFeatures: number, ...args: PositionalOr<[bias?: boolean], LinearOptions>) {
     super();
     const opts = layerOptions<LinearOptions>('Linear', args, ['bias'], { extra: ['weight'] });
-    this.registerParameter('weight', opts.weight ?? empty([outFeatures, inFeatures], opts));
-    this.registerParameter('bias', opts.bias === false ? null : empty([outFeatures], opts));
+    this.registerParameter('weight', opts.weight ?? empty([outFeatures, inFeatures], factoryOf(opts)));
+    this.registerParameter('bias', opts.bias === false ? null : empty([outFeatures], factoryOf(opts)));
     noGrad(() => {
       if (!opts.weight) kaimingUniform_(this.weight, Math.sqrt(5));
       const bound = inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0;
@@ -56,8 +56,8 @@ export class Conv1D extends Module {
     const opts = layerOptions<FactoryOptions>('Conv1D', args, []);
     this.nf = nf;
     this.nx = nx;
-    this.registerParameter('weight', empty([nx, nf], opts));
-    this.registerParameter('bias', zeros([nf], opts));
+    this.registerParameter('weight', empty([nx, nf], factoryOf(opts)));
+    this.registerParameter('bias', zeros([nf], factoryOf(opts)));
     noGrad(() => this.weight.normal_(0, 0.02));
   }
   forward(x: Tensor): Tensor {
@@ -95,8 +95,8 @@ export class LayerNorm extends Module {
     this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
     this.eps = opts.eps ?? 1e-5;
     const affine = opts.elementwiseAffine ?? true;
-    this.registerParameter('weight', affine ? ones(this.normalizedShape, opts) : null);
-    this.registerParameter('bias', affine && opts.bias !== false ? zeros(this.normalizedShape, opts) : null);
+    this.registerParameter('weight', affine ? ones(this.normalizedShape, factoryOf(opts)) : null);
+    this.registerParameter('bias', affine && opts.bias !== false ? zeros(this.normalizedShape, factoryOf(opts)) : null);
   }
   forward(x: Tensor): Tensor {
     return F.layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
@@ -147,7 +147,7 @@ export class Embedding extends Module {
       if (opts.freeze) this.weight.requiresGrad_(false);
       return;
     }
-    this.registerParameter('weight', empty([numEmbeddings, embeddingDim], opts));
+    this.registerParameter('weight', empty([numEmbeddings, embeddingDim], factoryOf(opts)));
     noGrad(() => {
       this.weight.normal_(0, 1);
       if (this.paddingIdx !== null) {
@@ -197,7 +197,7 @@ export class EmbeddingBag extends Module {
       this.registerParameter('weight', opts.weight.detach());
       return;
     }
-    this.registerParameter('weight', empty([numEmbeddings, embeddingDim], opts));
+    this.registerParameter('weight', empty([numEmbeddings, embeddingDim], factoryOf(opts)));
     noGrad(() => {
       this.weight.normal_(0, 1);
       const p = opts.paddingIdx;
@@ -281,8 +281,8 @@ export class Bilinear extends Module {
   constructor(readonly in1Features: number, readonly in2Features: number, readonly outFeatures: number, ...args: PositionalOr<[bias?: boolean], FactoryOptions & { bias?: boolean }>) {
     super();
     const opts = layerOptions<FactoryOptions & { bias?: boolean }>('Bilinear', args, ['bias']);
-    this.registerParameter('weight', empty([outFeatures, in1Features, in2Features], opts));
-    this.registerParameter('bias', opts.bias === false ? null : empty([outFeatures], opts));
+    this.registerParameter('weight', empty([outFeatures, in1Features, in2Features], factoryOf(opts)));
+    this.registerParameter('bias', opts.bias === false ? null : empty([outFeatures], factoryOf(opts)));
     const bound = 1 / Math.sqrt(in1Features);
     noGrad(() => {
       this.weight.uniform_(-bound, bound);

@@ -10,7 +10,7 @@ import { Module } from './module';
 import { Linear, FactoryOptions } from './layers';
 import { Conv1d, Conv2d, Conv3d, ConvLayerOptions, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, ConvTransposeLayerOptions, ConvArgs, ConvTransposeArgs, convOptions, convTransposeOptions } from './conv';
 import { BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormOptions, BatchNormArgs, batchNormOptions, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d } from './norm';
-import { layerOptions, PositionalOr } from './args';
+import { factoryOf, layerOptions, PositionalOr } from './args';
 
 type Size = number | number[];
 
@@ -25,8 +25,8 @@ abstract class LazyModule<M extends Module> extends Module {
 
   /** Registers the placeholders (empty tensors) for these parameters and buffers. */
   protected placeholders(params: string[], buffers: string[], opts: FactoryOptions): void {
-    for (const n of params) this.registerParameter(n, empty([0], opts));
-    for (const n of buffers) this.registerBuffer(n, empty([0], opts));
+    for (const n of params) this.registerParameter(n, empty([0], factoryOf(opts)));
+    for (const n of buffers) this.registerBuffer(n, empty([0], factoryOf(opts)));
   }
   /** Whether the first forward is still to come (PyTorch's has_uninitialized_params). */
   hasUninitializedParams(): boolean {

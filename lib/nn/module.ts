@@ -2,7 +2,7 @@
 // properties of the object; the module records their names (registerParameter/Buffer/Module)
 // so it can walk them with Hugging Face's dotted names. Parameters and buffers are keep()-ed:
 // no tidy() frees them; module.dispose() does.
-import { Tensor } from '../tensor/tensor';
+import { Tensor, ToArgs, conversionOf } from '../tensor/tensor';
 import { keep } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
 import { native } from '../tensor/native';
@@ -341,7 +341,10 @@ export abstract class Module {
    * Module.to: each keeps its identity (optimizers and tied weights still hold it), its
    * requiresGrad and its .grad, which moves with it.
    */
-  to(target: { dtype?: DType; device?: Device; memoryFormat?: MemoryFormat }): this {
+  /** PyTorch's forms too: to(device, dtype), to(dtype), to(tensor) (its dtype and device), each optionally then an options object */
+  to(...args: ToArgs): this {
+    const target = conversionOf('Module.to', args);
+    if (target.copy) throw new Error('Module.to: copy is not an option for a module (its tensors are converted in place)');
     if (target.dtype && !isFloatingDtype(target.dtype) && !isComplexDtype(target.dtype)) {
       throw new Error(`Module.to only accepts floating point or complex dtypes, but got desired dtype=${target.dtype}`);
     }
@@ -356,7 +359,7 @@ export abstract class Module {
       noGrad(() => {
         for (const x of [t, t.grad]) {
           if (!x) continue;
-          const converted = x.to({ dtype, device: target.device, memoryFormat });
+          const converted = x.to({ dtype, device: target.device, memoryFormat, nonBlocking: target.nonBlocking });
           native.setData(x._id, converted._id);
           converted.dispose();
           if (x !== t) x.dispose(); // (the wrapper .grad made, not the gradient)

@@ -8,7 +8,7 @@ import * as distributed from '../tensor/distributed';
 import { Module } from './module';
 import * as F from './functional';
 import type { FactoryOptions } from './layers';
-import { layerOptions, PositionalOr } from './args';
+import { factoryOf, layerOptions, PositionalOr } from './args';
 
 export interface BatchNormOptions extends FactoryOptions {
   eps?: number;
@@ -42,10 +42,10 @@ abstract class NormBase extends Module {
   constructor(readonly numFeatures: number, affine: boolean, track: boolean, opts: BatchNormOptions) {
     super();
     this.eps = opts.eps ?? 1e-5;
-    this.registerParameter('weight', affine ? ones([numFeatures], opts) : null);
-    this.registerParameter('bias', affine ? zeros([numFeatures], opts) : null);
-    this.registerBuffer('running_mean', track ? zeros([numFeatures], opts) : null);
-    this.registerBuffer('running_var', track ? ones([numFeatures], opts) : null);
+    this.registerParameter('weight', affine ? ones([numFeatures], factoryOf(opts)) : null);
+    this.registerParameter('bias', affine ? zeros([numFeatures], factoryOf(opts)) : null);
+    this.registerBuffer('running_mean', track ? zeros([numFeatures], factoryOf(opts)) : null);
+    this.registerBuffer('running_var', track ? ones([numFeatures], factoryOf(opts)) : null);
     this.registerBuffer('num_batches_tracked', track ? tensor(0, { dtype: 'int64', device: opts.device }) : null);
   }
 }
@@ -196,7 +196,7 @@ export class RMSNorm extends Module {
     const opts = layerOptions<FactoryOptions & { eps?: number | null; elementwiseAffine?: boolean }>('RMSNorm', args, ['eps', 'elementwiseAffine']);
     this.eps = opts.eps ?? null;
     this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
-    this.registerParameter('weight', opts.elementwiseAffine ?? true ? ones(this.normalizedShape, opts) : null);
+    this.registerParameter('weight', opts.elementwiseAffine ?? true ? ones(this.normalizedShape, factoryOf(opts)) : null);
   }
   forward(x: Tensor): Tensor {
     return F.rmsNorm(x, this.normalizedShape, this.weight, this.eps);
@@ -217,8 +217,8 @@ export class GroupNorm extends Module {
     this.eps = opts.eps ?? 1e-5;
     if (numChannels % numGroups) throw new Error(`GroupNorm: numChannels (${numChannels}) must be divisible by numGroups (${numGroups})`);
     const affine = opts.affine ?? true;
-    this.registerParameter('weight', affine ? ones([numChannels], opts) : null);
-    this.registerParameter('bias', affine ? zeros([numChannels], opts) : null);
+    this.registerParameter('weight', affine ? ones([numChannels], factoryOf(opts)) : null);
+    this.registerParameter('bias', affine ? zeros([numChannels], factoryOf(opts)) : null);
   }
   forward(x: Tensor): Tensor {
     return F.groupNorm(x, this.numGroups, this.weight, this.bias, this.eps);

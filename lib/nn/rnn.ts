@@ -9,7 +9,7 @@ import { Module } from './module';
 import { uniform_ } from './init';
 import type { FactoryOptions } from './layers';
 import { PackedSequence, isPackedSequence } from './packed';
-import { layerOptions, PositionalOr } from './args';
+import { factoryOf, layerOptions, PositionalOr } from './args';
 
 export interface RNNOptions extends FactoryOptions {
   numLayers?: number;
@@ -50,7 +50,7 @@ abstract class RNNBase extends Module {
         const shapes: [string, number[]][] = [[`weight_ih${suffix}`, [gates * hiddenSize, inSize]], [`weight_hh${suffix}`, [gates * hiddenSize, hiddenSize]]];
         if (this.bias) shapes.push([`bias_ih${suffix}`, [gates * hiddenSize]], [`bias_hh${suffix}`, [gates * hiddenSize]]);
         for (const [name, shape] of shapes) {
-          this.registerParameter(name, empty(shape, opts));
+          this.registerParameter(name, empty(shape, factoryOf(opts)));
           this.weightNames.push(name);
         }
       }
@@ -174,10 +174,10 @@ abstract class CellBase extends Module {
   constructor(private readonly mode: 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu', readonly inputSize: number, readonly hiddenSize: number, opts: FactoryOptions & { bias?: boolean }) {
     super();
     const gates = mode === 'lstm' ? 4 : mode === 'gru' ? 3 : 1;
-    this.registerParameter('weight_ih', empty([gates * hiddenSize, inputSize], opts));
-    this.registerParameter('weight_hh', empty([gates * hiddenSize, hiddenSize], opts));
-    this.registerParameter('bias_ih', opts.bias === false ? null : empty([gates * hiddenSize], opts));
-    this.registerParameter('bias_hh', opts.bias === false ? null : empty([gates * hiddenSize], opts));
+    this.registerParameter('weight_ih', empty([gates * hiddenSize, inputSize], factoryOf(opts)));
+    this.registerParameter('weight_hh', empty([gates * hiddenSize, hiddenSize], factoryOf(opts)));
+    this.registerParameter('bias_ih', opts.bias === false ? null : empty([gates * hiddenSize], factoryOf(opts)));
+    this.registerParameter('bias_hh', opts.bias === false ? null : empty([gates * hiddenSize], factoryOf(opts)));
     const stdv = hiddenSize > 0 ? 1 / Math.sqrt(hiddenSize) : 0;
     for (const p of this.parameters()) uniform_(p, -stdv, stdv);
   }

@@ -58,11 +58,11 @@ export class MultiheadAttention extends Module {
     this.vdim = opts.vdim ?? embedDim;
     const packed = this.kdim === embedDim && this.vdim === embedDim;
     // PyTorch's order of draws: out_proj's Linear init, then xavier on the projection(s).
-    this.registerParameter('in_proj_weight', packed ? empty([3 * embedDim, embedDim], opts) : null);
-    this.registerParameter('q_proj_weight', packed ? null : empty([embedDim, embedDim], opts));
-    this.registerParameter('k_proj_weight', packed ? null : empty([embedDim, this.kdim], opts));
-    this.registerParameter('v_proj_weight', packed ? null : empty([embedDim, this.vdim], opts));
-    this.registerParameter('in_proj_bias', bias ? empty([3 * embedDim], opts) : null);
+    this.registerParameter('in_proj_weight', packed ? empty([3 * embedDim, embedDim], factoryOf(opts)) : null);
+    this.registerParameter('q_proj_weight', packed ? null : empty([embedDim, embedDim], factoryOf(opts)));
+    this.registerParameter('k_proj_weight', packed ? null : empty([embedDim, this.kdim], factoryOf(opts)));
+    this.registerParameter('v_proj_weight', packed ? null : empty([embedDim, this.vdim], factoryOf(opts)));
+    this.registerParameter('in_proj_bias', bias ? empty([3 * embedDim], factoryOf(opts)) : null);
     this.registerModule('out_proj', new Linear(embedDim, embedDim, { ...factoryOf(opts), bias }));
     for (const w of [this.in_proj_weight, this.q_proj_weight, this.k_proj_weight, this.v_proj_weight]) if (w) xavierUniform_(w);
     if (this.in_proj_bias) constant_(this.in_proj_bias, 0);

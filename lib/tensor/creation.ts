@@ -4,6 +4,7 @@ import { native } from './native';
 import { DType, Device, dtypeCode, dtypeBytes, deviceCode, isFloatingDtype, isComplexDtype, complexOf, defaults } from './dtype';
 import { Shape, Tensor, _wrap as wrap, _id as id } from './tensor';
 import { Generator, generatorHandle } from './generator';
+import { keywordOptions } from './options';
 
 export interface TensorOptions {
   dtype?: DType;
@@ -39,6 +40,12 @@ export function setDefaultDtype(dtype: DType): void {
 }
 export const getDefaultDtype = (): DType => defaults.floatDtype;
 const dev = (opts: TensorOptions) => deviceCode(opts.device ?? defaults.device);
+
+// A factory's options, checked before anything is made: a key it does not know (PyTorch's
+// requires_grad, a typo such as dtyp) is an error naming the right one, never quietly ignored.
+const TENSOR_KEYS = ['dtype', 'device', 'requiresGrad'];
+const RANDOM_KEYS = [...TENSOR_KEYS, 'generator'];
+const checked = <O extends object>(name: string, opts: O | undefined, keys = TENSOR_KEYS): O => keywordOptions<O>(name, opts, keys);
 
 function finish(t: Tensor, opts: TensorOptions): Tensor {
   if (opts.requiresGrad) t.requiresGrad_(true);
@@ -94,6 +101,7 @@ function defaultDtypeOf(data: TensorData, flat?: number[]): DType {
 
 /** torch.tensor(data, {dtype, device, requiresGrad}) from nested arrays, numbers or typed arrays. */
 export function tensor(data: TensorData, opts: TensorOptions & { shape?: Shape } = {}): Tensor {
+  opts = checked('tensor', opts, [...TENSOR_KEYS, 'shape']);
   let typed: ArrayBufferView;
   let shape: number[];
   let dtype: DType;
@@ -146,10 +154,10 @@ function make(fn: string, shape: Shape, opts: RandomOptions): Tensor {
 // (the shape as an array, or PyTorch's sizes one by one: zeros(2, 3), zeros(2, 3, { dtype: 'float64' }))
 type ShapeArgs<O> = [shape: Shape, opts?: O] | [...sizes: number[]] | [...sizes: number[], opts: O];
 /** A factory's shape and options from either form; anything else says what it takes. */
-function shapeAndOptions<O>(name: string, args: unknown[]): [Shape, O] {
+function shapeAndOptions<O extends object>(name: string, args: unknown[], keys = TENSOR_KEYS): [Shape, O] {
   if (Array.isArray(args[0])) {
     if (args.length > 2 || (args[1] !== undefined && (typeof args[1] !== 'object' || args[1] === null))) throw new Error(`${name}: expected (shape, options), got ${args.length} arguments`);
-    return [args[0] as Shape, (args[1] ?? {}) as O];
+    return [args[0] as Shape, checked(name, args[1] as O | undefined, keys)];
   }
   let k = 0;
   while (k < args.length && typeof args[k] === 'number') k++;
@@ -157,15 +165,16 @@ function shapeAndOptions<O>(name: string, args: unknown[]): [Shape, O] {
   if (k === 0 || rest.length > 1 || (rest.length === 1 && rest[0] !== undefined && (typeof rest[0] !== 'object' || rest[0] === null))) {
     throw new Error(`${name}: expected the shape as an array ([2, 3]) or as numbers (2, 3), then an options object`);
   }
-  return [args.slice(0, k) as number[], (rest[0] ?? {}) as O];
+  return [args.slice(0, k) as number[], checked(name, rest[0] as O | undefined, keys)];
 }
 export const zeros = (...args: ShapeArgs<TensorOptions>) => make('zeros', ...shapeAndOptions<TensorOptions>('zeros', args));
 export const ones = (...args: ShapeArgs<TensorOptions>) => make('ones', ...shapeAndOptions<TensorOptions>('ones', args));
 export const empty = (...args: ShapeArgs<TensorOptions>) => make('empty', ...shapeAndOptions<TensorOptions>('empty', args));
-export const randn = (...args: ShapeArgs<RandomOptions>) => make('randn', ...shapeAndOptions<RandomOptions>('randn', args));
-export const rand = (...args: ShapeArgs<RandomOptions>) => make('rand', ...shapeAndOptions<RandomOptions>('rand', args));
+export const randn = (...args: ShapeArgs<RandomOptions>) => make('randn', ...shapeAndOptions<RandomOptions>('randn', args, RANDOM_KEYS));
+export const rand = (...args: ShapeArgs<RandomOptions>) => make('rand', ...shapeAndOptions<RandomOptions>('rand', args, RANDOM_KEYS));
 
 export function full(shape: Shape, value: number | boolean, opts: TensorOptions = {}): Tensor {
+  opts = checked('full', opts);
   const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : defaults.floatDtype);
   return finish(wrap(native.full(shape, value, dtypeCode(dtype), dev(opts))), opts);
 }
@@ -177,20 +186,24 @@ export function full(shape: Shape, value: number | boolean, opts: TensorOptions 
 export function arange(startOrEnd: number, end?: number | TensorOptions, step: number | TensorOptions = 1, opts: TensorOptions = {}): Tensor {
   if (typeof end === 'object' && end !== null) [end, step, opts] = [undefined, 1, end];
   else if (typeof step === 'object' && step !== null) [step, opts] = [1, step];
+  opts = checked('arange', opts);
   const [s, e] = end === undefined || end === null ? [0, startOrEnd] : [startOrEnd, end];
   const dtype = opts.dtype ?? ([s, e, step].every(Number.isInteger) ? 'int64' : defaults.floatDtype);
   return finish(wrap(native.arange(s, e, step, dtypeCode(dtype), dev(opts))), opts);
 }
 
 export function randint(low: number, high: number, shape: Shape, opts: RandomOptions = {}): Tensor {
+  opts = checked('randint', opts, RANDOM_KEYS);
   return finish(wrap(native.randint(low, high, shape, dtypeCode(opts.dtype ?? 'int64'), dev(opts), generatorHandle(opts))), opts);
 }
 
 export function randperm(n: number, opts: RandomOptions = {}): Tensor {
+  opts = checked('randperm', opts, RANDOM_KEYS);
   return wrap(native.randperm(n, dtypeCode(opts.dtype ?? 'int64'), dev(opts), generatorHandle(opts)));
 }
 
 export function eye(n: number, m?: number, opts: TensorOptions = {}): Tensor {
+  opts = checked('eye', opts);
   return finish(wrap(native.eye(n, m ?? n, dtypeCode(opts.dtype ?? defaults.floatDtype), dev(opts))), opts);
 }
 
@@ -204,6 +217,7 @@ export function fromBytes(bytes: Uint8Array, shape: Shape, dtype: DType, device?
  * a storage just large enough for them (as PyTorch's).
  */
 export function emptyStrided(size: Shape, stride: number[], opts: TensorOptions = {}): Tensor {
+  opts = checked('emptyStrided', opts);
   if (size.length !== stride.length) throw new Error(`emptyStrided: size has ${size.length} dimensions but stride ${stride.length}; give one stride per dimension`);
   if (stride.some((st) => !Number.isInteger(st) || st < 0)) throw new Error(`emptyStrided: strides must be non-negative integers, got [${stride}]`);
   const storage = size.some((n) => n === 0) ? 0 : 1 + size.reduce((sum, n, d) => sum + (n - 1) * stride[d], 0);
@@ -218,6 +232,7 @@ export function emptyStrided(size: Shape, stride: number[], opts: TensorOptions 
  * floor((end - start) / step) + 1 values, floating (the default dtype) unless a dtype is given.
  */
 export function range(start: number, end: number, step = 1, opts: TensorOptions = {}): Tensor {
+  opts = checked('range', opts);
   if (step === 0 || !Number.isFinite(step)) throw new Error(`range: step must be a finite non-zero number, got ${step}`);
   if ((end - start) / step < 0) throw new Error(`range: upper bound and larger bound inconsistent with step sign (start ${start}, end ${end}, step ${step})`);
   const n = Math.floor((end - start) / step) + 1;
@@ -237,6 +252,7 @@ export function range(start: number, end: number, step = 1, opts: TensorOptions 
  * the tensor do not reach the file; shared true (PyTorch maps the file) is not supported here.
  */
 export function fromFile(filename: string, shared: boolean | null = null, size = 0, opts: TensorOptions = {}): Tensor {
+  opts = checked('fromFile', opts);
   if (shared) throw new Error('fromFile: shared true maps the file into the tensor, which tstorch does not do; read it with shared false (a copy) and write changes back with fs.writeFileSync(file, tensor bytes)');
   const dtype = opts.dtype ?? defaults.floatDtype;
   const need = size * dtypeBytes[dtype];
@@ -253,16 +269,19 @@ export const fullLike = (t: Tensor, value: number, opts: TensorOptions = {}) =>
 
 /** steps evenly spaced values from start to end, both included. */
 export function linspace(start: number, end: number, steps: number, opts: TensorOptions = {}): Tensor {
+  opts = checked('linspace', opts);
   return finish(wrap(native.linspace(start, end, steps, dtypeCode(opts.dtype ?? defaults.floatDtype), dev(opts))), opts);
 }
 /** base ** linspace(start, end, steps). */
 export function logspace(start: number, end: number, steps: number, base = 10, opts: TensorOptions = {}): Tensor {
+  opts = checked('logspace', opts);
   return finish(wrap(native.logspace(start, end, steps, base, dtypeCode(opts.dtype ?? defaults.floatDtype), dev(opts))), opts);
 }
 export const randLike = (t: Tensor, opts: RandomOptions = {}) => rand(t.shape, { dtype: t.dtype, device: t.device, ...opts });
 export const emptyLike = (t: Tensor, opts: TensorOptions = {}) => empty(t.shape, { dtype: t.dtype, device: t.device, ...opts });
 /** Draws from N(mean, std²): torch.normal(mean, std, size). */
 export function normal(mean: number, std: number, shape: Shape, opts: RandomOptions = {}): Tensor {
+  opts = checked('normal', opts, RANDOM_KEYS);
   const t = make('empty', shape, opts);
   t.normal_(mean, std, opts);
   return t;

@@ -18,6 +18,11 @@ export function dtypeCode(d: DType): number {
   return c;
 }
 
+/** Whether s names a dtype ('float32', 'int64', ...). */
+export function isDtype(s: string): s is DType {
+  return Object.prototype.hasOwnProperty.call(codes, s);
+}
+
 export function dtypeName(code: number): DType {
   return names[code];
 }

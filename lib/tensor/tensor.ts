@@ -1,8 +1,8 @@
 // The Tensor class: a JS object holding one handle into the native tensor table.
 // Methods are PyTorch's, in camelCase; each is one crossing into libtorch.
 import { native } from './native';
-import { DType, Device, MemoryFormat, dtypeCode, dtypeName, deviceCode, deviceName, isFloatingDtype, isComplexDtype, memoryFormatCode } from './dtype';
-import { optionsOf, keywordOptions } from './options';
+import { DType, Device, MemoryFormat, dtypeCode, dtypeName, isDtype, deviceCode, deviceName, isFloatingDtype, isComplexDtype, memoryFormatCode } from './dtype';
+import { optionsOf, keywordOptions, PositionalOr } from './options';
 import { track, disposeHandle, keep as keepHandle } from './scope';
 import { formatTensor } from './print';
 import { Generator, generatorHandle } from './generator';
@@ -16,6 +16,38 @@ import { registerTensorHook, registerNodeHook, registerNodePrehook, RemovableHan
 import { tensor as tensorFromData, emptyStrided as emptyStridedOf, TensorData } from './creation';
 import { stft as stftOf, istft as istftOf, StftArgs, IstftArgs } from './spectral';
 import { lu as luOf } from './linalg_legacy';
+
+/** Where and as what Tensor.to and Module.to put a tensor. */
+export interface ToOptions {
+  dtype?: DType | null;
+  device?: Device | null;
+  copy?: boolean;
+  /** a copy from pinned host memory to a GPU is queued without waiting for the device */
+  nonBlocking?: boolean;
+  memoryFormat?: MemoryFormat;
+}
+/** to()'s arguments: one options object, or PyTorch's positional forms, each optionally then an options object. */
+export type ToArgs =
+  | [target: ToOptions]
+  | [dtype: DType, ...rest: PositionalOr<[nonBlocking?: boolean, copy?: boolean], Omit<ToOptions, 'dtype' | 'device'>>]
+  | [device: Device, ...rest: PositionalOr<[dtype?: DType | null, nonBlocking?: boolean, copy?: boolean], Omit<ToOptions, 'device'>>]
+  | [other: Tensor, ...rest: PositionalOr<[nonBlocking?: boolean, copy?: boolean], Omit<ToOptions, 'dtype' | 'device'>>];
+/**
+ * PyTorch's forms of to(): to(dtype, nonBlocking, copy), to(device, dtype, nonBlocking, copy),
+ * to(other tensor, nonBlocking, copy), each optionally then an options object, or one options
+ * object; a string that is neither a device nor a dtype, or an unknown key, is an error.
+ */
+export function conversionOf(name: string, args: unknown[]): ToOptions {
+  const [first, ...rest] = args;
+  const more = (keys: string[]) => optionsOf<ToOptions>(name, rest, keys, { extra: ['memoryFormat'] });
+  if (first instanceof Tensor) return { dtype: first.dtype, device: first.device, ...more(['nonBlocking', 'copy']) };
+  if (typeof first === 'string') {
+    if (/^(cpu|cuda(:\d+)?|meta)$/.test(first)) return { device: first, ...more(['dtype', 'nonBlocking', 'copy']) };
+    if (isDtype(first)) return { dtype: first, ...more(['nonBlocking', 'copy']) };
+    throw new Error(`${name}: '${first}' is neither a device ('cpu', 'cuda', 'cuda:1') nor a dtype ('float32', 'float64', 'bfloat16', ...)`);
+  }
+  return optionsOf<ToOptions>(name, args, [], { extra: ['dtype', 'device', 'copy', 'nonBlocking', 'memoryFormat'] });
+}
 
 export type Shape = number[];
 export type Scalar = number | boolean;
@@ -358,20 +390,9 @@ export class Tensor {
    * GPU is queued without waiting for the device. From a GPU to the CPU it is queued into pinned
    * memory too, and, as in PyTorch, its values are there only after torch.cuda.synchronize().
    */
-  to(target: Device | DType | { dtype?: DType; device?: Device; copy?: boolean; nonBlocking?: boolean; memoryFormat?: MemoryFormat }): Tensor {
-    let dtype: DType | undefined;
-    let device: Device | undefined;
-    let memoryFormat: MemoryFormat | undefined;
-    let copy = false, nonBlocking = false;
-    if (typeof target === 'string') {
-      if (target === 'cpu' || target.startsWith('cuda')) device = target;
-      else dtype = target as DType;
-    } else {
-      ({ dtype, device, memoryFormat } = target);
-      copy = target.copy ?? false;
-      nonBlocking = target.nonBlocking ?? false;
-    }
-    return wrap(native.to(id(this), dtype ? dtypeCode(dtype) : -1, device === undefined ? null : deviceCode(device), copy, nonBlocking, memoryFormatCode(memoryFormat)));
+  to(...args: ToArgs): Tensor {
+    const { dtype, device, memoryFormat, copy = false, nonBlocking = false } = conversionOf('Tensor.to', args);
+    return wrap(native.to(id(this), dtype ? dtypeCode(dtype) : -1, device == null ? null : deviceCode(device), copy, nonBlocking, memoryFormatCode(memoryFormat)));
   }
   /** A copy in page-locked host memory (PyTorch's pin_memory): needs a CUDA build and device. */
   pinMemory(): Tensor {
