@@ -7,7 +7,7 @@
 // parameter's RMS (at least eps[1]).
 import { Tensor } from '../tensor/tensor';
 import { zerosLike, zeros } from '../tensor/creation';
-import { Groups } from './groups';
+import { Groups, ImplementationFlags, PositionalOr, optimizerOptions } from './groups';
 import { Optimizer, ParamState, checkRange } from './optimizer';
 
 export interface AdafactorOptions {
@@ -39,7 +39,10 @@ const rms = (t: Tensor) => t.norm().div(Math.sqrt(t.numel()));
  * 1.13 has none. This is the one Hugging Face's Trainer uses for optim="adafactor".)
  */
 export class Adafactor extends Optimizer<AdafactorOptions> {
-  constructor(params: Groups<AdafactorOptions>, defaults: AdafactorOptions = {}) {
+  /** transformers.Adafactor(params, lr, eps, clipThreshold, decayRate, beta1, weightDecay, scaleParameter, relativeStep, warmupInit), or an options object after params */
+  constructor(params: Groups<AdafactorOptions>,
+    ...args: PositionalOr<[lr?: number | null, eps?: [number, number], clipThreshold?: number, decayRate?: number, beta1?: number | null, weightDecay?: number, scaleParameter?: boolean, relativeStep?: boolean, warmupInit?: boolean], AdafactorOptions & ImplementationFlags>) {
+    const [defaults] = optimizerOptions<AdafactorOptions>('Adafactor', args, ['lr', 'eps', 'clipThreshold', 'decayRate', 'beta1', 'weightDecay', 'scaleParameter', 'relativeStep', 'warmupInit']);
     const d: Required<AdafactorOptions> = {
       lr: null, eps: [1e-30, 1e-3], clipThreshold: 1, decayRate: -0.8, beta1: null, weightDecay: 0,
       scaleParameter: true, relativeStep: true, warmupInit: false, ...defaults,

@@ -4,7 +4,7 @@ import { Tensor } from '../tensor/tensor';
 import { zerosLike } from '../tensor/creation';
 import { noGrad } from '../tensor/runtime';
 import { tidy, keep } from '../tensor/scope';
-import { Groups, paramGroups } from './groups';
+import { Groups, ImplementationFlags, PositionalOr, optimizerOptions, paramGroups } from './groups';
 
 export interface AdamOptions {
   lr?: number;
@@ -22,7 +22,9 @@ export class Adam {
   readonly paramGroups: (Required<AdamOptions> & { params: Tensor[] })[];
   private state = new Map<Tensor, { step: number; expAvg: Tensor; expAvgSq: Tensor; maxExpAvgSq: Tensor | null }>();
 
-  constructor(params: Groups<AdamOptions>, defaults: AdamOptions = {}) {
+  /** PyTorch's torch.optim.Adam(params, lr, betas, eps, weightDecay, amsgrad), or an options object after params (or after the positional ones) */
+  constructor(params: Groups<AdamOptions>, ...args: PositionalOr<[lr?: number, betas?: [number, number], eps?: number, weightDecay?: number, amsgrad?: boolean], AdamOptions & ImplementationFlags>) {
+    const [defaults] = optimizerOptions<AdamOptions>('Adam', args, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad'], { extra: ['maximize'] });
     const d: Required<AdamOptions> = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, ...defaults };
     this.paramGroups = paramGroups('Adam', params, d, (g) => {
       if (!(g.lr >= 0)) throw new Error(`Adam: invalid learning rate ${g.lr}`);

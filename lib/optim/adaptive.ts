@@ -2,7 +2,7 @@
 // single-tensor paths, op for op), state names and defaults.
 import { Tensor } from '../tensor/tensor';
 import { zerosLike, fullLike, tensor } from '../tensor/creation';
-import { Groups } from './groups';
+import { Groups, ImplementationFlags, PositionalOr, optimizerOptions } from './groups';
 import { Optimizer, ParamState, checkRange, checkCommon } from './optimizer';
 
 const ascent = (grad: Tensor, maximize: boolean) => (maximize ? grad.neg() : grad);
@@ -21,7 +21,9 @@ export interface RMSpropOptions {
 }
 /** torch.optim.RMSprop (defaults lr 0.01, alpha 0.99, eps 1e-8). */
 export class RMSprop extends Optimizer<RMSpropOptions> {
-  constructor(params: Groups<RMSpropOptions>, defaults: RMSpropOptions = {}) {
+  /** PyTorch's torch.optim.RMSprop(params, lr, alpha, eps, weightDecay, momentum, centered), or an options object after params (or after the positional ones) */
+  constructor(params: Groups<RMSpropOptions>, ...args: PositionalOr<[lr?: number, alpha?: number, eps?: number, weightDecay?: number, momentum?: number, centered?: boolean], RMSpropOptions & ImplementationFlags>) {
+    const [defaults] = optimizerOptions<RMSpropOptions>('RMSprop', args, ['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered'], { extra: ['maximize'] });
     super('RMSprop', params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false, ...defaults }, (g) => {
       checkCommon('RMSprop', g);
       checkRange('RMSprop', 'momentum value', g.momentum, g.momentum >= 0);
@@ -65,7 +67,9 @@ export interface AdagradOptions {
 }
 /** torch.optim.Adagrad (defaults lr 0.01, eps 1e-10). */
 export class Adagrad extends Optimizer<AdagradOptions> {
-  constructor(params: Groups<AdagradOptions>, defaults: AdagradOptions = {}) {
+  /** PyTorch's torch.optim.Adagrad(params, lr, lrDecay, weightDecay, initialAccumulatorValue, eps), or an options object after params (or after the positional ones) */
+  constructor(params: Groups<AdagradOptions>, ...args: PositionalOr<[lr?: number, lrDecay?: number, weightDecay?: number, initialAccumulatorValue?: number, eps?: number], AdagradOptions & ImplementationFlags>) {
+    const [defaults] = optimizerOptions<AdagradOptions>('Adagrad', args, ['lr', 'lrDecay', 'weightDecay', 'initialAccumulatorValue', 'eps'], { extra: ['maximize'] });
     super('Adagrad', params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false, ...defaults }, (g) => {
       checkCommon('Adagrad', g);
       checkRange('Adagrad', 'lr_decay value', g.lrDecay, g.lrDecay >= 0);
@@ -92,7 +96,9 @@ export interface AdamaxOptions {
 }
 /** torch.optim.Adamax: Adam with the infinity norm (defaults lr 0.002). */
 export class Adamax extends Optimizer<AdamaxOptions> {
-  constructor(params: Groups<AdamaxOptions>, defaults: AdamaxOptions = {}) {
+  /** PyTorch's torch.optim.Adamax(params, lr, betas, eps, weightDecay), or an options object after params (or after the positional ones) */
+  constructor(params: Groups<AdamaxOptions>, ...args: PositionalOr<[lr?: number, betas?: [number, number], eps?: number, weightDecay?: number], AdamaxOptions & ImplementationFlags>) {
+    const [defaults] = optimizerOptions<AdamaxOptions>('Adamax', args, ['lr', 'betas', 'eps', 'weightDecay'], { extra: ['maximize'] });
     super('Adamax', params, { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false, ...defaults }, (g) => {
       checkCommon('Adamax', g);
     });
@@ -120,7 +126,9 @@ export interface NAdamOptions {
 }
 /** torch.optim.NAdam: Adam with Nesterov momentum (defaults lr 0.002, momentumDecay 0.004). */
 export class NAdam extends Optimizer<NAdamOptions> {
-  constructor(params: Groups<NAdamOptions>, defaults: NAdamOptions = {}) {
+  /** PyTorch's torch.optim.NAdam(params, lr, betas, eps, weightDecay, momentumDecay, decoupledWeightDecay), or an options object after params (or after the positional ones) */
+  constructor(params: Groups<NAdamOptions>, ...args: PositionalOr<[lr?: number, betas?: [number, number], eps?: number, weightDecay?: number, momentumDecay?: number, decoupledWeightDecay?: false], NAdamOptions & ImplementationFlags>) {
+    const [defaults] = optimizerOptions<NAdamOptions>('NAdam', args, ['lr', 'betas', 'eps', 'weightDecay', 'momentumDecay', 'decoupledWeightDecay'], { fixed: { decoupledWeightDecay: false, maximize: false } });
     super('NAdam', params, { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, ...defaults }, (g) => {
       checkCommon('NAdam', g);
       checkRange('NAdam', 'momentum_decay value', g.momentumDecay, g.momentumDecay >= 0);
@@ -155,7 +163,9 @@ export interface RAdamOptions {
 }
 /** torch.optim.RAdam: Adam with the variance of the adaptive rate rectified (plain momentum SGD for the first steps). */
 export class RAdam extends Optimizer<RAdamOptions> {
-  constructor(params: Groups<RAdamOptions>, defaults: RAdamOptions = {}) {
+  /** PyTorch's torch.optim.RAdam(params, lr, betas, eps, weightDecay, decoupledWeightDecay), or an options object after params (or after the positional ones) */
+  constructor(params: Groups<RAdamOptions>, ...args: PositionalOr<[lr?: number, betas?: [number, number], eps?: number, weightDecay?: number, decoupledWeightDecay?: false], RAdamOptions & ImplementationFlags>) {
+    const [defaults] = optimizerOptions<RAdamOptions>('RAdam', args, ['lr', 'betas', 'eps', 'weightDecay', 'decoupledWeightDecay'], { fixed: { decoupledWeightDecay: false, maximize: false } });
     super('RAdam', params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, ...defaults }, (g) => {
       checkCommon('RAdam', g);
     });

@@ -2,7 +2,7 @@
 // op for op), state names and defaults.
 import { Tensor } from '../tensor/tensor';
 import { zerosLike, fullLike, full } from '../tensor/creation';
-import { Groups } from './groups';
+import { Groups, ImplementationFlags, PositionalOr, optimizerOptions } from './groups';
 import { Optimizer, ParamState, checkRange, checkCommon } from './optimizer';
 
 const ascent = (grad: Tensor, maximize: boolean) => (maximize ? grad.neg() : grad);
@@ -18,7 +18,9 @@ export interface AdadeltaOptions {
 }
 /** torch.optim.Adadelta (defaults lr 1, rho 0.9, eps 1e-6): steps sized by the ratio of the RMS update to the RMS gradient. */
 export class Adadelta extends Optimizer<AdadeltaOptions> {
-  constructor(params: Groups<AdadeltaOptions>, defaults: AdadeltaOptions = {}) {
+  /** PyTorch's torch.optim.Adadelta(params, lr, rho, eps, weightDecay), or an options object after params (or after the positional ones) */
+  constructor(params: Groups<AdadeltaOptions>, ...args: PositionalOr<[lr?: number, rho?: number, eps?: number, weightDecay?: number], AdadeltaOptions & ImplementationFlags>) {
+    const [defaults] = optimizerOptions<AdadeltaOptions>('Adadelta', args, ['lr', 'rho', 'eps', 'weightDecay'], { extra: ['maximize'] });
     super('Adadelta', params, { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false, ...defaults }, (g) => {
       checkCommon('Adadelta', g);
       checkRange('Adadelta', 'rho value', g.rho, g.rho >= 0 && g.rho <= 1);
@@ -49,7 +51,9 @@ export interface RpropOptions {
 }
 /** torch.optim.Rprop (defaults lr 0.01, etas [0.5, 1.2], stepSizes [1e-6, 50]): sign-based steps, each parameter's own size. */
 export class Rprop extends Optimizer<RpropOptions> {
-  constructor(params: Groups<RpropOptions>, defaults: RpropOptions = {}) {
+  /** PyTorch's torch.optim.Rprop(params, lr, etas, stepSizes), or an options object after params (or after the positional ones) */
+  constructor(params: Groups<RpropOptions>, ...args: PositionalOr<[lr?: number, etas?: [number, number], stepSizes?: [number, number]], RpropOptions & ImplementationFlags>) {
+    const [defaults] = optimizerOptions<RpropOptions>('Rprop', args, ['lr', 'etas', 'stepSizes'], { extra: ['maximize'] });
     super('Rprop', params, { lr: 1e-2, etas: [0.5, 1.2], stepSizes: [1e-6, 50], maximize: false, ...defaults }, (g) => {
       checkCommon('Rprop', g);
       if (!(g.etas[0] > 0 && g.etas[0] < 1 && g.etas[1] > 1)) throw new Error(`Rprop: invalid eta values: ${g.etas[0]}, ${g.etas[1]}`);
@@ -88,7 +92,9 @@ export interface ASGDOptions {
  * and, from step t0 on, a running average of the parameters (state `ax`).
  */
 export class ASGD extends Optimizer<ASGDOptions> {
-  constructor(params: Groups<ASGDOptions>, defaults: ASGDOptions = {}) {
+  /** PyTorch's torch.optim.ASGD(params, lr, lambd, alpha, t0, weightDecay), or an options object after params (or after the positional ones) */
+  constructor(params: Groups<ASGDOptions>, ...args: PositionalOr<[lr?: number, lambd?: number, alpha?: number, t0?: number, weightDecay?: number], ASGDOptions & ImplementationFlags>) {
+    const [defaults] = optimizerOptions<ASGDOptions>('ASGD', args, ['lr', 'lambd', 'alpha', 't0', 'weightDecay'], { extra: ['maximize'] });
     super('ASGD', params, { lr: 1e-2, lambd: 1e-4, alpha: 0.75, t0: 1e6, weightDecay: 0, maximize: false, ...defaults }, (g) => {
       checkCommon('ASGD', g);
     });

@@ -8,6 +8,9 @@ import { tensor } from '../tensor/creation';
 import { noGrad } from '../tensor/runtime';
 import { tidy } from '../tensor/scope';
 import { stack } from '../tensor/ops';
+import { optionsOf, PositionalOr } from '../tensor/options';
+
+type GradScalerArgs = [initScale?: number, growthFactor?: number, backoffFactor?: number, growthInterval?: number, enabled?: boolean];
 
 export interface GradScalerOptions {
   initScale?: number;
@@ -33,7 +36,11 @@ export class GradScaler {
   // Per optimizer since the last update(): unscaled already, and whether an inf / NaN was found.
   private perOptimizer = new Map<ScalableOptimizer, { unscaled: boolean; foundInf: boolean }>();
 
-  constructor(opts: GradScalerOptions = {}) {
+  /** torch.amp.GradScaler(device, initScale, growthFactor, backoffFactor, growthInterval, enabled) (the device may be left out, as torch.cuda.amp's), or an options object */
+  constructor(...args: [device: string, ...rest: PositionalOr<GradScalerArgs, GradScalerOptions & { device?: string }>] | PositionalOr<GradScalerArgs, GradScalerOptions & { device?: string }>) {
+    const device = typeof args[0] === 'string' ? args.shift() : undefined;
+    const opts = optionsOf<GradScalerOptions & { device?: string }>('GradScaler', args, ['initScale', 'growthFactor', 'backoffFactor', 'growthInterval', 'enabled'], { extra: ['device'] });
+    if (device !== undefined && opts.device !== undefined) throw new Error('GradScaler: device is given twice, by position and in the options object');
     this.scaleValue = opts.initScale ?? 2 ** 16;
     this.growthFactor = opts.growthFactor ?? 2;
     this.backoffFactor = opts.backoffFactor ?? 0.5;

@@ -1,12 +1,16 @@
 // Param groups as PyTorch's optimizers take them: a list of tensors, or groups with their own options.
 import { Tensor } from '../tensor/tensor';
+import { optionsOf, keywordOptions, OptionSpec } from '../tensor/options';
+export type { PositionalOr } from '../tensor/options';
 
 export type Groups<O> = Tensor[] | (O & { params: Tensor[] })[];
 
 /** Param groups as PyTorch forms them: defaults, overridden per group; frozen parameters left out. */
 export function paramGroups<O extends object>(name: string, params: Groups<O>, defaults: Required<O>, check: (o: Required<O>) => void): (Required<O> & { params: Tensor[] })[] {
   const groups: (Partial<O> & { params: Tensor[] })[] = params.length && params[0] instanceof Tensor ? [{ params: params as Tensor[] } as Partial<O> & { params: Tensor[] }] : (params as (O & { params: Tensor[] })[]);
-  const out = groups.map((g) => {
+  const known = [...Object.keys(defaults), 'params', 'names'];
+  const out = groups.map((g, i) => {
+    keywordOptions(`${name}: param group ${i}`, g, known); // (weight_decay in a group was quietly the default)
     const group = { ...defaults, ...g, params: g.params.filter((p) => p.requiresGrad) } as Required<O> & { params: Tensor[] };
     check(group);
     return group;
@@ -15,4 +19,27 @@ export function paramGroups<O extends object>(name: string, params: Groups<O>, d
   if (new Set(all).size !== all.length) throw new Error(`${name}: a parameter appears in more than one group`);
   if (!all.length) throw new Error(`${name}: no parameter requires grad (is everything frozen?)`);
   return out;
+}
+
+// PyTorch's flags that pick an implementation, not the math (foreach, fused, capturable): taken,
+// and left to this library's own path (AdamW reads foreach and fused itself); differentiable,
+// which would change what a step records, is refused.
+const IMPLEMENTATION_FLAGS = ['foreach', 'fused', 'capturable'];
+export interface ImplementationFlags { foreach?: boolean | null; fused?: boolean | null; capturable?: boolean }
+
+/**
+ * An optimizer's defaults from the arguments after params: PyTorch's positional ones (keys, in its
+ * order: new SGD(params, 0.1, 0.9) is lr 0.1, momentum 0.9), then optionally an options object.
+ * An unknown key (weight_decay names weightDecay), a stray argument or a value not offered here
+ * is an error. Returns the defaults and the implementation flags apart.
+ */
+export function optimizerOptions<O extends object>(name: string, args: unknown[], keys: string[], spec: OptionSpec = {}): [O, ImplementationFlags] {
+  const fixed = { differentiable: false, ...spec.fixed };
+  const o = optionsOf<Record<string, unknown>>(name, args, keys, { extra: [...(spec.extra ?? []), ...IMPLEMENTATION_FLAGS, ...Object.keys(fixed)], fixed });
+  const defaults: Record<string, unknown> = {}, flags: Record<string, unknown> = {};
+  for (const k in o) {
+    if (IMPLEMENTATION_FLAGS.includes(k)) flags[k] = o[k];
+    else if (!(k in fixed) && o[k] !== undefined) defaults[k] = o[k];
+  }
+  return [defaults as O, flags as ImplementationFlags];
 }

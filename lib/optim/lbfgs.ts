@@ -8,6 +8,7 @@ import { cat } from '../tensor/ops';
 import { zeros } from '../tensor/creation';
 import { noGrad, enableGrad } from '../tensor/runtime';
 import { tidy, keep } from '../tensor/scope';
+import { optionsOf, PositionalOr } from '../tensor/options';
 
 export interface LBFGSOptions {
   lr?: number;
@@ -115,7 +116,9 @@ export class LBFGS {
     prevFlatGrad: Tensor | null; prevLoss: number;
   } = { funcEvals: 0, nIter: 0, d: null, t: 0, oldDirs: [], oldStps: [], ro: [], hDiag: 1, prevFlatGrad: null, prevLoss: 0 };
 
-  constructor(params: Tensor[], opts: LBFGSOptions = {}) {
+  /** torch.optim.LBFGS(params, lr=1, maxIter=20, maxEval, toleranceGrad=1e-7, toleranceChange=1e-9, historySize=100, lineSearchFn=None), or an options object after params */
+  constructor(params: Tensor[], ...args: PositionalOr<[lr?: number, maxIter?: number, maxEval?: number | null, toleranceGrad?: number, toleranceChange?: number, historySize?: number, lineSearchFn?: 'strong_wolfe' | null], LBFGSOptions>) {
+    const opts = optionsOf<LBFGSOptions>('LBFGS', args, ['lr', 'maxIter', 'maxEval', 'toleranceGrad', 'toleranceChange', 'historySize', 'lineSearchFn']);
     if (!Array.isArray(params) || !params.every((p) => p instanceof Tensor)) throw new Error("LBFGS doesn't support per-parameter options (parameter groups): give a list of tensors");
     const maxIter = opts.maxIter ?? 20;
     const g = { lr: 1, maxIter, maxEval: Math.floor((maxIter * 5) / 4), toleranceGrad: 1e-7, toleranceChange: 1e-9, historySize: 100, lineSearchFn: null, ...opts };

@@ -2,6 +2,7 @@
 // with its recursive update formulas, so the learning rates are PyTorch's to the last bits.
 // Construction takes the first step (last_epoch 0), as PyTorch's does; call step() after each
 // optimizer.step() (ReduceLROnPlateau: step(metric) after each evaluation).
+import { optionsOf, PositionalOr } from '../tensor/options';
 
 /** What a scheduler needs of an optimizer: its param groups' learning rates (and momentum / betas for OneCycleLR). */
 export interface SchedulableOptimizer {
@@ -217,8 +218,11 @@ export class PolynomialLR extends LRSchedulerBase {
 export class CosineAnnealingWarmRestarts extends LRSchedulerBase {
   private tI: number;
   private tCur: number;
-  constructor(optimizer: SchedulableOptimizer, readonly t0: number, readonly opts: { tMult?: number; etaMin?: number } = {}) {
+  readonly opts: { tMult?: number; etaMin?: number };
+  /** PyTorch's CosineAnnealingWarmRestarts(optimizer, T_0, T_mult=1, eta_min=0), or an options object after t0 */
+  constructor(optimizer: SchedulableOptimizer, readonly t0: number, ...args: PositionalOr<[tMult?: number, etaMin?: number, lastEpoch?: -1], { tMult?: number; etaMin?: number }>) {
     super(optimizer);
+    const opts = this.opts = optionsOf<{ tMult?: number; etaMin?: number }>('CosineAnnealingWarmRestarts', args, ['tMult', 'etaMin', 'lastEpoch'], { fixed: { lastEpoch: -1 } });
     if (!(Number.isInteger(t0) && t0 > 0)) throw new Error(`CosineAnnealingWarmRestarts: expected positive integer t0, but got ${t0}`);
     const tMult = opts.tMult ?? 1;
     if (!(Number.isInteger(tMult) && tMult >= 1)) throw new Error(`CosineAnnealingWarmRestarts: expected integer tMult >= 1, but got ${tMult}`);
@@ -285,7 +289,13 @@ export class CyclicLR extends LRSchedulerBase {
   private readonly scale: (x: number) => number;
   private readonly scaleMode: 'cycle' | 'iterations';
   private readonly momentums: { base: number[]; max: number[] } | null = null;
-  constructor(optimizer: SchedulableOptimizer, readonly opts: CyclicLROptions) {
+  readonly opts: CyclicLROptions;
+  /** PyTorch's CyclicLR(optimizer, base_lr, max_lr, step_size_up=2000, step_size_down, mode, gamma, scale_fn, scale_mode, cycle_momentum, base_momentum, max_momentum), or an options object */
+  constructor(optimizer: SchedulableOptimizer, ...args: PositionalOr<[baseLr: number | number[], maxLr: number | number[], stepSizeUp?: number, stepSizeDown?: number | null, mode?: CyclicLROptions['mode'],
+    gamma?: number, scaleFn?: ((x: number) => number) | null, scaleMode?: 'cycle' | 'iterations', cycleMomentum?: boolean, baseMomentum?: number | number[], maxMomentum?: number | number[], lastEpoch?: -1], CyclicLROptions>) {
+    const opts = optionsOf<CyclicLROptions>('CyclicLR', args,
+      ['baseLr', 'maxLr', 'stepSizeUp', 'stepSizeDown', 'mode', 'gamma', 'scaleFn', 'scaleMode', 'cycleMomentum', 'baseMomentum', 'maxMomentum', 'lastEpoch'], { fixed: { lastEpoch: -1 } });
+    if (opts.baseLr === undefined || opts.maxLr === undefined) throw new Error('CyclicLR: give baseLr and maxLr (new CyclicLR(optimizer, baseLr, maxLr, ...) or { baseLr, maxLr })');
     const n = optimizer.paramGroups.length;
     const perGroup = (name: string, v: number | number[]) => {
       if (Array.isArray(v) && v.length !== n) throw new Error(`CyclicLR: expected ${n} values for ${name}, got ${v.length}`);
@@ -294,6 +304,7 @@ export class CyclicLR extends LRSchedulerBase {
     const baseLrs = perGroup('baseLr', opts.baseLr);
     optimizer.paramGroups.forEach((g, i) => (g.lr = baseLrs[i]));
     super(optimizer);
+    this.opts = opts;
     this.maxLrs = perGroup('maxLr', opts.maxLr);
     const up = opts.stepSizeUp ?? 2000, down = opts.stepSizeDown ?? up;
     this.totalSize = up + down;
@@ -408,7 +419,12 @@ export class OneCycleLR extends LRSchedulerBase {
   private useBeta1: boolean;
   readonly cycleMomentum: boolean;
 
-  constructor(optimizer: SchedulableOptimizer, o: OneCycleOptions) {
+  /** PyTorch's OneCycleLR(optimizer, max_lr, total_steps, epochs, steps_per_epoch, pct_start=0.3, anneal_strategy='cos', cycle_momentum, base_momentum, max_momentum, div_factor=25, final_div_factor=1e4, three_phase), or an options object */
+  constructor(optimizer: SchedulableOptimizer, ...args: PositionalOr<[maxLr: number | number[], totalSteps?: number | null, epochs?: number | null, stepsPerEpoch?: number | null, pctStart?: number, annealStrategy?: 'cos' | 'linear',
+    cycleMomentum?: boolean, baseMomentum?: number, maxMomentum?: number, divFactor?: number, finalDivFactor?: number, threePhase?: boolean, lastEpoch?: -1], OneCycleOptions>) {
+    const o = optionsOf<OneCycleOptions>('OneCycleLR', args,
+      ['maxLr', 'totalSteps', 'epochs', 'stepsPerEpoch', 'pctStart', 'annealStrategy', 'cycleMomentum', 'baseMomentum', 'maxMomentum', 'divFactor', 'finalDivFactor', 'threePhase', 'lastEpoch'], { fixed: { lastEpoch: -1 } });
+    if (o.maxLr === undefined) throw new Error('OneCycleLR: give maxLr (new OneCycleLR(optimizer, maxLr, totalSteps) or { maxLr, totalSteps })');
     const n = optimizer.paramGroups.length;
     const perGroup = (v: number | number[], what: string) => {
       if (!Array.isArray(v)) return new Array(n).fill(v);
@@ -504,7 +520,9 @@ export class ReduceLROnPlateau {
   numBadEpochs = 0;
   cooldownCounter = 0;
   lastEpoch = 0;
-  constructor(readonly optimizer: SchedulableOptimizer, o: ReduceLROnPlateauOptions = {}) {
+  /** PyTorch's ReduceLROnPlateau(optimizer, mode='min', factor=0.1, patience=10, threshold=1e-4, threshold_mode='rel', cooldown=0, min_lr=0, eps=1e-8), or an options object */
+  constructor(readonly optimizer: SchedulableOptimizer, ...args: PositionalOr<[mode?: 'min' | 'max', factor?: number, patience?: number, threshold?: number, thresholdMode?: 'rel' | 'abs', cooldown?: number, minLr?: number | number[], eps?: number, verbose?: false], ReduceLROnPlateauOptions>) {
+    const o = optionsOf<ReduceLROnPlateauOptions>('ReduceLROnPlateau', args, ['mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps', 'verbose'], { fixed: { verbose: false } });
     this.mode = o.mode ?? 'min';
     this.factor = o.factor ?? 0.1;
     if (!(this.factor < 1)) throw new Error(`ReduceLROnPlateau: factor must be below 1, got ${this.factor}`);

@@ -3,7 +3,7 @@
 import { Tensor } from '../tensor/tensor';
 import { noGrad } from '../tensor/runtime';
 import { tidy, keep } from '../tensor/scope';
-import { Groups, paramGroups } from './groups';
+import { Groups, ImplementationFlags, PositionalOr, optimizerOptions, paramGroups } from './groups';
 
 export interface SGDOptions {
   lr?: number;
@@ -20,7 +20,9 @@ export class SGD {
   readonly paramGroups: (Required<SGDOptions> & { params: Tensor[] })[];
   private momentumBuffers = new Map<Tensor, Tensor>();
 
-  constructor(params: Groups<SGDOptions>, defaults: SGDOptions = {}) {
+  /** PyTorch's torch.optim.SGD(params, lr, momentum, dampening, weightDecay, nesterov), or an options object after params (or after the positional ones) */
+  constructor(params: Groups<SGDOptions>, ...args: PositionalOr<[lr?: number, momentum?: number, dampening?: number, weightDecay?: number, nesterov?: boolean], SGDOptions & ImplementationFlags>) {
+    const [defaults] = optimizerOptions<SGDOptions>('SGD', args, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov'], { extra: ['maximize'] });
     const d: Required<SGDOptions> = { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...defaults };
     this.paramGroups = paramGroups('SGD', params, d, (g) => {
       if (!(g.lr >= 0)) throw new Error(`SGD: invalid learning rate ${g.lr}`);

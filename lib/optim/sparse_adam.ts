@@ -5,7 +5,7 @@ import { Tensor } from '../tensor/tensor';
 import { zerosLike } from '../tensor/creation';
 import { sparseCooTensor } from '../tensor/sparse';
 import { Optimizer, ParamState } from './optimizer';
-import { Groups } from './groups';
+import { Groups, ImplementationFlags, PositionalOr, optimizerOptions } from './groups';
 
 export interface SparseAdamOptions {
   lr?: number;
@@ -16,7 +16,9 @@ export interface SparseAdamOptions {
 }
 
 export class SparseAdam extends Optimizer<SparseAdamOptions> {
-  constructor(params: Groups<SparseAdamOptions>, defaults: SparseAdamOptions = {}) {
+  /** PyTorch's torch.optim.SparseAdam(params, lr, betas, eps), or an options object after params (or after the positional ones) */
+  constructor(params: Groups<SparseAdamOptions>, ...args: PositionalOr<[lr?: number, betas?: [number, number], eps?: number], SparseAdamOptions & ImplementationFlags>) {
+    const [defaults] = optimizerOptions<SparseAdamOptions>('SparseAdam', args, ['lr', 'betas', 'eps'], { extra: ['maximize'] });
     super('SparseAdam', params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, maximize: false, ...defaults }, (g) => {
       if (!(g.lr > 0)) throw new Error(`SparseAdam: invalid learning rate: ${g.lr}`);
       if (!(g.eps > 0)) throw new Error(`SparseAdam: invalid epsilon value: ${g.eps}`);

@@ -7,6 +7,7 @@ import { noGrad } from '../tensor/runtime';
 import { tidy } from '../tensor/scope';
 import { Module } from '../nn/module';
 import { LRSchedulerBase, SchedulableOptimizer } from './lr_scheduler';
+import { optionsOf, PositionalOr } from '../tensor/options';
 
 /** avg + (p - avg) / (n + 1): the running mean (SWA); an EMA is (avg, p) => avg * decay + p * (1 - decay). */
 export type AvgFn = (averaged: Tensor, current: Tensor, numAveraged: Tensor) => Tensor;
@@ -55,8 +56,11 @@ export class AveragedModel<M extends Module = Module> extends Module {
 export class SWALR extends LRSchedulerBase {
   private readonly swaLrs: number[];
   private readonly anneal: (t: number) => number;
-  constructor(optimizer: SchedulableOptimizer, swaLr: number | number[], readonly opts: { annealEpochs?: number; annealStrategy?: 'cos' | 'linear' } = {}) {
+  readonly opts: { annealEpochs?: number; annealStrategy?: 'cos' | 'linear' };
+  /** PyTorch's SWALR(optimizer, swa_lr, anneal_epochs=10, anneal_strategy='cos'), or an options object after swaLr */
+  constructor(optimizer: SchedulableOptimizer, swaLr: number | number[], ...args: PositionalOr<[annealEpochs?: number, annealStrategy?: 'cos' | 'linear', lastEpoch?: -1], { annealEpochs?: number; annealStrategy?: 'cos' | 'linear' }>) {
     super(optimizer);
+    const opts = this.opts = optionsOf<{ annealEpochs?: number; annealStrategy?: 'cos' | 'linear' }>('SWALR', args, ['annealEpochs', 'annealStrategy', 'lastEpoch'], { fixed: { lastEpoch: -1 } });
     const n = optimizer.paramGroups.length;
     if (Array.isArray(swaLr) && swaLr.length !== n) throw new Error(`SWALR: swaLr must have the same length as optimizer.paramGroups: swaLr has ${swaLr.length}, optimizer.paramGroups has ${n}`);
     this.swaLrs = Array.isArray(swaLr) ? swaLr : new Array<number>(n).fill(swaLr);
