@@ -180,4 +180,50 @@ print(json.dumps([o.item() for o in out]))`, JSON.stringify({ logits: logits.tol
     bad(() => new loose.GaussianNLLLoss(true), /nn.GaussianNLLLoss: its options go in one object \{ full, eps, reduction \}/);
     bad(() => new loose.ConvTranspose2d(3, 4, 3, 1, 0, 0, 1, true, 1, 'reflect'), /nn.ConvTranspose2d: paddingMode "reflect" is not offered here/);
   });
+
+  test('sequence packing, DataLoader, clipGradNorm and loadStateDict take PyTorch\'s positional arguments (against PyTorch)', () => {
+    const seqs = [[1, 2, 3], [4, 5], [6]];
+    const want = pythonJson<Record<string, unknown>>(`
+import json, torch
+from torch.nn.utils.rnn import pad_sequence, pack_padded_sequence, pad_packed_sequence, pack_sequence
+seqs = [torch.tensor(s, dtype=torch.float64) for s in ${JSON.stringify(seqs)}]
+padded = pad_sequence(seqs, True, -1.0)
+left = torch.stack([torch.cat([torch.full((3 - len(s),), 9.0, dtype=torch.float64), s]) for s in seqs])
+packed = pack_padded_sequence(padded, [3, 2, 1], True)
+unsorted = pack_padded_sequence(padded.flip(0), [1, 2, 3], True, False)
+back, lengths = pad_packed_sequence(unsorted, True, 0.5, 4)
+ds = torch.utils.data.TensorDataset(torch.arange(10.))
+batches = [b[0].tolist() for b in torch.utils.data.DataLoader(ds, 4, False, None, None, 0, None, False, True)]
+w = torch.tensor([3., 4.], requires_grad=True)
+(w * w).sum().backward()
+norm = torch.nn.utils.clip_grad_norm_([w], 1.0, 1.0, True)
+print(json.dumps({'padded': padded.tolist(), 'left': left.tolist(), 'packed': packed.data.tolist(), 'sizes': packed.batch_sizes.tolist(),
+  'back': back.tolist(), 'lengths': lengths.tolist(), 'batches': batches, 'norm': norm.item(), 'grad': w.grad.tolist()}))`);
+    torch.tidy(() => {
+      const ts = seqs.map((s) => torch.tensor(s, { dtype: 'float64' }));
+      const rnn = torch.nn.utils.rnn;
+      const padded = rnn.padSequence(ts, true, -1);
+      const packed = rnn.packPaddedSequence(padded, [3, 2, 1], true);
+      const [back, lengths] = rnn.padPackedSequence(rnn.packPaddedSequence(padded.flip([0]), [1, 2, 3], true, false), true, 0.5, 4);
+      const ds = new torch.data.TensorDataset(torch.arange(10, { dtype: 'float32' }));
+      const batches = [...new torch.data.DataLoader(ds, 4, false, null, null, 0, null, false, true)].map((b) => b[0].tolist());
+      const w = torch.tensor([3, 4], { dtype: 'float32', requiresGrad: true });
+      w.mul(w).sum().backward();
+      const norm = torch.nn.utils.clipGradNorm([w], 1, 1, true);
+      expect({
+        padded: padded.tolist(), left: rnn.padSequence(ts, { batchFirst: true, paddingValue: 9, paddingSide: 'left' }).tolist(), packed: packed.data.tolist(), sizes: packed.batchSizes.tolist(),
+        back: back.tolist(), lengths: lengths.tolist(), batches, norm, grad: w.grad!.tolist(),
+      }).toEqual(want);
+    });
+    // loadStateDict(sd, false): PyTorch's strict=False, given by position
+    const a = new torch.nn.Linear(2, 2), b = new torch.nn.Sequential(new torch.nn.Linear(2, 2));
+    const r = a.loadStateDict(b.stateDict(), false);
+    expect([r.missingKeys, r.unexpectedKeys]).toEqual([['weight', 'bias'], ['0.weight', '0.bias']]);
+    expect(() => a.loadStateDict(b.stateDict(), true)).toThrow(/missing|unexpected/i);
+    expect(() => a.loadStateDict(b.stateDict(), { strict: false, assign: true } as object)).toThrow(/loadStateDict: assign true is not offered here/);
+    const loose = torch.data as unknown as Record<string, new (...a: unknown[]) => unknown>;
+    expect(() => new loose.DataLoader([1, 2, 3], { batch_size: 2 })).toThrow(/DataLoader: unknown option 'batch_size' \(did you mean batchSize\?\)/);
+    a.dispose();
+    b.dispose();
+  });
 });

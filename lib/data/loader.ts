@@ -8,6 +8,7 @@ import { BatchSampler, RandomSampler, SequentialSampler } from './sampler';
 import { stack } from '../tensor/ops';
 import { keep, tidy } from '../tensor/scope';
 import { epochBatches } from './dataset';
+import { optionsOf, PositionalOr } from '../tensor/options';
 
 /** A map-style dataset (PyTorch's __len__ and __getitem__): examples 0..length-1. */
 export interface Dataset<T = unknown> {
@@ -180,6 +181,19 @@ export interface DataLoaderOptions {
   collateFn?: (items: never[]) => unknown;
 }
 
+/** PyTorch's worker and memory settings: taken, and without effect here (batches are made in this process). */
+export interface InProcessHints {
+  numWorkers?: number;
+  pinMemory?: boolean;
+  timeout?: number;
+  workerInitFn?: ((workerId: number) => void) | null;
+  multiprocessingContext?: unknown;
+  prefetchFactor?: number | null;
+  persistentWorkers?: boolean;
+  pinMemoryDevice?: string;
+  inOrder?: boolean;
+}
+
 /**
  * Iterating gives one batch at a time: [rows of tensor 0, rows of tensor 1, ...] (fresh
  * tensors: free them, or iterate inside tidy()). Every pass is a new epoch with a new order
@@ -200,7 +214,18 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
   epoch = 0;
   /** the dataset is iterable-style (a stream), not map-style */
   private readonly iterable: boolean;
-  constructor(readonly dataset: Dataset | AnyIterable<unknown>, opts: DataLoaderOptions = {}) {
+  /**
+   * PyTorch's DataLoader(dataset, batchSize, shuffle, sampler, batchSampler, numWorkers, collateFn,
+   * pinMemory, dropLast, ...) by position too, or an options object. Batches are made in this
+   * process: numWorkers, pinMemory, timeout, workerInitFn, prefetchFactor and persistentWorkers
+   * are taken and change nothing (as PyTorch's numWorkers 0).
+   */
+  constructor(readonly dataset: Dataset | AnyIterable<unknown>,
+    ...args: PositionalOr<[batchSize?: number | null, shuffle?: boolean | null, sampler?: DataLoaderOptions['sampler'] | null, batchSampler?: DataLoaderOptions['batchSampler'] | null, numWorkers?: number,
+      collateFn?: DataLoaderOptions['collateFn'] | null, pinMemory?: boolean, dropLast?: boolean], DataLoaderOptions & InProcessHints>) {
+    const given = optionsOf<DataLoaderOptions>('DataLoader', args, ['batchSize', 'shuffle', 'sampler', 'batchSampler', 'numWorkers', 'collateFn', 'pinMemory', 'dropLast'],
+      { extra: ['seed', 'generator', 'timeout', 'workerInitFn', 'multiprocessingContext', 'prefetchFactor', 'persistentWorkers', 'pinMemoryDevice', 'inOrder'] });
+    const opts: DataLoaderOptions = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null)); // (PyTorch's None: the default)
     this.collateFn = opts.collateFn ?? null;
     this.iterable = !isMapStyle(dataset);
     if (this.iterable) {

@@ -3,6 +3,7 @@
 // so it can walk them with Hugging Face's dotted names. Parameters and buffers are keep()-ed:
 // no tidy() frees them; module.dispose() does.
 import { Tensor, ToArgs, conversionOf } from '../tensor/tensor';
+import { optionsOf, PositionalOr } from '../tensor/options';
 import { keep } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
 import { native } from '../tensor/native';
@@ -267,7 +268,9 @@ export abstract class Module {
    * Copies values into the module's tensors (shapes must match; dtype and device follow the
    * module). strict: every key of each side must be present in the other.
    */
-  loadStateDict(state: Map<string, Tensor> | Record<string, Tensor>, opts: { strict?: boolean } = {}): { missingKeys: string[]; unexpectedKeys: string[] } {
+  loadStateDict(state: Map<string, Tensor> | Record<string, Tensor>, ...args: PositionalOr<[strict?: boolean, assign?: false], { strict?: boolean; assign?: false }>): { missingKeys: string[]; unexpectedKeys: string[] } {
+    // (PyTorch's load_state_dict(state_dict, strict=True, assign=False); assign, adopting the tensors themselves, is not offered)
+    const opts = optionsOf<{ strict?: boolean }>('loadStateDict', args, ['strict', 'assign'], { fixed: { assign: false } });
     const src = state instanceof Map ? state : new Map(Object.entries(state));
     // Lazy layers not yet run take their sizes from the checkpoint first (nn/lazy.ts).
     for (const [prefix, m] of this.namedModules()) {

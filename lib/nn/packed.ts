@@ -6,6 +6,7 @@ import { native } from '../tensor/native';
 import { Tensor, _wrap as wrap, _id as id } from '../tensor/tensor';
 import { tensor, arange, empty } from '../tensor/creation';
 import { tidy } from '../tensor/scope';
+import { optionsOf, PositionalOr } from '../tensor/options';
 
 /**
  * The time steps of a batch of sequences, packed: data holds step t of every sequence still
@@ -21,6 +22,10 @@ export interface PackedSequence {
   unsortedIndices: Tensor | null;
 }
 
+type PackOptions = { batchFirst?: boolean; enforceSorted?: boolean };
+/** (paddingSide: PyTorch 2.5's; 'right' by default) */
+type PadSequenceOptions = { batchFirst?: boolean; paddingValue?: number; paddingSide?: 'right' | 'left' };
+
 export function isPackedSequence(x: unknown): x is PackedSequence {
   return typeof x === 'object' && x !== null && (x as PackedSequence).data instanceof Tensor && (x as PackedSequence).batchSizes instanceof Tensor;
 }
@@ -34,7 +39,8 @@ function invertPermutation(p: Tensor): Tensor {
  * lengths[b] valid steps. With enforceSorted (default) the lengths must be non-increasing;
  * otherwise the batch is sorted here and unsorted by padPackedSequence and the layers' states.
  */
-export function packPaddedSequence(input: Tensor, lengths: Tensor | number[], opts: { batchFirst?: boolean; enforceSorted?: boolean } = {}): PackedSequence {
+export function packPaddedSequence(input: Tensor, lengths: Tensor | number[], ...args: PositionalOr<[batchFirst?: boolean, enforceSorted?: boolean], PackOptions>): PackedSequence {
+  const opts = optionsOf<PackOptions>('packPaddedSequence', args, ['batchFirst', 'enforceSorted']);
   const batchFirst = opts.batchFirst ?? false;
   return tidy(() => {
     let lens = lengths instanceof Tensor ? lengths.to({ dtype: 'int64', device: 'cpu' }) : tensor(lengths, { dtype: 'int64' });
@@ -59,10 +65,12 @@ export function packPaddedSequence(input: Tensor, lengths: Tensor | number[], op
  * pad_packed_sequence: back to a padded (L, B, *) tensor (or (B, L, *)) in the batch's original
  * order, and the lengths (int64, CPU). totalLength pads to at least that many steps.
  */
-export function padPackedSequence(seq: PackedSequence, opts: { batchFirst?: boolean; paddingValue?: number; totalLength?: number } = {}): [Tensor, Tensor] {
+export function padPackedSequence(seq: PackedSequence,
+  ...args: PositionalOr<[batchFirst?: boolean, paddingValue?: number, totalLength?: number | null], { batchFirst?: boolean; paddingValue?: number; totalLength?: number | null }>): [Tensor, Tensor] {
+  const opts = optionsOf<{ batchFirst?: boolean; paddingValue?: number; totalLength?: number | null }>('padPackedSequence', args, ['batchFirst', 'paddingValue', 'totalLength']);
   const batchFirst = opts.batchFirst ?? false;
   const maxLength = seq.batchSizes.shape[0];
-  if (opts.totalLength !== undefined && opts.totalLength < maxLength) {
+  if (opts.totalLength != null && opts.totalLength < maxLength) {
     throw new Error(`padPackedSequence: expected totalLength to be at least the length of the longest sequence (${maxLength}), but got totalLength=${opts.totalLength}`);
   }
   return tidy(() => {
@@ -73,14 +81,19 @@ export function padPackedSequence(seq: PackedSequence, opts: { batchFirst?: bool
 }
 
 /** pad_sequence: tensors of different first lengths to one (L_max, B, *) tensor, or (B, L_max, *) with batchFirst. */
-export function padSequence(sequences: Tensor[], opts: { batchFirst?: boolean; paddingValue?: number } = {}): Tensor {
+export function padSequence(sequences: Tensor[], ...args: PositionalOr<[batchFirst?: boolean, paddingValue?: number, paddingSide?: 'right' | 'left'], PadSequenceOptions>): Tensor {
+  const opts = optionsOf<PadSequenceOptions>('padSequence', args, ['batchFirst', 'paddingValue', 'paddingSide']);
   if (!sequences.length) throw new Error('padSequence: give at least one tensor');
-  return wrap(native.padSequence(sequences.map(id), opts.batchFirst ?? false, opts.paddingValue ?? 0));
+  const side = opts.paddingSide ?? 'right';
+  if (side !== 'right' && side !== 'left') throw new Error(`padSequence: paddingSide must be 'right' or 'left', got '${side}'`);
+  if (side === 'right') return wrap(native.padSequence(sequences.map(id), opts.batchFirst ?? false, opts.paddingValue ?? 0));
+  // left: the reversed sequences padded on the right, reversed back along the time dim (PyTorch 2.5's padding_side)
+  return tidy(() => wrap(native.padSequence(sequences.map((t) => id(t.flip([0]))), opts.batchFirst ?? false, opts.paddingValue ?? 0)).flip([opts.batchFirst ? 1 : 0]));
 }
 
-/** pack_sequence: a list of (L_b, *) tensors straight to a PackedSequence. */
 /** unpad_sequence: padSequence undone: each sequence cut to its length. */
-export function unpadSequence(padded: Tensor, lengths: number[] | Tensor, opts: { batchFirst?: boolean } = {}): Tensor[] {
+export function unpadSequence(padded: Tensor, lengths: number[] | Tensor, ...args: PositionalOr<[batchFirst?: boolean], { batchFirst?: boolean }>): Tensor[] {
+  const opts = optionsOf<{ batchFirst?: boolean }>('unpadSequence', args, ['batchFirst']);
   const lens = lengths instanceof Tensor ? (lengths.tolist() as number[]) : lengths;
   const batchFirst = opts.batchFirst ?? false;
   return lens.map((n, k) => (batchFirst ? padded.select(0, k) : padded.select(1, k)).narrow(0, 0, n));
@@ -92,6 +105,8 @@ export function unpackSequence(packed: PackedSequence): Tensor[] {
   lengths.dispose();
   return out;
 }
-export function packSequence(sequences: Tensor[], opts: { enforceSorted?: boolean } = {}): PackedSequence {
+/** pack_sequence: a list of (L_b, *) tensors straight to a PackedSequence. */
+export function packSequence(sequences: Tensor[], ...args: PositionalOr<[enforceSorted?: boolean], { enforceSorted?: boolean }>): PackedSequence {
+  const opts = optionsOf<{ enforceSorted?: boolean }>('packSequence', args, ['enforceSorted']);
   return tidy(() => packPaddedSequence(padSequence(sequences), sequences.map((s) => s.shape[0]), opts));
 }

@@ -6,20 +6,27 @@ import { cat } from '../tensor/ops';
 import { noGrad } from '../tensor/runtime';
 import { keep } from '../tensor/scope';
 import { Module } from './module';
+import { optionsOf, PositionalOr } from '../tensor/options';
+
+type ClipOptions = { normType?: number; errorIfNonfinite?: boolean; foreach?: boolean | null };
+/** PyTorch's clip_grad_norm_(parameters, max_norm, norm_type=2, error_if_nonfinite=False, foreach=None) after maxNorm, or an options object (foreach: taken, without effect) */
+type ClipArgs = PositionalOr<[normType?: number, errorIfNonfinite?: boolean, foreach?: boolean | null], ClipOptions>;
 
 /**
  * Scales the gradients so their global 2-norm is at most maxNorm; returns the norm before
  * clipping (a number). total = ||(||g_i||)_i||, coef = min(1, maxNorm / (total + 1e-6)).
  */
-export function clipGradNorm(params: Tensor[], maxNorm: number, normType = 2, opts: { errorIfNonfinite?: boolean } = {}): number {
-  return tidy(() => clipGradNormTensor(params, maxNorm, normType, opts).item() as number);
+export function clipGradNorm(params: Tensor[], maxNorm: number, ...args: ClipArgs): number {
+  return tidy(() => clipGradNormTensor(params, maxNorm, ...args).item() as number);
 }
 
 /**
  * clipGradNorm returning the total norm as a 0-d tensor, as torch's clip_grad_norm_ does: on
  * CUDA nothing waits for the device, so the next kernels queue up behind this step's.
  */
-export function clipGradNormTensor(params: Tensor[], maxNorm: number, normType = 2, opts: { errorIfNonfinite?: boolean } = {}): Tensor {
+export function clipGradNormTensor(params: Tensor[], maxNorm: number, ...args: ClipArgs): Tensor {
+  const opts = optionsOf<ClipOptions>('clipGradNorm', args, ['normType', 'errorIfNonfinite', 'foreach']);
+  const normType = opts.normType ?? 2;
   return tidy(() => {
     const ids = params.map(id);
     const total = wrap(native.gradNorm(ids, normType));
