@@ -162,6 +162,12 @@ print(json.dumps([o.item() for o in out]))`, JSON.stringify({ logits: logits.tol
     expect(new nn.Softmax({ dim: 1 }).dim).toBe(1);
     expect(new nn.LayerNorm(4, { elementwiseAffine: false }).weight).toBeNull();
     expect(new nn.LayerNorm(4, 1e-5, true, false).bias).toBeNull();
+    // (PyTorch's from_pretrained(embeddings, freeze=False): trainable; the default freezes)
+    const table = torch.randn([3, 2]);
+    expect([nn.Embedding.fromPretrained(table, false).weight.requiresGrad, nn.Embedding.fromPretrained(table).weight.requiresGrad]).toEqual([true, false]);
+    expect(nn.Embedding.fromPretrained(table, true, 1).paddingIdx).toBe(1);
+    // a key set to undefined in the options object leaves the positional value as it is
+    same(() => new nn.Conv2d(3, 4, 3, 2, { padding: 1, stride: undefined }), () => new nn.Conv2d(3, 4, 3, { stride: 2, padding: 1 }));
   });
 
   test('what fits neither form is a clear error, never the defaults', () => {

@@ -158,10 +158,13 @@ export class Embedding extends Module {
     });
   }
   /** nn.Embedding.from_pretrained: a table of these very rows (shared, nothing drawn), frozen unless freeze is false. */
-  static fromPretrained(embeddings: Tensor, opts: { freeze?: boolean; paddingIdx?: number | null; sparse?: boolean } = {}): Embedding {
+  /** (PyTorch's from_pretrained(embeddings, freeze=True, padding_idx, max_norm, norm_type=2, scale_grad_by_freq, sparse), by position or as options) */
+  static fromPretrained(embeddings: Tensor,
+    ...args: PositionalOr<[freeze?: boolean, paddingIdx?: number | null, maxNorm?: number | null, normType?: number, scaleGradByFreq?: boolean, sparse?: boolean], Omit<EmbeddingOptions, 'weight' | 'dtype' | 'device'>>): Embedding {
+    const opts = layerOptions<Omit<EmbeddingOptions, 'weight'>>('Embedding.fromPretrained', args, ['freeze', 'paddingIdx', 'maxNorm', 'normType', 'scaleGradByFreq', 'sparse'], { factory: false });
     if (embeddings.ndim !== 2) throw new Error(`Embedding.fromPretrained: embeddings must be 2-D, got [${embeddings.shape}]`);
     const [n, d] = embeddings.shape;
-    return new Embedding(n, d, { weight: embeddings, paddingIdx: opts.paddingIdx, sparse: opts.sparse, freeze: opts.freeze ?? true });
+    return new Embedding(n, d, { ...opts, weight: embeddings, freeze: opts.freeze ?? true });
   }
   forward(ids: Tensor): Tensor {
     return F.embedding(ids, this.weight, { paddingIdx: this.paddingIdx, maxNorm: this.maxNorm, normType: this.normType, sparse: this.sparse, scaleGradByFreq: this.scaleGradByFreq });

@@ -50,7 +50,8 @@ export function optionsOf<O extends object>(name: string, args: unknown[], keys:
       if (v !== undefined) o[keys[i]] = v;
     }
     for (const k in keywords) {
-      if (k in o && keywords[k] !== undefined) throw new Error(`${name}: ${k} is given twice, by position and in the options object`);
+      if (keywords[k] === undefined) continue; // (not given: a positional value stays)
+      if (k in o) throw new Error(`${name}: ${k} is given twice, by position and in the options object`);
       o[k] = keywords[k];
     }
   }
