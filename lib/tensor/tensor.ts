@@ -38,16 +38,19 @@ export type ToArgs =
  * object; a string that is neither a device nor a dtype, or an unknown key, is an error.
  */
 export function conversionOf(name: string, args: unknown[]): ToOptions {
-  const [first, ...rest] = args;
-  const more = (keys: string[]) => optionsOf<ToOptions>(name, rest, keys, { extra: ['memoryFormat'] });
+  const first = args[0];
+  // (the options object alone, the common form, allocates nothing here)
+  if (typeof first === 'object' && first !== null && !(first instanceof Tensor)) return optionsOf<ToOptions>(name, args, [], { extra: TO_KEYS });
+  const more = (keys: string[]) => optionsOf<ToOptions>(name, args.slice(1), keys, { extra: ['memoryFormat'] });
   if (first instanceof Tensor) return { dtype: first.dtype, device: first.device, ...more(['nonBlocking', 'copy']) };
   if (typeof first === 'string') {
     if (/^(cpu|cuda(:\d+)?|meta)$/.test(first)) return { device: first, ...more(['dtype', 'nonBlocking', 'copy']) };
     if (isDtype(first)) return { dtype: first, ...more(['nonBlocking', 'copy']) };
     throw new Error(`${name}: '${first}' is neither a device ('cpu', 'cuda', 'cuda:1') nor a dtype ('float32', 'float64', 'bfloat16', ...)`);
   }
-  return optionsOf<ToOptions>(name, args, [], { extra: ['dtype', 'device', 'copy', 'nonBlocking', 'memoryFormat'] });
+  return optionsOf<ToOptions>(name, args, [], { extra: TO_KEYS });
 }
+const TO_KEYS = ['dtype', 'device', 'copy', 'nonBlocking', 'memoryFormat'];
 
 export type Shape = number[];
 export type Scalar = number | boolean;
