@@ -9,8 +9,7 @@ import { noGrad } from '../tensor/runtime';
 import { tidy, keep } from '../tensor/scope';
 import { native } from '../tensor/native';
 import { _id as id } from '../tensor/tensor';
-import { ImplementationFlags, PositionalOr, optimizerOptions } from './groups';
-import { keywordOptions } from '../tensor/options';
+import { ImplementationFlags, PositionalOr, optimizerOptions, paramGroups } from './groups';
 
 export interface AdamWOptions {
   lr?: number;
@@ -51,25 +50,17 @@ export class AdamW {
 
   readonly foreach: boolean;
 
-  /** Defaults as PyTorch's AdamW: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 1e-2. */
-  /** PyTorch's AdamW(params, lr, betas, eps, weightDecay, amsgrad), or an options object after params (or after the positional ones); fused, as foreach, picks libtorch's multi-tensor step */
+  /**
+   * PyTorch's AdamW(params, lr, betas, eps, weightDecay, amsgrad), or an options object after
+   * params (or after the positional ones); its defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8,
+   * weight decay 1e-2. fused is taken; foreach (default) is libtorch's multi-tensor step.
+   */
   constructor(params: ParamsOrGroups, ...args: PositionalOr<[lr?: number, betas?: [number, number], eps?: number, weightDecay?: number, amsgrad?: boolean], AdamWOptions & AdamWImplOptions & ImplementationFlags>) {
     const [rest, flags] = optimizerOptions<AdamWOptions>('AdamW', args, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad'], { extra: ['maximize'] });
     this.foreach = flags.foreach ?? true;
     const d: Required<AdamWOptions> = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false, ...rest };
     validate(d);
-    const groups: { params: Tensor[]; names?: string[] }[] =
-      params.length && params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as ParamGroup[]);
-    this.paramGroups = groups.map((g, i) => {
-      if (!(g instanceof Tensor)) keywordOptions(`AdamW: param group ${i}`, g, [...Object.keys(d), 'params', 'names']);
-      const group = { ...d, ...g, params: g.params.filter((p) => p.requiresGrad) } as ParamGroup;
-      validate(group);
-      if (g.names) group.names = g.names.filter((_, i) => g.params[i].requiresGrad);
-      return group;
-    });
-    const all = this.paramGroups.flatMap((g) => g.params);
-    if (new Set(all).size !== all.length) throw new Error('AdamW: a parameter appears in more than one group');
-    if (!all.length) throw new Error('AdamW: no parameter requires grad (is everything frozen?)');
+    this.paramGroups = paramGroups('AdamW', params, d, validate);
   }
 
   /** One update of every parameter that has a gradient. */

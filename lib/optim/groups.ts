@@ -5,13 +5,15 @@ export type { PositionalOr } from '../tensor/options';
 
 export type Groups<O> = Tensor[] | (O & { params: Tensor[] })[];
 
-/** Param groups as PyTorch forms them: defaults, overridden per group; frozen parameters left out. */
+/** Param groups as PyTorch forms them: defaults, overridden per group; frozen parameters (and their names, where a group names them) left out. */
 export function paramGroups<O extends object>(name: string, params: Groups<O>, defaults: Required<O>, check: (o: Required<O>) => void): (Required<O> & { params: Tensor[] })[] {
   const groups: (Partial<O> & { params: Tensor[] })[] = params.length && params[0] instanceof Tensor ? [{ params: params as Tensor[] } as Partial<O> & { params: Tensor[] }] : (params as (O & { params: Tensor[] })[]);
   const known = [...Object.keys(defaults), 'params', 'names'];
   const out = groups.map((g, i) => {
     keywordOptions(`${name}: param group ${i}`, g, known); // (weight_decay in a group was quietly the default)
-    const group = { ...defaults, ...g, params: g.params.filter((p) => p.requiresGrad) } as Required<O> & { params: Tensor[] };
+    const group = { ...defaults, ...g, params: g.params.filter((p) => p.requiresGrad) } as Required<O> & { params: Tensor[]; names?: string[] };
+    const names = (g as { names?: string[] }).names;
+    if (names) group.names = names.filter((_, k) => g.params[k].requiresGrad);
     check(group);
     return group;
   });
@@ -22,7 +24,7 @@ export function paramGroups<O extends object>(name: string, params: Groups<O>, d
 }
 
 // PyTorch's flags that pick an implementation, not the math (foreach, fused, capturable): taken,
-// and left to this library's own path (AdamW reads foreach and fused itself); differentiable,
+// and left to this library's own path (AdamW reads foreach itself); differentiable,
 // which would change what a step records, is refused.
 const IMPLEMENTATION_FLAGS = ['foreach', 'fused', 'capturable'];
 export interface ImplementationFlags { foreach?: boolean | null; fused?: boolean | null; capturable?: boolean }

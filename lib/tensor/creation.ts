@@ -45,6 +45,7 @@ const dev = (opts: TensorOptions) => deviceCode(opts.device ?? defaults.device);
 // requires_grad, a typo such as dtyp) is an error naming the right one, never quietly ignored.
 const TENSOR_KEYS = ['dtype', 'device', 'requiresGrad'];
 const RANDOM_KEYS = [...TENSOR_KEYS, 'generator'];
+const TENSOR_DATA_KEYS = [...TENSOR_KEYS, 'shape'];
 const checked = <O extends object>(name: string, opts: O | undefined, keys = TENSOR_KEYS): O => keywordOptions<O>(name, opts, keys);
 
 function finish(t: Tensor, opts: TensorOptions): Tensor {
@@ -101,7 +102,7 @@ function defaultDtypeOf(data: TensorData, flat?: number[]): DType {
 
 /** torch.tensor(data, {dtype, device, requiresGrad}) from nested arrays, numbers or typed arrays. */
 export function tensor(data: TensorData, opts: TensorOptions & { shape?: Shape } = {}): Tensor {
-  opts = checked('tensor', opts, [...TENSOR_KEYS, 'shape']);
+  opts = checked('tensor', opts, TENSOR_DATA_KEYS);
   let typed: ArrayBufferView;
   let shape: number[];
   let dtype: DType;
