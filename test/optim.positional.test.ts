@@ -93,6 +93,17 @@ print(json.dumps({
   'oneCycle': lrs(lambda o: optim.lr_scheduler.OneCycleLR(o, 0.1, 12, None, None, 0.25, 'linear', False)),
   'plateau': lrs(lambda o: optim.lr_scheduler.ReduceLROnPlateau(o, 'min', 0.5, 1, 1e-4, 'abs', 1), metrics=[5, 4, 4, 4, 4, 3, 3, 3, 3, 3]),
   'swa': lrs(lambda o: torch.optim.swa_utils.SWALR(o, 0.05, 3, 'linear')),
+  'stepKeywords': lrs(lambda o: optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5)),
+  'stepFull': lrs(lambda o: optim.lr_scheduler.StepLR(o, 2, 0.7, -1, False)),
+  'multiStepKeywords': lrs(lambda o: optim.lr_scheduler.MultiStepLR(o, milestones=[2, 5], gamma=0.3)),
+  'exponentialKeywords': lrs(lambda o: optim.lr_scheduler.ExponentialLR(o, gamma=0.9)),
+  'lambdaKeywords': lrs(lambda o: optim.lr_scheduler.LambdaLR(o, lr_lambda=lambda e: 1 / (1 + e))),
+  'linearPositional': lrs(lambda o: optim.lr_scheduler.LinearLR(o, 0.2, 0.8, 6)),
+  'cosineKeywords': lrs(lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max=4, eta_min=0.01)),
+  'multiplicativeKeywords': lrs(lambda o: optim.lr_scheduler.MultiplicativeLR(o, lr_lambda=lambda e: 0.9)),
+  'constantKeywords': lrs(lambda o: optim.lr_scheduler.ConstantLR(o, factor=0.5, total_iters=3)),
+  'polynomialPositional': lrs(lambda o: optim.lr_scheduler.PolynomialLR(o, 8, 2.0)),
+  'warmRestartsKeywords': lrs(lambda o: optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=2)),
 }))`);
     const lrs = (make: (o: torch.optim.SGD) => { step(m?: number): void }, metrics?: number[]) => {
       const w = torch.zeros([1], { requiresGrad: true });
@@ -114,7 +125,19 @@ print(json.dumps({
       oneCycle: lrs((o) => new sched.OneCycleLR(o, 0.1, 12, null, null, 0.25, 'linear', false)),
       plateau: lrs((o) => new sched.ReduceLROnPlateau(o, 'min', 0.5, 1, 1e-4, 'abs', 1), [5, 4, 4, 4, 4, 3, 3, 3, 3, 3]),
       swa: lrs((o) => new optim.swaUtils.SWALR(o, 0.05, 3, 'linear')),
+      stepKeywords: lrs((o) => new sched.StepLR(o, { stepSize: 3, gamma: 0.5 })),
+      stepFull: lrs((o) => new sched.StepLR(o, 2, 0.7, -1, false)),
+      multiStepKeywords: lrs((o) => new sched.MultiStepLR(o, { milestones: [2, 5], gamma: 0.3 })),
+      exponentialKeywords: lrs((o) => new sched.ExponentialLR(o, { gamma: 0.9 })),
+      lambdaKeywords: lrs((o) => new sched.LambdaLR(o, { lrLambda: (e) => 1 / (1 + e) })),
+      linearPositional: lrs((o) => new sched.LinearLR(o, 0.2, 0.8, 6)),
+      cosineKeywords: lrs((o) => new sched.CosineAnnealingLR(o, { tMax: 4, etaMin: 0.01 })),
+      multiplicativeKeywords: lrs((o) => new sched.MultiplicativeLR(o, { lrLambda: () => 0.9 })),
+      constantKeywords: lrs((o) => new sched.ConstantLR(o, { factor: 0.5, totalIters: 3 })),
+      polynomialPositional: lrs((o) => new sched.PolynomialLR(o, 8, 2)),
+      warmRestartsKeywords: lrs((o) => new sched.CosineAnnealingWarmRestarts(o, { t0: 2, tMult: 2 })),
     };
+    expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
     for (const k of Object.keys(want)) {
       const err = Math.max(...got[k].map((v, i) => Math.abs(v - want[k][i])));
       expect([k, err < 1e-12]).toEqual([k, true]);
@@ -125,6 +148,7 @@ print(json.dumps({
     const w = torch.zeros([2], { requiresGrad: true });
     const loose = optim as unknown as Record<string, new (...a: unknown[]) => unknown>;
     const looseSched = optim.lrScheduler as unknown as Record<string, new (...a: unknown[]) => unknown>;
+    const sched2 = optim.lrScheduler;
     expect(() => new loose.SGD([w], { lr: 0.1, weight_decay: 0.01 })).toThrow(/SGD: unknown option 'weight_decay' \(did you mean weightDecay\?\)/);
     expect(() => new loose.AdamW([{ params: [w], weight_decay: 0 }], 0.01)).toThrow(/AdamW: param group 0: unknown option 'weight_decay' \(did you mean weightDecay\?\)/);
     expect(() => new loose.Adam([{ params: [w], betas1: 0.9 }])).toThrow(/Adam: param group 0: unknown option 'betas1'/);
@@ -133,8 +157,18 @@ print(json.dumps({
     expect(() => new optim.NAdam([w], 0.01, [0.9, 0.999], 1e-8, 0.01, 0.004, true as false)).toThrow(/NAdam: decoupledWeightDecay true is not offered here/);
     expect(() => new optim.Adam([w], { differentiable: true } as object)).toThrow(/Adam: differentiable true is not offered here/);
     expect(new optim.AdamW([w], 0.01, { fused: true }).paramGroups[0].lr).toBe(0.01); // (an implementation flag: libtorch's multi-tensor step)
-    expect(() => new looseSched.CyclicLR(new optim.SGD([w], 0.1), { maxLr: 0.1 })).toThrow(/CyclicLR: give baseLr and maxLr/);
+    expect(() => new looseSched.CyclicLR(new optim.SGD([w], 0.1), { maxLr: 0.1 })).toThrow('CyclicLR: give baseLr (new CyclicLR(optimizer, baseLr, maxLr, ...) or { baseLr, maxLr, ... })');
     expect(() => new looseSched.CosineAnnealingWarmRestarts(new optim.SGD([w], 0.1), 3, { t_mult: 2 })).toThrow(/unknown option 't_mult' \(did you mean tMult\?\)/);
+    // (ExponentialLR(opt, { gamma }) and CosineAnnealingLR(opt, { tMax }) took the object as the number: NaN learning rates)
+    const sgd = () => new optim.SGD([w], 0.1);
+    expect(() => new looseSched.StepLR(sgd(), { step_size: 3 })).toThrow(/StepLR: unknown option 'step_size' \(did you mean stepSize\?\)/);
+    expect(() => new looseSched.StepLR(sgd(), { gamma: 0.5 })).toThrow('StepLR: give stepSize (new StepLR(optimizer, stepSize, ...) or { stepSize, ... })');
+    expect(() => new sched2.StepLR(sgd(), 3, 0.5, 4 as -1)).toThrow(/StepLR: lastEpoch 4 is not offered here \(only -1, PyTorch's default\)/);
+    expect(() => new looseSched.ExponentialLR(sgd(), 'x')).toThrow('ExponentialLR: gamma must be a number, got x');
+    expect(() => new looseSched.CosineAnnealingLR(sgd(), 0)).toThrow('CosineAnnealingLR: tMax must be a positive number of steps, got 0');
+    expect(() => new looseSched.LambdaLR(sgd(), 0.5)).toThrow(/LambdaLR: lrLambda must be a function of the step/);
+    expect(() => new looseSched.MultiStepLR(sgd(), 3)).toThrow(/MultiStepLR: milestones must be an array of step numbers, got 3/);
+    expect(() => new looseSched.LinearLR(sgd(), 0.5, 1, 4, -1, false, 1)).toThrow(/LinearLR: 6 arguments after its required ones, but it takes at most 5/);
     expect(() => new torch.amp.GradScaler('cpu', { init_scale: 1 } as object)).toThrow(/GradScaler: unknown option 'init_scale' \(did you mean initScale\?\)/);
     w.dispose();
   });

@@ -10,6 +10,19 @@ export interface SchedulableOptimizer {
   paramGroups: { lr: number; initialLr?: number; momentum?: number; betas?: [number, number] }[];
 }
 
+/**
+ * A scheduler's arguments after the optimizer, as PyTorch takes them: by position, then
+ * optionally an options object (Python's keywords, which may name the required ones too).
+ * last_epoch other than -1 (a scheduler built mid-run) is not offered: step(epoch) jumps there.
+ */
+function schedulerOptions<O extends object>(name: string, args: unknown[], keys: (keyof O & string)[], required: (keyof O & string)[] = []): O {
+  const o = optionsOf<O>(name, args, [...keys, 'lastEpoch', 'verbose'], { fixed: { lastEpoch: -1, verbose: false } });
+  for (const k of required) {
+    if ((o as Record<string, unknown>)[k] === undefined) throw new Error(`${name}: give ${k} (new ${name}(optimizer, ${required.join(', ')}, ...) or { ${required.join(', ')}, ... })`);
+  }
+  return o;
+}
+
 /** The base of PyTorch's _LRScheduler: baseLrs, lastEpoch, step(), getLastLr(). */
 export abstract class LRSchedulerBase {
   readonly baseLrs: number[];
@@ -62,8 +75,14 @@ export abstract class LRSchedulerBase {
 
 /** lr × gamma every stepSize steps. */
 export class StepLR extends LRSchedulerBase {
-  constructor(optimizer: SchedulableOptimizer, readonly stepSize: number, readonly gamma = 0.1) {
+  readonly stepSize: number;
+  readonly gamma: number;
+  /** PyTorch's StepLR(optimizer, step_size, gamma=0.1), or an options object */
+  constructor(optimizer: SchedulableOptimizer, ...args: PositionalOr<[stepSize: number, gamma?: number, lastEpoch?: -1, verbose?: false], Partial<{ stepSize: number; gamma?: number }>>) {
     super(optimizer);
+    const o = schedulerOptions<{ stepSize: number; gamma?: number }>('StepLR', args, ['stepSize', 'gamma'], ['stepSize']);
+    const stepSize = this.stepSize = o.stepSize;
+    this.gamma = o.gamma ?? 0.1;
     if (!(Number.isInteger(stepSize) && stepSize > 0)) throw new Error(`StepLR: stepSize must be a positive integer, got ${stepSize}`);
     this.start();
   }
@@ -79,9 +98,14 @@ export class StepLR extends LRSchedulerBase {
 /** lr × gamma at each milestone (a milestone listed twice multiplies twice). */
 export class MultiStepLR extends LRSchedulerBase {
   private counts = new Map<number, number>();
-  constructor(optimizer: SchedulableOptimizer, milestones: number[], readonly gamma = 0.1) {
+  readonly gamma: number;
+  /** PyTorch's MultiStepLR(optimizer, milestones, gamma=0.1), or an options object */
+  constructor(optimizer: SchedulableOptimizer, ...args: PositionalOr<[milestones: number[], gamma?: number, lastEpoch?: -1, verbose?: false], Partial<{ milestones: number[]; gamma?: number }>>) {
     super(optimizer);
-    for (const m of milestones) this.counts.set(m, (this.counts.get(m) ?? 0) + 1);
+    const o = schedulerOptions<{ milestones: number[]; gamma?: number }>('MultiStepLR', args, ['milestones', 'gamma'], ['milestones']);
+    this.gamma = o.gamma ?? 0.1;
+    if (!Array.isArray(o.milestones)) throw new Error(`MultiStepLR: milestones must be an array of step numbers, got ${String(o.milestones)}`);
+    for (const m of o.milestones) this.counts.set(m, (this.counts.get(m) ?? 0) + 1);
     this.start();
   }
   protected nextLrs(): number[] {
@@ -98,8 +122,12 @@ export class MultiStepLR extends LRSchedulerBase {
 
 /** lr × gamma every step. */
 export class ExponentialLR extends LRSchedulerBase {
-  constructor(optimizer: SchedulableOptimizer, readonly gamma: number) {
+  readonly gamma: number;
+  /** PyTorch's ExponentialLR(optimizer, gamma), or an options object */
+  constructor(optimizer: SchedulableOptimizer, ...args: PositionalOr<[gamma: number, lastEpoch?: -1, verbose?: false], Partial<{ gamma: number }>>) {
     super(optimizer);
+    this.gamma = schedulerOptions<{ gamma: number }>('ExponentialLR', args, ['gamma'], ['gamma']).gamma;
+    if (!(typeof this.gamma === 'number' && Number.isFinite(this.gamma))) throw new Error(`ExponentialLR: gamma must be a number, got ${String(this.gamma)}`);
     this.start();
   }
   protected nextLrs(): number[] {
@@ -113,8 +141,12 @@ export class ExponentialLR extends LRSchedulerBase {
 
 /** lr × factor(step) for a function of the step (LambdaLR); one function for all groups or one each. */
 export class LambdaLR extends LRSchedulerBase {
-  constructor(optimizer: SchedulableOptimizer, readonly lrLambda: ((step: number) => number) | ((step: number) => number)[]) {
+  readonly lrLambda: ((step: number) => number) | ((step: number) => number)[];
+  /** PyTorch's LambdaLR(optimizer, lr_lambda), or an options object */
+  constructor(optimizer: SchedulableOptimizer, ...args: PositionalOr<[lrLambda: ((step: number) => number) | ((step: number) => number)[], lastEpoch?: -1, verbose?: false], Partial<{ lrLambda: ((step: number) => number) | ((step: number) => number)[] }>>) {
     super(optimizer);
+    const lrLambda = this.lrLambda = schedulerOptions<{ lrLambda: ((step: number) => number) | ((step: number) => number)[] }>('LambdaLR', args, ['lrLambda'], ['lrLambda']).lrLambda;
+    if (![lrLambda].flat().every((f) => typeof f === 'function')) throw new Error(`LambdaLR: lrLambda must be a function of the step (or one per param group)`);
     if (Array.isArray(lrLambda) && lrLambda.length !== optimizer.paramGroups.length) {
       throw new Error(`LambdaLR: ${lrLambda.length} functions for ${optimizer.paramGroups.length} param groups`);
     }
@@ -127,8 +159,16 @@ export class LambdaLR extends LRSchedulerBase {
 
 /** The factor goes linearly from startFactor to endFactor over totalIters steps. */
 export class LinearLR extends LRSchedulerBase {
-  constructor(optimizer: SchedulableOptimizer, readonly startFactor = 1 / 3, readonly endFactor = 1, readonly totalIters = 5) {
+  readonly startFactor: number;
+  readonly endFactor: number;
+  readonly totalIters: number;
+  /** PyTorch's LinearLR(optimizer, start_factor=1/3, end_factor=1, total_iters=5), or an options object */
+  constructor(optimizer: SchedulableOptimizer, ...args: PositionalOr<[startFactor?: number, endFactor?: number, totalIters?: number, lastEpoch?: -1, verbose?: false], { startFactor?: number; endFactor?: number; totalIters?: number }>) {
     super(optimizer);
+    const o = schedulerOptions<{ startFactor?: number; endFactor?: number; totalIters?: number }>('LinearLR', args, ['startFactor', 'endFactor', 'totalIters']);
+    const startFactor = this.startFactor = o.startFactor ?? 1 / 3;
+    const endFactor = this.endFactor = o.endFactor ?? 1;
+    this.totalIters = o.totalIters ?? 5;
     if (!(startFactor > 0 && startFactor <= 1)) throw new Error(`LinearLR: startFactor must be in (0, 1], got ${startFactor}`);
     if (!(endFactor >= 0 && endFactor <= 1)) throw new Error(`LinearLR: endFactor must be in [0, 1], got ${endFactor}`);
     this.start();
@@ -148,8 +188,15 @@ export class LinearLR extends LRSchedulerBase {
 
 /** Cosine annealing from the base lr to etaMin over tMax steps (and back up, SGDR-style without restarts). */
 export class CosineAnnealingLR extends LRSchedulerBase {
-  constructor(optimizer: SchedulableOptimizer, readonly tMax: number, readonly etaMin = 0) {
+  readonly tMax: number;
+  readonly etaMin: number;
+  /** PyTorch's CosineAnnealingLR(optimizer, T_max, eta_min=0), or an options object */
+  constructor(optimizer: SchedulableOptimizer, ...args: PositionalOr<[tMax: number, etaMin?: number, lastEpoch?: -1, verbose?: false], Partial<{ tMax: number; etaMin?: number }>>) {
     super(optimizer);
+    const o = schedulerOptions<{ tMax: number; etaMin?: number }>('CosineAnnealingLR', args, ['tMax', 'etaMin'], ['tMax']);
+    this.tMax = o.tMax;
+    if (!(typeof o.tMax === 'number' && o.tMax > 0)) throw new Error(`CosineAnnealingLR: tMax must be a positive number of steps, got ${String(o.tMax)}`);
+    this.etaMin = o.etaMin ?? 0;
     this.start();
   }
   protected nextLrs(): number[] {
@@ -166,8 +213,12 @@ export class CosineAnnealingLR extends LRSchedulerBase {
 
 /** lr × factor(step) applied on top of the current lr each step (MultiplicativeLR). */
 export class MultiplicativeLR extends LRSchedulerBase {
-  constructor(optimizer: SchedulableOptimizer, readonly lrLambda: ((step: number) => number) | ((step: number) => number)[]) {
+  readonly lrLambda: ((step: number) => number) | ((step: number) => number)[];
+  /** PyTorch's MultiplicativeLR(optimizer, lr_lambda), or an options object */
+  constructor(optimizer: SchedulableOptimizer, ...args: PositionalOr<[lrLambda: ((step: number) => number) | ((step: number) => number)[], lastEpoch?: -1, verbose?: false], Partial<{ lrLambda: ((step: number) => number) | ((step: number) => number)[] }>>) {
     super(optimizer);
+    const lrLambda = this.lrLambda = schedulerOptions<{ lrLambda: ((step: number) => number) | ((step: number) => number)[] }>('MultiplicativeLR', args, ['lrLambda'], ['lrLambda']).lrLambda;
+    if (![lrLambda].flat().every((f) => typeof f === 'function')) throw new Error(`MultiplicativeLR: lrLambda must be a function of the step (or one per param group)`);
     if (Array.isArray(lrLambda) && lrLambda.length !== optimizer.paramGroups.length) {
       throw new Error(`MultiplicativeLR: expected ${optimizer.paramGroups.length} lr lambdas, but got ${lrLambda.length}`);
     }
@@ -181,8 +232,14 @@ export class MultiplicativeLR extends LRSchedulerBase {
 
 /** lr × factor for the first totalIters steps, then the base lr (a constant warm-up, ConstantLR). */
 export class ConstantLR extends LRSchedulerBase {
-  constructor(optimizer: SchedulableOptimizer, readonly factor = 1 / 3, readonly totalIters = 5) {
+  readonly factor: number;
+  readonly totalIters: number;
+  /** PyTorch's ConstantLR(optimizer, factor=1/3, total_iters=5), or an options object */
+  constructor(optimizer: SchedulableOptimizer, ...args: PositionalOr<[factor?: number, totalIters?: number, lastEpoch?: -1, verbose?: false], { factor?: number; totalIters?: number }>) {
     super(optimizer);
+    const o = schedulerOptions<{ factor?: number; totalIters?: number }>('ConstantLR', args, ['factor', 'totalIters']);
+    const factor = this.factor = o.factor ?? 1 / 3;
+    this.totalIters = o.totalIters ?? 5;
     if (!(factor >= 0 && factor <= 1)) throw new Error('ConstantLR: constant multiplicative factor expected to be between 0 and 1');
     this.start();
   }
@@ -199,8 +256,14 @@ export class ConstantLR extends LRSchedulerBase {
 
 /** lr × (1 - step / totalIters) ** power, down to 0 at totalIters (PolynomialLR). */
 export class PolynomialLR extends LRSchedulerBase {
-  constructor(optimizer: SchedulableOptimizer, readonly totalIters = 5, readonly power = 1) {
+  readonly totalIters: number;
+  readonly power: number;
+  /** PyTorch's PolynomialLR(optimizer, total_iters=5, power=1), or an options object */
+  constructor(optimizer: SchedulableOptimizer, ...args: PositionalOr<[totalIters?: number, power?: number, lastEpoch?: -1, verbose?: false], { totalIters?: number; power?: number }>) {
     super(optimizer);
+    const o = schedulerOptions<{ totalIters?: number; power?: number }>('PolynomialLR', args, ['totalIters', 'power']);
+    this.totalIters = o.totalIters ?? 5;
+    this.power = o.power ?? 1;
     this.start();
   }
   protected nextLrs(): number[] {
@@ -219,10 +282,12 @@ export class CosineAnnealingWarmRestarts extends LRSchedulerBase {
   private tI: number;
   private tCur: number;
   readonly opts: { tMult?: number; etaMin?: number };
-  /** PyTorch's CosineAnnealingWarmRestarts(optimizer, T_0, T_mult=1, eta_min=0), or an options object after t0 */
-  constructor(optimizer: SchedulableOptimizer, readonly t0: number, ...args: PositionalOr<[tMult?: number, etaMin?: number, lastEpoch?: -1], { tMult?: number; etaMin?: number }>) {
+  /** PyTorch's CosineAnnealingWarmRestarts(optimizer, T_0, T_mult=1, eta_min=0), or an options object */
+  readonly t0: number;
+  constructor(optimizer: SchedulableOptimizer, ...args: PositionalOr<[t0: number, tMult?: number, etaMin?: number, lastEpoch?: -1, verbose?: false], Partial<{ t0: number; tMult?: number; etaMin?: number }>>) {
     super(optimizer);
-    const opts = this.opts = optionsOf<{ tMult?: number; etaMin?: number }>('CosineAnnealingWarmRestarts', args, ['tMult', 'etaMin', 'lastEpoch'], { fixed: { lastEpoch: -1 } });
+    const opts = this.opts = schedulerOptions<{ t0: number; tMult?: number; etaMin?: number }>('CosineAnnealingWarmRestarts', args, ['t0', 'tMult', 'etaMin'], ['t0']);
+    const t0 = this.t0 = opts.t0;
     if (!(Number.isInteger(t0) && t0 > 0)) throw new Error(`CosineAnnealingWarmRestarts: expected positive integer t0, but got ${t0}`);
     const tMult = opts.tMult ?? 1;
     if (!(Number.isInteger(tMult) && tMult >= 1)) throw new Error(`CosineAnnealingWarmRestarts: expected integer tMult >= 1, but got ${tMult}`);
@@ -292,10 +357,9 @@ export class CyclicLR extends LRSchedulerBase {
   readonly opts: CyclicLROptions;
   /** PyTorch's CyclicLR(optimizer, base_lr, max_lr, step_size_up=2000, step_size_down, mode, gamma, scale_fn, scale_mode, cycle_momentum, base_momentum, max_momentum), or an options object */
   constructor(optimizer: SchedulableOptimizer, ...args: PositionalOr<[baseLr: number | number[], maxLr: number | number[], stepSizeUp?: number, stepSizeDown?: number | null, mode?: CyclicLROptions['mode'],
-    gamma?: number, scaleFn?: ((x: number) => number) | null, scaleMode?: 'cycle' | 'iterations', cycleMomentum?: boolean, baseMomentum?: number | number[], maxMomentum?: number | number[], lastEpoch?: -1], CyclicLROptions>) {
-    const opts = optionsOf<CyclicLROptions>('CyclicLR', args,
-      ['baseLr', 'maxLr', 'stepSizeUp', 'stepSizeDown', 'mode', 'gamma', 'scaleFn', 'scaleMode', 'cycleMomentum', 'baseMomentum', 'maxMomentum', 'lastEpoch'], { fixed: { lastEpoch: -1 } });
-    if (opts.baseLr === undefined || opts.maxLr === undefined) throw new Error('CyclicLR: give baseLr and maxLr (new CyclicLR(optimizer, baseLr, maxLr, ...) or { baseLr, maxLr })');
+    gamma?: number, scaleFn?: ((x: number) => number) | null, scaleMode?: 'cycle' | 'iterations', cycleMomentum?: boolean, baseMomentum?: number | number[], maxMomentum?: number | number[], lastEpoch?: -1, verbose?: false], CyclicLROptions>) {
+    const opts = schedulerOptions<CyclicLROptions>('CyclicLR', args,
+      ['baseLr', 'maxLr', 'stepSizeUp', 'stepSizeDown', 'mode', 'gamma', 'scaleFn', 'scaleMode', 'cycleMomentum', 'baseMomentum', 'maxMomentum'], ['baseLr', 'maxLr']);
     const n = optimizer.paramGroups.length;
     const perGroup = (name: string, v: number | number[]) => {
       if (Array.isArray(v) && v.length !== n) throw new Error(`CyclicLR: expected ${n} values for ${name}, got ${v.length}`);
@@ -421,10 +485,9 @@ export class OneCycleLR extends LRSchedulerBase {
 
   /** PyTorch's OneCycleLR(optimizer, max_lr, total_steps, epochs, steps_per_epoch, pct_start=0.3, anneal_strategy='cos', cycle_momentum, base_momentum, max_momentum, div_factor=25, final_div_factor=1e4, three_phase), or an options object */
   constructor(optimizer: SchedulableOptimizer, ...args: PositionalOr<[maxLr: number | number[], totalSteps?: number | null, epochs?: number | null, stepsPerEpoch?: number | null, pctStart?: number, annealStrategy?: 'cos' | 'linear',
-    cycleMomentum?: boolean, baseMomentum?: number, maxMomentum?: number, divFactor?: number, finalDivFactor?: number, threePhase?: boolean, lastEpoch?: -1], OneCycleOptions>) {
-    const o = optionsOf<OneCycleOptions>('OneCycleLR', args,
-      ['maxLr', 'totalSteps', 'epochs', 'stepsPerEpoch', 'pctStart', 'annealStrategy', 'cycleMomentum', 'baseMomentum', 'maxMomentum', 'divFactor', 'finalDivFactor', 'threePhase', 'lastEpoch'], { fixed: { lastEpoch: -1 } });
-    if (o.maxLr === undefined) throw new Error('OneCycleLR: give maxLr (new OneCycleLR(optimizer, maxLr, totalSteps) or { maxLr, totalSteps })');
+    cycleMomentum?: boolean, baseMomentum?: number, maxMomentum?: number, divFactor?: number, finalDivFactor?: number, threePhase?: boolean, lastEpoch?: -1, verbose?: false], OneCycleOptions>) {
+    const o = schedulerOptions<OneCycleOptions>('OneCycleLR', args,
+      ['maxLr', 'totalSteps', 'epochs', 'stepsPerEpoch', 'pctStart', 'annealStrategy', 'cycleMomentum', 'baseMomentum', 'maxMomentum', 'divFactor', 'finalDivFactor', 'threePhase'], ['maxLr']);
     const n = optimizer.paramGroups.length;
     const perGroup = (v: number | number[], what: string) => {
       if (!Array.isArray(v)) return new Array(n).fill(v);
