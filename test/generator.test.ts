@@ -35,6 +35,42 @@ print(json.dumps({"draws": out, "seed": str(g.initial_seed())}))
   });
 });
 
+test('in-place draws by name (normal_(generator=g), random_(to=9), ...) draw what PyTorch draws; a misspelt option is an error', () => {
+  const want = pythonJson(`
+import json, torch
+g = torch.Generator().manual_seed(7)
+f = lambda t: t.tolist()
+out = [f(torch.empty(3, dtype=torch.float64).normal_(generator=g)), f(torch.empty(3, dtype=torch.float64).normal_(std=3, generator=g)),
+       f(torch.empty(3, dtype=torch.float64).uniform_(to=5, generator=g)), f(torch.empty(4, dtype=torch.int64).random_(to=9, generator=g)),
+       f(torch.empty(4, dtype=torch.int64).random_(generator=g)), f(torch.empty(3, dtype=torch.float64).cauchy_(sigma=2, generator=g)),
+       f(torch.empty(3, dtype=torch.float64).log_normal_(std=0.5, generator=g)), f(torch.empty(3, dtype=torch.float64).geometric_(p=0.3, generator=g)),
+       f(torch.empty(5).bernoulli_(p=0.7, generator=g)), f(torch.empty(3, dtype=torch.float64).exponential_(lambd=4, generator=g)),
+       f(torch.tensor([0.2, 0.3, 0.5]).multinomial(6, replacement=True, generator=g))]
+print(json.dumps(out))
+`) as unknown[];
+  torch.tidy(() => {
+    const g = new torch.Generator().manualSeed(7);
+    const f64 = { dtype: 'float64' as const };
+    const got = [torch.empty([3], f64).normal_({ generator: g }), torch.empty([3], f64).normal_({ std: 3, generator: g }),
+      torch.empty([3], f64).uniform_({ to: 5, generator: g }), torch.empty([4], { dtype: 'int64' }).random_({ to: 9, generator: g }),
+      torch.empty([4], { dtype: 'int64' }).random_({ generator: g }), torch.empty([3], f64).cauchy_({ sigma: 2, generator: g }),
+      torch.empty([3], f64).logNormal_({ std: 0.5, generator: g }), torch.empty([3], f64).geometric_({ p: 0.3, generator: g }),
+      torch.empty([5]).bernoulli_({ p: 0.7, generator: g }), torch.empty([3], f64).exponential_({ lambd: 4, generator: g }),
+      torch.tensor([0.2, 0.3, 0.5]).multinomial(6, { replacement: true, generator: g })].map((t) => t.tolist());
+    expect(got).toEqual(want);
+    // (each of these drew from the default generator, unseen, or took the object as a number)
+    const x = torch.empty([3]);
+    const loose = x as unknown as Record<string, (...a: unknown[]) => unknown>;
+    expect(() => x.normal_(0, 1, { generater: g } as object)).toThrow("Tensor.normal_: unknown option 'generater' (it takes mean, std, generator)");
+    expect(() => loose.uniform_.call(x, 0, 1, g)).toThrow(/Tensor.uniform_: 3 arguments after its required ones, but it takes at most 2 \(from, to\)/);
+    expect(() => x.bernoulli_(0.5, { generator: 3 } as object)).toThrow('Tensor.bernoulli_: generator must be a torch.Generator, got number');
+    expect(() => loose.geometric_.call(x)).toThrow('Tensor.geometric_: give p, the success probability (geometric_(p) or { p })');
+    expect(() => x.bernoulli({ gen: g } as object)).toThrow("Tensor.bernoulli: unknown option 'gen' (it takes generator)");
+    expect(() => loose.bernoulli.call(x, g)).toThrow('Tensor.bernoulli: give the generator by name, { generator }');
+    expect(() => torch.poisson(x.abs(), { seed: 1 } as object)).toThrow("poisson: unknown option 'seed' (it takes generator)");
+  });
+});
+
 test('a generator leaves the global one alone; state, seeds and errors', () => {
   const want = pythonJson(`
 import json, torch

@@ -284,6 +284,6 @@ export const emptyLike = (t: Tensor, opts: TensorOptions = {}) => empty(t.shape,
 export function normal(mean: number, std: number, shape: Shape, opts: RandomOptions = {}): Tensor {
   opts = checked('normal', opts, RANDOM_KEYS);
   const t = make('empty', shape, opts);
-  t.normal_(mean, std, opts);
+  t.normal_(mean, std, { generator: opts.generator });
   return t;
 }

@@ -65,6 +65,17 @@ export class Generator {
 export const generatorHandle = (opts?: { generator?: Generator | null }) => Generator._handle(opts?.generator);
 
 /**
+ * The generator of a random op's keyword options ({ generator }), checked: a misspelt key, or a
+ * Generator given in the place of the options, would draw from the default generator unseen.
+ */
+export function drawGenerator(name: string, opts?: { generator?: Generator | null } | null): number {
+  if (opts === undefined || opts === null) return -1;
+  if (opts instanceof Generator) throw new Error(`${name}: give the generator by name, { generator } (PyTorch's keyword-only argument)`);
+  for (const k in opts) if (k !== 'generator') throw new Error(`${name}: unknown option '${k}' (it takes generator)`);
+  return Generator._handle(opts.generator);
+}
+
+/**
  * torch.default_generator: the CPU's default generator itself, what ops given no generator draw
  * from (manualSeed seeds it; its getState is getRngState()'s).
  */

@@ -5,13 +5,21 @@ import { DType, Device, MemoryFormat, dtypeCode, dtypeName, isDtype, deviceCode,
 import { optionsOf, keywordOptions, PositionalOr } from './options';
 import { track, disposeHandle, keep as keepHandle } from './scope';
 import { formatTensor } from './print';
-import { Generator, generatorHandle } from './generator';
+import { Generator, drawGenerator, generatorHandle } from './generator';
 
 /** A binary in-place op's other operand for native: [handle, 0] or [-1, number]. */
 const operand = (o: TensorLike): [number, number] => (typeof o === 'number' ? [-1, o] : [id(o), 0]);
 
 /** A random op's options: a torch.Generator to draw from instead of the device's default one. */
 export interface RandomDraw { generator?: Generator | null }
+
+/** A random draw's arguments by position (keys) then optionally an options object with the generator, checked. */
+function drawArgs<O extends object>(name: string, args: unknown[], keys: (keyof O & string)[]): O & { handle: number } {
+  const o = optionsOf<O & RandomDraw>(`Tensor.${name}`, args, keys, { extra: ['generator'] });
+  const g = o.generator;
+  if (g !== undefined && g !== null && !(g instanceof Generator)) throw new Error(`Tensor.${name}: generator must be a torch.Generator, got ${typeof g}`);
+  return { ...o, handle: Generator._handle(g) };
+}
 import { registerTensorHook, registerNodeHook, registerNodePrehook, RemovableHandle } from './function';
 import { tensor as tensorFromData, emptyStrided as emptyStridedOf, TensorData } from './creation';
 import { stft as stftOf, istft as istftOf, StftArgs, IstftArgs } from './spectral';
@@ -875,8 +883,9 @@ export class Tensor {
     return { values: wrap(v), indices: wrap(i) };
   }
   argsort(dim = -1, descending = false): Tensor { return wrap(native.argsort(id(this), dim, descending)); }
-  multinomial(numSamples: number, replacement = false, opts: RandomDraw = {}): Tensor {
-    return wrap(native.multinomial(id(this), numSamples, replacement, generatorHandle(opts)));
+  multinomial(numSamples: number, ...args: PositionalOr<[replacement?: boolean], RandomDraw & { replacement?: boolean }>): Tensor {
+    const o = drawArgs<{ replacement?: boolean }>('multinomial', args, ['replacement']);
+    return wrap(native.multinomial(id(this), numSamples, o.replacement ?? false, o.handle));
   }
 
   // ---------- more of torch's API (one libtorch call each) ----------
@@ -1226,8 +1235,18 @@ export class Tensor {
   copy_(src: Tensor): this { native.copy_(id(this), id(src)); return this; }
   zero_(): this { native.zero_(id(this)); return this; }
   fill_(value: Scalar): this { native.fill_(id(this), value); return this; }
-  normal_(mean = 0, std = 1, opts: RandomDraw = {}): this { native.normal_(id(this), mean, std, generatorHandle(opts)); return this; }
-  uniform_(from = 0, to = 1, opts: RandomDraw = {}): this { native.uniform_(id(this), from, to, generatorHandle(opts)); return this; }
+  /** Draws from N(mean, std²): normal_(mean, std) or normal_({ mean, std, generator }). */
+  normal_(...args: PositionalOr<[mean?: number, std?: number], RandomDraw & { mean?: number; std?: number }>): this {
+    const o = drawArgs<{ mean?: number; std?: number }>('normal_', args, ['mean', 'std']);
+    native.normal_(id(this), o.mean ?? 0, o.std ?? 1, o.handle);
+    return this;
+  }
+  /** Draws from U[from, to). */
+  uniform_(...args: PositionalOr<[from?: number, to?: number], RandomDraw & { from?: number; to?: number }>): this {
+    const o = drawArgs<{ from?: number; to?: number }>('uniform_', args, ['from', 'to']);
+    native.uniform_(id(this), o.from ?? 0, o.to ?? 1, o.handle);
+    return this;
+  }
   sqrt_(): this { native.sqrt_(id(this)); return this; }
   maskedFill_(mask: Tensor, value: number): this { native.maskedFill_(id(this), id(mask), value); return this; }
   clamp_(min?: number | null, max?: number | null): this { native.clamp_(id(this), min ?? null, max ?? null); return this; }
@@ -1243,20 +1262,42 @@ export class Tensor {
   /** Fills the main diagonal (of a matrix, or of every dim at once); wrap continues it below for tall matrices. */
   fillDiagonal_(value: number, wrap = false): this { native.fillDiagonal_(id(this), value, wrap); return this; }
   /** Each element 1 with probability p, else 0 (the generator's draw). */
-  bernoulli_(p = 0.5, opts: RandomDraw = {}): this { native.bernoulli_(id(this), p, generatorHandle(opts)); return this; }
-  exponential_(lambd = 1, opts: RandomDraw = {}): this { native.exponential_(id(this), lambd, generatorHandle(opts)); return this; }
+  bernoulli_(...args: PositionalOr<[p?: number], RandomDraw & { p?: number }>): this {
+    const o = drawArgs<{ p?: number }>('bernoulli_', args, ['p']);
+    native.bernoulli_(id(this), o.p ?? 0.5, o.handle);
+    return this;
+  }
+  /** Draws from the exponential distribution of rate lambd. */
+  exponential_(...args: PositionalOr<[lambd?: number], RandomDraw & { lambd?: number }>): this {
+    const o = drawArgs<{ lambd?: number }>('exponential_', args, ['lambd']);
+    native.exponential_(id(this), o.lambd ?? 1, o.handle);
+    return this;
+  }
   /** Draws from the Cauchy distribution (median, sigma). */
-  cauchy_(median = 0, sigma = 1, opts: RandomDraw = {}): this { native.cauchy_(id(this), median, sigma, generatorHandle(opts)); return this; }
+  cauchy_(...args: PositionalOr<[median?: number, sigma?: number], RandomDraw & { median?: number; sigma?: number }>): this {
+    const o = drawArgs<{ median?: number; sigma?: number }>('cauchy_', args, ['median', 'sigma']);
+    native.cauchy_(id(this), o.median ?? 0, o.sigma ?? 1, o.handle);
+    return this;
+  }
   /** Draws the number of Bernoulli(p) trials up to the first success (1, 2, ...). */
-  geometric_(p: number, opts: RandomDraw = {}): this { native.geometric_(id(this), p, generatorHandle(opts)); return this; }
+  geometric_(...args: PositionalOr<[p: number], RandomDraw & { p?: number }>): this {
+    const o = drawArgs<{ p?: number }>('geometric_', args, ['p']);
+    if (o.p === undefined) throw new Error('Tensor.geometric_: give p, the success probability (geometric_(p) or { p })');
+    native.geometric_(id(this), o.p, o.handle);
+    return this;
+  }
   /** Draws exp(N(mean, std²)). */
-  logNormal_(mean = 1, std = 2, opts: RandomDraw = {}): this { native.logNormal_(id(this), mean, std, generatorHandle(opts)); return this; }
-  /** Integers drawn uniformly from [from, to). */
+  logNormal_(...args: PositionalOr<[mean?: number, std?: number], RandomDraw & { mean?: number; std?: number }>): this {
+    const o = drawArgs<{ mean?: number; std?: number }>('logNormal_', args, ['mean', 'std']);
+    native.logNormal_(id(this), o.mean ?? 1, o.std ?? 2, o.handle);
+    return this;
+  }
   /** random_(): [0, the dtype's max] (integers) / [0, 2^mantissa] (floats); random_(to): [0, to); random_(from, to): [from, to). */
-  random_(from?: number | null, to?: number | null, opts: RandomDraw = {}): this {
-    if (from === undefined || from === null) native.randomFull_(id(this), generatorHandle(opts));
-    else if (to === undefined || to === null) native.random_(id(this), 0, from, generatorHandle(opts));
-    else native.random_(id(this), from, to, generatorHandle(opts));
+  random_(...args: PositionalOr<[from?: number | null, to?: number | null], RandomDraw & { from?: number | null; to?: number | null }>): this {
+    const { from, to, handle } = drawArgs<{ from?: number | null; to?: number | null }>('random_', args, ['from', 'to']);
+    if (to !== undefined && to !== null) native.random_(id(this), from ?? 0, to, handle); // (random_({ to }) as Python's random_(to=n))
+    else if (from !== undefined && from !== null) native.random_(id(this), 0, from, handle);
+    else native.randomFull_(id(this), handle);
     return this;
   }
   scatter_(dim: number, index: Tensor, src: TensorLike): this {
@@ -1437,7 +1478,7 @@ export class Tensor {
    * bernoulli(p): a tensor of this one's shape and dtype, each element 1 with probability p.
    */
   bernoulli(p?: number | RandomDraw, opts: RandomDraw = {}): Tensor {
-    if (typeof p !== 'number') return wrap(native.bernoulli(id(this), generatorHandle(p ?? opts)));
+    if (typeof p !== 'number') return wrap(native.bernoulli(id(this), drawGenerator('Tensor.bernoulli', p ?? opts)));
     return this.newEmpty(this.shape).bernoulli_(p, opts);
   }
   /** F.hardshrink(this, lambd): x where |x| > lambd, else 0. */
