@@ -232,4 +232,29 @@ print(json.dumps({'padded': padded.tolist(), 'left': left.tolist(), 'packed': pa
     a.dispose();
     b.dispose();
   });
+
+  test('DataLoader(ds, null): PyTorch\'s batch_size=None yields the examples unbatched, in the sampler\'s order', () => {
+    const want = pythonJson<Record<string, unknown>>(`
+import json, torch
+from torch.utils.data import DataLoader, TensorDataset
+g = torch.Generator().manual_seed(3)
+ds = TensorDataset(torch.arange(6.), torch.arange(6) * 10)
+rows = [[t.tolist() for t in b] for b in DataLoader(ds, None, True, generator=g)]
+class Squares(torch.utils.data.Dataset):
+    def __len__(self): return 4
+    def __getitem__(self, i): return i * i
+doubled = [b for b in DataLoader(Squares(), batch_size=None, collate_fn=lambda x: x * 2)]
+print(json.dumps({'rows': rows, 'doubled': doubled, 'len': len(DataLoader(ds, None))}))`);
+    torch.tidy(() => {
+      const ds = new torch.data.TensorDataset(torch.arange(6, { dtype: 'float32' }), torch.arange(6).mul(10));
+      const g = new torch.Generator().manualSeed(3);
+      const loader = new torch.data.DataLoader(ds, null, true, { generator: g });
+      expect(loader.batchSize).toBeNull();
+      const rows = [...loader].map((b) => b.map((t) => t.tolist()));
+      const squares = { length: 4, get: (i: number) => i * i };
+      const doubled = [...new torch.data.DataLoader<number>(squares, { batchSize: null, collateFn: (x) => (x as unknown as number) * 2 })];
+      expect({ rows, doubled, len: new torch.data.DataLoader(ds, null).length }).toEqual(want);
+      expect(() => new torch.data.DataLoader(ds, null, false, null, null, 0, null, false, true)).toThrow('DataLoader: batchSize null (no batching) is mutually exclusive with dropLast');
+    });
+  });
 });

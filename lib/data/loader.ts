@@ -161,7 +161,8 @@ export function defaultCollate(items: unknown[]): Batch {
 }
 
 export interface DataLoaderOptions {
-  batchSize?: number;
+  /** examples per batch (1); null is PyTorch's batch_size=None: no batching, each example as it is (through collateFn if given) */
+  batchSize?: number | null;
   shuffle?: boolean;
   /** the shuffle's seed: each epoch (each pass over the loader) gets its own order from it */
   seed?: number;
@@ -203,7 +204,10 @@ export interface InProcessHints {
  * PyTorch's batch for batch.
  */
 export class DataLoader<B = Tensor[]> implements Iterable<B> {
-  readonly batchSize: number;
+  /** null: no batching (PyTorch's batch_size=None), each example yielded as it is */
+  readonly batchSize: number | null;
+  /** examples read per yield (1 without batching) */
+  private readonly rowsPerBatch: number;
   readonly shuffle: boolean;
   readonly seed: number;
   readonly dropLast: boolean;
@@ -226,7 +230,9 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
     const given = optionsOf<DataLoaderOptions>('DataLoader', args, ['batchSize', 'shuffle', 'sampler', 'batchSampler', 'numWorkers', 'collateFn', 'pinMemory', 'dropLast'],
       { extra: ['seed', 'generator', 'timeout', 'workerInitFn', 'multiprocessingContext', 'prefetchFactor', 'persistentWorkers', 'pinMemoryDevice', 'inOrder'] });
     const opts: DataLoaderOptions = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null)); // (PyTorch's None: the default)
-    this.collateFn = opts.collateFn ?? null;
+    // batch_size=None is not the default (1): PyTorch then yields the examples one by one, unbatched.
+    const unbatched = given.batchSize === null;
+    if (unbatched && opts.dropLast) throw new Error('DataLoader: batchSize null (no batching) is mutually exclusive with dropLast');    this.collateFn = opts.collateFn ?? null;
     this.iterable = !isMapStyle(dataset);
     if (this.iterable) {
       if (!isIterable(dataset)) throw new Error('DataLoader: the dataset must be map-style (length and get(i)) or iterable (for ... of / for await ... of)');
@@ -239,8 +245,9 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
       throw new Error('DataLoader: batchSampler option is mutually exclusive with batchSize, shuffle, sampler, and dropLast');
     }
     if (opts.sampler && opts.shuffle) throw new Error('DataLoader: sampler option is mutually exclusive with shuffle');
-    this.batchSize = opts.batchSize ?? 1;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`DataLoader: batchSize must be a positive integer, got ${opts.batchSize}`);
+    this.rowsPerBatch = opts.batchSize ?? 1;
+    if (!Number.isInteger(this.rowsPerBatch) || this.rowsPerBatch < 1) throw new Error(`DataLoader: batchSize must be a positive integer (or null: no batching), got ${opts.batchSize}`);
+    this.batchSize = unbatched ? null : this.rowsPerBatch;
     this.shuffle = opts.shuffle ?? false;
     if (opts.seed !== undefined && (opts.generator || opts.sampler || opts.batchSampler)) throw new Error('DataLoader: seed is for its own shuffle; give seed, or generator / sampler / batchSampler, not both');
     this.seed = opts.seed ?? 0;
@@ -251,7 +258,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
     else if (opts.sampler || opts.generator) {
       const ds = dataset as Dataset;
       const sampler = opts.sampler ?? (this.shuffle ? new RandomSampler(ds, { generator: opts.generator }) : new SequentialSampler(ds));
-      this.batchSampler = new BatchSampler(sampler, this.batchSize, this.dropLast);
+      this.batchSampler = new BatchSampler(sampler, this.rowsPerBatch, this.dropLast);
     } else this.batchSampler = null;
   }
   /** Batches per epoch (an iterable dataset: when it has a length). */
@@ -259,7 +266,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
     if (this.iterable) {
       const n = (this.dataset as { length?: unknown }).length;
       if (typeof n !== 'number') throw new Error('DataLoader: this iterable dataset has no length');
-      return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+      return this.dropLast ? Math.floor(n / this.rowsPerBatch) : Math.ceil(n / this.rowsPerBatch);
     }
     if (this.batchSampler) {
       const n = this.batchSampler.length;
@@ -267,7 +274,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
       return n;
     }
     const n = (this.dataset as Dataset).length;
-    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+    return this.dropLast ? Math.floor(n / this.rowsPerBatch) : Math.ceil(n / this.rowsPerBatch);
   }
   *[Symbol.iterator](): Iterator<B> {
     if (this.iterable) {
@@ -285,11 +292,11 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
       this.epoch++;
       batches = this.batchSampler;
     } else {
-      batches = epochBatches(ds.length, this.batchSize, { shuffle: this.shuffle, seed: this.seed, epoch: this.epoch++ })
-        .filter((rows) => !(this.dropLast && rows.length < this.batchSize));
+      batches = epochBatches(ds.length, this.rowsPerBatch, { shuffle: this.shuffle, seed: this.seed, epoch: this.epoch++ })
+        .filter((rows) => !(this.dropLast && rows.length < this.rowsPerBatch));
     }
     for (const rows of batches) {
-      if (ds instanceof TensorDataset && !this.collateFn) {
+      if (ds instanceof TensorDataset && !this.collateFn && this.batchSize !== null) {
         // A TensorDataset's batch is one gather per tensor, not a stack of rows.
         yield tidy(() => {
           const index = tensor(rows, { dtype: 'int64', device: ds.tensors[0].device });
@@ -297,8 +304,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
         }) as B;
         continue;
       }
-      // The examples' own tensors are freed once collated; the batch is the caller's.
-      yield tidy(() => (this.collateFn ?? defaultCollate)(rows.map((i) => ds.get(i)) as never[])) as B;
+      yield tidy(() => this.collateRows(rows.map((i) => ds.get(i)))) as B;
     }
   }
   /** for await (const batch of loader): over an async iterable dataset (a sync one works too). */
@@ -312,7 +318,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
     let rows: unknown[] = [];
     for await (const item of this.dataset as AsyncIterable<unknown>) {
       rows.push(item);
-      if (rows.length === this.batchSize) {
+      if (rows.length === this.rowsPerBatch) {
         yield this.collate(rows);
         rows = [];
       }
@@ -328,15 +334,19 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
     let rows: unknown[] = [];
     for (const item of source) {
       rows.push(item);
-      if (rows.length === this.batchSize) {
+      if (rows.length === this.rowsPerBatch) {
         yield this.collate(rows);
         rows = [];
       }
     }
     if (rows.length && !this.dropLast) yield this.collate(rows);
   }
-  /** The examples' own tensors are freed once collated; the batch is the caller's. */
   private collate(items: unknown[]): B {
-    return tidy(() => (this.collateFn ?? defaultCollate)(items as never[])) as B;
+    return tidy(() => this.collateRows(items)) as B;
+  }
+  /** The examples' own tensors are freed once collated (call inside tidy); the batch is the caller's. */
+  private collateRows(items: unknown[]): unknown {
+    if (this.batchSize === null) return this.collateFn ? this.collateFn(items[0] as never) : items[0];
+    return (this.collateFn ?? defaultCollate)(items as never[]);
   }
 }

@@ -354,9 +354,9 @@ const fractionalOptions = (name: string, args: unknown[]) =>
 abstract class FractionalMaxPoolNd extends Module {
   constructor(private readonly nd: 2 | 3, readonly kernelSize: Size, readonly opts: F.FractionalMaxPoolOptions) {
     super();
-    if (opts.outputSize === undefined && opts.outputRatio === undefined) throw new Error(`FractionalMaxPool${nd}d requires specifying either an output size, or a pooling ratio`);
-    if (opts.outputSize !== undefined && opts.outputRatio !== undefined) throw new Error('only one of output_size and output_ratio may be specified');
-    const ratios = opts.outputRatio === undefined ? [] : Array.isArray(opts.outputRatio) ? opts.outputRatio : [opts.outputRatio];
+    if (opts.outputSize == null && opts.outputRatio == null) throw new Error(`FractionalMaxPool${nd}d requires specifying either an output size, or a pooling ratio`);
+    if (opts.outputSize != null && opts.outputRatio != null) throw new Error('only one of output_size and output_ratio may be specified');
+    const ratios = opts.outputRatio == null ? [] : Array.isArray(opts.outputRatio) ? opts.outputRatio : [opts.outputRatio];
     for (const r of ratios) if (!(r > 0 && r < 1)) throw new Error(`output_ratio must be between 0 and 1 (got ${JSON.stringify(opts.outputRatio)})`);
   }
   forwardWithIndices(x: Tensor): { values: Tensor; indices: Tensor } {

@@ -327,18 +327,18 @@ export const adaptiveMaxPool2d = (x: Tensor, outputSize: Size) => adaptiveMaxPoo
 export const adaptiveMaxPool3d = (x: Tensor, outputSize: Size) => adaptiveMaxPool(3, x, outputSize);
 export interface FractionalMaxPoolOptions {
   /** the output's spatial size, or */
-  outputSize?: Size;
+  outputSize?: Size | null;
   /** its ratio to the input's (in (0, 1)) */
-  outputRatio?: number | number[];
+  outputRatio?: number | number[] | null;
   /** the uniform draws that place the pooling regions ([N, C, nd]); drawn with torch.rand when absent, as PyTorch's */
-  randomSamples?: Tensor;
+  randomSamples?: Tensor | null;
 }
 // F.fractional_max_pool2d / 3d: max pooling over pseudo-random regions reaching an output size between integer strides.
 function fractionalMaxPool(nd: 2 | 3, x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions): { values: Tensor; indices: Tensor } {
   const name = `fractional_max_pool${nd}d`;
-  if (opts.outputSize === undefined && opts.outputRatio === undefined) throw new Error(`${name} requires specifying either an output_size or an output_ratio`);
+  if (opts.outputSize == null && opts.outputRatio == null) throw new Error(`${name} requires specifying either an output_size or an output_ratio`);
   const spatial = x.shape.slice(x.ndim - nd);
-  const size = opts.outputSize !== undefined
+  const size = opts.outputSize != null
     ? sizes(opts.outputSize, nd, `${name} outputSize`)
     : (Array.isArray(opts.outputRatio) ? opts.outputRatio : new Array(nd).fill(opts.outputRatio)).map((r: number, k: number) => Math.trunc(spatial[k] * r));
   const samples = opts.randomSamples ?? rand([x.ndim === nd + 1 ? 1 : x.shape[0], x.shape[x.ndim - nd - 1], nd], { dtype: x.dtype, device: x.device });
@@ -575,15 +575,15 @@ export const ctcLoss = takesOptions('ctcLoss', 4, ['blank', 'reduction', 'zeroIn
 export type InterpolateMode = 'nearest' | 'nearest-exact' | 'linear' | 'bilinear' | 'bicubic' | 'trilinear' | 'area';
 export interface InterpolateOptions {
   /** the output's spatial size (one number for every dim, or one each) */
-  size?: Size;
+  size?: Size | null;
   /** or: each spatial size is multiplied by this (and floored) */
-  scaleFactor?: number | number[];
+  scaleFactor?: number | number[] | null;
   /** default 'nearest' */
   mode?: InterpolateMode;
   /** linear modes only: corner pixels' centres aligned (false by default, as PyTorch) */
-  alignCorners?: boolean;
+  alignCorners?: boolean | null;
   /** with scaleFactor: compute the output size and resample by it, not by the scale given */
-  recomputeScaleFactor?: boolean;
+  recomputeScaleFactor?: boolean | null;
 }
 // The kernel family of each mode (native/nn.cc upsample) and, for linear modes, the spatial dims it needs.
 const INTERPOLATE_KERNEL: Record<string, number> = { nearest: 0, 'nearest-exact': 1, linear: 2, bilinear: 2, trilinear: 2, bicubic: 3 };
@@ -601,7 +601,7 @@ export const interpolate = takesOptions('interpolate', 1, ['size', 'scaleFactor'
   }
   if (nd < 1 || nd > 3) throw new Error(`interpolate: input must be (N, C, L), (N, C, H, W) or (N, C, D, H, W); got ${x.ndim}-D`);
   const linearDims = LINEAR_DIMS[mode];
-  if (opts.alignCorners !== undefined && linearDims === undefined) {
+  if (opts.alignCorners != null && linearDims === undefined) {
     throw new Error('interpolate: alignCorners can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear');
   }
   if (linearDims !== undefined && linearDims !== nd) throw new Error(`interpolate: got ${x.ndim}-D input, but ${mode} mode needs ${linearDims + 2}-D input`);

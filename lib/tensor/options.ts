@@ -90,12 +90,25 @@ export type PositionalOr<P extends unknown[], O> = Prefixes<Required<P>, O>;
 type Prefixes<P extends unknown[], O, Given extends unknown[] = []> =
   P extends [infer H, ...infer T] ? [...Given, O?] | Prefixes<T, O, [...Given, H]> : [...Given, O?];
 
-/** fn, whose options object is its argument `at`, taking them as optionsOf does (PyTorch's positional form too, checked). */
+/** The first N of a tuple's (required) elements. */
+type Take<T extends unknown[], N extends number, Acc extends unknown[] = []> =
+  Acc['length'] extends N ? Acc : T extends [infer H, ...infer R] ? Take<R, N, [...Acc, H]> : Acc;
+/** The types of O's options named K, in K's order (a key O lacks, such as a deprecated one: unknown). */
+type ValuesOf<O, K extends readonly string[]> = { -readonly [I in keyof K]: K[I] extends keyof O ? O[K[I]] : unknown };
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function takesOptions<Fn extends (...args: any[]) => any>(name: string, at: number, keys: string[], fn: Fn, spec: OptionSpec = {}): Fn {
+type AnyFn = (...args: any[]) => any;
+/** fn's form with its options object (argument N) also taken by position as keys K, then optionally the object. */
+export type PositionalForm<Fn extends AnyFn, N extends number, K extends readonly string[]> =
+  (...args: [...Take<Parameters<Fn>, N>, ...PositionalOr<ValuesOf<NonNullable<Parameters<Fn>[N]>, K>, NonNullable<Parameters<Fn>[N]>>]) => ReturnType<Fn>;
+
+/**
+ * fn, whose options object is its argument `at`, taking them as optionsOf does: PyTorch's
+ * positional form too, checked, and typed (F.crossEntropy(x, y, weight, null, -100) compiles).
+ */
+export function takesOptions<Fn extends AnyFn, const N extends number, const K extends readonly string[]>(name: string, at: N, keys: K, fn: Fn, spec: OptionSpec = {}): PositionalForm<Fn, N, K> {
   return ((...args: unknown[]) => {
     const head = args.slice(0, at);
     head.length = at;
-    return fn(...head, optionsOf(name, args.slice(at), keys, spec));
-  }) as Fn;
+    return fn(...head, optionsOf(name, args.slice(at), keys as readonly string[] as string[], spec));
+  }) as PositionalForm<Fn, N, K>;
 }
