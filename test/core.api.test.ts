@@ -543,8 +543,13 @@ x, w, y, cw = T(d['x']), T(d['w']), T(d['y']), T(d['cw']); t = torch.tensor([0, 
 out = [F.conv2d(x, w, None, 2, 1), F.cross_entropy(y, t, cw), F.cross_entropy(y, t, None, None, -100, None, 'sum', 0.1), F.pad(y[None], [2, 1], 'reflect'),
        F.nll_loss(y.log_softmax(1), t, None, None, 1), F.embedding(t, y, 1), F.interpolate(x, None, 1.5, 'bilinear', True), F.normalize(y, 1, 0), F.avg_pool2d(x, 3, 2, 1, True, False)]
 print(json.dumps([o.flatten().tolist() for o in out]))`, JSON.stringify({ x: x.tolist(), w: w.tolist(), y: y.tolist(), cw: cw.tolist() }));
-    const got = [F.conv2d(x, w, null, 2, 1), F.crossEntropy(y, t, cw), F.crossEntropy(y, t, null, null, -100, null, 'sum', 0.1), F.pad(y.unsqueeze(0), [2, 1], 'reflect'),
-      F.nllLoss(y.logSoftmax(1), t, null, null, 1), F.embedding(t, y, 1), F.interpolate(x, null, 1.5, 'bilinear', true), F.normalize(y, 1, 0), F.avgPool2d(x, 3, 2, 1, true, false)];
+    // (through F's own types: the positional forms type-check as written)
+    const TF = torch.nn.functional;
+    const got = [TF.conv2d(x, w, null, 2, 1), TF.crossEntropy(y, t, cw), TF.crossEntropy(y, t, null, null, -100, null, 'sum', 0.1), TF.pad(y.unsqueeze(0), [2, 1], 'reflect'),
+      TF.nllLoss(y.logSoftmax(1), t, null, null, 1), TF.embedding(t, y, 1), TF.interpolate(x, null, 1.5, 'bilinear', true), TF.normalize(y, 1, 0), TF.avgPool2d(x, 3, 2, 1, true, false)];
+    // @ts-expect-error (a string is no class weight: the types say so, and so does the call: it was quietly unweighted)
+    expect(() => TF.crossEntropy(y, t, 'w')).toThrow('tstorch: expected a Tensor, got string "w"');
+    expect(() => F.nllLoss(y, t, { weight: [1, 2, 3] })).toThrow('tstorch: expected a Tensor, got an array (make it a tensor with torch.tensor)');
     got.forEach((g, k) => {
       const flat = g.flatten().tolist() as number[];
       expect(flat.length).toBe(want[k].length);

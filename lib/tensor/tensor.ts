@@ -67,10 +67,18 @@ export type Dims = number | number[];
 
 function id(t: Tensor): number {
   const h = t._id;
-  if (h < 0) {
+  // (one comparison on the hot path: undefined, what a non-tensor gives, fails it too)
+  if (!(h >= 0)) {
+    if (typeof h !== 'number') throw new TypeError(`tstorch: expected a Tensor, got ${describeValue(t)}`);
     throw new Error('tstorch: this tensor was disposed (by dispose() or by the tidy() scope that made it); keep() it or return it from tidy() to use it later');
   }
   return h;
+}
+function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return 'an array (make it a tensor with torch.tensor)';
+  if (typeof v === 'object') return `an object (${v.constructor?.name ?? 'no class'})`;
+  return `${typeof v} ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`;
 }
 
 function wrap(h: number): Tensor {
