@@ -168,6 +168,10 @@ print(json.dumps({
     expect(() => new looseSched.CosineAnnealingLR(sgd(), 0)).toThrow('CosineAnnealingLR: tMax must be a positive number of steps, got 0');
     expect(() => new looseSched.LambdaLR(sgd(), 0.5)).toThrow(/LambdaLR: lrLambda must be a function of the step/);
     expect(() => new looseSched.MultiStepLR(sgd(), 3)).toThrow(/MultiStepLR: milestones must be an array of step numbers, got 3/);
+    const o1 = sgd(), o2 = sgd();
+    expect(() => new sched2.SequentialLR(o1, [new sched2.ConstantLR(o1), new sched2.StepLR(o1, 2)], [2], 3 as -1)).toThrow(/SequentialLR: lastEpoch 3 is not offered here/);
+    expect(() => new sched2.ChainedScheduler([new sched2.ConstantLR(o1)], o2)).toThrow('ChainedScheduler expects all schedulers to belong to the same optimizer, but got scheduler at index 0 to be different than the optimizer passed in');
+    expect(new sched2.ChainedScheduler([new sched2.ExponentialLR(o2, 0.5)], o2).optimizer).toBe(o2);
     expect(() => new looseSched.LinearLR(sgd(), 0.5, 1, 4, -1, false, 1)).toThrow(/LinearLR: 6 arguments after its required ones, but it takes at most 5/);
     expect(() => new torch.amp.GradScaler('cpu', { init_scale: 1 } as object)).toThrow(/GradScaler: unknown option 'init_scale' \(did you mean initScale\?\)/);
     w.dispose();

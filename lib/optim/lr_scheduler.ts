@@ -413,7 +413,9 @@ export class CyclicLR extends LRSchedulerBase {
 export class SequentialLR {
   lastEpoch: number;
   private lastLr: number[];
-  constructor(readonly optimizer: SchedulableOptimizer, private readonly schedulers: LRSchedulerBase[], private readonly milestones: number[]) {
+  /** PyTorch's SequentialLR(optimizer, schedulers, milestones) */
+  constructor(readonly optimizer: SchedulableOptimizer, private readonly schedulers: LRSchedulerBase[], private readonly milestones: number[], ...rest: PositionalOr<[lastEpoch?: -1, verbose?: false], object>) {
+    schedulerOptions('SequentialLR', rest, []);
     schedulers.forEach((s, i) => {
       if (s.optimizer !== optimizer) throw new Error(`SequentialLR expects all schedulers to belong to the same optimizer, but got scheduler at index ${i} to be different than the optimizer passed in`);
     });
@@ -444,10 +446,14 @@ export class SequentialLR {
 /** Several schedulers stepped together, their factors compounding (ChainedScheduler). */
 export class ChainedScheduler {
   readonly optimizer: SchedulableOptimizer;
-  constructor(private readonly schedulers: { optimizer: SchedulableOptimizer; step(): void }[]) {
-    this.optimizer = schedulers[0].optimizer;
+  /** PyTorch's ChainedScheduler(schedulers, optimizer=None) */
+  constructor(private readonly schedulers: { optimizer: SchedulableOptimizer; step(): void }[], optimizer?: SchedulableOptimizer | null) {
+    if (!schedulers.length) throw new Error('ChainedScheduler: give at least one scheduler');
+    this.optimizer = optimizer ?? schedulers[0].optimizer;
     schedulers.forEach((s, i) => {
-      if (s.optimizer !== this.optimizer) throw new Error(`ChainedScheduler expects all schedulers to belong to the same optimizer, but got schedulers at index 0 and ${i} to be different`);
+      if (s.optimizer !== this.optimizer) {
+        throw new Error(`ChainedScheduler expects all schedulers to belong to the same optimizer, but got ${optimizer ? `scheduler at index ${i} to be different than the optimizer passed in` : `schedulers at index 0 and ${i} to be different`}`);
+      }
     });
   }
   step(): void {
