@@ -74,6 +74,57 @@ describe('learning-rate schedulers step as PyTorch\'s (1e-12)', () => {
     });
   }
 
+  // A run stopped midway and resumed from the saved states (the scheduler's stateDict through JSON,
+  // the optimizer's learning rates and momenta): the rest of the schedule is PyTorch's uninterrupted one.
+  for (const c of cases) {
+    test(`${c.name}: stateDict / loadStateDict resume the schedule`, () => {
+      type Resumable = { step(m?: number): void; stateDict(): Record<string, unknown>; loadStateDict(sd: Record<string, unknown>): void };
+      const build = () => {
+        const ps = [torch.zeros([1]).requiresGrad_(), torch.zeros([1]).requiresGrad_()];
+        const groups = [{ params: [ps[0]], lr: 0.1 }, { params: [ps[1]], lr: 0.05 }];
+        const opt: Opt = c.optimizer === 'SGD' ? new torch.optim.SGD(groups, { lr: 0.1, momentum: 0.9 }) : new torch.optim.Adam(groups, { lr: 0.1 });
+        return { ps, opt, sched: c.make(opt) as unknown as Resumable };
+      };
+      const record = (opt: Opt) => opt.paramGroups.map((g) => [g.lr, 'betas' in g ? g.betas[0] : (g as { momentum: number }).momentum]);
+      const half = Math.max(1, Math.floor(c.steps / 2));
+      const first = build();
+      for (let i = 0; i < half; i++) {
+        first.opt.step();
+        first.sched.step(c.metrics?.[i]);
+      }
+      const saved = JSON.parse(JSON.stringify(first.sched.stateDict()));
+      const groupsSaved = first.opt.paramGroups.map((g) => ({ ...g, params: undefined }));
+      const second = build();
+      // (what optimizer.loadStateDict restores: each group's lr, momentum / betas, initial lr)
+      second.opt.paramGroups.forEach((g, i) => Object.assign(g, { ...groupsSaved[i], params: g.params }));
+      second.sched.loadStateDict(saved);
+      const got = [record(second.opt)];
+      for (let i = half; i < c.steps; i++) {
+        second.opt.step();
+        second.sched.step(c.metrics?.[i]);
+        got.push(record(second.opt));
+      }
+      got.forEach((row, k) => row.forEach((vals, g) => vals.forEach((v, j) => {
+        const w = want[c.name][half + k][g][j];
+        if (!(Math.abs(v - w) <= 1e-12 * Math.abs(w))) throw new Error(`${c.name} resumed at ${half}, step ${half + k} group ${g}: ${v}, PyTorch ${w}`);
+      })));
+      [...first.ps, ...second.ps].forEach((p) => p.dispose());
+    });
+  }
+
+  test('loadStateDict refuses another scheduler\'s state', () => {
+    const opt = new torch.optim.SGD([torch.zeros([1]).requiresGrad_()], { lr: 0.1, momentum: 0.9 });
+    const step = new S.StepLR(opt, 3);
+    expect(() => new S.CosineAnnealingLR(opt, 5).loadStateDict(step.stateDict())).toThrow("CosineAnnealingLR.loadStateDict: unknown key 'stepSize': is this the state of another kind of scheduler?");
+    expect(() => step.loadStateDict(null as never)).toThrow('StepLR.loadStateDict: expected the object stateDict() gave');
+    expect(() => new S.SequentialLR(opt, [new S.ConstantLR(opt), step], [2]).loadStateDict({ schedulers: [] })).toThrow('SequentialLR.loadStateDict: expected the states of its 2 schedulers');
+    // ReduceLROnPlateau's best (Infinity before any metric) survives JSON
+    const p = new S.ReduceLROnPlateau(opt);
+    const q = new S.ReduceLROnPlateau(opt);
+    q.loadStateDict(JSON.parse(JSON.stringify(p.stateDict())));
+    expect(q.best).toBe(Infinity);
+  });
+
   test('bad settings are clear errors', () => {
     const opt = new torch.optim.SGD([torch.zeros([1]).requiresGrad_()], { lr: 0.1 });
     expect(() => new S.StepLR(opt, 0)).toThrow(/stepSize must be a positive integer/);

@@ -104,6 +104,7 @@ print(json.dumps({
   'constantKeywords': lrs(lambda o: optim.lr_scheduler.ConstantLR(o, factor=0.5, total_iters=3)),
   'polynomialPositional': lrs(lambda o: optim.lr_scheduler.PolynomialLR(o, 8, 2.0)),
   'warmRestartsKeywords': lrs(lambda o: optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=2)),
+  'swaKeywords': lrs(lambda o: torch.optim.swa_utils.SWALR(o, swa_lr=0.05, anneal_epochs=3)),
 }))`);
     const lrs = (make: (o: torch.optim.SGD) => { step(m?: number): void }, metrics?: number[]) => {
       const w = torch.zeros([1], { requiresGrad: true });
@@ -136,6 +137,7 @@ print(json.dumps({
       constantKeywords: lrs((o) => new sched.ConstantLR(o, { factor: 0.5, totalIters: 3 })),
       polynomialPositional: lrs((o) => new sched.PolynomialLR(o, 8, 2)),
       warmRestartsKeywords: lrs((o) => new sched.CosineAnnealingWarmRestarts(o, { t0: 2, tMult: 2 })),
+      swaKeywords: lrs((o) => new optim.swaUtils.SWALR(o, { swaLr: 0.05, annealEpochs: 3 })),
     };
     expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
     for (const k of Object.keys(want)) {
@@ -164,6 +166,7 @@ print(json.dumps({
     expect(() => new looseSched.StepLR(sgd(), { step_size: 3 })).toThrow(/StepLR: unknown option 'step_size' \(did you mean stepSize\?\)/);
     expect(() => new looseSched.StepLR(sgd(), { gamma: 0.5 })).toThrow('StepLR: give stepSize (new StepLR(optimizer, stepSize, ...) or { stepSize, ... })');
     expect(() => new sched2.StepLR(sgd(), 3, 0.5, 4 as -1)).toThrow(/StepLR: lastEpoch 4 is not offered here \(only -1, PyTorch's default\)/);
+    expect(() => new (optim.swaUtils as unknown as Record<string, new (...a: unknown[]) => unknown>).SWALR(sgd(), { annealEpochs: 3 })).toThrow('SWALR: give swaLr (new SWALR(optimizer, swaLr, ...) or { swaLr, ... })');
     expect(() => new looseSched.ExponentialLR(sgd(), 'x')).toThrow('ExponentialLR: gamma must be a number, got x');
     expect(() => new looseSched.CosineAnnealingLR(sgd(), 0)).toThrow('CosineAnnealingLR: tMax must be a positive number of steps, got 0');
     expect(() => new looseSched.LambdaLR(sgd(), 0.5)).toThrow(/LambdaLR: lrLambda must be a function of the step/);

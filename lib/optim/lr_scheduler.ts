@@ -23,6 +23,52 @@ function schedulerOptions<O extends object>(name: string, args: unknown[], keys:
   return o;
 }
 
+/** A scheduler state as JSON keeps it: functions left out (PyTorch's too), a Map as its entries, ±Infinity / NaN as strings. */
+function snapshot(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
+  if (v instanceof Map) return [...v.entries()].map((e) => snapshot(e));
+  if (Array.isArray(v)) return v.map((x) => (typeof x === 'function' ? null : snapshot(x))); // (LambdaLR's functions: null, as PyTorch's)
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (typeof x !== 'function') out[k] = snapshot(x);
+    return out;
+  }
+  return v;
+}
+/** snapshot()'s value back, shaped as the field it replaces (a Map again; an object merged, keeping its functions). */
+function restored(now: unknown, saved: unknown, where: string): unknown {
+  if (typeof now === 'function') return now;
+  if (typeof now === 'number' && typeof saved === 'string' && ['Infinity', '-Infinity', 'NaN'].includes(saved)) return Number(saved);
+  if (now instanceof Map) {
+    if (!Array.isArray(saved)) throw new Error(`${where}: expected a list of entries`);
+    return new Map(saved as [unknown, unknown][]);
+  }
+  if (Array.isArray(saved)) return saved.map((x, i) => restored(Array.isArray(now) ? now[i] : undefined, x, where));
+  if (saved && typeof saved === 'object' && now && typeof now === 'object' && !Array.isArray(now)) {
+    const out: Record<string, unknown> = { ...(now as Record<string, unknown>) };
+    for (const [k, x] of Object.entries(saved)) out[k] = restored(out[k], x, `${where}.${k}`);
+    return out;
+  }
+  return saved;
+}
+/** The state of a scheduler object: every field but the optimizer (and functions), as PyTorch's state_dict(). */
+function schedulerState(s: object, skip: string[] = []): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(s)) if (k !== 'optimizer' && !skip.includes(k) && typeof v !== 'function') out[k] = snapshot(v);
+  return out;
+}
+function loadSchedulerState(s: object, sd: Record<string, unknown>, name: string, skip: string[] = []): void {
+  if (!sd || typeof sd !== 'object' || Array.isArray(sd)) throw new Error(`${name}.loadStateDict: expected the object stateDict() gave`);
+  const fields = s as Record<string, unknown>;
+  for (const k of Object.keys(sd)) {
+    // (PyTorch's load_state_dict updates __dict__ with anything; a key this scheduler lacks is another scheduler's state)
+    if (!(k in fields) || k === 'optimizer' || skip.includes(k) || typeof fields[k] === 'function') {
+      throw new Error(`${name}.loadStateDict: unknown key '${k}': is this the state of another kind of scheduler?`);
+    }
+  }
+  for (const [k, v] of Object.entries(sd)) fields[k] = restored(fields[k], v, `${name}.loadStateDict: ${k}`);
+}
+
 /** The base of PyTorch's _LRScheduler: baseLrs, lastEpoch, step(), getLastLr(). */
 export abstract class LRSchedulerBase {
   readonly baseLrs: number[];
@@ -67,6 +113,17 @@ export abstract class LRSchedulerBase {
   }
   getLastLr(): number[] {
     return [...this.lastLr];
+  }
+  /**
+   * PyTorch's state_dict(): the scheduler's state (its step, learning rates and settings; not the
+   * optimizer, not functions such as LambdaLR's), JSON-ready. Save it with the optimizer's;
+   * loadStateDict() on a scheduler built the same way resumes the schedule where it was.
+   */
+  stateDict(): Record<string, unknown> {
+    return schedulerState(this);
+  }
+  loadStateDict(sd: Record<string, unknown>): void {
+    loadSchedulerState(this, sd, this.constructor.name);
   }
   protected current(): number[] {
     return this.optimizer.paramGroups.map((g) => g.lr);
@@ -441,6 +498,18 @@ export class SequentialLR {
   getLastLr(): number[] {
     return [...this.lastLr];
   }
+  /** PyTorch's state_dict(): its own step and each scheduler's state */
+  stateDict(): Record<string, unknown> {
+    return { ...schedulerState(this, ['schedulers']), schedulers: this.schedulers.map((s) => s.stateDict()) };
+  }
+  loadStateDict(sd: Record<string, unknown>): void {
+    const { schedulers, ...own } = sd;
+    if (!Array.isArray(schedulers) || schedulers.length !== this.schedulers.length) {
+      throw new Error(`SequentialLR.loadStateDict: expected the states of its ${this.schedulers.length} schedulers`);
+    }
+    loadSchedulerState(this, own, 'SequentialLR', ['schedulers']);
+    this.schedulers.forEach((s, i) => s.loadStateDict(schedulers[i] as Record<string, unknown>));
+  }
 }
 
 /** Several schedulers stepped together, their factors compounding (ChainedScheduler). */
@@ -461,6 +530,17 @@ export class ChainedScheduler {
   }
   getLastLr(): number[] {
     return this.optimizer.paramGroups.map((g) => g.lr);
+  }
+  /** PyTorch's state_dict(): each scheduler's state */
+  stateDict(): Record<string, unknown> {
+    return { schedulers: this.schedulers.map((s) => (s as Partial<LRSchedulerBase>).stateDict?.() ?? null) };
+  }
+  loadStateDict(sd: Record<string, unknown>): void {
+    const states = sd?.schedulers;
+    if (!Array.isArray(states) || states.length !== this.schedulers.length) throw new Error(`ChainedScheduler.loadStateDict: expected the states of its ${this.schedulers.length} schedulers`);
+    this.schedulers.forEach((s, i) => {
+      if (states[i] !== null) (s as LRSchedulerBase).loadStateDict(states[i] as Record<string, unknown>);
+    });
   }
 }
 
@@ -635,5 +715,12 @@ export class ReduceLROnPlateau {
   }
   getLastLr(): number[] {
     return this.optimizer.paramGroups.map((g) => g.lr);
+  }
+  /** PyTorch's state_dict(): best metric, bad-epoch and cooldown counters, settings (JSON-ready) */
+  stateDict(): Record<string, unknown> {
+    return schedulerState(this);
+  }
+  loadStateDict(sd: Record<string, unknown>): void {
+    loadSchedulerState(this, sd, 'ReduceLROnPlateau');
   }
 }

@@ -56,11 +56,14 @@ export class AveragedModel<M extends Module = Module> extends Module {
 export class SWALR extends LRSchedulerBase {
   private readonly swaLrs: number[];
   private readonly anneal: (t: number) => number;
-  readonly opts: { annealEpochs?: number; annealStrategy?: 'cos' | 'linear' };
-  /** PyTorch's SWALR(optimizer, swa_lr, anneal_epochs=10, anneal_strategy='cos'), or an options object after swaLr */
-  constructor(optimizer: SchedulableOptimizer, swaLr: number | number[], ...args: PositionalOr<[annealEpochs?: number, annealStrategy?: 'cos' | 'linear', lastEpoch?: -1], { annealEpochs?: number; annealStrategy?: 'cos' | 'linear' }>) {
+  readonly opts: { swaLr?: number | number[]; annealEpochs?: number; annealStrategy?: 'cos' | 'linear' };
+  /** PyTorch's SWALR(optimizer, swa_lr, anneal_epochs=10, anneal_strategy='cos'), or an options object */
+  constructor(optimizer: SchedulableOptimizer, ...args: PositionalOr<[swaLr: number | number[], annealEpochs?: number, annealStrategy?: 'cos' | 'linear', lastEpoch?: -1], { swaLr?: number | number[]; annealEpochs?: number; annealStrategy?: 'cos' | 'linear' }>) {
     super(optimizer);
-    const opts = this.opts = optionsOf<{ annealEpochs?: number; annealStrategy?: 'cos' | 'linear' }>('SWALR', args, ['annealEpochs', 'annealStrategy', 'lastEpoch'], { fixed: { lastEpoch: -1 } });
+    const opts = this.opts = optionsOf<{ swaLr?: number | number[]; annealEpochs?: number; annealStrategy?: 'cos' | 'linear' }>('SWALR', args, ['swaLr', 'annealEpochs', 'annealStrategy', 'lastEpoch'], { fixed: { lastEpoch: -1 } });
+    const swaLr = opts.swaLr;
+    if (swaLr === undefined || swaLr === null) throw new Error('SWALR: give swaLr (new SWALR(optimizer, swaLr, ...) or { swaLr, ... })');
+    if (![swaLr].flat().every((v) => typeof v === 'number' && Number.isFinite(v))) throw new Error(`SWALR: swaLr must be a number (or one per param group), got ${JSON.stringify(swaLr)}`);
     const n = optimizer.paramGroups.length;
     if (Array.isArray(swaLr) && swaLr.length !== n) throw new Error(`SWALR: swaLr must have the same length as optimizer.paramGroups: swaLr has ${swaLr.length}, optimizer.paramGroups has ${n}`);
     this.swaLrs = Array.isArray(swaLr) ? swaLr : new Array<number>(n).fill(swaLr);
