@@ -454,3 +454,37 @@ print(json.dumps([[str(v) for v in D.kl_divergence(p, q).flatten().tolist()] for
     expect(got.map((t) => (t.flatten().tolist() as number[]).map((v) => (v === Infinity ? 'inf' : String(v))))).toEqual(want);
   });
 });
+
+test('probs / logits by position, as PyTorch code passes them (Categorical(p), Bernoulli(None, logits), Binomial(10, p), ...), against PyTorch', () => {
+  const want = pythonJson<number[][]>(`
+import json, torch
+from torch.distributions import *
+d = torch.float64
+p3 = torch.tensor([0.2, 0.3, 0.5], dtype=d); lg = torch.tensor([0.4, -1.2], dtype=d)
+out = [Categorical(p3).log_prob(torch.tensor([0, 2])), Bernoulli(None, lg).probs, Binomial(10, torch.tensor(0.3, dtype=d)).log_prob(torch.tensor(3., dtype=d)),
+       Geometric(torch.tensor(0.2, dtype=d), None, True).log_prob(torch.tensor(3., dtype=d)), OneHotCategorical(None, lg).entropy(),
+       Multinomial(5, p3).log_prob(torch.tensor([1., 2., 2.], dtype=d)), NegativeBinomial(torch.tensor(3., dtype=d), None, lg).log_prob(torch.tensor(2., dtype=d)),
+       ContinuousBernoulli(torch.tensor(0.3, dtype=d), None, (0.4, 0.6)).log_prob(torch.tensor(0.2, dtype=d)), RelaxedBernoulli(torch.tensor(0.5, dtype=d), torch.tensor(0.3, dtype=d)).log_prob(torch.tensor(0.4, dtype=d)),
+       RelaxedOneHotCategorical(torch.tensor(0.7, dtype=d), p3).log_prob(torch.tensor([0.1, 0.3, 0.6], dtype=d)), Bernoulli(probs=torch.tensor(0.25, dtype=d)).entropy()]
+print(json.dumps([o.reshape(-1).tolist() for o in out]))`);
+  torch.tidy(() => {
+    const p3 = torch.tensor([0.2, 0.3, 0.5], f64), lg = torch.tensor([0.4, -1.2], f64);
+    const s = (v: number) => torch.tensor(v, f64);
+    const got = [new D.Categorical(p3).logProb(torch.tensor([0, 2])), new D.Bernoulli(null, lg).probs, new D.Binomial(10, s(0.3)).logProb(s(3)),
+      new D.Geometric(s(0.2), null, true).logProb(s(3)), new D.OneHotCategorical(null, lg).entropy(),
+      new D.Multinomial(5, p3).logProb(torch.tensor([1, 2, 2], f64)), new D.NegativeBinomial(s(3), null, lg).logProb(s(2)),
+      new D.ContinuousBernoulli(s(0.3), null, [0.4, 0.6]).logProb(s(0.2)), new D.RelaxedBernoulli(s(0.5), s(0.3)).logProb(s(0.4)),
+      new D.RelaxedOneHotCategorical(s(0.7), p3).logProb(torch.tensor([0.1, 0.3, 0.6], f64)), new D.Bernoulli({ probs: s(0.25) }).entropy()];
+    got.forEach((g, k) => {
+      const flat = g.reshape([-1]).tolist() as number[];
+      expect([k, flat.length]).toEqual([k, want[k].length]);
+      flat.forEach((v, j) => expect([k, Math.abs(v - want[k][j]) < 1e-12]).toEqual([k, true]));
+    });
+    // the object form with its options, and the errors of either form
+    expect(new D.Categorical({ logits: lg }, { validateArgs: false }).logits.shape).toEqual([2]);
+    expect(() => new D.Bernoulli(s(0.3), lg)).toThrow('Bernoulli: either probs or logits must be specified, but not both');
+    expect(() => new D.Categorical(null)).toThrow('Categorical: either probs or logits must be specified, but not both');
+    expect(() => new D.Categorical({ logits: lg }, { validate_args: true } as object)).toThrow(/Categorical: unknown option 'validate_args' \(did you mean validateArgs\?\)/);
+    expect(() => new D.Bernoulli(s(0.3), null, false, 5 as never)).toThrow(/Bernoulli: 4 arguments after its required ones, but it takes at most 3 \(probs, logits, validateArgs\)/);
+  });
+});

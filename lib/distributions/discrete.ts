@@ -6,9 +6,27 @@ import { bernoulli, poisson, oneHot, binomial, broadcastShapes } from '../tensor
 import { Gamma } from './continuous';
 import * as F from '../nn/functional';
 import { Distribution, Param, Shape, Constraint, constraints, broadcastAll, batchParams, probsToLogits, finfoMin, finfoTiny, finfoEps } from './distribution';
+import { isOptionsObject, optionsOf, PositionalOr } from '../tensor/options';
 
 export type ProbsOrLogits = { probs: Param; logits?: undefined } | { logits: Param; probs?: undefined };
 type TensorProbsOrLogits = { probs: Tensor; logits?: undefined } | { logits: Tensor; probs?: undefined };
+
+/** What follows probs in PyTorch's (probs=None, logits=None, validate_args=None): logits, then validateArgs, or an options object. */
+export type ProbsLogitsRest<O = { validateArgs?: boolean }> = PositionalOr<[logits?: Param | null, validateArgs?: boolean], O>;
+
+/**
+ * A distribution's probs / logits as PyTorch takes them, (probs=None, logits=None, [more...,]
+ * validate_args=None) by position (new Categorical(p), new Bernoulli(null, logits)), or this
+ * library's { probs } | { logits } object, then the options. Exactly one of the two is given.
+ */
+export function probsLogits<O extends object = { validateArgs?: boolean }>(what: string, first: unknown, rest: unknown[], more: string[] = []): [ProbsOrLogits, O] {
+  const objectForm = isOptionsObject(first);
+  const merged = objectForm && isOptionsObject(rest[0]) ? [{ ...first, ...rest[0] }, ...rest.slice(1)] : [first, ...rest];
+  const { probs, logits, ...opts } = optionsOf<{ probs?: Param | null; logits?: Param | null }>(what, merged, ['probs', 'logits', ...more, 'validateArgs']);
+  const pl = { probs: probs ?? undefined, logits: logits ?? undefined };
+  oneOf(pl, what);
+  return [pl as ProbsOrLogits, opts as O];
+}
 
 const clampProbs = (p: Tensor) => p.clamp(finfoEps(p.dtype), 1 - finfoEps(p.dtype));
 
@@ -30,7 +48,9 @@ export class Bernoulli extends Distribution {
   private readonly given: 'probs' | 'logits';
   protected override get argConstraints(): Record<string, Constraint> { return this.given === 'probs' ? { probs: constraints.unitInterval } : { logits: constraints.real }; }
   override get support(): Constraint { return constraints.boolean; }
-  constructor(args: ProbsOrLogits, opts: { validateArgs?: boolean } = {}) {
+  /** PyTorch's Bernoulli(probs=None, logits=None, validate_args=None), or { probs } | { logits } then the options */
+  constructor(first: ProbsOrLogits | Param | null, ...rest: ProbsLogitsRest) {
+    const [args, opts] = probsLogits('Bernoulli', first, rest);
     const given = oneOf(args, 'Bernoulli');
     const value = args[given] as Param;
     const [batch, [p]] = batchParams(value);
@@ -66,7 +86,9 @@ export class Categorical extends Distribution {
   readonly numEvents: number;
   protected override get argConstraints(): Record<string, Constraint> { return this.given === 'probs' ? { probs: constraints.simplex } : { logits: constraints.realVector }; }
   override get support(): Constraint { return constraints.integerInterval(0, this.numEvents - 1); }
-  constructor(args: TensorProbsOrLogits, opts: { validateArgs?: boolean } = {}) {
+  /** PyTorch's Categorical(probs=None, logits=None, validate_args=None), or { probs } | { logits } then the options */
+  constructor(first: TensorProbsOrLogits | Tensor | null, ...rest: ProbsLogitsRest) {
+    const [args, opts] = probsLogits('Categorical', first, rest);
     const given = oneOf(args, 'Categorical');
     const param = args[given] as Tensor;
     if (!(param instanceof Tensor) || param.ndim < 1) throw new Error(`Categorical: ${given} must be a tensor of at least one dimension`);
@@ -110,8 +132,10 @@ export class OneHotCategorical extends Distribution {
   readonly categorical: Categorical;
   protected override get argConstraints(): Record<string, Constraint> { return {}; }
   override get support(): Constraint { return { name: 'OneHot()', eventDim: 1, check: (x) => x.eq(0).logicalOr(x.eq(1)).all(-1).logicalAnd(x.sum(-1).eq(1)) }; }
-  constructor(args: TensorProbsOrLogits, opts: { validateArgs?: boolean } = {}) {
-    const categorical = new Categorical(args, opts);
+  /** PyTorch's OneHotCategorical(probs=None, logits=None, validate_args=None), or { probs } | { logits } then the options */
+  constructor(first: TensorProbsOrLogits | Tensor | null, ...rest: ProbsLogitsRest) {
+    const [args, opts] = probsLogits('OneHotCategorical', first, rest);
+    const categorical = new Categorical(args as TensorProbsOrLogits, opts);
     super(categorical.batchShape, [categorical.numEvents], opts.validateArgs);
     this.categorical = categorical;
   }
@@ -162,7 +186,9 @@ export class Geometric extends Distribution {
   private readonly given: 'probs' | 'logits';
   protected override get argConstraints(): Record<string, Constraint> { return this.given === 'probs' ? { probs: constraints.unitInterval } : { logits: constraints.real }; }
   override get support(): Constraint { return constraints.nonnegativeInteger; }
-  constructor(args: ProbsOrLogits, opts: { validateArgs?: boolean } = {}) {
+  /** PyTorch's Geometric(probs=None, logits=None, validate_args=None), or { probs } | { logits } then the options */
+  constructor(first: ProbsOrLogits | Param | null, ...rest: ProbsLogitsRest) {
+    const [args, opts] = probsLogits('Geometric', first, rest);
     const given = oneOf(args, 'Geometric');
     const [batch, [p]] = batchParams(args[given] as Param);
     super(batch, [], opts.validateArgs);
@@ -209,7 +235,9 @@ export class Binomial extends Distribution {
     const n = this.totalCount;
     return { name: 'IntegerInterval(lower_bound=0, upper_bound=totalCount)', eventDim: 0, check: (x) => x.remainder(1).eq(0).logicalAnd(x.ge(0)).logicalAnd(x.le(n)) };
   }
-  constructor(totalCount: Param, args: ProbsOrLogits, opts: { validateArgs?: boolean } = {}) {
+  /** PyTorch's Binomial(total_count, probs=None, logits=None, validate_args=None), or { probs } | { logits } then the options */
+  constructor(totalCount: Param, first: ProbsOrLogits | Param | null, ...rest: ProbsLogitsRest) {
+    const [args, opts] = probsLogits('Binomial', first, rest);
     const given = oneOf(args, 'Binomial');
     const [batch, [n, p]] = batchParams(totalCount, args[given] as Param);
     super(batch, [], opts.validateArgs);
@@ -243,9 +271,11 @@ export class Multinomial extends Distribution {
     const n = this.totalCount;
     return { name: `Multinomial(upper_bound=${n})`, eventDim: 1, check: (x) => x.ge(0).all(-1).logicalAnd(x.sum(-1).le(n)) };
   }
-  constructor(totalCount: number, args: TensorProbsOrLogits, opts: { validateArgs?: boolean } = {}) {
+  /** PyTorch's Multinomial(total_count, probs=None, logits=None, validate_args=None), or { probs } | { logits } then the options */
+  constructor(totalCount: number, first: TensorProbsOrLogits | Tensor | null, ...rest: ProbsLogitsRest) {
     if (!Number.isInteger(totalCount)) throw new Error('Multinomial: inhomogeneous totalCount is not supported (give one integer)');
-    const categorical = new Categorical(args, opts);
+    const [args, opts] = probsLogits('Multinomial', first, rest);
+    const categorical = new Categorical(args as TensorProbsOrLogits, opts);
     super(categorical.batchShape, [categorical.numEvents], opts.validateArgs);
     this.totalCount = totalCount;
     this.categorical = categorical;
@@ -290,7 +320,9 @@ export class NegativeBinomial extends Distribution {
     return this.given === 'probs' ? { totalCount: count, probs: halfOpen } : { totalCount: count, logits: constraints.real };
   }
   override get support(): Constraint { return constraints.nonnegativeInteger; }
-  constructor(totalCount: Param, args: ProbsOrLogits, opts: { validateArgs?: boolean } = {}) {
+  /** PyTorch's NegativeBinomial(total_count, probs=None, logits=None, validate_args=None), or { probs } | { logits } then the options */
+  constructor(totalCount: Param, first: ProbsOrLogits | Param | null, ...rest: ProbsLogitsRest) {
+    const [args, opts] = probsLogits('NegativeBinomial', first, rest);
     const given = oneOf(args, 'NegativeBinomial');
     const [n, p] = broadcastAll(totalCount, args[given] as Param);
     super(p.shape, [], opts.validateArgs);
@@ -336,7 +368,9 @@ export class ContinuousBernoulli extends Distribution {
   protected override get argConstraints(): Record<string, Constraint> { return this.given === 'probs' ? { probs: constraints.unitInterval } : { logits: constraints.real }; }
   override get support(): Constraint { return constraints.unitInterval; }
   override get hasRsample() { return true; }
-  constructor(args: ProbsOrLogits, opts: { validateArgs?: boolean; lims?: [number, number] } = {}) {
+  /** PyTorch's ContinuousBernoulli(probs=None, logits=None, lims=(0.499, 0.501), validate_args=None), or { probs } | { logits } then the options */
+  constructor(first: ProbsOrLogits | Param | null, ...rest: PositionalOr<[logits?: Param | null, lims?: [number, number], validateArgs?: boolean], { validateArgs?: boolean; lims?: [number, number] }>) {
+    const [args, opts] = probsLogits<{ validateArgs?: boolean; lims?: [number, number] }>('ContinuousBernoulli', first, rest, ['lims']);
     const given = oneOf(args, 'ContinuousBernoulli');
     const [batch, [p]] = batchParams(args[given] as Param);
     super(batch, [], opts.validateArgs);

@@ -9,13 +9,16 @@ import * as F from '../nn/functional';
 import * as linalg from '../tensor/linalg';
 import { fullLike } from '../tensor/creation';
 
-type Ctor = abstract new (...args: never[]) => Distribution;
+// (any: a class of any constructor; never[] would refuse rest-parameter constructors)
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type ClassOf<D> = abstract new (...args: any[]) => D;
+type Ctor = ClassOf<Distribution>;
 type KL = (p: never, q: never) => Tensor;
 const registry: [Ctor, Ctor, KL][] = [];
 
 /** torch.distributions.kl.register_kl: adds (or replaces) the KL divergence of a pair of types. */
 export function registerKl<P extends Distribution, Q extends Distribution>(
-  typeP: abstract new (...args: never[]) => P, typeQ: abstract new (...args: never[]) => Q, fn: (p: P, q: Q) => Tensor,
+  typeP: ClassOf<P>, typeQ: ClassOf<Q>, fn: (p: P, q: Q) => Tensor,
 ): void {
   const k = registry.findIndex(([a, b]) => a === typeP && b === typeQ);
   if (k >= 0) registry.splice(k, 1);

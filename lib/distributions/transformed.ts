@@ -7,7 +7,7 @@ import { noGrad } from '../tensor/runtime';
 import { full, fullLike, onesLike, rand } from '../tensor/creation';
 import { Distribution, Shape, Constraint, Param, constraints, broadcastAll, batchParams, finfoEps, finfoTiny } from './distribution';
 import { Normal, Uniform, Exponential, Cauchy } from './continuous';
-import { Categorical, ProbsOrLogits, oneOf, binaryProbsLogits } from './discrete';
+import { Categorical, ProbsOrLogits, ProbsLogitsRest, oneOf, binaryProbsLogits, probsLogits } from './discrete';
 import { Transform, ComposeTransform, sumRightmost, productOfSigns, ExpTransform, AffineTransform, PowerTransform, AbsTransform, StickBreakingTransform, SigmoidTransform } from './transforms';
 import * as F from '../nn/functional';
 
@@ -344,7 +344,9 @@ export class LogitRelaxedBernoulli extends Distribution {
   protected override get argConstraints(): Record<string, Constraint> { return this.given === 'probs' ? { probs: constraints.unitInterval } : { logits: constraints.real }; }
   override get support(): Constraint { return constraints.real; }
   override get hasRsample() { return true; }
-  constructor(temperature: Param, args: ProbsOrLogits, opts: Opts = {}) {
+  /** PyTorch's LogitRelaxedBernoulli(temperature, probs=None, logits=None, validate_args=None), or { probs } | { logits } then the options */
+  constructor(temperature: Param, first: ProbsOrLogits | Param | null, ...rest: ProbsLogitsRest) {
+    const [args, opts] = probsLogits('LogitRelaxedBernoulli', first, rest);
     const given = oneOf(args, 'LogitRelaxedBernoulli');
     const [batch, [p]] = batchParams(args[given] as Param);
     super(batch, [], opts.validateArgs);
@@ -372,7 +374,9 @@ export class RelaxedBernoulli extends TransformedDistribution {
   protected override get argConstraints(): Record<string, Constraint> { return {}; }
   override get support(): Constraint { return constraints.unitInterval; }
   override get hasRsample() { return true; }
-  constructor(temperature: Param, args: ProbsOrLogits, opts: Opts = {}) {
+  /** PyTorch's RelaxedBernoulli(temperature, probs=None, logits=None, validate_args=None), or { probs } | { logits } then the options */
+  constructor(temperature: Param, first: ProbsOrLogits | Param | null, ...rest: ProbsLogitsRest) {
+    const [args, opts] = probsLogits('RelaxedBernoulli', first, rest);
     super(new LogitRelaxedBernoulli(temperature, args, opts), new SigmoidTransform(), opts);
   }
   private get base(): LogitRelaxedBernoulli { return this.baseDist as LogitRelaxedBernoulli; }
@@ -387,7 +391,9 @@ export class ExpRelaxedCategorical extends Distribution {
   private readonly categorical: Categorical;
   override get support(): Constraint { return constraints.realVector; }
   override get hasRsample() { return true; }
-  constructor(temperature: Param, args: ProbsOrLogits, opts: Opts = {}) {
+  /** PyTorch's ExpRelaxedCategorical(temperature, probs=None, logits=None, validate_args=None), or { probs } | { logits } then the options */
+  constructor(temperature: Param, first: ProbsOrLogits | Tensor | null, ...rest: ProbsLogitsRest) {
+    const [args, opts] = probsLogits('ExpRelaxedCategorical', first, rest);
     const categorical = new Categorical(args as never, opts);
     const k = categorical.logits.shape[categorical.logits.ndim - 1];
     super(categorical.batchShape, [k], opts.validateArgs);
@@ -419,7 +425,9 @@ export class RelaxedOneHotCategorical extends TransformedDistribution {
   protected override get argConstraints(): Record<string, Constraint> { return {}; }
   override get support(): Constraint { return constraints.simplex; }
   override get hasRsample() { return true; }
-  constructor(temperature: Param, args: ProbsOrLogits, opts: Opts = {}) {
+  /** PyTorch's RelaxedOneHotCategorical(temperature, probs=None, logits=None, validate_args=None), or { probs } | { logits } then the options */
+  constructor(temperature: Param, first: ProbsOrLogits | Tensor | null, ...rest: ProbsLogitsRest) {
+    const [args, opts] = probsLogits('RelaxedOneHotCategorical', first, rest);
     super(new ExpRelaxedCategorical(temperature, args, opts), new ExpTransform(), opts);
   }
   private get base(): ExpRelaxedCategorical { return this.baseDist as ExpRelaxedCategorical; }

@@ -14,7 +14,7 @@ export interface OptionSpec {
 const DEPRECATED_LOSS_ARGS = ['sizeAverage', 'reduce'];
 
 /** A plain object ({ ... }), not an array, a tensor or another class's instance (from any realm). */
-function isOptionsObject(v: unknown): v is Record<string, unknown> {
+export function isOptionsObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v);
   return proto === null || proto.constructor?.name === 'Object';
