@@ -129,8 +129,10 @@ inline int32_t argInt(const Napi::CallbackInfo& info, size_t i) {
   }
   return v;
 }
+// A whole number (a size, a dim, an index): 2.5 or NaN is an error, not truncated (as Python's TypeError).
+int64_t wholeNumber(const Napi::Value& v, const char* what);
 inline int64_t argInt64(const Napi::CallbackInfo& info, size_t i) {
-  return info[i].As<Napi::Number>().Int64Value();
+  return wholeNumber(info[i], "an integer argument");
 }
 inline double argDouble(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::Number>().DoubleValue();

@@ -12,6 +12,8 @@
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/functions/accumulate_grad.h>
 #include <cerrno>
+#include <cmath>
+#include <sstream>
 #include <climits>
 #include <malloc.h>
 #include <cstdio>
@@ -22,11 +24,21 @@
 
 namespace tstorch {
 
+int64_t wholeNumber(const Napi::Value& v, const char* what) {
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(std::isfinite(d) && std::floor(d) == d)) {
+    std::ostringstream msg;
+    msg << "tstorch: " << what << " must be a whole number, got " << d;
+    throw std::runtime_error(msg.str());
+  }
+  return v.As<Napi::Number>().Int64Value();
+}
+
 std::vector<int64_t> argInts(const Napi::CallbackInfo& info, size_t i) {
   Napi::Array arr = info[i].As<Napi::Array>();
   uint32_t n = arr.Length();
   std::vector<int64_t> out(n);
-  for (uint32_t k = 0; k < n; ++k) out[k] = arr.Get(k).As<Napi::Number>().Int64Value();
+  for (uint32_t k = 0; k < n; ++k) out[k] = wholeNumber(arr.Get(k), "a size, dim or index in a list");
   return out;
 }
 

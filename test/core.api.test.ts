@@ -699,4 +699,28 @@ print(json.dumps(out))`);
     expect(() => x.to('cpu', 'float64', false, false, true as never)).toThrow(/Tensor.to: 4 arguments after its required ones, but it takes at most 3 \(dtype, nonBlocking, copy\)/);
     expect(() => m.to({ dtype: 'float32', copy: true })).toThrow(/Module.to: copy is not an option for a module/);
   });
+
+  test('a size, dim or index that is not a whole number is an error, as PyTorch\'s TypeError (x.view(2.5, -1) was x.view(2, -1))', () => {
+    // PyTorch refuses each of these calls
+    const refused = pythonJson<boolean[]>(`import torch, json
+x = torch.randn(4, 6)
+def refuses(f):
+    try:
+        f()
+        return False
+    except TypeError:
+        return True
+print(json.dumps([refuses(lambda: x.view(2.5, -1)), refuses(lambda: x.sum(1.5)), refuses(lambda: torch.zeros(2.5)), refuses(lambda: x.narrow(0, 0, 1.5)), refuses(lambda: x.select(0, float('nan')))]))`);
+    expect(refused).toEqual([true, true, true, true, true]);
+    torch.tidy(() => {
+      const x = torch.randn([4, 6]);
+      expect(() => x.view([2.5, -1])).toThrow('tstorch: a size, dim or index in a list must be a whole number, got 2.5');
+      expect(() => x.sum(1.5)).toThrow('tstorch: a size, dim or index in a list must be a whole number, got 1.5');
+      expect(() => torch.zeros([2.5])).toThrow('tstorch: a size, dim or index in a list must be a whole number, got 2.5');
+      expect(() => x.narrow(0, 0, 1.5)).toThrow('tstorch: an integer argument must be a whole number, got 1.5');
+      expect(() => x.select(0, NaN)).toThrow('tstorch: an integer argument must be a whole number, got nan');
+      expect(x.view([2, -1]).shape).toEqual([2, 12]); // (whole numbers as always)
+      expect(torch.zeros([2 ** 40 / 2 ** 38]).shape).toEqual([4]);
+    });
+  });
 });
