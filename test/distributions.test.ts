@@ -488,3 +488,23 @@ print(json.dumps([o.reshape(-1).tolist() for o in out]))`);
     expect(() => new D.Bernoulli(s(0.3), null, false, 5 as never)).toThrow(/Bernoulli: 4 arguments after its required ones, but it takes at most 3 \(probs, logits, validateArgs\)/);
   });
 });
+
+test('validateArgs by position (PyTorch\'s validate_args) or by name; a misspelt option is an error, not quietly ignored', () => {
+  const want = pythonJson<boolean[]>(`
+import json, torch
+from torch.distributions import *
+def raises(f):
+    try:
+        f()
+        return False
+    except ValueError:
+        return True
+print(json.dumps([raises(lambda: Normal(0., -1., False)), raises(lambda: Normal(0., -1., True)), raises(lambda: Gamma(-1., 1., False)), raises(lambda: Poisson(torch.tensor(-1.), False))]))`);
+  const raises = (f: () => unknown) => { try { f(); return false; } catch { return true; } };
+  torch.tidy(() => {
+    expect([raises(() => new D.Normal(0, -1, false)), raises(() => new D.Normal(0, -1, true)), raises(() => new D.Gamma(-1, 1, false)), raises(() => new D.Poisson(torch.tensor(-1), false))]).toEqual(want);
+    expect(() => new D.Normal(0, -1, { validateArgs: true })).toThrow(/scale/);
+    expect(() => new D.Normal(0, 1, { validate_args: true } as object)).toThrow(/Normal: unknown option 'validate_args' \(did you mean validateArgs\?\)/);
+    expect(() => new D.HalfNormal(1, { validate: false } as object)).toThrow(/unknown option 'validate' \(it takes validateArgs\)/);
+  });
+});

@@ -9,7 +9,7 @@ import { Function, FunctionCtx } from '../tensor/function';
 import * as linalg from '../tensor/linalg';
 import { noGrad } from '../tensor/runtime';
 import { tidy } from '../tensor/scope';
-import { Distribution, Param, Shape, Constraint, constraints, broadcastAll, batchParams, broadcastShapes, finfoEps, finfoTiny } from './distribution';
+import { Distribution, DistributionOptions, validateArgsOf, Param, Shape, Constraint, constraints, broadcastAll, batchParams, broadcastShapes, finfoEps, finfoTiny } from './distribution';
 
 const LOG_SQRT_2PI = Math.log(Math.sqrt(2 * Math.PI));
 
@@ -20,9 +20,9 @@ abstract class LocScale extends Distribution {
   protected override get argConstraints() { return { loc: constraints.real, scale: constraints.positive }; }
   override get support(): Constraint { return constraints.real; }
   override get hasRsample() { return true; }
-  constructor(loc: Param, scale: Param, opts: { validateArgs?: boolean } = {}) {
+  constructor(loc: Param, scale: Param, opts: DistributionOptions = {}) {
     const [batch, [l, s]] = batchParams(loc, scale);
-    super(batch, [], opts.validateArgs);
+    super(batch, [], validateArgsOf(new.target.name, opts));
     this.loc = l;
     this.scale = s;
     this.checkArgs();
@@ -61,9 +61,9 @@ export class LogNormal extends Distribution {
   protected override get argConstraints() { return { loc: constraints.real, scale: constraints.positive }; }
   override get support(): Constraint { return constraints.positive; }
   override get hasRsample() { return true; }
-  constructor(loc: Param, scale: Param, opts: { validateArgs?: boolean } = {}) {
+  constructor(loc: Param, scale: Param, opts: DistributionOptions = {}) {
     const base = new Normal(loc, scale, opts);
-    super(base.batchShape, [], opts.validateArgs);
+    super(base.batchShape, [], validateArgsOf(new.target.name, opts));
     this.baseDist = base;
   }
   get loc() { return this.baseDist.loc; }
@@ -98,9 +98,9 @@ export class Uniform extends Distribution {
   readonly high: Tensor;
   override get support(): Constraint { return constraints.interval(this.low, this.high); }
   override get hasRsample() { return true; }
-  constructor(low: Param, high: Param, opts: { validateArgs?: boolean } = {}) {
+  constructor(low: Param, high: Param, opts: DistributionOptions = {}) {
     const [batch, [lo, hi]] = batchParams(low, high);
-    super(batch, [], opts.validateArgs);
+    super(batch, [], validateArgsOf(new.target.name, opts));
     this.low = lo;
     this.high = hi;
     if (this.validateArgs && !(lo.lt(hi).all().item() as boolean)) throw new Error('Uniform is not defined when low>= high');
@@ -135,9 +135,9 @@ export class Exponential extends Distribution {
   protected override get argConstraints() { return { rate: constraints.positive }; }
   override get support(): Constraint { return constraints.nonnegative; }
   override get hasRsample() { return true; }
-  constructor(rate: Param, opts: { validateArgs?: boolean } = {}) {
+  constructor(rate: Param, opts: DistributionOptions = {}) {
     const [batch, [r]] = batchParams(rate);
-    super(batch, [], opts.validateArgs);
+    super(batch, [], validateArgsOf(new.target.name, opts));
     this.rate = r;
     this.checkArgs();
   }
@@ -195,9 +195,9 @@ export class Gamma extends Distribution {
   protected override get argConstraints() { return { concentration: constraints.positive, rate: constraints.positive }; }
   override get support(): Constraint { return constraints.nonnegative; }
   override get hasRsample() { return true; }
-  constructor(concentration: Param, rate: Param, opts: { validateArgs?: boolean } = {}) {
+  constructor(concentration: Param, rate: Param, opts: DistributionOptions = {}) {
     const [batch, [c, r]] = batchParams(concentration, rate);
-    super(batch, [], opts.validateArgs);
+    super(batch, [], validateArgsOf(new.target.name, opts));
     this.concentration = c;
     this.rate = r;
     this.checkArgs();
@@ -243,10 +243,10 @@ export class Dirichlet extends Distribution {
   protected override get argConstraints() { return { concentration: constraints.positiveVector }; }
   override get support(): Constraint { return constraints.simplex; }
   override get hasRsample() { return true; }
-  constructor(concentration: Tensor, opts: { validateArgs?: boolean } = {}) {
+  constructor(concentration: Tensor, opts: DistributionOptions = {}) {
     if (!(concentration instanceof Tensor) || concentration.ndim < 1) throw new Error('Dirichlet: concentration must be a tensor of at least one dimension');
     const shape = concentration.shape;
-    super(shape.slice(0, -1), shape.slice(-1), opts.validateArgs);
+    super(shape.slice(0, -1), shape.slice(-1), validateArgsOf(new.target.name, opts));
     this.concentration = concentration;
     this.checkArgs();
   }
@@ -275,10 +275,10 @@ export class Beta extends Distribution {
   protected override get argConstraints() { return { concentration1: constraints.positive, concentration0: constraints.positive }; }
   override get support(): Constraint { return constraints.unitInterval; }
   override get hasRsample() { return true; }
-  constructor(concentration1: Param, concentration0: Param, opts: { validateArgs?: boolean } = {}) {
+  constructor(concentration1: Param, concentration0: Param, opts: DistributionOptions = {}) {
     const [c1, c0] = broadcastAll(concentration1, concentration0);
     const dirichlet = new Dirichlet(stack([c1, c0], -1), opts);
-    super(dirichlet.batchShape, [], opts.validateArgs);
+    super(dirichlet.batchShape, [], validateArgsOf(new.target.name, opts));
     this.dirichlet = dirichlet;
   }
   get concentration1() { return this.dirichlet.concentration.select(-1, 0); }
@@ -318,7 +318,7 @@ export class MultivariateNormal extends Distribution {
   }
   override get support(): Constraint { return constraints.realVector; }
   override get hasRsample() { return true; }
-  constructor(loc: Tensor, matrix: MvnMatrix, opts: { validateArgs?: boolean } = {}) {
+  constructor(loc: Tensor, matrix: MvnMatrix, opts: DistributionOptions = {}) {
     if (!(loc instanceof Tensor) || loc.ndim < 1) throw new Error('MultivariateNormal: loc must be at least one-dimensional');
     const keys = Object.keys(matrix ?? {}).filter((k) => (matrix as Record<string, unknown>)[k] != null);
     if (keys.length !== 1 || !['covarianceMatrix', 'precisionMatrix', 'scaleTril'].includes(keys[0])) {
@@ -329,7 +329,7 @@ export class MultivariateNormal extends Distribution {
     if (m.ndim < 2) throw new Error(`MultivariateNormal: ${given} must be at least two-dimensional, with optional leading batch dimensions`);
     const batchShape = broadcastShapes(m.shape.slice(0, -2), loc.shape.slice(0, -1));
     const n = loc.shape[loc.ndim - 1];
-    super(batchShape, [n], opts.validateArgs);
+    super(batchShape, [n], validateArgsOf(new.target.name, opts));
     this.given = given;
     this.givenMatrix = m.expand([...batchShape, -1, -1]);
     this.loc = loc.expand([...batchShape, -1]);
@@ -409,7 +409,7 @@ export class Cauchy extends LocScale {
 
 /** Gamma(df / 2, 1 / 2): the sum of df squared standard normals. */
 export class Chi2 extends Gamma {
-  constructor(df: Param, opts: { validateArgs?: boolean } = {}) {
+  constructor(df: Param, opts: DistributionOptions = {}) {
     const [d] = broadcastAll(df);
     super(d.mul(0.5), 0.5, opts);
   }
@@ -425,9 +425,9 @@ export class StudentT extends Distribution {
   protected override get argConstraints() { return { df: constraints.positive, loc: constraints.real, scale: constraints.positive }; }
   override get support(): Constraint { return constraints.real; }
   override get hasRsample() { return true; }
-  constructor(df: Param, loc: Param = 0, scale: Param = 1, opts: { validateArgs?: boolean } = {}) {
+  constructor(df: Param, loc: Param = 0, scale: Param = 1, opts: DistributionOptions = {}) {
     const [d, l, s] = broadcastAll(df, loc, scale);
-    super(d.shape, [], opts.validateArgs);
+    super(d.shape, [], validateArgsOf(new.target.name, opts));
     this.df = d;
     this.loc = l;
     this.scale = s;
@@ -468,9 +468,9 @@ export class FisherSnedecor extends Distribution {
   protected override get argConstraints() { return { df1: constraints.positive, df2: constraints.positive }; }
   override get support(): Constraint { return constraints.positive; }
   override get hasRsample() { return true; }
-  constructor(df1: Param, df2: Param, opts: { validateArgs?: boolean } = {}) {
+  constructor(df1: Param, df2: Param, opts: DistributionOptions = {}) {
     const [batch, [a, b]] = batchParams(df1, df2);
-    super(batch, [], opts.validateArgs);
+    super(batch, [], validateArgsOf(new.target.name, opts));
     this.df1 = a;
     this.df2 = b;
     this.gamma1 = new Gamma(a.mul(0.5), a, { validateArgs: false });
@@ -528,9 +528,9 @@ export class VonMises extends Distribution {
   private readonly proposalR: Tensor;
   protected override get argConstraints() { return { loc: constraints.real, concentration: constraints.positive }; }
   override get support(): Constraint { return constraints.real; }
-  constructor(loc: Param, concentration: Param, opts: { validateArgs?: boolean } = {}) {
+  constructor(loc: Param, concentration: Param, opts: DistributionOptions = {}) {
     const [l, k] = broadcastAll(loc, concentration);
-    super(l.shape, [], opts.validateArgs);
+    super(l.shape, [], validateArgsOf(new.target.name, opts));
     this.loc = l;
     this.concentration = k;
     const tau = k.pow(2).mul(4).add(1).sqrt().add(1);
@@ -582,7 +582,7 @@ export class LowRankMultivariateNormal extends Distribution {
   private readonly capacitanceTril: Tensor;
   override get support(): Constraint { return constraints.realVector; }
   override get hasRsample() { return true; }
-  constructor(loc: Tensor, covFactor: Tensor, covDiag: Tensor, opts: { validateArgs?: boolean } = {}) {
+  constructor(loc: Tensor, covFactor: Tensor, covDiag: Tensor, opts: DistributionOptions = {}) {
     if (loc.ndim < 1) throw new Error('loc must be at least one-dimensional.');
     const n = loc.shape[loc.ndim - 1];
     if (covFactor.ndim < 2) throw new Error('cov_factor must be at least two-dimensional, with optional leading batch dimensions');
@@ -594,7 +594,7 @@ export class LowRankMultivariateNormal extends Distribution {
     } catch {
       throw new Error(`Incompatible batch shapes: loc [${loc.shape}], cov_factor [${covFactor.shape}], cov_diag [${covDiag.shape}]`);
     }
-    super(batch, [n], opts.validateArgs);
+    super(batch, [n], validateArgsOf(new.target.name, opts));
     const m = covFactor.shape[covFactor.ndim - 1];
     this.loc = loc.expand([...batch, n]);
     this.covFactor = covFactor.expand([...batch, n, m]);
@@ -672,10 +672,10 @@ export class LKJCholesky extends Distribution {
   override get support(): Constraint {
     return { name: 'CorrCholesky()', eventDim: 2, check: (x) => constraints.lowerCholesky.check(x).logicalAnd(x.norm(2, -1).sub(1).abs().le(finfoEps(x.dtype) * x.shape[x.ndim - 1] * 10).all(-1)) };
   }
-  constructor(readonly dim: number, concentration: Param = 1, opts: { validateArgs?: boolean } = {}) {
+  constructor(readonly dim: number, concentration: Param = 1, opts: DistributionOptions = {}) {
     if (!(Number.isInteger(dim) && dim >= 2)) throw new Error(`Expected dim to be an integer greater than or equal to 2. Found dim=${dim}.`);
     const [c] = broadcastAll(concentration);
-    super(c.shape, [dim, dim], opts.validateArgs);
+    super(c.shape, [dim, dim], validateArgsOf(new.target.name, opts));
     this.concentration = c;
     const marginal = c.add(0.5 * (dim - 2));
     const offsetTail = arangeHere(dim - 1, c);
@@ -726,7 +726,7 @@ export class Wishart extends Distribution {
   }
   override get support(): Constraint { return { ...constraints.positiveDefinite, check: positiveDefiniteByCholesky }; }
   override get hasRsample() { return true; }
-  constructor(df: Param, matrix: MvnMatrix, opts: { validateArgs?: boolean } = {}) {
+  constructor(df: Param, matrix: MvnMatrix, opts: DistributionOptions = {}) {
     const keys = Object.keys(matrix ?? {}).filter((k) => (matrix as Record<string, unknown>)[k] != null);
     if (keys.length !== 1 || !['covarianceMatrix', 'precisionMatrix', 'scaleTril'].includes(keys[0])) {
       throw new Error('Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified.');
@@ -738,7 +738,7 @@ export class Wishart extends Distribution {
     const dfT = typeof df === 'number' ? full([], df, { dtype: m.dtype, device: m.device }) : df.expand(batch);
     const p = m.shape[m.ndim - 1];
     if (dfT.le(p - 1).any().item() as boolean) throw new Error(`Value of df=${typeof df === 'number' ? df : dfT} expected to be greater than ndim - 1 = ${p - 1}.`);
-    super(batch, [p, p], opts.validateArgs);
+    super(batch, [p, p], validateArgsOf(new.target.name, opts));
     this.df = dfT;
     this.checkArgs();
     this.batchDims = batch.map((_, k) => -(k + 1));

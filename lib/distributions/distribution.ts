@@ -5,6 +5,7 @@ import { Tensor } from '../tensor/tensor';
 import { tensor } from '../tensor/creation';
 import { noGrad } from '../tensor/runtime';
 import { tidy } from '../tensor/scope';
+import { keywordOptions } from '../tensor/options';
 import { defaults, finfo, isFloatingDtype, DType } from '../tensor/dtype';
 import * as linalg from '../tensor/linalg';
 
@@ -42,6 +43,15 @@ export const constraints = {
     return lower.logicalAnd(x.diagonal(0, -2, -1).gt(0).all(-1));
   }, 2),
 };
+
+/** A distribution's options: { validateArgs }, or PyTorch's positional validate_args (a boolean). */
+export type DistributionOptions = { validateArgs?: boolean } | boolean;
+/** validateArgs from a distribution's options, checked (a misspelt key would quietly not validate). */
+export function validateArgsOf(what: string, opts: DistributionOptions | null | undefined): boolean | undefined {
+  if (opts === undefined || opts === null) return undefined;
+  if (typeof opts === 'boolean') return opts;
+  return keywordOptions<{ validateArgs?: boolean }>(what, opts, ['validateArgs']).validateArgs;
+}
 
 /** torch.broadcast_shapes (the tensor layer's). */
 export { broadcastShapes } from '../tensor/ops';

@@ -5,7 +5,7 @@
 import { Tensor } from '../tensor/tensor';
 import { noGrad } from '../tensor/runtime';
 import { full, fullLike, onesLike, rand } from '../tensor/creation';
-import { Distribution, Shape, Constraint, Param, constraints, broadcastAll, batchParams, finfoEps, finfoTiny } from './distribution';
+import { Distribution, DistributionOptions, validateArgsOf, Shape, Constraint, Param, constraints, broadcastAll, batchParams, finfoEps, finfoTiny } from './distribution';
 import { Normal, Uniform, Exponential, Cauchy } from './continuous';
 import { Categorical, ProbsOrLogits, ProbsLogitsRest, oneOf, binaryProbsLogits, probsLogits } from './discrete';
 import { Transform, ComposeTransform, sumRightmost, productOfSigns, ExpTransform, AffineTransform, PowerTransform, AbsTransform, StickBreakingTransform, SigmoidTransform } from './transforms';
@@ -13,13 +13,13 @@ import * as F from '../nn/functional';
 
 /** Reinterprets the rightmost reinterpretedBatchNdims batch dims of base as event dims (log-probs summed over them). */
 export class Independent extends Distribution {
-  constructor(readonly baseDist: Distribution, readonly reinterpretedBatchNdims: number, opts: { validateArgs?: boolean } = {}) {
+  constructor(readonly baseDist: Distribution, readonly reinterpretedBatchNdims: number, opts: DistributionOptions = {}) {
     if (reinterpretedBatchNdims > baseDist.batchShape.length) {
       throw new Error(`Expected reinterpretedBatchNdims <= baseDist.batchShape.length, actual ${reinterpretedBatchNdims} vs ${baseDist.batchShape.length}`);
     }
     const shape = [...baseDist.batchShape, ...baseDist.eventShape];
     const eventDim = reinterpretedBatchNdims + baseDist.eventShape.length;
-    super(shape.slice(0, shape.length - eventDim), shape.slice(shape.length - eventDim), opts.validateArgs);
+    super(shape.slice(0, shape.length - eventDim), shape.slice(shape.length - eventDim), validateArgsOf(new.target.name, opts));
   }
   override get support(): Constraint | null {
     const s = this.baseDist.support;
@@ -42,7 +42,7 @@ export class Independent extends Distribution {
 export class TransformedDistribution extends Distribution {
   readonly transforms: Transform[];
   readonly baseDist: Distribution;
-  constructor(base: Distribution, transforms: Transform | Transform[], opts: { validateArgs?: boolean } = {}) {
+  constructor(base: Distribution, transforms: Transform | Transform[], opts: DistributionOptions = {}) {
     const list = Array.isArray(transforms) ? transforms : [transforms];
     if (!list.every((t) => t instanceof Transform)) throw new Error('transforms must be a Transform or a list of Transforms');
     const baseShape = [...base.batchShape, ...base.eventShape];
@@ -55,7 +55,7 @@ export class TransformedDistribution extends Distribution {
     const reinterpreted = t.domain.eventDim - baseEventDim;
     const eventDim = t.codomain.eventDim + Math.max(baseEventDim - t.domain.eventDim, 0);
     const cut = forwardShape.length - eventDim;
-    super(forwardShape.slice(0, cut), forwardShape.slice(cut), opts.validateArgs);
+    super(forwardShape.slice(0, cut), forwardShape.slice(cut), validateArgsOf(new.target.name, opts));
     this.transforms = list;
     this.baseDist = reinterpreted > 0 ? new Independent(base, reinterpreted) : base;
   }
@@ -104,9 +104,9 @@ export class HalfNormal extends Distribution {
   readonly baseDist: Normal;
   override get support(): Constraint { return { name: 'GreaterThanEq(lower_bound=0.0)', eventDim: 0, check: (x) => x.ge(0) }; }
   override get hasRsample() { return true; }
-  constructor(scale: Tensor | number, opts: { validateArgs?: boolean } = {}) {
+  constructor(scale: Tensor | number, opts: DistributionOptions = {}) {
     const base = new Normal(0, scale, opts);
-    super(base.batchShape, [], opts.validateArgs);
+    super(base.batchShape, [], validateArgsOf(new.target.name, opts));
     this.baseDist = base;
   }
   get scale() { return this.baseDist.scale; }
@@ -133,7 +133,7 @@ export class HalfNormal extends Distribution {
  */
 export class MixtureSameFamily extends Distribution {
   private readonly eventNdims: number;
-  constructor(readonly mixtureDistribution: Categorical, readonly componentDistribution: Distribution, opts: { validateArgs?: boolean } = {}) {
+  constructor(readonly mixtureDistribution: Categorical, readonly componentDistribution: Distribution, opts: DistributionOptions = {}) {
     if (!(mixtureDistribution instanceof Categorical)) throw new Error('The Mixture distribution needs to be an instance of torch.distributions.Categorical');
     const mb = mixtureDistribution.batchShape, cb = componentDistribution.batchShape;
     const cbb = cb.slice(0, -1);
@@ -143,7 +143,7 @@ export class MixtureSameFamily extends Distribution {
     }
     const km = mixtureDistribution.numEvents, kc = cb[cb.length - 1];
     if (km !== kc) throw new Error(`The Mixture distribution component (${km}) does not equal the componentDistribution.batchShape[-1] (${kc})`);
-    super(cbb, componentDistribution.eventShape, opts.validateArgs);
+    super(cbb, componentDistribution.eventShape, validateArgsOf(new.target.name, opts));
     this.eventNdims = componentDistribution.eventShape.length;
   }
   private pad(x: Tensor) { return x.unsqueeze(-1 - this.eventNdims); }
@@ -185,7 +185,7 @@ export class MixtureSameFamily extends Distribution {
 }
 
 const EULER = 0.5772156649015329;
-type Opts = { validateArgs?: boolean };
+type Opts = DistributionOptions;
 const clampProbs = (p: Tensor) => p.clamp(finfoEps(p.dtype), 1 - finfoEps(p.dtype));
 
 /** Gumbel(loc, scale): the maximum of many draws (-log(-log U) scaled); logProb in closed form. */
@@ -349,7 +349,7 @@ export class LogitRelaxedBernoulli extends Distribution {
     const [args, opts] = probsLogits('LogitRelaxedBernoulli', first, rest);
     const given = oneOf(args, 'LogitRelaxedBernoulli');
     const [batch, [p]] = batchParams(args[given] as Param);
-    super(batch, [], opts.validateArgs);
+    super(batch, [], validateArgsOf(new.target.name, opts));
     this.given = given;
     [this.probs, this.logits] = binaryProbsLogits(given, p);
     this.temperature = temperature instanceof Tensor ? temperature : full([], temperature, { dtype: p.dtype, device: p.device });
@@ -396,7 +396,7 @@ export class ExpRelaxedCategorical extends Distribution {
     const [args, opts] = probsLogits('ExpRelaxedCategorical', first, rest);
     const categorical = new Categorical(args as never, opts);
     const k = categorical.logits.shape[categorical.logits.ndim - 1];
-    super(categorical.batchShape, [k], opts.validateArgs);
+    super(categorical.batchShape, [k], validateArgsOf(new.target.name, opts));
     this.categorical = categorical;
     this.temperature = temperature instanceof Tensor ? temperature : full([], temperature, { dtype: categorical.logits.dtype, device: categorical.logits.device });
   }
