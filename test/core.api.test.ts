@@ -700,6 +700,50 @@ print(json.dumps(out))`);
     expect(() => m.to({ dtype: 'float32', copy: true })).toThrow(/Module.to: copy is not an option for a module/);
   });
 
+  test('reductions, sorts, softmax, clamp, flatten, ... take Python\'s keywords as an options object (x.sum({ dim: 0 }), x.max(1, { keepdim: true })), against PyTorch', () => {
+    const data = [[0.5, -1.25, 2, 3.5], [1, 4, -0.75, 0.25], [2.5, 0, 1.5, -2]];
+    // [PyTorch's call on x, ours]
+    const calls: [string, (x: torch.Tensor) => torch.Tensor][] = [
+      ['x.sum(dim=0)', (x) => x.sum({ dim: 0 })], ['x.sum(1, keepdim=True)', (x) => x.sum(1, { keepdim: true })], ['x.mean(dim=[0, 1], keepdim=True)', (x) => x.mean({ dim: [0, 1], keepdim: true })],
+      ['x.max(dim=1).values', (x) => x.max({ dim: 1 }).values], ['x.max(0, keepdim=True).indices', (x) => x.max(0, { keepdim: true }).indices], ['x.min(dim=0).values', (x) => x.min({ dim: 0 }).values],
+      ['x.argmax(dim=1)', (x) => x.argmax({ dim: 1 })], ['x.argmin(dim=0, keepdim=True)', (x) => x.argmin({ dim: 0, keepdim: true })], ['x.prod(dim=1)', (x) => x.prod({ dim: 1 })],
+      ['x.norm(p=1, dim=1)', (x) => x.norm({ p: 1, dim: 1 })], ['x.norm(2, dim=0, keepdim=True)', (x) => x.norm(2, { dim: 0, keepdim: true })], ['x.logsumexp(dim=1)', (x) => x.logsumexp({ dim: 1 })],
+      ['x.gt(0).all(dim=1)', (x) => x.gt(0).all({ dim: 1 })], ['x.gt(0).any(dim=0, keepdim=True)', (x) => x.gt(0).any({ dim: 0, keepdim: true })], ['x.amax(dim=1)', (x) => x.amax({ dim: 1 })],
+      ['x.amin(dim=(0, 1))', (x) => x.amin({ dim: [0, 1] })], ['x.nansum(dim=0)', (x) => x.nansum({ dim: 0 })], ['x.median(dim=1).values', (x) => x.median({ dim: 1 }).values],
+      ['x.kthvalue(2, dim=0).values', (x) => x.kthvalue(2, { dim: 0 }).values], ['x.count_nonzero(dim=0)', (x) => x.countNonzero({ dim: 0 })], ['x.cumsum(dim=1)', (x) => x.cumsum({ dim: 1 })],
+      ['x.cummax(dim=0).values', (x) => x.cummax({ dim: 0 }).values], ['x.std(dim=1, correction=0)', (x) => x.std({ dim: 1, correction: 0 })], ['x.var(dim=0, unbiased=False, keepdim=True)', (x) => x.var({ dim: 0, unbiased: false, keepdim: true })],
+      ['x.std(1, keepdim=True)', (x) => x.std(1, { keepdim: true })], ['x.sort(descending=True).values', (x) => x.sort({ descending: true }).values], ['x.sort(0, descending=True).indices', (x) => x.sort(0, { descending: true }).indices],
+      ['x.argsort(dim=0)', (x) => x.argsort({ dim: 0 })], ['x.topk(2, dim=0).values', (x) => x.topk(2, { dim: 0 }).values], ['x.topk(2, largest=False).indices', (x) => x.topk(2, { largest: false }).indices],
+      ['x.softmax(dim=1)', (x) => x.softmax({ dim: 1 })], ['torch.nn.functional.softmax(x, dim=0)', (x) => torch.nn.functional.softmax(x, { dim: 0 })],
+      ['torch.nn.functional.log_softmax(x, dim=-1, dtype=torch.float64)', (x) => torch.nn.functional.logSoftmax(x, -1, { dtype: 'float64' })], ['x.clamp(min=0)', (x) => x.clamp({ min: 0 })],
+      ['x.clamp(max=1)', (x) => x.clamp({ max: 1 })], ['x.clamp(-1, max=1)', (x) => x.clamp(-1, { max: 1 })], ['x[None].flatten(start_dim=1)', (x) => x.unsqueeze(0).flatten({ startDim: 1 })],
+      ['x.transpose(dim0=0, dim1=1)', (x) => x.transpose({ dim0: 0, dim1: 1 })], ['x.unsqueeze(dim=1)', (x) => x.unsqueeze({ dim: 1 })], ['x[None].squeeze(dim=0)', (x) => x.unsqueeze(0).squeeze({ dim: 0 })],
+      ['torch.sum(x, dim=1)', (x) => torch.sum(x, { dim: 1 })], ['torch.max(x, dim=1).values', (x) => torch.max(x, { dim: 1 }).values], ['torch.sort(x, descending=True).values', (x) => torch.sort(x, { descending: true }).values],
+      ['torch.clamp(x, min=0.5)', (x) => torch.clamp(x, { min: 0.5 })], ['torch.topk(x, 1, dim=0).values', (x) => torch.topk(x, 1, { dim: 0 }).values], ['torch.cumsum(x, dim=0)', (x) => torch.cumsum(x, { dim: 0 })],
+    ];
+    const want = pythonJson<{ v: number[]; shape: number[] }[]>(`import torch, json, sys
+x = torch.tensor(${JSON.stringify(data)}, dtype=torch.float32)
+print(json.dumps([{'v': (lambda t: t.double().flatten().tolist())(eval(c)), 'shape': list(eval(c).shape)} for c in json.loads(sys.argv[1])]))`, JSON.stringify(calls.map(([py]) => py)));
+    torch.tidy(() => {
+      const x = torch.tensor(data, { dtype: 'float32' });
+      calls.forEach(([py, ours], k) => {
+        const t = ours(x);
+        const v = t.to('float64').flatten().tolist() as number[];
+        expect([py, t.shape]).toEqual([py, want[k].shape]);
+        v.forEach((a, j) => expect([py, j, Math.abs(a - want[k].v[j]) <= 1e-6 * Math.max(1, Math.abs(a))]).toEqual([py, j, true]));
+      });
+      expect(torch.nn.functional.logSoftmax(x, -1, { dtype: 'float64' }).dtype).toBe('float64');
+      // a misspelt keyword, or a keyword given twice, is an error, never the default
+      const loose = x as unknown as Record<string, (...a: unknown[]) => unknown>;
+      expect(() => loose.sum.call(x, { dims: 0 })).toThrow(/Tensor.sum: unknown option 'dims' \(it takes dim, keepdim\)/);
+      expect(() => loose.max.call(x, 1, { keep_dim: true })).toThrow(/Tensor.max: unknown option 'keep_dim'/);
+      expect(() => loose.sort.call(x, 0, { dim: 1 })).toThrow(/Tensor.sort: dim is given twice/);
+      expect(() => loose.clamp.call(x, { min: 0 }, 1)).toThrow(/Tensor.clamp: an options object goes last/);
+      expect(() => loose.softmax.call(x)).toThrow(/Tensor.softmax: give dim/);
+      expect(() => loose.cumsum.call(x, { dims: 1 })).toThrow(/Tensor.cumsum: unknown option 'dims'/);
+    });
+  });
+
   test('a size, dim or index that is not a whole number is an error, as PyTorch\'s TypeError (x.view(2.5, -1) was x.view(2, -1))', () => {
     // PyTorch refuses each of these calls
     const refused = pythonJson<boolean[]>(`import torch, json

@@ -5,6 +5,7 @@ import { ones, tensor, emptyLike, zerosLike, arange, rand } from '../tensor/crea
 import { tidy } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
 import { Generator } from '../tensor/generator';
+import type { DType } from '../tensor/dtype';
 import { optionsOf, takesOptions } from '../tensor/options';
 
 const optId = (t?: Tensor | null) => (t ? id(t) : -1);
@@ -13,11 +14,14 @@ const optId = (t?: Tensor | null) => (t ? id(t) : -1);
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   return wrap(native.linear(id(x), id(weight), optId(bias)));
 }
-export function softmax(x: Tensor, dim: number): Tensor {
-  return wrap(native.softmax(id(x), dim));
+/** F.softmax(x, dim) or (x, { dim, dtype }): with dtype the input is cast first, as PyTorch's. */
+export function softmax(x: Tensor, dim: number | { dim: number; dtype?: DType }, opts?: { dtype?: DType }): Tensor {
+  if (typeof dim === 'number' && opts === undefined) return wrap(native.softmax(id(x), dim));
+  return x.softmax(dim, opts);
 }
-export function logSoftmax(x: Tensor, dim: number): Tensor {
-  return wrap(native.logSoftmax(id(x), dim));
+export function logSoftmax(x: Tensor, dim: number | { dim: number; dtype?: DType }, opts?: { dtype?: DType }): Tensor {
+  if (typeof dim === 'number' && opts === undefined) return wrap(native.logSoftmax(id(x), dim));
+  return x.logSoftmax(dim, opts);
 }
 export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   return wrap(native.layerNorm(id(x), normalizedShape, optId(weight), optId(bias), eps));

@@ -51,22 +51,22 @@ export { var_ as var };
 // The overloaded reductions: over everything, or { values, indices } along dim (and torch.max(a, b):
 // the elementwise maximum, as PyTorch's).
 export function max(x: Tensor): Tensor;
-export function max(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function max(x: Tensor, dim: number | { dim: number; keepdim?: boolean }, keepdim?: boolean | { keepdim?: boolean }): ValuesIndices;
 export function max(x: Tensor, other: Tensor): Tensor;
-export function max(x: Tensor, dim?: number | Tensor, keepdim = false): Tensor | ValuesIndices {
+export function max(x: Tensor, dim?: number | Tensor | { dim: number; keepdim?: boolean }, keepdim?: boolean | { keepdim?: boolean }): Tensor | ValuesIndices {
   if (dim instanceof Tensor) return x.maximum(dim);
   return dim === undefined ? x.max() : x.max(dim, keepdim);
 }
 export function min(x: Tensor): Tensor;
-export function min(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function min(x: Tensor, dim: number | { dim: number; keepdim?: boolean }, keepdim?: boolean | { keepdim?: boolean }): ValuesIndices;
 export function min(x: Tensor, other: Tensor): Tensor;
-export function min(x: Tensor, dim?: number | Tensor, keepdim = false): Tensor | ValuesIndices {
+export function min(x: Tensor, dim?: number | Tensor | { dim: number; keepdim?: boolean }, keepdim?: boolean | { keepdim?: boolean }): Tensor | ValuesIndices {
   if (dim instanceof Tensor) return x.minimum(dim);
   return dim === undefined ? x.min() : x.min(dim, keepdim);
 }
 export function median(x: Tensor): Tensor;
-export function median(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
-export function median(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+export function median(x: Tensor, dim: number | { dim: number; keepdim?: boolean }, keepdim?: boolean | { keepdim?: boolean }): ValuesIndices;
+export function median(x: Tensor, dim?: number | { dim: number; keepdim?: boolean }, keepdim?: boolean | { keepdim?: boolean }): Tensor | ValuesIndices {
   return dim === undefined ? x.median() : x.median(dim, keepdim);
 }
 export function nanmedian(x: Tensor): Tensor;

@@ -192,8 +192,48 @@ type QuantileArgs = [opts?: QuantileOptions] | [keepdim?: boolean];
 type VarianceOptions = { correction?: number; unbiased?: boolean; keepdim?: boolean };
 type VarianceArgs = [opts?: VarianceOptions] | [unbiased?: boolean, keepdim?: boolean];
 
+/** An options object standing for Python's keywords (not an array, a tensor or null). */
+function isKeywords(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Tensor);
+}
+/**
+ * A method's arguments as Python takes them: by position, then (from any place on) by name in an
+ * options object, x.sum({ dim: 0 }), x.sum(0, { keepdim: true }), x.clamp({ min: 0 }). Methods
+ * call it only when an argument is an options object: the positional call costs nothing more.
+ */
+function named<O>(name: string, args: unknown[], keys: string[]): O {
+  return optionsOf<O & object>(`Tensor.${name}`, args, keys);
+}
+/** A required dim by position or as { dim }. */
+function dimOf(name: string, dim: number | { dim: number }): number {
+  if (typeof dim === 'number') return dim;
+  const d = isKeywords(dim) ? named<{ dim?: number }>(name, [dim], ['dim']).dim : dim;
+  if (typeof d !== 'number') throw new Error(`Tensor.${name}: give dim, a number (${name}(dim) or ${name}({ dim }))`);
+  return d;
+}
+/** softmax / logSoftmax with a dtype (the input cast first) or dim by name. */
+function softmaxLike(x: Tensor, name: 'softmax' | 'logSoftmax', dim: number | { dim: number; dtype?: DType }, opts?: { dtype?: DType }): Tensor {
+  const o = named<{ dim?: number; dtype?: DType }>(name, opts === undefined ? [dim] : [dim, opts], ['dim', 'dtype']);
+  if (typeof o.dim !== 'number') throw new Error(`Tensor.${name}: give dim, a number (${name}(dim) or ${name}({ dim }); PyTorch's implicit dim is deprecated)`);
+  if (o.dtype === undefined || o.dtype === null || o.dtype === x.dtype) return x[name](o.dim);
+  const cast = x.to(o.dtype);
+  try {
+    return cast[name](o.dim);
+  } finally {
+    cast.dispose();
+  }
+}
+type Keepdim = boolean | { keepdim?: boolean };
+type DimKeywords<D> = { dim?: D | null; keepdim?: boolean };
+
 /** var / std (and their mean forms): PyTorch's (dim, unbiased, keepdim), (unbiased) alone, or (dim, { correction | unbiased, keepdim }). */
-function varianceArgs(name: string, dim: Dims | boolean | null | undefined, args: unknown[]): { dims: number[] | null; correction: number; keepdim: boolean } {
+function varianceArgs(name: string, dim: Dims | boolean | null | undefined | VarianceOptions & { dim?: Dims | null }, args: unknown[]): { dims: number[] | null; correction: number; keepdim: boolean } {
+  if (isKeywords(dim)) {
+    // (x.std({ dim: 1, correction: 0 }): Python's keywords from dim on)
+    if (args.some((a) => a !== undefined)) throw new Error(`${name}: an options object goes last, after the positional arguments`);
+    const { dim: d, ...rest } = optionsOf<VarianceOptions & { dim?: Dims | null }>(name, [dim], ['dim', 'unbiased', 'keepdim'], { extra: ['correction'] });
+    return varianceArgs(name, d ?? null, [rest]);
+  }
   if (typeof dim === 'boolean') {
     if (args.some((a) => a !== undefined)) throw new Error(`${name}: with unbiased first (over every element) it takes nothing more; for dims: ${name}(dim, unbiased, keepdim)`);
     return { dims: null, correction: dim ? 1 : 0, keepdim: false };
@@ -634,91 +674,115 @@ export class Tensor {
   maskedFill(mask: Tensor, value: number): Tensor {
     return wrap(native.maskedFill(id(this), id(mask), value));
   }
-  clamp(min?: number | null, max?: number | null): Tensor {
+  clamp(min?: number | null | { min?: number | null; max?: number | null }, max?: number | null | { max?: number | null }): Tensor {
+    if (isKeywords(min) || isKeywords(max)) ({ min, max } = named<{ min?: number | null; max?: number | null }>('clamp', [min, max], ['min', 'max']));
     return wrap(native.clamp(id(this), min ?? null, max ?? null));
   }
 
   // ---------- reductions ----------
-  sum(dim?: Dims, keepdim = false): Tensor {
-    return wrap(native.sum(id(this), dim === undefined ? null : dimList(dim), keepdim));
+  sum(dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<Dims>>('sum', [dim, keepdim], ['dim', 'keepdim']));
+    return wrap(native.sum(id(this), dim == null ? null : dimList(dim), keepdim ?? false));
   }
-  mean(dim?: Dims, keepdim = false): Tensor {
-    return wrap(native.mean(id(this), dim === undefined ? null : dimList(dim), keepdim));
+  mean(dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<Dims>>('mean', [dim, keepdim], ['dim', 'keepdim']));
+    return wrap(native.mean(id(this), dim == null ? null : dimList(dim), keepdim ?? false));
   }
-  prod(dim?: number, keepdim = false): Tensor {
-    return wrap(native.prod(id(this), dim === undefined ? null : dim, keepdim));
+  prod(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor {
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('prod', [dim, keepdim], ['dim', 'keepdim']));
+    return wrap(native.prod(id(this), dim ?? null, keepdim ?? false));
   }
   /** max() over everything, or {values, indices} along dim. */
   max(): Tensor;
-  max(dim: number, keepdim?: boolean): ValuesIndices;
-  max(dim?: number, keepdim = false): Tensor | ValuesIndices {
-    if (dim === undefined) return wrap(native.maxAll(id(this)));
-    const [v, i] = native.maxDim(id(this), dim, keepdim);
+  max(dim: number | { dim: number; keepdim?: boolean }, keepdim?: Keepdim): ValuesIndices;
+  max(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor | ValuesIndices {
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('max', [dim, keepdim], ['dim', 'keepdim']));
+    if (dim == null) return wrap(native.maxAll(id(this)));
+    const [v, i] = native.maxDim(id(this), dim, keepdim ?? false);
     return { values: wrap(v), indices: wrap(i) };
   }
   min(): Tensor;
-  min(dim: number, keepdim?: boolean): ValuesIndices;
-  min(dim?: number, keepdim = false): Tensor | ValuesIndices {
-    if (dim === undefined) return wrap(native.minAll(id(this)));
-    const [v, i] = native.minDim(id(this), dim, keepdim);
+  min(dim: number | { dim: number; keepdim?: boolean }, keepdim?: Keepdim): ValuesIndices;
+  min(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor | ValuesIndices {
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('min', [dim, keepdim], ['dim', 'keepdim']));
+    if (dim == null) return wrap(native.minAll(id(this)));
+    const [v, i] = native.minDim(id(this), dim, keepdim ?? false);
     return { values: wrap(v), indices: wrap(i) };
   }
-  argmax(dim?: number, keepdim = false): Tensor {
-    return wrap(native.argmax(id(this), dim ?? null, keepdim));
+  argmax(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor {
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('argmax', [dim, keepdim], ['dim', 'keepdim']));
+    return wrap(native.argmax(id(this), dim ?? null, keepdim ?? false));
   }
-  argmin(dim?: number, keepdim = false): Tensor {
-    return wrap(native.argmin(id(this), dim ?? null, keepdim));
+  argmin(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor {
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('argmin', [dim, keepdim], ['dim', 'keepdim']));
+    return wrap(native.argmin(id(this), dim ?? null, keepdim ?? false));
   }
   /** Variance; correction 1 (unbiased) by default, as PyTorch. */
   // (also PyTorch's positional forms: x.var(1, false, true) is dim, unbiased, keepdim; x.var(false), unbiased over all)
-  var(dim?: Dims | boolean | null, ...args: VarianceArgs): Tensor {
+  var(dim?: Dims | boolean | null | VarianceOptions & { dim?: Dims | null }, ...args: VarianceArgs): Tensor {
     const v = varianceArgs('var', dim, args);
     return wrap(native.var(id(this), v.dims, v.correction, v.keepdim));
   }
-  std(dim?: Dims | boolean | null, ...args: VarianceArgs): Tensor {
+  std(dim?: Dims | boolean | null | VarianceOptions & { dim?: Dims | null }, ...args: VarianceArgs): Tensor {
     const v = varianceArgs('std', dim, args);
     return wrap(native.std(id(this), v.dims, v.correction, v.keepdim));
   }
-  norm(p: number = 2, dim?: Dims, keepdim = false): Tensor {
-    return wrap(native.norm(id(this), p, dim === undefined ? null : dimList(dim), keepdim));
+  norm(p?: number | { p?: number; dim?: Dims | null; keepdim?: boolean }, dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
+    if (isKeywords(p) || isKeywords(dim) || isKeywords(keepdim)) ({ p, dim, keepdim } = named<{ p?: number; dim?: Dims; keepdim?: boolean }>('norm', [p, dim, keepdim], ['p', 'dim', 'keepdim']));
+    return wrap(native.norm(id(this), p ?? 2, dim == null ? null : dimList(dim), keepdim ?? false));
   }
-  logsumexp(dim: Dims, keepdim = false): Tensor {
-    return wrap(native.logsumexp(id(this), dimList(dim), keepdim));
+  logsumexp(dim: Dims | { dim: Dims; keepdim?: boolean }, keepdim?: Keepdim): Tensor {
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<{ dim: Dims; keepdim?: boolean }>('logsumexp', [dim, keepdim], ['dim', 'keepdim']));
+    if (dim == null) throw new Error('Tensor.logsumexp: give dim');
+    return wrap(native.logsumexp(id(this), dimList(dim), keepdim ?? false));
   }
-  all(dim?: number, keepdim = false): Tensor {
-    return wrap(dim === undefined ? native.all(id(this)) : native.allDim(id(this), dim, keepdim));
+  all(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor {
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('all', [dim, keepdim], ['dim', 'keepdim']));
+    return wrap(dim == null ? native.all(id(this)) : native.allDim(id(this), dim, keepdim ?? false));
   }
-  any(dim?: number, keepdim = false): Tensor {
-    return wrap(dim === undefined ? native.any(id(this)) : native.anyDim(id(this), dim, keepdim));
+  any(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor {
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('any', [dim, keepdim], ['dim', 'keepdim']));
+    return wrap(dim == null ? native.any(id(this)) : native.anyDim(id(this), dim, keepdim ?? false));
   }
-  cumsum(dim: number): Tensor { return wrap(native.cumsum(id(this), dim)); }
-  cumprod(dim: number): Tensor { return wrap(native.cumprod(id(this), dim)); }
-  logcumsumexp(dim: number): Tensor { return wrap(native.logcumsumexp(id(this), dim)); }
-  cummax(dim: number): ValuesIndices {
-    const [v, i] = native.cummax(id(this), dim);
+  cumsum(dim: number | { dim: number }): Tensor { return wrap(native.cumsum(id(this), dimOf('cumsum', dim))); }
+  cumprod(dim: number | { dim: number }): Tensor { return wrap(native.cumprod(id(this), dimOf('cumprod', dim))); }
+  logcumsumexp(dim: number | { dim: number }): Tensor { return wrap(native.logcumsumexp(id(this), dimOf('logcumsumexp', dim))); }
+  cummax(dim: number | { dim: number }): ValuesIndices {
+    const [v, i] = native.cummax(id(this), dimOf('cummax', dim));
     return { values: wrap(v), indices: wrap(i) };
   }
-  cummin(dim: number): ValuesIndices {
-    const [v, i] = native.cummin(id(this), dim);
+  cummin(dim: number | { dim: number }): ValuesIndices {
+    const [v, i] = native.cummin(id(this), dimOf('cummin', dim));
     return { values: wrap(v), indices: wrap(i) };
   }
   /** Largest values over dims (all when omitted), without indices. */
-  amax(dim?: Dims, keepdim = false): Tensor { return wrap(native.amax(id(this), dim === undefined ? [] : dimList(dim), keepdim)); }
-  amin(dim?: Dims, keepdim = false): Tensor { return wrap(native.amin(id(this), dim === undefined ? [] : dimList(dim), keepdim)); }
+  amax(dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<Dims>>('amax', [dim, keepdim], ['dim', 'keepdim']));
+    return wrap(native.amax(id(this), dim == null ? [] : dimList(dim), keepdim ?? false));
+  }
+  amin(dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<Dims>>('amin', [dim, keepdim], ['dim', 'keepdim']));
+    return wrap(native.amin(id(this), dim == null ? [] : dimList(dim), keepdim ?? false));
+  }
   /** The median (the lower of the two middle values for an even count, as PyTorch), or {values, indices} along dim. */
   median(): Tensor;
-  median(dim: number, keepdim?: boolean): ValuesIndices;
-  median(dim?: number, keepdim = false): Tensor | ValuesIndices {
-    if (dim === undefined) return wrap(native.medianAll(id(this)));
-    const [v, i] = native.medianDim(id(this), dim, keepdim);
+  median(dim: number | { dim: number; keepdim?: boolean }, keepdim?: Keepdim): ValuesIndices;
+  median(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor | ValuesIndices {
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('median', [dim, keepdim], ['dim', 'keepdim']));
+    if (dim == null) return wrap(native.medianAll(id(this)));
+    const [v, i] = native.medianDim(id(this), dim, keepdim ?? false);
     return { values: wrap(v), indices: wrap(i) };
   }
   /** The k-th smallest value (k from 1) along dim. */
-  kthvalue(k: number, dim = -1, keepdim = false): ValuesIndices {
-    const [v, i] = native.kthvalue(id(this), k, dim, keepdim);
+  kthvalue(k: number, dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): ValuesIndices {
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('kthvalue', [dim, keepdim], ['dim', 'keepdim']));
+    const [v, i] = native.kthvalue(id(this), k, dim ?? -1, keepdim ?? false);
     return { values: wrap(v), indices: wrap(i) };
   }
-  countNonzero(dim?: Dims): Tensor { return wrap(native.countNonzero(id(this), dim === undefined ? [] : dimList(dim))); }
+  countNonzero(dim?: Dims | null | { dim?: Dims | null }): Tensor {
+    if (isKeywords(dim)) ({ dim } = named<{ dim?: Dims }>('countNonzero', [dim], ['dim']));
+    return wrap(native.countNonzero(id(this), dim == null ? [] : dimList(dim)));
+  }
   /** Quantiles q (a number or a 1-D tensor, in [0, 1]) over dim (or all), interpolated as numpy. */
   quantile(q: TensorLike, dim?: number | null, ...args: QuantileArgs): Tensor {
     const opts = optionsOf<QuantileOptions>('quantile', args, ['keepdim'], { extra: ['interpolation'] });
@@ -758,12 +822,21 @@ export class Tensor {
   // (a shape as an array, or PyTorch's sizes one by one: x.view(2, -1))
   view(shape: Shape | number, ...sizes: number[]): Tensor { return wrap(native.view(id(this), sizesOf('view', shape, sizes))); }
   reshape(shape: Shape | number, ...sizes: number[]): Tensor { return wrap(native.reshape(id(this), sizesOf('reshape', shape, sizes))); }
-  transpose(d0: number, d1: number): Tensor { return wrap(native.transpose(id(this), d0, d1)); }
+  transpose(dim0: number | { dim0: number; dim1: number }, dim1?: number | { dim1: number }): Tensor {
+    if (isKeywords(dim0) || isKeywords(dim1)) ({ dim0, dim1 } = named<{ dim0: number; dim1: number }>('transpose', [dim0, dim1], ['dim0', 'dim1']));
+    return wrap(native.transpose(id(this), dim0, dim1));
+  }
   permute(dims: number[] | number, ...more: number[]): Tensor { return wrap(native.permute(id(this), sizesOf('permute', dims, more))); }
-  unsqueeze(dim: number): Tensor { return wrap(native.unsqueeze(id(this), dim)); }
-  squeeze(dim?: number): Tensor { return wrap(native.squeeze(id(this), dim ?? null)); }
+  unsqueeze(dim: number | { dim: number }): Tensor { return wrap(native.unsqueeze(id(this), dimOf('unsqueeze', dim))); }
+  squeeze(dim?: number | null | { dim?: number | null }): Tensor {
+    if (isKeywords(dim)) ({ dim } = named<{ dim?: number }>('squeeze', [dim], ['dim']));
+    return wrap(native.squeeze(id(this), dim ?? null));
+  }
   expand(shape: Shape | number, ...sizes: number[]): Tensor { return wrap(native.expand(id(this), sizesOf('expand', shape, sizes))); }
-  flatten(startDim = 0, endDim = -1): Tensor { return wrap(native.flatten(id(this), startDim, endDim)); }
+  flatten(startDim?: number | { startDim?: number; endDim?: number }, endDim?: number | { endDim?: number }): Tensor {
+    if (isKeywords(startDim) || isKeywords(endDim)) ({ startDim, endDim } = named<{ startDim?: number; endDim?: number }>('flatten', [startDim, endDim], ['startDim', 'endDim']));
+    return wrap(native.flatten(id(this), startDim ?? 0, endDim ?? -1));
+  }
   repeat(sizes: number[] | number, ...more: number[]): Tensor { return wrap(native.repeat(id(this), sizesOf('repeat', sizes, more))); }
   narrow(dim: number, start: number, length: number): Tensor { return wrap(native.narrow(id(this), dim, start, length)); }
   /** narrow, copied: a new contiguous tensor (torch.narrow_copy). */
@@ -882,15 +955,21 @@ export class Tensor {
   histc(bins = 100, min = 0, max = 0): Tensor { return wrap(native.histc(id(this), bins, min, max)); }
 
   // ---------- sorting and sampling ----------
-  topk(k: number, dim = -1, largest = true, sorted = true): ValuesIndices {
-    const [v, i] = native.topk(id(this), k, dim, largest, sorted);
+  topk(k: number, ...args: PositionalOr<[dim?: number, largest?: boolean, sorted?: boolean], { dim?: number; largest?: boolean; sorted?: boolean }>): ValuesIndices {
+    let [dim, largest, sorted] = args as [number?, boolean?, boolean?];
+    if (args.some(isKeywords)) ({ dim, largest, sorted } = named<{ dim?: number; largest?: boolean; sorted?: boolean }>('topk', args, ['dim', 'largest', 'sorted']));
+    const [v, i] = native.topk(id(this), k, dim ?? -1, largest ?? true, sorted ?? true);
     return { values: wrap(v), indices: wrap(i) };
   }
-  sort(dim = -1, descending = false): ValuesIndices {
-    const [v, i] = native.sort(id(this), dim, descending);
+  sort(dim?: number | { dim?: number; descending?: boolean }, descending?: boolean | { descending?: boolean }): ValuesIndices {
+    if (isKeywords(dim) || isKeywords(descending)) ({ dim, descending } = named<{ dim?: number; descending?: boolean }>('sort', [dim, descending], ['dim', 'descending']));
+    const [v, i] = native.sort(id(this), dim ?? -1, descending ?? false);
     return { values: wrap(v), indices: wrap(i) };
   }
-  argsort(dim = -1, descending = false): Tensor { return wrap(native.argsort(id(this), dim, descending)); }
+  argsort(dim?: number | { dim?: number; descending?: boolean }, descending?: boolean | { descending?: boolean }): Tensor {
+    if (isKeywords(dim) || isKeywords(descending)) ({ dim, descending } = named<{ dim?: number; descending?: boolean }>('argsort', [dim, descending], ['dim', 'descending']));
+    return wrap(native.argsort(id(this), dim ?? -1, descending ?? false));
+  }
   multinomial(numSamples: number, ...args: PositionalOr<[replacement?: boolean], RandomDraw & { replacement?: boolean }>): Tensor {
     const o = drawArgs<{ replacement?: boolean }>('multinomial', args, ['replacement']);
     return wrap(native.multinomial(id(this), numSamples, o.replacement ?? false, o.handle));
@@ -946,8 +1025,14 @@ export class Tensor {
   /** source's values, in order, where mask is true */
   maskedScatter(mask: Tensor, source: Tensor): Tensor { return wrap(native.maskedScatter(id(this), id(mask), id(source))); }
   /** sum / mean leaving NaNs out */
-  nansum(dim?: Dims, keepdim = false): Tensor { return wrap(native.nansum(id(this), dim === undefined ? [] : dimList(dim), keepdim)); }
-  nanmean(dim?: Dims, keepdim = false): Tensor { return wrap(native.nanmean(id(this), dim === undefined ? [] : dimList(dim), keepdim)); }
+  nansum(dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<Dims>>('nansum', [dim, keepdim], ['dim', 'keepdim']));
+    return wrap(native.nansum(id(this), dim == null ? [] : dimList(dim), keepdim ?? false));
+  }
+  nanmean(dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<Dims>>('nanmean', [dim, keepdim], ['dim', 'keepdim']));
+    return wrap(native.nanmean(id(this), dim == null ? [] : dimList(dim), keepdim ?? false));
+  }
   nanmedian(): Tensor;
   nanmedian(dim: number, keepdim?: boolean): ValuesIndices;
   nanmedian(dim?: number, keepdim = false): Tensor | ValuesIndices {
@@ -1172,8 +1257,15 @@ export class Tensor {
   byte(): Tensor { return this.to({ dtype: 'uint8' }); }
   cfloat(): Tensor { return this.to({ dtype: 'complex64' }); }
   cdouble(): Tensor { return this.to({ dtype: 'complex128' }); }
-  softmax(dim: number): Tensor { return wrap(native.softmax(id(this), dim)); }
-  logSoftmax(dim: number): Tensor { return wrap(native.logSoftmax(id(this), dim)); }
+  /** softmax over dim; with dtype the input is cast to it first (PyTorch's dtype=, e.g. float32 logits of a bf16 model) */
+  softmax(dim: number | { dim: number; dtype?: DType }, opts?: { dtype?: DType }): Tensor {
+    if (typeof dim === 'number' && opts === undefined) return wrap(native.softmax(id(this), dim));
+    return softmaxLike(this, 'softmax', dim, opts);
+  }
+  logSoftmax(dim: number | { dim: number; dtype?: DType }, opts?: { dtype?: DType }): Tensor {
+    if (typeof dim === 'number' && opts === undefined) return wrap(native.logSoftmax(id(this), dim));
+    return softmaxLike(this, 'logSoftmax', dim, opts);
+  }
   outer(other: Tensor): Tensor { return wrap(native.outer(id(this), id(other))); }
   ger(other: Tensor): Tensor { return this.outer(other); }
   /** The indices of the nonzero elements, (n, ndim) (torch.argwhere). */
