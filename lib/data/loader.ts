@@ -232,7 +232,8 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
     const opts: DataLoaderOptions = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null)); // (PyTorch's None: the default)
     // batch_size=None is not the default (1): PyTorch then yields the examples one by one, unbatched.
     const unbatched = given.batchSize === null;
-    if (unbatched && opts.dropLast) throw new Error('DataLoader: batchSize null (no batching) is mutually exclusive with dropLast');    this.collateFn = opts.collateFn ?? null;
+    if (unbatched && opts.dropLast) throw new Error('DataLoader: batchSize null (no batching) is mutually exclusive with dropLast');
+    this.collateFn = opts.collateFn ?? null;
     this.iterable = !isMapStyle(dataset);
     if (this.iterable) {
       if (!isIterable(dataset)) throw new Error('DataLoader: the dataset must be map-style (length and get(i)) or iterable (for ... of / for await ... of)');

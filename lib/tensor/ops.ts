@@ -2,7 +2,7 @@
 import { native } from './native';
 import { optionsOf, keywordOptions, takesOptions } from './options';
 import { Tensor, TensorLike, _wrap as wrap, _id as id } from './tensor';
-import { Generator, drawGenerator, generatorHandle } from './generator';
+import { Generator, drawGenerator } from './generator';
 import { tensor as tensorFrom, randint, TensorData } from './creation';
 import { DType, Device, dtypeCode, dtypeName } from './dtype';
 import { det as linalgDet, inv as linalgInv, matrixPower as linalgMatrixPower, matrixExp as linalgMatrixExp, slogdet as linalgSlogdet, pinv as linalgPinv } from './linalg';
@@ -107,9 +107,9 @@ export const trilIndices = (row: number, col: number, offset = 0) => wrap(native
 export const triuIndices = (row: number, col: number, offset = 0) => wrap(native.triuIndices(row, col, offset));
 /** 1 where a draw falls below p (a tensor of probabilities), else 0, in p's dtype: torch.bernoulli. */
 export const bernoulli = (p: Tensor, opts: { generator?: Generator | null } = {}) => wrap(native.bernoulli(id(p), drawGenerator('bernoulli', opts)));
-/** A Poisson draw per element with that rate (torch.poisson). */
 /** A Binomial(count, prob) draw per element (torch.binomial; count and prob floating, broadcast alike). */
 export const binomial = (count: Tensor, prob: Tensor, opts: { generator?: Generator | null } = {}) => wrap(native.binomial(id(count), id(prob), drawGenerator('binomial', opts)));
+/** A Poisson draw per element with that rate (torch.poisson). */
 export const poisson = (rates: Tensor, opts: { generator?: Generator | null } = {}) => wrap(native.poisson(id(rates), drawGenerator('poisson', opts)));
 /** The inverse of A = L Lᵀ from its Cholesky factor L (upper: from U with A = Uᵀ U), torch.cholesky_inverse. */
 export const choleskyInverse = (L: Tensor, upper = false) => wrap(native.choleskyInverse(id(L), upper));

@@ -5,21 +5,13 @@ import { DType, Device, MemoryFormat, dtypeCode, dtypeName, isDtype, deviceCode,
 import { optionsOf, keywordOptions, PositionalOr } from './options';
 import { track, disposeHandle, keep as keepHandle } from './scope';
 import { formatTensor } from './print';
-import { Generator, drawGenerator, generatorHandle } from './generator';
+import { Generator, drawGenerator } from './generator';
 
 /** A binary in-place op's other operand for native: [handle, 0] or [-1, number]. */
 const operand = (o: TensorLike): [number, number] => (typeof o === 'number' ? [-1, o] : [id(o), 0]);
 
 /** A random op's options: a torch.Generator to draw from instead of the device's default one. */
 export interface RandomDraw { generator?: Generator | null }
-
-/** A random draw's arguments by position (keys) then optionally an options object with the generator, checked. */
-function drawArgs<O extends object>(name: string, args: unknown[], keys: (keyof O & string)[]): O & { handle: number } {
-  const o = optionsOf<O & RandomDraw>(`Tensor.${name}`, args, keys, { extra: ['generator'] });
-  const g = o.generator;
-  if (g !== undefined && g !== null && !(g instanceof Generator)) throw new Error(`Tensor.${name}: generator must be a torch.Generator, got ${typeof g}`);
-  return { ...o, handle: Generator._handle(g) };
-}
 import { registerTensorHook, registerNodeHook, registerNodePrehook, RemovableHandle } from './function';
 import { tensor as tensorFromData, emptyStrided as emptyStridedOf, TensorData } from './creation';
 import { stft as stftOf, istft as istftOf, StftArgs, IstftArgs } from './spectral';
@@ -64,6 +56,14 @@ export type Shape = number[];
 export type Scalar = number | boolean;
 export type TensorLike = Tensor | number;
 export type Dims = number | number[];
+
+/** A random draw's arguments by position (keys) then optionally an options object with the generator, checked. */
+function drawArgs<O extends object>(name: string, args: unknown[], keys: (keyof O & string)[]): O & { handle: number } {
+  const o = optionsOf<O & RandomDraw>(`Tensor.${name}`, args, keys, { extra: ['generator'] });
+  const g = o.generator;
+  if (g !== undefined && g !== null && !(g instanceof Generator)) throw new Error(`Tensor.${name}: generator must be a torch.Generator, got ${typeof g}`);
+  return { ...o, handle: Generator._handle(g) };
+}
 
 function id(t: Tensor): number {
   const h = t._id;
