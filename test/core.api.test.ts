@@ -720,6 +720,7 @@ print(json.dumps(out))`);
       ['x.transpose(dim0=0, dim1=1)', (x) => x.transpose({ dim0: 0, dim1: 1 })], ['x.unsqueeze(dim=1)', (x) => x.unsqueeze({ dim: 1 })], ['x[None].squeeze(dim=0)', (x) => x.unsqueeze(0).squeeze({ dim: 0 })],
       ['torch.sum(x, dim=1)', (x) => torch.sum(x, { dim: 1 })], ['torch.max(x, dim=1).values', (x) => torch.max(x, { dim: 1 }).values], ['torch.sort(x, descending=True).values', (x) => torch.sort(x, { descending: true }).values],
       ['torch.clamp(x, min=0.5)', (x) => torch.clamp(x, { min: 0.5 })], ['torch.topk(x, 1, dim=0).values', (x) => torch.topk(x, 1, { dim: 0 }).values], ['torch.cumsum(x, dim=0)', (x) => torch.cumsum(x, { dim: 0 })],
+      ['x.nanmedian(dim=0).values', (x) => x.nanmedian({ dim: 0 }).values], ['x.round().mode(dim=1, keepdim=True).values', (x) => x.round().mode({ dim: 1, keepdim: true }).values],
     ];
     const want = pythonJson<{ v: number[]; shape: number[] }[]>(`import torch, json, sys
 x = torch.tensor(${JSON.stringify(data)}, dtype=torch.float32)

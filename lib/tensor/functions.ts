@@ -70,7 +70,7 @@ export function median(x: Tensor, dim?: number | { dim: number; keepdim?: boolea
   return dim === undefined ? x.median() : x.median(dim, keepdim);
 }
 export function nanmedian(x: Tensor): Tensor;
-export function nanmedian(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
-export function nanmedian(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+export function nanmedian(x: Tensor, dim: number | { dim: number; keepdim?: boolean }, keepdim?: boolean | { keepdim?: boolean }): ValuesIndices;
+export function nanmedian(x: Tensor, dim?: number | { dim: number; keepdim?: boolean }, keepdim?: boolean | { keepdim?: boolean }): Tensor | ValuesIndices {
   return dim === undefined ? x.nanmedian() : x.nanmedian(dim, keepdim);
 }

@@ -1034,15 +1034,17 @@ export class Tensor {
     return wrap(native.nanmean(id(this), dim == null ? [] : dimList(dim), keepdim ?? false));
   }
   nanmedian(): Tensor;
-  nanmedian(dim: number, keepdim?: boolean): ValuesIndices;
-  nanmedian(dim?: number, keepdim = false): Tensor | ValuesIndices {
-    if (dim === undefined) return wrap(native.nanmedianAll(id(this)));
-    const [v, i] = native.nanmedianDim(id(this), dim, keepdim);
+  nanmedian(dim: number | { dim: number; keepdim?: boolean }, keepdim?: Keepdim): ValuesIndices;
+  nanmedian(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor | ValuesIndices {
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('nanmedian', [dim, keepdim], ['dim', 'keepdim']));
+    if (dim == null) return wrap(native.nanmedianAll(id(this)));
+    const [v, i] = native.nanmedianDim(id(this), dim, keepdim ?? false);
     return { values: wrap(v), indices: wrap(i) };
   }
   /** The most frequent value along dim (the smallest of ties) and an index of it. */
-  mode(dim = -1, keepdim = false): ValuesIndices {
-    const [v, i] = native.mode(id(this), dim, keepdim);
+  mode(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): ValuesIndices {
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('mode', [dim, keepdim], ['dim', 'keepdim']));
+    const [v, i] = native.mode(id(this), dim ?? -1, keepdim ?? false);
     return { values: wrap(v), indices: wrap(i) };
   }
   aminmax(opts: { dim?: number; keepdim?: boolean } = {}): { min: Tensor; max: Tensor } {
