@@ -9,7 +9,7 @@ import { Function, FunctionCtx } from '../tensor/function';
 import * as linalg from '../tensor/linalg';
 import { noGrad } from '../tensor/runtime';
 import { tidy } from '../tensor/scope';
-import { Distribution, DistributionOptions, validateArgsOf, Param, Shape, Constraint, constraints, broadcastAll, batchParams, broadcastShapes, finfoEps, finfoTiny } from './distribution';
+import { Distribution, DistributionOptions, Param, Shape, Constraint, constraints, broadcastAll, batchParams, broadcastShapes, finfoEps, finfoTiny } from './distribution';
 
 const LOG_SQRT_2PI = Math.log(Math.sqrt(2 * Math.PI));
 
@@ -22,7 +22,7 @@ abstract class LocScale extends Distribution {
   override get hasRsample() { return true; }
   constructor(loc: Param, scale: Param, opts: DistributionOptions = {}) {
     const [batch, [l, s]] = batchParams(loc, scale);
-    super(batch, [], validateArgsOf(new.target.name, opts));
+    super(batch, [], opts);
     this.loc = l;
     this.scale = s;
     this.checkArgs();
@@ -63,7 +63,7 @@ export class LogNormal extends Distribution {
   override get hasRsample() { return true; }
   constructor(loc: Param, scale: Param, opts: DistributionOptions = {}) {
     const base = new Normal(loc, scale, opts);
-    super(base.batchShape, [], validateArgsOf(new.target.name, opts));
+    super(base.batchShape, [], opts);
     this.baseDist = base;
   }
   get loc() { return this.baseDist.loc; }
@@ -100,7 +100,7 @@ export class Uniform extends Distribution {
   override get hasRsample() { return true; }
   constructor(low: Param, high: Param, opts: DistributionOptions = {}) {
     const [batch, [lo, hi]] = batchParams(low, high);
-    super(batch, [], validateArgsOf(new.target.name, opts));
+    super(batch, [], opts);
     this.low = lo;
     this.high = hi;
     if (this.validateArgs && !(lo.lt(hi).all().item() as boolean)) throw new Error('Uniform is not defined when low>= high');
@@ -137,7 +137,7 @@ export class Exponential extends Distribution {
   override get hasRsample() { return true; }
   constructor(rate: Param, opts: DistributionOptions = {}) {
     const [batch, [r]] = batchParams(rate);
-    super(batch, [], validateArgsOf(new.target.name, opts));
+    super(batch, [], opts);
     this.rate = r;
     this.checkArgs();
   }
@@ -197,7 +197,7 @@ export class Gamma extends Distribution {
   override get hasRsample() { return true; }
   constructor(concentration: Param, rate: Param, opts: DistributionOptions = {}) {
     const [batch, [c, r]] = batchParams(concentration, rate);
-    super(batch, [], validateArgsOf(new.target.name, opts));
+    super(batch, [], opts);
     this.concentration = c;
     this.rate = r;
     this.checkArgs();
@@ -246,7 +246,7 @@ export class Dirichlet extends Distribution {
   constructor(concentration: Tensor, opts: DistributionOptions = {}) {
     if (!(concentration instanceof Tensor) || concentration.ndim < 1) throw new Error('Dirichlet: concentration must be a tensor of at least one dimension');
     const shape = concentration.shape;
-    super(shape.slice(0, -1), shape.slice(-1), validateArgsOf(new.target.name, opts));
+    super(shape.slice(0, -1), shape.slice(-1), opts);
     this.concentration = concentration;
     this.checkArgs();
   }
@@ -278,7 +278,7 @@ export class Beta extends Distribution {
   constructor(concentration1: Param, concentration0: Param, opts: DistributionOptions = {}) {
     const [c1, c0] = broadcastAll(concentration1, concentration0);
     const dirichlet = new Dirichlet(stack([c1, c0], -1), opts);
-    super(dirichlet.batchShape, [], validateArgsOf(new.target.name, opts));
+    super(dirichlet.batchShape, [], opts);
     this.dirichlet = dirichlet;
   }
   get concentration1() { return this.dirichlet.concentration.select(-1, 0); }
@@ -329,7 +329,7 @@ export class MultivariateNormal extends Distribution {
     if (m.ndim < 2) throw new Error(`MultivariateNormal: ${given} must be at least two-dimensional, with optional leading batch dimensions`);
     const batchShape = broadcastShapes(m.shape.slice(0, -2), loc.shape.slice(0, -1));
     const n = loc.shape[loc.ndim - 1];
-    super(batchShape, [n], validateArgsOf(new.target.name, opts));
+    super(batchShape, [n], opts);
     this.given = given;
     this.givenMatrix = m.expand([...batchShape, -1, -1]);
     this.loc = loc.expand([...batchShape, -1]);
@@ -427,7 +427,7 @@ export class StudentT extends Distribution {
   override get hasRsample() { return true; }
   constructor(df: Param, loc: Param = 0, scale: Param = 1, opts: DistributionOptions = {}) {
     const [d, l, s] = broadcastAll(df, loc, scale);
-    super(d.shape, [], validateArgsOf(new.target.name, opts));
+    super(d.shape, [], opts);
     this.df = d;
     this.loc = l;
     this.scale = s;
@@ -470,7 +470,7 @@ export class FisherSnedecor extends Distribution {
   override get hasRsample() { return true; }
   constructor(df1: Param, df2: Param, opts: DistributionOptions = {}) {
     const [batch, [a, b]] = batchParams(df1, df2);
-    super(batch, [], validateArgsOf(new.target.name, opts));
+    super(batch, [], opts);
     this.df1 = a;
     this.df2 = b;
     this.gamma1 = new Gamma(a.mul(0.5), a, { validateArgs: false });
@@ -530,7 +530,7 @@ export class VonMises extends Distribution {
   override get support(): Constraint { return constraints.real; }
   constructor(loc: Param, concentration: Param, opts: DistributionOptions = {}) {
     const [l, k] = broadcastAll(loc, concentration);
-    super(l.shape, [], validateArgsOf(new.target.name, opts));
+    super(l.shape, [], opts);
     this.loc = l;
     this.concentration = k;
     const tau = k.pow(2).mul(4).add(1).sqrt().add(1);
@@ -594,7 +594,7 @@ export class LowRankMultivariateNormal extends Distribution {
     } catch {
       throw new Error(`Incompatible batch shapes: loc [${loc.shape}], cov_factor [${covFactor.shape}], cov_diag [${covDiag.shape}]`);
     }
-    super(batch, [n], validateArgsOf(new.target.name, opts));
+    super(batch, [n], opts);
     const m = covFactor.shape[covFactor.ndim - 1];
     this.loc = loc.expand([...batch, n]);
     this.covFactor = covFactor.expand([...batch, n, m]);
@@ -675,7 +675,7 @@ export class LKJCholesky extends Distribution {
   constructor(readonly dim: number, concentration: Param = 1, opts: DistributionOptions = {}) {
     if (!(Number.isInteger(dim) && dim >= 2)) throw new Error(`Expected dim to be an integer greater than or equal to 2. Found dim=${dim}.`);
     const [c] = broadcastAll(concentration);
-    super(c.shape, [dim, dim], validateArgsOf(new.target.name, opts));
+    super(c.shape, [dim, dim], opts);
     this.concentration = c;
     const marginal = c.add(0.5 * (dim - 2));
     const offsetTail = arangeHere(dim - 1, c);
@@ -738,7 +738,7 @@ export class Wishart extends Distribution {
     const dfT = typeof df === 'number' ? full([], df, { dtype: m.dtype, device: m.device }) : df.expand(batch);
     const p = m.shape[m.ndim - 1];
     if (dfT.le(p - 1).any().item() as boolean) throw new Error(`Value of df=${typeof df === 'number' ? df : dfT} expected to be greater than ndim - 1 = ${p - 1}.`);
-    super(batch, [p, p], validateArgsOf(new.target.name, opts));
+    super(batch, [p, p], opts);
     this.df = dfT;
     this.checkArgs();
     this.batchDims = batch.map((_, k) => -(k + 1));

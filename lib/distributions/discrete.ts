@@ -5,7 +5,7 @@ import { noGrad } from '../tensor/runtime';
 import { bernoulli, poisson, oneHot, binomial, broadcastShapes } from '../tensor/ops';
 import { Gamma } from './continuous';
 import * as F from '../nn/functional';
-import { Distribution, DistributionOptions, validateArgsOf, Param, Shape, Constraint, constraints, broadcastAll, batchParams, probsToLogits, finfoMin, finfoTiny, finfoEps } from './distribution';
+import { Distribution, DistributionOptions, Param, Shape, Constraint, constraints, broadcastAll, batchParams, probsToLogits, finfoMin, finfoTiny, finfoEps } from './distribution';
 import { isOptionsObject, optionsOf, PositionalOr } from '../tensor/options';
 
 export type ProbsOrLogits = { probs: Param; logits?: undefined } | { logits: Param; probs?: undefined };
@@ -162,7 +162,7 @@ export class Poisson extends Distribution {
   override get support(): Constraint { return constraints.nonnegativeInteger; }
   constructor(rate: Param, opts: DistributionOptions = {}) {
     const [batch, [r]] = batchParams(rate);
-    super(batch, [], validateArgsOf('Poisson', opts));
+    super(batch, [], opts);
     this.rate = r;
     this.checkArgs();
   }

@@ -47,7 +47,7 @@ export const constraints = {
 /** A distribution's options: { validateArgs }, or PyTorch's positional validate_args (a boolean). */
 export type DistributionOptions = { validateArgs?: boolean } | boolean;
 /** validateArgs from a distribution's options, checked (a misspelt key would quietly not validate). */
-export function validateArgsOf(what: string, opts: DistributionOptions | null | undefined): boolean | undefined {
+function validateArgsOf(what: string, opts: DistributionOptions | null | undefined): boolean | undefined {
   if (opts === undefined || opts === null) return undefined;
   if (typeof opts === 'boolean') return opts;
   return keywordOptions<{ validateArgs?: boolean }>(what, opts, ['validateArgs']).validateArgs;
@@ -102,10 +102,11 @@ export abstract class Distribution {
     return false;
   }
 
-  protected constructor(batchShape: Shape, eventShape: Shape = [], validateArgs?: boolean) {
+  /** validateArgs: the subclass's options as given ({ validateArgs } or PyTorch's positional boolean), checked here */
+  protected constructor(batchShape: Shape, eventShape: Shape = [], validateArgs?: DistributionOptions | null) {
     this.batchShape = batchShape;
     this.eventShape = eventShape;
-    this.validateArgs = validateArgs ?? defaultValidateArgs;
+    this.validateArgs = validateArgsOf(new.target.name, validateArgs) ?? defaultValidateArgs;
   }
 
   /** Checks every parameter against its constraint (a subclass calls this once its fields are set). */

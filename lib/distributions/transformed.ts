@@ -5,7 +5,7 @@
 import { Tensor } from '../tensor/tensor';
 import { noGrad } from '../tensor/runtime';
 import { full, fullLike, onesLike, rand } from '../tensor/creation';
-import { Distribution, DistributionOptions, validateArgsOf, Shape, Constraint, Param, constraints, broadcastAll, batchParams, finfoEps, finfoTiny } from './distribution';
+import { Distribution, DistributionOptions, Shape, Constraint, Param, constraints, broadcastAll, batchParams, finfoEps, finfoTiny } from './distribution';
 import { Normal, Uniform, Exponential, Cauchy } from './continuous';
 import { Categorical, ProbsOrLogits, ProbsLogitsRest, oneOf, binaryProbsLogits, probsLogits } from './discrete';
 import { Transform, ComposeTransform, sumRightmost, productOfSigns, ExpTransform, AffineTransform, PowerTransform, AbsTransform, StickBreakingTransform, SigmoidTransform } from './transforms';
@@ -19,7 +19,7 @@ export class Independent extends Distribution {
     }
     const shape = [...baseDist.batchShape, ...baseDist.eventShape];
     const eventDim = reinterpretedBatchNdims + baseDist.eventShape.length;
-    super(shape.slice(0, shape.length - eventDim), shape.slice(shape.length - eventDim), validateArgsOf(new.target.name, opts));
+    super(shape.slice(0, shape.length - eventDim), shape.slice(shape.length - eventDim), opts);
   }
   override get support(): Constraint | null {
     const s = this.baseDist.support;
@@ -55,7 +55,7 @@ export class TransformedDistribution extends Distribution {
     const reinterpreted = t.domain.eventDim - baseEventDim;
     const eventDim = t.codomain.eventDim + Math.max(baseEventDim - t.domain.eventDim, 0);
     const cut = forwardShape.length - eventDim;
-    super(forwardShape.slice(0, cut), forwardShape.slice(cut), validateArgsOf(new.target.name, opts));
+    super(forwardShape.slice(0, cut), forwardShape.slice(cut), opts);
     this.transforms = list;
     this.baseDist = reinterpreted > 0 ? new Independent(base, reinterpreted) : base;
   }
@@ -106,7 +106,7 @@ export class HalfNormal extends Distribution {
   override get hasRsample() { return true; }
   constructor(scale: Tensor | number, opts: DistributionOptions = {}) {
     const base = new Normal(0, scale, opts);
-    super(base.batchShape, [], validateArgsOf(new.target.name, opts));
+    super(base.batchShape, [], opts);
     this.baseDist = base;
   }
   get scale() { return this.baseDist.scale; }
@@ -143,7 +143,7 @@ export class MixtureSameFamily extends Distribution {
     }
     const km = mixtureDistribution.numEvents, kc = cb[cb.length - 1];
     if (km !== kc) throw new Error(`The Mixture distribution component (${km}) does not equal the componentDistribution.batchShape[-1] (${kc})`);
-    super(cbb, componentDistribution.eventShape, validateArgsOf(new.target.name, opts));
+    super(cbb, componentDistribution.eventShape, opts);
     this.eventNdims = componentDistribution.eventShape.length;
   }
   private pad(x: Tensor) { return x.unsqueeze(-1 - this.eventNdims); }
@@ -349,7 +349,7 @@ export class LogitRelaxedBernoulli extends Distribution {
     const [args, opts] = probsLogits('LogitRelaxedBernoulli', first, rest);
     const given = oneOf(args, 'LogitRelaxedBernoulli');
     const [batch, [p]] = batchParams(args[given] as Param);
-    super(batch, [], validateArgsOf(new.target.name, opts));
+    super(batch, [], opts);
     this.given = given;
     [this.probs, this.logits] = binaryProbsLogits(given, p);
     this.temperature = temperature instanceof Tensor ? temperature : full([], temperature, { dtype: p.dtype, device: p.device });
@@ -396,7 +396,7 @@ export class ExpRelaxedCategorical extends Distribution {
     const [args, opts] = probsLogits('ExpRelaxedCategorical', first, rest);
     const categorical = new Categorical(args as never, opts);
     const k = categorical.logits.shape[categorical.logits.ndim - 1];
-    super(categorical.batchShape, [k], validateArgsOf(new.target.name, opts));
+    super(categorical.batchShape, [k], opts);
     this.categorical = categorical;
     this.temperature = temperature instanceof Tensor ? temperature : full([], temperature, { dtype: categorical.logits.dtype, device: categorical.logits.device });
   }

@@ -225,6 +225,10 @@ function softmaxLike(x: Tensor, name: 'softmax' | 'logSoftmax', dim: number | { 
 }
 type Keepdim = boolean | { keepdim?: boolean };
 type DimKeywords<D> = { dim?: D | null; keepdim?: boolean };
+/** A reduction's (dim, keepdim) when either came as Python's keywords. */
+function dimKeywords<D>(name: string, dim: unknown, keepdim: unknown): DimKeywords<D> {
+  return named<DimKeywords<D>>(name, [dim, keepdim], ['dim', 'keepdim']);
+}
 
 /** var / std (and their mean forms): PyTorch's (dim, unbiased, keepdim), (unbiased) alone, or (dim, { correction | unbiased, keepdim }). */
 function varianceArgs(name: string, dim: Dims | boolean | null | undefined | VarianceOptions & { dim?: Dims | null }, args: unknown[]): { dims: number[] | null; correction: number; keepdim: boolean } {
@@ -681,22 +685,22 @@ export class Tensor {
 
   // ---------- reductions ----------
   sum(dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<Dims>>('sum', [dim, keepdim], ['dim', 'keepdim']));
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<Dims>('sum', dim, keepdim));
     return wrap(native.sum(id(this), dim == null ? null : dimList(dim), keepdim ?? false));
   }
   mean(dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<Dims>>('mean', [dim, keepdim], ['dim', 'keepdim']));
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<Dims>('mean', dim, keepdim));
     return wrap(native.mean(id(this), dim == null ? null : dimList(dim), keepdim ?? false));
   }
   prod(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('prod', [dim, keepdim], ['dim', 'keepdim']));
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('prod', dim, keepdim));
     return wrap(native.prod(id(this), dim ?? null, keepdim ?? false));
   }
   /** max() over everything, or {values, indices} along dim. */
   max(): Tensor;
   max(dim: number | { dim: number; keepdim?: boolean }, keepdim?: Keepdim): ValuesIndices;
   max(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor | ValuesIndices {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('max', [dim, keepdim], ['dim', 'keepdim']));
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('max', dim, keepdim));
     if (dim == null) return wrap(native.maxAll(id(this)));
     const [v, i] = native.maxDim(id(this), dim, keepdim ?? false);
     return { values: wrap(v), indices: wrap(i) };
@@ -704,17 +708,17 @@ export class Tensor {
   min(): Tensor;
   min(dim: number | { dim: number; keepdim?: boolean }, keepdim?: Keepdim): ValuesIndices;
   min(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor | ValuesIndices {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('min', [dim, keepdim], ['dim', 'keepdim']));
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('min', dim, keepdim));
     if (dim == null) return wrap(native.minAll(id(this)));
     const [v, i] = native.minDim(id(this), dim, keepdim ?? false);
     return { values: wrap(v), indices: wrap(i) };
   }
   argmax(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('argmax', [dim, keepdim], ['dim', 'keepdim']));
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('argmax', dim, keepdim));
     return wrap(native.argmax(id(this), dim ?? null, keepdim ?? false));
   }
   argmin(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('argmin', [dim, keepdim], ['dim', 'keepdim']));
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('argmin', dim, keepdim));
     return wrap(native.argmin(id(this), dim ?? null, keepdim ?? false));
   }
   /** Variance; correction 1 (unbiased) by default, as PyTorch. */
@@ -737,11 +741,11 @@ export class Tensor {
     return wrap(native.logsumexp(id(this), dimList(dim), keepdim ?? false));
   }
   all(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('all', [dim, keepdim], ['dim', 'keepdim']));
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('all', dim, keepdim));
     return wrap(dim == null ? native.all(id(this)) : native.allDim(id(this), dim, keepdim ?? false));
   }
   any(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('any', [dim, keepdim], ['dim', 'keepdim']));
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('any', dim, keepdim));
     return wrap(dim == null ? native.any(id(this)) : native.anyDim(id(this), dim, keepdim ?? false));
   }
   cumsum(dim: number | { dim: number }): Tensor { return wrap(native.cumsum(id(this), dimOf('cumsum', dim))); }
@@ -757,25 +761,25 @@ export class Tensor {
   }
   /** Largest values over dims (all when omitted), without indices. */
   amax(dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<Dims>>('amax', [dim, keepdim], ['dim', 'keepdim']));
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<Dims>('amax', dim, keepdim));
     return wrap(native.amax(id(this), dim == null ? [] : dimList(dim), keepdim ?? false));
   }
   amin(dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<Dims>>('amin', [dim, keepdim], ['dim', 'keepdim']));
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<Dims>('amin', dim, keepdim));
     return wrap(native.amin(id(this), dim == null ? [] : dimList(dim), keepdim ?? false));
   }
   /** The median (the lower of the two middle values for an even count, as PyTorch), or {values, indices} along dim. */
   median(): Tensor;
   median(dim: number | { dim: number; keepdim?: boolean }, keepdim?: Keepdim): ValuesIndices;
   median(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor | ValuesIndices {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('median', [dim, keepdim], ['dim', 'keepdim']));
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('median', dim, keepdim));
     if (dim == null) return wrap(native.medianAll(id(this)));
     const [v, i] = native.medianDim(id(this), dim, keepdim ?? false);
     return { values: wrap(v), indices: wrap(i) };
   }
   /** The k-th smallest value (k from 1) along dim. */
   kthvalue(k: number, dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): ValuesIndices {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('kthvalue', [dim, keepdim], ['dim', 'keepdim']));
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('kthvalue', dim, keepdim));
     const [v, i] = native.kthvalue(id(this), k, dim ?? -1, keepdim ?? false);
     return { values: wrap(v), indices: wrap(i) };
   }
@@ -1026,24 +1030,24 @@ export class Tensor {
   maskedScatter(mask: Tensor, source: Tensor): Tensor { return wrap(native.maskedScatter(id(this), id(mask), id(source))); }
   /** sum / mean leaving NaNs out */
   nansum(dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<Dims>>('nansum', [dim, keepdim], ['dim', 'keepdim']));
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<Dims>('nansum', dim, keepdim));
     return wrap(native.nansum(id(this), dim == null ? [] : dimList(dim), keepdim ?? false));
   }
   nanmean(dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<Dims>>('nanmean', [dim, keepdim], ['dim', 'keepdim']));
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<Dims>('nanmean', dim, keepdim));
     return wrap(native.nanmean(id(this), dim == null ? [] : dimList(dim), keepdim ?? false));
   }
   nanmedian(): Tensor;
   nanmedian(dim: number | { dim: number; keepdim?: boolean }, keepdim?: Keepdim): ValuesIndices;
   nanmedian(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor | ValuesIndices {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('nanmedian', [dim, keepdim], ['dim', 'keepdim']));
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('nanmedian', dim, keepdim));
     if (dim == null) return wrap(native.nanmedianAll(id(this)));
     const [v, i] = native.nanmedianDim(id(this), dim, keepdim ?? false);
     return { values: wrap(v), indices: wrap(i) };
   }
   /** The most frequent value along dim (the smallest of ties) and an index of it. */
   mode(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): ValuesIndices {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<DimKeywords<number>>('mode', [dim, keepdim], ['dim', 'keepdim']));
+    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('mode', dim, keepdim));
     const [v, i] = native.mode(id(this), dim ?? -1, keepdim ?? false);
     return { values: wrap(v), indices: wrap(i) };
   }
