@@ -28,8 +28,8 @@ import { vmap } from './tensor/vmap';
 export const func = { functionalCall, vmap, grad, gradAndValue, vjp, jvp, jacrev, jacfwd, hessian };
 import * as tensorUtils from './tensor/utils';
 import * as tensorboard from './io/tensorboard';
-/** torch.utils: checkpoint, and tensorboard (SummaryWriter, lib/io/tensorboard.ts). */
-export const utils = { ...tensorUtils, tensorboard };
+/** torch.utils: checkpoint, tensorboard (SummaryWriter, lib/io/tensorboard.ts), and data (torch.utils.data: DataLoader, TensorDataset, ...; also torch.data). */
+export const utils = { ...tensorUtils, tensorboard, data };
 export type { TrainingArguments, DPOArguments, ORPOArguments, KTOArguments, RewardArguments, TrainResult, LogEntry, TrainerCallback, TrainerControl, TrainerState, EvalMetric, EvalMetrics } from './train';
 export * from './models';
 

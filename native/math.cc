@@ -131,6 +131,8 @@ OP1(rsubScalar, at::rsub(a, argScalar(info, 1)))
 OP1(mulScalar, a.mul(argScalar(info, 1)))
 OP1(divScalar, a.div(argScalar(info, 1)))
 OP1(powScalar, a.pow(argScalar(info, 1)))
+// scalarPow(x, base): base ** x (torch.pow(2, x))
+OP1(scalarPow, at::pow(argScalar(info, 1), a))
 OP1(remainderScalar, a.remainder(argScalar(info, 1)))
 OP1(eqScalar, a.eq(argScalar(info, 1)))
 OP1(neScalar, a.ne(argScalar(info, 1)))
@@ -143,6 +145,8 @@ OP1(geScalar, a.ge(argScalar(info, 1)))
 OP3(where, at::where(a, b, c))
 OP2(whereScalar, at::where(a, b, argScalar(info, 2)))
 OP2(maskedFill, a.masked_fill(b, argScalar(info, 2)))
+// maskedFillTensor(x, mask, value): value a 0-d tensor (its gradient kept, as PyTorch's)
+OP3(maskedFillTensor, a.masked_fill(b, c))
 Napi::Value clamp(const Napi::CallbackInfo& info) {
   const at::Tensor& a = T0;
   SkipAutogradIfUnneeded skip(a);
@@ -324,6 +328,7 @@ INPLACE(uniform_, self.uniform_(argDouble(info, 1), argDouble(info, 2), optGener
 INPLACE(sqrt_, self.sqrt_())
 INPLACE(clampMax_, self.clamp_max_(argScalar(info, 1)))
 INPLACE(maskedFill_, self.masked_fill_(T1, argScalar(info, 2)))
+INPLACE(maskedFillTensor_, self.masked_fill_(T1, argTensor(info, 2)))
 // clamp_(x, min|null, max|null)
 INPLACE(clamp_, self.clamp_(isNullish(info, 1) ? c10::optional<at::Scalar>() : argScalar(info, 1),
                             isNullish(info, 2) ? c10::optional<at::Scalar>() : argScalar(info, 2)))
@@ -617,16 +622,16 @@ void registerMath(Registrar& r) {
   R(dot); R(mv); R(kron); R(cross); R(cdist); R(tensordot); R(einsum);
   R(add); R(sub); R(mul); R(div); R(pow); R(remainder); R(maximum); R(minimum);
   R(eq); R(ne); R(lt); R(le); R(gt); R(ge); R(logicalAnd); R(logicalOr);
-  R(addScalar); R(subScalar); R(rsubScalar); R(mulScalar); R(divScalar); R(powScalar);
+  R(addScalar); R(subScalar); R(rsubScalar); R(mulScalar); R(divScalar); R(powScalar); R(scalarPow);
   R(remainderScalar); R(eqScalar); R(neScalar); R(ltScalar); R(leScalar); R(gtScalar); R(geScalar);
-  R(where); R(whereScalar); R(maskedFill); R(clamp);
+  R(where); R(whereScalar); R(maskedFill); R(maskedFillTensor); R(clamp);
   R(sum); R(mean); R(prod); R(maxAll); R(minAll); R(maxDim); R(minDim); R(argmax); R(argmin);
   R(var); r.add<std_>("std"); R(norm); R(logsumexp); R(all); R(any); R(cumsum);
   R(matmul); R(mm); R(bmm); R(addmm); R(baddbmm); R(outer);
   R(add_); R(addScalar_); R(sub_); R(mul_); R(mulScalar_); R(div_); R(divScalar_);
   R(addcmul_); R(addmm_); R(addcdiv_); R(lerp_); R(lerpTensor_); R(copy_); R(zero_); R(fill_);
   R(poisson); R(binomial); R(standardGamma); R(sampleDirichlet); R(dirichletGrad);
-  R(normal_); R(uniform_); R(sqrt_); R(clampMax_); R(maskedFill_);
+  R(normal_); R(uniform_); R(sqrt_); R(clampMax_); R(maskedFill_); R(maskedFillTensor_);
   R(clamp_); R(relu_); R(exp_); R(log_); R(abs_); R(neg_); R(tanh_); R(sigmoid_); R(erfinv_); R(powScalar_);
   R(acos_); R(acosh_); R(asin_); R(asinh_); R(atan_); R(atanh_); R(ceil_); R(cos_); R(cosh_); R(digamma_); R(erf_); R(erfc_);
   R(exp2_); R(expm1_); R(floor_); R(frac_); R(lgamma_); R(log10_); R(log1p_); R(log2_); R(reciprocal_); R(round_); R(rsqrt_);

@@ -14,6 +14,8 @@ namespace {
   Napi::Value name(const Napi::CallbackInfo& info) { return ret(info, expr); }
 
 OP(view, T0.view(argInts(info, 1)))
+// viewDtype(x, dtype): the same bytes read as another dtype (Tensor.view(dtype))
+OP(viewDtype, T0.view(argDtype(info, 1)))
 OP(reshape, T0.reshape(argInts(info, 1)))
 OP(transpose, T0.transpose(argInt64(info, 1), argInt64(info, 2)))
 OP(t, T0.t())
@@ -217,7 +219,7 @@ Napi::Value sliceScatter(const Napi::CallbackInfo& info) {
 
 void registerShape(Registrar& r) {
 #define R(name) r.add<name>(#name)
-  R(view); R(reshape); R(transpose); R(t); R(permute); R(unsqueeze); R(squeeze); R(expand);
+  R(view); R(viewDtype); R(reshape); R(transpose); R(t); R(permute); R(unsqueeze); R(squeeze); R(expand);
   R(flatten); R(repeat); R(cat); R(stack); R(narrow); R(narrowCopy); R(asStrided); R(select); R(slice); R(indexSelect);
   R(gather); R(tril); R(triu); R(split); R(chunk); R(topk); R(sort); R(argsort);
   R(multinomial); R(scatter); R(scatterScalar); R(oneHot);

@@ -736,7 +736,7 @@ print(json.dumps([{'v': (lambda t: t.double().flatten().tolist())(eval(c)), 'sha
       expect(torch.nn.functional.logSoftmax(x, -1, { dtype: 'float64' }).dtype).toBe('float64');
       // a misspelt keyword, or a keyword given twice, is an error, never the default
       const loose = x as unknown as Record<string, (...a: unknown[]) => unknown>;
-      expect(() => loose.sum.call(x, { dims: 0 })).toThrow(/Tensor.sum: unknown option 'dims' \(it takes dim, keepdim\)/);
+      expect(() => loose.sum.call(x, { dims: 0 })).toThrow(/Tensor.sum: unknown option 'dims' \(it takes dim, keepdim, dtype\)/);
       expect(() => loose.max.call(x, 1, { keep_dim: true })).toThrow(/Tensor.max: unknown option 'keep_dim'/);
       expect(() => loose.sort.call(x, 0, { dim: 1 })).toThrow(/Tensor.sort: dim is given twice/);
       expect(() => loose.clamp.call(x, { min: 0 }, 1)).toThrow(/Tensor.clamp: an options object goes last/);

@@ -503,7 +503,7 @@ export const cases: Case[] = [
       const m1 = F.maxPool1dWithIndices(y, 3, { stride: 2, padding: 1 });
       const m3 = F.maxPool3dWithIndices(v, 2);
       return [values, indices, F.maxUnpool2d(values, indices, 2), F.maxUnpool2d(values, indices, 2, { outputSize: [7, 7] }), m1, F.maxUnpool1d(m1.values, m1.indices, 3, { stride: 2, padding: 1 }), m3, F.maxUnpool3d(m3.values, m3.indices, 2),
-        F.adaptiveMaxPool1d(y, 3), F.adaptiveMaxPool2d(x, [4, 3]), F.adaptiveMaxPool3d(v, 2), F.lpPool1d(y.abs(), 2, 3, { stride: 2 }), F.lpPool2d(x, 3, 2), F.lpPool2d(x.abs(), 1.5, [2, 3], { stride: [1, 2], ceilMode: true }),
+        F.adaptiveMaxPool1dWithIndices(y, 3), F.adaptiveMaxPool2dWithIndices(x, [4, 3]), F.adaptiveMaxPool3dWithIndices(v, 2), F.lpPool1d(y.abs(), 2, 3, { stride: 2 }), F.lpPool2d(x, 3, 2), F.lpPool2d(x.abs(), 1.5, [2, 3], { stride: [1, 2], ceilMode: true }),
         F.localResponseNorm(y, 3), F.localResponseNorm(x, 2, { alpha: 0.01, beta: 0.5, k: 2 }), F.localResponseNorm(v, 3), F.channelShuffle(x, 3), F.channelShuffle(x.detach(), 3), F.rrelu(x), F.dropout3d(v, 0.5, false), F.featureAlphaDropout(x, 0.3, false)];
     },
     py: `def f(x, y, v):

@@ -317,7 +317,7 @@ export class ConvTranspose3d extends ConvTransposeNd {
 abstract class AdaptiveMaxPoolNd extends Module {
   constructor(private readonly nd: 1 | 2 | 3, readonly outputSize: Size) { super(); }
   forwardWithIndices(x: Tensor): { values: Tensor; indices: Tensor } {
-    return [F.adaptiveMaxPool1d, F.adaptiveMaxPool2d, F.adaptiveMaxPool3d][this.nd - 1](x, this.outputSize);
+    return [F.adaptiveMaxPool1dWithIndices, F.adaptiveMaxPool2dWithIndices, F.adaptiveMaxPool3dWithIndices][this.nd - 1](x, this.outputSize);
   }
   forward(x: Tensor): Tensor {
     const r = this.forwardWithIndices(x);

@@ -6,12 +6,13 @@ import { tidy } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
 import { Generator } from '../tensor/generator';
 import type { DType } from '../tensor/dtype';
-import { optionsOf, takesOptions } from '../tensor/options';
+import { optionsOf, takesOptions, keywordOptions } from '../tensor/options';
 
 const optId = (t?: Tensor | null) => (t ? id(t) : -1);
 
-/** y = x Wᵀ + b, W of shape (out, in). */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+/** y = x Wᵀ + b, W of shape (out, in); bias by position or as { bias }. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null | { bias?: Tensor | null }): Tensor {
+  if (bias != null && !(bias instanceof Tensor)) bias = optionsOf<{ bias?: Tensor | null }>('linear', [bias], ['bias']).bias;
   return wrap(native.linear(id(x), id(weight), optId(bias)));
 }
 /** F.softmax(x, dim) or (x, { dim, dtype }): with dtype the input is cast first, as PyTorch's. */
@@ -23,9 +24,8 @@ export function logSoftmax(x: Tensor, dim: number | { dim: number; dtype?: DType
   if (typeof dim === 'number' && opts === undefined) return wrap(native.logSoftmax(id(x), dim));
   return x.logSoftmax(dim, opts);
 }
-export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
-  return wrap(native.layerNorm(id(x), normalizedShape, optId(weight), optId(bias), eps));
-}
+export const layerNorm = takesOptions('layerNorm', 2, ['weight', 'bias', 'eps'], (x: Tensor, normalizedShape: number[], opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}) =>
+  wrap(native.layerNorm(id(x), normalizedShape, optId(opts.weight), optId(opts.bias), opts.eps ?? 1e-5)));
 /** Rows of weight picked by integer indices; the paddingIdx row gets no gradient. */
 /**
  * F.embedding: rows of weight by index. sparse: weight's gradient is a sparse tensor of just the
@@ -33,9 +33,8 @@ export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor 
  * often it appears in the batch.
  */
 /** F.one_hot: int64 indices to one-hot vectors of numClasses (default: the largest index + 1) in a new last dim. */
-export function oneHot(input: Tensor, numClasses = -1): Tensor {
-  return wrap(native.oneHot(id(input), numClasses));
-}
+export const oneHot = takesOptions('oneHot', 1, ['numClasses'], (input: Tensor, opts: { numClasses?: number } = {}) =>
+  wrap(native.oneHot(id(input), opts.numClasses ?? -1)));
 export const embedding = takesOptions('embedding', 2, ['paddingIdx', 'maxNorm', 'normType', 'scaleGradByFreq', 'sparse'], function embedding(input: Tensor, weight: Tensor, opts: { paddingIdx?: number | null; maxNorm?: number | null; normType?: number; scaleGradByFreq?: boolean; sparse?: boolean } = {}): Tensor {
   // maxNorm: the rows looked up are first rescaled in place (in weight itself) to that norm at most, as PyTorch's
   if (opts.maxNorm != null) native.embeddingRenorm_(id(weight), id(input.contiguous()), opts.maxNorm, opts.normType ?? 2);
@@ -82,16 +81,32 @@ export const embeddingBag = takesOptions('embeddingBag', 2, ['offsets', 'maxNorm
     return wrap(native.embeddingBag(id(weight), id(ids), id(offsets), mode, psw ? id(psw) : -1, opts.includeLastOffset ?? false, p));
   });
 }, { fixed: { scaleGradByFreq: false, sparse: false } });
-export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
-  if (p < 0 || p > 1) throw new Error(`dropout: p must be in [0, 1], got ${p}`);
-  return wrap(native.dropout(id(x), p, training));
+/** F.dropout's (and its kin's) arguments after the input: p, training, inplace. */
+interface DropoutOptions { p?: number; training?: boolean; inplace?: boolean }
+const DROPOUT_KEYS = ['p', 'training', 'inplace'] as const;
+/** The dropout f with p checked; inplace writes the result into x itself and returns x, as PyTorch's. */
+function dropoutOf(name: string, x: Tensor, o: DropoutOptions, trainingByDefault: boolean, f: (x: Tensor, p: number, training: boolean) => Tensor): Tensor {
+  const p = o.p ?? 0.5, training = o.training ?? trainingByDefault;
+  if (!(p >= 0 && p <= 1)) throw new Error(`${name}: p must be in [0, 1], got ${p}`);
+  return o.inplace ? x._inplace_((t) => f(t, p, training)) : f(x, p, training);
 }
+/** Elements zeroed with probability p, the rest scaled by 1/(1-p), when training (PyTorch's default: true). */
+export const dropout = takesOptions('dropout', 1, DROPOUT_KEYS, (x: Tensor, opts: DropoutOptions = {}) =>
+  dropoutOf('dropout', x, opts, true, (t, p, training) => wrap(native.dropout(id(t), p, training))));
 /** GELU; approximate 'tanh' is GPT-2's gelu_new. */
 export function gelu(x: Tensor, opts: { approximate?: 'none' | 'tanh' } | 'none' | 'tanh' = {}): Tensor {
-  const approximate = typeof opts === 'string' ? opts : opts.approximate ?? 'none';
+  const approximate = typeof opts === 'string' ? opts : keywordOptions<{ approximate?: 'none' | 'tanh' }>('gelu', opts, ['approximate']).approximate ?? 'none';
+  if (approximate !== 'none' && approximate !== 'tanh') throw new Error(`gelu: approximate must be 'none' or 'tanh', got '${approximate}'`);
   return wrap(native.gelu(id(x), approximate));
 }
-export const relu = (x: Tensor) => x.relu();
+type InplaceArg = [inplace?: boolean] | [opts?: { inplace?: boolean }];
+/** An activation's inplace flag, by position or in an options object (F.relu(x, inplace=True)). */
+function inplaceOf(name: string, args: unknown[]): boolean {
+  if (args.length === 0 || args[0] === undefined) return false;
+  return optionsOf<{ inplace?: boolean }>(name, args, ['inplace']).inplace ?? false;
+}
+/** F.relu(x, inplace=False); with inplace, x itself is overwritten and returned. */
+export const relu = (x: Tensor, ...args: InplaceArg) => (inplaceOf('relu', args) ? x.relu_() : x.relu());
 export const sigmoid = (x: Tensor) => x.sigmoid();
 export const tanh = (x: Tensor) => x.tanh();
 
@@ -149,13 +164,16 @@ export const binaryCrossEntropy = takesOptions('binaryCrossEntropy', 2, ['weight
 /** Binary cross-entropy of logits (sigmoid inside, numerically stable); posWeight weighs the positives per class. */
 export const binaryCrossEntropyWithLogits = takesOptions('binaryCrossEntropyWithLogits', 2, ['weight', 'sizeAverage', 'reduce', 'reduction', 'posWeight'], (input: Tensor, target: Tensor, opts: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {}) =>
   wrap(native.binaryCrossEntropyWithLogits(id(input), id(target), optId(opts.weight), optId(opts.posWeight), reductionCode(opts.reduction, 'binaryCrossEntropyWithLogits'))));
-export const cosineSimilarity = (x1: Tensor, x2: Tensor, dim = 1, eps = 1e-8) => wrap(native.cosineSimilarity(id(x1), id(x2), dim, eps));
+export const cosineSimilarity = takesOptions('cosineSimilarity', 2, ['dim', 'eps'], (x1: Tensor, x2: Tensor, opts: { dim?: number; eps?: number } = {}) =>
+  wrap(native.cosineSimilarity(id(x1), id(x2), opts.dim ?? 1, opts.eps ?? 1e-8)));
 /** The multi-class multi-label hinge loss: target holds class indices, -1 ends the list (F.multilabel_margin_loss). */
 export const multilabelMarginLoss = takesOptions('multilabelMarginLoss', 2, ['sizeAverage', 'reduce', 'reduction'], (input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}) =>
   wrap(native.multilabelMarginLoss(id(input), id(target), reductionCode(opts.reduction, 'multilabelMarginLoss'))));
 /** max(d(a, p) - d(a, n) + margin, 0) with a distance of your own (pairwiseDistance by default). */
 export function tripletMarginWithDistanceLoss(anchor: Tensor, positive: Tensor, negative: Tensor,
-  opts: { distanceFunction?: (x: Tensor, y: Tensor) => Tensor; margin?: number; swap?: boolean; reduction?: Reduction } = {}): Tensor {
+  options: { distanceFunction?: ((x: Tensor, y: Tensor) => Tensor) | null; margin?: number; swap?: boolean; reduction?: Reduction } = {}): Tensor {
+  // (keyword-only in PyTorch, as here)
+  const opts = keywordOptions<typeof options>('tripletMarginWithDistanceLoss', options, ['distanceFunction', 'margin', 'swap', 'reduction']);
   const margin = opts.margin ?? 1;
   if (!(margin > 0)) throw new Error(`tripletMarginWithDistanceLoss: expected margin to be greater than 0, got ${margin} instead`);
   const dims = [anchor.ndim, positive.ndim, negative.ndim];
@@ -171,8 +189,8 @@ export function tripletMarginWithDistanceLoss(anchor: Tensor, positive: Tensor, 
   reductionCode(r, 'tripletMarginWithDistanceLoss');
   return r === 'mean' ? loss.mean() : r === 'sum' ? loss.sum() : loss;
 }
-export const pairwiseDistance = (x1: Tensor, x2: Tensor, p = 2, eps = 1e-6, keepdim = false) =>
-  wrap(native.pairwiseDistance(id(x1), id(x2), p, eps, keepdim));
+export const pairwiseDistance = takesOptions('pairwiseDistance', 2, ['p', 'eps', 'keepdim'], (x1: Tensor, x2: Tensor, opts: { p?: number; eps?: number; keepdim?: boolean } = {}) =>
+  wrap(native.pairwiseDistance(id(x1), id(x2), opts.p ?? 2, opts.eps ?? 1e-6, opts.keepdim ?? false)));
 /** x / max(‖x‖_p over dim, eps), as F.normalize. */
 export const normalize = takesOptions('normalize', 1, ['p', 'dim', 'eps'], function normalize(x: Tensor, opts: { p?: number; dim?: number; eps?: number } = {}): Tensor {
   const n = x.norm(opts.p ?? 2, opts.dim ?? 1, true);
@@ -184,23 +202,29 @@ export const normalize = takesOptions('normalize', 1, ['p', 'dim', 'eps'], funct
 });
 
 // ---------- activations ----------
-export const silu = (x: Tensor) => wrap(native.silu(id(x)));
-export const mish = (x: Tensor) => wrap(native.mish(id(x)));
+/** x · sigmoid(x) (inplace: written into x) */
+export const silu = (x: Tensor, ...args: InplaceArg) => (inplaceOf('silu', args) ? x._inplace_(silu) : wrap(native.silu(id(x))));
+export const mish = (x: Tensor, ...args: InplaceArg) => (inplaceOf('mish', args) ? x._inplace_(mish) : wrap(native.mish(id(x))));
 export const logSigmoid = (x: Tensor) => wrap(native.logSigmoid(id(x)));
 /** F.logsigmoid, PyTorch's spelling of logSigmoid. */
 export const logsigmoid = logSigmoid;
-export const selu = (x: Tensor) => wrap(native.selu(id(x)));
-export const hardswish = (x: Tensor) => wrap(native.hardswish(id(x)));
-export const hardsigmoid = (x: Tensor) => wrap(native.hardsigmoid(id(x)));
+export const selu = (x: Tensor, ...args: InplaceArg) => (inplaceOf('selu', args) ? selu_(x) : wrap(native.selu(id(x))));
+export const hardswish = (x: Tensor, ...args: InplaceArg) => (inplaceOf('hardswish', args) ? x._inplace_(hardswish) : wrap(native.hardswish(id(x))));
+export const hardsigmoid = (x: Tensor, ...args: InplaceArg) => (inplaceOf('hardsigmoid', args) ? x._inplace_(hardsigmoid) : wrap(native.hardsigmoid(id(x))));
 /** log(1 + exp(beta x)) / beta, linear above threshold. */
-export const softplus = (x: Tensor, beta = 1, threshold = 20) => wrap(native.softplus(id(x), beta, threshold));
-export const elu = (x: Tensor, alpha = 1) => wrap(native.elu(id(x), alpha));
-export const celu = (x: Tensor, alpha = 1) => wrap(native.celu(id(x), alpha));
-export const leakyRelu = (x: Tensor, negativeSlope = 0.01) => wrap(native.leakyRelu(id(x), negativeSlope));
-export const hardtanh = (x: Tensor, minVal = -1, maxVal = 1) => wrap(native.hardtanh(id(x), minVal, maxVal));
-export const relu6 = (x: Tensor) => hardtanh(x, 0, 6);
+export const softplus = takesOptions('softplus', 1, ['beta', 'threshold'], (x: Tensor, opts: { beta?: number; threshold?: number } = {}) =>
+  wrap(native.softplus(id(x), opts.beta ?? 1, opts.threshold ?? 20)));
+export const elu = takesOptions('elu', 1, ['alpha', 'inplace'], (x: Tensor, opts: { alpha?: number; inplace?: boolean } = {}) =>
+  (opts.inplace ? elu_(x, opts.alpha ?? 1) : wrap(native.elu(id(x), opts.alpha ?? 1))));
+export const celu = takesOptions('celu', 1, ['alpha', 'inplace'], (x: Tensor, opts: { alpha?: number; inplace?: boolean } = {}) =>
+  (opts.inplace ? celu_(x, opts.alpha ?? 1) : wrap(native.celu(id(x), opts.alpha ?? 1))));
+export const leakyRelu = takesOptions('leakyRelu', 1, ['negativeSlope', 'inplace'], (x: Tensor, opts: { negativeSlope?: number; inplace?: boolean } = {}) =>
+  (opts.inplace ? leakyRelu_(x, opts.negativeSlope ?? 0.01) : wrap(native.leakyRelu(id(x), opts.negativeSlope ?? 0.01))));
+export const hardtanh = takesOptions('hardtanh', 1, ['minVal', 'maxVal', 'inplace'], (x: Tensor, opts: { minVal?: number; maxVal?: number; inplace?: boolean } = {}) =>
+  (opts.inplace ? hardtanh_(x, opts.minVal ?? -1, opts.maxVal ?? 1) : wrap(native.hardtanh(id(x), opts.minVal ?? -1, opts.maxVal ?? 1))));
+export const relu6 = (x: Tensor, ...args: InplaceArg) => hardtanh(x, 0, 6, inplaceOf('relu6', args));
 /** The first half of dim times the sigmoid of the second half. */
-export const glu = (x: Tensor, dim = -1) => wrap(native.glu(id(x), dim));
+export const glu = takesOptions('glu', 1, ['dim'], (x: Tensor, opts: { dim?: number } = {}) => wrap(native.glu(id(x), opts.dim ?? -1)));
 export const prelu = (x: Tensor, weight: Tensor) => wrap(native.prelu(id(x), id(weight)));
 export function softsign(x: Tensor): Tensor {
   const d = x.abs().add(1);
@@ -322,13 +346,25 @@ export const maxPool1dWithIndices = (x: Tensor, kernelSize: Size, ...opts: MaxPo
 export const maxPool2dWithIndices = (x: Tensor, kernelSize: Size, ...opts: MaxPoolWithIndicesArgs) => maxPoolWithIndices(2, x, kernelSize, opts);
 export const maxPool3dWithIndices = (x: Tensor, kernelSize: Size, ...opts: MaxPoolWithIndicesArgs) => maxPoolWithIndices(3, x, kernelSize, opts);
 /** Adaptive max pooling to outputSize: { values, indices }. */
-function adaptiveMaxPool(nd: number, x: Tensor, outputSize: Size): { values: Tensor; indices: Tensor } {
+function adaptiveMaxPoolWithIndices(nd: number, x: Tensor, outputSize: Size): { values: Tensor; indices: Tensor } {
   const [values, indices] = (native.adaptiveMaxPool(id(x), sizes(outputSize, nd, `adaptiveMaxPool${nd}d outputSize`), nd) as number[]).map(wrap);
   return { values, indices };
 }
-export const adaptiveMaxPool1d = (x: Tensor, outputSize: Size) => adaptiveMaxPool(1, x, outputSize);
-export const adaptiveMaxPool2d = (x: Tensor, outputSize: Size) => adaptiveMaxPool(2, x, outputSize);
-export const adaptiveMaxPool3d = (x: Tensor, outputSize: Size) => adaptiveMaxPool(3, x, outputSize);
+/** Adaptive max pooling to outputSize: the values, as F.adaptive_max_pool*d (returnIndices: use the WithIndices form). */
+function adaptiveMaxPool(nd: number, x: Tensor, outputSize: Size, args: unknown[]): Tensor {
+  const name = `adaptiveMaxPool${nd}d`;
+  if (optionsOf<{ returnIndices?: boolean }>(name, args, ['returnIndices']).returnIndices) throw new Error(`${name}: with returnIndices use ${name}WithIndices, which gives { values, indices }`);
+  const r = adaptiveMaxPoolWithIndices(nd, x, outputSize);
+  r.indices.dispose();
+  return r.values;
+}
+type AdaptiveMaxPoolArgs = [returnIndices?: false] | [opts?: { returnIndices?: false }];
+export const adaptiveMaxPool1d = (x: Tensor, outputSize: Size, ...args: AdaptiveMaxPoolArgs) => adaptiveMaxPool(1, x, outputSize, args);
+export const adaptiveMaxPool2d = (x: Tensor, outputSize: Size, ...args: AdaptiveMaxPoolArgs) => adaptiveMaxPool(2, x, outputSize, args);
+export const adaptiveMaxPool3d = (x: Tensor, outputSize: Size, ...args: AdaptiveMaxPoolArgs) => adaptiveMaxPool(3, x, outputSize, args);
+export const adaptiveMaxPool1dWithIndices = (x: Tensor, outputSize: Size) => adaptiveMaxPoolWithIndices(1, x, outputSize);
+export const adaptiveMaxPool2dWithIndices = (x: Tensor, outputSize: Size) => adaptiveMaxPoolWithIndices(2, x, outputSize);
+export const adaptiveMaxPool3dWithIndices = (x: Tensor, outputSize: Size) => adaptiveMaxPoolWithIndices(3, x, outputSize);
 export interface FractionalMaxPoolOptions {
   /** the output's spatial size, or */
   outputSize?: Size | null;
@@ -437,18 +473,24 @@ export function channelShuffle(x: Tensor, groups: number): Tensor {
 export const rrelu = takesOptions('rrelu', 1, ['lower', 'upper', 'training', 'inplace'], (x: Tensor, opts: { lower?: number; upper?: number; training?: boolean; generator?: Generator } = {}) =>
   wrap(native.rrelu(id(x), opts.lower ?? 1 / 8, opts.upper ?? 1 / 3, opts.training ?? false, opts.generator ? Generator._handle(opts.generator) : -1)), { extra: ['generator'], fixed: { inplace: false } });
 /** Whole channels of (N, C, D, H, W) (or (C, D, H, W)) dropped with probability p (F.dropout3d). */
-export function dropout3d(x: Tensor, p = 0.5, training = true): Tensor {
-  if (p < 0 || p > 1) throw new Error(`dropout3d: p must be in [0, 1], got ${p}`);
+export const dropout3d = takesOptions('dropout3d', 1, DROPOUT_KEYS, (x: Tensor, opts: DropoutOptions = {}) => {
   if (x.ndim !== 4 && x.ndim !== 5) throw new Error(`dropout3d: expected a 4-D or 5-D input, got [${x.shape}]`);
-  const batched = x.ndim === 5;
-  const y = wrap(native.featureDropout(id(batched ? x : x.unsqueeze(0)), p, training));
-  return batched ? y : y.squeeze(0);
+  return dropoutOf('dropout3d', x, opts, true, (t, p, training) => channelDropout(t, p, training, 5));
+});
+/** Whole channels dropped, for inputs batched (ndim `batchedDims`) or not. */
+function channelDropout(x: Tensor, p: number, training: boolean, batchedDims: number): Tensor {
+  const batched = x.ndim === batchedDims;
+  if (batched) return wrap(native.featureDropout(id(x), p, training));
+  const one = x.unsqueeze(0);
+  const y = wrap(native.featureDropout(id(one), p, training));
+  one.dispose();
+  const out = y.squeeze(0);
+  y.dispose();
+  return out;
 }
-/** Alpha dropout of whole channels (F.feature_alpha_dropout). */
-export function featureAlphaDropout(x: Tensor, p = 0.5, training = false): Tensor {
-  if (p < 0 || p > 1) throw new Error(`featureAlphaDropout: p must be in [0, 1], got ${p}`);
-  return wrap(native.featureAlphaDropout(id(x), p, training));
-}
+/** Alpha dropout of whole channels (F.feature_alpha_dropout; PyTorch's default training: false). */
+export const featureAlphaDropout = takesOptions('featureAlphaDropout', 1, DROPOUT_KEYS, (x: Tensor, opts: DropoutOptions = {}) =>
+  dropoutOf('featureAlphaDropout', x, opts, false, (t, p, training) => wrap(native.featureAlphaDropout(id(t), p, training))));
 export const adaptiveAvgPool1d = (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 1, 'adaptiveAvgPool1d outputSize'), 1));
 export const adaptiveAvgPool2d = (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 2, 'adaptiveAvgPool2d outputSize'), 2));
 export const adaptiveAvgPool3d = (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 3, 'adaptiveAvgPool3d outputSize'), 3));
@@ -458,33 +500,38 @@ export const adaptiveAvgPool3d = (x: Tensor, outputSize: Size) => wrap(native.ad
 export const pixelShuffle = (x: Tensor, upscaleFactor: number) => wrap(native.pixelShuffle(id(x), upscaleFactor));
 /** (N, C, H·r, W·r) -> (N, C·r², H, W) */
 export const pixelUnshuffle = (x: Tensor, downscaleFactor: number) => wrap(native.pixelUnshuffle(id(x), downscaleFactor));
-export const hardshrink = (x: Tensor, lambd = 0.5) => wrap(native.hardshrink(id(x), lambd));
-export const softshrink = (x: Tensor, lambd = 0.5) => wrap(native.softshrink(id(x), lambd));
+export const hardshrink = takesOptions('hardshrink', 1, ['lambd'], (x: Tensor, opts: { lambd?: number } = {}) => wrap(native.hardshrink(id(x), opts.lambd ?? 0.5)));
+export const softshrink = takesOptions('softshrink', 1, ['lambd'], (x: Tensor, opts: { lambd?: number } = {}) => wrap(native.softshrink(id(x), opts.lambd ?? 0.5)));
 export const tanhshrink = (x: Tensor) => x.sub(x.tanh());
 /** value where x <= threshold, x elsewhere */
-export const threshold = (x: Tensor, thresholdValue: number, value: number) => wrap(native.threshold(id(x), thresholdValue, value));
-export const softmin = (x: Tensor, dim: number) => softmax(x.neg(), dim);
+export const threshold = takesOptions('threshold', 1, ['threshold', 'value', 'inplace'], (x: Tensor, opts: { threshold: number; value: number; inplace?: boolean }) => {
+  if (typeof opts.threshold !== 'number' || typeof opts.value !== 'number') throw new Error('threshold: takes threshold and value (numbers)');
+  return opts.inplace ? threshold_(x, opts.threshold, opts.value) : wrap(native.threshold(id(x), opts.threshold, opts.value));
+});
+/** softmax(-x) over dim (which, as in softmax, must be given); with dtype the input is cast first. */
+export const softmin = takesOptions('softmin', 1, ['dim', '_stacklevel', 'dtype'], (x: Tensor, opts: { dim?: number; _stacklevel?: number; dtype?: DType }) => {
+  if (typeof opts.dim !== 'number') throw new Error('softmin: give the dim to take it over (F.softmin(x, -1))');
+  const neg = x.neg();
+  const out = neg.softmax(opts.dim, { dtype: opts.dtype });
+  neg.dispose();
+  return out;
+});
 /** Whole channels zeroed with probability p (and the rest scaled by 1/(1-p)): inputs (N, C, H, W) or (C, H, W). */
-export function dropout2d(x: Tensor, p = 0.5, training = true): Tensor {
-  if (p < 0 || p > 1) throw new Error(`dropout2d: p must be in [0, 1], got ${p}`);
+export const dropout2d = takesOptions('dropout2d', 1, DROPOUT_KEYS, (x: Tensor, opts: DropoutOptions = {}) => {
   if (x.ndim !== 3 && x.ndim !== 4) throw new Error(`dropout2d: expected a 3-D or 4-D input, got [${x.shape}]`);
-  return wrap(native.featureDropout(id(x), p, training));
-}
+  return dropoutOf('dropout2d', x, opts, true, (t, p, training) => wrap(native.featureDropout(id(t), p, training)));
+});
 /** dropout2d's 1-D form: (N, C, L) or (C, L). */
-export function dropout1d(x: Tensor, p = 0.5, training = true): Tensor {
-  if (p < 0 || p > 1) throw new Error(`dropout1d: p must be in [0, 1], got ${p}`);
+export const dropout1d = takesOptions('dropout1d', 1, DROPOUT_KEYS, (x: Tensor, opts: DropoutOptions = {}) => {
   if (x.ndim !== 2 && x.ndim !== 3) throw new Error(`dropout1d: expected a 2-D or 3-D input, got [${x.shape}]`);
-  const batched = x.ndim === 3;
-  const y = wrap(native.featureDropout(id(batched ? x : x.unsqueeze(0)), p, training));
-  return batched ? y : y.squeeze(0);
-}
-/** Dropout keeping the self-normalizing mean and variance of SELU networks. */
-export function alphaDropout(x: Tensor, p = 0.5, training = false): Tensor {
-  if (p < 0 || p > 1) throw new Error(`alphaDropout: p must be in [0, 1], got ${p}`);
-  return wrap(native.alphaDropout(id(x), p, training));
-}
+  return dropoutOf('dropout1d', x, opts, true, (t, p, training) => channelDropout(t, p, training, 3));
+});
+/** Dropout keeping the self-normalizing mean and variance of SELU networks (PyTorch's default training: false). */
+export const alphaDropout = takesOptions('alphaDropout', 1, DROPOUT_KEYS, (x: Tensor, opts: DropoutOptions = {}) =>
+  dropoutOf('alphaDropout', x, opts, false, (t, p, training) => wrap(native.alphaDropout(id(t), p, training))));
 /** x1ᵀ W x2 + b for weight (out, in1, in2). */
-export const bilinear = (x1: Tensor, x2: Tensor, weight: Tensor, bias?: Tensor | null) => wrap(native.bilinear(id(x1), id(x2), id(weight), optId(bias)));
+export const bilinear = takesOptions('bilinear', 3, ['bias'], (x1: Tensor, x2: Tensor, weight: Tensor, opts: { bias?: Tensor | null } = {}) =>
+  wrap(native.bilinear(id(x1), id(x2), id(weight), optId(opts.bias))));
 
 /** Samples input (N, C, H, W) at grid (N, H', W', 2) locations in [-1, 1] (spatial transformers). */
 export const gridSample = takesOptions('gridSample', 2, ['mode', 'paddingMode', 'alignCorners'], function gridSample(input: Tensor, grid: Tensor, opts: { mode?: 'bilinear' | 'nearest' | 'bicubic'; paddingMode?: 'zeros' | 'border' | 'reflection'; alignCorners?: boolean } = {}): Tensor {
@@ -495,7 +542,8 @@ export const gridSample = takesOptions('gridSample', 2, ['mode', 'paddingMode', 
   return wrap(native.gridSample(id(input), id(grid), mode, padding, opts.alignCorners ?? false));
 });
 /** The sampling grid of affine transforms theta (N, 2, 3) for an output of size [N, C, H, W] (or (N, 3, 4) for 5-D). */
-export const affineGrid = (theta: Tensor, size: number[], alignCorners = false) => wrap(native.affineGrid(id(theta), size, alignCorners));
+export const affineGrid = takesOptions('affineGrid', 2, ['alignCorners'], (theta: Tensor, size: number[], opts: { alignCorners?: boolean | null } = {}) =>
+  wrap(native.affineGrid(id(theta), size, opts.alignCorners ?? false)));
 /** Sliding blocks of (N, C, H, W) as columns (N, C·kh·kw, L) (F.unfold, im2col). */
 export const unfold = takesOptions('unfold', 2, ['dilation', 'padding', 'stride'], function unfold(input: Tensor, kernelSize: Size, opts: { dilation?: Size; padding?: Size; stride?: Size } = {}): Tensor {
   return wrap(native.im2col(id(input), sizes(kernelSize, 2, 'unfold kernelSize'), sizes(opts.dilation ?? 1, 2, 'unfold dilation'), sizes(opts.padding ?? 0, 2, 'unfold padding'), sizes(opts.stride ?? 1, 2, 'unfold stride')));
@@ -633,7 +681,7 @@ export const interpolate = takesOptions('interpolate', 1, ['size', 'scaleFactor'
  * updates runningMean / runningVar in place (momentum 0.1, unbiased variance), as F.batch_norm;
  * otherwise uses the running ones.
  */
-export function batchNorm(
+export const batchNorm = takesOptions('batchNorm', 3, ['weight', 'bias', 'training', 'momentum', 'eps'], function batchNorm(
   x: Tensor,
   runningMean: Tensor | null,
   runningVar: Tensor | null,
@@ -641,28 +689,29 @@ export function batchNorm(
 ): Tensor {
   return wrap(native.batchNorm(id(x), optId(runningMean), optId(runningVar), optId(opts.weight), optId(opts.bias),
     opts.training ?? false, opts.momentum ?? 0.1, opts.eps ?? 1e-5));
-}
+});
 /**
  * Instance normalization over each sample's channel (N, C, ...): its own statistics (useInputStats,
  * and then the running ones updated in place when given), or the running ones (eval with tracking).
  */
-export function instanceNorm(
+export const instanceNorm = takesOptions('instanceNorm', 1, ['runningMean', 'runningVar', 'weight', 'bias', 'useInputStats', 'momentum', 'eps'], function instanceNorm(
   x: Tensor,
   opts: { runningMean?: Tensor | null; runningVar?: Tensor | null; weight?: Tensor | null; bias?: Tensor | null; useInputStats?: boolean; momentum?: number; eps?: number } = {},
 ): Tensor {
   if (x.ndim < 3) throw new Error(`instanceNorm: input must be (N, C, ...) with at least one spatial dim, got [${x.shape}]`);
   return wrap(native.instanceNorm(id(x), optId(opts.weight), optId(opts.bias), optId(opts.runningMean), optId(opts.runningVar),
     opts.useInputStats ?? true, opts.momentum ?? 0.1, opts.eps ?? 1e-5));
-}
-export const groupNorm = (x: Tensor, numGroups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5) =>
-  wrap(native.groupNorm(id(x), numGroups, optId(weight), optId(bias), eps));
+});
+export const groupNorm = takesOptions('groupNorm', 2, ['weight', 'bias', 'eps'], (x: Tensor, numGroups: number, opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}) =>
+  wrap(native.groupNorm(id(x), numGroups, optId(opts.weight), optId(opts.bias), opts.eps ?? 1e-5)));
 
 const FLOAT_EPS: Record<string, number> = { float32: 2 ** -23, float64: 2 ** -52, float16: 2 ** -10, bfloat16: 2 ** -7 };
 /**
  * RMS normalization over the last normalizedShape.length dims (F.rms_norm, Llama's RMSNorm):
  * x / sqrt(mean(x²) + eps) · weight; eps defaults to the dtype's machine epsilon, as PyTorch's.
  */
-export function rmsNorm(x: Tensor, normalizedShape: number[], weight?: Tensor | null, eps?: number | null): Tensor {
+export const rmsNorm = takesOptions('rmsNorm', 2, ['weight', 'eps'], function rmsNorm(x: Tensor, normalizedShape: number[], opts: { weight?: Tensor | null; eps?: number | null } = {}): Tensor {
+  const { weight, eps } = opts;
   const n = normalizedShape.length, shape = x.shape;
   if (!n || normalizedShape.some((d, k) => d !== shape[shape.length - n + k])) {
     throw new Error(`rmsNorm: normalizedShape [${normalizedShape}] must be the input's last dims, got input [${shape}]`);
@@ -674,7 +723,7 @@ export function rmsNorm(x: Tensor, normalizedShape: number[], weight?: Tensor | 
   const y = weight ? t(x.mul(rms)).mul(weight) : x.mul(rms);
   for (const z of temps) z.dispose();
   return y;
-}
+});
 
 export const hasFusedAttention: boolean = native.hasSdpa();
 
@@ -683,19 +732,29 @@ export const hasFusedAttention: boolean = native.hasSdpa();
  * (flash / memory-efficient kernels on CUDA); on 1.13 the same math composed from ops.
  * attnMask: bool (true = attend) or float (added to the scores).
  */
-export function scaledDotProductAttention(
+export const scaledDotProductAttention = takesOptions('scaledDotProductAttention', 3, ['attnMask', 'dropoutP', 'isCausal', 'scale'], function scaledDotProductAttention(
   q: Tensor,
   k: Tensor,
   v: Tensor,
-  opts: { attnMask?: Tensor | null; dropoutP?: number; isCausal?: boolean } = {},
+  opts: { attnMask?: Tensor | null; dropoutP?: number; isCausal?: boolean; scale?: number | null } = {},
 ): Tensor {
   const dropoutP = opts.dropoutP ?? 0;
   const isCausal = opts.isCausal ?? false;
+  if (opts.scale != null) {
+    // scale instead of 1/sqrt(d): q rescaled so that the default 1/sqrt(d) gives it (the same scores)
+    const d = q.size(-1) as number;
+    const qs = q.mul(opts.scale * Math.sqrt(d));
+    try {
+      return scaledDotProductAttention(qs, k, v, { attnMask: opts.attnMask, dropoutP, isCausal });
+    } finally {
+      qs.dispose();
+    }
+  }
   if (hasFusedAttention) {
     return wrap(native.scaledDotProductAttention(id(q), id(k), id(v), optId(opts.attnMask), dropoutP, isCausal));
   }
   return composedAttention(q, k, v, opts.attnMask ?? null, dropoutP, isCausal);
-}
+});
 
 /** The reference math of scaled dot-product attention, op by op. */
 export function composedAttention(q: Tensor, k: Tensor, v: Tensor, attnMask: Tensor | null, dropoutP: number, isCausal: boolean): Tensor {
@@ -722,15 +781,28 @@ export function composedAttention(q: Tensor, k: Tensor, v: Tensor, attnMask: Ten
 
 // The in-place activations (F.relu_, F.elu_, ...): the activation written into x itself.
 export const relu_ = (x: Tensor) => x.relu_();
-export const elu_ = (x: Tensor, alpha = 1) => (native.elu_(id(x), alpha), x);
-export const celu_ = (x: Tensor, alpha = 1) => (native.celu_(id(x), alpha), x);
+export function elu_(x: Tensor, alpha: number | { alpha?: number } = 1): Tensor {
+  native.elu_(id(x), typeof alpha === 'number' ? alpha : optionsOf<{ alpha?: number }>('elu_', [alpha], ['alpha']).alpha ?? 1);
+  return x;
+}
+export function celu_(x: Tensor, alpha: number | { alpha?: number } = 1): Tensor {
+  native.celu_(id(x), typeof alpha === 'number' ? alpha : optionsOf<{ alpha?: number }>('celu_', [alpha], ['alpha']).alpha ?? 1);
+  return x;
+}
 export const selu_ = (x: Tensor) => (native.selu_(id(x)), x);
-export const leakyRelu_ = (x: Tensor, negativeSlope = 0.01) => (native.leakyRelu_(id(x), negativeSlope), x);
-export const hardtanh_ = (x: Tensor, minVal = -1, maxVal = 1) => (native.hardtanh_(id(x), minVal, maxVal), x);
+export function leakyRelu_(x: Tensor, negativeSlope: number | { negativeSlope?: number } = 0.01): Tensor {
+  native.leakyRelu_(id(x), typeof negativeSlope === 'number' ? negativeSlope : optionsOf<{ negativeSlope?: number }>('leakyRelu_', [negativeSlope], ['negativeSlope']).negativeSlope ?? 0.01);
+  return x;
+}
+export const hardtanh_ = (x: Tensor, ...args: [minVal?: number, maxVal?: number] | [opts: { minVal?: number; maxVal?: number }]) => {
+  const o = optionsOf<{ minVal?: number; maxVal?: number }>('hardtanh_', args, ['minVal', 'maxVal']);
+  native.hardtanh_(id(x), o.minVal ?? -1, o.maxVal ?? 1);
+  return x;
+};
 export const threshold_ = (x: Tensor, thresholdValue: number, value: number) => (native.threshold_(id(x), thresholdValue, value), x);
 export const rrelu_ = takesOptions('rrelu_', 1, ['lower', 'upper', 'training'], (x: Tensor, opts: { lower?: number; upper?: number; training?: boolean; generator?: Generator } = {}) => x._inplace_((t) => rrelu(t, opts)), { extra: ['generator'] });
 /** F.pdist: torch.pdist. */
-export const pdist = (x: Tensor, p = 2) => wrap(native.pdist(id(x), p));
+export const pdist = takesOptions('pdist', 1, ['p'], (x: Tensor, opts: { p?: number } = {}) => wrap(native.pdist(id(x), opts.p ?? 2)));
 /** F.upsample: interpolate's older name. */
 export const upsample = takesOptions('upsample', 1, ['size', 'scaleFactor', 'mode', 'alignCorners'], (x: Tensor, opts: InterpolateOptions = {}) => interpolate(x, opts));
 /** F.upsample_nearest: interpolate with mode 'nearest'. */

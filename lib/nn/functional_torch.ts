@@ -10,10 +10,12 @@ import * as F from './functional';
 
 export {
   conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d,
-  maxPool1d, maxPool2d, maxPool3d, avgPool1d, adaptiveAvgPool1d, adaptiveMaxPool1d,
+  maxPool1d, maxPool2d, maxPool3d, avgPool1d, adaptiveAvgPool1d,
   layerNorm, groupNorm, cosineSimilarity, pairwiseDistance, pixelShuffle, pixelUnshuffle, channelShuffle,
   celu, selu, threshold, bilinear,
 } from './functional';
+/** torch.adaptive_max_pool1d(input, outputSize): values and indices, as PyTorch's (a tuple there). */
+export { adaptiveMaxPool1dWithIndices as adaptiveMaxPool1d } from './functional';
 
 /** torch.dropout(input, p, train): train given, as PyTorch's torch.dropout asks. */
 export const dropout = (input: Tensor, p: number, train: boolean): Tensor => F.dropout(input, p, train);

@@ -467,6 +467,19 @@ export class ModuleList<M extends Module = Module> extends Module {
     this.items.push(m);
     return this;
   }
+  /** Appends each module of modules (ModuleList.extend). */
+  extend(modules: Iterable<M>): this {
+    for (const m of modules) this.append(m);
+    return this;
+  }
+  /** Puts m before position index, the later ones moving up by one (ModuleList.insert). */
+  insert(index: number, m: M): void {
+    const n = this.items.length;
+    const at = Math.min(Math.max(index < 0 ? n + index : index, 0), n);
+    this.append(m);
+    for (let i = n; i > at; i--) this.replaceModule(String(i), this.items[i - 1]);
+    this.replaceModule(String(at), m);
+  }
   get length(): number {
     return this.items.length;
   }

@@ -16,25 +16,43 @@ type ClipArgs = PositionalOr<[normType?: number, errorIfNonfinite?: boolean, for
  * Scales the gradients so their global 2-norm is at most maxNorm; returns the norm before
  * clipping (a number). total = ||(||g_i||)_i||, coef = min(1, maxNorm / (total + 1e-6)).
  */
-export function clipGradNorm(params: Tensor[], maxNorm: number, ...args: ClipArgs): number {
+export function clipGradNorm(params: Params, maxNorm: number | ClipOptions & { maxNorm: number }, ...args: ClipArgs): number {
   return tidy(() => clipGradNormTensor(params, maxNorm, ...args).item() as number);
 }
+/** What PyTorch's clip_grad_* take as parameters: a list (or any iterable) of tensors, or one tensor. */
+type Params = Iterable<Tensor> | Tensor;
+function paramList(name: string, params: Params): Tensor[] {
+  const list = params instanceof Tensor ? [params] : params != null && typeof (params as Iterable<Tensor>)[Symbol.iterator] === 'function' ? [...params] : null;
+  if (!list || !list.every((p) => p instanceof Tensor)) throw new TypeError(`${name}: parameters must be a tensor or a list of tensors (model.parameters())`);
+  return list;
+}
+/**
+ * torch.nn.utils.clip_grad_norm_, as PyTorch's: the total norm before clipping as a 0-d tensor
+ * (clipGradNorm gives it as a number). clipGradNorm_(params, 1.0) or (params, { maxNorm: 1.0 }).
+ */
+export const clipGradNorm_ = (params: Params, maxNorm: number | ClipOptions & { maxNorm: number }, ...args: ClipArgs): Tensor =>
+  clipGradNormTensor(params, maxNorm, ...args);
+/** torch.nn.utils.clip_grad_value_: every gradient clamped to [-clipValue, clipValue] in place. */
+export const clipGradValue_ = (params: Params, clipValue: number | { clipValue: number; foreach?: boolean | null }, foreach?: boolean | null): void =>
+  clipGradValue(params, clipValue, foreach);
 
 /**
  * clipGradNorm returning the total norm as a 0-d tensor, as torch's clip_grad_norm_ does: on
  * CUDA nothing waits for the device, so the next kernels queue up behind this step's.
  */
-export function clipGradNormTensor(params: Tensor[], maxNorm: number, ...args: ClipArgs): Tensor {
-  const opts = optionsOf<ClipOptions>('clipGradNorm', args, ['normType', 'errorIfNonfinite', 'foreach']);
+export function clipGradNormTensor(params: Params, maxNorm: number | ClipOptions & { maxNorm: number }, ...args: ClipArgs): Tensor {
+  const opts = optionsOf<ClipOptions & { maxNorm?: number }>('clipGradNorm', [maxNorm, ...args], ['maxNorm', 'normType', 'errorIfNonfinite', 'foreach']);
+  if (typeof opts.maxNorm !== 'number' || Number.isNaN(opts.maxNorm)) throw new Error(`clipGradNorm: maxNorm must be a number, got ${opts.maxNorm}`);
   const normType = opts.normType ?? 2;
+  const ids = paramList('clipGradNorm', params).map(id);
+  const max = opts.maxNorm;
   return tidy(() => {
-    const ids = params.map(id);
     const total = wrap(native.gradNorm(ids, normType));
     // (errorIfNonfinite reads the norm back: the one place this function waits for a GPU)
     if (opts.errorIfNonfinite && !(total.isfinite().item() as boolean)) {
       throw new Error(`The total norm of order ${normType} for gradients from \`parameters\` is non-finite, so it cannot be clipped. To disable this error and scale the gradients by the non-finite norm anyway, set \`errorIfNonfinite: false\``);
     }
-    const coef = total.add(1e-6).reciprocal().mul(maxNorm).clamp(null, 1);
+    const coef = total.add(1e-6).reciprocal().mul(max).clamp(null, 1);
     native.scaleGrads(ids, id(coef));
     return total;
   });
@@ -87,12 +105,13 @@ export function fuseConvBnEval<C extends Module & { weight: Tensor; bias: Tensor
 export { padSequence } from './packed';
 
 /** Clamps every gradient to [-clipValue, clipValue] in place (clip_grad_value_). */
-export function clipGradValue(params: Tensor[], clipValue: number): void {
-  if (!(clipValue >= 0)) throw new Error(`clipGradValue: clipValue must be >= 0, got ${clipValue}`);
-  for (const p of params) {
+export function clipGradValue(params: Params, clipValue: number | { clipValue: number; foreach?: boolean | null }, foreach?: boolean | null): void {
+  const { clipValue: v } = optionsOf<{ clipValue?: number; foreach?: boolean | null }>('clipGradValue', [clipValue, foreach], ['clipValue', 'foreach']);
+  if (typeof v !== 'number' || !(v >= 0)) throw new Error(`clipGradValue: clipValue must be >= 0 (a number), got ${v}`);
+  for (const p of paramList('clipGradValue', params)) {
     const g = p.grad;
     if (!g) continue;
-    g.clamp_(-clipValue, clipValue);
+    g.clamp_(-v, v);
     g.dispose();
   }
 }

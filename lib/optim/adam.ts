@@ -4,7 +4,7 @@ import { Tensor } from '../tensor/tensor';
 import { zerosLike } from '../tensor/creation';
 import { noGrad } from '../tensor/runtime';
 import { tidy, keep } from '../tensor/scope';
-import { Groups, ImplementationFlags, PositionalOr, optimizerOptions, paramGroups } from './groups';
+import { Groups, ImplementationFlags, PositionalOr, optimizerOptions, paramGroups, addParamGroup, zeroGradients } from './groups';
 
 export interface AdamOptions {
   lr?: number;
@@ -17,21 +17,29 @@ export interface AdamOptions {
   maximize?: boolean;
 }
 
+function checkAdam(g: Required<AdamOptions>): void {
+  if (!(g.lr >= 0)) throw new Error(`Adam: invalid learning rate ${g.lr}`);
+  if (!(g.eps >= 0)) throw new Error(`Adam: invalid eps ${g.eps}`);
+  if (!(g.betas[0] >= 0 && g.betas[0] < 1 && g.betas[1] >= 0 && g.betas[1] < 1)) throw new Error(`Adam: invalid betas ${g.betas}`);
+  if (!(g.weightDecay >= 0)) throw new Error(`Adam: invalid weight decay ${g.weightDecay}`);
+}
+
 /** torch.optim.Adam: weight decay as an L2 term of the gradient, optional AMSGrad. */
 export class Adam {
   readonly paramGroups: (Required<AdamOptions> & { params: Tensor[] })[];
   private state = new Map<Tensor, { step: number; expAvg: Tensor; expAvgSq: Tensor; maxExpAvgSq: Tensor | null }>();
+  readonly defaults: Required<AdamOptions>;
 
   /** PyTorch's torch.optim.Adam(params, lr, betas, eps, weightDecay, amsgrad), or an options object after params (or after the positional ones) */
   constructor(params: Groups<AdamOptions>, ...args: PositionalOr<[lr?: number, betas?: [number, number], eps?: number, weightDecay?: number, amsgrad?: boolean], AdamOptions & ImplementationFlags>) {
     const [defaults] = optimizerOptions<AdamOptions>('Adam', args, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad'], { extra: ['maximize'] });
     const d: Required<AdamOptions> = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, ...defaults };
-    this.paramGroups = paramGroups('Adam', params, d, (g) => {
-      if (!(g.lr >= 0)) throw new Error(`Adam: invalid learning rate ${g.lr}`);
-      if (!(g.eps >= 0)) throw new Error(`Adam: invalid eps ${g.eps}`);
-      if (!(g.betas[0] >= 0 && g.betas[0] < 1 && g.betas[1] >= 0 && g.betas[1] < 1)) throw new Error(`Adam: invalid betas ${g.betas}`);
-      if (!(g.weightDecay >= 0)) throw new Error(`Adam: invalid weight decay ${g.weightDecay}`);
-    });
+    this.defaults = d;
+    this.paramGroups = paramGroups('Adam', params, d, checkAdam);
+  }
+  /** One more param group, its missing options from the defaults (PyTorch's add_param_group). */
+  addParamGroup(group: Partial<AdamOptions> & { params: Tensor[] | Tensor }): void {
+    addParamGroup('Adam', this.paramGroups, group, this.defaults, checkAdam);
   }
 
   step(): void {
@@ -67,8 +75,9 @@ export class Adam {
     });
   }
 
-  zeroGrad(): void {
-    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+  /** Clears gradients (null, PyTorch 2's default), or zeroes them in place with setToNone false. */
+  zeroGrad(setToNone: boolean | { setToNone?: boolean } = true): void {
+    zeroGradients('Adam', this.paramGroups, setToNone);
   }
 
   /** exp_avg, exp_avg_sq (and max_exp_avg_sq) by '<group>.<index>', steps, and the groups' settings (PyTorch's state_dict). */

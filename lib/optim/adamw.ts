@@ -9,7 +9,7 @@ import { noGrad } from '../tensor/runtime';
 import { tidy, keep } from '../tensor/scope';
 import { native } from '../tensor/native';
 import { _id as id } from '../tensor/tensor';
-import { ImplementationFlags, PositionalOr, optimizerOptions, paramGroups } from './groups';
+import { ImplementationFlags, PositionalOr, optimizerOptions, paramGroups, addParamGroup, zeroGradients } from './groups';
 
 export interface AdamWOptions {
   lr?: number;
@@ -49,6 +49,7 @@ export class AdamW {
   private state = new Map<Tensor, ParamState>();
 
   readonly foreach: boolean;
+  readonly defaults: Required<AdamWOptions>;
 
   /**
    * PyTorch's AdamW(params, lr, betas, eps, weightDecay, amsgrad), or an options object after
@@ -60,7 +61,12 @@ export class AdamW {
     this.foreach = flags.foreach ?? true;
     const d: Required<AdamWOptions> = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false, ...rest };
     validate(d);
+    this.defaults = d;
     this.paramGroups = paramGroups('AdamW', params, d, validate);
+  }
+  /** One more param group, its missing options from the defaults (PyTorch's add_param_group). */
+  addParamGroup(group: Partial<AdamWOptions> & { params: Tensor[] | Tensor; names?: string[] }): void {
+    addParamGroup('AdamW', this.paramGroups, group, this.defaults, validate);
   }
 
   /** One update of every parameter that has a gradient. */
@@ -122,8 +128,8 @@ export class AdamW {
   }
 
   /** Clears gradients (set to None, PyTorch 2's default). */
-  zeroGrad(setToNone = true): void {
-    for (const g of this.paramGroups) native.zeroGrads(g.params.map(id), setToNone);
+  zeroGrad(setToNone: boolean | { setToNone?: boolean } = true): void {
+    zeroGradients('AdamW', this.paramGroups, setToNone);
   }
 
   /** Optimizer state by parameter name: tensors (exp_avg / exp_avg_sq) and per-param steps. */

@@ -1,6 +1,7 @@
 // Param groups as PyTorch's optimizers take them: a list of tensors, or groups with their own options.
-import { Tensor } from '../tensor/tensor';
-import { optionsOf, keywordOptions, OptionSpec } from '../tensor/options';
+import { Tensor, _id as id } from '../tensor/tensor';
+import { native } from '../tensor/native';
+import { optionsOf, keywordOptions, OptionSpec, isOptionsObject } from '../tensor/options';
 export type { PositionalOr } from '../tensor/options';
 
 export type Groups<O> = Tensor[] | (O & { params: Tensor[] })[];
@@ -21,6 +22,27 @@ export function paramGroups<O extends object>(name: string, params: Groups<O>, d
   if (new Set(all).size !== all.length) throw new Error(`${name}: a parameter appears in more than one group`);
   if (!all.length) throw new Error(`${name}: no parameter requires grad (is everything frozen?)`);
   return out;
+}
+
+/**
+ * optimizer.add_param_group(group): one more group (say, layers unfrozen later), its options not
+ * given taken from the optimizer's defaults and checked as the constructor checks them. A
+ * parameter already in a group is an error, as PyTorch's.
+ */
+export function addParamGroup<O extends object>(name: string, groups: (Required<O> & { params: Tensor[] })[], group: Partial<O> & { params: Tensor[] | Tensor }, defaults: Required<O>, check: (o: Required<O>) => void): void {
+  if (!isOptionsObject(group) || !('params' in group)) throw new Error(`${name}.addParamGroup: give a group { params: [...], ...options }`);
+  const params = group.params instanceof Tensor ? [group.params] : group.params;
+  if (!Array.isArray(params) || !params.every((p) => p instanceof Tensor)) throw new Error(`${name}.addParamGroup: params must be a tensor or an array of tensors`);
+  const [added] = paramGroups(`${name}.addParamGroup`, [{ ...group, params } as O & { params: Tensor[] }], defaults, check);
+  const existing = new Set(groups.flatMap((g) => g.params));
+  if (added.params.some((p) => existing.has(p))) throw new Error(`${name}.addParamGroup: some parameters appear in more than one parameter group`);
+  groups.push(added);
+}
+
+/** optimizer.zero_grad(set_to_none=True): gradients cleared (null), or with setToNone false zeroed in place (detached first). */
+export function zeroGradients(name: string, groups: { params: Tensor[] }[], setToNone: boolean | { setToNone?: boolean } = true): void {
+  const none = typeof setToNone === 'boolean' ? setToNone : optionsOf<{ setToNone?: boolean }>(`${name}.zeroGrad`, [setToNone], ['setToNone']).setToNone ?? true;
+  for (const g of groups) native.zeroGrads(g.params.map(id), none);
 }
 
 // PyTorch's flags that pick an implementation, not the math (foreach, fused, capturable): taken,

@@ -9,6 +9,7 @@ import { zeros } from '../tensor/creation';
 import { noGrad, enableGrad } from '../tensor/runtime';
 import { tidy, keep } from '../tensor/scope';
 import { optionsOf, PositionalOr } from '../tensor/options';
+import { zeroGradients } from './groups';
 
 export interface LBFGSOptions {
   lr?: number;
@@ -237,8 +238,9 @@ export class LBFGS {
     }));
   }
 
-  zeroGrad(): void {
-    for (const p of this.params) p.grad = null;
+  /** Clears gradients (null), or zeroes them in place with setToNone false. */
+  zeroGrad(setToNone: boolean | { setToNone?: boolean } = true): void {
+    zeroGradients('LBFGS', this.paramGroups, setToNone);
   }
   dispose(): void {
     const s = this.state;

@@ -4,7 +4,7 @@
 import { Tensor } from '../tensor/tensor';
 import { noGrad } from '../tensor/runtime';
 import { tidy, keep } from '../tensor/scope';
-import { Groups, paramGroups } from './groups';
+import { Groups, paramGroups, addParamGroup, zeroGradients } from './groups';
 
 export interface ParamState {
   step: number;
@@ -22,8 +22,12 @@ export abstract class Optimizer<O extends object> {
   readonly paramGroups: (Required<O> & { params: Tensor[] })[];
   protected state = new Map<Tensor, ParamState>();
 
-  protected constructor(private readonly name: string, params: Groups<O>, defaults: Required<O>, check: (g: Required<O>) => void) {
+  protected constructor(private readonly name: string, params: Groups<O>, readonly defaults: Required<O>, private readonly check: (g: Required<O>) => void) {
     this.paramGroups = paramGroups(name, params, defaults, check);
+  }
+  /** One more param group, its missing options from the defaults (PyTorch's add_param_group). */
+  addParamGroup(group: Partial<O> & { params: Tensor[] | Tensor }): void {
+    addParamGroup(this.name, this.paramGroups, group, this.defaults, this.check);
   }
 
   /** A parameter's state tensors before its first step (zeros, mostly). */
@@ -53,8 +57,9 @@ export abstract class Optimizer<O extends object> {
     });
   }
 
-  zeroGrad(): void {
-    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+  /** Clears gradients (null, PyTorch 2's default), or zeroes them in place with setToNone false. */
+  zeroGrad(setToNone: boolean | { setToNone?: boolean } = true): void {
+    zeroGradients(this.name, this.paramGroups, setToNone);
   }
 
   stateDict(): OptimizerStateDict<O> & { groups: Partial<O>[] } {

@@ -3,7 +3,7 @@
 import { Tensor } from '../tensor/tensor';
 import { noGrad } from '../tensor/runtime';
 import { tidy, keep } from '../tensor/scope';
-import { Groups, ImplementationFlags, PositionalOr, optimizerOptions, paramGroups } from './groups';
+import { Groups, ImplementationFlags, PositionalOr, optimizerOptions, paramGroups, addParamGroup, zeroGradients } from './groups';
 
 export interface SGDOptions {
   lr?: number;
@@ -15,21 +15,29 @@ export interface SGDOptions {
   maximize?: boolean;
 }
 
+function checkSgd(g: Required<SGDOptions>): void {
+  if (!(g.lr >= 0)) throw new Error(`SGD: invalid learning rate ${g.lr}`);
+  if (!(g.momentum >= 0)) throw new Error(`SGD: invalid momentum ${g.momentum}`);
+  if (!(g.weightDecay >= 0)) throw new Error(`SGD: invalid weight decay ${g.weightDecay}`);
+  if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) throw new Error('SGD: nesterov momentum needs a momentum and zero dampening');
+}
+
 /** torch.optim.SGD: g += wd·p; buf = momentum·buf + (1 - dampening)·g (g itself at first); p -= lr·(nesterov ? g + momentum·buf : buf). */
 export class SGD {
   readonly paramGroups: (Required<SGDOptions> & { params: Tensor[] })[];
   private momentumBuffers = new Map<Tensor, Tensor>();
+  readonly defaults: Required<SGDOptions>;
 
   /** PyTorch's torch.optim.SGD(params, lr, momentum, dampening, weightDecay, nesterov), or an options object after params (or after the positional ones) */
   constructor(params: Groups<SGDOptions>, ...args: PositionalOr<[lr?: number, momentum?: number, dampening?: number, weightDecay?: number, nesterov?: boolean], SGDOptions & ImplementationFlags>) {
     const [defaults] = optimizerOptions<SGDOptions>('SGD', args, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov'], { extra: ['maximize'] });
     const d: Required<SGDOptions> = { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...defaults };
-    this.paramGroups = paramGroups('SGD', params, d, (g) => {
-      if (!(g.lr >= 0)) throw new Error(`SGD: invalid learning rate ${g.lr}`);
-      if (!(g.momentum >= 0)) throw new Error(`SGD: invalid momentum ${g.momentum}`);
-      if (!(g.weightDecay >= 0)) throw new Error(`SGD: invalid weight decay ${g.weightDecay}`);
-      if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) throw new Error('SGD: nesterov momentum needs a momentum and zero dampening');
-    });
+    this.defaults = d;
+    this.paramGroups = paramGroups('SGD', params, d, checkSgd);
+  }
+  /** One more param group, its missing options from the defaults (PyTorch's add_param_group). */
+  addParamGroup(group: Partial<SGDOptions> & { params: Tensor[] | Tensor }): void {
+    addParamGroup('SGD', this.paramGroups, group, this.defaults, checkSgd);
   }
 
   step(): void {
@@ -58,8 +66,9 @@ export class SGD {
     });
   }
 
-  zeroGrad(): void {
-    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+  /** Clears gradients (null, PyTorch 2's default), or zeroes them in place with setToNone false. */
+  zeroGrad(setToNone: boolean | { setToNone?: boolean } = true): void {
+    zeroGradients('SGD', this.paramGroups, setToNone);
   }
 
   /** The momentum buffers by '<group>.<index>' and the groups' settings (PyTorch's state_dict). */

@@ -118,6 +118,8 @@ export function tensor(data: TensorData, opts: TensorOptions & { shape?: Shape }
     const flat: number[] = [];
     flatten(data as NestedNumbers, shape, flat, 0, false);
     dtype = opts.dtype ?? defaultDtypeOf(data, flat);
+    // (JS writes 1.0 as 1: whole numbers asked to require grad are the default float, not int64)
+    if (opts.dtype == null && opts.requiresGrad && dtype === 'int64') dtype = defaults.floatDtype;
     // Float64 carries every JS number exactly; libtorch converts to the target dtype.
     typed = new Float64Array(flat);
     if (opts.shape) shape = opts.shape;
@@ -193,7 +195,15 @@ export function arange(startOrEnd: number, end?: number | TensorOptions, step: n
   return finish(wrap(native.arange(s, e, step, dtypeCode(dtype), dev(opts))), opts);
 }
 
-export function randint(low: number, high: number, shape: Shape, opts: RandomOptions = {}): Tensor {
+/** Integers drawn uniformly from [low, high): randint(low, high, size) or, as PyTorch's, randint(high, size) from 0. */
+export function randint(high: number, shape: Shape, opts?: RandomOptions): Tensor;
+export function randint(low: number, high: number, shape: Shape, opts?: RandomOptions): Tensor;
+export function randint(low: number, high: number | Shape, shape?: Shape | RandomOptions, opts: RandomOptions = {}): Tensor {
+  if (Array.isArray(high)) {
+    if (Array.isArray(shape)) throw new Error('randint: give randint(high, size) or randint(low, high, size)');
+    [low, high, shape, opts] = [0, low, high, shape ?? {}];
+  }
+  if (!Array.isArray(shape)) throw new Error(`randint: the size must be an array of sizes (randint(0, 10, [3])), got ${shape === undefined ? 'none' : typeof shape}`);
   opts = checked('randint', opts, RANDOM_KEYS);
   return finish(wrap(native.randint(low, high, shape, dtypeCode(opts.dtype ?? 'int64'), dev(opts), generatorHandle(opts))), opts);
 }

@@ -64,6 +64,22 @@ export function deviceCode(d: Device | undefined): number {
   return m[1] ? Number(m[1]) : 0;
 }
 
+/**
+ * torch.device('cuda:1') or torch.device('cuda', 1): devices are strings here ('cpu', 'cuda',
+ * 'cuda:N'); this checks one and gives it in that form, with no device needed to be present.
+ */
+export function device(type: Device, index?: number | null): Device {
+  if (typeof type !== 'string') throw new Error(`torch.device: expected a string such as 'cpu' or 'cuda:0', got ${type === null ? 'null' : typeof type}`);
+  if (index != null) {
+    if (!(Number.isInteger(index) && index >= 0)) throw new Error(`torch.device: the index must be a whole number >= 0, got ${index}`);
+    if (type === 'cpu') return 'cpu';
+    if (type !== 'cuda') throw new Error(`torch.device: unknown device type '${type}' (expected 'cpu' or 'cuda')`);
+    return `cuda:${index}`;
+  }
+  deviceCode(type);
+  return type;
+}
+
 export function deviceName(code: number): Device {
   if (code === -1) return 'cpu';
   if (code >= 0) return `cuda:${code}`;

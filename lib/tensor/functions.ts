@@ -1,6 +1,7 @@
 // torch.<op>(x, ...): the functional forms of the Tensor methods, as PyTorch has them beside its
 // methods (torch.sum(x, 1) is x.sum(1)). Each is the method itself, typed as the method is.
-import { Tensor, ValuesIndices } from './tensor';
+import { Tensor, ValuesIndices, TensorLike, _wrap as wrap, _id as id } from './tensor';
+import { native } from './native';
 
 type Method<K extends keyof Tensor> = Tensor[K] extends (...args: infer A) => infer R ? (x: Tensor, ...args: A) => R : never;
 function method<K extends keyof Tensor>(name: K): Method<K> {
@@ -8,6 +9,16 @@ function method<K extends keyof Tensor>(name: K): Method<K> {
     if (!(x instanceof Tensor)) throw new Error(`torch.${String(name)}: the first argument must be a Tensor`);
     return (x[name] as (...a: unknown[]) => unknown)(...args);
   }) as Method<K>;
+}
+
+/** torch.pow(x, exponent), or torch.pow(base, x) for a number base (2 ** x elementwise). */
+function powOf(x: TensorLike, exponent: TensorLike): Tensor {
+  if (typeof x === 'number') {
+    if (!(exponent instanceof Tensor)) throw new Error('torch.pow: give a tensor as the base or the exponent (for two numbers use Math.pow)');
+    return wrap(native.scalarPow(id(exponent), x));
+  }
+  if (!(x instanceof Tensor)) throw new Error('torch.pow: the first argument must be a Tensor or a number');
+  return x.pow(exponent);
 }
 
 export const abs = method('abs'), absolute = method('absolute'), acos = method('acos'), acosh = method('acosh'), add = method('add'), addcdiv = method('addcdiv'), addcmul = method('addcmul'), addmv = method('addmv');
@@ -29,7 +40,7 @@ export const logicalAnd = method('logicalAnd'), logicalNot = method('logicalNot'
 export const maskedScatter = method('maskedScatter'), mean = method('mean'), mode = method('mode'), moveaxis = method('moveaxis'), msort = method('msort');
 export const mul = method('mul'), multiply = method('multiply'), mv = method('mv'), mvlgamma = method('mvlgamma'), nanToNum = method('nanToNum'), nanmean = method('nanmean'), nansum = method('nansum');
 export const narrow = method('narrow'), narrowCopy = method('narrowCopy'), ne = method('ne'), neg = method('neg'), negative = method('negative'), nextafter = method('nextafter'), norm = method('norm'), notEqual = method('notEqual'), numel = method('numel');
-export const permute = method('permute'), polygamma = method('polygamma'), positive = method('positive'), pow = method('pow'), prod = method('prod'), put = method('put'), quantile = method('quantile'), rad2deg = method('rad2deg');
+export const permute = method('permute'), polygamma = method('polygamma'), positive = method('positive'), pow = powOf, prod = method('prod'), put = method('put'), quantile = method('quantile'), rad2deg = method('rad2deg');
 export const ravel = method('ravel'), reciprocal = method('reciprocal'), relu = method('relu'), remainder = method('remainder'), renorm = method('renorm'), repeatInterleave = method('repeatInterleave'), reshape = method('reshape'), resolveConj = method('resolveConj');
 export const resolveNeg = method('resolveNeg'), rot90 = method('rot90'), round = method('round'), rsqrt = method('rsqrt'), rsub = method('rsub'), scatter = method('scatter'), scatterAdd = method('scatterAdd'), scatterReduce = method('scatterReduce');
 export const select = method('select'), sgn = method('sgn'), sigmoid = method('sigmoid'), sign = method('sign'), signbit = method('signbit'), sin = method('sin'), sinc = method('sinc'), sinh = method('sinh');

@@ -3,7 +3,7 @@ export { Tensor, Slice, GraphNode } from './tensor';
 export { Generator, defaultGenerator } from './generator';
 export type { Shape, Scalar, TensorLike, Dims, ValuesIndices, Index, SliceIndex } from './tensor';
 export type { DType, Device, MemoryFormat } from './dtype';
-export { dtypeBytes, isFloatingDtype, isComplexDtype, finfo, iinfo } from './dtype';
+export { dtypeBytes, isFloatingDtype, isComplexDtype, finfo, iinfo, device } from './dtype';
 export type { FInfo, IInfo } from './dtype';
 export * from './creation';
 export * from './ops';

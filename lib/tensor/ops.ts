@@ -10,15 +10,50 @@ import { det as linalgDet, inv as linalgInv, matrixPower as linalgMatrixPower, m
 /** A tuple without its first element (a method's arguments after the tensor it is called on). */
 type Tail<T extends unknown[]> = T extends [unknown, ...infer R] ? R : never;
 
-export function cat(tensors: Tensor[], dim = 0): Tensor {
-  return wrap(native.cat(tensors.map(id), dim));
+/** cat's and stack's dim: a number, or { dim } (torch.cat(ts, dim=1)). */
+function joinDim(name: string, dim: number | { dim?: number }): number {
+  if (typeof dim === 'number') return dim;
+  const d = optionsOf<{ dim?: number }>(`torch.${name}`, [dim], ['dim']).dim ?? 0;
+  if (typeof d !== 'number') throw new Error(`torch.${name}: dim must be a number, got ${typeof d}`);
+  return d;
 }
-export function stack(tensors: Tensor[], dim = 0): Tensor {
-  return wrap(native.stack(tensors.map(id), dim));
+function tensorList(name: string, tensors: Tensor[]): number[] {
+  if (!Array.isArray(tensors)) throw new TypeError(`torch.${name}: expected an array of tensors, got ${tensors === null ? 'null' : typeof tensors}`);
+  return tensors.map(id);
 }
-/** where(condition, x, y): x where condition is true, y elsewhere. */
-export function where(condition: Tensor, x: Tensor, y: TensorLike): Tensor {
-  return x.where(condition, y);
+/** Joins along an existing dim: torch.cat([a, b], 1) or torch.cat([a, b], { dim: 1 }). */
+export function cat(tensors: Tensor[], dim: number | { dim?: number } = 0): Tensor {
+  return wrap(native.cat(tensorList('cat', tensors), joinDim('cat', dim)));
+}
+/** Joins along a new dim: torch.stack([a, b], 1) or torch.stack([a, b], { dim: 1 }). */
+export function stack(tensors: Tensor[], dim: number | { dim?: number } = 0): Tensor {
+  return wrap(native.stack(tensorList('stack', tensors), joinDim('stack', dim)));
+}
+/**
+ * where(condition, x, y): x where condition is true, y elsewhere (either may be a number); where
+ * (condition) alone: the indices of its true elements, one tensor per dim (nonzero(asTuple)).
+ */
+export function where(condition: Tensor): Tensor[];
+export function where(condition: Tensor, x: TensorLike, y: TensorLike): Tensor;
+export function where(condition: Tensor, x?: TensorLike, y?: TensorLike): Tensor | Tensor[] {
+  if (x === undefined && y === undefined) return condition.nonzero({ asTuple: true });
+  if (x === undefined || y === undefined) throw new Error('torch.where: give condition alone, or condition, x and y');
+  if (x instanceof Tensor) return x.where(condition, y);
+  if (y instanceof Tensor) {
+    // (a number where the condition holds: the same as y where it does not)
+    const not = condition.logicalNot();
+    try {
+      return y.where(not, x);
+    } finally {
+      not.dispose();
+    }
+  }
+  const full = tensorFrom(x, { device: condition.device });
+  try {
+    return full.where(condition, y);
+  } finally {
+    full.dispose();
+  }
 }
 export const matmul = (a: Tensor, b: Tensor) => a.matmul(b);
 export const mm = (a: Tensor, b: Tensor) => a.mm(b);
@@ -41,23 +76,30 @@ export const tanh = (x: Tensor) => x.tanh();
 export const sqrt = (x: Tensor) => x.sqrt();
 export const oneHot = (x: Tensor, numClasses = -1) => wrap(native.oneHot(id(x), numClasses));
 
-/** True when a and b have the same shape and |a - b| <= atol + rtol * |b| everywhere. */
-export function allclose(a: Tensor, b: Tensor, rtol = 1e-5, atol = 1e-8): boolean {
-  const sa = a.shape, sb = b.shape;
-  if (sa.length !== sb.length || sa.some((s, i) => s !== sb[i])) return false;
-  const da = a.to({ dtype: 'float64' }), db = b.to({ dtype: 'float64' });
-  const diff = da.sub(db).abs();
-  const tol = db.abs().mul(rtol).add(atol);
-  const ok = diff.le(tol).all();
-  const r = ok.item() as boolean;
-  for (const t of [da, db, diff, tol, ok]) t.dispose();
-  return r;
+/**
+ * True when |a - b| <= atol + rtol * |b| everywhere (a and b broadcast, as PyTorch's):
+ * allclose(a, b, rtol, atol, equalNan) or allclose(a, b, { rtol, atol, equalNan }). Unlike
+ * PyTorch's, different dtypes are compared in the wider one rather than refused.
+ */
+export function allclose(a: Tensor, b: Tensor, ...args: [opts?: { rtol?: number; atol?: number; equalNan?: boolean }] | [rtol?: number, atol?: number, equalNan?: boolean]): boolean {
+  const opts = optionsOf<{ rtol?: number; atol?: number; equalNan?: boolean }>('torch.allclose', args, ['rtol', 'atol', 'equalNan']);
+  if (a.dtype === b.dtype) return a.allclose(b, opts);
+  const common = dtypeName(native.promoteTypes(dtypeCode(a.dtype), dtypeCode(b.dtype)));
+  const [ca, cb] = [a.to(common), b.to(common)];
+  try {
+    return ca.allclose(cb, opts);
+  } finally {
+    ca.dispose();
+    cb.dispose();
+  }
 }
 
 // ---------- more of torch.* ----------
 /** Einstein summation: einsum('bij,bjk->bik', a, b). */
-export function einsum(equation: string, ...operands: Tensor[]): Tensor {
-  return wrap(native.einsum(equation, operands.map(id)));
+export function einsum(equation: string, ...operands: Tensor[] | [Tensor[]]): Tensor {
+  // (PyTorch takes the operands one by one or as one list)
+  const list = operands.length === 1 && Array.isArray(operands[0]) ? operands[0] : operands as Tensor[];
+  return wrap(native.einsum(equation, list.map(id)));
 }
 export const kron = (a: Tensor, b: Tensor) => wrap(native.kron(id(a), id(b)));
 /** Sums products over dimsA of a and dimsB of b (or, for a number n, a's last n and b's first n dims). */
@@ -99,9 +141,16 @@ export const bucketize = takesOptions('bucketize', 2, [], function bucketize(inp
   return wrap(native.bucketize(id(input), id(boundaries), opts.right ?? false));
 }, { extra: ['right'] });
 /** Coordinate grids of 1-D tensors; indexing 'ij' (matrix) or 'xy' (Cartesian), as torch.meshgrid. */
-export const meshgrid = takesOptions('meshgrid', 1, [], function meshgrid(tensors: Tensor[], opts: { indexing?: 'ij' | 'xy' } = {}): Tensor[] {
-  return (native.meshgrid(tensors.map(id), opts.indexing ?? 'ij') as number[]).map(wrap);
-}, { extra: ['indexing'] });
+export function meshgrid(tensors: Tensor[], opts?: { indexing?: 'ij' | 'xy' }): Tensor[];
+/** torch.meshgrid(a, b, indexing='xy'): the tensors one by one, then the options. */
+export function meshgrid(...args: (Tensor | { indexing?: 'ij' | 'xy' })[]): Tensor[];
+export function meshgrid(...args: unknown[]): Tensor[] {
+  const [tensors, rest] = Array.isArray(args[0]) ? [args[0] as Tensor[], args.slice(1)] : [args.filter((a) => a instanceof Tensor) as Tensor[], args.filter((a) => !(a instanceof Tensor))];
+  const opts = optionsOf<{ indexing?: 'ij' | 'xy' }>('meshgrid', rest, [], { extra: ['indexing'] });
+  const indexing = opts.indexing ?? 'ij';
+  if (indexing !== 'ij' && indexing !== 'xy') throw new Error(`meshgrid: indexing must be 'ij' or 'xy', got '${indexing}'`);
+  return (native.meshgrid(tensors.map(id), indexing) as number[]).map(wrap);
+}
 /** Row and column indices (2, N) of the lower triangle of a row x col matrix. */
 export const trilIndices = (row: number, col: number, offset = 0) => wrap(native.trilIndices(row, col, offset));
 export const triuIndices = (row: number, col: number, offset = 0) => wrap(native.triuIndices(row, col, offset));
@@ -215,7 +264,7 @@ export const selectScatter = (x: Tensor, src: Tensor, dim: number, index: number
 export const sliceScatter = (x: Tensor, src: Tensor, ...args: Tail<Parameters<Tensor['sliceScatter']>>) => x.sliceScatter(src, ...args);
 /** torch.row_stack: vstack. torch.concat / concatenate: cat. */
 export const rowStack = (tensors: Tensor[]) => vstack(tensors);
-export const concat = (tensors: Tensor[], dim = 0) => cat(tensors, dim);
+export const concat = (tensors: Tensor[], dim: number | { dim?: number } = 0) => cat(tensors, dim);
 export const concatenate = concat;
 /** torch.broadcast_tensors: the tensors expanded to their common shape (views). */
 export function broadcastTensors(...tensors: Tensor[]): Tensor[] {

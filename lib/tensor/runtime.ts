@@ -2,6 +2,7 @@
 import { native } from './native';
 import { loadedAddon } from '../loader';
 import { DType, Device, deviceCode, dtypeCode, dtypeName } from './dtype';
+import { keywordOptions } from './options';
 import { defaultGenerator } from './generator';
 
 /** Runs fn with gradient recording off (torch.no_grad()). Synchronous. */
@@ -64,7 +65,22 @@ export function isInferenceModeEnabled(): boolean {
  * or 'cpu'. Synchronous; nests. enabled: false turns it off inside an autocast region (a
  * full-precision part), as PyTorch's torch.autocast(..., enabled=False).
  */
-export function autocast<T>(fn: () => T, opts: { deviceType?: 'cpu' | 'cuda'; dtype?: DType; enabled?: boolean } = {}): T {
+/** torch.autocast's settings (cacheEnabled: taken, libtorch's default kept). */
+export interface AutocastOptions { deviceType?: 'cpu' | 'cuda'; dtype?: DType; enabled?: boolean; cacheEnabled?: boolean }
+export function autocast<T>(fn: () => T, opts?: AutocastOptions): T;
+/** torch.autocast(device_type, dtype, enabled) as PyTorch orders them, the function last: autocast('cpu', fn) or autocast('cpu', { dtype }, fn). */
+export function autocast<T>(deviceType: 'cpu' | 'cuda', ...rest: [fn: () => T] | [opts: Omit<AutocastOptions, 'deviceType'>, fn: () => T]): T;
+export function autocast<T>(first: (() => T) | 'cpu' | 'cuda', ...rest: unknown[]): T {
+  let fn: () => T, opts: AutocastOptions;
+  if (typeof first === 'function') {
+    [fn, opts] = [first, (rest[0] ?? {}) as AutocastOptions];
+  } else {
+    const last = rest[rest.length - 1];
+    if (typeof last !== 'function' || rest.length > 2) throw new Error("autocast: give the function to run: autocast(fn, { deviceType, dtype }) or autocast('cpu', fn)");
+    [fn, opts] = [last as () => T, { ...(rest.length === 2 ? rest[0] as object : {}), deviceType: first }];
+  }
+  opts = keywordOptions<AutocastOptions>('autocast', opts, ['deviceType', 'dtype', 'enabled', 'cacheEnabled']);
+  if (opts.deviceType !== undefined && opts.deviceType !== 'cpu' && opts.deviceType !== 'cuda') throw new Error(`autocast: deviceType must be 'cpu' or 'cuda', got '${opts.deviceType}'`);
   const cuda = (opts.deviceType ?? 'cuda') === 'cuda';
   const enabled = opts.enabled ?? true;
   let dtype: number;

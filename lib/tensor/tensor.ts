@@ -184,6 +184,7 @@ function sizesOf(name: string, first: number | number[], more: unknown[]): numbe
 
 // Options of methods that also take PyTorch's positional arguments (lib/tensor/options.ts).
 const NEW_TENSOR_KEYS = ['dtype', 'device', 'requiresGrad'];
+type BackwardOptions = { gradient?: Tensor | null; retainGraph?: boolean | null; createGraph?: boolean; inputs?: null };
 type CloseOptions = { rtol?: number; atol?: number; equalNan?: boolean };
 type CloseArgs = [opts?: CloseOptions] | [rtol?: number, atol?: number, equalNan?: boolean];
 const CLOSE_KEYS = ['rtol', 'atol', 'equalNan'];
@@ -201,8 +202,27 @@ function isKeywords(v: unknown): v is Record<string, unknown> {
  * options object, x.sum({ dim: 0 }), x.sum(0, { keepdim: true }), x.clamp({ min: 0 }). Methods
  * call it only when an argument is an options object: the positional call costs nothing more.
  */
-function named<O>(name: string, args: unknown[], keys: string[]): O {
-  return optionsOf<O & object>(`Tensor.${name}`, args, keys);
+function named<O>(name: string, args: unknown[], keys: string[], extra?: string[]): O {
+  return optionsOf<O & object>(`Tensor.${name}`, args, keys, extra ? { extra } : undefined);
+}
+/** An optional number given by position or by name ({ alpha: 2 }), checked. */
+function scaleOf(name: string, v: unknown, key: string): number {
+  const n = isKeywords(v) ? named<Record<string, unknown>>(name, [v], [key])[key] ?? 1 : v;
+  if (typeof n !== 'number') throw new Error(`Tensor.${name}: ${key} must be a number, got ${n === null ? 'null' : typeof n}`);
+  return n;
+}
+/** An optional number argument by position or in an options object ({ key }): x.tril({ diagonal: 1 }). */
+function numberOr(name: string, v: unknown, key: string): number | undefined {
+  if (v === undefined || v === null || typeof v === 'number') return v ?? undefined;
+  const n = named<Record<string, unknown>>(name, [v], [key])[key];
+  if (n !== undefined && n !== null && typeof n !== 'number') throw new Error(`Tensor.${name}: ${key} must be a number, got ${typeof n}`);
+  return (n ?? undefined) as number | undefined;
+}
+/** gather's and indexSelect's (dim, index), by position or by name. */
+function dimAndIndex(name: string, dim: unknown, index: unknown): { dim: number; index: Tensor } {
+  const o = named<{ dim?: number; index?: Tensor }>(name, [dim, index], ['dim', 'index']);
+  if (typeof o.dim !== 'number' || !(o.index instanceof Tensor)) throw new Error(`Tensor.${name}: give dim (a number) and index (a tensor): ${name}(1, index) or ${name}({ dim: 1, index })`);
+  return { dim: o.dim, index: o.index };
 }
 /** A required dim by position or as { dim }. */
 function dimOf(name: string, dim: number | { dim: number }): number {
@@ -228,6 +248,20 @@ type DimKeywords<D> = { dim?: D | null; keepdim?: boolean };
 /** A reduction's (dim, keepdim) when either came as Python's keywords. */
 function dimKeywords<D>(name: string, dim: unknown, keepdim: unknown): DimKeywords<D> {
   return named<DimKeywords<D>>(name, [dim, keepdim], ['dim', 'keepdim']);
+}
+/** sum's, mean's, prod's and nansum's keywords: also dtype (the input cast to it first, as PyTorch's). */
+type SumKeywords<D> = DimKeywords<D> & { dtype?: DType | null };
+function sumKeywords<D>(name: string, dim: unknown, keepdim: unknown): SumKeywords<D> {
+  return named<SumKeywords<D>>(name, [dim, keepdim], ['dim', 'keepdim'], ['dtype']);
+}
+/** f on x cast to dtype (freed after). */
+function castThen(x: Tensor, dtype: DType, f: (c: Tensor) => Tensor): Tensor {
+  const c = x.to(dtype);
+  try {
+    return f(c);
+  } finally {
+    c.dispose();
+  }
 }
 
 /** var / std (and their mean forms): PyTorch's (dim, unbiased, keepdim), (unbiased) alone, or (dim, { correction | unbiased, keepdim }). */
@@ -543,21 +577,26 @@ export class Tensor {
   registerHook(hook: (grad: Tensor) => Tensor | void | null | undefined): RemovableHandle {
     return registerTensorHook(this, hook);
   }
-  backward(gradient?: Tensor | null, ...args: [opts?: { retainGraph?: boolean | null; createGraph?: boolean }] | [retainGraph?: boolean | null, createGraph?: boolean]): void {
-    const opts = optionsOf<{ retainGraph?: boolean | null; createGraph?: boolean }>('backward', args, ['retainGraph', 'createGraph']);
+  backward(gradient?: Tensor | null | BackwardOptions, ...args: [opts?: BackwardOptions] | [retainGraph?: boolean | null, createGraph?: boolean, inputs?: null]): void {
+    // (loss.backward({ retainGraph: true }): Python's keywords from the gradient on)
+    const opts = optionsOf<BackwardOptions>('backward', [gradient, ...args], ['gradient', 'retainGraph', 'createGraph', 'inputs'], { fixed: { inputs: null } });
     const create = opts.createGraph ?? false;
-    _afterBackward(() => native.backward(id(this), gradient ? id(gradient) : -1, opts.retainGraph ?? create, create));
+    const g = opts.gradient;
+    _afterBackward(() => native.backward(id(this), g ? id(g) : -1, opts.retainGraph ?? create, create));
   }
   detach(): Tensor {
     return wrap(native.detach(id(this)));
   }
 
   // ---------- elementwise ----------
-  add(other: TensorLike, alpha: number = 1): Tensor {
+  /** this + alpha·other; alpha by position or by name (x.add(y, { alpha: 2 })). */
+  add(other: TensorLike, alpha: number | { alpha?: number } = 1): Tensor {
+    if (typeof alpha !== 'number') alpha = scaleOf('add', alpha, 'alpha');
     if (typeof other === 'number') return wrap(native.addScalar(id(this), other, alpha));
     return wrap(alpha === 1 ? native.add(id(this), id(other)) : native.add(id(this), id(other), alpha));
   }
-  sub(other: TensorLike, alpha: number = 1): Tensor {
+  sub(other: TensorLike, alpha: number | { alpha?: number } = 1): Tensor {
+    if (typeof alpha !== 'number') alpha = scaleOf('sub', alpha, 'alpha');
     return wrap(typeof other === 'number' ? native.subScalar(id(this), other, alpha) : native.sub(id(this), id(other), alpha));
   }
   /** other - this, for a scalar other (Python's `2 - x`). */
@@ -675,8 +714,9 @@ export class Tensor {
   where(condition: Tensor, other: TensorLike): Tensor {
     return wrap(typeof other === 'number' ? native.whereScalar(id(condition), id(this), other) : native.where(id(condition), id(this), id(other)));
   }
-  maskedFill(mask: Tensor, value: number): Tensor {
-    return wrap(native.maskedFill(id(this), id(mask), value));
+  /** value where mask is true: a number, or a 0-d tensor (its gradient kept). */
+  maskedFill(mask: Tensor, value: number | Tensor): Tensor {
+    return wrap(typeof value === 'number' ? native.maskedFill(id(this), id(mask), value) : native.maskedFillTensor(id(this), id(mask), id(value)));
   }
   clamp(min?: number | null | { min?: number | null; max?: number | null }, max?: number | null | { max?: number | null }): Tensor {
     if (isKeywords(min) || isKeywords(max)) ({ min, max } = named<{ min?: number | null; max?: number | null }>('clamp', [min, max], ['min', 'max']));
@@ -684,16 +724,28 @@ export class Tensor {
   }
 
   // ---------- reductions ----------
-  sum(dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<Dims>('sum', dim, keepdim));
+  sum(dim?: Dims | null | SumKeywords<Dims>, keepdim?: boolean | { keepdim?: boolean; dtype?: DType | null }): Tensor {
+    if (isKeywords(dim) || isKeywords(keepdim)) {
+      const o = sumKeywords<Dims>('sum', dim, keepdim);
+      if (o.dtype != null && o.dtype !== this.dtype) return castThen(this, o.dtype, (c) => c.sum(o.dim ?? null, o.keepdim ?? false));
+      ({ dim, keepdim } = o);
+    }
     return wrap(native.sum(id(this), dim == null ? null : dimList(dim), keepdim ?? false));
   }
-  mean(dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<Dims>('mean', dim, keepdim));
+  mean(dim?: Dims | null | SumKeywords<Dims>, keepdim?: boolean | { keepdim?: boolean; dtype?: DType | null }): Tensor {
+    if (isKeywords(dim) || isKeywords(keepdim)) {
+      const o = sumKeywords<Dims>('mean', dim, keepdim);
+      if (o.dtype != null && o.dtype !== this.dtype) return castThen(this, o.dtype, (c) => c.mean(o.dim ?? null, o.keepdim ?? false));
+      ({ dim, keepdim } = o);
+    }
     return wrap(native.mean(id(this), dim == null ? null : dimList(dim), keepdim ?? false));
   }
-  prod(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('prod', dim, keepdim));
+  prod(dim?: number | null | SumKeywords<number>, keepdim?: boolean | { keepdim?: boolean; dtype?: DType | null }): Tensor {
+    if (isKeywords(dim) || isKeywords(keepdim)) {
+      const o = sumKeywords<number>('prod', dim, keepdim);
+      if (o.dtype != null && o.dtype !== this.dtype) return castThen(this, o.dtype, (c) => c.prod(o.dim ?? null, o.keepdim ?? false));
+      ({ dim, keepdim } = o);
+    }
     return wrap(native.prod(id(this), dim ?? null, keepdim ?? false));
   }
   /** max() over everything, or {values, indices} along dim. */
@@ -748,8 +800,17 @@ export class Tensor {
     if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('any', dim, keepdim));
     return wrap(dim == null ? native.any(id(this)) : native.anyDim(id(this), dim, keepdim ?? false));
   }
-  cumsum(dim: number | { dim: number }): Tensor { return wrap(native.cumsum(id(this), dimOf('cumsum', dim))); }
-  cumprod(dim: number | { dim: number }): Tensor { return wrap(native.cumprod(id(this), dimOf('cumprod', dim))); }
+  /** Running sums along dim; with dtype the input is cast first (x.cumsum(1, { dtype: 'float64' })). */
+  cumsum(dim: number | { dim: number; dtype?: DType | null }, opts?: { dtype?: DType | null }): Tensor { return this.cumulative('cumsum', dim, opts); }
+  cumprod(dim: number | { dim: number; dtype?: DType | null }, opts?: { dtype?: DType | null }): Tensor { return this.cumulative('cumprod', dim, opts); }
+  private cumulative(name: 'cumsum' | 'cumprod', dim: number | { dim: number; dtype?: DType | null }, opts?: { dtype?: DType | null }): Tensor {
+    if (typeof dim === 'number' && opts === undefined) return wrap(native[name](id(this), dim));
+    const o = named<{ dim?: number; dtype?: DType | null }>(name, [dim, opts], ['dim', 'dtype']);
+    if (typeof o.dim !== 'number') throw new Error(`Tensor.${name}: give dim, a number (${name}(dim) or ${name}({ dim }))`);
+    const d = o.dim;
+    if (o.dtype != null && o.dtype !== this.dtype) return castThen(this, o.dtype, (c) => wrap(native[name](id(c), d)));
+    return wrap(native[name](id(this), d));
+  }
   logcumsumexp(dim: number | { dim: number }): Tensor { return wrap(native.logcumsumexp(id(this), dimOf('logcumsumexp', dim))); }
   cummax(dim: number | { dim: number }): ValuesIndices {
     const [v, i] = native.cummax(id(this), dimOf('cummax', dim));
@@ -824,7 +885,11 @@ export class Tensor {
 
   // ---------- shape ----------
   // (a shape as an array, or PyTorch's sizes one by one: x.view(2, -1))
-  view(shape: Shape | number, ...sizes: number[]): Tensor { return wrap(native.view(id(this), sizesOf('view', shape, sizes))); }
+  /** A view with another shape, or (x.view('int32')) the same bytes read as another dtype of the same size. */
+  view(shape: Shape | number | DType, ...sizes: number[]): Tensor {
+    if (typeof shape === 'string' && isDtype(shape) && sizes.length === 0) return wrap(native.viewDtype(id(this), dtypeCode(shape)));
+    return wrap(native.view(id(this), sizesOf('view', shape as Shape | number, sizes)));
+  }
   reshape(shape: Shape | number, ...sizes: number[]): Tensor { return wrap(native.reshape(id(this), sizesOf('reshape', shape, sizes))); }
   transpose(dim0: number | { dim0: number; dim1: number }, dim1?: number | { dim1: number }): Tensor {
     if (isKeywords(dim0) || isKeywords(dim1)) ({ dim0, dim1 } = named<{ dim0: number; dim1: number }>('transpose', [dim0, dim1], ['dim0', 'dim1']));
@@ -852,8 +917,15 @@ export class Tensor {
   slice(dim: number, start: number | null = 0, end: number | null = null, step = 1): Tensor {
     return wrap(native.slice(id(this), dim, start, end, step));
   }
-  indexSelect(dim: number, index: Tensor): Tensor { return wrap(native.indexSelect(id(this), dim, id(index))); }
-  gather(dim: number, index: Tensor): Tensor { return wrap(native.gather(id(this), dim, id(index))); }
+  indexSelect(dim: number | { dim: number; index: Tensor }, index?: Tensor | { index: Tensor }): Tensor {
+    if (typeof dim !== 'number' || !(index instanceof Tensor)) ({ dim, index } = dimAndIndex('indexSelect', dim, index));
+    return wrap(native.indexSelect(id(this), dim, id(index)));
+  }
+  /** Values picked along dim at index's positions: x.gather(1, idx), or x.gather({ dim: 1, index: idx }). */
+  gather(dim: number | { dim: number; index: Tensor }, index?: Tensor | { index: Tensor }): Tensor {
+    if (typeof dim !== 'number' || !(index instanceof Tensor)) ({ dim, index } = dimAndIndex('gather', dim, index));
+    return wrap(native.gather(id(this), dim, id(index)));
+  }
   scatter(dim: number, index: Tensor, src: TensorLike): Tensor {
     return wrap(typeof src === 'number' ? native.scatterScalar(id(this), dim, id(index), src) : native.scatter(id(this), dim, id(index), id(src)));
   }
@@ -890,7 +962,20 @@ export class Tensor {
   takeAlongDim(indices: Tensor, dim: number): Tensor { return wrap(native.takeAlongDim(id(this), id(indices), dim)); }
   maskedSelect(mask: Tensor): Tensor { return wrap(native.maskedSelect(id(this), id(mask))); }
   /** Indices (N, ndim) of the nonzero elements. */
-  nonzero(): Tensor { return wrap(native.nonzero(id(this))); }
+  /** The indices of the nonzero elements, (count, ndim); with asTuple, one 1-D tensor per dim (as torch.where(c) gives). */
+  nonzero(opts?: { asTuple?: false }): Tensor;
+  nonzero(opts: { asTuple: true }): Tensor[];
+  nonzero(opts?: { asTuple?: boolean }): Tensor | Tensor[] {
+    const { asTuple } = keywordOptions<{ asTuple?: boolean }>('nonzero', opts, ['asTuple']);
+    if (!asTuple) return wrap(native.nonzero(id(this)));
+    if (this.ndim === 0) throw new Error('Tensor.nonzero: asTuple needs a tensor of at least one dim');
+    const all = wrap(native.nonzero(id(this)));
+    try {
+      return all.unbind(1);
+    } finally {
+      all.dispose();
+    }
+  }
 
   /**
    * Python's t[...]: t.index(0, ':', null, idx) is t[0, :, None, idx]. Basic indices give a
@@ -908,23 +993,29 @@ export class Tensor {
     return wrap(native.indexPutTensors(id(this), indices.map(id), id(values), accumulate));
   }
 
-  tril(diagonal = 0): Tensor { return wrap(native.tril(id(this), diagonal)); }
-  triu(diagonal = 0): Tensor { return wrap(native.triu(id(this), diagonal)); }
+  // (these take their optional argument by position or by name: x.tril({ diagonal: -1 }), x.split(2, { dim: 1 }))
+  tril(diagonal: number | { diagonal?: number } = 0): Tensor { return wrap(native.tril(id(this), numberOr('tril', diagonal, 'diagonal') ?? 0)); }
+  triu(diagonal: number | { diagonal?: number } = 0): Tensor { return wrap(native.triu(id(this), numberOr('triu', diagonal, 'diagonal') ?? 0)); }
   /** Splits into chunks of splitSize (or the given sizes) along dim. */
-  split(splitSize: number | number[], dim = 0): Tensor[] { return wrapAll(native.split(id(this), splitSize, dim)); }
-  chunk(chunks: number, dim = 0): Tensor[] { return wrapAll(native.chunk(id(this), chunks, dim)); }
-  unbind(dim = 0): Tensor[] { return wrapAll(native.unbind(id(this), dim)); }
+  split(splitSize: number | number[], dim: number | { dim?: number } = 0): Tensor[] { return wrapAll(native.split(id(this), splitSize, numberOr('split', dim, 'dim') ?? 0)); }
+  chunk(chunks: number, dim: number | { dim?: number } = 0): Tensor[] { return wrapAll(native.chunk(id(this), chunks, numberOr('chunk', dim, 'dim') ?? 0)); }
+  unbind(dim: number | { dim?: number } = 0): Tensor[] { return wrapAll(native.unbind(id(this), numberOr('unbind', dim, 'dim') ?? 0)); }
   flip(dims: Dims, ...more: number[]): Tensor { return wrap(native.flip(id(this), sizesOf('flip', dims, more))); }
   /** Rolls elements by shifts along dims; with no dims, over the flattened tensor. */
-  roll(shifts: number | number[], dims?: Dims): Tensor {
-    return wrap(native.roll(id(this), dimList(shifts), dims === undefined ? [] : dimList(dims)));
+  roll(shifts: number | number[] | { shifts: number | number[]; dims?: Dims | null }, dims?: Dims | null | { dims?: Dims | null }): Tensor {
+    if (isKeywords(shifts) || isKeywords(dims)) ({ shifts, dims } = named<{ shifts: number | number[]; dims?: Dims | null }>('roll', [shifts, dims], ['shifts', 'dims']));
+    return wrap(native.roll(id(this), dimList(shifts as number | number[]), dims == null ? [] : dimList(dims as Dims)));
   }
   /** A vector's diagonal matrix, or a matrix's diagonal (offset above the main one when positive). */
   diag(diagonal = 0): Tensor { return wrap(native.diag(id(this), diagonal)); }
   diagEmbed(offset = 0, dim1 = -2, dim2 = -1): Tensor { return wrap(native.diagEmbed(id(this), offset, dim1, dim2)); }
   diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor { return wrap(native.diagonal(id(this), offset, dim1, dim2)); }
   trace(): Tensor { return wrap(native.trace(id(this))); }
-  movedim(source: Dims, destination: Dims): Tensor { return wrap(native.movedim(id(this), dimList(source), dimList(destination))); }
+  movedim(source: Dims | { source: Dims; destination: Dims }, destination?: Dims | { destination: Dims }): Tensor {
+    if (isKeywords(source) || isKeywords(destination)) ({ source, destination } = named<{ source: Dims; destination: Dims }>('movedim', [source, destination], ['source', 'destination']));
+    if (destination === undefined) throw new Error('Tensor.movedim: give source and destination (movedim(0, 2))');
+    return wrap(native.movedim(id(this), dimList(source as Dims), dimList(destination as Dims)));
+  }
   tile(reps: number[] | number, ...more: number[]): Tensor { return wrap(native.tile(id(this), sizesOf('tile', reps, more))); }
   broadcastTo(shape: Shape): Tensor { return wrap(native.broadcastTo(id(this), shape)); }
   expandAs(other: Tensor): Tensor { return this.expand(other.shape); }
@@ -933,7 +1024,8 @@ export class Tensor {
   /** Sliding windows of size along dim, every step: a view with a new last dimension. */
   unfold(dim: number, size: number, step: number): Tensor { return wrap(native.unfold(id(this), dim, size, step)); }
   /** Each element repeated (a number, or a tensor of counts per element), along dim or over the flattened tensor. */
-  repeatInterleave(repeats: TensorLike, dim?: number): Tensor {
+  repeatInterleave(repeats: TensorLike, dim?: number | null | { dim?: number | null; outputSize?: number | null }): Tensor {
+    if (isKeywords(dim)) dim = named<{ dim?: number | null; outputSize?: number | null }>('repeatInterleave', [dim], ['dim', 'outputSize']).dim;
     return wrap(typeof repeats === 'number'
       ? native.repeatInterleave(id(this), repeats, dim ?? null)
       : native.repeatInterleaveTensor(id(this), id(repeats), dim ?? null));
@@ -956,7 +1048,10 @@ export class Tensor {
     return wrap(native.bincount(id(this), opts.weights ? id(opts.weights) : -1, opts.minlength ?? 0));
   }
   /** Histogram of bins equal-width bins between min and max (the data's range when both are 0). */
-  histc(bins = 100, min = 0, max = 0): Tensor { return wrap(native.histc(id(this), bins, min, max)); }
+  histc(...args: PositionalOr<[bins?: number, min?: number, max?: number], { bins?: number; min?: number; max?: number }>): Tensor {
+    const o = optionsOf<{ bins?: number; min?: number; max?: number }>('Tensor.histc', args, ['bins', 'min', 'max']);
+    return wrap(native.histc(id(this), o.bins ?? 100, o.min ?? 0, o.max ?? 0));
+  }
 
   // ---------- sorting and sampling ----------
   topk(k: number, ...args: PositionalOr<[dim?: number, largest?: boolean, sorted?: boolean], { dim?: number; largest?: boolean; sorted?: boolean }>): ValuesIndices {
@@ -1023,14 +1118,18 @@ export class Tensor {
   /** clamp, by its other name */
   clip(min?: number | null, max?: number | null): Tensor { return this.clamp(min, max); }
   /** this + value * t1 * t2 */
-  addcmul(t1: Tensor, t2: Tensor, value = 1): Tensor { return wrap(native.addcmul(id(this), id(t1), id(t2), value)); }
+  addcmul(t1: Tensor, t2: Tensor, value: number | { value?: number } = 1): Tensor { return wrap(native.addcmul(id(this), id(t1), id(t2), typeof value === 'number' ? value : scaleOf('addcmul', value, 'value'))); }
   /** this + value * t1 / t2 */
-  addcdiv(t1: Tensor, t2: Tensor, value = 1): Tensor { return wrap(native.addcdiv(id(this), id(t1), id(t2), value)); }
+  addcdiv(t1: Tensor, t2: Tensor, value: number | { value?: number } = 1): Tensor { return wrap(native.addcdiv(id(this), id(t1), id(t2), typeof value === 'number' ? value : scaleOf('addcdiv', value, 'value'))); }
   /** source's values, in order, where mask is true */
   maskedScatter(mask: Tensor, source: Tensor): Tensor { return wrap(native.maskedScatter(id(this), id(mask), id(source))); }
   /** sum / mean leaving NaNs out */
-  nansum(dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
-    if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<Dims>('nansum', dim, keepdim));
+  nansum(dim?: Dims | null | SumKeywords<Dims>, keepdim?: boolean | { keepdim?: boolean; dtype?: DType | null }): Tensor {
+    if (isKeywords(dim) || isKeywords(keepdim)) {
+      const o = sumKeywords<Dims>('nansum', dim, keepdim);
+      if (o.dtype != null && o.dtype !== this.dtype) return castThen(this, o.dtype, (c) => c.nansum(o.dim ?? null, o.keepdim ?? false));
+      ({ dim, keepdim } = o);
+    }
     return wrap(native.nansum(id(this), dim == null ? [] : dimList(dim), keepdim ?? false));
   }
   nanmean(dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
@@ -1104,8 +1203,8 @@ export class Tensor {
   }
   corrcoef(): Tensor { return wrap(native.corrcoef(id(this))); }
   /** Splits into `sections` near-equal parts, or at the given indices, along dim (torch.tensor_split). */
-  tensorSplit(sectionsOrIndices: number | number[], dim = 0): Tensor[] {
-    return wrapAll(native.tensorSplit(id(this), sectionsOrIndices, dim));
+  tensorSplit(sectionsOrIndices: number | number[], dim: number | { dim?: number } = 0): Tensor[] {
+    return wrapAll(native.tensorSplit(id(this), sectionsOrIndices, numberOr('tensorSplit', dim, 'dim') ?? 0));
   }
   /** tensorSplit along dim 1 (dim 0 for 1-D), equal parts only for a number, as torch.hsplit */
   hsplit(sectionsOrIndices: number | number[]): Tensor[] { return this.splitAlong('hsplit', this.ndim === 1 ? 0 : 1, sectionsOrIndices, 1); }
@@ -1305,12 +1404,14 @@ export class Tensor {
 
   triu_(diagonal = 0): this { native.triu_(id(this), diagonal); return this; }
   tril_(diagonal = 0): this { native.tril_(id(this), diagonal); return this; }
-  add_(other: TensorLike, alpha: number = 1): this {
+  add_(other: TensorLike, alpha: number | { alpha?: number } = 1): this {
+    if (typeof alpha !== 'number') alpha = scaleOf('add_', alpha, 'alpha');
     if (typeof other === 'number') native.addScalar_(id(this), other, alpha);
     else native.add_(id(this), id(other), alpha);
     return this;
   }
-  sub_(other: TensorLike, alpha: number = 1): this {
+  sub_(other: TensorLike, alpha: number | { alpha?: number } = 1): this {
+    if (typeof alpha !== 'number') alpha = scaleOf('sub_', alpha, 'alpha');
     if (typeof other === 'number') native.subScalar_(id(this), other, alpha);
     else native.sub_(id(this), id(other), alpha);
     return this;
@@ -1325,14 +1426,14 @@ export class Tensor {
     else native.div_(id(this), id(other));
     return this;
   }
-  addcmul_(t1: Tensor, t2: Tensor, value: number = 1): this { native.addcmul_(id(this), id(t1), id(t2), value); return this; }
+  addcmul_(t1: Tensor, t2: Tensor, value: number | { value?: number } = 1): this { native.addcmul_(id(this), id(t1), id(t2), typeof value === 'number' ? value : scaleOf('addcmul_', value, 'value')); return this; }
   /** this = beta * this + alpha * (m1 @ m2), in place (autograd records it, as PyTorch's addmm_) */
   addmm_(m1: Tensor, m2: Tensor, opts: { beta?: number; alpha?: number } = {}): this {
     opts = keywordOptions('addmm_', opts, ['beta', 'alpha']);
     native.addmm_(id(this), id(m1), id(m2), opts.beta ?? 1, opts.alpha ?? 1);
     return this;
   }
-  addcdiv_(t1: Tensor, t2: Tensor, value: number = 1): this { native.addcdiv_(id(this), id(t1), id(t2), value); return this; }
+  addcdiv_(t1: Tensor, t2: Tensor, value: number | { value?: number } = 1): this { native.addcdiv_(id(this), id(t1), id(t2), typeof value === 'number' ? value : scaleOf('addcdiv_', value, 'value')); return this; }
   lerp_(end: Tensor, weight: TensorLike): this {
     if (typeof weight === 'number') native.lerp_(id(this), id(end), weight);
     else native.lerpTensor_(id(this), id(end), id(weight));
@@ -1354,7 +1455,11 @@ export class Tensor {
     return this;
   }
   sqrt_(): this { native.sqrt_(id(this)); return this; }
-  maskedFill_(mask: Tensor, value: number): this { native.maskedFill_(id(this), id(mask), value); return this; }
+  maskedFill_(mask: Tensor, value: number | Tensor): this {
+    if (typeof value === 'number') native.maskedFill_(id(this), id(mask), value);
+    else native.maskedFillTensor_(id(this), id(mask), id(value));
+    return this;
+  }
   clamp_(min?: number | null, max?: number | null): this { native.clamp_(id(this), min ?? null, max ?? null); return this; }
   relu_(): this { native.relu_(id(this)); return this; }
   exp_(): this { native.exp_(id(this)); return this; }

@@ -1,0 +1,301 @@
+// PyTorch code ported as written: keywords as an options object, PyTorch's positional forms, and
+// the in-place flags, each call checked against the same call run by PyTorch on the same numbers.
+import * as torch from '../lib';
+import { pythonJson } from './helpers';
+
+const { nn } = torch;
+const F = nn.functional;
+
+afterEach(() => torch.manualSeed(0));
+
+/** Each of our results against PyTorch's (the Python expressions, evaluated with `setup` run first), shape and values. */
+function expectLikePyTorch(setup: string, calls: [string, () => torch.Tensor][], tol = 1e-6): void {
+  const want = pythonJson<{ v: number[]; shape: number[]; dtype: string }[]>(`import torch, json, sys, math
+import torch.nn.functional as F
+import torch.nn as nn
+${setup}
+def run(c):
+    t = eval(c)
+    return {'v': t.double().flatten().tolist(), 'shape': list(t.shape), 'dtype': str(t.dtype)[6:]}
+print(json.dumps([run(c) for c in json.loads(sys.argv[1])]))`, JSON.stringify(calls.map(([py]) => py)));
+  torch.tidy(() => {
+    calls.forEach(([py, ours], k) => {
+      const t = ours();
+      expect([py, t.shape, t.dtype]).toEqual([py, want[k].shape, want[k].dtype]);
+      const v = t.to('float64').flatten().tolist() as number[];
+      const off = Math.max(0, ...v.map((a, j) => Math.abs(a - want[k].v[j]) / Math.max(1, Math.abs(want[k].v[j]))));
+      expect([py, off <= tol]).toEqual([py, true]);
+    });
+  });
+}
+
+const X = [[0.5, -1.25, 2, 3.5], [1, 4, -0.75, 0.25], [2.5, 0, 1.5, -2]];
+const Y = [[1.5, 0.25, -2, 0.5], [-1, 2, 0.75, 1.25], [0.5, 1, -1.5, 2]];
+const SETUP = `x = torch.tensor(${JSON.stringify(X)}); y = torch.tensor(${JSON.stringify(Y)})
+idx = torch.tensor([[0, 3], [1, 1], [2, 0]]); cols = torch.tensor([3, 0])
+img = torch.arange(2 * 4 * 3 * 3, dtype=torch.float32).reshape(2, 4, 3, 3).sin()
+w4 = torch.tensor([0.5, 1.5, -1, 2]); b4 = torch.tensor([0.1, -0.2, 0.3, 0.4])`;
+
+describe('PyTorch code ported as written', () => {
+  test('joins, splits, where, einsum and dims by name (torch.cat(ts, dim=1), x.split(2, dim=1), x.gather(dim=1, index=i), x.view(torch.int32)), against PyTorch', () => {
+    const x = torch.keep(torch.tensor(X)), y = torch.keep(torch.tensor(Y));
+    const idx = torch.keep(torch.tensor([[0, 3], [1, 1], [2, 0]])), cols = torch.keep(torch.tensor([3, 0]));
+    expectLikePyTorch(SETUP, [
+      ['torch.cat([x, y], dim=1)', () => torch.cat([x, y], { dim: 1 })], ['torch.stack([x, y], dim=2)', () => torch.stack([x, y], { dim: 2 })],
+      ['torch.concat([x, y], dim=-1)', () => torch.concat([x, y], { dim: -1 })], ['torch.cat([x, y])', () => torch.cat([x, y])],
+      ['torch.where(x > 0)[0]', () => torch.where(x.gt(0))[0]], ['torch.where(x > 0)[1]', () => torch.where(x.gt(0))[1]],
+      ['torch.where(x > 0, x, 0.0)', () => torch.where(x.gt(0), x, 0)], ['torch.where(x > 0, -1.0, y)', () => torch.where(x.gt(0), -1, y)],
+      ['x.nonzero(as_tuple=True)[1]', () => x.nonzero({ asTuple: true })[1]],
+      ["torch.einsum('ij,kj->ik', [x, y])", () => torch.einsum('ij,kj->ik', [x, y])], ["torch.einsum('ij,kj->ik', x, y)", () => torch.einsum('ij,kj->ik', x, y)],
+      ['x.unbind(dim=1)[2]', () => x.unbind({ dim: 1 })[2]], ['x.split(3, dim=1)[1]', () => x.split(3, { dim: 1 })[1]], ['x.chunk(2, dim=1)[0]', () => x.chunk(2, { dim: 1 })[0]],
+      ['x.tensor_split(3, dim=1)[2]', () => x.tensorSplit(3, { dim: 1 })[2]], ['x.tril(diagonal=-1)', () => x.tril({ diagonal: -1 })], ['x.triu(diagonal=1)', () => x.triu({ diagonal: 1 })],
+      ['x.roll(1, dims=1)', () => x.roll(1, { dims: 1 })], ['x.roll(shifts=2, dims=0)', () => x.roll({ shifts: 2, dims: 0 })], ['x.roll(1)', () => x.roll(1)],
+      ['x[None].movedim(source=0, destination=2)', () => x.unsqueeze(0).movedim({ source: 0, destination: 2 })], ['x.repeat_interleave(2, dim=0)', () => x.repeatInterleave(2, { dim: 0 })],
+      ['x.gather(dim=1, index=idx)', () => x.gather({ dim: 1, index: idx })], ['x.gather(1, idx)', () => x.gather(1, idx)], ['x.gather(1, index=idx)', () => x.gather(1, { index: idx })],
+      ['x.index_select(dim=1, index=cols)', () => x.indexSelect({ dim: 1, index: cols })], ['torch.gather(x, 1, idx)', () => torch.gather(x, 1, idx)],
+      ['x.view(torch.int32)', () => x.view('int32')], ['x.view(torch.int32).view(torch.float32)', () => x.view('int32').view('float32')],
+    ]);
+    // allclose broadcasts and takes its tolerances by name, as PyTorch's
+    const near = x.add(1e-6);
+    const closeWant = pythonJson<boolean[]>(`import torch, json
+x = torch.tensor(${JSON.stringify(X)}); near = x + 1e-6
+print(json.dumps([torch.allclose(x, near), torch.allclose(x, near, atol=1e-9, rtol=0), torch.allclose(x, near, 0, 1e-5), torch.allclose(x[:1], x[:1].expand(3, 4))]))`);
+    expect([torch.allclose(x, near), torch.allclose(x, near, { atol: 1e-9, rtol: 0 }), torch.allclose(x, near, 0, 1e-5), torch.allclose(x.index(':1'), x.index(':1').expand(3, 4)), torch.allclose(x, x.double())])
+      .toEqual([...closeWant, true]);
+    // (PyTorch refuses the last, float32 against float64; here they are compared in float64)
+    torch.manualSeed(3);
+    const drawn = torch.randint(10, [6]).tolist();
+    expect(drawn).toEqual(pythonJson<number[]>('import torch, json\ntorch.manual_seed(3)\nprint(json.dumps(torch.randint(10, (6,)).tolist()))'));
+    // what fits neither form is an error that says what to give
+    expect(() => torch.cat([x, y], { dims: 1 } as object)).toThrow(/torch.cat: unknown option 'dims' \(it takes dim\)/);
+    expect(() => torch.cat(x as unknown as torch.Tensor[])).toThrow(/torch.cat: expected an array of tensors/);
+    expect(() => (torch.where as (...a: unknown[]) => unknown)(x.gt(0), x)).toThrow(/torch.where: give condition alone, or condition, x and y/);
+    expect(() => x.gather({ dim: 1 } as { dim: number; index: torch.Tensor })).toThrow(/Tensor.gather: give dim \(a number\) and index \(a tensor\)/);
+    expect(() => x.split(2, { dims: 1 } as object)).toThrow(/Tensor.split: unknown option 'dims' \(it takes dim\)/);
+    expect(() => x.movedim(0)).toThrow(/Tensor.movedim: give source and destination/);
+    expect(() => torch.randint(5, [2], [3] as unknown as object)).toThrow(/randint: give randint\(high, size\) or randint\(low, high, size\)/);
+    for (const t of [x, y, idx, cols, near]) t.dispose();
+  });
+
+  test('F\'s activations, dropouts, norms and attention with PyTorch\'s keywords and positional forms; inplace writes into the input, as PyTorch\'s', () => {
+    const x = torch.keep(torch.tensor(X)), y = torch.keep(torch.tensor(Y));
+    const img = torch.keep(torch.arange(2 * 4 * 3 * 3, { dtype: 'float32' }).reshape([2, 4, 3, 3]).sin());
+    const w4 = torch.keep(torch.tensor([0.5, 1.5, -1, 2])), b4 = torch.keep(torch.tensor([0.1, -0.2, 0.3, 0.4]));
+    const setup = `${SETUP}
+q = x.reshape(1, 3, 4); k = y.reshape(1, 3, 4); v = (x * y).reshape(1, 3, 4)
+mask = torch.tensor([[True, False, True], [True, True, False], [False, True, True]])
+def attention(q, k, v, mask=None, scale=None):
+    s = q @ k.transpose(-2, -1) * (scale if scale is not None else 1 / math.sqrt(q.size(-1)))
+    if mask is not None: s = s.masked_fill(~mask, float('-inf'))
+    return s.softmax(-1) @ v
+rm = torch.zeros(4); rv = torch.ones(4)`;
+    const q = x.reshape([1, 3, 4]), k = y.reshape([1, 3, 4]), v = x.mul(y).reshape([1, 3, 4]);
+    const mask = torch.tensor([[true, false, true], [true, true, false], [false, true, true]]);
+    expectLikePyTorch(setup, [
+      ['F.dropout(x, p=0.3, training=False)', () => F.dropout(x, { p: 0.3, training: false })], ['F.dropout(x, 0.3, False)', () => F.dropout(x, 0.3, false)],
+      ['F.dropout2d(img, p=0.5, training=False)', () => F.dropout2d(img, { p: 0.5, training: false })], ['F.alpha_dropout(x, 0.2)', () => F.alphaDropout(x, 0.2)],
+      ['F.one_hot(torch.tensor([0, 2, 1]), num_classes=4)', () => F.oneHot(torch.tensor([0, 2, 1]), { numClasses: 4 })], ['F.one_hot(torch.tensor([0, 2]))', () => F.oneHot(torch.tensor([0, 2]))],
+      ['F.leaky_relu(x, negative_slope=0.2)', () => F.leakyRelu(x, { negativeSlope: 0.2 })], ['F.leaky_relu(x, 0.3)', () => F.leakyRelu(x, 0.3)],
+      ['F.elu(x, alpha=0.5)', () => F.elu(x, { alpha: 0.5 })], ['F.celu(x, 2.0)', () => F.celu(x, 2)], ['F.hardtanh(x, min_val=-0.5, max_val=0.75)', () => F.hardtanh(x, { minVal: -0.5, maxVal: 0.75 })],
+      ['F.relu6(x * 3)', () => F.relu6(x.mul(3))], ['F.softplus(x, beta=2, threshold=3)', () => F.softplus(x, { beta: 2, threshold: 3 })], ['F.glu(x, dim=1)', () => F.glu(x, { dim: 1 })],
+      ['F.hardshrink(x, lambd=0.6)', () => F.hardshrink(x, { lambd: 0.6 })], ['F.softshrink(x, 0.6)', () => F.softshrink(x, 0.6)], ['F.threshold(x, 0.6, -9.0)', () => F.threshold(x, 0.6, -9)],
+      ['F.softmin(x, dim=1)', () => F.softmin(x, { dim: 1 })], ['F.softmin(x, 0, dtype=torch.float64)', () => F.softmin(x, 0, { dtype: 'float64' })],
+      ['F.cosine_similarity(x, y, dim=0)', () => F.cosineSimilarity(x, y, { dim: 0 })], ['F.pairwise_distance(x, y, p=1, keepdim=True)', () => F.pairwiseDistance(x, y, { p: 1, keepdim: true })],
+      ['F.pdist(x, p=1)', () => F.pdist(x, { p: 1 })], ['F.linear(x, y, bias=w4[:3])', () => F.linear(x, y, { bias: w4.index(':3') })],
+      ['F.layer_norm(x, [4], w4, eps=1e-3)', () => F.layerNorm(x, [4], w4, { eps: 1e-3 })], ['F.layer_norm(x, [4], weight=w4, bias=b4)', () => F.layerNorm(x, [4], { weight: w4, bias: b4 })],
+      ['F.group_norm(img, 2, eps=1e-2)', () => F.groupNorm(img, 2, { eps: 1e-2 })], ['F.group_norm(img, 2, w4, b4)', () => F.groupNorm(img, 2, w4, b4)],
+      ['F.batch_norm(x, rm.clone(), rv.clone(), w4, b4, True, 0.2)', () => F.batchNorm(x, torch.zeros([4]), torch.ones([4]), w4, b4, true, 0.2)],
+      ['F.batch_norm(x, rm, rv, w4, b4)', () => F.batchNorm(x, torch.zeros([4]), torch.ones([4]), w4, b4)],
+      ['F.instance_norm(img, None, None, w4, b4)', () => F.instanceNorm(img, null, null, w4, b4)], ['F.instance_norm(img, eps=0.1)', () => F.instanceNorm(img, { eps: 0.1 })],
+      ['attention(q, k, v, mask)', () => F.scaledDotProductAttention(q, k, v, mask)], ['attention(q, k, v, scale=0.3)', () => F.scaledDotProductAttention(q, k, v, { scale: 0.3 })],
+      ['attention(q, k, v, mask, scale=0.3)', () => F.scaledDotProductAttention(q, k, v, mask, 0, false, 0.3)],
+      ['F.adaptive_max_pool2d(img, 2)', () => F.adaptiveMaxPool2d(img, 2)], ['F.adaptive_max_pool2d(img, 2, return_indices=True)[1]', () => F.adaptiveMaxPool2dWithIndices(img, 2).indices],
+      ['torch.adaptive_max_pool1d(x[None], 2)[1]', () => torch.adaptiveMaxPool1d(x.unsqueeze(0), 2).indices],
+    ], 1e-5);
+    // dropout in training draws as PyTorch's does (the same generator, the same mask)
+    torch.manualSeed(5);
+    const dropped = F.dropout(x, { p: 0.4 });
+    expect(dropped.tolist()).toEqual(pythonJson(`import torch, json
+import torch.nn.functional as F
+x = torch.tensor(${JSON.stringify(X)}); torch.manual_seed(5)
+print(json.dumps(F.dropout(x, p=0.4).tolist()))`));
+    // inplace: the input itself is overwritten and returned (F.relu(x, inplace=True))
+    const inplaceWant = pythonJson<number[][][]>(`import torch, json
+import torch.nn.functional as F
+x = torch.tensor(${JSON.stringify(X)})
+out = []
+for f in [lambda t: F.relu(t, inplace=True), lambda t: F.leaky_relu(t, 0.2, True), lambda t: F.elu(t, inplace=True), lambda t: F.hardtanh(t, -1.0, 1.0, True),
+          lambda t: F.threshold(t, 0.6, 0.0, True), lambda t: F.silu(t, inplace=True), lambda t: F.relu6(t, inplace=True), lambda t: F.dropout(t, 0.5, False, True)]:
+    c = x.clone(); r = f(c); assert r is c; out.append(c.tolist())
+print(json.dumps(out))`);
+    const inplace: ((t: torch.Tensor) => torch.Tensor)[] = [(t) => F.relu(t, { inplace: true }), (t) => F.leakyRelu(t, 0.2, true), (t) => F.elu(t, { inplace: true }), (t) => F.hardtanh(t, -1, 1, true),
+      (t) => F.threshold(t, 0.6, 0, true), (t) => F.silu(t, { inplace: true }), (t) => F.relu6(t, true), (t) => F.dropout(t, 0.5, false, true)];
+    inplace.forEach((f, i) => {
+      const c = x.clone();
+      expect(f(c)).toBe(c);
+      const got = c.tolist() as number[][];
+      got.flat().forEach((a, j) => expect(Math.abs(a - inplaceWant[i].flat()[j])).toBeLessThan(1e-6));
+    });
+    // and what PyTorch would refuse, or what fits no form, is an error
+    expect(() => F.dropout(x, { p: 1.5 })).toThrow('dropout: p must be in [0, 1], got 1.5');
+    expect(() => F.dropout(x, { prob: 0.5 } as object)).toThrow(/dropout: unknown option 'prob' \(it takes p, training, inplace\)/);
+    expect(() => (F.softmin as (...a: unknown[]) => unknown)(x)).toThrow(/softmin: give the dim/);
+    expect(() => F.leakyRelu(x, { negative_slope: 0.2 } as object)).toThrow(/did you mean negativeSlope\?/);
+    expect(() => (F.adaptiveMaxPool2d as (...a: unknown[]) => unknown)(img, 2, true)).toThrow(/with returnIndices use adaptiveMaxPool2dWithIndices/);
+    expect(() => F.gelu(x, { approx: 'tanh' } as object)).toThrow(/gelu: unknown option 'approx'/);
+    expect(() => F.scaledDotProductAttention(q, k, v, { is_causal: true } as object)).toThrow(/did you mean isCausal\?/);
+    expect(() => F.tripletMarginWithDistanceLoss(x, y, x, { margn: 1 } as object)).toThrow(/unknown option 'margn'/);
+    for (const t of [x, y, img, w4, b4]) t.dispose();
+  });
+
+  test('alpha and value by name, sum / mean / cumsum with a dtype, masked_fill with a tensor, torch.pow(2, x), meshgrid\'s keyword, histc, against PyTorch', () => {
+    const x = torch.keep(torch.tensor(X)), y = torch.keep(torch.tensor(Y));
+    const xi = torch.keep(torch.tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'int32' }));
+    const setup = `${SETUP}
+xi = torch.tensor([[1, 2, 3], [4, 5, 6]], dtype=torch.int32)
+p = x.clone(); p.add_(y, alpha=-0.1); p.sub_(x, alpha=0.5); p.addcmul_(x, y, value=0.25); p.addcdiv_(x, y.abs() + 1, value=-2)`;
+    expectLikePyTorch(setup, [
+      ['x.add(y, alpha=2)', () => x.add(y, { alpha: 2 })], ['x.sub(y, alpha=0.5)', () => x.sub(y, { alpha: 0.5 })], ['torch.add(x, y, alpha=-3)', () => torch.add(x, y, { alpha: -3 })],
+      ['x.add(1.5, alpha=2)', () => x.add(1.5, { alpha: 2 })], ['x.addcmul(x, y, value=0.5)', () => x.addcmul(x, y, { value: 0.5 })], ['x.addcdiv(x, y.abs() + 1, value=2)', () => x.addcdiv(x, y.abs().add(1), { value: 2 })],
+      ['p', () => x.clone().add_(y, { alpha: -0.1 }).sub_(x, { alpha: 0.5 }).addcmul_(x, y, { value: 0.25 }).addcdiv_(x, y.abs().add(1), { value: -2 })],
+      ['xi.sum(dtype=torch.float64)', () => xi.sum({ dtype: 'float64' })], ['xi.sum(1, dtype=torch.float64)', () => xi.sum(1, { dtype: 'float64' })], ['xi.sum()', () => xi.sum()],
+      ['xi.mean(dim=1, dtype=torch.float64)', () => xi.mean({ dim: 1, dtype: 'float64' })], ['x.mean(0, keepdim=True, dtype=torch.float64)', () => x.mean(0, { keepdim: true, dtype: 'float64' })],
+      ['xi.prod(1, dtype=torch.float32)', () => xi.prod(1, { dtype: 'float32' })], ['xi.cumsum(0, dtype=torch.float64)', () => xi.cumsum(0, { dtype: 'float64' })], ['xi.cumprod(dim=1)', () => xi.cumprod({ dim: 1 })],
+      ['torch.cumsum(xi, dim=1, dtype=torch.float32)', () => torch.cumsum(xi, { dim: 1, dtype: 'float32' })], ['x.nansum(dtype=torch.float64)', () => x.nansum({ dtype: 'float64' })],
+      ['x.masked_fill(x > 1, torch.tensor(-7.0))', () => x.maskedFill(x.gt(1), torch.tensor(-7))], ['torch.pow(2, x)', () => torch.pow(2, x)], ['torch.pow(x, 2)', () => torch.pow(x, 2)],
+      ["torch.meshgrid(torch.arange(2), torch.arange(3), indexing='xy')[1]", () => torch.meshgrid(torch.arange(2), torch.arange(3), { indexing: 'xy' })[1]],
+      ["torch.meshgrid([torch.arange(2), torch.arange(3)], indexing='ij')[0]", () => torch.meshgrid([torch.arange(2), torch.arange(3)], { indexing: 'ij' })[0]],
+      ['x.histc(bins=4, min=-2, max=4)', () => x.histc({ bins: 4, min: -2, max: 4 })], ['x.histc(3)', () => x.histc(3)],
+    ]);
+    // masked_fill's tensor value gets its gradient, as PyTorch's
+    const v = torch.tensor(2.5, { requiresGrad: true });
+    x.maskedFill(x.gt(1), v).mul(y).sum().backward();
+    expect(v.grad!.item()).toBeCloseTo(pythonJson<number>(`import torch, json
+x = torch.tensor(${JSON.stringify(X)}); y = torch.tensor(${JSON.stringify(Y)}); v = torch.tensor(2.5, requires_grad=True)
+x.masked_fill(x > 1, v).mul(y).sum().backward(); print(json.dumps(v.grad.item()))`), 6);
+    // whole numbers asked to require grad are floats (JS has no 1.0), where PyTorch's int64 would be refused
+    const w = torch.tensor([1, 2], { requiresGrad: true });
+    expect([w.dtype, w.requiresGrad]).toEqual(['float32', true]);
+    expect(() => torch.tensor([1, 2], { dtype: 'int64', requiresGrad: true })).toThrow(/only floating-point and complex tensors can require gradients/);
+    // torch.device, torch.autocast('cpu', fn), torch.utils.data, ModuleList.extend / insert
+    expect([torch.device('cuda', 1), torch.device('cuda:0'), torch.device('cpu')]).toEqual(['cuda:1', 'cuda:0', 'cpu']);
+    expect(() => torch.device('tpu')).toThrow(/unknown device 'tpu'/);
+    expect(torch.autocast('cpu', () => torch.tidy(() => x.matmul(y.t()).dtype))).toBe('bfloat16');
+    expect(torch.autocast('cpu', { enabled: false }, () => torch.tidy(() => x.matmul(y.t()).dtype))).toBe('float32');
+    expect(() => (torch.autocast as (...a: unknown[]) => unknown)('cpu', { dtype: 'bfloat16' })).toThrow(/autocast: give the function to run/);
+    expect(torch.utils.data.DataLoader).toBe(torch.data.DataLoader);
+    const [a, b, c] = [new nn.Linear(1, 1), new nn.Linear(1, 2), new nn.Linear(1, 3)];
+    const list = new nn.ModuleList([a]).extend([c]);
+    list.insert(1, b);
+    expect([...list].map((m) => m.outFeatures)).toEqual([1, 2, 3]);
+    expect([...list.namedParameters()].map(([n]) => n)).toEqual(['0.weight', '0.bias', '1.weight', '1.bias', '2.weight', '2.bias']);
+    expect(list.get(1)).toBe(b);
+    expect(() => x.add(y, { alfa: 2 } as object)).toThrow(/Tensor.add: unknown option 'alfa' \(it takes alpha\)/);
+    expect(() => xi.max({ dim: 0, dtype: 'float64' } as unknown as number)).toThrow(/Tensor.max: unknown option 'dtype'/);
+    expect(() => (torch.pow as (...a: unknown[]) => unknown)(2, 3)).toThrow(/torch.pow: give a tensor as the base or the exponent/);
+    for (const t of [x, y, xi]) t.dispose();
+  });
+
+  test('nn.init with PyTorch\'s keywords (kaiming_uniform_(w, a=math.sqrt(5)), normal_(w, std=0.02)) draws what PyTorch draws; a generator is taken', () => {
+    const calls: [string, (w: torch.Tensor) => unknown][] = [
+      ['init.kaiming_uniform_(w, a=math.sqrt(5))', (w) => nn.init.kaimingUniform_(w, { a: Math.sqrt(5) })],
+      ["init.kaiming_normal_(w, mode='fan_out', nonlinearity='relu')", (w) => nn.init.kaimingNormal_(w, { mode: 'fan_out', nonlinearity: 'relu' })],
+      ["init.kaiming_normal_(w, 0, 'fan_out', 'relu')", (w) => nn.init.kaimingNormal_(w, 0, 'fan_out', 'relu')],
+      ['init.normal_(w, std=0.02)', (w) => nn.init.normal_(w, { std: 0.02 })], ['init.normal_(w, 1.0, 0.5)', (w) => nn.init.normal_(w, 1, 0.5)],
+      ['init.uniform_(w, a=-0.1, b=0.1)', (w) => nn.init.uniform_(w, { a: -0.1, b: 0.1 })], ['init.trunc_normal_(w, std=0.02)', (w) => nn.init.truncNormal_(w, { std: 0.02 })],
+      ['init.trunc_normal_(w, 0.0, 1.0, -0.5, 0.5)', (w) => nn.init.truncNormal_(w, 0, 1, -0.5, 0.5)],
+      ["init.xavier_uniform_(w, gain=init.calculate_gain('relu'))", (w) => nn.init.xavierUniform_(w, { gain: nn.init.calculateGain('relu') })],
+      ['init.xavier_normal_(w, 0.5)', (w) => nn.init.xavierNormal_(w, 0.5)], ['init.constant_(w, val=0.25)', (w) => nn.init.constant_(w, { val: 0.25 })],
+      ['init.orthogonal_(w, gain=2.0)', (w) => nn.init.orthogonal_(w, { gain: 2 })], ['init.sparse_(w, 0.5, std=0.1)', (w) => nn.init.sparse_(w, 0.5, { std: 0.1 })],
+    ];
+    const want = pythonJson<number[][]>(`import torch, json, sys, math
+import torch.nn.init as init
+out = []
+for c in json.loads(sys.argv[1]):
+    torch.manual_seed(7); w = torch.empty(5, 4); eval(c); out.append(w.flatten().tolist())
+# a generator of its own: the draw Tensor.normal_ makes with it (PyTorch 1.13's init has no generator argument)
+g = torch.Generator().manual_seed(11); w = torch.empty(5, 4); w.normal_(0, 0.5, generator=g); out.append(w.flatten().tolist())
+g = torch.Generator().manual_seed(11); w = torch.empty(5, 4); b = math.sqrt(3) * math.sqrt(2) / math.sqrt(4); w.uniform_(-b, b, generator=g); out.append(w.flatten().tolist())
+print(json.dumps(out))`, JSON.stringify(calls.map(([py]) => py)));
+    torch.tidy(() => {
+      calls.forEach(([py, ours], k) => {
+        torch.manualSeed(7);
+        const w = torch.empty([5, 4]);
+        ours(w);
+        const got = w.flatten().tolist() as number[];
+        const off = Math.max(...got.map((a, j) => Math.abs(a - want[k][j])));
+        expect([py, off < 1e-6]).toEqual([py, true]);
+      });
+      const g = new torch.Generator().manualSeed(11);
+      const w = nn.init.normal_(torch.empty([5, 4]), { std: 0.5, generator: g });
+      (w.flatten().tolist() as number[]).forEach((a, j) => expect(Math.abs(a - want[calls.length][j])).toBeLessThan(1e-6));
+      const w2 = nn.init.kaimingUniform_(torch.empty([5, 4]), { nonlinearity: 'relu', generator: new torch.Generator().manualSeed(11) });
+      (w2.flatten().tolist() as number[]).forEach((a, j) => expect(Math.abs(a - want[calls.length + 1][j])).toBeLessThan(1e-6));
+      expect(() => nn.init.kaimingUniform_(torch.empty([5, 4]), { non_linearity: 'relu' } as object)).toThrow(/init.kaimingUniform_: unknown option 'non_linearity'/);
+      expect(() => nn.init.normal_(torch.empty([2]), 0, 1, { mean: 1 })).toThrow(/init.normal_: mean is given twice/);
+      expect(() => (nn.init.constant_ as (...a: unknown[]) => unknown)(torch.empty([2]))).toThrow(/init.constant_: give the value/);
+    });
+  });
+
+  test('clip_grad_norm_ / clip_grad_value_, zero_grad(set_to_none=False), add_param_group and backward(retain_graph=True), against PyTorch', () => {
+    const W = [[0.5, -1, 0.25], [1.5, 0.75, -0.5]], B = [0.1, -0.2], XS = [[1, 2, -1], [0.5, -1.5, 2]];
+    const want = pythonJson<{ norm: number; clipped: number[]; value: number[]; w: number[]; b: number[]; zeroed: number[]; twice: number[] }>(`import torch, json
+W, B, XS = ${JSON.stringify([W, B, XS])}
+lin = torch.nn.Linear(3, 2)
+with torch.no_grad(): lin.weight.copy_(torch.tensor(W)); lin.bias.copy_(torch.tensor(B))
+x = torch.tensor(XS)
+lin(x).pow(2).sum().backward()
+norm = torch.nn.utils.clip_grad_norm_(lin.parameters(), max_norm=0.5).item()
+clipped = lin.weight.grad.flatten().tolist()
+torch.nn.utils.clip_grad_value_(lin.parameters(), clip_value=0.05)
+value = lin.weight.grad.flatten().tolist() + lin.bias.grad.tolist()
+opt = torch.optim.SGD([lin.weight], lr=0.1, momentum=0.9)
+opt.add_param_group({'params': [lin.bias], 'lr': 0.5})
+for _ in range(3):
+    opt.zero_grad(set_to_none=False)
+    lin(x).pow(2).sum().backward()
+    opt.step()
+zeroed = []
+opt.zero_grad(set_to_none=False); zeroed = lin.weight.grad.flatten().tolist()
+t = torch.tensor([1.0, 2.0], requires_grad=True); l = (t * t).sum(); l.backward(retain_graph=True); l.backward()
+print(json.dumps({'norm': norm, 'clipped': clipped, 'value': value, 'w': lin.weight.flatten().tolist(), 'b': lin.bias.tolist(), 'zeroed': zeroed, 'twice': t.grad.tolist()}))`);
+    const lin = new nn.Linear(3, 2);
+    torch.noGrad(() => { lin.weight.copy_(torch.tensor(W)); lin.bias!.copy_(torch.tensor(B)); });
+    const x = torch.tensor(XS);
+    lin.forward(x).pow(2).sum().backward();
+    const norm = nn.utils.clipGradNorm_(lin.parameters(), { maxNorm: 0.5 });
+    expect(norm.shape).toEqual([]);
+    expect(Math.abs((norm.item() as number) - want.norm)).toBeLessThan(1e-5);
+    (lin.weight.grad!.flatten().tolist() as number[]).forEach((a, j) => expect(Math.abs(a - want.clipped[j])).toBeLessThan(1e-6));
+    nn.utils.clipGradValue_(lin.parameters(), { clipValue: 0.05 });
+    [...(lin.weight.grad!.flatten().tolist() as number[]), ...(lin.bias!.grad!.tolist() as number[])].forEach((a, j) => expect(Math.abs(a - want.value[j])).toBeLessThan(1e-6));
+
+    const opt = new torch.optim.SGD([lin.weight], { lr: 0.1, momentum: 0.9 });
+    opt.addParamGroup({ params: [lin.bias!], lr: 0.5 });
+    expect(opt.paramGroups.map((g) => [g.lr, g.momentum])).toEqual([[0.1, 0.9], [0.5, 0.9]]);
+    for (let i = 0; i < 3; i++) {
+      opt.zeroGrad({ setToNone: false });
+      torch.tidy(() => lin.forward(x).pow(2).sum().backward());
+      opt.step();
+    }
+    (lin.weight.flatten().tolist() as number[]).forEach((a, j) => expect(Math.abs(a - want.w[j])).toBeLessThan(1e-5));
+    (lin.bias!.tolist() as number[]).forEach((a, j) => expect(Math.abs(a - want.b[j])).toBeLessThan(1e-5));
+    opt.zeroGrad(false);
+    expect(lin.weight.grad!.flatten().tolist()).toEqual(want.zeroed);
+    opt.zeroGrad();
+    expect(lin.weight.grad).toBeNull();
+    // a parameter already in a group, or a group's option out of range, is refused
+    expect(() => opt.addParamGroup({ params: [lin.weight] })).toThrow(/SGD.addParamGroup: some parameters appear in more than one parameter group/);
+    expect(() => opt.addParamGroup({ params: [torch.zeros([2], { requiresGrad: true })], lr: -1 })).toThrow(/SGD: invalid learning rate -1/);
+    const adamw = new torch.optim.AdamW([lin.weight], { lr: 1e-3 });
+    adamw.addParamGroup({ params: lin.bias!, weightDecay: 0 });
+    expect(adamw.paramGroups.map((g) => [g.lr, g.weightDecay])).toEqual([[1e-3, 1e-2], [1e-3, 0]]);
+    expect(() => nn.utils.clipGradNorm_(lin.parameters(), { max_norm: 1 } as unknown as { maxNorm: number })).toThrow(/did you mean maxNorm\?/);
+
+    const t = torch.tensor([1, 2], { dtype: 'float32', requiresGrad: true });
+    const l = t.mul(t).sum();
+    l.backward({ retainGraph: true });
+    l.backward();
+    expect(t.grad!.tolist()).toEqual(want.twice);
+  });
+});
