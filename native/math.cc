@@ -155,6 +155,10 @@ Napi::Value clamp(const Napi::CallbackInfo& info) {
   if (!isNullish(info, 2)) hi = argScalar(info, 2);
   return ret(info, a.clamp(lo, hi));
 }
+// clampTensor(x, min|-1, max|-1): bounds as tensors (broadcast), either absent
+Napi::Value clampTensor(const Napi::CallbackInfo& info) {
+  return ret(info, T0.clamp(optT(info, 1), optT(info, 2)));
+}
 
 // --- reductions: dims is an array or null (all dims) ---
 std::vector<int64_t> dimsOrAll(const Napi::CallbackInfo& info, size_t i) {
@@ -624,7 +628,7 @@ void registerMath(Registrar& r) {
   R(eq); R(ne); R(lt); R(le); R(gt); R(ge); R(logicalAnd); R(logicalOr);
   R(addScalar); R(subScalar); R(rsubScalar); R(mulScalar); R(divScalar); R(powScalar); R(scalarPow);
   R(remainderScalar); R(eqScalar); R(neScalar); R(ltScalar); R(leScalar); R(gtScalar); R(geScalar);
-  R(where); R(whereScalar); R(maskedFill); R(maskedFillTensor); R(clamp);
+  R(where); R(whereScalar); R(maskedFill); R(maskedFillTensor); R(clamp); R(clampTensor);
   R(sum); R(mean); R(prod); R(maxAll); R(minAll); R(maxDim); R(minDim); R(argmax); R(argmin);
   R(var); r.add<std_>("std"); R(norm); R(logsumexp); R(all); R(any); R(cumsum);
   R(matmul); R(mm); R(bmm); R(addmm); R(baddbmm); R(outer);

@@ -57,7 +57,9 @@ Napi::Value topk(const Napi::CallbackInfo& info) {
   return retPair(info, std::get<0>(r), std::get<1>(r));
 }
 Napi::Value sort(const Napi::CallbackInfo& info) {
-  auto r = T0.sort(argInt64(info, 1), argBool(info, 2));
+  // (a 4th argument, stable, picks the stable sort: equal values keep their order)
+  auto r = isNullish(info, 3) ? T0.sort(argInt64(info, 1), argBool(info, 2))
+                              : T0.sort(c10::optional<bool>(argBool(info, 3)), argInt64(info, 1), argBool(info, 2));
   return retPair(info, std::get<0>(r), std::get<1>(r));
 }
 OP(argsort, T0.argsort(argInt64(info, 1), argBool(info, 2)))

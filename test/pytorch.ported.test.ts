@@ -196,6 +196,42 @@ x.masked_fill(x > 1, v).mul(y).sum().backward(); print(json.dumps(v.grad.item())
     for (const t of [x, y, xi]) t.dispose();
   });
 
+  test('required arguments by name (linspace(steps=5), multinomial(num_samples=1), topk(k=2), max_pool2d(kernel_size=2)), tensor bounds, stable sort, norms, against PyTorch', () => {
+    const x = torch.keep(torch.tensor(X)), y = torch.keep(torch.tensor(Y));
+    const img = torch.keep(torch.arange(2 * 4 * 3 * 3, { dtype: 'float32' }).reshape([2, 4, 3, 3]).sin());
+    const ties = torch.keep(torch.tensor([2, 1, 2, 1, 2, 0, 1]));
+    expectLikePyTorch(`${SETUP}
+ties = torch.tensor([2, 1, 2, 1, 2, 0, 1])`, [
+      ['torch.linspace(0, 1, steps=5)', () => torch.linspace(0, 1, { steps: 5 })], ['torch.linspace(-1, 1, steps=3, dtype=torch.float64)', () => torch.linspace(-1, 1, { steps: 3, dtype: 'float64' })],
+      ['torch.logspace(0, 2, steps=3, base=2)', () => torch.logspace(0, 2, { steps: 3, base: 2 })], ['torch.logspace(0, 2, 3, base=2)', () => torch.logspace(0, 2, 3, { base: 2 })],
+      ['x.topk(k=2).values', () => x.topk({ k: 2 }).values], ['x.topk(k=2, dim=0, largest=False).indices', () => x.topk({ k: 2, dim: 0, largest: false }).indices],
+      ['x.clamp(min=y)', () => x.clamp({ min: y })], ['x.clamp(y, torch.tensor(1.0))', () => x.clamp(y, 1)], ['torch.clamp(x, max=y[0])', () => torch.clamp(x, { max: y.index(0) })],
+      ['x.max(y)', () => x.max(y)], ['torch.min(x, y)', () => torch.min(x, y)],
+      ['ties.sort(stable=True).indices', () => ties.sort({ stable: true }).indices], ['ties.sort(descending=True, stable=True).indices', () => ties.sort({ descending: true, stable: true }).indices],
+      // (PyTorch 2's squeeze((0, 2)), one dim at a time in 1.13)
+      ['x[None, :, None].squeeze(2).squeeze(0)', () => x.unsqueeze(0).unsqueeze(2).squeeze([0, 2])], ['x[None, :, None].squeeze(-2)', () => x.unsqueeze(0).unsqueeze(2).squeeze([-2])],
+      ['F.max_pool2d(img, kernel_size=2, stride=1)', () => F.maxPool2d(img, { kernelSize: 2, stride: 1 })], ['F.avg_pool2d(img, kernel_size=2, padding=1)', () => F.avgPool2d(img, { kernelSize: 2, padding: 1 })],
+      ['F.max_pool1d(x[None], kernel_size=2)', () => F.maxPool1d(x.unsqueeze(0), { kernelSize: 2 })], ['F.max_pool2d(img, kernel_size=2, return_indices=True)[1]', () => F.maxPool2dWithIndices(img, { kernelSize: 2 }).indices],
+      ["x.norm(p='fro')", () => x.norm({ p: 'fro' })], ["x.norm('nuc')", () => x.norm('nuc')], ["x.norm('fro', dim=1)", () => x.norm('fro', { dim: 1 })],
+      ['torch.linalg.norm(x, dim=1)', () => torch.linalg.norm(x, { dim: 1 })], ['torch.linalg.norm(x, ord=1, dim=(0, 1), keepdim=True)', () => torch.linalg.norm(x, { ord: 1, dim: [0, 1], keepdim: true })],
+      ['torch.linalg.vector_norm(x, ord=1, dim=-1)', () => torch.linalg.vectorNorm(x, { ord: 1, dim: -1 })], ['torch.linalg.vector_norm(x, 3, 0, True, dtype=torch.float64)', () => torch.linalg.vectorNorm(x, 3, 0, true, 'float64')],
+      ["torch.linalg.matrix_norm(img, ord='fro', dim=(1, 2))", () => torch.linalg.matrixNorm(img, { ord: 'fro', dim: [1, 2] })], ["torch.linalg.matrix_norm(img, 'nuc', (-2, -1), True)", () => torch.linalg.matrixNorm(img, 'nuc', [-2, -1], true)],
+    ], 1e-5);
+    // multinomial's numSamples by name draws what PyTorch draws
+    torch.manualSeed(9);
+    const drawn = x.softmax(-1).multinomial({ numSamples: 3, replacement: true }).tolist();
+    expect(drawn).toEqual(pythonJson(`import torch, json
+x = torch.tensor(${JSON.stringify(X)}); torch.manual_seed(9)
+print(json.dumps(torch.multinomial(x.softmax(-1), num_samples=3, replacement=True).tolist()))`));
+    expect(() => torch.linspace(0, 1, { step: 5 } as unknown as number)).toThrow(/linspace: give steps/);
+    expect(() => x.topk({ dim: 0 } as unknown as number)).toThrow(/Tensor.topk: give k/);
+    expect(() => F.maxPool2d(img, { stride: 1 } as unknown as number)).toThrow(/maxPool2d: give kernelSize/);
+    expect(() => x.norm('frob' as 'fro')).toThrow(/Tensor.norm: p must be a number, 'fro' or 'nuc'/);
+    expect(() => torch.linalg.matrixNorm(img, 'fro', [1])).toThrow(/linalg.matrixNorm: dim must be two dims/);
+    expect(() => x.add(undefined as unknown as torch.Tensor)).toThrow('tstorch: expected a Tensor, got undefined');
+    for (const t of [x, y, img, ties]) t.dispose();
+  });
+
   test('nn.init with PyTorch\'s keywords (kaiming_uniform_(w, a=math.sqrt(5)), normal_(w, std=0.02)) draws what PyTorch draws; a generator is taken', () => {
     const calls: [string, (w: torch.Tensor) => unknown][] = [
       ['init.kaiming_uniform_(w, a=math.sqrt(5))', (w) => nn.init.kaimingUniform_(w, { a: Math.sqrt(5) })],

@@ -6,7 +6,7 @@ import { tidy } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
 import { Generator } from '../tensor/generator';
 import type { DType } from '../tensor/dtype';
-import { optionsOf, takesOptions, keywordOptions } from '../tensor/options';
+import { optionsOf, takesOptions, keywordOptions, isOptionsObject } from '../tensor/options';
 
 const optId = (t?: Tensor | null) => (t ? id(t) : -1);
 
@@ -305,6 +305,16 @@ type MaxPoolOptions = PoolOptions & { dilation?: Size };
 type MaxPoolArgs = [opts?: MaxPoolOptions] | [stride?: Size | null, padding?: Size, dilation?: Size, ceilMode?: boolean, returnIndices?: false];
 type AvgPoolOptions = PoolOptions & { countIncludePad?: boolean };
 type AvgPoolArgs = [opts?: AvgPoolOptions] | [stride?: Size | null, padding?: Size, ceilMode?: boolean, countIncludePad?: boolean, divisorOverride?: null];
+/** A pool's kernel size, or every argument by name with it (F.max_pool2d(x, kernel_size=2, stride=1)). */
+type KernelOr<O> = Size | (O & { kernelSize: Size });
+/** kernelSize given in the options object: taken out of it, the rest left as the options. */
+function kernelFirst(name: string, kernelSize: unknown, args: unknown[]): [Size, unknown[]] {
+  if (!isOptionsObject(kernelSize)) return [kernelSize as Size, args];
+  if (args.some((a) => a !== undefined)) throw new Error(`${name}: an options object goes last, after the positional arguments`);
+  const { kernelSize: k, ...rest } = kernelSize as { kernelSize?: Size };
+  if (k === undefined) throw new Error(`${name}: give kernelSize (${name}(x, 2) or ${name}(x, { kernelSize: 2 }))`);
+  return [k, [rest]];
+}
 function maxPoolOptions(name: string, args: unknown[]): MaxPoolOptions {
   const o = optionsOf<MaxPoolOptions & { returnIndices?: boolean }>(name, args, ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndices']);
   if (o.returnIndices) throw new Error(`${name}: with returnIndices use ${name}WithIndices, which gives { values, indices }`);
@@ -315,26 +325,29 @@ function avgPoolOptions(name: string, args: unknown[]): AvgPoolOptions {
   if (o.divisorOverride != null) throw new Error(`${name}: divisorOverride is not offered: divide the sum pool (countIncludePad true, times the kernel's size) yourself`);
   return o;
 }
-function maxPool(nd: number, x: Tensor, kernelSize: Size, args: unknown[]): Tensor {
+function maxPool(nd: number, x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, args: unknown[]): Tensor {
+  [kernelSize, args] = kernelFirst(`maxPool${nd}d`, kernelSize, args);
   const o = maxPoolOptions(`maxPool${nd}d`, args);
   const k = sizes(kernelSize, nd, `maxPool${nd}d kernelSize`);
   return wrap(native.maxPool(id(x), k, o.stride == null ? k : sizes(o.stride, nd, `maxPool${nd}d stride`), sizes(o.padding ?? 0, nd, `maxPool${nd}d padding`),
     sizes(o.dilation ?? 1, nd, `maxPool${nd}d dilation`), o.ceilMode ?? false, nd));
 }
-function avgPool(nd: number, x: Tensor, kernelSize: Size, args: unknown[]): Tensor {
+function avgPool(nd: number, x: Tensor, kernelSize: KernelOr<AvgPoolOptions>, args: unknown[]): Tensor {
+  [kernelSize, args] = kernelFirst(`avgPool${nd}d`, kernelSize, args);
   const o = avgPoolOptions(`avgPool${nd}d`, args);
   const k = sizes(kernelSize, nd, `avgPool${nd}d kernelSize`);
   return wrap(native.avgPool(id(x), k, o.stride == null ? k : sizes(o.stride, nd, `avgPool${nd}d stride`), sizes(o.padding ?? 0, nd, `avgPool${nd}d padding`),
     o.ceilMode ?? false, o.countIncludePad ?? true, nd));
 }
-export const maxPool1d = (x: Tensor, kernelSize: Size, ...opts: MaxPoolArgs) => maxPool(1, x, kernelSize, opts);
-export const maxPool2d = (x: Tensor, kernelSize: Size, ...opts: MaxPoolArgs) => maxPool(2, x, kernelSize, opts);
-export const avgPool1d = (x: Tensor, kernelSize: Size, ...opts: AvgPoolArgs) => avgPool(1, x, kernelSize, opts);
-export const avgPool2d = (x: Tensor, kernelSize: Size, ...opts: AvgPoolArgs) => avgPool(2, x, kernelSize, opts);
-export const maxPool3d = (x: Tensor, kernelSize: Size, ...opts: MaxPoolArgs) => maxPool(3, x, kernelSize, opts);
-export const avgPool3d = (x: Tensor, kernelSize: Size, ...opts: AvgPoolArgs) => avgPool(3, x, kernelSize, opts);
+export const maxPool1d = (x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, ...opts: MaxPoolArgs) => maxPool(1, x, kernelSize, opts);
+export const maxPool2d = (x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, ...opts: MaxPoolArgs) => maxPool(2, x, kernelSize, opts);
+export const avgPool1d = (x: Tensor, kernelSize: KernelOr<AvgPoolOptions>, ...opts: AvgPoolArgs) => avgPool(1, x, kernelSize, opts);
+export const avgPool2d = (x: Tensor, kernelSize: KernelOr<AvgPoolOptions>, ...opts: AvgPoolArgs) => avgPool(2, x, kernelSize, opts);
+export const maxPool3d = (x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, ...opts: MaxPoolArgs) => maxPool(3, x, kernelSize, opts);
+export const avgPool3d = (x: Tensor, kernelSize: KernelOr<AvgPoolOptions>, ...opts: AvgPoolArgs) => avgPool(3, x, kernelSize, opts);
 /** maxPoolNd with returnIndices: { values, indices } (the flat positions maxUnpool takes back). */
-function maxPoolWithIndices(nd: number, x: Tensor, kernelSize: Size, args: unknown[]): { values: Tensor; indices: Tensor } {
+function maxPoolWithIndices(nd: number, x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, args: unknown[]): { values: Tensor; indices: Tensor } {
+  [kernelSize, args] = kernelFirst(`maxPool${nd}dWithIndices`, kernelSize, args);
   const o = optionsOf<MaxPoolOptions>(`maxPool${nd}dWithIndices`, args, ['stride', 'padding', 'dilation', 'ceilMode']);
   const k = sizes(kernelSize, nd, `maxPool${nd}d kernelSize`);
   const [values, indices] = (native.maxPoolWithIndices(id(x), k, o.stride == null ? k : sizes(o.stride, nd, `maxPool${nd}d stride`),
@@ -342,9 +355,9 @@ function maxPoolWithIndices(nd: number, x: Tensor, kernelSize: Size, args: unkno
   return { values, indices };
 }
 type MaxPoolWithIndicesArgs = [opts?: MaxPoolOptions] | [stride?: Size | null, padding?: Size, dilation?: Size, ceilMode?: boolean];
-export const maxPool1dWithIndices = (x: Tensor, kernelSize: Size, ...opts: MaxPoolWithIndicesArgs) => maxPoolWithIndices(1, x, kernelSize, opts);
-export const maxPool2dWithIndices = (x: Tensor, kernelSize: Size, ...opts: MaxPoolWithIndicesArgs) => maxPoolWithIndices(2, x, kernelSize, opts);
-export const maxPool3dWithIndices = (x: Tensor, kernelSize: Size, ...opts: MaxPoolWithIndicesArgs) => maxPoolWithIndices(3, x, kernelSize, opts);
+export const maxPool1dWithIndices = (x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, ...opts: MaxPoolWithIndicesArgs) => maxPoolWithIndices(1, x, kernelSize, opts);
+export const maxPool2dWithIndices = (x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, ...opts: MaxPoolWithIndicesArgs) => maxPoolWithIndices(2, x, kernelSize, opts);
+export const maxPool3dWithIndices = (x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, ...opts: MaxPoolWithIndicesArgs) => maxPoolWithIndices(3, x, kernelSize, opts);
 /** Adaptive max pooling to outputSize: { values, indices }. */
 function adaptiveMaxPoolWithIndices(nd: number, x: Tensor, outputSize: Size): { values: Tensor; indices: Tensor } {
   const [values, indices] = (native.adaptiveMaxPool(id(x), sizes(outputSize, nd, `adaptiveMaxPool${nd}d outputSize`), nd) as number[]).map(wrap);

@@ -279,12 +279,18 @@ export const fullLike = (t: Tensor, value: number, opts: TensorOptions = {}) =>
   full(t.shape, value, { dtype: t.dtype, device: t.device, ...opts });
 
 /** steps evenly spaced values from start to end, both included. */
-export function linspace(start: number, end: number, steps: number, opts: TensorOptions = {}): Tensor {
+export function linspace(start: number, end: number, steps: number | (TensorOptions & { steps: number }), opts: TensorOptions = {}): Tensor {
+  // (steps by name, as PyTorch code writes it: linspace(0, 1, steps=5))
+  if (typeof steps === 'object' && steps !== null) ({ steps, ...opts } = steps);
+  if (typeof steps !== 'number') throw new Error('linspace: give steps, the number of points (linspace(0, 1, 5) or linspace(0, 1, { steps: 5 }))');
   opts = checked('linspace', opts);
   return finish(wrap(native.linspace(start, end, steps, dtypeCode(opts.dtype ?? defaults.floatDtype), dev(opts))), opts);
 }
 /** base ** linspace(start, end, steps). */
-export function logspace(start: number, end: number, steps: number, base = 10, opts: TensorOptions = {}): Tensor {
+export function logspace(start: number, end: number, steps: number | (TensorOptions & { steps: number; base?: number }), base: number | (TensorOptions & { base?: number }) = 10, opts: TensorOptions = {}): Tensor {
+  if (typeof steps === 'object' && steps !== null) ({ steps, base = 10, ...opts } = steps);
+  else if (typeof base === 'object' && base !== null) ({ base = 10, ...opts } = base);
+  if (typeof steps !== 'number') throw new Error('logspace: give steps, the number of points (logspace(0, 2, 3) or logspace(0, 2, { steps: 3 }))');
   opts = checked('logspace', opts);
   return finish(wrap(native.logspace(start, end, steps, base, dtypeCode(opts.dtype ?? defaults.floatDtype), dev(opts))), opts);
 }

@@ -2,6 +2,7 @@
 import { native } from './native';
 import { optionsOf, takesOptions } from './options';
 import { Tensor, _wrap as wrap, _id as id } from './tensor';
+import type { DType } from './dtype';
 
 const pair = ([a, b]: number[]): [Tensor, Tensor] => [wrap(a), wrap(b)];
 
@@ -25,13 +26,29 @@ export const matrixExp = (A: Tensor) => wrap(native.linalgMatrixExp(id(A)));
 export const matrixPower = (A: Tensor, n: number) => wrap(native.linalgMatrixPower(id(A), n));
 export const matrixRank = takesOptions('linalg.matrixRank', 1, [], (A: Tensor, opts: { hermitian?: boolean } = {}) => wrap(native.linalgMatrixRank(id(A), opts.hermitian ?? false)), { extra: ['hermitian'] });
 /** The ord-norm of x as a vector (over dims, or all elements). */
-export function vectorNorm(x: Tensor, ord = 2, dim?: number | number[] | null, keepdim = false): Tensor {
-  const dims = dim === undefined || dim === null ? null : typeof dim === 'number' ? [dim] : dim;
-  return wrap(native.linalgVectorNorm(id(x), ord, dims, keepdim));
-}
-/** Frobenius ('fro'), nuclear ('nuc') or ord ±1, ±2, ±Infinity norm over the last two dims. */
-export function matrixNorm(A: Tensor, ord: number | 'fro' | 'nuc' = 'fro', keepdim = false): Tensor {
-  return wrap(native.linalgMatrixNorm(id(A), ord, keepdim));
+export const vectorNorm = takesOptions('linalg.vectorNorm', 1, ['ord', 'dim', 'keepdim', 'dtype'], (x: Tensor, opts: NormOptions<number> = {}): Tensor =>
+  normIn(x, opts.dtype, (t) => wrap(native.linalgVectorNorm(id(t), opts.ord ?? 2, dimsOf(opts.dim), opts.keepdim ?? false))));
+/** Frobenius ('fro'), nuclear ('nuc') or ord ±1, ±2, ±Infinity norm over two dims (the last two by default). */
+export const matrixNorm = takesOptions('linalg.matrixNorm', 1, ['ord', 'dim', 'keepdim', 'dtype'], function matrixNorm(A: Tensor, opts: NormOptions<number | 'fro' | 'nuc'> = {}): Tensor {
+  const ord = opts.ord ?? 'fro';
+  if (opts.dim == null) return normIn(A, opts.dtype, (t) => wrap(native.linalgMatrixNorm(id(t), ord, opts.keepdim ?? false)));
+  const dims = dimsOf(opts.dim)!;
+  if (dims.length !== 2) throw new Error(`linalg.matrixNorm: dim must be two dims, got [${dims}]`);
+  // (linalg.norm over two dims is the matrix norm over them)
+  return normIn(A, opts.dtype, (t) => wrap(native.linalgNorm(id(t), ord, dims, opts.keepdim ?? false)));
+});
+/** The options of the linalg norms after the input: PyTorch's (ord, dim, keepdim, dtype). */
+interface NormOptions<O> { ord?: O | null; dim?: number | number[] | null; keepdim?: boolean; dtype?: DType | null }
+const dimsOf = (dim: number | number[] | null | undefined) => (dim === undefined || dim === null ? null : typeof dim === 'number' ? [dim] : dim);
+/** A norm of x computed in dtype (x cast first, as PyTorch's dtype argument). */
+function normIn(x: Tensor, dtype: DType | null | undefined, f: (t: Tensor) => Tensor): Tensor {
+  if (dtype == null || dtype === x.dtype) return f(x);
+  const c = x.to(dtype);
+  try {
+    return f(c);
+  } finally {
+    c.dispose();
+  }
 }
 /** A = Q R; mode 'reduced' (default), 'complete' or 'r' (Q empty). */
 export function qr(A: Tensor, mode: 'reduced' | 'complete' | 'r' = 'reduced'): { Q: Tensor; R: Tensor } {
@@ -70,10 +87,8 @@ export function lstsq(A: Tensor, B: Tensor, ...args: [opts?: { rcond?: number | 
   return { solution, residuals, rank, singularValues };
 }
 /** The vector norm (dim a number, or all of a 1-D / flattened input) or matrix norm (dim of two, or a 2-D input), as linalg.norm. */
-export function norm(x: Tensor, ord?: number | 'fro' | 'nuc' | null, dim?: number | number[] | null, keepdim = false): Tensor {
-  const dims = dim === undefined || dim === null ? null : typeof dim === 'number' ? [dim] : dim;
-  return wrap(native.linalgNorm(id(x), ord ?? null, dims, keepdim));
-}
+export const norm = takesOptions('linalg.norm', 1, ['ord', 'dim', 'keepdim', 'dtype'], (x: Tensor, opts: NormOptions<number | 'fro' | 'nuc'> = {}): Tensor =>
+  normIn(x, opts.dtype, (t) => wrap(native.linalgNorm(id(t), opts.ord ?? null, dimsOf(opts.dim), opts.keepdim ?? false))));
 /** The condition number of A in the p-norm (2: the ratio of the extreme singular values). */
 export const cond = (A: Tensor, p?: number | 'fro' | 'nuc' | null) => wrap(native.linalgCond(id(A), p ?? null));
 /** A = P L U (pivot: partial pivoting, as LAPACK's getrf). */

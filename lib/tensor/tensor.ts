@@ -66,7 +66,7 @@ function drawArgs<O extends object>(name: string, args: unknown[], keys: (keyof 
 }
 
 function id(t: Tensor): number {
-  const h = t._id;
+  const h = t?._id;
   // (one comparison on the hot path: undefined, what a non-tensor gives, fails it too)
   if (!(h >= 0)) {
     if (typeof h !== 'number') throw new TypeError(`tstorch: expected a Tensor, got ${describeValue(t)}`);
@@ -578,8 +578,9 @@ export class Tensor {
     return registerTensorHook(this, hook);
   }
   backward(gradient?: Tensor | null | BackwardOptions, ...args: [opts?: BackwardOptions] | [retainGraph?: boolean | null, createGraph?: boolean, inputs?: null]): void {
-    // (loss.backward({ retainGraph: true }): Python's keywords from the gradient on)
-    const opts = optionsOf<BackwardOptions>('backward', [gradient, ...args], ['gradient', 'retainGraph', 'createGraph', 'inputs'], { fixed: { inputs: null } });
+    // (loss.backward({ retainGraph: true }): Python's keywords from the gradient on; loss.backward() reads nothing)
+    const opts: BackwardOptions = args.length === 0 && (gradient == null || gradient instanceof Tensor) ? { gradient }
+      : optionsOf<BackwardOptions>('backward', [gradient, ...args], ['gradient', 'retainGraph', 'createGraph', 'inputs'], { fixed: { inputs: null } });
     const create = opts.createGraph ?? false;
     const g = opts.gradient;
     _afterBackward(() => native.backward(id(this), g ? id(g) : -1, opts.retainGraph ?? create, create));
@@ -718,9 +719,21 @@ export class Tensor {
   maskedFill(mask: Tensor, value: number | Tensor): Tensor {
     return wrap(typeof value === 'number' ? native.maskedFill(id(this), id(mask), value) : native.maskedFillTensor(id(this), id(mask), id(value)));
   }
-  clamp(min?: number | null | { min?: number | null; max?: number | null }, max?: number | null | { max?: number | null }): Tensor {
-    if (isKeywords(min) || isKeywords(max)) ({ min, max } = named<{ min?: number | null; max?: number | null }>('clamp', [min, max], ['min', 'max']));
+  /** Values cut to [min, max] (either may be left out): numbers, or tensors broadcast against this. */
+  clamp(min?: TensorLike | null | { min?: TensorLike | null; max?: TensorLike | null }, max?: TensorLike | null | { max?: TensorLike | null }): Tensor {
+    if (isKeywords(min) || isKeywords(max)) ({ min, max } = named<{ min?: TensorLike | null; max?: TensorLike | null }>('clamp', [min, max], ['min', 'max']));
+    if (min instanceof Tensor || max instanceof Tensor) return this.clampBy(min ?? null, max ?? null);
     return wrap(native.clamp(id(this), min ?? null, max ?? null));
+  }
+  /** clamp with a tensor bound (a number bound becomes a 0-d tensor of this dtype). */
+  private clampBy(min: TensorLike | null, max: TensorLike | null): Tensor {
+    const temps: Tensor[] = [];
+    const bound = (b: TensorLike | null) => (b === null ? -1 : b instanceof Tensor ? id(b) : id(temps[temps.push(wrap(native.full([], b, dtypeCode(this.dtype), deviceCode(this.device)))) - 1]));
+    try {
+      return wrap(native.clampTensor(id(this), bound(min), bound(max)));
+    } finally {
+      for (const t of temps) t.dispose();
+    }
   }
 
   // ---------- reductions ----------
@@ -750,16 +763,22 @@ export class Tensor {
   }
   /** max() over everything, or {values, indices} along dim. */
   max(): Tensor;
+  /** the elementwise maximum with other (torch.max(a, b)) */
+  max(other: Tensor): Tensor;
   max(dim: number | { dim: number; keepdim?: boolean }, keepdim?: Keepdim): ValuesIndices;
-  max(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor | ValuesIndices {
+  max(dim?: number | null | DimKeywords<number> | Tensor, keepdim?: Keepdim): Tensor | ValuesIndices {
+    if (dim instanceof Tensor) return this.maximum(dim);
     if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('max', dim, keepdim));
     if (dim == null) return wrap(native.maxAll(id(this)));
     const [v, i] = native.maxDim(id(this), dim, keepdim ?? false);
     return { values: wrap(v), indices: wrap(i) };
   }
   min(): Tensor;
+  /** the elementwise minimum with other (torch.min(a, b)) */
+  min(other: Tensor): Tensor;
   min(dim: number | { dim: number; keepdim?: boolean }, keepdim?: Keepdim): ValuesIndices;
-  min(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor | ValuesIndices {
+  min(dim?: number | null | DimKeywords<number> | Tensor, keepdim?: Keepdim): Tensor | ValuesIndices {
+    if (dim instanceof Tensor) return this.minimum(dim);
     if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('min', dim, keepdim));
     if (dim == null) return wrap(native.minAll(id(this)));
     const [v, i] = native.minDim(id(this), dim, keepdim ?? false);
@@ -783,9 +802,14 @@ export class Tensor {
     const v = varianceArgs('std', dim, args);
     return wrap(native.std(id(this), v.dims, v.correction, v.keepdim));
   }
-  norm(p?: number | { p?: number; dim?: Dims | null; keepdim?: boolean }, dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
-    if (isKeywords(p) || isKeywords(dim) || isKeywords(keepdim)) ({ p, dim, keepdim } = named<{ p?: number; dim?: Dims; keepdim?: boolean }>('norm', [p, dim, keepdim], ['p', 'dim', 'keepdim']));
-    return wrap(native.norm(id(this), p ?? 2, dim == null ? null : dimList(dim), keepdim ?? false));
+  /** The p-norm (2 by default) over dim (all by default); 'fro' is the 2-norm, 'nuc' the nuclear norm of matrices (the last two dims by default). */
+  norm(p?: number | 'fro' | 'nuc' | { p?: number | 'fro' | 'nuc'; dim?: Dims | null; keepdim?: boolean }, dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
+    if (isKeywords(p) || isKeywords(dim) || isKeywords(keepdim)) ({ p, dim, keepdim } = named<{ p?: number | 'fro' | 'nuc'; dim?: Dims; keepdim?: boolean }>('norm', [p, dim, keepdim], ['p', 'dim', 'keepdim']));
+    const dims = dim == null ? null : dimList(dim as Dims);
+    if (p === 'nuc') return wrap(native.linalgNorm(id(this), 'nuc', dims ?? [-2, -1], keepdim ?? false));
+    if (p === 'fro') p = 2;
+    if (p !== undefined && p !== null && typeof p !== 'number') throw new Error(`Tensor.norm: p must be a number, 'fro' or 'nuc', got ${JSON.stringify(p)}`);
+    return wrap(native.norm(id(this), p ?? 2, dims, keepdim ?? false));
   }
   logsumexp(dim: Dims | { dim: Dims; keepdim?: boolean }, keepdim?: Keepdim): Tensor {
     if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = named<{ dim: Dims; keepdim?: boolean }>('logsumexp', [dim, keepdim], ['dim', 'keepdim']));
@@ -897,8 +921,21 @@ export class Tensor {
   }
   permute(dims: number[] | number, ...more: number[]): Tensor { return wrap(native.permute(id(this), sizesOf('permute', dims, more))); }
   unsqueeze(dim: number | { dim: number }): Tensor { return wrap(native.unsqueeze(id(this), dimOf('unsqueeze', dim))); }
-  squeeze(dim?: number | null | { dim?: number | null }): Tensor {
-    if (isKeywords(dim)) ({ dim } = named<{ dim?: number }>('squeeze', [dim], ['dim']));
+  /** Size-1 dims removed: all, or dim (a number, or several as in PyTorch 2: squeeze([0, 2])). */
+  squeeze(dim?: Dims | null | { dim?: Dims | null }): Tensor {
+    if (isKeywords(dim)) ({ dim } = named<{ dim?: Dims }>('squeeze', [dim], ['dim']));
+    if (Array.isArray(dim)) {
+      // (each dim from the last, so the earlier ones keep their places)
+      const n = this.ndim;
+      const dims = [...new Set(dim.map((d) => (d < 0 ? d + n : d)))].sort((a, b) => b - a);
+      let out: Tensor | null = null;
+      for (const d of dims) {
+        const next = wrap(native.squeeze(id(out ?? this), d));
+        out?.dispose();
+        out = next;
+      }
+      return out ?? this.view(this.shape);
+    }
     return wrap(native.squeeze(id(this), dim ?? null));
   }
   expand(shape: Shape | number, ...sizes: number[]): Tensor { return wrap(native.expand(id(this), sizesOf('expand', shape, sizes))); }
@@ -1054,24 +1091,32 @@ export class Tensor {
   }
 
   // ---------- sorting and sampling ----------
-  topk(k: number, ...args: PositionalOr<[dim?: number, largest?: boolean, sorted?: boolean], { dim?: number; largest?: boolean; sorted?: boolean }>): ValuesIndices {
+  topk(k: number | { k: number; dim?: number; largest?: boolean; sorted?: boolean }, ...args: PositionalOr<[dim?: number, largest?: boolean, sorted?: boolean], { dim?: number; largest?: boolean; sorted?: boolean }>): ValuesIndices {
     let [dim, largest, sorted] = args as [number?, boolean?, boolean?];
-    if (args.some(isKeywords)) ({ dim, largest, sorted } = named<{ dim?: number; largest?: boolean; sorted?: boolean }>('topk', args, ['dim', 'largest', 'sorted']));
+    if (isKeywords(k)) {
+      const o = named<{ k?: number; dim?: number; largest?: boolean; sorted?: boolean }>('topk', [k, ...args], ['k', 'dim', 'largest', 'sorted']);
+      if (typeof o.k !== 'number') throw new Error('Tensor.topk: give k, a number (topk(2) or topk({ k: 2 }))');
+      ({ k, dim, largest, sorted } = o as { k: number; dim?: number; largest?: boolean; sorted?: boolean });
+    } else if (args.some(isKeywords)) ({ dim, largest, sorted } = named<{ dim?: number; largest?: boolean; sorted?: boolean }>('topk', args, ['dim', 'largest', 'sorted']));
     const [v, i] = native.topk(id(this), k, dim ?? -1, largest ?? true, sorted ?? true);
     return { values: wrap(v), indices: wrap(i) };
   }
-  sort(dim?: number | { dim?: number; descending?: boolean }, descending?: boolean | { descending?: boolean }): ValuesIndices {
-    if (isKeywords(dim) || isKeywords(descending)) ({ dim, descending } = named<{ dim?: number; descending?: boolean }>('sort', [dim, descending], ['dim', 'descending']));
-    const [v, i] = native.sort(id(this), dim ?? -1, descending ?? false);
+  /** Sorted along dim (the last by default); stable keeps equal values in their order (by name: sort({ stable: true })). */
+  sort(dim?: number | { dim?: number; descending?: boolean; stable?: boolean }, descending?: boolean | { descending?: boolean; stable?: boolean }): ValuesIndices {
+    let stable: boolean | undefined;
+    if (isKeywords(dim) || isKeywords(descending)) ({ dim, descending, stable } = named<{ dim?: number; descending?: boolean; stable?: boolean }>('sort', [dim, descending], ['dim', 'descending'], ['stable']));
+    const [v, i] = stable == null ? native.sort(id(this), dim ?? -1, descending ?? false) : native.sort(id(this), dim ?? -1, descending ?? false, stable);
     return { values: wrap(v), indices: wrap(i) };
   }
   argsort(dim?: number | { dim?: number; descending?: boolean }, descending?: boolean | { descending?: boolean }): Tensor {
     if (isKeywords(dim) || isKeywords(descending)) ({ dim, descending } = named<{ dim?: number; descending?: boolean }>('argsort', [dim, descending], ['dim', 'descending']));
     return wrap(native.argsort(id(this), dim ?? -1, descending ?? false));
   }
-  multinomial(numSamples: number, ...args: PositionalOr<[replacement?: boolean], RandomDraw & { replacement?: boolean }>): Tensor {
-    const o = drawArgs<{ replacement?: boolean }>('multinomial', args, ['replacement']);
-    return wrap(native.multinomial(id(this), numSamples, o.replacement ?? false, o.handle));
+  /** numSamples indices drawn by the weights in each row (by position, or x.multinomial({ numSamples: 1 })). */
+  multinomial(numSamples: number | (RandomDraw & { numSamples: number; replacement?: boolean }), ...args: PositionalOr<[replacement?: boolean], RandomDraw & { replacement?: boolean }>): Tensor {
+    const o = drawArgs<{ replacement?: boolean; numSamples?: number }>('multinomial', [numSamples, ...args], ['numSamples', 'replacement']);
+    if (typeof o.numSamples !== 'number') throw new Error('Tensor.multinomial: give numSamples, a number (multinomial(1) or multinomial({ numSamples: 1 }))');
+    return wrap(native.multinomial(id(this), o.numSamples, o.replacement ?? false, o.handle));
   }
 
   // ---------- more of torch's API (one libtorch call each) ----------
