@@ -232,6 +232,90 @@ print(json.dumps(torch.multinomial(x.softmax(-1), num_samples=3, replacement=Tru
     for (const t of [x, y, img, ties]) t.dispose();
   });
 
+  test('layers with every argument by name (nn.LSTM(input_size=4, hidden_size=5), nn.Conv2d(in_channels=3, ...)) get PyTorch\'s weights from the same seed', () => {
+    const calls: [string, () => torch.nn.Module][] = [
+      ['nn.Linear(in_features=4, out_features=3)', () => new nn.Linear({ inFeatures: 4, outFeatures: 3 })],
+      ['nn.Linear(4, out_features=3, bias=False)', () => new nn.Linear(4, { outFeatures: 3, bias: false } as unknown as number)],
+      ['nn.Conv2d(in_channels=2, out_channels=3, kernel_size=3, padding=1)', () => new nn.Conv2d({ inChannels: 2, outChannels: 3, kernelSize: 3, padding: 1 })],
+      ['nn.Conv1d(2, 3, kernel_size=2)', () => new nn.Conv1d(2, 3, { kernelSize: 2 } as unknown as number)],
+      ['nn.Embedding(num_embeddings=6, embedding_dim=3, padding_idx=0)', () => new nn.Embedding({ numEmbeddings: 6, embeddingDim: 3, paddingIdx: 0 })],
+      ['nn.LSTM(input_size=3, hidden_size=4, num_layers=2, batch_first=True)', () => new nn.LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, batchFirst: true })],
+      ['nn.GRU(input_size=3, hidden_size=2)', () => new nn.GRU({ inputSize: 3, hiddenSize: 2 })], ["nn.RNN(input_size=3, hidden_size=2, nonlinearity='relu')", () => new nn.RNN({ inputSize: 3, hiddenSize: 2, nonlinearity: 'relu' })],
+      ['nn.LayerNorm(normalized_shape=4, eps=1e-3)', () => new nn.LayerNorm({ normalizedShape: 4, eps: 1e-3 })],
+    ];
+    const want = pythonJson<{ names: string[]; values: number[] }[]>(`import torch, json, sys
+import torch.nn as nn
+out = []
+for c in json.loads(sys.argv[1]):
+    torch.manual_seed(4); m = eval(c); sd = m.state_dict()
+    out.append({'names': list(sd.keys()), 'values': [float(v) for t in sd.values() for v in t.flatten().tolist()]})
+print(json.dumps(out))`, JSON.stringify(calls.map(([py]) => py)));
+    calls.forEach(([py, make], k) => {
+      torch.manualSeed(4);
+      const m = make();
+      const sd = m.stateDict();
+      expect([py, [...sd.keys()]]).toEqual([py, want[k].names]);
+      const values = [...sd.values()].flatMap((t) => t.flatten().tolist() as number[]);
+      const off = Math.max(...values.map((a, j) => Math.abs(a - want[k].values[j])));
+      expect([py, values.length, off < 1e-6]).toEqual([py, want[k].values.length, true]);
+      m.dispose();
+    });
+    // the layers' optional arguments by name, where they took none before
+    const x = torch.tensor(X), y = torch.tensor(Y);
+    expect(new nn.CosineSimilarity({ dim: 0 }).forward(x, y).equal(F.cosineSimilarity(x, y, 0))).toBe(true);
+    expect(new nn.PairwiseDistance({ p: 1, keepdim: true }).forward(x, y).equal(F.pairwiseDistance(x, y, 1, 1e-6, true))).toBe(true);
+    expect(new nn.Flatten({ startDim: 0 }).forward(x).shape).toEqual([12]);
+    expect(new nn.MaxPool1d({ kernelSize: 2 }).forward(x.unsqueeze(0)).equal(F.maxPool1d(x.unsqueeze(0), 2))).toBe(true);
+    expect(new nn.AdaptiveAvgPool1d({ outputSize: 2 }).forward(x.unsqueeze(0)).equal(F.adaptiveAvgPool1d(x.unsqueeze(0), 2))).toBe(true);
+    expect(() => new nn.LSTM({ input_size: 4, hidden_size: 5 } as unknown as number, 5)).toThrow(/nn.LSTM: an options object goes last/);
+    expect(() => new nn.LSTM({ input_size: 4, hidden_size: 5 } as unknown as { inputSize: number; hiddenSize: number })).toThrow("nn.LSTM: give inputSize and hiddenSize (by position, or by name: new nn.LSTM({ inputSize, hiddenSize })); 'input_size' is PyTorch's spelling");
+    expect(() => new nn.Linear({ inFeatures: 3 } as { inFeatures: number; outFeatures: number })).toThrow(/nn.Linear: give outFeatures/);
+    expect(() => new nn.Conv2d({ inChannels: 3, outChannels: 4, kernelSize: 3, padding_mode: 'reflect' } as object as { inChannels: number; outChannels: number; kernelSize: number })).toThrow(/did you mean paddingMode\?/);
+  });
+
+  test('distributions take their parameters by name too (Normal(loc=0, scale=1), Gamma(concentration=2, rate=3)), against PyTorch', () => {
+    const D = torch.distributions;
+    const v = torch.tensor([0.25, 0.5, 0.75]);
+    // [PyTorch's constructor call, ours], each's log_prob at v (Dirichlet: at a simplex point)
+    const calls: [string, () => { logProb(x: torch.Tensor): torch.Tensor }][] = [
+      ['D.Normal(loc=0.5, scale=2.0)', () => new D.Normal({ loc: 0.5, scale: 2 })], ['D.Normal(0.5, scale=2.0)', () => new D.Normal(0.5, { scale: 2 })],
+      ['D.Laplace(loc=0.0, scale=0.5)', () => new D.Laplace({ loc: 0, scale: 0.5 })], ['D.Cauchy(loc=0.1, scale=1.5)', () => new D.Cauchy({ loc: 0.1, scale: 1.5 })],
+      ['D.LogNormal(loc=0.0, scale=1.0)', () => new D.LogNormal({ loc: 0, scale: 1 })], ['D.Uniform(low=0.0, high=2.0)', () => new D.Uniform({ low: 0, high: 2 })],
+      ['D.Exponential(rate=1.5)', () => new D.Exponential({ rate: 1.5 })], ['D.Gamma(concentration=2.0, rate=3.0)', () => new D.Gamma({ concentration: 2, rate: 3 })],
+      ['D.Beta(concentration1=2.0, concentration0=3.0)', () => new D.Beta({ concentration1: 2, concentration0: 3 })], ['D.Chi2(df=3.0)', () => new D.Chi2({ df: 3 })],
+      ['D.StudentT(df=4.0, scale=2.0)', () => new D.StudentT({ df: 4, scale: 2 })], ['D.StudentT(4.0)', () => new D.StudentT(4)],
+      ['D.FisherSnedecor(df1=3.0, df2=5.0)', () => new D.FisherSnedecor({ df1: 3, df2: 5 })], ['D.VonMises(loc=0.5, concentration=2.0)', () => new D.VonMises({ loc: 0.5, concentration: 2 })],
+      ['D.HalfNormal(scale=2.0)', () => new D.HalfNormal({ scale: 2 })], ['D.HalfCauchy(scale=1.0)', () => new D.HalfCauchy({ scale: 1 })],
+      ['D.Gumbel(loc=0.0, scale=2.0)', () => new D.Gumbel({ loc: 0, scale: 2 })], ['D.Weibull(scale=1.0, concentration=2.0)', () => new D.Weibull({ scale: 1, concentration: 2 })],
+      ['D.Pareto(scale=0.1, alpha=2.0)', () => new D.Pareto({ scale: 0.1, alpha: 2 })], ['D.Kumaraswamy(concentration1=2.0, concentration0=3.0)', () => new D.Kumaraswamy({ concentration1: 2, concentration0: 3 })],
+      ['D.Poisson(rate=2.0)', () => new D.Poisson({ rate: 2 })],
+    ];
+    const want = pythonJson<number[][]>(`import torch, json, sys
+import torch.distributions as D
+v = torch.tensor([0.25, 0.5, 0.75])
+out = [eval(c).log_prob(v.round() if 'Poisson' in c else v).tolist() for c in json.loads(sys.argv[1])]
+out.append(D.Dirichlet(concentration=torch.tensor([1.0, 2.0, 3.0])).log_prob(torch.tensor([0.2, 0.3, 0.5])).tolist())
+out.append(D.LogisticNormal(loc=torch.zeros(2), scale=torch.ones(2)).log_prob(torch.tensor([0.2, 0.3, 0.5])).tolist())
+print(json.dumps(out))`, JSON.stringify(calls.map(([py]) => py)));
+    torch.tidy(() => {
+      calls.forEach(([py, make], k) => {
+        const lp = make().logProb(py.includes('Poisson') ? v.round() : v).tolist() as number[];
+        lp.forEach((a, j) => expect([py, j, Math.abs(a - want[k][j]) < 1e-5]).toEqual([py, j, true]));
+      });
+      const dir = new D.Dirichlet({ concentration: torch.tensor([1, 2, 3], { dtype: 'float32' }) }).logProb(torch.tensor([0.2, 0.3, 0.5])).item() as number;
+      expect(Math.abs(dir - (want[calls.length] as unknown as number))).toBeLessThan(1e-5);
+      const ln = new D.LogisticNormal({ loc: torch.zeros([2]), scale: torch.ones([2]) }).logProb(torch.tensor([0.2, 0.3, 0.5])).item() as number;
+      expect(Math.abs(ln - (want[calls.length + 1] as unknown as number))).toBeLessThan(1e-5);
+      // validateArgs by position or by name, as before; a missing or misspelt parameter is an error
+      expect(() => new D.Normal(0, -1)).toThrow(/scale/);
+      expect(new D.Normal(0, -1, false).scale.item()).toBe(-1);
+      expect(new D.Normal({ loc: 0, scale: -1, validateArgs: false }).scale.item()).toBe(-1);
+      expect(() => new D.Normal({ loc: 0 } as { loc: number; scale: number })).toThrow('Normal: give scale (by position, or by name: new Normal({ loc, scale }))');
+      expect(() => new D.Gamma({ concentration: 1, rte: 2 } as object)).toThrow(/Gamma: unknown option 'rte'/);
+      expect(() => new D.Normal(0, 1, { validate_args: false } as object)).toThrow(/did you mean validateArgs\?/);
+    });
+  });
+
   test('nn.init with PyTorch\'s keywords (kaiming_uniform_(w, a=math.sqrt(5)), normal_(w, std=0.02)) draws what PyTorch draws; a generator is taken', () => {
     const calls: [string, (w: torch.Tensor) => unknown][] = [
       ['init.kaiming_uniform_(w, a=math.sqrt(5))', (w) => nn.init.kaimingUniform_(w, { a: Math.sqrt(5) })],

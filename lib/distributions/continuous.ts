@@ -9,7 +9,7 @@ import { Function, FunctionCtx } from '../tensor/function';
 import * as linalg from '../tensor/linalg';
 import { noGrad } from '../tensor/runtime';
 import { tidy } from '../tensor/scope';
-import { Distribution, DistributionOptions, Param, Shape, Constraint, constraints, broadcastAll, batchParams, broadcastShapes, finfoEps, finfoTiny } from './distribution';
+import { Distribution, DistributionOptions, Param, Shape, Constraint, constraints, broadcastAll, batchParams, broadcastShapes, finfoEps, finfoTiny, DistArgs, distributionArgs } from './distribution';
 
 const LOG_SQRT_2PI = Math.log(Math.sqrt(2 * Math.PI));
 
@@ -20,7 +20,8 @@ abstract class LocScale extends Distribution {
   protected override get argConstraints() { return { loc: constraints.real, scale: constraints.positive }; }
   override get support(): Constraint { return constraints.real; }
   override get hasRsample() { return true; }
-  constructor(loc: Param, scale: Param, opts: DistributionOptions = {}) {
+  constructor(...args: DistArgs<[loc: Param, scale: Param], { loc?: Param; scale?: Param }>) {
+    const [[loc, scale], opts] = distributionArgs<[Param, Param]>(new.target.name, ['loc', 'scale'], args);
     const [batch, [l, s]] = batchParams(loc, scale);
     super(batch, [], opts);
     this.loc = l;
@@ -61,7 +62,8 @@ export class LogNormal extends Distribution {
   protected override get argConstraints() { return { loc: constraints.real, scale: constraints.positive }; }
   override get support(): Constraint { return constraints.positive; }
   override get hasRsample() { return true; }
-  constructor(loc: Param, scale: Param, opts: DistributionOptions = {}) {
+  constructor(...args: DistArgs<[loc: Param, scale: Param], { loc?: Param; scale?: Param }>) {
+    const [[loc, scale], opts] = distributionArgs<[Param, Param]>('LogNormal', ['loc', 'scale'], args);
     const base = new Normal(loc, scale, opts);
     super(base.batchShape, [], opts);
     this.baseDist = base;
@@ -98,7 +100,8 @@ export class Uniform extends Distribution {
   readonly high: Tensor;
   override get support(): Constraint { return constraints.interval(this.low, this.high); }
   override get hasRsample() { return true; }
-  constructor(low: Param, high: Param, opts: DistributionOptions = {}) {
+  constructor(...args: DistArgs<[low: Param, high: Param], { low?: Param; high?: Param }>) {
+    const [[low, high], opts] = distributionArgs<[Param, Param]>('Uniform', ['low', 'high'], args);
     const [batch, [lo, hi]] = batchParams(low, high);
     super(batch, [], opts);
     this.low = lo;
@@ -135,7 +138,8 @@ export class Exponential extends Distribution {
   protected override get argConstraints() { return { rate: constraints.positive }; }
   override get support(): Constraint { return constraints.nonnegative; }
   override get hasRsample() { return true; }
-  constructor(rate: Param, opts: DistributionOptions = {}) {
+  constructor(...args: DistArgs<[rate: Param], { rate?: Param }>) {
+    const [[rate], opts] = distributionArgs<[Param]>('Exponential', ['rate'], args);
     const [batch, [r]] = batchParams(rate);
     super(batch, [], opts);
     this.rate = r;
@@ -195,7 +199,8 @@ export class Gamma extends Distribution {
   protected override get argConstraints() { return { concentration: constraints.positive, rate: constraints.positive }; }
   override get support(): Constraint { return constraints.nonnegative; }
   override get hasRsample() { return true; }
-  constructor(concentration: Param, rate: Param, opts: DistributionOptions = {}) {
+  constructor(...args: DistArgs<[concentration: Param, rate: Param], { concentration?: Param; rate?: Param }>) {
+    const [[concentration, rate], opts] = distributionArgs<[Param, Param]>('Gamma', ['concentration', 'rate'], args);
     const [batch, [c, r]] = batchParams(concentration, rate);
     super(batch, [], opts);
     this.concentration = c;
@@ -243,7 +248,8 @@ export class Dirichlet extends Distribution {
   protected override get argConstraints() { return { concentration: constraints.positiveVector }; }
   override get support(): Constraint { return constraints.simplex; }
   override get hasRsample() { return true; }
-  constructor(concentration: Tensor, opts: DistributionOptions = {}) {
+  constructor(...args: DistArgs<[concentration: Tensor], { concentration?: Tensor }>) {
+    const [[concentration], opts] = distributionArgs<[Tensor]>('Dirichlet', ['concentration'], args);
     if (!(concentration instanceof Tensor) || concentration.ndim < 1) throw new Error('Dirichlet: concentration must be a tensor of at least one dimension');
     const shape = concentration.shape;
     super(shape.slice(0, -1), shape.slice(-1), opts);
@@ -275,7 +281,8 @@ export class Beta extends Distribution {
   protected override get argConstraints() { return { concentration1: constraints.positive, concentration0: constraints.positive }; }
   override get support(): Constraint { return constraints.unitInterval; }
   override get hasRsample() { return true; }
-  constructor(concentration1: Param, concentration0: Param, opts: DistributionOptions = {}) {
+  constructor(...args: DistArgs<[concentration1: Param, concentration0: Param], { concentration1?: Param; concentration0?: Param }>) {
+    const [[concentration1, concentration0], opts] = distributionArgs<[Param, Param]>('Beta', ['concentration1', 'concentration0'], args);
     const [c1, c0] = broadcastAll(concentration1, concentration0);
     const dirichlet = new Dirichlet(stack([c1, c0], -1), opts);
     super(dirichlet.batchShape, [], opts);
@@ -409,7 +416,8 @@ export class Cauchy extends LocScale {
 
 /** Gamma(df / 2, 1 / 2): the sum of df squared standard normals. */
 export class Chi2 extends Gamma {
-  constructor(df: Param, opts: DistributionOptions = {}) {
+  constructor(...args: DistArgs<[df: Param], { df?: Param }>) {
+    const [[df], opts] = distributionArgs<[Param]>('Chi2', ['df'], args);
     const [d] = broadcastAll(df);
     super(d.mul(0.5), 0.5, opts);
   }
@@ -425,7 +433,8 @@ export class StudentT extends Distribution {
   protected override get argConstraints() { return { df: constraints.positive, loc: constraints.real, scale: constraints.positive }; }
   override get support(): Constraint { return constraints.real; }
   override get hasRsample() { return true; }
-  constructor(df: Param, loc: Param = 0, scale: Param = 1, opts: DistributionOptions = {}) {
+  constructor(...args: DistArgs<[df: Param, loc?: Param, scale?: Param], { df?: Param; loc?: Param; scale?: Param }>) {
+    const [[df, loc, scale], opts] = distributionArgs<[Param, Param, Param]>('StudentT', ['df', 'loc', 'scale'], args, { loc: 0, scale: 1 });
     const [d, l, s] = broadcastAll(df, loc, scale);
     super(d.shape, [], opts);
     this.df = d;
@@ -468,7 +477,8 @@ export class FisherSnedecor extends Distribution {
   protected override get argConstraints() { return { df1: constraints.positive, df2: constraints.positive }; }
   override get support(): Constraint { return constraints.positive; }
   override get hasRsample() { return true; }
-  constructor(df1: Param, df2: Param, opts: DistributionOptions = {}) {
+  constructor(...args: DistArgs<[df1: Param, df2: Param], { df1?: Param; df2?: Param }>) {
+    const [[df1, df2], opts] = distributionArgs<[Param, Param]>('FisherSnedecor', ['df1', 'df2'], args);
     const [batch, [a, b]] = batchParams(df1, df2);
     super(batch, [], opts);
     this.df1 = a;
@@ -528,7 +538,8 @@ export class VonMises extends Distribution {
   private readonly proposalR: Tensor;
   protected override get argConstraints() { return { loc: constraints.real, concentration: constraints.positive }; }
   override get support(): Constraint { return constraints.real; }
-  constructor(loc: Param, concentration: Param, opts: DistributionOptions = {}) {
+  constructor(...args: DistArgs<[loc: Param, concentration: Param], { loc?: Param; concentration?: Param }>) {
+    const [[loc, concentration], opts] = distributionArgs<[Param, Param]>('VonMises', ['loc', 'concentration'], args);
     const [l, k] = broadcastAll(loc, concentration);
     super(l.shape, [], opts);
     this.loc = l;

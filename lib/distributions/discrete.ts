@@ -5,7 +5,7 @@ import { noGrad } from '../tensor/runtime';
 import { bernoulli, poisson, oneHot, binomial, broadcastShapes } from '../tensor/ops';
 import { Gamma } from './continuous';
 import * as F from '../nn/functional';
-import { Distribution, DistributionOptions, Param, Shape, Constraint, constraints, broadcastAll, batchParams, probsToLogits, finfoMin, finfoTiny, finfoEps } from './distribution';
+import { Distribution, DistributionOptions, Param, Shape, Constraint, constraints, broadcastAll, batchParams, probsToLogits, finfoMin, finfoTiny, finfoEps, DistArgs, distributionArgs } from './distribution';
 import { isOptionsObject, optionsOf, PositionalOr } from '../tensor/options';
 
 export type ProbsOrLogits = { probs: Param; logits?: undefined } | { logits: Param; probs?: undefined };
@@ -160,7 +160,8 @@ export class Poisson extends Distribution {
   readonly rate: Tensor;
   protected override get argConstraints() { return { rate: constraints.nonnegative }; }
   override get support(): Constraint { return constraints.nonnegativeInteger; }
-  constructor(rate: Param, opts: DistributionOptions = {}) {
+  constructor(...args: DistArgs<[rate: Param], { rate?: Param }>) {
+    const [[rate], opts] = distributionArgs<[Param]>('Poisson', ['rate'], args);
     const [batch, [r]] = batchParams(rate);
     super(batch, [], opts);
     this.rate = r;

@@ -5,7 +5,7 @@ import { Tensor } from '../tensor/tensor';
 import { tensor } from '../tensor/creation';
 import { noGrad } from '../tensor/runtime';
 import { tidy } from '../tensor/scope';
-import { keywordOptions } from '../tensor/options';
+import { keywordOptions, optionsOf, PositionalOr } from '../tensor/options';
 import { defaults, finfo, isFloatingDtype, DType } from '../tensor/dtype';
 import * as linalg from '../tensor/linalg';
 
@@ -51,6 +51,21 @@ function validateArgsOf(what: string, opts: DistributionOptions | null | undefin
   if (opts === undefined || opts === null) return undefined;
   if (typeof opts === 'boolean') return opts;
   return keywordOptions<{ validateArgs?: boolean }>(what, opts, ['validateArgs']).validateArgs;
+}
+
+/** A distribution's constructor arguments: its parameters P by position (PyTorch's order), then validateArgs, or any of them by name in one object. */
+export type DistArgs<P extends unknown[], O> = PositionalOr<[...P, validateArgs?: boolean | null], O & { validateArgs?: boolean | null }>;
+/**
+ * A distribution's parameters as PyTorch takes them: by position (new Normal(0, 1)) or by name
+ * (new Normal({ loc: 0, scale: 1 }), Python's Normal(loc=0, scale=1)), then validateArgs either
+ * way; those not given take `defaults`. A missing one, a misspelt name or a stray argument is an error.
+ */
+export function distributionArgs<P extends unknown[]>(what: string, keys: string[], args: unknown[], defaults: Record<string, unknown> = {}): [P, boolean | undefined] {
+  const o = optionsOf<Record<string, unknown>>(what, args, [...keys, 'validateArgs']);
+  const values = keys.map((k) => o[k] ?? defaults[k]);
+  const missing = keys.filter((_, i) => values[i] === undefined || values[i] === null);
+  if (missing.length) throw new Error(`${what}: give ${missing.join(' and ')} (by position, or by name: new ${what}({ ${keys.join(', ')} }))`);
+  return [values as P, (o.validateArgs ?? undefined) as boolean | undefined];
 }
 
 /** torch.broadcast_shapes (the tensor layer's). */

@@ -5,7 +5,7 @@
 import { Tensor } from '../tensor/tensor';
 import { noGrad } from '../tensor/runtime';
 import { full, fullLike, onesLike, rand } from '../tensor/creation';
-import { Distribution, DistributionOptions, Shape, Constraint, Param, constraints, broadcastAll, batchParams, finfoEps, finfoTiny } from './distribution';
+import { Distribution, DistributionOptions, Shape, Constraint, Param, constraints, broadcastAll, batchParams, finfoEps, finfoTiny, DistArgs, distributionArgs } from './distribution';
 import { Normal, Uniform, Exponential, Cauchy } from './continuous';
 import { Categorical, ProbsOrLogits, ProbsLogitsRest, oneOf, binaryProbsLogits, probsLogits } from './discrete';
 import { Transform, ComposeTransform, sumRightmost, productOfSigns, ExpTransform, AffineTransform, PowerTransform, AbsTransform, StickBreakingTransform, SigmoidTransform } from './transforms';
@@ -104,7 +104,8 @@ export class HalfNormal extends Distribution {
   readonly baseDist: Normal;
   override get support(): Constraint { return { name: 'GreaterThanEq(lower_bound=0.0)', eventDim: 0, check: (x) => x.ge(0) }; }
   override get hasRsample() { return true; }
-  constructor(scale: Tensor | number, opts: DistributionOptions = {}) {
+  constructor(...args: DistArgs<[scale: Tensor | number], { scale?: Tensor | number }>) {
+    const [[scale], opts] = distributionArgs<[Tensor | number]>('HalfNormal', ['scale'], args);
     const base = new Normal(0, scale, opts);
     super(base.batchShape, [], opts);
     this.baseDist = base;
@@ -194,7 +195,8 @@ export class Gumbel extends TransformedDistribution {
   readonly scale: Tensor;
   protected override get argConstraints() { return { loc: constraints.real, scale: constraints.positive }; }
   override get support(): Constraint { return constraints.real; }
-  constructor(loc: Param, scale: Param, opts: Opts = {}) {
+  constructor(...args: DistArgs<[loc: Param, scale: Param], { loc?: Param; scale?: Param }>) {
+    const [[loc, scale], opts] = distributionArgs<[Param, Param]>('Gumbel', ['loc', 'scale'], args);
     const [l, s] = broadcastAll(loc, scale);
     const tiny = finfoTiny(l.dtype), eps = finfoEps(l.dtype);
     const base = typeof loc === 'number' && typeof scale === 'number' ? new Uniform(tiny, 1 - eps) : new Uniform(fullLike(l, tiny), fullLike(l, 1 - eps));
@@ -223,7 +225,8 @@ export class Weibull extends TransformedDistribution {
   private readonly k1: Tensor;
   protected override get argConstraints() { return { scale: constraints.positive, concentration: constraints.positive }; }
   override get support(): Constraint { return constraints.positive; }
-  constructor(scale: Param, concentration: Param, opts: Opts = {}) {
+  constructor(...args: DistArgs<[scale: Param, concentration: Param], { scale?: Param; concentration?: Param }>) {
+    const [[scale, concentration], opts] = distributionArgs<[Param, Param]>('Weibull', ['scale', 'concentration'], args);
     const [s, k] = broadcastAll(scale, concentration);
     const k1 = k.reciprocal();
     super(new Exponential(onesLike(s), opts), [new PowerTransform(k1), new AffineTransform(0, s)], opts);
@@ -246,7 +249,8 @@ export class Pareto extends TransformedDistribution {
   readonly alpha: Tensor;
   protected override get argConstraints() { return { alpha: constraints.positive, scale: constraints.positive }; }
   override get support(): Constraint { return { name: 'GreaterThanEq(lower_bound=scale)', eventDim: 0, check: (x) => x.ge(this.scale) }; }
-  constructor(scale: Param, alpha: Param, opts: Opts = {}) {
+  constructor(...args: DistArgs<[scale: Param, alpha: Param], { scale?: Param; alpha?: Param }>) {
+    const [[scale, alpha], opts] = distributionArgs<[Param, Param]>('Pareto', ['scale', 'alpha'], args);
     const [s, a] = broadcastAll(scale, alpha);
     super(new Exponential(a, opts), [new ExpTransform(), new AffineTransform(0, s)], opts);
     this.scale = s;
@@ -263,7 +267,8 @@ export class Pareto extends TransformedDistribution {
 export class HalfCauchy extends TransformedDistribution {
   protected override get argConstraints() { return { scale: constraints.positive }; }
   override get support(): Constraint { return constraints.nonnegative; }
-  constructor(scale: Param, opts: Opts = {}) {
+  constructor(...args: DistArgs<[scale: Param], { scale?: Param }>) {
+    const [[scale], opts] = distributionArgs<[Param]>('HalfCauchy', ['scale'], args);
     super(new Cauchy(0, scale, { validateArgs: false }), new AbsTransform(), opts);
     this.checkArgs();
   }
@@ -290,7 +295,8 @@ export class Kumaraswamy extends TransformedDistribution {
   protected override get argConstraints() { return { concentration1: constraints.positive, concentration0: constraints.positive }; }
   override get support(): Constraint { return constraints.unitInterval; }
   override get hasRsample() { return true; }
-  constructor(concentration1: Param, concentration0: Param, opts: Opts = {}) {
+  constructor(...args: DistArgs<[concentration1: Param, concentration0: Param], { concentration1?: Param; concentration0?: Param }>) {
+    const [[concentration1, concentration0], opts] = distributionArgs<[Param, Param]>('Kumaraswamy', ['concentration1', 'concentration0'], args);
     const [a, b] = broadcastAll(concentration1, concentration0);
     const base = new Uniform(fullLike(b, 0), fullLike(b, 1), opts);
     super(base, [new PowerTransform(b.reciprocal()), new AffineTransform(1, -1), new PowerTransform(a.reciprocal())], opts);
@@ -325,7 +331,8 @@ export class LogisticNormal extends TransformedDistribution {
   protected override get argConstraints() { return { loc: constraints.real, scale: constraints.positive }; }
   override get support(): Constraint { return constraints.simplex; }
   override get hasRsample() { return true; }
-  constructor(loc: Param, scale: Param, opts: Opts = {}) {
+  constructor(...args: DistArgs<[loc: Param, scale: Param], { loc?: Param; scale?: Param }>) {
+    const [[loc, scale], opts] = distributionArgs<[Param, Param]>('LogisticNormal', ['loc', 'scale'], args);
     const [l, s] = broadcastAll(loc, scale);
     const base = l.ndim === 0 ? new Normal(l.expand([1]), s.expand([1]), opts) : new Normal(l, s, opts);
     super(base, new StickBreakingTransform(), opts);

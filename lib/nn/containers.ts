@@ -2,6 +2,7 @@
 import { native } from '../tensor/native';
 import { Tensor, _wrap as wrap, _id as id } from '../tensor/tensor';
 import { Module, ModuleList } from './module';
+import { optionsOf, PositionalOr } from '../tensor/options';
 
 /** A new handle to the same tensor (same autograd identity): a result the caller may dispose. */
 export const sameTensor = (x: Tensor): Tensor => wrap(native.alias(id(x)));
@@ -36,8 +37,12 @@ export class Identity extends Module {
 
 /** Flattens dims startDim..endDim (1..-1: everything but the batch), as nn.Flatten. */
 export class Flatten extends Module {
-  constructor(readonly startDim = 1, readonly endDim = -1) {
+  readonly startDim: number;
+  readonly endDim: number;
+  /** nn.Flatten(startDim=1, endDim=-1), or an options object */
+  constructor(...args: PositionalOr<[startDim?: number, endDim?: number], { startDim?: number; endDim?: number }>) {
     super();
+    ({ startDim: this.startDim = 1, endDim: this.endDim = -1 } = optionsOf<{ startDim?: number; endDim?: number }>('nn.Flatten', args, ['startDim', 'endDim']));
   }
   forward(x: Tensor): Tensor {
     return x.flatten(this.startDim, this.endDim);

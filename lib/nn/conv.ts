@@ -6,7 +6,7 @@ import { Module } from './module';
 import * as F from './functional';
 import { kaimingUniform_ } from './init';
 import type { FactoryOptions } from './layers';
-import { factoryOf, layerOptions, PositionalOr } from './args';
+import { factoryOf, layerOptions, requiredByName, PositionalOr } from './args';
 
 type Size = number | number[];
 const tuple = (v: Size, nd: number): number[] => (typeof v === 'number' ? new Array(nd).fill(v) : v);
@@ -26,6 +26,8 @@ export type ConvArgs = PositionalOr<[stride?: Size, padding?: Size | 'same' | 'v
 export const convOptions = (name: string, args: unknown[]) => layerOptions<ConvLayerOptions>(name, args, ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode']);
 
 /** nn.Conv1d / nn.Conv2d: weight (out, in / groups, ...kernel), PyTorch's initialisation. */
+// (Conv*d's arguments that have no default, by position or by name)
+const CONV_REQUIRED = ['inChannels', 'outChannels', 'kernelSize'];
 abstract class ConvNd extends Module {
   declare weight: Tensor;
   declare bias: Tensor | null;
@@ -79,18 +81,27 @@ abstract class ConvNd extends Module {
   }
 }
 export class Conv1d extends ConvNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvArgs) {
+  constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvArgs);
+  constructor(opts: ConvLayerOptions & { inChannels: number; outChannels: number; kernelSize: Size });
+  constructor(...all: unknown[]) {
+    const [[inChannels, outChannels, kernelSize], args] = requiredByName('Conv1d', CONV_REQUIRED, all) as [[number, number, Size], unknown[]];
     super(1, inChannels, outChannels, kernelSize, convOptions('Conv1d', args));
   }
 }
 export class Conv2d extends ConvNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvArgs) {
+  constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvArgs);
+  constructor(opts: ConvLayerOptions & { inChannels: number; outChannels: number; kernelSize: Size });
+  constructor(...all: unknown[]) {
+    const [[inChannels, outChannels, kernelSize], args] = requiredByName('Conv2d', CONV_REQUIRED, all) as [[number, number, Size], unknown[]];
     super(2, inChannels, outChannels, kernelSize, convOptions('Conv2d', args));
   }
 }
 /** Over (N, C, D, H, W). */
 export class Conv3d extends ConvNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvArgs) {
+  constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvArgs);
+  constructor(opts: ConvLayerOptions & { inChannels: number; outChannels: number; kernelSize: Size });
+  constructor(...all: unknown[]) {
+    const [[inChannels, outChannels, kernelSize], args] = requiredByName('Conv3d', CONV_REQUIRED, all) as [[number, number, Size], unknown[]];
     super(3, inChannels, outChannels, kernelSize, convOptions('Conv3d', args));
   }
 }
@@ -115,8 +126,13 @@ const poolRepr = (k: Size, o: F.PoolOptions) =>
 
 export class MaxPool1d extends Module {
   readonly opts: MaxPoolLayerOptions;
-  constructor(readonly kernelSize: Size, ...args: MaxPoolLayerArgs) {
+  readonly kernelSize: Size;
+  constructor(kernelSize: Size, ...args: MaxPoolLayerArgs);
+  constructor(opts: MaxPoolLayerOptions & { kernelSize: Size });
+  constructor(...all: unknown[]) {
     super();
+    const [[kernelSize], args] = requiredByName('MaxPool1d', ['kernelSize'], all) as [[Size], unknown[]];
+    this.kernelSize = kernelSize;
     this.opts = maxPoolOptions('MaxPool1d', args);
   }
   forward(x: Tensor): Tensor { return F.maxPool1d(x, this.kernelSize, this.opts); }
@@ -126,8 +142,13 @@ export class MaxPool1d extends Module {
 }
 export class MaxPool2d extends Module {
   readonly opts: MaxPoolLayerOptions;
-  constructor(readonly kernelSize: Size, ...args: MaxPoolLayerArgs) {
+  readonly kernelSize: Size;
+  constructor(kernelSize: Size, ...args: MaxPoolLayerArgs);
+  constructor(opts: MaxPoolLayerOptions & { kernelSize: Size });
+  constructor(...all: unknown[]) {
     super();
+    const [[kernelSize], args] = requiredByName('MaxPool2d', ['kernelSize'], all) as [[Size], unknown[]];
+    this.kernelSize = kernelSize;
     this.opts = maxPoolOptions('MaxPool2d', args);
   }
   forward(x: Tensor): Tensor { return F.maxPool2d(x, this.kernelSize, this.opts); }
@@ -137,8 +158,13 @@ export class MaxPool2d extends Module {
 }
 export class AvgPool1d extends Module {
   readonly opts: AvgPoolLayerOptions;
-  constructor(readonly kernelSize: Size, ...args: AvgPoolLayerArgs) {
+  readonly kernelSize: Size;
+  constructor(kernelSize: Size, ...args: AvgPoolLayerArgs);
+  constructor(opts: AvgPoolLayerOptions & { kernelSize: Size });
+  constructor(...all: unknown[]) {
     super();
+    const [[kernelSize], args] = requiredByName('AvgPool1d', ['kernelSize'], all) as [[Size], unknown[]];
+    this.kernelSize = kernelSize;
     this.opts = avgPoolOptions('AvgPool1d', args);
   }
   forward(x: Tensor): Tensor { return F.avgPool1d(x, this.kernelSize, this.opts); }
@@ -146,8 +172,13 @@ export class AvgPool1d extends Module {
 }
 export class AvgPool2d extends Module {
   readonly opts: AvgPoolLayerOptions;
-  constructor(readonly kernelSize: Size, ...args: AvgPoolLayerArgs) {
+  readonly kernelSize: Size;
+  constructor(kernelSize: Size, ...args: AvgPoolLayerArgs);
+  constructor(opts: AvgPoolLayerOptions & { kernelSize: Size });
+  constructor(...all: unknown[]) {
     super();
+    const [[kernelSize], args] = requiredByName('AvgPool2d', ['kernelSize'], all) as [[Size], unknown[]];
+    this.kernelSize = kernelSize;
     this.opts = avgPoolOptions('AvgPool2d', args);
   }
   forward(x: Tensor): Tensor { return F.avgPool2d(x, this.kernelSize, this.opts); }
@@ -174,12 +205,20 @@ export class AvgPool3d extends Module {
   protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
 }
 export class AdaptiveAvgPool3d extends Module {
-  constructor(readonly outputSize: Size) { super(); }
+  readonly outputSize: Size;
+  constructor(outputSize: Size | { outputSize: Size }) {
+    super();
+    this.outputSize = requiredByName('AdaptiveAvgPool3d', ['outputSize'], [outputSize])[0][0] as Size;
+  }
   forward(x: Tensor): Tensor { return F.adaptiveAvgPool3d(x, this.outputSize); }
   protected override extraRepr(): string { return `outputSize=${JSON.stringify(this.outputSize)}`; }
 }
 export class AdaptiveAvgPool1d extends Module {
-  constructor(readonly outputSize: Size) { super(); }
+  readonly outputSize: Size;
+  constructor(outputSize: Size | { outputSize: Size }) {
+    super();
+    this.outputSize = requiredByName('AdaptiveAvgPool1d', ['outputSize'], [outputSize])[0][0] as Size;
+  }
   forward(x: Tensor): Tensor { return F.adaptiveAvgPool1d(x, this.outputSize); }
   protected override extraRepr(): string { return `outputSize=${JSON.stringify(this.outputSize)}`; }
 }
@@ -202,7 +241,11 @@ export class Upsample extends Module {
   }
 }
 export class AdaptiveAvgPool2d extends Module {
-  constructor(readonly outputSize: Size) { super(); }
+  readonly outputSize: Size;
+  constructor(outputSize: Size | { outputSize: Size }) {
+    super();
+    this.outputSize = requiredByName('AdaptiveAvgPool2d', ['outputSize'], [outputSize])[0][0] as Size;
+  }
   forward(x: Tensor): Tensor { return F.adaptiveAvgPool2d(x, this.outputSize); }
   protected override extraRepr(): string { return `outputSize=${JSON.stringify(this.outputSize)}`; }
 }

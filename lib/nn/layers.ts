@@ -6,7 +6,7 @@ import { DType, Device } from '../tensor/dtype';
 import { Module } from './module';
 import * as F from './functional';
 import { kaimingUniform_ } from './init';
-import { factoryOf, layerOptions, PositionalOr } from './args';
+import { factoryOf, layerOptions, requiredByName, PositionalOr } from './args';
 
 export interface FactoryOptions {
   dtype?: DType;
@@ -22,9 +22,16 @@ export interface LinearOptions extends FactoryOptions {
 export class Linear extends Module {
   declare weight: Tensor;
   declare bias: Tensor | null;
-  /** nn.Linear(inFeatures, outFeatures, bias=True, *, device, dtype) */
-  constructor(readonly inFeatures: number, readonly outFeatures: number, ...args: PositionalOr<[bias?: boolean], LinearOptions>) {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  /** nn.Linear(inFeatures, outFeatures, bias=True, *, device, dtype), or every argument by name */
+  constructor(inFeatures: number, outFeatures: number, ...args: PositionalOr<[bias?: boolean], LinearOptions>);
+  constructor(opts: LinearOptions & { inFeatures: number; outFeatures: number });
+  constructor(...all: unknown[]) {
     super();
+    const [[inFeatures, outFeatures], args] = requiredByName('Linear', ['inFeatures', 'outFeatures'], all) as [[number, number], unknown[]];
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
     const opts = layerOptions<LinearOptions>('Linear', args, ['bias'], { extra: ['weight'] });
     this.registerParameter('weight', opts.weight ?? empty([outFeatures, inFeatures], factoryOf(opts)));
     this.registerParameter('bias', opts.bias === false ? null : empty([outFeatures], factoryOf(opts)));
@@ -89,8 +96,11 @@ export class LayerNorm extends Module {
   readonly normalizedShape: number[];
   readonly eps: number;
   /** nn.LayerNorm(normalizedShape, eps=1e-5, elementwiseAffine=True, bias=True, *, device, dtype) */
-  constructor(normalizedShape: number | number[], ...args: PositionalOr<[eps?: number, elementwiseAffine?: boolean, bias?: boolean], LayerNormOptions>) {
+  constructor(normalizedShape: number | number[], ...args: PositionalOr<[eps?: number, elementwiseAffine?: boolean, bias?: boolean], LayerNormOptions>);
+  constructor(opts: LayerNormOptions & { normalizedShape: number | number[] });
+  constructor(...all: unknown[]) {
     super();
+    const [[normalizedShape], args] = requiredByName('LayerNorm', ['normalizedShape'], all) as [[number | number[]], unknown[]];
     const opts = layerOptions<LayerNormOptions>('LayerNorm', args, ['eps', 'elementwiseAffine', 'bias']);
     this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
     this.eps = opts.eps ?? 1e-5;
@@ -130,9 +140,16 @@ export class Embedding extends Module {
   readonly sparse: boolean;
   readonly scaleGradByFreq: boolean;
   /** nn.Embedding(numEmbeddings, embeddingDim, paddingIdx, maxNorm, normType=2, scaleGradByFreq, sparse, _weight, _freeze, *, device, dtype) */
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number,
-    ...args: PositionalOr<[paddingIdx?: number | null, maxNorm?: number | null, normType?: number, scaleGradByFreq?: boolean, sparse?: boolean, weight?: Tensor, freeze?: boolean], EmbeddingOptions>) {
+  readonly numEmbeddings: number;
+  readonly embeddingDim: number;
+  constructor(numEmbeddings: number, embeddingDim: number,
+    ...args: PositionalOr<[paddingIdx?: number | null, maxNorm?: number | null, normType?: number, scaleGradByFreq?: boolean, sparse?: boolean, weight?: Tensor, freeze?: boolean], EmbeddingOptions>);
+  constructor(opts: EmbeddingOptions & { numEmbeddings: number; embeddingDim: number });
+  constructor(...all: unknown[]) {
     super();
+    const [[numEmbeddings, embeddingDim], args] = requiredByName('Embedding', ['numEmbeddings', 'embeddingDim'], all) as [[number, number], unknown[]];
+    this.numEmbeddings = numEmbeddings;
+    this.embeddingDim = embeddingDim;
     const opts = layerOptions<EmbeddingOptions>('Embedding', args, ['paddingIdx', 'maxNorm', 'normType', 'scaleGradByFreq', 'sparse', 'weight', 'freeze']);
     this.sparse = opts.sparse ?? false;
     this.scaleGradByFreq = opts.scaleGradByFreq ?? false;

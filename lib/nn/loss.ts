@@ -168,12 +168,25 @@ export class CTCLoss extends Module {
 }
 /** cosine similarity along dim (nn.CosineSimilarity) */
 export class CosineSimilarity extends Module {
-  constructor(readonly dim = 1, readonly eps = 1e-8) { super(); }
+  readonly dim: number;
+  readonly eps: number;
+  /** nn.CosineSimilarity(dim=1, eps=1e-8), or an options object */
+  constructor(...args: PositionalOr<[dim?: number, eps?: number], { dim?: number; eps?: number }>) {
+    super();
+    ({ dim: this.dim = 1, eps: this.eps = 1e-8 } = optionsOf<{ dim?: number; eps?: number }>('nn.CosineSimilarity', args, ['dim', 'eps']));
+  }
   forward(x1: Tensor, x2: Tensor): Tensor { return F.cosineSimilarity(x1, x2, this.dim, this.eps); }
 }
 /** p-norm of x1 - x2 + eps along the last dim (nn.PairwiseDistance) */
 export class PairwiseDistance extends Module {
-  constructor(readonly p = 2, readonly eps = 1e-6, readonly keepdim = false) { super(); }
+  readonly p: number;
+  readonly eps: number;
+  readonly keepdim: boolean;
+  /** nn.PairwiseDistance(p=2, eps=1e-6, keepdim=False), or an options object */
+  constructor(...args: PositionalOr<[p?: number, eps?: number, keepdim?: boolean], { p?: number; eps?: number; keepdim?: boolean }>) {
+    super();
+    ({ p: this.p = 2, eps: this.eps = 1e-6, keepdim: this.keepdim = false } = optionsOf<{ p?: number; eps?: number; keepdim?: boolean }>('nn.PairwiseDistance', args, ['p', 'eps', 'keepdim']));
+  }
   forward(x1: Tensor, x2: Tensor): Tensor { return F.pairwiseDistance(x1, x2, this.p, this.eps, this.keepdim); }
 }
 export class MultiLabelMarginLoss extends Module {

@@ -9,7 +9,7 @@ import { Module } from './module';
 import { uniform_ } from './init';
 import type { FactoryOptions } from './layers';
 import { PackedSequence, isPackedSequence } from './packed';
-import { factoryOf, layerOptions, PositionalOr } from './args';
+import { factoryOf, layerOptions, requiredByName, PositionalOr } from './args';
 
 export interface RNNOptions extends FactoryOptions {
   numLayers?: number;
@@ -122,7 +122,10 @@ abstract class RNNBase extends Module {
 export class RNN extends RNNBase {
   /** nn.RNN(inputSize, hiddenSize, numLayers=1, nonlinearity='tanh', bias=True, batchFirst=False, dropout=0, bidirectional=False, *, device, dtype) */
   constructor(inputSize: number, hiddenSize: number,
-    ...args: PositionalOr<[numLayers?: number, nonlinearity?: 'tanh' | 'relu', bias?: boolean, batchFirst?: boolean, dropout?: number, bidirectional?: boolean], RNNOptions & { nonlinearity?: 'tanh' | 'relu' }>) {
+    ...args: PositionalOr<[numLayers?: number, nonlinearity?: 'tanh' | 'relu', bias?: boolean, batchFirst?: boolean, dropout?: number, bidirectional?: boolean], RNNOptions & { nonlinearity?: 'tanh' | 'relu' }>);
+  constructor(opts: RNNOptions & { inputSize: number; hiddenSize: number; nonlinearity?: 'tanh' | 'relu' });
+  constructor(...all: unknown[]) {
+    const [[inputSize, hiddenSize], args] = requiredByName('RNN', ['inputSize', 'hiddenSize'], all) as [[number, number], unknown[]];
     const opts = layerOptions<RNNOptions & { nonlinearity?: 'tanh' | 'relu' }>('RNN', args, ['numLayers', 'nonlinearity', 'bias', 'batchFirst', 'dropout', 'bidirectional']);
     const nl = opts.nonlinearity ?? 'tanh';
     if (nl !== 'tanh' && nl !== 'relu') throw new Error(`RNN: nonlinearity must be 'tanh' or 'relu', got '${nl}'`);
@@ -139,7 +142,10 @@ export class RNN extends RNNBase {
 /** LSTM (gates i, f, g, o in PyTorch's order). forward returns [output, [h_n, c_n]]. */
 export class LSTM extends RNNBase {
   /** nn.LSTM(inputSize, hiddenSize, numLayers=1, bias=True, batchFirst=False, dropout=0, bidirectional=False, projSize=0 (only), *, device, dtype) */
-  constructor(inputSize: number, hiddenSize: number, ...args: PositionalOr<[numLayers?: number, bias?: boolean, batchFirst?: boolean, dropout?: number, bidirectional?: boolean, projSize?: 0], RNNOptions & { projSize?: 0 }>) {
+  constructor(inputSize: number, hiddenSize: number, ...args: PositionalOr<[numLayers?: number, bias?: boolean, batchFirst?: boolean, dropout?: number, bidirectional?: boolean, projSize?: 0], RNNOptions & { projSize?: 0 }>);
+  constructor(opts: RNNOptions & { inputSize: number; hiddenSize: number; projSize?: 0 });
+  constructor(...all: unknown[]) {
+    const [[inputSize, hiddenSize], args] = requiredByName('LSTM', ['inputSize', 'hiddenSize'], all) as [[number, number], unknown[]];
     super('lstm', inputSize, hiddenSize, layerOptions<RNNOptions>('LSTM', args, [...RNN_KEYS, 'projSize'], { fixed: { projSize: 0 } }));
   }
   forward(input: Tensor, hx?: [Tensor, Tensor] | null): [Tensor, [Tensor, Tensor]];
@@ -153,7 +159,10 @@ export class LSTM extends RNNBase {
 /** GRU (gates r, z, n in PyTorch's order). forward returns [output, h_n]. */
 export class GRU extends RNNBase {
   /** nn.GRU(inputSize, hiddenSize, numLayers=1, bias=True, batchFirst=False, dropout=0, bidirectional=False, *, device, dtype) */
-  constructor(inputSize: number, hiddenSize: number, ...args: RNNArgs) {
+  constructor(inputSize: number, hiddenSize: number, ...args: RNNArgs);
+  constructor(opts: RNNOptions & { inputSize: number; hiddenSize: number });
+  constructor(...all: unknown[]) {
+    const [[inputSize, hiddenSize], args] = requiredByName('GRU', ['inputSize', 'hiddenSize'], all) as [[number, number], unknown[]];
     super('gru', inputSize, hiddenSize, layerOptions<RNNOptions>('GRU', args, RNN_KEYS));
   }
   forward(input: Tensor, h0?: Tensor | null): [Tensor, Tensor];
