@@ -705,6 +705,36 @@ Napi::Value setFlushDenormal(const Napi::CallbackInfo& info) {
 Napi::Value getAllowTF32(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), at::globalContext().allowTF32CuBLAS());
 }
+// backendFlag(name, value?): one of libtorch's global backend switches (torch.backends.*), set
+// when value is given; returns its value. cudnnAvailable: whether cuDNN is there at all.
+Napi::Value backendFlag(const Napi::CallbackInfo& info) {
+  auto& ctx = at::globalContext();
+  const std::string name = argString(info, 0);
+  const bool set = !isNullish(info, 1);
+  const bool v = set && argBool(info, 1);
+  if (name == "allowTF32CuBLAS") {
+    if (set) ctx.setAllowTF32CuBLAS(v);
+    return Napi::Boolean::New(info.Env(), ctx.allowTF32CuBLAS());
+  }
+  if (name == "allowTF32CuDNN") {
+    if (set) ctx.setAllowTF32CuDNN(v);
+    return Napi::Boolean::New(info.Env(), ctx.allowTF32CuDNN());
+  }
+  if (name == "benchmarkCuDNN") {
+    if (set) ctx.setBenchmarkCuDNN(v);
+    return Napi::Boolean::New(info.Env(), ctx.benchmarkCuDNN());
+  }
+  if (name == "deterministicCuDNN") {
+    if (set) ctx.setDeterministicCuDNN(v);
+    return Napi::Boolean::New(info.Env(), ctx.deterministicCuDNN());
+  }
+  if (name == "userEnabledCuDNN") {
+    if (set) ctx.setUserEnabledCuDNN(v);
+    return Napi::Boolean::New(info.Env(), ctx.userEnabledCuDNN());
+  }
+  if (name == "cudnnAvailable") return Napi::Boolean::New(info.Env(), ctx.hasCuDNN());
+  throw std::runtime_error("tstorch: unknown backend flag '" + name + "'");
+}
 Napi::Value setNumThreads(const Napi::CallbackInfo& info) {
   int n = argInt(info, 0);
   if (n < 1) throw std::runtime_error("tstorch.setNumThreads: need a positive count");
@@ -902,6 +932,7 @@ void registerCore(Registrar& r) {
   r.add<keepFreedCpuMemory>("keepFreedCpuMemory");
   r.add<trimCpuMemory>("trimCpuMemory");
   r.add<setAllowTF32>("setAllowTF32");
+  r.add<backendFlag>("backendFlag");
   r.add<getAllowTF32>("getAllowTF32");
   r.add<setFlushDenormal>("setFlushDenormal");
   r.add<setNumThreads>("setNumThreads");

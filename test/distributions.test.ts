@@ -505,6 +505,6 @@ print(json.dumps([raises(lambda: Normal(0., -1., False)), raises(lambda: Normal(
     expect([raises(() => new D.Normal(0, -1, false)), raises(() => new D.Normal(0, -1, true)), raises(() => new D.Gamma(-1, 1, false)), raises(() => new D.Poisson(torch.tensor(-1), false))]).toEqual(want);
     expect(() => new D.Normal(0, -1, { validateArgs: true })).toThrow(/scale/);
     expect(() => new D.Normal(0, 1, { validate_args: true } as object)).toThrow(/Normal: unknown option 'validate_args' \(did you mean validateArgs\?\)/);
-    expect(() => new D.HalfNormal(1, { validate: false } as object)).toThrow(/unknown option 'validate' \(it takes validateArgs\)/);
+    expect(() => new D.HalfNormal(1, { validate: false } as object)).toThrow(/unknown option 'validate' \(it takes scale, validateArgs\)/);
   });
 });

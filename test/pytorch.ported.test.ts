@@ -316,6 +316,36 @@ print(json.dumps(out))`, JSON.stringify(calls.map(([py]) => py)));
     });
   });
 
+  test('torch.backends\' switches read and set as PyTorch\'s (its defaults); torch.cuda\'s memory counters and manualSeedAll', () => {
+    const want = pythonJson<boolean[]>(`import torch, json
+b = torch.backends
+print(json.dumps([b.cuda.matmul.allow_tf32, b.cudnn.allow_tf32, b.cudnn.benchmark, b.cudnn.deterministic, b.cudnn.enabled]))`);
+    const b = torch.backends;
+    expect([b.cuda.matmul.allowTf32, b.cudnn.allowTf32, b.cudnn.benchmark, b.cudnn.deterministic, b.cudnn.enabled]).toEqual(want);
+    try {
+      b.cudnn.benchmark = true;
+      b.cudnn.deterministic = true;
+      b.cuda.matmul.allowTf32 = true;
+      expect([b.cudnn.benchmark, b.cudnn.deterministic, b.cuda.matmul.allowTf32, torch.cuda.getAllowTF32()]).toEqual([true, true, true, true]);
+      expect(() => { (b.cudnn as { benchmark: unknown }).benchmark = 'yes'; }).toThrow(/torch.backends: benchmarkCuDNN takes true or false/);
+    } finally {
+      b.cudnn.benchmark = want[2];
+      b.cudnn.deterministic = want[3];
+      b.cuda.matmul.allowTf32 = want[0];
+    }
+    expect(b.cuda.isBuilt()).toBe(torch.buildInfo().builtWithCuda);
+    if (!torch.cuda.isAvailable()) {
+      // (PyTorch's answer before CUDA starts, or without it: no bytes)
+      expect([torch.cuda.memoryAllocated(), torch.cuda.maxMemoryAllocated(), torch.cuda.memoryReserved(), torch.cuda.maxMemoryReserved()]).toEqual([0, 0, 0, 0]);
+    }
+    // manualSeedAll seeds the CUDA generators and leaves the CPU's stream where it was
+    torch.manualSeed(3);
+    const first = torch.rand([4]).tolist();
+    torch.manualSeed(3);
+    torch.cuda.manualSeedAll(99);
+    expect(torch.rand([4]).tolist()).toEqual(first);
+  });
+
   test('nn.init with PyTorch\'s keywords (kaiming_uniform_(w, a=math.sqrt(5)), normal_(w, std=0.02)) draws what PyTorch draws; a generator is taken', () => {
     const calls: [string, (w: torch.Tensor) => unknown][] = [
       ['init.kaiming_uniform_(w, a=math.sqrt(5))', (w) => nn.init.kaimingUniform_(w, { a: Math.sqrt(5) })],

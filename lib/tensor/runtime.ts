@@ -291,10 +291,69 @@ export const cuda = {
   resetPeakMemoryStats(device = 0): void {
     if (native.cudaIsAvailable()) native.cudaResetPeakMemoryStats(device);
   },
+  /** Bytes the caching allocator holds in tensors on a device now (torch.cuda.memory_allocated); 0 without CUDA statistics, as PyTorch's before CUDA starts. */
+  memoryAllocated(device = 0): number {
+    return cuda.memoryStats(device)?.allocated ?? 0;
+  },
+  /** The most memoryAllocated has been since the start or resetPeakMemoryStats (torch.cuda.max_memory_allocated). */
+  maxMemoryAllocated(device = 0): number {
+    return cuda.memoryStats(device)?.peakAllocated ?? 0;
+  },
+  /** Bytes the caching allocator has reserved from the driver (torch.cuda.memory_reserved). */
+  memoryReserved(device = 0): number {
+    return cuda.memoryStats(device)?.reserved ?? 0;
+  },
+  maxMemoryReserved(device = 0): number {
+    return cuda.memoryStats(device)?.peakReserved ?? 0;
+  },
+  /** Seeds the CUDA generators only, the CPU's left as it was (torch.cuda.manual_seed_all; manual_seed, the same here). */
+  manualSeedAll(seed: number | bigint): void {
+    const cpu = defaultGenerator.getState();
+    try {
+      manualSeed(seed);
+    } finally {
+      defaultGenerator.setState(cpu);
+    }
+  },
+  manualSeed(seed: number | bigint): void {
+    cuda.manualSeedAll(seed);
+  },
   /** Returns cached, unused blocks to the driver (torch.cuda.empty_cache). */
   emptyCache(): void {
     if (native.cudaIsAvailable()) native.cudaEmptyCache();
   },
+};
+
+/** A global switch of libtorch's as a property that reads and sets it. */
+function backendFlag(name: string): PropertyDescriptor {
+  return {
+    enumerable: true,
+    get: () => native.backendFlag(name) as boolean,
+    set: (v: unknown) => {
+      if (typeof v !== 'boolean') throw new Error(`torch.backends: ${name} takes true or false, got ${JSON.stringify(v)}`);
+      native.backendFlag(name, v);
+    },
+  };
+}
+/**
+ * torch.backends: libtorch's global switches as PyTorch's properties
+ * (torch.backends.cuda.matmul.allowTf32 = true, torch.backends.cudnn.benchmark = true). They
+ * change what CUDA kernels do; on the CPU they are kept and read back.
+ */
+export const backends = {
+  cuda: {
+    /** TF32 tensor cores for float32 matmuls (allow_tf32, off by default as PyTorch's) */
+    matmul: Object.defineProperties({}, { allowTf32: backendFlag('allowTF32CuBLAS') }) as { allowTf32: boolean },
+    /** whether this build of libtorch has CUDA */
+    isBuilt: (): boolean => native.buildInfo().builtWithCuda as boolean,
+  },
+  /** cuDNN's switches: allowTf32 (on by default), benchmark (autotuned convolutions), deterministic, enabled */
+  cudnn: Object.defineProperties({ isAvailable: (): boolean => native.backendFlag('cudnnAvailable') as boolean }, {
+    allowTf32: backendFlag('allowTF32CuDNN'),
+    benchmark: backendFlag('benchmarkCuDNN'),
+    deterministic: backendFlag('deterministicCuDNN'),
+    enabled: backendFlag('userEnabledCuDNN'),
+  }) as { isAvailable(): boolean; allowTf32: boolean; benchmark: boolean; deterministic: boolean; enabled: boolean },
 };
 
 export interface BuildInfo {

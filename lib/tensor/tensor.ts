@@ -728,7 +728,13 @@ export class Tensor {
   /** clamp with a tensor bound (a number bound becomes a 0-d tensor of this dtype). */
   private clampBy(min: TensorLike | null, max: TensorLike | null): Tensor {
     const temps: Tensor[] = [];
-    const bound = (b: TensorLike | null) => (b === null ? -1 : b instanceof Tensor ? id(b) : id(temps[temps.push(wrap(native.full([], b, dtypeCode(this.dtype), deviceCode(this.device)))) - 1]));
+    const bound = (b: TensorLike | null): number => {
+      if (b === null) return -1;
+      if (b instanceof Tensor) return id(b);
+      const t = wrap(native.full([], b, dtypeCode(this.dtype), deviceCode(this.device)));
+      temps.push(t);
+      return id(t);
+    };
     try {
       return wrap(native.clampTensor(id(this), bound(min), bound(max)));
     } finally {
