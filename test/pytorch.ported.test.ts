@@ -242,6 +242,15 @@ print(json.dumps(torch.multinomial(x.softmax(-1), num_samples=3, replacement=Tru
       ['nn.LSTM(input_size=3, hidden_size=4, num_layers=2, batch_first=True)', () => new nn.LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, batchFirst: true })],
       ['nn.GRU(input_size=3, hidden_size=2)', () => new nn.GRU({ inputSize: 3, hiddenSize: 2 })], ["nn.RNN(input_size=3, hidden_size=2, nonlinearity='relu')", () => new nn.RNN({ inputSize: 3, hiddenSize: 2, nonlinearity: 'relu' })],
       ['nn.LayerNorm(normalized_shape=4, eps=1e-3)', () => new nn.LayerNorm({ normalizedShape: 4, eps: 1e-3 })],
+      ['nn.BatchNorm1d(num_features=3, momentum=0.2)', () => new nn.BatchNorm1d({ numFeatures: 3, momentum: 0.2 })], ['nn.GroupNorm(num_groups=2, num_channels=4)', () => new nn.GroupNorm({ numGroups: 2, numChannels: 4 })],
+      ['nn.InstanceNorm1d(num_features=3, affine=True)', () => new nn.InstanceNorm1d({ numFeatures: 3, affine: true })],
+      ['nn.MultiheadAttention(embed_dim=4, num_heads=2, batch_first=True)', () => new nn.MultiheadAttention({ embedDim: 4, numHeads: 2, batchFirst: true })],
+      ['nn.TransformerEncoderLayer(d_model=4, nhead=2, dim_feedforward=8)', () => new nn.TransformerEncoderLayer({ dModel: 4, nhead: 2, dimFeedforward: 8 })],
+      ['nn.TransformerEncoder(nn.TransformerEncoderLayer(4, 2, 8), num_layers=2)', () => new nn.TransformerEncoder(new nn.TransformerEncoderLayer(4, 2, 8), { numLayers: 2 } as unknown as number)],
+      ['nn.ConvTranspose2d(in_channels=2, out_channels=3, kernel_size=2, stride=2)', () => new nn.ConvTranspose2d({ inChannels: 2, outChannels: 3, kernelSize: 2, stride: 2 })],
+      ['nn.LSTMCell(input_size=3, hidden_size=2)', () => new nn.LSTMCell({ inputSize: 3, hiddenSize: 2 })], ['nn.GRUCell(input_size=3, hidden_size=2, bias=False)', () => new nn.GRUCell({ inputSize: 3, hiddenSize: 2, bias: false })],
+      ["nn.EmbeddingBag(num_embeddings=5, embedding_dim=2, mode='sum')", () => new nn.EmbeddingBag({ numEmbeddings: 5, embeddingDim: 2, mode: 'sum' })],
+      ['nn.Bilinear(in1_features=2, in2_features=3, out_features=2)', () => new nn.Bilinear({ in1Features: 2, in2Features: 3, outFeatures: 2 })],
     ];
     const want = pythonJson<{ names: string[]; values: number[] }[]>(`import torch, json, sys
 import torch.nn as nn
@@ -267,6 +276,16 @@ print(json.dumps(out))`, JSON.stringify(calls.map(([py]) => py)));
     expect(new nn.Flatten({ startDim: 0 }).forward(x).shape).toEqual([12]);
     expect(new nn.MaxPool1d({ kernelSize: 2 }).forward(x.unsqueeze(0)).equal(F.maxPool1d(x.unsqueeze(0), 2))).toBe(true);
     expect(new nn.AdaptiveAvgPool1d({ outputSize: 2 }).forward(x.unsqueeze(0)).equal(F.adaptiveAvgPool1d(x.unsqueeze(0), 2))).toBe(true);
+    expect(new nn.AdaptiveMaxPool1d({ outputSize: 2 }).forward(x.unsqueeze(0)).equal(F.adaptiveMaxPool1d(x.unsqueeze(0), 2))).toBe(true);
+    expect(new nn.ConstantPad1d({ padding: 1, value: 3 }).forward(x).equal(F.pad(x, [1, 1], { value: 3 }))).toBe(true);
+    expect(new nn.ReflectionPad1d({ padding: 1 }).forward(x.unsqueeze(0)).equal(F.pad(x.unsqueeze(0), [1, 1], 'reflect'))).toBe(true);
+    expect(new nn.PixelShuffle({ upscaleFactor: 2 }).upscaleFactor).toBe(2);
+    expect(new nn.Unflatten({ dim: 1, unflattenedSize: [2, 2] }).forward(x).shape).toEqual([3, 2, 2]);
+    expect(nn.Embedding.fromPretrained({ embeddings: y, freeze: false }).weight.equal(y)).toBe(true);
+    expect(new nn.MaxPool3d({ kernelSize: 2 }).kernelSize).toBe(2);
+    // (an encoder of 'two' layers was quietly one of none)
+    expect(() => new nn.TransformerEncoder(new nn.TransformerEncoderLayer(4, 2, 8), 'two' as unknown as number)).toThrow('nn.TransformerEncoder: numLayers must be a whole number >= 0, got two');
+    expect(() => new nn.ConstantPad1d({ padding: 1 } as { padding: number; value: number })).toThrow('nn.ConstantPad1d: give value (the number padded in)');
     expect(() => new nn.LSTM({ input_size: 4, hidden_size: 5 } as unknown as number, 5)).toThrow(/nn.LSTM: an options object goes last/);
     expect(() => new nn.LSTM({ input_size: 4, hidden_size: 5 } as unknown as { inputSize: number; hiddenSize: number })).toThrow("nn.LSTM: give inputSize and hiddenSize (by position, or by name: new nn.LSTM({ inputSize, hiddenSize })); 'input_size' is PyTorch's spelling");
     expect(() => new nn.Linear({ inFeatures: 3 } as { inFeatures: number; outFeatures: number })).toThrow(/nn.Linear: give outFeatures/);

@@ -3,6 +3,7 @@ import { native } from '../tensor/native';
 import { Tensor, _wrap as wrap, _id as id } from '../tensor/tensor';
 import { Module, ModuleList } from './module';
 import { optionsOf, PositionalOr } from '../tensor/options';
+import { requiredByName } from './args';
 
 /** A new handle to the same tensor (same autograd identity): a result the caller may dispose. */
 export const sameTensor = (x: Tensor): Tensor => wrap(native.alias(id(x)));
@@ -165,8 +166,17 @@ export class ParameterDict extends Module {
 
 /** Dim dim split into unflattenedSize (nn.Unflatten), the inverse of Flatten. */
 export class Unflatten extends Module {
-  constructor(readonly dim: number, readonly unflattenedSize: number[]) {
+  readonly dim: number;
+  readonly unflattenedSize: number[];
+  constructor(dim: number, unflattenedSize: number[]);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { dim: number; unflattenedSize: number[] } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[dim, unflattenedSize], _rest] = requiredByName('Unflatten', ['dim', 'unflattenedSize'], all) as [[number, number[]], unknown[]];
+    if (_rest.length) throw new Error('nn.Unflatten: takes only dim, unflattenedSize');
     super();
+    this.dim = dim;
+    this.unflattenedSize = unflattenedSize;
   }
   forward(x: Tensor): Tensor {
     const s = x.shape, d = this.dim < 0 ? s.length + this.dim : this.dim;

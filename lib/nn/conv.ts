@@ -7,6 +7,7 @@ import * as F from './functional';
 import { kaimingUniform_ } from './init';
 import type { FactoryOptions } from './layers';
 import { factoryOf, layerOptions, requiredByName, PositionalOr } from './args';
+import { optionsOf, isOptionsObject } from '../tensor/options';
 
 type Size = number | number[];
 const tuple = (v: Size, nd: number): number[] => (typeof v === 'number' ? new Array(nd).fill(v) : v);
@@ -186,8 +187,14 @@ export class AvgPool2d extends Module {
 }
 export class MaxPool3d extends Module {
   readonly opts: MaxPoolLayerOptions;
-  constructor(readonly kernelSize: Size, ...args: MaxPoolLayerArgs) {
+  readonly kernelSize: Size;
+  constructor(kernelSize: Size, ...args: MaxPoolLayerArgs);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { kernelSize: Size } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[kernelSize], args] = requiredByName('MaxPool3d', ['kernelSize'], all) as [[Size], MaxPoolLayerArgs];
     super();
+    this.kernelSize = kernelSize;
     this.opts = maxPoolOptions('MaxPool3d', args);
   }
   forward(x: Tensor): Tensor { return F.maxPool3d(x, this.kernelSize, this.opts); }
@@ -197,8 +204,14 @@ export class MaxPool3d extends Module {
 }
 export class AvgPool3d extends Module {
   readonly opts: AvgPoolLayerOptions;
-  constructor(readonly kernelSize: Size, ...args: AvgPoolLayerArgs) {
+  readonly kernelSize: Size;
+  constructor(kernelSize: Size, ...args: AvgPoolLayerArgs);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { kernelSize: Size } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[kernelSize], args] = requiredByName('AvgPool3d', ['kernelSize'], all) as [[Size], AvgPoolLayerArgs];
     super();
+    this.kernelSize = kernelSize;
     this.opts = avgPoolOptions('AvgPool3d', args);
   }
   forward(x: Tensor): Tensor { return F.avgPool3d(x, this.kernelSize, this.opts); }
@@ -303,24 +316,50 @@ abstract class ConvTransposeNd extends Module {
   }
 }
 export class ConvTranspose1d extends ConvTransposeNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs) {
+  constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { inChannels: number; outChannels: number; kernelSize: Size } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[inChannels, outChannels, kernelSize], args] = requiredByName('ConvTranspose1d', ['inChannels', 'outChannels', 'kernelSize'], all) as [[number, number, Size], ConvTransposeArgs];
     super(1, inChannels, outChannels, kernelSize, convTransposeOptions('ConvTranspose1d', args));
   }
 }
 export class ConvTranspose2d extends ConvTransposeNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs) {
+  constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { inChannels: number; outChannels: number; kernelSize: Size } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[inChannels, outChannels, kernelSize], args] = requiredByName('ConvTranspose2d', ['inChannels', 'outChannels', 'kernelSize'], all) as [[number, number, Size], ConvTransposeArgs];
     super(2, inChannels, outChannels, kernelSize, convTransposeOptions('ConvTranspose2d', args));
   }
 }
 
 /** (N, C·r², H, W) -> (N, C, H·r, W·r) (sub-pixel upsampling). */
 export class PixelShuffle extends Module {
-  constructor(readonly upscaleFactor: number) { super(); }
+  readonly upscaleFactor: number;
+  constructor(upscaleFactor: number);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { upscaleFactor: number } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[upscaleFactor], _rest] = requiredByName('PixelShuffle', ['upscaleFactor'], all) as [[number], unknown[]];
+    if (_rest.length) throw new Error('nn.PixelShuffle: takes only upscaleFactor');
+    super();
+    this.upscaleFactor = upscaleFactor;
+  }
   forward(x: Tensor): Tensor { return F.pixelShuffle(x, this.upscaleFactor); }
   protected override extraRepr(): string { return `upscaleFactor=${this.upscaleFactor}`; }
 }
 export class PixelUnshuffle extends Module {
-  constructor(readonly downscaleFactor: number) { super(); }
+  readonly downscaleFactor: number;
+  constructor(downscaleFactor: number);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { downscaleFactor: number } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[downscaleFactor], _rest] = requiredByName('PixelUnshuffle', ['downscaleFactor'], all) as [[number], unknown[]];
+    if (_rest.length) throw new Error('nn.PixelUnshuffle: takes only downscaleFactor');
+    super();
+    this.downscaleFactor = downscaleFactor;
+  }
   forward(x: Tensor): Tensor { return F.pixelUnshuffle(x, this.downscaleFactor); }
   protected override extraRepr(): string { return `downscaleFactor=${this.downscaleFactor}`; }
 }
@@ -350,7 +389,11 @@ export class Fold extends Module {
 
 /** nn.ConvTranspose3d: over (N, C, D, H, W). */
 export class ConvTranspose3d extends ConvTransposeNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs) {
+  constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { inChannels: number; outChannels: number; kernelSize: Size } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[inChannels, outChannels, kernelSize], args] = requiredByName('ConvTranspose3d', ['inChannels', 'outChannels', 'kernelSize'], all) as [[number, number, Size], ConvTransposeArgs];
     super(3, inChannels, outChannels, kernelSize, convTransposeOptions('ConvTranspose3d', args));
   }
 }
@@ -371,21 +414,30 @@ abstract class AdaptiveMaxPoolNd extends Module {
 }
 export class AdaptiveMaxPool1d extends AdaptiveMaxPoolNd {
   /** nn.AdaptiveMaxPool1d(outputSize, returnIndices=False (forwardWithIndices gives them)) */
-  constructor(outputSize: Size, ...args: PositionalOr<[returnIndices?: false], { returnIndices?: false }>) {
+  constructor(outputSize: Size, ...args: PositionalOr<[returnIndices?: false], { returnIndices?: false }>);
+  constructor(opts: { outputSize: Size; returnIndices?: false });
+  constructor(...all: unknown[]) {
+    const [[outputSize], args] = requiredByName('AdaptiveMaxPool1d', ['outputSize'], all) as [[Size], unknown[]];
     super(1, outputSize);
     layerOptions('AdaptiveMaxPool1d', args, ['returnIndices'], { factory: false, fixed: { returnIndices: false } });
   }
 }
 export class AdaptiveMaxPool2d extends AdaptiveMaxPoolNd {
   /** nn.AdaptiveMaxPool2d(outputSize, returnIndices=False (forwardWithIndices gives them)) */
-  constructor(outputSize: Size, ...args: PositionalOr<[returnIndices?: false], { returnIndices?: false }>) {
+  constructor(outputSize: Size, ...args: PositionalOr<[returnIndices?: false], { returnIndices?: false }>);
+  constructor(opts: { outputSize: Size; returnIndices?: false });
+  constructor(...all: unknown[]) {
+    const [[outputSize], args] = requiredByName('AdaptiveMaxPool2d', ['outputSize'], all) as [[Size], unknown[]];
     super(2, outputSize);
     layerOptions('AdaptiveMaxPool2d', args, ['returnIndices'], { factory: false, fixed: { returnIndices: false } });
   }
 }
 export class AdaptiveMaxPool3d extends AdaptiveMaxPoolNd {
   /** nn.AdaptiveMaxPool3d(outputSize, returnIndices=False (forwardWithIndices gives them)) */
-  constructor(outputSize: Size, ...args: PositionalOr<[returnIndices?: false], { returnIndices?: false }>) {
+  constructor(outputSize: Size, ...args: PositionalOr<[returnIndices?: false], { returnIndices?: false }>);
+  constructor(opts: { outputSize: Size; returnIndices?: false });
+  constructor(...all: unknown[]) {
+    const [[outputSize], args] = requiredByName('AdaptiveMaxPool3d', ['outputSize'], all) as [[Size], unknown[]];
     super(3, outputSize);
     layerOptions('AdaptiveMaxPool3d', args, ['returnIndices'], { factory: false, fixed: { returnIndices: false } });
   }
@@ -477,30 +529,49 @@ export class UpsamplingBilinear2d extends Upsample {
 // ---- padding layers: F.pad with fixed padding (left, right[, top, bottom[, front, back]]) ----
 abstract class PadNd extends Module {
   readonly padding: number[];
-  constructor(nd: number, padding: number | number[], readonly mode: 'constant' | 'reflect' | 'replicate' | 'circular', readonly value = 0) {
+  readonly value: number;
+  // (padding, and ConstantPad's value, by position or by name: new nn.ConstantPad1d({ padding: 2, value: 1 }))
+  constructor(nd: number, padding: number | number[] | { padding: number | number[]; value?: number }, readonly mode: 'constant' | 'reflect' | 'replicate' | 'circular', value?: number) {
     super();
-    this.padding = typeof padding === 'number' ? new Array(2 * nd).fill(padding) : padding;
+    const name = new.target.name, constant = name.startsWith('Constant');
+    if (isOptionsObject(padding)) ({ padding, value = value } = optionsOf<{ padding: number | number[]; value?: number }>(`nn.${name}`, [padding], constant ? ['padding', 'value'] : ['padding']));
+    if (padding === undefined) throw new Error(`nn.${name}: give padding`);
+    if (constant && value === undefined) throw new Error(`nn.${name}: give value (the number padded in)`);
+    this.value = value ?? 0;
+    this.padding = typeof padding === 'number' ? new Array(2 * nd).fill(padding) : padding as number[];
     if (this.padding.length !== 2 * nd) throw new Error(`${this.constructor.name}: padding needs ${2 * nd} numbers, got ${this.padding.length}`);
   }
   forward(x: Tensor): Tensor { return F.pad(x, this.padding, { mode: this.mode, value: this.value }); }
   protected override extraRepr(): string { return `padding=[${this.padding}]${this.mode === 'constant' ? `, value=${this.value}` : ''}`; }
 }
-export class ConstantPad1d extends PadNd { constructor(padding: number | number[], value: number) { super(1, padding, 'constant', value); } }
-export class ConstantPad2d extends PadNd { constructor(padding: number | number[], value: number) { super(2, padding, 'constant', value); } }
-export class ConstantPad3d extends PadNd { constructor(padding: number | number[], value: number) { super(3, padding, 'constant', value); } }
-export class ZeroPad1d extends PadNd { constructor(padding: number | number[]) { super(1, padding, 'constant', 0); } }
-export class ZeroPad2d extends PadNd { constructor(padding: number | number[]) { super(2, padding, 'constant', 0); } }
-export class ZeroPad3d extends PadNd { constructor(padding: number | number[]) { super(3, padding, 'constant', 0); } }
+export class ConstantPad1d extends PadNd {
+  constructor(padding: number | number[], value: number);
+  constructor(opts: { padding: number | number[]; value: number });
+  constructor(padding: number | number[] | { padding: number | number[]; value: number }, value?: number) { super(1, padding, 'constant', value); }
+}
+export class ConstantPad2d extends PadNd {
+  constructor(padding: number | number[], value: number);
+  constructor(opts: { padding: number | number[]; value: number });
+  constructor(padding: number | number[] | { padding: number | number[]; value: number }, value?: number) { super(2, padding, 'constant', value); }
+}
+export class ConstantPad3d extends PadNd {
+  constructor(padding: number | number[], value: number);
+  constructor(opts: { padding: number | number[]; value: number });
+  constructor(padding: number | number[] | { padding: number | number[]; value: number }, value?: number) { super(3, padding, 'constant', value); }
+}
+export class ZeroPad1d extends PadNd { constructor(padding: number | number[] | { padding: number | number[] }) { super(1, padding, 'constant', 0); } }
+export class ZeroPad2d extends PadNd { constructor(padding: number | number[] | { padding: number | number[] }) { super(2, padding, 'constant', 0); } }
+export class ZeroPad3d extends PadNd { constructor(padding: number | number[] | { padding: number | number[] }) { super(3, padding, 'constant', 0); } }
 /** PyTorch 2.1's CircularPad1d/2d/3d: the input wrapped around (F.pad's 'circular'). */
-export class CircularPad1d extends PadNd { constructor(padding: number | number[]) { super(1, padding, 'circular'); } }
-export class CircularPad2d extends PadNd { constructor(padding: number | number[]) { super(2, padding, 'circular'); } }
-export class CircularPad3d extends PadNd { constructor(padding: number | number[]) { super(3, padding, 'circular'); } }
-export class ReflectionPad1d extends PadNd { constructor(padding: number | number[]) { super(1, padding, 'reflect'); } }
-export class ReflectionPad2d extends PadNd { constructor(padding: number | number[]) { super(2, padding, 'reflect'); } }
-export class ReflectionPad3d extends PadNd { constructor(padding: number | number[]) { super(3, padding, 'reflect'); } }
-export class ReplicationPad1d extends PadNd { constructor(padding: number | number[]) { super(1, padding, 'replicate'); } }
-export class ReplicationPad2d extends PadNd { constructor(padding: number | number[]) { super(2, padding, 'replicate'); } }
-export class ReplicationPad3d extends PadNd { constructor(padding: number | number[]) { super(3, padding, 'replicate'); } }
+export class CircularPad1d extends PadNd { constructor(padding: number | number[] | { padding: number | number[] }) { super(1, padding, 'circular'); } }
+export class CircularPad2d extends PadNd { constructor(padding: number | number[] | { padding: number | number[] }) { super(2, padding, 'circular'); } }
+export class CircularPad3d extends PadNd { constructor(padding: number | number[] | { padding: number | number[] }) { super(3, padding, 'circular'); } }
+export class ReflectionPad1d extends PadNd { constructor(padding: number | number[] | { padding: number | number[] }) { super(1, padding, 'reflect'); } }
+export class ReflectionPad2d extends PadNd { constructor(padding: number | number[] | { padding: number | number[] }) { super(2, padding, 'reflect'); } }
+export class ReflectionPad3d extends PadNd { constructor(padding: number | number[] | { padding: number | number[] }) { super(3, padding, 'reflect'); } }
+export class ReplicationPad1d extends PadNd { constructor(padding: number | number[] | { padding: number | number[] }) { super(1, padding, 'replicate'); } }
+export class ReplicationPad2d extends PadNd { constructor(padding: number | number[] | { padding: number | number[] }) { super(2, padding, 'replicate'); } }
+export class ReplicationPad3d extends PadNd { constructor(padding: number | number[] | { padding: number | number[] }) { super(3, padding, 'replicate'); } }
 
 /** Regroups channels (ShuffleNet's channel shuffle). */
 export class ChannelShuffle extends Module {

@@ -139,9 +139,9 @@ export class Embedding extends Module {
   /** the weight's gradient is sparse (only the rows looked up): train it with SGD or SparseAdam */
   readonly sparse: boolean;
   readonly scaleGradByFreq: boolean;
-  /** nn.Embedding(numEmbeddings, embeddingDim, paddingIdx, maxNorm, normType=2, scaleGradByFreq, sparse, _weight, _freeze, *, device, dtype) */
   readonly numEmbeddings: number;
   readonly embeddingDim: number;
+  /** nn.Embedding(numEmbeddings, embeddingDim, paddingIdx, maxNorm, normType=2, scaleGradByFreq, sparse, _weight, _freeze, *, device, dtype) */
   constructor(numEmbeddings: number, embeddingDim: number,
     ...args: PositionalOr<[paddingIdx?: number | null, maxNorm?: number | null, normType?: number, scaleGradByFreq?: boolean, sparse?: boolean, weight?: Tensor, freeze?: boolean], EmbeddingOptions>);
   constructor(opts: EmbeddingOptions & { numEmbeddings: number; embeddingDim: number });
@@ -176,8 +176,11 @@ export class Embedding extends Module {
   }
   /** nn.Embedding.from_pretrained: a table of these very rows (shared, nothing drawn), frozen unless freeze is false. */
   /** (PyTorch's from_pretrained(embeddings, freeze=True, padding_idx, max_norm, norm_type=2, scale_grad_by_freq, sparse), by position or as options) */
-  static fromPretrained(embeddings: Tensor,
-    ...args: PositionalOr<[freeze?: boolean, paddingIdx?: number | null, maxNorm?: number | null, normType?: number, scaleGradByFreq?: boolean, sparse?: boolean], Omit<EmbeddingOptions, 'weight' | 'dtype' | 'device'>>): Embedding {
+  static fromPretrained(embeddings: Tensor | ({ embeddings: Tensor } & Omit<EmbeddingOptions, 'weight' | 'dtype' | 'device'>),
+    ...rest: PositionalOr<[freeze?: boolean, paddingIdx?: number | null, maxNorm?: number | null, normType?: number, scaleGradByFreq?: boolean, sparse?: boolean], Omit<EmbeddingOptions, 'weight' | 'dtype' | 'device'>>): Embedding {
+    const [[weights], args] = requiredByName('Embedding.fromPretrained', ['embeddings'], [embeddings, ...rest]) as [[Tensor], unknown[]];
+    if (!(weights instanceof Tensor)) throw new Error('nn.Embedding.fromPretrained: embeddings must be a 2-D tensor');
+    embeddings = weights;
     const opts = layerOptions<Omit<EmbeddingOptions, 'weight'>>('Embedding.fromPretrained', args, ['freeze', 'paddingIdx', 'maxNorm', 'normType', 'scaleGradByFreq', 'sparse'], { factory: false });
     if (embeddings.ndim !== 2) throw new Error(`Embedding.fromPretrained: embeddings must be 2-D, got [${embeddings.shape}]`);
     const [n, d] = embeddings.shape;
@@ -206,10 +209,17 @@ export interface EmbeddingBagOptions extends FactoryOptions {
 export class EmbeddingBag extends Module {
   declare weight: Tensor;
   readonly opts: EmbeddingBagOptions;
+  readonly numEmbeddings: number;
+  readonly embeddingDim: number;
   /** nn.EmbeddingBag(numEmbeddings, embeddingDim, maxNorm, normType=2, scaleGradByFreq=False, mode='mean', sparse=False, _weight, includeLastOffset, paddingIdx, *, device, dtype) */
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number,
-    ...args: PositionalOr<[maxNorm?: number | null, normType?: number, scaleGradByFreq?: false, mode?: 'sum' | 'mean' | 'max', sparse?: false, weight?: Tensor, includeLastOffset?: boolean, paddingIdx?: number | null], EmbeddingBagOptions>) {
+  constructor(numEmbeddings: number, embeddingDim: number, ...args: PositionalOr<[maxNorm?: number | null, normType?: number, scaleGradByFreq?: false, mode?: 'sum' | 'mean' | 'max', sparse?: false, weight?: Tensor, includeLastOffset?: boolean, paddingIdx?: number | null], EmbeddingBagOptions>);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { numEmbeddings: number; embeddingDim: number } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[numEmbeddings, embeddingDim], args] = requiredByName('EmbeddingBag', ['numEmbeddings', 'embeddingDim'], all) as [[number, number], PositionalOr<[maxNorm?: number | null, normType?: number, scaleGradByFreq?: false, mode?: 'sum' | 'mean' | 'max', sparse?: false, weight?: Tensor, includeLastOffset?: boolean, paddingIdx?: number | null], EmbeddingBagOptions>];
     super();
+    this.numEmbeddings = numEmbeddings;
+    this.embeddingDim = embeddingDim;
     const opts = this.opts = layerOptions<EmbeddingBagOptions>('EmbeddingBag', args,
       ['maxNorm', 'normType', 'scaleGradByFreq', 'mode', 'sparse', 'weight', 'includeLastOffset', 'paddingIdx'], { fixed: { scaleGradByFreq: false, sparse: false } });
     if (opts.weight) {
@@ -297,9 +307,19 @@ export class AlphaDropout extends Module {
 export class Bilinear extends Module {
   declare weight: Tensor;
   declare bias: Tensor | null;
+  readonly in1Features: number;
+  readonly in2Features: number;
+  readonly outFeatures: number;
   /** nn.Bilinear(in1Features, in2Features, outFeatures, bias=True, *, device, dtype) */
-  constructor(readonly in1Features: number, readonly in2Features: number, readonly outFeatures: number, ...args: PositionalOr<[bias?: boolean], FactoryOptions & { bias?: boolean }>) {
+  constructor(in1Features: number, in2Features: number, outFeatures: number, ...args: PositionalOr<[bias?: boolean], FactoryOptions & { bias?: boolean }>);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { in1Features: number; in2Features: number; outFeatures: number } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[in1Features, in2Features, outFeatures], args] = requiredByName('Bilinear', ['in1Features', 'in2Features', 'outFeatures'], all) as [[number, number, number], PositionalOr<[bias?: boolean], FactoryOptions & { bias?: boolean }>];
     super();
+    this.in1Features = in1Features;
+    this.in2Features = in2Features;
+    this.outFeatures = outFeatures;
     const opts = layerOptions<FactoryOptions & { bias?: boolean }>('Bilinear', args, ['bias']);
     this.registerParameter('weight', empty([outFeatures, in1Features, in2Features], factoryOf(opts)));
     this.registerParameter('bias', opts.bias === false ? null : empty([outFeatures], factoryOf(opts)));

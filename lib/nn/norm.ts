@@ -8,7 +8,7 @@ import * as distributed from '../tensor/distributed';
 import { Module } from './module';
 import * as F from './functional';
 import type { FactoryOptions } from './layers';
-import { factoryOf, layerOptions, PositionalOr } from './args';
+import { factoryOf, layerOptions, requiredByName, PositionalOr } from './args';
 
 export interface BatchNormOptions extends FactoryOptions {
   eps?: number;
@@ -83,19 +83,31 @@ abstract class BatchNormNd extends NormBase {
 }
 /** Over (N, C) or (N, C, L). */
 export class BatchNorm1d extends BatchNormNd {
-  constructor(numFeatures: number, ...args: BatchNormArgs) {
+  constructor(numFeatures: number, ...args: BatchNormArgs);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { numFeatures: number } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[numFeatures], args] = requiredByName('BatchNorm1d', ['numFeatures'], all) as [[number], BatchNormArgs];
     super([2, 3], numFeatures, batchNormOptions('BatchNorm1d', args));
   }
 }
 /** Over (N, C, H, W). */
 export class BatchNorm2d extends BatchNormNd {
-  constructor(numFeatures: number, ...args: BatchNormArgs) {
+  constructor(numFeatures: number, ...args: BatchNormArgs);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { numFeatures: number } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[numFeatures], args] = requiredByName('BatchNorm2d', ['numFeatures'], all) as [[number], BatchNormArgs];
     super([4], numFeatures, batchNormOptions('BatchNorm2d', args));
   }
 }
 /** Over (N, C, D, H, W). */
 export class BatchNorm3d extends BatchNormNd {
-  constructor(numFeatures: number, ...args: BatchNormArgs) {
+  constructor(numFeatures: number, ...args: BatchNormArgs);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { numFeatures: number } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[numFeatures], args] = requiredByName('BatchNorm3d', ['numFeatures'], all) as [[number], BatchNormArgs];
     super([5], numFeatures, batchNormOptions('BatchNorm3d', args));
   }
 }
@@ -210,9 +222,17 @@ export class GroupNorm extends Module {
   declare weight: Tensor | null;
   declare bias: Tensor | null;
   readonly eps: number;
+  readonly numGroups: number;
+  readonly numChannels: number;
   /** nn.GroupNorm(numGroups, numChannels, eps=1e-5, affine=True, *, device, dtype) */
-  constructor(readonly numGroups: number, readonly numChannels: number, ...args: PositionalOr<[eps?: number, affine?: boolean], FactoryOptions & { eps?: number; affine?: boolean }>) {
+  constructor(numGroups: number, numChannels: number, ...args: PositionalOr<[eps?: number, affine?: boolean], FactoryOptions & { eps?: number; affine?: boolean }>);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { numGroups: number; numChannels: number } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[numGroups, numChannels], args] = requiredByName('GroupNorm', ['numGroups', 'numChannels'], all) as [[number, number], PositionalOr<[eps?: number, affine?: boolean], FactoryOptions & { eps?: number; affine?: boolean }>];
     super();
+    this.numGroups = numGroups;
+    this.numChannels = numChannels;
     const opts = layerOptions<FactoryOptions & { eps?: number; affine?: boolean }>('GroupNorm', args, ['eps', 'affine']);
     this.eps = opts.eps ?? 1e-5;
     if (numChannels % numGroups) throw new Error(`GroupNorm: numChannels (${numChannels}) must be divisible by numGroups (${numGroups})`);
@@ -263,17 +283,29 @@ abstract class InstanceNormNd extends NormBase {
   }
 }
 export class InstanceNorm1d extends InstanceNormNd {
-  constructor(numFeatures: number, ...args: BatchNormArgs) {
+  constructor(numFeatures: number, ...args: BatchNormArgs);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { numFeatures: number } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[numFeatures], args] = requiredByName('InstanceNorm1d', ['numFeatures'], all) as [[number], BatchNormArgs];
     super(1, numFeatures, batchNormOptions('InstanceNorm1d', args));
   }
 }
 export class InstanceNorm2d extends InstanceNormNd {
-  constructor(numFeatures: number, ...args: BatchNormArgs) {
+  constructor(numFeatures: number, ...args: BatchNormArgs);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { numFeatures: number } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[numFeatures], args] = requiredByName('InstanceNorm2d', ['numFeatures'], all) as [[number], BatchNormArgs];
     super(2, numFeatures, batchNormOptions('InstanceNorm2d', args));
   }
 }
 export class InstanceNorm3d extends InstanceNormNd {
-  constructor(numFeatures: number, ...args: BatchNormArgs) {
+  constructor(numFeatures: number, ...args: BatchNormArgs);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { numFeatures: number } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[numFeatures], args] = requiredByName('InstanceNorm3d', ['numFeatures'], all) as [[number], BatchNormArgs];
     super(3, numFeatures, batchNormOptions('InstanceNorm3d', args));
   }
 }

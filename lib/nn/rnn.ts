@@ -218,7 +218,11 @@ abstract class CellBase extends Module {
 /** h' = tanh (or relu) of x W_ihᵀ + b_ih + h W_hhᵀ + b_hh. */
 export class RNNCell extends CellBase {
   /** nn.RNNCell(inputSize, hiddenSize, bias=True, nonlinearity='tanh', *, device, dtype) */
-  constructor(inputSize: number, hiddenSize: number, ...args: PositionalOr<[bias?: boolean, nonlinearity?: 'tanh' | 'relu'], FactoryOptions & { bias?: boolean; nonlinearity?: 'tanh' | 'relu' }>) {
+  constructor(inputSize: number, hiddenSize: number, ...args: PositionalOr<[bias?: boolean, nonlinearity?: 'tanh' | 'relu'], FactoryOptions & { bias?: boolean; nonlinearity?: 'tanh' | 'relu' }>);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { inputSize: number; hiddenSize: number } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[inputSize, hiddenSize], args] = requiredByName('RNNCell', ['inputSize', 'hiddenSize'], all) as [[number, number], PositionalOr<[bias?: boolean, nonlinearity?: 'tanh' | 'relu'], FactoryOptions & { bias?: boolean; nonlinearity?: 'tanh' | 'relu' }>];
     const opts = layerOptions<FactoryOptions & { bias?: boolean; nonlinearity?: 'tanh' | 'relu' }>('RNNCell', args, ['bias', 'nonlinearity']);
     const nl = opts.nonlinearity ?? 'tanh';
     if (nl !== 'tanh' && nl !== 'relu') throw new Error(`RNNCell: nonlinearity must be 'tanh' or 'relu', got '${nl}'`);
@@ -231,7 +235,11 @@ export class RNNCell extends CellBase {
 /** One LSTM step: returns [h', c']. */
 export class LSTMCell extends CellBase {
   /** nn.LSTMCell(inputSize, hiddenSize, bias=True, *, device, dtype) */
-  constructor(inputSize: number, hiddenSize: number, ...args: CellArgs) {
+  constructor(inputSize: number, hiddenSize: number, ...args: CellArgs);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { inputSize: number; hiddenSize: number } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[inputSize, hiddenSize], args] = requiredByName('LSTMCell', ['inputSize', 'hiddenSize'], all) as [[number, number], CellArgs];
     super('lstm', inputSize, hiddenSize, layerOptions('LSTMCell', args, ['bias']));
   }
   forward(x: Tensor, hx: [Tensor, Tensor] | null = null): [Tensor, Tensor] {
@@ -242,7 +250,11 @@ export class LSTMCell extends CellBase {
 /** One GRU step. */
 export class GRUCell extends CellBase {
   /** nn.GRUCell(inputSize, hiddenSize, bias=True, *, device, dtype) */
-  constructor(inputSize: number, hiddenSize: number, ...args: CellArgs) {
+  constructor(inputSize: number, hiddenSize: number, ...args: CellArgs);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { inputSize: number; hiddenSize: number } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[inputSize, hiddenSize], args] = requiredByName('GRUCell', ['inputSize', 'hiddenSize'], all) as [[number, number], CellArgs];
     super('gru', inputSize, hiddenSize, layerOptions('GRUCell', args, ['bias']));
   }
   forward(x: Tensor, h: Tensor | null = null): Tensor {

@@ -12,7 +12,7 @@ import { Dropout, LayerNorm, Linear, FactoryOptions } from './layers';
 import * as F from './functional';
 import { constant_, xavierUniform_ } from './init';
 import { noGrad } from '../tensor/runtime';
-import { factoryOf, layerOptions, PositionalOr } from './args';
+import { factoryOf, layerOptions, requiredByName, PositionalOr } from './args';
 
 export interface MultiheadAttentionOptions extends FactoryOptions {
   /** dropout on the attention weights (0) */
@@ -43,10 +43,17 @@ export class MultiheadAttention extends Module {
   readonly kdim: number;
   readonly vdim: number;
 
+  readonly embedDim: number;
+  readonly numHeads: number;
   /** nn.MultiheadAttention(embedDim, numHeads, dropout=0, bias=True, addBiasKv=False (only), addZeroAttn=False (only), kdim, vdim, batchFirst=False, *, device, dtype) */
-  constructor(readonly embedDim: number, readonly numHeads: number,
-    ...args: PositionalOr<[dropout?: number, bias?: boolean, addBiasKv?: false, addZeroAttn?: false, kdim?: number | null, vdim?: number | null, batchFirst?: boolean], MultiheadAttentionOptions>) {
+  constructor(embedDim: number, numHeads: number, ...args: PositionalOr<[dropout?: number, bias?: boolean, addBiasKv?: false, addZeroAttn?: false, kdim?: number | null, vdim?: number | null, batchFirst?: boolean], MultiheadAttentionOptions>);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { embedDim: number; numHeads: number } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[embedDim, numHeads], args] = requiredByName('MultiheadAttention', ['embedDim', 'numHeads'], all) as [[number, number], PositionalOr<[dropout?: number, bias?: boolean, addBiasKv?: false, addZeroAttn?: false, kdim?: number | null, vdim?: number | null, batchFirst?: boolean], MultiheadAttentionOptions>];
     super();
+    this.embedDim = embedDim;
+    this.numHeads = numHeads;
     const opts = layerOptions<MultiheadAttentionOptions>('MultiheadAttention', args, ['dropout', 'bias', 'addBiasKv', 'addZeroAttn', 'kdim', 'vdim', 'batchFirst'],
       { fixed: { addBiasKv: false, addZeroAttn: false } });
     if (embedDim % numHeads) throw new Error(`MultiheadAttention: embedDim (${embedDim}) must be divisible by numHeads (${numHeads})`);
@@ -159,9 +166,17 @@ export class TransformerEncoderLayer extends Module {
   readonly activation: 'relu' | 'gelu';
 
   readonly opts: TransformerEncoderLayerOptions;
+  readonly dModel: number;
+  readonly nhead: number;
   /** nn.TransformerEncoderLayer(dModel, nhead, dimFeedforward=2048, dropout=0.1, activation='relu', layerNormEps=1e-5, batchFirst=False, normFirst=False, bias=True (only), *, device, dtype) */
-  constructor(readonly dModel: number, readonly nhead: number, ...args: TransformerLayerArgs) {
+  constructor(dModel: number, nhead: number, ...args: TransformerLayerArgs);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { dModel: number; nhead: number } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[dModel, nhead], args] = requiredByName('TransformerEncoderLayer', ['dModel', 'nhead'], all) as [[number, number], TransformerLayerArgs];
     super();
+    this.dModel = dModel;
+    this.nhead = nhead;
     const opts = this.opts = layerOptions<TransformerEncoderLayerOptions>('TransformerEncoderLayer', args, TRANSFORMER_LAYER_KEYS, { fixed: { bias: true } });
     const { p, ff, eps, attn } = layerSettings('TransformerEncoderLayer', opts);
     [this.activation, this.normFirst] = [opts.activation ?? 'relu', opts.normFirst ?? false];
@@ -245,9 +260,17 @@ export class TransformerDecoderLayer extends Module {
   readonly activation: 'relu' | 'gelu';
 
   readonly opts: TransformerEncoderLayerOptions;
+  readonly dModel: number;
+  readonly nhead: number;
   /** nn.TransformerDecoderLayer(dModel, nhead, dimFeedforward=2048, dropout=0.1, activation='relu', layerNormEps=1e-5, batchFirst=False, normFirst=False, bias=True (only), *, device, dtype) */
-  constructor(readonly dModel: number, readonly nhead: number, ...args: TransformerLayerArgs) {
+  constructor(dModel: number, nhead: number, ...args: TransformerLayerArgs);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: { dModel: number; nhead: number } & Record<string, unknown>);
+  constructor(...all: unknown[]) {
+    const [[dModel, nhead], args] = requiredByName('TransformerDecoderLayer', ['dModel', 'nhead'], all) as [[number, number], TransformerLayerArgs];
     super();
+    this.dModel = dModel;
+    this.nhead = nhead;
     const opts = this.opts = layerOptions<TransformerEncoderLayerOptions>('TransformerDecoderLayer', args, TRANSFORMER_LAYER_KEYS, { fixed: { bias: true } });
     const { p, ff, eps, attn } = layerSettings('TransformerDecoderLayer', opts);
     [this.activation, this.normFirst] = [opts.activation ?? 'relu', opts.normFirst ?? false];
@@ -287,8 +310,17 @@ export class TransformerDecoderLayer extends Module {
 export class TransformerEncoder extends Module {
   declare layers: ModuleList<TransformerEncoderLayer>;
   declare norm: LayerNorm | null;
-  constructor(encoderLayer: TransformerEncoderLayer, readonly numLayers: number, norm: LayerNorm | null = null) {
+  readonly numLayers: number;
+  /** nn.TransformerEncoder(encoderLayer, numLayers, norm=None, enableNestedTensor, maskCheck (taken: PyTorch's fast-path switches)), or every argument by name */
+  constructor(encoderLayer: TransformerEncoderLayer, numLayers: number, ...args: PositionalOr<[norm?: LayerNorm | null, enableNestedTensor?: boolean, maskCheck?: boolean], { norm?: LayerNorm | null; enableNestedTensor?: boolean; maskCheck?: boolean }>);
+  constructor(opts: { encoderLayer: TransformerEncoderLayer; numLayers: number } & { norm?: LayerNorm | null; enableNestedTensor?: boolean; maskCheck?: boolean });
+  constructor(...all: unknown[]) {
+    const [[encoderLayer, numLayers], args] = requiredByName('TransformerEncoder', ['encoderLayer', 'numLayers'], all) as [[TransformerEncoderLayer, number], unknown[]];
+    const { norm = null } = layerOptions<{ norm?: LayerNorm | null; enableNestedTensor?: boolean; maskCheck?: boolean }>('TransformerEncoder', args, ['norm', 'enableNestedTensor', 'maskCheck'], { factory: false });
+    if (!(encoderLayer instanceof TransformerEncoderLayer)) throw new Error('nn.TransformerEncoder: encoderLayer must be an nn.TransformerEncoderLayer');
+    if (!(Number.isInteger(numLayers) && numLayers >= 0)) throw new Error(`nn.TransformerEncoder: numLayers must be a whole number >= 0, got ${numLayers}`);
     super();
+    this.numLayers = numLayers;
     this.registerModule('layers', new ModuleList(Array.from({ length: numLayers }, () => encoderLayer.clone())));
     this.registerModule('norm', norm);
   }
@@ -305,8 +337,17 @@ export class TransformerEncoder extends Module {
 export class TransformerDecoder extends Module {
   declare layers: ModuleList<TransformerDecoderLayer>;
   declare norm: LayerNorm | null;
-  constructor(decoderLayer: TransformerDecoderLayer, readonly numLayers: number, norm: LayerNorm | null = null) {
+  readonly numLayers: number;
+  /** nn.TransformerDecoder(decoderLayer, numLayers, norm=None), or every argument by name */
+  constructor(decoderLayer: TransformerDecoderLayer, numLayers: number, ...args: PositionalOr<[norm?: LayerNorm | null], { norm?: LayerNorm | null }>);
+  constructor(opts: { decoderLayer: TransformerDecoderLayer; numLayers: number } & { norm?: LayerNorm | null });
+  constructor(...all: unknown[]) {
+    const [[decoderLayer, numLayers], args] = requiredByName('TransformerDecoder', ['decoderLayer', 'numLayers'], all) as [[TransformerDecoderLayer, number], unknown[]];
+    const { norm = null } = layerOptions<{ norm?: LayerNorm | null }>('TransformerDecoder', args, ['norm'], { factory: false });
+    if (!(decoderLayer instanceof TransformerDecoderLayer)) throw new Error('nn.TransformerDecoder: decoderLayer must be an nn.TransformerDecoderLayer');
+    if (!(Number.isInteger(numLayers) && numLayers >= 0)) throw new Error(`nn.TransformerDecoder: numLayers must be a whole number >= 0, got ${numLayers}`);
     super();
+    this.numLayers = numLayers;
     this.registerModule('layers', new ModuleList(Array.from({ length: numLayers }, () => decoderLayer.clone())));
     this.registerModule('norm', norm);
   }
