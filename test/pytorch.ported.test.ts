@@ -2,6 +2,8 @@
 // the in-place flags, each call checked against the same call run by PyTorch on the same numbers.
 import * as torch from '../lib';
 import { pythonJson } from './helpers';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
 
 const { nn } = torch;
 const F = nn.functional;
@@ -339,8 +341,12 @@ print(json.dumps(out))`, JSON.stringify(calls.map(([py]) => py)));
     const want = pythonJson<boolean[]>(`import torch, json
 b = torch.backends
 print(json.dumps([b.cuda.matmul.allow_tf32, b.cudnn.allow_tf32, b.cudnn.benchmark, b.cudnn.deterministic, b.cudnn.enabled]))`);
+    // (the switches are global to the process, which other test files share: the defaults are read in a fresh one)
+    const fresh = spawnSync(process.execPath, ['-e', `const b = require('./dist/lib/index.js').backends;
+console.log(JSON.stringify([b.cuda.matmul.allowTf32, b.cudnn.allowTf32, b.cudnn.benchmark, b.cudnn.deterministic, b.cudnn.enabled]))`], { cwd: path.join(__dirname, '..'), encoding: 'utf8' });
+    expect(JSON.parse(fresh.stdout)).toEqual(want);
     const b = torch.backends;
-    expect([b.cuda.matmul.allowTf32, b.cudnn.allowTf32, b.cudnn.benchmark, b.cudnn.deterministic, b.cudnn.enabled]).toEqual(want);
+    const before = [b.cuda.matmul.allowTf32, b.cudnn.benchmark, b.cudnn.deterministic] as const;
     try {
       b.cudnn.benchmark = true;
       b.cudnn.deterministic = true;
@@ -348,9 +354,7 @@ print(json.dumps([b.cuda.matmul.allow_tf32, b.cudnn.allow_tf32, b.cudnn.benchmar
       expect([b.cudnn.benchmark, b.cudnn.deterministic, b.cuda.matmul.allowTf32, torch.cuda.getAllowTF32()]).toEqual([true, true, true, true]);
       expect(() => { (b.cudnn as { benchmark: unknown }).benchmark = 'yes'; }).toThrow(/torch.backends: benchmarkCuDNN takes true or false/);
     } finally {
-      b.cudnn.benchmark = want[2];
-      b.cudnn.deterministic = want[3];
-      b.cuda.matmul.allowTf32 = want[0];
+      [b.cuda.matmul.allowTf32, b.cudnn.benchmark, b.cudnn.deterministic] = before;
     }
     expect(b.cuda.isBuilt()).toBe(torch.buildInfo().builtWithCuda);
     if (!torch.cuda.isAvailable()) {
