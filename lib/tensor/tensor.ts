@@ -205,12 +205,6 @@ function isKeywords(v: unknown): v is Record<string, unknown> {
 function named<O>(name: string, args: unknown[], keys: string[], extra?: string[]): O {
   return optionsOf<O & object>(`Tensor.${name}`, args, keys, extra ? { extra } : undefined);
 }
-/** An optional number given by position or by name ({ alpha: 2 }), checked. */
-function scaleOf(name: string, v: unknown, key: string): number {
-  const n = isKeywords(v) ? named<Record<string, unknown>>(name, [v], [key])[key] ?? 1 : v;
-  if (typeof n !== 'number') throw new Error(`Tensor.${name}: ${key} must be a number, got ${n === null ? 'null' : typeof n}`);
-  return n;
-}
 /** An optional number argument by position or in an options object ({ key }): x.tril({ diagonal: 1 }). */
 function numberOr(name: string, v: unknown, key: string): number | undefined {
   if (v === undefined || v === null || typeof v === 'number') return v ?? undefined;
@@ -218,6 +212,8 @@ function numberOr(name: string, v: unknown, key: string): number | undefined {
   if (n !== undefined && n !== null && typeof n !== 'number') throw new Error(`Tensor.${name}: ${key} must be a number, got ${typeof n}`);
   return (n ?? undefined) as number | undefined;
 }
+/** A scale (add's alpha, addcmul's value) by position or by name ({ alpha: 2 }); 1 when not given. */
+const scaleOf = (name: string, v: unknown, key: string): number => numberOr(name, v, key) ?? 1;
 /** gather's and indexSelect's (dim, index), by position or by name. */
 function dimAndIndex(name: string, dim: unknown, index: unknown): { dim: number; index: Tensor } {
   const o = named<{ dim?: number; index?: Tensor }>(name, [dim, index], ['dim', 'index']);
@@ -251,8 +247,11 @@ function dimKeywords<D>(name: string, dim: unknown, keepdim: unknown): DimKeywor
 }
 /** sum's, mean's, prod's and nansum's keywords: also dtype (the input cast to it first, as PyTorch's). */
 type SumKeywords<D> = DimKeywords<D> & { dtype?: DType | null };
-function sumKeywords<D>(name: string, dim: unknown, keepdim: unknown): SumKeywords<D> {
-  return named<SumKeywords<D>>(name, [dim, keepdim], ['dim', 'keepdim'], ['dtype']);
+/** sum / mean / prod / nansum called with Python's keywords: the positional call, on the input cast to dtype first when one is given. */
+function reduceByName(x: Tensor, name: 'sum' | 'mean' | 'prod' | 'nansum', dim: unknown, keepdim: unknown): Tensor {
+  const o = named<SumKeywords<Dims>>(name, [dim, keepdim], ['dim', 'keepdim'], ['dtype']);
+  const run = (t: Tensor) => (t[name] as (d: Dims | null, k: boolean) => Tensor)(o.dim ?? null, o.keepdim ?? false);
+  return o.dtype != null && o.dtype !== x.dtype ? castThen(x, o.dtype, run) : run(x);
 }
 /** f on x cast to dtype (freed after). */
 function castThen(x: Tensor, dtype: DType, f: (c: Tensor) => Tensor): Tensor {
@@ -744,27 +743,15 @@ export class Tensor {
 
   // ---------- reductions ----------
   sum(dim?: Dims | null | SumKeywords<Dims>, keepdim?: boolean | { keepdim?: boolean; dtype?: DType | null }): Tensor {
-    if (isKeywords(dim) || isKeywords(keepdim)) {
-      const o = sumKeywords<Dims>('sum', dim, keepdim);
-      if (o.dtype != null && o.dtype !== this.dtype) return castThen(this, o.dtype, (c) => c.sum(o.dim ?? null, o.keepdim ?? false));
-      ({ dim, keepdim } = o);
-    }
+    if (isKeywords(dim) || isKeywords(keepdim)) return reduceByName(this, 'sum', dim, keepdim);
     return wrap(native.sum(id(this), dim == null ? null : dimList(dim), keepdim ?? false));
   }
   mean(dim?: Dims | null | SumKeywords<Dims>, keepdim?: boolean | { keepdim?: boolean; dtype?: DType | null }): Tensor {
-    if (isKeywords(dim) || isKeywords(keepdim)) {
-      const o = sumKeywords<Dims>('mean', dim, keepdim);
-      if (o.dtype != null && o.dtype !== this.dtype) return castThen(this, o.dtype, (c) => c.mean(o.dim ?? null, o.keepdim ?? false));
-      ({ dim, keepdim } = o);
-    }
+    if (isKeywords(dim) || isKeywords(keepdim)) return reduceByName(this, 'mean', dim, keepdim);
     return wrap(native.mean(id(this), dim == null ? null : dimList(dim), keepdim ?? false));
   }
   prod(dim?: number | null | SumKeywords<number>, keepdim?: boolean | { keepdim?: boolean; dtype?: DType | null }): Tensor {
-    if (isKeywords(dim) || isKeywords(keepdim)) {
-      const o = sumKeywords<number>('prod', dim, keepdim);
-      if (o.dtype != null && o.dtype !== this.dtype) return castThen(this, o.dtype, (c) => c.prod(o.dim ?? null, o.keepdim ?? false));
-      ({ dim, keepdim } = o);
-    }
+    if (isKeywords(dim) || isKeywords(keepdim)) return reduceByName(this, 'prod', dim, keepdim);
     return wrap(native.prod(id(this), dim ?? null, keepdim ?? false));
   }
   /** max() over everything, or {values, indices} along dim. */
@@ -1176,11 +1163,7 @@ export class Tensor {
   maskedScatter(mask: Tensor, source: Tensor): Tensor { return wrap(native.maskedScatter(id(this), id(mask), id(source))); }
   /** sum / mean leaving NaNs out */
   nansum(dim?: Dims | null | SumKeywords<Dims>, keepdim?: boolean | { keepdim?: boolean; dtype?: DType | null }): Tensor {
-    if (isKeywords(dim) || isKeywords(keepdim)) {
-      const o = sumKeywords<Dims>('nansum', dim, keepdim);
-      if (o.dtype != null && o.dtype !== this.dtype) return castThen(this, o.dtype, (c) => c.nansum(o.dim ?? null, o.keepdim ?? false));
-      ({ dim, keepdim } = o);
-    }
+    if (isKeywords(dim) || isKeywords(keepdim)) return reduceByName(this, 'nansum', dim, keepdim);
     return wrap(native.nansum(id(this), dim == null ? [] : dimList(dim), keepdim ?? false));
   }
   nanmean(dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
