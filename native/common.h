@@ -134,8 +134,15 @@ int64_t wholeNumber(const Napi::Value& v, const char* what);
 inline int64_t argInt64(const Napi::CallbackInfo& info, size_t i) {
   return wholeNumber(info[i], "an integer argument");
 }
+// What a JS value is, for an error message ("an object", "a string \"x\"", "undefined").
+std::string describeJs(const Napi::Value& v);
 inline double argDouble(const Napi::CallbackInfo& info, size_t i) {
-  return info[i].As<Napi::Number>().DoubleValue();
+  double d;
+  // (napi_get_value_double itself says when it is no number: no extra check on the hot path)
+  if (napi_get_value_double(info.Env(), info[i], &d) != napi_ok) {
+    throw std::runtime_error("tstorch: argument " + std::to_string(i) + " must be a number, got " + describeJs(info[i]));
+  }
+  return d;
 }
 inline bool argBool(const Napi::CallbackInfo& info, size_t i) {
   return info[i].ToBoolean().Value();

@@ -24,8 +24,21 @@
 
 namespace tstorch {
 
+std::string describeJs(const Napi::Value& v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsArray()) return "an array";
+  if (v.IsString()) return "a string \"" + v.As<Napi::String>().Utf8Value() + "\"";
+  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
+  if (v.IsObject()) return "an object (an options object where a number goes?)";
+  return "a value of another kind";
+}
+
 int64_t wholeNumber(const Napi::Value& v, const char* what) {
-  double d = v.As<Napi::Number>().DoubleValue();
+  double d;
+  if (napi_get_value_double(v.Env(), v, &d) != napi_ok) {
+    throw std::runtime_error(std::string("tstorch: ") + what + " must be a number, got " + describeJs(v));
+  }
   if (!(std::isfinite(d) && std::floor(d) == d)) {
     std::ostringstream msg;
     msg << "tstorch: " << what << " must be a whole number, got " << d;

@@ -764,6 +764,11 @@ print(json.dumps([refuses(lambda: x.view(2.5, -1)), refuses(lambda: x.sum(1.5)),
       expect(() => torch.zeros([2.5])).toThrow('tstorch: a size, dim or index in a list must be a whole number, got 2.5');
       expect(() => x.narrow(0, 0, 1.5)).toThrow('tstorch: an integer argument must be a whole number, got 1.5');
       expect(() => x.select(0, NaN)).toThrow('tstorch: an integer argument must be a whole number, got nan');
+      // what is no number at all says what it got (it was node-addon-api's bare 'A number was expected')
+      expect(() => x.narrow('0' as unknown as number, 0, 1)).toThrow('tstorch: an integer argument must be a number, got a string "0"');
+      expect(() => x.diagonal({ offset: 1 } as unknown as number)).toThrow('tstorch: an integer argument must be a number, got an object (an options object where a number goes?)');
+      expect(() => x.view([2, null as unknown as number])).toThrow('tstorch: a size, dim or index in a list must be a number, got null');
+      expect(() => x.logit({ eps: 1e-6 } as unknown as number)).toThrow('tstorch: argument 1 must be a number, got an object (an options object where a number goes?)');
       expect(x.view([2, -1]).shape).toEqual([2, 12]); // (whole numbers as always)
       expect(torch.zeros([2 ** 40 / 2 ** 38]).shape).toEqual([4]);
     });
