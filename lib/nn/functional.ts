@@ -794,24 +794,11 @@ export function composedAttention(q: Tensor, k: Tensor, v: Tensor, attnMask: Ten
 
 // The in-place activations (F.relu_, F.elu_, ...): the activation written into x itself.
 export const relu_ = (x: Tensor) => x.relu_();
-export function elu_(x: Tensor, alpha: number | { alpha?: number } = 1): Tensor {
-  native.elu_(id(x), typeof alpha === 'number' ? alpha : optionsOf<{ alpha?: number }>('elu_', [alpha], ['alpha']).alpha ?? 1);
-  return x;
-}
-export function celu_(x: Tensor, alpha: number | { alpha?: number } = 1): Tensor {
-  native.celu_(id(x), typeof alpha === 'number' ? alpha : optionsOf<{ alpha?: number }>('celu_', [alpha], ['alpha']).alpha ?? 1);
-  return x;
-}
+export const elu_ = takesOptions('elu_', 1, ['alpha'], (x: Tensor, opts: { alpha?: number } = {}) => (native.elu_(id(x), opts.alpha ?? 1), x));
+export const celu_ = takesOptions('celu_', 1, ['alpha'], (x: Tensor, opts: { alpha?: number } = {}) => (native.celu_(id(x), opts.alpha ?? 1), x));
 export const selu_ = (x: Tensor) => (native.selu_(id(x)), x);
-export function leakyRelu_(x: Tensor, negativeSlope: number | { negativeSlope?: number } = 0.01): Tensor {
-  native.leakyRelu_(id(x), typeof negativeSlope === 'number' ? negativeSlope : optionsOf<{ negativeSlope?: number }>('leakyRelu_', [negativeSlope], ['negativeSlope']).negativeSlope ?? 0.01);
-  return x;
-}
-export const hardtanh_ = (x: Tensor, ...args: [minVal?: number, maxVal?: number] | [opts: { minVal?: number; maxVal?: number }]) => {
-  const o = optionsOf<{ minVal?: number; maxVal?: number }>('hardtanh_', args, ['minVal', 'maxVal']);
-  native.hardtanh_(id(x), o.minVal ?? -1, o.maxVal ?? 1);
-  return x;
-};
+export const leakyRelu_ = takesOptions('leakyRelu_', 1, ['negativeSlope'], (x: Tensor, opts: { negativeSlope?: number } = {}) => (native.leakyRelu_(id(x), opts.negativeSlope ?? 0.01), x));
+export const hardtanh_ = takesOptions('hardtanh_', 1, ['minVal', 'maxVal'], (x: Tensor, opts: { minVal?: number; maxVal?: number } = {}) => (native.hardtanh_(id(x), opts.minVal ?? -1, opts.maxVal ?? 1), x));
 export const threshold_ = (x: Tensor, thresholdValue: number, value: number) => (native.threshold_(id(x), thresholdValue, value), x);
 export const rrelu_ = takesOptions('rrelu_', 1, ['lower', 'upper', 'training'], (x: Tensor, opts: { lower?: number; upper?: number; training?: boolean; generator?: Generator } = {}) => x._inplace_((t) => rrelu(t, opts)), { extra: ['generator'] });
 /** F.pdist: torch.pdist. */
