@@ -294,6 +294,35 @@ print(json.dumps(out))`, JSON.stringify(calls.map(([py]) => py)));
     expect(() => new nn.Conv2d({ inChannels: 3, outChannels: 4, kernelSize: 3, padding_mode: 'reflect' } as object as { inChannels: number; outChannels: number; kernelSize: number })).toThrow(/did you mean paddingMode\?/);
   });
 
+  test('the other layers by name too (nn.Unfold(kernel_size=2), nn.LPPool2d(norm_type=2, kernel_size=2), nn.ChannelShuffle(groups=2), ...), forward against PyTorch', () => {
+    const x = torch.keep(torch.tensor(X));
+    const img = torch.keep(torch.arange(2 * 4 * 3 * 3, { dtype: 'float32' }).reshape([2, 4, 3, 3]).sin());
+    const rs = torch.keep(torch.linspace(0.1, 0.9, 16).reshape([2, 4, 2]));
+    const corner = torch.keep(img.narrow(2, 0, 2).narrow(3, 0, 2));
+    expectLikePyTorch(`${SETUP}\nrs = torch.linspace(0.1, 0.9, 16).reshape(2, 4, 2); corner = img[:, :, :2, :2]`, [
+      ['nn.Unfold(kernel_size=2, stride=1)(img)', () => new nn.Unfold({ kernelSize: 2, stride: 1 }).forward(img)],
+      ['nn.Fold(output_size=(3, 3), kernel_size=2)(nn.Unfold(2)(img))', () => new nn.Fold({ outputSize: [3, 3], kernelSize: 2 }).forward(new nn.Unfold(2).forward(img))],
+      ['nn.Fold((3, 3), kernel_size=2)(nn.Unfold(2)(img))', () => new nn.Fold([3, 3], { kernelSize: 2 } as unknown as number).forward(new nn.Unfold(2).forward(img))],
+      ['nn.LPPool2d(norm_type=2, kernel_size=2, stride=1)(img)', () => new nn.LPPool2d({ normType: 2, kernelSize: 2, stride: 1 }).forward(img)],
+      ['nn.LPPool1d(2, kernel_size=2)(x[None])', () => new nn.LPPool1d(2, { kernelSize: 2 } as unknown as number).forward(x.unsqueeze(0))],
+      ['nn.LocalResponseNorm(size=2, alpha=1e-2)(img)', () => new nn.LocalResponseNorm({ size: 2, alpha: 1e-2 }).forward(img)],
+      ['nn.ChannelShuffle(groups=2)(img)', () => new nn.ChannelShuffle({ groups: 2 }).forward(img)],
+      ['nn.FractionalMaxPool2d(kernel_size=2, output_size=2, _random_samples=rs)(img)', () => new nn.FractionalMaxPool2d({ kernelSize: 2, outputSize: 2, randomSamples: rs }).forward(img)],
+      ['nn.MaxUnpool2d(kernel_size=2)(*nn.MaxPool2d(2, return_indices=True)(corner))', () => {
+        const { values, indices } = new nn.MaxPool2d(2).forwardWithIndices(corner);
+        return new nn.MaxUnpool2d({ kernelSize: 2 }).forward(values, indices);
+      }],
+    ]);
+    // Hugging Face's Conv1D by name: Conv1D(nf=3, nx=4) holds its weight as (nx, nf)
+    const conv = new nn.Conv1D({ nf: 3, nx: 4 });
+    expect([conv.weight.shape, conv.bias.shape]).toEqual([[4, 3], [3]]);
+    conv.dispose();
+    expect(() => new nn.LPPool2d({ kernelSize: 2 } as { normType: number; kernelSize: number })).toThrow(/nn.LPPool2d: give normType/);
+    expect(() => new nn.ChannelShuffle({ groups: 2, dim: 1 } as { groups: number })).toThrow('nn.ChannelShuffle: takes only groups');
+    expect(() => new nn.Fold({ kernelSize: 2 } as { outputSize: number; kernelSize: number })).toThrow(/nn.Fold: give outputSize/);
+    for (const t of [x, img, rs, corner]) t.dispose();
+  });
+
   test('distributions take their parameters by name too (Normal(loc=0, scale=1), Gamma(concentration=2, rate=3)), against PyTorch', () => {
     const D = torch.distributions;
     const v = torch.tensor([0.25, 0.5, 0.75]);

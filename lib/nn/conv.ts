@@ -369,9 +369,14 @@ type BlockArgs = PositionalOr<[dilation?: Size, padding?: Size, stride?: Size], 
 /** Sliding blocks as columns (nn.Unfold, F.unfold). */
 export class Unfold extends Module {
   readonly opts: BlockOptions;
+  readonly kernelSize: Size;
   /** nn.Unfold(kernelSize, dilation=1, padding=0, stride=1), or an options object after kernelSize */
-  constructor(readonly kernelSize: Size, ...args: BlockArgs) {
+  constructor(kernelSize: Size, ...args: BlockArgs);
+  constructor(opts: BlockOptions & { kernelSize: Size });
+  constructor(...all: unknown[]) {
     super();
+    const [[kernelSize], args] = requiredByName('Unfold', ['kernelSize'], all) as [[Size], unknown[]];
+    this.kernelSize = kernelSize;
     this.opts = layerOptions('Unfold', args, ['dilation', 'padding', 'stride'], { factory: false });
   }
   forward(x: Tensor): Tensor { return F.unfold(x, this.kernelSize, this.opts); }
@@ -379,9 +384,16 @@ export class Unfold extends Module {
 /** Columns summed back into an image (nn.Fold, F.fold). */
 export class Fold extends Module {
   readonly opts: BlockOptions;
+  readonly outputSize: Size;
+  readonly kernelSize: Size;
   /** nn.Fold(outputSize, kernelSize, dilation=1, padding=0, stride=1), or an options object after kernelSize */
-  constructor(readonly outputSize: Size, readonly kernelSize: Size, ...args: BlockArgs) {
+  constructor(outputSize: Size, kernelSize: Size, ...args: BlockArgs);
+  constructor(opts: BlockOptions & { outputSize: Size; kernelSize: Size });
+  constructor(...all: unknown[]) {
     super();
+    const [[outputSize, kernelSize], args] = requiredByName('Fold', ['outputSize', 'kernelSize'], all) as [[Size, Size], unknown[]];
+    this.outputSize = outputSize;
+    this.kernelSize = kernelSize;
     this.opts = layerOptions('Fold', args, ['dilation', 'padding', 'stride'], { factory: false });
   }
   forward(x: Tensor): Tensor { return F.fold(x, this.outputSize, this.kernelSize, this.opts); }
@@ -465,12 +477,24 @@ abstract class FractionalMaxPoolNd extends Module {
 }
 export class FractionalMaxPool2d extends FractionalMaxPoolNd {
   /** nn.FractionalMaxPool2d(kernelSize, outputSize, outputRatio, returnIndices=False (forwardWithIndices gives them), _randomSamples) */
-  constructor(kernelSize: Size, ...args: FractionalArgs) { super(2, kernelSize, fractionalOptions('FractionalMaxPool2d', args)); }
+  constructor(kernelSize: Size, ...args: FractionalArgs);
+  constructor(opts: F.FractionalMaxPoolOptions & { kernelSize: Size });
+  constructor(...all: unknown[]) {
+    const [[kernelSize], args] = requiredByName('FractionalMaxPool2d', ['kernelSize'], all) as [[Size], unknown[]];
+    super(2, kernelSize, fractionalOptions('FractionalMaxPool2d', args));
+  }
 }
 export class FractionalMaxPool3d extends FractionalMaxPoolNd {
   /** nn.FractionalMaxPool3d(kernelSize, outputSize, outputRatio, returnIndices=False (forwardWithIndices gives them), _randomSamples) */
-  constructor(kernelSize: Size, ...args: FractionalArgs) { super(3, kernelSize, fractionalOptions('FractionalMaxPool3d', args)); }
+  constructor(kernelSize: Size, ...args: FractionalArgs);
+  constructor(opts: F.FractionalMaxPoolOptions & { kernelSize: Size });
+  constructor(...all: unknown[]) {
+    const [[kernelSize], args] = requiredByName('FractionalMaxPool3d', ['kernelSize'], all) as [[Size], unknown[]];
+    super(3, kernelSize, fractionalOptions('FractionalMaxPool3d', args));
+  }
 }
+type UnpoolOptions = { stride?: Size | null; padding?: Size };
+type UnpoolArgs = PositionalOr<[stride?: Size | null, padding?: Size], UnpoolOptions>;
 /** MaxUnpool1d / 2d / 3d: forward(x, indices, outputSize?) puts the pooled values back. */
 abstract class MaxUnpoolNd extends Module {
   constructor(private readonly nd: 1 | 2 | 3, readonly kernelSize: Size, readonly opts: { stride?: Size | null; padding?: Size } = {}) { super(); }
@@ -481,27 +505,43 @@ abstract class MaxUnpoolNd extends Module {
 }
 export class MaxUnpool1d extends MaxUnpoolNd {
   /** nn.MaxUnpool1d(kernelSize, stride=None, padding=0) */
-  constructor(kernelSize: Size, ...args: PositionalOr<[stride?: Size | null, padding?: Size], { stride?: Size | null; padding?: Size }>) {
+  constructor(kernelSize: Size, ...args: UnpoolArgs);
+  constructor(opts: UnpoolOptions & { kernelSize: Size });
+  constructor(...all: unknown[]) {
+    const [[kernelSize], args] = requiredByName('MaxUnpool1d', ['kernelSize'], all) as [[Size], unknown[]];
     super(1, kernelSize, layerOptions('MaxUnpool1d', args, ['stride', 'padding'], { factory: false }));
   }
 }
 export class MaxUnpool2d extends MaxUnpoolNd {
   /** nn.MaxUnpool2d(kernelSize, stride=None, padding=0) */
-  constructor(kernelSize: Size, ...args: PositionalOr<[stride?: Size | null, padding?: Size], { stride?: Size | null; padding?: Size }>) {
+  constructor(kernelSize: Size, ...args: UnpoolArgs);
+  constructor(opts: UnpoolOptions & { kernelSize: Size });
+  constructor(...all: unknown[]) {
+    const [[kernelSize], args] = requiredByName('MaxUnpool2d', ['kernelSize'], all) as [[Size], unknown[]];
     super(2, kernelSize, layerOptions('MaxUnpool2d', args, ['stride', 'padding'], { factory: false }));
   }
 }
 export class MaxUnpool3d extends MaxUnpoolNd {
   /** nn.MaxUnpool3d(kernelSize, stride=None, padding=0) */
-  constructor(kernelSize: Size, ...args: PositionalOr<[stride?: Size | null, padding?: Size], { stride?: Size | null; padding?: Size }>) {
+  constructor(kernelSize: Size, ...args: UnpoolArgs);
+  constructor(opts: UnpoolOptions & { kernelSize: Size });
+  constructor(...all: unknown[]) {
+    const [[kernelSize], args] = requiredByName('MaxUnpool3d', ['kernelSize'], all) as [[Size], unknown[]];
     super(3, kernelSize, layerOptions('MaxUnpool3d', args, ['stride', 'padding'], { factory: false }));
   }
 }
 export class LPPool1d extends Module {
   readonly opts: { stride?: number | null; ceilMode?: boolean };
+  readonly normType: number;
+  readonly kernelSize: number;
   /** nn.LPPool1d(normType, kernelSize, stride=None, ceilMode=False) */
-  constructor(readonly normType: number, readonly kernelSize: number, ...args: PositionalOr<[stride?: number | null, ceilMode?: boolean], { stride?: number | null; ceilMode?: boolean }>) {
+  constructor(normType: number, kernelSize: number, ...args: PositionalOr<[stride?: number | null, ceilMode?: boolean], { stride?: number | null; ceilMode?: boolean }>);
+  constructor(opts: { normType: number; kernelSize: number; stride?: number | null; ceilMode?: boolean });
+  constructor(...all: unknown[]) {
     super();
+    const [[normType, kernelSize], args] = requiredByName('LPPool1d', ['normType', 'kernelSize'], all) as [[number, number], unknown[]];
+    this.normType = normType;
+    this.kernelSize = kernelSize;
     this.opts = layerOptions('LPPool1d', args, ['stride', 'ceilMode'], { factory: false });
   }
   forward(x: Tensor): Tensor { return F.lpPool1d(x, this.normType, this.kernelSize, this.opts); }
@@ -509,9 +549,16 @@ export class LPPool1d extends Module {
 }
 export class LPPool2d extends Module {
   readonly opts: { stride?: Size | null; ceilMode?: boolean };
+  readonly normType: number;
+  readonly kernelSize: Size;
   /** nn.LPPool2d(normType, kernelSize, stride=None, ceilMode=False) */
-  constructor(readonly normType: number, readonly kernelSize: Size, ...args: PositionalOr<[stride?: Size | null, ceilMode?: boolean], { stride?: Size | null; ceilMode?: boolean }>) {
+  constructor(normType: number, kernelSize: Size, ...args: PositionalOr<[stride?: Size | null, ceilMode?: boolean], { stride?: Size | null; ceilMode?: boolean }>);
+  constructor(opts: { normType: number; kernelSize: Size; stride?: Size | null; ceilMode?: boolean });
+  constructor(...all: unknown[]) {
     super();
+    const [[normType, kernelSize], args] = requiredByName('LPPool2d', ['normType', 'kernelSize'], all) as [[number, Size], unknown[]];
+    this.normType = normType;
+    this.kernelSize = kernelSize;
     this.opts = layerOptions('LPPool2d', args, ['stride', 'ceilMode'], { factory: false });
   }
   forward(x: Tensor): Tensor { return F.lpPool2d(x, this.normType, this.kernelSize, this.opts); }
@@ -575,16 +622,29 @@ export class ReplicationPad3d extends PadNd { constructor(padding: number | numb
 
 /** Regroups channels (ShuffleNet's channel shuffle). */
 export class ChannelShuffle extends Module {
-  constructor(readonly groups: number) { super(); }
+  readonly groups: number;
+  constructor(groups: number);
+  constructor(opts: { groups: number });
+  constructor(...all: unknown[]) {
+    const [[groups], rest] = requiredByName('ChannelShuffle', ['groups'], all) as [[number], unknown[]];
+    if (rest.length) throw new Error('nn.ChannelShuffle: takes only groups');
+    super();
+    this.groups = groups;
+  }
   forward(x: Tensor): Tensor { return F.channelShuffle(x, this.groups); }
   protected override extraRepr(): string { return `groups=${this.groups}`; }
 }
 /** Local response normalization across channels (AlexNet's). */
 export class LocalResponseNorm extends Module {
   readonly opts: { alpha?: number; beta?: number; k?: number };
+  readonly size: number;
   /** nn.LocalResponseNorm(size, alpha=1e-4, beta=0.75, k=1) */
-  constructor(readonly size: number, ...args: PositionalOr<[alpha?: number, beta?: number, k?: number], { alpha?: number; beta?: number; k?: number }>) {
+  constructor(size: number, ...args: PositionalOr<[alpha?: number, beta?: number, k?: number], { alpha?: number; beta?: number; k?: number }>);
+  constructor(opts: { size: number; alpha?: number; beta?: number; k?: number });
+  constructor(...all: unknown[]) {
     super();
+    const [[size], args] = requiredByName('LocalResponseNorm', ['size'], all) as [[number], unknown[]];
+    this.size = size;
     this.opts = layerOptions('LocalResponseNorm', args, ['alpha', 'beta', 'k'], { factory: false });
   }
   forward(x: Tensor): Tensor { return F.localResponseNorm(x, this.size, this.opts); }

@@ -58,8 +58,12 @@ export class Conv1D extends Module {
   declare bias: Tensor;
   readonly nf: number;
   readonly nx: number;
-  constructor(nf: number, nx: number, ...args: PositionalOr<[], FactoryOptions>) {
+  constructor(nf: number, nx: number, ...args: PositionalOr<[], FactoryOptions>);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: FactoryOptions & { nf: number; nx: number });
+  constructor(...all: unknown[]) {
     super();
+    const [[nf, nx], args] = requiredByName('Conv1D', ['nf', 'nx'], all) as [[number, number], unknown[]];
     const opts = layerOptions<FactoryOptions>('Conv1D', args, []);
     this.nf = nf;
     this.nx = nx;
