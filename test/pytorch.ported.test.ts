@@ -294,6 +294,36 @@ print(json.dumps(out))`, JSON.stringify(calls.map(([py]) => py)));
     expect(() => new nn.Conv2d({ inChannels: 3, outChannels: 4, kernelSize: 3, padding_mode: 'reflect' } as object as { inChannels: number; outChannels: number; kernelSize: number })).toThrow(/did you mean paddingMode\?/);
   });
 
+  test('sizes, shapes and factories by name (x.reshape(shape=(4, 3)), torch.zeros(size=(2, 3)), torch.arange(start=1, end=7, step=2), x.new_zeros(2, 3)), against PyTorch', () => {
+    const x = torch.keep(torch.tensor(X)), y = torch.keep(torch.tensor(Y));
+    const idx = torch.keep(torch.tensor([[0], [3], [1]]));
+    expectLikePyTorch(`${SETUP}\nidx1 = torch.tensor([[0], [3], [1]])`, [
+      ['x.view(size=(4, 3))', () => x.view({ size: [4, 3] })], ['x.reshape(shape=(2, -1))', () => x.reshape({ shape: [2, -1] })],
+      ['x.permute(dims=(1, 0))', () => x.permute({ dims: [1, 0] })], ['x[None].expand(size=(2, 3, 4))', () => x.unsqueeze(0).expand({ size: [2, 3, 4] })],
+      ['x.repeat(repeats=(2, 1))', () => x.repeat({ repeats: [2, 1] })], ['x.flip(dims=(0,))', () => x.flip({ dims: [0] })], ['x.tile(dims=(2,))', () => x.tile({ dims: [2] })],
+      ['torch.zeros(size=(2, 3))', () => torch.zeros({ size: [2, 3] })], ['torch.ones(size=(2,), dtype=torch.float64)', () => torch.ones({ size: [2], dtype: 'float64' })],
+      ['torch.full(size=(2, 2), fill_value=7.5)', () => torch.full({ size: [2, 2], fillValue: 7.5 })], ['torch.full((2,), 3.0)', () => torch.full([2], 3)], // (JS's 3 is also 3.0: float, unless a dtype is given)
+      ['torch.arange(start=1, end=7, step=2)', () => torch.arange({ start: 1, end: 7, step: 2 })], ['torch.arange(end=4, dtype=torch.float64)', () => torch.arange({ end: 4, dtype: 'float64' })],
+      ['x.new_zeros(2, 3)', () => x.newZeros(2, 3)], ['x.new_ones(size=(3,), dtype=torch.int64)', () => x.newOnes({ size: [3], dtype: 'int64' })], ['x.new_ones((2,), dtype=torch.bool)', () => x.newOnes([2], { dtype: 'bool' })],
+      ['x.narrow(dim=1, start=1, length=2)', () => x.narrow({ dim: 1, start: 1, length: 2 })], ['x.select(dim=1, index=3)', () => x.select({ dim: 1, index: 3 })],
+      ['x.scatter(dim=1, index=idx1, value=5.0)', () => x.scatter({ dim: 1, index: idx, value: 5 })], ['x.scatter(dim=1, index=idx1, src=y)', () => x.scatter({ dim: 1, index: idx, src: y })],
+      ['torch.tensordot(x, y, dims=([1], [1]))', () => torch.tensordot(x, y, { dims: [[1], [1]] })], ['torch.tensordot(x, y.T, 1)', () => torch.tensordot(x, y.T, 1)],
+      ['torch.cdist(x, y, p=1)', () => torch.cdist(x, y, { p: 1 })], ['torch.cdist(x, y)', () => torch.cdist(x, y)],
+    ]);
+    // PyTorch 2.1's itemsize and nbytes (numel × element_size)
+    const sizes = pythonJson<number[]>(`import torch, json\nx = torch.zeros(3, 4)\nprint(json.dumps([x.element_size(), x.numel() * x.element_size(), x.t().double().numel() * 8]))`);
+    expect([x.itemsize, x.nbytes, x.t().double().nbytes]).toEqual(sizes);
+    expect(() => x.reshape({ shap: [12] } as unknown as number[])).toThrow("Tensor.reshape: unknown option 'shap' (it takes shape)");
+    expect(() => torch.arange({ start: 1 } as unknown as { end: number })).toThrow(/arange: give end/);
+    expect(() => torch.arange('5' as unknown as number)).toThrow('arange: start, end and step must be numbers, got 0, "5", 1');
+    expect(() => (torch.full as (...a: unknown[]) => unknown)([2])).toThrow(/full: give the size \(an array\) and the value/);
+    expect(() => x.narrow({ dim: 1, start: 1 } as { dim: number; start: number; length: number })).toThrow('Tensor.narrow: give length (numbers), by position or by name: narrow({ dim, start, length })');
+    expect(() => x.scatter({ dim: 1, index: idx } as { dim: number; index: torch.Tensor })).toThrow(/Tensor.scatter: give dim, index and one of src/);
+    expect(() => torch.tensordot(x, y, { dims: [1, 1] as unknown as [number[], number[]] })).toThrow(/tensordot: dims is a number .* or two arrays of dims/);
+    expect(() => x.newZeros({ size: [2], dtyp: 'float32' } as unknown as number[])).toThrow(/Tensor.newZeros: unknown option 'dtyp'/);
+    for (const t of [x, y, idx]) t.dispose();
+  });
+
   test('the other layers by name too (nn.Unfold(kernel_size=2), nn.LPPool2d(norm_type=2, kernel_size=2), nn.ChannelShuffle(groups=2), ...), forward against PyTorch', () => {
     const x = torch.keep(torch.tensor(X));
     const img = torch.keep(torch.arange(2 * 4 * 3 * 3, { dtype: 'float32' }).reshape([2, 4, 3, 3]).sin());
@@ -312,6 +342,10 @@ print(json.dumps(out))`, JSON.stringify(calls.map(([py]) => py)));
         const { values, indices } = new nn.MaxPool2d(2).forwardWithIndices(corner);
         return new nn.MaxUnpool2d({ kernelSize: 2 }).forward(values, indices);
       }],
+      // (weights drawn at the first forward, from the same seed)
+      ['(torch.manual_seed(4), nn.LazyLinear(out_features=3)(x))[1]', () => (torch.manualSeed(4), new nn.LazyLinear({ outFeatures: 3 }).forward(x))],
+      ['(torch.manual_seed(4), nn.LazyConv2d(out_channels=2, kernel_size=2, bias=False)(img))[1]', () => (torch.manualSeed(4), new nn.LazyConv2d({ outChannels: 2, kernelSize: 2, bias: false }).forward(img))],
+      ['(torch.manual_seed(4), nn.AdaptiveLogSoftmaxWithLoss(in_features=4, n_classes=6, cutoffs=[2], div_value=2.0).log_prob(x))[1]', () => (torch.manualSeed(4), new nn.AdaptiveLogSoftmaxWithLoss({ inFeatures: 4, nClasses: 6, cutoffs: [2], divValue: 2 }).logProb(x))],
     ]);
     // Hugging Face's Conv1D by name: Conv1D(nf=3, nx=4) holds its weight as (nx, nf)
     const conv = new nn.Conv1D({ nf: 3, nx: 4 });

@@ -6,7 +6,7 @@ import { Tensor } from '../tensor/tensor';
 import { Module, ModuleList } from './module';
 import { Sequential } from './containers';
 import { Linear, FactoryOptions } from './layers';
-import { layerOptions, PositionalOr } from './args';
+import { layerOptions, requiredByName, PositionalOr } from './args';
 import * as F from './functional';
 import { cat } from '../tensor/ops';
 
@@ -20,10 +20,18 @@ export class AdaptiveLogSoftmaxWithLoss extends Module {
   declare head: Linear;
   declare tail: ModuleList<Sequential>;
 
+  readonly inFeatures: number;
+  readonly nClasses: number;
   /** nn.AdaptiveLogSoftmaxWithLoss(inFeatures, nClasses, cutoffs, divValue=4, headBias=False, *, device, dtype) */
-  constructor(readonly inFeatures: number, readonly nClasses: number, cutoffs: number[],
-    ...args: PositionalOr<[divValue?: number, headBias?: boolean], FactoryOptions & { divValue?: number; headBias?: boolean }>) {
+  constructor(inFeatures: number, nClasses: number, cutoffs: number[],
+    ...args: PositionalOr<[divValue?: number, headBias?: boolean], FactoryOptions & { divValue?: number; headBias?: boolean }>);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: FactoryOptions & { inFeatures: number; nClasses: number; cutoffs: number[]; divValue?: number; headBias?: boolean });
+  constructor(...all: unknown[]) {
     super();
+    const [[inFeatures, nClasses, cutoffs], args] = requiredByName('AdaptiveLogSoftmaxWithLoss', ['inFeatures', 'nClasses', 'cutoffs'], all) as [[number, number, number[]], unknown[]];
+    this.inFeatures = inFeatures;
+    this.nClasses = nClasses;
     const opts = layerOptions<FactoryOptions & { divValue?: number; headBias?: boolean }>('AdaptiveLogSoftmaxWithLoss', args, ['divValue', 'headBias']);
     const sorted = [...cutoffs].sort((a, b) => a - b);
     if (cutoffs.length === 0 || cutoffs.some((c, k) => c !== sorted[k]) || Math.min(...cutoffs) <= 0 || Math.max(...cutoffs) > nClasses - 1 || new Set(cutoffs).size !== cutoffs.length || cutoffs.some((c) => !Number.isInteger(c))) {

@@ -10,7 +10,7 @@ import { Module } from './module';
 import { Linear, FactoryOptions } from './layers';
 import { Conv1d, Conv2d, Conv3d, ConvLayerOptions, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, ConvTransposeLayerOptions, ConvArgs, ConvTransposeArgs, convOptions, convTransposeOptions } from './conv';
 import { BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormOptions, BatchNormArgs, batchNormOptions, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d } from './norm';
-import { factoryOf, layerOptions, PositionalOr } from './args';
+import { factoryOf, layerOptions, requiredByName, PositionalOr } from './args';
 
 type Size = number | number[];
 
@@ -71,9 +71,15 @@ abstract class LazyModule<M extends Module> extends Module {
 export class LazyLinear extends LazyModule<Linear> {
   protected readonly sizeFrom: [string, number] = ['weight', 1];
   private readonly opts: FactoryOptions & { bias?: boolean };
+  readonly outFeatures: number;
   /** nn.LazyLinear(outFeatures, bias=True, *, device, dtype) */
-  constructor(readonly outFeatures: number, ...args: PositionalOr<[bias?: boolean], FactoryOptions & { bias?: boolean }>) {
+  constructor(outFeatures: number, ...args: PositionalOr<[bias?: boolean], FactoryOptions & { bias?: boolean }>);
+  /** every argument by name, as Python's keywords */
+  constructor(opts: FactoryOptions & { outFeatures: number; bias?: boolean });
+  constructor(...all: unknown[]) {
     super();
+    const [[outFeatures], args] = requiredByName('LazyLinear', ['outFeatures'], all) as [[number], unknown[]];
+    this.outFeatures = outFeatures;
     const opts = this.opts = layerOptions('LazyLinear', args, ['bias']);
     this.placeholders(opts.bias === false ? ['weight'] : ['weight', 'bias'], [], opts);
     if (opts.bias === false) this.registerParameter('bias', null);
@@ -109,37 +115,55 @@ abstract class LazyConvNd<M extends ConvLike, O extends ConvLayerOptions | ConvT
   }
 }
 export class LazyConv1d extends LazyConvNd<Conv1d, ConvLayerOptions> {
-  constructor(outChannels: number, kernelSize: Size, ...args: ConvArgs) {
+  constructor(outChannels: number, kernelSize: Size, ...args: ConvArgs);
+  constructor(opts: ConvLayerOptions & { outChannels: number; kernelSize: Size });
+  constructor(...all: unknown[]) {
+    const [[outChannels, kernelSize], args] = requiredByName('LazyConv1d', ['outChannels', 'kernelSize'], all) as [[number, Size], ConvArgs];
     const opts = convOptions('LazyConv1d', args);
     super(1, outChannels, kernelSize, opts, (c) => new Conv1d(c, outChannels, kernelSize, opts), false);
   }
 }
 export class LazyConv2d extends LazyConvNd<Conv2d, ConvLayerOptions> {
-  constructor(outChannels: number, kernelSize: Size, ...args: ConvArgs) {
+  constructor(outChannels: number, kernelSize: Size, ...args: ConvArgs);
+  constructor(opts: ConvLayerOptions & { outChannels: number; kernelSize: Size });
+  constructor(...all: unknown[]) {
+    const [[outChannels, kernelSize], args] = requiredByName('LazyConv2d', ['outChannels', 'kernelSize'], all) as [[number, Size], ConvArgs];
     const opts = convOptions('LazyConv2d', args);
     super(2, outChannels, kernelSize, opts, (c) => new Conv2d(c, outChannels, kernelSize, opts), false);
   }
 }
 export class LazyConv3d extends LazyConvNd<Conv3d, ConvLayerOptions> {
-  constructor(outChannels: number, kernelSize: Size, ...args: ConvArgs) {
+  constructor(outChannels: number, kernelSize: Size, ...args: ConvArgs);
+  constructor(opts: ConvLayerOptions & { outChannels: number; kernelSize: Size });
+  constructor(...all: unknown[]) {
+    const [[outChannels, kernelSize], args] = requiredByName('LazyConv3d', ['outChannels', 'kernelSize'], all) as [[number, Size], ConvArgs];
     const opts = convOptions('LazyConv3d', args);
     super(3, outChannels, kernelSize, opts, (c) => new Conv3d(c, outChannels, kernelSize, opts), false);
   }
 }
 export class LazyConvTranspose1d extends LazyConvNd<ConvTranspose1d, ConvTransposeLayerOptions> {
-  constructor(outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs) {
+  constructor(outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs);
+  constructor(opts: ConvTransposeLayerOptions & { outChannels: number; kernelSize: Size });
+  constructor(...all: unknown[]) {
+    const [[outChannels, kernelSize], args] = requiredByName('LazyConvTranspose1d', ['outChannels', 'kernelSize'], all) as [[number, Size], ConvTransposeArgs];
     const opts = convTransposeOptions('LazyConvTranspose1d', args);
     super(1, outChannels, kernelSize, opts, (c) => new ConvTranspose1d(c, outChannels, kernelSize, opts), true);
   }
 }
 export class LazyConvTranspose2d extends LazyConvNd<ConvTranspose2d, ConvTransposeLayerOptions> {
-  constructor(outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs) {
+  constructor(outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs);
+  constructor(opts: ConvTransposeLayerOptions & { outChannels: number; kernelSize: Size });
+  constructor(...all: unknown[]) {
+    const [[outChannels, kernelSize], args] = requiredByName('LazyConvTranspose2d', ['outChannels', 'kernelSize'], all) as [[number, Size], ConvTransposeArgs];
     const opts = convTransposeOptions('LazyConvTranspose2d', args);
     super(2, outChannels, kernelSize, opts, (c) => new ConvTranspose2d(c, outChannels, kernelSize, opts), true);
   }
 }
 export class LazyConvTranspose3d extends LazyConvNd<ConvTranspose3d, ConvTransposeLayerOptions> {
-  constructor(outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs) {
+  constructor(outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs);
+  constructor(opts: ConvTransposeLayerOptions & { outChannels: number; kernelSize: Size });
+  constructor(...all: unknown[]) {
+    const [[outChannels, kernelSize], args] = requiredByName('LazyConvTranspose3d', ['outChannels', 'kernelSize'], all) as [[number, Size], ConvTransposeArgs];
     const opts = convTransposeOptions('LazyConvTranspose3d', args);
     super(3, outChannels, kernelSize, opts, (c) => new ConvTranspose3d(c, outChannels, kernelSize, opts), true);
   }

@@ -4,7 +4,7 @@ import { native } from './native';
 import { DType, Device, dtypeCode, dtypeBytes, deviceCode, isFloatingDtype, isComplexDtype, complexOf, defaults } from './dtype';
 import { Shape, Tensor, _wrap as wrap, _id as id } from './tensor';
 import { Generator, generatorHandle } from './generator';
-import { keywordOptions } from './options';
+import { keywordOptions, isOptionsObject } from './options';
 
 export interface TensorOptions {
   dtype?: DType;
@@ -155,9 +155,15 @@ function make(fn: string, shape: Shape, opts: RandomOptions): Tensor {
 }
 
 // (the shape as an array, or PyTorch's sizes one by one: zeros(2, 3), zeros(2, 3, { dtype: 'float64' }))
-type ShapeArgs<O> = [shape: Shape, opts?: O] | [...sizes: number[]] | [...sizes: number[], opts: O];
+// (or by name, as Python's torch.zeros(size=(2, 3)): zeros({ size: [2, 3], dtype: 'float64' }))
+type ShapeArgs<O> = [shape: Shape, opts?: O] | [...sizes: number[]] | [...sizes: number[], opts: O] | [opts: O & { size: Shape }];
 /** A factory's shape and options from either form; anything else says what it takes. */
 function shapeAndOptions<O extends object>(name: string, args: unknown[], keys = TENSOR_KEYS): [Shape, O] {
+  if (args.length === 1 && isOptionsObject(args[0]) && 'size' in args[0]) {
+    const { size, ...opts } = args[0];
+    if (!Array.isArray(size)) throw new Error(`${name}: size must be an array of sizes ({ size: [2, 3] }), got ${JSON.stringify(size)}`);
+    return [size, checked(name, opts as O, keys)];
+  }
   if (Array.isArray(args[0])) {
     if (args.length > 2 || (args[1] !== undefined && (typeof args[1] !== 'object' || args[1] === null))) throw new Error(`${name}: expected (shape, options), got ${args.length} arguments`);
     return [args[0] as Shape, checked(name, args[1] as O | undefined, keys)];
@@ -176,7 +182,17 @@ export const empty = (...args: ShapeArgs<TensorOptions>) => make('empty', ...sha
 export const randn = (...args: ShapeArgs<RandomOptions>) => make('randn', ...shapeAndOptions<RandomOptions>('randn', args, RANDOM_KEYS));
 export const rand = (...args: ShapeArgs<RandomOptions>) => make('rand', ...shapeAndOptions<RandomOptions>('rand', args, RANDOM_KEYS));
 
-export function full(shape: Shape, value: number | boolean, opts: TensorOptions = {}): Tensor {
+export function full(shape: Shape, value: number | boolean, opts?: TensorOptions): Tensor;
+/** every argument by name, as Python's torch.full(size=(2, 3), fill_value=7) */
+export function full(opts: TensorOptions & { size: Shape; fillValue: number | boolean }): Tensor;
+export function full(shape: Shape | (TensorOptions & { size: Shape; fillValue: number | boolean }), value?: number | boolean, opts: TensorOptions = {}): Tensor {
+  if (!Array.isArray(shape) && isOptionsObject(shape)) {
+    if (value !== undefined) throw new Error('full: an options object goes last, after the size and the value');
+    ({ size: shape, fillValue: value, ...opts } = shape as TensorOptions & { size: Shape; fillValue: number | boolean });
+  }
+  if (!Array.isArray(shape) || (typeof value !== 'number' && typeof value !== 'boolean')) {
+    throw new Error(`full: give the size (an array) and the value (a number or a boolean): full([2, 3], 7), or full({ size: [2, 3], fillValue: 7 })`);
+  }
   opts = checked('full', opts);
   const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : defaults.floatDtype);
   return finish(wrap(native.full(shape, value, dtypeCode(dtype), dev(opts))), opts);
@@ -186,11 +202,21 @@ export function full(shape: Shape, value: number | boolean, opts: TensorOptions 
  * arange(end) or arange(start, end, step); int64 when all arguments are integers, as Python. The
  * options may follow the numbers given: arange(5, { dtype: 'float64' }), as PyTorch's keyword.
  */
-export function arange(startOrEnd: number, end?: number | TensorOptions, step: number | TensorOptions = 1, opts: TensorOptions = {}): Tensor {
-  if (typeof end === 'object' && end !== null) [end, step, opts] = [undefined, 1, end];
+export function arange(startOrEnd: number, end?: number | TensorOptions, step?: number | TensorOptions, opts?: TensorOptions): Tensor;
+/** every argument by name, as Python's torch.arange(start=0, end=10, step=2) */
+export function arange(opts: TensorOptions & { start?: number; end: number; step?: number }): Tensor;
+export function arange(startOrEnd: number | (TensorOptions & { start?: number; end: number; step?: number }), end?: number | TensorOptions, step: number | TensorOptions = 1, opts: TensorOptions = {}): Tensor {
+  if (typeof startOrEnd === 'object' && isOptionsObject(startOrEnd)) {
+    if (end !== undefined) throw new Error('arange: an options object goes last, after the numbers');
+    let start: number;
+    ({ start = 0, end, step = 1, ...opts } = startOrEnd as TensorOptions & { start?: number; end: number; step?: number });
+    if (end === undefined) throw new Error('arange: give end ({ start: 0, end: 10 }), or the numbers themselves: arange(10)');
+    startOrEnd = start;
+  } else if (typeof end === 'object' && end !== null) [end, step, opts] = [undefined, 1, end];
   else if (typeof step === 'object' && step !== null) [step, opts] = [1, step];
   opts = checked('arange', opts);
   const [s, e] = end === undefined || end === null ? [0, startOrEnd] : [startOrEnd, end];
+  if (![s, e, step].every((v) => typeof v === 'number')) throw new Error(`arange: start, end and step must be numbers, got ${[s, e, step].map((v) => JSON.stringify(v)).join(', ')}`);
   const dtype = opts.dtype ?? ([s, e, step].every(Number.isInteger) ? 'int64' : defaults.floatDtype);
   return finish(wrap(native.arange(s, e, step, dtypeCode(dtype), dev(opts))), opts);
 }

@@ -1,6 +1,6 @@
 // Free functions over tensors (torch.cat, torch.where, ...), for code that reads like PyTorch.
 import { native } from './native';
-import { optionsOf, keywordOptions, takesOptions } from './options';
+import { optionsOf, keywordOptions, takesOptions, isOptionsObject } from './options';
 import { Tensor, TensorLike, _wrap as wrap, _id as id } from './tensor';
 import { Generator, drawGenerator } from './generator';
 import { tensor as tensorFrom, randint, TensorData } from './creation';
@@ -103,14 +103,18 @@ export function einsum(equation: string, ...operands: Tensor[] | [Tensor[]]): Te
 }
 export const kron = (a: Tensor, b: Tensor) => wrap(native.kron(id(a), id(b)));
 /** Sums products over dimsA of a and dimsB of b (or, for a number n, a's last n and b's first n dims). */
-export function tensordot(a: Tensor, b: Tensor, dims: number | [number[], number[]] = 2): Tensor {
+export function tensordot(a: Tensor, b: Tensor, dims: number | [number[], number[]] | { dims: number | [number[], number[]] } = 2): Tensor {
+  if (isOptionsObject(dims)) dims = optionsOf<{ dims?: number | [number[], number[]] }>('tensordot', [dims], ['dims']).dims ?? 2;
+  if (!(typeof dims === 'number' || (Array.isArray(dims) && dims.length === 2 && dims.every(Array.isArray)))) {
+    throw new Error(`tensordot: dims is a number (the last n dims of a with the first n of b) or two arrays of dims ([[1], [0]]), got ${JSON.stringify(dims)}`);
+  }
   const [da, db] = typeof dims === 'number'
     ? [Array.from({ length: dims }, (_, k) => a.ndim - dims + k), Array.from({ length: dims }, (_, k) => k)]
     : dims;
   return wrap(native.tensordot(id(a), id(b), da, db));
 }
 /** Pairwise p-norm distances between the rows of x1 (…, P, M) and x2 (…, R, M). */
-export const cdist = (x1: Tensor, x2: Tensor, p = 2) => wrap(native.cdist(id(x1), id(x2), p));
+export const cdist = takesOptions('cdist', 2, ['p'], (x1: Tensor, x2: Tensor, opts: { p?: number } = {}) => wrap(native.cdist(id(x1), id(x2), opts.p ?? 2)));
 export const dot = (a: Tensor, b: Tensor) => a.dot(b);
 export const cross = (a: Tensor, b: Tensor, dim = -1) => a.cross(b, dim);
 export const atan2 = (a: Tensor, b: Tensor) => a.atan2(b);

@@ -173,7 +173,13 @@ export function _queueBackwardCallback(fn: () => void): void {
   backwardCallbacks.push(fn);
 }
 /** Sizes (or dims) given as one array, or one number at a time as PyTorch takes them; anything else says so. */
-function sizesOf(name: string, first: number | number[], more: unknown[]): number[] {
+function sizesOf(name: string, first: number | number[] | Record<string, unknown>, more: unknown[], key: string): number[] {
+  // (or by name, as Python's x.reshape(shape=(2, 3)): { shape: [2, 3] })
+  if (isKeywords(first) && more.length === 0) {
+    const given = named<Record<string, unknown>>(name, [first], [key])[key];
+    if (given === undefined || given === null) throw new Error(`Tensor.${name}: give ${key} (${name}({ ${key}: [2, 3] }), or the sizes themselves)`);
+    first = given as number | number[];
+  }
   if (Array.isArray(first)) {
     if (more.length) throw new Error(`${name}: give the sizes as one array ([2, 3]) or as numbers (2, 3), not both`);
     return first;
@@ -184,6 +190,15 @@ function sizesOf(name: string, first: number | number[], more: unknown[]): numbe
 
 // Options of methods that also take PyTorch's positional arguments (lib/tensor/options.ts).
 const NEW_TENSOR_KEYS = ['dtype', 'device', 'requiresGrad'];
+type NewTensorOptions = { dtype?: DType; device?: Device; requiresGrad?: boolean };
+type NewShapeArgs = [shape: Shape | (NewTensorOptions & { size: Shape }), opts?: NewTensorOptions] | [...sizes: number[]] | [...sizes: number[], opts: NewTensorOptions];
+/** new_zeros' / new_ones' / new_empty's shape and options from any of their forms, with the value to fill in. */
+function newShape(name: string, args: unknown[], value: number): [Shape, number, NewTensorOptions] {
+  let opts: Record<string, unknown> = {};
+  if (args.length > 1 && isKeywords(args[args.length - 1])) opts = args.pop() as Record<string, unknown>;
+  else if (args.length === 1 && isKeywords(args[0])) ({ size: args[0], ...opts } = args[0]);
+  return [sizesOf(name, args[0] as number[], args.slice(1), 'size'), value, keywordOptions(`Tensor.${name}`, opts, NEW_TENSOR_KEYS)];
+}
 type BackwardOptions = { gradient?: Tensor | null; retainGraph?: boolean | null; createGraph?: boolean; inputs?: null };
 type CloseOptions = { rtol?: number; atol?: number; equalNan?: boolean };
 type CloseArgs = [opts?: CloseOptions] | [rtol?: number, atol?: number, equalNan?: boolean];
@@ -219,6 +234,13 @@ function dimAndIndex(name: string, dim: unknown, index: unknown): { dim: number;
   const o = named<{ dim?: number; index?: Tensor }>(name, [dim, index], ['dim', 'index']);
   if (typeof o.dim !== 'number' || !(o.index instanceof Tensor)) throw new Error(`Tensor.${name}: give dim (a number) and index (a tensor): ${name}(1, index) or ${name}({ dim: 1, index })`);
   return { dim: o.dim, index: o.index };
+}
+/** A method's required numbers given all by name (x.narrow({ dim: 1, start: 0, length: 2 })), each checked to be there. */
+function requiredNumbers<K extends string>(name: string, o: unknown, keys: K[]): Record<K, number> {
+  const given = named<Record<string, unknown>>(name, [o], keys);
+  const missing = keys.filter((k) => typeof given[k] !== 'number');
+  if (missing.length) throw new Error(`Tensor.${name}: give ${missing.join(' and ')} (numbers), by position or by name: ${name}({ ${keys.join(', ')} })`);
+  return given as Record<K, number>;
 }
 /** A required dim by position or as { dim }. */
 function dimOf(name: string, dim: number | { dim: number }): number {
@@ -903,16 +925,16 @@ export class Tensor {
   // ---------- shape ----------
   // (a shape as an array, or PyTorch's sizes one by one: x.view(2, -1))
   /** A view with another shape, or (x.view('int32')) the same bytes read as another dtype of the same size. */
-  view(shape: Shape | number | DType, ...sizes: number[]): Tensor {
+  view(shape: Shape | number | DType | { size: Shape }, ...sizes: number[]): Tensor {
     if (typeof shape === 'string' && isDtype(shape) && sizes.length === 0) return wrap(native.viewDtype(id(this), dtypeCode(shape)));
-    return wrap(native.view(id(this), sizesOf('view', shape as Shape | number, sizes)));
+    return wrap(native.view(id(this), sizesOf('view', shape as Shape | number | { size: Shape }, sizes, 'size')));
   }
-  reshape(shape: Shape | number, ...sizes: number[]): Tensor { return wrap(native.reshape(id(this), sizesOf('reshape', shape, sizes))); }
+  reshape(shape: Shape | number | { shape: Shape }, ...sizes: number[]): Tensor { return wrap(native.reshape(id(this), sizesOf('reshape', shape, sizes, 'shape'))); }
   transpose(dim0: number | { dim0: number; dim1: number }, dim1?: number | { dim1: number }): Tensor {
     if (isKeywords(dim0) || isKeywords(dim1)) ({ dim0, dim1 } = named<{ dim0: number; dim1: number }>('transpose', [dim0, dim1], ['dim0', 'dim1']));
     return wrap(native.transpose(id(this), dim0, dim1));
   }
-  permute(dims: number[] | number, ...more: number[]): Tensor { return wrap(native.permute(id(this), sizesOf('permute', dims, more))); }
+  permute(dims: number[] | number | { dims: number[] }, ...more: number[]): Tensor { return wrap(native.permute(id(this), sizesOf('permute', dims, more, 'dims'))); }
   unsqueeze(dim: number | { dim: number }): Tensor { return wrap(native.unsqueeze(id(this), dimOf('unsqueeze', dim))); }
   /** Size-1 dims removed: all, or dim (a number, or several as in PyTorch 2: squeeze([0, 2])). */
   squeeze(dim?: Dims | null | { dim?: Dims | null }): Tensor {
@@ -931,18 +953,24 @@ export class Tensor {
     }
     return wrap(native.squeeze(id(this), dim ?? null));
   }
-  expand(shape: Shape | number, ...sizes: number[]): Tensor { return wrap(native.expand(id(this), sizesOf('expand', shape, sizes))); }
+  expand(shape: Shape | number | { size: Shape }, ...sizes: number[]): Tensor { return wrap(native.expand(id(this), sizesOf('expand', shape, sizes, 'size'))); }
   flatten(startDim?: number | { startDim?: number; endDim?: number }, endDim?: number | { endDim?: number }): Tensor {
     if (isKeywords(startDim) || isKeywords(endDim)) ({ startDim, endDim } = named<{ startDim?: number; endDim?: number }>('flatten', [startDim, endDim], ['startDim', 'endDim']));
     return wrap(native.flatten(id(this), startDim ?? 0, endDim ?? -1));
   }
-  repeat(sizes: number[] | number, ...more: number[]): Tensor { return wrap(native.repeat(id(this), sizesOf('repeat', sizes, more))); }
-  narrow(dim: number, start: number, length: number): Tensor { return wrap(native.narrow(id(this), dim, start, length)); }
+  repeat(sizes: number[] | number | { repeats: number[] }, ...more: number[]): Tensor { return wrap(native.repeat(id(this), sizesOf('repeat', sizes, more, 'repeats'))); }
+  narrow(dim: number | { dim: number; start: number; length: number }, start?: number, length?: number): Tensor {
+    if (isKeywords(dim)) ({ dim, start, length } = requiredNumbers('narrow', dim, ['dim', 'start', 'length']));
+    return wrap(native.narrow(id(this), dim, start, length));
+  }
   /** narrow, copied: a new contiguous tensor (torch.narrow_copy). */
   narrowCopy(dim: number, start: number, length: number): Tensor { return wrap(native.narrowCopy(id(this), dim, start, length)); }
   /** torch.as_strided: a view of this tensor's storage with the given sizes, strides and storage offset (in elements). */
   asStrided(size: Shape, stride: number[], storageOffset = 0): Tensor { return wrap(native.asStrided(id(this), size, stride, storageOffset)); }
-  select(dim: number, index: number): Tensor { return wrap(native.select(id(this), dim, index)); }
+  select(dim: number | { dim: number; index: number }, index?: number): Tensor {
+    if (isKeywords(dim)) ({ dim, index } = requiredNumbers('select', dim, ['dim', 'index']));
+    return wrap(native.select(id(this), dim, index));
+  }
   /** Python's x[..., start:end:step] along one dim; end null/undefined means to the end. */
   slice(dim: number, start: number | null = 0, end: number | null = null, step = 1): Tensor {
     return wrap(native.slice(id(this), dim, start, end, step));
@@ -956,7 +984,14 @@ export class Tensor {
     if (typeof dim !== 'number' || !(index instanceof Tensor)) ({ dim, index } = dimAndIndex('gather', dim, index));
     return wrap(native.gather(id(this), dim, id(index)));
   }
-  scatter(dim: number, index: Tensor, src: TensorLike): Tensor {
+  scatter(dim: number | { dim: number; index: Tensor; src?: Tensor; value?: number }, index?: Tensor, src?: TensorLike): Tensor {
+    if (isKeywords(dim)) {
+      const o = named<{ dim?: number; index?: Tensor; src?: Tensor; value?: number }>('scatter', [dim], ['dim', 'index', 'src', 'value']);
+      if (typeof o.dim !== 'number' || !(o.index instanceof Tensor) || (o.src === undefined) === (o.value === undefined)) throw new Error('Tensor.scatter: give dim, index and one of src (a tensor) or value (a number): scatter({ dim: 1, index, value: 5 })');
+      ({ dim, index } = o);
+      src = o.src ?? o.value;
+    }
+    if (!(index instanceof Tensor) || src === undefined) throw new Error('Tensor.scatter: give dim, index and src (a tensor or a number): scatter(1, index, src)');
     return wrap(typeof src === 'number' ? native.scatterScalar(id(this), dim, id(index), src) : native.scatter(id(this), dim, id(index), id(src)));
   }
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
@@ -1030,7 +1065,7 @@ export class Tensor {
   split(splitSize: number | number[], dim: number | { dim?: number } = 0): Tensor[] { return wrapAll(native.split(id(this), splitSize, numberOr('split', dim, 'dim') ?? 0)); }
   chunk(chunks: number, dim: number | { dim?: number } = 0): Tensor[] { return wrapAll(native.chunk(id(this), chunks, numberOr('chunk', dim, 'dim') ?? 0)); }
   unbind(dim: number | { dim?: number } = 0): Tensor[] { return wrapAll(native.unbind(id(this), numberOr('unbind', dim, 'dim') ?? 0)); }
-  flip(dims: Dims, ...more: number[]): Tensor { return wrap(native.flip(id(this), sizesOf('flip', dims, more))); }
+  flip(dims: Dims | { dims: Dims }, ...more: number[]): Tensor { return wrap(native.flip(id(this), sizesOf('flip', dims, more, 'dims'))); }
   /** Rolls elements by shifts along dims; with no dims, over the flattened tensor. */
   roll(shifts: number | number[] | { shifts: number | number[]; dims?: Dims | null }, dims?: Dims | null | { dims?: Dims | null }): Tensor {
     if (isKeywords(shifts) || isKeywords(dims)) ({ shifts, dims } = named<{ shifts: number | number[]; dims?: Dims | null }>('roll', [shifts, dims], ['shifts', 'dims']));
@@ -1046,7 +1081,7 @@ export class Tensor {
     if (destination === undefined) throw new Error('Tensor.movedim: give source and destination (movedim(0, 2))');
     return wrap(native.movedim(id(this), dimList(source as Dims), dimList(destination as Dims)));
   }
-  tile(reps: number[] | number, ...more: number[]): Tensor { return wrap(native.tile(id(this), sizesOf('tile', reps, more))); }
+  tile(reps: number[] | number | { dims: number[] }, ...more: number[]): Tensor { return wrap(native.tile(id(this), sizesOf('tile', reps, more, 'dims'))); }
   broadcastTo(shape: Shape): Tensor { return wrap(native.broadcastTo(id(this), shape)); }
   expandAs(other: Tensor): Tensor { return this.expand(other.shape); }
   viewAs(other: Tensor): Tensor { return this.view(other.shape); }
@@ -1374,16 +1409,17 @@ export class Tensor {
     return this.reshape([...s.slice(0, d), ...sizes, ...s.slice(d + 1)]);
   }
   /** New tensors with this one's dtype and device (PyTorch's new_zeros, new_ones, new_full, new_empty, new_tensor). */
-  newZeros(shape: Shape, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor { return this.newFull(shape, 0, opts); }
-  newOnes(shape: Shape, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor { return this.newFull(shape, 1, opts); }
-  newFull(shape: Shape, value: number, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor {
+  // (the shape as an array or size by size, x.new_zeros(2, 3), or by name: { size: [2, 3], dtype })
+  newZeros(...args: NewShapeArgs): Tensor { return this.newFull(...newShape('newZeros', args, 0)); }
+  newOnes(...args: NewShapeArgs): Tensor { return this.newFull(...newShape('newOnes', args, 1)); }
+  newFull(shape: Shape, value: number, opts: NewTensorOptions = {}): Tensor {
     opts = keywordOptions('newFull', opts, NEW_TENSOR_KEYS);
     const t = wrap(native.full(shape, value, dtypeCode(opts.dtype ?? this.dtype), deviceCode(opts.device ?? this.device)));
     if (opts.requiresGrad) t.requiresGrad_(true);
     return t;
   }
-  newEmpty(shape: Shape, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor {
-    opts = keywordOptions('newEmpty', opts, NEW_TENSOR_KEYS);
+  newEmpty(...args: NewShapeArgs): Tensor {
+    const [shape, , opts] = newShape('newEmpty', args, 0);
     const t = wrap(native.empty(shape, dtypeCode(opts.dtype ?? this.dtype), deviceCode(opts.device ?? this.device)));
     if (opts.requiresGrad) t.requiresGrad_(true);
     return t;
@@ -1430,6 +1466,10 @@ export class Tensor {
   isSameSize(other: Tensor): boolean { return this.shape.join() === other.shape.join(); }
   /** Bytes per element. */
   elementSize(): number { return native.elementSize(id(this)); }
+  /** bytes per element (PyTorch 2.1's itemsize) */
+  get itemsize(): number { return native.elementSize(id(this)); }
+  /** bytes of its elements, numel × itemsize (PyTorch 2.1's nbytes; a view counts its own elements) */
+  get nbytes(): number { return this.numel() * native.elementSize(id(this)); }
   /** Whether retainGrad() was called on this non-leaf. */
   get retainsGrad(): boolean { return native.retainsGrad(id(this)); }
   /** -1 on the CPU, the GPU's index on CUDA (get_device). */
