@@ -432,6 +432,28 @@ console.log(JSON.stringify([b.cuda.matmul.allowTf32, b.cudnn.allowTf32, b.cudnn.
     expect(torch.rand([4]).tolist()).toEqual(first);
   });
 
+  test('torch.compile(model) gives the model back, run eagerly (libtorch has no compiler), and says so once; Python\'s spellings of options name ours (T_max: tMax)', () => {
+    const model = new nn.Linear(3, 2), x = torch.randn([4, 3]);
+    const compiled = torch.compile(model, { mode: 'max-autotune' });
+    expect(compiled).toBe(model);
+    const fn = (t: torch.Tensor) => t.sin();
+    expect(torch.compile(fn)).toBe(fn);
+    expect(compiled.forward(x).equal(model.forward(x))).toBe(true);
+    // (the warning, in a process of its own: warnings are process-wide and emitted on the next tick)
+    const seen = spawnSync(process.execPath, ['-e', `const torch = require('./dist/lib/index.js'), seen = [];
+process.on('warning', (w) => seen.push(w.name + ': ' + w.message));
+const m = new torch.nn.Linear(2, 2);
+torch.compile(m); torch.compile(m); torch.compile((t) => t);
+setImmediate(() => console.log(JSON.stringify(seen)));`], { cwd: path.join(__dirname, '..'), encoding: 'utf8' });
+    expect(JSON.parse(seen.stdout)).toEqual(['UserWarning: torch.compile: libtorch has no compiler (TorchDynamo and Inductor are Python): the model runs eagerly, as it is']);
+    expect(() => torch.compile(model, { fullGraph: true } as object)).toThrow("torch.compile: unknown option 'fullGraph' (did you mean fullgraph?)");
+    expect(() => torch.compile(3 as unknown as object)).toThrow('torch.compile: give a module (with forward) or a function');
+    const opt = new torch.optim.SGD(model.parameters(), { lr: 0.1 });
+    expect(() => new torch.optim.lrScheduler.CosineAnnealingLR(opt, { T_max: 10 } as object as { tMax: number })).toThrow("CosineAnnealingLR: unknown option 'T_max' (did you mean tMax?)");
+    model.dispose();
+    x.dispose();
+  });
+
   test('nn.init with PyTorch\'s keywords (kaiming_uniform_(w, a=math.sqrt(5)), normal_(w, std=0.02)) draws what PyTorch draws; a generator is taken', () => {
     const calls: [string, (w: torch.Tensor) => unknown][] = [
       ['init.kaiming_uniform_(w, a=math.sqrt(5))', (w) => nn.init.kaimingUniform_(w, { a: Math.sqrt(5) })],

@@ -60,9 +60,11 @@ export function optionsOf<O extends object>(name: string, args: unknown[], keys:
     const v = o[k];
     if (v === undefined) continue;
     if (!keys.includes(k) && !spec.extra?.includes(k)) {
-      const camel = k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
       const offered = [...keys, ...(spec.extra ?? [])].filter((n) => !DEPRECATED_LOSS_ARGS.includes(n));
-      throw new Error(`${name}: unknown option '${k}' (${camel !== k && offered.includes(camel) ? `did you mean ${camel}?` : `it takes ${offered.join(', ')}`})`);
+      // (Python's spelling: ignore_index is ignoreIndex, T_max is tMax)
+      const camel = k.replace(/_([a-zA-Z])/g, (_, c: string) => c.toUpperCase()).toLowerCase();
+      const meant = offered.find((n) => n !== k && n.toLowerCase() === camel);
+      throw new Error(`${name}: unknown option '${k}' (${meant ? `did you mean ${meant}?` : `it takes ${offered.join(', ')}`})`);
     }
     if (v === null) continue;
     if (DEPRECATED_LOSS_ARGS.includes(k)) throw new Error(`${name}: ${k} is deprecated in PyTorch and not offered here: give reduction ('mean', 'sum' or 'none')`);

@@ -152,6 +152,23 @@ export function setWarnAlways(on: boolean): void {
   native.setWarnAlways(on);
 }
 export const isWarnAlwaysEnabled = (): boolean => native.isWarnAlwaysEnabled();
+let compileWarned = false;
+/**
+ * torch.compile(model), as PyTorch 2 code writes it (model = torch.compile(model)): libtorch has
+ * no compiler (TorchDynamo and Inductor are Python), so the module or function comes back as it
+ * is and runs eagerly, with the same results; a warning says so once. Its options are checked, not used.
+ */
+export function compile<T extends object>(model: T, opts: { fullgraph?: boolean; dynamic?: boolean | null; backend?: string; mode?: string | null; options?: object | null; disable?: boolean } = {}): T {
+  keywordOptions('torch.compile', opts, ['fullgraph', 'dynamic', 'backend', 'mode', 'options', 'disable']);
+  if (typeof model !== 'function' && !(typeof model === 'object' && model !== null && typeof (model as { forward?: unknown }).forward === 'function')) {
+    throw new Error('torch.compile: give a module (with forward) or a function');
+  }
+  if (!compileWarned && !opts.disable) {
+    compileWarned = true;
+    process.emitWarning('torch.compile: libtorch has no compiler (TorchDynamo and Inductor are Python): the model runs eagerly, as it is', 'UserWarning');
+  }
+  return model;
+}
 /** torch.is_autocast_enabled(deviceType): whether autocast is on for the device type ('cuda' by default, as PyTorch 1.x). */
 export const isAutocastEnabled = (deviceType: 'cpu' | 'cuda' = 'cuda'): boolean => autocastState(deviceType).enabled;
 /** torch.is_autocast_cpu_enabled(). */
