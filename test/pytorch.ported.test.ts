@@ -324,6 +324,39 @@ print(json.dumps(out))`, JSON.stringify(calls.map(([py]) => py)));
     for (const t of [x, y, idx]) t.dispose();
   });
 
+  test('list indices (x[:, [-1]], x[[0, 2]], x[[True, False, True]]), torch.frombuffer, typed arrays without a libtorch dtype, autocast by name, against PyTorch', () => {
+    const x = torch.keep(torch.tensor(X));
+    const bytes = Buffer.from([...Array(16).keys()].map((k) => (k * 37) % 256));
+    const floats = Buffer.from(new Float32Array([1.5, -2, 3, 0.25]).buffer);
+    const live = torch.memory().liveTensors;
+    expectLikePyTorch(`${SETUP}
+cl = x.clone(); cl[:, [0, 2]] = -1.0
+b = bytearray(${JSON.stringify([...bytes])}); f = bytearray(${JSON.stringify([...floats])})
+with torch.autocast(device_type='cpu', dtype=torch.bfloat16):
+    ac = x @ x.T`, [
+      ['x[:, [-1]]', () => x.index(':', [-1])], ['x[[0, 2]]', () => x.index([0, 2])], ['x[[True, False, True]]', () => x.index([true, false, true])],
+      ['x[[0, 2], [1, 3]]', () => x.index([0, 2], [1, 3])], ['x[:, [[0, 1], [2, 3]]]', () => x.index(':', [[0, 1], [2, 3]])], ['x[..., [1]]', () => x.index('...', [1])],
+      ['cl', () => x.clone().indexPut_([':', [0, 2]], -1)],
+      ['torch.frombuffer(b, dtype=torch.int16, count=3, offset=2)', () => torch.frombuffer(bytes, { dtype: 'int16', count: 3, offset: 2 })],
+      ['torch.frombuffer(b, dtype=torch.int32)', () => torch.frombuffer(bytes, { dtype: 'int32' })], ['torch.frombuffer(b, dtype=torch.uint8, offset=15)', () => torch.frombuffer(bytes, { dtype: 'uint8', offset: 15 })],
+      ['torch.frombuffer(f, dtype=torch.float32)', () => torch.frombuffer(floats, { dtype: 'float32' })], ['torch.frombuffer(b, dtype=torch.float16, count=2)', () => torch.frombuffer(bytes, { dtype: 'float16', count: 2 })],
+      ['torch.frombuffer(b, dtype=torch.bfloat16, count=2, offset=4)', () => torch.frombuffer(bytes, { dtype: 'bfloat16', count: 2, offset: 4 })],
+      ["ac  # with torch.autocast(device_type='cpu', dtype=torch.bfloat16): x @ x.T", () => torch.autocast({ deviceType: 'cpu', dtype: 'bfloat16' }, () => x.matmul(x.T))],
+    ], 1e-6);
+    expect(torch.memory().liveTensors).toBe(live); // (a list index's tensor is freed after the call)
+    // typed arrays libtorch 1.13 has no dtype for: each value kept, in the smallest signed dtype holding them all
+    const u16 = torch.tensor(new Uint16Array([1, 2, 65535])), u32 = torch.tensor(new Uint32Array([0, 4294967295])), clamped = torch.tensor(new Uint8ClampedArray([3, 255]));
+    expect([u16.dtype, u16.tolist(), u32.dtype, u32.tolist(), clamped.dtype, clamped.tolist()]).toEqual(['int32', [1, 2, 65535], 'int64', [0, 4294967295], 'uint8', [3, 255]]);
+    for (const t of [u16, u32, clamped]) t.dispose();
+    expect(() => x.index([0.5])).toThrow('index: position 0 is a list of float32 values; a list index holds integers or booleans');
+    expect(() => torch.frombuffer(bytes.subarray(0, 5), { dtype: 'int32' })).toThrow(/5 bytes after offset 0 are not a whole number of int32 values \(4 bytes each\); give count/);
+    expect(() => torch.frombuffer(bytes, { dtype: 'int32', count: 5 })).toThrow(/count must be -1 \(all\) or from 1 to 4/);
+    expect(() => torch.frombuffer(bytes, {} as { dtype: 'int32' })).toThrow(/frombuffer: give the dtype the bytes hold/);
+    expect(() => torch.tensor(new DataView(new ArrayBuffer(4)) as unknown as Uint8Array)).toThrow(/a DataView is not taken/);
+    expect(() => (torch.autocast as (...a: unknown[]) => unknown)({ deviceType: 'cpu' })).toThrow(/autocast: give the function to run after the settings/);
+    x.dispose();
+  });
+
   test('the other layers by name too (nn.Unfold(kernel_size=2), nn.LPPool2d(norm_type=2, kernel_size=2), nn.ChannelShuffle(groups=2), ...), forward against PyTorch', () => {
     const x = torch.keep(torch.tensor(X));
     const img = torch.keep(torch.arange(2 * 4 * 3 * 3, { dtype: 'float32' }).reshape([2, 4, 3, 3]).sin());

@@ -22,7 +22,7 @@ type NestedNumbers = number | boolean | Complex | NestedNumbers[];
 const isComplexValue = (v: unknown): v is Complex => typeof v === 'object' && v !== null && !Array.isArray(v) && 're' in v && 'im' in v;
 export type TensorData =
   | NestedNumbers
-  | Float32Array | Float64Array | Int32Array | BigInt64Array | Int16Array | Int8Array | Uint8Array;
+  | Float32Array | Float64Array | Int32Array | BigInt64Array | Int16Array | Int8Array | Uint8Array | Uint8ClampedArray | Uint16Array | Uint32Array;
 
 // torch.set_default_device / torch.set_default_dtype: what factories use when opts say nothing
 // (kept in dtype.ts's `defaults`, which printing reads too).
@@ -92,7 +92,10 @@ function defaultDtypeOf(data: TensorData, flat?: number[]): DType {
   if (data instanceof BigInt64Array) return 'int64';
   if (data instanceof Int16Array) return 'int16';
   if (data instanceof Int8Array) return 'int8';
-  if (data instanceof Uint8Array) return 'uint8';
+  if (data instanceof Uint8Array || data instanceof Uint8ClampedArray) return 'uint8';
+  // (libtorch 1.13 has no uint16 / uint32: the smallest signed dtype that holds every value)
+  if (data instanceof Uint16Array) return 'int32';
+  if (data instanceof Uint32Array) return 'int64';
   // Like Python: all-bool -> bool, all-integer -> int64, otherwise the default (float32).
   let probe: NestedNumbers = data as NestedNumbers;
   while (Array.isArray(probe) && probe.length) probe = probe[0];
@@ -107,7 +110,9 @@ export function tensor(data: TensorData, opts: TensorOptions & { shape?: Shape }
   let shape: number[];
   let dtype: DType;
   if (ArrayBuffer.isView(data)) {
-    typed = data;
+    if (data instanceof DataView || data instanceof BigUint64Array) throw new Error(`tstorch.tensor: a ${data.constructor.name} is not taken; give a typed array of a dtype libtorch has (Float32Array, Int32Array, BigInt64Array, Uint8Array, ...)`);
+    // (Uint16Array / Uint32Array values are carried exactly as float64, then converted)
+    typed = data instanceof Uint16Array || data instanceof Uint32Array ? new Float64Array(data) : data;
     shape = opts.shape ?? [(data as Float32Array).length];
     dtype = opts.dtype ?? defaultDtypeOf(data);
   } else {
@@ -127,6 +132,41 @@ export function tensor(data: TensorData, opts: TensorOptions & { shape?: Shape }
   checkGradDtype(dtype, opts);
   const t = wrap(native.fromData(typed, shape, dtypeCode(dtype), dev(opts)));
   return finish(t, opts);
+}
+
+// The typed array that reads a buffer's bytes as each dtype (bool: one byte per value, 0 or 1).
+const BUFFER_VIEWS: Partial<Record<DType, { new (b: ArrayBuffer, offset: number, length: number): ArrayBufferView; BYTES_PER_ELEMENT: number }>> = {
+  float32: Float32Array, float64: Float64Array, int32: Int32Array, int64: BigInt64Array, int16: Int16Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array,
+  float16: Int16Array, bfloat16: Int16Array, // (JS has no such numbers: their bits, read as int16 and reinterpreted)
+};
+/**
+ * torch.frombuffer(buffer, dtype=..., count=-1, offset=0): a buffer's bytes (from byte offset,
+ * count elements or all that fit) read as dtype, in the machine's byte order. Unlike PyTorch's,
+ * the tensor is a copy: it does not share the buffer's memory.
+ */
+export function frombuffer(buffer: ArrayBuffer | ArrayBufferView, opts: TensorOptions & { dtype: DType; count?: number; offset?: number }): Tensor {
+  const { count = -1, offset = 0, ...rest } = keywordOptions<TensorOptions & { dtype: DType; count?: number; offset?: number }>('frombuffer', opts, [...TENSOR_KEYS, 'count', 'offset']);
+  const View = BUFFER_VIEWS[rest.dtype];
+  if (!View) throw new Error(`frombuffer: give the dtype the bytes hold ({ dtype: 'int32' }): one of ${Object.keys(BUFFER_VIEWS).join(', ')}${rest.dtype === undefined ? '' : `, got '${rest.dtype}'`}`);
+  const bytes = ArrayBuffer.isView(buffer) ? new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength) : new Uint8Array(buffer);
+  const size = View.BYTES_PER_ELEMENT;
+  if (!Number.isInteger(offset) || offset < 0 || offset > bytes.length) throw new Error(`frombuffer: offset must be a byte position from 0 to the buffer's length (${bytes.length}), got ${offset}`);
+  const fits = Math.floor((bytes.length - offset) / size);
+  if (!Number.isInteger(count) || count === 0 || count < -1 || count > fits) {
+    throw new Error(`frombuffer: count must be -1 (all) or from 1 to ${fits} (the ${rest.dtype} values in the ${bytes.length - offset} bytes after offset ${offset}), got ${count}`);
+  }
+  if (count === -1 && (bytes.length - offset) % size) {
+    throw new Error(`frombuffer: ${bytes.length - offset} bytes after offset ${offset} are not a whole number of ${rest.dtype} values (${size} bytes each); give count`);
+  }
+  const n = count === -1 ? fits : count;
+  if (n === 0) throw new Error('frombuffer: the buffer holds no values after offset');
+  // (a copy of just those bytes: a typed array needs its offset a multiple of its element size)
+  const own = bytes.slice(offset, offset + n * size);
+  if (rest.dtype !== 'float16' && rest.dtype !== 'bfloat16') return tensor(new View(own.buffer, 0, n) as TensorData, { ...rest, shape: [n] });
+  const bits = tensor(new View(own.buffer, 0, n) as TensorData, { dtype: 'int16', device: rest.device, shape: [n] });
+  const t = bits.view(rest.dtype);
+  bits.dispose();
+  return finish(t, rest);
 }
 
 function checkGradDtype(dtype: DType, opts: TensorOptions): void {

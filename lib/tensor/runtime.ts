@@ -70,10 +70,15 @@ export interface AutocastOptions { deviceType?: 'cpu' | 'cuda'; dtype?: DType; e
 export function autocast<T>(fn: () => T, opts?: AutocastOptions): T;
 /** torch.autocast(device_type, dtype, enabled) as PyTorch orders them, the function last: autocast('cpu', fn) or autocast('cpu', { dtype }, fn). */
 export function autocast<T>(deviceType: 'cpu' | 'cuda', ...rest: [fn: () => T] | [opts: Omit<AutocastOptions, 'deviceType'>, fn: () => T]): T;
-export function autocast<T>(first: (() => T) | 'cpu' | 'cuda', ...rest: unknown[]): T {
+/** every setting by name, as Python's torch.autocast(device_type='cpu', dtype=torch.bfloat16), then the function */
+export function autocast<T>(opts: AutocastOptions, fn: () => T): T;
+export function autocast<T>(first: (() => T) | 'cpu' | 'cuda' | AutocastOptions, ...rest: unknown[]): T {
   let fn: () => T, opts: AutocastOptions;
   if (typeof first === 'function') {
     [fn, opts] = [first, (rest[0] ?? {}) as AutocastOptions];
+  } else if (typeof first === 'object' && first !== null) {
+    if (typeof rest[0] !== 'function' || rest.length > 1) throw new Error("autocast: give the function to run after the settings: autocast({ deviceType: 'cpu', dtype: 'bfloat16' }, fn)");
+    [fn, opts] = [rest[0] as () => T, first];
   } else {
     const last = rest[rest.length - 1];
     if (typeof last !== 'function' || rest.length > 2) throw new Error("autocast: give the function to run: autocast(fn, { deviceType, dtype }) or autocast('cpu', fn)");

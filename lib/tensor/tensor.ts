@@ -110,9 +110,11 @@ export function Slice(start: number | null = null, stop: number | null = null, s
  * One index of t.index(...), as in Python's t[...]: an integer, null (None: a new axis of size
  * 1), '...' (Ellipsis), a slice (Slice(start, stop, step) or a string as Python writes it:
  * ':', '1:', ':-1', '::2', '1:7:3'), a boolean, or a Tensor of int64 indices or a bool mask
- * (advanced indexing, with Python's rules for where the new dimensions go).
+ * (advanced indexing, with Python's rules for where the new dimensions go), or a list of
+ * integers or booleans as Python's x[:, [-1]] or x[[0, 2]] (taken as such a tensor).
  */
-export type Index = number | null | boolean | string | SliceIndex | Tensor;
+export type Index = number | null | boolean | string | SliceIndex | Tensor | IndexList;
+type IndexList = (number | boolean | IndexList)[];
 
 const SLICE = /^\s*(-?\d+)?\s*:\s*(-?\d+)?\s*(?::\s*(-?\d+)?\s*)?$/;
 // Indices cross into C++ as 4 numbers each in one reused Float64Array (one crossing, no JS
@@ -163,6 +165,23 @@ function encodeIndices(ixs: Index[]): Float64Array {
     }
   }
   return b;
+}
+
+/** fn with the lists among indices as tensors (int64 positions, or a bool mask), freed after. */
+function withListIndices<R>(indices: Index[], fn: (ixs: Index[]) => R): R {
+  const made: Tensor[] = [];
+  try {
+    const ixs = indices.map((ix, k) => {
+      if (!Array.isArray(ix)) return ix;
+      const t = tensorFromData(ix as number[], ix.length === 0 ? { dtype: 'int64' } : {});
+      made.push(t);
+      if (t.dtype !== 'int64' && t.dtype !== 'bool') throw new Error(`index: position ${k} is a list of ${t.dtype} values; a list index holds integers or booleans`);
+      return t;
+    });
+    return fn(ixs);
+  } finally {
+    for (const t of made) t.dispose();
+  }
 }
 
 // Callbacks run once when the next backward pass ends (autograd's queue_callback): how
@@ -1046,9 +1065,13 @@ export class Tensor {
    * Python's t[...]: t.index(0, ':', null, idx) is t[0, :, None, idx]. Basic indices give a
    * view (as in PyTorch), tensor indices a copy. See Index for what each position may be.
    */
-  index(...indices: Index[]): Tensor { return wrap(native.index(id(this), encodeIndices(indices), indices.length)); }
+  index(...indices: Index[]): Tensor {
+    if (indices.some(Array.isArray)) return withListIndices(indices, (ixs) => this.index(...ixs));
+    return wrap(native.index(id(this), encodeIndices(indices), indices.length));
+  }
   /** Python's t[...] = value, in place (recorded by autograd, as PyTorch's). */
   indexPut_(indices: Index[], value: TensorLike): this {
+    if (indices.some(Array.isArray)) return withListIndices(indices, (ixs) => this.indexPut_(ixs, value));
     if (typeof value === 'number') native.indexPutScalar_(id(this), encodeIndices(indices), indices.length, value);
     else native.indexPut_(id(this), encodeIndices(indices), indices.length, id(value));
     return this;
