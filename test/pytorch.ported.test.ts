@@ -357,6 +357,38 @@ with torch.autocast(device_type='cpu', dtype=torch.bfloat16):
     x.dispose();
   });
 
+  test('more of torch\'s keywords (quantile(q, dim=1, interpolation=...), histogram(x, bins=4, range=...), searchsorted(sorter=...), rot90(k=2), clamp_(min=0)) and torch.normal\'s forms, against PyTorch', () => {
+    const x = torch.keep(torch.tensor(X));
+    const idx = torch.keep(torch.tensor([[0, 3], [1, 1], [2, 0]]));
+    const seq = torch.keep(torch.tensor([3, 1, 2, 5])), sorter = torch.keep(torch.tensor([1, 2, 0, 3])), vals = torch.keep(torch.tensor([2.5, 0, 6]));
+    const seeded = (fn: () => torch.Tensor) => () => { torch.manualSeed(5); return fn(); };
+    expectLikePyTorch(`${SETUP}
+seq = torch.tensor([3., 1, 2, 5]); sorter = torch.tensor([1, 2, 0, 3]); vals = torch.tensor([2.5, 0, 6])
+def seeded(f):
+    torch.manual_seed(5)
+    return f()`, [
+      ['torch.take_along_dim(x, idx, dim=1)', () => torch.takeAlongDim(x, idx, { dim: 1 })], ['torch.take_along_dim(x, torch.tensor([0, 5, 11]))', () => torch.takeAlongDim(x, torch.tensor([0, 5, 11]))],
+      ['torch.searchsorted(seq, vals, sorter=sorter)', () => torch.searchsorted(seq, vals, { sorter })], ["torch.searchsorted(seq.sort()[0], vals, side='right', out_int32=True)", () => torch.searchsorted(seq.sort().values, vals, { side: 'right', outInt32: true })],
+      ['x.clone().clamp_(min=0)', () => x.clone().clamp_({ min: 0 })], ['x.clone().clamp_(max=y)', () => x.clone().clamp_({ max: torch.tensor(Y) })],
+      ['torch.special.logit(x.sigmoid(), eps=0.2)', () => torch.special.logit(x.sigmoid(), { eps: 0.2 })],
+      ["x.quantile(0.3, dim=1, keepdim=True, interpolation='nearest')", () => x.quantile(0.3, { dim: 1, keepdim: true, interpolation: 'nearest' })],
+      ["torch.nanquantile(x, torch.tensor([0.25, 0.75]), dim=0, interpolation='midpoint')", () => torch.nanquantile(x, torch.tensor([0.25, 0.75]), { dim: 0, interpolation: 'midpoint' })],
+      ['torch.histogram(x, bins=4, range=(-2., 4.)).hist', () => torch.histogram(x, { bins: 4, range: [-2, 4] }).hist], ['torch.histogram(x, 3, density=True).bin_edges', () => torch.histogram(x, 3, { density: true }).binEdges],
+      ['torch.combinations(torch.tensor([1, 2, 3]), r=2, with_replacement=True)', () => torch.combinations(torch.tensor([1, 2, 3]), { r: 2, withReplacement: true })],
+      ['torch.tril_indices(3, 4, offset=-1)', () => torch.trilIndices(3, 4, { offset: -1 })], ['torch.triu_indices(3, 3, 1, dtype=torch.int32)', () => torch.triuIndices(3, 3, 1, { dtype: 'int32' })],
+      ['torch.vander(torch.tensor([1, 2, 3]), N=4, increasing=True)', () => torch.vander(torch.tensor([1, 2, 3]), { N: 4, increasing: true })], ['torch.linalg.vander(torch.tensor([1., 2, 3]), N=2)', () => torch.linalg.vander(torch.tensor([1, 2, 3]).float(), { N: 2 })],
+      ['torch.rot90(x, k=2, dims=[0, 1])', () => torch.rot90(x, { k: 2, dims: [0, 1] })], ['x.unflatten(dim=1, sizes=(2, 2))', () => x.unflatten({ dim: 1, sizes: [2, 2] })],
+      ['seeded(lambda: torch.normal(x, x.abs() + 0.5))', seeded(() => torch.normal(x, x.abs().add(0.5)))], ['seeded(lambda: torch.normal(x, 2.0))', seeded(() => torch.normal(x, 2))],
+      ['seeded(lambda: torch.normal(1.5, x.abs()))', seeded(() => torch.normal(1.5, x.abs()))], ['seeded(lambda: torch.normal(mean=0.5, std=2.0, size=(3, 5)))', seeded(() => torch.normal({ mean: 0.5, std: 2, size: [3, 5] }))],
+      ['seeded(lambda: torch.normal(w4, torch.ones(3, 4)))', seeded(() => torch.normal(torch.tensor([0.5, 1.5, -1, 2]), torch.ones(3, 4)))],
+    ], 1e-5);
+    expect(() => torch.searchsorted(seq, vals, { side: 'middle' as 'left' })).toThrow("searchsorted: side must be 'left' or 'right', got 'middle'");
+    expect(() => torch.normal(0, 1)).toThrow(/normal: with a number mean and std, give the size/);
+    expect(() => torch.normal(x, x, [2] as object)).toThrow(/normal: with a tensor mean or std the size is theirs/);
+    expect(() => x.unflatten({ dim: 1 } as { dim: number; sizes: number[] })).toThrow(/Tensor.unflatten: give dim \(a number\) and sizes/);
+    for (const t of [x, idx, seq, sorter, vals]) t.dispose();
+  });
+
   test('the other layers by name too (nn.Unfold(kernel_size=2), nn.LPPool2d(norm_type=2, kernel_size=2), nn.ChannelShuffle(groups=2), ...), forward against PyTorch', () => {
     const x = torch.keep(torch.tensor(X));
     const img = torch.keep(torch.arange(2 * 4 * 3 * 3, { dtype: 'float32' }).reshape([2, 4, 3, 3]).sin());

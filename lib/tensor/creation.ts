@@ -363,9 +363,57 @@ export function logspace(start: number, end: number, steps: number | (TensorOpti
 export const randLike = (t: Tensor, opts: RandomOptions = {}) => rand(t.shape, { dtype: t.dtype, device: t.device, ...opts });
 export const emptyLike = (t: Tensor, opts: TensorOptions = {}) => empty(t.shape, { dtype: t.dtype, device: t.device, ...opts });
 /** Draws from N(mean, std²): torch.normal(mean, std, size). */
-export function normal(mean: number, std: number, shape: Shape, opts: RandomOptions = {}): Tensor {
-  opts = checked('normal', opts, RANDOM_KEYS);
-  const t = make('empty', shape, opts);
-  t.normal_(mean, std, { generator: opts.generator });
-  return t;
+export function normal(mean: number, std: number, shape: Shape, opts?: RandomOptions): Tensor;
+/** One draw per element, from N(mean[i], std[i]²) (mean, std or both tensors, broadcast): torch.normal(means, stds). */
+export function normal(mean: Tensor | number, std: Tensor | number, opts?: { generator?: Generator }): Tensor;
+/** every argument by name, as Python's torch.normal(mean=0.0, std=1.0, size=(2, 3)) */
+export function normal(opts: RandomOptions & { mean: Tensor | number; std?: Tensor | number; size?: Shape }): Tensor;
+export function normal(...args: unknown[]): Tensor {
+  if (args.length === 1 && isOptionsObject(args[0])) {
+    const { mean, std = 1, size, ...rest } = args[0] as unknown as RandomOptions & { mean: Tensor | number; std?: Tensor | number; size?: Shape };
+    args = size === undefined ? [mean, std, rest] : [mean, std, size, rest];
+  }
+  const [mean, std] = args as [Tensor | number, Tensor | number];
+  if (typeof mean === 'number' && typeof std === 'number') {
+    const [shape, o = {}] = args.slice(2) as [Shape, RandomOptions?];
+    if (!Array.isArray(shape)) throw new Error('normal: with a number mean and std, give the size: normal(0, 1, [2, 3])');
+    const opts = checked('normal', o, RANDOM_KEYS);
+    const t = make('empty', shape, opts);
+    t.normal_(mean, std, { generator: opts.generator });
+    return t;
+  }
+  if (!(mean instanceof Tensor || typeof mean === 'number') || !(std instanceof Tensor || typeof std === 'number')) {
+    throw new Error('normal: mean and std are numbers (then the size) or tensors: normal(0, 1, [2, 3]), normal(means, stds), normal(means, 0.5)');
+  }
+  if (args.length > 3 || (args[2] !== undefined && !isOptionsObject(args[2]))) throw new Error('normal: with a tensor mean or std the size is theirs; give only { generator } after them');
+  const { generator } = checked<{ generator?: Generator }>('normal', args[2] as { generator?: Generator } | undefined, ['generator']);
+  // (as ATen: standard draws shaped as mean and std broadcast, scaled by std, then mean added; not differentiable)
+  return noGradDraw(() => {
+    const like = mean instanceof Tensor ? mean : std as Tensor;
+    const shape = mean instanceof Tensor && std instanceof Tensor ? broadcastShapes(mean.shape, std.shape) : like.shape;
+    const out = empty(shape, { dtype: like.dtype, device: like.device });
+    if (typeof std === 'number') out.normal_(0, std, { generator });
+    else out.normal_(0, 1, { generator }).mul_(std);
+    return out.add_(mean);
+  });
+}
+/** fn's result made without recording autograd (a draw has no gradient to its parameters). */
+function noGradDraw(fn: () => Tensor): Tensor {
+  const was = native.isGradEnabled();
+  native.setGradEnabled(false);
+  try {
+    return fn();
+  } finally {
+    native.setGradEnabled(was);
+  }
+}
+/** The shape two shapes broadcast to (numpy's rules), or an error naming both. */
+function broadcastShapes(a: number[], b: number[]): number[] {
+  const n = Math.max(a.length, b.length), out: number[] = [];
+  for (let k = 1; k <= n; k++) {
+    const x = a[a.length - k] ?? 1, y = b[b.length - k] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) throw new Error(`normal: mean's shape [${a}] and std's [${b}] do not broadcast`);
+    out.unshift(x === 1 ? y : x);
+  }
+  return out;
 }

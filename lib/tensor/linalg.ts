@@ -149,7 +149,7 @@ export const tensorinv = (A: Tensor, ind = 2) => wrap(native.linalgTensorinv(id(
 /** X with tensordot(A, X, X.ndim) = B. */
 export const tensorsolve = (A: Tensor, B: Tensor, dims?: number[] | null) => wrap(native.linalgTensorsolve(id(A), id(B), dims ?? null));
 /** The Vandermonde matrix of x: columns x⁰, x¹, ..., x^(N-1). */
-export const vander = (x: Tensor, N?: number | null) => wrap(native.linalgVander(id(x), N ?? null));
+export const vander = takesOptions('linalg.vander', 1, ['N'], (x: Tensor, opts: { N?: number | null } = {}) => wrap(native.linalgVander(id(x), opts.N ?? null)));
 export const cross = (a: Tensor, b: Tensor, dim = -1) => wrap(native.linalgCross(id(a), id(b), dim));
 export const diagonal = takesOptions('linalg.diagonal', 1, [], (A: Tensor, opts: { offset?: number; dim1?: number; dim2?: number } = {}) =>
   wrap(native.linalgDiagonal(id(A), opts.offset ?? 0, opts.dim1 ?? -2, opts.dim2 ?? -1)), { extra: ['offset', 'dim1', 'dim2'] });

@@ -134,12 +134,25 @@ export const amin = (x: Tensor, ...args: Parameters<Tensor['amin']>) => x.amin(.
 export const cumprod = (x: Tensor, ...args: Parameters<Tensor['cumprod']>) => x.cumprod(...args);
 export const unbind = (x: Tensor, dim = 0) => x.unbind(dim);
 export const movedim = (x: Tensor, source: number | number[], destination: number | number[]) => x.movedim(source, destination);
-export const takeAlongDim = (x: Tensor, indices: Tensor, dim: number) => x.takeAlongDim(indices, dim);
+export const takeAlongDim = (x: Tensor, indices: Tensor, dim?: number | null | { dim?: number | null }) => x.takeAlongDim(indices, dim);
 export const bincount = (x: Tensor, ...args: Parameters<Tensor['bincount']>) => x.bincount(...args);
 /** Indices into the sorted last dimension of sortedSequence where each value would go (right: after equal ones). */
-export const searchsorted = takesOptions('searchsorted', 2, [], function searchsorted(sortedSequence: Tensor, values: Tensor, opts: { right?: boolean } = {}): Tensor {
-  return wrap(native.searchsorted(id(sortedSequence), id(values), opts.right ?? false));
-}, { extra: ['right'] });
+export const searchsorted = takesOptions('searchsorted', 2, [], function searchsorted(sortedSequence: Tensor, values: Tensor, opts: { right?: boolean; side?: 'left' | 'right' | null; outInt32?: boolean; sorter?: Tensor | null } = {}): Tensor {
+  if (opts.side != null && opts.side !== 'left' && opts.side !== 'right') throw new Error(`searchsorted: side must be 'left' or 'right', got '${opts.side}'`);
+  if (opts.side === 'left' && opts.right) throw new Error("searchsorted: side='left' and right=True disagree; give one");
+  const right = opts.right === true || opts.side === 'right';
+  // (with a sorter, the sequence in its sorted order: what PyTorch searches)
+  const seq = opts.sorter ? sortedSequence.takeAlongDim(opts.sorter, -1) : sortedSequence;
+  try {
+    const at = wrap(native.searchsorted(id(seq), id(values), right));
+    if (!opts.outInt32) return at;
+    const narrow = at.to({ dtype: 'int32' });
+    at.dispose();
+    return narrow;
+  } finally {
+    if (seq !== sortedSequence) seq.dispose();
+  }
+}, { extra: ['right', 'side', 'outInt32', 'sorter'] });
 /** The bucket of each value among the sorted 1-D boundaries (right: boundaries[i-1] <= x < boundaries[i]). */
 export const bucketize = takesOptions('bucketize', 2, [], function bucketize(input: Tensor, boundaries: Tensor, opts: { right?: boolean } = {}): Tensor {
   return wrap(native.bucketize(id(input), id(boundaries), opts.right ?? false));
@@ -156,8 +169,15 @@ export function meshgrid(...args: unknown[]): Tensor[] {
   return (native.meshgrid(tensors.map(id), indexing) as number[]).map(wrap);
 }
 /** Row and column indices (2, N) of the lower triangle of a row x col matrix. */
-export const trilIndices = (row: number, col: number, offset = 0) => wrap(native.trilIndices(row, col, offset));
-export const triuIndices = (row: number, col: number, offset = 0) => wrap(native.triuIndices(row, col, offset));
+export const trilIndices = takesOptions('trilIndices', 2, ['offset'], (row: number, col: number, opts: { offset?: number; dtype?: DType; device?: Device } = {}) => triangleIndices('trilIndices', row, col, opts), { extra: ['dtype', 'device'] });
+export const triuIndices = takesOptions('triuIndices', 2, ['offset'], (row: number, col: number, opts: { offset?: number; dtype?: DType; device?: Device } = {}) => triangleIndices('triuIndices', row, col, opts), { extra: ['dtype', 'device'] });
+function triangleIndices(fn: 'trilIndices' | 'triuIndices', row: number, col: number, opts: { offset?: number; dtype?: DType; device?: Device }): Tensor {
+  const t = wrap(native[fn](row, col, opts.offset ?? 0));
+  if ((opts.dtype ?? 'int64') === 'int64' && (opts.device ?? 'cpu') === 'cpu') return t;
+  const moved = t.to({ dtype: opts.dtype ?? 'int64', device: opts.device ?? 'cpu' });
+  t.dispose();
+  return moved;
+}
 /** 1 where a draw falls below p (a tensor of probabilities), else 0, in p's dtype: torch.bernoulli. */
 export const bernoulli = (p: Tensor, opts: { generator?: Generator | null } = {}) => wrap(native.bernoulli(id(p), drawGenerator('bernoulli', opts)));
 /** A Binomial(count, prob) draw per element (torch.binomial; count and prob floating, broadcast alike). */
@@ -184,7 +204,7 @@ export const splitWithSizes = (input: Tensor, sizes: number[], dim = 0) => input
 export const hardshrink = (input: Tensor, lambd = 0.5) => input.hardshrink(lambd);
 export const prelu = (input: Tensor, weight: Tensor) => input.prelu(weight);
 /** torch.vander: the Vandermonde matrix of a 1-D x, N columns (default x's length), powers decreasing (increasing: from x⁰). */
-export const vander = (x: Tensor, N?: number | null, increasing = false) => wrap(native.vander(id(x), N ?? null, increasing));
+export const vander = takesOptions('vander', 1, ['N', 'increasing'], (x: Tensor, opts: { N?: number | null; increasing?: boolean } = {}) => wrap(native.vander(id(x), opts.N ?? null, opts.increasing ?? false)));
 
 // ---------- stacking, products and sums over tensors (torch.hstack, ...) ----------
 export const hstack = (tensors: Tensor[]) => wrap(native.hstack(tensors.map(id)));
@@ -199,7 +219,7 @@ export const atleast1d = (x: Tensor) => wrap(native.atleast1d(id(x)));
 export const atleast2d = (x: Tensor) => wrap(native.atleast2d(id(x)));
 export const atleast3d = (x: Tensor) => wrap(native.atleast3d(id(x)));
 /** The r-element combinations of a 1-D tensor's elements, as rows (itertools.combinations). */
-export const combinations = (x: Tensor, r = 2, withReplacement = false) => wrap(native.combinations(id(x), r, withReplacement));
+export const combinations = takesOptions('combinations', 1, ['r', 'withReplacement'], (x: Tensor, opts: { r?: number; withReplacement?: boolean } = {}) => wrap(native.combinations(id(x), opts.r ?? 2, opts.withReplacement ?? false)));
 /** The trapezoidal rule along dim: over sample points x, or with spacing dx (default 1). */
 // (PyTorch's trapezoid(y, x) and cumulative_trapezoid(y, x) take x by position; dx and dim by name)
 type TrapezoidOptions = { x?: Tensor; dx?: number; dim?: number };
@@ -218,7 +238,7 @@ export const logaddexp = (a: Tensor, b: Tensor) => a.logaddexp(b);
 export const cov = (x: Tensor, opts: { correction?: number; fweights?: Tensor | null; aweights?: Tensor | null } = {}) => x.cov(opts);
 export const corrcoef = (x: Tensor) => x.corrcoef();
 export const diff = (x: Tensor, ...args: Parameters<Tensor['diff']>) => x.diff(...args);
-export const histogram = (x: Tensor, bins: number, opts: { range?: [number, number]; weight?: Tensor | null; density?: boolean } = {}) => x.histogram(bins, opts);
+export const histogram = (x: Tensor, ...args: Parameters<Tensor['histogram']>) => x.histogram(...args);
 
 // ---------- numeric helpers PyTorch has as torch.<name> ----------
 
@@ -232,7 +252,7 @@ export const isin = takesOptions('isin', 2, [], function isin(elements: Tensor |
   return wrap(native.isin(id(e), id(t), opts.assumeUnique ?? false, opts.invert ?? false));
 }, { extra: ['assumeUnique', 'invert'] });
 /** torch.nanquantile: quantile with NaNs left out. */
-export const nanquantile = (x: Tensor, q: TensorLike, dim?: number | null, ...args: [opts?: { keepdim?: boolean; interpolation?: 'linear' | 'lower' | 'higher' | 'midpoint' | 'nearest' }] | [keepdim?: boolean]) => x.nanquantile(q, dim, ...args);
+export const nanquantile = (x: Tensor, ...args: Parameters<Tensor['nanquantile']>): Tensor => (x.nanquantile as (...a: unknown[]) => Tensor).apply(x, args);
 /**
  * torch.gradient: the derivative of sampled values by central differences (one-sided at the
  * edges, to edgeOrder), one tensor per dim. spacing: a number (the same step everywhere), a number

@@ -21,7 +21,7 @@ export const psi = digamma;
 export const gammaln = (x: Tensor) => x.lgamma();
 /** The logistic sigmoid 1 / (1 + e^-x). */
 export const expit = (x: Tensor) => x.sigmoid();
-export const logit = (x: Tensor, eps?: number | null) => x.logit(eps);
+export const logit = (x: Tensor, eps?: number | null | { eps?: number | null }) => x.logit(eps);
 /** sin(pi x) / (pi x), 1 at 0. */
 export const sinc = (x: Tensor) => x.sinc();
 export const round = (x: Tensor) => x.round();

@@ -224,6 +224,13 @@ type CloseArgs = [opts?: CloseOptions] | [rtol?: number, atol?: number, equalNan
 const CLOSE_KEYS = ['rtol', 'atol', 'equalNan'];
 type QuantileOptions = { keepdim?: boolean; interpolation?: 'linear' | 'lower' | 'higher' | 'midpoint' | 'nearest' };
 type QuantileArgs = [opts?: QuantileOptions] | [keepdim?: boolean];
+/** quantile's dim given by name with its options ({ dim: 1, keepdim: true }): the dim, and the rest as the options. */
+function dimOutOf(o: Record<string, unknown>, args: unknown[]): [number | null, QuantileArgs] {
+  if (args.length) throw new Error('quantile: an options object goes last, after the positional arguments');
+  const { dim = null, ...rest } = o;
+  if (dim !== null && typeof dim !== 'number') throw new Error(`quantile: dim must be a number or null, got ${JSON.stringify(dim)}`);
+  return [dim as number | null, [rest as QuantileOptions]];
+}
 type VarianceOptions = { correction?: number; unbiased?: boolean; keepdim?: boolean };
 type VarianceArgs = [opts?: VarianceOptions] | [unbiased?: boolean, keepdim?: boolean];
 
@@ -725,7 +732,7 @@ export class Tensor {
   lgamma(): Tensor { return wrap(native.lgamma(id(this))); }
   digamma(): Tensor { return wrap(native.digamma(id(this))); }
   /** log(p / (1 - p)); with eps, p is first clamped to [eps, 1 - eps]. */
-  logit(eps?: number | null): Tensor { return wrap(native.logit(id(this), eps ?? null)); }
+  logit(eps?: number | null | { eps?: number | null }): Tensor { return wrap(native.logit(id(this), numberOr('logit', eps, 'eps') ?? null)); }
   /** NaN to nan (0), +inf to posinf and -inf to neginf (the dtype's largest / lowest by default). */
   nanToNum(...args: [opts?: { nan?: number; posinf?: number | null; neginf?: number | null }] | [nan?: number, posinf?: number | null, neginf?: number | null]): Tensor {
     const opts = optionsOf<{ nan?: number; posinf?: number | null; neginf?: number | null }>('nanToNum', args, ['nan', 'posinf', 'neginf']);
@@ -907,7 +914,8 @@ export class Tensor {
     return wrap(native.countNonzero(id(this), dim == null ? [] : dimList(dim)));
   }
   /** Quantiles q (a number or a 1-D tensor, in [0, 1]) over dim (or all), interpolated as numpy. */
-  quantile(q: TensorLike, dim?: number | null, ...args: QuantileArgs): Tensor {
+  quantile(q: TensorLike, dim?: number | null | QuantileOptions & { dim?: number | null }, ...args: QuantileArgs): Tensor {
+    if (isKeywords(dim)) [dim, args] = dimOutOf(dim, args);
     const opts = optionsOf<QuantileOptions>('quantile', args, ['keepdim'], { extra: ['interpolation'] });
     const [keepdim, interpolation] = [opts.keepdim ?? false, opts.interpolation ?? 'linear'];
     if (typeof q === 'number') return wrap(native.quantileScalar(id(this), q, dim ?? null, keepdim, interpolation, false));
@@ -915,7 +923,8 @@ export class Tensor {
   }
 
   /** quantile with NaNs left out (a slice of only NaNs gives NaN). */
-  nanquantile(q: TensorLike, dim?: number | null, ...args: QuantileArgs): Tensor {
+  nanquantile(q: TensorLike, dim?: number | null | QuantileOptions & { dim?: number | null }, ...args: QuantileArgs): Tensor {
+    if (isKeywords(dim)) [dim, args] = dimOutOf(dim, args);
     const opts = optionsOf<QuantileOptions>('nanquantile', args, ['keepdim'], { extra: ['interpolation'] });
     const [keepdim, interpolation] = [opts.keepdim ?? false, opts.interpolation ?? 'linear'];
     if (typeof q === 'number') return wrap(native.quantileScalar(id(this), q, dim ?? null, keepdim, interpolation, true));
@@ -1043,7 +1052,18 @@ export class Tensor {
   indexFill(dim: number, index: Tensor, value: number): Tensor { return wrap(native.indexFill(id(this), dim, id(index), value)); }
   /** Elements at the given indices of the flattened tensor. */
   take(index: Tensor): Tensor { return wrap(native.take(id(this), id(index))); }
-  takeAlongDim(indices: Tensor, dim: number): Tensor { return wrap(native.takeAlongDim(id(this), id(indices), dim)); }
+  /** The values at indices along dim; with no dim, of both flattened (PyTorch's dim=None). */
+  takeAlongDim(indices: Tensor, dim?: number | null | { dim?: number | null }): Tensor {
+    const d = numberOr('takeAlongDim', dim, 'dim');
+    if (d !== undefined) return wrap(native.takeAlongDim(id(this), id(indices), d));
+    const [flat, flatIndices] = [this.reshape(-1), indices.reshape(-1)];
+    try {
+      return wrap(native.takeAlongDim(id(flat), id(flatIndices), 0));
+    } finally {
+      flat.dispose();
+      flatIndices.dispose();
+    }
+  }
   maskedSelect(mask: Tensor): Tensor { return wrap(native.maskedSelect(id(this), id(mask))); }
   /** Indices (N, ndim) of the nonzero elements. */
   /** The indices of the nonzero elements, (count, ndim); with asTuple, one 1-D tensor per dim (as torch.where(c) gives). */
@@ -1283,7 +1303,9 @@ export class Tensor {
     return wrap(native.diff(id(this), opts.n ?? 1, opts.dim ?? -1, opts.prepend ? id(opts.prepend) : -1, opts.append ? id(opts.append) : -1));
   }
   /** Counts in `bins` equal bins over range (default: the data's min and max), optionally weighted or as a density. */
-  histogram(bins: number, opts: { range?: [number, number]; weight?: Tensor | null; density?: boolean } = {}): { hist: Tensor; binEdges: Tensor } {
+  histogram(bins: number | { bins?: number; range?: [number, number]; weight?: Tensor | null; density?: boolean }, opts: { range?: [number, number]; weight?: Tensor | null; density?: boolean } = {}): { hist: Tensor; binEdges: Tensor } {
+    // (bins too by name, as Python's torch.histogram(x, bins=4, range=(0, 1)); 100 when not given, as PyTorch's default)
+    if (isKeywords(bins)) ({ bins = 100, ...opts } = named<{ bins?: number }>('histogram', [bins], ['bins'], ['range', 'weight', 'density']));
     opts = keywordOptions('histogram', opts, ['range', 'weight', 'density']);
     const [h, e] = native.histogram(id(this), bins, opts.range ?? null, opts.weight ? id(opts.weight) : -1, opts.density ?? false);
     return { hist: wrap(h), binEdges: wrap(e) };
@@ -1311,7 +1333,10 @@ export class Tensor {
     return this.tensorSplit(s, dim);
   }
   /** Rotated by 90 degrees k times in the plane of dims (from the first towards the second). */
-  rot90(k = 1, dims: [number, number] = [0, 1]): Tensor { return wrap(native.rot90(id(this), k, dims)); }
+  rot90(k: number | { k?: number; dims?: [number, number] } = 1, dims: [number, number] = [0, 1]): Tensor {
+    if (isKeywords(k)) ({ k = 1, dims = [0, 1] as [number, number] } = named<{ k?: number; dims?: [number, number] }>('rot90', [k], ['k', 'dims']));
+    return wrap(native.rot90(id(this), k, dims));
+  }
 
   // ---------- in place (return this) ----------
 
@@ -1426,7 +1451,9 @@ export class Tensor {
   }
   adjoint(): Tensor { return this.mH; }
   /** dim split into sizes (its product must be the dim's size; one -1 is inferred). */
-  unflatten(dim: number, sizes: number[]): Tensor {
+  unflatten(dim: number | { dim: number; sizes: number[] }, sizes?: number[]): Tensor {
+    if (isKeywords(dim)) ({ dim, sizes } = named<{ dim: number; sizes: number[] }>('unflatten', [dim], ['dim', 'sizes']));
+    if (typeof dim !== 'number' || !Array.isArray(sizes)) throw new Error('Tensor.unflatten: give dim (a number) and sizes (an array): unflatten(1, [2, 3])');
     const s = this.shape;
     const d = dim < 0 ? dim + s.length : dim;
     return this.reshape([...s.slice(0, d), ...sizes, ...s.slice(d + 1)]);
@@ -1557,7 +1584,18 @@ export class Tensor {
     else native.maskedFillTensor_(id(this), id(mask), id(value));
     return this;
   }
-  clamp_(min?: number | null, max?: number | null): this { native.clamp_(id(this), min ?? null, max ?? null); return this; }
+  clamp_(min?: TensorLike | null | { min?: TensorLike | null; max?: TensorLike | null }, max?: TensorLike | null | { max?: TensorLike | null }): this {
+    if (isKeywords(min) || isKeywords(max)) ({ min, max } = named<{ min?: TensorLike | null; max?: TensorLike | null }>('clamp_', [min, max], ['min', 'max']));
+    if (min instanceof Tensor || max instanceof Tensor) {
+      // (tensor bounds: clamped, then written back in place, as autograd records PyTorch's)
+      const c = this.clampBy(min ?? null, max ?? null);
+      this.copy_(c);
+      c.dispose();
+      return this;
+    }
+    native.clamp_(id(this), min ?? null, max ?? null);
+    return this;
+  }
   relu_(): this { native.relu_(id(this)); return this; }
   exp_(): this { native.exp_(id(this)); return this; }
   log_(): this { native.log_(id(this)); return this; }
