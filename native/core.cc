@@ -48,6 +48,7 @@ int64_t wholeNumber(const Napi::Value& v, const char* what) {
 }
 
 std::vector<int64_t> argInts(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsArray()) throw std::runtime_error("tstorch: expected a list of sizes or dims (an array such as [2, 3]), got " + describeJs(info[i]));
   Napi::Array arr = info[i].As<Napi::Array>();
   uint32_t n = arr.Length();
   std::vector<int64_t> out(n);
@@ -69,7 +70,10 @@ std::vector<at::Tensor> argTensors(const Napi::CallbackInfo& info, size_t i) {
 at::Scalar argScalar(const Napi::CallbackInfo& info, size_t i) {
   Napi::Value v = info[i];
   if (v.IsBoolean()) return at::Scalar(v.As<Napi::Boolean>().Value());
-  double d = v.As<Napi::Number>().DoubleValue();
+  double d;
+  if (napi_get_value_double(v.Env(), v, &d) != napi_ok) {
+    throw std::runtime_error("tstorch: expected a number (or a boolean) as a scalar, got " + describeJs(v));
+  }
   if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9007199254740992.0) {
     return at::Scalar(static_cast<int64_t>(d));
   }

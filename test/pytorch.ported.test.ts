@@ -321,6 +321,10 @@ print(json.dumps(out))`, JSON.stringify(calls.map(([py]) => py)));
     expect(() => x.scatter({ dim: 1, index: idx } as { dim: number; index: torch.Tensor })).toThrow(/Tensor.scatter: give dim, index and one of src/);
     expect(() => torch.tensordot(x, y, { dims: [1, 1] as unknown as [number[], number[]] })).toThrow(/tensordot: dims is a number .* or two arrays of dims/);
     expect(() => x.newZeros({ size: [2], dtyp: 'float32' } as unknown as number[])).toThrow(/Tensor.newZeros: unknown option 'dtyp'/);
+    // (one size as a number, as nn.LayerNorm(4) takes it; what is neither says what it got, not "An array was expected")
+    expect(F.layerNorm(x, 4).equal(F.layerNorm(x, [4]))).toBe(true);
+    expect(() => F.layerNorm(x, '4' as unknown as number)).toThrow('tstorch: expected a list of sizes or dims (an array such as [2, 3]), got a string "4"');
+    expect(() => x.renorm({ p: 2 } as unknown as number, 0, 1)).toThrow('tstorch: expected a number (or a boolean) as a scalar, got an object (an options object where a number goes?)');
     for (const t of [x, y, idx]) t.dispose();
   });
 

@@ -24,8 +24,9 @@ export function logSoftmax(x: Tensor, dim: number | { dim: number; dtype?: DType
   if (typeof dim === 'number' && opts === undefined) return wrap(native.logSoftmax(id(x), dim));
   return x.logSoftmax(dim, opts);
 }
-export const layerNorm = takesOptions('layerNorm', 2, ['weight', 'bias', 'eps'], (x: Tensor, normalizedShape: number[], opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}) =>
-  wrap(native.layerNorm(id(x), normalizedShape, optId(opts.weight), optId(opts.bias), opts.eps ?? 1e-5)));
+export const layerNorm = takesOptions('layerNorm', 2, ['weight', 'bias', 'eps'], (x: Tensor, normalizedShape: number | number[], opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}) =>
+  // (one size as a number too, as nn.LayerNorm(8) takes it)
+  wrap(native.layerNorm(id(x), typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape, optId(opts.weight), optId(opts.bias), opts.eps ?? 1e-5)));
 /** Rows of weight picked by integer indices; the paddingIdx row gets no gradient. */
 /**
  * F.embedding: rows of weight by index. sparse: weight's gradient is a sparse tensor of just the
