@@ -393,6 +393,80 @@ def seeded(f):
     for (const t of [x, idx, seq, sorter, vals]) t.dispose();
   });
 
+  test('a module\'s children and nn.Parameter(...) assigned as properties are registered, as PyTorch\'s (this.fc = new nn.Linear(4, 3)): same state dict, forward and SGD step', () => {
+    const want = pythonJson<{ names: string[]; values: number[]; out: number[]; after: number[]; recurseFalse: number }>(`import torch, json
+import torch.nn as nn
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(4, 3)
+        self.w = nn.Parameter(torch.randn(3))
+        self.plain = torch.ones(1)
+        self.blocks = nn.ModuleList([nn.Linear(3, 3) for _ in range(2)])
+        self.register_buffer('b', torch.zeros(3))
+        self.head = nn.Linear(3, 2)
+    def forward(self, x):
+        h = self.fc1(x) * self.w + self.b
+        for blk in self.blocks:
+            h = torch.tanh(blk(h))
+        return self.head(h)
+torch.manual_seed(4)
+m = M()
+x = torch.tensor(${JSON.stringify(X)})
+out = m(x)
+sd = m.state_dict()
+values = [v for t in sd.values() for v in t.flatten().tolist()]  # (state_dict's tensors share the parameters' memory: read before the step)
+opt = torch.optim.SGD(m.parameters(), lr=0.5)
+out.pow(2).mean().backward()
+opt.step()
+print(json.dumps({'names': list(sd.keys()), 'values': values, 'out': out.flatten().tolist(),
+  'after': [v for t in m.state_dict().values() for v in t.flatten().tolist()], 'recurseFalse': len(list(m.parameters(recurse=False)))}))`);
+    class M extends nn.Module {
+      fc1 = new nn.Linear(4, 3); // (a class field: assigned right after super(), as PyTorch's first line)
+      w: torch.Tensor;
+      plain: torch.Tensor;
+      blocks: torch.nn.ModuleList<torch.nn.Linear>;
+      head: torch.nn.Linear;
+      declare b: torch.Tensor;
+      constructor() {
+        super();
+        this.w = nn.Parameter(torch.randn([3]));
+        this.plain = torch.keep(torch.ones([1]));
+        this.blocks = new nn.ModuleList([new nn.Linear(3, 3), new nn.Linear(3, 3)]);
+        this.registerBuffer('b', torch.zeros([3]));
+        this.head = new nn.Linear(3, 2);
+      }
+      forward(x: torch.Tensor): torch.Tensor {
+        let h = this.fc1.forward(x).mul(this.w).add(this.b);
+        for (const blk of this.blocks) h = blk.forward(h).tanh();
+        return this.head.forward(h);
+      }
+    }
+    torch.manualSeed(4);
+    const m = new M();
+    const x = torch.tensor(X);
+    const out = m.forward(x);
+    const sd = m.stateDict();
+    expect([...sd.keys()]).toEqual(want.names);
+    const close = (a: number[], b: number[]) => a.length === b.length && a.every((v, k) => Math.abs(v - b[k]) < 1e-5);
+    expect(close([...sd.values()].flatMap((t) => t.flatten().tolist() as number[]), want.values)).toBe(true);
+    expect(close(out.flatten().tolist() as number[], want.out)).toBe(true);
+    const opt = new torch.optim.SGD(m.parameters(), { lr: 0.5 });
+    out.pow(2).mean().backward();
+    opt.step();
+    expect(close([...m.stateDict().values()].flatMap((t) => t.flatten().tolist() as number[]), want.after)).toBe(true);
+    expect([m.parameters(false).length, m.parameters({ recurse: false }).length]).toEqual([want.recurseFalse, want.recurseFalse]);
+    expect([m.w instanceof nn.Parameter, m.fc1.weight instanceof nn.Parameter, m.plain instanceof nn.Parameter, m.b instanceof nn.Parameter]).toEqual([true, true, false, false]);
+    expect(String(m).split('\n').map((l) => l.trim().split(':')[0])).toEqual(['M(', '(fc1)', '(blocks)', '(0)', '(1)', ')', '(head)', ')']);
+    expect(() => nn.Parameter(3 as unknown as torch.Tensor)).toThrow('nn.Parameter: give a tensor, got number');
+    // (and the containers' dict views, as PyTorch's: items(), values())
+    const md = new nn.ModuleDict({ a: new nn.Identity() }), pd = new nn.ParameterDict({ p: torch.zeros([1]) });
+    expect([md.items().map(([k]) => k), pd.items().map(([k]) => k), pd.values().length]).toEqual([['a'], ['p'], 1]);
+    pd.dispose();
+    m.dispose();
+    for (const t of [x, out, m.plain]) t.dispose();
+  });
+
   test('the other layers by name too (nn.Unfold(kernel_size=2), nn.LPPool2d(norm_type=2, kernel_size=2), nn.ChannelShuffle(groups=2), ...), forward against PyTorch', () => {
     const x = torch.keep(torch.tensor(X));
     const img = torch.keep(torch.arange(2 * 4 * 3 * 3, { dtype: 'float32' }).reshape([2, 4, 3, 3]).sin());

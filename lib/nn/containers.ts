@@ -99,6 +99,10 @@ export class ModuleDict<M extends Module = Module> extends Module {
   entries(): [string, M][] {
     return this.names.map((n) => [n, this.get(n)]);
   }
+  /** PyTorch's items(): entries() */
+  items(): [string, M][] {
+    return this.entries();
+  }
   get size(): number {
     return this.names.length;
   }
@@ -155,6 +159,16 @@ export class ParameterDict extends Module {
   }
   keys(): string[] {
     return [...this.names];
+  }
+  values(): Tensor[] {
+    return this.names.map((n) => this.get(n));
+  }
+  entries(): [string, Tensor][] {
+    return this.names.map((n) => [n, this.get(n)]);
+  }
+  /** PyTorch's items(): entries() */
+  items(): [string, Tensor][] {
+    return this.entries();
   }
   get size(): number {
     return this.names.length;

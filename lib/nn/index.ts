@@ -4,7 +4,7 @@ import * as init from './init';
 import * as utils from './utils';
 import * as parallel from './parallel';
 export { functional, init, utils, parallel };
-export { Module, ModuleList } from './module';
+export { Module, ModuleList, Parameter } from './module';
 export { Linear, Conv1D, LayerNorm, Embedding, EmbeddingBag, Dropout, Dropout1d, Dropout2d, Dropout3d, AlphaDropout, FeatureAlphaDropout, Bilinear } from './layers';
 export { Sequential, Identity, Flatten, Unflatten, ModuleDict, ParameterList, ParameterDict } from './containers';
 export type { TensorModule } from './containers';

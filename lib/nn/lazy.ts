@@ -16,6 +16,11 @@ type Size = number | number[];
 
 abstract class LazyModule<M extends Module> extends Module {
   private inner: M | null = null;
+  constructor() {
+    super();
+    // (the materialized layer computes; its tensors are this module's own, under its own names)
+    this.unregistered('inner');
+  }
   /** The real layer for this input (its constructor draws the initial weights). */
   protected abstract build(input: Tensor): M;
   /** The real layer for the size a loaded state dict says (named by its first placeholder). */

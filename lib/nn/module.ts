@@ -14,6 +14,24 @@ import { ModuleHooks, ForwardPreHook, ForwardHook, BackwardHook, BackwardPreHook
 
 let nextLoadHookId = 0;
 
+// Tensors marked as parameters: by nn.Parameter(t), and every tensor a module registers as one.
+const parameterMarks = new WeakSet<Tensor>();
+/**
+ * nn.Parameter(data, requiresGrad = true): data marked as a parameter (kept past tidy(),
+ * requiring grad when floating), so that a module property assigned it, as PyTorch code writes
+ * `this.w = nn.Parameter(torch.randn([3]))`, is registered as a parameter under that name.
+ * Callable with or without new; `t instanceof nn.Parameter` is true for it and for every
+ * registered parameter.
+ */
+export const Parameter = function Parameter(data: Tensor, requiresGrad = true): Tensor {
+  if (!(data instanceof Tensor)) throw new Error(`nn.Parameter: give a tensor, got ${data === null ? 'null' : typeof data}`);
+  keep(data);
+  if (requiresGrad && (isFloatingDtype(data.dtype) || isComplexDtype(data.dtype)) && !data.requiresGrad) data.requiresGrad_(true);
+  parameterMarks.add(data);
+  return data;
+} as unknown as { (data: Tensor, requiresGrad?: boolean): Tensor; new (data: Tensor, requiresGrad?: boolean): Tensor };
+Object.defineProperty(Parameter, Symbol.hasInstance, { value: (v: unknown) => v instanceof Tensor && parameterMarks.has(v) });
+
 /**
  * A module's extra state (PyTorch's get_extra_state / set_extra_state): a subclass that defines
  * getExtraState(): Tensor and setExtraState(t: Tensor) has it saved in its state dict under
@@ -50,6 +68,7 @@ export abstract class Module {
     if (t) {
       keep(t);
       if (requiresGrad && isFloatingDtype(t.dtype) && !t.requiresGrad) t.requiresGrad_(true);
+      parameterMarks.add(t);
     }
     if (!this._paramNames.includes(name)) this._paramNames.push(name);
     this.setSlot(name, t);
@@ -71,8 +90,38 @@ export abstract class Module {
     this._moduleNames = this._moduleNames.filter((n) => n !== name);
     this.setSlot(name, null);
   }
+  /**
+   * Children and parameters assigned as plain properties, as PyTorch code writes them
+   * (this.fc = new nn.Linear(4, 2); this.w = nn.Parameter(torch.randn([3]))): registered under
+   * their property names, in the order assigned, whenever the module is walked. (A plain tensor
+   * property stays unregistered, as in PyTorch: registerBuffer makes it state.)
+   */
+  private adoptAssigned(): void {
+    const self = this as unknown as Record<string, unknown>, references = this._references;
+    // (for-in, not Object.keys: no array made; a module's methods are on its prototype, not enumerable)
+    for (const key in self) {
+      if (this._computed?.has(key) || references?.has(key)) continue; // (a parametrization's getter: reading it computes)
+      const v = self[key];
+      if (typeof v !== 'object' || v === null) continue;
+      if (v instanceof Module) {
+        if (v !== this && !this._moduleNames.includes(key) && !this._paramNames.includes(key) && !this._bufferNames.includes(key)) this._moduleNames.push(key);
+      } else if (v instanceof Tensor && parameterMarks.has(v) && !this._paramNames.includes(key) && !this._bufferNames.includes(key) && !this._moduleNames.includes(key)) {
+        this._paramNames.push(key);
+      }
+    }
+  }
+  private _references?: Set<string>;
+  /**
+   * Properties that hold a module or a parameter by reference, not as this module's child or
+   * parameter: assigning to them registers nothing.
+   */
+  protected unregistered(...names: string[]): void {
+    this._references ??= new Set();
+    for (const n of names) this._references.add(n);
+  }
   /** Whether name is one of this module's own parameters / buffers (not its children's). */
   hasOwnParameter(name: string): boolean {
+    this.adoptAssigned();
     return this._paramNames.includes(name);
   }
   hasOwnBuffer(name: string): boolean {
@@ -149,6 +198,7 @@ export abstract class Module {
     const walk = (m: Module, prefix: string, seen: Set<Module>) => {
       if (seen.has(m)) return;
       seen.add(m);
+      m.adoptAssigned();
       for (const [names, isBuffer] of [[m._paramNames, false], [m._bufferNames, true]] as const) {
         for (const n of names) {
           const t = m.slot(n) as Tensor | null;
@@ -170,6 +220,11 @@ export abstract class Module {
 
   // ---------- walking ----------
   *namedChildren(): Generator<[string, Module]> {
+    this.adoptAssigned();
+    yield* this.registeredChildren();
+  }
+  /** The children as registered (adoptAssigned has run). */
+  private *registeredChildren(): Generator<[string, Module]> {
     for (const n of this._moduleNames) {
       const m = this.slot(n) as Module | null;
       if (m) yield [n, m];
@@ -179,14 +234,18 @@ export abstract class Module {
     return [...this.namedChildren()].map(([, m]) => m);
   }
   *namedModules(prefix = ''): Generator<[string, Module]> {
+    this.adoptAssigned();
     yield [prefix, this];
-    for (const [n, m] of this.namedChildren()) yield* m.namedModules(prefix ? `${prefix}.${n}` : n);
+    for (const [n, m] of this.registeredChildren()) yield* m.namedModules(prefix ? `${prefix}.${n}` : n);
   }
   /** Own parameters first, then children's; a tensor shared by two names (tied weights) once. */
-  namedParameters(opts: { prefix?: string; trainableOnly?: boolean; recurse?: boolean } = {}): [string, Tensor][] {
+  namedParameters(opts: string | { prefix?: string; trainableOnly?: boolean; recurse?: boolean } = {}, recurse?: boolean): [string, Tensor][] {
+    // (or PyTorch's positional named_parameters(prefix, recurse))
+    if (typeof opts === 'string') opts = { prefix: opts, recurse };
     const out: [string, Tensor][] = [];
     const seen = new Set<Tensor>();
     const walk = (m: Module, prefix: string) => {
+      m.adoptAssigned();
       for (const n of m._paramNames) {
         const t = m.slot(n) as Tensor | null;
         if (!t || seen.has(t)) continue;
@@ -195,13 +254,14 @@ export abstract class Module {
         out.push([prefix ? `${prefix}.${n}` : n, t]);
       }
       if (opts.recurse === false) return;
-      for (const [cn, c] of m.namedChildren()) walk(c, prefix ? `${prefix}.${cn}` : cn);
+      for (const [cn, c] of m.registeredChildren()) walk(c, prefix ? `${prefix}.${cn}` : cn);
     };
     walk(this, opts.prefix ?? '');
     return out;
   }
-  parameters(opts: { trainableOnly?: boolean } = {}): Tensor[] {
-    return this.namedParameters(opts).map(([, t]) => t);
+  parameters(opts: boolean | { trainableOnly?: boolean; recurse?: boolean } = {}): Tensor[] {
+    // (or PyTorch's positional parameters(recurse))
+    return this.namedParameters(typeof opts === 'boolean' ? { recurse: opts } : opts).map(([, t]) => t);
   }
   namedBuffers(opts: { persistentOnly?: boolean } = {}): [string, Tensor][] {
     const out: [string, Tensor][] = [];
@@ -411,6 +471,7 @@ export abstract class Module {
   getParameter(target: string): Tensor {
     const dot = target.lastIndexOf('.');
     const owner = this.getSubmodule(dot < 0 ? '' : target.slice(0, dot)), name = target.slice(dot + 1);
+    owner.adoptAssigned();
     if (!owner._paramNames.includes(name)) throw new Error(`${owner.constructor.name} has no parameter \`${name}\` (in '${target}')`);
     const t = owner.slot(name) as Tensor | null;
     if (!t) throw new Error(`'${target}' is None`);
