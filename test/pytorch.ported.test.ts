@@ -467,6 +467,42 @@ print(json.dumps({'names': list(sd.keys()), 'values': values, 'out': out.flatten
     for (const t of [x, out, m.plain]) t.dispose();
   });
 
+  test('schedulers with their arguments by name (SequentialLR(opt, schedulers=[...], milestones=[2]), ChainedScheduler(schedulers=[...])): PyTorch\'s learning rates', () => {
+    const want = pythonJson<number[][]>(`import torch, json
+from torch.optim import lr_scheduler as S
+def run(make):
+    p = torch.zeros(2, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=0.1)
+    s = make(opt)
+    out = []
+    for _ in range(6):
+        opt.step(); s.step(); out.append(opt.param_groups[0]['lr'])
+    return out
+print(json.dumps([
+  run(lambda o: S.SequentialLR(o, schedulers=[S.LinearLR(o, start_factor=0.5, total_iters=2), S.ExponentialLR(o, gamma=0.5)], milestones=[2])),
+  run(lambda o: S.ChainedScheduler(schedulers=[S.ExponentialLR(o, gamma=0.9), S.StepLR(o, step_size=2, gamma=0.5)])),
+  run(lambda o: S.CosineAnnealingWarmRestarts(o, T_0=3, eta_min=0.01)),
+]))`);
+    const S = torch.optim.lrScheduler;
+    const run = (make: (o: torch.optim.SGD) => { step(): void }) => {
+      const p = torch.zeros([2]).requiresGrad_();
+      const opt = new torch.optim.SGD([p], { lr: 0.1 });
+      const s = make(opt), out: number[] = [];
+      for (let k = 0; k < 6; k++) { opt.step(); s.step(); out.push(opt.paramGroups[0].lr); }
+      p.dispose();
+      return out;
+    };
+    const got = [
+      run((o) => new S.SequentialLR(o, { schedulers: [new S.LinearLR(o, { startFactor: 0.5, totalIters: 2 }), new S.ExponentialLR(o, { gamma: 0.5 })], milestones: [2] })),
+      run((o) => new S.ChainedScheduler({ schedulers: [new S.ExponentialLR(o, { gamma: 0.9 }), new S.StepLR(o, { stepSize: 2, gamma: 0.5 })] })),
+      run((o) => new S.CosineAnnealingWarmRestarts(o, { t0: 3, etaMin: 0.01 })),
+    ];
+    got.forEach((lrs, k) => lrs.forEach((lr, j) => expect(Math.abs(lr - want[k][j])).toBeLessThan(1e-12)));
+    const opt = new torch.optim.SGD([torch.zeros([1]).requiresGrad_()], { lr: 0.1 });
+    expect(() => new S.CosineAnnealingWarmRestarts(opt, { T_0: 3 } as unknown as { t0: number })).toThrow("CosineAnnealingWarmRestarts: unknown option 'T_0' (did you mean t0?)");
+    expect(() => new S.SequentialLR(opt, { schedulers: [new S.ExponentialLR(opt, 0.9)] } as unknown as { schedulers: torch.optim.lrScheduler.LRSchedulerBase[]; milestones: number[] })).toThrow(/SequentialLR: give the schedulers and the milestones/);
+  });
+
   test('the other layers by name too (nn.Unfold(kernel_size=2), nn.LPPool2d(norm_type=2, kernel_size=2), nn.ChannelShuffle(groups=2), ...), forward against PyTorch', () => {
     const x = torch.keep(torch.tensor(X));
     const img = torch.keep(torch.arange(2 * 4 * 3 * 3, { dtype: 'float32' }).reshape([2, 4, 3, 3]).sin());

@@ -2,7 +2,7 @@
 // with its recursive update formulas, so the learning rates are PyTorch's to the last bits.
 // Construction takes the first step (last_epoch 0), as PyTorch's does; call step() after each
 // optimizer.step() (ReduceLROnPlateau: step(metric) after each evaluation).
-import { optionsOf, PositionalOr } from '../tensor/options';
+import { optionsOf, isOptionsObject, PositionalOr } from '../tensor/options';
 
 /** What a scheduler needs of an optimizer: its param groups' learning rates (and momentum / betas for OneCycleLR). */
 export interface SchedulableOptimizer {
@@ -470,9 +470,23 @@ export class CyclicLR extends LRSchedulerBase {
 export class SequentialLR {
   lastEpoch: number;
   private lastLr: number[];
+  private readonly schedulers: LRSchedulerBase[];
+  private readonly milestones: number[];
   /** PyTorch's SequentialLR(optimizer, schedulers, milestones) */
-  constructor(readonly optimizer: SchedulableOptimizer, private readonly schedulers: LRSchedulerBase[], private readonly milestones: number[], ...rest: PositionalOr<[lastEpoch?: -1, verbose?: false], object>) {
+  constructor(optimizer: SchedulableOptimizer, schedulers: LRSchedulerBase[], milestones: number[], ...rest: PositionalOr<[lastEpoch?: -1, verbose?: false], object>);
+  /** the rest by name, as Python's SequentialLR(opt, schedulers=[a, b], milestones=[5]) */
+  constructor(optimizer: SchedulableOptimizer, opts: { schedulers: LRSchedulerBase[]; milestones: number[]; lastEpoch?: -1; verbose?: false });
+  constructor(readonly optimizer: SchedulableOptimizer, ...all: unknown[]) {
+    let [schedulers, milestones, ...rest] = all as [LRSchedulerBase[], number[], ...unknown[]];
+    if (isOptionsObject(schedulers)) {
+      if (all.length > 1) throw new Error('SequentialLR: an options object goes last, after the positional arguments');
+      const { schedulers: s, milestones: m, ...o } = all[0] as { schedulers: LRSchedulerBase[]; milestones: number[] };
+      [schedulers, milestones, rest] = [s, m, [o]];
+    }
     schedulerOptions('SequentialLR', rest, []);
+    if (!Array.isArray(schedulers) || !Array.isArray(milestones)) throw new Error('SequentialLR: give the schedulers and the milestones (arrays): new SequentialLR(opt, [a, b], [5])');
+    this.schedulers = schedulers;
+    this.milestones = milestones;
     schedulers.forEach((s, i) => {
       if (s.optimizer !== optimizer) throw new Error(`SequentialLR expects all schedulers to belong to the same optimizer, but got scheduler at index ${i} to be different than the optimizer passed in`);
     });
@@ -515,8 +529,12 @@ export class SequentialLR {
 /** Several schedulers stepped together, their factors compounding (ChainedScheduler). */
 export class ChainedScheduler {
   readonly optimizer: SchedulableOptimizer;
-  /** PyTorch's ChainedScheduler(schedulers, optimizer=None) */
-  constructor(private readonly schedulers: { optimizer: SchedulableOptimizer; step(): void }[], optimizer?: SchedulableOptimizer | null) {
+  private readonly schedulers: { optimizer: SchedulableOptimizer; step(): void }[];
+  /** PyTorch's ChainedScheduler(schedulers, optimizer=None), or both by name: { schedulers, optimizer } */
+  constructor(schedulers: { optimizer: SchedulableOptimizer; step(): void }[] | { schedulers: { optimizer: SchedulableOptimizer; step(): void }[]; optimizer?: SchedulableOptimizer | null }, optimizer?: SchedulableOptimizer | null) {
+    if (!Array.isArray(schedulers)) ({ schedulers, optimizer = optimizer } = optionsOf<{ schedulers: { optimizer: SchedulableOptimizer; step(): void }[]; optimizer?: SchedulableOptimizer | null }>('ChainedScheduler', [schedulers], ['schedulers', 'optimizer']));
+    if (!Array.isArray(schedulers)) throw new Error('ChainedScheduler: give the schedulers (an array)');
+    this.schedulers = schedulers;
     if (!schedulers.length) throw new Error('ChainedScheduler: give at least one scheduler');
     this.optimizer = optimizer ?? schedulers[0].optimizer;
     schedulers.forEach((s, i) => {

@@ -61,9 +61,9 @@ export function optionsOf<O extends object>(name: string, args: unknown[], keys:
     if (v === undefined) continue;
     if (!keys.includes(k) && !spec.extra?.includes(k)) {
       const offered = [...keys, ...(spec.extra ?? [])].filter((n) => !DEPRECATED_LOSS_ARGS.includes(n));
-      // (Python's spelling: ignore_index is ignoreIndex, T_max is tMax)
-      const camel = k.replace(/_([a-zA-Z])/g, (_, c: string) => c.toUpperCase()).toLowerCase();
-      const meant = offered.find((n) => n !== k && n.toLowerCase() === camel);
+      // (Python's spelling: ignore_index is ignoreIndex, T_max is tMax, T_0 is t0)
+      const bare = k.replace(/_/g, '').toLowerCase();
+      const meant = offered.find((n) => n !== k && n.toLowerCase() === bare);
       throw new Error(`${name}: unknown option '${k}' (${meant ? `did you mean ${meant}?` : `it takes ${offered.join(', ')}`})`);
     }
     if (v === null) continue;
