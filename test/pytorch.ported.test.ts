@@ -377,7 +377,7 @@ def seeded(f):
       ['torch.special.logit(x.sigmoid(), eps=0.2)', () => torch.special.logit(x.sigmoid(), { eps: 0.2 })],
       ["x.quantile(0.3, dim=1, keepdim=True, interpolation='nearest')", () => x.quantile(0.3, { dim: 1, keepdim: true, interpolation: 'nearest' })],
       ["torch.nanquantile(x, torch.tensor([0.25, 0.75]), dim=0, interpolation='midpoint')", () => torch.nanquantile(x, torch.tensor([0.25, 0.75]), { dim: 0, interpolation: 'midpoint' })],
-      ['torch.histogram(x, bins=4, range=(-2., 4.)).hist', () => torch.histogram(x, { bins: 4, range: [-2, 4] }).hist], ['torch.histogram(x, 3, density=True).bin_edges', () => torch.histogram(x, 3, { density: true }).binEdges],
+      ['torch.histogram(x, bins=4, range=(-2., 4.)).hist', () => torch.histogram(x, { bins: 4, range: [-2, 4] }).hist], ['torch.histogram(x, 3, density=True).bin_edges', () => torch.histogram(x, 3, { density: true }).binEdges], ['torch.histogram(x).hist', () => torch.histogram(x).hist],
       ['torch.combinations(torch.tensor([1, 2, 3]), r=2, with_replacement=True)', () => torch.combinations(torch.tensor([1, 2, 3]), { r: 2, withReplacement: true })],
       ['torch.tril_indices(3, 4, offset=-1)', () => torch.trilIndices(3, 4, { offset: -1 })], ['torch.triu_indices(3, 3, 1, dtype=torch.int32)', () => torch.triuIndices(3, 3, 1, { dtype: 'int32' })],
       ['torch.vander(torch.tensor([1, 2, 3]), N=4, increasing=True)', () => torch.vander(torch.tensor([1, 2, 3]), { N: 4, increasing: true })], ['torch.linalg.vander(torch.tensor([1., 2, 3]), N=2)', () => torch.linalg.vander(torch.tensor([1, 2, 3]).float(), { N: 2 })],

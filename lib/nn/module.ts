@@ -55,6 +55,7 @@ export abstract class Module {
   private _bufferNames: string[] = [];
   private _nonPersistent = new Set<string>();
   private _moduleNames: string[] = [];
+  private _references?: Set<string>; // (properties that adoptAssigned leaves: see unregistered)
 
   private slot(name: string): unknown {
     return (this as unknown as Record<string, unknown>)[name];
@@ -100,7 +101,8 @@ export abstract class Module {
     const self = this as unknown as Record<string, unknown>, references = this._references;
     // (for-in, not Object.keys: no array made; a module's methods are on its prototype, not enumerable)
     for (const key in self) {
-      if (this._computed?.has(key) || references?.has(key)) continue; // (a parametrization's getter: reading it computes)
+      // (a parametrization's getter, which computes when read; or a property declared a reference)
+      if (this._computed?.has(key) || references?.has(key)) continue;
       const v = self[key];
       if (typeof v !== 'object' || v === null) continue;
       if (v instanceof Module) {
@@ -110,7 +112,6 @@ export abstract class Module {
       }
     }
   }
-  private _references?: Set<string>;
   /**
    * Properties that hold a module or a parameter by reference, not as this module's child or
    * parameter: assigning to them registers nothing.

@@ -5,6 +5,7 @@ import { DType, Device, dtypeCode, dtypeBytes, deviceCode, isFloatingDtype, isCo
 import { Shape, Tensor, _wrap as wrap, _id as id } from './tensor';
 import { Generator, generatorHandle } from './generator';
 import { keywordOptions, isOptionsObject } from './options';
+import { noGrad } from './runtime';
 
 export interface TensorOptions {
   dtype?: DType;
@@ -388,7 +389,7 @@ export function normal(...args: unknown[]): Tensor {
   if (args.length > 3 || (args[2] !== undefined && !isOptionsObject(args[2]))) throw new Error('normal: with a tensor mean or std the size is theirs; give only { generator } after them');
   const { generator } = checked<{ generator?: Generator }>('normal', args[2] as { generator?: Generator } | undefined, ['generator']);
   // (as ATen: standard draws shaped as mean and std broadcast, scaled by std, then mean added; not differentiable)
-  return noGradDraw(() => {
+  return noGrad(() => {
     const like = mean instanceof Tensor ? mean : std as Tensor;
     const shape = mean instanceof Tensor && std instanceof Tensor ? broadcastShapes(mean.shape, std.shape) : like.shape;
     const out = empty(shape, { dtype: like.dtype, device: like.device });
@@ -396,16 +397,6 @@ export function normal(...args: unknown[]): Tensor {
     else out.normal_(0, 1, { generator }).mul_(std);
     return out.add_(mean);
   });
-}
-/** fn's result made without recording autograd (a draw has no gradient to its parameters). */
-function noGradDraw(fn: () => Tensor): Tensor {
-  const was = native.isGradEnabled();
-  native.setGradEnabled(false);
-  try {
-    return fn();
-  } finally {
-    native.setGradEnabled(was);
-  }
 }
 /** The shape two shapes broadcast to (numpy's rules), or an error naming both. */
 function broadcastShapes(a: number[], b: number[]): number[] {

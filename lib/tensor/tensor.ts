@@ -1303,7 +1303,7 @@ export class Tensor {
     return wrap(native.diff(id(this), opts.n ?? 1, opts.dim ?? -1, opts.prepend ? id(opts.prepend) : -1, opts.append ? id(opts.append) : -1));
   }
   /** Counts in `bins` equal bins over range (default: the data's min and max), optionally weighted or as a density. */
-  histogram(bins: number | { bins?: number; range?: [number, number]; weight?: Tensor | null; density?: boolean }, opts: { range?: [number, number]; weight?: Tensor | null; density?: boolean } = {}): { hist: Tensor; binEdges: Tensor } {
+  histogram(bins: number | { bins?: number; range?: [number, number]; weight?: Tensor | null; density?: boolean } = 100, opts: { range?: [number, number]; weight?: Tensor | null; density?: boolean } = {}): { hist: Tensor; binEdges: Tensor } {
     // (bins too by name, as Python's torch.histogram(x, bins=4, range=(0, 1)); 100 when not given, as PyTorch's default)
     if (isKeywords(bins)) ({ bins = 100, ...opts } = named<{ bins?: number }>('histogram', [bins], ['bins'], ['range', 'weight', 'density']));
     opts = keywordOptions('histogram', opts, ['range', 'weight', 'density']);
