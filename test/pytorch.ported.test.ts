@@ -456,6 +456,11 @@ print(json.dumps({'names': list(sd.keys()), 'values': values, 'out': out.flatten
     opt.step();
     expect(close([...m.stateDict().values()].flatMap((t) => t.flatten().tolist() as number[]), want.after)).toBe(true);
     expect([m.parameters(false).length, m.parameters({ recurse: false }).length]).toEqual([want.recurseFalse, want.recurseFalse]);
+    // zero_grad(set_to_none=False) zeroes in place; the default sets None
+    m.zeroGrad(false);
+    expect(m.parameters().map((p) => p.grad?.abs().sum().item())).toEqual(m.parameters().map(() => 0));
+    m.zeroGrad({ setToNone: true });
+    expect(m.parameters().every((p) => p.grad === null)).toBe(true);
     expect([m.w instanceof nn.Parameter, m.fc1.weight instanceof nn.Parameter, m.plain instanceof nn.Parameter, m.b instanceof nn.Parameter]).toEqual([true, true, false, false]);
     expect(String(m).split('\n').map((l) => l.trim().split(':')[0])).toEqual(['M(', '(fc1)', '(blocks)', '(0)', '(1)', ')', '(head)', ')']);
     expect(() => nn.Parameter(3 as unknown as torch.Tensor)).toThrow('nn.Parameter: give a tensor, got number');

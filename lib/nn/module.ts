@@ -298,8 +298,10 @@ export abstract class Module {
     for (const p of this.parameters()) p.requiresGrad_(requiresGrad);
     return this;
   }
-  zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = null;
+  /** The parameters' gradients set to null (PyTorch's default), or with zeroGrad(false) / { setToNone: false } zeroed in place. */
+  zeroGrad(setToNone: boolean | { setToNone?: boolean } = true): void {
+    const none = typeof setToNone === 'boolean' ? setToNone : optionsOf<{ setToNone?: boolean }>('Module.zeroGrad', [setToNone], ['setToNone']).setToNone ?? true;
+    native.zeroGrads(this.parameters().map((p) => p._id), none);
   }
 
   // ---------- state ----------
