@@ -27,6 +27,12 @@ OP(choleskyInverse, at::cholesky_inverse(T0, argBool(info, 1)))
 // choleskySolve(B, L, upper): (L L^T)^-1 B (torch.cholesky_solve)
 OP(choleskySolve, at::cholesky_solve(T0, argTensor(info, 1), argBool(info, 2)))
 OP(linalgPinv, at::linalg_pinv(T0, argDouble(info, 1), argBool(info, 2)))
+// linalgPinvTol(x, atol|null, rtol|null, hermitian): singular values under max(atol, rtol * the
+// largest) dropped; neither given: rtol = eps * max(m, n), PyTorch's default for linalg.pinv
+Napi::Value linalgPinvTol(const Napi::CallbackInfo& info) {
+  auto tol = [&](size_t i) { return isNullish(info, i) ? c10::optional<double>() : c10::optional<double>(argDouble(info, i)); };
+  return ret(info, at::linalg_pinv(T0, tol(1), tol(2), argBool(info, 3)));
+}
 OP(linalgMatrixExp, at::linalg_matrix_exp(T0))
 OP(linalgMatrixPower, at::linalg_matrix_power(T0, argInt64(info, 1)))
 OP(linalgMatrixRank, at::linalg_matrix_rank(T0, c10::optional<double>(), c10::optional<double>(), argBool(info, 1)))
@@ -196,7 +202,7 @@ Napi::Value autogradBackward(const Napi::CallbackInfo& info) {
 void registerLinalg(Registrar& r) {
 #define R(name) r.add<name>(#name)
   R(linspace); R(logspace);
-  R(linalgInv); R(linalgDet); R(linalgSolve); R(linalgCholesky); R(linalgSolveTriangular); R(choleskyInverse); R(choleskySolve); R(linalgPinv); R(linalgMatrixExp);
+  R(linalgInv); R(linalgDet); R(linalgSolve); R(linalgCholesky); R(linalgSolveTriangular); R(choleskyInverse); R(choleskySolve); R(linalgPinv); R(linalgPinvTol); R(linalgMatrixExp);
   R(linalgMatrixPower); R(linalgMatrixRank); R(linalgVectorNorm); R(linalgMatrixNorm); R(linalgSlogdet);
   R(linalgQr); R(linalgEigh); R(linalgSvd); R(linalgSvdvals); R(linalgEigvalsh); R(linalgLstsq);
   R(linalgNorm); R(linalgCond); R(linalgLu); R(luUnpack); R(linalgLuFactor); R(linalgLuSolve); R(linalgLuFactorEx); R(linalgSolveEx); R(linalgLdlFactorEx); R(linalgLdlSolve); R(linalgVecdot); R(linalgCholeskyEx); R(linalgInvEx);

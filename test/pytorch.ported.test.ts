@@ -508,6 +508,37 @@ print(json.dumps([
     expect(() => new S.SequentialLR(opt, { schedulers: [new S.ExponentialLR(opt, 0.9)] } as unknown as { schedulers: torch.optim.lrScheduler.LRSchedulerBase[]; milestones: number[] })).toThrow(/SequentialLR: give the schedulers and the milestones/);
   });
 
+  test('linalg and fft with PyTorch\'s keywords (eigh(A, UPLO=\'U\'), qr(A, mode=...), pinv(A, atol=...), fftfreq(n, d=...), stft(x, n_fft=16, ...)); linalg.pinv\'s default tolerance is PyTorch\'s', () => {
+    // an ill-conditioned A: singular values 1, 1e-3 and 1e-9 (pinv's default tolerance decides the answer)
+    const setup = `${SETUP}
+g = torch.Generator().manual_seed(0)
+U, _, V = torch.linalg.svd(torch.randn(3, 3, generator=g, dtype=torch.float64))
+A = (U @ torch.diag(torch.tensor([1.0, 1e-3, 1e-9], dtype=torch.float64)) @ V.T).float()
+S = x[:, :3] @ x[:, :3].T
+sig = torch.sin(torch.arange(64.) / 3)`;
+    const want = pythonJson<number[][]>(`import torch, json
+${setup}
+print(json.dumps([A.flatten().tolist(), S.flatten().tolist()]))`);
+    const A = torch.keep(torch.tensor(want[0]).reshape([3, 3])), S = torch.keep(torch.tensor(want[1]).reshape([3, 3]));
+    const x = torch.keep(torch.tensor(X)), sig = torch.keep(torch.arange(64).float().div(3).sin());
+    const c = torch.keep(torch.tensor([1, 2, 3]).float()), d = torch.keep(torch.tensor([0.5, -1, 2]));
+    expectLikePyTorch(`${setup}\ncv = torch.tensor([1., 2, 3]); dv = torch.tensor([0.5, -1, 2])`, [
+      ['torch.linalg.pinv(A)', () => torch.linalg.pinv(A)], ['torch.linalg.pinv(A, atol=1e-4)', () => torch.linalg.pinv(A, { atol: 1e-4 })],
+      ['torch.linalg.pinv(A, rtol=1e-2)', () => torch.linalg.pinv(A, { rtol: 1e-2 })], ['torch.linalg.pinv(S, hermitian=True)', () => torch.linalg.pinv(S, { hermitian: true })],
+      ["torch.linalg.eigh(S, UPLO='U').eigenvalues", () => torch.linalg.eigh(S, { UPLO: 'U' }).eigenvalues], ["torch.linalg.eigvalsh(S, UPLO='U')", () => torch.linalg.eigvalsh(S, { UPLO: 'U' })],
+      ["torch.linalg.qr(x.T, mode='complete').R.abs()", () => torch.linalg.qr(x.T, { mode: 'complete' }).R.abs()], ["torch.linalg.cond(S, p='fro')", () => torch.linalg.cond(S, { p: 'fro' })],
+      ['torch.linalg.cross(cv, dv, dim=0)', () => torch.linalg.cross(c, d, { dim: 0 })],
+      ['torch.fft.fftfreq(8, d=0.5)', () => torch.fft.fftfreq(8, { d: 0.5 })], ['torch.fft.rfftfreq(8, 0.25)', () => torch.fft.rfftfreq(8, 0.25)],
+      ['torch.fft.fftshift(x, dim=1)', () => torch.fft.fftshift(x, { dim: 1 })], ['torch.fft.ifftshift(x)', () => torch.fft.ifftshift(x)],
+      ['torch.stft(sig, n_fft=16, hop_length=4, window=torch.hann_window(16), return_complex=True).abs()', () => torch.stft(sig, { nFft: 16, hopLength: 4, window: torch.hannWindow(16), returnComplex: true }).abs()],
+      ['torch.istft(torch.stft(sig, 16, hop_length=4, window=torch.hann_window(16), return_complex=True), n_fft=16, hop_length=4, window=torch.hann_window(16))',
+        () => torch.istft(torch.stft(sig, 16, { hopLength: 4, window: torch.hannWindow(16), returnComplex: true }), { nFft: 16, hopLength: 4, window: torch.hannWindow(16) })],
+    ], 1e-4);
+    expect(() => torch.linalg.pinv(A, { rcond: 1e-3, rtol: 1e-3 })).toThrow("linalg.pinv: rcond is rtol's old name; give one of them");
+    expect(() => torch.stft(sig, { hopLength: 4 } as unknown as { nFft: number })).toThrow(/stft: give nFft \(a number\)/);
+    for (const t of [A, S, x, sig, c, d]) t.dispose();
+  });
+
   test('the other layers by name too (nn.Unfold(kernel_size=2), nn.LPPool2d(norm_type=2, kernel_size=2), nn.ChannelShuffle(groups=2), ...), forward against PyTorch', () => {
     const x = torch.keep(torch.tensor(X));
     const img = torch.keep(torch.arange(2 * 4 * 3 * 3, { dtype: 'float32' }).reshape([2, 4, 3, 3]).sin());

@@ -4,6 +4,7 @@
 import { native } from './native';
 import { DType, Device, dtypeCode, deviceCode, defaults } from './dtype';
 import { Tensor, _wrap as wrap, _id as id } from './tensor';
+import { takesOptions } from './options';
 
 /** Which direction is scaled: 'backward' (1/n on the inverse, default), 'ortho' (1/sqrt(n) both), 'forward'. */
 export type FftNorm = 'backward' | 'ortho' | 'forward';
@@ -75,14 +76,14 @@ export interface FreqOptions {
   device?: Device;
 }
 /** The sample frequencies of an n-point fft with sample spacing d: [0, 1, ..., -1] / (d n). */
-export const fftfreq = (n: number, d = 1, opts: FreqOptions = {}) =>
-  wrap(native.fftFftfreq(n, d, dtypeCode(opts.dtype ?? defaults.floatDtype), deviceCode(opts.device ?? defaults.device)));
+export const fftfreq = takesOptions('fft.fftfreq', 1, ['d'], (n: number, opts: FreqOptions & { d?: number } = {}) =>
+  wrap(native.fftFftfreq(n, opts.d ?? 1, dtypeCode(opts.dtype ?? defaults.floatDtype), deviceCode(opts.device ?? defaults.device))), { extra: ['dtype', 'device'] });
 /** The n / 2 + 1 non-negative sample frequencies of an n-point rfft. */
-export const rfftfreq = (n: number, d = 1, opts: FreqOptions = {}) =>
-  wrap(native.fftRfftfreq(n, d, dtypeCode(opts.dtype ?? defaults.floatDtype), deviceCode(opts.device ?? defaults.device)));
+export const rfftfreq = takesOptions('fft.rfftfreq', 1, ['d'], (n: number, opts: FreqOptions & { d?: number } = {}) =>
+  wrap(native.fftRfftfreq(n, opts.d ?? 1, dtypeCode(opts.dtype ?? defaults.floatDtype), deviceCode(opts.device ?? defaults.device))), { extra: ['dtype', 'device'] });
 
 const dimsOf = (dim?: number | number[] | null) => (dim === undefined || dim === null ? null : typeof dim === 'number' ? [dim] : dim);
 /** Moves the zero frequency to the centre (along dim, all dims by default). */
-export const fftshift = (x: Tensor, dim?: number | number[] | null) => wrap(native.fftFftshift(id(x), dimsOf(dim)));
+export const fftshift = takesOptions('fft.fftshift', 1, ['dim'], (x: Tensor, opts: { dim?: number | number[] | null } = {}) => wrap(native.fftFftshift(id(x), dimsOf(opts.dim))));
 /** fftshift's inverse. */
-export const ifftshift = (x: Tensor, dim?: number | number[] | null) => wrap(native.fftIfftshift(id(x), dimsOf(dim)));
+export const ifftshift = takesOptions('fft.ifftshift', 1, ['dim'], (x: Tensor, opts: { dim?: number | number[] | null } = {}) => wrap(native.fftIfftshift(id(x), dimsOf(opts.dim))));

@@ -20,8 +20,14 @@ export const cholesky = takesOptions('linalg.cholesky', 1, [], (A: Tensor, opts:
 /** X with A X = B (left, default) or X A = B, A triangular: lower unless upper. */
 export const solveTriangular = takesOptions('linalg.solveTriangular', 2, [], (A: Tensor, B: Tensor, opts: { upper: boolean; left?: boolean; unitriangular?: boolean }) =>
   wrap(native.linalgSolveTriangular(id(A), id(B), opts.upper, opts.left ?? true, opts.unitriangular ?? false)), { extra: ['upper', 'left', 'unitriangular'] });
-export const pinv = takesOptions('linalg.pinv', 1, ['rcond', 'hermitian'], (A: Tensor, opts: { rcond?: number; hermitian?: boolean } = {}) =>
-  wrap(native.linalgPinv(id(A), opts.rcond ?? 1e-15, opts.hermitian ?? false)));
+/**
+ * The pseudoinverse: singular values under max(atol, rtol * the largest) dropped; with neither,
+ * rtol is eps * max(m, n), as PyTorch's (rcond, positional as in PyTorch 1.x, is rtol's old name).
+ */
+export const pinv = takesOptions('linalg.pinv', 1, ['rcond', 'hermitian'], (A: Tensor, opts: { rcond?: number; hermitian?: boolean; atol?: number | null; rtol?: number | null } = {}) => {
+  if (opts.rcond != null && opts.rtol != null) throw new Error('linalg.pinv: rcond is rtol\'s old name; give one of them');
+  return wrap(native.linalgPinvTol(id(A), opts.atol ?? null, opts.rtol ?? opts.rcond ?? null, opts.hermitian ?? false));
+}, { extra: ['atol', 'rtol'] });
 export const matrixExp = (A: Tensor) => wrap(native.linalgMatrixExp(id(A)));
 export const matrixPower = (A: Tensor, n: number) => wrap(native.linalgMatrixPower(id(A), n));
 export const matrixRank = takesOptions('linalg.matrixRank', 1, [], (A: Tensor, opts: { hermitian?: boolean } = {}) => wrap(native.linalgMatrixRank(id(A), opts.hermitian ?? false)), { extra: ['hermitian'] });
@@ -51,12 +57,14 @@ function normIn(x: Tensor, dtype: DType | null | undefined, f: (t: Tensor) => Te
   }
 }
 /** A = Q R; mode 'reduced' (default), 'complete' or 'r' (Q empty). */
-export function qr(A: Tensor, mode: 'reduced' | 'complete' | 'r' = 'reduced'): { Q: Tensor; R: Tensor } {
+export function qr(A: Tensor, mode: 'reduced' | 'complete' | 'r' | { mode?: 'reduced' | 'complete' | 'r' } = 'reduced'): { Q: Tensor; R: Tensor } {
+  if (typeof mode === 'object') mode = optionsOf<{ mode?: 'reduced' | 'complete' | 'r' }>('linalg.qr', [mode], ['mode']).mode ?? 'reduced';
   const [Q, R] = pair(native.linalgQr(id(A), mode));
   return { Q, R };
 }
 /** Eigenvalues (ascending) and eigenvectors of a symmetric / Hermitian matrix, from its lower (L) or upper (U) triangle. */
-export function eigh(A: Tensor, UPLO: 'L' | 'U' = 'L'): { eigenvalues: Tensor; eigenvectors: Tensor } {
+export function eigh(A: Tensor, UPLO: 'L' | 'U' | { UPLO?: 'L' | 'U' } = 'L'): { eigenvalues: Tensor; eigenvectors: Tensor } {
+  if (typeof UPLO === 'object') UPLO = optionsOf<{ UPLO?: 'L' | 'U' }>('linalg.eigh', [UPLO], ['UPLO']).UPLO ?? 'L';
   const [eigenvalues, eigenvectors] = pair(native.linalgEigh(id(A), UPLO));
   return { eigenvalues, eigenvectors };
 }
@@ -66,7 +74,7 @@ export function eig(A: Tensor): { eigenvalues: Tensor; eigenvectors: Tensor } {
   return { eigenvalues, eigenvectors };
 }
 export const eigvals = (A: Tensor) => wrap(native.linalgEigvals(id(A)));
-export const eigvalsh = (A: Tensor, UPLO: 'L' | 'U' = 'L') => wrap(native.linalgEigvalsh(id(A), UPLO));
+export const eigvalsh = takesOptions('linalg.eigvalsh', 1, ['UPLO'], (A: Tensor, opts: { UPLO?: 'L' | 'U' } = {}) => wrap(native.linalgEigvalsh(id(A), opts.UPLO ?? 'L')));
 /** A = U diag(S) Vh; fullMatrices (true, as PyTorch) gives square U and Vh. */
 export function svd(A: Tensor, ...args: [opts?: { fullMatrices?: boolean }] | [fullMatrices?: boolean]): { U: Tensor; S: Tensor; Vh: Tensor } {
   const opts = optionsOf<{ fullMatrices?: boolean }>('linalg.svd', args, ['fullMatrices']);
@@ -90,7 +98,7 @@ export function lstsq(A: Tensor, B: Tensor, ...args: [opts?: { rcond?: number | 
 export const norm = takesOptions('linalg.norm', 1, ['ord', 'dim', 'keepdim', 'dtype'], (x: Tensor, opts: NormOptions<number | 'fro' | 'nuc'> = {}): Tensor =>
   normIn(x, opts.dtype, (t) => wrap(native.linalgNorm(id(t), opts.ord ?? null, dimsOf(opts.dim), opts.keepdim ?? false))));
 /** The condition number of A in the p-norm (2: the ratio of the extreme singular values). */
-export const cond = (A: Tensor, p?: number | 'fro' | 'nuc' | null) => wrap(native.linalgCond(id(A), p ?? null));
+export const cond = takesOptions('linalg.cond', 1, ['p'], (A: Tensor, opts: { p?: number | 'fro' | 'nuc' | null } = {}) => wrap(native.linalgCond(id(A), opts.p ?? null)));
 /** A = P L U (pivot: partial pivoting, as LAPACK's getrf). */
 export const lu = takesOptions('linalg.lu', 1, [], function lu(A: Tensor, opts: { pivot?: boolean } = {}): { P: Tensor; L: Tensor; U: Tensor } {
   const [P, L, U] = (native.linalgLu(id(A), opts.pivot ?? true) as number[]).map(wrap);
@@ -150,7 +158,7 @@ export const tensorinv = (A: Tensor, ind = 2) => wrap(native.linalgTensorinv(id(
 export const tensorsolve = (A: Tensor, B: Tensor, dims?: number[] | null) => wrap(native.linalgTensorsolve(id(A), id(B), dims ?? null));
 /** The Vandermonde matrix of x: columns x⁰, x¹, ..., x^(N-1). */
 export const vander = takesOptions('linalg.vander', 1, ['N'], (x: Tensor, opts: { N?: number | null } = {}) => wrap(native.linalgVander(id(x), opts.N ?? null)));
-export const cross = (a: Tensor, b: Tensor, dim = -1) => wrap(native.linalgCross(id(a), id(b), dim));
+export const cross = takesOptions('linalg.cross', 2, [], (a: Tensor, b: Tensor, opts: { dim?: number } = {}) => wrap(native.linalgCross(id(a), id(b), opts.dim ?? -1)), { extra: ['dim'] });
 export const diagonal = takesOptions('linalg.diagonal', 1, [], (A: Tensor, opts: { offset?: number; dim1?: number; dim2?: number } = {}) =>
   wrap(native.linalgDiagonal(id(A), opts.offset ?? 0, opts.dim1 ?? -2, opts.dim2 ?? -1)), { extra: ['offset', 'dim1', 'dim2'] });
 export const matmul = (a: Tensor, b: Tensor) => a.matmul(b);

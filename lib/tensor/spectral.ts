@@ -1,7 +1,7 @@
 // Complex tensors' free functions (torch.complex, torch.viewAsReal, ...), the short-time Fourier
 // transform (torch.stft / istft) and the window functions. torch.fft is in fft.ts.
 import { native } from './native';
-import { optionsOf, keywordOptions } from './options';
+import { optionsOf, keywordOptions, isOptionsObject } from './options';
 import { DType, Device, dtypeCode, deviceCode, defaults } from './dtype';
 import { Tensor, _wrap as wrap, _id as id } from './tensor';
 
@@ -45,9 +45,22 @@ export interface StftOptions {
  * (PyTorch requires it for real input and will require true).
  */
 // (PyTorch's positional order after nFft, for both)
+/** nFft and the other options, from one options object holding them all. */
+function nFftOutOf(name: string, o: unknown, args: unknown[]): [number, unknown[]] {
+  if (!isOptionsObject(o)) throw new Error(`${name}: nFft must be a number, got ${JSON.stringify(o)}`);
+  if (args.length) throw new Error(`${name}: an options object goes last, after the positional arguments`);
+  const { nFft, ...rest } = o;
+  if (typeof nFft !== 'number') throw new Error(`${name}: give nFft (a number): ${name}(x, 512, ...) or ${name}(x, { nFft: 512, ... })`);
+  return [nFft, [rest]];
+}
 export type StftArgs = [opts?: StftOptions] | [hopLength?: number | null, winLength?: number | null, window?: Tensor | null, center?: boolean, padMode?: StftOptions['padMode'],
   normalized?: boolean, onesided?: boolean | null, returnComplex?: boolean | null];
-export function stft(x: Tensor, nFft: number, ...args: StftArgs): Tensor {
+export function stft(x: Tensor, nFft: number | (StftOptions & { nFft: number }), ...args: StftArgs): Tensor {
+  // (nFft too by name, as Python's torch.stft(x, n_fft=512, hop_length=128))
+  if (typeof nFft !== 'number') {
+    const [n, rest] = nFftOutOf('stft', nFft, args);
+    return stft(x, n, ...(rest as StftArgs));
+  }
   const opts = optionsOf<StftOptions>('stft', args, ['hopLength', 'winLength', 'window', 'center', 'padMode', 'normalized', 'onesided', 'returnComplex']);
   const center = opts.center ?? true, padMode = opts.padMode ?? 'reflect';
   const length = x.shape[x.ndim - 1];
@@ -76,7 +89,11 @@ export interface IstftOptions {
 /** torch.istft: the signal back from its stft (overlap-add with window normalization). */
 export type IstftArgs = [opts?: IstftOptions] | [hopLength?: number | null, winLength?: number | null, window?: Tensor | null, center?: boolean, normalized?: boolean,
   onesided?: boolean | null, length?: number | null, returnComplex?: boolean];
-export function istft(x: Tensor, nFft: number, ...args: IstftArgs): Tensor {
+export function istft(x: Tensor, nFft: number | (IstftOptions & { nFft: number }), ...args: IstftArgs): Tensor {
+  if (typeof nFft !== 'number') {
+    const [n, rest] = nFftOutOf('istft', nFft, args);
+    return istft(x, n, ...(rest as IstftArgs));
+  }
   const opts = optionsOf<IstftOptions>('istft', args, ['hopLength', 'winLength', 'window', 'center', 'normalized', 'onesided', 'length', 'returnComplex']);
   return wrap(native.istft(id(x), nFft, opts.hopLength ?? null, opts.winLength ?? null, opts.window ? id(opts.window) : -1,
     opts.center ?? true, opts.normalized ?? false, opts.onesided ?? null, opts.length ?? null, opts.returnComplex ?? false));

@@ -1816,9 +1816,9 @@ export class Tensor {
   /** torch.orgqr(this, tau): the Q of geqrf's (this, tau), formed. */
   orgqr(tau: Tensor): Tensor { return wrap(native.linalgHouseholderProduct(id(this), id(tau))); }
   /** torch.stft(this, nFft, ...): the short-time Fourier transform (see torch.stft). */
-  stft(nFft: number, ...args: StftArgs): Tensor { return stftOf(this, nFft, ...args); }
+  stft(nFft: Parameters<typeof stftOf>[1], ...args: StftArgs): Tensor { return stftOf(this, nFft, ...args); }
   /** torch.istft(this, nFft, ...): the signal of an stft (see torch.istft). */
-  istft(nFft: number, ...args: IstftArgs): Tensor { return istftOf(this, nFft, ...args); }
+  istft(nFft: Parameters<typeof istftOf>[1], ...args: IstftArgs): Tensor { return istftOf(this, nFft, ...args); }
   /**
    * Tensor.bernoulli(): 1 where a draw falls below this tensor's probabilities, else 0 (torch.bernoulli);
    * bernoulli(p): a tensor of this one's shape and dtype, each element 1 with probability p.
