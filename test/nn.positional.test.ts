@@ -173,7 +173,7 @@ print(json.dumps([o.item() for o in out]))`, JSON.stringify({ logits: logits.tol
   test('what fits neither form is a clear error, never the defaults', () => {
     const bad = (make: () => unknown, message: RegExp) => expect(make).toThrow(message);
     const loose = nn as unknown as Record<string, new (...args: unknown[]) => unknown>;
-    bad(() => new loose.Linear(4, 3, { bias_: false }), /nn.Linear: unknown option 'bias_' \(it takes bias, weight, device, dtype\)/);
+    bad(() => new loose.Linear(4, 3, { bias_: false }), /nn.Linear: unknown option 'bias_' \(did you mean bias\?\)/);
     bad(() => new loose.LayerNorm(4, { elementwise_affine: false }), /nn.LayerNorm: unknown option 'elementwise_affine' \(did you mean elementwiseAffine\?\)/);
     bad(() => new loose.Conv2d(3, 4, 3, 1, 0, 1, 1, true, 'zeros', 'cpu'), /nn.Conv2d: 7 arguments after its required ones, but it takes at most 6 \(stride, padding, dilation, groups, bias, paddingMode\)/);
     bad(() => new nn.Conv2d(3, 4, 3, 2, { stride: 1 }), /nn.Conv2d: stride is given twice, by position and in the options object/);
