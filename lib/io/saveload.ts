@@ -33,17 +33,20 @@ export function loadObject(file: string, opts: { device?: string } = {}): Unpick
 
 /** Loads tensors by name from a torch.save file (zip or legacy; weights only) or a safetensors file. */
 export function load(file: string, opts: { device?: string } = {}): Map<string, Tensor> {
-  let head: Buffer;
+  let head: Buffer, size: number;
   try {
     const fd = fs.openSync(file, 'r');
     head = Buffer.alloc(16);
     fs.readSync(fd, head, 0, 16, 0);
+    size = fs.fstatSync(fd).size;
     fs.closeSync(fd);
   } catch (e) {
     throw new Error(`torch.load: cannot read ${file}: ${(e as Error).message}`);
   }
-  // zip: 'PK\x03\x04'; legacy torch.save: a pickle (PROTO 0x80); safetensors: an 8-byte header length, then '{'.
-  if (head.readUInt32LE(0) === 0x04034b50 || head[0] === 0x80) return loadTorchFile(file, opts).tensors;
-  if (head[8] === 0x7b) return loadFile(file, opts).tensors;
+  // zip: 'PK\x03\x04'; safetensors: an 8-byte header length that fits the file, then '{'; legacy
+  // torch.save: a pickle (PROTO 0x80). (Safetensors first: a header length can start with 0x80 too.)
+  if (head.readUInt32LE(0) === 0x04034b50) return loadTorchFile(file, opts).tensors;
+  if (head[8] === 0x7b && size >= 16 && Number(head.readBigUInt64LE(0)) + 8 <= size) return loadFile(file, opts).tensors;
+  if (head[0] === 0x80) return loadTorchFile(file, opts).tensors;
   throw new Error(`torch.load: ${file} is neither a torch.save file nor safetensors`);
 }
