@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { referenceTensors } from './helpers';
+import { referenceTensors, pythonJson, expectFlatClose } from './helpers';
 
 
 type Kwargs = Record<string, number | boolean | number[] | string[]>;
@@ -131,13 +131,14 @@ describe('SGD, Adam, RMSprop, Adagrad, Adamax, NAdam, RAdam, Adadelta, Rprop, AS
   });
 });
 
-test('optimizer state dicts: 3 steps, saved with torch.save, loaded into new optimizers, 3 more steps = 6 steps straight (exactly)', () => {
+test('optimizer state dicts: 3 steps, saved with torch.save as a PyTorch checkpoint, loaded into new optimizers, 3 more steps = 6 steps straight (exactly)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-optim-state-'));
-  type Opt = { step(): void; zeroGrad(): void; dispose(): void; stateDict(): { tensors: Map<string, torch.Tensor> }; loadStateDict(sd: never): void };
+  type Opt = { step(): void; zeroGrad(): void; dispose(): void; stateDict(): torch.optim.TorchOptimizerStateDict; flatStateDict(): { tensors: Map<string, torch.Tensor> }; loadStateDict(sd: never): void };
   const makers: [string, (ps: torch.Tensor[]) => Opt][] = [
     ['sgd', (ps) => new torch.optim.SGD(ps, { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01 })],
     ['adam', (ps) => new torch.optim.Adam(ps, { lr: 0.02, amsgrad: true, weightDecay: 0.05 })],
     ['adamw', (ps) => new torch.optim.AdamW(ps, { lr: 0.02, amsgrad: true, weightDecay: 0.05 })],
+    ['adamw_named', (ps) => new torch.optim.AdamW([{ params: ps, names: ['W', 'b'] }], { lr: 0.02 })],
     ['rmsprop', (ps) => new torch.optim.RMSprop(ps, { lr: 0.01, momentum: 0.9, centered: true })],
     ['adagrad', (ps) => new torch.optim.Adagrad(ps, { lr: 0.1, lrDecay: 0.05 })],
     ['adamax', (ps) => new torch.optim.Adamax(ps, { lr: 0.02 })],
@@ -161,21 +162,116 @@ test('optimizer state dicts: 3 steps, saved with torch.save, loaded into new opt
     const straight = make([W1, b1]);
     run(W1, b1, straight, 6);
 
+    // PyTorch's checkpoint: torch.save({ epoch, model, optimizer: optimizer.state_dict() }), read back whole
     const [W2, b2] = fresh();
     const first = make([W2, b2]);
     run(W2, b2, first, 3);
     const sd = first.stateDict();
-    torch.save(sd.tensors, path.join(dir, `${name}.pt`));
-    fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ ...sd, tensors: undefined }));
+    expect([name, sd.param_groups.map((g) => g.params)]).toEqual([name, [[0, 1]]]);
+    torch.save({ epoch: 3, model: { W: W2, b: b2 }, optimizer: sd }, path.join(dir, `${name}.pt`));
     first.dispose();
     const second = make([W2, b2]);
-    const json = JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8'));
-    second.loadStateDict({ ...json, tensors: torch.load(path.join(dir, `${name}.pt`)) } as never);
+    const checkpoint = torch.loadObject(path.join(dir, `${name}.pt`)) as { epoch: number; optimizer: never };
+    second.loadStateDict(checkpoint.optimizer);
     run(W2, b2, second, 3);
-    expect([name, W2.equal(W1), b2.equal(b1)]).toEqual([name, true, true]);
-    for (const t of [W1, b1, W2, b2]) t.dispose();
+    expect([name, checkpoint.epoch, W2.equal(W1), b2.equal(b1)]).toEqual([name, 3, true, true]);
+
+    // The flat layout (the Trainer's checkpoints: tensors to safetensors, the rest to JSON) restores the same state
+    const [W3, b3] = fresh();
+    const third = make([W3, b3]);
+    run(W3, b3, third, 3);
+    const flat = third.flatStateDict();
+    torch.save(flat.tensors, path.join(dir, `${name}.safetensors`));
+    fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ ...flat, tensors: undefined }));
+    third.dispose();
+    const fourth = make([W3, b3]);
+    const json = JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8'));
+    fourth.loadStateDict({ ...json, tensors: torch.load(path.join(dir, `${name}.safetensors`)) } as never);
+    run(W3, b3, fourth, 3);
+    expect([name, W3.equal(W1), b3.equal(b1)]).toEqual([name, true, true]);
+    for (const t of [W1, b1, W2, b2, W3, b3]) t.dispose();
     straight.dispose();
     second.dispose();
+    fourth.dispose();
   }
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("optimizer state dicts cross to PyTorch and back: ours loaded by Python's load_state_dict, Python's by ours, 3 + 3 steps = 6 straight (float64)", () => {
+  // One case per optimizer with the most state (momentum, AMSGrad, centred, two groups).
+  const names = ['sgd_nesterov', 'sgd_groups', 'adam_amsgrad', 'adamw_groups', 'rmsprop_centered_momentum', 'adagrad_decay', 'adamax_decay',
+    'nadam_decay', 'radam_rectified', 'adadelta_decay', 'rprop_bounds', 'asgd_averaging'];
+  const picked = names.map((n) => cases.find((c) => c.name === n)!);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-optim-cross-'));
+  const lossOf = (W: torch.Tensor, b: torch.Tensor) => start.X.matmul(W).add(b).tanh().sub(start.Y).pow(2).mean().add(W.abs().sum().mul(0.1));
+  type Opt = { step(): void; zeroGrad(): void; dispose(): void; stateDict(): torch.optim.TorchOptimizerStateDict; loadStateDict(sd: never): void };
+  const make = (c: Case, W: torch.Tensor, b: torch.Tensor): Opt => {
+    const named: Record<string, torch.Tensor> = { W, b };
+    const params = c.groups ? c.groups.map((g) => ({ ...options(g), params: g.params.map((n) => named[n]) })) : [W, b];
+    return new torch.optim[c.optimizer](params as never, options(c.kwargs)) as unknown as Opt;
+  };
+  const run = (opt: Opt, W: torch.Tensor, b: torch.Tensor, n: number) => {
+    for (let i = 0; i < n; i++) torch.tidy(() => { opt.zeroGrad(); lossOf(W, b).backward(); opt.step(); });
+  };
+  const ours6 = new Map<string, torch.Tensor[]>();
+  for (const c of picked) {
+    const W = start.W.clone().requiresGrad_(), b = start.b.clone().requiresGrad_();
+    const opt = make(c, W, b);
+    run(opt, W, b, 3);
+    torch.save({ W, b, optimizer: opt.stateDict() }, path.join(dir, `${c.name}.ours.pt`));
+    run(opt, W, b, 3);
+    ours6.set(c.name, [W, b]);
+    opt.dispose();
+  }
+  torch.save({ W: start.W, b: start.b, X: start.X, Y: start.Y }, path.join(dir, 'start.pt'));
+  const py = pythonJson<Record<string, { continued: number[][]; straight: number[][] }>>(`import torch, json, sys, os, copy
+d, cases = sys.argv[1], json.loads(sys.argv[2])
+s = torch.load(os.path.join(d, 'start.pt')); X, Y = s['X'], s['Y']
+def make(c, W, b):
+    named = {'W': W, 'b': b}
+    params = [dict(g, params=[named[n] for n in g['params']]) for g in c['groups']] if c.get('groups') else [W, b]
+    return getattr(torch.optim, c['optimizer'])(params, **c['kwargs'])
+def run(opt, W, b, n):
+    for _ in range(n):
+        opt.zero_grad(); ((torch.tanh(X @ W + b) - Y).pow(2).mean() + W.abs().sum() * 0.1).backward(); opt.step()
+out = {}
+for c in cases:
+    ours = torch.load(os.path.join(d, c['name'] + '.ours.pt'))
+    W, b = torch.nn.Parameter(ours['W']), torch.nn.Parameter(ours['b'])
+    opt = make(c, W, b); opt.load_state_dict(ours['optimizer']); run(opt, W, b, 3)
+    W2, b2 = torch.nn.Parameter(s['W'].clone()), torch.nn.Parameter(s['b'].clone())
+    opt2 = make(c, W2, b2); run(opt2, W2, b2, 3)
+    torch.save({'W': W2.detach().clone(), 'b': b2.detach().clone(), 'optimizer': copy.deepcopy(opt2.state_dict())}, os.path.join(d, c['name'] + '.python.pt'))
+    run(opt2, W2, b2, 3)
+    out[c['name']] = {'continued': [W.detach().flatten().tolist(), b.detach().flatten().tolist()], 'straight': [W2.detach().flatten().tolist(), b2.detach().flatten().tolist()]}
+print(json.dumps(out))`, dir, JSON.stringify(picked));
+  for (const c of picked) {
+    // ours, continued by PyTorch (NAdam's mu_product and ASGD's eta, mu: PyTorch's load_state_dict casts them to the parameters' float64)
+    const tol = ['nadam_decay', 'asgd_averaging'].includes(c.name) ? 1e-9 : 1e-12;
+    expectFlatClose(`${c.name}: ours continued by PyTorch`, ours6.get(c.name)!, py[c.name].continued, tol);
+    // PyTorch's, continued here
+    const theirs = torch.loadObject(path.join(dir, `${c.name}.python.pt`)) as { W: torch.Tensor; b: torch.Tensor; optimizer: never };
+    const W = theirs.W.requiresGrad_(), b = theirs.b.requiresGrad_();
+    const opt = make(c, W, b);
+    opt.loadStateDict(theirs.optimizer);
+    run(opt, W, b, 3);
+    expectFlatClose(`${c.name}: PyTorch's continued here`, [W, b], py[c.name].straight, 1e-12);
+    opt.dispose();
+    for (const t of [W, b, ...ours6.get(c.name)!]) t.dispose();
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('optimizer.loadStateDict: a state dict that does not fit is a clear error', () => {
+  const W = start.W.clone().requiresGrad_(), b = start.b.clone().requiresGrad_();
+  const opt = new torch.optim.Adam([W, b]);
+  const two = new torch.optim.Adam([{ params: [W] }, { params: [b] }]);
+  expect(() => opt.loadStateDict(two.stateDict() as never)).toThrow('Adam.loadStateDict: loaded state dict has a different number of parameter groups (2; the optimizer has 1)');
+  const one = new torch.optim.Adam([W]);
+  expect(() => opt.loadStateDict(one.stateDict() as never)).toThrow(/Adam.loadStateDict: loaded state dict contains a parameter group that doesn't match the size of optimizer's group \(group 0: 1 parameters saved, 2 here; the optimizers here leave frozen parameters out/);
+  expect(() => opt.loadStateDict({ lr: 0.1 } as never)).toThrow(/Adam.loadStateDict: this is not an optimizer's state dict \(it has neither 'state' and 'param_groups', PyTorch's, nor 'tensors'\)/);
+  expect(() => new torch.optim.RMSprop([W, b]).loadStateDict({ state: new Map([[0, { step: 1 }]]), param_groups: [{ lr: 0.01, params: [0, 1] }] })).toThrow("RMSprop.loadStateDict: missing state tensor '0.0.square_avg'");
+  for (const o of [opt, two, one]) o.dispose();
+  W.dispose();
+  b.dispose();
 });

@@ -5,6 +5,7 @@ import { zerosLike } from '../tensor/creation';
 import { noGrad } from '../tensor/runtime';
 import { tidy, keep } from '../tensor/scope';
 import { Groups, ImplementationFlags, PositionalOr, optimizerOptions, paramGroups, addParamGroup, zeroGradients } from './groups';
+import { TorchOptimizerStateDict, FlatOptimizerStateDict, torchLayout, flatLayout, indexKey } from './state_dict';
 
 export interface AdamOptions {
   lr?: number;
@@ -80,8 +81,21 @@ export class Adam {
     zeroGradients('Adam', this.paramGroups, setToNone);
   }
 
-  /** exp_avg, exp_avg_sq (and max_exp_avg_sq) by '<group>.<index>', steps, and the groups' settings (PyTorch's state_dict). */
-  stateDict(): { tensors: Map<string, Tensor>; steps: Record<string, number>; groups: Required<AdamOptions>[] } {
+  /**
+   * PyTorch's state_dict(): { state: Map(index -> { step, exp_avg, ... }), param_groups: [{ lr, ...,
+   * params: [indices] }] } (PyTorch's names), the live state tensors, not copies. torch.save writes it
+   * as Python's; loadStateDict takes it back, from here or from Python.
+   */
+  stateDict(): TorchOptimizerStateDict {
+    return torchLayout(this.flatStateDict(), this.paramGroups, indexKey);
+  }
+  /** Restores a state dict, PyTorch's layout (stateDict(), or Python's read with torch.loadObject) or the flat one: training continues as if never stopped. */
+  loadStateDict(sd: TorchOptimizerStateDict | FlatOptimizerStateDict): void {
+    this.loadFlatStateDict(flatLayout('Adam', sd, this.paramGroups, indexKey) as Parameters<Adam['loadFlatStateDict']>[0]);
+  }
+
+  /** exp_avg, exp_avg_sq (and max_exp_avg_sq) by '<group>.<index>', steps, and the groups' settings: the flat layout. */
+  flatStateDict(): { tensors: Map<string, Tensor>; steps: Record<string, number>; groups: Required<AdamOptions>[] } {
     const tensors = new Map<string, Tensor>();
     const steps: Record<string, number> = {};
     this.paramGroups.forEach((g, gi) => g.params.forEach((p, i) => {
@@ -95,8 +109,8 @@ export class Adam {
     }));
     return { tensors, steps, groups: this.paramGroups.map(({ params: _p, ...h }) => h) };
   }
-  /** Restores stateDict()'s state (copied) and settings: training continues as if never stopped. */
-  loadStateDict(sd: { tensors: Map<string, Tensor>; steps: Record<string, number>; groups?: Partial<AdamOptions>[] }): void {
+  /** Restores flatStateDict()'s state (copied) and settings. */
+  loadFlatStateDict(sd: { tensors: Map<string, Tensor>; steps: Record<string, number>; groups?: Partial<AdamOptions>[] }): void {
     const copy = (t: Tensor, p: Tensor) => keep(noGrad(() => t.to({ dtype: p.dtype, device: p.device, copy: true })));
     this.paramGroups.forEach((g, gi) => g.params.forEach((p, i) => {
       const k = `${gi}.${i}`;

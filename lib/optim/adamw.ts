@@ -10,6 +10,7 @@ import { tidy, keep } from '../tensor/scope';
 import { native } from '../tensor/native';
 import { _id as id } from '../tensor/tensor';
 import { ImplementationFlags, PositionalOr, optimizerOptions, paramGroups, addParamGroup, zeroGradients } from './groups';
+import { TorchOptimizerStateDict, FlatOptimizerStateDict, torchLayout, flatLayout, StateKey } from './state_dict';
 
 export interface AdamWOptions {
   lr?: number;
@@ -132,8 +133,21 @@ export class AdamW {
     zeroGradients('AdamW', this.paramGroups, setToNone);
   }
 
-  /** Optimizer state by parameter name: tensors (exp_avg / exp_avg_sq) and per-param steps. */
-  stateDict(): { tensors: Map<string, Tensor>; steps: Record<string, number>; groups: Omit<ParamGroup, 'params' | 'names'>[] } {
+  /**
+   * PyTorch's state_dict(): { state: Map(index -> { step, exp_avg, ... }), param_groups: [{ lr, ...,
+   * params: [indices] }] } (PyTorch's names), the live state tensors, not copies. torch.save writes it
+   * as Python's; loadStateDict takes it back, from here or from Python.
+   */
+  stateDict(): TorchOptimizerStateDict {
+    return torchLayout(this.flatStateDict(), this.paramGroups, this.stateKey);
+  }
+  /** Restores a state dict, PyTorch's layout (stateDict(), or Python's read with torch.loadObject) or the flat one: training continues as if never stopped. */
+  loadStateDict(sd: TorchOptimizerStateDict | FlatOptimizerStateDict): void {
+    this.loadFlatStateDict(flatLayout('AdamW', sd, this.paramGroups, this.stateKey) as Parameters<AdamW['loadFlatStateDict']>[0]);
+  }
+
+  /** The flat layout (the Trainer's checkpoints): state tensors (exp_avg / exp_avg_sq) by parameter name (or '<group>.<index>'), per-param steps, settings. */
+  flatStateDict(): { tensors: Map<string, Tensor>; steps: Record<string, number>; groups: Omit<ParamGroup, 'params' | 'names'>[] } {
     const tensors = new Map<string, Tensor>();
     const steps: Record<string, number> = {};
     this.forEachNamed((name, p) => {
@@ -148,7 +162,7 @@ export class AdamW {
     return { tensors, steps, groups };
   }
 
-  loadStateDict(sd: { tensors: Map<string, Tensor>; steps: Record<string, number>; groups?: Partial<ParamGroup>[] }): void {
+  loadFlatStateDict(sd: { tensors: Map<string, Tensor>; steps: Record<string, number>; groups?: Partial<ParamGroup>[] }): void {
     this.forEachNamed((name, p) => {
       if (!(name in sd.steps)) return;
       const m = sd.tensors.get(`${name}.exp_avg`), v = sd.tensors.get(`${name}.exp_avg_sq`);
@@ -171,8 +185,10 @@ export class AdamW {
     });
   }
 
+  /** A parameter's key in the flat layout: its name where the group has names, else '<group>.<index>'. */
+  private readonly stateKey: StateKey = (gi, i) => this.paramGroups[gi].names?.[i] ?? `${gi}.${i}`;
   private forEachNamed(fn: (name: string, p: Tensor) => void): void {
-    this.paramGroups.forEach((g, gi) => g.params.forEach((p, i) => fn(g.names?.[i] ?? `${gi}.${i}`, p)));
+    this.paramGroups.forEach((g, gi) => g.params.forEach((p, i) => fn(this.stateKey(gi, i), p)));
   }
 
   /** Frees the optimizer state. */

@@ -16,6 +16,7 @@ export type { SparseAdamOptions } from './sparse_adam';
 export type { LBFGSOptions } from './lbfgs';
 export type { GradScalerOptions } from './grad_scaler';
 export type { ParamState, OptimizerStateDict } from './optimizer';
+export type { TorchOptimizerStateDict, FlatOptimizerStateDict } from './state_dict';
 export type { SGDOptions } from './sgd';
 export type { AdamOptions } from './adam';
 export type { AdamWOptions, ParamGroup, ParamsOrGroups } from './adamw';

@@ -5,13 +5,14 @@ import { Tensor } from '../tensor/tensor';
 import { noGrad } from '../tensor/runtime';
 import { tidy, keep } from '../tensor/scope';
 import { Groups, paramGroups, addParamGroup, zeroGradients } from './groups';
+import { TorchOptimizerStateDict, torchLayout, flatLayout, indexKey } from './state_dict';
 
 export interface ParamState {
   step: number;
   /** by PyTorch's state names (exp_avg, square_avg, ...); kept past tidy(), freed by dispose() */
   tensors: Record<string, Tensor>;
 }
-/** stateDict(): state tensors by '<group>.<index>.<name>', steps by '<group>.<index>', the groups' settings */
+/** flatStateDict(): state tensors by '<group>.<index>.<name>', steps by '<group>.<index>', the groups' settings */
 export interface OptimizerStateDict<O> {
   tensors: Map<string, Tensor>;
   steps: Record<string, number>;
@@ -62,7 +63,21 @@ export abstract class Optimizer<O extends object> {
     zeroGradients(this.name, this.paramGroups, setToNone);
   }
 
-  stateDict(): OptimizerStateDict<O> & { groups: Partial<O>[] } {
+  /**
+   * PyTorch's state_dict(): { state: Map(index -> { step, exp_avg, ... }), param_groups: [{ lr, ...,
+   * params: [indices] }] } (PyTorch's names), the live state tensors, not copies. torch.save writes it
+   * as Python's; loadStateDict takes it back, from here or from Python.
+   */
+  stateDict(): TorchOptimizerStateDict {
+    return torchLayout(this.flatStateDict(), this.paramGroups, indexKey);
+  }
+  /** Restores a state dict, PyTorch's layout (stateDict(), or Python's read with torch.loadObject) or the flat one: training continues as if never stopped. */
+  loadStateDict(sd: TorchOptimizerStateDict | OptimizerStateDict<O>): void {
+    this.loadFlatStateDict(flatLayout(this.name, sd, this.paramGroups, indexKey) as OptimizerStateDict<O>);
+  }
+
+  /** The flat layout (what the Trainer's checkpoints hold): state tensors by '<group>.<index>.<name>', steps, settings. */
+  flatStateDict(): OptimizerStateDict<O> & { groups: Partial<O>[] } {
     const tensors = new Map<string, Tensor>();
     const steps: Record<string, number> = {};
     this.paramGroups.forEach((g, gi) => g.params.forEach((p, i) => {
@@ -74,8 +89,8 @@ export abstract class Optimizer<O extends object> {
     return { tensors, steps, groups: this.paramGroups.map(({ params: _p, ...settings }) => settings as unknown as Partial<O>) };
   }
 
-  /** Restores stateDict()'s state (copied) and settings: training continues as if never stopped. */
-  loadStateDict(sd: OptimizerStateDict<O>): void {
+  /** Restores flatStateDict()'s state (copied) and settings. */
+  loadFlatStateDict(sd: OptimizerStateDict<O>): void {
     this.paramGroups.forEach((g, gi) => g.params.forEach((p, i) => {
       const k = `${gi}.${i}`;
       if (!(k in sd.steps)) return;

@@ -4,6 +4,7 @@ import { Tensor } from '../tensor/tensor';
 import { noGrad } from '../tensor/runtime';
 import { tidy, keep } from '../tensor/scope';
 import { Groups, ImplementationFlags, PositionalOr, optimizerOptions, paramGroups, addParamGroup, zeroGradients } from './groups';
+import { TorchOptimizerStateDict, FlatOptimizerStateDict, torchLayout, flatLayout, indexKey } from './state_dict';
 
 export interface SGDOptions {
   lr?: number;
@@ -71,8 +72,21 @@ export class SGD {
     zeroGradients('SGD', this.paramGroups, setToNone);
   }
 
-  /** The momentum buffers by '<group>.<index>' and the groups' settings (PyTorch's state_dict). */
-  stateDict(): { tensors: Map<string, Tensor>; groups: Required<SGDOptions>[] } {
+  /**
+   * PyTorch's state_dict(): { state: Map(index -> { step, exp_avg, ... }), param_groups: [{ lr, ...,
+   * params: [indices] }] } (PyTorch's names), the live state tensors, not copies. torch.save writes it
+   * as Python's; loadStateDict takes it back, from here or from Python.
+   */
+  stateDict(): TorchOptimizerStateDict {
+    return torchLayout(this.flatStateDict(), this.paramGroups, indexKey);
+  }
+  /** Restores a state dict, PyTorch's layout (stateDict(), or Python's read with torch.loadObject) or the flat one: training continues as if never stopped. */
+  loadStateDict(sd: TorchOptimizerStateDict | FlatOptimizerStateDict): void {
+    this.loadFlatStateDict(flatLayout('SGD', sd, this.paramGroups, indexKey) as Parameters<SGD['loadFlatStateDict']>[0]);
+  }
+
+  /** The momentum buffers by '<group>.<index>' and the groups' settings: the flat layout. */
+  flatStateDict(): { tensors: Map<string, Tensor>; groups: Required<SGDOptions>[] } {
     const tensors = new Map<string, Tensor>();
     this.paramGroups.forEach((g, gi) => g.params.forEach((p, i) => {
       const b = this.momentumBuffers.get(p);
@@ -80,8 +94,8 @@ export class SGD {
     }));
     return { tensors, groups: this.paramGroups.map(({ params: _p, ...h }) => h) };
   }
-  /** Restores stateDict()'s buffers (copied) and settings: training continues as if never stopped. */
-  loadStateDict(sd: { tensors: Map<string, Tensor>; groups?: Partial<SGDOptions>[] }): void {
+  /** Restores flatStateDict()'s buffers (copied) and settings. */
+  loadFlatStateDict(sd: { tensors: Map<string, Tensor>; groups?: Partial<SGDOptions>[] }): void {
     this.paramGroups.forEach((g, gi) => g.params.forEach((p, i) => {
       const b = sd.tensors.get(`${gi}.${i}.momentum_buffer`);
       if (!b) return;

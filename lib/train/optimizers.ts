@@ -19,8 +19,9 @@ export interface TrainerOptimizer {
   readonly paramGroups: { lr: number | null; params: Tensor[] }[];
   step(): void;
   zeroGrad(): void;
-  stateDict(): { tensors: Map<string, Tensor>; steps?: Record<string, number>; groups: object[] };
-  loadStateDict(sd: { tensors: Map<string, Tensor>; steps: Record<string, number>; groups?: object[] }): void;
+  /** the flat layout: checkpoints keep the tensors in a safetensors file, the rest in JSON */
+  flatStateDict(): { tensors: Map<string, Tensor>; steps?: Record<string, number>; groups: object[] };
+  loadFlatStateDict(sd: { tensors: Map<string, Tensor>; steps: Record<string, number>; groups?: object[] }): void;
   dispose(): void;
 }
 

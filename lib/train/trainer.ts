@@ -744,7 +744,7 @@ export class Trainer {
         this.model.writePretrained(tmp);
       }
       if (!this.args.saveOnlyModel) {
-        const opt = this.optimizer.stateDict();
+        const opt = this.optimizer.flatStateDict();
         saveFile(path.join(tmp, 'optimizer.safetensors'), opt.tensors);
         fs.writeFileSync(path.join(tmp, 'optimizer.json'), JSON.stringify({ optim: this.args.optim, ...this.loraplusRecord(), steps: opt.steps ?? {}, groups: opt.groups }));
         fs.writeFileSync(path.join(tmp, 'scheduler.json'), JSON.stringify(this.scheduler.stateDict()));
@@ -839,7 +839,7 @@ export class Trainer {
     this.loadTrainableWeights(dir);
     const opt = loadFile(path.join(dir, 'optimizer.safetensors'));
     try {
-      this.optimizer.loadStateDict({ tensors: opt.tensors, steps: optJson.steps, groups: optJson.groups });
+      this.optimizer.loadFlatStateDict({ tensors: opt.tensors, steps: optJson.steps, groups: optJson.groups });
     } finally {
       for (const t of opt.tensors.values()) t.dispose();
     }
