@@ -3,6 +3,8 @@
 import * as torch from '../lib';
 import { pythonJson } from './helpers';
 import * as path from 'path';
+import * as fs from 'fs';
+import * as os from 'os';
 import { spawnSync } from 'child_process';
 
 const { nn } = torch;
@@ -770,5 +772,37 @@ print(json.dumps({'norm': norm, 'clipped': clipped, 'value': value, 'w': lin.wei
     l.backward({ retainGraph: true });
     l.backward();
     expect(t.grad!.tolist()).toEqual(want.twice);
+  });
+
+  test('nn.Sequential(OrderedDict([...])) as new nn.Sequential(new Map([...])): layers by name, PyTorch\'s state dict loads into it, same output; a non-module layer is refused', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-seqdict-'));
+    const file = path.join(dir, 'seq.pt');
+    const want = pythonJson<{ keys: string[]; y: number[] }>(`import torch, json
+from collections import OrderedDict
+import torch.nn as nn
+torch.manual_seed(0)
+m = nn.Sequential(OrderedDict([('fc1', nn.Linear(3, 4)), ('act', nn.Tanh()), ('fc2', nn.Linear(4, 2))]))
+torch.save(m.state_dict(), ${JSON.stringify(file)})
+x = torch.arange(6.).reshape(2, 3) / 5
+print(json.dumps({'keys': list(m.state_dict().keys()), 'y': m(x).flatten().tolist()}))`);
+    const m = new nn.Sequential(new Map<string, torch.nn.Module & { forward(x: torch.Tensor): torch.Tensor }>([['fc1', new nn.Linear(3, 4)], ['act', new nn.Tanh()], ['fc2', new nn.Linear(4, 2)]]));
+    expect([...m.stateDict().keys()]).toEqual(want.keys);
+    m.loadStateDict(torch.load(file));
+    const y = torch.tidy(() => m.forward(torch.arange(6).reshape([2, 3]).div(5)).flatten().tolist() as number[]);
+    y.forEach((a, j) => expect(Math.abs(a - want.y[j])).toBeLessThan(1e-6));
+    // the layers by name and by position, as seq.fc1 and seq[0]
+    const fc1 = (m as unknown as { fc1: torch.nn.Linear }).fc1;
+    expect([fc1 === m.get(0), m.get('fc2') === m.get(-1), m.length]).toEqual([true, true, 3]);
+    // a plain object's order is its keys' order, as a Map's
+    expect([...new nn.Sequential({ b: new nn.Linear(2, 2), a: new nn.ReLU() }).stateDict().keys()]).toEqual(['b.weight', 'b.bias']);
+    // LoRA wraps a named layer in the forward path too
+    torch.lora.applyLoRA(m, { r: 2, targetModules: ['fc1'] });
+    expect(m.get(0)).toBe((m as unknown as { fc1: torch.nn.Module }).fc1);
+    expect(m.get(0).constructor.name).toBe('LoRALayer');
+    expect(() => m.get('fc3')).toThrow("nn.Sequential has no layer 'fc3' (it has 'fc1', 'act', 'fc2')");
+    expect(() => new nn.Sequential(new nn.Linear(2, 2), [new nn.ReLU()] as never)).toThrow("Sequential: child '1' is an array, not a module (nn.Module)");
+    expect(() => new nn.ModuleList([new nn.Linear(2, 2), 3 as never])).toThrow("ModuleList: child '1' is a number, not a module (nn.Module)");
+    expect(() => new nn.Sequential(new Map([['a.b', new nn.ReLU()]]))).toThrow(/a name must be non-empty and without '\.'/);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

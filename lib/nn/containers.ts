@@ -5,6 +5,9 @@ import { Module, ModuleList } from './module';
 import { optionsOf, PositionalOr } from '../tensor/options';
 import { requiredByName } from './args';
 
+const isPlainObject = (v: unknown): v is object => !!v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
+const describeValue = (v: unknown): string => v === null ? 'null' : typeof v === 'object' ? `a ${(v as object).constructor?.name ?? 'object'}` : `a ${typeof v}`;
+
 /** A new handle to the same tensor (same autograd identity): a result the caller may dispose. */
 export const sameTensor = (x: Tensor): Tensor => wrap(native.alias(id(x)));
 
@@ -12,12 +15,34 @@ export const sameTensor = (x: Tensor): Tensor => wrap(native.alias(id(x)));
 export type TensorModule = { forward(x: Tensor): Tensor } & Module;
 
 /**
- * Layers applied in order, named '0', '1', ... as PyTorch's nn.Sequential (so state dicts match).
- * Intermediate results are disposed as it goes (autograd keeps what backward needs).
+ * Layers applied in order, named '0', '1', ... as PyTorch's nn.Sequential (so state dicts match),
+ * or by the names of a Map / object given alone (PyTorch's Sequential(OrderedDict([('fc', ...)]))):
+ * then `seq.fc`, `seq.get('fc')` and state-dict names 'fc.weight'. Intermediate results are
+ * disposed as it goes (autograd keeps what backward needs).
  */
 export class Sequential extends ModuleList<TensorModule> {
-  constructor(...layers: TensorModule[]) {
-    super(layers);
+  constructor(...layers: TensorModule[]);
+  constructor(named: Map<string, TensorModule> | Record<string, TensorModule>);
+  constructor(...layers: unknown[]) {
+    const named = layers.length === 1 && !(layers[0] instanceof Module) && (layers[0] instanceof Map || isPlainObject(layers[0]))
+      ? [...(layers[0] instanceof Map ? layers[0] : Object.entries(layers[0] as object))] as [unknown, unknown][]
+      : null;
+    super(named ? [] : layers as TensorModule[]);
+    for (const [name, m] of named ?? []) {
+      if (typeof name !== 'string') throw new Error(`nn.Sequential: the names of its layers must be strings, got ${typeof name}`);
+      checkName('nn.Sequential', this, [], name);
+      if (!(m instanceof Module)) throw new Error(`nn.Sequential: '${name}' is ${describeValue(m)}, not a module`);
+      this.registerModule(name, m);
+      this.items.push(m as TensorModule);
+    }
+  }
+  /** The i-th layer (negative i counts from the end), or the layer by its name (seq.get('fc')). */
+  override get(i: number | string): TensorModule {
+    if (typeof i === 'number') return super.get(i);
+    const children = [...this.namedChildren()];
+    const m = children.find(([n]) => n === i)?.[1];
+    if (!m) throw new Error(`nn.Sequential has no layer '${i}' (it has ${children.map(([n]) => `'${n}'`).join(', ') || 'none'})`);
+    return m as TensorModule;
   }
   override forward(x: Tensor): Tensor {
     let h = x;

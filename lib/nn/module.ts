@@ -141,6 +141,11 @@ export abstract class Module {
     return t;
   }
   registerModule<M extends Module | null>(name: string, m: M): M {
+    // (PyTorch's add_module: "... is not a Module subclass"; unchecked, a Map or array passed for a layer vanished from parameters())
+    if (m !== null && !(m instanceof Module)) {
+      const what = Array.isArray(m) ? 'an array' : typeof m === 'object' ? `a ${(m as object).constructor?.name ?? 'object'}` : `a ${typeof m}`;
+      throw new Error(`${this.constructor.name}: child '${name}' is ${what}, not a module (nn.Module)`);
+    }
     if (!this._moduleNames.includes(name)) this._moduleNames.push(name);
     this.setSlot(name, m);
     return m;
@@ -552,8 +557,10 @@ export class ModuleList<M extends Module = Module> extends Module {
     return this.items[i < 0 ? this.items.length + i : i];
   }
   override replaceModule(name: string, m: Module): void {
+    // (the items by position: '3' is items[3]; a named Sequential's 'fc' is where that layer is)
+    const at = /^\d+$/.test(name) ? Number(name) : this.items.indexOf((this as unknown as Record<string, M>)[name]);
     super.replaceModule(name, m);
-    this.items[Number(name)] = m as M;
+    if (at >= 0) this.items[at] = m as M;
   }
   [Symbol.iterator](): Iterator<M> {
     return this.items[Symbol.iterator]();
