@@ -270,6 +270,18 @@ extern std::atomic<bool> warningsPending;
 void emitPendingWarnings(Napi::Env env);
 void installWarningHandler();
 
+// The commonest surprise of JS: it has no 1.0 literal, so torch.tensor([1, 2]) of whole numbers is
+// int64 (as PyTorch's of the same literals), and a float-only op on it fails; the error says so.
+inline std::string withDtypeHint(std::string msg) {
+  auto has = [&](const char* s) { return msg.find(s) != std::string::npos; };
+  bool integer = has("Long") || has("int64_t") || has("only support floating point") || has("Only Tensors of floating point");
+  bool wantsFloat = has("floating point") || has("not implemented for 'Long'") || has("without overflow") || has("must have the same scalar type");
+  if (integer && wantsFloat) {
+    msg += " (note: a tensor made of whole numbers, torch.tensor([1, 2]), is int64 as PyTorch's; JS writes 1.0 as 1, so give { dtype: 'float32' } or call .float())";
+  }
+  return msg;
+}
+
 // Turns every C++ exception into a JS Error carrying libtorch's message (without its C++
 // backtrace), so that nothing a user passes can take the process down; emits the warnings the
 // call raised (before its error, where it failed).
@@ -285,10 +297,10 @@ Napi::Value guarded(const Napi::CallbackInfo& info) {
     throw;
   } catch (const c10::Error& e) {
     if (warningsPending.load(std::memory_order_relaxed)) emitPendingWarnings(info.Env());
-    throw Napi::Error::New(info.Env(), e.what_without_backtrace());
+    throw Napi::Error::New(info.Env(), withDtypeHint(e.what_without_backtrace()));
   } catch (const std::exception& e) {
     if (warningsPending.load(std::memory_order_relaxed)) emitPendingWarnings(info.Env());
-    throw Napi::Error::New(info.Env(), e.what());
+    throw Napi::Error::New(info.Env(), withDtypeHint(e.what()));
   }
 }
 

@@ -805,4 +805,50 @@ print(json.dumps({'keys': list(m.state_dict().keys()), 'y': m(x).flatten().tolis
     expect(() => new nn.Sequential(new Map([['a.b', new nn.ReLU()]]))).toThrow(/a name must be non-empty and without '\.'/);
     fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  test('PyTorch\'s named tuples read as tuples too (_, predicted = torch.max(out, 1); U, S, Vh = torch.linalg.svd(A); x.sort(1)[1]), against PyTorch', () => {
+    const x = torch.keep(torch.tensor(X)), img = torch.keep(torch.arange(2 * 4 * 3 * 3).reshape([2, 4, 3, 3]).sin());
+    const A = torch.keep(torch.tensor([[4, 1, 2], [1, 3, 0.5], [2, 0.5, 5]]));
+    const pick = <T>(tuple: Iterable<T>, k: number): T => [...tuple][k];
+    expectLikePyTorch(`${SETUP}
+A = torch.tensor([[4, 1, 2], [1, 3, 0.5], [2, 0.5, 5]])
+_, predicted = torch.max(x, 1)
+U, S, Vh = torch.linalg.svd(A)
+Q, R = torch.linalg.qr(A)
+sign, logabsdet = torch.linalg.slogdet(A)
+out, where = F.max_pool2d(img, 2, return_indices=True)
+u, counts = torch.unique(torch.tensor([3, 1, 1, 2, 3, 3]), return_counts=True)`, [
+      ['predicted', () => { const [, predicted] = torch.max(x, 1); return predicted; }],
+      ['x.max(1)[0]', () => x.max(1)[0]], ['x.sort(1, descending=True)[1]', () => x.sort(1, true)[1]], ['x.topk(2)[0]', () => pick(x.topk(2), 0)],
+      ['U @ torch.diag(S) @ Vh', () => { const [U, S, Vh] = torch.linalg.svd(A); return U.matmul(torch.diag(S)).matmul(Vh); }],
+      ['Q.abs()', () => { const [Q] = torch.linalg.qr(A); return Q.abs(); }], ['R.abs()', () => torch.linalg.qr(A)[1].abs()],
+      ['sign', () => torch.linalg.slogdet(A)[0]], ['logabsdet', () => { const [, l] = torch.linalg.slogdet(A); return l; }],
+      ['torch.linalg.eigh(A)[0]', () => torch.linalg.eigh(A)[0]], ['where', () => F.maxPool2dWithIndices(img, 2)[1]], ['out', () => F.maxPool2dWithIndices(img, 2)[0]],
+      ['counts', () => { const [, counts] = torch.unique(torch.tensor([3, 1, 1, 2, 3, 3]), { returnCounts: true }); return counts!; }],
+      ['torch.aminmax(x)[1]', () => x.aminmax()[1]], ['torch.histogram(x, bins=4)[1]', () => x.histogram(4)[1]],
+      ['x.cummax(1)[1]', () => x.cummax(1)[1]], ['x.median(0)[1]', () => x.median(0)[1]], ['x.kthvalue(2, 1)[0]', () => x.kthvalue(2, 1)[0]],
+    ], 1e-5);
+    // the fields stay the named tuple's: by name, as before; length as Python's len()
+    const r = x.max(1);
+    expect([r.length, r.values === r[0], r.indices === r[1], Object.keys(r)]).toEqual([2, true, true, ['values', 'indices']]);
+    // tidy() keeps a returned named tuple's tensors, and torch.save writes it as its fields
+    const kept = torch.tidy(() => x.sort(1));
+    expect([kept.values.isDisposed, kept[1].isDisposed]).toEqual([false, false]);
+    for (const t of [x, img, A, ...kept]) t.dispose();
+  });
+
+  test('a float-only op on a tensor of whole numbers (int64: JS writes 1.0 as 1) says how to get a float tensor', () => {
+    const ints = torch.tensor([[1, 2], [3, 4]]);
+    expect(ints.dtype).toBe('int64');
+    const note = /is int64 as PyTorch's; JS writes 1\.0 as 1, so give \{ dtype: 'float32' \} or call \.float\(\)/;
+    expect(() => ints.mean()).toThrow(note);
+    expect(() => F.softmax(ints, -1)).toThrow(note);
+    expect(() => ints.std()).toThrow(note);
+    expect(() => ints.maskedFill(ints.gt(2), -Infinity)).toThrow(note);
+    expect(() => ints.requiresGrad_()).toThrow(note);
+    // (an error about something else gets no such note)
+    expect(() => ints.matmul(torch.ones([3, 3], { dtype: 'int64' }))).toThrow(/^(?![\s\S]*JS writes 1\.0)/);
+    expect(ints.float().mean().item()).toBe(2.5);
+    ints.dispose();
+  });
 });

@@ -3,6 +3,7 @@
 // from a persistent storage id), one <name>/data/<key> record per storage, <name>/version and
 // <name>/byteorder; records aligned to 64 bytes as PyTorch's writer does. Python's torch.load
 // reads it (weights_only=True too), so does torch.io.loadTorchFile. Written whole or not at all.
+import { isRecord } from '../tensor/named_tuple';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
 import { DType } from '../tensor/dtype';
@@ -146,7 +147,7 @@ function pickleObject(obj: Picklable, tensors: Tensor[]): Buffer {
           v.forEach((x, i) => put(x, `${where}[${i}]`));
           p.appends();
         }
-      } else if (v instanceof Map || Object.getPrototypeOf(v) === Object.prototype) {
+      } else if (v instanceof Map || isRecord(v)) {
         const items = v instanceof Map ? [...v] : Object.entries(v);
         p.emptyDict();
         if (items.length) {

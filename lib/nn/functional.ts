@@ -1,4 +1,5 @@
 // torch.nn.functional: tensor first, PyTorch's argument names in camelCase.
+import { NamedTuple, namedTuple } from '../tensor/named_tuple';
 import { native } from '../tensor/native';
 import { Tensor, _wrap as wrap, _id as id } from '../tensor/tensor';
 import { ones, tensor, emptyLike, zerosLike, arange, rand } from '../tensor/creation';
@@ -347,22 +348,22 @@ export const avgPool2d = (x: Tensor, kernelSize: KernelOr<AvgPoolOptions>, ...op
 export const maxPool3d = (x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, ...opts: MaxPoolArgs) => maxPool(3, x, kernelSize, opts);
 export const avgPool3d = (x: Tensor, kernelSize: KernelOr<AvgPoolOptions>, ...opts: AvgPoolArgs) => avgPool(3, x, kernelSize, opts);
 /** maxPoolNd with returnIndices: { values, indices } (the flat positions maxUnpool takes back). */
-function maxPoolWithIndices(nd: number, x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, args: unknown[]): { values: Tensor; indices: Tensor } {
+function maxPoolWithIndices(nd: number, x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, args: unknown[]): NamedTuple<{ values: Tensor; indices: Tensor }> {
   [kernelSize, args] = kernelFirst(`maxPool${nd}dWithIndices`, kernelSize, args);
   const o = optionsOf<MaxPoolOptions>(`maxPool${nd}dWithIndices`, args, ['stride', 'padding', 'dilation', 'ceilMode']);
   const k = sizes(kernelSize, nd, `maxPool${nd}d kernelSize`);
   const [values, indices] = (native.maxPoolWithIndices(id(x), k, o.stride == null ? k : sizes(o.stride, nd, `maxPool${nd}d stride`),
     sizes(o.padding ?? 0, nd, `maxPool${nd}d padding`), sizes(o.dilation ?? 1, nd, `maxPool${nd}d dilation`), o.ceilMode ?? false, nd) as number[]).map(wrap);
-  return { values, indices };
+  return namedTuple({ values, indices });
 }
 type MaxPoolWithIndicesArgs = [opts?: MaxPoolOptions] | [stride?: Size | null, padding?: Size, dilation?: Size, ceilMode?: boolean];
 export const maxPool1dWithIndices = (x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, ...opts: MaxPoolWithIndicesArgs) => maxPoolWithIndices(1, x, kernelSize, opts);
 export const maxPool2dWithIndices = (x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, ...opts: MaxPoolWithIndicesArgs) => maxPoolWithIndices(2, x, kernelSize, opts);
 export const maxPool3dWithIndices = (x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, ...opts: MaxPoolWithIndicesArgs) => maxPoolWithIndices(3, x, kernelSize, opts);
 /** Adaptive max pooling to outputSize: { values, indices }. */
-function adaptiveMaxPoolWithIndices(nd: number, x: Tensor, outputSize: Size): { values: Tensor; indices: Tensor } {
+function adaptiveMaxPoolWithIndices(nd: number, x: Tensor, outputSize: Size): NamedTuple<{ values: Tensor; indices: Tensor }> {
   const [values, indices] = (native.adaptiveMaxPool(id(x), sizes(outputSize, nd, `adaptiveMaxPool${nd}d outputSize`), nd) as number[]).map(wrap);
-  return { values, indices };
+  return namedTuple({ values, indices });
 }
 /** Adaptive max pooling to outputSize: the values, as F.adaptive_max_pool*d (returnIndices: use the WithIndices form). */
 function adaptiveMaxPool(nd: number, x: Tensor, outputSize: Size, args: unknown[]): Tensor {
@@ -388,7 +389,7 @@ export interface FractionalMaxPoolOptions {
   randomSamples?: Tensor | null;
 }
 // F.fractional_max_pool2d / 3d: max pooling over pseudo-random regions reaching an output size between integer strides.
-function fractionalMaxPool(nd: 2 | 3, x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions): { values: Tensor; indices: Tensor } {
+function fractionalMaxPool(nd: 2 | 3, x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions): NamedTuple<{ values: Tensor; indices: Tensor }> {
   const name = `fractional_max_pool${nd}d`;
   if (opts.outputSize == null && opts.outputRatio == null) throw new Error(`${name} requires specifying either an output_size or an output_ratio`);
   const spatial = x.shape.slice(x.ndim - nd);
@@ -398,7 +399,7 @@ function fractionalMaxPool(nd: 2 | 3, x: Tensor, kernelSize: Size, opts: Fractio
   const samples = opts.randomSamples ?? rand([x.ndim === nd + 1 ? 1 : x.shape[0], x.shape[x.ndim - nd - 1], nd], { dtype: x.dtype, device: x.device });
   const [values, indices] = (native.fractionalMaxPool(id(x), sizes(kernelSize, nd, `${name} kernelSize`), size, id(samples), nd) as number[]).map(wrap);
   if (!opts.randomSamples) samples.dispose();
-  return { values, indices };
+  return namedTuple({ values, indices });
 }
 /** F.fractional_max_pool2d with return_indices: { values, indices }. */
 export const fractionalMaxPool2dWithIndices = takesOptions('fractionalMaxPool2dWithIndices', 2, ['outputSize', 'outputRatio'], (x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions) => fractionalMaxPool(2, x, kernelSize, opts), { extra: ['randomSamples'] });

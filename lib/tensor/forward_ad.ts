@@ -1,6 +1,7 @@
 // torch.autograd.forward_ad: forward-mode automatic differentiation. A dual tensor carries a
 // tangent beside its value; every op propagates it (libtorch's forward formulas), so one pass
 // gives the Jacobian-vector product J·v without a backward.
+import { NamedTuple, namedTuple } from './named_tuple';
 import { native } from './native';
 import { Tensor, _wrap as wrap, _id as id } from './tensor';
 
@@ -38,9 +39,9 @@ export function makeDual(tensor: Tensor, tangent: Tensor, opts: { level?: number
   return wrap(native.makeDual(id(tensor), id(tangent), level));
 }
 /** A dual tensor's value and tangent (null when it has none at this level). */
-export function unpackDual(tensor: Tensor, opts: { level?: number } = {}): { primal: Tensor; tangent: Tensor | null } {
+export function unpackDual(tensor: Tensor, opts: { level?: number } = {}): NamedTuple<{ primal: Tensor; tangent: Tensor | null }> {
   const level = opts.level ?? currentLevel;
-  if (level < 0) return { primal: tensor, tangent: null };
+  if (level < 0) return namedTuple({ primal: tensor, tangent: null });
   const [p, t] = native.unpackDual(id(tensor), level) as number[];
-  return { primal: wrap(p), tangent: t < 0 ? null : wrap(t) };
+  return namedTuple({ primal: wrap(p), tangent: t < 0 ? null : wrap(t) });
 }

@@ -5,6 +5,7 @@
 // How they nest without functorch's levels: a differentiated input that already requires grad is
 // an outer transform's (or the user's) input, so it is used as it is and the derivative keeps its
 // graph; otherwise a fresh leaf is made and the results come back detached.
+import { isRecord, isNamedTuple, namedTuple } from './named_tuple';
 import { Tensor } from './tensor';
 import { tidy } from './scope';
 import { dualLevel, makeDual, unpackDual } from './forward_ad';
@@ -66,7 +67,7 @@ function splitAux(what: string, out: unknown, hasAux: boolean): [unknown, unknow
 function tensorLeaves(v: unknown): Tensor[] {
   if (v instanceof Tensor) return [v];
   if (Array.isArray(v)) return v.flatMap(tensorLeaves);
-  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v).flatMap(tensorLeaves);
+  if (isRecord(v)) return Object.values(v).flatMap(tensorLeaves);
   return [];
 }
 function replaceTensorLeaves(v: unknown, values: Tensor[]): unknown {
@@ -74,7 +75,10 @@ function replaceTensorLeaves(v: unknown, values: Tensor[]): unknown {
   const walk = (x: unknown): unknown => {
     if (x instanceof Tensor) return values[k++];
     if (Array.isArray(x)) return x.map(walk);
-    if (x !== null && typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype) return Object.fromEntries(Object.entries(x).map(([key, y]) => [key, walk(y)]));
+    if (isRecord(x)) {
+      const fields = Object.fromEntries(Object.entries(x).map(([key, y]) => [key, walk(y)]));
+      return isNamedTuple(x) ? namedTuple(fields) : fields;
+    }
     return x;
   };
   return walk(v);

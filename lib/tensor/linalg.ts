@@ -1,4 +1,5 @@
 // torch.linalg: each function is one libtorch call of the same name (batched over leading dims).
+import { NamedTuple, namedTuple } from './named_tuple';
 import { native } from './native';
 import { optionsOf, takesOptions } from './options';
 import { Tensor, _wrap as wrap, _id as id } from './tensor';
@@ -9,9 +10,9 @@ const pair = ([a, b]: number[]): [Tensor, Tensor] => [wrap(a), wrap(b)];
 export const inv = (A: Tensor) => wrap(native.linalgInv(id(A)));
 export const det = (A: Tensor) => wrap(native.linalgDet(id(A)));
 /** sign and log of |det A|, for determinants too large or small to hold. */
-export function slogdet(A: Tensor): { sign: Tensor; logabsdet: Tensor } {
+export function slogdet(A: Tensor): NamedTuple<{ sign: Tensor; logabsdet: Tensor }> {
   const [sign, logabsdet] = pair(native.linalgSlogdet(id(A)));
-  return { sign, logabsdet };
+  return namedTuple({ sign, logabsdet });
 }
 /** X with A X = B. */
 export const solve = (A: Tensor, B: Tensor) => wrap(native.linalgSolve(id(A), id(B)));
@@ -57,29 +58,29 @@ function normIn(x: Tensor, dtype: DType | null | undefined, f: (t: Tensor) => Te
   }
 }
 /** A = Q R; mode 'reduced' (default), 'complete' or 'r' (Q empty). */
-export function qr(A: Tensor, mode: 'reduced' | 'complete' | 'r' | { mode?: 'reduced' | 'complete' | 'r' } = 'reduced'): { Q: Tensor; R: Tensor } {
+export function qr(A: Tensor, mode: 'reduced' | 'complete' | 'r' | { mode?: 'reduced' | 'complete' | 'r' } = 'reduced'): NamedTuple<{ Q: Tensor; R: Tensor }> {
   if (typeof mode === 'object') mode = optionsOf<{ mode?: 'reduced' | 'complete' | 'r' }>('linalg.qr', [mode], ['mode']).mode ?? 'reduced';
   const [Q, R] = pair(native.linalgQr(id(A), mode));
-  return { Q, R };
+  return namedTuple({ Q, R });
 }
 /** Eigenvalues (ascending) and eigenvectors of a symmetric / Hermitian matrix, from its lower (L) or upper (U) triangle. */
-export function eigh(A: Tensor, UPLO: 'L' | 'U' | { UPLO?: 'L' | 'U' } = 'L'): { eigenvalues: Tensor; eigenvectors: Tensor } {
+export function eigh(A: Tensor, UPLO: 'L' | 'U' | { UPLO?: 'L' | 'U' } = 'L'): NamedTuple<{ eigenvalues: Tensor; eigenvectors: Tensor }> {
   if (typeof UPLO === 'object') UPLO = optionsOf<{ UPLO?: 'L' | 'U' }>('linalg.eigh', [UPLO], ['UPLO']).UPLO ?? 'L';
   const [eigenvalues, eigenvectors] = pair(native.linalgEigh(id(A), UPLO));
-  return { eigenvalues, eigenvectors };
+  return namedTuple({ eigenvalues, eigenvectors });
 }
 /** Eigenvalues and eigenvectors of a general square matrix (complex; not sorted). */
-export function eig(A: Tensor): { eigenvalues: Tensor; eigenvectors: Tensor } {
+export function eig(A: Tensor): NamedTuple<{ eigenvalues: Tensor; eigenvectors: Tensor }> {
   const [eigenvalues, eigenvectors] = pair(native.linalgEig(id(A)));
-  return { eigenvalues, eigenvectors };
+  return namedTuple({ eigenvalues, eigenvectors });
 }
 export const eigvals = (A: Tensor) => wrap(native.linalgEigvals(id(A)));
 export const eigvalsh = takesOptions('linalg.eigvalsh', 1, ['UPLO'], (A: Tensor, opts: { UPLO?: 'L' | 'U' } = {}) => wrap(native.linalgEigvalsh(id(A), opts.UPLO ?? 'L')));
 /** A = U diag(S) Vh; fullMatrices (true, as PyTorch) gives square U and Vh. */
-export function svd(A: Tensor, ...args: [opts?: { fullMatrices?: boolean }] | [fullMatrices?: boolean]): { U: Tensor; S: Tensor; Vh: Tensor } {
+export function svd(A: Tensor, ...args: [opts?: { fullMatrices?: boolean }] | [fullMatrices?: boolean]): NamedTuple<{ U: Tensor; S: Tensor; Vh: Tensor }> {
   const opts = optionsOf<{ fullMatrices?: boolean }>('linalg.svd', args, ['fullMatrices']);
   const [U, S, Vh] = (native.linalgSvd(id(A), opts.fullMatrices ?? true) as number[]).map(wrap);
-  return { U, S, Vh };
+  return namedTuple({ U, S, Vh });
 }
 export const svdvals = (A: Tensor) => wrap(native.linalgSvdvals(id(A)));
 /**
@@ -100,36 +101,36 @@ export const norm = takesOptions('linalg.norm', 1, ['ord', 'dim', 'keepdim', 'dt
 /** The condition number of A in the p-norm (2: the ratio of the extreme singular values). */
 export const cond = takesOptions('linalg.cond', 1, ['p'], (A: Tensor, opts: { p?: number | 'fro' | 'nuc' | null } = {}) => wrap(native.linalgCond(id(A), opts.p ?? null)));
 /** A = P L U (pivot: partial pivoting, as LAPACK's getrf). */
-export const lu = takesOptions('linalg.lu', 1, [], function lu(A: Tensor, opts: { pivot?: boolean } = {}): { P: Tensor; L: Tensor; U: Tensor } {
+export const lu = takesOptions('linalg.lu', 1, [], function lu(A: Tensor, opts: { pivot?: boolean } = {}): NamedTuple<{ P: Tensor; L: Tensor; U: Tensor }> {
   const [P, L, U] = (native.linalgLu(id(A), opts.pivot ?? true) as number[]).map(wrap);
-  return { P, L, U };
+  return namedTuple({ P, L, U });
 }, { extra: ['pivot'] });
 /** LU and the pivots in LAPACK's compact form (for luSolve). */
-export const luFactor = takesOptions('linalg.luFactor', 1, [], function luFactor(A: Tensor, opts: { pivot?: boolean } = {}): { LU: Tensor; pivots: Tensor } {
+export const luFactor = takesOptions('linalg.luFactor', 1, [], function luFactor(A: Tensor, opts: { pivot?: boolean } = {}): NamedTuple<{ LU: Tensor; pivots: Tensor }> {
   const [LU, pivots] = pair(native.linalgLuFactor(id(A), opts.pivot ?? true));
-  return { LU, pivots };
+  return namedTuple({ LU, pivots });
 }, { extra: ['pivot'] });
 /** luFactor that reports singular matrices in info (> 0) instead of throwing. */
-export const luFactorEx = takesOptions('linalg.luFactorEx', 1, [], function luFactorEx(A: Tensor, opts: { pivot?: boolean } = {}): { LU: Tensor; pivots: Tensor; info: Tensor } {
+export const luFactorEx = takesOptions('linalg.luFactorEx', 1, [], function luFactorEx(A: Tensor, opts: { pivot?: boolean } = {}): NamedTuple<{ LU: Tensor; pivots: Tensor; info: Tensor }> {
   const [LU, pivots, info] = (native.linalgLuFactorEx(id(A), opts.pivot ?? true) as number[]).map(wrap);
-  return { LU, pivots, info };
+  return namedTuple({ LU, pivots, info });
 }, { extra: ['pivot'] });
 /** solve that reports singular matrices in info (> 0) instead of throwing (left: false for X A = B). */
-export const solveEx = takesOptions('linalg.solveEx', 2, [], function solveEx(A: Tensor, B: Tensor, opts: { left?: boolean } = {}): { result: Tensor; info: Tensor } {
+export const solveEx = takesOptions('linalg.solveEx', 2, [], function solveEx(A: Tensor, B: Tensor, opts: { left?: boolean } = {}): NamedTuple<{ result: Tensor; info: Tensor }> {
   const [result, info] = pair(native.linalgSolveEx(id(A), id(B), opts.left ?? true));
-  return { result, info };
+  return namedTuple({ result, info });
 }, { extra: ['left'] });
 /** The LDLᴴ factorization of a symmetric (hermitian: Hermitian) indefinite matrix, as LAPACK's sytrf. */
-export const ldlFactor = takesOptions('linalg.ldlFactor', 1, [], function ldlFactor(A: Tensor, opts: { hermitian?: boolean } = {}): { LD: Tensor; pivots: Tensor } {
+export const ldlFactor = takesOptions('linalg.ldlFactor', 1, [], function ldlFactor(A: Tensor, opts: { hermitian?: boolean } = {}): NamedTuple<{ LD: Tensor; pivots: Tensor }> {
   const { LD, pivots, info } = ldlFactorEx(A, opts);
   const bad = info.ne(0).any().item() as boolean;
   info.dispose();
   if (bad) throw new Error('torch.linalg.ldl_factor: the factorization could not be completed because the input is not symmetric-factorizable (info != 0)');
-  return { LD, pivots };
+  return namedTuple({ LD, pivots });
 }, { extra: ['hermitian'] });
-export const ldlFactorEx = takesOptions('linalg.ldlFactorEx', 1, [], function ldlFactorEx(A: Tensor, opts: { hermitian?: boolean } = {}): { LD: Tensor; pivots: Tensor; info: Tensor } {
+export const ldlFactorEx = takesOptions('linalg.ldlFactorEx', 1, [], function ldlFactorEx(A: Tensor, opts: { hermitian?: boolean } = {}): NamedTuple<{ LD: Tensor; pivots: Tensor; info: Tensor }> {
   const [LD, pivots, info] = (native.linalgLdlFactorEx(id(A), opts.hermitian ?? false) as number[]).map(wrap);
-  return { LD, pivots, info };
+  return namedTuple({ LD, pivots, info });
 }, { extra: ['hermitian'] });
 /** X with A X = B from ldlFactor(A). */
 export const ldlSolve = takesOptions('linalg.ldlSolve', 3, [], (LD: Tensor, pivots: Tensor, B: Tensor, opts: { hermitian?: boolean } = {}) => wrap(native.linalgLdlSolve(id(LD), id(pivots), id(B), opts.hermitian ?? false)), { extra: ['hermitian'] });
@@ -139,14 +140,14 @@ export const vecdot = takesOptions('linalg.vecdot', 2, [], (x: Tensor, y: Tensor
 export const luSolve = takesOptions('linalg.luSolve', 3, [], (LU: Tensor, pivots: Tensor, B: Tensor, opts: { left?: boolean; adjoint?: boolean } = {}) =>
   wrap(native.linalgLuSolve(id(LU), id(pivots), id(B), opts.left ?? true, opts.adjoint ?? false)), { extra: ['left', 'adjoint'] });
 /** cholesky without throwing: info > 0 where the matrix was not positive-definite (its leading minor's order). */
-export const choleskyEx = takesOptions('linalg.choleskyEx', 1, [], function choleskyEx(A: Tensor, opts: { upper?: boolean } = {}): { L: Tensor; info: Tensor } {
+export const choleskyEx = takesOptions('linalg.choleskyEx', 1, [], function choleskyEx(A: Tensor, opts: { upper?: boolean } = {}): NamedTuple<{ L: Tensor; info: Tensor }> {
   const [L, info] = pair(native.linalgCholeskyEx(id(A), opts.upper ?? false));
-  return { L, info };
+  return namedTuple({ L, info });
 }, { extra: ['upper'] });
 /** inv without throwing: info > 0 where the matrix was singular. */
-export function invEx(A: Tensor): { inverse: Tensor; info: Tensor } {
+export function invEx(A: Tensor): NamedTuple<{ inverse: Tensor; info: Tensor }> {
   const [inverse, info] = pair(native.linalgInvEx(id(A)));
-  return { inverse, info };
+  return namedTuple({ inverse, info });
 }
 /** A chain of matrix products, multiplied in the cheapest order. */
 export const multiDot = (tensors: Tensor[]) => wrap(native.linalgMultiDot(tensors.map(id)));

@@ -1,6 +1,7 @@
 // torch.svd_lowrank and torch.pca_lowrank: randomized low-rank SVD (Halko, Martinsson and Tropp,
 // 2009), PyTorch's algorithm step by step (torch/_lowrank.py) with the same random draw, so a
 // seeded call gives PyTorch's factors. Dense tensors, batched over leading dims, differentiable.
+import { NamedTuple, namedTuple } from './named_tuple';
 import { Tensor } from './tensor';
 import { tidy } from './scope';
 import { randn } from './creation';
@@ -37,7 +38,7 @@ export function getApproximateBasis(A: Tensor, q: number, niter = 2, M?: Tensor 
  * slightly above the rank wanted; at most min(m, n)), niter power iterations (default 2); with M, of A - M.
  * Random: seed the generator for repeatable factors.
  */
-export function svdLowrank(A: Tensor, opts: { q?: number | null; niter?: number | null; M?: Tensor | null } = {}): { U: Tensor; S: Tensor; V: Tensor } {
+export function svdLowrank(A: Tensor, opts: { q?: number | null; niter?: number | null; M?: Tensor | null } = {}): NamedTuple<{ U: Tensor; S: Tensor; V: Tensor }> {
   if (A.dim() < 2) throw new Error(`svdLowrank: A must be a matrix (or a batch of them), got shape [${A.shape}]`);
   const q = opts.q ?? 6, niter = opts.niter ?? 2, M = opts.M ?? null;
   const [m, n] = A.shape.slice(-2);
@@ -51,12 +52,12 @@ export function svdLowrank(A: Tensor, opts: { q?: number | null; niter?: number 
       const Q = getApproximateBasis(At, q, niter, Mt), Qc = Q.conj();
       const Bt = M ? A.matmul(Qc).sub(M.matmul(Qc)) : A.matmul(Qc);
       const { U, S, Vh } = linalg.svd(Bt, { fullMatrices: false });
-      return { U, S, V: Q.matmul(mT(Vh).conj()) };
+      return namedTuple({ U, S, V: Q.matmul(mT(Vh).conj()) });
     }
     const Q = getApproximateBasis(A, q, niter, M), Qc = Q.conj();
     const B = Mt ? At.matmul(Qc).sub(Mt.matmul(Qc)) : At.matmul(Qc);
     const { U, S, Vh } = linalg.svd(mT(B), { fullMatrices: false });
-    return { U: Q.matmul(U), S, V: mT(Vh).conj() };
+    return namedTuple({ U: Q.matmul(U), S, V: mT(Vh).conj() });
   });
 }
 
@@ -65,7 +66,7 @@ export function svdLowrank(A: Tensor, opts: { q?: number | null; niter?: number 
  * the columns, unless center is false): V's columns are the directions, S²/(m-1) the variances.
  * q: default min(6, m, n).
  */
-export function pcaLowrank(A: Tensor, opts: { q?: number | null; center?: boolean; niter?: number } = {}): { U: Tensor; S: Tensor; V: Tensor } {
+export function pcaLowrank(A: Tensor, opts: { q?: number | null; center?: boolean; niter?: number } = {}): NamedTuple<{ U: Tensor; S: Tensor; V: Tensor }> {
   if (A.dim() < 2) throw new Error(`pcaLowrank: A must be a matrix (or a batch of them), got shape [${A.shape}]`);
   const [m, n] = A.shape.slice(-2);
   const q = opts.q ?? Math.min(6, m, n), niter = opts.niter ?? 2;

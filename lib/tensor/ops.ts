@@ -1,4 +1,5 @@
 // Free functions over tensors (torch.cat, torch.where, ...), for code that reads like PyTorch.
+import { NamedTuple, namedTuple } from './named_tuple';
 import { native } from './native';
 import { optionsOf, keywordOptions, takesOptions, isOptionsObject } from './options';
 import { Tensor, TensorLike, _wrap as wrap, _id as id } from './tensor';
@@ -189,7 +190,7 @@ export const choleskyInverse = (L: Tensor, upper = false) => wrap(native.cholesk
 /** torch.cholesky_solve(B, L, upper): X with (L Lᵀ) X = B, from the Cholesky factor L. */
 export const choleskySolve = (B: Tensor, L: Tensor, upper = false) => wrap(native.choleskySolve(id(B), id(L), upper));
 /** torch.geqrf: A's QR in LAPACK's Householder form: `a` holds R above the diagonal and the reflectors below, `tau` their scales. */
-export const geqrf = (A: Tensor): { a: Tensor; tau: Tensor } => A.geqrf();
+export const geqrf = (A: Tensor): NamedTuple<{ a: Tensor; tau: Tensor }> => A.geqrf();
 /** torch.ormqr: C multiplied by the Q of geqrf's (a, tau) without forming it: Q C (left) or C Q, Qᵀ with transpose. */
 export const ormqr = (a: Tensor, tau: Tensor, C: Tensor, left = true, transpose = false) => wrap(native.ormqr(id(a), id(tau), id(C), left, transpose));
 /** torch.orgqr: the Q of geqrf's (a, tau), formed (torch.linalg.householder_product). */
@@ -273,11 +274,11 @@ export function cumulativeTrapezoid(y: Tensor, ...args: TrapezoidArgs): Tensor {
 /** torch.trapz: the older name of trapezoid. */
 export const trapz = trapezoid;
 /** torch.histogramdd: a histogram over the last dim's D coordinates: bins per dim (a number for all). */
-export const histogramdd = takesOptions('histogramdd', 2, [], function histogramdd(x: Tensor, bins: number | number[], opts: { range?: number[]; weight?: Tensor | null; density?: boolean } = {}): { hist: Tensor; binEdges: Tensor[] } {
+export const histogramdd = takesOptions('histogramdd', 2, [], function histogramdd(x: Tensor, bins: number | number[], opts: { range?: number[]; weight?: Tensor | null; density?: boolean } = {}): NamedTuple<{ hist: Tensor; binEdges: Tensor[] }> {
   const d = x.shape[x.ndim - 1];
   const b = Array.isArray(bins) ? bins : new Array(d).fill(bins);
   const [h, ...edges] = (native.histogramdd(id(x), b, opts.range ?? null, opts.weight ? id(opts.weight) : -1, opts.density ?? false) as number[]).map(wrap);
-  return { hist: h, binEdges: edges };
+  return namedTuple({ hist: h, binEdges: edges });
 }, { extra: ['range', 'weight', 'density'] });
 /** torch.index_reduce (functional form of Tensor.indexReduce). */
 export const indexReduce = (x: Tensor, dim: number, index: Tensor, source: Tensor, reduce: 'prod' | 'mean' | 'amax' | 'amin', opts: { includeSelf?: boolean } = {}) => x.indexReduce(dim, index, source, reduce, opts);

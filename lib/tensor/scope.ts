@@ -2,6 +2,7 @@
 // disposed by hand, or owned by a tidy() scope that frees it when the scope ends, or kept
 // (parameters, optimizer state) and disposed by its owner. A FinalizationRegistry is only a
 // safety net, and only for tensors made outside any scope: the hot path inside tidy() skips it.
+import { isRecord } from './named_tuple';
 import { native } from './native';
 
 export interface Handle {
@@ -121,7 +122,7 @@ function collect(result: unknown, out: Set<Handle>, level = 0): void {
   }
   if (Array.isArray(result)) {
     for (const r of result) collect(r, out, level + 1);
-  } else if (Object.getPrototypeOf(result) === Object.prototype) {
+  } else if (isRecord(result)) {
     for (const r of Object.values(result as object)) collect(r, out, level + 1);
   }
 }

@@ -1,5 +1,6 @@
 // The Tensor class: a JS object holding one handle into the native tensor table.
 // Methods are PyTorch's, in camelCase; each is one crossing into libtorch.
+import { NamedTuple, namedTuple } from './named_tuple';
 import { native } from './native';
 import { DType, Device, MemoryFormat, dtypeCode, dtypeName, isDtype, deviceCode, deviceName, isFloatingDtype, isComplexDtype, memoryFormatCode } from './dtype';
 import { optionsOf, keywordOptions, PositionalOr } from './options';
@@ -91,10 +92,8 @@ function dimList(d: Dims): number[] {
   return typeof d === 'number' ? [d] : d;
 }
 
-export interface ValuesIndices {
-  values: Tensor;
-  indices: Tensor;
-}
+/** (values, indices) as PyTorch's named tuple: `const { values, indices } = x.max(1)` or `const [v, i] = x.max(1)`. */
+export type ValuesIndices = NamedTuple<{ values: Tensor; indices: Tensor }>;
 
 /** A Python slice start:stop:step for index(); null bounds are omitted ones. */
 export interface SliceIndex {
@@ -812,7 +811,7 @@ export class Tensor {
     if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('max', dim, keepdim));
     if (dim == null) return wrap(native.maxAll(id(this)));
     const [v, i] = native.maxDim(id(this), dim, keepdim ?? false);
-    return { values: wrap(v), indices: wrap(i) };
+    return namedTuple({ values: wrap(v), indices: wrap(i) });
   }
   min(): Tensor;
   /** the elementwise minimum with other (torch.min(a, b)) */
@@ -823,7 +822,7 @@ export class Tensor {
     if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('min', dim, keepdim));
     if (dim == null) return wrap(native.minAll(id(this)));
     const [v, i] = native.minDim(id(this), dim, keepdim ?? false);
-    return { values: wrap(v), indices: wrap(i) };
+    return namedTuple({ values: wrap(v), indices: wrap(i) });
   }
   argmax(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): Tensor {
     if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('argmax', dim, keepdim));
@@ -879,11 +878,11 @@ export class Tensor {
   logcumsumexp(dim: number | { dim: number }): Tensor { return wrap(native.logcumsumexp(id(this), dimOf('logcumsumexp', dim))); }
   cummax(dim: number | { dim: number }): ValuesIndices {
     const [v, i] = native.cummax(id(this), dimOf('cummax', dim));
-    return { values: wrap(v), indices: wrap(i) };
+    return namedTuple({ values: wrap(v), indices: wrap(i) });
   }
   cummin(dim: number | { dim: number }): ValuesIndices {
     const [v, i] = native.cummin(id(this), dimOf('cummin', dim));
-    return { values: wrap(v), indices: wrap(i) };
+    return namedTuple({ values: wrap(v), indices: wrap(i) });
   }
   /** Largest values over dims (all when omitted), without indices. */
   amax(dim?: Dims | null | DimKeywords<Dims>, keepdim?: Keepdim): Tensor {
@@ -901,13 +900,13 @@ export class Tensor {
     if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('median', dim, keepdim));
     if (dim == null) return wrap(native.medianAll(id(this)));
     const [v, i] = native.medianDim(id(this), dim, keepdim ?? false);
-    return { values: wrap(v), indices: wrap(i) };
+    return namedTuple({ values: wrap(v), indices: wrap(i) });
   }
   /** The k-th smallest value (k from 1) along dim. */
   kthvalue(k: number, dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): ValuesIndices {
     if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('kthvalue', dim, keepdim));
     const [v, i] = native.kthvalue(id(this), k, dim ?? -1, keepdim ?? false);
-    return { values: wrap(v), indices: wrap(i) };
+    return namedTuple({ values: wrap(v), indices: wrap(i) });
   }
   countNonzero(dim?: Dims | null | { dim?: Dims | null }): Tensor {
     if (isKeywords(dim)) ({ dim } = named<{ dim?: Dims }>('countNonzero', [dim], ['dim']));
@@ -1139,13 +1138,13 @@ export class Tensor {
       : native.repeatInterleaveTensor(id(this), id(repeats), dim ?? null));
   }
   /** torch.unique: sorted distinct values, with the inverse indices and the counts when asked; with dim, distinct slices. */
-  unique(...args: [opts?: { sorted?: boolean; returnInverse?: boolean; returnCounts?: boolean; dim?: number | null }] | [sorted?: boolean, returnInverse?: boolean, returnCounts?: boolean, dim?: number | null]): { values: Tensor; inverse?: Tensor; counts?: Tensor } {
+  unique(...args: [opts?: { sorted?: boolean; returnInverse?: boolean; returnCounts?: boolean; dim?: number | null }] | [sorted?: boolean, returnInverse?: boolean, returnCounts?: boolean, dim?: number | null]): NamedTuple<{ values: Tensor; inverse?: Tensor; counts?: Tensor }> {
     const opts = optionsOf<{ sorted?: boolean; returnInverse?: boolean; returnCounts?: boolean; dim?: number | null }>('unique', args, ['sorted', 'returnInverse', 'returnCounts', 'dim']);
     const [v, inv, cnt] = wrapAll(native.unique(id(this), opts.sorted ?? true, opts.returnInverse ?? false, opts.returnCounts ?? false, opts.dim ?? null));
     return uniqueResult(v, inv, cnt, opts);
   }
   /** Drops consecutive repeats (as Unix uniq). */
-  uniqueConsecutive(...args: [opts?: { returnInverse?: boolean; returnCounts?: boolean; dim?: number | null }] | [returnInverse?: boolean, returnCounts?: boolean, dim?: number | null]): { values: Tensor; inverse?: Tensor; counts?: Tensor } {
+  uniqueConsecutive(...args: [opts?: { returnInverse?: boolean; returnCounts?: boolean; dim?: number | null }] | [returnInverse?: boolean, returnCounts?: boolean, dim?: number | null]): NamedTuple<{ values: Tensor; inverse?: Tensor; counts?: Tensor }> {
     const opts = optionsOf<{ returnInverse?: boolean; returnCounts?: boolean; dim?: number | null }>('uniqueConsecutive', args, ['returnInverse', 'returnCounts', 'dim']);
     const [v, inv, cnt] = wrapAll(native.uniqueConsecutive(id(this), opts.returnInverse ?? false, opts.returnCounts ?? false, opts.dim ?? null));
     return uniqueResult(v, inv, cnt, opts);
@@ -1170,14 +1169,14 @@ export class Tensor {
       ({ k, dim, largest, sorted } = o as { k: number; dim?: number; largest?: boolean; sorted?: boolean });
     } else if (args.some(isKeywords)) ({ dim, largest, sorted } = named<{ dim?: number; largest?: boolean; sorted?: boolean }>('topk', args, ['dim', 'largest', 'sorted']));
     const [v, i] = native.topk(id(this), k, dim ?? -1, largest ?? true, sorted ?? true);
-    return { values: wrap(v), indices: wrap(i) };
+    return namedTuple({ values: wrap(v), indices: wrap(i) });
   }
   /** Sorted along dim (the last by default); stable keeps equal values in their order (by name: sort({ stable: true })). */
   sort(dim?: number | { dim?: number; descending?: boolean; stable?: boolean }, descending?: boolean | { descending?: boolean; stable?: boolean }): ValuesIndices {
     let stable: boolean | undefined;
     if (isKeywords(dim) || isKeywords(descending)) ({ dim, descending, stable } = named<{ dim?: number; descending?: boolean; stable?: boolean }>('sort', [dim, descending], ['dim', 'descending'], ['stable']));
     const [v, i] = stable == null ? native.sort(id(this), dim ?? -1, descending ?? false) : native.sort(id(this), dim ?? -1, descending ?? false, stable);
-    return { values: wrap(v), indices: wrap(i) };
+    return namedTuple({ values: wrap(v), indices: wrap(i) });
   }
   argsort(dim?: number | { dim?: number; descending?: boolean }, descending?: boolean | { descending?: boolean }): Tensor {
     if (isKeywords(dim) || isKeywords(descending)) ({ dim, descending } = named<{ dim?: number; descending?: boolean }>('argsort', [dim, descending], ['dim', 'descending']));
@@ -1254,18 +1253,18 @@ export class Tensor {
     if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('nanmedian', dim, keepdim));
     if (dim == null) return wrap(native.nanmedianAll(id(this)));
     const [v, i] = native.nanmedianDim(id(this), dim, keepdim ?? false);
-    return { values: wrap(v), indices: wrap(i) };
+    return namedTuple({ values: wrap(v), indices: wrap(i) });
   }
   /** The most frequent value along dim (the smallest of ties) and an index of it. */
   mode(dim?: number | null | DimKeywords<number>, keepdim?: Keepdim): ValuesIndices {
     if (isKeywords(dim) || isKeywords(keepdim)) ({ dim, keepdim } = dimKeywords<number>('mode', dim, keepdim));
     const [v, i] = native.mode(id(this), dim ?? -1, keepdim ?? false);
-    return { values: wrap(v), indices: wrap(i) };
+    return namedTuple({ values: wrap(v), indices: wrap(i) });
   }
-  aminmax(opts: { dim?: number; keepdim?: boolean } = {}): { min: Tensor; max: Tensor } {
+  aminmax(opts: { dim?: number; keepdim?: boolean } = {}): NamedTuple<{ min: Tensor; max: Tensor }> {
     opts = keywordOptions('aminmax', opts, ['dim', 'keepdim']);
     const [min, max] = native.aminmax(id(this), opts.dim ?? null, opts.keepdim ?? false);
-    return { min: wrap(min), max: wrap(max) };
+    return namedTuple({ min: wrap(min), max: wrap(max) });
   }
   /** [std, mean] in one pass (torch.std_mean); correction 1 by default */
   stdMean(dim?: Dims | boolean | null, ...args: VarianceArgs): [Tensor, Tensor] {
@@ -1303,12 +1302,12 @@ export class Tensor {
     return wrap(native.diff(id(this), opts.n ?? 1, opts.dim ?? -1, opts.prepend ? id(opts.prepend) : -1, opts.append ? id(opts.append) : -1));
   }
   /** Counts in `bins` equal bins over range (default: the data's min and max), optionally weighted or as a density. */
-  histogram(bins: number | { bins?: number; range?: [number, number]; weight?: Tensor | null; density?: boolean } = 100, opts: { range?: [number, number]; weight?: Tensor | null; density?: boolean } = {}): { hist: Tensor; binEdges: Tensor } {
+  histogram(bins: number | { bins?: number; range?: [number, number]; weight?: Tensor | null; density?: boolean } = 100, opts: { range?: [number, number]; weight?: Tensor | null; density?: boolean } = {}): NamedTuple<{ hist: Tensor; binEdges: Tensor }> {
     // (bins too by name, as Python's torch.histogram(x, bins=4, range=(0, 1)); 100 when not given, as PyTorch's default)
     if (isKeywords(bins)) ({ bins = 100, ...opts } = named<{ bins?: number }>('histogram', [bins], ['bins'], ['range', 'weight', 'density']));
     opts = keywordOptions('histogram', opts, ['range', 'weight', 'density']);
     const [h, e] = native.histogram(id(this), bins, opts.range ?? null, opts.weight ? id(opts.weight) : -1, opts.density ?? false);
-    return { hist: wrap(h), binEdges: wrap(e) };
+    return namedTuple({ hist: wrap(h), binEdges: wrap(e) });
   }
   /** Covariance of the rows (variables) over the columns (observations). */
   cov(opts: { correction?: number; fweights?: Tensor | null; aweights?: Tensor | null } = {}): Tensor {
@@ -1500,9 +1499,9 @@ export class Tensor {
   /** The p-norm of this - other. */
   dist(other: Tensor, p = 2): Tensor { return wrap(native.dist(id(this), id(other), p)); }
   /** mantissa · 2^exponent = this, mantissa in (-1, -0.5] ∪ [0.5, 1). */
-  frexp(): { mantissa: Tensor; exponent: Tensor } {
+  frexp(): NamedTuple<{ mantissa: Tensor; exponent: Tensor }> {
     const [mantissa, exponent] = (native.frexp(id(this)) as number[]).map(wrap);
-    return { mantissa, exponent };
+    return namedTuple({ mantissa, exponent });
   }
   /** Sums this tensor down to a shape it broadcasts from (sum_to_size). */
   sumToSize(shape: Shape): Tensor { return wrap(native.sumToSize(id(this), shape)); }
@@ -1764,22 +1763,22 @@ export class Tensor {
   inverse(): Tensor { return wrap(native.linalgInv(id(this))); }
   matrixExp(): Tensor { return wrap(native.linalgMatrixExp(id(this))); }
   matrixPower(n: number): Tensor { return wrap(native.linalgMatrixPower(id(this), n)); }
-  slogdet(): { sign: Tensor; logabsdet: Tensor } {
+  slogdet(): NamedTuple<{ sign: Tensor; logabsdet: Tensor }> {
     const [sign, logabsdet] = (native.linalgSlogdet(id(this)) as number[]).map(wrap);
-    return { sign, logabsdet };
+    return namedTuple({ sign, logabsdet });
   }
   pinverse(rcond = 1e-15): Tensor { return wrap(native.linalgPinv(id(this), rcond, false)); }
   /** Tensor.svd (torch.svd): V itself, not Vᴴ; reduced factors unless some is false. */
-  svd(some = true): { U: Tensor; S: Tensor; V: Tensor } {
+  svd(some = true): NamedTuple<{ U: Tensor; S: Tensor; V: Tensor }> {
     const [U, S, Vh] = (native.linalgSvd(id(this), !some) as number[]).map(wrap);
     const V = Vh.mH;
     Vh.dispose();
-    return { U, S, V };
+    return namedTuple({ U, S, V });
   }
   /** Tensor.qr (torch.qr): reduced unless some is false. */
-  qr(some = true): { Q: Tensor; R: Tensor } {
+  qr(some = true): NamedTuple<{ Q: Tensor; R: Tensor }> {
     const [Q, R] = (native.linalgQr(id(this), some ? 'reduced' : 'complete') as number[]).map(wrap);
-    return { Q, R };
+    return namedTuple({ Q, R });
   }
   /** Tensor.cholesky (torch.cholesky): the lower factor, or the upper one. */
   cholesky(upper = false): Tensor { return wrap(native.linalgCholesky(id(this), upper)); }
@@ -1791,7 +1790,7 @@ export class Tensor {
   /** torch.cholesky_inverse(this): A's inverse from its Cholesky factor (this is L, or U with upper). */
   choleskyInverse(upper = false): Tensor { return wrap(native.choleskyInverse(id(this), upper)); }
   /** torch.lu(this): the packed LU factorization and its pivots; getInfos adds info (> 0: singular) instead of failing. */
-  lu(...args: [opts?: { pivot?: boolean; getInfos?: boolean }] | [pivot?: boolean, getInfos?: boolean]): { LU: Tensor; pivots: Tensor; infos?: Tensor } {
+  lu(...args: [opts?: { pivot?: boolean; getInfos?: boolean }] | [pivot?: boolean, getInfos?: boolean]): NamedTuple<{ LU: Tensor; pivots: Tensor; infos?: Tensor }> {
     return luOf(this, optionsOf('lu', args, ['pivot', 'getInfos']));
   }
   /** torch.lu_solve(this, LU, pivots): X with A X = this, from A's lu(). */
@@ -1800,16 +1799,16 @@ export class Tensor {
    * torch.triangular_solve(this, A): X with A X = this for a triangular A (upper unless upper is
    * false; transpose: Aᵀ X = this); cloned_coefficient is a copy of A, as PyTorch returns.
    */
-  triangularSolve(A: Tensor, upper = true, transpose = false, unitriangular = false): { solution: Tensor; clonedCoefficient: Tensor } {
+  triangularSolve(A: Tensor, upper = true, transpose = false, unitriangular = false): NamedTuple<{ solution: Tensor; clonedCoefficient: Tensor }> {
     const coefficient = transpose ? A.mT : A;
     const solution = wrap(native.linalgSolveTriangular(id(coefficient), id(this), upper !== transpose, true, unitriangular));
     if (transpose) coefficient.dispose();
-    return { solution, clonedCoefficient: A.clone() };
+    return namedTuple({ solution, clonedCoefficient: A.clone() });
   }
   /** torch.geqrf(this): QR in LAPACK's Householder form (see torch.geqrf). */
-  geqrf(): { a: Tensor; tau: Tensor } {
+  geqrf(): NamedTuple<{ a: Tensor; tau: Tensor }> {
     const [a, tau] = wrapAll(native.geqrf(id(this)));
-    return { a, tau };
+    return namedTuple({ a, tau });
   }
   /** torch.ormqr(this, tau, other): other multiplied by the Q of geqrf's (this, tau), without forming it. */
   ormqr(tau: Tensor, other: Tensor, left = true, transpose = false): Tensor { return wrap(native.ormqr(id(this), id(tau), id(other), left, transpose)); }
@@ -1912,7 +1911,8 @@ function uniqueResult(values: Tensor, inverse: Tensor, counts: Tensor, opts: { r
   else inverse.dispose();
   if (opts.returnCounts) out.counts = counts;
   else counts.dispose();
-  return out;
+  // (as a tuple: PyTorch's (output, inverse_indices, counts), those asked for)
+  return namedTuple(out);
 }
 
 /** A node of the autograd graph (what Tensor.gradFn gives): PyTorch's torch.autograd.graph.Node. */
