@@ -150,3 +150,33 @@ test('ChainDataset chains iterable datasets', () => {
   expect(() => new torch.data.ChainDataset([42 as never])).toThrow('ChainDataset only supports IterableDataset');
   expect(torch.data.getWorkerInfo()).toBeNull();
 });
+
+test('a Dataset subclass as PyTorch writes one (length and get, or __len__ and __getitem__) loads shuffled batches as PyTorch\'s DataLoader does from the same seed', () => {
+  const want = pythonJson<number[][]>(`import json, torch
+from torch.utils.data import Dataset, DataLoader
+class Squares(Dataset):
+    def __len__(self): return 7
+    def __getitem__(self, i): return i * i
+g = torch.Generator(); g.manual_seed(5)
+print(json.dumps([b.tolist() for b in DataLoader(Squares(), batch_size=3, shuffle=True, generator=g)]))`);
+  class Squares extends torch.data.Dataset<number> {
+    get length() { return 7; }
+    get(i: number) { return i * i; }
+  }
+  // the names ported from Python, and a length set in the constructor
+  class PySquares extends torch.data.Dataset<number> {
+    __len__() { return 7; }
+    __getitem__(i: number) { return i * i; }
+  }
+  class FieldSquares extends torch.data.Dataset<number> {
+    constructor() { super(); this.length = 7; }
+    get(i: number) { return i * i; }
+  }
+  for (const ds of [new Squares(), new PySquares(), new FieldSquares()]) {
+    const loader = new torch.data.DataLoader<torch.Tensor>(ds, { batchSize: 3, shuffle: true, generator: new torch.Generator().manualSeed(5) });
+    expect([ds.constructor.name, [...loader].map((b) => b.tolist())]).toEqual([ds.constructor.name, want]);
+  }
+  class Empty extends torch.data.Dataset {}
+  expect(() => new Empty().length).toThrow('Empty: a Dataset defines length (or __len__()): how many examples it has');
+  expect(() => new Empty().get(0)).toThrow('Empty: a Dataset defines get(index) (or __getitem__(index)): example index');
+});

@@ -287,6 +287,8 @@ m.load_state_dict(c["model"])
   expect((back.model as Record<string, torch.Tensor>).weight.equal(lin.weight)).toBe(true);
   // What cannot be saved is said.
   expect(() => torch.save({ f: (() => 1) as never }, path.join(tmp, 'bad.pt'))).toThrow(/the object.f is a Function; torch.save holds tensors, numbers, strings, booleans, null, arrays, Maps and plain objects/);
+  // a whole module (PyTorch pickles its class): its state dict is what a file holds
+  expect(() => torch.save({ model: new torch.nn.Linear(2, 2) } as never, path.join(tmp, 'bad.pt'))).toThrow(/the object.model is a Linear, whose code a file cannot hold: save its stateDict\(\) instead/);
   expect(() => torch.save({ epoch: 1 } as never, path.join(tmp, 'bad.safetensors'))).toThrow(/safetensors holds only tensors by name/);
   const loop: Record<string, unknown> = {};
   loop.self = loop;

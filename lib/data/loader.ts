@@ -10,10 +10,28 @@ import { keep, tidy } from '../tensor/scope';
 import { epochBatches } from './dataset';
 import { optionsOf, PositionalOr } from '../tensor/options';
 
-/** A map-style dataset (PyTorch's __len__ and __getitem__): examples 0..length-1. */
-export interface Dataset<T = unknown> {
-  readonly length: number;
-  get(index: number): T;
+/**
+ * A map-style dataset, examples 0..length-1: torch.utils.data.Dataset, to extend as PyTorch's
+ * (`class MyData extends torch.utils.data.Dataset { get length() {...} get(i) {...} }`; Python's
+ * `__len__()` and `__getitem__(i)` do too). Any object with a length and get(i) is one as well.
+ */
+export abstract class Dataset<T = unknown> {
+  /** the number of examples (PyTorch's __len__): define it, or __len__() */
+  get length(): number {
+    const len = (this as { __len__?: () => number }).__len__;
+    if (typeof len !== 'function') throw new Error(`${this.constructor.name}: a Dataset defines length (or __len__()): how many examples it has`);
+    return len.call(this);
+  }
+  // (so that a subclass's `length = 5` field works where class fields are assigned, not defined)
+  set length(n: number) {
+    Object.defineProperty(this, 'length', { value: n, writable: true, enumerable: true, configurable: true });
+  }
+  /** example `index` (PyTorch's __getitem__): define it, or __getitem__(index) */
+  get(index: number): T {
+    const item = (this as { __getitem__?: (i: number) => T }).__getitem__;
+    if (typeof item !== 'function') throw new Error(`${this.constructor.name}: a Dataset defines get(index) (or __getitem__(index)): example index`);
+    return item.call(this, index);
+  }
 }
 
 /**

@@ -160,6 +160,10 @@ function pickleObject(obj: Picklable, tensors: Tensor[]): Buffer {
           }
           p.setItems();
         }
+      } else if (typeof (v as { stateDict?: unknown }).stateDict === 'function' && typeof (v as { loadStateDict?: unknown }).loadStateDict === 'function') {
+        // (PyTorch pickles a whole module or optimizer, code and all; its own advice is to save the state dict)
+        const kind = (v as object).constructor?.name ?? 'object';
+        throw new Error(`torch.save: ${where} is a ${kind}, whose code a file cannot hold: save its stateDict() instead (torch.save(model.stateDict(), file)), and load it into a new ${kind} with loadStateDict(torch.load(file))`);
       } else {
         throw new Error(`torch.save: ${where} is a ${(v as object).constructor?.name ?? typeof v}; torch.save holds tensors, numbers, strings, booleans, null, arrays, Maps and plain objects`);
       }
