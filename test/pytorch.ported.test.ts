@@ -851,4 +851,35 @@ u, counts = torch.unique(torch.tensor([3, 1, 1, 2, 3, 3]), return_counts=True)`,
     expect(ints.float().mean().item()).toBe(2.5);
     ints.dispose();
   });
+
+  test('F.* with their required arguments by name (F.unfold(x, kernel_size=2), F.conv2d(x, w, padding=1), F.pad(x, pad=(1, 1)), ...), against PyTorch', () => {
+    const img = torch.keep(torch.arange(2 * 4 * 3 * 3).reshape([2, 4, 3, 3]).sin());
+    const w = torch.keep(torch.arange(3 * 4 * 2 * 2).reshape([3, 4, 2, 2]).cos()), b3 = torch.keep(torch.tensor([0.1, -0.2, 0.3]));
+    const wt = torch.keep(torch.arange(4 * 2 * 2 * 2).reshape([4, 2, 2, 2]).cos());
+    expectLikePyTorch(`${SETUP}
+w = torch.arange(3 * 4 * 2 * 2, dtype=torch.float32).reshape(3, 4, 2, 2).cos(); b3 = torch.tensor([0.1, -0.2, 0.3])
+wt = torch.arange(4 * 2 * 2 * 2, dtype=torch.float32).reshape(4, 2, 2, 2).cos()
+pooled, where = F.max_pool2d(img, 2, stride=1, return_indices=True)`, [
+      ['F.conv2d(img, w, padding=1)', () => F.conv2d(img, w, { padding: 1 })],
+      ['F.conv2d(img, w, bias=b3, stride=2, padding=1)', () => F.conv2d(img, w, { bias: b3, stride: 2, padding: 1 })],
+      ['F.conv_transpose2d(img, wt, stride=2)', () => F.convTranspose2d(img, wt, { stride: 2 })],
+      ['F.unfold(img, kernel_size=2)', () => F.unfold(img, { kernelSize: 2 })], ['F.unfold(img, kernel_size=2, stride=1, padding=1)', () => F.unfold(img, { kernelSize: 2, stride: 1, padding: 1 })],
+      ['F.fold(F.unfold(img, 2), output_size=(3, 3), kernel_size=2)', () => F.fold(F.unfold(img, 2), { outputSize: [3, 3], kernelSize: 2 })],
+      ['F.fold(F.unfold(img, 2), (3, 3), kernel_size=2)', () => F.fold(F.unfold(img, 2), [3, 3], { kernelSize: 2 })],
+      ['F.pad(img, pad=(1, 2), value=0.5)', () => F.pad(img, { pad: [1, 2], value: 0.5 })],
+      ['F.layer_norm(img, normalized_shape=(3, 3))', () => F.layerNorm(img, { normalizedShape: [3, 3] })],
+      ['F.group_norm(img, num_groups=2, eps=1e-3)', () => F.groupNorm(img, { numGroups: 2, eps: 1e-3 })],
+      ['F.pixel_shuffle(img, upscale_factor=2)', () => F.pixelShuffle(img, { upscaleFactor: 2 })],
+      ['F.adaptive_avg_pool2d(img, output_size=1)', () => F.adaptiveAvgPool2d(img, { outputSize: 1 })],
+      ['F.adaptive_max_pool2d(img, output_size=(2, 1))', () => F.adaptiveMaxPool2d(img, { outputSize: [2, 1] })],
+      ['F.lp_pool2d(img, norm_type=2, kernel_size=2)', () => F.lpPool2d(img, { normType: 2, kernelSize: 2 })],
+      ['F.local_response_norm(img, size=2)', () => F.localResponseNorm(img, { size: 2 })],
+      ['F.max_unpool2d(pooled, where, kernel_size=2, stride=1)', () => { const [pooled, where] = F.maxPool2dWithIndices(img, 2, { stride: 1 }); return F.maxUnpool2d(pooled, where, { kernelSize: 2, stride: 1 }); }],
+      ['F.affine_grid(torch.eye(2, 3)[None], size=(1, 1, 2, 3), align_corners=False)', () => F.affineGrid(torch.eye(2, 3).unsqueeze(0), { size: [1, 1, 2, 3], alignCorners: false })],
+    ], 1e-5);
+    expect(() => F.unfold(img, { stride: 2 } as never)).toThrow('F.unfold: give kernelSize (by position, or by name: F.unfold(x, { kernelSize }))');
+    expect(() => F.unfold(img, { kernel_size: 2 } as never)).toThrow("'kernel_size' is PyTorch's spelling");
+    expect(() => F.conv2d(img, w, { padding: 1, strid: 2 } as never)).toThrow("conv2d: unknown option 'strid'");
+    for (const t of [img, w, b3, wt]) t.dispose();
+  });
 });

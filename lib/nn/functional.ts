@@ -7,7 +7,7 @@ import { tidy } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
 import { Generator } from '../tensor/generator';
 import type { DType } from '../tensor/dtype';
-import { optionsOf, takesOptions, keywordOptions, isOptionsObject } from '../tensor/options';
+import { optionsOf, takesOptions, keywordOptions, isOptionsObject, requiredByName } from '../tensor/options';
 
 const optId = (t?: Tensor | null) => (t ? id(t) : -1);
 
@@ -25,9 +25,9 @@ export function logSoftmax(x: Tensor, dim: number | { dim: number; dtype?: DType
   if (typeof dim === 'number' && opts === undefined) return wrap(native.logSoftmax(id(x), dim));
   return x.logSoftmax(dim, opts);
 }
-export const layerNorm = takesOptions('layerNorm', 2, ['weight', 'bias', 'eps'], (x: Tensor, normalizedShape: number | number[], opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}) =>
+export const layerNorm = requiredByName('F.layerNorm', 1, ['normalizedShape'], takesOptions('layerNorm', 2, ['weight', 'bias', 'eps'], (x: Tensor, normalizedShape: number | number[], opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}) =>
   // (one size as a number too, as nn.LayerNorm(8) takes it)
-  wrap(native.layerNorm(id(x), typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape, optId(opts.weight), optId(opts.bias), opts.eps ?? 1e-5)));
+  wrap(native.layerNorm(id(x), typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape, optId(opts.weight), optId(opts.bias), opts.eps ?? 1e-5))));
 /** Rows of weight picked by integer indices; the paddingIdx row gets no gradient. */
 /**
  * F.embedding: rows of weight by index. sparse: weight's gradient is a sparse tensor of just the
@@ -239,14 +239,14 @@ export function softsign(x: Tensor): Tensor {
  * Pads the last dims: pad lists (left, right) of the last dim, then of the one before, as F.pad.
  * mode 'constant' (with value), 'reflect', 'replicate' or 'circular'.
  */
-export const pad = takesOptions('pad', 2, ['mode', 'value'], function pad(x: Tensor, padding: number[], opts: { mode?: 'constant' | 'reflect' | 'replicate' | 'circular'; value?: number } = {}): Tensor {
+export const pad = requiredByName('F.pad', 1, ['pad'], takesOptions('pad', 2, ['mode', 'value'], function pad(x: Tensor, padding: number[], opts: { mode?: 'constant' | 'reflect' | 'replicate' | 'circular'; value?: number } = {}): Tensor {
   const mode = opts.mode ?? 'constant';
   if (mode === 'circular' && x.dim() === padding.length / 2 + 1) {
     // an input without a batch dim (libtorch 1.13 wants one for 'circular'; PyTorch 2 takes either)
     return tidy(() => wrap(native.pad(id(x.unsqueeze(0)), padding, mode, null)).squeeze(0));
   }
   return wrap(native.pad(id(x), padding, mode, mode === 'constant' ? opts.value ?? 0 : null));
-});
+}));
 
 // ---------- convolution and pooling (batch first: (N, C, L), (N, C, H, W), (N, C, D, H, W)) ----------
 type Size = number | number[];
@@ -264,8 +264,15 @@ export interface ConvOptions {
 }
 const CONV_KEYS: (keyof ConvOptions)[] = ['stride', 'padding', 'dilation', 'groups'];
 type ConvArgs = [opts?: ConvOptions] | [stride?: Size, padding?: Size | 'same' | 'valid', dilation?: Size, groups?: number];
-function conv(nd: number, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, args: unknown[]): Tensor {
+/** F.conv2d(x, w, { padding: 1 }) or (x, w, { bias, stride }), as Python's keywords after weight: the bias out of the options. */
+function biasAndOptions(bias: unknown, args: unknown[]): [Tensor | null | undefined, unknown[]] {
+  if (!isOptionsObject(bias)) return [bias as Tensor | null | undefined, args];
+  const { bias: b, ...opts } = bias as { bias?: Tensor | null };
+  return [b, [opts, ...args]];
+}
+function conv(nd: number, x: Tensor, weight: Tensor, bias0: Tensor | null | undefined | ConvOptions, args0: unknown[]): Tensor {
   const name = `conv${nd}d`;
+  const [bias, args] = biasAndOptions(bias0, args0);
   const o = optionsOf<ConvOptions>(name, args, CONV_KEYS);
   const padding = typeof o.padding === 'string' ? o.padding : sizes(o.padding ?? 0, nd, `${name} padding`);
   return wrap(native.conv(id(x), id(weight), optId(bias), sizes(o.stride ?? 1, nd, `${name} stride`), padding,
@@ -273,10 +280,10 @@ function conv(nd: number, x: Tensor, weight: Tensor, bias: Tensor | null | undef
 }
 // (each takes { stride, padding, dilation, groups }, or PyTorch's positional stride, padding, dilation, groups)
 /** weight (out, in / groups, k) */
-export const conv1d = (x: Tensor, weight: Tensor, bias?: Tensor | null, ...opts: ConvArgs) => conv(1, x, weight, bias, opts);
+export const conv1d = (x: Tensor, weight: Tensor, bias?: Tensor | null | (ConvOptions & { bias?: Tensor | null }), ...opts: ConvArgs) => conv(1, x, weight, bias, opts);
 /** weight (out, in / groups, kH, kW) */
-export const conv2d = (x: Tensor, weight: Tensor, bias?: Tensor | null, ...opts: ConvArgs) => conv(2, x, weight, bias, opts);
-export const conv3d = (x: Tensor, weight: Tensor, bias?: Tensor | null, ...opts: ConvArgs) => conv(3, x, weight, bias, opts);
+export const conv2d = (x: Tensor, weight: Tensor, bias?: Tensor | null | (ConvOptions & { bias?: Tensor | null }), ...opts: ConvArgs) => conv(2, x, weight, bias, opts);
+export const conv3d = (x: Tensor, weight: Tensor, bias?: Tensor | null | (ConvOptions & { bias?: Tensor | null }), ...opts: ConvArgs) => conv(3, x, weight, bias, opts);
 export interface ConvTransposeOptions {
   stride?: Size;
   padding?: Size;
@@ -286,16 +293,17 @@ export interface ConvTransposeOptions {
 }
 // (PyTorch's positional order: stride, padding, output_padding, groups, dilation)
 type ConvTransposeArgs = [opts?: ConvTransposeOptions] | [stride?: Size, padding?: Size, outputPadding?: Size, groups?: number, dilation?: Size];
-function convTranspose(nd: number, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, args: unknown[]): Tensor {
+function convTranspose(nd: number, x: Tensor, weight: Tensor, bias0: Tensor | null | undefined | ConvTransposeOptions, args0: unknown[]): Tensor {
   const name = `convTranspose${nd}d`;
+  const [bias, args] = biasAndOptions(bias0, args0);
   const o = optionsOf<ConvTransposeOptions>(name, args, ['stride', 'padding', 'outputPadding', 'groups', 'dilation']);
   return wrap(native.convTranspose(id(x), id(weight), optId(bias), sizes(o.stride ?? 1, nd, `${name} stride`), sizes(o.padding ?? 0, nd, `${name} padding`),
     sizes(o.outputPadding ?? 0, nd, `${name} outputPadding`), o.groups ?? 1, sizes(o.dilation ?? 1, nd, `${name} dilation`), nd));
 }
 /** weight (in, out / groups, k) */
-export const convTranspose1d = (x: Tensor, weight: Tensor, bias?: Tensor | null, ...opts: ConvTransposeArgs) => convTranspose(1, x, weight, bias, opts);
-export const convTranspose2d = (x: Tensor, weight: Tensor, bias?: Tensor | null, ...opts: ConvTransposeArgs) => convTranspose(2, x, weight, bias, opts);
-export const convTranspose3d = (x: Tensor, weight: Tensor, bias?: Tensor | null, ...opts: ConvTransposeArgs) => convTranspose(3, x, weight, bias, opts);
+export const convTranspose1d = (x: Tensor, weight: Tensor, bias?: Tensor | null | (ConvTransposeOptions & { bias?: Tensor | null }), ...opts: ConvTransposeArgs) => convTranspose(1, x, weight, bias, opts);
+export const convTranspose2d = (x: Tensor, weight: Tensor, bias?: Tensor | null | (ConvTransposeOptions & { bias?: Tensor | null }), ...opts: ConvTransposeArgs) => convTranspose(2, x, weight, bias, opts);
+export const convTranspose3d = (x: Tensor, weight: Tensor, bias?: Tensor | null | (ConvTransposeOptions & { bias?: Tensor | null }), ...opts: ConvTransposeArgs) => convTranspose(3, x, weight, bias, opts);
 export interface PoolOptions {
   /** the kernel size by default */
   stride?: Size | null;
@@ -374,12 +382,12 @@ function adaptiveMaxPool(nd: number, x: Tensor, outputSize: Size, args: unknown[
   return r.values;
 }
 type AdaptiveMaxPoolArgs = [returnIndices?: false] | [opts?: { returnIndices?: false }];
-export const adaptiveMaxPool1d = (x: Tensor, outputSize: Size, ...args: AdaptiveMaxPoolArgs) => adaptiveMaxPool(1, x, outputSize, args);
-export const adaptiveMaxPool2d = (x: Tensor, outputSize: Size, ...args: AdaptiveMaxPoolArgs) => adaptiveMaxPool(2, x, outputSize, args);
-export const adaptiveMaxPool3d = (x: Tensor, outputSize: Size, ...args: AdaptiveMaxPoolArgs) => adaptiveMaxPool(3, x, outputSize, args);
-export const adaptiveMaxPool1dWithIndices = (x: Tensor, outputSize: Size) => adaptiveMaxPoolWithIndices(1, x, outputSize);
-export const adaptiveMaxPool2dWithIndices = (x: Tensor, outputSize: Size) => adaptiveMaxPoolWithIndices(2, x, outputSize);
-export const adaptiveMaxPool3dWithIndices = (x: Tensor, outputSize: Size) => adaptiveMaxPoolWithIndices(3, x, outputSize);
+export const adaptiveMaxPool1d = requiredByName('F.adaptiveMaxPool1d', 1, ['outputSize'], (x: Tensor, outputSize: Size, ...args: AdaptiveMaxPoolArgs) => adaptiveMaxPool(1, x, outputSize, args));
+export const adaptiveMaxPool2d = requiredByName('F.adaptiveMaxPool2d', 1, ['outputSize'], (x: Tensor, outputSize: Size, ...args: AdaptiveMaxPoolArgs) => adaptiveMaxPool(2, x, outputSize, args));
+export const adaptiveMaxPool3d = requiredByName('F.adaptiveMaxPool3d', 1, ['outputSize'], (x: Tensor, outputSize: Size, ...args: AdaptiveMaxPoolArgs) => adaptiveMaxPool(3, x, outputSize, args));
+export const adaptiveMaxPool1dWithIndices = requiredByName('F.adaptiveMaxPool1dWithIndices', 1, ['outputSize'], (x: Tensor, outputSize: Size) => adaptiveMaxPoolWithIndices(1, x, outputSize));
+export const adaptiveMaxPool2dWithIndices = requiredByName('F.adaptiveMaxPool2dWithIndices', 1, ['outputSize'], (x: Tensor, outputSize: Size) => adaptiveMaxPoolWithIndices(2, x, outputSize));
+export const adaptiveMaxPool3dWithIndices = requiredByName('F.adaptiveMaxPool3dWithIndices', 1, ['outputSize'], (x: Tensor, outputSize: Size) => adaptiveMaxPoolWithIndices(3, x, outputSize));
 export interface FractionalMaxPoolOptions {
   /** the output's spatial size, or */
   outputSize?: Size | null;
@@ -445,21 +453,21 @@ function maxUnpool(nd: number, x: Tensor, indices: Tensor, kernelSize: Size, o: 
   }
   return wrap(native.maxUnpool(id(x), id(indices), size, st, pad, nd));
 }
-export const maxUnpool1d = takesOptions('maxUnpool1d', 3, ['stride', 'padding', 'outputSize'], (x: Tensor, indices: Tensor, kernelSize: Size, opts: UnpoolOptions = {}) => maxUnpool(1, x, indices, kernelSize, opts));
-export const maxUnpool2d = takesOptions('maxUnpool2d', 3, ['stride', 'padding', 'outputSize'], (x: Tensor, indices: Tensor, kernelSize: Size, opts: UnpoolOptions = {}) => maxUnpool(2, x, indices, kernelSize, opts));
-export const maxUnpool3d = takesOptions('maxUnpool3d', 3, ['stride', 'padding', 'outputSize'], (x: Tensor, indices: Tensor, kernelSize: Size, opts: UnpoolOptions = {}) => maxUnpool(3, x, indices, kernelSize, opts));
+export const maxUnpool1d = requiredByName('F.maxUnpool1d', 2, ['kernelSize'], takesOptions('maxUnpool1d', 3, ['stride', 'padding', 'outputSize'], (x: Tensor, indices: Tensor, kernelSize: Size, opts: UnpoolOptions = {}) => maxUnpool(1, x, indices, kernelSize, opts)));
+export const maxUnpool2d = requiredByName('F.maxUnpool2d', 2, ['kernelSize'], takesOptions('maxUnpool2d', 3, ['stride', 'padding', 'outputSize'], (x: Tensor, indices: Tensor, kernelSize: Size, opts: UnpoolOptions = {}) => maxUnpool(2, x, indices, kernelSize, opts)));
+export const maxUnpool3d = requiredByName('F.maxUnpool3d', 2, ['kernelSize'], takesOptions('maxUnpool3d', 3, ['stride', 'padding', 'outputSize'], (x: Tensor, indices: Tensor, kernelSize: Size, opts: UnpoolOptions = {}) => maxUnpool(3, x, indices, kernelSize, opts)));
 /** The p-norm over each window: (sum x^p)^(1/p) (F.lp_pool1d / 2d). */
-export const lpPool1d = takesOptions('lpPool1d', 3, ['stride', 'ceilMode'], function lpPool1d(x: Tensor, normType: number, kernelSize: number, opts: { stride?: number | null; ceilMode?: boolean } = {}): Tensor {
+export const lpPool1d = requiredByName('F.lpPool1d', 1, ['normType', 'kernelSize'], takesOptions('lpPool1d', 3, ['stride', 'ceilMode'], function lpPool1d(x: Tensor, normType: number, kernelSize: number, opts: { stride?: number | null; ceilMode?: boolean } = {}): Tensor {
   const out = avgPool1d(x.pow(normType), kernelSize, { stride: opts.stride ?? null, padding: 0, ceilMode: opts.ceilMode ?? false });
   return out.sign().mul(relu(out.abs())).mul(kernelSize).pow(1 / normType);
-});
-export const lpPool2d = takesOptions('lpPool2d', 3, ['stride', 'ceilMode'], function lpPool2d(x: Tensor, normType: number, kernelSize: Size, opts: { stride?: Size | null; ceilMode?: boolean } = {}): Tensor {
+}));
+export const lpPool2d = requiredByName('F.lpPool2d', 1, ['normType', 'kernelSize'], takesOptions('lpPool2d', 3, ['stride', 'ceilMode'], function lpPool2d(x: Tensor, normType: number, kernelSize: Size, opts: { stride?: Size | null; ceilMode?: boolean } = {}): Tensor {
   const [kw, kh] = sizes(kernelSize, 2, 'lpPool2d kernelSize');
   const out = avgPool2d(x.pow(normType), kernelSize, { stride: opts.stride ?? null, padding: 0, ceilMode: opts.ceilMode ?? false });
   return out.sign().mul(relu(out.abs())).mul(kw * kh).pow(1 / normType);
-});
+}));
 /** Each value divided by (k + alpha · the mean square over `size` neighbouring channels)^beta (F.local_response_norm). */
-export const localResponseNorm = takesOptions('localResponseNorm', 2, ['alpha', 'beta', 'k'], function localResponseNorm(x: Tensor, size: number, opts: { alpha?: number; beta?: number; k?: number } = {}): Tensor {
+export const localResponseNorm = requiredByName('F.localResponseNorm', 1, ['size'], takesOptions('localResponseNorm', 2, ['alpha', 'beta', 'k'], function localResponseNorm(x: Tensor, size: number, opts: { alpha?: number; beta?: number; k?: number } = {}): Tensor {
   const dim = x.ndim;
   if (dim < 3) throw new Error(`localResponseNorm: expected 3D or higher dimensionality input (got ${dim} dimensions)`);
   if (x.numel() === 0) return x;
@@ -473,7 +481,7 @@ export const localResponseNorm = takesOptions('localResponseNorm', 2, ['alpha', 
     div = div.view(s);
   }
   return x.div(div.mul(opts.alpha ?? 1e-4).add(opts.k ?? 1).pow(opts.beta ?? 0.75));
-});
+}));
 /**
  * (N, g·c, ...) -> channels regrouped as (N, c·g, ...) (ShuffleNet). A view, transpose and
  * reshape, so it has a gradient (libtorch 1.13's channel_shuffle kernel has none).
@@ -506,15 +514,15 @@ function channelDropout(x: Tensor, p: number, training: boolean, batchedDims: nu
 /** Alpha dropout of whole channels (F.feature_alpha_dropout; PyTorch's default training: false). */
 export const featureAlphaDropout = takesOptions('featureAlphaDropout', 1, DROPOUT_KEYS, (x: Tensor, opts: DropoutOptions = {}) =>
   dropoutOf('featureAlphaDropout', x, opts, false, (t, p, training) => wrap(native.featureAlphaDropout(id(t), p, training))));
-export const adaptiveAvgPool1d = (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 1, 'adaptiveAvgPool1d outputSize'), 1));
-export const adaptiveAvgPool2d = (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 2, 'adaptiveAvgPool2d outputSize'), 2));
-export const adaptiveAvgPool3d = (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 3, 'adaptiveAvgPool3d outputSize'), 3));
+export const adaptiveAvgPool1d = requiredByName('F.adaptiveAvgPool1d', 1, ['outputSize'], (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 1, 'adaptiveAvgPool1d outputSize'), 1)));
+export const adaptiveAvgPool2d = requiredByName('F.adaptiveAvgPool2d', 1, ['outputSize'], (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 2, 'adaptiveAvgPool2d outputSize'), 2)));
+export const adaptiveAvgPool3d = requiredByName('F.adaptiveAvgPool3d', 1, ['outputSize'], (x: Tensor, outputSize: Size) => wrap(native.adaptiveAvgPool(id(x), sizes(outputSize, 3, 'adaptiveAvgPool3d outputSize'), 3)));
 
 // ---------- pixel shuffling, shrinkage, channel dropout, bilinear ----------
 /** (N, C·r², H, W) -> (N, C, H·r, W·r) */
-export const pixelShuffle = (x: Tensor, upscaleFactor: number) => wrap(native.pixelShuffle(id(x), upscaleFactor));
+export const pixelShuffle = requiredByName('F.pixelShuffle', 1, ['upscaleFactor'], (x: Tensor, upscaleFactor: number) => wrap(native.pixelShuffle(id(x), upscaleFactor)));
 /** (N, C, H·r, W·r) -> (N, C·r², H, W) */
-export const pixelUnshuffle = (x: Tensor, downscaleFactor: number) => wrap(native.pixelUnshuffle(id(x), downscaleFactor));
+export const pixelUnshuffle = requiredByName('F.pixelUnshuffle', 1, ['downscaleFactor'], (x: Tensor, downscaleFactor: number) => wrap(native.pixelUnshuffle(id(x), downscaleFactor)));
 export const hardshrink = takesOptions('hardshrink', 1, ['lambd'], (x: Tensor, opts: { lambd?: number } = {}) => wrap(native.hardshrink(id(x), opts.lambd ?? 0.5)));
 export const softshrink = takesOptions('softshrink', 1, ['lambd'], (x: Tensor, opts: { lambd?: number } = {}) => wrap(native.softshrink(id(x), opts.lambd ?? 0.5)));
 export const tanhshrink = (x: Tensor) => x.sub(x.tanh());
@@ -557,17 +565,17 @@ export const gridSample = takesOptions('gridSample', 2, ['mode', 'paddingMode', 
   return wrap(native.gridSample(id(input), id(grid), mode, padding, opts.alignCorners ?? false));
 });
 /** The sampling grid of affine transforms theta (N, 2, 3) for an output of size [N, C, H, W] (or (N, 3, 4) for 5-D). */
-export const affineGrid = takesOptions('affineGrid', 2, ['alignCorners'], (theta: Tensor, size: number[], opts: { alignCorners?: boolean | null } = {}) =>
-  wrap(native.affineGrid(id(theta), size, opts.alignCorners ?? false)));
+export const affineGrid = requiredByName('F.affineGrid', 1, ['size'], takesOptions('affineGrid', 2, ['alignCorners'], (theta: Tensor, size: number[], opts: { alignCorners?: boolean | null } = {}) =>
+  wrap(native.affineGrid(id(theta), size, opts.alignCorners ?? false))));
 /** Sliding blocks of (N, C, H, W) as columns (N, C·kh·kw, L) (F.unfold, im2col). */
-export const unfold = takesOptions('unfold', 2, ['dilation', 'padding', 'stride'], function unfold(input: Tensor, kernelSize: Size, opts: { dilation?: Size; padding?: Size; stride?: Size } = {}): Tensor {
+export const unfold = requiredByName('F.unfold', 1, ['kernelSize'], takesOptions('unfold', 2, ['dilation', 'padding', 'stride'], function unfold(input: Tensor, kernelSize: Size, opts: { dilation?: Size; padding?: Size; stride?: Size } = {}): Tensor {
   return wrap(native.im2col(id(input), sizes(kernelSize, 2, 'unfold kernelSize'), sizes(opts.dilation ?? 1, 2, 'unfold dilation'), sizes(opts.padding ?? 0, 2, 'unfold padding'), sizes(opts.stride ?? 1, 2, 'unfold stride')));
-});
+}));
 /** The inverse: columns (N, C·kh·kw, L) summed back into (N, C, H, W) of outputSize (F.fold, col2im). */
-export const fold = takesOptions('fold', 3, ['dilation', 'padding', 'stride'], function fold(input: Tensor, outputSize: Size, kernelSize: Size, opts: { dilation?: Size; padding?: Size; stride?: Size } = {}): Tensor {
+export const fold = requiredByName('F.fold', 1, ['outputSize', 'kernelSize'], takesOptions('fold', 3, ['dilation', 'padding', 'stride'], function fold(input: Tensor, outputSize: Size, kernelSize: Size, opts: { dilation?: Size; padding?: Size; stride?: Size } = {}): Tensor {
   return wrap(native.col2im(id(input), sizes(outputSize, 2, 'fold outputSize'), sizes(kernelSize, 2, 'fold kernelSize'), sizes(opts.dilation ?? 1, 2, 'fold dilation'),
     sizes(opts.padding ?? 0, 2, 'fold padding'), sizes(opts.stride ?? 1, 2, 'fold stride')));
-});
+}));
 /** Samples from the Gumbel-softmax distribution (F.gumbel_softmax); hard: one-hot forward, soft gradients. */
 export const gumbelSoftmax = takesOptions('gumbelSoftmax', 1, ['tau', 'hard', 'eps', 'dim'], function gumbelSoftmax(logits: Tensor, opts: { tau?: number; hard?: boolean; dim?: number } = {}): Tensor {
   const tau = opts.tau ?? 1, dim = opts.dim ?? -1;
@@ -717,8 +725,8 @@ export const instanceNorm = takesOptions('instanceNorm', 1, ['runningMean', 'run
   return wrap(native.instanceNorm(id(x), optId(opts.weight), optId(opts.bias), optId(opts.runningMean), optId(opts.runningVar),
     opts.useInputStats ?? true, opts.momentum ?? 0.1, opts.eps ?? 1e-5));
 });
-export const groupNorm = takesOptions('groupNorm', 2, ['weight', 'bias', 'eps'], (x: Tensor, numGroups: number, opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}) =>
-  wrap(native.groupNorm(id(x), numGroups, optId(opts.weight), optId(opts.bias), opts.eps ?? 1e-5)));
+export const groupNorm = requiredByName('F.groupNorm', 1, ['numGroups'], takesOptions('groupNorm', 2, ['weight', 'bias', 'eps'], (x: Tensor, numGroups: number, opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}) =>
+  wrap(native.groupNorm(id(x), numGroups, optId(opts.weight), optId(opts.bias), opts.eps ?? 1e-5))));
 
 const FLOAT_EPS: Record<string, number> = { float32: 2 ** -23, float64: 2 ** -52, float16: 2 ** -10, bfloat16: 2 ** -7 };
 /**

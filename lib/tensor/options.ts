@@ -103,6 +103,41 @@ type AnyFn = (...args: any[]) => any;
 export type PositionalForm<Fn extends AnyFn, N extends number, K extends readonly string[]> =
   (...args: [...Take<Parameters<Fn>, N>, ...PositionalOr<ValuesOf<NonNullable<Parameters<Fn>[N]>, K>, NonNullable<Parameters<Fn>[N]>>]) => ReturnType<Fn>;
 
+/** A tuple without its first N elements. */
+type Drop<T extends unknown[], N extends number, Acc extends unknown[] = []> =
+  Acc['length'] extends N ? T : T extends [infer H, ...infer R] ? Drop<R, N, [...Acc, H]> : [];
+/** The argument lists that give required arguments K (of types P) by position up to some point, the rest by name in one object. */
+type NamedFrom<P extends unknown[], K extends readonly string[], Given extends unknown[]> =
+  K extends readonly [string, ...infer R extends readonly string[]]
+    ? [...Given, { [k in K[number]]: unknown } & Record<string, unknown>] | (P extends [infer PH, ...infer PR] ? NamedFrom<PR, R, [...Given, PH]> : never)
+    : never;
+/** fn's form with its required arguments after the first `from` given by name in an options object (the object's other keys its options). */
+export type RequiredByName<Fn extends AnyFn, From extends number, K extends readonly string[]> =
+  (...args: Parameters<Fn> | NamedFrom<Drop<Parameters<Fn>, From>, K, Take<Parameters<Fn>, From>>) => ReturnType<Fn>;
+
+/**
+ * fn taking its required arguments after the first `from` (`keys`, PyTorch's order) by position
+ * or by name, as Python's F.unfold(x, kernel_size=2): an options object in their place gives
+ * them (F.unfold(x, { kernelSize: 2, stride: 2 })), its other keys staying fn's options.
+ */
+export function requiredByName<Fn extends AnyFn, const From extends number, const K extends readonly string[]>(name: string, from: From, keys: K, fn: Fn): RequiredByName<Fn, From, K> {
+  return ((...args: unknown[]) => {
+    const at = args.findIndex((a, i) => i >= from && i < from + keys.length && isOptionsObject(a));
+    if (at < 0) return fn(...args);
+    if (args.slice(at + 1).some((a) => a !== undefined)) throw new Error(`${name}: an options object goes last, after the positional arguments`);
+    const rest = { ...(args[at] as Record<string, unknown>) };
+    const wanted = keys.slice(at - from);
+    const missing = wanted.filter((k) => rest[k] === undefined || rest[k] === null);
+    if (missing.length) {
+      const snake = missing.map((k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)).find((k) => k in rest);
+      throw new Error(`${name}: give ${missing.join(' and ')} (by position, or by name: ${name}(${args.slice(0, from).map(() => 'x').join(', ')}, { ${keys.join(', ')} }))${snake ? `; '${snake}' is PyTorch's spelling` : ''}`);
+    }
+    const values = wanted.map((k) => rest[k]);
+    for (const k of wanted) delete rest[k];
+    return fn(...args.slice(0, at), ...values, ...(Object.keys(rest).length ? [rest] : []));
+  }) as RequiredByName<Fn, From, K>;
+}
+
 /**
  * fn, whose options object is its argument `at`, taking them as optionsOf does: PyTorch's
  * positional form too, checked, and typed (F.crossEntropy(x, y, weight, null, -100) compiles).
