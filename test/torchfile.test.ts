@@ -294,5 +294,14 @@ m.load_state_dict(c["model"])
   loop.self = loop;
   expect(() => torch.save(loop as never, path.join(tmp, 'loop.pt'))).toThrow(/contains itself/);
   expect(fs.existsSync(path.join(tmp, 'loop.pt'))).toBe(false);
+  // torch.load's options as PyTorch's: map_location (by name or as the second argument), weights_only
+  const sd = path.join(tmp, 'sd.pt');
+  torch.save(lin.stateDict(), sd);
+  for (const opts of [{ mapLocation: 'cpu' }, 'cpu', { weightsOnly: true }, { device: 'cpu' }] as const) {
+    expect([opts, torch.load(sd, opts).get('weight')!.equal(lin.weight)]).toEqual([opts, true]);
+  }
+  expect((torch.loadObject(ours, { mapLocation: 'cpu' }) as { model: Record<string, torch.Tensor> }).model.weight.equal(lin.weight)).toBe(true);
+  expect(() => torch.load(sd, { map_location: 'cpu' } as never)).toThrow("torch.load: unknown option 'map_location' (did you mean mapLocation?)");
+  expect(() => torch.load(sd, { mapLocation: (() => 'cpu') as never })).toThrow('torch.load: mapLocation must be a device string');
   lin.dispose();
 });

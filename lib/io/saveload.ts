@@ -5,6 +5,7 @@ import { Tensor } from '../tensor/tensor';
 import { loadFile, saveFile } from './safetensors';
 import { loadTorchFile, loadTorchObject, Unpickled } from './torchfile';
 import { saveTorchFile, isStateDict, Picklable } from './torchsave';
+import { keywordOptions } from '../tensor/options';
 
 /**
  * Saves tensors by name (a Map, a plain object, or a module's stateDict()): as safetensors when
@@ -27,12 +28,34 @@ export function save(obj: Picklable, file: string, opts: { format?: 'torch' | 's
  * saved them (see torch.io.loadTorchObject), e.g. a training checkpoint with a model's and an
  * optimizer's state. torch.load gives the state dict alone.
  */
-export function loadObject(file: string, opts: { device?: string } = {}): Unpickled {
-  return loadTorchObject(file, opts);
+export function loadObject(file: string, opts: LoadOptions | string = {}): Unpickled {
+  return loadTorchObject(file, loadOptions('torch.loadObject', opts));
+}
+
+/**
+ * torch.load's options: device (or PyTorch's mapLocation, a device string; also given alone as
+ * the second argument, as Python's torch.load(f, 'cpu')), and weightsOnly, which is how every
+ * file is read here anyway (an unpickler that runs nothing).
+ */
+export interface LoadOptions {
+  device?: string;
+  mapLocation?: string;
+  weightsOnly?: boolean;
+  mmap?: boolean;
+}
+function loadOptions(name: string, opts: LoadOptions | string | undefined): { device?: string } {
+  if (typeof opts === 'string') return { device: opts };
+  const o = keywordOptions<LoadOptions>(name, opts, ['device', 'mapLocation', 'weightsOnly', 'mmap']);
+  if (o.mapLocation !== undefined && o.mapLocation !== null && typeof o.mapLocation !== 'string') {
+    throw new Error(`${name}: mapLocation must be a device string such as 'cpu' or 'cuda:0' (a dict or a function of Python's is not taken)`);
+  }
+  if (o.device && o.mapLocation && o.device !== o.mapLocation) throw new Error(`${name}: give device or mapLocation, not both`);
+  return { device: o.device ?? o.mapLocation ?? undefined };
 }
 
 /** Loads tensors by name from a torch.save file (zip or legacy; weights only) or a safetensors file. */
-export function load(file: string, opts: { device?: string } = {}): Map<string, Tensor> {
+export function load(file: string, opts0: LoadOptions | string = {}): Map<string, Tensor> {
+  const opts = loadOptions('torch.load', opts0);
   let head: Buffer, size: number;
   try {
     const fd = fs.openSync(file, 'r');
