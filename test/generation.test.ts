@@ -315,7 +315,7 @@ test('generation_config.json: fromPretrained reads it as generate()\'s defaults 
     _from_model_config: true, bos_token_id: 63, eos_token_id: [17], pad_token_id: 0, do_sample: true, top_k: 5, temperature: 0.7,
     max_length: 50, stop_strings: 'x', transformers_version: '4.57.0',
   }));
-  expect(torch.readGenerationConfig(dir)).toEqual({ eosTokenId: 17, doSample: true, topK: 5, temperature: 0.7, stopStrings: ['x'] });
+  expect(torch.readGenerationConfig(dir)).toEqual({ eosTokenId: 17, doSample: true, topK: 5, temperature: 0.7, stopStrings: ['x'], maxLength: 50 });
   // The processors' fields, as HF writes them, both ways.
   const processors: torch.GenerateOptions = {
     typicalP: 0.9, epsilonCutoff: 3e-4, etaCutoff: 2e-3, badWordsIds: [[5, 6], [7]], sequenceBias: [[[1, 2], -1.5], [[3], 2]], suppressTokens: [4],
@@ -472,6 +472,29 @@ test('noRepeatNgramBans is HF\'s: the tokens that would repeat an n-gram ending 
   expect(torch.noRepeatNgramBans([[1, 2, 3, 1, 2], [1, 2], [4]], 3)).toEqual([[3], [], []]);
   expect(torch.noRepeatNgramBans([[1, 2, 1, 3, 1]], 2)).toEqual([[2, 3]]);
   expect(torch.noRepeatNgramBans([[5, 6, 5]], 1)).toEqual([[5, 6]]);
+});
+
+test('maxLength / minLength as HF\'s max_length / min_length (the prompt counted; maxNewTokens wins); an option generate() does not know is an error', () => {
+  const prompt = [[5, 17, 42]];
+  // max_length 9 with a 3-token prompt is 6 new tokens, greedy or beam search
+  expect(model.generate(prompt, { maxLength: 9, eosTokenId: null })).toEqual(model.generate(prompt, { maxNewTokens: 6, eosTokenId: null }));
+  expect(model.generate(prompt, { maxLength: 9, eosTokenId: null })[0].length).toBe(9);
+  expect(model.beamSearch(prompt, { maxLength: 8, numBeams: 2, eosTokenId: null })).toEqual(model.beamSearch(prompt, { maxNewTokens: 5, numBeams: 2, eosTokenId: null }));
+  expect(model.generate(prompt, { maxLength: 9, maxNewTokens: 2, eosTokenId: null })[0].length).toBe(5);
+  // min_length: no end token before prompt + new tokens reach it (41, this prompt's second new token, as the end token)
+  expect(model.generate(prompt, { maxNewTokens: 10, eosTokenId: 41 })[0].length).toBe(5);
+  expect(model.generate(prompt, { minLength: 8, maxNewTokens: 10, eosTokenId: 41 })).toEqual(model.generate(prompt, { minNewTokens: 5, maxNewTokens: 10, eosTokenId: 41 }));
+  expect(model.generate(prompt, { minLength: 8, maxNewTokens: 10, eosTokenId: 41 })[0].length).toBeGreaterThanOrEqual(8);
+  // a default maxLength (generation_config.json's max_length) gives way to a maxNewTokens given in the call, and the other way round
+  model.generationConfig = { maxLength: 6 };
+  expect([model.generate(prompt, { eosTokenId: null })[0].length, model.generate(prompt, { maxNewTokens: 5, eosTokenId: null })[0].length]).toEqual([6, 8]);
+  model.generationConfig = { maxNewTokens: 2 };
+  expect(model.generate(prompt, { maxLength: 7, eosTokenId: null })[0].length).toBe(7);
+  model.generationConfig = {};
+  expect(() => model.generate(prompt, { maxLength: 3 })).toThrow("generate: maxLength 3 counts the prompt too (HF's max_length), and the prompt is already 3 tokens: give a larger maxLength, or maxNewTokens");
+  expect(() => model.generate(prompt, { max_new_tokens: 5 } as never)).toThrow("generate: unknown option 'max_new_tokens' (did you mean maxNewTokens?)");
+  expect(() => model.generate(prompt, { maxNewToken: 5 } as never)).toThrow("generate: unknown option 'maxNewToken' (did you mean maxNewTokens?)");
+  expect(() => model.beamSearch(prompt, { numBeam: 2 } as never)).toThrow("generate: unknown option 'numBeam' (did you mean numBeams?)");
 });
 
 test('beam search: the context limit, maxNewTokens 0, and clear errors', () => {

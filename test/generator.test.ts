@@ -61,7 +61,7 @@ print(json.dumps(out))
     // (each of these drew from the default generator, unseen, or took the object as a number)
     const x = torch.empty([3]);
     const loose = x as unknown as Record<string, (...a: unknown[]) => unknown>;
-    expect(() => x.normal_(0, 1, { generater: g } as object)).toThrow("Tensor.normal_: unknown option 'generater' (it takes mean, std, generator)");
+    expect(() => x.normal_(0, 1, { generater: g } as object)).toThrow("Tensor.normal_: unknown option 'generater' (did you mean generator?)");
     expect(() => loose.uniform_.call(x, 0, 1, g)).toThrow(/Tensor.uniform_: 3 arguments after its required ones, but it takes at most 2 \(from, to\)/);
     expect(() => x.bernoulli_(0.5, { generator: 3 } as object)).toThrow('Tensor.bernoulli_: generator must be a torch.Generator, got number');
     expect(() => loose.geometric_.call(x)).toThrow('Tensor.geometric_: give p, the success probability (geometric_(p) or { p })');

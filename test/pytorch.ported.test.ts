@@ -71,11 +71,11 @@ print(json.dumps([torch.allclose(x, near), torch.allclose(x, near, atol=1e-9, rt
     const drawn = torch.randint(10, [6]).tolist();
     expect(drawn).toEqual(pythonJson<number[]>('import torch, json\ntorch.manual_seed(3)\nprint(json.dumps(torch.randint(10, (6,)).tolist()))'));
     // what fits neither form is an error that says what to give
-    expect(() => torch.cat([x, y], { dims: 1 } as object)).toThrow(/torch.cat: unknown option 'dims' \(it takes dim\)/);
+    expect(() => torch.cat([x, y], { dims: 1 } as object)).toThrow(/torch.cat: unknown option 'dims' \(did you mean dim\?\)/);
     expect(() => torch.cat(x as unknown as torch.Tensor[])).toThrow(/torch.cat: expected an array of tensors/);
     expect(() => (torch.where as (...a: unknown[]) => unknown)(x.gt(0), x)).toThrow(/torch.where: give condition alone, or condition, x and y/);
     expect(() => x.gather({ dim: 1 } as { dim: number; index: torch.Tensor })).toThrow(/Tensor.gather: give dim \(a number\) and index \(a tensor\)/);
-    expect(() => x.split(2, { dims: 1 } as object)).toThrow(/Tensor.split: unknown option 'dims' \(it takes dim\)/);
+    expect(() => x.split(2, { dims: 1 } as object)).toThrow(/Tensor.split: unknown option 'dims' \(did you mean dim\?\)/);
     expect(() => x.movedim(0)).toThrow(/Tensor.movedim: give source and destination/);
     expect(() => torch.randint(5, [2], [3] as unknown as object)).toThrow(/randint: give randint\(high, size\) or randint\(low, high, size\)/);
     for (const t of [x, y, idx, cols, near]) t.dispose();
@@ -315,7 +315,7 @@ print(json.dumps(out))`, JSON.stringify(calls.map(([py]) => py)));
     // PyTorch 2.1's itemsize and nbytes (numel × element_size)
     const sizes = pythonJson<number[]>(`import torch, json\nx = torch.zeros(3, 4)\nprint(json.dumps([x.element_size(), x.numel() * x.element_size(), x.t().double().numel() * 8]))`);
     expect([x.itemsize, x.nbytes, x.t().double().nbytes]).toEqual(sizes);
-    expect(() => x.reshape({ shap: [12] } as unknown as number[])).toThrow("Tensor.reshape: unknown option 'shap' (it takes shape)");
+    expect(() => x.reshape({ shap: [12] } as unknown as number[])).toThrow("Tensor.reshape: unknown option 'shap' (did you mean shape?)");
     expect(() => torch.arange({ start: 1 } as unknown as { end: number })).toThrow(/arange: give end/);
     expect(() => torch.arange('5' as unknown as number)).toThrow('arange: start, end and step must be numbers, got 0, "5", 1');
     expect(() => (torch.full as (...a: unknown[]) => unknown)([2])).toThrow(/full: give the size \(an array\) and the value/);

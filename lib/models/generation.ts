@@ -2,6 +2,7 @@
 // cache, with Hugging Face's logits processors and warpers (logits_process.ts).
 // The semantics are transformers' GenerationMixin (scripts/reference/generate_ref.py transcribes
 // it in plain PyTorch); the model itself is reached only through DecodingState.forward.
+import { keywordOptions } from '../tensor/options';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
@@ -18,6 +19,10 @@ export type { DecodeStep } from './logits_process';
 
 export interface GenerateOptions {
   maxNewTokens?: number;
+  /** HF's max_length: the prompt and the new tokens together (maxNewTokens, when given, wins) */
+  maxLength?: number;
+  /** HF's min_length: no end token before the prompt and the new tokens reach this (minNewTokens, when given, wins) */
+  minLength?: number;
   /** 0 (or doSample false) is greedy */
   temperature?: number;
   /** sampling: only the k most likely tokens (default 50, as HF's GenerationConfig; 0: all) */
@@ -129,10 +134,48 @@ export interface DecodeRecord {
   logits?: Tensor[];
 }
 
+/** Every option of generate(): one it does not know (a typo, Python's max_new_tokens) is an error, not a default. */
+export const GENERATE_OPTIONS = [
+  'maxNewTokens', 'maxLength', 'minLength', 'temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'noRepeatNgramSize', 'minNewTokens',
+  'badWordsIds', 'sequenceBias', 'suppressTokens', 'beginSuppressTokens', 'forcedEosTokenId', 'exponentialDecayLengthPenalty',
+  'renormalizeLogits', 'typicalP', 'epsilonCutoff', 'etaCutoff', 'doSample', 'seed', 'eosTokenId', 'stopStrings', 'tokenizer', 'useCache',
+  'numBeams', 'lengthPenalty', 'earlyStopping', 'numReturnSequences', 'onToken', 'promptLookupNumTokens', 'maxMatchingNgramSize',
+  'returnDictInGenerate', 'outputScores', 'outputLogits',
+] as const satisfies readonly (keyof GenerateOptions)[];
+// (compile-time: an option added to GenerateOptions but not to the list fails here)
+const everyOptionListed: Exclude<keyof GenerateOptions, (typeof GENERATE_OPTIONS)[number]> extends never ? true : never = true;
+void everyOptionListed;
+
+/** generate()'s options checked by name (as Python's keywords: max_new_tokens names maxNewTokens). */
+export function checkGenerateKeys(opts: GenerateOptions): GenerateOptions {
+  return keywordOptions('generate', opts, GENERATE_OPTIONS as unknown as string[]);
+}
+
+/**
+ * The new-token bounds of one call: maxNewTokens (or HF's maxLength less the prompt, when only
+ * that was given), minNewTokens likewise from minLength.
+ */
+export function newTokenBounds(o: GenerateOptions, promptLength: number): { maxNew: number; minNew: number | undefined } {
+  let maxNew = o.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS;
+  if (o.maxNewTokens === undefined && o.maxLength !== undefined) {
+    if (!Number.isInteger(o.maxLength) || o.maxLength <= promptLength) {
+      throw new Error(`generate: maxLength ${o.maxLength} counts the prompt too (HF's max_length), and the prompt is already ${promptLength} tokens: give a larger maxLength, or maxNewTokens`);
+    }
+    maxNew = o.maxLength - promptLength;
+  }
+  let minNew = o.minNewTokens;
+  if (minNew === undefined && o.minLength !== undefined) {
+    if (!Number.isInteger(o.minLength) || o.minLength < 0) throw new Error(`generate: minLength must be an integer >= 0, got ${o.minLength}`);
+    minNew = Math.max(0, o.minLength - promptLength);
+  }
+  return { maxNew, minNew };
+}
+
 /** generation_config.json's fields (HF's GenerationConfig) that tstorch reads, and their options. */
 type FieldKind = 'int' | 'number' | 'boolean' | 'stopping' | 'strings' | 'ints' | 'intLists' | 'bias' | 'decay';
 const GENERATION_FIELDS: Record<string, [keyof GenerateOptions, FieldKind]> = {
   max_new_tokens: ['maxNewTokens', 'int'], min_new_tokens: ['minNewTokens', 'int'], do_sample: ['doSample', 'boolean'],
+  max_length: ['maxLength', 'int'], min_length: ['minLength', 'int'],
   temperature: ['temperature', 'number'], top_k: ['topK', 'int'], top_p: ['topP', 'number'], min_p: ['minP', 'number'],
   repetition_penalty: ['repetitionPenalty', 'number'], no_repeat_ngram_size: ['noRepeatNgramSize', 'int'],
   num_beams: ['numBeams', 'int'], length_penalty: ['lengthPenalty', 'number'], early_stopping: ['earlyStopping', 'stopping'],
@@ -196,6 +239,10 @@ export function generationConfigJson(options: GenerateOptions, bosTokenId: numbe
 /** opts over defaults, options left undefined in opts keeping the default. */
 export function withDefaults(defaults: GenerateOptions, opts: GenerateOptions): GenerateOptions {
   const out: Record<string, unknown> = { ...defaults };
+  // (a length asked for in this call wins over the other kind of bound among the defaults, as in HF)
+  if (opts.maxLength !== undefined && opts.maxNewTokens === undefined) delete out.maxNewTokens;
+  if (opts.maxNewTokens !== undefined && opts.maxLength === undefined) delete out.maxLength;
+  if (opts.minLength !== undefined && opts.minNewTokens === undefined) delete out.minNewTokens;
   for (const [k, v] of Object.entries(opts)) if (v !== undefined) out[k] = v;
   return out as GenerateOptions;
 }

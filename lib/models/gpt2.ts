@@ -15,7 +15,7 @@ import { Conv1D, Dropout, Embedding, LayerNorm, Linear } from '../nn/layers';
 import { factoryOf } from '../nn/args';
 import type { TensorModule } from '../nn/containers';
 import * as F from '../nn/functional';
-import { BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, beamSearch, computeTransitionScores, decodePromptLookup, checkGenerateOptions, DEFAULT_MAX_NEW_TOKENS, decodeGreedy, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
+import { BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, beamSearch, computeTransitionScores, decodePromptLookup, checkGenerateOptions, checkGenerateKeys, newTokenBounds, decodeGreedy, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
 import { saveFile } from '../io/safetensors';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
@@ -533,7 +533,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
   generate(prompt: Tensor | number[] | number[][], opts: GenerateOptions & { returnDictInGenerate: true }): GenerateOutput;
   generate(prompt: Tensor | number[] | number[][], opts?: GenerateOptions): number[][];
   generate(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): number[][] | GenerateOutput {
-    const o = withDefaults(this.generationConfig, opts);
+    const o = withDefaults(this.generationConfig, checkGenerateKeys(opts));
     const beams = (o.numBeams ?? 1) > 1;
     if (!o.returnDictInGenerate) return this.decode(prompt, o, beams).sequences;
     // HF's GenerateOutput: the steps' scores and logits as asked (the caller disposes them)
@@ -561,12 +561,11 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
    * sequences_scores: summed log-probabilities of the new tokens / their number ** lengthPenalty).
    */
   beamSearch(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): BeamSearchOutput {
-    const o = withDefaults(this.generationConfig, opts);
+    const o = withDefaults(this.generationConfig, checkGenerateKeys(opts));
     return this.decode(prompt, { ...o, numBeams: o.numBeams ?? 4 }, true);
   }
 
   private decode(prompt: Tensor | number[] | number[][], opts: GenerateOptions, beams: boolean, record: DecodeRecord = {}): BeamSearchOutput {
-    const maxNew = opts.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS;
     const eos = opts.eosTokenId === undefined ? this.config.eos_token_id : opts.eosTokenId;
     if (opts.seed !== undefined) manualSeed(opts.seed);
     const prompts: number[][] = prompt instanceof Tensor
@@ -575,6 +574,8 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     if (!prompts.length || prompts.some((r) => !r.length)) throw new Error('generate: every prompt needs at least one token');
     checkGenerateOptions(opts);
     const longest = Math.max(...prompts.map((x) => x.length));
+    const { maxNew, minNew } = newTokenBounds(opts, longest);
+    opts = { ...opts, maxNewTokens: maxNew, minNewTokens: minNew };
     if (longest > this.config.n_positions) {
       throw new Error(`generate: a prompt of ${longest} tokens is longer than this model's context (n_positions ${this.config.n_positions}); shorten it`);
     }

@@ -20,6 +20,21 @@ export function isOptionsObject(v: unknown): v is Record<string, unknown> {
   return proto === null || proto.constructor?.name === 'Object';
 }
 
+/** The one offered name within two edits of a misspelt one (maxNewToken: maxNewTokens), if exactly one is. */
+function closest(bare: string, offered: string[]): string | undefined {
+  const near = offered.filter((n) => editDistance(bare, n.toLowerCase()) <= Math.min(2, Math.floor(n.length / 3)));
+  return near.length === 1 ? near[0] : undefined;
+}
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
+}
+
 /**
  * The options given after a function's required arguments (`args`): the arguments by position
  * as `keys` (PyTorch's order), then optionally one options object (Python's keywords), which
@@ -63,7 +78,7 @@ export function optionsOf<O extends object>(name: string, args: unknown[], keys:
       const offered = [...keys, ...(spec.extra ?? [])].filter((n) => !DEPRECATED_LOSS_ARGS.includes(n));
       // (Python's spelling: ignore_index is ignoreIndex, T_max is tMax, T_0 is t0)
       const bare = k.replace(/_/g, '').toLowerCase();
-      const meant = offered.find((n) => n !== k && n.toLowerCase() === bare);
+      const meant = offered.find((n) => n !== k && n.toLowerCase() === bare) ?? closest(bare, offered);
       throw new Error(`${name}: unknown option '${k}' (${meant ? `did you mean ${meant}?` : `it takes ${offered.join(', ')}`})`);
     }
     if (v === null) continue;
