@@ -414,3 +414,23 @@ test('brownTaggedSentences: the Brown Corpus\'s tagged sentences as NLTK reads t
   expect(torch.data.brownTaggedSentences(['a'], { simplify: true })[0].tags.slice(0, 4)).toEqual(['AT', 'NP', 'NN', 'JJ']);
   expect(news.every((s) => s.tokens.length === s.tags.length && s.tags.every((t) => t.length > 0))).toBe(true);
 });
+
+test('forward as HF\'s model(**batch): one object { inputIds, attentionMask, labels } gives what (inputIds, options) gives; Python\'s attention_mask is an error, not a mask ignored', async () => {
+  const lm = await torch.GPT2LMHeadModel.fromPretrained(base);
+  const cls = await quietly(() => torch.GPT2ForSequenceClassification.fromPretrained(base, { numLabels: 2, padTokenId: PAD }));
+  const tag = await quietly(() => torch.GPT2ForTokenClassification.fromPretrained(base, { id2label: { 0: 'a', 1: 'b' } }));
+  torch.tidy(() => {
+    const inputIds = torch.tensor([[5, 6, 7, PAD], [8, 9, 10, 11]]), attentionMask = torch.tensor([[1, 1, 1, 0], [1, 1, 1, 1]]);
+    const a = lm.forward({ inputIds, attentionMask, labels: inputIds }), b = lm.forward(inputIds, { attentionMask, labels: inputIds });
+    expect([a.logits.equal(b.logits), a.loss!.item()]).toEqual([true, b.loss!.item()]);
+    // (the mask matters here: without it the padded row's logits differ)
+    expect(lm.forward(inputIds).logits.equal(b.logits)).toBe(false);
+    const labels = torch.tensor([0, 1]);
+    expect(cls.forward({ inputIds, attentionMask, labels }).loss!.item()).toBe(cls.forward(inputIds, { attentionMask, labels }).loss!.item());
+    expect(tag.forward({ inputIds, attentionMask }).logits.equal(tag.forward(inputIds, { attentionMask }).logits)).toBe(true);
+    expect(() => lm.forward(inputIds, { attention_mask: attentionMask } as never)).toThrow("GPT2LMHeadModel.forward: unknown option 'attention_mask' (did you mean attentionMask?)");
+    expect(() => cls.forward({ input_ids: inputIds } as never)).toThrow("GPT2ForSequenceClassification.forward: the object has no inputIds tensor (HF's input_ids): give { inputIds, ...options }");
+    expect(() => tag.forward(inputIds, { label: labels } as never)).toThrow("GPT2ForTokenClassification.forward: unknown option 'label' (did you mean labels?)");
+  });
+  for (const m of [lm, cls, tag]) m.dispose();
+});

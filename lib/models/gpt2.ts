@@ -13,6 +13,7 @@ import { DType, Device, finfo, isFloatingDtype } from '../tensor/dtype';
 import { Module, ModuleList } from '../nn/module';
 import { Conv1D, Dropout, Embedding, LayerNorm, Linear } from '../nn/layers';
 import { factoryOf } from '../nn/args';
+import { isOptionsObject, keywordOptions } from '../tensor/options';
 import type { TensorModule } from '../nn/containers';
 import * as F from '../nn/functional';
 import { BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, beamSearch, computeTransitionScores, decodePromptLookup, checkGenerateOptions, checkGenerateKeys, newTokenBounds, decodeGreedy, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
@@ -146,6 +147,24 @@ export interface ForwardOptions {
    * token's -log p weighted by its p, detached (TRL's SFTConfig loss_type='dft').
    */
   lossType?: LmLossType;
+}
+
+const FORWARD_KEYS = ['labels', 'attentionMask', 'positionIds', 'pastKeyValues', 'useCache', 'logitsToKeep', 'labelSmoothing', 'lossType'];
+
+/**
+ * A head's forward arguments: (inputIds, options), or HF's model(**batch), one object with
+ * inputIds among the options (a batch { inputIds, attentionMask, labels }); the options checked
+ * by name, so that Python's attention_mask is an error naming attentionMask, not a mask ignored.
+ */
+export function forwardArguments<O extends object>(name: string, inputIds: Tensor | (O & { inputIds: Tensor }), opts: O | undefined, keys: string[]): [Tensor, O] {
+  if (!(inputIds instanceof Tensor)) {
+    if (!isOptionsObject(inputIds)) throw new Error(`${name}.forward: expected inputIds, a (batch, sequence) tensor of token ids, or one object { inputIds, ...options }`);
+    if (opts !== undefined) throw new Error(`${name}.forward: give inputIds and the options, or one object with inputIds among them, not both`);
+    const { inputIds: ids, ...rest } = inputIds as O & { inputIds: Tensor };
+    if (!(ids instanceof Tensor)) throw new Error(`${name}.forward: the object has no inputIds tensor (HF's input_ids): give { inputIds, ...options }`);
+    return [ids, keywordOptions(`${name}.forward`, rest as unknown as O, keys)];
+  }
+  return [inputIds, keywordOptions(`${name}.forward`, opts, keys)];
 }
 
 /** The causal-LM loss: cross-entropy ('nll'), or Dynamic Fine-Tuning's probability-weighted one ('dft'). */
@@ -507,7 +526,11 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     return this;
   }
 
-  forward(inputIds: Tensor, opts: ForwardOptions = {}): GPT2Output {
+  forward(inputIds: Tensor, opts?: ForwardOptions): GPT2Output;
+  /** HF's model(**batch): one object with inputIds among the options */
+  forward(batch: ForwardOptions & { inputIds: Tensor }): GPT2Output;
+  forward(ids: Tensor | (ForwardOptions & { inputIds: Tensor }), options?: ForwardOptions): GPT2Output {
+    const [inputIds, opts] = forwardArguments('GPT2LMHeadModel', ids, options, FORWARD_KEYS);
     return tidy(() => {
       const { hidden, presents } = this.transformer.forward(inputIds, opts);
       const keep = opts.logitsToKeep ?? 0;

@@ -16,7 +16,10 @@ import { saveFile } from '../io/safetensors';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 import { repoIdOf, resolvePretrained } from '../io/hub';
-import { GPT2Config, GPT2Model, GPT2ModelOptions, GPT2PreTrainedModel, ResolvedGPT2Config, readConfig, resolveConfig } from './gpt2';
+import { GPT2Config, GPT2Model, GPT2ModelOptions, GPT2PreTrainedModel, ResolvedGPT2Config, forwardArguments, readConfig, resolveConfig } from './gpt2';
+
+/** A classifier's forward options (HF's attention_mask, position_ids, labels; label smoothing as its LabelSmoother). */
+export interface ClassifierForwardOptions { attentionMask?: Tensor; positionIds?: Tensor; labels?: Tensor; labelSmoothing?: number }
 
 export type ProblemType = 'regression' | 'single_label_classification' | 'multi_label_classification';
 export const PROBLEM_TYPES: ProblemType[] = ['regression', 'single_label_classification', 'multi_label_classification'];
@@ -157,7 +160,11 @@ export class GPT2ForSequenceClassification extends GPT2Classifier {
    * for regression, (B, num_labels) 0/1 floats for multi-label) also the loss. labelSmoothing ε
    * (single-label only, HF's LabelSmoother): (1 - ε)·NLL + ε·mean over the labels of -log p.
    */
-  forward(inputIds: Tensor, opts: { attentionMask?: Tensor; positionIds?: Tensor; labels?: Tensor; labelSmoothing?: number } = {}): SequenceClassifierOutput {
+  forward(inputIds: Tensor, opts?: ClassifierForwardOptions): SequenceClassifierOutput;
+  /** HF's model(**batch): one object with inputIds among the options */
+  forward(batch: ClassifierForwardOptions & { inputIds: Tensor }): SequenceClassifierOutput;
+  forward(ids: Tensor | (ClassifierForwardOptions & { inputIds: Tensor }), options?: ClassifierForwardOptions): SequenceClassifierOutput {
+    const [inputIds, opts] = forwardArguments('GPT2ForSequenceClassification', ids, options, ['attentionMask', 'positionIds', 'labels', 'labelSmoothing']);
     if (inputIds.shape.length !== 2) throw new Error(`GPT2ForSequenceClassification: inputIds must be (batch, sequence), got [${inputIds.shape}]`);
     return tidy(() => {
       const { hidden } = this.transformer.forward(inputIds, { attentionMask: opts.attentionMask, positionIds: opts.positionIds });

@@ -7,8 +7,8 @@ import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
 import { Dropout, Linear } from '../nn/layers';
 import * as F from '../nn/functional';
-import { GPT2Config, GPT2Model, GPT2ModelOptions } from './gpt2';
-import { ClassificationOptions, ClassifierConfig, GPT2Classifier, classifierConfig, folderHasArchitecture, loadWithHead } from './sequence_classification';
+import { GPT2Config, GPT2Model, GPT2ModelOptions, forwardArguments } from './gpt2';
+import { ClassificationOptions, ClassifierConfig, ClassifierForwardOptions, GPT2Classifier, classifierConfig, folderHasArchitecture, loadWithHead } from './sequence_classification';
 
 export type TokenClassifierConfig = ClassifierConfig & { classifier_dropout: number | null };
 
@@ -33,7 +33,11 @@ export class GPT2ForTokenClassification extends GPT2Classifier {
    * position has none) also the mean cross-entropy over the labelled positions (labelSmoothing ε
    * as HF's LabelSmoother).
    */
-  forward(inputIds: Tensor, opts: { attentionMask?: Tensor; positionIds?: Tensor; labels?: Tensor; labelSmoothing?: number } = {}): { logits: Tensor; loss?: Tensor } {
+  forward(inputIds: Tensor, opts?: ClassifierForwardOptions): { logits: Tensor; loss?: Tensor };
+  /** HF's model(**batch): one object with inputIds among the options */
+  forward(batch: ClassifierForwardOptions & { inputIds: Tensor }): { logits: Tensor; loss?: Tensor };
+  forward(ids: Tensor | (ClassifierForwardOptions & { inputIds: Tensor }), options?: ClassifierForwardOptions): { logits: Tensor; loss?: Tensor } {
+    const [inputIds, opts] = forwardArguments('GPT2ForTokenClassification', ids, options, ['attentionMask', 'positionIds', 'labels', 'labelSmoothing']);
     if (inputIds.shape.length !== 2) throw new Error(`GPT2ForTokenClassification: inputIds must be (batch, sequence), got [${inputIds.shape}]`);
     return tidy(() => {
       const { hidden } = this.transformer.forward(inputIds, { attentionMask: opts.attentionMask, positionIds: opts.positionIds });
