@@ -652,7 +652,7 @@ print(json.dumps({'re': torch.view_as_real(S).flatten().tolist(), 'back': torch.
     expect(re.length).toBe(wantSpec.re.length);
     re.forEach((v, j) => expect(Math.abs(v - wantSpec.re[j])).toBeLessThan(1e-10));
     (spec.istft(16, 4, 16, win, true, false, true, 64).tolist() as number[]).forEach((v, j) => expect(Math.abs(v - wantSpec.back[j])).toBeLessThan(1e-10));
-    expect(() => sig.newZeros([2], { dtpye: 'float64' } as object)).toThrow(/Tensor.newZeros: unknown option 'dtpye' \(it takes dtype, device, requiresGrad\)/);
+    expect(() => sig.newZeros([2], { dtpye: 'float64' } as object)).toThrow(/Tensor.newZeros: unknown option 'dtpye' \(did you mean dtype\?\)/);
   });
 
   test('to() takes PyTorch\'s forms (x.to(\'cpu\', float64), model.to(float64), x.to(other)); factories and to() refuse keys they do not know (requires_grad was quietly no gradient)', () => {

@@ -742,3 +742,24 @@ test('loadAdapter errors: missing folder, wrong type, missing tensors', async ()
   await expect(torch.lora.loadAdapter(m, bad)).rejects.toThrow(/lacks/);
   m.dispose();
 });
+
+test('options by PEFT\'s and HF\'s names are errors naming ours (target_modules, lora_alpha, attn_implementation, adapter_name), never quietly the defaults', async () => {
+  const quiet = jest.spyOn(console, 'warn').mockImplementation(() => {});
+  const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+  expect(() => torch.lora.applyLoRA(model, { r: 2, target_modules: ['c_fc'] } as never)).toThrow("LoRA: unknown option 'target_modules' (did you mean targetModules?)");
+  expect(() => torch.lora.applyLoRA(model, { r: 2, lora_alpha: 32 } as never)).toThrow("LoRA: unknown option 'lora_alpha' (PEFT's lora_alpha is alpha here)");
+  expect(() => torch.lora.applyLoRA(model, { r: 2, lora_dropout: 0.1 } as never)).toThrow("LoRA: unknown option 'lora_dropout' (PEFT's lora_dropout is dropout here)");
+  // nothing was wrapped by the refused calls
+  expect(torch.lora.loraConfig(model)).toBeNull();
+  torch.lora.applyLoRA(model, { r: 2, alpha: 4, targetModules: ['c_fc'] });
+  expect([...model.namedParameters({ trainableOnly: true })].map(([n]) => n).every((n) => n.includes('mlp.c_fc.lora_'))).toBe(true);
+  expect(() => torch.lora.addAdapter(model, 'b', { rank: 4 } as never)).toThrow(/LoRA: unknown option 'rank'/);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-lora-opts-'));
+  await expect(torch.lora.saveAdapter(model, dir, { adapter_name: 'default' } as never)).rejects.toThrow("saveAdapter: unknown option 'adapter_name' (did you mean adapterName?)");
+  await expect(torch.GPT2LMHeadModel.fromPretrained(base, { attn_implementation: 'eager' } as never)).rejects.toThrow("GPT2LMHeadModel.fromPretrained: unknown option 'attn_implementation' (did you mean attnImplementation?)");
+  await expect(torch.GPT2LMHeadModel.fromPretrained(base, { torch_dtype: 'float64' } as never)).rejects.toThrow("GPT2LMHeadModel.fromPretrained: unknown option 'torch_dtype' (it takes dtype, device, attnImplementation, revision)");
+  await expect(torch.GPT2ForSequenceClassification.fromPretrained(base, { num_labels: 3 } as never)).rejects.toThrow("GPT2ForSequenceClassification.fromPretrained: unknown option 'num_labels' (did you mean numLabels?)");
+  fs.rmSync(dir, { recursive: true, force: true });
+  model.dispose();
+  quiet.mockRestore();
+});

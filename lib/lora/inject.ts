@@ -2,6 +2,7 @@
 // PEFT's layout (adapter_config.json + adapter_model.safetensors, keys like
 // base_model.model.transformer.h.0.attn.c_attn.lora_A.weight), so that Python's PEFT loads
 // ours and we load theirs.
+import { keywordOptions } from '../tensor/options';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
@@ -502,6 +503,7 @@ export interface SaveAdapterOptions {
 
 /** Writes adapter_config.json and adapter_model.safetensors into dir, each atomically. */
 export async function saveAdapter(model: Module, dir: string, opts: SaveAdapterOptions = {}): Promise<void> {
+  keywordOptions('saveAdapter', opts, ['baseModelNameOrPath', 'adapterName', 'convertToLora']);
   writeAdapter(model, dir, opts);
 }
 
@@ -571,6 +573,7 @@ export function readAdapterConfig(dir: string): ResolvedLoRAOptions {
  * the active one staying active (setAdapter switches); without, into the active adapter.
  */
 export async function loadAdapter<M extends Module>(model: M, nameOrPath: string, options: { adapterName?: string; revision?: string } = {}): Promise<M> {
+  keywordOptions('loadAdapter', options, ['adapterName', 'revision']);
   const dir = resolvePretrained(nameOrPath, { revision: options.revision });
   const opts = readAdapterConfig(dir);
   const set = adapterSets.get(model);

@@ -12,6 +12,7 @@
 //                   W_A (r, out) kaiming_uniform(a=√5), W_B (in, r) zeros (the notebook names
 //                   them from Conv1D's (in, out) weight as if it were (out, in)); lora_alpha and
 //                   dropout are ignored, as in the notebook.
+import { keywordOptions } from '../tensor/options';
 import { Tensor } from '../tensor/tensor';
 import { empty, zeros, randn } from '../tensor/creation';
 import { noGrad } from '../tensor/runtime';
@@ -101,7 +102,15 @@ export interface ResolvedLoRAOptions {
   taskType: TaskType | null;
 }
 
+const LORA_OPTIONS = ['r', 'alpha', 'dropout', 'targetModules', 'mode', 'bias', 'modulesToSave', 'useRslora', 'useDora', 'rankPattern', 'alphaPattern',
+  'layersToTransform', 'layersPattern', 'excludeModules', 'initLoraWeights', 'taskType', 'adapterName'];
+// (PEFT's LoraConfig names whose spelling here is not just camelCase)
+const PEFT_NAMES: Record<string, string> = { lora_alpha: 'alpha', loraAlpha: 'alpha', lora_dropout: 'dropout', loraDropout: 'dropout' };
+
 export function resolveLoRAOptions(o: LoRAOptions = {}): ResolvedLoRAOptions {
+  // (unchecked, PEFT's target_modules or lora_alpha were quietly the defaults: LoRA on other layers, another scale)
+  for (const k of Object.keys(o ?? {})) if (k in PEFT_NAMES) throw new Error(`LoRA: unknown option '${k}' (PEFT's ${k} is ${PEFT_NAMES[k]} here)`);
+  keywordOptions('LoRA', o, LORA_OPTIONS);
   const r = o.r ?? 8;
   if (!Number.isInteger(r) || r < 0) throw new Error(`LoRA: rank r must be a non-negative integer, got ${r}`);
   const dropout = o.dropout ?? 0.05;

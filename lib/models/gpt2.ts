@@ -101,6 +101,9 @@ export interface GPT2ModelOptions {
   revision?: string;
 }
 
+/** GPT2ModelOptions' names, checked where a user gives them (fromPretrained). */
+export const MODEL_OPTIONS = ['dtype', 'device', 'attnImplementation', 'revision'];
+
 function resolveAttnImplementation(a: AttnImplementation | undefined): AttnImplementation {
   if (a === undefined) return F.hasFusedAttention ? 'sdpa' : 'eager';
   if (a !== 'eager' && a !== 'sdpa') throw new Error(`GPT-2: attnImplementation must be 'eager' or 'sdpa', got '${a}'`);
@@ -626,6 +629,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
 
   /** Loads config.json + model.safetensors from a Hugging Face GPT-2 folder, in eval mode. */
   static async fromPretrained(nameOrPath: string, opts: GPT2ModelOptions = {}): Promise<GPT2LMHeadModel> {
+    keywordOptions('GPT2LMHeadModel.fromPretrained', opts, MODEL_OPTIONS);
     const dir = resolvePretrained(nameOrPath, { revision: opts.revision });
     const config = readConfig(dir);
     // model.safetensors, or its shards with an index, or PyTorch's pytorch_model.bin (or shards).

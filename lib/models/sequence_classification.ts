@@ -16,7 +16,8 @@ import { saveFile } from '../io/safetensors';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 import { repoIdOf, resolvePretrained } from '../io/hub';
-import { GPT2Config, GPT2Model, GPT2ModelOptions, GPT2PreTrainedModel, ResolvedGPT2Config, forwardArguments, readConfig, resolveConfig } from './gpt2';
+import { GPT2Config, GPT2Model, GPT2ModelOptions, GPT2PreTrainedModel, ResolvedGPT2Config, forwardArguments, MODEL_OPTIONS, readConfig, resolveConfig } from './gpt2';
+import { keywordOptions } from '../tensor/options';
 
 /** A classifier's forward options (HF's attention_mask, position_ids, labels; label smoothing as its LabelSmoother). */
 export interface ClassifierForwardOptions { attentionMask?: Tensor; positionIds?: Tensor; labels?: Tensor; labelSmoothing?: number }
@@ -214,6 +215,7 @@ export class GPT2ForSequenceClassification extends GPT2Classifier {
    * head; a saved head must have that many outputs). In eval mode.
    */
   static async fromPretrained(dir: string, opts: GPT2ModelOptions & ClassificationOptions = {}): Promise<GPT2ForSequenceClassification> {
+    keywordOptions('GPT2ForSequenceClassification.fromPretrained', opts, [...MODEL_OPTIONS, 'numLabels', 'id2label', 'problemType', 'padTokenId']);
     return loadWithHead(dir, opts, (config) => new GPT2ForSequenceClassification(config, { ...opts, dtype: undefined, device: undefined }), 'score');
   }
 

@@ -7,7 +7,8 @@ import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
 import { Dropout, Linear } from '../nn/layers';
 import * as F from '../nn/functional';
-import { GPT2Config, GPT2Model, GPT2ModelOptions, forwardArguments } from './gpt2';
+import { GPT2Config, GPT2Model, GPT2ModelOptions, forwardArguments, MODEL_OPTIONS } from './gpt2';
+import { keywordOptions } from '../tensor/options';
 import { ClassificationOptions, ClassifierConfig, ClassifierForwardOptions, GPT2Classifier, classifierConfig, folderHasArchitecture, loadWithHead } from './sequence_classification';
 
 export type TokenClassifierConfig = ClassifierConfig & { classifier_dropout: number | null };
@@ -58,6 +59,7 @@ export class GPT2ForTokenClassification extends GPT2Classifier {
    * current seed) with a warning, as HF's from_pretrained. In eval mode.
    */
   static async fromPretrained(dir: string, opts: GPT2ModelOptions & Omit<ClassificationOptions, 'problemType'> = {}): Promise<GPT2ForTokenClassification> {
+    keywordOptions('GPT2ForTokenClassification.fromPretrained', opts, [...MODEL_OPTIONS, 'numLabels', 'id2label', 'padTokenId']);
     return loadWithHead(dir, opts, (config) => new GPT2ForTokenClassification(config, { ...opts, dtype: undefined, device: undefined }), 'classifier');
   }
 
