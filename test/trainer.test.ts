@@ -83,6 +83,9 @@ test('save_total_limit keeps the newest checkpoints; a checkpoint is whole or ab
   fs.writeFileSync(path.join(damaged, 'optimizer.json'), '{"steps": [1, 2');
   expect(() => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), resumeFromCheckpoint: damaged, perDeviceTrainBatchSize: 4, progress: false }, dataset()).train())
     .toThrow(/resume: .*optimizer\.json is not valid JSON .*damaged: resume from an earlier one/);
+  // HF's spelling of an argument is an error naming ours, not a run at the default learning rate
+  expect(() => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), learning_rate: 1e-3 } as never, dataset())).toThrow("Trainer: unknown option 'learning_rate' (did you mean learningRate?)");
+  expect(() => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), beta: 0.1 } as never, dataset())).toThrow(/Trainer: unknown option 'beta' \(it takes adamBeta1, /);
   trainer.optimizer.dispose();
   model.dispose();
 });

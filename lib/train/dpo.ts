@@ -209,6 +209,7 @@ export function freezeReference(refModel: GPT2LMHeadModel): void {
 }
 
 export class DPOTrainer extends Trainer {
+  static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'beta', 'lossType', 'dpoLabelSmoothing', 'precomputeRefLogProbs'];
   declare readonly model: GPT2LMHeadModel;
   readonly beta: number;
   readonly lossType: DPOLossType;

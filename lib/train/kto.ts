@@ -141,6 +141,7 @@ function checkSettings(who: string, s: KTOSettings): void {
 }
 
 export class KTOTrainer extends Trainer {
+  static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'beta', 'desirableWeight', 'undesirableWeight', 'precomputeRefLogProbs'];
   declare readonly model: GPT2LMHeadModel;
   readonly beta: number;
   readonly desirableWeight: number;

@@ -57,6 +57,7 @@ export function orpoLoss(model: GPT2LMHeadModel, batch: LMBatch, beta: number, p
 }
 
 export class ORPOTrainer extends Trainer {
+  static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'beta'];
   declare readonly model: GPT2LMHeadModel;
   readonly beta: number;
   private metrics = new PairMetrics(METRICS);

@@ -58,6 +58,7 @@ export function evaluateRewards(model: GPT2ForSequenceClassification, data: Rewa
 }
 
 export class RewardTrainer extends Trainer {
+  static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'centerRewardsCoefficient'];
   declare readonly model: GPT2ForSequenceClassification;
   readonly centerRewardsCoefficient: number | null;
 

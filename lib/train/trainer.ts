@@ -3,6 +3,7 @@
 // warmup, max_grad_norm 1.0, seed 42, per-epoch reshuffle, last partial batch kept, gradient
 // accumulation, logging/save steps, checkpoint-<step>/ folders written whole, save_total_limit,
 // and exact resume.
+import { keywordOptions } from '../tensor/options';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
@@ -225,7 +226,23 @@ export function decayParameterGroups(model: Module, weightDecay: number): { para
   ].filter((g) => g.params.length);
 }
 
+/** Every TrainingArguments name: the Trainer refuses another (HF's learning_rate names learningRate) rather than train on a default. */
+export const TRAINING_ARGUMENTS = [
+  'adamBeta1', 'adamBeta2', 'adamEpsilon', 'dataSeed', 'dataloaderDropLast', 'device', 'evalOnStart', 'evalSteps',
+  'evalStrategy', 'gradientAccumulationSteps', 'gradientCheckpointing', 'greaterIsBetter', 'groupByLength', 'includeNumInputTokensSeen', 'labelSmoothingFactor', 'learningRate',
+  'loadBestModelAtEnd', 'loggingDir', 'loggingFirstStep', 'loggingNanInfFilter', 'loggingSteps', 'loggingStrategy', 'loraplusLrEmbedding', 'loraplusLrRatio',
+  'lrSchedulerKwargs', 'lrSchedulerType', 'maxGradNorm', 'maxSteps', 'metricForBestModel', 'neftuneNoiseAlpha', 'numTrainEpochs', 'optim',
+  'optimArgs', 'outputDir', 'perDeviceEvalBatchSize', 'perDeviceTrainBatchSize', 'precision', 'progress', 'reportTo', 'resumeFromCheckpoint',
+  'saveOnlyModel', 'saveSteps', 'saveStrategy', 'saveTotalLimit', 'seed', 'sftLossType', 'shuffle', 'warmupRatio',
+  'warmupSteps', 'weightDecay',
+] as const satisfies readonly (keyof TrainingArguments)[];
+// (compile-time: an argument added to TrainingArguments but not to the list fails here)
+const everyArgumentListed: Exclude<keyof TrainingArguments, (typeof TRAINING_ARGUMENTS)[number]> extends never ? true : never = true;
+void everyArgumentListed;
+
 export class Trainer {
+  /** the arguments this trainer takes (a subclass adds its own) */
+  static readonly argumentNames: readonly string[] = TRAINING_ARGUMENTS;
   readonly args: typeof TRAINING_DEFAULTS & TrainingArguments;
   readonly optimizer: TrainerOptimizer;
   readonly scheduler: LRScheduler;
@@ -273,6 +290,7 @@ export class Trainer {
   constructor(readonly model: TrainableModel, args: TrainingArguments, readonly trainDataset: LMDataset, readonly evalDataset?: LMDataset,
     callbacks: TrainerCallback[] = []) {
     this.callbacks = [...callbacks];
+    keywordOptions(new.target.name, args, [...(new.target as typeof Trainer).argumentNames]);
     this.args = { ...TRAINING_DEFAULTS, ...args };
     const a = this.args;
     if (trainDataset instanceof RewardDataset && new.target === Trainer) throw new Error('Trainer: reward-model pairs (a RewardDataset) train with the RewardTrainer');
