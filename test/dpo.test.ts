@@ -68,6 +68,8 @@ test('PreferenceDataset tokenizes as TRL does: eos after each completion; TRL 1.
   expect([some.length, some.dropped, Array.from(some.chosen[1].ids)]).toEqual([2, 1, [1, 5, EOS]]);
   expect(() => new torch.data.PreferenceDataset([{ prompt: [1, 2, 3], chosen: [5], rejected: [6] }], { maxLength: 3 })).toThrow(/every pair's prompt fills maxLength 3 tokens .*raise maxLength/);
   expect(() => new torch.data.PreferenceDataset([{ prompt: [1], chosen: [5], rejected: [6] }], { truncationMode: 'keep_middle' as never })).toThrow(/truncationMode must be keep_start or keep_end/);
+  expect(() => new torch.data.PreferenceDataset([{ prompt: [1], chosen: [5], rejected: [6] }], { max_length: 8 } as never)).toThrow("PreferenceDataset: unknown option 'max_length' (did you mean maxLength?)");
+  expect(() => new torch.data.KTODataset([{ prompt: [1], completion: [5], label: true }], { max_prompt_length: 8 } as never)).toThrow("KTODataset: unknown option 'max_prompt_length' (did you mean maxPromptLength?)");
   // text: the prompt alone and prompt + completion as one (TRL 1.x): the completion is what follows the prompt's tokens
   const joint = new torch.data.PreferenceDataset([{ prompt: 'Say it: ', chosen: 'yes', rejected: 'no<|endoftext|>' }]);
   const promptIds = torch.tokenizer.encode('Say it: ');

@@ -803,6 +803,7 @@ print(json.dumps({'keys': list(m.state_dict().keys()), 'y': m(x).flatten().tolis
     expect(() => new nn.Sequential(new nn.Linear(2, 2), [new nn.ReLU()] as never)).toThrow("Sequential: child '1' is an array, not a module (nn.Module)");
     expect(() => new nn.ModuleList([new nn.Linear(2, 2), 3 as never])).toThrow("ModuleList: child '1' is a number, not a module (nn.Module)");
     expect(() => new nn.Sequential(new Map([['a.b', new nn.ReLU()]]))).toThrow(/a name must be non-empty and without '\.'/);
+    expect(() => m.namedParameters({ trainable_only: true } as never)).toThrow("namedParameters: unknown option 'trainable_only' (did you mean trainableOnly?)");
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

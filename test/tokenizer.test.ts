@@ -301,6 +301,9 @@ test('encodeBatch (HF\'s tokenizer(texts, padding, truncation, max_length)) and 
   expect(() => tok.encodeBatch(texts, { padding: 'max_length' })).toThrow("encodeBatch: padding 'max_length' needs maxLength");
   expect(() => tok.encodeBatch(texts, { paddingSide: 'middle' as never })).toThrow("encodeBatch: paddingSide must be right or left, got 'middle'");
   expect(() => tok.encodeBatch('one text' as never)).toThrow('encodeBatch: texts must be an array of strings');
+  // HF's spellings are errors naming ours, never a truncation or a skip quietly not done
+  expect(() => tok.encodeBatch(texts, { truncation: true, max_length: 2 } as never)).toThrow("encodeBatch: unknown option 'max_length' (did you mean maxLength?)");
+  expect(() => tok.decode([1, 2], { skip_special_tokens: true } as never)).toThrow("GPT2Tokenizer.decode: unknown option 'skip_special_tokens' (did you mean skipSpecialTokens?)");
   // skipSpecialTokens: eos leaves the text
   const withEos = tok.encode('Hello<|endoftext|> world<|endoftext|>');
   expect(tok.decode(withEos)).toBe('Hello<|endoftext|> world<|endoftext|>');

@@ -7,6 +7,7 @@
 // TRL 0.x's ways stay as options: truncationMode 'keep_end' (the start goes), maxPromptLength
 // (the prompt's last tokens), maxCompletionLength (each completion's first). A batch of B pairs
 // is 2B rows: the chosen sequences, then the rejected ones, right-padded; labels only on the completions.
+import { keywordOptions } from '../tensor/options';
 import { tokenizer as gpt2Tokenizer, GPT2Tokenizer } from '../models/tokenizer';
 import { padRows, paddedSize, startsWith, toDevice } from './dataset';
 import { tensor } from '../tensor/creation';
@@ -38,6 +39,11 @@ export interface PreferenceOptions {
   /** worker threads tokenizing the texts (HF's num_proc; tokenizer.encodeEach): the same ids whatever the count; default 1 */
   threads?: number;
 }
+
+const PREFERENCE_OPTIONS = ['tokenizer', 'eosTokenId', 'maxPromptLength', 'maxCompletionLength', 'maxLength', 'truncationMode', 'bosTokenId', 'threads'] as const satisfies readonly (keyof PreferenceOptions)[];
+// (compile-time: an option added to PreferenceOptions but not to the list fails here)
+const everyPreferenceOption: Exclude<keyof PreferenceOptions, (typeof PREFERENCE_OPTIONS)[number]> extends never ? true : never = true;
+void everyPreferenceOption;
 
 export type TruncationMode = 'keep_start' | 'keep_end';
 
@@ -164,6 +170,7 @@ export class PreferenceDataset implements LMDataset {
   mismatched = 0;
 
   constructor(pairs: PreferencePair[], opts: PreferenceOptions = {}) {
+    keywordOptions('PreferenceDataset', opts, PREFERENCE_OPTIONS);
     const tok = opts.tokenizer ?? gpt2Tokenizer;
     const limits = limitsOf(opts, 'PreferenceDataset');
     const eos = opts.eosTokenId ?? tok.eosTokenId;
@@ -270,6 +277,7 @@ export class KTODataset implements LMDataset {
   private readonly limits: Limits;
 
   constructor(examples: KTOExample[], opts: PreferenceOptions = {}) {
+    keywordOptions('KTODataset', opts, PREFERENCE_OPTIONS);
     const tok = opts.tokenizer ?? gpt2Tokenizer;
     this.limits = limitsOf(opts, 'KTODataset');
     const eos = opts.eosTokenId ?? tok.eosTokenId;
@@ -381,6 +389,7 @@ export class RewardDataset implements LMDataset {
   readonly dropped: number = 0;
 
   constructor(pairs: RewardPair[], opts: { tokenizer?: GPT2Tokenizer; maxLength?: number; padTokenId?: number } = {}) {
+    keywordOptions('RewardDataset', opts, ['tokenizer', 'maxLength', 'padTokenId']);
     const tok = opts.tokenizer ?? gpt2Tokenizer, maxLength = opts.maxLength ?? 1024;
     if (!Number.isInteger(maxLength) || maxLength < 1) throw new Error(`RewardDataset: maxLength must be a positive integer, got ${maxLength}`);
     this.padTokenId = opts.padTokenId ?? tok.eosTokenId;

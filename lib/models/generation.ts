@@ -148,7 +148,7 @@ void everyOptionListed;
 
 /** generate()'s options checked by name (as Python's keywords: max_new_tokens names maxNewTokens). */
 export function checkGenerateKeys(opts: GenerateOptions): GenerateOptions {
-  return keywordOptions('generate', opts, GENERATE_OPTIONS as unknown as string[]);
+  return keywordOptions('generate', opts, GENERATE_OPTIONS);
 }
 
 /**

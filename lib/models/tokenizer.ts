@@ -4,6 +4,7 @@
 // GPT2Tokenizer.fromPretrained(dir) reads a model folder's own files: GPT-2's tables take the fast
 // path above; any other byte-level BPE (a GPT-2 trained on another language or corpus) is run by
 // ByteLevelBPE below, Hugging Face's GPT2Tokenizer algorithm.
+import { keywordOptions } from '../tensor/options';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -369,6 +370,7 @@ export class GPT2Tokenizer {
 
   /** Token ids to text; skipSpecialTokens (HF's skip_special_tokens) leaves out eos and the other special tokens. */
   decode(ids: number[], opts: { skipSpecialTokens?: boolean } = {}): string {
+    keywordOptions('GPT2Tokenizer.decode', opts, ['skipSpecialTokens']);
     if (opts.skipSpecialTokens) {
       const special = this.specialIds;
       ids = ids.filter((id) => !special.has(id));
@@ -391,6 +393,7 @@ export class GPT2Tokenizer {
    */
   encodeBatch(texts: string[], opts: { padding?: boolean | 'longest' | 'max_length'; truncation?: boolean; maxLength?: number; paddingSide?: 'right' | 'left'; padTokenId?: number; threads?: number } = {}): { inputIds: number[][]; attentionMask: number[][] } {
     if (!Array.isArray(texts) || !texts.every((t) => typeof t === 'string')) throw new Error('encodeBatch: texts must be an array of strings');
+    keywordOptions('encodeBatch', opts, ['padding', 'truncation', 'maxLength', 'paddingSide', 'padTokenId', 'threads']);
     const padding = opts.padding === true ? 'longest' : opts.padding ?? false;
     if (padding !== false && padding !== 'longest' && padding !== 'max_length') throw new Error(`encodeBatch: padding must be true, false, 'longest' or 'max_length', got ${JSON.stringify(opts.padding)}`);
     if (opts.maxLength !== undefined && !(Number.isInteger(opts.maxLength) && opts.maxLength >= 1)) throw new Error(`encodeBatch: maxLength must be an integer >= 1, got ${opts.maxLength}`);

@@ -3,7 +3,7 @@
 // so it can walk them with Hugging Face's dotted names. Parameters and buffers are keep()-ed:
 // no tidy() frees them; module.dispose() does.
 import { Tensor, ToArgs, conversionOf } from '../tensor/tensor';
-import { optionsOf, PositionalOr } from '../tensor/options';
+import { optionsOf, PositionalOr, keywordOptions } from '../tensor/options';
 import { keep } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
 import { native } from '../tensor/native';
@@ -248,6 +248,7 @@ export abstract class Module {
   namedParameters(opts: string | { prefix?: string; trainableOnly?: boolean; recurse?: boolean } = {}, recurse?: boolean): [string, Tensor][] {
     // (or PyTorch's positional named_parameters(prefix, recurse))
     if (typeof opts === 'string') opts = { prefix: opts, recurse };
+    else keywordOptions('namedParameters', opts, ['prefix', 'trainableOnly', 'recurse']);
     const out: [string, Tensor][] = [];
     const seen = new Set<Tensor>();
     const walk = (m: Module, prefix: string) => {

@@ -96,9 +96,9 @@ export function optionsOf<O extends object>(name: string, args: unknown[], keys:
  * An options object of keyword-only options (`known`), checked as optionsOf checks one: the hot
  * path (none given) costs one comparison.
  */
-export function keywordOptions<O extends object>(name: string, opts: O | undefined | null, known: string[]): O {
+export function keywordOptions<O extends object>(name: string, opts: O | undefined | null, known: readonly string[]): O {
   if (opts === undefined || opts === null) return {} as O;
-  return optionsOf<O>(name, [opts], [], { extra: known });
+  return optionsOf<O>(name, [opts], [], { extra: known as string[] });
 }
 
 /**

@@ -290,7 +290,7 @@ export class Trainer {
   constructor(readonly model: TrainableModel, args: TrainingArguments, readonly trainDataset: LMDataset, readonly evalDataset?: LMDataset,
     callbacks: TrainerCallback[] = []) {
     this.callbacks = [...callbacks];
-    keywordOptions(new.target.name, args, [...(new.target as typeof Trainer).argumentNames]);
+    keywordOptions(new.target.name, args, (new.target as typeof Trainer).argumentNames);
     this.args = { ...TRAINING_DEFAULTS, ...args };
     const a = this.args;
     if (trainDataset instanceof RewardDataset && new.target === Trainer) throw new Error('Trainer: reward-model pairs (a RewardDataset) train with the RewardTrainer');
