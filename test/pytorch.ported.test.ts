@@ -883,4 +883,24 @@ pooled, where = F.max_pool2d(img, 2, stride=1, return_indices=True)`, [
     expect(() => F.conv2d(img, w, { padding: 1, strid: 2 } as never)).toThrow("conv2d: unknown option 'strid'");
     for (const t of [img, w, b3, wt]) t.dispose();
   });
+
+  test('keywords after the arguments as PyTorch code gives them: checkpoint(m, x, use_reentrant=False), torch.Generator(device=...); misspelt ones are errors', () => {
+    torch.manualSeed(0);
+    const lin = new nn.Linear(3, 2), x = torch.randn([4, 3], { requiresGrad: true });
+    torch.tidy(() => lin.forward(x).tanh().sum().backward());
+    const [gw, gx] = [lin.weight.grad!.clone(), x.grad!.clone()];
+    lin.zeroGrad();
+    x.grad = null;
+    // the options object is taken out of the module's arguments (its forward would get it as an input otherwise)
+    torch.tidy(() => torch.utils.checkpoint.checkpoint(lin, x, { useReentrant: false }).tanh().sum().backward());
+    expect([lin.weight.grad!.equal(gw), x.grad!.equal(gx)]).toEqual([true, true]);
+    expect(() => torch.utils.checkpoint.checkpoint(lin, x, { use_reentrant: false })).toThrow("checkpoint: unknown option 'use_reentrant' (did you mean useReentrant?)");
+    const g = new torch.Generator({ device: 'cpu' }).manualSeed(7);
+    expect(torch.randn([3], { generator: g }).tolist()).toEqual(pythonJson<number[]>("import torch, json\nprint(json.dumps(torch.randn(3, generator=torch.Generator(device='cpu').manual_seed(7)).tolist()))"));
+    expect(() => new torch.Generator({ devce: 'cpu' } as never)).toThrow("Generator: unknown option 'devce' (did you mean device?)");
+    expect(() => torch.autograd.gradcheck((t: torch.Tensor) => t.mul(2), [torch.ones([2], { dtype: 'float64', requiresGrad: true })], { raise_exception: false } as never))
+      .toThrow("gradcheck: unknown option 'raise_exception' (did you mean raiseException?)");
+    expect(() => new torch.utils.tensorboard.SummaryWriter(path.join(os.tmpdir(), 'tstorch-never'), { flush_secs: 1 } as never)).toThrow("SummaryWriter: unknown option 'flush_secs' (did you mean flushSecs?)");
+    for (const t of [gw, gx, x]) t.dispose();
+  });
 });

@@ -6,6 +6,7 @@
 //   completion, ended by <|endoftext|>, cut at maxLength, right-padded per batch; padding (and,
 //   for prompt-completion data, the prompt) carries no loss.
 // Batches come in a seeded order, reshuffled every epoch.
+import { keywordOptions } from '../tensor/options';
 import { Tensor } from '../tensor/tensor';
 import { tensor } from '../tensor/creation';
 import type { Device } from '../tensor/dtype';
@@ -106,6 +107,7 @@ export class TextDataset implements LMDataset {
   }
   /** text's ids (by GPT-2's tokenizer, or the model folder's: GPT2Tokenizer.fromPretrained) cut into blocks */
   static fromText(text: string, blockSize: number, tok: GPT2Tokenizer = tokenizer): TextDataset {
+    if (typeof tok?.encode !== 'function') throw new Error('TextDataset.fromText(text, blockSize, tokenizer): the third argument is a tokenizer (GPT2Tokenizer.fromPretrained), not options');
     return new TextDataset(tok.encode(text), blockSize);
   }
   get length(): number {
@@ -231,6 +233,7 @@ export class ExampleDataset implements LMDataset {
 
   /** Language-modeling data: each text an example, the loss on all of it. */
   static fromTexts(texts: string[], opts: ExampleOptions): ExampleDataset {
+    keywordOptions('ExampleDataset.fromTexts', opts, ['maxLength', 'completionOnlyLoss', 'addEos', 'tokenizer', 'assistantSpans', 'threads']);
     const addEos = opts.addEos ?? true, tok = opts.tokenizer ?? tokenizer, eos = tok.eosToken;
     const spans = opts.assistantSpans;
     if (spans && spans.length !== texts.length) throw new Error(`ExampleDataset.fromTexts: ${spans.length} assistantSpans for ${texts.length} texts`);

@@ -5,6 +5,7 @@
 // first event names the format ("brain.Event:2"); each later one holds a step, a wall time and
 // a `Summary` of tagged values (a scalar, a histogram, a PNG image or a text tensor). The few
 // messages needed are encoded here by hand (field numbers from TensorBoard's .proto files).
+import { keywordOptions } from '../tensor/options';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -446,6 +447,7 @@ export class SummaryWriter {
   private closed = false;
 
   constructor(logDir?: string, opts: SummaryWriterOptions = {}) {
+    keywordOptions('SummaryWriter', opts, ['comment', 'maxQueue', 'flushSecs', 'filenameSuffix']);
     this.opts = { comment: '', maxQueue: 10, flushSecs: 120, filenameSuffix: '', ...opts };
     if (!(Number.isInteger(this.opts.maxQueue) && this.opts.maxQueue >= 1)) throw new Error(`SummaryWriter: maxQueue must be a positive integer, got ${this.opts.maxQueue}`);
     if (!(this.opts.flushSecs >= 0)) throw new Error(`SummaryWriter: flushSecs must be >= 0, got ${this.opts.flushSecs}`);

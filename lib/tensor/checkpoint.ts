@@ -1,6 +1,7 @@
 // torch.utils.checkpoint: trade compute for memory. fn runs without autograd in forward, keeping
 // only its inputs; backward runs it again with autograd (the random generators replayed, so
 // dropout draws the same masks) and backpropagates through that.
+import { isOptionsObject, keywordOptions } from './options';
 import { Tensor } from './tensor';
 import { Function, FunctionCtx } from './function';
 import { backward as autogradBackward, grad as autogradGrad } from './autograd';
@@ -15,6 +16,8 @@ interface HasForwardAndParameters {
 
 let warnedNoGradInputs = false;
 
+/** PyTorch's checkpoint keywords: given last as an options object, they are taken out of fn's arguments. */
+const CHECKPOINT_KEYWORDS = ['useReentrant', 'preserveRngState', 'determinismCheck', 'debug'];
 /**
  * torch.utils.checkpoint.checkpoint(fn, ...args): fn's result (a Tensor or an array of tensors)
  * with fn's activations not kept for backward. fn may be a function or a module (nn.Module:
@@ -29,6 +32,14 @@ export function checkpoint<R extends Outputs>(fn: (...args: never[]) => R, ...ar
 /** A module's forward under checkpoint (its result typed as a Tensor unless R says otherwise). */
 export function checkpoint<R extends Outputs = Tensor>(module: HasForwardAndParameters, ...args: unknown[]): R;
 export function checkpoint<R extends Outputs>(fn: ((...args: never[]) => R) | HasForwardAndParameters, ...args: unknown[]): R {
+  const last = args[args.length - 1];
+  if (isOptionsObject(last) && Object.keys(last).length && Object.keys(last).every((k) => CHECKPOINT_KEYWORDS.includes(k) || k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()) !== k)) {
+    // (checkpoint(fn, x, { useReentrant: false }) as PyTorch code writes it: one recompute serves both (the RNG state
+    // always replayed); where they differ, a plain fn whose inputs need no gradient, the warning below says so.
+    // Python's use_reentrant names useReentrant.)
+    keywordOptions('checkpoint', last, CHECKPOINT_KEYWORDS);
+    args = args.slice(0, -1);
+  }
   const isModule = typeof fn === 'object' && fn !== null && typeof fn.forward === 'function' && typeof fn.parameters === 'function';
   const run = isModule ? (...a: unknown[]) => (fn as HasForwardAndParameters).forward(...(a as never[])) as R : (fn as (...a: unknown[]) => R);
   if (!isModule && typeof fn !== 'function') throw new Error('checkpoint: fn must be a function or a module');

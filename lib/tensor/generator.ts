@@ -1,6 +1,7 @@
 // torch.Generator: a random number generator of one's own, for draws that must not disturb (or
 // depend on) the global one, as `torch.randn(shape, { generator })` or a DataLoader's shuffle.
 // The state lives in libtorch (native/generator.cc); this object holds its handle.
+import { keywordOptions } from './options';
 import { native } from './native';
 import { Device, deviceCode, deviceName } from './dtype';
 
@@ -9,7 +10,9 @@ const registry = new FinalizationRegistry<number>((h) => native.generatorFree(h)
 export class Generator {
   private handle: number;
   /** A fresh generator for a device ('cpu', 'cuda' or 'cuda:N'), seeded as PyTorch's torch.Generator() is. */
-  constructor(device: Device = 'cpu') {
+  constructor(device: Device | { device?: Device } = 'cpu') {
+    // (or by name, as Python's torch.Generator(device='cuda'))
+    if (typeof device === 'object' && device !== null) device = keywordOptions<{ device?: Device }>('Generator', device, ['device']).device ?? 'cpu';
     this.handle = native.generatorNew(deviceCode(device));
     registry.register(this, this.handle, this);
   }

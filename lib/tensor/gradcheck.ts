@@ -2,6 +2,7 @@
 // a function's analytical Jacobian (its backward, one output element at a time) against the
 // numerical one (central differences, one input element at a time), with PyTorch's checks and
 // messages. What custom autograd Functions are tested with.
+import { keywordOptions } from './options';
 import { native } from './native';
 import { Tensor, _wrap as wrap, _id as id } from './tensor';
 import { tidy } from './scope';
@@ -217,7 +218,7 @@ function check(fn: Fn, inputs: Input[], o: Required<GradcheckOptions>): boolean 
   return true;
 }
 
-const withDefaults = (o: GradcheckOptions): Required<GradcheckOptions> => ({
+const withDefaults = (o: GradcheckOptions): Required<GradcheckOptions> => (keywordOptions('gradcheck', o, ['eps', 'atol', 'rtol', 'raiseException', 'nondetTol', 'checkGradDtypes', 'checkUndefinedGrad']), {
   eps: o.eps ?? 1e-6, atol: o.atol ?? 1e-5, rtol: o.rtol ?? 1e-3, raiseException: o.raiseException ?? true,
   nondetTol: o.nondetTol ?? 0, checkGradDtypes: o.checkGradDtypes ?? false, checkUndefinedGrad: o.checkUndefinedGrad ?? true,
 });

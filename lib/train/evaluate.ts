@@ -1,5 +1,6 @@
 // Held-out loss and perplexity of a causal LM over a dataset (blocks or padded examples); a
 // sequence classifier's loss and accuracy; a token classifier's, with entity scores.
+import { keywordOptions } from '../tensor/options';
 import { tidy, keep } from '../tensor/scope';
 import { Tensor } from '../tensor/tensor';
 import { cat, stack } from '../tensor/ops';
@@ -58,6 +59,7 @@ export interface EvalResult {
  */
 export function evaluate(model: GPT2LMHeadModel, data: LMDataset, opts: { batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean } = {}): EvalResult {
   if (data.length === 0) throw new Error('evaluate: the dataset is empty (text shorter than the block size?)');
+  keywordOptions('evaluate', opts, ['batchSize', 'device', 'precision', 'distributed']);
   const bs = opts.batchSize ?? 8;
   const world = opts.distributed ? distributed.getWorldSize() : 1, rank = distributed.getRank();
   const mine = Array.from({ length: data.length }, (_, i) => i).filter((i) => world === 1 || i % world === rank);
