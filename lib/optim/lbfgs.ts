@@ -3,6 +3,8 @@
 // goes; closure clears the gradients, computes the loss, calls backward() and returns the loss.
 // Scalars (dot products, step sizes) are JS doubles: a float64 model follows PyTorch to ~1e-12,
 // a float32 one to its rounding (PyTorch keeps them as float32 tensors).
+import { TorchOptimizerStateDict, snake, camel } from './state_dict';
+import type { Picklable } from '../io/torchsave';
 import { Tensor } from '../tensor/tensor';
 import { cat } from '../tensor/ops';
 import { zeros } from '../tensor/creation';
@@ -241,6 +243,65 @@ export class LBFGS {
   /** Clears gradients (null), or zeroes them in place with setToNone false. */
   zeroGrad(setToNone: boolean | { setToNone?: boolean } = true): void {
     zeroGradients('LBFGS', this.paramGroups, setToNone);
+  }
+
+  /**
+   * PyTorch's state_dict(): its state (the direction d, step t, curvature pairs old_dirs / old_stps
+   * / ro, H_diag, the previous gradient and loss, the counts) under the first parameter's index, as
+   * PyTorch keeps it, and the settings by PyTorch's names; the live tensors, not copies.
+   */
+  stateDict(): TorchOptimizerStateDict {
+    const s = this.state;
+    const state = new Map<number, Record<string, Picklable>>();
+    if (s.nIter > 0 || s.funcEvals > 0) {
+      const entry: Record<string, Picklable> = {
+        func_evals: s.funcEvals, n_iter: s.nIter, t: s.t, old_dirs: [...s.oldDirs], old_stps: [...s.oldStps], ro: [...s.ro], H_diag: s.hDiag, prev_loss: s.prevLoss,
+      };
+      if (s.d) entry.d = s.d;
+      if (s.prevFlatGrad) entry.prev_flat_grad = s.prevFlatGrad;
+      state.set(0, entry);
+    }
+    const { params, ...settings } = this.paramGroups[0];
+    const group: Record<string, Picklable> = { params: params.map((_, i) => i) };
+    for (const [k, v] of Object.entries(settings)) group[snake(k)] = v as Picklable;
+    return { state, param_groups: [group] };
+  }
+  /** Restores stateDict()'s state (ours, or Python's read with torch.loadObject), copied: the next step goes on from it. */
+  loadStateDict(sd: TorchOptimizerStateDict): void {
+    const groups = (sd as { param_groups?: unknown })?.param_groups;
+    if (!Array.isArray(groups) || groups.length !== 1 || !Array.isArray(groups[0]?.params)) throw new Error('LBFGS.loadStateDict: expected PyTorch\'s LBFGS state dict (state, and one param group)');
+    if (groups[0].params.length !== this.params.length) throw new Error(`LBFGS.loadStateDict: the state dict's group has ${groups[0].params.length} parameters, this optimizer ${this.params.length}`);
+    const st = sd.state as unknown;
+    const first = Number(groups[0].params[0]);
+    const raw = st instanceof Map ? st.get(first) ?? st.get(String(first)) : (st as Record<string, unknown>)?.[String(first)];
+    const entry = (raw instanceof Map ? Object.fromEntries(raw) : raw ?? {}) as Record<string, unknown>;
+    const n = this.params.reduce((a, p) => a + p.numel(), 0);
+    const { dtype, device } = this.params[0];
+    const numberOf = (k: string, v: unknown, dflt: number): number => {
+      if (v === undefined || v === null) return dflt;
+      if (typeof v === 'number') return v;
+      if (typeof v === 'bigint') return Number(v);
+      if (v instanceof Tensor && v.numel() === 1) return Number(v.item());
+      throw new Error(`LBFGS.loadStateDict: ${k} is not a number`);
+    };
+    const vec = (k: string, v: unknown): Tensor => {
+      if (!(v instanceof Tensor) || v.numel() !== n) throw new Error(`LBFGS.loadStateDict: ${k} must be a tensor of ${n} elements (the parameters' count)`);
+      return keep(noGrad(() => v.reshape([-1]).to({ dtype, device, copy: true })));
+    };
+    const list = (k: string): unknown[] => { const v = entry[k] ?? []; if (!Array.isArray(v)) throw new Error(`LBFGS.loadStateDict: ${k} is not a list`); return v; };
+    const next = {
+      funcEvals: numberOf('func_evals', entry.func_evals, 0), nIter: numberOf('n_iter', entry.n_iter, 0), t: numberOf('t', entry.t, 0), hDiag: numberOf('H_diag', entry.H_diag, 1),
+      prevLoss: numberOf('prev_loss', entry.prev_loss, 0), ro: list('ro').map((r, i) => numberOf(`ro[${i}]`, r, 0)),
+      d: entry.d === undefined || entry.d === null ? null : vec('d', entry.d),
+      prevFlatGrad: entry.prev_flat_grad === undefined || entry.prev_flat_grad === null ? null : vec('prev_flat_grad', entry.prev_flat_grad),
+      oldDirs: list('old_dirs').map((t, i) => vec(`old_dirs[${i}]`, t)), oldStps: list('old_stps').map((t, i) => vec(`old_stps[${i}]`, t)),
+    };
+    if (next.oldDirs.length !== next.oldStps.length || next.ro.length !== next.oldDirs.length) throw new Error('LBFGS.loadStateDict: old_dirs, old_stps and ro must be as long as each other');
+    this.dispose();
+    this.state = next;
+    const settings: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(groups[0] as Record<string, unknown>)) if (k !== 'params' && camel(k) in this.paramGroups[0]) settings[camel(k)] = v;
+    Object.assign(this.paramGroups[0], settings);
   }
   dispose(): void {
     const s = this.state;

@@ -12,8 +12,8 @@ import type { Picklable } from '../io/torchsave';
 
 /** PyTorch's optimizer.state_dict(): per-parameter state by index, the groups' settings (PyTorch's key names) with params as indices. */
 export type TorchOptimizerStateDict = {
-  /** by the parameter's index over all groups: its step (a number) and state tensors by PyTorch's names */
-  state: Map<number, Record<string, Tensor | number>>;
+  /** by the parameter's index over all groups: its step (a number) and state tensors by PyTorch's names (LBFGS: lists and numbers too) */
+  state: Map<number, Record<string, Picklable>>;
   /** each group's settings by PyTorch's names (weight_decay, ...) and `params`, its parameters' indices */
   param_groups: Record<string, Picklable>[];
 };
@@ -31,19 +31,19 @@ interface GroupLike { params: Tensor[]; names?: string[] }
 export type StateKey = (group: number, index: number) => string;
 export const indexKey: StateKey = (gi, i) => `${gi}.${i}`;
 
-const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+export const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+export const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 /** The flat layout as PyTorch's. */
 export function torchLayout(flat: FlatOptimizerStateDict, groups: GroupLike[], keyOf: StateKey): TorchOptimizerStateDict {
-  const state = new Map<number, Record<string, Tensor | number>>();
+  const state = new Map<number, Record<string, Picklable>>();
   const paramGroups: Record<string, Picklable>[] = [];
   let index = 0;
   groups.forEach((g, gi) => {
     const params: number[] = [];
     g.params.forEach((_, i) => {
       const key = keyOf(gi, i);
-      const entry: Record<string, Tensor | number> = {};
+      const entry: Record<string, Picklable> = {};
       if (flat.steps && key in flat.steps) entry.step = flat.steps[key];
       for (const [k, t] of flat.tensors) {
         const name = k.startsWith(`${key}.`) ? k.slice(key.length + 1) : '';
