@@ -903,4 +903,44 @@ pooled, where = F.max_pool2d(img, 2, stride=1, return_indices=True)`, [
     expect(() => new torch.utils.tensorboard.SummaryWriter(path.join(os.tmpdir(), 'tstorch-never'), { flush_secs: 1 } as never)).toThrow("SummaryWriter: unknown option 'flush_secs' (did you mean flushSecs?)");
     for (const t of [gw, gx, x]) t.dispose();
   });
+
+  test('p.data as PyTorch code uses it (m.weight.data.normal_(0, 0.02), p.data.clamp_(-c, c), p.data = t), against PyTorch; p.data() stays the typed-array copy', () => {
+    const want = pythonJson<{ init: number[]; clipped: number[]; replaced: number[]; out: number[]; grad: number[] }>(`import torch, json
+import torch.nn as nn
+torch.manual_seed(0)
+lin = nn.Linear(3, 2)
+lin.weight.data.normal_(0.0, 0.02); lin.bias.data.fill_(0.1)
+init = lin.weight.flatten().tolist()
+for p in lin.parameters(): p.data.clamp_(-0.01, 0.01)
+clipped = lin.weight.flatten().tolist() + lin.bias.tolist()
+opt = torch.optim.SGD(lin.parameters(), lr=0.5)
+lin.weight.data = torch.arange(6.).reshape(2, 3) / 10
+x = torch.tensor([[1., 2., 3.]])
+lin(x).sum().backward(); opt.step()
+print(json.dumps({'init': init, 'clipped': clipped, 'replaced': lin.weight.flatten().tolist(), 'out': lin(x).flatten().tolist(), 'grad': lin.weight.grad.flatten().tolist()}))`);
+    torch.manualSeed(0);
+    const lin = new nn.Linear(3, 2);
+    lin.weight.data.normal_(0, 0.02);
+    lin.bias!.data.fill_(0.1);
+    const close = (got: number[], w: number[]) => got.forEach((v, j) => expect(Math.abs(v - w[j])).toBeLessThan(1e-6));
+    close(lin.weight.flatten().tolist() as number[], want.init);
+    for (const p of lin.parameters()) p.data.clamp_(-0.01, 0.01);
+    close([...(lin.weight.flatten().tolist() as number[]), ...(lin.bias!.tolist() as number[])], want.clipped);
+    // p.data = t: the parameter keeps its identity (the optimizer still steps it) and takes t's values
+    const opt = new torch.optim.SGD(lin.parameters(), { lr: 0.5 });
+    lin.weight.data = torch.arange(6).reshape([2, 3]).div(10);
+    expect([lin.weight.requiresGrad, opt.paramGroups[0].params[0] === lin.weight]).toEqual([true, true]);
+    const x = torch.tensor([[1, 2, 3]], { dtype: 'float32' });
+    torch.tidy(() => lin.forward(x).sum().backward());
+    opt.step();
+    close(lin.weight.flatten().tolist() as number[], want.replaced);
+    close(lin.weight.grad!.flatten().tolist() as number[], want.grad);
+    close(torch.tidy(() => lin.forward(x).flatten().tolist() as number[]), want.out);
+    // still the typed-array copy when called, and a tensor when used as one
+    expect([lin.weight.data().constructor.name === 'Float32Array', lin.weight.data instanceof torch.Tensor, torch.cat([lin.weight.data, lin.weight.data]).shape]).toEqual([true, true, [4, 3]]);
+    // writes through .data do not count as autograd's: no graph is made
+    expect(torch.tidy(() => lin.weight.data.mul(2).requiresGrad)).toBe(false);
+    expect(() => { (lin.weight as { data: unknown }).data = 3; }).toThrow('Tensor.data = ...: expected a Tensor, got');
+    x.dispose();
+  });
 });

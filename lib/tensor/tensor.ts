@@ -92,6 +92,11 @@ function dimList(d: Dims): number[] {
   return typeof d === 'number' ? [d] : d;
 }
 
+/** Tensor.data: a typed-array copy when called, PyTorch's x.data (the same memory outside autograd) as a tensor. */
+export interface TensorDataAccess extends Tensor {
+  (): Float32Array | Float64Array | Int32Array | BigInt64Array | Int16Array | Int8Array | Uint8Array;
+}
+
 /** (values, indices) as PyTorch's named tuple: `const { values, indices } = x.max(1)` or `const [v, i] = x.max(1)`. */
 export type ValuesIndices = NamedTuple<{ values: Tensor; indices: Tensor }>;
 
@@ -485,12 +490,32 @@ export class Tensor {
 
   // ---------- data out ----------
   /**
-   * A typed-array copy (float16/bfloat16 as Float32Array, bool as Uint8Array, int64 as
-   * BigInt64Array; complex64 / complex128 as Float32Array / Float64Array of interleaved
-   * real and imaginary parts, twice numel() long, as torch.viewAsReal lays them out).
+   * Two things, as a call and as a tensor. `x.data()`: a typed-array copy (float16/bfloat16 as
+   * Float32Array, bool as Uint8Array, int64 as BigInt64Array; complex64 / complex128 as Float32Array
+   * / Float64Array of interleaved real and imaginary parts, twice numel() long, as
+   * torch.viewAsReal lays them out). `x.data.fill_(0)`, `x.data.copy_(y)`, `p.data.clamp_(-c, c)`:
+   * PyTorch's x.data, the same memory outside autograd. `p.data = y`: p takes y's data, dtype and
+   * device, keeping its identity (optimizers and modules still hold it), as PyTorch's.
    */
-  data(): Float32Array | Float64Array | Int32Array | BigInt64Array | Int16Array | Int8Array | Uint8Array {
-    return native.data(id(this));
+  get data(): TensorDataAccess {
+    const self = this;
+    let alias: Tensor | null = null;
+    const tensor = () => (alias ??= wrap(native.variableData(id(self))));
+    return new Proxy(() => native.data(id(self)), {
+      apply: () => native.data(id(self)),
+      get: (target, key) => {
+        if (key === 'call' || key === 'apply' || key === 'bind') return Reflect.get(target, key);
+        const t = tensor(), v = Reflect.get(t, key, t);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+      set: (_, key, value) => Reflect.set(tensor(), key, value),
+      has: (_, key) => key in tensor(),
+      getPrototypeOf: () => Tensor.prototype,
+    }) as unknown as TensorDataAccess;
+  }
+  set data(value: Tensor) {
+    if (!(value instanceof Tensor)) throw new TypeError(`Tensor.data = ...: expected a Tensor, got ${describeValue(value)}`);
+    native.setData(id(this), id(value));
   }
   /** Raw bytes in this tensor's dtype, row-major (what safetensors stores). */
   bytes(): Buffer {
