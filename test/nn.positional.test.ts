@@ -185,6 +185,8 @@ print(json.dumps([o.item() for o in out]))`, JSON.stringify({ logits: logits.tol
     bad(() => new loose.Softmax(), /nn.Softmax: give the dim to normalize over/);
     bad(() => new loose.GaussianNLLLoss(true), /nn.GaussianNLLLoss: its options go in one object \{ full, eps, reduction \}/);
     bad(() => new loose.ConvTranspose2d(3, 4, 3, 1, 0, 0, 1, true, 1, 'reflect'), /nn.ConvTranspose2d: paddingMode "reflect" is not offered here/);
+    // (PyTorch's ValueError at construction, not a failure at the first forward)
+    bad(() => new nn.Conv2d(1, 1, 3, { paddingMode: 'zero' as never }), /Conv2d: paddingMode must be one of 'zeros', 'reflect', 'replicate', 'circular', got 'zero'/);
   });
 
   test('sequence packing, DataLoader, clipGradNorm and loadStateDict take PyTorch\'s positional arguments (against PyTorch)', () => {

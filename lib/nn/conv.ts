@@ -51,6 +51,9 @@ abstract class ConvNd extends Module {
     this.padding = typeof opts.padding === 'string' ? opts.padding : tuple(opts.padding ?? 0, nd);
     this.dilation = tuple(opts.dilation ?? 1, nd);
     this.paddingMode = opts.paddingMode ?? 'zeros';
+    if (!['zeros', 'reflect', 'replicate', 'circular'].includes(this.paddingMode)) {
+      throw new Error(`${name}: paddingMode must be one of 'zeros', 'reflect', 'replicate', 'circular', got '${this.paddingMode}'`);
+    }
     if (this.padding === 'same' && this.stride.some((s) => s !== 1)) throw new Error(`${name}: padding 'same' needs stride 1, as in PyTorch`);
     if (this.paddingMode !== 'zeros' && typeof this.padding === 'string') throw new Error(`${name}: paddingMode '${this.paddingMode}' needs numeric padding`);
     this.registerParameter('weight', empty([outChannels, inChannels / this.groups, ...this.kernelSize], factoryOf(opts)));
