@@ -1,12 +1,9 @@
 // Containers and shape-only layers: nn.Sequential, ModuleDict, ParameterList, ParameterDict, Identity, Flatten.
 import { native } from '../tensor/native';
 import { Tensor, _wrap as wrap, _id as id } from '../tensor/tensor';
-import { Module, ModuleList } from './module';
-import { optionsOf, PositionalOr } from '../tensor/options';
+import { Module, ModuleList, describeNonModule } from './module';
+import { optionsOf, PositionalOr, isOptionsObject } from '../tensor/options';
 import { requiredByName } from './args';
-
-const isPlainObject = (v: unknown): v is object => !!v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
-const describeValue = (v: unknown): string => v === null ? 'null' : typeof v === 'object' ? `a ${(v as object).constructor?.name ?? 'object'}` : `a ${typeof v}`;
 
 /** A new handle to the same tensor (same autograd identity): a result the caller may dispose. */
 export const sameTensor = (x: Tensor): Tensor => wrap(native.alias(id(x)));
@@ -24,14 +21,14 @@ export class Sequential extends ModuleList<TensorModule> {
   constructor(...layers: TensorModule[]);
   constructor(named: Map<string, TensorModule> | Record<string, TensorModule>);
   constructor(...layers: unknown[]) {
-    const named = layers.length === 1 && !(layers[0] instanceof Module) && (layers[0] instanceof Map || isPlainObject(layers[0]))
+    const named = layers.length === 1 && !(layers[0] instanceof Module) && (layers[0] instanceof Map || isOptionsObject(layers[0]))
       ? [...(layers[0] instanceof Map ? layers[0] : Object.entries(layers[0] as object))] as [unknown, unknown][]
       : null;
     super(named ? [] : layers as TensorModule[]);
     for (const [name, m] of named ?? []) {
       if (typeof name !== 'string') throw new Error(`nn.Sequential: the names of its layers must be strings, got ${typeof name}`);
       checkName('nn.Sequential', this, [], name);
-      if (!(m instanceof Module)) throw new Error(`nn.Sequential: '${name}' is ${describeValue(m)}, not a module`);
+      if (!(m instanceof Module)) throw new Error(`nn.Sequential: '${name}' is ${describeNonModule(m)}, not a module`);
       this.registerModule(name, m);
       this.items.push(m as TensorModule);
     }

@@ -142,10 +142,7 @@ export abstract class Module {
   }
   registerModule<M extends Module | null>(name: string, m: M): M {
     // (PyTorch's add_module: "... is not a Module subclass"; unchecked, a Map or array passed for a layer vanished from parameters())
-    if (m !== null && !(m instanceof Module)) {
-      const what = Array.isArray(m) ? 'an array' : typeof m === 'object' ? `a ${(m as object).constructor?.name ?? 'object'}` : `a ${typeof m}`;
-      throw new Error(`${this.constructor.name}: child '${name}' is ${what}, not a module (nn.Module)`);
-    }
+    if (m !== null && !(m instanceof Module)) throw new Error(`${this.constructor.name}: child '${name}' is ${describeNonModule(m)}, not a module (nn.Module)`);
     if (!this._moduleNames.includes(name)) this._moduleNames.push(name);
     this.setSlot(name, m);
     return m;
@@ -526,6 +523,12 @@ export abstract class Module {
 }
 
 /** A list of modules named "0", "1", ... (nn.ModuleList). */
+/** What a value that should have been a module is, for errors: 'an array', 'a Map', 'a number'. */
+export function describeNonModule(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  return Array.isArray(v) ? 'an array' : typeof v === 'object' ? `a ${(v as object).constructor?.name ?? 'object'}` : `a ${typeof v}`;
+}
+
 export class ModuleList<M extends Module = Module> extends Module {
   readonly items: M[] = [];
   constructor(modules: M[] = []) {

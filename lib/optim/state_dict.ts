@@ -9,6 +9,7 @@
 // steps by key, settings by our names), which the Trainer's checkpoints hold; both convert here.
 import { Tensor } from '../tensor/tensor';
 import type { Picklable } from '../io/torchsave';
+import { isOptionsObject } from '../tensor/options';
 
 /** PyTorch's optimizer.state_dict(): per-parameter state by index, the groups' settings (PyTorch's key names) with params as indices. */
 export type TorchOptimizerStateDict = {
@@ -63,8 +64,6 @@ export function torchLayout(flat: FlatOptimizerStateDict, groups: GroupLike[], k
   return { state, param_groups: paramGroups };
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
-
 /** A number from a step as PyTorch saves it: an int, a float or a 0-d tensor. */
 function stepNumber(name: string, where: string, v: unknown): number {
   if (typeof v === 'number') return v;
@@ -85,7 +84,7 @@ export function flatLayout(name: string, sd: unknown, groups: (GroupLike & objec
   if ('state' in given && 'param_groups' in given) return fromTorchLayout(name, given, groups, keyOf);
   if ('tensors' in given) {
     // (the flat layout; its tensors arrive as a plain object when read back with torch.loadObject)
-    const tensors = given.tensors instanceof Map ? given.tensors : isPlainObject(given.tensors) ? new Map(Object.entries(given.tensors)) : null;
+    const tensors = given.tensors instanceof Map ? given.tensors : isOptionsObject(given.tensors) ? new Map(Object.entries(given.tensors)) : null;
     if (!tensors || ![...tensors.values()].every((t) => t instanceof Tensor)) throw new Error(`${name}.loadStateDict: its 'tensors' are not tensors by name`);
     return { tensors: tensors as Map<string, Tensor>, steps: (given.steps ?? {}) as Record<string, number>, groups: given.groups as object[] | undefined };
   }
@@ -94,12 +93,12 @@ export function flatLayout(name: string, sd: unknown, groups: (GroupLike & objec
 
 function fromTorchLayout(name: string, sd: Record<string, unknown>, groups: (GroupLike & object)[], keyOf: StateKey): FlatOptimizerStateDict {
   const saved = sd.param_groups;
-  if (!Array.isArray(saved) || !saved.every(isPlainObject)) throw new Error(`${name}.loadStateDict: param_groups is not a list of groups`);
+  if (!Array.isArray(saved) || !saved.every(isOptionsObject)) throw new Error(`${name}.loadStateDict: param_groups is not a list of groups`);
   if (saved.length !== groups.length) throw new Error(`${name}.loadStateDict: loaded state dict has a different number of parameter groups (${saved.length}; the optimizer has ${groups.length})`);
   const stateOf = (index: number): unknown => {
     const st = sd.state;
     if (st instanceof Map) return st.get(index) ?? st.get(BigInt(index)) ?? st.get(String(index));
-    if (isPlainObject(st)) return st[String(index)];
+    if (isOptionsObject(st)) return st[String(index)];
     throw new Error(`${name}.loadStateDict: state is not a dict`);
   };
   const out: Required<FlatOptimizerStateDict> = { tensors: new Map(), steps: {}, groups: [] };
@@ -115,7 +114,7 @@ function fromTorchLayout(name: string, sd: Record<string, unknown>, groups: (Gro
       const entry = stateOf(Number(id));
       if (entry === undefined || entry === null) return;
       const fields = entry instanceof Map ? Object.fromEntries(entry) : entry;
-      if (!isPlainObject(fields)) throw new Error(`${name}.loadStateDict: the state of parameter ${String(id)} is not a dict`);
+      if (!isOptionsObject(fields)) throw new Error(`${name}.loadStateDict: the state of parameter ${String(id)} is not a dict`);
       const key = keyOf(gi, i);
       for (const [k, v] of Object.entries(fields)) {
         if (k === 'step') out.steps[key] = stepNumber(name, `state[${String(id)}]`, v);
