@@ -6,6 +6,7 @@ import * as path from 'path';
 import * as fs from 'fs';
 import * as os from 'os';
 import { spawnSync } from 'child_process';
+import { inspect } from 'util';
 
 const { nn } = torch;
 const F = nn.functional;
@@ -938,6 +939,8 @@ print(json.dumps({'init': init, 'clipped': clipped, 'replaced': lin.weight.flatt
     close(torch.tidy(() => lin.forward(x).flatten().tolist() as number[]), want.out);
     // still the typed-array copy when called, and a tensor when used as one
     expect([lin.weight.data().constructor.name === 'Float32Array', lin.weight.data instanceof torch.Tensor, torch.cat([lin.weight.data, lin.weight.data]).shape]).toEqual([true, true, [4, 3]]);
+    // printed as the tensor (print(p.data)), not as the function it also is
+    expect(inspect(lin.weight.data)).toBe(inspect(lin.weight.detach()));
     // writes through .data do not count as autograd's: no graph is made
     expect(torch.tidy(() => lin.weight.data.mul(2).requiresGrad)).toBe(false);
     expect(() => { (lin.weight as { data: unknown }).data = 3; }).toThrow('Tensor.data = ...: expected a Tensor, got');

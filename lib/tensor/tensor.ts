@@ -92,6 +92,8 @@ function dimList(d: Dims): number[] {
   return typeof d === 'number' ? [d] : d;
 }
 
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
 /** Tensor.data: a typed-array copy when called, PyTorch's x.data (the same memory outside autograd) as a tensor. */
 export interface TensorDataAccess extends Tensor {
   (): Float32Array | Float64Array | Int32Array | BigInt64Array | Int16Array | Int8Array | Uint8Array;
@@ -501,7 +503,10 @@ export class Tensor {
     const self = this;
     let alias: Tensor | null = null;
     const tensor = () => (alias ??= wrap(native.variableData(id(self))));
-    return new Proxy(() => native.data(id(self)), {
+    const read = () => native.data(id(self));
+    // (console.log looks through a Proxy at its target: print the tensor, as print(p.data) does)
+    Object.defineProperty(read, INSPECT, { value: () => tensor()[INSPECT]() });
+    return new Proxy(read, {
       apply: () => native.data(id(self)),
       get: (target, key) => {
         if (key === 'call' || key === 'apply' || key === 'bind') return Reflect.get(target, key);
@@ -548,7 +553,7 @@ export class Tensor {
     return this._id < 0 ? 'tensor(<disposed>)' : formatTensor(this);
   }
   /** What console.log and util.inspect show. */
-  [Symbol.for('nodejs.util.inspect.custom')](): string {
+  [INSPECT](): string {
     return this.toString();
   }
 
