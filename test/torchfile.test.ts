@@ -262,6 +262,19 @@ torch.save({"epoch": 7, "model": model.state_dict(), "optimizer": opt.state_dict
   expect(a).toBe(b); // one tensor, as it was one in Python
   expect((ckpt.by_id as Map<number, string>).get(1)).toBe('one');
   expect([...torch.load(file).keys()]).toEqual(['weight', 'bias']); // torch.load looks one level in, for the model's state dict
+  // nanoGPT's checkpoint has a loose tensor beside the model (best_val_loss): the model's weights
+  // are still what torch.load gives, not that one tensor; two dicts of weights are not guessed between.
+  const nano = path.join(tmp, 'ckpt-nano.pt'), two = path.join(tmp, 'ckpt-two.pt');
+  python(`
+import sys, torch
+m = torch.nn.Linear(3, 2)
+torch.save({"model": m.state_dict(), "optimizer": torch.optim.AdamW(m.parameters()).state_dict(), "iter_num": 5, "best_val_loss": torch.tensor(1.5)}, sys.argv[1])
+torch.save({"model": m.state_dict(), "ema": m.state_dict(), "step": 3}, sys.argv[2])
+`, nano, two);
+  const nanoSd = torch.load(nano);
+  expect([...nanoSd.keys()]).toEqual(['weight', 'bias']);
+  expect(nanoSd.get('weight')!.equal((torch.loadObject(nano) as { model: Record<string, torch.Tensor> }).model.weight)).toBe(true);
+  expect(() => torch.load(two)).toThrow(`is a checkpoint of 'model', 'ema', 'step', with 2 dicts of tensors ('model', 'ema'): not one state dict. Read it whole with torch.loadObject(file)`);
 
   // tstorch -> Python: the same kind of checkpoint, read with weights_only=True (no code run).
   const ours = path.join(tmp, 'ckpt-ours.pt');

@@ -187,15 +187,25 @@ function storageRef(file: string, pid: unknown[], legacy: boolean): StorageRef {
 
 /** The tensors of a pickled state dict, as (name -> view of a storage). */
 function stateDictOf(file: string, obj: unknown): Map<string, TensorRef> {
-  // Some checkpoints wrap the state dict ({"state_dict": ...}, {"model": ...}): one level is looked through.
-  if (obj instanceof Map && ![...obj.values()].some((v) => v instanceof TensorRef)) {
-    const inner = [...obj.values()].filter((v) => v instanceof Map && [...v.values()].some((t) => t instanceof TensorRef));
-    if (inner.length === 1) obj = inner[0];
-  }
+  const tensorsOnly = (v: unknown): v is Map<unknown, TensorRef> => v instanceof Map && v.size > 0 && [...v.values()].every((t) => t instanceof TensorRef);
   if (!(obj instanceof Map)) fail(file, 'holds no state dict (a dict of tensors); torch.loadObject reads the whole object');
+  if (!tensorsOnly(obj)) {
+    // A checkpoint that wraps its weights ({"state_dict": ...}, {"model": ..., "optimizer": ..., "iter_num": ...}):
+    // one level is looked through, to the one dict of tensors there. Anything else is said, not
+    // guessed at: a loose tensor beside the model (nanoGPT's best_val_loss) is not the weights.
+    const inner = [...obj.entries()].filter(([, v]) => tensorsOnly(v));
+    if (inner.length !== 1) {
+      const keys = [...obj.keys()].map((k) => `'${String(k)}'`).join(', ');
+      const what = inner.length ? `${inner.length} dicts of tensors (${inner.map(([k]) => `'${String(k)}'`).join(', ')})` : 'no dict of tensors alone';
+      fail(file, `is a checkpoint of ${keys}, with ${what}: not one state dict. Read it whole with torch.loadObject(file) (Python's torch.load) and take the entry you want, e.g. loadObject(file).model`);
+    }
+    obj = inner[0][1];
+  }
   const out = new Map<string, TensorRef>();
-  for (const [k, v] of obj) if (typeof k === 'string' && v instanceof TensorRef) out.set(k, v);
-  if (!out.size) fail(file, 'holds no state dict at its top level (a checkpoint of several?); torch.loadObject reads the whole object');
+  for (const [k, v] of obj as Map<unknown, TensorRef>) {
+    if (typeof k !== 'string') fail(file, `holds a dict of tensors keyed by ${typeof k}s, not names; torch.loadObject reads it`);
+    out.set(k, v);
+  }
   return out;
 }
 
