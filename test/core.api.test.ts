@@ -571,7 +571,7 @@ print(json.dumps([o.flatten().tolist() for o in out]))`, JSON.stringify({ x: x.t
     expect(() => F.pad(y, [1, 1], 'reflect', 0, 5)).toThrow(/pad: 3 arguments after its required ones, but it takes at most 2 \(mode, value\)/);
     expect(() => F.interpolate(x, { scaleFactor: 2, antialias: true })).toThrow(/antialias true is not offered here \(only false/);
     expect(() => new torch.nn.CrossEntropyLoss({ label_smoothing: 0.1 } as object).forward(y, t)).toThrow(/did you mean labelSmoothing\?/);
-    expect(() => (torch.nn.functional.maxPool2d as (...a: unknown[]) => torch.Tensor)(x, 2, null, 0, 1, false, true)).toThrow(/with returnIndices use maxPool2dWithIndices/);
+    expect(() => torch.nn.functional.maxPool2d(x, 2, { return_indices: true } as object)).toThrow(/unknown option 'return_indices' \(did you mean returnIndices\?\)/);
     expect(() => (torch.nn.functional.avgPool2d as (...a: unknown[]) => torch.Tensor)(x, 2, null, 0, false, true, 3)).toThrow(/divisorOverride is not offered/);
     expect(() => torch.embedding(torch.randn([4, 2]), torch.tensor([0, 1]), -2)).toThrow(/or -1 for none/);
   });

@@ -146,7 +146,6 @@ print(json.dumps(out))`);
     expect(() => F.dropout(x, { prob: 0.5 } as object)).toThrow(/dropout: unknown option 'prob' \(it takes p, training, inplace\)/);
     expect(() => (F.softmin as (...a: unknown[]) => unknown)(x)).toThrow(/softmin: give the dim/);
     expect(() => F.leakyRelu(x, { negative_slope: 0.2 } as object)).toThrow(/did you mean negativeSlope\?/);
-    expect(() => (F.adaptiveMaxPool2d as (...a: unknown[]) => unknown)(img, 2, true)).toThrow(/with returnIndices use adaptiveMaxPool2dWithIndices/);
     expect(() => F.gelu(x, { approx: 'tanh' } as object)).toThrow(/gelu: unknown option 'approx'/);
     expect(() => F.scaledDotProductAttention(q, k, v, { is_causal: true } as object)).toThrow(/did you mean isCausal\?/);
     expect(() => F.tripletMarginWithDistanceLoss(x, y, x, { margn: 1 } as object)).toThrow(/unknown option 'margn'/);
@@ -808,7 +807,7 @@ print(json.dumps({'keys': list(m.state_dict().keys()), 'y': m(x).flatten().tolis
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('PyTorch\'s named tuples read as tuples too (_, predicted = torch.max(out, 1); U, S, Vh = torch.linalg.svd(A); x.sort(1)[1]), against PyTorch', () => {
+  test('PyTorch\'s named tuples read as tuples too (_, predicted = torch.max(out, 1); U, S, Vh = torch.linalg.svd(A); x.sort(1)[1]; out, idx = F.max_pool2d(x, 2, return_indices=True)), against PyTorch', () => {
     const x = torch.keep(torch.tensor(X)), img = torch.keep(torch.arange(2 * 4 * 3 * 3).reshape([2, 4, 3, 3]).sin());
     const A = torch.keep(torch.tensor([[4, 1, 2], [1, 3, 0.5], [2, 0.5, 5]]));
     const pick = <T>(tuple: Iterable<T>, k: number): T => [...tuple][k];
@@ -826,7 +825,20 @@ u, counts = torch.unique(torch.tensor([3, 1, 1, 2, 3, 3]), return_counts=True)`,
       ['Q.abs()', () => { const [Q] = torch.linalg.qr(A); return Q.abs(); }], ['R.abs()', () => torch.linalg.qr(A)[1].abs()],
       ['sign', () => torch.linalg.slogdet(A)[0]], ['logabsdet', () => { const [, l] = torch.linalg.slogdet(A); return l; }],
       ['torch.linalg.eigh(A)[0]', () => torch.linalg.eigh(A)[0]], ['where', () => F.maxPool2dWithIndices(img, 2)[1]], ['out', () => F.maxPool2dWithIndices(img, 2)[0]],
+      // return_indices=True as PyTorch takes it: the pair, by name, by position or with every argument by name
+      ['F.max_pool2d(img, 2, return_indices=True)[1]', () => F.maxPool2d(img, 2, { returnIndices: true })[1]],
+      ['F.max_pool2d(img, 2, None, 0, 1, False, True)[1]', () => F.maxPool2d(img, 2, null, 0, 1, false, true).indices],
+      ['F.max_pool2d(img, kernel_size=2, stride=1, return_indices=True)[0]', () => F.maxPool2d(img, { kernelSize: 2, stride: 1, returnIndices: true }).values],
+      ['F.max_pool1d(img[0], 2, return_indices=True)[1]', () => F.maxPool1d(img.select(0, 0), 2, { returnIndices: true })[1]],
+      ['F.adaptive_max_pool2d(img, 2, True)[1]', () => F.adaptiveMaxPool2d(img, 2, true)[1]],
+      ['F.adaptive_max_pool2d(img, output_size=2, return_indices=True)[0]', () => F.adaptiveMaxPool2d(img, { outputSize: 2, returnIndices: true })[0]],
+      ['F.adaptive_max_pool2d(img, 2)', () => F.adaptiveMaxPool2d(img, 2)],
       ['counts', () => { const [, counts] = torch.unique(torch.tensor([3, 1, 1, 2, 3, 3]), { returnCounts: true }); return counts!; }],
+      // with nothing more asked for, torch.unique is a tensor, as PyTorch's (len(torch.unique(labels)) counts classes)
+      ['torch.unique(torch.tensor([3, 1, 1, 2, 3, 3]))', () => torch.unique(torch.tensor([3, 1, 1, 2, 3, 3]))],
+      ['torch.tensor(len(torch.unique(torch.tensor([[3, 1], [1, 2]]), sorted=False)))', () => torch.tensor(torch.unique(torch.tensor([[3, 1], [1, 2]]), { sorted: false }).numel())],
+      ['torch.unique_consecutive(torch.tensor([3, 1, 1, 2, 3, 3]))', () => torch.uniqueConsecutive(torch.tensor([3, 1, 1, 2, 3, 3]))],
+      ['torch.unique_consecutive(torch.tensor([3, 1, 1, 2, 3, 3]), return_counts=True)[1]', () => torch.uniqueConsecutive(torch.tensor([3, 1, 1, 2, 3, 3]), { returnCounts: true }).counts!],
       ['torch.aminmax(x)[1]', () => x.aminmax()[1]], ['torch.histogram(x, bins=4)[1]', () => x.histogram(4)[1]],
       ['x.cummax(1)[1]', () => x.cummax(1)[1]], ['x.median(0)[1]', () => x.median(0)[1]], ['x.kthvalue(2, 1)[0]', () => x.kthvalue(2, 1)[0]],
     ], 1e-5);

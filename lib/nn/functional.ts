@@ -312,7 +312,16 @@ export interface PoolOptions {
 }
 type MaxPoolOptions = PoolOptions & { dilation?: Size };
 // (PyTorch's positional order: stride, padding, dilation, ceil_mode, return_indices; avg: stride, padding, ceil_mode, count_include_pad, divisor_override)
-type MaxPoolArgs = [opts?: MaxPoolOptions] | [stride?: Size | null, padding?: Size, dilation?: Size, ceilMode?: boolean, returnIndices?: false];
+type MaxPoolArgs = [opts?: MaxPoolOptions & { returnIndices?: boolean }] | [stride?: Size | null, padding?: Size, dilation?: Size, ceilMode?: boolean, returnIndices?: boolean];
+type PoolWithIndices = NamedTuple<{ values: Tensor; indices: Tensor }>;
+/**
+ * What a max pool gives, from its arguments' types: with returnIndices true, PyTorch's pair
+ * (values, indices); without it, the values; a boolean decided at run time, either.
+ */
+type MaxPoolOf<K, A> =
+  [K, A] extends [{ returnIndices: true }, unknown] | [unknown, [{ returnIndices: true }]] | [unknown, [unknown, unknown, unknown, unknown, true]] ? PoolWithIndices
+  : [K, A] extends [{ returnIndices: boolean }, unknown] | [unknown, [{ returnIndices: boolean }]] | [unknown, [unknown, unknown, unknown, unknown, boolean]] ? Tensor | PoolWithIndices
+  : Tensor;
 type AvgPoolOptions = PoolOptions & { countIncludePad?: boolean };
 type AvgPoolArgs = [opts?: AvgPoolOptions] | [stride?: Size | null, padding?: Size, ceilMode?: boolean, countIncludePad?: boolean, divisorOverride?: null];
 /** A pool's kernel size, or every argument by name with it (F.max_pool2d(x, kernel_size=2, stride=1)). */
@@ -325,19 +334,18 @@ function kernelFirst(name: string, kernelSize: unknown, args: unknown[]): [Size,
   if (k === undefined) throw new Error(`${name}: give kernelSize (${name}(x, 2) or ${name}(x, { kernelSize: 2 }))`);
   return [k, [rest]];
 }
-function maxPoolOptions(name: string, args: unknown[]): MaxPoolOptions {
-  const o = optionsOf<MaxPoolOptions & { returnIndices?: boolean }>(name, args, ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndices']);
-  if (o.returnIndices) throw new Error(`${name}: with returnIndices use ${name}WithIndices, which gives { values, indices }`);
-  return o;
+function maxPoolOptions(name: string, args: unknown[]): MaxPoolOptions & { returnIndices?: boolean } {
+  return optionsOf<MaxPoolOptions & { returnIndices?: boolean }>(name, args, ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndices']);
 }
 function avgPoolOptions(name: string, args: unknown[]): AvgPoolOptions {
   const o = optionsOf<AvgPoolOptions & { divisorOverride?: number | null }>(name, args, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']);
   if (o.divisorOverride != null) throw new Error(`${name}: divisorOverride is not offered: divide the sum pool (countIncludePad true, times the kernel's size) yourself`);
   return o;
 }
-function maxPool(nd: number, x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, args: unknown[]): Tensor {
+function maxPool(nd: number, x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, args: unknown[]): Tensor | PoolWithIndices {
   [kernelSize, args] = kernelFirst(`maxPool${nd}d`, kernelSize, args);
-  const o = maxPoolOptions(`maxPool${nd}d`, args);
+  const { returnIndices, ...o } = maxPoolOptions(`maxPool${nd}d`, args);
+  if (returnIndices) return maxPoolWithIndices(nd, x, kernelSize, [o]);
   const k = sizes(kernelSize, nd, `maxPool${nd}d kernelSize`);
   return wrap(native.maxPool(id(x), k, o.stride == null ? k : sizes(o.stride, nd, `maxPool${nd}d stride`), sizes(o.padding ?? 0, nd, `maxPool${nd}d padding`),
     sizes(o.dilation ?? 1, nd, `maxPool${nd}d dilation`), o.ceilMode ?? false, nd));
@@ -349,11 +357,14 @@ function avgPool(nd: number, x: Tensor, kernelSize: KernelOr<AvgPoolOptions>, ar
   return wrap(native.avgPool(id(x), k, o.stride == null ? k : sizes(o.stride, nd, `avgPool${nd}d stride`), sizes(o.padding ?? 0, nd, `avgPool${nd}d padding`),
     o.ceilMode ?? false, o.countIncludePad ?? true, nd));
 }
-export const maxPool1d = (x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, ...opts: MaxPoolArgs) => maxPool(1, x, kernelSize, opts);
-export const maxPool2d = (x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, ...opts: MaxPoolArgs) => maxPool(2, x, kernelSize, opts);
+/** F.max_pool1d: the values; with returnIndices (PyTorch's return_indices=True), the pair (values, indices) maxUnpool1d takes. */
+export const maxPool1d = <K extends KernelOr<MaxPoolOptions & { returnIndices?: boolean }>, A extends MaxPoolArgs>(x: Tensor, kernelSize: K, ...opts: A): MaxPoolOf<K, A> => maxPool(1, x, kernelSize, opts) as MaxPoolOf<K, A>;
+/** F.max_pool2d: the values; with returnIndices (PyTorch's return_indices=True), the pair (values, indices) maxUnpool2d takes. */
+export const maxPool2d = <K extends KernelOr<MaxPoolOptions & { returnIndices?: boolean }>, A extends MaxPoolArgs>(x: Tensor, kernelSize: K, ...opts: A): MaxPoolOf<K, A> => maxPool(2, x, kernelSize, opts) as MaxPoolOf<K, A>;
 export const avgPool1d = (x: Tensor, kernelSize: KernelOr<AvgPoolOptions>, ...opts: AvgPoolArgs) => avgPool(1, x, kernelSize, opts);
 export const avgPool2d = (x: Tensor, kernelSize: KernelOr<AvgPoolOptions>, ...opts: AvgPoolArgs) => avgPool(2, x, kernelSize, opts);
-export const maxPool3d = (x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, ...opts: MaxPoolArgs) => maxPool(3, x, kernelSize, opts);
+/** F.max_pool3d: the values; with returnIndices (PyTorch's return_indices=True), the pair (values, indices) maxUnpool3d takes. */
+export const maxPool3d = <K extends KernelOr<MaxPoolOptions & { returnIndices?: boolean }>, A extends MaxPoolArgs>(x: Tensor, kernelSize: K, ...opts: A): MaxPoolOf<K, A> => maxPool(3, x, kernelSize, opts) as MaxPoolOf<K, A>;
 export const avgPool3d = (x: Tensor, kernelSize: KernelOr<AvgPoolOptions>, ...opts: AvgPoolArgs) => avgPool(3, x, kernelSize, opts);
 /** maxPoolNd with returnIndices: { values, indices } (the flat positions maxUnpool takes back). */
 function maxPoolWithIndices(nd: number, x: Tensor, kernelSize: KernelOr<MaxPoolOptions>, args: unknown[]): NamedTuple<{ values: Tensor; indices: Tensor }> {
@@ -373,18 +384,26 @@ function adaptiveMaxPoolWithIndices(nd: number, x: Tensor, outputSize: Size): Na
   const [values, indices] = (native.adaptiveMaxPool(id(x), sizes(outputSize, nd, `adaptiveMaxPool${nd}d outputSize`), nd) as number[]).map(wrap);
   return namedTuple({ values, indices });
 }
-/** Adaptive max pooling to outputSize: the values, as F.adaptive_max_pool*d (returnIndices: use the WithIndices form). */
-function adaptiveMaxPool(nd: number, x: Tensor, outputSize: Size, args: unknown[]): Tensor {
+/** Adaptive max pooling to outputSize: the values, as F.adaptive_max_pool*d; with returnIndices, the pair (values, indices). */
+function adaptiveMaxPool(nd: number, x: Tensor, outputSize: Size, args: unknown[]): Tensor | PoolWithIndices {
   const name = `adaptiveMaxPool${nd}d`;
-  if (optionsOf<{ returnIndices?: boolean }>(name, args, ['returnIndices']).returnIndices) throw new Error(`${name}: with returnIndices use ${name}WithIndices, which gives { values, indices }`);
   const r = adaptiveMaxPoolWithIndices(nd, x, outputSize);
+  if (optionsOf<{ returnIndices?: boolean }>(name, args, ['returnIndices']).returnIndices) return r;
   r.indices.dispose();
   return r.values;
 }
-type AdaptiveMaxPoolArgs = [returnIndices?: false] | [opts?: { returnIndices?: false }];
-export const adaptiveMaxPool1d = requiredByName('F.adaptiveMaxPool1d', 1, ['outputSize'], (x: Tensor, outputSize: Size, ...args: AdaptiveMaxPoolArgs) => adaptiveMaxPool(1, x, outputSize, args));
-export const adaptiveMaxPool2d = requiredByName('F.adaptiveMaxPool2d', 1, ['outputSize'], (x: Tensor, outputSize: Size, ...args: AdaptiveMaxPoolArgs) => adaptiveMaxPool(2, x, outputSize, args));
-export const adaptiveMaxPool3d = requiredByName('F.adaptiveMaxPool3d', 1, ['outputSize'], (x: Tensor, outputSize: Size, ...args: AdaptiveMaxPoolArgs) => adaptiveMaxPool(3, x, outputSize, args));
+type AdaptiveMaxPoolArgs = [returnIndices?: boolean] | [opts?: { returnIndices?: boolean }];
+/** F.adaptive_max_pool*d's forms: with returnIndices true, the pair (values, indices); without, the values; a boolean decided at run time, either. */
+interface AdaptiveMaxPool {
+  (x: Tensor, outputSize: Size, returnIndices: true | { returnIndices: true }): PoolWithIndices;
+  (x: Tensor, opts: { outputSize: Size; returnIndices: true }): PoolWithIndices;
+  (x: Tensor, outputSize: Size, returnIndices?: false | { returnIndices?: false }): Tensor;
+  (x: Tensor, opts: { outputSize: Size; returnIndices?: false }): Tensor;
+  (x: Tensor, outputSize: Size | { outputSize: Size; returnIndices?: boolean }, returnIndices?: boolean | { returnIndices?: boolean }): Tensor | PoolWithIndices;
+}
+export const adaptiveMaxPool1d = requiredByName('F.adaptiveMaxPool1d', 1, ['outputSize'], (x: Tensor, outputSize: Size, ...args: AdaptiveMaxPoolArgs) => adaptiveMaxPool(1, x, outputSize, args)) as AdaptiveMaxPool;
+export const adaptiveMaxPool2d = requiredByName('F.adaptiveMaxPool2d', 1, ['outputSize'], (x: Tensor, outputSize: Size, ...args: AdaptiveMaxPoolArgs) => adaptiveMaxPool(2, x, outputSize, args)) as AdaptiveMaxPool;
+export const adaptiveMaxPool3d = requiredByName('F.adaptiveMaxPool3d', 1, ['outputSize'], (x: Tensor, outputSize: Size, ...args: AdaptiveMaxPoolArgs) => adaptiveMaxPool(3, x, outputSize, args)) as AdaptiveMaxPool;
 export const adaptiveMaxPool1dWithIndices = requiredByName('F.adaptiveMaxPool1dWithIndices', 1, ['outputSize'], (x: Tensor, outputSize: Size) => adaptiveMaxPoolWithIndices(1, x, outputSize));
 export const adaptiveMaxPool2dWithIndices = requiredByName('F.adaptiveMaxPool2dWithIndices', 1, ['outputSize'], (x: Tensor, outputSize: Size) => adaptiveMaxPoolWithIndices(2, x, outputSize));
 export const adaptiveMaxPool3dWithIndices = requiredByName('F.adaptiveMaxPool3dWithIndices', 1, ['outputSize'], (x: Tensor, outputSize: Size) => adaptiveMaxPoolWithIndices(3, x, outputSize));

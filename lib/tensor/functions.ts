@@ -1,6 +1,6 @@
 // torch.<op>(x, ...): the functional forms of the Tensor methods, as PyTorch has them beside its
 // methods (torch.sum(x, 1) is x.sum(1)). Each is the method itself, typed as the method is.
-import { Tensor, ValuesIndices, TensorLike, _wrap as wrap, _id as id } from './tensor';
+import { Tensor, ValuesIndices, TensorLike, UniqueConsecutiveArgs, UniqueOf, _wrap as wrap, _id as id } from './tensor';
 import { native } from './native';
 
 type Method<K extends keyof Tensor> = Tensor[K] extends (...args: infer A) => infer R ? (x: Tensor, ...args: A) => R : never;
@@ -46,7 +46,9 @@ export const resolveNeg = method('resolveNeg'), rot90 = method('rot90'), round =
 export const select = method('select'), sgn = method('sgn'), sigmoid = method('sigmoid'), sign = method('sign'), signbit = method('signbit'), sin = method('sin'), sinc = method('sinc'), sinh = method('sinh');
 export const softmax = method('softmax'), split = method('split'), square = method('square'), squeeze = method('squeeze'), std = method('std'), stdMean = method('stdMean'), sub = method('sub'), subtract = method('subtract');
 export const sum = method('sum'), swapaxes = method('swapaxes'), swapdims = method('swapdims'), t = method('t'), take = method('take'), tan = method('tan'), tensorSplit = method('tensorSplit'), tile = method('tile');
-export const transpose = method('transpose'), trueDivide = method('trueDivide'), trunc = method('trunc'), unflatten = method('unflatten'), uniqueConsecutive = method('uniqueConsecutive'), unsqueeze = method('unsqueeze'), var_ = method('var'), varMean = method('varMean');
+/** torch.unique_consecutive: typed as the method is (a tensor, or the tuple of what is asked for). */
+export const uniqueConsecutive = <A extends UniqueConsecutiveArgs>(x: Tensor, ...args: A): UniqueOf<A, 'consecutive'> => method('uniqueConsecutive')(x, ...args) as UniqueOf<A, 'consecutive'>;
+export const transpose = method('transpose'), trueDivide = method('trueDivide'), trunc = method('trunc'), unflatten = method('unflatten'), unsqueeze = method('unsqueeze'), var_ = method('var'), varMean = method('varMean');
 export const vdot = method('vdot'), vsplit = method('vsplit'), xlogy = method('xlogy');
 // The in-place forms PyTorch also has as torch.<op>_(x): the method, on x itself.
 export const abs_ = method('abs_'), acos_ = method('acos_'), acosh_ = method('acosh_'), asin_ = method('asin_'), asinh_ = method('asinh_'), atan_ = method('atan_'), atanh_ = method('atanh_'), ceil_ = method('ceil_');

@@ -2,7 +2,7 @@
 import { NamedTuple, namedTuple } from './named_tuple';
 import { native } from './native';
 import { optionsOf, keywordOptions, takesOptions, isOptionsObject } from './options';
-import { Tensor, TensorLike, _wrap as wrap, _id as id } from './tensor';
+import { Tensor, TensorLike, UniqueArgs, UniqueOf, _wrap as wrap, _id as id } from './tensor';
 import { Generator, drawGenerator } from './generator';
 import { tensor as tensorFrom, randint, TensorData } from './creation';
 import { DType, Device, dtypeCode, dtypeName } from './dtype';
@@ -129,7 +129,7 @@ export const diagonal = (x: Tensor, offset = 0, dim1 = 0, dim2 = 1) => x.diagona
 export const trace = (x: Tensor) => x.trace();
 export const nonzero = (x: Tensor) => x.nonzero();
 export const maskedSelect = (x: Tensor, mask: Tensor) => x.maskedSelect(mask);
-export const unique = (x: Tensor, ...args: Parameters<Tensor['unique']>) => x.unique(...args);
+export const unique = <A extends UniqueArgs>(x: Tensor, ...args: A): UniqueOf<A, 'unique'> => x.unique(...args);
 export const amax = (x: Tensor, ...args: Parameters<Tensor['amax']>) => x.amax(...args);
 export const amin = (x: Tensor, ...args: Parameters<Tensor['amin']>) => x.amin(...args);
 export const cumprod = (x: Tensor, ...args: Parameters<Tensor['cumprod']>) => x.cumprod(...args);

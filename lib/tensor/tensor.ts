@@ -102,6 +102,29 @@ export interface TensorDataAccess extends Tensor {
 /** (values, indices) as PyTorch's named tuple: `const { values, indices } = x.max(1)` or `const [v, i] = x.max(1)`. */
 export type ValuesIndices = NamedTuple<{ values: Tensor; indices: Tensor }>;
 
+/** unique()'s options (PyTorch's sorted, return_inverse, return_counts, dim). */
+export interface UniqueOptions { sorted?: boolean; returnInverse?: boolean; returnCounts?: boolean; dim?: number | null }
+export type UniqueArgs = [opts?: UniqueOptions] | [sorted?: boolean, returnInverse?: boolean, returnCounts?: boolean, dim?: number | null];
+export type UniqueConsecutiveArgs = [opts?: Omit<UniqueOptions, 'sorted'>] | [returnInverse?: boolean, returnCounts?: boolean, dim?: number | null];
+/** unique()'s tuple: the values, and the inverse indices and counts asked for. */
+export type UniqueTuple = NamedTuple<{ values: Tensor; inverse?: Tensor; counts?: Tensor }>;
+type Asked = true;
+type NotAsked = false | undefined;
+/**
+ * What unique(...args) gives, from its arguments' types: a Tensor when neither the inverse nor
+ * the counts are asked for, the tuple when one is asked for with a literal true, and either
+ * (as PyTorch's Union) when a boolean decides it at run time.
+ */
+export type UniqueOf<A, Which extends 'unique' | 'consecutive'> =
+  A extends [{ returnInverse: Asked }] | [{ returnCounts: Asked }] ? UniqueTuple
+  : A extends [] | [undefined] | [{ sorted?: boolean; returnInverse?: NotAsked; returnCounts?: NotAsked; dim?: number | null }] ? Tensor
+  : A extends [object] ? Tensor | UniqueTuple
+  : Which extends 'unique'
+    ? (A extends [unknown, Asked, ...unknown[]] | [unknown, unknown, Asked, ...unknown[]] ? UniqueTuple
+      : A extends [unknown, NotAsked?, NotAsked?, ...unknown[]] ? Tensor : Tensor | UniqueTuple)
+    : (A extends [Asked, ...unknown[]] | [unknown, Asked, ...unknown[]] ? UniqueTuple
+      : A extends [NotAsked?, NotAsked?, ...unknown[]] ? Tensor : Tensor | UniqueTuple);
+
 /** A Python slice start:stop:step for index(); null bounds are omitted ones. */
 export interface SliceIndex {
   readonly start: number | null;
@@ -1167,17 +1190,21 @@ export class Tensor {
       ? native.repeatInterleave(id(this), repeats, dim ?? null)
       : native.repeatInterleaveTensor(id(this), id(repeats), dim ?? null));
   }
-  /** torch.unique: sorted distinct values, with the inverse indices and the counts when asked; with dim, distinct slices. */
-  unique(...args: [opts?: { sorted?: boolean; returnInverse?: boolean; returnCounts?: boolean; dim?: number | null }] | [sorted?: boolean, returnInverse?: boolean, returnCounts?: boolean, dim?: number | null]): NamedTuple<{ values: Tensor; inverse?: Tensor; counts?: Tensor }> {
-    const opts = optionsOf<{ sorted?: boolean; returnInverse?: boolean; returnCounts?: boolean; dim?: number | null }>('unique', args, ['sorted', 'returnInverse', 'returnCounts', 'dim']);
+  /**
+   * torch.unique: sorted distinct values, with the inverse indices and the counts when asked; with
+   * dim, distinct slices. As PyTorch's: a tensor when neither is asked for, else the tuple
+   * (values, inverse?, counts?) of those asked for.
+   */
+  unique<A extends UniqueArgs>(...args: A): UniqueOf<A, 'unique'> {
+    const opts = optionsOf<UniqueOptions>('unique', args, ['sorted', 'returnInverse', 'returnCounts', 'dim']);
     const [v, inv, cnt] = wrapAll(native.unique(id(this), opts.sorted ?? true, opts.returnInverse ?? false, opts.returnCounts ?? false, opts.dim ?? null));
-    return uniqueResult(v, inv, cnt, opts);
+    return uniqueResult(v, inv, cnt, opts) as UniqueOf<A, 'unique'>;
   }
-  /** Drops consecutive repeats (as Unix uniq). */
-  uniqueConsecutive(...args: [opts?: { returnInverse?: boolean; returnCounts?: boolean; dim?: number | null }] | [returnInverse?: boolean, returnCounts?: boolean, dim?: number | null]): NamedTuple<{ values: Tensor; inverse?: Tensor; counts?: Tensor }> {
-    const opts = optionsOf<{ returnInverse?: boolean; returnCounts?: boolean; dim?: number | null }>('uniqueConsecutive', args, ['returnInverse', 'returnCounts', 'dim']);
+  /** Drops consecutive repeats (as Unix uniq); a tensor, or a tuple with the inverse and counts asked for, as unique(). */
+  uniqueConsecutive<A extends UniqueConsecutiveArgs>(...args: A): UniqueOf<A, 'consecutive'> {
+    const opts = optionsOf<Omit<UniqueOptions, 'sorted'>>('uniqueConsecutive', args, ['returnInverse', 'returnCounts', 'dim']);
     const [v, inv, cnt] = wrapAll(native.uniqueConsecutive(id(this), opts.returnInverse ?? false, opts.returnCounts ?? false, opts.dim ?? null));
-    return uniqueResult(v, inv, cnt, opts);
+    return uniqueResult(v, inv, cnt, opts) as UniqueOf<A, 'consecutive'>;
   }
   /** Counts of each value of a 1-D non-negative int tensor (weighted sums with weights). */
   bincount(...args: [opts?: { weights?: Tensor | null; minlength?: number }] | [weights?: Tensor | null, minlength?: number]): Tensor {
@@ -1934,13 +1961,15 @@ export class Tensor {
 
 }
 
-// unique()'s optional results: the ones not asked for are freed, not returned.
-function uniqueResult(values: Tensor, inverse: Tensor, counts: Tensor, opts: { returnInverse?: boolean; returnCounts?: boolean }) {
+// unique()'s optional results: the ones not asked for are freed, not returned; none asked for,
+// the values alone (PyTorch's torch.unique(x) is a tensor).
+function uniqueResult(values: Tensor, inverse: Tensor, counts: Tensor, opts: { returnInverse?: boolean; returnCounts?: boolean }): Tensor | UniqueTuple {
   const out: { values: Tensor; inverse?: Tensor; counts?: Tensor } = { values };
   if (opts.returnInverse) out.inverse = inverse;
   else inverse.dispose();
   if (opts.returnCounts) out.counts = counts;
   else counts.dispose();
+  if (!opts.returnInverse && !opts.returnCounts) return values;
   // (as a tuple: PyTorch's (output, inverse_indices, counts), those asked for)
   return namedTuple(out);
 }
