@@ -152,6 +152,51 @@ print(json.dumps(out))`);
     for (const t of [x, y, img, w4, b4]) t.dispose();
   });
 
+  test('layers\' inplace as PyTorch\'s (nn.ReLU(inplace=True), nn.Dropout(0.1, inplace=True), ...): forward writes into its input and returns it; outputs and gradients against PyTorch', () => {
+    // Each layer after a Linear (as in a real model: in place on the Linear's output, which autograd allows)
+    const layers: [string, () => torch.nn.Module][] = [
+      ['nn.ReLU(inplace=True)', () => new nn.ReLU({ inplace: true })], ['nn.ReLU(True)', () => new nn.ReLU(true)],
+      ['nn.ReLU6(inplace=True)', () => new nn.ReLU6(true)], ['nn.SELU(True)', () => new nn.SELU(true)], ['nn.SiLU(inplace=True)', () => new nn.SiLU({ inplace: true })],
+      ['nn.Mish(True)', () => new nn.Mish(true)], ['nn.Hardswish(True)', () => new nn.Hardswish(true)], ['nn.Hardsigmoid(True)', () => new nn.Hardsigmoid(true)],
+      ['nn.LeakyReLU(0.2, True)', () => new nn.LeakyReLU(0.2, true)], ['nn.LeakyReLU(negative_slope=0.3, inplace=True)', () => new nn.LeakyReLU({ negativeSlope: 0.3, inplace: true })],
+      ['nn.ELU(0.5, inplace=True)', () => new nn.ELU(0.5, { inplace: true })], ['nn.CELU(2.0, True)', () => new nn.CELU(2, true)],
+      ['nn.Hardtanh(-0.5, 0.75, True)', () => new nn.Hardtanh(-0.5, 0.75, true)], ['nn.Threshold(0.1, -2.0, True)', () => new nn.Threshold(0.1, -2, true)],
+      ['nn.Dropout(0.3, inplace=True).eval()', () => new nn.Dropout(0.3, { inplace: true }).eval()],
+      ['nn.Dropout(0.0, True)', () => new nn.Dropout(0, true)], ['nn.AlphaDropout(0.2, True).eval()', () => new nn.AlphaDropout(0.2, true).eval()],
+    ];
+    const want = pythonJson<{ y: number[]; g: number[]; same: boolean; repr: string }[]>(`import torch, json
+import torch.nn as nn
+out = []
+for layer in [${layers.map(([py]) => py).join(', ')}]:
+    torch.manual_seed(0)
+    lin = nn.Linear(4, 3)
+    x = torch.tensor(${JSON.stringify(X)})
+    h = lin(x)
+    y = layer(h)
+    (y * torch.arange(1.0, 10.0).reshape(3, 3)).sum().backward()
+    out.append({'y': y.detach().flatten().tolist(), 'g': lin.weight.grad.flatten().tolist(), 'same': y is h, 'repr': repr(layer)})
+print(json.dumps(out))`);
+    layers.forEach(([py, make], i) => torch.tidy(() => {
+      torch.manualSeed(0);
+      const lin = new nn.Linear(4, 3), layer = make();
+      const h = lin.forward(torch.tensor(X));
+      const y = layer.forward(h);
+      y.mul(torch.arange(1, 10).reshape([3, 3])).sum().backward();
+      const close = (a: number[], b: number[]) => a.length === b.length && a.every((v, j) => Math.abs(v - b[j]) <= 1e-5 * Math.max(1, Math.abs(b[j])));
+      expect([py, y === h, close(y.detach().flatten().tolist() as number[], want[i].y), close(lin.weight.grad!.flatten().tolist() as number[], want[i].g)])
+        .toEqual([py, want[i].same, true, true]);
+      // where PyTorch's repr says inplace=True, ours does, in our spelling (ours says it for Hardswish and Hardsigmoid too)
+      expect([py, String(layer).includes('inplace=true')]).toEqual([py, want[i].repr.includes('inplace=True') || /Hard(swish|sigmoid)/.test(py)]);
+    }));
+    // and without inplace the input is left as it was
+    const h = torch.tensor(X), before = h.tolist();
+    const y = new nn.ReLU().forward(h);
+    expect([y === h, h.tolist()]).toEqual([false, before]);
+    expect(() => new nn.ReLU({ in_place: true } as object)).toThrow(/nn.ReLU: unknown option 'in_place' \(did you mean inplace\?\)/);
+    h.dispose();
+    y.dispose();
+  });
+
   test('alpha and value by name, sum / mean / cumsum with a dtype, masked_fill with a tensor, torch.pow(2, x), meshgrid\'s keyword, histc, against PyTorch', () => {
     const x = torch.keep(torch.tensor(X)), y = torch.keep(torch.tensor(Y));
     const xi = torch.keep(torch.tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'int32' }));

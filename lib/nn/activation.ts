@@ -7,10 +7,16 @@ import type { FactoryOptions } from './layers';
 import { layerOptions, PositionalOr } from './args';
 
 // An activation's settings: PyTorch's positional arguments (keys, in its order), or one options
-// object; inplace is taken, but the result is always a new tensor (the input is left as it was).
+// object. With inplace, forward writes its result into the input and returns it, as PyTorch's
+// (the memory of one activation saved; the input is gone).
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const settings = (name: string, args: unknown[], keys: string[]): any => layerOptions(name, args, keys, { factory: false });
 type Inplace = { inplace?: boolean };
+type InplaceArgs = PositionalOr<[inplace?: boolean], Inplace>;
+/** The inplace flag of a layer that takes nothing else: nn.ReLU(inplace=True), nn.ReLU(true) or nn.ReLU({ inplace: true }). */
+const inplaceOf = (name: string, args: unknown[]): boolean => (settings(name, args, ['inplace']).inplace ?? false) === true;
+/** PyTorch's extra_repr of inplace: said when true. */
+const inplaceRepr = (inplace: boolean, before = '') => (inplace ? `${before ? `${before}, ` : ''}inplace=true` : before);
 
 // (PyTorch's implicit dim, deprecated there, is not offered)
 function dimOf(name: string, args: unknown[]): number {
@@ -20,7 +26,14 @@ function dimOf(name: string, args: unknown[]): number {
 }
 
 export class ReLU extends Module {
-  forward(x: Tensor): Tensor { return x.relu(); }
+  readonly inplace: boolean;
+  /** nn.ReLU(inplace=False) */
+  constructor(...args: InplaceArgs) {
+    super();
+    this.inplace = inplaceOf('ReLU', args);
+  }
+  forward(x: Tensor): Tensor { return F.relu(x, this.inplace); }
+  protected override extraRepr(): string { return inplaceRepr(this.inplace); }
 }
 export class GELU extends Module {
   readonly approximate: 'none' | 'tanh';
@@ -32,10 +45,24 @@ export class GELU extends Module {
   protected override extraRepr(): string { return `approximate='${this.approximate}'`; }
 }
 export class SiLU extends Module {
-  forward(x: Tensor): Tensor { return F.silu(x); }
+  readonly inplace: boolean;
+  /** nn.SiLU(inplace=False) */
+  constructor(...args: InplaceArgs) {
+    super();
+    this.inplace = inplaceOf('SiLU', args);
+  }
+  forward(x: Tensor): Tensor { return F.silu(x, this.inplace); }
+  protected override extraRepr(): string { return inplaceRepr(this.inplace); }
 }
 export class Mish extends Module {
-  forward(x: Tensor): Tensor { return F.mish(x); }
+  readonly inplace: boolean;
+  /** nn.Mish(inplace=False) */
+  constructor(...args: InplaceArgs) {
+    super();
+    this.inplace = inplaceOf('Mish', args);
+  }
+  forward(x: Tensor): Tensor { return F.mish(x, this.inplace); }
+  protected override extraRepr(): string { return inplaceRepr(this.inplace); }
 }
 export class Tanh extends Module {
   forward(x: Tensor): Tensor { return x.tanh(); }
@@ -45,21 +72,23 @@ export class Sigmoid extends Module {
 }
 export class LeakyReLU extends Module {
   readonly negativeSlope: number;
+  readonly inplace: boolean;
   constructor(...args: PositionalOr<[negativeSlope?: number, inplace?: boolean], { negativeSlope?: number } & Inplace>) {
     super();
-    ({ negativeSlope: this.negativeSlope = 0.01 } = settings('LeakyReLU', args, ['negativeSlope', 'inplace']));
+    ({ negativeSlope: this.negativeSlope = 0.01, inplace: this.inplace = false } = settings('LeakyReLU', args, ['negativeSlope', 'inplace']));
   }
-  forward(x: Tensor): Tensor { return F.leakyRelu(x, this.negativeSlope); }
-  protected override extraRepr(): string { return `negativeSlope=${this.negativeSlope}`; }
+  forward(x: Tensor): Tensor { return F.leakyRelu(x, this.negativeSlope, this.inplace); }
+  protected override extraRepr(): string { return inplaceRepr(this.inplace, `negativeSlope=${this.negativeSlope}`); }
 }
 export class ELU extends Module {
   readonly alpha: number;
+  readonly inplace: boolean;
   constructor(...args: PositionalOr<[alpha?: number, inplace?: boolean], { alpha?: number } & Inplace>) {
     super();
-    ({ alpha: this.alpha = 1 } = settings('ELU', args, ['alpha', 'inplace']));
+    ({ alpha: this.alpha = 1, inplace: this.inplace = false } = settings('ELU', args, ['alpha', 'inplace']));
   }
-  forward(x: Tensor): Tensor { return F.elu(x, this.alpha); }
-  protected override extraRepr(): string { return `alpha=${this.alpha}`; }
+  forward(x: Tensor): Tensor { return F.elu(x, this.alpha, this.inplace); }
+  protected override extraRepr(): string { return inplaceRepr(this.inplace, `alpha=${this.alpha}`); }
 }
 export class Softplus extends Module {
   readonly beta: number;
@@ -92,32 +121,63 @@ export class LogSoftmax extends Module {
 export class Hardtanh extends Module {
   readonly minVal: number;
   readonly maxVal: number;
+  readonly inplace: boolean;
   constructor(...args: PositionalOr<[minVal?: number, maxVal?: number, inplace?: boolean], { minVal?: number; maxVal?: number } & Inplace>) {
     super();
-    ({ minVal: this.minVal = -1, maxVal: this.maxVal = 1 } = settings('Hardtanh', args, ['minVal', 'maxVal', 'inplace']));
+    ({ minVal: this.minVal = -1, maxVal: this.maxVal = 1, inplace: this.inplace = false } = settings('Hardtanh', args, ['minVal', 'maxVal', 'inplace']));
   }
-  forward(x: Tensor): Tensor { return F.hardtanh(x, this.minVal, this.maxVal); }
-  protected override extraRepr(): string { return `minVal=${this.minVal}, maxVal=${this.maxVal}`; }
+  forward(x: Tensor): Tensor { return F.hardtanh(x, this.minVal, this.maxVal, this.inplace); }
+  protected override extraRepr(): string { return inplaceRepr(this.inplace, `minVal=${this.minVal}, maxVal=${this.maxVal}`); }
 }
 export class ReLU6 extends Module {
-  forward(x: Tensor): Tensor { return F.relu6(x); }
+  readonly inplace: boolean;
+  /** nn.ReLU6(inplace=False) */
+  constructor(...args: InplaceArgs) {
+    super();
+    this.inplace = inplaceOf('ReLU6', args);
+  }
+  forward(x: Tensor): Tensor { return F.relu6(x, this.inplace); }
+  protected override extraRepr(): string { return inplaceRepr(this.inplace); }
 }
 export class SELU extends Module {
-  forward(x: Tensor): Tensor { return F.selu(x); }
+  readonly inplace: boolean;
+  /** nn.SELU(inplace=False) */
+  constructor(...args: InplaceArgs) {
+    super();
+    this.inplace = inplaceOf('SELU', args);
+  }
+  forward(x: Tensor): Tensor { return F.selu(x, this.inplace); }
+  protected override extraRepr(): string { return inplaceRepr(this.inplace); }
 }
 export class CELU extends Module {
   readonly alpha: number;
+  readonly inplace: boolean;
   constructor(...args: PositionalOr<[alpha?: number, inplace?: boolean], { alpha?: number } & Inplace>) {
     super();
-    ({ alpha: this.alpha = 1 } = settings('CELU', args, ['alpha', 'inplace']));
+    ({ alpha: this.alpha = 1, inplace: this.inplace = false } = settings('CELU', args, ['alpha', 'inplace']));
   }
-  forward(x: Tensor): Tensor { return F.celu(x, this.alpha); }
+  forward(x: Tensor): Tensor { return F.celu(x, this.alpha, this.inplace); }
+  protected override extraRepr(): string { return inplaceRepr(this.inplace, `alpha=${this.alpha}`); }
 }
 export class Hardswish extends Module {
-  forward(x: Tensor): Tensor { return F.hardswish(x); }
+  readonly inplace: boolean;
+  /** nn.Hardswish(inplace=False) */
+  constructor(...args: InplaceArgs) {
+    super();
+    this.inplace = inplaceOf('Hardswish', args);
+  }
+  forward(x: Tensor): Tensor { return F.hardswish(x, this.inplace); }
+  protected override extraRepr(): string { return inplaceRepr(this.inplace); }
 }
 export class Hardsigmoid extends Module {
-  forward(x: Tensor): Tensor { return F.hardsigmoid(x); }
+  readonly inplace: boolean;
+  /** nn.Hardsigmoid(inplace=False) */
+  constructor(...args: InplaceArgs) {
+    super();
+    this.inplace = inplaceOf('Hardsigmoid', args);
+  }
+  forward(x: Tensor): Tensor { return F.hardsigmoid(x, this.inplace); }
+  protected override extraRepr(): string { return inplaceRepr(this.inplace); }
 }
 export class Softsign extends Module {
   forward(x: Tensor): Tensor { return F.softsign(x); }
@@ -155,12 +215,14 @@ export class Tanhshrink extends Module {
 export class Threshold extends Module {
   readonly threshold: number;
   readonly value: number;
+  readonly inplace: boolean;
   constructor(...args: PositionalOr<[threshold: number, value: number, inplace?: boolean], { threshold: number; value: number } & Inplace>) {
     super();
-    ({ threshold: this.threshold, value: this.value } = settings('Threshold', args, ['threshold', 'value', 'inplace']));
+    ({ threshold: this.threshold, value: this.value, inplace: this.inplace = false } = settings('Threshold', args, ['threshold', 'value', 'inplace']));
     if (typeof this.threshold !== 'number' || typeof this.value !== 'number') throw new Error('nn.Threshold: give the threshold and the value (numbers)');
   }
-  forward(x: Tensor): Tensor { return F.threshold(x, this.threshold, this.value); }
+  forward(x: Tensor): Tensor { return F.threshold(x, this.threshold, this.value, this.inplace); }
+  protected override extraRepr(): string { return inplaceRepr(this.inplace, `threshold=${this.threshold}, value=${this.value}`); }
 }
 export class Softmin extends Module {
   readonly dim: number;
@@ -194,10 +256,11 @@ export class Softmax2d extends Module {
 export class RReLU extends Module {
   readonly lower: number;
   readonly upper: number;
+  readonly inplace: boolean;
   constructor(...args: PositionalOr<[lower?: number, upper?: number, inplace?: boolean], { lower?: number; upper?: number } & Inplace>) {
     super();
-    ({ lower: this.lower = 1 / 8, upper: this.upper = 1 / 3 } = settings('RReLU', args, ['lower', 'upper', 'inplace']));
+    ({ lower: this.lower = 1 / 8, upper: this.upper = 1 / 3, inplace: this.inplace = false } = settings('RReLU', args, ['lower', 'upper', 'inplace']));
   }
-  forward(x: Tensor): Tensor { return F.rrelu(x, { lower: this.lower, upper: this.upper, training: this.training }); }
-  protected override extraRepr(): string { return `lower=${this.lower}, upper=${this.upper}`; }
+  forward(x: Tensor): Tensor { return (this.inplace ? F.rrelu_ : F.rrelu)(x, { lower: this.lower, upper: this.upper, training: this.training }); }
+  protected override extraRepr(): string { return inplaceRepr(this.inplace, `lower=${this.lower}, upper=${this.upper}`); }
 }

@@ -90,6 +90,7 @@ const DROPOUT_KEYS = ['p', 'training', 'inplace'] as const;
 function dropoutOf(name: string, x: Tensor, o: DropoutOptions, trainingByDefault: boolean, f: (x: Tensor, p: number, training: boolean) => Tensor): Tensor {
   const p = o.p ?? 0.5, training = o.training ?? trainingByDefault;
   if (!(p >= 0 && p <= 1)) throw new Error(`${name}: p must be in [0, 1], got ${p}`);
+  if (o.inplace && !training) return x; // (as PyTorch's: the input itself, untouched)
   return o.inplace ? x._inplace_((t) => f(t, p, training)) : f(x, p, training);
 }
 /** Elements zeroed with probability p, the rest scaled by 1/(1-p), when training (PyTorch's default: true). */

@@ -252,60 +252,69 @@ export class EmbeddingBag extends Module {
 }
 
 type DropoutArgs = PositionalOr<[p?: number, inplace?: boolean], { p?: number; inplace?: boolean }>;
-/** p of a dropout layer: nn.Dropout(p=0.5, inplace=False), and the other dropouts likewise. */
-function dropoutP(name: string, args: unknown[]): number {
-  const p = layerOptions<{ p?: number }>(name, args, ['p', 'inplace'], { factory: false }).p ?? 0.5;
+/**
+ * p and inplace of a dropout layer: nn.Dropout(p=0.5, inplace=False), and the other dropouts
+ * likewise. With inplace, forward writes into its input and returns it, as PyTorch's.
+ */
+function dropoutSettings(name: string, args: unknown[]): { p: number; inplace: boolean } {
+  const { p = 0.5, inplace = false } = layerOptions<{ p?: number; inplace?: boolean }>(name, args, ['p', 'inplace'], { factory: false });
   if (!(typeof p === 'number' && p >= 0 && p <= 1)) throw new Error(`nn.${name}: dropout probability has to be between 0 and 1, but got ${p}`);
-  return p;
+  return { p, inplace: inplace === true };
 }
+const dropoutRepr = (d: { p: number; inplace: boolean }) => `p=${d.p}${d.inplace ? ', inplace=true' : ''}`;
 
 /** Whole channels dropped (nn.Dropout2d: (N, C, H, W); nn.Dropout1d: (N, C, L)). */
 export class Dropout2d extends Module {
   readonly p: number;
+  readonly inplace: boolean;
   constructor(...args: DropoutArgs) {
     super();
-    this.p = dropoutP('Dropout2d', args);
+    ({ p: this.p, inplace: this.inplace } = dropoutSettings('Dropout2d', args));
   }
-  forward(x: Tensor): Tensor { return F.dropout2d(x, this.p, this.training && this.p > 0); }
-  protected override extraRepr(): string { return `p=${this.p}`; }
+  forward(x: Tensor): Tensor { return F.dropout2d(x, this.p, this.training && this.p > 0, this.inplace); }
+  protected override extraRepr(): string { return dropoutRepr(this); }
 }
 export class Dropout1d extends Module {
   readonly p: number;
+  readonly inplace: boolean;
   constructor(...args: DropoutArgs) {
     super();
-    this.p = dropoutP('Dropout1d', args);
+    ({ p: this.p, inplace: this.inplace } = dropoutSettings('Dropout1d', args));
   }
-  forward(x: Tensor): Tensor { return F.dropout1d(x, this.p, this.training && this.p > 0); }
-  protected override extraRepr(): string { return `p=${this.p}`; }
+  forward(x: Tensor): Tensor { return F.dropout1d(x, this.p, this.training && this.p > 0, this.inplace); }
+  protected override extraRepr(): string { return dropoutRepr(this); }
 }
 export class Dropout3d extends Module {
   readonly p: number;
+  readonly inplace: boolean;
   constructor(...args: DropoutArgs) {
     super();
-    this.p = dropoutP('Dropout3d', args);
+    ({ p: this.p, inplace: this.inplace } = dropoutSettings('Dropout3d', args));
   }
-  forward(x: Tensor): Tensor { return F.dropout3d(x, this.p, this.training && this.p > 0); }
-  protected override extraRepr(): string { return `p=${this.p}`; }
+  forward(x: Tensor): Tensor { return F.dropout3d(x, this.p, this.training && this.p > 0, this.inplace); }
+  protected override extraRepr(): string { return dropoutRepr(this); }
 }
 /** Alpha dropout of whole channels (nn.FeatureAlphaDropout). */
 export class FeatureAlphaDropout extends Module {
   readonly p: number;
+  readonly inplace: boolean;
   constructor(...args: DropoutArgs) {
     super();
-    this.p = dropoutP('FeatureAlphaDropout', args);
+    ({ p: this.p, inplace: this.inplace } = dropoutSettings('FeatureAlphaDropout', args));
   }
-  forward(x: Tensor): Tensor { return F.featureAlphaDropout(x, this.p, this.training); }
-  protected override extraRepr(): string { return `p=${this.p}`; }
+  forward(x: Tensor): Tensor { return F.featureAlphaDropout(x, this.p, this.training, this.inplace); }
+  protected override extraRepr(): string { return dropoutRepr(this); }
 }
 /** Dropout for SELU networks (nn.AlphaDropout). */
 export class AlphaDropout extends Module {
   readonly p: number;
+  readonly inplace: boolean;
   constructor(...args: DropoutArgs) {
     super();
-    this.p = dropoutP('AlphaDropout', args);
+    ({ p: this.p, inplace: this.inplace } = dropoutSettings('AlphaDropout', args));
   }
-  forward(x: Tensor): Tensor { return F.alphaDropout(x, this.p, this.training); }
-  protected override extraRepr(): string { return `p=${this.p}`; }
+  forward(x: Tensor): Tensor { return F.alphaDropout(x, this.p, this.training, this.inplace); }
+  protected override extraRepr(): string { return dropoutRepr(this); }
 }
 /** y = x1ᵀ A x2 + b with A (out, in1, in2) (nn.Bilinear; uniform(±1/√in1) initialisation). */
 export class Bilinear extends Module {
@@ -339,16 +348,17 @@ export class Bilinear extends Module {
 
 export class Dropout extends Module {
   readonly p: number;
-  /** nn.Dropout(p=0.5, inplace=False): inplace is taken, but the result is always a new tensor (the input is left as it was) */
+  readonly inplace: boolean;
+  /** nn.Dropout(p=0.5, inplace=False) */
   constructor(...args: DropoutArgs) {
     super();
-    this.p = dropoutP('Dropout', args);
+    ({ p: this.p, inplace: this.inplace } = dropoutSettings('Dropout', args));
   }
   forward(x: Tensor): Tensor {
-    // When off this is a new handle to the same tensor, so callers may always dispose the result.
-    return F.dropout(x, this.p, this.training && this.p > 0);
+    // When off this is a new handle to the same tensor (without inplace), so callers may always dispose the result.
+    return F.dropout(x, this.p, this.training && this.p > 0, this.inplace);
   }
   protected override extraRepr(): string {
-    return `p=${this.p}`;
+    return dropoutRepr(this);
   }
 }
