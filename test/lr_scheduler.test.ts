@@ -1,6 +1,10 @@
 // torch.optim.lrScheduler against PyTorch's torch.optim.lr_scheduler (scripts/reference/lr_ref.py):
 // the learning rate of each of two param groups (and OneCycleLR's momentum / beta1) after
 // construction and after every step, within 1e-12 relative.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
 import * as torch from '../lib';
 import { referenceJson } from './helpers';
 
@@ -112,12 +116,82 @@ describe('learning-rate schedulers step as PyTorch\'s (1e-12)', () => {
     });
   }
 
+  // The same, across languages: PyTorch's state_dict() saved by Python's torch.save resumes here
+  // (read with torch.loadObject), and ours saved with torch.save resumes in PyTorch; both runs
+  // continue as PyTorch's uninterrupted one.
+  test('PyTorch\'s state_dict layout both ways: Python\'s saved states resume here, ours in PyTorch (torch.save files)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-lr-state-'));
+    const ref = path.join(__dirname, '..', 'scripts', 'reference', 'lr_state_ref.py');
+    const python = (...args: string[]) => {
+      const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', ref, ...args], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: path.dirname(ref) } });
+      if (r.status !== 0) throw new Error(`lr_state_ref.py ${args[0]} failed:\n${r.stderr}`);
+    };
+    type Resumable = { step(m?: number): void; stateDict(): Record<string, unknown>; loadStateDict(sd: Record<string, unknown>): void };
+    const build = (c: Case) => {
+      const ps = [torch.zeros([1]).requiresGrad_(), torch.zeros([1]).requiresGrad_()];
+      const groups = [{ params: [ps[0]], lr: 0.1 }, { params: [ps[1]], lr: 0.05 }];
+      const opt: Opt = c.optimizer === 'SGD' ? new torch.optim.SGD(groups, { lr: 0.1, momentum: 0.9 }) : new torch.optim.Adam(groups, { lr: 0.1 });
+      return { ps, opt, sched: c.make(opt) as unknown as Resumable };
+    };
+    const record = (opt: Opt) => opt.paramGroups.map((g) => [g.lr, 'betas' in g ? g.betas[0] : (g as { momentum: number }).momentum]);
+    const check = (what: string, name: string, from: number, rows: number[][][]) => rows.forEach((row, k) => row.forEach((vals, g) => vals.forEach((v, j) => {
+      const w = want[name][from + k][g][j];
+      if (!(Math.abs(v - w) <= 1e-12 * Math.abs(w))) throw new Error(`${name} (${what}) step ${from + k} group ${g}: ${v}, PyTorch ${w}`);
+    })));
+    try {
+      const casesFile = path.join(dir, 'cases.json');
+      fs.writeFileSync(casesFile, JSON.stringify(cases.map(({ make: _m, ...c }) => c)));
+      python('save', casesFile, dir);
+      for (const c of cases) {
+        const half = Math.max(1, Math.floor(c.steps / 2));
+        // our first half: its optimizer groups (what optimizer.loadStateDict restores) and, saved, our state
+        const first = build(c);
+        for (let i = 0; i < half; i++) {
+          first.opt.step();
+          first.sched.step(c.metrics?.[i]);
+        }
+        const groupsSaved = first.opt.paramGroups.map((g) => ({ lr: g.lr, initial_lr: (g as { initialLr?: number }).initialLr, ...('betas' in g ? { betas: g.betas } : { momentum: (g as { momentum: number }).momentum }) }));
+        fs.writeFileSync(path.join(dir, `${c.name}.groups.json`), JSON.stringify(groupsSaved));
+        torch.save(first.sched.stateDict() as never, path.join(dir, `${c.name}.ours.pt`));
+        // Python's state, loaded here, resumes the schedule
+        const second = build(c);
+        second.opt.paramGroups.forEach((g, i) => Object.assign(g, { lr: groupsSaved[i].lr, initialLr: groupsSaved[i].initial_lr }, 'betas' in groupsSaved[i] ? { betas: groupsSaved[i].betas } : { momentum: groupsSaved[i].momentum }));
+        second.sched.loadStateDict(torch.loadObject(path.join(dir, `${c.name}.torch.pt`)) as Record<string, unknown>);
+        const got = [record(second.opt)];
+        for (let i = half; i < c.steps; i++) {
+          second.opt.step();
+          second.sched.step(c.metrics?.[i]);
+          got.push(record(second.opt));
+        }
+        check('PyTorch\'s state loaded here', c.name, half, got);
+        [...first.ps, ...second.ps].forEach((p) => p.dispose());
+      }
+      // ours, loaded by PyTorch's load_state_dict, resumes the schedule there
+      const out = path.join(dir, 'out.json');
+      python('resume', casesFile, dir, out);
+      const resumed = JSON.parse(fs.readFileSync(out, 'utf8')) as Record<string, number[][][]>;
+      for (const c of cases) check('our state loaded by PyTorch', c.name, Math.max(1, Math.floor(c.steps / 2)) + 1, resumed[c.name]);
+      expect(Object.keys(resumed).length).toBe(cases.length);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   test('loadStateDict refuses another scheduler\'s state', () => {
     const opt = new torch.optim.SGD([torch.zeros([1]).requiresGrad_()], { lr: 0.1, momentum: 0.9 });
     const step = new S.StepLR(opt, 3);
-    expect(() => new S.CosineAnnealingLR(opt, 5).loadStateDict(step.stateDict())).toThrow("CosineAnnealingLR.loadStateDict: unknown key 'stepSize': is this the state of another kind of scheduler?");
+    expect(() => new S.CosineAnnealingLR(opt, 5).loadStateDict(step.stateDict())).toThrow("CosineAnnealingLR.loadStateDict: unknown key 'step_size': is this the state of another kind of scheduler?");
     expect(() => step.loadStateDict(null as never)).toThrow('StepLR.loadStateDict: expected the object stateDict() gave');
     expect(() => new S.SequentialLR(opt, [new S.ConstantLR(opt), step], [2]).loadStateDict({ schedulers: [] })).toThrow('SequentialLR.loadStateDict: expected the states of its 2 schedulers');
+    // a state in the camelCase layout of earlier versions still loads
+    const old = new S.StepLR(opt, 3, 0.5);
+    old.loadStateDict({ baseLrs: [0.1], lastEpoch: 4, stepCount: 5, lastLr: [0.05], stepSize: 3, gamma: 0.5 });
+    expect([old.lastEpoch, old.getLastLr(), old.stateDict().last_epoch, old.stateDict()._step_count]).toEqual([4, [0.05], 4, 5]);
+    // settings other state is built from are checked, not silently taken
+    const cyclic = new S.CyclicLR(opt, { baseLr: 0.01, maxLr: 0.1, mode: 'triangular2' });
+    expect(() => new S.CyclicLR(opt, { baseLr: 0.01, maxLr: 0.1 }).loadStateDict(cyclic.stateDict()))
+      .toThrow(`CyclicLR.loadStateDict: mode is "triangular2" in the state, "triangular" in this scheduler: build it with the settings the state was saved with`);
+    expect(() => step.loadStateDict({ ...step.stateDict(), gamma: 'half' })).toThrow('StepLR.loadStateDict: gamma: expected a number, got "half"');
     // ReduceLROnPlateau's best (Infinity before any metric) survives JSON
     const p = new S.ReduceLROnPlateau(opt);
     const q = new S.ReduceLROnPlateau(opt);

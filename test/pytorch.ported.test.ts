@@ -180,7 +180,7 @@ print(json.dumps(out))`);
       torch.manualSeed(0);
       const lin = new nn.Linear(4, 3), layer = make();
       const h = lin.forward(torch.tensor(X));
-      const y = layer.forward(h);
+      const y = layer.forward(h) as torch.Tensor;
       y.mul(torch.arange(1, 10).reshape([3, 3])).sum().backward();
       const close = (a: number[], b: number[]) => a.length === b.length && a.every((v, j) => Math.abs(v - b[j]) <= 1e-5 * Math.max(1, Math.abs(b[j])));
       expect([py, y === h, close(y.detach().flatten().tolist() as number[], want[i].y), close(lin.weight.grad!.flatten().tolist() as number[], want[i].g)])

@@ -158,6 +158,8 @@ function call(file: string, fn: unknown, args: unknown[]): unknown {
   switch (fn.qualified) {
     case 'collections.OrderedDict':
       return new Map();
+    case 'collections.Counter': // (a dict of counts, e.g. MultiStepLR's milestones in a scheduler's state)
+      return args[0] instanceof Map ? new Map(args[0]) : new Map();
     case 'torch._utils._rebuild_tensor_v2':
     case 'torch._utils._rebuild_tensor': {
       const [storage, offset, shape, stride] = args as [StorageRef, number, number[], number[]];

@@ -23,19 +23,7 @@ function schedulerOptions<O extends object>(name: string, args: unknown[], keys:
   return o;
 }
 
-/** A scheduler state as JSON keeps it: functions left out (PyTorch's too), a Map as its entries, ±Infinity / NaN as strings. */
-function snapshot(v: unknown): unknown {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
-  if (v instanceof Map) return [...v.entries()].map((e) => snapshot(e));
-  if (Array.isArray(v)) return v.map((x) => (typeof x === 'function' ? null : snapshot(x))); // (LambdaLR's functions: null, as PyTorch's)
-  if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) if (typeof x !== 'function') out[k] = snapshot(x);
-    return out;
-  }
-  return v;
-}
-/** snapshot()'s value back, shaped as the field it replaces (a Map again; an object merged, keeping its functions). */
+/** A value of an earlier version's (camelCase) state back, shaped as the field it replaces (a Map again; an object merged, keeping its functions). */
 function restored(now: unknown, saved: unknown, where: string): unknown {
   if (typeof now === 'function') return now;
   if (typeof now === 'number' && typeof saved === 'string' && ['Infinity', '-Infinity', 'NaN'].includes(saved)) return Number(saved);
@@ -51,12 +39,7 @@ function restored(now: unknown, saved: unknown, where: string): unknown {
   }
   return saved;
 }
-/** The state of a scheduler object: every field but the optimizer (and functions), as PyTorch's state_dict(). */
-function schedulerState(s: object, skip: string[] = []): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(s)) if (k !== 'optimizer' && !skip.includes(k) && typeof v !== 'function') out[k] = snapshot(v);
-  return out;
-}
+/** Loads a state in the camelCase layout earlier versions saved (every field but the optimizer and functions). */
 function loadSchedulerState(s: object, sd: Record<string, unknown>, name: string, skip: string[] = []): void {
   if (!sd || typeof sd !== 'object' || Array.isArray(sd)) throw new Error(`${name}.loadStateDict: expected the object stateDict() gave`);
   const fields = s as Record<string, unknown>;
@@ -67,6 +50,82 @@ function loadSchedulerState(s: object, sd: Record<string, unknown>, name: string
     }
   }
   for (const [k, v] of Object.entries(sd)) fields[k] = restored(fields[k], v, `${name}.loadStateDict: ${k}`);
+}
+
+// ---- PyTorch's state_dict layout ----
+// stateDict() gives the keys and values PyTorch's state_dict() has (base_lrs, last_epoch,
+// _step_count, _last_lr, T_max, ...), so torch.save(scheduler.stateDict()) is what Python's
+// scheduler.load_state_dict takes, and a state Python saved (read with torch.loadObject) loads
+// here. It is JSON-ready too (MultiStepLR's milestones write as an object; ReduceLROnPlateau's
+// infinite best as null, read back as infinite). loadStateDict also takes the camelCase states
+// earlier versions gave.
+
+/** One key of PyTorch's state_dict: how ours gives it, and takes it back (set absent: given only, ignored on load). */
+interface TorchField { get(): unknown; set?(v: unknown): void }
+/**
+ * Keys of PyTorch's state dicts that hold nothing to restore here: functions (1.x's anneal_func,
+ * _scale_fn_ref), constants and Python's bookkeeping, of 1.x and 2.x (_is_initial, default_min_lr).
+ */
+const IGNORED_KEYS = ['verbose', '_get_lr_called_within_step', '_is_initial', '_scale_fn_ref', '_scale_fn_custom', 'anneal_func', 'mode_worse', 'default_min_lr'];
+
+function checkNumber(v: unknown, where: string): number {
+  if (typeof v === 'bigint') v = Number(v);
+  if (typeof v !== 'number' || Number.isNaN(v)) throw new Error(`${where}: expected a number, got ${JSON.stringify(v)}`);
+  return v;
+}
+function checkNumbers(v: unknown, where: string): number[] {
+  if (!Array.isArray(v)) throw new Error(`${where}: expected a list of numbers, got ${JSON.stringify(v)}`);
+  return v.map((x, i) => checkNumber(x, `${where}[${i}]`));
+}
+/** A number field of obj, by PyTorch's key (readonly settings too: PyTorch's load_state_dict overwrites them). */
+function numberField(obj: object, name: string, where: string): TorchField {
+  const o = obj as Record<string, unknown>;
+  return { get: () => o[name], set: (v) => (o[name] = checkNumber(v, where)) };
+}
+function numbersField(obj: object, name: string, where: string): TorchField {
+  const o = obj as Record<string, unknown>;
+  return { get: () => [...(o[name] as number[])], set: (v) => (o[name] = checkNumbers(v, where)) };
+}
+/** A setting that other state is built from (CyclicLR's mode, ...): given, and on load checked to be this scheduler's. */
+function fixedField(name: string, key: string, value: unknown): TorchField {
+  return {
+    get: () => value,
+    set: (v) => {
+      if (JSON.stringify(v) !== JSON.stringify(value)) {
+        throw new Error(`${name}.loadStateDict: ${key} is ${JSON.stringify(v)} in the state, ${JSON.stringify(value)} in this scheduler: build it with the settings the state was saved with`);
+      }
+    },
+  };
+}
+/** LambdaLR's lr_lambdas: PyTorch saves None for each function (and a callable object's __dict__): nothing to restore. */
+function lrLambdasField(name: string, groups: number): TorchField {
+  return {
+    get: () => new Array(groups).fill(null),
+    set: (v) => {
+      if (!Array.isArray(v) || v.length !== groups) throw new Error(`${name}.loadStateDict: lr_lambdas must be a list of ${groups} (one per param group), got ${JSON.stringify(v)}`);
+    },
+  };
+}
+/** A dict with integer keys (MultiStepLR's milestones, Python's Counter): a Map for torch.save (int keys), an object in JSON. */
+class IntKeyedDict extends Map<number, number> {
+  toJSON(): Record<string, number> { return Object.fromEntries(this); }
+}
+function intKeyedDict(v: unknown, where: string): Map<number, number> {
+  const entries = v instanceof Map ? [...v.entries()] : v && typeof v === 'object' && !Array.isArray(v) ? Object.entries(v) : null;
+  if (!entries) throw new Error(`${where}: expected a dict of step -> count, got ${JSON.stringify(v)}`);
+  return new Map(entries.map(([k, n]) => [checkNumber(typeof k === 'string' ? Number(k) : k, `${where} key`), checkNumber(n, `${where}[${String(k)}]`)]));
+}
+/** Whether sd is in PyTorch's layout (else the camelCase one of earlier versions). */
+const isTorchLayout = (sd: Record<string, unknown>) => ['last_epoch', '_last_lr', '_schedulers', 'base_lrs'].some((k) => k in sd);
+/** Loads a state in PyTorch's layout through fields: an unknown key is an error (another scheduler's state), a known one is set. */
+function loadTorchFields(name: string, sd: Record<string, unknown>, fields: Record<string, TorchField>): void {
+  for (const k of Object.keys(sd)) {
+    if (!(k in fields) && !IGNORED_KEYS.includes(k)) throw new Error(`${name}.loadStateDict: unknown key '${k}': is this the state of another kind of scheduler?`);
+  }
+  for (const [k, f] of Object.entries(fields)) if (k in sd) f.set?.(sd[k]);
+}
+function checkStateObject(name: string, sd: unknown): asserts sd is Record<string, unknown> {
+  if (!sd || typeof sd !== 'object' || Array.isArray(sd) || sd instanceof Map) throw new Error(`${name}.loadStateDict: expected the object stateDict() gave (PyTorch's state_dict() layout)`);
 }
 
 /** The base of PyTorch's _LRScheduler: baseLrs, lastEpoch, step(), getLastLr(). */
@@ -120,10 +179,37 @@ export abstract class LRSchedulerBase {
    * loadStateDict() on a scheduler built the same way resumes the schedule where it was.
    */
   stateDict(): Record<string, unknown> {
-    return schedulerState(this);
+    const out: Record<string, unknown> = {};
+    for (const [k, f] of Object.entries(this.allTorchFields())) out[k] = f.get();
+    return out;
   }
   loadStateDict(sd: Record<string, unknown>): void {
-    loadSchedulerState(this, sd, this.constructor.name);
+    const name = this.constructor.name;
+    checkStateObject(name, sd);
+    if (!isTorchLayout(sd)) return loadSchedulerState(this, sd, name); // (a state saved by an earlier version)
+    loadTorchFields(name, sd, this.allTorchFields());
+  }
+  /** The subclass's own keys of PyTorch's state_dict (its settings and counters), in PyTorch's order. */
+  protected torchFields(): Record<string, TorchField> {
+    return {};
+  }
+  private allTorchFields(): Record<string, TorchField> {
+    const name = this.constructor.name;
+    const constant = (v: unknown): TorchField => ({ get: () => v });
+    return {
+      ...this.torchFields(),
+      base_lrs: numbersField(this, 'baseLrs', `${name}.loadStateDict: base_lrs`),
+      last_epoch: numberField(this, 'lastEpoch', `${name}.loadStateDict: last_epoch`),
+      verbose: constant(false),
+      _step_count: numberField(this, 'stepCount', `${name}.loadStateDict: _step_count`),
+      _get_lr_called_within_step: constant(false),
+      _last_lr: numbersField(this, 'lastLr', `${name}.loadStateDict: _last_lr`),
+      ...this.torchFieldsAfter(),
+    };
+  }
+  /** Keys PyTorch puts after the base ones (LambdaLR's lr_lambdas). */
+  protected torchFieldsAfter(): Record<string, TorchField> {
+    return {};
   }
   protected current(): number[] {
     return this.optimizer.paramGroups.map((g) => g.lr);
@@ -142,6 +228,9 @@ export class StepLR extends LRSchedulerBase {
     this.gamma = o.gamma ?? 0.1;
     if (!(Number.isInteger(stepSize) && stepSize > 0)) throw new Error(`StepLR: stepSize must be a positive integer, got ${stepSize}`);
     this.start();
+  }
+  protected override torchFields(): Record<string, TorchField> {
+    return { step_size: numberField(this, 'stepSize', 'StepLR.loadStateDict: step_size'), gamma: numberField(this, 'gamma', 'StepLR.loadStateDict: gamma') };
   }
   protected nextLrs(): number[] {
     if (this.lastEpoch === 0 || this.lastEpoch % this.stepSize !== 0) return this.current();
@@ -165,6 +254,12 @@ export class MultiStepLR extends LRSchedulerBase {
     for (const m of o.milestones) this.counts.set(m, (this.counts.get(m) ?? 0) + 1);
     this.start();
   }
+  protected override torchFields(): Record<string, TorchField> {
+    return {
+      milestones: { get: () => new IntKeyedDict(this.counts), set: (v) => (this.counts = intKeyedDict(v, 'MultiStepLR.loadStateDict: milestones')) },
+      gamma: numberField(this, 'gamma', 'MultiStepLR.loadStateDict: gamma'),
+    };
+  }
   protected nextLrs(): number[] {
     const k = this.counts.get(this.lastEpoch);
     if (!k) return this.current();
@@ -186,6 +281,9 @@ export class ExponentialLR extends LRSchedulerBase {
     this.gamma = schedulerOptions<{ gamma: number }>('ExponentialLR', args, ['gamma'], ['gamma']).gamma;
     if (!(typeof this.gamma === 'number' && Number.isFinite(this.gamma))) throw new Error(`ExponentialLR: gamma must be a number, got ${String(this.gamma)}`);
     this.start();
+  }
+  protected override torchFields(): Record<string, TorchField> {
+    return { gamma: numberField(this, 'gamma', 'ExponentialLR.loadStateDict: gamma') };
   }
   protected nextLrs(): number[] {
     if (this.lastEpoch === 0) return this.current();
@@ -209,6 +307,9 @@ export class LambdaLR extends LRSchedulerBase {
     }
     this.start();
   }
+  protected override torchFieldsAfter(): Record<string, TorchField> {
+    return { lr_lambdas: lrLambdasField('LambdaLR', this.optimizer.paramGroups.length) };
+  }
   protected nextLrs(): number[] {
     return this.baseLrs.map((base, i) => base * (Array.isArray(this.lrLambda) ? this.lrLambda[i] : this.lrLambda)(this.lastEpoch));
   }
@@ -229,6 +330,13 @@ export class LinearLR extends LRSchedulerBase {
     if (!(startFactor > 0 && startFactor <= 1)) throw new Error(`LinearLR: startFactor must be in (0, 1], got ${startFactor}`);
     if (!(endFactor >= 0 && endFactor <= 1)) throw new Error(`LinearLR: endFactor must be in [0, 1], got ${endFactor}`);
     this.start();
+  }
+  protected override torchFields(): Record<string, TorchField> {
+    return {
+      start_factor: numberField(this, 'startFactor', 'LinearLR.loadStateDict: start_factor'),
+      end_factor: numberField(this, 'endFactor', 'LinearLR.loadStateDict: end_factor'),
+      total_iters: numberField(this, 'totalIters', 'LinearLR.loadStateDict: total_iters'),
+    };
   }
   protected nextLrs(): number[] {
     const cur = this.current();
@@ -256,6 +364,9 @@ export class CosineAnnealingLR extends LRSchedulerBase {
     this.etaMin = o.etaMin ?? 0;
     this.start();
   }
+  protected override torchFields(): Record<string, TorchField> {
+    return { T_max: numberField(this, 'tMax', 'CosineAnnealingLR.loadStateDict: T_max'), eta_min: numberField(this, 'etaMin', 'CosineAnnealingLR.loadStateDict: eta_min') };
+  }
   protected nextLrs(): number[] {
     const { tMax: T, etaMin: eta, lastEpoch: t } = this;
     const cur = this.current();
@@ -281,6 +392,9 @@ export class MultiplicativeLR extends LRSchedulerBase {
     }
     this.start();
   }
+  protected override torchFieldsAfter(): Record<string, TorchField> {
+    return { lr_lambdas: lrLambdasField('MultiplicativeLR', this.optimizer.paramGroups.length) };
+  }
   protected nextLrs(): number[] {
     if (this.lastEpoch <= 0) return this.current();
     return this.current().map((lr, i) => lr * (Array.isArray(this.lrLambda) ? this.lrLambda[i] : this.lrLambda)(this.lastEpoch));
@@ -299,6 +413,9 @@ export class ConstantLR extends LRSchedulerBase {
     this.totalIters = o.totalIters ?? 5;
     if (!(factor >= 0 && factor <= 1)) throw new Error('ConstantLR: constant multiplicative factor expected to be between 0 and 1');
     this.start();
+  }
+  protected override torchFields(): Record<string, TorchField> {
+    return { factor: numberField(this, 'factor', 'ConstantLR.loadStateDict: factor'), total_iters: numberField(this, 'totalIters', 'ConstantLR.loadStateDict: total_iters') };
   }
   protected nextLrs(): number[] {
     const cur = this.current();
@@ -322,6 +439,9 @@ export class PolynomialLR extends LRSchedulerBase {
     this.totalIters = o.totalIters ?? 5;
     this.power = o.power ?? 1;
     this.start();
+  }
+  protected override torchFields(): Record<string, TorchField> {
+    return { total_iters: numberField(this, 'totalIters', 'PolynomialLR.loadStateDict: total_iters'), power: numberField(this, 'power', 'PolynomialLR.loadStateDict: power') };
   }
   protected nextLrs(): number[] {
     const t = this.lastEpoch, n = this.totalIters;
@@ -351,6 +471,17 @@ export class CosineAnnealingWarmRestarts extends LRSchedulerBase {
     this.tI = t0;
     this.tCur = -1;
     this.start();
+  }
+  protected override torchFields(): Record<string, TorchField> {
+    const where = 'CosineAnnealingWarmRestarts.loadStateDict';
+    const opt = (name: 'tMult' | 'etaMin', dflt: number): TorchField => ({
+      get: () => this.opts[name] ?? dflt,
+      set: (v) => ((this as { opts: object }).opts = { ...this.opts, [name]: checkNumber(v, `${where}: ${name === 'tMult' ? 'T_mult' : 'eta_min'}`) }),
+    });
+    return {
+      T_0: numberField(this, 't0', `${where}: T_0`), T_i: numberField(this, 'tI', `${where}: T_i`), T_mult: opt('tMult', 1),
+      eta_min: opt('etaMin', 0), T_cur: numberField(this, 'tCur', `${where}: T_cur`),
+    };
   }
   protected nextLrs(): number[] {
     const eta = this.opts.etaMin ?? 0;
@@ -453,6 +584,26 @@ export class CyclicLR extends LRSchedulerBase {
     baseLrs.forEach((b, i) => (this.baseLrs[i] = b));
     this.start();
   }
+  protected override torchFields(): Record<string, TorchField> {
+    const where = 'CyclicLR.loadStateDict';
+    const momentums = this.momentums;
+    return {
+      max_lrs: numbersField(this, 'maxLrs', `${where}: max_lrs`),
+      total_size: numberField(this, 'totalSize', `${where}: total_size`),
+      step_ratio: numberField(this, 'stepRatio', `${where}: step_ratio`),
+      // (the scale function is built from these: they are checked, not taken)
+      mode: fixedField('CyclicLR', 'mode', this.opts.mode ?? 'triangular'),
+      gamma: fixedField('CyclicLR', 'gamma', this.opts.gamma ?? 1),
+      _scale_fn_custom: { get: () => null }, // (a function: PyTorch saves it, nothing here can restore it)
+      scale_mode: fixedField('CyclicLR', 'scale_mode', this.scaleMode),
+      cycle_momentum: fixedField('CyclicLR', 'cycle_momentum', momentums !== null),
+      ...(momentums ? {
+        use_beta1: fixedField('CyclicLR', 'use_beta1', false), // (PyTorch 2's key; momentum is SGD's here)
+        base_momentums: { get: () => [...momentums.base], set: (v: unknown) => (momentums.base = checkNumbers(v, `${where}: base_momentums`)) },
+        max_momentums: { get: () => [...momentums.max], set: (v: unknown) => (momentums.max = checkNumbers(v, `${where}: max_momentums`)) },
+      } : {}),
+    };
+  }
   protected nextLrs(): number[] {
     const cycle = Math.floor(1 + this.lastEpoch / this.totalSize);
     const x = 1 + this.lastEpoch / this.totalSize - cycle;
@@ -512,16 +663,25 @@ export class SequentialLR {
   getLastLr(): number[] {
     return [...this.lastLr];
   }
-  /** PyTorch's state_dict(): its own step and each scheduler's state */
+  /** PyTorch's state_dict(): its milestones and step, and each scheduler's state */
   stateDict(): Record<string, unknown> {
-    return { ...schedulerState(this, ['schedulers']), schedulers: this.schedulers.map((s) => s.stateDict()) };
+    return { _milestones: [...this.milestones], last_epoch: this.lastEpoch, _last_lr: [...this.lastLr], _schedulers: this.schedulers.map((s) => s.stateDict()) };
   }
   loadStateDict(sd: Record<string, unknown>): void {
-    const { schedulers, ...own } = sd;
+    checkStateObject('SequentialLR', sd);
+    const torchLayout = isTorchLayout(sd);
+    const { [torchLayout ? '_schedulers' : 'schedulers']: schedulers, ...own } = sd;
     if (!Array.isArray(schedulers) || schedulers.length !== this.schedulers.length) {
       throw new Error(`SequentialLR.loadStateDict: expected the states of its ${this.schedulers.length} schedulers`);
     }
-    loadSchedulerState(this, own, 'SequentialLR', ['schedulers']);
+    if (!torchLayout) loadSchedulerState(this, own, 'SequentialLR', ['schedulers']);
+    else {
+      loadTorchFields('SequentialLR', own, {
+        _milestones: numbersField(this, 'milestones', 'SequentialLR.loadStateDict: _milestones'),
+        last_epoch: numberField(this, 'lastEpoch', 'SequentialLR.loadStateDict: last_epoch'),
+        _last_lr: numbersField(this, 'lastLr', 'SequentialLR.loadStateDict: _last_lr'),
+      });
+    }
     this.schedulers.forEach((s, i) => s.loadStateDict(schedulers[i] as Record<string, unknown>));
   }
 }
@@ -549,12 +709,16 @@ export class ChainedScheduler {
   getLastLr(): number[] {
     return this.optimizer.paramGroups.map((g) => g.lr);
   }
-  /** PyTorch's state_dict(): each scheduler's state */
+  /** PyTorch's state_dict(): the last lrs and each scheduler's state */
   stateDict(): Record<string, unknown> {
-    return { schedulers: this.schedulers.map((s) => (s as Partial<LRSchedulerBase>).stateDict?.() ?? null) };
+    return { _last_lr: this.getLastLr(), _schedulers: this.schedulers.map((s) => (s as Partial<LRSchedulerBase>).stateDict?.() ?? null) };
   }
   loadStateDict(sd: Record<string, unknown>): void {
-    const states = sd?.schedulers;
+    checkStateObject('ChainedScheduler', sd);
+    for (const k of Object.keys(sd)) {
+      if (!['_last_lr', '_schedulers', 'schedulers'].includes(k)) throw new Error(`ChainedScheduler.loadStateDict: unknown key '${k}': is this the state of another kind of scheduler?`);
+    }
+    const states = sd._schedulers ?? sd.schedulers;
     if (!Array.isArray(states) || states.length !== this.schedulers.length) throw new Error(`ChainedScheduler.loadStateDict: expected the states of its ${this.schedulers.length} schedulers`);
     this.schedulers.forEach((s, i) => {
       if (states[i] !== null) (s as LRSchedulerBase).loadStateDict(states[i] as Record<string, unknown>);
@@ -585,6 +749,7 @@ export class OneCycleLR extends LRSchedulerBase {
   private groups: Record<string, number>[];
   private anneal: (start: number, end: number, pct: number) => number;
   private useBeta1: boolean;
+  private annealStrategy: 'cos' | 'linear';
   readonly cycleMomentum: boolean;
 
   /** PyTorch's OneCycleLR(optimizer, max_lr, total_steps, epochs, steps_per_epoch, pct_start=0.3, anneal_strategy='cos', cycle_momentum, base_momentum, max_momentum, div_factor=25, final_div_factor=1e4, three_phase), or an options object */
@@ -620,6 +785,7 @@ export class OneCycleLR extends LRSchedulerBase {
         ];
     const strategy = o.annealStrategy ?? 'cos';
     if (strategy !== 'cos' && strategy !== 'linear') throw new Error(`OneCycleLR: annealStrategy must be 'cos' or 'linear', got '${strategy}'`);
+    this.annealStrategy = strategy;
     this.anneal = strategy === 'cos'
       ? (start, end, p) => end + ((start - end) / 2) * (Math.cos(Math.PI * p) + 1)
       : (start, end, p) => (end - start) * p + start;
@@ -641,6 +807,27 @@ export class OneCycleLR extends LRSchedulerBase {
   private setMomentum(g: SchedulableOptimizer['paramGroups'][number], m: number): void {
     if (this.useBeta1) g.betas = [m, g.betas![1]];
     else g.momentum = m;
+  }
+  protected override torchFields(): Record<string, TorchField> {
+    const where = 'OneCycleLR.loadStateDict';
+    return {
+      total_steps: numberField(this, 'totalSteps', `${where}: total_steps`),
+      _schedule_phases: {
+        get: () => this.phases.map((p) => ({ end_step: p.end, start_lr: p.lr[0], end_lr: p.lr[1], start_momentum: p.mom[0], end_momentum: p.mom[1] })),
+        set: (v) => {
+          if (!Array.isArray(v) || !v.every((p) => p && typeof p === 'object')) throw new Error(`${where}: _schedule_phases must be a list of phases`);
+          this.phases = v.map((p: Record<string, unknown>, i) => {
+            const names = [p.start_lr, p.end_lr, p.start_momentum, p.end_momentum];
+            if (!names.every((n) => typeof n === 'string' && ['initial_lr', 'max_lr', 'min_lr', 'max_momentum', 'base_momentum'].includes(n))) throw new Error(`${where}: _schedule_phases[${i}] names values OneCycleLR does not have`);
+            return { end: checkNumber(p.end_step, `${where}: _schedule_phases[${i}].end_step`), lr: [names[0], names[1]] as [string, string], mom: [names[2], names[3]] as [string, string] };
+          });
+        },
+      },
+      // (PyTorch 2's name of the anneal function; 1.x saved the function itself)
+      _anneal_func_type: fixedField('OneCycleLR', '_anneal_func_type', this.annealStrategy),
+      cycle_momentum: fixedField('OneCycleLR', 'cycle_momentum', this.cycleMomentum),
+      ...(this.cycleMomentum ? { use_beta1: fixedField('OneCycleLR', 'use_beta1', this.useBeta1) } : {}),
+    };
   }
   protected nextLrs(): number[] {
     const step = this.lastEpoch;
@@ -734,11 +921,51 @@ export class ReduceLROnPlateau {
   getLastLr(): number[] {
     return this.optimizer.paramGroups.map((g) => g.lr);
   }
-  /** PyTorch's state_dict(): best metric, bad-epoch and cooldown counters, settings (JSON-ready) */
+  /** PyTorch's state_dict(): best metric, bad-epoch and cooldown counters, settings (JSON-ready: an infinite best writes as null) */
   stateDict(): Record<string, unknown> {
-    return schedulerState(this);
+    const out: Record<string, unknown> = {};
+    for (const [k, f] of Object.entries(this.torchFields())) out[k] = f.get();
+    return out;
   }
   loadStateDict(sd: Record<string, unknown>): void {
-    loadSchedulerState(this, sd, 'ReduceLROnPlateau');
+    checkStateObject('ReduceLROnPlateau', sd);
+    if (!isTorchLayout(sd)) return loadSchedulerState(this, sd, 'ReduceLROnPlateau');
+    loadTorchFields('ReduceLROnPlateau', sd, this.torchFields());
+  }
+  private torchFields(): Record<string, TorchField> {
+    const where = 'ReduceLROnPlateau.loadStateDict';
+    const self = this as unknown as Record<string, unknown>;
+    const choice = (name: string, key: string, options: string[]): TorchField => ({
+      get: () => self[name],
+      set: (v) => {
+        if (typeof v !== 'string' || !options.includes(v)) throw new Error(`${where}: ${key} must be one of ${options.map((o) => `'${o}'`).join(', ')}, got ${JSON.stringify(v)}`);
+        self[name] = v;
+      },
+    });
+    return {
+      factor: numberField(this, 'factor', `${where}: factor`),
+      min_lrs: numbersField(this, 'minLrs', `${where}: min_lrs`),
+      patience: numberField(this, 'patience', `${where}: patience`),
+      verbose: { get: () => false },
+      cooldown: numberField(this, 'cooldown', `${where}: cooldown`),
+      cooldown_counter: numberField(this, 'cooldownCounter', `${where}: cooldown_counter`),
+      mode: choice('mode', 'mode', ['min', 'max']),
+      threshold: numberField(this, 'threshold', `${where}: threshold`),
+      threshold_mode: choice('thresholdMode', 'threshold_mode', ['rel', 'abs']),
+      // (after mode: JSON's null for an infinite best is the worst value of the mode loaded)
+      best: {
+        get: () => this.best,
+        set: (v) => {
+          if (v === null || v === undefined) this.best = this.mode === 'min' ? Infinity : -Infinity;
+          else if (typeof v === 'string' && ['Infinity', '-Infinity'].includes(v)) this.best = Number(v);
+          else this.best = checkNumber(v, `${where}: best`);
+        },
+      },
+      num_bad_epochs: numberField(this, 'numBadEpochs', `${where}: num_bad_epochs`),
+      mode_worse: { get: () => (this.mode === 'min' ? Infinity : -Infinity) },
+      eps: numberField(this, 'eps', `${where}: eps`),
+      last_epoch: numberField(this, 'lastEpoch', `${where}: last_epoch`),
+      _last_lr: { get: () => this.getLastLr() },
+    };
   }
 }

@@ -74,6 +74,18 @@ export class SWALR extends LRSchedulerBase {
     if (!(Number.isInteger(epochs) && epochs >= 0)) throw new Error(`SWALR: annealEpochs must be equal or greater than 0, got ${epochs}`);
     this.start();
   }
+  /** PyTorch's keys: anneal_epochs (the swa lrs are in PyTorch's param groups; here, as built) */
+  protected override torchFields(): Record<string, { get(): unknown; set?(v: unknown): void }> {
+    return {
+      anneal_epochs: {
+        get: () => this.opts.annealEpochs ?? 10,
+        set: (v) => {
+          if (!(typeof v === 'number' && Number.isInteger(v) && v >= 0)) throw new Error(`SWALR.loadStateDict: anneal_epochs must be a whole number >= 0, got ${JSON.stringify(v)}`);
+          (this as { opts: object }).opts = { ...this.opts, annealEpochs: v };
+        },
+      },
+    };
+  }
   protected nextLrs(): number[] {
     const epochs = this.opts.annealEpochs ?? 10;
     let step = this.stepCount - 1;
