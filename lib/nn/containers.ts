@@ -81,8 +81,11 @@ function checkName(what: string, self: object, names: string[], name: string): v
   if (!names.includes(name) && name in self) throw new Error(`${what}: attribute '${name}' already exists; choose another name`);
 }
 
-/** Modules by name, in insertion order (nn.ModuleDict); names appear in state dicts as 'name.param'. */
-export class ModuleDict<M extends Module = Module> extends Module {
+/**
+ * Modules by name, in insertion order (nn.ModuleDict); names appear in state dicts as 'name.param'.
+ * Each is a property too, as in PyTorch (dict.wte); see the ModuleDict constructor's types.
+ */
+class ModuleDictBase<M extends Module = Module> extends Module {
   private readonly names: string[] = [];
   constructor(modules: Record<string, M> | [string, M][] = {}) {
     super();
@@ -132,6 +135,18 @@ export class ModuleDict<M extends Module = Module> extends Module {
     throw new Error('ModuleDict has no forward(); call its modules');
   }
 }
+/**
+ * new nn.ModuleDict({ wte: ..., h: ... }) is typed with its modules as properties (dict.wte is
+ * an Embedding, as nanoGPT's self.transformer.wte); from entries, or with the module type given
+ * (new nn.ModuleDict<nn.Linear>()), a dict of that type, read with get(name).
+ */
+export interface ModuleDictConstructor {
+  new <T extends Record<string, Module>>(modules: T): ModuleDictBase<T[keyof T]> & T;
+  new <M extends Module = Module>(modules?: Record<string, M> | [string, M][]): ModuleDictBase<M>;
+  readonly prototype: ModuleDictBase;
+}
+export const ModuleDict = ModuleDictBase as unknown as ModuleDictConstructor;
+export type ModuleDict<M extends Module = Module> = ModuleDictBase<M>;
 
 /** Parameters in a list, named '0', '1', ... (nn.ParameterList); each kept and requiring grad. */
 export class ParameterList extends Module {

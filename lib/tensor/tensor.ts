@@ -388,10 +388,15 @@ export class Tensor {
   get shape(): Shape {
     return native.shape(id(this));
   }
+  /** PyTorch's x.size(): the shape; x.size(dim): that dim's length (negative dims from the end). */
+  size(): Shape;
+  size(dim: number): number;
   size(dim?: number): number | Shape {
     const s = this.shape;
     if (dim === undefined) return s;
-    return s[dim < 0 ? s.length + dim : dim];
+    const d = dim < 0 ? s.length + dim : dim;
+    if (!Number.isInteger(dim) || d < 0 || d >= s.length) throw new Error(`Tensor.size: dimension out of range (expected to be in range of [${-s.length}, ${s.length - 1}], but got ${dim})`);
+    return s[d];
   }
   get ndim(): number {
     return native.dim(id(this));
@@ -549,7 +554,12 @@ export class Tensor {
   bytes(): Buffer {
     return native.bytes(id(this));
   }
-  item(): number | boolean {
+  /**
+   * The value of a one-element tensor: a number (a boolean for a bool tensor). Typed as a number,
+   * the common case (loss.item()); for a bool tensor say so: x.item<boolean>(), or
+   * `const done: boolean = x.item()` (the type is taken from where it goes).
+   */
+  item<T extends number | boolean = number>(): T {
     return native.item(id(this));
   }
   /** Nested arrays of numbers (booleans for bool tensors, { re, im } for complex ones), as Python's tolist(). */
