@@ -169,5 +169,9 @@ describe('transformer layers: errors and memory', () => {
     for (let i = 0; i < 10; i++) step();
     expect(torch.memory().liveTensors).toBe(before);
     enc.dispose();
+    // nn.Transformer's construction keeps nothing but its modules' tensors (the layers it clones from are freed)
+    const n0 = torch.memory().liveTensors;
+    new nn.Transformer({ dModel: 8, nhead: 2, numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: 16 }).dispose();
+    expect(torch.memory().liveTensors).toBe(n0);
   });
 });

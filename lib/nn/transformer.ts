@@ -388,8 +388,12 @@ export class Transformer extends Module {
     this.nhead = nhead;
     const eps = opts.layerNormEps ?? 1e-5;
     this.batchFirst = opts.batchFirst ?? false;
-    this.registerModule('encoder', new TransformerEncoder(new TransformerEncoderLayer(dModel, nhead, layerOpts), numEncoderLayers, new LayerNorm(dModel, eps, factoryOf(opts))));
-    this.registerModule('decoder', new TransformerDecoder(new TransformerDecoderLayer(dModel, nhead, layerOpts), numDecoderLayers, new LayerNorm(dModel, eps, factoryOf(opts))));
+    // (the stacks clone a layer, as PyTorch's: the two layers made here to be cloned are freed after)
+    const encoderLayer = new TransformerEncoderLayer(dModel, nhead, layerOpts), decoderLayer = new TransformerDecoderLayer(dModel, nhead, layerOpts);
+    this.registerModule('encoder', new TransformerEncoder(encoderLayer, numEncoderLayers, new LayerNorm(dModel, eps, factoryOf(opts))));
+    this.registerModule('decoder', new TransformerDecoder(decoderLayer, numDecoderLayers, new LayerNorm(dModel, eps, factoryOf(opts))));
+    encoderLayer.dispose();
+    decoderLayer.dispose();
     noGrad(() => {
       for (const p of this.parameters()) if (p.ndim > 1) xavierUniform_(p);
     });
