@@ -182,7 +182,12 @@ export interface DataLoaderOptions {
   /** examples per batch (1); null is PyTorch's batch_size=None: no batching, each example as it is (through collateFn if given) */
   batchSize?: number | null;
   shuffle?: boolean;
-  /** the shuffle's seed: each epoch (each pass over the loader) gets its own order from it */
+  /**
+   * a shuffle of its own, from this seed: each epoch (each pass over the loader) gets its own
+   * order from it, whatever the global generator's state. Without it (nor a generator or a
+   * sampler), the loader draws from the global generator what PyTorch's does, so that
+   * torch.manualSeed(s) then DataLoader(ds, { shuffle: true }) gives PyTorch's very batches.
+   */
   seed?: number;
   /**
    * a torch.Generator to shuffle with instead of the seed: each epoch then draws exactly what
@@ -216,10 +221,11 @@ export interface InProcessHints {
 /**
  * Iterating gives one batch at a time: [rows of tensor 0, rows of tensor 1, ...] (fresh
  * tensors: free them, or iterate inside tidy()). Every pass is a new epoch with a new order
- * when shuffling; the same seed gives the same orders. With a generator, a sampler or a batch
- * sampler, every epoch draws from the generators what PyTorch's DataLoader draws (first its
- * workers' base seed, from the loader's generator or the global one), so seeded runs match
- * PyTorch's batch for batch.
+ * when shuffling. Every epoch draws from the generators what PyTorch's DataLoader draws (first
+ * its workers' base seed, from the loader's generator or the global one; then a shuffle's seed),
+ * so runs seeded as PyTorch's (torch.manualSeed) match PyTorch's batch for batch, and so do the
+ * random draws after them (dropout's). With the seed option, a shuffle of its own instead: the
+ * same seed gives the same orders, and the global generator is not drawn from.
  */
 export class DataLoader<B = Tensor[]> implements Iterable<B> {
   /** null: no batching (PyTorch's batch_size=None), each example yielded as it is */
@@ -227,7 +233,8 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
   /** examples read per yield (1 without batching) */
   private readonly rowsPerBatch: number;
   readonly shuffle: boolean;
-  readonly seed: number;
+  /** the seed of a shuffle of its own (null: PyTorch's draws, from the generator given or the global one) */
+  readonly seed: number | null;
   readonly dropLast: boolean;
   readonly generator: Generator | null;
   /** PyTorch's way of drawing the order (a generator, sampler or batch sampler was given) */
@@ -269,12 +276,13 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
     this.batchSize = unbatched ? null : this.rowsPerBatch;
     this.shuffle = opts.shuffle ?? false;
     if (opts.seed !== undefined && (opts.generator || opts.sampler || opts.batchSampler)) throw new Error('DataLoader: seed is for its own shuffle; give seed, or generator / sampler / batchSampler, not both');
-    this.seed = opts.seed ?? 0;
+    this.seed = opts.seed ?? null;
     this.generator = opts.generator ?? null;
     this.dropLast = opts.dropLast ?? false;
     if (this.iterable) this.batchSampler = null;
     else if (opts.batchSampler) this.batchSampler = opts.batchSampler;
-    else if (opts.sampler || opts.generator) {
+    else if (this.seed === null) {
+      // PyTorch's: a RandomSampler (its seed drawn from the generator each epoch) or a SequentialSampler, in batches
       const ds = dataset as Dataset;
       const sampler = opts.sampler ?? (this.shuffle ? new RandomSampler(ds, { generator: opts.generator }) : new SequentialSampler(ds));
       this.batchSampler = new BatchSampler(sampler, this.rowsPerBatch, this.dropLast);
@@ -307,11 +315,11 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
     let batches: Iterable<number[]>;
     if (this.batchSampler) {
       // PyTorch's iterator takes its workers' base seed first (one 64-bit draw), then samples.
-      tidy(() => empty([], { dtype: 'int64' }).random_(null, null, { generator: this.generator }));
+      tidy(() => { empty([], { dtype: 'int64' }).random_(null, null, { generator: this.generator }); }); // (the draw only: nothing kept)
       this.epoch++;
       batches = this.batchSampler;
     } else {
-      batches = epochBatches(ds.length, this.rowsPerBatch, { shuffle: this.shuffle, seed: this.seed, epoch: this.epoch++ })
+      batches = epochBatches(ds.length, this.rowsPerBatch, { shuffle: this.shuffle, seed: this.seed ?? 0, epoch: this.epoch++ })
         .filter((rows) => !(this.dropLast && rows.length < this.rowsPerBatch));
     }
     for (const rows of batches) {
@@ -346,7 +354,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
   }
   /** A new pass over a stream: PyTorch's iterator takes its workers' base seed first. */
   private startStream(): void {
-    tidy(() => empty([], { dtype: 'int64' }).random_(null, null, { generator: this.generator }));
+    tidy(() => { empty([], { dtype: 'int64' }).random_(null, null, { generator: this.generator }); }); // (the draw only: nothing kept)
     this.epoch++;
   }
   private *batchesOf(source: Iterable<unknown>): IterableIterator<B> {
