@@ -159,3 +159,35 @@ export function expectFlatClose(name: string, got: torch.Tensor[], want: number[
     if (!(err < tol)) throw new Error(`${name}[${k}]: off by ${err}`);
   });
 }
+
+/**
+ * A ported example's Python original, run: scripts/reference/<script> RUN.json [DATA.safetensors]
+ * OUT_DIR, with `run` as RUN.json and `data` (when given) as DATA. Gives every .safetensors it
+ * wrote, by file stem (init, final, ...), and its out.json; dispose() frees the tensors.
+ */
+export function runExampleReference<O>(script: string, run: object, data?: Record<string, torch.Tensor>): { files: Record<string, Map<string, torch.Tensor>>; out: O; dispose(): void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tstorch-${path.basename(script, '.py')}-`));
+  try {
+    const runFile = path.join(dir, 'run.json'), dataFile = path.join(dir, 'data.safetensors');
+    fs.writeFileSync(runFile, JSON.stringify(run));
+    if (data) torch.io.safetensors.saveFile(dataFile, data);
+    const ref = path.join(__dirname, '..', 'scripts', 'reference', script);
+    const args = data ? [ref, runFile, dataFile, dir] : [ref, runFile, dir];
+    const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', ...args], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: path.dirname(ref) } });
+    if (r.status !== 0) throw new Error(`${script} failed:\n${r.stderr}`);
+    const files: Record<string, Map<string, torch.Tensor>> = {};
+    for (const f of fs.readdirSync(dir)) {
+      if (f.endsWith('.safetensors') && f !== 'data.safetensors') files[f.replace(/\.safetensors$/, '')] = torch.io.safetensors.loadFile(path.join(dir, f)).tensors;
+    }
+    const out = JSON.parse(fs.readFileSync(path.join(dir, 'out.json'), 'utf8')) as O;
+    return { files, out, dispose: () => { for (const m of Object.values(files)) for (const t of m.values()) t.dispose(); } };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The largest |a - b| between two state dicts, name by name (the names must be the same, in any order). */
+export function stateDictDiff(ours: Map<string, torch.Tensor>, theirs: Map<string, torch.Tensor>): number {
+  expect([...ours.keys()].sort()).toEqual([...theirs.keys()].sort());
+  return Math.max(...[...ours].map(([n, t]) => torch.tidy(() => t.to('float64').sub(theirs.get(n)!.to('float64')).abs().max().item())));
+}

@@ -4,40 +4,19 @@
 // the same loss at every batch with dropout, Adadelta and StepLR, the same test loss and accuracy.
 import * as torch from '../lib';
 import { Net, main, syntheticDigits } from '../scripts/examples/mnist';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { spawnSync } from 'child_process';
+import { runExampleReference, stateDictDiff } from './helpers';
 
 test('Net, train, test and main as PyTorch\'s: init bit for bit, every batch\'s loss (1e-5), test loss and accuracy per epoch, final weights (1e-5); nothing left in memory', () => {
   const run = { batchSize: 64, testBatchSize: 100, epochs: 2, lr: 1.0, gamma: 0.7, seed: 1 };
   const [trainImages, trainLabels] = syntheticDigits(320, 0);
   const [testImages, testLabels] = syntheticDigits(200, 1);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-mnist-'));
-  let ref: { init: Map<string, torch.Tensor>; final: Map<string, torch.Tensor>; out: { train_losses: number[]; tests: { testLoss: number; correct: number }[] } };
-  try {
-    const runFile = path.join(dir, 'run.json'), dataFile = path.join(dir, 'data.safetensors');
-    fs.writeFileSync(runFile, JSON.stringify({ batch_size: run.batchSize, test_batch_size: run.testBatchSize, epochs: run.epochs, lr: run.lr, gamma: run.gamma, seed: run.seed }));
-    torch.io.safetensors.saveFile(dataFile, { train_images: trainImages, train_labels: trainLabels, test_images: testImages, test_labels: testLabels });
-    const script = path.join(__dirname, '..', 'scripts', 'reference', 'mnist_ref.py');
-    const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', script, runFile, dataFile, dir], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: path.dirname(script) } });
-    if (r.status !== 0) throw new Error(`mnist_ref.py failed:\n${r.stderr}`);
-    ref = {
-      init: torch.io.safetensors.loadFile(path.join(dir, 'init.safetensors')).tensors,
-      final: torch.io.safetensors.loadFile(path.join(dir, 'final.safetensors')).tensors,
-      out: JSON.parse(fs.readFileSync(path.join(dir, 'out.json'), 'utf8')),
-    };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-  const maxDiff = (ours: Map<string, torch.Tensor>, theirs: Map<string, torch.Tensor>) => {
-    expect([...ours.keys()].sort()).toEqual([...theirs.keys()].sort());
-    return Math.max(...[...ours].map(([n, t]) => torch.tidy(() => t.sub(theirs.get(n)!).abs().max().item())));
-  };
+  const ref = runExampleReference<{ train_losses: number[]; tests: { testLoss: number; correct: number }[] }>('mnist_ref.py',
+    { batch_size: run.batchSize, test_batch_size: run.testBatchSize, epochs: run.epochs, lr: run.lr, gamma: run.gamma, seed: run.seed },
+    { train_images: trainImages, train_labels: trainLabels, test_images: testImages, test_labels: testLabels });
   const before = torch.memory().liveTensors;
   torch.manualSeed(run.seed);
   const built = new Net();
-  expect(maxDiff(built.stateDict(), ref.init)).toBe(0);
+  expect(stateDictDiff(built.stateDict(), ref.files.init)).toBe(0);
   built.dispose();
 
   const { model, trainLosses, tests } = main({ trainImages, trainLabels, testImages, testLabels, ...run });
@@ -47,10 +26,11 @@ test('Net, train, test and main as PyTorch\'s: init bit for bit, every batch\'s 
     expect([e, Math.abs(t.testLoss - ref.out.tests[e].testLoss) < 1e-5]).toEqual([e, true]);
     expect(t.correct).toBe(ref.out.tests[e].correct);
   });
-  expect(maxDiff(model.stateDict(), ref.final)).toBeLessThan(1e-5);
+  expect(stateDictDiff(model.stateDict(), ref.files.final)).toBeLessThan(1e-5);
   // it learned the digits
   expect(tests[tests.length - 1].correct).toBeGreaterThan(180);
   model.dispose();
   expect(torch.memory().liveTensors).toBe(before);
-  for (const t of [trainImages, trainLabels, testImages, testLabels, ...ref.init.values(), ...ref.final.values()]) t.dispose();
+  for (const t of [trainImages, trainLabels, testImages, testLabels]) t.dispose();
+  ref.dispose();
 }, 300_000);

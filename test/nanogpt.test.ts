@@ -4,10 +4,7 @@
 // clipping and AdamW's decay groups, the same estimate_loss, and the same sampled text.
 import * as torch from '../lib';
 import { GPT, GPTConfig, train, charVocab } from '../scripts/examples/nanogpt';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { spawnSync } from 'child_process';
+import { runExampleReference, stateDictDiff } from './helpers';
 
 const text = torch.data.brownDocuments(['a']).map((d) => d.text).join('\n').slice(0, 20_000);
 const vocab = charVocab(text);
@@ -20,46 +17,28 @@ const run = {
 };
 const gen = { prompt: vocab.encode('The '), maxNewTokens: 24, temperature: 0.8, topK: 5, seed: 7 };
 
-let ref: { dir: string; init: Map<string, torch.Tensor>; final: Map<string, torch.Tensor>; out: { losses: number[]; final: { train: number; val: number }; generated: number[] } };
+let ref: ReturnType<typeof runExampleReference<{ losses: number[]; final: { train: number; val: number }; generated: number[] }>>;
 beforeAll(() => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-nanogpt-'));
-  const runFile = path.join(dir, 'run.json');
-  fs.writeFileSync(runFile, JSON.stringify({
+  ref = runExampleReference('nanogpt_ref.py', {
     config: { block_size: config.blockSize, vocab_size: config.vocabSize, n_layer: config.nLayer, n_head: config.nHead, n_embd: config.nEmbd, dropout: config.dropout, bias: config.bias },
     train: ids.slice(0, split), val: ids.slice(split), max_iters: run.maxIters, batch_size: run.batchSize, learning_rate: run.learningRate,
     weight_decay: run.weightDecay, beta1: run.beta1, beta2: run.beta2, grad_clip: run.gradClip, warmup_iters: run.warmupIters,
     lr_decay_iters: run.lrDecayIters, min_lr: run.minLr, eval_iters: run.evalIters, seed: run.seed,
     prompt: gen.prompt, max_new_tokens: gen.maxNewTokens, temperature: gen.temperature, top_k: gen.topK, generate_seed: gen.seed,
-  }));
-  const script = path.join(__dirname, '..', 'scripts', 'reference', 'nanogpt_ref.py');
-  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', script, runFile, dir], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: path.dirname(script) } });
-  if (r.status !== 0) throw new Error(`nanogpt_ref.py failed:\n${r.stderr}`);
-  const keepAll = (m: Map<string, torch.Tensor>) => { for (const t of m.values()) torch.keep(t); return m; };
-  ref = {
-    dir,
-    init: keepAll(torch.io.safetensors.loadFile(path.join(dir, 'init.safetensors')).tensors),
-    final: keepAll(torch.io.safetensors.loadFile(path.join(dir, 'final.safetensors')).tensors),
-    out: JSON.parse(fs.readFileSync(path.join(dir, 'out.json'), 'utf8')),
-  };
+  });
 }, 120_000);
-afterAll(() => {
-  for (const t of [...ref.init.values(), ...ref.final.values()]) t.dispose();
-  fs.rmSync(ref.dir, { recursive: true, force: true });
-});
+afterAll(() => ref.dispose());
 
-/** max |a - b| over every parameter, by name; the names must be the same (safetensors keeps them sorted). */
-function maxDiff(ours: [string, torch.Tensor][], theirs: Map<string, torch.Tensor>): number {
-  expect(ours.map(([n]) => n).sort()).toEqual([...theirs.keys()].sort());
-  return Math.max(...ours.map(([n, p]) => torch.tidy(() => p.detach().sub(theirs.get(n)!).abs().max().item())));
-}
+/** max |a - b| over every parameter, by name. */
+const maxDiff = (ours: [string, torch.Tensor][], theirs: Map<string, torch.Tensor>) => stateDictDiff(new Map(ours), theirs);
 
 test('the model as built: nanoGPT\'s parameters, names and values, bit for bit from the same seed (init order, tied weights, scaled c_proj init)', () => {
   torch.manualSeed(run.seed);
   const model = new GPT(config);
-  expect(maxDiff(model.namedParameters(), ref.init)).toBe(0);
+  expect(maxDiff(model.namedParameters(), ref.files.init)).toBe(0);
   // the tied embedding is one tensor, counted once, as nanoGPT's get_num_params
   expect(model.transformer.wte.weight).toBe(model.lm_head.weight);
-  const nParams = [...ref.init.values()].reduce((s, t) => s + t.numel(), 0);
+  const nParams = [...ref.files.init.values()].reduce((s, t) => s + t.numel(), 0);
   expect(model.getNumParams(false)).toBe(nParams);
   expect(model.getNumParams()).toBe(nParams - config.blockSize * config.nEmbd);
   model.dispose();
@@ -75,7 +54,7 @@ test('training as train.py: each iteration\'s loss (1e-5), estimate_loss, the tr
   expect(losses[losses.length - 1]).toBeLessThan(losses[0] - 0.3);
   expect(Math.abs(final.train - ref.out.final.train)).toBeLessThan(1e-5);
   expect(Math.abs(final.val - ref.out.final.val)).toBeLessThan(1e-5);
-  expect(maxDiff(model.namedParameters(), ref.final)).toBeLessThan(1e-5);
+  expect(maxDiff(model.namedParameters(), ref.files.final)).toBeLessThan(1e-5);
 
   model.eval();
   torch.manualSeed(gen.seed);

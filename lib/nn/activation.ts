@@ -17,6 +17,15 @@ type InplaceArgs = PositionalOr<[inplace?: boolean], Inplace>;
 const inplaceOf = (name: string, args: unknown[]): boolean => (settings(name, args, ['inplace']).inplace ?? false) === true;
 /** PyTorch's extra_repr of inplace: said when true. */
 const inplaceRepr = (inplace: boolean, before = '') => (inplace ? `${before ? `${before}, ` : ''}inplace=true` : before);
+/** An activation whose one setting is inplace (nn.ReLU(inplace=False), nn.SiLU, ...). */
+abstract class InplaceActivation extends Module {
+  readonly inplace: boolean;
+  constructor(...args: InplaceArgs) {
+    super();
+    this.inplace = inplaceOf(this.constructor.name, args);
+  }
+  protected override extraRepr(): string { return inplaceRepr(this.inplace); }
+}
 
 // (PyTorch's implicit dim, deprecated there, is not offered)
 function dimOf(name: string, args: unknown[]): number {
@@ -25,15 +34,9 @@ function dimOf(name: string, args: unknown[]): number {
   return dim;
 }
 
-export class ReLU extends Module {
-  readonly inplace: boolean;
-  /** nn.ReLU(inplace=False) */
-  constructor(...args: InplaceArgs) {
-    super();
-    this.inplace = inplaceOf('ReLU', args);
-  }
+/** nn.ReLU(inplace=False) */
+export class ReLU extends InplaceActivation {
   forward(x: Tensor): Tensor { return F.relu(x, this.inplace); }
-  protected override extraRepr(): string { return inplaceRepr(this.inplace); }
 }
 export class GELU extends Module {
   readonly approximate: 'none' | 'tanh';
@@ -44,25 +47,13 @@ export class GELU extends Module {
   forward(x: Tensor): Tensor { return F.gelu(x, this.approximate); }
   protected override extraRepr(): string { return `approximate='${this.approximate}'`; }
 }
-export class SiLU extends Module {
-  readonly inplace: boolean;
-  /** nn.SiLU(inplace=False) */
-  constructor(...args: InplaceArgs) {
-    super();
-    this.inplace = inplaceOf('SiLU', args);
-  }
+/** nn.SiLU(inplace=False) */
+export class SiLU extends InplaceActivation {
   forward(x: Tensor): Tensor { return F.silu(x, this.inplace); }
-  protected override extraRepr(): string { return inplaceRepr(this.inplace); }
 }
-export class Mish extends Module {
-  readonly inplace: boolean;
-  /** nn.Mish(inplace=False) */
-  constructor(...args: InplaceArgs) {
-    super();
-    this.inplace = inplaceOf('Mish', args);
-  }
+/** nn.Mish(inplace=False) */
+export class Mish extends InplaceActivation {
   forward(x: Tensor): Tensor { return F.mish(x, this.inplace); }
-  protected override extraRepr(): string { return inplaceRepr(this.inplace); }
 }
 export class Tanh extends Module {
   forward(x: Tensor): Tensor { return x.tanh(); }
@@ -129,25 +120,13 @@ export class Hardtanh extends Module {
   forward(x: Tensor): Tensor { return F.hardtanh(x, this.minVal, this.maxVal, this.inplace); }
   protected override extraRepr(): string { return inplaceRepr(this.inplace, `minVal=${this.minVal}, maxVal=${this.maxVal}`); }
 }
-export class ReLU6 extends Module {
-  readonly inplace: boolean;
-  /** nn.ReLU6(inplace=False) */
-  constructor(...args: InplaceArgs) {
-    super();
-    this.inplace = inplaceOf('ReLU6', args);
-  }
+/** nn.ReLU6(inplace=False) */
+export class ReLU6 extends InplaceActivation {
   forward(x: Tensor): Tensor { return F.relu6(x, this.inplace); }
-  protected override extraRepr(): string { return inplaceRepr(this.inplace); }
 }
-export class SELU extends Module {
-  readonly inplace: boolean;
-  /** nn.SELU(inplace=False) */
-  constructor(...args: InplaceArgs) {
-    super();
-    this.inplace = inplaceOf('SELU', args);
-  }
+/** nn.SELU(inplace=False) */
+export class SELU extends InplaceActivation {
   forward(x: Tensor): Tensor { return F.selu(x, this.inplace); }
-  protected override extraRepr(): string { return inplaceRepr(this.inplace); }
 }
 export class CELU extends Module {
   readonly alpha: number;
@@ -159,25 +138,13 @@ export class CELU extends Module {
   forward(x: Tensor): Tensor { return F.celu(x, this.alpha, this.inplace); }
   protected override extraRepr(): string { return inplaceRepr(this.inplace, `alpha=${this.alpha}`); }
 }
-export class Hardswish extends Module {
-  readonly inplace: boolean;
-  /** nn.Hardswish(inplace=False) */
-  constructor(...args: InplaceArgs) {
-    super();
-    this.inplace = inplaceOf('Hardswish', args);
-  }
+/** nn.Hardswish(inplace=False) */
+export class Hardswish extends InplaceActivation {
   forward(x: Tensor): Tensor { return F.hardswish(x, this.inplace); }
-  protected override extraRepr(): string { return inplaceRepr(this.inplace); }
 }
-export class Hardsigmoid extends Module {
-  readonly inplace: boolean;
-  /** nn.Hardsigmoid(inplace=False) */
-  constructor(...args: InplaceArgs) {
-    super();
-    this.inplace = inplaceOf('Hardsigmoid', args);
-  }
+/** nn.Hardsigmoid(inplace=False) */
+export class Hardsigmoid extends InplaceActivation {
   forward(x: Tensor): Tensor { return F.hardsigmoid(x, this.inplace); }
-  protected override extraRepr(): string { return inplaceRepr(this.inplace); }
 }
 export class Softsign extends Module {
   forward(x: Tensor): Tensor { return F.softsign(x); }
