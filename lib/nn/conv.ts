@@ -87,6 +87,8 @@ abstract class ConvNd extends Module {
 export class Conv1d extends ConvNd {
   constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvArgs);
   constructor(opts: ConvLayerOptions & { inChannels: number; outChannels: number; kernelSize: Size });
+  /** the channels by position, kernelSize and the rest by name: PyTorch's nn.Conv2d(3, 64, kernel_size=7, stride=2) */
+  constructor(inChannels: number, outChannels: number, opts: ConvLayerOptions & { kernelSize: Size });
   constructor(...all: unknown[]) {
     const [[inChannels, outChannels, kernelSize], args] = requiredByName('Conv1d', CONV_REQUIRED, all) as [[number, number, Size], unknown[]];
     super(1, inChannels, outChannels, kernelSize, convOptions('Conv1d', args));
@@ -95,6 +97,8 @@ export class Conv1d extends ConvNd {
 export class Conv2d extends ConvNd {
   constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvArgs);
   constructor(opts: ConvLayerOptions & { inChannels: number; outChannels: number; kernelSize: Size });
+  /** the channels by position, kernelSize and the rest by name: PyTorch's nn.Conv2d(3, 64, kernel_size=7, stride=2) */
+  constructor(inChannels: number, outChannels: number, opts: ConvLayerOptions & { kernelSize: Size });
   constructor(...all: unknown[]) {
     const [[inChannels, outChannels, kernelSize], args] = requiredByName('Conv2d', CONV_REQUIRED, all) as [[number, number, Size], unknown[]];
     super(2, inChannels, outChannels, kernelSize, convOptions('Conv2d', args));
@@ -104,6 +108,8 @@ export class Conv2d extends ConvNd {
 export class Conv3d extends ConvNd {
   constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvArgs);
   constructor(opts: ConvLayerOptions & { inChannels: number; outChannels: number; kernelSize: Size });
+  /** the channels by position, kernelSize and the rest by name: PyTorch's nn.Conv2d(3, 64, kernel_size=7, stride=2) */
+  constructor(inChannels: number, outChannels: number, opts: ConvLayerOptions & { kernelSize: Size });
   constructor(...all: unknown[]) {
     const [[inChannels, outChannels, kernelSize], args] = requiredByName('Conv3d', CONV_REQUIRED, all) as [[number, number, Size], unknown[]];
     super(3, inChannels, outChannels, kernelSize, convOptions('Conv3d', args));
@@ -322,6 +328,8 @@ export class ConvTranspose1d extends ConvTransposeNd {
   constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs);
   /** every argument by name, as Python's keywords */
   constructor(opts: { inChannels: number; outChannels: number; kernelSize: Size } & Record<string, unknown>);
+  /** the channels by position, kernelSize and the rest by name */
+  constructor(inChannels: number, outChannels: number, opts: { kernelSize: Size } & Record<string, unknown>);
   constructor(...all: unknown[]) {
     const [[inChannels, outChannels, kernelSize], args] = requiredByName('ConvTranspose1d', ['inChannels', 'outChannels', 'kernelSize'], all) as [[number, number, Size], ConvTransposeArgs];
     super(1, inChannels, outChannels, kernelSize, convTransposeOptions('ConvTranspose1d', args));
@@ -331,6 +339,8 @@ export class ConvTranspose2d extends ConvTransposeNd {
   constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs);
   /** every argument by name, as Python's keywords */
   constructor(opts: { inChannels: number; outChannels: number; kernelSize: Size } & Record<string, unknown>);
+  /** the channels by position, kernelSize and the rest by name */
+  constructor(inChannels: number, outChannels: number, opts: { kernelSize: Size } & Record<string, unknown>);
   constructor(...all: unknown[]) {
     const [[inChannels, outChannels, kernelSize], args] = requiredByName('ConvTranspose2d', ['inChannels', 'outChannels', 'kernelSize'], all) as [[number, number, Size], ConvTransposeArgs];
     super(2, inChannels, outChannels, kernelSize, convTransposeOptions('ConvTranspose2d', args));
@@ -407,6 +417,8 @@ export class ConvTranspose3d extends ConvTransposeNd {
   constructor(inChannels: number, outChannels: number, kernelSize: Size, ...args: ConvTransposeArgs);
   /** every argument by name, as Python's keywords */
   constructor(opts: { inChannels: number; outChannels: number; kernelSize: Size } & Record<string, unknown>);
+  /** the channels by position, kernelSize and the rest by name */
+  constructor(inChannels: number, outChannels: number, opts: { kernelSize: Size } & Record<string, unknown>);
   constructor(...all: unknown[]) {
     const [[inChannels, outChannels, kernelSize], args] = requiredByName('ConvTranspose3d', ['inChannels', 'outChannels', 'kernelSize'], all) as [[number, number, Size], ConvTransposeArgs];
     super(3, inChannels, outChannels, kernelSize, convTransposeOptions('ConvTranspose3d', args));
