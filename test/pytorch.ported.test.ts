@@ -350,6 +350,7 @@ print(json.dumps(out))`, JSON.stringify(calls.map(([py]) => py)));
       ['x.repeat(repeats=(2, 1))', () => x.repeat({ repeats: [2, 1] })], ['x.flip(dims=(0,))', () => x.flip({ dims: [0] })], ['x.tile(dims=(2,))', () => x.tile({ dims: [2] })],
       ['torch.zeros(size=(2, 3))', () => torch.zeros({ size: [2, 3] })], ['torch.ones(size=(2,), dtype=torch.float64)', () => torch.ones({ size: [2], dtype: 'float64' })],
       ['torch.full(size=(2, 2), fill_value=7.5)', () => torch.full({ size: [2, 2], fillValue: 7.5 })], ['torch.full((2,), 3.0)', () => torch.full([2], 3)], // (JS's 3 is also 3.0: float, unless a dtype is given)
+      ['torch.eye(3, dtype=torch.bool)', () => torch.eye(3, { dtype: 'bool' })], ['torch.eye(2, 3, dtype=torch.float64)', () => torch.eye(2, 3, { dtype: 'float64' })],
       ['torch.arange(start=1, end=7, step=2)', () => torch.arange({ start: 1, end: 7, step: 2 })], ['torch.arange(end=4, dtype=torch.float64)', () => torch.arange({ end: 4, dtype: 'float64' })],
       ['x.new_zeros(2, 3)', () => x.newZeros(2, 3)], ['x.new_ones(size=(3,), dtype=torch.int64)', () => x.newOnes({ size: [3], dtype: 'int64' })], ['x.new_ones((2,), dtype=torch.bool)', () => x.newOnes([2], { dtype: 'bool' })],
       ['x.narrow(dim=1, start=1, length=2)', () => x.narrow({ dim: 1, start: 1, length: 2 })], ['x.select(dim=1, index=3)', () => x.select({ dim: 1, index: 3 })],

@@ -280,7 +280,9 @@ export function randperm(n: number, opts: RandomOptions = {}): Tensor {
   return wrap(native.randperm(n, dtypeCode(opts.dtype ?? 'int64'), dev(opts), generatorHandle(opts)));
 }
 
-export function eye(n: number, m?: number, opts: TensorOptions = {}): Tensor {
+/** torch.eye(n, m=n): ones on the diagonal; the options may come second, as torch.eye(n, dtype=torch.bool) */
+export function eye(n: number, m?: number | null | TensorOptions, opts: TensorOptions = {}): Tensor {
+  if (m !== null && typeof m === 'object') [m, opts] = [undefined, m];
   opts = checked('eye', opts);
   return finish(wrap(native.eye(n, m ?? n, dtypeCode(opts.dtype ?? defaults.floatDtype), dev(opts))), opts);
 }
