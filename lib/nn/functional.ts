@@ -516,8 +516,18 @@ export function channelShuffle(x: Tensor, groups: number): Tensor {
 export const rrelu = takesOptions('rrelu', 1, ['lower', 'upper', 'training', 'inplace'], (x: Tensor, opts: { lower?: number; upper?: number; training?: boolean; generator?: Generator } = {}) =>
   wrap(native.rrelu(id(x), opts.lower ?? 1 / 8, opts.upper ?? 1 / 3, opts.training ?? false, opts.generator ? Generator._handle(opts.generator) : -1)), { extra: ['generator'], fixed: { inplace: false } });
 /** Whole channels of (N, C, D, H, W) (or (C, D, H, W)) dropped with probability p (F.dropout3d). */
+/** PyTorch's UserWarning, once per message (Python's warnings show once per place). */
+const warned = new Set<string>();
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  process.emitWarning(message, 'UserWarning');
+}
 export const dropout3d = takesOptions('dropout3d', 1, DROPOUT_KEYS, (x: Tensor, opts: DropoutOptions = {}) => {
-  if (x.ndim !== 4 && x.ndim !== 5) throw new Error(`dropout3d: expected a 4-D or 5-D input, got [${x.shape}]`);
+  // (as PyTorch's: other ranks are deprecated, not refused; a 4-D input is one unbatched sample)
+  if (x.ndim !== 4 && x.ndim !== 5) {
+    warnOnce(`dropout3d: Received a ${x.ndim}-D input to dropout3d, which is deprecated and will result in an error in a future release. To retain the behavior and silence this warning, please use dropout instead. Note that dropout3d exists to provide channel-wise dropout on inputs with 3 spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 4D or 5D inputs).`);
+  }
   return dropoutOf('dropout3d', x, opts, true, (t, p, training) => channelDropout(t, p, training, 5));
 });
 /** Whole channels dropped, for inputs batched (ndim `batchedDims`) or not. */
@@ -561,7 +571,13 @@ export const softmin = takesOptions('softmin', 1, ['dim', '_stacklevel', 'dtype'
 });
 /** Whole channels zeroed with probability p (and the rest scaled by 1/(1-p)): inputs (N, C, H, W) or (C, H, W). */
 export const dropout2d = takesOptions('dropout2d', 1, DROPOUT_KEYS, (x: Tensor, opts: DropoutOptions = {}) => {
-  if (x.ndim !== 3 && x.ndim !== 4) throw new Error(`dropout2d: expected a 3-D or 4-D input, got [${x.shape}]`);
+  // (as PyTorch's: other ranks are deprecated, not refused, and dropped as PyTorch drops them: a
+  // 2-D (N, C) input element by element, as PyTorch's examples/mnist_rnn does; a 3-D one as (N, C, L))
+  if (x.ndim !== 3 && x.ndim !== 4) {
+    warnOnce(`dropout2d: Received a ${x.ndim}-D input to dropout2d, which is deprecated and will result in an error in a future release. To retain the behavior and silence this warning, please use dropout instead. Note that dropout2d exists to provide channel-wise dropout on inputs with 2 spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or 4D inputs).`);
+  } else if (x.ndim === 3) {
+    warnOnce('dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior will change in a future release to interpret the input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using dropout1d instead.');
+  }
   return dropoutOf('dropout2d', x, opts, true, (t, p, training) => wrap(native.featureDropout(id(t), p, training)));
 });
 /** dropout2d's 1-D form: (N, C, L) or (C, L). */

@@ -49,7 +49,7 @@ type Loader = torch.data.DataLoader<torch.Tensor[]>;
 const datasetLength = (loader: Loader) => (loader.dataset as { length: number }).length;
 
 /** One epoch; the loss of every batch. */
-export function train(model: Net, trainLoader: Loader, optimizer: torch.optim.Adadelta, epoch: number, log?: (line: string) => void, logInterval = 10): number[] {
+export function train(model: torch.nn.TensorModule, trainLoader: Loader, optimizer: { zeroGrad(): void; step(): unknown }, epoch: number, log?: (line: string) => void, logInterval = 10): number[] {
   model.train();
   const losses: number[] = [];
   let batchIdx = 0;
@@ -72,7 +72,7 @@ export function train(model: Net, trainLoader: Loader, optimizer: torch.optim.Ad
 }
 
 /** The summed loss over the test set, per example, and the number of correct predictions. */
-export function test(model: Net, testLoader: Loader, log?: (line: string) => void): { testLoss: number; correct: number } {
+export function test(model: torch.nn.TensorModule, testLoader: Loader, log?: (line: string) => void): { testLoss: number; correct: number } {
   model.eval();
   let testLoss = 0;
   let correct = 0;

@@ -1,10 +1,10 @@
 """Reference for test/mnist.test.ts: PyTorch's examples/mnist main.py (its Net, train, test and
 main, without argument parsing, CUDA / MPS selection and torchvision: the images come ready,
-normalized, as tensors), in PyTorch.
+normalized, as tensors), and examples/mnist_rnn's Net (its main is the same), in PyTorch.
 
 Usage: mnist_ref.py RUN.json DATA.safetensors OUT_DIR
 
-RUN: batch_size, test_batch_size, epochs, lr, gamma, seed. DATA: train_images, train_labels,
+RUN: arch ("cnn": mnist's Net; "rnn": mnist_rnn's), batch_size, test_batch_size, epochs, lr, gamma, seed. DATA: train_images, train_labels,
 test_images, test_labels. OUT_DIR gets init.safetensors and final.safetensors (the model's state
 dict as built and after training) and out.json: every training batch's loss, and each epoch's
 test loss and number correct.
@@ -48,6 +48,32 @@ class Net(nn.Module):
         return output
 
 
+class RNNNet(nn.Module):
+    """examples/mnist_rnn's Net"""
+
+    def __init__(self):
+        super(RNNNet, self).__init__()
+        self.rnn = nn.LSTM(input_size=28, hidden_size=64, batch_first=True)
+        self.batchnorm = nn.BatchNorm1d(64)
+        self.dropout1 = nn.Dropout2d(0.25)
+        self.dropout2 = nn.Dropout2d(0.5)
+        self.fc1 = nn.Linear(64, 32)
+        self.fc2 = nn.Linear(32, 10)
+
+    def forward(self, input):
+        input = input.reshape(-1, 28, 28)
+        output, hidden = self.rnn(input)
+        output = output[:, -1, :]
+        output = self.batchnorm(output)
+        output = self.dropout1(output)
+        output = self.fc1(output)
+        output = F.relu(output)
+        output = self.dropout2(output)
+        output = self.fc2(output)
+        output = F.log_softmax(output, dim=1)
+        return output
+
+
 def train(model, train_loader, optimizer, losses):
     model.train()
     for batch_idx, (data, target) in enumerate(train_loader):
@@ -83,7 +109,7 @@ def main(run_path, data_path, out_dir):
     train_loader = torch.utils.data.DataLoader(dataset1, batch_size=args["batch_size"], shuffle=True)
     test_loader = torch.utils.data.DataLoader(dataset2, batch_size=args["test_batch_size"])
 
-    model = Net()
+    model = RNNNet() if args.get("arch") == "rnn" else Net()
     st.save(os.path.join(out_dir, "init.safetensors"), {k: v.clone() for k, v in model.state_dict().items()})
     optimizer = optim.Adadelta(model.parameters(), lr=args["lr"])
 

@@ -1,0 +1,75 @@
+// PyTorch's examples/mnist_rnn (main.py, BSD-3-Clause) ported as written with tstorch: each image
+// read row by row by an LSTM (batch_first), its last output through BatchNorm1d, Dropout2d on a
+// 2-D input (deprecated in PyTorch, element-wise there and here, with PyTorch's warning) and two
+// linear layers; Adadelta with StepLR; mnist.ts's train() and test(). test/mnist.test.ts runs it
+// beside the Python original on the same synthetic digits.
+//   node dist/scripts/examples/mnist-rnn.js [--epochs 3]
+import * as torch from '../../lib';
+import { train, test, syntheticDigits } from './mnist';
+
+const nn = torch.nn;
+const F = nn.functional;
+
+export class Net extends nn.Module {
+  declare rnn: torch.nn.LSTM;
+  declare batchnorm: torch.nn.BatchNorm1d;
+  declare dropout1: torch.nn.Dropout2d;
+  declare dropout2: torch.nn.Dropout2d;
+  declare fc1: torch.nn.Linear;
+  declare fc2: torch.nn.Linear;
+  constructor() {
+    super();
+    this.rnn = new nn.LSTM({ inputSize: 28, hiddenSize: 64, batchFirst: true });
+    this.batchnorm = new nn.BatchNorm1d(64);
+    this.dropout1 = new nn.Dropout2d(0.25);
+    this.dropout2 = new nn.Dropout2d(0.5);
+    this.fc1 = new nn.Linear(64, 32);
+    this.fc2 = new nn.Linear(32, 10);
+  }
+  forward(input: torch.Tensor): torch.Tensor {
+    return torch.tidy(() => {
+      // Shape of input is (batch_size,1, 28, 28)
+      // converting shape of input to (batch_size, 28, 28)
+      // as required by RNN when batch_first is set True
+      input = input.reshape(-1, 28, 28);
+      let [output] = this.rnn.forward(input);
+      // RNN output shape is (seq_len, batch, input_size)
+      // Get last output of RNN
+      output = output.index(':', -1, ':');
+      output = this.batchnorm.forward(output);
+      output = this.dropout1.forward(output);
+      output = this.fc1.forward(output);
+      output = F.relu(output);
+      output = this.dropout2.forward(output);
+      output = this.fc2.forward(output);
+      output = F.logSoftmax(output, { dim: 1 });
+      return output;
+    });
+  }
+}
+
+/** main.py's main(): seed, loaders, Net, Adadelta, StepLR, then train / test / scheduler.step() per epoch. */
+export function main(o: { trainImages: torch.Tensor; trainLabels: torch.Tensor; testImages: torch.Tensor; testLabels: torch.Tensor; batchSize?: number; testBatchSize?: number; epochs?: number; lr?: number; gamma?: number; seed?: number; log?: (line: string) => void }) {
+  torch.manualSeed(o.seed ?? 1);
+  const trainLoader = new torch.data.DataLoader(new torch.data.TensorDataset(o.trainImages, o.trainLabels), { batchSize: o.batchSize ?? 64, shuffle: true });
+  const testLoader = new torch.data.DataLoader(new torch.data.TensorDataset(o.testImages, o.testLabels), { batchSize: o.testBatchSize ?? 1000, shuffle: false });
+  const model = new Net();
+  const optimizer = new torch.optim.Adadelta(model.parameters(), { lr: o.lr ?? 0.1 });
+  const scheduler = new torch.optim.lrScheduler.StepLR(optimizer, { stepSize: 1, gamma: o.gamma ?? 0.7 });
+  const trainLosses: number[] = [];
+  const tests: { testLoss: number; correct: number }[] = [];
+  for (let epoch = 1; epoch <= (o.epochs ?? 14); epoch++) {
+    trainLosses.push(...train(model, trainLoader, optimizer, epoch, o.log));
+    tests.push(test(model, testLoader, o.log));
+    scheduler.step();
+  }
+  optimizer.dispose();
+  return { model, trainLosses, tests };
+}
+
+if (require.main === module) {
+  const i = process.argv.indexOf('--epochs');
+  const [trainImages, trainLabels] = syntheticDigits(2048, 0);
+  const [testImages, testLabels] = syntheticDigits(1000, 1);
+  main({ trainImages, trainLabels, testImages, testLabels, epochs: i >= 0 ? Number(process.argv[i + 1]) : 3, log: console.log });
+}
