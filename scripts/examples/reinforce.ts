@@ -1,0 +1,156 @@
+// PyTorch's examples/reinforcement_learning/reinforce.py (BSD-3-Clause) ported as written with
+// tstorch: REINFORCE on CartPole — a policy network with dropout, actions drawn from
+// Categorical(probs), the log-probabilities kept, discounted and normalised returns, Adam. gym
+// is not installed here (nor anything to download), so CartPole-v1's physics come with it, step
+// for step as gym's; test/reinforce.test.ts runs it beside the Python original on the same
+// starting states.
+//   node dist/scripts/examples/reinforce.js [--episodes 300]
+import * as torch from '../../lib';
+
+const nn = torch.nn;
+const F = nn.functional;
+
+/** gym's CartPole-v1 (its dynamics, termination and reward); reset() takes the start state, which gym draws from U(-0.05, 0.05). */
+export class CartPole {
+  static readonly rewardThreshold = 475.0;
+  private readonly gravity = 9.8;
+  private readonly masscart = 1.0;
+  private readonly masspole = 0.1;
+  private readonly totalMass = this.masspole + this.masscart;
+  private readonly length = 0.5; // actually half the pole's length
+  private readonly polemassLength = this.masspole * this.length;
+  private readonly forceMag = 10.0;
+  private readonly tau = 0.02; // seconds between state updates
+  // Angle at which to fail the episode
+  private readonly thetaThresholdRadians = (12 * 2 * Math.PI) / 360;
+  private readonly xThreshold = 2.4;
+  private state: [number, number, number, number] = [0, 0, 0, 0];
+  /** the state as gym gives it: float32 */
+  private observe(): Float32Array { return Float32Array.from(this.state); }
+  reset(start: number[]): Float32Array {
+    this.state = [start[0], start[1], start[2], start[3]];
+    return this.observe();
+  }
+  step(action: number): [Float32Array, number, boolean] {
+    let [x, xDot, theta, thetaDot] = this.state;
+    const force = action === 1 ? this.forceMag : -this.forceMag;
+    const costheta = Math.cos(theta);
+    const sintheta = Math.sin(theta);
+    // For the interested reader: https://coneural.org/florian/papers/05_cart_pole.pdf
+    const temp = (force + this.polemassLength * thetaDot ** 2 * sintheta) / this.totalMass;
+    const thetaacc = (this.gravity * sintheta - costheta * temp) / (this.length * (4.0 / 3.0 - (this.masspole * costheta ** 2) / this.totalMass));
+    const xacc = temp - (this.polemassLength * thetaacc * costheta) / this.totalMass;
+    // euler
+    x = x + this.tau * xDot;
+    xDot = xDot + this.tau * xacc;
+    theta = theta + this.tau * thetaDot;
+    thetaDot = thetaDot + this.tau * thetaacc;
+    this.state = [x, xDot, theta, thetaDot];
+    const terminated = x < -this.xThreshold || x > this.xThreshold || theta < -this.thetaThresholdRadians || theta > this.thetaThresholdRadians;
+    return [this.observe(), 1.0, terminated];
+  }
+}
+
+export class Policy extends nn.Module {
+  declare affine1: torch.nn.Linear;
+  declare dropout: torch.nn.Dropout;
+  declare affine2: torch.nn.Linear;
+  savedLogProbs: torch.Tensor[] = [];
+  rewards: number[] = [];
+  constructor() {
+    super();
+    this.affine1 = new nn.Linear(4, 128);
+    this.dropout = new nn.Dropout({ p: 0.6 });
+    this.affine2 = new nn.Linear(128, 2);
+  }
+  forward(x: torch.Tensor): torch.Tensor {
+    return torch.tidy(() => {
+      x = this.affine1.forward(x);
+      x = this.dropout.forward(x);
+      x = F.relu(x);
+      const actionScores = this.affine2.forward(x);
+      return F.softmax(actionScores, { dim: 1 });
+    });
+  }
+}
+
+/** reinforce.py's main(): episodes until the running reward passes the threshold (or maxEpisodes); each episode's reward and loss. */
+export function main(starts: number[][], o: { gamma?: number; seed?: number; lr?: number; log?: (line: string) => void } = {}) {
+  const gamma = o.gamma ?? 0.99;
+  const env = new CartPole();
+  torch.manualSeed(o.seed ?? 543);
+  const policy = new Policy();
+  const optimizer = new torch.optim.Adam(policy.parameters(), { lr: o.lr ?? 1e-2 });
+  const eps = 1.1920928955078125e-7; // np.finfo(np.float32).eps
+
+  const selectAction = (state: Float32Array): number => {
+    const [action, logProb] = torch.tidy(() => {
+      const s = torch.tensor(Array.from(state)).float().unsqueeze(0);
+      const probs = policy.forward(s);
+      const m = new torch.distributions.Categorical(probs);
+      const action = m.sample();
+      return [action, m.logProb(action)];
+    });
+    policy.savedLogProbs.push(logProb);
+    const a = action.item();
+    action.dispose();
+    return a;
+  };
+
+  const finishEpisode = (): number => {
+    const loss = torch.tidy(() => {
+      let R = 0;
+      const returns: number[] = [];
+      for (const r of [...policy.rewards].reverse()) {
+        R = r + gamma * R;
+        returns.unshift(R);
+      }
+      let ret = torch.tensor(returns);
+      ret = ret.sub(ret.mean()).div(ret.std().add(eps));
+      const policyLoss = policy.savedLogProbs.map((logProb, i) => logProb.neg().mul(ret.index(i)));
+      optimizer.zeroGrad();
+      const total = torch.cat(policyLoss).sum();
+      total.backward();
+      optimizer.step();
+      return total.item();
+    });
+    policy.rewards.length = 0;
+    for (const t of policy.savedLogProbs) t.dispose();
+    policy.savedLogProbs.length = 0;
+    return loss;
+  };
+
+  let runningReward = 10;
+  const episodes: { reward: number; loss: number }[] = [];
+  for (const start of starts) {
+    let state = env.reset(start);
+    let epReward = 0;
+    for (let t = 1; t < 10000; t++) { // Don't infinite loop while learning
+      const action = selectAction(state);
+      const [next, reward, done] = env.step(action);
+      state = next;
+      policy.rewards.push(reward);
+      epReward += reward;
+      if (done) break;
+    }
+    runningReward = 0.05 * epReward + (1 - 0.05) * runningReward;
+    episodes.push({ reward: epReward, loss: finishEpisode() });
+    if (o.log && episodes.length % 10 === 0) o.log(`Episode ${episodes.length}\tLast reward: ${epReward.toFixed(2)}\tAverage reward: ${runningReward.toFixed(2)}`);
+    if (runningReward > CartPole.rewardThreshold) {
+      o.log?.(`Solved! Running reward is now ${runningReward} and the last episode runs to ${epReward} time steps!`);
+      break;
+    }
+  }
+  optimizer.dispose();
+  return { policy, episodes, runningReward };
+}
+
+/** n start states as gym's reset draws them: U(-0.05, 0.05) for each of the 4 coordinates. */
+export function startStates(n: number, seed: number): number[][] {
+  return torch.tidy(() => torch.rand([n, 4], { generator: new torch.Generator().manualSeed(seed), dtype: 'float64' }).mul(0.1).sub(0.05).tolist() as number[][]);
+}
+
+if (require.main === module) {
+  const i = process.argv.indexOf('--episodes');
+  main(startStates(i >= 0 ? Number(process.argv[i + 1]) : 300, 543), { log: console.log });
+}
