@@ -1,6 +1,7 @@
-// PyTorch's examples/reinforcement_learning/reinforce.py (BSD-3-Clause) ported as written with
-// tstorch: REINFORCE on CartPole — a policy network with dropout, actions drawn from
-// Categorical(probs), the log-probabilities kept, discounted and normalised returns, Adam. gym
+// PyTorch's examples/reinforcement_learning (reinforce.py and actor_critic.py, BSD-3-Clause)
+// ported as written with tstorch: REINFORCE on CartPole — a policy network with dropout, actions
+// drawn from Categorical(probs), the log-probabilities kept, discounted and normalised returns,
+// Adam — and the actor-critic variant (a value head, advantages, smooth_l1_loss). gym
 // is not installed here (nor anything to download), so CartPole-v1's physics come with it, step
 // for step as gym's; test/reinforce.test.ts runs it beside the Python original on the same
 // starting states.
@@ -143,6 +144,128 @@ export function main(starts: number[][], o: { gamma?: number; seed?: number; lr?
   }
   optimizer.dispose();
   return { policy, episodes, runningReward };
+}
+
+/** actor_critic.py's Policy: a shared layer, then the actor's action probabilities and the critic's state value. */
+export class ActorCritic extends nn.Module {
+  declare affine1: torch.nn.Linear;
+  declare action_head: torch.nn.Linear;
+  declare value_head: torch.nn.Linear;
+  /** action & reward buffer: (log_prob, value) of each action taken */
+  savedActions: { logProb: torch.Tensor; value: torch.Tensor }[] = [];
+  rewards: number[] = [];
+  constructor() {
+    super();
+    this.affine1 = new nn.Linear(4, 128);
+    // actor's layer
+    this.action_head = new nn.Linear(128, 2);
+    // critic's layer
+    this.value_head = new nn.Linear(128, 1);
+  }
+  /** forward of both actor and critic */
+  forward(x: torch.Tensor): [torch.Tensor, torch.Tensor] {
+    return torch.tidy(() => {
+      x = F.relu(this.affine1.forward(x));
+      // actor: chooses action to take from state s_t by returning probability of each action
+      const actionProb = F.softmax(this.action_head.forward(x), { dim: -1 });
+      // critic: evaluates being in the state s_t
+      const stateValues = this.value_head.forward(x);
+      // return values for both actor and critic as a tuple of 2 values
+      return [actionProb, stateValues] as [torch.Tensor, torch.Tensor];
+    });
+  }
+}
+
+/** actor_critic.py's main(): as reinforce's, with its select_action and finish_episode. */
+export function actorCritic(starts: number[][], o: { gamma?: number; seed?: number; lr?: number; log?: (line: string) => void } = {}) {
+  const gamma = o.gamma ?? 0.99;
+  const env = new CartPole();
+  torch.manualSeed(o.seed ?? 543);
+  const model = new ActorCritic();
+  const optimizer = new torch.optim.Adam(model.parameters(), { lr: o.lr ?? 3e-2 });
+  const eps = 1.1920928955078125e-7; // np.finfo(np.float32).eps
+
+  const selectAction = (stateArray: Float32Array): number => {
+    const [action, logProb, stateValue] = torch.tidy(() => {
+      const state = torch.tensor(Array.from(stateArray)).float();
+      const [probs, stateValue] = model.forward(state);
+      // create a categorical distribution over the list of probabilities of actions
+      const m = new torch.distributions.Categorical(probs);
+      // and sample an action using the distribution
+      const action = m.sample();
+      return [action, m.logProb(action), stateValue];
+    });
+    // save to action buffer
+    model.savedActions.push({ logProb, value: stateValue });
+    const a = action.item();
+    action.dispose();
+    return a;
+  };
+
+  /** Training code. Calculates actor and critic loss and performs backprop. */
+  const finishEpisode = (): number => {
+    const loss = torch.tidy(() => {
+      let R = 0;
+      const policyLosses: torch.Tensor[] = []; // list to save actor (policy) loss
+      const valueLosses: torch.Tensor[] = []; // list to save critic (value) loss
+      const returns: number[] = []; // list to save the true values
+      // calculate the true value using rewards returned from the environment
+      for (const r of [...model.rewards].reverse()) {
+        // calculate the discounted value
+        R = r + gamma * R;
+        returns.unshift(R);
+      }
+      let ret = torch.tensor(returns);
+      ret = ret.sub(ret.mean()).div(ret.std().add(eps));
+      model.savedActions.forEach(({ logProb, value }, i) => {
+        const Ri = ret.index(i);
+        const advantage = Ri.sub(value.item<number>());
+        // calculate actor (policy) loss
+        policyLosses.push(logProb.neg().mul(advantage));
+        // calculate critic (value) loss using L1 smooth loss
+        valueLosses.push(F.smoothL1Loss(value, torch.stack([Ri])));
+      });
+      // reset gradients
+      optimizer.zeroGrad();
+      // sum up all the values of policy_losses and value_losses
+      const total = torch.stack(policyLosses).sum().add(torch.stack(valueLosses).sum());
+      // perform backprop
+      total.backward();
+      optimizer.step();
+      return total.item();
+    });
+    // reset rewards and action buffer
+    model.rewards.length = 0;
+    for (const { logProb, value } of model.savedActions) for (const t of [logProb, value]) t.dispose();
+    model.savedActions.length = 0;
+    return loss;
+  };
+
+  let runningReward = 10;
+  const episodes: { reward: number; loss: number }[] = [];
+  for (const start of starts) {
+    // reset environment and episode reward
+    let state = env.reset(start);
+    let epReward = 0;
+    // for each episode, only run 9999 steps so that we don't infinite loop while learning
+    for (let t = 1; t < 10000; t++) {
+      // select action from policy
+      const action = selectAction(state);
+      // take the action
+      const [next, reward, done] = env.step(action);
+      state = next;
+      model.rewards.push(reward);
+      epReward += reward;
+      if (done) break;
+    }
+    // update cumulative reward
+    runningReward = 0.05 * epReward + (1 - 0.05) * runningReward;
+    // perform backprop
+    episodes.push({ reward: epReward, loss: finishEpisode() });
+    if (runningReward > CartPole.rewardThreshold) break;
+  }
+  optimizer.dispose();
+  return { model, episodes, runningReward };
 }
 
 /** n start states as gym's reset draws them: U(-0.05, 0.05) for each of the 4 coordinates. */

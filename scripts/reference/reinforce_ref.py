@@ -1,11 +1,11 @@
 """Reference for test/reinforce.test.ts: PyTorch's examples/reinforcement_learning/reinforce.py
-(its Policy, select_action, finish_episode and main loop, without argument parsing and
-rendering), in PyTorch, on gym's CartPole-v1 (its dynamics written out here, as gym is not
+and actor_critic.py (their Policy, select_action, finish_episode and main loop, without argument
+parsing and rendering), in PyTorch, on gym's CartPole-v1 (its dynamics written out here, as gym is not
 installed; reset takes the test's start states instead of drawing them).
 
 Usage: reinforce_ref.py RUN.json OUT_DIR
 
-RUN: starts (one start state per episode), gamma, seed, lr. OUT_DIR gets init.safetensors,
+RUN: algo ("reinforce" or "actor_critic"), starts (one start state per episode), gamma, seed, lr. OUT_DIR gets init.safetensors,
 final.safetensors and out.json: each episode's reward and policy loss, the running reward.
 """
 import json
@@ -78,9 +78,90 @@ class Policy(nn.Module):
         return F.softmax(action_scores, dim=1)
 
 
+class ActorCriticPolicy(nn.Module):
+    """actor_critic.py's Policy"""
+
+    def __init__(self):
+        super(ActorCriticPolicy, self).__init__()
+        self.affine1 = nn.Linear(4, 128)
+        self.action_head = nn.Linear(128, 2)
+        self.value_head = nn.Linear(128, 1)
+        self.saved_actions = []
+        self.rewards = []
+
+    def forward(self, x):
+        x = F.relu(self.affine1(x))
+        action_prob = F.softmax(self.action_head(x), dim=-1)
+        state_values = self.value_head(x)
+        return action_prob, state_values
+
+
+def actor_critic(args, out_dir):
+    env = CartPole()
+    torch.manual_seed(args["seed"])
+    model = ActorCriticPolicy()
+    st.save(os.path.join(out_dir, "init.safetensors"), {k: v.clone() for k, v in model.state_dict().items()})
+    optimizer = optim.Adam(model.parameters(), lr=args["lr"])
+    eps = np.finfo(np.float32).eps.item()
+    SavedAction = __import__("collections").namedtuple('SavedAction', ['log_prob', 'value'])
+
+    def select_action(state):
+        state = torch.from_numpy(state).float()
+        probs, state_value = model(state)
+        m = Categorical(probs)
+        action = m.sample()
+        model.saved_actions.append(SavedAction(m.log_prob(action), state_value))
+        return action.item()
+
+    def finish_episode():
+        R = 0
+        saved_actions = model.saved_actions
+        policy_losses = []
+        value_losses = []
+        returns = []
+        for r in model.rewards[::-1]:
+            R = r + args["gamma"] * R
+            returns.insert(0, R)
+        returns = torch.tensor(returns)
+        returns = (returns - returns.mean()) / (returns.std() + eps)
+        for (log_prob, value), R in zip(saved_actions, returns):
+            advantage = R - value.item()
+            policy_losses.append(-log_prob * advantage)
+            value_losses.append(F.smooth_l1_loss(value, torch.tensor([R])))
+        optimizer.zero_grad()
+        loss = torch.stack(policy_losses).sum() + torch.stack(value_losses).sum()
+        loss.backward()
+        optimizer.step()
+        del model.rewards[:]
+        del model.saved_actions[:]
+        return loss.item()
+
+    running_reward = 10
+    episodes = []
+    for start in args["starts"]:
+        state, _ = env.reset(start)
+        ep_reward = 0
+        for t in range(1, 10000):
+            action = select_action(state)
+            state, reward, done, _, _ = env.step(action)
+            model.rewards.append(reward)
+            ep_reward += reward
+            if done:
+                break
+        running_reward = 0.05 * ep_reward + (1 - 0.05) * running_reward
+        episodes.append({"reward": ep_reward, "loss": finish_episode()})
+        if running_reward > env.reward_threshold:
+            break
+    st.save(os.path.join(out_dir, "final.safetensors"), {k: v.clone() for k, v in model.state_dict().items()})
+    with open(os.path.join(out_dir, "out.json"), "w") as f:
+        json.dump({"episodes": episodes, "running_reward": running_reward}, f)
+
+
 def main(run_path, out_dir):
     with open(run_path) as f:
         args = json.load(f)
+    if args.get("algo") == "actor_critic":
+        return actor_critic(args, out_dir)
     env = CartPole()
     torch.manual_seed(args["seed"])
     policy = Policy()
