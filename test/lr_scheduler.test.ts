@@ -191,7 +191,8 @@ describe('learning-rate schedulers step as PyTorch\'s (1e-12)', () => {
     const cyclic = new S.CyclicLR(opt, { baseLr: 0.01, maxLr: 0.1, mode: 'triangular2' });
     expect(() => new S.CyclicLR(opt, { baseLr: 0.01, maxLr: 0.1 }).loadStateDict(cyclic.stateDict()))
       .toThrow(`CyclicLR.loadStateDict: mode is "triangular2" in the state, "triangular" in this scheduler: build it with the settings the state was saved with`);
-    expect(() => step.loadStateDict({ ...step.stateDict(), gamma: 'half' })).toThrow('StepLR.loadStateDict: gamma: expected a number, got "half"');
+    expect(() => step.loadStateDict({ ...step.stateDict(), step_size: 5, gamma: 'half' })).toThrow('StepLR.loadStateDict: gamma: expected a number, got "half"');
+    expect(step.stepSize).toBe(3); // (nothing taken from a state refused: step_size, read before gamma, put back)
     // ReduceLROnPlateau's best (Infinity before any metric) survives JSON
     const p = new S.ReduceLROnPlateau(opt);
     const q = new S.ReduceLROnPlateau(opt);

@@ -191,7 +191,7 @@ function storageRef(file: string, pid: unknown[], legacy: boolean): StorageRef {
 function stateDictOf(file: string, obj: unknown): Map<string, TensorRef> {
   const tensorsOnly = (v: unknown): v is Map<unknown, TensorRef> => v instanceof Map && v.size > 0 && [...v.values()].every((t) => t instanceof TensorRef);
   if (!(obj instanceof Map)) fail(file, 'holds no state dict (a dict of tensors); torch.loadObject reads the whole object');
-  if (!tensorsOnly(obj)) {
+  if (obj.size && !tensorsOnly(obj)) { // (an empty dict: the state of a model without tensors)
     // A checkpoint that wraps its weights ({"state_dict": ...}, {"model": ..., "optimizer": ..., "iter_num": ...}):
     // one level is looked through, to the one dict of tensors there. Anything else is said, not
     // guessed at: a loose tensor beside the model (nanoGPT's best_val_loss) is not the weights.

@@ -122,7 +122,14 @@ function loadTorchFields(name: string, sd: Record<string, unknown>, fields: Reco
   for (const k of Object.keys(sd)) {
     if (!(k in fields) && !IGNORED_KEYS.includes(k)) throw new Error(`${name}.loadStateDict: unknown key '${k}': is this the state of another kind of scheduler?`);
   }
-  for (const [k, f] of Object.entries(fields)) if (k in sd) f.set?.(sd[k]);
+  // (all or nothing: a value refused halfway puts back the ones already taken)
+  const before = Object.entries(fields).filter(([k, f]) => k in sd && f.set).map(([k, f]) => [k, f.get()] as const);
+  try {
+    for (const [k, f] of Object.entries(fields)) if (k in sd) f.set?.(sd[k]);
+  } catch (e) {
+    for (const [k, v] of before) fields[k].set!(v);
+    throw e;
+  }
 }
 function checkStateObject(name: string, sd: unknown): asserts sd is Record<string, unknown> {
   if (!sd || typeof sd !== 'object' || Array.isArray(sd) || sd instanceof Map) throw new Error(`${name}.loadStateDict: expected the object stateDict() gave (PyTorch's state_dict() layout)`);
