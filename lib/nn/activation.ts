@@ -36,7 +36,7 @@ function dimOf(name: string, args: unknown[]): number {
 
 /** nn.ReLU(inplace=False) */
 export class ReLU extends InplaceActivation {
-  forward(x: Tensor): Tensor { return F.relu(x, this.inplace); }
+  forward(x: Tensor): Tensor { return this.inplace ? x.relu_() : x.relu(); }
 }
 export class GELU extends Module {
   readonly approximate: 'none' | 'tanh';

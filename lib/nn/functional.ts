@@ -515,7 +515,6 @@ export function channelShuffle(x: Tensor, groups: number): Tensor {
 /** Leaky ReLU whose negative slopes are drawn from U(lower, upper) in training, their mean otherwise (F.rrelu). */
 export const rrelu = takesOptions('rrelu', 1, ['lower', 'upper', 'training', 'inplace'], (x: Tensor, opts: { lower?: number; upper?: number; training?: boolean; generator?: Generator } = {}) =>
   wrap(native.rrelu(id(x), opts.lower ?? 1 / 8, opts.upper ?? 1 / 3, opts.training ?? false, opts.generator ? Generator._handle(opts.generator) : -1)), { extra: ['generator'], fixed: { inplace: false } });
-/** Whole channels of (N, C, D, H, W) (or (C, D, H, W)) dropped with probability p (F.dropout3d). */
 /** PyTorch's UserWarning, once per message (Python's warnings show once per place). */
 const warned = new Set<string>();
 function warnOnce(message: string): void {
@@ -523,6 +522,7 @@ function warnOnce(message: string): void {
   warned.add(message);
   process.emitWarning(message, 'UserWarning');
 }
+/** Whole channels of (N, C, D, H, W) (or (C, D, H, W)) dropped with probability p (F.dropout3d). */
 export const dropout3d = takesOptions('dropout3d', 1, DROPOUT_KEYS, (x: Tensor, opts: DropoutOptions = {}) => {
   // (as PyTorch's: other ranks are deprecated, not refused; a 4-D input is one unbatched sample)
   if (x.ndim !== 4 && x.ndim !== 5) {
