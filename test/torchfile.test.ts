@@ -274,6 +274,13 @@ torch.save({"model": m.state_dict(), "ema": m.state_dict(), "step": 3}, sys.argv
   const nanoSd = torch.load(nano);
   expect([...nanoSd.keys()]).toEqual(['weight', 'bias']);
   expect(nanoSd.get('weight')!.equal((torch.loadObject(nano) as { model: Record<string, torch.Tensor> }).model.weight)).toBe(true);
+  // a whole checkpoint given to loadStateDict (Python's model.load_state_dict(torch.load(f)) of such a file) says what to take
+  const lin2 = new torch.nn.Linear(3, 2);
+  expect(() => lin2.loadStateDict(undefined as never)).toThrow('loadStateDict: expected a state dict (tensors by name, a Map or an object), got undefined; torch.load(file) gives a file\'s weights, torch.loadObject(file).model an entry of a whole checkpoint');
+  expect(() => lin2.loadStateDict(torch.loadObject(nano) as never)).toThrow("loadStateDict: 'model' is a dict, not a tensor: is this a whole checkpoint? Take the model's entry of it (torch.loadObject(file).model)");
+  lin2.loadStateDict(nanoSd);
+  expect(lin2.weight.equal(nanoSd.get('weight')!)).toBe(true);
+  lin2.dispose();
   expect(() => torch.load(two)).toThrow(`is a checkpoint of 'model', 'ema', 'step', with 2 dicts of tensors ('model', 'ema'): not one state dict. Read it whole with torch.loadObject(file)`);
 
   // tstorch -> Python: the same kind of checkpoint, read with weights_only=True (no code run).

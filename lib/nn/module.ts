@@ -337,7 +337,16 @@ export abstract class Module {
   loadStateDict(state: Map<string, Tensor> | Record<string, Tensor>, ...args: PositionalOr<[strict?: boolean, assign?: false], { strict?: boolean; assign?: false }>): { missingKeys: string[]; unexpectedKeys: string[] } {
     // (PyTorch's load_state_dict(state_dict, strict=True, assign=False); assign, adopting the tensors themselves, is not offered)
     const opts = optionsOf<{ strict?: boolean }>('loadStateDict', args, ['strict', 'assign'], { fixed: { assign: false } });
+    if (!state || typeof state !== 'object' || Array.isArray(state) || state instanceof Tensor) {
+      throw new Error(`loadStateDict: expected a state dict (tensors by name, a Map or an object), got ${state === null ? 'null' : Array.isArray(state) ? 'an array' : state instanceof Tensor ? 'a tensor' : typeof state}; torch.load(file) gives a file's weights, torch.loadObject(file).model an entry of a whole checkpoint`);
+    }
     const src = state instanceof Map ? state : new Map(Object.entries(state));
+    for (const [k, v] of src) {
+      if (!(v instanceof Tensor)) {
+        const what = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'a dict' : `a ${typeof v}`;
+        throw new Error(`loadStateDict: '${k}' is ${what}, not a tensor: is this a whole checkpoint? Take the model's entry of it (torch.loadObject(file).${k === 'model' || k === 'state_dict' ? k : 'model'})`);
+      }
+    }
     // Lazy layers not yet run take their sizes from the checkpoint first (nn/lazy.ts).
     for (const [prefix, m] of this.namedModules()) {
       (m as unknown as { _lazyLoad?: (p: string, s: Map<string, Tensor>) => void })._lazyLoad?.(prefix ? `${prefix}.` : '', src);
