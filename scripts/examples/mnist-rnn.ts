@@ -1,11 +1,12 @@
 // PyTorch's examples/mnist_rnn (main.py, BSD-3-Clause) ported as written with tstorch: each image
 // read row by row by an LSTM (batch_first), its last output through BatchNorm1d, Dropout2d on a
 // 2-D input (deprecated in PyTorch, element-wise there and here, with PyTorch's warning) and two
-// linear layers; Adadelta with StepLR; mnist.ts's train() and test(). test/mnist.test.ts runs it
+// linear layers; Adadelta with StepLR; mnist.ts's train(), test() and main(). test/mnist.test.ts runs it
 // beside the Python original on the same synthetic digits.
 //   node dist/scripts/examples/mnist-rnn.js [--epochs 3]
 import * as torch from '../../lib';
-import { train, test, syntheticDigits } from './mnist';
+import * as mnist from './mnist';
+import { syntheticDigits } from './mnist';
 
 const nn = torch.nn;
 const F = nn.functional;
@@ -48,23 +49,9 @@ export class Net extends nn.Module {
   }
 }
 
-/** main.py's main(): seed, loaders, Net, Adadelta, StepLR, then train / test / scheduler.step() per epoch. */
-export function main(o: { trainImages: torch.Tensor; trainLabels: torch.Tensor; testImages: torch.Tensor; testLabels: torch.Tensor; batchSize?: number; testBatchSize?: number; epochs?: number; lr?: number; gamma?: number; seed?: number; log?: (line: string) => void }) {
-  torch.manualSeed(o.seed ?? 1);
-  const trainLoader = new torch.data.DataLoader(new torch.data.TensorDataset(o.trainImages, o.trainLabels), { batchSize: o.batchSize ?? 64, shuffle: true });
-  const testLoader = new torch.data.DataLoader(new torch.data.TensorDataset(o.testImages, o.testLabels), { batchSize: o.testBatchSize ?? 1000, shuffle: false });
-  const model = new Net();
-  const optimizer = new torch.optim.Adadelta(model.parameters(), { lr: o.lr ?? 0.1 });
-  const scheduler = new torch.optim.lrScheduler.StepLR(optimizer, { stepSize: 1, gamma: o.gamma ?? 0.7 });
-  const trainLosses: number[] = [];
-  const tests: { testLoss: number; correct: number }[] = [];
-  for (let epoch = 1; epoch <= (o.epochs ?? 14); epoch++) {
-    trainLosses.push(...train(model, trainLoader, optimizer, epoch, o.log));
-    tests.push(test(model, testLoader, o.log));
-    scheduler.step();
-  }
-  optimizer.dispose();
-  return { model, trainLosses, tests };
+/** main.py's main(): mnist's, with this Net and its learning rate (0.1). */
+export function main(o: Omit<mnist.MainOptions, 'log'> & { log?: (line: string) => void }) {
+  return mnist.main({ ...o, lr: o.lr ?? 0.1, makeModel: () => new Net() });
 }
 
 if (require.main === module) {

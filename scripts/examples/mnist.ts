@@ -123,15 +123,18 @@ export interface MainOptions {
   log?: (line: string) => void;
 }
 
-/** main.py's main(): seed, loaders, Net, Adadelta, StepLR, then train / test / scheduler.step() per epoch. */
-export function main(o: MainOptions): { model: Net; trainLosses: number[]; tests: { testLoss: number; correct: number }[] } {
+/**
+ * main.py's main(): seed, loaders, Net, Adadelta, StepLR, then train / test / scheduler.step() per
+ * epoch. (examples/mnist_rnn's main is the same with its own Net: makeModel.)
+ */
+export function main<M extends torch.nn.TensorModule = Net>(o: MainOptions & { makeModel?: () => M }): { model: M; trainLosses: number[]; tests: { testLoss: number; correct: number }[] } {
   torch.manualSeed(o.seed ?? 1);
   const dataset1 = new torch.data.TensorDataset(o.trainImages, o.trainLabels);
   const dataset2 = new torch.data.TensorDataset(o.testImages, o.testLabels);
   const trainLoader = new torch.data.DataLoader(dataset1, { batchSize: o.batchSize ?? 64, shuffle: true });
   const testLoader = new torch.data.DataLoader(dataset2, { batchSize: o.testBatchSize ?? 1000 });
 
-  const model = new Net();
+  const model = o.makeModel ? o.makeModel() : (new Net() as unknown as M);
   const optimizer = new torch.optim.Adadelta(model.parameters(), { lr: o.lr ?? 1.0 });
 
   const scheduler = new torch.optim.lrScheduler.StepLR(optimizer, { stepSize: 1, gamma: o.gamma ?? 0.7 });

@@ -52,6 +52,37 @@ export class CartPole {
   }
 }
 
+/**
+ * Both scripts' main loop: an episode from each start state (until done, at most 9999 steps), the
+ * agent learning after each; stops early once the running reward passes CartPole's threshold.
+ */
+function runEpisodes(env: CartPole, starts: number[][], agent: { selectAction(s: Float32Array): number; rewards: number[]; finishEpisode(): number }, log?: (line: string) => void) {
+  let runningReward = 10;
+  const episodes: { reward: number; loss: number }[] = [];
+  for (const start of starts) {
+    // reset environment and episode reward
+    let state = env.reset(start);
+    let epReward = 0;
+    for (let t = 1; t < 10000; t++) { // Don't infinite loop while learning
+      const action = agent.selectAction(state);
+      const [next, reward, done] = env.step(action);
+      state = next;
+      agent.rewards.push(reward);
+      epReward += reward;
+      if (done) break;
+    }
+    // update cumulative reward, then learn from the episode
+    runningReward = 0.05 * epReward + (1 - 0.05) * runningReward;
+    episodes.push({ reward: epReward, loss: agent.finishEpisode() });
+    if (log && episodes.length % 10 === 0) log(`Episode ${episodes.length}\tLast reward: ${epReward.toFixed(2)}\tAverage reward: ${runningReward.toFixed(2)}`);
+    if (runningReward > CartPole.rewardThreshold) {
+      log?.(`Solved! Running reward is now ${runningReward} and the last episode runs to ${epReward} time steps!`);
+      break;
+    }
+  }
+  return { episodes, runningReward };
+}
+
 export class Policy extends nn.Module {
   declare affine1: torch.nn.Linear;
   declare dropout: torch.nn.Dropout;
@@ -121,27 +152,7 @@ export function main(starts: number[][], o: { gamma?: number; seed?: number; lr?
     return loss;
   };
 
-  let runningReward = 10;
-  const episodes: { reward: number; loss: number }[] = [];
-  for (const start of starts) {
-    let state = env.reset(start);
-    let epReward = 0;
-    for (let t = 1; t < 10000; t++) { // Don't infinite loop while learning
-      const action = selectAction(state);
-      const [next, reward, done] = env.step(action);
-      state = next;
-      policy.rewards.push(reward);
-      epReward += reward;
-      if (done) break;
-    }
-    runningReward = 0.05 * epReward + (1 - 0.05) * runningReward;
-    episodes.push({ reward: epReward, loss: finishEpisode() });
-    if (o.log && episodes.length % 10 === 0) o.log(`Episode ${episodes.length}\tLast reward: ${epReward.toFixed(2)}\tAverage reward: ${runningReward.toFixed(2)}`);
-    if (runningReward > CartPole.rewardThreshold) {
-      o.log?.(`Solved! Running reward is now ${runningReward} and the last episode runs to ${epReward} time steps!`);
-      break;
-    }
-  }
+  const { episodes, runningReward } = runEpisodes(env, starts, { selectAction, rewards: policy.rewards, finishEpisode }, o.log);
   optimizer.dispose();
   return { policy, episodes, runningReward };
 }
@@ -241,29 +252,7 @@ export function actorCritic(starts: number[][], o: { gamma?: number; seed?: numb
     return loss;
   };
 
-  let runningReward = 10;
-  const episodes: { reward: number; loss: number }[] = [];
-  for (const start of starts) {
-    // reset environment and episode reward
-    let state = env.reset(start);
-    let epReward = 0;
-    // for each episode, only run 9999 steps so that we don't infinite loop while learning
-    for (let t = 1; t < 10000; t++) {
-      // select action from policy
-      const action = selectAction(state);
-      // take the action
-      const [next, reward, done] = env.step(action);
-      state = next;
-      model.rewards.push(reward);
-      epReward += reward;
-      if (done) break;
-    }
-    // update cumulative reward
-    runningReward = 0.05 * epReward + (1 - 0.05) * runningReward;
-    // perform backprop
-    episodes.push({ reward: epReward, loss: finishEpisode() });
-    if (runningReward > CartPole.rewardThreshold) break;
-  }
+  const { episodes, runningReward } = runEpisodes(env, starts, { selectAction, rewards: model.rewards, finishEpisode }, o.log);
   optimizer.dispose();
   return { model, episodes, runningReward };
 }
