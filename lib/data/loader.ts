@@ -227,7 +227,7 @@ export interface InProcessHints {
  * random draws after them (dropout's). With the seed option, a shuffle of its own instead: the
  * same seed gives the same orders, and the global generator is not drawn from.
  */
-export class DataLoader<B = Tensor[]> implements Iterable<B> {
+export class DataLoader<B = Tensor[], D extends Dataset | AnyIterable<unknown> = Dataset | AnyIterable<unknown>> implements Iterable<B> {
   /** null: no batching (PyTorch's batch_size=None), each example yielded as it is */
   readonly batchSize: number | null;
   /** examples read per yield (1 without batching) */
@@ -249,7 +249,8 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
    * process: numWorkers, pinMemory, timeout, workerInitFn, prefetchFactor and persistentWorkers
    * are taken and change nothing (as PyTorch's numWorkers 0).
    */
-  constructor(readonly dataset: Dataset | AnyIterable<unknown>,
+  /** (the dataset keeps its type: len(loader.dataset) is loader.dataset.length for a TensorDataset) */
+  constructor(readonly dataset: D,
     ...args: PositionalOr<[batchSize?: number | null, shuffle?: boolean | null, sampler?: DataLoaderOptions['sampler'] | null, batchSampler?: DataLoaderOptions['batchSampler'] | null, numWorkers?: number,
       collateFn?: DataLoaderOptions['collateFn'] | null, pinMemory?: boolean, dropLast?: boolean], DataLoaderOptions & InProcessHints>) {
     const given = optionsOf<DataLoaderOptions>('DataLoader', args, ['batchSize', 'shuffle', 'sampler', 'batchSampler', 'numWorkers', 'collateFn', 'pinMemory', 'dropLast'],

@@ -44,9 +44,7 @@ export class Net extends nn.Module {
   }
 }
 
-type Loader = torch.data.DataLoader<torch.Tensor[]>;
-/** len(loader.dataset): a loader's dataset may be a stream, which has none, so it is read as the map-style one it is here. */
-const datasetLength = (loader: Loader) => (loader.dataset as { length: number }).length;
+type Loader = torch.data.DataLoader<torch.Tensor[], torch.data.TensorDataset>;
 
 /** One epoch; the loss of every batch. */
 export function train(model: torch.nn.TensorModule, trainLoader: Loader, optimizer: { zeroGrad(): void; step(): unknown }, epoch: number, log?: (line: string) => void, logInterval = 10): number[] {
@@ -62,7 +60,7 @@ export function train(model: torch.nn.TensorModule, trainLoader: Loader, optimiz
       optimizer.step();
       losses.push(loss.item());
       if (log && batchIdx % logInterval === 0) {
-        log(`Train Epoch: ${epoch} [${batchIdx * data.size(0)}/${datasetLength(trainLoader)} (${((100 * batchIdx) / trainLoader.length).toFixed(0)}%)]\tLoss: ${loss.item().toFixed(6)}`);
+        log(`Train Epoch: ${epoch} [${batchIdx * data.size(0)}/${trainLoader.dataset.length} (${((100 * batchIdx) / trainLoader.length).toFixed(0)}%)]\tLoss: ${loss.item().toFixed(6)}`);
       }
     });
     for (const t of [data, target]) t.dispose();
@@ -87,8 +85,8 @@ export function test(model: torch.nn.TensorModule, testLoader: Loader, log?: (li
       for (const t of [data, target]) t.dispose();
     }
   });
-  testLoss /= datasetLength(testLoader);
-  log?.(`\nTest set: Average loss: ${testLoss.toFixed(4)}, Accuracy: ${correct}/${datasetLength(testLoader)} (${((100 * correct) / datasetLength(testLoader)).toFixed(0)}%)\n`);
+  testLoss /= testLoader.dataset.length;
+  log?.(`\nTest set: Average loss: ${testLoss.toFixed(4)}, Accuracy: ${correct}/${testLoader.dataset.length} (${((100 * correct) / testLoader.dataset.length).toFixed(0)}%)\n`);
   return { testLoss, correct };
 }
 
