@@ -179,7 +179,7 @@ print(json.dumps([o.item() for o in out]))`, JSON.stringify({ logits: logits.tol
     bad(() => new nn.Conv2d(3, 4, 3, 2, { stride: 1 }), /nn.Conv2d: stride is given twice, by position and in the options object/);
     bad(() => new loose.CrossEntropyLoss(null, true), /nn.CrossEntropyLoss: sizeAverage is deprecated in PyTorch and not offered here: give reduction/);
     bad(() => new loose.LSTM(4, 5, 1, true, false, 0, false, 3), /nn.LSTM: projSize 3 is not offered here \(only 0, PyTorch's default\)/);
-    bad(() => new loose.MaxPool2d(2, 2, 0, 1, true), /nn.MaxPool2d: returnIndices is not an option here: forwardWithIndices\(x\) gives the values and their indices/);
+    bad(() => new loose.MaxPool2d(2, 2, 0, 1, 'yes'), /nn.MaxPool2d: returnIndices must be true or false, got "yes"/);
     bad(() => new loose.MultiheadAttention(8, 2, 0, true, true), /nn.MultiheadAttention: addBiasKv true is not offered here/);
     bad(() => new nn.Dropout(1.5), /nn.Dropout: dropout probability has to be between 0 and 1, but got 1.5/);
     bad(() => new loose.Softmax(), /nn.Softmax: give the dim to normalize over/);

@@ -879,6 +879,11 @@ u, counts = torch.unique(torch.tensor([3, 1, 1, 2, 3, 3]), return_counts=True)`,
       ['F.adaptive_max_pool2d(img, 2, True)[1]', () => F.adaptiveMaxPool2d(img, 2, true)[1]],
       ['F.adaptive_max_pool2d(img, output_size=2, return_indices=True)[0]', () => F.adaptiveMaxPool2d(img, { outputSize: 2, returnIndices: true })[0]],
       ['F.adaptive_max_pool2d(img, 2)', () => F.adaptiveMaxPool2d(img, 2)],
+      // and the layers built with return_indices=True give the pair too, for MaxUnpool (SegNet's encoder / decoder)
+      ['(lambda p: nn.MaxUnpool2d(2)(*p, output_size=img.size()))(nn.MaxPool2d(2, return_indices=True)(img))', () => { const [o, i] = new nn.MaxPool2d(2, { returnIndices: true }).forward(img); return new nn.MaxUnpool2d(2).forward(o, i, img.shape); }],
+      ['nn.MaxPool1d(2, 1, 0, 1, True)(img[0])[1]', () => new nn.MaxPool1d(2, 1, 0, 1, true).forward(img.select(0, 0)).indices],
+      ['nn.MaxPool3d(kernel_size=2, return_indices=True)(img[None])[1]', () => new nn.MaxPool3d({ kernelSize: 2, returnIndices: true }).forward(img.unsqueeze(0))[1]],
+      ['nn.MaxPool2d(2)(img)', () => new nn.MaxPool2d(2).forward(img)],
       ['counts', () => { const [, counts] = torch.unique(torch.tensor([3, 1, 1, 2, 3, 3]), { returnCounts: true }); return counts!; }],
       // with nothing more asked for, torch.unique is a tensor, as PyTorch's (len(torch.unique(labels)) counts classes)
       ['torch.unique(torch.tensor([3, 1, 1, 2, 3, 3]))', () => torch.unique(torch.tensor([3, 1, 1, 2, 3, 3]))],

@@ -1,5 +1,6 @@
 // Convolution and pooling layers over (N, C, L), (N, C, H, W) and (N, C, D, H, W), as torch.nn's.
 import { Tensor } from '../tensor/tensor';
+import type { NamedTuple } from '../tensor/named_tuple';
 import { empty } from '../tensor/creation';
 import { noGrad } from '../tensor/runtime';
 import { Module } from './module';
@@ -118,15 +119,16 @@ export class Conv3d extends ConvNd {
 
 type MaxPoolLayerOptions = F.PoolOptions & { dilation?: Size };
 type AvgPoolLayerOptions = F.PoolOptions & { countIncludePad?: boolean };
-/** PyTorch's nn.MaxPoolNd(kernelSize, stride=None, padding=0, dilation=1, returnIndices=False (forwardWithIndices gives them), ceilMode=False), or an options object after kernelSize. */
-type MaxPoolLayerArgs = PositionalOr<[stride?: Size | null, padding?: Size, dilation?: Size, returnIndices?: false, ceilMode?: boolean], MaxPoolLayerOptions>;
+/** PyTorch's nn.MaxPoolNd(kernelSize, stride=None, padding=0, dilation=1, returnIndices=False, ceilMode=False), or an options object after kernelSize. */
+type MaxPoolLayerArgs<R extends boolean> = PositionalOr<[stride?: Size | null, padding?: Size, dilation?: Size, returnIndices?: R, ceilMode?: boolean], MaxPoolLayerOptions & { returnIndices?: R }>;
+/** A max pool's forward: the values; built with returnIndices true, PyTorch's pair (values, indices), for MaxUnpool. */
+export type MaxPoolOutput<R extends boolean> = R extends true ? NamedTuple<{ values: Tensor; indices: Tensor }> : Tensor;
 /** PyTorch's nn.AvgPoolNd(kernelSize, stride=None, padding=0, ceilMode=False, countIncludePad=True, divisorOverride=None (only)). */
 type AvgPoolLayerArgs = PositionalOr<[stride?: Size | null, padding?: Size, ceilMode?: boolean, countIncludePad?: boolean, divisorOverride?: null], AvgPoolLayerOptions>;
-function maxPoolOptions(name: string, args: unknown[]): MaxPoolLayerOptions {
-  const o = layerOptions<MaxPoolLayerOptions & { returnIndices?: boolean }>(name, args, ['stride', 'padding', 'dilation', 'returnIndices', 'ceilMode'], { factory: false });
-  if (o.returnIndices) throw new Error(`nn.${name}: returnIndices is not an option here: forwardWithIndices(x) gives the values and their indices`);
-  const { returnIndices: _, ...rest } = o;
-  return rest;
+function maxPoolOptions(name: string, args: unknown[]): { opts: MaxPoolLayerOptions; returnIndices: boolean } {
+  const { returnIndices = false, ...opts } = layerOptions<MaxPoolLayerOptions & { returnIndices?: boolean }>(name, args, ['stride', 'padding', 'dilation', 'returnIndices', 'ceilMode'], { factory: false });
+  if (typeof returnIndices !== 'boolean') throw new Error(`nn.${name}: returnIndices must be true or false, got ${JSON.stringify(returnIndices)}`);
+  return { opts, returnIndices };
 }
 const avgPoolOptions = (name: string, args: unknown[]) =>
   layerOptions<AvgPoolLayerOptions>(name, args, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride'], { factory: false, fixed: { divisorOverride: null } });
@@ -134,34 +136,46 @@ const avgPoolOptions = (name: string, args: unknown[]) =>
 const poolRepr = (k: Size, o: F.PoolOptions) =>
   `kernelSize=${JSON.stringify(k)}, stride=${JSON.stringify(o.stride ?? k)}` + (o.padding ? `, padding=${JSON.stringify(o.padding)}` : '') + (o.ceilMode ? ', ceilMode=true' : '');
 
-export class MaxPool1d extends Module {
+export class MaxPool1d<R extends boolean = false> extends Module {
   readonly opts: MaxPoolLayerOptions;
   readonly kernelSize: Size;
-  constructor(kernelSize: Size, ...args: MaxPoolLayerArgs);
-  constructor(opts: MaxPoolLayerOptions & { kernelSize: Size });
+  /** forward gives (values, indices), as PyTorch's return_indices=True */
+  readonly returnIndices: R;
+  constructor(kernelSize: Size, ...args: MaxPoolLayerArgs<R>);
+  constructor(opts: MaxPoolLayerOptions & { kernelSize: Size; returnIndices?: R });
   constructor(...all: unknown[]) {
     super();
     const [[kernelSize], args] = requiredByName('MaxPool1d', ['kernelSize'], all) as [[Size], unknown[]];
     this.kernelSize = kernelSize;
-    this.opts = maxPoolOptions('MaxPool1d', args);
+    const { opts, returnIndices } = maxPoolOptions('MaxPool1d', args);
+    this.opts = opts;
+    this.returnIndices = returnIndices as R;
   }
-  forward(x: Tensor): Tensor { return F.maxPool1d(x, this.kernelSize, this.opts); }
+  forward(x: Tensor): MaxPoolOutput<R> {
+    return (this.returnIndices ? F.maxPool1dWithIndices(x, this.kernelSize, this.opts) : F.maxPool1d(x, this.kernelSize, this.opts)) as MaxPoolOutput<R>;
+  }
   /** The values and their indices (PyTorch's return_indices=True), for MaxUnpool1d. */
   forwardWithIndices(x: Tensor): { values: Tensor; indices: Tensor } { return F.maxPool1dWithIndices(x, this.kernelSize, this.opts); }
   protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
 }
-export class MaxPool2d extends Module {
+export class MaxPool2d<R extends boolean = false> extends Module {
   readonly opts: MaxPoolLayerOptions;
   readonly kernelSize: Size;
-  constructor(kernelSize: Size, ...args: MaxPoolLayerArgs);
-  constructor(opts: MaxPoolLayerOptions & { kernelSize: Size });
+  /** forward gives (values, indices), as PyTorch's return_indices=True */
+  readonly returnIndices: R;
+  constructor(kernelSize: Size, ...args: MaxPoolLayerArgs<R>);
+  constructor(opts: MaxPoolLayerOptions & { kernelSize: Size; returnIndices?: R });
   constructor(...all: unknown[]) {
     super();
     const [[kernelSize], args] = requiredByName('MaxPool2d', ['kernelSize'], all) as [[Size], unknown[]];
     this.kernelSize = kernelSize;
-    this.opts = maxPoolOptions('MaxPool2d', args);
+    const { opts, returnIndices } = maxPoolOptions('MaxPool2d', args);
+    this.opts = opts;
+    this.returnIndices = returnIndices as R;
   }
-  forward(x: Tensor): Tensor { return F.maxPool2d(x, this.kernelSize, this.opts); }
+  forward(x: Tensor): MaxPoolOutput<R> {
+    return (this.returnIndices ? F.maxPool2dWithIndices(x, this.kernelSize, this.opts) : F.maxPool2d(x, this.kernelSize, this.opts)) as MaxPoolOutput<R>;
+  }
   /** The values and their indices (PyTorch's return_indices=True), for MaxUnpool2d. */
   forwardWithIndices(x: Tensor): { values: Tensor; indices: Tensor } { return F.maxPool2dWithIndices(x, this.kernelSize, this.opts); }
   protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
@@ -194,19 +208,25 @@ export class AvgPool2d extends Module {
   forward(x: Tensor): Tensor { return F.avgPool2d(x, this.kernelSize, this.opts); }
   protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
 }
-export class MaxPool3d extends Module {
+export class MaxPool3d<R extends boolean = false> extends Module {
   readonly opts: MaxPoolLayerOptions;
   readonly kernelSize: Size;
-  constructor(kernelSize: Size, ...args: MaxPoolLayerArgs);
+  /** forward gives (values, indices), as PyTorch's return_indices=True */
+  readonly returnIndices: R;
+  constructor(kernelSize: Size, ...args: MaxPoolLayerArgs<R>);
   /** every argument by name, as Python's keywords */
-  constructor(opts: { kernelSize: Size } & Record<string, unknown>);
+  constructor(opts: { kernelSize: Size; returnIndices?: R } & Record<string, unknown>);
   constructor(...all: unknown[]) {
-    const [[kernelSize], args] = requiredByName('MaxPool3d', ['kernelSize'], all) as [[Size], MaxPoolLayerArgs];
+    const [[kernelSize], args] = requiredByName('MaxPool3d', ['kernelSize'], all) as [[Size], unknown[]];
     super();
     this.kernelSize = kernelSize;
-    this.opts = maxPoolOptions('MaxPool3d', args);
+    const { opts, returnIndices } = maxPoolOptions('MaxPool3d', args);
+    this.opts = opts;
+    this.returnIndices = returnIndices as R;
   }
-  forward(x: Tensor): Tensor { return F.maxPool3d(x, this.kernelSize, this.opts); }
+  forward(x: Tensor): MaxPoolOutput<R> {
+    return (this.returnIndices ? F.maxPool3dWithIndices(x, this.kernelSize, this.opts) : F.maxPool3d(x, this.kernelSize, this.opts)) as MaxPoolOutput<R>;
+  }
   /** The values and their indices (PyTorch's return_indices=True), for MaxUnpool3d. */
   forwardWithIndices(x: Tensor): { values: Tensor; indices: Tensor } { return F.maxPool3dWithIndices(x, this.kernelSize, this.opts); }
   protected override extraRepr(): string { return poolRepr(this.kernelSize, this.opts); }
