@@ -52,6 +52,19 @@ export class CartPole {
   }
 }
 
+/** Both scripts' returns: each step's discounted reward-to-go, normalised to mean 0 and std 1 (eps: np.finfo(np.float32).eps). */
+function normalizedReturns(rewards: number[], gamma: number): torch.Tensor {
+  const eps = 1.1920928955078125e-7;
+  let R = 0;
+  const returns: number[] = [];
+  for (const r of [...rewards].reverse()) {
+    R = r + gamma * R;
+    returns.unshift(R);
+  }
+  const ret = torch.tensor(returns);
+  return ret.sub(ret.mean()).div(ret.std().add(eps));
+}
+
 /**
  * Both scripts' main loop: an episode from each start state (until done, at most 9999 steps), the
  * agent learning after each; stops early once the running reward passes CartPole's threshold.
@@ -113,7 +126,6 @@ export function main(starts: number[][], o: { gamma?: number; seed?: number; lr?
   torch.manualSeed(o.seed ?? 543);
   const policy = new Policy();
   const optimizer = new torch.optim.Adam(policy.parameters(), { lr: o.lr ?? 1e-2 });
-  const eps = 1.1920928955078125e-7; // np.finfo(np.float32).eps
 
   const selectAction = (state: Float32Array): number => {
     const [action, logProb] = torch.tidy(() => {
@@ -131,14 +143,7 @@ export function main(starts: number[][], o: { gamma?: number; seed?: number; lr?
 
   const finishEpisode = (): number => {
     const loss = torch.tidy(() => {
-      let R = 0;
-      const returns: number[] = [];
-      for (const r of [...policy.rewards].reverse()) {
-        R = r + gamma * R;
-        returns.unshift(R);
-      }
-      let ret = torch.tensor(returns);
-      ret = ret.sub(ret.mean()).div(ret.std().add(eps));
+      const ret = normalizedReturns(policy.rewards, gamma);
       const policyLoss = policy.savedLogProbs.map((logProb, i) => logProb.neg().mul(ret.index(i)));
       optimizer.zeroGrad();
       const total = torch.cat(policyLoss).sum();
@@ -194,7 +199,6 @@ export function actorCritic(starts: number[][], o: { gamma?: number; seed?: numb
   torch.manualSeed(o.seed ?? 543);
   const model = new ActorCritic();
   const optimizer = new torch.optim.Adam(model.parameters(), { lr: o.lr ?? 3e-2 });
-  const eps = 1.1920928955078125e-7; // np.finfo(np.float32).eps
 
   const selectAction = (stateArray: Float32Array): number => {
     const [action, logProb, stateValue] = torch.tidy(() => {
@@ -216,18 +220,10 @@ export function actorCritic(starts: number[][], o: { gamma?: number; seed?: numb
   /** Training code. Calculates actor and critic loss and performs backprop. */
   const finishEpisode = (): number => {
     const loss = torch.tidy(() => {
-      let R = 0;
       const policyLosses: torch.Tensor[] = []; // list to save actor (policy) loss
       const valueLosses: torch.Tensor[] = []; // list to save critic (value) loss
-      const returns: number[] = []; // list to save the true values
-      // calculate the true value using rewards returned from the environment
-      for (const r of [...model.rewards].reverse()) {
-        // calculate the discounted value
-        R = r + gamma * R;
-        returns.unshift(R);
-      }
-      let ret = torch.tensor(returns);
-      ret = ret.sub(ret.mean()).div(ret.std().add(eps));
+      // the true values, from the rewards returned from the environment
+      const ret = normalizedReturns(model.rewards, gamma);
       model.savedActions.forEach(({ logProb, value }, i) => {
         const Ri = ret.index(i);
         const advantage = Ri.sub(value.item<number>());
