@@ -547,3 +547,55 @@ print(json.dumps([o.flatten().tolist() for o in outs]))`, ...[x1, x2, x3].map((t
   expect(got.map((t) => t.shape)).toEqual([[2, 3, 8], [1, 2, 5, 6, 5], [2, 3, 8], [1, 2, 7, 8], [1, 2, 5, 7, 4], [2, 6, 7]]);
   expect(() => new nn.CircularPad2d([1, 2])).toThrow('CircularPad2d: padding needs 4 numbers, got 2');
 });
+
+describe('modules are callable, as PyTorch\'s model(x)', () => {
+  test('model(x) is model.forward(x), hooks included; typed from forward; deepCopy, repr and names as before', () => {
+    torch.manualSeed(3);
+    const net = new nn.Sequential(new nn.Linear(3, 4), new nn.ReLU(), new nn.Linear(4, 2));
+    const x = torch.randn([5, 3]);
+    const viaCall: torch.Tensor = net(x);
+    expect(viaCall.equal(net.forward(x))).toBe(true);
+    // by hand, as the layers compute it: relu(x W1^T + b1) W2^T + b2
+    const [l1, , l2] = [net.get(0) as torch.nn.Linear, null, net.get(2) as torch.nn.Linear];
+    const byHand = x.matmul(l1.weight.t()).add(l1.bias!).relu().matmul(l2.weight.t()).add(l2.bias!);
+    expect(viaCall.allclose(byHand, 1e-6, 1e-6)).toBe(true);
+
+    // hooks run on a call as on forward (PyTorch's __call__ runs them; forward() here does too)
+    const seen: number[][] = [];
+    const handle = l1.registerForwardHook((_m, _args, out) => { seen.push((out as torch.Tensor).shape); return (out as torch.Tensor).mul(0); });
+    expect(net(x).equal(l2.bias!.expand([5, 2]))).toBe(true);
+    expect(seen).toEqual([[5, 4]]);
+    handle.remove();
+    expect(net(x).equal(viaCall)).toBe(true);
+
+    // a module may have fields a function has (name, length), and ModuleList's length getter still counts
+    class Named extends nn.Module {
+      name = 'encoder';
+      length = 7;
+      lin = new nn.Linear(2, 2);
+      forward(a: torch.Tensor, scale: number): torch.Tensor { return this.lin(a).mul(scale); }
+    }
+    const named = new Named();
+    expect([named.name, named.length]).toEqual(['encoder', 7]);
+    expect([...named.namedParameters()].map(([n]) => n)).toEqual(['lin.weight', 'lin.bias']);
+    const a = torch.randn([1, 2]);
+    expect(named(a, 2).equal(named.lin.forward(a).mul(2))).toBe(true);
+    // @ts-expect-error forward takes (Tensor, number): the call is typed from it
+    expect(() => named(a, 'two')).toThrow();
+    expect(new nn.ModuleList([new nn.ReLU(), new nn.Tanh()]).length).toBe(2);
+
+    // deepCopy gives a callable module with its own weights; the repr is what console.log prints
+    const copy = net.deepCopy();
+    expect(copy(x).equal(viaCall)).toBe(true);
+    torch.noGrad(() => (copy.get(2) as torch.nn.Linear).bias!.add_(1));
+    expect(copy(x).sub(viaCall).allclose(torch.ones([5, 2]))).toBe(true);
+    expect(net(x).equal(viaCall)).toBe(true);
+    expect(require('util').inspect(net)).toBe(net.toString());
+    expect(net.toString()).toBe('Sequential(\n  (0): Linear(inFeatures=3, outFeatures=4, bias=true)\n  (1): ReLU()\n  (2): Linear(inFeatures=4, outFeatures=2, bias=true)\n)');
+    // a module is still a module wherever one is asked for
+    expect(net instanceof nn.Module && copy instanceof nn.Sequential).toBe(true);
+    expect([...net.stateDict().keys()]).toEqual(['0.weight', '0.bias', '2.weight', '2.bias']);
+    expect(() => net.loadStateDict(copy as never)).toThrow(/given a module \(Sequential\); pass its weights: loadStateDict\(other.stateDict\(\)\)/);
+    for (const m of [net, copy, named]) m.dispose();
+  });
+});

@@ -440,6 +440,11 @@ export abstract class GPT2PreTrainedModel extends Module {
   }
 }
 
+/** model(inputIds, opts) or model(batch), as forward's two forms (a call takes forward's overloads). */
+export interface GPT2LMHeadModel {
+  (inputIds: Tensor, opts?: ForwardOptions): GPT2Output;
+  (batch: ForwardOptions & { inputIds: Tensor }): GPT2Output;
+}
 export class GPT2LMHeadModel extends GPT2PreTrainedModel {
   declare transformer: GPT2Model;
   declare lm_head: Linear;

@@ -128,6 +128,11 @@ export abstract class GPT2Classifier extends GPT2PreTrainedModel {
   }
 }
 
+/** model(inputIds, opts) or model(batch), as forward's two forms. */
+export interface GPT2ForSequenceClassification {
+  (inputIds: Tensor, opts?: ClassifierForwardOptions): SequenceClassifierOutput;
+  (batch: ClassifierForwardOptions & { inputIds: Tensor }): SequenceClassifierOutput;
+}
 export class GPT2ForSequenceClassification extends GPT2Classifier {
   declare transformer: GPT2Model;
   declare score: Linear;

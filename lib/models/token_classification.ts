@@ -13,6 +13,11 @@ import { ClassificationOptions, ClassifierConfig, ClassifierForwardOptions, GPT2
 
 export type TokenClassifierConfig = ClassifierConfig & { classifier_dropout: number | null };
 
+/** model(inputIds, opts) or model(batch), as forward's two forms. */
+export interface GPT2ForTokenClassification {
+  (inputIds: Tensor, opts?: ClassifierForwardOptions): { logits: Tensor; loss?: Tensor };
+  (batch: ClassifierForwardOptions & { inputIds: Tensor }): { logits: Tensor; loss?: Tensor };
+}
 export class GPT2ForTokenClassification extends GPT2Classifier {
   declare transformer: GPT2Model;
   declare dropout: Dropout;

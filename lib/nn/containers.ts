@@ -9,7 +9,7 @@ import { requiredByName } from './args';
 export const sameTensor = (x: Tensor): Tensor => wrap(native.alias(id(x)));
 
 /** A layer mapping one tensor to one tensor. */
-export type TensorModule = { forward(x: Tensor): Tensor } & Module;
+export type TensorModule = { (x: Tensor): Tensor; forward(x: Tensor): Tensor } & Module;
 
 /**
  * Layers applied in order, named '0', '1', ... as PyTorch's nn.Sequential (so state dicts match),

@@ -49,13 +49,46 @@ function extraStateOf(m: Module): { get: () => Tensor; set: (t: Tensor) => void 
   };
 }
 
+/**
+ * A new module object: a function that calls its own forward (so that `model(x)` is
+ * `model.forward(x)`, hooks included, as PyTorch's __call__), with the class's prototype. A
+ * function's own `name` and `length` are removed so that modules may use those names.
+ */
+function callableModule(proto: object): Module {
+  const m = ((...args: unknown[]) => m.forward(...args)) as unknown as Module;
+  delete (m as { name?: string }).name;
+  delete (m as { length?: number }).length;
+  Object.setPrototypeOf(m, proto);
+  return m;
+}
+
+/**
+ * nn.Module. A module is callable: `model(x)` runs forward(x) with its hooks, as PyTorch's
+ * `model(x)`; its type is forward's (the call signature below).
+ */
+export interface Module {
+  (...args: Parameters<this['forward']>): ReturnType<this['forward']>;
+}
 export abstract class Module {
-  training = true;
-  private _paramNames: string[] = [];
-  private _bufferNames: string[] = [];
-  private _nonPersistent = new Set<string>();
-  private _moduleNames: string[] = [];
-  private _references?: Set<string>; // (properties that adoptAssigned leaves: see unregistered)
+  // (declared, not initialised here: the constructor returns another object, the callable one,
+  // and sets these on it)
+  declare training: boolean;
+  private declare _paramNames: string[];
+  private declare _bufferNames: string[];
+  private declare _nonPersistent: Set<string>;
+  private declare _moduleNames: string[];
+  private declare _references?: Set<string>; // (properties that adoptAssigned leaves: see unregistered)
+
+  constructor() {
+    const m = callableModule(new.target.prototype);
+    m.training = true;
+    m._paramNames = [];
+    m._bufferNames = [];
+    m._nonPersistent = new Set<string>();
+    m._moduleNames = [];
+    m._hooks = null;
+    return m;
+  }
 
   private slot(name: string): unknown {
     return (this as unknown as Record<string, unknown>)[name];
@@ -104,7 +137,7 @@ export abstract class Module {
       // (a parametrization's getter, which computes when read; or a property declared a reference)
       if (this._computed?.has(key) || references?.has(key)) continue;
       const v = self[key];
-      if (typeof v !== 'object' || v === null) continue;
+      if (v === null || (typeof v !== 'object' && typeof v !== 'function')) continue;
       if (v instanceof Module) {
         if (v !== this && !this._moduleNames.includes(key) && !this._paramNames.includes(key) && !this._bufferNames.includes(key)) this._moduleNames.push(key);
       } else if (v instanceof Tensor && parameterMarks.has(v) && !this._paramNames.includes(key) && !this._bufferNames.includes(key) && !this._moduleNames.includes(key)) {
@@ -132,7 +165,7 @@ export abstract class Module {
    * @internal properties computed on each read (parametrizations, nn/parametrize.ts): how to
    * make their descriptors for a module, so that deepCopy can put them on the copy too.
    */
-  _computed?: Map<string, (m: Module) => PropertyDescriptor>;
+  declare _computed?: Map<string, (m: Module) => PropertyDescriptor>;
   registerBuffer<T extends Tensor | null>(name: string, t: T, persistent = true): T {
     if (t) keep(t);
     if (!this._bufferNames.includes(name)) this._bufferNames.push(name);
@@ -157,10 +190,12 @@ export abstract class Module {
     this.setSlot(name, m);
   }
 
-  abstract forward(...args: unknown[]): unknown;
+  // (any[]: a module whose forward takes (x: Tensor) is still a Module, callable as one)
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  abstract forward(...args: any[]): unknown;
 
   // ---------- hooks ----------
-  private _hooks: ModuleHooks | null = null;
+  private declare _hooks: ModuleHooks | null;
   private hookTable(): ModuleHooks {
     if (!this._hooks) {
       const hooks = (this._hooks = emptyHooks());
@@ -337,6 +372,7 @@ export abstract class Module {
   loadStateDict(state: Map<string, Tensor> | Record<string, Tensor>, ...args: PositionalOr<[strict?: boolean, assign?: false], { strict?: boolean; assign?: false }>): { missingKeys: string[]; unexpectedKeys: string[] } {
     // (PyTorch's load_state_dict(state_dict, strict=True, assign=False); assign, adopting the tensors themselves, is not offered)
     const opts = optionsOf<{ strict?: boolean }>('loadStateDict', args, ['strict', 'assign'], { fixed: { assign: false } });
+    if (state instanceof Module) throw new Error(`loadStateDict: given a module (${state.constructor.name}); pass its weights: loadStateDict(other.stateDict())`);
     if (!state || typeof state !== 'object' || Array.isArray(state) || state instanceof Tensor) {
       throw new Error(`loadStateDict: expected a state dict (tensors by name, a Map or an object), got ${state === null ? 'null' : Array.isArray(state) ? 'an array' : state instanceof Tensor ? 'a tensor' : typeof state}; torch.load(file) gives a file's weights, torch.loadObject(file).model an entry of a whole checkpoint`);
     }
@@ -518,6 +554,10 @@ export abstract class Module {
     }
   }
 
+  /** console.log(model) prints the module tree, as Python's print(model). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
   /** A PyTorch-style printout of the module tree. */
   toString(): string {
     // As PyTorch's __repr__: the extra lines first, then one line (block) per child.
@@ -587,7 +627,7 @@ export class ModuleList<M extends Module = Module> extends Module {
 // copied once each, so what was shared (tied weights, a ModuleList's items and its named
 // children) stays shared in the copy.
 function deepCopyOf(v: unknown, memo: Map<unknown, unknown>): unknown {
-  if (v === null || typeof v !== 'object') return v;
+  if (v === null || (typeof v !== 'object' && !(v instanceof Module))) return v;
   if (memo.has(v)) return memo.get(v);
   if (v instanceof Tensor) {
     const t = keep(noGrad(() => v.detach().clone()));
@@ -597,7 +637,7 @@ function deepCopyOf(v: unknown, memo: Map<unknown, unknown>): unknown {
   }
   if (v instanceof Module) {
     if (typeof (v as unknown as { deepCopyRefused?: string }).deepCopyRefused === 'string') throw new Error((v as unknown as { deepCopyRefused: string }).deepCopyRefused);
-    const copy = Object.create(Object.getPrototypeOf(v)) as Record<string, unknown>;
+    const copy = callableModule(Object.getPrototypeOf(v) as object) as unknown as Record<string, unknown>;
     memo.set(v, copy);
     for (const [k, x] of Object.entries(v)) {
       if (k === '_hooks') copy[k] = null; // (and the hook runner in front of forward is left out below)

@@ -20,6 +20,10 @@ export interface DistributedDataParallelOptions {
  * gradient of the whole batch when every rank's loss is its batch's mean). The state dict is the
  * module's under `module.` (PyTorch's names). One DDP module (or Trainer) per process syncs gradients.
  */
+/** ddp(x) is the wrapped module's call, typed as it. */
+export interface DistributedDataParallel<M extends Module = Module> {
+  (...args: Parameters<M['forward']>): ReturnType<M['forward']>;
+}
 export class DistributedDataParallel<M extends Module = Module> extends Module {
   declare module: M;
   readonly broadcastBuffers: boolean;

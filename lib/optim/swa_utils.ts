@@ -17,6 +17,10 @@ export type AvgFn = (averaged: Tensor, current: Tensor, numAveraged: Tensor) => 
  * (forward runs the copy). useBuffers averages the buffers too (else they are left as they are:
  * run updateBn).
  */
+/** averaged(x) is the averaged module's call, typed as it. */
+export interface AveragedModel<M extends Module = Module> {
+  (...args: Parameters<M['forward']>): ReturnType<M['forward']>;
+}
 export class AveragedModel<M extends Module = Module> extends Module {
   declare module: M;
   declare n_averaged: Tensor;

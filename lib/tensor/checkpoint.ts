@@ -40,7 +40,8 @@ export function checkpoint<R extends Outputs>(fn: ((...args: never[]) => R) | Ha
     keywordOptions('checkpoint', last, CHECKPOINT_KEYWORDS);
     args = args.slice(0, -1);
   }
-  const isModule = typeof fn === 'object' && fn !== null && typeof fn.forward === 'function' && typeof fn.parameters === 'function';
+  // (a module is itself callable, a function: told apart by its forward and parameters)
+  const isModule = fn !== null && (typeof fn === 'object' || typeof fn === 'function') && typeof (fn as HasForwardAndParameters).forward === 'function' && typeof (fn as HasForwardAndParameters).parameters === 'function';
   const run = isModule ? (...a: unknown[]) => (fn as HasForwardAndParameters).forward(...(a as never[])) as R : (fn as (...a: unknown[]) => R);
   if (!isModule && typeof fn !== 'function') throw new Error('checkpoint: fn must be a function or a module');
   const parameters = isModule ? (fn as HasForwardAndParameters).parameters().filter((p) => p.requiresGrad) : [];

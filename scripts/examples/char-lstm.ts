@@ -34,8 +34,8 @@ class CharModel extends nn.Module {
   /** Logits (N, L, vocab) and the final LSTM state. */
   forward(ids: torch.Tensor, state: [torch.Tensor, torch.Tensor] | null = null): [torch.Tensor, [torch.Tensor, torch.Tensor]] {
     return torch.tidy(() => {
-      const [h, s] = this.lstm.forward(this.embed.forward(ids), state);
-      return [this.head.forward(h), s] as [torch.Tensor, [torch.Tensor, torch.Tensor]];
+      const [h, s] = this.lstm(this.embed(ids), state);
+      return [this.head(h), s] as [torch.Tensor, [torch.Tensor, torch.Tensor]];
     });
   }
 }
@@ -63,7 +63,7 @@ export function trainCharLSTM(o: CharLSTMOptions = {}) {
   const loader = new torch.data.DataLoader(train, { batchSize, shuffle: true, seed: o.seed ?? 0, dropLast: true });
 
   const lossOf = (batch: torch.Tensor) => {
-    const [logits] = model.forward(batch.narrow(1, 0, seqLen));
+    const [logits] = model(batch.narrow(1, 0, seqLen));
     return F.crossEntropy(logits.reshape([-1, alphabet.length]), batch.narrow(1, 1, seqLen).reshape([-1]));
   };
   const evaluate = () => torch.noGrad(() => torch.tidy(() => {
@@ -105,7 +105,7 @@ export function trainCharLSTM(o: CharLSTMOptions = {}) {
     let state: [torch.Tensor, torch.Tensor] | null = null;
     let input = torch.tensor([[...out].map((c) => index.get(c) ?? 0)], { dtype: 'int64' });
     for (let k = 0; k < (o.sampleLength ?? 200); k++) {
-      const [logits, next] = model.forward(input, state);
+      const [logits, next]: [torch.Tensor, [torch.Tensor, torch.Tensor]] = model(input, state);
       state?.forEach((s) => s.dispose());
       state = next;
       const probs = torch.tidy(() => F.softmax(logits.select(1, -1).div(0.8), -1));

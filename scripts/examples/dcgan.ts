@@ -64,7 +64,7 @@ export class Generator extends nn.Module {
     );
   }
   forward(input: torch.Tensor): torch.Tensor {
-    return this.main.forward(input);
+    return this.main(input);
   }
 }
 
@@ -95,7 +95,7 @@ export class Discriminator extends nn.Module {
   }
   forward(input: torch.Tensor): torch.Tensor {
     return torch.tidy(() => {
-      const output = this.main.forward(input);
+      const output = this.main(input);
       return output.view(-1, 1).squeeze(1);
     });
   }
@@ -136,17 +136,17 @@ export function run(images: torch.Tensor, o: DCGANOptions = {}): { netG: Generat
         const realCpu = data[0];
         const batchSize = realCpu.size(0);
         const label = torch.full([batchSize], realLabel, { dtype: realCpu.dtype });
-        let output = netD.forward(realCpu);
-        const errDReal = criterion.forward(output, label);
+        let output = netD(realCpu);
+        const errDReal = criterion(output, label);
         errDReal.backward();
         const D_x = output.mean().item();
 
         // train with fake
         const noise = torch.randn(batchSize, nz, 1, 1);
-        const fake = netG.forward(noise);
+        const fake = netG(noise);
         label.fill_(fakeLabel);
-        output = netD.forward(fake.detach());
-        const errDFake = criterion.forward(output, label);
+        output = netD(fake.detach());
+        const errDFake = criterion(output, label);
         errDFake.backward();
         const D_G_z1 = output.mean().item();
         const errD = errDReal.add(errDFake);
@@ -155,8 +155,8 @@ export function run(images: torch.Tensor, o: DCGANOptions = {}): { netG: Generat
         // (2) Update G network: maximize log(D(G(z)))
         netG.zeroGrad();
         label.fill_(realLabel); // fake labels are real for generator cost
-        output = netD.forward(fake);
-        const errG = criterion.forward(output, label);
+        output = netD(fake);
+        const errG = criterion(output, label);
         errG.backward();
         const D_G_z2 = output.mean().item();
         optimizerG.step();
@@ -168,7 +168,7 @@ export function run(images: torch.Tensor, o: DCGANOptions = {}): { netG: Generat
       i++;
     }
   }
-  const fake = torch.noGrad(() => netG.forward(fixedNoise));
+  const fake = torch.noGrad(() => netG(fixedNoise));
   for (const t of [fixedNoise]) t.dispose();
   optimizerD.dispose();
   optimizerG.dispose();

@@ -54,7 +54,7 @@ export class GraphAttentionLayer extends nn.Module {
     const targetScores = torch.matmul(hTransformed, this.a.index(':', `${this.nHidden}:`, ':'));
     // broadcast add: (n_heads, n_nodes, 1) + (n_heads, 1, n_nodes) = (n_heads, n_nodes, n_nodes)
     const e = sourceScores.add(targetScores.mT);
-    return this.leakyrelu.forward(e);
+    return this.leakyrelu(e);
   }
   /** h (n_nodes, in_features), adjMat (n_nodes, n_nodes): the output features (n_nodes, out_features). */
   forward(h: torch.Tensor, adjMat: torch.Tensor): torch.Tensor {
@@ -97,10 +97,10 @@ export class GAT extends nn.Module {
   forward(inputTensor: torch.Tensor, adjMat: torch.Tensor): torch.Tensor {
     return torch.tidy(() => {
       // Apply the first Graph Attention layer
-      let x = this.gat1.forward(inputTensor, adjMat);
+      let x = this.gat1(inputTensor, adjMat);
       x = F.elu(x); // Apply ELU activation function to the output of the first layer
       // Apply the second Graph Attention layer
-      x = this.gat2.forward(x, adjMat);
+      x = this.gat2(x, adjMat);
       return F.logSoftmax(x, { dim: 1 }); // Apply log softmax activation function
     });
   }
@@ -112,10 +112,10 @@ type Criterion = torch.nn.NLLLoss;
 export function test(model: GAT, criterion: Criterion, input: [torch.Tensor, torch.Tensor], target: torch.Tensor, mask: torch.Tensor): [number, number] {
   model.eval();
   return torch.noGrad(() => torch.tidy(() => {
-    let output = model.forward(...input);
+    let output = model(...input);
     output = output.index(mask);
     const t = target.index(mask);
-    const loss = criterion.forward(output, t);
+    const loss = criterion(output, t);
     const acc = output.argmax({ dim: 1 }).eq(t).float().sum().div(t.size(0));
     return [loss.item(), acc.item()] as [number, number];
   }));
@@ -127,9 +127,9 @@ export function trainIter(model: GAT, optimizer: torch.optim.Adam, criterion: Cr
   torch.tidy(() => {
     optimizer.zeroGrad();
     // Forward pass
-    const output = model.forward(...input);
+    const output = model(...input);
     // Compute the loss using the training mask
-    const loss = criterion.forward(output.index(maskTrain), target.index(maskTrain));
+    const loss = criterion(output.index(maskTrain), target.index(maskTrain));
     loss.backward();
     optimizer.step();
   });

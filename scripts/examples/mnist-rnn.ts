@@ -33,16 +33,16 @@ export class Net extends nn.Module {
       // converting shape of input to (batch_size, 28, 28)
       // as required by RNN when batch_first is set True
       input = input.reshape(-1, 28, 28);
-      let [output] = this.rnn.forward(input);
+      let [output] = this.rnn(input);
       // RNN output shape is (seq_len, batch, input_size)
       // Get last output of RNN
       output = output.index(':', -1, ':');
-      output = this.batchnorm.forward(output);
-      output = this.dropout1.forward(output);
-      output = this.fc1.forward(output);
+      output = this.batchnorm(output);
+      output = this.dropout1(output);
+      output = this.fc1(output);
       output = F.relu(output);
-      output = this.dropout2.forward(output);
-      output = this.fc2.forward(output);
+      output = this.dropout2(output);
+      output = this.fc2(output);
       output = F.logSoftmax(output, { dim: 1 });
       return output;
     });

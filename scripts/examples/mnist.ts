@@ -27,17 +27,17 @@ export class Net extends nn.Module {
   }
   forward(x: torch.Tensor): torch.Tensor {
     return torch.tidy(() => {
-      x = this.conv1.forward(x);
+      x = this.conv1(x);
       x = F.relu(x);
-      x = this.conv2.forward(x);
+      x = this.conv2(x);
       x = F.relu(x);
       x = F.maxPool2d(x, 2);
-      x = this.dropout1.forward(x);
+      x = this.dropout1(x);
       x = torch.flatten(x, 1);
-      x = this.fc1.forward(x);
+      x = this.fc1(x);
       x = F.relu(x);
-      x = this.dropout2.forward(x);
-      x = this.fc2.forward(x);
+      x = this.dropout2(x);
+      x = this.fc2(x);
       const output = F.logSoftmax(x, { dim: 1 });
       return output;
     });
@@ -54,7 +54,7 @@ export function train(model: torch.nn.TensorModule, trainLoader: Loader, optimiz
   for (const [data, target] of trainLoader) {
     torch.tidy(() => {
       optimizer.zeroGrad();
-      const output = model.forward(data);
+      const output = model(data);
       const loss = F.nllLoss(output, target);
       loss.backward();
       optimizer.step();
@@ -77,7 +77,7 @@ export function test(model: torch.nn.TensorModule, testLoader: Loader, log?: (li
   torch.noGrad(() => {
     for (const [data, target] of testLoader) {
       torch.tidy(() => {
-        const output = model.forward(data);
+        const output = model(data);
         testLoss += F.nllLoss(output, target, { reduction: 'sum' }).item(); // sum up batch loss
         const pred = output.argmax({ dim: 1, keepdim: true }); // get the index of the max log-probability
         correct += pred.eq(target.viewAs(pred)).sum().item();

@@ -58,7 +58,7 @@ class CausalSelfAttention extends nn.Module {
   forward(x: torch.Tensor): torch.Tensor {
     const [B, T, C] = x.size(); // batch size, sequence length, embedding dimensionality (n_embd)
     // calculate query, key, values for all heads in batch and move head forward to be the batch dim
-    let [q, k, v] = this.c_attn.forward(x).split(this.n_embd, { dim: 2 });
+    let [q, k, v] = this.c_attn(x).split(this.n_embd, { dim: 2 });
     k = k.view(B, T, this.n_head, C / this.n_head).transpose(1, 2); // (B, nh, T, hs)
     q = q.view(B, T, this.n_head, C / this.n_head).transpose(1, 2); // (B, nh, T, hs)
     v = v.view(B, T, this.n_head, C / this.n_head).transpose(1, 2); // (B, nh, T, hs)
@@ -66,7 +66,7 @@ class CausalSelfAttention extends nn.Module {
     let y = F.scaledDotProductAttention(q, k, v, { attnMask: null, dropoutP: this.training ? this.dropout : 0, isCausal: true });
     y = y.transpose(1, 2).contiguous().view(B, T, C); // re-assemble all head outputs side by side
     // output projection
-    return this.resid_dropout.forward(this.c_proj.forward(y));
+    return this.resid_dropout(this.c_proj(y));
   }
 }
 
@@ -83,10 +83,10 @@ class MLP extends nn.Module {
     this.dropout = new nn.Dropout(config.dropout);
   }
   forward(x: torch.Tensor): torch.Tensor {
-    x = this.c_fc.forward(x);
-    x = this.gelu.forward(x);
-    x = this.c_proj.forward(x);
-    x = this.dropout.forward(x);
+    x = this.c_fc(x);
+    x = this.gelu(x);
+    x = this.c_proj(x);
+    x = this.dropout(x);
     return x;
   }
 }
@@ -104,8 +104,8 @@ class Block extends nn.Module {
     this.mlp = new MLP(config);
   }
   forward(x: torch.Tensor): torch.Tensor {
-    x = x.add(this.attn.forward(this.ln_1.forward(x)));
-    x = x.add(this.mlp.forward(this.ln_2.forward(x)));
+    x = x.add(this.attn(this.ln_1(x)));
+    x = x.add(this.mlp(this.ln_2(x)));
     return x;
   }
 }
@@ -173,20 +173,20 @@ export class GPT extends nn.Module {
     const pos = torch.arange(0, t, { dtype: 'int64', device }); // shape (t)
 
     // forward the GPT model itself
-    const tokEmb = this.transformer.wte.forward(idx); // token embeddings of shape (b, t, n_embd)
-    const posEmb = this.transformer.wpe.forward(pos); // position embeddings of shape (t, n_embd)
-    let x = this.transformer.drop.forward(tokEmb.add(posEmb));
-    for (const block of this.transformer.h) x = block.forward(x);
-    x = this.transformer.ln_f.forward(x);
+    const tokEmb = this.transformer.wte(idx); // token embeddings of shape (b, t, n_embd)
+    const posEmb = this.transformer.wpe(pos); // position embeddings of shape (t, n_embd)
+    let x = this.transformer.drop(tokEmb.add(posEmb));
+    for (const block of this.transformer.h) x = block(x);
+    x = this.transformer.ln_f(x);
 
     if (targets !== null) {
       // if we are given some desired targets also calculate the loss
-      const logits = this.lm_head.forward(x);
+      const logits = this.lm_head(x);
       const loss = F.crossEntropy(logits.view(-1, logits.size(-1)), targets.view(-1), { ignoreIndex: -1 });
       return [logits, loss];
     }
     // inference-time mini-optimization: only forward the lm_head on the very last position
-    const logits = this.lm_head.forward(x.index(':', [-1], ':')); // note: using list [-1] to preserve the time dim
+    const logits = this.lm_head(x.index(':', [-1], ':')); // note: using list [-1] to preserve the time dim
     return [logits, null];
   }
   configureOptimizers(weightDecay: number, learningRate: number, betas: [number, number]): torch.optim.AdamW {
@@ -212,7 +212,7 @@ export class GPT extends nn.Module {
           // if the sequence context is growing too long we must crop it at block_size
           const idxCond = idx.size(1) <= this.config.blockSize ? idx : idx.index(':', `${-this.config.blockSize}:`);
           // forward the model to get the logits for the index in the sequence
-          let [logits] = this.forward(idxCond);
+          let [logits] = this.forward(idxCond); // (Python: self(idx_cond); TS cannot type a call of `this` inside its own class)
           // pluck the logits at the final step and scale by desired temperature
           logits = logits.index(':', -1, ':').div(temperature);
           // optionally crop the logits to only the top k options
@@ -296,7 +296,7 @@ export function train(o: TrainOptions): { model: GPT; losses: number[]; final: {
       for (let k = 0; k < losses.size(0); k++) {
         torch.tidy(() => {
           const [X, Y] = getBatch(split);
-          const [, loss] = model.forward(X, Y);
+          const [, loss] = model(X, Y);
           losses.indexPut_([k], loss!.item<number>());
         });
       }
@@ -314,7 +314,7 @@ export function train(o: TrainOptions): { model: GPT; losses: number[]; final: {
     for (const paramGroup of optimizer.paramGroups) paramGroup.lr = lr;
     torch.tidy(() => {
       const [X, Y] = getBatch('train');
-      const [, loss] = model.forward(X, Y);
+      const [, loss] = model(X, Y);
       loss!.backward();
       // clip the gradient
       if ((o.gradClip ?? 1.0) !== 0.0) nn.utils.clipGradNorm_(model.parameters(), o.gradClip ?? 1.0);

@@ -110,10 +110,10 @@ export class Policy extends nn.Module {
   }
   forward(x: torch.Tensor): torch.Tensor {
     return torch.tidy(() => {
-      x = this.affine1.forward(x);
-      x = this.dropout.forward(x);
+      x = this.affine1(x);
+      x = this.dropout(x);
       x = F.relu(x);
-      const actionScores = this.affine2.forward(x);
+      const actionScores = this.affine2(x);
       return F.softmax(actionScores, { dim: 1 });
     });
   }
@@ -130,7 +130,7 @@ export function main(starts: number[][], o: { gamma?: number; seed?: number; lr?
   const selectAction = (state: Float32Array): number => {
     const [action, logProb] = torch.tidy(() => {
       const s = torch.tensor(Array.from(state)).float().unsqueeze(0);
-      const probs = policy.forward(s);
+      const probs = policy(s);
       const m = new torch.distributions.Categorical(probs);
       const action = m.sample();
       return [action, m.logProb(action)];
@@ -181,11 +181,11 @@ export class ActorCritic extends nn.Module {
   /** forward of both actor and critic */
   forward(x: torch.Tensor): [torch.Tensor, torch.Tensor] {
     return torch.tidy(() => {
-      x = F.relu(this.affine1.forward(x));
+      x = F.relu(this.affine1(x));
       // actor: chooses action to take from state s_t by returning probability of each action
-      const actionProb = F.softmax(this.action_head.forward(x), { dim: -1 });
+      const actionProb = F.softmax(this.action_head(x), { dim: -1 });
       // critic: evaluates being in the state s_t
-      const stateValues = this.value_head.forward(x);
+      const stateValues = this.value_head(x);
       // return values for both actor and critic as a tuple of 2 values
       return [actionProb, stateValues] as [torch.Tensor, torch.Tensor];
     });
@@ -203,7 +203,7 @@ export function actorCritic(starts: number[][], o: { gamma?: number; seed?: numb
   const selectAction = (stateArray: Float32Array): number => {
     const [action, logProb, stateValue] = torch.tidy(() => {
       const state = torch.tensor(Array.from(stateArray)).float();
-      const [probs, stateValue] = model.forward(state);
+      const [probs, stateValue] = model(state);
       // create a categorical distribution over the list of probabilities of actions
       const m = new torch.distributions.Categorical(probs);
       // and sample an action using the distribution

@@ -47,14 +47,14 @@ export class BasicBlock extends nn.Module {
   }
   forward(x: torch.Tensor): torch.Tensor {
     return torch.tidy(() => {
-      const identity = this.downsample ? (this.downsample.forward(x)) : x;
-      let out = this.conv1.forward(x);
-      out = this.bn1.forward(out);
-      out = this.relu.forward(out);
-      out = this.conv2.forward(out);
-      out = this.bn2.forward(out);
+      const identity = this.downsample ? (this.downsample(x)) : x;
+      let out = this.conv1(x);
+      out = this.bn1(out);
+      out = this.relu(out);
+      out = this.conv2(out);
+      out = this.bn2(out);
       out.add_(identity); // out += identity
-      out = this.relu.forward(out);
+      out = this.relu(out);
       return out;
     });
   }
@@ -95,12 +95,12 @@ export class Bottleneck extends nn.Module {
   }
   forward(x: torch.Tensor): torch.Tensor {
     return torch.tidy(() => {
-      const identity = this.downsample ? (this.downsample.forward(x)) : x;
-      let out = this.relu.forward(this.bn1.forward(this.conv1.forward(x)));
-      out = this.relu.forward(this.bn2.forward(this.conv2.forward(out)));
-      out = this.bn3.forward(this.conv3.forward(out));
+      const identity = this.downsample ? (this.downsample(x)) : x;
+      let out = this.relu(this.bn1(this.conv1(x)));
+      out = this.relu(this.bn2(this.conv2(out)));
+      out = this.bn3(this.conv3(out));
       out.add_(identity);
-      return this.relu.forward(out);
+      return this.relu(out);
     });
   }
 }
@@ -176,19 +176,19 @@ export class ResNet extends nn.Module {
   }
   forward(x: torch.Tensor): torch.Tensor {
     return torch.tidy(() => {
-      x = this.conv1.forward(x);
-      x = this.bn1.forward(x);
-      x = this.relu.forward(x);
-      x = this.maxpool.forward(x);
+      x = this.conv1(x);
+      x = this.bn1(x);
+      x = this.relu(x);
+      x = this.maxpool(x);
 
-      x = this.layer1.forward(x);
-      x = this.layer2.forward(x);
-      x = this.layer3.forward(x);
-      x = this.layer4.forward(x);
+      x = this.layer1(x);
+      x = this.layer2(x);
+      x = this.layer3(x);
+      x = this.layer4(x);
 
-      x = this.avgpool.forward(x);
+      x = this.avgpool(x);
       x = torch.flatten(x, 1);
-      x = this.fc.forward(x);
+      x = this.fc(x);
       return x;
     });
   }
@@ -235,8 +235,8 @@ export function main(data: { trainImages: torch.Tensor; trainLabels: torch.Tenso
     for (const [images, target] of trainLoader) {
       torch.tidy(() => {
         // compute output
-        const output = model.forward(images);
-        const loss = criterion.forward(output, target);
+        const output = model(images);
+        const loss = criterion(output, target);
         // measure accuracy and record loss
         const [acc1, acc5] = accuracy(output, target, [1, 5]);
         trainSteps.push({ loss: loss.item(), acc1, acc5 });
@@ -253,8 +253,8 @@ export function main(data: { trainImages: torch.Tensor; trainLabels: torch.Tenso
     torch.noGrad(() => {
       for (const [images, target] of valLoader) {
         torch.tidy(() => {
-          const output = model.forward(images);
-          const loss = criterion.forward(output, target);
+          const output = model(images);
+          const loss = criterion(output, target);
           const [acc1, acc5] = accuracy(output, target, [1, 5]);
           const b = images.size(0);
           [n, lossSum, top1, top5] = [n + b, lossSum + loss.item() * b, top1 + acc1 * b, top5 + acc5 * b];

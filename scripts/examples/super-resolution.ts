@@ -29,10 +29,10 @@ export class Net extends nn.Module {
   }
   forward(x: torch.Tensor): torch.Tensor {
     return torch.tidy(() => {
-      x = this.relu.forward(this.conv1.forward(x));
-      x = this.relu.forward(this.conv2.forward(x));
-      x = this.relu.forward(this.conv3.forward(x));
-      x = this.pixel_shuffle.forward(this.conv4.forward(x));
+      x = this.relu(this.conv1(x));
+      x = this.relu(this.conv2(x));
+      x = this.relu(this.conv3(x));
+      x = this.pixel_shuffle(this.conv4(x));
       return x;
     });
   }
@@ -61,7 +61,7 @@ export function main(data: { trainInput: torch.Tensor; trainTarget: torch.Tensor
     for (const [input, target] of trainingDataLoader) {
       torch.tidy(() => {
         optimizer.zeroGrad();
-        const loss = criterion.forward(model.forward(input), target);
+        const loss = criterion(model(input), target);
         epochLoss += loss.item();
         loss.backward();
         optimizer.step();
@@ -76,8 +76,8 @@ export function main(data: { trainInput: torch.Tensor; trainTarget: torch.Tensor
     torch.noGrad(() => {
       for (const [input, target] of testingDataLoader) {
         torch.tidy(() => {
-          const prediction = model.forward(input);
-          const mse = criterion.forward(prediction, target);
+          const prediction = model(input);
+          const mse = criterion(prediction, target);
           const psnr = 10 * Math.log10(1 / mse.item());
           avgPsnr += psnr;
         });

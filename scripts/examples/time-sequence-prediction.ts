@@ -27,15 +27,15 @@ export class Sequence extends nn.Module {
 
       let output!: torch.Tensor;
       for (const inputT of input.split(1, { dim: 1 })) {
-        [hT, cT] = this.lstm1.forward(inputT, [hT, cT]);
-        [hT2, cT2] = this.lstm2.forward(hT, [hT2, cT2]);
-        output = this.linear.forward(hT2);
+        [hT, cT] = this.lstm1(inputT, [hT, cT]);
+        [hT2, cT2] = this.lstm2(hT, [hT2, cT2]);
+        output = this.linear(hT2);
         outputs.push(output);
       }
       for (let i = 0; i < future; i++) { // if we should predict the future
-        [hT, cT] = this.lstm1.forward(output, [hT, cT]);
-        [hT2, cT2] = this.lstm2.forward(hT, [hT2, cT2]);
-        output = this.linear.forward(hT2);
+        [hT, cT] = this.lstm1(output, [hT, cT]);
+        [hT2, cT2] = this.lstm2(hT, [hT2, cT2]);
+        output = this.linear(hT2);
         outputs.push(output);
       }
       return torch.cat(outputs, { dim: 1 });
@@ -73,8 +73,8 @@ export function trainSequence(data: torch.Tensor, o: { steps?: number; future?: 
     o.log?.(`STEP:  ${i}`);
     const closure = () => {
       optimizer.zeroGrad();
-      const out = seq.forward(input);
-      const loss = criterion.forward(out, target);
+      const out = seq(input);
+      const loss = criterion(out, target);
       o.log?.(`loss: ${loss.item()}`);
       losses.push(loss.item());
       loss.backward();
@@ -84,8 +84,8 @@ export function trainSequence(data: torch.Tensor, o: { steps?: number; future?: 
     // begin to predict, no need to track gradient here
     torch.noGrad(() => {
       pred?.dispose();
-      pred = seq.forward(testInput, future);
-      const loss = torch.tidy(() => criterion.forward(pred!.index(':', `:-${future}`), testTarget).item());
+      pred = seq(testInput, future);
+      const loss = torch.tidy(() => criterion(pred!.index(':', `:-${future}`), testTarget).item());
       o.log?.(`test loss: ${loss}`);
       testLosses.push(loss);
     });

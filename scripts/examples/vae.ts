@@ -24,8 +24,8 @@ export class VAE extends nn.Module {
     this.fc4 = new nn.Linear(400, 784);
   }
   encode(x: torch.Tensor): [torch.Tensor, torch.Tensor] {
-    const h1 = F.relu(this.fc1.forward(x));
-    return [this.fc21.forward(h1), this.fc22.forward(h1)];
+    const h1 = F.relu(this.fc1(x));
+    return [this.fc21(h1), this.fc22(h1)];
   }
   reparameterize(mu: torch.Tensor, logvar: torch.Tensor): torch.Tensor {
     const std = torch.exp(logvar.mul(0.5));
@@ -33,8 +33,8 @@ export class VAE extends nn.Module {
     return mu.add(eps.mul(std));
   }
   decode(z: torch.Tensor): torch.Tensor {
-    const h3 = F.relu(this.fc3.forward(z));
-    return torch.sigmoid(this.fc4.forward(h3));
+    const h3 = F.relu(this.fc3(z));
+    return torch.sigmoid(this.fc4(h3));
   }
   forward(x: torch.Tensor): [torch.Tensor, torch.Tensor, torch.Tensor] {
     const [mu, logvar] = this.encode(x.view(-1, 784));
@@ -72,7 +72,7 @@ export function main(train: torch.Tensor, test: torch.Tensor, o: VAEOptions = {}
     for (const [data] of trainLoader) {
       torch.tidy(() => {
         optimizer.zeroGrad();
-        const [reconBatch, mu, logvar] = model.forward(data);
+        const [reconBatch, mu, logvar] = model(data);
         const loss = lossFunction(reconBatch, data, mu, logvar);
         loss.backward();
         trainLoss += loss.item();
@@ -89,7 +89,7 @@ export function main(train: torch.Tensor, test: torch.Tensor, o: VAEOptions = {}
     torch.noGrad(() => {
       for (const [data] of testLoader) {
         torch.tidy(() => {
-          const [reconBatch, mu, logvar] = model.forward(data);
+          const [reconBatch, mu, logvar] = model(data);
           testLoss += lossFunction(reconBatch, data, mu, logvar).item();
         });
         data.dispose();

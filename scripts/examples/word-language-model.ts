@@ -59,10 +59,10 @@ export class RNNModel extends nn.Module {
     nn.init.uniform_(this.decoder.weight, -initrange, initrange);
   }
   forward(input: torch.Tensor, hidden: Hidden): [torch.Tensor, Hidden] {
-    const emb = this.drop.forward(this.encoder.forward(input));
+    const emb = this.drop(this.encoder(input));
     let [output, next] = (this.rnn.forward as (x: torch.Tensor, h: Hidden) => [torch.Tensor, Hidden])(emb, hidden);
-    output = this.drop.forward(output);
-    let decoded = this.decoder.forward(output);
+    output = this.drop(output);
+    let decoded = this.decoder(output);
     decoded = decoded.view(-1, this.ntoken);
     return [F.logSoftmax(decoded, { dim: 1 }), next];
   }
@@ -95,7 +95,7 @@ class PositionalEncoding extends nn.Module {
   }
   forward(x: torch.Tensor): torch.Tensor {
     x = x.add(this.pe.index(`:${x.size(0)}`, ':'));
-    return this.dropout.forward(x);
+    return this.dropout(x);
   }
 }
 
@@ -144,10 +144,10 @@ export class TransformerModel extends nn.Transformer {
       this.srcMask = null;
     }
     return torch.tidy(() => {
-      let x = this.input_emb.forward(src).mul(Math.sqrt(this.ninp));
-      x = this.pos_encoder.forward(x);
-      let output = this.encoder.forward(x, { mask: this.srcMask });
-      output = this.outputLayer.forward(output);
+      let x = this.input_emb(src).mul(Math.sqrt(this.ninp));
+      x = this.pos_encoder(x);
+      let output = this.encoder(x, { mask: this.srcMask });
+      output = this.outputLayer(output);
       return F.logSoftmax(output, { dim: -1 });
     });
   }
@@ -223,8 +223,8 @@ export function run(o: RunOptions): { model: RNNModel | TransformerModel; trainL
   const model = buildModel(o);
   const criterion = new nn.NLLLoss();
   const forward = (data: torch.Tensor, hidden: Hidden | null): [torch.Tensor, Hidden | null] => {
-    if (model instanceof TransformerModel) return [model.forward(data).view(-1, ntokens), null];
-    return model.forward(data, hidden!);
+    if (model instanceof TransformerModel) return [model(data).view(-1, ntokens), null];
+    return model(data, hidden!);
   };
   const keepHidden = (h: Hidden | null) => { if (h) [h].flat().forEach((t) => torch.keep(t)); return h; };
   const freeHidden = (h: Hidden | null) => { if (h) [h].flat().forEach((t) => t.dispose()); };
@@ -243,7 +243,7 @@ export function run(o: RunOptions): { model: RNNModel | TransformerModel; trainL
             freeHidden(hidden);
             hidden = keepHidden(next);
           }
-          totalLoss += data.size(0) * criterion.forward(output, targets).item();
+          totalLoss += data.size(0) * criterion(output, targets).item();
         });
       }
     });
@@ -269,7 +269,7 @@ export function run(o: RunOptions): { model: RNNModel | TransformerModel; trainL
           freeHidden(hidden); // (the detached state this batch started from)
           hidden = keepHidden(next);
         }
-        const loss = criterion.forward(output, targets);
+        const loss = criterion(output, targets);
         loss.backward();
         // `clip_grad_norm` helps prevent the exploding gradient problem in RNNs / LSTMs.
         nn.utils.clipGradNorm_(model.parameters(), clip);
