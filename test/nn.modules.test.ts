@@ -356,6 +356,12 @@ test('pooling layers with indices and MaxUnpool layers give what their functiona
     const a = new nn.AdaptiveMaxPool2d([2, 3]).forwardWithIndices(x);
     expect(torch.equal(a.indices, F.adaptiveMaxPool2dWithIndices(x, [2, 3]).indices)).toBe(true);
     expect(torch.equal(new nn.AdaptiveMaxPool2d([2, 3]).forward(x), a.values)).toBe(true);
+    // built with returnIndices (by position or by name), the call gives PyTorch's pair
+    const [v1, i1] = new nn.AdaptiveMaxPool2d([2, 3], true)(x);
+    const [v3, i3] = new nn.AdaptiveMaxPool3d({ outputSize: [1, 2, 3], returnIndices: true })(x);
+    const want3 = F.adaptiveMaxPool3dWithIndices(x, [1, 2, 3]);
+    expect([torch.equal(v1, a.values), torch.equal(i1, a.indices), torch.equal(v3, want3.values), torch.equal(i3, want3.indices)]).toEqual([true, true, true, true]);
+    expect(() => new nn.AdaptiveMaxPool1d(2, 'yes' as never)).toThrow('nn.AdaptiveMaxPool1d: returnIndices must be true or false, got "yes"');
     expect(() => new nn.ZeroPad2d([1, 2, 3])).toThrow('ZeroPad2d: padding needs 4 numbers, got 3');
     expect(() => F.channelShuffle(torch.randn([1, 5, 2, 2]), 2)).toThrow('channelShuffle: the number of channels (5) must be divisible by groups (2)');
     expect(() => F.localResponseNorm(torch.randn([2, 3]), 2)).toThrow('localResponseNorm: expected 3D or higher dimensionality input (got 2 dimensions)');
@@ -420,13 +426,15 @@ print(json.dumps({"y": y.tolist(), "i": i.tolist(), "z": z.tolist(), "gx": x.gra
     torch.manualSeed(6);
     const x = torch.randn([2, 3, 9, 9]).requiresGrad_(), v = torch.randn([1, 2, 7, 6, 8]).requiresGrad_();
     torch.manualSeed(7);
-    const { values: y, indices: i } = new torch.nn.FractionalMaxPool2d(3, { outputSize: [5, 4] }).forwardWithIndices(x);
+    // (built as PyTorch's, returnIndices: true: the call gives the pair)
+    const [y, i] = new torch.nn.FractionalMaxPool2d(3, { outputSize: [5, 4], returnIndices: true })(x);
     const z = new torch.nn.FractionalMaxPool3d(2, { outputRatio: 0.5 }).forward(v);
     y.sum().add(z.pow(2).sum()).backward();
     expect(i.tolist()).toEqual(want.i);
     for (const [got, w] of [[y, want.y], [z, want.z], [x.grad!, want.gx], [v.grad!, want.gv]] as const) torch.testing.assertClose(got.tolist() as never, w, { rtol: 0, atol: 1e-6 });
     expect(() => new torch.nn.FractionalMaxPool2d(2, { outputRatio: 1.5 })).toThrow('output_ratio must be between 0 and 1 (got 1.5)');
     expect(() => new torch.nn.FractionalMaxPool2d(2, {})).toThrow(/either an output size, or a pooling ratio/);
+    expect(() => new torch.nn.FractionalMaxPool2d(2, { outputRatio: 0.5, returnIndices: 1 as never })).toThrow('nn.FractionalMaxPool2d: returnIndices must be true or false, got 1');
   });
 });
 

@@ -446,83 +446,103 @@ export class ConvTranspose3d extends ConvTransposeNd {
 }
 
 // ---- max pooling with indices, adaptive max pooling, unpooling, LP pooling ----
-/** AdaptiveMaxPool1d / 2d / 3d: forward gives the values, forwardWithIndices also their indices (PyTorch's return_indices). */
-abstract class AdaptiveMaxPoolNd extends Module {
-  constructor(private readonly nd: 1 | 2 | 3, readonly outputSize: Size) { super(); }
-  forwardWithIndices(x: Tensor): { values: Tensor; indices: Tensor } {
+/** AdaptiveMaxPool1d / 2d / 3d: forward gives the values; built with returnIndices true, the pair (values, indices), as PyTorch's. */
+abstract class AdaptiveMaxPoolNd<R extends boolean> extends Module {
+  /** forward gives (values, indices), as PyTorch's return_indices=True */
+  readonly returnIndices: R;
+  constructor(private readonly nd: 1 | 2 | 3, readonly outputSize: Size, returnIndices: unknown) {
+    super();
+    this.returnIndices = indicesFlag(`AdaptiveMaxPool${nd}d`, returnIndices) as R;
+  }
+  /** The values and their indices, whatever returnIndices says. */
+  forwardWithIndices(x: Tensor): NamedTuple<{ values: Tensor; indices: Tensor }> {
     return [F.adaptiveMaxPool1dWithIndices, F.adaptiveMaxPool2dWithIndices, F.adaptiveMaxPool3dWithIndices][this.nd - 1](x, this.outputSize);
   }
-  forward(x: Tensor): Tensor {
-    const r = this.forwardWithIndices(x);
-    r.indices.dispose();
-    return r.values;
+  forward(x: Tensor): MaxPoolOutput<R> {
+    return valuesOrPair(this.forwardWithIndices(x), this.returnIndices);
   }
   protected override extraRepr(): string { return `outputSize=${JSON.stringify(this.outputSize)}`; }
 }
-export class AdaptiveMaxPool1d extends AdaptiveMaxPoolNd {
-  /** nn.AdaptiveMaxPool1d(outputSize, returnIndices=False (forwardWithIndices gives them)) */
-  constructor(outputSize: Size, ...args: PositionalOr<[returnIndices?: false], { returnIndices?: false }>);
-  constructor(opts: { outputSize: Size; returnIndices?: false });
+function indicesFlag(name: string, v: unknown): boolean {
+  if (v !== undefined && typeof v !== 'boolean') throw new Error(`nn.${name}: returnIndices must be true or false, got ${JSON.stringify(v)}`);
+  return v ?? false;
+}
+/** A pool's (values, indices): the pair when returnIndices, else the values alone (the indices freed). */
+function valuesOrPair<R extends boolean>(r: NamedTuple<{ values: Tensor; indices: Tensor }>, returnIndices: R): MaxPoolOutput<R> {
+  if (returnIndices) return r as MaxPoolOutput<R>;
+  r.indices.dispose();
+  return r.values as MaxPoolOutput<R>;
+}
+type AdaptiveMaxPoolArgs<R extends boolean> = PositionalOr<[returnIndices?: R], { returnIndices?: R }>;
+const adaptiveIndicesFlag = (name: string, args: unknown[]): boolean | undefined =>
+  layerOptions<{ returnIndices?: boolean }>(name, args, ['returnIndices'], { factory: false }).returnIndices;
+export class AdaptiveMaxPool1d<R extends boolean = false> extends AdaptiveMaxPoolNd<R> {
+  /** nn.AdaptiveMaxPool1d(outputSize, returnIndices=False) */
+  constructor(outputSize: Size, ...args: AdaptiveMaxPoolArgs<R>);
+  constructor(opts: { outputSize: Size; returnIndices?: R });
   constructor(...all: unknown[]) {
     const [[outputSize], args] = requiredByName('AdaptiveMaxPool1d', ['outputSize'], all) as [[Size], unknown[]];
-    super(1, outputSize);
-    layerOptions('AdaptiveMaxPool1d', args, ['returnIndices'], { factory: false, fixed: { returnIndices: false } });
+    super(1, outputSize, adaptiveIndicesFlag('AdaptiveMaxPool1d', args));
   }
 }
-export class AdaptiveMaxPool2d extends AdaptiveMaxPoolNd {
-  /** nn.AdaptiveMaxPool2d(outputSize, returnIndices=False (forwardWithIndices gives them)) */
-  constructor(outputSize: Size, ...args: PositionalOr<[returnIndices?: false], { returnIndices?: false }>);
-  constructor(opts: { outputSize: Size; returnIndices?: false });
+export class AdaptiveMaxPool2d<R extends boolean = false> extends AdaptiveMaxPoolNd<R> {
+  /** nn.AdaptiveMaxPool2d(outputSize, returnIndices=False) */
+  constructor(outputSize: Size, ...args: AdaptiveMaxPoolArgs<R>);
+  constructor(opts: { outputSize: Size; returnIndices?: R });
   constructor(...all: unknown[]) {
     const [[outputSize], args] = requiredByName('AdaptiveMaxPool2d', ['outputSize'], all) as [[Size], unknown[]];
-    super(2, outputSize);
-    layerOptions('AdaptiveMaxPool2d', args, ['returnIndices'], { factory: false, fixed: { returnIndices: false } });
+    super(2, outputSize, adaptiveIndicesFlag('AdaptiveMaxPool2d', args));
   }
 }
-export class AdaptiveMaxPool3d extends AdaptiveMaxPoolNd {
-  /** nn.AdaptiveMaxPool3d(outputSize, returnIndices=False (forwardWithIndices gives them)) */
-  constructor(outputSize: Size, ...args: PositionalOr<[returnIndices?: false], { returnIndices?: false }>);
-  constructor(opts: { outputSize: Size; returnIndices?: false });
+export class AdaptiveMaxPool3d<R extends boolean = false> extends AdaptiveMaxPoolNd<R> {
+  /** nn.AdaptiveMaxPool3d(outputSize, returnIndices=False) */
+  constructor(outputSize: Size, ...args: AdaptiveMaxPoolArgs<R>);
+  constructor(opts: { outputSize: Size; returnIndices?: R });
   constructor(...all: unknown[]) {
     const [[outputSize], args] = requiredByName('AdaptiveMaxPool3d', ['outputSize'], all) as [[Size], unknown[]];
-    super(3, outputSize);
-    layerOptions('AdaptiveMaxPool3d', args, ['returnIndices'], { factory: false, fixed: { returnIndices: false } });
+    super(3, outputSize, adaptiveIndicesFlag('AdaptiveMaxPool3d', args));
   }
 }
-type FractionalArgs = PositionalOr<[outputSize?: Size | null, outputRatio?: number | number[] | null, returnIndices?: false, randomSamples?: Tensor], F.FractionalMaxPoolOptions>;
-const fractionalOptions = (name: string, args: unknown[]) =>
-  layerOptions<F.FractionalMaxPoolOptions>(name, args, ['outputSize', 'outputRatio', 'returnIndices', 'randomSamples'], { factory: false, fixed: { returnIndices: false } });
-/** FractionalMaxPool2d / 3d (Graham's fractional max pooling): forward gives the values, forwardWithIndices also their indices. */
-abstract class FractionalMaxPoolNd extends Module {
-  constructor(private readonly nd: 2 | 3, readonly kernelSize: Size, readonly opts: F.FractionalMaxPoolOptions) {
+type FractionalArgs<R extends boolean> = PositionalOr<[outputSize?: Size | null, outputRatio?: number | number[] | null, returnIndices?: R, randomSamples?: Tensor], F.FractionalMaxPoolOptions & { returnIndices?: R }>;
+function fractionalOptions(name: string, args: unknown[]): { opts: F.FractionalMaxPoolOptions; returnIndices: boolean | undefined } {
+  const { returnIndices, ...opts } = layerOptions<F.FractionalMaxPoolOptions & { returnIndices?: boolean }>(name, args, ['outputSize', 'outputRatio', 'returnIndices', 'randomSamples'], { factory: false });
+  return { opts, returnIndices };
+}
+/** FractionalMaxPool2d / 3d (Graham's fractional max pooling): forward gives the values; built with returnIndices true, the pair (values, indices). */
+abstract class FractionalMaxPoolNd<R extends boolean> extends Module {
+  /** forward gives (values, indices), as PyTorch's return_indices=True */
+  readonly returnIndices: R;
+  readonly opts: F.FractionalMaxPoolOptions;
+  constructor(private readonly nd: 2 | 3, readonly kernelSize: Size, { opts, returnIndices }: { opts: F.FractionalMaxPoolOptions; returnIndices: boolean | undefined }) {
     super();
+    this.opts = opts;
+    this.returnIndices = indicesFlag(`FractionalMaxPool${nd}d`, returnIndices) as R;
     if (opts.outputSize == null && opts.outputRatio == null) throw new Error(`FractionalMaxPool${nd}d requires specifying either an output size, or a pooling ratio`);
     if (opts.outputSize != null && opts.outputRatio != null) throw new Error('only one of output_size and output_ratio may be specified');
     const ratios = opts.outputRatio == null ? [] : Array.isArray(opts.outputRatio) ? opts.outputRatio : [opts.outputRatio];
     for (const r of ratios) if (!(r > 0 && r < 1)) throw new Error(`output_ratio must be between 0 and 1 (got ${JSON.stringify(opts.outputRatio)})`);
   }
-  forwardWithIndices(x: Tensor): { values: Tensor; indices: Tensor } {
+  /** The values and their indices, whatever returnIndices says. */
+  forwardWithIndices(x: Tensor): NamedTuple<{ values: Tensor; indices: Tensor }> {
     return (this.nd === 2 ? F.fractionalMaxPool2dWithIndices : F.fractionalMaxPool3dWithIndices)(x, this.kernelSize, this.opts);
   }
-  forward(x: Tensor): Tensor {
-    const r = this.forwardWithIndices(x);
-    r.indices.dispose();
-    return r.values;
+  forward(x: Tensor): MaxPoolOutput<R> {
+    return valuesOrPair(this.forwardWithIndices(x), this.returnIndices);
   }
 }
-export class FractionalMaxPool2d extends FractionalMaxPoolNd {
-  /** nn.FractionalMaxPool2d(kernelSize, outputSize, outputRatio, returnIndices=False (forwardWithIndices gives them), _randomSamples) */
-  constructor(kernelSize: Size, ...args: FractionalArgs);
-  constructor(opts: F.FractionalMaxPoolOptions & { kernelSize: Size });
+export class FractionalMaxPool2d<R extends boolean = false> extends FractionalMaxPoolNd<R> {
+  /** nn.FractionalMaxPool2d(kernelSize, outputSize, outputRatio, returnIndices=False, _randomSamples) */
+  constructor(kernelSize: Size, ...args: FractionalArgs<R>);
+  constructor(opts: F.FractionalMaxPoolOptions & { kernelSize: Size; returnIndices?: R });
   constructor(...all: unknown[]) {
     const [[kernelSize], args] = requiredByName('FractionalMaxPool2d', ['kernelSize'], all) as [[Size], unknown[]];
     super(2, kernelSize, fractionalOptions('FractionalMaxPool2d', args));
   }
 }
-export class FractionalMaxPool3d extends FractionalMaxPoolNd {
-  /** nn.FractionalMaxPool3d(kernelSize, outputSize, outputRatio, returnIndices=False (forwardWithIndices gives them), _randomSamples) */
-  constructor(kernelSize: Size, ...args: FractionalArgs);
-  constructor(opts: F.FractionalMaxPoolOptions & { kernelSize: Size });
+export class FractionalMaxPool3d<R extends boolean = false> extends FractionalMaxPoolNd<R> {
+  /** nn.FractionalMaxPool3d(kernelSize, outputSize, outputRatio, returnIndices=False, _randomSamples) */
+  constructor(kernelSize: Size, ...args: FractionalArgs<R>);
+  constructor(opts: F.FractionalMaxPoolOptions & { kernelSize: Size; returnIndices?: R });
   constructor(...all: unknown[]) {
     const [[kernelSize], args] = requiredByName('FractionalMaxPool3d', ['kernelSize'], all) as [[Size], unknown[]];
     super(3, kernelSize, fractionalOptions('FractionalMaxPool3d', args));
