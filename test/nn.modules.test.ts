@@ -607,3 +607,28 @@ describe('modules are callable, as PyTorch\'s model(x)', () => {
     for (const m of [net, copy, named]) m.dispose();
   });
 });
+
+test('Sequential / ModuleList built by addModule run and index what was added, as PyTorch\'s (vgg.py\'s slices: Sequential() then add_module(str(x), layer))', () => {
+  torch.manualSeed(2);
+  const layers = [new nn.Linear(3, 4), new nn.ReLU(), new nn.Linear(4, 2), new nn.Tanh()];
+  const first = new nn.Sequential(), second = new nn.Sequential();
+  for (let x = 0; x < 2; x++) first.addModule(String(x), layers[x]);
+  for (let x = 2; x < 4; x++) second.addModule(String(x), layers[x]);
+  const x = torch.randn([5, 3]);
+  const byHand = torch.tidy(() => layers[3].forward(layers[2].forward(layers[1].forward(layers[0].forward(x)))) as torch.Tensor);
+  expect(torch.equal(second(first(x)), byHand)).toBe(true);
+  expect([first.length, second.length, second.get(0) === layers[2], second.get(-1) === layers[3]]).toEqual([2, 2, true, true]);
+  expect([...second.stateDict().keys()]).toEqual(['2.weight', '2.bias']);
+  // a name added again replaces its layer where it stands; a new name appends (PyTorch's _modules)
+  const sigmoid = new nn.Sigmoid();
+  second.addModule('3', sigmoid);
+  second.registerModule('extra', new nn.Identity());
+  expect([second.length, second.get(1) === sigmoid, [...second.namedChildren()].map(([n]) => n)]).toEqual([3, true, ['2', '3', 'extra']]);
+  expect(torch.equal(second(first(x)), torch.tidy(() => layers[2].forward(layers[1].forward(layers[0].forward(x))).sigmoid()))).toBe(true);
+  const list = new nn.ModuleList();
+  list.addModule('a', new nn.ReLU());
+  expect([list.length, [...list].length]).toEqual([1, 1]);
+  expect(() => list.registerModule('b', null)).toThrow("ModuleList: 'b' must be a module, got null");
+  for (const m of [first, second]) m.dispose();
+  x.dispose(); byHand.dispose();
+});

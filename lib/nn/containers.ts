@@ -30,7 +30,6 @@ export class Sequential extends ModuleList<TensorModule> {
       checkName('nn.Sequential', this, [], name);
       if (!(m instanceof Module)) throw new Error(`nn.Sequential: '${name}' is ${describeNonModule(m)}, not a module`);
       this.registerModule(name, m);
-      this.items.push(m as TensorModule);
     }
   }
   /** The i-th layer (negative i counts from the end), or the layer by its name (seq.get('fc')). */

@@ -580,14 +580,30 @@ export function describeNonModule(v: unknown): string {
 
 export class ModuleList<M extends Module = Module> extends Module {
   readonly items: M[] = [];
+  private readonly itemNames: string[] = []; // (items[i]'s name: '0', '1', ..., or a named Sequential's)
   constructor(modules: M[] = []) {
     super();
     modules.forEach((m) => this.append(m));
   }
   append(m: M): this {
     this.registerModule(String(this.items.length), m);
-    this.items.push(m);
     return this;
+  }
+  /**
+   * add_module / register_module on a list (or a Sequential): a new name appends the module, as
+   * PyTorch's, whose lists are their registered children (`seq.addModule('fc', m)` then runs fc
+   * last); an existing name replaces its module in place.
+   */
+  override registerModule<T extends Module | null>(name: string, m: T): T {
+    if (m === null) throw new Error(`${this.constructor.name}: '${name}' must be a module, got null`);
+    if (this.itemNames.includes(name)) {
+      this.replaceModule(name, m);
+      return m;
+    }
+    super.registerModule(name, m);
+    this.items.push(m as unknown as M);
+    this.itemNames.push(name);
+    return m;
   }
   /** Appends each module of modules (ModuleList.extend). */
   extend(modules: Iterable<M>): this {
@@ -610,9 +626,8 @@ export class ModuleList<M extends Module = Module> extends Module {
     return this.items[i < 0 ? this.items.length + i : i];
   }
   override replaceModule(name: string, m: Module): void {
-    // (the items by position: '3' is items[3]; a named Sequential's 'fc' is where that layer is)
-    const at = /^\d+$/.test(name) ? Number(name) : this.items.indexOf((this as unknown as Record<string, M>)[name]);
     super.replaceModule(name, m);
+    const at = this.itemNames.indexOf(name);
     if (at >= 0) this.items[at] = m as M;
   }
   [Symbol.iterator](): Iterator<M> {

@@ -9,6 +9,9 @@ export * from './creation';
 export * from './ops';
 export * from './runtime';
 export { tidy, keep, scopeDepth } from './scope';
+// (collections.namedtuple's role in ported code: fields by name, also a tuple in their order, as torch.return_types)
+export { namedTuple } from './named_tuple';
+export type { NamedTuple } from './named_tuple';
 export { setPrintOptions, getPrintOptions } from './print';
 export { setPrintOptions as setPrintoptions, getPrintOptions as getPrintoptions } from './print'; // (PyTorch's spelling)
 export type { PrintOptions } from './print';
