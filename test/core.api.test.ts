@@ -17,6 +17,14 @@ describe('creation and data', () => {
     expect(torch.tensor([true, false]).tolist()).toEqual([true, false]);
     expect(torch.tensor(3.25).item()).toBe(3.25);
     expect(torch.tensor(3.25).shape).toEqual([]);
+    // item() is a number wherever it goes (an argument typed Tensor | number too); a bool tensor's, item<boolean>()
+    const shifted = torch.tensor([1, 2]).sub(torch.tensor(0.5).item());
+    expect(shifted.tolist()).toEqual([0.5, 1.5]);
+    const isTrue: boolean = torch.tensor(true).item<boolean>();
+    expect(isTrue).toBe(true);
+    // @ts-expect-error a bool tensor's value is asked for as one
+    const asNumber: boolean = torch.tensor(true).item();
+    expect(asNumber).toBe(true);
   });
 
   test('tensor() from typed arrays, data() copies back', () => {

@@ -106,7 +106,7 @@ export class Uniform extends Distribution {
     super(batch, [], opts);
     this.low = lo;
     this.high = hi;
-    if (this.validateArgs && !(lo.lt(hi).all().item() as boolean)) throw new Error('Uniform is not defined when low>= high');
+    if (this.validateArgs && !(lo.lt(hi).all().item<boolean>())) throw new Error('Uniform is not defined when low>= high');
   }
   override get mean() { return this.high.add(this.low).div(2); }
   override get mode() { return this.high.mul(NaN); }
@@ -559,13 +559,13 @@ export class VonMises extends Distribution {
       const shape = this.extendedShape(sampleShape);
       let x = zerosLike(this.loc).expand(shape).contiguous();
       let done = x.ne(x);
-      while (!(done.all().item() as boolean)) {
+      while (!(done.all().item<boolean>())) {
         const [u1, u2, u3] = rand([3, ...shape], { dtype: this.loc.dtype, device: this.loc.device }).unbind(0);
         const z = u1.mul(Math.PI).cos();
         const f = this.proposalR.mul(z).add(1).div(this.proposalR.add(z));
         const c = this.concentration.mul(this.proposalR.sub(f));
         const accept = c.mul(c.neg().add(2)).sub(u2).gt(0).logicalOr(c.div(u2).log().add(1).sub(c).ge(0));
-        if (accept.any().item() as boolean) {
+        if (accept.any().item<boolean>()) {
           x = u3.sub(0.5).sign().mul(f.acos()).where(accept, x);
           done = done.logicalOr(accept);
         }
@@ -616,7 +616,7 @@ export class LowRankMultivariateNormal extends Distribution {
     const wtDinv = covFactor.transpose(-2, -1).div(covDiag.unsqueeze(-2));
     this.capacitanceTril = linalg.cholesky(matmul(wtDinv, covFactor).add(eye(m, m, { dtype: covFactor.dtype, device: covFactor.device })));
     if (this.validateArgs) {
-      const ok = tidy(() => noGrad(() => covDiag.gt(0).all().item() as boolean));
+      const ok = tidy(() => noGrad(() => covDiag.gt(0).all().item<boolean>()));
       if (!ok) throw new Error(`Expected parameter cov_diag (Tensor of shape [${covDiag.shape}]) of distribution LowRankMultivariateNormal to satisfy the constraint IndependentConstraint(GreaterThan(lower_bound=0.0), 1), but found invalid values`);
     }
   }
@@ -748,7 +748,7 @@ export class Wishart extends Distribution {
     const batch = typeof df === 'number' ? m.shape.slice(0, -2) : broadcastShapes(m.shape.slice(0, -2), df.shape);
     const dfT = typeof df === 'number' ? full([], df, { dtype: m.dtype, device: m.device }) : df.expand(batch);
     const p = m.shape[m.ndim - 1];
-    if (dfT.le(p - 1).any().item() as boolean) throw new Error(`Value of df=${typeof df === 'number' ? df : dfT} expected to be greater than ndim - 1 = ${p - 1}.`);
+    if (dfT.le(p - 1).any().item<boolean>()) throw new Error(`Value of df=${typeof df === 'number' ? df : dfT} expected to be greater than ndim - 1 = ${p - 1}.`);
     super(batch, [p, p], opts);
     this.df = dfT;
     this.checkArgs();
@@ -787,7 +787,7 @@ export class Wishart extends Distribution {
     // done alike, so that the same seed gives the same samples
     let accepted = positiveDefiniteByCholesky(sample);
     for (const d of this.batchDims) accepted = accepted.amax(d);
-    if (accepted.any().item() as boolean) {
+    if (accepted.any().item<boolean>()) {
       const n = accepted.sum().item() as number;
       const redraw = this.bartlett([n]);
       const mask = accepted.view([...accepted.shape, ...new Array(this.batchShape.length + 2).fill(1)]).expand(sample.shape);
@@ -816,7 +816,7 @@ export class Wishart extends Distribution {
 // PyTorch's positive-definite check: symmetric (1e-6) and a Cholesky factorization that succeeds.
 function positiveDefiniteByCholesky(x: Tensor): Tensor {
   const symmetric = x.isclose(x.transpose(-2, -1), { atol: 1e-6 }).all(-1).all(-1);
-  if (!(symmetric.all().item() as boolean)) return symmetric;
+  if (!(symmetric.all().item<boolean>())) return symmetric;
   return linalg.choleskyEx(x).info.eq(0);
 }
 // the flat positions (row * p + col) of the strictly lower triangle, in row order

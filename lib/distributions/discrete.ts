@@ -196,7 +196,7 @@ export class Geometric extends Distribution {
     this.given = given;
     [this.probs, this.logits] = binaryProbsLogits(given, p);
     this.checkArgs();
-    if (given === 'probs' && this.validateArgs && !(p.gt(0).all().item() as boolean)) {
+    if (given === 'probs' && this.validateArgs && !(p.gt(0).all().item<boolean>())) {
       throw new Error(`Expected parameter probs (Tensor of shape [${p.shape.join(', ')}]) of distribution ${this} to be positive but found invalid values:\n${p.maskedSelect(p.le(0))}`);
     }
   }
@@ -378,7 +378,7 @@ export class ContinuousBernoulli extends Distribution {
     this.given = given;
     this.lims = opts.lims ?? [0.499, 0.501];
     if (given === 'probs') {
-      if (this.validateArgs && !(p.ge(0).logicalAnd(p.le(1)).all().item() as boolean)) throw new Error('The parameter probs has invalid values');
+      if (this.validateArgs && !(p.ge(0).logicalAnd(p.le(1)).all().item<boolean>())) throw new Error('The parameter probs has invalid values');
       this.probs = clampProbs(p);
       this.logits = probsToLogits(this.probs, true);
     } else {

@@ -130,7 +130,7 @@ export abstract class Distribution {
     for (const [name, c] of Object.entries(this.argConstraints)) {
       const value = (this as unknown as Record<string, unknown>)[name];
       if (!(value instanceof Tensor)) continue;
-      const ok = tidy(() => noGrad(() => c.check(value).all().item() as boolean));
+      const ok = tidy(() => noGrad(() => c.check(value).all().item<boolean>()));
       if (!ok) {
         throw new Error(`Expected parameter ${name} (Tensor of shape ${fmt(value.shape)}) of distribution ${this} to satisfy the constraint ${c.name}, but found invalid values:\n${value}`);
       }
@@ -157,7 +157,7 @@ export abstract class Distribution {
     }
     const support = this.support;
     if (!support) return;
-    const ok = tidy(() => noGrad(() => support.check(value).all().item() as boolean));
+    const ok = tidy(() => noGrad(() => support.check(value).all().item<boolean>()));
     if (!ok) {
       throw new Error(`Expected value argument (Tensor of shape ${fmt(shape)}) to be within the support (${support.name}) of the distribution ${this}, but found invalid values:\n${value}`);
     }

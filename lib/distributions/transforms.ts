@@ -61,7 +61,7 @@ function sameValue(a: number | Tensor, b: number | Tensor): boolean {
   if (a === b) return true;
   if (a.shape.join() !== b.shape.join()) return false;
   const eq = a.eq(b), all = eq.all();
-  const r = all.item() as boolean;
+  const r = all.item<boolean>();
   eq.dispose();
   all.dispose();
   return r;

@@ -120,8 +120,8 @@ export class AdaptiveLogSoftmaxWithLoss extends Module {
     const headOutput = this.head.forward(input);
     const output = headOutput.argmax(1);
     const notInShortlist = output.ge(this.shortlistSize);
-    if (!(notInShortlist.any().item() as boolean)) return output;
-    if (notInShortlist.all().item() as boolean) return this.fullLogProb(input, headOutput).argmax(1);
+    if (!(notInShortlist.any().item<boolean>())) return output;
+    if (notInShortlist.all().item<boolean>()) return this.fullLogProb(input, headOutput).argmax(1);
     const rows = notInShortlist.nonzero().view([-1]);
     const picked = this.fullLogProb(input.indexSelect(0, rows), headOutput.indexSelect(0, rows)).argmax(1);
     return output.indexCopy(0, rows, picked);

@@ -657,7 +657,7 @@ export const gaussianNllLoss = takesOptions('gaussianNllLoss', 3, ['full', 'eps'
     if (sv.join() === si.slice(0, -1).join()) variance1 = variance.unsqueeze(-1);
     else if (!(sv.slice(0, -1).join() === si.slice(0, -1).join() && sv[sv.length - 1] === 1)) throw new Error('gaussianNllLoss: var is of incorrect size');
   }
-  if (tidy(() => variance1.lt(0).any().item() as boolean)) throw new Error('gaussianNllLoss: var has negative entry/entries');
+  if (tidy(() => variance1.lt(0).any().item<boolean>())) throw new Error('gaussianNllLoss: var has negative entry/entries');
   const v = noGradClamp(variance1, opts.eps ?? 1e-6);
   let loss = v.log().add(input.sub(target).pow(2).div(v)).mul(0.5);
   if (opts.full) loss = loss.add(0.5 * Math.log(2 * Math.PI));

@@ -49,7 +49,7 @@ export function clipGradNormTensor(params: Params, maxNorm: number | ClipOptions
   return tidy(() => {
     const total = wrap(native.gradNorm(ids, normType));
     // (errorIfNonfinite reads the norm back: the one place this function waits for a GPU)
-    if (opts.errorIfNonfinite && !(total.isfinite().item() as boolean)) {
+    if (opts.errorIfNonfinite && !(total.isfinite().item<boolean>())) {
       throw new Error(`The total norm of order ${normType} for gradients from \`parameters\` is non-finite, so it cannot be clipped. To disable this error and scale the gradients by the non-finite norm anyway, set \`errorIfNonfinite: false\``);
     }
     const coef = total.add(1e-6).reciprocal().mul(max).clamp(null, 1);

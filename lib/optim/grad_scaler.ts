@@ -78,7 +78,7 @@ export class GradScaler {
           flags.push(grad.isfinite().all().logicalNot());
         }
       }
-      return flags.length > 0 && (stack(flags).any().item() as boolean);
+      return flags.length > 0 && (stack(flags).any().item<boolean>());
     }));
     state.unscaled = true;
   }

@@ -159,7 +159,7 @@ function checkUndefinedGradSupport(fn: Fn, inputs: Input[], diffInputs: Tensor[]
       throw new GradcheckError('Expected backward function to handle undefined output grads. Please look at "Notes about undefined output gradients" in "tools/autograd/derivatives.yaml"');
     }
     for (const g of gs) {
-      if (g && !(g.eq(0).all().item() as boolean)) {
+      if (g && !(g.eq(0).all().item<boolean>())) {
         throw new GradcheckError('Expected all input grads to be undefined or zero when all output grads are undefined or zero. ' +
           'Please look at "Notes about undefined output gradients" in "tools/autograd/derivatives.yaml"');
       }
@@ -200,7 +200,7 @@ function check(fn: Fn, inputs: Input[], o: Required<GradcheckOptions>): boolean 
       const n = numerical[k][i]!;
       const close = tidy(() => {
         const dtype = a.dtype === 'float64' || n.dtype === 'float64' ? 'float64' : a.dtype;
-        return a.to(dtype).sub(n.to({ dtype, device: a.device })).abs().le(n.to({ dtype, device: a.device }).abs().mul(o.rtol).add(o.atol)).all().item() as boolean;
+        return a.to(dtype).sub(n.to({ dtype, device: a.device })).abs().le(n.to({ dtype, device: a.device }).abs().mul(o.rtol).add(o.atol)).all().item<boolean>();
       });
       if (!close) throw new GradcheckError(`Jacobian mismatch for output ${k} with respect to input ${i},\nnumerical:${n}\nanalytical:${a}\n`);
     });
@@ -210,7 +210,7 @@ function check(fn: Fn, inputs: Input[], o: Required<GradcheckOptions>): boolean 
   gs.forEach((g, i) => {
     if (!g) return;
     const x = diffInputs[i];
-    if (!(g.eq(0).all().item() as boolean)) throw new GradcheckError('backward not multiplied by grad_output');
+    if (!(g.eq(0).all().item<boolean>())) throw new GradcheckError('backward not multiplied by grad_output');
     if (g.dtype !== x.dtype || g.device !== x.device) throw new GradcheckError('grad is incorrect type');
     if (g.shape.join() !== x.shape.join()) throw new GradcheckError('grad is incorrect size');
   });

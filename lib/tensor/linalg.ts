@@ -123,7 +123,7 @@ export const solveEx = takesOptions('linalg.solveEx', 2, [], function solveEx(A:
 /** The LDLᴴ factorization of a symmetric (hermitian: Hermitian) indefinite matrix, as LAPACK's sytrf. */
 export const ldlFactor = takesOptions('linalg.ldlFactor', 1, [], function ldlFactor(A: Tensor, opts: { hermitian?: boolean } = {}): NamedTuple<{ LD: Tensor; pivots: Tensor }> {
   const { LD, pivots, info } = ldlFactorEx(A, opts);
-  const bad = info.ne(0).any().item() as boolean;
+  const bad = info.ne(0).any().item<boolean>();
   info.dispose();
   if (bad) throw new Error('torch.linalg.ldl_factor: the factorization could not be completed because the input is not symmetric-factorizable (info != 0)');
   return namedTuple({ LD, pivots });

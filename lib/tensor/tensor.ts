@@ -556,10 +556,12 @@ export class Tensor {
   }
   /**
    * The value of a one-element tensor: a number (a boolean for a bool tensor). Typed as a number,
-   * the common case (loss.item()); for a bool tensor say so: x.item<boolean>(), or
-   * `const done: boolean = x.item()` (the type is taken from where it goes).
+   * the common case (loss.item()), wherever it goes (`t.sub(v.item())` too); for a bool tensor say
+   * so: x.item<boolean>().
    */
-  item<T extends number | boolean = number>(): T {
+  // (NoInfer: a type taken from where the value goes, such as number | boolean for an argument typed
+  // Tensor | number | boolean, would make every such call need item<number>())
+  item<T extends number | boolean = number>(): NoInfer<T> {
     return native.item(id(this));
   }
   /** Nested arrays of numbers (booleans for bool tensors, { re, im } for complex ones), as Python's tolist(). */
@@ -1948,7 +1950,7 @@ export class Tensor {
   allclose(other: Tensor, ...args: CloseArgs): boolean {
     const close = this.isclose(other, optionsOf<CloseOptions>('allclose', args, CLOSE_KEYS));
     const all = close.all();
-    const r = all.item() as boolean;
+    const r = all.item<boolean>();
     close.dispose();
     all.dispose();
     return r;
