@@ -592,6 +592,11 @@ describe('modules are callable, as PyTorch\'s model(x)', () => {
     expect(() => named(a, 'two')).toThrow();
     expect(new nn.ModuleList([new nn.ReLU(), new nn.Tanh()]).length).toBe(2);
 
+    // a module goes where a function of tensors is asked for, as in PyTorch: the Jacobian of x -> xW^T + b is W
+    const jac = torch.autograd.functional.jacobian(l1, torch.randn([3])) as torch.Tensor;
+    expect(torch.equal(jac, l1.weight)).toBe(true);
+    expect(torch.vmap(l1)(x).allclose(l1.forward(x), 1e-6, 1e-6)).toBe(true);
+
     // deepCopy gives a callable module with its own weights; the repr is what console.log prints
     const copy = net.deepCopy();
     expect(copy(x).equal(viaCall)).toBe(true);
