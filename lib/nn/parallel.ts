@@ -14,16 +14,16 @@ export interface DistributedDataParallelOptions {
   broadcastBuffers?: boolean;
 }
 
+/** ddp(x) is the wrapped module's call, typed as it. */
+export interface DistributedDataParallel<M extends Module = Module> {
+  (...args: Parameters<M['forward']>): ReturnType<M['forward']>;
+}
 /**
  * Wraps a module for data-parallel training: call it as the module (forward), then backward as
  * usual; when backward() returns, each trainable parameter's .grad is the mean over ranks (the
  * gradient of the whole batch when every rank's loss is its batch's mean). The state dict is the
  * module's under `module.` (PyTorch's names). One DDP module (or Trainer) per process syncs gradients.
  */
-/** ddp(x) is the wrapped module's call, typed as it. */
-export interface DistributedDataParallel<M extends Module = Module> {
-  (...args: Parameters<M['forward']>): ReturnType<M['forward']>;
-}
 export class DistributedDataParallel<M extends Module = Module> extends Module {
   declare module: M;
   readonly broadcastBuffers: boolean;

@@ -118,12 +118,12 @@ abstract class RNNBase extends Module {
   }
 }
 
-/** Elman RNN, h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh). forward returns [output, h_n]. */
 // (a call takes forward's forms, a tensor or a packed sequence: TS's Parameters<> would see only the last)
 export interface RNN {
   (input: Tensor, h0?: Tensor | null): [Tensor, Tensor];
   (input: PackedSequence, h0?: Tensor | null): [PackedSequence, Tensor];
 }
+/** Elman RNN, h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh). forward returns [output, h_n]. */
 export class RNN extends RNNBase {
   /** nn.RNN(inputSize, hiddenSize, numLayers=1, nonlinearity='tanh', bias=True, batchFirst=False, dropout=0, bidirectional=False, *, device, dtype) */
   constructor(inputSize: number, hiddenSize: number,
@@ -144,11 +144,11 @@ export class RNN extends RNNBase {
   }
 }
 
-/** LSTM (gates i, f, g, o in PyTorch's order). forward returns [output, [h_n, c_n]]. */
 export interface LSTM {
   (input: Tensor, hx?: [Tensor, Tensor] | null): [Tensor, [Tensor, Tensor]];
   (input: PackedSequence, hx?: [Tensor, Tensor] | null): [PackedSequence, [Tensor, Tensor]];
 }
+/** LSTM (gates i, f, g, o in PyTorch's order). forward returns [output, [h_n, c_n]]. */
 export class LSTM extends RNNBase {
   /** nn.LSTM(inputSize, hiddenSize, numLayers=1, bias=True, batchFirst=False, dropout=0, bidirectional=False, projSize=0 (only), *, device, dtype) */
   constructor(inputSize: number, hiddenSize: number, ...args: PositionalOr<[numLayers?: number, bias?: boolean, batchFirst?: boolean, dropout?: number, bidirectional?: boolean, projSize?: 0], RNNOptions & { projSize?: 0 }>);
@@ -165,11 +165,11 @@ export class LSTM extends RNNBase {
   }
 }
 
-/** GRU (gates r, z, n in PyTorch's order). forward returns [output, h_n]. */
 export interface GRU {
   (input: Tensor, h0?: Tensor | null): [Tensor, Tensor];
   (input: PackedSequence, h0?: Tensor | null): [PackedSequence, Tensor];
 }
+/** GRU (gates r, z, n in PyTorch's order). forward returns [output, h_n]. */
 export class GRU extends RNNBase {
   /** nn.GRU(inputSize, hiddenSize, numLayers=1, bias=True, batchFirst=False, dropout=0, bidirectional=False, *, device, dtype) */
   constructor(inputSize: number, hiddenSize: number, ...args: RNNArgs);

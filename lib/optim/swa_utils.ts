@@ -12,15 +12,15 @@ import { optionsOf, PositionalOr } from '../tensor/options';
 /** avg + (p - avg) / (n + 1): the running mean (SWA); an EMA is (avg, p) => avg * decay + p * (1 - decay). */
 export type AvgFn = (averaged: Tensor, current: Tensor, numAveraged: Tensor) => Tensor;
 
+/** averaged(x) is the averaged module's call, typed as it. */
+export interface AveragedModel<M extends Module = Module> {
+  (...args: Parameters<M['forward']>): ReturnType<M['forward']>;
+}
 /**
  * A deep copy of model whose weights are the average of model's over updateParameters calls
  * (forward runs the copy). useBuffers averages the buffers too (else they are left as they are:
  * run updateBn).
  */
-/** averaged(x) is the averaged module's call, typed as it. */
-export interface AveragedModel<M extends Module = Module> {
-  (...args: Parameters<M['forward']>): ReturnType<M['forward']>;
-}
 export class AveragedModel<M extends Module = Module> extends Module {
   declare module: M;
   declare n_averaged: Tensor;

@@ -41,6 +41,7 @@ export class Net extends nn.Module {
       this.layers.push(new Layer(dims[d], dims[d + 1], args));
     }
   }
+  // (main.py's Net defines no forward, only predict; a Module here has one: the prediction)
   forward(x: Tensor): Tensor {
     return this.predict(x);
   }
