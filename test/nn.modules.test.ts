@@ -435,6 +435,12 @@ print(json.dumps({"y": y.tolist(), "i": i.tolist(), "z": z.tolist(), "gx": x.gra
     expect(() => new torch.nn.FractionalMaxPool2d(2, { outputRatio: 1.5 })).toThrow('output_ratio must be between 0 and 1 (got 1.5)');
     expect(() => new torch.nn.FractionalMaxPool2d(2, {})).toThrow(/either an output size, or a pooling ratio/);
     expect(() => new torch.nn.FractionalMaxPool2d(2, { outputRatio: 0.5, returnIndices: 1 as never })).toThrow('nn.FractionalMaxPool2d: returnIndices must be true or false, got 1');
+    // F's form, as F.fractional_max_pool2d(x, 3, output_size=(5, 4), return_indices=True): the same regions from the same draws
+    torch.manualSeed(7);
+    const [fy, fi] = F.fractionalMaxPool2d(x, 3, { outputSize: [5, 4], returnIndices: true });
+    expect([torch.equal(fy, y), torch.equal(fi, i)]).toEqual([true, true]);
+    torch.manualSeed(7);
+    expect(torch.equal(F.fractionalMaxPool2d(x, 3, [5, 4], null, false), y)).toBe(true);
   });
 });
 

@@ -432,17 +432,24 @@ function fractionalMaxPool(nd: 2 | 3, x: Tensor, kernelSize: Size, opts: Fractio
 /** F.fractional_max_pool2d with return_indices: { values, indices }. */
 export const fractionalMaxPool2dWithIndices = takesOptions('fractionalMaxPool2dWithIndices', 2, ['outputSize', 'outputRatio'], (x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions) => fractionalMaxPool(2, x, kernelSize, opts), { extra: ['randomSamples'] });
 export const fractionalMaxPool3dWithIndices = takesOptions('fractionalMaxPool3dWithIndices', 2, ['outputSize', 'outputRatio'], (x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions) => fractionalMaxPool(3, x, kernelSize, opts), { extra: ['randomSamples'] });
-/** F.fractional_max_pool2d: the pooled values. */
-export const fractionalMaxPool2d = takesOptions('fractionalMaxPool2d', 2, ['outputSize', 'outputRatio', 'returnIndices', 'randomSamples'], function fractionalMaxPool2d(x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions): Tensor {
-  const r = fractionalMaxPool(2, x, kernelSize, opts);
-  r.indices.dispose();
-  return r.values;
-}, { fixed: { returnIndices: false } });
-export const fractionalMaxPool3d = takesOptions('fractionalMaxPool3d', 2, ['outputSize', 'outputRatio', 'returnIndices', 'randomSamples'], function fractionalMaxPool3d(x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions): Tensor {
-  const r = fractionalMaxPool(3, x, kernelSize, opts);
-  r.indices.dispose();
-  return r.values;
-}, { fixed: { returnIndices: false } });
+/** F.fractional_max_pool2d / 3d's forms: the pooled values; with returnIndices true, the pair (values, indices). */
+interface FractionalMaxPool {
+  (x: Tensor, kernelSize: Size, opts: FractionalMaxPoolOptions & { returnIndices: true }): PoolWithIndices;
+  (x: Tensor, kernelSize: Size, outputSize: Size | null | undefined, outputRatio: number | number[] | null | undefined, returnIndices: true, randomSamples?: Tensor | null): PoolWithIndices;
+  (x: Tensor, kernelSize: Size, opts?: FractionalMaxPoolOptions & { returnIndices?: false }): Tensor;
+  (x: Tensor, kernelSize: Size, outputSize?: Size | null, outputRatio?: number | number[] | null, returnIndices?: false, randomSamples?: Tensor | null): Tensor;
+}
+const fractionalMaxPoolValues = (nd: 2 | 3) => takesOptions(`fractionalMaxPool${nd}d`, 2, ['outputSize', 'outputRatio', 'returnIndices', 'randomSamples'],
+  (x: Tensor, kernelSize: Size, { returnIndices, ...opts }: FractionalMaxPoolOptions & { returnIndices?: boolean }): Tensor | PoolWithIndices => {
+    const r = fractionalMaxPool(nd, x, kernelSize, opts);
+    if (returnIndices) return r;
+    r.indices.dispose();
+    return r.values;
+  }) as unknown as FractionalMaxPool;
+/** F.fractional_max_pool2d: the pooled values (with returnIndices, the pair). */
+export const fractionalMaxPool2d = fractionalMaxPoolValues(2);
+/** F.fractional_max_pool3d: the pooled values (with returnIndices, the pair). */
+export const fractionalMaxPool3d = fractionalMaxPoolValues(3);
 export interface UnpoolOptions {
   /** the kernel size by default */
   stride?: Size | null;
