@@ -260,3 +260,55 @@ print(json.dumps({'rows': rows, 'doubled': doubled, 'len': len(DataLoader(ds, No
     });
   });
 });
+
+test('torch\'s in-place functional forms (torch.selu_(x), torch.dropout_(x, p, train), torch.arccos_(x), ...) overwrite x and give PyTorch\'s values', () => {
+  // (float64 inputs made in Python, so that the random ones draw from the same seed on both sides)
+  const want = pythonJson<Record<string, { input: number[]; output: number[] }>>(`
+import json, torch
+cases = {
+  "selu_": lambda x: torch.selu_(x), "celu_": lambda x: torch.celu_(x, 0.5), "threshold_": lambda x: torch.threshold_(x, 0.1, -2.0),
+  "rrelu_": lambda x: torch.rrelu_(x, 0.1, 0.3, True), "dropout_": lambda x: torch.dropout_(x, 0.4, True),
+  "alpha_dropout_": lambda x: torch.alpha_dropout_(x, 0.3, True), "feature_alpha_dropout_": lambda x: torch.feature_alpha_dropout_(x, 0.5, True),
+  "dropout_eval": lambda x: torch.dropout_(x, 0.4, False),
+  "arccos_": lambda x: torch.arccos_(x.mul_(0.9).clamp_(-0.9, 0.9)), "arctanh_": lambda x: torch.arctanh_(x.clamp_(-0.9, 0.9)),
+  "arcsinh_": lambda x: torch.arcsinh_(x), "negative_": lambda x: torch.negative_(x), "sinc_": lambda x: torch.sinc_(x), "i0_": lambda x: torch.i0_(x),
+  "ldexp_": lambda x: torch.ldexp_(x, torch.tensor([2.0, -1.0, 0.0, 3.0, 1.0, -2.0], dtype=torch.float64).view(2, 3)),
+}
+out = {}
+for name, f in cases.items():
+    torch.manual_seed(11)
+    x = torch.randn(2, 3, dtype=torch.float64)
+    x0 = x.clone()
+    y = f(x)
+    assert y is x
+    out[name] = {"input": x0.flatten().tolist(), "output": y.flatten().tolist()}
+print(json.dumps(out))
+`);
+  const cases: Record<string, (x: torch.Tensor) => torch.Tensor> = {
+    selu_: (x) => torch.selu_(x), celu_: (x) => torch.celu_(x, 0.5), threshold_: (x) => torch.threshold_(x, 0.1, -2.0),
+    rrelu_: (x) => torch.rrelu_(x, 0.1, 0.3, true), dropout_: (x) => torch.dropout_(x, 0.4, true),
+    alpha_dropout_: (x) => torch.alphaDropout_(x, 0.3, true), feature_alpha_dropout_: (x) => torch.featureAlphaDropout_(x, 0.5, true),
+    dropout_eval: (x) => torch.dropout_(x, 0.4, false),
+    arccos_: (x) => torch.arccos_(x.mul_(0.9).clamp_(-0.9, 0.9)), arctanh_: (x) => torch.arctanh_(x.clamp_(-0.9, 0.9)),
+    arcsinh_: (x) => torch.arcsinh_(x), negative_: (x) => torch.negative_(x), sinc_: (x) => torch.sinc_(x), i0_: (x) => torch.i0_(x),
+    ldexp_: (x) => torch.ldexp_(x, torch.tensor([2, -1, 0, 3, 1, -2], { dtype: 'float64' }).view(2, 3)),
+  };
+  expect(Object.keys(cases).sort()).toEqual(Object.keys(want).sort());
+  for (const [name, f] of Object.entries(cases)) {
+    torch.tidy(() => {
+      torch.manualSeed(11);
+      const x = torch.randn([2, 3], { dtype: 'float64' });
+      expect([name, x.flatten().tolist()]).toEqual([name, want[name].input]);
+      const y = f(x);
+      expect([name, y === x]).toEqual([name, true]);
+      const err = Math.max(...(y.flatten().tolist() as number[]).map((v, i) => Math.abs(v - want[name].output[i])));
+      expect([name, err < 1e-12]).toEqual([name, true]);
+    });
+  }
+  // F.rrelu(x, inplace=True), as PyTorch's, writes into x
+  torch.tidy(() => {
+    const x = torch.randn([4]), xs = x.clone();
+    const y = torch.nn.functional.rrelu(x, { inplace: true });
+    expect([y === x, torch.equal(y, xs.where(xs.ge(0), xs.mul((1 / 8 + 1 / 3) / 2)))]).toEqual([true, true]);
+  });
+});

@@ -520,8 +520,9 @@ export function channelShuffle(x: Tensor, groups: number): Tensor {
   return x.reshape([n, groups, c / groups, ...rest]).transpose(1, 2).reshape(x.shape);
 }
 /** Leaky ReLU whose negative slopes are drawn from U(lower, upper) in training, their mean otherwise (F.rrelu). */
-export const rrelu = takesOptions('rrelu', 1, ['lower', 'upper', 'training', 'inplace'], (x: Tensor, opts: { lower?: number; upper?: number; training?: boolean; generator?: Generator } = {}) =>
-  wrap(native.rrelu(id(x), opts.lower ?? 1 / 8, opts.upper ?? 1 / 3, opts.training ?? false, opts.generator ? Generator._handle(opts.generator) : -1)), { extra: ['generator'], fixed: { inplace: false } });
+export const rrelu = takesOptions('rrelu', 1, ['lower', 'upper', 'training', 'inplace'], (x: Tensor, { inplace, ...opts }: { lower?: number; upper?: number; training?: boolean; inplace?: boolean; generator?: Generator } = {}): Tensor =>
+  inplace ? rrelu_(x, opts)
+    : wrap(native.rrelu(id(x), opts.lower ?? 1 / 8, opts.upper ?? 1 / 3, opts.training ?? false, opts.generator ? Generator._handle(opts.generator) : -1)), { extra: ['generator'] });
 /** PyTorch's UserWarning, once per message (Python's warnings show once per place). */
 const warned = new Set<string>();
 function warnOnce(message: string): void {

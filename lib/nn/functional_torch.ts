@@ -17,6 +17,18 @@ export {
 /** torch.adaptive_max_pool1d(input, outputSize): values and indices, as PyTorch's (a tuple there). */
 export { adaptiveMaxPool1dWithIndices as adaptiveMaxPool1d } from './functional';
 
+// The in-place forms torch also has (torch.selu_(x), torch.threshold_(x, threshold, value), ...): x overwritten and returned.
+export { selu_, celu_, threshold_ } from './functional';
+/** torch.rrelu_(input, lower = 1/8, upper = 1/3, training = false, generator = null). */
+export const rrelu_ = (input: Tensor, lower = 1 / 8, upper = 1 / 3, training = false, generator: Generator | null = null): Tensor =>
+  F.rrelu_(input, { lower, upper, training, generator: generator ?? undefined });
+/** torch.dropout_(input, p, train). */
+export const dropout_ = (input: Tensor, p: number, train: boolean): Tensor => F.dropout(input, { p, training: train, inplace: true });
+/** torch.alpha_dropout_(input, p, train). */
+export const alphaDropout_ = (input: Tensor, p: number, train: boolean): Tensor => F.alphaDropout(input, { p, training: train, inplace: true });
+/** torch.feature_alpha_dropout_(input, p, train). */
+export const featureAlphaDropout_ = (input: Tensor, p: number, train: boolean): Tensor => F.featureAlphaDropout(input, { p, training: train, inplace: true });
+
 /** torch.dropout(input, p, train): train given, as PyTorch's torch.dropout asks. */
 export const dropout = (input: Tensor, p: number, train: boolean): Tensor => F.dropout(input, p, train);
 /** torch.alpha_dropout(input, p, train). */

@@ -57,6 +57,8 @@ export const erf_ = method('erf_'), erfc_ = method('erfc_'), exp2_ = method('exp
 export const frac_ = method('frac_'), indexPut_ = method('indexPut_'), log10_ = method('log10_'), log1p_ = method('log1p_'), log2_ = method('log2_'), log_ = method('log_'), logit_ = method('logit_'), nanToNum_ = method('nanToNum_');
 export const neg_ = method('neg_'), rad2deg_ = method('rad2deg_'), reciprocal_ = method('reciprocal_'), relu_ = method('relu_'), round_ = method('round_'), rsqrt_ = method('rsqrt_'), sigmoid_ = method('sigmoid_'), sin_ = method('sin_');
 export const sinh_ = method('sinh_'), sqrt_ = method('sqrt_'), square_ = method('square_'), tan_ = method('tan_'), tanh_ = method('tanh_'), trunc_ = method('trunc_'), xlogy_ = method('xlogy_'), zero_ = method('zero_');
+export const arccos_ = method('arccos_'), arccosh_ = method('arccosh_'), arcsin_ = method('arcsin_'), arcsinh_ = method('arcsinh_'), arctan_ = method('arctan_'), arctanh_ = method('arctanh_'), negative_ = method('negative_');
+export const gcd_ = method('gcd_'), lcm_ = method('lcm_'), ldexp_ = method('ldexp_'), i0_ = method('i0_'), sinc_ = method('sinc_');
 export const asStrided = method('asStrided'), getDevice = method('getDevice');
 /** torch.var (var is a reserved word in TS: defined as var_). */
 export { var_ as var };
