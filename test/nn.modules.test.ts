@@ -643,3 +643,27 @@ test('Sequential / ModuleList built by addModule run and index what was added, a
   for (const m of [first, second]) m.dispose();
   x.dispose(); byHand.dispose();
 });
+
+test('Sequential and ModuleList slices as Python\'s seq[a:b]: the same modules, Sequential\'s names kept, ModuleList\'s renumbered', () => {
+  const want = pythonJson<{ seq: string[]; named: string[]; list: string[]; neg: string[] }>(`
+import json, torch.nn as nn
+from collections import OrderedDict
+seq = nn.Sequential(*[nn.Linear(2, 2) if i % 2 == 0 else nn.ReLU() for i in range(8)])
+named = nn.Sequential(OrderedDict([("conv", nn.Linear(2, 2)), ("act", nn.ReLU()), ("fc", nn.Linear(2, 2))]))
+lst = nn.ModuleList([nn.Linear(2, 2) for _ in range(5)])
+print(json.dumps({"seq": list(seq[2:6].state_dict()), "named": list(named[1:].state_dict()), "list": list(lst[1:3].state_dict()), "neg": list(seq[-3:].state_dict())}))
+`);
+  torch.manualSeed(1);
+  const seq = new nn.Sequential(...Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? new nn.Linear(2, 2) : new nn.ReLU())));
+  const named = new nn.Sequential(new Map<string, torch.nn.TensorModule>([['conv', new nn.Linear(2, 2)], ['act', new nn.ReLU()], ['fc', new nn.Linear(2, 2)]]));
+  const list = new nn.ModuleList(Array.from({ length: 5 }, () => new nn.Linear(2, 2)));
+  const part = seq.slice(2, 6);
+  expect([[...part.stateDict().keys()], [...named.slice(1).stateDict().keys()], [...list.slice(1, 3).stateDict().keys()], [...seq.slice(-3).stateDict().keys()]])
+    .toEqual([want.seq, want.named, want.list, want.neg]);
+  // the same modules: the slice computes what those layers compute, and shares their weights
+  expect([part.get(0) === seq.get(2), list.slice(1, 3).get(1) === list.get(2)]).toEqual([true, true]);
+  const x = torch.randn([3, 2]);
+  expect(torch.equal(seq(x), seq.slice(6)(part(seq.slice(0, 2)(x))))).toBe(true);
+  for (const m of [seq, named, list]) m.dispose();
+  x.dispose();
+});

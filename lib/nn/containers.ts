@@ -40,6 +40,13 @@ export class Sequential extends ModuleList<TensorModule> {
     if (!m) throw new Error(`nn.Sequential has no layer '${i}' (it has ${children.map(([n]) => `'${n}'`).join(', ') || 'none'})`);
     return m as TensorModule;
   }
+  /**
+   * Python's seq[start:end] (vgg.features[:23]): a Sequential of those layers, the same modules
+   * under the same names ('4', '5', ... or a named Sequential's), so state-dict keys stay as they were.
+   */
+  override slice(start?: number, end?: number): Sequential {
+    return new Sequential(new Map(this.itemNames.map((n, i) => [n, this.items[i]] as [string, TensorModule]).slice(start, end)));
+  }
   override forward(x: Tensor): Tensor {
     let h = x;
     for (const m of this.items) {

@@ -580,7 +580,7 @@ export function describeNonModule(v: unknown): string {
 
 export class ModuleList<M extends Module = Module> extends Module {
   readonly items: M[] = [];
-  private readonly itemNames: string[] = []; // (items[i]'s name: '0', '1', ..., or a named Sequential's)
+  protected readonly itemNames: string[] = []; // (items[i]'s name: '0', '1', ..., or a named Sequential's)
   constructor(modules: M[] = []) {
     super();
     modules.forEach((m) => this.append(m));
@@ -625,6 +625,10 @@ export class ModuleList<M extends Module = Module> extends Module {
   get(i: number): M {
     return this.items[i < 0 ? this.items.length + i : i];
   }
+  /** Python's list[start:end]: a ModuleList of those modules (the same ones, numbered from 0 again). */
+  slice(start?: number, end?: number): ModuleList<M> {
+    return new ModuleList(this.items.slice(start, end));
+  }
   override replaceModule(name: string, m: Module): void {
     super.replaceModule(name, m);
     const at = this.itemNames.indexOf(name);
@@ -633,7 +637,8 @@ export class ModuleList<M extends Module = Module> extends Module {
   [Symbol.iterator](): Iterator<M> {
     return this.items[Symbol.iterator]();
   }
-  forward(..._args: unknown[]): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  forward(..._args: any[]): unknown {
     throw new Error('ModuleList has no forward(); iterate over it');
   }
 }
