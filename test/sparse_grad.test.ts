@@ -144,3 +144,22 @@ print(json.dumps({"layouts": [str(t.layout).replace('torch.', '') for t in (csc,
     expect(() => csc.tolist()).toThrow(/reads dense memory, and this tensor is SparseCsc: use x.toDense\(\)/);
   });
 });
+
+test('sparseCooTensor takes what PyTorch\'s takes: indices of any integer dtype (int32 edge lists), nested arrays, a dtype the values are converted to; torch.spmm', () => {
+  const want = pythonJson<{ a: number[][]; aDtype: string; b: number[][]; bDtype: string; c: number[][]; cDtype: string; spmm: number[][] }>(`
+import json, torch
+a = torch.sparse_coo_tensor(torch.tensor([[0, 1, 1], [2, 0, 2]], dtype=torch.int32), torch.ones(3), (2, 3), dtype=torch.int64)
+b = torch.sparse_coo_tensor([[0, 1], [1, 0]], [3, 4], (2, 2))
+c = torch.sparse_coo_tensor([[0, 0], [1, 1]], [1.5, 2.5], (2, 2), dtype=torch.float64)
+d = torch.spmm(a.to(torch.float32), torch.arange(6.).view(3, 2))
+print(json.dumps({"a": a.to_dense().tolist(), "aDtype": str(a.dtype)[6:], "b": b.to_dense().tolist(), "bDtype": str(b.dtype)[6:], "c": c.to_dense().tolist(), "cDtype": str(c.dtype)[6:], "spmm": d.tolist()}))
+`);
+  torch.tidy(() => {
+    const a = torch.sparseCooTensor(torch.tensor([[0, 1, 1], [2, 0, 2]], { dtype: 'int32' }), torch.ones([3]), [2, 3], { dtype: 'int64' });
+    const b = torch.sparseCooTensor([[0, 1], [1, 0]], [3, 4], [2, 2]);
+    const c = torch.sparseCooTensor([[0, 0], [1, 1]], [1.5, 2.5], [2, 2], { dtype: 'float64' });
+    const d = torch.spmm(a.to('float32'), torch.arange(6, { dtype: 'float32' }).view(3, 2));
+    expect({ a: a.toDense().tolist(), aDtype: a.dtype, b: b.toDense().tolist(), bDtype: b.dtype, c: c.toDense().tolist(), cDtype: c.dtype, spmm: d.tolist() }).toEqual(want);
+    expect(a.layout).toBe('sparse_coo');
+  });
+});

@@ -58,6 +58,8 @@ export function where(condition: Tensor, x?: TensorLike, y?: TensorLike): Tensor
 }
 export const matmul = (a: Tensor, b: Tensor) => a.matmul(b);
 export const mm = (a: Tensor, b: Tensor) => a.mm(b);
+/** torch.spmm(sparse, dense): torch.mm's older name for a sparse matrix times a dense one (examples/gcn's GraphConv). */
+export const spmm = (a: Tensor, b: Tensor) => a.mm(b);
 export const bmm = (a: Tensor, b: Tensor) => a.bmm(b);
 export const addmm = (input: Tensor, m1: Tensor, m2: Tensor, opts: { beta?: number; alpha?: number } = {}) =>
   input.addmm(m1, m2, opts);

@@ -4,15 +4,25 @@
 import { native } from './native';
 import { DType, Device, dtypeCode, deviceCode } from './dtype';
 import { Shape, Tensor, _wrap as wrap, _id as id } from './tensor';
+import { tensor, TensorData } from './creation';
 
 /**
- * torch.sparse_coo_tensor: values at indices ((sparse dims, nnz), int64) of a tensor of `size`
- * (inferred from the indices when absent). Duplicates are allowed until coalesce() sums them.
+ * torch.sparse_coo_tensor: values at indices ((sparse dims, nnz)) of a tensor of `size` (inferred
+ * from the indices when absent). Duplicates are allowed until coalesce() sums them. As PyTorch's,
+ * the indices may be of any dtype (made int64: int32 edge lists from a file are common) and either
+ * may be given as nested arrays (`sparseCooTensor([[0, 1], [1, 0]], [3, 4], [2, 2])`).
  */
-export function sparseCooTensor(indices: Tensor, values: Tensor, size?: Shape | null, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor {
-  const t = wrap(native.sparseCooTensor(id(indices), id(values), size ?? null, opts.dtype ? dtypeCode(opts.dtype) : -1, opts.device === undefined ? null : deviceCode(opts.device)));
-  if (opts.requiresGrad) t.requiresGrad_(true);
-  return t;
+export function sparseCooTensor(indices: Tensor | TensorData, values: Tensor | TensorData, size?: Shape | null, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor {
+  const idx = indices instanceof Tensor ? (indices.dtype === 'int64' ? indices : indices.to('int64')) : tensor(indices, { dtype: 'int64' });
+  const vals = valuesOf(values, opts.dtype);
+  try {
+    const t = wrap(native.sparseCooTensor(id(idx), id(vals), size ?? null, opts.dtype ? dtypeCode(opts.dtype) : -1, opts.device === undefined ? null : deviceCode(opts.device)));
+    if (opts.requiresGrad) t.requiresGrad_(true);
+    return t;
+  } finally {
+    if (idx !== indices) idx.dispose();
+    if (vals !== values) vals.dispose();
+  }
 }
 
 /**
@@ -20,9 +30,21 @@ export function sparseCooTensor(indices: Tensor, values: Tensor, size?: Shape | 
  * pointers), colIndices and values (nnz each). matmul with a dense matrix and toDense() work on it.
  */
 export function sparseCsrTensor(crowIndices: Tensor, colIndices: Tensor, values: Tensor, size?: Shape | null, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor {
-  const t = wrap(native.sparseCsrTensor(id(crowIndices), id(colIndices), id(values), size ?? null, opts.dtype ? dtypeCode(opts.dtype) : -1, opts.device === undefined ? null : deviceCode(opts.device)));
-  if (opts.requiresGrad) t.requiresGrad_(true);
-  return t;
+  const vals = valuesOf(values, opts.dtype);
+  try {
+    const t = wrap(native.sparseCsrTensor(id(crowIndices), id(colIndices), id(vals), size ?? null, opts.dtype ? dtypeCode(opts.dtype) : -1, opts.device === undefined ? null : deviceCode(opts.device)));
+    if (opts.requiresGrad) t.requiresGrad_(true);
+    return t;
+  } finally {
+    if (vals !== values) vals.dispose();
+  }
+}
+
+// The values as a tensor of dtype (PyTorch's constructors convert them; libtorch's would keep
+// theirs and label the result with the other dtype's options ignored).
+function valuesOf(values: Tensor | TensorData, dtype: DType | undefined): Tensor {
+  if (!(values instanceof Tensor)) return tensor(values, dtype ? { dtype } : {});
+  return dtype && values.dtype !== dtype ? values.to(dtype) : values;
 }
 
 /**
@@ -31,9 +53,14 @@ export function sparseCsrTensor(crowIndices: Tensor, colIndices: Tensor, values:
  * (row / col) and its values (BSR / BSC: blocks, (nnz, blockRows, blockCols)).
  */
 function sparseCompressed(layout: string, compressed: Tensor, plain: Tensor, values: Tensor, size: Shape | null | undefined, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean }): Tensor {
-  const t = wrap(native.sparseCompressedTensor(id(compressed), id(plain), id(values), size ?? null, layout, opts.dtype ? dtypeCode(opts.dtype) : -1, opts.device === undefined ? null : deviceCode(opts.device)));
-  if (opts.requiresGrad) t.requiresGrad_(true);
-  return t;
+  const vals = valuesOf(values, opts.dtype);
+  try {
+    const t = wrap(native.sparseCompressedTensor(id(compressed), id(plain), id(vals), size ?? null, layout, opts.dtype ? dtypeCode(opts.dtype) : -1, opts.device === undefined ? null : deviceCode(opts.device)));
+    if (opts.requiresGrad) t.requiresGrad_(true);
+    return t;
+  } finally {
+    if (vals !== values) vals.dispose();
+  }
 }
 export const sparseCscTensor = (ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, size?: Shape | null, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}) =>
   sparseCompressed('sparse_csc', ccolIndices, rowIndices, values, size, opts);
