@@ -40,8 +40,8 @@ export function sparseCsrTensor(crowIndices: Tensor, colIndices: Tensor, values:
   }
 }
 
-// The values as a tensor of dtype (PyTorch's constructors convert them; libtorch's would keep
-// theirs and label the result with the other dtype's options ignored).
+// The values as a tensor of the dtype asked for: PyTorch's constructors convert them, libtorch's
+// keep the values' own dtype.
 function valuesOf(values: Tensor | TensorData, dtype: DType | undefined): Tensor {
   if (!(values instanceof Tensor)) return tensor(values, dtype ? { dtype } : {});
   return dtype && values.dtype !== dtype ? values.to(dtype) : values;
