@@ -163,3 +163,15 @@ print(json.dumps({"a": a.to_dense().tolist(), "aDtype": str(a.dtype)[6:], "b": b
     expect(a.layout).toBe('sparse_coo');
   });
 });
+
+test('the kind flags as PyTorch\'s for dense, sparse COO and CSR tensors (isSparse, isSparseCsr, isCuda, isCpu, isMeta, isQuantized, isNested, isMkldnn, isMps)', () => {
+  const want = pythonJson<boolean[][]>(`
+import json, torch
+ts = [torch.randn(2, 3), torch.randn(2, 3).to_sparse(), torch.randn(2, 3).to_sparse_csr(), torch.tensor([1, 2])]
+print(json.dumps([[t.is_sparse, t.is_sparse_csr, t.is_cuda, t.is_cpu, t.is_meta, t.is_quantized, t.is_nested, t.is_mkldnn, t.is_mps] for t in ts]))
+`);
+  torch.tidy(() => {
+    const ts = [torch.randn([2, 3]), torch.randn([2, 3]).toSparse(), torch.randn([2, 3]).toSparseCsr(), torch.tensor([1, 2])];
+    expect(ts.map((t) => [t.isSparse, t.isSparseCsr, t.isCuda, t.isCpu, t.isMeta, t.isQuantized, t.isNested, t.isMkldnn, t.isMps])).toEqual(want);
+  });
+});

@@ -413,6 +413,14 @@ export class Tensor {
   get isCuda(): boolean {
     return native.device(id(this)) >= 0;
   }
+  // PyTorch's is_meta, is_quantized, is_nested, is_mkldnn, is_mps: tensors of those kinds and
+  // devices are not offered here, so false (code that checks them, as Hugging Face's loading does
+  // `param.is_meta`, reads the right answer)
+  get isMeta(): boolean { return false; }
+  get isQuantized(): boolean { return false; }
+  get isNested(): boolean { return false; }
+  get isMkldnn(): boolean { return false; }
+  get isMps(): boolean { return false; }
   numel(): number {
     return native.numel(id(this));
   }
