@@ -126,9 +126,8 @@ export type MaxPoolOutput<R extends boolean> = R extends true ? NamedTuple<{ val
 /** PyTorch's nn.AvgPoolNd(kernelSize, stride=None, padding=0, ceilMode=False, countIncludePad=True, divisorOverride=None (only)). */
 type AvgPoolLayerArgs = PositionalOr<[stride?: Size | null, padding?: Size, ceilMode?: boolean, countIncludePad?: boolean, divisorOverride?: null], AvgPoolLayerOptions>;
 function maxPoolOptions(name: string, args: unknown[]): { opts: MaxPoolLayerOptions; returnIndices: boolean } {
-  const { returnIndices = false, ...opts } = layerOptions<MaxPoolLayerOptions & { returnIndices?: boolean }>(name, args, ['stride', 'padding', 'dilation', 'returnIndices', 'ceilMode'], { factory: false });
-  if (typeof returnIndices !== 'boolean') throw new Error(`nn.${name}: returnIndices must be true or false, got ${JSON.stringify(returnIndices)}`);
-  return { opts, returnIndices };
+  const { returnIndices, ...opts } = layerOptions<MaxPoolLayerOptions & { returnIndices?: boolean }>(name, args, ['stride', 'padding', 'dilation', 'returnIndices', 'ceilMode'], { factory: false });
+  return { opts, returnIndices: indicesFlag(name, returnIndices) };
 }
 const avgPoolOptions = (name: string, args: unknown[]) =>
   layerOptions<AvgPoolLayerOptions>(name, args, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride'], { factory: false, fixed: { divisorOverride: null } });

@@ -12,16 +12,12 @@ import { tensor, TensorData } from './creation';
  * the indices may be of any dtype (made int64: int32 edge lists from a file are common) and either
  * may be given as nested arrays (`sparseCooTensor([[0, 1], [1, 0]], [3, 4], [2, 2])`).
  */
-export function sparseCooTensor(indices: Tensor | TensorData, values: Tensor | TensorData, size?: Shape | null, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor {
+export function sparseCooTensor(indices: Tensor | TensorData, values: Tensor | TensorData, size?: Shape | null, opts: SparseOptions = {}): Tensor {
   const idx = indices instanceof Tensor ? (indices.dtype === 'int64' ? indices : indices.to('int64')) : tensor(indices, { dtype: 'int64' });
-  const vals = valuesOf(values, opts.dtype);
   try {
-    const t = wrap(native.sparseCooTensor(id(idx), id(vals), size ?? null, opts.dtype ? dtypeCode(opts.dtype) : -1, opts.device === undefined ? null : deviceCode(opts.device)));
-    if (opts.requiresGrad) t.requiresGrad_(true);
-    return t;
+    return fromValues(values, opts, (vals, dtype, device) => native.sparseCooTensor(id(idx), id(vals), size ?? null, dtype, device));
   } finally {
     if (idx !== indices) idx.dispose();
-    if (vals !== values) vals.dispose();
   }
 }
 
@@ -29,22 +25,26 @@ export function sparseCooTensor(indices: Tensor | TensorData, values: Tensor | T
  * torch.sparse_csr_tensor: a 2-D compressed-sparse-row tensor: crowIndices (rows + 1 row
  * pointers), colIndices and values (nnz each). matmul with a dense matrix and toDense() work on it.
  */
-export function sparseCsrTensor(crowIndices: Tensor, colIndices: Tensor, values: Tensor, size?: Shape | null, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}): Tensor {
-  const vals = valuesOf(values, opts.dtype);
+export function sparseCsrTensor(crowIndices: Tensor, colIndices: Tensor, values: Tensor, size?: Shape | null, opts: SparseOptions = {}): Tensor {
+  return fromValues(values, opts, (vals, dtype, device) => native.sparseCsrTensor(id(crowIndices), id(colIndices), id(vals), size ?? null, dtype, device));
+}
+
+type SparseOptions = { dtype?: DType; device?: Device; requiresGrad?: boolean };
+/**
+ * A sparse tensor that make builds (natively) from the values, given as the dtype asked for:
+ * PyTorch's constructors convert them, libtorch's keep the values' own dtype. A converted copy is
+ * freed after; requiresGrad is set on the result.
+ */
+function fromValues(values: Tensor | TensorData, opts: SparseOptions, make: (vals: Tensor, dtype: number, device: unknown) => number): Tensor {
+  const vals = !(values instanceof Tensor) ? tensor(values, opts.dtype ? { dtype: opts.dtype } : {})
+    : opts.dtype && values.dtype !== opts.dtype ? values.to(opts.dtype) : values;
   try {
-    const t = wrap(native.sparseCsrTensor(id(crowIndices), id(colIndices), id(vals), size ?? null, opts.dtype ? dtypeCode(opts.dtype) : -1, opts.device === undefined ? null : deviceCode(opts.device)));
+    const t = wrap(make(vals, opts.dtype ? dtypeCode(opts.dtype) : -1, opts.device === undefined ? null : deviceCode(opts.device)));
     if (opts.requiresGrad) t.requiresGrad_(true);
     return t;
   } finally {
     if (vals !== values) vals.dispose();
   }
-}
-
-// The values as a tensor of the dtype asked for: PyTorch's constructors convert them, libtorch's
-// keep the values' own dtype.
-function valuesOf(values: Tensor | TensorData, dtype: DType | undefined): Tensor {
-  if (!(values instanceof Tensor)) return tensor(values, dtype ? { dtype } : {});
-  return dtype && values.dtype !== dtype ? values.to(dtype) : values;
 }
 
 /**
@@ -52,15 +52,8 @@ function valuesOf(values: Tensor | TensorData, dtype: DType | undefined): Tensor
  * that layout from its compressed indices (ccol for CSC / BSC, crow for BSR), its plain indices
  * (row / col) and its values (BSR / BSC: blocks, (nnz, blockRows, blockCols)).
  */
-function sparseCompressed(layout: string, compressed: Tensor, plain: Tensor, values: Tensor, size: Shape | null | undefined, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean }): Tensor {
-  const vals = valuesOf(values, opts.dtype);
-  try {
-    const t = wrap(native.sparseCompressedTensor(id(compressed), id(plain), id(vals), size ?? null, layout, opts.dtype ? dtypeCode(opts.dtype) : -1, opts.device === undefined ? null : deviceCode(opts.device)));
-    if (opts.requiresGrad) t.requiresGrad_(true);
-    return t;
-  } finally {
-    if (vals !== values) vals.dispose();
-  }
+function sparseCompressed(layout: string, compressed: Tensor, plain: Tensor, values: Tensor, size: Shape | null | undefined, opts: SparseOptions): Tensor {
+  return fromValues(values, opts, (vals, dtype, device) => native.sparseCompressedTensor(id(compressed), id(plain), id(vals), size ?? null, layout, dtype, device));
 }
 export const sparseCscTensor = (ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, size?: Shape | null, opts: { dtype?: DType; device?: Device; requiresGrad?: boolean } = {}) =>
   sparseCompressed('sparse_csc', ccolIndices, rowIndices, values, size, opts);
