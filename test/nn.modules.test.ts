@@ -667,3 +667,51 @@ print(json.dumps({"seq": list(seq[2:6].state_dict()), "named": list(named[1:].st
   for (const m of [seq, named, list]) m.dispose();
   x.dispose();
 });
+
+test('Sequential / ModuleList edited as PyTorch\'s: seq.fc = m appends fc, seq[i] = m, del seq[i] and pop(i) renumber, out of range is an error', () => {
+  const want = pythonJson<{ keys: string[][]; out: number[][]; popped: string[]; errors: string[] }>(`
+import json, torch, torch.nn as nn
+from collections import OrderedDict
+torch.manual_seed(3)
+seq = nn.Sequential(OrderedDict([("a", nn.Linear(2, 3)), ("b", nn.ReLU()), ("c", nn.Linear(3, 3))]))
+keys = []
+seq.fc = nn.Linear(3, 2)                  # __setattr__: appended
+keys.append(list(seq.state_dict()))
+seq[1] = nn.Tanh()                        # __setitem__: replaced under its name
+del seq[2]                                # __delitem__: renumbered
+keys.append(list(seq.state_dict()))
+x = torch.linspace(-1, 1, 8).view(4, 2)
+out = seq(x).tolist()
+lst = nn.ModuleList([nn.Linear(2, 2), nn.ReLU(), nn.Tanh(), nn.Linear(2, 2)])
+popped = type(lst.pop(1)).__name__, type(lst.pop(-1)).__name__
+keys.append(list(lst.state_dict()))
+errors = []
+for f in (lambda: lst[5], lambda: lst[-4], lambda: seq[3]):
+    try: f(); errors.append("none")
+    except IndexError: errors.append("IndexError")
+print(json.dumps({"keys": keys, "out": out, "popped": popped, "errors": errors}))
+`);
+  torch.manualSeed(3);
+  const seq = new nn.Sequential(new Map<string, torch.nn.TensorModule>([['a', new nn.Linear(2, 3)], ['b', new nn.ReLU()], ['c', new nn.Linear(3, 3)]]));
+  const keys: string[][] = [];
+  (seq as unknown as { fc: torch.nn.Linear }).fc = new nn.Linear(3, 2);
+  keys.push([...seq.stateDict().keys()]);
+  const c = seq.get(2) as torch.nn.Linear;
+  seq.set(1, new nn.Tanh());
+  seq.delete(2);
+  keys.push([...seq.stateDict().keys()]);
+  const x = torch.linspace(-1, 1, 8).view(4, 2);
+  const out = seq(x);
+  const lst = new nn.ModuleList<torch.nn.Module>([new nn.Linear(2, 2), new nn.ReLU(), new nn.Tanh(), new nn.Linear(2, 2)]);
+  const popped = [lst.pop(1).constructor.name, lst.pop().constructor.name]; // (pop() is pop(-1), as a Python list's)
+  keys.push([...lst.stateDict().keys()]);
+  const errors = [() => lst.get(5), () => lst.get(-4), () => seq.get(3)].map((f) => {
+    try { f(); return 'none'; } catch (e) { return /index -?\d+ is out of range \(it has \d+ modules\)/.test(String(e)) ? 'IndexError' : String(e); }
+  });
+  expect({ keys, popped, errors }).toEqual({ keys: want.keys, popped: want.popped, errors: want.errors });
+  expect(out.sub(torch.tensor(want.out)).abs().max().item()).toBeLessThan(1e-6);
+  // what forward runs is what is registered: a, Tanh, fc
+  expect(seq.items.map((m) => m.constructor.name)).toEqual(['Linear', 'Tanh', 'Linear']);
+  for (const m of [seq, lst, c]) m.dispose();
+  for (const t of [x, out]) t.dispose();
+});

@@ -579,11 +579,31 @@ export function describeNonModule(v: unknown): string {
 }
 
 export class ModuleList<M extends Module = Module> extends Module {
-  readonly items: M[] = [];
+  private readonly _items: M[] = [];
   protected readonly itemNames: string[] = []; // (items[i]'s name: '0', '1', ..., or a named Sequential's)
   constructor(modules: M[] = []) {
     super();
     modules.forEach((m) => this.append(m));
+  }
+  /**
+   * The modules in order: the registered children, as in PyTorch, whose lists are their
+   * _modules. So a module assigned as a property (`seq.fc = layer`, PyTorch's __setattr__) is
+   * appended, and one replaced by property takes its place. (The same array while nothing changed.)
+   */
+  get items(): M[] {
+    this.sync();
+    return this._items;
+  }
+  private sync(): void {
+    const children = [...this.namedChildren()];
+    if (children.length !== this._items.length || children.some(([n, m], i) => n !== this.itemNames[i] || m !== this._items[i])) {
+      this._items.length = 0;
+      this.itemNames.length = 0;
+      for (const [n, m] of children) {
+        this._items.push(m as M);
+        this.itemNames.push(n);
+      }
+    }
   }
   append(m: M): this {
     this.registerModule(String(this.items.length), m);
@@ -596,14 +616,12 @@ export class ModuleList<M extends Module = Module> extends Module {
    */
   override registerModule<T extends Module | null>(name: string, m: T): T {
     if (m === null) throw new Error(`${this.constructor.name}: '${name}' must be a module, got null`);
+    this.sync();
     if (this.itemNames.includes(name)) {
       this.replaceModule(name, m);
       return m;
     }
-    super.registerModule(name, m);
-    this.items.push(m as unknown as M);
-    this.itemNames.push(name);
-    return m;
+    return super.registerModule(name, m);
   }
   /** Appends each module of modules (ModuleList.extend). */
   extend(modules: Iterable<M>): this {
@@ -623,16 +641,42 @@ export class ModuleList<M extends Module = Module> extends Module {
   }
   /** The i-th module (negative i counts from the end, as Python's indexing). */
   get(i: number): M {
-    return this.items[i < 0 ? this.items.length + i : i];
+    return this.items[this.position(i)];
+  }
+  /** list[i] = m (Python's __setitem__): the i-th module replaced, under the same name. */
+  set(i: number, m: M): this {
+    this.replaceModule(this.itemNames[this.position(i)], m);
+    return this;
+  }
+  /**
+   * del list[i] (Python's __delitem__): removes the i-th module; those left are renumbered
+   * '0', '1', ... as PyTorch renumbers them (a named Sequential's names too), so state-dict keys
+   * follow the new positions. The module itself is the caller's (pop returns it).
+   */
+  delete(i: number): void {
+    const at = this.position(i);
+    const kept = this.items.filter((_, j) => j !== at);
+    for (const name of this.itemNames) {
+      this.unregisterModule(name);
+      delete (this as unknown as Record<string, unknown>)[name];
+    }
+    kept.forEach((m) => this.append(m));
+  }
+  /** list.pop(i = -1): removes the i-th module (del list[i]) and returns it. */
+  pop(i = -1): M {
+    const m = this.get(i);
+    this.delete(i);
+    return m;
+  }
+  // Python's index rules: negative from the end; out of range is an error, not undefined.
+  private position(i: number): number {
+    const n = this.items.length;
+    if (!Number.isInteger(i) || i < -n || i >= n) throw new Error(`${this.constructor.name}: index ${i} is out of range (it has ${n} module${n === 1 ? '' : 's'})`);
+    return i < 0 ? n + i : i;
   }
   /** Python's list[start:end]: a ModuleList of those modules (the same ones, numbered from 0 again). */
   slice(start?: number, end?: number): ModuleList<M> {
     return new ModuleList(this.items.slice(start, end));
-  }
-  override replaceModule(name: string, m: Module): void {
-    super.replaceModule(name, m);
-    const at = this.itemNames.indexOf(name);
-    if (at >= 0) this.items[at] = m as M;
   }
   [Symbol.iterator](): Iterator<M> {
     return this.items[Symbol.iterator]();
