@@ -149,3 +149,39 @@ export const sparse_ = takesOptions('init.sparse_', 2, ['std', 'generator'], fun
   });
   return t;
 });
+
+// PyTorch's deprecated names without the trailing underscore (nn.init.xavier_uniform(w), in code
+// older ports copy): the same initialiser, with PyTorch's warning, once.
+const warnedDeprecated = new Set<string>();
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function deprecated<F extends (...args: any[]) => Tensor>(oldName: string, fn: F): F {
+  return ((...args: Parameters<F>) => {
+    if (!warnedDeprecated.has(oldName)) {
+      warnedDeprecated.add(oldName);
+      process.emitWarning(`nn.init.${oldName} is now deprecated in favor of nn.init.${oldName}_.`, 'UserWarning');
+    }
+    return fn(...args);
+  }) as F;
+}
+/** @deprecated PyTorch's old name: use uniform_ */
+export const uniform = deprecated('uniform', uniform_);
+/** @deprecated PyTorch's old name: use normal_ */
+export const normal = deprecated('normal', normal_);
+/** @deprecated PyTorch's old name: use constant_ */
+export const constant = deprecated('constant', constant_);
+/** @deprecated PyTorch's old name: use xavierUniform_ */
+export const xavierUniform = deprecated('xavierUniform', xavierUniform_);
+/** @deprecated PyTorch's old name: use xavierNormal_ */
+export const xavierNormal = deprecated('xavierNormal', xavierNormal_);
+/** @deprecated PyTorch's old name: use kaimingUniform_ */
+export const kaimingUniform = deprecated('kaimingUniform', kaimingUniform_);
+/** @deprecated PyTorch's old name: use kaimingNormal_ */
+export const kaimingNormal = deprecated('kaimingNormal', kaimingNormal_);
+/** @deprecated PyTorch's old name: use orthogonal_ */
+export const orthogonal = deprecated('orthogonal', orthogonal_);
+/** @deprecated PyTorch's old name: use sparse_ */
+export const sparse = deprecated('sparse', sparse_);
+/** @deprecated PyTorch's old name: use dirac_ */
+export const dirac = deprecated('dirac', dirac_);
+/** @deprecated PyTorch's old name: use eye_ */
+export const eye = deprecated('eye', eye_);

@@ -539,20 +539,36 @@ export class Tensor {
     const self = this;
     let alias: Tensor | null = null;
     const tensor = () => (alias ??= wrap(native.variableData(id(self))));
+    // The alias is a handle of its own: one made for a property read or a method call
+    // (p.data.fill_(0.01), outside any tidy()) is freed at once, or it would hold the storage
+    // after p is disposed. (One made for passing p.data to an op lives in the scope.)
+    const release = <T>(v: T): T => {
+      alias?.dispose();
+      alias = null;
+      return v;
+    };
     const read = () => native.data(id(self));
     // (console.log looks through a Proxy at its target: print the tensor, as print(p.data) does)
-    Object.defineProperty(read, INSPECT, { value: () => tensor()[INSPECT]() });
-    return new Proxy(read, {
+    Object.defineProperty(read, INSPECT, { value: () => release(tensor()[INSPECT]()) });
+    const access: TensorDataAccess = new Proxy(read, {
       apply: () => native.data(id(self)),
       get: (target, key) => {
         if (key === 'call' || key === 'apply' || key === 'bind') return Reflect.get(target, key);
+        if (key === '_id' || key === '_kept') return tensor()[key]; // (p.data given to an op)
         const t = tensor(), v = Reflect.get(t, key, t);
-        return typeof v === 'function' ? v.bind(t) : v;
+        if (typeof v !== 'function') return release(v);
+        // an in-place method gives back p.data itself (to chain on), not the alias it ran on
+        return (...args: unknown[]) => {
+          const ran = tensor(), r = (v as (...a: unknown[]) => unknown).apply(ran, args);
+          release(null);
+          return r === ran ? access : r;
+        };
       },
-      set: (_, key, value) => Reflect.set(tensor(), key, value),
-      has: (_, key) => key in tensor(),
+      set: (_, key, value) => release(Reflect.set(tensor(), key, value)),
+      has: (_, key) => release(key in tensor()),
       getPrototypeOf: () => Tensor.prototype,
     }) as unknown as TensorDataAccess;
+    return access;
   }
   set data(value: Tensor) {
     if (!(value instanceof Tensor)) throw new TypeError(`Tensor.data = ...: expected a Tensor, got ${describeValue(value)}`);
