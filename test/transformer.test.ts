@@ -3,7 +3,7 @@
 // the same initial weights (exactly), and outputs, attention weights and the gradients of inputs
 // and parameters agree within 1e-10. Masks: bool (true = masked, as PyTorch's), float, key padding.
 import * as torch from '../lib';
-import { referenceTensors } from './helpers';
+import { referenceTensors, pythonJson } from './helpers';
 
 const nn = torch.nn;
 type T = torch.Tensor;
@@ -174,4 +174,42 @@ describe('transformer layers: errors and memory', () => {
     new nn.Transformer({ dModel: 8, nhead: 2, numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: 16 }).dispose();
     expect(torch.memory().liveTensors).toBe(n0);
   });
+});
+
+test('forwards take their masks by position as PyTorch\'s (language_translation\'s transformer(src, tgt, src_mask, tgt_mask, None, ...)): the same as by name, and as PyTorch\'s', () => {
+  torch.manualSeed(4);
+  const src = torch.randn([6, 2, 8], { dtype: 'float64' }), tgt = torch.randn([5, 2, 8], { dtype: 'float64' });
+  const srcMask = torch.zeros([6, 6], { dtype: 'bool' });
+  const tgtMask = nn.Transformer.generateSquareSubsequentMask(5, { dtype: 'float64' });
+  const srcPad = padding([[0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 0, 0]]), tgtPad = padding([[0, 0, 0, 1, 1], [0, 0, 0, 0, 0]]);
+  const want = pythonJson<{ transformer: number[]; encoder: number[]; decoder: number[]; mha: number[] }>(`
+import json, torch, torch.nn as nn
+torch.manual_seed(${SEED})
+t = nn.Transformer(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=16, dropout=0.0).double()
+mha = nn.MultiheadAttention(8, 2).double()
+src, tgt = torch.tensor(${JSON.stringify(src.tolist())}, dtype=torch.float64), torch.tensor(${JSON.stringify(tgt.tolist())}, dtype=torch.float64)
+src_mask = torch.zeros(6, 6, dtype=torch.bool); tgt_mask = nn.Transformer.generate_square_subsequent_mask(5).double()
+src_pad = torch.tensor(json.loads('${JSON.stringify(srcPad.tolist())}')); tgt_pad = torch.tensor(json.loads('${JSON.stringify(tgtPad.tolist())}'))
+out = t(src, tgt, src_mask, tgt_mask, None, src_pad, tgt_pad, src_pad)
+memory = t.encoder(src, src_mask, src_pad)
+dec = t.decoder(tgt, memory, tgt_mask, None, tgt_pad, src_pad)
+attn = mha(tgt, src, src, src_pad, False)[0]
+print(json.dumps({"transformer": out.flatten().tolist(), "encoder": memory.flatten().tolist(), "decoder": dec.flatten().tolist(), "mha": attn.flatten().tolist()}))`);
+  torch.manualSeed(SEED);
+  const t = new nn.Transformer({ dModel: 8, nhead: 2, numEncoderLayers: 2, numDecoderLayers: 2, dimFeedforward: 16, dropout: 0.0 }).double();
+  const mha = new nn.MultiheadAttention(8, 2).double();
+  const out = t(src, tgt, srcMask, tgtMask, null, srcPad, tgtPad, srcPad);
+  const byName = t(src, tgt, { srcMask, tgtMask, srcKeyPaddingMask: srcPad, tgtKeyPaddingMask: tgtPad, memoryKeyPaddingMask: srcPad });
+  const mixed = t(src, tgt, srcMask, tgtMask, { srcKeyPaddingMask: srcPad, tgtKeyPaddingMask: tgtPad, memoryKeyPaddingMask: srcPad });
+  const memory = t.encoder(src, srcMask, srcPad);
+  const dec = t.decoder(tgt, memory, tgtMask, null, tgtPad, srcPad);
+  const [attn, weights] = mha(tgt, src, src, srcPad, false);
+  expect([torch.equal(out, byName), torch.equal(out, mixed), weights]).toEqual([true, true, null]);
+  const diff = (a: T, b: number[]) => torch.tidy(() => a.flatten().sub(torch.tensor(b, { dtype: 'float64' })).abs().max().item());
+  expect([diff(out, want.transformer), diff(memory, want.encoder), diff(dec, want.decoder), diff(attn, want.mha)].every((d) => d < 1e-10)).toBe(true);
+  expect(() => t(src, tgt, srcMask, tgtMask, null, srcPad, tgtPad, srcPad, srcPad as never)).toThrow(/Transformer.forward: 7 arguments after its required ones, but it takes at most 6/);
+  expect(() => t(src, tgt, srcMask, { srcMask })).toThrow(/Transformer.forward: srcMask is given twice/);
+  for (const x of [src, tgt, srcMask, tgtMask, srcPad, tgtPad, out, byName, mixed, memory, dec, attn]) x.dispose();
+  t.dispose();
+  mha.dispose();
 });

@@ -13,6 +13,9 @@ import * as F from './functional';
 import { constant_, xavierUniform_ } from './init';
 import { noGrad } from '../tensor/runtime';
 import { factoryOf, layerOptions, requiredByName, PositionalOr } from './args';
+import { optionsOf } from '../tensor/options';
+
+export type AttentionOptions = AttentionMasks & { needWeights?: boolean; averageAttnWeights?: boolean };
 
 export interface MultiheadAttentionOptions extends FactoryOptions {
   /** dropout on the attention weights (0) */
@@ -80,7 +83,9 @@ export class MultiheadAttention extends Module {
    * Attention of query over key / value. Returns [output, weights]: weights (N, L, S), averaged
    * over heads (or (N, heads, L, S) with averageAttnWeights false), null with needWeights false.
    */
-  forward(query: Tensor, key: Tensor, value: Tensor, opts: AttentionMasks & { needWeights?: boolean; averageAttnWeights?: boolean } = {}): [Tensor, Tensor | null] {
+  forward(query: Tensor, key: Tensor, value: Tensor, ...args: PositionalOr<[keyPaddingMask?: Tensor | null, needWeights?: boolean, attnMask?: Tensor | null, averageAttnWeights?: boolean], AttentionOptions>): [Tensor, Tensor | null] {
+    // (PyTorch's order: mha(q, k, v, key_padding_mask, need_weights, attn_mask), or by name)
+    const opts = optionsOf<AttentionOptions>('MultiheadAttention.forward', args, ['keyPaddingMask', 'needWeights', 'attnMask', 'averageAttnWeights']);
     const batched = query.ndim === 3;
     if (!batched && query.ndim !== 2) throw new Error(`MultiheadAttention: query must be (L, E), (L, N, E) or with batchFirst (N, L, E); got [${query.shape}]`);
     if (query.shape[query.ndim - 1] !== this.embedDim) throw new Error(`MultiheadAttention: query's last dim is ${query.shape[query.ndim - 1]}, embedDim is ${this.embedDim}`);
@@ -190,7 +195,9 @@ export class TransformerEncoderLayer extends Module {
     this.registerModule('dropout2', new Dropout(p));
   }
 
-  forward(src: Tensor, masks: { srcMask?: Tensor | null; srcKeyPaddingMask?: Tensor | null } = {}): Tensor {
+  /** layer(src, srcMask, srcKeyPaddingMask), by position as PyTorch's or by name */
+  forward(src: Tensor, ...args: PositionalOr<[srcMask?: Tensor | null, srcKeyPaddingMask?: Tensor | null], EncoderLayerMasks>): Tensor {
+    const masks = optionsOf<EncoderLayerMasks>('TransformerEncoderLayer.forward', args, ['srcMask', 'srcKeyPaddingMask']);
     return tidy(() => {
       const sa = (x: Tensor) => this.dropout1.forward(this.self_attn.forward(x, x, x, { attnMask: masks.srcMask, keyPaddingMask: masks.srcKeyPaddingMask, needWeights: false })[0]);
       const ffn = (x: Tensor) => this.dropout2.forward(feedForward(this, x));
@@ -233,6 +240,12 @@ function cloneWithoutDraws<M extends Module>(source: M, make: () => M): M {
   return copy;
 }
 
+export interface EncoderLayerMasks { srcMask?: Tensor | null; srcKeyPaddingMask?: Tensor | null }
+export interface EncoderMasks { mask?: Tensor | null; srcKeyPaddingMask?: Tensor | null }
+type DecoderMaskArgs = [tgtMask?: Tensor | null, memoryMask?: Tensor | null, tgtKeyPaddingMask?: Tensor | null, memoryKeyPaddingMask?: Tensor | null];
+const DECODER_MASKS = ['tgtMask', 'memoryMask', 'tgtKeyPaddingMask', 'memoryKeyPaddingMask'];
+
+export type TransformerMasks = DecoderMasks & EncoderLayerMasks;
 export interface DecoderMasks {
   tgtMask?: Tensor | null;
   memoryMask?: Tensor | null;
@@ -283,7 +296,9 @@ export class TransformerDecoderLayer extends Module {
     for (const k of [1, 2, 3]) this.registerModule(`dropout${k}`, new Dropout(p));
   }
 
-  forward(tgt: Tensor, memory: Tensor, masks: DecoderMasks = {}): Tensor {
+  /** layer(tgt, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask), by position as PyTorch's or by name */
+  forward(tgt: Tensor, memory: Tensor, ...args: PositionalOr<DecoderMaskArgs, DecoderMasks>): Tensor {
+    const masks = optionsOf<DecoderMasks>('TransformerDecoderLayer.forward', args, DECODER_MASKS);
     return tidy(() => {
       const sa = (x: Tensor) => this.dropout1.forward(this.self_attn.forward(x, x, x, { attnMask: masks.tgtMask, keyPaddingMask: masks.tgtKeyPaddingMask, needWeights: false })[0]);
       const mha = (x: Tensor) => this.dropout2.forward(this.multihead_attn.forward(x, memory, memory, { attnMask: masks.memoryMask, keyPaddingMask: masks.memoryKeyPaddingMask, needWeights: false })[0]);
@@ -324,7 +339,9 @@ export class TransformerEncoder extends Module {
     this.registerModule('layers', new ModuleList(Array.from({ length: numLayers }, () => encoderLayer.clone())));
     this.registerModule('norm', norm);
   }
-  forward(src: Tensor, masks: { mask?: Tensor | null; srcKeyPaddingMask?: Tensor | null } = {}): Tensor {
+  /** encoder(src, mask, srcKeyPaddingMask), by position as PyTorch's or by name */
+  forward(src: Tensor, ...args: PositionalOr<[mask?: Tensor | null, srcKeyPaddingMask?: Tensor | null], EncoderMasks>): Tensor {
+    const masks = optionsOf<EncoderMasks>('TransformerEncoder.forward', args, ['mask', 'srcKeyPaddingMask']);
     return tidy(() => {
       let x = src;
       for (const layer of this.layers) x = layer.forward(x, { srcMask: masks.mask, srcKeyPaddingMask: masks.srcKeyPaddingMask });
@@ -351,7 +368,9 @@ export class TransformerDecoder extends Module {
     this.registerModule('layers', new ModuleList(Array.from({ length: numLayers }, () => decoderLayer.clone())));
     this.registerModule('norm', norm);
   }
-  forward(tgt: Tensor, memory: Tensor, masks: DecoderMasks = {}): Tensor {
+  /** decoder(tgt, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask), by position as PyTorch's or by name */
+  forward(tgt: Tensor, memory: Tensor, ...args: PositionalOr<DecoderMaskArgs, DecoderMasks>): Tensor {
+    const masks = optionsOf<DecoderMasks>('TransformerDecoder.forward', args, DECODER_MASKS);
     return tidy(() => {
       let x = tgt;
       for (const layer of this.layers) x = layer.forward(x, memory, masks);
@@ -399,14 +418,19 @@ export class Transformer extends Module {
     });
   }
 
-  forward(src: Tensor, tgt: Tensor, masks: DecoderMasks & { srcMask?: Tensor | null; srcKeyPaddingMask?: Tensor | null } = {}): Tensor {
+  /**
+   * transformer(src, tgt, srcMask, tgtMask, memoryMask, srcKeyPaddingMask, tgtKeyPaddingMask,
+   * memoryKeyPaddingMask), by position as PyTorch's (null where Python passes None) or by name.
+   */
+  forward(src: Tensor, tgt: Tensor, ...args: PositionalOr<[srcMask?: Tensor | null, tgtMask?: Tensor | null, memoryMask?: Tensor | null, srcKeyPaddingMask?: Tensor | null, tgtKeyPaddingMask?: Tensor | null, memoryKeyPaddingMask?: Tensor | null], TransformerMasks>): Tensor {
+    const masks = optionsOf<TransformerMasks>('Transformer.forward', args, ['srcMask', 'tgtMask', 'memoryMask', 'srcKeyPaddingMask', 'tgtKeyPaddingMask', 'memoryKeyPaddingMask']);
     const batched = src.ndim === 3;
     const batchDim = this.batchFirst ? 0 : 1;
     if (batched && src.shape[batchDim] !== tgt.shape[batchDim]) throw new Error('Transformer: the batch number of src and tgt must be equal');
     if (src.shape[src.ndim - 1] !== this.dModel || tgt.shape[tgt.ndim - 1] !== this.dModel) throw new Error('Transformer: the feature number of src and tgt must be equal to dModel');
     return tidy(() => {
       const memory = this.encoder.forward(src, { mask: masks.srcMask, srcKeyPaddingMask: masks.srcKeyPaddingMask });
-      return this.decoder.forward(tgt, memory, masks);
+      return this.decoder.forward(tgt, memory, { tgtMask: masks.tgtMask, memoryMask: masks.memoryMask, tgtKeyPaddingMask: masks.tgtKeyPaddingMask, memoryKeyPaddingMask: masks.memoryKeyPaddingMask });
     });
   }
 

@@ -131,8 +131,9 @@ export class TransformerModel extends nn.Transformer {
     nn.init.zeros_(this.outputLayer.bias!);
     nn.init.uniform_(this.outputLayer.weight, -initrange, initrange);
   }
-  // (nn.Transformer's forward takes (src, tgt); this model's, (src, has_mask): the second is typed loosely)
-  override forward(src: torch.Tensor, hasMask: unknown = true): torch.Tensor {
+  // (nn.Transformer's forward takes (src, tgt, ...masks); this model's, (src, has_mask): the second
+  // is typed loosely, and the rest taken and unused, for TS to accept the override)
+  override forward(src: torch.Tensor, hasMask: unknown = true, ..._unused: unknown[]): torch.Tensor {
     if (hasMask) {
       const device = src.device;
       if (this.srcMask === null || this.srcMask.size(0) !== src.size(0)) {
