@@ -180,3 +180,25 @@ print(json.dumps([b.tolist() for b in DataLoader(Squares(), batch_size=3, shuffl
   expect(() => new Empty().length).toThrow('Empty: a Dataset defines length (or __len__()): how many examples it has');
   expect(() => new Empty().get(0)).toThrow('Empty: a Dataset defines get(index) (or __getitem__(index)): example index');
 });
+
+test('a plain array is a map-style dataset, as a Python list is: DataLoader(pairs, shuffle=True, collate_fn), len, Subset and random_split give PyTorch\'s examples', () => {
+  const pairs: [string, string][] = Array.from({ length: 11 }, (_, i) => [`ein satz ${i}`, `a sentence ${i}`]);
+  const want = pythonJson<{ epochs: string[][][][]; split: string[][][]; len: number; plain: number[][][] }>(`
+import json, torch
+from torch.utils.data import DataLoader, random_split
+pairs = [[f"ein satz {i}", f"a sentence {i}"] for i in range(11)]
+torch.manual_seed(3)
+loader = DataLoader(pairs, batch_size=4, shuffle=True, collate_fn=lambda b: b)
+epochs = [[list(map(list, b)) for b in loader] for _ in range(2)]
+split = [[pairs[i] for i in s.indices] for s in random_split(pairs, [7, 4], generator=torch.Generator().manual_seed(5))]
+plain = [[t.tolist() for t in b] for b in DataLoader([[i, i * i] for i in range(5)], batch_size=2)]
+print(json.dumps({"epochs": epochs, "split": split, "len": len(loader), "plain": plain}))`);
+  torch.manualSeed(3);
+  const loader = new torch.data.DataLoader(pairs, { batchSize: 4, shuffle: true, collateFn: (b: [string, string][]) => b });
+  const epochs = [0, 1].map(() => [...loader]);
+  const split = torch.data.randomSplit(pairs, [7, 4], new torch.Generator().manualSeed(5)).map((s) => s.indices.map((i) => pairs[i]));
+  // (default collation of an array of [i, i*i]: [tensor of firsts, tensor of seconds], as PyTorch's)
+  const plain = [...new torch.data.DataLoader(Array.from({ length: 5 }, (_, i) => [i, i * i]), { batchSize: 2 })] as unknown as torch.Tensor[][];
+  expect({ epochs, split, len: loader.length, plain: plain.map((b) => b.map((t) => t.tolist())) }).toEqual(want);
+  for (const b of plain) for (const t of b) t.dispose();
+});

@@ -43,7 +43,17 @@ export abstract class IterableDataset<T = unknown> implements Iterable<T> {
   abstract [Symbol.iterator](): Iterator<T>;
 }
 type AnyIterable<T> = Iterable<T> | AsyncIterable<T>;
-const isMapStyle = (d: unknown): d is Dataset => typeof (d as Dataset)?.get === 'function' && typeof (d as Dataset).length === 'number';
+const isMapStyle = (d: unknown): d is Dataset => Array.isArray(d) || (typeof (d as Dataset)?.get === 'function' && typeof (d as Dataset).length === 'number');
+/**
+ * A plain array is a map-style dataset, as a Python list is (DataLoader(pairs, shuffle=True),
+ * random_split(list, ...)): example i is its element i.
+ */
+export type ArrayDataset<T> = readonly T[];
+function mapStyle<T>(d: Dataset<T> | ArrayDataset<T>): Dataset<T> {
+  if (!Array.isArray(d)) return d as Dataset<T>;
+  const items = d as ArrayDataset<T>;
+  return { get length() { return items.length; }, get: (i: number) => items[i] } as Dataset<T>;
+}
 const isIterable = (d: unknown): d is AnyIterable<unknown> =>
   d !== null && typeof d === 'object' && (Symbol.iterator in (d as object) || Symbol.asyncIterator in (d as object));
 
@@ -74,15 +84,17 @@ function checkIndex(ds: Dataset, index: number): void {
 
 /** The examples of a dataset at the given indices (torch.utils.data.Subset). */
 export class Subset<T> implements Dataset<T> {
-  constructor(readonly dataset: Dataset<T>, readonly indices: number[]) {
-    for (const i of indices) checkIndex(dataset, i);
+  private readonly source: Dataset<T>;
+  constructor(readonly dataset: Dataset<T> | ArrayDataset<T>, readonly indices: number[]) {
+    this.source = mapStyle(dataset);
+    for (const i of indices) checkIndex(this.source, i);
   }
   get length(): number {
     return this.indices.length;
   }
   get(index: number): T {
     checkIndex(this, index);
-    return this.dataset.get(this.indices[index]);
+    return this.source.get(this.indices[index]);
   }
 }
 
@@ -134,7 +146,7 @@ export function getWorkerInfo(): null {
  * summing to 1), from one permutation drawn from the CPU generator or the one given (the same
  * split as PyTorch's after the same torch.manualSeed, or from a generator seeded alike).
  */
-export function randomSplit<T>(dataset: Dataset<T>, lengths: number[], generator?: Generator | { generator?: Generator }): Subset<T>[] {
+export function randomSplit<T>(dataset: Dataset<T> | ArrayDataset<T>, lengths: number[], generator?: Generator | { generator?: Generator }): Subset<T>[] {
   const gen = generator instanceof Generator ? generator : generator?.generator;
   const n = dataset.length;
   let counts = lengths;
@@ -243,6 +255,8 @@ export class DataLoader<B = Tensor[], D extends Dataset | AnyIterable<unknown> =
   epoch = 0;
   /** the dataset is iterable-style (a stream), not map-style */
   private readonly iterable: boolean;
+  /** the dataset as map-style (an array's elements by index too) */
+  private readonly examples: Dataset | null;
   /**
    * PyTorch's DataLoader(dataset, batchSize, shuffle, sampler, batchSampler, numWorkers, collateFn,
    * pinMemory, dropLast, ...) by position too, or an options object. Batches are made in this
@@ -261,6 +275,7 @@ export class DataLoader<B = Tensor[], D extends Dataset | AnyIterable<unknown> =
     if (unbatched && opts.dropLast) throw new Error('DataLoader: batchSize null (no batching) is mutually exclusive with dropLast');
     this.collateFn = opts.collateFn ?? null;
     this.iterable = !isMapStyle(dataset);
+    this.examples = this.iterable ? null : mapStyle(dataset as Dataset);
     if (this.iterable) {
       if (!isIterable(dataset)) throw new Error('DataLoader: the dataset must be map-style (length and get(i)) or iterable (for ... of / for await ... of)');
       // As PyTorch: the stream's own order is the order.
@@ -284,7 +299,7 @@ export class DataLoader<B = Tensor[], D extends Dataset | AnyIterable<unknown> =
     else if (opts.batchSampler) this.batchSampler = opts.batchSampler;
     else if (this.seed === null) {
       // PyTorch's: a RandomSampler (its seed drawn from the generator each epoch) or a SequentialSampler, in batches
-      const ds = dataset as Dataset;
+      const ds = this.examples!;
       const sampler = opts.sampler ?? (this.shuffle ? new RandomSampler(ds, { generator: opts.generator }) : new SequentialSampler(ds));
       this.batchSampler = new BatchSampler(sampler, this.rowsPerBatch, this.dropLast);
     } else this.batchSampler = null;
@@ -301,7 +316,7 @@ export class DataLoader<B = Tensor[], D extends Dataset | AnyIterable<unknown> =
       if (n === undefined) throw new Error('DataLoader: its batch sampler has no length');
       return n;
     }
-    const n = (this.dataset as Dataset).length;
+    const n = this.examples!.length;
     return this.dropLast ? Math.floor(n / this.rowsPerBatch) : Math.ceil(n / this.rowsPerBatch);
   }
   *[Symbol.iterator](): Iterator<B> {
@@ -312,7 +327,7 @@ export class DataLoader<B = Tensor[], D extends Dataset | AnyIterable<unknown> =
       yield* this.batchesOf(source);
       return;
     }
-    const ds = this.dataset as Dataset;
+    const ds = this.examples!;
     let batches: Iterable<number[]>;
     if (this.batchSampler) {
       // PyTorch's iterator takes its workers' base seed first (one 64-bit draw), then samples.
