@@ -190,7 +190,7 @@ export function defaultCollate(items: unknown[]): Batch {
   throw new Error(`defaultCollate: batch must contain tensors, numbers, booleans, strings, arrays or plain objects; found ${first === null ? 'null' : typeof first}`);
 }
 
-export interface DataLoaderOptions {
+export interface DataLoaderOptions<B = unknown> {
   /** examples per batch (1); null is PyTorch's batch_size=None: no batching, each example as it is (through collateFn if given) */
   batchSize?: number | null;
   shuffle?: boolean;
@@ -214,7 +214,7 @@ export interface DataLoaderOptions {
   /** drop the last batch when it is smaller than batchSize */
   dropLast?: boolean;
   /** makes a batch of examples (default: defaultCollate; a TensorDataset's rows are gathered at once) */
-  collateFn?: (items: never[]) => unknown;
+  collateFn?: (items: never[]) => B;
 }
 
 /** PyTorch's worker and memory settings: taken, and without effect here (batches are made in this process). */
@@ -266,7 +266,7 @@ export class DataLoader<B = Tensor[], D extends Dataset | AnyIterable<unknown> =
   /** (the dataset keeps its type: len(loader.dataset) is loader.dataset.length for a TensorDataset) */
   constructor(readonly dataset: D,
     ...args: PositionalOr<[batchSize?: number | null, shuffle?: boolean | null, sampler?: DataLoaderOptions['sampler'] | null, batchSampler?: DataLoaderOptions['batchSampler'] | null, numWorkers?: number,
-      collateFn?: DataLoaderOptions['collateFn'] | null, pinMemory?: boolean, dropLast?: boolean], DataLoaderOptions & InProcessHints>) {
+      collateFn?: DataLoaderOptions<B>['collateFn'] | null, pinMemory?: boolean, dropLast?: boolean], DataLoaderOptions<B> & InProcessHints>) {
     const given = optionsOf<DataLoaderOptions>('DataLoader', args, ['batchSize', 'shuffle', 'sampler', 'batchSampler', 'numWorkers', 'collateFn', 'pinMemory', 'dropLast'],
       { extra: ['seed', 'generator', 'timeout', 'workerInitFn', 'multiprocessingContext', 'prefetchFactor', 'persistentWorkers', 'pinMemoryDevice', 'inOrder'] });
     const opts: DataLoaderOptions = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null)); // (PyTorch's None: the default)
