@@ -709,6 +709,7 @@ print(json.dumps({"keys": keys, "out": out, "popped": popped, "errors": errors})
     try { f(); return 'none'; } catch (e) { return /index -?\d+ is out of range \(it has \d+ modules\)/.test(String(e)) ? 'IndexError' : String(e); }
   });
   expect({ keys, popped, errors }).toEqual({ keys: want.keys, popped: want.popped, errors: want.errors });
+  expect(() => seq.set(0, 5 as never)).toThrow(/Sequential.set: cannot assign .* as child module 0 \(a module expected\)/);
   expect(out.sub(torch.tensor(want.out)).abs().max().item()).toBeLessThan(1e-6);
   // what forward runs is what is registered: a, Tanh, fc
   expect(seq.items.map((m) => m.constructor.name)).toEqual(['Linear', 'Tanh', 'Linear']);

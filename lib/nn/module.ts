@@ -645,6 +645,7 @@ export class ModuleList<M extends Module = Module> extends Module {
   }
   /** list[i] = m (Python's __setitem__): the i-th module replaced, under the same name. */
   set(i: number, m: M): this {
+    if (!(m instanceof Module)) throw new Error(`${this.constructor.name}.set: cannot assign ${describeNonModule(m)} as child module ${i} (a module expected)`);
     this.replaceModule(this.itemNames[this.position(i)], m);
     return this;
   }
