@@ -5,14 +5,8 @@
 // Python's random module (the first batch, exactly), every batch's BCE loss through Adadelta and
 // StepLR, each epoch's test loss and correct count, and the weights and BatchNorm statistics after.
 import * as torch from '../lib';
-import { main, SiameseNetwork } from '../scripts/examples/siamese-network';
-import { syntheticDigits } from '../scripts/examples/mnist';
+import { main, SiameseNetwork, uint8Digits } from '../scripts/examples/siamese-network';
 import { runExampleReference, stateDictDiff } from './helpers';
-
-const uint8Digits = (n: number, seed: number) => torch.tidy(() => {
-  const [x, y] = syntheticDigits(n, seed);
-  return [x.view(n, 28, 28).sub(x.min()).div(x.max().sub(x.min())).mul(255).round().to('uint8'), y] as [torch.Tensor, torch.Tensor];
-});
 
 test('siamese network training as PyTorch\'s: init bit for bit, the same pairs, every batch\'s loss (1e-5), test loss and correct count, final state (1e-4); nothing left in memory', () => {
   const args = { batchSize: 8, testBatchSize: 10, epochs: 2, lr: 1.0, gamma: 0.7, seed: 1, logInterval: 10, dryRun: false };

@@ -239,6 +239,14 @@ export function test(model: SiameseNetwork, testLoader: PairLoader, log?: (line:
   return [testLoss, correct];
 }
 
+/** n synthetic digits (mnist.ts's) as MNIST stores them: (n, 28, 28) uint8, 0-255 (main.py reads them as float without normalising). */
+export function uint8Digits(n: number, seed: number): [Tensor, Tensor] {
+  return torch.tidy(() => {
+    const [x, y] = syntheticDigits(n, seed);
+    return [x.view(n, 28, 28).sub(x.min()).div(x.max().sub(x.min())).mul(255).round().to('uint8'), y] as [Tensor, Tensor];
+  });
+}
+
 export interface SiameseData { trainImages: Tensor; trainTargets: Tensor; testImages: Tensor; testTargets: Tensor }
 
 /**
@@ -274,12 +282,7 @@ export function main(data: SiameseData, args: SiameseArgs) {
 
 if (require.main === module) {
   const i = process.argv.indexOf('--epochs');
-  // MNIST's images are uint8 (0-255), read as float without normalising, as main.py does
-  const digits = (n: number, seed: number) => torch.tidy(() => {
-    const [x, y] = syntheticDigits(n, seed);
-    return [x.view(n, 28, 28).sub(x.min()).div(x.max().sub(x.min())).mul(255).round().to('uint8'), y] as [Tensor, Tensor];
-  });
-  const [trainImages, trainTargets] = digits(640, 0), [testImages, testTargets] = digits(200, 1);
+  const [trainImages, trainTargets] = uint8Digits(640, 0), [testImages, testTargets] = uint8Digits(200, 1);
   const { model, firstBatch } = main({ trainImages, trainTargets, testImages, testTargets },
     { batchSize: 64, testBatchSize: 100, epochs: i >= 0 ? Number(process.argv[i + 1]) : 3, lr: 1.0, gamma: 0.7, seed: 1, logInterval: 2, dryRun: false, log: console.log });
   model.dispose();
