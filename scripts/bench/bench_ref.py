@@ -15,6 +15,7 @@ import gpt2_ref  # noqa: E402
 import lora_ref  # noqa: E402
 
 case, iters, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+warmup = int(sys.argv[4]) if len(sys.argv) > 4 else 1
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
@@ -133,9 +134,10 @@ def step_fn():
 
 params = [p for p in model.parameters() if p.requires_grad]
 opt = torch.optim.AdamW(params, lr=1e-4) if case in ("tiny_step", "lora_step_124m", "full_step_124m", "lora_step_124m_bf16", "sft_step_124m", "dpo_step_124m", "seqcls_step_124m", "kto_step_124m") else None
-step_fn()  # warm-up (allocates optimizer state)
-if bf16:
-    step_fn()  # and oneDNN builds its bf16 kernels for the backward's shapes
+# warm-up (allocates optimizer state; with bf16, oneDNN builds its kernels for the backward's
+# shapes; a number of steps given: as many as the tstorch side runs before timing)
+for _ in range(max(warmup, 2 if bf16 else 1)):
+    step_fn()
 times = []
 for _ in range(iters):
     t0 = time.perf_counter()
