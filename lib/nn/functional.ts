@@ -1,4 +1,5 @@
 // torch.nn.functional: tensor first, PyTorch's argument names in camelCase.
+import { warnOnce } from '../tensor/warn';
 import { NamedTuple, namedTuple } from '../tensor/named_tuple';
 import { native } from '../tensor/native';
 import { Tensor, _wrap as wrap, _id as id } from '../tensor/tensor';
@@ -523,13 +524,6 @@ export function channelShuffle(x: Tensor, groups: number): Tensor {
 export const rrelu = takesOptions('rrelu', 1, ['lower', 'upper', 'training', 'inplace'], (x: Tensor, { inplace, ...opts }: { lower?: number; upper?: number; training?: boolean; inplace?: boolean; generator?: Generator } = {}): Tensor =>
   inplace ? rrelu_(x, opts)
     : wrap(native.rrelu(id(x), opts.lower ?? 1 / 8, opts.upper ?? 1 / 3, opts.training ?? false, opts.generator ? Generator._handle(opts.generator) : -1)), { extra: ['generator'] });
-/** PyTorch's UserWarning, once per message (Python's warnings show once per place). */
-const warned = new Set<string>();
-function warnOnce(message: string): void {
-  if (warned.has(message)) return;
-  warned.add(message);
-  process.emitWarning(message, 'UserWarning');
-}
 /** Whole channels of (N, C, D, H, W) (or (C, D, H, W)) dropped with probability p (F.dropout3d). */
 export const dropout3d = takesOptions('dropout3d', 1, DROPOUT_KEYS, (x: Tensor, opts: DropoutOptions = {}) => {
   // (as PyTorch's: other ranks are deprecated, not refused; a 4-D input is one unbatched sample)

@@ -7,6 +7,7 @@ import { noGrad } from '../tensor/runtime';
 import { tidy } from '../tensor/scope';
 import { takesOptions } from '../tensor/options';
 import type { Generator } from '../tensor/generator';
+import { warnOnce } from '../tensor/warn';
 
 // Each initialiser takes PyTorch's arguments by position (kaimingUniform_(w, Math.sqrt(5))) or
 // by name in an options object (kaimingUniform_(w, { a: Math.sqrt(5) })), generator included.
@@ -152,14 +153,10 @@ export const sparse_ = takesOptions('init.sparse_', 2, ['std', 'generator'], fun
 
 // PyTorch's deprecated names without the trailing underscore (nn.init.xavier_uniform(w), in code
 // older ports copy): the same initialiser, with PyTorch's warning, once.
-const warnedDeprecated = new Set<string>();
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function deprecated<F extends (...args: any[]) => Tensor>(oldName: string, fn: F): F {
   return ((...args: Parameters<F>) => {
-    if (!warnedDeprecated.has(oldName)) {
-      warnedDeprecated.add(oldName);
-      process.emitWarning(`nn.init.${oldName} is now deprecated in favor of nn.init.${oldName}_.`, 'UserWarning');
-    }
+    warnOnce(`nn.init.${oldName} is now deprecated in favor of nn.init.${oldName}_.`);
     return fn(...args);
   }) as F;
 }

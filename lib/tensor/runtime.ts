@@ -1,4 +1,5 @@
 // Grad mode, RNG, threads, memory counters, CUDA queries and build information.
+import { warnOnce } from './warn';
 import { native } from './native';
 import { loadedAddon } from '../loader';
 import { DType, Device, deviceCode, dtypeCode, dtypeName } from './dtype';
@@ -157,7 +158,6 @@ export function setWarnAlways(on: boolean): void {
   native.setWarnAlways(on);
 }
 export const isWarnAlwaysEnabled = (): boolean => native.isWarnAlwaysEnabled();
-let compileWarned = false;
 /**
  * torch.compile(model), as PyTorch 2 code writes it (model = torch.compile(model)): libtorch has
  * no compiler (TorchDynamo and Inductor are Python), so the module or function comes back as it
@@ -168,10 +168,7 @@ export function compile<T extends object>(model: T, opts: { fullgraph?: boolean;
   if (typeof model !== 'function' && !(typeof model === 'object' && model !== null && typeof (model as { forward?: unknown }).forward === 'function')) {
     throw new Error('torch.compile: give a module (with forward) or a function');
   }
-  if (!compileWarned && !opts.disable) {
-    compileWarned = true;
-    process.emitWarning('torch.compile: libtorch has no compiler (TorchDynamo and Inductor are Python): the model runs eagerly, as it is', 'UserWarning');
-  }
+  if (!opts.disable) warnOnce('torch.compile: libtorch has no compiler (TorchDynamo and Inductor are Python): the model runs eagerly, as it is');
   return model;
 }
 /** torch.is_autocast_enabled(deviceType): whether autocast is on for the device type ('cuda' by default, as PyTorch 1.x). */
