@@ -45,8 +45,7 @@ export class Sequential extends ModuleList<TensorModule> {
    * under the same names ('4', '5', ... or a named Sequential's), so state-dict keys stay as they were.
    */
   override slice(start?: number, end?: number): Sequential {
-    const items = this.items; // (read first: it brings itemNames up to date)
-    return new Sequential(new Map(this.itemNames.map((n, i) => [n, items[i]] as [string, TensorModule]).slice(start, end)));
+    return new Sequential(new Map(this.namedItems().slice(start, end)));
   }
   override forward(x: Tensor): Tensor {
     let h = x;

@@ -579,48 +579,29 @@ export function describeNonModule(v: unknown): string {
 }
 
 export class ModuleList<M extends Module = Module> extends Module {
-  private readonly _items: M[] = [];
-  protected readonly itemNames: string[] = []; // (items[i]'s name: '0', '1', ..., or a named Sequential's)
   constructor(modules: M[] = []) {
     super();
     modules.forEach((m) => this.append(m));
   }
   /**
-   * The modules in order: the registered children, as in PyTorch, whose lists are their
+   * The modules in order: the registered children, read afresh, as PyTorch's lists are their
    * _modules. So a module assigned as a property (`seq.fc = layer`, PyTorch's __setattr__) is
-   * appended, and one replaced by property takes its place. (The same array while nothing changed.)
+   * appended, and `addModule` with an existing name replaces that item in place.
    */
   get items(): M[] {
-    this.sync();
-    return this._items;
+    return this.namedItems().map(([, m]) => m);
   }
-  private sync(): void {
-    const children = [...this.namedChildren()];
-    if (children.length !== this._items.length || children.some(([n, m], i) => n !== this.itemNames[i] || m !== this._items[i])) {
-      this._items.length = 0;
-      this.itemNames.length = 0;
-      for (const [n, m] of children) {
-        this._items.push(m as M);
-        this.itemNames.push(n);
-      }
-    }
+  /** [name, module] of each item: '0', '1', ..., or a named Sequential's names. */
+  protected namedItems(): [string, M][] {
+    return [...this.namedChildren()] as [string, M][];
   }
   append(m: M): this {
     this.registerModule(String(this.items.length), m);
     return this;
   }
-  /**
-   * add_module / register_module on a list (or a Sequential): a new name appends the module, as
-   * PyTorch's, whose lists are their registered children (`seq.addModule('fc', m)` then runs fc
-   * last); an existing name replaces its module in place.
-   */
+  /** add_module / register_module on a list (or a Sequential): a new name appends the module, an existing one replaces it. */
   override registerModule<T extends Module | null>(name: string, m: T): T {
     if (m === null) throw new Error(`${this.constructor.name}: '${name}' must be a module, got null`);
-    this.sync();
-    if (this.itemNames.includes(name)) {
-      this.replaceModule(name, m);
-      return m;
-    }
     return super.registerModule(name, m);
   }
   /** Appends each module of modules (ModuleList.extend). */
@@ -630,10 +611,10 @@ export class ModuleList<M extends Module = Module> extends Module {
   }
   /** Puts m before position index, the later ones moving up by one (ModuleList.insert). */
   insert(index: number, m: M): void {
-    const n = this.items.length;
+    const items = this.items, n = items.length;
     const at = Math.min(Math.max(index < 0 ? n + index : index, 0), n);
     this.append(m);
-    for (let i = n; i > at; i--) this.replaceModule(String(i), this.items[i - 1]);
+    for (let i = n; i > at; i--) this.replaceModule(String(i), items[i - 1]);
     this.replaceModule(String(at), m);
   }
   get length(): number {
@@ -646,7 +627,7 @@ export class ModuleList<M extends Module = Module> extends Module {
   /** list[i] = m (Python's __setitem__): the i-th module replaced, under the same name. */
   set(i: number, m: M): this {
     if (!(m instanceof Module)) throw new Error(`${this.constructor.name}.set: cannot assign ${describeNonModule(m)} as child module ${i} (a module expected)`);
-    this.replaceModule(this.itemNames[this.position(i)], m);
+    this.replaceModule(this.namedItems()[this.position(i)][0], m);
     return this;
   }
   /**
@@ -655,13 +636,12 @@ export class ModuleList<M extends Module = Module> extends Module {
    * follow the new positions. The module itself is the caller's (pop returns it).
    */
   delete(i: number): void {
-    const at = this.position(i);
-    const kept = this.items.filter((_, j) => j !== at);
-    for (const name of this.itemNames) {
+    const at = this.position(i), items = this.namedItems();
+    for (const [name] of items) {
       this.unregisterModule(name);
       delete (this as unknown as Record<string, unknown>)[name];
     }
-    kept.forEach((m) => this.append(m));
+    items.forEach(([, m], j) => j !== at && this.append(m));
   }
   /** list.pop(i = -1): removes the i-th module (del list[i]) and returns it. */
   pop(i = -1): M {
