@@ -90,6 +90,7 @@ at::ScalarType argDtype(const Napi::CallbackInfo& info, size_t i) {
 
 at::Device argDevice(const Napi::CallbackInfo& info, size_t i) {
   int32_t code = argInt(info, i);
+  if (code == -2) return at::Device(at::kMeta);  // shapes and dtypes, no memory (torch.device('meta'))
   if (code < 0) return at::Device(at::kCPU);
   // Every op's device argument passes here: a clear word instead of libtorch's "Could not run
   // 'aten::empty_strided' with arguments from the 'CUDA' backend ..." in a CPU-only build.
@@ -111,7 +112,8 @@ at::Device argDevice(const Napi::CallbackInfo& info, size_t i) {
 int32_t deviceCode(const at::Device& d) {
   if (d.is_cpu()) return -1;
   if (d.is_cuda()) return d.has_index() ? d.index() : 0;
-  return -2;  // another device type; the TS side reports it by name
+  if (d.is_meta()) return -2;
+  return -3;  // another device type; the TS side reports it by name
 }
 
 c10::optional<at::MemoryFormat> optMemoryFormat(const Napi::CallbackInfo& info, size_t i) {
@@ -306,6 +308,11 @@ Napi::Value dataPtr(const Napi::CallbackInfo& info) {
 
 // Sparse tensors have no dense memory to read: say what to call instead.
 static void checkDense(const at::Tensor& t, const char* what) {
+  if (t.is_meta()) {
+    throw std::runtime_error(std::string("tstorch: ") + what + " reads values, and this tensor is on the meta device: it has a shape and "
+                             "a dtype but no memory. Give it values first (module.loadStateDict(weights, { assign: true }), or "
+                             "module.toEmpty({ device: 'cpu' }) and an init)");
+  }
   if (t.layout() != at::kStrided) {
     throw std::runtime_error(std::string("tstorch: ") + what + " reads dense memory, and this tensor is " + c10::str(t.layout()) +
                              ": use x.toDense() (or x.indices() / x.values())");

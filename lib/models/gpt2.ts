@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor, ToArgs } from '../tensor/tensor';
-import { arange, full, ones, zeros } from '../tensor/creation';
+import { arange, full, ones, zeros, getDefaultDtype, withDefaultDevice } from '../tensor/creation';
 import { cat } from '../tensor/ops';
 import { tidy } from '../tensor/scope';
 import { noGrad, manualSeed, getRngState, setRngState, isGradEnabled, autocast } from '../tensor/runtime';
@@ -308,6 +308,8 @@ export class GPT2Block extends Module {
   }
 }
 
+const causalMaskOf = (n: number, device?: Device): Tensor => tidy(() => ones([n, n], { dtype: 'bool', device }).tril());
+
 export class GPT2Model extends Module {
   declare wte: Embedding;
   declare wpe: Embedding;
@@ -326,7 +328,14 @@ export class GPT2Model extends Module {
     this.registerModule('ln_f', new LayerNorm(config.n_embd, config.layer_norm_epsilon, factoryOf(opts)));
     // HF keeps a (1, 1, n_positions, n_positions) bool `attn.bias` per layer; one shared
     // (n_positions, n_positions) lower-triangular mask, outside the state dict, is the same math.
-    this.registerBuffer('causalMask', tidy(() => ones([config.n_positions, config.n_positions], { dtype: 'bool', device: opts.device }).tril()), false);
+    this.registerBuffer('causalMask', causalMaskOf(config.n_positions, opts.device), false);
+  }
+
+  /** Builds the causal mask anew on device (a model built on the meta device has none to read). */
+  resetCausalMask(device: Device): void {
+    const old = this.causalMask;
+    this.registerBuffer('causalMask', causalMaskOf(this.config.n_positions, device), false);
+    old.dispose();
   }
 
   /** Set by GPT2LMHeadModel.gradientCheckpointingEnable(): forward recomputes each block in backward. */
@@ -394,11 +403,12 @@ export abstract class GPT2PreTrainedModel extends Module {
   /** What fromPretrained was given (HF's name_or_path): a folder, or a hub id; PEFT writes it as an adapter's base_model_name_or_path. */
   nameOrPath: string | null = null;
 
-  /** HF's init: N(0, 0.02) weights, zero biases, LayerNorm 1/0, c_proj N(0, 0.02/sqrt(2 n_layer)). */
-  initWeights(): void {
+  /** HF's init: N(0, 0.02) weights, zero biases, LayerNorm 1/0, c_proj N(0, 0.02/sqrt(2 n_layer)); only: the parameters to init, by name (default all). */
+  initWeights(only?: (name: string) => boolean): void {
     const std = this.config.initializer_range;
     noGrad(() => {
       for (const [name, p] of this.namedParameters()) {
+        if (only && !only(name)) continue;
         if (name.endsWith('ln_1.weight') || name.endsWith('ln_2.weight') || name.endsWith('ln_f.weight')) p.fill_(1);
         else if (name.endsWith('.bias')) p.zero_();
         else if (name.endsWith('c_proj.weight')) p.normal_(0, std / Math.sqrt(2 * this.config.n_layer));
@@ -644,25 +654,19 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     const { tensors, file } = loadWeights(dir, 'model', { filter: (name) => !ignored(name) });
     let model: GPT2LMHeadModel;
     try {
-      model = new GPT2LMHeadModel(config, { attnImplementation: opts.attnImplementation });
-    } catch (e) {
-      for (const t of tensors.values()) t.dispose();
-      throw e;
-    }
-    try {
       const state = new Map<string, Tensor>();
       for (const [name, t] of tensors) state.set(name.startsWith('transformer.') ? name : `transformer.${name}`, t);
       // loadStateDict checks names both ways and every shape; the tied lm_head follows wte.
       const wte = state.get('transformer.wte.weight');
       if (wte) state.set('lm_head.weight', wte);
-      model.loadStateDict(state);
+      model = buildLoaded(() => new GPT2LMHeadModel(config, { attnImplementation: opts.attnImplementation }), state);
     } catch (e) {
-      model.dispose();
       throw new Error(`GPT-2: ${file}: ${(e as Error).message} (does config.json match the weights?)`);
     } finally {
       for (const t of tensors.values()) t.dispose();
     }
-    if (opts.dtype || opts.device) model.to({ dtype: opts.dtype, device: opts.device });
+    // (float32, or the default dtype, unless asked: as HF's torch_dtype, whatever the file holds)
+    model.to({ dtype: opts.dtype ?? getDefaultDtype(), device: opts.device });
     model.generationConfig = generationConfig;
     model.nameOrPath = repoIdOf(dir) ?? nameOrPath;
     return model.eval(); // as Hugging Face's from_pretrained: dropout off until train()
@@ -695,6 +699,31 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
   hfStateDict(): Map<string, Tensor> {
     return new Map([...this.stateDict()].filter(([k]) => k !== 'lm_head.weight'));
   }
+}
+
+/**
+ * HF's from_pretrained without the double work (its low_cpu_mem_usage): the model is built on
+ * the meta device (no memory, nothing drawn) and takes the checkpoint's tensors as they are
+ * (loadStateDict with assign), so that loading costs one read of the weights rather than a full
+ * init and a copy besides (and half the peak memory). What the checkpoint does not hold gets
+ * memory and HF's init (`newModules`: a new classification head, added to state), and the
+ * causal mask, which no checkpoint holds, is built. Strict: every other name must match.
+ */
+export function buildLoaded<M extends GPT2PreTrainedModel>(make: () => M, state: Map<string, Tensor>, newModules: string[] = []): M {
+  const model = withDefaultDevice('meta', make);
+  try {
+    for (const name of newModules) {
+      model.getSubmodule(name).toEmpty({ device: 'cpu' });
+      model.initWeights((p) => p.startsWith(`${name}.`));
+      for (const [n, t] of model.namedParameters()) if (n.startsWith(`${name}.`)) state.set(n, t);
+    }
+    model.loadStateDict(state, { assign: true });
+    model.transformer.resetCausalMask('cpu');
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
 }
 
 /**

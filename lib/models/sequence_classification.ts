@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
-import { arange } from '../tensor/creation';
+import { arange, getDefaultDtype } from '../tensor/creation';
 import { tidy } from '../tensor/scope';
 import { Linear } from '../nn/layers';
 import * as F from '../nn/functional';
@@ -16,7 +16,7 @@ import { saveFile } from '../io/safetensors';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 import { repoIdOf, resolvePretrained } from '../io/hub';
-import { GPT2Config, GPT2Model, GPT2ModelOptions, GPT2PreTrainedModel, ResolvedGPT2Config, forwardArguments, MODEL_OPTIONS, readConfig, resolveConfig } from './gpt2';
+import { GPT2Config, GPT2Model, GPT2ModelOptions, GPT2PreTrainedModel, ResolvedGPT2Config, buildLoaded, forwardArguments, MODEL_OPTIONS, readConfig, resolveConfig } from './gpt2';
 import { keywordOptions } from '../tensor/options';
 
 /** A classifier's forward options (HF's attention_mask, position_ids, labels; label smoothing as its LabelSmoother). */
@@ -255,32 +255,30 @@ export function loadWithHead<M extends GPT2Classifier>(nameOrPath: string, opts:
   const ignored = (name: string) => /\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight';
   const { tensors, file } = loadWeights(dir, 'model', { filter: (name) => !ignored(name) });
   let model: M;
-  try {
-    model = make(config);
-  } catch (e) {
-    for (const t of tensors.values()) t.dispose();
-    throw e;
-  }
-  const kind = model.constructor.name;
+  let kind: string | null = null;
   try {
     const state = new Map<string, Tensor>();
     for (const [name, t] of tensors) state.set(name.startsWith('transformer.') || name.startsWith(`${head}.`) ? name : `transformer.${name}`, t);
     const saved = state.get(`${head}.weight`);
-    if (saved && saved.shape[0] !== model.numLabels) {
-      throw new Error(`its classification head has ${saved.shape[0]} outputs, not ${model.numLabels} (to train a new head with another number of labels, start from the language model's folder)`);
-    }
-    if (!saved) {
-      console.warn(`${kind}: ${dir} has no ${head}.weight: the classification head (${model.numLabels} labels) is newly initialized; train it before use`);
-      for (const [name, t] of model.namedParameters()) if (name.startsWith(`${head}.`)) state.set(name, t);
-    }
-    model.loadStateDict(state);
+    // (built on the meta device and the checkpoint's tensors adopted: buildLoaded; a head the
+    // folder lacks is the one part initialised, from the current seed, as HF's from_pretrained)
+    model = buildLoaded(() => {
+      const m = make(config);
+      kind = m.constructor.name;
+      if (saved && saved.shape[0] !== m.numLabels) {
+        throw new Error(`its classification head has ${saved.shape[0]} outputs, not ${m.numLabels} (to train a new head with another number of labels, start from the language model's folder)`);
+      }
+      if (!saved) console.warn(`${m.constructor.name}: ${dir} has no ${head}.weight: the classification head (${m.numLabels} labels) is newly initialized; train it before use`);
+      return m;
+    }, state, saved ? [] : [head]);
   } catch (e) {
-    model.dispose();
-    throw new Error(`${kind}: ${file}: ${(e as Error).message}`);
+    // (an error of the constructor itself, e.g. an option, as it is; one of the weights with the file)
+    throw kind ? new Error(`${kind}: ${file}: ${(e as Error).message}`) : e;
   } finally {
     for (const t of tensors.values()) t.dispose();
   }
-  if (opts.dtype || opts.device) model.to({ dtype: opts.dtype, device: opts.device });
+  // (float32, or the default dtype, unless asked: as HF's torch_dtype, whatever the file holds)
+  model.to({ dtype: opts.dtype ?? getDefaultDtype(), device: opts.device });
   model.nameOrPath = repoIdOf(dir) ?? nameOrPath;
   return model.eval();
 }

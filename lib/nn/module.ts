@@ -16,6 +16,10 @@ let nextLoadHookId = 0;
 
 // Tensors marked as parameters: by nn.Parameter(t), and every tensor a module registers as one.
 const parameterMarks = new WeakSet<Tensor>();
+
+// libtorch's set_data (PyTorch's `p.data = x`) moves a tensor's data in place between CPU and
+// CUDA, but not to or from the meta device: there a new tensor takes the old one's place.
+const canSetData = (from: Device, to: Device) => (from === 'meta') === (to === 'meta');
 /**
  * nn.Parameter(data, requiresGrad = true): data marked as a parameter (kept past tidy(),
  * requiring grad when floating), so that a module property assigned it, as PyTorch code writes
@@ -368,10 +372,17 @@ export abstract class Module {
   /**
    * Copies values into the module's tensors (shapes must match; dtype and device follow the
    * module). strict: every key of each side must be present in the other.
+   *
+   * assign (PyTorch 2's assign=True): instead of copying, the module takes the state dict's
+   * tensors themselves (their memory, dtype and device; a parameter keeps its requiresGrad), and
+   * frees the ones it had. What a model built on the meta device (torch.nn.utils.skipInit, or
+   * setDefaultDevice('meta')) loads its weights with: nothing is allocated, drawn or copied
+   * twice. Unlike PyTorch's, tied parameters stay tied (the first key's tensor is adopted and a
+   * different one under a later key copied into it). The state dict stays the caller's to free.
    */
-  loadStateDict(state: Map<string, Tensor> | Record<string, Tensor>, ...args: PositionalOr<[strict?: boolean, assign?: false], { strict?: boolean; assign?: false }>): { missingKeys: string[]; unexpectedKeys: string[] } {
-    // (PyTorch's load_state_dict(state_dict, strict=True, assign=False); assign, adopting the tensors themselves, is not offered)
-    const opts = optionsOf<{ strict?: boolean }>('loadStateDict', args, ['strict', 'assign'], { fixed: { assign: false } });
+  loadStateDict(state: Map<string, Tensor> | Record<string, Tensor>, ...args: PositionalOr<[strict?: boolean, assign?: boolean], { strict?: boolean; assign?: boolean }>): { missingKeys: string[]; unexpectedKeys: string[] } {
+    // (PyTorch's load_state_dict(state_dict, strict=True, assign=False))
+    const opts = optionsOf<{ strict?: boolean; assign?: boolean }>('loadStateDict', args, ['strict', 'assign']);
     if (state instanceof Module) throw new Error(`loadStateDict: given a module (${state.constructor.name}); pass its weights: loadStateDict(other.stateDict())`);
     if (!state || typeof state !== 'object' || Array.isArray(state) || state instanceof Tensor) {
       throw new Error(`loadStateDict: expected a state dict (tensors by name, a Map or an object), got ${state === null ? 'null' : Array.isArray(state) ? 'an array' : state instanceof Tensor ? 'a tensor' : typeof state}; torch.load(file) gives a file's weights, torch.loadObject(file).model an entry of a whole checkpoint`);
@@ -406,6 +417,15 @@ export abstract class Module {
       const extra = extraStateOf(m);
       if (extra) extraSetters.set(`${prefix ? `${prefix}.` : ''}_extra_state`, extra.set);
     }
+    for (const [k, dst] of own) {
+      const s = src.get(k);
+      const ds = dst.shape, ss = s?.shape;
+      if (ss && !extraSetters.has(k) && (ds.length !== ss.length || ds.some((d, i) => d !== ss[i]))) {
+        throw new Error(`loadStateDict: '${k}' has shape [${ss}] in the checkpoint, [${ds}] in the model`);
+      }
+    }
+    // assign: old tensor -> the one adopted in its place (and the source it was made from)
+    const adopted = new Map<Tensor, { fresh: Tensor; from: Tensor }>();
     noGrad(() => {
       for (const [k, dst] of own) {
         const s = src.get(k);
@@ -415,13 +435,17 @@ export abstract class Module {
           setExtra(s);
           continue;
         }
-        const ds = dst.shape, ss = s.shape;
-        if (ds.length !== ss.length || ds.some((d, i) => d !== ss[i])) {
-          throw new Error(`loadStateDict: '${k}' has shape [${ss}] in the checkpoint, [${ds}] in the model`);
+        const taken = adopted.get(dst);
+        if (taken) {
+          if (taken.from !== s) taken.fresh.copy_(s); // (a tied parameter given twice: it stays one tensor)
+        } else if (opts.assign && s !== dst) {
+          adopted.set(dst, { fresh: s.detach(), from: s }); // (its own handle: the caller frees theirs)
+        } else if (s !== dst) {
+          dst.copy_(s);
         }
-        dst.copy_(s);
       }
     });
+    if (adopted.size) this.replaceTensors(new Map([...adopted].map(([old, { fresh }]) => [old, fresh])));
     return { missingKeys, unexpectedKeys };
   }
 
@@ -438,16 +462,42 @@ export abstract class Module {
     hooks.set(key, hook as (module: Module, incompatible: { missingKeys: string[]; unexpectedKeys: string[] }) => void);
     return { remove: () => { hooks.delete(key); } };
   }
-  /** to_empty: every parameter and buffer replaced by uninitialized memory of its shape on device (each keeps its identity). */
+  /**
+   * to_empty: every parameter and buffer replaced by uninitialized memory of its shape on device
+   * (each keeps its identity; from or to the meta device, new tensors take their places, as in
+   * PyTorch, tied ones staying tied). How a model built on the meta device gets memory.
+   */
   toEmpty(opts: { device: Device }): this {
+    keywordOptions('toEmpty', opts, ['device']);
+    const replaced = new Map<Tensor, Tensor>();
     noGrad(() => {
-      for (const t of [...this.parameters(), ...this.buffers()]) {
+      for (const t of new Set([...this.parameters(), ...this.buffers()])) {
         const fresh = emptyTensor(t.shape, { dtype: t.dtype, device: opts.device });
+        if (!canSetData(t.device, fresh.device)) {
+          replaced.set(t, fresh);
+          continue;
+        }
         native.setData(t._id, fresh._id);
         fresh.dispose();
       }
     });
+    if (replaced.size) this.replaceTensors(replaced);
     return this;
+  }
+
+  /**
+   * Puts new tensors in the places of old ones: every slot that holds an old one (tied weights
+   * stay tied), a parameter staying a parameter with its requiresGrad. The old tensors are
+   * freed. (For what libtorch's set_data cannot do in place: moves from or to the meta device.)
+   */
+  private replaceTensors(fresh: Map<Tensor, Tensor>): void {
+    for (const { owner, slot, tensor, isBuffer } of this._tensorSlots()) {
+      const t = fresh.get(tensor);
+      if (!t) continue;
+      if (isBuffer) owner.setSlot(slot, keep(t));
+      else owner.registerParameter(slot, t, tensor.requiresGrad);
+    }
+    for (const old of fresh.keys()) if (!old.isDisposed) old.dispose();
   }
 
   /**
@@ -471,6 +521,11 @@ export abstract class Module {
       const memoryFormat = target.memoryFormat && (t.ndim === 4 || t.ndim === 5) ? target.memoryFormat : undefined;
       if (!dtype && !target.device && !memoryFormat) return;
       noGrad(() => {
+        if (target.device && !canSetData(t.device, target.device)) {
+          // (to or from the meta device: a new tensor in its place, as PyTorch's _apply does; a gradient is dropped)
+          replaced.set(t, t.to({ dtype, device: target.device, memoryFormat }));
+          return;
+        }
         for (const x of [t, t.grad]) {
           if (!x) continue;
           const converted = x.to({ dtype, device: target.device, memoryFormat, nonBlocking: target.nonBlocking });
@@ -480,12 +535,14 @@ export abstract class Module {
         }
       });
     };
+    const replaced = new Map<Tensor, Tensor>();
     for (const [, m] of this.namedModules()) {
       for (const n of [...m._paramNames, ...m._bufferNames]) {
         const t = m.slot(n) as Tensor | null;
         if (t) convert(t);
       }
     }
+    if (replaced.size) this.replaceTensors(replaced);
     return this;
   }
 

@@ -6,7 +6,9 @@ import { cat } from '../tensor/ops';
 import { noGrad } from '../tensor/runtime';
 import { keep } from '../tensor/scope';
 import { Module } from './module';
-import { optionsOf, PositionalOr } from '../tensor/options';
+import { optionsOf, PositionalOr, isOptionsObject } from '../tensor/options';
+import { getDefaultDevice, withDefaultDevice } from '../tensor/creation';
+import type { Device } from '../tensor/dtype';
 
 type ClipOptions = { normType?: number; errorIfNonfinite?: boolean; foreach?: boolean | null };
 /** PyTorch's clip_grad_norm_(parameters, max_norm, norm_type=2, error_if_nonfinite=False, foreach=None) after maxNorm, or an options object (foreach: taken, without effect) */
@@ -103,6 +105,27 @@ export function fuseConvBnEval<C extends Module & { weight: Tensor; bias: Tensor
 
 /** pad_sequence (also in nn.utils.rnn, with the packing functions). */
 export { padSequence } from './packed';
+
+/**
+ * torch.nn.utils.skip_init: `new moduleClass(...args)` without initialising anything: built on
+ * the meta device (no memory, nothing drawn), then given uninitialised memory (toEmpty) on the
+ * device a trailing options object names, else the default one. For weights about to be loaded
+ * (or initialised by hand) anyway: a large model is built in no time. Tensors the constructor
+ * makes with an explicit device are not skipped.
+ */
+// (args unknown[]: TypeScript would check them against the class's last overload only)
+export function skipInit<M extends Module>(moduleClass: new (...args: never[]) => M, ...args: unknown[]): M {
+  if (typeof moduleClass !== 'function' || !(moduleClass.prototype instanceof Module)) {
+    throw new Error('skipInit: give a Module class and its arguments: skipInit(nn.Linear, 4, 3)');
+  }
+  // (PyTorch pops the device keyword and builds with device='meta')
+  const last = args[args.length - 1] as Record<string, unknown> | undefined;
+  const hasDevice = isOptionsObject(last) && last.device !== undefined;
+  const finalDevice = (hasDevice ? last!.device : getDefaultDevice()) as Device;
+  const metaArgs = (hasDevice ? [...args.slice(0, -1), { ...last, device: 'meta' }] : args) as never[];
+  const m = withDefaultDevice('meta', () => new moduleClass(...metaArgs));
+  return m.toEmpty({ device: finalDevice });
+}
 
 /** Clamps every gradient to [-clipValue, clipValue] in place (clip_grad_value_). */
 export function clipGradValue(params: Params, clipValue: number | { clipValue: number; foreach?: boolean | null }, foreach?: boolean | null): void {

@@ -34,6 +34,16 @@ export function setDefaultDevice(device: Device | null): void {
   defaults.device = device ?? 'cpu';
 }
 export const getDefaultDevice = (): Device => defaults.device;
+/** fn() with another default device (PyTorch 2's `with torch.device(d):`), the previous one restored after. */
+export function withDefaultDevice<T>(device: Device, fn: () => T): T {
+  const before = defaults.device;
+  setDefaultDevice(device);
+  try {
+    return fn();
+  } finally {
+    defaults.device = before;
+  }
+}
 /** The floating dtype of factories and of torch.tensor() from non-integers: 'float32' at first. */
 export function setDefaultDtype(dtype: DType): void {
   if (!isFloatingDtype(dtype)) throw new Error(`setDefaultDtype: only floating dtypes can be the default, got '${dtype}'`);

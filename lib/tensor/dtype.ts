@@ -56,11 +56,12 @@ export function memoryFormatCode(f: MemoryFormat | undefined | null): number {
 
 export type Device = string;
 
-/** 'cpu' -> -1, 'cuda' -> 0, 'cuda:N' -> N: how devices cross into C++. */
+/** 'cpu' -> -1, 'cuda' -> 0, 'cuda:N' -> N, 'meta' -> -2: how devices cross into C++. */
 export function deviceCode(d: Device | undefined): number {
   if (d === undefined || d === 'cpu') return -1;
+  if (d === 'meta') return -2;
   const m = /^cuda(?::(\d+))?$/.exec(d);
-  if (!m) throw new Error(`tstorch: unknown device '${d}' (expected 'cpu', 'cuda' or 'cuda:N')`);
+  if (!m) throw new Error(`tstorch: unknown device '${d}' (expected 'cpu', 'cuda', 'cuda:N' or 'meta')`);
   return m[1] ? Number(m[1]) : 0;
 }
 
@@ -73,7 +74,7 @@ export function device(type: Device, index?: number | null): Device {
   if (index != null) {
     if (!(Number.isInteger(index) && index >= 0)) throw new Error(`torch.device: the index must be a whole number >= 0, got ${index}`);
     if (type === 'cpu') return 'cpu';
-    if (type !== 'cuda') throw new Error(`torch.device: unknown device type '${type}' (expected 'cpu' or 'cuda')`);
+    if (type !== 'cuda') throw new Error(`torch.device: unknown device type '${type}' (expected 'cpu' or 'cuda'; 'meta' takes no index)`);
     return `cuda:${index}`;
   }
   deviceCode(type);
@@ -83,6 +84,7 @@ export function device(type: Device, index?: number | null): Device {
 export function deviceName(code: number): Device {
   if (code === -1) return 'cpu';
   if (code >= 0) return `cuda:${code}`;
+  if (code === -2) return 'meta';
   return 'other';
 }
 

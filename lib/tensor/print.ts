@@ -231,6 +231,11 @@ export function formatTensor(t: Tensor): string {
       : byColumn ? [part('ccol_indices', t.ccolIndices()), part('row_indices', t.rowIndices()), part('values', t.values().detach())]
         : [part('crow_indices', t.crowIndices()), part('col_indices', t.colIndices()), part('values', t.values().detach())];
     text = parts.join(`,\n${' '.repeat(indent)}`);
+  } else if (device === 'meta') {
+    // (no values to show: PyTorch's `tensor(..., device='meta', size=(3, 4))`)
+    suffixes.push(`size=${pyTuple(shape)}`);
+    if (dtype !== defaults.floatDtype) suffixes.push(`dtype=torch.${dtype}`);
+    text = '...';
   } else if (numel === 0) {
     if (shape.length !== 1) suffixes.push(`size=${pyTuple(shape)}`);
     if (dtype !== defaults.floatDtype) suffixes.push(`dtype=torch.${dtype}`);

@@ -5,6 +5,7 @@ import * as path from 'path';
 import { PYTHON, median, printTable, repoRoot, runJson } from './common';
 import { overheadBench } from './overhead';
 import { layersBench } from './layers';
+import { loadBench } from './load';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -36,12 +37,13 @@ const CASES: [string, string, number, number?][] = [
   ['kto_step_124m', 'GPT-2 124M LoRA KTO step (8 examples of 128 tokens and their 8 KL rows: reference and policy passes)', quick ? 1 : 2],
 ];
 
-function main(): void {
-  // Named parts run alone: 'overhead', 'layers' (scripts/bench/layers.ts) or model cases; none named, all.
-  const named = args.filter((a) => a === 'overhead' || a === 'layers' || CASES.some(([c]) => c === a));
+async function main(): Promise<void> {
+  // Named parts run alone: 'overhead', 'layers' (scripts/bench/layers.ts), 'load' (scripts/bench/load.ts) or model cases; none named, all.
+  const named = args.filter((a) => ['overhead', 'layers', 'load'].includes(a) || CASES.some(([c]) => c === a));
   const wants = (part: string) => !named.length || named.includes(part);
   if (wants('overhead')) overheadBench(rounds, quick ? 50000 : 200000);
   if (wants('layers')) layersBench(rounds, [], mallocEnv);
+  if (wants('load')) await loadBench(rounds);
   const rows: (string | number)[][] = [];
   for (const [kase, title, iters, warmup = 1] of CASES) {
     if (!wants(kase)) continue;
@@ -62,4 +64,4 @@ function main(): void {
   }
 }
 
-main();
+void main();
