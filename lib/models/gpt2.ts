@@ -653,15 +653,21 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     const generationConfig = readGenerationConfig(dir);
     const { tensors, file } = loadWeights(dir, 'model', { filter: (name) => !ignored(name) });
     let model: GPT2LMHeadModel;
+    let built = false;
     try {
       const state = new Map<string, Tensor>();
       for (const [name, t] of tensors) state.set(name.startsWith('transformer.') ? name : `transformer.${name}`, t);
       // loadStateDict checks names both ways and every shape; the tied lm_head follows wte.
       const wte = state.get('transformer.wte.weight');
       if (wte) state.set('lm_head.weight', wte);
-      model = buildLoaded(() => new GPT2LMHeadModel(config, { attnImplementation: opts.attnImplementation }), state);
+      model = buildLoaded(() => {
+        const m = new GPT2LMHeadModel(config, { attnImplementation: opts.attnImplementation });
+        built = true;
+        return m;
+      }, state);
     } catch (e) {
-      throw new Error(`GPT-2: ${file}: ${(e as Error).message} (does config.json match the weights?)`);
+      // (an error of the constructor itself, e.g. an option, as it is; one of the weights with the file)
+      throw built ? new Error(`GPT-2: ${file}: ${(e as Error).message} (does config.json match the weights?)`) : e;
     } finally {
       for (const t of tensors.values()) t.dispose();
     }
