@@ -18,7 +18,7 @@ class TanhFn extends torch.autograd.Function {
   }
   static backward(ctx: torch.autograd.FunctionCtx, g: torch.Tensor) {
     const y = ctx.savedTensors[0]!;
-    return g.mul(y.mul(y).neg().add(1));
+    return g.mul(y.mul(y).rsub(1)); // (g * (1 - y * y): the same three ops as Python's and C++'s)
   }
 }
 
