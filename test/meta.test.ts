@@ -70,6 +70,22 @@ print(json.dumps({'after': torch.randn(4).tolist(), 'shapes': [list(p.shape) for
   m.dispose();
 });
 
+test('skipInit on GPT-2, then a plain loadStateDict: the same logits as the model it loaded from (the causal mask, derived, is built again)', () => {
+  const config = { vocab_size: 50, n_positions: 16, n_embd: 8, n_layer: 2, n_head: 2 };
+  torch.manualSeed(2);
+  const real = new torch.GPT2LMHeadModel(config).eval();
+  const empty = torch.nn.utils.skipInit(torch.GPT2LMHeadModel, config).eval();
+  expect(empty.lm_head.weight).toBe(empty.transformer.wte.weight);
+  empty.loadStateDict(real.stateDict());
+  torch.tidy(() => {
+    const ids = torch.tensor([[3, 14, 15, 9, 26, 5]]);
+    const want = real.forward(ids).logits, got = empty.forward(ids).logits;
+    expect(got.sub(want).abs().max().item()).toBe(0);
+    expect(empty.transformer.causalMask.equal(real.transformer.causalMask)).toBe(true);
+  });
+  [real, empty].forEach((m) => m.dispose());
+});
+
 test('Module.to / toEmpty to and from the meta device: new tensors in the old ones\' places, ties kept', () => {
   const before = torch.memory().liveTensors;
   const model = new torch.GPT2LMHeadModel({ vocab_size: 40, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 });

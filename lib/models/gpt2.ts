@@ -331,10 +331,13 @@ export class GPT2Model extends Module {
     this.registerBuffer('causalMask', causalMaskOf(config.n_positions, opts.device), false);
   }
 
-  /** Builds the causal mask anew on device (a model built on the meta device has none to read). */
-  resetCausalMask(device: Device): void {
+  /**
+   * Builds the causal mask anew, where the weights are: it is derived, not learned, so no
+   * checkpoint holds it, and after toEmpty (or a build on the meta device) it has no values.
+   */
+  resetBuffers(): void {
     const old = this.causalMask;
-    this.registerBuffer('causalMask', causalMaskOf(this.config.n_positions, device), false);
+    this.registerBuffer('causalMask', causalMaskOf(this.config.n_positions, this.wte.weight.device), false);
     old.dispose();
   }
 
@@ -713,7 +716,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
  * (loadStateDict with assign), so that loading costs one read of the weights rather than a full
  * init and a copy besides (and half the peak memory). What the checkpoint does not hold gets
  * memory and HF's init (`newModules`: a new classification head, added to state), and the
- * causal mask, which no checkpoint holds, is built. Strict: every other name must match.
+ * causal mask, which no checkpoint holds, is built (GPT2Model.resetBuffers). Strict: every other name must match.
  */
 export function buildLoaded<M extends GPT2PreTrainedModel>(make: () => M, state: Map<string, Tensor>, newModules: string[] = []): M {
   const model = withDefaultDevice('meta', make);
@@ -724,7 +727,7 @@ export function buildLoaded<M extends GPT2PreTrainedModel>(make: () => M, state:
       for (const [n, t] of model.namedParameters()) if (n.startsWith(`${name}.`)) state.set(n, t);
     }
     model.loadStateDict(state, { assign: true });
-    model.transformer.resetCausalMask('cpu');
+    model.transformer.resetBuffers();
   } catch (e) {
     model.dispose();
     throw e;

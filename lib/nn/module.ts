@@ -465,7 +465,8 @@ export abstract class Module {
   /**
    * to_empty: every parameter and buffer replaced by uninitialized memory of its shape on device
    * (each keeps its identity; from or to the meta device, new tensors take their places, as in
-   * PyTorch, tied ones staying tied). How a model built on the meta device gets memory.
+   * PyTorch, tied ones staying tied). How a model built on the meta device gets memory. Buffers
+   * a module derives (resetBuffers: GPT-2's causal mask) are computed again.
    */
   toEmpty(opts: { device: Device }): this {
     keywordOptions('toEmpty', opts, ['device']);
@@ -482,8 +483,15 @@ export abstract class Module {
       }
     });
     if (replaced.size) this.replaceTensors(replaced);
+    for (const [, m] of this.namedModules()) m.resetBuffers?.();
     return this;
   }
+
+  /**
+   * Defined by a module whose buffers are derived, not learned (GPT-2's causal mask): computes
+   * them again. toEmpty calls it, so that an uninitialised mask is never used for a real one.
+   */
+  resetBuffers?(): void;
 
   /**
    * Puts new tensors in the places of old ones: every slot that holds an old one (tied weights
