@@ -10,14 +10,7 @@ import { pythonJson, saveTinyGpt2 } from './helpers';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-meta-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const onMeta = <T>(fn: () => T): T => {
-  torch.setDefaultDevice('meta');
-  try {
-    return fn();
-  } finally {
-    torch.setDefaultDevice('cpu');
-  }
-};
+const onMeta = <T>(fn: () => T): T => torch.withDefaultDevice('meta', fn);
 
 test("meta tensors: shapes, dtypes and repr as PyTorch's, and a clear error where values are read", () => {
   const want = pythonJson<{ reprs: string[]; shapes: number[][]; lin: number[][]; device: string }>(`
@@ -41,6 +34,7 @@ print(json.dumps({'reprs': [repr(x), repr(i), repr(torch.empty(0, device='meta')
     expect(lin.parameters().map((p) => p.shape)).toEqual(want.lin);
     expect(lin.weight.device).toBe(want.device);
     expect(lin.numParameters()).toBe(8);
+    expect(torch.getDefaultDevice()).toBe('cpu'); // (withDefaultDevice restored it)
     for (const read of [() => x.tolist(), () => x.sum().item(), () => x.data()]) expect(read).toThrow(/on the meta device: it has a shape and a dtype but no memory/);
     lin.dispose();
   });
