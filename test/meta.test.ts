@@ -190,6 +190,28 @@ print(json.dumps(torch.randn(6).tolist()))`);
     [m, f32, kept].forEach((x) => x.dispose());
   });
 
+  test('the weight loaders cast floating tensors as they read them (dtype), integer ones left as they are; fromPretrained reads so', async () => {
+    const m = await torch.GPT2LMHeadModel.fromPretrained(dir);
+    const pt = path.join(tmp, 'weights.pt'), st = path.join(tmp, 'weights.safetensors');
+    const state = new Map([...m.stateDict()].filter(([k]) => k !== 'lm_head.weight'));
+    state.set('step', torch.tensor([7], { dtype: 'int64' }));
+    torch.save(state, pt);
+    torch.save(state, st);
+    for (const read of [() => torch.io.loadTorchFile(pt, { dtype: 'float64' }).tensors, () => torch.io.safetensors.loadFile(st, { dtype: 'float64' }).tensors]) {
+      const got = read();
+      expect(got.get('step')!.dtype).toBe('int64');
+      for (const [k, t] of state) {
+        if (k === 'step') continue;
+        expect([k, got.get(k)!.dtype, torch.tidy(() => got.get(k)!.sub(t.double()).abs().max().item())]).toEqual([k, 'float64', 0]);
+      }
+      for (const t of got.values()) t.dispose();
+    }
+    state.get('step')!.dispose();
+    const bf = await torch.GPT2LMHeadModel.fromPretrained(dir, { dtype: 'bfloat16' });
+    for (const [k, t] of m.stateDict()) expect([k, torch.tidy(() => bf.getParameter(k).float().sub(t.bfloat16().float()).abs().max().item())]).toEqual([k, 0]);
+    [m, bf].forEach((x) => x.dispose());
+  });
+
   test('a classifier from a language model\'s folder: only the new head is drawn, N(0, 0.02) from the current seed (as HF\'s fast init)', async () => {
     const want = pythonJson<number[][]>(`
 import json, torch

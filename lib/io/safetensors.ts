@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { native } from '../tensor/native';
 import { Tensor } from '../tensor/tensor';
-import { DType, dtypeCode, deviceCode, dtypeBytes } from '../tensor/dtype';
+import { DType, dtypeCode, deviceCode, dtypeBytes, isFloatingDtype } from '../tensor/dtype';
 import { _wrap as wrap } from '../tensor/tensor';
 import { writeFileAtomic } from './atomic';
 
@@ -101,17 +101,30 @@ export function readHeader(file: string): SafetensorsHeader {
   }
 }
 
+/** What the weight loaders take: where the tensors go, which are read, and (dtype) what floating ones are cast to. */
+export interface LoadOptions {
+  device?: string;
+  filter?: (name: string) => boolean;
+  /** floating tensors cast to it one by one as they are read (a float32 file read as bfloat16 is never whole in float32) */
+  dtype?: DType;
+}
+
+/** @internal a tensor just read, cast to dtype if it is floating (LoadOptions.dtype). */
+export function castAsRead(t: Tensor, dtype: DType | undefined): Tensor {
+  if (!dtype || t.dtype === dtype || !isFloatingDtype(t.dtype)) return t;
+  const cast = t.to({ dtype });
+  t.dispose();
+  return cast;
+}
+
 /** Loads every tensor (or those `filter` accepts). Each is read straight into its own memory. */
-export function loadFile(
-  file: string,
-  opts: { device?: string; filter?: (name: string) => boolean } = {},
-): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
+export function loadFile(file: string, opts: LoadOptions = {}): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
   const header = readHeader(file);
   const out = new Map<string, Tensor>();
   try {
     for (const [name, info] of header.tensors) {
       if (opts.filter && !opts.filter(name)) continue;
-      out.set(name, wrap(native.fromFile(path.resolve(file), info.offset, info.shape, dtypeCode(info.dtype), deviceCode(opts.device))));
+      out.set(name, castAsRead(wrap(native.fromFile(path.resolve(file), info.offset, info.shape, dtypeCode(info.dtype), deviceCode(opts.device))), opts.dtype));
     }
   } catch (e) {
     for (const t of out.values()) t.dispose();
@@ -121,7 +134,7 @@ export function loadFile(
 }
 
 /** Reads one file of a sharded checkpoint (loadFile; a PyTorch checkpoint's reader for pytorch_model.bin shards). */
-export type ShardLoader = (file: string, opts: { device?: string; filter?: (name: string) => boolean }) => { tensors: Map<string, Tensor> };
+export type ShardLoader = (file: string, opts: LoadOptions) => { tensors: Map<string, Tensor> };
 
 /**
  * Loads a sharded checkpoint from its index (Hugging Face's model.safetensors.index.json:
@@ -130,7 +143,7 @@ export type ShardLoader = (file: string, opts: { device?: string; filter?: (name
  */
 export function loadSharded(
   indexFile: string,
-  opts: { device?: string; filter?: (name: string) => boolean; loadShard?: ShardLoader } = {},
+  opts: LoadOptions & { loadShard?: ShardLoader } = {},
 ): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
   const loadShard = opts.loadShard ?? loadFile;
   let index: { weight_map?: Record<string, string>; metadata?: Record<string, unknown> };
@@ -154,7 +167,7 @@ export function loadSharded(
     for (const [file, names] of byFile) {
       const shard = path.join(path.dirname(indexFile), file);
       if (!fs.existsSync(shard)) throw new Error(`safetensors: ${indexFile} lists ${file}, which is not in that folder (an incomplete download?)`);
-      const { tensors } = loadShard(shard, { device: opts.device, filter: (n) => names.has(n) });
+      const { tensors } = loadShard(shard, { device: opts.device, dtype: opts.dtype, filter: (n) => names.has(n) });
       for (const [n, t] of tensors) out.set(n, t);
       for (const n of names) if (!tensors.has(n)) throw new Error(`safetensors: ${indexFile} puts '${n}' in ${file}, which does not hold it`);
     }

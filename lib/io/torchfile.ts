@@ -10,6 +10,7 @@ import { Tensor, _wrap as wrap } from '../tensor/tensor';
 import { native } from '../tensor/native';
 import { DType, dtypeBytes, dtypeCode, deviceCode } from '../tensor/dtype';
 import { tidy } from '../tensor/scope';
+import { LoadOptions, castAsRead } from './safetensors';
 
 const STORAGE_DTYPES: Record<string, DType> = {
   FloatStorage: 'float32', DoubleStorage: 'float64', HalfStorage: 'float16', BFloat16Storage: 'bfloat16',
@@ -349,7 +350,7 @@ function readTensor(file: string, fileSize: number, ref: TensorRef, start: numbe
  * Loads the tensors of a PyTorch checkpoint (a state dict saved by torch.save; or those
  * `filter` accepts). Tensors sharing a storage (tied weights) come out as separate copies.
  */
-export function loadTorchFile(file: string, opts: { device?: string; filter?: (name: string) => boolean } = {}): { tensors: Map<string, Tensor> } {
+export function loadTorchFile(file: string, opts: LoadOptions = {}): { tensors: Map<string, Tensor> } {
   if (!fs.existsSync(file)) throw new Error(`torch checkpoint: ${file} not found`);
   const fd = fs.openSync(file, 'r');
   const out = new Map<string, Tensor>();
@@ -368,7 +369,7 @@ export function loadTorchFile(file: string, opts: { device?: string; filter?: (n
       if (opts.filter && !opts.filter(name)) continue;
       const start = storageStart.get(ref.storage.key);
       if (start === undefined) fail(file, `storage ${ref.storage.key} of '${name}' is not in the file`);
-      out.set(name, readTensor(file, fileSize, ref, start, opts.device));
+      out.set(name, castAsRead(readTensor(file, fileSize, ref, start, opts.device), opts.dtype));
     }
   } catch (e) {
     for (const t of out.values()) t.dispose();

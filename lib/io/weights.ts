@@ -4,10 +4,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
-import { loadFile, loadSharded } from './safetensors';
+import { LoadOptions, loadFile, loadSharded } from './safetensors';
 import { loadTorchFile } from './torchfile';
 
-type Loader = (file: string, opts: { device?: string; filter?: (name: string) => boolean }) => { tensors: Map<string, Tensor> };
+type Loader = (file: string, opts: LoadOptions) => { tensors: Map<string, Tensor> };
 
 const loadTorchSharded: Loader = (file, opts) => loadSharded(file, { ...opts, loadShard: loadTorchFile });
 
@@ -21,7 +21,7 @@ const CANDIDATES: Record<'model' | 'adapter', [string, Loader][]> = {
  * Loads a folder's model (or adapter) weights from the first of its weight files there is; the
  * file it read comes back with them (for messages). No file at all is an error naming what was looked for.
  */
-export function loadWeights(dir: string, kind: 'model' | 'adapter', opts: { device?: string; filter?: (name: string) => boolean } = {}): { tensors: Map<string, Tensor>; file: string } {
+export function loadWeights(dir: string, kind: 'model' | 'adapter', opts: LoadOptions = {}): { tensors: Map<string, Tensor>; file: string } {
   for (const [name, load] of CANDIDATES[kind]) {
     const file = path.join(dir, name);
     if (fs.existsSync(file)) return { tensors: load(file, opts).tensors, file };

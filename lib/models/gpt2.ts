@@ -654,7 +654,10 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     // The attn.bias / masked_bias buffers and a stored lm_head (tied) are not read at all.
     const ignored = (name: string) => /\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight';
     const generationConfig = readGenerationConfig(dir);
-    const { tensors, file } = loadWeights(dir, 'model', { filter: (name) => !ignored(name) });
+    // Read straight to the device and cast one tensor at a time (never the whole file in another
+    // dtype or place): float32, or the default dtype, unless asked, as HF's torch_dtype.
+    const dtype = opts.dtype ?? getDefaultDtype();
+    const { tensors, file } = loadWeights(dir, 'model', { filter: (name) => !ignored(name), dtype, device: opts.device });
     let model: GPT2LMHeadModel;
     let built = false;
     try {
@@ -674,8 +677,6 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     } finally {
       for (const t of tensors.values()) t.dispose();
     }
-    // (float32, or the default dtype, unless asked: as HF's torch_dtype, whatever the file holds)
-    model.to({ dtype: opts.dtype ?? getDefaultDtype(), device: opts.device });
     model.generationConfig = generationConfig;
     model.nameOrPath = repoIdOf(dir) ?? nameOrPath;
     return model.eval(); // as Hugging Face's from_pretrained: dropout off until train()

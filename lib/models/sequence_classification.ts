@@ -253,7 +253,9 @@ export function loadWithHead<M extends GPT2Classifier>(nameOrPath: string, opts:
   const dir = resolvePretrained(nameOrPath, { revision: opts.revision });
   const config = readConfig(dir) as GPT2Config & Record<string, unknown>;
   const ignored = (name: string) => /\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight';
-  const { tensors, file } = loadWeights(dir, 'model', { filter: (name) => !ignored(name) });
+  // (read straight to the device, cast one tensor at a time: see GPT2LMHeadModel.fromPretrained)
+  const dtype = opts.dtype ?? getDefaultDtype();
+  const { tensors, file } = loadWeights(dir, 'model', { filter: (name) => !ignored(name), dtype, device: opts.device });
   let model: M;
   let kind: string | null = null;
   try {
@@ -277,8 +279,8 @@ export function loadWithHead<M extends GPT2Classifier>(nameOrPath: string, opts:
   } finally {
     for (const t of tensors.values()) t.dispose();
   }
-  // (float32, or the default dtype, unless asked: as HF's torch_dtype, whatever the file holds)
-  model.to({ dtype: opts.dtype ?? getDefaultDtype(), device: opts.device });
+  // (the weights are read so already: this converts and moves a new head)
+  model.to({ dtype, device: opts.device });
   model.nameOrPath = repoIdOf(dir) ?? nameOrPath;
   return model.eval();
 }
