@@ -29,7 +29,7 @@ print(json.dumps({'reprs': [repr(x), repr(i), repr(torch.empty(0, device='meta')
     const z = torch.cat([x, x]).softmax(-1).sum(0);
     expect([x, i, torch.empty([0], { device: 'meta' })].map((t) => t.toString())).toEqual(want.reprs);
     expect([y.shape, z.shape]).toEqual(want.shapes);
-    expect([y.device, y.dtype, y.numel()]).toEqual(['meta', 'float32', 15]);
+    expect([y.device, y.dtype, y.numel(), y.isMeta, y.isCpu, torch.ones([1]).isMeta]).toEqual(['meta', 'float32', 15, true, false, false]);
     const lin = onMeta(() => new torch.nn.Linear(3, 2));
     expect(lin.parameters().map((p) => p.shape)).toEqual(want.lin);
     expect(lin.weight.device).toBe(want.device);

@@ -413,10 +413,10 @@ export class Tensor {
   get isCuda(): boolean {
     return native.device(id(this)) >= 0;
   }
-  // PyTorch's is_meta, is_quantized, is_nested, is_mkldnn, is_mps: tensors of those kinds and
-  // devices are not offered here, so false (code that checks them, as Hugging Face's loading does
-  // `param.is_meta`, reads the right answer)
-  get isMeta(): boolean { return false; }
+  /** On the meta device: a shape and a dtype, no memory (PyTorch's is_meta, which Hugging Face's loading checks). */
+  get isMeta(): boolean { return native.device(id(this)) === -2; }
+  // PyTorch's is_quantized, is_nested, is_mkldnn, is_mps: tensors of those kinds and devices are
+  // not offered here, so false (code that checks them reads the right answer)
   get isQuantized(): boolean { return false; }
   get isNested(): boolean { return false; }
   get isMkldnn(): boolean { return false; }
