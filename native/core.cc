@@ -16,6 +16,7 @@
 #include <sstream>
 #include <climits>
 #include <malloc.h>
+#include <sys/mman.h>
 #include <cstdio>
 #include <cstring>
 #include <unordered_set>
@@ -194,6 +195,18 @@ Napi::Value fromBytes(const Napi::CallbackInfo& info) {
   return ret(info, dev.is_cpu() ? view.clone() : view.to(dev));
 }
 
+// Fresh memory about to be filled whole (a weight read from a file): asked to be backed by
+// transparent huge pages where the kernel offers them on request (THP "madvise"), so that a
+// model's worth of weights costs thousands of page faults, not hundreds of thousands.
+static void adviseHugePages(void* p, size_t n) {
+  constexpr uintptr_t kHuge = 2u << 20;
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) & ~(kHuge - 1);
+#ifdef MADV_HUGEPAGE
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);  // (advice: failure is harmless)
+#endif
+}
+
 // fromFile(path, offset, shape, dtype, device): reads nbytes at offset straight into a new
 // tensor's memory (no staging copy in JS; the safetensors reader validates offsets first).
 Napi::Value fromFile(const Napi::CallbackInfo& info) {
@@ -202,6 +215,7 @@ Napi::Value fromFile(const Napi::CallbackInfo& info) {
   std::vector<int64_t> shape = argInts(info, 2);
   at::Tensor t = at::empty(shape, at::TensorOptions().dtype(argDtype(info, 3)));
   size_t need = t.nbytes();
+  adviseHugePages(t.data_ptr(), need);
   FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw std::runtime_error("tstorch: cannot open " + path + ": " + std::strerror(errno));
   bool ok = fseeko(f, offset, SEEK_SET) == 0 &&
