@@ -392,7 +392,7 @@ torch.distributed.destroyProcessGroup();`);
   for (const [k, t] of wa) expect(relErr(wb.get(k)!, t)).toBeLessThan(1e-5);
 });
 
-(available ? test : test.skip)('text classification and reward modeling: 2-way data parallel with batch B == 1 process with batch 2B (losses, adapter and head 1e-5; evaluation shared between the ranks)', () => {
+(available ? test : test.skip)('text classification and reward modeling: 2-way data parallel with batch B == 1 process with batch 2B (losses, adapter and head 1e-5, c_attn's key rows 1e-4; evaluation shared between the ranks)', () => {
   const words = ['good', 'fine', 'bad', 'poor', 'odd'];
   const labelled = path.join(tmp, 'labelled.jsonl'), labelledEval = path.join(tmp, 'labelled-eval.jsonl');
   const rows = (n: number, off: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ text: `it was ${words[(i + off) % 5]}${' indeed'.repeat(i % 3)}`, label: ['pos', 'neg', 'mixed'][(i + off) % 3] }));
@@ -421,7 +421,22 @@ torch.distributed.destroyProcessGroup();`);
     const wa = torch.io.safetensors.loadFile(path.join(one, 'adapter_model.safetensors')).tensors;
     const wb = torch.io.safetensors.loadFile(path.join(two, 'adapter_model.safetensors')).tensors;
     expect(wa.has('base_model.model.score.weight')).toBe(true);
-    for (const [k, t] of wa) expect(relErr(wb.get(k)!, t)).toBeLessThan(1e-5);
+    for (const [k, t] of wa) {
+      if (!k.endsWith('c_attn.lora_B.weight')) {
+        expect([task, k, relErr(wb.get(k)!, t) < 1e-5]).toEqual([task, k, true]);
+        continue;
+      }
+      // c_attn's lora_B rows of the keys (C..2C of [q; k; v]): softmax ignores a shift of every
+      // key alike, so those rows' gradient cancels along that direction and some entries are
+      // rounding left over; Adam divides each by its own sqrt(v), raising that rounding to ~1e-5
+      // of the largest weight. Queries and values within 1e-5, keys within 1e-4 (of the largest).
+      const C = t.shape[0] / 3, scale = t.abs().max().item() as number;
+      const diff = torch.tidy(() => wb.get(k)!.sub(t).abs());
+      for (const [from, tol] of [[0, 1e-5], [C, 1e-4], [2 * C, 1e-5]]) {
+        expect([task, k, from, torch.tidy(() => diff.narrow(0, from, C).max().item() as number) / scale < tol]).toEqual([task, k, from, true]);
+      }
+      diff.dispose();
+    }
   }
 });
 
