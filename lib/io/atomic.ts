@@ -2,13 +2,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-export function writeFileAtomic(file: string, data: string | Buffer | Buffer[]): void {
+/** data: the bytes, or chunks of them (an iterable is read as the file is written: chunks made on demand are held one at a time). */
+export function writeFileAtomic(file: string, data: string | Buffer | Iterable<Buffer | string>): void {
   const dir = path.dirname(path.resolve(file));
   fs.mkdirSync(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
   const fd = fs.openSync(tmp, 'w');
   try {
-    for (const chunk of Array.isArray(data) ? data : [data]) {
+    for (const chunk of typeof data === 'string' || Buffer.isBuffer(data) ? [data] : data) {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
       let off = 0;
       while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);

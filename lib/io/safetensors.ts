@@ -182,6 +182,15 @@ export function loadSharded(
 
 /** Builds the bytes of a safetensors file (header padded to 8 with spaces, as the reference writer). */
 export function serialize(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): Buffer[] {
+  return [...serializedChunks(tensors, metadata)];
+}
+
+/**
+ * serialize's bytes, made as they are asked for: the header at once (from shapes and dtypes),
+ * then each tensor's bytes in turn, so that a writer holds one tensor's copy at a time, not the
+ * whole model's.
+ */
+function serializedChunks(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): Iterable<Buffer> {
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   for (const [name, t] of entries) {
     if (!toST[t.dtype]) {
@@ -193,23 +202,30 @@ export function serialize(tensors: Map<string, Tensor> | Record<string, Tensor>,
   entries.sort((a, b) => dtypeBytes[b[1].dtype] - dtypeBytes[a[1].dtype] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length) header.__metadata__ = metadata;
-  const chunks: Buffer[] = [];
   let offset = 0;
   for (const [name, t] of entries) {
-    const bytes = t.bytes();
-    header[name] = { dtype: toST[t.dtype], shape: t.shape, data_offsets: [offset, offset + bytes.length] };
-    offset += bytes.length;
-    chunks.push(bytes);
+    const n = t.nbytes;
+    header[name] = { dtype: toST[t.dtype], shape: t.shape, data_offsets: [offset, offset + n] };
+    offset += n;
   }
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (8 - (json.length % 8)) % 8;
   if (pad) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(json.length));
-  return [len, json, ...chunks];
+  return (function* () {
+    yield len;
+    yield json;
+    for (const [name, t] of entries) {
+      const bytes = t.bytes();
+      const [from, to] = (header[name] as { data_offsets: [number, number] }).data_offsets;
+      if (bytes.length !== to - from) throw new Error(`safetensors: '${name}' gave ${bytes.length} bytes, not ${to - from}`);
+      yield bytes;
+    }
+  })();
 }
 
-/** Writes a safetensors file atomically (temporary file, fsync, rename). */
+/** Writes a safetensors file atomically (temporary file, fsync, rename), one tensor's bytes at a time. */
 export function saveFile(file: string, tensors: Map<string, Tensor> | Record<string, Tensor>, metadata: Record<string, string> = { format: 'pt' }): void {
-  writeFileAtomic(file, serialize(tensors, metadata));
+  writeFileAtomic(file, serializedChunks(tensors, metadata));
 }
