@@ -228,7 +228,12 @@ print(json.dumps({'padded': padded.tolist(), 'left': left.tolist(), 'packed': pa
     const r = a.loadStateDict(b.stateDict(), false);
     expect([r.missingKeys, r.unexpectedKeys]).toEqual([['weight', 'bias'], ['0.weight', '0.bias']]);
     expect(() => a.loadStateDict(b.stateDict(), true)).toThrow(/missing|unexpected/i);
-    expect(() => a.loadStateDict(b.stateDict(), { strict: false, assign: true } as object)).toThrow(/loadStateDict: assign true is not offered here/);
+    // (strict, assign) by position as PyTorch 2's load_state_dict(sd, strict, assign): b's weight adopted as it is
+    const c = new torch.nn.Linear(2, 2);
+    expect(c.loadStateDict(b.get(0).stateDict(), false, true)).toEqual({ missingKeys: [], unexpectedKeys: [] });
+    expect(c.weight.dataPtr()).toBe((b.get(0) as torch.nn.Linear).weight.dataPtr());
+    expect(() => c.loadStateDict(b.stateDict(), { strict: true, asign: true } as object)).toThrow(/unknown option 'asign' \(did you mean assign\?\)/);
+    c.dispose();
     const loose = torch.data as unknown as Record<string, new (...a: unknown[]) => unknown>;
     expect(() => new loose.DataLoader([1, 2, 3], { batch_size: 2 })).toThrow(/DataLoader: unknown option 'batch_size' \(did you mean batchSize\?\)/);
     a.dispose();
