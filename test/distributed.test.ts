@@ -392,7 +392,7 @@ torch.distributed.destroyProcessGroup();`);
   for (const [k, t] of wa) expect(relErr(wb.get(k)!, t)).toBeLessThan(1e-5);
 });
 
-(available ? test : test.skip)('text classification and reward modeling: 2-way data parallel with batch B == 1 process with batch 2B (losses, adapter and head 1e-5, c_attn's key rows 1e-4; evaluation shared between the ranks)', () => {
+(available ? test : test.skip)('text classification and reward modeling: 2-way data parallel with batch B == 1 process with batch 2B (losses, adapter and head 1e-5, key rows of c_attn 1e-4; evaluation shared between the ranks)', () => {
   const words = ['good', 'fine', 'bad', 'poor', 'odd'];
   const labelled = path.join(tmp, 'labelled.jsonl'), labelledEval = path.join(tmp, 'labelled-eval.jsonl');
   const rows = (n: number, off: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ text: `it was ${words[(i + off) % 5]}${' indeed'.repeat(i % 3)}`, label: ['pos', 'neg', 'mixed'][(i + off) % 3] }));
