@@ -130,6 +130,15 @@ test('writes are atomic: a failing write leaves the old file whole and no tempor
   expect(() => st.saveFile(f, { a: torch.zeros([2]), b: disposed })).toThrow(/disposed/);
   expect(fs.readFileSync(f).equals(before)).toBe(true);
   expect(fs.readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  // saveFile streams its chunks (one tensor's bytes at a time): one that fails after others were
+  // written still leaves the old file whole
+  const failing = function* () {
+    yield Buffer.from('the first chunk');
+    throw new Error('the second chunk could not be made');
+  };
+  expect(() => torch.io.writeFileAtomic(f, failing())).toThrow('the second chunk could not be made');
+  expect(fs.readFileSync(f).equals(before)).toBe(true);
+  expect(fs.readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
 });
 
 test('the GPT-2 tokenizer is GPT-2 BPE', () => {
