@@ -650,33 +650,16 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     keywordOptions('GPT2LMHeadModel.fromPretrained', opts, MODEL_OPTIONS);
     const dir = resolvePretrained(nameOrPath, { revision: opts.revision });
     const config = readConfig(dir);
-    // model.safetensors, or its shards with an index, or PyTorch's pytorch_model.bin (or shards).
-    // The attn.bias / masked_bias buffers and a stored lm_head (tied) are not read at all.
-    const ignored = (name: string) => /\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight';
     const generationConfig = readGenerationConfig(dir);
-    // Read straight to the device and cast one tensor at a time (never the whole file in another
-    // dtype or place): float32, or the default dtype, unless asked, as HF's torch_dtype.
-    const dtype = opts.dtype ?? getDefaultDtype();
-    const { tensors, file } = loadWeights(dir, 'model', { filter: (name) => !ignored(name), dtype, device: opts.device });
-    let model: GPT2LMHeadModel;
-    let built = false;
-    try {
-      const state = new Map<string, Tensor>();
-      for (const [name, t] of tensors) state.set(name.startsWith('transformer.') ? name : `transformer.${name}`, t);
-      // loadStateDict checks names both ways and every shape; the tied lm_head follows wte.
-      const wte = state.get('transformer.wte.weight');
-      if (wte) state.set('lm_head.weight', wte);
-      model = buildLoaded(() => {
-        const m = new GPT2LMHeadModel(config, { attnImplementation: opts.attnImplementation });
-        built = true;
-        return m;
-      }, state);
-    } catch (e) {
-      // (an error of the constructor itself, e.g. an option, as it is; one of the weights with the file)
-      throw built ? new Error(`GPT-2: ${file}: ${(e as Error).message} (does config.json match the weights?)`) : e;
-    } finally {
-      for (const t of tensors.values()) t.dispose();
-    }
+    const model = loadPretrained(dir, opts, () => new GPT2LMHeadModel(config, { attnImplementation: opts.attnImplementation }), {
+      // the tied lm_head follows wte
+      prepare: (_m, state) => {
+        const wte = state.get('transformer.wte.weight');
+        if (wte) state.set('lm_head.weight', wte);
+        return [];
+      },
+      describe: (_m, file, message) => `GPT-2: ${file}: ${message} (does config.json match the weights?)`,
+    });
     model.generationConfig = generationConfig;
     model.nameOrPath = repoIdOf(dir) ?? nameOrPath;
     return model.eval(); // as Hugging Face's from_pretrained: dropout off until train()
@@ -712,28 +695,46 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
 }
 
 /**
- * HF's from_pretrained without the double work (its low_cpu_mem_usage): the model is built on
- * the meta device (no memory, nothing drawn) and takes the checkpoint's tensors as they are
- * (loadStateDict with assign), so that loading costs one read of the weights rather than a full
- * init and a copy besides (and half the peak memory). What the checkpoint does not hold gets
- * memory and HF's init (`newModules`: a new classification head, added to state), and the
- * causal mask, which no checkpoint holds, is built (GPT2Model.resetBuffers). Strict: every other name must match.
+ * HF's from_pretrained without the double work (its low_cpu_mem_usage), for GPT-2 with any head.
+ * The folder's weights (model.safetensors, its shards, or pytorch_model.bin; the attn.bias /
+ * masked_bias buffers and a stored lm_head are not read) are read straight to opts.device and
+ * cast one tensor at a time to opts.dtype (float32, or the default dtype, unless asked, as HF's
+ * torch_dtype), never whole in another dtype or place. make() builds the model on the meta device
+ * (no memory, nothing drawn), and loadStateDict with assign adopts the tensors as they are: one
+ * read of the weights, not a full init and a copy besides. prepare() completes the state and
+ * names the modules the checkpoint lacks (a new classification head), which alone get memory and
+ * HF's init; the causal mask, which no checkpoint holds, is built. Strict: every other name must
+ * match. An error of make() itself comes as it is; one of the weights as describe() says it.
  */
-export function buildLoaded<M extends GPT2PreTrainedModel>(make: () => M, state: Map<string, Tensor>, newModules: string[] = []): M {
-  const model = withDefaultDevice('meta', make);
+export function loadPretrained<M extends GPT2PreTrainedModel>(dir: string, opts: GPT2ModelOptions, make: () => M, how: {
+  keep?: string; // (names under this head stay as they are; the rest are the transformer's)
+  prepare: (model: M, state: Map<string, Tensor>) => string[];
+  describe: (model: M, file: string, message: string) => string;
+}): M {
+  const ignored = (name: string) => /\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight';
+  const dtype = opts.dtype ?? getDefaultDtype();
+  const { tensors, file } = loadWeights(dir, 'model', { filter: (name) => !ignored(name), dtype, device: opts.device });
   try {
-    for (const name of newModules) {
-      model.getSubmodule(name).toEmpty({ device: 'cpu' });
-      model.initWeights((p) => p.startsWith(`${name}.`));
-      for (const [n, t] of model.namedParameters()) if (n.startsWith(`${name}.`)) state.set(n, t);
+    const state = new Map<string, Tensor>();
+    for (const [name, t] of tensors) state.set(name.startsWith('transformer.') || (how.keep && name.startsWith(`${how.keep}.`)) ? name : `transformer.${name}`, t);
+    const model = withDefaultDevice('meta', make);
+    try {
+      for (const name of how.prepare(model, state)) {
+        model.getSubmodule(name).toEmpty({ device: 'cpu' });
+        model.initWeights((p) => p.startsWith(`${name}.`));
+        for (const [n, t] of model.namedParameters()) if (n.startsWith(`${name}.`)) state.set(n, t);
+      }
+      model.loadStateDict(state, { assign: true });
+      model.transformer.resetBuffers();
+    } catch (e) {
+      model.dispose();
+      throw new Error(how.describe(model, file, (e as Error).message));
     }
-    model.loadStateDict(state, { assign: true });
-    model.transformer.resetBuffers();
-  } catch (e) {
-    model.dispose();
-    throw e;
+    // (the weights are so already: this converts and moves what was initialised here)
+    return model.to({ dtype, device: opts.device });
+  } finally {
+    for (const t of tensors.values()) t.dispose();
   }
-  return model;
 }
 
 /**

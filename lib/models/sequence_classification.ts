@@ -8,15 +8,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
-import { arange, getDefaultDtype } from '../tensor/creation';
+import { arange } from '../tensor/creation';
 import { tidy } from '../tensor/scope';
 import { Linear } from '../nn/layers';
 import * as F from '../nn/functional';
 import { saveFile } from '../io/safetensors';
-import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 import { repoIdOf, resolvePretrained } from '../io/hub';
-import { GPT2Config, GPT2Model, GPT2ModelOptions, GPT2PreTrainedModel, ResolvedGPT2Config, buildLoaded, forwardArguments, MODEL_OPTIONS, readConfig, resolveConfig } from './gpt2';
+import { GPT2Config, GPT2Model, GPT2ModelOptions, GPT2PreTrainedModel, ResolvedGPT2Config, loadPretrained, forwardArguments, MODEL_OPTIONS, readConfig, resolveConfig } from './gpt2';
 import { keywordOptions } from '../tensor/options';
 
 /** A classifier's forward options (HF's attention_mask, position_ids, labels; label smoothing as its LabelSmoother). */
@@ -245,42 +244,27 @@ export function isSequenceClassifierFolder(dir: string): boolean {
 /**
  * HF's from_pretrained for GPT-2 with a head named `head` (score, classifier): a folder saved
  * with that head (transformer.* and head.*), or a language model's (GPT2LMHeadModel or bare
- * GPT2Model names), whose head then keeps the init `make` gave it, with a warning. A saved head
- * must have the model's number of outputs. Cast and moved as opts say; in eval mode.
+ * GPT2Model names), whose head is then new (HF's init, from the current seed), with a warning. A
+ * saved head must have the model's number of outputs. Read as opts say (loadPretrained); in eval mode.
  */
 export function loadWithHead<M extends GPT2Classifier>(nameOrPath: string, opts: GPT2ModelOptions,
   make: (config: GPT2Config & Record<string, unknown>) => M, head: string): M {
   const dir = resolvePretrained(nameOrPath, { revision: opts.revision });
   const config = readConfig(dir) as GPT2Config & Record<string, unknown>;
-  const ignored = (name: string) => /\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight';
-  // (read straight to the device, cast one tensor at a time: see GPT2LMHeadModel.fromPretrained)
-  const dtype = opts.dtype ?? getDefaultDtype();
-  const { tensors, file } = loadWeights(dir, 'model', { filter: (name) => !ignored(name), dtype, device: opts.device });
-  let model: M;
-  let kind: string | null = null;
-  try {
-    const state = new Map<string, Tensor>();
-    for (const [name, t] of tensors) state.set(name.startsWith('transformer.') || name.startsWith(`${head}.`) ? name : `transformer.${name}`, t);
-    const saved = state.get(`${head}.weight`);
-    // (built on the meta device and the checkpoint's tensors adopted: buildLoaded; a head the
-    // folder lacks is the one part initialised, from the current seed, as HF's from_pretrained)
-    model = buildLoaded(() => {
-      const m = make(config);
-      kind = m.constructor.name;
+  const model = loadPretrained(dir, opts, () => make(config), {
+    keep: head,
+    // a head the folder lacks is the one part initialised, from the current seed, as HF's from_pretrained
+    prepare: (m, state) => {
+      const saved = state.get(`${head}.weight`);
       if (saved && saved.shape[0] !== m.numLabels) {
         throw new Error(`its classification head has ${saved.shape[0]} outputs, not ${m.numLabels} (to train a new head with another number of labels, start from the language model's folder)`);
       }
-      if (!saved) console.warn(`${m.constructor.name}: ${dir} has no ${head}.weight: the classification head (${m.numLabels} labels) is newly initialized; train it before use`);
-      return m;
-    }, state, saved ? [] : [head]);
-  } catch (e) {
-    // (an error of the constructor itself, e.g. an option, as it is; one of the weights with the file)
-    throw kind ? new Error(`${kind}: ${file}: ${(e as Error).message}`) : e;
-  } finally {
-    for (const t of tensors.values()) t.dispose();
-  }
-  // (the weights are read so already: this converts and moves a new head)
-  model.to({ dtype, device: opts.device });
+      if (saved) return [];
+      console.warn(`${m.constructor.name}: ${dir} has no ${head}.weight: the classification head (${m.numLabels} labels) is newly initialized; train it before use`);
+      return [head];
+    },
+    describe: (m, file, message) => `${m.constructor.name}: ${file}: ${message}`,
+  });
   model.nameOrPath = repoIdOf(dir) ?? nameOrPath;
   return model.eval();
 }

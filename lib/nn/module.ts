@@ -521,6 +521,7 @@ export abstract class Module {
       throw new Error(`Module.to only accepts floating point or complex dtypes, but got desired dtype=${target.dtype}`);
     }
     const done = new Set<Tensor>();
+    const replaced = new Map<Tensor, Tensor>(); // (to or from the meta device: see convert)
     const convert = (t: Tensor) => {
       if (done.has(t)) return;
       done.add(t);
@@ -543,7 +544,6 @@ export abstract class Module {
         }
       });
     };
-    const replaced = new Map<Tensor, Tensor>();
     for (const [, m] of this.namedModules()) {
       for (const n of [...m._paramNames, ...m._bufferNames]) {
         const t = m.slot(n) as Tensor | null;
