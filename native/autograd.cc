@@ -5,7 +5,7 @@
 // graph work, so views, in-place (dirty) inputs, non-differentiable outputs, saved-tensor version
 // checks and "backward twice" errors behave exactly as in PyTorch. What is ours: the JS side
 // runs forward itself (under no_grad) and hands us its outputs; backward calls one JS
-// dispatcher function per environment with tensor handles and takes handles back.
+// dispatcher function (per copy of the JS library) with tensor handles and takes handles back.
 //
 // JavaScript can run only on its own thread. libtorch runs a CPU backward on the thread that
 // called it (ours: callbacks run directly), but CUDA nodes on its per-device threads: with CUDA
@@ -31,7 +31,7 @@ namespace tstorch {
 // A JS callback asked for by a thread that cannot run JS (libtorch's CUDA device threads, or the
 // thread a backward runs on; see runAutograd), waiting for the JS thread to serve it.
 struct JsRequest {
-  int32_t id;
+  int32_t owner, id;
   const std::vector<at::Tensor>* grads;
   const std::vector<at::Tensor>* saved;
   at::ThreadLocalState state;  // the asking thread's grad mode (backward's createGraph), autocast, ...
@@ -47,10 +47,13 @@ struct JsCallbackError : std::runtime_error {
   JsCallbackError(int32_t t, const std::string& msg) : std::runtime_error(msg), token(t) {}
 };
 
-// One per environment: the JS dispatcher, the requests waiting for it, and the ids of JS
-// callbacks whose C++ owners are gone.
+// One per environment: the JS dispatchers, the requests waiting for them, and the ids of JS
+// callbacks whose C++ owners are gone. Each copy of lib/tensor/function.ts loaded in the
+// environment (jest loads one per test file; an app may hold two versions of the package)
+// registers its own dispatcher, and its callbacks' ids are its own: a callback is called through,
+// and reported released to, the dispatcher that made it.
 struct AutogradState {
-  Napi::FunctionReference dispatcher;  // (callback id, gradHandles, savedHandles) => handles
+  std::deque<Napi::FunctionReference> dispatchers;  // (callback id, gradHandles, savedHandles) => handles; a deque: one added during a callback moves none
   std::thread::id jsThread = std::this_thread::get_id();
   TensorTable* tbl = nullptr;
   std::atomic<int32_t> liveCallbacks{0};  // hooks and custom-Function nodes alive
@@ -59,12 +62,12 @@ struct AutogradState {
   std::condition_variable changed;        // a request came, was served, or a backward finished
   std::deque<JsRequest*> requests;
   int32_t serving = 0;            // runAutograd loops waiting on the JS thread
-  std::vector<int32_t> released;  // JS callback ids to forget (their node or hook died)
+  std::vector<std::vector<int32_t>> released;  // per dispatcher: callback ids to forget (their node or hook died)
   std::unordered_map<int32_t, Napi::ObjectReference> errors;  // JsCallbackError tokens (JS thread only)
   int32_t nextErrorToken = 0;
 
   ~AutogradState() {  // the JS heap goes with the environment
-    dispatcher.SuppressDestruct();
+    for (auto& d : dispatchers) d.SuppressDestruct();
     for (auto& e : errors) e.second.SuppressDestruct();
   }
 };
@@ -73,25 +76,27 @@ struct AutogradState {
 // whichever thread that happens on.
 struct JsCallbackRef : torch::CustomClassHolder {
   std::weak_ptr<AutogradState> state;
+  int32_t owner;  // the dispatcher that made it
   int32_t id;
   // a custom Function's: the shapes its inputs had (empty for those that need no gradient), and its name
   std::vector<std::vector<int64_t>> inputShapes;
   std::string name;
-  JsCallbackRef(const std::shared_ptr<AutogradState>& s, int32_t i) : state(s), id(i) { ++s->liveCallbacks; }
+  JsCallbackRef(const std::shared_ptr<AutogradState>& s, int32_t o, int32_t i) : state(s), owner(o), id(i) { ++s->liveCallbacks; }
   ~JsCallbackRef() override {
     if (auto s = state.lock()) {
       --s->liveCallbacks;
       std::lock_guard<std::mutex> lock(s->mutex);
-      s->released.push_back(id);
+      s->released[owner].push_back(id);
     }
   }
 };
 
 // On the JS thread: calls the dispatcher with tensors (as fresh handles) and takes the tensors it
 // gives back (fresh handles too, which we release: JS made them for us). -1 both ways is "none".
-static std::vector<at::Tensor> runJs(AutogradState& s, int32_t id, const std::vector<at::Tensor>& grads,
+static std::vector<at::Tensor> runJs(AutogradState& s, int32_t owner, int32_t id, const std::vector<at::Tensor>& grads,
                                      const std::vector<at::Tensor>& saved) {
-  Napi::Env env = s.dispatcher.Env();
+  Napi::FunctionReference& dispatcher = s.dispatchers[owner];
+  Napi::Env env = dispatcher.Env();
   Napi::HandleScope scope(env);
   TensorTable& tbl = *s.tbl;
   auto handles = [&](const std::vector<at::Tensor>& ts) {
@@ -99,7 +104,7 @@ static std::vector<at::Tensor> runJs(AutogradState& s, int32_t id, const std::ve
     for (size_t k = 0; k < ts.size(); ++k) a.Set(static_cast<uint32_t>(k), Napi::Number::New(env, tbl.put(ts[k])));
     return a;
   };
-  Napi::Value r = s.dispatcher.Call({Napi::Number::New(env, id), handles(grads), handles(saved)});
+  Napi::Value r = dispatcher.Call({Napi::Number::New(env, id), handles(grads), handles(saved)});
   std::vector<at::Tensor> out;
   if (!r.IsArray()) return out;
   Napi::Array arr = r.As<Napi::Array>();
@@ -119,7 +124,7 @@ static std::vector<at::Tensor> runJs(AutogradState& s, int32_t id, const std::ve
 static void serve(AutogradState& s, JsRequest& r) {
   try {
     at::ThreadLocalStateGuard asIfThere(r.state);  // JS runs as the engine would run it there
-    r.result = runJs(s, r.id, *r.grads, *r.saved);
+    r.result = runJs(s, r.owner, r.id, *r.grads, *r.saved);
   } catch (const Napi::Error& e) {
     int32_t token = s.nextErrorToken++;
     s.errors.emplace(token, Napi::Persistent(e.Value()));
@@ -131,11 +136,11 @@ static void serve(AutogradState& s, JsRequest& r) {
 
 // Runs a JS callback from wherever libtorch's engine is: directly on the JS thread, else by
 // handing it to the JS thread (waiting in runAutograd) and waiting for the result.
-static std::vector<at::Tensor> callJs(const std::shared_ptr<AutogradState>& s, int32_t id,
+static std::vector<at::Tensor> callJs(const std::shared_ptr<AutogradState>& s, const JsCallbackRef& cb,
                                       const std::vector<at::Tensor>& grads, const std::vector<at::Tensor>& saved,
                                       const char* what) {
-  if (std::this_thread::get_id() == s->jsThread) return runJs(*s, id, grads, saved);
-  JsRequest r{id, &grads, &saved, at::ThreadLocalState()};
+  if (std::this_thread::get_id() == s->jsThread) return runJs(*s, cb.owner, cb.id, grads, saved);
+  JsRequest r{cb.owner, cb.id, &grads, &saved, at::ThreadLocalState()};
   std::unique_lock<std::mutex> lock(s->mutex);
   if (s->serving == 0) {
     throw std::runtime_error(std::string("tstorch: ") + what +
@@ -188,7 +193,7 @@ struct JsFunction : public torch::autograd::Function<JsFunction> {
       }
       throw std::runtime_error(msg);
     }
-    std::vector<at::Tensor> grads = callJs(s, cb->id, gradOutputs, saved, "a custom Function's backward");
+    std::vector<at::Tensor> grads = callJs(s, *cb, gradOutputs, saved, "a custom Function's backward");
     // libtorch sums a broadcast gradient down to its input's shape; anything else is an error,
     // which we raise with the JS class's name (the engine would name our C++ node).
     for (size_t k = 0; k < grads.size() && k < cb->inputShapes.size(); ++k) {
@@ -252,7 +257,7 @@ void runAutograd(TensorTable& tbl, const std::function<void()>& fn) {
     // The error object the JS callback threw, as it was thrown.
     auto it = s->errors.find(e.token);
     if (it == s->errors.end()) throw std::runtime_error(e.what());
-    Napi::Env env = s->dispatcher.Env();
+    Napi::Env env = s->dispatchers.back().Env();
     Napi::Value v = it->second.Value();
     s->errors.erase(it);
     throw Napi::Error(env, v);
@@ -268,23 +273,29 @@ std::string jsFunctionName(const torch::autograd::Node& node) {
 
 namespace {
 
-std::shared_ptr<AutogradState> state(const Napi::CallbackInfo& info) {
+// The state, and the dispatcher index argument i checked against it.
+std::shared_ptr<AutogradState> state(const Napi::CallbackInfo& info, size_t i, int32_t* owner) {
   TensorTable& tbl = table(info);
-  if (!tbl.autograd || tbl.autograd->dispatcher.IsEmpty()) {
-    throw std::runtime_error("tstorch: the autograd dispatcher is not set (lib/tensor/function.ts sets it on load)");
+  *owner = argInt(info, i);
+  if (!tbl.autograd || *owner < 0 || static_cast<size_t>(*owner) >= tbl.autograd->dispatchers.size()) {
+    throw std::runtime_error("tstorch: no such autograd dispatcher (lib/tensor/function.ts registers one on load)");
   }
   return tbl.autograd;
 }
 
-// setAutogradDispatcher(fn): once per environment, by lib/tensor/function.ts.
+// setAutogradDispatcher(fn): by each copy of lib/tensor/function.ts, on load. Returns its index,
+// which it passes with every callback it registers.
 Napi::Value setAutogradDispatcher(const Napi::CallbackInfo& info) {
   TensorTable& tbl = table(info);
   if (!tbl.autograd) tbl.autograd = std::make_shared<AutogradState>();
-  tbl.autograd->tbl = &tbl;
-  tbl.autograd->jsThread = std::this_thread::get_id();
-  tbl.autograd->dispatcher = Napi::Persistent(info[0].As<Napi::Function>());
-  tbl.autograd->helperThread = torch::cuda::is_available();
-  return info.Env().Undefined();
+  AutogradState& s = *tbl.autograd;
+  s.tbl = &tbl;
+  s.jsThread = std::this_thread::get_id();
+  s.helperThread = torch::cuda::is_available();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  s.dispatchers.push_back(Napi::Persistent(info[0].As<Napi::Function>()));
+  s.released.emplace_back();
+  return Napi::Number::New(info.Env(), static_cast<double>(s.dispatchers.size() - 1));
 }
 
 // setAutogradHelperThread(on): the helper-thread mode regardless of CUDA (the tests run the
@@ -297,24 +308,27 @@ Napi::Value setAutogradHelperThread(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), prev);
 }
 
-// autogradReleased(): the JS callback ids whose nodes or hooks are gone, since the last call.
+// autogradReleased(dispatcher): the ids of its callbacks whose nodes or hooks are gone, since the last call.
 Napi::Value autogradReleased(const Napi::CallbackInfo& info) {
   std::vector<int32_t> ids;
-  if (auto s = table(info).autograd) {
+  int32_t owner;
+  auto s = state(info, 0, &owner);
+  {
     std::lock_guard<std::mutex> lock(s->mutex);
-    ids.swap(s->released);
+    ids.swap(s->released[owner]);
   }
   Napi::Array a = Napi::Array::New(info.Env(), ids.size());
   for (size_t k = 0; k < ids.size(); ++k) a.Set(static_cast<uint32_t>(k), Napi::Number::New(info.Env(), ids[k]));
   return a;
 }
 
-// functionApply(inputs, outputs, saved, dirty, nonDifferentiable, materializeGrads, callbackId, name):
+// functionApply(inputs, outputs, saved, dirty, nonDifferentiable, materializeGrads, callbackId, name, dispatcher):
 // makes JS forward's outputs the outputs of one graph node whose backward is JS callback
 // callbackId. Returns fresh handles of the outputs (an output that was an input comes back as a
 // view of it, as in PyTorch). Saved entries may be -1 (None).
 Napi::Value functionApply(const Napi::CallbackInfo& info) {
-  auto s = state(info);
+  int32_t owner;
+  auto s = state(info, 8, &owner);
   std::vector<at::Tensor> inputs = argTensors(info, 0);
   ForwardRecord rec;
   rec.outputs = argTensors(info, 1);
@@ -326,7 +340,7 @@ Napi::Value functionApply(const Napi::CallbackInfo& info) {
   rec.dirty = argTensors(info, 3);
   rec.nonDifferentiable = argTensors(info, 4);
   rec.materializeGrads = argBool(info, 5);
-  rec.callback = c10::make_intrusive<JsCallbackRef>(s, argInt(info, 6));
+  rec.callback = c10::make_intrusive<JsCallbackRef>(s, owner, argInt(info, 6));
   rec.name = argString(info, 7);
   rec.callback->name = rec.name;
   for (const at::Tensor& t : inputs) {
@@ -337,16 +351,17 @@ Napi::Value functionApply(const Napi::CallbackInfo& info) {
   return retList(info, outs);
 }
 
-// registerHook(tensor, callbackId): Tensor.register_hook with a JS hook; returns its position
-// for removeHook.
+// registerHook(tensor, callbackId, dispatcher): Tensor.register_hook with a JS hook; returns its
+// position for removeHook.
 Napi::Value registerHook(const Napi::CallbackInfo& info) {
-  auto s = state(info);
+  int32_t owner;
+  auto s = state(info, 2, &owner);
   at::Tensor t = argTensor(info, 0);
-  auto ref = c10::make_intrusive<JsCallbackRef>(s, argInt(info, 1));
+  auto ref = c10::make_intrusive<JsCallbackRef>(s, owner, argInt(info, 1));
   unsigned pos = t.register_hook([ref](const at::Tensor& grad) -> at::Tensor {
     auto st = ref->state.lock();
     if (!st) return at::Tensor();
-    std::vector<at::Tensor> r = callJs(st, ref->id, {grad}, {}, "a tensor hook");
+    std::vector<at::Tensor> r = callJs(st, *ref, {grad}, {}, "a tensor hook");
     return r.empty() ? at::Tensor() : r[0];  // undefined: the gradient is left as it was
   });
   return Napi::Number::New(info.Env(), pos);
@@ -363,7 +378,7 @@ struct JsNodePostHook : torch::autograd::FunctionPostHook {
   torch::autograd::variable_list operator()(const torch::autograd::variable_list& gradInputs, const torch::autograd::variable_list& gradOutputs) override {
     auto st = ref->state.lock();
     if (!st) return gradInputs;
-    std::vector<at::Tensor> r = callJs(st, ref->id, gradInputs, gradOutputs, "a graph node's hook");
+    std::vector<at::Tensor> r = callJs(st, *ref, gradInputs, gradOutputs, "a graph node's hook");
     return r.empty() ? gradInputs : r;  // (none returned: left as they were)
   }
 };
@@ -374,13 +389,15 @@ struct JsNodePreHook : torch::autograd::FunctionPreHook {
   torch::autograd::variable_list operator()(const torch::autograd::variable_list& grads) override {
     auto st = ref->state.lock();
     if (!st) return grads;
-    std::vector<at::Tensor> r = callJs(st, ref->id, grads, {}, "a graph node's pre-hook");
+    std::vector<at::Tensor> r = callJs(st, *ref, grads, {}, "a graph node's pre-hook");
     return r.empty() ? grads : r;
   }
 };
-// nodeRegisterHook(node, callbackId) -> key for nodeRemoveHook
+// nodeRegisterHook(node, callbackId, dispatcher) -> key for nodeRemoveHook
 Napi::Value nodeRegisterHook(const Napi::CallbackInfo& info) {
-  auto ref = c10::make_intrusive<JsCallbackRef>(state(info), argInt(info, 1));
+  int32_t owner;
+  auto s = state(info, 2, &owner);
+  auto ref = c10::make_intrusive<JsCallbackRef>(s, owner, argInt(info, 1));
   uintptr_t key = argNodeHere(info, 0)->add_post_hook(std::make_unique<JsNodePostHook>(ref));
   return Napi::Number::New(info.Env(), static_cast<double>(key));
 }
@@ -388,9 +405,11 @@ Napi::Value nodeRemoveHook(const Napi::CallbackInfo& info) {
   argNodeHere(info, 0)->del_post_hook(static_cast<uintptr_t>(info[1].As<Napi::Number>().Int64Value()));
   return info.Env().Undefined();
 }
-// nodeRegisterPrehook(node, callbackId): (libtorch has no removal: a removed JS hook leaves the gradients as they are)
+// nodeRegisterPrehook(node, callbackId, dispatcher): (libtorch has no removal: a removed JS hook leaves the gradients as they are)
 Napi::Value nodeRegisterPrehook(const Napi::CallbackInfo& info) {
-  auto ref = c10::make_intrusive<JsCallbackRef>(state(info), argInt(info, 1));
+  int32_t owner;
+  auto s = state(info, 2, &owner);
+  auto ref = c10::make_intrusive<JsCallbackRef>(s, owner, argInt(info, 1));
   argNodeHere(info, 0)->add_pre_hook(std::make_unique<JsNodePreHook>(ref));
   return info.Env().Undefined();
 }

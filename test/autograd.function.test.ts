@@ -4,6 +4,7 @@
 import * as torch from '../lib';
 import { referenceTensors } from './helpers';
 import { native } from '../lib/tensor/native';
+import { _callbackSlots } from '../lib/tensor/function';
 
 type T = torch.Tensor;
 const { Function } = torch.autograd;
@@ -300,6 +301,60 @@ describe.each([['the calling thread', false], ['a helper thread, as with CUDA', 
         w.registerHook(() => torch.ones([2], { dtype: 'float64' }));
         expect(() => w.sum().backward()).toThrow('a tensor hook changed the size of the gradient (was [5], got [2])');
       });
+    });
+
+    test('a removed hook stays silent while other callbacks come and go; callback ids are reused', () => {
+      torch.tidy(() => {
+        const z = leaf('x');
+        z.registerHook((g) => g.mul(100)).remove();
+        // Many custom Functions made and freed after the removal: their ids are taken back and
+        // reused, but never the removed hook's, which libtorch still holds on z.
+        const x = leaf('x');
+        const slotsAfterWarmUp: number[] = [];
+        for (let k = 0; k < 300; k++) {
+          torch.tidy(() => {
+            Exp.apply(x).sum().backward();
+          });
+          if (k === 99 || k === 299) slotsAfterWarmUp.push(_callbackSlots());
+        }
+        close(x.grad!, inputs.get('x')!.exp().mul(300), 'x.grad after 300 Exp backwards');
+        expect(slotsAfterWarmUp[1]).toBe(slotsAfterWarmUp[0]); // no growth: ids are reused
+        expect(slotsAfterWarmUp[1]).toBeLessThan(100);
+        z.mul(3).sum().backward();
+        expect(z.grad!.tolist()).toEqual([3, 3, 3, 3, 3]);
+      });
+    });
+
+    test('two copies of the library in one process (jest loads one per test file): each copy\'s callbacks reach its own code', () => {
+      let other!: typeof torch;
+      jest.isolateModules(() => {
+        other = require('../lib') as typeof torch; // (the same native addon, a second JS copy)
+      });
+      class OtherExp extends other.autograd.Function {
+        static forward(ctx: torch.autograd.FunctionCtx, x: T) {
+          const y = x.exp();
+          ctx.saveForBackward(y);
+          return y;
+        }
+        static backward(ctx: torch.autograd.FunctionCtx, gy: T) {
+          return gy.mul(ctx.savedTensors[0]!);
+        }
+      }
+      const xa = leaf('x');
+      const xb = other.keep(other.tensor(inputs.get('x')!.tolist() as number[], { dtype: 'float64' }).requiresGrad_(true));
+      const hook = xb.registerHook((g) => g.mul(2));
+      // Interleaved, past several takebacks of released ids on each side.
+      for (let k = 0; k < 100; k++) {
+        torch.tidy(() => Exp.apply(xa).sum().backward());
+        other.tidy(() => OtherExp.apply(xb).sum().backward());
+      }
+      hook.remove();
+      other.tidy(() => OtherExp.apply(xb).sum().backward());
+      const e = torch.tidy(() => inputs.get('x')!.exp().keep());
+      close(xa.grad!, e.mul(100), 'copy A: 100 Exp backwards');
+      close(torch.tensor(xb.grad!.tolist() as number[], { dtype: 'float64' }), e.mul(201), 'copy B: 100 hooked (x2) and one plain');
+      for (const t of [xa, e]) t.dispose();
+      xb.dispose();
     });
 
     test('module forward pre-hook, forward hook and full backward hook (recording, replacing grad_input)', () => {

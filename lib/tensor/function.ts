@@ -8,19 +8,30 @@ import { tidy } from './scope';
 /** What the engine calls: JS gradients in, JS gradients out (null: none). */
 type Callback = (grads: (Tensor | null)[], saved: (Tensor | null)[]) => (Tensor | null)[];
 
-const callbacks = new Map<number, Callback>();
-let nextCallbackId = 0;
+// The live callbacks by id. Ids are slots, reused once libtorch says their node or hook is gone
+// (a removed hook's slot holds null until then: its C++ side may still ask). Not a Map: a Map
+// that churns keeps its old backing tables, and through them dead callbacks, alive across young
+// GCs, which made every custom Function call pay for promoted garbage.
+const callbacks: (Callback | null)[] = [];
+const freeIds: number[] = [];
 
 let addsSinceDrain = 0;
 function addCallback(cb: Callback): number {
-  // Now and then, forget the callbacks whose graph nodes or hooks libtorch has freed.
+  // Now and then, take back the ids of callbacks whose graph nodes or hooks libtorch has freed.
   if (++addsSinceDrain === 32) {
     addsSinceDrain = 0;
-    for (const gone of native.autogradReleased() as number[]) callbacks.delete(gone);
+    for (const gone of native.autogradReleased(dispatcher) as number[]) {
+      callbacks[gone] = null;
+      freeIds.push(gone);
+    }
   }
-  const cbId = nextCallbackId++;
-  callbacks.set(cbId, cb);
+  const cbId = freeIds.length > 0 ? freeIds.pop()! : callbacks.length;
+  callbacks[cbId] = cb;
   return cbId;
+}
+/** @internal how many callback ids are in use or waiting for reuse (tests: the table stays small) */
+export function _callbackSlots(): number {
+  return callbacks.length;
 }
 
 // Called by native/autograd.cc during backward, with fresh handles; returns fresh handles, which
@@ -29,12 +40,13 @@ function dispatch(cbId: number, gradHandles: number[], savedHandles: number[]): 
   return tidy(() => {
     const grads = gradHandles.map((h) => (h < 0 ? null : wrap(h)));
     const saved = savedHandles.map((h) => (h < 0 ? null : wrap(h)));
-    const cb = callbacks.get(cbId);
+    const cb = callbacks[cbId];
     if (!cb) return []; // a removed hook: the gradient is left as it was
     return cb(grads, saved).map((t) => (t ? (native.alias(id(t)) as number) : -1));
   });
 }
-native.setAutogradDispatcher(dispatch);
+// This copy's dispatcher: libtorch calls back, and reports released ids, to the copy that made the callback.
+const dispatcher = native.setAutogradDispatcher(dispatch) as number;
 
 /** Tensor.registerHook's return value (PyTorch's RemovableHandle). */
 export interface RemovableHandle {
@@ -52,7 +64,7 @@ export function registerTensorHook(t: Tensor, hook: (grad: Tensor) => Tensor | v
     checkSameKind(grad!, r, 'a tensor hook');
     return [r];
   });
-  const pos = native.registerHook(id(t), cbId) as number;
+  const pos = native.registerHook(id(t), cbId, dispatcher) as number;
   return hookHandle(cbId, () => {
     if (!t.isDisposed) native.removeHook(id(t), pos);
   });
@@ -65,7 +77,7 @@ function hookHandle(cbId: number, detach?: () => void): RemovableHandle {
     remove() {
       if (removed) return;
       removed = true;
-      callbacks.delete(cbId);
+      callbacks[cbId] = null; // (the id is reused only once libtorch reports it released)
       detach?.();
     },
   };
@@ -85,14 +97,14 @@ function replacements(what: string, r: (Tensor | null)[] | void | null | undefin
 export function registerNodeHook(node: unknown, hook: (gradInputs: (Tensor | null)[], gradOutputs: (Tensor | null)[]) => (Tensor | null)[] | void | null | undefined): RemovableHandle {
   if (typeof hook !== 'function') throw new Error('registerHook: the hook must be a function (gradInputs, gradOutputs) => gradInputs | undefined');
   const cbId = addCallback((gradInputs, gradOutputs) => replacements("a graph node's hook", hook(gradInputs, gradOutputs), gradInputs));
-  const key = native.nodeRegisterHook(node, cbId) as number;
+  const key = native.nodeRegisterHook(node, cbId, dispatcher) as number;
   return hookHandle(cbId, () => native.nodeRemoveHook(node, key));
 }
 /** @internal GraphNode.registerPrehook: hook(gradOutputs) may return new gradOutputs. */
 export function registerNodePrehook(node: unknown, hook: (gradOutputs: (Tensor | null)[]) => (Tensor | null)[] | void | null | undefined): RemovableHandle {
   if (typeof hook !== 'function') throw new Error('registerPrehook: the hook must be a function (gradOutputs) => gradOutputs | undefined');
   const cbId = addCallback((gradOutputs) => replacements("a graph node's pre-hook", hook(gradOutputs), gradOutputs));
-  native.nodeRegisterPrehook(node, cbId);
+  native.nodeRegisterPrehook(node, cbId, dispatcher);
   return hookHandle(cbId); // (libtorch keeps the pre-hook; without its callback it passes the gradients on)
 }
 
@@ -234,6 +246,7 @@ export class Function {
         ctx._materializeGrads,
         cbId,
         name,
+        dispatcher,
       ) as number[];
       const wrapped = hs.map(wrap);
       return (Array.isArray(raw) ? wrapped : wrapped[0]) as R;
