@@ -72,12 +72,14 @@ export function registerTensorHook(t: Tensor, hook: (grad: Tensor) => Tensor | v
 
 // A hook's handle: remove() (once) forgets its callback, and detaches it from libtorch where it can.
 function hookHandle(cbId: number, detach?: () => void): RemovableHandle {
+  const cb = callbacks[cbId];
   let removed = false;
   return {
     remove() {
       if (removed) return;
       removed = true;
-      callbacks[cbId] = null; // (the id is reused only once libtorch reports it released)
+      // The id is reused only once libtorch reports it released; by then it may be another's.
+      if (callbacks[cbId] === cb) callbacks[cbId] = null;
       detach?.();
     },
   };
