@@ -287,11 +287,13 @@ std::shared_ptr<AutogradState> state(const Napi::CallbackInfo& info, size_t i, i
 // which it passes with every callback it registers.
 Napi::Value setAutogradDispatcher(const Napi::CallbackInfo& info) {
   TensorTable& tbl = table(info);
-  if (!tbl.autograd) tbl.autograd = std::make_shared<AutogradState>();
+  if (!tbl.autograd) {
+    tbl.autograd = std::make_shared<AutogradState>();
+    tbl.autograd->helperThread = torch::cuda::is_available();  // (a later copy keeps the mode as set)
+  }
   AutogradState& s = *tbl.autograd;
   s.tbl = &tbl;
   s.jsThread = std::this_thread::get_id();
-  s.helperThread = torch::cuda::is_available();
   std::lock_guard<std::mutex> lock(s.mutex);
   s.dispatchers.push_back(Napi::Persistent(info[0].As<Napi::Function>()));
   s.released.emplace_back();

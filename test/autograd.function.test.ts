@@ -340,9 +340,11 @@ describe.each([['the calling thread', false], ['a helper thread, as with CUDA', 
 
     test('two copies of the library in one process (jest loads one per test file): each copy\'s callbacks reach its own code', () => {
       let other!: typeof torch;
+      const mode = native.setAutogradHelperThread(helper);
       jest.isolateModules(() => {
         other = require('../lib') as typeof torch; // (the same native addon, a second JS copy)
       });
+      expect(native.setAutogradHelperThread(helper)).toBe(mode); // loading it left the thread mode as it was
       class OtherExp extends other.autograd.Function {
         static forward(ctx: torch.autograd.FunctionCtx, x: T) {
           const y = x.exp();
