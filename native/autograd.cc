@@ -159,8 +159,7 @@ static std::vector<at::Tensor> callJs(const std::shared_ptr<AutogradState>& s, c
 struct ForwardRecord {
   std::vector<at::Tensor> outputs, saved, dirty, nonDifferentiable;
   bool materializeGrads = true;
-  c10::intrusive_ptr<JsCallbackRef> callback;
-  std::string name;  // the JS class's name + "Backward", as PyTorch names a custom Function's node
+  c10::intrusive_ptr<JsCallbackRef> callback;  // (its name: the JS class's name + "Backward", as PyTorch names a custom Function's node)
 };
 
 struct JsFunction : public torch::autograd::Function<JsFunction> {
@@ -172,7 +171,6 @@ struct JsFunction : public torch::autograd::Function<JsFunction> {
     if (!rec->nonDifferentiable.empty()) ctx->mark_non_differentiable(rec->nonDifferentiable);
     ctx->set_materialize_grads(rec->materializeGrads);
     ctx->saved_data["js"] = c10::IValue::make_capsule(rec->callback);
-    ctx->saved_data["name"] = rec->name;
     return rec->outputs;
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -189,7 +187,7 @@ struct JsFunction : public torch::autograd::Function<JsFunction> {
       std::string msg = e.what_without_backtrace();
       std::string cppName = c10::demangle(typeid(torch::autograd::CppNode<JsFunction>).name());
       for (size_t at = msg.find(cppName); at != std::string::npos; at = msg.find(cppName)) {
-        msg.replace(at, cppName.size(), ctx->saved_data["name"].toStringRef());
+        msg.replace(at, cppName.size(), cb->name);
       }
       throw std::runtime_error(msg);
     }
@@ -267,8 +265,8 @@ void runAutograd(TensorTable& tbl, const std::function<void()>& fn) {
 std::string jsFunctionName(const torch::autograd::Node& node) {
   auto* js = dynamic_cast<const torch::autograd::CppNode<JsFunction>*>(&node);
   if (!js) return "";
-  auto it = js->ctx_.saved_data.find("name");
-  return it == js->ctx_.saved_data.end() ? "" : it->second.toStringRef();
+  auto it = js->ctx_.saved_data.find("js");
+  return it == js->ctx_.saved_data.end() ? "" : c10::static_intrusive_pointer_cast<JsCallbackRef>(it->second.toCapsule())->name;
 }
 
 namespace {
@@ -343,8 +341,7 @@ Napi::Value functionApply(const Napi::CallbackInfo& info) {
   rec.nonDifferentiable = argTensors(info, 4);
   rec.materializeGrads = argBool(info, 5);
   rec.callback = c10::make_intrusive<JsCallbackRef>(s, owner, argInt(info, 6));
-  rec.name = argString(info, 7);
-  rec.callback->name = rec.name;
+  rec.callback->name = argString(info, 7);
   for (const at::Tensor& t : inputs) {
     // {-1}: no check (an input that needs no gradient gets none)
     rec.callback->inputShapes.push_back(t.requires_grad() ? t.sizes().vec() : std::vector<int64_t>{-1});
