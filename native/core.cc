@@ -362,12 +362,24 @@ Napi::Value data(const Napi::CallbackInfo& info) {
 }
 
 // bytes(id): the raw little-endian bytes in the tensor's own dtype (for safetensors).
+// bytes(id[, offset, length]): the tensor's row-major bytes, or the byte range [offset,
+// offset + length) of them (writers copy a big tensor out a piece at a time; a Buffer holds at
+// most 4 GiB).
 Napi::Value bytes(const Napi::CallbackInfo& info) {
   checkDense(argTensor(info, 0), "bytes()");
   at::Tensor t = argTensor(info, 0).detach().resolve_conj().resolve_neg().to(at::kCPU).contiguous();
-  size_t n = t.nbytes();
+  size_t total = t.nbytes(), from = 0, n = total;
+  if (info.Length() > 1) {
+    int64_t offset = argInt64(info, 1), length = argInt64(info, 2);
+    if (offset < 0 || length < 0 || static_cast<size_t>(offset) + static_cast<size_t>(length) > total) {
+      throw std::runtime_error("bytes(): range " + std::to_string(offset) + "+" + std::to_string(length) +
+                               " is outside the tensor's " + std::to_string(total) + " bytes");
+    }
+    from = static_cast<size_t>(offset);
+    n = static_cast<size_t>(length);
+  }
   Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(info.Env(), n);
-  if (n) std::memcpy(buf.Data(), t.data_ptr(), n);
+  if (n) std::memcpy(buf.Data(), static_cast<const uint8_t*>(t.data_ptr()) + from, n);
   return buf;
 }
 

@@ -7,6 +7,10 @@ import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
 import { fixtures } from './helpers';
+import { native } from '../lib/tensor/native';
+import { _id as id } from '../lib/tensor/tensor';
+import { tensorBytePieces } from '../lib/io/tensor_bytes';
+import { crc32, crc32Parts, _crc32Table } from '../lib/io/checksum';
 
 const REF = path.join(__dirname, '..', 'scripts', 'reference');
 let tmp: string;
@@ -197,16 +201,18 @@ test('torch.save writes what Python\'s torch.load reads (weights_only too), ever
     bool: torch.tensor([true, false, true]),
     'name with spaces.é': torch.arange(300),
   };
+  sd.tied = sd.f32; // one tensor under two names (GPT-2's lm_head.weight): one storage, as PyTorch writes it
   const file = path.join(tmp, 'ours.pt'), back = path.join(tmp, 'ours-back.safetensors');
   torch.save(sd, file);
   python(`
-import sys, torch, st
+import sys, torch, st, zipfile
 a = torch.load(sys.argv[1], weights_only=True)
 b = torch.load(sys.argv[1])
 assert list(a) == list(b)
 for k in a:
     assert torch.equal(a[k], b[k]) and a[k].is_contiguous() and not a[k].requires_grad, k
 assert type(a).__name__ == "OrderedDict"
+assert a["tied"].data_ptr() == a["f32"].data_ptr() and len([n for n in zipfile.ZipFile(sys.argv[1]).namelist() if "/data/" in n]) == len(a) - 1
 st.save(sys.argv[2], {k: v for k, v in a.items()})
 `, file, back);
   const fromPython = torch.io.safetensors.loadFile(back).tensors;
@@ -324,4 +330,78 @@ m.load_state_dict(c["model"])
   expect(() => torch.load(sd, { map_location: 'cpu' } as never)).toThrow("torch.load: unknown option 'map_location' (did you mean mapLocation?)");
   expect(() => torch.load(sd, { mapLocation: (() => 'cpu') as never })).toThrow('torch.load: mapLocation must be a device string');
   lin.dispose();
+});
+
+test('big checkpoints: tensors are written a piece at a time (a 68 MB one in two), with zip64 records when asked (as past 4 GiB); Python\'s zipfile checks every CRC, its torch.load reads every value', () => {
+  const n = 17_000_001; // int32: 68 MB, more than one 64 MiB piece
+  const sd: Record<string, torch.Tensor> = {
+    big: torch.arange(n, { dtype: 'int32' }),
+    strided: torch.arange(24).reshape([4, 6]).t(), // copied out contiguous
+    half: torch.tensor([0.5, -2, 65504], { dtype: 'float16' }),
+    scalar: torch.tensor(1.5),
+    empty: torch.zeros([0, 2]),
+  };
+  for (const zip64 of [false, true]) {
+    const file = path.join(tmp, `pieces-${zip64}.pt`), st = path.join(tmp, `pieces-${zip64}.safetensors`);
+    torch.io.saveTorchFile(file, sd, { forceZip64: zip64 });
+    torch.io.safetensors.saveFile(st, sd);
+    python(`
+import struct, sys, zipfile, torch, st
+file, st_file, zip64 = sys.argv[1], sys.argv[2], sys.argv[3] == "true"
+z = zipfile.ZipFile(file)
+assert z.testzip() is None  # every record's CRC-32 right (the central directory's)
+with open(file, "rb") as f:
+    for i in z.infolist():  # and each local header's, the same
+        f.seek(i.header_offset + 14)
+        assert struct.unpack("<I", f.read(4))[0] == i.CRC, i.filename
+    f.seek(-98, 2)
+    tail = f.read()
+assert (b"PK\\x06\\x06" in tail and b"PK\\x06\\x07" in tail) == zip64, tail  # zip64 end record and locator
+for d in (torch.load(file, weights_only=True), st.load(st_file)):
+    assert sorted(d) == ["big", "empty", "half", "scalar", "strided"], list(d)  # (safetensors orders by size)
+    assert torch.equal(d["big"], torch.arange(17000001, dtype=torch.int32))
+    assert torch.equal(d["strided"], torch.arange(24).reshape(4, 6).t()) and d["strided"].is_contiguous()
+    assert torch.equal(d["half"], torch.tensor([0.5, -2, 65504], dtype=torch.float16))
+    assert d["scalar"].shape == () and d["scalar"].item() == 1.5 and d["empty"].shape == (0, 2)
+`, file, st, String(zip64));
+    const back = torch.load(file);
+    for (const [k, t] of Object.entries(sd)) expect([k, sameBytes(back.get(k)!, t.contiguous())]).toEqual([k, true]);
+    for (const t of back.values()) t.dispose();
+  }
+  for (const t of Object.values(sd)) t.dispose();
+});
+
+test('tensorBytePieces: the pieces of any tensor, put together, are its bytes(); a CPU tensor dense already is read in place', () => {
+  const cases = [torch.arange(1000, { dtype: 'float64' }), torch.arange(60).reshape([6, 10]).t(), torch.tensor([true, false, true]), torch.tensor(3), torch.zeros([0])];
+  for (const t of cases) {
+    for (const pieceBytes of [1, 7, 64, 1 << 20]) {
+      const pieces = [...tensorBytePieces(t, pieceBytes)];
+      expect(Buffer.concat(pieces).equals(t.bytes())).toBe(true);
+      expect(pieces.every((p) => p.length <= pieceBytes)).toBe(true);
+      expect(pieces.length).toBe(t.nbytes <= pieceBytes ? 1 : Math.ceil(t.nbytes / pieceBytes));
+    }
+  }
+  const live = torch.memory().liveTensors;
+  [...tensorBytePieces(cases[1], 8)]; // the strided one: a contiguous copy, freed after
+  const it = tensorBytePieces(cases[1], 8);
+  it.next();
+  it.return(undefined); // a writer that stops early (an error mid-file) frees the copy too
+  expect(torch.memory().liveTensors).toBe(live);
+  expect(() => native.bytes(id(cases[0]), 7990, 11)).toThrow(/range 7990\+11 is outside the tensor's 8000 bytes/);
+  for (const t of cases) t.dispose();
+});
+
+test('CRC-32 (zip records): zlib\'s where node has it and the table elsewhere agree, whole or piece by piece, with Python\'s zlib.crc32', () => {
+  const bytes = torch.randint(0, 256, [100_003], { dtype: 'uint8' }).bytes();
+  const file = path.join(tmp, 'crc.bin');
+  fs.writeFileSync(file, bytes);
+  const want = spawnSync('/usr/bin/python3', ['-c', 'import sys, zlib; print(zlib.crc32(open(sys.argv[1], "rb").read()))', file], { encoding: 'utf8' });
+  const crc = Number(want.stdout.trim());
+  expect(crc32(bytes)).toBe(crc);
+  expect(_crc32Table(bytes)).toBe(crc);
+  const cuts = [0, 1, 4096, 50_000, 100_003];
+  const pieces = cuts.slice(1).map((c, i) => bytes.subarray(cuts[i], c));
+  expect(pieces.reduce((c, p) => crc32(p, c), 0)).toBe(crc);
+  expect(pieces.reduce((c, p) => _crc32Table(p, c), 0)).toBe(crc);
+  expect(crc32Parts(pieces)).toBe(crc);
 });

@@ -2,18 +2,44 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-/** data: the bytes, or chunks of them (an iterable is read as the file is written: chunks made on demand are held one at a time). */
-export function writeFileAtomic(file: string, data: string | Buffer | Iterable<Buffer | string>): void {
+/** What a writer given to writeFileAtomic writes with: bytes in order, and fix-ups of bytes already written. */
+export interface FileWriter {
+  /** appends bytes at the end */
+  write(bytes: Buffer | string): void;
+  /** overwrites bytes already written, at a byte position (a length or checksum known only after what follows it) */
+  writeAt(bytes: Buffer, position: number): void;
+  /** how many bytes have been written */
+  readonly position: number;
+}
+
+/**
+ * data: the bytes, or chunks of them (an iterable is read as the file is written: chunks made on
+ * demand are held one at a time), or a function that writes them with a FileWriter.
+ */
+export function writeFileAtomic(file: string, data: string | Buffer | Iterable<Buffer | string> | ((out: FileWriter) => void)): void {
   const dir = path.dirname(path.resolve(file));
   fs.mkdirSync(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
   const fd = fs.openSync(tmp, 'w');
-  try {
-    for (const chunk of typeof data === 'string' || Buffer.isBuffer(data) ? [data] : data) {
+  let position = 0;
+  const writeAt = (buf: Buffer, at: number) => {
+    for (let off = 0; off < buf.length;) off += fs.writeSync(fd, buf, off, buf.length - off, at + off);
+  };
+  const out: FileWriter = {
+    write(chunk) {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-      let off = 0;
-      while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
-    }
+      writeAt(buf, position);
+      position += buf.length;
+    },
+    writeAt(buf, at) {
+      if (at < 0 || at + buf.length > position) throw new RangeError(`writeFileAtomic: cannot overwrite bytes ${at}..${at + buf.length} of the ${position} written`);
+      writeAt(buf, at);
+    },
+    get position() { return position; },
+  };
+  try {
+    if (typeof data === 'function') data(out);
+    else for (const chunk of typeof data === 'string' || Buffer.isBuffer(data) ? [data] : data) out.write(chunk);
     fs.fsyncSync(fd);
   } catch (e) {
     fs.closeSync(fd);

@@ -12,6 +12,7 @@ import { Tensor } from '../tensor/tensor';
 import { DType, dtypeCode, deviceCode, dtypeBytes, isFloatingDtype } from '../tensor/dtype';
 import { _wrap as wrap } from '../tensor/tensor';
 import { writeFileAtomic } from './atomic';
+import { tensorBytePieces } from './tensor_bytes';
 
 // safetensors has no complex dtype: those are refused with a way out (see serialize).
 const toST: Partial<Record<DType, string>> = {
@@ -187,8 +188,8 @@ export function serialize(tensors: Map<string, Tensor> | Record<string, Tensor>,
 
 /**
  * serialize's bytes, made as they are asked for: the header at once (from shapes and dtypes),
- * then each tensor's bytes in turn, so that a writer holds one tensor's copy at a time, not the
- * whole model's.
+ * then each tensor's bytes in pieces (tensorBytePieces), so that a writer holds one piece's copy
+ * at a time, not a tensor's or the whole model's.
  */
 function serializedChunks(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): Iterable<Buffer> {
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
@@ -217,15 +218,18 @@ function serializedChunks(tensors: Map<string, Tensor> | Record<string, Tensor>,
     yield len;
     yield json;
     for (const [name, t] of entries) {
-      const bytes = t.bytes();
       const [from, to] = (header[name] as { data_offsets: [number, number] }).data_offsets;
-      if (bytes.length !== to - from) throw new Error(`safetensors: '${name}' gave ${bytes.length} bytes, not ${to - from}`);
-      yield bytes;
+      let n = 0;
+      for (const piece of tensorBytePieces(t)) {
+        n += piece.length;
+        yield piece;
+      }
+      if (n !== to - from) throw new Error(`safetensors: '${name}' gave ${n} bytes, not ${to - from}`);
     }
   })();
 }
 
-/** Writes a safetensors file atomically (temporary file, fsync, rename), one tensor's bytes at a time. */
+/** Writes a safetensors file atomically (temporary file, fsync, rename), a piece of a tensor's bytes at a time. */
 export function saveFile(file: string, tensors: Map<string, Tensor> | Record<string, Tensor>, metadata: Record<string, string> = { format: 'pt' }): void {
   writeFileAtomic(file, serializedChunks(tensors, metadata));
 }

@@ -2,12 +2,14 @@
 // protocol-2 pickle of an OrderedDict of tensors, each rebuilt by torch._utils._rebuild_tensor_v2
 // from a persistent storage id), one <name>/data/<key> record per storage, <name>/version and
 // <name>/byteorder; records aligned to 64 bytes as PyTorch's writer does. Python's torch.load
-// reads it (weights_only=True too), so does torch.io.loadTorchFile. Written whole or not at all.
+// reads it (weights_only=True too), so does torch.io.loadTorchFile. Written whole or not at all,
+// a piece at a time; zip64 past 4 GiB.
 import { isRecord } from '../tensor/named_tuple';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
 import { DType } from '../tensor/dtype';
-import { writeFileAtomic } from './atomic';
+import { FileWriter, writeFileAtomic } from './atomic';
+import { tensorBytePieces } from './tensor_bytes';
 import { crc32 } from './checksum';
 
 const STORAGE: Record<DType, string> = {
@@ -101,16 +103,20 @@ function pickleTensor(p: Pickler, t: Tensor, key: number): void {
   p.reduce();
 }
 
-function pickleStateDict(entries: [string, Tensor][]): Buffer {
+// tensors: collected in order, one storage each; a tensor under two names (GPT-2's lm_head.weight,
+// tied to transformer.wte.weight) is one storage, as PyTorch writes it.
+function pickleStateDict(entries: [string, Tensor][], tensors: Tensor[]): Buffer {
   const p = new Pickler();
   p.global('collections', 'OrderedDict');
   p.emptyTuple();
   p.reduce();
   p.mark();
-  entries.forEach(([name, t], key) => {
+  const keys = new Map<Tensor, number>();
+  for (const [name, t] of entries) {
+    if (!keys.has(t)) keys.set(t, tensors.push(t) - 1);
     p.str(name);
-    pickleTensor(p, t, key);
-  });
+    pickleTensor(p, t, keys.get(t)!);
+  }
   p.setItems();
   p.stop();
   return p.bytes();
@@ -175,56 +181,113 @@ function pickleObject(obj: Picklable, tensors: Tensor[]): Buffer {
   return p.bytes();
 }
 
-// ---------- the zip (STORED, no compression) ----------
+// ---------- the zip (STORED, no compression), written as it is made ----------
 const ALIGN = 64;
-function zip(records: [string, Buffer][]): Buffer[] {
-  const out: Buffer[] = [];
+const U32_MAX = 0xffffffff;
+
+/** One record of the archive: its name, its size, and its bytes, made when it is written. */
+interface ZipRecord { name: string; size: number; pieces: () => Iterable<Buffer> }
+
+// zip64's extended-information extra field (0x0001): 64-bit values of the fields that read 0xffffffff.
+function zip64Extra(values: number[]): Buffer {
+  const b = Buffer.alloc(4 + 8 * values.length);
+  b.writeUInt16LE(0x0001, 0);
+  b.writeUInt16LE(8 * values.length, 2);
+  values.forEach((v, i) => b.writeBigUInt64LE(BigInt(v), 4 + 8 * i));
+  return b;
+}
+
+/**
+ * Writes the records as a zip archive, each record's bytes a piece at a time: its CRC-32 is
+ * computed as they go and written into the local header after them. Sizes and offsets past
+ * 4 GiB, or more than 65535 records, get zip64 records, as PyTorch's writer (miniz) writes
+ * them; forceZip64 writes them for every record (what a reader of big archives is tested with).
+ */
+function writeZip(out: FileWriter, records: ZipRecord[], forceZip64: boolean): void {
   const central: Buffer[] = [];
-  let offset = 0;
-  for (const [name, data] of records) {
+  for (const { name, size, pieces } of records) {
     const nameBytes = Buffer.from(name, 'utf8');
+    const offset = out.position;
+    const bigSize = forceZip64 || size >= U32_MAX, bigOffset = forceZip64 || offset >= U32_MAX;
+    const localExtra = bigSize ? zip64Extra([size, size]) : Buffer.alloc(0);
     // Pad the local header with an extra field ('FB', as PyTorch's writer) so the data starts on a 64-byte boundary.
-    const headerLen = 30 + nameBytes.length;
+    const headerLen = 30 + nameBytes.length + localExtra.length;
     const pad = (ALIGN - ((offset + headerLen + 4) % ALIGN)) % ALIGN;
-    const extra = Buffer.alloc(4 + pad);
-    extra.writeUInt16LE(0x4246, 0);
-    extra.writeUInt16LE(pad, 2);
-    const crc = crc32(data);
+    const fb = Buffer.alloc(4 + pad);
+    fb.writeUInt16LE(0x4246, 0);
+    fb.writeUInt16LE(pad, 2);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4); // version needed
+    local.writeUInt16LE(bigSize ? 45 : 20, 4); // version needed (4.5: zip64)
     local.writeUInt16LE(0x0800, 6); // UTF-8 names
     local.writeUInt16LE(0, 8); // stored
     local.writeUInt32LE(0, 10); // time, date
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
+    local.writeUInt32LE(0, 14); // CRC-32: written once the data has been
+    local.writeUInt32LE(bigSize ? U32_MAX : size, 18);
+    local.writeUInt32LE(bigSize ? U32_MAX : size, 22);
     local.writeUInt16LE(nameBytes.length, 26);
-    local.writeUInt16LE(extra.length, 28);
-    out.push(local, nameBytes, extra, data);
+    local.writeUInt16LE(localExtra.length + fb.length, 28);
+    out.write(Buffer.concat([local, nameBytes, localExtra, fb]));
+    let crc = 0, written = 0;
+    for (const piece of pieces()) {
+      crc = crc32(piece, crc);
+      out.write(piece);
+      written += piece.length;
+    }
+    if (written !== size) throw new Error(`torch.save: record ${name} gave ${written} bytes, not ${size}`);
+    const crcBytes = Buffer.alloc(4);
+    crcBytes.writeUInt32LE(crc);
+    out.writeAt(crcBytes, offset + 14);
+    const centralExtra = bigSize || bigOffset ? zip64Extra([...(bigSize ? [size, size] : []), ...(bigOffset ? [offset] : [])]) : Buffer.alloc(0);
     const c = Buffer.alloc(46);
     c.writeUInt32LE(0x02014b50, 0);
-    c.writeUInt16LE(20, 4); // made by
-    c.writeUInt16LE(20, 6);
+    c.writeUInt16LE(45, 4); // made by
+    c.writeUInt16LE(centralExtra.length ? 45 : 20, 6);
     c.writeUInt16LE(0x0800, 8);
     c.writeUInt16LE(0, 10);
     c.writeUInt32LE(0, 12);
     c.writeUInt32LE(crc, 16);
-    c.writeUInt32LE(data.length, 20);
-    c.writeUInt32LE(data.length, 24);
+    c.writeUInt32LE(bigSize ? U32_MAX : size, 20);
+    c.writeUInt32LE(bigSize ? U32_MAX : size, 24);
     c.writeUInt16LE(nameBytes.length, 28);
-    c.writeUInt32LE(offset, 42);
-    central.push(c, nameBytes);
-    offset += 30 + nameBytes.length + extra.length + data.length;
+    c.writeUInt16LE(centralExtra.length, 30);
+    c.writeUInt32LE(bigOffset ? U32_MAX : offset, 42);
+    central.push(c, nameBytes, centralExtra);
   }
-  const centralSize = central.reduce((s, b) => s + b.length, 0);
+  const centralOffset = out.position;
+  for (const b of central) out.write(b);
+  const centralSize = out.position - centralOffset;
+  const big = forceZip64 || records.length >= 0xffff || centralOffset >= U32_MAX || centralSize >= U32_MAX;
+  if (big) {
+    const end64Offset = out.position;
+    const end64 = Buffer.alloc(56);
+    end64.writeUInt32LE(0x06064b50, 0);
+    end64.writeBigUInt64LE(44n, 4); // the size of the rest of this record
+    end64.writeUInt16LE(45, 12);
+    end64.writeUInt16LE(45, 14);
+    end64.writeBigUInt64LE(BigInt(records.length), 24);
+    end64.writeBigUInt64LE(BigInt(records.length), 32);
+    end64.writeBigUInt64LE(BigInt(centralSize), 40);
+    end64.writeBigUInt64LE(BigInt(centralOffset), 48);
+    const locator = Buffer.alloc(20);
+    locator.writeUInt32LE(0x07064b50, 0);
+    locator.writeBigUInt64LE(BigInt(end64Offset), 8);
+    locator.writeUInt32LE(1, 16); // disks
+    out.write(Buffer.concat([end64, locator]));
+  }
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(records.length, 8);
-  end.writeUInt16LE(records.length, 10);
-  end.writeUInt32LE(centralSize, 12);
-  end.writeUInt32LE(offset, 16);
-  return [...out, ...central, end];
+  end.writeUInt16LE(big ? 0xffff : records.length, 8);
+  end.writeUInt16LE(big ? 0xffff : records.length, 10);
+  end.writeUInt32LE(big ? U32_MAX : centralSize, 12);
+  end.writeUInt32LE(big ? U32_MAX : centralOffset, 16);
+  out.write(end);
+}
+
+/** What torch.save takes besides the file and the object. */
+export interface SaveOptions {
+  /** zip64 records for every entry even when no size or offset needs them (Python's zipfile force_zip64): what readers of big checkpoints are tested with */
+  forceZip64?: boolean;
 }
 
 /**
@@ -232,9 +295,11 @@ function zip(records: [string, Buffer][]): Buffer[] {
  * folders safetensors is the better choice). A state dict (tensors by name) is written as
  * PyTorch's OrderedDict; anything else Picklable (a checkpoint with a model's and an optimizer's
  * state, an epoch, a list of losses, ...) as the same dicts, lists and scalars Python would
- * write. Tensors are saved as contiguous CPU copies, without their autograd state.
+ * write. Tensors are saved as contiguous CPU copies, without their autograd state, copied out a
+ * piece at a time as the file is written (the extra memory is one piece, not the model); past
+ * 4 GiB the archive is zip64, as PyTorch's.
  */
-export function saveTorchFile(file: string, obj: Picklable): void {
+export function saveTorchFile(file: string, obj: Picklable, opts: SaveOptions = {}): void {
   const stateDict = isStateDict(obj);
   let pkl: Buffer;
   let tensors: Tensor[];
@@ -243,22 +308,18 @@ export function saveTorchFile(file: string, obj: Picklable): void {
     for (const [name, t] of entries) {
       if (!STORAGE[t.dtype]) throw new Error(`torch.save: '${name}' has dtype ${t.dtype}, which has no torch storage type`);
     }
-    pkl = pickleStateDict(entries);
-    tensors = entries.map(([, t]) => t);
+    tensors = [];
+    pkl = pickleStateDict(entries, tensors);
   } else {
     tensors = [];
     pkl = pickleObject(obj, tensors);
   }
   const prefix = path.basename(file).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_.-]/g, '_') || 'archive';
-  const records: [string, Buffer][] = [[`${prefix}/data.pkl`, pkl], [`${prefix}/byteorder`, Buffer.from('little')]];
-  tensors.forEach((t, key) => records.push([`${prefix}/data/${key}`, t.bytes()]));
-  records.push([`${prefix}/version`, Buffer.from('3\n')]);
-  const parts = zip(records);
-  const total = parts.reduce((s, b) => s + b.length, 0);
-  if (total >= 0xffffffff || records.length >= 0xffff) {
-    throw new Error(`torch.save: ${file} would be ${total} bytes in ${records.length} records, over what a zip without zip64 holds (4 GiB, 65535 records); save it as safetensors (torch.io.safetensors.saveFile), which has no such limit`);
-  }
-  writeFileAtomic(file, parts);
+  const inMemory = (name: string, bytes: Buffer): ZipRecord => ({ name, size: bytes.length, pieces: () => [bytes] });
+  const records: ZipRecord[] = [inMemory(`${prefix}/data.pkl`, pkl), inMemory(`${prefix}/byteorder`, Buffer.from('little'))];
+  tensors.forEach((t, key) => records.push({ name: `${prefix}/data/${key}`, size: t.nbytes, pieces: () => tensorBytePieces(t) }));
+  records.push(inMemory(`${prefix}/version`, Buffer.from('3\n')));
+  writeFileAtomic(file, (out) => writeZip(out, records, opts.forceZip64 ?? false));
 }
 
 /** Tensors by name and nothing else (a Map or a plain object, non-empty). */
