@@ -363,8 +363,7 @@ Napi::Value data(const Napi::CallbackInfo& info) {
 
 // bytes(id): the raw little-endian bytes in the tensor's own dtype (for safetensors).
 // bytes(id[, offset, length]): the tensor's row-major bytes, or the byte range [offset,
-// offset + length) of them (writers copy a big tensor out a piece at a time; a Buffer holds at
-// most 4 GiB).
+// offset + length) of them (a Buffer holds at most 4 GiB).
 Napi::Value bytes(const Napi::CallbackInfo& info) {
   checkDense(argTensor(info, 0), "bytes()");
   at::Tensor t = argTensor(info, 0).detach().resolve_conj().resolve_neg().to(at::kCPU).contiguous();
@@ -381,6 +380,27 @@ Napi::Value bytes(const Napi::CallbackInfo& info) {
   Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(info.Env(), n);
   if (n) std::memcpy(buf.Data(), static_cast<const uint8_t*>(t.data_ptr()) + from, n);
   return buf;
+}
+
+// bytesView(id, offset, length): bytes [offset, offset + length) of a dense CPU tensor's memory
+// as a Buffer that shares it (no copy; the Buffer keeps the memory alive, and sees in-place
+// changes): what file writers write from, as PyTorch's writer writes from a storage's pointer.
+Napi::Value bytesView(const Napi::CallbackInfo& info) {
+  const at::Tensor& t = argTensor(info, 0);
+  checkDense(t, "bytesView()");
+  if (!t.is_cpu() || !t.is_contiguous() || t.is_conj() || t.is_neg()) {
+    throw std::runtime_error("bytesView(): the tensor must be a contiguous CPU tensor without lazy conjugation or negation");
+  }
+  int64_t offset = argInt64(info, 1), length = argInt64(info, 2);
+  size_t total = t.nbytes();
+  if (offset < 0 || length < 0 || static_cast<size_t>(offset) + static_cast<size_t>(length) > total) {
+    throw std::runtime_error("bytesView(): range " + std::to_string(offset) + "+" + std::to_string(length) +
+                             " is outside the tensor's " + std::to_string(total) + " bytes");
+  }
+  if (length == 0) return Napi::Buffer<uint8_t>::New(info.Env(), 0);
+  auto* keep = new at::Tensor(t);
+  return Napi::Buffer<uint8_t>::NewOrCopy(info.Env(), static_cast<uint8_t*>(t.data_ptr()) + offset, static_cast<size_t>(length),
+                                          [](Napi::Env, uint8_t*, at::Tensor* held) { delete held; }, keep);
 }
 
 // doubles(id): values as float64 (what tolist() builds on; int64 beyond 2^53 loses precision,
@@ -917,6 +937,7 @@ void registerCore(Registrar& r) {
   r.add<dataPtr>("dataPtr");
   r.add<data>("data");
   r.add<bytes>("bytes");
+  r.add<bytesView>("bytesView");
   r.add<doubles>("doubles");
   r.add<item>("item");
   r.add<to>("to");

@@ -371,23 +371,40 @@ for d in (torch.load(file, weights_only=True), st.load(st_file)):
   for (const t of Object.values(sd)) t.dispose();
 });
 
-test('tensorBytePieces: the pieces of any tensor, put together, are its bytes(); a CPU tensor dense already is read in place', () => {
+test('tensorBytePieces: the pieces of any tensor, put together, are its bytes(); those of a CPU tensor dense already can share its memory', () => {
   const cases = [torch.arange(1000, { dtype: 'float64' }), torch.arange(60).reshape([6, 10]).t(), torch.tensor([true, false, true]), torch.tensor(3), torch.zeros([0])];
   for (const t of cases) {
     for (const pieceBytes of [1, 7, 64, 1 << 20]) {
-      const pieces = [...tensorBytePieces(t, pieceBytes)];
+      const pieces = [...tensorBytePieces(t, { pieceBytes })];
       expect(Buffer.concat(pieces).equals(t.bytes())).toBe(true);
       expect(pieces.every((p) => p.length <= pieceBytes)).toBe(true);
       expect(pieces.length).toBe(t.nbytes <= pieceBytes ? 1 : Math.ceil(t.nbytes / pieceBytes));
+      const shared = [...tensorBytePieces(t, { pieceBytes, shared: true })];
+      expect(Buffer.concat(shared).equals(t.bytes())).toBe(true);
+      expect(shared.length).toBe(Math.max(1, Math.ceil(t.nbytes / pieceBytes)));
     }
   }
   const live = torch.memory().liveTensors;
-  [...tensorBytePieces(cases[1], 8)]; // the strided one: a contiguous copy, freed after
-  const it = tensorBytePieces(cases[1], 8);
+  [...tensorBytePieces(cases[1], { pieceBytes: 8 })]; // the strided one: a contiguous copy, freed after
+  const it = tensorBytePieces(cases[1], { pieceBytes: 8 });
   it.next();
   it.return(undefined); // a writer that stops early (an error mid-file) frees the copy too
   expect(torch.memory().liveTensors).toBe(live);
   expect(() => native.bytes(id(cases[0]), 7990, 11)).toThrow(/range 7990\+11 is outside the tensor's 8000 bytes/);
+  // shared pieces are the tensor's memory: a change in place shows in them (and a copied piece not);
+  // they keep that memory alive after the tensor is disposed; a lazily conjugated tensor is resolved first
+  const x = torch.arange(4, { dtype: 'float32' });
+  const [view] = tensorBytePieces(x, { shared: true }), [copy] = tensorBytePieces(x);
+  x.mul_(2);
+  expect([...new Float32Array(view.buffer, view.byteOffset, 4)]).toEqual([0, 2, 4, 6]);
+  expect([...new Float32Array(copy.buffer, copy.byteOffset, 4)]).toEqual([0, 1, 2, 3]);
+  x.dispose();
+  expect([...new Float32Array(view.buffer, view.byteOffset, 4)]).toEqual([0, 2, 4, 6]);
+  const z = torch.complex(torch.tensor([1.5, 2]), torch.tensor([3.5, -4])), zc = z.conj();
+  expect(zc.isConj()).toBe(true);
+  expect(Buffer.concat([...tensorBytePieces(zc, { shared: true })]).equals(zc.resolveConj().bytes())).toBe(true);
+  expect(() => native.bytesView(id(zc), 0, 8)).toThrow(/contiguous CPU tensor without lazy conjugation/);
+  expect(() => native.bytesView(id(cases[0]), 7990, 11)).toThrow(/range 7990\+11 is outside the tensor's 8000 bytes/);
   for (const t of cases) t.dispose();
 });
 

@@ -189,9 +189,11 @@ export function serialize(tensors: Map<string, Tensor> | Record<string, Tensor>,
 /**
  * serialize's bytes, made as they are asked for: the header at once (from shapes and dtypes),
  * then each tensor's bytes in pieces (tensorBytePieces), so that a writer holds one piece's copy
- * at a time, not a tensor's or the whole model's.
+ * at a time, not a tensor's or the whole model's. writeAtOnce (a writer that writes each chunk
+ * as it is made): chunks share the tensors' memory, no copy (serialize's own chunks are copies, as
+ * they outlive the call).
  */
-function serializedChunks(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): Iterable<Buffer> {
+function serializedChunks(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>, writeAtOnce = false): Iterable<Buffer> {
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   for (const [name, t] of entries) {
     if (!toST[t.dtype]) {
@@ -220,7 +222,7 @@ function serializedChunks(tensors: Map<string, Tensor> | Record<string, Tensor>,
     for (const [name, t] of entries) {
       const [from, to] = (header[name] as { data_offsets: [number, number] }).data_offsets;
       let n = 0;
-      for (const piece of tensorBytePieces(t)) {
+      for (const piece of tensorBytePieces(t, { shared: writeAtOnce })) {
         n += piece.length;
         yield piece;
       }
@@ -231,5 +233,5 @@ function serializedChunks(tensors: Map<string, Tensor> | Record<string, Tensor>,
 
 /** Writes a safetensors file atomically (temporary file, fsync, rename), a piece of a tensor's bytes at a time. */
 export function saveFile(file: string, tensors: Map<string, Tensor> | Record<string, Tensor>, metadata: Record<string, string> = { format: 'pt' }): void {
-  writeFileAtomic(file, serializedChunks(tensors, metadata));
+  writeFileAtomic(file, serializedChunks(tensors, metadata, true));
 }

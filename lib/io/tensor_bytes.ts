@@ -5,22 +5,32 @@ import { native } from '../tensor/native';
 import { tidy } from '../tensor/scope';
 import { Tensor, _id as id } from '../tensor/tensor';
 
-/** How many bytes writers copy out at once. */
+/** How many bytes writers take at once. */
 export const WRITE_PIECE_BYTES = 64 * 2 ** 20;
 
-/** t's row-major bytes (as t.bytes()) in pieces of at most pieceBytes. */
-export function* tensorBytePieces(t: Tensor, pieceBytes = WRITE_PIECE_BYTES): Generator<Buffer> {
+/**
+ * t's row-major bytes (as t.bytes()) in pieces of at most pieceBytes. shared: each piece is a
+ * view of the tensor's own memory (no copy: what a writer that writes each piece at once wants;
+ * a piece kept sees later in-place changes), else a copy.
+ */
+export function* tensorBytePieces(t: Tensor, opts: { pieceBytes?: number; shared?: boolean } = {}): Generator<Buffer> {
+  const pieceBytes = opts.pieceBytes ?? WRITE_PIECE_BYTES;
+  if (!(pieceBytes >= 1)) throw new RangeError(`tensorBytePieces: pieces of ${pieceBytes} bytes`);
   // A CPU tensor that is dense already is read in place; anything else is made so once (each
   // piece of a CUDA or strided tensor would otherwise copy all of it again).
-  const src = !t.isCuda && t.isContiguous() ? t : tidy(() => t.detach().cpu().contiguous());
+  const inPlace = !t.isCuda && t.isContiguous() && !t.isConj() && !t.isNeg();
+  const src = inPlace ? t : tidy(() => t.detach().resolveConj().resolveNeg().cpu().contiguous());
   try {
     const total = src.nbytes;
-    if (total <= pieceBytes) {
+    if (!opts.shared && total <= pieceBytes) {
       yield native.bytes(id(src)) as Buffer;
       return;
     }
-    for (let from = 0; from < total; from += pieceBytes) yield native.bytes(id(src), from, Math.min(pieceBytes, total - from)) as Buffer;
+    for (let from = 0; from === 0 || from < total; from += pieceBytes) {
+      const n = Math.min(pieceBytes, total - from);
+      yield (opts.shared ? native.bytesView(id(src), from, n) : native.bytes(id(src), from, n)) as Buffer;
+    }
   } finally {
-    if (src !== t) src.dispose();
+    if (src !== t) src.dispose(); // (a shared piece keeps its memory alive on its own)
   }
 }

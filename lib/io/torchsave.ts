@@ -295,9 +295,9 @@ export interface SaveOptions {
  * folders safetensors is the better choice). A state dict (tensors by name) is written as
  * PyTorch's OrderedDict; anything else Picklable (a checkpoint with a model's and an optimizer's
  * state, an epoch, a list of losses, ...) as the same dicts, lists and scalars Python would
- * write. Tensors are saved as contiguous CPU copies, without their autograd state, copied out a
- * piece at a time as the file is written (the extra memory is one piece, not the model); past
- * 4 GiB the archive is zip64, as PyTorch's.
+ * write. Tensors are saved as contiguous CPU copies, without their autograd state, written
+ * straight from their memory (a CPU tensor dense already is not copied at all); past 4 GiB the
+ * archive is zip64, as PyTorch's.
  */
 export function saveTorchFile(file: string, obj: Picklable, opts: SaveOptions = {}): void {
   const stateDict = isStateDict(obj);
@@ -317,7 +317,8 @@ export function saveTorchFile(file: string, obj: Picklable, opts: SaveOptions = 
   const prefix = path.basename(file).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_.-]/g, '_') || 'archive';
   const inMemory = (name: string, bytes: Buffer): ZipRecord => ({ name, size: bytes.length, pieces: () => [bytes] });
   const records: ZipRecord[] = [inMemory(`${prefix}/data.pkl`, pkl), inMemory(`${prefix}/byteorder`, Buffer.from('little'))];
-  tensors.forEach((t, key) => records.push({ name: `${prefix}/data/${key}`, size: t.nbytes, pieces: () => tensorBytePieces(t) }));
+  // (pieces shared with the tensors, not copied: each is written at once)
+  tensors.forEach((t, key) => records.push({ name: `${prefix}/data/${key}`, size: t.nbytes, pieces: () => tensorBytePieces(t, { shared: true }) }));
   records.push(inMemory(`${prefix}/version`, Buffer.from('3\n')));
   writeFileAtomic(file, (out) => writeZip(out, records, opts.forceZip64 ?? false));
 }

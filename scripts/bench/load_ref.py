@@ -3,7 +3,8 @@ transformers 4.x's from_pretrained does it by default (low_cpu_mem_usage off): t
 with initialisation skipped (its no_init_weights: torch.nn.init's functions and the model's
 init_weights made no-ops; memory allocated, untouched), model.safetensors read tensor by tensor
 (safetensors' load_file), then load_state_dict copies them in. Prints one JSON line.
-  load_ref.py DIR"""
+  load_ref.py DIR
+Also torch.save of the model's state dict (the 'save' bench): load_ref.py --torch-save FILE"""
 import json
 import os
 import resource
@@ -63,4 +64,28 @@ def main(folder):
     print(json.dumps({"ms": ms, "peak_delta_mib": (peak - rss0) / 1024, "params": params}))
 
 
-main(sys.argv[1])
+def torch_save(file):
+    """One torch.save of GPT-2 124M's state dict, timed alone and with an fsync after it; memory =
+    peak RSS during it over RSS just before."""
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    cfg = {"vocab_size": 50257, "n_positions": 1024, "n_embd": 768, "n_layer": 12, "n_head": 12}
+    model = gpt2_ref.GPT2LMHeadModel(cfg)
+    sd = model.state_dict()
+    with open("/proc/self/statm") as f:
+        rss0 = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024
+    t0 = time.perf_counter()
+    torch.save(sd, file)
+    ms = (time.perf_counter() - t0) * 1e3
+    fd = os.open(file, os.O_RDONLY)  # then on disk, as tstorch's save ends (torch.save itself leaves it to the kernel)
+    os.fsync(fd)
+    os.close(fd)
+    ms_synced = (time.perf_counter() - t0) * 1e3
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"ms": ms, "ms_synced": ms_synced, "peak_delta_mib": (peak - rss0) / 1024, "bytes": os.path.getsize(file)}))
+
+
+if sys.argv[1] == "--torch-save":
+    torch_save(sys.argv[2])
+else:
+    main(sys.argv[1])
