@@ -7,18 +7,13 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as zlib from 'zlib';
-import { crc32 as crc32Js } from '../io/checksum';
+import { crc32 } from '../io/checksum'; // (zlib's where node has it: a large corpus's ids are hundreds of MB)
 import { processAlive, recoverInterruptedWrites, writeFileAtomic } from '../io/atomic';
 
 // (bumped whenever tokenizing or reading text changes what ids a text gets)
 const FORMAT = 'tstorch-token-ids-1';
 const MAGIC = Buffer.from('TSTKIDS1');
 const HEADER_BYTES = 24; // magic, the id count (uint64), the ids' CRC-32 (uint32), 4 bytes unused
-
-// (Node's own CRC-32 where it has one: a large corpus's ids are hundreds of MB)
-const nativeCrc32 = (zlib as unknown as { crc32?: (b: Uint8Array) => number }).crc32;
-const crc32 = (b: Uint8Array): number => (nativeCrc32 ? nativeCrc32(b) >>> 0 : crc32Js(b));
 
 /** The cache folder: $TSTORCH_CACHE/tokenized, else $XDG_CACHE_HOME/tstorch/tokenized, else ~/.cache/tstorch/tokenized. */
 export function tokenCacheDir(): string {
