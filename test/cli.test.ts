@@ -406,6 +406,17 @@ test('train (LoRA) writes a PEFT adapter; eval --adapter and merge agree', () =>
   const halfEval = JSON.parse(cli('eval', '--model', half, '--data', evalFile, '--block-size', '32', '--json').out);
   expect(Math.abs(halfEval.loss - mergedEval.loss) / mergedEval.loss).toBeLessThan(1e-3);
   expect(cli('merge', '--model', modelDir, '--adapter', out, '--out', path.join(tmp, 'merged-bad'), '--dtype', 'int8').err).toMatch(/--dtype must be float32, float16 or bfloat16/);
+  // --max-shard-size: shards and an index (HF's max_shard_size), --no-safe-serialization: pytorch_model.bin; the same model either way
+  const sharded = path.join(tmp, 'merged-sharded');
+  expect(cli('merge', '--model', modelDir, '--adapter', out, '--out', sharded, '--max-shard-size', '20kB', '--no-safe-serialization').code).toBe(0);
+  const shardFiles = fs.readdirSync(sharded).filter((n) => n.startsWith('pytorch_model'));
+  expect(shardFiles.filter((n) => /^pytorch_model-\d{5}-of-\d{5}\.bin$/.test(n)).length).toBeGreaterThan(1);
+  expect(shardFiles).toContain('pytorch_model.bin.index.json');
+  expect(fs.readdirSync(sharded).some((n) => n.includes('safetensors'))).toBe(false);
+  const shardedEval = JSON.parse(cli('eval', '--model', sharded, '--data', evalFile, '--block-size', '32', '--json').out);
+  expect(shardedEval.loss).toBe(mergedEval.loss);
+  expect(cli('merge', '--model', modelDir, '--adapter', out, '--out', path.join(tmp, 'merged-bad'), '--max-shard-size', '5 gigs').err).toMatch(/maxShardSize: '5 gigs' is not a size/);
+  expect(fs.existsSync(path.join(tmp, 'merged-bad'))).toBe(false);
 
   // A base folder with tokenizer files of its own: those are what the merged folder gets.
   const ownTok = path.join(tmp, 'model-own-tokenizer');

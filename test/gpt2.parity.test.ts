@@ -2,6 +2,7 @@
 // tensor: logits and loss within 1e-5 relative, every gradient within 1e-4 of its largest element.
 // Both attention implementations are checked against the same (eager) reference: 'sdpa' goes
 // through F.scaledDotProductAttention (libtorch's kernel on 2.x, the composed math on 1.13).
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -108,6 +109,90 @@ test('a sharded checkpoint (model.safetensors.index.json + shards) loads as the 
   await expect(torch.GPT2LMHeadModel.fromPretrained(tmp)).rejects.toThrow(/has no valid weight_map/);
   for (const t of tensors.values()) t.dispose();
   fs.rmSync(tmp, { recursive: true });
+});
+
+test('savePretrained writes what transformers\' save_pretrained writes: one file, or shards and an index past maxShardSize, .bin with safeSerialization false; no stale weights stay', async () => {
+  const src = path.join(fixtures, 'gpt2', 'tiny');
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-save-shards-'));
+  const model = await torch.GPT2LMHeadModel.fromPretrained(src);
+  const weightFiles = () => fs.readdirSync(out).filter((n) => /\.(safetensors|bin|index\.json)$/.test(n)).sort();
+  // The Python side: huggingface_hub's split_torch_state_dict_into_shards transcribed (this model
+  // ties nothing in what it saves, so its storage sharing is not needed), applied to the reference
+  // model's state dict; every shard's tensors and the index's exact text checked.
+  const python = (safe: boolean, maxBytes: number) => {
+    const r = spawnSync('/usr/bin/python3', ['-c', `
+import json, os, sys, torch, st, gpt2_ref
+src, out, safe, max_size = sys.argv[1], sys.argv[2], sys.argv[3] == "true", int(sys.argv[4])
+sd = gpt2_ref.from_pretrained(src).hf_state_dict()
+shards, current, current_size, total = [], {}, 0, 0
+for key, t in sd.items():
+    size = t.numel() * t.element_size()
+    if size > max_size:
+        total += size
+        shards.append({key: t})
+        continue
+    if current_size + size > max_size:
+        shards.append(current)
+        current, current_size = {}, 0
+    current[key] = t
+    current_size += size
+    total += size
+if current:
+    shards.append(current)
+stem, ext = ("model", ".safetensors") if safe else ("pytorch_model", ".bin")
+names = [stem + ext] if len(shards) == 1 else ["%s-%05d-of-%05d%s" % (stem, i + 1, len(shards), ext) for i in range(len(shards))]
+want = sorted(names + ([stem + ext + ".index.json"] if len(shards) > 1 else []))
+have = sorted(n for n in os.listdir(out) if n.endswith((".safetensors", ".bin", ".index.json")))
+assert have == want, (have, want)
+for name, shard in zip(names, shards):
+    got = st.load(os.path.join(out, name)) if safe else torch.load(os.path.join(out, name), weights_only=True)
+    assert sorted(got) == sorted(shard), (name, sorted(got), sorted(shard))
+    for k, t in shard.items():
+        assert torch.equal(got[k], t), k
+if len(shards) > 1:
+    index = {"metadata": {"total_size": total}, "weight_map": {k: names[i] for i, s in enumerate(shards) for k in s}}
+    assert open(os.path.join(out, stem + ext + ".index.json")).read() == json.dumps(index, indent=2, sort_keys=True) + "\\n"
+print(len(shards))
+`, src, out, String(safe), String(maxBytes)], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: path.join(__dirname, '..', 'scripts', 'reference') } });
+    expect(r.stderr).toBe('');
+    return Number(r.stdout.trim());
+  };
+  const original = model.stateDict();
+  const reloadsTheSame = async () => {
+    const back = await torch.GPT2LMHeadModel.fromPretrained(out);
+    for (const [k, t] of back.stateDict()) expect([k, t.bytes().equals(original.get(k)!.bytes())]).toEqual([k, true]);
+    back.dispose();
+  };
+  await model.savePretrained(out);
+  expect(weightFiles()).toEqual(['model.safetensors']);
+  expect(python(true, 5e9)).toBe(1);
+  // 10 kB: wte (13 kB) alone in a shard, the rest packed in order
+  await model.savePretrained(out, { maxShardSize: '10kB' });
+  expect(python(true, 10_000)).toBeGreaterThan(5);
+  expect(weightFiles()).not.toContain('model.safetensors'); // (it would be read instead of the shards)
+  await reloadsTheSame();
+  await model.savePretrained(out, { maxShardSize: 30_000, safeSerialization: false });
+  expect(python(false, 30_000)).toBeGreaterThan(2);
+  expect(weightFiles().filter((n) => n.includes('safetensors'))).toEqual([]);
+  await reloadsTheSame();
+  await model.savePretrained(out, { safeSerialization: false });
+  expect(weightFiles()).toEqual(['pytorch_model.bin']);
+  expect(python(false, 5e9)).toBe(1);
+  await reloadsTheSame();
+  expect(fs.readdirSync(out).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  // sizes as HF reads them; bad options say what to give
+  expect([torch.io.parseFileSize('5GB'), torch.io.parseFileSize('2GiB'), torch.io.parseFileSize('500MB'), torch.io.parseFileSize('8Mb'), torch.io.parseFileSize(123)]).toEqual([5e9, 2 ** 31, 5e8, 1e6, 123]);
+  await expect(model.savePretrained(out, { maxShardSize: 'big' })).rejects.toThrow("maxShardSize: 'big' is not a size; give bytes or a number with a unit (e.g. '5GB', '500MB', '2GiB')");
+  await expect(model.savePretrained(out, { maxShardSize: -1 })).rejects.toThrow('maxShardSize: -1 is not a positive whole number of bytes');
+  await expect(model.savePretrained(out, { max_shard_size: '1GB' } as never)).rejects.toThrow(/max_shard_size/);
+  expect(weightFiles()).toEqual(['pytorch_model.bin']); // a refused save leaves the folder as it was
+  // a tensor under two names is counted once and kept with its first name's shard (huggingface_hub's rule)
+  const [a, b, c] = [torch.zeros([10]), torch.zeros([10]), torch.zeros([10])];
+  const { shards, totalSize } = torch.io.shardWeights(new Map([['a', a], ['b', b], ['a2', a], ['c', c]]), 80);
+  expect(shards.map((s) => [...s.keys()])).toEqual([['a', 'b', 'a2'], ['c']]);
+  expect(totalSize).toBe(120);
+  model.dispose();
+  fs.rmSync(out, { recursive: true });
 });
 
 describe.each(attns)('generation, %s attention', (attn) => {

@@ -17,7 +17,7 @@ import { isOptionsObject, keywordOptions } from '../tensor/options';
 import type { TensorModule } from '../nn/containers';
 import * as F from '../nn/functional';
 import { BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, beamSearch, computeTransitionScores, decodePromptLookup, checkGenerateOptions, checkGenerateKeys, newTokenBounds, decodeGreedy, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
-import { saveFile } from '../io/safetensors';
+import { SaveWeightsOptions, saveWeights } from '../io/weights';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 import { notInCacheHint, repoIdOf, resolvePretrained } from '../io/hub';
@@ -665,15 +665,18 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     return model.eval(); // as Hugging Face's from_pretrained: dropout off until train()
   }
 
-  /** Writes config.json, generation_config.json and model.safetensors (HF's names, lm_head omitted as tied), each atomically. */
-  async savePretrained(dir: string): Promise<void> {
-    this.writePretrained(dir);
+  /**
+   * Writes config.json, generation_config.json and model.safetensors (HF's names, lm_head omitted
+   * as tied), each atomically; past opts.maxShardSize (default '5GB') the weights go in shards with
+   * an index, and safeSerialization: false writes pytorch_model.bin, as HF's save_pretrained.
+   */
+  async savePretrained(dir: string, opts: SaveWeightsOptions = {}): Promise<void> {
+    this.writePretrained(dir, opts);
   }
 
   /** savePretrained, synchronously (e.g. inside writeDirAtomic). */
-  writePretrained(dir: string): void {
-    fs.mkdirSync(dir, { recursive: true });
-    saveFile(path.join(dir, 'model.safetensors'), this.hfStateDict(), { format: 'pt' });
+  writePretrained(dir: string, opts: SaveWeightsOptions = {}): void {
+    saveWeights(dir, this.hfStateDict(), opts);
     const config = {
       ...this.config,
       architectures: ['GPT2LMHeadModel'],

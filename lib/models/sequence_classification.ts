@@ -12,7 +12,7 @@ import { arange } from '../tensor/creation';
 import { tidy } from '../tensor/scope';
 import { Linear } from '../nn/layers';
 import * as F from '../nn/functional';
-import { saveFile } from '../io/safetensors';
+import { SaveWeightsOptions, saveWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 import { repoIdOf, resolvePretrained } from '../io/hub';
 import { GPT2Config, GPT2Model, GPT2ModelOptions, GPT2PreTrainedModel, ResolvedGPT2Config, loadPretrained, forwardArguments, MODEL_OPTIONS, readConfig, resolveConfig } from './gpt2';
@@ -109,14 +109,14 @@ export abstract class GPT2Classifier extends GPT2PreTrainedModel {
     });
   }
 
-  async savePretrained(dir: string): Promise<void> {
-    this.writePretrained(dir);
+  /** config.json and the weights, as GPT2LMHeadModel.savePretrained (shards past maxShardSize; .bin with safeSerialization false). */
+  async savePretrained(dir: string, opts: SaveWeightsOptions = {}): Promise<void> {
+    this.writePretrained(dir, opts);
   }
 
   /** config.json (the architecture, id2label, label2id, ...) and model.safetensors, each atomically. */
-  writePretrained(dir: string): void {
-    fs.mkdirSync(dir, { recursive: true });
-    saveFile(path.join(dir, 'model.safetensors'), this.hfStateDict(), { format: 'pt' });
+  writePretrained(dir: string, opts: SaveWeightsOptions = {}): void {
+    saveWeights(dir, this.hfStateDict(), opts);
     const config = { ...this.config, architectures: [this.architecture], model_type: 'gpt2', torch_dtype: this.transformer.wte.weight.dtype };
     writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   }

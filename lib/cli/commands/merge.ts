@@ -2,6 +2,7 @@
 import * as fs from 'fs';
 import * as torch from '../../index';
 import { writeDirAtomic } from '../../io/atomic';
+import { isModelWeightFile, parseFileSize } from '../../io/weights';
 import { hasTokenizerFiles, saveTokenizerFiles, tokenizerFor, TOKENIZER_FILES } from '../../models/tokenizer';
 import { Spec } from '../args';
 import { isClassifierSetup, isTokenClassifierSetup, loadClassifier, loadModelFromFlags, loadTokenClassifier, sharedFlags } from './common';
@@ -18,13 +19,17 @@ export const spec: Spec = {
   'svd-rank': { type: 'int', help: 'with --combination-type svd: the merged adapter\'s rank (default the largest)' },
   out: { type: 'string', required: true, help: 'folder for the merged model (replaced whole)', aliases: ['output-dir'] },
   dtype: { type: 'string', default: 'float32', help: 'float32, float16 or bfloat16: the merged weights\' type (half the size in 16 bits; config.json says which, as HF\'s torch_dtype)' },
+  'max-shard-size': { type: 'string', default: '5GB', help: 'weights past this size are split into shards with an index, as HF\'s save_pretrained (max_shard_size): bytes, or e.g. 2GB, 500MB, 1GiB' },
+  'safe-serialization': { type: 'boolean', default: true, help: 'model.safetensors (default); --no-safe-serialization writes pytorch_model.bin (torch.save format) for tools that read only that' },
 };
 
 export async function run(f: Record<string, unknown>): Promise<void> {
   const out = f.out as string;
-  if (fs.existsSync(out) && fs.readdirSync(out).some((n) => !['config.json', 'generation_config.json', 'model.safetensors', ...TOKENIZER_FILES].includes(n))) {
+  if (fs.existsSync(out) && fs.readdirSync(out).some((n) => !['config.json', 'generation_config.json', ...TOKENIZER_FILES].includes(n) && !isModelWeightFile(n))) {
     throw new Error(`--out ${out} exists and holds other files; give an empty or new folder`);
   }
+  const saveOpts = { maxShardSize: f['max-shard-size'] as string, safeSerialization: f['safe-serialization'] as boolean };
+  parseFileSize(saveOpts.maxShardSize); // (a bad size is refused before the merge's work)
   const dtype = f.dtype as torch.DType;
   if (!['float32', 'float16', 'bfloat16'].includes(dtype)) throw new Error(`--dtype must be float32, float16 or bfloat16, got '${dtype}'`);
   const model = f.adapters === undefined ? await loadWithAdapter(f) : await loadWeighted(f);
@@ -32,7 +37,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (dtype !== 'float32') model.to({ dtype });
   // The folder appears whole: written aside, then renamed into place.
   writeDirAtomic(out, (tmp) => {
-    model.writePretrained(tmp);
+    model.writePretrained(tmp, saveOpts);
     // (a run's chat template, saved beside its adapter, goes with the merged model)
     const adapterDir = f.adapter as string | undefined;
     const chatTemplate = adapterDir && hasTokenizerFiles(adapterDir) ? tokenizerFor(adapterDir).chatTemplate ?? undefined : undefined;
