@@ -103,7 +103,7 @@ json.dump({"metadata": {}, "weight_map": {k: f for f, ks in shards.items() for k
   await expect(torch.GPT2LMHeadModel.fromPretrained(legacy)).rejects.toThrow(/model\.safetensors not found \(nor model\.safetensors\.index\.json, pytorch_model\.bin, pytorch_model\.bin\.index\.json\)/);
 });
 
-test('a PEFT adapter folder with adapter_model.bin (older PEFT) loads as its safetensors does', async () => {
+test('a PEFT adapter folder with adapter_model.bin (older PEFT) loads as its safetensors does, and saveAdapter writes one with safeSerialization: false', async () => {
   const base = path.join(fixtures, 'gpt2', 'tiny');
   const model = await torch.GPT2LMHeadModel.fromPretrained(base);
   torch.manualSeed(3);
@@ -125,6 +125,20 @@ torch.save(st.load(sys.argv[1] + "/adapter_model.safetensors"), sys.argv[2] + "/
   };
   expect(sameBytes(await logits(bin), await logits(st))).toBe(true);
   expect(sameBytes(await logits(bin), model.eval().forward(ids).logits)).toBe(true);
+  // and written so (PEFT's safe_serialization=False): the same tensors as Python's torch.load reads
+  // them; saving into the folder the other way round leaves one weights file, the new one
+  const ours = path.join(tmp, 'adapter-bin-ours');
+  await torch.lora.saveAdapter(model, ours, { safeSerialization: false });
+  python(`
+import sys, torch, st
+a, b = torch.load(sys.argv[1] + "/adapter_model.bin", weights_only=True), st.load(sys.argv[2] + "/adapter_model.safetensors")
+assert sorted(a) == sorted(b) and all(torch.equal(a[k], b[k]) for k in a), sorted(a)
+`, ours, st);
+  expect(sameBytes(await logits(ours), await logits(st))).toBe(true);
+  await torch.lora.saveAdapter(model, ours);
+  expect(fs.readdirSync(ours).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
+  await torch.lora.saveAdapter(model, ours, { safeSerialization: false });
+  expect(fs.readdirSync(ours).sort()).toEqual(['adapter_config.json', 'adapter_model.bin']);
 });
 
 test('what is not a state dict is refused, and nothing in a pickle is ever run', () => {

@@ -13,6 +13,7 @@ import { svd } from '../tensor/linalg';
 import { Module } from '../nn/module';
 import { Conv1D, Embedding, Linear } from '../nn/layers';
 import { saveFile } from '../io/safetensors';
+import { saveTorchFile } from '../io/torchsave';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 import { GPT2ForSequenceClassification } from '../models/sequence_classification';
@@ -499,11 +500,13 @@ export interface SaveAdapterOptions {
    * of one base can be swapped. Without it, loading recomputes the base's residual (as PEFT does).
    */
   convertToLora?: boolean;
+  /** adapter_model.safetensors (default, PEFT's safe_serialization=True), or false: adapter_model.bin (torch.save's format), for tools that read only that */
+  safeSerialization?: boolean;
 }
 
-/** Writes adapter_config.json and adapter_model.safetensors into dir, each atomically. */
+/** Writes adapter_config.json and adapter_model.safetensors (or .bin) into dir, each atomically. */
 export async function saveAdapter(model: Module, dir: string, opts: SaveAdapterOptions = {}): Promise<void> {
-  keywordOptions('saveAdapter', opts, ['baseModelNameOrPath', 'adapterName', 'convertToLora']);
+  keywordOptions('saveAdapter', opts, ['baseModelNameOrPath', 'adapterName', 'convertToLora', 'safeSerialization']);
   writeAdapter(model, dir, opts);
 }
 
@@ -523,7 +526,12 @@ export function writeAdapter(model: Module, dir: string, opts: SaveAdapterOption
   const config = adapterConfigJson(model, opts.baseModelNameOrPath ?? null, opts);
   fs.mkdirSync(dir, { recursive: true });
   // tidy frees the transposed copies a seed-mode adapter makes (and a converted PiSSA's); parameters are kept.
-  tidy(() => saveFile(path.join(dir, 'adapter_model.safetensors'), adapterStateDict(model, opts), { format: 'pt' }));
+  const safe = opts.safeSerialization ?? true;
+  tidy(() => (safe
+    ? saveFile(path.join(dir, 'adapter_model.safetensors'), adapterStateDict(model, opts), { format: 'pt' })
+    : saveTorchFile(path.join(dir, 'adapter_model.bin'), adapterStateDict(model, opts))));
+  // (an earlier save's other file would be read instead of this one, or beside it: gone)
+  fs.rmSync(path.join(dir, safe ? 'adapter_model.bin' : 'adapter_model.safetensors'), { force: true });
   writeFileAtomic(path.join(dir, 'adapter_config.json'), JSON.stringify(config, null, 2) + '\n');
 }
 
