@@ -141,6 +141,26 @@ test('writes are atomic: a failing write leaves the old file whole and no tempor
   expect(fs.readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
 });
 
+test('a write the system stops half-way (here a file-size limit: EFBIG, as a full disk gives ENOSPC) says so in terms of the file asked for, and leaves the old file whole', () => {
+  // (in a child process under `ulimit -f`: node ignores SIGXFSZ, so the write fails with EFBIG)
+  const dist = path.join(__dirname, '..', 'dist', 'lib');
+  const f = path.join(dir, 'limited.pt'), g = path.join(dir, 'limited.safetensors');
+  torch.save({ small: torch.ones([2]) }, f);
+  st.saveFile(g, { small: torch.ones([2]) });
+  const before = [fs.readFileSync(f), fs.readFileSync(g)];
+  const code = `
+const torch = require(${JSON.stringify(dist)});
+const big = { w: torch.ones([1 << 20]) }; // 4 MiB, past the 1 MiB limit
+for (const save of [() => torch.save(big, ${JSON.stringify(f)}), () => torch.io.safetensors.saveFile(${JSON.stringify(g)}, big)]) {
+  try { save(); console.log('written'); } catch (e) { console.log(e.message); }
+}`;
+  const r = spawnSync('bash', ['-c', 'ulimit -f 1024 && exec "$0" -e "$1"', process.execPath, code], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  expect(r.stdout.trim().split('\n')).toEqual([f, g].map((file) => `cannot write ${file}: the file would pass the largest size allowed here (ulimit -f, or the filesystem's limit) (EFBIG); the file there is as it was`));
+  expect([fs.readFileSync(f), fs.readFileSync(g)]).toEqual(before);
+  expect(fs.readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
+});
+
 test('the GPT-2 tokenizer is GPT-2 BPE', () => {
   const tok = torch.tokenizer;
   expect(tok.encode('Hello world')).toEqual([15496, 995]);

@@ -20,10 +20,29 @@ export function writeFileAtomic(file: string, data: string | Buffer | Iterable<B
   const dir = path.dirname(path.resolve(file));
   fs.mkdirSync(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
-  const fd = fs.openSync(tmp, 'w');
+  // The system's errors (a full disk, a file-size limit, a read-only folder) name the temporary
+  // file, not the one asked for: said again in the caller's terms.
+  const failed = (e: unknown): never => {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOSPC' || err.code === 'EDQUOT' ? 'the disk is full: free some space or write elsewhere'
+      : err.code === 'EFBIG' ? 'the file would pass the largest size allowed here (ulimit -f, or the filesystem\'s limit)'
+        : err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS' ? 'this folder cannot be written to'
+          : 'the system refused';
+    throw new Error(`cannot write ${file}: ${why} (${err.code ?? err.message}); ${fs.existsSync(file) ? 'the file there is as it was' : 'nothing was written there'}`, { cause: e });
+  };
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, 'w');
+  } catch (e) {
+    return failed(e);
+  }
   let position = 0;
   const writeAt = (buf: Buffer, at: number) => {
-    for (let off = 0; off < buf.length;) off += fs.writeSync(fd, buf, off, buf.length - off, at + off);
+    try {
+      for (let off = 0; off < buf.length;) off += fs.writeSync(fd, buf, off, buf.length - off, at + off);
+    } catch (e) {
+      failed(e);
+    }
   };
   const out: FileWriter = {
     write(chunk) {
@@ -40,7 +59,11 @@ export function writeFileAtomic(file: string, data: string | Buffer | Iterable<B
   try {
     if (typeof data === 'function') data(out);
     else for (const chunk of typeof data === 'string' || Buffer.isBuffer(data) ? [data] : data) out.write(chunk);
-    fs.fsyncSync(fd);
+    try {
+      fs.fsyncSync(fd);
+    } catch (e) {
+      failed(e);
+    }
   } catch (e) {
     fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
