@@ -426,6 +426,17 @@ test('train (LoRA) writes a PEFT adapter; eval --adapter and merge agree', () =>
   const merged2 = path.join(tmp, 'merged-own');
   expect(cli('merge', '--model', ownTok, '--adapter', out, '--out', merged2).code).toBe(0);
   for (const f of [...tokenizerFiles, 'tokenizer.json']) expect(fs.readFileSync(path.join(merged2, f))).toEqual(fs.readFileSync(path.join(ownTok, f)));
+
+  // --no-save-safetensors (HF's save_safetensors false): adapter_model.bin, in checkpoints and at the end; the same run, the same adapter
+  const bin = path.join(tmp, 'lora-bin');
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', bin, '--block-size', '32', '--batch-size', '4',
+    '--max-steps', '6', '--lr', '1e-2', '--logging-steps', '2', '--save-steps', '3', '--eval-data', evalFile, '--lora-r', '4', '--no-save-safetensors').err).toBe('');
+  for (const dir of [bin, path.join(bin, 'checkpoint-3')]) {
+    expect(fs.existsSync(path.join(dir, 'adapter_model.bin'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'adapter_model.safetensors'))).toBe(false);
+  }
+  const evalLoss = (adapter: string) => JSON.parse(cli('eval', '--model', modelDir, '--adapter', adapter, '--data', evalFile, '--block-size', '32', '--json').out).loss;
+  expect(evalLoss(bin)).toBe(evalLoss(path.join(out, 'checkpoint-6'))); // (out itself went on to step 7 above)
 });
 
 test('train --layers-to-transform, --exclude-modules, --rank-pattern, --alpha-pattern: PEFT\'s fields in adapter_config.json, the layers and ranks they choose; eval and merge read them back', () => {

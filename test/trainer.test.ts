@@ -145,7 +145,7 @@ test('full fine-tuning through the same Trainer saves a Hugging Face folder', as
   again.dispose();
 });
 
-test('full fine-tuning resumes exactly from a checkpoint holding the model file only', async () => {
+test('full fine-tuning resumes exactly from a checkpoint holding the model file only (one file, shards, or pytorch_model.bin with saveSafetensors false)', async () => {
   const run = async (out: string, extra: Partial<torch.TrainingArguments> = {}) => {
     const model = await torch.GPT2LMHeadModel.fromPretrained(base);
     const trainer = new torch.Trainer(model, { outputDir: out, maxSteps: 8, perDeviceTrainBatchSize: 4, learningRate: 1e-3, loggingSteps: 1, saveSteps: 4, progress: false, ...extra }, dataset());
@@ -162,6 +162,25 @@ test('full fine-tuning resumes exactly from a checkpoint holding the model file 
   fs.mkdirSync(b);
   fs.cpSync(path.join(a, 'checkpoint-4'), path.join(b, 'checkpoint-4'), { recursive: true });
   expect(await run(b, { resumeFromCheckpoint: true })).toEqual(uninterrupted);
+  // A checkpoint whose model is in shards (as past 5GB: here re-saved with a small maxShardSize),
+  // and one written with saveSafetensors false (HF's save_safetensors=False: pytorch_model.bin),
+  // resume the same.
+  const c = path.join(tmp, 'full-c');
+  fs.cpSync(path.join(a, 'checkpoint-4'), path.join(c, 'checkpoint-4'), { recursive: true });
+  const resaved = await torch.GPT2LMHeadModel.fromPretrained(path.join(c, 'checkpoint-4'));
+  await resaved.savePretrained(path.join(c, 'checkpoint-4'), { maxShardSize: '20kB' });
+  resaved.dispose();
+  expect(fs.readdirSync(path.join(c, 'checkpoint-4')).filter((n) => n.startsWith('model'))).toContain('model.safetensors.index.json');
+  expect(await run(c, { resumeFromCheckpoint: true })).toEqual(uninterrupted);
+  const d = path.join(tmp, 'full-d');
+  expect(await run(d, { saveSafetensors: false })).toEqual(uninterrupted);
+  expect(fs.readdirSync(path.join(d, 'checkpoint-4')).filter((n) => n.includes('model'))).toEqual(['pytorch_model.bin']);
+  expect(fs.readdirSync(d).filter((n) => n.includes('model'))).toEqual([]); // (run() saves no final model)
+  for (const n of fs.readdirSync(d)) if (n !== 'checkpoint-4') fs.rmSync(path.join(d, n), { recursive: true });
+  expect(await run(d, { resumeFromCheckpoint: true, saveSafetensors: false })).toEqual(uninterrupted);
+  // a checkpoint without its weights says which files it lacks
+  fs.rmSync(path.join(d, 'checkpoint-4', 'pytorch_model.bin'));
+  await expect(run(d, { resumeFromCheckpoint: path.join(d, 'checkpoint-4') })).rejects.toThrow(/checkpoint-4 is not a complete checkpoint \(no model\.safetensors \(or its shards, or pytorch_model\.bin\)\)/);
 });
 
 describe('gradient accumulation', () => {

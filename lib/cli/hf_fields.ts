@@ -98,7 +98,6 @@ export const FOREIGN_FIELDS: Record<string, ForeignField> = {
   'ref-model-mixup-alpha': { noEffect: 'with sync_ref_model, which is not here', hfDefault: ['0.6'] },
   'ref-model-sync-steps': { noEffect: 'with sync_ref_model, which is not here', hfDefault: ['512'] },
   'use-cpu': { boolean: true, sets: (v): Record<string, string> => (v ? { device: 'cpu' } : {}) },
-  'save-safetensors': on('checkpoints and outputs are safetensors (what from_pretrained reads first)'),
   'average-tokens-across-devices': on('a step\'s loss is the mean over all its tokens across ranks (num_items_in_batch)'),
   'torch-dtype': float32, dtype: float32,
   'lora-task-type': { only: { value: 'CAUSAL_LM', otherwise: 'the task follows --task (text-classification: SEQ_CLS, token-classification: TOKEN_CLS)' } },

@@ -24,6 +24,7 @@ import { RewardDataset } from '../data/preference';
 import { LMDataset, TextDataset, epochPermutation, lengthGroupedOrder } from '../data/dataset';
 import * as distributed from '../tensor/distributed';
 import { loadFile, saveFile } from '../io/safetensors';
+import { isModelWeightFile, loadWeights } from '../io/weights';
 import { recoverInterruptedWrites, writeDirAtomic, writeFileAtomic } from '../io/atomic';
 import { readJsonObject } from '../io/json';
 import { loraConfig, writeAdapter } from '../lora/inject';
@@ -72,6 +73,12 @@ export interface TrainingArguments {
   includeNumInputTokensSeen?: boolean | 'all' | 'non_padding' | 'no';
   /** HF's save_only_model: checkpoints hold the weights alone (no optimizer, schedule or RNG state): smaller, but no resuming from them */
   saveOnlyModel?: boolean;
+  /**
+   * HF's save_safetensors: the adapter or model, in checkpoints and at the end, as safetensors
+   * (default) or, false, as PyTorch's .bin files (adapter_model.bin, pytorch_model.bin) for tools
+   * that read only those; a run resumes from either.
+   */
+  saveSafetensors?: boolean;
   /** HF's optim: adamw_torch (default), adamw_torch_fused (the same here), adafactor, sgd, adagrad or rmsprop */
   optim?: OptimizerName;
   /** HF's optim_args: the optimizer's other options by PyTorch's names, "momentum=0.9,nesterov=true" or an object */
@@ -233,7 +240,7 @@ export const TRAINING_ARGUMENTS = [
   'loadBestModelAtEnd', 'loggingDir', 'loggingFirstStep', 'loggingNanInfFilter', 'loggingSteps', 'loggingStrategy', 'loraplusLrEmbedding', 'loraplusLrRatio',
   'lrSchedulerKwargs', 'lrSchedulerType', 'maxGradNorm', 'maxSteps', 'metricForBestModel', 'neftuneNoiseAlpha', 'numTrainEpochs', 'optim',
   'optimArgs', 'outputDir', 'perDeviceEvalBatchSize', 'perDeviceTrainBatchSize', 'precision', 'progress', 'reportTo', 'resumeFromCheckpoint',
-  'saveOnlyModel', 'saveSteps', 'saveStrategy', 'saveTotalLimit', 'seed', 'sftLossType', 'shuffle', 'warmupRatio',
+  'saveOnlyModel', 'saveSafetensors', 'saveSteps', 'saveStrategy', 'saveTotalLimit', 'seed', 'sftLossType', 'shuffle', 'warmupRatio',
   'warmupSteps', 'weightDecay',
 ] as const satisfies readonly (keyof TrainingArguments)[];
 // (compile-time: an argument added to TrainingArguments but not to the list fails here)
@@ -718,8 +725,9 @@ export class Trainer {
   /** The adapter (LoRA) or the whole model, in Hugging Face's layout, into dir (default outputDir). */
   async saveModel(dir = this.args.outputDir): Promise<void> {
     if (!this.isMain) return;
-    if (loraConfig(this.model)) writeAdapter(this.model, dir);
-    else await this.model.savePretrained(dir);
+    const safeSerialization = this.args.saveSafetensors ?? true;
+    if (loraConfig(this.model)) writeAdapter(this.model, dir, { safeSerialization });
+    else await this.model.savePretrained(dir, { safeSerialization });
   }
 
   private writePlot(): void {
@@ -753,13 +761,14 @@ export class Trainer {
 
   private writeCheckpointDir(dir: string): void {
     writeDirAtomic(dir, (tmp) => {
+      const safeSerialization = this.args.saveSafetensors ?? true;
       if (loraConfig(this.model)) {
-        writeAdapter(this.model, tmp);
+        writeAdapter(this.model, tmp, { safeSerialization });
         // Every trainable tensor by name: what resume restores (seed mode also trains wte, LayerNorms...).
-        saveFile(path.join(tmp, WEIGHTS.lora), new Map(this.model.namedParameters({ trainableOnly: true })));
+        saveFile(path.join(tmp, LORA_TRAINABLE), new Map(this.model.namedParameters({ trainableOnly: true })));
       } else {
-        // Full fine-tuning: the model file already holds every trainable tensor under its name.
-        this.model.writePretrained(tmp);
+        // Full fine-tuning: the model's weight files (one, shards, or .bin) already hold every trainable tensor under its name.
+        this.model.writePretrained(tmp, { safeSerialization });
       }
       if (!this.args.saveOnlyModel) {
         const opt = this.optimizer.flatStateDict();
@@ -805,10 +814,10 @@ export class Trainer {
 
   /** The trainable tensors of a checkpoint into the model. */
   private loadTrainableWeights(dir: string): void {
-    const file = path.join(dir, loraConfig(this.model) ? WEIGHTS.lora : WEIGHTS.full);
-    if (!fs.existsSync(file)) throw new Error(`Trainer: ${dir} is not a complete checkpoint (no ${path.basename(file)})`);
+    if (!hasTrainableWeights(dir, Boolean(loraConfig(this.model)))) throw new Error(`Trainer: ${dir} is not a complete checkpoint (no ${this.trainableWeightsName()})`);
     const own = new Map(this.model.namedParameters({ trainableOnly: true }));
-    const { tensors } = loadFile(file, { filter: (n) => own.has(n) });
+    const filter = (n: string) => own.has(n);
+    const { tensors } = loraConfig(this.model) ? loadFile(path.join(dir, LORA_TRAINABLE), { filter }) : loadWeights(dir, 'model', { filter });
     try {
       for (const name of own.keys()) if (!tensors.has(name)) throw new Error(`Trainer: checkpoint ${dir} lacks trainable tensor '${name}' (another LoRA setup?)`);
       noGrad(() => { for (const [n, t] of tensors) own.get(n)?.copy_(t); });
@@ -817,8 +826,12 @@ export class Trainer {
     }
   }
 
+  /** What a checkpoint's trainable weights are called, for messages. */
+  private trainableWeightsName(): string {
+    return loraConfig(this.model) ? LORA_TRAINABLE : 'model.safetensors (or its shards, or pytorch_model.bin)';
+  }
+
   private resume(dir: string): void {
-    const weights = loraConfig(this.model) ? WEIGHTS.lora : WEIGHTS.full;
     const statePath = path.join(dir, 'trainer_state.json');
     // (a hand-edited or damaged state file: say which, not a bare SyntaxError)
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -826,7 +839,8 @@ export class Trainer {
     if (fs.existsSync(statePath) && readState('trainer_state.json').save_only_model) {
       throw new Error(`resume: ${dir} was saved with saveOnlyModel (the weights alone, no optimizer or schedule state): it cannot resume training; start a new run from its weights instead`);
     }
-    const need = [weights, 'optimizer.safetensors', 'optimizer.json', 'scheduler.json', 'rng_state.bin', 'trainer_state.json'];
+    if (!hasTrainableWeights(dir, Boolean(loraConfig(this.model)))) throw new Error(`resume: ${dir} is not a complete checkpoint (no ${this.trainableWeightsName()})`);
+    const need = ['optimizer.safetensors', 'optimizer.json', 'scheduler.json', 'rng_state.bin', 'trainer_state.json'];
     for (const f of need) if (!fs.existsSync(path.join(dir, f))) throw new Error(`resume: ${dir} is not a complete checkpoint (no ${f})`);
     const state = readState('trainer_state.json');
     if ((state.world_size ?? 1) !== this.worldSize) {
@@ -917,7 +931,14 @@ function checkClassifierData(model: GPT2ForSequenceClassification, train: LMData
 }
 
 /** Where a checkpoint keeps the trainable weights that resume (and loading the best model) restores. */
-const WEIGHTS = { lora: 'trainable.safetensors', full: 'model.safetensors' };
+// A LoRA checkpoint's every trainable tensor by name (the adapter file beside it is PEFT's, for
+// users); a full fine-tune's are its model weight files.
+const LORA_TRAINABLE = 'trainable.safetensors';
+
+/** Whether a checkpoint folder holds its trainable weights. */
+function hasTrainableWeights(dir: string, lora: boolean): boolean {
+  return lora ? fs.existsSync(path.join(dir, LORA_TRAINABLE)) : fs.existsSync(dir) && fs.readdirSync(dir).some(isModelWeightFile);
+}
 
 export function listCheckpoints(outputDir: string): string[] {
   if (!fs.existsSync(outputDir)) return [];

@@ -526,7 +526,7 @@ async function loadWithAdapterHead<M extends torch.GPT2Classifier>(dir: string, 
 
 /** The number of outputs of a classifier head an adapter folder carries (its `key` tensor's rows). */
 function adapterHeadSize(adapter: string, key: string): number {
-  const weights = torch.io.safetensors.loadFile(path.join(adapter, 'adapter_model.safetensors')).tensors;
+  const weights = torch.io.loadWeights(adapter, 'adapter', { filter: (n) => n === key }).tensors; // (adapter_model.safetensors or .bin)
   const rows = weights.get(key)?.shape[0];
   for (const t of weights.values()) t.dispose();
   if (rows === undefined) throw new Error(`--adapter ${adapter}: a classifier's adapter without ${key} (its head)`);
