@@ -361,22 +361,23 @@ Napi::Value data(const Napi::CallbackInfo& info) {
   }
 }
 
-// bytes(id): the raw little-endian bytes in the tensor's own dtype (for safetensors).
-// bytes(id[, offset, length]): the tensor's row-major bytes, or the byte range [offset,
-// offset + length) of them (a Buffer holds at most 4 GiB).
+// A byte range [offset, offset + length) of a tensor's `total` bytes, checked.
+static std::pair<size_t, size_t> argByteRange(const Napi::CallbackInfo& info, int i, size_t total, const char* what) {
+  int64_t offset = argInt64(info, i), length = argInt64(info, i + 1);
+  if (offset < 0 || length < 0 || static_cast<size_t>(offset) + static_cast<size_t>(length) > total) {
+    throw std::runtime_error(std::string(what) + ": range " + std::to_string(offset) + "+" + std::to_string(length) +
+                             " is outside the tensor's " + std::to_string(total) + " bytes");
+  }
+  return {static_cast<size_t>(offset), static_cast<size_t>(length)};
+}
+
+// bytes(id[, offset, length]): the raw little-endian bytes in the tensor's own dtype, row-major
+// (for safetensors), or the byte range [offset, offset + length) of them (a Buffer holds at most 4 GiB).
 Napi::Value bytes(const Napi::CallbackInfo& info) {
   checkDense(argTensor(info, 0), "bytes()");
   at::Tensor t = argTensor(info, 0).detach().resolve_conj().resolve_neg().to(at::kCPU).contiguous();
-  size_t total = t.nbytes(), from = 0, n = total;
-  if (info.Length() > 1) {
-    int64_t offset = argInt64(info, 1), length = argInt64(info, 2);
-    if (offset < 0 || length < 0 || static_cast<size_t>(offset) + static_cast<size_t>(length) > total) {
-      throw std::runtime_error("bytes(): range " + std::to_string(offset) + "+" + std::to_string(length) +
-                               " is outside the tensor's " + std::to_string(total) + " bytes");
-    }
-    from = static_cast<size_t>(offset);
-    n = static_cast<size_t>(length);
-  }
+  size_t from = 0, n = t.nbytes();
+  if (info.Length() > 1) std::tie(from, n) = argByteRange(info, 1, t.nbytes(), "bytes()");
   Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(info.Env(), n);
   if (n) std::memcpy(buf.Data(), static_cast<const uint8_t*>(t.data_ptr()) + from, n);
   return buf;
@@ -391,15 +392,10 @@ Napi::Value bytesView(const Napi::CallbackInfo& info) {
   if (!t.is_cpu() || !t.is_contiguous() || t.is_conj() || t.is_neg()) {
     throw std::runtime_error("bytesView(): the tensor must be a contiguous CPU tensor without lazy conjugation or negation");
   }
-  int64_t offset = argInt64(info, 1), length = argInt64(info, 2);
-  size_t total = t.nbytes();
-  if (offset < 0 || length < 0 || static_cast<size_t>(offset) + static_cast<size_t>(length) > total) {
-    throw std::runtime_error("bytesView(): range " + std::to_string(offset) + "+" + std::to_string(length) +
-                             " is outside the tensor's " + std::to_string(total) + " bytes");
-  }
+  auto [offset, length] = argByteRange(info, 1, t.nbytes(), "bytesView()");
   if (length == 0) return Napi::Buffer<uint8_t>::New(info.Env(), 0);
   auto* keep = new at::Tensor(t);
-  return Napi::Buffer<uint8_t>::NewOrCopy(info.Env(), static_cast<uint8_t*>(t.data_ptr()) + offset, static_cast<size_t>(length),
+  return Napi::Buffer<uint8_t>::NewOrCopy(info.Env(), static_cast<uint8_t*>(t.data_ptr()) + offset, length,
                                           [](Napi::Env, uint8_t*, at::Tensor* held) { delete held; }, keep);
 }
 

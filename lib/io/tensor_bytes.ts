@@ -6,7 +6,7 @@ import { tidy } from '../tensor/scope';
 import { Tensor, _id as id } from '../tensor/tensor';
 
 /** How many bytes writers take at once. */
-export const WRITE_PIECE_BYTES = 64 * 2 ** 20;
+const WRITE_PIECE_BYTES = 64 * 2 ** 20;
 
 /**
  * t's row-major bytes (as t.bytes()) in pieces of at most pieceBytes. shared: each piece is a

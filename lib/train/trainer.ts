@@ -930,9 +930,9 @@ function checkClassifierData(model: GPT2ForSequenceClassification, train: LMData
   if (problem === 'regression' && a.metricForBestModel && /accuracy/.test(a.metricForBestModel)) throw new Error('Trainer: regression has no accuracy; metricForBestModel is loss');
 }
 
-/** Where a checkpoint keeps the trainable weights that resume (and loading the best model) restores. */
-// A LoRA checkpoint's every trainable tensor by name (the adapter file beside it is PEFT's, for
-// users); a full fine-tune's are its model weight files.
+// Where a checkpoint keeps the trainable weights that resume (and loading the best model)
+// restores: a LoRA run's every trainable tensor by name in this file (the adapter file beside it
+// is PEFT's, for users); a full fine-tune's are its model weight files.
 const LORA_TRAINABLE = 'trainable.safetensors';
 
 /** Whether a checkpoint folder holds its trainable weights. */
