@@ -103,19 +103,28 @@ function pickleTensor(p: Pickler, t: Tensor, key: number): void {
   p.reduce();
 }
 
-// tensors: collected in order, one storage each; a tensor under two names (GPT-2's lm_head.weight,
-// tied to transformer.wte.weight) is one storage, as PyTorch writes it.
-function pickleStateDict(entries: [string, Tensor][], tensors: Tensor[]): Buffer {
+// The tensors a pickle refers to, in the order first met, one storage each: a tensor met again
+// (under a second name, as GPT-2's lm_head.weight tied to transformer.wte.weight, or twice in a
+// list) gets its first key, as PyTorch writes one storage.
+class Storages {
+  readonly tensors: Tensor[] = [];
+  private readonly keys = new Map<Tensor, number>();
+  key(t: Tensor): number {
+    let key = this.keys.get(t);
+    if (key === undefined) this.keys.set(t, (key = this.tensors.push(t) - 1));
+    return key;
+  }
+}
+
+function pickleStateDict(entries: [string, Tensor][], storages: Storages): Buffer {
   const p = new Pickler();
   p.global('collections', 'OrderedDict');
   p.emptyTuple();
   p.reduce();
   p.mark();
-  const keys = new Map<Tensor, number>();
   for (const [name, t] of entries) {
-    if (!keys.has(t)) keys.set(t, tensors.push(t) - 1);
     p.str(name);
-    pickleTensor(p, t, keys.get(t)!);
+    pickleTensor(p, t, storages.key(t));
   }
   p.setItems();
   p.stop();
@@ -125,9 +134,8 @@ function pickleStateDict(entries: [string, Tensor][], tensors: Tensor[]): Buffer
 /** What torch.save can hold besides tensors by name: nested objects, arrays, Maps, numbers, strings, booleans, null. */
 export type Picklable = Tensor | number | bigint | string | boolean | null | undefined | Picklable[] | Map<string | number, Picklable> | { [key: string]: Picklable };
 
-// Any such value, as Python's pickle of the same dicts, lists and scalars; tensors collected in
-// order (one storage each; the same Tensor twice is one storage, as in PyTorch).
-function pickleObject(obj: Picklable, tensors: Tensor[]): Buffer {
+// Any such value, as Python's pickle of the same dicts, lists and scalars; its tensors go to storages.
+function pickleObject(obj: Picklable, storages: Storages): Buffer {
   const p = new Pickler();
   const seen = new Set<unknown>();
   const put = (v: Picklable, where: string): void => {
@@ -140,9 +148,7 @@ function pickleObject(obj: Picklable, tensors: Tensor[]): Buffer {
     else if (typeof v === 'string') p.str(v);
     else if (v instanceof Tensor) {
       if (!STORAGE[v.dtype]) throw new Error(`torch.save: ${where} has dtype ${v.dtype}, which has no torch storage type`);
-      let key = tensors.indexOf(v);
-      if (key < 0) key = tensors.push(v) - 1;
-      pickleTensor(p, v, key);
+      pickleTensor(p, v, storages.key(v));
     } else {
       if (seen.has(v)) throw new Error(`torch.save: ${where} contains itself`);
       seen.add(v);
@@ -302,23 +308,21 @@ export interface SaveOptions {
 export function saveTorchFile(file: string, obj: Picklable, opts: SaveOptions = {}): void {
   const stateDict = isStateDict(obj);
   let pkl: Buffer;
-  let tensors: Tensor[];
+  const storages = new Storages();
   if (stateDict) {
     const entries = obj instanceof Map ? [...(obj as Map<string, Tensor>)] : Object.entries(obj as Record<string, Tensor>);
     for (const [name, t] of entries) {
       if (!STORAGE[t.dtype]) throw new Error(`torch.save: '${name}' has dtype ${t.dtype}, which has no torch storage type`);
     }
-    tensors = [];
-    pkl = pickleStateDict(entries, tensors);
+    pkl = pickleStateDict(entries, storages);
   } else {
-    tensors = [];
-    pkl = pickleObject(obj, tensors);
+    pkl = pickleObject(obj, storages);
   }
   const prefix = path.basename(file).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_.-]/g, '_') || 'archive';
   const inMemory = (name: string, bytes: Buffer): ZipRecord => ({ name, size: bytes.length, pieces: () => [bytes] });
   const records: ZipRecord[] = [inMemory(`${prefix}/data.pkl`, pkl), inMemory(`${prefix}/byteorder`, Buffer.from('little'))];
   // (pieces shared with the tensors, not copied: each is written at once)
-  tensors.forEach((t, key) => records.push({ name: `${prefix}/data/${key}`, size: t.nbytes, pieces: () => tensorBytePieces(t, { shared: true }) }));
+  storages.tensors.forEach((t, key) => records.push({ name: `${prefix}/data/${key}`, size: t.nbytes, pieces: () => tensorBytePieces(t, { shared: true }) }));
   records.push(inMemory(`${prefix}/version`, Buffer.from('3\n')));
   writeFileAtomic(file, (out) => writeZip(out, records, opts.forceZip64 ?? false));
 }
