@@ -8,6 +8,7 @@ import * as path from 'path';
 import * as torch from '../lib';
 import { fixtures, relErr, learnBpe, writeBpeFiles } from './helpers';
 import { cases as opCases, flatten, maxErr, T } from './ops.cases';
+import { _devicePieces } from '../lib/io/tensor_bytes';
 
 const PY = process.env.TSTORCH_REF_PYTHON ?? 'python3';
 
@@ -1073,5 +1074,28 @@ save_file({"merged": o.logits.detach().float().cpu(), "loss": o.loss.detach().fl
   expect(relErr(out.logits.cpu(), hf.get('merged')!)).toBeLessThan(1e-4);
   expect(relErr(out.logits.cpu(), hf.get('peft')!)).toBeLessThan(1e-4);
   expect(relErr(out.loss!.reshape([1]).cpu(), hf.get('loss')!)).toBeLessThan(1e-4);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('GPU tensors saved a piece at a time (torch.save, safetensors): the files load back bit for bit, in Python too', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-save-'));
+  const cpu = { w: torch.randn([300, 70]), t: torch.randn([64, 32]).t(), h: torch.randn([1000]).to({ dtype: 'bfloat16' }), b: torch.tensor([true, false, true]) };
+  const gpu = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v.cuda()]));
+  // the pieces themselves: a GPU tensor's bytes, sliced on the GPU, each copied alone
+  for (const [k, v] of Object.entries(gpu)) expect(Buffer.concat([..._devicePieces(v, 1000)]).equals(torch.tidy(() => cpu[k as keyof typeof cpu].contiguous().bytes()))).toBe(true);
+  torch.io.saveTorchFile(path.join(tmp, 'sd.bin'), gpu);
+  torch.io.safetensors.saveFile(path.join(tmp, 'sd.safetensors'), gpu);
+  for (const file of ['sd.bin', 'sd.safetensors']) {
+    const back = torch.load(path.join(tmp, file));
+    for (const [k, v] of Object.entries(cpu)) expect(back.get(k)!.cpu().bytes().equals(torch.tidy(() => v.contiguous().bytes()))).toBe(true);
+  }
+  const r = spawnSync(PY, ['-c', `
+import sys, torch
+sd = torch.load(sys.argv[1], map_location="cpu")
+print({k: v.dtype for k, v in sd.items()} == {"w": torch.float32, "t": torch.float32, "h": torch.bfloat16, "b": torch.bool}, float(sd["w"].double().sum()))`, path.join(tmp, 'sd.bin')], { encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  const [same, sum] = r.stdout.trim().split(' ');
+  expect(same).toBe('True');
+  expect(Number(sum)).toBeCloseTo(cpu.w.to({ dtype: 'float64' }).sum().item() as number, 6);
   fs.rmSync(tmp, { recursive: true, force: true });
 });

@@ -9,7 +9,7 @@ import * as torch from '../lib';
 import { fixtures } from './helpers';
 import { native } from '../lib/tensor/native';
 import { _id as id } from '../lib/tensor/tensor';
-import { tensorBytePieces } from '../lib/io/tensor_bytes';
+import { tensorBytePieces, _devicePieces } from '../lib/io/tensor_bytes';
 import { crc32, crc32Parts, _crc32Table } from '../lib/io/checksum';
 
 const REF = path.join(__dirname, '..', 'scripts', 'reference');
@@ -419,6 +419,28 @@ test('tensorBytePieces: the pieces of any tensor, put together, are its bytes();
   expect(Buffer.concat([...tensorBytePieces(zc, { shared: true })]).equals(zc.resolveConj().bytes())).toBe(true);
   expect(() => native.bytesView(id(zc), 0, 8)).toThrow(/contiguous CPU tensor without lazy conjugation/);
   expect(() => native.bytesView(id(cases[0]), 7990, 11)).toThrow(/range 7990\+11 is outside the tensor's 8000 bytes/);
+  for (const t of cases) t.dispose();
+});
+
+test('a GPU tensor\'s bytes come a piece at a time (the slicing checked here on CPU tensors: the same code, its .cpu() a no-op)', () => {
+  const cases = [torch.arange(1000, { dtype: 'float64' }), torch.arange(60, { dtype: 'int16' }).reshape([6, 10]).t(), torch.tensor([true, false, true]), torch.tensor(3), torch.zeros([0]),
+    torch.complex(torch.tensor([1.5, 2]), torch.tensor([3.5, -4])).conj()];
+  const live = torch.memory().liveTensors;
+  for (const t of cases) {
+    const want = torch.tidy(() => t.resolveConj().bytes());
+    for (const pieceBytes of [1, 7, 64, 1 << 20]) {
+      const pieces = [..._devicePieces(t, pieceBytes)];
+      expect(Buffer.concat(pieces).equals(want)).toBe(true);
+      // whole elements in each piece: as many as fit, at least one
+      const perPiece = Math.max(1, Math.floor(pieceBytes / t.itemsize));
+      expect(pieces.length).toBe(Math.max(1, Math.ceil(t.numel() / perPiece)));
+      expect(pieces.every((p) => p.length <= perPiece * t.itemsize && p.length % t.itemsize === 0)).toBe(true);
+    }
+  }
+  const it = _devicePieces(cases[1], 8);
+  it.next();
+  it.return(undefined); // stopped early: the dense copy and the piece are freed all the same
+  expect(torch.memory().liveTensors).toBe(live);
   for (const t of cases) t.dispose();
 });
 

@@ -16,10 +16,14 @@ const WRITE_PIECE_BYTES = 64 * 2 ** 20;
 export function* tensorBytePieces(t: Tensor, opts: { pieceBytes?: number; shared?: boolean } = {}): Generator<Buffer> {
   const pieceBytes = opts.pieceBytes ?? WRITE_PIECE_BYTES;
   if (!(pieceBytes >= 1)) throw new RangeError(`tensorBytePieces: pieces of ${pieceBytes} bytes`);
+  if (t.device !== 'cpu' && t.device !== 'meta') {
+    yield* _devicePieces(t, pieceBytes);
+    return;
+  }
   // A CPU tensor that is dense already is read in place; anything else is made so once (each
-  // piece of a CUDA or strided tensor would otherwise copy all of it again).
-  const inPlace = !t.isCuda && t.isContiguous() && !t.isConj() && !t.isNeg();
-  const src = inPlace ? t : tidy(() => t.detach().resolveConj().resolveNeg().cpu().contiguous());
+  // piece of a strided tensor would otherwise copy all of it again).
+  const inPlace = t.isContiguous() && !t.isConj() && !t.isNeg();
+  const src = inPlace ? t : tidy(() => t.detach().resolveConj().resolveNeg().contiguous());
   try {
     const total = src.nbytes;
     if (!opts.shared && total <= pieceBytes) {
@@ -32,5 +36,29 @@ export function* tensorBytePieces(t: Tensor, opts: { pieceBytes?: number; shared
     }
   } finally {
     if (src !== t) src.dispose(); // (a shared piece keeps its memory alive on its own)
+  }
+}
+
+/**
+ * A GPU tensor's bytes, a piece copied to the host at a time: the host holds one piece, never the
+ * whole tensor (PyTorch's torch.save copies each storage whole). Made dense once on its device.
+ */
+export function* _devicePieces(t: Tensor, pieceBytes: number): Generator<Buffer> {
+  const flat = tidy(() => t.detach().resolveConj().resolveNeg().contiguous().flatten());
+  try {
+    const numel = flat.numel();
+    // (whole elements per piece: a piece of bytes would cut one in two)
+    const perPiece = Math.max(1, Math.floor(pieceBytes / flat.itemsize));
+    for (let from = 0; from === 0 || from < numel; from += perPiece) {
+      const piece = tidy(() => flat.narrow(0, from, Math.min(perPiece, numel - from)).cpu());
+      try {
+        // (the piece is a fresh host copy: viewed, not copied again; the view keeps it alive)
+        yield native.bytesView(id(piece), 0, piece.nbytes) as Buffer;
+      } finally {
+        piece.dispose();
+      }
+    }
+  } finally {
+    flat.dispose();
   }
 }
