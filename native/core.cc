@@ -17,6 +17,9 @@
 #include <climits>
 #include <malloc.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <cstdio>
 #include <cstring>
 #include <unordered_set>
@@ -227,6 +230,53 @@ Napi::Value fromFile(const Napi::CallbackInfo& info) {
   }
   at::Device dev = argDevice(info, 4);
   return ret(info, dev.is_cpu() ? t : t.to(dev));
+}
+
+// mapFile(path, offset, shape, dtype): the bytes at offset as a CPU tensor over a private
+// mapping of the file (PyTorch's torch.load(mmap=True), safetensors' safe_open): nothing read
+// until touched, pages shared with the page cache (and with other processes mapping the file);
+// a write to the tensor copies the page it touches, never reaching the file. The mapping lives
+// as long as the tensor's memory.
+Napi::Value mapFile(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int64_t offset = argInt64(info, 1);
+  std::vector<int64_t> shape = argInts(info, 2);
+  at::ScalarType dtype = argDtype(info, 3);
+  int64_t numel = 1;
+  for (int64_t s : shape) numel *= s;
+  size_t need = static_cast<size_t>(numel) * c10::elementSize(dtype);
+  if (offset < 0 || offset % static_cast<int64_t>(c10::elementSize(dtype)) != 0) {
+    throw std::runtime_error("tstorch: mapFile: offset " + std::to_string(offset) + " is not a whole number of " +
+                             c10::toString(dtype) + " elements");
+  }
+  if (need == 0) return ret(info, at::empty(shape, at::TensorOptions().dtype(dtype)));
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("tstorch: cannot open " + path + ": " + std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) < static_cast<uint64_t>(offset) + need) {
+    close(fd);
+    throw std::runtime_error("tstorch: " + path + ": could not map " + std::to_string(need) + " bytes at offset " +
+                             std::to_string(offset) + " (file truncated?)");
+  }
+  // (a mapping starts on a page: the tensor's data is `delta` bytes into it)
+  const int64_t page = sysconf(_SC_PAGESIZE);
+  const int64_t start = offset - offset % page;
+  const size_t delta = static_cast<size_t>(offset - start), length = delta + need;
+  void* base = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, start);
+  int mapErr = errno;
+  close(fd);  // (the mapping keeps the file open)
+  if (base == MAP_FAILED) throw std::runtime_error("tstorch: cannot map " + path + ": " + std::strerror(mapErr));
+  at::Tensor t = at::from_blob(
+      static_cast<uint8_t*>(base) + delta, shape, [base, length](void*) { munmap(base, length); },
+      at::TensorOptions().dtype(dtype));
+  return ret(info, t);
+}
+
+// fromFileShared(path, size, dtype): at::from_file(shared=true): the file's first size elements,
+// mapped shared (writes reach the file; a file too small, or missing, is made that size).
+Napi::Value fromFileShared(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  return ret(info, at::from_file(path, true, argInt64(info, 1), at::TensorOptions().dtype(argDtype(info, 2))));
 }
 
 Napi::Value zeros(const Napi::CallbackInfo& info) {
@@ -910,6 +960,8 @@ void registerCore(Registrar& r) {
   r.add<fromData>("fromData");
   r.add<fromBytes>("fromBytes");
   r.add<fromFile>("fromFile");
+  r.add<mapFile>("mapFile");
+  r.add<fromFileShared>("fromFileShared");
   r.add<zeros>("zeros");
   r.add<ones>("ones");
   r.add<empty>("empty");

@@ -291,7 +291,15 @@ Napi::Value distBroadcast(const Napi::CallbackInfo& info) {
   c10d::BroadcastOptions o;
   o.rootRank = argInt(info, 1);
   for (const at::Tensor& t : argTensors(info, 0)) {
-    std::vector<at::Tensor> v{t.detach()};
+    // (Gloo has no bool, bfloat16, int16 or complex: a copy moves bytes, so those go as their bytes, in place)
+    at::Tensor data = t.detach();
+    switch (data.scalar_type()) {
+      case at::kFloat: case at::kDouble: case at::kHalf: case at::kChar: case at::kByte: case at::kInt: case at::kLong: break;
+      default:
+        if (!data.is_contiguous()) throw std::runtime_error("distributed broadcast: a " + std::string(c10::toString(data.scalar_type())) + " tensor must be contiguous");
+        data = data.flatten().view(at::kByte);
+    }
+    std::vector<at::Tensor> v{data};
     waitFor(d.pg->broadcast(v, o), d, "broadcast");
   }
   return info.Env().Undefined();

@@ -951,3 +951,17 @@ test('a CSV of prompt and completion columns trains and evaluates as TRL\'s prom
   expect(cli('train', '--model', modelDir, '--data', csv, '--out', path.join(tmp, 'pc-run'), '--block-size', '32', '--batch-size', '2', '--max-steps', '1').out)
     .toMatch(/training: 6 examples of up to 32 tokens \(padded per batch; the loss on \d+ tokens\)/);
 });
+
+test('train --mmap (the base weights mapped from their file): the same run, the base folder untouched', () => {
+  const [a, b] = ['mmap-off', 'mmap-on'].map((d) => path.join(tmp, d));
+  const base = fs.readFileSync(path.join(modelDir, 'model.safetensors'));
+  const run = (out: string, ...extra: string[]) => cli('train', '--model', modelDir, '--data', textFile, '--out', out, '--block-size', '16', '--batch-size', '2', '--lr', '1e-3',
+    '--max-steps', '2', '--save-steps', '0', '--full', ...extra);
+  const off = run(a), on = run(b, '--mmap');
+  expect(on.err).toBe('');
+  expect([off.code, on.code]).toEqual([0, 0]);
+  const weights = (d: string) => fs.readFileSync(path.join(d, 'model.safetensors'));
+  expect(weights(b).equals(weights(a))).toBe(true);
+  expect(weights(b).equals(base)).toBe(false); // (it trained)
+  expect(fs.readFileSync(path.join(modelDir, 'model.safetensors')).equals(base)).toBe(true);
+});

@@ -365,6 +365,36 @@ print(json.dumps({"types": [x.type(), torch.zeros(1).type(), torch.zeros(1, dtyp
   });
 });
 
+test('fromFile shared: the file mapped, as torch.from_file(shared=True): writes reach it and every mapping of it; a missing or short file is made the size asked', () => {
+  const os = require('os') as typeof import('os'), fs = require('fs') as typeof import('fs'), path = require('path') as typeof import('path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-fromfile-shared-'));
+  const [ours, theirs, shortOurs, shortTheirs] = ['ours.bin', 'theirs.bin', 'short-ours.bin', 'short-theirs.bin'].map((n) => path.join(dir, n));
+  for (const f of [shortOurs, shortTheirs]) fs.writeFileSync(f, Buffer.from([1, 2, 3, 4, 5]));
+  // the same steps in Python and here: a file made by mapping it, written through one mapping; a short file grown
+  pythonJson(`
+import sys, torch
+t = torch.from_file(sys.argv[1], shared=True, size=6, dtype=torch.float64)
+t.copy_(torch.arange(6, dtype=torch.float64) * 1.5)
+s = torch.from_file(sys.argv[2], shared=True, size=3, dtype=torch.float32)
+s[2] = 7
+print("null")`, theirs, shortTheirs);
+  torch.tidy(() => {
+    const t = torch.fromFile(ours, true, 6, { dtype: 'float64' });
+    const again = torch.fromFile(ours, true, 6, { dtype: 'float64' }); // (a second mapping sees the first's writes)
+    t.copy_(torch.arange(6, { dtype: 'float64' }).mul(1.5));
+    expect(again.tolist()).toEqual([0, 1.5, 3, 4.5, 6, 7.5]);
+    const s = torch.fromFile(shortOurs, true, 3, { dtype: 'float32' });
+    s.narrow(0, 2, 1).fill_(7);
+    expect(torch.fromFile(ours, false, 6, { dtype: 'float64' }).tolist()).toEqual([0, 1.5, 3, 4.5, 6, 7.5]);
+    expect(() => torch.fromFile(ours, true, 1, { device: 'cuda' })).toThrow(/shared true maps the file into CPU memory/);
+  });
+  torch.memory(); // (the mappings let go)
+  expect(fs.readFileSync(ours).equals(fs.readFileSync(theirs))).toBe(true);
+  expect(fs.readFileSync(shortOurs).equals(fs.readFileSync(shortTheirs))).toBe(true);
+  expect(fs.statSync(shortOurs).size).toBe(12);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('emptyStrided, newEmptyStrided, fromFile, setFlushDenormal and the autocast / anomaly queries as PyTorch\'s', () => {
   const os = require('os') as typeof import('os'), fs = require('fs') as typeof import('fs'), path = require('path') as typeof import('path');
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-fromfile-')), 'values.bin');
@@ -399,7 +429,6 @@ print(json.dumps({"e": [list(e.shape), list(e.stride())], "n": [list(n.shape), l
     expect(torch.fromFile(file, false, 4, { dtype: 'float64' }).tolist()).toEqual(want.file);
     expect(torch.fromFile(file, null, 0, { dtype: 'float64' }).tolist()).toEqual(want.file0);
     expect(() => torch.fromFile(file, false, 6, { dtype: 'float64' })).toThrow(/has 40 bytes, but 6 elements of float64 need 48; give a smaller size/);
-    expect(() => torch.fromFile(file, true, 1)).toThrow(/shared true maps the file/);
     expect(() => torch.fromFile(file + '.missing', false, 1)).toThrow(/ENOENT/);
 
     expect(torch.setFlushDenormal(true)).toBe(want.flush);

@@ -67,9 +67,9 @@ const common = (out: string) => ['train', '--model', modelDir, '--data', textFil
   a.forEach((l: number, i: number) => expect(Math.abs(l - d[i]) / l).toBeLessThan(1e-5));
   const wd = torch.io.safetensors.loadFile(path.join(acc, 'adapter_model.safetensors')).tensors;
   for (const [k, t] of wa) expect(relErr(wd.get(k)!, t)).toBeLessThan(1e-5);
-  // With gradient checkpointing (several backward calls a step: the gradients are all-reduced after them).
+  // With gradient checkpointing (several backward calls a step: the gradients are all-reduced after them), the base mapped from its file (--mmap).
   const ckpt = path.join(tmp, 'two-ckpt');
-  const r5 = spawnSync(process.execPath, [bin, ...common(ckpt), '--batch-size', '2', '--gradient-checkpointing', '--nproc-per-node', '2'], { encoding: 'utf8' });
+  const r5 = spawnSync(process.execPath, [bin, ...common(ckpt), '--batch-size', '2', '--gradient-checkpointing', '--mmap', '--nproc-per-node', '2'], { encoding: 'utf8' });
   expect(r5.stderr).toBe('');
   const e = losses(ckpt);
   expect(e.length).toBe(10);
@@ -280,6 +280,43 @@ out({ losses, keys: [...ddp.stateDict().keys()], params: ddp.parameters().map((p
       want.forEach((v, k) => expect(Math.abs(got[k] - v)).toBeLessThan(1e-6));
     });
   });
+});
+
+(available ? test : test.skip)('DDP leaves frozen weights that already agree unwritten (a base mapped from its file stays shared between the ranks); one that differs becomes rank 0\'s, bool and bfloat16 buffers too', async () => {
+  const file = path.join(tmp, 'frozen.safetensors');
+  torch.manualSeed(3);
+  torch.io.safetensors.saveFile(file, { weight: torch.randn([256, 256]), bias: torch.randn([256]) });
+  // then: a plain broadcast of the mapped weight, what DDP did before (the check that the measure can tell)
+  const body = (thenPlain: boolean) => `
+const nn = torch.nn;
+// (the pages of the file's mappings this process has written: its own copies of them, in kB)
+const dirty = () => { torch.memory(); let kb = 0, ours = false;
+  for (const line of fs.readFileSync('/proc/self/smaps', 'utf8').split('\\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) ours = line.endsWith(' ' + ${JSON.stringify(fs.realpathSync(file))});
+    else if (ours && line.startsWith('Private_Dirty:')) kb += Number(line.split(/\\s+/)[1]);
+  }
+  return kb; };
+const base = new nn.Linear(256, 256), other = new nn.Linear(256, 256), head = new nn.Linear(256, 1);
+base.loadStateDict(torch.io.safetensors.loadFile(${JSON.stringify(file)}, { mmap: true }).tensors, { assign: true });
+torch.manualSeed(rank === 0 ? 0 : 99); // (other: each rank's own draw)
+other.loadStateDict({ weight: torch.randn([256, 256]), bias: torch.randn([256]) });
+base.requiresGrad_(false); other.requiresGrad_(false);
+// buffers of the dtypes Gloo lacks (GPT-2's causal masks are bool): rank 0's too
+head.registerBuffer('mask', torch.tensor(rank === 0 ? [true, false, true] : [false, false, false]));
+head.registerBuffer('half', torch.tensor([rank + 0.5, -1 - rank], { dtype: 'bfloat16' }));
+const before = dirty();
+new nn.parallel.DistributedDataParallel(new nn.Sequential(base, other, head));
+const after = dirty();
+${thenPlain ? 'torch.distributed.broadcast([base.weight], 0);' : ''}
+out({ before, after, plain: dirty(), other: other.weight.sum().item(), base: base.weight.sum().item(), mask: head.mask.tolist(), half: head.half.tolist() });`;
+  const [r0, r1] = await twoRanks('frozen', 29669, body(false)) as { before: number; after: number; other: number; base: number; mask: boolean[]; half: number[] }[];
+  expect([r0.before, r1.before, r0.after, r1.after]).toEqual([0, 0, 0, 0]); // (nothing of the mapped base written on either rank)
+  expect(r1.other).toBe(r0.other); // (differing: rank 0's)
+  expect(r1.base).toBe(r0.base);
+  for (const r of [r0, r1]) expect([r.mask, r.half]).toEqual([[true, false, true], [0.5, -1]]);
+  const [p0, p1] = await twoRanks('frozen-plain', 29671, body(true)) as { plain: number }[];
+  expect(p0.plain).toBe(0); // (the source's memory is only read)
+  expect(p1.plain).toBeGreaterThanOrEqual(256); // (a receiver's plain broadcast writes all 256 KiB of the weight: its own copy)
 });
 
 (available ? test : test.skip)('SyncBatchNorm on 2 ranks normalizes with the whole batch\'s statistics: outputs, input and parameter gradients, running statistics as BatchNorm on one process (1e-5)', async () => {

@@ -378,3 +378,40 @@ test('an unknown attention implementation is refused with the choices', () => {
   const cfg = { vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 };
   expect(() => new torch.GPT2LMHeadModel(cfg, { attnImplementation: 'flash' as torch.AttnImplementation })).toThrow(/'eager' or 'sdpa'/);
 });
+
+test('fromPretrained with mmap: the weights mapped from the file, the same model; training writes stay in memory, the file untouched; freed with the model', async () => {
+  const dir = path.join(fixtures, 'gpt2', 'tiny');
+  const file = path.join(dir, 'model.safetensors'), before = fs.readFileSync(file);
+  const mappings = () => {
+    torch.memory(); // (queued frees done)
+    return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(' ' + fs.realpathSync(file))).length;
+  };
+  const was = mappings();
+  const read = await torch.GPT2LMHeadModel.fromPretrained(dir, { attnImplementation: 'eager' });
+  const mapped = await torch.GPT2LMHeadModel.fromPretrained(dir, { attnImplementation: 'eager', mmap: true });
+  // every tensor of the file but those fromPretrained does not read (the causal masks, which it builds, and a stored lm_head)
+  const weights = [...torch.io.safetensors.readHeader(file).tensors.keys()].filter((n) => !/\.attn\.(bias|masked_bias)$/.test(n) && n !== 'lm_head.weight');
+  expect(mappings() - was).toBe(weights.length);
+  const ids = torch.keep(torch.tensor([[5, 17, 99, 3, 42, 7]], { dtype: 'int64' }));
+  for (const m of [read, mapped]) m.train();
+  // A full fine-tuning step each (dropout drawn alike): the same loss, the same updated weights.
+  const step = (m: torch.GPT2LMHeadModel) => {
+    torch.manualSeed(1);
+    const opt = new torch.optim.AdamW(m.parameters(), { lr: 1e-2 });
+    const loss = torch.tidy(() => {
+      const l = m.forward(ids, { labels: ids }).loss!;
+      l.backward();
+      return l.item() as number;
+    });
+    opt.step();
+    return loss;
+  };
+  expect(step(mapped)).toBe(step(read));
+  const a = read.stateDict(), b = mapped.stateDict();
+  for (const [k, t] of a) expect(b.get(k)!.bytes().equals(t.bytes())).toBe(true);
+  expect(fs.readFileSync(file).equals(before)).toBe(true);
+  read.dispose();
+  mapped.dispose();
+  ids.dispose();
+  expect(mappings()).toBe(was);
+});

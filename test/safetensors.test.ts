@@ -161,6 +161,76 @@ for (const save of [() => torch.save(big, ${JSON.stringify(f)}), () => torch.io.
   expect(fs.readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
 });
 
+/** The mappings of file in this process (/proc/self/maps), 0 when none (after the frees queued so far: any native call does them). */
+function mappingsOf(file: string): number {
+  torch.memory();
+  return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(' ' + fs.realpathSync(file))).length;
+}
+
+test('mmap: tensors over a private mapping of the file, as torch.load(mmap=True): the same values, writes kept from the file, unmapped when freed', () => {
+  const file = path.join(dir, 'mapped.safetensors');
+  const t = sample();
+  st.saveFile(file, t);
+  const bytes = fs.readFileSync(file);
+  const read = st.loadFile(file).tensors;
+  const mapped = st.loadFile(file, { mmap: true }).tensors;
+  expect(mappingsOf(file)).toBe(Object.values(t).filter((x) => x.numel() > 0).length); // (an empty tensor maps nothing)
+  for (const [k, v] of Object.entries(t)) {
+    expect(mapped.get(k)!.dtype).toBe(v.dtype);
+    expect(mapped.get(k)!.bytes().equals(read.get(k)!.bytes())).toBe(true);
+  }
+  // a write changes this process's copy of the page, never the file
+  mapped.get('f32')!.mul_(10);
+  expect(mapped.get('f32')!.tolist()).toEqual([[15, -20], [30, 40]]);
+  expect(fs.readFileSync(file).equals(bytes)).toBe(true);
+  // a cast (dtype) or another device reads as usual; filter maps only those asked for
+  const cast = st.loadFile(file, { mmap: true, dtype: 'float64', filter: (n) => n === 'f32' || n === 'i32' }).tensors;
+  expect([...cast.keys()].sort()).toEqual(['f32', 'i32']);
+  expect(cast.get('f32')!.dtype).toBe('float64');
+  expect(mappingsOf(file)).toBe(Object.values(t).filter((x) => x.numel() > 0).length + 1); // (i32 mapped, f32 cast and its mapping let go)
+  for (const x of [...mapped.values(), ...cast.values(), ...read.values()]) x.dispose();
+  expect(mappingsOf(file)).toBe(0);
+  for (const x of Object.values(t)) x.dispose();
+});
+
+test('mmap: a tensor whose offset is not a whole number of its elements is read instead; a file shorter than the mapping asked is an error, not a crash', () => {
+  // U8[3] then F32[2]: the float32 tensor starts 3 bytes into the data
+  const header = Buffer.from(JSON.stringify({ a: { dtype: 'U8', shape: [3], data_offsets: [0, 3] }, b: { dtype: 'F32', shape: [2], data_offsets: [3, 11] } }).padEnd(88, ' '));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(header.length));
+  const data = Buffer.alloc(11);
+  data.set([1, 2, 3]);
+  data.writeFloatLE(1.5, 3);
+  data.writeFloatLE(-2, 7);
+  const file = path.join(dir, 'odd.safetensors');
+  fs.writeFileSync(file, Buffer.concat([len, header, data]));
+  const { tensors } = st.loadFile(file, { mmap: true });
+  expect(tensors.get('a')!.tolist()).toEqual([1, 2, 3]);
+  expect(tensors.get('b')!.tolist()).toEqual([1.5, -2]);
+  expect(mappingsOf(file)).toBe(1); // (a: mapped; b: read)
+  for (const x of tensors.values()) x.dispose();
+  const { native } = require('../lib/tensor/native');
+  expect(() => native.mapFile(file, 8, [100], 6)).toThrow(/could not map 400 bytes at offset 8 \(file truncated\?\)/);
+  expect(() => native.mapFile(file + '.missing', 0, [1], 6)).toThrow(/cannot open .*No such file/);
+});
+
+test('mmap through torch.load: a PyTorch checkpoint (zip) written by Python maps tensor by tensor, equal to reading it', () => {
+  const file = path.join(dir, 'py.bin');
+  const r = spawnSync('/usr/bin/python3', ['-c', `
+import sys, torch
+g = torch.Generator().manual_seed(0)
+w = torch.randn(40, 30, generator=g)
+torch.save({"w": w, "wt": w.t(), "b": torch.arange(7, dtype=torch.int64), "h": torch.randn(5, generator=g).bfloat16(), "row": w[3]}, sys.argv[1])`, file], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  const read = torch.load(file), mapped = torch.load(file, { mmap: true });
+  expect([...mapped.keys()].sort()).toEqual(['b', 'h', 'row', 'w', 'wt']);
+  for (const [k, v] of read) expect(mapped.get(k)!.bytes().equals(v.bytes())).toBe(true);
+  expect(mappingsOf(file)).toBe(4); // (w, row, b, h mapped; wt, strided, read)
+  expect(() => torch.load(file, { mmap: 'yes' as unknown as boolean })).toThrow(/mmap must be true or false/);
+  for (const x of [...read.values(), ...mapped.values()]) x.dispose();
+  expect(mappingsOf(file)).toBe(0);
+});
+
 test('the GPT-2 tokenizer is GPT-2 BPE', () => {
   const tok = torch.tokenizer;
   expect(tok.encode('Hello world')).toEqual([15496, 995]);

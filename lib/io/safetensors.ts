@@ -108,6 +108,24 @@ export interface LoadOptions {
   filter?: (name: string) => boolean;
   /** floating tensors cast to it one by one as they are read (a float32 file read as bfloat16 is never whole in float32) */
   dtype?: DType;
+  /**
+   * CPU tensors over a private mapping of the file (PyTorch's torch.load(mmap=True)): nothing read
+   * until used, memory shared with the page cache and with other processes mapping the same file;
+   * a write to such a tensor stays in this process. The file must not be changed in place while
+   * mapped (replaced by a rename, as every tstorch writer does, is fine). Other devices, and a
+   * tensor cast by dtype, are read as usual.
+   */
+  mmap?: boolean;
+}
+
+/**
+ * @internal One tensor's bytes at offset as a tensor on device: mapped (LoadOptions.mmap, on the
+ * CPU, where the offset is a whole number of elements) or read.
+ */
+export function tensorFromFile(file: string, offset: number, shape: number[], dtype: DType, opts: { device?: string; mmap?: boolean }): Tensor {
+  const onCpu = opts.device === undefined || opts.device === 'cpu';
+  if (opts.mmap && onCpu && offset % dtypeBytes[dtype] === 0) return wrap(native.mapFile(path.resolve(file), offset, shape, dtypeCode(dtype)));
+  return wrap(native.fromFile(path.resolve(file), offset, shape, dtypeCode(dtype), deviceCode(opts.device)));
 }
 
 /** @internal a tensor just read, cast to dtype if it is floating (LoadOptions.dtype). */
@@ -118,14 +136,14 @@ export function castAsRead(t: Tensor, dtype: DType | undefined): Tensor {
   return cast;
 }
 
-/** Loads every tensor (or those `filter` accepts). Each is read straight into its own memory. */
+/** Loads every tensor (or those `filter` accepts). Each is read straight into its own memory (or mapped: opts.mmap). */
 export function loadFile(file: string, opts: LoadOptions = {}): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
   const header = readHeader(file);
   const out = new Map<string, Tensor>();
   try {
     for (const [name, info] of header.tensors) {
       if (opts.filter && !opts.filter(name)) continue;
-      out.set(name, castAsRead(wrap(native.fromFile(path.resolve(file), info.offset, info.shape, dtypeCode(info.dtype), deviceCode(opts.device))), opts.dtype));
+      out.set(name, castAsRead(tensorFromFile(file, info.offset, info.shape, info.dtype, opts), opts.dtype));
     }
   } catch (e) {
     for (const t of out.values()) t.dispose();
@@ -168,7 +186,7 @@ export function loadSharded(
     for (const [file, names] of byFile) {
       const shard = path.join(path.dirname(indexFile), file);
       if (!fs.existsSync(shard)) throw new Error(`safetensors: ${indexFile} lists ${file}, which is not in that folder (an incomplete download?)`);
-      const { tensors } = loadShard(shard, { device: opts.device, dtype: opts.dtype, filter: (n) => names.has(n) });
+      const { tensors } = loadShard(shard, { device: opts.device, dtype: opts.dtype, mmap: opts.mmap, filter: (n) => names.has(n) });
       for (const [n, t] of tensors) out.set(n, t);
       for (const n of names) if (!tensors.has(n)) throw new Error(`safetensors: ${indexFile} puts '${n}' in ${file}, which does not hold it`);
     }

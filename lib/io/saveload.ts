@@ -34,8 +34,9 @@ export function loadObject(file: string, opts: LoadOptions | string = {}): Unpic
 
 /**
  * torch.load's options: device (or PyTorch's mapLocation, a device string; also given alone as
- * the second argument, as Python's torch.load(f, 'cpu')), and weightsOnly, which is how every
- * file is read here anyway (an unpickler that runs nothing).
+ * the second argument, as Python's torch.load(f, 'cpu')), weightsOnly, which is how every
+ * file is read here anyway (an unpickler that runs nothing), and mmap (PyTorch 2.1's): CPU
+ * tensors over a private mapping of the file, read when used (see safetensors' LoadOptions.mmap).
  */
 export interface LoadOptions {
   device?: string;
@@ -43,14 +44,15 @@ export interface LoadOptions {
   weightsOnly?: boolean;
   mmap?: boolean;
 }
-function loadOptions(name: string, opts: LoadOptions | string | undefined): { device?: string } {
+function loadOptions(name: string, opts: LoadOptions | string | undefined): { device?: string; mmap?: boolean } {
   if (typeof opts === 'string') return { device: opts };
   const o = keywordOptions<LoadOptions>(name, opts, ['device', 'mapLocation', 'weightsOnly', 'mmap']);
   if (o.mapLocation !== undefined && o.mapLocation !== null && typeof o.mapLocation !== 'string') {
     throw new Error(`${name}: mapLocation must be a device string such as 'cpu' or 'cuda:0' (a dict or a function of Python's is not taken)`);
   }
   if (o.device && o.mapLocation && o.device !== o.mapLocation) throw new Error(`${name}: give device or mapLocation, not both`);
-  return { device: o.device ?? o.mapLocation ?? undefined };
+  if (o.mmap !== undefined && typeof o.mmap !== 'boolean') throw new Error(`${name}: mmap must be true or false`);
+  return { device: o.device ?? o.mapLocation ?? undefined, mmap: o.mmap };
 }
 
 /** Loads tensors by name from a torch.save file (zip or legacy; weights only) or a safetensors file. */

@@ -10,7 +10,7 @@ import { Tensor, _wrap as wrap } from '../tensor/tensor';
 import { native } from '../tensor/native';
 import { DType, dtypeBytes, dtypeCode, deviceCode } from '../tensor/dtype';
 import { tidy } from '../tensor/scope';
-import { LoadOptions, castAsRead } from './safetensors';
+import { LoadOptions, castAsRead, tensorFromFile } from './safetensors';
 
 const STORAGE_DTYPES: Record<string, DType> = {
   FloatStorage: 'float32', DoubleStorage: 'float64', HalfStorage: 'float16', BFloat16Storage: 'bfloat16',
@@ -327,7 +327,8 @@ function readIndex(file: string, fd: number, whole = false): { tensors: Map<stri
 }
 
 /** Reads one tensor: straight from the file when contiguous, else its storage's span, then the strided view. */
-function readTensor(file: string, fileSize: number, ref: TensorRef, start: number, device?: string): Tensor {
+function readTensor(file: string, fileSize: number, ref: TensorRef, start: number, opts: { device?: string; mmap?: boolean }): Tensor {
+  const device = opts.device;
   const { dtype } = ref.storage, esize = dtypeBytes[dtype];
   const numel = ref.shape.reduce((a, b) => a * b, 1);
   let contiguous = true;
@@ -339,7 +340,7 @@ function readTensor(file: string, fileSize: number, ref: TensorRef, start: numbe
   if (ref.offset + span > ref.storage.numel) fail(file, `a tensor of shape [${ref.shape}] reaches past its storage ${ref.storage.key}`);
   const abs = path.resolve(file);
   if (start + (ref.offset + span) * esize > fileSize) fail(file, `truncated (storage ${ref.storage.key} runs past the end of the file)`);
-  if (contiguous) return wrap(native.fromFile(abs, start + ref.offset * esize, ref.shape, dtypeCode(dtype), deviceCode(device)));
+  if (contiguous) return tensorFromFile(abs, start + ref.offset * esize, ref.shape, dtype, opts);
   return tidy(() => {
     const flat = wrap(native.fromFile(abs, start + ref.offset * esize, [span], dtypeCode(dtype), -1));
     return flat.asStrided(ref.shape, ref.stride, 0).contiguous().to({ device: device ?? 'cpu' });
@@ -369,7 +370,7 @@ export function loadTorchFile(file: string, opts: LoadOptions = {}): { tensors: 
       if (opts.filter && !opts.filter(name)) continue;
       const start = storageStart.get(ref.storage.key);
       if (start === undefined) fail(file, `storage ${ref.storage.key} of '${name}' is not in the file`);
-      out.set(name, castAsRead(readTensor(file, fileSize, ref, start, opts.device), opts.dtype));
+      out.set(name, castAsRead(readTensor(file, fileSize, ref, start, opts), opts.dtype));
     }
   } catch (e) {
     for (const t of out.values()) t.dispose();
@@ -390,7 +391,7 @@ export type Unpickled = Tensor | number | bigint | string | boolean | null | Buf
  * Only those are read: a pickle naming any other class or function is refused, nothing is run.
  * A tensor saved twice (shared) comes out as one Tensor.
  */
-export function loadTorchObject(file: string, opts: { device?: string } = {}): Unpickled {
+export function loadTorchObject(file: string, opts: { device?: string; mmap?: boolean } = {}): Unpickled {
   if (!fs.existsSync(file)) throw new Error(`torch checkpoint: ${file} not found`);
   const fd = fs.openSync(file, 'r');
   const made = new Map<TensorRef, Tensor>();
@@ -411,7 +412,7 @@ export function loadTorchObject(file: string, opts: { device?: string } = {}): U
         if (!t) {
           const start = storageStart.get(v.storage.key);
           if (start === undefined) fail(file, `storage ${v.storage.key} is not in the file`);
-          t = readTensor(file, fileSize, v, start, opts.device);
+          t = readTensor(file, fileSize, v, start, opts);
           made.set(v, t);
         }
         return t;

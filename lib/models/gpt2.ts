@@ -98,10 +98,18 @@ export interface GPT2ModelOptions {
   attnImplementation?: AttnImplementation;
   /** fromPretrained of a hub id found in the Hugging Face cache: its branch, tag or commit (default main). */
   revision?: string;
+  /**
+   * fromPretrained on the CPU: the weights stay mapped from their file (torch.load's mmap) instead
+   * of read into memory: loaded at once, read from disk as first used, and shared with the page
+   * cache and with every other process mapping that file (data-parallel workers on one machine,
+   * several servers). Weights cast by dtype, and those a training step changes (each page as it
+   * is first written), get memory of their own. Keep the file unchanged while the model lives.
+   */
+  mmap?: boolean;
 }
 
 /** GPT2ModelOptions' names, checked where a user gives them (fromPretrained). */
-export const MODEL_OPTIONS = ['dtype', 'device', 'attnImplementation', 'revision'];
+export const MODEL_OPTIONS = ['dtype', 'device', 'attnImplementation', 'revision', 'mmap'];
 
 function resolveAttnImplementation(a: AttnImplementation | undefined): AttnImplementation {
   if (a === undefined) return F.hasFusedAttention ? 'sdpa' : 'eager';
@@ -715,7 +723,7 @@ export function loadPretrained<M extends GPT2PreTrainedModel>(dir: string, opts:
 }): M {
   const ignored = (name: string) => /\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight';
   const dtype = opts.dtype ?? getDefaultDtype();
-  const { tensors, file } = loadWeights(dir, 'model', { filter: (name) => !ignored(name), dtype, device: opts.device });
+  const { tensors, file } = loadWeights(dir, 'model', { filter: (name) => !ignored(name), dtype, device: opts.device, mmap: opts.mmap });
   try {
     const state = new Map<string, Tensor>();
     for (const [name, t] of tensors) state.set(name.startsWith('transformer.') || (how.keep && name.startsWith(`${how.keep}.`)) ? name : `transformer.${name}`, t);

@@ -38,7 +38,9 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
     this.broadcastBuffers = opts.broadcastBuffers ?? true;
     const params = module.parameters({ trainableOnly: true });
     if (!params.length) throw new Error('DistributedDataParallel: the module has no parameter that requires a gradient');
-    distributed.broadcast([...module.parameters(), ...module.buffers()], 0);
+    // Every rank starts from rank 0's weights (frozen ones written only where they differ: a base mapped from its file stays shared).
+    distributed.broadcast([...params, ...module.buffers()], 0);
+    distributed.broadcastIfDifferent(module.parameters().filter((p) => !p.requiresGrad), 0);
     distributed.registerGradSync(params, Math.round(mb * 2 ** 20));
   }
 

@@ -339,12 +339,18 @@ export function range(start: number, end: number, step = 1, opts: TensorOptions 
 /**
  * torch.from_file(filename, shared, size): the file's first `size` elements of dtype (its raw
  * little-endian bytes) as a 1-D tensor. shared false (the default) copies them, so changes to
- * the tensor do not reach the file; shared true (PyTorch maps the file) is not supported here.
+ * the tensor do not reach the file; shared true maps the file (a CPU tensor): changes to the
+ * tensor are written to the file and seen by every process mapping it, and a file that is
+ * missing or smaller is made that size, as PyTorch's.
  */
 export function fromFile(filename: string, shared: boolean | null = null, size = 0, opts: TensorOptions = {}): Tensor {
   opts = checked('fromFile', opts);
-  if (shared) throw new Error('fromFile: shared true maps the file into the tensor, which tstorch does not do; read it with shared false (a copy) and write changes back with fs.writeFileSync(file, tensor bytes)');
   const dtype = opts.dtype ?? defaults.floatDtype;
+  if (!(Number.isSafeInteger(size) && size >= 0)) throw new Error(`fromFile: size must be a whole number of elements, got ${size}`);
+  if (shared) {
+    if (dev(opts) !== deviceCode('cpu')) throw new Error('fromFile: shared true maps the file into CPU memory; move the tensor afterwards (.to(device)) for a copy elsewhere');
+    return finish(wrap(native.fromFileShared(filename, size, dtypeCode(dtype))), opts);
+  }
   const need = size * dtypeBytes[dtype];
   const have = fs.statSync(filename).size;
   if (have < need) throw new Error(`fromFile: ${filename} has ${have} bytes, but ${size} elements of ${dtype} need ${need}; give a smaller size`);

@@ -3,7 +3,8 @@
 // torchrun sets (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) unless given.
 import { native } from './native';
 import { Tensor, _id as id } from './tensor';
-import { fromBytes } from './creation';
+import { emptyLike, fromBytes } from './creation';
+import { noGrad } from './runtime';
 
 export interface InitOptions {
   /** 'gloo' (CPU tensors) or 'nccl' (CUDA tensors); default gloo */
@@ -228,6 +229,29 @@ export function finishGradSync(): void {
 /** Every rank receives src's values, in place. */
 export function broadcast(tensors: Tensor[], src = 0): void {
   native.distBroadcast(tensors.map(id), src);
+}
+/**
+ * broadcast() for tensors the ranks most likely hold alike already (a frozen base each loaded
+ * from the same file): each is received beside its own and written only where they differ, so
+ * memory that agrees is never written. A weight mapped from its file (fromPretrained's mmap)
+ * then stays the page cache's, one copy for all the ranks of a machine, instead of becoming
+ * each rank's own. One tensor (and one scratch copy of it) at a time.
+ */
+export function broadcastIfDifferent(tensors: Tensor[], src = 0): void {
+  checkRank(src, 'src');
+  for (const t of tensors) {
+    if (getRank() === src) {
+      broadcast([t], src);
+      continue;
+    }
+    const got = emptyLike(t);
+    try {
+      broadcast([got], src);
+      if (!got.equal(t)) noGrad(() => t.copy_(got));
+    } finally {
+      got.dispose();
+    }
+  }
 }
 export function barrier(): void {
   native.distBarrier();

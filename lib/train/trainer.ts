@@ -385,8 +385,11 @@ export class Trainer {
     if (!(Number.isInteger(a.warmupSteps) && a.warmupSteps >= 0)) throw new Error(`Trainer: warmupSteps must be an integer >= 0, got ${a.warmupSteps}`);
     const warmup = a.warmupSteps > 0 ? a.warmupSteps : Math.ceil(this.totalSteps * a.warmupRatio); // HF's get_warmup_steps
     this.scheduler = new LRScheduler(this.optimizer, a.lrSchedulerType, warmup, this.totalSteps, a.lrSchedulerKwargs ?? {});
-    // Every rank starts from rank 0's weights.
-    if (this.worldSize > 1) distributed.broadcast([...model.parameters(), ...model.namedBuffers({ persistentOnly: true }).map(([, t]) => t)], 0);
+    // Every rank starts from rank 0's weights (frozen ones written only where they differ: a base mapped from its file stays shared).
+    if (this.worldSize > 1) {
+      distributed.broadcast([...model.parameters({ trainableOnly: true }), ...model.namedBuffers({ persistentOnly: true }).map(([, t]) => t)], 0);
+      distributed.broadcastIfDifferent(model.parameters().filter((p) => !p.requiresGrad), 0);
+    }
   }
 
   /** Only rank 0 writes logs, checkpoints and models. */

@@ -122,6 +122,7 @@ export const spec: Spec = {
   'resume-from-checkpoint': { type: 'string', help: 'a checkpoint-<step> folder, or "latest" in --out' },
   progress: { type: 'boolean', help: 'force the progress bar on (default: on a terminal)' },
   'nproc-per-node': { type: 'int', default: 1, help: 'data-parallel worker processes on this machine (see --dist-backend)' },
+  mmap: { type: 'boolean', default: false, help: 'the --model weights mapped from their file (torch.load\'s mmap=True), not read into each process: on the CPU, the workers of --nproc-per-node share one copy of the frozen base (with LoRA), and loading is instant; the file must not be rewritten in place while training' },
   nnodes: { type: 'int', default: 1, help: 'machines taking part' },
   'node-rank': { type: 'int', default: 0, help: 'this machine\'s index among them' },
   'master-addr': { type: 'string', default: '127.0.0.1', help: 'address of the rank-0 machine' },
@@ -193,15 +194,15 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   } else if (tagging) {
     [model, data, evalData] = await tokenClassifierAndData(f, modelDir);
   } else if (kto) {
-    model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
+    model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f), mmap: Boolean(f.mmap) });
     data = ktoDataset(f.data as string, kto[0], f, model, kto[2]);
     evalData = kto[1] ? ktoDataset(f['eval-data'] as string, kto[1], f, model, kto[2]) : undefined;
   } else if (prefs) {
-    model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
+    model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f), mmap: Boolean(f.mmap) });
     data = preferenceDataset(f.data as string, prefs[0], f, model, prefs[2]);
     evalData = prefs[1] ? preferenceDataset(f['eval-data'] as string, prefs[1], f, model, prefs[2]) : undefined;
   } else {
-    model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
+    model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f), mmap: Boolean(f.mmap) });
     data = loadDataset(f.data as string, f['block-size'] as number, model, dataFlags(f));
     // (TRL's eval_packing false: the eval set as separate, padded examples; true or unset: as training reads data)
     const evalFlags = f['eval-packing'] === false ? { ...dataFlags(f), packing: false, packingStrategy: undefined } : dataFlags(f);
@@ -271,7 +272,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (!(data instanceof torch.data.KTODataset) && (f['desirable-weight'] !== 1 || f['undesirable-weight'] !== 1)) throw new Error('--desirable-weight and --undesirable-weight are KTO\'s (unpaired examples, or --method kto)');
   if ((data instanceof torch.data.PreferenceDataset || data instanceof torch.data.KTODataset) && f.full && !orpo) {
     // Full fine-tuning's DPO / KTO reference: a frozen copy of the base (with LoRA, the adapters disabled)
-    refModel = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f) });
+    refModel = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f), mmap: Boolean(f.mmap) });
     if (f.device !== 'cpu') refModel.to({ device: f.device as string });
   }
   const trainer = data instanceof torch.data.KTODataset
@@ -503,7 +504,7 @@ async function classifierAndData(f: Record<string, unknown>, modelDir: string): 
   let train = data;
   if (split !== undefined) [train, evalData] = torch.data.holdOutFirst(data, split);
   const model = await newHead(f, () => torch.GPT2ForSequenceClassification.fromPretrained(modelDir, {
-    attnImplementation: attnFlag(f), numLabels: data.numLabels, id2label: data.id2label, problemType: data.problemType, padTokenId: pad,
+    attnImplementation: attnFlag(f), mmap: Boolean(f.mmap), numLabels: data.numLabels, id2label: data.id2label, problemType: data.problemType, padTokenId: pad,
   }));
   return [model, train, evalData];
 }
@@ -526,7 +527,7 @@ async function tokenClassifierAndData(f: Record<string, unknown>, modelDir: stri
   let train = data;
   const split = f['validation-split-percentage'] as number | undefined;
   if (split !== undefined) [train, evalData] = torch.data.holdOutFirst(data, split);
-  const model = await newHead(f, () => torch.GPT2ForTokenClassification.fromPretrained(modelDir, { attnImplementation: attnFlag(f), id2label: data.id2label, numLabels: data.numLabels, padTokenId: data.padTokenId }));
+  const model = await newHead(f, () => torch.GPT2ForTokenClassification.fromPretrained(modelDir, { attnImplementation: attnFlag(f), mmap: Boolean(f.mmap), id2label: data.id2label, numLabels: data.numLabels, padTokenId: data.padTokenId }));
   return [model, train, evalData];
 }
 
@@ -558,7 +559,7 @@ async function rewardModelAndData(f: Record<string, unknown>, modelDir: string):
   let data = read(f.data as string), evalData = f['eval-data'] ? read(f['eval-data'] as string) : undefined;
   const split = f['validation-split-percentage'] as number | undefined;
   if (split !== undefined) [data, evalData] = torch.data.holdOutFirst(data, split);
-  const model = await newHead(f, () => torch.GPT2ForSequenceClassification.fromPretrained(modelDir, { attnImplementation: attnFlag(f), numLabels: 1, problemType: 'regression', padTokenId: pad }));
+  const model = await newHead(f, () => torch.GPT2ForSequenceClassification.fromPretrained(modelDir, { attnImplementation: attnFlag(f), mmap: Boolean(f.mmap), numLabels: 1, problemType: 'regression', padTokenId: pad }));
   return [model, data, evalData];
 }
 
