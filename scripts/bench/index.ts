@@ -6,6 +6,7 @@ import { PYTHON, median, printTable, repoRoot, runJson } from './common';
 import { overheadBench } from './overhead';
 import { layersBench } from './layers';
 import { loadBench, saveBench } from './load';
+import { shareBench } from './share';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -38,13 +39,14 @@ const CASES: [string, string, number, number?][] = [
 ];
 
 async function main(): Promise<void> {
-  // Named parts run alone: 'overhead', 'layers' (scripts/bench/layers.ts), 'load' and 'save' (scripts/bench/load.ts) or model cases; none named, all.
-  const named = args.filter((a) => ['overhead', 'layers', 'load', 'save'].includes(a) || CASES.some(([c]) => c === a));
+  // Named parts run alone: 'overhead', 'layers' (scripts/bench/layers.ts), 'load' and 'save' (scripts/bench/load.ts), 'share' (scripts/bench/share.ts) or model cases; none named, all.
+  const named = args.filter((a) => ['overhead', 'layers', 'load', 'save', 'share'].includes(a) || CASES.some(([c]) => c === a));
   const wants = (part: string) => !named.length || named.includes(part);
   if (wants('overhead')) overheadBench(rounds, quick ? 50000 : 200000);
   if (wants('layers')) layersBench(rounds, [], mallocEnv);
   if (wants('load')) await loadBench(rounds);
   if (wants('save')) saveBench(rounds);
+  if (wants('share')) shareBench(rounds);
   const rows: (string | number)[][] = [];
   for (const [kase, title, iters, warmup = 1] of CASES) {
     if (!wants(kase)) continue;
