@@ -965,3 +965,17 @@ test('train --mmap (the base weights mapped from their file): the same run, the 
   expect(weights(b).equals(base)).toBe(false); // (it trained)
   expect(fs.readFileSync(path.join(modelDir, 'model.safetensors')).equals(base)).toBe(true);
 });
+
+test('generate --do-sample (HF\'s do_sample): samples at temperature 1; --no-do-sample decodes greedily whatever the temperature; --mmap changes nothing of the output', () => {
+  const gen = (...extra: string[]) => {
+    const r = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '6', ...extra);
+    expect(r.err).toBe('');
+    return r.out;
+  };
+  const greedy = gen();
+  expect(gen('--do-sample', '--seed', '3')).toBe(gen('--temperature', '1', '--seed', '3'));
+  expect(gen('--do-sample', '--seed', '3')).not.toBe(greedy);
+  expect(gen('--no-do-sample', '--temperature', '0.7', '--seed', '3')).toBe(greedy);
+  expect(gen('--mmap')).toBe(greedy);
+  expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--do-sample', '--temperature', '0').err).toMatch(/--do-sample with --temperature 0: sampling needs a temperature > 0/);
+});

@@ -507,6 +507,7 @@ test('beam search: the context limit, maxNewTokens 0, and clear errors', () => {
   expect(() => model.generate([1], { numBeams: 3, doSample: true, topK: 2 })).toThrow('generate: beam sampling draws 2 x numBeams (6) candidates a step, but the warpers left only 2 tokens to draw from: raise topK / topP, or lower numBeams');
   expect(() => model.generate([1], { numBeams: 2, onToken: () => {} })).toThrow(/onToken cannot stream beam search/);
   expect(() => model.generate([1], { numReturnSequences: 2 })).toThrow(/greedy decoding gives one sequence per prompt/);
+  expect(() => model.generate([1], { doSample: true, temperature: 0 })).toThrow(/doSample with temperature 0: sampling needs a temperature > 0/); // (HF's TemperatureLogitsWarper refuses it too)
   expect(() => model.generate([1], { numBeams: 0 })).toThrow(/numBeams must be an integer >= 1/);
   expect(() => model.generate([1], { noRepeatNgramSize: -1 })).toThrow(/noRepeatNgramSize must be an integer >= 0/);
   expect(() => model.generate([1], { numBeams: 2, earlyStopping: 'sometimes' as never })).toThrow(/earlyStopping must be true, false or 'never'/);

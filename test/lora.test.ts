@@ -757,7 +757,7 @@ test('options by PEFT\'s and HF\'s names are errors naming ours (target_modules,
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-lora-opts-'));
   await expect(torch.lora.saveAdapter(model, dir, { adapter_name: 'default' } as never)).rejects.toThrow("saveAdapter: unknown option 'adapter_name' (did you mean adapterName?)");
   await expect(torch.GPT2LMHeadModel.fromPretrained(base, { attn_implementation: 'eager' } as never)).rejects.toThrow("GPT2LMHeadModel.fromPretrained: unknown option 'attn_implementation' (did you mean attnImplementation?)");
-  await expect(torch.GPT2LMHeadModel.fromPretrained(base, { torch_dtype: 'float64' } as never)).rejects.toThrow("GPT2LMHeadModel.fromPretrained: unknown option 'torch_dtype' (it takes dtype, device, attnImplementation, revision)");
+  await expect(torch.GPT2LMHeadModel.fromPretrained(base, { torch_dtype: 'float64' } as never)).rejects.toThrow("GPT2LMHeadModel.fromPretrained: unknown option 'torch_dtype' (it takes dtype, device, attnImplementation, revision, mmap)");
   await expect(torch.GPT2ForSequenceClassification.fromPretrained(base, { num_labels: 3 } as never)).rejects.toThrow("GPT2ForSequenceClassification.fromPretrained: unknown option 'num_labels' (did you mean numLabels?)");
   fs.rmSync(dir, { recursive: true, force: true });
   model.dispose();

@@ -231,6 +231,37 @@ torch.save({"w": w, "wt": w.t(), "b": torch.arange(7, dtype=torch.int64), "h": t
   expect(mappingsOf(file)).toBe(0);
 });
 
+test('safeOpen (safetensors\' safe_open): keys, metadata, one tensor, and parts of one read alone, as Python indexes them', () => {
+  const file = path.join(dir, 'open.safetensors');
+  const py = `
+import json, sys; sys.path.insert(0, ${JSON.stringify(path.join(__dirname, '..', 'scripts', 'reference'))})
+import st, torch
+g = torch.Generator().manual_seed(0)
+emb, h = torch.randn(1000, 16, generator=g), torch.randn(3, 4, 5, generator=g).bfloat16()
+st.save(sys.argv[1], {"wte": emb, "h": h, "ids": torch.arange(10)}, {"format": "pt", "note": "x"})
+print(json.dumps({"rows": emb[10:13].tolist(), "cols": emb[:, ::4][-2:].tolist(), "one": emb[999].tolist(), "h": h[1, :, 2:].float().tolist(), "hlast": h[..., -1].float().tolist()}))`;
+  const r = spawnSync('/usr/bin/python3', ['-c', py, file], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  const want = JSON.parse(r.stdout);
+  const f = st.safeOpen(file, { framework: 'pt' });
+  expect(f.keys()).toEqual(['h', 'ids', 'wte']); // (sorted, as safetensors)
+  expect(f.metadata()).toEqual({ format: 'pt', note: 'x' });
+  const wte = f.getSlice('wte');
+  expect([wte.getShape(), wte.getDtype(), f.getSlice('h').getDtype()]).toEqual([[1000, 16], 'F32', 'BF16']);
+  torch.tidy(() => {
+    expect(wte.get('10:13').tolist()).toEqual(want.rows);
+    expect(wte.get(':', '::4').index('-2:').tolist()).toEqual(want.cols);
+    expect(wte.get(999).tolist()).toEqual(want.one);
+    expect(f.getSlice('h').get(1, ':', '2:').to({ dtype: 'float32' }).tolist()).toEqual(want.h);
+    expect(f.getSlice('h').get('...', -1).to({ dtype: 'float32' }).tolist()).toEqual(want.hlast);
+    expect(f.getTensor('ids').tolist()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+  expect(mappingsOf(file)).toBe(0); // (a part is a copy of its own: nothing stays mapped)
+  expect(() => f.getTensor('wpe')).toThrow(/has no tensor 'wpe' \(it has 3: h, ids, wte\)/);
+  expect(() => st.safeOpen(file, { framework: 'np' })).toThrow(/framework 'np' is not offered here/);
+  expect(() => st.safeOpen(path.join(dir, 'none.safetensors'))).toThrow(/cannot open \(ENOENT\)/);
+});
+
 test('the GPT-2 tokenizer is GPT-2 BPE', () => {
   const tok = torch.tokenizer;
   expect(tok.encode('Hello world')).toEqual([15496, 995]);

@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { native } from '../tensor/native';
-import { Tensor } from '../tensor/tensor';
+import { Index, Tensor } from '../tensor/tensor';
 import { DType, dtypeCode, deviceCode, dtypeBytes, isFloatingDtype } from '../tensor/dtype';
 import { _wrap as wrap } from '../tensor/tensor';
 import { writeFileAtomic } from './atomic';
@@ -150,6 +150,80 @@ export function loadFile(file: string, opts: LoadOptions = {}): { tensors: Map<s
     throw e;
   }
   return { tensors: out, metadata: header.metadata };
+}
+
+/**
+ * One tensor of a file, not yet read (safetensors' PySafeSlice): its shape and dtype, and get(...)
+ * for a part of it, read alone: the tensor is mapped and indexed, so only the pages the part
+ * lies in are read (a few rows of an embedding, not the whole of it).
+ */
+export interface SafetensorsSlice {
+  /** the tensor's shape (get_shape) */
+  getShape(): number[];
+  /** its dtype as the file says it (get_dtype): 'F32', 'BF16', 'I64', ... */
+  getDtype(): string;
+  /** slice[...] as Tensor.index takes it: get('0:10'), get(':', '::2'), get(3), get(); a copy of its own */
+  get(...indices: Index[]): Tensor;
+}
+
+/** A safetensors file opened (safetensors' safe_open): its names and metadata, each tensor read when asked. */
+export interface SafeOpen {
+  keys(): string[];
+  metadata(): Record<string, string>;
+  /** one tensor, read whole (on the device safeOpen was given) */
+  getTensor(name: string): Tensor;
+  getSlice(name: string): SafetensorsSlice;
+  /** (nothing is held open between reads: for `using`, as Python's with) */
+  [Symbol.dispose](): void;
+}
+
+/**
+ * safetensors' safe_open(file, framework='pt', device='cpu'): the header read and checked at once,
+ * each tensor (or a part of it: getSlice) read only when asked for, as a loader of a large file
+ * that needs a few of its tensors wants.
+ */
+export function safeOpen(file: string, opts: { framework?: string; device?: string } = {}): SafeOpen {
+  if (opts.framework !== undefined && opts.framework !== 'pt') throw new Error(`safetensors.safeOpen: framework '${opts.framework}' is not offered here; tensors come as torch tensors ('pt')`);
+  const header = readHeader(file);
+  const keys = [...header.tensors.keys()].sort();
+  const infoOf = (name: string): TensorInfo => {
+    const info = header.tensors.get(name);
+    if (!info) throw new Error(`safetensors: ${file} has no tensor '${name}' (it has ${keys.length}: ${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', ...' : ''})`);
+    return info;
+  };
+  const onDevice = (t: Tensor) => {
+    if (opts.device === undefined || opts.device === 'cpu') return t;
+    const moved = t.to({ device: opts.device });
+    t.dispose();
+    return moved;
+  };
+  return {
+    keys: () => [...keys],
+    metadata: () => ({ ...header.metadata }),
+    getTensor: (name) => {
+      const info = infoOf(name);
+      return tensorFromFile(file, info.offset, info.shape, info.dtype, { device: opts.device });
+    },
+    getSlice: (name) => {
+      const info = infoOf(name);
+      return {
+        getShape: () => [...info.shape],
+        getDtype: () => toST[info.dtype]!,
+        get: (...indices) => {
+          const whole = tensorFromFile(file, info.offset, info.shape, info.dtype, { mmap: true });
+          try {
+            const part = whole.index(...indices);
+            const own = part.clone(); // (not the mapping's: its own memory, the mapping let go)
+            part.dispose();
+            return onDevice(own);
+          } finally {
+            whole.dispose();
+          }
+        },
+      };
+    },
+    [Symbol.dispose]: () => undefined,
+  };
 }
 
 /** Reads one file of a sharded checkpoint (loadFile; a PyTorch checkpoint's reader for pytorch_model.bin shards). */

@@ -260,6 +260,8 @@ export function checkGenerateOptions(o: GenerateOptions): void {
   const isInt = (v: number | undefined, min: number) => v === undefined || (Number.isInteger(v) && v >= min);
   if (!isInt(o.maxNewTokens, 0)) bad('maxNewTokens must be an integer >= 0', o.maxNewTokens);
   if (o.temperature !== undefined && !(o.temperature >= 0)) bad('temperature must be >= 0', o.temperature);
+  // (HF's TemperatureLogitsWarper refuses it: a temperature of 0 with sampling would divide by zero)
+  if (o.doSample === true && o.temperature === 0) throw new Error('generate: doSample with temperature 0: sampling needs a temperature > 0 (doSample false, or leaving both out, is greedy decoding)');
   if (!isInt(o.topK, 0)) bad('topK must be an integer >= 0', o.topK);
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) bad('topP must be in (0, 1]', o.topP);
   if (o.minP !== undefined && !(o.minP >= 0 && o.minP <= 1)) bad('minP must be in [0, 1]', o.minP);

@@ -9,7 +9,7 @@ import { checkVocabulary, generateFlags, generateOptions, newTokens, plain, repl
 import type { ChatMessage } from '../../models/chat_template';
 
 export const summary = 'chat with a model in the terminal, through its chat template (HF\'s transformers chat)';
-const fromGenerate = ['max-new-tokens', 'temperature', 'top-k', 'top-p', 'min-p', 'typical-p', 'repetition-penalty', 'no-repeat-ngram-size', 'stop', 'seed', 'precision', 'bf16'];
+const fromGenerate = ['max-new-tokens', 'temperature', 'do-sample', 'top-k', 'top-p', 'min-p', 'typical-p', 'repetition-penalty', 'no-repeat-ngram-size', 'stop', 'seed', 'precision', 'bf16'];
 export const spec: Spec = {
   model: sharedFlags.model,
   revision: sharedFlags.revision,
@@ -20,6 +20,7 @@ export const spec: Spec = {
   ...Object.fromEntries(fromGenerate.map((k) => [k, generateSpec[k]])),
   device: sharedFlags.device,
   attn: sharedFlags.attn,
+  mmap: sharedFlags.mmap,
 };
 
 export async function run(f: Record<string, unknown>): Promise<void> {

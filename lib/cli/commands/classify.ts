@@ -18,6 +18,7 @@ export const spec: Spec = {
   'batch-size': { type: 'int', default: 8, help: 'texts per forward pass' },
   device: sharedFlags.device,
   attn: sharedFlags.attn,
+  mmap: sharedFlags.mmap,
   json: { type: 'boolean', help: 'a JSON line per text: [{"label", "score"}, ...] as the pipeline returns (a token classifier: [{"word", "entity", "score"}, ...])' },
 };
 
@@ -41,7 +42,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   }
   const tok = tokenizerFromFlags(f);
   if (isTokenClassifierSetup(f.model as string, f.adapter as string | undefined)) return tagWords(f, texts, tok);
-  const model = await loadClassifier(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string, attn: attnFlag(f), padTokenId: tok.eosTokenId });
+  const model = await loadClassifier(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string, attn: attnFlag(f), mmap: Boolean(f.mmap), padTokenId: tok.eosTokenId });
   const c = model.config, names = Object.values(c.id2label);
   // HF's pipeline default: regression as is, multi-label (or a single output) by sigmoid, else softmax
   const fn = apply ?? (c.problem_type === 'regression' ? 'none' : c.problem_type === 'multi_label_classification' || names.length === 1 ? 'sigmoid' : 'softmax');
@@ -77,7 +78,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
  * {word, entity, score} per text, as HF's token-classification pipeline without aggregation).
  */
 async function tagWords(f: Record<string, unknown>, texts: string[], tok: torch.GPT2Tokenizer): Promise<void> {
-  const model = await loadTokenClassifier(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string, attn: attnFlag(f) });
+  const model = await loadTokenClassifier(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string, attn: attnFlag(f), mmap: Boolean(f.mmap) });
   const names = Object.values(model.config.id2label);
   for (const text of texts) {
     const words = text.split(/\s+/).filter(Boolean);

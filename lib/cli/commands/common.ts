@@ -7,7 +7,7 @@ import { FlagSpec } from '../args';
 import { notInCacheHint } from '../../io/hub';
 
 /** Flags several commands share, spelled once. */
-export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-template' | 'dataset-config-name' | 'revision' | 'device' | 'cleaning' | 'attn' | 'text-column' | 'text-column-delimiter' | 'packing' | 'packing-strategy' | 'completion-only-loss' | 'assistant-only-loss' | 'eos-token' | 'dataset-num-proc' | 'dataset-cache' | 'overwrite-cache', FlagSpec> = {
+export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-template' | 'dataset-config-name' | 'revision' | 'device' | 'cleaning' | 'attn' | 'mmap' | 'text-column' | 'text-column-delimiter' | 'packing' | 'packing-strategy' | 'completion-only-loss' | 'assistant-only-loss' | 'eos-token' | 'dataset-num-proc' | 'dataset-cache' | 'overwrite-cache', FlagSpec> = {
   model: { type: 'string', required: true, help: 'Hugging Face GPT-2 folder (config.json + model.safetensors or pytorch_model.bin), or a hub id (gpt2, openai-community/gpt2) already in the Hugging Face cache', aliases: ['model-name-or-path'] },
   adapter: { type: 'string', help: 'PEFT LoRA adapter folder (or a hub id in the Hugging Face cache)' },
   'chat-template': { type: 'string', help: 'conversational data (TRL\'s messages, or prompt / completion / chosen / rejected as lists of {role, content}) is made text by the tokenizer\'s chat template: this one instead (a Jinja file, a folder with one, or chatml); a run saves it with its tokenizer files', aliases: ['chat-template-path'] },
@@ -27,6 +27,7 @@ export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-templ
   'dataset-cache': { type: 'boolean', default: true, help: 'data of 8 MB or more (a running text, or separate examples without assistant-only loss) has its tokens cached on disk (in $TSTORCH_CACHE, default ~/.cache/tstorch) and read back by later runs on the same files with the same tokenizer and settings, as HF\'s datasets caches; --no-dataset-cache: neither read nor written' },
   'overwrite-cache': { type: 'boolean', help: 'tokenize again and replace the cached tokens (run_clm\'s overwrite_cache)' },
   attn: { type: 'string', help: `attention: sdpa (fused kernels) or eager (default: ${torch.nn.functional.hasFusedAttention ? 'sdpa' : 'eager'} with this libtorch)`, aliases: ['attn-implementation'] },
+  mmap: { type: 'boolean', default: false, help: 'the --model weights mapped from their file (torch.load\'s mmap=True), not read: loaded at once, read from the page cache as used, one copy shared by every process mapping the file; keep the file unchanged meanwhile' },
 };
 
 /** DPO's and KTO's truncation flags (train and eval read pairs alike). */
@@ -227,13 +228,13 @@ export function tokenizerDir(f: Record<string, unknown>): string {
 
 /** The model (and adapter) named by --model / --adapter / --device. */
 export function loadModelFromFlags(f: Record<string, unknown>): Promise<torch.GPT2LMHeadModel> {
-  return loadModel(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string | undefined, attn: attnFlag(f) });
+  return loadModel(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string | undefined, attn: attnFlag(f), mmap: Boolean(f.mmap) });
 }
 
-export async function loadModel(dir: string, opts: { adapter?: string; device?: string; attn?: torch.AttnImplementation } = {}): Promise<torch.GPT2LMHeadModel> {
+export async function loadModel(dir: string, opts: { adapter?: string; device?: string; attn?: torch.AttnImplementation; mmap?: boolean } = {}): Promise<torch.GPT2LMHeadModel> {
   if (!fs.existsSync(dir)) throw new Error(`--model ${dir}: no such folder${notInCacheHint(dir)}`);
   checkDevice(opts.device);
-  const model = await torch.GPT2LMHeadModel.fromPretrained(dir, { attnImplementation: opts.attn });
+  const model = await torch.GPT2LMHeadModel.fromPretrained(dir, { attnImplementation: opts.attn, mmap: opts.mmap });
   if (opts.adapter) {
     if (!fs.existsSync(opts.adapter)) throw new Error(`--adapter ${opts.adapter}: no such folder${notInCacheHint(opts.adapter)}`);
     await torch.lora.loadAdapter(model, opts.adapter);
@@ -489,7 +490,7 @@ export function isTokenClassifierSetup(modelDir: string, adapterDir?: string): b
  * head a TOKEN_CLS --adapter brings: its size from the adapter's classifier.weight, the tag names
  * from what tstorch wrote beside it, else LABEL_i) and --adapter.
  */
-export function loadTokenClassifier(dir: string, opts: { adapter?: string; device?: string; attn?: torch.AttnImplementation } = {}): Promise<torch.GPT2ForTokenClassification> {
+export function loadTokenClassifier(dir: string, opts: { adapter?: string; device?: string; attn?: torch.AttnImplementation; mmap?: boolean } = {}): Promise<torch.GPT2ForTokenClassification> {
   return loadWithAdapterHead(dir, opts, {
     task: 'TOKEN_CLS', head: 'classifier', isFolder: torch.isTokenClassifierFolder, what: 'a token classifier (GPT2ForTokenClassification)',
     load: (o) => torch.GPT2ForTokenClassification.fromPretrained(dir, o),
@@ -501,12 +502,12 @@ export function loadTokenClassifier(dir: string, opts: { adapter?: string; devic
  * with an adapter of the task) one whose head the adapter brings, its size from the adapter's
  * head tensor and its names from what tstorch wrote beside it (`extra` reads more of that).
  */
-async function loadWithAdapterHead<M extends torch.GPT2Classifier>(dir: string, opts: { adapter?: string; device?: string; attn?: torch.AttnImplementation },
+async function loadWithAdapterHead<M extends torch.GPT2Classifier>(dir: string, opts: { adapter?: string; device?: string; attn?: torch.AttnImplementation; mmap?: boolean },
   kind: { task: string; head: string; isFolder: (dir: string) => boolean; what: string; load: (o: torch.ClassificationOptions & torch.GPT2ModelOptions) => Promise<M>;
     extra?: (adapterConfig: Record<string, unknown>) => torch.ClassificationOptions }): Promise<M> {
   if (!fs.existsSync(dir)) throw new Error(`--model ${dir}: no such folder${notInCacheHint(dir)}`);
   checkDevice(opts.device);
-  const options: torch.ClassificationOptions & torch.GPT2ModelOptions = { attnImplementation: opts.attn };
+  const options: torch.ClassificationOptions & torch.GPT2ModelOptions = { attnImplementation: opts.attn, mmap: opts.mmap };
   if (opts.adapter) {
     if (!fs.existsSync(opts.adapter)) throw new Error(`--adapter ${opts.adapter}: no such folder${notInCacheHint(opts.adapter)}`);
     const c = adapterConfigOf(opts.adapter);
@@ -610,7 +611,7 @@ export function isClassifierSetup(modelDir: string, adapterDir?: string): boolea
  * label names, problem type and pad token from what tstorch wrote beside it (else LABEL_i, and
  * the tokenizer's eos as the pad token, GPT-2's usual).
  */
-export async function loadClassifier(dir: string, opts: { adapter?: string; device?: string; attn?: torch.AttnImplementation; padTokenId?: number } = {}): Promise<torch.GPT2ForSequenceClassification> {
+export async function loadClassifier(dir: string, opts: { adapter?: string; device?: string; attn?: torch.AttnImplementation; mmap?: boolean; padTokenId?: number } = {}): Promise<torch.GPT2ForSequenceClassification> {
   const model = await loadWithAdapterHead(dir, opts, {
     task: 'SEQ_CLS', head: 'score', isFolder: torch.isSequenceClassifierFolder, what: 'a text classifier (GPT2ForSequenceClassification)',
     load: (o) => torch.GPT2ForSequenceClassification.fromPretrained(dir, o),

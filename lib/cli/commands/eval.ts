@@ -29,6 +29,7 @@ export const spec: Spec = {
   'assistant-only-loss': sharedFlags['assistant-only-loss'],
   device: sharedFlags.device,
   attn: sharedFlags.attn,
+  mmap: sharedFlags.mmap,
   precision: { type: 'string', default: 'fp32', help: 'fp32 | bf16 (bfloat16 autocast, as HF evaluates with bf16=True)' },
   bf16: { type: 'boolean', help: 'HF\'s --bf16: the same as --precision bf16' },
   json: { type: 'boolean', help: 'one JSON line: loss, perplexity, tokens' },
@@ -96,7 +97,7 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
   if (f.method !== 'dpo') throw new Error(`--method must be dpo, orpo or kto, got '${f.method}'`);
   if (!torch.train.DPO_LOSS_TYPES.includes(f['loss-type'] as torch.train.DPOLossType)) throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')}; got '${f['loss-type']}'`);
   if (!f.adapter && !f['ref-model']) throw new Error(`${f.data} holds preference pairs: their DPO rewards need a reference: give --adapter (its base is the reference) or --ref-model DIR (or --method orpo, which needs none)`);
-  const ref = f['ref-model'] ? await loadModel(f['ref-model'] as string, { device: f.device as string | undefined, attn: attnFlag(f) }) : null;
+  const ref = f['ref-model'] ? await loadModel(f['ref-model'] as string, { device: f.device as string | undefined, attn: attnFlag(f), mmap: Boolean(f.mmap) }) : null;
   const data = preferenceDataset(f.data as string, pairs, f, model, truncationOptions(f));
   const r = torch.train.evaluatePreferences(model, data, {
     beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, refModel: ref, batchSize: f['batch-size'] as number,
@@ -117,7 +118,7 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
 async function evalKTO(f: Record<string, unknown>, model: torch.GPT2LMHeadModel, examples: torch.data.KTOExample[]): Promise<void> {
   if (f.stride !== undefined) throw new Error('--stride is for running text, not KTO examples');
   if (!f.adapter && !f['ref-model']) throw new Error(`${f.data}: KTO's rewards need a reference: give --adapter (its base is the reference) or --ref-model DIR`);
-  const ref = f['ref-model'] ? await loadModel(f['ref-model'] as string, { device: f.device as string | undefined, attn: attnFlag(f) }) : null;
+  const ref = f['ref-model'] ? await loadModel(f['ref-model'] as string, { device: f.device as string | undefined, attn: attnFlag(f), mmap: Boolean(f.mmap) }) : null;
   const data = ktoDataset(f.data as string, examples, f, model, truncationOptions(f));
   const bs = f['batch-size'] as number;
   if (!(bs >= 2)) throw new Error('--batch-size must be >= 2 for KTO: its KL term pairs each prompt with another example\'s completion');
@@ -140,7 +141,7 @@ async function evalKTO(f: Record<string, unknown>, model: torch.GPT2LMHeadModel,
 async function evalClassifier(f: Record<string, unknown>): Promise<void> {
   if (f.stride !== undefined) throw new Error('--stride is for running text, not labelled texts');
   const tok = tokenizerFromFlags(f);
-  const model = await loadClassifier(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string, attn: attnFlag(f), padTokenId: tok.eosTokenId });
+  const model = await loadClassifier(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string, attn: attnFlag(f), mmap: Boolean(f.mmap), padTokenId: tok.eosTokenId });
   const c = model.config;
   const pairs = torch.data.readRewardPairs(f.data as string, chatOf(f));
   if (pairs) {
@@ -169,7 +170,7 @@ async function evalClassifier(f: Record<string, unknown>): Promise<void> {
 /** A token classifier on tagged words: its loss and accuracy over the words (each word's first token); with entity tags, run_ner's entity scores. */
 async function evalTokenClassifier(f: Record<string, unknown>): Promise<void> {
   if (f.stride !== undefined) throw new Error('--stride is for running text, not tagged words');
-  const model = await loadTokenClassifier(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string, attn: attnFlag(f) });
+  const model = await loadTokenClassifier(f.model as string, { adapter: f.adapter as string | undefined, device: f.device as string, attn: attnFlag(f), mmap: Boolean(f.mmap) });
   const data = tokenClassificationDataset(f.data as string, f, model, { labels: Object.values(model.config.id2label) });
   const r = evaluateTokenClassifier(model, data, { batchSize: f['batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });
   const e = r.entities;

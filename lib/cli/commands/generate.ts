@@ -22,6 +22,7 @@ export const spec: Spec = {
   'batch-size': { type: 'int', default: 8, help: 'with --prompts: prompts generated together (left-padded, each as it would be alone)' },
   'max-new-tokens': { type: 'int', help: 'tokens to add (default 50)' },
   temperature: { type: 'number', help: '0 is greedy; > 0 samples (default 0)' },
+  'do-sample': { type: 'boolean', help: 'HF\'s do_sample: sample (at --temperature, default 1) instead of decoding greedily; --no-do-sample: greedy whatever --temperature says (default: sampling when --temperature > 0, or as the model\'s generation_config.json says)' },
   'top-k': { type: 'int', help: 'sample from the k most likely tokens (0: all; default 50, as HF\'s generate)' },
   'top-p': { type: 'number', help: 'nucleus sampling mass (default 1: all)' },
   'min-p': { type: 'number', help: 'sample only tokens at least this fraction as likely as the most likely one (HF\'s min_p; default 0: off)' },
@@ -44,6 +45,7 @@ export const spec: Spec = {
   seed: { type: 'int', help: 'random seed for sampling' },
   device: sharedFlags.device,
   attn: sharedFlags.attn,
+  mmap: sharedFlags.mmap,
   precision: { type: 'string', default: 'fp32', help: 'fp32 | bf16 (the forward passes under bfloat16 autocast: faster where the CPU or GPU multiplies bf16)' },
   bf16: { type: 'boolean', help: 'HF\'s --bf16: the same as --precision bf16' },
   json: { type: 'boolean', help: 'one JSON line: text, tokens' },
@@ -149,6 +151,8 @@ export function generateFlags(f: Record<string, unknown>, chat = Boolean(f.chat)
   const temperature = num('temperature'), topP = num('top-p'), topK = num('top-k'), minP = num('min-p');
   const numBeams = num('num-beams'), numReturnSequences = num('num-return-sequences'), repetitionPenalty = num('repetition-penalty');
   if (temperature !== undefined && temperature < 0) throw new Error('--temperature must be >= 0');
+  const doSample = f['do-sample'] as boolean | undefined;
+  if (doSample === true && temperature === 0) throw new Error('--do-sample with --temperature 0: sampling needs a temperature > 0 (leave --do-sample out to decode greedily)');
   if (topP !== undefined && !(topP > 0 && topP <= 1)) throw new Error('--top-p must be in (0, 1]');
   if (topK !== undefined && topK < 0) throw new Error('--top-k must be >= 0');
   if (minP !== undefined && !(minP >= 0 && minP <= 1)) throw new Error('--min-p must be in [0, 1]');
@@ -170,7 +174,7 @@ export function generateFlags(f: Record<string, unknown>, chat = Boolean(f.chat)
   }
   return {
     maxNewTokens: num('max-new-tokens'), temperature, topK, topP, minP,
-    doSample: temperature === undefined ? undefined : temperature > 0, seed: num('seed'), repetitionPenalty,
+    doSample: doSample ?? (temperature === undefined ? undefined : temperature > 0), seed: num('seed'), repetitionPenalty,
     noRepeatNgramSize: num('no-repeat-ngram-size'), minNewTokens: num('min-new-tokens'),
     numBeams, lengthPenalty: num('length-penalty'), earlyStopping: f['early-stopping'] as boolean | undefined,
     numReturnSequences, stopStrings: f.stop === undefined ? undefined : [f.stop as string],
@@ -219,7 +223,7 @@ export function generateOptions(model: GPT2LMHeadModel, flags: GenerateOptions):
   const beams = options.numBeams ?? 1, n = options.numReturnSequences ?? 1;
   const sampling = options.doSample ?? (options.temperature ?? 0) > 0;
   try {
-    if (n > Math.max(beams, sampling ? Infinity : 1)) throw new Error(`--num-return-sequences ${n} needs --num-beams >= ${n} (or sampling: --temperature > 0)`);
+    if (n > Math.max(beams, sampling ? Infinity : 1)) throw new Error(`--num-return-sequences ${n} needs --num-beams >= ${n} (or sampling: --temperature > 0 or --do-sample)`);
     if (options.stopStrings && beams > 1) throw new Error('--stop is for greedy decoding and sampling, not --num-beams');
     checkGenerateOptions(options);
   } catch (e) {

@@ -122,7 +122,7 @@ export const spec: Spec = {
   'resume-from-checkpoint': { type: 'string', help: 'a checkpoint-<step> folder, or "latest" in --out' },
   progress: { type: 'boolean', help: 'force the progress bar on (default: on a terminal)' },
   'nproc-per-node': { type: 'int', default: 1, help: 'data-parallel worker processes on this machine (see --dist-backend)' },
-  mmap: { type: 'boolean', default: false, help: 'the --model weights mapped from their file (torch.load\'s mmap=True), not read into each process: on the CPU, the workers of --nproc-per-node share one copy of the frozen base (with LoRA), and loading is instant; the file must not be rewritten in place while training' },
+  mmap: { ...sharedFlags.mmap, help: 'the --model weights mapped from their file (torch.load\'s mmap=True), not read into each process: on the CPU, the workers of --nproc-per-node share one copy of the frozen base (with LoRA), and loading is instant; the file must not be rewritten in place while training' },
   nnodes: { type: 'int', default: 1, help: 'machines taking part' },
   'node-rank': { type: 'int', default: 0, help: 'this machine\'s index among them' },
   'master-addr': { type: 'string', default: '127.0.0.1', help: 'address of the rank-0 machine' },
