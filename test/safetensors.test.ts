@@ -260,6 +260,10 @@ print(json.dumps({"rows": emb[10:13].tolist(), "cols": emb[:, ::4][-2:].tolist()
   expect(() => f.getTensor('wpe')).toThrow(/has no tensor 'wpe' \(it has 3: h, ids, wte\)/);
   expect(() => st.safeOpen(file, { framework: 'np' })).toThrow(/framework 'np' is not offered here/);
   expect(() => st.safeOpen(path.join(dir, 'none.safetensors'))).toThrow(/cannot open \(ENOENT\)/);
+  expect(() => st.safeOpen(file, { dtype: 'float32' } as never)).toThrow(/unknown option 'dtype'/);
+  // the file replaced since: an error, not the new file's bytes read at the old offsets
+  st.saveFile(file, { other: torch.zeros([4]) });
+  expect(() => f.getSlice('wte')).toThrow(/has changed since safeOpen read its header: safeOpen it again/);
 });
 
 test('the GPT-2 tokenizer is GPT-2 BPE', () => {

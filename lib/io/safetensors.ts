@@ -13,6 +13,7 @@ import { DType, dtypeCode, deviceCode, dtypeBytes, isFloatingDtype } from '../te
 import { _wrap as wrap } from '../tensor/tensor';
 import { writeFileAtomic } from './atomic';
 import { tensorBytePieces } from './tensor_bytes';
+import { keywordOptions } from '../tensor/options';
 
 // safetensors has no complex dtype: those are refused with a way out (see serialize).
 const toST: Partial<Record<DType, string>> = {
@@ -183,10 +184,15 @@ export interface SafeOpen {
  * that needs a few of its tensors wants.
  */
 export function safeOpen(file: string, opts: { framework?: string; device?: string } = {}): SafeOpen {
+  keywordOptions('safetensors.safeOpen', opts, ['framework', 'device']);
   if (opts.framework !== undefined && opts.framework !== 'pt') throw new Error(`safetensors.safeOpen: framework '${opts.framework}' is not offered here; tensors come as torch tensors ('pt')`);
   const header = readHeader(file);
   const keys = [...header.tensors.keys()].sort();
+  // (each read opens the file again: one replaced or rewritten since would be read at this header's offsets)
+  const identity = (st: fs.Stats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  const opened = identity(fs.statSync(file));
   const infoOf = (name: string): TensorInfo => {
+    if (identity(fs.statSync(file)) !== opened) throw new Error(`safetensors: ${file} has changed since safeOpen read its header: safeOpen it again`);
     const info = header.tensors.get(name);
     if (!info) throw new Error(`safetensors: ${file} has no tensor '${name}' (it has ${keys.length}: ${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', ...' : ''})`);
     return info;
