@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { fixtures, relErr } from './helpers';
+import { fileMappings, fixtures, relErr } from './helpers';
 
 const configs = fs.readdirSync(path.join(fixtures, 'gpt2'));
 const attns: torch.AttnImplementation[] = ['eager', 'sdpa'];
@@ -382,10 +382,7 @@ test('an unknown attention implementation is refused with the choices', () => {
 test('fromPretrained with mmap: the weights mapped from the file, the same model; training writes stay in memory, the file untouched; freed with the model', async () => {
   const dir = path.join(fixtures, 'gpt2', 'tiny');
   const file = path.join(dir, 'model.safetensors'), before = fs.readFileSync(file);
-  const mappings = () => {
-    torch.memory(); // (queued frees done)
-    return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(' ' + fs.realpathSync(file))).length;
-  };
+  const mappings = () => fileMappings(file);
   const was = mappings();
   const read = await torch.GPT2LMHeadModel.fromPretrained(dir, { attnImplementation: 'eager' });
   const mapped = await torch.GPT2LMHeadModel.fromPretrained(dir, { attnImplementation: 'eager', mmap: true });

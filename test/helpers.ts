@@ -191,3 +191,9 @@ export function stateDictDiff(ours: Map<string, torch.Tensor>, theirs: Map<strin
   expect([...ours.keys()].sort()).toEqual([...theirs.keys()].sort());
   return Math.max(...[...ours].map(([n, t]) => torch.tidy(() => t.to('float64').sub(theirs.get(n)!.to('float64')).abs().max().item())));
 }
+
+/** How many mappings of file this process holds (/proc/self/maps), after the frees queued so far (any native call does them). */
+export function fileMappings(file: string): number {
+  torch.memory();
+  return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(' ' + fs.realpathSync(file))).length;
+}

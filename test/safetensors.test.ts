@@ -4,6 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import * as torch from '../lib';
+import { fileMappings } from './helpers';
 
 const st = torch.io.safetensors;
 let dir: string;
@@ -161,12 +162,6 @@ for (const save of [() => torch.save(big, ${JSON.stringify(f)}), () => torch.io.
   expect(fs.readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
 });
 
-/** The mappings of file in this process (/proc/self/maps), 0 when none (after the frees queued so far: any native call does them). */
-function mappingsOf(file: string): number {
-  torch.memory();
-  return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(' ' + fs.realpathSync(file))).length;
-}
-
 test('mmap: tensors over a private mapping of the file, as torch.load(mmap=True): the same values, writes kept from the file, unmapped when freed', () => {
   const file = path.join(dir, 'mapped.safetensors');
   const t = sample();
@@ -174,7 +169,7 @@ test('mmap: tensors over a private mapping of the file, as torch.load(mmap=True)
   const bytes = fs.readFileSync(file);
   const read = st.loadFile(file).tensors;
   const mapped = st.loadFile(file, { mmap: true }).tensors;
-  expect(mappingsOf(file)).toBe(Object.values(t).filter((x) => x.numel() > 0).length); // (an empty tensor maps nothing)
+  expect(fileMappings(file)).toBe(Object.values(t).filter((x) => x.numel() > 0).length); // (an empty tensor maps nothing)
   for (const [k, v] of Object.entries(t)) {
     expect(mapped.get(k)!.dtype).toBe(v.dtype);
     expect(mapped.get(k)!.bytes().equals(read.get(k)!.bytes())).toBe(true);
@@ -187,9 +182,9 @@ test('mmap: tensors over a private mapping of the file, as torch.load(mmap=True)
   const cast = st.loadFile(file, { mmap: true, dtype: 'float64', filter: (n) => n === 'f32' || n === 'i32' }).tensors;
   expect([...cast.keys()].sort()).toEqual(['f32', 'i32']);
   expect(cast.get('f32')!.dtype).toBe('float64');
-  expect(mappingsOf(file)).toBe(Object.values(t).filter((x) => x.numel() > 0).length + 1); // (i32 mapped, f32 cast and its mapping let go)
+  expect(fileMappings(file)).toBe(Object.values(t).filter((x) => x.numel() > 0).length + 1); // (i32 mapped, f32 cast and its mapping let go)
   for (const x of [...mapped.values(), ...cast.values(), ...read.values()]) x.dispose();
-  expect(mappingsOf(file)).toBe(0);
+  expect(fileMappings(file)).toBe(0);
   for (const x of Object.values(t)) x.dispose();
 });
 
@@ -207,7 +202,7 @@ test('mmap: a tensor whose offset is not a whole number of its elements is read 
   const { tensors } = st.loadFile(file, { mmap: true });
   expect(tensors.get('a')!.tolist()).toEqual([1, 2, 3]);
   expect(tensors.get('b')!.tolist()).toEqual([1.5, -2]);
-  expect(mappingsOf(file)).toBe(1); // (a: mapped; b: read)
+  expect(fileMappings(file)).toBe(1); // (a: mapped; b: read)
   for (const x of tensors.values()) x.dispose();
   const { native } = require('../lib/tensor/native');
   expect(() => native.mapFile(file, 8, [100], 6)).toThrow(/could not map 400 bytes at offset 8 \(file truncated\?\)/);
@@ -225,10 +220,10 @@ torch.save({"w": w, "wt": w.t(), "b": torch.arange(7, dtype=torch.int64), "h": t
   const read = torch.load(file), mapped = torch.load(file, { mmap: true });
   expect([...mapped.keys()].sort()).toEqual(['b', 'h', 'row', 'w', 'wt']);
   for (const [k, v] of read) expect(mapped.get(k)!.bytes().equals(v.bytes())).toBe(true);
-  expect(mappingsOf(file)).toBe(4); // (w, row, b, h mapped; wt, strided, read)
+  expect(fileMappings(file)).toBe(4); // (w, row, b, h mapped; wt, strided, read)
   expect(() => torch.load(file, { mmap: 'yes' as unknown as boolean })).toThrow(/mmap must be true or false/);
   for (const x of [...read.values(), ...mapped.values()]) x.dispose();
-  expect(mappingsOf(file)).toBe(0);
+  expect(fileMappings(file)).toBe(0);
 });
 
 test('safeOpen (safetensors\' safe_open): keys, metadata, one tensor, and parts of one read alone, as Python indexes them', () => {
@@ -256,7 +251,7 @@ print(json.dumps({"rows": emb[10:13].tolist(), "cols": emb[:, ::4][-2:].tolist()
     expect(f.getSlice('h').get('...', -1).to({ dtype: 'float32' }).tolist()).toEqual(want.hlast);
     expect(f.getTensor('ids').tolist()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
-  expect(mappingsOf(file)).toBe(0); // (a part is a copy of its own: nothing stays mapped)
+  expect(fileMappings(file)).toBe(0); // (a part is a copy of its own: nothing stays mapped)
   expect(() => f.getTensor('wpe')).toThrow(/has no tensor 'wpe' \(it has 3: h, ids, wte\)/);
   expect(() => st.safeOpen(file, { framework: 'np' })).toThrow(/framework 'np' is not offered here/);
   expect(() => st.safeOpen(path.join(dir, 'none.safetensors'))).toThrow(/cannot open \(ENOENT\)/);
