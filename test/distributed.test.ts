@@ -309,12 +309,12 @@ new nn.parallel.DistributedDataParallel(new nn.Sequential(base, other, head));
 const after = dirty();
 ${thenPlain ? 'torch.distributed.broadcast([base.weight], 0);' : ''}
 out({ before, after, plain: dirty(), other: other.weight.sum().item(), base: base.weight.sum().item(), mask: head.mask.tolist(), half: head.half.tolist() });`;
-  const [r0, r1] = await twoRanks('frozen', 29669, body(false)) as { before: number; after: number; other: number; base: number; mask: boolean[]; half: number[] }[];
+  const [r0, r1] = await twoRanks('frozen', 29677, body(false)) as { before: number; after: number; other: number; base: number; mask: boolean[]; half: number[] }[];
   expect([r0.before, r1.before, r0.after, r1.after]).toEqual([0, 0, 0, 0]); // (nothing of the mapped base written on either rank)
   expect(r1.other).toBe(r0.other); // (differing: rank 0's)
   expect(r1.base).toBe(r0.base);
   for (const r of [r0, r1]) expect([r.mask, r.half]).toEqual([[true, false, true], [0.5, -1]]);
-  const [p0, p1] = await twoRanks('frozen-plain', 29671, body(true)) as { plain: number }[];
+  const [p0, p1] = await twoRanks('frozen-plain', 29679, body(true)) as { plain: number }[];
   expect(p0.plain).toBe(0); // (the source's memory is only read)
   expect(p1.plain).toBeGreaterThanOrEqual(256); // (a receiver's plain broadcast writes all 256 KiB of the weight: its own copy)
 });
