@@ -177,6 +177,9 @@ at::ScalarType argDtype(const Napi::CallbackInfo& info, size_t i);
 // Devices cross as one integer: -1 is the CPU, k >= 0 is cuda:k.
 at::Device argDevice(const Napi::CallbackInfo& info, size_t i);
 int32_t deviceCode(const at::Device& d);
+// Factories run below the ADInplaceOrView layer, as torch::zeros and Python's factories do:
+// their own fills are not in-place writes anyone could observe (x._version starts at 0).
+#define FACTORY_GUARD at::AutoDispatchBelowADInplaceOrView belowADInplaceOrView
 at::TensorOptions argOptions(const Napi::CallbackInfo& info, size_t dtypeIdx, size_t deviceIdx);
 // A memory format crosses as its c10 code (see memoryFormatCodes); null or -1 for none.
 c10::optional<at::MemoryFormat> optMemoryFormat(const Napi::CallbackInfo& info, size_t i);

@@ -280,38 +280,49 @@ Napi::Value fromFileShared(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value zeros(const Napi::CallbackInfo& info) {
+  FACTORY_GUARD;
   return ret(info, at::zeros(argInts(info, 0), argOptions(info, 1, 2)));
 }
 Napi::Value ones(const Napi::CallbackInfo& info) {
+  FACTORY_GUARD;
   return ret(info, at::ones(argInts(info, 0), argOptions(info, 1, 2)));
 }
 Napi::Value empty(const Napi::CallbackInfo& info) {
+  FACTORY_GUARD;
   return ret(info, at::empty(argInts(info, 0), argOptions(info, 1, 2)));
 }
 Napi::Value full(const Napi::CallbackInfo& info) {
+  FACTORY_GUARD;
   return ret(info, at::full(argInts(info, 0), argScalar(info, 1), argOptions(info, 2, 3)));
 }
 Napi::Value arange(const Napi::CallbackInfo& info) {
+  FACTORY_GUARD;
   return ret(info, at::arange(argScalar(info, 0), argScalar(info, 1), argScalar(info, 2),
                               argOptions(info, 3, 4)));
 }
 Napi::Value randn(const Napi::CallbackInfo& info) {
+  FACTORY_GUARD;
   return ret(info, at::randn(argInts(info, 0), optGenerator(info, 3), argOptions(info, 1, 2)));
 }
 Napi::Value rand(const Napi::CallbackInfo& info) {
+  FACTORY_GUARD;
   return ret(info, at::rand(argInts(info, 0), optGenerator(info, 3), argOptions(info, 1, 2)));
 }
 Napi::Value randint(const Napi::CallbackInfo& info) {
+  FACTORY_GUARD;
   return ret(info, at::randint(argInt64(info, 0), argInt64(info, 1), argInts(info, 2), optGenerator(info, 5),
                                argOptions(info, 3, 4)));
 }
 Napi::Value randperm(const Napi::CallbackInfo& info) {
+  FACTORY_GUARD;
   return ret(info, at::randperm(argInt64(info, 0), optGenerator(info, 3), argOptions(info, 1, 2)));
 }
 Napi::Value eye(const Napi::CallbackInfo& info) {
+  FACTORY_GUARD;
   return ret(info, at::eye(argInt64(info, 0), argInt64(info, 1), argOptions(info, 2, 3)));
 }
 Napi::Value scalarTensor(const Napi::CallbackInfo& info) {
+  FACTORY_GUARD;
   return ret(info, at::scalar_tensor(argScalar(info, 0), argOptions(info, 1, 2)));
 }
 
@@ -519,6 +530,18 @@ Napi::Value setRequiresGrad(const Napi::CallbackInfo& info) {
 }
 Napi::Value isLeaf(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), argTensor(info, 0).is_leaf());
+}
+// PyTorch's x._version (in-place writes seen by the version counter), x._is_view(), x._base
+Napi::Value version(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(argTensor(info, 0)._version()));
+}
+Napi::Value isView(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), argTensor(info, 0).is_view());
+}
+Napi::Value viewBase(const Napi::CallbackInfo& info) {
+  at::Tensor t = argTensor(info, 0);
+  if (!t.is_view()) return info.Env().Null();
+  return ret(info, at::Tensor(t._base()));
 }
 Napi::Value retainGrad(const Napi::CallbackInfo& info) {
   argTensor(info, 0).retain_grad();
@@ -997,6 +1020,9 @@ void registerCore(Registrar& r) {
   r.add<requiresGrad>("requiresGrad");
   r.add<setRequiresGrad>("setRequiresGrad");
   r.add<isLeaf>("isLeaf");
+  r.add<version>("version");
+  r.add<isView>("isView");
+  r.add<viewBase>("viewBase");
   r.add<retainGrad>("retainGrad");
   r.add<hasGrad>("hasGrad");
   r.add<hasGrads>("hasGrads");

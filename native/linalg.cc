@@ -12,8 +12,14 @@ namespace {
 
 // --- creation ---
 // linspace(start, end, steps, dtype, device), logspace(start, end, steps, base, dtype, device)
-OP(linspace, at::linspace(argScalar(info, 0), argScalar(info, 1), argInt64(info, 2), argOptions(info, 3, 4)))
-OP(logspace, at::logspace(argScalar(info, 0), argScalar(info, 1), argInt64(info, 2), argDouble(info, 3), argOptions(info, 4, 5)))
+Napi::Value linspace(const Napi::CallbackInfo& info) {
+  FACTORY_GUARD;
+  return ret(info, at::linspace(argScalar(info, 0), argScalar(info, 1), argInt64(info, 2), argOptions(info, 3, 4)));
+}
+Napi::Value logspace(const Napi::CallbackInfo& info) {
+  FACTORY_GUARD;
+  return ret(info, at::logspace(argScalar(info, 0), argScalar(info, 1), argInt64(info, 2), argDouble(info, 3), argOptions(info, 4, 5)));
+}
 
 // --- linalg: each is torch.linalg's function of the same name ---
 OP(linalgInv, at::linalg_inv(T0))

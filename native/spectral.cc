@@ -114,19 +114,24 @@ Napi::Value istft(const Napi::CallbackInfo& info) {
 // ---------- windows: (length, periodic, [parameters], dtype, device) ----------
 
 Napi::Value hannWindow(const Napi::CallbackInfo& info) {
+  FACTORY_GUARD;
   return ret(info, at::hann_window(argInt64(info, 0), argBool(info, 1), argOptions(info, 2, 3)));
 }
 Napi::Value bartlettWindow(const Napi::CallbackInfo& info) {
+  FACTORY_GUARD;
   return ret(info, at::bartlett_window(argInt64(info, 0), argBool(info, 1), argOptions(info, 2, 3)));
 }
 Napi::Value blackmanWindow(const Napi::CallbackInfo& info) {
+  FACTORY_GUARD;
   return ret(info, at::blackman_window(argInt64(info, 0), argBool(info, 1), argOptions(info, 2, 3)));
 }
 Napi::Value hammingWindow(const Napi::CallbackInfo& info) {
+  FACTORY_GUARD;
   return ret(info, at::hamming_window(argInt64(info, 0), argBool(info, 1), argDouble(info, 2), argDouble(info, 3),
                                       argOptions(info, 4, 5)));
 }
 Napi::Value kaiserWindow(const Napi::CallbackInfo& info) {
+  FACTORY_GUARD;
   return ret(info, at::kaiser_window(argInt64(info, 0), argBool(info, 1), argDouble(info, 2), argOptions(info, 3, 4)));
 }
 

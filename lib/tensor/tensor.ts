@@ -685,6 +685,19 @@ export class Tensor {
   get isLeaf(): boolean {
     return native.isLeaf(id(this));
   }
+  /** PyTorch's x._version: how many in-place writes this tensor's memory has seen (shared by its views). */
+  get _version(): number {
+    return native.version(id(this));
+  }
+  /** PyTorch's x._is_view(): whether this tensor was made as a view of another. */
+  _isView(): boolean {
+    return native.isView(id(this));
+  }
+  /** PyTorch's x._base: the tensor this one is a view of (the first non-view), or null. */
+  get _base(): Tensor | null {
+    const h = native.viewBase(id(this));
+    return h === null ? null : wrap(h);
+  }
   /** The accumulated gradient, or null. Each read returns a new handle to the same memory. */
   get grad(): Tensor | null {
     const h = native.grad(id(this));
