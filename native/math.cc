@@ -1,5 +1,7 @@
 // Elementwise math, comparisons, reductions, matrix products and in-place optimizer ops.
 // Each binding is one ATen call; the macros only spell out the argument plumbing.
+#include <ATen/EmptyTensor.h>
+#include <ATen/ScalarOps.h>
 #include <torch/version.h>
 
 #include "common.h"
@@ -115,7 +117,6 @@ OP2(xlogy, a.xlogy(b))
 // divMode(a, b, 'trunc' | 'floor'): division rounded as Python's // ('floor') or C's ('trunc')
 OP2(divMode, a.div(b, argString(info, 2)))
 OP1(divScalarMode, a.div(argScalar(info, 1), argString(info, 2)))
-OP1(fmodScalar, a.fmod(argScalar(info, 1)))
 OP2(lerp, a.lerp(b, argScalar(info, 2)))
 OP3(lerpTensor, a.lerp(b, c))
 // isclose(a, b, rtol, atol, equalNan)
@@ -125,21 +126,64 @@ Napi::Value equal(const Napi::CallbackInfo& info) {
 }
 
 // --- binary, tensor with scalar ---
-OP1(addScalar, a.add(argScalar(info, 1), argScalar(info, 2)))
-OP1(subScalar, a.sub(argScalar(info, 1), argScalar(info, 2)))
-OP1(rsubScalar, at::rsub(a, argScalar(info, 1)))
-OP1(mulScalar, a.mul(argScalar(info, 1)))
-OP1(divScalar, a.div(argScalar(info, 1)))
+// A JS number as the other operand of arithmetic or a comparison: the wrapped-number 0-d tensor
+// Python makes of it (a double or an int64; wrapped numbers never promote a tensor's dtype). On a
+// float32 or float64 tensor it is made already of the tensor's dtype: TensorIterator would
+// otherwise convert the double in a copy of its own (a whole .to() through the dispatcher, ~1.3 us
+// of a 2 us op on a small tensor), and c10::convert is the conversion that copy makes, so the value
+// is the same. Only those two: integer division promotes to float (where a scalar already
+// converted to int32 would have wrapped), and the half and bfloat16 kernels of libtorch 2.x (CPU
+// and CUDA) compute with the scalar's original double in float, not with it rounded to half.
+at::Tensor numberOperand(const at::Tensor& self, const Napi::CallbackInfo& info, size_t i) {
+  at::ScalarType st = self.scalar_type();
+  if ((st != at::kFloat && st != at::kDouble) || !info[i].IsNumber()) return at::native::wrapped_scalar_tensor(argScalar(info, i));
+  double v = info[i].As<Napi::Number>().DoubleValue();
+  // One per dtype, reused while nothing else holds it (a recorded graph node that saved it does:
+  // then a new one is made).
+  static thread_local at::Tensor cache[static_cast<int>(at::ScalarType::NumOptions)];
+  at::Tensor& cached = cache[static_cast<int>(st)];
+  if (!cached.defined() || cached.use_count() != 1 || cached.unsafeGetTensorImpl()->storage().use_count() != 1) {
+    cached = at::Tensor(at::detail::empty_cpu({}, st));
+    cached.unsafeGetTensorImpl()->set_wrapped_number(true);
+  }
+  if (st == at::kFloat) *cached.data_ptr<float>() = c10::convert<float>(v);
+  else *cached.data_ptr<double>() = v;
+  return cached;
+}
+// The op with the number as that tensor (s). Python takes the Tensor overloads for + - * / (graph
+// nodes MulBackward0, ...) but the Scalar ones for rsub, remainder and fmod (RsubBackward1, ...):
+// where a graph is recorded, those (asScalar) keep Python's.
+#define OP1_NUMBER(name, withTensor)                    \
+  Napi::Value name(const Napi::CallbackInfo& info) {    \
+    const at::Tensor& a = argTensor(info, 0);           \
+    SkipAutogradIfUnneeded skip(a);                     \
+    at::Tensor s = numberOperand(a, info, 1);           \
+    return ret(info, withTensor);                       \
+  }
+#define OP1_NUMBER_SCALAR_RECORDED(name, withTensor, asScalar)          \
+  Napi::Value name(const Napi::CallbackInfo& info) {                    \
+    const at::Tensor& a = argTensor(info, 0);                           \
+    SkipAutogradIfUnneeded skip(a);                                     \
+    if (a.requires_grad() && c10::GradMode::is_enabled()) return ret(info, asScalar); \
+    at::Tensor s = numberOperand(a, info, 1);                           \
+    return ret(info, withTensor);                                       \
+  }
+OP1_NUMBER(addScalar, a.add(s, argScalar(info, 2)))
+OP1_NUMBER(subScalar, a.sub(s, argScalar(info, 2)))
+OP1_NUMBER(mulScalar, a.mul(s))
+OP1_NUMBER(divScalar, a.div(s))
+OP1_NUMBER_SCALAR_RECORDED(rsubScalar, at::rsub(a, s), at::rsub(a, argScalar(info, 1)))
+OP1_NUMBER_SCALAR_RECORDED(fmodScalar, a.fmod(s), a.fmod(argScalar(info, 1)))
+OP1_NUMBER_SCALAR_RECORDED(remainderScalar, a.remainder(s), a.remainder(argScalar(info, 1)))
 OP1(powScalar, a.pow(argScalar(info, 1)))
 // scalarPow(x, base): base ** x (torch.pow(2, x))
 OP1(scalarPow, at::pow(argScalar(info, 1), a))
-OP1(remainderScalar, a.remainder(argScalar(info, 1)))
-OP1(eqScalar, a.eq(argScalar(info, 1)))
-OP1(neScalar, a.ne(argScalar(info, 1)))
-OP1(ltScalar, a.lt(argScalar(info, 1)))
-OP1(leScalar, a.le(argScalar(info, 1)))
-OP1(gtScalar, a.gt(argScalar(info, 1)))
-OP1(geScalar, a.ge(argScalar(info, 1)))
+OP1_NUMBER(eqScalar, a.eq(s))
+OP1_NUMBER(neScalar, a.ne(s))
+OP1_NUMBER(ltScalar, a.lt(s))
+OP1_NUMBER(leScalar, a.le(s))
+OP1_NUMBER(gtScalar, a.gt(s))
+OP1_NUMBER(geScalar, a.ge(s))
 
 // --- selection ---
 OP3(where, at::where(a, b, c))
@@ -313,12 +357,12 @@ INPLACE(leakyRelu_, at::leaky_relu_(self, argScalar(info, 1)))
 INPLACE(hardtanh_, at::hardtanh_(self, argScalar(info, 1), argScalar(info, 2)))
 INPLACE(threshold_, at::threshold_(self, argScalar(info, 1), argScalar(info, 2)))
 INPLACE(add_, self.add_(T1, argScalar(info, 2)))
-INPLACE(addScalar_, self.add_(argScalar(info, 1), argScalar(info, 2)))
+INPLACE(addScalar_, self.add_(numberOperand(self, info, 1), argScalar(info, 2)))
 INPLACE(sub_, self.sub_(T1, argScalar(info, 2)))
 INPLACE(mul_, self.mul_(T1))
-INPLACE(mulScalar_, self.mul_(argScalar(info, 1)))
+INPLACE(mulScalar_, self.mul_(numberOperand(self, info, 1)))
 INPLACE(div_, self.div_(T1))
-INPLACE(divScalar_, self.div_(argScalar(info, 1)))
+INPLACE(divScalar_, self.div_(numberOperand(self, info, 1)))
 INPLACE(addcmul_, self.addcmul_(T1, T2, argScalar(info, 3)))
 INPLACE(addmm_, self.addmm_(T1, T2, argScalar(info, 3), argScalar(info, 4)))
 INPLACE(addcdiv_, self.addcdiv_(T1, T2, argScalar(info, 3)))
@@ -345,7 +389,7 @@ INPLACE(tanh_, self.tanh_())
 INPLACE(sigmoid_, self.sigmoid_())
 INPLACE(erfinv_, self.erfinv_())
 INPLACE(powScalar_, self.pow_(argScalar(info, 1)))
-INPLACE(subScalar_, self.sub_(argScalar(info, 1), argScalar(info, 2)))
+INPLACE(subScalar_, self.sub_(numberOperand(self, info, 1), argScalar(info, 2)))
 INPLACE(fillDiagonal_, self.fill_diagonal_(argScalar(info, 1), argBool(info, 2)))
 // More in-place elementwise ops (x.sin_() ...): libtorch's own, so autograd records them as PyTorch does.
 INPLACE(acos_, self.acos_())
