@@ -54,6 +54,26 @@ test('a scripted module: outputs (tuple with a dict), methods, parameters, buffe
   expect(() => m.forward(x)).toThrow(/disposed/);
 });
 
+test('a scripted module inside a TS model: the model\'s eval() and train() reach the scripted code (as PyTorch calls each child\'s train)', () => {
+  class Wrapper extends torch.nn.Module {
+    inner = torch.jit.load(path.join(dir, 'scripted.pt'));
+    forward(x: torch.Tensor, n = 3) { return (this.inner.forward(x, n) as [torch.Tensor])[0]; }
+  }
+  const net = new Wrapper();
+  const x = want.get('x')!;
+  const zeros = () => torch.tidy(() => torch.noGrad(() => net.forward(x).eq(0).sum().item() as number));
+  net.eval();
+  expect(net.inner.training).toBe(false);
+  torch.tidy(() => expect(close(net.forward(x), want.get('eval_h')!)).toBe(true)); // dropout off, BatchNorm on running stats
+  net.train();
+  expect(net.inner.training).toBe(true);
+  expect(zeros()).toBeGreaterThan(0); // dropout on in the scripted code
+  net.eval();
+  expect(zeros()).toBe(0);
+  expect(() => net.train('no' as unknown as boolean)).toThrow('train: the mode must be a boolean, got string');
+  net.inner.dispose();
+});
+
 test('a traced module gives PyTorch\'s output; bad files and arguments are clear errors', () => {
   const m = torch.jit.load(path.join(dir, 'traced.pt'));
   torch.tidy(() => {

@@ -329,8 +329,15 @@ export abstract class Module {
   }
 
   // ---------- modes ----------
+  /**
+   * Sets training mode here and, through each child's own train(), below (as PyTorch: a child
+   * that overrides train, a TorchScript module or a lazy layer, is told too).
+   */
   train(mode = true): this {
-    for (const [, m] of this.namedModules()) m.training = mode;
+    if (typeof mode !== 'boolean') throw new Error(`train: the mode must be a boolean, got ${typeof mode}`);
+    this.training = mode;
+    this.adoptAssigned();
+    for (const n of this._moduleNames) (this.slot(n) as Module | null)?.train(mode);
     return this;
   }
   eval(): this {

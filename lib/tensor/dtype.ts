@@ -119,11 +119,19 @@ const FLOAT_INFO: Record<string, Omit<FInfo, 'dtype' | 'min' | 'smallestNormal'>
 };
 
 /** torch.finfo(dtype): eps, max, min, tiny ... of a floating (or complex) dtype; without one, of the default dtype. */
-export function finfo(dtype: DType = defaults.floatDtype): FInfo {
-  const real = realOf(dtype), info = FLOAT_INFO[real];
-  if (!info) throw new Error(`finfo: ${String(dtype)} is not a floating point dtype (for integer dtypes use iinfo)`);
-  return { ...info, min: -info.max, smallestNormal: info.tiny, dtype: real };
+export function finfo(dtype: DType = defaults.floatDtype): Readonly<FInfo> {
+  const real = realOf(dtype);
+  let f = finfoCache.get(real);
+  if (!f) {
+    const info = FLOAT_INFO[real];
+    if (!info) throw new Error(`finfo: ${String(dtype)} is not a floating point dtype (for integer dtypes use iinfo)`);
+    f = Object.freeze({ ...info, min: -info.max, smallestNormal: info.tiny, dtype: real });
+    finfoCache.set(real, f);
+  }
+  return f;
 }
+// (one read-only object per dtype, as PyTorch's finfo objects: models ask for it in every forward)
+const finfoCache = new Map<DType, Readonly<FInfo>>();
 
 /** torch.iinfo: the range of an integer dtype; int64's as bigints (JavaScript numbers hold integers only up to 2^53). */
 export interface IInfo<N extends number | bigint = number> {
