@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   at::manual_seed(0);
   at::Tensor a = at::randn({16}), b = at::randn({16});
   double add = usPerIter(n, [&] { at::Tensor c = at::add(a, b); });
+  // A tensor times a number (C++'s at::mul(Tensor, Scalar)).
+  double mulNumber = usPerIter(n, [&] { at::Tensor c = a.mul(2.5); });
   // The same op with results freed in batches of 100, as tidy() frees a scope.
   std::vector<at::Tensor> batch;
   batch.reserve(100);
@@ -60,6 +62,6 @@ int main(int argc, char** argv) {
   using namespace at::indexing;
   at::Tensor m = at::randn({8, 16});
   double index = usPerIter(n, [&] { at::Tensor v = m.index({Slice(1, 3), None, Slice(None, None, 2)}); });
-  std::printf("{\"add_us\": %.4f, \"add_batch_us\": %.4f, \"step_us\": %.4f, \"fn_step_us\": %.4f, \"index_us\": %.4f}\n", add, addBatch, step, fnStep, index);
+  std::printf("{\"add_us\": %.4f, \"add_batch_us\": %.4f, \"step_us\": %.4f, \"fn_step_us\": %.4f, \"index_us\": %.4f, \"mul_number_us\": %.4f}\n", add, addBatch, step, fnStep, index, mulNumber);
   return 0;
 }

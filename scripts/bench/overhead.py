@@ -58,4 +58,5 @@ def fn_step():
 fn_s = us_per_iter(n // 10, fn_step)
 m = torch.randn(8, 16)
 index = us_per_iter(n, lambda: m[1:3, None, ::2])
-print(json.dumps({"add_us": add, "add_batch_us": add_batch, "step_us": s, "fn_step_us": fn_s, "index_us": index}))
+mul_number = us_per_iter(n, lambda: a * 2.5)
+print(json.dumps({"add_us": add, "add_batch_us": add_batch, "step_us": s, "fn_step_us": fn_s, "index_us": index, "mul_number_us": mul_number}))
