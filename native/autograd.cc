@@ -64,6 +64,7 @@ struct AutogradState {
   int32_t serving = 0;            // runAutograd loops waiting on the JS thread
   std::vector<std::vector<int32_t>> released;  // per dispatcher: callback ids to forget (their node or hook died)
   std::unordered_map<int32_t, Napi::ObjectReference> errors;  // JsCallbackError tokens (JS thread only)
+  std::vector<std::shared_ptr<const std::string>> functionNames;  // custom Functions' node names, by id (JS thread only)
   int32_t nextErrorToken = 0;
 
   ~AutogradState() {  // the JS heap goes with the environment
@@ -80,7 +81,7 @@ struct JsCallbackRef : torch::CustomClassHolder {
   int32_t id;
   // a custom Function's: the shapes its inputs had (empty for those that need no gradient), and its name
   std::vector<std::vector<int64_t>> inputShapes;
-  std::string name;
+  std::shared_ptr<const std::string> name;  // (one per JS class, shared by its nodes: see functionName)
   JsCallbackRef(const std::shared_ptr<AutogradState>& s, int32_t o, int32_t i) : state(s), owner(o), id(i) { ++s->liveCallbacks; }
   ~JsCallbackRef() override {
     if (auto s = state.lock()) {
@@ -187,7 +188,7 @@ struct JsFunction : public torch::autograd::Function<JsFunction> {
       std::string msg = e.what_without_backtrace();
       std::string cppName = c10::demangle(typeid(torch::autograd::CppNode<JsFunction>).name());
       for (size_t at = msg.find(cppName); at != std::string::npos; at = msg.find(cppName)) {
-        msg.replace(at, cppName.size(), cb->name);
+        msg.replace(at, cppName.size(), *cb->name);
       }
       throw std::runtime_error(msg);
     }
@@ -198,7 +199,7 @@ struct JsFunction : public torch::autograd::Function<JsFunction> {
       const auto& want = cb->inputShapes[k];
       if (!grads[k].defined() || (want.size() == 1 && want[0] == -1)) continue;
       if (!at::is_expandable_to(want, grads[k].sizes())) {
-        throw std::runtime_error("function " + cb->name + " returned an invalid gradient at index " + std::to_string(k) + " - got " +
+        throw std::runtime_error("function " + *cb->name + " returned an invalid gradient at index " + std::to_string(k) + " - got " +
                                  c10::str(grads[k].sizes()) + " but expected shape compatible with " + c10::str(at::IntArrayRef(want)));
       }
     }
@@ -266,7 +267,7 @@ std::string jsFunctionName(const torch::autograd::Node& node) {
   auto* js = dynamic_cast<const torch::autograd::CppNode<JsFunction>*>(&node);
   if (!js) return "";
   auto it = js->ctx_.saved_data.find("js");
-  return it == js->ctx_.saved_data.end() ? "" : c10::static_intrusive_pointer_cast<JsCallbackRef>(it->second.toCapsule())->name;
+  return it == js->ctx_.saved_data.end() ? "" : *c10::static_intrusive_pointer_cast<JsCallbackRef>(it->second.toCapsule())->name;
 }
 
 namespace {
@@ -322,26 +323,50 @@ Napi::Value autogradReleased(const Napi::CallbackInfo& info) {
   return a;
 }
 
-// functionApply(inputs, outputs, saved, dirty, nonDifferentiable, materializeGrads, callbackId, name, dispatcher):
-// makes JS forward's outputs the outputs of one graph node whose backward is JS callback
-// callbackId. Returns fresh handles of the outputs (an output that was an input comes back as a
-// view of it, as in PyTorch). Saved entries may be -1 (None).
+// functionName(name): an id for a custom Function's node name (its class's name + "Backward"),
+// asked once per class: its nodes share the string.
+Napi::Value functionName(const Napi::CallbackInfo& info) {
+  TensorTable& tbl = table(info);
+  if (!tbl.autograd) throw std::runtime_error("tstorch: the autograd dispatcher is not set");
+  tbl.autograd->functionNames.push_back(std::make_shared<const std::string>(argString(info, 0)));
+  return Napi::Number::New(info.Env(), static_cast<double>(tbl.autograd->functionNames.size() - 1));
+}
+
+// functionApply(handles, materializeGrads, callbackId, nameId, dispatcher): makes JS forward's
+// outputs the outputs of one graph node whose backward is JS callback callbackId. handles is an
+// Int32Array of five counted lists, [n, ...handles] each: inputs, outputs, saved (-1: None),
+// dirty, non-differentiable (one typed array: one crossing, nothing to walk in JS objects).
+// Returns fresh handles of the outputs (an output that was an input comes back as a view of it,
+// as in PyTorch).
 Napi::Value functionApply(const Napi::CallbackInfo& info) {
   int32_t owner;
-  auto s = state(info, 8, &owner);
-  std::vector<at::Tensor> inputs = argTensors(info, 0);
+  auto s = state(info, 4, &owner);
+  if (!info[0].IsTypedArray()) throw std::runtime_error("tstorch: functionApply takes an Int32Array of handles");
+  Napi::Int32Array arr = info[0].As<Napi::Int32Array>();
+  const int32_t *p = arr.Data(), *end = p + arr.ElementLength();
+  TensorTable& tbl = table(info);
+  auto list = [&](std::vector<at::Tensor>& out, bool noneAllowed) {
+    if (p >= end || *p < 0 || *p > end - p - 1) throw std::runtime_error("tstorch: functionApply: malformed handle lists");
+    int32_t n = *p++;
+    out.reserve(n);
+    for (int32_t k = 0; k < n; ++k, ++p) {
+      if (*p < 0 && noneAllowed) out.emplace_back();
+      else out.push_back(tbl.get(*p));
+    }
+  };
+  std::vector<at::Tensor> inputs;
   ForwardRecord rec;
-  rec.outputs = argTensors(info, 1);
-  Napi::Array saved = info[2].As<Napi::Array>();
-  for (uint32_t k = 0; k < saved.Length(); ++k) {
-    int32_t h = saved.Get(k).As<Napi::Number>().Int32Value();
-    rec.saved.push_back(h < 0 ? at::Tensor() : table(info).get(h));
-  }
-  rec.dirty = argTensors(info, 3);
-  rec.nonDifferentiable = argTensors(info, 4);
-  rec.materializeGrads = argBool(info, 5);
-  rec.callback = c10::make_intrusive<JsCallbackRef>(s, owner, argInt(info, 6));
-  rec.callback->name = argString(info, 7);
+  list(inputs, false);
+  list(rec.outputs, false);
+  list(rec.saved, true);
+  list(rec.dirty, false);
+  list(rec.nonDifferentiable, false);
+  rec.materializeGrads = argBool(info, 1);
+  rec.callback = c10::make_intrusive<JsCallbackRef>(s, owner, argInt(info, 2));
+  int32_t nameId = argInt(info, 3);
+  if (nameId < 0 || static_cast<size_t>(nameId) >= s->functionNames.size()) throw std::runtime_error("tstorch: no such custom Function name id");
+  rec.callback->name = s->functionNames[nameId];
+  rec.callback->inputShapes.reserve(inputs.size());
   for (const at::Tensor& t : inputs) {
     // {-1}: no check (an input that needs no gradient gets none)
     rec.callback->inputShapes.push_back(t.requires_grad() ? t.sizes().vec() : std::vector<int64_t>{-1});
@@ -424,6 +449,7 @@ void registerAutograd(Registrar& r) {
   r.add<setAutogradHelperThread>("setAutogradHelperThread");
   r.add<autogradReleased>("autogradReleased");
   r.add<functionApply>("functionApply");
+  r.add<functionName>("functionName");
   r.add<registerHook>("registerHook");
   r.add<nodeRegisterHook>("nodeRegisterHook");
   r.add<nodeRemoveHook>("nodeRemoveHook");

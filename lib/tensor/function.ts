@@ -166,6 +166,9 @@ export class FunctionCtx {
 }
 
 type ForwardOutput = Tensor | Tensor[];
+// Per Function class, the native id of its node's name (registered on its first apply).
+const nameIds = new WeakMap<object, number>();
+let applyBuf = new Int32Array(64);
 type BackwardOutput = Tensor | null | undefined | (Tensor | null | undefined)[];
 
 /**
@@ -201,7 +204,8 @@ export class Function {
     ctx._args = args;
     const tensorArgs: number[] = [];
     args.forEach((a, k) => a instanceof Tensor && tensorArgs.push(k));
-    const name = `${cls.name}Backward`;
+    let nameId = nameIds.get(cls);
+    if (nameId === undefined) nameIds.set(cls, (nameId = native.functionName(`${cls.name}Backward`) as number));
 
     const backward: Callback = (grads, saved) => {
       ctx._saved = saved;
@@ -214,12 +218,12 @@ export class Function {
       const list = Array.isArray(r) ? r : [r];
       // As PyTorch: extra trailing nulls are fine, anything else must match the arguments.
       if (list.length < args.length || list.slice(args.length).some((g) => g)) {
-        throw new Error(`function ${name} returned an incorrect number of gradients (expected ${args.length}, got ${list.length})`);
+        throw new Error(`function ${cls.name}Backward returned an incorrect number of gradients (expected ${args.length}, got ${list.length})`);
       }
       return tensorArgs.map((k) => {
         const g = list[k];
         if (g === null || g === undefined) return null;
-        if (!(g instanceof Tensor)) throw new Error(`function ${name} returned a ${typeof g} as gradient ${k}; return a Tensor or null`);
+        if (!(g instanceof Tensor)) throw new Error(`function ${cls.name}Backward returned a ${typeof g} as gradient ${k}; return a Tensor or null`);
         return g; // (its shape is checked in native/autograd.cc)
       });
     };
@@ -239,17 +243,21 @@ export class Function {
         if (!(o instanceof Tensor)) throw new Error(`${cls.name}.forward must return a Tensor or an array of tensors (output ${k} is ${typeof o})`);
       });
       const cbId = addCallback(backward);
-      const hs = native.functionApply(
-        tensorArgs.map((k) => id(args[k] as Tensor)),
-        outs.map(id),
-        ctx._toSave.map((t) => (t ? id(t) : -1)),
-        ctx._dirty.map(id),
-        ctx._nonDifferentiable.map(id),
-        ctx._materializeGrads,
-        cbId,
-        name,
-        dispatcher,
-      ) as number[];
+      // the five handle lists, each [count, ...handles], in one reused Int32Array
+      const n = 5 + tensorArgs.length + outs.length + ctx._toSave.length + ctx._dirty.length + ctx._nonDifferentiable.length;
+      if (n > applyBuf.length) applyBuf = new Int32Array(2 * n);
+      let at = 0;
+      applyBuf[at++] = tensorArgs.length;
+      for (const k of tensorArgs) applyBuf[at++] = id(args[k] as Tensor);
+      applyBuf[at++] = outs.length;
+      for (const o of outs) applyBuf[at++] = id(o);
+      applyBuf[at++] = ctx._toSave.length;
+      for (const t of ctx._toSave) applyBuf[at++] = t ? id(t) : -1;
+      applyBuf[at++] = ctx._dirty.length;
+      for (const t of ctx._dirty) applyBuf[at++] = id(t);
+      applyBuf[at++] = ctx._nonDifferentiable.length;
+      for (const t of ctx._nonDifferentiable) applyBuf[at++] = id(t);
+      const hs = native.functionApply(applyBuf.subarray(0, at), ctx._materializeGrads, cbId, nameId, dispatcher) as number[];
       const wrapped = hs.map(wrap);
       return (Array.isArray(raw) ? wrapped : wrapped[0]) as R;
     });
