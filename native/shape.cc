@@ -208,7 +208,7 @@ bool basicIndexView(const at::Tensor& self, const double* p, size_t n, at::Tenso
         start = start < 0 ? 0 : std::min(start, size);
         end = end < start ? start : std::min(end, size);
         offset += start * strides[d];
-        outSizes.push_back((end - start + step - 1) / step);
+        outSizes.push_back(end == start ? 0 : (end - start - 1) / step + 1);  // (rounded up, without overflow for a huge step)
         outStrides.push_back(strides[d++] * step);
         break;
       }
