@@ -166,10 +166,12 @@ export class FunctionCtx {
 }
 
 type ForwardOutput = Tensor | Tensor[];
-// Per Function class, the native id of its node's name (registered on its first apply).
+type BackwardOutput = Tensor | null | undefined | (Tensor | null | undefined)[];
+
+// Per Function class, the native id of its node's name (registered on its first apply); and the
+// reused array that apply's handle lists cross in.
 const nameIds = new WeakMap<object, number>();
 let applyBuf = new Int32Array(64);
-type BackwardOutput = Tensor | null | undefined | (Tensor | null | undefined)[];
 
 /**
  * torch.autograd.Function: subclass it with static forward(ctx, ...args) and backward(ctx,
