@@ -53,7 +53,7 @@ struct JsCallbackError : std::runtime_error {
 // registers its own dispatcher, and its callbacks' ids are its own: a callback is called through,
 // and reported released to, the dispatcher that made it.
 struct AutogradState {
-  std::deque<Napi::FunctionReference> dispatchers;  // (callback id, gradHandles, savedHandles) => handles; a deque: one added during a callback moves none
+  std::deque<Napi::FunctionReference> dispatchers;  // (callback id[, gradHandles, savedHandles]) => handles, or their count in the exchange buffer; a deque: one added during a callback moves none
   std::thread::id jsThread = std::this_thread::get_id();
   TensorTable* tbl = nullptr;
   std::atomic<int32_t> liveCallbacks{0};  // hooks and custom-Function nodes alive
@@ -66,8 +66,15 @@ struct AutogradState {
   std::unordered_map<int32_t, Napi::ObjectReference> errors;  // JsCallbackError tokens (JS thread only)
   std::vector<std::shared_ptr<const std::string>> functionNames;  // custom Functions' node names, by id (JS thread only)
   int32_t nextErrorToken = 0;
+  // Handles cross between JS and C++ here, not in JS arrays (JS thread only): apply's inputs and
+  // outputs, a backward callback's gradients in and out. Each side reads what the other wrote
+  // before it runs anything that could write here again. Longer lists cross as arrays.
+  static constexpr int32_t kExchangeCapacity = 256;
+  int32_t* exchange = nullptr;
+  Napi::Reference<Napi::Int32Array> exchangeRef;
 
   ~AutogradState() {  // the JS heap goes with the environment
+    exchangeRef.SuppressDestruct();
     for (auto& d : dispatchers) d.SuppressDestruct();
     for (auto& e : errors) e.second.SuppressDestruct();
   }
@@ -100,23 +107,40 @@ static std::vector<at::Tensor> runJs(AutogradState& s, int32_t owner, int32_t id
   Napi::Env env = dispatcher.Env();
   Napi::HandleScope scope(env);
   TensorTable& tbl = *s.tbl;
-  auto handles = [&](const std::vector<at::Tensor>& ts) {
-    Napi::Array a = Napi::Array::New(env, ts.size());
-    for (size_t k = 0; k < ts.size(); ++k) a.Set(static_cast<uint32_t>(k), Napi::Number::New(env, tbl.put(ts[k])));
-    return a;
-  };
-  Napi::Value r = dispatcher.Call({Napi::Number::New(env, id), handles(grads), handles(saved)});
+  Napi::Value r;
+  if (s.exchange && grads.size() + saved.size() + 2 <= static_cast<size_t>(AutogradState::kExchangeCapacity)) {
+    // [nGrads, ...grads, nSaved, ...saved] in the exchange buffer
+    int32_t* p = s.exchange;
+    *p++ = static_cast<int32_t>(grads.size());
+    for (const at::Tensor& t : grads) *p++ = tbl.put(t);
+    *p++ = static_cast<int32_t>(saved.size());
+    for (const at::Tensor& t : saved) *p++ = tbl.put(t);
+    r = dispatcher.Call({Napi::Number::New(env, id)});
+  } else {
+    auto handles = [&](const std::vector<at::Tensor>& ts) {
+      Napi::Array a = Napi::Array::New(env, ts.size());
+      for (size_t k = 0; k < ts.size(); ++k) a.Set(static_cast<uint32_t>(k), Napi::Number::New(env, tbl.put(ts[k])));
+      return a;
+    };
+    r = dispatcher.Call({Napi::Number::New(env, id), handles(grads), handles(saved)});
+  }
   std::vector<at::Tensor> out;
-  if (!r.IsArray()) return out;
-  Napi::Array arr = r.As<Napi::Array>();
-  for (uint32_t k = 0; k < arr.Length(); ++k) {
-    int32_t h = arr.Get(k).As<Napi::Number>().Int32Value();
+  auto take = [&](int32_t h) {
     if (h < 0) {
       out.emplace_back();
     } else {
       out.push_back(tbl.get(h));
       tbl.release(h);
     }
+  };
+  if (r.IsNumber()) {  // that many handles in the exchange buffer
+    int32_t n = r.As<Napi::Number>().Int32Value();
+    if (!s.exchange || n < 0 || n > AutogradState::kExchangeCapacity) throw std::runtime_error("tstorch: malformed autograd callback result");
+    out.reserve(n);
+    for (int32_t k = 0; k < n; ++k) take(s.exchange[k]);
+  } else if (r.IsArray()) {
+    Napi::Array arr = r.As<Napi::Array>();
+    for (uint32_t k = 0; k < arr.Length(); ++k) take(arr.Get(k).As<Napi::Number>().Int32Value());
   }
   return out;
 }
@@ -332,18 +356,41 @@ Napi::Value functionName(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(tbl.autograd->functionNames.size() - 1));
 }
 
+// autogradExchange(): the environment's exchange buffer (see AutogradState), made on first ask.
+Napi::Value autogradExchange(const Napi::CallbackInfo& info) {
+  TensorTable& tbl = table(info);
+  if (!tbl.autograd) throw std::runtime_error("tstorch: the autograd dispatcher is not set");
+  AutogradState& s = *tbl.autograd;
+  if (!s.exchange) {
+    Napi::Int32Array a = Napi::Int32Array::New(info.Env(), AutogradState::kExchangeCapacity);
+    s.exchange = a.Data();
+    s.exchangeRef = Napi::Persistent(a);
+  }
+  return s.exchangeRef.Value();
+}
+
 // functionApply(handles, materializeGrads, callbackId, nameId, dispatcher): makes JS forward's
-// outputs the outputs of one graph node whose backward is JS callback callbackId. handles is an
-// Int32Array of five counted lists, [n, ...handles] each: inputs, outputs, saved (-1: None),
-// dirty, non-differentiable (one typed array: one crossing, nothing to walk in JS objects).
-// Returns fresh handles of the outputs (an output that was an input comes back as a view of it,
-// as in PyTorch).
+// outputs the outputs of one graph node whose backward is JS callback callbackId. handles: five
+// counted lists, [n, ...handles] each: inputs, outputs, saved (-1: None), dirty,
+// non-differentiable; in an Int32Array, or (a number: their length) in the exchange buffer.
+// Returns fresh handles of the outputs: their count, the handles in the exchange buffer, or an
+// array when they do not fit (an output that was an input comes back as a view of it, as in PyTorch).
 Napi::Value functionApply(const Napi::CallbackInfo& info) {
   int32_t owner;
   auto s = state(info, 4, &owner);
-  if (!info[0].IsTypedArray()) throw std::runtime_error("tstorch: functionApply takes an Int32Array of handles");
-  Napi::Int32Array arr = info[0].As<Napi::Int32Array>();
-  const int32_t *p = arr.Data(), *end = p + arr.ElementLength();
+  const int32_t *p, *end;
+  if (info[0].IsNumber()) {
+    int32_t n = argInt(info, 0);
+    if (!s->exchange || n < 0 || n > AutogradState::kExchangeCapacity) throw std::runtime_error("tstorch: functionApply: malformed handle lists");
+    p = s->exchange;
+    end = p + n;
+  } else if (info[0].IsTypedArray()) {
+    Napi::Int32Array arr = info[0].As<Napi::Int32Array>();
+    p = arr.Data();
+    end = p + arr.ElementLength();
+  } else {
+    throw std::runtime_error("tstorch: functionApply takes an Int32Array of handles, or their count in the exchange buffer");
+  }
   TensorTable& tbl = table(info);
   auto list = [&](std::vector<at::Tensor>& out, bool noneAllowed) {
     if (p >= end || *p < 0 || *p > end - p - 1) throw std::runtime_error("tstorch: functionApply: malformed handle lists");
@@ -372,7 +419,9 @@ Napi::Value functionApply(const Napi::CallbackInfo& info) {
     rec.callback->inputShapes.push_back(t.requires_grad() ? t.sizes().vec() : std::vector<int64_t>{-1});
   }
   torch::autograd::variable_list outs = JsFunction::apply(at::TensorList(inputs), &rec);
-  return retList(info, outs);
+  if (!s->exchange || outs.size() > static_cast<size_t>(AutogradState::kExchangeCapacity)) return retList(info, outs);
+  for (size_t k = 0; k < outs.size(); ++k) s->exchange[k] = tbl.put(outs[k]);
+  return Napi::Number::New(info.Env(), static_cast<double>(outs.size()));
 }
 
 // registerHook(tensor, callbackId, dispatcher): Tensor.register_hook with a JS hook; returns its
@@ -449,6 +498,7 @@ void registerAutograd(Registrar& r) {
   r.add<setAutogradHelperThread>("setAutogradHelperThread");
   r.add<autogradReleased>("autogradReleased");
   r.add<functionApply>("functionApply");
+  r.add<autogradExchange>("autogradExchange");
   r.add<functionName>("functionName");
   r.add<registerHook>("registerHook");
   r.add<nodeRegisterHook>("nodeRegisterHook");

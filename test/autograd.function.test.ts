@@ -257,6 +257,58 @@ describe.each([['the calling thread', false], ['a helper thread, as with CUDA', 
       lin.dispose();
     });
 
+    test('handles cross in a shared buffer, and as arrays past its size; a gradient given twice, kept or made outside the backward stays right', () => {
+      // 300 inputs, outputs and saved tensors (past the 256-entry exchange buffer both ways),
+      // against the same graph built from built-in ops.
+      class DoubleEach extends Function {
+        static forward(ctx: Ctx, ...xs: T[]) {
+          ctx.saveForBackward(...xs);
+          return xs.map((x) => x.mul(2));
+        }
+        static backward(ctx: Ctx, ...gs: T[]) {
+          expect(ctx.savedTensors.length).toBe(gs.length);
+          return gs.map((g) => g.mul(2));
+        }
+      }
+      torch.tidy(() => {
+        const base = inputs.get('x')!;
+        const xs = Array.from({ length: 300 }, (_, k) => base.mul(k + 1).requiresGrad_(true));
+        const refs = Array.from({ length: 300 }, (_, k) => base.mul(k + 1).requiresGrad_(true));
+        const ws = Array.from({ length: 300 }, (_, k) => torch.full([5], (k % 7) - 3, { dtype: 'float64' }));
+        const mine = DoubleEach.apply(...xs);
+        expect(mine.length).toBe(300);
+        torch.stack(mine.map((y, k) => y.mul(ws[k]).sum())).sum().backward();
+        torch.stack(refs.map((x, k) => x.mul(2).mul(ws[k]).sum())).sum().backward();
+        xs.forEach((x, k) => close(x.grad!, refs[k].grad!, `DoubleEach: input ${k}'s grad`));
+      });
+      // One tensor returned for two inputs; a kept tensor and one made before backward returned
+      // as gradients: each input gets its own, and the caller's tensors stay live.
+      const kept = torch.keep(torch.tensor([1, 2, 3, 4, 5], { dtype: 'float64' }));
+      let outside: T | null = null;
+      class Returns extends Function {
+        static forward(_ctx: Ctx, a: T, b: T, c: T, d: T) {
+          return [a.mul(1), b.mul(1), c.mul(1), d.mul(1)];
+        }
+        static backward(_ctx: Ctx, ga: T) {
+          return [ga, ga, kept, outside];
+        }
+      }
+      torch.tidy(() => {
+        outside = torch.tensor([5, 4, 3, 2, 1], { dtype: 'float64' });
+        const [a, b, c, d] = ['x', 'y', 'x', 'y'].map(leaf);
+        const outs = Returns.apply(a, b, c, d);
+        outs[0].mul(want.get('hooks.seen')!).sum().backward();
+        close(a.grad!, want.get('hooks.seen')!, 'Returns: a.grad');
+        close(b.grad!, want.get('hooks.seen')!, 'Returns: b.grad (the same tensor as a\'s)');
+        expect(c.grad!.tolist()).toEqual([1, 2, 3, 4, 5]);
+        expect(d.grad!.tolist()).toEqual([5, 4, 3, 2, 1]);
+        expect(kept.tolist()).toEqual([1, 2, 3, 4, 5]);
+        expect(outside.tolist()).toEqual([5, 4, 3, 2, 1]);
+        for (const t of [a, b, c, d]) t.dispose();
+      });
+      kept.dispose();
+    });
+
     test('without gradients (noGrad, or inputs that need none) it is a plain call; memory stays flat', () => {
       const x = leaf('x');
       torch.tidy(() => {

@@ -3,7 +3,7 @@
 // nodes it calls back into JS (native/autograd.cc) through the one dispatcher below.
 import { native } from './native';
 import { Tensor, _wrap as wrap, _id as id } from './tensor';
-import { tidy } from './scope';
+import { handOver, tidy } from './scope';
 
 /** What the engine calls: JS gradients in, JS gradients out (null: none). */
 type Callback = (grads: (Tensor | null)[], saved: (Tensor | null)[]) => (Tensor | null)[];
@@ -34,19 +34,55 @@ export function _callbackSlots(): number {
   return callbacks.length;
 }
 
-// Called by native/autograd.cc during backward, with fresh handles; returns fresh handles, which
-// C++ takes over (aliases: what the callback returns may be a tensor the user keeps).
-function dispatch(cbId: number, gradHandles: number[], savedHandles: number[]): number[] {
+// Handles cross to and from native/autograd.cc in this buffer, shared with C++ (one crossing
+// and no JS arrays per call); lists longer than it cross as arrays.
+let exchange: Int32Array | null = null;
+
+// Called by native/autograd.cc during backward, with fresh handles (in the exchange buffer:
+// [nGrads, ...grads, nSaved, ...saved], or as two arrays); gives back handles that C++ takes
+// over (those of tensors the callback made, or aliases of others: what it returns may be a
+// tensor the user keeps): their count, the handles in the exchange buffer, or an array of them.
+function dispatch(cbId: number, gradHandles?: number[], savedHandles?: number[]): number | number[] {
+  let grads: (Tensor | null)[], saved: (Tensor | null)[];
+  const handle = (h: number) => (h < 0 ? null : wrap(h));
   return tidy(() => {
-    const grads = gradHandles.map((h) => (h < 0 ? null : wrap(h)));
-    const saved = savedHandles.map((h) => (h < 0 ? null : wrap(h)));
+    if (gradHandles && savedHandles) {
+      grads = gradHandles.map(handle);
+      saved = savedHandles.map(handle);
+    } else {
+      // read it all before any JS runs that could write the buffer again
+      const x = exchange!;
+      const nGrads = x[0];
+      grads = new Array<Tensor | null>(nGrads);
+      for (let k = 0; k < nGrads; k++) grads[k] = handle(x[1 + k]);
+      const nSaved = x[1 + nGrads];
+      saved = new Array<Tensor | null>(nSaved);
+      for (let k = 0; k < nSaved; k++) saved[k] = handle(x[2 + nGrads + k]);
+    }
     const cb = callbacks[cbId];
-    if (!cb) return []; // a removed hook: the gradient is left as it was
-    return cb(grads, saved).map((t) => (t ? (native.alias(id(t)) as number) : -1));
+    if (!cb) return 0; // a removed hook: the gradient is left as it was
+    const out = cb(grads, saved);
+    const x = exchange!;
+    if (out.length > x.length) return out.map((t) => (t ? (native.alias(id(t)) as number) : -1));
+    for (let k = 0; k < out.length; k++) {
+      const t = out[k];
+      if (!t) {
+        x[k] = -1;
+        continue;
+      }
+      let earlier = k - 1;
+      while (earlier >= 0 && out[earlier] !== t) earlier--;
+      // a tensor made in this callback's scope is handed over; one from outside (or given
+      // twice) crosses as an alias
+      const h = earlier >= 0 ? -1 : handOver(t);
+      x[k] = h >= 0 ? h : (native.alias(earlier >= 0 ? x[earlier] : id(t)) as number);
+    }
+    return out.length;
   });
 }
 // This copy's dispatcher: libtorch calls back, and reports released ids, to the copy that made the callback.
 const dispatcher = native.setAutogradDispatcher(dispatch) as number;
+exchange = native.autogradExchange() as Int32Array;
 
 /** Tensor.registerHook's return value (PyTorch's RemovableHandle). */
 export interface RemovableHandle {
@@ -121,10 +157,13 @@ function checkSameKind(original: Tensor, result: Tensor, what: string): void {
   }
 }
 
+// What a ctx holds until forward sets its lists: one shared empty list (never written: the setters replace it).
+const NONE: never[] = [];
+
 /** ctx of a custom Function: what forward leaves for backward. Other properties are free to set. */
 export class FunctionCtx {
   /** @internal the forward's arguments, and whether autograd was recording when apply() was called */
-  _args: unknown[] = [];
+  _args: unknown[] = NONE;
   /** @internal */ _recording = false;
   private _needsInputGrad: boolean[] | null = null;
   /** Per forward argument: whether it is a tensor that needs a gradient (PyTorch's ctx.needs_input_grad). */
@@ -132,9 +171,9 @@ export class FunctionCtx {
     this._needsInputGrad ??= this._args.map((a) => this._recording && a instanceof Tensor && a.requiresGrad);
     return this._needsInputGrad;
   }
-  /** @internal */ _toSave: (Tensor | null)[] = [];
-  /** @internal */ _dirty: Tensor[] = [];
-  /** @internal */ _nonDifferentiable: Tensor[] = [];
+  /** @internal */ _toSave: (Tensor | null)[] = NONE;
+  /** @internal */ _dirty: Tensor[] = NONE;
+  /** @internal */ _nonDifferentiable: Tensor[] = NONE;
   /** @internal */ _materializeGrads = true;
   /** @internal set while backward runs */ _saved: (Tensor | null)[] | null = null;
   [key: string]: unknown;
@@ -168,10 +207,8 @@ export class FunctionCtx {
 type ForwardOutput = Tensor | Tensor[];
 type BackwardOutput = Tensor | null | undefined | (Tensor | null | undefined)[];
 
-// Per Function class, the native id of its node's name (registered on its first apply); and the
-// reused array that apply's handle lists cross in.
+// Per Function class, the native id of its node's name (registered on its first apply).
 const nameIds = new WeakMap<object, number>();
-let applyBuf = new Int32Array(64);
 
 /**
  * torch.autograd.Function: subclass it with static forward(ctx, ...args) and backward(ctx,
@@ -205,7 +242,7 @@ export class Function {
     const ctx = new FunctionCtx();
     ctx._args = args;
     const tensorArgs: number[] = [];
-    args.forEach((a, k) => a instanceof Tensor && tensorArgs.push(k));
+    for (let k = 0; k < args.length; k++) if (args[k] instanceof Tensor) tensorArgs.push(k);
     let nameId = nameIds.get(cls);
     if (nameId === undefined) nameIds.set(cls, (nameId = native.functionName(`${cls.name}Backward`) as number));
 
@@ -219,15 +256,21 @@ export class Function {
       }
       const list = Array.isArray(r) ? r : [r];
       // As PyTorch: extra trailing nulls are fine, anything else must match the arguments.
-      if (list.length < args.length || list.slice(args.length).some((g) => g)) {
+      let extra = false;
+      for (let k = args.length; k < list.length; k++) extra ||= !!list[k];
+      if (list.length < args.length || extra) {
         throw new Error(`function ${cls.name}Backward returned an incorrect number of gradients (expected ${args.length}, got ${list.length})`);
       }
-      return tensorArgs.map((k) => {
+      const out = new Array<Tensor | null>(tensorArgs.length);
+      for (let j = 0; j < tensorArgs.length; j++) {
+        const k = tensorArgs[j];
         const g = list[k];
-        if (g === null || g === undefined) return null;
-        if (!(g instanceof Tensor)) throw new Error(`function ${cls.name}Backward returned a ${typeof g} as gradient ${k}; return a Tensor or null`);
-        return g; // (its shape is checked in native/autograd.cc)
-      });
+        if (g !== null && g !== undefined && !(g instanceof Tensor)) {
+          throw new Error(`function ${cls.name}Backward returned a ${typeof g} as gradient ${k}; return a Tensor or null`);
+        }
+        out[j] = g ?? null; // (its shape is checked in native/autograd.cc)
+      }
+      return out;
     };
 
     return tidy(() => {
@@ -241,26 +284,32 @@ export class Function {
         native.setGradEnabled(recording);
       }
       const outs: Tensor[] = Array.isArray(raw) ? raw : [raw];
-      outs.forEach((o, k) => {
-        if (!(o instanceof Tensor)) throw new Error(`${cls.name}.forward must return a Tensor or an array of tensors (output ${k} is ${typeof o})`);
-      });
+      for (let k = 0; k < outs.length; k++) {
+        if (!(outs[k] instanceof Tensor)) throw new Error(`${cls.name}.forward must return a Tensor or an array of tensors (output ${k} is ${typeof outs[k]})`);
+      }
       const cbId = addCallback(backward);
-      // the five handle lists, each [count, ...handles], in one reused Int32Array
+      // the five handle lists, each [count, ...handles], in the exchange buffer (or, when they do not fit, an array of their own)
       const n = 5 + tensorArgs.length + outs.length + ctx._toSave.length + ctx._dirty.length + ctx._nonDifferentiable.length;
-      if (n > applyBuf.length) applyBuf = new Int32Array(2 * n);
+      const buf = n <= exchange!.length ? exchange! : new Int32Array(n);
       let at = 0;
-      applyBuf[at++] = tensorArgs.length;
-      for (const k of tensorArgs) applyBuf[at++] = id(args[k] as Tensor);
-      applyBuf[at++] = outs.length;
-      for (const o of outs) applyBuf[at++] = id(o);
-      applyBuf[at++] = ctx._toSave.length;
-      for (const t of ctx._toSave) applyBuf[at++] = t ? id(t) : -1;
-      applyBuf[at++] = ctx._dirty.length;
-      for (const t of ctx._dirty) applyBuf[at++] = id(t);
-      applyBuf[at++] = ctx._nonDifferentiable.length;
-      for (const t of ctx._nonDifferentiable) applyBuf[at++] = id(t);
-      const hs = native.functionApply(applyBuf.subarray(0, at), ctx._materializeGrads, cbId, nameId, dispatcher) as number[];
-      const wrapped = hs.map(wrap);
+      buf[at++] = tensorArgs.length;
+      for (const k of tensorArgs) buf[at++] = id(args[k] as Tensor);
+      buf[at++] = outs.length;
+      for (const o of outs) buf[at++] = id(o);
+      buf[at++] = ctx._toSave.length;
+      for (const t of ctx._toSave) buf[at++] = t ? id(t) : -1;
+      buf[at++] = ctx._dirty.length;
+      for (const t of ctx._dirty) buf[at++] = id(t);
+      buf[at++] = ctx._nonDifferentiable.length;
+      for (const t of ctx._nonDifferentiable) buf[at++] = id(t);
+      const r = native.functionApply(buf === exchange ? at : buf, ctx._materializeGrads, cbId, nameId, dispatcher) as number | number[];
+      let wrapped: Tensor[];
+      if (typeof r === 'number') {
+        wrapped = new Array<Tensor>(r);
+        for (let k = 0; k < r; k++) wrapped[k] = wrap(exchange![k]);
+      } else {
+        wrapped = r.map(wrap);
+      }
       return (Array.isArray(raw) ? wrapped : wrapped[0]) as R;
     });
   }

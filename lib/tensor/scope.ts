@@ -105,6 +105,23 @@ export function track(t: Handle): void {
   }
 }
 
+/**
+ * @internal If t was made in the innermost open scope (and not kept), takes its handle away from
+ * JS for C++ to take over, saving an alias: the wrapper then reads as disposed, and the scope
+ * skips it. Returns the handle, or -1 when t is not the scope's to give.
+ */
+export function handOver(t: Handle): number {
+  if (current === null || t._kept || t._id < 0) return -1;
+  for (let i = currentCount - 1; i >= 0; i--) {
+    if (current[i] === t) {
+      const slot = t._id;
+      t._id = -1;
+      return slot;
+    }
+  }
+  return -1;
+}
+
 /** Marks a tensor as owned elsewhere: no enclosing tidy() frees it. Returns it. */
 export function keep<T extends Handle>(t: T): T {
   if (!t._kept) {
@@ -114,9 +131,13 @@ export function keep<T extends Handle>(t: T): T {
   return t;
 }
 
+function isHandle(x: unknown): x is Handle {
+  return x !== null && typeof x === 'object' && '_id' in x && '_kept' in x;
+}
+
 function collect(result: unknown, out: Set<Handle>, level = 0): void {
   if (result === null || typeof result !== 'object' || level > 4) return;
-  if ('_id' in (result as object) && '_kept' in (result as object)) {
+  if (isHandle(result)) {
     out.add(result as Handle);
     return;
   }
@@ -145,12 +166,18 @@ export function tidy<T>(fn: () => T): T {
     release(scope, count, null);
     throw new Error('tstorch.tidy: fn must be synchronous (it returned a Promise)');
   }
+  if (isHandle(result)) {
+    // one tensor (the common case): no set to build
+    release(scope, count, null, result);
+    if (!result._kept && result._id >= 0) track(result);
+    return result;
+  }
   let survivors: Set<Handle> | null = null;
   if (result !== null && typeof result === 'object') {
     survivors = new Set<Handle>();
     collect(result, survivors);
   }
-  release(scope, count, survivors);
+  release(scope, count, survivors, null);
   // What is returned now belongs to the enclosing scope (or to the finalizer at top level).
   if (survivors) for (const t of survivors) if (!t._kept && t._id >= 0) track(t);
   return result;
@@ -159,7 +186,8 @@ export function tidy<T>(fn: () => T): T {
 // Reused between scopes: making a typed array costs ~0.8 us, more than a small op.
 let releaseBuffer = new Int32Array(4096);
 
-function release(scope: (Handle | null)[], count: number, survivors: Set<Handle> | null): void {
+// Frees the scope's tensors but the survivors (a set of them, or just one).
+function release(scope: (Handle | null)[], count: number, survivors: Set<Handle> | null, survivor: Handle | null = null): void {
   // One crossing for the whole scope; an Int32Array is read by C++ without per-element calls.
   if (count > releaseBuffer.length) releaseBuffer = new Int32Array(count * 2);
   const ids = releaseBuffer;
@@ -168,7 +196,7 @@ function release(scope: (Handle | null)[], count: number, survivors: Set<Handle>
     const t = scope[i] as Handle;
     scope[i] = null; // the array is reused by the next scope at this depth
     const slot = t._id;
-    if (t._kept || slot < 0 || (survivors !== null && survivors.has(t))) continue;
+    if (t._kept || slot < 0 || t === survivor || (survivors !== null && survivors.has(t))) continue;
     ids[n++] = slot;
     t._id = -1;
   }
