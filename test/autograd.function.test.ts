@@ -307,6 +307,25 @@ describe.each([['the calling thread', false], ['a helper thread, as with CUDA', 
         for (const t of [a, b, c, d]) t.dispose();
       });
       kept.dispose();
+      // A disposed tensor returned after a fresh one: PyTorch-like error, nothing left behind.
+      class ReturnsDisposed extends Function {
+        static forward(_ctx: Ctx, a: T, b: T) {
+          return [a.mul(1), b.mul(1)];
+        }
+        static backward(_ctx: Ctx, ga: T) {
+          const gone = ga.mul(1);
+          gone.dispose();
+          return [ga.mul(2), gone];
+        }
+      }
+      const [a, b] = ['x', 'y'].map(leaf);
+      const live = torch.memory().liveTensors;
+      torch.tidy(() => {
+        expect(() => ReturnsDisposed.apply(a, b)[0].sum().backward()).toThrow('this tensor was disposed');
+      });
+      expect(torch.memory().liveTensors).toBe(live);
+      expect(a.grad).toBeNull();
+      for (const t of [a, b]) t.dispose();
     });
 
     test('without gradients (noGrad, or inputs that need none) it is a plain call; memory stays flat', () => {

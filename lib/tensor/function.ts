@@ -64,6 +64,7 @@ function dispatch(cbId: number, gradHandles?: number[], savedHandles?: number[])
     const out = cb(grads, saved);
     const x = exchange!;
     if (out.length > x.length) return out.map((t) => (t ? (native.alias(id(t)) as number) : -1));
+    for (const t of out) if (t) id(t); // (a disposed one throws here, before any handle has moved)
     for (let k = 0; k < out.length; k++) {
       const t = out[k];
       if (!t) {
