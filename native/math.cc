@@ -188,6 +188,12 @@ OP1_NUMBER(geScalar, a.ge(s))
 // --- selection ---
 OP3(where, at::where(a, b, c))
 OP2(whereScalar, at::where(a, b, argScalar(info, 2)))
+// whereScalarSelf(cond, number, other): torch.where(cond, number, other) in one op (libtorch's where.ScalarSelf)
+Napi::Value whereScalarSelf(const Napi::CallbackInfo& info) {
+  const at::Tensor &cond = argTensor(info, 0), &other = argTensor(info, 2);
+  SkipAutogradIfUnneeded skip(cond, other);
+  return ret(info, at::where(cond, argScalar(info, 1), other));
+}
 OP2(maskedFill, a.masked_fill(b, argScalar(info, 2)))
 // maskedFillTensor(x, mask, value): value a 0-d tensor (its gradient kept, as PyTorch's)
 OP3(maskedFillTensor, a.masked_fill(b, c))
@@ -676,7 +682,7 @@ void registerMath(Registrar& r) {
   R(eq); R(ne); R(lt); R(le); R(gt); R(ge); R(logicalAnd); R(logicalOr);
   R(addScalar); R(subScalar); R(rsubScalar); R(mulScalar); R(divScalar); R(powScalar); R(scalarPow);
   R(remainderScalar); R(eqScalar); R(neScalar); R(ltScalar); R(leScalar); R(gtScalar); R(geScalar);
-  R(where); R(whereScalar); R(maskedFill); R(maskedFillTensor); R(clamp); R(clampTensor);
+  R(where); R(whereScalar); R(whereScalarSelf); R(maskedFill); R(maskedFillTensor); R(clamp); R(clampTensor);
   R(sum); R(mean); R(prod); R(maxAll); R(minAll); R(maxDim); R(minDim); R(argmax); R(argmin);
   R(var); r.add<std_>("std"); R(norm); R(logsumexp); R(all); R(any); R(cumsum);
   R(matmul); R(mm); R(bmm); R(addmm); R(baddbmm); R(outer);

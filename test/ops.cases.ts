@@ -36,6 +36,9 @@ export const cases: Case[] = [
   // ---- elementwise ----
   { name: 'trig', inputs: () => [unit(3, 4)], ts: (x) => [x.tan(), x.asin(), x.acos(), x.atan(), x.sinh(), x.cosh(), x.asinh(), x.atanh()],
     py: 'lambda x: [x.tan(), x.asin(), x.acos(), x.atan(), x.sinh(), x.cosh(), x.asinh(), x.atanh()]' },
+  { name: 'where_numbers', inputs: () => [r(3, 4), r(3, 4)],
+    ts: (x, y) => [torch.where(x.gt(0), 2.5, y), torch.where(x.gt(0), y, -1.5), torch.where(x.gt(0), x, y), torch.where(x.gt(0), 3, y.long())],
+    py: 'lambda x, y: [torch.where(x > 0, 2.5, y), torch.where(x > 0, y, -1.5), torch.where(x > 0, x, y), torch.where(x > 0, 3, y.long())]' },
   { name: 'exp_log', inputs: () => [pos(3, 4)], ts: (x) => [x.expm1(), x.exp2(), x.log2(), x.log10(), x.add(1).acosh(), x.lgamma(), x.digamma(), x.erfc()],
     py: 'lambda x: [x.expm1(), x.exp2(), x.log2(), x.log10(), (x + 1).acosh(), x.lgamma(), x.digamma(), x.erfc()]' },
   { name: 'erfinv_logit', inputs: () => [prob(5)], ts: (p) => [p.mul(2).sub(1).erfinv(), p.logit(), p.logit(0.2)],

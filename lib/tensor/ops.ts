@@ -40,15 +40,7 @@ export function where(condition: Tensor, x?: TensorLike, y?: TensorLike): Tensor
   if (x === undefined && y === undefined) return condition.nonzero({ asTuple: true });
   if (x === undefined || y === undefined) throw new Error('torch.where: give condition alone, or condition, x and y');
   if (x instanceof Tensor) return x.where(condition, y);
-  if (y instanceof Tensor) {
-    // (a number where the condition holds: the same as y where it does not)
-    const not = condition.logicalNot();
-    try {
-      return y.where(not, x);
-    } finally {
-      not.dispose();
-    }
-  }
+  if (y instanceof Tensor) return wrap(native.whereScalarSelf(id(condition), x, id(y)));
   const full = tensorFrom(x, { device: condition.device });
   try {
     return full.where(condition, y);
