@@ -329,11 +329,7 @@ Napi::Value quantileScalar(const Napi::CallbackInfo& info) {
 }
 
 // --- matrix products ---
-// Two dense matrices: matmul is mm (what at::matmul calls for them), without its composite layer.
-static bool denseMatrices(const at::Tensor& a, const at::Tensor& b) {
-  return a.dim() == 2 && b.dim() == 2 && a.layout() == at::kStrided && b.layout() == at::kStrided;
-}
-OP2(matmul, denseMatrices(a, b) ? a.mm(b) : a.matmul(b))
+OP2(matmul, a.matmul(b))
 OP2(mm, a.mm(b))
 OP2(bmm, a.bmm(b))
 OP3(addmm, at::addmm(a, b, c, argScalar(info, 3), argScalar(info, 4)))
