@@ -34,41 +34,34 @@ export function _callbackSlots(): number {
   return callbacks.length;
 }
 
-// Handles cross to and from native/autograd.cc in this buffer, shared with C++ (one crossing
-// and no JS arrays per call); lists longer than it cross as arrays.
-let exchange: Int32Array | null = null;
-
-// Called by native/autograd.cc during backward, with fresh handles (in the exchange buffer:
-// [nGrads, ...grads, nSaved, ...saved], or as two arrays); gives back handles that C++ takes
-// over (those of tensors the callback made, or aliases of others: what it returns may be a
-// tensor the user keeps): their count, the handles in the exchange buffer, or an array of them.
+// Called by native/autograd.cc during backward, with fresh handles (in the exchange buffer
+// below: [nGrads, ...grads, nSaved, ...saved], or as two arrays); gives back handles that C++
+// takes over (those of tensors the callback made, or aliases of others: what it returns may be
+// a tensor the user keeps): their count, the handles in the exchange buffer, or an array of them.
 function dispatch(cbId: number, gradHandles?: number[], savedHandles?: number[]): number | number[] {
-  let grads: (Tensor | null)[], saved: (Tensor | null)[];
   const handle = (h: number) => (h < 0 ? null : wrap(h));
   return tidy(() => {
+    let grads: (Tensor | null)[], saved: (Tensor | null)[];
     if (gradHandles && savedHandles) {
       grads = gradHandles.map(handle);
       saved = savedHandles.map(handle);
     } else {
       // read it all before any JS runs that could write the buffer again
-      const x = exchange!;
-      const nGrads = x[0];
+      const nGrads = exchange[0], nSaved = exchange[1 + nGrads];
       grads = new Array<Tensor | null>(nGrads);
-      for (let k = 0; k < nGrads; k++) grads[k] = handle(x[1 + k]);
-      const nSaved = x[1 + nGrads];
+      for (let k = 0; k < nGrads; k++) grads[k] = handle(exchange[1 + k]);
       saved = new Array<Tensor | null>(nSaved);
-      for (let k = 0; k < nSaved; k++) saved[k] = handle(x[2 + nGrads + k]);
+      for (let k = 0; k < nSaved; k++) saved[k] = handle(exchange[2 + nGrads + k]);
     }
     const cb = callbacks[cbId];
     if (!cb) return 0; // a removed hook: the gradient is left as it was
     const out = cb(grads, saved);
-    const x = exchange!;
-    if (out.length > x.length) return out.map((t) => (t ? (native.alias(id(t)) as number) : -1));
+    if (out.length > exchange.length) return out.map((t) => (t ? (native.alias(id(t)) as number) : -1));
     for (const t of out) if (t) id(t); // (a disposed one throws here, before any handle has moved)
     for (let k = 0; k < out.length; k++) {
       const t = out[k];
       if (!t) {
-        x[k] = -1;
+        exchange[k] = -1;
         continue;
       }
       let earlier = k - 1;
@@ -76,14 +69,17 @@ function dispatch(cbId: number, gradHandles?: number[], savedHandles?: number[])
       // a tensor made in this callback's scope is handed over; one from outside (or given
       // twice) crosses as an alias
       const h = earlier >= 0 ? -1 : handOver(t);
-      x[k] = h >= 0 ? h : (native.alias(earlier >= 0 ? x[earlier] : id(t)) as number);
+      exchange[k] = h >= 0 ? h : (native.alias(earlier >= 0 ? exchange[earlier] : id(t)) as number);
     }
     return out.length;
   });
 }
 // This copy's dispatcher: libtorch calls back, and reports released ids, to the copy that made the callback.
 const dispatcher = native.setAutogradDispatcher(dispatch) as number;
-exchange = native.autogradExchange() as Int32Array;
+// Handles cross to and from native/autograd.cc in this buffer, shared with C++ (one crossing and
+// no JS arrays per call; each copy of this module gets the environment's one); longer lists
+// cross as arrays.
+const exchange = native.autogradExchange() as Int32Array;
 
 /** Tensor.registerHook's return value (PyTorch's RemovableHandle). */
 export interface RemovableHandle {
@@ -291,7 +287,7 @@ export class Function {
       const cbId = addCallback(backward);
       // the five handle lists, each [count, ...handles], in the exchange buffer (or, when they do not fit, an array of their own)
       const n = 5 + tensorArgs.length + outs.length + ctx._toSave.length + ctx._dirty.length + ctx._nonDifferentiable.length;
-      const buf = n <= exchange!.length ? exchange! : new Int32Array(n);
+      const buf = n <= exchange.length ? exchange : new Int32Array(n);
       let at = 0;
       buf[at++] = tensorArgs.length;
       for (const k of tensorArgs) buf[at++] = id(args[k] as Tensor);
@@ -307,7 +303,7 @@ export class Function {
       let wrapped: Tensor[];
       if (typeof r === 'number') {
         wrapped = new Array<Tensor>(r);
-        for (let k = 0; k < r; k++) wrapped[k] = wrap(exchange![k]);
+        for (let k = 0; k < r; k++) wrapped[k] = wrap(exchange[k]);
       } else {
         wrapped = r.map(wrap);
       }

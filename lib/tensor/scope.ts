@@ -177,7 +177,7 @@ export function tidy<T>(fn: () => T): T {
     survivors = new Set<Handle>();
     collect(result, survivors);
   }
-  release(scope, count, survivors, null);
+  release(scope, count, survivors);
   // What is returned now belongs to the enclosing scope (or to the finalizer at top level).
   if (survivors) for (const t of survivors) if (!t._kept && t._id >= 0) track(t);
   return result;
