@@ -3,7 +3,7 @@
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import * as torch from '../lib';
-import { relErr } from './helpers';
+import { referenceTensors, relErr } from './helpers';
 
 function setup(seed: number) {
   torch.manualSeed(seed);
@@ -25,6 +25,30 @@ test('foreach AdamW equals the per-tensor reference over 20 steps (decay, partia
     }
   }
   a.forEach((p, i) => expect(relErr(p, b[i])).toBeLessThan(1e-6));
+});
+
+test("AdamW's native step gives PyTorch's AdamW bit for bit (float32, bfloat16, float64; decay and none; 6 steps)", () => {
+  // reference: torch.optim.AdamW(foreach=True) in scripts/reference/adamw_ref.py, from the same
+  // parameters and gradients; the CPU step multiplies by 0-d tensors where PyTorch's _foreach
+  // ops take numbers, which must not change a bit.
+  torch.manualSeed(3);
+  const dtypes: torch.DType[] = ['float32', 'bfloat16', 'float32', 'float64'];
+  const inputs = new Map<string, torch.Tensor>();
+  const params = [[7, 5], [5], [3, 4, 2], [6]].map((shape, i) => torch.keep(torch.randn(shape).to({ dtype: dtypes[i] }).requiresGrad_()));
+  params.forEach((p, i) => inputs.set(`p${i}`, p.detach().clone()));
+  for (let s = 0; s < 6; s++) params.forEach((p, i) => inputs.set(`g${s}_${i}`, torch.keep(torch.randn(p.shape).to({ dtype: p.dtype }))));
+  const want = referenceTensors('adamw_ref.py', inputs);
+  const opt = new torch.optim.AdamW([{ params: params.slice(0, 2), weightDecay: 0.1 }, { params: params.slice(2), weightDecay: 0 }], { lr: 1e-2 });
+  for (let s = 0; s < 6; s++) {
+    params.forEach((p, i) => { p.grad = inputs.get(`g${s}_${i}`)!.clone(); });
+    opt.step();
+    opt.zeroGrad();
+  }
+  params.forEach((p, i) => {
+    expect(p.dtype).toBe(dtypes[i]);
+    expect([i, torch.equal(p.detach(), want.get(`p${i}`)!)]).toEqual([i, true]);
+  });
+  expect(torch.equal(params[0].detach(), inputs.get('p0')!)).toBe(false); // it moved
 });
 
 test("one AdamW step is PyTorch's formula", () => {
