@@ -1,4 +1,5 @@
 // torch.nn.functional ops, and multi-tensor helpers that save crossings in optimizer steps.
+#include <ATen/ScalarOps.h>
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
@@ -499,13 +500,16 @@ Napi::Value adamwStep(const Napi::CallbackInfo& info) {
   for (const at::Tensor& p : params) allCpu = allCpu && p.device().is_cpu();
   if (allCpu) {
     // On the CPU the _foreach ops are a loop over the tensors anyway, and there an in-place
-    // multiply or divide by a number first copies the number into a tensor of the parameter's
-    // dtype (five dispatches, not one: ~1.3 us each time, 5 per parameter per step). The same
-    // number as a 0-d tensor of that dtype gives the same bits without the copy.
-    std::vector<std::tuple<at::ScalarType, double, at::Tensor>> numbers;  // (dtype, value) -> 0-d tensor, made once a step
+    // multiply, divide or add by a number first copies the number into a tensor of the
+    // parameter's dtype (five dispatches, not one: ~1.3 us each time, 5 per parameter per step).
+    // On float32 and float64 the number is made such a 0-d tensor once a step: the same bits
+    // (numberOperand in math.cc says why, and why other dtypes keep libtorch's own path).
+    std::vector<std::tuple<at::ScalarType, double, at::Tensor>> numbers;
     auto number = [&](const at::Tensor& like, double value) -> at::Tensor {
-      for (const auto& e : numbers) if (std::get<0>(e) == like.scalar_type() && std::get<1>(e) == value) return std::get<2>(e);
-      numbers.emplace_back(like.scalar_type(), value, at::scalar_tensor(value, like.options()));
+      at::ScalarType st = like.scalar_type();
+      if (st != at::kFloat && st != at::kDouble) return at::native::wrapped_scalar_tensor(value);
+      for (const auto& e : numbers) if (std::get<0>(e) == st && std::get<1>(e) == value) return std::get<2>(e);
+      numbers.emplace_back(st, value, at::scalar_tensor(value, like.options()));
       return std::get<2>(numbers.back());
     };
     for (size_t k = 0; k < n; ++k) {
