@@ -187,7 +187,20 @@ OP1_NUMBER(geScalar, a.ge(s))
 
 // --- selection ---
 OP3(where, at::where(a, b, c))
-OP2(whereScalar, at::where(a, b, argScalar(info, 2)))
+// whereScalar(cond, x, number): torch.where(cond, x, number). On the CPU the number is x's
+// dtype already (numberOperand), where libtorch would wrap it as a double and convert it in a
+// copy (float32 and float64 only, as numberOperand). Unlike arithmetic, that copy refuses a
+// number float32 cannot hold (1e300): such a number, other dtypes and CUDA (where's device check
+// for a CPU number beside a CUDA x differs between versions) keep libtorch's own path.
+Napi::Value whereScalar(const Napi::CallbackInfo& info) {
+  const at::Tensor &cond = argTensor(info, 0), &x = argTensor(info, 1);
+  SkipAutogradIfUnneeded skip(cond, x);
+  at::ScalarType st = x.scalar_type();
+  bool own = x.device().is_cpu() && info[2].IsNumber() &&
+             (st == at::kDouble || (st == at::kFloat && !c10::overflows<float>(info[2].As<Napi::Number>().DoubleValue())));
+  if (!own) return ret(info, at::where(cond, x, argScalar(info, 2)));
+  return ret(info, at::where(cond, x, numberOperand(x, info, 2)));
+}
 // whereScalarSelf(cond, number, other): torch.where(cond, number, other) in one op (libtorch's where.ScalarSelf)
 Napi::Value whereScalarSelf(const Napi::CallbackInfo& info) {
   const at::Tensor &cond = argTensor(info, 0), &other = argTensor(info, 2);

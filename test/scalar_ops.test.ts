@@ -1,5 +1,5 @@
-// A JS number as the other operand of arithmetic and comparisons (x.mul(2), x.lt(0)) against
-// Python's x * 2, x < 0: result dtypes, values (every dtype, awkward numbers), graph nodes. On
+// A JS number as the other operand of arithmetic, comparisons and where (x.mul(2), x.lt(0),
+// x.where(c, 0)) against Python's x * 2, x < 0, torch.where(c, x, 0): result dtypes, values (every dtype, awkward numbers), graph nodes. On
 // float32/float64 the number crosses as a reused 0-d tensor of the tensor's dtype (native/math.cc):
 // the last tests check that a graph which saved one keeps its value.
 import * as torch from '../lib';
@@ -7,7 +7,7 @@ import { pythonJson } from './helpers';
 
 const DTYPES = ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'int64', 'uint8', 'bool'] as const;
 const NUMBERS = [2, 0.1, -3, 1e300, -1e-310, 2 ** 40, 0.5];
-const OPS = ['add', 'sub', 'mul', 'div', 'rsub', 'remainder', 'fmod', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'add_alpha', 'sub_alpha'] as const;
+const OPS = ['add', 'sub', 'mul', 'div', 'rsub', 'remainder', 'fmod', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'add_alpha', 'sub_alpha', 'where_other'] as const;
 const BASE = [-2.5, -1, 0, 0.3, 1, 7];
 
 // Numbers as strings so that inf and nan survive JSON; '!' for an error.
@@ -20,6 +20,7 @@ function ours(dtype: string, op: string, k: number): { dtype: string; values: st
       const y =
         op === 'add_alpha' ? x.add(k, { alpha: 2 }) :
         op === 'sub_alpha' ? x.sub(k, { alpha: 2 }) :
+        op === 'where_other' ? x.where(x.gt(0), k) :
         (x as unknown as Record<string, (n: number) => torch.Tensor>)[op](k);
       return { dtype: y.dtype, values: (y.to({ dtype: y.dtype === 'bool' ? 'bool' : 'float64' }).tolist() as unknown[]).map(show) };
     });
@@ -28,7 +29,7 @@ function ours(dtype: string, op: string, k: number): { dtype: string; values: st
   }
 }
 
-test('x.op(number) as Python x op number: 8 dtypes x 15 ops x 7 numbers, dtypes and values', () => {
+test('x.op(number) as Python x op number: 8 dtypes x 16 ops (where(cond, x, number) too) x 7 numbers, dtypes and values', () => {
   const want = pythonJson<Record<string, { dtype: string; values: string[] } | '!'>>(`
 import json, math, torch
 names = {torch.float32: 'float32', torch.float64: 'float64', torch.float16: 'float16', torch.bfloat16: 'bfloat16', torch.int32: 'int32', torch.int64: 'int64', torch.uint8: 'uint8', torch.bool: 'bool'}
@@ -45,7 +46,7 @@ for dt in ${JSON.stringify(DTYPES)}:
             x = torch.tensor(${JSON.stringify(BASE)}, dtype=torch.float64).to(getattr(torch, dt))
             try:
                 y = (x.add(k, alpha=2) if op == 'add_alpha' else x.sub(k, alpha=2) if op == 'sub_alpha' else
-                     torch.rsub(x, k) if op == 'rsub' else getattr(x, op)(k))
+                     torch.rsub(x, k) if op == 'rsub' else torch.where(x > 0, x, k) if op == 'where_other' else getattr(x, op)(k))
                 out[f'{dt} {op} {k}'] = {'dtype': names[y.dtype], 'values': [show(v) for v in (y if y.dtype == torch.bool else y.double()).tolist()]}
             except Exception:
                 out[f'{dt} {op} {k}'] = '!'
