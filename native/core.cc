@@ -558,6 +558,16 @@ Napi::Value hasGrads(const Napi::CallbackInfo& info) {
   for (size_t k = 0; k < ts.size(); ++k) out[k] = ts[k].is_leaf() && ts[k].grad().defined();
   return out;
 }
+// firstSparseGrad(ids): the index of the first tensor whose .grad is sparse (not strided), or -1:
+// the optimizers that take dense gradients only check a whole group before they move anything.
+Napi::Value firstSparseGrad(const Napi::CallbackInfo& info) {
+  std::vector<at::Tensor> ts = argTensors(info, 0);
+  for (size_t k = 0; k < ts.size(); ++k) {
+    const at::Tensor& g = ts[k].grad();
+    if (g.defined() && g.layout() != at::kStrided) return Napi::Number::New(info.Env(), static_cast<double>(k));
+  }
+  return Napi::Number::New(info.Env(), -1);
+}
 Napi::Value grad(const Napi::CallbackInfo& info) {
   return ret(info, argTensor(info, 0).grad());  // -1 when there is none
 }
@@ -1026,6 +1036,7 @@ void registerCore(Registrar& r) {
   r.add<retainGrad>("retainGrad");
   r.add<hasGrad>("hasGrad");
   r.add<hasGrads>("hasGrads");
+  r.add<firstSparseGrad>("firstSparseGrad");
   r.add<grad>("grad");
   r.add<setGrad>("setGrad");
   r.add<backward>("backward");

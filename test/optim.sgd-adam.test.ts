@@ -275,3 +275,63 @@ test('optimizer.loadStateDict: a state dict that does not fit is a clear error',
   W.dispose();
   b.dispose();
 });
+
+test("sparse gradients: Adagrad's sparse update is PyTorch's over 3 steps (repeated rows, maximize); Adam, AdamW, RMSprop, Adamax, NAdam refuse them with PyTorch's message before any parameter moves", () => {
+  // An Embedding made with sparse: true and a Linear after it; rows 1, 2, 1 looked up (a row twice: coalesced).
+  const W = [[0.5, -1, 0.25], [1.5, 0.75, -0.5], [-2, 0.1, 0.3], [0.2, 0.4, -0.6]], L = [[0.3, -0.2, 0.7]];
+  const rows = [1, 2, 1];
+  const want = pythonJson<Record<string, { emb: number[][]; lin: number[][] } | string>>(`
+import json, torch
+out = {}
+for name, kw in [('Adagrad', dict(lr=0.1, lr_decay=0.01, eps=1e-10)), ('Adagrad_max', dict(lr=0.1, maximize=True)), ('Adam', {}), ('AdamW', {}), ('RMSprop', {}), ('Adamax', {}), ('NAdam', {})]:
+    emb = torch.nn.Embedding(4, 3, sparse=True); lin = torch.nn.Linear(3, 1, bias=False)
+    with torch.no_grad():
+        emb.weight.copy_(torch.tensor(${JSON.stringify(W)}, dtype=torch.float64).float()); lin.weight.copy_(torch.tensor(${JSON.stringify(L)}))
+    opt = getattr(torch.optim, name.split('_')[0])(list(emb.parameters()) + list(lin.parameters()), **kw)
+    try:
+        for step in range(3):
+            opt.zero_grad()
+            lin(emb(torch.tensor(${JSON.stringify(rows)}))).pow(2).sum().backward()
+            opt.step()
+        out[name] = {'emb': emb.weight.tolist(), 'lin': lin.weight.tolist()}
+    except RuntimeError as e:
+        out[name] = str(e)
+print(json.dumps(out))`);
+  const cases: [string, (ps: torch.Tensor[]) => { step(): void; zeroGrad(): void }][] = [
+    ['Adagrad', (ps) => new torch.optim.Adagrad(ps, { lr: 0.1, lrDecay: 0.01, eps: 1e-10 })],
+    ['Adagrad_max', (ps) => new torch.optim.Adagrad(ps, { lr: 0.1, maximize: true })],
+    ['Adam', (ps) => new torch.optim.Adam(ps)], ['AdamW', (ps) => new torch.optim.AdamW(ps)], ['RMSprop', (ps) => new torch.optim.RMSprop(ps)],
+    ['Adamax', (ps) => new torch.optim.Adamax(ps)], ['NAdam', (ps) => new torch.optim.NAdam(ps)],
+  ];
+  for (const [name, make] of cases) {
+    torch.tidy(() => {
+      const emb = new torch.nn.Embedding(4, 3, { sparse: true }), lin = new torch.nn.Linear(3, 1, { bias: false });
+      torch.noGrad(() => { emb.weight.copy_(torch.tensor(W)); lin.weight.copy_(torch.tensor(L)); });
+      const opt = make([...emb.parameters(), ...lin.parameters()]);
+      const w = want[name];
+      if (typeof w === 'string') {
+        expect(w).toMatch(/does not support sparse gradients/);
+        opt.zeroGrad();
+        lin.forward(emb.forward(torch.tensor(rows, { dtype: 'int64' }))).pow(2).sum().backward();
+        expect(emb.weight.grad!.isSparse).toBe(true);
+        expect(() => opt.step()).toThrow(w.split(',')[0]); // "<Name> does not support sparse gradients", as PyTorch's
+        // nothing moved: not the dense Linear either (its gradient came first)
+        expectFlatClose(`${name} emb`, [emb.weight], [W.flat()], 1e-7);
+        expectFlatClose(`${name} lin`, [lin.weight], [L.flat()], 1e-7);
+        return;
+      }
+      for (let step = 0; step < 3; step++) {
+        opt.zeroGrad();
+        lin.forward(emb.forward(torch.tensor(rows, { dtype: 'int64' }))).pow(2).sum().backward();
+        opt.step();
+      }
+      expectFlatClose(`${name} emb`, [emb.weight], [w.emb.flat()], 1e-6);
+      expectFlatClose(`${name} lin`, [lin.weight], [w.lin.flat()], 1e-6);
+    });
+  }
+  // Adagrad with weight decay refuses sparse gradients, as PyTorch's
+  const emb = new torch.nn.Embedding(4, 3, { sparse: true });
+  const opt = new torch.optim.Adagrad(emb.parameters(), { weightDecay: 0.1 });
+  emb.forward(torch.tensor([1], { dtype: 'int64' })).sum().backward();
+  expect(() => opt.step()).toThrow('weight_decay option is not compatible with sparse gradients');
+});

@@ -4,7 +4,7 @@ import { Tensor } from '../tensor/tensor';
 import { zerosLike } from '../tensor/creation';
 import { noGrad } from '../tensor/runtime';
 import { tidy, keep } from '../tensor/scope';
-import { Groups, ImplementationFlags, PositionalOr, optimizerOptions, paramGroups, addParamGroup, zeroGradients } from './groups';
+import { Groups, ImplementationFlags, PositionalOr, optimizerOptions, paramGroups, addParamGroup, zeroGradients, rejectSparseGrads } from './groups';
 import { TorchOptimizerStateDict, FlatOptimizerStateDict, torchLayout, flatLayout, indexKey } from './state_dict';
 
 export interface AdamOptions {
@@ -44,6 +44,7 @@ export class Adam {
   }
 
   step(): void {
+    rejectSparseGrads('Adam', this.paramGroups, ', please consider SparseAdam instead');
     noGrad(() => {
       for (const g of this.paramGroups) {
         const [beta1, beta2] = g.betas;

@@ -9,7 +9,7 @@ import { noGrad } from '../tensor/runtime';
 import { tidy, keep } from '../tensor/scope';
 import { native } from '../tensor/native';
 import { _id as id } from '../tensor/tensor';
-import { ImplementationFlags, PositionalOr, optimizerOptions, paramGroups, addParamGroup, zeroGradients } from './groups';
+import { ImplementationFlags, PositionalOr, optimizerOptions, paramGroups, addParamGroup, zeroGradients, rejectSparseGrads } from './groups';
 import { TorchOptimizerStateDict, FlatOptimizerStateDict, torchLayout, flatLayout, StateKey } from './state_dict';
 
 export interface AdamWOptions {
@@ -72,6 +72,7 @@ export class AdamW {
 
   /** One update of every parameter that has a gradient. */
   step(): void {
+    rejectSparseGrads('AdamW', this.paramGroups, ', please consider SparseAdam instead');
     for (const g of this.paramGroups) {
       // (libtorch's fused step has no AMSGrad or maximize: those groups take the per-tensor path)
       if (this.foreach && !g.amsgrad && !g.maximize) this.stepGroupForeach(g);

@@ -2,6 +2,7 @@
 // single-tensor paths, op for op), state names and defaults.
 import { Tensor } from '../tensor/tensor';
 import { zerosLike, fullLike, tensor } from '../tensor/creation';
+import { sparseCooTensor } from '../tensor/sparse';
 import { Groups, ImplementationFlags, PositionalOr, optimizerOptions } from './groups';
 import { Optimizer, ParamState, checkRange, checkCommon } from './optimizer';
 
@@ -76,12 +77,24 @@ export class Adagrad extends Optimizer<AdagradOptions> {
       checkRange('Adagrad', 'initial_accumulator_value value', g.initialAccumulatorValue, g.initialAccumulatorValue >= 0);
     });
   }
+  protected readonly takesSparseGrads = true;
   protected initState(p: Tensor, g: Required<AdagradOptions>) {
     return { sum: fullLike(p, g.initialAccumulatorValue) };
   }
   protected update(p: Tensor, grad0: Tensor, s: ParamState, g: Required<AdagradOptions>): void {
-    const grad = withDecay(ascent(grad0, g.maximize), p, g.weightDecay);
     const clr = g.lr / (1 + (s.step - 1) * g.lrDecay);
+    if (grad0.isSparse) {
+      // PyTorch's sparse Adagrad: the sum and the parameter change on the gradient's rows only
+      if (g.weightDecay !== 0) throw new Error('Adagrad: weight_decay option is not compatible with sparse gradients');
+      const grad = ascent(grad0, g.maximize).coalesce();
+      const indices = grad.indices({ raw: true }), values = grad.values({ raw: true }), size = grad.shape;
+      const sparse = (v: Tensor) => sparseCooTensor(indices, v, size);
+      s.tensors.sum.add_(sparse(values.pow(2)));
+      const std = s.tensors.sum.sparseMask(grad).values({ raw: true }).sqrt_().add_(g.eps);
+      p.add_(sparse(values.div(std)), -clr);
+      return;
+    }
+    const grad = withDecay(ascent(grad0, g.maximize), p, g.weightDecay);
     const sum = s.tensors.sum.addcmul_(grad, grad, 1);
     p.addcdiv_(grad, sum.sqrt().add_(g.eps), -clr);
   }

@@ -40,6 +40,18 @@ export function addParamGroup<O extends object>(name: string, groups: (Required<
 }
 
 /** optimizer.zero_grad(set_to_none=True): gradients cleared (null), or with setToNone false zeroed in place (detached first). */
+/**
+ * Throws PyTorch's error when a parameter of any group has a sparse gradient (an Embedding with
+ * sparse: true), before the step moves anything: the optimizers other than SGD, Adagrad and
+ * SparseAdam take dense gradients only. One crossing per group.
+ */
+export function rejectSparseGrads(name: string, groups: { params: Tensor[] }[], hint = ''): void {
+  groups.forEach((g, gi) => {
+    const k = native.firstSparseGrad(g.params.map(id)) as number;
+    if (k >= 0) throw new Error(`${name} does not support sparse gradients${hint} (parameter ${k} of group ${gi} has one: an Embedding or EmbeddingBag made with sparse: true gives them)`);
+  });
+}
+
 export function zeroGradients(name: string, groups: { params: Tensor[] }[], setToNone: boolean | { setToNone?: boolean } = true): void {
   const none = typeof setToNone === 'boolean' ? setToNone : optionsOf<{ setToNone?: boolean }>(`${name}.zeroGrad`, [setToNone], ['setToNone']).setToNone ?? true;
   for (const g of groups) native.zeroGrads(g.params.map(id), none);

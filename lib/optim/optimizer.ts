@@ -4,7 +4,7 @@
 import { Tensor } from '../tensor/tensor';
 import { noGrad } from '../tensor/runtime';
 import { tidy, keep } from '../tensor/scope';
-import { Groups, paramGroups, addParamGroup, zeroGradients } from './groups';
+import { Groups, paramGroups, addParamGroup, zeroGradients, rejectSparseGrads } from './groups';
 import { TorchOptimizerStateDict, torchLayout, flatLayout, indexKey } from './state_dict';
 
 export interface ParamState {
@@ -36,7 +36,11 @@ export abstract class Optimizer<O extends object> {
   /** One parameter's update, in place, with its state's step already counted. */
   protected abstract update(p: Tensor, grad: Tensor, state: ParamState, group: Required<O>): void;
 
+  /** Whether update() takes sparse gradients (Adagrad, SparseAdam); else step() refuses them first, as PyTorch's. */
+  protected readonly takesSparseGrads: boolean = false;
+
   step(): void {
+    if (!this.takesSparseGrads) rejectSparseGrads(this.name, this.paramGroups);
     noGrad(() => {
       for (const g of this.paramGroups) {
         for (const p of g.params) {

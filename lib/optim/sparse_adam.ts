@@ -29,6 +29,7 @@ export class SparseAdam extends Optimizer<SparseAdamOptions> {
       if (p.isSparse) throw new Error(`SparseAdam: sparse param at [${gi}, ${i}]: SparseAdam requires dense parameter tensors`);
     }));
   }
+  protected readonly takesSparseGrads = true;
   protected initState(p: Tensor) {
     return { exp_avg: zerosLike(p), exp_avg_sq: zerosLike(p) };
   }
