@@ -458,3 +458,33 @@ test('CRC-32 (zip records): zlib\'s where node has it and the table elsewhere ag
   expect(pieces.reduce((c, p) => _crc32Table(p, c), 0)).toBe(crc);
   expect(crc32Parts(pieces)).toBe(crc);
 });
+
+test.each(['zip', 'legacy'] as const)('tensors that share a storage in the file (%s format) share it after torch.load and torch.loadObject, as in PyTorch: a change in place shows through each', (format) => {
+  // In Python: a base, a view of part of it (offset, reshaped), its transpose (strided), a tied
+  // name, and a tensor alone on its storage. After torch.load, writing 100 into the base's
+  // element 2 is seen by every tensor on that storage and by no other: PyTorch's answer is the
+  // reference for which values change.
+  const file = path.join(tmp, `shared-${format}.pt`), want = path.join(tmp, `shared-${format}.json`);
+  python(`
+import json, sys, torch
+base = torch.arange(6.0)
+sd = {"base": base, "part": base[2:].view(2, 2), "t": base.view(2, 3).t(), "tied": base, "alone": torch.arange(3.0) + 10}
+torch.save(sd, sys.argv[1], _use_new_zipfile_serialization=sys.argv[3] == "zip")
+got = torch.load(sys.argv[1])
+got["base"][2] = 100
+json.dump({k: v.tolist() for k, v in got.items()}, open(sys.argv[2], "w"))
+`, file, want, format);
+  const after = JSON.parse(fs.readFileSync(want, 'utf8')) as Record<string, unknown>;
+  const sd = torch.load(file);
+  expect(sd.get('t')!.stride()).toEqual([1, 3]); // the saved strides, as PyTorch keeps them
+  torch.noGrad(() => sd.get('base')!.index(2).fill_(100));
+  for (const [k, v] of Object.entries(after)) expect([k, sd.get(k)!.tolist()]).toEqual([k, v]);
+  // each name its own Tensor: disposing one leaves the others (and their shared memory) intact
+  sd.get('tied')!.dispose();
+  expect(sd.get('part')!.tolist()).toEqual(after.part);
+  // torch.loadObject: the same sharing (and one Tensor where Python had one object)
+  const obj = torch.loadObject(file) as Record<string, torch.Tensor>;
+  expect(obj.tied).toBe(obj.base);
+  torch.noGrad(() => obj.base.index(2).fill_(100));
+  for (const [k, v] of Object.entries(after)) expect([k, obj[k].tolist()]).toEqual([k, v]);
+});

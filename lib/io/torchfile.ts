@@ -326,20 +326,26 @@ function readIndex(file: string, fd: number, whole = false): { tensors: Map<stri
   return { tensors: whole ? new Map() : stateDictOf(file, obj), storageStart, obj };
 }
 
+/** Elements of its storage a tensor reaches from its offset (0 when empty); fails if past the storage or the file. */
+function checkedSpan(file: string, fileSize: number, ref: TensorRef, start: number): number {
+  const numel = ref.shape.reduce((a, b) => a * b, 1);
+  const span = numel === 0 ? 0 : 1 + ref.shape.reduce((s, n, d) => s + (n - 1) * ref.stride[d], 0);
+  if (ref.offset + span > ref.storage.numel) fail(file, `a tensor of shape [${ref.shape}] reaches past its storage ${ref.storage.key}`);
+  if (start + (ref.offset + span) * dtypeBytes[ref.storage.dtype] > fileSize) fail(file, `truncated (storage ${ref.storage.key} runs past the end of the file)`);
+  return span;
+}
+
 /** Reads one tensor: straight from the file when contiguous, else its storage's span, then the strided view. */
 function readTensor(file: string, fileSize: number, ref: TensorRef, start: number, opts: { device?: string; mmap?: boolean }): Tensor {
   const device = opts.device;
   const { dtype } = ref.storage, esize = dtypeBytes[dtype];
-  const numel = ref.shape.reduce((a, b) => a * b, 1);
   let contiguous = true;
   for (let d = ref.shape.length - 1, expect = 1; d >= 0; d--) {
     if (ref.shape[d] !== 1 && ref.stride[d] !== expect) contiguous = false;
     expect *= ref.shape[d];
   }
-  const span = numel === 0 ? 0 : 1 + ref.shape.reduce((s, n, d) => s + (n - 1) * ref.stride[d], 0);
-  if (ref.offset + span > ref.storage.numel) fail(file, `a tensor of shape [${ref.shape}] reaches past its storage ${ref.storage.key}`);
+  const span = checkedSpan(file, fileSize, ref, start);
   const abs = path.resolve(file);
-  if (start + (ref.offset + span) * esize > fileSize) fail(file, `truncated (storage ${ref.storage.key} runs past the end of the file)`);
   if (contiguous) return tensorFromFile(abs, start + ref.offset * esize, ref.shape, dtype, opts);
   return tidy(() => {
     const flat = wrap(native.fromFile(abs, start + ref.offset * esize, [span], dtypeCode(dtype), -1));
@@ -348,13 +354,52 @@ function readTensor(file: string, fileSize: number, ref: TensorRef, start: numbe
 }
 
 /**
+ * Makes tensors as torch.load does: those that share a storage in the file (tied weights, a
+ * view saved next to its base) become views of that storage, read once, so a change in place
+ * through one shows in the others; a tensor alone on its storage is read by itself (only the
+ * bytes it uses). `users` counts, per storage key, the tensors that will be asked for.
+ */
+class StorageReader {
+  private readonly whole = new Map<string, Tensor>();
+  constructor(private readonly file: string, private readonly fileSize: number, private readonly storageStart: Map<string, number>,
+    private readonly users: Map<string, number>, private readonly opts: { device?: string; mmap?: boolean }) {}
+
+  read(ref: TensorRef, what: string): Tensor {
+    const { key, dtype, numel } = ref.storage;
+    const start = this.storageStart.get(key);
+    if (start === undefined) fail(this.file, `storage ${key} of ${what} is not in the file`);
+    if ((this.users.get(key) ?? 0) < 2) return readTensor(this.file, this.fileSize, ref, start, this.opts);
+    checkedSpan(this.file, this.fileSize, ref, start);
+    let storage = this.whole.get(key);
+    if (!storage) {
+      if (start + numel * dtypeBytes[dtype] > this.fileSize) fail(this.file, `truncated (storage ${key} runs past the end of the file)`);
+      storage = tensorFromFile(path.resolve(this.file), start, [numel], dtype, this.opts);
+      this.whole.set(key, storage);
+    }
+    return storage.asStrided(ref.shape, ref.stride, ref.offset);
+  }
+  /** Lets go of the whole storages (their views keep what they use). */
+  dispose(): void {
+    for (const t of this.whole.values()) t.dispose();
+    this.whole.clear();
+  }
+}
+const countUsers = (refs: Iterable<TensorRef>): Map<string, number> => {
+  const users = new Map<string, number>();
+  for (const r of refs) users.set(r.storage.key, (users.get(r.storage.key) ?? 0) + 1);
+  return users;
+};
+
+/**
  * Loads the tensors of a PyTorch checkpoint (a state dict saved by torch.save; or those
- * `filter` accepts). Tensors sharing a storage (tied weights) come out as separate copies.
+ * `filter` accepts). Tensors that share a storage in the file (tied weights) share it here too,
+ * as torch.load's do (each name its own Tensor, disposed on its own); a dtype cast copies.
  */
 export function loadTorchFile(file: string, opts: LoadOptions = {}): { tensors: Map<string, Tensor> } {
   if (!fs.existsSync(file)) throw new Error(`torch checkpoint: ${file} not found`);
   const fd = fs.openSync(file, 'r');
   const out = new Map<string, Tensor>();
+  let reader: StorageReader | undefined;
   try {
     let index: ReturnType<typeof readIndex>;
     try {
@@ -365,17 +410,15 @@ export function loadTorchFile(file: string, opts: LoadOptions = {}): { tensors: 
       fail(file, `damaged (${(e as Error).message})`);
     }
     const { tensors, storageStart } = index;
+    const wanted = [...tensors].filter(([name]) => !opts.filter || opts.filter(name));
     const fileSize = fs.fstatSync(fd).size; // (once, not per tensor)
-    for (const [name, ref] of tensors) {
-      if (opts.filter && !opts.filter(name)) continue;
-      const start = storageStart.get(ref.storage.key);
-      if (start === undefined) fail(file, `storage ${ref.storage.key} of '${name}' is not in the file`);
-      out.set(name, castAsRead(readTensor(file, fileSize, ref, start, opts), opts.dtype));
-    }
+    reader = new StorageReader(file, fileSize, storageStart, countUsers(wanted.map(([, ref]) => ref)), opts);
+    for (const [name, ref] of wanted) out.set(name, castAsRead(reader.read(ref, `'${name}'`), opts.dtype));
   } catch (e) {
     for (const t of out.values()) t.dispose();
     throw e;
   } finally {
+    reader?.dispose();
     fs.closeSync(fd);
   }
   return { tensors: out };
@@ -389,12 +432,14 @@ export type Unpickled = Tensor | number | bigint | string | boolean | null | Buf
  * every key is a string, else Maps), lists and tuples (arrays), numbers, strings, booleans, None
  * (null) and tensors, e.g. a training checkpoint {'epoch': ..., 'model': ..., 'optimizer': ...}.
  * Only those are read: a pickle naming any other class or function is refused, nothing is run.
- * A tensor saved twice (shared) comes out as one Tensor.
+ * A tensor saved twice (shared) comes out as one Tensor; tensors sharing a storage (a view and
+ * its base) share it here too, as torch.load's.
  */
 export function loadTorchObject(file: string, opts: { device?: string; mmap?: boolean } = {}): Unpickled {
   if (!fs.existsSync(file)) throw new Error(`torch checkpoint: ${file} not found`);
   const fd = fs.openSync(file, 'r');
   const made = new Map<TensorRef, Tensor>();
+  let reader: StorageReader | undefined;
   try {
     let index: ReturnType<typeof readIndex>;
     try {
@@ -405,14 +450,13 @@ export function loadTorchObject(file: string, opts: { device?: string; mmap?: bo
     }
     const { storageStart, obj } = index;
     const fileSize = fs.fstatSync(fd).size;
+    reader = new StorageReader(file, fileSize, storageStart, countUsers(tensorRefsIn(obj)), opts);
     const seen = new Map<unknown, Unpickled>();
     const convert = (v: unknown): Unpickled => {
       if (v instanceof TensorRef) {
         let t = made.get(v);
         if (!t) {
-          const start = storageStart.get(v.storage.key);
-          if (start === undefined) fail(file, `storage ${v.storage.key} is not in the file`);
-          t = readTensor(file, fileSize, v, start, opts);
+          t = reader!.read(v, 'a tensor');
           made.set(v, t);
         }
         return t;
@@ -450,6 +494,22 @@ export function loadTorchObject(file: string, opts: { device?: string; mmap?: bo
     for (const t of made.values()) t.dispose();
     throw e;
   } finally {
+    reader?.dispose();
     fs.closeSync(fd);
   }
+}
+
+/** The distinct tensors of an unpickled object, each once (a tensor saved twice is one). */
+function tensorRefsIn(obj: unknown): Set<TensorRef> {
+  const refs = new Set<TensorRef>(), seen = new Set<unknown>();
+  const walk = (v: unknown): void => {
+    if (v instanceof TensorRef) refs.add(v);
+    else if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v) && !seen.has(v)) {
+      seen.add(v);
+      if (Array.isArray(v) || v instanceof Set) for (const x of v) walk(x);
+      else if (v instanceof Map) for (const [k, x] of v) { walk(k); walk(x); }
+    }
+  };
+  walk(obj);
+  return refs;
 }
