@@ -119,3 +119,32 @@ print(json.dumps({'continued': W.detach().flatten().tolist() + b.detach().flatte
   for (const o of [straight, second, third]) o.dispose();
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test("LBFGS takes a sparse gradient (an Embedding with sparse: true) as PyTorch's does, made dense: 2 steps equal Python's", () => {
+  const W = [[0.5, -1], [1.5, 0.75], [-2, 0.1]], rows = [0, 2, 0];
+  const want = pythonJson<{ losses: number[]; w: number[][] }>(`
+import json, torch
+emb = torch.nn.Embedding(3, 2, sparse=True).double()
+with torch.no_grad(): emb.weight.copy_(torch.tensor(${JSON.stringify(W)}, dtype=torch.float64))
+opt = torch.optim.LBFGS(emb.parameters(), lr=0.5, max_iter=5)
+def closure():
+    opt.zero_grad()
+    loss = (emb(torch.tensor(${JSON.stringify(rows)})) - 1).pow(2).sum()
+    loss.backward()
+    return loss
+losses = [opt.step(closure).item() for _ in range(2)]
+print(json.dumps({"losses": losses, "w": emb.weight.tolist()}))`);
+  const emb = new torch.nn.Embedding(3, 2, { sparse: true, dtype: 'float64' });
+  torch.noGrad(() => emb.weight.copy_(torch.tensor(W, { dtype: 'float64' })));
+  const opt = new torch.optim.LBFGS(emb.parameters(), { lr: 0.5, maxIter: 5 });
+  const closure = () => {
+    opt.zeroGrad();
+    const loss = emb.forward(torch.tensor(rows, { dtype: 'int64' })).sub(1).pow(2).sum();
+    loss.backward();
+    expect(emb.weight.grad!.isSparse).toBe(true);
+    return loss;
+  };
+  const losses = [0, 1].map(() => opt.step(closure));
+  close(losses, torch.tensor(want.losses, { dtype: 'float64' }), 'losses', 1e-10);
+  close(emb.weight, torch.tensor(want.w, { dtype: 'float64' }), 'weight', 1e-10);
+});

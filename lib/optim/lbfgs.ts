@@ -132,7 +132,8 @@ export class LBFGS {
   }
 
   private flatGrad(): Tensor {
-    return cat(this.params.map((p) => p.grad?.reshape([-1]) ?? zeros([p.numel()], { dtype: p.dtype, device: p.device })));
+    // (a sparse gradient, from an Embedding with sparse: true, made dense first, as PyTorch's _gather_flat_grad)
+    return cat(this.params.map((p) => { const g = p.grad; return g ? (g.isSparse ? g.toDense() : g).reshape([-1]) : zeros([p.numel()], { dtype: p.dtype, device: p.device }); }));
   }
   private addGrad(step: number, update: Tensor): void {
     let offset = 0;
