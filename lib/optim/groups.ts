@@ -39,7 +39,6 @@ export function addParamGroup<O extends object>(name: string, groups: (Required<
   groups.push(added);
 }
 
-/** optimizer.zero_grad(set_to_none=True): gradients cleared (null), or with setToNone false zeroed in place (detached first). */
 /**
  * Throws PyTorch's error when a parameter of any group has a sparse gradient (an Embedding with
  * sparse: true), before the step moves anything: the optimizers other than SGD, Adagrad and
@@ -52,6 +51,7 @@ export function rejectSparseGrads(name: string, groups: { params: Tensor[] }[], 
   });
 }
 
+/** optimizer.zero_grad(set_to_none=True): gradients cleared (null), or with setToNone false zeroed in place (detached first). */
 export function zeroGradients(name: string, groups: { params: Tensor[] }[], setToNone: boolean | { setToNone?: boolean } = true): void {
   const none = typeof setToNone === 'boolean' ? setToNone : optionsOf<{ setToNone?: boolean }>(`${name}.zeroGrad`, [setToNone], ['setToNone']).setToNone ?? true;
   for (const g of groups) native.zeroGrads(g.params.map(id), none);
