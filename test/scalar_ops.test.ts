@@ -1,7 +1,8 @@
 // A JS number as the other operand of arithmetic, comparisons and where (x.mul(2), x.lt(0),
-// x.where(c, 0)) against Python's x * 2, x < 0, torch.where(c, x, 0): result dtypes, values (every dtype, awkward numbers), graph nodes. On
-// float32/float64 the number crosses as a reused 0-d tensor of the tensor's dtype (native/math.cc):
-// the last tests check that a graph which saved one keeps its value.
+// x.where(c, 0)) against Python's x * 2, x < 0, torch.where(c, x, 0): result dtypes, values
+// (every dtype, awkward numbers), graph nodes. On float32/float64 the number crosses as a reused
+// 0-d tensor of the tensor's dtype (native/math.cc): the last tests check that a graph which
+// saved one keeps its value.
 import * as torch from '../lib';
 import { pythonJson } from './helpers';
 
@@ -69,7 +70,7 @@ print(json.dumps(out))`);
   expect(compared).toBe(DTYPES.length * OPS.length * NUMBERS.length);
 });
 
-test('graph nodes of x.op(number) are the ones Python records (MulBackward0, RsubBackward1, ...), in place too', () => {
+test('graph nodes of x.op(number) are the ones Python records (MulBackward0, RsubBackward1, WhereBackward0, ...), in place too', () => {
   const want = pythonJson<string[]>(`
 import json, torch
 out = []
@@ -77,16 +78,20 @@ for dt in [torch.float32, torch.float64, torch.float16]:
     x = torch.ones(3, dtype=dt, requires_grad=True)
     out += [(x + 1).grad_fn.name(), (x - 1).grad_fn.name(), (x * 2).grad_fn.name(), (x / 2).grad_fn.name(), torch.rsub(x, 1).grad_fn.name(),
             x.remainder(2).grad_fn.name(), x.fmod(2).grad_fn.name(), x.clone().mul_(2).grad_fn.name(), x.clone().add_(1, alpha=3).grad_fn.name(),
-            x.clone().div_(4).grad_fn.name(), x.clone().sub_(1).grad_fn.name()]
+            x.clone().div_(4).grad_fn.name(), x.clone().sub_(1).grad_fn.name(), torch.where(x > 0, x, 0.5).grad_fn.name()]
 print(json.dumps(out))`);
   const got: string[] = [];
   for (const dtype of ['float32', 'float64', 'float16'] as const) {
     const x = torch.ones([3], { dtype }).requiresGrad_();
     got.push(x.add(1).gradFn!.name(), x.sub(1).gradFn!.name(), x.mul(2).gradFn!.name(), x.div(2).gradFn!.name(), x.rsub(1).gradFn!.name(),
       x.remainder(2).gradFn!.name(), x.fmod(2).gradFn!.name(), x.clone().mul_(2).gradFn!.name(), x.clone().add_(1, { alpha: 3 }).gradFn!.name(),
-      x.clone().div_(4).gradFn!.name(), x.clone().sub_(1).gradFn!.name());
+      x.clone().div_(4).gradFn!.name(), x.clone().sub_(1).gradFn!.name(), x.where(x.gt(0), 0.5).gradFn!.name());
   }
   expect(got).toEqual(want);
+  // where's gradient reaches x where the condition holds, nothing where the number was taken
+  const x = torch.tensor([-1, 2, -3, 4], { dtype: 'float32' }).requiresGrad_();
+  x.where(x.gt(0), 0.5).mul(torch.tensor([1, 2, 3, 4], { dtype: 'float32' })).sum().backward();
+  expect(x.grad!.tolist()).toEqual([0, 2, 0, 4]);
 });
 
 test('a graph that saved a number keeps its value through later ops with other numbers', () => {
