@@ -138,7 +138,7 @@ function isHandle(x: unknown): x is Handle {
 function collect(result: unknown, out: Set<Handle>, level = 0): void {
   if (result === null || typeof result !== 'object' || level > 4) return;
   if (isHandle(result)) {
-    out.add(result as Handle);
+    out.add(result);
     return;
   }
   if (Array.isArray(result)) {
