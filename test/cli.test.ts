@@ -256,7 +256,9 @@ test('Hugging Face\'s flag names (underscores, TrainingArguments / run_clm / TRL
   expect(cli('train', '--model', modelDir, '--data', textFile, '--out', lp, '--block-size', '16', '--batch-size', '2', '--max-steps', '2', '--save-steps', '2',
     '--loraplus-lr-ratio', '16', '--loraplus-lr-embedding', '1e-5').code).toBe(0);
   expect(fs.readFileSync(path.join(lp, 'README.md'), 'utf8')).toContain('- loraplus_lr_ratio: 16\n- loraplus_lr_embedding: 0.00001\n');
-  expect(JSON.parse(fs.readFileSync(path.join(lp, 'checkpoint-2', 'optimizer.json'), 'utf8')).groups.map((g: { lr: number }) => g.lr)).toEqual([0, 0, 0, 0]);
+  const lpOptimizer = torch.loadObject(path.join(lp, 'checkpoint-2', 'optimizer.pt')) as { state: Map<number, Record<string, torch.Tensor>>; param_groups: { lr: number }[] };
+  expect(lpOptimizer.param_groups.map((g) => g.lr)).toEqual([0, 0, 0, 0]);
+  for (const st of lpOptimizer.state.values()) for (const t of Object.values(st)) if (t instanceof torch.Tensor) t.dispose();
   expect(cli('train', '--model', modelDir, '--data', textFile, '--out', lp, '--full', '--loraplus-lr-ratio', '16').err).toMatch(/--loraplus-lr-ratio sets the lr of LoRA's B factors: it needs LoRA, not --full/);
   expect(cli('train', '--model', modelDir, '--data', textFile, '--out', lp, '--loraplus-lr-embedding', '1e-5').err).toMatch(/--loraplus-lr-embedding is a LoRA\+ setting: give --loraplus-lr-ratio too/);
   fs.writeFileSync(cfg, JSON.stringify({ model: modelDir, learning_rat: 1 }));

@@ -1099,3 +1099,63 @@ print({k: v.dtype for k, v in sd.items()} == {"w": torch.float32, "t": torch.flo
   expect(Number(sum)).toBeCloseTo(cpu.w.to({ dtype: 'float64' }).sum().item() as number, 6);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+test('transformers\' Trainer resumes a tstorch checkpoint (PEFT LoRA: optimizer.pt, scheduler.pt, trainer_state.json), and tstorch resumes the checkpoint it writes', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-hf-resume-'));
+  const tokens = Array.from({ length: 40 * 12 }, (_, i) => (i * 37 + 11) % 101);
+  const data = new torch.data.TextDataset(tokens, 12);
+  const blocks = Array.from({ length: data.length }, (_, i) => tokens.slice(i * 12, (i + 1) * 12));
+  fs.writeFileSync(path.join(tmp, 'blocks.json'), JSON.stringify(blocks));
+  const base = path.join(fixtures, 'gpt2', 'tiny');
+  const train = async (out: string, resumeFromCheckpoint?: string) => {
+    const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+    torch.manualSeed(1);
+    torch.lora.applyLoRA(model, { r: 4, alpha: 8, dropout: 0.1 });
+    const trainer = new torch.Trainer(model, { outputDir: out, maxSteps: 12, perDeviceTrainBatchSize: 4, learningRate: 1e-3, warmupSteps: 3, loggingSteps: 1,
+      saveSteps: 5, progress: false, resumeFromCheckpoint }, data);
+    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const r = trainer.train();
+      trainer.optimizer.dispose();
+      model.dispose();
+      return { steps: r.logHistory.filter((e) => e.loss !== undefined).map((e) => e.step), warned: warn.mock.calls.map((c) => String(c[0])) };
+    } finally {
+      log.mockRestore();
+      warn.mockRestore();
+    }
+  };
+  await train(path.join(tmp, 'ts'));
+  // HF's Trainer over the same blocks and LoRA (PEFT), resumed from tstorch's checkpoint-5 to step 12
+  const hfOut = path.join(tmp, 'hf');
+  const r = spawnSync(PY, ['-W', 'ignore', '-c', `
+import json, sys, torch
+from transformers import GPT2LMHeadModel, Trainer, TrainingArguments
+from peft import LoraConfig, get_peft_model
+base, ckpt, out, blocks = sys.argv[1], sys.argv[2], sys.argv[3], json.load(open(sys.argv[4]))
+class Blocks(torch.utils.data.Dataset):
+    def __len__(self): return len(blocks)
+    def __getitem__(self, i): return {"input_ids": torch.tensor(blocks[i]), "labels": torch.tensor(blocks[i])}
+model = get_peft_model(GPT2LMHeadModel.from_pretrained(base), LoraConfig(r=4, lora_alpha=8, lora_dropout=0.1, fan_in_fan_out=True,
+    target_modules=["c_attn", "c_proj", "c_fc"], task_type="CAUSAL_LM"))
+args = TrainingArguments(output_dir=out, max_steps=12, per_device_train_batch_size=4, learning_rate=1e-3, warmup_steps=3,
+    logging_steps=1, save_steps=5, report_to=[], disable_tqdm=True)
+trainer = Trainer(model=model, args=args, train_dataset=Blocks())
+trainer.train(resume_from_checkpoint=ckpt)
+steps = [float(s["step"]) for s in trainer.optimizer.state.values()]
+print(json.dumps({"global_step": trainer.state.global_step, "logged": [e["step"] for e in trainer.state.log_history if "loss" in e], "opt_steps": steps}))
+`, base, path.join(tmp, 'ts', 'checkpoint-5'), hfOut, path.join(tmp, 'blocks.json')], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr.slice(-3000));
+  const hf = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  expect(hf.global_step).toBe(12);
+  expect(hf.logged).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]); // tstorch's five, then HF's seven
+  expect(hf.opt_steps).toEqual(Array(16).fill(12)); // the loaded AdamW state went on from step 5
+  // and tstorch takes over HF's checkpoint-10 (PEFT's adapter file, PyTorch's optimizer.pt / scheduler.pt, no RNG it reads)
+  const back = path.join(tmp, 'back');
+  fs.mkdirSync(back);
+  fs.cpSync(path.join(hfOut, 'checkpoint-10'), path.join(back, 'checkpoint-10'), { recursive: true });
+  const again = await train(back, path.join(back, 'checkpoint-10'));
+  expect(again.steps.slice(-2)).toEqual([11, 12]);
+  expect(again.warned).toEqual([expect.stringMatching(/has no rng_state\.bin \(an HF Trainer's checkpoint/)]);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});

@@ -52,7 +52,7 @@ describe.each(['peft', 'seed'] as const)('%s LoRA training', (mode) => {
     const fullLosses = full.r.logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss);
     expect(fullLosses.length).toBe(12);
     expect(fs.existsSync(path.join(tmp, `full-${mode}`, 'checkpoint-5', 'adapter_model.safetensors'))).toBe(true);
-    expect(fs.existsSync(path.join(tmp, `full-${mode}`, 'checkpoint-10', 'optimizer.safetensors'))).toBe(true);
+    expect(fs.existsSync(path.join(tmp, `full-${mode}`, 'checkpoint-10', 'optimizer.pt'))).toBe(true);
 
     // "Interrupted" run: only checkpoint-5 survives; resume it to the end.
     const out2 = path.join(tmp, `resumed-${mode}`);
@@ -80,14 +80,137 @@ test('save_total_limit keeps the newest checkpoints; a checkpoint is whole or ab
   // A damaged state file is named, with what to do (not a bare SyntaxError).
   const damaged = path.join(tmp, 'limit-damaged');
   fs.cpSync(path.join(out, 'checkpoint-12'), damaged, { recursive: true });
-  fs.writeFileSync(path.join(damaged, 'optimizer.json'), '{"steps": [1, 2');
-  expect(() => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), resumeFromCheckpoint: damaged, perDeviceTrainBatchSize: 4, progress: false }, dataset()).train())
-    .toThrow(/resume: .*optimizer\.json is not valid JSON .*damaged: resume from an earlier one/);
+  fs.writeFileSync(path.join(damaged, 'tstorch_state.json'), '{"optim": "sgd", "wor');
+  const resumeDamaged = () => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), resumeFromCheckpoint: damaged, perDeviceTrainBatchSize: 4, progress: false }, dataset()).train();
+  expect(resumeDamaged).toThrow(/resume: .*tstorch_state\.json is not valid JSON .*damaged: resume from an earlier one/);
+  fs.copyFileSync(path.join(out, 'checkpoint-12', 'tstorch_state.json'), path.join(damaged, 'tstorch_state.json'));
+  const opt = path.join(damaged, 'optimizer.pt');
+  fs.truncateSync(opt, fs.statSync(opt).size - 100);
+  expect(resumeDamaged).toThrow(/resume: the checkpoint .*limit-damaged is damaged \(optimizer\.pt: .*\): resume from an earlier one/);
   // HF's spelling of an argument is an error naming ours, not a run at the default learning rate
   expect(() => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), learning_rate: 1e-3 } as never, dataset())).toThrow("Trainer: unknown option 'learning_rate' (did you mean learningRate?)");
   expect(() => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), beta: 0.1 } as never, dataset())).toThrow(/Trainer: unknown option 'beta' \(it takes adamBeta1, /);
   trainer.optimizer.dispose();
   model.dispose();
+});
+
+const hfCheckpointRef = path.join(__dirname, '..', 'scripts', 'reference', 'hf_checkpoint_ref.py');
+/** scripts/reference/hf_checkpoint_ref.py (check or rewrite) on a checkpoint of a 12-step run with 3 warm-up steps. */
+function hfCheckpoint(cmd: 'check' | 'rewrite', ckpt: string, ...rest: string[]): void {
+  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', hfCheckpointRef, cmd, ckpt, '3', '12', ...rest], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`hf_checkpoint_ref.py ${cmd} failed:\n${r.stderr}`);
+}
+/** The gradient both sides give parameter i for one fixed step. */
+const fixedGrad = (p: torch.Tensor, i: number) => torch.arange(p.numel(), { dtype: p.dtype }).reshape(p.shape).mul(0.37).add(i).sin().mul(0.01);
+
+test('checkpoints are HF Trainer\'s: trainer_state.json is its TrainerState, optimizer.pt and scheduler.pt load into torch.optim.AdamW and LambdaLR and step on as here', async () => {
+  const out = path.join(tmp, 'hf-layout');
+  const { model, trainer } = await run('peft', out, { saveSteps: 10, warmupSteps: 3, weightDecay: 0.01 });
+  // HF's total_flos estimate: 6 x input tokens (10 steps of 4 x 12) x the parameters outside wte and wpe (LoRA's too)
+  const nonEmbedding = model.namedParameters().filter(([n]) => !/^transformer\.(wte|wpe)\./.test(n)).reduce((k, [, p]) => k + p.numel(), 0);
+  expect(nonEmbedding).toBe(25472 + 4096); // (the base model's, and LoRA's on the 4 Conv1D layers of the 2 blocks)
+  trainer.optimizer.dispose();
+  model.dispose();
+  const ckpt = path.join(out, 'checkpoint-10');
+  expect(fs.readdirSync(ckpt).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'optimizer.pt', 'rng_state.bin', 'scheduler.pt',
+    'trainable.safetensors', 'trainer_state.json', 'tstorch_state.json']);
+  // HF's own formatting (json.dumps(asdict(state), indent=2, sort_keys=True) + newline)
+  const text = fs.readFileSync(path.join(ckpt, 'trainer_state.json'), 'utf8');
+  expect(text.endsWith('}\n')).toBe(true);
+  const state = JSON.parse(text);
+  expect(Object.keys(state)).toEqual(Object.keys(state).sort());
+  expect(state.stateful_callbacks.TrainerControl.args.should_save).toBe(true);
+  expect(state.total_flos).toBe(6 * 10 * 4 * 12 * nonEmbedding);
+
+  const outJson = path.join(tmp, 'hf-layout.json');
+  hfCheckpoint('check', ckpt, outJson);
+  const py = JSON.parse(fs.readFileSync(outJson, 'utf8'));
+  expect([py.global_step, py.max_steps, py.epoch, py.train_batch_size]).toEqual([10, 12, 1, 4]);
+  expect(py.logged_steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  expect(py.steps).toEqual(Array(py.names.length).fill(11)); // (after its one step)
+
+  // The same files loaded here, the same step taken: the same parameters and learning rates.
+  const weights = torch.io.safetensors.loadFile(path.join(ckpt, 'trainable.safetensors')).tensors;
+  const sd = torch.loadObject(path.join(ckpt, 'optimizer.pt')) as unknown as torch.optim.TorchOptimizerStateDict;
+  const names = sd.param_groups.flatMap((g) => g.param_names as string[]);
+  expect(names).toEqual(py.names);
+  expect(sd.param_groups.length).toBe(py.groups);
+  const params = new Map([...weights].map(([n, t]) => [n, t.clone().requiresGrad_()]));
+  const opt = new torch.optim.AdamW(sd.param_groups.map((g) => ({ params: (g.param_names as string[]).map((n) => params.get(n)!), weightDecay: g.weight_decay as number })), { lr: 1e-3 });
+  opt.loadStateDict(sd);
+  const sched = new torch.optim.LRScheduler(opt, 'linear', 3, 12);
+  sched.loadStateDict(torch.loadObject(path.join(ckpt, 'scheduler.pt')) as Record<string, unknown>);
+  expect(sched.getLastLr()).toEqual(py.lr_loaded);
+  names.forEach((n, i) => { const p = params.get(n)!; p.grad = fixedGrad(p, i); });
+  opt.step();
+  sched.step();
+  expect(sched.getLastLr()).toEqual(py.lr_next);
+  for (const n of names) {
+    const got = params.get(n)!.flatten().tolist() as number[];
+    const err = Math.max(...got.map((v, k) => Math.abs(v - py.stepped[n][k])));
+    expect([n, err < 1e-7]).toEqual([n, true]);
+  }
+  opt.dispose();
+  for (const t of [...weights.values(), ...params.values()]) t.dispose();
+  for (const st of sd.state.values()) for (const v of Object.values(st)) if (v instanceof torch.Tensor) v.dispose();
+});
+
+test('a checkpoint in HF Trainer\'s own layout (PyTorch\'s optimizer.pt and scheduler.pt, PEFT\'s adapter file, rng_state.pth; no tstorch files) resumes here exactly', async () => {
+  const modelDir = dropoutFreeCopy('hf-resume-model');
+  const go = async (out: string, extra: Partial<torch.TrainingArguments> = {}) => {
+    const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
+    torch.manualSeed(1);
+    torch.lora.applyLoRA(model, { r: 4, alpha: 8, dropout: 0 }); // (no dropout: HF's RNG file is not read here)
+    const trainer = new torch.Trainer(model, { outputDir: out, maxSteps: 12, perDeviceTrainBatchSize: 4, learningRate: 1e-3, loggingSteps: 1, saveSteps: 5,
+      warmupSteps: 3, progress: false, ...extra }, dataset());
+    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      const r = trainer.train();
+      trainer.optimizer.dispose();
+      return { losses: r.logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss), model };
+    } finally {
+      log.mockRestore();
+    }
+  };
+  const full = await go(path.join(tmp, 'hf-full'));
+  const out2 = path.join(tmp, 'hf-resumed');
+  fs.mkdirSync(out2);
+  fs.cpSync(path.join(tmp, 'hf-full', 'checkpoint-5'), path.join(out2, 'checkpoint-5'), { recursive: true });
+  hfCheckpoint('rewrite', path.join(out2, 'checkpoint-5'));
+  expect(fs.readdirSync(path.join(out2, 'checkpoint-5')).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'optimizer.pt', 'rng_state.pth', 'scheduler.pt', 'trainer_state.json']);
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+  try {
+    const resumed = await go(out2, { resumeFromCheckpoint: true });
+    expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringMatching(/checkpoint-5 has no rng_state\.bin \(an HF Trainer's checkpoint: its rng_state\.pth .*\); dropout will draw other numbers/)]);
+    expect(resumed.losses).toEqual(full.losses); // bit for bit
+    const a = new Map(resumed.model.namedParameters({ trainableOnly: true }));
+    for (const [n, p] of full.model.namedParameters({ trainableOnly: true })) expect([n, relErr(a.get(n)!, p)]).toEqual([n, 0]);
+    // a checkpoint HF wrote for another LoRA setup: its adapter file is named, not half-loaded
+    const other = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
+    torch.lora.applyLoRA(other, { r: 4, alpha: 8, dropout: 0, targetModules: ['c_attn'] });
+    expect(() => new torch.Trainer(other, { outputDir: out2, maxSteps: 12, perDeviceTrainBatchSize: 4, progress: false, resumeFromCheckpoint: path.join(out2, 'checkpoint-5') }, dataset()).train())
+      .toThrow(/resume: .*checkpoint-5.adapter_model\.safetensors holds 'base_model\.model\.transformer\.h\.0\.attn\.c_proj\.lora_A\.weight', which this model's LoRA has not \(another LoRA setup\?\)/);
+    other.dispose();
+    resumed.model.dispose();
+  } finally {
+    warn.mockRestore();
+  }
+  full.model.dispose();
+});
+
+test('a checkpoint tstorch wrote before HF\'s layout (optimizer.safetensors, optimizer.json, scheduler.json, its state in trainer_state.json) still resumes exactly', async () => {
+  // (test/fixtures/trainer-checkpoint-v1: checkpoint-5 of this very run, written by tstorch before the change)
+  const full = await run('peft', path.join(tmp, 'v1-full'), { warmupSteps: 3 });
+  const out = path.join(tmp, 'v1-resumed');
+  fs.mkdirSync(out);
+  fs.cpSync(path.join(fixtures, 'trainer-checkpoint-v1'), path.join(out, 'checkpoint-5'), { recursive: true });
+  const resumed = await run('peft', out, { warmupSteps: 3, resumeFromCheckpoint: true });
+  const losses = (r: torch.TrainResult) => r.logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss);
+  expect(losses(resumed.r)).toEqual(losses(full.r)); // bit for bit
+  const a = new Map(resumed.model.namedParameters({ trainableOnly: true }));
+  for (const [n, p] of full.model.namedParameters({ trainableOnly: true })) expect([n, relErr(a.get(n)!, p)]).toEqual([n, 0]);
+  expect(fs.existsSync(path.join(out, 'checkpoint-10', 'tstorch_state.json'))).toBe(true); // what it writes next is the new layout
+  for (const x of [full, resumed]) { x.trainer.optimizer.dispose(); x.model.dispose(); }
 });
 
 test('what a run killed mid-write leaves is tidied by the next run: dead temporaries removed, a moved-aside checkpoint restored', async () => {
@@ -395,7 +518,7 @@ test('saveOnlyModel (HF\'s save_only_model): checkpoints of the weights alone, r
   const data = dataset();
   for (const step of [3, 6]) {
     const files = fs.readdirSync(path.join(out, `checkpoint-${step}`)).sort();
-    expect(files).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'trainable.safetensors', 'trainer_state.json'].sort());
+    expect(files).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'trainable.safetensors', 'trainer_state.json', 'tstorch_state.json'].sort());
   }
   // the best checkpoint's weights are the model's at the end
   const best = torch.io.safetensors.loadFile(path.join(trainer.bestModelCheckpoint!, 'trainable.safetensors')).tensors;
@@ -618,7 +741,7 @@ describe('optim: HF\'s optimizer choices', () => {
       const wantLosses = want.get(`${c.name}.losses`)!.tolist() as number[];
       losses.forEach((l, i) => expect([c.name, i, Math.abs(l - wantLosses[i]) / wantLosses[i] < 1e-5]).toEqual([c.name, i, true]));
       for (const [n, p] of own) expect([c.name, n, relErr(p, want.get(`${c.name}.final.${n}`)!) < 1e-4]).toEqual([c.name, n, true]);
-      const json = JSON.parse(fs.readFileSync(path.join(tmp, `optim-${c.name}`, `checkpoint-${STEPS}`, 'optimizer.json'), 'utf8'));
+      const json = JSON.parse(fs.readFileSync(path.join(tmp, `optim-${c.name}`, `checkpoint-${STEPS}`, 'tstorch_state.json'), 'utf8'));
       expect([json.loraplus_lr_ratio, json.loraplus_lr_embedding]).toEqual([4, 3e-3]);
       trainer.optimizer.dispose();
       model.dispose();
@@ -659,9 +782,11 @@ describe('optim: HF\'s optimizer choices', () => {
     const cut = await loraModel();
     const outCut = path.join(tmp, 'optim-cut');
     train(cut, outCut, { optim: 'sgd', optimArgs: 'momentum=0.9', learningRate: 0.2, saveSteps: 3, maxSteps: 3 });
-    const json = JSON.parse(fs.readFileSync(path.join(outCut, 'checkpoint-3', 'optimizer.json'), 'utf8'));
+    const json = JSON.parse(fs.readFileSync(path.join(outCut, 'checkpoint-3', 'tstorch_state.json'), 'utf8'));
     expect(json.optim).toBe('sgd');
-    expect(torch.io.safetensors.loadFile(path.join(outCut, 'checkpoint-3', 'optimizer.safetensors')).tensors.size).toBe(straight.namedParameters({ trainableOnly: true }).length); // a momentum buffer each
+    const saved = torch.loadObject(path.join(outCut, 'checkpoint-3', 'optimizer.pt')) as { state: Map<number, { momentum_buffer: torch.Tensor }> };
+    expect(saved.state.size).toBe(straight.namedParameters({ trainableOnly: true }).length); // a momentum buffer each
+    for (const st of saved.state.values()) st.momentum_buffer.dispose();
     // (maxSteps 3 ends the schedule at step 3; the resumed run has the full 6 steps' schedule, as the straight one)
     const resumed = await loraModel();
     const b = train(resumed, outCut, { optim: 'sgd', optimArgs: 'momentum=0.9', learningRate: 0.2, saveSteps: 3, resumeFromCheckpoint: path.join(outCut, 'checkpoint-3') });

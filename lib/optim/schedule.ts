@@ -12,6 +12,7 @@
 // Python names: mode, factor, patience, threshold, threshold_mode, cooldown, min_lr, eps.
 
 import { ReduceLROnPlateau, SchedulableOptimizer } from './lr_scheduler';
+import type { Picklable } from '../io/torchsave';
 
 export type ScheduleKind = 'linear' | 'cosine' | 'cosine_with_restarts' | 'polynomial' | 'constant' | 'constant_with_warmup' | 'inverse_sqrt' | 'cosine_with_min_lr' | 'warmup_stable_decay' | 'reduce_lr_on_plateau' | 'cosine_warmup_with_min_lr';
 export const SCHEDULE_KINDS: ScheduleKind[] = ['linear', 'cosine', 'cosine_with_restarts', 'polynomial', 'constant', 'constant_with_warmup', 'inverse_sqrt', 'cosine_with_min_lr', 'warmup_stable_decay', 'reduce_lr_on_plateau', 'cosine_warmup_with_min_lr'];
@@ -188,7 +189,23 @@ export class LRScheduler {
       ...(p ? { plateau: { best: p.best, numBadEpochs: p.numBadEpochs, cooldownCounter: p.cooldownCounter, lastEpoch: p.lastEpoch, lrs: this.getLastLr() } } : {}),
     };
   }
-  loadStateDict(s: { lastEpoch: number; baseLrs: number[]; plateau?: PlateauState }): void {
+  /**
+   * PyTorch's state_dict() of the scheduler HF's Trainer builds, what its scheduler.pt holds:
+   * LambdaLR's (the schedule's function is no state: lr_lambdas holds None for each group), or
+   * ReduceLROnPlateau's. loadStateDict takes it back, from here or from an HF checkpoint.
+   */
+  torchStateDict(): Record<string, Picklable> {
+    if (this.plateau) return this.plateau.stateDict() as Record<string, Picklable>;
+    return {
+      base_lrs: [...this.baseLrs], last_epoch: this.lastEpoch, verbose: false, _step_count: this.lastEpoch + 1,
+      _get_lr_called_within_step: false, _last_lr: this.getLastLr(), lr_lambdas: this.baseLrs.map(() => null),
+    };
+  }
+  /** Restores stateDict()'s state, or torchStateDict()'s (PyTorch's layout, as an HF checkpoint's scheduler.pt read with torch.loadObject). */
+  loadStateDict(given: { lastEpoch: number; baseLrs: number[]; plateau?: PlateauState } | Record<string, unknown>): void {
+    if ('last_epoch' in given) return this.loadTorchStateDict(given);
+    if (!('lastEpoch' in given)) throw new Error('LRScheduler.loadStateDict: expected the object stateDict() or torchStateDict() gave');
+    const s = given as { lastEpoch: number; baseLrs: number[]; plateau?: PlateauState };
     this.lastEpoch = s.lastEpoch;
     this.baseLrs = s.baseLrs;
     if (!this.plateau) return this.apply();
@@ -196,6 +213,24 @@ export class LRScheduler {
     // (JSON has no Infinity: a best not yet set comes back as null)
     Object.assign(this.plateau, { ...s.plateau, best: s.plateau.best ?? (this.plateau.mode === 'min' ? Infinity : -Infinity) });
     this.optimizer.paramGroups.forEach((g, i) => (g.lr = s.plateau!.lrs[i]));
+  }
+  private loadTorchStateDict(s: Record<string, unknown>): void {
+    const where = 'LRScheduler.loadStateDict';
+    const groups = this.optimizer.paramGroups.length;
+    if (this.plateau) {
+      if (!('num_bad_epochs' in s)) throw new Error(`${where}: the state is not a reduce_lr_on_plateau schedule's (LambdaLR's, from another lr_scheduler_type?)`);
+      // (the groups' lr is the optimizer's state: its param_groups)
+      return this.plateau.loadStateDict(s);
+    }
+    if ('num_bad_epochs' in s) throw new Error(`${where}: the state is a reduce_lr_on_plateau schedule's, this one is ${this.kind}`);
+    const { last_epoch: lastEpoch, base_lrs: baseLrs } = s;
+    if (!Number.isInteger(lastEpoch) || (lastEpoch as number) < 0) throw new Error(`${where}: last_epoch must be a step count, got ${String(lastEpoch)}`);
+    if (!Array.isArray(baseLrs) || baseLrs.length !== groups || !baseLrs.every((v) => typeof v === 'number')) {
+      throw new Error(`${where}: base_lrs must be ${groups} learning rates (one per param group), got ${JSON.stringify(baseLrs)}`);
+    }
+    this.lastEpoch = lastEpoch as number;
+    this.baseLrs = [...baseLrs] as number[];
+    this.apply();
   }
 }
 

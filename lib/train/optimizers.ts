@@ -9,6 +9,7 @@ import { AdamW } from '../optim/adamw';
 import { SGD } from '../optim/sgd';
 import { Adagrad, RMSprop } from '../optim/adaptive';
 import { Adafactor } from '../optim/adafactor';
+import type { TorchOptimizerStateDict } from '../optim/state_dict';
 
 export const OPTIMIZERS = ['adamw_torch', 'adamw_torch_fused', 'adafactor', 'sgd', 'adagrad', 'rmsprop'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
@@ -22,6 +23,9 @@ export interface TrainerOptimizer {
   /** the flat layout: checkpoints keep the tensors in a safetensors file, the rest in JSON */
   flatStateDict(): { tensors: Map<string, Tensor>; steps?: Record<string, number>; groups: object[] };
   loadFlatStateDict(sd: { tensors: Map<string, Tensor>; steps: Record<string, number>; groups?: object[] }): void;
+  /** PyTorch's layout (what HF's optimizer.pt holds), and back from it */
+  stateDict(): TorchOptimizerStateDict;
+  loadStateDict(sd: TorchOptimizerStateDict): void;
   dispose(): void;
 }
 

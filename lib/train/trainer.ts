@@ -12,8 +12,9 @@ import { tensor } from '../tensor/creation';
 import { stack } from '../tensor/ops';
 import { noGrad, manualSeed, getRngState, setRngState, memory, cpuMemoryKept, trimCpuMemory } from '../tensor/runtime';
 import { Module } from '../nn/module';
-import { LayerNorm } from '../nn/layers';
+import { Embedding, LayerNorm } from '../nn/layers';
 import { clipGradNormTensor } from '../nn/utils';
+import type { TorchOptimizerStateDict } from '../optim/state_dict';
 import { OptimizerName, TrainerOptimizer, createOptimizer, parseOptimArgs, OPTIMIZERS } from './optimizers';
 import { LRScheduler, ScheduleKind, ScheduleKwargs } from '../optim/schedule';
 import { GPT2LMHeadModel, LmLossType } from '../models/gpt2';
@@ -24,10 +25,12 @@ import { RewardDataset } from '../data/preference';
 import { LMDataset, TextDataset, epochPermutation, lengthGroupedOrder } from '../data/dataset';
 import * as distributed from '../tensor/distributed';
 import { loadFile, saveFile } from '../io/safetensors';
+import { saveTorchFile } from '../io/torchsave';
+import { loadTorchObject } from '../io/torchfile';
 import { isModelWeightFile, loadWeights } from '../io/weights';
 import { recoverInterruptedWrites, writeDirAtomic, writeFileAtomic } from '../io/atomic';
 import { readJsonObject } from '../io/json';
-import { loraConfig, writeAdapter } from '../lora/inject';
+import { adapterStateDict, loraConfig, writeAdapter } from '../lora/inject';
 import { loraplusParameterGroups } from '../lora/loraplus';
 import { evaluate, evaluateClassifier, evaluateTokenClassifier, readAndDispose, withPrecision } from './evaluate';
 import { lossCurveSvg } from './plot';
@@ -268,6 +271,9 @@ export class Trainer {
   private runLossSum = 0; // the losses of this train() call, for its trainLoss
   /** input tokens trained on so far, padding aside, all processes (HF's num_input_tokens_seen) */
   numInputTokensSeen = 0;
+  /** HF's total_flos: its estimate, 6 x input tokens (padding included) x parameters outside embeddings, all processes */
+  totalFlos = 0;
+  private nonEmbeddingParameters = -1;
   /** includeNumInputTokensSeen's choice: whether to count, and padding with it ('all', HF's meaning of true) */
   private get countsTokensSeen(): boolean {
     const c = this.args.includeNumInputTokensSeen;
@@ -528,9 +534,10 @@ export class Trainer {
         if (this.unreadLosses.length >= 256) this.readLosses();
         this.guardCpuMemory(steps);
         const ntok = this.trainDataset.tokens(epochSteps[b].flat()) * this.worldSize; // (other ranks': about as many)
+        const padded = epochSteps[b].reduce((n, micro) => n + (this.trainDataset.paddedTokens?.(micro) ?? this.trainDataset.tokens(micro)), 0) * this.worldSize;
         steps++; tokens += ntok;
-        if (this.countPadding) this.numInputTokensSeen += epochSteps[b].reduce((n, micro) => n + (this.trainDataset.paddedTokens?.(micro) ?? this.trainDataset.tokens(micro)), 0) * this.worldSize;
-        else this.numInputTokensSeen += ntok;
+        this.numInputTokensSeen += this.countPadding ? padded : ntok;
+        this.totalFlos += 6 * padded * this.countNonEmbeddingParameters();
         this.stepsSinceLog++; this.tokensSinceLog += ntok;
         progress.tick(this.globalStep, this.lastLoggedLoss);
         const epochF = this.globalStep / this.stepsPerEpoch;
@@ -774,22 +781,52 @@ export class Trainer {
         this.model.writePretrained(tmp, { safeSerialization });
       }
       if (!this.args.saveOnlyModel) {
-        const opt = this.optimizer.flatStateDict();
-        saveFile(path.join(tmp, 'optimizer.safetensors'), opt.tensors);
-        fs.writeFileSync(path.join(tmp, 'optimizer.json'), JSON.stringify({ optim: this.args.optim, ...this.loraplusRecord(), steps: opt.steps ?? {}, groups: opt.groups }));
-        fs.writeFileSync(path.join(tmp, 'scheduler.json'), JSON.stringify(this.scheduler.stateDict()));
+        // HF's files: PyTorch's state dicts, which HF's Trainer (and torch.optim) load as they are
+        saveTorchFile(path.join(tmp, 'optimizer.pt'), this.optimizer.stateDict());
+        saveTorchFile(path.join(tmp, 'scheduler.pt'), this.scheduler.torchStateDict());
         for (const [file, state] of this.rngStates()) fs.writeFileSync(path.join(tmp, file), state);
       }
-      fs.writeFileSync(path.join(tmp, 'trainer_state.json'), JSON.stringify({
-        global_step: this.globalStep, epoch: this.globalStep / this.stepsPerEpoch, max_steps: this.totalSteps,
-        train_batch_size: this.args.perDeviceTrainBatchSize, gradient_accumulation_steps: this.args.gradientAccumulationSteps, seed: this.args.seed,
-        train_items: this.trainDataset.length, log_history: this.logHistory,
-        loss_since_log: this.lossSinceLog, steps_since_log: this.stepsSinceLog, tokens_since_log: this.tokensSinceLog, num_input_tokens_seen: this.numInputTokensSeen,
-        world_size: this.worldSize, best_metric: this.bestMetric, best_model_checkpoint: this.bestModelCheckpoint,
+      fs.writeFileSync(path.join(tmp, 'trainer_state.json'), JSON.stringify(sortedKeys(this.hfTrainerState()), null, 2) + '\n');
+      // What resuming here checks and carries on beyond HF's state (its TrainerState takes no other keys).
+      fs.writeFileSync(path.join(tmp, TSTORCH_STATE), JSON.stringify({
+        optim: this.args.optim, ...this.loraplusRecord(), train_batch_size: this.args.perDeviceTrainBatchSize,
+        gradient_accumulation_steps: this.args.gradientAccumulationSteps, seed: this.args.seed, train_items: this.trainDataset.length,
+        world_size: this.worldSize, loss_since_log: this.lossSinceLog, steps_since_log: this.stepsSinceLog, tokens_since_log: this.tokensSinceLog,
         ...(this.args.saveOnlyModel ? { save_only_model: true } : {}),
       }, null, 2));
     });
     this.pruneCheckpoints();
+  }
+
+  /**
+   * trainer_state.json as HF's TrainerState writes it (its fields alone: HF's load_from_json
+   * refuses others), so that HF's Trainer resumes the checkpoint and its tools read the logs.
+   */
+  private hfTrainerState(): Record<string, unknown> {
+    const a = this.args;
+    const best = this.bestModelCheckpoint && /checkpoint-(\d+)$/.exec(this.bestModelCheckpoint);
+    return {
+      epoch: this.globalStep / this.stepsPerEpoch, global_step: this.globalStep, max_steps: this.totalSteps,
+      logging_steps: a.loggingSteps, eval_steps: a.evalSteps ?? a.loggingSteps, save_steps: a.saveSteps,
+      train_batch_size: a.perDeviceTrainBatchSize, num_train_epochs: Math.ceil(this.totalSteps / this.stepsPerEpoch),
+      num_input_tokens_seen: this.numInputTokensSeen, total_flos: this.totalFlos, log_history: this.logHistory,
+      best_metric: this.bestMetric, best_global_step: best ? Number(best[1]) : null, best_model_checkpoint: this.bestModelCheckpoint,
+      is_local_process_zero: true, is_world_process_zero: true, is_hyper_param_search: false, trial_name: null, trial_params: null,
+      stateful_callbacks: {
+        TrainerControl: {
+          args: { should_training_stop: this.globalStep >= this.totalSteps, should_epoch_stop: false, should_save: true, should_evaluate: false, should_log: false },
+          attributes: {},
+        },
+      },
+    };
+  }
+
+  /** HF's num_parameters(exclude_embeddings=True), for total_flos: every parameter but the Embedding layers' weights. */
+  private countNonEmbeddingParameters(): number {
+    if (this.nonEmbeddingParameters >= 0) return this.nonEmbeddingParameters;
+    const embeddings = new Set([...this.model.namedModules()].filter(([, m]) => m instanceof Embedding).map(([n]) => (n ? `${n}.weight` : 'weight')));
+    this.nonEmbeddingParameters = this.model.namedParameters().filter(([n]) => !embeddings.has(n)).reduce((k, [, p]) => k + p.numel(), 0);
+    return this.nonEmbeddingParameters;
   }
 
   private pruneCheckpoints(): void {
@@ -829,67 +866,105 @@ export class Trainer {
     }
   }
 
+  /** An HF Trainer's LoRA checkpoint (no trainable.safetensors): the trainable tensors from PEFT's adapter file. */
+  private loadAdapterWeights(dir: string): void {
+    const live = adapterStateDict(this.model); // PEFT's saved names -> the model's own tensors
+    const covered = new Set(live.values());
+    const missing = this.model.namedParameters({ trainableOnly: true }).filter(([, p]) => !covered.has(p)).map(([n]) => n);
+    if (missing.length) throw new Error(`resume: ${dir} has no ${LORA_TRAINABLE}, and its adapter file does not hold every trainable tensor (not ${missing[0]}): resume a checkpoint tstorch wrote`);
+    const { tensors, file } = loadWeights(dir, 'adapter');
+    try {
+      for (const name of live.keys()) if (!tensors.has(name)) throw new Error(`resume: ${file} lacks '${name}' (another LoRA setup?)`);
+      for (const name of tensors.keys()) if (!live.has(name)) throw new Error(`resume: ${file} holds '${name}', which this model's LoRA has not (another LoRA setup?)`);
+      noGrad(() => { for (const [n, t] of tensors) live.get(n)!.copy_(t); });
+    } finally {
+      for (const t of tensors.values()) t.dispose();
+    }
+  }
+
   /** What a checkpoint's trainable weights are called, for messages. */
   private trainableWeightsName(): string {
     return loraConfig(this.model) ? LORA_TRAINABLE : 'model.safetensors (or its shards, or pytorch_model.bin)';
   }
 
   private resume(dir: string): void {
-    const statePath = path.join(dir, 'trainer_state.json');
     // (a hand-edited or damaged state file: say which, not a bare SyntaxError)
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const readState = (f: string): any => readJsonObject(path.join(dir, f), 'resume', `the checkpoint ${dir} is damaged: resume from an earlier one`);
-    if (fs.existsSync(statePath) && readState('trainer_state.json').save_only_model) {
+    const has = (f: string) => fs.existsSync(path.join(dir, f));
+    if (!has('trainer_state.json')) throw new Error(`resume: ${dir} is not a complete checkpoint (no trainer_state.json)`);
+    const state = readState('trainer_state.json');
+    // Three layouts: this one (HF's files and tstorch_state.json), tstorch's before it (optimizer.safetensors,
+    // everything in trainer_state.json), and HF's Trainer's own (HF's files alone).
+    const legacy = !has(TSTORCH_STATE) && has('optimizer.safetensors');
+    const fromHf = !has(TSTORCH_STATE) && !legacy;
+    const own = has(TSTORCH_STATE) ? readState(TSTORCH_STATE) : legacy ? state : {};
+    if (own.save_only_model) {
       throw new Error(`resume: ${dir} was saved with saveOnlyModel (the weights alone, no optimizer or schedule state): it cannot resume training; start a new run from its weights instead`);
     }
-    if (!hasTrainableWeights(dir, Boolean(loraConfig(this.model)))) throw new Error(`resume: ${dir} is not a complete checkpoint (no ${this.trainableWeightsName()})`);
-    const need = ['optimizer.safetensors', 'optimizer.json', 'scheduler.json', 'rng_state.bin', 'trainer_state.json'];
-    for (const f of need) if (!fs.existsSync(path.join(dir, f))) throw new Error(`resume: ${dir} is not a complete checkpoint (no ${f})`);
-    const state = readState('trainer_state.json');
-    if ((state.world_size ?? 1) !== this.worldSize) {
-      throw new Error(`resume: the checkpoint was made with ${state.world_size ?? 1} processes, this run has ${this.worldSize}`);
+    const lora = Boolean(loraConfig(this.model));
+    if (!hasTrainableWeights(dir, lora) && !(fromHf && lora && hasAdapterWeights(dir))) throw new Error(`resume: ${dir} is not a complete checkpoint (no ${this.trainableWeightsName()})`);
+    const need = legacy ? ['optimizer.safetensors', 'optimizer.json', 'scheduler.json', 'rng_state.bin'] : ['optimizer.pt', 'scheduler.pt', ...(fromHf ? [] : ['rng_state.bin'])];
+    for (const f of need) if (!has(f)) throw new Error(`resume: ${dir} is not a complete checkpoint (no ${f})`);
+    if ((own.world_size ?? 1) !== this.worldSize && !fromHf) {
+      throw new Error(`resume: the checkpoint was made with ${own.world_size ?? 1} processes, this run has ${this.worldSize}`);
     }
-    if (state.train_batch_size !== this.args.perDeviceTrainBatchSize) {
-      throw new Error(`resume: the checkpoint was trained with batch size ${state.train_batch_size}, not ${this.args.perDeviceTrainBatchSize}`);
+    const batch = own.train_batch_size ?? state.train_batch_size;
+    if (batch !== undefined && batch !== null && batch !== this.args.perDeviceTrainBatchSize) {
+      throw new Error(`resume: the checkpoint was trained with batch size ${batch}, not ${this.args.perDeviceTrainBatchSize}`);
     }
     // Other data would silently change the order, the steps per epoch and the schedule's length.
-    if (state.train_items !== undefined && state.train_items !== this.trainDataset.length) {
-      throw new Error(`resume: the checkpoint was trained on ${state.train_items} blocks (or examples), this run has ${this.trainDataset.length}: other --data, --block-size or packing?`);
+    if (own.train_items !== undefined && own.train_items !== this.trainDataset.length) {
+      throw new Error(`resume: the checkpoint was trained on ${own.train_items} blocks (or examples), this run has ${this.trainDataset.length}: other --data, --block-size or packing?`);
     }
-    if ((state.gradient_accumulation_steps ?? 1) !== this.args.gradientAccumulationSteps) {
-      throw new Error(`resume: the checkpoint was trained with ${state.gradient_accumulation_steps ?? 1} gradient accumulation steps, not ${this.args.gradientAccumulationSteps}`);
+    if (!fromHf && (own.gradient_accumulation_steps ?? 1) !== this.args.gradientAccumulationSteps) {
+      throw new Error(`resume: the checkpoint was trained with ${own.gradient_accumulation_steps ?? 1} gradient accumulation steps, not ${this.args.gradientAccumulationSteps}`);
     }
-    const optJson = readState('optimizer.json');
-    const savedOptim = optJson.optim ?? 'adamw_torch'; // (checkpoints from before optim choices)
+    const optJson = legacy ? readState('optimizer.json') : own;
+    const savedOptim = optJson.optim ?? (fromHf ? this.args.optim : 'adamw_torch'); // (checkpoints from before optim choices)
     const family = (o: string) => (o.startsWith('adamw_torch') ? 'adamw_torch' : o);
     if (family(savedOptim) !== family(this.args.optim)) {
       throw new Error(`resume: the checkpoint was trained with optim ${savedOptim}, this run asks for ${this.args.optim}: pass the same optim (--optim ${savedOptim}) to resume`);
     }
     const savedPlus = JSON.stringify({ loraplus_lr_ratio: optJson.loraplus_lr_ratio, loraplus_lr_embedding: optJson.loraplus_lr_embedding });
-    if (savedPlus !== JSON.stringify(this.loraplusRecord())) {
+    if (!fromHf && savedPlus !== JSON.stringify(this.loraplusRecord())) {
       const says = (r: { loraplus_lr_ratio?: number; loraplus_lr_embedding?: number }) => r.loraplus_lr_ratio === undefined ? 'without LoRA+'
         : `with LoRA+ (loraplusLrRatio ${r.loraplus_lr_ratio}, loraplusLrEmbedding ${r.loraplus_lr_embedding})`;
       throw new Error(`resume: the checkpoint was trained ${says(optJson)}, this run asks ${says(this.loraplusRecord())}: resume with the same LoRA+ settings`);
     }
-    this.loadTrainableWeights(dir);
-    const opt = loadFile(path.join(dir, 'optimizer.safetensors'));
-    try {
-      this.optimizer.loadFlatStateDict({ tensors: opt.tensors, steps: optJson.steps, groups: optJson.groups });
-    } finally {
-      for (const t of opt.tensors.values()) t.dispose();
+    if (hasTrainableWeights(dir, lora)) this.loadTrainableWeights(dir);
+    else this.loadAdapterWeights(dir);
+    if (legacy) {
+      const opt = loadFile(path.join(dir, 'optimizer.safetensors'));
+      try {
+        this.optimizer.loadFlatStateDict({ tensors: opt.tensors, steps: optJson.steps, groups: optJson.groups });
+      } finally {
+        for (const t of opt.tensors.values()) t.dispose();
+      }
+      this.scheduler.loadStateDict(readState('scheduler.json'));
+    } else {
+      const loaded = [loadTorchState(dir, 'optimizer.pt'), loadTorchState(dir, 'scheduler.pt')];
+      try {
+        this.optimizer.loadStateDict(loaded[0] as TorchOptimizerStateDict);
+        if (!loaded[1] || typeof loaded[1] !== 'object' || loaded[1] instanceof Map || Array.isArray(loaded[1])) throw new Error(`resume: ${dir}/scheduler.pt holds no scheduler state dict`);
+        this.scheduler.loadStateDict(loaded[1] as Record<string, unknown>);
+      } finally {
+        disposeTensorsIn(loaded);
+      }
     }
-    this.scheduler.loadStateDict(readState('scheduler.json'));
     const [cpuFile, gpuFile] = this.rngFiles();
-    if (!fs.existsSync(path.join(dir, cpuFile))) throw new Error(`resume: ${dir} has no RNG state for rank ${this.rank}`);
-    setRngState(fs.readFileSync(path.join(dir, cpuFile)));
+    if (has(cpuFile)) setRngState(fs.readFileSync(path.join(dir, cpuFile)));
+    else if (fromHf) console.warn(`resume: ${dir} has no ${cpuFile} (an HF Trainer's checkpoint: its rng_state.pth holds Python's and NumPy's generators too, which tstorch does not read); dropout will draw other numbers than the uninterrupted run`);
+    else throw new Error(`resume: ${dir} has no RNG state for rank ${this.rank}`);
     // A GPU's generator (its dropout), where the checkpoint was made on one.
-    if (gpuFile && fs.existsSync(path.join(dir, gpuFile))) setRngState(fs.readFileSync(path.join(dir, gpuFile)), this.args.device);
+    if (gpuFile && has(gpuFile)) setRngState(fs.readFileSync(path.join(dir, gpuFile)), this.args.device);
     this.globalStep = state.global_step;
-    this.logHistory = state.log_history;
-    this.lossSinceLog = state.loss_since_log;
-    this.stepsSinceLog = state.steps_since_log;
-    this.tokensSinceLog = state.tokens_since_log;
+    this.logHistory = state.log_history ?? [];
+    this.lossSinceLog = own.loss_since_log ?? 0; // (an HF checkpoint: HF starts its loss average anew on resume too)
+    this.stepsSinceLog = own.steps_since_log ?? 0;
+    this.tokensSinceLog = own.tokens_since_log ?? 0;
     this.numInputTokensSeen = state.num_input_tokens_seen ?? 0;
+    this.totalFlos = state.total_flos ?? 0;
     this.bestMetric = state.best_metric ?? null;
     this.bestModelCheckpoint = state.best_model_checkpoint ?? null;
     // The metrics file continues from the checkpoint: later lines of an interrupted run go.
@@ -937,6 +1012,39 @@ function checkClassifierData(model: GPT2ForSequenceClassification, train: LMData
 // restores: a LoRA run's every trainable tensor by name in this file (the adapter file beside it
 // is PEFT's, for users); a full fine-tune's are its model weight files.
 const LORA_TRAINABLE = 'trainable.safetensors';
+
+// What a checkpoint keeps of tstorch's own beyond HF's files: the settings resuming checks and
+// the log's running sums (HF's TrainerState, in trainer_state.json, takes no keys but its own).
+const TSTORCH_STATE = 'tstorch_state.json';
+
+/** Whether a checkpoint folder holds PEFT's adapter file (an HF Trainer's LoRA checkpoint). */
+function hasAdapterWeights(dir: string): boolean {
+  return ['adapter_model.safetensors', 'adapter_model.bin'].some((f) => fs.existsSync(path.join(dir, f)));
+}
+
+/** A checkpoint's PyTorch state dict file (optimizer.pt, scheduler.pt), read with torch.load's rules. */
+function loadTorchState(dir: string, file: string): unknown {
+  try {
+    return loadTorchObject(path.join(dir, file), { mmap: true }); // (copied into the optimizer's state, then freed)
+  } catch (e) {
+    throw new Error(`resume: the checkpoint ${dir} is damaged (${file}: ${(e as Error).message}): resume from an earlier one`);
+  }
+}
+
+/** Frees the tensors of an object read with torch.loadObject. */
+function disposeTensorsIn(v: unknown): void {
+  if (v instanceof Tensor) v.dispose();
+  else if (Array.isArray(v) || v instanceof Set) for (const x of v) disposeTensorsIn(x);
+  else if (v instanceof Map) for (const x of v.values()) disposeTensorsIn(x);
+  else if (v && typeof v === 'object' && !Buffer.isBuffer(v)) for (const x of Object.values(v)) disposeTensorsIn(x);
+}
+
+/** An object with its keys sorted at every level, as Python's json.dumps(sort_keys=True) writes it. */
+function sortedKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortedKeys);
+  if (!v || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]));
+}
 
 /** Whether a checkpoint folder holds its trainable weights. */
 function hasTrainableWeights(dir: string, lora: boolean): boolean {
