@@ -882,6 +882,17 @@ describe('callbacks (HF TrainerCallback)', () => {
     expect(r.globalStep).toBe(6);
     expect(r.logHistory.filter((e) => e.eval_loss !== undefined).map((e) => e.step)).toEqual([2, 4, 6]);
     expect(() => new torch.EarlyStoppingCallback(0)).toThrow(/patience must be an integer >= 1/);
+    // Its state goes into checkpoints (HF's stateful_callbacks) and comes back on resume: stopped at
+    // checkpoint-4 (one evaluation without improvement), the resumed run stops at step 6 too, not at 10.
+    const cut = path.join(tmp, 'cb-early-cut');
+    await withCallbacks(cut, [new torch.EarlyStoppingCallback(2, 10)], { evalSteps: 2, saveSteps: 4, maxSteps: 4 }, true);
+    const saved = JSON.parse(fs.readFileSync(path.join(cut, 'checkpoint-4', 'trainer_state.json'), 'utf8')).stateful_callbacks.EarlyStoppingCallback;
+    expect(saved).toEqual({ args: { early_stopping_patience: 2, early_stopping_threshold: 10 }, attributes: { early_stopping_patience_counter: 1, best_metric: expect.any(Number) } });
+    const resumed = await withCallbacks(cut, [new torch.EarlyStoppingCallback(2, 10)], { evalSteps: 2, resumeFromCheckpoint: path.join(cut, 'checkpoint-4') }, true);
+    expect(resumed.r.globalStep).toBe(6);
+    expect(resumed.r.logHistory.filter((e) => e.eval_loss !== undefined).map((e) => e.step)).toEqual([2, 4, 6]);
+    const fresh = new torch.EarlyStoppingCallback(2, 10);
+    expect(() => fresh.loadState({ early_stopping_patience_counter: -1 })).toThrow(/early_stopping_patience_counter must be a count, got -1/);
   });
   test('loggingNanInfFilter (HF\'s logging_nan_inf_filter, on by default): a NaN step counts as its window\'s sum so far over 1 + its steps before', async () => {
     const run = async (name: string, extra: Partial<torch.TrainingArguments>, poison: boolean) => {

@@ -43,6 +43,19 @@ export interface TrainerCallback {
   /** after a checkpoint folder was written */
   onSave?(state: TrainerState, control: TrainerControl, checkpointDir: string): void;
   onTrainEnd?(state: TrainerState, control: TrainerControl): void;
+  /**
+   * HF's ExportableState: what a checkpoint keeps of this callback, in trainer_state.json's
+   * stateful_callbacks (the arguments that built it, the attributes it has changed since), and
+   * loadState gives the attributes back when a run resumes, so that it goes on where it was.
+   */
+  exportState?(): CallbackState;
+  loadState?(attributes: Record<string, unknown>): void;
+}
+
+/** A callback's entry in trainer_state.json's stateful_callbacks (HF's layout). */
+export interface CallbackState {
+  args: Record<string, unknown>;
+  attributes: Record<string, unknown>;
 }
 
 /**
@@ -71,6 +84,21 @@ export class EarlyStoppingCallback implements TrainerCallback {
       this.patienceCounter++;
     }
     if (this.patienceCounter >= this.patience) control.shouldTrainingStop = true;
+  }
+
+  /** HF's names (early_stopping_patience_counter...); the best value so far too, which HF reads from its state's best_metric instead */
+  exportState(): CallbackState {
+    return {
+      args: { early_stopping_patience: this.patience, early_stopping_threshold: this.threshold },
+      attributes: { early_stopping_patience_counter: this.patienceCounter, best_metric: this.best },
+    };
+  }
+  loadState(attributes: Record<string, unknown>): void {
+    const counter = attributes.early_stopping_patience_counter ?? 0, best = attributes.best_metric ?? null;
+    if (!Number.isInteger(counter) || (counter as number) < 0) throw new Error(`EarlyStoppingCallback.loadState: early_stopping_patience_counter must be a count, got ${JSON.stringify(counter)}`);
+    if (best !== null && typeof best !== 'number') throw new Error(`EarlyStoppingCallback.loadState: best_metric must be a number or null, got ${JSON.stringify(best)}`);
+    this.patienceCounter = counter as number;
+    this.best = best;
   }
 }
 

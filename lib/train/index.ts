@@ -20,6 +20,6 @@ export { lossCurveSvg } from './plot';
 export type { Series } from './plot';
 export { Progress } from './progress';
 export { EarlyStoppingCallback, TensorBoardCallback } from './callbacks';
-export type { TrainerCallback, TrainerControl, TrainerState, EvalMetric, EvalMetrics } from './callbacks';
+export type { TrainerCallback, TrainerControl, TrainerState, EvalMetric, EvalMetrics, CallbackState } from './callbacks';
 export { modelCard, writeModelCard } from './modelcard';
 export type { ModelCardInfo } from './modelcard';

@@ -37,7 +37,7 @@ import { lossCurveSvg } from './plot';
 import { Progress } from './progress';
 import { EVAL_METRICS, TensorBoardCallback } from './callbacks';
 import { isEntityTagSet } from './seqeval';
-import type { EvalMetric, EvalMetrics, TrainerCallback, TrainerControl, TrainerState } from './callbacks';
+import type { CallbackState, EvalMetric, EvalMetrics, TrainerCallback, TrainerControl, TrainerState } from './callbacks';
 import { defaultLogDir } from '../io/tensorboard';
 
 export interface TrainingArguments {
@@ -817,8 +817,30 @@ export class Trainer {
           args: { should_training_stop: this.globalStep >= this.totalSteps, should_epoch_stop: false, should_save: true, should_evaluate: false, should_log: false },
           attributes: {},
         },
+        ...this.callbackStates(),
       },
     };
+  }
+
+  /** The callbacks' states by class name (HF's stateful_callbacks: a list where a class has several). */
+  private callbackStates(): Record<string, CallbackState | CallbackState[]> {
+    const out: Record<string, CallbackState[]> = {};
+    for (const cb of this.callbacks) if (cb.exportState) (out[cb.constructor.name] ??= []).push(cb.exportState());
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.length === 1 ? v[0] : v]));
+  }
+
+  /** A resumed run's callbacks take their states back (each class's in order); one the checkpoint has none for starts afresh. */
+  private loadCallbackStates(saved: unknown): void {
+    if (!saved || typeof saved !== 'object') return;
+    const seen = new Map<string, number>();
+    for (const cb of this.callbacks) {
+      if (!cb.loadState) continue;
+      const name = cb.constructor.name, k = seen.get(name) ?? 0;
+      seen.set(name, k + 1);
+      const entry = (saved as Record<string, unknown>)[name];
+      const mine = Array.isArray(entry) ? entry[k] : k === 0 ? entry : undefined;
+      if (mine && typeof mine === 'object' && 'attributes' in mine) cb.loadState((mine as CallbackState).attributes);
+    }
   }
 
   /** HF's num_parameters(exclude_embeddings=True), for total_flos: every parameter but the Embedding layers' weights. */
@@ -967,6 +989,7 @@ export class Trainer {
     this.totalFlos = state.total_flos ?? 0;
     this.bestMetric = state.best_metric ?? null;
     this.bestModelCheckpoint = state.best_model_checkpoint ?? null;
+    this.loadCallbackStates(state.stateful_callbacks);
     // The metrics file continues from the checkpoint: later lines of an interrupted run go.
     if (this.isMain) writeFileAtomic(this.metricsFile, this.logHistory.map((e) => JSON.stringify(e) + '\n').join(''));
   }
