@@ -198,6 +198,38 @@ test('a checkpoint in HF Trainer\'s own layout (PyTorch\'s optimizer.pt and sche
   full.model.dispose();
 });
 
+test('a full fine-tune\'s checkpoint in HF Trainer\'s own layout (model.safetensors, PyTorch\'s optimizer.pt over HF\'s decay groups) resumes here exactly', async () => {
+  const modelDir = dropoutFreeCopy('hf-full-model');
+  const go = async (out: string, extra: Partial<torch.TrainingArguments> = {}) => {
+    const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
+    const trainer = new torch.Trainer(model, { outputDir: out, maxSteps: 12, perDeviceTrainBatchSize: 4, learningRate: 1e-3, loggingSteps: 1, saveSteps: 5,
+      warmupSteps: 3, weightDecay: 0.01, progress: false, ...extra }, dataset());
+    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const losses = trainer.train().logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss);
+      trainer.optimizer.dispose();
+      return { losses, model, warned: warn.mock.calls.length };
+    } finally {
+      log.mockRestore();
+      warn.mockRestore();
+    }
+  };
+  const full = await go(path.join(tmp, 'hf-ft-full'));
+  const out2 = path.join(tmp, 'hf-ft-resumed');
+  fs.mkdirSync(out2);
+  fs.cpSync(path.join(tmp, 'hf-ft-full', 'checkpoint-5'), path.join(out2, 'checkpoint-5'), { recursive: true });
+  hfCheckpoint('rewrite', path.join(out2, 'checkpoint-5'));
+  expect(fs.readdirSync(path.join(out2, 'checkpoint-5')).sort()).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'optimizer.pt', 'rng_state.pth', 'scheduler.pt', 'trainer_state.json']);
+  const resumed = await go(out2, { resumeFromCheckpoint: true });
+  expect(resumed.warned).toBe(1); // (no RNG state read)
+  expect(resumed.losses).toEqual(full.losses); // bit for bit
+  const a = new Map(resumed.model.namedParameters());
+  for (const [n, p] of full.model.namedParameters()) expect([n, relErr(a.get(n)!, p)]).toEqual([n, 0]);
+  full.model.dispose();
+  resumed.model.dispose();
+});
+
 test('a checkpoint tstorch wrote before HF\'s layout (optimizer.safetensors, optimizer.json, scheduler.json, its state in trainer_state.json) still resumes exactly', async () => {
   // (test/fixtures/trainer-checkpoint-v1: checkpoint-5 of this very run, written by tstorch before the change)
   const full = await run('peft', path.join(tmp, 'v1-full'), { warmupSteps: 3 });

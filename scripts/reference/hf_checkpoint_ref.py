@@ -64,7 +64,9 @@ def load(ckpt, warmup, total):
     safe = {'weights_only': True} if int(torch.__version__.split('.')[0]) >= 2 else {}
     opt_sd = torch.load(os.path.join(ckpt, 'optimizer.pt'), map_location='cpu', **safe)
     sched_sd = torch.load(os.path.join(ckpt, 'scheduler.pt'), **safe)
-    weights = st.load(os.path.join(ckpt, 'trainable.safetensors'))
+    # (a LoRA run's trainable tensors, or a full fine-tune's model file)
+    lora = os.path.exists(os.path.join(ckpt, 'trainable.safetensors'))
+    weights = st.load(os.path.join(ckpt, 'trainable.safetensors' if lora else 'model.safetensors'))
     # The parameters in the optimizer's order (tstorch's groups name them, PyTorch 2.6's param_names).
     groups = [{'params': [torch.nn.Parameter(weights[n].clone()) for n in g['param_names']], 'weight_decay': g['weight_decay']}
               for g in opt_sd['param_groups']]
@@ -108,7 +110,8 @@ def rewrite(ckpt, warmup, total):
     torch.save({'python': random.getstate(), 'numpy': np.random.get_state(), 'cpu': torch.random.get_rng_state()},
                os.path.join(ckpt, 'rng_state.pth'))
     for f in ['tstorch_state.json', 'trainable.safetensors', 'rng_state.bin']:
-        os.remove(os.path.join(ckpt, f))
+        if os.path.exists(os.path.join(ckpt, f)):
+            os.remove(os.path.join(ckpt, f))
 
 
 if __name__ == '__main__':
