@@ -87,6 +87,12 @@ test('save_total_limit keeps the newest checkpoints; a checkpoint is whole or ab
   const opt = path.join(damaged, 'optimizer.pt');
   fs.truncateSync(opt, fs.statSync(opt).size - 100);
   expect(resumeDamaged).toThrow(/resume: the checkpoint .*limit-damaged is damaged \(optimizer\.pt: .*\): resume from an earlier one/);
+  // a model with another LoRA is told what the checkpoint's is, before anything is loaded
+  const r2 = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(r2, { r: 2, alpha: 8, dropout: 0.1 });
+  expect(() => new torch.Trainer(r2, { outputDir: path.join(tmp, 'x'), resumeFromCheckpoint: path.join(out, 'checkpoint-12'), perDeviceTrainBatchSize: 4, progress: false }, dataset()).train())
+    .toThrow(/resume: .*checkpoint-12 was trained with another LoRA setup: r 4 \(this run: 2\); resume with the checkpoint's LoRA settings \(its adapter_config\.json\)/);
+  r2.dispose();
   // HF's spelling of an argument is an error naming ours, not a run at the default learning rate
   expect(() => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), learning_rate: 1e-3 } as never, dataset())).toThrow("Trainer: unknown option 'learning_rate' (did you mean learningRate?)");
   expect(() => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), beta: 0.1 } as never, dataset())).toThrow(/Trainer: unknown option 'beta' \(it takes adamBeta1, /);
@@ -189,7 +195,7 @@ test('a checkpoint in HF Trainer\'s own layout (PyTorch\'s optimizer.pt and sche
     const other = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
     torch.lora.applyLoRA(other, { r: 4, alpha: 8, dropout: 0, targetModules: ['c_attn'] });
     expect(() => new torch.Trainer(other, { outputDir: out2, maxSteps: 12, perDeviceTrainBatchSize: 4, progress: false, resumeFromCheckpoint: path.join(out2, 'checkpoint-5') }, dataset()).train())
-      .toThrow(/resume: .*checkpoint-5.adapter_model\.safetensors holds 'base_model\.model\.transformer\.h\.0\.attn\.c_proj\.lora_A\.weight', which this model's LoRA has not \(another LoRA setup\?\)/);
+      .toThrow(/resume: .*checkpoint-5 was trained with another LoRA setup: target_modules \["c_attn","c_fc","c_proj"\] \(this run: \["c_attn"\]\); resume with the checkpoint's LoRA settings/);
     other.dispose();
     resumed.model.dispose();
   } finally {

@@ -30,7 +30,7 @@ import { loadTorchObject } from '../io/torchfile';
 import { isModelWeightFile, loadWeights } from '../io/weights';
 import { recoverInterruptedWrites, writeDirAtomic, writeFileAtomic } from '../io/atomic';
 import { readJsonObject } from '../io/json';
-import { adapterStateDict, loraConfig, writeAdapter } from '../lora/inject';
+import { adapterConfigJson, adapterStateDict, loraConfig, writeAdapter } from '../lora/inject';
 import { loraplusParameterGroups } from '../lora/loraplus';
 import { evaluate, evaluateClassifier, evaluateTokenClassifier, readAndDispose, withPrecision } from './evaluate';
 import { lossCurveSvg } from './plot';
@@ -904,6 +904,19 @@ export class Trainer {
     }
   }
 
+  /** A LoRA checkpoint's adapter_config.json against this model's LoRA: the settings that decide its tensors and their meaning must agree. */
+  private checkLoraSetup(dir: string, readState: (f: string) => Record<string, unknown>): void {
+    if (!fs.existsSync(path.join(dir, 'adapter_config.json'))) return;
+    const saved = readState('adapter_config.json'), now = adapterConfigJson(this.model);
+    saved.tstorch_lora_mode ??= 'peft'; // (PEFT's own file)
+    const same = (v: unknown) => JSON.stringify(Array.isArray(v) ? [...v].sort() : v ?? null);
+    const differ = LORA_SETUP_KEYS.filter((k) => same(saved[k]) !== same(now[k]));
+    if (differ.length) {
+      throw new Error(`resume: ${dir} was trained with another LoRA setup: ${differ.map((k) => `${k} ${same(saved[k])} (this run: ${same(now[k])})`).join(', ')}; `
+        + 'resume with the checkpoint\'s LoRA settings (its adapter_config.json)');
+    }
+  }
+
   /** What a checkpoint's trainable weights are called, for messages. */
   private trainableWeightsName(): string {
     return loraConfig(this.model) ? LORA_TRAINABLE : 'model.safetensors (or its shards, or pytorch_model.bin)';
@@ -954,6 +967,7 @@ export class Trainer {
         : `with LoRA+ (loraplusLrRatio ${r.loraplus_lr_ratio}, loraplusLrEmbedding ${r.loraplus_lr_embedding})`;
       throw new Error(`resume: the checkpoint was trained ${says(optJson)}, this run asks ${says(this.loraplusRecord())}: resume with the same LoRA+ settings`);
     }
+    if (lora) this.checkLoraSetup(dir, readState);
     if (hasTrainableWeights(dir, lora)) this.loadTrainableWeights(dir);
     else this.loadAdapterWeights(dir);
     if (legacy) {
@@ -1035,6 +1049,11 @@ function checkClassifierData(model: GPT2ForSequenceClassification, train: LMData
 // restores: a LoRA run's every trainable tensor by name in this file (the adapter file beside it
 // is PEFT's, for users); a full fine-tune's are its model weight files.
 const LORA_TRAINABLE = 'trainable.safetensors';
+
+// The adapter_config.json keys that decide which tensors a LoRA has and what they compute
+// (dropout aside): a resume under other values would load wrong or half.
+const LORA_SETUP_KEYS = ['r', 'lora_alpha', 'target_modules', 'use_rslora', 'use_dora', 'rank_pattern', 'alpha_pattern', 'layers_to_transform',
+  'layers_pattern', 'modules_to_save', 'bias', 'exclude_modules', 'tstorch_lora_mode'];
 
 // What a checkpoint keeps of tstorch's own beyond HF's files: the settings resuming checks and
 // the log's running sums (HF's TrainerState, in trainer_state.json, takes no keys but its own).
