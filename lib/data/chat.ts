@@ -4,6 +4,7 @@
 // prompt of chosen / rejected conversations split off (maybe_extract_prompt), then the template
 // applied (maybe_apply_chat_template). Tested against scripts/reference/chat_ref.py.
 import type { ChatMessage, ChatTemplateOptions, RenderedChat } from '../models/chat_template';
+import { sortedKeys } from '../io/json';
 
 /** What renders a conversation: a tokenizer with a chat template (GPT2Tokenizer.applyChatTemplate; renderChat for assistant-only loss). */
 export interface ChatRenderer {
@@ -43,9 +44,8 @@ export function extractPrompt<T extends string | unknown[]>(row: { chosen: T; re
 
 /** Python's == on JSON values (messages are dicts). */
 function sameItem(a: unknown, b: unknown): boolean {
-  return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
+  return JSON.stringify(sortedKeys(a)) === JSON.stringify(sortedKeys(b));
 }
-const sortKeys = (v: unknown): unknown => (Array.isArray(v) ? v.map(sortKeys) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])])) : v);
 
 /** TRL's maybe_extract_prompt: preference rows whose prompt is inside chosen and rejected get it split off. */
 export function maybeExtractPrompt(row: Record<string, unknown>): Record<string, unknown> {

@@ -22,3 +22,10 @@ export function readJsonObject(file: string, context: string, fix: string): Reco
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${context}: ${file} must hold a JSON object; ${fix}`);
   return v as Record<string, unknown>;
 }
+
+/** A JSON value with its objects' keys sorted at every level, as Python's json.dumps(sort_keys=True) writes them. */
+export function sortedKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortedKeys);
+  if (!v || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]));
+}

@@ -20,12 +20,11 @@ export interface TrainerOptimizer {
   readonly paramGroups: { lr: number | null; params: Tensor[] }[];
   step(): void;
   zeroGrad(): void;
-  /** the flat layout: checkpoints keep the tensors in a safetensors file, the rest in JSON */
-  flatStateDict(): { tensors: Map<string, Tensor>; steps?: Record<string, number>; groups: object[] };
-  loadFlatStateDict(sd: { tensors: Map<string, Tensor>; steps: Record<string, number>; groups?: object[] }): void;
-  /** PyTorch's layout (what HF's optimizer.pt holds), and back from it */
+  /** PyTorch's layout (what a checkpoint's optimizer.pt holds, as HF's), and back from it */
   stateDict(): TorchOptimizerStateDict;
   loadStateDict(sd: TorchOptimizerStateDict): void;
+  /** the flat layout, which checkpoints of earlier versions hold (optimizer.safetensors + optimizer.json) */
+  loadFlatStateDict(sd: { tensors: Map<string, Tensor>; steps: Record<string, number>; groups?: object[] }): void;
   dispose(): void;
 }
 

@@ -27,9 +27,9 @@ import * as distributed from '../tensor/distributed';
 import { loadFile, saveFile } from '../io/safetensors';
 import { saveTorchFile } from '../io/torchsave';
 import { loadTorchObject } from '../io/torchfile';
-import { isModelWeightFile, loadWeights } from '../io/weights';
+import { hasWeights, isModelWeightFile, loadWeights } from '../io/weights';
 import { recoverInterruptedWrites, writeDirAtomic, writeFileAtomic } from '../io/atomic';
-import { readJsonObject } from '../io/json';
+import { readJsonObject, sortedKeys } from '../io/json';
 import { adapterConfigJson, adapterStateDict, loraConfig, writeAdapter } from '../lora/inject';
 import { loraplusParameterGroups } from '../lora/loraplus';
 import { evaluate, evaluateClassifier, evaluateTokenClassifier, readAndDispose, withPrecision } from './evaluate';
@@ -938,7 +938,7 @@ export class Trainer {
       throw new Error(`resume: ${dir} was saved with saveOnlyModel (the weights alone, no optimizer or schedule state): it cannot resume training; start a new run from its weights instead`);
     }
     const lora = Boolean(loraConfig(this.model));
-    if (!hasTrainableWeights(dir, lora) && !(fromHf && lora && hasAdapterWeights(dir))) throw new Error(`resume: ${dir} is not a complete checkpoint (no ${this.trainableWeightsName()})`);
+    if (!hasTrainableWeights(dir, lora) && !(fromHf && lora && hasWeights(dir, 'adapter'))) throw new Error(`resume: ${dir} is not a complete checkpoint (no ${this.trainableWeightsName()})`);
     const need = legacy ? ['optimizer.safetensors', 'optimizer.json', 'scheduler.json', 'rng_state.bin'] : ['optimizer.pt', 'scheduler.pt', ...(fromHf ? [] : ['rng_state.bin'])];
     for (const f of need) if (!has(f)) throw new Error(`resume: ${dir} is not a complete checkpoint (no ${f})`);
     if ((own.world_size ?? 1) !== this.worldSize && !fromHf) {
@@ -1059,11 +1059,6 @@ const LORA_SETUP_KEYS = ['r', 'lora_alpha', 'target_modules', 'use_rslora', 'use
 // the log's running sums (HF's TrainerState, in trainer_state.json, takes no keys but its own).
 const TSTORCH_STATE = 'tstorch_state.json';
 
-/** Whether a checkpoint folder holds PEFT's adapter file (an HF Trainer's LoRA checkpoint). */
-function hasAdapterWeights(dir: string): boolean {
-  return ['adapter_model.safetensors', 'adapter_model.bin'].some((f) => fs.existsSync(path.join(dir, f)));
-}
-
 /** A checkpoint's PyTorch state dict file (optimizer.pt, scheduler.pt), read with torch.load's rules. */
 function loadTorchState(dir: string, file: string): unknown {
   try {
@@ -1079,13 +1074,6 @@ function disposeTensorsIn(v: unknown): void {
   else if (Array.isArray(v) || v instanceof Set) for (const x of v) disposeTensorsIn(x);
   else if (v instanceof Map) for (const x of v.values()) disposeTensorsIn(x);
   else if (v && typeof v === 'object' && !Buffer.isBuffer(v)) for (const x of Object.values(v)) disposeTensorsIn(x);
-}
-
-/** An object with its keys sorted at every level, as Python's json.dumps(sort_keys=True) writes it. */
-function sortedKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortedKeys);
-  if (!v || typeof v !== 'object') return v;
-  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]));
 }
 
 /** Whether a checkpoint folder holds its trainable weights. */
