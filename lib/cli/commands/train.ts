@@ -119,7 +119,7 @@ export const spec: Spec = {
   precision: { type: 'string', default: 'fp32', help: 'fp32 | bf16 (bfloat16 autocast for the forward pass)' },
   bf16: { type: 'boolean', help: 'HF\'s --bf16: the same as --precision bf16' },
   tf32: { type: 'boolean', help: 'CUDA: TF32 tensor cores for float32 matmuls (HF\'s --tf32; faster, ~10-bit mantissa products)' },
-  'resume-from-checkpoint': { type: 'string', help: 'a checkpoint-<step> folder, or "latest" in --out' },
+  'resume-from-checkpoint': { type: 'string', help: 'a checkpoint-<step> folder (tstorch\'s, or a Hugging Face Trainer\'s with the same LoRA settings), or "latest" in --out' },
   progress: { type: 'boolean', help: 'force the progress bar on (default: on a terminal)' },
   'nproc-per-node': { type: 'int', default: 1, help: 'data-parallel worker processes on this machine (see --dist-backend)' },
   mmap: { ...sharedFlags.mmap, help: 'the --model weights mapped from their file (torch.load\'s mmap=True), not read into each process: on the CPU, the workers of --nproc-per-node share one copy of the frozen base (with LoRA), and loading is instant; the file must not be rewritten in place while training' },
