@@ -787,9 +787,9 @@ export class Trainer {
         for (const [file, state] of this.rngStates()) fs.writeFileSync(path.join(tmp, file), state);
       }
       fs.writeFileSync(path.join(tmp, 'trainer_state.json'), JSON.stringify(sortedKeys(this.hfTrainerState()), null, 2) + '\n');
-      // What resuming here checks and carries on beyond HF's state (its TrainerState takes no other keys).
+      // What resuming here checks and carries on beyond HF's state (its TrainerState takes no other keys; the batch size is there).
       fs.writeFileSync(path.join(tmp, TSTORCH_STATE), JSON.stringify({
-        optim: this.args.optim, ...this.loraplusRecord(), train_batch_size: this.args.perDeviceTrainBatchSize,
+        optim: this.args.optim, ...this.loraplusRecord(),
         gradient_accumulation_steps: this.args.gradientAccumulationSteps, seed: this.args.seed, train_items: this.trainDataset.length,
         world_size: this.worldSize, loss_since_log: this.lossSinceLog, steps_since_log: this.stepsSinceLog, tokens_since_log: this.tokensSinceLog,
         ...(this.args.saveOnlyModel ? { save_only_model: true } : {}),
@@ -944,7 +944,7 @@ export class Trainer {
     if ((own.world_size ?? 1) !== this.worldSize && !fromHf) {
       throw new Error(`resume: the checkpoint was made with ${own.world_size ?? 1} processes, this run has ${this.worldSize}`);
     }
-    const batch = own.train_batch_size ?? state.train_batch_size;
+    const batch = state.train_batch_size; // (HF's field; the earlier layout had it too)
     if (batch !== undefined && batch !== null && batch !== this.args.perDeviceTrainBatchSize) {
       throw new Error(`resume: the checkpoint was trained with batch size ${batch}, not ${this.args.perDeviceTrainBatchSize}`);
     }
