@@ -87,6 +87,9 @@ test('save_total_limit keeps the newest checkpoints; a checkpoint is whole or ab
   const opt = path.join(damaged, 'optimizer.pt');
   fs.truncateSync(opt, fs.statSync(opt).size - 100);
   expect(resumeDamaged).toThrow(/resume: the checkpoint .*limit-damaged is damaged \(optimizer\.pt: .*\): resume from an earlier one/);
+  // another batch size would change the data order and the schedule: refused (HF's train_batch_size field)
+  expect(() => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), resumeFromCheckpoint: path.join(out, 'checkpoint-12'), perDeviceTrainBatchSize: 2, progress: false }, dataset()).train())
+    .toThrow(/resume: the checkpoint was trained with batch size 4, not 2/);
   // a model with another LoRA is told what the checkpoint's is, before anything is loaded
   const r2 = await torch.GPT2LMHeadModel.fromPretrained(base);
   torch.lora.applyLoRA(r2, { r: 2, alpha: 8, dropout: 0.1 });
