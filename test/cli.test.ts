@@ -281,10 +281,13 @@ test('a model folder with its own tokenizer (not GPT-2\'s): train, eval and gene
   expect(out.tokens.slice(0, tok.encode('The jury said').length)).toEqual(tok.encode('The jury said'));
   expect(out.text).toBe(tok.decode(out.tokens, { skipSpecialTokens: true }));
   const o = path.join(tmp, 'own-tok-out');
-  const t = cli('train', '--model', dir, '--data', textFile, '--out', o, '--block-size', '16', '--batch-size', '2', '--max-steps', '2', '--save-steps', '0');
+  const t = cli('train', '--model', dir, '--data', textFile, '--out', o, '--block-size', '16', '--batch-size', '2', '--max-steps', '2', '--save-steps', '1');
   expect(t.err).toBe('');
-  expect(fs.readFileSync(path.join(o, 'vocab.json'), 'utf8')).toBe(fs.readFileSync(path.join(dir, 'vocab.json'), 'utf8'));
-  expect(fs.readFileSync(path.join(o, 'merges.txt'), 'utf8')).toBe(fs.readFileSync(path.join(dir, 'merges.txt'), 'utf8'));
+  // (each checkpoint carries it too, as HF's Trainer saves its processing_class there)
+  for (const saved of [o, path.join(o, 'checkpoint-1'), path.join(o, 'checkpoint-2')]) {
+    expect(fs.readFileSync(path.join(saved, 'vocab.json'), 'utf8')).toBe(fs.readFileSync(path.join(dir, 'vocab.json'), 'utf8'));
+    expect(fs.readFileSync(path.join(saved, 'merges.txt'), 'utf8')).toBe(fs.readFileSync(path.join(dir, 'merges.txt'), 'utf8'));
+  }
   const e = JSON.parse(cli('eval', '--model', dir, '--data', evalFile, '--block-size', '16', '--json').out);
   const blocks = Math.floor(tok.encode(fs.readFileSync(evalFile, 'utf8')).length / 16);
   expect(e.blocks).toBe(blocks);

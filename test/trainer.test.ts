@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { fixtures, pythonJson, referenceTensors, relErr } from './helpers';
+import { fixtures, learnBpe, pythonJson, referenceTensors, relErr, writeBpeFiles } from './helpers';
 
 const base = path.join(fixtures, 'gpt2', 'tiny');
 let tmp: string;
@@ -183,6 +183,31 @@ test('checkpoints are HF Trainer\'s: trainer_state.json is its TrainerState, opt
   opt.dispose();
   for (const t of [...weights.values(), ...params.values()]) t.dispose();
   for (const st of sd.state.values()) for (const v of Object.values(st)) if (v instanceof torch.Tensor) v.dispose();
+});
+
+test('processingClass (HF\'s processing_class): the tokenizer is saved into every checkpoint and by saveModel, and loads back from each', async () => {
+  const tokDir = writeBpeFiles(path.join(tmp, 'pc-tokenizer'), learnBpe('the quick brown fox jumps over the lazy dog; the dog sleeps. '.repeat(20), 40));
+  const tok = torch.tokenizerFor(tokDir);
+  const out = path.join(tmp, 'pc');
+  const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(model, { r: 2 });
+  const trainer = new torch.Trainer(model, { outputDir: out, maxSteps: 4, perDeviceTrainBatchSize: 4, saveSteps: 2, loggingSteps: 2, progress: false }, dataset());
+  trainer.processingClass = tok;
+  const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+  try { trainer.train(); } finally { log.mockRestore(); }
+  await trainer.saveModel();
+  const direct = path.join(tmp, 'pc-direct');
+  tok.savePretrained(direct);
+  const text = 'the lazy fox sleeps over the quick dog';
+  expect(tok.encode(text).length).toBeLessThan(text.length); // (merges apply: the test tells a wrong merges.txt)
+  for (const dir of [path.join(out, 'checkpoint-2'), path.join(out, 'checkpoint-4'), out]) {
+    for (const f of ['vocab.json', 'merges.txt', 'tokenizer_config.json', 'special_tokens_map.json']) {
+      expect([dir, f, fs.readFileSync(path.join(dir, f), 'utf8') === fs.readFileSync(path.join(direct, f), 'utf8')]).toEqual([dir, f, true]);
+    }
+    expect(torch.tokenizerFor(dir).encode(text)).toEqual(tok.encode(text));
+  }
+  trainer.optimizer.dispose();
+  model.dispose();
 });
 
 test('a checkpoint in HF Trainer\'s own layout (PyTorch\'s optimizer.pt and scheduler.pt, PEFT\'s adapter file, rng_state.pth; no tstorch files) resumes here exactly', async () => {

@@ -298,6 +298,12 @@ export class Trainer {
 
   /** HF's callbacks (TrainerCallback): called in order at each event of the loop */
   readonly callbacks: TrainerCallback[];
+  /**
+   * HF's processing_class: what is saved beside the weights in every checkpoint and by saveModel
+   * (a GPT2Tokenizer, or anything with savePretrained(dir)), so that each folder loads with
+   * AutoTokenizer as it is. Set it after construction: trainer.processingClass = tokenizer.
+   */
+  processingClass: { savePretrained(dir: string): void } | null = null;
   private control: TrainerControl = { shouldTrainingStop: false, shouldSave: false };
 
   constructor(readonly model: TrainableModel, args: TrainingArguments, readonly trainDataset: LMDataset, readonly evalDataset?: LMDataset,
@@ -738,6 +744,7 @@ export class Trainer {
     const safeSerialization = this.args.saveSafetensors ?? true;
     if (loraConfig(this.model)) writeAdapter(this.model, dir, { safeSerialization });
     else await this.model.savePretrained(dir, { safeSerialization });
+    this.processingClass?.savePretrained(dir);
   }
 
   private writePlot(): void {
@@ -780,6 +787,7 @@ export class Trainer {
         // Full fine-tuning: the model's weight files (one, shards, or .bin) already hold every trainable tensor under its name.
         this.model.writePretrained(tmp, { safeSerialization });
       }
+      this.processingClass?.savePretrained(tmp);
       if (!this.args.saveOnlyModel) {
         // HF's files: PyTorch's state dicts, which HF's Trainer (and torch.optim) load as they are
         saveTorchFile(path.join(tmp, 'optimizer.pt'), this.optimizer.stateDict());

@@ -303,11 +303,14 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
       `${a.gradientAccumulationSteps > 1 ? ` x ${a.gradientAccumulationSteps} accumulated` : ''}${trainer.worldSize > 1 ? ` x ${trainer.worldSize} processes` : ''}` +
       ` = ${perStep} ${items} per step; ${trainer.stepsPerEpoch} steps per epoch, ${trainer.totalSteps} steps`);
   }
+  // The tokenizer beside the weights, in the output and in each checkpoint (the notebook's
+  // tokenizer.save_pretrained(output_dir), HF Trainer's processing_class): each folder loads with
+  // AutoTokenizer / pipeline() as it is.
+  trainer.processingClass = {
+    savePretrained: (dir) => saveTokenizerFiles(tokenizerDir(f), dir, { modelMaxLength: model.config.n_positions, chatTemplate: chatTemplateOf(f), eosToken: f['eos-token'] as string | undefined, padToken: pads ? eosTok.eosToken : undefined }),
+  };
   const result = trainer.train();
   await trainer.saveModel(out);
-  // The tokenizer beside the weights (the notebook's tokenizer.save_pretrained(output_dir)): the
-  // folder loads with AutoTokenizer / pipeline() as it is.
-  if (main) saveTokenizerFiles(tokenizerDir(f), out, { modelMaxLength: model.config.n_positions, chatTemplate: chatTemplateOf(f), eosToken: f['eos-token'] as string | undefined, padToken: pads ? eosTok.eosToken : undefined });
   if (torch.distributed.isInitialized()) {
     torch.distributed.barrier();
     torch.distributed.destroyProcessGroup();
