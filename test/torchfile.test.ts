@@ -346,6 +346,53 @@ m.load_state_dict(c["model"])
   lin.dispose();
 });
 
+test('NumPy values in a checkpoint (HF\'s rng_state.pth; arrays of each dtype, big-endian or Fortran-ordered; scalars) and protocol-2 bytes read by torch.loadObject as Python has them', () => {
+  const file = path.join(tmp, 'numpy.pt'), want = path.join(tmp, 'numpy.json'), bad = path.join(tmp, 'numpy-object.pt'), text = path.join(tmp, 'numpy-text.pt');
+  python(`
+import json, random, sys, numpy as np, torch
+random.seed(3); np.random.seed(4); torch.manual_seed(5)
+rs = np.random.RandomState(0)
+arrays = {d: (rs.randn(2, 3) * 50).astype(d) for d in ['float16', 'float32', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'complex64', 'complex128']}
+arrays['uint64'] = np.abs(arrays['uint64'].astype(np.int64)).astype(np.uint64) + np.uint64(2 ** 62)
+arrays['uint32'] += np.uint32(2 ** 31)
+arrays['bool'] = rs.randn(4) > 0
+arrays['big_endian'] = np.arange(6, dtype='>f8').reshape(2, 3)
+arrays['fortran'] = np.asfortranarray(rs.randn(3, 4))
+arrays['empty'] = np.zeros((0, 3), dtype=np.float32)
+scalars = {'f4': np.float32(1.5), 'f8': np.float64(-0.1), 'i8': np.int64(-(2 ** 40)), 'u1': np.uint8(200), 'b': np.bool_(True), 'f2': np.float16(0.333)}
+# HF Trainer's _save_rng_state, as it writes rng_state.pth
+torch.save({'python': random.getstate(), 'numpy': np.random.get_state(), 'cpu': torch.random.get_rng_state(), 'arrays': arrays, 'scalars': scalars, 'raw': b'\\x00\\xffab'}, sys.argv[1])
+def listed(a):
+    a = a.astype(np.complex128) if a.dtype.kind == 'c' else a
+    return [[v.real, v.imag] for v in a.ravel().tolist()] if a.dtype.kind == 'c' else a.ravel().tolist()
+json.dump({'arrays': {k: {'shape': list(a.shape), 'values': [str(v) for v in listed(a)] if a.dtype == np.uint64 else listed(a)} for k, a in arrays.items()},
+           'scalars': {k: (bool(v) if k == 'b' else float(v)) for k, v in scalars.items()},
+           'numpy_key0': int(np.random.get_state()[1][0]), 'cpu': torch.random.get_rng_state().tolist()[:16], 'python_len': len(random.getstate()[1])}, open(sys.argv[2], 'w'))
+torch.save({'objects': np.array([1, 'a'], dtype=object)}, sys.argv[3])
+torch.save({'words': np.array(['ab', 'c'])}, sys.argv[4])
+`, file, want, bad, text);
+  const py = JSON.parse(fs.readFileSync(want, 'utf8'));
+  const got = torch.loadObject(file) as { python: unknown[]; numpy: unknown[]; cpu: torch.Tensor; arrays: Record<string, torch.Tensor>; scalars: Record<string, unknown>; raw: Buffer };
+  const dtypes: Record<string, torch.DType> = {
+    float16: 'float16', float32: 'float32', float64: 'float64', int8: 'int8', int16: 'int16', int32: 'int32', int64: 'int64', uint8: 'uint8',
+    uint16: 'int32', uint32: 'int64', uint64: 'int64', complex64: 'complex64', complex128: 'complex128', bool: 'bool', big_endian: 'float64', fortran: 'float64', empty: 'float32',
+  };
+  for (const [k, a] of Object.entries(got.arrays)) {
+    expect([k, a.dtype, a.shape]).toEqual([k, dtypes[k], py.arrays[k].shape]);
+    const values = k === 'uint64' ? Array.from(a.data() as BigInt64Array, String)
+      : a.dtype.startsWith('complex') ? (a.flatten().tolist() as { re: number; im: number }[]).map((c) => [c.re, c.im]) : a.flatten().tolist();
+    expect([k, values]).toEqual([k, py.arrays[k].values]);
+  }
+  expect(got.scalars).toEqual(py.scalars);
+  expect(got.raw).toEqual(Buffer.from([0, 255, 0x61, 0x62]));
+  // rng_state.pth: Python's generator (version, 625 words, None), NumPy's ('MT19937', its 624 words, position, ...), torch's CPU state
+  expect([got.python[0], (got.python[1] as number[]).length, got.python[2]]).toEqual([3, py.python_len, null]);
+  expect([got.numpy[0], (got.numpy[1] as torch.Tensor).shape, (got.numpy[1] as torch.Tensor).index(0).item()]).toEqual(['MT19937', [624], py.numpy_key0]);
+  expect([got.cpu.dtype, got.cpu.shape, got.cpu.slice(0, 0, 16).tolist()]).toEqual(['uint8', [5056], py.cpu]);
+  expect(() => torch.loadObject(bad)).toThrow(/a numpy array of dtype \|?O8? holds Python objects, which tstorch does not read/);
+  expect(() => torch.loadObject(text)).toThrow(/a numpy array of dtype <?U2, which tstorch does not read \(numbers and booleans only\)/);
+});
+
 test('big checkpoints: tensors are written a piece at a time (a 68 MB one in two), with zip64 records when asked (as past 4 GiB); Python\'s zipfile checks every CRC, its torch.load reads every value', () => {
   const n = 17_000_001; // int32: 68 MB, more than one 64 MiB piece
   const sd: Record<string, torch.Tensor> = {

@@ -2,14 +2,15 @@
 // the zip format (torch >= 1.6: <name>/data.pkl and one <name>/data/<key> record per storage)
 // and the legacy one (pickles, then the storages' raw bytes). The pickle is read by a
 // restricted unpickler, as torch.load(weights_only=True): it knows the handful of classes a
-// state dict is made of (OrderedDict, torch's tensor rebuilders and storage types) and refuses
-// anything else; nothing in the file is ever executed. Tensors are read straight from the file.
+// state dict is made of (OrderedDict, torch's tensor rebuilders and storage types; NumPy's
+// arrays, dtypes and scalars, rebuilt from their bytes) and refuses anything else; nothing in the file is ever executed. Tensors are read straight from the file.
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor, _wrap as wrap } from '../tensor/tensor';
 import { native } from '../tensor/native';
 import { DType, dtypeBytes, dtypeCode, deviceCode } from '../tensor/dtype';
 import { tidy } from '../tensor/scope';
+import { fromBytes } from '../tensor/creation';
 import { LoadOptions, castAsRead, tensorFromFile } from './safetensors';
 
 const STORAGE_DTYPES: Record<string, DType> = {
@@ -30,6 +31,32 @@ class PyGlobal {
   get qualified(): string { return `${this.module}.${this.name}`; }
 }
 const MARK = Symbol('mark');
+
+/**
+ * NumPy's values as pickled (np.dtype, np.ndarray, NumPy scalars; HF's rng_state.pth holds
+ * NumPy's generator state): rebuilt from their data alone, as torch.load's unpickler with NumPy's
+ * safe globals would; NumPy's own code is not involved.
+ */
+class NumpyDtype {
+  byteOrder = '=';
+  constructor(readonly code: string) {}
+  /** its width in bytes and whether the bytes are big-endian */
+  get itemsize(): number { return Number(/\d+$/.exec(this.code)?.[0] ?? NaN); }
+  get bigEndian(): boolean { return this.byteOrder === '>'; }
+}
+/** An ndarray being rebuilt: _reconstruct makes it empty, BUILD gives it its shape, dtype and bytes. */
+class NumpyArray {
+  shape: number[] = [];
+  dtype: NumpyDtype | null = null;
+  fortran = false;
+  data: Buffer | null = null;
+}
+const NUMPY_MULTIARRAY = ['numpy.core.multiarray', 'numpy._core.multiarray'];
+/** numpy dtype code (kind and width) -> tstorch's dtype; unsigned codes tstorch lacks widen. */
+const NUMPY_DTYPES: Record<string, DType> = {
+  f2: 'float16', f4: 'float32', f8: 'float64', i1: 'int8', i2: 'int16', i4: 'int32', i8: 'int64', u1: 'uint8', b1: 'bool',
+  c8: 'complex64', c16: 'complex128', u2: 'int32', u4: 'int64',
+};
 
 function fail(file: string, why: string): never {
   throw new Error(`torch checkpoint: ${file}: ${why}`);
@@ -143,8 +170,9 @@ function runPickle(src: FileBytes, persistentLoad: (pid: unknown[]) => StorageRe
       case 0x51: stack.push(persistentLoad(stack.pop() as unknown[])); break; // BINPERSID
       case 0x52: { const args = stack.pop() as unknown[], fn = stack.pop(); stack.push(call(src.file, fn, args)); break; } // REDUCE
       case 0x81: { const args = stack.pop() as unknown[], cls = stack.pop(); stack.push(call(src.file, cls, args)); break; } // NEWOBJ
-      case 0x62: { // BUILD: an OrderedDict's state (its _metadata) or a rebuilt object's: nothing to keep
-        stack.pop();
+      case 0x62: { // BUILD: a NumPy dtype's or array's state; an OrderedDict's (its _metadata) or a tensor's: nothing to keep
+        const state = stack.pop(), obj = stack[stack.length - 1];
+        if (obj instanceof NumpyDtype || obj instanceof NumpyArray) buildNumpy(src.file, obj, state);
         break;
       }
       default:
@@ -173,9 +201,98 @@ function call(file: string, fn: unknown, args: unknown[]): unknown {
     case 'torch._utils._rebuild_parameter':
     case 'torch._utils._rebuild_parameter_with_state':
       return args[0]; // an nn.Parameter saved as such: its data
+    case '_codecs.encode': // bytes in pickle protocol 2: _codecs.encode(str, 'latin1')
+      if (typeof args[0] !== 'string' || args[1] !== 'latin1') fail(file, 'corrupt pickle (bytes not encoded as latin1)');
+      return Buffer.from(args[0], 'latin1');
+    case '__builtin__.bytes': // (an empty bytes in protocol 2)
+    case 'builtins.bytes':
+      if (args.length !== 0) fail(file, 'corrupt pickle (bytes made of something other than nothing or latin1 text)');
+      return Buffer.alloc(0);
+    case 'numpy.dtype':
+      if (typeof args[0] !== 'string') fail(file, 'corrupt pickle (a numpy dtype without its code)');
+      return new NumpyDtype(args[0]);
     default:
+      if (NUMPY_MULTIARRAY.includes(fn.module) && fn.name === '_reconstruct') return new NumpyArray();
+      if (NUMPY_MULTIARRAY.includes(fn.module) && fn.name === 'scalar') return numpyScalar(file, args[0], args[1]);
       fail(file, `it pickles ${fn.qualified}, which a state dict does not hold; tstorch reads only state dicts (torch.save(model.state_dict())) and runs nothing from a pickle`);
   }
+}
+
+function buildNumpy(file: string, obj: NumpyDtype | NumpyArray, state: unknown): void {
+  if (!Array.isArray(state)) fail(file, 'corrupt pickle (a numpy object without its state)');
+  if (obj instanceof NumpyDtype) {
+    obj.byteOrder = String(state[1]);
+    return;
+  }
+  // ndarray.__setstate__((version, shape, dtype, is_fortran, rawdata))
+  const [, shape, dtype, fortran, data] = state as [number, number[], unknown, boolean, unknown];
+  if (!(dtype instanceof NumpyDtype)) fail(file, 'corrupt pickle (a numpy array without a dtype)');
+  if (!Buffer.isBuffer(data)) fail(file, `a numpy array of dtype ${dtype.code} holds Python objects, which tstorch does not read`);
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(file, 'corrupt pickle (a numpy array without a valid shape)');
+  const known = dtype.code.replace(/^[<>=|]/, '') in NUMPY_DTYPES || /u8$/.test(dtype.code); // (others are refused when read)
+  if (known && shape.reduce((a, b) => a * b, 1) * dtype.itemsize !== data.length) fail(file, `corrupt pickle (a numpy array of shape [${shape}] and dtype ${dtype.code} with ${data.length} bytes)`);
+  Object.assign(obj, { shape: [...shape], dtype, fortran: Boolean(fortran), data });
+}
+
+/** A NumPy scalar (np.float32(1.5), np.int64(3), ...): its value as a number (a bigint past 2^53; bool a boolean). */
+function numpyScalar(file: string, dtype: unknown, data: unknown): number | bigint | boolean {
+  if (!(dtype instanceof NumpyDtype) || !Buffer.isBuffer(data) || data.length !== dtype.itemsize) fail(file, 'corrupt pickle (a numpy scalar without its dtype and bytes)');
+  const b = dtype.bigEndian ? Buffer.from(data).reverse() : data;
+  const kind = dtype.code.replace(/^[<>=|]/, '');
+  switch (kind) {
+    case 'f2': return halfToNumber(b.readUInt16LE(0));
+    case 'f4': return b.readFloatLE(0);
+    case 'f8': return b.readDoubleLE(0);
+    case 'b1': return b[0] !== 0;
+    case 'i1': return b.readInt8(0);
+    case 'u1': return b[0];
+    case 'i2': return b.readInt16LE(0);
+    case 'u2': return b.readUInt16LE(0);
+    case 'i4': return b.readInt32LE(0);
+    case 'u4': return b.readUInt32LE(0);
+    case 'i8': case 'u8': {
+      const v = kind === 'i8' ? b.readBigInt64LE(0) : b.readBigUInt64LE(0);
+      return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+    }
+    default: fail(file, `a numpy scalar of dtype ${dtype.code}, which tstorch does not read`);
+  }
+}
+
+function halfToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/**
+ * A NumPy array as a tensor of the same values and shape (on the CPU; C order). uint16 and
+ * uint32, which libtorch lacks, widen to int32 and int64; uint64 to int64 when every value fits.
+ */
+function numpyTensor(file: string, a: NumpyArray): Tensor {
+  const code = a.dtype!.code.replace(/^[<>=|]/, '');
+  let dtype = NUMPY_DTYPES[code];
+  const size = a.dtype!.itemsize;
+  let bytes = Buffer.from(a.data!);
+  if (a.dtype!.bigEndian && size > 1) { // byte-swap each element (complex: each of its two parts)
+    const part = code.startsWith('c') ? size / 2 : size;
+    for (let i = 0; i < bytes.length; i += part) bytes.subarray(i, i + part).reverse();
+  }
+  if (code === 'u2' || code === 'u4') {
+    const n = bytes.length / size, wide = Buffer.alloc(n * size * 2);
+    for (let i = 0; i < n; i++) {
+      if (code === 'u2') wide.writeInt32LE(bytes.readUInt16LE(i * 2), i * 4);
+      else wide.writeBigInt64LE(BigInt(bytes.readUInt32LE(i * 4)), i * 8);
+    }
+    bytes = wide;
+  } else if (code === 'u8') {
+    for (let i = 0; i < bytes.length; i += 8) if (bytes.readBigUInt64LE(i) >= 1n << 63n) fail(file, 'a numpy uint64 array has values past int64\'s range, which tstorch cannot hold');
+    dtype = 'int64';
+  }
+  if (!dtype) fail(file, `a numpy array of dtype ${a.dtype!.code}, which tstorch does not read (numbers and booleans only)`);
+  if (!a.fortran) return fromBytes(bytes, a.shape, dtype);
+  // Fortran order: the bytes are the transpose's in C order
+  return tidy(() => fromBytes(bytes, [...a.shape].reverse(), dtype).permute([...a.shape.keys()].reverse()).contiguous());
 }
 
 function storageRef(file: string, pid: unknown[], legacy: boolean): StorageRef {
@@ -430,7 +547,9 @@ export type Unpickled = Tensor | number | bigint | string | boolean | null | Buf
 /**
  * Loads a whole torch.save file, not only its state dict: Python's dicts (as plain objects when
  * every key is a string, else Maps), lists and tuples (arrays), numbers, strings, booleans, None
- * (null) and tensors, e.g. a training checkpoint {'epoch': ..., 'model': ..., 'optimizer': ...}.
+ * (null) and tensors, e.g. a training checkpoint {'epoch': ..., 'model': ..., 'optimizer': ...};
+ * also bytes (Buffers), NumPy arrays (tensors of the same values and shape; uint16/uint32 widened
+ * to int32/int64, which libtorch 1.13 lacks) and NumPy scalars (numbers), as HF's rng_state.pth holds.
  * Only those are read: a pickle naming any other class or function is refused, nothing is run.
  * A tensor saved twice (shared) comes out as one Tensor; tensors sharing a storage (a view and
  * its base) share it here too, as torch.load's.
@@ -439,6 +558,7 @@ export function loadTorchObject(file: string, opts: { device?: string; mmap?: bo
   if (!fs.existsSync(file)) throw new Error(`torch checkpoint: ${file} not found`);
   const fd = fs.openSync(file, 'r');
   const made = new Map<TensorRef, Tensor>();
+  const numpyMade: Tensor[] = [];
   let reader: StorageReader | undefined;
   try {
     let index: ReturnType<typeof readIndex>;
@@ -463,6 +583,18 @@ export function loadTorchObject(file: string, opts: { device?: string; mmap?: bo
       }
       if (v === null || typeof v !== 'object' || Buffer.isBuffer(v)) return v as Unpickled;
       if (seen.has(v)) return seen.get(v)!;
+      if (v instanceof NumpyArray) {
+        if (!v.dtype) fail(file, 'corrupt pickle (a numpy array never given its state)');
+        let t = numpyTensor(file, v);
+        if (opts.device && opts.device !== 'cpu') {
+          const cpu = t;
+          t = cpu.to({ device: opts.device });
+          cpu.dispose();
+        }
+        numpyMade.push(t);
+        seen.set(v, t);
+        return t;
+      }
       if (Array.isArray(v)) {
         const out: Unpickled[] = [];
         seen.set(v, out);
@@ -491,7 +623,7 @@ export function loadTorchObject(file: string, opts: { device?: string; mmap?: bo
     };
     return convert(obj);
   } catch (e) {
-    for (const t of made.values()) t.dispose();
+    for (const t of [...made.values(), ...numpyMade]) t.dispose();
     throw e;
   } finally {
     reader?.dispose();

@@ -882,6 +882,38 @@ export class Trainer {
     return [`${prefix}.bin`, this.args.device !== 'cpu' ? `${prefix}_cuda.bin` : null];
   }
 
+  /**
+   * An HF Trainer checkpoint's generators (its rng_state.pth, rng_state_<rank>.pth when
+   * distributed), as its _load_rng_state: torch's CPU generator and, training on a GPU, that GPU's
+   * (set_rng_state, or set_rng_state_all's entry for this device), so that dropout goes on as in
+   * the run HF would have resumed. Python's and NumPy's are read but unused: tstorch draws from neither.
+   */
+  private loadHfRngState(dir: string): void {
+    const file = this.worldSize > 1 ? `rng_state_${this.rank}.pth` : 'rng_state.pth';
+    if (!fs.existsSync(path.join(dir, file))) {
+      console.warn(`resume: ${dir} has no ${file} (the generators' state); dropout will draw other numbers than the uninterrupted run`);
+      return;
+    }
+    const saved = loadTorchState(dir, file) as HfRngState;
+    try {
+      const bytes = (t: unknown, what: string): Buffer => {
+        if (!(t instanceof Tensor) || t.dtype !== 'uint8') throw new Error(`resume: ${dir}/${file} holds no ${what} generator state (a uint8 tensor under '${what}'): not HF Trainer's rng_state.pth?`);
+        return Buffer.from(t.data() as Uint8Array);
+      };
+      setRngState(bytes(saved?.cpu, 'cpu'));
+      if (this.args.device !== 'cpu' && saved.cuda !== undefined) {
+        // set_rng_state_all's list: one state per visible GPU, this device's by its index
+        const index = Number(/:(\d+)$/.exec(this.args.device)?.[1] ?? 0);
+        setRngState(bytes(Array.isArray(saved.cuda) ? saved.cuda[index] : saved.cuda, 'cuda'), this.args.device);
+      }
+    } catch (e) {
+      const msg = (e as Error).message;
+      throw msg.startsWith('resume:') ? e : new Error(`resume: ${dir}/${file}: ${msg.split('\n')[0]}`);
+    } finally {
+      disposeTensorsIn(saved);
+    }
+  }
+
   /** The trainable tensors of a checkpoint into the model. */
   private loadTrainableWeights(dir: string): void {
     if (!hasTrainableWeights(dir, Boolean(loraConfig(this.model)))) throw new Error(`Trainer: ${dir} is not a complete checkpoint (no ${this.trainableWeightsName()})`);
@@ -997,11 +1029,12 @@ export class Trainer {
       }
     }
     const [cpuFile, gpuFile] = this.rngFiles();
-    if (has(cpuFile)) setRngState(fs.readFileSync(path.join(dir, cpuFile)));
-    else if (fromHf) console.warn(`resume: ${dir} has no ${cpuFile} (an HF Trainer's checkpoint: its rng_state.pth holds Python's and NumPy's generators too, which tstorch does not read); dropout will draw other numbers than the uninterrupted run`);
+    if (has(cpuFile)) {
+      setRngState(fs.readFileSync(path.join(dir, cpuFile)));
+      // A GPU's generator (its dropout), where the checkpoint was made on one.
+      if (gpuFile && has(gpuFile)) setRngState(fs.readFileSync(path.join(dir, gpuFile)), this.args.device);
+    } else if (fromHf) this.loadHfRngState(dir);
     else throw new Error(`resume: ${dir} has no RNG state for rank ${this.rank}`);
-    // A GPU's generator (its dropout), where the checkpoint was made on one.
-    if (gpuFile && has(gpuFile)) setRngState(fs.readFileSync(path.join(dir, gpuFile)), this.args.device);
     this.globalStep = state.global_step;
     this.logHistory = state.log_history ?? [];
     this.lossSinceLog = own.loss_since_log ?? 0; // (an HF checkpoint: HF starts its loss average anew on resume too)
@@ -1075,6 +1108,9 @@ function loadTorchState(dir: string, file: string): unknown {
     throw new Error(`resume: the checkpoint ${dir} is damaged (${file}: ${(e as Error).message}): resume from an earlier one`);
   }
 }
+
+/** What HF's Trainer saves of its generators (_save_rng_state): Python's and NumPy's (tstorch draws from neither), torch's. */
+interface HfRngState { cpu?: unknown; cuda?: unknown }
 
 /** Frees the tensors of an object read with torch.loadObject. */
 function disposeTensorsIn(v: unknown): void {

@@ -107,6 +107,12 @@ def rewrite(ckpt, warmup, total):
     torch.save(sched.state_dict(), os.path.join(ckpt, 'scheduler.pt'))
     with open(os.path.join(ckpt, 'trainer_state.json'), 'w') as f:  # TrainerState.save_to_json
         f.write(json.dumps(dataclasses.asdict(state), indent=2, sort_keys=True) + '\n')
+    # HF's _save_rng_state, with the generator where the run left it (tstorch's rng_state.bin is
+    # the bytes of libtorch's CPU generator state, what torch.random.get_rng_state() returns)
+    bin_file = os.path.join(ckpt, 'rng_state.bin')
+    if os.path.exists(bin_file):
+        with open(bin_file, 'rb') as f:
+            torch.random.set_rng_state(torch.frombuffer(bytearray(f.read()), dtype=torch.uint8))
     torch.save({'python': random.getstate(), 'numpy': np.random.get_state(), 'cpu': torch.random.get_rng_state()},
                os.path.join(ckpt, 'rng_state.pth'))
     for f in ['tstorch_state.json', 'trainable.safetensors', 'rng_state.bin']:
