@@ -112,8 +112,8 @@ function hfCheckpoint(cmd: 'check' | 'rewrite', ckpt: string, ...rest: string[])
 /** The gradient both sides give parameter i for one fixed step. */
 const fixedGrad = (p: torch.Tensor, i: number) => torch.arange(p.numel(), { dtype: p.dtype }).reshape(p.shape).mul(0.37).add(i).sin().mul(0.01);
 /**
- * A 12-step run (3 warm-up steps, a checkpoint every 5) on a dropout-free copy of the tiny model, LoRA (r 4) or full:
- * its losses, model and warnings. (No dropout: an HF checkpoint's RNG file is not read here.)
+ * A 12-step run (3 warm-up steps, a checkpoint every 5) on the tiny model in modelDir, LoRA (r 4) or full:
+ * its losses, model and warnings.
  */
 async function hfLayoutRun(modelDir: string, lora: boolean, out: string, extra: Partial<torch.TrainingArguments> = {}, loraDropout = 0) {
   const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
@@ -142,7 +142,7 @@ test('checkpoints are HF Trainer\'s: trainer_state.json is its TrainerState, opt
   trainer.optimizer.dispose();
   model.dispose();
   const ckpt = path.join(out, 'checkpoint-10');
-  expect(fs.readdirSync(ckpt).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'optimizer.pt', 'rng_state.bin', 'scheduler.pt',
+  expect(fs.readdirSync(ckpt).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'optimizer.pt', 'rng_state.bin', 'rng_state.pth', 'scheduler.pt',
     'trainable.safetensors', 'trainer_state.json', 'tstorch_state.json']);
   // HF's own formatting (json.dumps(asdict(state), indent=2, sort_keys=True) + newline)
   const text = fs.readFileSync(path.join(ckpt, 'trainer_state.json'), 'utf8');
@@ -153,9 +153,16 @@ test('checkpoints are HF Trainer\'s: trainer_state.json is its TrainerState, opt
   expect(state.total_flos).toBe(6 * 10 * 4 * 12 * nonEmbedding);
 
   const outJson = path.join(tmp, 'hf-layout.json');
-  hfCheckpoint('check', ckpt, outJson);
+  hfCheckpoint('check', ckpt, outJson, '42');
   const py = JSON.parse(fs.readFileSync(outJson, 'utf8'));
   expect([py.global_step, py.max_steps, py.epoch, py.train_batch_size]).toEqual([10, 12, 1, 4]);
+  // rng_state.pth as HF's _save_rng_state writes it: Python's and NumPy's generators as set_seed(42) leaves them,
+  // torch's where the run left it (rng_state.bin's bytes): what _load_rng_state restores draws as this generator does
+  expect([py.rng.python_is_seeded, py.rng.numpy_is_seeded, py.rng.cpu_is_tstorchs]).toEqual([true, true, true]);
+  torch.setRngState(fs.readFileSync(path.join(ckpt, 'rng_state.bin')));
+  const draws = torch.rand([4]);
+  expect(draws.tolist()).toEqual(py.rng.draws.torch);
+  draws.dispose();
   expect(py.logged_steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   expect(py.steps).toEqual(Array(py.names.length).fill(11)); // (after its one step)
 

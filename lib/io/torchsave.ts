@@ -132,7 +132,15 @@ function pickleStateDict(entries: [string, Tensor][], storages: Storages): Buffe
 }
 
 /** What torch.save can hold besides tensors by name: nested objects, arrays, Maps, numbers, strings, booleans, null. */
-export type Picklable = Tensor | number | bigint | string | boolean | null | undefined | Picklable[] | Map<string | number, Picklable> | { [key: string]: Picklable };
+export type Picklable = Tensor | number | bigint | string | boolean | null | undefined | PyTuple | Picklable[] | Map<string | number, Picklable> | { [key: string]: Picklable };
+
+/**
+ * Items pickled as a Python tuple, where Python insists on one (random.setstate's state);
+ * arrays are pickled as lists, as JS has no tuples.
+ */
+export class PyTuple {
+  constructor(readonly items: Picklable[]) {}
+}
 
 // Any such value, as Python's pickle of the same dicts, lists and scalars; its tensors go to storages.
 function pickleObject(obj: Picklable, storages: Storages): Buffer {
@@ -152,7 +160,11 @@ function pickleObject(obj: Picklable, storages: Storages): Buffer {
     } else {
       if (seen.has(v)) throw new Error(`torch.save: ${where} contains itself`);
       seen.add(v);
-      if (Array.isArray(v)) {
+      if (v instanceof PyTuple) {
+        p.mark();
+        v.items.forEach((x, i) => put(x, `${where}[${i}]`));
+        p.tuple();
+      } else if (Array.isArray(v)) {
         p.emptyList();
         if (v.length) {
           p.mark();

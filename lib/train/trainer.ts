@@ -10,7 +10,8 @@ import { Tensor } from '../tensor/tensor';
 import { tidy, keep } from '../tensor/scope';
 import { tensor } from '../tensor/creation';
 import { stack } from '../tensor/ops';
-import { noGrad, manualSeed, getRngState, setRngState, memory, cpuMemoryKept, trimCpuMemory } from '../tensor/runtime';
+import { noGrad, manualSeed, getRngState, setRngState, memory, cpuMemoryKept, trimCpuMemory, cuda } from '../tensor/runtime';
+import { hfRngState } from './hf_rng';
 import { Module } from '../nn/module';
 import { Embedding, LayerNorm } from '../nn/layers';
 import { clipGradNormTensor } from '../nn/utils';
@@ -762,7 +763,10 @@ export class Trainer {
       // Rank 0 writes the folder; then each other rank adds its own RNG state (its dropout stream).
       if (this.isMain) this.writeCheckpointDir(dir);
       distributed.barrier();
-      if (!this.isMain) for (const [file, state] of this.rngStates()) writeFileAtomic(path.join(dir, file), state);
+      if (!this.isMain && !this.args.saveOnlyModel) {
+        for (const [file, state] of this.rngStates()) writeFileAtomic(path.join(dir, file), state);
+        this.writeHfRngState(dir);
+      }
       distributed.barrier();
       return dir;
     }
@@ -793,6 +797,7 @@ export class Trainer {
         saveTorchFile(path.join(tmp, 'optimizer.pt'), this.optimizer.stateDict());
         saveTorchFile(path.join(tmp, 'scheduler.pt'), this.scheduler.torchStateDict());
         for (const [file, state] of this.rngStates()) fs.writeFileSync(path.join(tmp, file), state);
+        this.writeHfRngState(tmp);
       }
       fs.writeFileSync(path.join(tmp, 'trainer_state.json'), JSON.stringify(sortedKeys(this.hfTrainerState()), null, 2) + '\n');
       // What resuming here checks and carries on beyond HF's state (its TrainerState takes no other keys; the batch size is there).
@@ -875,6 +880,27 @@ export class Trainer {
   private rngStates(): [string, Buffer][] {
     const [cpuFile, gpuFile] = this.rngFiles();
     return gpuFile ? [[cpuFile, getRngState()], [gpuFile, getRngState(this.args.device)]] : [[cpuFile, getRngState()]];
+  }
+  /**
+   * HF's rng_state.pth (rng_state_<rank>.pth when distributed), so that HF's Trainer resuming
+   * here restores the generators (without it, it goes on with a note in its log). Left out for a
+   * seed NumPy would refuse (outside [0, 2^32 - 1]), with which HF's set_seed fails, and for a
+   * distributed run on CPUs: HF's distributed resume on GPUs would set_rng_state_all from a
+   * 'cuda' entry such a run cannot have, with no fallback (a single process's resume has one).
+   */
+  private writeHfRngState(dir: string): void {
+    const seed = this.args.seed;
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) return;
+    if (this.worldSize > 1 && this.args.device === 'cpu') return;
+    const device = this.args.device;
+    const gpuState = device === 'cpu' ? undefined
+      : this.worldSize > 1 ? Array.from({ length: cuda.deviceCount() }, (_, i) => getRngState(`cuda:${i}`)) : getRngState(device);
+    const { state, tensors } = hfRngState(seed, getRngState(), gpuState);
+    try {
+      saveTorchFile(path.join(dir, this.worldSize > 1 ? `rng_state_${this.rank}.pth` : 'rng_state.pth'), state);
+    } finally {
+      for (const t of tensors) t.dispose();
+    }
   }
   /** Their file names: the CPU's, and the GPU's when training on one. */
   private rngFiles(): [string, string | null] {

@@ -1,10 +1,11 @@
 # A tstorch Trainer checkpoint as Hugging Face's Trainer sees it, in plain PyTorch (there is no
 # transformers here: what its resume does with the files is re-done below, line for line).
 #
-#   hf_checkpoint_ref.py check CHECKPOINT WARMUP TOTAL OUT.json
+#   hf_checkpoint_ref.py check CHECKPOINT WARMUP TOTAL OUT.json [SEED]
 #     Loads the checkpoint as Trainer._load_optimizer_and_scheduler and TrainerState.load_from_json
 #     do (torch.load, AdamW.load_state_dict, LambdaLR.load_state_dict of
-#     get_linear_schedule_with_warmup's schedule), then takes one step with fixed gradients.
+#     get_linear_schedule_with_warmup's schedule), then takes one step with fixed gradients; with
+#     SEED, also restores rng_state.pth as _load_rng_state does and compares it with set_seed(SEED).
 #   hf_checkpoint_ref.py rewrite CHECKPOINT WARMUP TOTAL
 #     Turns the checkpoint into the one HF's Trainer writes: its optimizer.pt, scheduler.pt and
 #     trainer_state.json as PyTorch and HF save them, rng_state.pth; tstorch's own files gone.
@@ -82,8 +83,30 @@ def fixed_grad(p, i):
     return torch.sin(torch.arange(p.numel(), dtype=p.dtype).reshape(p.shape) * 0.37 + i) * 0.01
 
 
-def check(ckpt, warmup, total, out):
+def load_rng_state(ckpt, seed):
+    """Trainer._load_rng_state on its rng_state.pth (CPU), and how its states compare with what
+    set_seed(seed) gives Python's and NumPy's generators and with tstorch's rng_state.bin."""
+    safe = {'weights_only': True} if int(torch.__version__.split('.')[0]) >= 2 else {}
+    saved = torch.load(os.path.join(ckpt, 'rng_state.pth'), **safe)
+    random.setstate(saved['python'])
+    np.random.set_state(saved['numpy'])
+    torch.random.set_rng_state(saved['cpu'])
+    after = {'python': random.random(), 'numpy': float(np.random.rand()), 'torch': torch.rand(4).tolist()}
+    random.seed(seed)
+    np.random.seed(seed)
+    seeded_np = np.random.get_state()
+    with open(os.path.join(ckpt, 'rng_state.bin'), 'rb') as f:
+        own = torch.frombuffer(bytearray(f.read()), dtype=torch.uint8)
+    return {
+        'python_is_seeded': saved['python'] == random.getstate(),
+        'numpy_is_seeded': saved['numpy'][0] == seeded_np[0] and list(saved['numpy'][1]) == seeded_np[1].tolist() and tuple(saved['numpy'][2:]) == tuple(seeded_np[2:]),
+        'cpu_is_tstorchs': bool(torch.equal(saved['cpu'], own)), 'draws': after,
+    }
+
+
+def check(ckpt, warmup, total, out, seed=None):
     state, opt, sched, names = load(ckpt, warmup, total)
+    rng = load_rng_state(ckpt, seed) if seed is not None else None
     params = [p for g in opt.param_groups for p in g['params']]
     lr_loaded = sched.get_last_lr()
     for i, p in enumerate(params):
@@ -95,7 +118,7 @@ def check(ckpt, warmup, total, out):
         'logged_steps': [e['step'] for e in state.log_history if 'loss' in e], 'train_batch_size': state.train_batch_size,
         'steps': [float(opt.state[p]['step']) for p in params], 'lr_loaded': lr_loaded, 'lr_next': sched.get_last_lr(),
         'groups': len(opt.param_groups), 'names': names,
-        'stepped': {n: p.detach().flatten().tolist() for n, p in zip(names, params)},
+        'stepped': {n: p.detach().flatten().tolist() for n, p in zip(names, params)}, 'rng': rng,
     }
     with open(out, 'w') as f:
         json.dump(result, f)
@@ -123,6 +146,6 @@ def rewrite(ckpt, warmup, total):
 if __name__ == '__main__':
     cmd, ckpt, warmup, total = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     if cmd == 'check':
-        check(ckpt, warmup, total, sys.argv[5])
+        check(ckpt, warmup, total, sys.argv[5], int(sys.argv[6]) if len(sys.argv) > 6 else None)
     else:
         rewrite(ckpt, warmup, total)
