@@ -1,6 +1,6 @@
-// scripts/examples/python-random.ts against CPython's random module: the same draws from the same
+// lib/data/python_random.ts against CPython's random module: the same draws from the same
 // integer seeds (small, zero, negative, wider than 32 bits), through every method ported programs use.
-import { PythonRandom } from '../scripts/examples/python-random';
+import { PythonRandom } from '../lib/data/python_random';
 import { pythonJson } from './helpers';
 
 test('PythonRandom draws what CPython\'s random.Random draws: randint, random, getrandbits, randrange, choice, shuffle, for seeds of every width', () => {

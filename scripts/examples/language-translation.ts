@@ -15,7 +15,7 @@
 //   node dist/scripts/examples/language-translation.js [--epochs 20]
 import * as path from 'path';
 import * as torch from '../../lib';
-import { PythonRandom } from './python-random';
+import { PythonRandom } from '../../lib/data/python_random';
 
 const nn = torch.nn;
 type Tensor = torch.Tensor;

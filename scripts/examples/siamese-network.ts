@@ -3,7 +3,7 @@
 // convolution replaced by a one-channel one and its fc dropped, extracts features from each of two
 // images; the two feature vectors are concatenated into a small MLP and a sigmoid, trained with
 // BCELoss to say whether the images show the same digit. The pairs are drawn by a Dataset of its
-// own with Python's random module (python-random.ts: the same draws from the same seed): even
+// own with Python's random module (lib/data/python_random.ts: the same draws from the same seed): even
 // indices a pair of the same class, odd ones of two classes. Adadelta with StepLR. No dataset can
 // be downloaded here, so the digits are synthetic (mnist.ts's, as uint8 as MNIST's);
 // test/siamese_network.test.ts runs it beside the Python original on the same digits.
@@ -11,7 +11,7 @@
 import * as torch from '../../lib';
 import { resnet18 } from './resnet';
 import { syntheticDigits } from './mnist';
-import { PythonRandom } from './python-random';
+import { PythonRandom } from '../../lib/data/python_random';
 
 const nn = torch.nn;
 type Tensor = torch.Tensor;

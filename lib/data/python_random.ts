@@ -2,9 +2,21 @@
 // getrandbits, randint / randrange, choice, shuffle): the same Mersenne Twister (MT19937),
 // seeded as CPython seeds it (init_by_array over the integer's 32-bit words), and the same
 // rejection sampling, so a port draws exactly what its Python original draws after random.seed(n).
-// (Not torch's generator: PyTorch programs that call `random.randint` draw from this one.)
+// (Not torch's generator: PyTorch programs that call `random.randint` draw from this one; HF's
+// rng_state.pth holds its state.)
 
 const N = 624, M = 397;
+
+/** MT19937's init_genrand: the 624 state words from one 32-bit seed (NumPy's np.random.seed(n) too). */
+export function mt19937InitGenrand(seed: number): Uint32Array {
+  const mt = new Uint32Array(N);
+  mt[0] = seed >>> 0;
+  for (let i = 1; i < N; i++) {
+    const prev = mt[i - 1] ^ (mt[i - 1] >>> 30);
+    mt[i] = (Math.imul(1812433253, prev) + i) >>> 0;
+  }
+  return mt;
+}
 
 export class PythonRandom {
   private readonly mt = new Uint32Array(N);
@@ -26,19 +38,15 @@ export class PythonRandom {
     this.initByArray(key);
   }
 
-  private initGenrand(s: number): void {
-    const mt = this.mt;
-    mt[0] = s >>> 0;
-    for (let i = 1; i < N; i++) {
-      const prev = mt[i - 1] ^ (mt[i - 1] >>> 30);
-      mt[i] = (Math.imul(1812433253, prev) + i) >>> 0;
-    }
-    this.mti = N;
+  /** random.getstate(): (3, the 624 state words and the position, gauss_next None), tuples as arrays. */
+  getstate(): [number, number[], null] {
+    return [3, [...this.mt, this.mti], null];
   }
 
   private initByArray(key: number[]): void {
     const mt = this.mt;
-    this.initGenrand(19650218);
+    mt.set(mt19937InitGenrand(19650218));
+    this.mti = N;
     let i = 1, j = 0;
     for (let k = Math.max(N, key.length); k > 0; k--) {
       const prev = mt[i - 1] ^ (mt[i - 1] >>> 30);
