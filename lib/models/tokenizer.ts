@@ -890,32 +890,27 @@ export function vocabAndMerges(): { vocab: string[]; merges: [string, string][] 
   const ranks = r50kRanks();
   const enc = new TextEncoder();
   const bytesOf = ranks.map((t) => (typeof t === 'string' ? enc.encode(t) : Uint8Array.from(t)));
-  const key = (b: Uint8Array) => Buffer.from(b).toString('latin1');
-  const rankOf = new Map<string, number>(bytesOf.map((b, r) => [key(b), r]));
+  // (each token's bytes as a latin1 string: one character a byte, so joining strings joins bytes)
+  const keys = bytesOf.map((b) => Buffer.from(b).toString('latin1'));
+  const rankOf = new Map<string, number>(keys.map((k, r) => [k, r]));
   const byteChar = bytesToUnicode();
   const vocab = bytesOf.map((b) => Array.from(b, (x) => byteChar[x]).join(''));
   vocab.push(EOS_TOKEN);
   const merges: [string, string][] = [];
-  for (let r = 256; r < bytesOf.length; r++) {
-    let parts: Uint8Array[] = Array.from(bytesOf[r], (x) => Uint8Array.of(x));
+  for (let r = 256; r < keys.length; r++) {
+    let parts = Array.from(keys[r]);
     for (;;) {
       let best = -1, bestRank = r;
       for (let i = 0; i + 1 < parts.length; i++) {
-        const pr = rankOf.get(key(concat(parts[i], parts[i + 1])));
+        const pr = rankOf.get(parts[i] + parts[i + 1]);
         if (pr !== undefined && pr < bestRank) { bestRank = pr; best = i; }
       }
       if (best < 0) break;
-      parts = [...parts.slice(0, best), concat(parts[best], parts[best + 1]), ...parts.slice(best + 2)];
+      parts.splice(best, 2, parts[best] + parts[best + 1]);
     }
     if (parts.length !== 2) throw new Error(`tokenizer: token ${r} is not one merge of two lower-ranked tokens`);
-    merges.push([vocab[rankOf.get(key(parts[0]))!], vocab[rankOf.get(key(parts[1]))!]]);
+    merges.push([vocab[rankOf.get(parts[0])!], vocab[rankOf.get(parts[1])!]]);
   }
   return (vocabCache = { vocab, merges });
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
