@@ -913,4 +913,3 @@ export function vocabAndMerges(): { vocab: string[]; merges: [string, string][] 
   }
   return (vocabCache = { vocab, merges });
 }
-
