@@ -165,18 +165,20 @@ torch.save({"a": torch.ones(3)}, sys.argv[1] + ".ok")
   expect(() => torch.io.loadTorchFile(path.join(tmp, 'absent.bin'))).toThrow(/not found/);
 });
 
-test('damaged files: 600 random corruptions of each format give a clear torch checkpoint error (or load) from torch.load and torch.loadObject, never another exception', () => {
+test('damaged files: 600 random corruptions of each format (and of a file with NumPy values) give a clear torch checkpoint error (or load) from torch.load and torch.loadObject, never another exception', () => {
   const base = path.join(tmp, 'fuzz');
   python(`
 import sys, torch
 sd = {"a": torch.randn(3, 4), "b": torch.arange(5), "c": torch.randn(4, 2).t()}
 torch.save(sd, sys.argv[1] + ".legacy", _use_new_zipfile_serialization=False)
 torch.save(sd, sys.argv[1] + ".zip")
+import numpy as np  # (NumPy's values, as in HF's rng_state.pth)
+torch.save({"n": np.arange(6, dtype=">f4").reshape(2, 3), "f": np.asfortranarray(np.ones((2, 2))), "s": np.float64(2.5), "k": (3, [1, 2], None), "t": torch.ones(2)}, sys.argv[1] + ".numpy")
 `, base);
   let seed = 11;
   const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
   const outcomes = { loaded: 0, refused: 0 };
-  for (const f of [`${base}.legacy`, `${base}.zip`]) {
+  for (const f of [`${base}.legacy`, `${base}.zip`, `${base}.numpy`]) {
     const orig = fs.readFileSync(f);
     for (let i = 0; i < 600; i++) {
       const b = Buffer.from(orig);
