@@ -3,7 +3,8 @@
 // and the legacy one (pickles, then the storages' raw bytes). The pickle is read by a
 // restricted unpickler, as torch.load(weights_only=True): it knows the handful of classes a
 // state dict is made of (OrderedDict, torch's tensor rebuilders and storage types; NumPy's
-// arrays, dtypes and scalars, rebuilt from their bytes) and refuses anything else; nothing in the file is ever executed. Tensors are read straight from the file.
+// arrays, dtypes and scalars, rebuilt from their bytes) and refuses anything else; nothing in
+// the file is ever executed. Tensors are read straight from the file.
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor, _wrap as wrap } from '../tensor/tensor';

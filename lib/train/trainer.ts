@@ -927,7 +927,7 @@ export class Trainer {
         return Buffer.from(t.data() as Uint8Array);
       };
       setRngState(bytes(saved?.cpu, 'cpu'));
-      if (this.args.device !== 'cpu' && saved.cuda !== undefined) {
+      if (this.args.device !== 'cpu' && saved?.cuda !== undefined) {
         // set_rng_state_all's list: one state per visible GPU, this device's by its index
         const index = Number(/:(\d+)$/.exec(this.args.device)?.[1] ?? 0);
         setRngState(bytes(Array.isArray(saved.cuda) ? saved.cuda[index] : saved.cuda, 'cuda'), this.args.device);
