@@ -231,6 +231,23 @@ test('a checkpoint in HF Trainer\'s own layout (PyTorch\'s optimizer.pt and sche
   expect(resumed.losses).toEqual(full.losses); // bit for bit
   const a = new Map(resumed.model.namedParameters({ trainableOnly: true }));
   for (const [n, p] of full.model.namedParameters({ trainableOnly: true })) expect([n, relErr(a.get(n)!, p)]).toEqual([n, 0]);
+  // an rng_state.pth that is not HF's, or is damaged: said, naming the file
+  const pth = path.join(out2, 'checkpoint-5', 'rng_state.pth');
+  const resumeAgain = async () => {
+    const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+    torch.lora.applyLoRA(m, { r: 4, alpha: 8, dropout: 0.1 });
+    try {
+      new torch.Trainer(m, { outputDir: out2, maxSteps: 12, perDeviceTrainBatchSize: 4, progress: false, resumeFromCheckpoint: path.join(out2, 'checkpoint-5') }, dataset()).train();
+    } finally {
+      m.dispose();
+    }
+  };
+  const zeros = torch.zeros([3]);
+  torch.save({ python: null, cpu: zeros }, pth);
+  zeros.dispose();
+  await expect(resumeAgain()).rejects.toThrow(/resume: .*checkpoint-5\/rng_state\.pth holds no cpu generator state \(a uint8 tensor under 'cpu'\)/);
+  fs.writeFileSync(pth, fs.readFileSync(pth).subarray(0, 100));
+  await expect(resumeAgain()).rejects.toThrow(/resume: the checkpoint .*checkpoint-5 is damaged \(rng_state\.pth: torch checkpoint: /);
   // a checkpoint HF wrote for another LoRA setup: its adapter file is named, not half-loaded
   const other = await torch.GPT2LMHeadModel.fromPretrained(base);
   torch.lora.applyLoRA(other, { r: 4, alpha: 8, dropout: 0, targetModules: ['c_attn'] });
