@@ -241,7 +241,12 @@ function numpyScalar(file: string, dtype: unknown, data: unknown): number | bigi
   const b = dtype.bigEndian ? Buffer.from(data).reverse() : data;
   const kind = dtype.code.replace(/^[<>=|]/, '');
   switch (kind) {
-    case 'f2': return halfToNumber(b.readUInt16LE(0));
+    case 'f2': { // (libtorch reads the half)
+      const t = fromBytes(b, [], 'float16');
+      const v = t.item() as number;
+      t.dispose();
+      return v;
+    }
     case 'f4': return b.readFloatLE(0);
     case 'f8': return b.readDoubleLE(0);
     case 'b1': return b[0] !== 0;
@@ -257,13 +262,6 @@ function numpyScalar(file: string, dtype: unknown, data: unknown): number | bigi
     }
     default: fail(file, `a numpy scalar of dtype ${dtype.code}, which tstorch does not read`);
   }
-}
-
-function halfToNumber(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
 /**
