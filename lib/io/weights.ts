@@ -21,14 +21,15 @@ const CANDIDATES: Record<'model' | 'adapter', [string, Loader][]> = {
   adapter: [['adapter_model.safetensors', loadFile], ['adapter_model.bin', loadTorchFile]],
 };
 
-/**
- * Loads a folder's model (or adapter) weights from the first of its weight files there is; the
- * file it read comes back with them (for messages). No file at all is an error naming what was looked for.
- */
 /** Whether a folder has a weight file of that kind (an adapter's: what PEFT's from_pretrained reads). */
 export function hasWeights(dir: string, kind: 'model' | 'adapter'): boolean {
   return CANDIDATES[kind].some(([name]) => fs.existsSync(path.join(dir, name)));
 }
+
+/**
+ * Loads a folder's model (or adapter) weights from the first of its weight files there is; the
+ * file it read comes back with them (for messages). No file at all is an error naming what was looked for.
+ */
 export function loadWeights(dir: string, kind: 'model' | 'adapter', opts: LoadOptions = {}): { tensors: Map<string, Tensor>; file: string } {
   for (const [name, load] of CANDIDATES[kind]) {
     const file = path.join(dir, name);
