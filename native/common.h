@@ -6,6 +6,8 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+#include <c10/core/GradMode.h>
 #include <c10/core/impl/LocalDispatchKeySet.h>
 #include <c10/util/Exception.h>
 #include <napi.h>
@@ -338,5 +340,6 @@ void runAutograd(TensorTable& tbl, const std::function<void()>& fn);
 // native/autograd.cc: the name of a JS custom Function's graph node ("ExpBackward"); "" for others.
 std::string jsFunctionName(const torch::autograd::Node& node);
 void registerCudaMemory(Registrar& r);
+void registerVmap(Registrar& r);
 
 }  // namespace tstorch

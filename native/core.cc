@@ -7,8 +7,6 @@
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/anomaly_mode.h>
 #include <torch/csrc/autograd/forward_grad.h>
-#include <ATen/VmapMode.h>
-#include <ATen/BatchedTensorImpl.h>
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/functions/accumulate_grad.h>
 #include <cerrno>
@@ -706,37 +704,6 @@ Napi::Value unpackDual(const Napi::CallbackInfo& info) {
   arr.Set(1u, Napi::Number::New(info.Env(), tangent.defined() ? table(info).put(tangent) : -1));
   return arr;
 }
-// torch.vmap (ATen's batched tensors): a level per nested vmap; a batch dim is hidden in a tensor
-// of that level (ops see the per-example shape) and brought out again at the end.
-Napi::Value vmapIncrementNesting(const Napi::CallbackInfo& info) {
-  int64_t level = at::impl::VmapMode::increment_nesting();
-  ++keepAutogradLayer();
-  return Napi::Number::New(info.Env(), static_cast<double>(level));
-}
-Napi::Value vmapDecrementNesting(const Napi::CallbackInfo& info) {
-  int64_t level = at::impl::VmapMode::decrement_nesting();
-  --keepAutogradLayer();
-  return Napi::Number::New(info.Env(), static_cast<double>(level));
-}
-// addBatchDim(x, dim, level)
-Napi::Value addBatchDim(const Napi::CallbackInfo& info) {
-  return ret(info, at::_add_batch_dim(argTensor(info, 0), argInt64(info, 1), argInt64(info, 2)));
-}
-// isBatchedAt(x, level): whether x carries a batch dim of that vmap level
-Napi::Value isBatchedAt(const Napi::CallbackInfo& info) {
-  const at::Tensor& t = argTensor(info, 0);
-  int64_t level = argInt64(info, 1);
-  auto* impl = at::maybeGetBatchedImpl(t);
-  bool found = false;
-  if (impl) {
-    for (const auto& bdim : impl->bdims()) found = found || bdim.level() == level;
-  }
-  return Napi::Boolean::New(info.Env(), found);
-}
-// removeBatchDim(x, level, batchSize, outDim)
-Napi::Value removeBatchDim(const Napi::CallbackInfo& info) {
-  return ret(info, at::_remove_batch_dim(argTensor(info, 0), argInt64(info, 1), argInt64(info, 2), argInt64(info, 3)));
-}
 // setDetectAnomaly(enabled, checkNan): torch.autograd.set_detect_anomaly; returns the previous [enabled, checkNan]
 Napi::Value setDetectAnomaly(const Napi::CallbackInfo& info) {
   Napi::Array prev = Napi::Array::New(info.Env(), 2);
@@ -1068,11 +1035,6 @@ void registerCore(Registrar& r) {
   r.add<exitDualLevel>("exitDualLevel");
   r.add<makeDual>("makeDual");
   r.add<unpackDual>("unpackDual");
-  r.add<vmapIncrementNesting>("vmapIncrementNesting");
-  r.add<vmapDecrementNesting>("vmapDecrementNesting");
-  r.add<addBatchDim>("addBatchDim");
-  r.add<removeBatchDim>("removeBatchDim");
-  r.add<isBatchedAt>("isBatchedAt");
   r.add<isAnomalyEnabled>("isAnomalyEnabled");
   r.add<isAnomalyCheckNanEnabled>("isAnomalyCheckNanEnabled");
   r.add<isGradEnabled>("isGradEnabled");
@@ -1124,6 +1086,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tstorch::registerAutograd(r);
   tstorch::registerDist(r);
   tstorch::registerCudaMemory(r);
+  tstorch::registerVmap(r);
   tstorch::registerWarnings(r);
   tstorch::installWarningHandler();
   return exports;

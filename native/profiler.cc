@@ -14,6 +14,17 @@ namespace {
 namespace prof = torch::autograd::profiler;
 namespace impl = torch::profiler::impl;
 
+// An event's start and duration in microseconds: libtorch 1.x has startUs/durationUs, 2.x only
+// startNs/durationNs (the overload taking int wins where the Us members exist).
+template <typename E>
+auto eventStartUs(const E& e, int) -> decltype(static_cast<double>(e.startUs())) { return static_cast<double>(e.startUs()); }
+template <typename E>
+double eventStartUs(const E& e, long) { return static_cast<double>(e.startNs()) / 1000.0; }
+template <typename E>
+auto eventDurationUs(const E& e, int) -> decltype(static_cast<double>(e.durationUs())) { return static_cast<double>(e.durationUs()); }
+template <typename E>
+double eventDurationUs(const E& e, long) { return static_cast<double>(e.durationNs()) / 1000.0; }
+
 // profilerStart(recordShapes, profileMemory, withFlops, cuda)
 Napi::Value profilerStart(const Napi::CallbackInfo& info) {
   impl::ProfilerConfig config(impl::ProfilerState::KINETO, info[0].As<Napi::Boolean>(), info[1].As<Napi::Boolean>(),
@@ -38,8 +49,8 @@ Napi::Value profilerStop(const Napi::CallbackInfo& info) {
   for (const auto& e : events) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("name", e.name());
-    o.Set("startUs", static_cast<double>(e.startUs()));
-    o.Set("durationUs", static_cast<double>(e.durationUs()));
+    o.Set("startUs", eventStartUs(e, 0));
+    o.Set("durationUs", eventDurationUs(e, 0));
     o.Set("threadId", static_cast<double>(e.startThreadId()));
     Napi::Array shapes = Napi::Array::New(env);
     if (e.hasShapes()) {

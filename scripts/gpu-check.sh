@@ -38,10 +38,16 @@ echo "== build ($(left) s left)"
 rm -rf build
 if ! ( time node node_modules/cmake-js/bin/cmake-js compile --CDCMAKE_BUILD_TYPE=Release ) > "$OUT/build.log" 2>&1; then
   # The first compiler errors say what moved in this libtorch's API; the tail says where it stopped.
-  grep -m 30 -E "error|Error" "$OUT/build.log"; echo ...; tail -15 "$OUT/build.log"
+  # ninja stops at the first failed file; -k 0 compiles all the others too, so that one call
+  # shows every file's errors (the ones already built are not compiled again).
+  ( cd build && timeout 240 cmake --build . -- -k 0 ) > "$OUT/build-all.log" 2>&1
+  grep -h -E "error" "$OUT/build.log" "$OUT/build-all.log" | sort | uniq -c | sort -rn | cut -c1-400 | head -60
+  echo ...; tail -15 "$OUT/build.log"
   exit 1
 fi
-grep -E "^real|tstorch: (libtorch|c10d|no Gloo|CUDA libtorch|CUDA allocator)" "$OUT/build.log"
+grep -E "^real|tstorch: (libtorch|c10d|no Gloo|CUDA libtorch|CUDA allocator|torch.vmap|libtorch warnings)" "$OUT/build.log"
+# What an optional part that did not compile says (CMakeLists.txt prints its first errors).
+grep -A9 "disabled: native" "$OUT/build.log" | grep -E "error" | cut -c1-400 | head -30
 node node_modules/typescript/bin/tsc -p . || exit 1
 node -e "const t=require('./dist/lib'); const b=t.buildInfo(); console.log(JSON.stringify({v:b.torchVersion, src:b.torchSource, cuda:b.builtWithCuda, avail:b.cudaAvailable, n:b.cudaDeviceCount, dist:t.distributed.backends()}))"
 
