@@ -141,6 +141,13 @@ c10d::ReduceOp reduceOp(const std::string& op) {
   throw std::runtime_error("distributed: unknown reduce op '" + op + "' (sum, avg, product, min, max)");
 }
 
+// The 'avg' of a summed tensor: divided by the world size in place; integer tensors keep their
+// dtype with the quotient truncated, as NCCL's ncclAvg gives them.
+void divideForAvg(at::Tensor& t, int world) {
+  if (at::isIntegralType(t.scalar_type(), /*includeBool=*/false)) t.div_(world, "trunc");
+  else t.div_(world);
+}
+
 // distAllReduce(ids, op, bucketBytes): reduces the tensors across ranks, in place, flattened
 // into buckets of about bucketBytes so that there are few collectives.
 void allReduceInPlace(DistState& d, std::vector<at::Tensor> ts, const std::string& op, int64_t bucketBytes) {
@@ -159,7 +166,7 @@ void allReduceInPlace(DistState& d, std::vector<at::Tensor> ts, const std::strin
     for (auto& t : bucket) flat.push_back(t.reshape({-1}));
     std::vector<at::Tensor> buf{at::cat(flat)};
     waitFor(d.pg->allreduce(buf, o), d, "all-reduce");
-    if (op == "avg") buf[0].div_(d.worldSize);
+    if (op == "avg") divideForAvg(buf[0], d.worldSize);
     int64_t off = 0;
     for (auto& t : bucket) {
       t.copy_(buf[0].narrow(0, off, t.numel()).view(t.sizes()));
@@ -186,7 +193,7 @@ Napi::Value distReduce(const Napi::CallbackInfo& info) {
   at::Tensor t = argTensor(info, 0).detach();
   std::vector<at::Tensor> v{d.rank == o.rootRank ? t : t.clone()};
   waitFor(d.pg->reduce(v, o), d, "reduce");
-  if (op == "avg" && d.rank == o.rootRank) v[0].div_(d.worldSize);
+  if (op == "avg" && d.rank == o.rootRank) divideForAvg(v[0], d.worldSize);
   return info.Env().Undefined();
 }
 
@@ -236,7 +243,7 @@ Napi::Value distReduceScatter(const Napi::CallbackInfo& info) {
   std::vector<at::Tensor> out{argTensor(info, 0).detach()};
   std::vector<std::vector<at::Tensor>> in{argTensors(info, 1)};
   waitFor(d.pg->reduce_scatter(out, in, o), d, "reduce-scatter");
-  if (op == "avg") out[0].div_(d.worldSize);
+  if (op == "avg") divideForAvg(out[0], d.worldSize);
   return info.Env().Undefined();
 }
 

@@ -372,10 +372,17 @@ save_file(res, d + "/hf-" + attn + ".safetensors")`;
 test('pytorch_model.bin written by this machine\'s transformers (torch 2.x\'s zip format) loads as its safetensors does', async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-bin-'));
   const py = `
-import sys
+import os, sys, torch
 from transformers import GPT2LMHeadModel
 m = GPT2LMHeadModel.from_pretrained(sys.argv[1])
-m.save_pretrained(sys.argv[2], safe_serialization=False)`;
+m.save_pretrained(sys.argv[2], safe_serialization=False)
+# (transformers 5 writes safetensors only: the .bin is then torch.save's own, the same zip format,
+# with lm_head.weight sharing wte's storage)
+if not os.path.exists(os.path.join(sys.argv[2], "pytorch_model.bin")):
+    torch.save(m.state_dict(), os.path.join(sys.argv[2], "pytorch_model.bin"))
+    for f in os.listdir(sys.argv[2]):
+        if f.endswith(".safetensors") or f.endswith(".safetensors.index.json"):
+            os.remove(os.path.join(sys.argv[2], f))`;
   const r = spawnSync(PY, ['-c', py, path.join(fixtures, 'gpt2', 'tiny'), path.join(tmp, 'bin')], { encoding: 'utf8' });
   if (r.status !== 0) console.error(r.stderr);
   expect(fs.existsSync(path.join(tmp, 'bin', 'pytorch_model.bin'))).toBe(true);
@@ -509,6 +516,7 @@ test('the tensor API beyond GPT-2 on CUDA: indexing, linalg, losses, conv, pooli
       cpu.outs.forEach((want, k) => {
         const got = gpu.outs[k];
         const where = `${c.name} output ${k}`;
+        if (c.cudaNondeterministic?.includes(k)) return;
         if (!(want instanceof torch.Tensor)) return expect([where, got]).toEqual([where, want]);
         const g = got as T;
         expect([where, g.shape]).toEqual([where, want.shape]);
@@ -591,6 +599,7 @@ test('torch.jit.load onto CUDA: a module scripted by this machine\'s PyTorch run
 });
 
 test('custom autograd Functions and hooks on CUDA: libtorch\'s device threads hand the JS callbacks to the JS thread', () => {
+  const savedOn: string[] = []; // the device of the tensor each backward got back from its ctx
   class Cube extends torch.autograd.Function {
     static forward(ctx: torch.autograd.FunctionCtx, x: T) {
       ctx.saveForBackward(x);
@@ -598,7 +607,7 @@ test('custom autograd Functions and hooks on CUDA: libtorch\'s device threads ha
     }
     static backward(ctx: torch.autograd.FunctionCtx, g: T) {
       const x = ctx.savedTensors[0]!;
-      expect(x.device).toBe('cuda:0');
+      savedOn.push(x.device);
       return g.mul(3).mul(x).mul(x);
     }
   }
@@ -626,6 +635,7 @@ test('custom autograd Functions and hooks on CUDA: libtorch\'s device threads ha
       return out;
     };
     const cpu = run('cpu'), gpu = run('cuda');
+    expect(savedOn).toEqual(['cpu', 'cuda:0']);
     expect(maxErr(gpu.gx, cpu.gx) < 1e-4).toBe(true);
     expect(maxErr(gpu.gw, cpu.gw) < 1e-4).toBe(true);
     expect(gpu.seen.length).toBe(2);
@@ -846,7 +856,12 @@ json.dump(res, open(d + "/want.json", "w"))`;
     });
     expect({ i, sequences: out.sequences }).toEqual({ i, sequences: wantGen[i].sequences });
     const ts = m.computeTransitionScores(out.sequences, out.scores!, out.beamIndices ?? null, true);
-    ts.forEach((row, a) => row.forEach((v, k) => expect(Math.abs((Number.isFinite(v) ? v : -1e30) - wantGen[i].transition[a][k])).toBeLessThan(1e-3)));
+    // (-inf comes as -1e30 from Python, in float32: -1.0000000150e30)
+    ts.forEach((row, a) => row.forEach((v, k) => {
+      const want = wantGen[i].transition[a][k];
+      if (want < -1e29) expect([a, k, v]).toEqual([a, k, -Infinity]);
+      else expect(Math.abs(v - want)).toBeLessThan(1e-3);
+    }));
     for (const s of out.scores!) s.dispose();
   });
   m.dispose();
@@ -890,7 +905,7 @@ for k in ["cat", "linear", "svd"]:
     model.add_weighted_adapter(["default", "b"], [1.0, -0.5], "mix_" + k, combination_type=k)
     for n, p in model.named_parameters():
         if ".mix_" + k + "." in n and "lora_" in n:
-            out[k + "." + n.replace(".mix_" + k, "")] = p.detach().clone()
+            out[k + "." + n.replace(".mix_" + k, "")] = p.detach().contiguous().clone()  # (svd's are transposed views)
 save_file(out, d + "/peft.safetensors")`;
   const r = spawnSync(PY, ['-c', py, tmp, base], { encoding: 'utf8' });
   if (r.status !== 0) console.error(r.stderr);
@@ -920,6 +935,9 @@ test('transformers reads a model folder\'s own byte-level BPE as tstorch does; P
   const text = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8') + '\nFrançois Gö naïve café 😀 ½ — “quotes” it\'s  two   spaces<|endoftext|> end  ';
   const dir = writeBpeFiles(path.join(tmp, 'tok'), learnBpe(fs.readFileSync(path.join(__dirname, '..', 'DESIGN.md'), 'utf8'), 300));
   fs.writeFileSync(path.join(tmp, 'text.txt'), text);
+  // AutoTokenizer reads the folder as tstorch saves it (transformers 5 wants its tokenizer_config.json;
+  // the bare vocab.json + merges.txt go to GPT2Tokenizer by name)
+  torch.GPT2Tokenizer.fromFiles(dir).savePretrained(path.join(tmp, 'saved'));
   const base = path.join(fixtures, 'gpt2', 'tiny');
   const py = `
 import json, sys, torch
@@ -928,7 +946,7 @@ from peft import LoraConfig, get_peft_model
 from peft.optimizers import create_loraplus_optimizer
 d, base = sys.argv[1], sys.argv[2]
 text = open(d + "/text.txt", encoding="utf-8").read()
-out = {"fast": AutoTokenizer.from_pretrained(d + "/tok")(text)["input_ids"]}
+out = {"fast": AutoTokenizer.from_pretrained(d + "/saved")(text)["input_ids"]}
 try:
     from transformers import GPT2Tokenizer
     out["slow"] = GPT2Tokenizer.from_pretrained(d + "/tok")(text)["input_ids"]

@@ -201,6 +201,7 @@ torch.distributed.destroyProcessGroup();`);
 const D = torch.distributed, t = (v) => torch.tensor(v, { dtype: 'float32' });
 const res = {};
 for (const op of ['sum', 'avg', 'product', 'min', 'max']) { const x = t([rank + 1, 2 * (rank + 1)]); D.allReduce(x, { op }); res[op] = x.tolist(); }
+const ints = torch.tensor([3 + rank * 3, -3 - rank * 3], { dtype: 'int64' }); D.allReduce(ints, { op: 'avg' }); res.intAvg = [ints.dtype, ints.tolist()];
 const red = t([rank + 1, 10]); D.reduce(red, 1, { op: 'max' }); res.reduce = red.tolist();
 const all = [torch.zeros([2]), torch.zeros([2])]; D.allGather(all, torch.full([2], rank + 0.5)); res.allGather = all.map((x) => x.tolist());
 const g = rank === 0 ? [torch.zeros([1]), torch.zeros([1])] : null; D.gather(t([rank * 3]), g, 0); res.gather = g && g.map((x) => x.tolist());
@@ -214,7 +215,8 @@ try { D.reduceScatter(torch.zeros([1]), [t([1]), t([2])]); res.reduceScatter = '
 try { D.gather(t([1]), null, 5); } catch (e) { res.badRank = e.message; }
 out(res);`) as Record<string, unknown>[];
   for (const r of [r0, r1]) {
-    expect(r).toMatchObject({ sum: [3, 6], avg: [1.5, 3], product: [2, 8], min: [1, 2], max: [2, 4], allGather: [[0.5, 0.5], [1.5, 1.5]],
+    // integers average as NCCL's ncclAvg does, in their dtype, truncated: 9 / 2 and -9 / 2
+    expect(r).toMatchObject({ sum: [3, 6], avg: [1.5, 3], intAvg: ['int64', [4, -4]], product: [2, 8], min: [1, 2], max: [2, 4], allGather: [[0.5, 0.5], [1.5, 1.5]],
       objects: [{ rank: 0, name: 'r0', list: [0, 'é'] }, { rank: 1, name: 'r1', list: [1, 'é'] }], bcast: ['from', { one: 1 }] });
     expect(r.reduceScatter).toMatch(/does not support reduce_scatter|reduce_scatter/i); // (Gloo has none; NCCL does)
     expect(r.badRank).toMatch(/dst must be a rank in \[0, 1\], got 5/);

@@ -84,6 +84,11 @@ test('jacrev and jacfwd as functorch\'s, aux through both', () => {
     const [, auxF] = Fn.jacfwd((a: T) => [a.exp(), { top: a.max(), n: 3 }], 0, { hasAux: true })(x);
     expect(auxR.item()).toBe(x.max().item());
     expect([auxF.top.item(), auxF.n]).toEqual([x.max().item(), 3]);
+    // one forward pass per column (libtorch 2.x's default): the same Jacobians and aux
+    expectClose('jacfwd', Fn.jacfwd(g, 0, { vectorize: false })(x));
+    expectClose('jacfwd.multi', Fn.jacfwd(f3, [0, 1], { vectorize: false })(x, y));
+    const [, auxL] = Fn.jacfwd((a: T) => [a.exp(), { top: a.max(), n: 3 }], 0, { hasAux: true, vectorize: false })(x);
+    expect([auxL.top.item(), auxL.n]).toEqual([x.max().item(), 3]);
   });
 });
 

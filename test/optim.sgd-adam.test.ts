@@ -276,6 +276,35 @@ test('optimizer.loadStateDict: a state dict that does not fit is a clear error',
   b.dispose();
 });
 
+test('optimizer.loadStateDict: groups that differ only by empty ones (HF\'s LoRA no-decay group) are matched in order; the state and the group settings land where they belong', () => {
+  const W = start.W.clone().requiresGrad_(), b = start.b.clone().requiresGrad_();
+  const step = (o: torch.optim.AdamW) => torch.tidy(() => { o.zeroGrad(); W.matmul(W.t()).add(b.sum()).tanh().sum().backward(); o.step(); });
+  // HF's Trainer over LoRA: [decay: everything, no-decay: nothing]; tstorch's checkpoints before had the first alone
+  const hf = new torch.optim.AdamW([{ params: [W, b], weightDecay: 0.1 }, { params: [], weightDecay: 0 }], { lr: 0.01 });
+  step(hf);
+  step(hf);
+  const one = new torch.optim.AdamW([{ params: [W, b], weightDecay: 0.3 }], { lr: 0.02 });
+  one.loadStateDict(hf.stateDict());
+  expect(one.paramGroups.map((g) => [g.lr, g.weightDecay])).toEqual([[0.01, 0.1]]);
+  const [a, c] = [hf.stateDict(), one.stateDict()] as { state: Map<number, Record<string, unknown>> }[];
+  expect([...c.state.keys()]).toEqual([0, 1]);
+  for (const k of [0, 1]) {
+    expect(c.state.get(k)!.step).toEqual(a.state.get(k)!.step);
+    expect((c.state.get(k)!.exp_avg_sq as torch.Tensor).equal(a.state.get(k)!.exp_avg_sq as torch.Tensor)).toBe(true);
+  }
+  // and back: the one-group state into HF's two groups, the empty group's settings left as they were
+  const two = new torch.optim.AdamW([{ params: [W, b], weightDecay: 0.5 }, { params: [], weightDecay: 0.25 }], { lr: 0.03 });
+  two.loadStateDict(one.stateDict());
+  expect(two.paramGroups.map((g) => [g.lr, g.weightDecay])).toEqual([[0.01, 0.1], [0.03, 0.25]]);
+  expect(((two.stateDict() as { state: Map<number, Record<string, unknown>> }).state.get(1)!.exp_avg as torch.Tensor).equal(a.state.get(1)!.exp_avg as torch.Tensor)).toBe(true);
+  // groups that differ in their parameters still do not load
+  const split = new torch.optim.AdamW([{ params: [W] }, { params: [b] }, { params: [] }]);
+  expect(() => split.loadStateDict(one.stateDict())).toThrow('AdamW.loadStateDict: loaded state dict has a different number of parameter groups (1; the optimizer has 3)');
+  for (const o of [hf, one, two, split]) o.dispose();
+  W.dispose();
+  b.dispose();
+});
+
 test("sparse gradients: Adagrad's sparse update is PyTorch's over 3 steps (repeated rows, maximize); Adam, AdamW, RMSprop, Adamax, NAdam refuse them with PyTorch's message before any parameter moves", () => {
   // An Embedding made with sparse: true and a Linear after it; rows 1, 2, 1 looked up (a row twice: coalesced).
   const W = [[0.5, -1, 0.25], [1.5, 0.75, -0.5], [-2, 0.1, 0.3], [0.2, 0.4, -0.6]], L = [[0.3, -0.2, 0.7]];

@@ -231,6 +231,26 @@ test('a checkpoint in HF Trainer\'s own layout (PyTorch\'s optimizer.pt and sche
   expect(resumed.losses).toEqual(full.losses); // bit for bit
   const a = new Map(resumed.model.namedParameters({ trainableOnly: true }));
   for (const [n, p] of full.model.namedParameters({ trainableOnly: true })) expect([n, relErr(a.get(n)!, p)]).toEqual([n, 0]);
+  // HF keeps LoRA's empty no-decay group (its optimizer.pt has 2 groups, scheduler.pt 2 base_lrs);
+  // a checkpoint without it (tstorch's before 2026-12) still resumes exactly
+  const out3 = path.join(tmp, 'hf-one-group');
+  fs.mkdirSync(out3);
+  fs.cpSync(path.join(tmp, 'hf-full', 'checkpoint-5'), path.join(out3, 'checkpoint-5'), { recursive: true });
+  const drop = spawnSync('/usr/bin/python3', ['-c', `
+import sys, torch
+d = sys.argv[1]
+o = torch.load(d + "/optimizer.pt")
+assert [len(g["params"]) for g in o["param_groups"]] == [16, 0], o["param_groups"]
+o["param_groups"] = o["param_groups"][:1]
+torch.save(o, d + "/optimizer.pt")
+s = torch.load(d + "/scheduler.pt")
+assert len(s["base_lrs"]) == 2
+s["base_lrs"], s["_last_lr"] = s["base_lrs"][:1], s["_last_lr"][:1]
+torch.save(s, d + "/scheduler.pt")`, path.join(out3, 'checkpoint-5')], { encoding: 'utf8' });
+  expect(drop.stderr).toBe('');
+  const oneGroup = await go(out3, { resumeFromCheckpoint: true });
+  expect(oneGroup.losses).toEqual(full.losses);
+  oneGroup.model.dispose();
   // an rng_state.pth that is not HF's, or is damaged: said, naming the file
   const pth = path.join(out2, 'checkpoint-5', 'rng_state.pth');
   const resumeAgain = async () => {

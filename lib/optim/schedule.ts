@@ -223,8 +223,17 @@ export class LRScheduler {
       return this.plateau.loadStateDict(s);
     }
     if ('num_bad_epochs' in s) throw new Error(`${where}: the state is a reduce_lr_on_plateau schedule's, this one is ${this.kind}`);
-    const { last_epoch: lastEpoch, base_lrs: baseLrs } = s;
+    const { last_epoch: lastEpoch } = s;
+    let baseLrs = s.base_lrs;
     if (!Number.isInteger(lastEpoch) || (lastEpoch as number) < 0) throw new Error(`${where}: last_epoch must be a step count, got ${String(lastEpoch)}`);
+    // A schedule saved without the optimizer's empty groups (tstorch's checkpoints before 2026-12
+    // left LoRA's empty no-decay group out; HF's Trainer keeps it): its rates are the non-empty
+    // groups', in order, and an empty group keeps its own.
+    const full = this.optimizer.paramGroups.map((g, i) => ((g as { params?: unknown[] }).params?.length ? i : -1)).filter((i) => i >= 0);
+    if (Array.isArray(baseLrs) && baseLrs.length !== groups && baseLrs.length === full.length) {
+      const given = baseLrs;
+      baseLrs = this.baseLrs.map((own, i) => (full.includes(i) ? given[full.indexOf(i)] : own));
+    }
     if (!Array.isArray(baseLrs) || baseLrs.length !== groups || !baseLrs.every((v) => typeof v === 'number')) {
       throw new Error(`${where}: base_lrs must be ${groups} learning rates (one per param group), got ${JSON.stringify(baseLrs)}`);
     }

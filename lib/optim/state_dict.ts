@@ -94,18 +94,30 @@ export function flatLayout(name: string, sd: unknown, groups: (GroupLike & objec
 function fromTorchLayout(name: string, sd: Record<string, unknown>, groups: (GroupLike & object)[], keyOf: StateKey): FlatOptimizerStateDict {
   const saved = sd.param_groups;
   if (!Array.isArray(saved) || !saved.every(isOptionsObject)) throw new Error(`${name}.loadStateDict: param_groups is not a list of groups`);
-  if (saved.length !== groups.length) throw new Error(`${name}.loadStateDict: loaded state dict has a different number of parameter groups (${saved.length}; the optimizer has ${groups.length})`);
+  // Saved group k is ours k. Where the counts differ only by empty groups (HF's Trainer keeps an
+  // empty no-decay group for LoRA, which tstorch's checkpoints before 2026-12 left out), the
+  // non-empty groups are matched in order.
+  let ourIndex = saved.map((_, k) => k);
+  if (saved.length !== groups.length) {
+    const savedFull = saved.map((h, k) => (Array.isArray(h.params) && h.params.length ? k : -1)).filter((k) => k >= 0);
+    const oursFull = groups.map((g, k) => (g.params.length ? k : -1)).filter((k) => k >= 0);
+    if (savedFull.length !== oursFull.length) throw new Error(`${name}.loadStateDict: loaded state dict has a different number of parameter groups (${saved.length}; the optimizer has ${groups.length})`);
+    ourIndex = saved.map(() => -1);
+    savedFull.forEach((k, j) => { ourIndex[k] = oursFull[j]; });
+  }
   const stateOf = (index: number): unknown => {
     const st = sd.state;
     if (st instanceof Map) return st.get(index) ?? st.get(BigInt(index)) ?? st.get(String(index));
     if (isOptionsObject(st)) return st[String(index)];
     throw new Error(`${name}.loadStateDict: state is not a dict`);
   };
-  const out: Required<FlatOptimizerStateDict> = { tensors: new Map(), steps: {}, groups: [] };
-  saved.forEach((h, gi) => {
+  const out: Required<FlatOptimizerStateDict> = { tensors: new Map(), steps: {}, groups: groups.map(() => ({})) };
+  saved.forEach((h, k) => {
     const ids = h.params;
+    const gi = ourIndex[k];
+    if (!Array.isArray(ids)) throw new Error(`${name}.loadStateDict: param group ${k} has no params list`);
+    if (gi < 0) return; // an empty group with no counterpart here
     const g = groups[gi];
-    if (!Array.isArray(ids)) throw new Error(`${name}.loadStateDict: param group ${gi} has no params list`);
     if (ids.length !== g.params.length) {
       throw new Error(`${name}.loadStateDict: loaded state dict contains a parameter group that doesn't match the size of optimizer's group (group ${gi}: ${ids.length} parameters saved, ${g.params.length} here; `
         + 'the optimizers here leave frozen parameters out, so a PyTorch optimizer built over frozen ones too counts more)');
@@ -131,7 +143,7 @@ function fromTorchLayout(name: string, sd: Record<string, unknown>, groups: (Gro
       const c = camel(k);
       if (k !== 'params' && k !== 'param_names' && (c in ours || c === 'initialLr')) settings[c] = v;
     }
-    out.groups.push(settings);
+    out.groups[gi] = settings;
   });
   return out;
 }

@@ -13,6 +13,8 @@ import { zerosLike, zeros, eye } from './creation';
 import { grad as autogradGrad } from './autograd';
 import { enableGrad, isGradEnabled } from './runtime';
 import { vmap } from './vmap';
+import { stack } from './ops';
+import { native } from './native';
 
 type Argnums = number | number[];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any function of tensors (and other values)
@@ -187,10 +189,22 @@ export function jacrev(f: AnyFn, argnums: Argnums = 0, opts: { hasAux?: boolean 
 }
 
 /**
+ * Whether ATen's batched tensors (torch.vmap here) carry forward-mode tangents through every op.
+ * libtorch 1.x's do; in 2.x the Python API moved to functorch's and the old ones lose the batch
+ * dim on some paths (matmul of a vector: "Trying to set a forward gradient that has a different
+ * size"), so jacfwd there takes one jvp per column.
+ */
+function vmapCarriesTangents(): boolean {
+  return (native.buildInfo() as { torchVersionMajor: number }).torchVersionMajor < 2;
+}
+
+/**
  * torch.func.jacfwd(f, argnums = 0)(...args): the Jacobian by forward mode, every column in one
  * vmapped pass of dual tensors (cheaper than jacrev when outputs outnumber inputs).
+ * opts.vectorize: false takes one forward pass per column instead (the default where libtorch's
+ * vmap does not carry tangents: 2.x).
  */
-export function jacfwd(f: AnyFn, argnums: Argnums = 0, opts: { hasAux?: boolean } = {}): AnyFn {
+export function jacfwd(f: AnyFn, argnums: Argnums = 0, opts: { hasAux?: boolean; vectorize?: boolean } = {}): AnyFn {
   return (...args: unknown[]) =>
     tidy(() => {
       const { idx, single } = parseArgnums('jacfwd', args, argnums);
@@ -203,7 +217,7 @@ export function jacfwd(f: AnyFn, argnums: Argnums = 0, opts: { hasAux?: boolean 
       let singleOut = true;
       let aux: unknown;
       let auxTensors = 0;
-      const columns = vmap((row: Tensor) =>
+      const column = (row: Tensor): Tensor[] =>
         dualLevel(() => {
           const xs = [...args];
           let offset = 0;
@@ -224,8 +238,14 @@ export function jacfwd(f: AnyFn, argnums: Argnums = 0, opts: { hasAux?: boolean 
           const auxValues = tensorLeaves(aux).map((t) => unpackDual(t).primal.clone());
           auxTensors = auxValues.length;
           return [...tangents, ...auxValues];
-        }),
-      )(basis) as Tensor[];
+        });
+      let columns: Tensor[];
+      if (opts.vectorize ?? vmapCarriesTangents()) {
+        columns = vmap(column)(basis) as Tensor[];
+      } else {
+        const each = Array.from({ length: total }, (_, j) => column(basis.select(0, j)));
+        columns = each[0].map((_, i) => stack(each.map((c) => c[i])));
+      }
       if (auxTensors) {
         const values = columns.splice(columns.length - auxTensors).map((t) => t.select(0, 0));
         aux = replaceTensorLeaves(aux, values);

@@ -223,7 +223,11 @@ export interface TrainResult {
   tokensPerSecond: number;
 }
 
-/** HF's grouping: weight decay for everything but biases and LayerNorm weights. */
+/**
+ * HF's grouping: weight decay for everything but biases and LayerNorm weights. Both groups are
+ * kept even when one is empty (LoRA's no-decay group), as HF's Trainer keeps them: its
+ * optimizer.pt then has the same groups as tstorch's.
+ */
 export function decayParameterGroups(model: Module, weightDecay: number): { params: Tensor[]; names: string[]; weightDecay: number }[] {
   const lnParams = new Set<Tensor>();
   for (const [, m] of model.namedModules()) if (m instanceof LayerNorm) m.parameters().forEach((p) => lnParams.add(p));
@@ -234,7 +238,7 @@ export function decayParameterGroups(model: Module, weightDecay: number): { para
   return [
     { params: decay.map(([, p]) => p), names: decay.map(([n]) => n), weightDecay },
     { params: noDecay.map(([, p]) => p), names: noDecay.map(([n]) => n), weightDecay: 0 },
-  ].filter((g) => g.params.length);
+  ];
 }
 
 /** Every TrainingArguments name: the Trainer refuses another (HF's learning_rate names learningRate) rather than train on a default. */
