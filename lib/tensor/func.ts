@@ -11,10 +11,9 @@ import { tidy } from './scope';
 import { dualLevel, makeDual, unpackDual } from './forward_ad';
 import { zerosLike, zeros, eye } from './creation';
 import { grad as autogradGrad } from './autograd';
-import { enableGrad, isGradEnabled } from './runtime';
+import { buildInfo, enableGrad, isGradEnabled } from './runtime';
 import { vmap } from './vmap';
 import { stack } from './ops';
-import { native } from './native';
 
 type Argnums = number | number[];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any function of tensors (and other values)
@@ -195,7 +194,7 @@ export function jacrev(f: AnyFn, argnums: Argnums = 0, opts: { hasAux?: boolean 
  * size"), so jacfwd there takes one jvp per column.
  */
 function vmapCarriesTangents(): boolean {
-  return (native.buildInfo() as { torchVersionMajor: number }).torchVersionMajor < 2;
+  return buildInfo().torchVersionMajor < 2;
 }
 
 /**
