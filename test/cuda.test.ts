@@ -202,8 +202,12 @@ test('NCCL process group, world size 1: collectives and overlapped gradient sync
       w.dispose();
       b.dispose();
       // torch.distributed's other collectives through NCCL (world size 1: each is the identity)
-      const c = torch.tensor([1, -2, 3], { device: 'cuda' });
+      // (float32 throughout: NCCL gathers and scatters between tensors of one dtype)
+      const c = torch.tensor([1, -2, 3], { device: 'cuda', dtype: 'float32' });
       for (const op of ['max', 'min', 'product', 'avg'] as const) torch.distributed.allReduce(c, { op });
+      const ints = torch.tensor([7, -7], { device: 'cuda', dtype: 'int64' });
+      torch.distributed.allReduce(ints, { op: 'avg' }); // integers stay integers, as NCCL's ncclAvg
+      expect([ints.dtype, ints.cpu().tolist()]).toEqual(['int64', [7, -7]]);
       const parts = [torch.zeros([3], { device: 'cuda' })];
       torch.distributed.allGather(parts, c);
       const rs = torch.zeros([3], { device: 'cuda' });
