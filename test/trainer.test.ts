@@ -311,6 +311,55 @@ test('a checkpoint tstorch wrote before HF\'s layout (optimizer.safetensors, opt
   for (const x of [full, resumed]) { x.trainer.optimizer.dispose(); x.model.dispose(); }
 });
 
+test('a checkpoint from before HF\'s layout whose optimizer kept only the no-decay group (BitFit, SGD with momentum) resumes exactly, momentum and schedule included', async () => {
+  // tstorch left empty groups out before 2026-12; here the decay group is the empty one, so the
+  // saved group 0 is the Trainer's group 1 now, its momentum keyed '0.<index>'.
+  const modelDir = dropoutFreeCopy('bitfit-model');
+  const go = async (out: string, extra: Partial<torch.TrainingArguments> = {}) => {
+    const model = await torch.GPT2LMHeadModel.fromPretrained(modelDir);
+    for (const [n, p] of model.namedParameters()) p.requiresGrad_(n.endsWith('.bias'));
+    const trainer = new torch.Trainer(model, {
+      outputDir: out, maxSteps: 10, perDeviceTrainBatchSize: 4, learningRate: 0.05, weightDecay: 0.01, warmupSteps: 2, loggingSteps: 1, saveSteps: 5,
+      optim: 'sgd', optimArgs: 'momentum=0.9', progress: false, ...extra,
+    }, dataset());
+    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      return { r: trainer.train(), model, trainer };
+    } finally {
+      log.mockRestore();
+    }
+  };
+  const full = await go(path.join(tmp, 'bitfit-full'));
+  const biases = full.model.namedParameters().filter(([n]) => n.endsWith('.bias')).length;
+  expect(full.trainer.optimizer.paramGroups.map((g) => g.params.length)).toEqual([0, biases]);
+  // checkpoint-5 rewritten as tstorch wrote it then: optimizer.safetensors and optimizer.json (the
+  // flat layout, one group), scheduler.json (one base lr), its own state in trainer_state.json.
+  const out2 = path.join(tmp, 'bitfit-resumed'), ck = path.join(out2, 'checkpoint-5');
+  fs.mkdirSync(out2);
+  fs.cpSync(path.join(tmp, 'bitfit-full', 'checkpoint-5'), ck, { recursive: true });
+  const opt = torch.loadObject(path.join(ck, 'optimizer.pt')) as torch.optim.TorchOptimizerStateDict;
+  const sched = torch.loadObject(path.join(ck, 'scheduler.pt')) as { base_lrs: number[]; last_epoch: number };
+  const kept = opt.param_groups[1], ids = kept.params as number[];
+  expect([opt.param_groups[0].params, ids.length]).toEqual([[], biases]);
+  const state = (id: number) => (opt.state.get(id) ?? (opt.state as unknown as Map<bigint, Record<string, unknown>>).get(BigInt(id)))!;
+  const momentum = new Map(ids.map((id, i) => [`0.${i}.momentum_buffer`, state(id).momentum_buffer as torch.Tensor]));
+  torch.io.safetensors.saveFile(path.join(ck, 'optimizer.safetensors'), momentum);
+  const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  const settings = Object.fromEntries(Object.entries(kept).filter(([k]) => k !== 'params' && k !== 'param_names').map(([k, v]) => [camel(k), v]));
+  fs.writeFileSync(path.join(ck, 'optimizer.json'), JSON.stringify({ optim: 'sgd', steps: {}, groups: [settings] }));
+  fs.writeFileSync(path.join(ck, 'scheduler.json'), JSON.stringify({ lastEpoch: sched.last_epoch, baseLrs: [sched.base_lrs[1]], kind: 'linear', warmupSteps: 2, totalSteps: 10, kwargs: {} }));
+  const merged = { ...JSON.parse(fs.readFileSync(path.join(ck, 'trainer_state.json'), 'utf8')), ...JSON.parse(fs.readFileSync(path.join(ck, 'tstorch_state.json'), 'utf8')) };
+  fs.writeFileSync(path.join(ck, 'trainer_state.json'), JSON.stringify(merged));
+  for (const f of ['tstorch_state.json', 'optimizer.pt', 'scheduler.pt']) fs.rmSync(path.join(ck, f));
+  for (const t of momentum.values()) t.dispose();
+  const resumed = await go(out2, { resumeFromCheckpoint: true });
+  const losses = (r: torch.TrainResult) => r.logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss);
+  expect(losses(resumed.r)).toEqual(losses(full.r)); // bit for bit: the momentum and the lr came back where they belong
+  const a = new Map(resumed.model.namedParameters());
+  for (const [n, p] of full.model.namedParameters()) expect([n, relErr(a.get(n)!, p)]).toEqual([n, 0]);
+  for (const x of [full, resumed]) { x.trainer.optimizer.dispose(); x.model.dispose(); }
+});
+
 test('what a run killed mid-write leaves is tidied by the next run: dead temporaries removed, a moved-aside checkpoint restored', async () => {
   const out = path.join(tmp, 'interrupted');
   const first = await run('peft', out, { maxSteps: 6, saveSteps: 3 });

@@ -207,16 +207,31 @@ export class LRScheduler {
     if (!('lastEpoch' in given)) throw new Error('LRScheduler.loadStateDict: expected the object stateDict() or torchStateDict() gave');
     const s = given as { lastEpoch: number; baseLrs: number[]; plateau?: PlateauState };
     this.lastEpoch = s.lastEpoch;
-    this.baseLrs = s.baseLrs;
+    this.baseLrs = this.perGroup(s.baseLrs, this.baseLrs, 'baseLrs');
     if (!this.plateau) return this.apply();
     if (!s.plateau) throw new Error('LRScheduler.loadStateDict: the state is not a reduce_lr_on_plateau schedule\'s');
     // (JSON has no Infinity: a best not yet set comes back as null)
     Object.assign(this.plateau, { ...s.plateau, best: s.plateau.best ?? (this.plateau.mode === 'min' ? Infinity : -Infinity) });
-    this.optimizer.paramGroups.forEach((g, i) => (g.lr = s.plateau!.lrs[i]));
+    const lrs = this.perGroup(s.plateau.lrs, this.getLastLr(), 'plateau.lrs');
+    this.optimizer.paramGroups.forEach((g, i) => (g.lr = lrs[i]));
+  }
+  /**
+   * One learning rate per param group from a saved list. A list saved without the optimizer's
+   * empty groups (tstorch's checkpoints before 2026-12 left LoRA's empty no-decay group out; HF's
+   * Trainer keeps it) holds the non-empty groups' rates in order; an empty group keeps `own`.
+   */
+  private perGroup(saved: unknown, own: number[], what: string): number[] {
+    const groups = this.optimizer.paramGroups;
+    const full = groups.map((g, i) => ((g as { params?: unknown[] }).params?.length ? i : -1)).filter((i) => i >= 0);
+    let lrs = saved;
+    if (Array.isArray(saved) && saved.length !== groups.length && saved.length === full.length) lrs = own.map((o, i) => (full.includes(i) ? saved[full.indexOf(i)] : o));
+    if (!Array.isArray(lrs) || lrs.length !== groups.length || !lrs.every((v) => typeof v === 'number')) {
+      throw new Error(`LRScheduler.loadStateDict: ${what} must be ${groups.length} learning rates (one per param group), got ${JSON.stringify(saved)}`);
+    }
+    return [...lrs] as number[];
   }
   private loadTorchStateDict(s: Record<string, unknown>): void {
     const where = 'LRScheduler.loadStateDict';
-    const groups = this.optimizer.paramGroups.length;
     if (this.plateau) {
       if (!('num_bad_epochs' in s)) throw new Error(`${where}: the state is not a reduce_lr_on_plateau schedule's (LambdaLR's, from another lr_scheduler_type?)`);
       // (the groups' lr is the optimizer's state: its param_groups)
@@ -224,21 +239,9 @@ export class LRScheduler {
     }
     if ('num_bad_epochs' in s) throw new Error(`${where}: the state is a reduce_lr_on_plateau schedule's, this one is ${this.kind}`);
     const { last_epoch: lastEpoch } = s;
-    let baseLrs = s.base_lrs;
     if (!Number.isInteger(lastEpoch) || (lastEpoch as number) < 0) throw new Error(`${where}: last_epoch must be a step count, got ${String(lastEpoch)}`);
-    // A schedule saved without the optimizer's empty groups (tstorch's checkpoints before 2026-12
-    // left LoRA's empty no-decay group out; HF's Trainer keeps it): its rates are the non-empty
-    // groups', in order, and an empty group keeps its own.
-    const full = this.optimizer.paramGroups.map((g, i) => ((g as { params?: unknown[] }).params?.length ? i : -1)).filter((i) => i >= 0);
-    if (Array.isArray(baseLrs) && baseLrs.length !== groups && baseLrs.length === full.length) {
-      const given = baseLrs;
-      baseLrs = this.baseLrs.map((own, i) => (full.includes(i) ? given[full.indexOf(i)] : own));
-    }
-    if (!Array.isArray(baseLrs) || baseLrs.length !== groups || !baseLrs.every((v) => typeof v === 'number')) {
-      throw new Error(`${where}: base_lrs must be ${groups} learning rates (one per param group), got ${JSON.stringify(baseLrs)}`);
-    }
+    this.baseLrs = this.perGroup(s.base_lrs, this.baseLrs, 'base_lrs');
     this.lastEpoch = lastEpoch as number;
-    this.baseLrs = [...baseLrs] as number[];
     this.apply();
   }
 }

@@ -147,3 +147,29 @@ function fromTorchLayout(name: string, sd: Record<string, unknown>, groups: (Gro
   });
   return out;
 }
+
+/**
+ * A flat state saved with fewer groups than the optimizer has, because empty groups were left
+ * out (tstorch's checkpoints before 2026-12 dropped LoRA's, or BitFit's, empty group; HF's
+ * Trainer keeps it): its groups are the non-empty ones here, in order. Their settings move there,
+ * and so do state keys of the '<group>.<index>' form where the optimizer keys its state by
+ * position (byIndex; AdamW over named groups keys by name, which needs no move).
+ */
+export function alignSavedGroups(name: string, flat: FlatOptimizerStateDict, groups: GroupLike[], byIndex: boolean): FlatOptimizerStateDict {
+  const saved = flat.groups;
+  if (!saved || saved.length === groups.length) return flat;
+  const full = groups.map((g, k) => (g.params.length ? k : -1)).filter((k) => k >= 0);
+  if (saved.length !== full.length) throw new Error(`${name}.loadStateDict: loaded state dict has a different number of parameter groups (${saved.length}; the optimizer has ${groups.length})`);
+  const settings: object[] = groups.map(() => ({}));
+  saved.forEach((h, j) => { settings[full[j]] = h; });
+  if (!byIndex) return { ...flat, groups: settings };
+  const move = (key: string) => {
+    const m = /^(\d+)\.(\d+)(\..*)?$/.exec(key);
+    return m && Number(m[1]) < full.length ? `${full[Number(m[1])]}.${m[2]}${m[3] ?? ''}` : key;
+  };
+  return {
+    tensors: new Map([...flat.tensors].map(([k, t]) => [move(k), t])),
+    steps: flat.steps && Object.fromEntries(Object.entries(flat.steps).map(([k, v]) => [move(k), v])),
+    groups: settings,
+  };
+}

@@ -15,7 +15,8 @@ import { hfRngState } from './hf_rng';
 import { Module } from '../nn/module';
 import { Embedding, LayerNorm } from '../nn/layers';
 import { clipGradNormTensor } from '../nn/utils';
-import type { TorchOptimizerStateDict } from '../optim/state_dict';
+import { TorchOptimizerStateDict, alignSavedGroups } from '../optim/state_dict';
+import { AdamW } from '../optim/adamw';
 import { OptimizerName, TrainerOptimizer, createOptimizer, parseOptimArgs, OPTIMIZERS } from './optimizers';
 import { LRScheduler, ScheduleKind, ScheduleKwargs } from '../optim/schedule';
 import { GPT2LMHeadModel, LmLossType } from '../models/gpt2';
@@ -1043,7 +1044,9 @@ export class Trainer {
     if (legacy) {
       const opt = loadFile(path.join(dir, 'optimizer.safetensors'));
       try {
-        this.optimizer.loadFlatStateDict({ tensors: opt.tensors, steps: optJson.steps, groups: optJson.groups });
+        // (AdamW keys its state by parameter name here; the others by '<group>.<index>')
+        const flat = alignSavedGroups('resume', { tensors: opt.tensors, steps: optJson.steps ?? {}, groups: optJson.groups }, this.optimizer.paramGroups, !(this.optimizer instanceof AdamW));
+        this.optimizer.loadFlatStateDict({ tensors: flat.tensors, steps: flat.steps ?? {}, groups: flat.groups });
       } finally {
         for (const t of opt.tensors.values()) t.dispose();
       }
