@@ -52,18 +52,26 @@ node node_modules/typescript/bin/tsc -p . || exit 1
 node -e "const t=require('./dist/lib'); const b=t.buildInfo(); console.log(JSON.stringify({v:b.torchVersion, src:b.torchSource, cuda:b.builtWithCuda, avail:b.cudaAvailable, n:b.cudaDeviceCount, dist:t.distributed.backends()}))"
 
 # The benchmark needs about 200 s for its four cases; the tests get the rest, up to 240 s.
-JEST_S=$(( $(left) - 200 )); [ "$JEST_S" -gt 240 ] && JEST_S=240; [ "$JEST_S" -lt 60 ] && JEST_S=60
+# GPU_CHECK_BENCH=0 skips the benchmark (its figures are in BENCHMARKS.md already) and gives the
+# tests all the time left; GPU_CHECK_TESTS picks tests by name (jest's -t), e.g. "NCCL|torch.func".
+BENCH=${GPU_CHECK_BENCH:-1}
+if [ "$BENCH" = 0 ]; then JEST_S=$(( $(left) - 10 )); else
+  JEST_S=$(( $(left) - 200 )); [ "$JEST_S" -gt 240 ] && JEST_S=240; fi
+[ "$JEST_S" -lt 60 ] && JEST_S=60
 echo "== CUDA tests (limit $JEST_S s)"
 # (TSTORCH_REPORT_EACH: each test's result is printed as it ends, so a cut-off run still shows them.)
-TSTORCH_TEST_CUDA=1 TSTORCH_REPORT_EACH=1 timeout "$JEST_S" node node_modules/jest/bin/jest.js test/cuda.test.ts > "$OUT/jest-cuda.log" 2>&1
+TSTORCH_TEST_CUDA=1 TSTORCH_REPORT_EACH=1 timeout "$JEST_S" node node_modules/jest/bin/jest.js test/cuda.test.ts \
+  ${GPU_CHECK_TESTS:+-t "$GPU_CHECK_TESTS"} > "$OUT/jest-cuda.log" 2>&1
 rc=$?; echo "jest exit $rc$([ $rc = 124 ] && echo ": cut off at $JEST_S s")"; grep -E "^\[(PASS|FAIL|SKIP)\]|^tests:|Expected|Received" "$OUT/jest-cuda.log" | cut -c1-600 | head -40
 
 # GPT-2 124M LoRA training vs transformers+peft (fp32 and bf16, 8x128 and 16x1024), table last.
 BENCH_S=$(( $(left) - 5 )); [ "$BENCH_S" -lt 30 ] && BENCH_S=30
-echo "== benchmark (limit $BENCH_S s)"
-if [ "${DRY_RUN:-0}" != 1 ]; then
+if [ "$BENCH" = 0 ]; then echo "== benchmark skipped (GPU_CHECK_BENCH=0)"
+elif [ "${DRY_RUN:-0}" != 1 ]; then
+  echo "== benchmark (limit $BENCH_S s)"
   timeout "$BENCH_S" node dist/scripts/bench/gpu.js --steps 10 --time-budget $((BENCH_S - 10)) 2>&1 | tee "$OUT/bench-gpu.txt" | tail -14
 else
+  echo "== benchmark, dry run (limit $BENCH_S s)"
   timeout "$BENCH_S" node dist/scripts/bench/gpu.js --dry-run --time-budget $((BENCH_S - 10)) 2>&1 | tee "$OUT/bench-gpu.txt" | tail -10
 fi
 echo "== done in $((SECONDS - START)) s"
