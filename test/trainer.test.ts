@@ -27,6 +27,16 @@ function dropoutFreeCopy(name: string): string {
   return dir;
 }
 
+/** trainer.train() without its log lines on the console. */
+function trainQuietly(trainer: torch.Trainer): torch.TrainResult {
+  const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+  try {
+    return trainer.train();
+  } finally {
+    log.mockRestore();
+  }
+}
+
 /** A LoRA run on the tiny checkpoint (withEval: the same data as eval set). */
 async function run(mode: 'seed' | 'peft', out: string, extra: Partial<torch.TrainingArguments> = {}, withEval = false) {
   const model = await torch.GPT2LMHeadModel.fromPretrained(base);
@@ -37,13 +47,7 @@ async function run(mode: 'seed' | 'peft', out: string, extra: Partial<torch.Trai
     outputDir: out, maxSteps: 12, perDeviceTrainBatchSize: 4, learningRate: 1e-3, loggingSteps: 1, saveSteps: 5,
     progress: false, ...extra,
   }, data, withEval ? data : undefined);
-  const log = jest.spyOn(console, 'log').mockImplementation(() => {});
-  try {
-    const r = trainer.train();
-    return { r, model, trainer };
-  } finally {
-    log.mockRestore();
-  }
+  return { r: trainQuietly(trainer), model, trainer };
 }
 
 describe.each(['peft', 'seed'] as const)('%s LoRA training', (mode) => {
@@ -322,12 +326,7 @@ test('a checkpoint from before HF\'s layout whose optimizer kept only the no-dec
       outputDir: out, maxSteps: 10, perDeviceTrainBatchSize: 4, learningRate: 0.05, weightDecay: 0.01, warmupSteps: 2, loggingSteps: 1, saveSteps: 5,
       optim: 'sgd', optimArgs: 'momentum=0.9', progress: false, ...extra,
     }, dataset());
-    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
-    try {
-      return { r: trainer.train(), model, trainer };
-    } finally {
-      log.mockRestore();
-    }
+    return { r: trainQuietly(trainer), model, trainer };
   };
   const full = await go(path.join(tmp, 'bitfit-full'));
   const biases = full.model.namedParameters().filter(([n]) => n.endsWith('.bias')).length;
@@ -470,12 +469,7 @@ describe('gradient accumulation', () => {
       outputDir: out, maxSteps: 10, perDeviceTrainBatchSize: batch, gradientAccumulationSteps: accumulation,
       learningRate: 1e-2, loggingSteps: 1, saveSteps: 5, progress: false, ...extra,
     }, data());
-    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
-    try {
-      return { r: trainer.train(), model, trainer };
-    } finally {
-      log.mockRestore();
-    }
+    return { r: trainQuietly(trainer), model, trainer };
   };
   const logged = (r: torch.TrainResult) => r.logHistory.filter((e) => e.loss !== undefined);
 
@@ -688,9 +682,7 @@ test('logging, eval and save steps below 1 are that fraction of the run\'s steps
   const out = path.join(tmp, 'ratios');
   const trainer = new torch.Trainer(model, { outputDir: out, maxSteps: 10, perDeviceTrainBatchSize: 4, loggingSteps: 0.25, evalSteps: 0.5, saveSteps: 0.35, progress: false }, data, data);
   expect([trainer.args.loggingSteps, trainer.args.evalSteps, trainer.args.saveSteps]).toEqual([3, 5, 4]); // ceil(2.5), ceil(5), ceil(3.5)
-  const log = jest.spyOn(console, 'log').mockImplementation(() => {});
-  const r = trainer.train();
-  log.mockRestore();
+  const r = trainQuietly(trainer);
   expect(r.logHistory.filter((e) => e.loss !== undefined).map((e) => e.step)).toEqual([3, 6, 9, 10]);
   expect(r.logHistory.filter((e) => e.eval_loss !== undefined).map((e) => e.step)).toEqual([5, 10]);
   expect(torch.train.listCheckpoints(out).map((d) => path.basename(d))).toEqual(['checkpoint-4', 'checkpoint-8']);
@@ -706,9 +698,7 @@ test('metricForBestModel / greaterIsBetter (HF\'s): the best checkpoint by eval 
     const data = dataset();
     const out = path.join(tmp, `best-${JSON.stringify(extra).replace(/\W/g, '')}`);
     const trainer = new torch.Trainer(model, { outputDir: out, maxSteps: 10, perDeviceTrainBatchSize: 4, learningRate: 3e-2, loggingSteps: 2, saveSteps: 2, progress: false, loadBestModelAtEnd: true, ...extra }, data, data);
-    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
-    const r = trainer.train();
-    log.mockRestore();
+    const r = trainQuietly(trainer);
     model.dispose();
     return { best: Number(path.basename(trainer.bestModelCheckpoint!).split('-')[1]), evals: r.logHistory.filter((e) => e.eval_loss !== undefined) };
   };
@@ -1139,9 +1129,7 @@ test('save and eval strategies: epoch (each epoch\'s end and the last step) and 
     torch.lora.applyLoRA(model, { r: 4, alpha: 8 });
     // 40 blocks in batches of 4: 10 steps an epoch; 12 steps end 2 steps into the second.
     const trainer = new torch.Trainer(model, { outputDir: out, maxSteps: 12, perDeviceTrainBatchSize: 4, loggingSteps: 3, saveSteps: 5, progress: false, ...extra }, dataset(), evalSet());
-    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
-    const r = trainer.train();
-    log.mockRestore();
+    const r = trainQuietly(trainer);
     trainer.optimizer.dispose();
     model.dispose();
     return {
@@ -1167,9 +1155,7 @@ test('loadBestModelAtEnd: the lowest eval loss\'s checkpoint is kept past saveTo
     outputDir: out, maxSteps: 12, perDeviceTrainBatchSize: 4, learningRate: 0.3, lrSchedulerType: 'constant', loggingSteps: 2, evalSteps: 2, saveSteps: 2,
     saveTotalLimit: 1, loadBestModelAtEnd: true, progress: false,
   }, dataset(), evalSet);
-  const log = jest.spyOn(console, 'log').mockImplementation(() => {});
-  const r = trainer.train();
-  log.mockRestore();
+  const r = trainQuietly(trainer);
   const evals = r.logHistory.filter((e) => e.eval_loss !== undefined);
   expect(evals.map((e) => e.step)).toEqual([2, 4, 6, 8, 10, 12]);
   const best = evals.reduce((b, e) => (e.eval_loss! < b.eval_loss! ? e : b));
