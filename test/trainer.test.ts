@@ -312,6 +312,8 @@ test('a checkpoint tstorch wrote before HF\'s layout (optimizer.safetensors, opt
   const a = new Map(resumed.model.namedParameters({ trainableOnly: true }));
   for (const [n, p] of full.model.namedParameters({ trainableOnly: true })) expect([n, relErr(a.get(n)!, p)]).toEqual([n, 0]);
   expect(fs.existsSync(path.join(out, 'checkpoint-10', 'tstorch_state.json'))).toBe(true); // what it writes next is the new layout
+  // (its one saved group is the first of two here: the empty no-decay group keeps a real lr)
+  expect(resumed.trainer.optimizer.paramGroups.map((g) => [g.params.length > 0, g.lr])).toEqual(full.trainer.optimizer.paramGroups.map((g) => [g.params.length > 0, g.lr]));
   for (const x of [full, resumed]) { x.trainer.optimizer.dispose(); x.model.dispose(); }
 });
 
