@@ -561,6 +561,7 @@ test('bad input: one-line cause, non-zero exit, nothing half-written', () => {
     [['train', '--model', modelDir, '--data', path.join(tmp, 'missing.txt'), '--out', path.join(tmp, 'miss')], /no such file/],
     [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--epochs'], /--epochs needs a value/],
     [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--batch-size', 'two'], /must be an integer/],
+    [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--learning_rate', 'abc'], /^tstorch train: --learning_rate must be a number, got 'abc'/], // (as typed, HF's name)
     [['eval', '--model', path.join(tmp, 'nope'), '--data', textFile], /no such folder/],
     [['eval', '--data', textFile], /missing --model/],
     [['generate', '--model', modelDir, '--prompt', 'x', '--device', 'cuda'], /CUDA is not available|cuda/i],

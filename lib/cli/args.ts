@@ -47,7 +47,7 @@ function parseOne(command: string, argv: string[], i: number, spec: Spec, out: P
   const a = argv[i];
   if (!a.startsWith('--')) throw new UsageError(`unexpected argument '${a}' (see: tstorch ${command} --help)`);
   let [name, value] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-  const given = name;
+  const given = name; // (as typed: messages name the flag as the user wrote it)
   name = resolveFlag(spec, name) ?? name.replace(/_/g, '-');
   // --no-<flag> turns a boolean off (HfArgumentParser's --no_<flag>), for flags that default to true.
   const negated = name.startsWith('no-') && !spec[name] ? resolveFlag(spec, name.slice(3)) : undefined;
@@ -68,18 +68,18 @@ function parseOne(command: string, argv: string[], i: number, spec: Spec, out: P
       out[name] = value;
       return i;
     }
-    if (value !== undefined && !['true', 'false'].includes(value)) throw new UsageError(`--${name} takes no value (or =true/=false${s.values ? s.values.map((v) => `/=${v}`).join('') : ''})`);
+    if (value !== undefined && !['true', 'false'].includes(value)) throw new UsageError(`--${given} takes no value (or =true/=false${s.values ? s.values.map((v) => `/=${v}`).join('') : ''})`);
     out[name] = value === undefined ? true : value === 'true';
     return i;
   }
   if (value === undefined) {
-    if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) throw new UsageError(`--${name} needs a value`);
+    if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) throw new UsageError(`--${given} needs a value`);
     value = argv[++i];
   }
   if (s.type === 'int' || s.type === 'number') {
     const n = Number(value);
     if (value.trim() === '' || !Number.isFinite(n) || (s.type === 'int' && !Number.isInteger(n))) {
-      throw new UsageError(`--${name} must be ${s.type === 'int' ? 'an integer' : 'a number'}, got '${value}'`);
+      throw new UsageError(`--${given} must be ${s.type === 'int' ? 'an integer' : 'a number'}, got '${value}'`);
     }
     out[name] = n;
   } else {
