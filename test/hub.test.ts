@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { saveTinyGpt2, brownTextFiles } from './helpers';
+import { saveTinyGpt2, brownTextFiles, learnBpe, relErr, writeBpeFiles } from './helpers';
 
 let tmp: string, cache: string, plain: string, other: string;
 const COMMIT = 'a'.repeat(8) + crypto.createHash('sha1').update('main').digest('hex').slice(8);
@@ -131,6 +131,75 @@ test('the CLI takes hub ids for --model (and --revision), --adapter; the card an
   const missing = cli('eval', '--model', 'nobody/nothing', '--data', evalFile);
   expect(missing.code).toBe(1);
   expect(missing.err).toMatch(/--model nobody\/nothing: no such folder \(nor a hub id in the Hugging Face cache: no .*models--nobody--nothing.refs.main; download it there with huggingface-cli download nobody\/nothing/);
+});
+
+test('an adapter folder (or its hub id) as the model: its base (base_model_name_or_path) with the adapter on it, as transformers with PEFT loads one; tokenizer from the base; the CLI takes one as --model', async () => {
+  // A base with a tokenizer of its own (not GPT-2's), and a LoRA adapter trained-looking (gaussian B) on it.
+  const { trainFile, evalFile } = brownTextFiles(fs.mkdtempSync(path.join(tmp, 'text-')));
+  const bpe = learnBpe(fs.readFileSync(trainFile, 'utf8'), 60);
+  const baseDir = await saveTinyGpt2(path.join(tmp, 'bpe-base'), { vocab_size: Object.keys(bpe.vocab).length });
+  writeBpeFiles(baseDir, bpe);
+  const base = await torch.GPT2LMHeadModel.fromPretrained(baseDir);
+  torch.manualSeed(2);
+  torch.lora.applyLoRA(base, { r: 2, initLoraWeights: 'gaussian' });
+  for (const [n, p] of base.namedParameters()) if (n.includes('lora_B')) torch.noGrad(() => p.normal_(0, 0.5));
+  const adapterDir = path.join(tmp, 'bpe-adapter');
+  // (relative to the working directory, as a run started there names its base)
+  await torch.lora.saveAdapter(base, adapterDir, { baseModelNameOrPath: path.relative(process.cwd(), baseDir) });
+  base.dispose();
+  const ids = torch.tensor([[1, 5, 9, 2, 7]], { dtype: 'int64' });
+  const plainBase = await torch.GPT2LMHeadModel.fromPretrained(baseDir);
+  const reference = await torch.lora.loadAdapter(await torch.GPT2LMHeadModel.fromPretrained(baseDir), adapterDir);
+  const asModel = await torch.GPT2LMHeadModel.fromPretrained(adapterDir);
+  const logits = (m: torch.GPT2LMHeadModel) => torch.noGrad(() => m.forward(ids).logits);
+  expect(asModel.training).toBe(false);
+  expect(logits(asModel).equal(logits(reference))).toBe(true);
+  expect(relErr(logits(asModel), logits(plainBase))).toBeGreaterThan(1e-3); // (the adapter does something)
+  // its hub id too (the adapter in the cache, its base a hub id there)
+  const onHubBase = await torch.GPT2LMHeadModel.fromPretrained('openai-community/gpt2');
+  torch.lora.applyLoRA(onHubBase, { r: 2, targetModules: ['c_attn'], initLoraWeights: 'gaussian' });
+  const hubAdapter = path.join(tmp, 'hub-adapter');
+  await torch.lora.saveAdapter(onHubBase, hubAdapter);
+  onHubBase.dispose();
+  cacheRepo('someone/tiny-lora-model', hubAdapter, COMMIT, 'main');
+  const byId = await torch.GPT2LMHeadModel.fromPretrained('someone/tiny-lora-model');
+  const byIdRef = await torch.lora.loadAdapter(await torch.GPT2LMHeadModel.fromPretrained('openai-community/gpt2'), hubAdapter);
+  expect(weightsOf(byId)).toEqual(weightsOf(byIdRef));
+  // the tokenizer of an adapter folder without its own files: the base's
+  const text = fs.readFileSync(evalFile, 'utf8').slice(0, 300);
+  expect(torch.tokenizerFor(adapterDir).encode(text)).toEqual(torch.tokenizerFor(baseDir).encode(text));
+  expect(torch.tokenizerFor(adapterDir).encode(text)).not.toEqual(torch.tokenizer.encode(text));
+  for (const m of [plainBase, reference, asModel, byId, byIdRef]) m.dispose();
+  // Adapters that cannot load say why.
+  const noBase = path.join(tmp, 'adapter-no-base'), lostBase = path.join(tmp, 'adapter-lost-base');
+  for (const [dir, b] of [[noBase, null], [lostBase, path.join(tmp, 'gone')]] as const) {
+    fs.cpSync(adapterDir, dir, { recursive: true });
+    const config = JSON.parse(fs.readFileSync(path.join(adapterDir, 'adapter_config.json'), 'utf8'));
+    fs.writeFileSync(path.join(dir, 'adapter_config.json'), JSON.stringify({ ...config, base_model_name_or_path: b }));
+  }
+  await expect(torch.GPT2LMHeadModel.fromPretrained(noBase)).rejects.toThrow(`${noBase} is a PEFT adapter (adapter_config.json) that does not name its base model (base_model_name_or_path): load the base model, then torch.lora.loadAdapter(model, '${noBase}')`);
+  await expect(torch.GPT2LMHeadModel.fromPretrained(lostBase)).rejects.toThrow(`GPT-2: ${lostBase} is a PEFT adapter on '${path.join(tmp, 'gone')}' (its base_model_name_or_path), which does not load: GPT-2: ${path.join(tmp, 'gone')}: no such folder`);
+
+  // The CLI: --model an adapter folder is its base with --adapter it; merge takes one alone.
+  const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
+  const cli = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300000, env: { ...process.env, HF_HUB_CACHE: cache } });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  const evalArgs = ['--data', evalFile, '--block-size', '16', '--json'];
+  const viaAdapter = cli('eval', '--model', baseDir, '--adapter', adapterDir, ...evalArgs);
+  expect(viaAdapter.err).toBe('');
+  expect(cli('eval', '--model', adapterDir, ...evalArgs).out).toBe(viaAdapter.out);
+  expect(cli('eval', '--model', baseDir, ...evalArgs).out).not.toBe(viaAdapter.out);
+  const merged = [path.join(tmp, 'merged-a'), path.join(tmp, 'merged-b')];
+  expect(cli('merge', '--model', adapterDir, '--out', merged[0]).code).toBe(0);
+  expect(cli('merge', '--model', baseDir, '--adapter', adapterDir, '--out', merged[1]).code).toBe(0);
+  for (const f of ['model.safetensors', 'vocab.json', 'merges.txt']) expect([f, fs.readFileSync(path.join(merged[0], f)).equals(fs.readFileSync(path.join(merged[1], f)))]).toEqual([f, true]);
+  const twice = cli('eval', '--model', adapterDir, '--adapter', adapterDir, ...evalArgs);
+  expect([twice.code, twice.err.trim()]).toEqual([1, `tstorch eval: --model ${adapterDir} is a PEFT adapter (on ${path.relative(process.cwd(), baseDir)}), and --adapter ${adapterDir} another: give its base as --model (--model ${path.relative(process.cwd(), baseDir)} --adapter ...)`]);
+  const train = cli('train', '--model', adapterDir, '--data', trainFile, '--out', path.join(tmp, 'no-run'), '--block-size', '16', '--max-steps', '1');
+  expect([train.code, train.err.trim()]).toEqual([1, `tstorch train: --model ${adapterDir} is a PEFT adapter (on ${path.relative(process.cwd(), baseDir)}), not a model to train: give its base (--model ${path.relative(process.cwd(), baseDir)}); a run's checkpoint goes on with --resume-from-checkpoint`]);
+  expect(fs.existsSync(path.join(tmp, 'no-run'))).toBe(false);
 });
 
 test('a dataset repository\'s splits as datasets\' load_dataset_builder resolves them (README configs, shard names, split keywords)', () => {

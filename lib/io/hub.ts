@@ -85,3 +85,23 @@ export function repoIdOf(dir: string): string | undefined {
   const m = /^(?:models|datasets)--(.+)$/.exec(parts[i - 1]);
   return m ? m[1].split('--').join('/') : undefined;
 }
+
+/**
+ * The base model of a PEFT adapter folder (adapter_config.json and no config.json): its
+ * base_model_name_or_path, a folder or a hub id, relative paths as from the working directory
+ * (as transformers, with PEFT installed, loads such a folder); undefined for any other folder.
+ */
+export function adapterBaseModel(dir: string): string | undefined {
+  if (fs.existsSync(path.join(dir, 'config.json')) || !fs.existsSync(path.join(dir, 'adapter_config.json'))) return undefined;
+  const file = path.join(dir, 'adapter_config.json');
+  let base: unknown;
+  try {
+    base = (JSON.parse(fs.readFileSync(file, 'utf8')) as { base_model_name_or_path?: unknown } | null)?.base_model_name_or_path;
+  } catch (e) {
+    throw new Error(`${file} is not valid JSON (${(e as Error).message}): a PEFT adapter folder needs a readable adapter_config.json`);
+  }
+  if (typeof base !== 'string' || base === '') {
+    throw new Error(`${dir} is a PEFT adapter (adapter_config.json) that does not name its base model (base_model_name_or_path): load the base model, then torch.lora.loadAdapter(model, '${dir}')`);
+  }
+  return base;
+}

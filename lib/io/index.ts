@@ -10,4 +10,4 @@ export { loadWeights, saveWeights, shardWeights, parseFileSize } from './weights
 export type { SaveWeightsOptions } from './weights';
 export { writeFileAtomic, writeDirAtomic, recoverInterruptedWrites } from './atomic';
 export * as tensorboard from './tensorboard';
-export { hubCacheDir, cachedSnapshot, isRepoId, resolvePretrained, repoIdOf } from './hub';
+export { hubCacheDir, cachedSnapshot, isRepoId, resolvePretrained, repoIdOf, adapterBaseModel } from './hub';

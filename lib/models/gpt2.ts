@@ -19,7 +19,7 @@ import * as F from '../nn/functional';
 import { BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, beamSearch, computeTransitionScores, decodePromptLookup, checkGenerateOptions, checkGenerateKeys, newTokenBounds, decodeGreedy, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
 import { SaveWeightsOptions, loadWeights, saveWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
-import { notInCacheHint, repoIdOf, resolvePretrained } from '../io/hub';
+import { adapterBaseModel, notInCacheHint, repoIdOf, resolvePretrained } from '../io/hub';
 
 /** GPT-2's LayerNorms always have their weight and bias. */
 type AffineLayerNorm = LayerNorm & { weight: Tensor; bias: Tensor };
@@ -652,10 +652,32 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
 
   // ---------- Hugging Face folders ----------
 
-  /** Loads config.json + model.safetensors from a Hugging Face GPT-2 folder, in eval mode. */
+  /**
+   * Loads config.json + model.safetensors from a Hugging Face GPT-2 folder, in eval mode. A PEFT
+   * adapter folder (adapter_config.json, no config.json) loads as transformers loads one with PEFT
+   * installed: its base model (base_model_name_or_path), then the adapter on it (unmerged).
+   */
   static async fromPretrained(nameOrPath: string, opts: GPT2ModelOptions = {}): Promise<GPT2LMHeadModel> {
     keywordOptions('GPT2LMHeadModel.fromPretrained', opts, MODEL_OPTIONS);
     const dir = resolvePretrained(nameOrPath, { revision: opts.revision });
+    const base = adapterBaseModel(dir);
+    if (base !== undefined) {
+      let model: GPT2LMHeadModel;
+      try {
+        model = await GPT2LMHeadModel.fromPretrained(base, { ...opts, revision: undefined }); // (the revision was the adapter's)
+      } catch (e) {
+        throw new Error(`GPT-2: ${dir} is a PEFT adapter on '${base}' (its base_model_name_or_path), which does not load: ${(e as Error).message}`);
+      }
+      // (imported here: the LoRA code imports the models)
+      const { loadAdapter } = await import('../lora/inject');
+      try {
+        await loadAdapter(model, dir);
+      } catch (e) {
+        model.dispose();
+        throw e;
+      }
+      return model.eval();
+    }
     const config = readConfig(dir);
     const generationConfig = readGenerationConfig(dir);
     const model = loadPretrained(dir, opts, () => new GPT2LMHeadModel(config, { attnImplementation: opts.attnImplementation }), {

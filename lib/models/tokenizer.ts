@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { readJsonObject } from '../io/json';
 import { writeFileAtomic } from '../io/atomic';
-import { resolvePretrained } from '../io/hub';
+import { adapterBaseModel, resolvePretrained } from '../io/hub';
 import { EncodePool, workerModule } from './encode_pool';
 import { ChatMessage, ChatTemplateOptions, RenderedChat, renderChatTemplateSpans } from './chat_template';
 
@@ -821,7 +821,10 @@ export function hasTokenizerFiles(dir: string | null): boolean {
 
 /** A model folder's tokenizer when it has one, else GPT-2's (a folder of weights alone, as tests make). */
 export function tokenizerFor(dir: string): GPT2Tokenizer {
-  return hasTokenizerFiles(dir) ? GPT2Tokenizer.fromFiles(dir) : tokenizer;
+  if (hasTokenizerFiles(dir)) return GPT2Tokenizer.fromFiles(dir);
+  // (a PEFT adapter folder without tokenizer files of its own: its base model's)
+  const base = adapterBaseModel(dir);
+  return base !== undefined ? tokenizerFor(resolvePretrained(base)) : tokenizer;
 }
 
 /**

@@ -234,6 +234,9 @@ export function loadModelFromFlags(f: Record<string, unknown>): Promise<torch.GP
 export async function loadModel(dir: string, opts: { adapter?: string; device?: string; attn?: torch.AttnImplementation; mmap?: boolean } = {}): Promise<torch.GPT2LMHeadModel> {
   if (!fs.existsSync(dir)) throw new Error(`--model ${dir}: no such folder${notInCacheHint(dir)}`);
   checkDevice(opts.device);
+  // (--model may be an adapter folder alone, which loads with its base; not with another adapter on top)
+  const base = torch.io.adapterBaseModel(dir);
+  if (base !== undefined && opts.adapter) throw new Error(`--model ${dir} is a PEFT adapter (on ${base}), and --adapter ${opts.adapter} another: give its base as --model (--model ${base} --adapter ...)`);
   const model = await torch.GPT2LMHeadModel.fromPretrained(dir, { attnImplementation: opts.attn, mmap: opts.mmap });
   if (opts.adapter) {
     if (!fs.existsSync(opts.adapter)) throw new Error(`--adapter ${opts.adapter}: no such folder${notInCacheHint(opts.adapter)}`);

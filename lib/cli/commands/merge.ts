@@ -24,6 +24,9 @@ export const spec: Spec = {
 };
 
 export async function run(f: Record<string, unknown>): Promise<void> {
+  // An adapter folder as --model (AutoPeftModel's way): its base_model_name_or_path with it as --adapter.
+  const base = f.adapter === undefined && f.adapters === undefined ? torch.io.adapterBaseModel(f.model as string) : undefined;
+  if (base !== undefined) f = { ...f, model: torch.io.resolvePretrained(base), adapter: f.model };
   const out = f.out as string;
   if (fs.existsSync(out) && fs.readdirSync(out).some((n) => !['config.json', 'generation_config.json', ...TOKENIZER_FILES].includes(n) && !isModelWeightFile(n))) {
     throw new Error(`--out ${out} exists and holds other files; give an empty or new folder`);
@@ -48,7 +51,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
 }
 
 async function loadWithAdapter(f: Record<string, unknown>): Promise<torch.GPT2LMHeadModel | torch.GPT2ForSequenceClassification | torch.GPT2ForTokenClassification> {
-  if (f.adapter === undefined) throw new Error('missing --adapter (or --adapters A,B for several); see: tstorch merge --help');
+  if (f.adapter === undefined) throw new Error('missing --adapter (or --adapters A,B for several, or an adapter folder as --model); see: tstorch merge --help');
   // a SEQ_CLS adapter: merged into a classifier (its trained head included), written as GPT2ForSequenceClassification
   if (isClassifierSetup(f.model as string, f.adapter as string)) return loadClassifier(f.model as string, { adapter: f.adapter as string, padTokenId: tokenizerFor(f.model as string).eosTokenId });
   if (isTokenClassifierSetup(f.model as string, f.adapter as string)) return loadTokenClassifier(f.model as string, { adapter: f.adapter as string });

@@ -161,6 +161,10 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   torch.keepFreedCpuMemory(); // CPU training reuses its large buffers (RSS stays at its peak)
   const modelDir = f.model as string;
   if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: no such folder${notInCacheHint(modelDir)}`);
+  const adapterBase = torch.io.adapterBaseModel(modelDir);
+  if (adapterBase !== undefined) {
+    throw new Error(`--model ${modelDir} is a PEFT adapter (on ${adapterBase}), not a model to train: give its base (--model ${adapterBase}); a run's checkpoint goes on with --resume-from-checkpoint`);
+  }
   const task = taskOf(f, modelDir), classify = task === 'text-classification', rewardModeling = task === 'reward-modeling', tagging = task === 'token-classification';
   if (f['label-names'] !== undefined && !tagging && !classify) throw new Error('--label-names names integer labels: it is for --task text-classification or token-classification');
   if (f['text-column-delimiter'] !== undefined && !classify) throw new Error('--text-column-delimiter joins several text columns for --task text-classification');
