@@ -655,6 +655,7 @@ test('train --task text-classification: a SEQ_CLS adapter (labels in metrics.jso
   // classify: the pipeline's softmax scores, as the API's classifier gives them
   const c = cli('classify', '--model', modelDir, '--adapter', out, '--texts', evalFile2, '--top-k', '0', '--json');
   expect(c.err).toBe('');
+  expect(cli('classify', '--model', out, '--texts', evalFile2, '--top-k', '0', '--json').out).toBe(c.out); // (the adapter folder alone: its base with it)
   const scores = c.out.trim().split('\n').map((l) => JSON.parse(l) as { label: string; score: number }[]);
   const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
   const api = await torch.GPT2ForSequenceClassification.fromPretrained(modelDir, { numLabels: 2, id2label: { 0: 'neg', 1: 'pos' }, padTokenId: 50256 });

@@ -81,11 +81,18 @@ function autoThreads(bytes: number, alone = false): number {
  * them offline. A local folder of that name wins; a name found nowhere is left for the command's
  * "no such folder" error.
  */
+/** The commands that take --adapter. */
+const ADAPTER_COMMANDS = ['eval', 'generate', 'chat', 'classify', 'merge'];
+
 export function resolveHubFlags(f: Record<string, unknown>, command = ''): void {
   const revision = f.revision as string | undefined;
   for (const k of ['model', 'tokenizer']) if (typeof f[k] === 'string') f[k] = torch.io.resolvePretrained(f[k] as string, { revision });
   for (const k of ['adapter', 'ref-model']) if (typeof f[k] === 'string') f[k] = torch.io.resolvePretrained(f[k] as string);
   if (typeof f.adapters === 'string') f.adapters = f.adapters.split(',').map((d) => torch.io.resolvePretrained(d.trim())).join(',');
+  // An adapter folder alone as --model (transformers with PEFT loads one so; PEFT's AutoPeftModel):
+  // its base (base_model_name_or_path) as --model, itself as --adapter.
+  const base = typeof f.model === 'string' && f.adapter === undefined && f.adapters === undefined && ADAPTER_COMMANDS.includes(command) ? torch.io.adapterBaseModel(f.model) : undefined;
+  if (base !== undefined) [f.model, f.adapter] = [torch.io.resolvePretrained(base), f.model];
   // TRL's dataset_test_split: the eval set is that split of --data's dataset id (where no --eval-data is given)
   const testSplit = f['dataset-test-split'] as string | undefined;
   if (testSplit !== undefined && f['eval-data'] === undefined) {

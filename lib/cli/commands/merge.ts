@@ -24,9 +24,6 @@ export const spec: Spec = {
 };
 
 export async function run(f: Record<string, unknown>): Promise<void> {
-  // An adapter folder as --model (AutoPeftModel's way): its base_model_name_or_path with it as --adapter.
-  const base = f.adapter === undefined && f.adapters === undefined ? torch.io.adapterBaseModel(f.model as string) : undefined;
-  if (base !== undefined) f = { ...f, model: torch.io.resolvePretrained(base), adapter: f.model };
   const out = f.out as string;
   if (fs.existsSync(out) && fs.readdirSync(out).some((n) => !['config.json', 'generation_config.json', ...TOKENIZER_FILES].includes(n) && !isModelWeightFile(n))) {
     throw new Error(`--out ${out} exists and holds other files; give an empty or new folder`);
