@@ -75,15 +75,15 @@ function autoThreads(bytes: number, alone = false): number {
   return bytes >= 8 << 20 ? Math.max(1, Math.min(Math.floor(os.availableParallelism() / local), Math.ceil(bytes / (1 << 20)))) : 1;
 }
 
+/** The commands that take --adapter. */
+const ADAPTER_COMMANDS = ['eval', 'generate', 'chat', 'classify', 'merge'];
+
 /**
  * --model and --tokenizer (at --revision), --ref-model, --adapter and --adapters given as hub ids
  * (gpt2, org/name): their snapshot folders in the Hugging Face cache, as from_pretrained finds
  * them offline. A local folder of that name wins; a name found nowhere is left for the command's
  * "no such folder" error.
  */
-/** The commands that take --adapter. */
-const ADAPTER_COMMANDS = ['eval', 'generate', 'chat', 'classify', 'merge'];
-
 export function resolveHubFlags(f: Record<string, unknown>, command = ''): void {
   const revision = f.revision as string | undefined;
   for (const k of ['model', 'tokenizer']) if (typeof f[k] === 'string') f[k] = torch.io.resolvePretrained(f[k] as string, { revision });
