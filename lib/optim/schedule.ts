@@ -13,6 +13,7 @@
 
 import { ReduceLROnPlateau, SchedulableOptimizer } from './lr_scheduler';
 import type { Picklable } from '../io/torchsave';
+import { nonEmptyGroups } from './state_dict';
 
 export type ScheduleKind = 'linear' | 'cosine' | 'cosine_with_restarts' | 'polynomial' | 'constant' | 'constant_with_warmup' | 'inverse_sqrt' | 'cosine_with_min_lr' | 'warmup_stable_decay' | 'reduce_lr_on_plateau' | 'cosine_warmup_with_min_lr';
 export const SCHEDULE_KINDS: ScheduleKind[] = ['linear', 'cosine', 'cosine_with_restarts', 'polynomial', 'constant', 'constant_with_warmup', 'inverse_sqrt', 'cosine_with_min_lr', 'warmup_stable_decay', 'reduce_lr_on_plateau', 'cosine_warmup_with_min_lr'];
@@ -222,7 +223,7 @@ export class LRScheduler {
    */
   private perGroup(saved: unknown, own: number[], what: string): number[] {
     const groups = this.optimizer.paramGroups;
-    const full = groups.map((g, i) => ((g as { params?: unknown[] }).params?.length ? i : -1)).filter((i) => i >= 0);
+    const full = nonEmptyGroups(groups as { params?: unknown }[]);
     let lrs = saved;
     if (Array.isArray(saved) && saved.length !== groups.length && saved.length === full.length) lrs = own.map((o, i) => (full.includes(i) ? saved[full.indexOf(i)] : o));
     if (!Array.isArray(lrs) || lrs.length !== groups.length || !lrs.every((v) => typeof v === 'number')) {

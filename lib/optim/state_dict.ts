@@ -35,6 +35,10 @@ export const indexKey: StateKey = (gi, i) => `${gi}.${i}`;
 export const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 export const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
+/** Which groups have parameters (an empty group, as HF's no-decay group under LoRA, has none). */
+export const nonEmptyGroups = (groups: { params?: unknown }[]): number[] =>
+  groups.map((g, k) => (Array.isArray(g.params) && g.params.length ? k : -1)).filter((k) => k >= 0);
+
 /** The flat layout as PyTorch's. */
 export function torchLayout(flat: FlatOptimizerStateDict, groups: GroupLike[], keyOf: StateKey): TorchOptimizerStateDict {
   const state = new Map<number, Record<string, Picklable>>();
@@ -99,8 +103,7 @@ function fromTorchLayout(name: string, sd: Record<string, unknown>, groups: (Gro
   // non-empty groups are matched in order.
   let ourIndex = saved.map((_, k) => k);
   if (saved.length !== groups.length) {
-    const savedFull = saved.map((h, k) => (Array.isArray(h.params) && h.params.length ? k : -1)).filter((k) => k >= 0);
-    const oursFull = groups.map((g, k) => (g.params.length ? k : -1)).filter((k) => k >= 0);
+    const savedFull = nonEmptyGroups(saved), oursFull = nonEmptyGroups(groups);
     if (savedFull.length !== oursFull.length) throw new Error(`${name}.loadStateDict: loaded state dict has a different number of parameter groups (${saved.length}; the optimizer has ${groups.length})`);
     ourIndex = saved.map(() => -1);
     savedFull.forEach((k, j) => { ourIndex[k] = oursFull[j]; });
@@ -158,7 +161,7 @@ function fromTorchLayout(name: string, sd: Record<string, unknown>, groups: (Gro
 export function alignSavedGroups(name: string, flat: FlatOptimizerStateDict, groups: GroupLike[], byIndex: boolean): FlatOptimizerStateDict {
   const saved = flat.groups;
   if (!saved || saved.length === groups.length) return flat;
-  const full = groups.map((g, k) => (g.params.length ? k : -1)).filter((k) => k >= 0);
+  const full = nonEmptyGroups(groups);
   if (saved.length !== full.length) throw new Error(`${name}.loadStateDict: loaded state dict has a different number of parameter groups (${saved.length}; the optimizer has ${groups.length})`);
   const settings: object[] = groups.map(() => ({}));
   saved.forEach((h, j) => { settings[full[j]] = h; });
