@@ -551,7 +551,7 @@ test('merge --adapters A,B --weights --combination-type: the weighted adapter (t
   expect(changed).toBe(4); // the one block's c_attn, attn.c_proj, mlp.c_proj and c_fc weights
   expect(cli('merge', '--model', modelDir, '--adapters', dirs.join(','), '--weights', '1', '--out', out).err).toMatch(/--weights must be 2 numbers, one per adapter/);
   expect(cli('merge', '--model', modelDir, '--adapters', dirs.join(','), '--combination-type', 'ties', '--out', out).err).toMatch(/--combination-type must be cat, linear or svd/);
-  expect(cli('merge', '--model', modelDir, '--out', out).err).toMatch(/missing --adapter \(or --adapters A,B for several\)/);
+  expect(cli('merge', '--model', modelDir, '--out', out).err).toMatch(/missing --adapter \(or --adapters A,B for several, or an adapter folder as --model\)/);
   want.dispose();
 });
 
