@@ -9,6 +9,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { readJsonObject } from './json';
 
 export type RepoType = 'model' | 'dataset';
 
@@ -93,13 +94,7 @@ export function repoIdOf(dir: string): string | undefined {
  */
 export function adapterBaseModel(dir: string): string | undefined {
   if (fs.existsSync(path.join(dir, 'config.json')) || !fs.existsSync(path.join(dir, 'adapter_config.json'))) return undefined;
-  const file = path.join(dir, 'adapter_config.json');
-  let base: unknown;
-  try {
-    base = (JSON.parse(fs.readFileSync(file, 'utf8')) as { base_model_name_or_path?: unknown } | null)?.base_model_name_or_path;
-  } catch (e) {
-    throw new Error(`${file} is not valid JSON (${(e as Error).message}): a PEFT adapter folder needs a readable adapter_config.json`);
-  }
+  const base = readJsonObject(path.join(dir, 'adapter_config.json'), 'adapter', 'a PEFT adapter folder needs a readable adapter_config.json').base_model_name_or_path;
   if (typeof base !== 'string' || base === '') {
     throw new Error(`${dir} is a PEFT adapter (adapter_config.json) that does not name its base model (base_model_name_or_path): load the base model, then torch.lora.loadAdapter(model, '${dir}')`);
   }
