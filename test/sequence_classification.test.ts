@@ -174,6 +174,18 @@ test('LoRA on a classifier trains as PEFT\'s SEQ_CLS with HF\'s Trainer (score a
   await torch.lora.loadAdapter(fresh, out);
   const loaded = torch.noGrad(() => fresh.forward(probe.inputIds, { attentionMask: probe.attentionMask }).logits);
   expect(relErr(loaded, trained)).toBeLessThan(1e-6);
+  // the adapter folder alone, as transformers with PEFT loads one: its base, a head of the adapter's 3 outputs with its labels, the adapter on it
+  const warned = jest.spyOn(console, 'warn').mockImplementation(() => {});
+  const asModel = await torch.GPT2ForSequenceClassification.fromPretrained(out);
+  expect(warned).not.toHaveBeenCalled(); // (the adapter brings the head: no "newly initialized")
+  warned.mockRestore();
+  expect([asModel.training, asModel.numLabels, asModel.config.id2label, asModel.config.pad_token_id, asModel.config.problem_type]).toEqual([false, 3, { 0: '0', 1: '1', 2: '2' }, PAD, 'single_label_classification']);
+  expect(torch.noGrad(() => asModel.forward(probe.inputIds, { attentionMask: probe.attentionMask }).logits).equal(loaded)).toBe(true);
+  asModel.dispose();
+  for (const cls of [torch.GPT2LMHeadModel, torch.GPT2ForTokenClassification]) {
+    await expect(cls.fromPretrained(out)).rejects.toThrow(`${cls.name}: ${out} is a SEQ_CLS adapter, with a head for GPT2ForSequenceClassification: load it with GPT2ForSequenceClassification.fromPretrained`);
+  }
+  await expect(torch.GPT2ForSequenceClassification.fromPretrained(out, { numLabels: 2 })).rejects.toThrow(`GPT2ForSequenceClassification: the adapter ${out} has a score head of 3 outputs, not numLabels 2`);
   // merged into a plain classifier: HF's folder (config with id2label, pad_token_id, problem_type), loaded back
   torch.lora.mergeAndUnload(fresh);
   const merged = path.join(tmp, 'merged');
@@ -323,6 +335,13 @@ test('GPT2ForTokenClassification as transformers\' (logits, loss, every gradient
   expect([config.task_type, config.modules_to_save, config.tstorch_id2label]).toEqual(['TOKEN_CLS', ['classifier', 'score'], ds.id2label]);
   const saved = torch.io.safetensors.loadFile(path.join(tmp, 'tok', 'adapter_model.safetensors')).tensors;
   expect(['base_model.model.classifier.weight', 'base_model.model.classifier.bias'].every((k) => saved.has(k))).toBe(true);
+  // its folder alone as a token classifier (transformers + PEFT): the base, the adapter's tags, the adapter on it
+  const asModel = await torch.GPT2ForTokenClassification.fromPretrained(path.join(tmp, 'tok'));
+  expect([asModel.training, asModel.config.id2label]).toEqual([false, ds.id2label]);
+  const probeIds = torch.tensor([[5, 17, 42, 8], [61, 3, 99, 12]], { dtype: 'int64' });
+  model.eval();
+  expect(torch.noGrad(() => asModel.forward(probeIds).logits).equal(torch.noGrad(() => model.forward(probeIds).logits))).toBe(true);
+  asModel.dispose();
   expect(() => new torch.data.TokenClassificationDataset([{ tokens: ['a', 'b'], tags: ['X'] }])).toThrow('example 1 has 2 words but 1 tags');
   expect(() => new torch.data.TokenClassificationDataset([{ tokens: ['a'], tags: ['Y'] }], { labels: ['X'] })).toThrow("tag 'Y' not among the model's (X)");
   // integer tags with their names (a ClassLabel's): the names' order, each tag its id

@@ -20,6 +20,7 @@ import { BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, Generat
 import { SaveWeightsOptions, loadWeights, saveWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 import { adapterBaseModel, notInCacheHint, repoIdOf, resolvePretrained } from '../io/hub';
+import { readJsonObject } from '../io/json';
 
 /** GPT-2's LayerNorms always have their weight and bias. */
 type AffineLayerNorm = LayerNorm & { weight: Tensor; bias: Tensor };
@@ -106,6 +107,21 @@ export interface GPT2ModelOptions {
    * is first written), get memory of their own. Keep the file unchanged while the model lives.
    */
   mmap?: boolean;
+}
+
+/** The model class each PEFT task type's adapter goes on (fromPretrained of an adapter folder). */
+const CLASS_OF_TASK: Record<string, string> = { CAUSAL_LM: 'GPT2LMHeadModel', SEQ_CLS: 'GPT2ForSequenceClassification', TOKEN_CLS: 'GPT2ForTokenClassification' };
+
+/**
+ * Refuses an adapter folder whose PEFT task_type is another class's (a SEQ_CLS adapter given to
+ * GPT2LMHeadModel.fromPretrained): the head it carries would not fit. An adapter without a head
+ * (CAUSAL_LM, or none named) goes on a classifier as transformers puts one: with a new head.
+ */
+export function checkAdapterTask(cls: string, dir: string): void {
+  const task = readJsonObject(path.join(dir, 'adapter_config.json'), 'adapter', 'a PEFT adapter folder needs a readable adapter_config.json').task_type;
+  const owner = typeof task === 'string' ? CLASS_OF_TASK[task] : undefined;
+  if (owner === undefined || owner === cls || task === 'CAUSAL_LM') return;
+  throw new Error(`${cls}: ${dir} is a ${task} adapter, with a head for ${owner}: load it with ${owner}.fromPretrained`);
 }
 
 /** GPT2ModelOptions' names, checked where a user gives them (fromPretrained). */
@@ -662,6 +678,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     const dir = resolvePretrained(nameOrPath, { revision: opts.revision });
     const base = adapterBaseModel(dir);
     if (base !== undefined) {
+      checkAdapterTask('GPT2LMHeadModel', dir);
       let model: GPT2LMHeadModel;
       try {
         model = await GPT2LMHeadModel.fromPretrained(base, { ...opts, revision: undefined }); // (the revision was the adapter's)

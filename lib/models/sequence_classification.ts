@@ -14,8 +14,10 @@ import { Linear } from '../nn/layers';
 import * as F from '../nn/functional';
 import { SaveWeightsOptions, saveWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
-import { repoIdOf, resolvePretrained } from '../io/hub';
-import { GPT2Config, GPT2Model, GPT2ModelOptions, GPT2PreTrainedModel, ResolvedGPT2Config, loadPretrained, forwardArguments, MODEL_OPTIONS, readConfig, resolveConfig } from './gpt2';
+import { adapterBaseModel, repoIdOf, resolvePretrained } from '../io/hub';
+import { loadWeights } from '../io/weights';
+import { readJsonObject } from '../io/json';
+import { GPT2Config, GPT2Model, GPT2ModelOptions, GPT2PreTrainedModel, ResolvedGPT2Config, loadPretrained, forwardArguments, MODEL_OPTIONS, checkAdapterTask, readConfig, resolveConfig } from './gpt2';
 import { keywordOptions } from '../tensor/options';
 
 /** A classifier's forward options (HF's attention_mask, position_ids, labels; label smoothing as its LabelSmoother). */
@@ -216,11 +218,18 @@ export class GPT2ForSequenceClassification extends GPT2Classifier {
    * (transformer.* and score.weight), or a language model's (GPT2LMHeadModel or GPT2Model
    * weights), whose head is then new, N(0, initializer_range) from the current seed, with a
    * warning, as HF's from_pretrained. Options override the folder's config (numLabels for a new
-   * head; a saved head must have that many outputs). In eval mode.
+   * head; a saved head must have that many outputs). In eval mode. A PEFT SEQ_CLS adapter folder
+   * loads as transformers with PEFT installed loads one: its base, then the adapter (fromAdapterFolder).
    */
   static async fromPretrained(dir: string, opts: GPT2ModelOptions & ClassificationOptions = {}): Promise<GPT2ForSequenceClassification> {
     keywordOptions('GPT2ForSequenceClassification.fromPretrained', opts, [...MODEL_OPTIONS, 'numLabels', 'id2label', 'problemType', 'padTokenId']);
-    return loadWithHead(dir, opts, (config) => new GPT2ForSequenceClassification(config, { ...opts, dtype: undefined, device: undefined }), 'score');
+    const make = (o: ClassificationOptions) => (config: GPT2Config & Record<string, unknown>) => new GPT2ForSequenceClassification(config, { ...o, dtype: undefined, device: undefined });
+    const fromAdapter = await fromAdapterFolder('GPT2ForSequenceClassification', dir, opts, 'score', (c) => ({
+      id2label: c.tstorch_id2label as Record<string, string> | undefined,
+      problemType: c.tstorch_problem_type as ProblemType | null | undefined,
+      padTokenId: c.tstorch_pad_token_id as number | null | undefined,
+    }), make);
+    return fromAdapter ?? loadWithHead(dir, opts, make(opts), 'score');
   }
 
   protected readonly architecture = 'GPT2ForSequenceClassification';
@@ -248,7 +257,7 @@ export function isSequenceClassifierFolder(dir: string): boolean {
  * saved head must have the model's number of outputs. Read as opts say (loadPretrained); in eval mode.
  */
 export function loadWithHead<M extends GPT2Classifier>(nameOrPath: string, opts: GPT2ModelOptions,
-  make: (config: GPT2Config & Record<string, unknown>) => M, head: string): M {
+  make: (config: GPT2Config & Record<string, unknown>) => M, head: string, { newHeadExpected = false } = {}): M {
   const dir = resolvePretrained(nameOrPath, { revision: opts.revision });
   const config = readConfig(dir) as GPT2Config & Record<string, unknown>;
   const model = loadPretrained(dir, opts, () => make(config), {
@@ -260,11 +269,52 @@ export function loadWithHead<M extends GPT2Classifier>(nameOrPath: string, opts:
         throw new Error(`its classification head has ${saved.shape[0]} outputs, not ${m.numLabels} (to train a new head with another number of labels, start from the language model's folder)`);
       }
       if (saved) return [];
-      console.warn(`${m.constructor.name}: ${dir} has no ${head}.weight: the classification head (${m.numLabels} labels) is newly initialized; train it before use`);
+      if (!newHeadExpected) console.warn(`${m.constructor.name}: ${dir} has no ${head}.weight: the classification head (${m.numLabels} labels) is newly initialized; train it before use`);
       return [head];
     },
     describe: (m, file, message) => `${m.constructor.name}: ${file}: ${message}`,
   });
   model.nameOrPath = repoIdOf(dir) ?? nameOrPath;
+  return model.eval();
+}
+
+/**
+ * transformers + PEFT's AutoModelFor*Classification.from_pretrained(adapter folder): the base the
+ * adapter names (base_model_name_or_path) as a classifier whose head has the outputs of the head
+ * the adapter saved (PEFT's modules_to_save), named as the adapter's config says (tstorch_id2label;
+ * opts override), then the adapter on it, unmerged, in eval mode. undefined for a folder that is
+ * not an adapter.
+ */
+export async function fromAdapterFolder<M extends GPT2Classifier, O extends ClassificationOptions>(what: string, nameOrPath: string, opts: GPT2ModelOptions & O, head: string,
+  labels: (adapterConfig: Record<string, unknown>) => O, make: (o: O) => (config: GPT2Config & Record<string, unknown>) => M): Promise<M | undefined> {
+  const dir = resolvePretrained(nameOrPath, { revision: opts.revision });
+  const base = adapterBaseModel(dir);
+  if (base === undefined) return undefined;
+  checkAdapterTask(what, dir);
+  const key = `base_model.model.${head}.weight`;
+  const saved = loadWeights(dir, 'adapter', { filter: (n) => n === key }).tensors; // (adapter_model.safetensors or .bin)
+  const rows = saved.get(key)?.shape[0];
+  for (const t of saved.values()) t.dispose();
+  let options = opts;
+  if (rows !== undefined) {
+    if (opts.numLabels !== undefined && opts.numLabels !== rows) throw new Error(`${what}: the adapter ${dir} has a ${head} head of ${rows} outputs, not numLabels ${opts.numLabels}`);
+    const fromConfig = labels(readJsonObject(path.join(dir, 'adapter_config.json'), 'adapter', 'a PEFT adapter folder needs a readable adapter_config.json'));
+    const defined = Object.fromEntries(Object.entries(fromConfig).filter(([, v]) => v !== undefined));
+    options = { ...defined, numLabels: rows, ...opts };
+  }
+  let model: M;
+  try {
+    // (where the adapter brings the head, the base's lack of one is no news)
+    model = loadWithHead(base, { ...options, revision: undefined }, make(options), head, { newHeadExpected: rows !== undefined }); // (the revision was the adapter's)
+  } catch (e) {
+    throw new Error(`${what}: ${dir} is a PEFT adapter on '${base}' (its base_model_name_or_path), which does not load: ${(e as Error).message}`);
+  }
+  const { loadAdapter } = await import('../lora/inject'); // (imported here: the LoRA code imports the models)
+  try {
+    await loadAdapter(model, dir);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   return model.eval();
 }

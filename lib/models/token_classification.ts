@@ -9,7 +9,7 @@ import { Dropout, Linear } from '../nn/layers';
 import * as F from '../nn/functional';
 import { GPT2Config, GPT2Model, GPT2ModelOptions, forwardArguments, MODEL_OPTIONS } from './gpt2';
 import { keywordOptions } from '../tensor/options';
-import { ClassificationOptions, ClassifierConfig, ClassifierForwardOptions, GPT2Classifier, classifierConfig, folderHasArchitecture, loadWithHead } from './sequence_classification';
+import { ClassificationOptions, ClassifierConfig, ClassifierForwardOptions, GPT2Classifier, classifierConfig, folderHasArchitecture, fromAdapterFolder, loadWithHead } from './sequence_classification';
 
 export type TokenClassifierConfig = ClassifierConfig & { classifier_dropout: number | null };
 
@@ -61,11 +61,14 @@ export class GPT2ForTokenClassification extends GPT2Classifier {
   /**
    * A Hugging Face folder as a token classifier: one saved by GPT2ForTokenClassification, or a
    * language model's whose head is then new (N(0, initializer_range) weight, zero bias, from the
-   * current seed) with a warning, as HF's from_pretrained. In eval mode.
+   * current seed) with a warning, as HF's from_pretrained. In eval mode. A PEFT TOKEN_CLS adapter
+   * folder loads as transformers with PEFT installed loads one: its base, then the adapter.
    */
   static async fromPretrained(dir: string, opts: GPT2ModelOptions & Omit<ClassificationOptions, 'problemType'> = {}): Promise<GPT2ForTokenClassification> {
     keywordOptions('GPT2ForTokenClassification.fromPretrained', opts, [...MODEL_OPTIONS, 'numLabels', 'id2label', 'padTokenId']);
-    return loadWithHead(dir, opts, (config) => new GPT2ForTokenClassification(config, { ...opts, dtype: undefined, device: undefined }), 'classifier');
+    const make = (o: ClassificationOptions) => (config: GPT2Config & Record<string, unknown>) => new GPT2ForTokenClassification(config, { ...o, dtype: undefined, device: undefined });
+    const fromAdapter = await fromAdapterFolder('GPT2ForTokenClassification', dir, opts, 'classifier', (c) => ({ id2label: c.tstorch_id2label as Record<string, string> | undefined }), make);
+    return fromAdapter ?? loadWithHead(dir, opts, make(opts), 'classifier');
   }
 
   protected readonly architecture = 'GPT2ForTokenClassification';
