@@ -562,6 +562,8 @@ test('bad input: one-line cause, non-zero exit, nothing half-written', () => {
     [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--epochs'], /--epochs needs a value/],
     [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--batch-size', 'two'], /must be an integer/],
     [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--learning_rate', 'abc'], /^tstorch train: --learning_rate must be a number, got 'abc'/], // (as typed, HF's name)
+    [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--lr_scheduler_type', 'bogus'], /^tstorch train: --lr_scheduler_type must be linear, cosine, .*; got 'bogus'/], // (checked after parsing, named as typed too)
+    [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--lr-scheduler', 'bogus'], /^tstorch train: --lr-scheduler must be linear, /],
     [['eval', '--model', path.join(tmp, 'nope'), '--data', textFile], /no such folder/],
     [['eval', '--data', textFile], /missing --model/],
     [['generate', '--model', modelDir, '--prompt', 'x', '--device', 'cuda'], /CUDA is not available|cuda/i],

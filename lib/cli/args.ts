@@ -20,10 +20,25 @@ export type Parsed = Record<string, string | number | boolean | undefined>;
 
 export class UsageError extends Error {}
 
+/** Per parse, the flags given by another name than their own (canonical -> as typed: lr -> learning_rate). */
+const typedNames = new WeakMap<Parsed, Map<string, string>>();
+
+/**
+ * A message about parsed flags with each flag named as the user typed it: checks made after
+ * parsing say --lr-scheduler, the user wrote --lr_scheduler_type.
+ */
+export function namedAsTyped(flags: Parsed, message: string): string {
+  for (const [canonical, typed] of typedNames.get(flags) ?? []) {
+    message = message.replace(new RegExp(`--${canonical}(?![\\w-])`, 'g'), `--${typed}`); // (flag names are [a-z0-9-])
+  }
+  return message;
+}
+
 export function parseFlags(command: string, argv: string[], spec: Spec): Parsed {
   const config = withConfigFile(argv);
   argv = config.argv;
   const out: Parsed = {};
+  typedNames.set(out, new Map());
   for (const [k, s] of Object.entries(spec)) if (s.default !== undefined) out[k] = s.default;
   const noEffect: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -56,6 +71,10 @@ function parseOne(command: string, argv: string[], i: number, spec: Spec, out: P
     return i;
   }
   const s = spec[name];
+  if (s) {
+    if (given !== name) typedNames.get(out)?.set(name, given);
+    else typedNames.get(out)?.delete(name); // (given by its own name last)
+  }
   if (!s && FOREIGN_FIELDS[name] && (!FOREIGN_FIELDS[name].sets || Object.keys(FOREIGN_FIELDS[name].sets!(true)).every((k) => spec[k]))) {
     return foreignField(given, name, value, argv, i, out, noEffect);
   }

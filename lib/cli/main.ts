@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The tstorch command. Each subcommand lives in commands/; errors print one line and exit 1
 // (2 for usage errors).
-import { helpText, parseFlags, Spec, UsageError } from './args';
+import { helpText, namedAsTyped, parseFlags, Parsed, Spec, UsageError } from './args';
 
 interface Command {
   summary: string;
@@ -51,13 +51,14 @@ export async function main(argv: string[]): Promise<number> {
     console.log(helpText(name, cmd.summary, cmd.spec));
     return 0;
   }
+  let flags: Parsed = {};
   try {
-    const flags = name === 'demo' || name === 'run' ? {} : parseFlags(name, rest, cmd.spec);
+    flags = name === 'demo' || name === 'run' ? {} : parseFlags(name, rest, cmd.spec);
     if (!['demo', 'run', 'info', 'cache'].includes(name)) require('./commands/common').resolveHubFlags(flags, name);
     await cmd.run(flags, rest);
     return 0;
   } catch (e) {
-    const msg = (e as Error).message ?? String(e);
+    const msg = namedAsTyped(flags, (e as Error).message ?? String(e));
     console.error(`tstorch ${name}: ${msg.split('\n')[0]}`);
     if (process.env.TSTORCH_DEBUG) console.error((e as Error).stack);
     return e instanceof UsageError ? 2 : 1;
