@@ -109,7 +109,7 @@ test('recipe switches this build has only one way of are taken at that value and
   expect(refused('padding_free', true)).toMatch(/--packing-strategy bfd trains without padding/);
   expect(refused('load_in_4bit', true)).toMatch(/quantized base weights \(bitsandbytes\) are not here/);
   expect(refused('eos_token', '<|im_end|>')).toMatch(/the eos token "<\|im_end\|>" is not one of the tokenizer's added tokens \(<\|endoftext\|>\): add it to the tokenizer/);
-  expect(refused('pad_token', '<pad>')).toMatch(/--pad-token <pad>: batches are padded with the eos token <\|endoftext\|> here/);
+  expect(refused('pad_token', '<pad>')).toMatch(/--pad_token <pad>: batches are padded with the eos token <\|endoftext\|> here/); // (named as the recipe names it)
   expect(refused('no_such_field', 1)).toMatch(/unknown flag --no_such_field for 'train' .*\(in --config /);
   // at the value that is what happens here: taken
   const ok = path.join(tmp, 'ok.yaml');
