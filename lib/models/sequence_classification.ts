@@ -12,10 +12,9 @@ import { arange } from '../tensor/creation';
 import { tidy } from '../tensor/scope';
 import { Linear } from '../nn/layers';
 import * as F from '../nn/functional';
-import { SaveWeightsOptions, saveWeights } from '../io/weights';
+import { SaveWeightsOptions, loadWeights, saveWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 import { adapterBaseModel, repoIdOf, resolvePretrained } from '../io/hub';
-import { loadWeights } from '../io/weights';
 import { readJsonObject } from '../io/json';
 import { GPT2Config, GPT2Model, GPT2ModelOptions, GPT2PreTrainedModel, ResolvedGPT2Config, loadPretrained, forwardArguments, MODEL_OPTIONS, checkAdapterTask, readConfig, resolveConfig } from './gpt2';
 import { keywordOptions } from '../tensor/options';
@@ -278,6 +277,15 @@ export function loadWithHead<M extends GPT2Classifier>(nameOrPath: string, opts:
   return model.eval();
 }
 
+/** The outputs of the classifier head `head` (score, classifier) an adapter folder saved (PEFT's modules_to_save); undefined where it saved none. */
+export function adapterHeadSize(dir: string, head: string): number | undefined {
+  const key = `base_model.model.${head}.weight`;
+  const saved = loadWeights(dir, 'adapter', { filter: (n) => n === key }).tensors; // (adapter_model.safetensors or .bin)
+  const rows = saved.get(key)?.shape[0];
+  for (const t of saved.values()) t.dispose();
+  return rows;
+}
+
 /**
  * transformers + PEFT's AutoModelFor*Classification.from_pretrained(adapter folder): the base the
  * adapter names (base_model_name_or_path) as a classifier whose head has the outputs of the head
@@ -291,10 +299,7 @@ export async function fromAdapterFolder<M extends GPT2Classifier, O extends Clas
   const base = adapterBaseModel(dir);
   if (base === undefined) return undefined;
   checkAdapterTask(what, dir);
-  const key = `base_model.model.${head}.weight`;
-  const saved = loadWeights(dir, 'adapter', { filter: (n) => n === key }).tensors; // (adapter_model.safetensors or .bin)
-  const rows = saved.get(key)?.shape[0];
-  for (const t of saved.values()) t.dispose();
+  const rows = adapterHeadSize(dir, head);
   let options = opts;
   if (rows !== undefined) {
     if (opts.numLabels !== undefined && opts.numLabels !== rows) throw new Error(`${what}: the adapter ${dir} has a ${head} head of ${rows} outputs, not numLabels ${opts.numLabels}`);

@@ -5,6 +5,7 @@ import * as path from 'path';
 import * as torch from '../../index';
 import { FlagSpec } from '../args';
 import { notInCacheHint } from '../../io/hub';
+import { adapterHeadSize } from '../../models/sequence_classification';
 
 /** Flags several commands share, spelled once. */
 export const sharedFlags: Record<'model' | 'adapter' | 'tokenizer' | 'chat-template' | 'dataset-config-name' | 'revision' | 'device' | 'cleaning' | 'attn' | 'mmap' | 'text-column' | 'text-column-delimiter' | 'packing' | 'packing-strategy' | 'completion-only-loss' | 'assistant-only-loss' | 'eos-token' | 'dataset-num-proc' | 'dataset-cache' | 'overwrite-cache', FlagSpec> = {
@@ -522,7 +523,7 @@ async function loadWithAdapterHead<M extends torch.GPT2Classifier>(dir: string, 
     if (!fs.existsSync(opts.adapter)) throw new Error(`--adapter ${opts.adapter}: no such folder${notInCacheHint(opts.adapter)}`);
     const c = adapterConfigOf(opts.adapter);
     if (c?.task_type === kind.task && !kind.isFolder(dir)) {
-      Object.assign(options, { numLabels: adapterHeadSize(opts.adapter, `base_model.model.${kind.head}.weight`), id2label: c.tstorch_id2label as Record<string, string> | undefined, ...kind.extra?.(c) });
+      Object.assign(options, { numLabels: adapterHeadRows(opts.adapter, kind.head), id2label: c.tstorch_id2label as Record<string, string> | undefined, ...kind.extra?.(c) });
     }
   }
   if (!kind.isFolder(dir) && options.numLabels === undefined) {
@@ -535,12 +536,10 @@ async function loadWithAdapterHead<M extends torch.GPT2Classifier>(dir: string, 
   return model.eval();
 }
 
-/** The number of outputs of a classifier head an adapter folder carries (its `key` tensor's rows). */
-function adapterHeadSize(adapter: string, key: string): number {
-  const weights = torch.io.loadWeights(adapter, 'adapter', { filter: (n) => n === key }).tensors; // (adapter_model.safetensors or .bin)
-  const rows = weights.get(key)?.shape[0];
-  for (const t of weights.values()) t.dispose();
-  if (rows === undefined) throw new Error(`--adapter ${adapter}: a classifier's adapter without ${key} (its head)`);
+/** The number of outputs of the classifier head an adapter folder carries. */
+function adapterHeadRows(adapter: string, head: string): number {
+  const rows = adapterHeadSize(adapter, head);
+  if (rows === undefined) throw new Error(`--adapter ${adapter}: a classifier's adapter without base_model.model.${head}.weight (its head)`);
   return rows;
 }
 
