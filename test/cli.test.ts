@@ -681,6 +681,7 @@ test('train --task text-classification: a SEQ_CLS adapter (labels in metrics.jso
   fs.writeFileSync(unknown, '{"text": "so-so", "label": "meh"}\n');
   expect(cli('eval', '--model', merged, '--data', unknown, '--block-size', '32').err).toBe(`tstorch eval: ${unknown}: label 'meh' not among the model's (neg, pos)\n`);
   expect(cli('classify', '--model', modelDir, '--text', 'x').err).toMatch(/is a language model, not a text classifier/);
+  expect(cli('generate', '--model', out, '--prompt', 'the', '--max-new-tokens', '1').err).toBe(`tstorch generate: ${out} is a SEQ_CLS adapter, a text classifier's, not a language model's: tstorch classify labels texts with it, and tstorch eval scores it on labelled data\n`);
   const pairsFile = path.join(tmp, 'cls-pairs.jsonl');
   fs.writeFileSync(pairsFile, '{"chosen": "good", "rejected": "bad"}\n');
   expect(cli('eval', '--model', merged, '--data', pairsFile, '--block-size', '32').err).toMatch(/for a reward model \(one output\); this classifier has 2/);
