@@ -124,6 +124,27 @@ export function checkAdapterTask(cls: string, dir: string): void {
   throw new Error(`${cls}: ${dir} is a ${task} adapter, with a head for ${owner}: load it with ${owner}.fromPretrained`);
 }
 
+/**
+ * An adapter folder `dir` loaded as a model: its base (loadBase; a base that does not load is
+ * said as the adapter's), then the adapter on it, unmerged, in eval mode.
+ */
+export async function withAdapterFolder<M extends Module>(what: string, dir: string, base: string, loadBase: () => M | Promise<M>): Promise<M> {
+  let model: M;
+  try {
+    model = await loadBase();
+  } catch (e) {
+    throw new Error(`${what}: ${dir} is a PEFT adapter on '${base}' (its base_model_name_or_path), which does not load: ${(e as Error).message}`);
+  }
+  const { loadAdapter } = await import('../lora/inject'); // (imported here: the LoRA code imports the models)
+  try {
+    await loadAdapter(model, dir);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model.eval();
+}
+
 /** GPT2ModelOptions' names, checked where a user gives them (fromPretrained). */
 export const MODEL_OPTIONS = ['dtype', 'device', 'attnImplementation', 'revision', 'mmap'];
 
@@ -679,21 +700,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     const base = adapterBaseModel(dir);
     if (base !== undefined) {
       checkAdapterTask('GPT2LMHeadModel', dir);
-      let model: GPT2LMHeadModel;
-      try {
-        model = await GPT2LMHeadModel.fromPretrained(base, { ...opts, revision: undefined }); // (the revision was the adapter's)
-      } catch (e) {
-        throw new Error(`GPT-2: ${dir} is a PEFT adapter on '${base}' (its base_model_name_or_path), which does not load: ${(e as Error).message}`);
-      }
-      // (imported here: the LoRA code imports the models)
-      const { loadAdapter } = await import('../lora/inject');
-      try {
-        await loadAdapter(model, dir);
-      } catch (e) {
-        model.dispose();
-        throw e;
-      }
-      return model.eval();
+      return withAdapterFolder('GPT-2', dir, base, () => GPT2LMHeadModel.fromPretrained(base, { ...opts, revision: undefined })); // (the revision was the adapter's)
     }
     const config = readConfig(dir);
     const generationConfig = readGenerationConfig(dir);

@@ -16,7 +16,7 @@ import { SaveWeightsOptions, loadWeights, saveWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 import { adapterBaseModel, repoIdOf, resolvePretrained } from '../io/hub';
 import { readJsonObject } from '../io/json';
-import { GPT2Config, GPT2Model, GPT2ModelOptions, GPT2PreTrainedModel, ResolvedGPT2Config, loadPretrained, forwardArguments, MODEL_OPTIONS, checkAdapterTask, readConfig, resolveConfig } from './gpt2';
+import { GPT2Config, GPT2Model, GPT2ModelOptions, GPT2PreTrainedModel, ResolvedGPT2Config, loadPretrained, forwardArguments, MODEL_OPTIONS, checkAdapterTask, readConfig, resolveConfig, withAdapterFolder } from './gpt2';
 import { keywordOptions } from '../tensor/options';
 
 /** A classifier's forward options (HF's attention_mask, position_ids, labels; label smoothing as its LabelSmoother). */
@@ -307,19 +307,6 @@ export async function fromAdapterFolder<M extends GPT2Classifier, O extends Clas
     const defined = Object.fromEntries(Object.entries(fromConfig).filter(([, v]) => v !== undefined));
     options = { ...defined, numLabels: rows, ...opts };
   }
-  let model: M;
-  try {
-    // (where the adapter brings the head, the base's lack of one is no news)
-    model = loadWithHead(base, { ...options, revision: undefined }, make(options), head, { newHeadExpected: rows !== undefined }); // (the revision was the adapter's)
-  } catch (e) {
-    throw new Error(`${what}: ${dir} is a PEFT adapter on '${base}' (its base_model_name_or_path), which does not load: ${(e as Error).message}`);
-  }
-  const { loadAdapter } = await import('../lora/inject'); // (imported here: the LoRA code imports the models)
-  try {
-    await loadAdapter(model, dir);
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-  return model.eval();
+  // (where the adapter brings the head, the base's lack of one is no news; the revision was the adapter's)
+  return withAdapterFolder(what, dir, base, () => loadWithHead(base, { ...options, revision: undefined }, make(options), head, { newHeadExpected: rows !== undefined }));
 }
