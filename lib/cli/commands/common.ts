@@ -245,16 +245,15 @@ export async function loadModel(dir: string, opts: { adapter?: string; device?: 
   // (--model may be an adapter folder alone, which loads with its base; not with another adapter on top)
   const base = torch.io.adapterBaseModel(dir);
   if (base !== undefined && opts.adapter) throw new Error(`--model ${dir} is a PEFT adapter (on ${base}), and --adapter ${opts.adapter} another: give its base as --model (--model ${base} --adapter ...)`);
-  const model = await torch.GPT2LMHeadModel.fromPretrained(dir, { attnImplementation: opts.attn, mmap: opts.mmap });
   if (opts.adapter) {
     if (!fs.existsSync(opts.adapter)) throw new Error(`--adapter ${opts.adapter}: no such folder${notInCacheHint(opts.adapter)}`);
     const task = adapterConfigOf(opts.adapter)?.task_type;
     if (task === 'SEQ_CLS' || task === 'TOKEN_CLS') {
-      model.dispose();
       throw new Error(`${opts.adapter} is a ${task} adapter, a ${task === 'SEQ_CLS' ? 'text' : 'token'} classifier's, not a language model's: tstorch classify labels texts with it, and tstorch eval scores it on labelled data`);
     }
-    await torch.lora.loadAdapter(model, opts.adapter);
   }
+  const model = await torch.GPT2LMHeadModel.fromPretrained(dir, { attnImplementation: opts.attn, mmap: opts.mmap });
+  if (opts.adapter) await torch.lora.loadAdapter(model, opts.adapter);
   if (opts.device && opts.device !== 'cpu') model.to({ device: opts.device });
   return model.eval();
 }
