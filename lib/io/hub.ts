@@ -87,6 +87,11 @@ export function repoIdOf(dir: string): string | undefined {
   return m ? m[1].split('--').join('/') : undefined;
 }
 
+/** A PEFT adapter folder's adapter_config.json, as it is (an error that says so where it is not a JSON object). */
+export function readAdapterConfigFile(dir: string): Record<string, unknown> {
+  return readJsonObject(path.join(dir, 'adapter_config.json'), 'adapter', 'a PEFT adapter folder needs a readable adapter_config.json');
+}
+
 /**
  * The base model of a PEFT adapter folder (adapter_config.json and no config.json): its
  * base_model_name_or_path, a folder or a hub id, relative paths as from the working directory
@@ -94,7 +99,7 @@ export function repoIdOf(dir: string): string | undefined {
  */
 export function adapterBaseModel(dir: string): string | undefined {
   if (fs.existsSync(path.join(dir, 'config.json')) || !fs.existsSync(path.join(dir, 'adapter_config.json'))) return undefined;
-  const base = readJsonObject(path.join(dir, 'adapter_config.json'), 'adapter', 'a PEFT adapter folder needs a readable adapter_config.json').base_model_name_or_path;
+  const base = readAdapterConfigFile(dir).base_model_name_or_path;
   if (typeof base !== 'string' || base === '') {
     throw new Error(`${dir} is a PEFT adapter (adapter_config.json) that does not name its base model (base_model_name_or_path): load the base model, then torch.lora.loadAdapter(model, '${dir}')`);
   }

@@ -19,8 +19,7 @@ import * as F from '../nn/functional';
 import { BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, beamSearch, computeTransitionScores, decodePromptLookup, checkGenerateOptions, checkGenerateKeys, newTokenBounds, decodeGreedy, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
 import { SaveWeightsOptions, loadWeights, saveWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
-import { adapterBaseModel, notInCacheHint, repoIdOf, resolvePretrained } from '../io/hub';
-import { readJsonObject } from '../io/json';
+import { adapterBaseModel, notInCacheHint, readAdapterConfigFile, repoIdOf, resolvePretrained } from '../io/hub';
 
 /** GPT-2's LayerNorms always have their weight and bias. */
 type AffineLayerNorm = LayerNorm & { weight: Tensor; bias: Tensor };
@@ -117,8 +116,8 @@ const CLASS_OF_TASK: Record<string, string> = { CAUSAL_LM: 'GPT2LMHeadModel', SE
  * GPT2LMHeadModel.fromPretrained): the head it carries would not fit. An adapter without a head
  * (CAUSAL_LM, or none named) goes on a classifier as transformers puts one: with a new head.
  */
-export function checkAdapterTask(cls: string, dir: string): void {
-  const task = readJsonObject(path.join(dir, 'adapter_config.json'), 'adapter', 'a PEFT adapter folder needs a readable adapter_config.json').task_type;
+export function checkAdapterTask(cls: string, dir: string, adapterConfig: Record<string, unknown>): void {
+  const task = adapterConfig.task_type;
   const owner = typeof task === 'string' ? CLASS_OF_TASK[task] : undefined;
   if (owner === undefined || owner === cls || task === 'CAUSAL_LM') return;
   throw new Error(`${cls}: ${dir} is a ${task} adapter, with a head for ${owner}: load it with ${owner}.fromPretrained`);
@@ -699,7 +698,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     const dir = resolvePretrained(nameOrPath, { revision: opts.revision });
     const base = adapterBaseModel(dir);
     if (base !== undefined) {
-      checkAdapterTask('GPT2LMHeadModel', dir);
+      checkAdapterTask('GPT2LMHeadModel', dir, readAdapterConfigFile(dir));
       return withAdapterFolder('GPT-2', dir, base, () => GPT2LMHeadModel.fromPretrained(base, { ...opts, revision: undefined })); // (the revision was the adapter's)
     }
     const config = readConfig(dir);

@@ -14,8 +14,7 @@ import { Linear } from '../nn/layers';
 import * as F from '../nn/functional';
 import { SaveWeightsOptions, loadWeights, saveWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
-import { adapterBaseModel, repoIdOf, resolvePretrained } from '../io/hub';
-import { readJsonObject } from '../io/json';
+import { adapterBaseModel, readAdapterConfigFile, repoIdOf, resolvePretrained } from '../io/hub';
 import { GPT2Config, GPT2Model, GPT2ModelOptions, GPT2PreTrainedModel, ResolvedGPT2Config, loadPretrained, forwardArguments, MODEL_OPTIONS, checkAdapterTask, readConfig, resolveConfig, withAdapterFolder } from './gpt2';
 import { keywordOptions } from '../tensor/options';
 
@@ -298,13 +297,13 @@ export async function fromAdapterFolder<M extends GPT2Classifier, O extends Clas
   const dir = resolvePretrained(nameOrPath, { revision: opts.revision });
   const base = adapterBaseModel(dir);
   if (base === undefined) return undefined;
-  checkAdapterTask(what, dir);
+  const adapterConfig = readAdapterConfigFile(dir);
+  checkAdapterTask(what, dir, adapterConfig);
   const rows = adapterHeadSize(dir, head);
   let options = opts;
   if (rows !== undefined) {
     if (opts.numLabels !== undefined && opts.numLabels !== rows) throw new Error(`${what}: the adapter ${dir} has a ${head} head of ${rows} outputs, not numLabels ${opts.numLabels}`);
-    const fromConfig = labels(readJsonObject(path.join(dir, 'adapter_config.json'), 'adapter', 'a PEFT adapter folder needs a readable adapter_config.json'));
-    const defined = Object.fromEntries(Object.entries(fromConfig).filter(([, v]) => v !== undefined));
+    const defined = Object.fromEntries(Object.entries(labels(adapterConfig)).filter(([, v]) => v !== undefined));
     options = { ...defined, numLabels: rows, ...opts };
   }
   // (where the adapter brings the head, the base's lack of one is no news; the revision was the adapter's)
