@@ -989,3 +989,71 @@ test('generate --do-sample (HF\'s do_sample): samples at temperature 1; --no-do-
   expect(gen('--mmap')).toBe(greedy);
   expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--do-sample', '--temperature', '0').err).toMatch(/--do-sample with --temperature 0: sampling needs a temperature > 0/);
 });
+
+test('train --adapter trains a saved adapter further (PEFT\'s is_trainable=True): its settings, weights, head and labels to start; DPO measures against the model it starts as; clear refusals', () => {
+  const weights = (dir: string) => new Map([...torch.io.safetensors.loadFile(path.join(dir, 'adapter_model.safetensors')).tensors].map(([k, t]) => [k, t.tolist()]));
+  const evalLoss = (...flags: string[]) => JSON.parse(cli('eval', '--model', modelDir, ...flags, '--data', evalFile, '--block-size', '32', '--json').out).loss as number;
+  // a first adapter, of settings unlike the flags' defaults, trained hard enough to differ from the base
+  const first = path.join(tmp, 'further-first');
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', first, '--block-size', '32', '--batch-size', '4', '--max-steps', '4', '--lr', '1e-1',
+    '--lr-scheduler', 'constant', '--save-steps', '0', '--lora-r', '4', '--lora-alpha', '8', '--lora-targets', 'c_attn,c_fc', '--lora-dropout', '0').err).toBe('');
+  const firstLoss = evalLoss('--adapter', first);
+  expect(Math.abs(firstLoss - evalLoss()) / firstLoss).toBeGreaterThan(1e-4); // (20x the tolerance below: a near-uniform tiny model moves little)
+  // At lr 0 the run keeps the adapter as it came: its settings, its weights bit for bit, its eval loss
+  const still = path.join(tmp, 'further-still');
+  const r = cli('train', '--model', modelDir, '--adapter', first, '--data', textFile, '--eval-data', evalFile, '--out', still, '--block-size', '32', '--batch-size', '4',
+    '--max-steps', '1', '--lr', '0', '--save-steps', '0', '--logging-steps', '1');
+  expect(r.err).toBe('');
+  const [a, b] = [first, still].map((d) => JSON.parse(fs.readFileSync(path.join(d, 'adapter_config.json'), 'utf8')));
+  expect([b.r, b.lora_alpha, b.target_modules, b.lora_dropout]).toEqual([4, 8, a.target_modules, 0]);
+  expect(weights(still)).toEqual(weights(first));
+  const logged = fs.readFileSync(path.join(still, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.eval_loss !== undefined);
+  expect(Math.abs(logged.eval_loss - firstLoss) / firstLoss).toBeLessThan(1e-5);
+  expect(fs.readFileSync(path.join(still, 'README.md'), 'utf8')).toContain(`trained with tstorch from the adapter ${first}.`);
+  // Trained on, it moves from there
+  const further = path.join(tmp, 'further-more');
+  expect(cli('train', '--model', modelDir, '--adapter', first, '--data', textFile, '--out', further, '--block-size', '32', '--batch-size', '4',
+    '--max-steps', '2', '--lr', '1e-2', '--save-steps', '0').err).toBe('');
+  expect(weights(further)).not.toEqual(weights(first));
+  // DPO on top of it (after SFT): the reference is the model the adapter starts as, so the first step's loss is log 2, its rewards 0
+  const prefs = path.join(tmp, 'further-prefs.jsonl');
+  fs.writeFileSync(prefs, Array.from({ length: 4 }, (_, i) => JSON.stringify({ prompt: `Question ${i}: is the sky blue?\nAnswer:`, chosen: ' Yes.', rejected: ` No, it is green ${i}.` })).join('\n') + '\n');
+  const dpo = path.join(tmp, 'further-dpo');
+  const d = cli('train', '--model', modelDir, '--adapter', first, '--data', prefs, '--out', dpo, '--block-size', '32', '--batch-size', '2', '--max-steps', '2',
+    '--lr', '1e-2', '--save-steps', '0', '--logging-steps', '1');
+  expect(d.err).toBe('');
+  expect(d.out).toContain(`the reference: the model --adapter starts as (${first} merged into a frozen copy of the base)`);
+  const steps = fs.readFileSync(path.join(dpo, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.loss !== undefined);
+  expect(steps[0].loss).toBeCloseTo(Math.log(2), 6);
+  expect(steps[0]['rewards/chosen']).toBeCloseTo(0, 6);
+  expect(steps[1].loss).not.toBeCloseTo(Math.log(2), 4);
+  // A classifier's adapter: the task, the head and the labels come with it
+  const labelled = path.join(tmp, 'further-labelled.jsonl'), cls = path.join(tmp, 'further-cls'), cls2 = path.join(tmp, 'further-cls2');
+  fs.writeFileSync(labelled, ['good', 'bad', 'fine', 'awful', 'great', 'poor'].map((w, i) => JSON.stringify({ text: `the film was ${w}`, label: ['pos', 'neg', 'meh'][i % 3] })).join('\n') + '\n');
+  expect(cli('train', '--model', modelDir, '--task', 'text-classification', '--data', labelled, '--out', cls, '--block-size', '16', '--batch-size', '3', '--max-steps', '2', '--lr', '1e-2', '--save-steps', '0').err).toBe('');
+  const c = cli('train', '--model', modelDir, '--adapter', cls, '--data', labelled, '--out', cls2, '--block-size', '16', '--batch-size', '3', '--max-steps', '1', '--lr', '0', '--save-steps', '0');
+  expect(c.err).toBe('');
+  expect(c.out).toMatch(/6 labelled texts \(single label classification, 3 classes: meh, neg, pos\)/);
+  expect(weights(cls2)).toEqual(weights(cls));
+  expect(JSON.parse(fs.readFileSync(path.join(cls2, 'adapter_config.json'), 'utf8')).tstorch_id2label).toEqual({ 0: 'meh', 1: 'neg', 2: 'pos' });
+  const two = path.join(tmp, 'further-two.jsonl');
+  fs.writeFileSync(two, ['good', 'bad'].map((w, i) => JSON.stringify({ text: `the film was ${w}`, label: ['pos', 'neg'][i] })).join('\n') + '\n');
+  // Refused, each before any training: what to do instead
+  const refused = (...flags: string[]) => cli('train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'further-no'), '--max-steps', '1', ...flags).err.trim().split('\n')[0];
+  expect(refused('--adapter', first, '--lora-r', '8', '--lora_alpha', '32')).toMatch(/^tstorch train: --lora-r, --lora_alpha: with --adapter the LoRA settings are the adapter's own \(r 4, lora_alpha 8, target_modules c_attn,c_fc, in .*adapter_config\.json\); leave them out/);
+  expect(refused('--adapter', first, '--full')).toMatch(/merge it first \(tstorch merge --model .* --adapter .*further-first --out DIR\) and train DIR with --full/);
+  expect(refused('--adapter', first, '--task', 'text-classification', '--data', labelled)).toMatch(/is a CAUSAL_LM adapter .* not one for --task text-classification/);
+  expect(refused('--adapter', cls, '--task', 'causal-lm')).toMatch(/is a SEQ_CLS adapter .* not one for --task causal-lm/);
+  expect(cli('train', '--model', modelDir, '--adapter', cls, '--data', two, '--out', path.join(tmp, 'further-some'), '--block-size', '16', '--max-steps', '1', '--save-steps', '0').err).toBe(''); // (its labels fix the ids: data of some of them trains on)
+  fs.writeFileSync(two, ['good', 'wow'].map((w, i) => JSON.stringify({ text: `the film was ${w}`, label: ['pos', 'wow'][i] })).join('\n') + '\n');
+  expect(refused('--adapter', cls, '--data', two, '--block-size', '16')).toMatch(/labels? 'wow' not among the model's \(meh, neg, pos\)/);
+  // an adapter without tstorch's label names (PEFT's from Python): the data's labels must fill its head
+  const python = path.join(tmp, 'further-cls-python');
+  fs.cpSync(cls, python, { recursive: true });
+  const { tstorch_id2label: _, ...plain } = JSON.parse(fs.readFileSync(path.join(cls, 'adapter_config.json'), 'utf8'));
+  fs.writeFileSync(path.join(python, 'adapter_config.json'), JSON.stringify(plain));
+  expect(refused('--adapter', python, '--data', two, '--block-size', '16')).toMatch(/its score head has 3 outputs, but the data has 2 labels: pos, wow; continue it on data of its labels/);
+  expect(refused('--adapter', path.join(tmp, 'nowhere'))).toMatch(/--adapter .*nowhere: no such folder/);
+  expect(refused('--model', first)).toMatch(/is a PEFT adapter .* with --adapter .*further-first to train this adapter further/);
+  expect(fs.existsSync(path.join(tmp, 'further-no'))).toBe(false);
+});

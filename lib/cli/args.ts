@@ -22,6 +22,13 @@ export class UsageError extends Error {}
 
 /** Per parse, the flags given by another name than their own (canonical -> as typed: lr -> learning_rate). */
 const typedNames = new WeakMap<Parsed, Map<string, string>>();
+/** Per parse, the flags set on the command line or in --config (not by their defaults). */
+const givenFlags = new WeakMap<Parsed, Set<string>>();
+
+/** Whether a flag was given (on the command line or in --config), not just left at its default. */
+export function flagGiven(flags: Parsed, name: string): boolean {
+  return givenFlags.get(flags)?.has(name) ?? false;
+}
 
 /**
  * A message about parsed flags with each flag named as the user typed it: checks made after
@@ -39,6 +46,7 @@ export function parseFlags(command: string, argv: string[], spec: Spec): Parsed 
   argv = config.argv;
   const out: Parsed = {};
   typedNames.set(out, new Map());
+  givenFlags.set(out, new Set());
   for (const [k, s] of Object.entries(spec)) if (s.default !== undefined) out[k] = s.default;
   const noEffect: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -68,10 +76,12 @@ function parseOne(command: string, argv: string[], i: number, spec: Spec, out: P
   const negated = name.startsWith('no-') && !spec[name] ? resolveFlag(spec, name.slice(3)) : undefined;
   if (negated && spec[negated].type === 'boolean' && value === undefined) {
     out[negated] = false;
+    givenFlags.get(out)?.add(negated);
     return i;
   }
   const s = spec[name];
   if (s) {
+    givenFlags.get(out)?.add(name);
     if (given !== name) typedNames.get(out)?.set(name, given);
     else typedNames.get(out)?.delete(name); // (given by its own name last)
   }
@@ -117,7 +127,11 @@ function foreignField(given: string, name: string, value: string | undefined, ar
     if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) throw new UsageError(`--${given} needs a value`);
     value = argv[++i];
   }
-  if (field.sets) Object.assign(out, field.sets(value === 'true'));
+  if (field.sets) {
+    const set = field.sets(value === 'true');
+    Object.assign(out, set);
+    for (const k of Object.keys(set)) givenFlags.get(out)?.add(k);
+  }
   else if (field.only && !foreignValueMatches(field, value)) throw new UsageError(`--${given} ${value}: only ${foreignValueName(field)} here; ${field.only.otherwise}`);
   else if (field.noEffect !== undefined && !(field.hfDefault ?? (field.boolean ? ['false'] : [])).includes(value)) noEffect.push(field.noEffect ? `${given} (${field.noEffect})` : given);
   return i;

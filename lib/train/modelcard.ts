@@ -15,6 +15,8 @@ export interface ModelCardInfo {
   dataset?: string;
   /** an adapter (library_name peft) or a whole model (transformers) */
   adapter: boolean;
+  /** the adapter the run started from and trained further, if any */
+  startAdapter?: string;
   /** LoRA's settings, for an adapter */
   lora?: { r: number; alpha: number; dropout: number; targetModules: string[] | string; useDora?: boolean };
   /** hyperparameters, by HF's names (learning_rate, train_batch_size, ...), in order */
@@ -37,7 +39,7 @@ export function modelCard(name: string, info: ModelCardInfo): string {
     'model-index:', `- name: ${yamlString(name)}`, '  results: []',
     '---', '',
     `# ${name}`, '',
-    `This ${info.adapter ? 'LoRA adapter' : 'model'} is a fine-tuned version of ${info.baseModel}${info.dataset ? ` on ${info.dataset}` : ''}, trained with tstorch.`,
+    `This ${info.adapter ? 'LoRA adapter' : 'model'} is a fine-tuned version of ${info.baseModel}${info.dataset ? ` on ${info.dataset}` : ''}, trained with tstorch${info.startAdapter ? ` from the adapter ${info.startAdapter}` : ''}.`,
   ];
   if (last) {
     lines.push('It achieves the following results on the evaluation set:', `- Loss: ${last.eval_loss!.toFixed(4)}`);

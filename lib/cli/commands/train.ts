@@ -3,12 +3,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
-import { Spec } from '../args';
+import { flagGiven, Parsed, Spec } from '../args';
 import { attnFlag, chatOf, chatTemplateOf, checkDevice, classificationDataset, datasetSources, dataFlags, ktoDataset, labelNames, loadDataset, preferenceDataset, quietHead, sharedFlags, tagColumns, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags, truncationFlags, truncationOptions } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
 import { writeModelCard } from '../../train/modelcard';
-import { notInCacheHint, repoIdOf } from '../../io/hub';
+import { notInCacheHint, readAdapterConfigFile, repoIdOf } from '../../io/hub';
+import { adapterHeadSize } from '../../models/sequence_classification';
 
 export const summary = 'fine-tune GPT-2 with LoRA (default) or fully; writes the adapter (or model) to --out';
 export const spec: Spec = {
@@ -19,6 +20,7 @@ export const spec: Spec = {
   tokenizer: sharedFlags.tokenizer,
   data: { type: 'string', required: true, help: 'training .txt, a .csv with an Article column (the notebook\'s Articles.csv), or a .jsonl or .parquet (a Hugging Face dataset\'s files) with a text field (or prompt and completion fields; or the task\'s fields); or a folder of them; or a dataset id in the Hugging Face cache (ID, ID:SPLIT)', aliases: ['train-file', 'dataset-name'] },
   out: { type: 'string', required: true, help: 'output folder: adapter or model files, checkpoints, metrics.jsonl, loss.svg', aliases: ['output-dir'] },
+  adapter: { type: 'string', help: 'continue training this PEFT adapter (a folder or a hub id in the Hugging Face cache; PEFT\'s PeftModel.from_pretrained(base, adapter, is_trainable=True)): its LoRA settings, weights and (a classifier\'s) head and labels; the LoRA flags are its own; DPO and KTO measure against the model it starts as' },
   'lora-r': { type: 'int', default: 8, help: 'LoRA rank' },
   'lora-alpha': { type: 'number', default: 16, help: 'LoRA alpha (scaling alpha/r)' },
   'lora-dropout': { type: 'number', default: 0.05, help: 'dropout on the LoRA branch' },
@@ -163,9 +165,11 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: no such folder${notInCacheHint(modelDir)}`);
   const adapterBase = torch.io.adapterBaseModel(modelDir);
   if (adapterBase !== undefined) {
-    throw new Error(`--model ${modelDir} is a PEFT adapter (on ${adapterBase}), not a model to train: give its base (--model ${adapterBase}); a run's checkpoint goes on with --resume-from-checkpoint`);
+    throw new Error(`--model ${modelDir} is a PEFT adapter (on ${adapterBase}), not a model to train: give its base (--model ${adapterBase}), with --adapter ${modelDir} to train this adapter further; a run's checkpoint goes on with --resume-from-checkpoint`);
   }
-  const task = taskOf(f, modelDir), classify = task === 'text-classification', rewardModeling = task === 'reward-modeling', tagging = task === 'token-classification';
+  const adapter = f.adapter as string | undefined;
+  const adapterConfig = adapter === undefined ? undefined : startingAdapter(f, adapter);
+  const task = taskOf(f, modelDir, adapterConfig), classify = task === 'text-classification', rewardModeling = task === 'reward-modeling', tagging = task === 'token-classification';
   if (f['label-names'] !== undefined && !tagging && !classify) throw new Error('--label-names names integer labels: it is for --task text-classification or token-classification');
   if (f['text-column-delimiter'] !== undefined && !classify) throw new Error('--text-column-delimiter joins several text columns for --task text-classification');
   let model: torch.GPT2LMHeadModel | torch.GPT2ForSequenceClassification | torch.GPT2ForTokenClassification;
@@ -192,11 +196,11 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     throw new Error(`--pad-token ${padToken}: batches are padded with the eos token ${eos} here (GPT-2 has no pad token; padding is never learned); --eos-token sets another eos, and with it the padding`);
   }
   if (classify) {
-    [model, data, evalData] = await classifierAndData(f, modelDir);
+    [model, data, evalData] = await classifierAndData(f, modelDir, adapterConfig);
   } else if (rewardModeling) {
     [model, data, evalData] = await rewardModelAndData(f, modelDir);
   } else if (tagging) {
-    [model, data, evalData] = await tokenClassifierAndData(f, modelDir);
+    [model, data, evalData] = await tokenClassifierAndData(f, modelDir, adapterConfig);
   } else if (kto) {
     model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f), mmap: Boolean(f.mmap) });
     data = ktoDataset(f.data as string, kto[0], f, model, kto[2]);
@@ -232,7 +236,11 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (pads && model instanceof torch.GPT2LMHeadModel) (model.config as { pad_token_id?: number }).pad_token_id = eosTok.eosTokenId;
   // Seeded before LoRA's init too (as HF's set_seed before get_peft_model): runs repeat exactly.
   torch.manualSeed(f.seed as number);
-  if (!f.full) {
+  if (adapter !== undefined) {
+    // its settings and weights, trainable (a classifier's head too: its modules_to_save)
+    checkAdapterHead(model, adapter);
+    await torch.lora.loadAdapter(model, adapter);
+  } else if (!f.full) {
     torch.lora.applyLoRA(model, {
       r, alpha: f['lora-alpha'] as number, dropout: f['lora-dropout'] as number, mode: f['lora-mode'] as 'peft' | 'seed',
       targetModules: f['lora-targets'] === 'all-linear' ? 'all-linear' : (f['lora-targets'] as string).split(',').map((s) => s.trim()).filter(Boolean),
@@ -274,9 +282,12 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     if (f['dpo-label-smoothing']) throw new Error(`--dpo-label-smoothing is DPO's; ${method} does not take it`);
   }
   if (!(data instanceof torch.data.KTODataset) && (f['desirable-weight'] !== 1 || f['undesirable-weight'] !== 1)) throw new Error('--desirable-weight and --undesirable-weight are KTO\'s (unpaired examples, or --method kto)');
-  if ((data instanceof torch.data.PreferenceDataset || data instanceof torch.data.KTODataset) && f.full && !orpo) {
-    // Full fine-tuning's DPO / KTO reference: a frozen copy of the base (with LoRA, the adapters disabled)
+  if ((data instanceof torch.data.PreferenceDataset || data instanceof torch.data.KTODataset) && (f.full || adapter !== undefined) && !orpo) {
+    // Full fine-tuning's DPO / KTO reference: a frozen copy of the base (with LoRA, the adapters
+    // disabled). Continuing an adapter: the model it starts as, the adapter merged into a frozen
+    // copy (TRL's advice for DPO after SFT: the reference is the SFT model, not the base below it).
     refModel = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f), mmap: Boolean(f.mmap) });
+    if (adapter !== undefined) torch.lora.mergeAndUnload(await torch.lora.loadAdapter(refModel, adapter));
     if (f.device !== 'cpu') refModel.to({ device: f.device as string });
   }
   const trainer = data instanceof torch.data.KTODataset
@@ -293,10 +304,11 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (main) {
     // HF's "***** Running training *****" summary, on one line.
     const a = trainer.args, perStep = a.perDeviceTrainBatchSize * a.gradientAccumulationSteps * trainer.worldSize;
+    const reference = !refModel ? 'the model with its adapters disabled' : adapter !== undefined ? `the model --adapter starts as (${adapter} merged into a frozen copy of the base)` : 'a frozen copy of the base';
     const items = data instanceof torch.data.TextDataset ? 'blocks' : data instanceof torch.data.PackedExampleDataset ? 'rows' : data instanceof torch.data.PreferenceDataset || data instanceof torch.data.RewardDataset ? 'pairs' : 'examples';
     const what = data instanceof torch.data.TextDataset ? `blocks of ${data.blockSize} tokens`
-      : data instanceof torch.data.KTODataset ? `unpaired examples (KTO, beta ${f.beta}: ${data.counts.desirable} desirable, ${data.counts.undesirable} undesirable; the reference: ${refModel ? 'a frozen copy of the base' : 'the model with its adapters disabled'})`
-      : data instanceof torch.data.PreferenceDataset ? (orpo ? `preference pairs (ORPO, beta ${f.beta}; no reference model)` : `preference pairs (DPO, ${f['loss-type'] ?? 'sigmoid'} loss, beta ${f.beta}; the reference: ${refModel ? 'a frozen copy of the base' : 'the model with its adapters disabled'})`)
+      : data instanceof torch.data.KTODataset ? `unpaired examples (KTO, beta ${f.beta}: ${data.counts.desirable} desirable, ${data.counts.undesirable} undesirable; the reference: ${reference})`
+      : data instanceof torch.data.PreferenceDataset ? (orpo ? `preference pairs (ORPO, beta ${f.beta}; no reference model)` : `preference pairs (DPO, ${f['loss-type'] ?? 'sigmoid'} loss, beta ${f.beta}; the reference: ${reference})`)
         : data instanceof torch.data.RewardDataset ? `preference pairs (reward modeling: -logsigmoid(r(chosen) - r(rejected)${data.hasMargin ? ' - margin' : ''})${data.dropped ? `; ${data.dropped} pair(s) over --block-size left out` : ''})`
         : data instanceof torch.data.TokenClassificationDataset ? `tagged texts (token classification, ${data.numLabels} tags: ${data.labelNames.slice(0, 8).join(', ')}${data.numLabels > 8 ? ', ...' : ''}; the loss on ${data.lossTokens([...data.examples.keys()]).toLocaleString('en-US')} words)`
         : data instanceof torch.data.ClassificationDataset ? `labelled texts (${data.problemType.replace(/_/g, ' ')}${data.problemType === 'regression' ? '' : `, ${data.numLabels} classes: ${data.labelNames.slice(0, 8).join(', ')}${data.numLabels > 8 ? ', ...' : ''}`})`
@@ -326,7 +338,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   // README.md, as HF's Trainer / PEFT write one (left alone when the folder already has one)
   const a = trainer.args, lora = torch.lora.loraConfig(model);
   writeModelCard(out, {
-    baseModel: repoIdOf(modelDir) ?? modelDir, dataset: datasetSources.get(f.data as string) ?? path.basename(f.data as string), adapter: !f.full,
+    baseModel: repoIdOf(modelDir) ?? modelDir, dataset: datasetSources.get(f.data as string) ?? path.basename(f.data as string), adapter: !f.full, startAdapter: adapter === undefined ? undefined : repoIdOf(adapter) ?? adapter,
     lora: lora ? { r: lora.r, alpha: lora.mode === 'seed' ? lora.r : lora.alpha, dropout: lora.mode === 'seed' ? 0 : lora.dropout, targetModules: lora.targetModules, useDora: lora.useDora } : undefined,
     hyperparameters: [
       ['learning_rate', a.learningRate], ['train_batch_size', a.perDeviceTrainBatchSize], ['eval_batch_size', a.perDeviceEvalBatchSize], ['seed', a.seed],
@@ -462,11 +474,25 @@ function firstSamples<D extends { length: number; subset(start: number, end: num
   return n >= ds.length ? ds : (ds.subset(0, n) as D);
 }
 
-function taskOf(f: Record<string, unknown>, modelDir: string): 'causal-lm' | 'text-classification' | 'reward-modeling' | 'token-classification' {
+type Task = 'causal-lm' | 'text-classification' | 'reward-modeling' | 'token-classification';
+
+/** The task: --task, or (auto) what --model's folder is, or what --adapter was trained for, and the data. */
+function taskOf(f: Record<string, unknown>, modelDir: string, adapterConfig?: Record<string, unknown>): Task {
+  const task = taskFlag(f, modelDir, adapterConfig?.task_type);
+  if (adapterConfig) {
+    // The adapter's own task: a classifier's brings its head; a language model's brings none to train
+    const adapterTask = typeof adapterConfig.task_type === 'string' ? adapterConfig.task_type : 'CAUSAL_LM';
+    const fits = adapterTask === 'SEQ_CLS' ? task === 'text-classification' || task === 'reward-modeling' : adapterTask === 'TOKEN_CLS' ? task === 'token-classification' : task === 'causal-lm';
+    if (!fits) throw new Error(`--adapter ${f.adapter} is a ${adapterTask} adapter (task_type in its adapter_config.json), not one for --task ${task}: train a new adapter for that task (leave --adapter out)`);
+  }
+  return task;
+}
+
+function taskFlag(f: Record<string, unknown>, modelDir: string, adapterTask: unknown): Task {
   const t = (f.task as string).toLowerCase().replace(/_/g, '-');
   if (t === 'auto') {
-    if (torch.isTokenClassifierFolder(modelDir)) return 'token-classification';
-    if (!torch.isSequenceClassifierFolder(modelDir)) return 'causal-lm';
+    if (adapterTask === 'TOKEN_CLS' || torch.isTokenClassifierFolder(modelDir)) return 'token-classification';
+    if (adapterTask !== 'SEQ_CLS' && !torch.isSequenceClassifierFolder(modelDir)) return 'causal-lm';
     return torch.data.readRewardPairs(f.data as string, chatOf(f)) ? 'reward-modeling' : 'text-classification';
   }
   if (['text-classification', 'sequence-classification', 'seq-cls'].includes(t)) return 'text-classification';
@@ -477,6 +503,47 @@ function taskOf(f: Record<string, unknown>, modelDir: string): 'causal-lm' | 'te
     return 'causal-lm';
   }
   throw new Error(`--task must be causal-lm, text-classification, reward-modeling or token-classification (or auto), got '${f.task}'`);
+}
+
+/** The LoRA flags: with --adapter, the adapter's own settings stand for them. */
+const LORA_FLAGS = ['lora-r', 'lora-alpha', 'lora-dropout', 'lora-targets', 'lora-mode', 'lora-bias', 'layers-to-transform', 'exclude-modules',
+  'rank-pattern', 'alpha-pattern', 'init-lora-weights', 'rslora', 'use-dora', 'lora-modules-to-save'];
+
+/**
+ * --adapter, checked before anything loads: a PEFT adapter folder, not with --full, and no LoRA
+ * flag beside it (its settings are in its adapter_config.json, as PEFT's from_pretrained reads
+ * them). Its config.
+ */
+function startingAdapter(f: Record<string, unknown>, adapter: string): Record<string, unknown> {
+  if (!fs.existsSync(adapter)) throw new Error(`--adapter ${adapter}: no such folder${notInCacheHint(adapter)}`);
+  if (f.full) throw new Error(`--adapter trains an adapter further, --full the whole model: to fine-tune all of the adapter's model, merge it first (tstorch merge --model ${f.model} --adapter ${adapter} --out DIR) and train DIR with --full`);
+  const config = readAdapterConfigFile(adapter);
+  if (config.peft_type !== undefined && config.peft_type !== 'LORA') throw new Error(`--adapter ${adapter}: a ${config.peft_type} adapter; tstorch trains LoRA adapters`);
+  const given = LORA_FLAGS.filter((k) => flagGiven(f as Parsed, k));
+  if (given.length) {
+    const targets = Array.isArray(config.target_modules) ? config.target_modules.join(',') : config.target_modules;
+    throw new Error(`${given.map((k) => `--${k}`).join(', ')}: with --adapter the LoRA settings are the adapter's own (r ${config.r}, lora_alpha ${config.lora_alpha}, target_modules ${targets}, ` +
+      `in ${path.join(adapter, 'adapter_config.json')}); leave ${given.length > 1 ? 'them' : 'it'} out, or train a new adapter without --adapter`);
+  }
+  return config;
+}
+
+/** A classifier's --adapter brings its head: as many outputs as the model has labels, or a clear error. */
+function checkAdapterHead(model: torch.GPT2LMHeadModel | torch.GPT2ForSequenceClassification | torch.GPT2ForTokenClassification, adapter: string): void {
+  if (model instanceof torch.GPT2LMHeadModel) return;
+  const head = model instanceof torch.GPT2ForTokenClassification ? 'classifier' : 'score';
+  const rows = adapterHeadSize(adapter, head);
+  if (rows === undefined) throw new Error(`--adapter ${adapter}: a classifier's adapter without its head (base_model.model.${head}.weight in modules_to_save)`);
+  if (rows !== model.numLabels) {
+    const names = model.config.id2label ? `: ${Object.values(model.config.id2label).slice(0, 8).join(', ')}` : '';
+    throw new Error(`--adapter ${adapter}: its ${head} head has ${rows} outputs, but the data has ${model.numLabels} ${head === 'score' && model.numLabels === 1 ? 'output (reward modeling)' : 'labels'}${names}; continue it on data of its labels (or give --label-names in its order)`);
+  }
+}
+
+/** The label names in id order that an adapter of tstorch's carries (tstorch_id2label), if any. */
+function adapterLabels(adapterConfig: Record<string, unknown> | undefined): string[] | undefined {
+  const names = adapterConfig?.tstorch_id2label as Record<string, string> | undefined;
+  return names ? Object.keys(names).sort((a, b) => Number(a) - Number(b)).map((k) => names[k]) : undefined;
 }
 
 /**
@@ -495,14 +562,15 @@ function newHead<M>(f: Record<string, unknown>, load: () => Promise<M>): Promise
  * folder, or a language model's with a new head (HF's AutoModelForSequenceClassification), the
  * pad token the model's (else the tokenizer's eos, GPT-2's usual).
  */
-async function classifierAndData(f: Record<string, unknown>, modelDir: string): Promise<[torch.GPT2ForSequenceClassification, torch.data.ClassificationDataset, torch.data.ClassificationDataset | undefined]> {
+async function classifierAndData(f: Record<string, unknown>, modelDir: string, adapterConfig?: Record<string, unknown>): Promise<[torch.GPT2ForSequenceClassification, torch.data.ClassificationDataset, torch.data.ClassificationDataset | undefined]> {
   for (const k of ['stride', 'precompute-ref-log-probs']) if (f[k]) throw new Error(`--${k} is not for text classification`);
-  const problemType = f['problem-type'] as torch.ProblemType | undefined;
+  // (--adapter: the labels, problem type and pad token it was trained with)
+  const problemType = (f['problem-type'] ?? adapterConfig?.tstorch_problem_type ?? undefined) as torch.ProblemType | undefined;
   if (problemType !== undefined && !torch.PROBLEM_TYPES.includes(problemType)) throw new Error(`--problem-type must be ${torch.PROBLEM_TYPES.join(', ')}; got '${problemType}'`);
   const config = torch.readConfig(modelDir) as torch.GPT2Config & { pad_token_id?: number | null; id2label?: Record<string, string> };
   const resolved = torch.resolveConfig(config);
-  const pad = config.pad_token_id ?? tokenizerFromFlags(f).eosTokenId;
-  const own = torch.isSequenceClassifierFolder(modelDir) && config.id2label ? Object.keys(config.id2label).sort((a, b) => Number(a) - Number(b)).map((k) => config.id2label![k]) : undefined;
+  const pad = (adapterConfig?.tstorch_pad_token_id as number | undefined) ?? config.pad_token_id ?? tokenizerFromFlags(f).eosTokenId;
+  const own = adapterLabels(adapterConfig) ?? (torch.isSequenceClassifierFolder(modelDir) && config.id2label ? Object.keys(config.id2label).sort((a, b) => Number(a) - Number(b)).map((k) => config.id2label![k]) : undefined);
   const data = classificationDataset(f.data as string, f, { config: resolved }, { labels: own, problemType, padTokenId: pad });
   let evalData: torch.data.ClassificationDataset | undefined;
   const same = { labels: data.labelNames, problemType: data.problemType, padTokenId: pad };
@@ -521,11 +589,11 @@ async function classifierAndData(f: Record<string, unknown>, modelDir: string): 
  * classifier's folder fixes the ids by its own names), then GPT2ForTokenClassification from the
  * folder (a language model's gets a new head).
  */
-async function tokenClassifierAndData(f: Record<string, unknown>, modelDir: string): Promise<[torch.GPT2ForTokenClassification, torch.data.TokenClassificationDataset, torch.data.TokenClassificationDataset | undefined]> {
+async function tokenClassifierAndData(f: Record<string, unknown>, modelDir: string, adapterConfig?: Record<string, unknown>): Promise<[torch.GPT2ForTokenClassification, torch.data.TokenClassificationDataset, torch.data.TokenClassificationDataset | undefined]> {
   for (const k of ['stride', 'precompute-ref-log-probs', 'problem-type']) if (f[k]) throw new Error(`--${k} is not for token classification`);
   const config = torch.readConfig(modelDir) as torch.GPT2Config & { id2label?: Record<string, string> };
   const resolved = torch.resolveConfig(config);
-  const own = torch.isTokenClassifierFolder(modelDir) && config.id2label ? Object.keys(config.id2label).sort((a, b) => Number(a) - Number(b)).map((k) => config.id2label![k]) : undefined;
+  const own = adapterLabels(adapterConfig) ?? (torch.isTokenClassifierFolder(modelDir) && config.id2label ? Object.keys(config.id2label).sort((a, b) => Number(a) - Number(b)).map((k) => config.id2label![k]) : undefined);
   // a new head knows every tag of the training and the eval data (a rare tag may be in one only)
   const read = (file: string) => torch.data.readTaggedExamples(file, { tokensColumn: f['text-column'] as string | undefined, tagsColumn: f['label-column'] as string | undefined });
   const tags = own ?? labelNames(f, f.data as string, tagColumns(f)) ?? torch.data.TokenClassificationDataset.tagNames([...read(f.data as string), ...(f['eval-data'] ? read(f['eval-data'] as string) : [])]);
