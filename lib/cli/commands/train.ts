@@ -536,7 +536,7 @@ function checkAdapterHead(model: torch.GPT2LMHeadModel | torch.GPT2ForSequenceCl
   if (rows === undefined) throw new Error(`--adapter ${adapter}: a classifier's adapter without its head (base_model.model.${head}.weight in modules_to_save)`);
   if (rows !== model.numLabels) {
     const names = model.config.id2label ? `: ${Object.values(model.config.id2label).slice(0, 8).join(', ')}` : '';
-    throw new Error(`--adapter ${adapter}: its ${head} head has ${rows} outputs, but the data has ${model.numLabels} ${head === 'score' && model.numLabels === 1 ? 'output (reward modeling)' : 'labels'}${names}; continue it on data of its labels (or give --label-names in its order)`);
+    throw new Error(`--adapter ${adapter}: its ${head} head has ${rows} outputs, but the data has ${model.numLabels} ${head === 'score' && model.numLabels === 1 ? 'output (reward modeling)' : 'labels'}${names}; continue it on data of its labels (ids in sorted order, as HF's run_classification gives them)`);
   }
 }
 
