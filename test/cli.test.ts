@@ -378,8 +378,11 @@ test('train (LoRA) writes a PEFT adapter; eval --adapter and merge agree', () =>
   for (const f of ['adapter_config.json', 'adapter_model.safetensors', 'metrics.jsonl', 'loss.svg', 'checkpoint-3', 'checkpoint-6']) {
     expect(fs.existsSync(path.join(out, f))).toBe(true);
   }
-  // README.md: HF's model card (front matter for the Hub, hyperparameters, the evaluations as in metrics.jsonl)
+  // README.md: HF's model card (front matter for the Hub, hyperparameters, the evaluations as in metrics.jsonl),
+  // in place of the adapter's short card (PEFT's save_pretrained's, as each checkpoint keeps)
+  expect(fs.readFileSync(path.join(out, 'checkpoint-3', 'README.md'), 'utf8')).toContain(`A LoRA adapter for ${modelDir} in PEFT's format (task CAUSAL_LM), saved by tstorch.`);
   const card = fs.readFileSync(path.join(out, 'README.md'), 'utf8');
+  expect(card).not.toContain('saved by tstorch');
   expect(card.startsWith(`---\nbase_model: ${JSON.stringify(modelDir)}\nlibrary_name: peft\n`)).toBe(true);
   expect(card).toMatch(/- learning_rate: 0.01\n- train_batch_size: 4\n/);
   expect(card).toMatch(/- r: 4\n- lora_alpha: 16\n/);

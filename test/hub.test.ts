@@ -198,7 +198,7 @@ test('an adapter folder (or its hub id) as the model: its base (base_model_name_
   const twice = cli('eval', '--model', adapterDir, '--adapter', adapterDir, ...evalArgs);
   expect([twice.code, twice.err.trim()]).toEqual([1, `tstorch eval: --model ${adapterDir} is a PEFT adapter (on ${path.relative(process.cwd(), baseDir)}), and --adapter ${adapterDir} another: give its base as --model (--model ${path.relative(process.cwd(), baseDir)} --adapter ...)`]);
   const train = cli('train', '--model', adapterDir, '--data', trainFile, '--out', path.join(tmp, 'no-run'), '--block-size', '16', '--max-steps', '1');
-  expect([train.code, train.err.trim()]).toEqual([1, `tstorch train: --model ${adapterDir} is a PEFT adapter (on ${path.relative(process.cwd(), baseDir)}), not a model to train: give its base (--model ${path.relative(process.cwd(), baseDir)}); a run's checkpoint goes on with --resume-from-checkpoint`]);
+  expect([train.code, train.err.trim()]).toEqual([1, `tstorch train: --model ${adapterDir} is a PEFT adapter (on ${path.relative(process.cwd(), baseDir)}), not a model to train: give its base (--model ${path.relative(process.cwd(), baseDir)}), with --adapter ${adapterDir} to train this adapter further; a run's checkpoint goes on with --resume-from-checkpoint`]);
   expect(fs.existsSync(path.join(tmp, 'no-run'))).toBe(false);
 });
 

@@ -225,6 +225,28 @@ describe.each(['peft', 'seed'] as const)('%s adapters', (mode) => {
   });
 });
 
+test('saveAdapter writes the README.md card PEFT\'s save_pretrained writes (Hub front matter: base_model, library_name peft, base_model:adapter tag); a card of the user\'s is left alone', async () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const yaml = require('yaml') as typeof import('yaml');
+  const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(m, { r: 4, alpha: 8, targetModules: ['c_attn'], modulesToSave: ['ln_f'] });
+  const dir = path.join(tmp, 'carded');
+  const frontMatter = () => yaml.parse(/^---\n([\s\S]*?)\n---\n/.exec(fs.readFileSync(path.join(dir, 'README.md'), 'utf8'))![1]);
+  await torch.lora.saveAdapter(m, dir, { baseModelNameOrPath: 'openai-community/gpt2' });
+  expect(frontMatter()).toEqual({ base_model: 'openai-community/gpt2', library_name: 'peft', tags: ['base_model:adapter:openai-community/gpt2', 'lora', 'peft', 'tstorch'] });
+  const card = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
+  expect(card).toContain('- r: 4\n- lora_alpha: 8\n- target_modules: c_attn\n- modules_to_save: ln_f\n');
+  expect(card).toContain('# LoRA adapter for openai-community/gpt2\n');
+  expect(card).toContain('- PEFT: `PeftModel.from_pretrained(base_model, ADAPTER)`, the base being openai-community/gpt2\n');
+  // its own card follows the adapter; the user's stays as it is
+  await torch.lora.saveAdapter(m, dir, { baseModelNameOrPath: 'someone/gpt2-news' });
+  expect(frontMatter().base_model).toBe('someone/gpt2-news');
+  fs.writeFileSync(path.join(dir, 'README.md'), '# mine\n');
+  await torch.lora.saveAdapter(m, dir);
+  expect(fs.readFileSync(path.join(dir, 'README.md'), 'utf8')).toBe('# mine\n');
+  m.dispose();
+});
+
 describe.each(['peft', 'seed'] as const)('%s disableAdapter', (mode) => {
   test('inside it the model computes as its base (also when merged); outside, as adapted', async () => {
     const plain = await torch.GPT2LMHeadModel.fromPretrained(base);

@@ -136,9 +136,9 @@ assert sorted(a) == sorted(b) and all(torch.equal(a[k], b[k]) for k in a), sorte
 `, ours, st);
   expect(sameBytes(await logits(ours), await logits(st))).toBe(true);
   await torch.lora.saveAdapter(model, ours);
-  expect(fs.readdirSync(ours).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
+  expect(fs.readdirSync(ours).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors']);
   await torch.lora.saveAdapter(model, ours, { safeSerialization: false });
-  expect(fs.readdirSync(ours).sort()).toEqual(['adapter_config.json', 'adapter_model.bin']);
+  expect(fs.readdirSync(ours).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.bin']);
 });
 
 test('what is not a state dict is refused, and nothing in a pickle is ever run', () => {

@@ -146,7 +146,7 @@ test('checkpoints are HF Trainer\'s: trainer_state.json is its TrainerState, opt
   trainer.optimizer.dispose();
   model.dispose();
   const ckpt = path.join(out, 'checkpoint-10');
-  expect(fs.readdirSync(ckpt).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'optimizer.pt', 'rng_state.bin', 'rng_state.pth', 'scheduler.pt',
+  expect(fs.readdirSync(ckpt).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors', 'optimizer.pt', 'rng_state.bin', 'rng_state.pth', 'scheduler.pt',
     'trainable.safetensors', 'trainer_state.json', 'tstorch_state.json']);
   // HF's own formatting (json.dumps(asdict(state), indent=2, sort_keys=True) + newline)
   const text = fs.readFileSync(path.join(ckpt, 'trainer_state.json'), 'utf8');
@@ -229,7 +229,7 @@ test('a checkpoint in HF Trainer\'s own layout (PyTorch\'s optimizer.pt and sche
   fs.mkdirSync(out2);
   fs.cpSync(path.join(tmp, 'hf-full', 'checkpoint-5'), path.join(out2, 'checkpoint-5'), { recursive: true });
   hfCheckpoint('rewrite', path.join(out2, 'checkpoint-5'));
-  expect(fs.readdirSync(path.join(out2, 'checkpoint-5')).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'optimizer.pt', 'rng_state.pth', 'scheduler.pt', 'trainer_state.json']);
+  expect(fs.readdirSync(path.join(out2, 'checkpoint-5')).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors', 'optimizer.pt', 'rng_state.pth', 'scheduler.pt', 'trainer_state.json']); // (PEFT writes a README.md into HF's checkpoints too)
   const resumed = await go(out2, { resumeFromCheckpoint: true });
   expect(resumed.warnings).toEqual([]);
   expect(resumed.losses).toEqual(full.losses); // bit for bit
@@ -661,7 +661,7 @@ test('saveOnlyModel (HF\'s save_only_model): checkpoints of the weights alone, r
   const data = dataset();
   for (const step of [3, 6]) {
     const files = fs.readdirSync(path.join(out, `checkpoint-${step}`)).sort();
-    expect(files).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'trainable.safetensors', 'trainer_state.json', 'tstorch_state.json'].sort());
+    expect(files).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors', 'trainable.safetensors', 'trainer_state.json', 'tstorch_state.json'].sort());
   }
   // the best checkpoint's weights are the model's at the end
   const best = torch.io.safetensors.loadFile(path.join(trainer.bestModelCheckpoint!, 'trainable.safetensors')).tensors;

@@ -16,6 +16,7 @@ import { saveFile } from '../io/safetensors';
 import { saveTorchFile } from '../io/torchsave';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
+import { writeAdapterCard } from '../train/modelcard';
 import { GPT2ForSequenceClassification } from '../models/sequence_classification';
 import { GPT2ForTokenClassification } from '../models/token_classification';
 import { CLASSIFIER_MODULE_NAMES, TASK_TYPES, TaskType, LoRABase, LoRAEmbedding, LoRALayer, LoRAOptions, LoraInit, ResolvedLoRAOptions, isTargeted, layerOptions, matchesTarget, patternKey, resolveLoRAOptions } from './lora';
@@ -533,6 +534,7 @@ export function writeAdapter(model: Module, dir: string, opts: SaveAdapterOption
   // (an earlier save's other file would be read instead of this one, or beside it: gone)
   fs.rmSync(path.join(dir, safe ? 'adapter_model.bin' : 'adapter_model.safetensors'), { force: true });
   writeFileAtomic(path.join(dir, 'adapter_config.json'), JSON.stringify(config, null, 2) + '\n');
+  writeAdapterCard(dir, config); // (README.md, as PEFT's save_pretrained writes one into every adapter folder)
 }
 
 export function readAdapterConfig(dir: string): ResolvedLoRAOptions {

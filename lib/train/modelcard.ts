@@ -26,16 +26,56 @@ export interface ModelCardInfo {
 
 const yamlString = (s: string) => JSON.stringify(s); // (a JSON string is a YAML string)
 
+/** The last line of the card saveAdapter writes: tstorch train puts the run's card in its place; a card without it is the user's, left alone. */
+const ADAPTER_CARD_MARK = '<!-- tstorch: the adapter\'s own card (saveAdapter); a training run\'s card replaces it -->';
+
+/** The Hub's tags for an adapter: PEFT's base_model:adapter:<base>, which links the adapter to its base's page. */
+const adapterTags = (base: string | null) => [...(base ? [`base_model:adapter:${base}`] : []), 'lora', 'peft', 'tstorch'];
+
+/**
+ * The short card PEFT's save_pretrained writes into every adapter folder (checkpoints too): front
+ * matter for the Hub (base_model, library_name peft, tags), the LoRA settings, how to load it.
+ */
+export function adapterCard(config: Record<string, unknown>): string {
+  const base = typeof config.base_model_name_or_path === 'string' && config.base_model_name_or_path ? config.base_model_name_or_path : null;
+  const targets = Array.isArray(config.target_modules) ? config.target_modules.join(', ') : String(config.target_modules);
+  const b = buildInfo();
+  return [
+    '---',
+    ...(base ? [`base_model: ${yamlString(base)}`] : []),
+    'library_name: peft',
+    'tags:', ...adapterTags(base).map((t) => `- ${yamlString(t)}`),
+    '---', '',
+    `# ${config.use_dora ? 'DoRA' : 'LoRA'} adapter${base ? ` for ${base}` : ''}`, '',
+    `A ${config.use_dora ? 'DoRA' : 'LoRA'} adapter${base ? ` for ${base}` : ''} in PEFT's format (task ${config.task_type}), saved by tstorch.`, '',
+    `- r: ${config.r}`, `- lora_alpha: ${config.lora_alpha}`, `- target_modules: ${targets}`,
+    ...(Array.isArray(config.modules_to_save) && config.modules_to_save.length ? [`- modules_to_save: ${config.modules_to_save.join(', ')}`] : []),
+    '', '## Loading it', '',
+    '(ADAPTER: this folder, or its id on the Hub)', '',
+    `- PEFT: \`PeftModel.from_pretrained(base_model, ADAPTER)\`${base ? `, the base being ${base}` : ''}`,
+    `- tstorch: \`await torch.lora.loadAdapter(baseModel, ADAPTER)\`${base ? ', or the model class\'s `fromPretrained(ADAPTER)`, which loads the base too' : ''}`,
+    '', '### Framework versions', '', `- tstorch ${packageVersion()}`, `- libtorch ${b.torchVersion}${b.builtWithCuda ? ' (CUDA)' : ' (CPU)'}`, '',
+    ADAPTER_CARD_MARK, '',
+  ].join('\n');
+}
+
+/** Writes dir/README.md, the adapter's card, unless the folder has a card of another's making (the user's, a run's). */
+export function writeAdapterCard(dir: string, config: Record<string, unknown>): void {
+  const file = path.join(dir, 'README.md');
+  if (fs.existsSync(file) && !fs.readFileSync(file, 'utf8').includes(ADAPTER_CARD_MARK)) return;
+  writeFileAtomic(file, adapterCard(config)); // (no folder name in it: a checkpoint is written under a temporary one)
+}
+
 /** The card's text. */
 export function modelCard(name: string, info: ModelCardInfo): string {
-  const tags = ['generated_from_trainer', 'tstorch', ...(info.adapter ? ['lora', 'peft'] : [])];
+  const tags = ['generated_from_trainer', ...(info.adapter ? adapterTags(info.baseModel) : ['tstorch'])];
   const evals = info.logHistory.filter((e) => e.eval_loss !== undefined);
   const last = evals[evals.length - 1];
   const lines = [
     '---',
     `base_model: ${yamlString(info.baseModel)}`,
     `library_name: ${info.adapter ? 'peft' : 'transformers'}`,
-    'tags:', ...tags.map((t) => `- ${t}`),
+    'tags:', ...tags.map((t) => `- ${yamlString(t)}`),
     'model-index:', `- name: ${yamlString(name)}`, '  results: []',
     '---', '',
     `# ${name}`, '',
@@ -86,10 +126,13 @@ function packageVersion(): string {
   }
 }
 
-/** Writes dir/README.md (whole or not at all) unless the folder already has one: a card the user wrote is theirs. */
+/**
+ * Writes dir/README.md (whole or not at all) unless the folder already has one of another's making
+ * (a card the user wrote is theirs); the adapter's own short card (saveAdapter's) it replaces.
+ */
 export function writeModelCard(dir: string, info: ModelCardInfo): boolean {
   const file = path.join(dir, 'README.md');
-  if (fs.existsSync(file)) return false;
+  if (fs.existsSync(file) && !fs.readFileSync(file, 'utf8').includes(ADAPTER_CARD_MARK)) return false;
   writeFileAtomic(file, modelCard(path.basename(path.resolve(dir)), info));
   return true;
 }
