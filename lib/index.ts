@@ -30,7 +30,7 @@ import * as tensorUtils from './tensor/utils';
 import * as tensorboard from './io/tensorboard';
 /** torch.utils: checkpoint, tensorboard (SummaryWriter, lib/io/tensorboard.ts), and data (torch.utils.data: DataLoader, TensorDataset, ...; also torch.data). */
 export const utils = { ...tensorUtils, tensorboard, data };
-export type { TrainingArguments, DPOArguments, ORPOArguments, KTOArguments, RewardArguments, TrainResult, LogEntry, TrainerCallback, TrainerControl, TrainerState, EvalMetric, EvalMetrics, CallbackState } from './train';
+export type { TrainingArguments, DPOArguments, ORPOArguments, KTOArguments, RewardArguments, TrainResult, ModelCardOptions, LogEntry, TrainerCallback, TrainerControl, TrainerState, EvalMetric, EvalMetrics, CallbackState } from './train';
 export * from './models';
 
 export const float32 = 'float32', float64 = 'float64', float16 = 'float16', bfloat16 = 'bfloat16';

@@ -1273,3 +1273,37 @@ const rss = () => process.memoryUsage.rss() / 2 ** 20;
   expect(seen.afterHole - seen.before).toBeGreaterThan(900); // kept, not returned, when freed
   expect(seen.afterGuard).toBeLessThan(seen.before + 300); // handed back by the guard the next step
 });
+
+test('createModelCard (HF\'s Trainer.create_model_card): Hub front matter, the run\'s hyperparameters and evaluations as logged; replaces the adapter\'s short card, never a card of the user\'s', async () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const yaml = require('yaml') as typeof import('yaml');
+  const out = path.join(tmp, 'carded');
+  const { model, trainer } = await run('peft', out, { maxSteps: 4, evalSteps: 2, saveSteps: 0, gradientAccumulationSteps: 2, warmupSteps: 1 }, true);
+  await trainer.saveModel();
+  const file = path.join(out, 'README.md');
+  expect(fs.readFileSync(file, 'utf8')).toContain('saved by tstorch'); // (the adapter's short card, as PEFT's save_pretrained writes)
+  expect(trainer.createModelCard({ modelName: 'tiny-news', dataset: 'brown' })).toBe(true);
+  const card = fs.readFileSync(file, 'utf8');
+  const front = yaml.parse(/^---\n([\s\S]*?)\n---\n/.exec(card)![1]);
+  expect(front).toEqual({ base_model: base, library_name: 'peft', tags: ['generated_from_trainer', `base_model:adapter:${base}`, 'lora', 'peft', 'tstorch'], 'model-index': [{ name: 'tiny-news', results: [] }] });
+  expect(card).toContain(`# tiny-news\n\nThis LoRA adapter is a fine-tuned version of ${base} on brown, trained with tstorch.\n`);
+  expect(card).toContain('- learning_rate: 0.001\n- train_batch_size: 4\n- eval_batch_size: 8\n- seed: 42\n- gradient_accumulation_steps: 2\n- total_train_batch_size: 8\n');
+  expect(card).toContain('- lr_scheduler_type: linear\n- lr_scheduler_warmup_steps: 1\n- training_steps: 4\n- mixed_precision_training: no (fp32)\n');
+  expect(card).toContain('- r: 4\n- lora_alpha: 8\n- lora_dropout: 0.1\n');
+  // the evaluations table: each row the logged eval loss and perplexity, with the last training loss before it
+  const evals = trainer.logHistory.filter((e) => e.eval_loss !== undefined);
+  expect(evals.map((e) => e.step)).toEqual([2, 4]);
+  for (const e of evals) {
+    const train = trainer.logHistory.filter((t) => t.loss !== undefined && t.step <= e.step).pop()!;
+    expect(card).toContain(`| ${train.loss!.toFixed(4)} | ${e.epoch.toFixed(4)} | ${e.step} | ${e.eval_loss!.toFixed(4)} | ${e.eval_perplexity!.toFixed(4)} |`);
+  }
+  expect(card).toContain(`- Loss: ${evals[1].eval_loss!.toFixed(4)}\n- Perplexity: ${evals[1].eval_perplexity!.toFixed(4)}\n`);
+  // the user's card stays; bad options are named
+  fs.writeFileSync(file, '# mine\n');
+  expect(trainer.createModelCard()).toBe(false);
+  await trainer.saveModel();
+  expect(fs.readFileSync(file, 'utf8')).toBe('# mine\n');
+  expect(() => trainer.createModelCard({ model_name: 'x' } as never)).toThrow(/model_name/);
+  trainer.optimizer.dispose();
+  model.dispose();
+});

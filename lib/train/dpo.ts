@@ -218,6 +218,11 @@ export class DPOTrainer extends Trainer {
   /** precomputeRefLogProbs: each dataset's reference log-probabilities, [chosen, rejected] per pair */
   private refCache = new Map<PreferenceDataset, Float32Array[]>();
 
+  /** The card's lines for this method (createModelCard). */
+  protected override methodHyperparameters(): [string, string | number][] {
+    return [['training_method', 'DPO'], ['beta', this.beta], ['loss_type', this.lossType]];
+  }
+
   /**
    * refModel: the frozen reference for full fine-tuning; leave it out for a LoRA model (the
    * reference is then the model with its adapters disabled, as TRL's with PEFT).

@@ -1,6 +1,6 @@
 // Training: the Trainer, evaluation, loss plots.
 export { Trainer, TRAINING_DEFAULTS, REPORT_TO, decayParameterGroups, listCheckpoints, latestCheckpoint } from './trainer';
-export type { TrainingArguments, LogEntry, TrainResult, Strategy, TrainableModel } from './trainer';
+export type { TrainingArguments, LogEntry, TrainResult, Strategy, TrainableModel, ModelCardOptions } from './trainer';
 export { OPTIMIZERS, createOptimizer, parseOptimArgs, describeOptimizer } from './optimizers';
 export type { OptimizerName, OptimArgs, TrainerOptimizer } from './optimizers';
 export { DPOTrainer, DPO_LOSS_TYPES, evaluatePreferences, PairMetrics } from './dpo';

@@ -150,6 +150,11 @@ export class KTOTrainer extends Trainer {
   /** precomputeRefLogProbs: the training examples' reference log-probabilities, [row, KL row] per example */
   private refCache: Float32Array | null = null;
 
+  /** The card's lines for this method (createModelCard). */
+  protected override methodHyperparameters(): [string, string | number][] {
+    return [['training_method', 'KTO'], ['beta', this.beta], ['desirable_weight', this.desirableWeight], ['undesirable_weight', this.undesirableWeight]];
+  }
+
   /**
    * refModel: the frozen reference for full fine-tuning; leave it out for a LoRA model (the
    * reference is then the model with its adapters disabled, as TRL's with PEFT).

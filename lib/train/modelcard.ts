@@ -9,6 +9,8 @@ import { root } from '../loader';
 import type { LogEntry } from './trainer';
 
 export interface ModelCardInfo {
+  /** the card's title (default: the folder's name) */
+  name?: string;
   /** the base model as given (a Hub name or a folder) */
   baseModel: string;
   /** the training data's name (a file's base name) */
@@ -133,6 +135,6 @@ function packageVersion(): string {
 export function writeModelCard(dir: string, info: ModelCardInfo): boolean {
   const file = path.join(dir, 'README.md');
   if (fs.existsSync(file) && !fs.readFileSync(file, 'utf8').includes(ADAPTER_CARD_MARK)) return false;
-  writeFileAtomic(file, modelCard(path.basename(path.resolve(dir)), info));
+  writeFileAtomic(file, modelCard(info.name ?? path.basename(path.resolve(dir)), info));
   return true;
 }

@@ -62,6 +62,11 @@ export class ORPOTrainer extends Trainer {
   readonly beta: number;
   private metrics = new PairMetrics(METRICS);
 
+  /** The card's lines for this method (createModelCard). */
+  protected override methodHyperparameters(): [string, string | number][] {
+    return [['training_method', 'ORPO'], ['beta', this.beta]];
+  }
+
   constructor(model: GPT2LMHeadModel, args: ORPOArguments, trainDataset: PreferenceDataset, evalDataset?: PreferenceDataset, callbacks: TrainerCallback[] = []) {
     if (!(model instanceof GPT2LMHeadModel)) throw new Error('ORPOTrainer: the model must be a GPT2LMHeadModel (ORPO scores completions by their log-probabilities)');
     if (!(trainDataset instanceof PreferenceDataset)) throw new Error('ORPOTrainer: the training set must be a PreferenceDataset (prompt, chosen, rejected)');

@@ -62,6 +62,11 @@ export class RewardTrainer extends Trainer {
   declare readonly model: GPT2ForSequenceClassification;
   readonly centerRewardsCoefficient: number | null;
 
+  /** The card's lines for this method (createModelCard). */
+  protected override methodHyperparameters(): [string, string | number][] {
+    return [['training_method', 'reward modeling'], ...(this.centerRewardsCoefficient !== null ? [['center_rewards_coefficient', this.centerRewardsCoefficient] as [string, number]] : [])];
+  }
+
   constructor(model: GPT2ForSequenceClassification, args: RewardArguments, trainDataset: RewardDataset, evalDataset?: RewardDataset, callbacks: TrainerCallback[] = []) {
     if (!(model instanceof GPT2ForSequenceClassification) || model.numLabels !== 1) {
       throw new Error('RewardTrainer: the model must be a GPT2ForSequenceClassification with one output (numLabels: 1), the reward');

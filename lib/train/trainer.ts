@@ -41,6 +41,8 @@ import { EVAL_METRICS, TensorBoardCallback } from './callbacks';
 import { isEntityTagSet } from './seqeval';
 import type { CallbackState, EvalMetric, EvalMetrics, TrainerCallback, TrainerControl, TrainerState } from './callbacks';
 import { defaultLogDir } from '../io/tensorboard';
+import { writeModelCard } from './modelcard';
+import { describeOptimizer } from './optimizers';
 
 export interface TrainingArguments {
   outputDir: string;
@@ -255,6 +257,18 @@ export const TRAINING_ARGUMENTS = [
 // (compile-time: an argument added to TrainingArguments but not to the list fails here)
 const everyArgumentListed: Exclude<keyof TrainingArguments, (typeof TRAINING_ARGUMENTS)[number]> extends never ? true : never = true;
 void everyArgumentListed;
+
+/** createModelCard's options, HF's create_model_card's by their names in camelCase. */
+export interface ModelCardOptions {
+  /** the card's title and model-index name (default: outputDir's folder name) */
+  modelName?: string;
+  /** the base model: a Hub id or a folder (default: the name the model was loaded by, HF's _name_or_path) */
+  finetunedFrom?: string;
+  /** the training data's name */
+  dataset?: string;
+  /** the adapter the run started from and trained further, if any */
+  startAdapter?: string;
+}
 
 export class Trainer {
   /** the arguments this trainer takes (a subclass adds its own) */
@@ -742,6 +756,45 @@ export class Trainer {
       this.runLossSum += v;
       before++;
     }
+  }
+
+  /**
+   * README.md in outputDir (HF's Trainer.create_model_card): front matter for the Hub (base_model,
+   * library_name, tags), the results of the last evaluation, the hyperparameters, LoRA's settings,
+   * the evaluations table and the framework versions. A card of the user's is left alone (false);
+   * an adapter's own short card (saveModel's) is replaced. The main process writes it.
+   */
+  createModelCard(opts: ModelCardOptions = {}): boolean {
+    keywordOptions('createModelCard', opts, ['modelName', 'finetunedFrom', 'dataset', 'startAdapter']);
+    if (!this.isMain) return false;
+    const lora = loraConfig(this.model);
+    const base = opts.finetunedFrom ?? (this.model as { nameOrPath?: string | null }).nameOrPath ?? null;
+    return writeModelCard(this.args.outputDir, {
+      name: opts.modelName, baseModel: base ?? 'an unnamed base model', dataset: opts.dataset, adapter: lora !== null, startAdapter: opts.startAdapter,
+      lora: lora ? { r: lora.r, alpha: lora.mode === 'seed' ? lora.r : lora.alpha, dropout: lora.mode === 'seed' ? 0 : lora.dropout, targetModules: lora.targetModules, useDora: lora.useDora } : undefined,
+      hyperparameters: this.cardHyperparameters(),
+      logHistory: this.logHistory,
+    });
+  }
+
+  /** The card's hyperparameters, by HF's names, in HF's order (a preference trainer adds its method's: methodHyperparameters). */
+  protected cardHyperparameters(): [string, string | number][] {
+    const a = this.args, world = this.worldSize;
+    const h: [string, string | number][] = [['learning_rate', a.learningRate], ['train_batch_size', a.perDeviceTrainBatchSize], ['eval_batch_size', a.perDeviceEvalBatchSize], ['seed', a.seed]];
+    if (world > 1) h.push(['distributed_type', 'multi-process'], ['num_devices', world]);
+    if (a.gradientAccumulationSteps > 1) h.push(['gradient_accumulation_steps', a.gradientAccumulationSteps]);
+    h.push(['total_train_batch_size', a.perDeviceTrainBatchSize * a.gradientAccumulationSteps * world], ['optimizer', describeOptimizer(a.optim, a, parseOptimArgs(a.optim, a.optimArgs))]);
+    if (a.loraplusLrRatio !== undefined) h.push(['loraplus_lr_ratio', a.loraplusLrRatio], ['loraplus_lr_embedding', a.loraplusLrEmbedding ?? 1e-6]);
+    h.push(['lr_scheduler_type', a.lrSchedulerType]);
+    if (this.scheduler.warmupSteps) h.push(['lr_scheduler_warmup_steps', this.scheduler.warmupSteps]);
+    if (a.labelSmoothingFactor) h.push(['label_smoothing_factor', a.labelSmoothingFactor]);
+    h.push(...this.methodHyperparameters(), ['training_steps', this.globalStep], ['mixed_precision_training', a.precision === 'bf16' ? 'bf16 autocast' : 'no (fp32)']);
+    return h;
+  }
+
+  /** A preference trainer's own lines of the card (training_method, beta, ...); none for the plain Trainer. */
+  protected methodHyperparameters(): [string, string | number][] {
+    return [];
   }
 
   /** The adapter (LoRA) or the whole model, in Hugging Face's layout, into dir (default outputDir). */

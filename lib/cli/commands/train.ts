@@ -7,7 +7,6 @@ import { flagGiven, Parsed, Spec } from '../args';
 import { attnFlag, chatOf, chatTemplateOf, checkDevice, classificationDataset, datasetSources, dataFlags, ktoDataset, labelNames, loadDataset, preferenceDataset, quietHead, sharedFlags, tagColumns, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags, truncationFlags, truncationOptions } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
-import { writeModelCard } from '../../train/modelcard';
 import { notInCacheHint, readAdapterConfigFile, repoIdOf } from '../../io/hub';
 import { adapterHeadSize } from '../../models/sequence_classification';
 
@@ -335,27 +334,10 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   fs.writeFileSync(path.join(out, 'train_results.json'), JSON.stringify({
     global_step: result.globalStep, train_loss: result.trainLoss, train_runtime: result.seconds, tokens_per_second: result.tokensPerSecond,
   }, null, 2) + '\n');
-  // README.md, as HF's Trainer / PEFT write one (left alone when the folder already has one)
-  const a = trainer.args, lora = torch.lora.loraConfig(model);
-  writeModelCard(out, {
-    baseModel: repoIdOf(modelDir) ?? modelDir, dataset: datasetSources.get(f.data as string) ?? path.basename(f.data as string), adapter: !f.full, startAdapter: adapter === undefined ? undefined : repoIdOf(adapter) ?? adapter,
-    lora: lora ? { r: lora.r, alpha: lora.mode === 'seed' ? lora.r : lora.alpha, dropout: lora.mode === 'seed' ? 0 : lora.dropout, targetModules: lora.targetModules, useDora: lora.useDora } : undefined,
-    hyperparameters: [
-      ['learning_rate', a.learningRate], ['train_batch_size', a.perDeviceTrainBatchSize], ['eval_batch_size', a.perDeviceEvalBatchSize], ['seed', a.seed],
-      ...(trainer.worldSize > 1 ? [['distributed_type', 'multi-process'], ['num_devices', trainer.worldSize]] as [string, number | string][] : []),
-      ...(a.gradientAccumulationSteps > 1 ? [['gradient_accumulation_steps', a.gradientAccumulationSteps]] as [string, number][] : []),
-      ['total_train_batch_size', a.perDeviceTrainBatchSize * a.gradientAccumulationSteps * trainer.worldSize],
-      ['optimizer', torch.train.describeOptimizer(a.optim, a, torch.train.parseOptimArgs(a.optim, a.optimArgs))],
-      ...(a.loraplusLrRatio !== undefined ? [['loraplus_lr_ratio', a.loraplusLrRatio], ['loraplus_lr_embedding', a.loraplusLrEmbedding ?? 1e-6]] as [string, number][] : []),
-      ['lr_scheduler_type', a.lrSchedulerType], ...(trainer.scheduler.warmupSteps ? [['lr_scheduler_warmup_steps', trainer.scheduler.warmupSteps]] as [string, number][] : []),
-      ...(a.labelSmoothingFactor ? [['label_smoothing_factor', a.labelSmoothingFactor]] as [string, number][] : []),
-      ...(trainer instanceof torch.DPOTrainer ? [['training_method', 'DPO'], ['beta', trainer.beta], ['loss_type', trainer.lossType]] as [string, number | string][] : []),
-      ...(trainer instanceof torch.ORPOTrainer ? [['training_method', 'ORPO'], ['beta', trainer.beta]] as [string, number | string][] : []),
-      ...(trainer instanceof torch.KTOTrainer ? [['training_method', 'KTO'], ['beta', trainer.beta], ['desirable_weight', trainer.desirableWeight], ['undesirable_weight', trainer.undesirableWeight]] as [string, number | string][] : []),
-      ...(trainer instanceof torch.RewardTrainer ? [['training_method', 'reward modeling'], ...(trainer.centerRewardsCoefficient !== null ? [['center_rewards_coefficient', trainer.centerRewardsCoefficient]] : [])] as [string, number | string][] : []),
-      ['training_steps', result.globalStep], ['mixed_precision_training', a.precision === 'bf16' ? 'bf16 autocast' : 'no (fp32)'],
-    ],
-    logHistory: result.logHistory,
+  // README.md, as HF's Trainer / PEFT write one (left alone when the folder already has one of the user's)
+  trainer.createModelCard({
+    finetunedFrom: repoIdOf(modelDir) ?? modelDir, dataset: datasetSources.get(f.data as string) ?? path.basename(f.data as string),
+    startAdapter: adapter === undefined ? undefined : repoIdOf(adapter) ?? adapter,
   });
   if (result.globalStep < trainer.totalSteps) console.log(`early stopping: the eval loss did not improve for ${patience} evaluation(s) in a row; stopped at step ${result.globalStep} of ${trainer.totalSteps}`);
   console.log(`done: ${result.globalStep} steps, mean loss ${result.trainLoss.toFixed(4)}, ${result.tokensPerSecond.toFixed(0)} tokens/s; ${f.full ? 'model' : 'adapter'} in ${out}`);
