@@ -1304,6 +1304,10 @@ test('createModelCard (HF\'s Trainer.create_model_card): Hub front matter, the r
   await trainer.saveModel();
   expect(fs.readFileSync(file, 'utf8')).toBe('# mine\n');
   expect(() => trainer.createModelCard({ model_name: 'x' } as never)).toThrow(/model_name/);
+  // a base of no known name: no base_model for the Hub to link to
+  const nameless = torch.train.modelCard('x', { baseModel: null, adapter: false, hyperparameters: [], logHistory: [] });
+  expect(yaml.parse(/^---\n([\s\S]*?)\n---\n/.exec(nameless)![1])).toEqual({ library_name: 'transformers', tags: ['generated_from_trainer', 'tstorch'], 'model-index': [{ name: 'x', results: [] }] });
+  expect(nameless).toContain('This model is a fine-tuned version of a model, trained with tstorch.');
   trainer.optimizer.dispose();
   model.dispose();
 });

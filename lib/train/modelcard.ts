@@ -11,8 +11,8 @@ import type { LogEntry } from './trainer';
 export interface ModelCardInfo {
   /** the card's title (default: the folder's name) */
   name?: string;
-  /** the base model as given (a Hub name or a folder) */
-  baseModel: string;
+  /** the base model as given (a Hub name or a folder); null where it is not known */
+  baseModel: string | null;
   /** the training data's name (a file's base name) */
   dataset?: string;
   /** an adapter (library_name peft) or a whole model (transformers) */
@@ -75,13 +75,13 @@ export function modelCard(name: string, info: ModelCardInfo): string {
   const last = evals[evals.length - 1];
   const lines = [
     '---',
-    `base_model: ${yamlString(info.baseModel)}`,
+    ...(info.baseModel ? [`base_model: ${yamlString(info.baseModel)}`] : []),
     `library_name: ${info.adapter ? 'peft' : 'transformers'}`,
     'tags:', ...tags.map((t) => `- ${yamlString(t)}`),
     'model-index:', `- name: ${yamlString(name)}`, '  results: []',
     '---', '',
     `# ${name}`, '',
-    `This ${info.adapter ? 'LoRA adapter' : 'model'} is a fine-tuned version of ${info.baseModel}${info.dataset ? ` on ${info.dataset}` : ''}, trained with tstorch${info.startAdapter ? ` from the adapter ${info.startAdapter}` : ''}.`,
+    `This ${info.adapter ? 'LoRA adapter' : 'model'} is a fine-tuned version of ${info.baseModel ?? 'a model'}${info.dataset ? ` on ${info.dataset}` : ''}, trained with tstorch${info.startAdapter ? ` from the adapter ${info.startAdapter}` : ''}.`,
   ];
   if (last) {
     lines.push('It achieves the following results on the evaluation set:', `- Loss: ${last.eval_loss!.toFixed(4)}`);

@@ -770,7 +770,7 @@ export class Trainer {
     const lora = loraConfig(this.model);
     const base = opts.finetunedFrom ?? (this.model as { nameOrPath?: string | null }).nameOrPath ?? null;
     return writeModelCard(this.args.outputDir, {
-      name: opts.modelName, baseModel: base ?? 'an unnamed base model', dataset: opts.dataset, adapter: lora !== null, startAdapter: opts.startAdapter,
+      name: opts.modelName, baseModel: base, dataset: opts.dataset, adapter: lora !== null, startAdapter: opts.startAdapter,
       lora: lora ? { r: lora.r, alpha: lora.mode === 'seed' ? lora.r : lora.alpha, dropout: lora.mode === 'seed' ? 0 : lora.dropout, targetModules: lora.targetModules, useDora: lora.useDora } : undefined,
       hyperparameters: this.cardHyperparameters(),
       logHistory: this.logHistory,
