@@ -225,6 +225,30 @@ describe.each(['peft', 'seed'] as const)('%s adapters', (mode) => {
   });
 });
 
+test('loadAdapter\'s isTrainable (PEFT\'s is_trainable): true (our default) trains the adapter alone; false is PEFT\'s inference mode, nothing trains and dropout is off', async () => {
+  const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(m, { r: 4, alpha: 8, dropout: 0.5, modulesToSave: ['ln_f'] });
+  randomizeLora(m);
+  const dir = path.join(tmp, 'trainable-or-not');
+  await torch.lora.saveAdapter(m, dir);
+  const trainable = (x: torch.GPT2LMHeadModel) => x.namedParameters({ trainableOnly: true }).map(([n]) => n).sort();
+  const want = trainable(m);
+  expect(want.length).toBe(2 * 2 * 4 + 2); // (A and B of c_attn, both c_proj and c_fc in 2 blocks; ln_f's weight and bias)
+  const [a, b, c] = await Promise.all([1, 2, 3].map(() => torch.GPT2LMHeadModel.fromPretrained(base)));
+  await torch.lora.loadAdapter(a, dir);
+  await torch.lora.loadAdapter(b, dir, { isTrainable: true });
+  await torch.lora.loadAdapter(c.train(), dir, { isTrainable: false });
+  expect(trainable(a)).toEqual(want);
+  expect(trainable(b)).toEqual(want);
+  expect(trainable(c)).toEqual([]);
+  expect(c.training).toBe(false);
+  // (the same weights: logits as the saved model's, dropout off)
+  const [x, y] = [m.eval(), c].map((k) => torch.tidy(() => torch.noGrad(() => k.forward(ids()).logits.keep())));
+  expect(relErr(y, x)).toBeLessThan(1e-7);
+  await expect(torch.lora.loadAdapter(a, dir, { is_trainable: true } as never)).rejects.toThrow(/is_trainable/);
+  for (const t of [x, y, m, a, b, c]) t.dispose();
+});
+
 test('saveAdapter writes the README.md card PEFT\'s save_pretrained writes (Hub front matter: base_model, library_name peft, base_model:adapter tag); a card of the user\'s is left alone', async () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const yaml = require('yaml') as typeof import('yaml');

@@ -582,8 +582,20 @@ export function readAdapterConfig(dir: string): ResolvedLoRAOptions {
  * With adapterName (PEFT's load_adapter) into a model with LoRA: added as a further adapter,
  * the active one staying active (setAdapter switches); without, into the active adapter.
  */
-export async function loadAdapter<M extends Module>(model: M, nameOrPath: string, options: { adapterName?: string; revision?: string } = {}): Promise<M> {
-  keywordOptions('loadAdapter', options, ['adapterName', 'revision']);
+export async function loadAdapter<M extends Module>(model: M, nameOrPath: string, options: { adapterName?: string; revision?: string; isTrainable?: boolean } = {}): Promise<M> {
+  keywordOptions('loadAdapter', options, ['adapterName', 'revision', 'isTrainable']);
+  await loadAdapterWeights(model, nameOrPath, options);
+  if (options.isTrainable === false) {
+    // PEFT's is_trainable=False (its default; ours is true, loading being how training goes on):
+    // eval mode, and the adapter frozen (where it is the active one: the whole model then is)
+    const active = options.adapterName === undefined || adapterSets.get(model)?.active === options.adapterName;
+    if (active) for (const p of model.parameters()) p.requiresGrad_(false);
+    model.eval();
+  }
+  return model;
+}
+
+async function loadAdapterWeights(model: Module, nameOrPath: string, options: { adapterName?: string; revision?: string }): Promise<void> {
   const dir = resolvePretrained(nameOrPath, { revision: options.revision });
   const opts = readAdapterConfig(dir);
   const set = adapterSets.get(model);
@@ -602,10 +614,9 @@ export async function loadAdapter<M extends Module>(model: M, nameOrPath: string
       throw e;
     }
     setAdapter(model, active);
-    return model;
+    return;
   }
   copyAdapterWeights(model, dir, opts);
-  return model;
 }
 
 /** An adapter folder's tensors into the model's active adapter, which must be made as the folder's config says. */
