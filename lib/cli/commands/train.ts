@@ -284,7 +284,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if ((data instanceof torch.data.PreferenceDataset || data instanceof torch.data.KTODataset) && (f.full || adapter !== undefined) && !orpo) {
     // Full fine-tuning's DPO / KTO reference: a frozen copy of the base (with LoRA, the adapters
     // disabled). Continuing an adapter: the model it starts as, the adapter merged into a frozen
-    // copy (DPO after SFT: the reference is the SFT model, not the base below it; TRL's "load the model twice")).
+    // copy (DPO after SFT: the reference is the SFT model, not the base below it; TRL's "load the model twice").
     refModel = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f), mmap: Boolean(f.mmap) });
     if (adapter !== undefined) torch.lora.mergeAndUnload(await torch.lora.loadAdapter(refModel, adapter));
     if (f.device !== 'cpu') refModel.to({ device: f.device as string });
