@@ -767,11 +767,12 @@ export class Trainer {
   createModelCard(opts: ModelCardOptions = {}): boolean {
     keywordOptions('createModelCard', opts, ['modelName', 'finetunedFrom', 'dataset', 'startAdapter']);
     if (!this.isMain) return false;
-    const lora = loraConfig(this.model);
+    // (LoRA's settings as the adapter's config has them: a seed-mode adapter's alpha is its r, its dropout 0)
+    const lora = loraConfig(this.model) ? adapterConfigJson(this.model) : null;
     const base = opts.finetunedFrom ?? (this.model as { nameOrPath?: string | null }).nameOrPath ?? null;
     return writeModelCard(this.args.outputDir, {
       name: opts.modelName, baseModel: base, dataset: opts.dataset, adapter: lora !== null, startAdapter: opts.startAdapter,
-      lora: lora ? { r: lora.r, alpha: lora.mode === 'seed' ? lora.r : lora.alpha, dropout: lora.mode === 'seed' ? 0 : lora.dropout, targetModules: lora.targetModules, useDora: lora.useDora } : undefined,
+      lora: lora ? { r: lora.r as number, alpha: lora.lora_alpha as number, dropout: lora.lora_dropout as number, targetModules: lora.target_modules as string[] | string, useDora: lora.use_dora as boolean } : undefined,
       hyperparameters: this.cardHyperparameters(),
       logHistory: this.logHistory,
     });

@@ -522,10 +522,9 @@ function checkAdapterHead(model: torch.GPT2LMHeadModel | torch.GPT2ForSequenceCl
   }
 }
 
-/** The label names in id order that an adapter of tstorch's carries (tstorch_id2label), if any. */
-function adapterLabels(adapterConfig: Record<string, unknown> | undefined): string[] | undefined {
-  const names = adapterConfig?.tstorch_id2label as Record<string, string> | undefined;
-  return names ? Object.keys(names).sort((a, b) => Number(a) - Number(b)).map((k) => names[k]) : undefined;
+/** An id2label's names in id order (a classifier's config.json, or tstorch_id2label of an adapter's config), if any. */
+function labelsInIdOrder(id2label: Record<string, string> | undefined): string[] | undefined {
+  return id2label ? Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]) : undefined;
 }
 
 /**
@@ -552,7 +551,7 @@ async function classifierAndData(f: Record<string, unknown>, modelDir: string, a
   const config = torch.readConfig(modelDir) as torch.GPT2Config & { pad_token_id?: number | null; id2label?: Record<string, string> };
   const resolved = torch.resolveConfig(config);
   const pad = (adapterConfig?.tstorch_pad_token_id as number | undefined) ?? config.pad_token_id ?? tokenizerFromFlags(f).eosTokenId;
-  const own = adapterLabels(adapterConfig) ?? (torch.isSequenceClassifierFolder(modelDir) && config.id2label ? Object.keys(config.id2label).sort((a, b) => Number(a) - Number(b)).map((k) => config.id2label![k]) : undefined);
+  const own = labelsInIdOrder(adapterConfig?.tstorch_id2label as Record<string, string> | undefined) ?? (torch.isSequenceClassifierFolder(modelDir) ? labelsInIdOrder(config.id2label) : undefined);
   const data = classificationDataset(f.data as string, f, { config: resolved }, { labels: own, problemType, padTokenId: pad });
   let evalData: torch.data.ClassificationDataset | undefined;
   const same = { labels: data.labelNames, problemType: data.problemType, padTokenId: pad };
@@ -575,7 +574,7 @@ async function tokenClassifierAndData(f: Record<string, unknown>, modelDir: stri
   for (const k of ['stride', 'precompute-ref-log-probs', 'problem-type']) if (f[k]) throw new Error(`--${k} is not for token classification`);
   const config = torch.readConfig(modelDir) as torch.GPT2Config & { id2label?: Record<string, string> };
   const resolved = torch.resolveConfig(config);
-  const own = adapterLabels(adapterConfig) ?? (torch.isTokenClassifierFolder(modelDir) && config.id2label ? Object.keys(config.id2label).sort((a, b) => Number(a) - Number(b)).map((k) => config.id2label![k]) : undefined);
+  const own = labelsInIdOrder(adapterConfig?.tstorch_id2label as Record<string, string> | undefined) ?? (torch.isTokenClassifierFolder(modelDir) ? labelsInIdOrder(config.id2label) : undefined);
   // a new head knows every tag of the training and the eval data (a rare tag may be in one only)
   const read = (file: string) => torch.data.readTaggedExamples(file, { tokensColumn: f['text-column'] as string | undefined, tagsColumn: f['label-column'] as string | undefined });
   const tags = own ?? labelNames(f, f.data as string, tagColumns(f)) ?? torch.data.TokenClassificationDataset.tagNames([...read(f.data as string), ...(f['eval-data'] ? read(f['eval-data'] as string) : [])]);
