@@ -1025,11 +1025,21 @@ test('train --adapter trains a saved adapter further (PEFT\'s is_trainable=True)
   const d = cli('train', '--model', modelDir, '--adapter', first, '--data', prefs, '--out', dpo, '--block-size', '32', '--batch-size', '2', '--max-steps', '2',
     '--lr', '1e-2', '--save-steps', '0', '--logging-steps', '1');
   expect(d.err).toBe('');
-  expect(d.out).toContain(`the reference: the model --adapter starts as (${first} merged into a frozen copy of the base)`);
-  const steps = fs.readFileSync(path.join(dpo, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.loss !== undefined);
+  expect(d.out).toContain(`the reference: the model --adapter starts as (${first} loaded a second time, frozen, as the adapter 'reference')`);
+  const stepsOf = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.loss !== undefined);
+  const steps = stepsOf(dpo);
   expect(steps[0].loss).toBeCloseTo(Math.log(2), 6);
   expect(steps[0]['rewards/chosen']).toBeCloseTo(0, 6);
   expect(steps[1].loss).not.toBeCloseTo(Math.log(2), 4);
+  expect([...weights(dpo).keys()]).toEqual([...weights(first).keys()]); // (the trained adapter alone is saved, not the reference)
+  // an adapter the model cannot hold twice (LoRA on the embedding): the reference is it loaded into a frozen copy of the base
+  const withWte = path.join(tmp, 'further-wte'), dpoWte = path.join(tmp, 'further-dpo-wte');
+  expect(cli('train', '--model', modelDir, '--data', textFile, '--out', withWte, '--block-size', '32', '--batch-size', '4', '--max-steps', '1', '--lr', '1e-1', '--save-steps', '0',
+    '--lora-targets', 'c_attn,wte').err).toBe('');
+  const w = cli('train', '--model', modelDir, '--adapter', withWte, '--data', prefs, '--out', dpoWte, '--block-size', '32', '--batch-size', '2', '--max-steps', '1', '--save-steps', '0', '--logging-steps', '1');
+  expect(w.err).toBe('');
+  expect(w.out).toContain(`the reference: the model --adapter starts as (${withWte} loaded into a frozen copy of the base: several adapters with LoRA on an embedding are not supported)`);
+  expect(stepsOf(dpoWte)[0].loss).toBeCloseTo(Math.log(2), 6);
   // A classifier's adapter: the task, the head and the labels come with it
   const labelled = path.join(tmp, 'further-labelled.jsonl'), cls = path.join(tmp, 'further-cls'), cls2 = path.join(tmp, 'further-cls2');
   fs.writeFileSync(labelled, ['good', 'bad', 'fine', 'awful', 'great', 'poor'].map((w, i) => JSON.stringify({ text: `the film was ${w}`, label: ['pos', 'neg', 'meh'][i % 3] })).join('\n') + '\n');

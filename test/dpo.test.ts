@@ -418,6 +418,87 @@ test('KTOTrainer trains as TRL\'s KTOTrainer with a PEFT model (unpaired example
   for (const t of [...init.values(), ...want.values()]) t.dispose();
 }, 120_000);
 
+test('DPO and KTO against another adapter of the model (TRL\'s ref_adapter_name, DPO after SFT without a second base): the losses, metrics and adapter of the run against that adapter merged into a frozen copy', async () => {
+  // the SFT adapter: the starting point of both runs, and their reference
+  const sft = await loraModel();
+  const sftDir = path.join(tmp, 'ref-adapter-sft');
+  await torch.lora.saveAdapter(sft, sftDir);
+  sft.dispose();
+  const twice = async () => { // the adapter to train, and the same adapter again as the reference
+    const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+    await torch.lora.loadAdapter(m, sftDir);
+    await torch.lora.loadAdapter(m, sftDir, { adapterName: 'reference' });
+    return m;
+  };
+  const copies = async () => { // TRL's "load the model twice": the adapter, and a frozen merged copy
+    const m = await torch.lora.loadAdapter(await torch.GPT2LMHeadModel.fromPretrained(base), sftDir);
+    const ref = torch.lora.mergeAndUnload(await torch.lora.loadAdapter(await torch.GPT2LMHeadModel.fromPretrained(base), sftDir));
+    return [m, ref];
+  };
+  const weightsOf = (m: torch.GPT2LMHeadModel) => new Map(m.namedParameters({ trainableOnly: true }).map(([n, p]) => [n, torch.keep(p.clone())]));
+  const args = (name: string, extra: object) => ({ outputDir: path.join(tmp, name), maxSteps: 3, perDeviceTrainBatchSize: 4, perDeviceEvalBatchSize: 3, learningRate: 5e-3, loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, ...extra });
+  const compare = (a: torch.TrainResult, b: torch.TrainResult, names: string[], wa: Map<string, torch.Tensor>, wb: Map<string, torch.Tensor>) => {
+    const la = a.logHistory.filter((e) => e.loss !== undefined), lb = b.logHistory.filter((e) => e.loss !== undefined);
+    expect(la.length).toBe(3);
+    la.forEach((e, i) => {
+      expect([i, Math.abs(e.loss! - lb[i].loss!) / lb[i].loss! < 1e-5]).toEqual([i, true]);
+      for (const m of names) expect([i, m, Math.abs(e[m]! - lb[i][m]!) < 1e-5 * Math.max(1, Math.abs(lb[i][m]!))]).toEqual([i, m, true]);
+    });
+    expect([...wa.keys()]).toEqual([...wb.keys()]);
+    for (const [n, p] of wa) expect([n, relErr(p, wb.get(n)!) < 1e-5]).toEqual([n, true]);
+  };
+  // DPO
+  const data = new torch.data.PreferenceDataset(pairs(12, 43), { ...limits, eosTokenId: EOS });
+  const evalData = new torch.data.PreferenceDataset(pairs(5, 44), { ...limits, eosTokenId: EOS });
+  const m = await twice();
+  const startRef = new Map(torch.lora.withAdapter(m, 'reference', () => weightsOf(m)));
+  const dpo = new torch.DPOTrainer(m, args('ref-adapter-dpo', { refAdapterName: 'reference' }), data, evalData);
+  const held = m.namedParameters({ trainableOnly: true }).map(([, p]) => p);
+  const got = quietly(() => dpo.train());
+  const [m2, ref2] = await copies();
+  const want = quietly(() => new torch.DPOTrainer(m2, args('ref-adapter-dpo-copy', {}), data, evalData, [], ref2).train());
+  expect(got.logHistory[0].loss).toBeCloseTo(Math.log(2), 6); // policy = reference at the start
+  expect(Math.abs(got.logHistory[2].loss! - Math.log(2))).toBeGreaterThan(1e-4);
+  compare(got, want, METRICS, weightsOf(m), weightsOf(m2));
+  // the trained adapter is the tensors the optimizer held, still active; the reference is as it was loaded
+  expect([torch.lora.activeAdapter(m), m.namedParameters({ trainableOnly: true }).every(([, p], i) => p === held[i])]).toEqual(['default', true]);
+  torch.lora.withAdapter(m, 'reference', () => { for (const [n, p] of m.namedParameters({ trainableOnly: true })) expect([n, relErr(p, startRef.get(n)!)]).toEqual([n, 0]); });
+  expect(relErr(held[1], startRef.get(m.namedParameters({ trainableOnly: true })[1][0])!)).toBeGreaterThan(1e-4); // (the trained one moved)
+  const ev = torch.train.evaluatePreferences(m, evalData, { refAdapterName: 'reference', batchSize: 3 }), evWant = torch.train.evaluatePreferences(m2, evalData, { refModel: ref2, batchSize: 3 });
+  expect([Math.abs(ev.eval_loss - evWant.eval_loss) < 1e-5 * evWant.eval_loss, ev.eval_accuracy]).toEqual([true, evWant.eval_accuracy]);
+  // the adapter saved is the trained one only, as the run saved it
+  await torch.lora.saveAdapter(m, path.join(tmp, 'ref-adapter-out'));
+  const saved = torch.io.safetensors.loadFile(path.join(tmp, 'ref-adapter-out', 'adapter_model.safetensors')).tensors;
+  expect(saved.size).toBe(held.length);
+  for (const t of [dpo, new torch.DPOTrainer(m2, args('x', {}), data, undefined, [], ref2)]) t.optimizer.dispose();
+  // KTO
+  const unpaired = pairs(12, 45).map((p, i) => ({ prompt: p.prompt, completion: i % 3 ? p.chosen : p.rejected, label: i % 3 !== 0 }));
+  const kdata = new torch.data.KTODataset(unpaired, { ...limits, eosTokenId: EOS });
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+  const k = await twice();
+  const kto = new torch.KTOTrainer(k, args('ref-adapter-kto', { refAdapterName: 'reference', maxSteps: 3 }), kdata);
+  const kgot = quietly(() => kto.train());
+  const [k2, kref2] = await copies();
+  const kto2 = new torch.KTOTrainer(k2, args('ref-adapter-kto-copy', { maxSteps: 3 }), kdata, undefined, [], kref2);
+  const kwant = quietly(() => kto2.train());
+  warn.mockRestore();
+  compare(kgot, kwant, ['rewards/chosen', 'logps/chosen', 'kl'], weightsOf(k), weightsOf(k2));
+  expect(kgot.logHistory[0]['rewards/chosen']).toBeCloseTo(0, 6); // r = 0 at the first step
+  for (const t of [kto, kto2]) t.optimizer.dispose();
+  // errors that say what to do
+  expect(() => new torch.DPOTrainer(m2, args('e', { refAdapterName: 'reference' }), data)).toThrow(/refAdapterName 'reference': the model has no such adapter \(it has default\); loadAdapter\(model, dir, \{ adapterName: 'reference' \}\) adds one/);
+  expect(() => new torch.DPOTrainer(m, args('e', { refAdapterName: 'default' }), data)).toThrow(/refAdapterName 'default' is the adapter that trains; the reference must be another/);
+  expect(() => new torch.DPOTrainer(m, args('e', { refAdapterName: 'reference' }), data, undefined, [], ref2)).toThrow(/one reference: refModel \(a separate model\) or refAdapterName \(an adapter of this one\), not both/);
+  expect(() => new torch.KTOTrainer(k, args('e', { modelAdapterName: 'sft' }), kdata)).toThrow(/modelAdapterName 'sft': the model has no such adapter/);
+  expect(() => torch.train.evaluatePreferences(ref2, evalData, { refAdapterName: 'reference' })).toThrow(/refAdapterName and modelAdapterName name adapters of the model, which has no LoRA/);
+  expect(() => torch.train.evaluatePreferences(m, evalData, { refAdapterName: 'nope' })).toThrow(/evaluatePreferences: refAdapterName 'nope': the model has no such adapter/);
+  // modelAdapterName: the adapter that trains is made active (TRL's model_adapter_name), the reference being the other
+  const swapped = new torch.DPOTrainer(m, args('ref-adapter-swap', { modelAdapterName: 'reference', refAdapterName: 'default' }), data);
+  expect(torch.lora.activeAdapter(m)).toBe('reference');
+  swapped.optimizer.dispose();
+  for (const x of [m, m2, ref2, k, k2, kref2]) x.dispose();
+}, 120_000);
+
 test('gradientCheckpointing in DPO, ORPO and KTO: the policy\'s blocks recomputed in backward, the same losses and adapter as without', async () => {
   const checkpointing = await import('../lib/tensor/checkpoint');
   const train = pairs(8, 81);

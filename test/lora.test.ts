@@ -564,6 +564,66 @@ test('several adapters (PEFT\'s load_adapter / add_adapter / set_adapter / delet
   for (const x of [m, alone]) x.dispose();
 });
 
+test('withAdapter (TRL\'s ref_adapter_name): fn computes with the other adapter; after it the same tensors train, with their .grad and flags, and an optimizer step on them is the step without the switch', async () => {
+  const logits = (m: torch.GPT2LMHeadModel) => torch.noGrad(() => m.forward(ids()).logits);
+  const m = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(m, { r: 4, alpha: 8, dropout: 0, targetModules: ['c_attn', 'c_fc'], useDora: true });
+  randomizeLora(m, 3);
+  torch.lora.addAdapter(m, 'ref', { r: 2, alpha: 2, dropout: 0, targetModules: ['c_attn'] });
+  torch.lora.setAdapter(m, 'ref');
+  randomizeLora(m, 4);
+  const refLogits = logits(m.eval());
+  torch.lora.setAdapter(m, 'default');
+  const own = logits(m);
+  expect(relErr(own, refLogits)).toBeGreaterThan(1e-3); // two different adapters
+  const twin = await torch.GPT2LMHeadModel.fromPretrained(base); // the same adapter, never switched
+  torch.lora.applyLoRA(twin, { r: 4, alpha: 8, dropout: 0, targetModules: ['c_attn', 'c_fc'], useDora: true });
+  const mine = new Map(m.namedParameters());
+  torch.noGrad(() => { for (const [n, p] of twin.namedParameters({ trainableOnly: true })) p.copy_(mine.get(n)!); });
+  // a gradient, then the other adapter mid-step (as DPO's reference pass), then the optimizer step
+  const trained = m.namedParameters({ trainableOnly: true });
+  expect(trained.length).toBe(12); // A, B and DoRA's magnitude in c_attn and c_fc, 2 blocks
+  const flags = m.namedParameters().map(([, p]) => p.requiresGrad);
+  const step = (model: torch.GPT2LMHeadModel, between: () => void) => {
+    const opt = new torch.optim.AdamW(model.parameters().filter((p) => p.requiresGrad), { lr: 0.05 });
+    torch.tidy(() => model.forward(ids(), { labels: ids() }).loss!.backward());
+    between();
+    opt.step();
+    opt.dispose();
+  };
+  let inside: torch.Tensor | null = null;
+  step(m, () => { inside = torch.keep(torch.lora.withAdapter(m, 'ref', () => logits(m))); });
+  step(twin, () => {});
+  expect(relErr(inside!, refLogits)).toBe(0);
+  expect(torch.lora.activeAdapter(m)).toBe('default');
+  const after = m.namedParameters({ trainableOnly: true });
+  expect(after.map(([n]) => n)).toEqual(trained.map(([n]) => n));
+  after.forEach(([n, p], i) => expect([n, p === trained[i][1], p.grad !== null]).toEqual([n, true, true])); // the very tensors, .grad kept
+  expect(m.namedParameters().map(([, p]) => p.requiresGrad)).toEqual(flags);
+  expect(relErr(logits(m), logits(twin))).toBe(0); // the step moved them as it moved the twin's
+  expect(relErr(logits(m), own)).toBeGreaterThan(1e-4);
+  // the parked adapter is frozen, as PEFT's set_adapter leaves it, and untouched
+  torch.lora.setAdapter(m, 'ref');
+  expect(relErr(logits(m), refLogits)).toBe(0);
+  torch.lora.setAdapter(m, 'default');
+  // an error inside gives the adapter back; a bad name is named
+  expect(() => torch.lora.withAdapter(m, 'ref', () => { throw new Error('inside'); })).toThrow('inside');
+  expect(torch.lora.activeAdapter(m)).toBe('default');
+  expect(() => torch.lora.withAdapter(m, 'nope', () => 0)).toThrow(/withAdapter: no adapter 'nope' \(the model has default, ref\)/);
+  expect(torch.lora.withAdapter(m, 'default', () => 7)).toBe(7);
+  // what refuses a second adapter, said before trying (the CLI's DPO reference picks its plan by it)
+  expect(torch.lora.secondAdapterRefusal(m, { r: 2 })).toBeNull();
+  expect(torch.lora.secondAdapterRefusal(m, { r: 2, bias: 'all' })).toMatch(/bias and modulesToSave train base tensors/);
+  expect(torch.lora.secondAdapterRefusal(m, { r: 2, initLoraWeights: 'pissa' })).toMatch(/PiSSA changes the base weights/);
+  const emb = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.lora.applyLoRA(emb, { r: 2, targetModules: ['wte', 'c_attn'] });
+  expect(torch.lora.secondAdapterRefusal(emb, {})).toMatch(/several adapters with LoRA on an embedding are not supported/);
+  const plain = await torch.GPT2LMHeadModel.fromPretrained(base);
+  expect(torch.lora.secondAdapterRefusal(plain, {})).toBe('the model has no LoRA');
+  inside!.dispose();
+  for (const x of [m, twin, emb, plain]) x.dispose();
+});
+
 test('addWeightedAdapter (PEFT\'s add_weighted_adapter): cat, linear and svd give the A and B of PEFT\'s formulas (Python transcription) from the saved adapters', async () => {
   const m = await torch.GPT2LMHeadModel.fromPretrained(base);
   torch.lora.applyLoRA(m, { r: 4, alpha: 8, dropout: 0, targetModules: ['c_attn', 'c_proj'], rankPattern: { 'h.1.attn.c_attn': 2 } });

@@ -4,7 +4,7 @@ export type { LoRAOptions, LoRAMode, BiasMode, ResolvedLoRAOptions, LoraInit } f
 export {
   applyLoRA, loraConfig, loraLayers, loraModules, trainableParametersLine, printTrainableParameters, merge, unmerge, disableAdapter,
   mergeAndUnload, adapterStateDict, adapterConfigJson, saveAdapter, writeAdapter, loadAdapter, readAdapterConfig,
-  addAdapter, setAdapter, deleteAdapter, activeAdapter, adapterNames, addWeightedAdapter,
+  addAdapter, setAdapter, withAdapter, secondAdapterRefusal, deleteAdapter, activeAdapter, adapterNames, addWeightedAdapter,
 } from './inject';
 export type { SaveAdapterOptions, WeightedAdapterOptions } from './inject';
 export { loraplusParameterGroups, createLoraplusOptimizer } from './loraplus';

@@ -140,9 +140,8 @@ export function addAdapter(model: Module, name: string, options: LoRAOptions = {
   checkAdapterName(name);
   if (set.all.has(name)) throw new Error(`addAdapter: the model has an adapter '${name}' already (deleteAdapter first)`);
   const opts = resolveLoRAOptions(options);
-  if (opts.mode !== 'peft' || configs.get(model)!.mode !== 'peft') throw new Error('addAdapter: several adapters are for peft mode, not the notebook\'s seed wrapper');
-  if (typeof opts.initLoraWeights === 'string' && opts.initLoraWeights.startsWith('pissa')) throw new Error('addAdapter: PiSSA changes the base weights the other adapters share; use it for the first adapter only');
-  if (opts.bias !== 'none' || opts.modulesToSave?.length) throw new Error('addAdapter: bias and modulesToSave train base tensors all adapters share; leave them to the first adapter');
+  const refusal = addRefusal(model, opts);
+  if (refusal) throw new Error(`addAdapter: ${refusal}`);
   if (opts.targetModules === 'all-linear') {
     opts.targetModules = [...new Set([...model.namedModules()].filter(([n, m]) => (wrappable(m) || m instanceof LoRALayer) && n !== 'lm_head' && !n.endsWith('.base_layer')).map(([n]) => n.split('.').pop()!))];
   }
@@ -170,6 +169,25 @@ export function addAdapter(model: Module, name: string, options: LoRAOptions = {
   markTrainable(model, configs.get(model)!); // (the base of newly wrapped layers frozen too)
 }
 
+/** Why addAdapter refuses these options on this model, whatever their targets; null where it does not. */
+function addRefusal(model: Module, opts: ResolvedLoRAOptions): string | null {
+  if (opts.mode !== 'peft' || configs.get(model)!.mode !== 'peft') return 'several adapters are for peft mode, not the notebook\'s seed wrapper';
+  if (typeof opts.initLoraWeights === 'string' && opts.initLoraWeights.startsWith('pissa')) return 'PiSSA changes the base weights the other adapters share; use it for the first adapter only';
+  if (opts.bias !== 'none' || opts.modulesToSave?.length) return 'bias and modulesToSave train base tensors all adapters share; leave them to the first adapter';
+  return null;
+}
+
+/**
+ * Why a LoRA model cannot take a second adapter with these options (an adapter's own, read with
+ * readAdapterConfig) and switch to it, or null where it can: a caller's way to choose another
+ * plan (the CLI's DPO reference) instead of failing.
+ */
+export function secondAdapterRefusal(model: Module, options: LoRAOptions): string | null {
+  if (!adapterSets.has(model)) return 'the model has no LoRA';
+  if (loraModules(model).some(([, l]) => l instanceof LoRAEmbedding)) return 'several adapters with LoRA on an embedding are not supported';
+  return addRefusal(model, resolveLoRAOptions(options));
+}
+
 /** PEFT's set_adapter: makes name the active adapter (the one that computes, trains and saves). */
 export function setAdapter(model: Module, name: string): void {
   const set = adaptersOf(model);
@@ -186,6 +204,28 @@ export function setAdapter(model: Module, name: string): void {
   set.active = name;
   configs.set(model, opts);
   markTrainable(model, opts);
+}
+
+/**
+ * Runs fn with the adapter name active, then makes the adapter active before active again: TRL's
+ * ref_adapter_name, where the reference of DPO or KTO is another adapter of the policy's model
+ * (PEFT's set_adapter there and back). Every tensor keeps its identity, .grad and requiresGrad,
+ * so an optimizer step may run on either side of it.
+ */
+export function withAdapter<T>(model: Module, name: string, fn: () => T): T {
+  const set = adaptersOf(model);
+  if (!set.all.has(name)) throw new Error(`withAdapter: no adapter '${name}' (the model has ${[...set.all.keys()].join(', ')})`);
+  const before = set.active;
+  if (name === before) return fn();
+  const tensors = [...model.parameters(), ...model.buffers()];
+  const trains = tensors.map((t) => t.requiresGrad);
+  setAdapter(model, name);
+  try {
+    return fn();
+  } finally {
+    setAdapter(model, before);
+    tensors.forEach((t, i) => { if (t.requiresGrad !== trains[i]) t.requiresGrad_(trains[i]); });
+  }
 }
 
 export interface WeightedAdapterOptions {

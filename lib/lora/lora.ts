@@ -319,13 +319,15 @@ export class LoRALayer extends Module {
     if (this.merged) throw new Error('LoRA: unmerge before switching adapters (the base weight holds the active one)');
     const tensors: [string, Tensor][] = [['lora_A', this.lora_A.weight], ['lora_B', this.lora_B.weight]];
     if (this.useDora) tensors.push(['magnitude', this.lora_magnitude_vector]);
-    for (const [n, t] of tensors) this.registerBuffer(`parked__${name}__${n}`, t.detach(), false);
+    // The tensors themselves, not copies: parked and unparked again, an adapter's tensors are the
+    // ones an optimizer, a gradient hook or .grad held (withAdapter switches mid-step). Parked,
+    // they do not train (PEFT's set_adapter freezes the adapters it leaves).
+    for (const [n, t] of tensors) this.registerBuffer(`parked__${name}__${n}`, t.requiresGrad_(false), false);
     this.parked.set(name, { r: this.r, scaling: this.scaling, useDora: this.useDora, dropout: this.lora_dropout.p });
     this.unregisterModule('lora_A');
     this.unregisterModule('lora_B');
     this.unregisterModule('lora_dropout');
     if (this.useDora) this.unregisterParameter('lora_magnitude_vector');
-    for (const t of tensors.map(([, t]) => t)) t.dispose();
     this.hasActive = false;
   }
 

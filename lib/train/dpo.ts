@@ -8,8 +8,9 @@
 //                           exo_pair  σ(β·logits)·(logσ(β·logits) - log(1-ε)) + σ(-β·logits)·(logσ(-β·logits) - log ε), ε 1e-3 if 0
 //                           hinge     relu(1 - β·logits)
 //                           ipo       (logits - 1/(2β))², log-probabilities averaged over tokens.
-// The reference is the model with its LoRA adapters disabled (TRL with a PEFT model), or a frozen
-// refModel given for full fine-tuning. As TRL's disable_dropout (its default), the policy and the
+// The reference is the model with its LoRA adapters disabled (TRL with a PEFT model), another
+// adapter of the model (TRL's ref_adapter_name: DPO after SFT, the SFT adapter loaded twice), or
+// a frozen refModel given for full fine-tuning. As TRL's disable_dropout (its default), the policy and the
 // reference run without dropout. Logged as TRL's: rewards/chosen, rewards/rejected (β times the
 // log-ratio to the reference), rewards/accuracies, rewards/margins, logps/chosen, logps/rejected.
 import { Tensor } from '../tensor/tensor';
@@ -21,7 +22,7 @@ import * as F from '../nn/functional';
 import * as distributed from '../tensor/distributed';
 import { GPT2LMHeadModel } from '../models/gpt2';
 import { PreferenceDataset } from '../data/preference';
-import { loraConfig, disableAdapter } from '../lora/inject';
+import { loraConfig, disableAdapter, withAdapter, adapterNames, activeAdapter, setAdapter } from '../lora/inject';
 import { Trainer, TrainingArguments } from './trainer';
 import { shardedSums, withPrecision } from './evaluate';
 import type { EvalMetrics, TrainerCallback } from './callbacks';
@@ -44,6 +45,14 @@ export interface DPOArguments extends TrainingArguments {
    * compute per step; the reference never changes). Default false, as TRL.
    */
   precomputeRefLogProbs?: boolean;
+  /**
+   * TRL's ref_adapter_name: the reference is this other adapter of the model (for DPO after SFT:
+   * the SFT adapter loaded twice, once to train on and once, under this name, to stay as it was),
+   * instead of the model with its adapters disabled; no second copy of the base.
+   */
+  refAdapterName?: string | null;
+  /** TRL's model_adapter_name: the adapter that trains (made active; default the active one). */
+  modelAdapterName?: string | null;
 }
 
 /** What one batch of pairs gives: the loss (mean over pairs) and TRL's metrics, summed over pairs. */
@@ -131,22 +140,62 @@ function evaluatePairs(model: GPT2LMHeadModel, dataset: PreferenceDataset, s: Lo
 }
 
 /**
- * A model's DPO metrics on preference pairs against a reference: refModel, or (a LoRA model)
- * the model with its adapters disabled. What `tstorch eval` prints for pair data. With
- * `distributed`, each rank takes every world-size-th pair.
+ * Where a preference trainer's reference log-probabilities come from: a frozen refModel, another
+ * adapter of the policy's model (refAdapterName), or, given neither, the policy's model with its
+ * adapters disabled.
+ */
+export interface ReferenceSpec {
+  refModel?: GPT2LMHeadModel | null;
+  refAdapterName?: string | null;
+}
+
+/** fn (a forward pass) run on the reference of model; no graph. */
+export function onReference<T>(model: GPT2LMHeadModel, ref: ReferenceSpec, fn: (m: GPT2LMHeadModel) => T): T {
+  return noGrad(() => (ref.refModel ? fn(ref.refModel)
+    : ref.refAdapterName ? withAdapter(model, ref.refAdapterName, () => fn(model))
+      : disableAdapter(model, () => fn(model))));
+}
+
+/**
+ * Checks that model has the reference ref names (and modelAdapterName, the adapter that trains);
+ * throws with what to do.
+ */
+export function checkReference(who: string, model: GPT2LMHeadModel, ref: ReferenceSpec, modelAdapterName: string | null = null): void {
+  const { refModel = null, refAdapterName = null } = ref;
+  if (refModel && refAdapterName) throw new Error(`${who}: one reference: refModel (a separate model) or refAdapterName (an adapter of this one), not both`);
+  if (refAdapterName === null && modelAdapterName === null) {
+    if (!refModel && !loraConfig(model)) throw new Error(`${who}: a reference is needed: a LoRA model (its base is the reference) or a refModel`);
+    return;
+  }
+  if (!loraConfig(model)) throw new Error(`${who}: refAdapterName and modelAdapterName name adapters of the model, which has no LoRA`);
+  const names = adapterNames(model);
+  for (const [k, n] of [['refAdapterName', refAdapterName], ['modelAdapterName', modelAdapterName]] as const) {
+    if (n !== null && !names.includes(n)) throw new Error(`${who}: ${k} '${n}': the model has no such adapter (it has ${names.join(', ')}); loadAdapter(model, dir, { adapterName: '${n}' }) adds one`);
+  }
+  if (refAdapterName !== null) {
+    const trained = modelAdapterName ?? activeAdapter(model);
+    if (refAdapterName === trained) throw new Error(`${who}: refAdapterName '${refAdapterName}' is the adapter that trains; the reference must be another (load the starting adapter a second time under another name)`);
+    withAdapter(model, refAdapterName, () => undefined); // (there and back: what refuses the switch, an embedding's LoRA, does so now)
+  }
+}
+
+/**
+ * A model's DPO metrics on preference pairs against a reference: refModel, another adapter of
+ * the model (refAdapterName), or (a LoRA model) the model with its adapters disabled. What
+ * `tstorch eval` prints for pair data. With `distributed`, each rank takes every world-size-th pair.
  */
 export function evaluatePreferences(model: GPT2LMHeadModel, dataset: PreferenceDataset, opts: {
-  beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; refModel?: GPT2LMHeadModel | null; batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean;
+  beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; refModel?: GPT2LMHeadModel | null; refAdapterName?: string | null;
+  batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean;
 } = {}): EvalMetrics & Record<string, number> {
   if (!(dataset instanceof PreferenceDataset)) throw new Error('evaluatePreferences: the data must be a PreferenceDataset (prompt, chosen, rejected)');
-  const ref = opts.refModel ?? null;
-  if (!ref && !loraConfig(model)) throw new Error('evaluatePreferences: a reference is needed: a LoRA model (its base is the reference) or a refModel');
+  const ref = { refModel: opts.refModel ?? null, refAdapterName: opts.refAdapterName ?? null };
+  checkReference('evaluatePreferences', model, ref);
   const s: LossSettings = { beta: opts.beta ?? 0.1, lossType: opts.lossType ?? 'sigmoid', labelSmoothing: opts.dpoLabelSmoothing ?? 0, precision: opts.precision ?? 'fp32', device: opts.device ?? 'cpu' };
   if (!(s.beta > 0)) throw new Error(`evaluatePreferences: beta must be > 0, got ${s.beta}`);
   if (!DPO_LOSS_TYPES.includes(s.lossType)) throw new Error(`evaluatePreferences: lossType must be ${DPO_LOSS_TYPES.join(', ')}; got '${s.lossType}'`);
-  ref?.eval();
-  return evaluatePairs(model, dataset, s, opts.batchSize ?? 8,
-    (_idx, batch) => noGrad(() => (ref ? sequenceLogps(ref, batch, s) : disableAdapter(model, () => sequenceLogps(model, batch, s)))), opts.distributed);
+  ref.refModel?.eval();
+  return evaluatePairs(model, dataset, s, opts.batchSize ?? 8, (_idx, batch) => onReference(model, ref, (m) => sequenceLogps(m, batch, s)), opts.distributed);
 }
 
 /**
@@ -188,11 +237,13 @@ export class PairMetrics {
 
 /**
  * What a trainer against a reference (DPO, KTO) needs of its models and arguments: a causal LM
- * policy, a reference (LoRA's disabled adapters, or a separate refModel), none of the language
- * model's own training tricks (gradient checkpointing is fine: the policy's pass recomputes its
- * blocks in backward, the reference's has no graph).
+ * policy, a reference (LoRA's disabled adapters, another adapter, or a separate refModel), none
+ * of the language model's own training tricks (gradient checkpointing is fine: the policy's pass
+ * recomputes its blocks in backward, the reference's has no graph). Makes modelAdapterName the
+ * active adapter, the one that trains.
  */
-export function checkPolicyAndReference(method: string, model: GPT2LMHeadModel, refModel: GPT2LMHeadModel | null, args: TrainingArguments): void {
+export function checkPolicyAndReference(method: string, model: GPT2LMHeadModel, refModel: GPT2LMHeadModel | null,
+  args: TrainingArguments & { refAdapterName?: string | null; modelAdapterName?: string | null }): void {
   const who = `${method}Trainer`;
   if (!(model instanceof GPT2LMHeadModel)) throw new Error(`${who}: the policy must be a GPT2LMHeadModel (${method} scores completions by their log-probabilities)`);
   if (!refModel && !loraConfig(model)) throw new Error(`${who}: full fine-tuning needs a frozen reference model (refModel); with LoRA the reference is the model with its adapters disabled`);
@@ -200,6 +251,8 @@ export function checkPolicyAndReference(method: string, model: GPT2LMHeadModel, 
   for (const [k, bad] of [['labelSmoothingFactor', args.labelSmoothingFactor], ['neftuneNoiseAlpha', args.neftuneNoiseAlpha]] as const) {
     if (bad) throw new Error(`${who}: ${k} is for language-model training; ${method} does not take it`);
   }
+  checkReference(who, model, { refModel, refAdapterName: args.refAdapterName ?? null }, args.modelAdapterName ?? null);
+  if (args.modelAdapterName != null) setAdapter(model, args.modelAdapterName);
 }
 
 /** A reference model as trainers keep it: no gradients, eval mode (no dropout). */
@@ -209,7 +262,7 @@ export function freezeReference(refModel: GPT2LMHeadModel): void {
 }
 
 export class DPOTrainer extends Trainer {
-  static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'beta', 'lossType', 'dpoLabelSmoothing', 'precomputeRefLogProbs'];
+  static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'beta', 'lossType', 'dpoLabelSmoothing', 'precomputeRefLogProbs', 'refAdapterName', 'modelAdapterName'];
   declare readonly model: GPT2LMHeadModel;
   readonly beta: number;
   readonly lossType: DPOLossType;
@@ -225,7 +278,8 @@ export class DPOTrainer extends Trainer {
 
   /**
    * refModel: the frozen reference for full fine-tuning; leave it out for a LoRA model (the
-   * reference is then the model with its adapters disabled, as TRL's with PEFT).
+   * reference is then the model with its adapters disabled, as TRL's with PEFT, or the adapter
+   * args.refAdapterName).
    */
   constructor(model: GPT2LMHeadModel, args: DPOArguments, trainDataset: PreferenceDataset, evalDataset?: PreferenceDataset,
     callbacks: TrainerCallback[] = [], readonly refModel: GPT2LMHeadModel | null = null) {
@@ -251,9 +305,13 @@ export class DPOTrainer extends Trainer {
     return { beta: this.beta, lossType: this.lossType, labelSmoothing: this.dpoLabelSmoothing, precision: this.args.precision, device: this.args.device };
   }
 
-  /** The reference's log-probabilities: the refModel's, or the model's with its adapters off; no graph. */
+  /** The reference's log-probabilities; no graph. */
   private referenceLogps(batch: PairBatch): Tensor {
-    return noGrad(() => (this.refModel ? sequenceLogps(this.refModel, batch, this.settings) : disableAdapter(this.model, () => sequenceLogps(this.model, batch, this.settings))));
+    return onReference(this.model, this.reference, (m) => sequenceLogps(m, batch, this.settings));
+  }
+  /** the reference of this run */
+  private get reference(): ReferenceSpec {
+    return { refModel: this.refModel, refAdapterName: (this.args as DPOArguments).refAdapterName ?? null };
   }
 
   /** The reference's log-probabilities of these pairs (2B: chosen, then rejected): computed now, or taken from the precomputed ones. */

@@ -8,7 +8,7 @@ export { ORPOTrainer, orpoLoss, evaluateOrpo } from './orpo';
 export { KTOTrainer, ktoLoss, evaluateKTO } from './kto';
 export type { ORPOArguments } from './orpo';
 export type { KTOArguments } from './kto';
-export type { DPOArguments, DPOLossType } from './dpo';
+export type { DPOArguments, DPOLossType, ReferenceSpec } from './dpo';
 export type { LmLossType } from '../models/gpt2';
 export { RewardTrainer, evaluateRewards, rewardLoss } from './reward';
 export type { RewardArguments } from './reward';

@@ -6,7 +6,7 @@
 // z = max(0, mean(log πθ - log πref) over those rows), averaged over the data-parallel ranks. Then
 //   desirable:   λD · (1 - σ(β·(r - z)))      undesirable:   λU · (1 - σ(β·(z - r)))
 // and the loss is their mean over the batch. As DPO, the reference is the model with its LoRA
-// adapters disabled (or a frozen refModel), dropout off. Logged as TRL's: rewards/chosen,
+// adapters disabled (or another of its adapters, or a frozen refModel), dropout off. Logged as TRL's: rewards/chosen,
 // rewards/rejected (β·r means over the desirable / undesirable examples), rewards/margins,
 // logps/chosen, logps/rejected, kl.
 import { Tensor } from '../tensor/tensor';
@@ -17,10 +17,9 @@ import { tensor } from '../tensor/creation';
 import * as distributed from '../tensor/distributed';
 import { GPT2LMHeadModel } from '../models/gpt2';
 import { KTODataset } from '../data/preference';
-import { loraConfig, disableAdapter } from '../lora/inject';
 import { Trainer, TrainingArguments } from './trainer';
 import { shardedSums } from './evaluate';
-import { checkPolicyAndReference, completionLogps, freezeReference, type PairBatch } from './dpo';
+import { checkPolicyAndReference, checkReference, completionLogps, freezeReference, onReference, type PairBatch, type ReferenceSpec } from './dpo';
 import type { EvalMetrics, TrainerCallback } from './callbacks';
 import type { Device } from '../tensor/dtype';
 
@@ -37,6 +36,10 @@ export interface KTOArguments extends TrainingArguments {
    * step (half the passes; the reference never changes). Evaluation still runs the reference.
    */
   precomputeRefLogProbs?: boolean;
+  /** TRL's ref_adapter_name: the reference is this other adapter of the model (DPOArguments.refAdapterName) */
+  refAdapterName?: string | null;
+  /** TRL's model_adapter_name: the adapter that trains (made active; default the active one) */
+  modelAdapterName?: string | null;
 }
 
 /** What the KTO loss of a batch depends on besides the model. */
@@ -90,9 +93,9 @@ export function ktoLoss(policy: Tensor, reference: Tensor, policyKL: Tensor, ref
   });
 }
 
-/** The reference's log-probabilities of a batch's rows and of its KL rows, (B) each: refModel's, or the model's with its adapters disabled; no graph. */
-function referenceLogpsOf(model: GPT2LMHeadModel, refModel: GPT2LMHeadModel | null, rows: { batch: PairBatch; kl: PairBatch }, s: KTOSettings): [Tensor, Tensor] {
-  const reference = (b: PairBatch) => noGrad(() => (refModel ? completionLogps(refModel, b, s.precision, s.device) : disableAdapter(model, () => completionLogps(model, b, s.precision, s.device))));
+/** The reference's log-probabilities of a batch's rows and of its KL rows, (B) each; no graph. */
+function referenceLogpsOf(model: GPT2LMHeadModel, ref: ReferenceSpec, rows: { batch: PairBatch; kl: PairBatch }, s: KTOSettings): [Tensor, Tensor] {
+  const reference = (b: PairBatch) => onReference(model, ref, (m) => completionLogps(m, b, s.precision, s.device));
   const referenceKL = reference(rows.kl);
   return [reference(rows.batch), referenceKL];
 }
@@ -101,32 +104,33 @@ function referenceLogpsOf(model: GPT2LMHeadModel, refModel: GPT2LMHeadModel | nu
  * The log-probabilities of a batch's and its KL rows' completions under the policy (the batch's
  * with grad) and the reference (no grad; or `precomputed`, [rows, KL rows]).
  */
-function logpsOf(model: GPT2LMHeadModel, refModel: GPT2LMHeadModel | null, rows: { batch: PairBatch; kl: PairBatch }, s: KTOSettings, withGrad: boolean, precomputed?: [Tensor, Tensor]): Tensor[] {
+function logpsOf(model: GPT2LMHeadModel, ref: ReferenceSpec, rows: { batch: PairBatch; kl: PairBatch }, s: KTOSettings, withGrad: boolean, precomputed?: [Tensor, Tensor]): Tensor[] {
   const policy = (b: PairBatch) => completionLogps(model, b, s.precision, s.device);
   // (the passes without grad first, as TRL: none of them runs while the policy's graph is held)
   const policyKL = noGrad(() => policy(rows.kl));
-  const [referenceLogps, referenceKL] = precomputed ?? referenceLogpsOf(model, refModel, rows, s);
+  const [referenceLogps, referenceKL] = precomputed ?? referenceLogpsOf(model, ref, rows, s);
   return [withGrad ? policy(rows.batch) : noGrad(() => policy(rows.batch)), referenceLogps, policyKL, referenceKL];
 }
 
 /**
  * A model's KTO loss on unpaired examples (eval_loss, a mean over examples) and TRL's metrics
- * with eval_ names, against refModel or (a LoRA model) the model with its adapters disabled;
+ * with eval_ names, against refModel, another adapter of the model (refAdapterName) or (a LoRA
+ * model) the model with its adapters disabled;
  * `klChunk` pairs the KL rows (the run's perDeviceTrainBatchSize, as TRL's eval set). Each batch's
  * KL estimate is its own (not gathered over ranks); with `distributed`, each rank takes every
  * world-size-th example and the sums are all-reduced.
  */
 export function evaluateKTO(model: GPT2LMHeadModel, dataset: KTODataset, opts: {
-  beta?: number; desirableWeight?: number; undesirableWeight?: number; klChunk?: number; refModel?: GPT2LMHeadModel | null;
+  beta?: number; desirableWeight?: number; undesirableWeight?: number; klChunk?: number; refModel?: GPT2LMHeadModel | null; refAdapterName?: string | null;
   batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean;
 } = {}): EvalMetrics & Record<string, number> {
   if (!(dataset instanceof KTODataset)) throw new Error('evaluateKTO: the data must be a KTODataset (prompt, completion, label)');
-  const ref = opts.refModel ?? null;
-  if (!ref && !loraConfig(model)) throw new Error('evaluateKTO: a reference is needed: a LoRA model (its base is the reference) or a refModel');
+  const ref = { refModel: opts.refModel ?? null, refAdapterName: opts.refAdapterName ?? null };
+  checkReference('evaluateKTO', model, ref);
   const s: KTOSettings = { beta: opts.beta ?? 0.1, desirableWeight: opts.desirableWeight ?? 1, undesirableWeight: opts.undesirableWeight ?? 1, precision: opts.precision ?? 'fp32', device: opts.device ?? 'cpu' };
   checkSettings('evaluateKTO', s);
   const chunk = opts.klChunk ?? opts.batchSize ?? 8;
-  ref?.eval();
+  ref.refModel?.eval();
   const totals = shardedSums(model, dataset.length, 1 + SUMS.length, { batchSize: opts.batchSize, device: s.device, distributed: opts.distributed }, (idx) => {
     const [policy, reference, policyKL, referenceKL] = logpsOf(model, ref, dataset.collateKTO(idx, chunk, s.device), s, false);
     const { loss, sums } = ktoLoss(policy, reference, policyKL, referenceKL, idx.map((i) => dataset.labels[i]), s);
@@ -141,7 +145,7 @@ function checkSettings(who: string, s: KTOSettings): void {
 }
 
 export class KTOTrainer extends Trainer {
-  static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'beta', 'desirableWeight', 'undesirableWeight', 'precomputeRefLogProbs'];
+  static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'beta', 'desirableWeight', 'undesirableWeight', 'precomputeRefLogProbs', 'refAdapterName', 'modelAdapterName'];
   declare readonly model: GPT2LMHeadModel;
   readonly beta: number;
   readonly desirableWeight: number;
@@ -157,7 +161,8 @@ export class KTOTrainer extends Trainer {
 
   /**
    * refModel: the frozen reference for full fine-tuning; leave it out for a LoRA model (the
-   * reference is then the model with its adapters disabled, as TRL's with PEFT).
+   * reference is then the model with its adapters disabled, as TRL's with PEFT, or the adapter
+   * args.refAdapterName).
    */
   constructor(model: GPT2LMHeadModel, args: KTOArguments, trainDataset: KTODataset, evalDataset?: KTODataset,
     callbacks: TrainerCallback[] = [], readonly refModel: GPT2LMHeadModel | null = null) {
@@ -187,6 +192,11 @@ export class KTOTrainer extends Trainer {
     if (refModel) freezeReference(refModel);
   }
 
+  /** the reference of this run */
+  private get reference(): ReferenceSpec {
+    return { refModel: this.refModel, refAdapterName: (this.args as KTOArguments).refAdapterName ?? null };
+  }
+
   private get settings(): KTOSettings {
     return { beta: this.beta, desirableWeight: this.desirableWeight, undesirableWeight: this.undesirableWeight, precision: this.args.precision, device: this.args.device };
   }
@@ -200,7 +210,7 @@ export class KTOTrainer extends Trainer {
     this.model.eval(); // (TRL's disable_dropout)
     const { loss, sums } = this.weightedStep(micros, (micro) => {
       const rows = data.collateKTO(micro, a.perDeviceTrainBatchSize, a.device);
-      const [policy, reference, policyKL, referenceKL] = logpsOf(this.model, this.refModel, rows, this.settings, true, this.precomputed(micro));
+      const [policy, reference, policyKL, referenceKL] = logpsOf(this.model, this.reference, rows, this.settings, true, this.precomputed(micro));
       return ktoLoss(policy, reference, policyKL, referenceKL, micro.map((i) => data.labels[i]), this.settings, this.worldSize > 1);
     });
     const before = this.sums;
@@ -218,7 +228,7 @@ export class KTOTrainer extends Trainer {
       for (let i = 0; i < data.length; i += bs) {
         const idx = Array.from({ length: Math.min(bs, data.length - i) }, (_, k) => i + k);
         tidy(() => {
-          const [r, rk] = referenceLogpsOf(this.model, this.refModel, data.collateKTO(idx, bs, a.device), this.settings).map((t) => t.tolist() as number[]);
+          const [r, rk] = referenceLogpsOf(this.model, this.reference, data.collateKTO(idx, bs, a.device), this.settings).map((t) => t.tolist() as number[]);
           idx.forEach((j, k) => { cache[2 * j] = r[k]; cache[2 * j + 1] = rk[k]; });
         });
       }
@@ -245,7 +255,7 @@ export class KTOTrainer extends Trainer {
     const a = this.args;
     return evaluateKTO(this.model, dataset, {
       beta: this.beta, desirableWeight: this.desirableWeight, undesirableWeight: this.undesirableWeight, klChunk: a.perDeviceTrainBatchSize,
-      refModel: this.refModel, batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision, distributed: true,
+      ...this.reference, batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision, distributed: true,
     });
   }
 }

@@ -235,10 +235,22 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (pads && model instanceof torch.GPT2LMHeadModel) (model.config as { pad_token_id?: number }).pad_token_id = eosTok.eosTokenId;
   // Seeded before LoRA's init too (as HF's set_seed before get_peft_model): runs repeat exactly.
   torch.manualSeed(f.seed as number);
+  const orpo = data instanceof torch.data.PreferenceDataset && f.method === 'orpo';
+  const againstReference = (data instanceof torch.data.PreferenceDataset || data instanceof torch.data.KTODataset) && !orpo;
+  // DPO / KTO continuing an adapter measure against the model it starts as: that adapter again,
+  // frozen beside the one that trains (TRL's ref_adapter_name), where the model can hold two
+  let refAdapterName: string | null = null, refAdapterRefusal: string | null = null;
   if (adapter !== undefined) {
     // its settings and weights, trainable (a classifier's head too: its modules_to_save)
     checkAdapterHead(model, adapter);
     await torch.lora.loadAdapter(model, adapter);
+    if (againstReference) {
+      refAdapterRefusal = torch.lora.secondAdapterRefusal(model, torch.lora.readAdapterConfig(adapter));
+      if (refAdapterRefusal === null) {
+        refAdapterName = 'reference';
+        await torch.lora.loadAdapter(model, adapter, { adapterName: refAdapterName });
+      }
+    }
   } else if (!f.full) {
     torch.lora.applyLoRA(model, {
       r, alpha: f['lora-alpha'] as number, dropout: f['lora-dropout'] as number, mode: f['lora-mode'] as 'peft' | 'seed',
@@ -272,7 +284,6 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   };
   const callbacks = patience === undefined ? [] : [new torch.EarlyStoppingCallback(patience, f['early-stopping-threshold'] as number)];
   let refModel: torch.GPT2LMHeadModel | null = null;
-  const orpo = data instanceof torch.data.PreferenceDataset && f.method === 'orpo';
   if (orpo || data instanceof torch.data.KTODataset) {
     // DPO's own settings mean nothing to ORPO and KTO: refused, not ignored
     const method = orpo ? 'ORPO' : 'KTO';
@@ -281,21 +292,22 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     if (f['dpo-label-smoothing']) throw new Error(`--dpo-label-smoothing is DPO's; ${method} does not take it`);
   }
   if (!(data instanceof torch.data.KTODataset) && (f['desirable-weight'] !== 1 || f['undesirable-weight'] !== 1)) throw new Error('--desirable-weight and --undesirable-weight are KTO\'s (unpaired examples, or --method kto)');
-  if ((data instanceof torch.data.PreferenceDataset || data instanceof torch.data.KTODataset) && (f.full || adapter !== undefined) && !orpo) {
+  if (againstReference && (f.full || (adapter !== undefined && refAdapterName === null))) {
     // Full fine-tuning's DPO / KTO reference: a frozen copy of the base (with LoRA, the adapters
-    // disabled). Continuing an adapter: the model it starts as, the adapter merged into a frozen
-    // copy (DPO after SFT: the reference is the SFT model, not the base below it; TRL's "load the model twice").
+    // disabled). Continuing an adapter the model cannot hold twice: the model it starts as, the
+    // adapter loaded into a frozen copy (TRL's "load the model twice"); not merged, since merging
+    // LoRA on GPT-2's tied embedding would change its lm_head too.
     refModel = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f), mmap: Boolean(f.mmap) });
-    if (adapter !== undefined) torch.lora.mergeAndUnload(await torch.lora.loadAdapter(refModel, adapter));
+    if (adapter !== undefined) await torch.lora.loadAdapter(refModel, adapter, { isTrainable: false });
     if (f.device !== 'cpu') refModel.to({ device: f.device as string });
   }
   const trainer = data instanceof torch.data.KTODataset
-    ? new torch.KTOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, desirableWeight: f['desirable-weight'] as number, undesirableWeight: f['undesirable-weight'] as number, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']) },
+    ? new torch.KTOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, desirableWeight: f['desirable-weight'] as number, undesirableWeight: f['undesirable-weight'] as number, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']), refAdapterName },
       data, evalData as torch.data.KTODataset | undefined, callbacks, refModel)
     : orpo
     ? new torch.ORPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number }, data as torch.data.PreferenceDataset, evalData as torch.data.PreferenceDataset | undefined, callbacks)
     : data instanceof torch.data.PreferenceDataset
-    ? new torch.DPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, lossType: (f['loss-type'] ?? 'sigmoid') as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']) },
+    ? new torch.DPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, lossType: (f['loss-type'] ?? 'sigmoid') as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']), refAdapterName },
       data, evalData as torch.data.PreferenceDataset | undefined, callbacks, refModel)
     : data instanceof torch.data.RewardDataset
       ? new torch.RewardTrainer(model as torch.GPT2ForSequenceClassification, { ...args, centerRewardsCoefficient: (f['center-rewards-coefficient'] as number | undefined) ?? null }, data, evalData as torch.data.RewardDataset | undefined, callbacks)
@@ -303,7 +315,9 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (main) {
     // HF's "***** Running training *****" summary, on one line.
     const a = trainer.args, perStep = a.perDeviceTrainBatchSize * a.gradientAccumulationSteps * trainer.worldSize;
-    const reference = !refModel ? 'the model with its adapters disabled' : adapter !== undefined ? `the model --adapter starts as (${adapter} merged into a frozen copy of the base)` : 'a frozen copy of the base';
+    const reference = refAdapterName !== null ? `the model --adapter starts as (${adapter} loaded a second time, frozen, as the adapter '${refAdapterName}')`
+      : !refModel ? 'the model with its adapters disabled'
+        : adapter !== undefined ? `the model --adapter starts as (${adapter} loaded into a frozen copy of the base: ${refAdapterRefusal})` : 'a frozen copy of the base';
     const items = data instanceof torch.data.TextDataset ? 'blocks' : data instanceof torch.data.PackedExampleDataset ? 'rows' : data instanceof torch.data.PreferenceDataset || data instanceof torch.data.RewardDataset ? 'pairs' : 'examples';
     const what = data instanceof torch.data.TextDataset ? `blocks of ${data.blockSize} tokens`
       : data instanceof torch.data.KTODataset ? `unpaired examples (KTO, beta ${f.beta}: ${data.counts.desirable} desirable, ${data.counts.undesirable} undesirable; the reference: ${reference})`
