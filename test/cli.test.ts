@@ -1022,7 +1022,7 @@ test('train --adapter trains a saved adapter further (PEFT\'s is_trainable=True)
   const prefs = path.join(tmp, 'further-prefs.jsonl');
   fs.writeFileSync(prefs, Array.from({ length: 4 }, (_, i) => JSON.stringify({ prompt: `Question ${i}: is the sky blue?\nAnswer:`, chosen: ' Yes.', rejected: ` No, it is green ${i}.` })).join('\n') + '\n');
   const dpo = path.join(tmp, 'further-dpo');
-  const d = cli('train', '--model', modelDir, '--adapter', first, '--data', prefs, '--out', dpo, '--block-size', '32', '--batch-size', '2', '--max-steps', '2',
+  const d = cli('train', '--model', modelDir, '--adapter', first, '--data', prefs, '--eval-data', prefs, '--out', dpo, '--block-size', '32', '--batch-size', '2', '--max-steps', '2',
     '--lr', '1e-2', '--save-steps', '0', '--logging-steps', '1');
   expect(d.err).toBe('');
   expect(d.out).toContain(`the reference: the model --adapter starts as (${first} loaded a second time, frozen, as the adapter 'reference')`);
@@ -1032,6 +1032,23 @@ test('train --adapter trains a saved adapter further (PEFT\'s is_trainable=True)
   expect(steps[0]['rewards/chosen']).toBeCloseTo(0, 6);
   expect(steps[1].loss).not.toBeCloseTo(Math.log(2), 4);
   expect([...weights(dpo).keys()]).toEqual([...weights(first).keys()]); // (the trained adapter alone is saved, not the reference)
+  // tstorch eval --ref-adapter: the run's last evaluation again, against the adapter it started from (not the base)
+  const evals = fs.readFileSync(path.join(dpo, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined);
+  const lastEval = evals[evals.length - 1];
+  expect(lastEval.step).toBe(2);
+  const ev = cli('eval', '--model', modelDir, '--adapter', dpo, '--ref-adapter', first, '--data', prefs, '--block-size', '32', '--batch-size', '2', '--json');
+  expect(ev.err).toBe('');
+  const again = JSON.parse(ev.out);
+  expect(Math.abs(again.loss - lastEval.eval_loss) / lastEval.eval_loss).toBeLessThan(1e-5);
+  expect(Math.abs(again['rewards/margins'] - lastEval['eval_rewards/margins'])).toBeLessThan(1e-5);
+  const vsBase = JSON.parse(cli('eval', '--model', modelDir, '--adapter', dpo, '--data', prefs, '--block-size', '32', '--batch-size', '2', '--json').out);
+  expect(Math.abs(vsBase.loss - again.loss)).toBeGreaterThan(1e-3);
+  expect(cli('eval', '--model', modelDir, '--adapter', dpo, '--ref-adapter', first, '--data', prefs, '--block-size', '32', '--batch-size', '2').out).toContain(`against ${modelDir} with the adapter ${first})`);
+  const evalRefused = (...flags: string[]) => cli('eval', '--model', modelDir, '--adapter', dpo, '--block-size', '32', ...flags).err.trim().split('\n')[0];
+  expect(evalRefused('--ref-adapter', first, '--ref-model', modelDir, '--data', prefs)).toMatch(/--ref-model and --ref-adapter: one reference/);
+  expect(evalRefused('--ref-adapter', first, '--data', evalFile)).toMatch(/--ref-adapter is the reference of DPO and KTO metrics, on preference pairs or KTO examples/);
+  expect(evalRefused('--ref-adapter', first, '--data', prefs, '--method', 'orpo')).toMatch(/--ref-adapter is the reference of DPO and KTO metrics.*; ORPO has none/);
+  expect(evalRefused('--ref-adapter', path.join(tmp, 'nowhere'), '--data', prefs)).toMatch(/--ref-adapter .*nowhere: no such folder/);
   // an adapter the model cannot hold twice (LoRA on the embedding): the reference is it loaded into a frozen copy of the base
   const withWte = path.join(tmp, 'further-wte'), dpoWte = path.join(tmp, 'further-dpo-wte');
   expect(cli('train', '--model', modelDir, '--data', textFile, '--out', withWte, '--block-size', '32', '--batch-size', '4', '--max-steps', '1', '--lr', '1e-1', '--save-steps', '0',

@@ -429,6 +429,26 @@ torch.distributed.destroyProcessGroup();`);
   const wa = torch.io.safetensors.loadFile(path.join(one, 'adapter_model.safetensors')).tensors;
   const wb = torch.io.safetensors.loadFile(path.join(two, 'adapter_model.safetensors')).tensors;
   for (const [k, t] of wa) expect(relErr(wb.get(k)!, t)).toBeLessThan(1e-5);
+  // DPO going on from that adapter (--adapter): each rank's reference is the adapter loaded a second
+  // time (TRL's ref_adapter_name), switched to in the middle of each step; still the one process's run
+  const more = (out: string) => ['train', '--model', modelDir, '--adapter', one, '--data', prefs, '--out', out, '--block-size', '24', '--max-steps', '2',
+    '--lr', '1e-2', '--logging-steps', '1', '--save-steps', '0', '--master-port', '29681', '--beta', '0.3'];
+  const moreOne = path.join(tmp, 'dpo-more-one'), moreTwo = path.join(tmp, 'dpo-more-two');
+  const m1 = spawnSync(process.execPath, [bin, ...more(moreOne), '--batch-size', '4'], { encoding: 'utf8' });
+  expect(m1.stderr).toBe('');
+  expect(m1.stdout).toContain('loaded a second time, frozen, as the adapter \'reference\'');
+  const m2 = spawnSync(process.execPath, [bin, ...more(moreTwo), '--batch-size', '2', '--nproc-per-node', '2'], { encoding: 'utf8' });
+  expect([m2.stderr, m2.status]).toEqual(['', 0]);
+  const c = losses(moreOne), d = losses(moreTwo);
+  expect([c.length, d.length]).toEqual([2, 2]);
+  expect(c[0]).toBeCloseTo(Math.log(2), 6); // (the policy starts as its reference)
+  c.forEach((l, i) => expect(Math.abs(l - d[i]) / l).toBeLessThan(1e-5));
+  const wc = torch.io.safetensors.loadFile(path.join(moreOne, 'adapter_model.safetensors')).tensors;
+  const wd = torch.io.safetensors.loadFile(path.join(moreTwo, 'adapter_model.safetensors')).tensors;
+  expect([...wd.keys()]).toEqual([...wc.keys()]);
+  for (const [k, t] of wc) expect([k, relErr(wd.get(k)!, t) < 1e-5]).toEqual([k, true]);
+  const someB = [...wc.keys()].find((k) => k.endsWith('lora_B.weight'))!;
+  expect(relErr(wc.get(someB)!, wa.get(someB)!)).toBeGreaterThan(1e-4); // (trained on from there)
 });
 
 (available ? test : test.skip)('text classification and reward modeling: 2-way data parallel with batch B == 1 process with batch 2B (losses, adapter and head 1e-5, key rows of c_attn 1e-4; evaluation shared between the ranks)', () => {

@@ -80,7 +80,7 @@ function autoThreads(bytes: number, alone = false): number {
 const ADAPTER_COMMANDS = ['eval', 'generate', 'chat', 'classify', 'merge'];
 
 /**
- * --model and --tokenizer (at --revision), --ref-model, --adapter and --adapters given as hub ids
+ * --model and --tokenizer (at --revision), --ref-model, --adapter, --ref-adapter and --adapters given as hub ids
  * (gpt2, org/name): their snapshot folders in the Hugging Face cache, as from_pretrained finds
  * them offline. A local folder of that name wins; a name found nowhere is left for the command's
  * "no such folder" error.
@@ -88,7 +88,7 @@ const ADAPTER_COMMANDS = ['eval', 'generate', 'chat', 'classify', 'merge'];
 export function resolveHubFlags(f: Record<string, unknown>, command = ''): void {
   const revision = f.revision as string | undefined;
   for (const k of ['model', 'tokenizer']) if (typeof f[k] === 'string') f[k] = torch.io.resolvePretrained(f[k] as string, { revision });
-  for (const k of ['adapter', 'ref-model']) if (typeof f[k] === 'string') f[k] = torch.io.resolvePretrained(f[k] as string);
+  for (const k of ['adapter', 'ref-model', 'ref-adapter']) if (typeof f[k] === 'string') f[k] = torch.io.resolvePretrained(f[k] as string);
   if (typeof f.adapters === 'string') f.adapters = f.adapters.split(',').map((d) => torch.io.resolvePretrained(d.trim())).join(',');
   // An adapter folder alone as --model (transformers with PEFT loads one so; PEFT's AutoPeftModel):
   // its base (base_model_name_or_path) as --model, itself as --adapter.

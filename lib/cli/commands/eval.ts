@@ -1,8 +1,10 @@
 // tstorch eval: held-out loss and perplexity of a model (and adapter) on a text or CSV file.
+import * as fs from 'fs';
 import * as torch from '../../index';
 import { Spec } from '../args';
 import { attnFlag, chatOf, classificationDataset, dataFlags, isClassifierSetup, isTokenClassifierSetup, ktoDataset, loadClassifier, loadDataset, loadModel, loadModelFromFlags, loadTokenClassifier, preferenceDataset, sharedFlags, tokenClassificationDataset, tokenizerFromFlags, truncationFlags, truncationOptions } from './common';
 import { evaluateClassifier, evaluateTokenClassifier } from '../../train/evaluate';
+import { notInCacheHint } from '../../io/hub';
 import { evaluate } from '../../train/evaluate';
 
 export const summary = 'loss and perplexity of a model (optionally with a LoRA adapter) on a data file; a classifier\'s loss and accuracy';
@@ -40,6 +42,7 @@ export const spec: Spec = {
   'undesirable-weight': { type: 'number', default: 1, help: 'KTO: the undesirable examples\' loss weight (TRL\'s undesirable_weight)' },
   ...truncationFlags,
   'ref-model': { type: 'string', help: 'preference data: the reference model folder (default, with --adapter: the base without the adapter)' },
+  'ref-adapter': { type: 'string', help: 'preference data: the reference is --model with this adapter (a DPO run that went on from --adapter SFT measured against SFT: give it here to get that run\'s metrics)' },
   'center-rewards-coefficient': { type: 'number', help: 'a reward model on chosen / rejected pairs: the loss\'s centering term, as the run trained with it (TRL\'s center_rewards_coefficient; default none)' },
   'label-names': { type: 'string', help: 'integer labels or tags (a Hugging Face dataset\'s ClassLabel ids, as sst2\'s label or conll2003\'s ner_tags): their names in id order, comma-separated (negative,positive or O,B-PER,I-PER,...)' },
   'label-column': { type: 'string', help: 'a classifier (--model a classifier\'s folder, or --adapter a SEQ_CLS / TOKEN_CLS one): the labels\' field of the .jsonl or column of the .csv (default label; a token classifier\'s: tags, ner_tags or pos_tags)', aliases: ['label-column-name'] },
@@ -57,6 +60,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const sftOnly = '--assistant-only-loss is SFT\'s (TRL\'s assistant_only_loss): conversations as messages, or prompt and completion';
   const classifier = isClassifierSetup(f.model as string, f.adapter as string | undefined) || isTokenClassifierSetup(f.model as string, f.adapter as string | undefined);
   if (f['assistant-only-loss'] && classifier) throw new Error(`${sftOnly}; not a classifier`);
+  for (const k of ['ref-model', 'ref-adapter']) if (classifier && f[k] !== undefined) throw new Error(`--${k} is the reference of DPO and KTO metrics; a classifier has none`);
   if (isClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalClassifier(f);
   if (isTokenClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalTokenClassifier(f);
   if (f['label-names'] !== undefined) throw new Error('--label-names names integer labels: it is for a classifier or a token classifier (its folder, or a SEQ_CLS / TOKEN_CLS --adapter)');
@@ -65,6 +69,9 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const unpaired = torch.data.readKTOExamples(f.data as string, chatOf(f));
   const pairs = unpaired ? null : torch.data.readPreferencePairs(f.data as string, chatOf(f));
   if (f['assistant-only-loss'] && (unpaired || pairs)) throw new Error(`${sftOnly}; not preference or KTO data`);
+  for (const k of ['ref-model', 'ref-adapter']) {
+    if (f[k] !== undefined && !unpaired && !(pairs && f.method !== 'orpo')) throw new Error(`--${k} is the reference of DPO and KTO metrics, on preference pairs or KTO examples${pairs ? '; ORPO has none' : ''}`);
+  }
   if (unpaired || (pairs && f.method === 'kto')) return evalKTO(f, model, unpaired ?? torch.data.unpairPreferences(pairs!));
   if (pairs) return evalPreferences(f, model, pairs);
   const data = loadDataset(f.data as string, f['block-size'] as number, model, { ...dataFlags(f), stride });
@@ -77,6 +84,21 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     console.log(`loss ${r.loss.toFixed(4)}  perplexity ${r.perplexity.toFixed(2)}  accuracy ${r.accuracy.toFixed(4)}  (${r.blocks} ${items}, ${r.tokens} tokens, ${r.predictedTokens} predicted)`);
   }
   model.dispose();
+}
+
+/**
+ * The reference of DPO and KTO metrics: --ref-model, --model with --ref-adapter (loaded apart, as
+ * the adapter computes in its run), or null: the model's base, its --adapter disabled.
+ */
+async function referenceOf(f: Record<string, unknown>, needed: string, orElse = ''): Promise<{ ref: torch.GPT2LMHeadModel | null; against: string }> {
+  const refModel = f['ref-model'] as string | undefined, refAdapter = f['ref-adapter'] as string | undefined;
+  if (refModel !== undefined && refAdapter !== undefined) throw new Error('--ref-model and --ref-adapter: one reference, a model folder or an adapter on --model');
+  if (!f.adapter && refModel === undefined && refAdapter === undefined) throw new Error(`${needed}: give --adapter (its base is the reference), --ref-adapter DIR (--model with that adapter) or --ref-model DIR${orElse}`);
+  const opts = { device: f.device as string | undefined, attn: attnFlag(f), mmap: Boolean(f.mmap) };
+  if (refModel !== undefined) return { ref: await loadModel(refModel, opts), against: refModel };
+  if (refAdapter === undefined) return { ref: null, against: 'the base without the adapter' };
+  if (!fs.existsSync(refAdapter)) throw new Error(`--ref-adapter ${refAdapter}: no such folder${notInCacheHint(refAdapter)}`);
+  return { ref: await loadModel(f.model as string, { ...opts, adapter: refAdapter }), against: `${f.model} with the adapter ${refAdapter}` };
 }
 
 /**
@@ -96,8 +118,7 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
   }
   if (f.method !== 'dpo') throw new Error(`--method must be dpo, orpo or kto, got '${f.method}'`);
   if (!torch.train.DPO_LOSS_TYPES.includes(f['loss-type'] as torch.train.DPOLossType)) throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')}; got '${f['loss-type']}'`);
-  if (!f.adapter && !f['ref-model']) throw new Error(`${f.data} holds preference pairs: their DPO rewards need a reference: give --adapter (its base is the reference) or --ref-model DIR (or --method orpo, which needs none)`);
-  const ref = f['ref-model'] ? await loadModel(f['ref-model'] as string, { device: f.device as string | undefined, attn: attnFlag(f), mmap: Boolean(f.mmap) }) : null;
+  const { ref, against } = await referenceOf(f, `${f.data} holds preference pairs: their DPO rewards need a reference`, ' (or --method orpo, which needs none)');
   const data = preferenceDataset(f.data as string, pairs, f, model, truncationOptions(f));
   const r = torch.train.evaluatePreferences(model, data, {
     beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, refModel: ref, batchSize: f['batch-size'] as number,
@@ -105,7 +126,7 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
   });
   const metrics: Record<string, number> = Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/^eval_/, ''), v as number]));
   if (f.json) console.log(JSON.stringify({ pairs: data.length, ...metrics }));
-  else console.log(`loss ${metrics.loss.toFixed(4)}  rewards/accuracies ${metrics['rewards/accuracies'].toFixed(4)}  rewards/margins ${metrics['rewards/margins'].toFixed(4)}  (${data.length} pairs; beta ${f.beta}, ${f['loss-type']} loss, against ${ref ? f['ref-model'] : 'the base without the adapter'})`);
+  else console.log(`loss ${metrics.loss.toFixed(4)}  rewards/accuracies ${metrics['rewards/accuracies'].toFixed(4)}  rewards/margins ${metrics['rewards/margins'].toFixed(4)}  (${data.length} pairs; beta ${f.beta}, ${f['loss-type']} loss, against ${against})`);
   ref?.dispose();
   model.dispose();
 }
@@ -117,8 +138,7 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
  */
 async function evalKTO(f: Record<string, unknown>, model: torch.GPT2LMHeadModel, examples: torch.data.KTOExample[]): Promise<void> {
   if (f.stride !== undefined) throw new Error('--stride is for running text, not KTO examples');
-  if (!f.adapter && !f['ref-model']) throw new Error(`${f.data}: KTO's rewards need a reference: give --adapter (its base is the reference) or --ref-model DIR`);
-  const ref = f['ref-model'] ? await loadModel(f['ref-model'] as string, { device: f.device as string | undefined, attn: attnFlag(f), mmap: Boolean(f.mmap) }) : null;
+  const { ref, against } = await referenceOf(f, `${f.data}: KTO's rewards need a reference`);
   const data = ktoDataset(f.data as string, examples, f, model, truncationOptions(f));
   const bs = f['batch-size'] as number;
   if (!(bs >= 2)) throw new Error('--batch-size must be >= 2 for KTO: its KL term pairs each prompt with another example\'s completion');
@@ -131,7 +151,7 @@ async function evalKTO(f: Record<string, unknown>, model: torch.GPT2LMHeadModel,
   if (f.json) console.log(JSON.stringify({ examples: data.length, desirable, undesirable, ...metrics }));
   else {
     const side = (k: string) => (metrics[k] === undefined ? '' : `  ${k} ${metrics[k].toFixed(4)}`);
-    console.log(`loss ${metrics.loss.toFixed(4)}  kl ${metrics.kl.toFixed(4)}${side('rewards/chosen')}${side('rewards/rejected')}${side('rewards/margins')}  (${data.length} examples, ${desirable} desirable; KTO, beta ${f.beta}, against ${ref ? f['ref-model'] : 'the base without the adapter'})`);
+    console.log(`loss ${metrics.loss.toFixed(4)}  kl ${metrics.kl.toFixed(4)}${side('rewards/chosen')}${side('rewards/rejected')}${side('rewards/margins')}  (${data.length} examples, ${desirable} desirable; KTO, beta ${f.beta}, against ${against})`);
   }
   ref?.dispose();
   model.dispose();
