@@ -978,20 +978,25 @@ print(json.dumps(out))`;
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test('DPOTrainer on CUDA: the CPU\'s losses and TRL metrics (LoRA, reference with the adapters disabled)', async () => {
+test('DPOTrainer on CUDA: the CPU\'s losses and TRL metrics (LoRA; the reference with the adapters disabled, or another adapter: refAdapterName)', async () => {
   const base = path.join(fixtures, 'gpt2', 'tiny');
   torch.manualSeed(3);
   const ids = (n: number) => Array.from(torch.randint(0, 100, [n]).data() as BigInt64Array, Number);
   const pairs = Array.from({ length: 8 }, () => ({ prompt: ids(5), chosen: ids(4), rejected: ids(6) }));
-  const run = async (device: string) => {
+  const run = async (device: string, refAdapterName: string | null) => {
     const model = await torch.GPT2LMHeadModel.fromPretrained(base);
     torch.manualSeed(5);
     torch.lora.applyLoRA(model, { r: 4, alpha: 8 });
     torch.noGrad(() => { for (const [n, p] of model.namedParameters({ trainableOnly: true })) if (n.includes('lora_B')) p.normal_(0, 0.05); });
+    if (refAdapterName) {
+      // a second adapter of other weights as the reference: parked on the device, switched to mid-step
+      torch.lora.addAdapter(model, refAdapterName, { r: 2, alpha: 4, targetModules: ['c_attn'] });
+      torch.lora.withAdapter(model, refAdapterName, () => torch.noGrad(() => { for (const [n, p] of model.namedParameters({ trainableOnly: true })) if (n.includes('lora_B')) p.normal_(0, 0.05); }));
+    }
     model.to({ device });
     const t = new torch.DPOTrainer(model, {
       outputDir: fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-dpo-')), maxSteps: 3, perDeviceTrainBatchSize: 4, learningRate: 5e-3, loggingSteps: 1,
-      saveSteps: 0, shuffle: false, progress: false, device,
+      saveSteps: 0, shuffle: false, progress: false, device, refAdapterName,
     }, new torch.data.PreferenceDataset(pairs, { eosTokenId: 100 }));
     const log = jest.spyOn(console, 'log').mockImplementation(() => {});
     try {
@@ -1002,11 +1007,13 @@ test('DPOTrainer on CUDA: the CPU\'s losses and TRL metrics (LoRA, reference wit
       model.dispose();
     }
   };
-  const cpu = await run('cpu'), gpu = await run('cuda');
-  cpu.forEach((e, i) => {
-    expect(Math.abs(gpu[i].loss! - e.loss!) / e.loss!).toBeLessThan(1e-4);
-    expect(Math.abs(gpu[i]['rewards/margins']! - e['rewards/margins']!)).toBeLessThan(1e-4);
-  });
+  for (const ref of [null, 'reference']) {
+    const cpu = await run('cpu', ref), gpu = await run('cuda', ref);
+    cpu.forEach((e, i) => {
+      expect([ref, i, Math.abs(gpu[i].loss! - e.loss!) / e.loss! < 1e-4]).toEqual([ref, i, true]);
+      expect([ref, i, Math.abs(gpu[i]['rewards/margins']! - e['rewards/margins']!) < 1e-4]).toEqual([ref, i, true]);
+    });
+  }
 });
 
 test('GPT2ForSequenceClassification as transformers\' (a classifier folder) and a SEQ_CLS adapter as the real PEFT loads it: logits and loss on CUDA', async () => {
