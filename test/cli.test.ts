@@ -348,7 +348,19 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   const preLosses = fs.readFileSync(path.join(pre, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
   steps.forEach((e, i) => expect(Math.abs(preLosses[i] - e.loss) / e.loss).toBeLessThan(1e-5));
   expect(cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalFile, '--out', out).err).toMatch(/holds preference pairs \(DPO\) but --eval-data .* does not/);
-  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--loss-type', 'kto').err).toMatch(/--loss-type must be sigmoid, robust, exo_pair, hinge, ipo for preference pairs; got 'kto'/);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--loss-type', 'kto').err).toMatch(/--loss-type must be sigmoid, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop for preference pairs; got 'kto'/);
+  // another of TRL's losses, with its own setting: trained, carded, and scored again by tstorch eval as the run's last evaluation
+  const disco = path.join(tmp, 'dpo-discopop');
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalPrefs, '--out', disco, '--block-size', '32', '--batch-size', '2', '--max-steps', '2',
+    '--logging-steps', '1', '--save-steps', '0', '--lr', '1e-2', '--lora-r', '4', '--beta', '0.2', '--loss-type', 'discopop', '--discopop-tau', '0.3').err).toBe('');
+  expect(fs.readFileSync(path.join(disco, 'README.md'), 'utf8')).toContain('- loss_type: discopop\n- discopop_tau: 0.3\n');
+  const discoEval = fs.readFileSync(path.join(disco, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined).pop();
+  const discoFlags = ['--model', modelDir, '--adapter', disco, '--data', evalPrefs, '--block-size', '32', '--beta', '0.2', '--loss-type', 'discopop', '--json'];
+  expect(Math.abs(JSON.parse(cli('eval', ...discoFlags, '--discopop-tau', '0.3').out).loss - discoEval.eval_loss) / discoEval.eval_loss).toBeLessThan(1e-5);
+  expect(Math.abs(JSON.parse(cli('eval', ...discoFlags).out).loss - discoEval.eval_loss)).toBeGreaterThan(1e-4); // (τ matters)
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--discopop-tau', '0.3').err).toMatch(/discopopTau is the discopop loss's; lossType is sigmoid/);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--method', 'orpo', '--discopop-tau', '0.3').err).toMatch(/--discopop-tau is DPO's discopop loss's; ORPO does not take it/);
+  expect(cli('eval', '--model', modelDir, '--adapter', disco, '--data', evalFile, '--block-size', '32', '--discopop-tau', '0.3').err).toMatch(/--discopop-tau is the DPO discopop loss's, on preference pairs/);
   const broken = path.join(tmp, 'prefs-broken.jsonl');
   fs.writeFileSync(broken, line(0) + '\n' + JSON.stringify({ prompt: 'p', chosen: 'c' }) + '\n');
   expect(cli('train', '--model', modelDir, '--data', broken, '--out', out).err).toMatch(/prefs-broken.jsonl:2.*rejected/);

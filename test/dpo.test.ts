@@ -116,7 +116,7 @@ test('PreferenceDataset and KTODataset on worker threads (threads, HF\'s num_pro
   }
 });
 
-test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with label smoothing, robust, exo_pair, hinge, ipo): losses, metrics, adapter, eval', async () => {
+test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with label smoothing, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop): losses, metrics, adapter, eval', async () => {
   const train = pairs(B * STEPS, 31), evalPairs = pairs(5, 32);
   const start = await loraModel();
   const init = new Map(start.namedParameters({ trainableOnly: true }).map(([n, p]) => [`init.${n}`, torch.keep(p.clone())]));
@@ -128,6 +128,13 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
     { name: 'exo', beta: 0.3, loss_type: 'exo_pair' as const, label_smoothing: 0, lr: 5e-3 },
     { name: 'hinge', beta: 0.3, loss_type: 'hinge' as const, label_smoothing: 0, lr: 5e-3 },
     { name: 'ipo', beta: 0.2, loss_type: 'ipo' as const, label_smoothing: 0, lr: 2e-3 },
+    { name: 'nca', beta: 0.3, loss_type: 'nca_pair' as const, label_smoothing: 0, lr: 5e-3 },
+    { name: 'sppo', beta: 0.5, loss_type: 'sppo_hard' as const, label_smoothing: 0, lr: 2e-3 },
+    { name: 'aot', beta: 0.3, loss_type: 'aot' as const, label_smoothing: 0.1, lr: 5e-3 },
+    { name: 'aot_pair', beta: 0.3, loss_type: 'aot_pair' as const, label_smoothing: 0, lr: 5e-3 },
+    { name: 'apo_zero', beta: 0.3, loss_type: 'apo_zero' as const, label_smoothing: 0, lr: 5e-3 },
+    { name: 'apo_down', beta: 0.3, loss_type: 'apo_down' as const, label_smoothing: 0, lr: 5e-3 },
+    { name: 'discopop', beta: 0.3, loss_type: 'discopop' as const, label_smoothing: 0, discopop_tau: 0.2, lr: 5e-3 },
   ];
   const want = referenceTensors('dpo_ref.py', {
     fixtures, pairs: train, eval_pairs: evalPairs, eos: EOS, max_prompt_length: limits.maxPromptLength, max_completion_length: limits.maxCompletionLength,
@@ -138,8 +145,11 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
     const own = new Map(model.namedParameters({ trainableOnly: true }));
     torch.noGrad(() => { for (const [k, t] of init) own.get(k.slice(5))!.copy_(t); });
     const trainer = new torch.DPOTrainer(model, {
-      outputDir: path.join(tmp, c.name), maxSteps: STEPS, perDeviceTrainBatchSize: B, perDeviceEvalBatchSize: 2, learningRate: c.lr, weightDecay: 0.01, warmupSteps: 1,
+      outputDir: path.join(tmp, c.name), maxSteps: STEPS, perDeviceTrainBatchSize: B, learningRate: c.lr, weightDecay: 0.01, warmupSteps: 1,
+      // (aot sorts over each batch: the reference scores the 5 eval pairs as one)
+      perDeviceEvalBatchSize: c.loss_type.startsWith('aot') ? 8 : 2,
       loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, beta: c.beta, lossType: c.loss_type, dpoLabelSmoothing: c.label_smoothing,
+      ...('discopop_tau' in c ? { discopopTau: c.discopop_tau } : {}),
     }, new torch.data.PreferenceDataset(train, { ...limits, eosTokenId: EOS }), new torch.data.PreferenceDataset(evalPairs, { ...limits, eosTokenId: EOS }));
     const r = quietly(() => trainer.train());
     const logs = r.logHistory.filter((e) => e.loss !== undefined);
@@ -261,7 +271,9 @@ test('DPOTrainer: gradient accumulation of 2 x 2 pairs is a step of 4; precomput
   expect(() => new torch.DPOTrainer(policy, { outputDir: tmp }, ds())).toThrow(/full fine-tuning needs a frozen reference model \(refModel\)/);
   const lm = await loraModel();
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, beta: 0 }, ds())).toThrow('DPOTrainer: beta must be > 0, got 0');
-  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: 'kto' as never }, ds())).toThrow("DPOTrainer: lossType must be sigmoid, robust, exo_pair, hinge, ipo; got 'kto'");
+  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: 'kto' as never }, ds())).toThrow("DPOTrainer: lossType must be sigmoid, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop; got 'kto'");
+  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: 'apo_zero', dpoLabelSmoothing: 0.1 }, ds())).toThrow('DPOTrainer: dpoLabelSmoothing is for the sigmoid, robust, exo_pair, aot, aot_pair losses');
+  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: 'discopop', discopopTau: 0 }, ds())).toThrow('DPOTrainer: discopopTau must be > 0, got 0');
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, neftuneNoiseAlpha: 5 }, ds())).toThrow(/neftuneNoiseAlpha is for language-model training/);
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp }, new torch.data.TextDataset([1, 2, 3, 4], 2) as never)).toThrow(/must be a PreferenceDataset/);
   for (const m of [policy, ref, lm]) m.dispose();

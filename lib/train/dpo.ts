@@ -7,7 +7,13 @@
 //                           robust    (-(1-ε)·logσ(β·logits) + ε·logσ(-β·logits)) / (1 - 2ε)
 //                           exo_pair  σ(β·logits)·(logσ(β·logits) - log(1-ε)) + σ(-β·logits)·(logσ(-β·logits) - log ε), ε 1e-3 if 0
 //                           hinge     relu(1 - β·logits)
-//                           ipo       (logits - 1/(2β))², log-probabilities averaged over tokens.
+//                           ipo       (logits - 1/(2β))², log-probabilities averaged over tokens
+//                           nca_pair  -logσ(rc) - ½logσ(-rc) - ½logσ(-rr), rc and rr the rewards below
+//                           sppo_hard (c - 1/(2β))² + (r + 1/(2β))², c and r the log-ratios to the reference
+//                           aot_pair  the sigmoid loss of (sorted c) - (sorted r), sorted over the batch
+//                           aot       the sigmoid loss of sorted policy log-ratios - sorted reference ones
+//                           apo_zero  1 - σ(β·c) + σ(β·r)        apo_down  σ(β·c) + 1 - σ(β·(c - r))
+//                           discopop  -logσ(z)·(1 - σ(z/τ)) + exp(-z)·σ(z/τ), z = β·logits.
 // The reference is the model with its LoRA adapters disabled (TRL with a PEFT model), another
 // adapter of the model (TRL's ref_adapter_name: DPO after SFT, the SFT adapter loaded twice), or
 // a frozen refModel given for full fine-tuning. As TRL's disable_dropout (its default), the policy and the
@@ -27,16 +33,22 @@ import { Trainer, TrainingArguments } from './trainer';
 import { shardedSums, withPrecision } from './evaluate';
 import type { EvalMetrics, TrainerCallback } from './callbacks';
 
-export type DPOLossType = 'sigmoid' | 'robust' | 'exo_pair' | 'hinge' | 'ipo';
-export const DPO_LOSS_TYPES: DPOLossType[] = ['sigmoid', 'robust', 'exo_pair', 'hinge', 'ipo'];
-/** the losses that take a label smoothing ε */
-const SMOOTHED: DPOLossType[] = ['sigmoid', 'robust', 'exo_pair'];
+export type DPOLossType = 'sigmoid' | 'robust' | 'exo_pair' | 'hinge' | 'ipo' | 'nca_pair' | 'sppo_hard' | 'aot' | 'aot_pair' | 'apo_zero' | 'apo_down' | 'discopop';
+export const DPO_LOSS_TYPES: DPOLossType[] = ['sigmoid', 'robust', 'exo_pair', 'hinge', 'ipo', 'nca_pair', 'sppo_hard', 'aot', 'aot_pair', 'apo_zero', 'apo_down', 'discopop'];
+/** the losses that take a label smoothing ε (TRL ignores it, with a warning, in the others; refused here) */
+const SMOOTHED: DPOLossType[] = ['sigmoid', 'robust', 'exo_pair', 'aot', 'aot_pair'];
 
 export interface DPOArguments extends TrainingArguments {
   /** β: how far from the reference the policy may go (TRL's beta, default 0.1) */
   beta?: number;
-  /** TRL's loss_type: sigmoid (DPO, default), robust (rDPO), exo_pair (EXO), hinge (SLiC) or ipo */
+  /**
+   * TRL's loss_type: sigmoid (DPO, default), robust (rDPO), exo_pair (EXO), hinge (SLiC), ipo,
+   * nca_pair (NCA), sppo_hard (SPPO), aot / aot_pair (AOT: sorted over each batch), apo_zero /
+   * apo_down (APO) or discopop (DiscoPOP)
+   */
   lossType?: DPOLossType;
+  /** discopop: τ, the temperature of its mixing of the logistic and exponential losses (TRL's discopop_tau, default 0.05) */
+  discopopTau?: number;
   /** sigmoid, robust and exo_pair: the chance that a pair's labels are flipped (TRL's label_smoothing, cDPO; default 0) */
   dpoLabelSmoothing?: number;
   /**
@@ -67,10 +79,25 @@ interface LossSettings {
   beta: number;
   lossType: DPOLossType;
   labelSmoothing: number;
+  discopopTau: number;
   precision: 'fp32' | 'bf16';
   device: string;
 }
 export type PairBatch = { inputIds: Tensor; labels: Tensor; attentionMask?: Tensor };
+
+/** The loss settings of these options, checked (who: the caller, for the errors). */
+function lossSettings(who: string, o: { beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; discopopTau?: number; precision: 'fp32' | 'bf16'; device: string }): LossSettings {
+  const s: LossSettings = {
+    beta: o.beta ?? 0.1, lossType: o.lossType ?? 'sigmoid', labelSmoothing: o.dpoLabelSmoothing ?? 0, discopopTau: o.discopopTau ?? 0.05, precision: o.precision, device: o.device,
+  };
+  if (!(s.beta > 0)) throw new Error(`${who}: beta must be > 0, got ${s.beta}`);
+  if (!DPO_LOSS_TYPES.includes(s.lossType)) throw new Error(`${who}: lossType must be ${DPO_LOSS_TYPES.join(', ')}; got '${s.lossType}'`);
+  if (!(s.labelSmoothing >= 0 && s.labelSmoothing < 0.5)) throw new Error(`${who}: dpoLabelSmoothing must be in [0, 0.5), got ${s.labelSmoothing}`);
+  if (s.labelSmoothing > 0 && !SMOOTHED.includes(s.lossType)) throw new Error(`${who}: dpoLabelSmoothing is for the ${SMOOTHED.join(', ')} losses`);
+  if (!(s.discopopTau > 0)) throw new Error(`${who}: discopopTau must be > 0, got ${s.discopopTau}`);
+  if (o.discopopTau !== undefined && s.lossType !== 'discopop') throw new Error(`${who}: discopopTau is the discopop loss's; lossType is ${s.lossType}`);
+  return s;
+}
 
 /** Each row's summed (mean: averaged) log-probability of its labelled tokens, (rows): TRL's get_batch_logps. */
 export function completionLogps(model: GPT2LMHeadModel, batch: PairBatch, precision: 'fp32' | 'bf16', device: string, mean = false): Tensor {
@@ -99,9 +126,12 @@ function pairStats(policy: Tensor, reference: Tensor, s: LossSettings): PairStat
     const logits = pc.sub(pr).sub(rc.sub(rr));
     let losses: Tensor;
     const z = logits.mul(s.beta), e = s.labelSmoothing;
+    // the sigmoid loss with label smoothing ε of x (= β·logits for DPO)
+    const smoothedSigmoid = (x: Tensor) => (e > 0 ? F.logSigmoid(x).mul(-(1 - e)).sub(F.logSigmoid(x.neg()).mul(e)) : F.logSigmoid(x).neg());
+    const chosenRatio = pc.sub(rc), rejectedRatio = pr.sub(rr); // the log-ratios to the reference
+    const sorted = (t: Tensor) => t.sort(0).values;
     if (s.lossType === 'sigmoid') {
-      losses = F.logSigmoid(z).mul(-(1 - e));
-      if (e > 0) losses = losses.sub(F.logSigmoid(z.neg()).mul(e));
+      losses = smoothedSigmoid(z);
     } else if (s.lossType === 'robust') {
       losses = F.logSigmoid(z).mul(-(1 - e)).add(F.logSigmoid(z.neg()).mul(e)).div(1 - 2 * e);
     } else if (s.lossType === 'exo_pair') {
@@ -109,8 +139,24 @@ function pairStats(policy: Tensor, reference: Tensor, s: LossSettings): PairStat
       losses = z.sigmoid().mul(F.logSigmoid(z).sub(Math.log(1 - eps))).add(z.neg().sigmoid().mul(F.logSigmoid(z.neg()).sub(Math.log(eps))));
     } else if (s.lossType === 'hinge') {
       losses = z.neg().add(1).relu();
-    } else {
+    } else if (s.lossType === 'ipo') {
       losses = logits.sub(1 / (2 * s.beta)).pow(2);
+    } else if (s.lossType === 'nca_pair') {
+      const cr = chosenRatio.mul(s.beta), rr2 = rejectedRatio.mul(s.beta);
+      losses = F.logSigmoid(cr).neg().sub(F.logSigmoid(cr.neg()).mul(0.5)).sub(F.logSigmoid(rr2.neg()).mul(0.5));
+    } else if (s.lossType === 'sppo_hard') {
+      losses = chosenRatio.sub(0.5 / s.beta).pow(2).add(rejectedRatio.add(0.5 / s.beta).pow(2));
+    } else if (s.lossType === 'aot_pair') {
+      losses = smoothedSigmoid(sorted(chosenRatio).sub(sorted(rejectedRatio)).mul(s.beta));
+    } else if (s.lossType === 'aot') {
+      losses = smoothedSigmoid(sorted(pc.sub(pr)).sub(sorted(rc.sub(rr))).mul(s.beta));
+    } else if (s.lossType === 'apo_zero') {
+      losses = chosenRatio.mul(s.beta).sigmoid().neg().add(1).add(rejectedRatio.mul(s.beta).sigmoid());
+    } else if (s.lossType === 'apo_down') {
+      losses = chosenRatio.mul(s.beta).sigmoid().add(1).sub(chosenRatio.sub(rejectedRatio).mul(s.beta).sigmoid());
+    } else {
+      const mix = z.div(s.discopopTau).sigmoid();
+      losses = F.logSigmoid(z).neg().mul(mix.neg().add(1)).add(z.neg().exp().mul(mix));
     }
     const chosenRewards = pc.sub(rc).mul(s.beta).detach(), rejectedRewards = pr.sub(rr).mul(s.beta).detach();
     const sums = stack([
@@ -185,15 +231,13 @@ export function checkReference(who: string, model: GPT2LMHeadModel, ref: Referen
  * `tstorch eval` prints for pair data. With `distributed`, each rank takes every world-size-th pair.
  */
 export function evaluatePreferences(model: GPT2LMHeadModel, dataset: PreferenceDataset, opts: {
-  beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; refModel?: GPT2LMHeadModel | null; refAdapterName?: string | null;
+  beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; discopopTau?: number; refModel?: GPT2LMHeadModel | null; refAdapterName?: string | null;
   batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean;
 } = {}): EvalMetrics & Record<string, number> {
   if (!(dataset instanceof PreferenceDataset)) throw new Error('evaluatePreferences: the data must be a PreferenceDataset (prompt, chosen, rejected)');
   const ref = { refModel: opts.refModel ?? null, refAdapterName: opts.refAdapterName ?? null };
   checkReference('evaluatePreferences', model, ref);
-  const s: LossSettings = { beta: opts.beta ?? 0.1, lossType: opts.lossType ?? 'sigmoid', labelSmoothing: opts.dpoLabelSmoothing ?? 0, precision: opts.precision ?? 'fp32', device: opts.device ?? 'cpu' };
-  if (!(s.beta > 0)) throw new Error(`evaluatePreferences: beta must be > 0, got ${s.beta}`);
-  if (!DPO_LOSS_TYPES.includes(s.lossType)) throw new Error(`evaluatePreferences: lossType must be ${DPO_LOSS_TYPES.join(', ')}; got '${s.lossType}'`);
+  const s = lossSettings('evaluatePreferences', { ...opts, precision: opts.precision ?? 'fp32', device: opts.device ?? 'cpu' });
   ref.refModel?.eval();
   return evaluatePairs(model, dataset, s, opts.batchSize ?? 8, (_idx, batch) => onReference(model, ref, (m) => sequenceLogps(m, batch, s)), opts.distributed);
 }
@@ -262,18 +306,19 @@ export function freezeReference(refModel: GPT2LMHeadModel): void {
 }
 
 export class DPOTrainer extends Trainer {
-  static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'beta', 'lossType', 'dpoLabelSmoothing', 'precomputeRefLogProbs', 'refAdapterName', 'modelAdapterName'];
+  static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'beta', 'lossType', 'dpoLabelSmoothing', 'discopopTau', 'precomputeRefLogProbs', 'refAdapterName', 'modelAdapterName'];
   declare readonly model: GPT2LMHeadModel;
   readonly beta: number;
   readonly lossType: DPOLossType;
   readonly dpoLabelSmoothing: number;
+  readonly discopopTau: number;
   private metrics = new PairMetrics(METRICS);
   /** precomputeRefLogProbs: each dataset's reference log-probabilities, [chosen, rejected] per pair */
   private refCache = new Map<PreferenceDataset, Float32Array[]>();
 
   /** The card's lines for this method (createModelCard). */
   protected override methodHyperparameters(): [string, string | number][] {
-    return [['training_method', 'DPO'], ['beta', this.beta], ['loss_type', this.lossType]];
+    return [['training_method', 'DPO'], ['beta', this.beta], ['loss_type', this.lossType], ...(this.lossType === 'discopop' ? [['discopop_tau', this.discopopTau] as [string, number]] : [])];
   }
 
   /**
@@ -287,22 +332,19 @@ export class DPOTrainer extends Trainer {
     if (!(trainDataset instanceof PreferenceDataset)) throw new Error('DPOTrainer: the training set must be a PreferenceDataset (prompt, chosen, rejected)');
     if (evalDataset && !(evalDataset instanceof PreferenceDataset)) throw new Error('DPOTrainer: the eval set must be a PreferenceDataset too');
     if (args.metricForBestModel && /perplexity/.test(args.metricForBestModel)) throw new Error('DPOTrainer: metricForBestModel is loss or accuracy (the reward accuracy) for DPO, not perplexity');
-    const beta = args.beta ?? 0.1, lossType = args.lossType ?? 'sigmoid', smoothing = args.dpoLabelSmoothing ?? 0;
-    if (!(beta > 0)) throw new Error(`DPOTrainer: beta must be > 0, got ${beta}`);
-    if (!DPO_LOSS_TYPES.includes(lossType)) throw new Error(`DPOTrainer: lossType must be ${DPO_LOSS_TYPES.join(', ')}; got '${lossType}'`);
-    if (!(smoothing >= 0 && smoothing < 0.5)) throw new Error(`DPOTrainer: dpoLabelSmoothing must be in [0, 0.5), got ${smoothing}`);
-    if (smoothing > 0 && !SMOOTHED.includes(lossType)) throw new Error(`DPOTrainer: dpoLabelSmoothing is for the ${SMOOTHED.join(', ')} losses`);
+    const s = lossSettings('DPOTrainer', { ...args, precision: 'fp32', device: 'cpu' });
     // (all checked before the Trainer makes its optimizer and schedule)
     super(model, args, trainDataset, evalDataset, callbacks);
-    this.beta = beta;
-    this.lossType = lossType;
-    this.dpoLabelSmoothing = smoothing;
+    this.beta = s.beta;
+    this.lossType = s.lossType;
+    this.dpoLabelSmoothing = s.labelSmoothing;
+    this.discopopTau = s.discopopTau;
     if (refModel) freezeReference(refModel);
   }
 
   /** the loss settings of this run */
   private get settings(): LossSettings {
-    return { beta: this.beta, lossType: this.lossType, labelSmoothing: this.dpoLabelSmoothing, precision: this.args.precision, device: this.args.device };
+    return { beta: this.beta, lossType: this.lossType, labelSmoothing: this.dpoLabelSmoothing, discopopTau: this.discopopTau, precision: this.args.precision, device: this.args.device };
   }
 
   /** The reference's log-probabilities; no graph. */

@@ -7,14 +7,15 @@ TRL 1.x's truncation (truncation_mode keep_start, its default: each row's first 
 and a pair whose prompt alone fills max_length left out of the data first) or TRL 0.x's (keep_end:
 the last max_length tokens), concatenated_forward (prompt + completion per row, right-padded;
 each completion token's log-probability from the logits one position earlier, summed per row, ipo:
-averaged) and dpo_loss (sigmoid with label smoothing, robust, exo_pair, hinge, ipo); the rewards and metrics as TRL
+averaged) and dpo_loss (sigmoid with label smoothing, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard,
+aot, aot_pair, apo_zero, apo_down, discopop); the rewards and metrics as TRL
 logs them. The optimizer loop is HF's: AdamW over the decay groups, a linear schedule with warmup,
 clip_grad_norm_, the step's pairs in order.
 
 Usage: dpo_ref.py SPEC.json INPUTS.safetensors OUT.safetensors
 SPEC: {"fixtures", "pairs": [{"prompt", "chosen", "rejected"}: token ids], "eval_pairs": [...], "eos",
        "max_prompt_length", "max_completion_length", "max_length", "truncation_mode", "batch", "steps", "warmup",
-       "cases": [{"name", "beta", "loss_type", "label_smoothing", "lr", "weight_decay"}]}
+       "cases": [{"name", "beta", "loss_type", "label_smoothing", "discopop_tau" (optional, 0.05), "lr", "weight_decay"}]}
 INPUTS: init.<name>: the LoRA weights to start from.
 Written per case: <case>.losses (steps), <case>.metrics (steps, 6: rewards/chosen, rewards/rejected,
 rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, each a mean over the step's
@@ -100,12 +101,17 @@ def set_adapters(model, on):
             m.scaling = m._scaling if on else 0.0
 
 
-def dpo_loss(policy, reference, beta, loss_type, label_smoothing):
+def dpo_loss(policy, reference, beta, loss_type, label_smoothing, discopop_tau=0.05):
     B = policy.shape[0] // 2
     pc, pr, rc, rr = policy[:B], policy[B:], reference[:B], reference[B:]
     logits = (pc - pr) - (rc - rr)
+    chosen_logratios, rejected_logratios = pc - rc, pr - rr
+
+    def smoothed(delta):
+        return -F.logsigmoid(beta * delta) * (1 - label_smoothing) - F.logsigmoid(-beta * delta) * label_smoothing
+
     if loss_type == "sigmoid":
-        losses = -F.logsigmoid(beta * logits) * (1 - label_smoothing) - F.logsigmoid(-beta * logits) * label_smoothing
+        losses = smoothed(logits)
     elif loss_type == "robust":
         losses = (-F.logsigmoid(beta * logits) * (1 - label_smoothing) + F.logsigmoid(-beta * logits) * label_smoothing) / (1 - 2 * label_smoothing)
     elif loss_type == "exo_pair":
@@ -114,8 +120,27 @@ def dpo_loss(policy, reference, beta, loss_type, label_smoothing):
             (-beta * logits).sigmoid() * (F.logsigmoid(-beta * logits) - math.log(eps))
     elif loss_type == "hinge":
         losses = torch.relu(1 - beta * logits)
-    else:
+    elif loss_type == "ipo":
         losses = (logits - 1 / (2 * beta)) ** 2
+    elif loss_type == "nca_pair":
+        chosen_rewards, rejected_rewards = chosen_logratios * beta, rejected_logratios * beta
+        losses = -F.logsigmoid(chosen_rewards) - 0.5 * F.logsigmoid(-chosen_rewards) - 0.5 * F.logsigmoid(-rejected_rewards)
+    elif loss_type == "sppo_hard":
+        losses = (chosen_logratios - 0.5 / beta) ** 2 + (rejected_logratios + 0.5 / beta) ** 2
+    elif loss_type == "aot_pair":
+        losses = smoothed(torch.sort(chosen_logratios, dim=0)[0] - torch.sort(rejected_logratios, dim=0)[0])
+    elif loss_type == "aot":
+        losses = smoothed(torch.sort(pc - pr, dim=0)[0] - torch.sort(rc - rr, dim=0)[0])
+    elif loss_type == "apo_zero":
+        losses = (1 - F.sigmoid(beta * chosen_logratios)) + F.sigmoid(beta * rejected_logratios)
+    elif loss_type == "apo_down":
+        losses = F.sigmoid(beta * chosen_logratios) + (1 - F.sigmoid(beta * (chosen_logratios - rejected_logratios)))
+    elif loss_type == "discopop":
+        z = logits * beta
+        modulation = torch.sigmoid(z / discopop_tau)
+        losses = -F.logsigmoid(z) * (1 - modulation) + torch.exp(-z) * modulation
+    else:
+        raise ValueError(f"unknown loss_type {loss_type}")
     chosen_rewards = beta * (pc - rc).detach()
     rejected_rewards = beta * (pr - rr).detach()
     metrics = torch.stack([chosen_rewards.mean(), rejected_rewards.mean(), (chosen_rewards > rejected_rewards).float().mean(),
@@ -134,7 +159,7 @@ def run(spec, case, inputs):
             reference = sequence_logps(model, input_ids, attn, loss_mask, lt)
             set_adapters(model, True)
         policy = sequence_logps(model, input_ids, attn, loss_mask, lt)
-        return dpo_loss(policy, reference, case["beta"], lt, case["label_smoothing"])
+        return dpo_loss(policy, reference, case["beta"], lt, case["label_smoothing"], case.get("discopop_tau", 0.05))
 
     return pair_run(spec, case, model, stats)
 
