@@ -359,8 +359,22 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   expect(Math.abs(JSON.parse(cli('eval', ...discoFlags, '--discopop-tau', '0.3').out).loss - discoEval.eval_loss) / discoEval.eval_loss).toBeLessThan(1e-5);
   expect(Math.abs(JSON.parse(cli('eval', ...discoFlags).out).loss - discoEval.eval_loss)).toBeGreaterThan(1e-4); // (τ matters)
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--discopop-tau', '0.3').err).toMatch(/discopopTau is the discopop loss's; lossType is sigmoid/);
+  // RPO (--rpo-alpha): the chosen completions' NLL added, logged as nll_loss; tstorch eval scores it the same
+  const rpo = path.join(tmp, 'dpo-rpo');
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalPrefs, '--out', rpo, '--block-size', '32', '--batch-size', '2', '--max-steps', '2',
+    '--logging-steps', '1', '--save-steps', '0', '--lr', '1e-2', '--lora-r', '4', '--beta', '0.2', '--rpo-alpha', '1').err).toBe('');
+  const rpoLogs = fs.readFileSync(path.join(rpo, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const rpoFirst = rpoLogs.find((e) => e.loss !== undefined);
+  expect(rpoFirst.nll_loss).toBeGreaterThan(1); // (a near-uniform tiny model: about log of its vocabulary)
+  expect(rpoFirst.loss).toBeCloseTo(Math.log(2) + rpoFirst.nll_loss, 5); // (the first step: the DPO term is log 2)
+  expect(fs.readFileSync(path.join(rpo, 'README.md'), 'utf8')).toContain('- loss_type: sigmoid\n- rpo_alpha: 1\n');
+  const rpoEval = rpoLogs.filter((e) => e.eval_loss !== undefined).pop();
+  const rpoAgain = JSON.parse(cli('eval', '--model', modelDir, '--adapter', rpo, '--data', evalPrefs, '--block-size', '32', '--batch-size', '8', '--beta', '0.2', '--rpo-alpha', '1', '--json').out);
+  expect([Math.abs(rpoAgain.loss - rpoEval.eval_loss) / rpoEval.eval_loss < 1e-5, Math.abs(rpoAgain.nll_loss - rpoEval.eval_nll_loss) < 1e-5]).toEqual([true, true]);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--method', 'orpo', '--rpo-alpha', '1').err).toMatch(/--rpo-alpha is DPO's \(RPO\); ORPO does not take it \(ORPO has its chosen NLL already\)/);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--rpo-alpha', '-1').err).toMatch(/rpoAlpha must be a number >= 0/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--method', 'orpo', '--discopop-tau', '0.3').err).toMatch(/--discopop-tau is DPO's discopop loss's; ORPO does not take it/);
-  expect(cli('eval', '--model', modelDir, '--adapter', disco, '--data', evalFile, '--block-size', '32', '--discopop-tau', '0.3').err).toMatch(/--discopop-tau is the DPO discopop loss's, on preference pairs/);
+  expect(cli('eval', '--model', modelDir, '--adapter', disco, '--data', evalFile, '--block-size', '32', '--discopop-tau', '0.3').err).toMatch(/--discopop-tau is DPO's, on preference pairs/);
   const broken = path.join(tmp, 'prefs-broken.jsonl');
   fs.writeFileSync(broken, line(0) + '\n' + JSON.stringify({ prompt: 'p', chosen: 'c' }) + '\n');
   expect(cli('train', '--model', modelDir, '--data', broken, '--out', out).err).toMatch(/prefs-broken.jsonl:2.*rejected/);

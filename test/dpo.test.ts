@@ -116,8 +116,9 @@ test('PreferenceDataset and KTODataset on worker threads (threads, HF\'s num_pro
   }
 });
 
-test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with label smoothing, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop): losses, metrics, adapter, eval', async () => {
+test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with label smoothing, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop; RPO): losses, metrics, adapter, eval', async () => {
   const train = pairs(B * STEPS, 31), evalPairs = pairs(5, 32);
+  train[0].chosen[0] = 0; // (a completion token of id 0, which TRL's RPO nll_loss leaves out)
   const start = await loraModel();
   const init = new Map(start.namedParameters({ trainableOnly: true }).map(([n, p]) => [`init.${n}`, torch.keep(p.clone())]));
   start.dispose();
@@ -135,6 +136,8 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
     { name: 'apo_zero', beta: 0.3, loss_type: 'apo_zero' as const, label_smoothing: 0, lr: 5e-3 },
     { name: 'apo_down', beta: 0.3, loss_type: 'apo_down' as const, label_smoothing: 0, lr: 5e-3 },
     { name: 'discopop', beta: 0.3, loss_type: 'discopop' as const, label_smoothing: 0, discopop_tau: 0.2, lr: 5e-3 },
+    { name: 'rpo', beta: 0.2, loss_type: 'sigmoid' as const, label_smoothing: 0, rpo_alpha: 0.5, lr: 5e-3 },
+    { name: 'rpo_ipo', beta: 0.2, loss_type: 'ipo' as const, label_smoothing: 0, rpo_alpha: 1, lr: 2e-3 },
   ];
   const want = referenceTensors('dpo_ref.py', {
     fixtures, pairs: train, eval_pairs: evalPairs, eos: EOS, max_prompt_length: limits.maxPromptLength, max_completion_length: limits.maxCompletionLength,
@@ -146,10 +149,11 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
     torch.noGrad(() => { for (const [k, t] of init) own.get(k.slice(5))!.copy_(t); });
     const trainer = new torch.DPOTrainer(model, {
       outputDir: path.join(tmp, c.name), maxSteps: STEPS, perDeviceTrainBatchSize: B, learningRate: c.lr, weightDecay: 0.01, warmupSteps: 1,
-      // (aot sorts over each batch: the reference scores the 5 eval pairs as one)
-      perDeviceEvalBatchSize: c.loss_type.startsWith('aot') ? 8 : 2,
+      // (aot sorts over each batch, RPO's NLL is a token mean over each: the reference scores the 5 eval pairs as one batch)
+      perDeviceEvalBatchSize: c.loss_type.startsWith('aot') || 'rpo_alpha' in c ? 8 : 2,
       loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, beta: c.beta, lossType: c.loss_type, dpoLabelSmoothing: c.label_smoothing,
       ...('discopop_tau' in c ? { discopopTau: c.discopop_tau } : {}),
+      ...('rpo_alpha' in c ? { rpoAlpha: c.rpo_alpha } : {}),
     }, new torch.data.PreferenceDataset(train, { ...limits, eosTokenId: EOS }), new torch.data.PreferenceDataset(evalPairs, { ...limits, eosTokenId: EOS }));
     const r = quietly(() => trainer.train());
     const logs = r.logHistory.filter((e) => e.loss !== undefined);
@@ -158,10 +162,13 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
     expect(logs.length).toBe(STEPS);
     logs.forEach((e, i) => {
       expect([c.name, i, Math.abs(e.loss! - wantLosses[i]) / Math.abs(wantLosses[i]) < 1e-5]).toEqual([c.name, i, true]);
-      METRICS.forEach((m, k) => expect([c.name, i, m, Math.abs(e[m]! - wantMetrics[i][k]) < 1e-5 * Math.max(1, Math.abs(wantMetrics[i][k]))]).toEqual([c.name, i, m, true]));
+      const names = 'rpo_alpha' in c ? [...METRICS, 'nll_loss'] : METRICS;
+      expect(wantMetrics[i].length).toBe(names.length);
+      names.forEach((m, k) => expect([c.name, i, m, Math.abs(e[m]! - wantMetrics[i][k]) < 1e-5 * Math.max(1, Math.abs(wantMetrics[i][k]))]).toEqual([c.name, i, m, true]));
     });
     for (const [n, p] of own) expect([c.name, n, relErr(p, want.get(`${c.name}.final.${n}`)!) < 1e-4]).toEqual([c.name, n, true]);
     const ev = trainer.evaluate();
+    if ('rpo_alpha' in c) expect(ev.eval_nll_loss).toBeGreaterThan(0);
     const [evalLoss, evalAcc] = want.get(`${c.name}.eval`)!.tolist() as number[];
     expect(Math.abs(ev.eval_loss - evalLoss) / Math.abs(evalLoss)).toBeLessThan(1e-5);
     expect(ev.eval_accuracy).toBeCloseTo(evalAcc, 6);

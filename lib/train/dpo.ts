@@ -17,8 +17,9 @@
 // The reference is the model with its LoRA adapters disabled (TRL with a PEFT model), another
 // adapter of the model (TRL's ref_adapter_name: DPO after SFT, the SFT adapter loaded twice), or
 // a frozen refModel given for full fine-tuning. As TRL's disable_dropout (its default), the policy and the
-// reference run without dropout. Logged as TRL's: rewards/chosen, rewards/rejected (β times the
-// log-ratio to the reference), rewards/accuracies, rewards/margins, logps/chosen, logps/rejected.
+// reference run without dropout. With rpo_alpha (RPO) the loss adds α times the chosen completions'
+// NLL. Logged as TRL's: rewards/chosen, rewards/rejected (β times the log-ratio to the reference),
+// rewards/accuracies, rewards/margins, logps/chosen, logps/rejected (and nll_loss with RPO).
 import { Tensor } from '../tensor/tensor';
 import { tidy, keep } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
@@ -49,6 +50,11 @@ export interface DPOArguments extends TrainingArguments {
   lossType?: DPOLossType;
   /** discopop: τ, the temperature of its mixing of the logistic and exponential losses (TRL's discopop_tau, default 0.05) */
   discopopTau?: number;
+  /**
+   * TRL's rpo_alpha (RPO, Pang et al. 2024): the loss adds α times the NLL of the chosen
+   * completions, a token mean over the batch (TRL's nll_loss, logged); default none.
+   */
+  rpoAlpha?: number | null;
   /** sigmoid, robust and exo_pair: the chance that a pair's labels are flipped (TRL's label_smoothing, cDPO; default 0) */
   dpoLabelSmoothing?: number;
   /**
@@ -80,16 +86,19 @@ interface LossSettings {
   lossType: DPOLossType;
   labelSmoothing: number;
   discopopTau: number;
+  rpoAlpha: number | null;
   precision: 'fp32' | 'bf16';
   device: string;
 }
 export type PairBatch = { inputIds: Tensor; labels: Tensor; attentionMask?: Tensor };
 
 /** The loss settings of these options, checked (who: the caller, for the errors). */
-function lossSettings(who: string, o: { beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; discopopTau?: number; precision: 'fp32' | 'bf16'; device: string }): LossSettings {
+function lossSettings(who: string, o: { beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; discopopTau?: number; rpoAlpha?: number | null; precision: 'fp32' | 'bf16'; device: string }): LossSettings {
   const s: LossSettings = {
-    beta: o.beta ?? 0.1, lossType: o.lossType ?? 'sigmoid', labelSmoothing: o.dpoLabelSmoothing ?? 0, discopopTau: o.discopopTau ?? 0.05, precision: o.precision, device: o.device,
+    beta: o.beta ?? 0.1, lossType: o.lossType ?? 'sigmoid', labelSmoothing: o.dpoLabelSmoothing ?? 0, discopopTau: o.discopopTau ?? 0.05, rpoAlpha: o.rpoAlpha ?? null,
+    precision: o.precision, device: o.device,
   };
+  if (s.rpoAlpha !== null && !(s.rpoAlpha >= 0 && Number.isFinite(s.rpoAlpha))) throw new Error(`${who}: rpoAlpha must be a number >= 0 (or null: no RPO term), got ${s.rpoAlpha}`);
   if (!(s.beta > 0)) throw new Error(`${who}: beta must be > 0, got ${s.beta}`);
   if (!DPO_LOSS_TYPES.includes(s.lossType)) throw new Error(`${who}: lossType must be ${DPO_LOSS_TYPES.join(', ')}; got '${s.lossType}'`);
   if (!(s.labelSmoothing >= 0 && s.labelSmoothing < 0.5)) throw new Error(`${who}: dpoLabelSmoothing must be in [0, 0.5), got ${s.labelSmoothing}`);
@@ -99,17 +108,21 @@ function lossSettings(who: string, o: { beta?: number; lossType?: DPOLossType; d
   return s;
 }
 
+/** -log p of each label from the position before it, 0 where the label is -100, (rows, T - 1); and those labels. */
+function labelNll(model: GPT2LMHeadModel, batch: PairBatch, precision: 'fp32' | 'bf16', device: string): [Tensor, Tensor] {
+  const logits = withPrecision(precision, device, () => model.forward(batch.inputIds, { attentionMask: batch.attentionMask }).logits);
+  const [R, T, V] = logits.shape;
+  const labels = batch.labels.narrow(1, 1, T - 1);
+  return [F.crossEntropy(logits.narrow(1, 0, T - 1).float().reshape([-1, V]), labels.reshape([-1]), { reduction: 'none', ignoreIndex: -100 }).view([R, T - 1]), labels];
+}
+
 /** Each row's summed (mean: averaged) log-probability of its labelled tokens, (rows): TRL's get_batch_logps. */
 export function completionLogps(model: GPT2LMHeadModel, batch: PairBatch, precision: 'fp32' | 'bf16', device: string, mean = false): Tensor {
-  return tidy(() => {
-    const logits = withPrecision(precision, device, () => model.forward(batch.inputIds, { attentionMask: batch.attentionMask }).logits);
-    const [R, T, V] = logits.shape;
-    const labels = batch.labels.narrow(1, 1, T - 1);
-    // -log p of each label from the position before it; 0 where the label is -100
-    const nll = F.crossEntropy(logits.narrow(1, 0, T - 1).float().reshape([-1, V]), labels.reshape([-1]), { reduction: 'none', ignoreIndex: -100 }).view([R, T - 1]);
-    const sum = nll.sum(1).neg();
-    return mean ? sum.div(labels.ne(-100).sum(1).clamp(1, null)) : sum;
-  });
+  return tidy(() => rowLogps(...labelNll(model, batch, precision, device), mean));
+}
+function rowLogps(nll: Tensor, labels: Tensor, mean: boolean): Tensor {
+  const sum = nll.sum(1).neg();
+  return mean ? sum.div(labels.ne(-100).sum(1).clamp(1, null)) : sum;
 }
 
 /** Each row's summed (ipo: mean) log-probability of its labelled tokens, (rows). */
@@ -117,9 +130,32 @@ function sequenceLogps(model: GPT2LMHeadModel, batch: PairBatch, s: LossSettings
   return completionLogps(model, batch, s.precision, s.device, s.lossType === 'ipo');
 }
 
-/** The DPO loss of a batch of B pairs (2B rows) and its metric sums. */
-function pairStats(policy: Tensor, reference: Tensor, s: LossSettings): PairStats {
+/** The policy's pass over a batch of pairs: each row's log-probability and, with RPO, TRL's nll_loss. */
+interface PolicyOutput {
+  logps: Tensor;
+  nll: Tensor | null;
+}
+function policyOutput(model: GPT2LMHeadModel, batch: PairBatch, s: LossSettings): PolicyOutput {
+  if (s.rpoAlpha === null) return { logps: sequenceLogps(model, batch, s), nll: null };
   return tidy(() => {
+    const [nll, labels] = labelNll(model, batch, s.precision, s.device);
+    // TRL's nll_loss: cross_entropy over the chosen rows (the first half) with ignore_index=0, the
+    // label it gives the tokens outside the completions: so a completion token of id 0 is left out too
+    const B = labels.shape[0] / 2, chosen = labels.narrow(0, 0, B);
+    const counted = chosen.ne(-100).logicalAnd(chosen.ne(0)).float();
+    return { logps: rowLogps(nll, labels, s.lossType === 'ipo'), nll: nll.narrow(0, 0, B).mul(counted).sum().div(counted.sum()) };
+  });
+}
+
+/** The metrics a run with these settings logs: TRL's six, and RPO's nll_loss. */
+function metricNames(s: LossSettings): string[] {
+  return s.rpoAlpha === null ? METRICS : [...METRICS, 'nll_loss'];
+}
+
+/** The DPO loss of a batch of B pairs (2B rows) and its metric sums. */
+function pairStats(output: PolicyOutput, reference: Tensor, s: LossSettings): PairStats {
+  return tidy(() => {
+    const policy = output.logps;
     const B = policy.shape[0] / 2;
     const [pc, pr] = [policy.narrow(0, 0, B), policy.narrow(0, B, B)];
     const [rc, rr] = [reference.narrow(0, 0, B), reference.narrow(0, B, B)];
@@ -161,9 +197,9 @@ function pairStats(policy: Tensor, reference: Tensor, s: LossSettings): PairStat
     const chosenRewards = pc.sub(rc).mul(s.beta).detach(), rejectedRewards = pr.sub(rr).mul(s.beta).detach();
     const sums = stack([
       chosenRewards.sum(), rejectedRewards.sum(), chosenRewards.gt(rejectedRewards).float().sum(), chosenRewards.sub(rejectedRewards).sum(),
-      pc.detach().sum(), pr.detach().sum(),
+      pc.detach().sum(), pr.detach().sum(), ...(output.nll ? [output.nll.detach().mul(B)] : []),
     ]);
-    return { loss: losses.mean(), sums } as PairStats;
+    return { loss: output.nll ? losses.mean().add(output.nll.mul(s.rpoAlpha!)) : losses.mean(), sums } as PairStats;
   });
 }
 
@@ -174,13 +210,14 @@ function pairStats(policy: Tensor, reference: Tensor, s: LossSettings): PairStat
  */
 function evaluatePairs(model: GPT2LMHeadModel, dataset: PreferenceDataset, s: LossSettings, batchSize: number,
   reference: (indices: number[], batch: PairBatch) => Tensor, distributed = false): EvalMetrics & Record<string, number> {
-  const totals = shardedSums(model, dataset.length, 1 + METRICS.length, { batchSize, device: s.device, distributed }, (idx) => {
+  const names = metricNames(s);
+  const totals = shardedSums(model, dataset.length, 1 + names.length, { batchSize, device: s.device, distributed }, (idx) => {
     const batch = dataset.collate(idx, s.device);
-    const { loss, sums } = pairStats(sequenceLogps(model, batch, s), reference(idx, batch), s);
+    const { loss, sums } = pairStats(policyOutput(model, batch, s), reference(idx, batch), s);
     return cat([loss.double().mul(idx.length).reshape([1]), sums.double()], 0);
   });
   const n = dataset.length;
-  const metrics = Object.fromEntries(METRICS.map((m, k) => [`eval_${m}`, totals[1 + k] / n]));
+  const metrics = Object.fromEntries(names.map((m, k) => [`eval_${m}`, totals[1 + k] / n]));
   // (no eval_perplexity: it means nothing for pairs, and metricForBestModel cannot ask for it here)
   return { eval_loss: totals[0] / n, eval_accuracy: metrics['eval_rewards/accuracies'], ...metrics } as EvalMetrics & Record<string, number>;
 }
@@ -231,7 +268,7 @@ export function checkReference(who: string, model: GPT2LMHeadModel, ref: Referen
  * `tstorch eval` prints for pair data. With `distributed`, each rank takes every world-size-th pair.
  */
 export function evaluatePreferences(model: GPT2LMHeadModel, dataset: PreferenceDataset, opts: {
-  beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; discopopTau?: number; refModel?: GPT2LMHeadModel | null; refAdapterName?: string | null;
+  beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; discopopTau?: number; rpoAlpha?: number | null; refModel?: GPT2LMHeadModel | null; refAdapterName?: string | null;
   batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean;
 } = {}): EvalMetrics & Record<string, number> {
   if (!(dataset instanceof PreferenceDataset)) throw new Error('evaluatePreferences: the data must be a PreferenceDataset (prompt, chosen, rejected)');
@@ -306,19 +343,21 @@ export function freezeReference(refModel: GPT2LMHeadModel): void {
 }
 
 export class DPOTrainer extends Trainer {
-  static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'beta', 'lossType', 'dpoLabelSmoothing', 'discopopTau', 'precomputeRefLogProbs', 'refAdapterName', 'modelAdapterName'];
+  static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'beta', 'lossType', 'dpoLabelSmoothing', 'discopopTau', 'rpoAlpha', 'precomputeRefLogProbs', 'refAdapterName', 'modelAdapterName'];
   declare readonly model: GPT2LMHeadModel;
   readonly beta: number;
   readonly lossType: DPOLossType;
   readonly dpoLabelSmoothing: number;
   readonly discopopTau: number;
-  private metrics = new PairMetrics(METRICS);
+  readonly rpoAlpha: number | null;
+  private readonly metrics: PairMetrics;
   /** precomputeRefLogProbs: each dataset's reference log-probabilities, [chosen, rejected] per pair */
   private refCache = new Map<PreferenceDataset, Float32Array[]>();
 
   /** The card's lines for this method (createModelCard). */
   protected override methodHyperparameters(): [string, string | number][] {
-    return [['training_method', 'DPO'], ['beta', this.beta], ['loss_type', this.lossType], ...(this.lossType === 'discopop' ? [['discopop_tau', this.discopopTau] as [string, number]] : [])];
+    return [['training_method', 'DPO'], ['beta', this.beta], ['loss_type', this.lossType], ...(this.lossType === 'discopop' ? [['discopop_tau', this.discopopTau] as [string, number]] : []),
+      ...(this.rpoAlpha !== null ? [['rpo_alpha', this.rpoAlpha] as [string, number]] : [])];
   }
 
   /**
@@ -339,12 +378,14 @@ export class DPOTrainer extends Trainer {
     this.lossType = s.lossType;
     this.dpoLabelSmoothing = s.labelSmoothing;
     this.discopopTau = s.discopopTau;
+    this.rpoAlpha = s.rpoAlpha;
+    this.metrics = new PairMetrics(metricNames(s));
     if (refModel) freezeReference(refModel);
   }
 
   /** the loss settings of this run */
   private get settings(): LossSettings {
-    return { beta: this.beta, lossType: this.lossType, labelSmoothing: this.dpoLabelSmoothing, discopopTau: this.discopopTau, precision: this.args.precision, device: this.args.device };
+    return { beta: this.beta, lossType: this.lossType, labelSmoothing: this.dpoLabelSmoothing, discopopTau: this.discopopTau, rpoAlpha: this.rpoAlpha, precision: this.args.precision, device: this.args.device };
   }
 
   /** The reference's log-probabilities; no graph. */
@@ -384,7 +425,7 @@ export class DPOTrainer extends Trainer {
     const { loss, sums } = this.weightedStep(micros, (micro) => {
       const batch = data.collate(micro, this.args.device);
       const reference = this.referenceFor(data, micro, batch, this.args.perDeviceTrainBatchSize);
-      return pairStats(sequenceLogps(this.model, batch, this.settings), reference, this.settings);
+      return pairStats(policyOutput(this.model, batch, this.settings), reference, this.settings);
     });
     this.metrics.add(sums, micros.reduce((n, m) => n + m.length, 0));
     return loss;

@@ -8,16 +8,17 @@ and a pair whose prompt alone fills max_length left out of the data first) or TR
 the last max_length tokens), concatenated_forward (prompt + completion per row, right-padded;
 each completion token's log-probability from the logits one position earlier, summed per row, ipo:
 averaged) and dpo_loss (sigmoid with label smoothing, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard,
-aot, aot_pair, apo_zero, apo_down, discopop); the rewards and metrics as TRL
+aot, aot_pair, apo_zero, apo_down, discopop; rpo_alpha adding the chosen rows' nll_loss as TRL's
+concatenated_forward computes it); the rewards and metrics as TRL
 logs them. The optimizer loop is HF's: AdamW over the decay groups, a linear schedule with warmup,
 clip_grad_norm_, the step's pairs in order.
 
 Usage: dpo_ref.py SPEC.json INPUTS.safetensors OUT.safetensors
 SPEC: {"fixtures", "pairs": [{"prompt", "chosen", "rejected"}: token ids], "eval_pairs": [...], "eos",
        "max_prompt_length", "max_completion_length", "max_length", "truncation_mode", "batch", "steps", "warmup",
-       "cases": [{"name", "beta", "loss_type", "label_smoothing", "discopop_tau" (optional, 0.05), "lr", "weight_decay"}]}
+       "cases": [{"name", "beta", "loss_type", "label_smoothing", "discopop_tau" (optional, 0.05), "rpo_alpha" (optional), "lr", "weight_decay"}]}
 INPUTS: init.<name>: the LoRA weights to start from.
-Written per case: <case>.losses (steps), <case>.metrics (steps, 6: rewards/chosen, rewards/rejected,
+Written per case: <case>.losses (steps), <case>.metrics (steps, 6 (7 with rpo_alpha: nll_loss last): rewards/chosen, rewards/rejected,
 rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, each a mean over the step's
 pairs), <case>.eval (loss, reward accuracy on eval_pairs after training), <case>.final.<name>.
 """
@@ -80,8 +81,17 @@ def pad_rows(seqs, eos, spec):
     return input_ids, attn, loss_mask
 
 
-def sequence_logps(model, input_ids, attn, loss_mask, loss_type):
+def sequence_logps(model, input_ids, attn, loss_mask, loss_type, rpo=False):
     logits, _, _ = model(input_ids, attention_mask=attn)
+    nll = None
+    if rpo:
+        # TRL's: labels the next tokens (rolled), 0 outside the completions, and the chosen rows'
+        # cross entropy with ignore_index=0
+        B = input_ids.shape[0] // 2
+        rolled = torch.roll(input_ids, shifts=-1, dims=1)
+        rolled_mask = torch.roll(loss_mask, shifts=-1, dims=1)
+        rolled[~rolled_mask] = 0
+        nll = F.cross_entropy(torch.flatten(logits[:B].float(), end_dim=1), torch.flatten(rolled[:B], end_dim=1), ignore_index=0)
     labels = input_ids[:, 1:].clone()
     mask = loss_mask[:, 1:].clone()
     labels[~mask] = 0
@@ -90,7 +100,7 @@ def sequence_logps(model, input_ids, attn, loss_mask, loss_type):
     logps = per_token.sum(-1)
     if loss_type == "ipo":
         logps = logps / mask.sum(-1)
-    return logps
+    return (logps, nll) if rpo else logps
 
 
 def set_adapters(model, on):
@@ -101,7 +111,7 @@ def set_adapters(model, on):
             m.scaling = m._scaling if on else 0.0
 
 
-def dpo_loss(policy, reference, beta, loss_type, label_smoothing, discopop_tau=0.05):
+def dpo_loss(policy, reference, beta, loss_type, label_smoothing, discopop_tau=0.05, rpo_alpha=None, nll=None):
     B = policy.shape[0] // 2
     pc, pr, rc, rr = policy[:B], policy[B:], reference[:B], reference[B:]
     logits = (pc - pr) - (rc - rr)
@@ -143,9 +153,12 @@ def dpo_loss(policy, reference, beta, loss_type, label_smoothing, discopop_tau=0
         raise ValueError(f"unknown loss_type {loss_type}")
     chosen_rewards = beta * (pc - rc).detach()
     rejected_rewards = beta * (pr - rr).detach()
-    metrics = torch.stack([chosen_rewards.mean(), rejected_rewards.mean(), (chosen_rewards > rejected_rewards).float().mean(),
-                           (chosen_rewards - rejected_rewards).mean(), pc.detach().mean(), pr.detach().mean()])
-    return losses.mean(), metrics
+    metrics = [chosen_rewards.mean(), rejected_rewards.mean(), (chosen_rewards > rejected_rewards).float().mean(),
+               (chosen_rewards - rejected_rewards).mean(), pc.detach().mean(), pr.detach().mean()]
+    if rpo_alpha is not None:
+        losses = losses + rpo_alpha * nll
+        metrics.append(nll.detach())
+    return losses.mean(), torch.stack(metrics)
 
 
 def run(spec, case, inputs):
@@ -158,8 +171,11 @@ def run(spec, case, inputs):
             set_adapters(model, False)
             reference = sequence_logps(model, input_ids, attn, loss_mask, lt)
             set_adapters(model, True)
-        policy = sequence_logps(model, input_ids, attn, loss_mask, lt)
-        return dpo_loss(policy, reference, case["beta"], lt, case["label_smoothing"], case.get("discopop_tau", 0.05))
+        rpo = case.get("rpo_alpha")
+        if rpo is None:
+            return dpo_loss(sequence_logps(model, input_ids, attn, loss_mask, lt), reference, case["beta"], lt, case["label_smoothing"], case.get("discopop_tau", 0.05))
+        policy, nll = sequence_logps(model, input_ids, attn, loss_mask, lt, rpo=True)
+        return dpo_loss(policy, reference, case["beta"], lt, case["label_smoothing"], rpo_alpha=rpo, nll=nll)
 
     return pair_run(spec, case, model, stats)
 

@@ -37,6 +37,7 @@ export const spec: Spec = {
   json: { type: 'boolean', help: 'one JSON line: loss, perplexity, tokens' },
   beta: { type: 'number', default: 0.1, help: 'preference data (prompt, chosen, rejected): DPO\'s (or ORPO\'s, KTO\'s) beta for the loss and rewards' },
   'loss-type': { type: 'string', default: 'sigmoid', help: 'preference data: the DPO loss, sigmoid | robust | exo_pair | hinge | ipo | nca_pair | sppo_hard | aot | aot_pair | apo_zero | apo_down | discopop' },
+  'rpo-alpha': { type: 'number', help: 'preference data: RPO\'s α, as the run trained with it (TRL\'s rpo_alpha): the loss adds α times the chosen completions\' NLL, also printed' },
   'discopop-tau': { type: 'number', help: 'preference data, --loss-type discopop: its τ, as the run trained with it (TRL\'s discopop_tau, default 0.05)' },
   method: { type: 'string', default: 'dpo', help: 'preference data: dpo (rewards against a reference), orpo (TRL\'s ORPO loss and metrics; no reference) or kto (the pairs unpaired); unpaired data (prompt, completion, label) is scored with kto' },
   'desirable-weight': { type: 'number', default: 1, help: 'KTO: the desirable examples\' loss weight (TRL\'s desirable_weight)' },
@@ -73,7 +74,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   for (const k of ['ref-model', 'ref-adapter']) {
     if (f[k] !== undefined && !unpaired && !(pairs && f.method !== 'orpo')) throw new Error(`--${k} is the reference of DPO and KTO metrics, on preference pairs or KTO examples${pairs ? '; ORPO has none' : ''}`);
   }
-  if (f['discopop-tau'] !== undefined && !(pairs && f.method === 'dpo')) throw new Error('--discopop-tau is the DPO discopop loss\'s, on preference pairs');
+  for (const k of ['discopop-tau', 'rpo-alpha']) if (f[k] !== undefined && !(pairs && f.method === 'dpo')) throw new Error(`--${k} is DPO's, on preference pairs`);
   if (unpaired || (pairs && f.method === 'kto')) return evalKTO(f, model, unpaired ?? torch.data.unpairPreferences(pairs!));
   if (pairs) return evalPreferences(f, model, pairs);
   const data = loadDataset(f.data as string, f['block-size'] as number, model, { ...dataFlags(f), stride });
@@ -123,12 +124,12 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
   const { ref, against } = await referenceOf(f, `${f.data} holds preference pairs: their DPO rewards need a reference`, ' (or --method orpo, which needs none)');
   const data = preferenceDataset(f.data as string, pairs, f, model, truncationOptions(f));
   const r = torch.train.evaluatePreferences(model, data, {
-    beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, discopopTau: f['discopop-tau'] as number | undefined, refModel: ref, batchSize: f['batch-size'] as number,
+    beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, discopopTau: f['discopop-tau'] as number | undefined, rpoAlpha: f['rpo-alpha'] as number | undefined, refModel: ref, batchSize: f['batch-size'] as number,
     device: f.device as string, precision: f.precision as 'fp32' | 'bf16',
   });
   const metrics: Record<string, number> = Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/^eval_/, ''), v as number]));
   if (f.json) console.log(JSON.stringify({ pairs: data.length, ...metrics }));
-  else console.log(`loss ${metrics.loss.toFixed(4)}  rewards/accuracies ${metrics['rewards/accuracies'].toFixed(4)}  rewards/margins ${metrics['rewards/margins'].toFixed(4)}  (${data.length} pairs; beta ${f.beta}, ${f['loss-type']} loss, against ${against})`);
+  else console.log(`loss ${metrics.loss.toFixed(4)}${metrics.nll_loss === undefined ? '' : `  nll_loss ${metrics.nll_loss.toFixed(4)}`}  rewards/accuracies ${metrics['rewards/accuracies'].toFixed(4)}  rewards/margins ${metrics['rewards/margins'].toFixed(4)}  (${data.length} pairs; beta ${f.beta}, ${f['loss-type']} loss, against ${against})`);
   ref?.dispose();
   model.dispose();
 }

@@ -110,6 +110,7 @@ export const spec: Spec = {
   beta: { type: 'number', default: 0.1, help: 'DPO (preference data: a .jsonl of prompt, chosen, rejected): how far the policy may move from the reference (TRL\'s beta; KTO\'s too); ORPO: the odds-ratio term\'s weight' },
   'loss-type': { type: 'string', help: 'TRL\'s loss_type: for preference pairs the DPO loss, sigmoid (default) | robust | exo_pair | hinge | ipo | nca_pair | sppo_hard | aot | aot_pair | apo_zero | apo_down | discopop; for SFT data nll (default) | dft (Dynamic Fine-Tuning: each token\'s loss weighted by its probability)' },
   'dpo-label-smoothing': { type: 'number', default: 0, help: 'DPO sigmoid loss: the chance a pair\'s preference is flipped (TRL\'s label_smoothing, cDPO)', aliases: ['label-smoothing'] },
+  'rpo-alpha': { type: 'number', help: 'DPO: RPO, the loss plus this times the chosen completions\' NLL (TRL\'s rpo_alpha; the paper uses 1); default none' },
   'discopop-tau': { type: 'number', help: 'DPO\'s discopop loss: τ, the temperature of its mix of the logistic and exponential losses (TRL\'s discopop_tau, default 0.05)' },
   ...truncationFlags,
   'precompute-ref-log-probs': { type: 'boolean', help: 'DPO and KTO: the reference\'s log-probabilities of every pair (example) computed once, before training, instead of reference passes each step (TRL\'s precompute_ref_log_probs)' },
@@ -292,6 +293,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     if (f['loss-type'] !== undefined) throw new Error(`--loss-type is DPO's (or SFT's); ${method} has its own loss`);
     if (f['dpo-label-smoothing']) throw new Error(`--dpo-label-smoothing is DPO's; ${method} does not take it`);
     if (f['discopop-tau'] !== undefined) throw new Error(`--discopop-tau is DPO's discopop loss's; ${method} does not take it`);
+    if (f['rpo-alpha'] !== undefined) throw new Error(`--rpo-alpha is DPO's (RPO); ${method} does not take it${orpo ? ' (ORPO has its chosen NLL already)' : ''}`);
   }
   if (!(data instanceof torch.data.KTODataset) && (f['desirable-weight'] !== 1 || f['undesirable-weight'] !== 1)) throw new Error('--desirable-weight and --undesirable-weight are KTO\'s (unpaired examples, or --method kto)');
   if (againstReference && (f.full || (adapter !== undefined && refAdapterName === null))) {
@@ -309,7 +311,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     : orpo
     ? new torch.ORPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number }, data as torch.data.PreferenceDataset, evalData as torch.data.PreferenceDataset | undefined, callbacks)
     : data instanceof torch.data.PreferenceDataset
-    ? new torch.DPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, lossType: (f['loss-type'] ?? 'sigmoid') as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number, discopopTau: f['discopop-tau'] as number | undefined, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']), refAdapterName },
+    ? new torch.DPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, lossType: (f['loss-type'] ?? 'sigmoid') as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number, discopopTau: f['discopop-tau'] as number | undefined, rpoAlpha: f['rpo-alpha'] as number | undefined, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']), refAdapterName },
       data, evalData as torch.data.PreferenceDataset | undefined, callbacks, refModel)
     : data instanceof torch.data.RewardDataset
       ? new torch.RewardTrainer(model as torch.GPT2ForSequenceClassification, { ...args, centerRewardsCoefficient: (f['center-rewards-coefficient'] as number | undefined) ?? null }, data, evalData as torch.data.RewardDataset | undefined, callbacks)
