@@ -17,7 +17,7 @@ export * as amp from './optim/amp';
 export { save, load, loadObject } from './io/saveload';
 /** torch.jit.load: TorchScript modules from Python, run as they are (lib/nn/jit.ts). */
 export { jit } from './nn';
-export { Trainer, DPOTrainer, ORPOTrainer, KTOTrainer, RewardTrainer, EarlyStoppingCallback, TensorBoardCallback } from './train';
+export { Trainer, DPOTrainer, ORPOTrainer, CPOTrainer, KTOTrainer, RewardTrainer, EarlyStoppingCallback, TensorBoardCallback } from './train';
 import { functionalCall } from './nn/stateless';
 import { grad, gradAndValue, vjp, jvp, jacrev, jacfwd, hessian } from './tensor/func';
 import { vmap } from './tensor/vmap';
@@ -30,7 +30,7 @@ import * as tensorUtils from './tensor/utils';
 import * as tensorboard from './io/tensorboard';
 /** torch.utils: checkpoint, tensorboard (SummaryWriter, lib/io/tensorboard.ts), and data (torch.utils.data: DataLoader, TensorDataset, ...; also torch.data). */
 export const utils = { ...tensorUtils, tensorboard, data };
-export type { TrainingArguments, DPOArguments, ORPOArguments, KTOArguments, RewardArguments, TrainResult, ModelCardOptions, LogEntry, TrainerCallback, TrainerControl, TrainerState, EvalMetric, EvalMetrics, CallbackState } from './train';
+export type { TrainingArguments, DPOArguments, ORPOArguments, CPOArguments, KTOArguments, RewardArguments, TrainResult, ModelCardOptions, LogEntry, TrainerCallback, TrainerControl, TrainerState, EvalMetric, EvalMetrics, CallbackState } from './train';
 export * from './models';
 
 export const float32 = 'float32', float64 = 'float64', float16 = 'float16', bfloat16 = 'bfloat16';

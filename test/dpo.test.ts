@@ -336,6 +336,66 @@ test('ORPOTrainer trains as TRL\'s ORPOTrainer with a PEFT model (no reference: 
   for (const t of [...init.values(), ...want.values()]) t.dispose();
 }, 120_000);
 
+test('CPOTrainer trains as TRL\'s CPOTrainer with a PEFT model (no reference: sigmoid with label smoothing and the chosen NLL, hinge, ipo, SimPO): losses, TRL\'s metrics, adapter, eval', async () => {
+  const big = { maxPromptLength: 16, maxCompletionLength: 16, maxLength: 32 };
+  const train = pairs(B * STEPS, 63), evalPairs = pairs(5, 64);
+  const start = await loraModel();
+  const init = new Map(start.namedParameters({ trainableOnly: true }).map(([n, p]) => [`init.${n}`, torch.keep(p.clone())]));
+  start.dispose();
+  const cases = [
+    { name: 'cpo', beta: 0.1, loss_type: 'sigmoid' as const, cpo_alpha: 1, simpo_gamma: 0.5, label_smoothing: 0, lr: 5e-3 },
+    { name: 'cpo_smooth', beta: 0.3, loss_type: 'sigmoid' as const, cpo_alpha: 0.5, simpo_gamma: 0.5, label_smoothing: 0.2, lr: 5e-3 },
+    { name: 'cpo_hinge', beta: 0.2, loss_type: 'hinge' as const, cpo_alpha: 1, simpo_gamma: 0.5, label_smoothing: 0, lr: 5e-3 },
+    { name: 'cpo_ipo', beta: 0.5, loss_type: 'ipo' as const, cpo_alpha: 1, simpo_gamma: 0.5, label_smoothing: 0, lr: 2e-3 },
+    { name: 'simpo', beta: 2, loss_type: 'simpo' as const, cpo_alpha: 0, simpo_gamma: 1.2, label_smoothing: 0, lr: 5e-3 },
+  ];
+  const want = referenceTensors('cpo_ref.py', {
+    fixtures, pairs: train, eval_pairs: evalPairs, eos: EOS, bos: EOS, max_prompt_length: big.maxPromptLength, max_completion_length: big.maxCompletionLength,
+    max_length: big.maxLength, batch: B, steps: STEPS, warmup: 1, cases: cases.map((c) => ({ ...c, weight_decay: 0.01 })),
+  }, init);
+  const NAMES = [...METRICS, 'nll_loss'];
+  // (TRL's CPO tokenizes as its ORPO: the tokenizer's bos before each prompt)
+  const data = (p: typeof train) => new torch.data.PreferenceDataset(p, { ...big, eosTokenId: EOS, bosTokenId: EOS });
+  for (const c of cases) {
+    const model = await loraModel();
+    const own = new Map(model.namedParameters({ trainableOnly: true }));
+    torch.noGrad(() => { for (const [k, t] of init) own.get(k.slice(5))!.copy_(t); });
+    const trainer = new torch.CPOTrainer(model, {
+      outputDir: path.join(tmp, c.name), maxSteps: STEPS, perDeviceTrainBatchSize: B, perDeviceEvalBatchSize: 8, learningRate: c.lr, weightDecay: 0.01, warmupSteps: 1,
+      loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, beta: c.beta, lossType: c.loss_type, cpoAlpha: c.cpo_alpha, cpoLabelSmoothing: c.label_smoothing,
+      ...(c.loss_type === 'simpo' ? { simpoGamma: c.simpo_gamma } : {}),
+    }, data(train), data(evalPairs));
+    const r = quietly(() => trainer.train());
+    const logs = r.logHistory.filter((e) => e.loss !== undefined);
+    const wantLosses = want.get(`${c.name}.losses`)!.tolist() as number[];
+    const wantMetrics = want.get(`${c.name}.metrics`)!.tolist() as number[][];
+    expect(logs.length).toBe(STEPS);
+    logs.forEach((e, i) => {
+      expect([c.name, i, Math.abs(e.loss! - wantLosses[i]) / Math.abs(wantLosses[i]) < 1e-5]).toEqual([c.name, i, true]);
+      NAMES.forEach((m, k) => expect([c.name, i, m, Math.abs(e[m]! - wantMetrics[i][k]) < 1e-5 * Math.max(1, Math.abs(wantMetrics[i][k]))]).toEqual([c.name, i, m, true]));
+    });
+    for (const [n, p] of own) expect([c.name, n, relErr(p, want.get(`${c.name}.final.${n}`)!) < 1e-4]).toEqual([c.name, n, true]);
+    const ev = trainer.evaluate();
+    const [evalLoss, evalAcc] = want.get(`${c.name}.eval`)!.tolist() as number[];
+    expect(Math.abs(ev.eval_loss - evalLoss) / Math.abs(evalLoss)).toBeLessThan(1e-5);
+    expect(ev.eval_accuracy).toBeCloseTo(evalAcc, 6);
+    trainer.optimizer.dispose();
+    model.dispose();
+  }
+  // the runs trained, each its own way; SimPO logs no NLL (cpo_alpha 0), CPO's is the chosen completions'
+  for (const c of cases) expect(Math.max(...[...init].map(([k, t]) => relErr(want.get(`${c.name}.final.${k.slice(5)}`)!, t)))).toBeGreaterThan(1e-3);
+  expect((want.get('simpo.metrics')!.tolist() as number[][]).every((row) => row[6] === 0)).toBe(true);
+  expect((want.get('cpo.metrics')!.tolist() as number[][])[0][6]).toBeGreaterThan(1);
+  const m2 = await loraModel(), ds = data(train);
+  expect(() => new torch.CPOTrainer(m2, { outputDir: tmp, lossType: 'exo_pair' as never }, ds)).toThrow("CPOTrainer: lossType must be sigmoid, hinge, ipo, simpo; got 'exo_pair'");
+  expect(() => new torch.CPOTrainer(m2, { outputDir: tmp, simpoGamma: 1 }, ds)).toThrow('CPOTrainer: simpoGamma is the simpo loss\'s; lossType is sigmoid');
+  expect(() => new torch.CPOTrainer(m2, { outputDir: tmp, lossType: 'hinge', cpoLabelSmoothing: 0.1 }, ds)).toThrow('CPOTrainer: cpoLabelSmoothing is for the sigmoid and simpo losses');
+  expect(() => new torch.CPOTrainer(m2, { outputDir: tmp, cpoAlpha: -1 }, ds)).toThrow('CPOTrainer: cpoAlpha must be a number >= 0, got -1');
+  expect(() => new torch.CPOTrainer(m2, { outputDir: tmp, label_smoothing: 0.1 } as never, ds)).toThrow(/label_smoothing/);
+  m2.dispose();
+  for (const t of [...init.values(), ...want.values()]) t.dispose();
+}, 120_000);
+
 test('KTOTrainer trains as TRL\'s KTOTrainer with a PEFT model (unpaired examples, the KL reference point from mismatched rows, desirable / undesirable weights): losses, metrics, adapter, eval', async () => {
   const KB = 4, KSTEPS = 4;
   // unpaired examples, each desirable or not at random; step 3 (examples 8-11) all desirable: no rejected metrics there

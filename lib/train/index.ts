@@ -5,6 +5,8 @@ export { OPTIMIZERS, createOptimizer, parseOptimArgs, describeOptimizer } from '
 export type { OptimizerName, OptimArgs, TrainerOptimizer } from './optimizers';
 export { DPOTrainer, DPO_LOSS_TYPES, evaluatePreferences, PairMetrics } from './dpo';
 export { ORPOTrainer, orpoLoss, evaluateOrpo } from './orpo';
+export { CPOTrainer, CPO_LOSS_TYPES, cpoLoss, evaluateCpo } from './cpo';
+export type { CPOArguments, CPOLossType, CPOSettings } from './cpo';
 export { KTOTrainer, ktoLoss, evaluateKTO } from './kto';
 export type { ORPOArguments } from './orpo';
 export type { KTOArguments } from './kto';
