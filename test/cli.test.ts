@@ -394,6 +394,53 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   expect(cli('train', '--model', modelDir, '--data', textFile, '--out', out, '--max-prompt-length', '8').err).toMatch(/--max-prompt-length is for DPO and KTO data/);
 });
 
+test('train --method cpo and simpo (TRL\'s CPOTrainer, no reference): the loss, the chosen NLL, the card; tstorch eval scores the adapter as the run\'s last evaluation; clear errors', () => {
+  const prefs = path.join(tmp, 'cpo-prefs.jsonl'), evalPrefs = path.join(tmp, 'cpo-prefs-eval.jsonl');
+  const line = (i: number) => JSON.stringify({ prompt: `Question ${i}: is the sky blue?\nAnswer:`, chosen: ' Yes, on a clear day.', rejected: ` No, it is green ${i}.` });
+  fs.writeFileSync(prefs, Array.from({ length: 6 }, (_, i) => line(i)).join('\n') + '\n');
+  fs.writeFileSync(evalPrefs, Array.from({ length: 3 }, (_, i) => line(10 + i)).join('\n') + '\n');
+  const run = (name: string, ...flags: string[]) => {
+    const out = path.join(tmp, name);
+    const r = cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalPrefs, '--out', out, '--block-size', '32', '--batch-size', '2', '--max-steps', '2',
+      '--logging-steps', '1', '--save-steps', '0', '--lr', '1e-2', '--lora-r', '4', ...flags);
+    expect([name, r.err]).toEqual([name, '']);
+    const logs = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    return { out, stdout: r.out, steps: logs.filter((e) => e.loss !== undefined), lastEval: logs.filter((e) => e.eval_loss !== undefined).pop(), card: fs.readFileSync(path.join(out, 'README.md'), 'utf8') };
+  };
+  const cpo = run('cpo', '--method', 'cpo', '--beta', '0.2');
+  expect(cpo.stdout).toContain('6 preference pairs (CPO, sigmoid loss, beta 0.2, cpo_alpha 1; no reference model)');
+  // the first step's loss: the sigmoid loss of the margin plus the chosen NLL (the tiny model's margins are near 0, where
+  // -logσ is linear: the mean over the pairs is that of the mean margin)
+  const s0 = cpo.steps[0];
+  expect(s0.nll_loss).toBeGreaterThan(1);
+  expect(s0.loss).toBeCloseTo(-Math.log(1 / (1 + Math.exp(-s0['rewards/margins']))) + s0.nll_loss, 5);
+  expect(cpo.card).toContain('- training_method: CPO\n- beta: 0.2\n- loss_type: sigmoid\n- cpo_alpha: 1\n');
+  const simpo = run('simpo', '--method', 'simpo', '--beta', '2', '--simpo-gamma', '0.8');
+  expect(simpo.stdout).toContain('(SimPO, simpo loss, beta 2, cpo_alpha 0, simpo_gamma 0.8; no reference model)');
+  expect(simpo.steps.every((e) => e.nll_loss === 0)).toBe(true);
+  expect(simpo.card).toContain('- training_method: SimPO\n- beta: 2\n- loss_type: simpo\n- cpo_alpha: 0\n- simpo_gamma: 0.8\n');
+  // tstorch eval: the same loss and metrics as each run's last evaluation
+  const evalOf = (dir: string, ...flags: string[]) => {
+    const r = cli('eval', '--model', modelDir, '--adapter', dir, '--data', evalPrefs, '--block-size', '32', '--batch-size', '8', '--json', ...flags);
+    expect(r.err).toBe('');
+    return JSON.parse(r.out);
+  };
+  for (const [run1, flags] of [[cpo, ['--method', 'cpo', '--beta', '0.2']], [simpo, ['--method', 'simpo', '--beta', '2', '--simpo-gamma', '0.8']]] as const) {
+    const e = evalOf(run1.out, ...flags);
+    expect([Math.abs(e.loss - run1.lastEval.eval_loss) / Math.abs(run1.lastEval.eval_loss) < 1e-5, Math.abs(e['rewards/margins'] - run1.lastEval['eval_rewards/margins']) < 1e-5]).toEqual([true, true]);
+  }
+  expect(Math.abs(evalOf(simpo.out, '--method', 'simpo', '--beta', '2').loss - simpo.lastEval.eval_loss)).toBeGreaterThan(1e-4); // (γ matters)
+  // refused, each saying why
+  const refused = (...flags: string[]) => cli('train', '--model', modelDir, '--data', prefs, '--out', path.join(tmp, 'cpo-no'), '--block-size', '32', ...flags).err.trim().split('\n')[0];
+  expect(refused('--method', 'simpo', '--loss-type', 'hinge')).toMatch(/--loss-type is DPO's, CPO's \(or SFT's\); SimPO has its own loss/);
+  expect(refused('--method', 'cpo', '--loss-type', 'robust')).toMatch(/--loss-type must be sigmoid, hinge, ipo, simpo for --method cpo; got 'robust'/);
+  expect(refused('--method', 'cpo', '--rpo-alpha', '1')).toMatch(/--rpo-alpha is DPO's \(RPO\); CPO does not take it \(CPO has its chosen NLL: --cpo-alpha\)/);
+  expect(refused('--method', 'cpo', '--precompute-ref-log-probs')).toMatch(/--precompute-ref-log-probs is for a reference model; CPO has none/);
+  expect(refused('--cpo-alpha', '0.5')).toMatch(/--cpo-alpha is CPO's and SimPO's \(--method cpo or simpo, on preference pairs\)/);
+  expect(refused('--method', 'cpo', '--simpo-gamma', '1')).toMatch(/simpoGamma is the simpo loss's; lossType is sigmoid/);
+  expect(cli('eval', '--model', modelDir, '--adapter', cpo.out, '--data', evalPrefs, '--block-size', '32', '--method', 'cpo', '--ref-model', modelDir).err).toMatch(/--ref-model is the reference of DPO and KTO metrics, on preference pairs or KTO examples; CPO has none/);
+});
+
 test('train (LoRA) writes a PEFT adapter; eval --adapter and merge agree', () => {
   const out = path.join(tmp, 'lora');
   const r = cli('train', '--model', modelDir, '--data', textFile, '--out', out, '--block-size', '32', '--batch-size', '4',

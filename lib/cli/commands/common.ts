@@ -654,3 +654,13 @@ export function classificationDataset(file: string, f: Record<string, unknown>, 
   if (ds.truncated) console.error(`${file}: ${ds.truncated} text(s) longer than --block-size ${blockSize} tokens: their first ${blockSize} are read`);
   return checkVocabulary(file, ds.examples, model ?? undefined, ds, tok);
 }
+
+/** --method cpo or simpo: the CPOTrainer's arguments (SimPO: TRL's recipe, the simpo loss and no NLL). */
+export function cpoArguments(f: Record<string, unknown>): Pick<torch.CPOArguments, 'beta' | 'lossType' | 'cpoAlpha' | 'simpoGamma' | 'cpoLabelSmoothing'> {
+  const simpo = f.method === 'simpo';
+  const lossType = (simpo ? 'simpo' : f['loss-type'] ?? 'sigmoid') as torch.train.CPOLossType;
+  return {
+    beta: f.beta as number, lossType, cpoAlpha: (f['cpo-alpha'] as number | undefined) ?? (simpo ? 0 : 1),
+    simpoGamma: f['simpo-gamma'] as number | undefined, cpoLabelSmoothing: f['dpo-label-smoothing'] as number,
+  };
+}

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, chatOf, classificationDataset, dataFlags, isClassifierSetup, isTokenClassifierSetup, ktoDataset, loadClassifier, loadDataset, loadModel, loadModelFromFlags, loadTokenClassifier, preferenceDataset, sharedFlags, tokenClassificationDataset, tokenizerFromFlags, truncationFlags, truncationOptions } from './common';
+import { attnFlag, chatOf, classificationDataset, cpoArguments, dataFlags, isClassifierSetup, isTokenClassifierSetup, ktoDataset, loadClassifier, loadDataset, loadModel, loadModelFromFlags, loadTokenClassifier, preferenceDataset, sharedFlags, tokenClassificationDataset, tokenizerFromFlags, truncationFlags, truncationOptions } from './common';
 import { evaluateClassifier, evaluateTokenClassifier } from '../../train/evaluate';
 import { notInCacheHint } from '../../io/hub';
 import { evaluate } from '../../train/evaluate';
@@ -39,7 +39,9 @@ export const spec: Spec = {
   'loss-type': { type: 'string', default: 'sigmoid', help: 'preference data: the DPO loss, sigmoid | robust | exo_pair | hinge | ipo | nca_pair | sppo_hard | aot | aot_pair | apo_zero | apo_down | discopop' },
   'rpo-alpha': { type: 'number', help: 'preference data: RPO\'s α, as the run trained with it (TRL\'s rpo_alpha): the loss adds α times the chosen completions\' NLL, also printed' },
   'discopop-tau': { type: 'number', help: 'preference data, --loss-type discopop: its τ, as the run trained with it (TRL\'s discopop_tau, default 0.05)' },
-  method: { type: 'string', default: 'dpo', help: 'preference data: dpo (rewards against a reference), orpo (TRL\'s ORPO loss and metrics; no reference) or kto (the pairs unpaired); unpaired data (prompt, completion, label) is scored with kto' },
+  method: { type: 'string', default: 'dpo', help: 'preference data: dpo (rewards against a reference), orpo (TRL\'s ORPO loss and metrics; no reference), cpo or simpo (TRL\'s CPO loss and metrics; no reference) or kto (the pairs unpaired); unpaired data (prompt, completion, label) is scored with kto' },
+  'cpo-alpha': { type: 'number', help: 'preference data, --method cpo or simpo: the chosen NLL\'s weight, as the run trained with it (TRL\'s cpo_alpha; default 1, simpo 0)' },
+  'simpo-gamma': { type: 'number', help: 'preference data, --method simpo: γ, as the run trained with it (TRL\'s simpo_gamma, default 0.5)' },
   'desirable-weight': { type: 'number', default: 1, help: 'KTO: the desirable examples\' loss weight (TRL\'s desirable_weight)' },
   'undesirable-weight': { type: 'number', default: 1, help: 'KTO: the undesirable examples\' loss weight (TRL\'s undesirable_weight)' },
   ...truncationFlags,
@@ -72,9 +74,10 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const pairs = unpaired ? null : torch.data.readPreferencePairs(f.data as string, chatOf(f));
   if (f['assistant-only-loss'] && (unpaired || pairs)) throw new Error(`${sftOnly}; not preference or KTO data`);
   for (const k of ['ref-model', 'ref-adapter']) {
-    if (f[k] !== undefined && !unpaired && !(pairs && f.method !== 'orpo')) throw new Error(`--${k} is the reference of DPO and KTO metrics, on preference pairs or KTO examples${pairs ? '; ORPO has none' : ''}`);
+    if (f[k] !== undefined && !unpaired && !(pairs && (f.method === 'dpo' || f.method === 'kto'))) throw new Error(`--${k} is the reference of DPO and KTO metrics, on preference pairs or KTO examples${pairs ? `; ${(f.method as string).toUpperCase()} has none` : ''}`);
   }
   for (const k of ['discopop-tau', 'rpo-alpha']) if (f[k] !== undefined && !(pairs && f.method === 'dpo')) throw new Error(`--${k} is DPO's, on preference pairs`);
+  for (const k of ['cpo-alpha', 'simpo-gamma']) if (f[k] !== undefined && !(pairs && (f.method === 'cpo' || f.method === 'simpo'))) throw new Error(`--${k} is CPO's and SimPO's (--method cpo or simpo), on preference pairs`);
   if (unpaired || (pairs && f.method === 'kto')) return evalKTO(f, model, unpaired ?? torch.data.unpairPreferences(pairs!));
   if (pairs) return evalPreferences(f, model, pairs);
   const data = loadDataset(f.data as string, f['block-size'] as number, model, { ...dataFlags(f), stride });
@@ -119,7 +122,17 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
     model.dispose();
     return;
   }
-  if (f.method !== 'dpo') throw new Error(`--method must be dpo, orpo or kto, got '${f.method}'`);
+  if (f.method === 'cpo' || f.method === 'simpo') {
+    if (f.method === 'simpo' && f['loss-type'] !== 'sigmoid' && f['loss-type'] !== 'simpo') throw new Error(`--method simpo is CPO's simpo loss; --loss-type ${f['loss-type']} is not it (give --method cpo --loss-type ${f['loss-type']})`);
+    const data = preferenceDataset(f.data as string, pairs, f, model, { ...truncationOptions(f), bosTokenId: tokenizerFromFlags(f).bosTokenId });
+    const r = torch.train.evaluateCpo(model, data, { ...cpoArguments(f), batchSize: f['batch-size'] as number, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });
+    const metrics: Record<string, number> = Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/^eval_/, ''), v as number]));
+    if (f.json) console.log(JSON.stringify({ pairs: data.length, ...metrics }));
+    else console.log(`loss ${metrics.loss.toFixed(4)}  nll_loss ${metrics.nll_loss.toFixed(4)}  rewards/accuracies ${metrics['rewards/accuracies'].toFixed(4)}  rewards/margins ${metrics['rewards/margins'].toFixed(4)}  (${data.length} pairs; ${f.method === 'simpo' ? 'SimPO' : 'CPO'}, beta ${f.beta})`);
+    model.dispose();
+    return;
+  }
+  if (f.method !== 'dpo') throw new Error(`--method must be dpo, orpo, cpo, simpo or kto, got '${f.method}'`);
   if (!torch.train.DPO_LOSS_TYPES.includes(f['loss-type'] as torch.train.DPOLossType)) throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')}; got '${f['loss-type']}'`);
   const { ref, against } = await referenceOf(f, `${f.data} holds preference pairs: their DPO rewards need a reference`, ' (or --method orpo, which needs none)');
   const data = preferenceDataset(f.data as string, pairs, f, model, truncationOptions(f));

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
 import { flagGiven, Parsed, Spec } from '../args';
-import { attnFlag, chatOf, chatTemplateOf, checkDevice, classificationDataset, datasetSources, dataFlags, ktoDataset, labelNames, loadDataset, preferenceDataset, quietHead, sharedFlags, tagColumns, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags, truncationFlags, truncationOptions } from './common';
+import { attnFlag, chatOf, chatTemplateOf, checkDevice, classificationDataset, cpoArguments, datasetSources, dataFlags, ktoDataset, labelNames, loadDataset, preferenceDataset, quietHead, sharedFlags, tagColumns, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags, truncationFlags, truncationOptions } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
 import { notInCacheHint, readAdapterConfigFile, repoIdOf } from '../../io/hub';
@@ -104,7 +104,9 @@ export const spec: Spec = {
   'pad-token': { type: 'string', help: 'TRL\'s pad_token: GPT-2 has none and pads with its eos (--eos-token\'s), the one value taken (padding is never learned)' },
   'dataset-train-split': { type: 'string', help: '--data given as a dataset id: the split to train on (TRL\'s dataset_train_split; default train)' },
   'dataset-test-split': { type: 'string', help: '--data given as a dataset id, no --eval-data: evaluate on this split of it (TRL\'s dataset_test_split)' },
-  method: { type: 'string', default: 'dpo', help: 'preference data (a .jsonl of prompt, chosen, rejected): dpo (TRL\'s DPOTrainer, against a reference), orpo (TRL\'s ORPOTrainer: the chosen completions\' NLL and an odds-ratio penalty, no reference) or kto (TRL\'s KTOTrainer on the pairs unpaired); unpaired data (prompt, completion, label) trains with kto' },
+  method: { type: 'string', default: 'dpo', help: 'preference data (a .jsonl of prompt, chosen, rejected): dpo (TRL\'s DPOTrainer, against a reference), orpo (TRL\'s ORPOTrainer: the chosen completions\' NLL and an odds-ratio penalty, no reference), cpo (TRL\'s CPOTrainer: a DPO-like loss without a reference, and the chosen NLL), simpo (CPO\'s simpo loss, no NLL: SimPO) or kto (TRL\'s KTOTrainer on the pairs unpaired); unpaired data (prompt, completion, label) trains with kto' },
+  'cpo-alpha': { type: 'number', help: 'CPO: the weight of the chosen completions\' NLL in the loss (TRL\'s cpo_alpha; default 1, with --method simpo 0)' },
+  'simpo-gamma': { type: 'number', help: 'SimPO (--method simpo, or cpo with --loss-type simpo): γ, the target reward margin (TRL\'s simpo_gamma, default 0.5)' },
   'desirable-weight': { type: 'number', default: 1, help: 'KTO: the desirable examples\' loss weight (TRL\'s desirable_weight)' },
   'undesirable-weight': { type: 'number', default: 1, help: 'KTO: the undesirable examples\' loss weight (TRL\'s undesirable_weight)' },
   beta: { type: 'number', default: 0.1, help: 'DPO (preference data: a .jsonl of prompt, chosen, rejected): how far the policy may move from the reference (TRL\'s beta; KTO\'s too); ORPO: the odds-ratio term\'s weight' },
@@ -238,7 +240,8 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   // Seeded before LoRA's init too (as HF's set_seed before get_peft_model): runs repeat exactly.
   torch.manualSeed(f.seed as number);
   const orpo = data instanceof torch.data.PreferenceDataset && f.method === 'orpo';
-  const againstReference = (data instanceof torch.data.PreferenceDataset || data instanceof torch.data.KTODataset) && !orpo;
+  const cpo = data instanceof torch.data.PreferenceDataset && (f.method === 'cpo' || f.method === 'simpo');
+  const againstReference = (data instanceof torch.data.PreferenceDataset || data instanceof torch.data.KTODataset) && !orpo && !cpo;
   // DPO / KTO continuing an adapter measure against the model it starts as: that adapter again,
   // frozen beside the one that trains (TRL's ref_adapter_name), where the model can hold two
   let refAdapterName: string | null = null, refAdapterRefusal: string | null = null;
@@ -286,15 +289,16 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   };
   const callbacks = patience === undefined ? [] : [new torch.EarlyStoppingCallback(patience, f['early-stopping-threshold'] as number)];
   let refModel: torch.GPT2LMHeadModel | null = null;
-  if (orpo || data instanceof torch.data.KTODataset) {
-    // DPO's own settings mean nothing to ORPO and KTO: refused, not ignored
-    const method = orpo ? 'ORPO' : 'KTO';
-    if (orpo && f['precompute-ref-log-probs']) throw new Error('--precompute-ref-log-probs is for a reference model; ORPO has none');
-    if (f['loss-type'] !== undefined) throw new Error(`--loss-type is DPO's (or SFT's); ${method} has its own loss`);
-    if (f['dpo-label-smoothing']) throw new Error(`--dpo-label-smoothing is DPO's; ${method} does not take it`);
+  if (orpo || cpo || data instanceof torch.data.KTODataset) {
+    // DPO's own settings mean nothing to ORPO, CPO and KTO: refused, not ignored
+    const method = orpo ? 'ORPO' : cpo ? (f.method === 'simpo' ? 'SimPO' : 'CPO') : 'KTO';
+    if ((orpo || cpo) && f['precompute-ref-log-probs']) throw new Error(`--precompute-ref-log-probs is for a reference model; ${method} has none`);
+    if (f['loss-type'] !== undefined && !(cpo && f.method === 'cpo')) throw new Error(`--loss-type is DPO's, CPO's (or SFT's); ${method} has its own loss`);
+    if (f['dpo-label-smoothing'] && !cpo) throw new Error(`--dpo-label-smoothing is DPO's and CPO's; ${method} does not take it`);
     if (f['discopop-tau'] !== undefined) throw new Error(`--discopop-tau is DPO's discopop loss's; ${method} does not take it`);
-    if (f['rpo-alpha'] !== undefined) throw new Error(`--rpo-alpha is DPO's (RPO); ${method} does not take it${orpo ? ' (ORPO has its chosen NLL already)' : ''}`);
+    if (f['rpo-alpha'] !== undefined) throw new Error(`--rpo-alpha is DPO's (RPO); ${method} does not take it${orpo || cpo ? ` (${method} has its chosen NLL${cpo ? ': --cpo-alpha' : ' already'})` : ''}`);
   }
+  if (!cpo) for (const k of ['cpo-alpha', 'simpo-gamma']) if (f[k] !== undefined) throw new Error(`--${k} is CPO's and SimPO's (--method cpo or simpo, on preference pairs)`);
   if (!(data instanceof torch.data.KTODataset) && (f['desirable-weight'] !== 1 || f['undesirable-weight'] !== 1)) throw new Error('--desirable-weight and --undesirable-weight are KTO\'s (unpaired examples, or --method kto)');
   if (againstReference && (f.full || (adapter !== undefined && refAdapterName === null))) {
     // Full fine-tuning's DPO / KTO reference: a frozen copy of the base (with LoRA, the adapters
@@ -310,6 +314,8 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
       data, evalData as torch.data.KTODataset | undefined, callbacks, refModel)
     : orpo
     ? new torch.ORPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number }, data as torch.data.PreferenceDataset, evalData as torch.data.PreferenceDataset | undefined, callbacks)
+    : cpo
+    ? new torch.CPOTrainer(model as torch.GPT2LMHeadModel, { ...(args as torch.TrainingArguments), ...cpoArguments(f) }, data as torch.data.PreferenceDataset, evalData as torch.data.PreferenceDataset | undefined, callbacks)
     : data instanceof torch.data.PreferenceDataset
     ? new torch.DPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, lossType: (f['loss-type'] ?? 'sigmoid') as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number, discopopTau: f['discopop-tau'] as number | undefined, rpoAlpha: f['rpo-alpha'] as number | undefined, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']), refAdapterName },
       data, evalData as torch.data.PreferenceDataset | undefined, callbacks, refModel)
@@ -325,7 +331,9 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     const items = data instanceof torch.data.TextDataset ? 'blocks' : data instanceof torch.data.PackedExampleDataset ? 'rows' : data instanceof torch.data.PreferenceDataset || data instanceof torch.data.RewardDataset ? 'pairs' : 'examples';
     const what = data instanceof torch.data.TextDataset ? `blocks of ${data.blockSize} tokens`
       : data instanceof torch.data.KTODataset ? `unpaired examples (KTO, beta ${f.beta}: ${data.counts.desirable} desirable, ${data.counts.undesirable} undesirable; the reference: ${reference})`
-      : data instanceof torch.data.PreferenceDataset ? (orpo ? `preference pairs (ORPO, beta ${f.beta}; no reference model)` : `preference pairs (DPO, ${f['loss-type'] ?? 'sigmoid'} loss, beta ${f.beta}; the reference: ${reference})`)
+      : data instanceof torch.data.PreferenceDataset ? (orpo ? `preference pairs (ORPO, beta ${f.beta}; no reference model)`
+        : trainer instanceof torch.CPOTrainer ? `preference pairs (${f.method === 'simpo' ? 'SimPO' : 'CPO'}, ${trainer.settings.lossType} loss, beta ${f.beta}, cpo_alpha ${trainer.settings.cpoAlpha}${trainer.settings.lossType === 'simpo' ? `, simpo_gamma ${trainer.settings.simpoGamma}` : ''}; no reference model)`
+          : `preference pairs (DPO, ${f['loss-type'] ?? 'sigmoid'} loss, beta ${f.beta}; the reference: ${reference})`)
         : data instanceof torch.data.RewardDataset ? `preference pairs (reward modeling: -logsigmoid(r(chosen) - r(rejected)${data.hasMargin ? ' - margin' : ''})${data.dropped ? `; ${data.dropped} pair(s) over --block-size left out` : ''})`
         : data instanceof torch.data.TokenClassificationDataset ? `tagged texts (token classification, ${data.numLabels} tags: ${data.labelNames.slice(0, 8).join(', ')}${data.numLabels > 8 ? ', ...' : ''}; the loss on ${data.lossTokens([...data.examples.keys()]).toLocaleString('en-US')} words)`
         : data instanceof torch.data.ClassificationDataset ? `labelled texts (${data.problemType.replace(/_/g, ' ')}${data.problemType === 'regression' ? '' : `, ${data.numLabels} classes: ${data.labelNames.slice(0, 8).join(', ')}${data.numLabels > 8 ? ', ...' : ''}`})`
@@ -375,7 +383,7 @@ function checkFlags(f: Record<string, unknown>): void {
   const reportTo = (f['report-to'] as string).split(',').map((s) => s.trim()).filter((s) => s && !torch.train.REPORT_TO.includes(s)); // (HF's report_to [] is none)
   if (reportTo.length) throw new Error(`--report-to ${reportTo.join(',')}: tstorch reports to tensorboard, all or none`);
   if (!['keep_start', 'keep_end'].includes(f['truncation-mode'] as string)) throw new Error(`--truncation-mode must be keep_start or keep_end, got '${f['truncation-mode']}'`);
-  if (!['dpo', 'orpo', 'kto'].includes(f.method as string)) throw new Error(`--method must be dpo, orpo or kto (for preference data), got '${f.method}'`);
+  if (!['dpo', 'orpo', 'cpo', 'simpo', 'kto'].includes(f.method as string)) throw new Error(`--method must be dpo, orpo, cpo, simpo or kto (for preference data), got '${f.method}'`);
   if (!['auto', 'gloo', 'nccl'].includes(f['dist-backend'] as string)) throw new Error(`--dist-backend must be auto, gloo or nccl, got '${f['dist-backend']}'`);
   const r = f['lora-r'] as number;
   if (r < 0) throw new Error(`--lora-r must be >= 0, got ${r}`);
@@ -656,7 +664,7 @@ function ktoData(f: Record<string, unknown>, prefs: ReturnType<typeof preference
   const evalUnpaired = f['eval-data'] ? torch.data.readKTOExamples(f['eval-data'] as string, chatOf(f)) : null;
   const opts = truncationOptions(f);
   if (unpaired) {
-    if (f.method === 'orpo') throw new Error(`${f.data} holds unpaired examples (prompt, completion, label): they train with KTO (--method kto); ORPO needs pairs`);
+    if (['orpo', 'cpo', 'simpo'].includes(f.method as string)) throw new Error(`${f.data} holds unpaired examples (prompt, completion, label): they train with KTO (--method kto); ${(f.method as string).toUpperCase()} needs pairs`);
     if (f['eval-data'] && !evalUnpaired && !prefs?.[1]) throw new Error(`--data ${f.data} holds KTO examples but --eval-data ${f['eval-data']} does not: give examples (or pairs) there too`);
     if (f['validation-split-percentage'] !== undefined) throw new Error('--validation-split-percentage is for language-model data; with KTO examples give --eval-data');
     const evalPairs = f['eval-data'] && !evalUnpaired ? torch.data.readPreferencePairs(f['eval-data'] as string, chatOf(f)) : null;
@@ -680,8 +688,13 @@ function preferenceData(f: Record<string, unknown>): [torch.data.PreferencePair[
   }
   if (f['eval-data'] && !evalPairs) throw new Error(`--data ${f.data} holds preference pairs (DPO) but --eval-data ${f['eval-data']} does not: give pairs there too`);
   if (f['validation-split-percentage'] !== undefined) throw new Error('--validation-split-percentage is for language-model data; with preference pairs give --eval-data');
-  const lossType = (f['loss-type'] ?? 'sigmoid') as torch.train.DPOLossType;
-  if (!torch.train.DPO_LOSS_TYPES.includes(lossType)) throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')} for preference pairs; got '${lossType}'`);
-  // (TRL's ORPO tokenizer puts the tokenizer's bos before each prompt: GPT-2's <|endoftext|>)
-  return [pairs, evalPairs, { ...truncationOptions(f), bosTokenId: f.method === 'orpo' ? tokenizerFromFlags(f).bosTokenId : null }];
+  const lossType = (f['loss-type'] ?? 'sigmoid') as string;
+  if (f.method === 'cpo') {
+    if (!torch.train.CPO_LOSS_TYPES.includes(lossType as torch.train.CPOLossType)) throw new Error(`--loss-type must be ${torch.train.CPO_LOSS_TYPES.join(', ')} for --method cpo; got '${lossType}'`);
+  } else if (!torch.train.DPO_LOSS_TYPES.includes(lossType as torch.train.DPOLossType)) {
+    throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')} for preference pairs; got '${lossType}'`);
+  }
+  // (TRL's ORPO and CPO tokenizers put the tokenizer's bos before each prompt: GPT-2's <|endoftext|>)
+  return [pairs, evalPairs, { ...truncationOptions(f), bosTokenId: ['orpo', 'cpo', 'simpo'].includes(f.method as string) ? tokenizerFromFlags(f).bosTokenId : null }];
 }
+
