@@ -451,6 +451,36 @@ torch.distributed.destroyProcessGroup();`);
   expect(relErr(wc.get(someB)!, wa.get(someB)!)).toBeGreaterThan(1e-4); // (trained on from there)
 });
 
+(available ? test : test.skip)('CPO and SimPO (no reference): 2-way data parallel with batch B == 1 process with batch 2B (losses, nll_loss, eval, adapter 1e-5)', () => {
+  const prefs = path.join(tmp, 'cpo-prefs.jsonl'), prefsEval = path.join(tmp, 'cpo-prefs-eval.jsonl');
+  // (chosen completions of one length: CPO's NLL is a token mean over each rank's (TRL's too), and
+  // so the mean of the ranks' is the whole batch's only where their chosen token counts agree)
+  const pair = (i: number) => JSON.stringify({ prompt: `Q${i}: is it so?`, chosen: [' yes indeed', ' sure thing', ' of course'][i % 3], rejected: ' no'.repeat(1 + (i * 5) % 4) });
+  fs.writeFileSync(prefs, Array.from({ length: 8 }, (_, i) => pair(i)).join('\n'));
+  fs.writeFileSync(prefsEval, Array.from({ length: 5 }, (_, i) => pair(30 + i)).join('\n'));
+  for (const [method, port] of [['cpo', 29683], ['simpo', 29685]] as const) {
+    const args = (out: string) => ['train', '--model', modelDir, '--data', prefs, '--eval-data', prefsEval, '--eval-steps', '2', '--out', out, '--block-size', '24', '--max-steps', '2',
+      '--lr', '1e-2', '--lora-r', '4', '--lora-dropout', '0', '--logging-steps', '1', '--save-steps', '0', '--master-port', String(port), '--method', method, '--beta', method === 'simpo' ? '2' : '0.2'];
+    const one = path.join(tmp, `${method}-one`), two = path.join(tmp, `${method}-two`);
+    const r1 = spawnSync(process.execPath, [bin, ...args(one), '--batch-size', '4'], { encoding: 'utf8' });
+    expect([method, r1.stderr]).toEqual([method, '']);
+    const r2 = spawnSync(process.execPath, [bin, ...args(two), '--batch-size', '2', '--nproc-per-node', '2'], { encoding: 'utf8' });
+    expect([method, r2.stderr, r2.status]).toEqual([method, '', 0]);
+    const log = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const [a, b] = [log(one), log(two)].map((l) => l.filter((e) => e.loss !== undefined));
+    expect([method, a.length, b.length]).toEqual([method, 2, 2]);
+    a.forEach((e, i) => {
+      expect([method, i, Math.abs(e.loss - b[i].loss) / e.loss < 1e-5]).toEqual([method, i, true]);
+      if (method === 'cpo') expect([method, i, Math.abs(e.nll_loss - b[i].nll_loss) < 1e-5 * e.nll_loss]).toEqual([method, i, true]);
+    });
+    const [ea, eb] = [log(one), log(two)].map((l) => l.find((e) => e.eval_loss !== undefined));
+    expect([method, Math.abs(ea.eval_loss - eb.eval_loss) / Math.abs(ea.eval_loss) < 1e-5]).toEqual([method, true]);
+    const wa = torch.io.safetensors.loadFile(path.join(one, 'adapter_model.safetensors')).tensors;
+    const wb = torch.io.safetensors.loadFile(path.join(two, 'adapter_model.safetensors')).tensors;
+    for (const [k, t] of wa) expect([method, k, relErr(wb.get(k)!, t) < 1e-5]).toEqual([method, k, true]);
+  }
+});
+
 (available ? test : test.skip)('text classification and reward modeling: 2-way data parallel with batch B == 1 process with batch 2B (losses, adapter and head 1e-5, key rows of c_attn 1e-4; evaluation shared between the ranks)', () => {
   const words = ['good', 'fine', 'bad', 'poor', 'odd'];
   const labelled = path.join(tmp, 'labelled.jsonl'), labelledEval = path.join(tmp, 'labelled-eval.jsonl');
