@@ -373,7 +373,16 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   expect([Math.abs(rpoAgain.loss - rpoEval.eval_loss) / rpoEval.eval_loss < 1e-5, Math.abs(rpoAgain.nll_loss - rpoEval.eval_nll_loss) < 1e-5]).toEqual([true, true]);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--method', 'orpo', '--rpo-alpha', '1').err).toMatch(/--rpo-alpha is DPO's \(RPO\); ORPO does not take it \(ORPO has its chosen NLL already\)/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--rpo-alpha', '-1').err).toMatch(/rpoAlpha must be a number >= 0/);
-  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--method', 'orpo', '--discopop-tau', '0.3').err).toMatch(/--discopop-tau is DPO's discopop loss's; ORPO does not take it/);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--method', 'orpo', '--discopop-tau', '0.3').err).toMatch(/--discopop-tau is DPO's; ORPO does not take it/);
+  // f-DPO (--f-divergence-type): trained, carded, and scored again the same by tstorch eval
+  const fdpo = path.join(tmp, 'dpo-alpha-div');
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalPrefs, '--out', fdpo, '--block-size', '32', '--batch-size', '2', '--max-steps', '2',
+    '--logging-steps', '1', '--save-steps', '0', '--lr', '1e-2', '--lora-r', '4', '--beta', '0.2', '--f-divergence-type', 'alpha_divergence', '--f-alpha-divergence-coef', '0.5').err).toBe('');
+  expect(fs.readFileSync(path.join(fdpo, 'README.md'), 'utf8')).toContain('- f_divergence_type: alpha_divergence\n- f_alpha_divergence_coef: 0.5\n');
+  const fEval = fs.readFileSync(path.join(fdpo, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined).pop();
+  const fFlags = ['--model', modelDir, '--adapter', fdpo, '--data', evalPrefs, '--block-size', '32', '--beta', '0.2', '--json', '--f-divergence-type', 'alpha_divergence'];
+  expect(Math.abs(JSON.parse(cli('eval', ...fFlags, '--f-alpha-divergence-coef', '0.5').out).loss - fEval.eval_loss) / fEval.eval_loss).toBeLessThan(1e-5);
+  expect(Math.abs(JSON.parse(cli('eval', ...fFlags).out).loss - fEval.eval_loss)).toBeGreaterThan(1e-4); // (α matters)
   expect(cli('eval', '--model', modelDir, '--adapter', disco, '--data', evalFile, '--block-size', '32', '--discopop-tau', '0.3').err).toMatch(/--discopop-tau is DPO's, on preference pairs/);
   const broken = path.join(tmp, 'prefs-broken.jsonl');
   fs.writeFileSync(broken, line(0) + '\n' + JSON.stringify({ prompt: 'p', chosen: 'c' }) + '\n');

@@ -116,7 +116,7 @@ test('PreferenceDataset and KTODataset on worker threads (threads, HF\'s num_pro
   }
 });
 
-test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with label smoothing, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop; RPO): losses, metrics, adapter, eval', async () => {
+test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with label smoothing, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop; RPO; f-DPO\'s js and alpha divergences): losses, metrics, adapter, eval', async () => {
   const train = pairs(B * STEPS, 31), evalPairs = pairs(5, 32);
   train[0].chosen[0] = 0; // (a completion token of id 0, which TRL's RPO nll_loss leaves out)
   const start = await loraModel();
@@ -138,6 +138,8 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
     { name: 'discopop', beta: 0.3, loss_type: 'discopop' as const, label_smoothing: 0, discopop_tau: 0.2, lr: 5e-3 },
     { name: 'rpo', beta: 0.2, loss_type: 'sigmoid' as const, label_smoothing: 0, rpo_alpha: 0.5, lr: 5e-3 },
     { name: 'rpo_ipo', beta: 0.2, loss_type: 'ipo' as const, label_smoothing: 0, rpo_alpha: 1, lr: 2e-3 },
+    { name: 'js', beta: 0.3, loss_type: 'sigmoid' as const, label_smoothing: 0, f_divergence_type: 'js_divergence' as const, lr: 5e-3 },
+    { name: 'alpha', beta: 0.3, loss_type: 'hinge' as const, label_smoothing: 0, f_divergence_type: 'alpha_divergence' as const, f_alpha_divergence_coef: 0.5, lr: 5e-3 },
   ];
   const want = referenceTensors('dpo_ref.py', {
     fixtures, pairs: train, eval_pairs: evalPairs, eos: EOS, max_prompt_length: limits.maxPromptLength, max_completion_length: limits.maxCompletionLength,
@@ -154,6 +156,8 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
       loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, beta: c.beta, lossType: c.loss_type, dpoLabelSmoothing: c.label_smoothing,
       ...('discopop_tau' in c ? { discopopTau: c.discopop_tau } : {}),
       ...('rpo_alpha' in c ? { rpoAlpha: c.rpo_alpha } : {}),
+      ...('f_divergence_type' in c ? { fDivergenceType: c.f_divergence_type } : {}),
+      ...('f_alpha_divergence_coef' in c ? { fAlphaDivergenceCoef: c.f_alpha_divergence_coef } : {}),
     }, new torch.data.PreferenceDataset(train, { ...limits, eosTokenId: EOS }), new torch.data.PreferenceDataset(evalPairs, { ...limits, eosTokenId: EOS }));
     const r = quietly(() => trainer.train());
     const logs = r.logHistory.filter((e) => e.loss !== undefined);
@@ -281,6 +285,9 @@ test('DPOTrainer: gradient accumulation of 2 x 2 pairs is a step of 4; precomput
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: 'kto' as never }, ds())).toThrow("DPOTrainer: lossType must be sigmoid, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop; got 'kto'");
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: 'apo_zero', dpoLabelSmoothing: 0.1 }, ds())).toThrow('DPOTrainer: dpoLabelSmoothing is for the sigmoid, robust, exo_pair, aot, aot_pair losses');
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: 'discopop', discopopTau: 0 }, ds())).toThrow('DPOTrainer: discopopTau must be > 0, got 0');
+  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: 'nca_pair', fDivergenceType: 'js_divergence' }, ds())).toThrow('DPOTrainer: fDivergenceType is for the sigmoid, robust, exo_pair, hinge, ipo losses');
+  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, fDivergenceType: 'kl' as never }, ds())).toThrow("DPOTrainer: fDivergenceType must be reverse_kl, js_divergence, alpha_divergence; got 'kl'");
+  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, fAlphaDivergenceCoef: 0.5 }, ds())).toThrow("DPOTrainer: fAlphaDivergenceCoef is alpha_divergence's; fDivergenceType is reverse_kl");
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, neftuneNoiseAlpha: 5 }, ds())).toThrow(/neftuneNoiseAlpha is for language-model training/);
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp }, new torch.data.TextDataset([1, 2, 3, 4], 2) as never)).toThrow(/must be a PreferenceDataset/);
   for (const m of [policy, ref, lm]) m.dispose();

@@ -14,6 +14,8 @@
 //                           aot       the sigmoid loss of sorted policy log-ratios - sorted reference ones
 //                           apo_zero  1 - σ(β·c) + σ(β·r)        apo_down  σ(β·c) + 1 - σ(β·(c - r))
 //                           discopop  -logσ(z)·(1 - σ(z/τ)) + exp(-z)·σ(z/τ), z = β·logits.
+// TRL's f_divergence_type (f-DPO) changes the logits the first five take: js_divergence subtracts
+// softplus(c) - softplus(r); alpha_divergence makes them (e^(-α·r) - e^(-α·c)) / α.
 // The reference is the model with its LoRA adapters disabled (TRL with a PEFT model), another
 // adapter of the model (TRL's ref_adapter_name: DPO after SFT, the SFT adapter loaded twice), or
 // a frozen refModel given for full fine-tuning. As TRL's disable_dropout (its default), the policy and the
@@ -34,10 +36,16 @@ import { Trainer, TrainingArguments } from './trainer';
 import { shardedSums, withPrecision } from './evaluate';
 import type { EvalMetrics, TrainerCallback } from './callbacks';
 
+export type FDivergenceType = 'reverse_kl' | 'js_divergence' | 'alpha_divergence';
+export const F_DIVERGENCE_TYPES: FDivergenceType[] = ['reverse_kl', 'js_divergence', 'alpha_divergence'];
 export type DPOLossType = 'sigmoid' | 'robust' | 'exo_pair' | 'hinge' | 'ipo' | 'nca_pair' | 'sppo_hard' | 'aot' | 'aot_pair' | 'apo_zero' | 'apo_down' | 'discopop';
 export const DPO_LOSS_TYPES: DPOLossType[] = ['sigmoid', 'robust', 'exo_pair', 'hinge', 'ipo', 'nca_pair', 'sppo_hard', 'aot', 'aot_pair', 'apo_zero', 'apo_down', 'discopop'];
 /** the losses that take a label smoothing ε (TRL ignores it, with a warning, in the others; refused here) */
 const SMOOTHED: DPOLossType[] = ['sigmoid', 'robust', 'exo_pair', 'aot', 'aot_pair'];
+/** the losses of TRL's `logits`, which f_divergence_type changes */
+const LOGIT_LOSSES: DPOLossType[] = ['sigmoid', 'robust', 'exo_pair', 'hinge', 'ipo'];
+/** log of float32's largest value: TRL's cap_exp clamps exp's argument there */
+const EXP_CAP = Math.log(3.4028234663852886e38);
 
 export interface DPOArguments extends TrainingArguments {
   /** β: how far from the reference the policy may go (TRL's beta, default 0.1) */
@@ -50,6 +58,10 @@ export interface DPOArguments extends TrainingArguments {
   lossType?: DPOLossType;
   /** discopop: τ, the temperature of its mixing of the logistic and exponential losses (TRL's discopop_tau, default 0.05) */
   discopopTau?: number;
+  /** TRL's f_divergence_type (f-DPO): reverse_kl (DPO's, default), js_divergence or alpha_divergence */
+  fDivergenceType?: FDivergenceType;
+  /** alpha_divergence: α (TRL's f_alpha_divergence_coef, default 1) */
+  fAlphaDivergenceCoef?: number;
   /**
    * TRL's rpo_alpha (RPO, Pang et al. 2024): the loss adds α times the NLL of the chosen
    * completions, a token mean over the batch (TRL's nll_loss, logged); default none.
@@ -86,6 +98,8 @@ interface LossSettings {
   lossType: DPOLossType;
   labelSmoothing: number;
   discopopTau: number;
+  fDivergenceType: FDivergenceType;
+  fAlphaDivergenceCoef: number;
   rpoAlpha: number | null;
   precision: 'fp32' | 'bf16';
   device: string;
@@ -93,11 +107,18 @@ interface LossSettings {
 export type PairBatch = { inputIds: Tensor; labels: Tensor; attentionMask?: Tensor };
 
 /** The loss settings of these options, checked (who: the caller, for the errors). */
-function lossSettings(who: string, o: { beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; discopopTau?: number; rpoAlpha?: number | null; precision: 'fp32' | 'bf16'; device: string }): LossSettings {
+function lossSettings(who: string, o: {
+  beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; discopopTau?: number; fDivergenceType?: FDivergenceType; fAlphaDivergenceCoef?: number; rpoAlpha?: number | null;
+  precision: 'fp32' | 'bf16'; device: string;
+}): LossSettings {
   const s: LossSettings = {
-    beta: o.beta ?? 0.1, lossType: o.lossType ?? 'sigmoid', labelSmoothing: o.dpoLabelSmoothing ?? 0, discopopTau: o.discopopTau ?? 0.05, rpoAlpha: o.rpoAlpha ?? null,
-    precision: o.precision, device: o.device,
+    beta: o.beta ?? 0.1, lossType: o.lossType ?? 'sigmoid', labelSmoothing: o.dpoLabelSmoothing ?? 0, discopopTau: o.discopopTau ?? 0.05,
+    fDivergenceType: o.fDivergenceType ?? 'reverse_kl', fAlphaDivergenceCoef: o.fAlphaDivergenceCoef ?? 1, rpoAlpha: o.rpoAlpha ?? null, precision: o.precision, device: o.device,
   };
+  if (!F_DIVERGENCE_TYPES.includes(s.fDivergenceType)) throw new Error(`${who}: fDivergenceType must be ${F_DIVERGENCE_TYPES.join(', ')}; got '${s.fDivergenceType}'`);
+  if (s.fDivergenceType !== 'reverse_kl' && !LOGIT_LOSSES.includes(s.lossType)) throw new Error(`${who}: fDivergenceType is for the ${LOGIT_LOSSES.join(', ')} losses (the others take the log-ratios as they are)`);
+  if (!(s.fAlphaDivergenceCoef > 0)) throw new Error(`${who}: fAlphaDivergenceCoef must be > 0, got ${s.fAlphaDivergenceCoef}`);
+  if (o.fAlphaDivergenceCoef !== undefined && s.fDivergenceType !== 'alpha_divergence') throw new Error(`${who}: fAlphaDivergenceCoef is alpha_divergence's; fDivergenceType is ${s.fDivergenceType}`);
   if (s.rpoAlpha !== null && !(s.rpoAlpha >= 0 && Number.isFinite(s.rpoAlpha))) throw new Error(`${who}: rpoAlpha must be a number >= 0 (or null: no RPO term), got ${s.rpoAlpha}`);
   if (!(s.beta > 0)) throw new Error(`${who}: beta must be > 0, got ${s.beta}`);
   if (!DPO_LOSS_TYPES.includes(s.lossType)) throw new Error(`${who}: lossType must be ${DPO_LOSS_TYPES.join(', ')}; got '${s.lossType}'`);
@@ -159,12 +180,15 @@ function pairStats(output: PolicyOutput, reference: Tensor, s: LossSettings): Pa
     const B = policy.shape[0] / 2;
     const [pc, pr] = [policy.narrow(0, 0, B), policy.narrow(0, B, B)];
     const [rc, rr] = [reference.narrow(0, 0, B), reference.narrow(0, B, B)];
-    const logits = pc.sub(pr).sub(rc.sub(rr));
+    const chosenRatio = pc.sub(rc), rejectedRatio = pr.sub(rr); // the log-ratios to the reference
+    const plain = pc.sub(pr).sub(rc.sub(rr));
+    const a = s.fAlphaDivergenceCoef;
+    const logits = s.fDivergenceType === 'alpha_divergence' ? rejectedRatio.mul(-a).clamp(null, EXP_CAP).exp().sub(chosenRatio.mul(-a).clamp(null, EXP_CAP).exp()).div(a)
+      : s.fDivergenceType === 'js_divergence' ? plain.sub(F.softplus(chosenRatio).sub(F.softplus(rejectedRatio))) : plain;
     let losses: Tensor;
     const z = logits.mul(s.beta), e = s.labelSmoothing;
     // the sigmoid loss with label smoothing ε of x (= β·logits for DPO)
     const smoothedSigmoid = (x: Tensor) => (e > 0 ? F.logSigmoid(x).mul(-(1 - e)).sub(F.logSigmoid(x.neg()).mul(e)) : F.logSigmoid(x).neg());
-    const chosenRatio = pc.sub(rc), rejectedRatio = pr.sub(rr); // the log-ratios to the reference
     const sorted = (t: Tensor) => t.sort(0).values;
     if (s.lossType === 'sigmoid') {
       losses = smoothedSigmoid(z);
@@ -191,8 +215,9 @@ function pairStats(output: PolicyOutput, reference: Tensor, s: LossSettings): Pa
     } else if (s.lossType === 'apo_down') {
       losses = chosenRatio.mul(s.beta).sigmoid().add(1).sub(chosenRatio.sub(rejectedRatio).mul(s.beta).sigmoid());
     } else {
-      const mix = z.div(s.discopopTau).sigmoid();
-      losses = F.logSigmoid(z).neg().mul(mix.neg().add(1)).add(z.neg().exp().mul(mix));
+      const zp = plain.mul(s.beta); // (TRL's discopop takes the plain logits)
+      const mix = zp.div(s.discopopTau).sigmoid();
+      losses = F.logSigmoid(zp).neg().mul(mix.neg().add(1)).add(zp.neg().exp().mul(mix));
     }
     const chosenRewards = pc.sub(rc).mul(s.beta).detach(), rejectedRewards = pr.sub(rr).mul(s.beta).detach();
     const sums = stack([
@@ -268,7 +293,7 @@ export function checkReference(who: string, model: GPT2LMHeadModel, ref: Referen
  * `tstorch eval` prints for pair data. With `distributed`, each rank takes every world-size-th pair.
  */
 export function evaluatePreferences(model: GPT2LMHeadModel, dataset: PreferenceDataset, opts: {
-  beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; discopopTau?: number; rpoAlpha?: number | null; refModel?: GPT2LMHeadModel | null; refAdapterName?: string | null;
+  beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; discopopTau?: number; fDivergenceType?: FDivergenceType; fAlphaDivergenceCoef?: number; rpoAlpha?: number | null; refModel?: GPT2LMHeadModel | null; refAdapterName?: string | null;
   batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean;
 } = {}): EvalMetrics & Record<string, number> {
   if (!(dataset instanceof PreferenceDataset)) throw new Error('evaluatePreferences: the data must be a PreferenceDataset (prompt, chosen, rejected)');
@@ -343,13 +368,15 @@ export function freezeReference(refModel: GPT2LMHeadModel): void {
 }
 
 export class DPOTrainer extends Trainer {
-  static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'beta', 'lossType', 'dpoLabelSmoothing', 'discopopTau', 'rpoAlpha', 'precomputeRefLogProbs', 'refAdapterName', 'modelAdapterName'];
+  static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'beta', 'lossType', 'dpoLabelSmoothing', 'discopopTau', 'fDivergenceType', 'fAlphaDivergenceCoef', 'rpoAlpha', 'precomputeRefLogProbs', 'refAdapterName', 'modelAdapterName'];
   declare readonly model: GPT2LMHeadModel;
   readonly beta: number;
   readonly lossType: DPOLossType;
   readonly dpoLabelSmoothing: number;
   readonly discopopTau: number;
   readonly rpoAlpha: number | null;
+  readonly fDivergenceType: FDivergenceType;
+  readonly fAlphaDivergenceCoef: number;
   private readonly metrics: PairMetrics;
   /** precomputeRefLogProbs: each dataset's reference log-probabilities, [chosen, rejected] per pair */
   private refCache = new Map<PreferenceDataset, Float32Array[]>();
@@ -357,7 +384,9 @@ export class DPOTrainer extends Trainer {
   /** The card's lines for this method (createModelCard). */
   protected override methodHyperparameters(): [string, string | number][] {
     return [['training_method', 'DPO'], ['beta', this.beta], ['loss_type', this.lossType], ...(this.lossType === 'discopop' ? [['discopop_tau', this.discopopTau] as [string, number]] : []),
-      ...(this.rpoAlpha !== null ? [['rpo_alpha', this.rpoAlpha] as [string, number]] : [])];
+      ...(this.rpoAlpha !== null ? [['rpo_alpha', this.rpoAlpha] as [string, number]] : []),
+      ...(this.fDivergenceType !== 'reverse_kl' ? [['f_divergence_type', this.fDivergenceType] as [string, string]] : []),
+      ...(this.fDivergenceType === 'alpha_divergence' ? [['f_alpha_divergence_coef', this.fAlphaDivergenceCoef] as [string, number]] : [])];
   }
 
   /**
@@ -379,13 +408,15 @@ export class DPOTrainer extends Trainer {
     this.dpoLabelSmoothing = s.labelSmoothing;
     this.discopopTau = s.discopopTau;
     this.rpoAlpha = s.rpoAlpha;
+    this.fDivergenceType = s.fDivergenceType;
+    this.fAlphaDivergenceCoef = s.fAlphaDivergenceCoef;
     this.metrics = new PairMetrics(metricNames(s));
     if (refModel) freezeReference(refModel);
   }
 
   /** the loss settings of this run */
   private get settings(): LossSettings {
-    return { beta: this.beta, lossType: this.lossType, labelSmoothing: this.dpoLabelSmoothing, discopopTau: this.discopopTau, rpoAlpha: this.rpoAlpha, precision: this.args.precision, device: this.args.device };
+    return { beta: this.beta, lossType: this.lossType, labelSmoothing: this.dpoLabelSmoothing, discopopTau: this.discopopTau, fDivergenceType: this.fDivergenceType, fAlphaDivergenceCoef: this.fAlphaDivergenceCoef, rpoAlpha: this.rpoAlpha, precision: this.args.precision, device: this.args.device };
   }
 
   /** The reference's log-probabilities; no graph. */

@@ -3,14 +3,14 @@ export { Trainer, TRAINING_DEFAULTS, REPORT_TO, decayParameterGroups, listCheckp
 export type { TrainingArguments, LogEntry, TrainResult, Strategy, TrainableModel, ModelCardOptions } from './trainer';
 export { OPTIMIZERS, createOptimizer, parseOptimArgs, describeOptimizer } from './optimizers';
 export type { OptimizerName, OptimArgs, TrainerOptimizer } from './optimizers';
-export { DPOTrainer, DPO_LOSS_TYPES, evaluatePreferences, PairMetrics } from './dpo';
+export { DPOTrainer, DPO_LOSS_TYPES, F_DIVERGENCE_TYPES, evaluatePreferences, PairMetrics } from './dpo';
 export { ORPOTrainer, orpoLoss, evaluateOrpo } from './orpo';
 export { CPOTrainer, CPO_LOSS_TYPES, cpoLoss, evaluateCpo } from './cpo';
 export type { CPOArguments, CPOLossType, CPOSettings } from './cpo';
 export { KTOTrainer, ktoLoss, evaluateKTO } from './kto';
 export type { ORPOArguments } from './orpo';
 export type { KTOArguments } from './kto';
-export type { DPOArguments, DPOLossType, ReferenceSpec } from './dpo';
+export type { DPOArguments, DPOLossType, ReferenceSpec, FDivergenceType } from './dpo';
 export type { LmLossType } from '../models/gpt2';
 export { RewardTrainer, evaluateRewards, rewardLoss } from './reward';
 export type { RewardArguments } from './reward';

@@ -16,7 +16,8 @@ clip_grad_norm_, the step's pairs in order.
 Usage: dpo_ref.py SPEC.json INPUTS.safetensors OUT.safetensors
 SPEC: {"fixtures", "pairs": [{"prompt", "chosen", "rejected"}: token ids], "eval_pairs": [...], "eos",
        "max_prompt_length", "max_completion_length", "max_length", "truncation_mode", "batch", "steps", "warmup",
-       "cases": [{"name", "beta", "loss_type", "label_smoothing", "discopop_tau" (optional, 0.05), "rpo_alpha" (optional), "lr", "weight_decay"}]}
+       "cases": [{"name", "beta", "loss_type", "label_smoothing", "discopop_tau" (optional, 0.05), "rpo_alpha" (optional),
+                  "f_divergence_type" (optional: reverse_kl, js_divergence, alpha_divergence), "f_alpha_divergence_coef" (optional, 1), "lr", "weight_decay"}]}
 INPUTS: init.<name>: the LoRA weights to start from.
 Written per case: <case>.losses (steps), <case>.metrics (steps, 6 (7 with rpo_alpha: nll_loss last): rewards/chosen, rewards/rejected,
 rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, each a mean over the step's
@@ -111,11 +112,21 @@ def set_adapters(model, on):
             m.scaling = m._scaling if on else 0.0
 
 
-def dpo_loss(policy, reference, beta, loss_type, label_smoothing, discopop_tau=0.05, rpo_alpha=None, nll=None):
+def cap_exp(value):
+    # TRL's cap_exp: exp with its argument clamped at log(the dtype's largest value)
+    return torch.exp(torch.clamp(value, max=torch.tensor(torch.finfo(value.dtype).max).log()))
+
+
+def dpo_loss(policy, reference, beta, loss_type, label_smoothing, discopop_tau=0.05, rpo_alpha=None, nll=None, f_divergence="reverse_kl", f_alpha=1.0):
     B = policy.shape[0] // 2
     pc, pr, rc, rr = policy[:B], policy[B:], reference[:B], reference[B:]
-    logits = (pc - pr) - (rc - rr)
     chosen_logratios, rejected_logratios = pc - rc, pr - rr
+    if f_divergence == "alpha_divergence":
+        logits = (cap_exp(rejected_logratios * -f_alpha) - cap_exp(chosen_logratios * -f_alpha)) / f_alpha
+    else:
+        logits = (pc - pr) - (rc - rr)
+        if f_divergence == "js_divergence":
+            logits = logits - (F.softplus(chosen_logratios) - F.softplus(rejected_logratios))
 
     def smoothed(delta):
         return -F.logsigmoid(beta * delta) * (1 - label_smoothing) - F.logsigmoid(-beta * delta) * label_smoothing
@@ -146,7 +157,7 @@ def dpo_loss(policy, reference, beta, loss_type, label_smoothing, discopop_tau=0
     elif loss_type == "apo_down":
         losses = F.sigmoid(beta * chosen_logratios) + (1 - F.sigmoid(beta * (chosen_logratios - rejected_logratios)))
     elif loss_type == "discopop":
-        z = logits * beta
+        z = ((pc - pr) - (rc - rr)) * beta
         modulation = torch.sigmoid(z / discopop_tau)
         losses = -F.logsigmoid(z) * (1 - modulation) + torch.exp(-z) * modulation
     else:
@@ -173,7 +184,8 @@ def run(spec, case, inputs):
             set_adapters(model, True)
         rpo = case.get("rpo_alpha")
         if rpo is None:
-            return dpo_loss(sequence_logps(model, input_ids, attn, loss_mask, lt), reference, case["beta"], lt, case["label_smoothing"], case.get("discopop_tau", 0.05))
+            return dpo_loss(sequence_logps(model, input_ids, attn, loss_mask, lt), reference, case["beta"], lt, case["label_smoothing"], case.get("discopop_tau", 0.05),
+                            f_divergence=case.get("f_divergence_type", "reverse_kl"), f_alpha=case.get("f_alpha_divergence_coef", 1.0))
         policy, nll = sequence_logps(model, input_ids, attn, loss_mask, lt, rpo=True)
         return dpo_loss(policy, reference, case["beta"], lt, case["label_smoothing"], rpo_alpha=rpo, nll=nll)
 

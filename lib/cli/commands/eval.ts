@@ -38,6 +38,8 @@ export const spec: Spec = {
   beta: { type: 'number', default: 0.1, help: 'preference data (prompt, chosen, rejected): DPO\'s (or ORPO\'s, KTO\'s) beta for the loss and rewards' },
   'loss-type': { type: 'string', default: 'sigmoid', help: 'preference data: the DPO loss, sigmoid | robust | exo_pair | hinge | ipo | nca_pair | sppo_hard | aot | aot_pair | apo_zero | apo_down | discopop' },
   'rpo-alpha': { type: 'number', help: 'preference data: RPO\'s α, as the run trained with it (TRL\'s rpo_alpha): the loss adds α times the chosen completions\' NLL, also printed' },
+  'f-divergence-type': { type: 'string', help: 'preference data: f-DPO\'s divergence, as the run trained with it (TRL\'s f_divergence_type: reverse_kl, js_divergence, alpha_divergence)' },
+  'f-alpha-divergence-coef': { type: 'number', help: 'preference data, alpha_divergence: α, as the run trained with it (TRL\'s f_alpha_divergence_coef)' },
   'discopop-tau': { type: 'number', help: 'preference data, --loss-type discopop: its τ, as the run trained with it (TRL\'s discopop_tau, default 0.05)' },
   method: { type: 'string', default: 'dpo', help: 'preference data: dpo (rewards against a reference), orpo (TRL\'s ORPO loss and metrics; no reference), cpo or simpo (TRL\'s CPO loss and metrics; no reference) or kto (the pairs unpaired); unpaired data (prompt, completion, label) is scored with kto' },
   'cpo-alpha': { type: 'number', help: 'preference data, --method cpo or simpo: the chosen NLL\'s weight, as the run trained with it (TRL\'s cpo_alpha; default 1, simpo 0)' },
@@ -76,7 +78,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   for (const k of ['ref-model', 'ref-adapter']) {
     if (f[k] !== undefined && !unpaired && !(pairs && (f.method === 'dpo' || f.method === 'kto'))) throw new Error(`--${k} is the reference of DPO and KTO metrics, on preference pairs or KTO examples${pairs ? `; ${(f.method as string).toUpperCase()} has none` : ''}`);
   }
-  for (const k of ['discopop-tau', 'rpo-alpha']) if (f[k] !== undefined && !(pairs && f.method === 'dpo')) throw new Error(`--${k} is DPO's, on preference pairs`);
+  for (const k of ['discopop-tau', 'rpo-alpha', 'f-divergence-type', 'f-alpha-divergence-coef']) if (f[k] !== undefined && !(pairs && f.method === 'dpo')) throw new Error(`--${k} is DPO's, on preference pairs`);
   for (const k of ['cpo-alpha', 'simpo-gamma']) if (f[k] !== undefined && !(pairs && (f.method === 'cpo' || f.method === 'simpo'))) throw new Error(`--${k} is CPO's and SimPO's (--method cpo or simpo), on preference pairs`);
   if (unpaired || (pairs && f.method === 'kto')) return evalKTO(f, model, unpaired ?? torch.data.unpairPreferences(pairs!));
   if (pairs) return evalPreferences(f, model, pairs);
@@ -137,7 +139,8 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
   const { ref, against } = await referenceOf(f, `${f.data} holds preference pairs: their DPO rewards need a reference`, ' (or --method orpo, which needs none)');
   const data = preferenceDataset(f.data as string, pairs, f, model, truncationOptions(f));
   const r = torch.train.evaluatePreferences(model, data, {
-    beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, discopopTau: f['discopop-tau'] as number | undefined, rpoAlpha: f['rpo-alpha'] as number | undefined, refModel: ref, batchSize: f['batch-size'] as number,
+    beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, discopopTau: f['discopop-tau'] as number | undefined, rpoAlpha: f['rpo-alpha'] as number | undefined,
+    fDivergenceType: f['f-divergence-type'] as torch.train.FDivergenceType | undefined, fAlphaDivergenceCoef: f['f-alpha-divergence-coef'] as number | undefined, refModel: ref, batchSize: f['batch-size'] as number,
     device: f.device as string, precision: f.precision as 'fp32' | 'bf16',
   });
   const metrics: Record<string, number> = Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/^eval_/, ''), v as number]));

@@ -113,6 +113,8 @@ export const spec: Spec = {
   'loss-type': { type: 'string', help: 'TRL\'s loss_type: for preference pairs the DPO loss, sigmoid (default) | robust | exo_pair | hinge | ipo | nca_pair | sppo_hard | aot | aot_pair | apo_zero | apo_down | discopop; for SFT data nll (default) | dft (Dynamic Fine-Tuning: each token\'s loss weighted by its probability)' },
   'dpo-label-smoothing': { type: 'number', default: 0, help: 'DPO sigmoid loss: the chance a pair\'s preference is flipped (TRL\'s label_smoothing, cDPO)', aliases: ['label-smoothing'] },
   'rpo-alpha': { type: 'number', help: 'DPO: RPO, the loss plus this times the chosen completions\' NLL (TRL\'s rpo_alpha; the paper uses 1); default none' },
+  'f-divergence-type': { type: 'string', help: 'DPO: TRL\'s f_divergence_type (f-DPO), reverse_kl (default) | js_divergence | alpha_divergence' },
+  'f-alpha-divergence-coef': { type: 'number', help: 'DPO with --f-divergence-type alpha_divergence: α (TRL\'s f_alpha_divergence_coef, default 1)' },
   'discopop-tau': { type: 'number', help: 'DPO\'s discopop loss: τ, the temperature of its mix of the logistic and exponential losses (TRL\'s discopop_tau, default 0.05)' },
   ...truncationFlags,
   'precompute-ref-log-probs': { type: 'boolean', help: 'DPO and KTO: the reference\'s log-probabilities of every pair (example) computed once, before training, instead of reference passes each step (TRL\'s precompute_ref_log_probs)' },
@@ -295,7 +297,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     if ((orpo || cpo) && f['precompute-ref-log-probs']) throw new Error(`--precompute-ref-log-probs is for a reference model; ${method} has none`);
     if (f['loss-type'] !== undefined && !(cpo && f.method === 'cpo')) throw new Error(`--loss-type is DPO's, CPO's (or SFT's); ${method} has its own loss`);
     if (f['dpo-label-smoothing'] && !cpo) throw new Error(`--dpo-label-smoothing is DPO's and CPO's; ${method} does not take it`);
-    if (f['discopop-tau'] !== undefined) throw new Error(`--discopop-tau is DPO's discopop loss's; ${method} does not take it`);
+    for (const k of ['discopop-tau', 'f-divergence-type', 'f-alpha-divergence-coef']) if (f[k] !== undefined) throw new Error(`--${k} is DPO's; ${method} does not take it`);
     if (f['rpo-alpha'] !== undefined) throw new Error(`--rpo-alpha is DPO's (RPO); ${method} does not take it${orpo || cpo ? ` (${method} has its chosen NLL${cpo ? ': --cpo-alpha' : ' already'})` : ''}`);
   }
   if (!cpo) for (const k of ['cpo-alpha', 'simpo-gamma']) if (f[k] !== undefined) throw new Error(`--${k} is CPO's and SimPO's (--method cpo or simpo, on preference pairs)`);
@@ -317,7 +319,8 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     : cpo
     ? new torch.CPOTrainer(model as torch.GPT2LMHeadModel, { ...(args as torch.TrainingArguments), ...cpoArguments(f) }, data as torch.data.PreferenceDataset, evalData as torch.data.PreferenceDataset | undefined, callbacks)
     : data instanceof torch.data.PreferenceDataset
-    ? new torch.DPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, lossType: (f['loss-type'] ?? 'sigmoid') as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number, discopopTau: f['discopop-tau'] as number | undefined, rpoAlpha: f['rpo-alpha'] as number | undefined, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']), refAdapterName },
+    ? new torch.DPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, lossType: (f['loss-type'] ?? 'sigmoid') as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number, discopopTau: f['discopop-tau'] as number | undefined, rpoAlpha: f['rpo-alpha'] as number | undefined,
+      fDivergenceType: f['f-divergence-type'] as torch.train.FDivergenceType | undefined, fAlphaDivergenceCoef: f['f-alpha-divergence-coef'] as number | undefined, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']), refAdapterName },
       data, evalData as torch.data.PreferenceDataset | undefined, callbacks, refModel)
     : data instanceof torch.data.RewardDataset
       ? new torch.RewardTrainer(model as torch.GPT2ForSequenceClassification, { ...args, centerRewardsCoefficient: (f['center-rewards-coefficient'] as number | undefined) ?? null }, data, evalData as torch.data.RewardDataset | undefined, callbacks)
