@@ -441,7 +441,7 @@ test('train --method cpo and simpo (TRL\'s CPOTrainer, no reference): the loss, 
   expect(Math.abs(evalOf(simpo.out, '--method', 'simpo', '--beta', '2').loss - simpo.lastEval.eval_loss)).toBeGreaterThan(1e-4); // (γ matters)
   // refused, each saying why
   const refused = (...flags: string[]) => cli('train', '--model', modelDir, '--data', prefs, '--out', path.join(tmp, 'cpo-no'), '--block-size', '32', ...flags).err.trim().split('\n')[0];
-  expect(refused('--method', 'simpo', '--loss-type', 'hinge')).toMatch(/--loss-type is DPO's, CPO's \(or SFT's\); SimPO has its own loss/);
+  expect(refused('--method', 'simpo', '--loss-type', 'hinge')).toMatch(/--loss-type is DPO's, CPO's, KTO's \(or SFT's\); SimPO has its own loss/);
   expect(refused('--method', 'cpo', '--loss-type', 'robust')).toMatch(/--loss-type must be sigmoid, hinge, ipo, simpo for --method cpo; got 'robust'/);
   expect(refused('--method', 'cpo', '--rpo-alpha', '1')).toMatch(/--rpo-alpha is DPO's \(RPO\); CPO does not take it \(CPO has its chosen NLL: --cpo-alpha\)/);
   expect(refused('--method', 'cpo', '--precompute-ref-log-probs')).toMatch(/--precompute-ref-log-probs is for a reference model; CPO has none/);
@@ -940,6 +940,18 @@ test('train on unpaired examples (prompt, completion, label): TRL\'s KTO with it
   const e = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', ktoEval, '--block-size', '32', '--batch-size', '4', '--beta', '0.2', '--desirable-weight', '1.2', '--json').out);
   expect([e.examples, e.desirable, Math.abs(e.loss - last.eval_loss) < 1e-5, Math.abs(e.kl - last.eval_kl) < 1e-5, Math.abs(e['rewards/margins'] - last['eval_rewards/margins']) < 1e-5]).toEqual([6, 3, true, true, true]);
   expect(cli('eval', '--model', modelDir, '--data', ktoEval, '--block-size', '32').err).toMatch(/KTO's rewards need a reference: give --adapter/);
+  // --loss-type apo_zero_unpaired (TRL's KTOConfig loss_type): no KL rows, kl logged as 0, batches of one allowed; eval the same
+  const apo = path.join(tmp, 'kto-apo');
+  const ta = cli('train', '--model', modelDir, '--data', kto, '--eval-data', ktoEval, '--out', apo, '--block-size', '32', '--batch-size', '1', '--eval-batch-size', '4',
+    '--max-steps', '3', '--lr', '1e-2', '--logging-steps', '1', '--beta', '0.2', '--loss-type', 'apo_zero_unpaired');
+  expect(ta.err).toBe('');
+  expect(ta.out).toMatch(/12 unpaired examples \(KTO, the apo_zero_unpaired loss, beta 0.2:/);
+  const apoLog = fs.readFileSync(path.join(apo, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  expect(apoLog.filter((l) => l.loss !== undefined).map((l) => l.kl)).toEqual([0, 0, 0]);
+  expect(fs.readFileSync(path.join(apo, 'README.md'), 'utf8')).toMatch(/- training_method: KTO\n- loss_type: apo_zero_unpaired\n- beta: 0.2\n/);
+  const apoLast = apoLog.filter((l) => l.eval_loss !== undefined).pop();
+  const ea = JSON.parse(cli('eval', '--model', modelDir, '--adapter', apo, '--data', ktoEval, '--block-size', '32', '--batch-size', '4', '--beta', '0.2', '--loss-type', 'apo_zero_unpaired', '--json').out);
+  expect([Math.abs(ea.loss - apoLast.eval_loss) < 1e-5, ea.kl]).toEqual([true, 0]);
   // preference pairs, unpaired: each pair a desirable and an undesirable example
   const prefs = path.join(tmp, 'kto-pairs.jsonl');
   fs.writeFileSync(prefs, Array.from({ length: 5 }, (_, i) => JSON.stringify({ prompt: `Q${i}:`, chosen: ' yes', rejected: ' no' })).join('\n') + '\n');
@@ -949,7 +961,7 @@ test('train on unpaired examples (prompt, completion, label): TRL\'s KTO with it
   expect(cli('train', '--model', modelDir, '--data', kto, '--method', 'orpo', '--out', path.join(tmp, 'x'), '--block-size', '32').err).toMatch(/holds unpaired examples \(prompt, completion, label\): they train with KTO/);
   expect(cli('train', '--model', modelDir, '--data', kto, '--out', path.join(tmp, 'x'), '--block-size', '32', '--batch-size', '1').err).toMatch(/perDeviceTrainBatchSize must be > 1/);
   // DPO's settings are refused, not ignored, and KTO's weights need KTO
-  expect(cli('train', '--model', modelDir, '--data', kto, '--out', path.join(tmp, 'x'), '--block-size', '32', '--loss-type', 'ipo').err).toMatch(/--loss-type is DPO's \(or SFT's\); KTO has its own loss/);
+  expect(cli('train', '--model', modelDir, '--data', kto, '--out', path.join(tmp, 'x'), '--block-size', '32', '--loss-type', 'ipo').err).toMatch(/--loss-type for KTO is kto or apo_zero_unpaired \(TRL's KTOConfig loss_type\); got 'ipo'/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', path.join(tmp, 'x'), '--block-size', '32', '--desirable-weight', '2').err).toMatch(/--desirable-weight and --undesirable-weight are KTO's/);
   // a line whose label is not a boolean: its line, and what KTO data needs
   const badKto = path.join(tmp, 'kto-bad.jsonl');

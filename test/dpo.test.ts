@@ -403,7 +403,7 @@ test('CPOTrainer trains as TRL\'s CPOTrainer with a PEFT model (no reference: si
   for (const t of [...init.values(), ...want.values()]) t.dispose();
 }, 120_000);
 
-test('KTOTrainer trains as TRL\'s KTOTrainer with a PEFT model (unpaired examples, the KL reference point from mismatched rows, desirable / undesirable weights): losses, metrics, adapter, eval', async () => {
+test('KTOTrainer trains as TRL\'s KTOTrainer with a PEFT model (unpaired examples, the KL reference point from mismatched rows, desirable / undesirable weights; apo_zero_unpaired): losses, metrics, adapter, eval', async () => {
   const KB = 4, KSTEPS = 4;
   // unpaired examples, each desirable or not at random; step 3 (examples 8-11) all desirable: no rejected metrics there
   const unpaired = (n: number, seed: number, allChosen: (i: number) => boolean) => {
@@ -421,6 +421,7 @@ test('KTOTrainer trains as TRL\'s KTOTrainer with a PEFT model (unpaired example
   const cases = [
     { name: 'kto', beta: 0.1, desirable_weight: 1, undesirable_weight: 1, lr: 5e-3 },
     { name: 'kto_weighted', beta: 0.5, desirable_weight: 1.3, undesirable_weight: 0.8, lr: 2e-3 },
+    { name: 'apo_unpaired', beta: 0.3, desirable_weight: 1, undesirable_weight: 1.2, lr: 5e-3, loss_type: 'apo_zero_unpaired' as const },
   ];
   const want = referenceTensors('kto_ref.py', {
     fixtures, examples: train, eval_examples: evalExamples, eos: EOS, max_prompt_length: limits.maxPromptLength, max_completion_length: limits.maxCompletionLength,
@@ -436,6 +437,7 @@ test('KTOTrainer trains as TRL\'s KTOTrainer with a PEFT model (unpaired example
     const trainer = new torch.KTOTrainer(model, {
       outputDir: path.join(tmp, c.name), maxSteps: KSTEPS, perDeviceTrainBatchSize: KB, perDeviceEvalBatchSize: 3, learningRate: c.lr, weightDecay: 0.01, warmupSteps: 1,
       loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, beta: c.beta, desirableWeight: c.desirable_weight, undesirableWeight: c.undesirable_weight,
+      ...('loss_type' in c ? { lossType: c.loss_type } : {}),
     }, ds(train), ds(evalExamples));
     warn.mockRestore();
     const r = quietly(() => trainer.train());

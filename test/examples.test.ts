@@ -174,7 +174,7 @@ test('tstorch train --loss-type dft (TRL\'s SFT loss_type): the Trainer\'s DFT l
   expect(cli('--out', path.join(tmp, 'no1'), '--loss-type', 'ipo').stderr).toMatch(/--loss-type for a language model is nll or dft \(TRL's SFT loss_type\); ipo is a DPO loss/);
   const kto = path.join(tmp, 'kto.jsonl');
   fs.writeFileSync(kto, '{"prompt": "a", "completion": " b", "label": true}\n{"prompt": "c", "completion": " d", "label": false}\n');
-  expect(spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', kto, '--out', path.join(tmp, 'no2'), '--block-size', '32', '--loss-type', 'dft'], { encoding: 'utf8' }).stderr).toMatch(/--loss-type is DPO's \(or SFT's\); KTO has its own loss/);
+  expect(spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', kto, '--out', path.join(tmp, 'no2'), '--block-size', '32', '--loss-type', 'dft'], { encoding: 'utf8' }).stderr).toMatch(/--loss-type for KTO is kto or apo_zero_unpaired \(TRL's KTOConfig loss_type\); got 'dft'/);
   expect(fs.existsSync(path.join(tmp, 'no1')) || fs.existsSync(path.join(tmp, 'no2'))).toBe(false);
 });
 

@@ -7,9 +7,9 @@ export { DPOTrainer, DPO_LOSS_TYPES, F_DIVERGENCE_TYPES, evaluatePreferences, Pa
 export { ORPOTrainer, orpoLoss, evaluateOrpo } from './orpo';
 export { CPOTrainer, CPO_LOSS_TYPES, cpoLoss, evaluateCpo } from './cpo';
 export type { CPOArguments, CPOLossType, CPOSettings } from './cpo';
-export { KTOTrainer, ktoLoss, evaluateKTO } from './kto';
+export { KTOTrainer, KTO_LOSS_TYPES, ktoLoss, evaluateKTO } from './kto';
 export type { ORPOArguments } from './orpo';
-export type { KTOArguments } from './kto';
+export type { KTOArguments, KTOLossType } from './kto';
 export type { DPOArguments, DPOLossType, ReferenceSpec, FDivergenceType } from './dpo';
 export type { LmLossType } from '../models/gpt2';
 export { RewardTrainer, evaluateRewards, rewardLoss } from './reward';

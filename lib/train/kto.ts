@@ -5,7 +5,8 @@
 // KL(πθ || πref) from mismatched rows (each prompt with another example's completion, no grad):
 // z = max(0, mean(log πθ - log πref) over those rows), averaged over the data-parallel ranks. Then
 //   desirable:   λD · (1 - σ(β·(r - z)))      undesirable:   λU · (1 - σ(β·(z - r)))
-// and the loss is their mean over the batch. As DPO, the reference is the model with its LoRA
+// and the loss is their mean over the batch. loss_type apo_zero_unpaired (APO's unpaired variant)
+// is the same with no reference point, z = 0, and so no KL rows to score. As DPO, the reference is the model with its LoRA
 // adapters disabled (or another of its adapters, or a frozen refModel), dropout off. Logged as TRL's: rewards/chosen,
 // rewards/rejected (β·r means over the desirable / undesirable examples), rewards/margins,
 // logps/chosen, logps/rejected, kl.
@@ -23,7 +24,12 @@ import { checkPolicyAndReference, checkReference, completionLogps, freezeReferen
 import type { EvalMetrics, TrainerCallback } from './callbacks';
 import type { Device } from '../tensor/dtype';
 
+export type KTOLossType = 'kto' | 'apo_zero_unpaired';
+export const KTO_LOSS_TYPES: KTOLossType[] = ['kto', 'apo_zero_unpaired'];
+
 export interface KTOArguments extends TrainingArguments {
+  /** TRL's KTOConfig loss_type: kto (default) or apo_zero_unpaired (no KL reference point) */
+  lossType?: KTOLossType;
   /** β: how far from the reference the policy may go (TRL's beta, default 0.1) */
   beta?: number;
   /** λD: the desirable examples' loss weight (TRL's desirable_weight, default 1) */
@@ -44,6 +50,7 @@ export interface KTOArguments extends TrainingArguments {
 
 /** What the KTO loss of a batch depends on besides the model. */
 interface KTOSettings {
+  lossType: KTOLossType;
   beta: number;
   desirableWeight: number;
   undesirableWeight: number;
@@ -71,15 +78,24 @@ function ktoMetrics(v: number[], prefix = ''): Record<string, number> {
  * the reference's log-probabilities of the completions and of the mismatched (KL) rows. With
  * `gatherKL` the KL estimate is averaged over the ranks (TRL's accelerator.gather(kl).mean()).
  */
-export function ktoLoss(policy: Tensor, reference: Tensor, policyKL: Tensor, referenceKL: Tensor, desirable: boolean[], s: Pick<KTOSettings, 'beta' | 'desirableWeight' | 'undesirableWeight'>,
+export function ktoLoss(policy: Tensor, reference: Tensor, policyKL: Tensor | null, referenceKL: Tensor | null, desirable: boolean[], s: Pick<KTOSettings, 'beta' | 'desirableWeight' | 'undesirableWeight'>,
   gatherKL = false): { loss: Tensor; sums: Tensor } {
   return tidy(() => {
+    // (no KL rows, as apo_zero_unpaired scores none: z = 0, TRL's calculate_KL False)
+    if (!policyKL || !referenceKL) return ktoLossAt(tensor(0, { dtype: policy.dtype, device: policy.device }), policy, reference, desirable, s);
     let kl = policyKL.sub(referenceKL).mean().detach().clamp(0, null);
     if (gatherKL) {
       const all = kl.reshape([1]).clone();
       distributed.allReduce([all], { op: 'avg' });
       kl = all.reshape([]).clamp(0, null);
     }
+    return ktoLossAt(kl, policy, reference, desirable, s);
+  });
+}
+
+/** The KTO loss and metric sums at the reference point kl. */
+function ktoLossAt(kl: Tensor, policy: Tensor, reference: Tensor, desirable: boolean[], s: Pick<KTOSettings, 'beta' | 'desirableWeight' | 'undesirableWeight'>): { loss: Tensor; sums: Tensor } {
+  return tidy(() => {
     const logratios = policy.sub(reference);
     const d = tensor(desirable, { dtype: 'bool', device: policy.device });
     const chosenLosses = logratios.sub(kl).mul(s.beta).sigmoid().neg().add(1).mul(s.desirableWeight);
@@ -93,10 +109,10 @@ export function ktoLoss(policy: Tensor, reference: Tensor, policyKL: Tensor, ref
   });
 }
 
-/** The reference's log-probabilities of a batch's rows and of its KL rows, (B) each; no graph. */
-function referenceLogpsOf(model: GPT2LMHeadModel, ref: ReferenceSpec, rows: { batch: PairBatch; kl: PairBatch }, s: KTOSettings): [Tensor, Tensor] {
+/** The reference's log-probabilities of a batch's rows and of its KL rows (none for apo_zero_unpaired), (B) each; no graph. */
+function referenceLogpsOf(model: GPT2LMHeadModel, ref: ReferenceSpec, rows: { batch: PairBatch; kl: PairBatch }, s: KTOSettings): [Tensor, Tensor | null] {
   const reference = (b: PairBatch) => onReference(model, ref, (m) => completionLogps(m, b, s.precision, s.device));
-  const referenceKL = reference(rows.kl);
+  const referenceKL = s.lossType === 'kto' ? reference(rows.kl) : null;
   return [reference(rows.batch), referenceKL];
 }
 
@@ -104,10 +120,11 @@ function referenceLogpsOf(model: GPT2LMHeadModel, ref: ReferenceSpec, rows: { ba
  * The log-probabilities of a batch's and its KL rows' completions under the policy (the batch's
  * with grad) and the reference (no grad; or `precomputed`, [rows, KL rows]).
  */
-function logpsOf(model: GPT2LMHeadModel, ref: ReferenceSpec, rows: { batch: PairBatch; kl: PairBatch }, s: KTOSettings, withGrad: boolean, precomputed?: [Tensor, Tensor]): Tensor[] {
+function logpsOf(model: GPT2LMHeadModel, ref: ReferenceSpec, rows: { batch: PairBatch; kl: PairBatch }, s: KTOSettings, withGrad: boolean,
+  precomputed?: [Tensor, Tensor | null]): [Tensor, Tensor, Tensor | null, Tensor | null] {
   const policy = (b: PairBatch) => completionLogps(model, b, s.precision, s.device);
   // (the passes without grad first, as TRL: none of them runs while the policy's graph is held)
-  const policyKL = noGrad(() => policy(rows.kl));
+  const policyKL = s.lossType === 'kto' ? noGrad(() => policy(rows.kl)) : null;
   const [referenceLogps, referenceKL] = precomputed ?? referenceLogpsOf(model, ref, rows, s);
   return [withGrad ? policy(rows.batch) : noGrad(() => policy(rows.batch)), referenceLogps, policyKL, referenceKL];
 }
@@ -121,13 +138,15 @@ function logpsOf(model: GPT2LMHeadModel, ref: ReferenceSpec, rows: { batch: Pair
  * world-size-th example and the sums are all-reduced.
  */
 export function evaluateKTO(model: GPT2LMHeadModel, dataset: KTODataset, opts: {
-  beta?: number; desirableWeight?: number; undesirableWeight?: number; klChunk?: number; refModel?: GPT2LMHeadModel | null; refAdapterName?: string | null;
+  lossType?: KTOLossType; beta?: number; desirableWeight?: number; undesirableWeight?: number; klChunk?: number; refModel?: GPT2LMHeadModel | null; refAdapterName?: string | null;
   batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean;
 } = {}): EvalMetrics & Record<string, number> {
   if (!(dataset instanceof KTODataset)) throw new Error('evaluateKTO: the data must be a KTODataset (prompt, completion, label)');
   const ref = { refModel: opts.refModel ?? null, refAdapterName: opts.refAdapterName ?? null };
   checkReference('evaluateKTO', model, ref);
-  const s: KTOSettings = { beta: opts.beta ?? 0.1, desirableWeight: opts.desirableWeight ?? 1, undesirableWeight: opts.undesirableWeight ?? 1, precision: opts.precision ?? 'fp32', device: opts.device ?? 'cpu' };
+  const s: KTOSettings = {
+    lossType: opts.lossType ?? 'kto', beta: opts.beta ?? 0.1, desirableWeight: opts.desirableWeight ?? 1, undesirableWeight: opts.undesirableWeight ?? 1, precision: opts.precision ?? 'fp32', device: opts.device ?? 'cpu',
+  };
   checkSettings('evaluateKTO', s);
   const chunk = opts.klChunk ?? opts.batchSize ?? 8;
   ref.refModel?.eval();
@@ -140,13 +159,15 @@ export function evaluateKTO(model: GPT2LMHeadModel, dataset: KTODataset, opts: {
 }
 
 function checkSettings(who: string, s: KTOSettings): void {
+  if (!KTO_LOSS_TYPES.includes(s.lossType)) throw new Error(`${who}: lossType must be ${KTO_LOSS_TYPES.join(' or ')}; got '${s.lossType}'`);
   if (!(s.beta > 0)) throw new Error(`${who}: beta must be > 0, got ${s.beta}`);
   for (const k of ['desirableWeight', 'undesirableWeight'] as const) if (!(s[k] > 0)) throw new Error(`${who}: ${k} must be > 0, got ${s[k]}`);
 }
 
 export class KTOTrainer extends Trainer {
-  static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'beta', 'desirableWeight', 'undesirableWeight', 'precomputeRefLogProbs', 'refAdapterName', 'modelAdapterName'];
+  static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'lossType', 'beta', 'desirableWeight', 'undesirableWeight', 'precomputeRefLogProbs', 'refAdapterName', 'modelAdapterName'];
   declare readonly model: GPT2LMHeadModel;
+  readonly lossType: KTOLossType;
   readonly beta: number;
   readonly desirableWeight: number;
   readonly undesirableWeight: number;
@@ -156,7 +177,7 @@ export class KTOTrainer extends Trainer {
 
   /** The card's lines for this method (createModelCard). */
   protected override methodHyperparameters(): [string, string | number][] {
-    return [['training_method', 'KTO'], ['beta', this.beta], ['desirable_weight', this.desirableWeight], ['undesirable_weight', this.undesirableWeight]];
+    return [['training_method', 'KTO'], ...(this.lossType === 'kto' ? [] : [['loss_type', this.lossType] as [string, string]]), ['beta', this.beta], ['desirable_weight', this.desirableWeight], ['undesirable_weight', this.undesirableWeight]];
   }
 
   /**
@@ -171,13 +192,14 @@ export class KTOTrainer extends Trainer {
     if (evalDataset && !(evalDataset instanceof KTODataset)) throw new Error('KTOTrainer: the eval set must be a KTODataset too');
     if (args.metricForBestModel && !/^(eval_)?loss$/.test(args.metricForBestModel)) throw new Error(`KTOTrainer: metricForBestModel is loss for KTO (it has no ${args.metricForBestModel.replace(/^eval_/, '')})`);
     // (TRL's: with one example per device the KL rows would be the examples themselves)
-    if ((args.perDeviceTrainBatchSize ?? 8) < 2) throw new Error('KTOTrainer: perDeviceTrainBatchSize must be > 1: KTO estimates its KL term from the other examples of a batch');
-    const s = { beta: args.beta ?? 0.1, desirableWeight: args.desirableWeight ?? 1, undesirableWeight: args.undesirableWeight ?? 1, precision: 'fp32', device: 'cpu' } as KTOSettings;
+    if ((args.lossType ?? 'kto') === 'kto' && (args.perDeviceTrainBatchSize ?? 8) < 2) throw new Error('KTOTrainer: perDeviceTrainBatchSize must be > 1: KTO estimates its KL term from the other examples of a batch');
+    const s = { lossType: args.lossType ?? 'kto', beta: args.beta ?? 0.1, desirableWeight: args.desirableWeight ?? 1, undesirableWeight: args.undesirableWeight ?? 1, precision: 'fp32', device: 'cpu' } as KTOSettings;
     checkSettings('KTOTrainer', s);
     const counts = trainDataset.counts;
     if (!counts.desirable || !counts.undesirable) throw new Error(`KTOTrainer: the training set has ${counts.desirable} desirable and ${counts.undesirable} undesirable examples; KTO needs both`);
     // (all checked before the Trainer makes its optimizer and schedule)
     super(model, args, trainDataset, evalDataset, callbacks);
+    this.lossType = s.lossType;
     this.beta = s.beta;
     this.desirableWeight = s.desirableWeight;
     this.undesirableWeight = s.undesirableWeight;
@@ -198,7 +220,7 @@ export class KTOTrainer extends Trainer {
   }
 
   private get settings(): KTOSettings {
-    return { beta: this.beta, desirableWeight: this.desirableWeight, undesirableWeight: this.undesirableWeight, precision: this.args.precision, device: this.args.device };
+    return { lossType: this.lossType, beta: this.beta, desirableWeight: this.desirableWeight, undesirableWeight: this.undesirableWeight, precision: this.args.precision, device: this.args.device };
   }
 
   /**
@@ -228,8 +250,8 @@ export class KTOTrainer extends Trainer {
       for (let i = 0; i < data.length; i += bs) {
         const idx = Array.from({ length: Math.min(bs, data.length - i) }, (_, k) => i + k);
         tidy(() => {
-          const [r, rk] = referenceLogpsOf(this.model, this.reference, data.collateKTO(idx, bs, a.device), this.settings).map((t) => t.tolist() as number[]);
-          idx.forEach((j, k) => { cache[2 * j] = r[k]; cache[2 * j + 1] = rk[k]; });
+          const [r, rk] = referenceLogpsOf(this.model, this.reference, data.collateKTO(idx, bs, a.device), this.settings).map((t) => (t ? t.tolist() as number[] : null));
+          idx.forEach((j, k) => { cache[2 * j] = r![k]; cache[2 * j + 1] = rk ? rk[k] : 0; });
         });
       }
       this.refCache = cache;
@@ -254,7 +276,7 @@ export class KTOTrainer extends Trainer {
     if (!(dataset instanceof KTODataset)) throw new Error('KTOTrainer.evaluate: the eval set must be a KTODataset');
     const a = this.args;
     return evaluateKTO(this.model, dataset, {
-      beta: this.beta, desirableWeight: this.desirableWeight, undesirableWeight: this.undesirableWeight, klChunk: a.perDeviceTrainBatchSize,
+      lossType: this.lossType, beta: this.beta, desirableWeight: this.desirableWeight, undesirableWeight: this.undesirableWeight, klChunk: a.perDeviceTrainBatchSize,
       ...this.reference, batchSize: a.perDeviceEvalBatchSize, device: a.device, precision: a.precision, distributed: true,
     });
   }

@@ -18,7 +18,7 @@ steps' examples in order; evaluation over eval batches (loss: the batch losses w
 Usage: kto_ref.py SPEC.json INPUTS.safetensors OUT.safetensors
 SPEC: {"fixtures", "examples": [{"prompt", "completion": token ids, "label": bool}], "eval_examples", "eos",
        "max_prompt_length", "max_completion_length", "max_length", "truncation_mode", "batch", "eval_batch", "steps", "warmup",
-       "cases": [{"name", "beta", "desirable_weight", "undesirable_weight", "lr", "weight_decay"}]}
+       "cases": [{"name", "beta", "desirable_weight", "undesirable_weight", "loss_type" (optional: kto, apo_zero_unpaired), "lr", "weight_decay"}]}
 Written per case: <case>.losses (steps), <case>.metrics (steps, 6: rewards/chosen, rewards/rejected,
 rewards/margins, logps/chosen, logps/rejected, kl; NaN where a step has no example of a side),
 <case>.eval (7: loss and the 6 metrics over eval_examples after training), <case>.final.<name>.
@@ -62,10 +62,16 @@ def kto_batch(model, examples, kl_comps, eos, spec, case):
     policy = dpo_ref.sequence_logps(model, *batch, "sigmoid")
     label = torch.tensor([e["label"] for e in examples])
     beta = case["beta"]
-    kl = (policy_kl - reference_kl).mean().clamp(min=0)
     pc, pr, rc, rr = policy[label], policy[~label], reference[label], reference[~label]
-    chosen_losses = 1 - torch.sigmoid(beta * ((pc - rc) - kl))
-    rejected_losses = 1 - torch.sigmoid(beta * (kl - (pr - rr)))
+    if case.get("loss_type", "kto") == "apo_zero_unpaired":
+        # TRL's unpaired APO-zero: calculate_KL False, kl zeros(1)
+        kl = torch.zeros(1)
+        chosen_losses = 1 - torch.sigmoid(beta * (pc - rc))
+        rejected_losses = torch.sigmoid(beta * (pr - rr))
+    else:
+        kl = (policy_kl - reference_kl).mean().clamp(min=0)
+        chosen_losses = 1 - torch.sigmoid(beta * ((pc - rc) - kl))
+        rejected_losses = 1 - torch.sigmoid(beta * (kl - (pr - rr)))
     losses = torch.cat((case["desirable_weight"] * chosen_losses, case["undesirable_weight"] * rejected_losses), 0)
     sums = [(beta * (pc - rc)).detach().sum().item(), (beta * (pr - rr)).detach().sum().item(), pc.detach().sum().item(), pr.detach().sum().item(),
             len(pc), len(pr), kl.item()]

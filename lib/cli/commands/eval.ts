@@ -160,9 +160,12 @@ async function evalKTO(f: Record<string, unknown>, model: torch.GPT2LMHeadModel,
   const { ref, against } = await referenceOf(f, `${f.data}: KTO's rewards need a reference`);
   const data = ktoDataset(f.data as string, examples, f, model, truncationOptions(f));
   const bs = f['batch-size'] as number;
-  if (!(bs >= 2)) throw new Error('--batch-size must be >= 2 for KTO: its KL term pairs each prompt with another example\'s completion');
+  // (--loss-type's default is DPO's sigmoid: for KTO, kto unless apo_zero_unpaired is asked for)
+  const lossType: torch.train.KTOLossType = f['loss-type'] === 'apo_zero_unpaired' ? 'apo_zero_unpaired' : 'kto';
+  if (!['sigmoid', 'kto', 'apo_zero_unpaired'].includes(f['loss-type'] as string)) throw new Error(`--loss-type for KTO is kto or apo_zero_unpaired (TRL's KTOConfig loss_type); got '${f['loss-type']}'`);
+  if (lossType === 'kto' && !(bs >= 2)) throw new Error('--batch-size must be >= 2 for KTO: its KL term pairs each prompt with another example\'s completion');
   const r = torch.train.evaluateKTO(model, data, {
-    beta: f.beta as number, desirableWeight: f['desirable-weight'] as number, undesirableWeight: f['undesirable-weight'] as number, klChunk: bs, refModel: ref,
+    lossType, beta: f.beta as number, desirableWeight: f['desirable-weight'] as number, undesirableWeight: f['undesirable-weight'] as number, klChunk: bs, refModel: ref,
     batchSize: bs, device: f.device as string, precision: f.precision as 'fp32' | 'bf16',
   });
   const metrics: Record<string, number> = Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/^eval_/, ''), v as number]));

@@ -295,7 +295,11 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     // DPO's own settings mean nothing to ORPO, CPO and KTO: refused, not ignored
     const method = orpo ? 'ORPO' : cpo ? (f.method === 'simpo' ? 'SimPO' : 'CPO') : 'KTO';
     if ((orpo || cpo) && f['precompute-ref-log-probs']) throw new Error(`--precompute-ref-log-probs is for a reference model; ${method} has none`);
-    if (f['loss-type'] !== undefined && !(cpo && f.method === 'cpo')) throw new Error(`--loss-type is DPO's, CPO's (or SFT's); ${method} has its own loss`);
+    const kto = data instanceof torch.data.KTODataset;
+    if (kto && f['loss-type'] !== undefined && !torch.train.KTO_LOSS_TYPES.includes(f['loss-type'] as torch.train.KTOLossType)) {
+      throw new Error(`--loss-type for KTO is ${torch.train.KTO_LOSS_TYPES.join(' or ')} (TRL's KTOConfig loss_type); got '${f['loss-type']}'`);
+    }
+    if (f['loss-type'] !== undefined && !kto && !(cpo && f.method === 'cpo')) throw new Error(`--loss-type is DPO's, CPO's, KTO's (or SFT's); ${method} has its own loss`);
     if (f['dpo-label-smoothing'] && !cpo) throw new Error(`--dpo-label-smoothing is DPO's and CPO's; ${method} does not take it`);
     for (const k of ['discopop-tau', 'f-divergence-type', 'f-alpha-divergence-coef']) if (f[k] !== undefined) throw new Error(`--${k} is DPO's; ${method} does not take it`);
     if (f['rpo-alpha'] !== undefined) throw new Error(`--rpo-alpha is DPO's (RPO); ${method} does not take it${orpo || cpo ? ` (${method} has its chosen NLL${cpo ? ': --cpo-alpha' : ' already'})` : ''}`);
@@ -312,7 +316,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     if (f.device !== 'cpu') refModel.to({ device: f.device as string });
   }
   const trainer = data instanceof torch.data.KTODataset
-    ? new torch.KTOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, desirableWeight: f['desirable-weight'] as number, undesirableWeight: f['undesirable-weight'] as number, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']), refAdapterName },
+    ? new torch.KTOTrainer(model as torch.GPT2LMHeadModel, { ...(args as torch.TrainingArguments), lossType: f['loss-type'] as torch.train.KTOLossType | undefined, beta: f.beta as number, desirableWeight: f['desirable-weight'] as number, undesirableWeight: f['undesirable-weight'] as number, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']), refAdapterName },
       data, evalData as torch.data.KTODataset | undefined, callbacks, refModel)
     : orpo
     ? new torch.ORPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number }, data as torch.data.PreferenceDataset, evalData as torch.data.PreferenceDataset | undefined, callbacks)
@@ -333,7 +337,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
         : adapter !== undefined ? `the model --adapter starts as (${adapter} loaded into a frozen copy of the base: ${refAdapterRefusal})` : 'a frozen copy of the base';
     const items = data instanceof torch.data.TextDataset ? 'blocks' : data instanceof torch.data.PackedExampleDataset ? 'rows' : data instanceof torch.data.PreferenceDataset || data instanceof torch.data.RewardDataset ? 'pairs' : 'examples';
     const what = data instanceof torch.data.TextDataset ? `blocks of ${data.blockSize} tokens`
-      : data instanceof torch.data.KTODataset ? `unpaired examples (KTO, beta ${f.beta}: ${data.counts.desirable} desirable, ${data.counts.undesirable} undesirable; the reference: ${reference})`
+      : data instanceof torch.data.KTODataset ? `unpaired examples (KTO${f['loss-type'] === 'apo_zero_unpaired' ? ', the apo_zero_unpaired loss' : ''}, beta ${f.beta}: ${data.counts.desirable} desirable, ${data.counts.undesirable} undesirable; the reference: ${reference})`
       : data instanceof torch.data.PreferenceDataset ? (orpo ? `preference pairs (ORPO, beta ${f.beta}; no reference model)`
         : trainer instanceof torch.CPOTrainer ? `preference pairs (${f.method === 'simpo' ? 'SimPO' : 'CPO'}, ${trainer.settings.lossType} loss, beta ${f.beta}, cpo_alpha ${trainer.settings.cpoAlpha}${trainer.settings.lossType === 'simpo' ? `, simpo_gamma ${trainer.settings.simpoGamma}` : ''}; no reference model)`
           : `preference pairs (DPO, ${f['loss-type'] ?? 'sigmoid'} loss, beta ${f.beta}; the reference: ${reference})`)
