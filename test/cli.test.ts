@@ -347,6 +347,14 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
     '--save-steps', '0', '--lr', '1e-2', '--lora-r', '4', '--beta', '0.2', '--precompute-ref-log-probs').err).toBe('');
   const preLosses = fs.readFileSync(path.join(pre, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
   steps.forEach((e, i) => expect(Math.abs(preLosses[i] - e.loss) / e.loss).toBeLessThan(1e-5));
+  // --use-logits-to-keep (TRL's use_logits_to_keep): the LM head from the first completion token on, the same losses
+  const keep = path.join(tmp, 'dpo-keep');
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', keep, '--block-size', '32', '--batch-size', '2', '--max-steps', '3', '--logging-steps', '1',
+    '--save-steps', '0', '--lr', '1e-2', '--lora-r', '4', '--beta', '0.2', '--use-logits-to-keep').err).toBe('');
+  const keepLosses = fs.readFileSync(path.join(keep, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
+  steps.forEach((e, i) => expect(Math.abs(keepLosses[i] - e.loss) / e.loss).toBeLessThan(1e-5));
+  expect(cli('train', '--model', modelDir, '--data', evalFile, '--out', keep, '--block-size', '32', '--use-logits-to-keep').err).toMatch(/--use-logits-to-keep is for preference pairs \(prompt, chosen, rejected\); .* holds none/);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', keep, '--block-size', '32', '--method', 'orpo', '--use-logits-to-keep').err).toMatch(/--use-logits-to-keep is DPO's; ORPO does not take it/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalFile, '--out', out).err).toMatch(/holds preference pairs \(DPO\) but --eval-data .* does not/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--loss-type', 'kto').err).toMatch(/--loss-type must be sigmoid, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop for preference pairs; got 'kto'/);
   // another of TRL's losses, with its own setting: trained, carded, and scored again by tstorch eval as the run's last evaluation

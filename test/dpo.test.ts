@@ -116,7 +116,7 @@ test('PreferenceDataset and KTODataset on worker threads (threads, HF\'s num_pro
   }
 });
 
-test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with label smoothing, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop; RPO; f-DPO\'s js and alpha divergences): losses, metrics, adapter, eval', async () => {
+test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with label smoothing, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop; RPO; f-DPO\'s js and alpha divergences; use_logits_to_keep): losses, metrics, adapter, eval', async () => {
   const train = pairs(B * STEPS, 31), evalPairs = pairs(5, 32);
   train[0].chosen[0] = 0; // (a completion token of id 0, which TRL's RPO nll_loss leaves out)
   const start = await loraModel();
@@ -138,6 +138,8 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
     { name: 'discopop', beta: 0.3, loss_type: 'discopop' as const, label_smoothing: 0, discopop_tau: 0.2, lr: 5e-3 },
     { name: 'rpo', beta: 0.2, loss_type: 'sigmoid' as const, label_smoothing: 0, rpo_alpha: 0.5, lr: 5e-3 },
     { name: 'rpo_ipo', beta: 0.2, loss_type: 'ipo' as const, label_smoothing: 0, rpo_alpha: 1, lr: 2e-3 },
+    { name: 'keep', beta: 0.1, loss_type: 'sigmoid' as const, label_smoothing: 0, use_logits_to_keep: true, lr: 5e-3 },
+    { name: 'keep_rpo_ipo', beta: 0.2, loss_type: 'ipo' as const, label_smoothing: 0, rpo_alpha: 1, use_logits_to_keep: true, lr: 2e-3 },
     { name: 'js', beta: 0.3, loss_type: 'sigmoid' as const, label_smoothing: 0, f_divergence_type: 'js_divergence' as const, lr: 5e-3 },
     { name: 'alpha', beta: 0.3, loss_type: 'hinge' as const, label_smoothing: 0, f_divergence_type: 'alpha_divergence' as const, f_alpha_divergence_coef: 0.5, lr: 5e-3 },
   ];
@@ -158,8 +160,19 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
       ...('rpo_alpha' in c ? { rpoAlpha: c.rpo_alpha } : {}),
       ...('f_divergence_type' in c ? { fDivergenceType: c.f_divergence_type } : {}),
       ...('f_alpha_divergence_coef' in c ? { fAlphaDivergenceCoef: c.f_alpha_divergence_coef } : {}),
+      ...('use_logits_to_keep' in c ? { useLogitsToKeep: c.use_logits_to_keep } : {}),
     }, new torch.data.PreferenceDataset(train, { ...limits, eosTokenId: EOS }), new torch.data.PreferenceDataset(evalPairs, { ...limits, eosTokenId: EOS }));
+    // use_logits_to_keep: the passes (the policy's and the disabled adapters' reference) compute the positions from the batch's first completion token on
+    const kept: number[] = [], original = model.forward.bind(model);
+    const forward = jest.spyOn(model, 'forward').mockImplementation(((ids: torch.Tensor, o?: { logitsToKeep?: number }) => {
+      kept.push((o?.logitsToKeep ?? 0) / ids.shape[1]);
+      return original(ids, o as never);
+    }) as never);
     const r = quietly(() => trainer.train());
+    // (a batch with a one-token prompt keeps every position but the first's)
+    const trimmed = 'use_logits_to_keep' in c ? kept.every((k) => k > 0 && k <= 1) && kept.some((k) => k < 0.9) : kept.every((k) => k === 0);
+    expect([c.name, trimmed]).toEqual([c.name, true]);
+    forward.mockRestore();
     const logs = r.logHistory.filter((e) => e.loss !== undefined);
     const wantLosses = want.get(`${c.name}.losses`)!.tolist() as number[];
     const wantMetrics = want.get(`${c.name}.metrics`)!.tolist() as number[][];

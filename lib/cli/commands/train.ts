@@ -113,6 +113,7 @@ export const spec: Spec = {
   'loss-type': { type: 'string', help: 'TRL\'s loss_type: for preference pairs the DPO loss, sigmoid (default) | robust | exo_pair | hinge | ipo | nca_pair | sppo_hard | aot | aot_pair | apo_zero | apo_down | discopop; for SFT data nll (default) | dft (Dynamic Fine-Tuning: each token\'s loss weighted by its probability)' },
   'dpo-label-smoothing': { type: 'number', default: 0, help: 'DPO sigmoid loss: the chance a pair\'s preference is flipped (TRL\'s label_smoothing, cDPO)', aliases: ['label-smoothing'] },
   'rpo-alpha': { type: 'number', help: 'DPO: RPO, the loss plus this times the chosen completions\' NLL (TRL\'s rpo_alpha; the paper uses 1); default none' },
+  'use-logits-to-keep': { type: 'boolean', help: 'DPO: the LM head only from the batch\'s first completion token on (TRL\'s use_logits_to_keep): the same losses, less time and memory with long prompts' },
   'f-divergence-type': { type: 'string', help: 'DPO: TRL\'s f_divergence_type (f-DPO), reverse_kl (default) | js_divergence | alpha_divergence' },
   'f-alpha-divergence-coef': { type: 'number', help: 'DPO with --f-divergence-type alpha_divergence: α (TRL\'s f_alpha_divergence_coef, default 1)' },
   'discopop-tau': { type: 'number', help: 'DPO\'s discopop loss: τ, the temperature of its mix of the logistic and exponential losses (TRL\'s discopop_tau, default 0.05)' },
@@ -191,6 +192,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     // (refused, not ignored: they would change nothing here)
     if (f['truncation-mode'] !== 'keep_start') throw new Error(`--truncation-mode ${f['truncation-mode']} is for DPO and KTO data (TRL 0.x's keep_end); other data keeps each example's start, as TRL's SFT`);
     for (const k of ['max-prompt-length', 'max-completion-length']) if (f[k] !== undefined) throw new Error(`--${k} is for DPO and KTO data (prompt, chosen, rejected; or prompt, completion, label); ${f.data} holds neither`);
+    for (const k of PAIR_FLAGS) if (f[k] !== undefined && f[k] !== false) throw new Error(`--${k} is for preference pairs (prompt, chosen, rejected); ${f.data} holds none`);
   }
   if (f['assistant-only-loss'] && (!lm || prefs || kto)) {
     throw new Error(`--assistant-only-loss is SFT's (TRL's assistant_only_loss): conversations as messages, or prompt and completion; not ${!lm ? `--task ${task}` : 'preference or KTO data'}`);
@@ -301,7 +303,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     }
     if (f['loss-type'] !== undefined && !kto && !(cpo && f.method === 'cpo')) throw new Error(`--loss-type is DPO's, CPO's, KTO's (or SFT's); ${method} has its own loss`);
     if (f['dpo-label-smoothing'] && !cpo) throw new Error(`--dpo-label-smoothing is DPO's and CPO's; ${method} does not take it`);
-    for (const k of ['discopop-tau', 'f-divergence-type', 'f-alpha-divergence-coef']) if (f[k] !== undefined) throw new Error(`--${k} is DPO's; ${method} does not take it`);
+    for (const k of ['discopop-tau', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-logits-to-keep']) if (f[k] !== undefined && f[k] !== false) throw new Error(`--${k} is DPO's; ${method} does not take it`);
     if (f['rpo-alpha'] !== undefined) throw new Error(`--rpo-alpha is DPO's (RPO); ${method} does not take it${orpo || cpo ? ` (${method} has its chosen NLL${cpo ? ': --cpo-alpha' : ' already'})` : ''}`);
   }
   if (!cpo) for (const k of ['cpo-alpha', 'simpo-gamma']) if (f[k] !== undefined) throw new Error(`--${k} is CPO's and SimPO's (--method cpo or simpo, on preference pairs)`);
@@ -324,7 +326,8 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     ? new torch.CPOTrainer(model as torch.GPT2LMHeadModel, { ...(args as torch.TrainingArguments), ...cpoArguments(f) }, data as torch.data.PreferenceDataset, evalData as torch.data.PreferenceDataset | undefined, callbacks)
     : data instanceof torch.data.PreferenceDataset
     ? new torch.DPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, lossType: (f['loss-type'] ?? 'sigmoid') as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number, discopopTau: f['discopop-tau'] as number | undefined, rpoAlpha: f['rpo-alpha'] as number | undefined,
-      fDivergenceType: f['f-divergence-type'] as torch.train.FDivergenceType | undefined, fAlphaDivergenceCoef: f['f-alpha-divergence-coef'] as number | undefined, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']), refAdapterName },
+      fDivergenceType: f['f-divergence-type'] as torch.train.FDivergenceType | undefined, fAlphaDivergenceCoef: f['f-alpha-divergence-coef'] as number | undefined,
+      useLogitsToKeep: Boolean(f['use-logits-to-keep']), precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']), refAdapterName },
       data, evalData as torch.data.PreferenceDataset | undefined, callbacks, refModel)
     : data instanceof torch.data.RewardDataset
       ? new torch.RewardTrainer(model as torch.GPT2ForSequenceClassification, { ...args, centerRewardsCoefficient: (f['center-rewards-coefficient'] as number | undefined) ?? null }, data, evalData as torch.data.RewardDataset | undefined, callbacks)
@@ -519,6 +522,9 @@ function taskFlag(f: Record<string, unknown>, modelDir: string, adapterTask: unk
   }
   throw new Error(`--task must be causal-lm, text-classification, reward-modeling or token-classification (or auto), got '${f.task}'`);
 }
+
+/** The preference methods' own settings (DPO's, CPO's): refused on other data, where they would change nothing. */
+const PAIR_FLAGS = ['rpo-alpha', 'discopop-tau', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-logits-to-keep', 'cpo-alpha', 'simpo-gamma'];
 
 /** The LoRA flags: with --adapter, the adapter's own settings stand for them. */
 const LORA_FLAGS = ['lora-r', 'lora-alpha', 'lora-dropout', 'lora-targets', 'lora-mode', 'lora-bias', 'layers-to-transform', 'exclude-modules',
