@@ -966,6 +966,8 @@ test('train on unpaired examples (prompt, completion, label): TRL\'s KTO with it
   const p = cli('train', '--model', modelDir, '--data', prefs, '--method', 'kto', '--out', path.join(tmp, 'kto-pairs'), '--block-size', '32', '--batch-size', '2', '--max-steps', '1');
   expect(p.err).toBe('');
   expect(p.out).toMatch(/10 unpaired examples \(KTO, beta 0.1: 5 desirable, 5 undesirable/);
+  const pa = cli('train', '--model', modelDir, '--data', prefs, '--method', 'kto', '--loss-type', 'apo_zero_unpaired', '--out', path.join(tmp, 'kto-pairs-apo'), '--block-size', '32', '--batch-size', '2', '--max-steps', '1');
+  expect([pa.err, /10 unpaired examples \(KTO, the apo_zero_unpaired loss/.test(pa.out)]).toEqual(['', true]);
   expect(cli('train', '--model', modelDir, '--data', kto, '--method', 'orpo', '--out', path.join(tmp, 'x'), '--block-size', '32').err).toMatch(/holds unpaired examples \(prompt, completion, label\): they train with KTO/);
   expect(cli('train', '--model', modelDir, '--data', kto, '--out', path.join(tmp, 'x'), '--block-size', '32', '--batch-size', '1').err).toMatch(/perDeviceTrainBatchSize must be > 1/);
   // DPO's settings are refused, not ignored, and KTO's weights need KTO

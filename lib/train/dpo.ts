@@ -99,7 +99,7 @@ interface PairStats {
 const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'];
 
 /** What the DPO loss of a batch depends on besides the model. */
-interface LossSettings {
+export interface LossSettings {
   beta: number;
   lossType: DPOLossType;
   labelSmoothing: number;
@@ -389,24 +389,20 @@ export function freezeReference(refModel: GPT2LMHeadModel): void {
 export class DPOTrainer extends Trainer {
   static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'beta', 'lossType', 'dpoLabelSmoothing', 'discopopTau', 'fDivergenceType', 'fAlphaDivergenceCoef', 'useLogitsToKeep', 'rpoAlpha', 'precomputeRefLogProbs', 'refAdapterName', 'modelAdapterName'];
   declare readonly model: GPT2LMHeadModel;
-  readonly beta: number;
-  readonly lossType: DPOLossType;
-  readonly dpoLabelSmoothing: number;
-  readonly discopopTau: number;
-  readonly rpoAlpha: number | null;
-  readonly fDivergenceType: FDivergenceType;
-  readonly fAlphaDivergenceCoef: number;
-  readonly useLogitsToKeep: boolean;
+  /** the loss's settings (the arguments', defaults filled in), as this run uses them */
+  readonly loss: Omit<LossSettings, 'precision' | 'device'>;
   private readonly metrics: PairMetrics;
   /** precomputeRefLogProbs: each dataset's reference log-probabilities, [chosen, rejected] per pair */
   private refCache = new Map<PreferenceDataset, Float32Array[]>();
 
   /** The card's lines for this method (createModelCard). */
   protected override methodHyperparameters(): [string, string | number][] {
-    return [['training_method', 'DPO'], ['beta', this.beta], ['loss_type', this.lossType], ...(this.lossType === 'discopop' ? [['discopop_tau', this.discopopTau] as [string, number]] : []),
-      ...(this.rpoAlpha !== null ? [['rpo_alpha', this.rpoAlpha] as [string, number]] : []),
-      ...(this.fDivergenceType !== 'reverse_kl' ? [['f_divergence_type', this.fDivergenceType] as [string, string]] : []),
-      ...(this.fDivergenceType === 'alpha_divergence' ? [['f_alpha_divergence_coef', this.fAlphaDivergenceCoef] as [string, number]] : [])];
+    const l = this.loss, lines: [string, string | number][] = [['training_method', 'DPO'], ['beta', l.beta], ['loss_type', l.lossType]];
+    if (l.lossType === 'discopop') lines.push(['discopop_tau', l.discopopTau]);
+    if (l.rpoAlpha !== null) lines.push(['rpo_alpha', l.rpoAlpha]);
+    if (l.fDivergenceType !== 'reverse_kl') lines.push(['f_divergence_type', l.fDivergenceType]);
+    if (l.fDivergenceType === 'alpha_divergence') lines.push(['f_alpha_divergence_coef', l.fAlphaDivergenceCoef]);
+    return lines;
   }
 
   /**
@@ -420,24 +416,22 @@ export class DPOTrainer extends Trainer {
     if (!(trainDataset instanceof PreferenceDataset)) throw new Error('DPOTrainer: the training set must be a PreferenceDataset (prompt, chosen, rejected)');
     if (evalDataset && !(evalDataset instanceof PreferenceDataset)) throw new Error('DPOTrainer: the eval set must be a PreferenceDataset too');
     if (args.metricForBestModel && /perplexity/.test(args.metricForBestModel)) throw new Error('DPOTrainer: metricForBestModel is loss or accuracy (the reward accuracy) for DPO, not perplexity');
-    const s = lossSettings('DPOTrainer', { ...args, precision: 'fp32', device: 'cpu' });
+    const { precision: _p, device: _d, ...loss } = lossSettings('DPOTrainer', { ...args, precision: 'fp32', device: 'cpu' });
     // (all checked before the Trainer makes its optimizer and schedule)
     super(model, args, trainDataset, evalDataset, callbacks);
-    this.beta = s.beta;
-    this.lossType = s.lossType;
-    this.dpoLabelSmoothing = s.labelSmoothing;
-    this.discopopTau = s.discopopTau;
-    this.rpoAlpha = s.rpoAlpha;
-    this.fDivergenceType = s.fDivergenceType;
-    this.fAlphaDivergenceCoef = s.fAlphaDivergenceCoef;
-    this.useLogitsToKeep = s.useLogitsToKeep;
-    this.metrics = new PairMetrics(metricNames(s));
+    this.loss = loss;
+    this.metrics = new PairMetrics(metricNames(this.settings));
     if (refModel) freezeReference(refModel);
   }
 
+  /** TRL's beta, loss_type and label_smoothing of this run */
+  get beta(): number { return this.loss.beta; }
+  get lossType(): DPOLossType { return this.loss.lossType; }
+  get dpoLabelSmoothing(): number { return this.loss.labelSmoothing; }
+
   /** the loss settings of this run */
   private get settings(): LossSettings {
-    return { beta: this.beta, lossType: this.lossType, labelSmoothing: this.dpoLabelSmoothing, discopopTau: this.discopopTau, fDivergenceType: this.fDivergenceType, fAlphaDivergenceCoef: this.fAlphaDivergenceCoef, useLogitsToKeep: this.useLogitsToKeep, rpoAlpha: this.rpoAlpha, precision: this.args.precision, device: this.args.device };
+    return { ...this.loss, precision: this.args.precision, device: this.args.device };
   }
 
   /** The reference's log-probabilities; no graph. */

@@ -704,7 +704,8 @@ function preferenceData(f: Record<string, unknown>): [torch.data.PreferencePair[
   const lossType = (f['loss-type'] ?? 'sigmoid') as string;
   if (f.method === 'cpo') {
     if (!torch.train.CPO_LOSS_TYPES.includes(lossType as torch.train.CPOLossType)) throw new Error(`--loss-type must be ${torch.train.CPO_LOSS_TYPES.join(', ')} for --method cpo; got '${lossType}'`);
-  } else if (!torch.train.DPO_LOSS_TYPES.includes(lossType as torch.train.DPOLossType)) {
+  } else if (f.method === 'dpo' && !torch.train.DPO_LOSS_TYPES.includes(lossType as torch.train.DPOLossType)) {
+    // (KTO's loss types, and ORPO's and SimPO's lack of one, are checked with their trainers')
     throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')} for preference pairs; got '${lossType}'`);
   }
   // (TRL's ORPO and CPO tokenizers put the tokenizer's bos before each prompt: GPT-2's <|endoftext|>)
