@@ -357,15 +357,19 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', keep, '--block-size', '32', '--method', 'orpo', '--use-logits-to-keep').err).toMatch(/--use-logits-to-keep is DPO's; ORPO does not take it/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalFile, '--out', out).err).toMatch(/holds preference pairs \(DPO\) but --eval-data .* does not/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--loss-type', 'kto').err).toMatch(/--loss-type must be sigmoid, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop for preference pairs; got 'kto'/);
-  // another of TRL's losses, with its own setting: trained, carded, and scored again by tstorch eval as the run's last evaluation
-  const disco = path.join(tmp, 'dpo-discopop');
-  expect(cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalPrefs, '--out', disco, '--block-size', '32', '--batch-size', '2', '--max-steps', '2',
-    '--logging-steps', '1', '--save-steps', '0', '--lr', '1e-2', '--lora-r', '4', '--beta', '0.2', '--loss-type', 'discopop', '--discopop-tau', '0.3').err).toBe('');
-  expect(fs.readFileSync(path.join(disco, 'README.md'), 'utf8')).toContain('- loss_type: discopop\n- discopop_tau: 0.3\n');
-  const discoEval = fs.readFileSync(path.join(disco, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined).pop();
-  const discoFlags = ['--model', modelDir, '--adapter', disco, '--data', evalPrefs, '--block-size', '32', '--beta', '0.2', '--loss-type', 'discopop', '--json'];
-  expect(Math.abs(JSON.parse(cli('eval', ...discoFlags, '--discopop-tau', '0.3').out).loss - discoEval.eval_loss) / discoEval.eval_loss).toBeLessThan(1e-5);
-  expect(Math.abs(JSON.parse(cli('eval', ...discoFlags).out).loss - discoEval.eval_loss)).toBeGreaterThan(1e-4); // (τ matters)
+  // a run with one of TRL's DPO settings: trained, carded, and scored again by tstorch eval as the run's
+  // last evaluation with the setting (and otherwise without it: the setting matters)
+  const withSetting = (name: string, flags: string[], setting: string[], card: string) => {
+    const dir = path.join(tmp, name);
+    expect(cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalPrefs, '--out', dir, '--block-size', '32', '--batch-size', '2', '--max-steps', '2',
+      '--logging-steps', '1', '--save-steps', '0', '--lr', '1e-2', '--lora-r', '4', '--beta', '0.2', ...flags, ...setting).err).toBe('');
+    expect(fs.readFileSync(path.join(dir, 'README.md'), 'utf8')).toContain(card);
+    const last = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined).pop();
+    const scored = (...more: string[]) => JSON.parse(cli('eval', '--model', modelDir, '--adapter', dir, '--data', evalPrefs, '--block-size', '32', '--beta', '0.2', '--json', ...flags, ...more).out).loss;
+    expect([name, Math.abs(scored(...setting) - last.eval_loss) / last.eval_loss < 1e-5, Math.abs(scored() - last.eval_loss) > 1e-4]).toEqual([name, true, true]);
+    return dir;
+  };
+  const disco = withSetting('dpo-discopop', ['--loss-type', 'discopop'], ['--discopop-tau', '0.3'], '- loss_type: discopop\n- discopop_tau: 0.3\n');
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--discopop-tau', '0.3').err).toMatch(/discopopTau is the discopop loss's; lossType is sigmoid/);
   // RPO (--rpo-alpha): the chosen completions' NLL added, logged as nll_loss; tstorch eval scores it the same
   const rpo = path.join(tmp, 'dpo-rpo');
@@ -382,15 +386,8 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--method', 'orpo', '--rpo-alpha', '1').err).toMatch(/--rpo-alpha is DPO's \(RPO\); ORPO does not take it \(ORPO has its chosen NLL already\)/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--rpo-alpha', '-1').err).toMatch(/rpoAlpha must be a number >= 0/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--method', 'orpo', '--discopop-tau', '0.3').err).toMatch(/--discopop-tau is DPO's; ORPO does not take it/);
-  // f-DPO (--f-divergence-type): trained, carded, and scored again the same by tstorch eval
-  const fdpo = path.join(tmp, 'dpo-alpha-div');
-  expect(cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalPrefs, '--out', fdpo, '--block-size', '32', '--batch-size', '2', '--max-steps', '2',
-    '--logging-steps', '1', '--save-steps', '0', '--lr', '1e-2', '--lora-r', '4', '--beta', '0.2', '--f-divergence-type', 'alpha_divergence', '--f-alpha-divergence-coef', '0.5').err).toBe('');
-  expect(fs.readFileSync(path.join(fdpo, 'README.md'), 'utf8')).toContain('- f_divergence_type: alpha_divergence\n- f_alpha_divergence_coef: 0.5\n');
-  const fEval = fs.readFileSync(path.join(fdpo, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined).pop();
-  const fFlags = ['--model', modelDir, '--adapter', fdpo, '--data', evalPrefs, '--block-size', '32', '--beta', '0.2', '--json', '--f-divergence-type', 'alpha_divergence'];
-  expect(Math.abs(JSON.parse(cli('eval', ...fFlags, '--f-alpha-divergence-coef', '0.5').out).loss - fEval.eval_loss) / fEval.eval_loss).toBeLessThan(1e-5);
-  expect(Math.abs(JSON.parse(cli('eval', ...fFlags).out).loss - fEval.eval_loss)).toBeGreaterThan(1e-4); // (α matters)
+  // f-DPO (--f-divergence-type alpha_divergence and its α)
+  withSetting('dpo-alpha-div', ['--f-divergence-type', 'alpha_divergence'], ['--f-alpha-divergence-coef', '0.5'], '- f_divergence_type: alpha_divergence\n- f_alpha_divergence_coef: 0.5\n');
   expect(cli('eval', '--model', modelDir, '--adapter', disco, '--data', evalFile, '--block-size', '32', '--discopop-tau', '0.3').err).toMatch(/--discopop-tau is DPO's, on preference pairs/);
   const broken = path.join(tmp, 'prefs-broken.jsonl');
   fs.writeFileSync(broken, line(0) + '\n' + JSON.stringify({ prompt: 'p', chosen: 'c' }) + '\n');

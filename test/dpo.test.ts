@@ -46,6 +46,27 @@ function quietly<T>(fn: () => T): T {
 
 const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'];
 
+/**
+ * Trains and checks the run against the reference's case name: each of the STEPS steps' loss
+ * (1e-5) and metrics (names, 1e-5), every trained tensor (own, 1e-4), the eval loss and reward accuracy.
+ */
+function trainAsReference(name: string, trainer: torch.Trainer, own: Map<string, torch.Tensor>, want: Map<string, torch.Tensor>, names: string[]): void {
+  const logs = quietly(() => trainer.train()).logHistory.filter((e) => e.loss !== undefined);
+  const wantLosses = want.get(`${name}.losses`)!.tolist() as number[];
+  const wantMetrics = want.get(`${name}.metrics`)!.tolist() as number[][];
+  expect(logs.length).toBe(STEPS);
+  logs.forEach((e, i) => {
+    expect([name, i, Math.abs(e.loss! - wantLosses[i]) / Math.abs(wantLosses[i]) < 1e-5]).toEqual([name, i, true]);
+    names.forEach((m, k) => expect([name, i, m, Math.abs(e[m]! - wantMetrics[i][k]) < 1e-5 * Math.max(1, Math.abs(wantMetrics[i][k]))]).toEqual([name, i, m, true]));
+  });
+  for (const [n, p] of own) expect([name, n, relErr(p, want.get(`${name}.final.${n}`)!) < 1e-4]).toEqual([name, n, true]);
+  const ev = trainer.evaluate();
+  const [evalLoss, evalAcc] = want.get(`${name}.eval`)!.tolist() as number[];
+  expect(Math.abs(ev.eval_loss - evalLoss) / Math.abs(evalLoss)).toBeLessThan(1e-5);
+  expect(ev.eval_accuracy).toBeCloseTo(evalAcc, 6);
+  trainer.optimizer.dispose();
+}
+
 test('PreferenceDataset tokenizes as TRL does: eos after each completion; TRL 1.x\'s keep_start (a pair whose prompt fills maxLength left out) or TRL 0.x\'s tokenize_row (the prompt\'s end, keep_end); labels on completions only', () => {
   const ds = new torch.data.PreferenceDataset([{ prompt: [1, 2, 3, 4, 5, 6, 7, 8], chosen: [10, 11, 12, 13, 14, 15, 16, 17, 18], rejected: [20] }], { ...limits, eosTokenId: EOS, truncationMode: 'keep_end' });
   // prompt: its last 6 (3..8); chosen: 7 of [10..18, eos] (10..16); prompt + chosen = 13 > 12: the first token goes
@@ -332,21 +353,7 @@ test('ORPOTrainer trains as TRL\'s ORPOTrainer with a PEFT model (no reference: 
       outputDir: path.join(tmp, c.name), maxSteps: STEPS, perDeviceTrainBatchSize: B, perDeviceEvalBatchSize: 8, learningRate: c.lr, weightDecay: 0.01, warmupSteps: 1,
       loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, beta: c.beta,
     }, orpoData(train), orpoData(evalPairs));
-    const r = quietly(() => trainer.train());
-    const logs = r.logHistory.filter((e) => e.loss !== undefined);
-    const wantLosses = want.get(`${c.name}.losses`)!.tolist() as number[];
-    const wantMetrics = want.get(`${c.name}.metrics`)!.tolist() as number[][];
-    expect(logs.length).toBe(STEPS);
-    logs.forEach((e, i) => {
-      expect([c.name, i, Math.abs(e.loss! - wantLosses[i]) / Math.abs(wantLosses[i]) < 1e-5]).toEqual([c.name, i, true]);
-      NAMES.forEach((m, k) => expect([c.name, i, m, Math.abs(e[m]! - wantMetrics[i][k]) < 1e-5 * Math.max(1, Math.abs(wantMetrics[i][k]))]).toEqual([c.name, i, m, true]));
-    });
-    for (const [n, p] of own) expect([c.name, n, relErr(p, want.get(`${c.name}.final.${n}`)!) < 1e-4]).toEqual([c.name, n, true]);
-    const ev = trainer.evaluate();
-    const [evalLoss, evalAcc] = want.get(`${c.name}.eval`)!.tolist() as number[];
-    expect(Math.abs(ev.eval_loss - evalLoss) / Math.abs(evalLoss)).toBeLessThan(1e-5);
-    expect(ev.eval_accuracy).toBeCloseTo(evalAcc, 6);
-    trainer.optimizer.dispose();
+    trainAsReference(c.name, trainer, own, want, NAMES);
     model.dispose();
   }
   expect(relErr(want.get('orpo.final.transformer.h.0.attn.c_attn.lora_A.weight')!, want.get('orpo_strong.final.transformer.h.0.attn.c_attn.lora_A.weight')!)).toBeGreaterThan(1e-4);
@@ -385,21 +392,7 @@ test('CPOTrainer trains as TRL\'s CPOTrainer with a PEFT model (no reference: si
       loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, beta: c.beta, lossType: c.loss_type, cpoAlpha: c.cpo_alpha, cpoLabelSmoothing: c.label_smoothing,
       ...(c.loss_type === 'simpo' ? { simpoGamma: c.simpo_gamma } : {}),
     }, data(train), data(evalPairs));
-    const r = quietly(() => trainer.train());
-    const logs = r.logHistory.filter((e) => e.loss !== undefined);
-    const wantLosses = want.get(`${c.name}.losses`)!.tolist() as number[];
-    const wantMetrics = want.get(`${c.name}.metrics`)!.tolist() as number[][];
-    expect(logs.length).toBe(STEPS);
-    logs.forEach((e, i) => {
-      expect([c.name, i, Math.abs(e.loss! - wantLosses[i]) / Math.abs(wantLosses[i]) < 1e-5]).toEqual([c.name, i, true]);
-      NAMES.forEach((m, k) => expect([c.name, i, m, Math.abs(e[m]! - wantMetrics[i][k]) < 1e-5 * Math.max(1, Math.abs(wantMetrics[i][k]))]).toEqual([c.name, i, m, true]));
-    });
-    for (const [n, p] of own) expect([c.name, n, relErr(p, want.get(`${c.name}.final.${n}`)!) < 1e-4]).toEqual([c.name, n, true]);
-    const ev = trainer.evaluate();
-    const [evalLoss, evalAcc] = want.get(`${c.name}.eval`)!.tolist() as number[];
-    expect(Math.abs(ev.eval_loss - evalLoss) / Math.abs(evalLoss)).toBeLessThan(1e-5);
-    expect(ev.eval_accuracy).toBeCloseTo(evalAcc, 6);
-    trainer.optimizer.dispose();
+    trainAsReference(c.name, trainer, own, want, NAMES);
     model.dispose();
   }
   // the runs trained, each its own way; SimPO logs no NLL (cpo_alpha 0), CPO's is the chosen completions'

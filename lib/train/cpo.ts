@@ -17,7 +17,7 @@ import { GPT2LMHeadModel } from '../models/gpt2';
 import { PreferenceDataset } from '../data/preference';
 import type { LMBatch } from '../data/dataset';
 import { Trainer, TrainingArguments } from './trainer';
-import { PairMetrics } from './dpo';
+import { PairMetrics, checkReferenceFreeTrainer } from './dpo';
 import { shardedSums, withPrecision } from './evaluate';
 import type { EvalMetrics, TrainerCallback } from './callbacks';
 
@@ -106,13 +106,7 @@ export class CPOTrainer extends Trainer {
   }
 
   constructor(model: GPT2LMHeadModel, args: CPOArguments, trainDataset: PreferenceDataset, evalDataset?: PreferenceDataset, callbacks: TrainerCallback[] = []) {
-    if (!(model instanceof GPT2LMHeadModel)) throw new Error('CPOTrainer: the model must be a GPT2LMHeadModel (CPO scores completions by their log-probabilities)');
-    if (!(trainDataset instanceof PreferenceDataset)) throw new Error('CPOTrainer: the training set must be a PreferenceDataset (prompt, chosen, rejected)');
-    if (evalDataset && !(evalDataset instanceof PreferenceDataset)) throw new Error('CPOTrainer: the eval set must be a PreferenceDataset too');
-    for (const [k, bad] of [['labelSmoothingFactor', args.labelSmoothingFactor], ['neftuneNoiseAlpha', args.neftuneNoiseAlpha]] as const) {
-      if (bad) throw new Error(`CPOTrainer: ${k} is for language-model training; CPO does not take it`);
-    }
-    if (args.metricForBestModel && /perplexity/.test(args.metricForBestModel)) throw new Error('CPOTrainer: metricForBestModel is loss or accuracy (the reward accuracy) for CPO, not perplexity');
+    checkReferenceFreeTrainer('CPO', model, args, trainDataset, evalDataset);
     const s = cpoSettings('CPOTrainer', args);
     super(model, args, trainDataset, evalDataset, callbacks);
     this.settings = s;

@@ -380,6 +380,21 @@ export function checkPolicyAndReference(method: string, model: GPT2LMHeadModel, 
   if (args.modelAdapterName != null) setAdapter(model, args.modelAdapterName);
 }
 
+/**
+ * What a trainer without a reference (ORPO, CPO) needs of its model, data and arguments: a causal
+ * LM, preference pairs, none of the language model's own training tricks, no perplexity metric.
+ */
+export function checkReferenceFreeTrainer(method: string, model: GPT2LMHeadModel, args: TrainingArguments, trainDataset: PreferenceDataset, evalDataset?: PreferenceDataset): void {
+  const who = `${method}Trainer`;
+  if (!(model instanceof GPT2LMHeadModel)) throw new Error(`${who}: the model must be a GPT2LMHeadModel (${method} scores completions by their log-probabilities)`);
+  if (!(trainDataset instanceof PreferenceDataset)) throw new Error(`${who}: the training set must be a PreferenceDataset (prompt, chosen, rejected)`);
+  if (evalDataset && !(evalDataset instanceof PreferenceDataset)) throw new Error(`${who}: the eval set must be a PreferenceDataset too`);
+  for (const [k, bad] of [['labelSmoothingFactor', args.labelSmoothingFactor], ['neftuneNoiseAlpha', args.neftuneNoiseAlpha]] as const) {
+    if (bad) throw new Error(`${who}: ${k} is for language-model training; ${method} does not take it`);
+  }
+  if (args.metricForBestModel && /perplexity/.test(args.metricForBestModel)) throw new Error(`${who}: metricForBestModel is loss or accuracy (the reward accuracy) for ${method}, not perplexity`);
+}
+
 /** A reference model as trainers keep it: no gradients, eval mode (no dropout). */
 export function freezeReference(refModel: GPT2LMHeadModel): void {
   for (const p of refModel.parameters()) p.requiresGrad_(false);

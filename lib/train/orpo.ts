@@ -16,7 +16,7 @@ import { GPT2LMHeadModel } from '../models/gpt2';
 import { PreferenceDataset } from '../data/preference';
 import type { LMBatch } from '../data/dataset';
 import { Trainer, TrainingArguments } from './trainer';
-import { PairMetrics } from './dpo';
+import { PairMetrics, checkReferenceFreeTrainer } from './dpo';
 import { shardedSums, withPrecision } from './evaluate';
 import type { EvalMetrics, TrainerCallback } from './callbacks';
 
@@ -68,13 +68,7 @@ export class ORPOTrainer extends Trainer {
   }
 
   constructor(model: GPT2LMHeadModel, args: ORPOArguments, trainDataset: PreferenceDataset, evalDataset?: PreferenceDataset, callbacks: TrainerCallback[] = []) {
-    if (!(model instanceof GPT2LMHeadModel)) throw new Error('ORPOTrainer: the model must be a GPT2LMHeadModel (ORPO scores completions by their log-probabilities)');
-    if (!(trainDataset instanceof PreferenceDataset)) throw new Error('ORPOTrainer: the training set must be a PreferenceDataset (prompt, chosen, rejected)');
-    if (evalDataset && !(evalDataset instanceof PreferenceDataset)) throw new Error('ORPOTrainer: the eval set must be a PreferenceDataset too');
-    for (const [k, bad] of [['labelSmoothingFactor', args.labelSmoothingFactor], ['neftuneNoiseAlpha', args.neftuneNoiseAlpha]] as const) {
-      if (bad) throw new Error(`ORPOTrainer: ${k} is for language-model training; ORPO does not take it`);
-    }
-    if (args.metricForBestModel && /perplexity/.test(args.metricForBestModel)) throw new Error('ORPOTrainer: metricForBestModel is loss or accuracy (the reward accuracy) for ORPO, not perplexity');
+    checkReferenceFreeTrainer('ORPO', model, args, trainDataset, evalDataset);
     const beta = args.beta ?? 0.1;
     if (!(beta > 0)) throw new Error(`ORPOTrainer: beta must be > 0, got ${beta}`);
     super(model, args, trainDataset, evalDataset, callbacks);
