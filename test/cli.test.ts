@@ -924,7 +924,7 @@ test('train --method orpo on preference pairs: TRL\'s ORPO (no reference) with i
   expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toMatch(/- training_method: ORPO/);
   const e = JSON.parse(cli('eval', '--model', modelDir, '--adapter', out, '--data', evalPrefs, '--method', 'orpo', '--beta', '0.2', '--block-size', '32', '--json').out);
   expect([e.pairs, Math.abs(e.loss - last.eval_loss) < 1e-5, Math.abs(e.nll_loss - last.eval_nll_loss) < 1e-5]).toEqual([4, true, true]);
-  expect(cli('train', '--model', modelDir, '--data', prefs, '--method', 'simpo', '--out', path.join(tmp, 'x')).err).toMatch(/--method must be dpo, orpo or kto/);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--method', 'ppo', '--out', path.join(tmp, 'x')).err).toMatch(/--method must be dpo, orpo, cpo, simpo or kto \(for preference data\), got 'ppo'/);
 });
 
 test('train on unpaired examples (prompt, completion, label): TRL\'s KTO with its metrics; eval reproduces the run\'s eval loss; pairs train with --method kto', () => {
