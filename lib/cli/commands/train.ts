@@ -254,7 +254,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     checkAdapterHead(model, adapter);
     await torch.lora.loadAdapter(model, adapter);
     if (againstReference) {
-      refAdapterRefusal = torch.lora.secondAdapterRefusal(model, torch.lora.readAdapterConfig(adapter));
+      refAdapterRefusal = torch.lora.secondAdapterRefusal(model, torch.lora.loraConfig(model)!); // (the adapter just loaded: its settings, not read again)
       if (refAdapterRefusal === null) {
         refAdapterName = 'reference';
         await torch.lora.loadAdapter(model, adapter, { adapterName: refAdapterName });
