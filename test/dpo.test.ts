@@ -137,7 +137,7 @@ test('PreferenceDataset and KTODataset on worker threads (threads, HF\'s num_pro
   }
 });
 
-test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with label smoothing, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop; RPO; f-DPO\'s js and alpha divergences; use_logits_to_keep): losses, metrics, adapter, eval', async () => {
+test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with label smoothing, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop; RPO; f-DPO\'s js and alpha divergences; use_logits_to_keep; WPO\'s use_weighting): losses, metrics, adapter, eval', async () => {
   const train = pairs(B * STEPS, 31), evalPairs = pairs(5, 32);
   train[0].chosen[0] = 0; // (a completion token of id 0, which TRL's RPO nll_loss leaves out)
   const start = await loraModel();
@@ -163,6 +163,8 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
     { name: 'keep_rpo_ipo', beta: 0.2, loss_type: 'ipo' as const, label_smoothing: 0, rpo_alpha: 1, use_logits_to_keep: true, lr: 2e-3 },
     { name: 'js', beta: 0.3, loss_type: 'sigmoid' as const, label_smoothing: 0, f_divergence_type: 'js_divergence' as const, lr: 5e-3 },
     { name: 'alpha', beta: 0.3, loss_type: 'hinge' as const, label_smoothing: 0, f_divergence_type: 'alpha_divergence' as const, f_alpha_divergence_coef: 0.5, lr: 5e-3 },
+    { name: 'wpo', beta: 0.1, loss_type: 'sigmoid' as const, label_smoothing: 0, use_weighting: true, lr: 5e-3 },
+    { name: 'wpo_rpo_keep', beta: 0.2, loss_type: 'sigmoid' as const, label_smoothing: 0, rpo_alpha: 0.5, use_weighting: true, use_logits_to_keep: true, lr: 5e-3 },
   ];
   const want = referenceTensors('dpo_ref.py', {
     fixtures, pairs: train, eval_pairs: evalPairs, eos: EOS, max_prompt_length: limits.maxPromptLength, max_completion_length: limits.maxCompletionLength,
@@ -182,6 +184,7 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
       ...('f_divergence_type' in c ? { fDivergenceType: c.f_divergence_type } : {}),
       ...('f_alpha_divergence_coef' in c ? { fAlphaDivergenceCoef: c.f_alpha_divergence_coef } : {}),
       ...('use_logits_to_keep' in c ? { useLogitsToKeep: c.use_logits_to_keep } : {}),
+      ...('use_weighting' in c ? { useWeighting: c.use_weighting } : {}),
     }, new torch.data.PreferenceDataset(train, { ...limits, eosTokenId: EOS }), new torch.data.PreferenceDataset(evalPairs, { ...limits, eosTokenId: EOS }));
     // use_logits_to_keep: the passes (the policy's and the disabled adapters' reference) compute the positions from the batch's first completion token on
     const kept: number[] = [], original = model.forward.bind(model);
@@ -217,6 +220,9 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
   // the runs trained (the adapters moved), each loss its own way
   for (const c of cases) expect(Math.max(...[...init].map(([k, t]) => relErr(want.get(`${c.name}.final.${k.slice(5)}`)!, t)))).toBeGreaterThan(1e-3);
   expect(relErr(want.get('hinge.final.transformer.h.0.attn.c_attn.lora_A.weight')!, want.get('sigmoid.final.transformer.h.0.attn.c_attn.lora_A.weight')!)).toBeGreaterThan(1e-4);
+  // WPO's weights are below 1: its first loss is the same run's unweighted one (the sigmoid case) made smaller
+  const [wpo0, plain0] = [want.get('wpo.losses')!.tolist()[0] as number, want.get('sigmoid.losses')!.tolist()[0] as number];
+  expect(wpo0 / plain0).toBeLessThan(1 - 1e-3);
   for (const t of [...init.values(), ...want.values()]) t.dispose();
 }, 120_000);
 

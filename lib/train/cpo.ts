@@ -9,16 +9,14 @@
 // SimPO is loss_type simpo with cpo_alpha 0 (TRL's recipe; `tstorch train --method simpo`).
 // Logged as TRL's: rewards/chosen, rewards/rejected (β·logp), rewards/accuracies, rewards/margins,
 // logps/chosen, logps/rejected, nll_loss.
-import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
-import { cat, stack } from '../tensor/ops';
+import { stack } from '../tensor/ops';
 import * as F from '../nn/functional';
 import { GPT2LMHeadModel } from '../models/gpt2';
 import { PreferenceDataset } from '../data/preference';
-import type { LMBatch } from '../data/dataset';
-import { Trainer, TrainingArguments } from './trainer';
-import { PairMetrics, checkReferenceFreeTrainer } from './dpo';
-import { shardedSums, withPrecision } from './evaluate';
+import type { TrainingArguments } from './trainer';
+import { PairTrainer, PairBatch, PairLoss, evaluatePairLoss, checkReferenceFreeTrainer } from './pairs';
+import { withPrecision } from './evaluate';
 import type { EvalMetrics, TrainerCallback } from './callbacks';
 
 export type CPOLossType = 'sigmoid' | 'hinge' | 'ipo' | 'simpo';
@@ -62,7 +60,7 @@ function cpoSettings(who: string, o: { beta?: number; lossType?: CPOLossType; cp
 }
 
 /** The CPO loss of a batch of B pairs (2B rows) and its metric sums over the pairs, (7). */
-export function cpoLoss(model: GPT2LMHeadModel, batch: LMBatch, s: CPOSettings, precision: 'fp32' | 'bf16', device: string): { loss: Tensor; sums: Tensor } {
+export function cpoLoss(model: GPT2LMHeadModel, batch: PairBatch, s: CPOSettings, precision: 'fp32' | 'bf16', device: string): PairLoss {
   return tidy(() => {
     const logits = withPrecision(precision, device, () => model.forward(batch.inputIds, { attentionMask: batch.attentionMask }).logits);
     const [R, T, V] = logits.shape, B = R / 2;
@@ -92,11 +90,9 @@ export function cpoLoss(model: GPT2LMHeadModel, batch: LMBatch, s: CPOSettings, 
   });
 }
 
-export class CPOTrainer extends Trainer {
-  static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'beta', 'lossType', 'cpoAlpha', 'simpoGamma', 'cpoLabelSmoothing'];
-  declare readonly model: GPT2LMHeadModel;
+export class CPOTrainer extends PairTrainer {
+  static override readonly argumentNames: readonly string[] = [...PairTrainer.argumentNames, 'beta', 'lossType', 'cpoAlpha', 'simpoGamma', 'cpoLabelSmoothing'];
   readonly settings: CPOSettings;
-  private metrics = new PairMetrics(METRICS);
 
   /** The card's lines for this method (createModelCard). */
   protected override methodHyperparameters(): [string, string | number][] {
@@ -108,21 +104,12 @@ export class CPOTrainer extends Trainer {
   constructor(model: GPT2LMHeadModel, args: CPOArguments, trainDataset: PreferenceDataset, evalDataset?: PreferenceDataset, callbacks: TrainerCallback[] = []) {
     checkReferenceFreeTrainer('CPO', model, args, trainDataset, evalDataset);
     const s = cpoSettings('CPOTrainer', args);
-    super(model, args, trainDataset, evalDataset, callbacks);
+    super(model, args, trainDataset, evalDataset, callbacks, METRICS);
     this.settings = s;
   }
 
-  /** One optimizer step over its micro-batches of pairs (each weighted by its share of the step's pairs). Returns the loss, (1). */
-  override trainingStep(micros: number[][]): Tensor {
-    const data = this.trainDataset as PreferenceDataset, a = this.args;
-    this.model.eval(); // (TRL's disable_dropout, as the DPOTrainer)
-    const { loss, sums } = this.weightedStep(micros, (micro) => cpoLoss(this.model, data.collate(micro, a.device), this.settings, a.precision, a.device));
-    this.metrics.add(sums, micros.reduce((n, m) => n + m.length, 0));
-    return loss;
-  }
-
-  protected override trainingLogExtras(): Record<string, number> {
-    return this.metrics.take(this.worldSize);
+  protected override trainingLoss(_indices: number[], batch: PairBatch): PairLoss {
+    return cpoLoss(this.model, batch, this.settings, this.args.precision, this.args.device);
   }
 
   /** The eval set's mean CPO loss over pairs (eval_loss), its reward accuracy (eval_accuracy) and TRL's metrics with eval_ names. */
@@ -146,11 +133,6 @@ export function evaluateCpo(model: GPT2LMHeadModel, dataset: PreferenceDataset, 
 } = {}): EvalMetrics & Record<string, number> {
   if (!(dataset instanceof PreferenceDataset)) throw new Error('evaluateCpo: the data must be a PreferenceDataset (prompt, chosen, rejected)');
   const s = cpoSettings('evaluateCpo', opts), device = opts.device ?? 'cpu';
-  const totals = shardedSums(model, dataset.length, 1 + METRICS.length, { batchSize: opts.batchSize, device, distributed: opts.distributed }, (idx) => {
-    const { loss, sums } = cpoLoss(model, dataset.collate(idx, device), s, opts.precision ?? 'fp32', device);
-    return cat([loss.double().mul(idx.length).reshape([1]), sums.double()], 0);
-  });
-  const n = dataset.length;
-  const metrics = Object.fromEntries(METRICS.map((m, k) => [`eval_${m}`, totals[1 + k] / n]));
-  return { eval_loss: totals[0] / n, eval_accuracy: metrics['eval_rewards/accuracies'], ...metrics } as EvalMetrics & Record<string, number>;
+  return evaluatePairLoss(model, dataset, METRICS, { batchSize: opts.batchSize, device, distributed: opts.distributed },
+    (_idx, batch) => cpoLoss(model, batch, s, opts.precision ?? 'fp32', device));
 }

@@ -23,17 +23,17 @@
 // NLL. Logged as TRL's: rewards/chosen, rewards/rejected (β times the log-ratio to the reference),
 // rewards/accuracies, rewards/margins, logps/chosen, logps/rejected (and nll_loss with RPO).
 import { Tensor } from '../tensor/tensor';
-import { tidy, keep } from '../tensor/scope';
+import { tidy } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
-import { stack, cat } from '../tensor/ops';
+import { stack } from '../tensor/ops';
 import { tensor } from '../tensor/creation';
 import * as F from '../nn/functional';
-import * as distributed from '../tensor/distributed';
 import { GPT2LMHeadModel } from '../models/gpt2';
 import { PreferenceDataset } from '../data/preference';
 import { loraConfig, disableAdapter, withAdapter, adapterNames, activeAdapter, setAdapter } from '../lora/inject';
-import { Trainer, TrainingArguments } from './trainer';
-import { shardedSums, withPrecision } from './evaluate';
+import type { TrainingArguments } from './trainer';
+import { PairTrainer, PairBatch, PairLoss, evaluatePairLoss, checkPairData } from './pairs';
+import { withPrecision } from './evaluate';
 import type { EvalMetrics, TrainerCallback } from './callbacks';
 
 export type FDivergenceType = 'reverse_kl' | 'js_divergence' | 'alpha_divergence';
@@ -73,6 +73,12 @@ export interface DPOArguments extends TrainingArguments {
    * completions, a token mean over the batch (TRL's nll_loss, logged); default none.
    */
   rpoAlpha?: number | null;
+  /**
+   * TRL's use_weighting (WPO, Zhou et al. 2024): each pair's loss weighted by how likely the
+   * policy finds both its completions against its own expected token probability, the weight
+   * exp(chosen's + rejected's mean log p(token) - log Σ p²) capped at 1; default false.
+   */
+  useWeighting?: boolean;
   /** sigmoid, robust and exo_pair: the chance that a pair's labels are flipped (TRL's label_smoothing, cDPO; default 0) */
   dpoLabelSmoothing?: number;
   /**
@@ -91,11 +97,6 @@ export interface DPOArguments extends TrainingArguments {
   modelAdapterName?: string | null;
 }
 
-/** What one batch of pairs gives: the loss (mean over pairs) and TRL's metrics, summed over pairs. */
-interface PairStats {
-  loss: Tensor;
-  sums: Tensor; // (6): rewards/chosen, rewards/rejected, rewards/accuracies, rewards/margins, logps/chosen, logps/rejected
-}
 const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'];
 
 /** What the DPO loss of a batch depends on besides the model. */
@@ -108,19 +109,20 @@ export interface LossSettings {
   fAlphaDivergenceCoef: number;
   useLogitsToKeep: boolean;
   rpoAlpha: number | null;
+  useWeighting: boolean;
   precision: 'fp32' | 'bf16';
   device: string;
 }
-export type PairBatch = { inputIds: Tensor; labels: Tensor; attentionMask?: Tensor };
 
 /** The loss settings of these options, checked (who: the caller, for the errors). */
 function lossSettings(who: string, o: {
   beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; discopopTau?: number; fDivergenceType?: FDivergenceType; fAlphaDivergenceCoef?: number; rpoAlpha?: number | null;
-  useLogitsToKeep?: boolean; precision: 'fp32' | 'bf16'; device: string;
+  useLogitsToKeep?: boolean; useWeighting?: boolean; precision: 'fp32' | 'bf16'; device: string;
 }): LossSettings {
   const s: LossSettings = {
     beta: o.beta ?? 0.1, lossType: o.lossType ?? 'sigmoid', labelSmoothing: o.dpoLabelSmoothing ?? 0, discopopTau: o.discopopTau ?? 0.05,
     fDivergenceType: o.fDivergenceType ?? 'reverse_kl', fAlphaDivergenceCoef: o.fAlphaDivergenceCoef ?? 1, useLogitsToKeep: o.useLogitsToKeep ?? false, rpoAlpha: o.rpoAlpha ?? null,
+    useWeighting: o.useWeighting ?? false,
     precision: o.precision, device: o.device,
   };
   if (!F_DIVERGENCE_TYPES.includes(s.fDivergenceType)) throw new Error(`${who}: fDivergenceType must be ${F_DIVERGENCE_TYPES.join(', ')}; got '${s.fDivergenceType}'`);
@@ -137,16 +139,22 @@ function lossSettings(who: string, o: {
   return s;
 }
 
-/** -log p of each label from the position before it, 0 where the label is -100, (rows, T - 1); and those labels. */
-function labelNll(model: GPT2LMHeadModel, batch: PairBatch, precision: 'fp32' | 'bf16', device: string, trimPrompt = false): [Tensor, Tensor] {
+/** A pass over a batch's rows: the logits that predict the labels, (rows, K, V); those labels, (rows, K) (-100: none); -log p of each, 0 where none. */
+interface LabelScores {
+  logits: Tensor;
+  labels: Tensor;
+  nll: Tensor;
+}
+function labelNll(model: GPT2LMHeadModel, batch: PairBatch, precision: 'fp32' | 'bf16', device: string, trimPrompt = false): LabelScores {
   const T = batch.inputIds.shape[1];
   // TRL's use_logits_to_keep: the logits from the position before the batch's first labelled token
   // on, the earlier ones predicting prompt tokens no loss reads (the LM head's largest product, cut)
   const keep = trimPrompt ? Math.min(T, T - firstLabelled(batch.labels) + 1) : 0;
-  const logits = withPrecision(precision, device, () => model.forward(batch.inputIds, { attentionMask: batch.attentionMask, logitsToKeep: keep }).logits);
-  const [R, K, V] = logits.shape;
-  const labels = batch.labels.narrow(1, T - K + 1, K - 1);
-  return [F.crossEntropy(logits.narrow(1, 0, K - 1).float().reshape([-1, V]), labels.reshape([-1]), { reduction: 'none', ignoreIndex: -100 }).view([R, K - 1]), labels];
+  const all = withPrecision(precision, device, () => model.forward(batch.inputIds, { attentionMask: batch.attentionMask, logitsToKeep: keep }).logits);
+  const [R, K, V] = all.shape;
+  const labels = batch.labels.narrow(1, T - K + 1, K - 1), logits = all.narrow(1, 0, K - 1).float();
+  const nll = F.crossEntropy(logits.reshape([-1, V]), labels.reshape([-1]), { reduction: 'none', ignoreIndex: -100 }).view([R, K - 1]);
+  return { logits, labels, nll };
 }
 
 /** The first position where any row has a label (not -100). */
@@ -158,33 +166,56 @@ function firstLabelled(labels: Tensor): number {
 
 /** Each row's summed (mean: averaged) log-probability of its labelled tokens, (rows): TRL's get_batch_logps. */
 export function completionLogps(model: GPT2LMHeadModel, batch: PairBatch, precision: 'fp32' | 'bf16', device: string, mean = false): Tensor {
-  return tidy(() => rowLogps(...labelNll(model, batch, precision, device), mean));
+  return tidy(() => rowLogps(labelNll(model, batch, precision, device), mean));
 }
-function rowLogps(nll: Tensor, labels: Tensor, mean: boolean): Tensor {
+function rowLogps({ nll, labels }: LabelScores, mean: boolean): Tensor {
   const sum = nll.sum(1).neg();
   return mean ? sum.div(labels.ne(-100).sum(1).clamp(1, null)) : sum;
 }
 
 /** Each row's summed (ipo: mean) log-probability of its labelled tokens, (rows). */
 function sequenceLogps(model: GPT2LMHeadModel, batch: PairBatch, s: LossSettings): Tensor {
-  return tidy(() => rowLogps(...labelNll(model, batch, s.precision, s.device, s.useLogitsToKeep), s.lossType === 'ipo'));
+  return tidy(() => rowLogps(labelNll(model, batch, s.precision, s.device, s.useLogitsToKeep), s.lossType === 'ipo'));
 }
 
-/** The policy's pass over a batch of pairs: each row's log-probability and, with RPO, TRL's nll_loss. */
+/**
+ * The policy's pass over a batch of pairs: each row's log-probability; with RPO, TRL's nll_loss;
+ * with useWeighting, each pair's WPO weight.
+ */
 interface PolicyOutput {
   logps: Tensor;
   nll: Tensor | null;
+  weights: Tensor | null;
 }
 function policyOutput(model: GPT2LMHeadModel, batch: PairBatch, s: LossSettings): PolicyOutput {
-  if (s.rpoAlpha === null) return { logps: sequenceLogps(model, batch, s), nll: null };
+  if (s.rpoAlpha === null && !s.useWeighting) return { logps: sequenceLogps(model, batch, s), nll: null, weights: null };
   return tidy(() => {
-    const [nll, labels] = labelNll(model, batch, s.precision, s.device, s.useLogitsToKeep);
-    // TRL's nll_loss: cross_entropy over the chosen rows (the first half) with ignore_index=0, the
-    // label it gives the tokens outside the completions: so a completion token of id 0 is left out too
-    const B = labels.shape[0] / 2, chosen = labels.narrow(0, 0, B);
-    const counted = chosen.ne(-100).logicalAnd(chosen.ne(0)).float();
-    return { logps: rowLogps(nll, labels, s.lossType === 'ipo'), nll: nll.narrow(0, 0, B).mul(counted).sum().div(counted.sum()) };
+    const scores = labelNll(model, batch, s.precision, s.device, s.useLogitsToKeep), { labels, nll } = scores;
+    const B = labels.shape[0] / 2;
+    let chosenNll: Tensor | null = null;
+    if (s.rpoAlpha !== null) {
+      // TRL's nll_loss: cross_entropy over the chosen rows (the first half) with ignore_index=0, the
+      // label it gives the tokens outside the completions: so a completion token of id 0 is left out too
+      const chosen = labels.narrow(0, 0, B), counted = chosen.ne(-100).logicalAnd(chosen.ne(0)).float();
+      chosenNll = nll.narrow(0, 0, B).mul(counted).sum().div(counted.sum());
+    }
+    return { logps: rowLogps(scores, s.lossType === 'ipo'), nll: chosenNll, weights: s.useWeighting ? wpoWeights(scores) : null };
   });
+}
+
+/**
+ * WPO's weight of each pair (Zhou et al. 2024, eq. 2, as TRL's use_weighting): each completion's
+ * mean over its tokens of log p(token) - log Σ_v p(v)² (its probability against the policy's own
+ * expected one), the pair's weight exp(chosen's + rejected's) capped at 1; no gradient, (pairs).
+ */
+function wpoWeights({ logits, labels, nll }: LabelScores): Tensor {
+  return noGrad(() => tidy(() => {
+    const expected = logits.detach().logSoftmax(-1).mul(2).logsumexp(-1); // log Σ p², in log space
+    const completion = labels.ne(-100).float();
+    const rows = nll.detach().neg().sub(expected).mul(completion).sum(1).div(completion.sum(1));
+    const B = rows.shape[0] / 2;
+    return rows.narrow(0, 0, B).add(rows.narrow(0, B, B)).exp().clamp(null, 1);
+  }));
 }
 
 /** The metrics a run with these settings logs: TRL's six, and RPO's nll_loss. */
@@ -192,8 +223,8 @@ function metricNames(s: LossSettings): string[] {
   return s.rpoAlpha === null ? METRICS : [...METRICS, 'nll_loss'];
 }
 
-/** The DPO loss of a batch of B pairs (2B rows) and its metric sums. */
-function pairStats(output: PolicyOutput, reference: Tensor, s: LossSettings): PairStats {
+/** The DPO loss of a batch of B pairs (2B rows) and its metric sums (metricNames). */
+function pairStats(output: PolicyOutput, reference: Tensor, s: LossSettings): PairLoss {
   return tidy(() => {
     const policy = output.logps;
     const B = policy.shape[0] / 2;
@@ -243,7 +274,10 @@ function pairStats(output: PolicyOutput, reference: Tensor, s: LossSettings): Pa
       chosenRewards.sum(), rejectedRewards.sum(), chosenRewards.gt(rejectedRewards).float().sum(), chosenRewards.sub(rejectedRewards).sum(),
       pc.detach().sum(), pr.detach().sum(), ...(output.nll ? [output.nll.detach().mul(B)] : []),
     ]);
-    return { loss: output.nll ? losses.mean().add(output.nll.mul(s.rpoAlpha!)) : losses.mean(), sums } as PairStats;
+    // (TRL's order: RPO's term is added to each pair's loss, then WPO weighs the sum)
+    if (output.nll) losses = losses.add(output.nll.mul(s.rpoAlpha!));
+    if (output.weights) losses = losses.mul(output.weights);
+    return { loss: losses.mean(), sums };
   });
 }
 
@@ -254,16 +288,8 @@ function pairStats(output: PolicyOutput, reference: Tensor, s: LossSettings): Pa
  */
 function evaluatePairs(model: GPT2LMHeadModel, dataset: PreferenceDataset, s: LossSettings, batchSize: number,
   reference: (indices: number[], batch: PairBatch) => Tensor, distributed = false): EvalMetrics & Record<string, number> {
-  const names = metricNames(s);
-  const totals = shardedSums(model, dataset.length, 1 + names.length, { batchSize, device: s.device, distributed }, (idx) => {
-    const batch = dataset.collate(idx, s.device);
-    const { loss, sums } = pairStats(policyOutput(model, batch, s), reference(idx, batch), s);
-    return cat([loss.double().mul(idx.length).reshape([1]), sums.double()], 0);
-  });
-  const n = dataset.length;
-  const metrics = Object.fromEntries(names.map((m, k) => [`eval_${m}`, totals[1 + k] / n]));
-  // (no eval_perplexity: it means nothing for pairs, and metricForBestModel cannot ask for it here)
-  return { eval_loss: totals[0] / n, eval_accuracy: metrics['eval_rewards/accuracies'], ...metrics } as EvalMetrics & Record<string, number>;
+  return evaluatePairLoss(model, dataset, metricNames(s), { batchSize, device: s.device, distributed },
+    (idx, batch) => pairStats(policyOutput(model, batch, s), reference(idx, batch), s));
 }
 
 /**
@@ -312,7 +338,7 @@ export function checkReference(who: string, model: GPT2LMHeadModel, ref: Referen
  * `tstorch eval` prints for pair data. With `distributed`, each rank takes every world-size-th pair.
  */
 export function evaluatePreferences(model: GPT2LMHeadModel, dataset: PreferenceDataset, opts: {
-  beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; discopopTau?: number; fDivergenceType?: FDivergenceType; fAlphaDivergenceCoef?: number; useLogitsToKeep?: boolean; rpoAlpha?: number | null; refModel?: GPT2LMHeadModel | null; refAdapterName?: string | null;
+  beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; discopopTau?: number; fDivergenceType?: FDivergenceType; fAlphaDivergenceCoef?: number; useLogitsToKeep?: boolean; rpoAlpha?: number | null; useWeighting?: boolean; refModel?: GPT2LMHeadModel | null; refAdapterName?: string | null;
   batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean;
 } = {}): EvalMetrics & Record<string, number> {
   if (!(dataset instanceof PreferenceDataset)) throw new Error('evaluatePreferences: the data must be a PreferenceDataset (prompt, chosen, rejected)');
@@ -321,43 +347,6 @@ export function evaluatePreferences(model: GPT2LMHeadModel, dataset: PreferenceD
   const s = lossSettings('evaluatePreferences', { ...opts, precision: opts.precision ?? 'fp32', device: opts.device ?? 'cpu' });
   ref.refModel?.eval();
   return evaluatePairs(model, dataset, s, opts.batchSize ?? 8, (_idx, batch) => onReference(model, ref, (m) => sequenceLogps(m, batch, s)), opts.distributed);
-}
-
-/**
- * A preference trainer's metrics between log lines: sums over pairs kept on the device (read once,
- * at the line), then means over every rank's pairs (TRL's gather_for_metrics).
- */
-export class PairMetrics {
-  private sum: Tensor | null = null;
-  private pairs = 0;
-  constructor(readonly names: string[]) {}
-
-  /** A step's metric sums (one (names) tensor per micro-batch) over its `pairs` pairs. */
-  add(sums: Tensor[], pairs: number): void {
-    const before = this.sum;
-    this.sum = keep(tidy(() => stack(before ? [before, ...sums] : sums).sum(0)));
-    before?.dispose();
-    this.pairs += pairs;
-  }
-
-  /** The means since the last call, over all ranks (every rank must call it at each log line). */
-  take(worldSize: number): Record<string, number> {
-    if (!this.sum) return {};
-    let sums: number[], n: number;
-    if (worldSize > 1) {
-      const all = keep(tidy(() => cat([this.sum!, tensor([this.pairs], { dtype: this.sum!.dtype, device: this.sum!.device })], 0)));
-      distributed.allReduce([all], { op: 'sum' });
-      const v = all.tolist() as number[];
-      all.dispose();
-      [sums, n] = [v.slice(0, this.names.length), v[this.names.length]];
-    } else {
-      [sums, n] = [this.sum.tolist() as number[], this.pairs];
-    }
-    this.sum.dispose();
-    this.sum = null;
-    this.pairs = 0;
-    return Object.fromEntries(this.names.map((m, k) => [m, sums[k] / n]));
-  }
 }
 
 /**
@@ -380,33 +369,16 @@ export function checkPolicyAndReference(method: string, model: GPT2LMHeadModel, 
   if (args.modelAdapterName != null) setAdapter(model, args.modelAdapterName);
 }
 
-/**
- * What a trainer without a reference (ORPO, CPO) needs of its model, data and arguments: a causal
- * LM, preference pairs, none of the language model's own training tricks, no perplexity metric.
- */
-export function checkReferenceFreeTrainer(method: string, model: GPT2LMHeadModel, args: TrainingArguments, trainDataset: PreferenceDataset, evalDataset?: PreferenceDataset): void {
-  const who = `${method}Trainer`;
-  if (!(model instanceof GPT2LMHeadModel)) throw new Error(`${who}: the model must be a GPT2LMHeadModel (${method} scores completions by their log-probabilities)`);
-  if (!(trainDataset instanceof PreferenceDataset)) throw new Error(`${who}: the training set must be a PreferenceDataset (prompt, chosen, rejected)`);
-  if (evalDataset && !(evalDataset instanceof PreferenceDataset)) throw new Error(`${who}: the eval set must be a PreferenceDataset too`);
-  for (const [k, bad] of [['labelSmoothingFactor', args.labelSmoothingFactor], ['neftuneNoiseAlpha', args.neftuneNoiseAlpha]] as const) {
-    if (bad) throw new Error(`${who}: ${k} is for language-model training; ${method} does not take it`);
-  }
-  if (args.metricForBestModel && /perplexity/.test(args.metricForBestModel)) throw new Error(`${who}: metricForBestModel is loss or accuracy (the reward accuracy) for ${method}, not perplexity`);
-}
-
 /** A reference model as trainers keep it: no gradients, eval mode (no dropout). */
 export function freezeReference(refModel: GPT2LMHeadModel): void {
   for (const p of refModel.parameters()) p.requiresGrad_(false);
   refModel.eval();
 }
 
-export class DPOTrainer extends Trainer {
-  static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'beta', 'lossType', 'dpoLabelSmoothing', 'discopopTau', 'fDivergenceType', 'fAlphaDivergenceCoef', 'useLogitsToKeep', 'rpoAlpha', 'precomputeRefLogProbs', 'refAdapterName', 'modelAdapterName'];
-  declare readonly model: GPT2LMHeadModel;
+export class DPOTrainer extends PairTrainer {
+  static override readonly argumentNames: readonly string[] = [...PairTrainer.argumentNames, 'beta', 'lossType', 'dpoLabelSmoothing', 'discopopTau', 'fDivergenceType', 'fAlphaDivergenceCoef', 'useLogitsToKeep', 'rpoAlpha', 'useWeighting', 'precomputeRefLogProbs', 'refAdapterName', 'modelAdapterName'];
   /** the loss's settings (the arguments', defaults filled in), as this run uses them */
   readonly loss: Omit<LossSettings, 'precision' | 'device'>;
-  private readonly metrics: PairMetrics;
   /** precomputeRefLogProbs: each dataset's reference log-probabilities, [chosen, rejected] per pair */
   private refCache = new Map<PreferenceDataset, Float32Array[]>();
 
@@ -415,6 +387,7 @@ export class DPOTrainer extends Trainer {
     const l = this.loss, lines: [string, string | number][] = [['training_method', 'DPO'], ['beta', l.beta], ['loss_type', l.lossType]];
     if (l.lossType === 'discopop') lines.push(['discopop_tau', l.discopopTau]);
     if (l.rpoAlpha !== null) lines.push(['rpo_alpha', l.rpoAlpha]);
+    if (l.useWeighting) lines.push(['use_weighting', 'true']);
     if (l.fDivergenceType !== 'reverse_kl') lines.push(['f_divergence_type', l.fDivergenceType]);
     if (l.fDivergenceType === 'alpha_divergence') lines.push(['f_alpha_divergence_coef', l.fAlphaDivergenceCoef]);
     return lines;
@@ -428,14 +401,11 @@ export class DPOTrainer extends Trainer {
   constructor(model: GPT2LMHeadModel, args: DPOArguments, trainDataset: PreferenceDataset, evalDataset?: PreferenceDataset,
     callbacks: TrainerCallback[] = [], readonly refModel: GPT2LMHeadModel | null = null) {
     checkPolicyAndReference('DPO', model, refModel, args);
-    if (!(trainDataset instanceof PreferenceDataset)) throw new Error('DPOTrainer: the training set must be a PreferenceDataset (prompt, chosen, rejected)');
-    if (evalDataset && !(evalDataset instanceof PreferenceDataset)) throw new Error('DPOTrainer: the eval set must be a PreferenceDataset too');
-    if (args.metricForBestModel && /perplexity/.test(args.metricForBestModel)) throw new Error('DPOTrainer: metricForBestModel is loss or accuracy (the reward accuracy) for DPO, not perplexity');
-    const { precision: _p, device: _d, ...loss } = lossSettings('DPOTrainer', { ...args, precision: 'fp32', device: 'cpu' });
+    checkPairData('DPO', args, trainDataset, evalDataset);
+    const settings = lossSettings('DPOTrainer', { ...args, precision: 'fp32', device: 'cpu' }), { precision: _p, device: _d, ...loss } = settings;
     // (all checked before the Trainer makes its optimizer and schedule)
-    super(model, args, trainDataset, evalDataset, callbacks);
+    super(model, args, trainDataset, evalDataset, callbacks, metricNames(settings));
     this.loss = loss;
-    this.metrics = new PairMetrics(metricNames(this.settings));
     if (refModel) freezeReference(refModel);
   }
 
@@ -476,25 +446,10 @@ export class DPOTrainer extends Trainer {
     return tensor([...indices.map((i) => c[i][0]), ...indices.map((i) => c[i][1])], { dtype: 'float32', device: batch.inputIds.device });
   }
 
-  /**
-   * One optimizer step over its micro-batches of pairs: the gradient of the mean DPO loss over all
-   * the step's pairs (each micro-batch weighted by its share of them). Returns that loss, (1).
-   */
-  override trainingStep(micros: number[][]): Tensor {
-    const data = this.trainDataset as PreferenceDataset;
-    this.model.eval(); // (TRL's disable_dropout)
-    const { loss, sums } = this.weightedStep(micros, (micro) => {
-      const batch = data.collate(micro, this.args.device);
-      const reference = this.referenceFor(data, micro, batch, this.args.perDeviceTrainBatchSize);
-      return pairStats(policyOutput(this.model, batch, this.settings), reference, this.settings);
-    });
-    this.metrics.add(sums, micros.reduce((n, m) => n + m.length, 0));
-    return loss;
-  }
-
-  /** TRL's DPO metrics, means over the pairs since the last log line. */
-  protected override trainingLogExtras(): Record<string, number> {
-    return this.metrics.take(this.worldSize);
+  /** The DPO loss of a micro-batch of the training set's pairs. */
+  protected override trainingLoss(indices: number[], batch: PairBatch): PairLoss {
+    const reference = this.referenceFor(this.trainDataset as PreferenceDataset, indices, batch, this.args.perDeviceTrainBatchSize);
+    return pairStats(policyOutput(this.model, batch, this.settings), reference, this.settings);
   }
 
   /**

@@ -3,7 +3,9 @@ export { Trainer, TRAINING_DEFAULTS, REPORT_TO, decayParameterGroups, listCheckp
 export type { TrainingArguments, LogEntry, TrainResult, Strategy, TrainableModel, ModelCardOptions } from './trainer';
 export { OPTIMIZERS, createOptimizer, parseOptimArgs, describeOptimizer } from './optimizers';
 export type { OptimizerName, OptimArgs, TrainerOptimizer } from './optimizers';
-export { DPOTrainer, DPO_LOSS_TYPES, F_DIVERGENCE_TYPES, evaluatePreferences, PairMetrics } from './dpo';
+export { DPOTrainer, DPO_LOSS_TYPES, F_DIVERGENCE_TYPES, evaluatePreferences } from './dpo';
+export { PairMetrics, PairTrainer } from './pairs';
+export type { PairBatch, PairLoss } from './pairs';
 export { ORPOTrainer, orpoLoss, evaluateOrpo } from './orpo';
 export { CPOTrainer, CPO_LOSS_TYPES, cpoLoss, evaluateCpo } from './cpo';
 export type { CPOArguments, CPOLossType, CPOSettings } from './cpo';

@@ -20,7 +20,8 @@ import { GPT2LMHeadModel } from '../models/gpt2';
 import { KTODataset } from '../data/preference';
 import { Trainer, TrainingArguments } from './trainer';
 import { shardedSums } from './evaluate';
-import { checkPolicyAndReference, checkReference, completionLogps, freezeReference, onReference, type PairBatch, type ReferenceSpec } from './dpo';
+import { checkPolicyAndReference, checkReference, completionLogps, freezeReference, onReference, type ReferenceSpec } from './dpo';
+import type { PairBatch } from './pairs';
 import type { EvalMetrics, TrainerCallback } from './callbacks';
 import type { Device } from '../tensor/dtype';
 

@@ -7,17 +7,15 @@
 // a penalty on the odds of the rejected one. Logged as TRL's: rewards/chosen, rewards/rejected
 // (β·logp), rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, nll_loss,
 // log_odds_ratio (mean logσ(log odds)), log_odds_chosen (mean log odds).
-import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
-import { cat, stack, where } from '../tensor/ops';
+import { stack, where } from '../tensor/ops';
 import { full } from '../tensor/creation';
 import * as F from '../nn/functional';
 import { GPT2LMHeadModel } from '../models/gpt2';
 import { PreferenceDataset } from '../data/preference';
-import type { LMBatch } from '../data/dataset';
-import { Trainer, TrainingArguments } from './trainer';
-import { PairMetrics, checkReferenceFreeTrainer } from './dpo';
-import { shardedSums, withPrecision } from './evaluate';
+import type { TrainingArguments } from './trainer';
+import { PairTrainer, PairBatch, PairLoss, evaluatePairLoss, checkReferenceFreeTrainer } from './pairs';
+import { withPrecision } from './evaluate';
 import type { EvalMetrics, TrainerCallback } from './callbacks';
 
 export interface ORPOArguments extends TrainingArguments {
@@ -28,7 +26,7 @@ export interface ORPOArguments extends TrainingArguments {
 const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected', 'nll_loss', 'log_odds_ratio', 'log_odds_chosen'];
 
 /** The ORPO loss of a batch of B pairs (2B rows) and its metric sums over the pairs, (9). */
-export function orpoLoss(model: GPT2LMHeadModel, batch: LMBatch, beta: number, precision: 'fp32' | 'bf16', device: string): { loss: Tensor; sums: Tensor } {
+export function orpoLoss(model: GPT2LMHeadModel, batch: PairBatch, beta: number, precision: 'fp32' | 'bf16', device: string): PairLoss {
   return tidy(() => {
     const logits = withPrecision(precision, device, () => model.forward(batch.inputIds, { attentionMask: batch.attentionMask }).logits);
     const [R, T, V] = logits.shape, B = R / 2;
@@ -56,11 +54,9 @@ export function orpoLoss(model: GPT2LMHeadModel, batch: LMBatch, beta: number, p
   });
 }
 
-export class ORPOTrainer extends Trainer {
-  static override readonly argumentNames: readonly string[] = [...Trainer.argumentNames, 'beta'];
-  declare readonly model: GPT2LMHeadModel;
+export class ORPOTrainer extends PairTrainer {
+  static override readonly argumentNames: readonly string[] = [...PairTrainer.argumentNames, 'beta'];
   readonly beta: number;
-  private metrics = new PairMetrics(METRICS);
 
   /** The card's lines for this method (createModelCard). */
   protected override methodHyperparameters(): [string, string | number][] {
@@ -71,21 +67,12 @@ export class ORPOTrainer extends Trainer {
     checkReferenceFreeTrainer('ORPO', model, args, trainDataset, evalDataset);
     const beta = args.beta ?? 0.1;
     if (!(beta > 0)) throw new Error(`ORPOTrainer: beta must be > 0, got ${beta}`);
-    super(model, args, trainDataset, evalDataset, callbacks);
+    super(model, args, trainDataset, evalDataset, callbacks, METRICS);
     this.beta = beta;
   }
 
-  /** One optimizer step over its micro-batches of pairs (each weighted by its share of the step's pairs). Returns the loss, (1). */
-  override trainingStep(micros: number[][]): Tensor {
-    const data = this.trainDataset as PreferenceDataset, a = this.args;
-    this.model.eval(); // (TRL's disable_dropout, as the DPOTrainer)
-    const { loss, sums } = this.weightedStep(micros, (micro) => orpoLoss(this.model, data.collate(micro, a.device), this.beta, a.precision, a.device));
-    this.metrics.add(sums, micros.reduce((n, m) => n + m.length, 0));
-    return loss;
-  }
-
-  protected override trainingLogExtras(): Record<string, number> {
-    return this.metrics.take(this.worldSize);
+  protected override trainingLoss(_indices: number[], batch: PairBatch): PairLoss {
+    return orpoLoss(this.model, batch, this.beta, this.args.precision, this.args.device);
   }
 
   /** The eval set's mean ORPO loss over pairs (eval_loss), its reward accuracy (eval_accuracy) and TRL's metrics with eval_ names. */
@@ -105,11 +92,6 @@ export function evaluateOrpo(model: GPT2LMHeadModel, dataset: PreferenceDataset,
   if (!(dataset instanceof PreferenceDataset)) throw new Error('evaluateOrpo: the data must be a PreferenceDataset (prompt, chosen, rejected)');
   const beta = opts.beta ?? 0.1, device = opts.device ?? 'cpu';
   if (!(beta > 0)) throw new Error(`evaluateOrpo: beta must be > 0, got ${beta}`);
-  const totals = shardedSums(model, dataset.length, 1 + METRICS.length, { ...opts, device }, (idx) => {
-    const { loss, sums } = orpoLoss(model, dataset.collate(idx, device), beta, opts.precision ?? 'fp32', device);
-    return cat([loss.double().mul(idx.length).reshape([1]), sums.double()], 0);
-  });
-  const n = dataset.length;
-  const metrics = Object.fromEntries(METRICS.map((m, k) => [`eval_${m}`, totals[1 + k] / n]));
-  return { eval_loss: totals[0] / n, eval_accuracy: metrics['eval_rewards/accuracies'], ...metrics } as EvalMetrics & Record<string, number>;
+  return evaluatePairLoss(model, dataset, METRICS, { batchSize: opts.batchSize, device, distributed: opts.distributed },
+    (_idx, batch) => orpoLoss(model, batch, beta, opts.precision ?? 'fp32', device));
 }

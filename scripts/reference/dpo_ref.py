@@ -9,7 +9,7 @@ the last max_length tokens), concatenated_forward (prompt + completion per row, 
 each completion token's log-probability from the logits one position earlier, summed per row, ipo:
 averaged) and dpo_loss (sigmoid with label smoothing, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard,
 aot, aot_pair, apo_zero, apo_down, discopop; rpo_alpha adding the chosen rows' nll_loss as TRL's
-concatenated_forward computes it); the rewards and metrics as TRL
+concatenated_forward computes it; use_weighting: WPO's weight on each pair's loss); the rewards and metrics as TRL
 logs them. The optimizer loop is HF's: AdamW over the decay groups, a linear schedule with warmup,
 clip_grad_norm_, the step's pairs in order.
 
@@ -17,7 +17,8 @@ Usage: dpo_ref.py SPEC.json INPUTS.safetensors OUT.safetensors
 SPEC: {"fixtures", "pairs": [{"prompt", "chosen", "rejected"}: token ids], "eval_pairs": [...], "eos",
        "max_prompt_length", "max_completion_length", "max_length", "truncation_mode", "batch", "steps", "warmup",
        "cases": [{"name", "beta", "loss_type", "label_smoothing", "discopop_tau" (optional, 0.05), "rpo_alpha" (optional),
-                  "f_divergence_type" (optional: reverse_kl, js_divergence, alpha_divergence), "f_alpha_divergence_coef" (optional, 1), "lr", "weight_decay"}]}
+                  "f_divergence_type" (optional: reverse_kl, js_divergence, alpha_divergence), "f_alpha_divergence_coef" (optional, 1),
+                  "use_weighting" (optional, false), "lr", "weight_decay"}]}
 INPUTS: init.<name>: the LoRA weights to start from.
 Written per case: <case>.losses (steps), <case>.metrics (steps, 6 (7 with rpo_alpha: nll_loss last): rewards/chosen, rewards/rejected,
 rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, each a mean over the step's
@@ -82,7 +83,8 @@ def pad_rows(seqs, eos, spec):
     return input_ids, attn, loss_mask
 
 
-def sequence_logps(model, input_ids, attn, loss_mask, loss_type, rpo=False):
+def sequence_logps(model, input_ids, attn, loss_mask, loss_type, rpo=False, weighting=False):
+    """Each row's log-probability; with rpo or weighting, (logps, nll_loss or None, WPO weights or None)."""
     logits, _, _ = model(input_ids, attention_mask=attn)
     nll = None
     if rpo:
@@ -101,7 +103,16 @@ def sequence_logps(model, input_ids, attn, loss_mask, loss_type, rpo=False):
     logps = per_token.sum(-1)
     if loss_type == "ipo":
         logps = logps / mask.sum(-1)
-    return (logps, nll) if rpo else logps
+    weights = None
+    if weighting:
+        # TRL's use_weighting (WPO, eq. 2): per token log p - logsumexp(2 log p), averaged over the
+        # completion, the pair's weight exp(chosen + rejected) clamped at 1
+        with torch.no_grad():
+            adjust = torch.logsumexp(2 * logits[:, :-1].float().log_softmax(-1), dim=-1)
+            w = ((per_token - adjust) * mask).sum(-1) / mask.sum(-1)
+            B = input_ids.shape[0] // 2
+            weights = torch.clamp(torch.exp(w[:B] + w[B:]), max=1)
+    return (logps, nll, weights) if rpo or weighting else logps
 
 
 def set_adapters(model, on):
@@ -117,7 +128,7 @@ def cap_exp(value):
     return torch.exp(torch.clamp(value, max=torch.tensor(torch.finfo(value.dtype).max).log()))
 
 
-def dpo_loss(policy, reference, beta, loss_type, label_smoothing, discopop_tau=0.05, rpo_alpha=None, nll=None, f_divergence="reverse_kl", f_alpha=1.0):
+def dpo_loss(policy, reference, beta, loss_type, label_smoothing, discopop_tau=0.05, rpo_alpha=None, nll=None, f_divergence="reverse_kl", f_alpha=1.0, weights=None):
     B = policy.shape[0] // 2
     pc, pr, rc, rr = policy[:B], policy[B:], reference[:B], reference[B:]
     chosen_logratios, rejected_logratios = pc - rc, pr - rr
@@ -169,6 +180,8 @@ def dpo_loss(policy, reference, beta, loss_type, label_smoothing, discopop_tau=0
     if rpo_alpha is not None:
         losses = losses + rpo_alpha * nll
         metrics.append(nll.detach())
+    if weights is not None:
+        losses = losses * weights
     return losses.mean(), torch.stack(metrics)
 
 
@@ -182,12 +195,10 @@ def run(spec, case, inputs):
             set_adapters(model, False)
             reference = sequence_logps(model, input_ids, attn, loss_mask, lt)
             set_adapters(model, True)
-        rpo = case.get("rpo_alpha")
-        if rpo is None:
-            return dpo_loss(sequence_logps(model, input_ids, attn, loss_mask, lt), reference, case["beta"], lt, case["label_smoothing"], case.get("discopop_tau", 0.05),
-                            f_divergence=case.get("f_divergence_type", "reverse_kl"), f_alpha=case.get("f_alpha_divergence_coef", 1.0))
-        policy, nll = sequence_logps(model, input_ids, attn, loss_mask, lt, rpo=True)
-        return dpo_loss(policy, reference, case["beta"], lt, case["label_smoothing"], rpo_alpha=rpo, nll=nll)
+        rpo, weighting = case.get("rpo_alpha"), case.get("use_weighting", False)
+        policy, nll, weights = sequence_logps(model, input_ids, attn, loss_mask, lt, rpo=True, weighting=weighting)
+        return dpo_loss(policy, reference, case["beta"], lt, case["label_smoothing"], case.get("discopop_tau", 0.05), rpo_alpha=rpo, nll=nll,
+                        f_divergence=case.get("f_divergence_type", "reverse_kl"), f_alpha=case.get("f_alpha_divergence_coef", 1.0), weights=weights)
 
     return pair_run(spec, case, model, stats)
 
