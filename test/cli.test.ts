@@ -304,7 +304,7 @@ test('a model folder with its own tokenizer (not GPT-2\'s): train, eval and gene
   expect(cli('eval', '--model', bare, '--tokenizer', bare, '--data', evalFile).err).toMatch(/--tokenizer .*own-tok-bare has no tokenizer files \(vocab.json and merges.txt, or tokenizer.json\)/);
 });
 
-test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metrics in metrics.jsonl, the adapter, the card; clear errors', () => {
+test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metrics in metrics.jsonl, the adapter, the card; clear errors', async () => {
   const prefs = path.join(tmp, 'prefs.jsonl'), evalPrefs = path.join(tmp, 'prefs-eval.jsonl');
   const line = (i: number) => JSON.stringify({ prompt: `Question ${i}: is the sky blue?\nAnswer:`, chosen: ' Yes, on a clear day.', rejected: ` No, it is green ${i}.` });
   fs.writeFileSync(prefs, Array.from({ length: 6 }, (_, i) => line(i)).join('\n') + '\n');
@@ -359,13 +359,13 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--loss-type', 'kto').err).toMatch(/--loss-type must be sigmoid, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop for preference pairs; got 'kto'/);
   // a run with one of TRL's DPO settings: trained, carded, and scored again by tstorch eval as the run's
   // last evaluation with the setting (and otherwise without it: the setting matters)
-  const withSetting = (name: string, flags: string[], setting: string[], card: string) => {
+  const withSetting = (name: string, flags: string[], setting: string[], card: string, model = modelDir) => {
     const dir = path.join(tmp, name);
-    expect(cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalPrefs, '--out', dir, '--block-size', '32', '--batch-size', '2', '--max-steps', '2',
+    expect(cli('train', '--model', model, '--data', prefs, '--eval-data', evalPrefs, '--out', dir, '--block-size', '32', '--batch-size', '2', '--max-steps', '2',
       '--logging-steps', '1', '--save-steps', '0', '--lr', '1e-2', '--lora-r', '4', '--beta', '0.2', ...flags, ...setting).err).toBe('');
     expect(fs.readFileSync(path.join(dir, 'README.md'), 'utf8')).toContain(card);
     const last = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined).pop();
-    const scored = (...more: string[]) => JSON.parse(cli('eval', '--model', modelDir, '--adapter', dir, '--data', evalPrefs, '--block-size', '32', '--beta', '0.2', '--json', ...flags, ...more).out).loss;
+    const scored = (...more: string[]) => JSON.parse(cli('eval', '--model', model, '--adapter', dir, '--data', evalPrefs, '--block-size', '32', '--beta', '0.2', '--json', ...flags, ...more).out).loss;
     expect([name, Math.abs(scored(...setting) - last.eval_loss) / last.eval_loss < 1e-5, Math.abs(scored() - last.eval_loss) > 1e-4]).toEqual([name, true, true]);
     return dir;
   };
@@ -388,6 +388,13 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--method', 'orpo', '--discopop-tau', '0.3').err).toMatch(/--discopop-tau is DPO's; ORPO does not take it/);
   // f-DPO (--f-divergence-type alpha_divergence and its α)
   withSetting('dpo-alpha-div', ['--f-divergence-type', 'alpha_divergence'], ['--f-alpha-divergence-coef', '0.5'], '- f_divergence_type: alpha_divergence\n- f_alpha_divergence_coef: 0.5\n');
+  // WPO (--use-weighting): each pair's loss weighted. (On a model with larger weights: the tiny
+  // model is so near uniform that it finds these completions likelier than its expected token, and
+  // every weight caps at 1.)
+  const sharp = await saveTinyGpt2(path.join(tmp, 'model-sharp'), { initializer_range: 0.5 });
+  withSetting('dpo-wpo', [], ['--use-weighting'], '- loss_type: sigmoid\n- use_weighting: true\n', sharp);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--method', 'cpo', '--use-weighting').err).toMatch(/--use-weighting is DPO's; CPO does not take it/);
+  expect(cli('eval', '--model', modelDir, '--adapter', disco, '--data', evalPrefs, '--block-size', '32', '--method', 'orpo', '--use-weighting').err).toMatch(/--use-weighting is DPO's, on preference pairs/);
   expect(cli('eval', '--model', modelDir, '--adapter', disco, '--data', evalFile, '--block-size', '32', '--discopop-tau', '0.3').err).toMatch(/--discopop-tau is DPO's, on preference pairs/);
   const broken = path.join(tmp, 'prefs-broken.jsonl');
   fs.writeFileSync(broken, line(0) + '\n' + JSON.stringify({ prompt: 'p', chosen: 'c' }) + '\n');

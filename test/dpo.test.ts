@@ -221,7 +221,7 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
   for (const c of cases) expect(Math.max(...[...init].map(([k, t]) => relErr(want.get(`${c.name}.final.${k.slice(5)}`)!, t)))).toBeGreaterThan(1e-3);
   expect(relErr(want.get('hinge.final.transformer.h.0.attn.c_attn.lora_A.weight')!, want.get('sigmoid.final.transformer.h.0.attn.c_attn.lora_A.weight')!)).toBeGreaterThan(1e-4);
   // WPO's weights are below 1: its first loss is the same run's unweighted one (the sigmoid case) made smaller
-  const [wpo0, plain0] = [want.get('wpo.losses')!.tolist()[0] as number, want.get('sigmoid.losses')!.tolist()[0] as number];
+  const [wpo0, plain0] = [(want.get('wpo.losses')!.tolist() as number[])[0], (want.get('sigmoid.losses')!.tolist() as number[])[0]];
   expect(wpo0 / plain0).toBeLessThan(1 - 1e-3);
   for (const t of [...init.values(), ...want.values()]) t.dispose();
 }, 120_000);

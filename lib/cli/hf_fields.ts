@@ -93,7 +93,6 @@ export const FOREIGN_FIELDS: Record<string, ForeignField> = {
   'discopop-tau': { noEffect: 'for the discopop loss, which is not here', hfDefault: ['0.05'] },
   'loss-weights': { only: { value: '', otherwise: 'one loss type a run (--loss-type)' } },
   'ld-alpha': { only: { value: '', otherwise: 'LD-DPO\'s length weighting is not here' } },
-  'use-weighting': off('WPO\'s weighting is not here'),
   'sync-ref-model': off('the reference model stays the base model (TR-DPO\'s syncing is not here)'),
   'ref-model-mixup-alpha': { noEffect: 'with sync_ref_model, which is not here', hfDefault: ['0.6'] },
   'ref-model-sync-steps': { noEffect: 'with sync_ref_model, which is not here', hfDefault: ['512'] },

@@ -20,7 +20,8 @@
 // adapter of the model (TRL's ref_adapter_name: DPO after SFT, the SFT adapter loaded twice), or
 // a frozen refModel given for full fine-tuning. As TRL's disable_dropout (its default), the policy and the
 // reference run without dropout. With rpo_alpha (RPO) the loss adds α times the chosen completions'
-// NLL. Logged as TRL's: rewards/chosen, rewards/rejected (β times the log-ratio to the reference),
+// NLL; with use_weighting (WPO) each pair's loss is weighted by how likely the policy finds its
+// completions (wpoWeights). Logged as TRL's: rewards/chosen, rewards/rejected (β times the log-ratio to the reference),
 // rewards/accuracies, rewards/margins, logps/chosen, logps/rejected (and nll_loss with RPO).
 import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';

@@ -41,6 +41,7 @@ export const spec: Spec = {
   'f-divergence-type': { type: 'string', help: 'preference data: f-DPO\'s divergence, as the run trained with it (TRL\'s f_divergence_type: reverse_kl, js_divergence, alpha_divergence)' },
   'f-alpha-divergence-coef': { type: 'number', help: 'preference data, alpha_divergence: α, as the run trained with it (TRL\'s f_alpha_divergence_coef)' },
   'discopop-tau': { type: 'number', help: 'preference data, --loss-type discopop: its τ, as the run trained with it (TRL\'s discopop_tau, default 0.05)' },
+  'use-weighting': { type: 'boolean', help: 'preference data: WPO\'s weighting, as the run trained with it (TRL\'s use_weighting): each pair\'s loss weighted' },
   method: { type: 'string', default: 'dpo', help: 'preference data: dpo (rewards against a reference), orpo (TRL\'s ORPO loss and metrics; no reference), cpo or simpo (TRL\'s CPO loss and metrics; no reference) or kto (the pairs unpaired); unpaired data (prompt, completion, label) is scored with kto' },
   'cpo-alpha': { type: 'number', help: 'preference data, --method cpo or simpo: the chosen NLL\'s weight, as the run trained with it (TRL\'s cpo_alpha; default 1, simpo 0)' },
   'simpo-gamma': { type: 'number', help: 'preference data, --method simpo: γ, as the run trained with it (TRL\'s simpo_gamma, default 0.5)' },
@@ -78,7 +79,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   for (const k of ['ref-model', 'ref-adapter']) {
     if (f[k] !== undefined && !unpaired && !(pairs && (f.method === 'dpo' || f.method === 'kto'))) throw new Error(`--${k} is the reference of DPO and KTO metrics, on preference pairs or KTO examples${pairs ? `; ${(f.method as string).toUpperCase()} has none` : ''}`);
   }
-  for (const k of ['discopop-tau', 'rpo-alpha', 'f-divergence-type', 'f-alpha-divergence-coef']) if (f[k] !== undefined && !(pairs && f.method === 'dpo')) throw new Error(`--${k} is DPO's, on preference pairs`);
+  for (const k of ['discopop-tau', 'rpo-alpha', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-weighting']) if (f[k] !== undefined && f[k] !== false && !(pairs && f.method === 'dpo')) throw new Error(`--${k} is DPO's, on preference pairs`);
   for (const k of ['cpo-alpha', 'simpo-gamma']) if (f[k] !== undefined && !(pairs && (f.method === 'cpo' || f.method === 'simpo'))) throw new Error(`--${k} is CPO's and SimPO's (--method cpo or simpo), on preference pairs`);
   if (unpaired || (pairs && f.method === 'kto')) return evalKTO(f, model, unpaired ?? torch.data.unpairPreferences(pairs!));
   if (pairs) return evalPreferences(f, model, pairs);
@@ -140,7 +141,7 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
   const data = preferenceDataset(f.data as string, pairs, f, model, truncationOptions(f));
   const r = torch.train.evaluatePreferences(model, data, {
     beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, discopopTau: f['discopop-tau'] as number | undefined, rpoAlpha: f['rpo-alpha'] as number | undefined,
-    fDivergenceType: f['f-divergence-type'] as torch.train.FDivergenceType | undefined, fAlphaDivergenceCoef: f['f-alpha-divergence-coef'] as number | undefined, refModel: ref, batchSize: f['batch-size'] as number,
+    fDivergenceType: f['f-divergence-type'] as torch.train.FDivergenceType | undefined, fAlphaDivergenceCoef: f['f-alpha-divergence-coef'] as number | undefined, useWeighting: Boolean(f['use-weighting']), refModel: ref, batchSize: f['batch-size'] as number,
     device: f.device as string, precision: f.precision as 'fp32' | 'bf16',
   });
   const metrics: Record<string, number> = Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/^eval_/, ''), v as number]));

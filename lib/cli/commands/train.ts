@@ -114,6 +114,7 @@ export const spec: Spec = {
   'dpo-label-smoothing': { type: 'number', default: 0, help: 'DPO sigmoid loss: the chance a pair\'s preference is flipped (TRL\'s label_smoothing, cDPO)', aliases: ['label-smoothing'] },
   'rpo-alpha': { type: 'number', help: 'DPO: RPO, the loss plus this times the chosen completions\' NLL (TRL\'s rpo_alpha; the paper uses 1); default none' },
   'use-logits-to-keep': { type: 'boolean', help: 'DPO: the LM head only from the batch\'s first completion token on (TRL\'s use_logits_to_keep): the same losses, less time and memory with long prompts' },
+  'use-weighting': { type: 'boolean', help: 'DPO: WPO\'s weighting (TRL\'s use_weighting): each pair\'s loss times how likely the policy finds its completions, exp(mean log p - log Σp²) of both, capped at 1' },
   'f-divergence-type': { type: 'string', help: 'DPO: TRL\'s f_divergence_type (f-DPO), reverse_kl (default) | js_divergence | alpha_divergence' },
   'f-alpha-divergence-coef': { type: 'number', help: 'DPO with --f-divergence-type alpha_divergence: α (TRL\'s f_alpha_divergence_coef, default 1)' },
   'discopop-tau': { type: 'number', help: 'DPO\'s discopop loss: τ, the temperature of its mix of the logistic and exponential losses (TRL\'s discopop_tau, default 0.05)' },
@@ -303,7 +304,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     }
     if (f['loss-type'] !== undefined && !kto && !(cpo && f.method === 'cpo')) throw new Error(`--loss-type is DPO's, CPO's, KTO's (or SFT's); ${method} has its own loss`);
     if (f['dpo-label-smoothing'] && !cpo) throw new Error(`--dpo-label-smoothing is DPO's and CPO's; ${method} does not take it`);
-    for (const k of ['discopop-tau', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-logits-to-keep']) if (f[k] !== undefined && f[k] !== false) throw new Error(`--${k} is DPO's; ${method} does not take it`);
+    for (const k of ['discopop-tau', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-logits-to-keep', 'use-weighting']) if (f[k] !== undefined && f[k] !== false) throw new Error(`--${k} is DPO's; ${method} does not take it`);
     if (f['rpo-alpha'] !== undefined) throw new Error(`--rpo-alpha is DPO's (RPO); ${method} does not take it${orpo || cpo ? ` (${method} has its chosen NLL${cpo ? ': --cpo-alpha' : ' already'})` : ''}`);
   }
   if (!cpo) for (const k of ['cpo-alpha', 'simpo-gamma']) if (f[k] !== undefined) throw new Error(`--${k} is CPO's and SimPO's (--method cpo or simpo, on preference pairs)`);
@@ -327,7 +328,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     : data instanceof torch.data.PreferenceDataset
     ? new torch.DPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, lossType: (f['loss-type'] ?? 'sigmoid') as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number, discopopTau: f['discopop-tau'] as number | undefined, rpoAlpha: f['rpo-alpha'] as number | undefined,
       fDivergenceType: f['f-divergence-type'] as torch.train.FDivergenceType | undefined, fAlphaDivergenceCoef: f['f-alpha-divergence-coef'] as number | undefined,
-      useLogitsToKeep: Boolean(f['use-logits-to-keep']), precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']), refAdapterName },
+      useLogitsToKeep: Boolean(f['use-logits-to-keep']), useWeighting: Boolean(f['use-weighting']), precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']), refAdapterName },
       data, evalData as torch.data.PreferenceDataset | undefined, callbacks, refModel)
     : data instanceof torch.data.RewardDataset
       ? new torch.RewardTrainer(model as torch.GPT2ForSequenceClassification, { ...args, centerRewardsCoefficient: (f['center-rewards-coefficient'] as number | undefined) ?? null }, data, evalData as torch.data.RewardDataset | undefined, callbacks)
@@ -524,7 +525,7 @@ function taskFlag(f: Record<string, unknown>, modelDir: string, adapterTask: unk
 }
 
 /** The preference methods' own settings (DPO's, CPO's): refused on other data, where they would change nothing. */
-const PAIR_FLAGS = ['rpo-alpha', 'discopop-tau', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-logits-to-keep', 'cpo-alpha', 'simpo-gamma'];
+const PAIR_FLAGS = ['rpo-alpha', 'discopop-tau', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-logits-to-keep', 'use-weighting', 'cpo-alpha', 'simpo-gamma'];
 
 /** The LoRA flags: with --adapter, the adapter's own settings stand for them. */
 const LORA_FLAGS = ['lora-r', 'lora-alpha', 'lora-dropout', 'lora-targets', 'lora-mode', 'lora-bias', 'layers-to-transform', 'exclude-modules',
