@@ -356,7 +356,10 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   expect(cli('train', '--model', modelDir, '--data', evalFile, '--out', keep, '--block-size', '32', '--use-logits-to-keep').err).toMatch(/--use-logits-to-keep is for preference pairs \(prompt, chosen, rejected\); .* holds none/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', keep, '--block-size', '32', '--method', 'orpo', '--use-logits-to-keep').err).toMatch(/--use-logits-to-keep is DPO's; ORPO does not take it/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalFile, '--out', out).err).toMatch(/holds preference pairs \(DPO\) but --eval-data .* does not/);
-  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--loss-type', 'kto').err).toMatch(/--loss-type must be sigmoid, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop for preference pairs; got 'kto'/);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--loss-type', 'kto').err).toMatch(/--loss-type must be sigmoid, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop, bco_pair, sft for preference pairs \(or several, comma-separated, their losses added: TRL's MPO\); got 'kto'/);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--loss-type', 'sigmoid,kto').err).toMatch(/--loss-type must be .* got 'kto'/);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--loss-type', 'sigmoid', '--loss-weights', '1,2').err).toMatch(/--loss-weights must be 1 comma-separated number, one per --loss-type \(sigmoid\); got '1,2'/);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--method', 'orpo', '--loss-weights', '1').err).toMatch(/--loss-weights is DPO's; ORPO does not take it/);
   // a run with one of TRL's DPO settings: trained, carded, and scored again by tstorch eval as the run's
   // last evaluation with the setting (and otherwise without it: the setting matters)
   const withSetting = (name: string, flags: string[], setting: string[], card: string, model = modelDir) => {
@@ -388,6 +391,13 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--method', 'orpo', '--discopop-tau', '0.3').err).toMatch(/--discopop-tau is DPO's; ORPO does not take it/);
   // f-DPO (--f-divergence-type alpha_divergence and its α)
   withSetting('dpo-alpha-div', ['--f-divergence-type', 'alpha_divergence'], ['--f-alpha-divergence-coef', '0.5'], '- f_divergence_type: alpha_divergence\n- f_alpha_divergence_coef: 0.5\n');
+  // several loss types (TRL's MPO form), each weighted: scored again by tstorch eval with the weights (and otherwise without them)
+  withSetting('dpo-mix', ['--loss-type', 'sigmoid,sft', '--batch-size', '8'], ['--loss-weights', '1,0.5'], '- loss_type: sigmoid, sft\n- loss_weights: 1, 0.5\n');
+  // bco_pair: the rewards centred on the running mean of the batches' mean rewards
+  const bco = path.join(tmp, 'dpo-bco');
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', bco, '--block-size', '32', '--batch-size', '2', '--max-steps', '2', '--logging-steps', '1',
+    '--save-steps', '0', '--lr', '1e-2', '--lora-r', '4', '--beta', '0.2', '--loss-type', 'bco_pair').err).toBe('');
+  expect(fs.readFileSync(path.join(bco, 'README.md'), 'utf8')).toContain('- loss_type: bco_pair\n');
   // WPO (--use-weighting): each pair's loss weighted. (On a model with larger weights: the tiny
   // model is so near uniform that it finds these completions likelier than its expected token, and
   // every weight caps at 1.)

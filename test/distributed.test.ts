@@ -451,6 +451,28 @@ torch.distributed.destroyProcessGroup();`);
   expect(relErr(wc.get(someB)!, wa.get(someB)!)).toBeGreaterThan(1e-4); // (trained on from there)
 });
 
+(available ? test : test.skip)('DPO with bco_pair: 2-way data parallel == 1 process (its running mean of the batches\' mean rewards taken over both ranks; losses 1e-5, adapter 1e-4)', () => {
+  const prefs = path.join(tmp, 'bco-prefs.jsonl');
+  const pair = (i: number) => JSON.stringify({ prompt: `Q${i}: is it so?`, chosen: ' yes'.repeat(1 + i % 3), rejected: ' no'.repeat(1 + (i * 5) % 4) });
+  fs.writeFileSync(prefs, Array.from({ length: 12 }, (_, i) => pair(i)).join('\n'));
+  const args = (out: string) => ['train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '24', '--max-steps', '4', '--lr', '2e-2', '--lora-r', '4',
+    '--lora-dropout', '0', '--logging-steps', '1', '--save-steps', '0', '--master-port', '29687', '--beta', '2', '--loss-type', 'bco_pair'];
+  const one = path.join(tmp, 'bco-one'), two = path.join(tmp, 'bco-two');
+  const r1 = spawnSync(process.execPath, [bin, ...args(one), '--batch-size', '4'], { encoding: 'utf8' });
+  expect(r1.stderr).toBe('');
+  const r2 = spawnSync(process.execPath, [bin, ...args(two), '--batch-size', '2', '--nproc-per-node', '2'], { encoding: 'utf8' });
+  expect([r2.stderr, r2.status]).toEqual(['', 0]);
+  const losses = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.loss !== undefined).map((e) => e.loss as number);
+  const a = losses(one), b = losses(two);
+  expect([a.length, b.length]).toEqual([4, 4]);
+  a.forEach((l, i) => expect(Math.abs(l - b[i]) / l).toBeLessThan(1e-5));
+  const wa = torch.io.safetensors.loadFile(path.join(one, 'adapter_model.safetensors')).tensors;
+  const wb = torch.io.safetensors.loadFile(path.join(two, 'adapter_model.safetensors')).tensors;
+  // (1e-4: four steps at this rate carry the ranks' other summation order to ~1e-5 in lora_B; a centre of
+  // the ranks' summed means instead of their mean is off by 4e-4 in the losses already)
+  for (const [k, t] of wa) expect([k, relErr(wb.get(k)!, t) < 1e-4]).toEqual([k, true]);
+});
+
 (available ? test : test.skip)('CPO and SimPO (no reference): 2-way data parallel with batch B == 1 process with batch 2B (losses, nll_loss, eval, adapter 1e-5)', () => {
   const prefs = path.join(tmp, 'cpo-prefs.jsonl'), prefsEval = path.join(tmp, 'cpo-prefs-eval.jsonl');
   // (chosen completions of one length: CPO's NLL is a token mean over each rank's (TRL's too), and

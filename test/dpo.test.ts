@@ -137,7 +137,7 @@ test('PreferenceDataset and KTODataset on worker threads (threads, HF\'s num_pro
   }
 });
 
-test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with label smoothing, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop; RPO; f-DPO\'s js and alpha divergences; use_logits_to_keep; WPO\'s use_weighting): losses, metrics, adapter, eval', async () => {
+test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with label smoothing, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop, bco_pair, sft; MPO\'s weighted lists; RPO; f-DPO\'s js and alpha divergences; use_logits_to_keep; WPO\'s use_weighting): losses, metrics, adapter, eval', async () => {
   const train = pairs(B * STEPS, 31), evalPairs = pairs(5, 32);
   train[0].chosen[0] = 0; // (a completion token of id 0, which TRL's RPO nll_loss leaves out)
   const start = await loraModel();
@@ -165,7 +165,14 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
     { name: 'alpha', beta: 0.3, loss_type: 'hinge' as const, label_smoothing: 0, f_divergence_type: 'alpha_divergence' as const, f_alpha_divergence_coef: 0.5, lr: 5e-3 },
     { name: 'wpo', beta: 0.1, loss_type: 'sigmoid' as const, label_smoothing: 0, use_weighting: true, lr: 5e-3 },
     { name: 'wpo_rpo_keep', beta: 0.2, loss_type: 'sigmoid' as const, label_smoothing: 0, rpo_alpha: 0.5, use_weighting: true, use_logits_to_keep: true, lr: 5e-3 },
+    { name: 'bco', beta: 0.3, loss_type: 'bco_pair' as const, label_smoothing: 0, lr: 5e-3 },
+    { name: 'sft', beta: 0.1, loss_type: 'sft' as const, label_smoothing: 0, lr: 5e-3 },
+    // TRL's MPO recipe (several losses added, each weighted), and a list with ipo (every log-probability a token mean)
+    { name: 'mpo', beta: 0.1, loss_type: ['sigmoid', 'bco_pair', 'sft'] as torch.train.DPOLossType[], loss_weights: [0.8, 0.2, 1], label_smoothing: 0, lr: 5e-3 },
+    { name: 'ipo_hinge', beta: 0.2, loss_type: ['ipo', 'hinge'] as torch.train.DPOLossType[], loss_weights: [1, 0.5], label_smoothing: 0, lr: 2e-3 },
   ];
+  const types = (c: { loss_type: torch.train.DPOLossType | torch.train.DPOLossType[] }) => [c.loss_type].flat();
+  const withNll = (c: (typeof cases)[number]) => 'rpo_alpha' in c || types(c).includes('sft');
   const want = referenceTensors('dpo_ref.py', {
     fixtures, pairs: train, eval_pairs: evalPairs, eos: EOS, max_prompt_length: limits.maxPromptLength, max_completion_length: limits.maxCompletionLength,
     max_length: limits.maxLength, batch: B, steps: STEPS, warmup: 1, cases: cases.map((c) => ({ ...c, weight_decay: 0.01 })),
@@ -176,9 +183,10 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
     torch.noGrad(() => { for (const [k, t] of init) own.get(k.slice(5))!.copy_(t); });
     const trainer = new torch.DPOTrainer(model, {
       outputDir: path.join(tmp, c.name), maxSteps: STEPS, perDeviceTrainBatchSize: B, learningRate: c.lr, weightDecay: 0.01, warmupSteps: 1,
-      // (aot sorts over each batch, RPO's NLL is a token mean over each: the reference scores the 5 eval pairs as one batch)
-      perDeviceEvalBatchSize: c.loss_type.startsWith('aot') || 'rpo_alpha' in c ? 8 : 2,
+      // (aot sorts over each batch, RPO's and sft's NLL is a token mean over each: the reference scores the 5 eval pairs as one batch)
+      perDeviceEvalBatchSize: types(c).some((t) => t.startsWith('aot')) || withNll(c) ? 8 : 2,
       loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, beta: c.beta, lossType: c.loss_type, dpoLabelSmoothing: c.label_smoothing,
+      ...('loss_weights' in c ? { lossWeights: c.loss_weights } : {}),
       ...('discopop_tau' in c ? { discopopTau: c.discopop_tau } : {}),
       ...('rpo_alpha' in c ? { rpoAlpha: c.rpo_alpha } : {}),
       ...('f_divergence_type' in c ? { fDivergenceType: c.f_divergence_type } : {}),
@@ -203,13 +211,13 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
     expect(logs.length).toBe(STEPS);
     logs.forEach((e, i) => {
       expect([c.name, i, Math.abs(e.loss! - wantLosses[i]) / Math.abs(wantLosses[i]) < 1e-5]).toEqual([c.name, i, true]);
-      const names = 'rpo_alpha' in c ? [...METRICS, 'nll_loss'] : METRICS;
+      const names = withNll(c) ? [...METRICS, 'nll_loss'] : METRICS;
       expect(wantMetrics[i].length).toBe(names.length);
       names.forEach((m, k) => expect([c.name, i, m, Math.abs(e[m]! - wantMetrics[i][k]) < 1e-5 * Math.max(1, Math.abs(wantMetrics[i][k]))]).toEqual([c.name, i, m, true]));
     });
     for (const [n, p] of own) expect([c.name, n, relErr(p, want.get(`${c.name}.final.${n}`)!) < 1e-4]).toEqual([c.name, n, true]);
     const ev = trainer.evaluate();
-    if ('rpo_alpha' in c) expect(ev.eval_nll_loss).toBeGreaterThan(0);
+    if (withNll(c)) expect(ev.eval_nll_loss).toBeGreaterThan(0);
     const [evalLoss, evalAcc] = want.get(`${c.name}.eval`)!.tolist() as number[];
     expect(Math.abs(ev.eval_loss - evalLoss) / Math.abs(evalLoss)).toBeLessThan(1e-5);
     expect(ev.eval_accuracy).toBeCloseTo(evalAcc, 6);
@@ -223,6 +231,9 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
   // WPO's weights are below 1: its first loss is the same run's unweighted one (the sigmoid case) made smaller
   const [wpo0, plain0] = [(want.get('wpo.losses')!.tolist() as number[])[0], (want.get('sigmoid.losses')!.tolist() as number[])[0]];
   expect(wpo0 / plain0).toBeLessThan(1 - 1e-3);
+  // sft's rewards are 0 (it has none), MPO's the sigmoid's and bco_pair's, weighted (0.8 + 0.2)
+  expect((want.get('sft.metrics')!.tolist() as number[][]).every((m) => m[0] === 0 && m[1] === 0 && m[2] === 0)).toBe(true);
+  expect((want.get('sft.losses')!.tolist() as number[])[0]).toBeCloseTo((want.get('sft.metrics')!.tolist() as number[][])[0][6], 6);
   for (const t of [...init.values(), ...want.values()]) t.dispose();
 }, 120_000);
 
@@ -308,6 +319,19 @@ test('DPOTrainer: gradient accumulation of 2 x 2 pairs is a step of 4; precomput
   for (const [n, p] of model.namedParameters({ trainableOnly: true })) expect(relErr(p, whole.weights.get(n)!)).toBe(0);
   resumed.optimizer.dispose();
   model.dispose();
+  // bco_pair: a checkpoint keeps the running mean of the batches' mean rewards, so that the resumed
+  // run centres its rewards as the straight one (3 steps = 2, checkpoint, 1 more; a constant rate, the same for both)
+  const bco: Partial<torch.DPOArguments> = { lossType: 'bco_pair', lrSchedulerType: 'constant' };
+  const bcoWhole = await run('bco-whole', { ...bco, maxSteps: 3 });
+  const bcoCut = path.join(tmp, 'bco-cut');
+  await run('bco-cut', { ...bco, saveSteps: 2, maxSteps: 2 });
+  expect(JSON.parse(fs.readFileSync(path.join(bcoCut, 'checkpoint-2', 'tstorch_state.json'), 'utf8')).method_state.bco_reward_count).toBeCloseTo(2, 9);
+  const bcoModel = await loraModel();
+  const bcoResumed = new torch.DPOTrainer(bcoModel, { outputDir: bcoCut, ...bco, maxSteps: 3, perDeviceTrainBatchSize: 4, learningRate: 5e-3, loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false, resumeFromCheckpoint: path.join(bcoCut, 'checkpoint-2') }, ds());
+  expect(quietly(() => bcoResumed.train()).logHistory.map((e) => e.loss)).toEqual(bcoWhole.losses);
+  bcoResumed.optimizer.dispose();
+  bcoModel.dispose();
+  for (const t of bcoWhole.weights.values()) t.dispose();
   // full fine-tuning: the policy starts as the reference, so the first step's loss is log 2 (sigmoid of 0)
   const policy = await torch.GPT2LMHeadModel.fromPretrained(base), ref = await torch.GPT2LMHeadModel.fromPretrained(base);
   const full = new torch.DPOTrainer(policy, { outputDir: path.join(tmp, 'dpo-full'), maxSteps: 2, perDeviceTrainBatchSize: 4, learningRate: 1e-3, loggingSteps: 1, saveSteps: 0, shuffle: false, progress: false }, ds(), undefined, [], ref);
@@ -322,7 +346,10 @@ test('DPOTrainer: gradient accumulation of 2 x 2 pairs is a step of 4; precomput
   expect(() => new torch.DPOTrainer(policy, { outputDir: tmp }, ds())).toThrow(/full fine-tuning needs a frozen reference model \(refModel\)/);
   const lm = await loraModel();
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, beta: 0 }, ds())).toThrow('DPOTrainer: beta must be > 0, got 0');
-  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: 'kto' as never }, ds())).toThrow("DPOTrainer: lossType must be sigmoid, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop; got 'kto'");
+  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: 'kto' as never }, ds())).toThrow("DPOTrainer: lossType must be sigmoid, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop, bco_pair, sft (or a list of them); got 'kto'");
+  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: [] }, ds())).toThrow('DPOTrainer: lossType is an empty list; give one loss type or several');
+  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: ['sigmoid', 'sft'], lossWeights: [1] }, ds())).toThrow('DPOTrainer: lossWeights must be 2 numbers, one per loss type (sigmoid, sft); got [1]');
+  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: ['bco_pair', 'sft'], dpoLabelSmoothing: 0.1 }, ds())).toThrow('DPOTrainer: dpoLabelSmoothing is for the sigmoid, robust, exo_pair, aot, aot_pair losses');
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: 'apo_zero', dpoLabelSmoothing: 0.1 }, ds())).toThrow('DPOTrainer: dpoLabelSmoothing is for the sigmoid, robust, exo_pair, aot, aot_pair losses');
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: 'discopop', discopopTau: 0 }, ds())).toThrow('DPOTrainer: discopopTau must be > 0, got 0');
   expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, lossType: 'nca_pair', fDivergenceType: 'js_divergence' }, ds())).toThrow('DPOTrainer: fDivergenceType is for the sigmoid, robust, exo_pair, hinge, ipo losses');

@@ -91,7 +91,6 @@ export const FOREIGN_FIELDS: Record<string, ForeignField> = {
   'f-divergence-type': { only: { value: 'reverse_kl', otherwise: 'DPO here is the reverse-KL (standard) objective' } },
   'f-alpha-divergence-coef': { noEffect: 'for alpha_divergence, which is not here', hfDefault: ['0.5'] },
   'discopop-tau': { noEffect: 'for the discopop loss, which is not here', hfDefault: ['0.05'] },
-  'loss-weights': { only: { value: '', otherwise: 'one loss type a run (--loss-type)' } },
   'ld-alpha': { only: { value: '', otherwise: 'LD-DPO\'s length weighting is not here' } },
   'sync-ref-model': off('the reference model stays the base model (TR-DPO\'s syncing is not here)'),
   'ref-model-mixup-alpha': { noEffect: 'with sync_ref_model, which is not here', hfDefault: ['0.6'] },

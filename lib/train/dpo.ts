@@ -26,7 +26,8 @@
 import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
-import { stack } from '../tensor/ops';
+import { stack, cat } from '../tensor/ops';
+import * as distributed from '../tensor/distributed';
 import { tensor } from '../tensor/creation';
 import * as F from '../nn/functional';
 import { GPT2LMHeadModel } from '../models/gpt2';
@@ -39,8 +40,8 @@ import type { EvalMetrics, TrainerCallback } from './callbacks';
 
 export type FDivergenceType = 'reverse_kl' | 'js_divergence' | 'alpha_divergence';
 export const F_DIVERGENCE_TYPES: FDivergenceType[] = ['reverse_kl', 'js_divergence', 'alpha_divergence'];
-export type DPOLossType = 'sigmoid' | 'robust' | 'exo_pair' | 'hinge' | 'ipo' | 'nca_pair' | 'sppo_hard' | 'aot' | 'aot_pair' | 'apo_zero' | 'apo_down' | 'discopop';
-export const DPO_LOSS_TYPES: DPOLossType[] = ['sigmoid', 'robust', 'exo_pair', 'hinge', 'ipo', 'nca_pair', 'sppo_hard', 'aot', 'aot_pair', 'apo_zero', 'apo_down', 'discopop'];
+export type DPOLossType = 'sigmoid' | 'robust' | 'exo_pair' | 'hinge' | 'ipo' | 'nca_pair' | 'sppo_hard' | 'aot' | 'aot_pair' | 'apo_zero' | 'apo_down' | 'discopop' | 'bco_pair' | 'sft';
+export const DPO_LOSS_TYPES: DPOLossType[] = ['sigmoid', 'robust', 'exo_pair', 'hinge', 'ipo', 'nca_pair', 'sppo_hard', 'aot', 'aot_pair', 'apo_zero', 'apo_down', 'discopop', 'bco_pair', 'sft'];
 /** the losses that take a label smoothing ε (TRL ignores it, with a warning, in the others; refused here) */
 const SMOOTHED: DPOLossType[] = ['sigmoid', 'robust', 'exo_pair', 'aot', 'aot_pair'];
 /** the losses of TRL's `logits`, which f_divergence_type changes */
@@ -54,9 +55,13 @@ export interface DPOArguments extends TrainingArguments {
   /**
    * TRL's loss_type: sigmoid (DPO, default), robust (rDPO), exo_pair (EXO), hinge (SLiC), ipo,
    * nca_pair (NCA), sppo_hard (SPPO), aot / aot_pair (AOT: sorted over each batch), apo_zero /
-   * apo_down (APO) or discopop (DiscoPOP)
+   * apo_down (APO), discopop (DiscoPOP), bco_pair (BCO's: the rewards centred on a running mean of
+   * the batches' mean reward) or sft (the chosen completions' NLL); or a list of them, the loss
+   * their sum (TRL's MPO: ['sigmoid', 'bco_pair', 'sft'] with lossWeights [0.8, 0.2, 1])
    */
-  lossType?: DPOLossType;
+  lossType?: DPOLossType | DPOLossType[];
+  /** with a list of loss types: each one's weight (TRL's loss_weights; default 1 each) */
+  lossWeights?: number[] | null;
   /** discopop: τ, the temperature of its mixing of the logistic and exponential losses (TRL's discopop_tau, default 0.05) */
   discopopTau?: number;
   /** TRL's f_divergence_type (f-DPO): reverse_kl (DPO's, default), js_divergence or alpha_divergence */
@@ -103,7 +108,9 @@ const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 're
 /** What the DPO loss of a batch depends on besides the model. */
 export interface LossSettings {
   beta: number;
-  lossType: DPOLossType;
+  /** as given: one loss type or a list */
+  lossType: DPOLossType | DPOLossType[];
+  lossWeights: number[] | null;
   labelSmoothing: number;
   discopopTau: number;
   fDivergenceType: FDivergenceType;
@@ -117,27 +124,37 @@ export interface LossSettings {
 
 /** The loss settings of these options, checked (who: the caller, for the errors). */
 function lossSettings(who: string, o: {
-  beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; discopopTau?: number; fDivergenceType?: FDivergenceType; fAlphaDivergenceCoef?: number; rpoAlpha?: number | null;
+  beta?: number; lossType?: DPOLossType | DPOLossType[]; lossWeights?: number[] | null; dpoLabelSmoothing?: number; discopopTau?: number; fDivergenceType?: FDivergenceType; fAlphaDivergenceCoef?: number; rpoAlpha?: number | null;
   useLogitsToKeep?: boolean; useWeighting?: boolean; precision: 'fp32' | 'bf16'; device: string;
 }): LossSettings {
   const s: LossSettings = {
-    beta: o.beta ?? 0.1, lossType: o.lossType ?? 'sigmoid', labelSmoothing: o.dpoLabelSmoothing ?? 0, discopopTau: o.discopopTau ?? 0.05,
+    beta: o.beta ?? 0.1, lossType: o.lossType ?? 'sigmoid', lossWeights: o.lossWeights ?? null, labelSmoothing: o.dpoLabelSmoothing ?? 0, discopopTau: o.discopopTau ?? 0.05,
     fDivergenceType: o.fDivergenceType ?? 'reverse_kl', fAlphaDivergenceCoef: o.fAlphaDivergenceCoef ?? 1, useLogitsToKeep: o.useLogitsToKeep ?? false, rpoAlpha: o.rpoAlpha ?? null,
     useWeighting: o.useWeighting ?? false,
     precision: o.precision, device: o.device,
   };
+  const types = Array.isArray(s.lossType) ? s.lossType : [s.lossType], named = types.join(', ');
+  if (types.length === 0) throw new Error(`${who}: lossType is an empty list; give one loss type or several`);
+  for (const t of types) if (!DPO_LOSS_TYPES.includes(t)) throw new Error(`${who}: lossType must be ${DPO_LOSS_TYPES.join(', ')} (or a list of them); got '${t}'`);
+  if (s.lossWeights !== null && !(Array.isArray(s.lossWeights) && s.lossWeights.length === types.length && s.lossWeights.every(Number.isFinite))) {
+    throw new Error(`${who}: lossWeights must be ${types.length} number${types.length > 1 ? 's' : ''}, one per loss type (${named}); got ${JSON.stringify(s.lossWeights)}`);
+  }
   if (!F_DIVERGENCE_TYPES.includes(s.fDivergenceType)) throw new Error(`${who}: fDivergenceType must be ${F_DIVERGENCE_TYPES.join(', ')}; got '${s.fDivergenceType}'`);
-  if (s.fDivergenceType !== 'reverse_kl' && !LOGIT_LOSSES.includes(s.lossType)) throw new Error(`${who}: fDivergenceType is for the ${LOGIT_LOSSES.join(', ')} losses (the others take the log-ratios as they are)`);
+  if (s.fDivergenceType !== 'reverse_kl' && !types.some((t) => LOGIT_LOSSES.includes(t))) throw new Error(`${who}: fDivergenceType is for the ${LOGIT_LOSSES.join(', ')} losses (the others take the log-ratios as they are)`);
   if (!(s.fAlphaDivergenceCoef > 0)) throw new Error(`${who}: fAlphaDivergenceCoef must be > 0, got ${s.fAlphaDivergenceCoef}`);
   if (o.fAlphaDivergenceCoef !== undefined && s.fDivergenceType !== 'alpha_divergence') throw new Error(`${who}: fAlphaDivergenceCoef is alpha_divergence's; fDivergenceType is ${s.fDivergenceType}`);
   if (s.rpoAlpha !== null && !(s.rpoAlpha >= 0 && Number.isFinite(s.rpoAlpha))) throw new Error(`${who}: rpoAlpha must be a number >= 0 (or null: no RPO term), got ${s.rpoAlpha}`);
   if (!(s.beta > 0)) throw new Error(`${who}: beta must be > 0, got ${s.beta}`);
-  if (!DPO_LOSS_TYPES.includes(s.lossType)) throw new Error(`${who}: lossType must be ${DPO_LOSS_TYPES.join(', ')}; got '${s.lossType}'`);
   if (!(s.labelSmoothing >= 0 && s.labelSmoothing < 0.5)) throw new Error(`${who}: dpoLabelSmoothing must be in [0, 0.5), got ${s.labelSmoothing}`);
-  if (s.labelSmoothing > 0 && !SMOOTHED.includes(s.lossType)) throw new Error(`${who}: dpoLabelSmoothing is for the ${SMOOTHED.join(', ')} losses`);
+  if (s.labelSmoothing > 0 && !types.some((t) => SMOOTHED.includes(t))) throw new Error(`${who}: dpoLabelSmoothing is for the ${SMOOTHED.join(', ')} losses`);
   if (!(s.discopopTau > 0)) throw new Error(`${who}: discopopTau must be > 0, got ${s.discopopTau}`);
-  if (o.discopopTau !== undefined && s.lossType !== 'discopop') throw new Error(`${who}: discopopTau is the discopop loss's; lossType is ${s.lossType}`);
+  if (o.discopopTau !== undefined && !types.includes('discopop')) throw new Error(`${who}: discopopTau is the discopop loss's; lossType is ${named}`);
   return s;
+}
+
+/** The loss types of these settings, as a list. */
+export function lossTypes(s: { lossType: DPOLossType | DPOLossType[] }): DPOLossType[] {
+  return Array.isArray(s.lossType) ? s.lossType : [s.lossType];
 }
 
 /** A pass over a batch's rows: the logits that predict the labels, (rows, K, V); those labels, (rows, K) (-100: none); -log p of each, 0 where none. */
@@ -174,9 +191,14 @@ function rowLogps({ nll, labels }: LabelScores, mean: boolean): Tensor {
   return mean ? sum.div(labels.ne(-100).sum(1).clamp(1, null)) : sum;
 }
 
+/** Whether the log-probabilities are token means, not sums: ipo's (with ipo among several loss types, for all of them, as TRL). */
+function averagesLogps(s: LossSettings): boolean {
+  return lossTypes(s).includes('ipo');
+}
+
 /** Each row's summed (ipo: mean) log-probability of its labelled tokens, (rows). */
 function sequenceLogps(model: GPT2LMHeadModel, batch: PairBatch, s: LossSettings): Tensor {
-  return tidy(() => rowLogps(labelNll(model, batch, s.precision, s.device, s.useLogitsToKeep), s.lossType === 'ipo'));
+  return tidy(() => rowLogps(labelNll(model, batch, s.precision, s.device, s.useLogitsToKeep), averagesLogps(s)));
 }
 
 /**
@@ -189,18 +211,19 @@ interface PolicyOutput {
   weights: Tensor | null;
 }
 function policyOutput(model: GPT2LMHeadModel, batch: PairBatch, s: LossSettings): PolicyOutput {
-  if (s.rpoAlpha === null && !s.useWeighting) return { logps: sequenceLogps(model, batch, s), nll: null, weights: null };
+  const withNll = s.rpoAlpha !== null || lossTypes(s).includes('sft');
+  if (!withNll && !s.useWeighting) return { logps: sequenceLogps(model, batch, s), nll: null, weights: null };
   return tidy(() => {
     const scores = labelNll(model, batch, s.precision, s.device, s.useLogitsToKeep), { labels, nll } = scores;
     const B = labels.shape[0] / 2;
     let chosenNll: Tensor | null = null;
-    if (s.rpoAlpha !== null) {
+    if (withNll) {
       // TRL's nll_loss: cross_entropy over the chosen rows (the first half) with ignore_index=0, the
       // label it gives the tokens outside the completions: so a completion token of id 0 is left out too
       const chosen = labels.narrow(0, 0, B), counted = chosen.ne(-100).logicalAnd(chosen.ne(0)).float();
       chosenNll = nll.narrow(0, 0, B).mul(counted).sum().div(counted.sum());
     }
-    return { logps: rowLogps(scores, s.lossType === 'ipo'), nll: chosenNll, weights: s.useWeighting ? wpoWeights(scores) : null };
+    return { logps: rowLogps(scores, averagesLogps(s)), nll: chosenNll, weights: s.useWeighting ? wpoWeights(scores) : null };
   });
 }
 
@@ -219,64 +242,94 @@ function wpoWeights({ logits, labels, nll }: LabelScores): Tensor {
   }));
 }
 
-/** The metrics a run with these settings logs: TRL's six, and RPO's nll_loss. */
+/** The metrics a run with these settings logs: TRL's six, and RPO's or sft's nll_loss. */
 function metricNames(s: LossSettings): string[] {
-  return s.rpoAlpha === null ? METRICS : [...METRICS, 'nll_loss'];
+  return s.rpoAlpha === null && !lossTypes(s).includes('sft') ? METRICS : [...METRICS, 'nll_loss'];
 }
 
-/** The DPO loss of a batch of B pairs (2B rows) and its metric sums (metricNames). */
-function pairStats(output: PolicyOutput, reference: Tensor, s: LossSettings): PairLoss {
+/** What a batch's losses are computed from: the policy's and reference's log-probabilities, chosen and rejected, (B) each. */
+interface PairLogps {
+  pc: Tensor; pr: Tensor; rc: Tensor; rr: Tensor;
+  /** the policy's log-ratios to the reference */
+  chosenRatio: Tensor; rejectedRatio: Tensor;
+  /** the chosen completions' NLL (RPO's, sft's), () */
+  nll: Tensor | null;
+}
+
+/**
+ * bco_pair's centre: given the batch's mean reward, the running mean of them (TRL's RunningMoments:
+ * in training it takes the batch in first, over all ranks; in evaluation it only reads).
+ */
+export type RewardCentre = (batchMeanReward: Tensor) => number;
+
+/** One loss type's loss of each pair, (B). */
+function typeLosses(type: DPOLossType, q: PairLogps, s: LossSettings, centre: RewardCentre | null): Tensor {
+  const { pc, pr, rc, rr, chosenRatio, rejectedRatio } = q;
+  const plain = pc.sub(pr).sub(rc.sub(rr));
+  const a = s.fAlphaDivergenceCoef;
+  const logits = !LOGIT_LOSSES.includes(type) ? plain
+    : s.fDivergenceType === 'alpha_divergence' ? rejectedRatio.mul(-a).clamp(null, EXP_CAP).exp().sub(chosenRatio.mul(-a).clamp(null, EXP_CAP).exp()).div(a)
+      : s.fDivergenceType === 'js_divergence' ? plain.sub(F.softplus(chosenRatio).sub(F.softplus(rejectedRatio))) : plain;
+  const z = logits.mul(s.beta), e = s.labelSmoothing;
+  // the sigmoid loss with label smoothing ε of x (= β·logits for DPO)
+  const smoothedSigmoid = (x: Tensor) => (e > 0 ? F.logSigmoid(x).mul(-(1 - e)).sub(F.logSigmoid(x.neg()).mul(e)) : F.logSigmoid(x).neg());
+  const sorted = (t: Tensor) => t.sort(0).values;
+  switch (type) {
+    case 'sigmoid': return smoothedSigmoid(z);
+    case 'robust': return F.logSigmoid(z).mul(-(1 - e)).add(F.logSigmoid(z.neg()).mul(e)).div(1 - 2 * e);
+    case 'exo_pair': {
+      const eps = e === 0 ? 1e-3 : e; // (TRL's)
+      return z.sigmoid().mul(F.logSigmoid(z).sub(Math.log(1 - eps))).add(z.neg().sigmoid().mul(F.logSigmoid(z.neg()).sub(Math.log(eps))));
+    }
+    case 'hinge': return z.neg().add(1).relu();
+    case 'ipo': return logits.sub(1 / (2 * s.beta)).pow(2);
+    case 'nca_pair': {
+      const cr = chosenRatio.mul(s.beta), rr2 = rejectedRatio.mul(s.beta);
+      return F.logSigmoid(cr).neg().sub(F.logSigmoid(cr.neg()).mul(0.5)).sub(F.logSigmoid(rr2.neg()).mul(0.5));
+    }
+    case 'sppo_hard': return chosenRatio.sub(0.5 / s.beta).pow(2).add(rejectedRatio.add(0.5 / s.beta).pow(2));
+    case 'aot_pair': return smoothedSigmoid(sorted(chosenRatio).sub(sorted(rejectedRatio)).mul(s.beta));
+    case 'aot': return smoothedSigmoid(sorted(pc.sub(pr)).sub(sorted(rc.sub(rr))).mul(s.beta));
+    case 'apo_zero': return chosenRatio.mul(s.beta).sigmoid().neg().add(1).add(rejectedRatio.mul(s.beta).sigmoid());
+    case 'apo_down': return chosenRatio.mul(s.beta).sigmoid().add(1).sub(chosenRatio.sub(rejectedRatio).mul(s.beta).sigmoid());
+    case 'discopop': {
+      const mix = z.div(s.discopopTau).sigmoid(); // (on the plain logits: TRL's discopop takes no f-divergence)
+      return F.logSigmoid(z).neg().mul(mix.neg().add(1)).add(z.neg().exp().mul(mix));
+    }
+    case 'bco_pair': {
+      // the rewards centred on the running mean of the batches' mean rewards (this one's included)
+      const cr = chosenRatio.mul(s.beta), rr2 = rejectedRatio.mul(s.beta);
+      const delta = centre!(cat([cr, rr2], 0).mean().detach());
+      return F.logSigmoid(cr.sub(delta)).neg().sub(F.logSigmoid(rr2.sub(delta).neg()));
+    }
+    case 'sft': return q.nll!.expand([pc.shape[0]]); // (the chosen completions' NLL, the same for every pair)
+  }
+}
+
+/**
+ * The DPO loss of a batch of B pairs (2B rows) and its metric sums (metricNames). With several
+ * loss types (TRL's MPO), the loss and the rewards are their sums, each times its weight (sft's
+ * rewards are 0).
+ */
+function pairStats(output: PolicyOutput, reference: Tensor, s: LossSettings, centre: RewardCentre | null): PairLoss {
   return tidy(() => {
     const policy = output.logps;
     const B = policy.shape[0] / 2;
     const [pc, pr] = [policy.narrow(0, 0, B), policy.narrow(0, B, B)];
     const [rc, rr] = [reference.narrow(0, 0, B), reference.narrow(0, B, B)];
-    const chosenRatio = pc.sub(rc), rejectedRatio = pr.sub(rr); // the log-ratios to the reference
-    const plain = pc.sub(pr).sub(rc.sub(rr));
-    const a = s.fAlphaDivergenceCoef;
-    const logits = s.fDivergenceType === 'alpha_divergence' ? rejectedRatio.mul(-a).clamp(null, EXP_CAP).exp().sub(chosenRatio.mul(-a).clamp(null, EXP_CAP).exp()).div(a)
-      : s.fDivergenceType === 'js_divergence' ? plain.sub(F.softplus(chosenRatio).sub(F.softplus(rejectedRatio))) : plain;
-    let losses: Tensor;
-    const z = logits.mul(s.beta), e = s.labelSmoothing;
-    // the sigmoid loss with label smoothing ε of x (= β·logits for DPO)
-    const smoothedSigmoid = (x: Tensor) => (e > 0 ? F.logSigmoid(x).mul(-(1 - e)).sub(F.logSigmoid(x.neg()).mul(e)) : F.logSigmoid(x).neg());
-    const sorted = (t: Tensor) => t.sort(0).values;
-    if (s.lossType === 'sigmoid') {
-      losses = smoothedSigmoid(z);
-    } else if (s.lossType === 'robust') {
-      losses = F.logSigmoid(z).mul(-(1 - e)).add(F.logSigmoid(z.neg()).mul(e)).div(1 - 2 * e);
-    } else if (s.lossType === 'exo_pair') {
-      const eps = e === 0 ? 1e-3 : e; // (TRL's)
-      losses = z.sigmoid().mul(F.logSigmoid(z).sub(Math.log(1 - eps))).add(z.neg().sigmoid().mul(F.logSigmoid(z.neg()).sub(Math.log(eps))));
-    } else if (s.lossType === 'hinge') {
-      losses = z.neg().add(1).relu();
-    } else if (s.lossType === 'ipo') {
-      losses = logits.sub(1 / (2 * s.beta)).pow(2);
-    } else if (s.lossType === 'nca_pair') {
-      const cr = chosenRatio.mul(s.beta), rr2 = rejectedRatio.mul(s.beta);
-      losses = F.logSigmoid(cr).neg().sub(F.logSigmoid(cr.neg()).mul(0.5)).sub(F.logSigmoid(rr2.neg()).mul(0.5));
-    } else if (s.lossType === 'sppo_hard') {
-      losses = chosenRatio.sub(0.5 / s.beta).pow(2).add(rejectedRatio.add(0.5 / s.beta).pow(2));
-    } else if (s.lossType === 'aot_pair') {
-      losses = smoothedSigmoid(sorted(chosenRatio).sub(sorted(rejectedRatio)).mul(s.beta));
-    } else if (s.lossType === 'aot') {
-      losses = smoothedSigmoid(sorted(pc.sub(pr)).sub(sorted(rc.sub(rr))).mul(s.beta));
-    } else if (s.lossType === 'apo_zero') {
-      losses = chosenRatio.mul(s.beta).sigmoid().neg().add(1).add(rejectedRatio.mul(s.beta).sigmoid());
-    } else if (s.lossType === 'apo_down') {
-      losses = chosenRatio.mul(s.beta).sigmoid().add(1).sub(chosenRatio.sub(rejectedRatio).mul(s.beta).sigmoid());
-    } else {
-      const zp = plain.mul(s.beta); // (TRL's discopop takes the plain logits)
-      const mix = zp.div(s.discopopTau).sigmoid();
-      losses = F.logSigmoid(zp).neg().mul(mix.neg().add(1)).add(zp.neg().exp().mul(mix));
-    }
-    const chosenRewards = pc.sub(rc).mul(s.beta).detach(), rejectedRewards = pr.sub(rr).mul(s.beta).detach();
+    const q: PairLogps = { pc, pr, rc, rr, chosenRatio: pc.sub(rc), rejectedRatio: pr.sub(rr), nll: output.nll };
+    const types = lossTypes(s), weights = s.lossWeights ?? types.map(() => 1);
+    let losses = typeLosses(types[0], q, s, centre).mul(weights[0]);
+    for (let i = 1; i < types.length; i++) losses = losses.add(typeLosses(types[i], q, s, centre).mul(weights[i]));
+    // each reward is β times the log-ratio to the reference, weighted as its loss (sft's: 0)
+    const rewardWeight = types.reduce((w, t, i) => (t === 'sft' ? w : w + weights[i]), 0);
+    const chosenRewards = q.chosenRatio.mul(s.beta * rewardWeight).detach(), rejectedRewards = q.rejectedRatio.mul(s.beta * rewardWeight).detach();
     const sums = stack([
       chosenRewards.sum(), rejectedRewards.sum(), chosenRewards.gt(rejectedRewards).float().sum(), chosenRewards.sub(rejectedRewards).sum(),
       pc.detach().sum(), pr.detach().sum(), ...(output.nll ? [output.nll.detach().mul(B)] : []),
     ]);
     // (TRL's order: RPO's term is added to each pair's loss, then WPO weighs the sum)
-    if (output.nll) losses = losses.add(output.nll.mul(s.rpoAlpha!));
+    if (s.rpoAlpha !== null) losses = losses.add(output.nll!.mul(s.rpoAlpha));
     if (output.weights) losses = losses.mul(output.weights);
     return { loss: losses.mean(), sums };
   });
@@ -288,9 +341,25 @@ function pairStats(output: PolicyOutput, reference: Tensor, s: LossSettings): Pa
  * With `distributed`, each rank takes every world-size-th pair and the sums are all-reduced.
  */
 function evaluatePairs(model: GPT2LMHeadModel, dataset: PreferenceDataset, s: LossSettings, batchSize: number,
-  reference: (indices: number[], batch: PairBatch) => Tensor, distributed = false): EvalMetrics & Record<string, number> {
+  reference: (indices: number[], batch: PairBatch) => Tensor, centre: RewardCentre, distributed = false): EvalMetrics & Record<string, number> {
   return evaluatePairLoss(model, dataset, metricNames(s), { batchSize, device: s.device, distributed },
-    (idx, batch) => pairStats(policyOutput(model, batch, s), reference(idx, batch), s));
+    (idx, batch) => pairStats(policyOutput(model, batch, s), reference(idx, batch), s, centre));
+}
+
+/**
+ * TRL's RunningMoments as bco_pair reads it: the running mean of the batches' mean rewards, each
+ * batch (all ranks' together, n of them) weighted by n.
+ */
+export class RunningMean {
+  mean = 0;
+  count = 1e-24; // (TRL's start: the first batch's mean is taken whole)
+  /** Takes in a batch's mean reward x (the mean of n ranks'); returns the new running mean. */
+  add(x: number, n = 1): number {
+    const total = this.count + n;
+    this.mean += ((x - this.mean) * n) / total;
+    this.count = total;
+    return this.mean;
+  }
 }
 
 /**
@@ -339,15 +408,22 @@ export function checkReference(who: string, model: GPT2LMHeadModel, ref: Referen
  * `tstorch eval` prints for pair data. With `distributed`, each rank takes every world-size-th pair.
  */
 export function evaluatePreferences(model: GPT2LMHeadModel, dataset: PreferenceDataset, opts: {
-  beta?: number; lossType?: DPOLossType; dpoLabelSmoothing?: number; discopopTau?: number; fDivergenceType?: FDivergenceType; fAlphaDivergenceCoef?: number; useLogitsToKeep?: boolean; rpoAlpha?: number | null; useWeighting?: boolean; refModel?: GPT2LMHeadModel | null; refAdapterName?: string | null;
+  beta?: number; lossType?: DPOLossType | DPOLossType[]; lossWeights?: number[] | null; dpoLabelSmoothing?: number; discopopTau?: number; fDivergenceType?: FDivergenceType; fAlphaDivergenceCoef?: number;
+  useLogitsToKeep?: boolean; rpoAlpha?: number | null; useWeighting?: boolean; refModel?: GPT2LMHeadModel | null; refAdapterName?: string | null;
   batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean;
 } = {}): EvalMetrics & Record<string, number> {
   if (!(dataset instanceof PreferenceDataset)) throw new Error('evaluatePreferences: the data must be a PreferenceDataset (prompt, chosen, rejected)');
   const ref = { refModel: opts.refModel ?? null, refAdapterName: opts.refAdapterName ?? null };
   checkReference('evaluatePreferences', model, ref);
   const s = lossSettings('evaluatePreferences', { ...opts, precision: opts.precision ?? 'fp32', device: opts.device ?? 'cpu' });
+  // bco_pair: the running mean over these batches, as a fresh TRL trainer's evaluate takes it
+  if (lossTypes(s).includes('bco_pair') && opts.distributed && distributed.getWorldSize() > 1) {
+    throw new Error('evaluatePreferences: bco_pair\'s running mean runs over the batches in order; evaluate on one process');
+  }
+  const running = new RunningMean();
   ref.refModel?.eval();
-  return evaluatePairs(model, dataset, s, opts.batchSize ?? 8, (_idx, batch) => onReference(model, ref, (m) => sequenceLogps(m, batch, s)), opts.distributed);
+  return evaluatePairs(model, dataset, s, opts.batchSize ?? 8, (_idx, batch) => onReference(model, ref, (m) => sequenceLogps(m, batch, s)),
+    (m) => running.add(m.item() as number), opts.distributed);
 }
 
 /**
@@ -377,16 +453,19 @@ export function freezeReference(refModel: GPT2LMHeadModel): void {
 }
 
 export class DPOTrainer extends PairTrainer {
-  static override readonly argumentNames: readonly string[] = [...PairTrainer.argumentNames, 'beta', 'lossType', 'dpoLabelSmoothing', 'discopopTau', 'fDivergenceType', 'fAlphaDivergenceCoef', 'useLogitsToKeep', 'rpoAlpha', 'useWeighting', 'precomputeRefLogProbs', 'refAdapterName', 'modelAdapterName'];
+  static override readonly argumentNames: readonly string[] = [...PairTrainer.argumentNames, 'beta', 'lossType', 'lossWeights', 'dpoLabelSmoothing', 'discopopTau', 'fDivergenceType', 'fAlphaDivergenceCoef', 'useLogitsToKeep', 'rpoAlpha', 'useWeighting', 'precomputeRefLogProbs', 'refAdapterName', 'modelAdapterName'];
   /** the loss's settings (the arguments', defaults filled in), as this run uses them */
   readonly loss: Omit<LossSettings, 'precision' | 'device'>;
+  /** bco_pair: the running mean of the training batches' mean rewards */
+  private readonly rewardMean = new RunningMean();
   /** precomputeRefLogProbs: each dataset's reference log-probabilities, [chosen, rejected] per pair */
   private refCache = new Map<PreferenceDataset, Float32Array[]>();
 
   /** The card's lines for this method (createModelCard). */
   protected override methodHyperparameters(): [string, string | number][] {
-    const l = this.loss, lines: [string, string | number][] = [['training_method', 'DPO'], ['beta', l.beta], ['loss_type', l.lossType]];
-    if (l.lossType === 'discopop') lines.push(['discopop_tau', l.discopopTau]);
+    const l = this.loss, types = lossTypes(l), lines: [string, string | number][] = [['training_method', 'DPO'], ['beta', l.beta], ['loss_type', types.join(', ')]];
+    if (l.lossWeights) lines.push(['loss_weights', l.lossWeights.join(', ')]);
+    if (types.includes('discopop')) lines.push(['discopop_tau', l.discopopTau]);
     if (l.rpoAlpha !== null) lines.push(['rpo_alpha', l.rpoAlpha]);
     if (l.useWeighting) lines.push(['use_weighting', 'true']);
     if (l.fDivergenceType !== 'reverse_kl') lines.push(['f_divergence_type', l.fDivergenceType]);
@@ -412,7 +491,7 @@ export class DPOTrainer extends PairTrainer {
 
   /** TRL's beta, loss_type and label_smoothing of this run */
   get beta(): number { return this.loss.beta; }
-  get lossType(): DPOLossType { return this.loss.lossType; }
+  get lossType(): DPOLossType | DPOLossType[] { return this.loss.lossType; }
   get dpoLabelSmoothing(): number { return this.loss.labelSmoothing; }
 
   /** the loss settings of this run */
@@ -450,7 +529,23 @@ export class DPOTrainer extends PairTrainer {
   /** The DPO loss of a micro-batch of the training set's pairs. */
   protected override trainingLoss(indices: number[], batch: PairBatch): PairLoss {
     const reference = this.referenceFor(this.trainDataset as PreferenceDataset, indices, batch, this.args.perDeviceTrainBatchSize);
-    return pairStats(policyOutput(this.model, batch, this.settings), reference, this.settings);
+    return pairStats(policyOutput(this.model, batch, this.settings), reference, this.settings, (m) => this.takeRewardMean(m));
+  }
+
+  /** bco_pair in training: the running mean with this micro-batch's mean reward in (all ranks': TRL's get_global_statistics). */
+  private takeRewardMean(batchMean: Tensor): number {
+    if (this.worldSize === 1) return this.rewardMean.add(batchMean.item() as number);
+    const all = batchMean.float().reshape([1]).clone();
+    distributed.allReduce([all], { op: 'sum' });
+    return this.rewardMean.add((all.item() as number) / this.worldSize, this.worldSize);
+  }
+
+  /** bco_pair's running mean: a checkpoint keeps it, so that a resumed run centres its rewards as the run it continues. */
+  protected override methodState(): Record<string, number> | null {
+    return lossTypes(this.loss).includes('bco_pair') ? { bco_reward_mean: this.rewardMean.mean, bco_reward_count: this.rewardMean.count } : null;
+  }
+  protected override restoreMethodState(state: Record<string, unknown>): void {
+    if (typeof state.bco_reward_mean === 'number' && typeof state.bco_reward_count === 'number') [this.rewardMean.mean, this.rewardMean.count] = [state.bco_reward_mean, state.bco_reward_count];
   }
 
   /**
@@ -461,6 +556,8 @@ export class DPOTrainer extends PairTrainer {
     if (!dataset) throw new Error('DPOTrainer.evaluate: no eval dataset (pass one to the DPOTrainer or to evaluate())');
     if (!(dataset instanceof PreferenceDataset)) throw new Error('DPOTrainer.evaluate: the eval set must be a PreferenceDataset');
     const bs = this.args.perDeviceEvalBatchSize;
-    return evaluatePairs(this.model, dataset, this.settings, bs, (idx, batch) => this.referenceFor(dataset, idx, batch, bs), true);
+    // (bco_pair reads the running mean as training left it: evaluating does not move it, so an
+    // evaluation mid-run leaves the run as it would be without one; TRL's evaluation moves it)
+    return evaluatePairs(this.model, dataset, this.settings, bs, (idx, batch) => this.referenceFor(dataset, idx, batch, bs), () => this.rewardMean.mean, true);
   }
 }

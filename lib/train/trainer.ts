@@ -708,6 +708,12 @@ export class Trainer {
   }
 
   /** A subclass's own metrics for the training log line, over the steps since the last one (none here). */
+  /** A method's own state that a checkpoint keeps (JSON, in tstorch_state.json) and resume gives back; none here. */
+  protected methodState(): Record<string, unknown> | null {
+    return null;
+  }
+  protected restoreMethodState(_state: Record<string, unknown>): void {}
+
   protected trainingLogExtras(): Record<string, number> {
     return {};
   }
@@ -865,6 +871,7 @@ export class Trainer {
         gradient_accumulation_steps: this.args.gradientAccumulationSteps, seed: this.args.seed, train_items: this.trainDataset.length,
         world_size: this.worldSize, loss_since_log: this.lossSinceLog, steps_since_log: this.stepsSinceLog, tokens_since_log: this.tokensSinceLog,
         ...(this.args.saveOnlyModel ? { save_only_model: true } : {}),
+        ...(this.methodState() ? { method_state: this.methodState() } : {}),
       }, null, 2));
     });
     this.pruneCheckpoints();
@@ -1124,6 +1131,7 @@ export class Trainer {
     else throw new Error(`resume: ${dir} has no RNG state for rank ${this.rank}`);
     this.globalStep = state.global_step;
     this.logHistory = state.log_history ?? [];
+    if (own.method_state) this.restoreMethodState(own.method_state);
     this.lossSinceLog = own.loss_since_log ?? 0; // (an HF checkpoint: HF starts its loss average anew on resume too)
     this.stepsSinceLog = own.steps_since_log ?? 0;
     this.tokensSinceLog = own.tokens_since_log ?? 0;

@@ -8,7 +8,8 @@ and a pair whose prompt alone fills max_length left out of the data first) or TR
 the last max_length tokens), concatenated_forward (prompt + completion per row, right-padded;
 each completion token's log-probability from the logits one position earlier, summed per row, ipo:
 averaged) and dpo_loss (sigmoid with label smoothing, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard,
-aot, aot_pair, apo_zero, apo_down, discopop; rpo_alpha adding the chosen rows' nll_loss as TRL's
+aot, aot_pair, apo_zero, apo_down, discopop, bco_pair with TRL's RunningMoments, sft; a list of them
+weighted by loss_weights, TRL's MPO; rpo_alpha adding the chosen rows' nll_loss as TRL's
 concatenated_forward computes it; use_weighting: WPO's weight on each pair's loss); the rewards and metrics as TRL
 logs them. The optimizer loop is HF's: AdamW over the decay groups, a linear schedule with warmup,
 clip_grad_norm_, the step's pairs in order.
@@ -18,9 +19,9 @@ SPEC: {"fixtures", "pairs": [{"prompt", "chosen", "rejected"}: token ids], "eval
        "max_prompt_length", "max_completion_length", "max_length", "truncation_mode", "batch", "steps", "warmup",
        "cases": [{"name", "beta", "loss_type", "label_smoothing", "discopop_tau" (optional, 0.05), "rpo_alpha" (optional),
                   "f_divergence_type" (optional: reverse_kl, js_divergence, alpha_divergence), "f_alpha_divergence_coef" (optional, 1),
-                  "use_weighting" (optional, false), "lr", "weight_decay"}]}
+                  "use_weighting" (optional, false), "loss_weights" (optional, with a list loss_type), "lr", "weight_decay"}]}
 INPUTS: init.<name>: the LoRA weights to start from.
-Written per case: <case>.losses (steps), <case>.metrics (steps, 6 (7 with rpo_alpha: nll_loss last): rewards/chosen, rewards/rejected,
+Written per case: <case>.losses (steps), <case>.metrics (steps, 6 (7 with rpo_alpha or sft: nll_loss last): rewards/chosen, rewards/rejected,
 rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, each a mean over the step's
 pairs), <case>.eval (loss, reward accuracy on eval_pairs after training), <case>.final.<name>.
 """
@@ -128,7 +129,34 @@ def cap_exp(value):
     return torch.exp(torch.clamp(value, max=torch.tensor(torch.finfo(value.dtype).max).log()))
 
 
-def dpo_loss(policy, reference, beta, loss_type, label_smoothing, discopop_tau=0.05, rpo_alpha=None, nll=None, f_divergence="reverse_kl", f_alpha=1.0, weights=None):
+class RunningMoments:
+    """TRL's RunningMoments (one process): bco_pair's running mean of the batches' mean rewards."""
+
+    def __init__(self):
+        self.mean, self.std, self.var, self.count = 0, 1, 1, 1e-24
+
+    @torch.no_grad()
+    def update(self, xs):
+        xs_count = xs.numel()
+        xs_var, xs_mean = torch.var_mean(xs, unbiased=False)
+        xs_mean, xs_var = xs_mean.float(), xs_var.float()
+        delta = xs_mean - self.mean
+        tot_count = self.count + xs_count
+        new_sum = xs_var * xs_count
+        old_sum = self.var * self.count + delta**2 * self.count * xs_count / tot_count
+        tot_sum = old_sum + new_sum
+        self.mean += (delta * xs_count / tot_count).item()
+        new_var = tot_sum / tot_count
+        self.std = (new_var * tot_count / (tot_count - 1)).float().sqrt().item()
+        self.var = new_var.item()
+        self.count = tot_count
+
+
+def dpo_loss(policy, reference, beta, loss_type, label_smoothing, discopop_tau=0.05, rpo_alpha=None, nll=None, f_divergence="reverse_kl", f_alpha=1.0, weights=None,
+             loss_weights=None, running=None, training=True):
+    """TRL's dpo_loss over the loss types (a list: their losses and rewards added, each times its
+    loss weight), then RPO's term and WPO's weights. bco_pair's running mean takes each training
+    batch in; evaluation reads it (TRL's evaluation updates it too: not here)."""
     B = policy.shape[0] // 2
     pc, pr, rc, rr = policy[:B], policy[B:], reference[:B], reference[B:]
     chosen_logratios, rejected_logratios = pc - rc, pr - rr
@@ -142,43 +170,61 @@ def dpo_loss(policy, reference, beta, loss_type, label_smoothing, discopop_tau=0
     def smoothed(delta):
         return -F.logsigmoid(beta * delta) * (1 - label_smoothing) - F.logsigmoid(-beta * delta) * label_smoothing
 
-    if loss_type == "sigmoid":
-        losses = smoothed(logits)
-    elif loss_type == "robust":
-        losses = (-F.logsigmoid(beta * logits) * (1 - label_smoothing) + F.logsigmoid(-beta * logits) * label_smoothing) / (1 - 2 * label_smoothing)
-    elif loss_type == "exo_pair":
-        eps = label_smoothing or 1e-3
-        losses = (beta * logits).sigmoid() * (F.logsigmoid(beta * logits) - math.log(1 - eps)) + \
-            (-beta * logits).sigmoid() * (F.logsigmoid(-beta * logits) - math.log(eps))
-    elif loss_type == "hinge":
-        losses = torch.relu(1 - beta * logits)
-    elif loss_type == "ipo":
-        losses = (logits - 1 / (2 * beta)) ** 2
-    elif loss_type == "nca_pair":
-        chosen_rewards, rejected_rewards = chosen_logratios * beta, rejected_logratios * beta
-        losses = -F.logsigmoid(chosen_rewards) - 0.5 * F.logsigmoid(-chosen_rewards) - 0.5 * F.logsigmoid(-rejected_rewards)
-    elif loss_type == "sppo_hard":
-        losses = (chosen_logratios - 0.5 / beta) ** 2 + (rejected_logratios + 0.5 / beta) ** 2
-    elif loss_type == "aot_pair":
-        losses = smoothed(torch.sort(chosen_logratios, dim=0)[0] - torch.sort(rejected_logratios, dim=0)[0])
-    elif loss_type == "aot":
-        losses = smoothed(torch.sort(pc - pr, dim=0)[0] - torch.sort(rc - rr, dim=0)[0])
-    elif loss_type == "apo_zero":
-        losses = (1 - F.sigmoid(beta * chosen_logratios)) + F.sigmoid(beta * rejected_logratios)
-    elif loss_type == "apo_down":
-        losses = F.sigmoid(beta * chosen_logratios) + (1 - F.sigmoid(beta * (chosen_logratios - rejected_logratios)))
-    elif loss_type == "discopop":
-        z = ((pc - pr) - (rc - rr)) * beta
-        modulation = torch.sigmoid(z / discopop_tau)
-        losses = -F.logsigmoid(z) * (1 - modulation) + torch.exp(-z) * modulation
-    else:
+    def one(loss_type):
+        if loss_type == "sigmoid":
+            return smoothed(logits)
+        if loss_type == "robust":
+            return (-F.logsigmoid(beta * logits) * (1 - label_smoothing) + F.logsigmoid(-beta * logits) * label_smoothing) / (1 - 2 * label_smoothing)
+        if loss_type == "exo_pair":
+            eps = label_smoothing or 1e-3
+            return (beta * logits).sigmoid() * (F.logsigmoid(beta * logits) - math.log(1 - eps)) + \
+                (-beta * logits).sigmoid() * (F.logsigmoid(-beta * logits) - math.log(eps))
+        if loss_type == "hinge":
+            return torch.relu(1 - beta * logits)
+        if loss_type == "ipo":
+            return (logits - 1 / (2 * beta)) ** 2
+        if loss_type == "nca_pair":
+            chosen_rewards, rejected_rewards = chosen_logratios * beta, rejected_logratios * beta
+            return -F.logsigmoid(chosen_rewards) - 0.5 * F.logsigmoid(-chosen_rewards) - 0.5 * F.logsigmoid(-rejected_rewards)
+        if loss_type == "sppo_hard":
+            return (chosen_logratios - 0.5 / beta) ** 2 + (rejected_logratios + 0.5 / beta) ** 2
+        if loss_type == "aot_pair":
+            return smoothed(torch.sort(chosen_logratios, dim=0)[0] - torch.sort(rejected_logratios, dim=0)[0])
+        if loss_type == "aot":
+            return smoothed(torch.sort(pc - pr, dim=0)[0] - torch.sort(rc - rr, dim=0)[0])
+        if loss_type == "apo_zero":
+            return (1 - F.sigmoid(beta * chosen_logratios)) + F.sigmoid(beta * rejected_logratios)
+        if loss_type == "apo_down":
+            return F.sigmoid(beta * chosen_logratios) + (1 - F.sigmoid(beta * (chosen_logratios - rejected_logratios)))
+        if loss_type == "discopop":
+            z = ((pc - pr) - (rc - rr)) * beta
+            modulation = torch.sigmoid(z / discopop_tau)
+            return -F.logsigmoid(z) * (1 - modulation) + torch.exp(-z) * modulation
+        if loss_type == "bco_pair":
+            chosen_rewards, rejected_rewards = beta * chosen_logratios, beta * rejected_logratios
+            if training:
+                running.update(torch.cat((chosen_rewards, rejected_rewards), 0).mean().detach())
+            delta = running.mean
+            return -F.logsigmoid(chosen_rewards - delta) - F.logsigmoid(-(rejected_rewards - delta))
+        if loss_type == "sft":
+            return nll.expand(B)
         raise ValueError(f"unknown loss_type {loss_type}")
-    chosen_rewards = beta * (pc - rc).detach()
-    rejected_rewards = beta * (pr - rr).detach()
+
+    types = loss_type if isinstance(loss_type, list) else [loss_type]
+    loss_weights = loss_weights or [1.0] * len(types)
+    losses, chosen_rewards, rejected_rewards = 0, 0, 0
+    for t, w in zip(types, loss_weights):
+        losses = losses + one(t) * w
+        if t != "sft":  # (sft's rewards are zeros)
+            chosen_rewards = chosen_rewards + beta * (pc - rc).detach() * w
+            rejected_rewards = rejected_rewards + beta * (pr - rr).detach() * w
+    if not torch.is_tensor(chosen_rewards):
+        chosen_rewards, rejected_rewards = torch.zeros_like(pc), torch.zeros_like(pr)
     metrics = [chosen_rewards.mean(), rejected_rewards.mean(), (chosen_rewards > rejected_rewards).float().mean(),
                (chosen_rewards - rejected_rewards).mean(), pc.detach().mean(), pr.detach().mean()]
     if rpo_alpha is not None:
         losses = losses + rpo_alpha * nll
+    if rpo_alpha is not None or "sft" in types:
         metrics.append(nll.detach())
     if weights is not None:
         losses = losses * weights
@@ -188,24 +234,27 @@ def dpo_loss(policy, reference, beta, loss_type, label_smoothing, discopop_tau=0
 def run(spec, case, inputs):
     model = train_ref.tiny_peft_lora(spec["fixtures"], inputs)  # (eval mode: TRL's disable_dropout)
     eos, lt = spec["eos"], case["loss_type"]
+    averaged = "ipo" if "ipo" in (lt if isinstance(lt, list) else [lt]) else "sigmoid"  # (ipo among the types: every log-probability a token mean, as TRL)
+    running = RunningMoments()
 
-    def stats(pairs):
+    def stats(pairs, training=True):
         input_ids, attn, loss_mask = concatenated(pairs, eos, spec)
         with torch.no_grad():
             set_adapters(model, False)
-            reference = sequence_logps(model, input_ids, attn, loss_mask, lt)
+            reference = sequence_logps(model, input_ids, attn, loss_mask, averaged)
             set_adapters(model, True)
         rpo, weighting = case.get("rpo_alpha"), case.get("use_weighting", False)
-        policy, nll, weights = sequence_logps(model, input_ids, attn, loss_mask, lt, rpo=True, weighting=weighting)
+        policy, nll, weights = sequence_logps(model, input_ids, attn, loss_mask, averaged, rpo=True, weighting=weighting)
         return dpo_loss(policy, reference, case["beta"], lt, case["label_smoothing"], case.get("discopop_tau", 0.05), rpo_alpha=rpo, nll=nll,
-                        f_divergence=case.get("f_divergence_type", "reverse_kl"), f_alpha=case.get("f_alpha_divergence_coef", 1.0), weights=weights)
+                        f_divergence=case.get("f_divergence_type", "reverse_kl"), f_alpha=case.get("f_alpha_divergence_coef", 1.0), weights=weights,
+                        loss_weights=case.get("loss_weights"), running=running, training=training)
 
-    return pair_run(spec, case, model, stats)
+    return pair_run(spec, case, model, stats, eval_stats=lambda pairs: stats(pairs, training=False))
 
 
-def pair_run(spec, case, model, stats):
+def pair_run(spec, case, model, stats, eval_stats=None):
     """HF's loop over spec's pairs, spec["batch"] a step, stats(pairs) giving (loss, metrics), then
-    stats on the eval pairs: <case>.losses, .metrics, .eval (loss, metrics[2]: reward accuracy), .final.<name>."""
+    eval_stats (or stats) on the eval pairs: <case>.losses, .metrics, .eval (loss, metrics[2]: reward accuracy), .final.<name>."""
     steps, B = spec["steps"], spec["batch"]
     opt, sched, groups, trainable = train_ref.hf_optimizer(model, case["lr"], case["weight_decay"], steps, spec["warmup"])
     losses, metrics = [], []
@@ -215,7 +264,7 @@ def pair_run(spec, case, model, stats):
         losses.append(train_ref.hf_step(loss, trainable, opt, sched))
         metrics.append(m)
     with torch.no_grad():
-        eval_loss, eval_metrics = stats(eval_pairs)
+        eval_loss, eval_metrics = (eval_stats or stats)(eval_pairs)
     name = case["name"]
     return {f"{name}.losses": torch.tensor(losses, dtype=torch.float64), f"{name}.metrics": torch.stack(metrics),
             f"{name}.eval": torch.stack([eval_loss, eval_metrics[2]]), **train_ref.final_tensors(name, groups)}

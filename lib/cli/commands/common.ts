@@ -655,6 +655,27 @@ export function classificationDataset(file: string, f: Record<string, unknown>, 
   return checkVocabulary(file, ds.examples, model ?? undefined, ds, tok);
 }
 
+/**
+ * --loss-type for DPO: one of TRL's loss types, or several comma-separated whose losses add up
+ * (TRL's MPO: sigmoid,bco_pair,sft), and --loss-weights, one per listed type.
+ */
+export function dpoLoss(f: Record<string, unknown>): { lossType: torch.train.DPOLossType | torch.train.DPOLossType[]; lossWeights: number[] | null } {
+  const types = String(f['loss-type'] ?? 'sigmoid').split(',').map((t) => t.trim());
+  for (const t of types) {
+    if (!torch.train.DPO_LOSS_TYPES.includes(t as torch.train.DPOLossType)) {
+      throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')} for preference pairs (or several, comma-separated, their losses added: TRL's MPO); got '${t}'`);
+    }
+  }
+  let lossWeights: number[] | null = null;
+  if (f['loss-weights'] !== undefined) {
+    lossWeights = String(f['loss-weights']).split(',').map((w) => (w.trim() === '' ? NaN : Number(w)));
+    if (lossWeights.length !== types.length || !lossWeights.every(Number.isFinite)) {
+      throw new Error(`--loss-weights must be ${types.length} comma-separated number${types.length > 1 ? 's' : ''}, one per --loss-type (${types.join(', ')}); got '${f['loss-weights']}'`);
+    }
+  }
+  return { lossType: types.length === 1 ? types[0] as torch.train.DPOLossType : types as torch.train.DPOLossType[], lossWeights };
+}
+
 /** --method cpo or simpo: the CPOTrainer's arguments (SimPO: TRL's recipe, the simpo loss and no NLL). */
 export function cpoArguments(f: Record<string, unknown>): Pick<torch.CPOArguments, 'beta' | 'lossType' | 'cpoAlpha' | 'simpoGamma' | 'cpoLabelSmoothing'> {
   const simpo = f.method === 'simpo';

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, chatOf, classificationDataset, cpoArguments, dataFlags, isClassifierSetup, isTokenClassifierSetup, ktoDataset, loadClassifier, loadDataset, loadModel, loadModelFromFlags, loadTokenClassifier, preferenceDataset, sharedFlags, tokenClassificationDataset, tokenizerFromFlags, truncationFlags, truncationOptions } from './common';
+import { attnFlag, chatOf, classificationDataset, cpoArguments, dataFlags, dpoLoss, isClassifierSetup, isTokenClassifierSetup, ktoDataset, loadClassifier, loadDataset, loadModel, loadModelFromFlags, loadTokenClassifier, preferenceDataset, sharedFlags, tokenClassificationDataset, tokenizerFromFlags, truncationFlags, truncationOptions } from './common';
 import { evaluateClassifier, evaluateTokenClassifier } from '../../train/evaluate';
 import { notInCacheHint } from '../../io/hub';
 import { evaluate } from '../../train/evaluate';
@@ -36,7 +36,8 @@ export const spec: Spec = {
   bf16: { type: 'boolean', help: 'HF\'s --bf16: the same as --precision bf16' },
   json: { type: 'boolean', help: 'one JSON line: loss, perplexity, tokens' },
   beta: { type: 'number', default: 0.1, help: 'preference data (prompt, chosen, rejected): DPO\'s (or ORPO\'s, KTO\'s) beta for the loss and rewards' },
-  'loss-type': { type: 'string', default: 'sigmoid', help: 'preference data: the DPO loss, sigmoid | robust | exo_pair | hinge | ipo | nca_pair | sppo_hard | aot | aot_pair | apo_zero | apo_down | discopop' },
+  'loss-type': { type: 'string', default: 'sigmoid', help: 'preference data: the DPO loss, sigmoid | robust | exo_pair | hinge | ipo | nca_pair | sppo_hard | aot | aot_pair | apo_zero | apo_down | discopop | bco_pair | sft, or several comma-separated (TRL\'s MPO), as the run trained with it' },
+  'loss-weights': { type: 'string', help: 'preference data, several --loss-type: their weights, comma-separated, as the run trained with them (TRL\'s loss_weights)' },
   'rpo-alpha': { type: 'number', help: 'preference data: RPO\'s α, as the run trained with it (TRL\'s rpo_alpha): the loss adds α times the chosen completions\' NLL, also printed' },
   'f-divergence-type': { type: 'string', help: 'preference data: f-DPO\'s divergence, as the run trained with it (TRL\'s f_divergence_type: reverse_kl, js_divergence, alpha_divergence)' },
   'f-alpha-divergence-coef': { type: 'number', help: 'preference data, alpha_divergence: α, as the run trained with it (TRL\'s f_alpha_divergence_coef)' },
@@ -79,7 +80,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   for (const k of ['ref-model', 'ref-adapter']) {
     if (f[k] !== undefined && !unpaired && !(pairs && (f.method === 'dpo' || f.method === 'kto'))) throw new Error(`--${k} is the reference of DPO and KTO metrics, on preference pairs or KTO examples${pairs ? `; ${(f.method as string).toUpperCase()} has none` : ''}`);
   }
-  for (const k of ['discopop-tau', 'rpo-alpha', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-weighting']) if (f[k] !== undefined && f[k] !== false && !(pairs && f.method === 'dpo')) throw new Error(`--${k} is DPO's, on preference pairs`);
+  for (const k of ['discopop-tau', 'rpo-alpha', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-weighting', 'loss-weights']) if (f[k] !== undefined && f[k] !== false && !(pairs && f.method === 'dpo')) throw new Error(`--${k} is DPO's, on preference pairs`);
   for (const k of ['cpo-alpha', 'simpo-gamma']) if (f[k] !== undefined && !(pairs && (f.method === 'cpo' || f.method === 'simpo'))) throw new Error(`--${k} is CPO's and SimPO's (--method cpo or simpo), on preference pairs`);
   if (unpaired || (pairs && f.method === 'kto')) return evalKTO(f, model, unpaired ?? torch.data.unpairPreferences(pairs!));
   if (pairs) return evalPreferences(f, model, pairs);
@@ -136,11 +137,11 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
     return;
   }
   if (f.method !== 'dpo') throw new Error(`--method must be dpo, orpo, cpo, simpo or kto, got '${f.method}'`);
-  if (!torch.train.DPO_LOSS_TYPES.includes(f['loss-type'] as torch.train.DPOLossType)) throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')}; got '${f['loss-type']}'`);
+  const loss = dpoLoss(f);
   const { ref, against } = await referenceOf(f, `${f.data} holds preference pairs: their DPO rewards need a reference`, ' (or --method orpo, which needs none)');
   const data = preferenceDataset(f.data as string, pairs, f, model, truncationOptions(f));
   const r = torch.train.evaluatePreferences(model, data, {
-    beta: f.beta as number, lossType: f['loss-type'] as torch.train.DPOLossType, discopopTau: f['discopop-tau'] as number | undefined, rpoAlpha: f['rpo-alpha'] as number | undefined,
+    beta: f.beta as number, ...loss, discopopTau: f['discopop-tau'] as number | undefined, rpoAlpha: f['rpo-alpha'] as number | undefined,
     fDivergenceType: f['f-divergence-type'] as torch.train.FDivergenceType | undefined, fAlphaDivergenceCoef: f['f-alpha-divergence-coef'] as number | undefined, useWeighting: Boolean(f['use-weighting']), refModel: ref, batchSize: f['batch-size'] as number,
     device: f.device as string, precision: f.precision as 'fp32' | 'bf16',
   });

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
 import { flagGiven, Parsed, Spec } from '../args';
-import { attnFlag, chatOf, chatTemplateOf, checkDevice, classificationDataset, cpoArguments, datasetSources, dataFlags, ktoDataset, labelNames, loadDataset, preferenceDataset, quietHead, sharedFlags, tagColumns, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags, truncationFlags, truncationOptions } from './common';
+import { attnFlag, chatOf, chatTemplateOf, checkDevice, classificationDataset, cpoArguments, datasetSources, dataFlags, dpoLoss, ktoDataset, labelNames, loadDataset, preferenceDataset, quietHead, sharedFlags, tagColumns, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags, truncationFlags, truncationOptions } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
 import { notInCacheHint, readAdapterConfigFile, repoIdOf } from '../../io/hub';
@@ -110,10 +110,11 @@ export const spec: Spec = {
   'desirable-weight': { type: 'number', default: 1, help: 'KTO: the desirable examples\' loss weight (TRL\'s desirable_weight)' },
   'undesirable-weight': { type: 'number', default: 1, help: 'KTO: the undesirable examples\' loss weight (TRL\'s undesirable_weight)' },
   beta: { type: 'number', default: 0.1, help: 'DPO (preference data: a .jsonl of prompt, chosen, rejected): how far the policy may move from the reference (TRL\'s beta; KTO\'s too); ORPO: the odds-ratio term\'s weight' },
-  'loss-type': { type: 'string', help: 'TRL\'s loss_type: for preference pairs the DPO loss, sigmoid (default) | robust | exo_pair | hinge | ipo | nca_pair | sppo_hard | aot | aot_pair | apo_zero | apo_down | discopop; for SFT data nll (default) | dft (Dynamic Fine-Tuning: each token\'s loss weighted by its probability)' },
+  'loss-type': { type: 'string', help: 'TRL\'s loss_type: for preference pairs the DPO loss, sigmoid (default) | robust | exo_pair | hinge | ipo | nca_pair | sppo_hard | aot | aot_pair | apo_zero | apo_down | discopop | bco_pair | sft, or several comma-separated, their losses added (TRL\'s MPO: sigmoid,bco_pair,sft); for SFT data nll (default) | dft (Dynamic Fine-Tuning: each token\'s loss weighted by its probability)' },
   'dpo-label-smoothing': { type: 'number', default: 0, help: 'DPO sigmoid loss: the chance a pair\'s preference is flipped (TRL\'s label_smoothing, cDPO)', aliases: ['label-smoothing'] },
   'rpo-alpha': { type: 'number', help: 'DPO: RPO, the loss plus this times the chosen completions\' NLL (TRL\'s rpo_alpha; the paper uses 1); default none' },
   'use-logits-to-keep': { type: 'boolean', help: 'DPO: the LM head only from the batch\'s first completion token on (TRL\'s use_logits_to_keep): the same losses, less time and memory with long prompts' },
+  'loss-weights': { type: 'string', help: 'DPO with several --loss-type: each one\'s weight, comma-separated (TRL\'s loss_weights; MPO\'s 0.8,0.2,1)' },
   'use-weighting': { type: 'boolean', help: 'DPO: WPO\'s weighting (TRL\'s use_weighting): each pair\'s loss times how likely the policy finds its completions, exp(mean log p - log Σp²) of both, capped at 1' },
   'f-divergence-type': { type: 'string', help: 'DPO: TRL\'s f_divergence_type (f-DPO), reverse_kl (default) | js_divergence | alpha_divergence' },
   'f-alpha-divergence-coef': { type: 'number', help: 'DPO with --f-divergence-type alpha_divergence: α (TRL\'s f_alpha_divergence_coef, default 1)' },
@@ -304,7 +305,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     }
     if (f['loss-type'] !== undefined && !kto && !(cpo && f.method === 'cpo')) throw new Error(`--loss-type is DPO's, CPO's, KTO's (or SFT's); ${method} has its own loss`);
     if (f['dpo-label-smoothing'] && !cpo) throw new Error(`--dpo-label-smoothing is DPO's and CPO's; ${method} does not take it`);
-    for (const k of ['discopop-tau', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-logits-to-keep', 'use-weighting']) if (f[k] !== undefined && f[k] !== false) throw new Error(`--${k} is DPO's; ${method} does not take it`);
+    for (const k of ['discopop-tau', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-logits-to-keep', 'use-weighting', 'loss-weights']) if (f[k] !== undefined && f[k] !== false) throw new Error(`--${k} is DPO's; ${method} does not take it`);
     if (f['rpo-alpha'] !== undefined) throw new Error(`--rpo-alpha is DPO's (RPO); ${method} does not take it${orpo || cpo ? ` (${method} has its chosen NLL${cpo ? ': --cpo-alpha' : ' already'})` : ''}`);
   }
   if (!cpo) for (const k of ['cpo-alpha', 'simpo-gamma']) if (f[k] !== undefined) throw new Error(`--${k} is CPO's and SimPO's (--method cpo or simpo, on preference pairs)`);
@@ -326,7 +327,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     : cpo
     ? new torch.CPOTrainer(model as torch.GPT2LMHeadModel, { ...(args as torch.TrainingArguments), ...cpoArguments(f) }, data as torch.data.PreferenceDataset, evalData as torch.data.PreferenceDataset | undefined, callbacks)
     : data instanceof torch.data.PreferenceDataset
-    ? new torch.DPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, lossType: (f['loss-type'] ?? 'sigmoid') as torch.train.DPOLossType, dpoLabelSmoothing: f['dpo-label-smoothing'] as number, discopopTau: f['discopop-tau'] as number | undefined, rpoAlpha: f['rpo-alpha'] as number | undefined,
+    ? new torch.DPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, ...dpoLoss(f), dpoLabelSmoothing: f['dpo-label-smoothing'] as number, discopopTau: f['discopop-tau'] as number | undefined, rpoAlpha: f['rpo-alpha'] as number | undefined,
       fDivergenceType: f['f-divergence-type'] as torch.train.FDivergenceType | undefined, fAlphaDivergenceCoef: f['f-alpha-divergence-coef'] as number | undefined,
       useLogitsToKeep: Boolean(f['use-logits-to-keep']), useWeighting: Boolean(f['use-weighting']), precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']), refAdapterName },
       data, evalData as torch.data.PreferenceDataset | undefined, callbacks, refModel)
@@ -525,7 +526,7 @@ function taskFlag(f: Record<string, unknown>, modelDir: string, adapterTask: unk
 }
 
 /** The preference methods' own settings (DPO's, CPO's): refused on other data, where they would change nothing. */
-const PAIR_FLAGS = ['rpo-alpha', 'discopop-tau', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-logits-to-keep', 'use-weighting', 'cpo-alpha', 'simpo-gamma'];
+const PAIR_FLAGS = ['rpo-alpha', 'discopop-tau', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-logits-to-keep', 'use-weighting', 'loss-weights', 'cpo-alpha', 'simpo-gamma'];
 
 /** The LoRA flags: with --adapter, the adapter's own settings stand for them. */
 const LORA_FLAGS = ['lora-r', 'lora-alpha', 'lora-dropout', 'lora-targets', 'lora-mode', 'lora-bias', 'layers-to-transform', 'exclude-modules',
@@ -705,9 +706,8 @@ function preferenceData(f: Record<string, unknown>): [torch.data.PreferencePair[
   const lossType = (f['loss-type'] ?? 'sigmoid') as string;
   if (f.method === 'cpo') {
     if (!torch.train.CPO_LOSS_TYPES.includes(lossType as torch.train.CPOLossType)) throw new Error(`--loss-type must be ${torch.train.CPO_LOSS_TYPES.join(', ')} for --method cpo; got '${lossType}'`);
-  } else if (f.method === 'dpo' && !torch.train.DPO_LOSS_TYPES.includes(lossType as torch.train.DPOLossType)) {
-    // (KTO's loss types, and ORPO's and SimPO's lack of one, are checked with their trainers')
-    throw new Error(`--loss-type must be ${torch.train.DPO_LOSS_TYPES.join(', ')} for preference pairs; got '${lossType}'`);
+  } else if (f.method === 'dpo') {
+    dpoLoss(f); // (checked now, before the model loads; KTO's loss types, and ORPO's and SimPO's lack of one, with their trainers')
   }
   // (TRL's ORPO and CPO tokenizers put the tokenizer's bos before each prompt: GPT-2's <|endoftext|>)
   return [pairs, evalPairs, { ...truncationOptions(f), bosTokenId: ['orpo', 'cpo', 'simpo'].includes(f.method as string) ? tokenizerFromFlags(f).bosTokenId : null }];
