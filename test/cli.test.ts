@@ -1189,6 +1189,13 @@ test('train --adapter trains a saved adapter further (PEFT\'s is_trainable=True)
   // Refused, each before any training: what to do instead
   const refused = (...flags: string[]) => cli('train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'further-no'), '--max-steps', '1', ...flags).err.trim().split('\n')[0];
   expect(refused('--adapter', first, '--lora-r', '8', '--lora_alpha', '32')).toMatch(/^tstorch train: --lora-r, --lora_alpha: with --adapter the LoRA settings are the adapter's own \(r 4, lora_alpha 8, target_modules c_attn,c_fc, in .*adapter_config\.json\); leave them out/);
+  expect(refused('--adapter', first, '--lora-r', '4', '--lora_alpha', '32', '--lora-targets', 'c_fc,c_attn')).toMatch(/^tstorch train: --lora_alpha: with --adapter the LoRA settings are the adapter's own \(r 4, lora_alpha 8, .*\); leave it out/);
+  expect(refused('--adapter', first, '--lora-targets', 'c_attn')).toMatch(/^tstorch train: --lora-targets: with --adapter the LoRA settings are the adapter's own/);
+  // the flags that say what the adapter has are taken (a recipe's config shared by its runs): at lr 0 the adapter as it was
+  const same = path.join(tmp, 'further-same');
+  expect(cli('train', '--model', modelDir, '--adapter', first, '--data', textFile, '--out', same, '--block-size', '32', '--max-steps', '1', '--lr', '0', '--save-steps', '0',
+    '--lora-r', '4', '--lora-alpha', '8', '--lora-targets', 'c_fc,c_attn', '--lora-bias', 'none').err).toBe('');
+  expect(weights(same)).toEqual(weights(first));
   expect(refused('--adapter', first, '--full')).toMatch(/merge it first \(tstorch merge --model .* --adapter .*further-first --out DIR\) and train DIR with --full/);
   expect(refused('--adapter', first, '--task', 'text-classification', '--data', labelled)).toMatch(/is a CAUSAL_LM adapter .* not one for --task text-classification/);
   expect(refused('--adapter', cls, '--task', 'causal-lm')).toMatch(/is a SEQ_CLS adapter .* not one for --task causal-lm/);

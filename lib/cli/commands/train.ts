@@ -532,17 +532,32 @@ const PAIR_FLAGS = ['rpo-alpha', 'discopop-tau', 'f-divergence-type', 'f-alpha-d
 const LORA_FLAGS = ['lora-r', 'lora-alpha', 'lora-dropout', 'lora-targets', 'lora-mode', 'lora-bias', 'layers-to-transform', 'exclude-modules',
   'rank-pattern', 'alpha-pattern', 'init-lora-weights', 'rslora', 'use-dora', 'lora-modules-to-save'];
 
+/** For the LoRA flags that name one adapter_config.json field: whether the flag's value is the adapter's own. */
+const ADAPTER_HAS: Record<string, (value: unknown, config: Record<string, unknown>) => boolean> = {
+  'lora-r': (v, c) => v === c.r,
+  'lora-alpha': (v, c) => v === c.lora_alpha,
+  'lora-dropout': (v, c) => v === c.lora_dropout,
+  'lora-bias': (v, c) => v === (c.bias ?? 'none'),
+  rslora: (v, c) => Boolean(v) === Boolean(c.use_rslora),
+  'use-dora': (v, c) => Boolean(v) === Boolean(c.use_dora),
+  'lora-targets': (v, c) => {
+    const mine = String(v).split(',').map((t) => t.trim()).sort(), theirs = c.target_modules;
+    return Array.isArray(theirs) ? JSON.stringify([...theirs].map(String).sort()) === JSON.stringify(mine) : mine.length === 1 && mine[0] === theirs;
+  },
+};
+
 /**
  * --adapter, checked before anything loads: a PEFT adapter folder, not with --full, and no LoRA
- * flag beside it (its settings are in its adapter_config.json, as PEFT's from_pretrained reads
- * them). Its config.
+ * flag beside it that says otherwise than its adapter_config.json (its settings are there, as
+ * PEFT's from_pretrained reads them). Its config.
  */
 function startingAdapter(f: Record<string, unknown>, adapter: string): Record<string, unknown> {
   if (!fs.existsSync(adapter)) throw new Error(`--adapter ${adapter}: no such folder${notInCacheHint(adapter)}`);
   if (f.full) throw new Error(`--adapter trains an adapter further, --full the whole model: to fine-tune all of the adapter's model, merge it first (tstorch merge --model ${f.model} --adapter ${adapter} --out DIR) and train DIR with --full`);
   const config = readAdapterConfigFile(adapter);
   if (config.peft_type !== undefined && config.peft_type !== 'LORA') throw new Error(`--adapter ${adapter}: a ${config.peft_type} adapter; tstorch trains LoRA adapters`);
-  const given = LORA_FLAGS.filter((k) => flagGiven(f as Parsed, k));
+  // (a flag that says what the adapter already has is fine: a recipe's config shared by its runs)
+  const given = LORA_FLAGS.filter((k) => flagGiven(f as Parsed, k) && !(ADAPTER_HAS[k]?.(f[k], config) ?? false));
   if (given.length) {
     const targets = Array.isArray(config.target_modules) ? config.target_modules.join(',') : config.target_modules;
     throw new Error(`${given.map((k) => `--${k}`).join(', ')}: with --adapter the LoRA settings are the adapter's own (r ${config.r}, lora_alpha ${config.lora_alpha}, target_modules ${targets}, ` +
