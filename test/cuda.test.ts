@@ -978,12 +978,12 @@ print(json.dumps(out))`;
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test('DPOTrainer on CUDA: the CPU\'s losses and TRL metrics (LoRA; the reference with the adapters disabled, or another adapter: refAdapterName)', async () => {
+test('DPOTrainer on CUDA: the CPU\'s losses and TRL metrics (LoRA; the reference with the adapters disabled, or another adapter: refAdapterName; MPO\'s weighted losses with bco_pair\'s running mean, and WPO)', async () => {
   const base = path.join(fixtures, 'gpt2', 'tiny');
   torch.manualSeed(3);
   const ids = (n: number) => Array.from(torch.randint(0, 100, [n]).data() as BigInt64Array, Number);
   const pairs = Array.from({ length: 8 }, () => ({ prompt: ids(5), chosen: ids(4), rejected: ids(6) }));
-  const run = async (device: string, refAdapterName: string | null) => {
+  const run = async (device: string, refAdapterName: string | null, extra: Partial<torch.DPOArguments>) => {
     const model = await torch.GPT2LMHeadModel.fromPretrained(base);
     torch.manualSeed(5);
     torch.lora.applyLoRA(model, { r: 4, alpha: 8 });
@@ -996,7 +996,7 @@ test('DPOTrainer on CUDA: the CPU\'s losses and TRL metrics (LoRA; the reference
     model.to({ device });
     const t = new torch.DPOTrainer(model, {
       outputDir: fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-dpo-')), maxSteps: 3, perDeviceTrainBatchSize: 4, learningRate: 5e-3, loggingSteps: 1,
-      saveSteps: 0, shuffle: false, progress: false, device, refAdapterName,
+      saveSteps: 0, shuffle: false, progress: false, device, refAdapterName, ...extra,
     }, new torch.data.PreferenceDataset(pairs, { eosTokenId: 100 }));
     const log = jest.spyOn(console, 'log').mockImplementation(() => {});
     try {
@@ -1007,8 +1007,9 @@ test('DPOTrainer on CUDA: the CPU\'s losses and TRL metrics (LoRA; the reference
       model.dispose();
     }
   };
-  for (const ref of [null, 'reference']) {
-    const cpu = await run('cpu', ref), gpu = await run('cuda', ref);
+  const mpo: Partial<torch.DPOArguments> = { lossType: ['sigmoid', 'bco_pair', 'sft'], lossWeights: [0.8, 0.2, 1], useWeighting: true };
+  for (const [ref, extra] of [[null, {}], ['reference', {}], [null, mpo]] as const) {
+    const cpu = await run('cpu', ref, extra), gpu = await run('cuda', ref, extra);
     cpu.forEach((e, i) => {
       expect([ref, i, Math.abs(gpu[i].loss! - e.loss!) / e.loss! < 1e-4]).toEqual([ref, i, true]);
       expect([ref, i, Math.abs(gpu[i]['rewards/margins']! - e['rewards/margins']!) < 1e-4]).toEqual([ref, i, true]);
