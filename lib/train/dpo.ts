@@ -13,7 +13,10 @@
 //                           aot_pair  the sigmoid loss of (sorted c) - (sorted r), sorted over the batch
 //                           aot       the sigmoid loss of sorted policy log-ratios - sorted reference ones
 //                           apo_zero  1 - σ(β·c) + σ(β·r)        apo_down  σ(β·c) + 1 - σ(β·(c - r))
-//                           discopop  -logσ(z)·(1 - σ(z/τ)) + exp(-z)·σ(z/τ), z = β·logits.
+//                           discopop  -logσ(z)·(1 - σ(z/τ)) + exp(-z)·σ(z/τ), z = β·logits
+//                           bco_pair  -logσ(β·c - δ) - logσ(-(β·r - δ)), δ the running mean of the batches' mean reward
+//                           sft       the chosen completions' NLL.
+// A list of loss types (TRL's MPO) adds their losses and rewards, each times its loss weight.
 // TRL's f_divergence_type (f-DPO) changes the logits the first five take: js_divergence subtracts
 // softplus(c) - softplus(r); alpha_divergence makes them (e^(-α·r) - e^(-α·c)) / α.
 // The reference is the model with its LoRA adapters disabled (TRL with a PEFT model), another
@@ -22,7 +25,7 @@
 // reference run without dropout. With rpo_alpha (RPO) the loss adds α times the chosen completions'
 // NLL; with use_weighting (WPO) each pair's loss is weighted by how likely the policy finds its
 // completions (wpoWeights). Logged as TRL's: rewards/chosen, rewards/rejected (β times the log-ratio to the reference),
-// rewards/accuracies, rewards/margins, logps/chosen, logps/rejected (and nll_loss with RPO).
+// rewards/accuracies, rewards/margins, logps/chosen, logps/rejected (and nll_loss with RPO or sft).
 import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
