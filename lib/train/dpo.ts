@@ -237,7 +237,8 @@ function policyOutput(model: GPT2LMHeadModel, batch: PairBatch, s: LossSettings)
  */
 function wpoWeights({ logits, labels, nll }: LabelScores): Tensor {
   return noGrad(() => tidy(() => {
-    const expected = logits.detach().logSoftmax(-1).mul(2).logsumexp(-1); // log Σ p², in log space
+    // log Σ p² = logsumexp(2·logits) - 2·logsumexp(logits): without the (rows, K, V) log-softmax
+    const l = logits.detach(), expected = l.mul(2).logsumexp(-1).sub(l.logsumexp(-1).mul(2));
     const completion = labels.ne(-100).float();
     const rows = nll.detach().neg().sub(expected).mul(completion).sum(1).div(completion.sum(1));
     const B = rows.shape[0] / 2;
