@@ -528,6 +528,18 @@ test('several adapters (PEFT\'s load_adapter / add_adapter / set_adapter / delet
   expect(relErr(logits(m), logits(alone))).toBe(0);
   const mlpDir = path.join(tmp, 'multi-mlp');
   await torch.lora.saveAdapter(m, mlpDir);
+  // PEFT's print_trainable_parameters: the active adapter trains, and all params has the inactive ones too (PEFT keeps them as frozen parameters)
+  const bare = await torch.GPT2LMHeadModel.fromPretrained(base);
+  const numel = (d: string) => {
+    const ts = torch.io.safetensors.loadFile(path.join(d, 'adapter_model.safetensors')).tensors;
+    const n = [...ts.values()].reduce((k, t) => k + t.numel(), 0);
+    for (const t of ts.values()) t.dispose();
+    return n;
+  };
+  const adapters = numel(dir) + numel(pyDir) + numel(mlpDir), mlpCount = numel(mlpDir);
+  expect(torch.lora.trainableParametersLine(m)).toBe(`trainable params: ${mlpCount.toLocaleString('en-US')} || all params: ${(bare.numParameters() + adapters).toLocaleString('en-US')} || ` +
+    `trainable%: ${((100 * mlpCount) / (bare.numParameters() + adapters)).toFixed(4)}`);
+  bare.dispose();
   expect(JSON.parse(fs.readFileSync(path.join(mlpDir, 'adapter_config.json'), 'utf8'))).toMatchObject({ r: 2, lora_alpha: 2, target_modules: ['c_fc'] });
   expect([...torch.io.safetensors.loadFile(path.join(mlpDir, 'adapter_model.safetensors')).tensors.keys()].length).toBe(4);
   // a step of training moves the active adapter alone

@@ -372,9 +372,9 @@ function* moduleAncestors(name: string): Generator<string> {
   for (let i = parts.length - 1; i > 0; i--) yield parts.slice(0, i).join('.');
 }
 
-/** PEFT's print_trainable_parameters line. */
+/** PEFT's print_trainable_parameters line (all params: the inactive adapters' too, as PEFT's, where they stay parameters). */
 export function trainableParametersLine(model: Module): string {
-  const all = model.numParameters();
+  const all = model.numParameters() + loraLayers(model).reduce((n, [, l]) => n + l.parkedNumel(), 0);
   const trainable = model.numParameters({ trainableOnly: true });
   const pct = all ? (100 * trainable) / all : 0;
   return `trainable params: ${trainable.toLocaleString('en-US')} || all params: ${all.toLocaleString('en-US')} || trainable%: ${pct.toFixed(4)}`;

@@ -312,6 +312,15 @@ export class LoRALayer extends Module {
     return [...(this.hasActive ? [active] : []), ...this.parked.keys()];
   }
 
+  /** How many numbers the parked adapters hold (frozen; PEFT counts them among all params). */
+  parkedNumel(): number {
+    let n = 0;
+    for (const name of this.parked.keys()) {
+      for (const part of ['lora_A', 'lora_B', 'magnitude']) n += (this as unknown as Record<string, Tensor | undefined>)[`parked__${name}__${part}`]?.numel() ?? 0;
+    }
+    return n;
+  }
+
   /** Parks the active adapter under name: the layer computes as its base until one is unparked. */
   park(name: string): void {
     if (this.mode === 'seed') throw new Error('LoRA: the notebook\'s seed wrapper holds one adapter');
