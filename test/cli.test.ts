@@ -319,7 +319,7 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   // LoRA's B starts at zero: the policy is the reference at the first step, so its loss is log 2 and its rewards 0
   expect(steps[0].loss).toBeCloseTo(Math.log(2), 6);
   expect(steps[0]['rewards/chosen']).toBeCloseTo(0, 6);
-  for (const k of ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected']) expect(typeof steps[2][k]).toBe('number');
+  for (const k of ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected', 'logits/chosen', 'logits/rejected']) expect(typeof steps[2][k]).toBe('number');
   expect(steps[2].loss).not.toBeCloseTo(Math.log(2), 4);
   expect(logs.some((e) => e.eval_loss !== undefined && e['eval_rewards/accuracies'] !== undefined)).toBe(true);
   expect(fs.existsSync(path.join(out, 'adapter_model.safetensors'))).toBe(true);

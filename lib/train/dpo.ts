@@ -25,7 +25,8 @@
 // reference run without dropout. With rpo_alpha (RPO) the loss adds α times the chosen completions'
 // NLL; with use_weighting (WPO) each pair's loss is weighted by how likely the policy finds its
 // completions (wpoWeights). Logged as TRL's: rewards/chosen, rewards/rejected (β times the log-ratio to the reference),
-// rewards/accuracies, rewards/margins, logps/chosen, logps/rejected (and nll_loss with RPO or sft).
+// rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, logits/chosen, logits/rejected
+// (and nll_loss with RPO or sft).
 import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
 import { noGrad } from '../tensor/runtime';
@@ -106,7 +107,7 @@ export interface DPOArguments extends TrainingArguments {
   modelAdapterName?: string | null;
 }
 
-const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'];
+const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected', 'logits/chosen', 'logits/rejected'];
 
 /** What the DPO loss of a batch depends on besides the model. */
 export interface LossSettings {
@@ -205,17 +206,18 @@ function sequenceLogps(model: GPT2LMHeadModel, batch: PairBatch, s: LossSettings
 }
 
 /**
- * The policy's pass over a batch of pairs: each row's log-probability; with RPO, TRL's nll_loss;
- * with useWeighting, each pair's WPO weight.
+ * The policy's pass over a batch of pairs: each row's log-probability; the mean logit over the
+ * chosen and over the rejected completions' positions (TRL's logits/chosen, logits/rejected), (2);
+ * with RPO or sft, TRL's nll_loss; with useWeighting, each pair's WPO weight.
  */
 interface PolicyOutput {
   logps: Tensor;
+  meanLogits: Tensor;
   nll: Tensor | null;
   weights: Tensor | null;
 }
 function policyOutput(model: GPT2LMHeadModel, batch: PairBatch, s: LossSettings): PolicyOutput {
   const withNll = s.rpoAlpha !== null || lossTypes(s).includes('sft');
-  if (!withNll && !s.useWeighting) return { logps: sequenceLogps(model, batch, s), nll: null, weights: null };
   return tidy(() => {
     const scores = labelNll(model, batch, s.precision, s.device, s.useLogitsToKeep), { labels, nll } = scores;
     const B = labels.shape[0] / 2;
@@ -226,8 +228,17 @@ function policyOutput(model: GPT2LMHeadModel, batch: PairBatch, s: LossSettings)
       const chosen = labels.narrow(0, 0, B), counted = chosen.ne(-100).logicalAnd(chosen.ne(0)).float();
       chosenNll = nll.narrow(0, 0, B).mul(counted).sum().div(counted.sum());
     }
-    return { logps: rowLogps(scores, averagesLogps(s)), nll: chosenNll, weights: s.useWeighting ? wpoWeights(scores) : null };
+    return { logps: rowLogps(scores, averagesLogps(s)), meanLogits: meanLogits(scores), nll: chosenNll, weights: s.useWeighting ? wpoWeights(scores) : null };
   });
+}
+
+/** The mean of the logits (every vocabulary entry) at the positions that predict the chosen, and the rejected, completions' tokens, (2). */
+function meanLogits({ logits, labels }: LabelScores): Tensor {
+  return noGrad(() => tidy(() => {
+    const rows = logits.detach().sum(-1), completion = labels.ne(-100).float(), B = rows.shape[0] / 2, V = logits.shape[2];
+    const mean = (from: number) => rows.narrow(0, from, B).mul(completion.narrow(0, from, B)).sum().div(completion.narrow(0, from, B).sum().mul(V));
+    return stack([mean(0), mean(B)]);
+  }));
 }
 
 /**
@@ -246,7 +257,10 @@ function wpoWeights({ logits, labels, nll }: LabelScores): Tensor {
   }));
 }
 
-/** The metrics a run with these settings logs: TRL's six, and RPO's or sft's nll_loss. */
+/**
+ * The metrics a run with these settings logs: TRL's eight (logits/chosen and logits/rejected are
+ * each batch's mean, weighted by its pairs between log lines), and RPO's or sft's nll_loss.
+ */
 function metricNames(s: LossSettings): string[] {
   return s.rpoAlpha === null && !lossTypes(s).includes('sft') ? METRICS : [...METRICS, 'nll_loss'];
 }
@@ -330,7 +344,8 @@ function pairStats(output: PolicyOutput, reference: Tensor, s: LossSettings, cen
     const chosenRewards = q.chosenRatio.mul(s.beta * rewardWeight).detach(), rejectedRewards = q.rejectedRatio.mul(s.beta * rewardWeight).detach();
     const sums = stack([
       chosenRewards.sum(), rejectedRewards.sum(), chosenRewards.gt(rejectedRewards).float().sum(), chosenRewards.sub(rejectedRewards).sum(),
-      pc.detach().sum(), pr.detach().sum(), ...(output.nll ? [output.nll.detach().mul(B)] : []),
+      pc.detach().sum(), pr.detach().sum(), output.meanLogits.narrow(0, 0, 1).reshape([]).mul(B), output.meanLogits.narrow(0, 1, 1).reshape([]).mul(B),
+      ...(output.nll ? [output.nll.detach().mul(B)] : []),
     ]);
     // (TRL's order: RPO's term is added to each pair's loss, then WPO weighs the sum)
     if (s.rpoAlpha !== null) losses = losses.add(output.nll!.mul(s.rpoAlpha));

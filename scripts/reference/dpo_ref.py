@@ -21,9 +21,9 @@ SPEC: {"fixtures", "pairs": [{"prompt", "chosen", "rejected"}: token ids], "eval
                   "f_divergence_type" (optional: reverse_kl, js_divergence, alpha_divergence), "f_alpha_divergence_coef" (optional, 1),
                   "use_weighting" (optional, false), "loss_weights" (optional, with a list loss_type), "lr", "weight_decay"}]}
 INPUTS: init.<name>: the LoRA weights to start from.
-Written per case: <case>.losses (steps), <case>.metrics (steps, 6 (7 with rpo_alpha or sft: nll_loss last): rewards/chosen, rewards/rejected,
+Written per case: <case>.losses (steps), <case>.metrics (steps, 8 (9 with rpo_alpha or sft: nll_loss last): rewards/chosen, rewards/rejected,
 rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, each a mean over the step's
-pairs), <case>.eval (loss, reward accuracy on eval_pairs after training), <case>.final.<name>.
+pairs, logits/chosen, logits/rejected, the step's batch's), <case>.eval (loss, reward accuracy on eval_pairs after training), <case>.final.<name>.
 """
 import math
 import os
@@ -85,7 +85,8 @@ def pad_rows(seqs, eos, spec):
 
 
 def sequence_logps(model, input_ids, attn, loss_mask, loss_type, rpo=False, weighting=False):
-    """Each row's log-probability; with rpo or weighting, (logps, nll_loss or None, WPO weights or None)."""
+    """Each row's log-probability; with rpo or weighting, (logps, nll_loss or None, WPO weights or None,
+    [the mean logit at the positions predicting the chosen completions' tokens, the rejected's])."""
     logits, _, _ = model(input_ids, attention_mask=attn)
     nll = None
     if rpo:
@@ -113,7 +114,11 @@ def sequence_logps(model, input_ids, attn, loss_mask, loss_type, rpo=False, weig
             w = ((per_token - adjust) * mask).sum(-1) / mask.sum(-1)
             B = input_ids.shape[0] // 2
             weights = torch.clamp(torch.exp(w[:B] + w[B:]), max=1)
-    return (logps, nll, weights) if rpo or weighting else logps
+    # TRL's mean_chosen_logits / mean_rejected_logits: logits[:B][loss_mask[:B]].mean(), the logits aligned with their labels
+    B = input_ids.shape[0] // 2
+    shifted = logits[:, :-1]
+    mean_logits = [shifted[:B][mask[:B]].mean(), shifted[B:][mask[B:]].mean()]
+    return (logps, nll, weights, mean_logits) if rpo or weighting else logps
 
 
 def set_adapters(model, on):
@@ -153,7 +158,7 @@ class RunningMoments:
 
 
 def dpo_loss(policy, reference, beta, loss_type, label_smoothing, discopop_tau=0.05, rpo_alpha=None, nll=None, f_divergence="reverse_kl", f_alpha=1.0, weights=None,
-             loss_weights=None, running=None, training=True):
+             loss_weights=None, running=None, training=True, mean_logits=None):
     """TRL's dpo_loss over the loss types (a list: their losses and rewards added, each times its
     loss weight), then RPO's term and WPO's weights. bco_pair's running mean takes each training
     batch in; evaluation reads it (TRL's evaluation updates it too: not here)."""
@@ -221,7 +226,7 @@ def dpo_loss(policy, reference, beta, loss_type, label_smoothing, discopop_tau=0
     if not torch.is_tensor(chosen_rewards):
         chosen_rewards, rejected_rewards = torch.zeros_like(pc), torch.zeros_like(pr)
     metrics = [chosen_rewards.mean(), rejected_rewards.mean(), (chosen_rewards > rejected_rewards).float().mean(),
-               (chosen_rewards - rejected_rewards).mean(), pc.detach().mean(), pr.detach().mean()]
+               (chosen_rewards - rejected_rewards).mean(), pc.detach().mean(), pr.detach().mean(), mean_logits[0].detach(), mean_logits[1].detach()]
     if rpo_alpha is not None:
         losses = losses + rpo_alpha * nll
     if rpo_alpha is not None or "sft" in types:
@@ -244,10 +249,10 @@ def run(spec, case, inputs):
             reference = sequence_logps(model, input_ids, attn, loss_mask, averaged)
             set_adapters(model, True)
         rpo, weighting = case.get("rpo_alpha"), case.get("use_weighting", False)
-        policy, nll, weights = sequence_logps(model, input_ids, attn, loss_mask, averaged, rpo=True, weighting=weighting)
+        policy, nll, weights, mean_logits = sequence_logps(model, input_ids, attn, loss_mask, averaged, rpo=True, weighting=weighting)
         return dpo_loss(policy, reference, case["beta"], lt, case["label_smoothing"], case.get("discopop_tau", 0.05), rpo_alpha=rpo, nll=nll,
                         f_divergence=case.get("f_divergence_type", "reverse_kl"), f_alpha=case.get("f_alpha_divergence_coef", 1.0), weights=weights,
-                        loss_weights=case.get("loss_weights"), running=running, training=training)
+                        loss_weights=case.get("loss_weights"), running=running, training=training, mean_logits=mean_logits)
 
     return pair_run(spec, case, model, stats, eval_stats=lambda pairs: stats(pairs, training=False))
 
