@@ -398,6 +398,14 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', bco, '--block-size', '32', '--batch-size', '2', '--max-steps', '2', '--logging-steps', '1',
     '--save-steps', '0', '--lr', '1e-2', '--lora-r', '4', '--beta', '0.2', '--loss-type', 'bco_pair').err).toBe('');
   expect(fs.readFileSync(path.join(bco, 'README.md'), 'utf8')).toContain('- loss_type: bco_pair\n');
+  // TR-DPO (--sync-ref-model, --full): the reference moves toward the policy; carded; the checkpoint holds the moved reference
+  const tr = path.join(tmp, 'dpo-trdpo');
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', tr, '--block-size', '32', '--batch-size', '2', '--max-steps', '2', '--logging-steps', '1',
+    '--save-steps', '2', '--lr', '1e-3', '--beta', '0.2', '--full', '--sync-ref-model', '--ref-model-sync-steps', '1', '--ref-model-mixup-alpha', '0.5').err).toBe('');
+  expect(fs.readFileSync(path.join(tr, 'README.md'), 'utf8')).toContain('- sync_ref_model: true\n- ref_model_mixup_alpha: 0.5\n- ref_model_sync_steps: 1\n');
+  expect(fs.existsSync(path.join(tr, 'checkpoint-2', 'ref_model.safetensors'))).toBe(true);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--sync-ref-model').err).toMatch(/--sync-ref-model \(TR-DPO\) moves the reference model toward the one training: it is for --full fine-tuning/);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--full', '--ref-model-sync-steps', '4').err).toMatch(/refModelSyncSteps is TR-DPO's; set syncRefModel too/);
   // WPO (--use-weighting): each pair's loss weighted. (On a model with larger weights: the tiny
   // model is so near uniform that it finds these completions likelier than its expected token, and
   // every weight caps at 1.)

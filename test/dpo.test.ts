@@ -361,6 +361,62 @@ test('DPOTrainer: gradient accumulation of 2 x 2 pairs is a step of 4; precomput
   for (const m of [policy, ref, lm]) m.dispose();
 }, 120_000);
 
+test('DPOTrainer with syncRefModel (TRL\'s TR-DPO): every k steps ref <- (1 - a) ref + a policy, the loss reads the moved reference, checkpoints keep it and resume is exact; clear errors', async () => {
+  const train = pairs(8, 43);
+  const ds = (p = train) => new torch.data.PreferenceDataset(p, { ...limits, eosTokenId: EOS });
+  const ALPHA = 0.3;
+  const args = (name: string, extra: Partial<torch.DPOArguments> = {}): torch.DPOArguments => ({
+    outputDir: path.join(tmp, name), maxSteps: 3, perDeviceTrainBatchSize: 4, learningRate: 1e-2, lrSchedulerType: 'constant', loggingSteps: 1, saveSteps: 0,
+    shuffle: false, progress: false, syncRefModel: true, refModelMixupAlpha: ALPHA, refModelSyncSteps: 1, ...extra,
+  });
+  const load = () => torch.GPT2LMHeadModel.fromPretrained(base);
+  const snapshot = (m: torch.GPT2LMHeadModel) => new Map(m.namedParameters().map(([n, p]) => [n, torch.keep(p.clone())]));
+  // the policy after each step, recorded by a callback of ours (the trainer's sync runs after it)
+  const policy = await load(), ref = await load(), start = snapshot(ref);
+  const seen: Map<string, torch.Tensor>[] = [];
+  const trainer = new torch.DPOTrainer(policy, args('trdpo'), ds(), undefined, [{ onStepEnd: () => { seen.push(snapshot(policy)); } }], ref);
+  const losses = quietly(() => trainer.train()).logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss!);
+  expect(losses[0]).toBeCloseTo(Math.log(2), 6); // (the policy starts as its reference)
+  // the reference is the definition's mixture, step after step from the base
+  const expected = new Map([...start].map(([n, t]) => [n, torch.keep(t.clone())]));
+  torch.noGrad(() => { for (const step of seen) for (const [n, t] of expected) t.mul_(1 - ALPHA).add_(step.get(n)!, ALPHA); });
+  for (const [n, p] of ref.namedParameters()) expect([n, relErr(p, expected.get(n)!) < 1e-6]).toEqual([n, true]);
+  expect(Math.max(...ref.namedParameters().map(([n, p]) => relErr(p, start.get(n)!)))).toBeGreaterThan(1e-4); // (it moved)
+  // the second step's loss is the policy after step 1 against the reference moved once: scored by evaluatePreferences
+  const [p1, r1] = [await load(), await load()];
+  const once = new Map([...start].map(([n, t]) => [n, t.mul(1 - ALPHA).add(seen[0].get(n)!, ALPHA)]));
+  torch.noGrad(() => {
+    for (const [n, p] of p1.namedParameters()) p.copy_(seen[0].get(n)!);
+    for (const [n, p] of r1.namedParameters()) p.copy_(once.get(n)!);
+  });
+  const second = torch.train.evaluatePreferences(p1, ds(train.slice(4, 8)), { refModel: r1, batchSize: 4 });
+  expect(Math.abs(second.eval_loss - losses[1]) / losses[1]).toBeLessThan(1e-5);
+  const baseRef = await load();
+  const unsynced = torch.train.evaluatePreferences(p1, ds(train.slice(4, 8)), { refModel: baseRef, batchSize: 4 });
+  baseRef.dispose();
+  expect(Math.abs(unsynced.eval_loss - losses[1])).toBeGreaterThan(1e-5); // (against the base it would be another loss)
+  trainer.optimizer.dispose();
+  // resume: 2 steps, checkpoint (with the moved reference), 1 more = 3 straight
+  const [cp, cr] = [await load(), await load()];
+  const cut = new torch.DPOTrainer(cp, args('trdpo-cut', { maxSteps: 2, saveSteps: 2 }), ds(), undefined, [], cr);
+  quietly(() => cut.train());
+  cut.optimizer.dispose();
+  expect(fs.existsSync(path.join(tmp, 'trdpo-cut', 'checkpoint-2', 'ref_model.safetensors'))).toBe(true);
+  const [rp, rr] = [await load(), await load()];
+  const resumed = new torch.DPOTrainer(rp, args('trdpo-cut', { resumeFromCheckpoint: path.join(tmp, 'trdpo-cut', 'checkpoint-2') }), ds(), undefined, [], rr);
+  expect(quietly(() => resumed.train()).logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss)).toEqual(losses); // (the first two from the checkpoint's log)
+  for (const [n, p] of rr.namedParameters()) expect([n, relErr(p, ref.namedParameters().find(([k]) => k === n)![1])]).toEqual([n, 0]);
+  resumed.optimizer.dispose();
+  // clear errors
+  const lm = await loraModel(), other = await load(), frozen = await load();
+  expect(() => new torch.DPOTrainer(lm, { outputDir: tmp, syncRefModel: true }, ds())).toThrow('DPOTrainer: syncRefModel (TR-DPO) moves a separate reference model toward the policy, weight by weight: full fine-tuning with a refModel (with LoRA the reference is the base itself)');
+  expect(() => new torch.DPOTrainer(other, { outputDir: tmp, syncRefModel: true, precomputeRefLogProbs: true }, ds(), undefined, [], frozen)).toThrow(/syncRefModel moves the reference during training, precomputeRefLogProbs scores it once: not both/);
+  expect(() => new torch.DPOTrainer(other, { outputDir: tmp, syncRefModel: true, refModelMixupAlpha: 2 }, ds(), undefined, [], frozen)).toThrow('DPOTrainer: refModelMixupAlpha must be in [0, 1], got 2');
+  expect(() => new torch.DPOTrainer(other, { outputDir: tmp, refModelSyncSteps: 8 }, ds(), undefined, [], frozen)).toThrow('DPOTrainer: refModelSyncSteps is TR-DPO\'s; set syncRefModel too');
+  for (const t of [...start.values(), ...expected.values(), ...once.values(), ...seen.flatMap((m) => [...m.values()])]) t.dispose();
+  for (const m of [policy, ref, p1, r1, cp, cr, rp, rr, lm, other, frozen]) m.dispose();
+}, 120_000);
+
 test('ORPOTrainer trains as TRL\'s ORPOTrainer with a PEFT model (no reference: the chosen NLL minus beta x log-sigmoid of the log odds ratio): losses, TRL\'s metrics, adapter, eval', async () => {
   // pairs within the limits (no truncation: TRL's ORPO and DPO tokenizers agree there)
   const big = { maxPromptLength: 16, maxCompletionLength: 16, maxLength: 32 };

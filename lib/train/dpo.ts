@@ -40,7 +40,10 @@ import { loraConfig, disableAdapter, withAdapter, adapterNames, activeAdapter, s
 import type { TrainingArguments } from './trainer';
 import { PairTrainer, PairBatch, PairLoss, evaluatePairLoss, checkPairData } from './pairs';
 import { withPrecision } from './evaluate';
-import type { EvalMetrics, TrainerCallback } from './callbacks';
+import { loadFile, saveFile } from '../io/safetensors';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { EvalMetrics, TrainerCallback, TrainerState } from './callbacks';
 
 export type FDivergenceType = 'reverse_kl' | 'js_divergence' | 'alpha_divergence';
 export const F_DIVERGENCE_TYPES: FDivergenceType[] = ['reverse_kl', 'js_divergence', 'alpha_divergence'];
@@ -105,7 +108,58 @@ export interface DPOArguments extends TrainingArguments {
   refAdapterName?: string | null;
   /** TRL's model_adapter_name: the adapter that trains (made active; default the active one). */
   modelAdapterName?: string | null;
+  /**
+   * TRL's sync_ref_model (TR-DPO, Gorbatovski et al. 2024): every refModelSyncSteps steps the
+   * refModel moves toward the policy, ref ← (1 - α)·ref + α·policy (α: refModelMixupAlpha). Full
+   * fine-tuning (a refModel); checkpoints keep the moved reference (ref_model.safetensors).
+   */
+  syncRefModel?: boolean;
+  /** TR-DPO's α (TRL's ref_model_mixup_alpha, default 0.6) */
+  refModelMixupAlpha?: number;
+  /** TR-DPO: the steps between syncs (TRL's ref_model_sync_steps, default 512) */
+  refModelSyncSteps?: number;
 }
+
+/**
+ * TRL's SyncRefModelCallback (TR-DPO): at the end of every syncSteps-th step, the reference takes
+ * α of the policy, parameter by parameter: ref ← (1 - α)·ref + α·policy.
+ */
+export class SyncRefModelCallback implements TrainerCallback {
+  constructor(private readonly model: GPT2LMHeadModel, private readonly refModel: GPT2LMHeadModel, readonly alpha: number, readonly syncSteps: number) {}
+  onStepEnd(state: TrainerState): void {
+    if (state.globalStep % this.syncSteps === 0) syncReference(this.model, this.refModel, this.alpha);
+  }
+}
+
+/** ref ← (1 - α)·ref + α·policy for every parameter of the reference (by name). */
+export function syncReference(model: GPT2LMHeadModel, refModel: GPT2LMHeadModel, alpha: number): void {
+  const policy = new Map(model.namedParameters());
+  noGrad(() => {
+    for (const [n, r] of refModel.namedParameters()) r.mul_(1 - alpha).add_(policy.get(n)!, alpha);
+  });
+}
+
+/** TR-DPO's checks (who: the caller); [α, steps] of a run that syncs, null otherwise. */
+function syncSettings(who: string, model: GPT2LMHeadModel, refModel: GPT2LMHeadModel | null, args: DPOArguments): [number, number] | null {
+  if (!args.syncRefModel) {
+    for (const k of ['refModelMixupAlpha', 'refModelSyncSteps'] as const) if (args[k] !== undefined) throw new Error(`${who}: ${k} is TR-DPO's; set syncRefModel too`);
+    return null;
+  }
+  const alpha = args.refModelMixupAlpha ?? 0.6, steps = args.refModelSyncSteps ?? 512;
+  if (!refModel || loraConfig(model)) throw new Error(`${who}: syncRefModel (TR-DPO) moves a separate reference model toward the policy, weight by weight: full fine-tuning with a refModel (with LoRA the reference is the base itself)`);
+  if (args.precomputeRefLogProbs) throw new Error(`${who}: syncRefModel moves the reference during training, precomputeRefLogProbs scores it once: not both (as TRL)`);
+  if (!(alpha >= 0 && alpha <= 1)) throw new Error(`${who}: refModelMixupAlpha must be in [0, 1], got ${alpha}`);
+  if (!(Number.isInteger(steps) && steps >= 1)) throw new Error(`${who}: refModelSyncSteps must be an integer >= 1, got ${steps}`);
+  const policy = new Map(model.namedParameters());
+  for (const [n, r] of refModel.namedParameters()) {
+    const p = policy.get(n);
+    if (!p || p.shape.join() !== r.shape.join()) throw new Error(`${who}: syncRefModel: refModel's ${n} ${p ? `is [${r.shape}], the policy's [${p.shape}]` : 'is not in the policy'}; the reference must be a copy of the policy's architecture`);
+  }
+  return [alpha, steps];
+}
+
+/** The file in a TR-DPO run's checkpoints that holds the reference as the syncs have moved it. */
+const SYNCED_REFERENCE = 'ref_model.safetensors';
 
 const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected', 'logits/chosen', 'logits/rejected'];
 
@@ -472,11 +526,13 @@ export function freezeReference(refModel: GPT2LMHeadModel): void {
 }
 
 export class DPOTrainer extends PairTrainer {
-  static override readonly argumentNames: readonly string[] = [...PairTrainer.argumentNames, 'beta', 'lossType', 'lossWeights', 'dpoLabelSmoothing', 'discopopTau', 'fDivergenceType', 'fAlphaDivergenceCoef', 'useLogitsToKeep', 'rpoAlpha', 'useWeighting', 'precomputeRefLogProbs', 'refAdapterName', 'modelAdapterName'];
+  static override readonly argumentNames: readonly string[] = [...PairTrainer.argumentNames, 'beta', 'lossType', 'lossWeights', 'dpoLabelSmoothing', 'discopopTau', 'fDivergenceType', 'fAlphaDivergenceCoef', 'useLogitsToKeep', 'rpoAlpha', 'useWeighting', 'precomputeRefLogProbs', 'refAdapterName', 'modelAdapterName', 'syncRefModel', 'refModelMixupAlpha', 'refModelSyncSteps'];
   /** the loss's settings (the arguments', defaults filled in), as this run uses them */
   readonly loss: Omit<LossSettings, 'precision' | 'device'>;
   /** bco_pair: the running mean of the training batches' mean rewards */
   private readonly rewardMean = new RunningMean();
+  /** TR-DPO: [α, steps] when the reference moves toward the policy */
+  readonly sync: [number, number] | null;
   /** precomputeRefLogProbs: each dataset's reference log-probabilities, [chosen, rejected] per pair */
   private refCache = new Map<PreferenceDataset, Float32Array[]>();
 
@@ -489,6 +545,7 @@ export class DPOTrainer extends PairTrainer {
     if (l.useWeighting) lines.push(['use_weighting', 'true']);
     if (l.fDivergenceType !== 'reverse_kl') lines.push(['f_divergence_type', l.fDivergenceType]);
     if (l.fDivergenceType === 'alpha_divergence') lines.push(['f_alpha_divergence_coef', l.fAlphaDivergenceCoef]);
+    if (this.sync) lines.push(['sync_ref_model', 'true'], ['ref_model_mixup_alpha', this.sync[0]], ['ref_model_sync_steps', this.sync[1]]);
     return lines;
   }
 
@@ -502,10 +559,13 @@ export class DPOTrainer extends PairTrainer {
     checkPolicyAndReference('DPO', model, refModel, args);
     checkPairData('DPO', args, trainDataset, evalDataset);
     const settings = lossSettings('DPOTrainer', { ...args, precision: 'fp32', device: 'cpu' }), { precision: _p, device: _d, ...loss } = settings;
+    const sync = syncSettings('DPOTrainer', model, refModel, args);
     // (all checked before the Trainer makes its optimizer and schedule)
     super(model, args, trainDataset, evalDataset, callbacks, metricNames(settings));
     this.loss = loss;
+    this.sync = sync;
     if (refModel) freezeReference(refModel);
+    if (sync) this.addCallback(new SyncRefModelCallback(model, refModel!, ...sync));
   }
 
   /** TRL's beta, loss_type and label_smoothing of this run */
@@ -563,6 +623,24 @@ export class DPOTrainer extends PairTrainer {
   protected override methodState(): Record<string, number> | null {
     return lossTypes(this.loss).includes('bco_pair') ? { bco_reward_mean: this.rewardMean.mean, bco_reward_count: this.rewardMean.count } : null;
   }
+  /** TR-DPO: a checkpoint keeps the reference as the syncs have moved it, and resume takes it back. */
+  protected override writeMethodFiles(dir: string): void {
+    if (this.sync) saveFile(path.join(dir, SYNCED_REFERENCE), new Map(this.refModel!.namedParameters()));
+  }
+  protected override readMethodFiles(dir: string): void {
+    const file = path.join(dir, SYNCED_REFERENCE);
+    // (a checkpoint without it is of a run whose reference never moved: it stays as given)
+    if (!this.sync || !fs.existsSync(file)) return;
+    const { tensors } = loadFile(file);
+    const mine = new Map(this.refModel!.namedParameters());
+    try {
+      for (const n of mine.keys()) if (!tensors.has(n)) throw new Error(`resume: ${file} lacks the reference's ${n}: not this model's checkpoint?`);
+      noGrad(() => { for (const [n, t] of tensors) mine.get(n)?.copy_(t); });
+    } finally {
+      for (const t of tensors.values()) t.dispose();
+    }
+  }
+
   protected override restoreMethodState(state: Record<string, unknown>): void {
     if (typeof state.bco_reward_mean === 'number' && typeof state.bco_reward_count === 'number') [this.rewardMean.mean, this.rewardMean.count] = [state.bco_reward_mean, state.bco_reward_count];
   }

@@ -713,6 +713,9 @@ export class Trainer {
     return null;
   }
   protected restoreMethodState(_state: Record<string, unknown>): void {}
+  /** A method's own files in a checkpoint (written into its folder before it is put in place) and read back on resume; none here. */
+  protected writeMethodFiles(_dir: string): void {}
+  protected readMethodFiles(_dir: string): void {}
 
   protected trainingLogExtras(): Record<string, number> {
     return {};
@@ -864,6 +867,7 @@ export class Trainer {
         for (const [file, state] of this.rngStates()) fs.writeFileSync(path.join(tmp, file), state);
         this.writeHfRngState(tmp);
       }
+      this.writeMethodFiles(tmp);
       fs.writeFileSync(path.join(tmp, 'trainer_state.json'), JSON.stringify(sortedKeys(this.hfTrainerState()), null, 2) + '\n');
       // What resuming here checks and carries on beyond HF's state (its TrainerState takes no other keys; the batch size is there).
       fs.writeFileSync(path.join(tmp, TSTORCH_STATE), JSON.stringify({
@@ -1132,6 +1136,7 @@ export class Trainer {
     this.globalStep = state.global_step;
     this.logHistory = state.log_history ?? [];
     if (own.method_state) this.restoreMethodState(own.method_state);
+    this.readMethodFiles(dir);
     this.lossSinceLog = own.loss_since_log ?? 0; // (an HF checkpoint: HF starts its loss average anew on resume too)
     this.stepsSinceLog = own.steps_since_log ?? 0;
     this.tokensSinceLog = own.tokens_since_log ?? 0;

@@ -114,6 +114,9 @@ export const spec: Spec = {
   'dpo-label-smoothing': { type: 'number', default: 0, help: 'DPO sigmoid loss: the chance a pair\'s preference is flipped (TRL\'s label_smoothing, cDPO)', aliases: ['label-smoothing'] },
   'rpo-alpha': { type: 'number', help: 'DPO: RPO, the loss plus this times the chosen completions\' NLL (TRL\'s rpo_alpha; the paper uses 1); default none' },
   'use-logits-to-keep': { type: 'boolean', help: 'DPO: the LM head only from the batch\'s first completion token on (TRL\'s use_logits_to_keep): the same losses, less time and memory with long prompts' },
+  'sync-ref-model': { type: 'boolean', help: 'DPO with --full: TR-DPO (TRL\'s sync_ref_model), the reference moved toward the policy every --ref-model-sync-steps steps, ref = (1 - a) ref + a policy' },
+  'ref-model-mixup-alpha': { type: 'number', help: 'TR-DPO\'s a (TRL\'s ref_model_mixup_alpha, default 0.6)' },
+  'ref-model-sync-steps': { type: 'int', help: 'TR-DPO: the steps between syncs (TRL\'s ref_model_sync_steps, default 512)' },
   'loss-weights': { type: 'string', help: 'DPO with several --loss-type: each one\'s weight, comma-separated (TRL\'s loss_weights; MPO\'s 0.8,0.2,1)' },
   'use-weighting': { type: 'boolean', help: 'DPO: WPO\'s weighting (TRL\'s use_weighting): each pair\'s loss times how likely the policy finds its completions, exp(mean log p - log Σp²) of both, capped at 1' },
   'f-divergence-type': { type: 'string', help: 'DPO: TRL\'s f_divergence_type (f-DPO), reverse_kl (default) | js_divergence | alpha_divergence' },
@@ -305,11 +308,12 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     }
     if (f['loss-type'] !== undefined && !kto && !(cpo && f.method === 'cpo')) throw new Error(`--loss-type is DPO's, CPO's, KTO's (or SFT's); ${method} has its own loss`);
     if (f['dpo-label-smoothing'] && !cpo) throw new Error(`--dpo-label-smoothing is DPO's and CPO's; ${method} does not take it`);
-    for (const k of ['discopop-tau', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-logits-to-keep', 'use-weighting', 'loss-weights']) if (f[k] !== undefined && f[k] !== false) throw new Error(`--${k} is DPO's; ${method} does not take it`);
+    for (const k of ['discopop-tau', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-logits-to-keep', 'use-weighting', 'loss-weights', 'sync-ref-model', 'ref-model-mixup-alpha', 'ref-model-sync-steps']) if (f[k] !== undefined && f[k] !== false) throw new Error(`--${k} is DPO's; ${method} does not take it`);
     if (f['rpo-alpha'] !== undefined) throw new Error(`--rpo-alpha is DPO's (RPO); ${method} does not take it${orpo || cpo ? ` (${method} has its chosen NLL${cpo ? ': --cpo-alpha' : ' already'})` : ''}`);
   }
   if (!cpo) for (const k of ['cpo-alpha', 'simpo-gamma']) if (f[k] !== undefined) throw new Error(`--${k} is CPO's and SimPO's (--method cpo or simpo, on preference pairs)`);
   if (!(data instanceof torch.data.KTODataset) && (f['desirable-weight'] !== 1 || f['undesirable-weight'] !== 1)) throw new Error('--desirable-weight and --undesirable-weight are KTO\'s (unpaired examples, or --method kto)');
+  if (f['sync-ref-model'] && !f.full) throw new Error('--sync-ref-model (TR-DPO) moves the reference model toward the one training: it is for --full fine-tuning (with LoRA the reference is the base itself)');
   if (againstReference && (f.full || (adapter !== undefined && refAdapterName === null))) {
     // Full fine-tuning's DPO / KTO reference: a frozen copy of the base (with LoRA, the adapters
     // disabled). Continuing an adapter the model cannot hold twice: the model it starts as, the
@@ -329,7 +333,8 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     : data instanceof torch.data.PreferenceDataset
     ? new torch.DPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, ...dpoLoss(f), dpoLabelSmoothing: f['dpo-label-smoothing'] as number, discopopTau: f['discopop-tau'] as number | undefined, rpoAlpha: f['rpo-alpha'] as number | undefined,
       fDivergenceType: f['f-divergence-type'] as torch.train.FDivergenceType | undefined, fAlphaDivergenceCoef: f['f-alpha-divergence-coef'] as number | undefined,
-      useLogitsToKeep: Boolean(f['use-logits-to-keep']), useWeighting: Boolean(f['use-weighting']), precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']), refAdapterName },
+      useLogitsToKeep: Boolean(f['use-logits-to-keep']), useWeighting: Boolean(f['use-weighting']),
+      syncRefModel: Boolean(f['sync-ref-model']), refModelMixupAlpha: f['ref-model-mixup-alpha'] as number | undefined, refModelSyncSteps: f['ref-model-sync-steps'] as number | undefined, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']), refAdapterName },
       data, evalData as torch.data.PreferenceDataset | undefined, callbacks, refModel)
     : data instanceof torch.data.RewardDataset
       ? new torch.RewardTrainer(model as torch.GPT2ForSequenceClassification, { ...args, centerRewardsCoefficient: (f['center-rewards-coefficient'] as number | undefined) ?? null }, data, evalData as torch.data.RewardDataset | undefined, callbacks)
@@ -526,7 +531,8 @@ function taskFlag(f: Record<string, unknown>, modelDir: string, adapterTask: unk
 }
 
 /** The preference methods' own settings (DPO's, CPO's): refused on other data, where they would change nothing. */
-const PAIR_FLAGS = ['rpo-alpha', 'discopop-tau', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-logits-to-keep', 'use-weighting', 'loss-weights', 'cpo-alpha', 'simpo-gamma'];
+const PAIR_FLAGS = ['rpo-alpha', 'discopop-tau', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-logits-to-keep', 'use-weighting', 'loss-weights', 'sync-ref-model',
+  'ref-model-mixup-alpha', 'ref-model-sync-steps', 'cpo-alpha', 'simpo-gamma'];
 
 /** The LoRA flags: with --adapter, the adapter's own settings stand for them. */
 const LORA_FLAGS = ['lora-r', 'lora-alpha', 'lora-dropout', 'lora-targets', 'lora-mode', 'lora-bias', 'layers-to-transform', 'exclude-modules',
