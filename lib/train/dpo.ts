@@ -335,7 +335,7 @@ interface PairLogps {
 export type RewardCentre = (batchMeanReward: Tensor) => number;
 
 /** One loss type's loss of each pair, (B). */
-function typeLosses(type: DPOLossType, q: PairLogps, s: LossSettings, centre: RewardCentre | null): Tensor {
+function typeLosses(type: DPOLossType, q: PairLogps, s: LossSettings, centre: RewardCentre): Tensor {
   const { pc, pr, rc, rr, chosenRatio, rejectedRatio } = q;
   const plain = pc.sub(pr).sub(rc.sub(rr));
   const a = s.fAlphaDivergenceCoef;
@@ -371,7 +371,7 @@ function typeLosses(type: DPOLossType, q: PairLogps, s: LossSettings, centre: Re
     case 'bco_pair': {
       // the rewards centred on the running mean of the batches' mean rewards (this one's included)
       const cr = chosenRatio.mul(s.beta), rr2 = rejectedRatio.mul(s.beta);
-      const delta = centre!(cat([cr, rr2], 0).mean().detach());
+      const delta = centre(cat([cr, rr2], 0).mean().detach());
       return F.logSigmoid(cr.sub(delta)).neg().sub(F.logSigmoid(rr2.sub(delta).neg()));
     }
     case 'sft': return q.nll!.expand([pc.shape[0]]); // (the chosen completions' NLL, the same for every pair)
@@ -383,7 +383,7 @@ function typeLosses(type: DPOLossType, q: PairLogps, s: LossSettings, centre: Re
  * loss types (TRL's MPO), the loss and the rewards are their sums, each times its weight (sft's
  * rewards are 0).
  */
-function pairStats(output: PolicyOutput, reference: Tensor, s: LossSettings, centre: RewardCentre | null): PairLoss {
+function pairStats(output: PolicyOutput, reference: Tensor, s: LossSettings, centre: RewardCentre): PairLoss {
   return tidy(() => {
     const policy = output.logps;
     const B = policy.shape[0] / 2;
@@ -396,11 +396,10 @@ function pairStats(output: PolicyOutput, reference: Tensor, s: LossSettings, cen
     // each reward is β times the log-ratio to the reference, weighted as its loss (sft's: 0)
     const rewardWeight = types.reduce((w, t, i) => (t === 'sft' ? w : w + weights[i]), 0);
     const chosenRewards = q.chosenRatio.mul(s.beta * rewardWeight).detach(), rejectedRewards = q.rejectedRatio.mul(s.beta * rewardWeight).detach();
-    const sums = stack([
-      chosenRewards.sum(), rejectedRewards.sum(), chosenRewards.gt(rejectedRewards).float().sum(), chosenRewards.sub(rejectedRewards).sum(),
-      pc.detach().sum(), pr.detach().sum(), output.meanLogits.narrow(0, 0, 1).reshape([]).mul(B), output.meanLogits.narrow(0, 1, 1).reshape([]).mul(B),
-      ...(output.nll ? [output.nll.detach().mul(B)] : []),
-    ]);
+    const sums = cat([
+      stack([chosenRewards.sum(), rejectedRewards.sum(), chosenRewards.gt(rejectedRewards).float().sum(), chosenRewards.sub(rejectedRewards).sum(), pc.detach().sum(), pr.detach().sum()]),
+      output.meanLogits.mul(B), ...(output.nll ? [output.nll.detach().mul(B).reshape([1])] : []),
+    ], 0);
     // (TRL's order: RPO's term is added to each pair's loss, then WPO weighs the sum)
     if (s.rpoAlpha !== null) losses = losses.add(output.nll!.mul(s.rpoAlpha));
     if (output.weights) losses = losses.mul(output.weights);

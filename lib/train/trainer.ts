@@ -849,6 +849,7 @@ export class Trainer {
   }
 
   private writeCheckpointDir(dir: string): void {
+    const methodState = this.methodState();
     writeDirAtomic(dir, (tmp) => {
       const safeSerialization = this.args.saveSafetensors ?? true;
       if (loraConfig(this.model)) {
@@ -875,7 +876,7 @@ export class Trainer {
         gradient_accumulation_steps: this.args.gradientAccumulationSteps, seed: this.args.seed, train_items: this.trainDataset.length,
         world_size: this.worldSize, loss_since_log: this.lossSinceLog, steps_since_log: this.stepsSinceLog, tokens_since_log: this.tokensSinceLog,
         ...(this.args.saveOnlyModel ? { save_only_model: true } : {}),
-        ...(this.methodState() ? { method_state: this.methodState() } : {}),
+        ...(methodState ? { method_state: methodState } : {}),
       }, null, 2));
     });
     this.pruneCheckpoints();
