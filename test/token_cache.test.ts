@@ -102,6 +102,46 @@ test('one process makes an entry others ask for at once: they wait on its lock a
   fs.rmSync(lockFile);
 });
 
+test('a maker that finishes between the waiter\'s look and its taking the lock: the waiter reads its entry, it does not make it again', () => {
+  // (the race a loaded machine hit: look, nothing there; the holder writes the entry and lets the
+  // lock go; the lock is free to take. Made to happen here at the look itself.)
+  const dir = path.join(tmp, 'race');
+  const key = { corpus: 'race' };
+  const ids = Int32Array.from([5, 6, 7]);
+  const elsewhere = path.join(tmp, 'race-made');
+  const madeThere = D.cachedTokenIds(key, () => ids, { dir: elsewhere });
+  const file = madeThere.file.replace(elsewhere, dir), lockFile = file.replace(/\.ids$/, '.lock');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(lockFile, `${process.ppid} ${os.hostname()}`); // (a live process of this machine holds it)
+  let waited = false, finishedThere = false;
+  const nodeFs = require('fs') as typeof fs; // (the module itself: the import above is a read-only view of it)
+  const realOpen = nodeFs.openSync;
+  const open = jest.spyOn(nodeFs, 'openSync').mockImplementation(((f: fs.PathLike, ...rest: unknown[]) => {
+    const opened = () => (realOpen as (...a: unknown[]) => number)(f, ...rest);
+    if (f !== file || !waited || finishedThere) return opened();
+    // the look after the wait finds nothing, and just then the holder finishes: entry in, lock out
+    finishedThere = true;
+    try {
+      return opened();
+    } finally {
+      fs.copyFileSync(madeThere.file, file);
+      fs.rmSync(lockFile);
+    }
+  }) as typeof fs.openSync);
+  try {
+    let made = 0;
+    const got = D.cachedTokenIds(key, () => { made++; return new Int32Array(1); }, {
+      dir,
+      onWait: () => {
+        waited = true;
+      },
+    });
+    expect([finishedThere, got.fromCache, made, Array.from(got.ids)]).toEqual([true, true, 0, [5, 6, 7]]);
+  } finally {
+    open.mockRestore();
+  }
+});
+
 test('tokenCacheEntries lists the entries (tokens, sources, last use); clearTokenCache removes them, or only those unused for days', () => {
   const dir = path.join(tmp, 'listed');
   const a = D.cachedTokenIds({ files: [['/data/a.txt', 1, 2]] }, () => Int32Array.from([1, 2, 3]), { dir });

@@ -62,16 +62,20 @@ export interface CachedIdsOptions {
 export function cachedTokenIds(key: unknown, make: (o: { exclusive: boolean }) => Int32Array, opts: CachedIdsOptions = {}): CachedIds {
   const file = entryFile(key, opts.dir), lockFile = file.slice(0, -ENTRY.length) + LOCK;
   let damaged = false, waited = false;
+  const look = (): CachedIds | null => {
+    const ids = readEntry(file);
+    if (ids instanceof Int32Array) {
+      touch(file); // (the entry's time is its last use: what clearTokenCache's olderThanDays reads)
+      return { ids, fromCache: true, damaged, file };
+    }
+    damaged ||= ids === 'damaged';
+    return null;
+  };
   for (;;) {
     // (after waiting on another process's lock, its fresh entry is taken even with overwrite: it made them again)
-    if (!opts.overwrite || waited) {
-      const ids = readEntry(file);
-      if (ids instanceof Int32Array) {
-        touch(file); // (the entry's time is its last use: what clearTokenCache's olderThanDays reads)
-        return { ids, fromCache: true, damaged, file };
-      }
-      damaged ||= ids === 'damaged';
-    }
+    const useEntry = !opts.overwrite || waited;
+    const before = useEntry ? look() : null;
+    if (before) return before;
     const lock = takeLock(lockFile);
     if (typeof lock === 'number') {
       if (!waited) opts.onWait?.(lock, lockFile);
@@ -80,6 +84,10 @@ export function cachedTokenIds(key: unknown, make: (o: { exclusive: boolean }) =
       continue;
     }
     try {
+      // (looked at again under the lock: its last holder may have written the entry and let the
+      // lock go between the look above and taking it)
+      const written = useEntry && lock === 'held' ? look() : null;
+      if (written) return written;
       const ids = make({ exclusive: lock === 'held' });
       writeEntry(file, ids, key, opts.countTokens?.(ids) ?? ids.length);
       return { ids, fromCache: false, damaged, file };
