@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as torch from '../../index';
 import { Spec } from '../args';
-import { attnFlag, chatOf, classificationDataset, cpoArguments, dataFlags, dpoLoss, isClassifierSetup, isTokenClassifierSetup, ktoDataset, loadClassifier, loadDataset, loadModel, loadModelFromFlags, loadTokenClassifier, preferenceDataset, sharedFlags, tokenClassificationDataset, tokenizerFromFlags, truncationFlags, truncationOptions } from './common';
+import { asTrainedWith, attnFlag, chatOf, classificationDataset, CPO_FLAGS, cpoArguments, DPO_LOSS_FLAGS, dataFlags, dpoLoss, isClassifierSetup, isTokenClassifierSetup, ktoDataset, loadClassifier, loadDataset, loadModel, loadModelFromFlags, loadTokenClassifier, preferenceDataset, preferenceLossFlags, sharedFlags, tokenClassificationDataset, tokenizerFromFlags, truncationFlags, truncationOptions } from './common';
 import { evaluateClassifier, evaluateTokenClassifier } from '../../train/evaluate';
 import { notInCacheHint } from '../../io/hub';
 import { evaluate } from '../../train/evaluate';
@@ -37,17 +37,8 @@ export const spec: Spec = {
   json: { type: 'boolean', help: 'one JSON line: loss, perplexity, tokens' },
   beta: { type: 'number', default: 0.1, help: 'preference data (prompt, chosen, rejected): DPO\'s (or ORPO\'s, KTO\'s) beta for the loss and rewards' },
   'loss-type': { type: 'string', default: 'sigmoid', help: 'preference data: the DPO loss, sigmoid | robust | exo_pair | hinge | ipo | nca_pair | sppo_hard | aot | aot_pair | apo_zero | apo_down | discopop | bco_pair | sft, or several comma-separated (TRL\'s MPO), as the run trained with it' },
-  'loss-weights': { type: 'string', help: 'preference data, several --loss-type: their weights, comma-separated, as the run trained with them (TRL\'s loss_weights)' },
-  'rpo-alpha': { type: 'number', help: 'preference data: RPO\'s α, as the run trained with it (TRL\'s rpo_alpha): the loss adds α times the chosen completions\' NLL, also printed' },
-  'f-divergence-type': { type: 'string', help: 'preference data: f-DPO\'s divergence, as the run trained with it (TRL\'s f_divergence_type: reverse_kl, js_divergence, alpha_divergence)' },
-  'f-alpha-divergence-coef': { type: 'number', help: 'preference data, alpha_divergence: α, as the run trained with it (TRL\'s f_alpha_divergence_coef)' },
-  'discopop-tau': { type: 'number', help: 'preference data, --loss-type discopop: its τ, as the run trained with it (TRL\'s discopop_tau, default 0.05)' },
-  'use-weighting': { type: 'boolean', help: 'preference data: WPO\'s weighting, as the run trained with it (TRL\'s use_weighting): each pair\'s loss weighted' },
   method: { type: 'string', default: 'dpo', help: 'preference data: dpo (rewards against a reference), orpo (TRL\'s ORPO loss and metrics; no reference), cpo or simpo (TRL\'s CPO loss and metrics; no reference) or kto (the pairs unpaired); unpaired data (prompt, completion, label) is scored with kto' },
-  'cpo-alpha': { type: 'number', help: 'preference data, --method cpo or simpo: the chosen NLL\'s weight, as the run trained with it (TRL\'s cpo_alpha; default 1, simpo 0)' },
-  'simpo-gamma': { type: 'number', help: 'preference data, --method simpo: γ, as the run trained with it (TRL\'s simpo_gamma, default 0.5)' },
-  'desirable-weight': { type: 'number', default: 1, help: 'KTO: the desirable examples\' loss weight (TRL\'s desirable_weight)' },
-  'undesirable-weight': { type: 'number', default: 1, help: 'KTO: the undesirable examples\' loss weight (TRL\'s undesirable_weight)' },
+  ...asTrainedWith(preferenceLossFlags),
   ...truncationFlags,
   'ref-model': { type: 'string', help: 'preference data: the reference model folder (default, with --adapter: the base without the adapter)' },
   'ref-adapter': { type: 'string', help: 'preference data: the reference is --model with this adapter (a DPO run that went on from --adapter SFT measured against SFT: give it here to get that run\'s metrics)' },
@@ -80,8 +71,8 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   for (const k of ['ref-model', 'ref-adapter']) {
     if (f[k] !== undefined && !unpaired && !(pairs && (f.method === 'dpo' || f.method === 'kto'))) throw new Error(`--${k} is the reference of DPO and KTO metrics, on preference pairs or KTO examples${pairs ? `; ${(f.method as string).toUpperCase()} has none` : ''}`);
   }
-  for (const k of ['discopop-tau', 'rpo-alpha', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-weighting', 'loss-weights']) if (f[k] !== undefined && f[k] !== false && !(pairs && f.method === 'dpo')) throw new Error(`--${k} is DPO's, on preference pairs`);
-  for (const k of ['cpo-alpha', 'simpo-gamma']) if (f[k] !== undefined && !(pairs && (f.method === 'cpo' || f.method === 'simpo'))) throw new Error(`--${k} is CPO's and SimPO's (--method cpo or simpo), on preference pairs`);
+  for (const k of DPO_LOSS_FLAGS) if (f[k] !== undefined && f[k] !== false && !(pairs && f.method === 'dpo')) throw new Error(`--${k} is DPO's, on preference pairs`);
+  for (const k of CPO_FLAGS) if (f[k] !== undefined && !(pairs && (f.method === 'cpo' || f.method === 'simpo'))) throw new Error(`--${k} is CPO's and SimPO's (--method cpo or simpo), on preference pairs`);
   if (unpaired || (pairs && f.method === 'kto')) return evalKTO(f, model, unpaired ?? torch.data.unpairPreferences(pairs!));
   if (pairs) return evalPreferences(f, model, pairs);
   const data = loadDataset(f.data as string, f['block-size'] as number, model, { ...dataFlags(f), stride });

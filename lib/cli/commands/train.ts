@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as torch from '../../index';
 import { flagGiven, Parsed, Spec } from '../args';
-import { attnFlag, chatOf, chatTemplateOf, checkDevice, classificationDataset, cpoArguments, datasetSources, dataFlags, dpoLoss, ktoDataset, labelNames, loadDataset, preferenceDataset, quietHead, sharedFlags, tagColumns, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags, truncationFlags, truncationOptions } from './common';
+import { attnFlag, chatOf, chatTemplateOf, checkDevice, classificationDataset, CPO_FLAGS, cpoArguments, DPO_LOSS_FLAGS, datasetSources, dataFlags, dpoLoss, ktoDataset, labelNames, loadDataset, preferenceDataset, preferenceLossFlags, quietHead, sharedFlags, tagColumns, tokenClassificationDataset, tokenizerDir, tokenizerFromFlags, truncationFlags, truncationOptions } from './common';
 import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
 import { notInCacheHint, readAdapterConfigFile, repoIdOf } from '../../io/hub';
@@ -105,23 +105,14 @@ export const spec: Spec = {
   'dataset-train-split': { type: 'string', help: '--data given as a dataset id: the split to train on (TRL\'s dataset_train_split; default train)' },
   'dataset-test-split': { type: 'string', help: '--data given as a dataset id, no --eval-data: evaluate on this split of it (TRL\'s dataset_test_split)' },
   method: { type: 'string', default: 'dpo', help: 'preference data (a .jsonl of prompt, chosen, rejected): dpo (TRL\'s DPOTrainer, against a reference), orpo (TRL\'s ORPOTrainer: the chosen completions\' NLL and an odds-ratio penalty, no reference), cpo (TRL\'s CPOTrainer: a DPO-like loss without a reference, and the chosen NLL), simpo (CPO\'s simpo loss, no NLL: SimPO) or kto (TRL\'s KTOTrainer on the pairs unpaired); unpaired data (prompt, completion, label) trains with kto' },
-  'cpo-alpha': { type: 'number', help: 'CPO: the weight of the chosen completions\' NLL in the loss (TRL\'s cpo_alpha; default 1, with --method simpo 0)' },
-  'simpo-gamma': { type: 'number', help: 'SimPO (--method simpo, or cpo with --loss-type simpo): γ, the target reward margin (TRL\'s simpo_gamma, default 0.5)' },
-  'desirable-weight': { type: 'number', default: 1, help: 'KTO: the desirable examples\' loss weight (TRL\'s desirable_weight)' },
-  'undesirable-weight': { type: 'number', default: 1, help: 'KTO: the undesirable examples\' loss weight (TRL\'s undesirable_weight)' },
   beta: { type: 'number', default: 0.1, help: 'DPO (preference data: a .jsonl of prompt, chosen, rejected): how far the policy may move from the reference (TRL\'s beta; KTO\'s too); ORPO: the odds-ratio term\'s weight' },
   'loss-type': { type: 'string', help: 'TRL\'s loss_type: for preference pairs the DPO loss, sigmoid (default) | robust | exo_pair | hinge | ipo | nca_pair | sppo_hard | aot | aot_pair | apo_zero | apo_down | discopop | bco_pair | sft, or several comma-separated, their losses added (TRL\'s MPO: sigmoid,bco_pair,sft); for SFT data nll (default) | dft (Dynamic Fine-Tuning: each token\'s loss weighted by its probability)' },
   'dpo-label-smoothing': { type: 'number', default: 0, help: 'DPO sigmoid loss: the chance a pair\'s preference is flipped (TRL\'s label_smoothing, cDPO)', aliases: ['label-smoothing'] },
-  'rpo-alpha': { type: 'number', help: 'DPO: RPO, the loss plus this times the chosen completions\' NLL (TRL\'s rpo_alpha; the paper uses 1); default none' },
   'use-logits-to-keep': { type: 'boolean', help: 'DPO: the LM head only from the batch\'s first completion token on (TRL\'s use_logits_to_keep): the same losses, less time and memory with long prompts' },
   'sync-ref-model': { type: 'boolean', help: 'DPO with --full: TR-DPO (TRL\'s sync_ref_model), the reference moved toward the policy every --ref-model-sync-steps steps, ref = (1 - a) ref + a policy' },
   'ref-model-mixup-alpha': { type: 'number', help: 'TR-DPO\'s a (TRL\'s ref_model_mixup_alpha, default 0.6)' },
   'ref-model-sync-steps': { type: 'int', help: 'TR-DPO: the steps between syncs (TRL\'s ref_model_sync_steps, default 512)' },
-  'loss-weights': { type: 'string', help: 'DPO with several --loss-type: each one\'s weight, comma-separated (TRL\'s loss_weights; MPO\'s 0.8,0.2,1)' },
-  'use-weighting': { type: 'boolean', help: 'DPO: WPO\'s weighting (TRL\'s use_weighting): each pair\'s loss times how likely the policy finds its completions, exp(mean log p - log Σp²) of both, capped at 1' },
-  'f-divergence-type': { type: 'string', help: 'DPO: TRL\'s f_divergence_type (f-DPO), reverse_kl (default) | js_divergence | alpha_divergence' },
-  'f-alpha-divergence-coef': { type: 'number', help: 'DPO with --f-divergence-type alpha_divergence: α (TRL\'s f_alpha_divergence_coef, default 1)' },
-  'discopop-tau': { type: 'number', help: 'DPO\'s discopop loss: τ, the temperature of its mix of the logistic and exponential losses (TRL\'s discopop_tau, default 0.05)' },
+  ...preferenceLossFlags,
   ...truncationFlags,
   'precompute-ref-log-probs': { type: 'boolean', help: 'DPO and KTO: the reference\'s log-probabilities of every pair (example) computed once, before training, instead of reference passes each step (TRL\'s precompute_ref_log_probs)' },
   'neftune-noise-alpha': { type: 'number', default: 0, help: 'NEFTune: uniform noise of this scale on the token embeddings while training (HF\'s neftune_noise_alpha; 5 is usual; 0: off)' },
@@ -308,10 +299,10 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     }
     if (f['loss-type'] !== undefined && !kto && !(cpo && f.method === 'cpo')) throw new Error(`--loss-type is DPO's, CPO's, KTO's (or SFT's); ${method} has its own loss`);
     if (f['dpo-label-smoothing'] && !cpo) throw new Error(`--dpo-label-smoothing is DPO's and CPO's; ${method} does not take it`);
-    for (const k of ['discopop-tau', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-logits-to-keep', 'use-weighting', 'loss-weights', 'sync-ref-model', 'ref-model-mixup-alpha', 'ref-model-sync-steps']) if (f[k] !== undefined && f[k] !== false) throw new Error(`--${k} is DPO's; ${method} does not take it`);
     if (f['rpo-alpha'] !== undefined) throw new Error(`--rpo-alpha is DPO's (RPO); ${method} does not take it${orpo || cpo ? ` (${method} has its chosen NLL${cpo ? ': --cpo-alpha' : ' already'})` : ''}`);
+    for (const k of DPO_TRAIN_FLAGS) if (f[k] !== undefined && f[k] !== false) throw new Error(`--${k} is DPO's; ${method} does not take it`);
   }
-  if (!cpo) for (const k of ['cpo-alpha', 'simpo-gamma']) if (f[k] !== undefined) throw new Error(`--${k} is CPO's and SimPO's (--method cpo or simpo, on preference pairs)`);
+  if (!cpo) for (const k of CPO_FLAGS) if (f[k] !== undefined) throw new Error(`--${k} is CPO's and SimPO's (--method cpo or simpo, on preference pairs)`);
   if (!(data instanceof torch.data.KTODataset) && (f['desirable-weight'] !== 1 || f['undesirable-weight'] !== 1)) throw new Error('--desirable-weight and --undesirable-weight are KTO\'s (unpaired examples, or --method kto)');
   if (f['sync-ref-model'] && !f.full) throw new Error('--sync-ref-model (TR-DPO) moves the reference model toward the one training: it is for --full fine-tuning (with LoRA the reference is the base itself)');
   if (againstReference && (f.full || (adapter !== undefined && refAdapterName === null))) {
@@ -531,8 +522,8 @@ function taskFlag(f: Record<string, unknown>, modelDir: string, adapterTask: unk
 }
 
 /** The preference methods' own settings (DPO's, CPO's): refused on other data, where they would change nothing. */
-const PAIR_FLAGS = ['rpo-alpha', 'discopop-tau', 'f-divergence-type', 'f-alpha-divergence-coef', 'use-logits-to-keep', 'use-weighting', 'loss-weights', 'sync-ref-model',
-  'ref-model-mixup-alpha', 'ref-model-sync-steps', 'cpo-alpha', 'simpo-gamma'];
+const DPO_TRAIN_FLAGS = [...DPO_LOSS_FLAGS, 'use-logits-to-keep', 'sync-ref-model', 'ref-model-mixup-alpha', 'ref-model-sync-steps'];
+const PAIR_FLAGS = [...DPO_TRAIN_FLAGS, ...CPO_FLAGS];
 
 /** The LoRA flags: with --adapter, the adapter's own settings stand for them. */
 const LORA_FLAGS = ['lora-r', 'lora-alpha', 'lora-dropout', 'lora-targets', 'lora-mode', 'lora-bias', 'layers-to-transform', 'exclude-modules',
