@@ -362,13 +362,13 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--method', 'orpo', '--loss-weights', '1').err).toMatch(/--loss-weights is DPO's; ORPO does not take it/);
   // a run with one of TRL's DPO settings: trained, carded, and scored again by tstorch eval as the run's
   // last evaluation with the setting (and otherwise without it: the setting matters)
-  const withSetting = (name: string, flags: string[], setting: string[], card: string, model = modelDir) => {
+  const withSetting = (name: string, flags: string[], setting: string[], card: string, model = modelDir, [data, evalData] = [prefs, evalPrefs]) => {
     const dir = path.join(tmp, name);
-    expect(cli('train', '--model', model, '--data', prefs, '--eval-data', evalPrefs, '--out', dir, '--block-size', '32', '--batch-size', '2', '--max-steps', '2',
+    expect(cli('train', '--model', model, '--data', data, '--eval-data', evalData, '--out', dir, '--block-size', '32', '--batch-size', '2', '--max-steps', '2',
       '--logging-steps', '1', '--save-steps', '0', '--lr', '1e-2', '--lora-r', '4', '--beta', '0.2', ...flags, ...setting).err).toBe('');
     expect(fs.readFileSync(path.join(dir, 'README.md'), 'utf8')).toContain(card);
     const last = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined).pop();
-    const scored = (...more: string[]) => JSON.parse(cli('eval', '--model', model, '--adapter', dir, '--data', evalPrefs, '--block-size', '32', '--beta', '0.2', '--json', ...flags, ...more).out).loss;
+    const scored = (...more: string[]) => JSON.parse(cli('eval', '--model', model, '--adapter', dir, '--data', evalData, '--block-size', '32', '--beta', '0.2', '--json', ...flags, ...more).out).loss;
     expect([name, Math.abs(scored(...setting) - last.eval_loss) / last.eval_loss < 1e-5, Math.abs(scored() - last.eval_loss) > 1e-4]).toEqual([name, true, true]);
     return dir;
   };
@@ -414,6 +414,15 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--method', 'cpo', '--use-weighting').err).toMatch(/--use-weighting is DPO's; CPO does not take it/);
   expect(cli('eval', '--model', modelDir, '--adapter', disco, '--data', evalPrefs, '--block-size', '32', '--method', 'orpo', '--use-weighting').err).toMatch(/--use-weighting is DPO's, on preference pairs/);
   expect(cli('eval', '--model', modelDir, '--adapter', disco, '--data', evalFile, '--block-size', '32', '--discopop-tau', '0.3').err).toMatch(/--discopop-tau is DPO's, on preference pairs/);
+  // LD-DPO (--ld-alpha): the longer completion's tokens past the shorter's length count α times (pairs of unequal lengths)
+  const uneven = (i: number) => JSON.stringify({ prompt: `Question ${i}: is the sky blue?\nAnswer:`, chosen: ' Yes.', rejected: ` No, it is green ${i} and red on most days.` });
+  const [ldData, ldEval] = ['prefs-uneven.jsonl', 'prefs-uneven-eval.jsonl'].map((n) => path.join(tmp, n));
+  fs.writeFileSync(ldData, Array.from({ length: 6 }, (_, i) => uneven(i)).join('\n') + '\n');
+  fs.writeFileSync(ldEval, Array.from({ length: 3 }, (_, i) => uneven(10 + i)).join('\n') + '\n');
+  withSetting('dpo-ld', [], ['--ld-alpha', '0.3'], '- loss_type: sigmoid\n- ld_alpha: 0.3\n', modelDir, [ldData, ldEval]);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--method', 'orpo', '--ld-alpha', '0.5').err).toMatch(/--ld-alpha is DPO's; ORPO does not take it/);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--loss-type', 'ipo', '--ld-alpha', '0.5').err).toMatch(/ldAlpha weights summed log-probabilities; ipo's are token means: leave out one of them/);
+  expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--ld-alpha', '-0.5').err).toMatch(/ldAlpha must be a number >= 0/);
   const broken = path.join(tmp, 'prefs-broken.jsonl');
   fs.writeFileSync(broken, line(0) + '\n' + JSON.stringify({ prompt: 'p', chosen: 'c' }) + '\n');
   expect(cli('train', '--model', modelDir, '--data', broken, '--out', out).err).toMatch(/prefs-broken.jsonl:2.*rejected/);

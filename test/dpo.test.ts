@@ -166,6 +166,9 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
     { name: 'alpha', beta: 0.3, loss_type: 'hinge' as const, label_smoothing: 0, f_divergence_type: 'alpha_divergence' as const, f_alpha_divergence_coef: 0.5, lr: 5e-3 },
     { name: 'wpo', beta: 0.1, loss_type: 'sigmoid' as const, label_smoothing: 0, use_weighting: true, lr: 5e-3 },
     { name: 'wpo_rpo_keep', beta: 0.2, loss_type: 'sigmoid' as const, label_smoothing: 0, rpo_alpha: 0.5, use_weighting: true, use_logits_to_keep: true, lr: 5e-3 },
+    // LD-DPO (pairs of unequal lengths: the longer completion's excess counts ld_alpha times), also with RPO and use_logits_to_keep
+    { name: 'ld', beta: 0.2, loss_type: 'sigmoid' as const, label_smoothing: 0, ld_alpha: 0.3, lr: 5e-3 },
+    { name: 'ld_rpo_keep', beta: 0.2, loss_type: 'hinge' as const, label_smoothing: 0, ld_alpha: 0.5, rpo_alpha: 0.5, use_logits_to_keep: true, lr: 5e-3 },
     { name: 'bco', beta: 0.3, loss_type: 'bco_pair' as const, label_smoothing: 0, lr: 5e-3 },
     { name: 'sft', beta: 0.1, loss_type: 'sft' as const, label_smoothing: 0, lr: 5e-3 },
     // TRL's MPO recipe (several losses added, each weighted), and a list with ipo (every log-probability a token mean)
@@ -194,6 +197,7 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
       ...('f_alpha_divergence_coef' in c ? { fAlphaDivergenceCoef: c.f_alpha_divergence_coef } : {}),
       ...('use_logits_to_keep' in c ? { useLogitsToKeep: c.use_logits_to_keep } : {}),
       ...('use_weighting' in c ? { useWeighting: c.use_weighting } : {}),
+      ...('ld_alpha' in c ? { ldAlpha: c.ld_alpha } : {}),
     }, new torch.data.PreferenceDataset(train, { ...limits, eosTokenId: EOS }), new torch.data.PreferenceDataset(evalPairs, { ...limits, eosTokenId: EOS }));
     // use_logits_to_keep: the passes (the policy's and the disabled adapters' reference) compute the positions from the batch's first completion token on
     const kept: number[] = [], original = model.forward.bind(model);
@@ -232,6 +236,9 @@ test('DPOTrainer trains as TRL\'s DPOTrainer with a PEFT model (sigmoid with lab
   // WPO's weights are below 1: its first loss is the same run's unweighted one (the sigmoid case) made smaller
   const [wpo0, plain0] = [(want.get('wpo.losses')!.tolist() as number[])[0], (want.get('sigmoid.losses')!.tolist() as number[])[0]];
   expect(wpo0 / plain0).toBeLessThan(1 - 1e-3);
+  // LD-DPO's policy log-probabilities at the first step (the same model): above the plain sums (the longer side's excess tokens, log p < 0, count 0.3 times)
+  const logps = (name: string) => { const m = (want.get(`${name}.metrics`)!.tolist() as number[][])[0]; return m[4] + m[5]; };
+  expect(logps('ld')).toBeGreaterThan(logps('sigmoid') + 1e-3);
   // sft's rewards are 0 (it has none), MPO's the sigmoid's and bco_pair's, weighted (0.8 + 0.2)
   expect((want.get('sft.metrics')!.tolist() as number[][]).every((m) => m[0] === 0 && m[1] === 0 && m[2] === 0)).toBe(true);
   expect((want.get('sft.losses')!.tolist() as number[])[0]).toBeCloseTo((want.get('sft.metrics')!.tolist() as number[][])[0][8], 6);

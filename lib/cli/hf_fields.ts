@@ -86,9 +86,8 @@ export const FOREIGN_FIELDS: Record<string, ForeignField> = {
   'test-split-size': { only: { value: '', otherwise: 'evaluate on --eval-data, --dataset-test-split, or --validation-split-percentage (the first N% held out)' } },
   'lora-target-parameters': { only: { value: '', otherwise: 'LoRA on parameters (MoE experts) is not here: --lora-targets names modules' } },
   streaming: localFiles,
-  // DPOConfig's without a flag here (its other loss settings are flags of train and eval)
+  // DPOConfig's without a flag here (its loss settings are flags of train and eval)
   'precompute-ref-batch-size': logistics,
-  'ld-alpha': { only: { value: '', otherwise: 'LD-DPO\'s length weighting is not here' } },
   'use-cpu': { boolean: true, sets: (v): Record<string, string> => (v ? { device: 'cpu' } : {}) },
   'average-tokens-across-devices': on('a step\'s loss is the mean over all its tokens across ranks (num_items_in_batch)'),
   'torch-dtype': float32, dtype: float32,

@@ -24,7 +24,8 @@
 // a frozen refModel given for full fine-tuning. As TRL's disable_dropout (its default), the policy and the
 // reference run without dropout. With rpo_alpha (RPO) the loss adds α times the chosen completions'
 // NLL; with use_weighting (WPO) each pair's loss is weighted by how likely the policy finds its
-// completions (wpoWeights). Logged as TRL's: rewards/chosen, rewards/rejected (β times the log-ratio to the reference),
+// completions (wpoWeights); with ld_alpha (LD-DPO) the policy's tokens past the shorter completion's
+// length count α times (ldLogps). Logged as TRL's: rewards/chosen, rewards/rejected (β times the log-ratio to the reference),
 // rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, logits/chosen, logits/rejected
 // (and nll_loss with RPO or sft).
 import { Tensor } from '../tensor/tensor';
@@ -92,6 +93,13 @@ export interface DPOArguments extends TrainingArguments {
    * exp(chosen's + rejected's mean log p(token) - log Σ p²) capped at 1; default false.
    */
   useWeighting?: boolean;
+  /**
+   * TRL's ld_alpha (LD-DPO, Liu et al. 2024): in the policy's log-probability of each completion,
+   * the tokens past the pair's public length (the shorter of its two completions) count α times,
+   * so a longer completion's excess weighs less; the paper takes α in [0, 1]. Default none.
+   * Positions count from each completion's first token (see ldLogps for where TRL differs).
+   */
+  ldAlpha?: number | null;
   /** sigmoid, robust and exo_pair: the chance that a pair's labels are flipped (TRL's label_smoothing, cDPO; default 0) */
   dpoLabelSmoothing?: number;
   /**
@@ -176,6 +184,7 @@ export interface LossSettings {
   useLogitsToKeep: boolean;
   rpoAlpha: number | null;
   useWeighting: boolean;
+  ldAlpha: number | null;
   precision: 'fp32' | 'bf16';
   device: string;
 }
@@ -183,12 +192,12 @@ export interface LossSettings {
 /** The loss settings of these options, checked (who: the caller, for the errors). */
 function lossSettings(who: string, o: {
   beta?: number; lossType?: DPOLossType | DPOLossType[]; lossWeights?: number[] | null; dpoLabelSmoothing?: number; discopopTau?: number; fDivergenceType?: FDivergenceType; fAlphaDivergenceCoef?: number; rpoAlpha?: number | null;
-  useLogitsToKeep?: boolean; useWeighting?: boolean; precision: 'fp32' | 'bf16'; device: string;
+  useLogitsToKeep?: boolean; useWeighting?: boolean; ldAlpha?: number | null; precision: 'fp32' | 'bf16'; device: string;
 }): LossSettings {
   const s: LossSettings = {
     beta: o.beta ?? 0.1, lossType: o.lossType ?? 'sigmoid', lossWeights: o.lossWeights ?? null, labelSmoothing: o.dpoLabelSmoothing ?? 0, discopopTau: o.discopopTau ?? 0.05,
     fDivergenceType: o.fDivergenceType ?? 'reverse_kl', fAlphaDivergenceCoef: o.fAlphaDivergenceCoef ?? 1, useLogitsToKeep: o.useLogitsToKeep ?? false, rpoAlpha: o.rpoAlpha ?? null,
-    useWeighting: o.useWeighting ?? false,
+    useWeighting: o.useWeighting ?? false, ldAlpha: o.ldAlpha ?? null,
     precision: o.precision, device: o.device,
   };
   const types = Array.isArray(s.lossType) ? s.lossType : [s.lossType], named = types.join(', ');
@@ -207,6 +216,9 @@ function lossSettings(who: string, o: {
   if (s.labelSmoothing > 0 && !types.some((t) => SMOOTHED.includes(t))) throw new Error(`${who}: dpoLabelSmoothing is for the ${SMOOTHED.join(', ')} losses`);
   if (!(s.discopopTau > 0)) throw new Error(`${who}: discopopTau must be > 0, got ${s.discopopTau}`);
   if (o.discopopTau !== undefined && !types.includes('discopop')) throw new Error(`${who}: discopopTau is the discopop loss's; lossType is ${named}`);
+  if (s.ldAlpha !== null && !(s.ldAlpha >= 0 && Number.isFinite(s.ldAlpha))) throw new Error(`${who}: ldAlpha must be a number >= 0 (LD-DPO's weight of the tokens past the shorter completion's length; the paper takes it in [0, 1]) or null, got ${s.ldAlpha}`);
+  // (TRL would average the reference's log-probabilities for ipo and then replace the policy's by LD-DPO's sums)
+  if (s.ldAlpha !== null && averagesLogps(s)) throw new Error(`${who}: ldAlpha weights summed log-probabilities; ipo's are token means: leave out one of them`);
   return s;
 }
 
@@ -282,8 +294,25 @@ function policyOutput(model: GPT2LMHeadModel, batch: PairBatch, s: LossSettings)
       const chosen = labels.narrow(0, 0, B), counted = chosen.ne(-100).logicalAnd(chosen.ne(0)).float();
       chosenNll = nll.narrow(0, 0, B).mul(counted).sum().div(counted.sum());
     }
-    return { logps: rowLogps(scores, averagesLogps(s)), meanLogits: meanLogits(scores), nll: chosenNll, weights: s.useWeighting ? wpoWeights(scores) : null };
+    const logps = s.ldAlpha !== null ? ldLogps(scores, s.ldAlpha) : rowLogps(scores, averagesLogps(s));
+    return { logps, meanLogits: meanLogits(scores), nll: chosenNll, weights: s.useWeighting ? wpoWeights(scores) : null };
   });
+}
+
+/**
+ * LD-DPO's log-probability of each row (Liu et al. 2024, TRL's ld_alpha): a completion's first l_p
+ * tokens count whole and the rest α times, l_p its pair's public length (the shorter completion's
+ * token count), (rows). Positions count from each completion's first token, as the paper's l_p
+ * means; TRL 1.13 counts them from the sequence's start, prompt included, so that there a prompt
+ * as long as the shorter completion leaves nothing of either completion in front.
+ */
+function ldLogps({ nll, labels }: LabelScores, alpha: number): Tensor {
+  const completion = labels.ne(-100), B = labels.shape[0] / 2;
+  const lengths = completion.sum(1), publicLength = lengths.narrow(0, 0, B).minimum(lengths.narrow(0, B, B)).repeat([2]);
+  const place = completion.long().cumsum(1).sub(1); // (each token's place in its completion)
+  const front = place.lt(publicLength.unsqueeze(1)).float();
+  // (nll is 0 where there is no label: the weight there changes nothing)
+  return nll.mul(front.mul(1 - alpha).add(alpha)).sum(1).neg();
 }
 
 /** The mean of the logits (every vocabulary entry) at the positions that predict the chosen, and the rejected, completions' tokens, (2). */
@@ -481,7 +510,7 @@ export function checkReference(who: string, model: GPT2LMHeadModel, ref: Referen
  */
 export function evaluatePreferences(model: GPT2LMHeadModel, dataset: PreferenceDataset, opts: {
   beta?: number; lossType?: DPOLossType | DPOLossType[]; lossWeights?: number[] | null; dpoLabelSmoothing?: number; discopopTau?: number; fDivergenceType?: FDivergenceType; fAlphaDivergenceCoef?: number;
-  useLogitsToKeep?: boolean; rpoAlpha?: number | null; useWeighting?: boolean; refModel?: GPT2LMHeadModel | null; refAdapterName?: string | null;
+  useLogitsToKeep?: boolean; rpoAlpha?: number | null; useWeighting?: boolean; ldAlpha?: number | null; refModel?: GPT2LMHeadModel | null; refAdapterName?: string | null;
   batchSize?: number; device?: string; precision?: 'fp32' | 'bf16'; distributed?: boolean;
 } = {}): EvalMetrics & Record<string, number> {
   if (!(dataset instanceof PreferenceDataset)) throw new Error('evaluatePreferences: the data must be a PreferenceDataset (prompt, chosen, rejected)');
@@ -525,7 +554,7 @@ export function freezeReference(refModel: GPT2LMHeadModel): void {
 }
 
 export class DPOTrainer extends PairTrainer {
-  static override readonly argumentNames: readonly string[] = [...PairTrainer.argumentNames, 'beta', 'lossType', 'lossWeights', 'dpoLabelSmoothing', 'discopopTau', 'fDivergenceType', 'fAlphaDivergenceCoef', 'useLogitsToKeep', 'rpoAlpha', 'useWeighting', 'precomputeRefLogProbs', 'refAdapterName', 'modelAdapterName', 'syncRefModel', 'refModelMixupAlpha', 'refModelSyncSteps'];
+  static override readonly argumentNames: readonly string[] = [...PairTrainer.argumentNames, 'beta', 'lossType', 'lossWeights', 'dpoLabelSmoothing', 'discopopTau', 'fDivergenceType', 'fAlphaDivergenceCoef', 'useLogitsToKeep', 'rpoAlpha', 'useWeighting', 'ldAlpha', 'precomputeRefLogProbs', 'refAdapterName', 'modelAdapterName', 'syncRefModel', 'refModelMixupAlpha', 'refModelSyncSteps'];
   /** the loss's settings (the arguments', defaults filled in), as this run uses them */
   readonly loss: Omit<LossSettings, 'precision' | 'device'>;
   /** bco_pair: the running mean of the training batches' mean rewards */
@@ -542,6 +571,7 @@ export class DPOTrainer extends PairTrainer {
     if (types.includes('discopop')) lines.push(['discopop_tau', l.discopopTau]);
     if (l.rpoAlpha !== null) lines.push(['rpo_alpha', l.rpoAlpha]);
     if (l.useWeighting) lines.push(['use_weighting', 'true']);
+    if (l.ldAlpha !== null) lines.push(['ld_alpha', l.ldAlpha]);
     if (l.fDivergenceType !== 'reverse_kl') lines.push(['f_divergence_type', l.fDivergenceType]);
     if (l.fDivergenceType === 'alpha_divergence') lines.push(['f_alpha_divergence_coef', l.fAlphaDivergenceCoef]);
     if (this.sync) lines.push(['sync_ref_model', 'true'], ['ref_model_mixup_alpha', this.sync[0]], ['ref_model_sync_steps', this.sync[1]]);

@@ -10,7 +10,9 @@ each completion token's log-probability from the logits one position earlier, su
 averaged) and dpo_loss (sigmoid with label smoothing, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard,
 aot, aot_pair, apo_zero, apo_down, discopop, bco_pair with TRL's RunningMoments, sft; a list of them
 weighted by loss_weights, TRL's MPO; rpo_alpha adding the chosen rows' nll_loss as TRL's
-concatenated_forward computes it; use_weighting: WPO's weight on each pair's loss); the rewards and metrics as TRL
+concatenated_forward computes it; use_weighting: WPO's weight on each pair's loss; ld_alpha: LD-DPO's policy
+log-probabilities, the tokens past the pair's shorter completion's length weighted by ld_alpha, counted from each
+completion's first token (TRL 1.13 counts from the sequence's start: the paper's l_p is a completion length)); the rewards and metrics as TRL
 logs them. The optimizer loop is HF's: AdamW over the decay groups, a linear schedule with warmup,
 clip_grad_norm_, the step's pairs in order.
 
@@ -19,7 +21,7 @@ SPEC: {"fixtures", "pairs": [{"prompt", "chosen", "rejected"}: token ids], "eval
        "max_prompt_length", "max_completion_length", "max_length", "truncation_mode", "batch", "steps", "warmup",
        "cases": [{"name", "beta", "loss_type", "label_smoothing", "discopop_tau" (optional, 0.05), "rpo_alpha" (optional),
                   "f_divergence_type" (optional: reverse_kl, js_divergence, alpha_divergence), "f_alpha_divergence_coef" (optional, 1),
-                  "use_weighting" (optional, false), "loss_weights" (optional, with a list loss_type), "lr", "weight_decay"}]}
+                  "use_weighting" (optional, false), "loss_weights" (optional, with a list loss_type), "ld_alpha" (optional), "lr", "weight_decay"}]}
 INPUTS: init.<name>: the LoRA weights to start from.
 Written per case: <case>.losses (steps), <case>.metrics (steps, 8 (9 with rpo_alpha or sft: nll_loss last): rewards/chosen, rewards/rejected,
 rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, each a mean over the step's
@@ -84,7 +86,7 @@ def pad_rows(seqs, eos, spec):
     return input_ids, attn, loss_mask
 
 
-def sequence_logps(model, input_ids, attn, loss_mask, loss_type, rpo=False, weighting=False):
+def sequence_logps(model, input_ids, attn, loss_mask, loss_type, rpo=False, weighting=False, ld_alpha=None):
     """Each row's log-probability; with rpo or weighting, (logps, nll_loss or None, WPO weights or None,
     [the mean logit at the positions predicting the chosen completions' tokens, the rejected's])."""
     logits, _, _ = model(input_ids, attention_mask=attn)
@@ -103,6 +105,16 @@ def sequence_logps(model, input_ids, attn, loss_mask, loss_type, rpo=False, weig
     per_token = torch.gather(logits[:, :-1].float().log_softmax(-1), 2, labels.unsqueeze(-1)).squeeze(-1)
     per_token[~mask] = 0
     logps = per_token.sum(-1)
+    if ld_alpha is not None:
+        # LD-DPO: l_p = min(chosen, rejected completion length) per pair; within each completion the
+        # tokens at places >= l_p count ld_alpha times
+        B = input_ids.shape[0] // 2
+        lengths = mask.sum(-1)
+        public = torch.minimum(lengths[:B], lengths[B:]).repeat(2)
+        place = torch.cumsum(mask.long(), dim=-1) - 1
+        front = mask & (place < public[:, None])
+        rear = mask & ~front
+        logps = (per_token * front).sum(-1) + ld_alpha * (per_token * rear).sum(-1)
     if loss_type == "ipo":
         logps = logps / mask.sum(-1)
     weights = None
@@ -249,7 +261,7 @@ def run(spec, case, inputs):
             reference = sequence_logps(model, input_ids, attn, loss_mask, averaged)
             set_adapters(model, True)
         rpo, weighting = case.get("rpo_alpha"), case.get("use_weighting", False)
-        policy, nll, weights, mean_logits = sequence_logps(model, input_ids, attn, loss_mask, averaged, rpo=True, weighting=weighting)
+        policy, nll, weights, mean_logits = sequence_logps(model, input_ids, attn, loss_mask, averaged, rpo=True, weighting=weighting, ld_alpha=case.get("ld_alpha"))
         return dpo_loss(policy, reference, case["beta"], lt, case["label_smoothing"], case.get("discopop_tau", 0.05), rpo_alpha=rpo, nll=nll,
                         f_divergence=case.get("f_divergence_type", "reverse_kl"), f_alpha=case.get("f_alpha_divergence_coef", 1.0), weights=weights,
                         loss_weights=case.get("loss_weights"), running=running, training=training, mean_logits=mean_logits)

@@ -43,10 +43,11 @@ export const truncationFlags: Record<'max-prompt-length' | 'truncation-mode' | '
  * settings it trained with). DPO_LOSS_FLAGS are DPO's own, CPO_FLAGS CPO's and SimPO's: both
  * commands refuse them for the other methods and other data, where they would change nothing.
  */
-export const preferenceLossFlags: Record<'rpo-alpha' | 'loss-weights' | 'use-weighting' | 'f-divergence-type' | 'f-alpha-divergence-coef' | 'discopop-tau' | 'cpo-alpha' | 'simpo-gamma' | 'desirable-weight' | 'undesirable-weight', FlagSpec> = {
+export const preferenceLossFlags: Record<'rpo-alpha' | 'loss-weights' | 'use-weighting' | 'ld-alpha' | 'f-divergence-type' | 'f-alpha-divergence-coef' | 'discopop-tau' | 'cpo-alpha' | 'simpo-gamma' | 'desirable-weight' | 'undesirable-weight', FlagSpec> = {
   'rpo-alpha': { type: 'number', help: 'DPO: RPO, the loss plus this times the chosen completions\' NLL, logged as nll_loss (TRL\'s rpo_alpha; the paper uses 1); default none' },
   'loss-weights': { type: 'string', help: 'DPO with several --loss-type: each one\'s weight, comma-separated (TRL\'s loss_weights; MPO\'s 0.8,0.2,1)' },
   'use-weighting': { type: 'boolean', help: 'DPO: WPO\'s weighting (TRL\'s use_weighting): each pair\'s loss times how likely the policy finds its completions, exp(mean log p - log Σp²) of both, capped at 1' },
+  'ld-alpha': { type: 'number', help: 'DPO: LD-DPO (TRL\'s ld_alpha): in the policy\'s log-probability of each completion, the tokens past the shorter completion\'s length count this much (the paper takes 0 to 1); default none' },
   'f-divergence-type': { type: 'string', help: 'DPO: TRL\'s f_divergence_type (f-DPO), reverse_kl (default) | js_divergence | alpha_divergence' },
   'f-alpha-divergence-coef': { type: 'number', help: 'DPO with --f-divergence-type alpha_divergence: α (TRL\'s f_alpha_divergence_coef, default 1)' },
   'discopop-tau': { type: 'number', help: 'DPO\'s discopop loss: τ, the temperature of its mix of the logistic and exponential losses (TRL\'s discopop_tau, default 0.05)' },
@@ -55,7 +56,7 @@ export const preferenceLossFlags: Record<'rpo-alpha' | 'loss-weights' | 'use-wei
   'desirable-weight': { type: 'number', default: 1, help: 'KTO: the desirable examples\' loss weight (TRL\'s desirable_weight)' },
   'undesirable-weight': { type: 'number', default: 1, help: 'KTO: the undesirable examples\' loss weight (TRL\'s undesirable_weight)' },
 };
-export const DPO_LOSS_FLAGS = ['rpo-alpha', 'loss-weights', 'use-weighting', 'f-divergence-type', 'f-alpha-divergence-coef', 'discopop-tau'] as const;
+export const DPO_LOSS_FLAGS = ['rpo-alpha', 'loss-weights', 'use-weighting', 'ld-alpha', 'f-divergence-type', 'f-alpha-divergence-coef', 'discopop-tau'] as const;
 export const CPO_FLAGS = ['cpo-alpha', 'simpo-gamma'] as const;
 
 /** Flags as eval takes them: a run's training settings, to score it as it trained. */

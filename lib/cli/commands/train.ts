@@ -324,7 +324,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     : data instanceof torch.data.PreferenceDataset
     ? new torch.DPOTrainer(model as torch.GPT2LMHeadModel, { ...args, beta: f.beta as number, ...dpoLoss(f), dpoLabelSmoothing: f['dpo-label-smoothing'] as number, discopopTau: f['discopop-tau'] as number | undefined, rpoAlpha: f['rpo-alpha'] as number | undefined,
       fDivergenceType: f['f-divergence-type'] as torch.train.FDivergenceType | undefined, fAlphaDivergenceCoef: f['f-alpha-divergence-coef'] as number | undefined,
-      useLogitsToKeep: Boolean(f['use-logits-to-keep']), useWeighting: Boolean(f['use-weighting']),
+      useLogitsToKeep: Boolean(f['use-logits-to-keep']), useWeighting: Boolean(f['use-weighting']), ldAlpha: f['ld-alpha'] as number | undefined,
       syncRefModel: Boolean(f['sync-ref-model']), refModelMixupAlpha: f['ref-model-mixup-alpha'] as number | undefined, refModelSyncSteps: f['ref-model-sync-steps'] as number | undefined, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']), refAdapterName },
       data, evalData as torch.data.PreferenceDataset | undefined, callbacks, refModel)
     : data instanceof torch.data.RewardDataset
