@@ -303,7 +303,7 @@ function policyOutput(model: GPT2LMHeadModel, batch: PairBatch, s: LossSettings)
  * LD-DPO's log-probability of each row (Liu et al. 2024, TRL's ld_alpha): a completion's first l_p
  * tokens count whole and the rest α times, l_p its pair's public length (the shorter completion's
  * token count), (rows). Positions count from each completion's first token, as the paper's l_p
- * means; TRL 1.13 counts them from the sequence's start, prompt included, so that there a prompt
+ * means; TRL's code counts them from the sequence's start, prompt included, so that there a prompt
  * as long as the shorter completion leaves nothing of either completion in front.
  */
 function ldLogps({ nll, labels }: LabelScores, alpha: number): Tensor {

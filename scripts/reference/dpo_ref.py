@@ -12,7 +12,7 @@ aot, aot_pair, apo_zero, apo_down, discopop, bco_pair with TRL's RunningMoments,
 weighted by loss_weights, TRL's MPO; rpo_alpha adding the chosen rows' nll_loss as TRL's
 concatenated_forward computes it; use_weighting: WPO's weight on each pair's loss; ld_alpha: LD-DPO's policy
 log-probabilities, the tokens past the pair's shorter completion's length weighted by ld_alpha, counted from each
-completion's first token (TRL 1.13 counts from the sequence's start: the paper's l_p is a completion length)); the rewards and metrics as TRL
+completion's first token (TRL's code counts from the sequence's start: the paper's l_p is a completion length)); the rewards and metrics as TRL
 logs them. The optimizer loop is HF's: AdamW over the decay groups, a linear schedule with warmup,
 clip_grad_norm_, the step's pairs in order.
 
