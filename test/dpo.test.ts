@@ -436,7 +436,7 @@ test('ORPOTrainer trains as TRL\'s ORPOTrainer with a PEFT model (no reference: 
     fixtures, pairs: train, eval_pairs: evalPairs, eos: EOS, bos: EOS, max_prompt_length: big.maxPromptLength, max_completion_length: big.maxCompletionLength,
     max_length: big.maxLength, batch: B, steps: STEPS, warmup: 1, cases: cases.map((c) => ({ ...c, weight_decay: 0.01 })),
   }, init);
-  const NAMES = [...METRICS, 'nll_loss', 'log_odds_ratio', 'log_odds_chosen'];
+  const NAMES = [...METRICS, 'nll_loss', 'log_odds_ratio', 'log_odds_chosen', 'logits/chosen', 'logits/rejected'];
   // (TRL's ORPO puts the tokenizer's bos before each prompt: GPT-2's is its eos)
   const orpoData = (p: typeof train) => new torch.data.PreferenceDataset(p, { ...big, eosTokenId: EOS, bosTokenId: EOS });
   expect(Array.from(orpoData([{ prompt: [7, 8], chosen: [9], rejected: [10] }, { prompt: [EOS, 8], chosen: [9], rejected: [10] }]).chosen.map((s) => Array.from(s.ids))))
@@ -477,7 +477,7 @@ test('CPOTrainer trains as TRL\'s CPOTrainer with a PEFT model (no reference: si
     fixtures, pairs: train, eval_pairs: evalPairs, eos: EOS, bos: EOS, max_prompt_length: big.maxPromptLength, max_completion_length: big.maxCompletionLength,
     max_length: big.maxLength, batch: B, steps: STEPS, warmup: 1, cases: cases.map((c) => ({ ...c, weight_decay: 0.01 })),
   }, init);
-  const NAMES = [...METRICS, 'nll_loss'];
+  const NAMES = [...METRICS, 'nll_loss', 'logits/chosen', 'logits/rejected'];
   // (TRL's CPO tokenizes as its ORPO: the tokenizer's bos before each prompt)
   const data = (p: typeof train) => new torch.data.PreferenceDataset(p, { ...big, eosTokenId: EOS, bosTokenId: EOS });
   for (const c of cases) {

@@ -8,14 +8,15 @@
 //   ipo      (logits - 1/(2β))²                                simpo  sigmoid of logits - γ/β
 // SimPO is loss_type simpo with cpo_alpha 0 (TRL's recipe; `tstorch train --method simpo`).
 // Logged as TRL's: rewards/chosen, rewards/rejected (β·logp), rewards/accuracies, rewards/margins,
-// logps/chosen, logps/rejected, nll_loss.
+// logps/chosen, logps/rejected, nll_loss, logits/chosen, logits/rejected (the mean logit of each
+// side's rows, padding included, as TRL's).
 import { tidy } from '../tensor/scope';
-import { stack } from '../tensor/ops';
+import { cat, stack } from '../tensor/ops';
 import * as F from '../nn/functional';
 import { GPT2LMHeadModel } from '../models/gpt2';
 import { PreferenceDataset } from '../data/preference';
 import type { TrainingArguments } from './trainer';
-import { PairTrainer, PairBatch, PairLoss, evaluatePairLoss, checkReferenceFreeTrainer } from './pairs';
+import { PairTrainer, PairBatch, PairLoss, allLogitsMeans, evaluatePairLoss, checkReferenceFreeTrainer } from './pairs';
 import { withPrecision } from './evaluate';
 import type { EvalMetrics, TrainerCallback } from './callbacks';
 
@@ -44,7 +45,7 @@ export interface CPOSettings {
   labelSmoothing: number;
 }
 
-const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected', 'nll_loss'];
+const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected', 'nll_loss', 'logits/chosen', 'logits/rejected'];
 
 /** The settings of these options, checked (who: the caller, for the errors). */
 function cpoSettings(who: string, o: { beta?: number; lossType?: CPOLossType; cpoAlpha?: number; simpoGamma?: number; cpoLabelSmoothing?: number }): CPOSettings {
@@ -59,7 +60,7 @@ function cpoSettings(who: string, o: { beta?: number; lossType?: CPOLossType; cp
   return s;
 }
 
-/** The CPO loss of a batch of B pairs (2B rows) and its metric sums over the pairs, (7). */
+/** The CPO loss of a batch of B pairs (2B rows) and its metric sums over the pairs, (9). */
 export function cpoLoss(model: GPT2LMHeadModel, batch: PairBatch, s: CPOSettings, precision: 'fp32' | 'bf16', device: string): PairLoss {
   return tidy(() => {
     const logits = withPrecision(precision, device, () => model.forward(batch.inputIds, { attentionMask: batch.attentionMask }).logits);
@@ -83,9 +84,9 @@ export function cpoLoss(model: GPT2LMHeadModel, batch: PairBatch, s: CPOSettings
     // (cpo_alpha 0: TRL leaves the NLL out, and logs it as 0)
     const loss = s.cpoAlpha === 0 ? losses.mean() : losses.mean().add(nll.mul(s.cpoAlpha));
     const [rc, rr] = [lc.detach().mul(s.beta), lr.detach().mul(s.beta)];
-    const sums = stack([
+    const sums = cat([stack([
       rc.sum(), rr.sum(), rc.gt(rr).float().sum(), rc.sub(rr).sum(), lc.detach().sum(), lr.detach().sum(), s.cpoAlpha === 0 ? nll.detach().mul(0) : nll.detach().mul(B),
-    ]);
+    ]), allLogitsMeans(logits)], 0);
     return { loss, sums };
   });
 }

@@ -6,15 +6,16 @@
 // (log(1 - e^logp(c)) - log(1 - e^logp(r))): supervised fine-tuning on the chosen completions with
 // a penalty on the odds of the rejected one. Logged as TRL's: rewards/chosen, rewards/rejected
 // (β·logp), rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, nll_loss,
-// log_odds_ratio (mean logσ(log odds)), log_odds_chosen (mean log odds).
+// log_odds_ratio (mean logσ(log odds)), log_odds_chosen (mean log odds), logits/chosen,
+// logits/rejected (the mean logit of each side's rows, padding included, as TRL's).
 import { tidy } from '../tensor/scope';
-import { stack, where } from '../tensor/ops';
+import { cat, stack, where } from '../tensor/ops';
 import { full } from '../tensor/creation';
 import * as F from '../nn/functional';
 import { GPT2LMHeadModel } from '../models/gpt2';
 import { PreferenceDataset } from '../data/preference';
 import type { TrainingArguments } from './trainer';
-import { PairTrainer, PairBatch, PairLoss, evaluatePairLoss, checkReferenceFreeTrainer } from './pairs';
+import { PairTrainer, PairBatch, PairLoss, allLogitsMeans, evaluatePairLoss, checkReferenceFreeTrainer } from './pairs';
 import { withPrecision } from './evaluate';
 import type { EvalMetrics, TrainerCallback } from './callbacks';
 
@@ -23,9 +24,9 @@ export interface ORPOArguments extends TrainingArguments {
   beta?: number;
 }
 
-const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected', 'nll_loss', 'log_odds_ratio', 'log_odds_chosen'];
+const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected', 'nll_loss', 'log_odds_ratio', 'log_odds_chosen', 'logits/chosen', 'logits/rejected'];
 
-/** The ORPO loss of a batch of B pairs (2B rows) and its metric sums over the pairs, (9). */
+/** The ORPO loss of a batch of B pairs (2B rows) and its metric sums over the pairs, (11). */
 export function orpoLoss(model: GPT2LMHeadModel, batch: PairBatch, beta: number, precision: 'fp32' | 'bf16', device: string): PairLoss {
   return tidy(() => {
     const logits = withPrecision(precision, device, () => model.forward(batch.inputIds, { attentionMask: batch.attentionMask }).logits);
@@ -46,10 +47,10 @@ export function orpoLoss(model: GPT2LMHeadModel, batch: PairBatch, beta: number,
     const ratio = F.logSigmoid(logOdds);
     const loss = nll.sub(ratio.mean().mul(beta));
     const [rc, rr] = [lc.detach().mul(beta), lr.detach().mul(beta)];
-    const sums = stack([
+    const sums = cat([stack([
       rc.sum(), rr.sum(), rc.gt(rr).float().sum(), rc.sub(rr).sum(), lc.detach().sum(), lr.detach().sum(),
       nll.detach().mul(B), ratio.detach().sum(), logOdds.detach().sum(),
-    ]);
+    ]), allLogitsMeans(logits)], 0);
     return { loss, sums };
   });
 }

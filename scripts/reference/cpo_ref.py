@@ -12,8 +12,8 @@ The optimizer loop is HF's (train_ref.hf_optimizer / hf_step), the step's pairs 
 
 Usage: cpo_ref.py SPEC.json INPUTS.safetensors OUT.safetensors
 SPEC: as orpo_ref's, "cases": [{"name", "beta", "loss_type", "cpo_alpha", "simpo_gamma", "label_smoothing", "lr", "weight_decay"}]
-Written per case: <case>.losses, <case>.metrics (steps, 7: rewards/chosen, rewards/rejected,
-rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, nll_loss), <case>.eval (loss,
+Written per case: <case>.losses, <case>.metrics (steps, 9: rewards/chosen, rewards/rejected,
+rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, nll_loss, logits/chosen, logits/rejected), <case>.eval (loss,
 reward accuracy), <case>.final.<name>.
 """
 import os
@@ -60,7 +60,9 @@ def cpo_loss(model, pairs, eos, spec, case):
         raise ValueError(f"unknown loss_type {loss_type}")
     loss = losses.mean() + alpha * nll
     rc, rr = beta * lc.detach(), beta * lr.detach()
-    metrics = torch.stack([rc.mean(), rr.mean(), (rc > rr).float().mean(), (rc - rr).mean(), lc.detach().mean(), lr.detach().mean(), nll.detach()])
+    # (logits/chosen, logits/rejected: TRL's all_logits[:B].mean(), padding included)
+    metrics = torch.stack([rc.mean(), rr.mean(), (rc > rr).float().mean(), (rc - rr).mean(), lc.detach().mean(), lr.detach().mean(), nll.detach(),
+                           logits[:B].detach().float().mean(), logits[B:].detach().float().mean()])
     return loss, metrics
 
 

@@ -12,9 +12,9 @@ The optimizer loop is HF's (train_ref.hf_optimizer / hf_step), the step's pairs 
 Usage: orpo_ref.py SPEC.json INPUTS.safetensors OUT.safetensors
 SPEC: {"fixtures", "pairs", "eval_pairs", "eos", "bos", "max_prompt_length", "max_completion_length", "max_length",
        "batch", "steps", "warmup", "cases": [{"name", "beta", "lr", "weight_decay"}]}
-Written per case: <case>.losses, <case>.metrics (steps, 9: rewards/chosen, rewards/rejected,
+Written per case: <case>.losses, <case>.metrics (steps, 11: rewards/chosen, rewards/rejected,
 rewards/accuracies, rewards/margins, logps/chosen, logps/rejected, nll_loss, log_odds_ratio,
-log_odds_chosen), <case>.eval (loss, reward accuracy), <case>.final.<name>.
+log_odds_chosen, logits/chosen, logits/rejected), <case>.eval (loss, reward accuracy), <case>.final.<name>.
 """
 import os
 import sys
@@ -46,7 +46,9 @@ def orpo_loss(model, pairs, eos, spec, beta):
     loss = nll - (beta * ratio).mean()
     rc, rr = beta * lc.detach(), beta * lr.detach()
     metrics = torch.stack([rc.mean(), rr.mean(), (rc > rr).float().mean(), (rc - rr).mean(), lc.detach().mean(), lr.detach().mean(),
-                           nll.detach(), ratio.detach().mean(), log_odds.detach().mean()])
+                           nll.detach(), ratio.detach().mean(), log_odds.detach().mean(),
+                           # TRL's logits/chosen, logits/rejected: all_logits[:B].mean(), padding included
+                           logits[:B].detach().float().mean(), logits[B:].detach().float().mean()])
     return loss, metrics
 
 
