@@ -978,7 +978,7 @@ print(json.dumps(out))`;
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test('DPOTrainer on CUDA: the CPU\'s losses and TRL metrics (LoRA; the reference with the adapters disabled, or another adapter: refAdapterName; MPO\'s weighted losses with bco_pair\'s running mean, and WPO)', async () => {
+test('DPOTrainer on CUDA: the CPU\'s losses and TRL metrics (LoRA; the reference with the adapters disabled, or another adapter: refAdapterName; MPO\'s weighted losses with bco_pair\'s running mean, and WPO; LD-DPO with RPO)', async () => {
   const base = path.join(fixtures, 'gpt2', 'tiny');
   torch.manualSeed(3);
   const ids = (n: number) => Array.from(torch.randint(0, 100, [n]).data() as BigInt64Array, Number);
@@ -1008,7 +1008,8 @@ test('DPOTrainer on CUDA: the CPU\'s losses and TRL metrics (LoRA; the reference
     }
   };
   const mpo: Partial<torch.DPOArguments> = { lossType: ['sigmoid', 'bco_pair', 'sft'], lossWeights: [0.8, 0.2, 1], useWeighting: true };
-  for (const [ref, extra] of [[null, {}], ['reference', {}], [null, mpo]] as const) {
+  const ld: Partial<torch.DPOArguments> = { ldAlpha: 0.5, rpoAlpha: 0.5 };
+  for (const [ref, extra] of [[null, {}], ['reference', {}], [null, mpo], [null, ld]] as const) {
     const cpu = await run('cpu', ref, extra), gpu = await run('cuda', ref, extra);
     cpu.forEach((e, i) => {
       expect([ref, i, Math.abs(gpu[i].loss! - e.loss!) / e.loss! < 1e-4]).toEqual([ref, i, true]);
