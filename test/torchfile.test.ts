@@ -308,7 +308,8 @@ torch.save({"model": m.state_dict(), "ema": m.state_dict(), "step": 3}, sys.argv
   // tstorch -> Python: the same kind of checkpoint, read with weights_only=True (no code run).
   const ours = path.join(tmp, 'ckpt-ours.pt');
   const t = torch.arange(6).reshape([2, 3]).to({ dtype: 'float32' });
-  torch.save({ epoch: 3, model: lin.stateDict(), losses: [0.5, 0.25], lr: 1e-3, name: 'ts', flags: [true, false, null], big: 2n ** 40n, shared: [t, t], byStep: new Map<number, number>([[10, 0.1], [20, 0.2]]) }, ours);
+  torch.save({ epoch: 3, model: lin.stateDict(), losses: [0.5, 0.25], lr: 1e-3, name: 'ts', flags: [true, false, null], big: 2n ** 40n, shared: [t, t], byStep: new Map<number, number>([[10, 0.1], [20, 0.2]]),
+    pair: new torch.io.PyTuple([3, 0.5, [1]]) }, ours);
   // (libtorch 1.13's weights_only unpickler has no floats: that load is checked on a float-free twin)
   torch.save({ epoch: 3, model: lin.stateDict(), name: 'ts', flags: [true, false, null], byStep: new Map([[10, 'a']]) }, ours + '.nofloat');
   python(`
@@ -318,6 +319,7 @@ assert w["epoch"] == 3 and w["flags"] == [True, False, None] and w["byStep"] == 
 c = torch.load(sys.argv[1], weights_only=torch.__version__ >= "2")
 assert c["epoch"] == 3 and c["losses"] == [0.5, 0.25] and c["lr"] == 1e-3 and c["name"] == "ts", c
 assert c["flags"] == [True, False, None] and c["big"] == 2 ** 40 and c["byStep"] == {10: 0.1, 20: 0.2}, c
+assert type(c["pair"]) is tuple and c["pair"] == (3, 0.5, [1]), c["pair"]
 assert list(c["model"]) == ["weight", "bias"] and c["model"]["weight"].shape == (2, 3)
 a, b = c["shared"]
 assert torch.equal(a, torch.arange(6.0).reshape(2, 3)) and a.data_ptr() == b.data_ptr()  # one storage
@@ -326,6 +328,7 @@ m.load_state_dict(c["model"])
 `, ours);
   const back = torch.loadObject(ours) as Record<string, unknown>;
   expect(back.byStep).toEqual(new Map([[10, 0.1], [20, 0.2]]));
+  expect(back.pair).toEqual([3, 0.5, [1]]); // (a tuple reads back as an array)
   expect((back.model as Record<string, torch.Tensor>).weight.equal(lin.weight)).toBe(true);
   // What cannot be saved is said.
   expect(() => torch.save({ f: (() => 1) as never }, path.join(tmp, 'bad.pt'))).toThrow(/the object.f is a Function; torch.save holds tensors, numbers, strings, booleans, null, arrays, Maps and plain objects/);

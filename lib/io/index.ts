@@ -3,7 +3,7 @@
 export * as safetensors from './safetensors';
 export { loadTorchFile, loadTorchObject } from './torchfile';
 export type { Unpickled } from './torchfile';
-export { saveTorchFile } from './torchsave';
+export { saveTorchFile, PyTuple } from './torchsave';
 export type { Picklable } from './torchsave';
 export { save, load } from './saveload';
 export { loadWeights, saveWeights, shardWeights, parseFileSize } from './weights';

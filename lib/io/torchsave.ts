@@ -135,8 +135,9 @@ function pickleStateDict(entries: [string, Tensor][], storages: Storages): Buffe
 export type Picklable = Tensor | number | bigint | string | boolean | null | undefined | PyTuple | Picklable[] | Map<string | number, Picklable> | { [key: string]: Picklable };
 
 /**
- * Items pickled as a Python tuple, where Python insists on one (random.setstate's state);
- * arrays are pickled as lists, as JS has no tuples.
+ * Items pickled as a Python tuple, where Python insists on one (random.setstate's state, a value
+ * a Python reader unpacks or compares as a tuple): torch.save({ pair: new torch.io.PyTuple([3, 0.5]) }, f).
+ * Arrays are pickled as lists, as JS has no tuples; torch.loadObject gives a file's tuples as arrays.
  */
 export class PyTuple {
   constructor(readonly items: Picklable[]) {}
