@@ -86,7 +86,7 @@ export function cpoLoss(model: GPT2LMHeadModel, batch: PairBatch, s: CPOSettings
     const [rc, rr] = [lc.detach().mul(s.beta), lr.detach().mul(s.beta)];
     const sums = cat([stack([
       rc.sum(), rr.sum(), rc.gt(rr).float().sum(), rc.sub(rr).sum(), lc.detach().sum(), lr.detach().sum(), s.cpoAlpha === 0 ? nll.detach().mul(0) : nll.detach().mul(B),
-    ]), allLogitsMeans(logits)], 0);
+    ]), allLogitsMeans(logits).mul(B)], 0);
     return { loss, sums };
   });
 }

@@ -50,7 +50,7 @@ export function orpoLoss(model: GPT2LMHeadModel, batch: PairBatch, beta: number,
     const sums = cat([stack([
       rc.sum(), rr.sum(), rc.gt(rr).float().sum(), rc.sub(rr).sum(), lc.detach().sum(), lr.detach().sum(),
       nll.detach().mul(B), ratio.detach().sum(), logOdds.detach().sum(),
-    ]), allLogitsMeans(logits)], 0);
+    ]), allLogitsMeans(logits).mul(B)], 0);
     return { loss, sums };
   });
 }

@@ -3,6 +3,7 @@
 // evaluation as a mean over a dataset's pairs. Each trainer gives only its loss of a batch.
 import { Tensor } from '../tensor/tensor';
 import { tidy, keep } from '../tensor/scope';
+import { noGrad } from '../tensor/runtime';
 import { stack, cat } from '../tensor/ops';
 import { tensor } from '../tensor/creation';
 import * as distributed from '../tensor/distributed';
@@ -11,7 +12,6 @@ import { PreferenceDataset } from '../data/preference';
 import { Trainer, TrainingArguments } from './trainer';
 import { shardedSums } from './evaluate';
 import type { EvalMetrics, TrainerCallback } from './callbacks';
-import { noGrad } from '../tensor/runtime';
 
 /** A batch of pairs as PreferenceDataset.collate gives it: the B chosen rows, then the B rejected. */
 export type PairBatch = { inputIds: Tensor; labels: Tensor; attentionMask?: Tensor };
@@ -110,21 +110,21 @@ export function evaluatePairLoss(model: GPT2LMHeadModel, dataset: PreferenceData
 }
 
 /**
- * What a trainer without a reference (ORPO, CPO) needs of its model, data and arguments: a causal
- * LM, preference pairs, none of the language model's own training tricks, no perplexity metric.
- */
-/**
- * TRL's ORPO and CPO logits/chosen and logits/rejected, times the B pairs (a metric sum): the mean
- * of the logits over every position and vocabulary entry of the chosen rows (the first B), and of
- * the rejected rows, padding included as TRL's all_logits[:len_chosen].mean() has it, (2).
+ * TRL's ORPO and CPO logits/chosen and logits/rejected: the mean of the logits over every position
+ * and vocabulary entry of the chosen rows (the first half), and of the rejected rows, padding
+ * included as TRL's all_logits[:len_chosen].mean() has it, (2).
  */
 export function allLogitsMeans(logits: Tensor): Tensor {
   return noGrad(() => tidy(() => {
     const B = logits.shape[0] / 2, l = logits.detach().float();
-    return stack([l.narrow(0, 0, B).mean(), l.narrow(0, B, B).mean()]).mul(B);
+    return stack([l.narrow(0, 0, B).mean(), l.narrow(0, B, B).mean()]);
   }));
 }
 
+/**
+ * What a trainer without a reference (ORPO, CPO) needs of its model, data and arguments: a causal
+ * LM, preference pairs, none of the language model's own training tricks, no perplexity metric.
+ */
 export function checkReferenceFreeTrainer(method: string, model: GPT2LMHeadModel, args: TrainingArguments, trainDataset: PreferenceDataset, evalDataset?: PreferenceDataset): void {
   const who = `${method}Trainer`;
   if (!(model instanceof GPT2LMHeadModel)) throw new Error(`${who}: the model must be a GPT2LMHeadModel (${method} scores completions by their log-probabilities)`);

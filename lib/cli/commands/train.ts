@@ -521,8 +521,9 @@ function taskFlag(f: Record<string, unknown>, modelDir: string, adapterTask: unk
   throw new Error(`--task must be causal-lm, text-classification, reward-modeling or token-classification (or auto), got '${f.task}'`);
 }
 
-/** The preference methods' own settings (DPO's, CPO's): refused on other data, where they would change nothing. */
+/** DPO's own settings in training: refused for ORPO, CPO and KTO. */
 const DPO_TRAIN_FLAGS = [...DPO_LOSS_FLAGS, 'use-logits-to-keep', 'sync-ref-model', 'ref-model-mixup-alpha', 'ref-model-sync-steps'];
+/** The preference methods' own settings (DPO's, CPO's): refused on other data, where they would change nothing. */
 const PAIR_FLAGS = [...DPO_TRAIN_FLAGS, ...CPO_FLAGS];
 
 /** The LoRA flags: with --adapter, the adapter's own settings stand for them. */
