@@ -334,6 +334,7 @@ void registerSparse(Registrar& r);
 void registerJit(Registrar& r);
 void registerAutograd(Registrar& r);
 void registerWarnings(Registrar& r);
+void registerInterrupts(Registrar& r);
 // native/autograd.cc: runs fn, a backward, so that the JS hooks and custom Functions it reaches
 // can run, whichever thread libtorch's engine reaches them on.
 void runAutograd(TensorTable& tbl, const std::function<void()>& fn);

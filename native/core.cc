@@ -1088,6 +1088,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tstorch::registerCudaMemory(r);
   tstorch::registerVmap(r);
   tstorch::registerWarnings(r);
+  tstorch::registerInterrupts(r);
   tstorch::installWarningHandler();
   return exports;
 }

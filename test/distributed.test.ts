@@ -145,6 +145,57 @@ const common = (out: string) => ['train', '--model', modelDir, '--data', textFil
   for (const c of torch.train.listCheckpoints(out)) expect(fs.existsSync(path.join(c, 'trainer_state.json'))).toBe(true);
 });
 
+(available ? test : test.skip)('Ctrl-C at the terminal (SIGINT to the launcher and its workers): every rank stops after the same step, rank 0 says where the checkpoint is (exit 130); resumed on 2 ranks it is the uninterrupted run; SIGTERM to rank 1 alone stops both after one step (exit 143)', async () => {
+  // (a constant schedule: the interrupted run's step count then does not change its steps)
+  const args = (out: string, steps: number) => [bin, 'train', '--model', modelDir, '--data', textFile, '--out', out, '--block-size', '16', '--max-steps', String(steps),
+    '--batch-size', '2', '--lora-r', '4', '--lr', '1e-3', '--lr-scheduler', 'constant', '--logging-steps', '1', '--save-steps', '0', '--nproc-per-node', '2', '--master-port', '29689'];
+  const out = path.join(tmp, 'ctrl-c');
+  // A process group of its own, as a terminal gives a command: the launcher leads it.
+  const launcher = spawn(process.execPath, args(out, 100000), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let stderr = '';
+  launcher.stderr.on('data', (d) => { stderr += d; });
+  launcher.stdout.on('data', () => {});
+  const metrics = path.join(out, 'metrics.jsonl');
+  const lines = () => (fs.existsSync(metrics) ? fs.readFileSync(metrics, 'utf8').trim().split('\n').filter(Boolean).length : 0);
+  for (const t0 = Date.now(); lines() < 3 && Date.now() - t0 < 120000;) await new Promise((r) => setTimeout(r, 50));
+  process.kill(-launcher.pid!, 'SIGINT'); // (the launcher also passes it on: the same interrupt, counted once)
+  const code = await new Promise<number | null>((resolve) => launcher.on('exit', (c) => resolve(c)));
+  expect(code).toBe(130);
+  const said = stderr.match(/interrupted by SIGINT after step (\d+) of 100000: checkpoint in (\S+);/g) ?? [];
+  expect(said.length).toBe(1); // (rank 0 alone)
+  expect(stderr).not.toMatch(/stopping the others|a worker failed/);
+  const step = Number(/after step (\d+)/.exec(said[0] ?? '')?.[1]);
+  const checkpoint = path.join(out, `checkpoint-${step}`);
+  expect(torch.train.listCheckpoints(out)).toEqual([checkpoint]);
+  expect(fs.existsSync(path.join(checkpoint, 'rng_state_rank1.bin'))).toBe(true); // (rank 1 stopped there too, and wrote its part)
+  // Resumed to step + 2 on 2 ranks, against one 2-rank run of step + 2 steps.
+  const resumed = spawnSync(process.execPath, [...args(out, step + 2), '--resume-from-checkpoint', 'latest'], { encoding: 'utf8' });
+  expect(resumed.status).toBe(0);
+  const whole = path.join(tmp, 'ctrl-c-whole');
+  expect(spawnSync(process.execPath, args(whole, step + 2), { encoding: 'utf8' }).status).toBe(0);
+  const losses = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.loss !== undefined).map((l) => [l.step, l.loss]);
+  expect(losses(out)).toEqual(losses(whole));
+  expect(fs.readFileSync(path.join(out, 'adapter_model.safetensors')).equals(fs.readFileSync(path.join(whole, 'adapter_model.safetensors')))).toBe(true);
+
+  // SIGTERM to rank 1 alone (a scheduler preempting one process): rank 0 learns of it through
+  // the step's collective and stops after the same step, with the checkpoint.
+  const one = path.join(tmp, 'sigterm-rank1');
+  const launcher2 = spawn(process.execPath, args(one, 100000), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr2 = '';
+  launcher2.stderr.on('data', (d) => { stderr2 += d; });
+  launcher2.stdout.on('data', () => {});
+  const metrics2 = path.join(one, 'metrics.jsonl');
+  for (const t0 = Date.now(); !(fs.existsSync(metrics2) && fs.readFileSync(metrics2, 'utf8').split('\n').length > 3) && Date.now() - t0 < 120000;) await new Promise((r) => setTimeout(r, 50));
+  const kids = spawnSync('ps', ['-o', 'pid=', '--ppid', String(launcher2.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').map(Number);
+  const rank1 = kids.find((p) => fs.readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes('RANK=1'))!;
+  process.kill(rank1, 'SIGTERM');
+  expect(await new Promise<number | null>((resolve) => launcher2.on('exit', (c) => resolve(c)))).toBe(143);
+  const step2 = Number(/interrupted by SIGTERM after step (\d+) of 100000: checkpoint in/.exec(stderr2)?.[1]);
+  expect(step2).toBeGreaterThan(0);
+  expect(torch.train.listCheckpoints(one)).toEqual([path.join(one, `checkpoint-${step2}`)]);
+  expect(fs.existsSync(path.join(one, `checkpoint-${step2}`, 'rng_state_rank1.bin'))).toBe(true);
+}, 300000);
+
 (available ? test : test.skip)('overlapped gradient sync with accumulation (Gloo, world size 1): a backward without prepareGradSync only accumulates; the prepared one sends the whole .grad', () => {
   torch.distributed.initProcessGroup({ backend: 'gloo', rank: 0, worldSize: 1, masterAddr: '127.0.0.1', masterPort: 29647, timeoutMs: 30000 });
   try {
@@ -572,11 +623,12 @@ test('the launcher stops a worker that does not stop by itself: SIGTERM after th
   fs.writeFileSync(script, "if (process.env.RANK === '1') process.exit(3); else setInterval(() => {}, 1000);");
   const err = jest.spyOn(console, 'error').mockImplementation(() => {});
   const t0 = Date.now();
-  const code = await launch(script, [], { nprocPerNode: 2, nnodes: 1, nodeRank: 0, masterAddr: '127.0.0.1', masterPort: 29645, stopGraceMs: 500 });
+  const { code, interrupted } = await launch(script, [], { nprocPerNode: 2, nnodes: 1, nodeRank: 0, masterAddr: '127.0.0.1', masterPort: 29645, stopGraceMs: 500 });
   const ms = Date.now() - t0;
   const lines = err.mock.calls.map((c) => String(c[0]));
   err.mockRestore();
   expect(code).toBe(3);
+  expect(interrupted).toBe(null);
   expect(lines.some((l) => /worker rank 1 exited with 3; stopping the others/.test(l))).toBe(true);
   expect(ms).toBeGreaterThanOrEqual(500); // rank 0 was given the grace period ...
   expect(ms).toBeLessThan(20000); // ... then stopped, long before the SIGKILL fallback

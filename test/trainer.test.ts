@@ -72,6 +72,46 @@ describe.each(['peft', 'seed'] as const)('%s LoRA training', (mode) => {
   });
 });
 
+test('saveOnInterrupt: a SIGINT during a step ends the run after it, with its log line, its checkpoint and TrainingInterrupted; resuming gives the uninterrupted run', async () => {
+  const { pendingInterrupt } = await import('../lib/train/interrupts');
+  const full = await run('peft', path.join(tmp, 'sigint-full'), { saveSteps: 0 });
+  const out = path.join(tmp, 'sigint');
+  const model = await torch.GPT2LMHeadModel.fromPretrained(base);
+  torch.manualSeed(1); // (run()'s LoRA init)
+  torch.lora.applyLoRA(model, { r: 4, alpha: 8, dropout: 0.1 });
+  // Ctrl-C in the middle of step 3 (its callbacks run before its log line and checkpoint).
+  const ctrlC = { onStepEnd: (state: torch.TrainerState) => {
+    if (state.globalStep !== 3) return;
+    process.kill(process.pid, 'SIGINT');
+    for (const t0 = Date.now(); pendingInterrupt() === 0 && Date.now() - t0 < 5000;); // (noted by now, on whichever thread took it)
+  } };
+  const args = { outputDir: out, maxSteps: 12, perDeviceTrainBatchSize: 4, learningRate: 1e-3, loggingSteps: 5, saveSteps: 0, progress: false as const };
+  const trainer = new torch.Trainer(model, { ...args, saveOnInterrupt: true }, dataset(), undefined, [ctrlC]);
+  let stopped: unknown = null;
+  try {
+    trainQuietly(trainer);
+  } catch (e) {
+    stopped = e;
+  }
+  expect(stopped).toBeInstanceOf(torch.train.TrainingInterrupted);
+  const e = stopped as InstanceType<typeof torch.train.TrainingInterrupted>;
+  expect([e.signal, e.step, e.exitCode, e.resumable, e.checkpoint]).toEqual(['SIGINT', 3, 130, true, path.join(out, 'checkpoint-3')]);
+  expect(e.message).toMatch(/training interrupted by SIGINT after step 3: checkpoint in .*checkpoint-3; resume from it/);
+  expect(trainer.globalStep).toBe(3);
+  expect(fs.readdirSync(out).filter((f) => f.startsWith('checkpoint-'))).toEqual(['checkpoint-3']); // (no save steps: written for the interrupt)
+  // The steps since the last log line (1 to 3) got theirs, as the uninterrupted run's first 3 losses.
+  const logged = trainer.logHistory.filter((l) => l.loss !== undefined);
+  expect(logged.map((l) => l.step)).toEqual([3]);
+  const fullLosses = full.r.logHistory.filter((l) => l.loss !== undefined).map((l) => l.loss!);
+  expect(logged[0].loss).toBeCloseTo((fullLosses[0] + fullLosses[1] + fullLosses[2]) / 3, 6);
+  // Resumed from checkpoint-3 to the end: the uninterrupted run, bit for bit.
+  const resumed = await run('peft', out, { saveSteps: 0, resumeFromCheckpoint: true });
+  expect(resumed.r.logHistory.filter((l) => l.loss !== undefined).map((l) => l.loss)).toEqual([logged[0].loss, ...fullLosses.slice(3)]);
+  const a = full.model.namedParameters({ trainableOnly: true }), b = new Map(resumed.model.namedParameters({ trainableOnly: true }));
+  for (const [n, t] of a) expect(b.get(n)!.bytes().equals(t.bytes())).toBe(true);
+  for (const x of [full, resumed, { trainer, model }]) { x.trainer.optimizer.dispose(); x.model.dispose(); }
+});
+
 test('save_total_limit keeps the newest checkpoints; a checkpoint is whole or absent', async () => {
   const out = path.join(tmp, 'limit');
   const { model, trainer } = await run('peft', out, { saveSteps: 3, saveTotalLimit: 2 });

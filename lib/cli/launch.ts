@@ -33,11 +33,28 @@ export function stripLaunchFlags(argv: string[]): string[] {
   return out;
 }
 
-export function launch(script: string, args: string[], o: LaunchOptions): Promise<number> {
+export interface LaunchResult {
+  /** 0 when every worker exited with 0, else the first failure's exit code */
+  code: number;
+  /** the signal the launcher was stopped by (and passed on to the workers), if any */
+  interrupted: NodeJS.Signals | null;
+}
+
+export function launch(script: string, args: string[], o: LaunchOptions): Promise<LaunchResult> {
   const world = o.nprocPerNode * o.nnodes;
   const children: ChildProcess[] = [];
   let failed: { rank: number; code: number | null; signal: NodeJS.Signals | null } | null = null;
+  let interrupted: NodeJS.Signals | null = null;
   const timers: NodeJS.Timeout[] = [];
+  const alive = () => children.filter((c) => c.exitCode === null && c.signalCode === null);
+  // Ctrl-C or SIGTERM: passed on to the workers, which stop as they do on their own (a training
+  // run after its step, with a checkpoint); each one again is passed on too.
+  const passOn = (signal: NodeJS.Signals) => {
+    interrupted ??= signal;
+    for (const c of alive()) c.kill(signal);
+  };
+  process.on('SIGINT', passOn);
+  process.on('SIGTERM', passOn);
   return new Promise((resolve) => {
     let running = o.nprocPerNode;
     for (let local = 0; local < o.nprocPerNode; local++) {
@@ -55,23 +72,27 @@ export function launch(script: string, args: string[], o: LaunchOptions): Promis
       children.push(child);
       child.on('exit', (code, signal) => {
         running--;
+        // A worker that stopped on a signal of its own (exit 128 + SIGINT or SIGTERM: one process
+        // preempted): the others are told too, as if the launcher had been.
+        if (!interrupted && !failed && (code === 130 || code === 143)) passOn(code === 130 ? 'SIGINT' : 'SIGTERM');
         if ((code !== 0 || signal) && !failed) {
           failed = { rank, code, signal };
+          if (interrupted) return finish(); // (the others were told, and are stopping as this one did)
           console.error(`tstorch launch: worker rank ${rank} ${signal ? `was killed by ${signal}` : `exited with ${code}`}; stopping the others`);
-          const alive = () => children.filter((c) => c.exitCode === null && c.signalCode === null);
           timers.push(setTimeout(() => {
             for (const c of alive()) c.kill('SIGTERM');
             timers.push(setTimeout(() => { for (const c of alive()) c.kill('SIGKILL'); }, 30000));
           }, o.stopGraceMs ?? 5000));
         }
-        if (running === 0) {
-          for (const t of timers) clearTimeout(t);
-          resolve(failed ? (failed.code || 1) : 0);
-        }
+        finish();
       });
     }
-    const stop = () => { for (const c of children) if (c.exitCode === null) c.kill('SIGTERM'); };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    function finish(): void {
+      if (running > 0) return;
+      for (const t of timers) clearTimeout(t);
+      process.off('SIGINT', passOn);
+      process.off('SIGTERM', passOn);
+      resolve({ code: failed ? (failed.code || (failed.signal === 'SIGINT' ? 130 : failed.signal === 'SIGTERM' ? 143 : 1)) : 0, interrupted });
+    }
   });
 }

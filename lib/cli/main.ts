@@ -6,7 +6,8 @@ import { helpText, namedAsTyped, parseFlags, Parsed, Spec, UsageError } from './
 interface Command {
   summary: string;
   spec: Spec;
-  run(flags: Record<string, unknown>, argv?: string[]): Promise<void> | void;
+  /** returns the exit code where it is not 0 without an error (an interrupted training run's 130) */
+  run(flags: Record<string, unknown>, argv?: string[]): Promise<number | void> | number | void;
 }
 
 const commands: Record<string, () => Command> = {
@@ -55,8 +56,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     flags = name === 'demo' || name === 'run' ? {} : parseFlags(name, rest, cmd.spec);
     if (!['demo', 'run', 'info', 'cache'].includes(name)) require('./commands/common').resolveHubFlags(flags, name);
-    await cmd.run(flags, rest);
-    return 0;
+    return (await cmd.run(flags, rest)) ?? 0;
   } catch (e) {
     const msg = namedAsTyped(flags, (e as Error).message ?? String(e));
     console.error(`tstorch ${name}: ${msg.split('\n')[0]}`);

@@ -23,6 +23,7 @@ export type { EvalResult, ClassifierEvalResult } from './evaluate';
 export { lossCurveSvg } from './plot';
 export type { Series } from './plot';
 export { Progress } from './progress';
+export { TrainingInterrupted } from './interrupts';
 export { EarlyStoppingCallback, TensorBoardCallback } from './callbacks';
 export type { TrainerCallback, TrainerControl, TrainerState, EvalMetric, EvalMetrics, CallbackState } from './callbacks';
 export { modelCard, writeModelCard } from './modelcard';

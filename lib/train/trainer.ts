@@ -43,6 +43,7 @@ import type { CallbackState, EvalMetric, EvalMetrics, TrainerCallback, TrainerCo
 import { defaultLogDir } from '../io/tensorboard';
 import { writeModelCard } from './modelcard';
 import { describeOptimizer } from './optimizers';
+import { TrainingInterrupted, noteInterrupts, pendingInterrupt, signalName } from './interrupts';
 
 export interface TrainingArguments {
   outputDir: string;
@@ -78,6 +79,13 @@ export interface TrainingArguments {
    * padding too (their input ids' numel), 'non_padding' the real tokens only; 'no' (or false): none.
    */
   includeNumInputTokensSeen?: boolean | 'all' | 'non_padding' | 'no';
+  /**
+   * Ctrl-C (SIGINT) or SIGTERM while training: the step in progress finishes, its checkpoint is
+   * written, and train() throws TrainingInterrupted (its exitCode 130 or 143), instead of the
+   * process ending mid-step (default false: the signals act as usual). A second signal more than
+   * a second later ends the process at once. Data parallel: every rank stops after the same step.
+   */
+  saveOnInterrupt?: boolean;
   /** HF's save_only_model: checkpoints hold the weights alone (no optimizer, schedule or RNG state): smaller, but no resuming from them */
   saveOnlyModel?: boolean;
   /**
@@ -251,7 +259,7 @@ export const TRAINING_ARGUMENTS = [
   'loadBestModelAtEnd', 'loggingDir', 'loggingFirstStep', 'loggingNanInfFilter', 'loggingSteps', 'loggingStrategy', 'loraplusLrEmbedding', 'loraplusLrRatio',
   'lrSchedulerKwargs', 'lrSchedulerType', 'maxGradNorm', 'maxSteps', 'metricForBestModel', 'neftuneNoiseAlpha', 'numTrainEpochs', 'optim',
   'optimArgs', 'outputDir', 'perDeviceEvalBatchSize', 'perDeviceTrainBatchSize', 'precision', 'progress', 'reportTo', 'resumeFromCheckpoint',
-  'saveOnlyModel', 'saveSafetensors', 'saveSteps', 'saveStrategy', 'saveTotalLimit', 'seed', 'sftLossType', 'shuffle', 'warmupRatio',
+  'saveOnInterrupt', 'saveOnlyModel', 'saveSafetensors', 'saveSteps', 'saveStrategy', 'saveTotalLimit', 'seed', 'sftLossType', 'shuffle', 'warmupRatio',
   'warmupSteps', 'weightDecay',
 ] as const satisfies readonly (keyof TrainingArguments)[];
 // (compile-time: an argument added to TrainingArguments but not to the list fails here)
@@ -288,6 +296,7 @@ export class Trainer {
   // too), so the next steps' kernels queue up meanwhile. readLosses() reads them in one go.
   private unreadLosses: Tensor[] = [];
   private lastGradNorm: Tensor | null = null;
+  private interruptFlag: Tensor | null = null; // data parallel with saveOnInterrupt: the signals noted, all-reduced (see agreedInterrupt)
   private runLossSum = 0; // the losses of this train() call, for its trainLoss
   /** input tokens trained on so far, padding aside, all processes (HF's num_input_tokens_seen) */
   numInputTokensSeen = 0;
@@ -493,8 +502,16 @@ export class Trainer {
     progress.log(entry);
   }
 
-  /** Runs the training loop; returns the mean training loss and the log history. */
+  /**
+   * Runs the training loop; returns the mean training loss and the log history. With
+   * saveOnInterrupt, a SIGINT or SIGTERM ends it after the step in progress, with a checkpoint of
+   * that step: train() then throws TrainingInterrupted.
+   */
   train(): TrainResult {
+    return this.args.saveOnInterrupt ? noteInterrupts(() => this.trainLoop()) : this.trainLoop();
+  }
+
+  private trainLoop(): TrainResult {
     const a = this.args;
     fs.mkdirSync(a.outputDir, { recursive: true });
     // A run killed while writing a checkpoint leaves a temporary folder (never read): tidy it
@@ -590,11 +607,24 @@ export class Trainer {
           this.emit('onEvaluate', r);
         }
         const saveNow = a.saveStrategy === 'epoch' ? epochEnd : a.saveStrategy === 'steps' && a.saveSteps > 0 && this.globalStep % a.saveSteps === 0;
+        let saved: string | null = null;
         if (saveNow || this.control.shouldSave) {
-          const dir = this.saveCheckpoint();
-          this.emit('onSave', dir);
+          saved = this.saveCheckpoint();
+          this.emit('onSave', saved);
         }
         this.control.shouldSave = false;
+        const signal = a.saveOnInterrupt ? this.agreedInterrupt() : 0;
+        if (signal && this.globalStep < this.totalSteps) {
+          // Interrupted: this step's log line and checkpoint, then out (the caller gets where).
+          if (this.stepsSinceLog > 0) this.logTrainingSteps(progress);
+          if (!saved) {
+            saved = this.saveCheckpoint();
+            this.emit('onSave', saved);
+          }
+          this.endLoop();
+          progress.done();
+          throw new TrainingInterrupted(signalName(signal), this.globalStep, saved, !a.saveOnlyModel);
+        }
         if (this.control.shouldTrainingStop) {
           // A callback stopped the run: the steps since the last log line get theirs.
           if (this.stepsSinceLog > 0) this.logTrainingSteps(progress);
@@ -602,10 +632,7 @@ export class Trainer {
         }
       }
     }
-    this.readLosses(); // steps after the last log line, if the loop ended early
-    this.model.transformer.neftuneNoiseAlpha = 0;
-    this.lastGradNorm?.dispose();
-    this.lastGradNorm = null;
+    this.endLoop();
     if (a.loadBestModelAtEnd && this.bestModelCheckpoint && this.isMain) {
       // Rank 0 only: it alone writes the model, and other hosts may not see its output folder.
       console.log(`loading the best model: ${this.bestModelCheckpoint} (${this.bestMetricKey} ${this.bestMetric})`);
@@ -616,6 +643,30 @@ export class Trainer {
     const seconds = (Date.now() - t0) / 1000;
     if (this.isMain) this.writePlot();
     return { globalStep: this.globalStep, trainLoss: steps ? this.runLossSum / steps : NaN, logHistory: this.logHistory, seconds, tokensPerSecond: tokens / Math.max(seconds, 1e-9) };
+  }
+
+  /** What the loop leaves behind, read or freed: the steps' losses since the last log line, NEFTune, the last grad norm. */
+  private endLoop(): void {
+    this.readLosses();
+    this.model.transformer.neftuneNoiseAlpha = 0;
+    this.lastGradNorm?.dispose();
+    this.lastGradNorm = null;
+    this.interruptFlag?.dispose();
+    this.interruptFlag = null;
+  }
+
+  /**
+   * The signal that stops the run after this step, the same on every rank (0: none). One process:
+   * the one noted. Data parallel: the largest noted on any rank up to the step before, all-reduced
+   * then and read now, when it is done: reading this step's would make CUDA wait for the step.
+   */
+  private agreedInterrupt(): number {
+    if (this.worldSize === 1) return pendingInterrupt();
+    const agreed = this.interruptFlag ? this.interruptFlag.item() : 0;
+    this.interruptFlag?.dispose();
+    this.interruptFlag = keep(tensor([pendingInterrupt()], { dtype: 'int32', device: this.args.device }));
+    distributed.allReduce(this.interruptFlag, { op: 'max' });
+    return agreed;
   }
 
   /**

@@ -15,7 +15,7 @@ export const spec: Spec = {
   'master-port': { type: 'int', default: 29500, help: 'rendezvous port on it' },
 };
 
-export async function run(_flags: Record<string, unknown>, argv: string[] = []): Promise<void> {
+export async function run(_flags: Record<string, unknown>, argv: string[] = []): Promise<number | void> {
   // The launcher's flags come first; the first other argument is the script, the rest are its own.
   let i = 0;
   while (i < argv.length && argv[i].startsWith('--')) {
@@ -33,8 +33,9 @@ export async function run(_flags: Record<string, unknown>, argv: string[] = []):
   for (const k of ['nproc-per-node', 'nnodes'] as const) if ((f[k] as number) < 1) throw new UsageError(`--${k} must be >= 1, got ${f[k]}`);
   const nodeRank = f['node-rank'] as number, nnodes = f.nnodes as number;
   if (nodeRank < 0 || nodeRank >= nnodes) throw new UsageError(`--node-rank must be in [0, ${nnodes - 1}], got ${nodeRank}`);
-  const code = await launch(file, args, {
+  const { code, interrupted } = await launch(file, args, {
     nprocPerNode: f['nproc-per-node'] as number, nnodes, nodeRank, masterAddr: f['master-addr'] as string, masterPort: f['master-port'] as number,
   });
+  if (interrupted) return code; // (stopped as the user asked: the workers' own exit code, no failure)
   if (code !== 0) throw new Error(`a worker failed (exit ${code}); all workers were stopped`);
 }

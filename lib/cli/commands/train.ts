@@ -60,6 +60,7 @@ export const spec: Spec = {
   'data-seed': { type: 'int', help: 'seed of the data order alone (HF\'s data_seed; default --seed)' },
   'include-num-input-tokens-seen': { type: 'boolean', values: ['all', 'non_padding', 'no'], help: 'log num_input_tokens_seen, the input tokens trained on so far (HF\'s include_num_input_tokens_seen): the bare flag (=all) counts the batches\' padding too, as HF\'s true; =non_padding the real tokens only' },
   'save-only-model': { type: 'boolean', help: 'checkpoints with the weights alone: smaller, but they cannot resume a run (HF\'s save_only_model)' },
+  'save-on-interrupt': { type: 'boolean', default: true, help: 'Ctrl-C or SIGTERM while training: the step in progress finishes and its checkpoint is written, then the run stops (exit 130 or 143; resume with --resume-from-checkpoint latest); again after a second: stop at once. --no-save-on-interrupt: stop at once' },
   'save-safetensors': { type: 'boolean', default: true, help: 'the adapter or model as safetensors (default); --no-save-safetensors (HF\'s save_safetensors false) writes adapter_model.bin / pytorch_model.bin for tools that read only those' },
   'logging-steps': { type: 'number', default: 50, help: 'log every N steps (below 1: that fraction of the run\'s steps, as HF)' },
   'logging-strategy': { type: 'string', default: 'steps', help: 'steps (every --logging-steps), epoch (each epoch\'s end) or no; the last step is always logged' },
@@ -135,15 +136,16 @@ export const spec: Spec = {
   'dist-backend': { type: 'string', default: 'auto', help: 'gloo, nccl, or auto: nccl when training on CUDA in a build that has it, else gloo', aliases: ['ddp-backend'] },
 };
 
-export async function run(f: Record<string, unknown>, argv: string[] = []): Promise<void> {
+export async function run(f: Record<string, unknown>, argv: string[] = []): Promise<number | void> {
   const nproc = f['nproc-per-node'] as number, nnodes = f.nnodes as number;
   if (nproc < 1 || nnodes < 1) throw new Error('--nproc-per-node and --nnodes must be >= 1');
   checkFlags(f);
   if ((nproc > 1 || nnodes > 1) && process.env.RANK === undefined) {
     // The launcher: start the workers (this same command, as ranks) and wait for them.
-    const code = await launch(path.join(__dirname, '..', 'main.js'), ['train', ...stripLaunchFlags(argv)], {
+    const { code, interrupted } = await launch(path.join(__dirname, '..', 'main.js'), ['train', ...stripLaunchFlags(argv)], {
       nprocPerNode: nproc, nnodes, nodeRank: f['node-rank'] as number, masterAddr: f['master-addr'] as string, masterPort: f['master-port'] as number,
     });
+    if (interrupted) return code; // (rank 0 said where its checkpoint is)
     if (code !== 0) throw new Error(`a worker failed (exit ${code}); all workers were stopped`);
     return;
   }
@@ -277,7 +279,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     learningRate: f.lr as number, weightDecay: f['weight-decay'] as number,
     optim: f.optim as torch.train.OptimizerName, optimArgs: f['optim-args'] as string | undefined,
     loraplusLrRatio: f['loraplus-lr-ratio'] as number | undefined, loraplusLrEmbedding: f['loraplus-lr-embedding'] as number | undefined,
-    dataSeed: f['data-seed'] as number | undefined, saveOnlyModel: Boolean(f['save-only-model']), saveSafetensors: f['save-safetensors'] as boolean, includeNumInputTokensSeen: tokensSeenFlag(f['include-num-input-tokens-seen'] as boolean | string | undefined),
+    dataSeed: f['data-seed'] as number | undefined, saveOnlyModel: Boolean(f['save-only-model']), saveOnInterrupt: f['save-on-interrupt'] as boolean, saveSafetensors: f['save-safetensors'] as boolean, includeNumInputTokensSeen: tokensSeenFlag(f['include-num-input-tokens-seen'] as boolean | string | undefined),
     metricForBestModel: f['metric-for-best-model'] as string, greaterIsBetter: f['greater-is-better'] as boolean | undefined,
     adamBeta1: f['adam-beta1'] as number, adamBeta2: f['adam-beta2'] as number, adamEpsilon: f['adam-epsilon'] as number, warmupSteps: f['warmup-steps'] as number, warmupRatio: f['warmup-ratio'] as number,
     lrSchedulerType: f['lr-scheduler'] as 'linear', lrSchedulerKwargs: f['lr-scheduler-kwargs'] as torch.optim.ScheduleKwargs | undefined, labelSmoothingFactor: f['label-smoothing-factor'] as number, maxGradNorm: f['max-grad-norm'] as number, seed: f.seed as number,
@@ -358,7 +360,16 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   trainer.processingClass = {
     savePretrained: (dir) => saveTokenizerFiles(tokenizerDir(f), dir, { modelMaxLength: model.config.n_positions, chatTemplate: chatTemplateOf(f), eosToken: f['eos-token'] as string | undefined, padToken: pads ? eosTok.eosToken : undefined }),
   };
-  const result = trainer.train();
+  let result: torch.TrainResult;
+  try {
+    result = trainer.train();
+  } catch (e) {
+    if (!(e instanceof torch.train.TrainingInterrupted)) throw e;
+    if (main) console.error(`tstorch train: interrupted by ${e.signal} after step ${e.step} of ${trainer.totalSteps}: ${e.resumable
+      ? `checkpoint in ${e.checkpoint}; to go on, run the same command with --resume-from-checkpoint latest`
+      : `its weights in ${e.checkpoint} (--save-only-model: they cannot resume the run)`}`);
+    return e.exitCode;
+  }
   await trainer.saveModel(out);
   if (torch.distributed.isInitialized()) {
     torch.distributed.barrier();
@@ -377,12 +388,12 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   console.log(`done: ${result.globalStep} steps, mean loss ${result.trainLoss.toFixed(4)}, ${result.tokensPerSecond.toFixed(0)} tokens/s; ${f.full ? 'model' : 'adapter'} in ${out}`);
 }
 
-/** The flags' values, checked before anything starts (the launcher checks them too, before its workers). */
 /** --include-num-input-tokens-seen: bare (or true) is HF's true, 'all'; false is 'no'. */
 function tokensSeenFlag(v: boolean | string | undefined): 'all' | 'non_padding' | 'no' {
   return v === true || v === 'all' ? 'all' : v === 'non_padding' ? 'non_padding' : 'no';
 }
 
+/** The flags' values, checked before anything starts (the launcher checks them too, before its workers). */
 function checkFlags(f: Record<string, unknown>): void {
   if (f.bf16) f.precision = 'bf16';
   const multiple = f['pad-to-multiple-of'] as number | undefined;
