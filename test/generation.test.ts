@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { DecodingState, beamSearch } from '../lib/models/generation';
+import { DecodingState, beamSearch, eosList } from '../lib/models/generation';
 import { relErr } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
@@ -17,7 +17,7 @@ interface RefSpec {
   prompts: number[][];
   max_new_tokens: number;
   num_beams: number;
-  eos_token_id: number | null;
+  eos_token_id: number | number[] | null;
   num_return_sequences?: number;
   length_penalty?: number;
   early_stopping?: boolean | 'never';
@@ -64,6 +64,13 @@ const specs: RefSpec[] = [
   { prompts, max_new_tokens: 12, num_beams: 1, eos_token_id: 17, suppress_tokens: [50, 12], begin_suppress_tokens: [33, 9], exponential_decay_length_penalty: [3, 1.5], forced_eos_token_id: 21 },
   { prompts, max_new_tokens: 8, num_beams: 4, num_return_sequences: 4, eos_token_id: 50, exponential_decay_length_penalty: [2, 2], forced_eos_token_id: 50, suppress_tokens: [17] },
   { prompts, max_new_tokens: 9, num_beams: 1, eos_token_id: null, sequence_bias: [[[40], 3], [[40, 40], -6]], bad_words_ids: [[8, 9, 10]] },
+  // several end tokens (HF's eos_token_id list): any ends a sequence, the first pads; every one
+  // banned before min_new_tokens, raised by the length penalty, exempt as a bad word alone;
+  // beam search weighs (1 + their number) x num_beams candidates
+  { prompts, max_new_tokens: 12, num_beams: 1, eos_token_id: [50, 17], min_new_tokens: 2 },
+  { prompts, max_new_tokens: 12, num_beams: 1, eos_token_id: [21, 17, 50], exponential_decay_length_penalty: [2, 1.5], bad_words_ids: [[17], [3]] },
+  { prompts, max_new_tokens: 12, num_beams: 3, num_return_sequences: 3, eos_token_id: [50, 17] },
+  { prompts, max_new_tokens: 10, num_beams: 4, num_return_sequences: 2, eos_token_id: [17, 21, 50], min_new_tokens: 3, early_stopping: true, length_penalty: 0.5 },
 ];
 let want: { sequences: number[][]; scores: number[] }[];
 
@@ -124,7 +131,7 @@ test('beam search on 100 random Markov chains, as Hugging Face\'s', () => {
     const markov = torch.tidy(() => torch.randn([V, V]).mul(pick([1.5, 3, 5])).tolist() as number[][]);
     const K = pick([2, 3, 4]);
     cases.push({
-      prompts: markovPrompts, markov, eos_token_id: eos, num_beams: K, max_new_tokens: pick([4, 6, 8, 10, 12]),
+      prompts: markovPrompts, markov, eos_token_id: pick([eos, eos, [eos, 3]]), num_beams: K, max_new_tokens: pick([4, 6, 8, 10, 12]),
       length_penalty: pick(lengthPenalties), early_stopping: pick(stops), num_return_sequences: pick([1, 2, 3, 4].filter((n) => n <= K)),
       ...(pick([0, 1, 2, 3]) === 3 ? { no_repeat_ngram_size: 2, min_new_tokens: 2 } : {}),
     });
@@ -134,21 +141,25 @@ test('beam search on 100 random Markov chains, as Hugging Face\'s', () => {
   const r = spawnSync(PYTHON, [REF, '-', file, out], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`generate_ref.py failed: ${r.stderr}`);
   const ref: { sequences: number[][]; scores: number[] }[] = JSON.parse(fs.readFileSync(out, 'utf8'));
-  let shorter = 0;
+  let shorter = 0, listChanged = 0;
   cases.forEach((c, i) => {
-    const got = torch.tidy(() => {
+    const run = (eosTokenId: number | number[]) => torch.tidy(() => {
       const table = torch.tensor(c.markov, { dtype: 'float32' });
       const forward = (ids: torch.Tensor) => ({ logits: table.indexSelect(0, ids.select(1, ids.shape[1] - 1)).unsqueeze(1) });
       const rows = c.prompts.flatMap((p) => Array.from({ length: c.num_beams }, () => [...p]));
       const longest = Math.max(...c.prompts.map((p) => p.length));
       const state = new DecodingState(forward, rows, rows.map((p) => longest - p.length), eos, 'cpu', false);
-      return beamSearch(state, options(c), eos, longest + c.max_new_tokens);
+      return beamSearch(state, options(c), eosTokenId, longest + c.max_new_tokens);
     });
+    const got = run(c.eos_token_id as number | number[]);
     expect({ case: i, sequences: got.sequences }).toEqual({ case: i, sequences: ref[i].sequences });
     got.scores.forEach((s, k) => expect(Math.abs(s - ref[i].scores[k])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(ref[i].scores[k]))));
     shorter += got.sequences.filter((s, k) => s.indexOf(eos, c.prompts[Math.floor(k / (c.num_return_sequences ?? 1))].length) >= 0).length;
+    // (a hypothesis is stored without its end token, and returned with the first of the list: HF 4.4x's BeamSearchScorer)
+    if (Array.isArray(c.eos_token_id)) listChanged += Number(JSON.stringify(run(eos).sequences) !== JSON.stringify(got.sequences));
   });
   expect(shorter).toBeGreaterThan(30); // many returned sequences ended with eos
+  expect(listChanged).toBeGreaterThan(5); // the second end token of a list ended hypotheses too
 });
 
 // Beam sampling (HF's _beam_sample) on random Markov chains: the same tables and seed go to the
@@ -316,6 +327,15 @@ test('generation_config.json: fromPretrained reads it as generate()\'s defaults 
     max_length: 50, stop_strings: 'x', transformers_version: '4.57.0',
   }));
   expect(torch.readGenerationConfig(dir)).toEqual({ eosTokenId: 17, doSample: true, topK: 5, temperature: 0.7, stopStrings: ['x'], maxLength: 50 });
+  // Several end tokens (as chat models' configs have them): generate's default, and written back so.
+  fs.writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: 63, eos_token_id: [50, 17], max_new_tokens: 12, min_new_tokens: 2 }));
+  const multi = await torch.GPT2LMHeadModel.fromPretrained(dir);
+  expect(multi.generationConfig).toEqual({ eosTokenId: [50, 17], maxNewTokens: 12, minNewTokens: 2 });
+  expect(multi.generate(prompts)).toEqual(want[12].sequences); // (case 12: these end tokens, greedy, HF's reference)
+  await multi.savePretrained(path.join(tmp, 'multi-eos'));
+  expect(JSON.parse(fs.readFileSync(path.join(tmp, 'multi-eos', 'generation_config.json'), 'utf8')).eos_token_id).toEqual([50, 17]);
+  multi.dispose();
+  expect(() => model.generate(prompts, { eosTokenId: [] })).toThrow('generate: eosTokenId must be a token id, a non-empty list of them, or null, got []');
   // The processors' fields, as HF writes them, both ways.
   const processors: torch.GenerateOptions = {
     typicalP: 0.9, epsilonCutoff: 3e-4, etaCutoff: 2e-3, badWordsIds: [[5, 6], [7]], sequenceBias: [[[1, 2], -1.5], [[3], 2]], suppressTokens: [4],
@@ -334,7 +354,8 @@ test('generation_config.json: fromPretrained reads it as generate()\'s defaults 
     ['{"bad_words_ids": [5, 6]}', /generation_config.json: bad_words_ids has the wrong type: \[5,6\]/],
     ['{"sequence_bias": {"5": 1}}', /sequence_bias has the wrong type/],
     ['{"top_k": "5"}', /generation_config.json: top_k has the wrong type: "5"/],
-    ['{"eos_token_id": [1, 2]}', /eos_token_id must be one token id \(several end tokens are not supported\)/],
+    ['{"eos_token_id": []}', /eos_token_id must be a token id or a non-empty list of them: \[\]/],
+    ['{"eos_token_id": [1, "2"]}', /eos_token_id must be a token id or a non-empty list of them/],
     ['{"num_beams": 2', /generation_config.json is not valid JSON/],
     ['[1]', /generation_config.json must hold a JSON object/],
   ] as const) {

@@ -13,9 +13,9 @@ import { Device } from '../tensor/dtype';
 import * as F from '../nn/functional';
 import { tokenizer, GPT2Tokenizer } from './tokenizer';
 import type { ForwardOptions, GPT2Output, LayerPast } from './gpt2';
-import { DecodeStep, processLogits, warpScores } from './logits_process';
-export { processLogits, warpScores, addSequenceBias, repetitionPenalty, noRepeatNgramBans } from './logits_process';
-export type { DecodeStep } from './logits_process';
+import { DecodeStep, EosTokenIds, eosList, processLogits, warpScores } from './logits_process';
+export { processLogits, warpScores, addSequenceBias, repetitionPenalty, noRepeatNgramBans, eosList } from './logits_process';
+export type { DecodeStep, EosTokenIds } from './logits_process';
 
 export interface GenerateOptions {
   maxNewTokens?: number;
@@ -62,8 +62,11 @@ export interface GenerateOptions {
   etaCutoff?: number;
   doSample?: boolean;
   seed?: number;
-  /** stop a sequence at this token (default: config.eos_token_id); null never stops */
-  eosTokenId?: number | null;
+  /**
+   * stop a sequence at this token, or at any of these (HF's list: the first also pads finished
+   * sequences); default config.eos_token_id; null never stops
+   */
+  eosTokenId?: EosTokenIds;
   /**
    * HF's stop_strings: a sequence stops once its text holds one of these, ending in its last
    * token (kept whole, as HF); `tokenizer` decodes. Greedy and sampling only.
@@ -172,14 +175,14 @@ export function newTokenBounds(o: GenerateOptions, promptLength: number): { maxN
 }
 
 /** generation_config.json's fields (HF's GenerationConfig) that tstorch reads, and their options. */
-type FieldKind = 'int' | 'number' | 'boolean' | 'stopping' | 'strings' | 'ints' | 'intLists' | 'bias' | 'decay';
+type FieldKind = 'int' | 'eos' | 'number' | 'boolean' | 'stopping' | 'strings' | 'ints' | 'intLists' | 'bias' | 'decay';
 const GENERATION_FIELDS: Record<string, [keyof GenerateOptions, FieldKind]> = {
   max_new_tokens: ['maxNewTokens', 'int'], min_new_tokens: ['minNewTokens', 'int'], do_sample: ['doSample', 'boolean'],
   max_length: ['maxLength', 'int'], min_length: ['minLength', 'int'],
   temperature: ['temperature', 'number'], top_k: ['topK', 'int'], top_p: ['topP', 'number'], min_p: ['minP', 'number'],
   repetition_penalty: ['repetitionPenalty', 'number'], no_repeat_ngram_size: ['noRepeatNgramSize', 'int'],
   num_beams: ['numBeams', 'int'], length_penalty: ['lengthPenalty', 'number'], early_stopping: ['earlyStopping', 'stopping'],
-  num_return_sequences: ['numReturnSequences', 'int'], eos_token_id: ['eosTokenId', 'int'], stop_strings: ['stopStrings', 'strings'],
+  num_return_sequences: ['numReturnSequences', 'int'], eos_token_id: ['eosTokenId', 'eos'], stop_strings: ['stopStrings', 'strings'],
   typical_p: ['typicalP', 'number'], epsilon_cutoff: ['epsilonCutoff', 'number'], eta_cutoff: ['etaCutoff', 'number'],
   bad_words_ids: ['badWordsIds', 'intLists'], sequence_bias: ['sequenceBias', 'bias'], suppress_tokens: ['suppressTokens', 'ints'],
   begin_suppress_tokens: ['beginSuppressTokens', 'ints'], forced_eos_token_id: ['forcedEosTokenId', 'int'],
@@ -192,6 +195,7 @@ const isInts = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) =>
 function fieldOk(kind: FieldKind, v: unknown): boolean {
   switch (kind) {
     case 'int': return Number.isInteger(v);
+    case 'eos': return (Number.isInteger(v) && (v as number) >= 0) || (isInts(v) && v.length > 0);
     case 'number': return typeof v === 'number' && Number.isFinite(v);
     case 'boolean': return typeof v === 'boolean';
     case 'stopping': return typeof v === 'boolean' || v === 'never';
@@ -221,16 +225,16 @@ export function readGenerationConfig(dir: string): GenerateOptions {
   for (const [field, [option, kind]] of Object.entries(GENERATION_FIELDS)) {
     let v = raw[field];
     if (v === undefined || v === null) continue;
-    if (field === 'eos_token_id' && Array.isArray(v) && v.length === 1) v = v[0]; // HF allows a list
+    if (field === 'eos_token_id' && Array.isArray(v) && v.length === 1) v = v[0]; // (one end token, as a list)
     if (field === 'stop_strings' && typeof v === 'string') v = [v];
-    if (!fieldOk(kind, v)) throw new Error(`GPT-2: ${file}: ${field} ${field === 'eos_token_id' ? 'must be one token id (several end tokens are not supported)' : `has the wrong type`}: ${JSON.stringify(v)}`);
+    if (!fieldOk(kind, v)) throw new Error(`GPT-2: ${file}: ${field} ${field === 'eos_token_id' ? 'must be a token id or a non-empty list of them' : 'has the wrong type'}: ${JSON.stringify(v)}`);
     out[option] = v;
   }
   return out as GenerateOptions;
 }
 
 /** generation_config.json as HF's save_pretrained writes it: the end tokens, and any defaults set. */
-export function generationConfigJson(options: GenerateOptions, bosTokenId: number | undefined, eosTokenId: number | undefined): Record<string, unknown> {
+export function generationConfigJson(options: GenerateOptions, bosTokenId: number | undefined, eosTokenId: EosTokenIds | undefined): Record<string, unknown> {
   const json: Record<string, unknown> = { bos_token_id: bosTokenId, eos_token_id: eosTokenId };
   for (const [field, [option]] of Object.entries(GENERATION_FIELDS)) if (options[option] !== undefined) json[field] = options[option];
   return json;
@@ -279,6 +283,7 @@ export function checkGenerateOptions(o: GenerateOptions): void {
   if (o.sequenceBias !== undefined && !fieldOk('bias', o.sequenceBias)) bad('sequenceBias must be a list of [token ids, bias] pairs', JSON.stringify(o.sequenceBias));
   for (const k of ['suppressTokens', 'beginSuppressTokens'] as const) if (o[k] !== undefined && !isInts(o[k])) bad(`${k} must be a list of token ids`, JSON.stringify(o[k]));
   if (o.forcedEosTokenId !== undefined && !isInt(o.forcedEosTokenId, 0)) bad('forcedEosTokenId must be a token id', o.forcedEosTokenId);
+  if (o.eosTokenId !== undefined && o.eosTokenId !== null && !fieldOk('eos', o.eosTokenId)) bad('eosTokenId must be a token id, a non-empty list of them, or null', JSON.stringify(o.eosTokenId));
   if (o.exponentialDecayLengthPenalty !== undefined && !(fieldOk('decay', o.exponentialDecayLengthPenalty) && o.exponentialDecayLengthPenalty[0] >= 0)) {
     bad('exponentialDecayLengthPenalty must be [start (new tokens), factor]', JSON.stringify(o.exponentialDecayLengthPenalty));
   }
@@ -400,11 +405,12 @@ function stepAt(state: DecodingState, promptLength: number, o: GenerateOptions):
 export const DEFAULT_MAX_NEW_TOKENS = 20;
 
 /**
- * Greedy decoding or sampling, up to maxLength (padded) tokens: a row that met eos (or completed
- * a stop string) is continued with eos (HF pads with pad_token_id, which is eos for GPT-2).
- * Returns the rows, prompt included.
+ * Greedy decoding or sampling, up to maxLength (padded) tokens: a row that met an end token (or
+ * completed a stop string) is continued with the first end token (HF pads with pad_token_id,
+ * which is eos for GPT-2). Returns the rows, prompt included.
  */
-export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: number | null, maxLength: number, record: DecodeRecord = {}): number[][] {
+export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): number[][] {
+  const ends = eosList(eos);
   const doSample = o.doSample ?? (o.temperature !== undefined && o.temperature > 0);
   const done = state.seqs.map(() => false);
   const promptLength = state.length;
@@ -422,7 +428,7 @@ export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: numb
     state.append(added);
     added.forEach((t, i) => {
       if (done[i]) return;
-      if ((eos !== null && t === eos) || (stops.length && completesStopString(state.seqs[i], stops, o.tokenizer))) done[i] = true;
+      if (ends.includes(t) || (stops.length && completesStopString(state.seqs[i], stops, o.tokenizer))) done[i] = true;
     });
     o.onToken?.(added, [...done]);
     if (done.every(Boolean)) break;
@@ -435,7 +441,8 @@ export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: numb
  * sequence's last n tokens (n from maxNgram down to 1), up to k of them, cut before an eos and
  * before the length limit; none when nothing matches.
  */
-export function promptLookupCandidates(tokens: number[], k: number, maxNgram: number, eos: number | null, maxLength: number): number[] {
+export function promptLookupCandidates(tokens: number[], k: number, maxNgram: number, eos: EosTokenIds, maxLength: number): number[] {
+  const ends = eosList(eos);
   const len = tokens.length;
   if (maxLength <= len + 1) return [];
   for (let n = Math.min(maxNgram, len - 1); n > 0; n--) {
@@ -448,7 +455,7 @@ export function promptLookupCandidates(tokens: number[], k: number, maxNgram: nu
       const from = start + n, to = Math.min(from + k, len, from + maxLength - len - 1);
       if (from >= to) continue;
       let chosen = tokens.slice(from, to);
-      const e = eos === null ? -1 : chosen.indexOf(eos);
+      const e = chosen.findIndex((t) => ends.includes(t));
       if (e >= 0) chosen = chosen.slice(0, e);
       return chosen;
     }
@@ -461,7 +468,8 @@ export function promptLookupCandidates(tokens: number[], k: number, maxNgram: nu
  * prompt: each pass checks the proposed tokens and keeps the run greedy decoding agrees with,
  * plus the token after it, so the result is greedy decoding's.
  */
-export function decodePromptLookup(state: DecodingState, o: GenerateOptions, eos: number | null, maxLength: number, record: DecodeRecord = {}): number[][] {
+export function decodePromptLookup(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): number[][] {
+  const ends = eosList(eos);
   const promptLength = state.length;
   const k = o.promptLookupNumTokens!, maxNgram = o.maxMatchingNgramSize ?? 2;
   const seq = state.seqs[0];
@@ -469,7 +477,7 @@ export function decodePromptLookup(state: DecodingState, o: GenerateOptions, eos
   const emit = (tokens: number[]) => {
     for (const t of tokens) {
       state.append([t]);
-      if (eos !== null && t === eos) done = true;
+      if (ends.includes(t)) done = true;
       o.onToken?.([t], [done]);
       if (done) break;
     }
@@ -553,8 +561,9 @@ class BeamHypotheses {
 
 /**
  * Beam search as HF's _beam_search with BeamSearchScorer: numBeams rows per prompt, each step the
- * 2 x numBeams best (beam, token) pairs by summed log-probability; a pair ending in eos among the
- * first numBeams finishes a hypothesis, the others continue (numBeams of them). state holds each
+ * 2 x numBeams best (beam, token) pairs by summed log-probability ((1 + end tokens) x numBeams
+ * with several end tokens); a pair ending in an end token among the first numBeams finishes a
+ * hypothesis, the others continue (numBeams of them). state holds each
  * prompt's numBeams rows, adjacent. Returns numReturnSequences rows per prompt, best first.
  * With sampling (doSample, or a temperature > 0) it is HF's beam sampling (_beam_sample): the
  * warpers on each beam's log-probabilities (at least 2 tokens kept), then the 2 x numBeams pairs
@@ -562,8 +571,9 @@ class BeamHypotheses {
  * transformers 4.4x; its later unified _beam_search leaves them in draw order, so there an eos
  * drawn among the first numBeams finishes a hypothesis rather than one scoring among them).
  */
-export function beamSearch(state: DecodingState, o: GenerateOptions, eos: number | null, maxLength: number, record: DecodeRecord = {}): BeamSearchOutput {
+export function beamSearch(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): BeamSearchOutput {
   const K = o.numBeams ?? 1, keepPerPrompt = o.numReturnSequences ?? 1;
+  const ends = eosList(eos), pairs = Math.max(2, 1 + ends.length) * K; // (HF's n_tokens_to_keep: enough to go on should every end token be among them)
   const sampling = o.doSample ?? (o.temperature !== undefined && o.temperature > 0);
   const B = state.seqs.length / K;
   const promptLength = state.length;
@@ -590,16 +600,16 @@ export function beamSearch(state: DecodingState, o: GenerateOptions, eos: number
       const V = logprobs.shape[1];
       const total = logprobs.add(tensor(beamScores, { dtype: 'float32', device: logprobs.device }).unsqueeze(1)).view([B, K * V]);
       if (!sampling) {
-        const { values, indices } = total.topk(2 * K, 1);
+        const { values, indices } = total.topk(pairs, 1);
         return [values.tolist() as number[][], indices.tolist() as number[][], V] as const;
       }
-      // HF's beam sampling: 2K (beam, token) candidates drawn without replacement by their probability, best first.
+      // HF's beam sampling: that many (beam, token) candidates drawn without replacement by their probability, best first.
       const probs = F.softmax(total, -1);
       const choices = probs.gt(0).sum(1).min().item() as number;
-      if (choices < 2 * K) {
-        throw new Error(`generate: beam sampling draws 2 x numBeams (${2 * K}) candidates a step, but the warpers left only ${choices} tokens to draw from: raise topK / topP, or lower numBeams`);
+      if (choices < pairs) {
+        throw new Error(`generate: beam sampling draws ${pairs / K} x numBeams (${pairs}) candidates a step, but the warpers left only ${choices} tokens to draw from: raise topK / topP, or lower numBeams`);
       }
-      const drawn = probs.multinomial(2 * K);
+      const drawn = probs.multinomial(pairs);
       const { values, indices: order } = total.gather(1, drawn).sort(1, true);
       return [values.tolist() as number[][], drawn.gather(1, order).tolist() as number[][], V] as const;
     });
@@ -613,8 +623,8 @@ export function beamSearch(state: DecodingState, o: GenerateOptions, eos: number
       let live = 0;
       for (let rank = 0; rank < topIds[b].length && live < K; rank++) {
         const token = topIds[b][rank] % V, row = b * K + Math.floor(topIds[b][rank] / V);
-        if (eos !== null && token === eos) {
-          if (rank >= K) continue; // an eos outside the first numBeams does not finish a hypothesis
+        if (ends.includes(token)) {
+          if (rank >= K) continue; // an end token outside the first numBeams does not finish a hypothesis
           hyps[b].add(ids[row], topScores[b][rank], curLength - promptLength, [...paths[row], row]);
         } else {
           nextScores.push(topScores[b][rank]); nextTokens.push(token); from.push(row);
@@ -637,8 +647,8 @@ export function beamSearch(state: DecodingState, o: GenerateOptions, eos: number
   });
   // Best first; of equal scores the later added first (HF pops from a stably sorted list).
   const best = hyps.flatMap((h) => [...h.beams].sort((x, y) => x.score - y.score).reverse().slice(0, keepPerPrompt));
-  // As HF: a hypothesis shorter than the longest (and the length limit) gets its eos, then
-  // padding; both are eos here (HF's pad for GPT-2). Without eos all have the same length.
+  // As HF: a hypothesis shorter than the longest (and the length limit) gets the (first) end
+  // token, then padding, which is that token here (HF's pad for GPT-2). Without one all have the same length.
   const width = Math.min(Math.max(...best.map((h) => h.tokens.length)) + 1, maxLength);
   const sequences = best.map(({ tokens }, i) => {
     const row = [...tokens];

@@ -16,7 +16,7 @@ import { factoryOf } from '../nn/args';
 import { isOptionsObject, keywordOptions } from '../tensor/options';
 import type { TensorModule } from '../nn/containers';
 import * as F from '../nn/functional';
-import { BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, beamSearch, computeTransitionScores, decodePromptLookup, checkGenerateOptions, checkGenerateKeys, newTokenBounds, decodeGreedy, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
+import { BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, beamSearch, computeTransitionScores, decodePromptLookup, checkGenerateOptions, checkGenerateKeys, newTokenBounds, decodeGreedy, eosList, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
 import { SaveWeightsOptions, loadWeights, saveWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 import { adapterBaseModel, notInCacheHint, readAdapterConfigFile, repoIdOf, resolvePretrained } from '../io/hub';
@@ -675,7 +675,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     const maxLength = Math.min(longest + maxNew, this.config.n_positions + 1);
     const wasTraining = this.training;
     this.eval();
-    const state = new DecodingState((ids, o) => this.forward(ids, o), rows, padding, eos ?? 0, this.transformer.wte.weight.device, opts.useCache ?? true);
+    const state = new DecodingState((ids, o) => this.forward(ids, o), rows, padding, eosList(eos)[0] ?? 0, this.transformer.wte.weight.device, opts.useCache ?? true);
     try {
       return noGrad(() => beams
         ? beamSearch(state, opts, eos, maxLength, record)

@@ -5,7 +5,7 @@ export { GPT2ForTokenClassification, isTokenClassifierFolder } from './token_cla
 export type { TokenClassifierConfig } from './token_classification';
 export type { ProblemType, ClassificationOptions, ClassifierConfig, SequenceClassifierOutput } from './sequence_classification';
 export { repetitionPenalty, noRepeatNgramBans, warpScores, completesStopString, readGenerationConfig, computeTransitionScores, addSequenceBias, promptLookupCandidates } from './generation';
-export type { GenerateOptions, BeamSearchOutput, GenerateOutput } from './generation';
+export type { GenerateOptions, BeamSearchOutput, GenerateOutput, EosTokenIds } from './generation';
 export type { GPT2Config, GPT2Output, ForwardOptions, LayerPast, GPT2ModelOptions, AttnImplementation, LmLossType } from './gpt2';
 export { GPT2Tokenizer, tokenizer, tokenizerFor, hasTokenizerFiles, EOS_TOKEN_ID, CHATML_TEMPLATE, CHATML_TRAINING_TEMPLATE, assistantTokensMask } from './tokenizer';
 export type { ChatEncoding } from './tokenizer';

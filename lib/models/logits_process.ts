@@ -9,6 +9,14 @@ import { cat } from '../tensor/ops';
 import * as F from '../nn/functional';
 import type { GenerateOptions } from './generation';
 
+/** The end tokens, as HF's eos_token_id: one id, several (any of them ends a sequence), or none (null). */
+export type EosTokenIds = number | readonly number[] | null;
+
+/** The end tokens as a list (empty: none). */
+export function eosList(eos: EosTokenIds | undefined): readonly number[] {
+  return eos === null || eos === undefined ? [] : typeof eos === 'number' ? [eos] : eos;
+}
+
 /** Where a decoding step is: new tokens so far, and HF's input_ids_seq_length and max_length (both with padding). */
 export interface DecodeStep {
   newTokens: number;
@@ -22,8 +30,9 @@ export interface DecodeStep {
  * suppressed tokens, tokens suppressed at the beginning, and, last, renormalisation. rows gives the
  * sequences with their left padding, as HF sees them (asked for only when a processor needs them).
  */
-export function processLogits(scores: Tensor, rows: () => number[][], o: GenerateOptions, step: DecodeStep, eos: number | null): Tensor {
+export function processLogits(scores: Tensor, rows: () => number[][], o: GenerateOptions, step: DecodeStep, eos: EosTokenIds): Tensor {
   const [B, V] = scores.shape;
+  const ends = eosList(eos);
   const dev = { device: scores.device };
   const curLength = step.promptLength + step.newTokens;
   if (o.sequenceBias?.length) scores = addSequenceBias(scores, rows(), o.sequenceBias);
@@ -34,22 +43,22 @@ export function processLogits(scores: Tensor, rows: () => number[][], o: Generat
   if (n > 0) noRepeatNgramBans(rows(), n).forEach((tokens, row) => { for (const t of tokens) banned.push(row * V + t); });
   scores = banAt(scores, banned);
   if (o.badWordsIds?.length) {
-    // HF's NoBadWordsLogitsProcessor: a sequence bias of -inf (a bad "word" that is eos alone is left out)
-    const bad = o.badWordsIds.filter((w) => !(w.length === 1 && w[0] === eos));
+    // HF's NoBadWordsLogitsProcessor: a sequence bias of -inf (a bad "word" that is an end token alone is left out)
+    const bad = o.badWordsIds.filter((w) => !(w.length === 1 && ends.includes(w[0])));
     if (bad.length) scores = addSequenceBias(scores, rows(), bad.map((w) => [w, -Infinity] as [number[], number]));
   }
   const eosBans: number[] = [];
-  if (eos !== null && step.newTokens < (o.minNewTokens ?? 0)) for (let row = 0; row < B; row++) eosBans.push(row * V + eos);
+  if (step.newTokens < (o.minNewTokens ?? 0)) for (let row = 0; row < B; row++) for (const e of ends) eosBans.push(row * V + e);
   scores = banAt(scores, eosBans);
   if (o.forcedEosTokenId !== undefined && curLength === step.maxLength - 1) {
     // HF's ForcedEOSTokenLogitsProcessor: the last token can only be it
     scores = full([B, V], -Infinity, { dtype: scores.dtype, ...dev }).indexFill(1, tensor([o.forcedEosTokenId], { dtype: 'int64', ...dev }), 0);
   }
   const decay = o.exponentialDecayLengthPenalty;
-  if (decay && eos !== null && curLength > decay[0] + step.promptLength) {
-    // HF's ExponentialDecayLengthPenalty: eos's score + |score|·(factor^(tokens past start) - 1)
-    const eosScore = scores.narrow(1, eos, 1);
-    scores = scores.indexAdd(1, tensor([eos], { dtype: 'int64', ...dev }), eosScore.abs().mul(decay[1] ** (curLength - decay[0] - step.promptLength) - 1));
+  if (decay && ends.length && curLength > decay[0] + step.promptLength) {
+    // HF's ExponentialDecayLengthPenalty: each end token's score + |score|·(factor^(tokens past start) - 1)
+    const at = tensor([...new Set(ends)], { dtype: 'int64', ...dev });
+    scores = scores.indexAdd(1, at, scores.indexSelect(1, at).abs().mul(decay[1] ** (curLength - decay[0] - step.promptLength) - 1));
   }
   const suppress = [...(o.suppressTokens ?? []), ...(step.newTokens === 0 ? o.beginSuppressTokens ?? [] : [])];
   if (suppress.length) scores = scores.indexFill(1, tensor(suppress, { dtype: 'int64', ...dev }), -Infinity);

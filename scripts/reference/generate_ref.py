@@ -12,7 +12,7 @@ usage: generate_ref.py MODEL_DIR SPEC_JSON OUT_JSON
               "no_repeat_ngram_size": int, "min_new_tokens": int, "repetition_penalty": float, "sequence_bias": [[[ids], float]],
               "bad_words_ids": [[ids]], "suppress_tokens": [ids], "begin_suppress_tokens": [ids],
               "forced_eos_token_id": int, "exponential_decay_length_penalty": [int, float], "renormalize_logits": bool,
-              "eos_token_id": int | null, "markov": [[logits]] (optional: instead of MODEL_DIR, which
+              "eos_token_id": int | [ints] | null (a list: any of them ends a sequence, the first pads), "markov": [[logits]] (optional: instead of MODEL_DIR, which
               may then be -, the next token's logits are this table's row of the last token),
               "do_sample": true with num_beams > 1 (beam sampling, HF's _beam_sample: the warpers below,
               then 2 x num_beams candidates drawn by torch.multinomial after torch.manual_seed("seed"))}
@@ -96,7 +96,7 @@ class BeamSearchScorer:
                 zip(next_tokens[batch_idx], next_scores[batch_idx], next_indices[batch_idx])
             ):
                 batch_beam_idx = batch_idx * self.group_size + next_index
-                if eos_token_id is not None and next_token.item() == eos_token_id:
+                if next_token.item() in eos_token_id:
                     if beam_token_rank >= self.group_size:
                         continue
                     beam_index = beam_indices[batch_beam_idx] + (batch_beam_idx,) if beam_indices is not None else None
@@ -144,7 +144,7 @@ class BeamSearchScorer:
             if indices is not None:
                 indices[i, : len(best_indices[i])] = torch.tensor(best_indices[i], dtype=torch.long)
             if sent_lengths[i] < sent_max_len:
-                decoded[i, sent_lengths[i]] = eos_token_id
+                decoded[i, sent_lengths[i]] = eos_token_id[0]
         return decoded, best_scores, indices
 
 
@@ -166,12 +166,18 @@ def sequence_bias(input_ids, scores, biases):
     return scores + bias
 
 
+def eos_ids(spec):
+    """eos_token_id as HF's _prepare_special_tokens holds it: a list (empty: none)."""
+    eos = spec.get("eos_token_id")
+    return [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
+
+
 def process_logits(input_ids, scores, spec, prompt_len):
     """The logits processors, in HF's order (_get_logits_processor): sequence bias, repetition penalty,
     no-repeat n-gram, bad words, min new tokens, forced eos, exponential decay length penalty,
     suppress tokens, begin-suppress tokens, renormalize."""
     cur_len = input_ids.shape[-1]
-    eos = spec.get("eos_token_id")
+    eos = eos_ids(spec)
     if spec.get("sequence_bias"):
         scores = sequence_bias(input_ids, scores, {tuple(ids): float(b) for ids, b in spec["sequence_bias"]})
     penalty = spec.get("repetition_penalty", 1.0)
@@ -190,18 +196,17 @@ def process_logits(input_ids, scores, spec, prompt_len):
                     ngrams[tuple(ngram[:-1])] = ngrams.get(tuple(ngram[:-1]), []) + [ngram[-1]]
                 banned = ngrams.get(tuple(tokens[cur_len + 1 - n: cur_len]), [])
                 scores[i, banned] = -float("inf")
-    if spec.get("bad_words_ids"):  # NoBadWordsLogitsProcessor: eos alone is not a bad word
-        bad = [w for w in spec["bad_words_ids"] if eos is None or w != [eos]]
+    if spec.get("bad_words_ids"):  # NoBadWordsLogitsProcessor: an end token alone is not a bad word
+        bad = [w for w in spec["bad_words_ids"] if all(w != [e] for e in eos)]
         scores = sequence_bias(input_ids, scores, {tuple(w): float("-inf") for w in bad})
-    if eos is not None and cur_len - prompt_len < spec.get("min_new_tokens", 0):
-        scores = scores.clone()
-        scores[:, eos] = -float("inf")
+    if eos and cur_len - prompt_len < spec.get("min_new_tokens", 0):  # MinNewTokensLength: every end token
+        scores = torch.where(torch.isin(torch.arange(scores.shape[-1]), torch.tensor(eos)), -float("inf"), scores)
     forced = spec.get("forced_eos_token_id")
     if forced is not None and cur_len == prompt_len + spec["max_new_tokens"] - 1:
         scores = torch.full_like(scores, -math.inf)
         scores[:, forced] = 0
     decay = spec.get("exponential_decay_length_penalty")
-    if decay is not None and eos is not None:
+    if decay is not None and eos:
         start = decay[0] + prompt_len
         if cur_len > start:
             penalties = torch.zeros_like(scores)
@@ -231,8 +236,8 @@ def generate(model, spec):
     if "markov" in spec:
         model = torch.tensor(spec["markov"], dtype=torch.float)
     prompts = spec["prompts"]
-    eos = spec.get("eos_token_id")
-    pad = eos if eos is not None else 0
+    eos = eos_ids(spec)
+    pad = eos[0] if eos else 0  # (HF: pad_token_id, None for GPT-2, becomes eos_token_id[0])
     longest = max(len(p) for p in prompts)
     input_ids = torch.tensor([[pad] * (longest - len(p)) + p for p in prompts])
     mask = torch.tensor([[0] * (longest - len(p)) + [1] * len(p) for p in prompts])
@@ -248,12 +253,12 @@ def generate(model, spec):
             if record:
                 steps_scores.append(scores)
             next_tokens = scores.argmax(-1)
-            if eos is not None:
+            if eos:
                 next_tokens = next_tokens * unfinished + pad * (1 - unfinished)
-                unfinished = unfinished & (next_tokens != eos).long()
+                unfinished = unfinished & (~torch.isin(next_tokens, torch.tensor(eos))).long()  # EosTokenCriteria
             input_ids = torch.cat([input_ids, next_tokens[:, None]], -1)
             mask = torch.cat([mask, torch.ones_like(mask[:, :1])], -1)
-            if eos is not None and unfinished.max() == 0:
+            if eos and unfinished.max() == 0:
                 break
         rows = [row[longest - len(p):] for row, p in zip(input_ids.tolist(), prompts)]
         if record:
@@ -282,7 +287,7 @@ def generate(model, spec):
         scores = scores + beam_scores[:, None].expand_as(scores)
         vocab_size = scores.shape[-1]
         scores = scores.view(batch_size, num_beams * vocab_size)
-        n_tokens_to_keep = max(2, 1 + (1 if eos is not None else 0)) * num_beams
+        n_tokens_to_keep = max(2, 1 + len(eos)) * num_beams
         if sample:  # 2 x num_beams candidates drawn by their probability, then sorted
             next_tokens = torch.multinomial(torch.softmax(scores, dim=-1), num_samples=n_tokens_to_keep)
             next_scores = torch.gather(scores, -1, next_tokens)

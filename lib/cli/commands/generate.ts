@@ -8,8 +8,8 @@ import { isRecordFile, readDataText, readJsonlFields, readRecords } from '../../
 import { CHATML_TEMPLATE } from '../../models/tokenizer';
 import { withPrecision } from '../../train/evaluate';
 import type { GPT2LMHeadModel } from '../../models/gpt2';
-import { checkGenerateOptions, completesStopString, withDefaults } from '../../models/generation';
-import type { BeamSearchOutput, GenerateOptions } from '../../models/generation';
+import { checkGenerateOptions, completesStopString, eosList, withDefaults } from '../../models/generation';
+import type { BeamSearchOutput, EosTokenIds, GenerateOptions } from '../../models/generation';
 
 export const summary = 'generate text from a prompt';
 export const spec: Spec = {
@@ -108,7 +108,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (stream) show(out, true);
   const added = out.length - ids.length, maxNew = options.maxNewTokens!;
   const stopped = options.stopStrings && completesStopString(out, options.stopStrings, tokenizer);
-  if (added < maxNew && out[out.length - 1] !== eos && !stopped) {
+  if (added < maxNew && !eosList(eos).includes(out[out.length - 1]) && !stopped) {
     console.error(`generate: stopped after ${added} new tokens: the model's context is ${model.config.n_positions} tokens`);
   }
   if (f.json) console.log(JSON.stringify({ text, tokens: out, newTokens: out.length - ids.length }));
@@ -254,12 +254,13 @@ function inPrecision<T>(f: Record<string, unknown>, fn: () => T): T {
 }
 
 /**
- * A sequence's new tokens up to the first eos (kept) or the token completing a stop string: a
- * sequence that finished so is padded with eos while the others go on.
+ * A sequence's new tokens up to the first end token (kept) or the token completing a stop string:
+ * a sequence that finished so is padded with the (first) end token while the others go on.
  */
-export function newTokens(tokens: number[], promptLength: number, eos: number | null | undefined, stops: string[] | undefined, tokenizer: GPT2Tokenizer): number[] {
+export function newTokens(tokens: number[], promptLength: number, eos: EosTokenIds | undefined, stops: string[] | undefined, tokenizer: GPT2Tokenizer): number[] {
+  const ends = eosList(eos);
   for (let end = promptLength + 1; end <= tokens.length; end++) {
-    if ((eos !== null && eos !== undefined && tokens[end - 1] === eos) || (stops && completesStopString(tokens.slice(0, end), stops, tokenizer))) return tokens.slice(promptLength, end);
+    if (ends.includes(tokens[end - 1]) || (stops && completesStopString(tokens.slice(0, end), stops, tokenizer))) return tokens.slice(promptLength, end);
   }
   return tokens.slice(promptLength);
 }
