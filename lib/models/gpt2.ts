@@ -39,7 +39,8 @@ export interface GPT2Config {
   layer_norm_epsilon?: number;
   initializer_range?: number;
   bos_token_id?: number;
-  eos_token_id?: number;
+  /** one end token, or several (HF allows a list: any ends a generated sequence) */
+  eos_token_id?: number | number[];
   tie_word_embeddings?: boolean;
   scale_attn_weights?: boolean;
   /** HF's: attention scores also divided by the block's index + 1 (Mistral / Megatron-style GPT-2s) */
