@@ -80,6 +80,36 @@ describe.each(configs.flatMap((c) => attns.map((a) => [c, a] as const)))('GPT-2 
   });
 });
 
+test('an untied lm_head (tie_word_embeddings false): read from lm_head.weight, its own tensor; missing, a clear error; LoRA on it merges into it alone', async () => {
+  const dir = path.join(fixtures, 'gpt2', 'untied');
+  const model = await torch.GPT2LMHeadModel.fromPretrained(dir);
+  const file = torch.io.safetensors.loadFile(path.join(dir, 'model.safetensors')).tensors;
+  expect(model.lm_head.weight).not.toBe(model.transformer.wte.weight);
+  expect(model.lm_head.weight.bytes().equals(file.get('lm_head.weight')!.bytes())).toBe(true);
+  expect(model.transformer.wte.weight.bytes().equals(file.get('transformer.wte.weight')!.bytes())).toBe(true);
+  expect(model.numParameters()).toBe([...file.values()].reduce((n, t) => n + t.numel(), 0));
+  // The same folder without lm_head.weight: its config says untied, so that is an error, not a silent tie.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-untied-'));
+  fs.copyFileSync(path.join(dir, 'config.json'), path.join(tmp, 'config.json'));
+  torch.io.safetensors.saveFile(path.join(tmp, 'model.safetensors'), new Map([...file].filter(([k]) => k !== 'lm_head.weight')));
+  await expect(torch.GPT2LMHeadModel.fromPretrained(tmp)).rejects.toThrow(/config.json has tie_word_embeddings false, so the weights need an lm_head.weight of their own, and they have none/);
+  // LoRA on lm_head (PEFT wraps it as any nn.Linear): merged, the logits stay; wte does not move.
+  const ids = torch.tensor([[1, 5, 9, 33, 79, 2]], { dtype: 'int64' });
+  torch.manualSeed(3);
+  torch.lora.applyLoRA(model, { r: 2, alpha: 4, dropout: 0, targetModules: ['lm_head'], initLoraWeights: false });
+  const wte = model.transformer.wte.weight.clone();
+  const before = torch.noGrad(() => model.forward(ids).logits);
+  torch.lora.merge(model);
+  const after = torch.noGrad(() => model.forward(ids).logits);
+  expect(relErr(after, before)).toBeLessThan(1e-5);
+  expect(model.transformer.wte.weight.bytes().equals(wte.bytes())).toBe(true);
+  const head = (model.lm_head as unknown as { base_layer: torch.nn.Linear }).base_layer; // (PEFT's name)
+  expect(relErr(head.weight, file.get('lm_head.weight')!)).toBeGreaterThan(1e-3); // (the update went into the head)
+  for (const t of [ids, wte, before, after, ...file.values()]) t.dispose();
+  model.dispose();
+  fs.rmSync(tmp, { recursive: true });
+});
+
 test('a sharded checkpoint (model.safetensors.index.json + shards) loads as the single file does; broken ones are clear errors', async () => {
   const dir = path.join(fixtures, 'gpt2', 'tiny');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-shards-'));

@@ -69,7 +69,6 @@ export function resolveConfig(partial: Partial<GPT2Config>): ResolvedGPT2Config 
   if (!Object.prototype.hasOwnProperty.call(ACTIVATIONS, c.activation_function)) {
     throw new Error(`GPT2Config: activation_function '${c.activation_function}' is not supported (${Object.keys(ACTIVATIONS).join(', ')})`);
   }
-  if (c.tie_word_embeddings === false) throw new Error('GPT2Config: untied lm_head (tie_word_embeddings false) is not supported');
   return c;
 }
 
@@ -513,8 +512,10 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     super();
     this.config = resolveConfig(config);
     this.registerModule('transformer', new GPT2Model(this.config, opts));
-    // lm_head shares wte's weight (tied), as HF: the same tensor under two names.
-    this.registerModule('lm_head', new Linear(this.config.n_embd, this.config.vocab_size, { bias: false, weight: this.transformer.wte.weight }));
+    // lm_head shares wte's weight (tied), as HF: the same tensor under two names; with
+    // tie_word_embeddings false it has its own (saved as lm_head.weight).
+    const tied = this.config.tie_word_embeddings ? { weight: this.transformer.wte.weight } : {};
+    this.registerModule('lm_head', new Linear(this.config.n_embd, this.config.vocab_size, { bias: false, ...tied }));
     this.initWeights();
   }
 
@@ -557,7 +558,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
         inputs.push(noGrad(() => blockForward(i, x)));
       }
       const rngAfter = getRngState(device);
-      // The head (ln_f, the tied lm_head, the loss) with autograd, from the last block's output.
+      // The head (ln_f, lm_head, the loss) with autograd, from the last block's output.
       const last = inputs[blocks.length].requiresGrad_();
       const loss = run(() => causalLmLoss(this.lm_head.forward(t.ln_f.forward(last)), labels, opts.labelSmoothing ?? 0, opts.lossType));
       (scale === 1 ? loss : loss.mul(scale)).backward();
@@ -581,9 +582,9 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     });
   }
 
-  /** Ties lm_head to wte again (after wte's tensor was replaced, e.g. by to()). */
+  /** Ties lm_head to wte again (after wte's tensor was replaced, e.g. by to()), where they are tied. */
   private retie(): void {
-    this.lm_head.registerParameter('weight', this.transformer.wte.weight);
+    if (this.config.tie_word_embeddings) this.lm_head.registerParameter('weight', this.transformer.wte.weight);
   }
   override to(...args: ToArgs): this {
     super.to(...args);
@@ -704,11 +705,16 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     }
     const config = readConfig(dir);
     const generationConfig = readGenerationConfig(dir);
+    const tied = config.tie_word_embeddings !== false;
     const model = loadPretrained(dir, opts, () => new GPT2LMHeadModel(config, { attnImplementation: opts.attnImplementation }), {
-      // the tied lm_head follows wte
+      keep: tied ? undefined : 'lm_head', // (an untied head is read as it is)
       prepare: (_m, state) => {
+        // the tied lm_head follows wte
         const wte = state.get('transformer.wte.weight');
-        if (wte) state.set('lm_head.weight', wte);
+        if (tied && wte) state.set('lm_head.weight', wte);
+        if (!tied && !state.has('lm_head.weight')) {
+          throw new Error('config.json has tie_word_embeddings false, so the weights need an lm_head.weight of their own, and they have none; with the head tied to wte, set tie_word_embeddings true');
+        }
         return [];
       },
       describe: (_m, file, message) => `GPT-2: ${file}: ${message} (does config.json match the weights?)`,
@@ -720,7 +726,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
 
   /**
    * Writes config.json, generation_config.json and model.safetensors (HF's names, lm_head omitted
-   * as tied), each atomically; past opts.maxShardSize (default '5GB') the weights go in shards with
+   * where tied), each atomically; past opts.maxShardSize (default '5GB') the weights go in shards with
    * an index, and safeSerialization: false writes pytorch_model.bin, as HF's save_pretrained.
    */
   async savePretrained(dir: string, opts: SaveWeightsOptions = {}): Promise<void> {
@@ -744,16 +750,16 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     writeFileAtomic(path.join(dir, 'generation_config.json'), JSON.stringify(generation, null, 2) + '\n');
   }
 
-  /** The tensors Hugging Face's save_pretrained writes: the state dict without the tied lm_head. */
+  /** The tensors Hugging Face's save_pretrained writes: the state dict without the tied lm_head (an untied one stays). */
   hfStateDict(): Map<string, Tensor> {
-    return new Map([...this.stateDict()].filter(([k]) => k !== 'lm_head.weight'));
+    return new Map([...this.stateDict()].filter(([k]) => k !== 'lm_head.weight' || !this.config.tie_word_embeddings));
   }
 }
 
 /**
  * HF's from_pretrained without the double work (its low_cpu_mem_usage), for GPT-2 with any head.
  * The folder's weights (model.safetensors, its shards, or pytorch_model.bin; the attn.bias /
- * masked_bias buffers and a stored lm_head are not read) are read straight to opts.device and
+ * masked_bias buffers and a tied lm_head stored anyway are not read) are read straight to opts.device and
  * cast one tensor at a time to opts.dtype (float32, or the default dtype, unless asked, as HF's
  * torch_dtype), never whole in another dtype or place. make() builds the model on the meta device
  * (no memory, nothing drawn), and loadStateDict with assign adopts the tensors as they are: one
@@ -767,7 +773,7 @@ export function loadPretrained<M extends GPT2PreTrainedModel>(dir: string, opts:
   prepare: (model: M, state: Map<string, Tensor>) => string[];
   describe: (model: M, file: string, message: string) => string;
 }): M {
-  const ignored = (name: string) => /\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight';
+  const ignored = (name: string) => /\.attn\.(bias|masked_bias)$/.test(name) || (name === 'lm_head.weight' && how.keep !== 'lm_head');
   const dtype = opts.dtype ?? getDefaultDtype();
   const { tensors, file } = loadWeights(dir, 'model', { filter: (name) => !ignored(name), dtype, device: opts.device, mmap: opts.mmap });
   try {

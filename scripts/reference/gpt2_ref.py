@@ -5,7 +5,7 @@ need, line for line after transformers' modeling_gpt2.py: Conv1D as addmm with (
 weights, q/k/v split, scores / sqrt(head_dim) (and / (layer + 1) with
 scale_attn_by_inverse_layer_idx; reorder_and_upcast_attn's float32 baddbmm), causal mask filled with finfo.min via
 torch.where, additive padding mask, softmax, gelu_new in its tanh form, pre-LN blocks, tied
-lm_head, and the shifted cross-entropy loss with ignore_index -100.
+lm_head (or its own, with tie_word_embeddings false), and the shifted cross-entropy loss with ignore_index -100.
 """
 import json
 import math
@@ -165,7 +165,9 @@ class GPT2LMHeadModel(nn.Module):
         self.config = cfg
         self.transformer = Transformer(cfg)
         self.lm_head = nn.Linear(cfg["n_embd"], cfg["vocab_size"], bias=False)
-        self.lm_head.weight = self.transformer.wte.weight
+        self.tied = cfg.get("tie_word_embeddings", True)
+        if self.tied:
+            self.lm_head.weight = self.transformer.wte.weight
         self.init_weights()
 
     def init_weights(self):
@@ -192,10 +194,12 @@ class GPT2LMHeadModel(nn.Module):
         return logits, loss, presents
 
     def hf_state_dict(self, prefix=True):
-        """The tensors Hugging Face's save_pretrained writes (lm_head dropped: tied)."""
+        """The tensors Hugging Face's save_pretrained writes (lm_head dropped where tied)."""
         out = {}
         for k, v in self.state_dict().items():
             if k == "lm_head.weight":
+                if not self.tied:
+                    out[k] = v
                 continue
             out[k if prefix else k[len("transformer."):]] = v
         return out
@@ -207,6 +211,7 @@ def from_pretrained(model_dir):
 
     model = GPT2LMHeadModel(json.load(open(os.path.join(model_dir, "config.json"))))
     sd = st.load(os.path.join(model_dir, "model.safetensors"))
-    sd["lm_head.weight"] = sd["transformer.wte.weight"]
+    if model.tied:
+        sd["lm_head.weight"] = sd["transformer.wte.weight"]
     model.load_state_dict(sd)
     return model.eval()

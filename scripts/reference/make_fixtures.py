@@ -28,6 +28,8 @@ GPT2_CONFIGS = {
     # Mistral / Megatron-style attention: scores also / (layer + 1), q·kᵀ and softmax in float32
     "layer_scaled": dict(cfg=dict(vocab_size=64, n_positions=16, n_embd=32, n_layer=3, n_head=2, scale_attn_by_inverse_layer_idx=True,
                                   reorder_and_upcast_attn=True), prefix=True, buffers=False, seq=12, attn_gain=10),
+    # an lm_head of its own (tie_word_embeddings false): saved as lm_head.weight, its gradient apart from wte's
+    "untied": dict(cfg=dict(vocab_size=80, n_positions=16, n_embd=32, n_layer=2, n_head=2, tie_word_embeddings=False), prefix=True, buffers=False, seq=12),
 }
 
 
