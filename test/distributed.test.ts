@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { relErr } from './helpers';
+import { relErr, waitForLines } from './helpers';
 
 const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
 let tmp: string, modelDir: string, textFile: string, evalFile: string;
@@ -156,8 +156,7 @@ const common = (out: string) => ['train', '--model', modelDir, '--data', textFil
   launcher.stderr.on('data', (d) => { stderr += d; });
   launcher.stdout.on('data', () => {});
   const metrics = path.join(out, 'metrics.jsonl');
-  const lines = () => (fs.existsSync(metrics) ? fs.readFileSync(metrics, 'utf8').trim().split('\n').filter(Boolean).length : 0);
-  for (const t0 = Date.now(); lines() < 3 && Date.now() - t0 < 120000;) await new Promise((r) => setTimeout(r, 50));
+  await waitForLines(metrics, 3);
   process.kill(-launcher.pid!, 'SIGINT'); // (the launcher also passes it on: the same interrupt, counted once)
   const code = await new Promise<number | null>((resolve) => launcher.on('exit', (c) => resolve(c)));
   expect(code).toBe(130);
@@ -184,8 +183,7 @@ const common = (out: string) => ['train', '--model', modelDir, '--data', textFil
   let stderr2 = '';
   launcher2.stderr.on('data', (d) => { stderr2 += d; });
   launcher2.stdout.on('data', () => {});
-  const metrics2 = path.join(one, 'metrics.jsonl');
-  for (const t0 = Date.now(); !(fs.existsSync(metrics2) && fs.readFileSync(metrics2, 'utf8').split('\n').length > 3) && Date.now() - t0 < 120000;) await new Promise((r) => setTimeout(r, 50));
+  await waitForLines(path.join(one, 'metrics.jsonl'), 3);
   const kids = spawnSync('ps', ['-o', 'pid=', '--ppid', String(launcher2.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').map(Number);
   const rank1 = kids.find((p) => fs.readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes('RANK=1'))!;
   process.kill(rank1, 'SIGTERM');

@@ -192,6 +192,12 @@ export function stateDictDiff(ours: Map<string, torch.Tensor>, theirs: Map<strin
   return Math.max(...[...ours].map(([n, t]) => torch.tidy(() => t.to('float64').sub(theirs.get(n)!.to('float64')).abs().max().item())));
 }
 
+/** Waits (up to two minutes) until a file has n lines: a running process's metrics.jsonl, say. */
+export async function waitForLines(file: string, n: number): Promise<void> {
+  const lines = () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0);
+  for (const t0 = Date.now(); lines() < n && Date.now() - t0 < 120000;) await new Promise((r) => setTimeout(r, 50));
+}
+
 /** How many mappings of file this process holds (/proc/self/maps), after the frees queued so far (any native call does them). */
 export function fileMappings(file: string): number {
   torch.memory();

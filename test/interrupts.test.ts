@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { brownTextFiles, saveTinyGpt2 } from './helpers';
+import { brownTextFiles, saveTinyGpt2, waitForLines } from './helpers';
 
 const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
 const addon = path.join(__dirname, '..', 'build', 'Release', 'tstorch.node');
@@ -58,8 +58,7 @@ test('tstorch train: Ctrl-C ends the run after its step with a checkpoint (exit 
   run.stderr.on('data', (d) => { stderr += d; });
   run.stdout.on('data', () => {});
   const metrics = path.join(out, 'metrics.jsonl');
-  const lines = () => (fs.existsSync(metrics) ? fs.readFileSync(metrics, 'utf8').trim().split('\n').filter(Boolean).length : 0);
-  for (const t0 = Date.now(); lines() < 3 && Date.now() - t0 < 120000;) await new Promise((r) => setTimeout(r, 50));
+  await waitForLines(metrics, 3);
   run.kill('SIGINT');
   const code = await new Promise<number | null>((resolve) => run.on('exit', (c) => resolve(c)));
   expect(code).toBe(130);
@@ -85,8 +84,7 @@ test('tstorch train: Ctrl-C ends the run after its step with a checkpoint (exit 
   // --no-save-on-interrupt: the signal ends the process at once, as without the flag's handling.
   const plain = path.join(tmp, 'plain');
   const run2 = spawn(process.execPath, [bin, ...args(plain, 100000), '--no-save-on-interrupt'], { stdio: 'ignore' });
-  const metrics2 = path.join(plain, 'metrics.jsonl');
-  for (const t0 = Date.now(); !(fs.existsSync(metrics2) && fs.readFileSync(metrics2, 'utf8').length) && Date.now() - t0 < 120000;) await new Promise((r) => setTimeout(r, 50));
+  await waitForLines(path.join(plain, 'metrics.jsonl'), 1);
   run2.kill('SIGINT');
   const ended = await new Promise<NodeJS.Signals | null>((resolve) => run2.on('exit', (_c, s) => resolve(s)));
   expect(ended).toBe('SIGINT');
