@@ -632,6 +632,31 @@ test('the launcher stops a worker that does not stop by itself: SIGTERM after th
   expect(ms).toBeLessThan(20000); // ... then stopped, long before the SIGKILL fallback
 });
 
+test('the launcher: a worker that stops on a signal of its own (exit 143, preempted) is an interrupt: no failure; the others get the signal only after the grace period', async () => {
+  const { launch } = await import('../lib/cli/launch');
+  // Rank 1 is preempted at once. Rank 0 either finishes within the grace period (as training
+  // ranks do, told through their collective), or runs on and is then sent the signal.
+  const script = path.join(tmp, 'preempted.js');
+  fs.writeFileSync(script, `const fs = require('fs'), [mode, out] = process.argv.slice(2);
+if (process.env.RANK === '1') process.exit(143);
+else if (mode === 'finishes') setTimeout(() => fs.writeFileSync(out, 'finished'), 300);
+else { process.on('SIGTERM', () => { fs.writeFileSync(out, 'told'); process.exit(143); }); setInterval(() => {}, 1000); }`);
+  const err = jest.spyOn(console, 'error').mockImplementation(() => {});
+  try {
+    for (const mode of ['finishes', 'runs on']) {
+      const out = path.join(tmp, `preempted-${mode.replace(' ', '-')}`);
+      const t0 = Date.now();
+      const r = await launch(script, [mode, out], { nprocPerNode: 2, nnodes: 1, nodeRank: 0, masterAddr: '127.0.0.1', masterPort: 29691, stopGraceMs: 1000 });
+      expect(r).toEqual({ code: 143, interrupted: 'SIGTERM' });
+      expect(fs.readFileSync(out, 'utf8')).toBe(mode === 'finishes' ? 'finished' : 'told');
+      if (mode === 'runs on') expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+    }
+    expect(err.mock.calls.map((c) => String(c[0])).filter((l) => /stopping the others/.test(l))).toEqual([]);
+  } finally {
+    err.mockRestore();
+  }
+});
+
 (available ? test : test.skip)('KTO on 2 ranks: the KL reference point is averaged over the ranks before the loss (TRL\'s gather), and a 2-process KTO run trains', async () => {
   // each rank its own log-probabilities: its KL estimate differs; the loss must use the mean of both
   const [r0, r1] = await twoRanks('kto-gather', 29673, `

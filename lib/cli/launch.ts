@@ -13,6 +13,7 @@ export interface LaunchOptions {
    * After a worker fails, how long the others get to stop on their own before SIGTERM (then
    * SIGKILL 30 s later). They normally do within moments: their next collective fails on the
    * dead peer. The wait lets one that is writing a checkpoint finish it instead of being cut off.
+   * The same wait before passing on a signal a worker stopped for on its own (exit 130 or 143).
    */
   stopGraceMs?: number;
 }
@@ -73,8 +74,14 @@ export function launch(script: string, args: string[], o: LaunchOptions): Promis
       child.on('exit', (code, signal) => {
         running--;
         // A worker that stopped on a signal of its own (exit 128 + SIGINT or SIGTERM: one process
-        // preempted): the others are told too, as if the launcher had been.
-        if (!interrupted && !failed && (code === 130 || code === 143)) passOn(code === 130 ? 'SIGINT' : 'SIGTERM');
+        // preempted) is an interrupt too. The others get the signal only after the grace period:
+        // training ranks stop by themselves after the same step (they agree through a collective),
+        // and one told while it writes its last words would be cut off.
+        if (!interrupted && !failed && (code === 130 || code === 143)) {
+          const signal = code === 130 ? 'SIGINT' : 'SIGTERM';
+          interrupted = signal;
+          timers.push(setTimeout(() => passOn(signal), o.stopGraceMs ?? 5000));
+        }
         if ((code !== 0 || signal) && !failed) {
           failed = { rank, code, signal };
           if (interrupted) return finish(); // (the others were told, and are stopping as this one did)
