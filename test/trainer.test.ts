@@ -109,6 +109,10 @@ test('saveOnInterrupt: a SIGINT during a step ends the run after it, with its lo
   expect(resumed.r.logHistory.filter((l) => l.loss !== undefined).map((l) => l.loss)).toEqual([logged[0].loss, ...fullLosses.slice(3)]);
   const a = full.model.namedParameters({ trainableOnly: true }), b = new Map(resumed.model.namedParameters({ trainableOnly: true }));
   for (const [n, t] of a) expect(b.get(n)!.bytes().equals(t.bytes())).toBe(true);
+  // With saveOnlyModel the checkpoint is the weights alone: the error says it cannot resume.
+  const onlyModel = new torch.Trainer(resumed.model, { ...args, outputDir: path.join(tmp, 'sigint-only-model'), saveOnlyModel: true, saveOnInterrupt: true }, dataset(), undefined, [ctrlC]);
+  expect(() => trainQuietly(onlyModel)).toThrow(/training interrupted by SIGINT after step 3: its weights in .*checkpoint-3 \(saved with saveOnlyModel: they cannot resume the run\)/);
+  onlyModel.optimizer.dispose();
   for (const x of [full, resumed, { trainer, model }]) { x.trainer.optimizer.dispose(); x.model.dispose(); }
 });
 
