@@ -2,9 +2,9 @@
 // gives Node's event loop a turn, so process.on('SIGINT') would fire only after it ends; these
 // handlers just note the signal, and the loop polls it between steps (lib/train/interrupts.ts).
 //
-// The first signal is noted. The same signal arriving again within a second counts as the same
-// interrupt (the terminal sends Ctrl-C to every process of the group, and a launcher passes it
-// on). A later one means "now": the handler that was there before (Node's, which resets the
+// The first signal is noted. Another within a second of it counts as the same interrupt (the
+// terminal sends Ctrl-C to every process of the group, and a launcher passes it on). A later one
+// means "now": the handler that was there before (Node's, which resets the
 // terminal and ends the process) or the default action takes it.
 #include <signal.h>
 #include <time.h>
@@ -45,7 +45,7 @@ void onSignal(int sig) {
 // watchInterrupts(on): note SIGINT and SIGTERM from now on (true), or give them back to the
 // handlers they had before (false). Turning it on clears what was noted.
 Napi::Value watchInterrupts(const Napi::CallbackInfo& info) {
-  bool on = info[0].As<Napi::Boolean>().Value();
+  bool on = info[0].ToBoolean().Value();
   if (on && !watching) {
     pending.store(0);
     struct sigaction mine = {};
