@@ -2,10 +2,8 @@
 // and train() throws TrainingInterrupted, so that the run can go on later from where it stopped
 // (a preempted machine's SIGTERM, a user's Ctrl-C). The loop is synchronous, so Node's own
 // signal events cannot reach it; native/interrupts.cc notes the signal and the loop asks.
+import { constants } from 'os';
 import { native } from '../tensor/native';
-
-const SIGNAL_NAMES: Record<number, NodeJS.Signals> = { 2: 'SIGINT', 15: 'SIGTERM' };
-const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
 
 /** Thrown by Trainer.train() (with saveOnInterrupt) when a SIGINT or SIGTERM stopped the run after a step. */
 export class TrainingInterrupted extends Error {
@@ -25,7 +23,7 @@ export class TrainingInterrupted extends Error {
       ? `checkpoint in ${checkpoint}; resume from it (resumeFromCheckpoint, or the CLI's --resume-from-checkpoint latest)`
       : `its weights in ${checkpoint} (saved with saveOnlyModel: they cannot resume the run)`}`);
     this.name = 'TrainingInterrupted';
-    this.exitCode = 128 + SIGNAL_NUMBERS[signal];
+    this.exitCode = 128 + constants.signals[signal];
   }
 }
 
@@ -47,6 +45,7 @@ export function pendingInterrupt(): number {
   return native.pendingInterrupt() as number;
 }
 
+/** A noted signal's name (pendingInterrupt's number). */
 export function signalName(signal: number): NodeJS.Signals {
-  return SIGNAL_NAMES[signal] ?? 'SIGTERM';
+  return signal === constants.signals.SIGINT ? 'SIGINT' : 'SIGTERM';
 }

@@ -607,20 +607,17 @@ export class Trainer {
           this.emit('onEvaluate', r);
         }
         const saveNow = a.saveStrategy === 'epoch' ? epochEnd : a.saveStrategy === 'steps' && a.saveSteps > 0 && this.globalStep % a.saveSteps === 0;
-        let saved: string | null = null;
-        if (saveNow || this.control.shouldSave) {
+        // Interrupted (not at the run's last step): this step's log line and checkpoint, then out.
+        const signal = a.saveOnInterrupt ? this.agreedInterrupt() : 0;
+        const interrupted = signal !== 0 && this.globalStep < this.totalSteps;
+        if (interrupted && this.stepsSinceLog > 0) this.logTrainingSteps(progress);
+        let saved = '';
+        if (saveNow || this.control.shouldSave || interrupted) {
           saved = this.saveCheckpoint();
           this.emit('onSave', saved);
         }
         this.control.shouldSave = false;
-        const signal = a.saveOnInterrupt ? this.agreedInterrupt() : 0;
-        if (signal && this.globalStep < this.totalSteps) {
-          // Interrupted: this step's log line and checkpoint, then out (the caller gets where).
-          if (this.stepsSinceLog > 0) this.logTrainingSteps(progress);
-          if (!saved) {
-            saved = this.saveCheckpoint();
-            this.emit('onSave', saved);
-          }
+        if (interrupted) {
           this.endLoop();
           progress.done();
           throw new TrainingInterrupted(signalName(signal), this.globalStep, saved, !a.saveOnlyModel);
@@ -662,9 +659,9 @@ export class Trainer {
    */
   private agreedInterrupt(): number {
     if (this.worldSize === 1) return pendingInterrupt();
-    const agreed = this.interruptFlag ? this.interruptFlag.item() : 0;
-    this.interruptFlag?.dispose();
-    this.interruptFlag = keep(tensor([pendingInterrupt()], { dtype: 'int32', device: this.args.device }));
+    this.interruptFlag ??= keep(tensor([0], { dtype: 'int32', device: this.args.device }));
+    const agreed = this.interruptFlag.item() as number;
+    this.interruptFlag.fill_(pendingInterrupt());
     distributed.allReduce(this.interruptFlag, { op: 'max' });
     return agreed;
   }
