@@ -31,7 +31,15 @@ test('cachedTokenIds: made once, then read back equal; another key, overwrite, a
   const bytes = fs.readFileSync(first.file);
   bytes[24 + 4 * 10] ^= 1;
   fs.writeFileSync(first.file, bytes);
-  const mended = D.cachedTokenIds(key, make, { dir });
+  const opens = jest.spyOn(require('fs') as typeof fs, 'openSync'); // (the module itself: the import's namespace cannot be spied on)
+  let mended: ReturnType<typeof D.cachedTokenIds>;
+  try {
+    mended = D.cachedTokenIds(key, make, { dir });
+    // (read once: the look again under the lock sees the same damaged file and does not read it in full again)
+    expect(opens.mock.calls.filter(([f, flag]) => f === first.file && flag === 'r').length).toBe(1);
+  } finally {
+    opens.mockRestore();
+  }
   expect([mended.fromCache, mended.damaged, made]).toEqual([false, true, 4]);
   expect(Array.from(D.cachedTokenIds(key, make, { dir }).ids)).toEqual(expected);
   // cut short, or not an entry at all

@@ -62,13 +62,16 @@ export interface CachedIdsOptions {
 export function cachedTokenIds(key: unknown, make: (o: { exclusive: boolean }) => Int32Array, opts: CachedIdsOptions = {}): CachedIds {
   const file = entryFile(key, opts.dir), lockFile = file.slice(0, -ENTRY.length) + LOCK;
   let damaged = false, waited = false;
+  // (the damaged entry last read, by its inode, size and time: not read in full again unless rewritten)
+  let damagedStamp: string | null = null;
   const look = (): CachedIds | null => {
-    const ids = readEntry(file);
+    if (damagedStamp !== null && stampOf(file) === damagedStamp) return null;
+    const stamp = stampOf(file), ids = readEntry(file);
     if (ids instanceof Int32Array) {
       touch(file); // (the entry's time is its last use: what clearTokenCache's olderThanDays reads)
       return { ids, fromCache: true, damaged, file };
     }
-    damaged ||= ids === 'damaged';
+    if (ids === 'damaged') { damaged = true; damagedStamp = stamp; }
     return null;
   };
   for (;;) {
@@ -200,6 +203,16 @@ function readEntry(file: string): Int32Array | null | 'damaged' {
     return crc32(bytes) === header.crc ? ids : 'damaged';
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** A file's identity and version (inode, size, modification time); null where it is not there. */
+function stampOf(file: string): string | null {
+  try {
+    const st = fs.statSync(file, { bigint: true });
+    return `${st.ino}:${st.size}:${st.mtimeNs}`;
+  } catch {
+    return null;
   }
 }
 
