@@ -18,6 +18,7 @@ interface RefSpec {
   max_new_tokens: number;
   num_beams: number;
   eos_token_id: number | number[] | null;
+  pad_token_id?: number;
   num_return_sequences?: number;
   length_penalty?: number;
   early_stopping?: boolean | 'never';
@@ -35,7 +36,7 @@ interface RefSpec {
 
 function options(s: RefSpec): torch.GenerateOptions {
   return {
-    maxNewTokens: s.max_new_tokens, numBeams: s.num_beams, eosTokenId: s.eos_token_id, numReturnSequences: s.num_return_sequences,
+    maxNewTokens: s.max_new_tokens, numBeams: s.num_beams, eosTokenId: s.eos_token_id, padTokenId: s.pad_token_id, numReturnSequences: s.num_return_sequences,
     lengthPenalty: s.length_penalty, earlyStopping: s.early_stopping, noRepeatNgramSize: s.no_repeat_ngram_size,
     repetitionPenalty: s.repetition_penalty, minNewTokens: s.min_new_tokens, sequenceBias: s.sequence_bias, badWordsIds: s.bad_words_ids,
     suppressTokens: s.suppress_tokens, beginSuppressTokens: s.begin_suppress_tokens, forcedEosTokenId: s.forced_eos_token_id,
@@ -71,7 +72,13 @@ const specs: RefSpec[] = [
   { prompts, max_new_tokens: 12, num_beams: 1, eos_token_id: [21, 17, 50], exponential_decay_length_penalty: [2, 1.5], bad_words_ids: [[17], [3]] },
   { prompts, max_new_tokens: 12, num_beams: 3, num_return_sequences: 3, eos_token_id: [50, 17] },
   { prompts, max_new_tokens: 10, num_beams: 4, num_return_sequences: 2, eos_token_id: [17, 21, 50], min_new_tokens: 3, early_stopping: true, length_penalty: 0.5 },
+  // a pad token of its own (HF's pad_token_id): it left-pads the prompts (seen by the repetition
+  // penalty) and continues finished sequences; in beam search it follows the first end token
+  { prompts, max_new_tokens: 12, num_beams: 1, eos_token_id: 17, pad_token_id: 5, repetition_penalty: 1.3 },
+  { prompts, max_new_tokens: 12, num_beams: 4, num_return_sequences: 3, eos_token_id: 17, pad_token_id: 5 },
+  { prompts, max_new_tokens: 12, num_beams: 3, num_return_sequences: 3, eos_token_id: [50, 17], pad_token_id: 21, no_repeat_ngram_size: 2 },
 ];
+const PAD_CASES = [16, 17, 18];
 let want: { sequences: number[][]; scores: number[] }[];
 
 beforeAll(async () => {
@@ -134,6 +141,7 @@ test('beam search on 100 random Markov chains, as Hugging Face\'s', () => {
       prompts: markovPrompts, markov, eos_token_id: pick([eos, eos, [eos, 3]]), num_beams: K, max_new_tokens: pick([4, 6, 8, 10, 12]),
       length_penalty: pick(lengthPenalties), early_stopping: pick(stops), num_return_sequences: pick([1, 2, 3, 4].filter((n) => n <= K)),
       ...(pick([0, 1, 2, 3]) === 3 ? { no_repeat_ngram_size: 2, min_new_tokens: 2 } : {}),
+      ...(i % 4 === 1 ? { pad_token_id: 4 } : {}), // (a pad token of its own, after the first end token)
     });
   }
   const file = path.join(tmp, 'markov.json'), out = path.join(tmp, 'markov-want.json');
@@ -148,7 +156,7 @@ test('beam search on 100 random Markov chains, as Hugging Face\'s', () => {
       const forward = (ids: torch.Tensor) => ({ logits: table.indexSelect(0, ids.select(1, ids.shape[1] - 1)).unsqueeze(1) });
       const rows = c.prompts.flatMap((p) => Array.from({ length: c.num_beams }, () => [...p]));
       const longest = Math.max(...c.prompts.map((p) => p.length));
-      const state = new DecodingState(forward, rows, rows.map((p) => longest - p.length), eos, 'cpu', false);
+      const state = new DecodingState(forward, rows, rows.map((p) => longest - p.length), c.pad_token_id ?? eos, 'cpu', false);
       return beamSearch(state, options(c), eosTokenId, longest + c.max_new_tokens);
     });
     const got = run(c.eos_token_id as number | number[]);
@@ -228,6 +236,17 @@ test('the cases exercise what they are meant to: finished hypotheses of several 
   want[9].sequences.forEach((s) => { const e = s.indexOf(17); if (e < 0) expect(s[s.length - 1]).toBe(21); });
   want[9].sequences.forEach((s, k) => { expect(s.slice(prompts[k].length)).not.toContain(50); expect(s.slice(prompts[k].length)).not.toContain(12); expect(s[prompts[k].length]).not.toBe(33); });
   want[11].sequences.forEach((s, k) => { for (let j = prompts[k].length; j + 2 < s.length; j++) expect(s.slice(j, j + 3)).not.toEqual([8, 9, 10]); });
+  // Cases 16-18: a sequence that ended before the others is continued with the pad token (in beam
+  // search after the first end token), so the text differs from padding with the end token.
+  for (const i of PAD_CASES) {
+    const { eos_token_id: eos, pad_token_id: pad } = specs[i], ends = eosList(eos as number | number[]), per = specs[i].num_return_sequences ?? 1;
+    const padded = want[i].sequences.filter((s, k) => {
+      const p = prompts[Math.floor(k / per)].length, end = s.findIndex((t, j) => j >= p && ends.includes(t));
+      return end >= 0 && end + 1 < s.length && s.slice(end + 1).every((t) => t === pad) && (specs[i].num_beams === 1 || s[end] === ends[0]);
+    });
+    expect({ i, padded: padded.length > 0 }).toEqual({ i, padded: true });
+    expect(model.generate(prompts, { ...options(specs[i]), padTokenId: undefined })).not.toEqual(want[i].sequences);
+  }
   // Case 3's returned texts hold no bigram twice before their eos.
   want[3].sequences.forEach((s, k) => {
     const p = prompts[Math.floor(k / 3)].length, end = s.indexOf(17, p);
@@ -326,7 +345,7 @@ test('generation_config.json: fromPretrained reads it as generate()\'s defaults 
     _from_model_config: true, bos_token_id: 63, eos_token_id: [17], pad_token_id: 0, do_sample: true, top_k: 5, temperature: 0.7,
     max_length: 50, stop_strings: 'x', transformers_version: '4.57.0',
   }));
-  expect(torch.readGenerationConfig(dir)).toEqual({ eosTokenId: 17, doSample: true, topK: 5, temperature: 0.7, stopStrings: ['x'], maxLength: 50 });
+  expect(torch.readGenerationConfig(dir)).toEqual({ eosTokenId: 17, padTokenId: 0, doSample: true, topK: 5, temperature: 0.7, stopStrings: ['x'], maxLength: 50 });
   // Several end tokens (as chat models' configs have them): generate's default, and written back so.
   fs.writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: 63, eos_token_id: [50, 17], max_new_tokens: 12, min_new_tokens: 2 }));
   const multi = await torch.GPT2LMHeadModel.fromPretrained(dir);
@@ -336,6 +355,21 @@ test('generation_config.json: fromPretrained reads it as generate()\'s defaults 
   expect(JSON.parse(fs.readFileSync(path.join(tmp, 'multi-eos', 'generation_config.json'), 'utf8')).eos_token_id).toEqual([50, 17]);
   multi.dispose();
   expect(() => model.generate(prompts, { eosTokenId: [] })).toThrow('generate: eosTokenId must be a token id, a non-empty list of them, or null, got []');
+  // A pad token: generation_config.json's pad_token_id, else (no such file, HF's from_model_config) config.json's; written back.
+  fs.writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: 63, eos_token_id: 17, pad_token_id: 5, repetition_penalty: 1.3, max_new_tokens: 12 }));
+  const padded = await torch.GPT2LMHeadModel.fromPretrained(dir);
+  expect(padded.generate(prompts)).toEqual(want[16].sequences); // (case 16: this pad token, HF's reference)
+  await padded.savePretrained(path.join(tmp, 'with-pad'));
+  expect(JSON.parse(fs.readFileSync(path.join(tmp, 'with-pad', 'generation_config.json'), 'utf8')).pad_token_id).toBe(5);
+  padded.dispose();
+  fs.rmSync(path.join(tmp, 'with-pad', 'generation_config.json'));
+  const config = JSON.parse(fs.readFileSync(path.join(tmp, 'with-pad', 'config.json'), 'utf8'));
+  fs.writeFileSync(path.join(tmp, 'with-pad', 'config.json'), JSON.stringify({ ...config, pad_token_id: 5 }));
+  const fromConfig = await torch.GPT2LMHeadModel.fromPretrained(path.join(tmp, 'with-pad'));
+  expect(fromConfig.generationConfig).toEqual({ padTokenId: 5 });
+  fromConfig.dispose();
+  expect(() => model.generate(prompts, { padTokenId: -1 })).toThrow('generate: padTokenId must be a token id (an integer >= 0), got -1');
+  expect(() => model.generate(prompts, { padTokenId: 64 })).toThrow('generate: padTokenId 64 is beyond this model\'s vocabulary (64)');
   // The processors' fields, as HF writes them, both ways.
   const processors: torch.GenerateOptions = {
     typicalP: 0.9, epsilonCutoff: 3e-4, etaCutoff: 2e-3, badWordsIds: [[5, 6], [7]], sequenceBias: [[[1, 2], -1.5], [[3], 2]], suppressTokens: [4],

@@ -68,6 +68,12 @@ export interface GenerateOptions {
    */
   eosTokenId?: EosTokenIds;
   /**
+   * HF's pad_token_id: what a finished sequence is continued with while others go on (after the
+   * first end token, in beam search), and what shorter prompts are left-padded with (masked out);
+   * default the first end token (HF's fallback, GPT-2's case), or 0 without one
+   */
+  padTokenId?: number;
+  /**
    * HF's stop_strings: a sequence stops once its text holds one of these, ending in its last
    * token (kept whole, as HF); `tokenizer` decodes. Greedy and sampling only.
    */
@@ -141,7 +147,7 @@ export interface DecodeRecord {
 export const GENERATE_OPTIONS = [
   'maxNewTokens', 'maxLength', 'minLength', 'temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'noRepeatNgramSize', 'minNewTokens',
   'badWordsIds', 'sequenceBias', 'suppressTokens', 'beginSuppressTokens', 'forcedEosTokenId', 'exponentialDecayLengthPenalty',
-  'renormalizeLogits', 'typicalP', 'epsilonCutoff', 'etaCutoff', 'doSample', 'seed', 'eosTokenId', 'stopStrings', 'tokenizer', 'useCache',
+  'renormalizeLogits', 'typicalP', 'epsilonCutoff', 'etaCutoff', 'doSample', 'seed', 'eosTokenId', 'padTokenId', 'stopStrings', 'tokenizer', 'useCache',
   'numBeams', 'lengthPenalty', 'earlyStopping', 'numReturnSequences', 'onToken', 'promptLookupNumTokens', 'maxMatchingNgramSize',
   'returnDictInGenerate', 'outputScores', 'outputLogits',
 ] as const satisfies readonly (keyof GenerateOptions)[];
@@ -175,14 +181,14 @@ export function newTokenBounds(o: GenerateOptions, promptLength: number): { maxN
 }
 
 /** generation_config.json's fields (HF's GenerationConfig) that tstorch reads, and their options. */
-type FieldKind = 'int' | 'eos' | 'number' | 'boolean' | 'stopping' | 'strings' | 'ints' | 'intLists' | 'bias' | 'decay';
+type FieldKind = 'int' | 'token' | 'eos' | 'number' | 'boolean' | 'stopping' | 'strings' | 'ints' | 'intLists' | 'bias' | 'decay';
 const GENERATION_FIELDS: Record<string, [keyof GenerateOptions, FieldKind]> = {
   max_new_tokens: ['maxNewTokens', 'int'], min_new_tokens: ['minNewTokens', 'int'], do_sample: ['doSample', 'boolean'],
   max_length: ['maxLength', 'int'], min_length: ['minLength', 'int'],
   temperature: ['temperature', 'number'], top_k: ['topK', 'int'], top_p: ['topP', 'number'], min_p: ['minP', 'number'],
   repetition_penalty: ['repetitionPenalty', 'number'], no_repeat_ngram_size: ['noRepeatNgramSize', 'int'],
   num_beams: ['numBeams', 'int'], length_penalty: ['lengthPenalty', 'number'], early_stopping: ['earlyStopping', 'stopping'],
-  num_return_sequences: ['numReturnSequences', 'int'], eos_token_id: ['eosTokenId', 'eos'], stop_strings: ['stopStrings', 'strings'],
+  num_return_sequences: ['numReturnSequences', 'int'], eos_token_id: ['eosTokenId', 'eos'], pad_token_id: ['padTokenId', 'token'], stop_strings: ['stopStrings', 'strings'],
   typical_p: ['typicalP', 'number'], epsilon_cutoff: ['epsilonCutoff', 'number'], eta_cutoff: ['etaCutoff', 'number'],
   bad_words_ids: ['badWordsIds', 'intLists'], sequence_bias: ['sequenceBias', 'bias'], suppress_tokens: ['suppressTokens', 'ints'],
   begin_suppress_tokens: ['beginSuppressTokens', 'ints'], forced_eos_token_id: ['forcedEosTokenId', 'int'],
@@ -195,6 +201,7 @@ const isInts = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) =>
 function fieldOk(kind: FieldKind, v: unknown): boolean {
   switch (kind) {
     case 'int': return Number.isInteger(v);
+    case 'token': return Number.isInteger(v) && (v as number) >= 0;
     case 'eos': return (Number.isInteger(v) && (v as number) >= 0) || (isInts(v) && v.length > 0);
     case 'number': return typeof v === 'number' && Number.isFinite(v);
     case 'boolean': return typeof v === 'boolean';
@@ -209,7 +216,7 @@ function fieldOk(kind: FieldKind, v: unknown): boolean {
 
 /**
  * A model folder's generation_config.json as generate() defaults (HF's from_pretrained loads it
- * so); {} without one. Fields tstorch does not use (max_length, pad_token_id, ...) are ignored.
+ * so); {} without one. Fields tstorch does not use (bos_token_id, transformers_version, ...) are ignored.
  */
 export function readGenerationConfig(dir: string): GenerateOptions {
   const file = path.join(dir, 'generation_config.json');
@@ -283,6 +290,7 @@ export function checkGenerateOptions(o: GenerateOptions): void {
   if (o.sequenceBias !== undefined && !fieldOk('bias', o.sequenceBias)) bad('sequenceBias must be a list of [token ids, bias] pairs', JSON.stringify(o.sequenceBias));
   for (const k of ['suppressTokens', 'beginSuppressTokens'] as const) if (o[k] !== undefined && !isInts(o[k])) bad(`${k} must be a list of token ids`, JSON.stringify(o[k]));
   if (o.forcedEosTokenId !== undefined && !isInt(o.forcedEosTokenId, 0)) bad('forcedEosTokenId must be a token id', o.forcedEosTokenId);
+  if (!isInt(o.padTokenId, 0)) bad('padTokenId must be a token id (an integer >= 0)', o.padTokenId);
   if (o.eosTokenId !== undefined && o.eosTokenId !== null && !fieldOk('eos', o.eosTokenId)) bad('eosTokenId must be a token id, a non-empty list of them, or null', JSON.stringify(o.eosTokenId));
   if (o.exponentialDecayLengthPenalty !== undefined && !(fieldOk('decay', o.exponentialDecayLengthPenalty) && o.exponentialDecayLengthPenalty[0] >= 0)) {
     bad('exponentialDecayLengthPenalty must be [start (new tokens), factor]', JSON.stringify(o.exponentialDecayLengthPenalty));
@@ -317,7 +325,7 @@ export class DecodingState {
     private readonly forward: (ids: Tensor, opts: ForwardOptions) => GPT2Output,
     public seqs: number[][],
     readonly padding: number[],
-    /** what left padding and finished rows hold: eos (HF's pad for GPT-2), or 0 without one */
+    /** what left padding and finished rows hold: HF's pad_token_id (for GPT-2 its eos) */
     readonly padToken: number,
     readonly device: Device,
     readonly useCache: boolean,
@@ -406,8 +414,8 @@ export const DEFAULT_MAX_NEW_TOKENS = 20;
 
 /**
  * Greedy decoding or sampling, up to maxLength (padded) tokens: a row that met an end token (or
- * completed a stop string) is continued with the first end token (HF pads with pad_token_id,
- * which is eos for GPT-2). Returns the rows, prompt included.
+ * completed a stop string) is continued with the pad token (HF's pad_token_id, which is eos for
+ * GPT-2). Returns the rows, prompt included.
  */
 export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): number[][] {
   const ends = eosList(eos);
@@ -648,10 +656,11 @@ export function beamSearch(state: DecodingState, o: GenerateOptions, eos: EosTok
   // Best first; of equal scores the later added first (HF pops from a stably sorted list).
   const best = hyps.flatMap((h) => [...h.beams].sort((x, y) => x.score - y.score).reverse().slice(0, keepPerPrompt));
   // As HF: a hypothesis shorter than the longest (and the length limit) gets the (first) end
-  // token, then padding, which is that token here (HF's pad for GPT-2). Without one all have the same length.
+  // token, then the pad token (for GPT-2 the same). Without an end token all have the same length.
   const width = Math.min(Math.max(...best.map((h) => h.tokens.length)) + 1, maxLength);
   const sequences = best.map(({ tokens }, i) => {
     const row = [...tokens];
+    if (row.length < width) row.push(ends[0]);
     while (row.length < width) row.push(pad);
     return row.slice(state.padding[Math.floor(i / keepPerPrompt) * K]);
   });

@@ -677,7 +677,9 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     const maxLength = Math.min(longest + maxNew, this.config.n_positions + 1);
     const wasTraining = this.training;
     this.eval();
-    const state = new DecodingState((ids, o) => this.forward(ids, o), rows, padding, eosList(eos)[0] ?? 0, this.transformer.wte.weight.device, opts.useCache ?? true);
+    if (opts.padTokenId !== undefined && opts.padTokenId >= this.config.vocab_size) throw new Error(`generate: padTokenId ${opts.padTokenId} is beyond this model's vocabulary (${this.config.vocab_size})`);
+    const pad = opts.padTokenId ?? eosList(eos)[0] ?? 0; // (HF: pad_token_id, else the first end token)
+    const state = new DecodingState((ids, o) => this.forward(ids, o), rows, padding, pad, this.transformer.wte.weight.device, opts.useCache ?? true);
     try {
       return noGrad(() => beams
         ? beamSearch(state, opts, eos, maxLength, record)
@@ -705,6 +707,9 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     }
     const config = readConfig(dir);
     const generationConfig = readGenerationConfig(dir);
+    // (without a generation_config.json HF's from_model_config takes config.json's pad token)
+    const configPad = (config as { pad_token_id?: unknown }).pad_token_id;
+    if (!fs.existsSync(path.join(dir, 'generation_config.json')) && Number.isInteger(configPad) && (configPad as number) >= 0) generationConfig.padTokenId = configPad as number;
     const tied = config.tie_word_embeddings !== false;
     const model = loadPretrained(dir, opts, () => new GPT2LMHeadModel(config, { attnImplementation: opts.attnImplementation }), {
       keep: tied ? undefined : 'lm_head', // (an untied head is read as it is)
@@ -746,7 +751,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     const generation = generationConfigJson(this.generationConfig, this.config.bos_token_id, this.config.eos_token_id);
     // (a pad token in the config, e.g. set by a TRL-style run, goes to the generation config too, as HF's from_model_config)
     const pad = (this.config as { pad_token_id?: number | null }).pad_token_id;
-    if (pad !== undefined && pad !== null) generation.pad_token_id = pad;
+    if (pad !== undefined && pad !== null) generation.pad_token_id ??= pad;
     writeFileAtomic(path.join(dir, 'generation_config.json'), JSON.stringify(generation, null, 2) + '\n');
   }
 

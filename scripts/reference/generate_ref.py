@@ -12,7 +12,8 @@ usage: generate_ref.py MODEL_DIR SPEC_JSON OUT_JSON
               "no_repeat_ngram_size": int, "min_new_tokens": int, "repetition_penalty": float, "sequence_bias": [[[ids], float]],
               "bad_words_ids": [[ids]], "suppress_tokens": [ids], "begin_suppress_tokens": [ids],
               "forced_eos_token_id": int, "exponential_decay_length_penalty": [int, float], "renormalize_logits": bool,
-              "eos_token_id": int | [ints] | null (a list: any of them ends a sequence, the first pads), "markov": [[logits]] (optional: instead of MODEL_DIR, which
+              "eos_token_id": int | [ints] | null (a list: any of them ends a sequence), "pad_token_id": int (what left padding and
+              finished sequences hold; default the first end token, as HF's fallback), "markov": [[logits]] (optional: instead of MODEL_DIR, which
               may then be -, the next token's logits are this table's row of the last token),
               "do_sample": true with num_beams > 1 (beam sampling, HF's _beam_sample: the warpers below,
               then 2 x num_beams candidates drawn by torch.multinomial after torch.manual_seed("seed"))}
@@ -237,7 +238,9 @@ def generate(model, spec):
         model = torch.tensor(spec["markov"], dtype=torch.float)
     prompts = spec["prompts"]
     eos = eos_ids(spec)
-    pad = eos[0] if eos else 0  # (HF: pad_token_id, None for GPT-2, becomes eos_token_id[0])
+    pad = spec.get("pad_token_id")
+    if pad is None:
+        pad = eos[0] if eos else 0  # (HF: pad_token_id, None for GPT-2, becomes eos_token_id[0])
     longest = max(len(p) for p in prompts)
     input_ids = torch.tensor([[pad] * (longest - len(p)) + p for p in prompts])
     mask = torch.tensor([[0] * (longest - len(p)) + [1] * len(p) for p in prompts])
