@@ -88,6 +88,21 @@ test('generate is repeatable with a seed; --bad-words, --typical-p, --epsilon-cu
   const m2 = m.eval();
   // --prompt-lookup-num-tokens: greedy decoding's text
   expect(JSON.parse(cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '6', '--prompt-lookup-num-tokens', '4', '--json').out).tokens).toEqual(greedy.tokens);
+  // --assistant-model (HF's assisted decoding): greedy decoding's text, the assistant another model
+  // of the same vocabulary; --prompts then one at a time
+  const assistantDir = await saveTinyGpt2(path.join(tmp, 'assistant'), { n_embd: 8, n_head: 1 });
+  const assisted = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '6', '--assistant-model', assistantDir, '--num-assistant-tokens', '3', '--json');
+  expect(assisted.err).toBe('');
+  expect(JSON.parse(assisted.out).tokens).toEqual(greedy.tokens);
+  const assistedMany = cli('generate', '--model', modelDir, '--prompts', promptsFile, '--max-new-tokens', '6', '--assistant-model', assistantDir).out.trim().split('\n').map((l) => JSON.parse(l));
+  expect(assistedMany.map((l) => l.tokens)).toEqual(lines.map((l) => l.tokens));
+  for (const [flags, error] of [
+    [['--assistant-model', path.join(tmp, 'nowhere')], /--assistant-model .*nowhere: no such folder/],
+    [['--assistant-model', path.join(__dirname, 'fixtures', 'gpt2', 'tiny')], /--assistant-model .*tiny has a vocabulary of 101 tokens, the model 50257/],
+    [['--assistant-model', assistantDir, '--num-beams', '2'], /--assistant-model is for greedy decoding/],
+    [['--num-assistant-tokens', '3'], /--num-assistant-tokens goes with --assistant-model/],
+    [['--assistant-model', assistantDir, '--num-assistant-tokens', '0'], /numAssistantTokens must be an integer >= 1, got 0/],
+  ] as [string[], RegExp][]) expect(cli('generate', '--model', modelDir, '--prompt', 'x', ...flags).err).toMatch(error);
   // --logprobs: each new token's log-probability, as a forward pass over the whole text gives it
   const lp = JSON.parse(cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '4', '--json', '--logprobs').out);
   expect(lp.logprobs).toHaveLength(4);

@@ -523,6 +523,87 @@ test('promptLookupNumTokens (HF\'s prompt lookup decoding): greedy decoding\'s t
   expect(() => model.generate([[1]], { promptLookupNumTokens: 0 })).toThrow(/promptLookupNumTokens must be an integer >= 1/);
 });
 
+test('assistantModel (HF\'s assisted decoding): greedy decoding\'s tokens and scores; a twin assistant\'s drafts are all kept, so the model runs once a round', async () => {
+  const calls = (m: torch.GPT2LMHeadModel, fn: () => unknown) => {
+    const spy = jest.spyOn(m, 'forward');
+    fn();
+    const n = spy.mock.calls.length;
+    spy.mockRestore();
+    return n;
+  };
+  const before = torch.memory().liveTensors;
+  // A twin (the same weights, loaded again) drafts what the model would write: with no confidence
+  // threshold every draft is kept, so after the first token each model pass adds numTokens + 1.
+  // A draft from a wrongly kept cache would be rejected and cost passes, so this checks the
+  // assistant's cache handling, not only the result.
+  const twin = await torch.GPT2LMHeadModel.fromPretrained(tmp);
+  const prompt = [5, 17, 42, 8, 9, 3];
+  const want = model.generate([prompt], { maxNewTokens: 21, eosTokenId: null });
+  let got: number[][] = [];
+  const twinCalls = calls(twin, () => {
+    const modelCalls = calls(model, () => { got = model.generate([prompt], { maxNewTokens: 21, eosTokenId: null, assistantModel: twin, numAssistantTokens: 4, assistantConfidenceThreshold: 0 }); });
+    expect(modelCalls).toBe(1 + 20 / 5);
+  });
+  expect(got).toEqual(want);
+  // (4 rounds of 4 drafts, each a pass but the first of a round, which also feeds the token the model added)
+  expect(twinCalls).toBe(4 * 4);
+  // A different, smaller assistant (one layer, a shorter context) guesses some tokens right and
+  // some wrong: still greedy's tokens, with the processors, several end tokens, both schedules,
+  // the confidence threshold, and up to the model's and the assistant's context limits.
+  torch.manualSeed(11);
+  const small = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 24, n_embd: 16, n_layer: 1, n_head: 2, eos_token_id: 63, bos_token_id: 63 });
+  torch.tidy(() => torch.noGrad(() => { small.transformer.wte.weight.copy_(twin.transformer.wte.weight.narrow(1, 0, 16)); })); // (some of the model's word sense)
+  small.train(); // (generate puts it in eval mode, and back)
+  const settings: torch.GenerateOptions[] = [
+    { maxNewTokens: 30, eosTokenId: null },
+    { maxNewTokens: 30, eosTokenId: [17, 50], numAssistantTokensSchedule: 'heuristic' },
+    { maxNewTokens: 25, eosTokenId: 17, repetitionPenalty: 1.3, minNewTokens: 4, noRepeatNgramSize: 3, numAssistantTokens: 3 },
+    { maxNewTokens: 30, eosTokenId: null, assistantConfidenceThreshold: 0, numAssistantTokensSchedule: 'heuristic', numAssistantTokens: 2 },
+    { maxNewTokens: 30, eosTokenId: null, suppressTokens: [7], badWordsIds: [[60, 7]], assistantConfidenceThreshold: 0.9 },
+  ];
+  let kept = 0;
+  for (const p of [[5, 17, 42, 8, 9, 3], [7, 60, 7, 33, 7, 60], [1], Array.from({ length: 20 }, (_, i) => (i * 7) % 60)]) {
+    for (const base of settings) {
+      const plain = model.generate([p], base);
+      let assisted: number[][] = [];
+      const passes = calls(model, () => { assisted = model.generate([p], { ...base, assistantModel: small }); });
+      expect({ p, base, assisted }).toEqual({ p, base, assisted: plain });
+      if (passes < plain[0].length - p.length) kept++;
+    }
+  }
+  expect(small.training).toBe(true);
+  expect(kept).toBeGreaterThan(3); // (some drafts were right, so fewer passes than tokens)
+  // the steps' scores as plain greedy's; the tokens streamed one by one
+  const a = model.generate([[7, 60, 7, 33]], { maxNewTokens: 20, eosTokenId: null, returnDictInGenerate: true, outputScores: true });
+  const streamed: number[] = [];
+  const b = model.generate([[7, 60, 7, 33]], { maxNewTokens: 20, eosTokenId: null, assistantModel: twin, returnDictInGenerate: true, outputScores: true, onToken: ([t]) => streamed.push(t) });
+  expect(b.sequences).toEqual(a.sequences);
+  expect(streamed).toEqual(a.sequences[0].slice(4));
+  expect(b.scores!.length).toBe(a.scores!.length);
+  b.scores!.forEach((t, j) => expect(relErr(t, a.scores![j])).toBeLessThan(1e-4));
+  for (const t of [...a.scores!, ...b.scores!]) t.dispose();
+  // the assistant's generation config supplies its settings, as HF reads them
+  twin.generationConfig = { numAssistantTokens: 2, assistantConfidenceThreshold: 0 };
+  expect(calls(model, () => model.generate([prompt], { maxNewTokens: 10, eosTokenId: null, assistantModel: twin }))).toBe(1 + 9 / 3);
+  twin.generationConfig = { numAssistantTokens: 0 };
+  expect(() => model.generate([prompt], { assistantModel: twin })).toThrow('generate: numAssistantTokens must be an integer >= 1, got 0');
+  const other = new torch.GPT2LMHeadModel({ vocab_size: 65, n_positions: 24, n_embd: 16, n_layer: 1, n_head: 2 });
+  expect(() => model.generate([prompt], { assistantModel: other })).toThrow('generate: the assistant\'s vocabulary (65 tokens) is not this model\'s (64)');
+  for (const [o, error] of [
+    [{ numBeams: 2 }, /assistantModel is for greedy decoding/],
+    [{ doSample: true }, /assistantModel is for greedy decoding/],
+    [{ stopStrings: ['x'] }, /assistantModel with stopStrings is not supported/],
+    [{ useCache: false }, /assistantModel needs the key\/value cache/],
+    [{ promptLookupNumTokens: 3 }, /promptLookupNumTokens and assistantModel are two ways of proposing tokens: give one/],
+    [{ numAssistantTokensSchedule: 'fast' }, /numAssistantTokensSchedule must be 'constant' or 'heuristic'/],
+    [{ assistantConfidenceThreshold: 1 }, /assistantConfidenceThreshold must be in \[0, 1\)/],
+  ] as [torch.GenerateOptions, RegExp][]) expect(() => model.generate([prompt], { ...o, assistantModel: small })).toThrow(error);
+  expect(() => model.generate([[1], [2]], { assistantModel: small })).toThrow(/assistantModel takes one prompt at a time/);
+  expect(() => model.generate([[1]], { assistantModel: {} as torch.GPT2LMHeadModel })).toThrow(/assistantModel must be a GPT2LMHeadModel/);
+  for (const m of [twin, small, other]) m.dispose();
+  expect(torch.memory().liveTensors).toBe(before);
+});
+
 test('noRepeatNgramBans is HF\'s: the tokens that would repeat an n-gram ending in the last n - 1 tokens', () => {
   expect(torch.noRepeatNgramBans([[1, 2, 3, 1, 2], [1, 2], [4]], 3)).toEqual([[3], [], []]);
   expect(torch.noRepeatNgramBans([[1, 2, 1, 3, 1]], 2)).toEqual([[2, 3]]);

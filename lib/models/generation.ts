@@ -1,5 +1,5 @@
-// Decoding for generate(): greedy, sampling, beam search and prompt lookup over a key/value
-// cache, with Hugging Face's logits processors and warpers (logits_process.ts).
+// Decoding for generate(): greedy, sampling, beam search, prompt lookup and assisted decoding
+// over a key/value cache, with Hugging Face's logits processors and warpers (logits_process.ts).
 // The semantics are transformers' GenerationMixin (scripts/reference/generate_ref.py transcribes
 // it in plain PyTorch); the model itself is reached only through DecodingState.forward.
 import { keywordOptions } from '../tensor/options';
@@ -12,7 +12,7 @@ import { keep, tidy } from '../tensor/scope';
 import { Device } from '../tensor/dtype';
 import * as F from '../nn/functional';
 import { tokenizer, GPT2Tokenizer } from './tokenizer';
-import type { ForwardOptions, GPT2Output, LayerPast } from './gpt2';
+import type { ForwardOptions, GPT2LMHeadModel, GPT2Output, LayerPast } from './gpt2';
 import { DecodeStep, EosTokenIds, eosList, processLogits, warpScores } from './logits_process';
 export { processLogits, warpScores, addSequenceBias, repetitionPenalty, noRepeatNgramBans, eosList } from './logits_process';
 export type { DecodeStep, EosTokenIds } from './logits_process';
@@ -109,6 +109,19 @@ export interface GenerateOptions {
   promptLookupNumTokens?: number;
   /** HF's max_matching_ngram_size: the longest n-gram looked up (default 2) */
   maxMatchingNgramSize?: number;
+  /**
+   * HF's assistant_model: assisted decoding, greedy with one prompt. A smaller model of the same
+   * vocabulary (distilgpt2 for gpt2-large) drafts tokens greedily; the model checks them in one
+   * forward pass and keeps the run it agrees with, plus its own next token. The same tokens as
+   * plain greedy decoding, in fewer passes of the large model where the small one guesses well.
+   */
+  assistantModel?: GPT2LMHeadModel;
+  /** HF's num_assistant_tokens: the most tokens drafted a round (default the assistant's generation config's, else 20) */
+  numAssistantTokens?: number;
+  /** HF's num_assistant_tokens_schedule: 'constant' (default), or 'heuristic': 2 more after a round all accepted, 1 fewer (at least 1) otherwise */
+  numAssistantTokensSchedule?: 'constant' | 'heuristic';
+  /** HF's assistant_confidence_threshold: a draft ends after a token the assistant gives less than this probability (default 0.4; 0: off) */
+  assistantConfidenceThreshold?: number;
   /** HF's return_dict_in_generate: generate() returns a GenerateOutput (sequences, and scores / logits as asked) */
   returnDictInGenerate?: boolean;
   /** HF's output_scores: each step's processed scores (after the processors and, sampling, the warpers; beam search: log-probabilities) */
@@ -149,6 +162,7 @@ export const GENERATE_OPTIONS = [
   'badWordsIds', 'sequenceBias', 'suppressTokens', 'beginSuppressTokens', 'forcedEosTokenId', 'exponentialDecayLengthPenalty',
   'renormalizeLogits', 'typicalP', 'epsilonCutoff', 'etaCutoff', 'doSample', 'seed', 'eosTokenId', 'padTokenId', 'stopStrings', 'tokenizer', 'useCache',
   'numBeams', 'lengthPenalty', 'earlyStopping', 'numReturnSequences', 'onToken', 'promptLookupNumTokens', 'maxMatchingNgramSize',
+  'assistantModel', 'numAssistantTokens', 'numAssistantTokensSchedule', 'assistantConfidenceThreshold',
   'returnDictInGenerate', 'outputScores', 'outputLogits',
 ] as const satisfies readonly (keyof GenerateOptions)[];
 // (compile-time: an option added to GenerateOptions but not to the list fails here)
@@ -181,7 +195,7 @@ export function newTokenBounds(o: GenerateOptions, promptLength: number): { maxN
 }
 
 /** generation_config.json's fields (HF's GenerationConfig) that tstorch reads, and their options. */
-type FieldKind = 'int' | 'token' | 'eos' | 'number' | 'boolean' | 'stopping' | 'strings' | 'ints' | 'intLists' | 'bias' | 'decay';
+type FieldKind = 'int' | 'token' | 'schedule' | 'eos' | 'number' | 'boolean' | 'stopping' | 'strings' | 'ints' | 'intLists' | 'bias' | 'decay';
 const GENERATION_FIELDS: Record<string, [keyof GenerateOptions, FieldKind]> = {
   max_new_tokens: ['maxNewTokens', 'int'], min_new_tokens: ['minNewTokens', 'int'], do_sample: ['doSample', 'boolean'],
   max_length: ['maxLength', 'int'], min_length: ['minLength', 'int'],
@@ -194,6 +208,8 @@ const GENERATION_FIELDS: Record<string, [keyof GenerateOptions, FieldKind]> = {
   begin_suppress_tokens: ['beginSuppressTokens', 'ints'], forced_eos_token_id: ['forcedEosTokenId', 'int'],
   exponential_decay_length_penalty: ['exponentialDecayLengthPenalty', 'decay'], renormalize_logits: ['renormalizeLogits', 'boolean'],
   prompt_lookup_num_tokens: ['promptLookupNumTokens', 'int'], max_matching_ngram_size: ['maxMatchingNgramSize', 'int'],
+  num_assistant_tokens: ['numAssistantTokens', 'int'], num_assistant_tokens_schedule: ['numAssistantTokensSchedule', 'schedule'],
+  assistant_confidence_threshold: ['assistantConfidenceThreshold', 'number'],
 };
 
 const isInts = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0);
@@ -202,6 +218,7 @@ function fieldOk(kind: FieldKind, v: unknown): boolean {
   switch (kind) {
     case 'int': return Number.isInteger(v);
     case 'token': return Number.isInteger(v) && (v as number) >= 0;
+    case 'schedule': return v === 'constant' || v === 'heuristic';
     case 'eos': return (Number.isInteger(v) && (v as number) >= 0) || (isInts(v) && v.length > 0);
     case 'number': return typeof v === 'number' && Number.isFinite(v);
     case 'boolean': return typeof v === 'boolean';
@@ -300,10 +317,15 @@ export function checkGenerateOptions(o: GenerateOptions): void {
   if (!isInt(o.maxMatchingNgramSize, 1)) bad('maxMatchingNgramSize must be an integer >= 1', o.maxMatchingNgramSize);
   const beams = o.numBeams ?? 1, n = o.numReturnSequences ?? 1;
   const sampling = o.doSample ?? (o.temperature !== undefined && o.temperature > 0);
-  if (o.promptLookupNumTokens !== undefined) {
-    if (beams > 1 || sampling || n > 1) throw new Error('generate: promptLookupNumTokens is for greedy decoding (no beams, no sampling, one sequence)');
-    if (o.stopStrings?.length) throw new Error('generate: promptLookupNumTokens with stopStrings is not supported (a stop string could end inside an accepted run)');
-    if (o.useCache === false) throw new Error('generate: promptLookupNumTokens needs the key/value cache (useCache)');
+  if (!isInt(o.numAssistantTokens, 1)) bad('numAssistantTokens must be an integer >= 1', o.numAssistantTokens);
+  if (o.numAssistantTokensSchedule !== undefined && !fieldOk('schedule', o.numAssistantTokensSchedule)) bad('numAssistantTokensSchedule must be \'constant\' or \'heuristic\'', JSON.stringify(o.numAssistantTokensSchedule));
+  if (o.assistantConfidenceThreshold !== undefined && !(o.assistantConfidenceThreshold >= 0 && o.assistantConfidenceThreshold < 1)) bad('assistantConfidenceThreshold must be in [0, 1)', o.assistantConfidenceThreshold);
+  if (o.promptLookupNumTokens !== undefined && o.assistantModel !== undefined) throw new Error('generate: promptLookupNumTokens and assistantModel are two ways of proposing tokens: give one');
+  for (const [option, given] of [['promptLookupNumTokens', o.promptLookupNumTokens !== undefined], ['assistantModel', o.assistantModel !== undefined]] as const) {
+    if (!given) continue;
+    if (beams > 1 || sampling || n > 1) throw new Error(`generate: ${option} is for greedy decoding (no beams, no sampling, one sequence)`);
+    if (o.stopStrings?.length) throw new Error(`generate: ${option} with stopStrings is not supported (a stop string could end inside an accepted run)`);
+    if (o.useCache === false) throw new Error(`generate: ${option} needs the key/value cache (useCache)`);
   }
   if (beams > 1) {
     if (o.stopStrings?.length) throw new Error('generate: stopStrings is for greedy decoding and sampling, not beam search');
@@ -329,6 +351,8 @@ export class DecodingState {
     readonly padToken: number,
     readonly device: Device,
     readonly useCache: boolean,
+    /** the most positions the model sees (its n_positions) */
+    readonly contextLength = Number.POSITIVE_INFINITY,
   ) {}
 
   /** The rows' length with padding (all equal). */
@@ -338,16 +362,24 @@ export class DecodingState {
     return this.seqs.map((s, i) => [...Array(this.padding[i]).fill(this.padToken), ...s]);
   }
 
-  /** The next token's logits, (rows, vocab) in float32, in the caller's scope; the cache moves on. */
+  /** How many (padded) positions the key/value cache covers; 0 without one. */
+  get cachedLength(): number { return this.past ? this.past[0][0].shape[2] : 0; }
+
+  /**
+   * The next token's logits, (rows, vocab) in float32, in the caller's scope; the cache moves on.
+   * The tokens the cache does not cover go through the model (the last one, but for a first pass
+   * or an assistant catching up).
+   */
   nextLogits(): Tensor {
     const cached = this.useCache && this.past !== null;
     const padded = this.padding.some((n) => n > 0);
-    const ids = tensor(cached ? this.seqs.map((s) => [s[s.length - 1]]) : this.paddedSeqs(), { dtype: 'int64', device: this.device });
+    const from = cached ? this.cachedLength : 0, fed = this.length - from;
+    const ids = tensor(this.paddedSeqs().map((s) => s.slice(from)), { dtype: 'int64', device: this.device });
     const extra: ForwardOptions = {};
     if (padded) {
       // HF's prepare_inputs_for_generation: positions are attention_mask.cumsum(-1) - 1 (1 on padding).
       extra.attentionMask = tensor(this.seqs.map((s, i) => [...Array(this.padding[i]).fill(0), ...Array(s.length).fill(1)]), { dtype: 'int64', device: this.device });
-      extra.positionIds = tensor(cached ? this.seqs.map((s) => [s.length - 1])
+      extra.positionIds = tensor(cached ? this.seqs.map((s) => s.slice(s.length - fed).map((_, j) => s.length - fed + j))
         : this.seqs.map((s, i) => [...Array(this.padding[i]).fill(1), ...s.map((_, j) => j)]), { dtype: 'int64', device: this.device });
     }
     const out = this.forward(ids, { pastKeyValues: cached ? this.past! : undefined, useCache: this.useCache, logitsToKeep: 1, ...extra });
@@ -373,6 +405,21 @@ export class DecodingState {
     this.disposePast();
     this.past = out.pastKeyValues!.map(([k, v]) => [keep(k), keep(v)] as LayerPast);
     return out.logits.select(0, 0).to({ dtype: 'float32' });
+  }
+
+  /**
+   * One unpadded row made `tokens`: the cache keeps what it covers of their common start (at
+   * least the last token is left to feed), so nextLogits goes on from there.
+   */
+  syncTo(tokens: number[]): void {
+    if (this.seqs.length !== 1 || this.padding[0] !== 0) throw new Error('generate: internal error: syncTo is for one unpadded sequence');
+    const old = this.seqs[0];
+    let common = 0;
+    while (common < old.length && common < tokens.length && old[common] === tokens[common]) common++;
+    const keepLength = Math.min(this.cachedLength, common, tokens.length - 1);
+    if (keepLength === 0) this.disposePast();
+    else if (keepLength < this.cachedLength) this.cropCache(keepLength);
+    this.seqs = [[...tokens]];
   }
 
   /** Keeps the cache's first `length` positions (tokens proposed but not accepted go). */
@@ -477,9 +524,62 @@ export function promptLookupCandidates(tokens: number[], k: number, maxNgram: nu
  * plus the token after it, so the result is greedy decoding's.
  */
 export function decodePromptLookup(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): number[][] {
+  const k = o.promptLookupNumTokens!, maxNgram = o.maxMatchingNgramSize ?? 2;
+  return decodeWithCandidates(state, o, eos, maxLength, record, (seq) => promptLookupCandidates(seq, k, maxNgram, eos, maxLength));
+}
+
+/** How an assistant drafts (HF's AssistedCandidateGenerator settings). */
+export interface AssistantSettings {
+  numTokens: number;
+  schedule: 'constant' | 'heuristic';
+  confidenceThreshold: number;
+}
+
+/**
+ * Assisted decoding (HF's _assisted_decoding with an assistant model), greedy, one prompt: the
+ * assistant (`draft`, its own cache) drafts up to numTokens tokens greedily with the same
+ * processors, ending early at an end token or after a token it gives less than
+ * confidenceThreshold of probability; the model checks them in one pass (see
+ * decodeWithCandidates), so the result is greedy decoding's.
+ */
+export function decodeAssisted(state: DecodingState, draft: DecodingState, settings: AssistantSettings, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): number[][] {
+  const ends = eosList(eos), promptLength = state.length;
+  let numTokens = settings.numTokens;
+  // (HF: no more than leaves room for the model's own token after them; the assistant's context may be shorter)
+  const propose = (seq: number[]): number[] => {
+    const n = Math.min(numTokens, maxLength - seq.length - 1, draft.contextLength + 1 - seq.length);
+    if (n <= 0) return [];
+    draft.syncTo(seq);
+    const drafted: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const [token, p] = tidy(() => {
+        const step = { newTokens: draft.length - promptLength, promptLength, maxLength: promptLength + (o.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS) };
+        const scores = processLogits(draft.nextLogits(), () => draft.paddedSeqs(), o, step, eos);
+        const t = scores.argmax(-1).item() as number;
+        return [t, settings.confidenceThreshold > 0 ? F.softmax(scores, -1).select(1, t).item() as number : 1];
+      });
+      draft.append([token]);
+      drafted.push(token);
+      if (ends.includes(token) || p < settings.confidenceThreshold) break; // (HF's ConfidenceCriteria: the unsure token is kept)
+    }
+    return drafted;
+  };
+  const adapt = (matches: number, proposed: number) => {
+    if (settings.schedule === 'heuristic') numTokens = matches === proposed ? numTokens + 2 : Math.max(1, numTokens - 1);
+  };
+  return decodeWithCandidates(state, o, eos, maxLength, record, propose, adapt);
+}
+
+/**
+ * Greedy decoding of one prompt that checks proposed tokens (prompt lookup's, an assistant's) in
+ * one forward pass each round: the run of them greedy decoding agrees with is kept, plus greedy's
+ * token after it, so the result is plain greedy decoding's. `propose` gets the tokens so far;
+ * `accepted` hears how many of the proposed were kept.
+ */
+function decodeWithCandidates(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord,
+  propose: (seq: number[]) => number[], accepted?: (matches: number, proposed: number) => void): number[][] {
   const ends = eosList(eos);
   const promptLength = state.length;
-  const k = o.promptLookupNumTokens!, maxNgram = o.maxMatchingNgramSize ?? 2;
   const seq = state.seqs[0];
   let done = false;
   const emit = (tokens: number[]) => {
@@ -492,7 +592,7 @@ export function decodePromptLookup(state: DecodingState, o: GenerateOptions, eos
   };
   while (state.length < maxLength && !done) {
     // (the first token as plain greedy: that pass fills the cache with the prompt)
-    const cands = state.length === promptLength ? [] : promptLookupCandidates(seq, k, maxNgram, eos, maxLength);
+    const cands = state.length === promptLength ? [] : propose(seq);
     const picked = tidy(() => {
       const logits = cands.length ? state.logitsThrough(cands) : state.nextLogits(); // (cands + 1, vocab)
       const rows = logits.shape[0];
@@ -509,6 +609,7 @@ export function decodePromptLookup(state: DecodingState, o: GenerateOptions, eos
       }
       return out;
     });
+    if (cands.length) accepted?.(picked.length - 1, cands.length);
     // keep no more than the length limit allows; the cache then covers all but the last kept token
     const kept = picked.slice(0, maxLength - state.length);
     const before = state.length;

@@ -114,7 +114,7 @@ const ADAPTER_COMMANDS = ['eval', 'generate', 'chat', 'classify', 'merge'];
 export function resolveHubFlags(f: Record<string, unknown>, command = ''): void {
   const revision = f.revision as string | undefined;
   for (const k of ['model', 'tokenizer']) if (typeof f[k] === 'string') f[k] = torch.io.resolvePretrained(f[k] as string, { revision });
-  for (const k of ['adapter', 'ref-model', 'ref-adapter']) if (typeof f[k] === 'string') f[k] = torch.io.resolvePretrained(f[k] as string);
+  for (const k of ['adapter', 'ref-model', 'ref-adapter', 'assistant-model']) if (typeof f[k] === 'string') f[k] = torch.io.resolvePretrained(f[k] as string);
   if (typeof f.adapters === 'string') f.adapters = f.adapters.split(',').map((d) => torch.io.resolvePretrained(d.trim())).join(',');
   // An adapter folder alone as --model (transformers with PEFT loads one so; PEFT's AutoPeftModel):
   // its base (base_model_name_or_path) as --model, itself as --adapter.

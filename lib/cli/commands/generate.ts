@@ -1,7 +1,8 @@
 // tstorch generate: text from a prompt (or a file of prompts, in batches), with the key/value cache.
 import * as fs from 'fs';
 import { Spec } from '../args';
-import { loadModelFromFlags, sharedFlags, tokenizerFromFlags } from './common';
+import { attnFlag, loadModel, loadModelFromFlags, sharedFlags, tokenizerFromFlags } from './common';
+import { notInCacheHint } from '../../io/hub';
 import type { GPT2Tokenizer } from '../../models/tokenizer';
 import type { ChatMessage, ChatTemplateOptions } from '../../models/chat_template';
 import { isRecordFile, readDataText, readJsonlFields, readRecords } from '../../data/text';
@@ -30,6 +31,8 @@ export const spec: Spec = {
   'epsilon-cutoff': { type: 'number', help: 'sample only tokens of probability >= this (HF\'s epsilon_cutoff, e.g. 3e-4; default 0: off)' },
   'eta-cutoff': { type: 'number', help: 'eta sampling: an entropy-dependent cutoff (HF\'s eta_cutoff, e.g. 2e-3; default 0: off)' },
   'prompt-lookup-num-tokens': { type: 'int', help: 'greedy: propose this many tokens from earlier in the text and check them in one pass (HF\'s prompt lookup decoding: the same text, faster where it repeats the prompt)' },
+  'assistant-model': { type: 'string', help: 'greedy: a smaller GPT-2 of the same vocabulary (a folder, or distilgpt2 from the HF cache) drafts tokens that the model checks several per pass (HF\'s assisted decoding: the same text, faster; --prompts then go one at a time)' },
+  'num-assistant-tokens': { type: 'int', help: 'with --assistant-model: the most tokens drafted a round (HF\'s num_assistant_tokens; default 20)' },
   'bad-words': { type: 'string', help: 'comma-separated words never generated, each as written and with a leading space (HF\'s bad_words_ids)' },
   'repetition-penalty': { type: 'number', help: 'HF\'s repetition_penalty: > 1 makes tokens already there less likely (default 1: off)' },
   'no-repeat-ngram-size': { type: 'int', help: 'no n-gram of this size occurs twice (prompt included; default 0: off)' },
@@ -59,11 +62,12 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (prompt === '') throw new Error('--prompt is empty');
   if (f.logprobs && !f.json && f.prompts === undefined) throw new Error('--logprobs goes into JSON lines: add --json (or use --prompts)');
   if (f.system !== undefined && !f.chat) throw new Error('--system is a chat\'s system message: add --chat');
+  if (f['num-assistant-tokens'] !== undefined && f['assistant-model'] === undefined) throw new Error('--num-assistant-tokens goes with --assistant-model');
   const flags = generateFlags(f);
   const tokenizer = flags.tokenizer!;
   if (prompt === undefined) return generateFromFile(f, flags);
   const model = await loadModelFromFlags(f);
-  const options = generateOptions(model, flags);
+  const options = await withAssistant(f, model, generateOptions(model, flags));
   const eos = options.eosTokenId === undefined ? model.config.eos_token_id : options.eosTokenId;
   const ids = tokenizer.encode(f.chat ? chatPrompt(tokenizer, prompt, f.system as string | undefined) : prompt);
   checkVocabulary(model, ids, 'the prompt');
@@ -77,6 +81,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
       else console.log(`${sequences.length > 1 ? `=== ${k + 1} ===\n` : ''}${reply}`);
     });
     model.dispose();
+    options.assistantModel?.dispose();
     return;
   }
   if ((options.numBeams ?? 1) > 1 || (options.numReturnSequences ?? 1) > 1 || f.logprobs) {
@@ -90,6 +95,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
       else console.log(`${sequences.length > 1 ? `=== ${k + 1} ===\n` : ''}${text}`);
     });
     model.dispose();
+    options.assistantModel?.dispose();
     return;
   }
   // The text streams out as it is generated (held back while a character's bytes are incomplete).
@@ -113,6 +119,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   }
   if (f.json) console.log(JSON.stringify({ text, tokens: out, newTokens: out.length - ids.length }));
   model.dispose();
+  options.assistantModel?.dispose();
 }
 
 /** A user's message (after --system's) rendered by the chat template with the generation prompt. */
@@ -178,7 +185,7 @@ export function generateFlags(f: Record<string, unknown>, chat = Boolean(f.chat)
     noRepeatNgramSize: num('no-repeat-ngram-size'), minNewTokens: num('min-new-tokens'),
     numBeams, lengthPenalty: num('length-penalty'), earlyStopping: f['early-stopping'] as boolean | undefined,
     numReturnSequences, stopStrings: f.stop === undefined ? undefined : [f.stop as string],
-    promptLookupNumTokens: num('prompt-lookup-num-tokens'),
+    promptLookupNumTokens: num('prompt-lookup-num-tokens'), numAssistantTokens: num('num-assistant-tokens'),
     typicalP: num('typical-p'), epsilonCutoff: num('epsilon-cutoff'), etaCutoff: num('eta-cutoff'), badWordsIds: badWords(f['bad-words'] as string | undefined, tokenizer),
     tokenizer,
   };
@@ -186,9 +193,9 @@ export function generateFlags(f: Record<string, unknown>, chat = Boolean(f.chat)
 
 /** --prompts: every prompt of the file, --batch-size at a time; a JSON line per prompt, in order. */
 async function generateFromFile(f: Record<string, unknown>, flags: GenerateOptions): Promise<void> {
-  const file = f.prompts as string, batchSize = f['batch-size'] as number;
+  const file = f.prompts as string;
   if (!fs.existsSync(file) || fs.statSync(file).isDirectory()) throw new Error(`--prompts ${file}: no such file`);
-  if (!(batchSize >= 1)) throw new Error(`--batch-size must be >= 1, got ${batchSize}`);
+  if (!((f['batch-size'] as number) >= 1)) throw new Error(`--batch-size must be >= 1, got ${f['batch-size']}`);
   const tokenizer = flags.tokenizer!;
   // With --chat a record's prompt may be a conversation (TRL's prompt-only row): rendered as it is
   // read, with the generation prompt; a string prompt is a user's message, rendered below.
@@ -199,7 +206,9 @@ async function generateFromFile(f: Record<string, unknown>, flags: GenerateOptio
     : readDataText(file).split(/\r?\n/).filter((l) => l.trim());
   if (!prompts.length) throw new Error(`--prompts ${file}: no prompts in it`);
   const model: GPT2LMHeadModel = await loadModelFromFlags(f);
-  const options = generateOptions(model, flags);
+  const options = await withAssistant(f, model, generateOptions(model, flags));
+  // (prompt lookup and an assistant take one prompt at a time, as HF's assisted decoding)
+  const batchSize = options.promptLookupNumTokens !== undefined || options.assistantModel ? 1 : f['batch-size'] as number;
   const eos = options.eosTokenId === undefined ? model.config.eos_token_id : options.eosTokenId;
   for (let i = 0; i < prompts.length; i += batchSize) {
     const batch = prompts.slice(i, i + batchSize).map((p) => tokenizer.encode(f.chat && !rendered.has(p) ? chatPrompt(tokenizer, p, f.system as string | undefined) : p));
@@ -215,6 +224,7 @@ async function generateFromFile(f: Record<string, unknown>, flags: GenerateOptio
     });
   }
   model.dispose();
+  options.assistantModel?.dispose();
 }
 
 /** The flags given, over the model's generation_config.json, over the command's defaults; checked. */
@@ -232,6 +242,36 @@ export function generateOptions(model: GPT2LMHeadModel, flags: GenerateOptions):
     throw new Error(`${(e as Error).message}${fromFile}`);
   }
   return options;
+}
+
+/**
+ * --assistant-model: that model (on --device), as the options' assistantModel, checked against the
+ * model and the options before any text is made.
+ */
+async function withAssistant(f: Record<string, unknown>, model: GPT2LMHeadModel, options: GenerateOptions): Promise<GenerateOptions> {
+  const dir = f['assistant-model'] as string | undefined;
+  if (dir === undefined) return options;
+  try {
+    if (!fs.existsSync(dir)) throw new Error(`--assistant-model ${dir}: no such folder${notInCacheHint(dir)}`);
+    if ((options.numBeams ?? 1) > 1 || (options.doSample ?? (options.temperature ?? 0) > 0) || (options.numReturnSequences ?? 1) > 1) {
+      throw new Error('--assistant-model is for greedy decoding: not with --num-beams, sampling (--temperature > 0, --do-sample) or --num-return-sequences');
+    }
+    if (options.stopStrings) throw new Error('--assistant-model with --stop is not supported (a stop string could end inside a kept draft)');
+    if (options.promptLookupNumTokens !== undefined) throw new Error('--assistant-model and --prompt-lookup-num-tokens are two ways of proposing tokens: give one');
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  const assistant = await loadModel(dir, { device: f.device as string | undefined, attn: attnFlag(f), mmap: Boolean(f.mmap) }).catch((e: Error) => {
+    model.dispose();
+    throw new Error(`--assistant-model ${dir}: ${e.message}`);
+  });
+  if (assistant.config.vocab_size !== model.config.vocab_size) {
+    model.dispose();
+    assistant.dispose();
+    throw new Error(`--assistant-model ${dir} has a vocabulary of ${assistant.config.vocab_size} tokens, the model ${model.config.vocab_size}: an assistant drafts in the model's own tokens (distilgpt2 for GPT-2)`);
+  }
+  return { ...options, assistantModel: assistant };
 }
 
 /** Beam search (with its scores) or greedy/sampled sequences, in --precision. */
