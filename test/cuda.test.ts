@@ -490,6 +490,74 @@ json.dump(out, open(d + "/want.json", "w"))`;
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
+test('a pad token of its own (pad_token_id) and assisted decoding (assistant_model) as transformers\' generate, on CPU and CUDA', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-pad-'));
+  // The small, less flat model of test/generation.test.ts, and a one-layer assistant of its vocabulary.
+  torch.manualSeed(1);
+  const m = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 40, n_embd: 32, n_layer: 2, n_head: 2, eos_token_id: 63, bos_token_id: 63 });
+  torch.noGrad(() => {
+    m.transformer.wte.weight.mul_(6);
+    m.transformer.wpe.weight.mul_(20);
+    for (const block of m.transformer.h.items) (block.attn.c_proj as torch.nn.Conv1D).weight.mul_(20);
+  });
+  const a = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 40, n_embd: 16, n_layer: 1, n_head: 2, eos_token_id: 63, bos_token_id: 63 });
+  torch.tidy(() => torch.noGrad(() => { a.transformer.wte.weight.copy_(m.transformer.wte.weight.narrow(1, 0, 16)); }));
+  await m.savePretrained(path.join(tmp, 'model'));
+  await a.savePretrained(path.join(tmp, 'assistant'));
+  const prompts = [[5, 17, 42, 8, 9, 3], [1], [7, 60, 7, 33]];
+  const cases = [
+    { num_beams: 1, repetition_penalty: 1.3 },
+    { num_beams: 4, num_return_sequences: 3 },
+  ];
+  fs.writeFileSync(path.join(tmp, 'spec.json'), JSON.stringify({ prompts, cases }));
+  const py = `
+import json, sys, torch
+from transformers import GPT2LMHeadModel
+d = sys.argv[1]
+spec = json.load(open(d + "/spec.json"))
+prompts = spec["prompts"]
+L = max(len(p) for p in prompts)
+out = {}
+for device in ["cpu", "cuda"]:
+    model = GPT2LMHeadModel.from_pretrained(d + "/model", attn_implementation="eager").to(device).eval()
+    assistant = GPT2LMHeadModel.from_pretrained(d + "/assistant", attn_implementation="eager").to(device).eval()
+    ids = torch.tensor([[5] * (L - len(p)) + p for p in prompts], device=device)
+    mask = torch.tensor([[0] * (L - len(p)) + [1] * len(p) for p in prompts], device=device)
+    padded = []
+    for c in spec["cases"]:
+        g = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=12, do_sample=False, eos_token_id=17, pad_token_id=5, **c)
+        n = c.get("num_return_sequences", 1)
+        padded.append([s[L - len(prompts[i // n]):] for i, s in enumerate(g.tolist())])
+    assisted = []
+    for p in prompts:
+        x = torch.tensor([p], device=device)
+        g = model.generate(input_ids=x, attention_mask=torch.ones_like(x), assistant_model=assistant, max_new_tokens=20, do_sample=False, eos_token_id=17, pad_token_id=17)
+        assisted.append(g[0].tolist())
+    out[device] = {"padded": padded, "assisted": assisted}
+json.dump(out, open(d + "/want.json", "w"))`;
+  const r = spawnSync(PY, ['-c', py, tmp], { encoding: 'utf8' });
+  if (r.status !== 0) console.error(r.stderr);
+  expect(r.status).toBe(0);
+  const want = JSON.parse(fs.readFileSync(path.join(tmp, 'want.json'), 'utf8'));
+  for (const device of ['cpu', 'cuda'] as const) {
+    m.to({ device }).eval();
+    a.to({ device });
+    cases.forEach((c, i) => {
+      const opts: torch.GenerateOptions = { maxNewTokens: 12, eosTokenId: 17, padTokenId: 5, numBeams: c.num_beams, numReturnSequences: c.num_return_sequences, repetitionPenalty: c.repetition_penalty };
+      expect({ device, case: i, sequences: m.generate(prompts, opts) }).toEqual({ device, case: i, sequences: want[device].padded[i] });
+    });
+    prompts.forEach((p, i) => {
+      const got = m.generate([p], { maxNewTokens: 20, eosTokenId: 17, assistantModel: a })[0];
+      expect({ device, prompt: i, got }).toEqual({ device, prompt: i, got: want[device].assisted[i] });
+    });
+  }
+  // (the pad shows: some sequence ended before the others and was continued with 5, not 17)
+  expect(want.cpu.padded.flat().some((s: number[]) => s.some((t, j) => t === 17 && s[j + 1] === 5))).toBe(true);
+  m.dispose();
+  a.dispose();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
 // The op cases checked against PyTorch on the CPU (test/ops.parity.test.ts), run again with CUDA
 // inputs and CUDA as the default device (so tensors a case makes are on CUDA too): outputs and
 // gradients must be the CPU's (float64, 1e-8; integers exactly).
