@@ -6,6 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
 import { saveTinyGpt2 } from './helpers';
+import { replyStream } from '../lib/cli/commands/chat';
 
 const D = torch.data;
 let tmp: string;
@@ -221,4 +222,30 @@ test('the CLI: --chat-template chatml on conversations (SFT and DPO); the run ke
   const rest = plain2.text.slice(turn2.length);
   expect(replies[1]).toBe(rest.includes('<|im_end|>') ? rest.slice(0, rest.indexOf('<|im_end|>')) : rest);
   expect(cli('generate', '--model', modelDir, '--system', 'x', '--prompt', 'hi').err).toMatch(/--system is a chat's system message: add --chat/);
+});
+
+test('tstorch chat streams a reply as it comes: held back are an incomplete character and an ending that may start the stop string, never shown', () => {
+  // tokens are pieces of text here; 9 is half a character (decoding gives U+FFFD until its other half, 10)
+  const pieces: Record<number, string> = { 1: 'Hel', 2: 'lo <', 3: 'b> <|', 4: 'im_', 5: 'end|>', 6: ' more', 7: '<|im_', 8: 'x', 9: '\uFFFD', 10: 'é' };
+  const decode = (ts: number[]) => ts.map((t, i) => (t === 9 && ts[i + 1] === 10 ? '' : pieces[t])).join('');
+  const run = (tokens: number[], reply: string) => {
+    const writes: string[] = [];
+    const s = replyStream(decode, ['<|im_end|>'], (w) => writes.push(w));
+    for (const t of tokens) s.add(t);
+    s.end(reply);
+    return writes;
+  };
+  // '<' may start the stop string until 'b' shows it does not; '<|im_' waits, and '<|im_end|>' is cut
+  expect(run([1, 2, 3, 4, 5], 'Hello <b> ')).toEqual(['Hel', 'lo ', '<b> ', '\n']);
+  // an ending that was not the stop string after all comes out with what follows, or at the end
+  expect(run([1, 7, 8], 'Hel<|im_x')).toEqual(['Hel', '<|im_x', '\n']);
+  expect(run([1, 7], 'Hel<|im_')).toEqual(['Hel', '<|im_\n']);
+  // half a character waits for its other half
+  expect(run([1, 9, 10, 6], 'Helé more')).toEqual(['Hel', 'é', ' more', '\n']);
+  // no stop strings: each piece as it comes
+  const plainWrites: string[] = [];
+  const s = replyStream(decode, undefined, (w) => plainWrites.push(w));
+  [1, 6].forEach((t) => s.add(t));
+  s.end('Hel more');
+  expect(plainWrites).toEqual(['Hel', ' more', '\n']);
 });

@@ -1,7 +1,7 @@
 // tstorch chat: a conversation with a model in the terminal (HF's `transformers chat`): each line
 // read is a user's message, the whole conversation is rendered by the chat template with the
-// generation prompt, and the reply is printed and kept. !clear starts over, !exit (or the end of
-// input) ends.
+// generation prompt, and the reply is streamed out as it comes and kept. !clear starts over, !exit
+// (or the end of input) ends.
 import * as readline from 'readline';
 import { Spec } from '../args';
 import { loadModelFromFlags, sharedFlags } from './common';
@@ -51,9 +51,10 @@ export async function run(f: Record<string, unknown>): Promise<void> {
         ask();
         continue;
       }
-      const [tokens] = runGenerate(model, [ids], options, f).sequences;
+      const stream = replyStream((t) => tokenizer.decode(t, plain), options.stopStrings);
+      const [tokens] = runGenerate(model, [ids], { ...options, onToken: ([t]) => stream.add(t) }, f).sequences;
       const reply = replyText(tokenizer.decode(newTokens(tokens, ids.length, eos, options.stopStrings, tokenizer), plain), options.stopStrings);
-      console.log(reply);
+      stream.end(reply);
       messages.push({ role: 'assistant', content: reply });
       ask();
     }
@@ -61,4 +62,34 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     lines.close();
     model.dispose();
   }
+}
+
+/**
+ * A reply written out as it is generated, as HF's transformers chat streams it: the text so far,
+ * less what may still change (a character whose bytes are not all there, an ending that may be
+ * the start of a stop string); a stop string itself is never shown. end() writes the rest of the
+ * reply and the newline.
+ */
+export function replyStream(decode: (tokens: number[]) => string, stops: string[] = [], write: (s: string) => void = (s) => process.stdout.write(s)): { add(token: number): void; end(reply: string): void } {
+  const tokens: number[] = [];
+  let shown = '';
+  const settled = (text: string): string => {
+    const cut = replyText(text, stops);
+    if (cut.length < text.length) return cut; // (a stop string reached: what comes before it is final)
+    const t = cut.endsWith('\uFFFD') ? cut.slice(0, -1) : cut;
+    let hold = 0;
+    for (const s of stops) for (let k = Math.min(s.length - 1, t.length); k > hold; k--) if (t.endsWith(s.slice(0, k))) { hold = k; break; }
+    return t.slice(0, t.length - hold);
+  };
+  return {
+    add(token) {
+      tokens.push(token);
+      const text = settled(decode(tokens));
+      if (text.length > shown.length && text.startsWith(shown)) { write(text.slice(shown.length)); shown = text; }
+    },
+    end(reply) {
+      // (what was shown is always the reply's start: decoding appends bytes, it never rewrites them)
+      write(`${reply.startsWith(shown) ? reply.slice(shown.length) : `\n${reply}`}\n`);
+    },
+  };
 }
