@@ -209,6 +209,10 @@ test('the CLI: --chat-template chatml on conversations (SFT and DPO); the run ke
   const replies = session.stdout.split('\n').slice(0, -1);
   expect(replies.length).toBe(3);
   expect([replies[0], replies[2]]).toEqual([reply.reply, reply.reply]);
+  // the same session with the base model drafting (HF's assisted decoding): the same replies, ended by the stop string
+  const assisted = spawnSync(process.execPath, [bin, 'chat', '--model', modelDir, '--adapter', out, '--system', 'Be exact.', '--max-new-tokens', '8', '--assistant-model', modelDir],
+    { input: `${question}\n\n${second}\n!clear\n${question}\n!exit\n`, encoding: 'utf8', timeout: 300000 });
+  expect([assisted.stderr, assisted.stdout]).toEqual(['', session.stdout]);
   const [turn2] = reference({ render: [{ template: torch.CHATML_TEMPLATE, special: torch.tokenizer.specialTokensMap, add_generation_prompt: true,
     messages: [{ role: 'system', content: 'Be exact.' }, { role: 'user', content: question }, { role: 'assistant', content: replies[0] }, { role: 'user', content: second }] }] }).render as string[];
   const plain2 = JSON.parse(cli('generate', '--model', modelDir, '--adapter', out, '--prompt', turn2, '--max-new-tokens', '8', '--stop', '<|im_end|>', '--json').out);

@@ -94,6 +94,10 @@ test('generate is repeatable with a seed; --bad-words, --typical-p, --epsilon-cu
   const assisted = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '6', '--assistant-model', assistantDir, '--num-assistant-tokens', '3', '--json');
   expect(assisted.err).toBe('');
   expect(JSON.parse(assisted.out).tokens).toEqual(greedy.tokens);
+  const stop = torch.tokenizer.decode(greedy.tokens.slice(4, 6));
+  const stopped = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '6', '--stop', stop, '--json').out;
+  expect(JSON.parse(stopped).tokens.length).toBeLessThan(greedy.tokens.length);
+  expect(cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '6', '--stop', stop, '--assistant-model', assistantDir, '--json').out).toBe(stopped);
   const assistedMany = cli('generate', '--model', modelDir, '--prompts', promptsFile, '--max-new-tokens', '6', '--assistant-model', assistantDir).out.trim().split('\n').map((l) => JSON.parse(l));
   expect(assistedMany.map((l) => l.tokens)).toEqual(lines.map((l) => l.tokens));
   for (const [flags, error] of [

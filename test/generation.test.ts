@@ -582,6 +582,21 @@ test('assistantModel (HF\'s assisted decoding): greedy decoding\'s tokens and sc
   expect(b.scores!.length).toBe(a.scores!.length);
   b.scores!.forEach((t, j) => expect(relErr(t, a.scores![j])).toBeLessThan(1e-4));
   for (const t of [...a.scores!, ...b.scores!]) t.dispose();
+  // stop strings: a run kept from a draft (or a lookup) ends where greedy decoding ends, also
+  // inside it (the twin's drafts run on past the stop); the scores of the tokens after it go
+  for (const p of [[5, 17, 42, 8, 9, 3], [7, 60, 7, 33, 7, 60]]) {
+    const free = model.generate([p], { maxNewTokens: 30, eosTokenId: null })[0];
+    const stop = torch.tokenizer.decode(free.slice(p.length + 6, p.length + 8));
+    const greedy = model.generate([p], { maxNewTokens: 30, eosTokenId: null, stopStrings: [stop], returnDictInGenerate: true, outputScores: true });
+    expect(greedy.sequences[0].length).toBeLessThan(free.length);
+    for (const extra of [{ assistantModel: twin, assistantConfidenceThreshold: 0 }, { assistantModel: small }, { promptLookupNumTokens: 10 }] as torch.GenerateOptions[]) {
+      const got = model.generate([p], { ...extra, maxNewTokens: 30, eosTokenId: null, stopStrings: [stop], returnDictInGenerate: true, outputScores: true });
+      expect({ p, stop, sequences: got.sequences }).toEqual({ p, stop, sequences: greedy.sequences });
+      expect(got.scores!.length).toBe(greedy.scores!.length);
+      for (const t of got.scores!) t.dispose();
+    }
+    for (const t of greedy.scores!) t.dispose();
+  }
   // the assistant's generation config supplies its settings, as HF reads them
   twin.generationConfig = { numAssistantTokens: 2, assistantConfidenceThreshold: 0 };
   expect(calls(model, () => model.generate([prompt], { maxNewTokens: 10, eosTokenId: null, assistantModel: twin }))).toBe(1 + 9 / 3);
@@ -592,7 +607,6 @@ test('assistantModel (HF\'s assisted decoding): greedy decoding\'s tokens and sc
   for (const [o, error] of [
     [{ numBeams: 2 }, /assistantModel is for greedy decoding/],
     [{ doSample: true }, /assistantModel is for greedy decoding/],
-    [{ stopStrings: ['x'] }, /assistantModel with stopStrings is not supported/],
     [{ useCache: false }, /assistantModel needs the key\/value cache/],
     [{ promptLookupNumTokens: 3 }, /promptLookupNumTokens and assistantModel are two ways of proposing tokens: give one/],
     [{ numAssistantTokensSchedule: 'fast' }, /numAssistantTokensSchedule must be 'constant' or 'heuristic'/],

@@ -324,7 +324,6 @@ export function checkGenerateOptions(o: GenerateOptions): void {
   for (const [option, given] of [['promptLookupNumTokens', o.promptLookupNumTokens !== undefined], ['assistantModel', o.assistantModel !== undefined]] as const) {
     if (!given) continue;
     if (beams > 1 || sampling || n > 1) throw new Error(`generate: ${option} is for greedy decoding (no beams, no sampling, one sequence)`);
-    if (o.stopStrings?.length) throw new Error(`generate: ${option} with stopStrings is not supported (a stop string could end inside an accepted run)`);
     if (o.useCache === false) throw new Error(`generate: ${option} needs the key/value cache (useCache)`);
   }
   if (beams > 1) {
@@ -578,17 +577,22 @@ export function decodeAssisted(state: DecodingState, draft: DecodingState, setti
  */
 function decodeWithCandidates(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord,
   propose: (seq: number[]) => number[], accepted?: (matches: number, proposed: number) => void): number[][] {
-  const ends = eosList(eos);
+  const ends = eosList(eos), stops = o.stopStrings ?? [];
   const promptLength = state.length;
   const seq = state.seqs[0];
   let done = false;
-  const emit = (tokens: number[]) => {
+  // Appends the kept tokens up to an end token or the completion of a stop string, as greedy
+  // decoding stops (either may come inside a kept run); returns how many it appended.
+  const emit = (tokens: number[]): number => {
+    let n = 0;
     for (const t of tokens) {
       state.append([t]);
-      if (ends.includes(t)) done = true;
+      n++;
+      if (ends.includes(t) || (stops.length && completesStopString(seq, stops, o.tokenizer))) done = true;
       o.onToken?.([t], [done]);
       if (done) break;
     }
+    return n;
   };
   while (state.length < maxLength && !done) {
     // (the first token as plain greedy: that pass fills the cache with the prompt)
@@ -614,10 +618,11 @@ function decodeWithCandidates(state: DecodingState, o: GenerateOptions, eos: Eos
     const kept = picked.slice(0, maxLength - state.length);
     const before = state.length;
     if (cands.length) state.cropCache(before + kept.length - 1);
-    // (scores recorded for positions past the limit go too)
-    if (record.scores && kept.length < picked.length) for (const t of record.scores.splice(record.scores.length - (picked.length - kept.length))) t.dispose();
-    if (record.logits && kept.length < picked.length) for (const t of record.logits.splice(record.logits.length - (picked.length - kept.length))) t.dispose();
-    emit(kept);
+    const appended = emit(kept);
+    // (scores recorded for positions past the limit or the end go too)
+    const extra = picked.length - appended;
+    if (record.scores && extra) for (const t of record.scores.splice(record.scores.length - extra)) t.dispose();
+    if (record.logits && extra) for (const t of record.logits.splice(record.logits.length - extra)) t.dispose();
   }
   return state.seqs;
 }

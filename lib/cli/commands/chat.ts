@@ -5,11 +5,12 @@
 import * as readline from 'readline';
 import { Spec } from '../args';
 import { loadModelFromFlags, sharedFlags } from './common';
-import { checkVocabulary, generateFlags, generateOptions, newTokens, plain, replyText, runGenerate, spec as generateSpec } from './generate';
+import { checkVocabulary, generateFlags, generateOptions, newTokens, plain, replyText, runGenerate, spec as generateSpec, withAssistant } from './generate';
 import type { ChatMessage } from '../../models/chat_template';
 
 export const summary = 'chat with a model in the terminal, through its chat template (HF\'s transformers chat)';
-const fromGenerate = ['max-new-tokens', 'temperature', 'do-sample', 'top-k', 'top-p', 'min-p', 'typical-p', 'repetition-penalty', 'no-repeat-ngram-size', 'stop', 'seed', 'precision', 'bf16'];
+const fromGenerate = ['max-new-tokens', 'temperature', 'do-sample', 'top-k', 'top-p', 'min-p', 'typical-p', 'repetition-penalty', 'no-repeat-ngram-size', 'stop', 'seed',
+  'assistant-model', 'num-assistant-tokens', 'prompt-lookup-num-tokens', 'precision', 'bf16'];
 export const spec: Spec = {
   model: sharedFlags.model,
   revision: sharedFlags.revision,
@@ -26,8 +27,9 @@ export const spec: Spec = {
 export async function run(f: Record<string, unknown>): Promise<void> {
   const flags = generateFlags(f, true);
   const tokenizer = flags.tokenizer!;
+  if (f['num-assistant-tokens'] !== undefined && f['assistant-model'] === undefined) throw new Error('--num-assistant-tokens goes with --assistant-model');
   const model = await loadModelFromFlags(f);
-  const options = generateOptions(model, flags);
+  const options = await withAssistant(f, model, generateOptions(model, flags));
   const eos = options.eosTokenId === undefined ? model.config.eos_token_id : options.eosTokenId;
   const opening: ChatMessage[] = f.system !== undefined ? [{ role: 'system', content: f.system as string }] : [];
   let messages = [...opening];
@@ -61,6 +63,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   } finally {
     lines.close();
     model.dispose();
+    options.assistantModel?.dispose();
   }
 }
 

@@ -248,7 +248,7 @@ export function generateOptions(model: GPT2LMHeadModel, flags: GenerateOptions):
  * --assistant-model: that model (on --device), as the options' assistantModel, checked against the
  * model and the options before any text is made.
  */
-async function withAssistant(f: Record<string, unknown>, model: GPT2LMHeadModel, options: GenerateOptions): Promise<GenerateOptions> {
+export async function withAssistant(f: Record<string, unknown>, model: GPT2LMHeadModel, options: GenerateOptions): Promise<GenerateOptions> {
   const dir = f['assistant-model'] as string | undefined;
   if (dir === undefined) return options;
   try {
@@ -256,7 +256,6 @@ async function withAssistant(f: Record<string, unknown>, model: GPT2LMHeadModel,
     if ((options.numBeams ?? 1) > 1 || (options.doSample ?? (options.temperature ?? 0) > 0) || (options.numReturnSequences ?? 1) > 1) {
       throw new Error('--assistant-model is for greedy decoding: not with --num-beams, sampling (--temperature > 0, --do-sample) or --num-return-sequences');
     }
-    if (options.stopStrings) throw new Error('--assistant-model with --stop is not supported (a stop string could end inside a kept draft)');
     if (options.promptLookupNumTokens !== undefined) throw new Error('--assistant-model and --prompt-lookup-num-tokens are two ways of proposing tokens: give one');
   } catch (e) {
     model.dispose();
