@@ -369,7 +369,10 @@ test('generation_config.json: fromPretrained reads it as generate()\'s defaults 
   expect(fromConfig.generationConfig).toEqual({ padTokenId: 5 });
   fromConfig.dispose();
   expect(() => model.generate(prompts, { padTokenId: -1 })).toThrow('generate: padTokenId must be a token id (an integer >= 0), got -1');
+  model.train();
   expect(() => model.generate(prompts, { padTokenId: 64 })).toThrow('generate: padTokenId 64 is beyond this model\'s vocabulary (64)');
+  expect(model.training).toBe(true); // (refused before anything changed)
+  model.eval();
   // The processors' fields, as HF writes them, both ways.
   const processors: torch.GenerateOptions = {
     typicalP: 0.9, epsilonCutoff: 3e-4, etaCutoff: 2e-3, badWordsIds: [[5, 6], [7]], sequenceBias: [[[1, 2], -1.5], [[3], 2]], suppressTokens: [4],

@@ -669,6 +669,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
       throw new Error(`generate: a prompt of ${longest} tokens is longer than this model's context (n_positions ${this.config.n_positions}); shorten it`);
     }
     if (opts.promptLookupNumTokens && prompts.length > 1) throw new Error('generate: promptLookupNumTokens takes one prompt at a time (as HF\'s assisted decoding)');
+    if (opts.padTokenId !== undefined && opts.padTokenId >= this.config.vocab_size) throw new Error(`generate: padTokenId ${opts.padTokenId} is beyond this model's vocabulary (${this.config.vocab_size})`);
     const assistant = opts.assistantModel;
     if (assistant !== undefined && !(assistant instanceof GPT2LMHeadModel)) throw new Error('generate: assistantModel must be a GPT2LMHeadModel (e.g. GPT2LMHeadModel.fromPretrained(\'distilgpt2\'))');
     // (the assistant's settings: this call's (or this model's generation config), else the assistant's generation config, else HF's defaults)
@@ -692,7 +693,6 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     const maxLength = Math.min(longest + maxNew, this.config.n_positions + 1);
     const wasTraining = this.training;
     this.eval();
-    if (opts.padTokenId !== undefined && opts.padTokenId >= this.config.vocab_size) throw new Error(`generate: padTokenId ${opts.padTokenId} is beyond this model's vocabulary (${this.config.vocab_size})`);
     const pad = opts.padTokenId ?? eosList(eos)[0] ?? 0; // (HF: pad_token_id, else the first end token)
     const state = new DecodingState((ids, o) => this.forward(ids, o), rows, padding, pad, this.transformer.wte.weight.device, opts.useCache ?? true);
     const assistantWasTraining = assistant?.training ?? false;
