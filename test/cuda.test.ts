@@ -429,9 +429,25 @@ save_file({"logits": model(input_ids=ids).logits.detach().float().cpu()}, d + "/
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test('beam search and the logits processors as transformers\' generate (num_beams, no_repeat_ngram_size, ...) on CPU and CUDA', async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-beams-'));
-  // The small, less flat model of test/generation.test.ts (eos 17 is a token it often picks).
+/** Runs a test's Python (transformers) with its folder as the argument; what it wrote to want.json. */
+function pythonWant(py: string, dir: string) {
+  const r = spawnSync(PY, ['-c', py, dir], { encoding: 'utf8' });
+  if (r.status !== 0) console.error(r.stderr);
+  expect(r.status).toBe(0);
+  return JSON.parse(fs.readFileSync(path.join(dir, 'want.json'), 'utf8'));
+}
+
+/** The Python side of the generate tests: transformers' GPT-2, the spec a test wrote, its prompts' longest length L. */
+const PY_GENERATE_HEAD = `
+import json, sys, torch
+from transformers import GPT2LMHeadModel
+d = sys.argv[1]
+spec = json.load(open(d + "/spec.json"))
+prompts = spec["prompts"]
+L = max(len(p) for p in prompts)`;
+
+/** The small GPT-2 of test/generation.test.ts, made less flat (scaled embeddings and attention outputs): eos 17 is a token it often picks. */
+function lessFlatGpt2(): torch.GPT2LMHeadModel {
   torch.manualSeed(1);
   const m = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 40, n_embd: 32, n_layer: 2, n_head: 2, eos_token_id: 63, bos_token_id: 63 });
   torch.noGrad(() => {
@@ -439,6 +455,12 @@ test('beam search and the logits processors as transformers\' generate (num_beam
     m.transformer.wpe.weight.mul_(20);
     for (const block of m.transformer.h.items) (block.attn.c_proj as torch.nn.Conv1D).weight.mul_(20);
   });
+  return m;
+}
+
+test('beam search and the logits processors as transformers\' generate (num_beams, no_repeat_ngram_size, ...) on CPU and CUDA', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-beams-'));
+  const m = lessFlatGpt2();
   await m.savePretrained(tmp);
   const prompts = [[5, 17, 42, 8, 9, 3], [1], [7, 60, 7, 33]];
   const cases = [
@@ -448,13 +470,7 @@ test('beam search and the logits processors as transformers\' generate (num_beam
     { num_beams: 1, num_return_sequences: 1, no_repeat_ngram_size: 3, min_new_tokens: 5 },
   ];
   fs.writeFileSync(path.join(tmp, 'spec.json'), JSON.stringify({ prompts, cases }));
-  const py = `
-import json, sys, torch
-from transformers import GPT2LMHeadModel
-d = sys.argv[1]
-spec = json.load(open(d + "/spec.json"))
-prompts = spec["prompts"]
-L = max(len(p) for p in prompts)
+  const py = `${PY_GENERATE_HEAD}
 out = {}
 for device in ["cpu", "cuda"]:
     model = GPT2LMHeadModel.from_pretrained(d, attn_implementation="eager").to(device).eval()
@@ -470,10 +486,7 @@ for device in ["cpu", "cuda"]:
                     "scores": g.sequences_scores.tolist() if c["num_beams"] > 1 else []})
     out[device] = res
 json.dump(out, open(d + "/want.json", "w"))`;
-  const r = spawnSync(PY, ['-c', py, tmp], { encoding: 'utf8' });
-  if (r.status !== 0) console.error(r.stderr);
-  expect(r.status).toBe(0);
-  const want = JSON.parse(fs.readFileSync(path.join(tmp, 'want.json'), 'utf8'));
+  const want = pythonWant(py, tmp);
   for (const device of ['cpu', 'cuda'] as const) {
     m.to({ device }).eval();
     cases.forEach((c, i) => {
@@ -492,14 +505,8 @@ json.dump(out, open(d + "/want.json", "w"))`;
 
 test('a pad token of its own (pad_token_id) and assisted decoding (assistant_model) as transformers\' generate, on CPU and CUDA', async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cuda-pad-'));
-  // The small, less flat model of test/generation.test.ts, and a one-layer assistant of its vocabulary.
-  torch.manualSeed(1);
-  const m = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 40, n_embd: 32, n_layer: 2, n_head: 2, eos_token_id: 63, bos_token_id: 63 });
-  torch.noGrad(() => {
-    m.transformer.wte.weight.mul_(6);
-    m.transformer.wpe.weight.mul_(20);
-    for (const block of m.transformer.h.items) (block.attn.c_proj as torch.nn.Conv1D).weight.mul_(20);
-  });
+  // (and a one-layer assistant of its vocabulary, sharing some of its embedding)
+  const m = lessFlatGpt2();
   const a = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 40, n_embd: 16, n_layer: 1, n_head: 2, eos_token_id: 63, bos_token_id: 63 });
   torch.tidy(() => torch.noGrad(() => { a.transformer.wte.weight.copy_(m.transformer.wte.weight.narrow(1, 0, 16)); }));
   await m.savePretrained(path.join(tmp, 'model'));
@@ -510,13 +517,7 @@ test('a pad token of its own (pad_token_id) and assisted decoding (assistant_mod
     { num_beams: 4, num_return_sequences: 3 },
   ];
   fs.writeFileSync(path.join(tmp, 'spec.json'), JSON.stringify({ prompts, cases }));
-  const py = `
-import json, sys, torch
-from transformers import GPT2LMHeadModel
-d = sys.argv[1]
-spec = json.load(open(d + "/spec.json"))
-prompts = spec["prompts"]
-L = max(len(p) for p in prompts)
+  const py = `${PY_GENERATE_HEAD}
 out = {}
 for device in ["cpu", "cuda"]:
     model = GPT2LMHeadModel.from_pretrained(d + "/model", attn_implementation="eager").to(device).eval()
@@ -535,10 +536,7 @@ for device in ["cpu", "cuda"]:
         assisted.append(g[0].tolist())
     out[device] = {"padded": padded, "assisted": assisted}
 json.dump(out, open(d + "/want.json", "w"))`;
-  const r = spawnSync(PY, ['-c', py, tmp], { encoding: 'utf8' });
-  if (r.status !== 0) console.error(r.stderr);
-  expect(r.status).toBe(0);
-  const want = JSON.parse(fs.readFileSync(path.join(tmp, 'want.json'), 'utf8'));
+  const want = pythonWant(py, tmp);
   for (const device of ['cpu', 'cuda'] as const) {
     m.to({ device }).eval();
     a.to({ device });
@@ -893,13 +891,7 @@ save_file(out, d + "/adafactor.safetensors")`;
     { num_beams: 3, num_return_sequences: 2, bad_words_ids: [[3], [60, 7]], exponential_decay_length_penalty: [3, 1.5], renormalize_logits: true },
   ];
   fs.writeFileSync(path.join(tmp, 'spec.json'), JSON.stringify({ prompts, cases }));
-  const gen = `
-import json, sys, torch
-from transformers import GPT2LMHeadModel
-d = sys.argv[1]
-spec = json.load(open(d + "/spec.json"))
-prompts = spec["prompts"]
-L = max(len(p) for p in prompts)
+  const gen = `${PY_GENERATE_HEAD}
 model = GPT2LMHeadModel.from_pretrained(d, attn_implementation="eager").cuda().eval()
 ids = torch.tensor([[17] * (L - len(p)) + p for p in prompts], device="cuda")
 mask = torch.tensor([[0] * (L - len(p)) + [1] * len(p) for p in prompts], device="cuda")
