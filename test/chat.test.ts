@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
 import { saveTinyGpt2 } from './helpers';
-import { replyStream } from '../lib/cli/commands/chat';
+import { textStream } from '../lib/cli/commands/generate';
 
 const D = torch.data;
 let tmp: string;
@@ -234,7 +234,7 @@ test('tstorch chat streams a reply as it comes: held back are an incomplete char
   const decode = (ts: number[]) => ts.map((t, i) => (t === 9 && ts[i + 1] === 10 ? '' : pieces[t])).join('');
   const run = (tokens: number[], reply: string) => {
     const writes: string[] = [];
-    const s = replyStream(decode, ['<|im_end|>'], (w) => writes.push(w));
+    const s = textStream(decode, ['<|im_end|>'], (w) => writes.push(w));
     for (const t of tokens) s.add(t);
     s.end(reply);
     return writes;
@@ -248,7 +248,7 @@ test('tstorch chat streams a reply as it comes: held back are an incomplete char
   expect(run([1, 9, 10, 6], 'Helé more')).toEqual(['Hel', 'é', ' more', '\n']);
   // no stop strings: each piece as it comes
   const plainWrites: string[] = [];
-  const s = replyStream(decode, undefined, (w) => plainWrites.push(w));
+  const s = textStream(decode, undefined, (w) => plainWrites.push(w));
   [1, 6].forEach((t) => s.add(t));
   s.end('Hel more');
   expect(plainWrites).toEqual(['Hel', ' more', '\n']);

@@ -65,8 +65,9 @@ export function cachedTokenIds(key: unknown, make: (o: { exclusive: boolean }) =
   // (the damaged entry last read, by its inode, size and time: not read in full again unless rewritten)
   let damagedStamp: string | null = null;
   const look = (): CachedIds | null => {
-    if (damagedStamp !== null && stampOf(file) === damagedStamp) return null;
-    const stamp = stampOf(file), ids = readEntry(file);
+    const stamp = stampOf(file);
+    if (damagedStamp !== null && stamp === damagedStamp) return null;
+    const ids = readEntry(file);
     if (ids instanceof Int32Array) {
       touch(file); // (the entry's time is its last use: what clearTokenCache's olderThanDays reads)
       return { ids, fromCache: true, damaged, file };

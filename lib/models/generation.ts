@@ -373,7 +373,7 @@ export class DecodingState {
     const cached = this.useCache && this.past !== null;
     const padded = this.padding.some((n) => n > 0);
     const from = cached ? this.cachedLength : 0, fed = this.length - from;
-    const ids = tensor(this.paddedSeqs().map((s) => s.slice(from)), { dtype: 'int64', device: this.device });
+    const ids = tensor(cached ? this.seqs.map((s) => s.slice(s.length - fed)) : this.paddedSeqs(), { dtype: 'int64', device: this.device });
     const extra: ForwardOptions = {};
     if (padded) {
       // HF's prepare_inputs_for_generation: positions are attention_mask.cumsum(-1) - 1 (1 on padding).
@@ -527,23 +527,20 @@ export function decodePromptLookup(state: DecodingState, o: GenerateOptions, eos
   return decodeWithCandidates(state, o, eos, maxLength, record, (seq) => promptLookupCandidates(seq, k, maxNgram, eos, maxLength));
 }
 
-/** How an assistant drafts (HF's AssistedCandidateGenerator settings). */
-export interface AssistantSettings {
-  numTokens: number;
-  schedule: 'constant' | 'heuristic';
-  confidenceThreshold: number;
-}
+/** How an assistant drafts (HF's AssistedCandidateGenerator settings), resolved. */
+export type AssistantSettings = Required<Pick<GenerateOptions, 'numAssistantTokens' | 'numAssistantTokensSchedule' | 'assistantConfidenceThreshold'>>;
 
 /**
  * Assisted decoding (HF's _assisted_decoding with an assistant model), greedy, one prompt: the
- * assistant (`draft`, its own cache) drafts up to numTokens tokens greedily with the same
+ * assistant (`draft`, its own cache) drafts up to numAssistantTokens tokens greedily with the same
  * processors, ending early at an end token or after a token it gives less than
- * confidenceThreshold of probability; the model checks them in one pass (see
+ * assistantConfidenceThreshold of probability; the model checks them in one pass (see
  * decodeWithCandidates), so the result is greedy decoding's.
  */
 export function decodeAssisted(state: DecodingState, draft: DecodingState, settings: AssistantSettings, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): number[][] {
   const ends = eosList(eos), promptLength = state.length;
-  let numTokens = settings.numTokens;
+  const threshold = settings.assistantConfidenceThreshold;
+  let numTokens = settings.numAssistantTokens;
   // (HF: no more than leaves room for the model's own token after them; the assistant's context may be shorter)
   const propose = (seq: number[]): number[] => {
     const n = Math.min(numTokens, maxLength - seq.length - 1, draft.contextLength + 1 - seq.length);
@@ -552,19 +549,18 @@ export function decodeAssisted(state: DecodingState, draft: DecodingState, setti
     const drafted: number[] = [];
     for (let i = 0; i < n; i++) {
       const [token, p] = tidy(() => {
-        const step = { newTokens: draft.length - promptLength, promptLength, maxLength: promptLength + (o.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS) };
-        const scores = processLogits(draft.nextLogits(), () => draft.paddedSeqs(), o, step, eos);
+        const scores = processLogits(draft.nextLogits(), () => draft.paddedSeqs(), o, stepAt(draft, promptLength, o), eos);
         const t = scores.argmax(-1).item() as number;
-        return [t, settings.confidenceThreshold > 0 ? F.softmax(scores, -1).select(1, t).item() as number : 1];
+        return [t, threshold > 0 ? F.softmax(scores, -1).select(1, t).item() as number : 1];
       });
       draft.append([token]);
       drafted.push(token);
-      if (ends.includes(token) || p < settings.confidenceThreshold) break; // (HF's ConfidenceCriteria: the unsure token is kept)
+      if (ends.includes(token) || p < threshold) break; // (HF's ConfidenceCriteria: the unsure token is kept)
     }
     return drafted;
   };
   const adapt = (matches: number, proposed: number) => {
-    if (settings.schedule === 'heuristic') numTokens = matches === proposed ? numTokens + 2 : Math.max(1, numTokens - 1);
+    if (settings.numAssistantTokensSchedule === 'heuristic') numTokens = matches === proposed ? numTokens + 2 : Math.max(1, numTokens - 1);
   };
   return decodeWithCandidates(state, o, eos, maxLength, record, propose, adapt);
 }

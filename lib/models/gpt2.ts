@@ -16,7 +16,7 @@ import { factoryOf } from '../nn/args';
 import { isOptionsObject, keywordOptions } from '../tensor/options';
 import type { TensorModule } from '../nn/containers';
 import * as F from '../nn/functional';
-import { BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, beamSearch, computeTransitionScores, decodeAssisted, decodePromptLookup, checkGenerateOptions, checkGenerateKeys, newTokenBounds, decodeGreedy, eosList, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
+import { AssistantSettings, BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, beamSearch, computeTransitionScores, decodeAssisted, decodePromptLookup, checkGenerateOptions, checkGenerateKeys, newTokenBounds, decodeGreedy, eosList, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
 import { SaveWeightsOptions, loadWeights, saveWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 import { adapterBaseModel, notInCacheHint, readAdapterConfigFile, repoIdOf, resolvePretrained } from '../io/hub';
@@ -672,17 +672,18 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     if (opts.padTokenId !== undefined && opts.padTokenId >= this.config.vocab_size) throw new Error(`generate: padTokenId ${opts.padTokenId} is beyond this model's vocabulary (${this.config.vocab_size})`);
     const assistant = opts.assistantModel;
     if (assistant !== undefined && !(assistant instanceof GPT2LMHeadModel)) throw new Error('generate: assistantModel must be a GPT2LMHeadModel (e.g. GPT2LMHeadModel.fromPretrained(\'distilgpt2\'))');
-    // (the assistant's settings: this call's (or this model's generation config), else the assistant's generation config, else HF's defaults)
-    const assisting = assistant && {
-      numAssistantTokens: opts.numAssistantTokens ?? assistant.generationConfig.numAssistantTokens ?? 20,
-      numAssistantTokensSchedule: opts.numAssistantTokensSchedule ?? assistant.generationConfig.numAssistantTokensSchedule ?? 'constant',
-      assistantConfidenceThreshold: opts.assistantConfidenceThreshold ?? assistant.generationConfig.assistantConfidenceThreshold ?? 0.4,
-    };
-    if (assistant && assisting) {
+    let assisting: AssistantSettings | undefined;
+    if (assistant) {
       if (prompts.length > 1) throw new Error('generate: assistantModel takes one prompt at a time (as HF\'s assisted decoding)');
       if (assistant.config.vocab_size !== this.config.vocab_size) {
         throw new Error(`generate: the assistant's vocabulary (${assistant.config.vocab_size} tokens) is not this model's (${this.config.vocab_size}): an assistant drafts in the model's own tokens (distilgpt2 for GPT-2)`);
       }
+      // (its settings: this call's (or this model's generation config), else the assistant's generation config, else HF's defaults)
+      assisting = {
+        numAssistantTokens: opts.numAssistantTokens ?? assistant.generationConfig.numAssistantTokens ?? 20,
+        numAssistantTokensSchedule: opts.numAssistantTokensSchedule ?? assistant.generationConfig.numAssistantTokensSchedule ?? 'constant',
+        assistantConfidenceThreshold: opts.assistantConfidenceThreshold ?? assistant.generationConfig.assistantConfidenceThreshold ?? 0.4,
+      };
       checkGenerateOptions(assisting); // (the assistant's own generation config may set them)
     }
     // Each prompt's beams (or samples) are rows of their own, adjacent, left-padded to the longest.
@@ -701,10 +702,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     try {
       return noGrad(() => {
         if (beams) return beamSearch(state, opts, eos, maxLength, record);
-        if (draft && assisting) {
-          const settings = { numTokens: assisting.numAssistantTokens, schedule: assisting.numAssistantTokensSchedule, confidenceThreshold: assisting.assistantConfidenceThreshold };
-          return { sequences: decodeAssisted(state, draft, settings, opts, eos, maxLength, record), scores: [] };
-        }
+        if (draft && assisting) return { sequences: decodeAssisted(state, draft, assisting, opts, eos, maxLength, record), scores: [] };
         return { sequences: opts.promptLookupNumTokens ? decodePromptLookup(state, opts, eos, maxLength, record) : decodeGreedy(state, opts, eos, maxLength, record), scores: [] };
       });
     } finally {

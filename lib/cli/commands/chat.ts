@@ -5,7 +5,7 @@
 import * as readline from 'readline';
 import { Spec } from '../args';
 import { loadModelFromFlags, sharedFlags } from './common';
-import { checkVocabulary, generateFlags, generateOptions, newTokens, plain, replyText, runGenerate, spec as generateSpec, withAssistant } from './generate';
+import { checkVocabulary, generateFlags, generateOptions, newTokens, plain, replyText, runGenerate, spec as generateSpec, textStream, withAssistant } from './generate';
 import type { ChatMessage } from '../../models/chat_template';
 
 export const summary = 'chat with a model in the terminal, through its chat template (HF\'s transformers chat)';
@@ -53,7 +53,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
         ask();
         continue;
       }
-      const stream = replyStream((t) => tokenizer.decode(t, plain), options.stopStrings);
+      const stream = textStream((t) => tokenizer.decode(t, plain), options.stopStrings);
       const [tokens] = runGenerate(model, [ids], { ...options, onToken: ([t]) => stream.add(t) }, f).sequences;
       const reply = replyText(tokenizer.decode(newTokens(tokens, ids.length, eos, options.stopStrings, tokenizer), plain), options.stopStrings);
       stream.end(reply);
@@ -65,34 +65,4 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     model.dispose();
     options.assistantModel?.dispose();
   }
-}
-
-/**
- * A reply written out as it is generated, as HF's transformers chat streams it: the text so far,
- * less what may still change (a character whose bytes are not all there, an ending that may be
- * the start of a stop string); a stop string itself is never shown. end() writes the rest of the
- * reply and the newline.
- */
-export function replyStream(decode: (tokens: number[]) => string, stops: string[] = [], write: (s: string) => void = (s) => process.stdout.write(s)): { add(token: number): void; end(reply: string): void } {
-  const tokens: number[] = [];
-  let shown = '';
-  const settled = (text: string): string => {
-    const cut = replyText(text, stops);
-    if (cut.length < text.length) return cut; // (a stop string reached: what comes before it is final)
-    const t = cut.endsWith('\uFFFD') ? cut.slice(0, -1) : cut;
-    let hold = 0;
-    for (const s of stops) for (let k = Math.min(s.length - 1, t.length); k > hold; k--) if (t.endsWith(s.slice(0, k))) { hold = k; break; }
-    return t.slice(0, t.length - hold);
-  };
-  return {
-    add(token) {
-      tokens.push(token);
-      const text = settled(decode(tokens));
-      if (text.length > shown.length && text.startsWith(shown)) { write(text.slice(shown.length)); shown = text; }
-    },
-    end(reply) {
-      // (what was shown is always the reply's start: decoding appends bytes, it never rewrites them)
-      write(`${reply.startsWith(shown) ? reply.slice(shown.length) : `\n${reply}`}\n`);
-    },
-  };
 }

@@ -98,20 +98,12 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     options.assistantModel?.dispose();
     return;
   }
-  // The text streams out as it is generated (held back while a character's bytes are incomplete).
-  const stream = !f.json;
-  let shown = '';
-  const show = (ids: number[], final: boolean) => {
-    const text = tokenizer.decode(ids, plain);
-    if (!final && text.endsWith('\uFFFD')) return;
-    process.stdout.write(text.slice(shown.length) + (final ? '\n' : ''));
-    shown = text;
-  };
-  const sofar = [...ids];
-  if (stream) show(sofar, false);
-  const out = inPrecision(f, () => model.generate([ids], { ...options, onToken: stream ? ([t]) => { sofar.push(t); show(sofar, false); } : undefined }))[0];
+  // The text streams out as it is generated, the prompt first.
+  const stream = f.json ? null : textStream((added) => tokenizer.decode([...ids, ...added], plain));
+  stream?.add();
+  const out = inPrecision(f, () => model.generate([ids], { ...options, onToken: stream ? ([t]) => stream.add(t) : undefined }))[0];
   const text = tokenizer.decode(out, plain);
-  if (stream) show(out, true);
+  stream?.end(text);
   const added = out.length - ids.length, maxNew = options.maxNewTokens!;
   const stopped = options.stopStrings && completesStopString(out, options.stopStrings, tokenizer);
   if (added < maxNew && !eosList(eos).includes(out[out.length - 1]) && !stopped) {
@@ -271,6 +263,37 @@ export async function withAssistant(f: Record<string, unknown>, model: GPT2LMHea
     throw new Error(`--assistant-model ${dir} has a vocabulary of ${assistant.config.vocab_size} tokens, the model ${model.config.vocab_size}: an assistant drafts in the model's own tokens (distilgpt2 for GPT-2)`);
   }
   return { ...options, assistantModel: assistant };
+}
+
+/**
+ * Text written out as it is generated (generate's, and chat's replies as HF's transformers chat
+ * streams them): decode(tokens so far), less what may still change (a character whose bytes are
+ * not all there, an ending that may be the start of a stop string); a stop string itself is never
+ * shown. add() with no token writes what there is already; end() writes the rest of the final
+ * text and the newline.
+ */
+export function textStream(decode: (tokens: number[]) => string, stops: string[] = [], write: (s: string) => void = (s) => process.stdout.write(s)): { add(...tokens: number[]): void; end(text: string): void } {
+  const tokens: number[] = [];
+  let shown = '';
+  const settled = (text: string): string => {
+    const cut = replyText(text, stops);
+    if (cut.length < text.length) return cut; // (a stop string reached: what comes before it is final)
+    const t = cut.endsWith('\uFFFD') ? cut.slice(0, -1) : cut;
+    let hold = 0;
+    for (const s of stops) for (let k = Math.min(s.length - 1, t.length); k > hold; k--) if (t.endsWith(s.slice(0, k))) { hold = k; break; }
+    return t.slice(0, t.length - hold);
+  };
+  return {
+    add(...added) {
+      tokens.push(...added);
+      const text = settled(decode(tokens));
+      if (text.length > shown.length && text.startsWith(shown)) { write(text.slice(shown.length)); shown = text; }
+    },
+    end(text) {
+      // (what was shown is always the text's start: decoding appends bytes, it never rewrites them)
+      write(`${text.startsWith(shown) ? text.slice(shown.length) : `\n${text}`}\n`);
+    },
+  };
 }
 
 /** Beam search (with its scores) or greedy/sampled sequences, in --precision. */
