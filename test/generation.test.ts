@@ -7,7 +7,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { DecodingState, beamSearch, eosList } from '../lib/models/generation';
+import { DecodingState, beamSearch, decodeAssisted, decodeGreedy, decodePromptLookup, eosList } from '../lib/models/generation';
+import type { ForwardOptions, LayerPast } from '../lib/models/gpt2';
 import { relErr } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
@@ -482,6 +483,9 @@ test('promptLookupNumTokens (HF\'s prompt lookup decoding): greedy decoding\'s t
   expect(torch.promptLookupCandidates([1, 2, 9, 3, 1, 2], 4, 2, 3, 99)).toEqual([9]); // cut before eos 3
   expect(torch.promptLookupCandidates([1, 2, 3, 1, 2], 2, 2, null, 6)).toEqual([]); // one token left: greedy does it
   expect(torch.promptLookupCandidates([5, 6, 7], 3, 2, null, 99)).toEqual([]);
+  // a token the processors forbid ends the proposal; forbidden from the start, the next occurrence is tried (HF's)
+  expect(torch.promptLookupCandidates([1, 2, 3, 4, 1, 2], 3, 2, null, 99, (seq, t) => seq.length === 7 && t === 4)).toEqual([3]);
+  expect(torch.promptLookupCandidates([1, 2, 9, 1, 2, 5, 1, 2], 2, 2, null, 99, (_, t) => t === 9)).toEqual([5, 1]);
   const calls = (fn: () => unknown) => {
     const spy = jest.spyOn(model, 'forward');
     fn();
@@ -536,7 +540,7 @@ test('assistantModel (HF\'s assisted decoding): greedy decoding\'s tokens and sc
   };
   const before = torch.memory().liveTensors;
   // A twin (the same weights, loaded again) drafts what the model would write: with no confidence
-  // threshold every draft is kept, so after the first token each model pass adds numTokens + 1.
+  // threshold every draft is kept, so each model pass adds numTokens + 1 (the last, one token left, its own).
   // A draft from a wrongly kept cache would be rejected and cost passes, so this checks the
   // assistant's cache handling, not only the result.
   const twin = await torch.GPT2LMHeadModel.fromPretrained(tmp);
@@ -608,16 +612,208 @@ test('assistantModel (HF\'s assisted decoding): greedy decoding\'s tokens and sc
   const other = new torch.GPT2LMHeadModel({ vocab_size: 65, n_positions: 24, n_embd: 16, n_layer: 1, n_head: 2 });
   expect(() => model.generate([prompt], { assistantModel: other })).toThrow('generate: the assistant\'s vocabulary (65 tokens) is not this model\'s (64)');
   for (const [o, error] of [
-    [{ numBeams: 2 }, /assistantModel is for greedy decoding/],
-    [{ doSample: true }, /assistantModel is for greedy decoding/],
+    [{ numBeams: 2 }, /assistantModel is for greedy decoding and sampling with one sequence/],
+    [{ doSample: true, numReturnSequences: 2 }, /assistantModel is for greedy decoding and sampling with one sequence/],
     [{ useCache: false }, /assistantModel needs the key\/value cache/],
     [{ promptLookupNumTokens: 3 }, /promptLookupNumTokens and assistantModel are two ways of proposing tokens: give one/],
-    [{ numAssistantTokensSchedule: 'fast' }, /numAssistantTokensSchedule must be 'constant' or 'heuristic'/],
+    [{ numAssistantTokensSchedule: 'fast' }, /numAssistantTokensSchedule must be 'constant', 'heuristic' or 'heuristic_transient'/],
     [{ assistantConfidenceThreshold: 1 }, /assistantConfidenceThreshold must be in \[0, 1\)/],
   ] as [torch.GenerateOptions, RegExp][]) expect(() => model.generate([prompt], { ...o, assistantModel: small })).toThrow(error);
   expect(() => model.generate([[1], [2]], { assistantModel: small })).toThrow(/assistantModel takes one prompt at a time/);
   expect(() => model.generate([[1]], { assistantModel: {} as torch.GPT2LMHeadModel })).toThrow(/assistantModel must be a GPT2LMHeadModel/);
   for (const m of [twin, small, other]) m.dispose();
+  expect(torch.memory().liveTensors).toBe(before);
+});
+
+// A Markov chain as a model for DecodingState: the next token's logits are the table's row of the
+// last token; a stand-in key/value cache (zeros) counts the positions, so cropping it is checked.
+function markovModel(table: torch.Tensor, counter?: { passes: number }) {
+  return (ids: torch.Tensor, o: ForwardOptions) => {
+    if (counter) counter.passes++;
+    const [B, T] = ids.shape;
+    const logits = table.indexSelect(0, ids.reshape([-1])).reshape([B, T, -1]);
+    const kept = o.logitsToKeep ? Math.min(o.logitsToKeep, T) : T;
+    const past = o.pastKeyValues ? o.pastKeyValues[0][0].shape[2] : 0;
+    const k = torch.zeros([B, 1, past + T, 1]);
+    return { logits: logits.narrow(1, T - kept, kept), pastKeyValues: o.useCache ? [[k, k.clone()] as LayerPast] : undefined };
+  };
+}
+
+// HF's _assisted_decoding on random Markov chains, against generate_ref.py's transcription of it
+// (AssistedCandidateGenerator with the assistant's nested generate, PromptLookupCandidateGenerator,
+// _speculative_sampling): greedy and sampling, the processors and warpers, every schedule and
+// confidence threshold. Greedy, the tokens and the model's passes (the rounds) must be equal;
+// sampling from the same seed, the same draws: the same tokens. Each step's scores within 1e-5.
+test('assisted decoding and prompt lookup on 150 random Markov chains, as Hugging Face\'s _assisted_decoding (sampling: speculative sampling, same seed, same draws)', () => {
+  const V = 8, eos = 0;
+  type Case = RefSpec & { markov: number[][]; assistant_markov?: number[][]; do_sample: boolean; seed: number; temperature: number; top_k: number; top_p: number;
+    prompt_lookup_num_tokens?: number; max_matching_ngram_size?: number; num_assistant_tokens?: number;
+    num_assistant_tokens_schedule?: 'constant' | 'heuristic' | 'heuristic_transient'; assistant_confidence_threshold?: number };
+  const cases: Case[] = [];
+  torch.manualSeed(9);
+  let seed = 4242;
+  const pick = <T>(xs: T[]): T => xs[(seed = (seed * 1103515245 + 12345) % 2147483648) % xs.length];
+  for (let i = 0; i < 150; i++) {
+    const markov = torch.tidy(() => torch.randn([V, V]).mul(pick([1, 2, 3])));
+    // the assistant: the model's table and some noise, so that it guesses often, not always
+    const assistant = torch.tidy(() => markov.add(torch.randn([V, V]).mul(pick([0.3, 1, 2]))).tolist() as number[][]);
+    cases.push({
+      prompts: [pick([[1], [2, 3, 2, 3, 4], [5, 6, 7, 5, 6, 7, 5]])], markov: markov.tolist() as number[][], num_beams: 1,
+      eos_token_id: pick([eos, null, [eos, 3]] as (number | number[] | null)[]), max_new_tokens: pick([6, 10, 16]),
+      do_sample: i % 2 === 0, seed: 500 + i, temperature: pick([0.7, 1, 1.5]), top_k: pick([0, 5, 50]), top_p: pick([1, 0.9]),
+      ...(i % 3 === 2
+        ? { prompt_lookup_num_tokens: pick([2, 4, 10]), max_matching_ngram_size: pick([1, 2, 3]) }
+        : { assistant_markov: assistant, num_assistant_tokens: pick([1, 3, 5, 20]), num_assistant_tokens_schedule: pick(['constant', 'heuristic', 'heuristic_transient'] as const),
+          assistant_confidence_threshold: pick([0, 0.4, 0.7]) }),
+      ...(pick([0, 1, 2, 3]) === 3 ? { no_repeat_ngram_size: 2, min_new_tokens: 3 } : {}),
+      ...(pick([0, 1, 2, 3]) === 3 ? { bad_words_ids: [[2, 3]], repetition_penalty: 1.3 } : {}),
+      // (counted from the text so far in the assistant's nested call, as HF's; not the forced token and
+      // the decay together: HF's decay turns the forced step's -inf end tokens into NaN)
+      ...[{}, {}, {}, { begin_suppress_tokens: [1], forced_eos_token_id: 4 }, { begin_suppress_tokens: [1], exponential_decay_length_penalty: [2, 1.5] as [number, number] }][pick([0, 1, 2, 3, 4])],
+    });
+    markov.dispose();
+  }
+  const file = path.join(tmp, 'assisted.json'), out = path.join(tmp, 'assisted-want.json');
+  fs.writeFileSync(file, JSON.stringify(cases));
+  const r = spawnSync(PYTHON, [REF, '-', file, out], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`generate_ref.py failed: ${r.stderr}`);
+  const ref: { sequences: number[][]; passes: number; step_scores: number[][][] }[] = JSON.parse(fs.readFileSync(out, 'utf8'));
+  const before = torch.memory().liveTensors;
+  let sampledOtherwise = 0, fewerPasses = 0;
+  cases.forEach((c, i) => {
+    const prompt = c.prompts[0], maxLength = prompt.length + c.max_new_tokens;
+    const counter = { passes: 0 };
+    const opts: torch.GenerateOptions = {
+      ...options(c), doSample: c.do_sample, temperature: c.temperature, topK: c.top_k, topP: c.top_p,
+      promptLookupNumTokens: c.prompt_lookup_num_tokens, maxMatchingNgramSize: c.max_matching_ngram_size,
+    };
+    const record = { scores: [] as torch.Tensor[] };
+    const got = torch.tidy(() => {
+      const state = new DecodingState(markovModel(torch.tensor(c.markov), counter), [[...prompt]], [0], eos, 'cpu', true);
+      const draft = c.assistant_markov && new DecodingState(markovModel(torch.tensor(c.assistant_markov)), [[...prompt]], [0], eos, 'cpu', true);
+      const settings = { numAssistantTokens: c.num_assistant_tokens!, numAssistantTokensSchedule: c.num_assistant_tokens_schedule!, assistantConfidenceThreshold: c.assistant_confidence_threshold! };
+      torch.manualSeed(c.seed);
+      try {
+        return draft ? decodeAssisted(state, draft, settings, opts, c.eos_token_id, maxLength, record).sequences : decodePromptLookup(state, opts, c.eos_token_id, maxLength, record, V);
+      } finally {
+        draft?.dispose();
+        state.dispose();
+      }
+    });
+    expect({ case: i, sequences: got, passes: counter.passes }).toEqual({ case: i, sequences: ref[i].sequences, passes: ref[i].passes });
+    expect(record.scores.length).toBe(ref[i].step_scores.length);
+    record.scores.forEach((t, j) => {
+      const row = (t.tolist() as number[][])[0].map((v) => (v === -Infinity ? -1e30 : v));
+      row.forEach((v, k) => expect(Math.abs(v - ref[i].step_scores[j][0][k])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(v))));
+      t.dispose();
+    });
+    if (counter.passes < got[0].length - prompt.length) fewerPasses++;
+    if (c.do_sample) {
+      // (greedy on the same chain gives other text: the draws matter)
+      const greedy = torch.tidy(() => decodeGreedy(new DecodingState(markovModel(torch.tensor(c.markov)), [[...prompt]], [0], eos, 'cpu', false),
+        { ...opts, doSample: false, promptLookupNumTokens: undefined }, c.eos_token_id, maxLength));
+      if (JSON.stringify(greedy) !== JSON.stringify(got)) sampledOtherwise++;
+    }
+  });
+  expect(torch.memory().liveTensors).toBe(before);
+  expect(fewerPasses).toBeGreaterThan(40); // (proposals were kept)
+  expect(sampledOtherwise).toBeGreaterThan(40);
+});
+
+// Speculative sampling is exact: the text is distributed as the model's own sampling, whatever
+// the assistant. 3000 draws of 3 tokens with an assistant unlike the model, against the exact
+// probabilities of the model's warped chain (chi-square, 1 in 10^4 of failing by chance); the
+// same counts are far from the assistant's own chain, so the test tells the two apart. Twice:
+// with top-k (each side sampling tokens the other never would) and without.
+test('speculative sampling\'s text is distributed as the model\'s own sampling (3000 draws, chi-square against the exact probabilities)', () => {
+  const V = 5, N = 3000, prompt = [1];
+  const before = torch.memory().liveTensors;
+  torch.manualSeed(21);
+  const [P, Q] = torch.tidy(() => [torch.keep(torch.randn([V, V]).mul(1.5)), torch.keep(torch.randn([V, V]).mul(1.5))]);
+  const settings = { numAssistantTokens: 2, numAssistantTokensSchedule: 'constant' as const, assistantConfidenceThreshold: 0 };
+  torch.manualSeed(5);
+  for (const warp of [{ temperature: 1.3, topK: 4 }, { temperature: 0.8, topK: 0 }]) {
+    const opts: torch.GenerateOptions = { ...warp, doSample: true, maxNewTokens: 3, eosTokenId: null };
+    const counts = new Map<string, number>();
+    for (let i = 0; i < N; i++) {
+      const seq = torch.tidy(() => {
+        const state = new DecodingState(markovModel(P), [[...prompt]], [0], 0, 'cpu', true);
+        const draft = new DecodingState(markovModel(Q), [[...prompt]], [0], 0, 'cpu', true);
+        try {
+          return decodeAssisted(state, draft, settings, opts, null, 4, {}).sequences[0];
+        } finally {
+          state.dispose();
+          draft.dispose();
+        }
+      });
+      const key = seq.slice(1).join(',');
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    // a chain's probability of each continuation, its rows warped as generate warps them
+    const chain = (table: torch.Tensor) => torch.tidy(() => torch.softmax(torch.warpScores(table, opts), -1).tolist() as number[][]);
+    const chiSquare = (probs: number[][]) => {
+      let chi = 0, cells = 0;
+      for (let a = 0; a < V; a++) for (let b = 0; b < V; b++) for (let c = 0; c < V; c++) {
+        const expected = N * probs[prompt[0]][a] * probs[a][b] * probs[b][c];
+        const seen = counts.get(`${a},${b},${c}`) ?? 0;
+        if (expected === 0) { // (a token the warpers remove is never drawn)
+          if (seen) return { chi: Infinity, df: 0 };
+          continue;
+        }
+        chi += (seen - expected) ** 2 / expected;
+        cells++;
+      }
+      return { chi, df: cells - 1 };
+    };
+    const fit = chiSquare(chain(P));
+    // the chi-square quantile at 1 - 1e-4 (Wilson-Hilferty)
+    const z = 3.719, k = fit.df, bound = k * (1 - 2 / (9 * k) + z * Math.sqrt(2 / (9 * k))) ** 3;
+    expect({ warp, chi: fit.chi, below: fit.chi < bound }).toEqual({ warp, chi: fit.chi, below: true }); // (chi-square 73 of 114 allowed with top-k, 101 of 191 without)
+    expect(chiSquare(chain(Q)).chi).toBeGreaterThan(10 * bound);
+  }
+  P.dispose();
+  Q.dispose();
+  expect(torch.memory().liveTensors).toBe(before);
+});
+
+test('assistantModel and promptLookupNumTokens with sampling on GPT-2: repeatable from a seed, every token one the model could sample, greedy\'s text at topK 1', async () => {
+  const before = torch.memory().liveTensors;
+  const twin = await torch.GPT2LMHeadModel.fromPretrained(tmp);
+  torch.manualSeed(12);
+  const small = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 40, n_embd: 16, n_layer: 1, n_head: 2, eos_token_id: 63, bos_token_id: 63 });
+  const calls = (m: torch.GPT2LMHeadModel, fn: () => unknown) => {
+    const spy = jest.spyOn(m, 'forward');
+    fn();
+    const n = spy.mock.calls.length;
+    spy.mockRestore();
+    return n;
+  };
+  const prompts = [[5, 17, 42, 8, 9, 3], [7, 60, 7, 33, 7, 60]];
+  for (const p of prompts) {
+    for (const extra of [{ assistantModel: twin }, { assistantModel: small }, { promptLookupNumTokens: 4 }] as torch.GenerateOptions[]) {
+      const o: torch.GenerateOptions = { ...extra, maxNewTokens: 20, eosTokenId: null, doSample: true, temperature: 1.2, topK: 6, seed: 3 };
+      const a = model.generate([p], o)[0];
+      expect(model.generate([p], o)[0]).toEqual(a); // (from the seed)
+      expect(model.generate([p], { ...o, seed: 4 })[0]).not.toEqual(a);
+      // each new token among the model's 6 likeliest after the text before it (topK 6: the only ones it samples)
+      torch.tidy(() => {
+        const logits = model.forward(torch.tensor([a], { dtype: 'int64' })).logits.select(0, 0);
+        for (let j = p.length; j < a.length; j++) expect(logits.select(0, j - 1).topk(6).indices.tolist()).toContain(a[j]);
+      });
+      // topK 1 leaves one token to sample: greedy's text, whichever proposals came
+      expect(model.generate([p], { ...o, topK: 1 })).toEqual(model.generate([p], { maxNewTokens: 20, eosTokenId: null }));
+    }
+    // a twin's drafts are drawn from the model's own probabilities, so all kept: 5 tokens a pass
+    const o = { maxNewTokens: 20, eosTokenId: null, doSample: true, topK: 0, seed: 8, assistantModel: twin, numAssistantTokens: 4, assistantConfidenceThreshold: 0 };
+    expect(calls(model, () => model.generate([p], o))).toBe(20 / 5);
+  }
+  // HF's 'heuristic' schedule carries the draft length reached to the assistant's next call; 'heuristic_transient' does not
+  small.generationConfig = {};
+  model.generate([prompts[0]], { maxNewTokens: 10, eosTokenId: null, assistantModel: twin, numAssistantTokensSchedule: 'heuristic_transient', assistantConfidenceThreshold: 0 });
+  expect(twin.generationConfig.numAssistantTokens).toBeUndefined();
+  model.generate([prompts[0]], { maxNewTokens: 10, eosTokenId: null, assistantModel: twin, numAssistantTokensSchedule: 'heuristic', numAssistantTokens: 2, assistantConfidenceThreshold: 0 });
+  expect(twin.generationConfig.numAssistantTokens).toBe(2 + 2 + 2 + 2); // (three rounds all kept: drafts of 2, 4, then the 1 the length leaves)
+  for (const m of [twin, small]) m.dispose();
   expect(torch.memory().liveTensors).toBe(before);
 });
 

@@ -6,7 +6,7 @@ import { keywordOptions } from '../tensor/options';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
-import { tensor } from '../tensor/creation';
+import { ones, rand, tensor } from '../tensor/creation';
 import { cat } from '../tensor/ops';
 import { keep, tidy } from '../tensor/scope';
 import { Device } from '../tensor/dtype';
@@ -101,25 +101,32 @@ export interface GenerateOptions {
    */
   onToken?: (tokens: number[], done: boolean[]) => void;
   /**
-   * HF's prompt_lookup_num_tokens: prompt lookup decoding, greedy with one prompt: the tokens that
-   * followed the last n-gram's earlier occurrence are proposed and checked in one forward pass,
-   * the longest agreeing run kept. The same tokens as plain greedy decoding, in fewer passes when
-   * the text repeats its prompt (summaries, edits, extraction).
+   * HF's prompt_lookup_num_tokens: prompt lookup decoding, one prompt: the tokens that followed
+   * the last n-gram's earlier occurrence are proposed and checked in one forward pass, the longest
+   * agreeing run kept. Greedy, the same tokens as plain greedy decoding; sampling, each position is
+   * sampled and the run that equals the samples kept, so distributed as plain sampling; in fewer
+   * passes when the text repeats its prompt (summaries, edits, extraction).
    */
   promptLookupNumTokens?: number;
   /** HF's max_matching_ngram_size: the longest n-gram looked up (default 2) */
   maxMatchingNgramSize?: number;
   /**
-   * HF's assistant_model: assisted decoding, greedy with one prompt. A smaller model of the same
-   * vocabulary (distilgpt2 for gpt2-large) drafts tokens greedily; the model checks them in one
-   * forward pass and keeps the run it agrees with, plus its own next token. The same tokens as
-   * plain greedy decoding, in fewer passes of the large model where the small one guesses well.
+   * HF's assistant_model: assisted decoding, one prompt. A smaller model of the same vocabulary
+   * (distilgpt2 for gpt2-large) drafts tokens; the model checks them in one forward pass and keeps
+   * a run of them, plus its own next token. Greedy, the run it agrees with: the same tokens as
+   * plain greedy decoding. Sampling (doSample), HF's speculative sampling: the assistant samples
+   * its draft, each token kept with probability min(1, p/q): the text is distributed as the model's
+   * own sampling. Either way in fewer passes of the large model where the small one guesses well.
    */
   assistantModel?: GPT2LMHeadModel;
   /** HF's num_assistant_tokens: the most tokens drafted a round (default the assistant's generation config's, else 20) */
   numAssistantTokens?: number;
-  /** HF's num_assistant_tokens_schedule: 'constant' (default), or 'heuristic': 2 more after a round all accepted, 1 fewer (at least 1) otherwise */
-  numAssistantTokensSchedule?: 'constant' | 'heuristic';
+  /**
+   * HF's num_assistant_tokens_schedule: 'constant' (default), or 'heuristic': 2 more after a round
+   * all accepted, 1 fewer (at least 1) otherwise, the count reached kept in the assistant's
+   * generationConfig for its next call, as HF's; 'heuristic_transient': the same, starting afresh each call
+   */
+  numAssistantTokensSchedule?: 'constant' | 'heuristic' | 'heuristic_transient';
   /** HF's assistant_confidence_threshold: a draft ends after a token the assistant gives less than this probability (default 0.4; 0: off) */
   assistantConfidenceThreshold?: number;
   /** HF's return_dict_in_generate: generate() returns a GenerateOutput (sequences, and scores / logits as asked) */
@@ -218,7 +225,7 @@ function fieldOk(kind: FieldKind, v: unknown): boolean {
   switch (kind) {
     case 'int': return Number.isInteger(v);
     case 'token': return Number.isInteger(v) && (v as number) >= 0;
-    case 'schedule': return v === 'constant' || v === 'heuristic';
+    case 'schedule': return v === 'constant' || v === 'heuristic' || v === 'heuristic_transient';
     case 'eos': return (Number.isInteger(v) && (v as number) >= 0) || (isInts(v) && v.length > 0);
     case 'number': return typeof v === 'number' && Number.isFinite(v);
     case 'boolean': return typeof v === 'boolean';
@@ -316,14 +323,14 @@ export function checkGenerateOptions(o: GenerateOptions): void {
   if (!isInt(o.promptLookupNumTokens, 1)) bad('promptLookupNumTokens must be an integer >= 1', o.promptLookupNumTokens);
   if (!isInt(o.maxMatchingNgramSize, 1)) bad('maxMatchingNgramSize must be an integer >= 1', o.maxMatchingNgramSize);
   const beams = o.numBeams ?? 1, n = o.numReturnSequences ?? 1;
-  const sampling = o.doSample ?? (o.temperature !== undefined && o.temperature > 0);
+  const sampling = isSampling(o);
   if (!isInt(o.numAssistantTokens, 1)) bad('numAssistantTokens must be an integer >= 1', o.numAssistantTokens);
-  if (o.numAssistantTokensSchedule !== undefined && !fieldOk('schedule', o.numAssistantTokensSchedule)) bad('numAssistantTokensSchedule must be \'constant\' or \'heuristic\'', JSON.stringify(o.numAssistantTokensSchedule));
+  if (o.numAssistantTokensSchedule !== undefined && !fieldOk('schedule', o.numAssistantTokensSchedule)) bad('numAssistantTokensSchedule must be \'constant\', \'heuristic\' or \'heuristic_transient\'', JSON.stringify(o.numAssistantTokensSchedule));
   if (o.assistantConfidenceThreshold !== undefined && !(o.assistantConfidenceThreshold >= 0 && o.assistantConfidenceThreshold < 1)) bad('assistantConfidenceThreshold must be in [0, 1)', o.assistantConfidenceThreshold);
   if (o.promptLookupNumTokens !== undefined && o.assistantModel !== undefined) throw new Error('generate: promptLookupNumTokens and assistantModel are two ways of proposing tokens: give one');
   for (const [option, given] of [['promptLookupNumTokens', o.promptLookupNumTokens !== undefined], ['assistantModel', o.assistantModel !== undefined]] as const) {
     if (!given) continue;
-    if (beams > 1 || sampling || n > 1) throw new Error(`generate: ${option} is for greedy decoding (no beams, no sampling, one sequence)`);
+    if (beams > 1 || n > 1) throw new Error(`generate: ${option} is for greedy decoding and sampling with one sequence (no beams, numReturnSequences 1), as HF's assisted decoding`);
     if (o.useCache === false) throw new Error(`generate: ${option} needs the key/value cache (useCache)`);
   }
   if (beams > 1) {
@@ -393,14 +400,15 @@ export class DecodingState {
   }
 
   /**
-   * One prompt, unpadded, cache up to all but its last token: the logits (T + 1, vocab) after
-   * its last token and after each of `tokens`, in one pass; the cache then covers them all.
+   * One prompt, unpadded: the logits (T + 1, vocab) after its last token and after each of
+   * `tokens`, in one pass that feeds what the cache does not cover (all of it, the first time);
+   * the cache then covers them all.
    */
   logitsThrough(tokens: number[]): Tensor {
-    if (this.seqs.length !== 1 || this.padding[0] !== 0 || !this.past) throw new Error('generate: internal error: logitsThrough is for one unpadded, cached sequence');
+    if (this.seqs.length !== 1 || this.padding[0] !== 0 || !this.useCache) throw new Error('generate: internal error: logitsThrough is for one unpadded sequence, with the cache');
     const seq = this.seqs[0];
-    const ids = tensor([[seq[seq.length - 1], ...tokens]], { dtype: 'int64', device: this.device });
-    const out = this.forward(ids, { pastKeyValues: this.past, useCache: true, logitsToKeep: tokens.length + 1 });
+    const ids = tensor([[...seq.slice(this.cachedLength), ...tokens]], { dtype: 'int64', device: this.device });
+    const out = this.forward(ids, { pastKeyValues: this.past ?? undefined, useCache: true, logitsToKeep: tokens.length + 1 });
     this.disposePast();
     this.past = out.pastKeyValues!.map(([k, v]) => [keep(k), keep(v)] as LayerPast);
     return out.logits.select(0, 0).to({ dtype: 'float32' });
@@ -423,7 +431,7 @@ export class DecodingState {
 
   /** Keeps the cache's first `length` positions (tokens proposed but not accepted go). */
   cropCache(length: number): void {
-    if (!this.past) return;
+    if (!this.past || length >= this.cachedLength) return;
     const old = this.past;
     this.past = tidy(() => old.map(([k, v]) => [keep(k.narrow(2, 0, length).contiguous()), keep(v.narrow(2, 0, length).contiguous())] as LayerPast));
     for (const [k, v] of old) { k.dispose(); v.dispose(); }
@@ -465,7 +473,7 @@ export const DEFAULT_MAX_NEW_TOKENS = 20;
  */
 export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): number[][] {
   const ends = eosList(eos);
-  const doSample = o.doSample ?? (o.temperature !== undefined && o.temperature > 0);
+  const doSample = isSampling(o);
   const done = state.seqs.map(() => false);
   const promptLength = state.length;
   const stops = o.stopStrings ?? [];
@@ -492,10 +500,13 @@ export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: EosT
 
 /**
  * HF's PromptLookupCandidateGenerator: the tokens that followed the first earlier occurrence of the
- * sequence's last n tokens (n from maxNgram down to 1), up to k of them, cut before an eos and
- * before the length limit; none when nothing matches.
+ * sequence's last n tokens (n from maxNgram down to 1), up to k of them, cut before the first one
+ * `banned` says the processors forbid there (a proposal forbidden from its first token gives way
+ * to the next occurrence, as HF's), before an eos and before the length limit; none when nothing
+ * matches.
  */
-export function promptLookupCandidates(tokens: number[], k: number, maxNgram: number, eos: EosTokenIds, maxLength: number): number[] {
+export function promptLookupCandidates(tokens: number[], k: number, maxNgram: number, eos: EosTokenIds, maxLength: number,
+  banned?: (seq: number[], token: number) => boolean): number[] {
   const ends = eosList(eos);
   const len = tokens.length;
   if (maxLength <= len + 1) return [];
@@ -505,10 +516,15 @@ export function promptLookupCandidates(tokens: number[], k: number, maxNgram: nu
       let match = true;
       for (let j = 0; j < n && match; j++) match = tokens[start + j] === tail[j];
       if (!match) continue;
-      // (no more than the tokens left before the length limit, the last of which greedy picks itself)
+      // (no more than the tokens left before the length limit, the last of which the model picks itself)
       const from = start + n, to = Math.min(from + k, len, from + maxLength - len - 1);
       if (from >= to) continue;
       let chosen = tokens.slice(from, to);
+      if (banned) {
+        const cut = chosen.findIndex((t, j) => banned([...tokens, ...chosen.slice(0, j)], t));
+        if (cut >= 0) chosen = chosen.slice(0, cut);
+        if (!chosen.length) continue;
+      }
       const e = chosen.findIndex((t) => ends.includes(t));
       if (e >= 0) chosen = chosen.slice(0, e);
       return chosen;
@@ -517,67 +533,101 @@ export function promptLookupCandidates(tokens: number[], k: number, maxNgram: nu
   return [];
 }
 
+/** Sampling rather than greedy: doSample, or (not given) a temperature > 0. */
+function isSampling(o: GenerateOptions): boolean {
+  return o.doSample ?? (o.temperature !== undefined && o.temperature > 0);
+}
+
 /**
- * Prompt lookup decoding (HF's _assisted_decoding with the prompt lookup generator), greedy, one
- * prompt: each pass checks the proposed tokens and keeps the run greedy decoding agrees with,
- * plus the token after it, so the result is greedy decoding's.
+ * Prompt lookup decoding (HF's _assisted_decoding with the prompt lookup generator), one prompt:
+ * tokens from earlier in the text are checked in one pass each round (see decodeWithCandidates), so
+ * the text is greedy decoding's (or, sampling, distributed as plain sampling's). With `vocabSize`,
+ * a proposal stops before a token the processors forbid there, as HF's (it could not be kept).
  */
-export function decodePromptLookup(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): number[][] {
-  const k = o.promptLookupNumTokens!, maxNgram = o.maxMatchingNgramSize ?? 2;
-  return decodeWithCandidates(state, o, eos, maxLength, record, (seq) => promptLookupCandidates(seq, k, maxNgram, eos, maxLength));
+export function decodePromptLookup(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}, vocabSize?: number): number[][] {
+  const k = o.promptLookupNumTokens!, maxNgram = o.maxMatchingNgramSize ?? 2, promptLength = state.length;
+  const limit = promptLength + (o.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS);
+  // (HF's test: the processors on scores of ones; forbidden is -inf, or float32's lowest)
+  const banned = vocabSize === undefined ? undefined : (seq: number[], token: number) => tidy(() => {
+    const flat = ones([1, vocabSize], { device: state.device });
+    const scores = processLogits(flat, () => [seq], o, { newTokens: seq.length - promptLength, promptLength, maxLength: limit }, eos);
+    if (scores === flat) return false;
+    const v = scores.select(1, token).item() as number;
+    return v === -Infinity || v <= -3.4028234663852886e38;
+  });
+  return decodeWithCandidates(state, o, eos, maxLength, record, (seq) => ({ tokens: promptLookupCandidates(seq, k, maxNgram, eos, maxLength, banned) }));
 }
 
 /** How an assistant drafts (HF's AssistedCandidateGenerator settings), resolved. */
 export type AssistantSettings = Required<Pick<GenerateOptions, 'numAssistantTokens' | 'numAssistantTokensSchedule' | 'assistantConfidenceThreshold'>>;
 
 /**
- * Assisted decoding (HF's _assisted_decoding with an assistant model), greedy, one prompt: the
- * assistant (`draft`, its own cache) drafts up to numAssistantTokens tokens greedily with the same
- * processors, ending early at an end token or after a token it gives less than
- * assistantConfidenceThreshold of probability; the model checks them in one pass (see
- * decodeWithCandidates), so the result is greedy decoding's.
+ * Assisted decoding (HF's _assisted_decoding with an assistant model), one prompt: each round the
+ * assistant (`draft`, its own cache) drafts up to numAssistantTokens tokens as HF's nested generate
+ * call does (greedy or sampling, the same processors and warpers, its prompt the text so far),
+ * ending early at an end token or after a token it gives less than assistantConfidenceThreshold of
+ * probability; the model checks them in one pass (see decodeWithCandidates). Greedy, the text is
+ * greedy decoding's; sampling, it is speculative sampling, distributed as plain sampling's.
+ * Returns the rows and the draft length reached (the 'heuristic' schedule keeps it, as HF's).
  */
-export function decodeAssisted(state: DecodingState, draft: DecodingState, settings: AssistantSettings, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): number[][] {
+export function decodeAssisted(state: DecodingState, draft: DecodingState, settings: AssistantSettings, o: GenerateOptions, eos: EosTokenIds, maxLength: number,
+  record: DecodeRecord = {}): { sequences: number[][]; numAssistantTokens: number } {
   const ends = eosList(eos), promptLength = state.length;
+  const sampling = isSampling(o);
   const threshold = settings.assistantConfidenceThreshold;
+  const minLength = promptLength + (o.minNewTokens ?? 0); // (HF's min_length of the model's call)
   let numTokens = settings.numAssistantTokens;
-  // (HF: no more than leaves room for the model's own token after them; the assistant's context may be shorter)
-  const propose = (seq: number[]): number[] => {
+  const propose = (seq: number[]): Proposal => {
+    // (HF: no more than leaves room for the model's own token after them; the assistant's context may be shorter)
     const n = Math.min(numTokens, maxLength - seq.length - 1, draft.contextLength + 1 - seq.length);
-    if (n <= 0) return [];
+    if (n <= 0) return { tokens: [] };
     draft.syncTo(seq);
-    const drafted: number[] = [];
+    // HF's nested call: max_new_tokens n, min_new_tokens what is left of the model's minimum, and
+    // the steps (begin-suppressed tokens, the forced and the decayed end) counted from the text so far
+    const start = seq.length;
+    const draftOptions = { ...o, maxNewTokens: n, minNewTokens: Math.max(Math.min(n, minLength - start), 0) };
+    const tokens: number[] = [], rows: Tensor[] = [];
     for (let i = 0; i < n; i++) {
-      const [token, p] = tidy(() => {
-        const scores = processLogits(draft.nextLogits(), () => draft.paddedSeqs(), o, stepAt(draft, promptLength, o), eos);
-        const t = scores.argmax(-1).item() as number;
-        return [t, threshold > 0 ? F.softmax(scores, -1).select(1, t).item() as number : 1];
+      const { token, p, scores } = tidy(() => {
+        let scores = processLogits(draft.nextLogits(), () => draft.paddedSeqs(), draftOptions, { newTokens: i, promptLength: start, maxLength: start + n }, eos);
+        if (sampling) scores = warpScores(scores, o);
+        const token = (sampling ? F.softmax(scores, -1).multinomial(1) : scores.argmax(-1)).item() as number;
+        return { token, scores, p: threshold > 0 ? F.softmax(scores, -1).select(1, token).item() as number : 1 };
       });
+      rows.push(scores);
       draft.append([token]);
-      drafted.push(token);
+      tokens.push(token);
       if (ends.includes(token) || p < threshold) break; // (HF's ConfidenceCriteria: the unsure token is kept)
     }
-    return drafted;
+    return { tokens, scores: sampling ? cat(rows, 0) : undefined };
   };
+  // (HF counts a round whose last, ending candidate was kept as one short of all kept)
   const adapt = (matches: number, proposed: number) => {
-    if (settings.numAssistantTokensSchedule === 'heuristic') numTokens = matches === proposed ? numTokens + 2 : Math.max(1, numTokens - 1);
+    if (settings.numAssistantTokensSchedule !== 'constant') numTokens = matches === proposed ? numTokens + 2 : Math.max(1, numTokens - 1);
   };
-  return decodeWithCandidates(state, o, eos, maxLength, record, propose, adapt);
+  const sequences = decodeWithCandidates(state, o, eos, maxLength, record, propose, adapt);
+  return { sequences, numAssistantTokens: numTokens };
 }
 
+/** A round's proposal: the tokens, and (an assistant sampling) its scores for each, (tokens, vocab). */
+interface Proposal { tokens: number[]; scores?: Tensor }
+
 /**
- * Greedy decoding of one prompt that checks proposed tokens (prompt lookup's, an assistant's) in
- * one forward pass each round: the run of them greedy decoding agrees with is kept, plus greedy's
- * token after it, so the result is plain greedy decoding's. `propose` gets the tokens so far;
- * `accepted` hears how many of the proposed were kept.
+ * HF's _assisted_decoding, one prompt: each round `propose` offers tokens to follow the text; the
+ * model scores them all in one pass and keeps a run of them, plus one token of its own after it.
+ * Greedy, they are kept while they are its argmax, so the text is greedy decoding's. Sampling with
+ * the assistant's scores, by speculative sampling; without (prompt lookup), each position is
+ * sampled and they are kept while they equal the samples: either way the text is distributed as
+ * plain sampling's. `accepted` hears how many of the proposed tokens were kept.
  */
 function decodeWithCandidates(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord,
-  propose: (seq: number[]) => number[], accepted?: (matches: number, proposed: number) => void): number[][] {
+  propose: (seq: number[]) => Proposal, accepted?: (matches: number, proposed: number) => void): number[][] {
   const ends = eosList(eos), stops = o.stopStrings ?? [];
-  const promptLength = state.length;
+  const sampling = isSampling(o);
+  const promptLength = state.length, limit = promptLength + (o.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS);
   const seq = state.seqs[0];
   let done = false;
-  // Appends the kept tokens up to an end token or the completion of a stop string, as greedy
+  // Appends the kept tokens up to an end token or the completion of a stop string, as plain
   // decoding stops (either may come inside a kept run); returns how many it appended.
   const emit = (tokens: number[]): number => {
     let n = 0;
@@ -591,29 +641,37 @@ function decodeWithCandidates(state: DecodingState, o: GenerateOptions, eos: Eos
     return n;
   };
   while (state.length < maxLength && !done) {
-    // (the first token as plain greedy: that pass fills the cache with the prompt)
-    const cands = state.length === promptLength ? [] : propose(seq);
-    const picked = tidy(() => {
-      const logits = cands.length ? state.logitsThrough(cands) : state.nextLogits(); // (cands + 1, vocab)
-      const rows = logits.shape[0];
-      const out: number[] = [];
-      for (let j = 0; j < rows; j++) {
-        const row = logits.narrow(0, j, 1);
-        record.logits?.push(keep(row.clone()));
-        const step = { newTokens: state.length - promptLength + j, promptLength, maxLength: promptLength + (o.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS) };
-        const scores = processLogits(row, () => [[...seq, ...cands.slice(0, j)]], o, step, eos);
-        record.scores?.push(keep(scores === row ? scores.clone() : scores));
-        const g = scores.argmax(-1).item() as number;
-        out.push(g);
-        if (j === cands.length || g !== cands[j]) break; // the first disagreement is the greedy token there
+    const { picked, matches, proposed } = tidy(() => {
+      const { tokens: cands, scores: draftScores } = propose(seq);
+      const L = cands.length;
+      // (HF's stopping criteria on the proposal: its last token ends the text)
+      const doneCandidate = L > 0 && (ends.includes(cands[L - 1]) || (stops.length > 0 && completesStopString([...seq, ...cands], stops, o.tokenizer)));
+      const logits = state.logitsThrough(cands); // (L + 1, vocab): after the text, and after each candidate
+      const scores = cat(Array.from({ length: L + 1 }, (_, j) => {
+        const step = { newTokens: state.length - promptLength + j, promptLength, maxLength: limit };
+        const s = processLogits(logits.narrow(0, j, 1), () => [[...seq, ...cands.slice(0, j)]], o, step, eos);
+        return sampling ? warpScores(s, o) : s;
+      }), 0);
+      let n: number, picked: number[];
+      if (sampling && draftScores) {
+        ({ n, picked } = speculativeSampling(cands, draftScores, scores, doneCandidate));
+      } else {
+        const chosen = (sampling ? F.softmax(scores, -1).multinomial(1).squeeze(1) : scores.argmax(-1)).tolist() as number[];
+        n = 0;
+        while (n < L && chosen[n] === cands[n]) n++;
+        if (doneCandidate && n === L) n--; // (the text ends with them: no token after)
+        picked = chosen.slice(0, n + 1);
       }
-      return out;
+      for (let j = 0; j < picked.length; j++) {
+        record.logits?.push(keep(logits.narrow(0, j, 1).clone()));
+        record.scores?.push(keep(scores.narrow(0, j, 1).clone()));
+      }
+      return { picked, matches: n, proposed: L };
     });
-    if (cands.length) accepted?.(picked.length - 1, cands.length);
+    accepted?.(matches, proposed);
     // keep no more than the length limit allows; the cache then covers all but the last kept token
     const kept = picked.slice(0, maxLength - state.length);
-    const before = state.length;
-    if (cands.length) state.cropCache(before + kept.length - 1);
+    state.cropCache(state.length + kept.length - 1);
     const appended = emit(kept);
     // (scores recorded for positions past the limit or the end go too)
     const extra = picked.length - appended;
@@ -621,6 +679,32 @@ function decodeWithCandidates(state: DecodingState, o: GenerateOptions, eos: Eos
     if (record.logits && extra) for (const t of record.logits.splice(record.logits.length - extra)) t.dispose();
   }
   return state.seqs;
+}
+
+/**
+ * HF's _speculative_sampling (algorithm 1 of Leviathan et al., 2023) on one round: candidate i is
+ * kept with probability min(1, p_i / q_i), p the model's and q the assistant's probabilities after
+ * the same processors and warpers, up to the first rejection; the token after them is drawn from
+ * max(p - q, 0) renormalised at a rejection, else from p. The text is then distributed as the
+ * model's own sampling. The draws are HF's: torch.rand for every candidate, then one multinomial.
+ */
+function speculativeSampling(cands: number[], draftScores: Tensor, scores: Tensor, doneCandidate: boolean): { n: number; picked: number[] } {
+  const L = cands.length;
+  const q = F.softmax(draftScores, -1), p = F.softmax(scores, -1); // (L, vocab), (L + 1, vocab)
+  const index = tensor(cands.map((t) => [t]), { dtype: 'int64', device: p.device });
+  const ratio = p.narrow(0, 0, L).gather(1, index).div(q.gather(1, index)).squeeze(1);
+  const kept = rand([L], { device: p.device }).le(ratio).tolist() as boolean[];
+  let n = 0;
+  while (n < L && kept[n]) n++;
+  if (doneCandidate && n === L) return { n: L - 1, picked: [...cands] }; // (the text ends with them)
+  let next = p.narrow(0, n, 1);
+  if (n < L) {
+    const residual = next.sub(q.narrow(0, n, 1)).clamp({ min: 0 });
+    const total = residual.sum();
+    // (all zero only where rounding rejected a token both give the same probability: then p)
+    if ((total.item() as number) > 0) next = residual.div(total);
+  }
+  return { n, picked: [...cands.slice(0, n), next.multinomial(1).item() as number] };
 }
 
 /**
@@ -684,7 +768,7 @@ class BeamHypotheses {
 export function beamSearch(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): BeamSearchOutput {
   const K = o.numBeams ?? 1, keepPerPrompt = o.numReturnSequences ?? 1;
   const ends = eosList(eos), pairs = Math.max(2, 1 + ends.length) * K; // (HF's n_tokens_to_keep: enough to go on should every end token be among them)
-  const sampling = o.doSample ?? (o.temperature !== undefined && o.temperature > 0);
+  const sampling = isSampling(o);
   const B = state.seqs.length / K;
   const promptLength = state.length;
   const hyps = Array.from({ length: B }, () => new BeamHypotheses(K, o.lengthPenalty ?? 1, o.earlyStopping ?? false, maxLength));

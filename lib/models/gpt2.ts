@@ -702,8 +702,14 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     try {
       return noGrad(() => {
         if (beams) return beamSearch(state, opts, eos, maxLength, record);
-        if (draft && assisting) return { sequences: decodeAssisted(state, draft, assisting, opts, eos, maxLength, record), scores: [] };
-        return { sequences: opts.promptLookupNumTokens ? decodePromptLookup(state, opts, eos, maxLength, record) : decodeGreedy(state, opts, eos, maxLength, record), scores: [] };
+        if (draft && assisting) {
+          const { sequences, numAssistantTokens } = decodeAssisted(state, draft, assisting, opts, eos, maxLength, record);
+          // (HF's 'heuristic' schedule carries the draft length reached over to the assistant's next call)
+          if (assisting.numAssistantTokensSchedule === 'heuristic') assistant!.generationConfig = { ...assistant!.generationConfig, numAssistantTokens };
+          return { sequences, scores: [] };
+        }
+        if (opts.promptLookupNumTokens) return { sequences: decodePromptLookup(state, opts, eos, maxLength, record, this.config.vocab_size), scores: [] };
+        return { sequences: decodeGreedy(state, opts, eos, maxLength, record), scores: [] };
       });
     } finally {
       state.dispose();

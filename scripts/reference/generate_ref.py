@@ -17,7 +17,11 @@ usage: generate_ref.py MODEL_DIR SPEC_JSON OUT_JSON
               may then be -, the next token's logits are this table's row of the last token),
               "do_sample": true with num_beams > 1 (beam sampling, HF's _beam_sample: the warpers below,
               then 2 x num_beams candidates drawn by torch.multinomial after torch.manual_seed("seed"))}
+              With "prompt_lookup_num_tokens" (and "max_matching_ngram_size") or "assistant_markov" (an assistant's table, with
+              "num_assistant_tokens", "num_assistant_tokens_schedule", "assistant_confidence_threshold"), one prompt: HF's
+              _assisted_decoding, greedy or ("do_sample", "seed", the warpers) sampling: speculative sampling with the assistant.
   writes: {"sequences": [[ids]] (left padding removed), "scores": [float] (beam search's sequences_scores)}
+          (assisted decoding: also "passes", the model's forward passes)
   or, for a spec {"warp": {"scores": [[float]], "temperature", "top_k", "top_p", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff",
   "min_tokens_to_keep"}}: the sampling
   warpers' output, {"kept": [[bool]], "scores": [[float]] (0 where not kept)}
@@ -316,6 +320,158 @@ def generate(model, spec):
     return rows, best_scores
 
 
+def is_done(ids, eos, max_length):
+    """HF's stopping criteria on a sequence: MaxLengthCriteria, EosTokenCriteria (its last token)."""
+    return ids.shape[1] >= max_length or (bool(eos) and ids[0, -1].item() in eos)
+
+
+def prompt_lookup(input_ids, spec, eos, max_length, prompt_len):
+    """PromptLookupCandidateGenerator.get_candidates: the tokens after the first earlier occurrence of the
+    last n-gram, cut before the first token the processors forbid (-inf on scores of ones; a proposal
+    forbidden from its first token gives way to the next occurrence), then before an eos.
+    Two differences from transformers' code, both kept by tstorch: no more candidates than leave
+    room for the model's own token before max_length (HF caps end_idx at max_length itself, so a
+    proposal may run past it), and the forbidden-token check runs the processors only (HF's also
+    runs the sampling warpers, whose top-p on flat scores forbids tokens by sort order)."""
+    k, max_ngram = spec["prompt_lookup_num_tokens"], spec.get("max_matching_ngram_size") or 2
+    input_length = input_ids.shape[1]
+    if max_length <= input_length + 1:
+        return input_ids
+    vocab = len(spec["markov"])
+    for ngram_size in range(min(max_ngram, input_length - 1), 0, -1):
+        windows = input_ids.unfold(dimension=1, size=ngram_size, step=1)
+        matches = (windows == input_ids[0, -ngram_size:]).all(dim=2)
+        for idx in matches.nonzero(as_tuple=True)[1].tolist():
+            start_idx = idx + ngram_size
+            end_idx = min(start_idx + k, input_length, start_idx + max_length - input_length - 1)
+            if start_idx >= end_idx:
+                continue
+            chosen = input_ids[0, start_idx:end_idx]
+            with_candidate = input_ids
+            for j, token in enumerate(chosen.tolist()):
+                flat = process_logits(with_candidate, torch.ones((1, vocab)), spec, prompt_len)
+                if flat[0, token].item() in (-math.inf, torch.finfo(torch.float32).min):
+                    chosen = chosen[:j]
+                    break
+                with_candidate = torch.cat((input_ids, chosen[: j + 1][None]), dim=1)
+            if chosen.shape[0] == 0:
+                continue
+            if eos:
+                at = torch.nonzero(torch.isin(chosen, torch.tensor(eos)))
+                if at.numel() > 0:
+                    chosen = chosen[: at[0].item()]
+            return torch.cat((input_ids, chosen[None]), dim=1)
+    return input_ids
+
+
+def assisted(spec):
+    """GenerationMixin._assisted_decoding for one prompt, on Markov tables (the model's "markov",
+    the assistant's "assistant_markov"), with its candidate generator: AssistedCandidateGenerator
+    (the assistant's nested generate: _sample's loop, with the model's processors and warpers
+    counted from the text so far, max_new_tokens the draft's length, min_new_tokens what is left
+    of the model's min_length, stopped by an end token or ConfidenceCriteria) or
+    PromptLookupCandidateGenerator. Sampling with the assistant is _speculative_sampling."""
+    model = torch.tensor(spec["markov"], dtype=torch.float)
+    assistant = torch.tensor(spec["assistant_markov"], dtype=torch.float) if "assistant_markov" in spec else None
+    eos = eos_ids(spec)
+    input_ids = torch.tensor(spec["prompts"][:1])
+    prompt_len = input_ids.shape[1]
+    max_length = prompt_len + spec["max_new_tokens"]
+    min_length = prompt_len + spec.get("min_new_tokens", 0)
+    do_sample = spec.get("do_sample", False)
+    if do_sample:
+        torch.manual_seed(spec["seed"])
+    num_assistant_tokens = spec.get("num_assistant_tokens", 20)
+    schedule = spec.get("num_assistant_tokens_schedule", "constant")
+    threshold = spec.get("assistant_confidence_threshold", 0.4)
+
+    def scores_at(ids, logits, sub_spec, plen):
+        scores = process_logits(ids, logits, sub_spec, plen)
+        return warp_scores(scores, sub_spec) if do_sample else scores
+
+    passes = 0
+    steps_scores = []
+    while True:
+        cur_len = input_ids.shape[1]
+        # 1. the candidates
+        candidate_input_ids, candidate_logits = input_ids, None
+        if assistant is not None:
+            max_new = min(num_assistant_tokens, max_length - cur_len - 1)
+            if max_new > 0:
+                sub = dict(spec, max_new_tokens=max_new, min_new_tokens=max(min(max_new, min_length - cur_len), 0))
+                draft_scores = []
+                while candidate_input_ids.shape[1] < cur_len + max_new:
+                    s = scores_at(candidate_input_ids, assistant[candidate_input_ids[:, -1]], sub, cur_len)
+                    draft_scores.append(s)
+                    probs = torch.softmax(s, dim=-1)
+                    t = torch.multinomial(probs, num_samples=1).squeeze(1) if do_sample else s.argmax(-1)
+                    candidate_input_ids = torch.cat([candidate_input_ids, t[:, None]], dim=-1)
+                    if eos and t.item() in eos:
+                        break
+                    if threshold and s.softmax(-1)[0, t.item()].item() < threshold:  # ConfidenceCriteria
+                        break
+                candidate_logits = torch.stack(draft_scores, dim=1)
+        else:
+            candidate_input_ids = prompt_lookup(input_ids, spec, eos, max_length, prompt_len)
+        candidate_length = candidate_input_ids.shape[1] - cur_len
+        is_done_candidate = is_done(candidate_input_ids, eos, max_length) if candidate_length > 0 else False
+        # 2. the model's logits after the text and after each candidate, processed (and warped)
+        passes += 1
+        new_logits = model[candidate_input_ids[0, cur_len - 1:]][None].clone()
+        for i in range(candidate_length + 1):
+            new_logits[:, i, :] = scores_at(candidate_input_ids[:, : cur_len + i], new_logits[:, i, :], spec, prompt_len)
+        # 3. the accepted tokens
+        if do_sample and candidate_logits is not None:
+            valid_tokens, n_matches = speculative_sampling(candidate_input_ids, candidate_logits, candidate_length, new_logits, is_done_candidate)
+        else:
+            if do_sample:
+                selected_tokens = torch.multinomial(new_logits.softmax(dim=-1)[0, :, :], num_samples=1).squeeze(1)[None, :]
+            else:
+                selected_tokens = new_logits.argmax(dim=-1)
+            candidate_new_tokens = candidate_input_ids[:, cur_len:]
+            n_matches = ((~(candidate_new_tokens == selected_tokens[:, :-1])).cumsum(dim=-1) < 1).sum().item()
+            if is_done_candidate and n_matches == candidate_length:
+                n_matches -= 1
+            valid_tokens = selected_tokens[:, : n_matches + 1]
+        input_ids = torch.cat((input_ids, valid_tokens), dim=-1)
+        # 5. update_candidate_strategy
+        if assistant is not None and schedule in ("heuristic", "heuristic_transient"):
+            num_assistant_tokens = num_assistant_tokens + 2 if n_matches == candidate_length else max(1, num_assistant_tokens - 1)
+        steps_scores += [new_logits[:, i, :] for i in range(n_matches + 1)]
+        if is_done(input_ids, eos, max_length):
+            break
+    return input_ids.tolist(), passes, steps_scores
+
+
+def speculative_sampling(candidate_input_ids, candidate_logits, candidate_length, new_logits, is_done_candidate):
+    """transformers' _speculative_sampling, as it is (but for its squeeze(0, 1), which torch 1.13 lacks:
+    a reshape to the same (candidate_length,) values, drawing as many uniforms)."""
+    new_candidate_input_ids = candidate_input_ids[:, -candidate_length:]
+    q = candidate_logits.softmax(dim=-1)
+    q_i = q[:, torch.arange(candidate_length), new_candidate_input_ids].reshape(-1)
+    p = new_logits.softmax(dim=-1)
+    p_i = p[:, torch.arange(candidate_length), new_candidate_input_ids].reshape(-1)
+    probability_ratio = p_i / q_i
+    r_i = torch.rand_like(probability_ratio)
+    is_accepted = r_i <= probability_ratio
+    n_matches = ((~is_accepted).cumsum(dim=-1) < 1).sum().item()
+    if is_done_candidate and n_matches == candidate_length:
+        n_matches -= 1
+        valid_tokens = new_candidate_input_ids[:, : n_matches + 1]
+    else:
+        gamma = candidate_logits.shape[1]
+        p_n_plus_1 = p[:, n_matches, :]
+        if n_matches < gamma:
+            q_n_plus_1 = q[:, n_matches, :]
+            p_prime = torch.clamp((p_n_plus_1 - q_n_plus_1), min=0)
+            p_prime.div_(p_prime.sum())
+        else:
+            p_prime = p_n_plus_1
+        t = torch.multinomial(p_prime, num_samples=1).squeeze(1)[None, :]
+        valid_tokens = torch.cat((new_candidate_input_ids[:, :n_matches], t), dim=-1) if n_matches > 0 else t
+    return valid_tokens, n_matches
+
+
 def compute_transition_scores(sequences, scores, beam_indices, vocab_size, normalize_logits=False):
     """GenerationMixin.compute_transition_scores."""
     if beam_indices is None:
@@ -426,6 +582,11 @@ def main(model_dir, spec_file, out_file):
         for spec in specs if isinstance(specs, list) else [specs]:
             if "warp" in spec:
                 out.append(warp(spec["warp"]))
+                continue
+            if "prompt_lookup_num_tokens" in spec or "assistant_markov" in spec:
+                sequences, passes, steps_scores = assisted(spec)
+                finite = lambda t: torch.where(torch.isfinite(t), t, torch.full_like(t, -1e30)).tolist()
+                out.append({"sequences": sequences, "passes": passes, "step_scores": [finite(t) for t in steps_scores]})
                 continue
             sequences, scores, *extra = generate(model, spec)
             out.append({"sequences": sequences, "scores": scores, **(extra[0] if extra else {})})

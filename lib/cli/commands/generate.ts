@@ -30,8 +30,8 @@ export const spec: Spec = {
   'typical-p': { type: 'number', help: 'typical sampling: the tokens nearest the entropy, up to this mass (HF\'s typical_p; default 1: off)' },
   'epsilon-cutoff': { type: 'number', help: 'sample only tokens of probability >= this (HF\'s epsilon_cutoff, e.g. 3e-4; default 0: off)' },
   'eta-cutoff': { type: 'number', help: 'eta sampling: an entropy-dependent cutoff (HF\'s eta_cutoff, e.g. 2e-3; default 0: off)' },
-  'prompt-lookup-num-tokens': { type: 'int', help: 'greedy: propose this many tokens from earlier in the text and check them in one pass (HF\'s prompt lookup decoding: the same text, faster where it repeats the prompt)' },
-  'assistant-model': { type: 'string', help: 'greedy: a smaller GPT-2 of the same vocabulary (a folder, or distilgpt2 from the HF cache) drafts tokens that the model checks several per pass (HF\'s assisted decoding: the same text, faster)' },
+  'prompt-lookup-num-tokens': { type: 'int', help: 'propose this many tokens from earlier in the text and check them in one pass (HF\'s prompt lookup decoding: greedy\'s text, or sampling\'s, faster where it repeats the prompt)' },
+  'assistant-model': { type: 'string', help: 'a smaller GPT-2 of the same vocabulary (a folder, or distilgpt2 from the HF cache) drafts tokens that the model checks several per pass (HF\'s assisted decoding: greedy\'s text, or with sampling speculative sampling, distributed as sampling\'s; faster)' },
   'num-assistant-tokens': { type: 'int', help: 'with --assistant-model: the most tokens drafted a round (HF\'s num_assistant_tokens; default 20)' },
   'bad-words': { type: 'string', help: 'comma-separated words never generated, each as written and with a leading space (HF\'s bad_words_ids)' },
   'repetition-penalty': { type: 'number', help: 'HF\'s repetition_penalty: > 1 makes tokens already there less likely (default 1: off)' },
@@ -245,8 +245,8 @@ export async function withAssistant(f: Record<string, unknown>, model: GPT2LMHea
   if (dir === undefined) return options;
   try {
     if (!fs.existsSync(dir)) throw new Error(`--assistant-model ${dir}: no such folder${notInCacheHint(dir)}`);
-    if ((options.numBeams ?? 1) > 1 || (options.doSample ?? (options.temperature ?? 0) > 0) || (options.numReturnSequences ?? 1) > 1) {
-      throw new Error('--assistant-model is for greedy decoding: not with --num-beams, sampling (--temperature > 0, --do-sample) or --num-return-sequences');
+    if ((options.numBeams ?? 1) > 1 || (options.numReturnSequences ?? 1) > 1) {
+      throw new Error('--assistant-model is for greedy decoding and sampling of one sequence: not with --num-beams or --num-return-sequences');
     }
     if (options.promptLookupNumTokens !== undefined) throw new Error('--assistant-model and --prompt-lookup-num-tokens are two ways of proposing tokens: give one');
   } catch (e) {
