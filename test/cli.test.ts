@@ -100,6 +100,15 @@ test('generate is repeatable with a seed; --bad-words, --typical-p, --epsilon-cu
   expect(cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '6', '--stop', stop, '--assistant-model', assistantDir, '--json').out).toBe(stopped);
   const assistedMany = cli('generate', '--model', modelDir, '--prompts', promptsFile, '--max-new-tokens', '6', '--assistant-model', assistantDir).out.trim().split('\n').map((l) => JSON.parse(l));
   expect(assistedMany.map((l) => l.tokens)).toEqual(lines.map((l) => l.tokens));
+  // with sampling: speculative sampling (and prompt lookup sampling), the API's draws from the seed
+  const helper = await torch.GPT2LMHeadModel.fromPretrained(assistantDir);
+  const sampled = { maxNewTokens: 6, doSample: true, topK: 8, seed: 3 };
+  const speculative = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '6', '--do-sample', '--top-k', '8', '--seed', '3', '--assistant-model', assistantDir, '--json');
+  expect(speculative.err).toBe('');
+  expect(JSON.parse(speculative.out).tokens).toEqual(m.generate([ids], { ...sampled, assistantModel: helper })[0]);
+  const lookupSampled = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '6', '--do-sample', '--top-k', '8', '--seed', '3', '--prompt-lookup-num-tokens', '4', '--json');
+  expect(JSON.parse(lookupSampled.out).tokens).toEqual(m.generate([ids], { ...sampled, promptLookupNumTokens: 4 })[0]);
+  helper.dispose();
   for (const [flags, error] of [
     [['--assistant-model', path.join(tmp, 'nowhere')], /--assistant-model .*nowhere: no such folder/],
     [['--assistant-model', path.join(__dirname, 'fixtures', 'gpt2', 'tiny')], /--assistant-model .*tiny has a vocabulary of 101 tokens, the model 50257/],
