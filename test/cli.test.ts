@@ -109,6 +109,13 @@ test('generate is repeatable with a seed; --bad-words, --typical-p, --epsilon-cu
   const lookupSampled = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '6', '--do-sample', '--top-k', '8', '--seed', '3', '--prompt-lookup-num-tokens', '4', '--json');
   expect(JSON.parse(lookupSampled.out).tokens).toEqual(m.generate([ids], { ...sampled, promptLookupNumTokens: 4 })[0]);
   helper.dispose();
+  // --penalty-alpha: contrastive search, the API's; --prompts batches it (left padding)
+  const contrastive = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '6', '--penalty-alpha', '0.6', '--top-k', '4', '--json');
+  expect(contrastive.err).toBe('');
+  expect(JSON.parse(contrastive.out).tokens).toEqual(m.generate([ids], { maxNewTokens: 6, penaltyAlpha: 0.6, topK: 4 })[0]);
+  const contrastiveMany = cli('generate', '--model', modelDir, '--prompts', promptsFile, '--max-new-tokens', '6', '--penalty-alpha', '0.6', '--top-k', '4').out.trim().split('\n').map((l) => JSON.parse(l));
+  for (const l of contrastiveMany) expect(l.tokens).toEqual(m.generate([torch.tokenizer.encode(l.prompt)], { maxNewTokens: 6, penaltyAlpha: 0.6, topK: 4 })[0]);
+  expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--penalty-alpha', '2').err).toMatch(/--penalty-alpha must be in \[0, 1\]/);
   for (const [flags, error] of [
     [['--assistant-model', path.join(tmp, 'nowhere')], /--assistant-model .*nowhere: no such folder/],
     [['--assistant-model', path.join(__dirname, 'fixtures', 'gpt2', 'tiny')], /--assistant-model .*tiny has a vocabulary of 101 tokens, the model 50257/],

@@ -33,6 +33,8 @@ interface RefSpec {
   forced_eos_token_id?: number;
   exponential_decay_length_penalty?: [number, number];
   renormalize_logits?: boolean;
+  penalty_alpha?: number;
+  top_k?: number;
 }
 
 function options(s: RefSpec): torch.GenerateOptions {
@@ -42,6 +44,7 @@ function options(s: RefSpec): torch.GenerateOptions {
     repetitionPenalty: s.repetition_penalty, minNewTokens: s.min_new_tokens, sequenceBias: s.sequence_bias, badWordsIds: s.bad_words_ids,
     suppressTokens: s.suppress_tokens, beginSuppressTokens: s.begin_suppress_tokens, forcedEosTokenId: s.forced_eos_token_id,
     exponentialDecayLengthPenalty: s.exponential_decay_length_penalty, renormalizeLogits: s.renormalize_logits,
+    penaltyAlpha: s.penalty_alpha, topK: s.top_k,
   };
 }
 
@@ -78,7 +81,13 @@ const specs: RefSpec[] = [
   { prompts, max_new_tokens: 12, num_beams: 1, eos_token_id: 17, pad_token_id: 5, repetition_penalty: 1.3 },
   { prompts, max_new_tokens: 12, num_beams: 4, num_return_sequences: 3, eos_token_id: 17, pad_token_id: 5 },
   { prompts, max_new_tokens: 12, num_beams: 3, num_return_sequences: 3, eos_token_id: [50, 17], pad_token_id: 21, no_repeat_ngram_size: 2 },
+  // contrastive search (HF's penalty_alpha with top_k): ragged prompts, end tokens, the processors
+  { prompts, max_new_tokens: 12, num_beams: 1, eos_token_id: 17, penalty_alpha: 0.6, top_k: 4 },
+  { prompts, max_new_tokens: 10, num_beams: 1, eos_token_id: null, penalty_alpha: 0.3, top_k: 8, repetition_penalty: 1.2, no_repeat_ngram_size: 3 },
+  { prompts: [[9, 9, 9, 4]], max_new_tokens: 12, num_beams: 1, eos_token_id: [50, 17], pad_token_id: 5, penalty_alpha: 0.9, top_k: 3 },
+  { prompts, max_new_tokens: 10, num_beams: 1, eos_token_id: 50, penalty_alpha: 0.5, top_k: 64, min_new_tokens: 3 },
 ];
+const CONTRASTIVE_CASES = [19, 20, 21, 22];
 const PAD_CASES = [16, 17, 18];
 let want: { sequences: number[][]; scores: number[] }[];
 
@@ -106,7 +115,7 @@ afterAll(() => {
 });
 
 describe.each(specs.map((s, i) => [i, s] as const))('generate as Hugging Face, case %i', (i, spec) => {
-  test(`${spec.num_beams > 1 ? `beam search, ${spec.num_beams} beams` : 'greedy'}: ${JSON.stringify({ ...spec, prompts: undefined })}`, () => {
+  test(`${spec.num_beams > 1 ? `beam search, ${spec.num_beams} beams` : spec.penalty_alpha ? 'contrastive search' : 'greedy'}: ${JSON.stringify({ ...spec, prompts: undefined })}`, () => {
     const before = torch.memory().liveTensors;
     if (spec.num_beams > 1) {
       const got = model.beamSearch(spec.prompts, options(spec));
@@ -409,6 +418,8 @@ test('returnDictInGenerate with outputScores / outputLogits: each step\'s scores
     { prompts, max_new_tokens: 8, num_beams: 1, eos_token_id: 17, repetition_penalty: 1.2, output_scores: true },
     { prompts, max_new_tokens: 10, num_beams: 3, num_return_sequences: 2, eos_token_id: 17, output_scores: true },
     { prompts, max_new_tokens: 9, num_beams: 4, num_return_sequences: 3, eos_token_id: 50, length_penalty: 0.7, no_repeat_ngram_size: 2, output_scores: true },
+    // (contrastive search without end tokens: after one, HF's row scores its chosen candidate's cache, the reference the pad)
+    { prompts, max_new_tokens: 8, num_beams: 1, eos_token_id: null, penalty_alpha: 0.6, top_k: 4, output_scores: true },
   ];
   const file = path.join(tmp, 'scores.json'), out = path.join(tmp, 'scores-want.json');
   fs.writeFileSync(file, JSON.stringify(cases));
@@ -814,6 +825,33 @@ test('assistantModel and promptLookupNumTokens with sampling on GPT-2: repeatabl
   model.generate([prompts[0]], { maxNewTokens: 10, eosTokenId: null, assistantModel: twin, numAssistantTokensSchedule: 'heuristic', numAssistantTokens: 2, assistantConfidenceThreshold: 0 });
   expect(twin.generationConfig.numAssistantTokens).toBe(2 + 2 + 2 + 2); // (three rounds all kept: drafts of 2, 4, then the 1 the length leaves)
   for (const m of [twin, small]) m.dispose();
+  expect(torch.memory().liveTensors).toBe(before);
+});
+
+test('contrastive search (penaltyAlpha): other text than greedy, less repetitive; penaltyAlpha 0 or topK 1 is greedy; streamed; clear errors', () => {
+  const before = torch.memory().liveTensors;
+  // the reference's contrastive texts (cases 19-22) are not greedy's
+  const differs = CONTRASTIVE_CASES.filter((i) => JSON.stringify(model.generate(specs[i].prompts, { ...options(specs[i]), penaltyAlpha: undefined })) !== JSON.stringify(want[i].sequences));
+  expect(differs.length).toBeGreaterThanOrEqual(3);
+  // what it is for: this model's greedy text falls into loops; the degeneration penalty breaks them
+  const long = { maxNewTokens: 30, eosTokenId: null };
+  const distinct = (rows: number[][]) => rows.reduce((n, r, i) => n + new Set(r.slice(prompts[i].length)).size, 0);
+  const greedy = model.generate(prompts, long), contrastive = model.generate(prompts, { ...long, penaltyAlpha: 0.6, topK: 4 });
+  expect(distinct(contrastive)).toBeGreaterThan(distinct(greedy) * 1.3); // (71 distinct new tokens against 43)
+  // HF's choice of decoding: penalty_alpha 0, top_k 1, or sampling is not contrastive search
+  expect(model.generate(prompts, { ...long, penaltyAlpha: 0, topK: 4 })).toEqual(greedy);
+  expect(model.generate(prompts, { ...long, penaltyAlpha: 0.6, topK: 1 })).toEqual(greedy);
+  // streamed step by step; a row that met its end token continues with it
+  const streamed: number[][] = [];
+  const ended = model.generate(prompts, { maxNewTokens: 12, eosTokenId: 17, penaltyAlpha: 0.6, topK: 4, onToken: (t) => streamed.push(t) });
+  expect(ended).toEqual(want[19].sequences);
+  prompts.forEach((p, i) => expect(streamed.map((t) => t[i])).toEqual(ended[i].slice(p.length).concat(Array(streamed.length - ended[i].length + p.length).fill(17))));
+  for (const [o, error] of [
+    [{ numReturnSequences: 2 }, /contrastive search \(penaltyAlpha\) gives one sequence per prompt/],
+    [{ useCache: false }, /contrastive search \(penaltyAlpha\) needs the key\/value cache/],
+    [{ promptLookupNumTokens: 3 }, /penaltyAlpha \(contrastive search\) is a decoding of its own/],
+  ] as [torch.GenerateOptions, RegExp][]) expect(() => model.generate([[1, 2]], { penaltyAlpha: 0.6, topK: 4, ...o })).toThrow(error);
+  expect(() => model.generate([[1, 2]], { penaltyAlpha: 1.5 })).toThrow('generate: penaltyAlpha must be in [0, 1] (0: off), got 1.5');
   expect(torch.memory().liveTensors).toBe(before);
 });
 

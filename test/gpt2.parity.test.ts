@@ -80,6 +80,43 @@ describe.each(configs.flatMap((c) => attns.map((a) => [c, a] as const)))('GPT-2 
   });
 });
 
+test('outputHiddenStates (HF\'s output_hidden_states): every layer\'s hidden states, as the reference\'s, with padding and a cache (1e-5)', () => {
+  const dir = path.join(fixtures, 'gpt2', 'tiny');
+  const ids = [[0, 0, 5, 17, 42], [1, 2, 3, 4, 5]], mask = [[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]];
+  const r = spawnSync('/usr/bin/python3', ['-c', `
+import json, sys, torch
+sys.path.insert(0, ${JSON.stringify(path.join(__dirname, '..', 'scripts', 'reference'))})
+import gpt2_ref
+m = gpt2_ref.from_pretrained(${JSON.stringify(dir)})
+ids, mask = torch.tensor(${JSON.stringify(ids)}), torch.tensor(${JSON.stringify(mask)})
+pos = mask.cumsum(-1) - 1
+pos.masked_fill_(mask == 0, 1)
+hs = []
+with torch.no_grad():
+    m.transformer(ids, attention_mask=mask, position_ids=pos, hidden_states=hs)
+print(json.dumps([h.tolist() for h in hs]))
+`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  const want: number[][][][] = JSON.parse(r.stdout);
+  return torch.GPT2LMHeadModel.fromPretrained(dir).then((model) => {
+    torch.tidy(() => torch.noGrad(() => {
+      const attentionMask = torch.tensor(mask, { dtype: 'int64' });
+      const positionIds = torch.tensor([[1, 1, 0, 1, 2], [0, 1, 2, 3, 4]], { dtype: 'int64' });
+      const out = model.forward(torch.tensor(ids, { dtype: 'int64' }), { attentionMask, positionIds, outputHiddenStates: true });
+      expect(out.hiddenStates).toHaveLength(model.config.n_layer + 1);
+      out.hiddenStates!.forEach((h, i) => expect(relErr(h, torch.tensor(want[i]))).toBeLessThan(1e-5));
+      // the last is what the head reads: the logits are it times wte
+      expect(relErr(out.hiddenStates![model.config.n_layer].matmul(model.transformer.wte.weight.t()), out.logits)).toBeLessThan(1e-5);
+      // with a cache, the new positions' states (logitsToKeep leaves them whole)
+      const first = model.forward(torch.tensor([[1, 2, 3]], { dtype: 'int64' }), { useCache: true });
+      const next = model.forward(torch.tensor([[4, 5]], { dtype: 'int64' }), { pastKeyValues: first.pastKeyValues, useCache: true, outputHiddenStates: true, logitsToKeep: 1 });
+      next.hiddenStates!.forEach((h, i) => expect(relErr(h, torch.tensor(want[i]).select(0, 1).narrow(0, 3, 2).unsqueeze(0))).toBeLessThan(1e-5));
+      expect(model.forward(torch.tensor(ids, { dtype: 'int64' })).hiddenStates).toBeUndefined();
+    }));
+    model.dispose();
+  });
+});
+
 test('an untied lm_head (tie_word_embeddings false): read from lm_head.weight, its own tensor; missing, a clear error; LoRA on it merges into it alone', async () => {
   const dir = path.join(fixtures, 'gpt2', 'untied');
   const model = await torch.GPT2LMHeadModel.fromPretrained(dir);

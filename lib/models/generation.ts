@@ -129,6 +129,13 @@ export interface GenerateOptions {
   numAssistantTokensSchedule?: 'constant' | 'heuristic' | 'heuristic_transient';
   /** HF's assistant_confidence_threshold: a draft ends after a token the assistant gives less than this probability (default 0.4; 0: off) */
   assistantConfidenceThreshold?: number;
+  /**
+   * HF's penalty_alpha: > 0 (with topK > 1, greedy) is contrastive search (Su et al., 2022): of the
+   * topK likeliest tokens, the one with the highest (1 - alpha) x its probability - alpha x its
+   * hidden state's greatest cosine similarity with the text's: likely, and unlike what came
+   * before, so less repetitive than greedy decoding (0.6 with topK 4 is the usual setting).
+   */
+  penaltyAlpha?: number;
   /** HF's return_dict_in_generate: generate() returns a GenerateOutput (sequences, and scores / logits as asked) */
   returnDictInGenerate?: boolean;
   /** HF's output_scores: each step's processed scores (after the processors and, sampling, the warpers; beam search: log-probabilities) */
@@ -169,7 +176,7 @@ export const GENERATE_OPTIONS = [
   'badWordsIds', 'sequenceBias', 'suppressTokens', 'beginSuppressTokens', 'forcedEosTokenId', 'exponentialDecayLengthPenalty',
   'renormalizeLogits', 'typicalP', 'epsilonCutoff', 'etaCutoff', 'doSample', 'seed', 'eosTokenId', 'padTokenId', 'stopStrings', 'tokenizer', 'useCache',
   'numBeams', 'lengthPenalty', 'earlyStopping', 'numReturnSequences', 'onToken', 'promptLookupNumTokens', 'maxMatchingNgramSize',
-  'assistantModel', 'numAssistantTokens', 'numAssistantTokensSchedule', 'assistantConfidenceThreshold',
+  'assistantModel', 'numAssistantTokens', 'numAssistantTokensSchedule', 'assistantConfidenceThreshold', 'penaltyAlpha',
   'returnDictInGenerate', 'outputScores', 'outputLogits',
 ] as const satisfies readonly (keyof GenerateOptions)[];
 // (compile-time: an option added to GenerateOptions but not to the list fails here)
@@ -216,7 +223,7 @@ const GENERATION_FIELDS: Record<string, [keyof GenerateOptions, FieldKind]> = {
   exponential_decay_length_penalty: ['exponentialDecayLengthPenalty', 'decay'], renormalize_logits: ['renormalizeLogits', 'boolean'],
   prompt_lookup_num_tokens: ['promptLookupNumTokens', 'int'], max_matching_ngram_size: ['maxMatchingNgramSize', 'int'],
   num_assistant_tokens: ['numAssistantTokens', 'int'], num_assistant_tokens_schedule: ['numAssistantTokensSchedule', 'schedule'],
-  assistant_confidence_threshold: ['assistantConfidenceThreshold', 'number'],
+  assistant_confidence_threshold: ['assistantConfidenceThreshold', 'number'], penalty_alpha: ['penaltyAlpha', 'number'],
 };
 
 const isInts = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0);
@@ -327,6 +334,12 @@ export function checkGenerateOptions(o: GenerateOptions): void {
   if (!isInt(o.numAssistantTokens, 1)) bad('numAssistantTokens must be an integer >= 1', o.numAssistantTokens);
   if (o.numAssistantTokensSchedule !== undefined && !fieldOk('schedule', o.numAssistantTokensSchedule)) bad('numAssistantTokensSchedule must be \'constant\', \'heuristic\' or \'heuristic_transient\'', JSON.stringify(o.numAssistantTokensSchedule));
   if (o.assistantConfidenceThreshold !== undefined && !(o.assistantConfidenceThreshold >= 0 && o.assistantConfidenceThreshold < 1)) bad('assistantConfidenceThreshold must be in [0, 1)', o.assistantConfidenceThreshold);
+  if (o.penaltyAlpha !== undefined && !(o.penaltyAlpha >= 0 && o.penaltyAlpha <= 1)) bad('penaltyAlpha must be in [0, 1] (0: off)', o.penaltyAlpha);
+  if (isContrastive(o)) {
+    if (o.promptLookupNumTokens !== undefined || o.assistantModel !== undefined) throw new Error('generate: penaltyAlpha (contrastive search) is a decoding of its own: not with promptLookupNumTokens or assistantModel');
+    if (n > 1) throw new Error('generate: contrastive search (penaltyAlpha) gives one sequence per prompt, as HF\'s: numReturnSequences must be 1');
+    if (o.useCache === false) throw new Error('generate: contrastive search (penaltyAlpha) needs the key/value cache (useCache), as HF\'s');
+  }
   if (o.promptLookupNumTokens !== undefined && o.assistantModel !== undefined) throw new Error('generate: promptLookupNumTokens and assistantModel are two ways of proposing tokens: give one');
   for (const [option, given] of [['promptLookupNumTokens', o.promptLookupNumTokens !== undefined], ['assistantModel', o.assistantModel !== undefined]] as const) {
     if (!given) continue;
@@ -348,6 +361,8 @@ export function checkGenerateOptions(o: GenerateOptions): void {
  */
 export class DecodingState {
   private past: LayerPast[] | null = null;
+  /** contrastive search: the candidates' cache, until keepCandidates */
+  private pending: LayerPast[] | null = null;
 
   constructor(
     private readonly forward: (ids: Tensor, opts: ForwardOptions) => GPT2Output,
@@ -429,6 +444,54 @@ export class DecodingState {
     this.seqs = [[...tokens]];
   }
 
+  /**
+   * Contrastive search's first pass: the whole (padded) prompt into the cache; the logits after it
+   * (rows, vocab) and the last layer's hidden states at every position (rows, T, n_embd), float32.
+   */
+  prefill(): { logits: Tensor; hidden: Tensor } {
+    const extra: ForwardOptions = {};
+    if (this.padding.some((n) => n > 0)) {
+      extra.attentionMask = tensor(this.seqs.map((s, i) => [...Array(this.padding[i]).fill(0), ...Array(s.length).fill(1)]), { dtype: 'int64', device: this.device });
+      extra.positionIds = tensor(this.seqs.map((s, i) => [...Array(this.padding[i]).fill(1), ...s.map((_, j) => j)]), { dtype: 'int64', device: this.device });
+    }
+    const out = this.forward(tensor(this.paddedSeqs(), { dtype: 'int64', device: this.device }), { useCache: true, outputHiddenStates: true, logitsToKeep: 1, ...extra });
+    this.disposePast();
+    this.past = out.pastKeyValues!.map(([k, v]) => [keep(k), keep(v)] as LayerPast);
+    return { logits: out.logits.select(1, 0).to({ dtype: 'float32' }), hidden: lastHidden(out).to({ dtype: 'float32' }) };
+  }
+
+  /**
+   * Contrastive search's candidates: row r · k + j continues row r with candidates[r][j], all in one
+   * pass over the cache repeated k times; the logits after each (rows · k, vocab) and its last
+   * hidden state (rows · k, n_embd), float32. keepCandidates then says which go on.
+   */
+  tryCandidates(candidates: number[][]): { logits: Tensor; hidden: Tensor } {
+    const k = candidates[0].length;
+    const from = this.seqs.flatMap((_, r) => Array<number>(k).fill(r));
+    const index = tensor(from, { dtype: 'int64', device: this.device });
+    const past = this.past!.map(([key, value]) => [key.indexSelect(0, index), value.indexSelect(0, index)] as LayerPast);
+    const extra: ForwardOptions = {};
+    if (this.padding.some((n) => n > 0)) {
+      extra.attentionMask = tensor(from.map((r) => [...Array(this.padding[r]).fill(0), ...Array(this.seqs[r].length + 1).fill(1)]), { dtype: 'int64', device: this.device });
+      extra.positionIds = tensor(from.map((r) => [this.seqs[r].length]), { dtype: 'int64', device: this.device });
+    }
+    const out = this.forward(tensor(candidates.flat().map((t) => [t]), { dtype: 'int64', device: this.device }), { pastKeyValues: past, useCache: true, outputHiddenStates: true, logitsToKeep: 1, ...extra });
+    this.disposePending();
+    this.pending = out.pastKeyValues!.map(([key, value]) => [keep(key), keep(value)] as LayerPast);
+    return { logits: out.logits.select(1, 0).to({ dtype: 'float32' }), hidden: lastHidden(out).select(1, 0).to({ dtype: 'float32' }) };
+  }
+
+  /** After tryCandidates: row i's cache becomes that of candidate row rows[i]. */
+  keepCandidates(rows: number[]): void {
+    const pending = this.pending!;
+    this.disposePast();
+    this.past = tidy(() => {
+      const index = tensor(rows, { dtype: 'int64', device: this.device });
+      return pending.map(([k, v]) => [keep(k.indexSelect(0, index)), keep(v.indexSelect(0, index))] as LayerPast);
+    });
+    this.disposePending();
+  }
+
   /** Keeps the cache's first `length` positions (tokens proposed but not accepted go). */
   cropCache(length: number): void {
     if (!this.past || length >= this.cachedLength) return;
@@ -451,12 +514,26 @@ export class DecodingState {
     }
   }
 
-  dispose(): void { this.disposePast(); }
+  dispose(): void {
+    this.disposePast();
+    this.disposePending();
+  }
+
+  private disposePending(): void {
+    if (this.pending) for (const [k, v] of this.pending) { k.dispose(); v.dispose(); }
+    this.pending = null;
+  }
 
   private disposePast(): void {
     if (this.past) for (const [k, v] of this.past) { k.dispose(); v.dispose(); }
     this.past = null;
   }
+}
+
+/** The last layer's hidden states of a forward pass asked for them (outputHiddenStates). */
+function lastHidden(out: GPT2Output): Tensor {
+  if (!out.hiddenStates) throw new Error('generate: contrastive search needs the model\'s hidden states (forward with outputHiddenStates)');
+  return out.hiddenStates[out.hiddenStates.length - 1];
 }
 
 /** The step a decoding state is at (HF's max_length: the padded prompt and maxNewTokens, before any context limit). */
@@ -499,6 +576,64 @@ export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: EosT
 }
 
 /**
+ * Contrastive search (HF's _contrastive_search; Su et al., 2022), greedy: each step the topK
+ * likeliest tokens after the processors each go through the model (one pass, the cache repeated),
+ * and each row keeps the candidate with the highest (1 - penaltyAlpha) x its probability -
+ * penaltyAlpha x the greatest cosine similarity of its last hidden state with those of the text
+ * so far (its padding left out). Finished rows continue with the pad token, as in decodeGreedy.
+ */
+export function decodeContrastive(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): number[][] {
+  const ends = eosList(eos), alpha = o.penaltyAlpha!, stops = o.stopStrings ?? [];
+  const done = state.seqs.map(() => false);
+  const promptLength = state.length, B = state.seqs.length;
+  // the text's last hidden states (rows, T, n_embd) and the logits for the next token
+  let [context, logits] = tidy(() => {
+    const first = state.prefill();
+    return [keep(first.hidden), keep(first.logits)];
+  });
+  try {
+    while (state.length < maxLength) {
+      const next = tidy(() => {
+        record.logits?.push(keep(logits.clone()));
+        const scores = processLogits(logits, () => state.paddedSeqs(), o, stepAt(state, promptLength, o), eos);
+        record.scores?.push(keep(scores === logits ? scores.clone() : scores));
+        const k = Math.min(o.topK ?? 50, scores.shape[1]);
+        const top = F.softmax(scores, -1).topk(k);
+        const candidates = top.indices.tolist() as number[][];
+        const tried = state.tryCandidates(candidates);
+        // the degeneration penalty: a candidate's greatest cosine similarity with the text (HF's _ranking_fast)
+        const unit = (t: Tensor) => t.div(t.norm(2, -1, true));
+        const rows = Array.from({ length: B * k }, (_, i) => Math.floor(i / k));
+        const padding = tensor(rows.map((r) => [...Array(state.length).keys()].map((j) => (j < state.padding[r] ? -3.4028234663852886e38 : 0))), { device: logits.device });
+        const cosine = unit(context.indexSelect(0, tensor(rows, { dtype: 'int64', device: logits.device }))).matmul(unit(tried.hidden).unsqueeze(2)).squeeze(2).add(padding);
+        const penalty = cosine.max(-1).values;
+        const chosen = top.values.reshape([-1]).mul(1 - alpha).sub(penalty.mul(alpha)).reshape([B, k]).argmax(-1).tolist() as number[];
+        const picked = chosen.map((j, r) => r * k + j);
+        state.keepCandidates(picked);
+        const index = tensor(picked, { dtype: 'int64', device: logits.device });
+        const old = [context, logits];
+        context = keep(cat([context, tried.hidden.indexSelect(0, index).unsqueeze(1)], 1));
+        logits = keep(tried.logits.indexSelect(0, index));
+        for (const t of old) t.dispose();
+        return chosen.map((j, r) => candidates[r][j]);
+      });
+      const added = next.map((t, i) => (done[i] ? state.padToken : t));
+      state.append(added);
+      added.forEach((t, i) => {
+        if (done[i]) return;
+        if (ends.includes(t) || (stops.length && completesStopString(state.seqs[i], stops, o.tokenizer))) done[i] = true;
+      });
+      o.onToken?.(added, [...done]);
+      if (done.every(Boolean)) break;
+    }
+  } finally {
+    context.dispose();
+    logits.dispose();
+  }
+  return state.seqs;
+}
+
+/**
  * HF's PromptLookupCandidateGenerator: the tokens that followed the first earlier occurrence of the
  * sequence's last n tokens (n from maxNgram down to 1), up to k of them, cut before the first one
  * `banned` says the processors forbid there (a proposal forbidden from its first token gives way
@@ -536,6 +671,11 @@ export function promptLookupCandidates(tokens: number[], k: number, maxNgram: nu
 /** Sampling rather than greedy: doSample, or (not given) a temperature > 0. */
 function isSampling(o: GenerateOptions): boolean {
   return o.doSample ?? (o.temperature !== undefined && o.temperature > 0);
+}
+
+/** HF's choice of contrastive search: penaltyAlpha > 0 and topK (default 50) > 1, one beam, no sampling. */
+export function isContrastive(o: GenerateOptions): boolean {
+  return (o.penaltyAlpha ?? 0) > 0 && (o.topK ?? 50) > 1 && (o.numBeams ?? 1) === 1 && !isSampling(o);
 }
 
 /**

@@ -16,7 +16,7 @@ import { factoryOf } from '../nn/args';
 import { isOptionsObject, keywordOptions } from '../tensor/options';
 import type { TensorModule } from '../nn/containers';
 import * as F from '../nn/functional';
-import { AssistantSettings, BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, beamSearch, computeTransitionScores, decodeAssisted, decodePromptLookup, checkGenerateOptions, checkGenerateKeys, newTokenBounds, decodeGreedy, eosList, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
+import { AssistantSettings, BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, beamSearch, computeTransitionScores, decodeAssisted, decodeContrastive, decodePromptLookup, isContrastive, checkGenerateOptions, checkGenerateKeys, newTokenBounds, decodeGreedy, eosList, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
 import { SaveWeightsOptions, loadWeights, saveWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 import { adapterBaseModel, notInCacheHint, readAdapterConfigFile, repoIdOf, resolvePretrained } from '../io/hub';
@@ -164,6 +164,11 @@ export interface GPT2Output {
   loss?: Tensor;
   /** with useCache: the keys/values to pass back as pastKeyValues */
   pastKeyValues?: LayerPast[];
+  /**
+   * with outputHiddenStates: HF's hidden_states, n_layer + 1 of them, (B, T, n_embd): the
+   * embeddings, each block's input after them, and last the final block's output after ln_f
+   */
+  hiddenStates?: Tensor[];
 }
 
 export interface ForwardOptions {
@@ -193,9 +198,11 @@ export interface ForwardOptions {
    * token's -log p weighted by its p, detached (TRL's SFTConfig loss_type='dft').
    */
   lossType?: LmLossType;
+  /** HF's output_hidden_states: the output's hiddenStates, every layer's (see GPT2Output) */
+  outputHiddenStates?: boolean;
 }
 
-const FORWARD_KEYS = ['labels', 'attentionMask', 'positionIds', 'pastKeyValues', 'useCache', 'logitsToKeep', 'labelSmoothing', 'lossType'];
+const FORWARD_KEYS = ['labels', 'attentionMask', 'positionIds', 'pastKeyValues', 'useCache', 'logitsToKeep', 'labelSmoothing', 'lossType', 'outputHiddenStates'];
 
 /**
  * A head's forward arguments: (inputIds, options), or HF's model(**batch), one object with
@@ -387,7 +394,7 @@ export class GPT2Model extends Module {
   /** Set by GPT2LMHeadModel.gradientCheckpointingEnable(): forward recomputes each block in backward. */
   gradientCheckpointing = false;
 
-  forward(inputIds: Tensor, opts: ForwardOptions = {}): { hidden: Tensor; presents: LayerPast[] | null } {
+  forward(inputIds: Tensor, opts: ForwardOptions = {}): { hidden: Tensor; presents: LayerPast[] | null; hiddenStates?: Tensor[] } {
     return tidy(() => {
       const [B, T] = inputIds.shape;
       const pastLen = opts.pastKeyValues ? opts.pastKeyValues[0][0].shape[2] : 0;
@@ -404,7 +411,9 @@ export class GPT2Model extends Module {
       // preference trainers turn dropout off that way (TRL's disable_dropout) and still train.
       // The gradients are the same either way; only memory and time differ.
       const checkpointed = this.gradientCheckpointing && isGradEnabled() && !opts.useCache;
+      const hiddenStates: Tensor[] = []; // (HF's: each block's input, then the output after ln_f)
       this.h.items.forEach((block, i) => {
+        if (opts.outputHiddenStates) hiddenStates.push(x);
         if (checkpointed) {
           const trainable = block.parameters().filter((p) => p.requiresGrad);
           // (the mask goes in as an argument: saved for backward's recompute, past this tidy)
@@ -415,7 +424,8 @@ export class GPT2Model extends Module {
         x = y;
         if (present) presents.push(present);
       });
-      return { hidden: this.ln_f.forward(x), presents: opts.useCache ? presents : null };
+      const hidden = this.ln_f.forward(x);
+      return { hidden, presents: opts.useCache ? presents : null, ...(opts.outputHiddenStates ? { hiddenStates: [...hiddenStates, hidden] } : {}) };
     });
   }
 
@@ -598,7 +608,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
   forward(ids: Tensor | (ForwardOptions & { inputIds: Tensor }), options?: ForwardOptions): GPT2Output {
     const [inputIds, opts] = forwardArguments('GPT2LMHeadModel', ids, options, FORWARD_KEYS);
     return tidy(() => {
-      const { hidden, presents } = this.transformer.forward(inputIds, opts);
+      const { hidden, presents, hiddenStates } = this.transformer.forward(inputIds, opts);
       const keep = opts.logitsToKeep ?? 0;
       if (!Number.isInteger(keep) || keep < 0) throw new Error(`GPT-2: logitsToKeep must be an integer >= 0, got ${keep}`);
       if (keep && opts.labels) throw new Error('GPT-2: logitsToKeep and labels together: the loss needs the logits at every position');
@@ -606,6 +616,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
       const logits = this.lm_head.forward(keep && keep < T ? hidden.narrow(1, T - keep, keep) : hidden);
       const out: GPT2Output = { logits };
       if (presents) out.pastKeyValues = presents;
+      if (hiddenStates) out.hiddenStates = hiddenStates;
       if (opts.labels) out.loss = causalLmLoss(logits, opts.labels, opts.labelSmoothing ?? 0, opts.lossType);
       return out;
     });
@@ -709,6 +720,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
           return { sequences, scores: [] };
         }
         if (opts.promptLookupNumTokens) return { sequences: decodePromptLookup(state, opts, eos, maxLength, record, this.config.vocab_size), scores: [] };
+        if (isContrastive(opts)) return { sequences: decodeContrastive(state, opts, eos, maxLength, record), scores: [] };
         return { sequences: decodeGreedy(state, opts, eos, maxLength, record), scores: [] };
       });
     } finally {

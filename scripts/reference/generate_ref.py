@@ -253,6 +253,12 @@ def generate(model, spec):
     num_beams = spec.get("num_beams", 1)
     record = spec.get("output_scores", False)
     steps_scores = []
+    if num_beams == 1 and spec.get("penalty_alpha", 0) > 0 and spec.get("top_k", 50) > 1:
+        input_ids, steps_scores = contrastive(model, spec, input_ids, mask, prompt_len, max_length, eos, pad)
+        rows = [row[longest - len(p):] for row, p in zip(input_ids.tolist(), prompts)]
+        if record:
+            return rows, [], recorded(steps_scores, input_ids, None, model)
+        return rows, []
     if num_beams == 1:
         unfinished = torch.ones(len(prompts), dtype=torch.long)
         while input_ids.shape[-1] < max_length:
@@ -318,6 +324,58 @@ def generate(model, spec):
     if record:
         return rows, best_scores, recorded(steps_scores, decoded, indices, model)
     return rows, best_scores
+
+
+def ranking_fast(context_hidden, next_hidden, next_top_k_probs, cosine_matrix_mask, alpha, beta):
+    """transformers' _ranking_fast: each row's candidate of the best contrastive score."""
+    norm_context_hidden = context_hidden / context_hidden.norm(dim=2, keepdim=True)
+    norm_next_hidden = next_hidden / next_hidden.norm(dim=2, keepdim=True)
+    cosine_matrix = torch.matmul(norm_context_hidden, norm_next_hidden.transpose(1, 2)).squeeze(-1)  # [B*K, S]
+    cosine_matrix_mask = cosine_matrix_mask.to(dtype=cosine_matrix.dtype)
+    cosine_matrix_mask = (1 - cosine_matrix_mask) * torch.finfo(cosine_matrix.dtype).min
+    cosine_matrix = cosine_matrix + cosine_matrix_mask
+    degeneration_penalty, _ = torch.max(cosine_matrix, dim=-1)  # [B*K]
+    next_top_k_probs = next_top_k_probs.view(-1)  # [B*K]
+    contrastive_score = (1.0 - alpha) * next_top_k_probs - alpha * degeneration_penalty
+    contrastive_score = torch.stack(torch.split(contrastive_score, beta))  # [B, K]
+    _, selected_idx = contrastive_score.max(dim=-1)  # [B]
+    return selected_idx
+
+
+def contrastive(model, spec, input_ids, mask, prompt_len, max_length, eos, pad):
+    """GenerationMixin._contrastive_search without a cache: each step the whole sequence gives the
+    context's last hidden states (HF's last_hidden_states) and the next token's logits, and each of
+    the top_k candidates is run appended to it (HF runs them on the cache repeated top_k times).
+    A finished row continues with pad (HF's cache keeps the chosen candidate there: no token differs)."""
+    alpha, top_k = spec["penalty_alpha"], spec.get("top_k", 50)
+    batch_size = input_ids.shape[0]
+    unfinished = torch.ones(batch_size, dtype=torch.long)
+    steps_scores = []
+
+    def last_hidden(ids, m):
+        pos = m.long().cumsum(-1) - 1
+        pos.masked_fill_(m == 0, 1)
+        return model.transformer(ids, attention_mask=m, position_ids=pos)[0]
+
+    while input_ids.shape[-1] < max_length:
+        context_hidden = last_hidden(input_ids, mask)
+        logit_for_next_step = model.lm_head(context_hidden[:, -1, :]).float()
+        processed = process_logits(input_ids, logit_for_next_step, spec, prompt_len)
+        steps_scores.append(processed)
+        top_k_probs, top_k_ids = torch.topk(torch.softmax(processed, dim=-1), dim=-1, k=top_k)
+        candidate_ids = torch.cat([input_ids.repeat_interleave(top_k, dim=0), top_k_ids.view(-1, 1)], dim=-1)
+        candidate_mask = torch.cat([mask.repeat_interleave(top_k, dim=0), torch.ones((batch_size * top_k, 1), dtype=mask.dtype)], dim=-1)
+        next_hidden = last_hidden(candidate_ids, candidate_mask)[:, -1:, :]
+        selected_idx = ranking_fast(context_hidden.repeat_interleave(top_k, dim=0), next_hidden, top_k_probs, mask.repeat_interleave(top_k, dim=0), alpha, top_k)
+        next_tokens = top_k_ids[range(batch_size), selected_idx]
+        if eos:
+            next_tokens = next_tokens * unfinished + pad * (1 - unfinished)
+            unfinished = unfinished & (~torch.isin(next_tokens, torch.tensor(eos))).long()
+        input_ids = torch.cat([input_ids, next_tokens[:, None]], dim=-1)
+        mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=-1)
+        if eos and unfinished.max() == 0:
+            break
+    return input_ids, steps_scores
 
 
 def is_done(ids, eos, max_length):

@@ -143,8 +143,9 @@ class Transformer(nn.Module):
         self.h = nn.ModuleList([Block(cfg, i) for i in range(cfg["n_layer"])])
         self.ln_f = nn.LayerNorm(cfg["n_embd"], eps=cfg.get("layer_norm_epsilon", 1e-5))
 
-    def forward(self, input_ids, attention_mask=None, past_key_values=None, position_ids=None):
-        """GPT2Model: the final hidden states (after ln_f) and each layer's keys and values."""
+    def forward(self, input_ids, attention_mask=None, past_key_values=None, position_ids=None, hidden_states=None):
+        """GPT2Model: the final hidden states (after ln_f) and each layer's keys and values; a list given
+        as hidden_states gets HF's output_hidden_states: each block's input, then the final output."""
         B, T = input_ids.shape
         past_len = 0 if past_key_values is None else past_key_values[0][0].size(-2)
         pos = torch.arange(past_len, past_len + T, dtype=torch.long).unsqueeze(0) if position_ids is None else position_ids
@@ -154,9 +155,14 @@ class Transformer(nn.Module):
             attention_mask = (1.0 - attention_mask) * torch.finfo(h.dtype).min
         presents = []
         for i, block in enumerate(self.h):
+            if hidden_states is not None:
+                hidden_states.append(h)
             h, present = block(h, attention_mask, None if past_key_values is None else past_key_values[i])
             presents.append(present)
-        return self.ln_f(h), presents
+        h = self.ln_f(h)
+        if hidden_states is not None:
+            hidden_states.append(h)
+        return h, presents
 
 
 class GPT2LMHeadModel(nn.Module):
