@@ -604,8 +604,10 @@ export function decodeContrastive(state: DecodingState, o: GenerateOptions, eos:
         // the degeneration penalty: a candidate's greatest cosine similarity with the text (HF's _ranking_fast)
         const unit = (t: Tensor) => t.div(t.norm(2, -1, true));
         const rows = Array.from({ length: B * k }, (_, i) => Math.floor(i / k));
-        const padding = tensor(rows.map((r) => [...Array(state.length).keys()].map((j) => (j < state.padding[r] ? -3.4028234663852886e38 : 0))), { device: logits.device });
-        const cosine = unit(context.indexSelect(0, tensor(rows, { dtype: 'int64', device: logits.device }))).matmul(unit(tried.hidden).unsqueeze(2)).squeeze(2).add(padding);
+        let cosine = unit(context.indexSelect(0, tensor(rows, { dtype: 'int64', device: logits.device }))).matmul(unit(tried.hidden).unsqueeze(2)).squeeze(2);
+        if (state.padding.some((n) => n > 0)) { // (the padding never counts: HF adds float32's lowest there)
+          cosine = cosine.add(tensor(rows.map((r) => [...Array(state.length).keys()].map((j) => (j < state.padding[r] ? FLOAT32_LOWEST : 0))), { device: logits.device }));
+        }
         const penalty = cosine.max(-1).values;
         const chosen = top.values.reshape([-1]).mul(1 - alpha).sub(penalty.mul(alpha)).reshape([B, k]).argmax(-1).tolist() as number[];
         const picked = chosen.map((j, r) => r * k + j);
@@ -668,6 +670,9 @@ export function promptLookupCandidates(tokens: number[], k: number, maxNgram: nu
   return [];
 }
 
+/** torch.finfo(torch.float32).min */
+const FLOAT32_LOWEST = -3.4028234663852886e38;
+
 /** Sampling rather than greedy: doSample, or (not given) a temperature > 0. */
 function isSampling(o: GenerateOptions): boolean {
   return o.doSample ?? (o.temperature !== undefined && o.temperature > 0);
@@ -693,7 +698,7 @@ export function decodePromptLookup(state: DecodingState, o: GenerateOptions, eos
     const scores = processLogits(flat, () => [seq], o, { newTokens: seq.length - promptLength, promptLength, maxLength: limit }, eos);
     if (scores === flat) return false;
     const v = scores.select(1, token).item() as number;
-    return v === -Infinity || v <= -3.4028234663852886e38;
+    return v === -Infinity || v <= FLOAT32_LOWEST;
   });
   return decodeWithCandidates(state, o, eos, maxLength, record, (seq) => ({ tokens: promptLookupCandidates(seq, k, maxNgram, eos, maxLength, banned) }));
 }

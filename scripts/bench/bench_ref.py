@@ -1,6 +1,6 @@
 """Python reference side of scripts/bench: one case per process, prints one JSON line.
   bench_ref.py CASE ITERS THREADS
-Cases: tiny_step, fwdbwd_124m, lora_step_124m, full_step_124m, generate_124m, lora_step_124m_bf16, sft_step_124m, dpo_step_124m,
+Cases: tiny_step, fwdbwd_124m, lora_step_124m, full_step_124m, generate_124m, contrastive_124m, lora_step_124m_bf16, sft_step_124m, dpo_step_124m,
 seqcls_step_124m, kto_step_124m."""
 import json
 import os
@@ -11,6 +11,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
+import generate_ref  # noqa: E402
 import gpt2_ref  # noqa: E402
 import lora_ref  # noqa: E402
 
@@ -23,7 +24,7 @@ GPT2_124M = dict(vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12, n_h
 TINY = dict(vocab_size=256, n_positions=64, n_embd=32, n_layer=2, n_head=2)
 cfg, B, T = {
     "tiny_step": (TINY, 2, 32), "fwdbwd_124m": (GPT2_124M, 2, 128), "lora_step_124m": (GPT2_124M, 8, 128),
-    "full_step_124m": (GPT2_124M, 8, 128), "generate_124m": (GPT2_124M, 1, 16),
+    "full_step_124m": (GPT2_124M, 8, 128), "generate_124m": (GPT2_124M, 1, 16), "contrastive_124m": (GPT2_124M, 1, 16),
     "lora_step_124m_bf16": (GPT2_124M, 8, 128), "sft_step_124m": (GPT2_124M, 8, 128), "dpo_step_124m": (GPT2_124M, 4, 128),
     "seqcls_step_124m": (GPT2_124M, 8, 128), "kto_step_124m": (GPT2_124M, 8, 128),
 }[case]
@@ -93,6 +94,25 @@ def step_fn():
             for _ in range(n):
                 nxt = logits[:, -1, :].argmax(-1, keepdim=True)
                 logits, _, past = model(nxt, past_key_values=past, logits_to_keep=1)
+        return n
+    if case == "contrastive_124m":
+        # HF's _contrastive_search (penalty_alpha 0.6, top_k 4) on the cache: the candidates in one
+        # pass over it repeated top_k times, ranked by _ranking_fast (generate_ref.py's transcription)
+        model.eval()
+        k, n = 4, 32
+        with torch.no_grad():
+            context, past = model.transformer(ids)
+            logits = model.lm_head(context[:, -1, :])
+            mask = torch.ones((k, T), dtype=torch.long)
+            for _ in range(n):
+                top_k_probs, top_k_ids = torch.topk(torch.softmax(logits, dim=-1), dim=-1, k=k)
+                repeated = [(key.repeat_interleave(k, dim=0), value.repeat_interleave(k, dim=0)) for key, value in past]
+                next_hidden, candidate_past = model.transformer(top_k_ids.view(-1, 1), past_key_values=repeated)
+                selected = generate_ref.ranking_fast(context.repeat_interleave(k, dim=0), next_hidden, top_k_probs, mask, 0.6, k)
+                past = [(key[selected], value[selected]) for key, value in candidate_past]
+                context = torch.cat([context, next_hidden[selected]], dim=1)
+                logits = model.lm_head(next_hidden[selected][:, -1, :])
+                mask = torch.cat([mask, torch.ones((k, 1), dtype=torch.long)], dim=-1)
         return n
     if case == "dpo_step_124m":
         model.eval()  # TRL's disable_dropout

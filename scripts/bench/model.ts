@@ -11,7 +11,7 @@ torch.manualSeed(0);
 
 const cases: Record<string, [object, number, number]> = {
   tiny_step: [TINY, 2, 32], fwdbwd_124m: [GPT2_124M, 2, 128], lora_step_124m: [GPT2_124M, 8, 128],
-  full_step_124m: [GPT2_124M, 8, 128], generate_124m: [GPT2_124M, 1, 16],
+  full_step_124m: [GPT2_124M, 8, 128], generate_124m: [GPT2_124M, 1, 16], contrastive_124m: [GPT2_124M, 1, 16],
   lora_step_124m_bf16: [GPT2_124M, 8, 128], sft_step_124m: [GPT2_124M, 8, 128], dpo_step_124m: [GPT2_124M, 4, 128],
   seqcls_step_124m: [GPT2_124M, 8, 128], kto_step_124m: [GPT2_124M, 8, 128],
 };
@@ -76,6 +76,12 @@ function step(): number {
       const n = 32;
       const prompt = (ids.tolist() as number[][]);
       model.generate(prompt, { maxNewTokens: n, eosTokenId: null });
+      return n;
+    }
+    if (kase === 'contrastive_124m') {
+      model.eval();
+      const n = 32;
+      model.generate(ids.tolist() as number[][], { maxNewTokens: n, eosTokenId: null, penaltyAlpha: 0.6, topK: 4 });
       return n;
     }
     if (classifier) {
