@@ -855,6 +855,70 @@ test('contrastive search (penaltyAlpha): other text than greedy, less repetitive
   expect(torch.memory().liveTensors).toBe(before);
 });
 
+test('generateAsync: generate()\'s results, the event loop running between steps; an AbortSignal stops it with every tensor freed; overlapping calls', async () => {
+  const before = torch.memory().liveTensors;
+  const small = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 40, n_embd: 16, n_layer: 1, n_head: 2 });
+  const cases: torch.GenerateOptions[] = [
+    { maxNewTokens: 8, eosTokenId: 17 },
+    { maxNewTokens: 8, eosTokenId: null, doSample: true, topK: 10, seed: 5 },
+    { maxNewTokens: 8, eosTokenId: 17, numBeams: 3, numReturnSequences: 2 },
+    { maxNewTokens: 8, eosTokenId: null, penaltyAlpha: 0.6, topK: 4 },
+  ];
+  for (const o of cases) expect(await model.generateAsync(prompts, o)).toEqual(model.generate(prompts, o));
+  for (const o of [{ assistantModel: small }, { promptLookupNumTokens: 3 }, { assistantModel: small, doSample: true, seed: 2 }] as torch.GenerateOptions[]) {
+    expect(await model.generateAsync([prompts[0]], { maxNewTokens: 8, eosTokenId: null, ...o })).toEqual(model.generate([prompts[0]], { maxNewTokens: 8, eosTokenId: null, ...o }));
+  }
+  const dict = await model.generateAsync(prompts, { maxNewTokens: 5, eosTokenId: null, returnDictInGenerate: true, outputScores: true });
+  const syncDict = model.generate(prompts, { maxNewTokens: 5, eosTokenId: null, returnDictInGenerate: true, outputScores: true });
+  expect(dict.sequences).toEqual(syncDict.sequences);
+  dict.scores!.forEach((t, j) => expect(relErr(t, syncDict.scores![j])).toBe(0));
+  for (const t of [...dict.scores!, ...syncDict.scores!]) t.dispose();
+  // the event loop turns between steps: a callback queued before the call runs after its first token
+  const order: string[] = [];
+  setImmediate(() => order.push('other work'));
+  await model.generateAsync([[1, 2]], { maxNewTokens: 4, eosTokenId: null, onToken: () => order.push('token') });
+  expect(order).toEqual(['token', 'other work', 'token', 'token', 'token']);
+  order.length = 0;
+  setImmediate(() => order.push('other work'));
+  model.generate([[1, 2]], { maxNewTokens: 4, eosTokenId: null, onToken: () => order.push('token') });
+  await new Promise((r) => setImmediate(r));
+  expect(order).toEqual(['token', 'token', 'token', 'token', 'other work']); // (generate() holds the thread)
+  // an AbortSignal: aborted from outside a few turns of the event loop in, or from onToken; or before the start
+  model.train();
+  for (const o of [{}, { numBeams: 2 }, { penaltyAlpha: 0.6, topK: 4 }, { assistantModel: small }, { returnDictInGenerate: true, outputScores: true }] as torch.GenerateOptions[]) {
+    const controller = new AbortController();
+    let turns = 0;
+    const tick = () => (++turns === 3 ? controller.abort() : setImmediate(tick));
+    setImmediate(tick);
+    await expect(model.generateAsync([[5, 6, 7]], { ...o, maxNewTokens: 30, eosTokenId: null, signal: controller.signal })).rejects.toThrow(expect.objectContaining({ name: 'AbortError' }));
+    expect(turns).toBe(3);
+    expect(model.training).toBe(true); // (the mode it had, back)
+  }
+  const inside = new AbortController();
+  expect(() => model.generate([[5, 6, 7]], { maxNewTokens: 30, signal: inside.signal, onToken: () => inside.abort(new Error('enough')) })).toThrow('enough');
+  await expect(model.generateAsync([[5]], { signal: AbortSignal.abort() })).rejects.toThrow(expect.objectContaining({ name: 'AbortError' }));
+  expect(() => model.generate([[5]], { signal: {} as AbortSignal })).toThrow(/signal must be an AbortSignal/);
+  // two at once on one model: each its own text; eval mode until the last ends, then training again
+  const alone = [model.generate([prompts[0]], { maxNewTokens: 10, eosTokenId: null }), model.generate([prompts[1]], { maxNewTokens: 6, eosTokenId: null, numBeams: 2 })];
+  const a = model.generateAsync([prompts[0]], { maxNewTokens: 10, eosTokenId: null });
+  const b = model.generateAsync([prompts[1]], { maxNewTokens: 6, eosTokenId: null, numBeams: 2 });
+  expect(await Promise.all([a, b])).toEqual(alone);
+  expect(model.training).toBe(true);
+  model.eval();
+  small.dispose();
+  expect(torch.memory().liveTensors).toBe(before);
+});
+
+test('generate\'s autocast option: the steps under bfloat16 autocast, as generate() wrapped in torch.autocast', async () => {
+  const o = { maxNewTokens: 6, eosTokenId: null, numBeams: 2, returnDictInGenerate: true as const, outputScores: true };
+  const wrapped = torch.autocast(() => model.beamSearch(prompts, o), { deviceType: 'cpu', dtype: 'bfloat16' });
+  const asOption = await model.generateAsync(prompts, { ...o, autocast: { deviceType: 'cpu', dtype: 'bfloat16' } });
+  const plain = model.generate(prompts, o);
+  expect(asOption.sequencesScores).toEqual(wrapped.scores);
+  expect(asOption.sequencesScores).not.toEqual(plain.sequencesScores); // (bf16 scores are not fp32's)
+  for (const t of [...asOption.scores!, ...plain.scores!]) t.dispose();
+});
+
 test('noRepeatNgramBans is HF\'s: the tokens that would repeat an n-gram ending in the last n - 1 tokens', () => {
   expect(torch.noRepeatNgramBans([[1, 2, 3, 1, 2], [1, 2], [4]], 3)).toEqual([[3], [], []]);
   expect(torch.noRepeatNgramBans([[1, 2, 1, 3, 1]], 2)).toEqual([[2, 3]]);

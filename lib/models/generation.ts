@@ -10,6 +10,7 @@ import { ones, rand, tensor } from '../tensor/creation';
 import { cat } from '../tensor/ops';
 import { keep, tidy } from '../tensor/scope';
 import { Device } from '../tensor/dtype';
+import type { AutocastOptions } from '../tensor/runtime';
 import * as F from '../nn/functional';
 import { tokenizer, GPT2Tokenizer } from './tokenizer';
 import type { ForwardOptions, GPT2LMHeadModel, GPT2Output, LayerPast } from './gpt2';
@@ -136,6 +137,18 @@ export interface GenerateOptions {
    * before, so less repetitive than greedy decoding (0.6 with topK 4 is the usual setting).
    */
   penaltyAlpha?: number;
+  /**
+   * Stops the generation at its next step once aborted (Node's AbortController): generate() and
+   * generateAsync() throw the signal's reason, every tensor freed. With generate() it can only be
+   * aborted from within the generation (onToken); generateAsync() lets other code run between steps.
+   */
+  signal?: AbortSignal;
+  /**
+   * Each step's forward passes under this autocast (torch.autocast's options), e.g. { deviceType:
+   * 'cpu', dtype: 'bfloat16' }: what wrapping generate() in autocast() does, and generateAsync()
+   * needs, as it returns before its steps run.
+   */
+  autocast?: AutocastOptions;
   /** HF's return_dict_in_generate: generate() returns a GenerateOutput (sequences, and scores / logits as asked) */
   returnDictInGenerate?: boolean;
   /** HF's output_scores: each step's processed scores (after the processors and, sampling, the warpers; beam search: log-probabilities) */
@@ -176,7 +189,7 @@ export const GENERATE_OPTIONS = [
   'badWordsIds', 'sequenceBias', 'suppressTokens', 'beginSuppressTokens', 'forcedEosTokenId', 'exponentialDecayLengthPenalty',
   'renormalizeLogits', 'typicalP', 'epsilonCutoff', 'etaCutoff', 'doSample', 'seed', 'eosTokenId', 'padTokenId', 'stopStrings', 'tokenizer', 'useCache',
   'numBeams', 'lengthPenalty', 'earlyStopping', 'numReturnSequences', 'onToken', 'promptLookupNumTokens', 'maxMatchingNgramSize',
-  'assistantModel', 'numAssistantTokens', 'numAssistantTokensSchedule', 'assistantConfidenceThreshold', 'penaltyAlpha',
+  'assistantModel', 'numAssistantTokens', 'numAssistantTokensSchedule', 'assistantConfidenceThreshold', 'penaltyAlpha', 'signal', 'autocast',
   'returnDictInGenerate', 'outputScores', 'outputLogits',
 ] as const satisfies readonly (keyof GenerateOptions)[];
 // (compile-time: an option added to GenerateOptions but not to the list fails here)
@@ -322,6 +335,7 @@ export function checkGenerateOptions(o: GenerateOptions): void {
   for (const k of ['suppressTokens', 'beginSuppressTokens'] as const) if (o[k] !== undefined && !isInts(o[k])) bad(`${k} must be a list of token ids`, JSON.stringify(o[k]));
   if (o.forcedEosTokenId !== undefined && !isInt(o.forcedEosTokenId, 0)) bad('forcedEosTokenId must be a token id', o.forcedEosTokenId);
   if (!isInt(o.padTokenId, 0)) bad('padTokenId must be a token id (an integer >= 0)', o.padTokenId);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) bad('signal must be an AbortSignal (new AbortController().signal)', String(o.signal));
   if (o.eosTokenId !== undefined && o.eosTokenId !== null && !fieldOk('eos', o.eosTokenId)) bad('eosTokenId must be a token id, a non-empty list of them, or null', JSON.stringify(o.eosTokenId));
   if (o.exponentialDecayLengthPenalty !== undefined && !(fieldOk('decay', o.exponentialDecayLengthPenalty) && o.exponentialDecayLengthPenalty[0] >= 0)) {
     bad('exponentialDecayLengthPenalty must be [start (new tokens), factor]', JSON.stringify(o.exponentialDecayLengthPenalty));
@@ -352,6 +366,21 @@ export function checkGenerateOptions(o: GenerateOptions): void {
     if (n > beams) throw new Error(`generate: numReturnSequences (${n}) must be <= numBeams (${beams})`);
   } else if (n > 1 && !sampling) {
     throw new Error(`generate: greedy decoding gives one sequence per prompt; numReturnSequences ${n} needs sampling (temperature > 0) or numBeams >= ${n}`);
+  }
+}
+
+/**
+ * A decoding a step at a time: a generator that yields after each step (a token for every row; a
+ * round of assisted decoding) and returns the result. generate() runs the steps back to back;
+ * generateAsync() gives the event loop a turn between them, and either stops at an AbortSignal.
+ */
+export type StepsOf<T> = Generator<void, T, void>;
+
+/** Runs a decoding's steps to the end. */
+export function drain<T>(steps: StepsOf<T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
   }
 }
 
@@ -549,6 +578,11 @@ export const DEFAULT_MAX_NEW_TOKENS = 20;
  * GPT-2). Returns the rows, prompt included.
  */
 export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): number[][] {
+  return drain(greedySteps(state, o, eos, maxLength, record));
+}
+
+/** decodeGreedy a step at a time (see StepsOf). */
+export function* greedySteps(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): StepsOf<number[][]> {
   const ends = eosList(eos);
   const doSample = isSampling(o);
   const done = state.seqs.map(() => false);
@@ -571,6 +605,7 @@ export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: EosT
     });
     o.onToken?.(added, [...done]);
     if (done.every(Boolean)) break;
+    yield;
   }
   return state.seqs;
 }
@@ -583,6 +618,11 @@ export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: EosT
  * so far (its padding left out). Finished rows continue with the pad token, as in decodeGreedy.
  */
 export function decodeContrastive(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): number[][] {
+  return drain(contrastiveSteps(state, o, eos, maxLength, record));
+}
+
+/** decodeContrastive a step at a time (see StepsOf). */
+export function* contrastiveSteps(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): StepsOf<number[][]> {
   const ends = eosList(eos), alpha = o.penaltyAlpha!, stops = o.stopStrings ?? [];
   const done = state.seqs.map(() => false);
   const promptLength = state.length, B = state.seqs.length;
@@ -627,6 +667,7 @@ export function decodeContrastive(state: DecodingState, o: GenerateOptions, eos:
       });
       o.onToken?.(added, [...done]);
       if (done.every(Boolean)) break;
+      yield;
     }
   } finally {
     context.dispose();
@@ -685,11 +726,16 @@ export function isContrastive(o: GenerateOptions): boolean {
 
 /**
  * Prompt lookup decoding (HF's _assisted_decoding with the prompt lookup generator), one prompt:
- * tokens from earlier in the text are checked in one pass each round (see decodeWithCandidates), so
+ * tokens from earlier in the text are checked in one pass each round (see candidateSteps), so
  * the text is greedy decoding's (or, sampling, distributed as plain sampling's). With `vocabSize`,
  * a proposal stops before a token the processors forbid there, as HF's (it could not be kept).
  */
 export function decodePromptLookup(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}, vocabSize?: number): number[][] {
+  return drain(promptLookupSteps(state, o, eos, maxLength, record, vocabSize));
+}
+
+/** decodePromptLookup a round at a time (see StepsOf). */
+export function* promptLookupSteps(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}, vocabSize?: number): StepsOf<number[][]> {
   const k = o.promptLookupNumTokens!, maxNgram = o.maxMatchingNgramSize ?? 2, promptLength = state.length;
   const limit = promptLength + (o.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS);
   // (HF's test: the processors on scores of ones; forbidden is -inf, or float32's lowest)
@@ -700,7 +746,7 @@ export function decodePromptLookup(state: DecodingState, o: GenerateOptions, eos
     const v = scores.select(1, token).item() as number;
     return v === -Infinity || v <= FLOAT32_LOWEST;
   });
-  return decodeWithCandidates(state, o, eos, maxLength, record, (seq) => ({ tokens: promptLookupCandidates(seq, k, maxNgram, eos, maxLength, banned) }));
+  return yield* candidateSteps(state, o, eos, maxLength, record, (seq) => ({ tokens: promptLookupCandidates(seq, k, maxNgram, eos, maxLength, banned) }));
 }
 
 /** How an assistant drafts (HF's AssistedCandidateGenerator settings), resolved. */
@@ -711,12 +757,18 @@ export type AssistantSettings = Required<Pick<GenerateOptions, 'numAssistantToke
  * assistant (`draft`, its own cache) drafts up to numAssistantTokens tokens as HF's nested generate
  * call does (greedy or sampling, the same processors and warpers, its prompt the text so far),
  * ending early at an end token or after a token it gives less than assistantConfidenceThreshold of
- * probability; the model checks them in one pass (see decodeWithCandidates). Greedy, the text is
+ * probability; the model checks them in one pass (see candidateSteps). Greedy, the text is
  * greedy decoding's; sampling, it is speculative sampling, distributed as plain sampling's.
  * Returns the rows and the draft length reached (the 'heuristic' schedule keeps it, as HF's).
  */
 export function decodeAssisted(state: DecodingState, draft: DecodingState, settings: AssistantSettings, o: GenerateOptions, eos: EosTokenIds, maxLength: number,
   record: DecodeRecord = {}): { sequences: number[][]; numAssistantTokens: number } {
+  return drain(assistedSteps(state, draft, settings, o, eos, maxLength, record));
+}
+
+/** decodeAssisted a round at a time (see StepsOf). */
+export function* assistedSteps(state: DecodingState, draft: DecodingState, settings: AssistantSettings, o: GenerateOptions, eos: EosTokenIds, maxLength: number,
+  record: DecodeRecord = {}): StepsOf<{ sequences: number[][]; numAssistantTokens: number }> {
   const ends = eosList(eos), promptLength = state.length;
   const sampling = isSampling(o);
   const threshold = settings.assistantConfidenceThreshold;
@@ -750,7 +802,7 @@ export function decodeAssisted(state: DecodingState, draft: DecodingState, setti
   const adapt = (matches: number, proposed: number) => {
     if (settings.numAssistantTokensSchedule !== 'constant') numTokens = matches === proposed ? numTokens + 2 : Math.max(1, numTokens - 1);
   };
-  const sequences = decodeWithCandidates(state, o, eos, maxLength, record, propose, adapt);
+  const sequences = yield* candidateSteps(state, o, eos, maxLength, record, propose, adapt);
   return { sequences, numAssistantTokens: numTokens };
 }
 
@@ -765,8 +817,8 @@ interface Proposal { tokens: number[]; scores?: Tensor }
  * sampled and they are kept while they equal the samples: either way the text is distributed as
  * plain sampling's. `accepted` hears how many of the proposed tokens were kept.
  */
-function decodeWithCandidates(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord,
-  propose: (seq: number[]) => Proposal, accepted?: (matches: number, proposed: number) => void): number[][] {
+function* candidateSteps(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord,
+  propose: (seq: number[]) => Proposal, accepted?: (matches: number, proposed: number) => void): StepsOf<number[][]> {
   const ends = eosList(eos), stops = o.stopStrings ?? [];
   const sampling = isSampling(o);
   const promptLength = state.length, limit = promptLength + (o.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS);
@@ -822,6 +874,7 @@ function decodeWithCandidates(state: DecodingState, o: GenerateOptions, eos: Eos
     const extra = picked.length - appended;
     if (record.scores && extra) for (const t of record.scores.splice(record.scores.length - extra)) t.dispose();
     if (record.logits && extra) for (const t of record.logits.splice(record.logits.length - extra)) t.dispose();
+    if (state.length < maxLength && !done) yield;
   }
   return state.seqs;
 }
@@ -911,6 +964,11 @@ class BeamHypotheses {
  * drawn among the first numBeams finishes a hypothesis rather than one scoring among them).
  */
 export function beamSearch(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): BeamSearchOutput {
+  return drain(beamSearchSteps(state, o, eos, maxLength, record));
+}
+
+/** beamSearch a step at a time (see StepsOf). */
+export function* beamSearchSteps(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): StepsOf<BeamSearchOutput> {
   const K = o.numBeams ?? 1, keepPerPrompt = o.numReturnSequences ?? 1;
   const ends = eosList(eos), pairs = Math.max(2, 1 + ends.length) * K; // (HF's n_tokens_to_keep: enough to go on should every end token be among them)
   const sampling = isSampling(o);
@@ -977,6 +1035,7 @@ export function beamSearch(state: DecodingState, o: GenerateOptions, eos: EosTok
     state.append(nextTokens);
     beamScores = nextScores;
     if (done.every(Boolean)) break;
+    yield;
   }
   // Beams still running join their prompt's hypotheses (HF's finalize).
   const ids = state.paddedSeqs();

@@ -16,7 +16,7 @@ import { factoryOf } from '../nn/args';
 import { isOptionsObject, keywordOptions } from '../tensor/options';
 import type { TensorModule } from '../nn/containers';
 import * as F from '../nn/functional';
-import { AssistantSettings, BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, beamSearch, computeTransitionScores, decodeAssisted, decodeContrastive, decodePromptLookup, isContrastive, checkGenerateOptions, checkGenerateKeys, newTokenBounds, decodeGreedy, eosList, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
+import { AssistantSettings, BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, StepsOf, assistedSteps, beamSearchSteps, computeTransitionScores, contrastiveSteps, greedySteps, promptLookupSteps, isContrastive, checkGenerateOptions, checkGenerateKeys, newTokenBounds, eosList, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
 import { SaveWeightsOptions, loadWeights, saveWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 import { adapterBaseModel, notInCacheHint, readAdapterConfigFile, repoIdOf, resolvePretrained } from '../io/hub';
@@ -634,17 +634,74 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
   generate(prompt: Tensor | number[] | number[][], opts?: GenerateOptions): number[][];
   generate(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): number[][] | GenerateOutput {
     const o = withDefaults(this.generationConfig, checkGenerateKeys(opts));
-    const beams = (o.numBeams ?? 1) > 1;
-    if (!o.returnDictInGenerate) return this.decode(prompt, o, beams).sequences;
-    // HF's GenerateOutput: the steps' scores and logits as asked (the caller disposes them)
-    const record: DecodeRecord = { scores: o.outputScores ? [] : undefined, logits: o.outputLogits ? [] : undefined };
+    return this.collect(o, (record) => {
+      const steps = this.decodeSteps(prompt, o, (o.numBeams ?? 1) > 1, record);
+      for (;;) {
+        const r = this.advance(steps, o);
+        if (r.done) return r.value;
+      }
+    });
+  }
+
+  /**
+   * generate() that gives the event loop a turn after each step (a token; a round of assisted
+   * decoding), so a server stays responsive while it runs; the same result as generate(). With
+   * opts.signal (an AbortSignal) it stops at the next step once aborted, rejecting with the
+   * signal's reason (an AbortError), every tensor freed. Calls may overlap, on one model or
+   * several (the model stays in eval mode until the last ends); overlapping sampled calls share
+   * the random generator, so a seed repeats its text only for a call that runs alone.
+   */
+  generateAsync(prompt: Tensor | number[] | number[][], opts: GenerateOptions & { returnDictInGenerate: true }): Promise<GenerateOutput>;
+  generateAsync(prompt: Tensor | number[] | number[][], opts?: GenerateOptions): Promise<number[][]>;
+  async generateAsync(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): Promise<number[][] | GenerateOutput> {
+    const o = withDefaults(this.generationConfig, checkGenerateKeys(opts));
+    const record: DecodeRecord = { scores: o.returnDictInGenerate && o.outputScores ? [] : undefined, logits: o.returnDictInGenerate && o.outputLogits ? [] : undefined };
+    const steps = this.decodeSteps(prompt, o, (o.numBeams ?? 1) > 1, record);
     let out: BeamSearchOutput;
     try {
-      out = this.decode(prompt, o, beams, record);
+      for (;;) {
+        const r = this.advance(steps, o);
+        if (r.done) {
+          out = r.value;
+          break;
+        }
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     } catch (e) {
       for (const t of [...record.scores ?? [], ...record.logits ?? []]) t.dispose();
       throw e;
     }
+    return this.collect(o, () => out, record);
+  }
+
+  /**
+   * One step of a generation: without autograd, under opts.autocast; an aborted opts.signal
+   * ends the steps (their cleanup runs) and throws its reason.
+   */
+  private advance<T>(steps: StepsOf<T>, o: GenerateOptions): IteratorResult<void, T> {
+    if (o.signal?.aborted) {
+      noGrad(() => steps.return(undefined as unknown as T));
+      o.signal.throwIfAborted();
+    }
+    const next = () => noGrad(() => steps.next());
+    return o.autocast ? autocast(next, o.autocast) : next();
+  }
+
+  /**
+   * What generate() returns for a decoding: the sequences, or HF's GenerateOutput (the steps'
+   * scores and logits as asked: the caller disposes them; freed here should the decoding throw).
+   */
+  private collect(o: GenerateOptions, run: (record: DecodeRecord) => BeamSearchOutput, given?: DecodeRecord): number[][] | GenerateOutput {
+    const beams = (o.numBeams ?? 1) > 1;
+    const record: DecodeRecord = given ?? { scores: o.returnDictInGenerate && o.outputScores ? [] : undefined, logits: o.returnDictInGenerate && o.outputLogits ? [] : undefined };
+    let out: BeamSearchOutput;
+    try {
+      out = run(record);
+    } catch (e) {
+      for (const t of [...record.scores ?? [], ...record.logits ?? []]) t.dispose();
+      throw e;
+    }
+    if (!o.returnDictInGenerate) return out.sequences;
     return {
       sequences: out.sequences, ...(record.scores ? { scores: record.scores } : {}), ...(record.logits ? { logits: record.logits } : {}),
       ...(beams ? { beamIndices: out.beamIndices, sequencesScores: out.scores } : {}),
@@ -662,10 +719,16 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
    */
   beamSearch(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): BeamSearchOutput {
     const o = withDefaults(this.generationConfig, checkGenerateKeys(opts));
-    return this.decode(prompt, { ...o, numBeams: o.numBeams ?? 4 }, true);
+    const beamOptions = { ...o, numBeams: o.numBeams ?? 4 };
+    const steps = this.decodeSteps(prompt, beamOptions, true);
+    for (;;) {
+      const r = this.advance(steps, beamOptions);
+      if (r.done) return r.value;
+    }
   }
 
-  private decode(prompt: Tensor | number[] | number[][], opts: GenerateOptions, beams: boolean, record: DecodeRecord = {}): BeamSearchOutput {
+  /** A generation's steps (see StepsOf): the checks and set-up at the first, the clean-up after the last. */
+  private *decodeSteps(prompt: Tensor | number[] | number[][], opts: GenerateOptions, beams: boolean, record: DecodeRecord = {}): StepsOf<BeamSearchOutput> {
     const eos = opts.eosTokenId === undefined ? this.config.eos_token_id : opts.eosTokenId;
     if (opts.seed !== undefined) manualSeed(opts.seed);
     const prompts: number[][] = prompt instanceof Tensor
@@ -703,33 +766,46 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     const padding = rows.map((r) => longest - r.length);
     // The model sees positions 0 .. n_positions - 1: a full context still predicts one more token.
     const maxLength = Math.min(longest + maxNew, this.config.n_positions + 1);
-    const wasTraining = this.training;
-    this.eval();
+    const releaseModel = this.holdEval();
     const pad = opts.padTokenId ?? eosList(eos)[0] ?? 0; // (HF: pad_token_id, else the first end token)
     const state = new DecodingState((ids, o) => this.forward(ids, o), rows, padding, pad, this.transformer.wte.weight.device, opts.useCache ?? true);
-    const assistantWasTraining = assistant?.training ?? false;
-    assistant?.eval();
+    const releaseAssistant = assistant?.holdEval();
     const draft = assistant && new DecodingState((ids, o) => assistant.forward(ids, o), [[...rows[0]]], [0], pad, assistant.transformer.wte.weight.device, true, assistant.config.n_positions);
     try {
-      return noGrad(() => {
-        if (beams) return beamSearch(state, opts, eos, maxLength, record);
-        if (draft && assisting) {
-          const { sequences, numAssistantTokens } = decodeAssisted(state, draft, assisting, opts, eos, maxLength, record);
-          // (HF's 'heuristic' schedule carries the draft length reached over to the assistant's next call)
-          if (assisting.numAssistantTokensSchedule === 'heuristic') assistant!.generationConfig = { ...assistant!.generationConfig, numAssistantTokens };
-          return { sequences, scores: [] };
-        }
-        if (opts.promptLookupNumTokens) return { sequences: decodePromptLookup(state, opts, eos, maxLength, record, this.config.vocab_size), scores: [] };
-        if (isContrastive(opts)) return { sequences: decodeContrastive(state, opts, eos, maxLength, record), scores: [] };
-        return { sequences: decodeGreedy(state, opts, eos, maxLength, record), scores: [] };
-      });
+      if (beams) return yield* beamSearchSteps(state, opts, eos, maxLength, record);
+      if (draft && assisting) {
+        const { sequences, numAssistantTokens } = yield* assistedSteps(state, draft, assisting, opts, eos, maxLength, record);
+        // (HF's 'heuristic' schedule carries the draft length reached over to the assistant's next call)
+        if (assisting.numAssistantTokensSchedule === 'heuristic') assistant!.generationConfig = { ...assistant!.generationConfig, numAssistantTokens };
+        return { sequences, scores: [] };
+      }
+      if (opts.promptLookupNumTokens) return { sequences: yield* promptLookupSteps(state, opts, eos, maxLength, record, this.config.vocab_size), scores: [] };
+      if (isContrastive(opts)) return { sequences: yield* contrastiveSteps(state, opts, eos, maxLength, record), scores: [] };
+      return { sequences: yield* greedySteps(state, opts, eos, maxLength, record), scores: [] };
     } finally {
       state.dispose();
       draft?.dispose();
-      assistant?.train(assistantWasTraining);
-      this.train(wasTraining);
+      releaseAssistant?.();
+      releaseModel();
     }
   }
+
+  /**
+   * Eval mode while a generation runs; the mode from before the first of them comes back after
+   * the last (generateAsync calls may overlap). Returns the release.
+   */
+  private holdEval(): () => void {
+    if (this.generations++ === 0) this.trainingBeforeGenerate = this.training;
+    this.eval();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.generations === 0) this.train(this.trainingBeforeGenerate);
+    };
+  }
+  private generations = 0;
+  private trainingBeforeGenerate = false;
 
   // ---------- Hugging Face folders ----------
 
