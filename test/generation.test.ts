@@ -35,6 +35,7 @@ interface RefSpec {
   renormalize_logits?: boolean;
   penalty_alpha?: number;
   top_k?: number;
+  prefix_allowed?: number[][][];
 }
 
 function options(s: RefSpec): torch.GenerateOptions {
@@ -45,6 +46,7 @@ function options(s: RefSpec): torch.GenerateOptions {
     suppressTokens: s.suppress_tokens, beginSuppressTokens: s.begin_suppress_tokens, forcedEosTokenId: s.forced_eos_token_id,
     exponentialDecayLengthPenalty: s.exponential_decay_length_penalty, renormalizeLogits: s.renormalize_logits,
     penaltyAlpha: s.penalty_alpha, topK: s.top_k,
+    prefixAllowedTokensFn: s.prefix_allowed && ((b: number, ids: number[]) => s.prefix_allowed![b][ids[ids.length - 1] % s.prefix_allowed![b].length]),
   };
 }
 
@@ -88,6 +90,14 @@ const specs: RefSpec[] = [
   { prompts, max_new_tokens: 10, num_beams: 1, eos_token_id: 50, penalty_alpha: 0.5, top_k: 64, min_new_tokens: 3 },
 ];
 const CONTRASTIVE_CASES = [19, 20, 21, 22];
+// prefix_allowed_tokens_fn (a table: each prompt's allowed tokens by its last token), greedy, beam search, contrastive
+const ALLOWED = [[[17, 3, 9], [4, 8], [50, 21, 5, 6]], [[1, 2, 3, 4, 5, 6, 7, 8]], [[60, 7], [33, 17, 40], [9]]];
+specs.push(
+  { prompts, max_new_tokens: 10, num_beams: 1, eos_token_id: 17, prefix_allowed: ALLOWED },
+  { prompts, max_new_tokens: 10, num_beams: 3, num_return_sequences: 2, eos_token_id: 17, prefix_allowed: ALLOWED, no_repeat_ngram_size: 2 },
+  { prompts, max_new_tokens: 10, num_beams: 1, eos_token_id: null, prefix_allowed: ALLOWED, penalty_alpha: 0.6, top_k: 3 },
+);
+const PREFIX_CASES = [23, 24, 25];
 const PAD_CASES = [16, 17, 18];
 let want: { sequences: number[][]; scores: number[] }[];
 
@@ -917,6 +927,30 @@ test('generate\'s autocast option: the steps under bfloat16 autocast, as generat
   expect(asOption.sequencesScores).toEqual(wrapped.scores);
   expect(asOption.sequencesScores).not.toEqual(plain.sequencesScores); // (bf16 scores are not fp32's)
   for (const t of [...asOption.scores!, ...plain.scores!]) t.dispose();
+});
+
+test('prefixAllowedTokensFn (HF\'s prefix_allowed_tokens_fn): every new token one the function allowed, the function seeing each row\'s padded tokens and batch id; maxTime stops after a step; clear errors', () => {
+  const allowed = (b: number, ids: number[]) => ALLOWED[b][ids[ids.length - 1] % ALLOWED[b].length];
+  for (const i of PREFIX_CASES.slice(0, 2)) {
+    want[i].sequences.forEach((seq, k) => {
+      const b = specs[i].num_beams > 1 ? Math.floor(k / (specs[i].num_return_sequences ?? 1)) : k;
+      for (let j = prompts[b].length; j < seq.length; j++) if (seq[j - 1] !== 17) expect(allowed(b, seq.slice(0, j))).toContain(seq[j]);
+    });
+    expect(want[i].sequences).not.toEqual(model.generate(prompts, { ...options(specs[i]), prefixAllowedTokensFn: undefined, numBeams: specs[i].num_beams }).slice(0, want[i].sequences.length));
+  }
+  // what the function sees: batch ids by prompt (beams share theirs), the rows with left padding
+  const seen: string[] = [];
+  model.generate(prompts, { maxNewTokens: 1, numBeams: 2, prefixAllowedTokensFn: (b, ids) => { seen.push(`${b}:${ids.join(',')}`); return [4]; } });
+  expect(seen).toEqual(['0:5,17,42,8,9,3', '0:5,17,42,8,9,3', '1:63,63,63,63,63,1', '1:63,63,63,63,63,1', '2:63,63,7,60,7,33', '2:63,63,7,60,7,33']);
+  expect(() => model.generate([[1]], { prefixAllowedTokensFn: () => [] })).toThrow('generate: prefixAllowedTokensFn gave no tokens for batch 0: the constraint cannot be met (it must return the token ids allowed next)');
+  expect(() => model.generate([[1]], { prefixAllowedTokensFn: () => [64] })).toThrow(/gave 64 for batch 0, not a token id of this vocabulary \(0 \.\. 63\)/);
+  // maxTime: checked after each step, as HF's MaxTimeCriteria; the text so far is the result
+  for (const o of [{}, { numBeams: 2 }, { penaltyAlpha: 0.6, topK: 4 }, { promptLookupNumTokens: 2 }] as torch.GenerateOptions[]) {
+    const got = model.generate([[5, 6, 7]], { ...o, maxNewTokens: 20, eosTokenId: null, maxTime: 1e-6 });
+    expect(got[0].length).toBeLessThan(3 + 20);
+    expect(got[0].length).toBeGreaterThan(3);
+  }
+  expect(() => model.generate([[1]], { maxTime: 0 })).toThrow('generate: maxTime must be a number of seconds > 0, got 0');
 });
 
 test('noRepeatNgramBans is HF\'s: the tokens that would repeat an n-gram ending in the last n - 1 tokens', () => {

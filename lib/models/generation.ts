@@ -131,6 +131,15 @@ export interface GenerateOptions {
   /** HF's assistant_confidence_threshold: a draft ends after a token the assistant gives less than this probability (default 0.4; 0: off) */
   assistantConfidenceThreshold?: number;
   /**
+   * HF's prefix_allowed_tokens_fn: constrained decoding. Called for each row at each step with the
+   * row's batch id (its prompt) and its tokens so far (prompt included, with its left padding),
+   * it returns the token ids allowed next; the others get -inf (after min new tokens, before the
+   * forced eos, as HF orders them). For a format, a grammar, a fixed set of answers.
+   */
+  prefixAllowedTokensFn?: (batchId: number, inputIds: number[]) => number[];
+  /** HF's max_time: stop after the step that ends past this many seconds from the start (the text so far is the result) */
+  maxTime?: number;
+  /**
    * HF's penalty_alpha: > 0 (with topK > 1, greedy) is contrastive search (Su et al., 2022): of the
    * topK likeliest tokens, the one with the highest (1 - alpha) x its probability - alpha x its
    * hidden state's greatest cosine similarity with the text's: likely, and unlike what came
@@ -189,7 +198,7 @@ export const GENERATE_OPTIONS = [
   'badWordsIds', 'sequenceBias', 'suppressTokens', 'beginSuppressTokens', 'forcedEosTokenId', 'exponentialDecayLengthPenalty',
   'renormalizeLogits', 'typicalP', 'epsilonCutoff', 'etaCutoff', 'doSample', 'seed', 'eosTokenId', 'padTokenId', 'stopStrings', 'tokenizer', 'useCache',
   'numBeams', 'lengthPenalty', 'earlyStopping', 'numReturnSequences', 'onToken', 'promptLookupNumTokens', 'maxMatchingNgramSize',
-  'assistantModel', 'numAssistantTokens', 'numAssistantTokensSchedule', 'assistantConfidenceThreshold', 'penaltyAlpha', 'signal', 'autocast',
+  'assistantModel', 'numAssistantTokens', 'numAssistantTokensSchedule', 'assistantConfidenceThreshold', 'penaltyAlpha', 'signal', 'autocast', 'prefixAllowedTokensFn', 'maxTime',
   'returnDictInGenerate', 'outputScores', 'outputLogits',
 ] as const satisfies readonly (keyof GenerateOptions)[];
 // (compile-time: an option added to GenerateOptions but not to the list fails here)
@@ -236,7 +245,7 @@ const GENERATION_FIELDS: Record<string, [keyof GenerateOptions, FieldKind]> = {
   exponential_decay_length_penalty: ['exponentialDecayLengthPenalty', 'decay'], renormalize_logits: ['renormalizeLogits', 'boolean'],
   prompt_lookup_num_tokens: ['promptLookupNumTokens', 'int'], max_matching_ngram_size: ['maxMatchingNgramSize', 'int'],
   num_assistant_tokens: ['numAssistantTokens', 'int'], num_assistant_tokens_schedule: ['numAssistantTokensSchedule', 'schedule'],
-  assistant_confidence_threshold: ['assistantConfidenceThreshold', 'number'], penalty_alpha: ['penaltyAlpha', 'number'],
+  assistant_confidence_threshold: ['assistantConfidenceThreshold', 'number'], penalty_alpha: ['penaltyAlpha', 'number'], max_time: ['maxTime', 'number'],
 };
 
 const isInts = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0);
@@ -335,6 +344,8 @@ export function checkGenerateOptions(o: GenerateOptions): void {
   for (const k of ['suppressTokens', 'beginSuppressTokens'] as const) if (o[k] !== undefined && !isInts(o[k])) bad(`${k} must be a list of token ids`, JSON.stringify(o[k]));
   if (o.forcedEosTokenId !== undefined && !isInt(o.forcedEosTokenId, 0)) bad('forcedEosTokenId must be a token id', o.forcedEosTokenId);
   if (!isInt(o.padTokenId, 0)) bad('padTokenId must be a token id (an integer >= 0)', o.padTokenId);
+  if (o.prefixAllowedTokensFn !== undefined && typeof o.prefixAllowedTokensFn !== 'function') bad('prefixAllowedTokensFn must be a function (batchId, inputIds) => allowed token ids', typeof o.prefixAllowedTokensFn);
+  if (o.maxTime !== undefined && !(o.maxTime > 0)) bad('maxTime must be a number of seconds > 0', o.maxTime);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) bad('signal must be an AbortSignal (new AbortController().signal)', String(o.signal));
   if (o.eosTokenId !== undefined && o.eosTokenId !== null && !fieldOk('eos', o.eosTokenId)) bad('eosTokenId must be a token id, a non-empty list of them, or null', JSON.stringify(o.eosTokenId));
   if (o.exponentialDecayLengthPenalty !== undefined && !(fieldOk('decay', o.exponentialDecayLengthPenalty) && o.exponentialDecayLengthPenalty[0] >= 0)) {
@@ -583,6 +594,7 @@ export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: EosT
 
 /** decodeGreedy a step at a time (see StepsOf). */
 export function* greedySteps(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): StepsOf<number[][]> {
+  const timeUp = deadline(o);
   const ends = eosList(eos);
   const doSample = isSampling(o);
   const done = state.seqs.map(() => false);
@@ -604,7 +616,7 @@ export function* greedySteps(state: DecodingState, o: GenerateOptions, eos: EosT
       if (ends.includes(t) || (stops.length && completesStopString(state.seqs[i], stops, o.tokenizer))) done[i] = true;
     });
     o.onToken?.(added, [...done]);
-    if (done.every(Boolean)) break;
+    if (done.every(Boolean) || timeUp()) break;
     yield;
   }
   return state.seqs;
@@ -623,6 +635,7 @@ export function decodeContrastive(state: DecodingState, o: GenerateOptions, eos:
 
 /** decodeContrastive a step at a time (see StepsOf). */
 export function* contrastiveSteps(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): StepsOf<number[][]> {
+  const timeUp = deadline(o);
   const ends = eosList(eos), alpha = o.penaltyAlpha!, stops = o.stopStrings ?? [];
   const done = state.seqs.map(() => false);
   const promptLength = state.length, B = state.seqs.length;
@@ -666,7 +679,7 @@ export function* contrastiveSteps(state: DecodingState, o: GenerateOptions, eos:
         if (ends.includes(t) || (stops.length && completesStopString(state.seqs[i], stops, o.tokenizer))) done[i] = true;
       });
       o.onToken?.(added, [...done]);
-      if (done.every(Boolean)) break;
+      if (done.every(Boolean) || timeUp()) break;
       yield;
     }
   } finally {
@@ -713,6 +726,13 @@ export function promptLookupCandidates(tokens: number[], k: number, maxNgram: nu
 
 /** torch.finfo(torch.float32).min */
 const FLOAT32_LOWEST = -3.4028234663852886e38;
+
+/** HF's MaxTimeCriteria: whether maxTime seconds have passed since this was called (never, without one). */
+function deadline(o: GenerateOptions): () => boolean {
+  if (o.maxTime === undefined) return () => false;
+  const end = Date.now() + o.maxTime * 1000;
+  return () => Date.now() > end;
+}
 
 /** Sampling rather than greedy: doSample, or (not given) a temperature > 0. */
 function isSampling(o: GenerateOptions): boolean {
@@ -819,6 +839,7 @@ interface Proposal { tokens: number[]; scores?: Tensor }
  */
 function* candidateSteps(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord,
   propose: (seq: number[]) => Proposal, accepted?: (matches: number, proposed: number) => void): StepsOf<number[][]> {
+  const timeUp = deadline(o);
   const ends = eosList(eos), stops = o.stopStrings ?? [];
   const sampling = isSampling(o);
   const promptLength = state.length, limit = promptLength + (o.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS);
@@ -874,6 +895,7 @@ function* candidateSteps(state: DecodingState, o: GenerateOptions, eos: EosToken
     const extra = picked.length - appended;
     if (record.scores && extra) for (const t of record.scores.splice(record.scores.length - extra)) t.dispose();
     if (record.logits && extra) for (const t of record.logits.splice(record.logits.length - extra)) t.dispose();
+    if (timeUp()) break;
     if (state.length < maxLength && !done) yield;
   }
   return state.seqs;
@@ -969,6 +991,7 @@ export function beamSearch(state: DecodingState, o: GenerateOptions, eos: EosTok
 
 /** beamSearch a step at a time (see StepsOf). */
 export function* beamSearchSteps(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): StepsOf<BeamSearchOutput> {
+  const timeUp = deadline(o);
   const K = o.numBeams ?? 1, keepPerPrompt = o.numReturnSequences ?? 1;
   const ends = eosList(eos), pairs = Math.max(2, 1 + ends.length) * K; // (HF's n_tokens_to_keep: enough to go on should every end token be among them)
   const sampling = isSampling(o);
@@ -1034,7 +1057,7 @@ export function* beamSearchSteps(state: DecodingState, o: GenerateOptions, eos: 
     paths = from.map((j) => [...paths[j], j]);
     state.append(nextTokens);
     beamScores = nextScores;
-    if (done.every(Boolean)) break;
+    if (done.every(Boolean) || timeUp()) break;
     yield;
   }
   // Beams still running join their prompt's hypotheses (HF's finalize).

@@ -26,7 +26,7 @@ export interface DecodeStep {
 
 /**
  * HF's logits processors, in its order (_get_logits_processor): sequence bias, repetition penalty,
- * no-repeat n-grams, bad words, min new tokens, forced eos, exponential decay length penalty,
+ * no-repeat n-grams, bad words, min new tokens, the prefix constraint, forced eos, exponential decay length penalty,
  * suppressed tokens, tokens suppressed at the beginning, and, last, renormalisation. rows gives the
  * sequences with their left padding, as HF sees them (asked for only when a processor needs them).
  */
@@ -50,6 +50,7 @@ export function processLogits(scores: Tensor, rows: () => number[][], o: Generat
   const eosBans: number[] = [];
   if (step.newTokens < (o.minNewTokens ?? 0)) for (let row = 0; row < B; row++) for (const e of ends) eosBans.push(row * V + e);
   scores = banAt(scores, eosBans);
+  if (o.prefixAllowedTokensFn) scores = scores.add(prefixConstraint(o.prefixAllowedTokensFn, rows(), o.numBeams ?? 1, V, scores));
   if (o.forcedEosTokenId !== undefined && curLength === step.maxLength - 1) {
     // HF's ForcedEOSTokenLogitsProcessor: the last token can only be it
     scores = full([B, V], -Infinity, { dtype: scores.dtype, ...dev }).indexFill(1, tensor([o.forcedEosTokenId], { dtype: 'int64', ...dev }), 0);
@@ -64,6 +65,27 @@ export function processLogits(scores: Tensor, rows: () => number[][], o: Generat
   if (suppress.length) scores = scores.indexFill(1, tensor(suppress, { dtype: 'int64', ...dev }), -Infinity);
   if (o.renormalizeLogits) scores = F.logSoftmax(scores, -1);
   return scores;
+}
+
+/**
+ * HF's PrefixConstrainedLogitsProcessor: 0 where fn allows a row's next token, -inf elsewhere. fn
+ * gets the row's batch id (its prompt, rows of a prompt's beams sharing it; HF's, by numBeams) and
+ * its tokens with their left padding; no token allowed is an error, as in HF.
+ */
+function prefixConstraint(fn: (batchId: number, inputIds: number[]) => number[], rows: number[][], numBeams: number, V: number, like: Tensor): Tensor {
+  const allowed: number[] = [];
+  rows.forEach((row, r) => {
+    const batchId = Math.floor(r / numBeams);
+    const tokens = fn(batchId, [...row]);
+    if (!Array.isArray(tokens) || !tokens.length) {
+      throw new Error(`generate: prefixAllowedTokensFn gave no tokens for batch ${batchId}: the constraint cannot be met (it must return the token ids allowed next)`);
+    }
+    for (const t of tokens) {
+      if (!Number.isInteger(t) || t < 0 || t >= V) throw new Error(`generate: prefixAllowedTokensFn gave ${t} for batch ${batchId}, not a token id of this vocabulary (0 .. ${V - 1})`);
+      allowed.push(r * V + t);
+    }
+  });
+  return full([rows.length * V], -Infinity, { dtype: like.dtype, device: like.device }).indexFill(0, tensor(allowed, { dtype: 'int64', device: like.device }), 0).view([rows.length, V]);
 }
 
 /** -inf at the flat positions row * V + token. */

@@ -12,6 +12,8 @@ usage: generate_ref.py MODEL_DIR SPEC_JSON OUT_JSON
               "no_repeat_ngram_size": int, "min_new_tokens": int, "repetition_penalty": float, "sequence_bias": [[[ids], float]],
               "bad_words_ids": [[ids]], "suppress_tokens": [ids], "begin_suppress_tokens": [ids],
               "forced_eos_token_id": int, "exponential_decay_length_penalty": [int, float], "renormalize_logits": bool,
+              "prefix_allowed": [[[ids]]] (prefix_allowed_tokens_fn as a table: for batch b, the list at index last token % its length),
+              "penalty_alpha" with "top_k" (contrastive search),
               "eos_token_id": int | [ints] | null (a list: any of them ends a sequence), "pad_token_id": int (what left padding and
               finished sequences hold; default the first end token, as HF's fallback), "markov": [[logits]] (optional: instead of MODEL_DIR, which
               may then be -, the next token's logits are this table's row of the last token),
@@ -179,7 +181,7 @@ def eos_ids(spec):
 
 def process_logits(input_ids, scores, spec, prompt_len):
     """The logits processors, in HF's order (_get_logits_processor): sequence bias, repetition penalty,
-    no-repeat n-gram, bad words, min new tokens, forced eos, exponential decay length penalty,
+    no-repeat n-gram, bad words, min new tokens, prefix constraint, forced eos, exponential decay length penalty,
     suppress tokens, begin-suppress tokens, renormalize."""
     cur_len = input_ids.shape[-1]
     eos = eos_ids(spec)
@@ -206,6 +208,14 @@ def process_logits(input_ids, scores, spec, prompt_len):
         scores = sequence_bias(input_ids, scores, {tuple(w): float("-inf") for w in bad})
     if eos and cur_len - prompt_len < spec.get("min_new_tokens", 0):  # MinNewTokensLength: every end token
         scores = torch.where(torch.isin(torch.arange(scores.shape[-1]), torch.tensor(eos)), -float("inf"), scores)
+    table = spec.get("prefix_allowed")
+    if table is not None:  # PrefixConstrainedLogitsProcessor, its function a table: batch id, then last token mod its length
+        num_beams = spec.get("num_beams", 1)
+        mask = torch.full_like(scores, -math.inf)
+        for row, sent in enumerate(input_ids.tolist()):
+            batch_id = row // num_beams
+            mask[row, table[batch_id][sent[-1] % len(table[batch_id])]] = 0
+        scores = scores + mask
     forced = spec.get("forced_eos_token_id")
     if forced is not None and cur_len == prompt_len + spec["max_new_tokens"] - 1:
         scores = torch.full_like(scores, -math.inf)

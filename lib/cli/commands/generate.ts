@@ -33,6 +33,7 @@ export const spec: Spec = {
   'prompt-lookup-num-tokens': { type: 'int', help: 'propose this many tokens from earlier in the text and check them in one pass (HF\'s prompt lookup decoding: greedy\'s text, or sampling\'s, faster where it repeats the prompt)' },
   'assistant-model': { type: 'string', help: 'a smaller GPT-2 of the same vocabulary (a folder, or distilgpt2 from the HF cache) drafts tokens that the model checks several per pass (HF\'s assisted decoding: greedy\'s text, or with sampling speculative sampling, distributed as sampling\'s; faster)' },
   'num-assistant-tokens': { type: 'int', help: 'with --assistant-model: the most tokens drafted a round (HF\'s num_assistant_tokens; default 20)' },
+  'max-time': { type: 'number', help: 'stop a text after the step that ends past this many seconds (HF\'s max_time; the text so far is printed)' },
   'penalty-alpha': { type: 'number', help: 'contrastive search (HF\'s penalty_alpha, with --top-k > 1, greedy): of the top-k tokens, the likely one least like the text so far; less repetitive (0.6 with --top-k 4 is usual; default 0: off)' },
   'bad-words': { type: 'string', help: 'comma-separated words never generated, each as written and with a leading space (HF\'s bad_words_ids)' },
   'repetition-penalty': { type: 'number', help: 'HF\'s repetition_penalty: > 1 makes tokens already there less likely (default 1: off)' },
@@ -156,6 +157,7 @@ export function generateFlags(f: Record<string, unknown>, chat = Boolean(f.chat)
   if (topP !== undefined && !(topP > 0 && topP <= 1)) throw new Error('--top-p must be in (0, 1]');
   if (topK !== undefined && topK < 0) throw new Error('--top-k must be >= 0');
   if (minP !== undefined && !(minP >= 0 && minP <= 1)) throw new Error('--min-p must be in [0, 1]');
+  if (num('max-time') !== undefined && !(num('max-time')! > 0)) throw new Error('--max-time must be a number of seconds > 0');
   if (num('penalty-alpha') !== undefined && !(num('penalty-alpha')! >= 0 && num('penalty-alpha')! <= 1)) throw new Error('--penalty-alpha must be in [0, 1] (0: off)');
   if ((num('max-new-tokens') ?? 0) < 0) throw new Error('--max-new-tokens must be >= 0');
   if (repetitionPenalty !== undefined && !(repetitionPenalty > 0)) throw new Error('--repetition-penalty must be > 0 (1 is off)');
@@ -179,7 +181,7 @@ export function generateFlags(f: Record<string, unknown>, chat = Boolean(f.chat)
     noRepeatNgramSize: num('no-repeat-ngram-size'), minNewTokens: num('min-new-tokens'),
     numBeams, lengthPenalty: num('length-penalty'), earlyStopping: f['early-stopping'] as boolean | undefined,
     numReturnSequences, stopStrings: f.stop === undefined ? undefined : [f.stop as string],
-    promptLookupNumTokens: num('prompt-lookup-num-tokens'), numAssistantTokens: num('num-assistant-tokens'), penaltyAlpha: num('penalty-alpha'),
+    promptLookupNumTokens: num('prompt-lookup-num-tokens'), numAssistantTokens: num('num-assistant-tokens'), penaltyAlpha: num('penalty-alpha'), maxTime: num('max-time'),
     typicalP: num('typical-p'), epsilonCutoff: num('epsilon-cutoff'), etaCutoff: num('eta-cutoff'), badWordsIds: badWords(f['bad-words'] as string | undefined, tokenizer),
     tokenizer,
   };
