@@ -799,8 +799,11 @@ export function* assistedSteps(state: DecodingState, draft: DecodingState, setti
     const n = Math.min(numTokens, maxLength - seq.length - 1, draft.contextLength + 1 - seq.length);
     if (n <= 0) return { tokens: [] };
     draft.syncTo(seq);
-    // HF's nested call: max_new_tokens n, min_new_tokens what is left of the model's minimum, and
-    // the steps (begin-suppressed tokens, the forced and the decayed end) counted from the text so far
+    // HF's nested call (transformers 4.4x: the assistant's own processors, from the same settings):
+    // max_new_tokens n, min_new_tokens what is left of the model's minimum, and the steps
+    // (begin-suppressed tokens, the forced and the decayed end) counted from the text so far.
+    // (From 4.50 the assistant is handed the model's processors, counted from the prompt, and
+    // applies the sampling warpers twice: other drafts, the same distribution of the text.)
     const start = seq.length;
     const draftOptions = { ...o, maxNewTokens: n, minNewTokens: Math.max(Math.min(n, minLength - start), 0) };
     const tokens: number[] = [], rows: Tensor[] = [];

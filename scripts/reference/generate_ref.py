@@ -438,7 +438,10 @@ def assisted(spec):
     (the assistant's nested generate: _sample's loop, with the model's processors and warpers
     counted from the text so far, max_new_tokens the draft's length, min_new_tokens what is left
     of the model's min_length, stopped by an end token or ConfidenceCriteria) or
-    PromptLookupCandidateGenerator. Sampling with the assistant is _speculative_sampling."""
+    PromptLookupCandidateGenerator. Sampling with the assistant is _speculative_sampling.
+    The nested call builds its own processors from the settings, as transformers 4.4x; from 4.50
+    the candidate generator hands it the model's prepared list, whose processors (counted from the
+    prompt) take the place of its own and whose warpers come on top of its own (applied twice)."""
     model = torch.tensor(spec["markov"], dtype=torch.float)
     assistant = torch.tensor(spec["assistant_markov"], dtype=torch.float) if "assistant_markov" in spec else None
     eos = eos_ids(spec)
