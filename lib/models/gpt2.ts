@@ -511,6 +511,24 @@ export interface GPT2LMHeadModel {
   (inputIds: Tensor, opts?: ForwardOptions): GPT2Output;
   (batch: ForwardOptions & { inputIds: Tensor }): GPT2Output;
 }
+/** What generate() keeps of its steps for HF's GenerateOutput: the scores and logits asked for. */
+function newRecord(o: GenerateOptions): DecodeRecord {
+  return { scores: o.returnDictInGenerate && o.outputScores ? [] : undefined, logits: o.returnDictInGenerate && o.outputLogits ? [] : undefined };
+}
+
+function disposeRecord(record: DecodeRecord): void {
+  for (const t of [...record.scores ?? [], ...record.logits ?? []]) t.dispose();
+}
+
+/** generate()'s result: the sequences, or HF's GenerateOutput (its tensors the caller's to dispose). */
+function generateOutput(o: GenerateOptions, out: BeamSearchOutput, record: DecodeRecord): number[][] | GenerateOutput {
+  if (!o.returnDictInGenerate) return out.sequences;
+  return {
+    sequences: out.sequences, ...(record.scores ? { scores: record.scores } : {}), ...(record.logits ? { logits: record.logits } : {}),
+    ...((o.numBeams ?? 1) > 1 ? { beamIndices: out.beamIndices, sequencesScores: out.scores } : {}),
+  };
+}
+
 export class GPT2LMHeadModel extends GPT2PreTrainedModel {
   declare transformer: GPT2Model;
   declare lm_head: Linear;
@@ -634,13 +652,17 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
   generate(prompt: Tensor | number[] | number[][], opts?: GenerateOptions): number[][];
   generate(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): number[][] | GenerateOutput {
     const o = withDefaults(this.generationConfig, checkGenerateKeys(opts));
-    return this.collect(o, (record) => {
-      const steps = this.decodeSteps(prompt, o, (o.numBeams ?? 1) > 1, record);
+    const record = newRecord(o);
+    const steps = this.decodeSteps(prompt, o, (o.numBeams ?? 1) > 1, record);
+    try {
       for (;;) {
         const r = this.advance(steps, o);
-        if (r.done) return r.value;
+        if (r.done) return generateOutput(o, r.value, record);
       }
-    });
+    } catch (e) {
+      disposeRecord(record);
+      throw e;
+    }
   }
 
   /**
@@ -655,28 +677,23 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
   generateAsync(prompt: Tensor | number[] | number[][], opts?: GenerateOptions): Promise<number[][]>;
   async generateAsync(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): Promise<number[][] | GenerateOutput> {
     const o = withDefaults(this.generationConfig, checkGenerateKeys(opts));
-    const record: DecodeRecord = { scores: o.returnDictInGenerate && o.outputScores ? [] : undefined, logits: o.returnDictInGenerate && o.outputLogits ? [] : undefined };
+    const record = newRecord(o);
     const steps = this.decodeSteps(prompt, o, (o.numBeams ?? 1) > 1, record);
-    let out: BeamSearchOutput;
     try {
       for (;;) {
         const r = this.advance(steps, o);
-        if (r.done) {
-          out = r.value;
-          break;
-        }
+        if (r.done) return generateOutput(o, r.value, record);
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } catch (e) {
-      for (const t of [...record.scores ?? [], ...record.logits ?? []]) t.dispose();
+      disposeRecord(record);
       throw e;
     }
-    return this.collect(o, () => out, record);
   }
 
   /**
    * One step of a generation: without autograd, under opts.autocast; an aborted opts.signal
-   * ends the steps (their cleanup runs) and throws its reason.
+   * ends the steps (their clean-up runs) and throws its reason.
    */
   private advance<T>(steps: StepsOf<T>, o: GenerateOptions): IteratorResult<void, T> {
     if (o.signal?.aborted) {
@@ -685,27 +702,6 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     }
     const next = () => noGrad(() => steps.next());
     return o.autocast ? autocast(next, o.autocast) : next();
-  }
-
-  /**
-   * What generate() returns for a decoding: the sequences, or HF's GenerateOutput (the steps'
-   * scores and logits as asked: the caller disposes them; freed here should the decoding throw).
-   */
-  private collect(o: GenerateOptions, run: (record: DecodeRecord) => BeamSearchOutput, given?: DecodeRecord): number[][] | GenerateOutput {
-    const beams = (o.numBeams ?? 1) > 1;
-    const record: DecodeRecord = given ?? { scores: o.returnDictInGenerate && o.outputScores ? [] : undefined, logits: o.returnDictInGenerate && o.outputLogits ? [] : undefined };
-    let out: BeamSearchOutput;
-    try {
-      out = run(record);
-    } catch (e) {
-      for (const t of [...record.scores ?? [], ...record.logits ?? []]) t.dispose();
-      throw e;
-    }
-    if (!o.returnDictInGenerate) return out.sequences;
-    return {
-      sequences: out.sequences, ...(record.scores ? { scores: record.scores } : {}), ...(record.logits ? { logits: record.logits } : {}),
-      ...(beams ? { beamIndices: out.beamIndices, sequencesScores: out.scores } : {}),
-    };
   }
 
   /** HF's compute_transition_scores on generate()'s output (see generation.ts). */
