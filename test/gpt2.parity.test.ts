@@ -117,6 +117,50 @@ print(json.dumps([h.tolist() for h in hs]))
   });
 });
 
+test('outputAttentions (HF\'s output_attentions): every layer\'s attention weights, as the reference\'s, eager or sdpa, with padding and a cache (1e-5)', async () => {
+  const dir = path.join(fixtures, 'gpt2', 'tiny');
+  const ids = [[0, 0, 5, 17, 42], [1, 2, 3, 4, 5]], mask = [[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]];
+  const r = spawnSync('/usr/bin/python3', ['-c', `
+import json, sys, torch
+sys.path.insert(0, ${JSON.stringify(path.join(__dirname, '..', 'scripts', 'reference'))})
+import gpt2_ref
+m = gpt2_ref.from_pretrained(${JSON.stringify(dir)})
+ids, mask = torch.tensor(${JSON.stringify(ids)}), torch.tensor(${JSON.stringify(mask)})
+pos = mask.cumsum(-1) - 1
+pos.masked_fill_(mask == 0, 1)
+with torch.no_grad():
+    m.transformer(ids, attention_mask=mask, position_ids=pos)
+print(json.dumps([b.attn.last_weights.tolist() for b in m.transformer.h]))
+`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  const want: number[][][][][] = JSON.parse(r.stdout);
+  for (const attn of attns) {
+    const model = await torch.GPT2LMHeadModel.fromPretrained(dir, { attnImplementation: attn });
+    torch.tidy(() => torch.noGrad(() => {
+      const attentionMask = torch.tensor(mask, { dtype: 'int64' });
+      const positionIds = torch.tensor([[1, 1, 0, 1, 2], [0, 1, 2, 3, 4]], { dtype: 'int64' });
+      const out = model.forward(torch.tensor(ids, { dtype: 'int64' }), { attentionMask, positionIds, outputAttentions: true });
+      expect(out.attentions).toHaveLength(model.config.n_layer);
+      out.attentions!.forEach((a, i) => {
+        expect(a.shape).toEqual([2, model.config.n_head, 5, 5]);
+        expect(relErr(a, torch.tensor(want[i]))).toBeLessThan(1e-5);
+      });
+      // each query's weights sum to 1 over the keys it may see: none on the future, none on padding
+      const first = out.attentions![0];
+      expect(relErr(first.sum(-1), torch.onesLike(first.sum(-1)))).toBeLessThan(1e-6);
+      expect(first.select(0, 1).select(1, 0).narrow(1, 1, 4).abs().max().item()).toBe(0); // (the first token sees only itself)
+      expect(first.select(0, 0).narrow(1, 2, 3).narrow(2, 0, 2).abs().max().item()).toBe(0); // (the padding is never seen)
+      // with a cache: the new queries over every key so far
+      const head = model.forward(torch.tensor([[1, 2, 3]], { dtype: 'int64' }), { useCache: true });
+      const next = model.forward(torch.tensor([[4, 5]], { dtype: 'int64' }), { pastKeyValues: head.pastKeyValues, useCache: true, outputAttentions: true });
+      next.attentions!.forEach((a, i) => expect(relErr(a, torch.tensor(want[i]).narrow(0, 1, 1).narrow(2, 3, 2))).toBeLessThan(1e-5));
+      // the output is the same as without the weights (sdpa's kernels or eager)
+      expect(relErr(out.logits, model.forward(torch.tensor(ids, { dtype: 'int64' }), { attentionMask, positionIds }).logits)).toBeLessThan(1e-5);
+    }));
+    model.dispose();
+  }
+});
+
 test('an untied lm_head (tie_word_embeddings false): read from lm_head.weight, its own tensor; missing, a clear error; LoRA on it merges into it alone', async () => {
   const dir = path.join(fixtures, 'gpt2', 'untied');
   const model = await torch.GPT2LMHeadModel.fromPretrained(dir);

@@ -169,6 +169,11 @@ export interface GPT2Output {
    * embeddings, each block's input after them, and last the final block's output after ln_f
    */
   hiddenStates?: Tensor[];
+  /**
+   * with outputAttentions: HF's attentions, one per layer, (B, n_head, T, T_past + T): each
+   * query's attention weights over the keys (after dropout, as HF returns them)
+   */
+  attentions?: Tensor[];
 }
 
 export interface ForwardOptions {
@@ -200,9 +205,14 @@ export interface ForwardOptions {
   lossType?: LmLossType;
   /** HF's output_hidden_states: the output's hiddenStates, every layer's (see GPT2Output) */
   outputHiddenStates?: boolean;
+  /**
+   * HF's output_attentions: the output's attentions, every layer's weights (see GPT2Output). They
+   * are computed by the eager attention, whatever attnImplementation says (HF falls back so too).
+   */
+  outputAttentions?: boolean;
 }
 
-const FORWARD_KEYS = ['labels', 'attentionMask', 'positionIds', 'pastKeyValues', 'useCache', 'logitsToKeep', 'labelSmoothing', 'lossType', 'outputHiddenStates'];
+const FORWARD_KEYS = ['labels', 'attentionMask', 'positionIds', 'pastKeyValues', 'useCache', 'logitsToKeep', 'labelSmoothing', 'lossType', 'outputHiddenStates', 'outputAttentions'];
 
 /**
  * A head's forward arguments: (inputIds, options), or HF's model(**batch), one object with
@@ -248,7 +258,8 @@ export class GPT2Attention extends Module {
     return x.view([B, T, this.nHead, this.headDim]).permute([0, 2, 1, 3]);
   }
 
-  forward(x: Tensor, causalMask: Tensor, attentionMask: Tensor | null, past: LayerPast | null, useCache: boolean): [Tensor, LayerPast | null] {
+  /** The output, the keys and values to cache (with useCache), and (with weights) the attention weights. */
+  forward(x: Tensor, causalMask: Tensor, attentionMask: Tensor | null, past: LayerPast | null, useCache: boolean, weights = false): [Tensor, LayerPast | null, Tensor | null] {
     return tidy(() => {
       const [B, T, C] = x.shape;
       const [q, k0, v0] = this.c_attn.forward(x).split(C, 2);
@@ -262,12 +273,12 @@ export class GPT2Attention extends Module {
       const present: LayerPast | null = useCache ? [key, value] : null;
       const K = key.shape[2];
       const causal = causalMask.narrow(0, K - T, T).narrow(1, 0, K);
-      const attended = this.attnImplementation === 'sdpa'
-        ? this.sdpa(query, key, value, causal, attentionMask, past !== null, x.dtype)
+      const [attended, probs] = this.attnImplementation === 'sdpa' && !weights
+        ? [this.sdpa(query, key, value, causal, attentionMask, past !== null, x.dtype), null]
         : this.eager(query, key, value, causal, attentionMask);
       const y = attended.permute([0, 2, 1, 3]).contiguous().view([B, T, C]);
       const out = this.resid_dropout.forward(this.c_proj.forward(y));
-      return [out, present] as [Tensor, LayerPast | null];
+      return [out, present, weights ? probs : null] as [Tensor, LayerPast | null, Tensor | null];
     });
   }
 
@@ -277,7 +288,7 @@ export class GPT2Attention extends Module {
    * reorder_and_upcast_attn (HF's _upcast_and_reordered_attn): the scale goes into a float32
    * q·kᵀ (autocast off), softmax in float32, the probabilities cast back to v's dtype.
    */
-  private eager(query: Tensor, key: Tensor, value: Tensor, causal: Tensor, attentionMask: Tensor | null): Tensor {
+  private eager(query: Tensor, key: Tensor, value: Tensor, causal: Tensor, attentionMask: Tensor | null): [Tensor, Tensor] {
     const c = this.config;
     let scores: Tensor;
     if (c.reorder_and_upcast_attn) {
@@ -293,7 +304,8 @@ export class GPT2Attention extends Module {
     if (attentionMask) scores = scores.add(attentionMask);
     let probs = F.softmax(scores, -1);
     if (c.reorder_and_upcast_attn) probs = probs.to({ dtype: value.dtype });
-    return this.attn_dropout.forward(probs).matmul(value);
+    probs = this.attn_dropout.forward(probs);
+    return [probs.matmul(value), probs];
   }
 
   /**
@@ -348,12 +360,12 @@ export class GPT2Block extends Module {
     this.registerModule('ln_2', new LayerNorm(config.n_embd, config.layer_norm_epsilon, factoryOf(opts)));
     this.registerModule('mlp', new GPT2MLP(config, opts));
   }
-  forward(x: Tensor, causalMask: Tensor, attentionMask: Tensor | null, past: LayerPast | null, useCache: boolean): [Tensor, LayerPast | null] {
+  forward(x: Tensor, causalMask: Tensor, attentionMask: Tensor | null, past: LayerPast | null, useCache: boolean, weights = false): [Tensor, LayerPast | null, Tensor | null] {
     return tidy(() => {
-      const [a, present] = this.attn.forward(this.ln_1.forward(x), causalMask, attentionMask, past, useCache);
+      const [a, present, probs] = this.attn.forward(this.ln_1.forward(x), causalMask, attentionMask, past, useCache, weights);
       const h = x.add(a);
       const out = h.add(this.mlp.forward(this.ln_2.forward(h)));
-      return [out, present] as [Tensor, LayerPast | null];
+      return [out, present, probs] as [Tensor, LayerPast | null, Tensor | null];
     });
   }
 }
@@ -394,7 +406,7 @@ export class GPT2Model extends Module {
   /** Set by GPT2LMHeadModel.gradientCheckpointingEnable(): forward recomputes each block in backward. */
   gradientCheckpointing = false;
 
-  forward(inputIds: Tensor, opts: ForwardOptions = {}): { hidden: Tensor; presents: LayerPast[] | null; hiddenStates?: Tensor[] } {
+  forward(inputIds: Tensor, opts: ForwardOptions = {}): { hidden: Tensor; presents: LayerPast[] | null; hiddenStates?: Tensor[]; attentions?: Tensor[] } {
     return tidy(() => {
       const [B, T] = inputIds.shape;
       const pastLen = opts.pastKeyValues ? opts.pastKeyValues[0][0].shape[2] : 0;
@@ -410,8 +422,9 @@ export class GPT2Model extends Module {
       // Checkpointing applies with autograd on and no cache; unlike HF, in eval mode too: the
       // preference trainers turn dropout off that way (TRL's disable_dropout) and still train.
       // The gradients are the same either way; only memory and time differ.
-      const checkpointed = this.gradientCheckpointing && isGradEnabled() && !opts.useCache;
+      const checkpointed = this.gradientCheckpointing && isGradEnabled() && !opts.useCache && !opts.outputAttentions;
       const hiddenStates: Tensor[] = []; // (HF's: each block's input, then the output after ln_f)
+      const attentions: Tensor[] = [];
       this.h.items.forEach((block, i) => {
         if (opts.outputHiddenStates) hiddenStates.push(x);
         if (checkpointed) {
@@ -420,12 +433,16 @@ export class GPT2Model extends Module {
           x = checkpointWithParameters((h, m) => block.forward(h as Tensor, this.causalMask, m as Tensor | null, null, false)[0], [x, mask], trainable);
           return;
         }
-        const [y, present] = block.forward(x, this.causalMask, mask, opts.pastKeyValues?.[i] ?? null, opts.useCache ?? false);
+        const [y, present, probs] = block.forward(x, this.causalMask, mask, opts.pastKeyValues?.[i] ?? null, opts.useCache ?? false, opts.outputAttentions);
         x = y;
         if (present) presents.push(present);
+        if (probs) attentions.push(probs);
       });
       const hidden = this.ln_f.forward(x);
-      return { hidden, presents: opts.useCache ? presents : null, ...(opts.outputHiddenStates ? { hiddenStates: [...hiddenStates, hidden] } : {}) };
+      return {
+        hidden, presents: opts.useCache ? presents : null,
+        ...(opts.outputHiddenStates ? { hiddenStates: [...hiddenStates, hidden] } : {}), ...(opts.outputAttentions ? { attentions } : {}),
+      };
     });
   }
 
@@ -626,7 +643,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
   forward(ids: Tensor | (ForwardOptions & { inputIds: Tensor }), options?: ForwardOptions): GPT2Output {
     const [inputIds, opts] = forwardArguments('GPT2LMHeadModel', ids, options, FORWARD_KEYS);
     return tidy(() => {
-      const { hidden, presents, hiddenStates } = this.transformer.forward(inputIds, opts);
+      const { hidden, presents, hiddenStates, attentions } = this.transformer.forward(inputIds, opts);
       const keep = opts.logitsToKeep ?? 0;
       if (!Number.isInteger(keep) || keep < 0) throw new Error(`GPT-2: logitsToKeep must be an integer >= 0, got ${keep}`);
       if (keep && opts.labels) throw new Error('GPT-2: logitsToKeep and labels together: the loss needs the logits at every position');
@@ -635,6 +652,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
       const out: GPT2Output = { logits };
       if (presents) out.pastKeyValues = presents;
       if (hiddenStates) out.hiddenStates = hiddenStates;
+      if (attentions) out.attentions = attentions;
       if (opts.labels) out.loss = causalLmLoss(logits, opts.labels, opts.labelSmoothing ?? 0, opts.lossType);
       return out;
     });

@@ -76,6 +76,7 @@ class Attention(nn.Module):
             attn_weights = attn_weights + attention_mask
         attn_weights = F.softmax(attn_weights, dim=-1)
         attn_weights = self.attn_dropout(attn_weights)
+        self.last_weights = attn_weights  # (HF's output_attentions: the weights after dropout)
         out = torch.matmul(attn_weights, value)
         out = out.permute(0, 2, 1, 3).contiguous()
         out = out.view(out.size()[:-2] + (self.embed_dim,))
@@ -102,6 +103,7 @@ class Attention(nn.Module):
             attn_weights = attn_weights + attention_mask
         attn_weights = F.softmax(attn_weights, dim=-1).type(value.dtype)
         attn_weights = self.attn_dropout(attn_weights)
+        self.last_weights = attn_weights
         out = torch.matmul(attn_weights, value).permute(0, 2, 1, 3).contiguous()
         out = out.view(out.size()[:-2] + (self.embed_dim,))
         return self.resid_dropout(self.c_proj(out))
