@@ -282,6 +282,51 @@ describe('GPT2Tokenizer.fromPretrained: a model folder\'s own tokenizer', () => 
   });
 });
 
+test('decode is HF\'s (byte_decoder, then UTF-8 with errors=\'replace\') on 400 id sequences cutting characters, whatever was decoded before', () => {
+  const dir = path.join(tmp, 'decode-tok');
+  torch.tokenizer.savePretrained(dir);
+  // ids that are one byte of a character (0-255), whole characters, a character's start, and eos
+  let seed = 99;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  const pool = [...Array(256).keys(), ...torch.tokenizer.encode('é 😀 東京 — “x” ½').flatMap((t) => [t, t]), 50256, 262, 464];
+  const sequences = Array.from({ length: 400 }, () => Array.from({ length: 1 + rand(6) }, () => pool[rand(pool.length)]));
+  const r = spawnSync('/usr/bin/python3', ['-c', `
+import json, sys
+vocab = json.load(open(sys.argv[1] + "/vocab.json", encoding="utf-8"))
+decoder = {v: k for k, v in vocab.items()}
+# GPT-2's bytes_to_unicode, inverted (HF's byte_decoder)
+bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("\u00a1"), ord("\u00ac") + 1)) + list(range(ord("\u00ae"), ord("\u00ff") + 1))
+cs, n = bs[:], 0
+for b in range(256):
+    if b not in bs:
+        bs.append(b); cs.append(256 + n); n += 1
+byte_decoder = {chr(c): b for b, c in zip(bs, cs)}
+out = []
+for ids in json.load(sys.stdin):
+    text, run = "", []
+    for i in ids:  # (an added token is a segment of its own, as the fast tokenizer decodes)
+        if i == 50256:
+            text += bytearray(byte_decoder[c] for c in "".join(run)).decode("utf-8", errors="replace") + "<|endoftext|>"
+            run = []
+        else:
+            run.append(decoder[i])
+    out.append(text + bytearray(byte_decoder[c] for c in "".join(run)).decode("utf-8", errors="replace"))
+print(json.dumps(out))
+`, dir], { input: JSON.stringify(sequences), encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  const want: string[] = JSON.parse(r.stdout);
+  // (decoded twice, the second time after a text that ends inside a character: nothing carries over)
+  sequences.forEach((ids, i) => expect([ids, torch.tokenizer.decode(ids)]).toEqual([ids, want[i]]));
+  const broken = torch.tokenizer.encode('😀').slice(0, 1);
+  sequences.forEach((ids, i) => {
+    torch.tokenizer.decode(broken);
+    expect([ids, torch.tokenizer.decode(ids)]).toEqual([ids, want[i]]);
+  });
+  expect(want.filter((t) => t.includes('\uFFFD')).length).toBeGreaterThan(100); // (many cut a character)
+  expect(torch.tokenizer.decode(broken)).toBe('\uFFFD');
+  expect(() => torch.tokenizer.decode([50257])).toThrow('tokenizer: id 50257 is not in GPT-2\'s vocabulary (50257 ids)');
+});
+
 test('encodeBatch (HF\'s tokenizer(texts, padding, truncation, max_length)) and decode with skipSpecialTokens', () => {
   const tok = torch.tokenizer;
   const texts = ['The jury said', 'Yes', 'A much longer sentence than the others here'];

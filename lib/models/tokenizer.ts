@@ -16,7 +16,6 @@ import { ChatMessage, ChatTemplateOptions, RenderedChat, renderChatTemplateSpans
 
 interface R50k {
   encode(text: string, opts?: { allowedSpecial?: Set<string> }): number[];
-  decode(tokens: number[]): string;
 }
 // Loaded on first use: the BPE tables are large, and most tensor code never needs them.
 let r50kCache: R50k | null = null;
@@ -30,6 +29,35 @@ let r50kRanksCache: (string | number[])[] | null = null;
 function r50kRanks(): (string | number[])[] {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (r50kRanksCache ??= (require('gpt-tokenizer/bpeRanks/r50k_base') as { default: (string | number[])[] }).default);
+}
+
+/**
+ * GPT-2's ids as text, as HF's decode: the bytes between special tokens decoded at once, an
+ * invalid or unfinished UTF-8 sequence as U+FFFD (errors='replace'). (Not gpt-tokenizer's decode:
+ * its one TextDecoder, shared and streaming, keeps an unfinished character's bytes and puts them
+ * in front of whatever is decoded next, anywhere in the process.)
+ */
+function r50kDecode(ids: number[]): string {
+  const ranks = r50kRanks();
+  let text = '';
+  let bytes: number[] = [];
+  const flush = () => {
+    if (bytes.length) text += new TextDecoder('utf-8').decode(Uint8Array.from(bytes));
+    bytes = [];
+  };
+  for (const id of ids) {
+    if (id === EOS_TOKEN_ID) {
+      flush();
+      text += EOS_TOKEN;
+      continue;
+    }
+    const token = Number.isInteger(id) ? ranks[id] : undefined;
+    if (token === undefined) throw new Error(`tokenizer: id ${id} is not in GPT-2's vocabulary (${EOS_TOKEN_ID + 1} ids)`);
+    if (typeof token === 'string') for (const b of Buffer.from(token, 'utf8')) bytes.push(b);
+    else for (const b of token) bytes.push(b);
+  }
+  flush();
+  return text;
 }
 
 /** A conversation's tokens by applyChatTemplate({ tokenize: true }) (HF's BatchEncoding of one conversation). */
@@ -375,7 +403,7 @@ export class GPT2Tokenizer {
       const special = this.specialIds;
       ids = ids.filter((id) => !special.has(id));
     }
-    return this.bpe ? this.bpe.decode(ids) : r50k().decode(ids);
+    return this.bpe ? this.bpe.decode(ids) : r50kDecode(ids);
   }
   /** the ids of the special tokens (eos, bos, unk, pad and those marked special) */
   get specialIds(): Set<number> {
