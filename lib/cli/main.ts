@@ -15,6 +15,7 @@ const commands: Record<string, () => Command> = {
   eval: () => require('./commands/eval'),
   generate: () => require('./commands/generate'),
   chat: () => require('./commands/chat'),
+  serve: () => require('./commands/serve'),
   classify: () => require('./commands/classify'),
   train: () => require('./commands/train'),
   data: () => require('./commands/data'),

@@ -274,9 +274,9 @@ export async function withAssistant(f: Record<string, unknown>, model: GPT2LMHea
  * streams them): decode(tokens so far), less what may still change (a character whose bytes are
  * not all there, an ending that may be the start of a stop string); a stop string itself is never
  * shown. add() with no token writes what there is already; end() writes the rest of the final
- * text and the newline.
+ * text and (unless newline is false) the newline.
  */
-export function textStream(decode: (tokens: number[]) => string, stops: string[] = [], write: (s: string) => void = (s) => process.stdout.write(s)): { add(...tokens: number[]): void; end(text: string): void } {
+export function textStream(decode: (tokens: number[]) => string, stops: string[] = [], write: (s: string) => void = (s) => process.stdout.write(s), newline = true): { add(...tokens: number[]): void; end(text: string): void } {
   const tokens: number[] = [];
   let shown = '';
   const settled = (text: string): string => {
@@ -295,7 +295,7 @@ export function textStream(decode: (tokens: number[]) => string, stops: string[]
     },
     end(text) {
       // (what was shown is always the text's start: decoding appends bytes, it never rewrites them)
-      write(`${text.startsWith(shown) ? text.slice(shown.length) : `\n${text}`}\n`);
+      write(`${text.startsWith(shown) ? text.slice(shown.length) : `\n${text}`}${newline ? '\n' : ''}`);
     },
   };
 }

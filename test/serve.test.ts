@@ -1,0 +1,173 @@
+// tstorch serve: OpenAI's completion and chat-completion API over HTTP. The answers must be
+// generate()'s for the same settings (greedy, and sampled from a seed), streamed or whole;
+// requests are served together, a client that goes away stops its generation, and bad requests
+// get OpenAI's error shape with a status of 4xx.
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+import { requestHandler, ServeContext } from '../lib/cli/commands/serve';
+import { saveTinyGpt2 } from './helpers';
+
+const CLI = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
+let tmp: string, dir: string, model: torch.GPT2LMHeadModel, server: http.Server, base: string;
+const tok = torch.tokenizer;
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-serve-'));
+  dir = await saveTinyGpt2(path.join(tmp, 'model'), { n_positions: 128 });
+  model = await torch.GPT2LMHeadModel.fromPretrained(dir);
+  const ctx: ServeContext = { model, tokenizer: tok.withChatTemplate(torch.CHATML_TEMPLATE), name: 'tiny-gpt2' };
+  server = http.createServer(requestHandler(ctx));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => { server?.close(() => resolve()); server?.closeAllConnections(); });
+  model?.dispose();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** A request; the answer's status and body (JSON, or the server-sent events' data lines). */
+function request(method: string, url: string, body?: unknown, opts: { raw?: string; abortAfterEvents?: number } = {}): Promise<{ status: number; json?: any; events?: any[] }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers: { 'Content-Type': 'application/json' } }, (res) => {
+      let text = '', events = 0;
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+        events = (text.match(/\n\n/g) ?? []).length;
+        if (opts.abortAfterEvents !== undefined && events >= opts.abortAfterEvents) {
+          req.destroy();
+          resolve({ status: res.statusCode!, events: parseEvents(text) });
+        }
+      });
+      res.on('end', () => {
+        if (res.headers['content-type']?.startsWith('text/event-stream')) resolve({ status: res.statusCode!, events: parseEvents(text) });
+        else resolve({ status: res.statusCode!, json: JSON.parse(text) });
+      });
+    });
+    req.on('error', (e) => { if (opts.abortAfterEvents === undefined) reject(e); });
+    if (opts.raw !== undefined) req.end(opts.raw);
+    else req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+const parseEvents = (text: string) => text.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => e.slice(6)).map((d) => (d === '[DONE]' ? d : JSON.parse(d)));
+
+/** generate()'s reply text for a prompt: the new tokens decoded, cut at a stop string. */
+function apiText(prompt: number[], opts: torch.GenerateOptions, stops: string[] = []): string {
+  const seq = model.generate([prompt], { ...opts, stopStrings: stops.length ? stops : undefined, tokenizer: tok })[0];
+  let text = tok.decode(seq.slice(prompt.length), { skipSpecialTokens: true });
+  for (const s of stops) if (text.includes(s)) text = text.slice(0, text.indexOf(s));
+  return text;
+}
+
+test('/v1/completions: generate()\'s text, greedy and sampled from a seed; several prompts and n; stop; echo; usage; finish_reason', async () => {
+  const ids = tok.encode('The jury said');
+  const a = await request('POST', `${base}/v1/completions`, { model: 'tiny-gpt2', prompt: 'The jury said', max_tokens: 8, temperature: 0 });
+  expect(a.status).toBe(200);
+  expect(a.json).toMatchObject({ object: 'text_completion', model: 'tiny-gpt2', choices: [{ index: 0, finish_reason: 'length', logprobs: null }] });
+  expect(a.json.id).toMatch(/^cmpl-/);
+  expect(a.json.choices[0].text).toBe(apiText(ids, { maxNewTokens: 8 }));
+  expect(a.json.usage).toEqual({ prompt_tokens: ids.length, completion_tokens: 8, total_tokens: ids.length + 8 });
+  const sampled = await request('POST', `${base}/v1/completions`, { prompt: 'The jury said', max_tokens: 8, temperature: 0.9, top_p: 0.95, seed: 7 });
+  expect(sampled.json.choices[0].text).toBe(apiText(ids, { maxNewTokens: 8, doSample: true, temperature: 0.9, topP: 0.95, seed: 7 }));
+  expect(sampled.json.choices[0].text).not.toBe(a.json.choices[0].text);
+  // OpenAI's default length is 16 tokens; two prompts with n 2: prompt by prompt, each as it is alone
+  const many = await request('POST', `${base}/v1/completions`, { prompt: ['The jury said', 'Atlanta'], temperature: 1, n: 2, seed: 3 });
+  expect(many.json.choices.map((c: { index: number }) => c.index)).toEqual([0, 1, 2, 3]);
+  const together = model.generate([ids, tok.encode('Atlanta')], { maxNewTokens: 16, doSample: true, temperature: 1, numReturnSequences: 2, seed: 3 });
+  many.json.choices.forEach((c: { text: string }, i: number) => expect(c.text).toBe(tok.decode(together[i].slice(i < 2 ? ids.length : 1).filter((t) => t !== 50256), { skipSpecialTokens: true })));
+  // a stop string ends the text before it: finish_reason stop
+  const free = a.json.choices[0].text as string;
+  const stop = free.slice(3, 6);
+  const stopped = await request('POST', `${base}/v1/completions`, { prompt: 'The jury said', max_tokens: 8, temperature: 0, stop: [stop] });
+  expect(stopped.json.choices[0]).toMatchObject({ text: free.slice(0, free.indexOf(stop)), finish_reason: 'stop' });
+  // echo: the prompt, then the text; token ids as the prompt
+  const echoed = await request('POST', `${base}/v1/completions`, { prompt: ids, max_tokens: 8, temperature: 0, echo: true });
+  expect(echoed.json.choices[0].text).toBe(`The jury said${free}`);
+});
+
+test('/v1/chat/completions: the chat template\'s prompt, the reply ending at <|im_end|> (ChatML); streamed, the same text in deltas', async () => {
+  const messages = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: [{ type: 'text', text: 'Who won?' }] }];
+  const prompt = tok.encode(tok.withChatTemplate(torch.CHATML_TEMPLATE).applyChatTemplate([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Who won?' }], { addGenerationPrompt: true }));
+  const whole = await request('POST', `${base}/v1/chat/completions`, { messages, max_tokens: 10, temperature: 0.8, seed: 5 });
+  expect(whole.status).toBe(200);
+  expect(whole.json).toMatchObject({ object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant' } }] });
+  expect(whole.json.choices[0].message.content).toBe(apiText(prompt, { maxNewTokens: 10, doSample: true, temperature: 0.8, seed: 5 }, ['<|im_end|>']));
+  const streamed = await request('POST', `${base}/v1/chat/completions`, { messages, max_tokens: 10, temperature: 0.8, seed: 5, stream: true, stream_options: { include_usage: true } });
+  expect(streamed.events!.at(-1)).toBe('[DONE]');
+  const chunks = streamed.events!.slice(0, -1);
+  expect(chunks[0].choices[0].delta).toEqual({ role: 'assistant', content: '' });
+  expect(chunks.every((c) => c.object === 'chat.completion.chunk' && c.id === chunks[0].id)).toBe(true);
+  const deltas = chunks.flatMap((c) => c.choices.map((ch: { delta: { content?: string } }) => ch.delta.content ?? '')).join('');
+  expect(deltas).toBe(whole.json.choices[0].message.content);
+  expect(chunks.at(-2).choices[0].finish_reason).toBe(whole.json.choices[0].finish_reason);
+  expect(chunks.at(-1).usage).toEqual(whole.json.usage);
+  // a completion streamed: its texts join into the whole one
+  const text = await request('POST', `${base}/v1/completions`, { prompt: 'The jury said', max_tokens: 12, temperature: 0, stream: true });
+  const joined = text.events!.slice(0, -1).map((c) => c.choices[0].text).join('');
+  expect(joined).toBe(apiText(tok.encode('The jury said'), { maxNewTokens: 12 }));
+});
+
+test('requests are served together; a client that goes away stops its generation, every tensor freed', async () => {
+  const before = torch.memory().liveTensors;
+  const prompts = ['The jury said', 'Atlanta', 'In the city'];
+  const answers = await Promise.all(prompts.map((p) => request('POST', `${base}/v1/completions`, { prompt: p, max_tokens: 20, temperature: 0 })));
+  answers.forEach((a, i) => expect(a.json.choices[0].text).toBe(apiText(tok.encode(prompts[i]), { maxNewTokens: 20 })));
+  // a stream left after 3 events: its generation stops (the model is free: the next request is answered at once)
+  const left = await request('POST', `${base}/v1/completions`, { prompt: 'The jury said', max_tokens: 100, temperature: 0, stream: true }, { abortAfterEvents: 3 });
+  expect(left.events!.length).toBeGreaterThanOrEqual(3);
+  await new Promise((r) => setTimeout(r, 50));
+  expect(torch.memory().liveTensors).toBe(before);
+  expect((await request('GET', `${base}/v1/models`)).json).toEqual({ object: 'list', data: [{ id: 'tiny-gpt2', object: 'model', created: 0, owned_by: 'tstorch' }] });
+});
+
+test('bad requests: OpenAI\'s error shape, 4xx, saying what is wrong', async () => {
+  const cases: [string, unknown, number, RegExp][] = [
+    ['/v1/completions', { prompt: 'x', max_tokens: 0 }, 400, /max_tokens must be an integer >= 1, got 0/],
+    ['/v1/completions', { prompt: 'x', temperature: 3 }, 400, /temperature must be a number in \[0, 2\]/],
+    ['/v1/completions', { prompt: 'x', n: 2, temperature: 0 }, 400, /n > 1 needs sampling/],
+    ['/v1/completions', { prompt: 'x', frequency_penalty: 0.5 }, 400, /frequency_penalty is not supported/],
+    ['/v1/completions', { prompt: 'x', max_token: 5 }, 400, /unknown request fields: max_token/],
+    ['/v1/completions', { prompt: 5 }, 400, /prompt must be a string, a list of strings, or token ids/],
+    ['/v1/completions', { prompt: [70000] }, 400, /tokens beyond the model's vocabulary \(50257\)/],
+    ['/v1/completions', { prompt: 'x '.repeat(200) }, 400, /leaves no room in the model's context \(128 tokens\)/],
+    ['/v1/completions', { prompt: ['a', 'b'], stream: true }, 400, /stream takes one prompt and n 1/],
+    ['/v1/completions', { prompt: 'x', stop: ['a', 'b', 'c', 'd', 'e'] }, 400, /stop must be a non-empty string or a list of up to 4/],
+    ['/v1/chat/completions', { messages: [] }, 400, /messages must be a non-empty list/],
+    ['/v1/chat/completions', { messages: [{ content: 'hi' }] }, 400, /messages\[0\] needs a role/],
+    ['/v1/embeddings', { input: 'x' }, 404, /no POST \/v1\/embeddings here/],
+  ];
+  for (const [route, body, status, message] of cases) {
+    const r = await request('POST', `${base}${route}`, body);
+    expect({ route, body, status: r.status }).toEqual({ route, body, status });
+    expect(r.json.error.message).toMatch(message);
+    expect(r.json.error.type).toBe('invalid_request_error');
+  }
+  const notJson = await request('POST', `${base}/v1/completions`, undefined, { raw: '{"prompt": ' });
+  expect(notJson.status).toBe(400);
+  expect(notJson.json.error.message).toMatch(/the request body is not JSON/);
+});
+
+test('tstorch serve: listens, says where, answers, and stops on SIGTERM; a chat without a template is refused', async () => {
+  const child = spawn(process.execPath, [CLI, 'serve', '--model', dir, '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /at (http:\/\/\S+)\/v1 /.exec(err);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', () => reject(new Error(`serve exited: ${err}`)));
+  });
+  const a = await request('POST', `${url}/v1/completions`, { prompt: 'The jury said', max_tokens: 5, temperature: 0 });
+  expect(a.json.choices[0].text).toBe(apiText(tok.encode('The jury said'), { maxNewTokens: 5 }));
+  const chat = await request('POST', `${url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'hi' }] });
+  expect(chat.status).toBe(400);
+  expect(chat.json.error.message).toMatch(/no chat template: start tstorch serve with --chat-template FILE \(or chatml\)/);
+  const code = await new Promise<number | null>((resolve) => { child.on('exit', resolve); child.kill('SIGTERM'); });
+  expect(code).toBe(0);
+}, 60000);
