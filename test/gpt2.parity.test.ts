@@ -80,9 +80,11 @@ describe.each(configs.flatMap((c) => attns.map((a) => [c, a] as const)))('GPT-2 
   });
 });
 
-test('outputHiddenStates (HF\'s output_hidden_states): every layer\'s hidden states, as the reference\'s, with padding and a cache (1e-5)', () => {
-  const dir = path.join(fixtures, 'gpt2', 'tiny');
-  const ids = [[0, 0, 5, 17, 42], [1, 2, 3, 4, 5]], mask = [[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]];
+/**
+ * The reference GPT-2 (gpt2_ref.py) from a folder, on a left-padded batch: \`code\` runs (without
+ * grad) with m, ids, mask and HF's positions (pos), and sets \`out\`, returned as JSON.
+ */
+function referenceRun<T>(dir: string, ids: number[][], mask: number[][], code: string): T {
   const r = spawnSync('/usr/bin/python3', ['-c', `
 import json, sys, torch
 sys.path.insert(0, ${JSON.stringify(path.join(__dirname, '..', 'scripts', 'reference'))})
@@ -91,13 +93,18 @@ m = gpt2_ref.from_pretrained(${JSON.stringify(dir)})
 ids, mask = torch.tensor(${JSON.stringify(ids)}), torch.tensor(${JSON.stringify(mask)})
 pos = mask.cumsum(-1) - 1
 pos.masked_fill_(mask == 0, 1)
-hs = []
 with torch.no_grad():
-    m.transformer(ids, attention_mask=mask, position_ids=pos, hidden_states=hs)
-print(json.dumps([h.tolist() for h in hs]))
+${code.split('\n').map((l) => `    ${l}`).join('\n')}
+print(json.dumps(out))
 `], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
-  const want: number[][][][] = JSON.parse(r.stdout);
+  return JSON.parse(r.stdout);
+}
+
+test('outputHiddenStates (HF\'s output_hidden_states): every layer\'s hidden states, as the reference\'s, with padding and a cache (1e-5)', () => {
+  const dir = path.join(fixtures, 'gpt2', 'tiny');
+  const ids = [[0, 0, 5, 17, 42], [1, 2, 3, 4, 5]], mask = [[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]];
+  const want = referenceRun<number[][][][]>(dir, ids, mask, 'hs = []\nm.transformer(ids, attention_mask=mask, position_ids=pos, hidden_states=hs)\nout = [h.tolist() for h in hs]');
   return torch.GPT2LMHeadModel.fromPretrained(dir).then((model) => {
     torch.tidy(() => torch.noGrad(() => {
       const attentionMask = torch.tensor(mask, { dtype: 'int64' });
@@ -120,20 +127,7 @@ print(json.dumps([h.tolist() for h in hs]))
 test('outputAttentions (HF\'s output_attentions): every layer\'s attention weights, as the reference\'s, eager or sdpa, with padding and a cache (1e-5)', async () => {
   const dir = path.join(fixtures, 'gpt2', 'tiny');
   const ids = [[0, 0, 5, 17, 42], [1, 2, 3, 4, 5]], mask = [[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]];
-  const r = spawnSync('/usr/bin/python3', ['-c', `
-import json, sys, torch
-sys.path.insert(0, ${JSON.stringify(path.join(__dirname, '..', 'scripts', 'reference'))})
-import gpt2_ref
-m = gpt2_ref.from_pretrained(${JSON.stringify(dir)})
-ids, mask = torch.tensor(${JSON.stringify(ids)}), torch.tensor(${JSON.stringify(mask)})
-pos = mask.cumsum(-1) - 1
-pos.masked_fill_(mask == 0, 1)
-with torch.no_grad():
-    m.transformer(ids, attention_mask=mask, position_ids=pos)
-print(json.dumps([b.attn.last_weights.tolist() for b in m.transformer.h]))
-`], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-  const want: number[][][][][] = JSON.parse(r.stdout);
+  const want = referenceRun<number[][][][][]>(dir, ids, mask, 'm.transformer(ids, attention_mask=mask, position_ids=pos)\nout = [b.attn.last_weights.tolist() for b in m.transformer.h]');
   for (const attn of attns) {
     const model = await torch.GPT2LMHeadModel.fromPretrained(dir, { attnImplementation: attn });
     torch.tidy(() => torch.noGrad(() => {

@@ -609,17 +609,25 @@ export function* greedySteps(state: DecodingState, o: GenerateOptions, eos: EosT
       record.scores?.push(keep(scores === logits ? scores.clone() : scores));
       return (doSample ? F.softmax(scores, -1).multinomial(1).squeeze(1) : scores.argmax(-1)).tolist() as number[];
     });
-    const added = next.map((t, i) => (done[i] ? state.padToken : t));
-    state.append(added);
-    added.forEach((t, i) => {
-      if (done[i]) return;
-      if (ends.includes(t) || (stops.length && completesStopString(state.seqs[i], stops, o.tokenizer))) done[i] = true;
-    });
-    o.onToken?.(added, [...done]);
-    if (done.every(Boolean) || timeUp()) break;
+    if (appendStep(state, next, done, ends, stops, o) || timeUp()) break;
     yield;
   }
   return state.seqs;
+}
+
+/**
+ * A step's tokens appended to the rows (a finished row gets the pad token instead), the rows they
+ * end marked done (an end token, or a completed stop string), onToken told; whether all are done.
+ */
+function appendStep(state: DecodingState, next: number[], done: boolean[], ends: readonly number[], stops: string[], o: GenerateOptions): boolean {
+  const added = next.map((t, i) => (done[i] ? state.padToken : t));
+  state.append(added);
+  added.forEach((t, i) => {
+    if (done[i]) return;
+    if (ends.includes(t) || (stops.length && completesStopString(state.seqs[i], stops, o.tokenizer))) done[i] = true;
+  });
+  o.onToken?.(added, [...done]);
+  return done.every(Boolean);
 }
 
 /**
@@ -672,14 +680,7 @@ export function* contrastiveSteps(state: DecodingState, o: GenerateOptions, eos:
         for (const t of old) t.dispose();
         return chosen.map((j, r) => candidates[r][j]);
       });
-      const added = next.map((t, i) => (done[i] ? state.padToken : t));
-      state.append(added);
-      added.forEach((t, i) => {
-        if (done[i]) return;
-        if (ends.includes(t) || (stops.length && completesStopString(state.seqs[i], stops, o.tokenizer))) done[i] = true;
-      });
-      o.onToken?.(added, [...done]);
-      if (done.every(Boolean) || timeUp()) break;
+      if (appendStep(state, next, done, ends, stops, o) || timeUp()) break;
       yield;
     }
   } finally {

@@ -39,6 +39,18 @@ function r50kRanks(): (string | number[])[] {
  */
 function r50kDecode(ids: number[]): string {
   const ranks = r50kRanks();
+  return decodeBytes(ids, (id) => (id === EOS_TOKEN_ID ? EOS_TOKEN : undefined), (id) => {
+    const token = Number.isInteger(id) ? ranks[id] : undefined;
+    if (token === undefined) throw new Error(`tokenizer: id ${id} is not in GPT-2's vocabulary (${EOS_TOKEN_ID + 1} ids)`);
+    return typeof token === 'string' ? Buffer.from(token, 'utf8') : token;
+  });
+}
+
+/**
+ * Ids as text: an added token's text as it is (special), the bytes of the ids between them decoded
+ * together, an invalid or unfinished UTF-8 sequence as U+FFFD (HF's errors='replace').
+ */
+function decodeBytes(ids: number[], added: (id: number) => string | undefined, bytesOf: (id: number) => Iterable<number>): string {
   let text = '';
   let bytes: number[] = [];
   const flush = () => {
@@ -46,15 +58,13 @@ function r50kDecode(ids: number[]): string {
     bytes = [];
   };
   for (const id of ids) {
-    if (id === EOS_TOKEN_ID) {
+    const special = added(id);
+    if (special !== undefined) {
       flush();
-      text += EOS_TOKEN;
+      text += special;
       continue;
     }
-    const token = Number.isInteger(id) ? ranks[id] : undefined;
-    if (token === undefined) throw new Error(`tokenizer: id ${id} is not in GPT-2's vocabulary (${EOS_TOKEN_ID + 1} ids)`);
-    if (typeof token === 'string') for (const b of Buffer.from(token, 'utf8')) bytes.push(b);
-    else for (const b of token) bytes.push(b);
+    for (const b of bytesOf(id)) bytes.push(b);
   }
   flush();
   return text;
@@ -803,25 +813,11 @@ class ByteLevelBPE {
   }
 
   decode(ids: number[]): string {
-    let text = '';
-    let bytes: number[] = [];
-    const flush = () => {
-      if (bytes.length) text += new TextDecoder('utf-8').decode(Uint8Array.from(bytes));
-      bytes = [];
-    };
-    for (const id of ids) {
-      const addedToken = this.addedById.get(id);
-      if (addedToken !== undefined) {
-        flush();
-        text += addedToken;
-        continue;
-      }
+    return decodeBytes(ids, (id) => this.addedById.get(id), (id) => {
       const token = this.byId.get(id);
       if (token === undefined) throw new Error(`tokenizer: id ${id} is not in the vocabulary (${this.size} ids)`);
-      for (const c of token) bytes.push(this.charByte.get(c) ?? 0x3f);
-    }
-    flush();
-    return text;
+      return Array.from(token, (c) => this.charByte.get(c) ?? 0x3f);
+    });
   }
 }
 
