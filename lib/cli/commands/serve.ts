@@ -98,7 +98,7 @@ async function route(ctx: ServeContext, req: http.IncomingMessage, res: http.Ser
     throw new RequestError(`no ${req.method} ${pathname} here: POST /v1/completions or /v1/chat/completions, GET /v1/models`, 404);
   }
   const body = await readJson(req);
-  await complete(ctx, body, pathname === '/v1/chat/completions', req, res);
+  await complete(ctx, body, pathname === '/v1/chat/completions', res);
 }
 
 const COMMON_KEYS = ['model', 'max_tokens', 'temperature', 'top_p', 'n', 'stop', 'seed', 'stream', 'presence_penalty', 'frequency_penalty', 'user', 'logprobs',
@@ -107,7 +107,7 @@ const COMPLETION_KEYS = [...COMMON_KEYS, 'prompt', 'echo', 'suffix', 'best_of'];
 const CHAT_KEYS = [...COMMON_KEYS, 'messages', 'max_completion_tokens', 'top_logprobs'];
 
 /** A completion or a chat completion: the request read, generated, answered (or streamed). */
-async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: boolean, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: boolean, res: http.ServerResponse): Promise<void> {
   const unknown = Object.keys(body).filter((k) => !(chat ? CHAT_KEYS : COMPLETION_KEYS).includes(k));
   if (unknown.length) throw new RequestError(`unknown request fields: ${unknown.join(', ')}`);
   const { model, tokenizer } = ctx;
@@ -152,7 +152,9 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
     sequences = await model.generateAsync(prompts, { ...options, autocast: ctx.autocast, signal: controller.signal, tokenizer, onToken: shown ? ([t]) => shown!.add(t) : undefined });
   } catch (e) {
     if (controller.signal.aborted) return; // (no one to answer)
-    throw new RequestError((e as Error).message.replace(/^generate: /, ''));
+    const message = (e as Error).message;
+    // (generate's own checks are the request's fault; anything else, the server's)
+    throw message.startsWith('generate: ') ? new RequestError(message.slice('generate: '.length)) : e;
   }
   const ends = eos === null || eos === undefined ? [] : Array.isArray(eos) ? eos : [eos];
   const choices = sequences.map((tokens, i) => {
@@ -201,6 +203,7 @@ function generationOptions(body: Record<string, unknown>, chat: boolean, model: 
   const n = num('n', (v) => int(v) && v >= 1 && v <= 128, 'an integer in [1, 128]');
   for (const k of ['presence_penalty', 'frequency_penalty']) if (num(k, (v) => v >= -2 && v <= 2, 'a number in [-2, 2]')) throw new RequestError(`${k} is not supported (only 0); repetition_penalty (HF's) is`);
   if (body.logprobs !== undefined && body.logprobs !== null && body.logprobs !== false) throw new RequestError('logprobs is not supported');
+  if (body.top_logprobs !== undefined && body.top_logprobs !== null && body.top_logprobs !== 0) throw new RequestError('top_logprobs is not supported');
   if (body.best_of !== undefined && body.best_of !== null && body.best_of !== 1) throw new RequestError('best_of is not supported (only 1)');
   if (body.suffix !== undefined && body.suffix !== null) throw new RequestError('suffix is not supported: GPT-2 continues text, it does not fill it in');
   for (const k of ['stream', 'echo']) if (body[k] !== undefined && typeof body[k] !== 'boolean') throw new RequestError(`${k} must be true or false`);
