@@ -914,7 +914,8 @@ function* candidateSteps(state: DecodingState, o: GenerateOptions, eos: EosToken
  */
 function speculativeSampling(cands: number[], draftScores: Tensor, scores: Tensor, doneCandidate: boolean): { n: number; picked: number[] } {
   const L = cands.length;
-  const q = F.softmax(draftScores, -1), p = F.softmax(scores, -1); // (L, vocab), (L + 1, vocab)
+  // (L, vocab) and (L + 1, vocab); the assistant's on the model's device, as HF moves them
+  const q = F.softmax(draftScores.to({ device: scores.device }), -1), p = F.softmax(scores, -1);
   const index = tensor(cands.map((t) => [t]), { dtype: 'int64', device: p.device });
   const ratio = p.narrow(0, 0, L).gather(1, index).div(q.gather(1, index)).squeeze(1);
   const kept = rand([L], { device: p.device }).le(ratio).tolist() as boolean[];
