@@ -1,6 +1,6 @@
 // Chat templates and TRL's conversational data, against scripts/reference/chat_ref.py
 // (transformers' apply_chat_template on Jinja2, and TRL's data_utils, transcribed).
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -253,3 +253,23 @@ test('tstorch chat streams a reply as it comes: held back are an incomplete char
   s.end('Hel more');
   expect(plainWrites).toEqual(['Hel', ' more', '\n']);
 });
+
+test('tstorch chat: Ctrl-C while a reply is written ends the reply (kept as shown), not the chat', async () => {
+  const dir = await saveTinyGpt2(path.join(tmp, 'long-context'), { n_positions: 1024, n_embd: 32 });
+  const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
+  const child = spawn(process.execPath, [bin, 'chat', '--model', dir, '--chat-template', 'chatml', '--max-new-tokens', '1000'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '', err = '';
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const firstText = new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => { out += d.toString(); resolve(); }));
+  child.stdin.write('Tell me a long story.\n');
+  await firstText; // (the reply has begun: 1000 tokens take far longer than this)
+  child.kill('SIGINT');
+  await new Promise((r) => setTimeout(r, 300));
+  child.stdin.end('!exit\n');
+  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+  expect({ code, signal, err: err.replace(/\(a message.*\n/, '') }).toEqual({ code: 0, signal: null, err: '' });
+  expect(out.endsWith('\n')).toBe(true);
+  const reply = out.trimEnd();
+  expect(reply.length).toBeGreaterThan(0);
+  expect(torch.tokenizer.encode(reply).length).toBeLessThan(900); // (cut short, not the 1000 asked for)
+}, 60000);

@@ -123,6 +123,8 @@ test('requests are served together; a client that goes away stops its generation
   await new Promise((r) => setTimeout(r, 50));
   expect(torch.memory().liveTensors).toBe(before);
   expect((await request('GET', `${base}/v1/models`)).json).toEqual({ object: 'list', data: [{ id: 'tiny-gpt2', object: 'model', created: 0, owned_by: 'tstorch' }] });
+  const headers = await new Promise<http.IncomingHttpHeaders>((resolve) => http.get(`${base}/v1/models`, (res) => { res.resume(); resolve(res.headers); }));
+  expect(headers['access-control-allow-origin']).toBeUndefined(); // (no CORS unless asked)
 });
 
 test('bad requests: OpenAI\'s error shape, 4xx, saying what is wrong', async () => {
@@ -152,8 +154,8 @@ test('bad requests: OpenAI\'s error shape, 4xx, saying what is wrong', async () 
   expect(notJson.json.error.message).toMatch(/the request body is not JSON/);
 });
 
-test('tstorch serve: listens, says where, answers, and stops on SIGTERM; a chat without a template is refused', async () => {
-  const child = spawn(process.execPath, [CLI, 'serve', '--model', dir, '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+test('tstorch serve: listens, says where, answers, and stops on SIGTERM; a chat without a template is refused; --enable-cors', async () => {
+  const child = spawn(process.execPath, [CLI, 'serve', '--model', dir, '--port', '0', '--enable-cors'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr.on('data', (d: Buffer) => {
@@ -168,6 +170,15 @@ test('tstorch serve: listens, says where, answers, and stops on SIGTERM; a chat 
   const chat = await request('POST', `${url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'hi' }] });
   expect(chat.status).toBe(400);
   expect(chat.json.error.message).toMatch(/no chat template: start tstorch serve with --chat-template FILE \(or chatml\)/);
+  // CORS: the header on answers, and a browser's preflight answered
+  const preflight = await new Promise<{ status?: number; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
+    http.request(`${url}/v1/models`, { method: 'OPTIONS' }, (res) => { res.resume(); resolve({ status: res.statusCode, headers: res.headers }); }).on('error', reject).end();
+  });
+  expect(preflight).toMatchObject({ status: 204, headers: { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'GET, POST, OPTIONS' } });
+  const got = await new Promise<http.IncomingHttpHeaders>((resolve, reject) => {
+    http.get(`${url}/v1/models`, (res) => { res.resume(); resolve(res.headers); }).on('error', reject);
+  });
+  expect(got['access-control-allow-origin']).toBe('*');
   const code = await new Promise<number | null>((resolve) => { child.on('exit', resolve); child.kill('SIGTERM'); });
   expect(code).toBe(0);
 }, 60000);

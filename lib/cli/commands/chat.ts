@@ -1,11 +1,13 @@
 // tstorch chat: a conversation with a model in the terminal (HF's `transformers chat`): each line
 // read is a user's message, the whole conversation is rendered by the chat template with the
-// generation prompt, and the reply is streamed out as it comes and kept. !clear starts over, !exit
+// generation prompt, and the reply is streamed out as it comes and kept (Ctrl-C ends it there). !clear starts over, !exit
 // (or the end of input) ends.
 import * as readline from 'readline';
 import { Spec } from '../args';
 import { loadModelFromFlags, sharedFlags } from './common';
-import { checkVocabulary, generateFlags, generateOptions, newTokens, plain, replyText, runGenerate, spec as generateSpec, textStream, withAssistant } from './generate';
+import { checkVocabulary, generateFlags, generateOptions, newTokens, plain, replyText, spec as generateSpec, textStream, withAssistant } from './generate';
+import type { GPT2LMHeadModel } from '../../models/gpt2';
+import type { GenerateOptions } from '../../models/generation';
 import type { ChatMessage } from '../../models/chat_template';
 
 export const summary = 'chat with a model in the terminal, through its chat template (HF\'s transformers chat)';
@@ -54,7 +56,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
         continue;
       }
       const stream = textStream((t) => tokenizer.decode(t, plain), options.stopStrings);
-      const [tokens] = runGenerate(model, [ids], { ...options, onToken: ([t]) => stream.add(t) }, f).sequences;
+      const tokens = await generateReply(model, ids, options, f, (t) => stream.add(t));
       const reply = replyText(tokenizer.decode(newTokens(tokens, ids.length, eos, options.stopStrings, tokenizer), plain), options.stopStrings);
       stream.end(reply);
       messages.push({ role: 'assistant', content: reply });
@@ -64,5 +66,29 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     lines.close();
     model.dispose();
     options.assistantModel?.dispose();
+  }
+}
+
+/**
+ * The reply's tokens (the conversation's first): generated a step at a time, so that Ctrl-C while
+ * it is written ends the reply where it is (kept in the conversation, as shown), not the chat.
+ */
+async function generateReply(model: GPT2LMHeadModel, ids: number[], options: GenerateOptions, f: Record<string, unknown>, shown: (token: number) => void): Promise<number[]> {
+  const stop = new AbortController();
+  const interrupt = () => stop.abort();
+  process.once('SIGINT', interrupt);
+  const written: number[] = [];
+  const deviceType = String(f.device ?? 'cpu').startsWith('cuda') ? 'cuda' : 'cpu';
+  try {
+    const [tokens] = await model.generateAsync([ids], {
+      ...options, signal: stop.signal, autocast: f.precision === 'bf16' ? { deviceType, dtype: 'bfloat16' } : undefined,
+      onToken: ([t]) => { written.push(t); shown(t); },
+    });
+    return tokens;
+  } catch (e) {
+    if (!stop.signal.aborted) throw e;
+    return [...ids, ...written];
+  } finally {
+    process.removeListener('SIGINT', interrupt);
   }
 }

@@ -21,6 +21,7 @@ export const spec: Spec = {
   'chat-template': sharedFlags['chat-template'],
   host: { type: 'string', default: '127.0.0.1', help: 'the address to listen on (0.0.0.0: every interface)' },
   port: { type: 'int', default: 8000, help: 'the port to listen on (0: a free one; the address is printed)' },
+  'enable-cors': { type: 'boolean', help: 'answer web pages of any origin (CORS headers, and the preflight OPTIONS requests), as transformers serve --enable-cors' },
   device: sharedFlags.device,
   attn: sharedFlags.attn,
   mmap: sharedFlags.mmap,
@@ -36,6 +37,8 @@ export interface ServeContext {
   name: string;
   /** each generation's forward passes under this autocast (--precision bf16) */
   autocast?: GenerateOptions['autocast'];
+  /** CORS: any origin may call (--enable-cors) */
+  cors?: boolean;
 }
 
 export async function run(f: Record<string, unknown>): Promise<number> {
@@ -46,7 +49,7 @@ export async function run(f: Record<string, unknown>): Promise<number> {
   const tokenizer = tokenizerFromFlags(f);
   const model = await loadModelFromFlags(f);
   const deviceType = String(f.device ?? 'cpu').startsWith('cuda') ? 'cuda' : 'cpu';
-  const ctx: ServeContext = { model, tokenizer, name: model.nameOrPath ?? String(f.model), autocast: f.precision === 'bf16' ? { deviceType, dtype: 'bfloat16' } : undefined };
+  const ctx: ServeContext = { model, tokenizer, name: model.nameOrPath ?? String(f.model), autocast: f.precision === 'bf16' ? { deviceType, dtype: 'bfloat16' } : undefined, cors: Boolean(f['enable-cors']) };
   const server = http.createServer(requestHandler(ctx));
   try {
     await new Promise<void>((resolve, reject) => {
@@ -77,6 +80,14 @@ class RequestError extends Error {
 /** The server's request listener: the routes, and errors answered as OpenAI's ({ error: { message, type } }). */
 export function requestHandler(ctx: ServeContext): http.RequestListener {
   return (req, res) => {
+    if (ctx.cors) {
+      res.setHeader('Access-Control-Allow-Origin', '*');
+      if (req.method === 'OPTIONS') { // (a browser's preflight)
+        res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, POST, OPTIONS', 'Access-Control-Allow-Headers': 'Content-Type, Authorization', 'Access-Control-Max-Age': '86400' });
+        res.end();
+        return;
+      }
+    }
     route(ctx, req, res).catch((e: Error) => {
       if (res.headersSent) { // (a stream already begun: it ends with the error as its last event)
         if (!res.writableEnded) res.end(`data: ${JSON.stringify({ error: { message: e.message, type: 'server_error' } })}\n\ndata: [DONE]\n\n`);
