@@ -9,7 +9,7 @@ import * as path from 'path';
 import * as torch from '../lib';
 import { DecodingState, beamSearch, decodeAssisted, decodeGreedy, decodePromptLookup, eosList } from '../lib/models/generation';
 import type { ForwardOptions, LayerPast } from '../lib/models/gpt2';
-import { relErr } from './helpers';
+import { relErr, settledLiveTensors } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
 const REF = path.join(__dirname, '..', 'scripts', 'reference', 'generate_ref.py');
@@ -559,7 +559,7 @@ test('assistantModel (HF\'s assisted decoding): greedy decoding\'s tokens and sc
     spy.mockRestore();
     return n;
   };
-  const before = torch.memory().liveTensors;
+  const before = await settledLiveTensors();
   // A twin (the same weights, loaded again) drafts what the model would write: with no confidence
   // threshold every draft is kept, so each model pass adds numTokens + 1 (the last, one token left, its own).
   // A draft from a wrongly kept cache would be rejected and cost passes, so this checks the
@@ -643,7 +643,7 @@ test('assistantModel (HF\'s assisted decoding): greedy decoding\'s tokens and sc
   expect(() => model.generate([[1], [2]], { assistantModel: small })).toThrow(/assistantModel takes one prompt at a time/);
   expect(() => model.generate([[1]], { assistantModel: {} as torch.GPT2LMHeadModel })).toThrow(/assistantModel must be a GPT2LMHeadModel/);
   for (const m of [twin, small, other]) m.dispose();
-  expect(torch.memory().liveTensors).toBe(before);
+  expect(await settledLiveTensors()).toBe(before);
 });
 
 // A Markov chain as a model for DecodingState: the next token's logits are the table's row of the
@@ -798,7 +798,7 @@ test('speculative sampling\'s text is distributed as the model\'s own sampling (
 });
 
 test('assistantModel and promptLookupNumTokens with sampling on GPT-2: repeatable from a seed, every token one the model could sample, greedy\'s text at topK 1', async () => {
-  const before = torch.memory().liveTensors;
+  const before = await settledLiveTensors();
   const twin = await torch.GPT2LMHeadModel.fromPretrained(tmp);
   torch.manualSeed(12);
   const small = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 40, n_embd: 16, n_layer: 1, n_head: 2, eos_token_id: 63, bos_token_id: 63 });
@@ -835,7 +835,7 @@ test('assistantModel and promptLookupNumTokens with sampling on GPT-2: repeatabl
   model.generate([prompts[0]], { maxNewTokens: 10, eosTokenId: null, assistantModel: twin, numAssistantTokensSchedule: 'heuristic', numAssistantTokens: 2, assistantConfidenceThreshold: 0 });
   expect(twin.generationConfig.numAssistantTokens).toBe(2 + 2 + 2 + 2); // (three rounds all kept: drafts of 2, 4, then the 1 the length leaves)
   for (const m of [twin, small]) m.dispose();
-  expect(torch.memory().liveTensors).toBe(before);
+  expect(await settledLiveTensors()).toBe(before);
 });
 
 test('contrastive search (penaltyAlpha): other text than greedy, less repetitive; penaltyAlpha 0 or topK 1 is greedy; streamed; clear errors', () => {
@@ -866,7 +866,7 @@ test('contrastive search (penaltyAlpha): other text than greedy, less repetitive
 });
 
 test('generateAsync: generate()\'s results, the event loop running between steps; an AbortSignal stops it with every tensor freed; overlapping calls', async () => {
-  const before = torch.memory().liveTensors;
+  const before = await settledLiveTensors(); // (earlier garbage may be finalized at any await here)
   const small = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 40, n_embd: 16, n_layer: 1, n_head: 2 });
   const cases: torch.GenerateOptions[] = [
     { maxNewTokens: 8, eosTokenId: 17 },
@@ -916,7 +916,7 @@ test('generateAsync: generate()\'s results, the event loop running between steps
   expect(model.training).toBe(true);
   model.eval();
   small.dispose();
-  expect(torch.memory().liveTensors).toBe(before);
+  expect(await settledLiveTensors()).toBe(before);
 });
 
 test('generate\'s autocast option: the steps under bfloat16 autocast, as generate() wrapped in torch.autocast', async () => {

@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
+import { registerPending } from '../lib/tensor/scope';
 
 export const fixtures = path.join(__dirname, 'fixtures');
 
@@ -202,4 +203,27 @@ export async function waitForLines(file: string, n: number): Promise<void> {
 export function fileMappings(file: string): number {
   torch.memory();
   return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(' ' + fs.realpathSync(file))).length;
+}
+
+/**
+ * torch.memory().liveTensors once garbage is gone: a full GC, then turns of the event loop until
+ * the finalizers of unreachable tensors made outside any scope (tstorch's safety net) have run.
+ * Async tests compare this before and after: finalizers of earlier tests' garbage may run at any
+ * await in between, so a plain count can fall there and hide a leak, or fail a test that has none.
+ */
+export async function settledLiveTensors(): Promise<number> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('v8').setFlagsFromString('--expose-gc');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const gc = require('vm').runInNewContext('gc') as () => void;
+  let last = -1, same = 0;
+  for (let i = 0; i < 50 && same < 3; i++) {
+    registerPending(); // (up to 255 new tensors wait, held, before the safety net takes them)
+    gc();
+    await new Promise((r) => setTimeout(r, 5));
+    const now = torch.memory().liveTensors;
+    same = now === last ? same + 1 : 0;
+    last = now;
+  }
+  return last;
 }

@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
 import { requestHandler, ServeContext } from '../lib/cli/commands/serve';
-import { saveTinyGpt2 } from './helpers';
+import { saveTinyGpt2, settledLiveTensors } from './helpers';
 
 const CLI = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
 let tmp: string, dir: string, model: torch.GPT2LMHeadModel, server: http.Server, base: string;
@@ -113,7 +113,7 @@ test('/v1/chat/completions: the chat template\'s prompt, the reply ending at <|i
 });
 
 test('requests are served together; a client that goes away stops its generation, every tensor freed', async () => {
-  const before = torch.memory().liveTensors;
+  const before = await settledLiveTensors(); // (earlier garbage may be finalized at any await here)
   const prompts = ['The jury said', 'Atlanta', 'In the city'];
   const answers = await Promise.all(prompts.map((p) => request('POST', `${base}/v1/completions`, { prompt: p, max_tokens: 20, temperature: 0 })));
   answers.forEach((a, i) => expect(a.json.choices[0].text).toBe(apiText(tok.encode(prompts[i]), { maxNewTokens: 20 })));
@@ -121,7 +121,7 @@ test('requests are served together; a client that goes away stops its generation
   const left = await request('POST', `${base}/v1/completions`, { prompt: 'The jury said', max_tokens: 100, temperature: 0, stream: true }, { abortAfterEvents: 3 });
   expect(left.events!.length).toBeGreaterThanOrEqual(3);
   await new Promise((r) => setTimeout(r, 50));
-  expect(torch.memory().liveTensors).toBe(before);
+  expect(await settledLiveTensors()).toBe(before);
   expect((await request('GET', `${base}/v1/models`)).json).toEqual({ object: 'list', data: [{ id: 'tiny-gpt2', object: 'model', created: 0, owned_by: 'tstorch' }] });
   const headers = await new Promise<http.IncomingHttpHeaders>((resolve) => http.get(`${base}/v1/models`, (res) => { res.resume(); resolve(res.headers); }));
   expect(headers['access-control-allow-origin']).toBeUndefined(); // (no CORS unless asked)

@@ -96,6 +96,11 @@ function flushPending(): void {
   pendingCount = 0;
 }
 
+/** @internal Hands the tensors waiting here to the safety net now (tests settle the live count with it). */
+export function registerPending(): void {
+  flushPending();
+}
+
 /** Called for every new tensor. */
 export function track(t: Handle): void {
   if (current !== null) current[currentCount++] = t;
