@@ -119,6 +119,17 @@ beforeAll(async () => {
   if (r.status !== 0) throw new Error(`generate_ref.py failed: ${r.stderr}`);
   want = JSON.parse(fs.readFileSync(path.join(tmp, 'want.json'), 'utf8'));
 });
+/** How many forward passes m makes while fn runs. */
+function forwardCalls(m: torch.GPT2LMHeadModel, fn: () => unknown): number {
+  const spy = jest.spyOn(m, 'forward');
+  try {
+    fn();
+    return spy.mock.calls.length;
+  } finally {
+    spy.mockRestore();
+  }
+}
+
 afterAll(() => {
   model?.dispose();
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -507,13 +518,7 @@ test('promptLookupNumTokens (HF\'s prompt lookup decoding): greedy decoding\'s t
   // a token the processors forbid ends the proposal; forbidden from the start, the next occurrence is tried (HF's)
   expect(torch.promptLookupCandidates([1, 2, 3, 4, 1, 2], 3, 2, null, 99, (seq, t) => seq.length === 7 && t === 4)).toEqual([3]);
   expect(torch.promptLookupCandidates([1, 2, 9, 1, 2, 5, 1, 2], 2, 2, null, 99, (_, t) => t === 9)).toEqual([5, 1]);
-  const calls = (fn: () => unknown) => {
-    const spy = jest.spyOn(model, 'forward');
-    fn();
-    const n = spy.mock.calls.length;
-    spy.mockRestore();
-    return n;
-  };
+  const calls = (fn: () => unknown) => forwardCalls(model, fn);
   const settings: torch.GenerateOptions[] = [
     { maxNewTokens: 30, eosTokenId: null },
     { maxNewTokens: 30, eosTokenId: 17, promptLookupNumTokens: 3 },
@@ -552,13 +557,7 @@ test('promptLookupNumTokens (HF\'s prompt lookup decoding): greedy decoding\'s t
 });
 
 test('assistantModel (HF\'s assisted decoding): greedy decoding\'s tokens and scores; a twin assistant\'s drafts are all kept, so the model runs once a round', async () => {
-  const calls = (m: torch.GPT2LMHeadModel, fn: () => unknown) => {
-    const spy = jest.spyOn(m, 'forward');
-    fn();
-    const n = spy.mock.calls.length;
-    spy.mockRestore();
-    return n;
-  };
+  const calls = forwardCalls;
   const before = await settledLiveTensors();
   // A twin (the same weights, loaded again) drafts what the model would write: with no confidence
   // threshold every draft is kept, so each model pass adds numTokens + 1 (the last, one token left, its own).
@@ -802,13 +801,7 @@ test('assistantModel and promptLookupNumTokens with sampling on GPT-2: repeatabl
   const twin = await torch.GPT2LMHeadModel.fromPretrained(tmp);
   torch.manualSeed(12);
   const small = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 40, n_embd: 16, n_layer: 1, n_head: 2, eos_token_id: 63, bos_token_id: 63 });
-  const calls = (m: torch.GPT2LMHeadModel, fn: () => unknown) => {
-    const spy = jest.spyOn(m, 'forward');
-    fn();
-    const n = spy.mock.calls.length;
-    spy.mockRestore();
-    return n;
-  };
+  const calls = forwardCalls;
   const prompts = [[5, 17, 42, 8, 9, 3], [7, 60, 7, 33, 7, 60]];
   for (const p of prompts) {
     for (const extra of [{ assistantModel: twin }, { assistantModel: small }, { promptLookupNumTokens: 4 }] as torch.GenerateOptions[]) {

@@ -5,7 +5,7 @@
 import * as readline from 'readline';
 import { Spec } from '../args';
 import { loadModelFromFlags, sharedFlags } from './common';
-import { checkVocabulary, generateFlags, generateOptions, newTokens, plain, replyText, spec as generateSpec, textStream, withAssistant } from './generate';
+import { checkVocabulary, generateFlags, generateOptions, newTokens, plain, precisionAutocast, replyText, spec as generateSpec, textStream, withAssistant } from './generate';
 import type { GPT2LMHeadModel } from '../../models/gpt2';
 import type { GenerateOptions } from '../../models/generation';
 import type { ChatMessage } from '../../models/chat_template';
@@ -78,10 +78,9 @@ async function generateReply(model: GPT2LMHeadModel, ids: number[], options: Gen
   const interrupt = () => stop.abort();
   process.once('SIGINT', interrupt);
   const written: number[] = [];
-  const deviceType = String(f.device ?? 'cpu').startsWith('cuda') ? 'cuda' : 'cpu';
   try {
     const [tokens] = await model.generateAsync([ids], {
-      ...options, signal: stop.signal, autocast: f.precision === 'bf16' ? { deviceType, dtype: 'bfloat16' } : undefined,
+      ...options, signal: stop.signal, autocast: precisionAutocast(f),
       onToken: ([t]) => { written.push(t); shown(t); },
     });
     return tokens;

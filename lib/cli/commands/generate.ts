@@ -314,6 +314,11 @@ export function runGenerate(model: GPT2LMHeadModel, prompts: number[][], options
   }
 }
 
+/** generate's autocast option for --precision bf16 (on --device), for generateAsync; undefined for fp32. */
+export function precisionAutocast(f: Record<string, unknown>): GenerateOptions['autocast'] {
+  return f.precision === 'bf16' ? { deviceType: String(f.device ?? 'cpu').startsWith('cuda') ? 'cuda' : 'cpu', dtype: 'bfloat16' } : undefined;
+}
+
 /** fn under bfloat16 autocast with --precision bf16. */
 function inPrecision<T>(f: Record<string, unknown>, fn: () => T): T {
   return withPrecision(f.precision as 'fp32' | 'bf16', f.device as string, fn);

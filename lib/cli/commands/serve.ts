@@ -6,7 +6,7 @@ import * as http from 'http';
 import { randomUUID } from 'crypto';
 import { Spec } from '../args';
 import { loadModelFromFlags, sharedFlags, tokenizerFromFlags } from './common';
-import { newTokens, plain, replyText, spec as generateSpec, textStream } from './generate';
+import { newTokens, plain, precisionAutocast, replyText, spec as generateSpec, textStream } from './generate';
 import type { GPT2LMHeadModel } from '../../models/gpt2';
 import type { GenerateOptions } from '../../models/generation';
 import { CHATML_TEMPLATE, GPT2Tokenizer } from '../../models/tokenizer';
@@ -48,8 +48,7 @@ export async function run(f: Record<string, unknown>): Promise<number> {
   if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new Error(`--port must be a port number (0 .. 65535), got ${port}`);
   const tokenizer = tokenizerFromFlags(f);
   const model = await loadModelFromFlags(f);
-  const deviceType = String(f.device ?? 'cpu').startsWith('cuda') ? 'cuda' : 'cpu';
-  const ctx: ServeContext = { model, tokenizer, name: model.nameOrPath ?? String(f.model), autocast: f.precision === 'bf16' ? { deviceType, dtype: 'bfloat16' } : undefined, cors: Boolean(f['enable-cors']) };
+  const ctx: ServeContext = { model, tokenizer, name: model.nameOrPath ?? String(f.model), autocast: precisionAutocast(f), cors: Boolean(f['enable-cors']) };
   const server = http.createServer(requestHandler(ctx));
   try {
     await new Promise<void>((resolve, reject) => {
