@@ -116,6 +116,11 @@ test('generate is repeatable with a seed; --bad-words, --typical-p, --epsilon-cu
   const contrastiveMany = cli('generate', '--model', modelDir, '--prompts', promptsFile, '--max-new-tokens', '6', '--penalty-alpha', '0.6', '--top-k', '4').out.trim().split('\n').map((l) => JSON.parse(l));
   for (const l of contrastiveMany) expect(l.tokens).toEqual(m.generate([torch.tokenizer.encode(l.prompt)], { maxNewTokens: 6, penaltyAlpha: 0.6, topK: 4 })[0]);
   expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--penalty-alpha', '2').err).toMatch(/--penalty-alpha must be in \[0, 1\]/);
+  // --frequency-penalty / --presence-penalty: OpenAI's, the API's
+  const penalized = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '8', '--frequency-penalty', '1.5', '--presence-penalty', '0.5', '--json');
+  expect(penalized.err).toBe('');
+  expect(JSON.parse(penalized.out).tokens).toEqual(m.generate([ids], { maxNewTokens: 8, frequencyPenalty: 1.5, presencePenalty: 0.5 })[0]);
+  expect(JSON.parse(penalized.out).tokens).not.toEqual(m.generate([ids], { maxNewTokens: 8 })[0]);
   const timed = JSON.parse(cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '30', '--max-time', '0.000001', '--json').out);
   expect(timed.tokens.length).toBe(ids.length + 1); // (one step, then past the time)
   for (const [flags, error] of [

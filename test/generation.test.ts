@@ -25,6 +25,8 @@ interface RefSpec {
   early_stopping?: boolean | 'never';
   no_repeat_ngram_size?: number;
   repetition_penalty?: number;
+  frequency_penalty?: number;
+  presence_penalty?: number;
   min_new_tokens?: number;
   sequence_bias?: [number[], number][];
   bad_words_ids?: number[][];
@@ -42,7 +44,7 @@ function options(s: RefSpec): torch.GenerateOptions {
   return {
     maxNewTokens: s.max_new_tokens, numBeams: s.num_beams, eosTokenId: s.eos_token_id, padTokenId: s.pad_token_id, numReturnSequences: s.num_return_sequences,
     lengthPenalty: s.length_penalty, earlyStopping: s.early_stopping, noRepeatNgramSize: s.no_repeat_ngram_size,
-    repetitionPenalty: s.repetition_penalty, minNewTokens: s.min_new_tokens, sequenceBias: s.sequence_bias, badWordsIds: s.bad_words_ids,
+    repetitionPenalty: s.repetition_penalty, frequencyPenalty: s.frequency_penalty, presencePenalty: s.presence_penalty, minNewTokens: s.min_new_tokens, sequenceBias: s.sequence_bias, badWordsIds: s.bad_words_ids,
     suppressTokens: s.suppress_tokens, beginSuppressTokens: s.begin_suppress_tokens, forcedEosTokenId: s.forced_eos_token_id,
     exponentialDecayLengthPenalty: s.exponential_decay_length_penalty, renormalizeLogits: s.renormalize_logits,
     penaltyAlpha: s.penalty_alpha, topK: s.top_k,
@@ -98,6 +100,18 @@ specs.push(
   { prompts, max_new_tokens: 10, num_beams: 1, eos_token_id: null, prefix_allowed: ALLOWED, penalty_alpha: 0.6, top_k: 3 },
 );
 const PREFIX_CASES = [23, 24, 25];
+// OpenAI's frequency and presence penalties (vLLM's; the new tokens counted, not the prompt nor its
+// left padding): greedy with a pad token of its own, negative (repeats encouraged), with the
+// repetition penalty, beam search, contrastive search
+specs.push(
+  { prompts, max_new_tokens: 14, num_beams: 1, eos_token_id: 17, pad_token_id: 5, frequency_penalty: 1.5, presence_penalty: 0.5 },
+  { prompts, max_new_tokens: 14, num_beams: 1, eos_token_id: null, frequency_penalty: -0.7 },
+  { prompts, max_new_tokens: 12, num_beams: 1, eos_token_id: 50, presence_penalty: 2, repetition_penalty: 1.3, min_new_tokens: 3 },
+  { prompts, max_new_tokens: 10, num_beams: 3, num_return_sequences: 2, eos_token_id: 17, frequency_penalty: 0.8, presence_penalty: 0.4 },
+  { prompts, max_new_tokens: 10, num_beams: 1, eos_token_id: null, penalty_alpha: 0.4, top_k: 5, frequency_penalty: 1, presence_penalty: 1 },
+);
+const PENALTY_CASES = [26, 27, 28, 29, 30];
+CONTRASTIVE_CASES.push(30);
 const PAD_CASES = [16, 17, 18];
 let want: { sequences: number[][]; scores: number[] }[];
 
@@ -687,6 +701,7 @@ test('assisted decoding and prompt lookup on 150 random Markov chains, as Huggin
           assistant_confidence_threshold: pick([0, 0.4, 0.7]) }),
       ...(pick([0, 1, 2, 3]) === 3 ? { no_repeat_ngram_size: 2, min_new_tokens: 3 } : {}),
       ...(pick([0, 1, 2, 3]) === 3 ? { bad_words_ids: [[2, 3]], repetition_penalty: 1.3 } : {}),
+      ...(i % 7 === 3 ? { frequency_penalty: 0.8, presence_penalty: 0.5 } : {}), // (the assistant's counted from the text so far, as its min new tokens)
       // (counted from the text so far in the assistant's nested call, as HF's; not the forced token and
       // the decay together: HF's decay turns the forced step's -inf end tokens into NaN)
       ...[{}, {}, {}, { begin_suppress_tokens: [1], forced_eos_token_id: 4 }, { begin_suppress_tokens: [1], exponential_decay_length_penalty: [2, 1.5] as [number, number] }][pick([0, 1, 2, 3, 4])],
@@ -920,6 +935,47 @@ test('generate\'s autocast option: the steps under bfloat16 autocast, as generat
   expect(asOption.sequencesScores).toEqual(wrapped.scores);
   expect(asOption.sequencesScores).not.toEqual(plain.sequencesScores); // (bf16 scores are not fp32's)
   for (const t of [...asOption.scores!, ...plain.scores!]) t.dispose();
+});
+
+test('frequencyPenalty and presencePenalty (OpenAI\'s, as vLLM\'s): other text than without them; positive, fewer repeats; negative, more; clear errors', () => {
+  const before = torch.memory().liveTensors;
+  // the reference's texts (cases 26-30) are not those without the penalties
+  for (const i of PENALTY_CASES) {
+    const o = { ...options(specs[i]), frequencyPenalty: undefined, presencePenalty: undefined };
+    expect(specs[i].num_beams > 1 ? model.beamSearch(specs[i].prompts, o).sequences : model.generate(specs[i].prompts, o)).not.toEqual(want[i].sequences);
+  }
+  // what they are for: this model's greedy text falls into loops
+  const long = { maxNewTokens: 30, eosTokenId: null };
+  const distinct = (rows: number[][]) => rows.reduce((n, r, i) => n + new Set(r.slice(prompts[i].length)).size, 0);
+  const greedy = distinct(model.generate(prompts, long));
+  expect(distinct(model.generate(prompts, { ...long, presencePenalty: 2 }))).toBeGreaterThan(greedy * 1.5);
+  expect(distinct(model.generate(prompts, { ...long, frequencyPenalty: 1 }))).toBeGreaterThan(greedy * 1.5);
+  expect(distinct(model.generate(prompts, { ...long, frequencyPenalty: -2 }))).toBeLessThan(greedy);
+  // 0 is off
+  expect(model.generate(prompts, { ...long, frequencyPenalty: 0, presencePenalty: 0 })).toEqual(model.generate(prompts, long));
+  for (const k of ['frequencyPenalty', 'presencePenalty'] as const) {
+    expect(() => model.generate([[1]], { [k]: NaN })).toThrow(`generate: ${k} must be a finite number (0 is off), got NaN`);
+  }
+  expect(torch.memory().liveTensors).toBe(before);
+});
+
+test('onLogits: each step\'s raw logits, as outputLogits records them, just before onToken hears of its tokens (greedy, sampling, contrastive, prompt lookup); not with beams', () => {
+  const before = torch.memory().liveTensors;
+  for (const o of [{}, { doSample: true, seed: 5 }, { penaltyAlpha: 0.6, topK: 4 }, { promptLookupNumTokens: 2 }] as torch.GenerateOptions[]) {
+    const rows = o.promptLookupNumTokens ? [[7, 60, 7, 33, 7, 60, 7]] : prompts;
+    const heard: string[] = [], seen: number[][][] = [];
+    const out = model.generate(rows, {
+      ...o, maxNewTokens: 8, eosTokenId: null, returnDictInGenerate: true, outputLogits: true, repetitionPenalty: 1.5,
+      onLogits: (logits) => { heard.push('logits'); seen.push(logits.tolist() as number[][]); },
+      onToken: () => heard.push('token'),
+    });
+    expect(seen).toHaveLength(8);
+    expect(seen).toEqual(out.logits!.map((t) => t.tolist()));
+    expect(heard).toEqual(Array(8).fill(['logits', 'token']).flat());
+    for (const t of out.logits!) t.dispose();
+  }
+  expect(() => model.generate([[1]], { numBeams: 2, onLogits: () => undefined })).toThrow('generate: onLogits cannot stream beam search');
+  expect(torch.memory().liveTensors).toBe(before);
 });
 
 test('prefixAllowedTokensFn (HF\'s prefix_allowed_tokens_fn): every new token one the function allowed, the function seeing each row\'s padded tokens and batch id; maxTime stops after a step; clear errors', () => {

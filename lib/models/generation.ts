@@ -37,6 +37,14 @@ export interface GenerateOptions {
    * already in the sequence (prompt included) are divided by it where positive, multiplied where negative.
    */
   repetitionPenalty?: number;
+  /**
+   * OpenAI's frequency_penalty (as vLLM's; not an HF option; 0 is off): each token's score less
+   * this x how many times it was generated so far (the prompt does not count). Positive values
+   * discourage repeats, negative encourage them; OpenAI takes -2 .. 2.
+   */
+  frequencyPenalty?: number;
+  /** OpenAI's presence_penalty (as vLLM's; 0 is off): each token already generated (not the prompt) has its score lowered by this, once */
+  presencePenalty?: number;
   /** HF's no_repeat_ngram_size: no n-gram of this size occurs twice in a sequence (prompt included; 0: off) */
   noRepeatNgramSize?: number;
   /** HF's min_new_tokens: eos is not chosen before this many new tokens */
@@ -101,6 +109,13 @@ export interface GenerateOptions {
    * eos again) and which sequences are finished: for streaming text out (HF's streamer).
    */
   onToken?: (tokens: number[], done: boolean[]) => void;
+  /**
+   * Called with the model's raw logits (rows, vocab; before any processor) for each step's tokens,
+   * just before onToken hears of them: for streaming log-probabilities (tstorch serve's logprobs).
+   * It runs in a scope: the tensor, and those the call makes, are freed after it unless kept
+   * (torch.keep). Not with beam search, as onToken.
+   */
+  onLogits?: (logits: Tensor) => void;
   /**
    * HF's prompt_lookup_num_tokens: prompt lookup decoding, one prompt: the tokens that followed
    * the last n-gram's earlier occurrence are proposed and checked in one forward pass, the longest
@@ -194,10 +209,10 @@ export interface DecodeRecord {
 
 /** Every option of generate(): one it does not know (a typo, Python's max_new_tokens) is an error, not a default. */
 export const GENERATE_OPTIONS = [
-  'maxNewTokens', 'maxLength', 'minLength', 'temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'noRepeatNgramSize', 'minNewTokens',
-  'badWordsIds', 'sequenceBias', 'suppressTokens', 'beginSuppressTokens', 'forcedEosTokenId', 'exponentialDecayLengthPenalty',
+  'maxNewTokens', 'maxLength', 'minLength', 'temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'frequencyPenalty', 'presencePenalty', 'noRepeatNgramSize',
+  'minNewTokens', 'badWordsIds', 'sequenceBias', 'suppressTokens', 'beginSuppressTokens', 'forcedEosTokenId', 'exponentialDecayLengthPenalty',
   'renormalizeLogits', 'typicalP', 'epsilonCutoff', 'etaCutoff', 'doSample', 'seed', 'eosTokenId', 'padTokenId', 'stopStrings', 'tokenizer', 'useCache',
-  'numBeams', 'lengthPenalty', 'earlyStopping', 'numReturnSequences', 'onToken', 'promptLookupNumTokens', 'maxMatchingNgramSize',
+  'numBeams', 'lengthPenalty', 'earlyStopping', 'numReturnSequences', 'onToken', 'onLogits', 'promptLookupNumTokens', 'maxMatchingNgramSize',
   'assistantModel', 'numAssistantTokens', 'numAssistantTokensSchedule', 'assistantConfidenceThreshold', 'penaltyAlpha', 'signal', 'autocast', 'prefixAllowedTokensFn', 'maxTime',
   'returnDictInGenerate', 'outputScores', 'outputLogits',
 ] as const satisfies readonly (keyof GenerateOptions)[];
@@ -330,6 +345,7 @@ export function checkGenerateOptions(o: GenerateOptions): void {
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) bad('topP must be in (0, 1]', o.topP);
   if (o.minP !== undefined && !(o.minP >= 0 && o.minP <= 1)) bad('minP must be in [0, 1]', o.minP);
   if (o.repetitionPenalty !== undefined && !(o.repetitionPenalty > 0 && Number.isFinite(o.repetitionPenalty))) bad('repetitionPenalty must be a number > 0 (1 is off)', o.repetitionPenalty);
+  for (const k of ['frequencyPenalty', 'presencePenalty'] as const) if (o[k] !== undefined && !(typeof o[k] === 'number' && Number.isFinite(o[k]))) bad(`${k} must be a finite number (0 is off)`, o[k]);
   if (!isInt(o.noRepeatNgramSize, 0)) bad('noRepeatNgramSize must be an integer >= 0 (0 is off)', o.noRepeatNgramSize);
   if (!isInt(o.minNewTokens, 0)) bad('minNewTokens must be an integer >= 0', o.minNewTokens);
   if (!isInt(o.numBeams, 1)) bad('numBeams must be an integer >= 1', o.numBeams);
@@ -373,7 +389,7 @@ export function checkGenerateOptions(o: GenerateOptions): void {
   }
   if (beams > 1) {
     if (o.stopStrings?.length) throw new Error('generate: stopStrings is for greedy decoding and sampling, not beam search');
-    if (o.onToken) throw new Error('generate: onToken cannot stream beam search (the best sequence is known only at the end), as HF\'s streamers');
+    for (const k of ['onToken', 'onLogits'] as const) if (o[k]) throw new Error(`generate: ${k} cannot stream beam search (the best sequence is known only at the end), as HF's streamers`);
     if (n > beams) throw new Error(`generate: numReturnSequences (${n}) must be <= numBeams (${beams})`);
   } else if (n > 1 && !sampling) {
     throw new Error(`generate: greedy decoding gives one sequence per prompt; numReturnSequences ${n} needs sampling (temperature > 0) or numBeams >= ${n}`);
@@ -604,6 +620,7 @@ export function* greedySteps(state: DecodingState, o: GenerateOptions, eos: EosT
     const next = tidy(() => {
       const logits = state.nextLogits();
       record.logits?.push(keep(logits.clone()));
+      o.onLogits?.(logits);
       let scores = processLogits(logits, () => state.paddedSeqs(), o, stepAt(state, promptLength, o), eos);
       if (doSample) scores = warpScores(scores, o);
       record.scores?.push(keep(scores === logits ? scores.clone() : scores));
@@ -656,6 +673,7 @@ export function* contrastiveSteps(state: DecodingState, o: GenerateOptions, eos:
     while (state.length < maxLength) {
       const next = tidy(() => {
         record.logits?.push(keep(logits.clone()));
+        o.onLogits?.(logits);
         const scores = processLogits(logits, () => state.paddedSeqs(), o, stepAt(state, promptLength, o), eos);
         record.scores?.push(keep(scores === logits ? scores.clone() : scores));
         const k = Math.min(o.topK ?? 50, scores.shape[1]);
@@ -851,19 +869,20 @@ function* candidateSteps(state: DecodingState, o: GenerateOptions, eos: EosToken
   let done = false;
   // Appends the kept tokens up to an end token or the completion of a stop string, as plain
   // decoding stops (either may come inside a kept run); returns how many it appended.
-  const emit = (tokens: number[]): number => {
+  const emit = (tokens: number[], logits: Tensor[]): number => {
     let n = 0;
     for (const t of tokens) {
       state.append([t]);
-      n++;
       if (ends.includes(t) || (stops.length && completesStopString(seq, stops, o.tokenizer))) done = true;
+      if (o.onLogits) tidy(() => o.onLogits!(logits[n]));
+      n++;
       o.onToken?.([t], [done]);
       if (done) break;
     }
     return n;
   };
   while (state.length < maxLength && !done) {
-    const { picked, matches, proposed } = tidy(() => {
+    const { picked, matches, proposed, pickedLogits } = tidy(() => {
       const { tokens: cands, scores: draftScores } = propose(seq);
       const L = cands.length;
       // (HF's stopping criteria on the proposal: its last token ends the text)
@@ -888,13 +907,20 @@ function* candidateSteps(state: DecodingState, o: GenerateOptions, eos: EosToken
         record.logits?.push(keep(logits.narrow(0, j, 1).clone()));
         record.scores?.push(keep(scores.narrow(0, j, 1).clone()));
       }
-      return { picked, matches: n, proposed: L };
+      // (onLogits hears of a kept token's logits as it is appended)
+      const pickedLogits = o.onLogits ? picked.map((_, j) => keep(logits.narrow(0, j, 1).clone())) : [];
+      return { picked, matches: n, proposed: L, pickedLogits };
     });
     accepted?.(matches, proposed);
     // keep no more than the length limit allows; the cache then covers all but the last kept token
     const kept = picked.slice(0, maxLength - state.length);
     state.cropCache(state.length + kept.length - 1);
-    const appended = emit(kept);
+    let appended: number;
+    try {
+      appended = emit(kept, pickedLogits);
+    } finally {
+      for (const t of pickedLogits) t.dispose();
+    }
     // (scores recorded for positions past the limit or the end go too)
     const extra = picked.length - appended;
     if (record.scores && extra) for (const t of record.scores.splice(record.scores.length - extra)) t.dispose();

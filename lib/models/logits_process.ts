@@ -1,6 +1,6 @@
 // Hugging Face's logits processors and sampling warpers (transformers' logits_process.py), in its
 // order: what turns a step's logits into the scores a token is chosen from. Processors (sequence
-// bias, repetition penalty, no-repeat n-grams, bad words, minimum new tokens, forced eos, length
+// bias, repetition penalty, OpenAI's frequency and presence penalties, no-repeat n-grams, bad words, minimum new tokens, forced eos, length
 // penalty on eos, suppressed tokens, renormalisation) run in every decoding mode; warpers
 // (temperature, top-k, top-p, min-p, typical-p, epsilon and eta cutoffs) only when sampling.
 import { Tensor } from '../tensor/tensor';
@@ -25,8 +25,8 @@ export interface DecodeStep {
 }
 
 /**
- * HF's logits processors, in its order (_get_logits_processor): sequence bias, repetition penalty,
- * no-repeat n-grams, bad words, min new tokens, the prefix constraint, forced eos, exponential decay length penalty,
+ * HF's logits processors, in its order (_get_logits_processor): sequence bias, repetition penalty
+ * (then OpenAI's frequency and presence penalties, not HF's), no-repeat n-grams, bad words, min new tokens, the prefix constraint, forced eos, exponential decay length penalty,
  * suppressed tokens, tokens suppressed at the beginning, and, last, renormalisation. rows gives the
  * sequences with their left padding, as HF sees them (asked for only when a processor needs them).
  */
@@ -38,6 +38,7 @@ export function processLogits(scores: Tensor, rows: () => number[][], o: Generat
   if (o.sequenceBias?.length) scores = addSequenceBias(scores, rows(), o.sequenceBias);
   const penalty = o.repetitionPenalty ?? 1;
   if (penalty !== 1) scores = repetitionPenalty(scores, tensor(rows(), { dtype: 'int64', ...dev }), penalty);
+  if (o.frequencyPenalty || o.presencePenalty) scores = occurrencePenalties(scores, rows().map((r) => r.slice(step.promptLength)), o.frequencyPenalty ?? 0, o.presencePenalty ?? 0);
   const banned: number[] = []; // flat positions row * V + token
   const n = o.noRepeatNgramSize ?? 0;
   if (n > 0) noRepeatNgramBans(rows(), n).forEach((tokens, row) => { for (const t of tokens) banned.push(row * V + t); });
@@ -65,6 +66,21 @@ export function processLogits(scores: Tensor, rows: () => number[][], o: Generat
   if (suppress.length) scores = scores.indexFill(1, tensor(suppress, { dtype: 'int64', ...dev }), -Infinity);
   if (o.renormalizeLogits) scores = F.logSoftmax(scores, -1);
   return scores;
+}
+
+/**
+ * OpenAI's frequency and presence penalties (as vLLM applies them, after the repetition penalty):
+ * each token's score less frequency x how often it was generated so far, and less presence once
+ * if it was at all. Only the new tokens count (generated[row]), not the prompt.
+ */
+export function occurrencePenalties(scores: Tensor, generated: number[][], frequency: number, presence: number): Tensor {
+  const [B, V] = scores.shape;
+  const counts = new Map<number, number>(); // flat position row * V + token -> occurrences
+  generated.forEach((tokens, row) => { for (const t of tokens) counts.set(row * V + t, (counts.get(row * V + t) ?? 0) + 1); });
+  if (!counts.size) return scores;
+  const at = tensor([...counts.keys()], { dtype: 'int64', device: scores.device });
+  const penalty = tensor([...counts.values()].map((c) => frequency * c + presence), { dtype: scores.dtype, device: scores.device });
+  return scores.sub(zeros([B * V], { dtype: scores.dtype, device: scores.device }).indexPut_([at], penalty).view([B, V]));
 }
 
 /**

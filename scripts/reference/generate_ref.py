@@ -9,7 +9,8 @@ so the cache's reordering between beams is checked, not shared.
 usage: generate_ref.py MODEL_DIR SPEC_JSON OUT_JSON
   SPEC_JSON (one, or a list of them, answered by a list): {"prompts": [[ids]], "max_new_tokens": int, "num_beams": int, "length_penalty": float,
               "early_stopping": true | false | "never", "num_return_sequences": int,
-              "no_repeat_ngram_size": int, "min_new_tokens": int, "repetition_penalty": float, "sequence_bias": [[[ids], float]],
+              "no_repeat_ngram_size": int, "min_new_tokens": int, "repetition_penalty": float,
+              "frequency_penalty": float, "presence_penalty": float (OpenAI's, as vLLM's), "sequence_bias": [[[ids], float]],
               "bad_words_ids": [[ids]], "suppress_tokens": [ids], "begin_suppress_tokens": [ids],
               "forced_eos_token_id": int, "exponential_decay_length_penalty": [int, float], "renormalize_logits": bool,
               "prefix_allowed": [[[ids]]] (prefix_allowed_tokens_fn as a table: for batch b, the list at index last token % its length),
@@ -180,8 +181,8 @@ def eos_ids(spec):
 
 
 def process_logits(input_ids, scores, spec, prompt_len):
-    """The logits processors, in HF's order (_get_logits_processor): sequence bias, repetition penalty,
-    no-repeat n-gram, bad words, min new tokens, prefix constraint, forced eos, exponential decay length penalty,
+    """The logits processors, in HF's order (_get_logits_processor): sequence bias, repetition penalty
+    (then OpenAI's frequency and presence penalties, as vLLM's: not HF's), no-repeat n-gram, bad words, min new tokens, prefix constraint, forced eos, exponential decay length penalty,
     suppress tokens, begin-suppress tokens, renormalize."""
     cur_len = input_ids.shape[-1]
     eos = eos_ids(spec)
@@ -192,6 +193,11 @@ def process_logits(input_ids, scores, spec, prompt_len):
         score = torch.gather(scores, 1, input_ids)
         score = torch.where(score < 0, score * penalty, score / penalty)
         scores = scores.scatter(1, input_ids, score)
+    frequency, presence = spec.get("frequency_penalty", 0.0), spec.get("presence_penalty", 0.0)
+    if frequency or presence:  # OpenAI's, as vLLM's apply_penalties: the generated tokens' counts (not the prompt's)
+        counts = torch.zeros_like(scores)
+        counts.scatter_add_(1, input_ids[:, prompt_len:], torch.ones_like(input_ids[:, prompt_len:], dtype=scores.dtype))
+        scores = scores - frequency * counts - presence * (counts > 0).to(scores.dtype)
     n = spec.get("no_repeat_ngram_size", 0)
     if n > 0:
         scores = scores.clone()

@@ -37,6 +37,8 @@ export const spec: Spec = {
   'penalty-alpha': { type: 'number', help: 'contrastive search (HF\'s penalty_alpha, with --top-k > 1, greedy): of the top-k tokens, the likely one least like the text so far; less repetitive (0.6 with --top-k 4 is usual; default 0: off)' },
   'bad-words': { type: 'string', help: 'comma-separated words never generated, each as written and with a leading space (HF\'s bad_words_ids)' },
   'repetition-penalty': { type: 'number', help: 'HF\'s repetition_penalty: > 1 makes tokens already there less likely (default 1: off)' },
+  'frequency-penalty': { type: 'number', help: 'OpenAI\'s frequency_penalty: a new token\'s score less this x the times it was generated so far (> 0: fewer repeats; default 0: off)' },
+  'presence-penalty': { type: 'number', help: 'OpenAI\'s presence_penalty: a token generated already has its score lowered by this, once (default 0: off)' },
   'no-repeat-ngram-size': { type: 'int', help: 'no n-gram of this size occurs twice (prompt included; default 0: off)' },
   'min-new-tokens': { type: 'int', help: 'the end of text is not chosen before this many new tokens (default 0)' },
   'num-beams': { type: 'int', help: 'beam search with this many beams (default 1: greedy or sampling); with --temperature > 0, beam sampling (HF\'s)' },
@@ -161,6 +163,7 @@ export function generateFlags(f: Record<string, unknown>, chat = Boolean(f.chat)
   if (num('penalty-alpha') !== undefined && !(num('penalty-alpha')! >= 0 && num('penalty-alpha')! <= 1)) throw new Error('--penalty-alpha must be in [0, 1] (0: off)');
   if ((num('max-new-tokens') ?? 0) < 0) throw new Error('--max-new-tokens must be >= 0');
   if (repetitionPenalty !== undefined && !(repetitionPenalty > 0)) throw new Error('--repetition-penalty must be > 0 (1 is off)');
+  for (const k of ['frequency-penalty', 'presence-penalty']) if (num(k) !== undefined && !Number.isFinite(num(k))) throw new Error(`--${k} must be a number (0: off)`);
   for (const k of ['num-beams', 'num-return-sequences']) if ((num(k) ?? 1) < 1) throw new Error(`--${k} must be >= 1`);
   for (const k of ['no-repeat-ngram-size', 'min-new-tokens']) if ((num(k) ?? 0) < 0) throw new Error(`--${k} must be >= 0`);
   const typicalP = num('typical-p');
@@ -178,6 +181,7 @@ export function generateFlags(f: Record<string, unknown>, chat = Boolean(f.chat)
   return {
     maxNewTokens: num('max-new-tokens'), temperature, topK, topP, minP,
     doSample: doSample ?? (temperature === undefined ? undefined : temperature > 0), seed: num('seed'), repetitionPenalty,
+    frequencyPenalty: num('frequency-penalty'), presencePenalty: num('presence-penalty'),
     noRepeatNgramSize: num('no-repeat-ngram-size'), minNewTokens: num('min-new-tokens'),
     numBeams, lengthPenalty: num('length-penalty'), earlyStopping: f['early-stopping'] as boolean | undefined,
     numReturnSequences, stopStrings: f.stop === undefined ? undefined : [f.stop as string],
