@@ -2,7 +2,7 @@
 // generate()'s for the same settings (greedy, and sampled from a seed), streamed or whole;
 // requests are served together, a client that goes away stops its generation, and bad requests
 // get OpenAI's error shape with a status of 4xx.
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
@@ -112,6 +112,85 @@ test('/v1/chat/completions: the chat template\'s prompt, the reply ending at <|i
   expect(joined).toBe(apiText(tok.encode('The jury said'), { maxNewTokens: 12 }));
 });
 
+/**
+ * The reference's log-probabilities (gpt2_ref.py, one pass over each whole sequence, no cache):
+ * for each position after the first, its token's, and the likeliest k tokens there.
+ */
+function referenceLogprobs(sequences: number[][], k: number): { chosen: number[]; top: [number, number][][] }[] {
+  const r = spawnSync('/usr/bin/python3', ['-c', `
+import json, sys, torch
+sys.path.insert(0, ${JSON.stringify(path.join(__dirname, '..', 'scripts', 'reference'))})
+import gpt2_ref
+m = gpt2_ref.from_pretrained(${JSON.stringify(dir)})
+out = []
+with torch.no_grad():
+    for seq in ${JSON.stringify(sequences)}:
+        ids = torch.tensor([seq])
+        lp = torch.log_softmax(m(ids)[0][0].float(), -1)[:-1]
+        v, i = lp.topk(${k}, -1)
+        out.append({"chosen": lp.gather(1, ids[0, 1:, None])[:, 0].tolist(), "top": [list(zip(a, b)) for a, b in zip(i.tolist(), v.tolist())]})
+print(json.dumps(out))
+`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+test('logprobs: the model\'s own log-probabilities of the text\'s tokens and the likeliest at each position, as the reference\'s (1e-5); completions (echo too), chat, streamed as whole; not the stop string\'s', async () => {
+  const before = await settledLiveTensors();
+  const ids = tok.encode('The jury said');
+  const text = (t: number) => new TextDecoder().decode(tok.tokenBytes(t));
+  const close = (got: number, want: number) => expect(Math.abs(got - want)).toBeLessThan(1e-5);
+  // sampled, with penalties: the logprobs are the model's raw ones (vLLM's), not the sampling's
+  const body = { prompt: 'The jury said', max_tokens: 6, temperature: 0.9, seed: 11, frequency_penalty: 1, logprobs: 3, echo: true };
+  const a = await request('POST', `${base}/v1/completions`, body);
+  expect(a.status).toBe(200);
+  const seq = model.generate([ids], { maxNewTokens: 6, doSample: true, temperature: 0.9, seed: 11, frequencyPenalty: 1 })[0];
+  expect(a.json.choices[0].text).toBe(tok.decode(seq));
+  const [ref] = referenceLogprobs([seq], 3);
+  const lp = a.json.choices[0].logprobs;
+  expect(lp.tokens).toEqual(seq.map(text));
+  expect(lp.token_logprobs[0]).toBeNull(); // (the prompt's first token: nothing predicts it)
+  expect(lp.top_logprobs[0]).toBeNull();
+  expect(lp.text_offset).toEqual(seq.map((_, j) => tok.decode(seq.slice(0, j)).length));
+  seq.slice(1).forEach((t, j) => {
+    close(lp.token_logprobs[j + 1], ref.chosen[j]);
+    // the top 3 and the chosen token with them (a dict: JSON puts number-like keys first)
+    const want: [number, number][] = [...ref.top[j], ...(ref.top[j].some(([id]) => id === t) ? [] : [[t, ref.chosen[j]] as [number, number]])];
+    expect(Object.keys(lp.top_logprobs[j + 1]).sort()).toEqual(want.map(([id]) => text(id)).sort());
+    want.forEach(([id, v]) => close(lp.top_logprobs[j + 1][text(id)], v));
+  });
+  // chat: { content: [{ token, logprob, bytes, top_logprobs }] }; streamed, the same entries in the chunks
+  const messages = [{ role: 'user', content: 'Who won?' }];
+  const chatBody = { messages, max_tokens: 5, temperature: 0, logprobs: true, top_logprobs: 2 };
+  const chat = await request('POST', `${base}/v1/chat/completions`, chatBody);
+  const prompt = tok.encode(tok.withChatTemplate(torch.CHATML_TEMPLATE).applyChatTemplate(messages, { addGenerationPrompt: true }));
+  const reply = model.generate([prompt], { maxNewTokens: 5 })[0];
+  const [chatRef] = referenceLogprobs([reply], 2);
+  const content = chat.json.choices[0].logprobs.content;
+  expect(content.map((e: { bytes: number[] }) => e.bytes)).toEqual(reply.slice(prompt.length).map((t) => Array.from(tok.tokenBytes(t))));
+  content.forEach((e: { logprob: number; top_logprobs: { token: string; logprob: number }[] }, j: number) => {
+    close(e.logprob, chatRef.chosen[prompt.length - 1 + j]);
+    expect(e.top_logprobs.map((x) => x.token)).toEqual(chatRef.top[prompt.length - 1 + j].map(([id]) => text(id)));
+  });
+  const streamed = await request('POST', `${base}/v1/chat/completions`, { ...chatBody, stream: true });
+  expect(streamed.events!.slice(0, -1).flatMap((c) => c.choices[0].logprobs?.content ?? [])).toEqual(content);
+  const streamedText = await request('POST', `${base}/v1/completions`, { ...body, stream: true });
+  const chunks = streamedText.events!.slice(0, -1).map((c) => c.choices[0].logprobs).filter(Boolean);
+  expect(chunks.flatMap((c) => c.tokens)).toEqual(lp.tokens);
+  expect(chunks.flatMap((c) => c.token_logprobs)).toEqual(lp.token_logprobs);
+  expect(chunks.flatMap((c) => c.text_offset)).toEqual(lp.text_offset);
+  // a stop string: the logprobs are the tokens of the text, not those of the stop string after it
+  const free = tok.decode(seq.slice(ids.length));
+  const stop = free.slice(free.indexOf(' ', 2));
+  const cut = await request('POST', `${base}/v1/completions`, { ...body, echo: false, stop });
+  const got = cut.json.choices[0];
+  expect(got.text).toBe(free.slice(0, free.indexOf(stop)));
+  expect(got.logprobs.tokens.join('').startsWith(got.text)).toBe(true);
+  expect(got.logprobs.tokens.length).toBeLessThan(6);
+  expect(got.logprobs.text_offset.every((o: number) => o < got.text.length)).toBe(true);
+  expect(await settledLiveTensors()).toBe(before);
+});
+
 test('requests are served together; a client that goes away stops its generation, every tensor freed', async () => {
   const before = await settledLiveTensors(); // (earlier garbage may be finalized at any await here)
   const prompts = ['The jury said', 'Atlanta', 'In the city'];
@@ -132,7 +211,11 @@ test('bad requests: OpenAI\'s error shape, 4xx, saying what is wrong', async () 
     ['/v1/completions', { prompt: 'x', max_tokens: 0 }, 400, /max_tokens must be an integer >= 1, got 0/],
     ['/v1/completions', { prompt: 'x', temperature: 3 }, 400, /temperature must be a number in \[0, 2\]/],
     ['/v1/completions', { prompt: 'x', n: 2, temperature: 0 }, 400, /n > 1 needs sampling/],
-    ['/v1/completions', { prompt: 'x', frequency_penalty: 0.5 }, 400, /frequency_penalty is not supported/],
+    ['/v1/completions', { prompt: 'x', frequency_penalty: 3 }, 400, /frequency_penalty must be a number in \[-2, 2\], got 3/],
+    ['/v1/completions', { prompt: 'x', logprobs: 21 }, 400, /logprobs must be an integer in \[0, 20\]/],
+    ['/v1/completions', { prompt: 'x', logprobs: true }, 400, /logprobs must be an integer in \[0, 20\]/],
+    ['/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }], logprobs: 2 }, 400, /logprobs must be true or false \(top_logprobs N/],
+    ['/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }], top_logprobs: 2 }, 400, /top_logprobs needs logprobs: true/],
     ['/v1/completions', { prompt: 'x', max_token: 5 }, 400, /unknown request fields: max_token/],
     ['/v1/completions', { prompt: 5 }, 400, /prompt must be a string, a list of strings, or token ids/],
     ['/v1/completions', { prompt: [70000] }, 400, /tokens beyond the model's vocabulary \(50257\)/],

@@ -78,6 +78,37 @@ describe('GPT2Tokenizer.fromPretrained: a model folder\'s own tokenizer', () => 
     expect(general.decode(ids)).toBe(text);
   });
 
+  test('tokenBytes: each token\'s bytes of text, as Python\'s byte-level decoder reads vocab.json (every id; GPT-2\'s fast tables, the general BPE, another BPE)', () => {
+    const gpt2Dir = path.join(tmp, 'gpt2-bytes');
+    torch.tokenizer.savePretrained(gpt2Dir);
+    const pythonBytes = (dir: string): string[] => {
+      const r = spawnSync('/usr/bin/python3', ['-c', `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(path.join(__dirname, '..', 'scripts', 'reference'))})
+from bpe_ref import bytes_to_unicode
+decoder = {c: b for b, c in bytes_to_unicode().items()}
+vocab = json.load(open(sys.argv[1] + '/vocab.json', encoding='utf-8'))
+out = [None] * len(vocab)
+for token, i in vocab.items():
+    out[i] = (token.encode('utf-8') if token == '<|endoftext|>' else bytes(decoder[c] for c in token)).hex()
+print(json.dumps(out))
+`, dir], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      expect(r.stderr).toBe('');
+      return JSON.parse(r.stdout);
+    };
+    const hex = (tok: torch.GPT2Tokenizer, n: number) => Array.from({ length: n }, (_, id) => Buffer.from(tok.tokenBytes(id)).toString('hex'));
+    const want = pythonBytes(gpt2Dir);
+    expect(want).toHaveLength(50257);
+    expect(hex(torch.tokenizer, 50257)).toEqual(want);
+    expect(hex(torch.GPT2Tokenizer.fromFiles(gpt2Dir, { gpt2Fast: false }), 50257)).toEqual(want);
+    const other = torch.GPT2Tokenizer.fromFiles(custom);
+    expect(hex(other, other.vocabSize)).toEqual(pythonBytes(custom));
+    // an emoji's four bytes split across tokens: one alone decodes as U+FFFD, their bytes together as the emoji
+    expect(torch.tokenizer.decode(torch.tokenizer.encode('😀').slice(0, 1))).toBe('\uFFFD');
+    expect(Buffer.concat(torch.tokenizer.encode('😀').map((t) => torch.tokenizer.tokenBytes(t))).toString('utf8')).toBe('😀');
+    expect(() => torch.tokenizer.tokenBytes(50257)).toThrow(/id 50257 is not in GPT-2's vocabulary/);
+  });
+
   test('another byte-level BPE (vocab.json + merges.txt) encodes as the Python BPE reading the same files; decode gives the text back', async () => {
     const tok = await torch.GPT2Tokenizer.fromPretrained(custom);
     expect(tok.isGpt2).toBe(false);

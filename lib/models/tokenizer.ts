@@ -415,6 +415,18 @@ export class GPT2Tokenizer {
     }
     return this.bpe ? this.bpe.decode(ids) : r50kDecode(ids);
   }
+  /**
+   * The bytes of text one token stands for (an added token's text in UTF-8): a token may hold part
+   * of a character, which decode() alone shows as U+FFFD (OpenAI's logprobs give these bytes).
+   */
+  tokenBytes(id: number): Uint8Array {
+    if (this.bpe) return this.bpe.tokenBytes(id);
+    if (id === EOS_TOKEN_ID) return Buffer.from(EOS_TOKEN, 'utf8');
+    const token = Number.isInteger(id) ? r50kRanks()[id] : undefined;
+    if (token === undefined) throw new Error(`tokenizer: id ${id} is not in GPT-2's vocabulary (${EOS_TOKEN_ID + 1} ids)`);
+    return typeof token === 'string' ? Buffer.from(token, 'utf8') : Uint8Array.from(token);
+  }
+
   /** the ids of the special tokens (eos, bos, unk, pad and those marked special) */
   get specialIds(): Set<number> {
     return (this.specialIdSet ??= this.bpe ? new Set([...this.bpe.special].map((t) => this.bpe!.added.get(t)!)) : new Set([EOS_TOKEN_ID]));
@@ -813,11 +825,19 @@ class ByteLevelBPE {
   }
 
   decode(ids: number[]): string {
-    return decodeBytes(ids, (id) => this.addedById.get(id), (id) => {
-      const token = this.byId.get(id);
-      if (token === undefined) throw new Error(`tokenizer: id ${id} is not in the vocabulary (${this.size} ids)`);
-      return Array.from(token, (c) => this.charByte.get(c) ?? 0x3f);
-    });
+    return decodeBytes(ids, (id) => this.addedById.get(id), (id) => this.vocabBytes(id));
+  }
+
+  /** a token's bytes of text (an added token's text in UTF-8) */
+  tokenBytes(id: number): Uint8Array {
+    const added = this.addedById.get(id);
+    return added !== undefined ? Buffer.from(added, 'utf8') : Uint8Array.from(this.vocabBytes(id));
+  }
+
+  private vocabBytes(id: number): number[] {
+    const token = this.byId.get(id);
+    if (token === undefined) throw new Error(`tokenizer: id ${id} is not in the vocabulary (${this.size} ids)`);
+    return Array.from(token, (c) => this.charByte.get(c) ?? 0x3f);
   }
 }
 

@@ -8,6 +8,11 @@ import { Spec } from '../args';
 import { loadModelFromFlags, sharedFlags, tokenizerFromFlags } from './common';
 import { newTokens, plain, precisionAutocast, replyText, spec as generateSpec, textStream } from './generate';
 import type { GPT2LMHeadModel } from '../../models/gpt2';
+import { Tensor } from '../../tensor/tensor';
+import { tensor } from '../../tensor/creation';
+import { keep, tidy } from '../../tensor/scope';
+import { autocast, noGrad } from '../../tensor/runtime';
+import * as F from '../../nn/functional';
 import type { GenerateOptions } from '../../models/generation';
 import { CHATML_TEMPLATE, GPT2Tokenizer } from '../../models/tokenizer';
 import type { ChatMessage } from '../../models/chat_template';
@@ -122,6 +127,7 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   if (unknown.length) throw new RequestError(`unknown request fields: ${unknown.join(', ')}`);
   const { model, tokenizer } = ctx;
   const options = generationOptions(body, chat, model);
+  const top = logprobsAsked(body, chat); // (undefined: no log-probabilities asked for)
   const n = options.numReturnSequences ?? 1;
   const stream = body.stream === true;
   let prompts: number[][];
@@ -147,24 +153,47 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   // A client gone before the end stops its generation (an AbortError, answered to no one).
   const controller = new AbortController();
   res.on('close', () => { if (!res.writableFinished) controller.abort(); });
+  const echoed = prompts.map((p) => (echo ? tokenizer.decode(p, plain) : ''));
+  // (echo with logprobs: the prompt's tokens too, each but the first scored by one pass over the prompt)
+  const promptScores = echo && top !== undefined ? prompts.map((p) => promptLogprobs(model, p, top, tokenizer, ctx.autocast)) : undefined;
+  const scored = top === undefined ? undefined : new StepLogprobs(top, tokenizer);
   let write: ((piece: string) => void) | undefined;
   let shown: ReturnType<typeof textStream> | undefined;
+  let event: ((choice: Record<string, unknown>) => void) | undefined;
+  let shownChars = 0, sent = 0; // (streamed: the reply's characters written, and its tokens whose logprobs went with them)
+  // the log-probabilities of the streamed reply's tokens that begin before `chars` characters, not yet sent
+  const unsent = (chars: number) => {
+    const row = scored!.rows[0] ?? [], start = sent;
+    while (sent < row.length && row[sent].start < chars) sent++;
+    return row.slice(start, sent);
+  };
   if (stream) {
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
-    const event = (choice: Record<string, unknown>) => res.write(`data: ${JSON.stringify({ ...head, choices: [{ index: 0, logprobs: null, finish_reason: null, ...choice }] })}\n\n`);
-    write = (piece) => { if (piece) event(chat ? { delta: { content: piece } } : { text: piece }); };
+    event = (choice) => res.write(`data: ${JSON.stringify({ ...head, choices: [{ index: 0, logprobs: null, finish_reason: null, ...choice }] })}\n\n`);
+    write = (piece) => {
+      if (!piece) return;
+      shownChars += piece.length;
+      const logprobs = scored && logprobsJson(unsent(shownChars), chat, echoed[0].length, tokenizer);
+      event!({ ...(chat ? { delta: { content: piece } } : { text: piece }), ...(logprobs ? { logprobs } : {}) });
+    };
     if (chat) event({ delta: { role: 'assistant', content: '' } });
-    if (echo) write(tokenizer.decode(prompts[0], plain));
+    if (echo) event({ text: echoed[0], ...(promptScores ? { logprobs: logprobsJson(promptScores[0], false, 0, tokenizer) } : {}) });
     shown = textStream((t) => tokenizer.decode(t, plain), stops, write, false);
   }
   let sequences: number[][];
   try {
-    sequences = await model.generateAsync(prompts, { ...options, autocast: ctx.autocast, signal: controller.signal, tokenizer, onToken: shown ? ([t]) => shown!.add(t) : undefined });
+    sequences = await model.generateAsync(prompts, {
+      ...options, autocast: ctx.autocast, signal: controller.signal, tokenizer,
+      onLogits: scored?.onLogits,
+      onToken: shown || scored ? (tokens) => { scored?.onToken(tokens); shown?.add(tokens[0]); } : undefined,
+    });
   } catch (e) {
     if (controller.signal.aborted) return; // (no one to answer)
     const message = (e as Error).message;
     // (generate's own checks are the request's fault; anything else, the server's)
     throw message.startsWith('generate: ') ? new RequestError(message.slice('generate: '.length)) : e;
+  } finally {
+    scored?.dispose();
   }
   const ends = eos === null || eos === undefined ? [] : Array.isArray(eos) ? eos : [eos];
   const choices = sequences.map((tokens, i) => {
@@ -173,14 +202,18 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
     const full = tokenizer.decode(added, plain), text = replyText(full, stops);
     // ('stop': it met an end token or a stop string; 'length': max_tokens, or the context, ran out)
     const stopped = (added.length > 0 && ends.includes(added[added.length - 1])) || text.length < full.length;
-    return { index: i, text, added, finish: stopped ? 'stop' : 'length', echoed: echo ? tokenizer.decode(prompt, plain) : '' };
+    // (the log-probabilities of the tokens that make the text: not an end token, nor those of a stop string)
+    const logprobs = scored && (scored.rows[i] ?? []).slice(0, added.length).filter((t) => t.start < text.length);
+    return { index: i, text, added, finish: stopped ? 'stop' : 'length', echoed: echoed[Math.floor(i / n)], logprobs, promptScores: promptScores?.[Math.floor(i / n)] };
   });
   const usage = { prompt_tokens: prompts.reduce((s, p) => s + p.length, 0), completion_tokens: choices.reduce((s, c) => s + c.added.length, 0), total_tokens: 0 };
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
   if (stream) {
     const [c] = choices;
     shown!.end(c.text);
-    res.write(`data: ${JSON.stringify({ ...head, choices: [{ index: 0, logprobs: null, finish_reason: c.finish, ...(chat ? { delta: {} } : { text: '' }) }] })}\n\n`);
+    const last = scored ? unsent(c.text.length) : [];
+    const rest = last.length ? logprobsJson(last, chat, c.echoed.length, tokenizer) : null;
+    res.write(`data: ${JSON.stringify({ ...head, choices: [{ index: 0, logprobs: rest, finish_reason: c.finish, ...(chat ? { delta: {} } : { text: '' }) }] })}\n\n`);
     if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage) res.write(`data: ${JSON.stringify({ ...head, choices: [], usage })}\n\n`);
     res.end('data: [DONE]\n\n');
     return;
@@ -188,8 +221,8 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   sendJson(res, 200, {
     ...head,
     choices: choices.map((c) => (chat
-      ? { index: c.index, message: { role: 'assistant', content: c.text }, logprobs: null, finish_reason: c.finish }
-      : { index: c.index, text: c.echoed + c.text, logprobs: null, finish_reason: c.finish })),
+      ? { index: c.index, message: { role: 'assistant', content: c.text }, logprobs: c.logprobs ? logprobsJson(c.logprobs, true, 0, tokenizer) : null, finish_reason: c.finish }
+      : { index: c.index, text: c.echoed + c.text, logprobs: c.logprobs ? logprobsJson([...c.promptScores ?? [], ...c.logprobs.map((t) => ({ ...t, start: t.start + c.echoed.length }))], false, 0, tokenizer) : null, finish_reason: c.finish })),
     usage,
   });
 }
@@ -198,7 +231,8 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
  * OpenAI's sampling fields as GenerateOptions over the model's generation config: temperature 0
  * is greedy and > 0 samples (left out: the model's generation config decides, greedy for GPT-2);
  * max_tokens (default 16 for completions, as OpenAI's; 256 for chat); stop (up to 4 strings);
- * seed; n; top_p; and, as vLLM and transformers serve take them, top_k, min_p, repetition_penalty.
+ * seed; n; top_p; frequency_penalty and presence_penalty (-2 .. 2; the new tokens counted, as
+ * vLLM's); and, as vLLM and transformers serve take them, top_k, min_p, repetition_penalty.
  */
 function generationOptions(body: Record<string, unknown>, chat: boolean, model: GPT2LMHeadModel): GenerateOptions {
   const num = (key: string, ok: (v: number) => boolean, what: string): number | undefined => {
@@ -211,9 +245,6 @@ function generationOptions(body: Record<string, unknown>, chat: boolean, model: 
   const maxTokens = num(chat && body.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens', (v) => int(v) && v >= 1, 'an integer >= 1');
   const temperature = num('temperature', (v) => v >= 0 && v <= 2, 'a number in [0, 2]');
   const n = num('n', (v) => int(v) && v >= 1 && v <= 128, 'an integer in [1, 128]');
-  for (const k of ['presence_penalty', 'frequency_penalty']) if (num(k, (v) => v >= -2 && v <= 2, 'a number in [-2, 2]')) throw new RequestError(`${k} is not supported (only 0); repetition_penalty (HF's) is`);
-  if (body.logprobs !== undefined && body.logprobs !== null && body.logprobs !== false) throw new RequestError('logprobs is not supported');
-  if (body.top_logprobs !== undefined && body.top_logprobs !== null && body.top_logprobs !== 0) throw new RequestError('top_logprobs is not supported');
   if (body.best_of !== undefined && body.best_of !== null && body.best_of !== 1) throw new RequestError('best_of is not supported (only 1)');
   if (body.suffix !== undefined && body.suffix !== null) throw new RequestError('suffix is not supported: GPT-2 continues text, it does not fill it in');
   for (const k of ['stream', 'echo']) if (body[k] !== undefined && typeof body[k] !== 'boolean') throw new RequestError(`${k} must be true or false`);
@@ -229,10 +260,133 @@ function generationOptions(body: Record<string, unknown>, chat: boolean, model: 
     topK: num('top_k', (v) => int(v) && v >= 0, 'an integer >= 0'),
     minP: num('min_p', (v) => v >= 0 && v <= 1, 'a number in [0, 1]'),
     repetitionPenalty: num('repetition_penalty', (v) => v > 0, 'a number > 0'),
+    frequencyPenalty: num('frequency_penalty', (v) => v >= -2 && v <= 2, 'a number in [-2, 2]'),
+    presencePenalty: num('presence_penalty', (v) => v >= -2 && v <= 2, 'a number in [-2, 2]'),
     seed: num('seed', int, 'an integer'),
     numReturnSequences: n,
     stopStrings: (stop as string[] | undefined) ?? model.generationConfig.stopStrings,
     numBeams: 1, // (sampling or greedy, as OpenAI's)
+  };
+}
+
+/**
+ * The log-probabilities asked for: how many of the likeliest tokens to list at each position (0:
+ * the chosen token's alone), or undefined. Completions: logprobs N (OpenAI's legacy field); chat:
+ * logprobs true with top_logprobs N.
+ */
+function logprobsAsked(body: Record<string, unknown>, chat: boolean): number | undefined {
+  const count = (key: string): number | undefined => {
+    const v = body[key];
+    if (v === undefined || v === null) return undefined;
+    if (!(Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_LOGPROBS)) throw new RequestError(`${key} must be an integer in [0, ${MAX_LOGPROBS}] (the likeliest tokens listed at each position), got ${JSON.stringify(v)}`);
+    return v as number;
+  };
+  if (!chat) return count('logprobs');
+  if (body.logprobs !== undefined && body.logprobs !== null && typeof body.logprobs !== 'boolean') throw new RequestError('logprobs must be true or false (top_logprobs N lists the likeliest tokens)');
+  const n = count('top_logprobs');
+  if (body.logprobs !== true) {
+    if (n !== undefined) throw new RequestError('top_logprobs needs logprobs: true');
+    return undefined;
+  }
+  return n ?? 0;
+}
+
+const MAX_LOGPROBS = 20; // (vLLM's default max_logprobs; OpenAI's chat takes 20)
+
+/** A token's log-probability where it stands, the likeliest tokens there (top), and where its text starts in the reply. */
+interface TokenLogprob {
+  token: number;
+  logprob: number | null; // (null: a prompt's first token, which nothing predicts)
+  top: [number, number][] | null;
+  start: number;
+}
+
+/**
+ * The generated tokens' log-probabilities as generation goes, by row: the model's own (the raw
+ * logits, before temperature, penalties or top-k/top-p, as vLLM reports them), the likeliest
+ * `top` tokens with each. onLogits keeps the step's log-softmax until onToken reads the chosen
+ * tokens' from it.
+ */
+class StepLogprobs {
+  readonly rows: TokenLogprob[][] = [];
+  private step?: Tensor;
+  private tops?: [number, number][][];
+  private texts: number[][] = [];
+
+  constructor(private readonly top: number, private readonly tokenizer: GPT2Tokenizer) {}
+
+  onLogits = (logits: Tensor): void => {
+    this.dispose();
+    const lp = F.logSoftmax(logits.float(), -1);
+    this.step = keep(lp);
+    if (this.top > 0) this.tops = topList(lp, this.top);
+  };
+
+  onToken(tokens: number[]): void {
+    const chosen = tidy(() => this.step!.gather(1, tensor(tokens, { dtype: 'int64', device: this.step!.device }).unsqueeze(1)).squeeze(1).tolist() as number[]);
+    tokens.forEach((token, r) => {
+      const row = (this.rows[r] ??= []), text = (this.texts[r] ??= []);
+      row.push({ token, logprob: chosen[r], top: this.top > 0 ? this.tops![r] : [], start: this.tokenizer.decode(text, plain).length });
+      text.push(token);
+    });
+    this.dispose();
+  }
+
+  dispose(): void {
+    this.step?.dispose();
+    this.step = undefined;
+  }
+}
+
+/** Each row's likeliest k tokens and their log-probabilities, likeliest first. */
+function topList(logprobs: Tensor, k: number): [number, number][][] {
+  const { values, indices } = logprobs.topk(Math.min(k, logprobs.shape[1]), 1);
+  const v = values.tolist() as number[][], ids = indices.tolist() as number[][];
+  return ids.map((row, r) => row.map((t, j) => [t, v[r][j]]));
+}
+
+/** echo's log-probabilities: each prompt token's after those before it (one forward pass), the first's null. */
+function promptLogprobs(model: GPT2LMHeadModel, prompt: number[], top: number, tokenizer: GPT2Tokenizer, precision: ServeContext['autocast']): TokenLogprob[] {
+  const scores = tidy(() => noGrad(() => {
+    const ids = tensor([prompt], { dtype: 'int64', device: model.transformer.wte.weight.device });
+    const forward = () => model.forward(ids).logits;
+    const lp = F.logSoftmax((precision ? autocast(forward, precision) : forward()).squeeze(0).narrow(0, 0, prompt.length - 1).float(), -1);
+    const next = tensor(prompt.slice(1), { dtype: 'int64', device: lp.device }).unsqueeze(1);
+    return { chosen: lp.gather(1, next).squeeze(1).tolist() as number[], tops: top > 0 ? topList(lp, top) : null };
+  }));
+  return prompt.map((token, j) => ({
+    token, logprob: j ? scores.chosen[j - 1] : null, top: j ? scores.tops?.[j - 1] ?? [] : null, start: tokenizer.decode(prompt.slice(0, j), plain).length,
+  }));
+}
+
+/** A token as OpenAI's logprobs spell it: its text, or 'bytes:\\xNN...' when its bytes are not whole UTF-8 characters. */
+function tokenText(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return `bytes:${Array.from(bytes, (b) => `\\x${b.toString(16).padStart(2, '0')}`).join('')}`;
+  }
+}
+
+/**
+ * Log-probabilities in OpenAI's shape: chat's { content: [{ token, logprob, bytes, top_logprobs }] },
+ * or the completions' { tokens, token_logprobs, top_logprobs (likeliest first, the chosen token
+ * with them), text_offset } (offsets counted after `offset` characters of echoed prompt).
+ */
+function logprobsJson(list: TokenLogprob[], chat: boolean, offset: number, tokenizer: GPT2Tokenizer): Record<string, unknown> {
+  const entry = (id: number, logprob: number) => {
+    const bytes = tokenizer.tokenBytes(id);
+    return { token: tokenText(bytes), logprob, bytes: Array.from(bytes) };
+  };
+  if (chat) {
+    return { content: list.map((t) => ({ ...entry(t.token, t.logprob!), top_logprobs: (t.top ?? []).map(([id, lp]) => entry(id, lp)) })) };
+  }
+  const text = (id: number) => tokenText(tokenizer.tokenBytes(id));
+  return {
+    tokens: list.map((t) => text(t.token)),
+    token_logprobs: list.map((t) => t.logprob),
+    top_logprobs: list.map((t) => (t.top === null ? null : Object.fromEntries([...t.top, ...(t.top.some(([id]) => id === t.token) ? [] : [[t.token, t.logprob!]])].map(([id, lp]) => [text(id), lp])))),
+    text_offset: list.map((t) => t.start + offset),
   };
 }
 
