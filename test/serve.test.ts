@@ -191,6 +191,44 @@ test('logprobs: the model\'s own log-probabilities of the text\'s tokens and the
   expect(await settledLiveTensors()).toBe(before);
 });
 
+test('logit_bias, min_tokens, stop_token_ids, ignore_eos: generate()\'s sequenceBias, minNewTokens and end tokens; an end token\'s text is not the reply\'s', async () => {
+  const ids = tok.encode('The jury said');
+  const post = (extra: Record<string, unknown>) => request('POST', `${base}/v1/completions`, { prompt: 'The jury said', max_tokens: 6, temperature: 0, ...extra });
+  const free = model.generate([ids], { maxNewTokens: 6 })[0].slice(ids.length);
+  // stop_token_ids: the reply ends at the first of them (left out of the text), finish_reason stop; streamed the same
+  const stopAt = free[2];
+  const stopped = await post({ stop_token_ids: [stopAt] });
+  expect(stopped.json.choices[0]).toMatchObject({ text: tok.decode(free.slice(0, free.indexOf(stopAt))), finish_reason: 'stop' });
+  expect(stopped.json.usage.completion_tokens).toBe(free.indexOf(stopAt) + 1);
+  const streamed = await post({ stop_token_ids: [stopAt], stream: true });
+  expect(streamed.events!.slice(0, -1).map((c) => c.choices[0].text).join('')).toBe(stopped.json.choices[0].text);
+  // logit_bias: -100 bans a token, +100 makes it certain
+  const banned = await post({ logit_bias: { [String(free[0])]: -100 } });
+  const biased = model.generate([ids], { maxNewTokens: 6, sequenceBias: [[[free[0]], -100]] })[0].slice(ids.length);
+  expect(biased[0]).not.toBe(free[0]);
+  expect(banned.json.choices[0].text).toBe(tok.decode(biased));
+  expect((await post({ logit_bias: { 318: 100 } })).json.choices[0].text).toBe(tok.decode([318, 318, 318, 318, 318, 318]));
+  // min_tokens: eos made certain, yet not before 3 tokens; ignore_eos: it does not end the reply
+  const early = await post({ logit_bias: { 50256: 100 }, min_tokens: 3 });
+  expect(early.json.choices[0].finish_reason).toBe('stop');
+  expect(early.json.usage.completion_tokens).toBe(4);
+  expect(early.json.choices[0].text).toBe(tok.decode(model.generate([ids], { maxNewTokens: 6, sequenceBias: [[[50256], 100]], minNewTokens: 3 })[0].slice(ids.length, -1)));
+  const ignored = await post({ logit_bias: { 50256: 100 }, ignore_eos: true });
+  expect(ignored.json.choices[0]).toMatchObject({ text: '', finish_reason: 'length' });
+  expect(ignored.json.usage.completion_tokens).toBe(6);
+  for (const [extra, message] of [
+    [{ logit_bias: { x: 1 } }, /logit_bias: "x" is not a token id of this model \(0 \.\. 50256\)/],
+    [{ logit_bias: { 5: 200 } }, /logit_bias: the bias of token 5 must be a number in \[-100, 100\], got 200/],
+    [{ logit_bias: [1] }, /logit_bias must be an object/],
+    [{ stop_token_ids: [70000] }, /stop_token_ids must be a list of token ids of this model/],
+    [{ min_tokens: -1 }, /min_tokens must be an integer >= 0/],
+  ] as [Record<string, unknown>, RegExp][]) {
+    const r = await post(extra);
+    expect(r.status).toBe(400);
+    expect(r.json.error.message).toMatch(message);
+  }
+});
+
 test('requests are served together; a client that goes away stops its generation, every tensor freed', async () => {
   const before = await settledLiveTensors(); // (earlier garbage may be finalized at any await here)
   const prompts = ['The jury said', 'Atlanta', 'In the city'];

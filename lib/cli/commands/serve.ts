@@ -6,6 +6,7 @@ import * as http from 'http';
 import { randomUUID } from 'crypto';
 import { Spec } from '../args';
 import { loadModelFromFlags, sharedFlags, tokenizerFromFlags } from './common';
+import { eosList } from '../../models/logits_process';
 import { newTokens, plain, precisionAutocast, replyText, spec as generateSpec, textStream } from './generate';
 import type { GPT2LMHeadModel } from '../../models/gpt2';
 import { Tensor } from '../../tensor/tensor';
@@ -117,7 +118,7 @@ async function route(ctx: ServeContext, req: http.IncomingMessage, res: http.Ser
 }
 
 const COMMON_KEYS = ['model', 'max_tokens', 'temperature', 'top_p', 'n', 'stop', 'seed', 'stream', 'presence_penalty', 'frequency_penalty', 'user', 'logprobs',
-  'top_k', 'min_p', 'repetition_penalty', 'stream_options'];
+  'top_k', 'min_p', 'repetition_penalty', 'stream_options', 'logit_bias', 'min_tokens', 'stop_token_ids', 'ignore_eos'];
 const COMPLETION_KEYS = [...COMMON_KEYS, 'prompt', 'echo', 'suffix', 'best_of'];
 const CHAT_KEYS = [...COMMON_KEYS, 'messages', 'max_completion_tokens', 'top_logprobs'];
 
@@ -147,7 +148,8 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   if (stream && (prompts.length > 1 || n > 1)) throw new RequestError('stream takes one prompt and n 1');
   const echo = !chat && body.echo === true;
   const stops = options.stopStrings;
-  const eos = model.generationConfig.eosTokenId === undefined ? model.config.eos_token_id : model.generationConfig.eosTokenId;
+  const eos = options.eosTokenId;
+  const ends = eosList(eos);
   const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`, created = Math.floor(Date.now() / 1000);
   const head = { id, object: chat ? (stream ? 'chat.completion.chunk' : 'chat.completion') : 'text_completion', created, model: ctx.name };
   // A client gone before the end stops its generation (an AbortError, answered to no one).
@@ -185,7 +187,8 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
     sequences = await model.generateAsync(prompts, {
       ...options, autocast: ctx.autocast, signal: controller.signal, tokenizer,
       onLogits: scored?.onLogits,
-      onToken: shown || scored ? (tokens) => { scored?.onToken(tokens); shown?.add(tokens[0]); } : undefined,
+      // (an end token's text is not the reply's: stop_token_ids may name ordinary tokens)
+      onToken: shown || scored ? (tokens) => { scored?.onToken(tokens); if (!ends.includes(tokens[0])) shown?.add(tokens[0]); } : undefined,
     });
   } catch (e) {
     if (controller.signal.aborted) return; // (no one to answer)
@@ -195,13 +198,13 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   } finally {
     scored?.dispose();
   }
-  const ends = eos === null || eos === undefined ? [] : Array.isArray(eos) ? eos : [eos];
   const choices = sequences.map((tokens, i) => {
     const prompt = prompts[Math.floor(i / n)];
     const added = newTokens(tokens, prompt.length, eos, stops, tokenizer);
-    const full = tokenizer.decode(added, plain), text = replyText(full, stops);
-    // ('stop': it met an end token or a stop string; 'length': max_tokens, or the context, ran out)
-    const stopped = (added.length > 0 && ends.includes(added[added.length - 1])) || text.length < full.length;
+    // ('stop': it met an end token (its text left out) or a stop string; 'length': max_tokens, or the context, ran out)
+    const ended = added.length > 0 && ends.includes(added[added.length - 1]);
+    const full = tokenizer.decode(ended ? added.slice(0, -1) : added, plain), text = replyText(full, stops);
+    const stopped = ended || text.length < full.length;
     // (the log-probabilities of the tokens that make the text: not an end token, nor those of a stop string)
     const logprobs = scored && (scored.rows[i] ?? []).slice(0, added.length).filter((t) => t.start < text.length);
     return { index: i, text, added, finish: stopped ? 'stop' : 'length', echoed: echoed[Math.floor(i / n)], logprobs, promptScores: promptScores?.[Math.floor(i / n)] };
@@ -232,7 +235,8 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
  * is greedy and > 0 samples (left out: the model's generation config decides, greedy for GPT-2);
  * max_tokens (default 16 for completions, as OpenAI's; 256 for chat); stop (up to 4 strings);
  * seed; n; top_p; frequency_penalty and presence_penalty (-2 .. 2; the new tokens counted, as
- * vLLM's); and, as vLLM and transformers serve take them, top_k, min_p, repetition_penalty.
+ * vLLM's); logit_bias; and, as vLLM and transformers serve take them, top_k, min_p,
+ * repetition_penalty, min_tokens, stop_token_ids, ignore_eos.
  */
 function generationOptions(body: Record<string, unknown>, chat: boolean, model: GPT2LMHeadModel): GenerateOptions {
   const num = (key: string, ok: (v: number) => boolean, what: string): number | undefined => {
@@ -250,6 +254,24 @@ function generationOptions(body: Record<string, unknown>, chat: boolean, model: 
   for (const k of ['stream', 'echo']) if (body[k] !== undefined && typeof body[k] !== 'boolean') throw new RequestError(`${k} must be true or false`);
   const stop = body.stop === undefined || body.stop === null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop;
   if (stop !== undefined && !(Array.isArray(stop) && stop.length <= 4 && stop.every((s) => typeof s === 'string' && s.length > 0))) throw new RequestError('stop must be a non-empty string or a list of up to 4 of them');
+  const V = model.config.vocab_size;
+  const isToken = (t: unknown) => Number.isInteger(t) && (t as number) >= 0 && (t as number) < V;
+  // logit_bias (OpenAI's): { "token id": bias in [-100, 100] }, added to the token's logit each step (HF's one-token sequence_bias)
+  let logitBias: [number[], number][] | undefined;
+  if (body.logit_bias !== undefined && body.logit_bias !== null) {
+    if (typeof body.logit_bias !== 'object' || Array.isArray(body.logit_bias)) throw new RequestError('logit_bias must be an object of token ids and biases, as {"50256": -100}');
+    logitBias = Object.entries(body.logit_bias as Record<string, unknown>).map(([k, b]) => {
+      if (!/^\d+$/.test(k) || !isToken(Number(k))) throw new RequestError(`logit_bias: ${JSON.stringify(k)} is not a token id of this model (0 .. ${V - 1})`);
+      if (typeof b !== 'number' || !(b >= -100 && b <= 100)) throw new RequestError(`logit_bias: the bias of token ${k} must be a number in [-100, 100], got ${JSON.stringify(b)}`);
+      return [[Number(k)], b];
+    });
+  }
+  // vLLM's stop_token_ids (more end tokens) and ignore_eos (not the model's own)
+  const stopIds = body.stop_token_ids ?? [];
+  if (!(Array.isArray(stopIds) && stopIds.every(isToken))) throw new RequestError(`stop_token_ids must be a list of token ids of this model (0 .. ${V - 1})`);
+  if (body.ignore_eos !== undefined && body.ignore_eos !== null && typeof body.ignore_eos !== 'boolean') throw new RequestError('ignore_eos must be true or false');
+  const own = model.generationConfig.eosTokenId === undefined ? model.config.eos_token_id : model.generationConfig.eosTokenId;
+  const ends = [...new Set([...(body.ignore_eos === true ? [] : eosList(own)), ...(stopIds as number[])])];
   const sampling = temperature === undefined ? undefined : temperature > 0;
   if ((n ?? 1) > 1 && !(sampling ?? model.generationConfig.doSample)) throw new RequestError('n > 1 needs sampling: a temperature > 0');
   // (what is left out here, generate takes from the model's generation config)
@@ -263,6 +285,9 @@ function generationOptions(body: Record<string, unknown>, chat: boolean, model: 
     frequencyPenalty: num('frequency_penalty', (v) => v >= -2 && v <= 2, 'a number in [-2, 2]'),
     presencePenalty: num('presence_penalty', (v) => v >= -2 && v <= 2, 'a number in [-2, 2]'),
     seed: num('seed', int, 'an integer'),
+    minNewTokens: num('min_tokens', (v) => int(v) && v >= 0, 'an integer >= 0'),
+    sequenceBias: logitBias && [...model.generationConfig.sequenceBias ?? [], ...logitBias],
+    eosTokenId: ends.length ? ends : null,
     numReturnSequences: n,
     stopStrings: (stop as string[] | undefined) ?? model.generationConfig.stopStrings,
     numBeams: 1, // (sampling or greedy, as OpenAI's)
