@@ -31,9 +31,9 @@ afterAll(async () => {
 });
 
 /** A request; the answer's status and body (JSON, or the server-sent events' data lines). */
-function request(method: string, url: string, body?: unknown, opts: { raw?: string; abortAfterEvents?: number } = {}): Promise<{ status: number; json?: any; events?: any[] }> {
+function request(method: string, url: string, body?: unknown, opts: { raw?: string; abortAfterEvents?: number; headers?: Record<string, string> } = {}): Promise<{ status: number; json?: any; events?: any[] }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers: { 'Content-Type': 'application/json' } }, (res) => {
+    const req = http.request(url, { method, headers: { 'Content-Type': 'application/json', ...opts.headers } }, (res) => {
       let text = '', events = 0;
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
@@ -46,7 +46,7 @@ function request(method: string, url: string, body?: unknown, opts: { raw?: stri
       });
       res.on('end', () => {
         if (res.headers['content-type']?.startsWith('text/event-stream')) resolve({ status: res.statusCode!, events: parseEvents(text) });
-        else resolve({ status: res.statusCode!, json: JSON.parse(text) });
+        else resolve({ status: res.statusCode!, json: text ? JSON.parse(text) : undefined });
       });
     });
     req.on('error', (e) => { if (opts.abortAfterEvents === undefined) reject(e); });
@@ -275,8 +275,10 @@ test('bad requests: OpenAI\'s error shape, 4xx, saying what is wrong', async () 
   expect(notJson.json.error.message).toMatch(/the request body is not JSON/);
 });
 
-test('tstorch serve: listens, says where, answers, and stops on SIGTERM; a chat without a template is refused; --enable-cors', async () => {
-  const child = spawn(process.execPath, [CLI, 'serve', '--model', dir, '--port', '0', '--enable-cors'], { stdio: ['ignore', 'ignore', 'pipe'] });
+test('tstorch serve: listens, says where, answers, and stops on SIGTERM; a chat without a template is refused; --enable-cors; an API key (TSTORCH_API_KEY); --served-model-name; /health', async () => {
+  const child = spawn(process.execPath, [CLI, 'serve', '--model', dir, '--port', '0', '--enable-cors', '--served-model-name', 'tiny'], {
+    stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TSTORCH_API_KEY: 'sk-local' },
+  });
   let err = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr.on('data', (d: Buffer) => {
@@ -286,9 +288,21 @@ test('tstorch serve: listens, says where, answers, and stops on SIGTERM; a chat 
     });
     child.on('exit', () => reject(new Error(`serve exited: ${err}`)));
   });
-  const a = await request('POST', `${url}/v1/completions`, { prompt: 'The jury said', max_tokens: 5, temperature: 0 });
+  // the key: without it (or with another) 401 in OpenAI's shape; /health needs none
+  const key = { headers: { Authorization: 'Bearer sk-local' } };
+  for (const headers of [{}, { Authorization: 'Bearer sk-other' }, { Authorization: 'sk-local' }] as Record<string, string>[]) {
+    const denied = await request('POST', `${url}/v1/completions`, { prompt: 'x' }, { headers });
+    expect(denied.status).toBe(401);
+    expect(denied.json.error).toMatchObject({ code: 'invalid_api_key', message: expect.stringMatching(/Authorization: Bearer KEY/) });
+  }
+  expect((await request('GET', `${url}/health`)).status).toBe(200);
+  expect((await request('GET', `${url}/v1/models`, undefined, key)).json.data[0].id).toBe('tiny');
+  expect((await request('GET', `${url}/v1/models/tiny`, undefined, key)).json).toEqual({ id: 'tiny', object: 'model', created: 0, owned_by: 'tstorch' });
+  expect((await request('GET', `${url}/v1/models/gpt-4`, undefined, key)).status).toBe(404);
+  const a = await request('POST', `${url}/v1/completions`, { prompt: 'The jury said', max_tokens: 5, temperature: 0 }, key);
   expect(a.json.choices[0].text).toBe(apiText(tok.encode('The jury said'), { maxNewTokens: 5 }));
-  const chat = await request('POST', `${url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'hi' }] });
+  expect(a.json.model).toBe('tiny');
+  const chat = await request('POST', `${url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'hi' }] }, key);
   expect(chat.status).toBe(400);
   expect(chat.json.error.message).toMatch(/no chat template: start tstorch serve with --chat-template FILE \(or chatml\)/);
   // CORS: the header on answers, and a browser's preflight answered
@@ -297,7 +311,7 @@ test('tstorch serve: listens, says where, answers, and stops on SIGTERM; a chat 
   });
   expect(preflight).toMatchObject({ status: 204, headers: { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'GET, POST, OPTIONS' } });
   const got = await new Promise<http.IncomingHttpHeaders>((resolve, reject) => {
-    http.get(`${url}/v1/models`, (res) => { res.resume(); resolve(res.headers); }).on('error', reject);
+    http.get(`${url}/v1/models`, key, (res) => { res.resume(); resolve(res.headers); }).on('error', reject);
   });
   expect(got['access-control-allow-origin']).toBe('*');
   const code = await new Promise<number | null>((resolve) => { child.on('exit', resolve); child.kill('SIGTERM'); });

@@ -3,7 +3,7 @@
 // /v1/models. Each request runs as generateAsync, so requests are served together, a step of
 // each in turn, and a client that goes away stops its own generation.
 import * as http from 'http';
-import { randomUUID } from 'crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'crypto';
 import { Spec } from '../args';
 import { loadModelFromFlags, sharedFlags, tokenizerFromFlags } from './common';
 import { eosList } from '../../models/logits_process';
@@ -27,6 +27,8 @@ export const spec: Spec = {
   'chat-template': sharedFlags['chat-template'],
   host: { type: 'string', default: '127.0.0.1', help: 'the address to listen on (0.0.0.0: every interface)' },
   port: { type: 'int', default: 8000, help: 'the port to listen on (0: a free one; the address is printed)' },
+  'api-key': { type: 'string', help: 'requests to /v1 must carry "Authorization: Bearer KEY" (as vLLM\'s --api-key; or the environment\'s TSTORCH_API_KEY, kept out of the process list)' },
+  'served-model-name': { type: 'string', help: 'the model\'s name in answers and /v1/models (default: --model as given)' },
   'enable-cors': { type: 'boolean', help: 'answer web pages of any origin (CORS headers, and the preflight OPTIONS requests), as transformers serve --enable-cors' },
   device: sharedFlags.device,
   attn: sharedFlags.attn,
@@ -45,6 +47,8 @@ export interface ServeContext {
   autocast?: GenerateOptions['autocast'];
   /** CORS: any origin may call (--enable-cors) */
   cors?: boolean;
+  /** /v1 requests must carry "Authorization: Bearer apiKey" (--api-key) */
+  apiKey?: string;
 }
 
 export async function run(f: Record<string, unknown>): Promise<number> {
@@ -54,7 +58,10 @@ export async function run(f: Record<string, unknown>): Promise<number> {
   if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new Error(`--port must be a port number (0 .. 65535), got ${port}`);
   const tokenizer = tokenizerFromFlags(f);
   const model = await loadModelFromFlags(f);
-  const ctx: ServeContext = { model, tokenizer, name: model.nameOrPath ?? String(f.model), autocast: precisionAutocast(f), cors: Boolean(f['enable-cors']) };
+  const apiKey = (f['api-key'] as string | undefined) ?? process.env.TSTORCH_API_KEY;
+  if (apiKey === '') throw new Error('--api-key is empty (TSTORCH_API_KEY too?): give the key requests must carry');
+  const name = (f['served-model-name'] as string | undefined) ?? model.nameOrPath ?? String(f.model);
+  const ctx: ServeContext = { model, tokenizer, name, autocast: precisionAutocast(f), cors: Boolean(f['enable-cors']), apiKey };
   const server = http.createServer(requestHandler(ctx));
   try {
     await new Promise<void>((resolve, reject) => {
@@ -62,7 +69,7 @@ export async function run(f: Record<string, unknown>): Promise<number> {
       server.listen(port, f.host as string, resolve);
     });
     const { address, port: bound } = server.address() as { address: string; port: number };
-    console.error(`tstorch serve: ${ctx.name} at http://${address.includes(':') ? `[${address}]` : address}:${bound}/v1 (Ctrl-C stops)`);
+    console.error(`tstorch serve: ${ctx.name} at http://${address.includes(':') ? `[${address}]` : address}:${bound}/v1${apiKey ? ' (an API key asked for)' : ''} (Ctrl-C stops)`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
@@ -99,15 +106,29 @@ export function requestHandler(ctx: ServeContext): http.RequestListener {
         return;
       }
       const status = e instanceof RequestError ? e.status : 500;
-      sendJson(res, status, { error: { message: e.message, type: status < 500 ? 'invalid_request_error' : 'server_error', param: null, code: null } });
+      sendJson(res, status, { error: { message: e.message, type: status < 500 ? 'invalid_request_error' : 'server_error', param: null, code: status === 401 ? 'invalid_api_key' : null } });
     });
   };
 }
 
 async function route(ctx: ServeContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+  if (req.method === 'GET' && pathname === '/health') { // (a load balancer's probe, as vLLM's: no key needed)
+    res.writeHead(200).end();
+    return;
+  }
+  if (ctx.apiKey !== undefined && pathname.startsWith('/v1') && !keyMatches(req.headers.authorization, ctx.apiKey)) {
+    throw new RequestError('a missing or wrong API key: send the header "Authorization: Bearer KEY" with the key tstorch serve was given', 401);
+  }
+  const card = { id: ctx.name, object: 'model', created: 0, owned_by: 'tstorch' };
   if (req.method === 'GET' && pathname === '/v1/models') {
-    sendJson(res, 200, { object: 'list', data: [{ id: ctx.name, object: 'model', created: 0, owned_by: 'tstorch' }] });
+    sendJson(res, 200, { object: 'list', data: [card] });
+    return;
+  }
+  if (req.method === 'GET' && pathname.startsWith('/v1/models/')) {
+    const asked = decodeURIComponent(pathname.slice('/v1/models/'.length));
+    if (asked !== ctx.name) throw new RequestError(`the model '${asked}' is not served here: '${ctx.name}' is`, 404);
+    sendJson(res, 200, card);
     return;
   }
   if (req.method !== 'POST' || (pathname !== '/v1/completions' && pathname !== '/v1/chat/completions')) {
@@ -436,6 +457,13 @@ function chatMessages(messages: unknown): ChatMessage[] {
     if (Array.isArray(content) && content.every((p) => p && p.type === 'text' && typeof p.text === 'string')) return { role, content: content.map((p) => p.text).join('') };
     throw new RequestError(`messages[${i}].content must be a string or a list of { type: 'text', text } parts`);
   });
+}
+
+/** Whether an Authorization header carries the key (compared in constant time). */
+function keyMatches(header: string | undefined, key: string): boolean {
+  const given = /^Bearer (.+)$/i.exec(header ?? '')?.[1] ?? '';
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  return timingSafeEqual(digest(given), digest(key));
 }
 
 const MAX_BODY = 16 << 20;
