@@ -106,6 +106,20 @@ test('/v1/chat/completions: the chat template\'s prompt, the reply ending at <|i
   expect(deltas).toBe(whole.json.choices[0].message.content);
   expect(chunks.at(-2).choices[0].finish_reason).toBe(whole.json.choices[0].finish_reason);
   expect(chunks.at(-1).usage).toEqual(whole.json.usage);
+  // several prompts and n 2 streamed: each choice's chunks (by index) join into its text, each ends with its finish_reason
+  const manyBody = { prompt: ['The jury said', 'Atlanta'], max_tokens: 10, temperature: 1, n: 2, seed: 3, stop: ' the', logprobs: 1 };
+  const manyWhole = await request('POST', `${base}/v1/completions`, manyBody);
+  const manyStreamed = await request('POST', `${base}/v1/completions`, { ...manyBody, stream: true });
+  const manyChunks = manyStreamed.events!.slice(0, -1);
+  expect(manyChunks.every((c) => c.choices.length === 1)).toBe(true);
+  manyWhole.json.choices.forEach((c: { text: string; finish_reason: string; logprobs: { tokens: string[] } }, i: number) => {
+    const mine = manyChunks.map((ch) => ch.choices[0]).filter((ch) => ch.index === i);
+    expect(mine.map((ch) => ch.text).join('')).toBe(c.text);
+    expect(mine.flatMap((ch) => ch.logprobs?.tokens ?? [])).toEqual(c.logprobs.tokens);
+    expect(mine.at(-1).finish_reason).toBe(c.finish_reason);
+    expect(mine.slice(0, -1).every((ch) => ch.finish_reason === null)).toBe(true);
+  });
+  expect(new Set(manyWhole.json.choices.map((c: { text: string }) => c.text)).size).toBe(4);
   // a completion streamed: its texts join into the whole one
   const text = await request('POST', `${base}/v1/completions`, { prompt: 'The jury said', max_tokens: 12, temperature: 0, stream: true });
   const joined = text.events!.slice(0, -1).map((c) => c.choices[0].text).join('');
@@ -258,7 +272,6 @@ test('bad requests: OpenAI\'s error shape, 4xx, saying what is wrong', async () 
     ['/v1/completions', { prompt: 5 }, 400, /prompt must be a string, a list of strings, or token ids/],
     ['/v1/completions', { prompt: [70000] }, 400, /tokens beyond the model's vocabulary \(50257\)/],
     ['/v1/completions', { prompt: 'x '.repeat(200) }, 400, /leaves no room in the model's context \(128 tokens\)/],
-    ['/v1/completions', { prompt: ['a', 'b'], stream: true }, 400, /stream takes one prompt and n 1/],
     ['/v1/completions', { prompt: 'x', stop: ['a', 'b', 'c', 'd', 'e'] }, 400, /stop must be a non-empty string or a list of up to 4/],
     ['/v1/chat/completions', { messages: [] }, 400, /messages must be a non-empty list/],
     ['/v1/chat/completions', { messages: [{ content: 'hi' }] }, 400, /messages\[0\] needs a role/],

@@ -166,7 +166,6 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
     if (p.some((t) => t >= model.config.vocab_size)) throw new RequestError(`a prompt has tokens beyond the model's vocabulary (${model.config.vocab_size})`);
     if (p.length >= model.config.n_positions) throw new RequestError(`a prompt of ${p.length} tokens leaves no room in the model's context (${model.config.n_positions} tokens)`);
   }
-  if (stream && (prompts.length > 1 || n > 1)) throw new RequestError('stream takes one prompt and n 1');
   const echo = !chat && body.echo === true;
   const stops = options.stopStrings;
   const eos = options.eosTokenId;
@@ -180,36 +179,31 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   // (echo with logprobs: the prompt's tokens too, each but the first scored by one pass over the prompt)
   const promptScores = echo && top !== undefined ? prompts.map((p) => promptLogprobs(model, p, top, tokenizer, ctx.autocast)) : undefined;
   const scored = top === undefined ? undefined : new StepLogprobs(top, tokenizer);
-  let write: ((piece: string) => void) | undefined;
-  let shown: ReturnType<typeof textStream> | undefined;
-  let event: ((choice: Record<string, unknown>) => void) | undefined;
-  let shownChars = 0, sent = 0; // (streamed: the reply's characters written, and its tokens whose logprobs went with them)
-  // the log-probabilities of the streamed reply's tokens that begin before `chars` characters, not yet sent
-  const unsent = (chars: number) => {
-    const row = scored!.rows[0] ?? [], start = sent;
-    while (sent < row.length && row[sent].start < chars) sent++;
-    return row.slice(start, sent);
-  };
+  // streamed: each choice's text as it settles, in its own chunks (by index), with its tokens' logprobs
+  let streams: ChoiceStream[] | undefined;
   if (stream) {
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
-    event = (choice) => res.write(`data: ${JSON.stringify({ ...head, choices: [{ index: 0, logprobs: null, finish_reason: null, ...choice }] })}\n\n`);
-    write = (piece) => {
-      if (!piece) return;
-      shownChars += piece.length;
-      const logprobs = scored && logprobsJson(unsent(shownChars), chat, echoed[0].length, tokenizer);
-      event!({ ...(chat ? { delta: { content: piece } } : { text: piece }), ...(logprobs ? { logprobs } : {}) });
-    };
-    if (chat) event({ delta: { role: 'assistant', content: '' } });
-    if (echo) event({ text: echoed[0], ...(promptScores ? { logprobs: logprobsJson(promptScores[0], false, 0, tokenizer) } : {}) });
-    shown = textStream((t) => tokenizer.decode(t, plain), stops, write, false);
+    const event = (index: number, choice: Record<string, unknown>) => res.write(`data: ${JSON.stringify({ ...head, choices: [{ index, logprobs: null, finish_reason: null, ...choice }] })}\n\n`);
+    streams = Array.from({ length: prompts.length * n }, (_, i) => {
+      const p = Math.floor(i / n);
+      if (chat) event(i, { delta: { role: 'assistant', content: '' } });
+      if (echo) event(i, { text: echoed[p], ...(promptScores ? { logprobs: logprobsJson(promptScores[p], false, 0, tokenizer) } : {}) });
+      return new ChoiceStream((choice) => event(i, choice), chat, stops, tokenizer, scored && (() => scored.rows[i] ?? []), echoed[p].length);
+    });
   }
+  let finished: boolean[] = []; // (the rows finished before this step: what they get now is padding)
+  const onToken = (tokens: number[], done: boolean[]) => {
+    scored?.onToken(tokens);
+    // (an end token's text is not the reply's: stop_token_ids may name ordinary tokens)
+    tokens.forEach((t, i) => { if (!finished[i] && !ends.includes(t)) streams?.[i].add(t); });
+    finished = done;
+  };
   let sequences: number[][];
   try {
     sequences = await model.generateAsync(prompts, {
       ...options, autocast: ctx.autocast, signal: controller.signal, tokenizer,
       onLogits: scored?.onLogits,
-      // (an end token's text is not the reply's: stop_token_ids may name ordinary tokens)
-      onToken: shown || scored ? (tokens) => { scored?.onToken(tokens); if (!ends.includes(tokens[0])) shown?.add(tokens[0]); } : undefined,
+      onToken: streams || scored ? onToken : undefined,
     });
   } catch (e) {
     if (controller.signal.aborted) return; // (no one to answer)
@@ -232,12 +226,8 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   });
   const usage = { prompt_tokens: prompts.reduce((s, p) => s + p.length, 0), completion_tokens: choices.reduce((s, c) => s + c.added.length, 0), total_tokens: 0 };
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
-  if (stream) {
-    const [c] = choices;
-    shown!.end(c.text);
-    const last = scored ? unsent(c.text.length) : [];
-    const rest = last.length ? logprobsJson(last, chat, c.echoed.length, tokenizer) : null;
-    res.write(`data: ${JSON.stringify({ ...head, choices: [{ index: 0, logprobs: rest, finish_reason: c.finish, ...(chat ? { delta: {} } : { text: '' }) }] })}\n\n`);
+  if (streams) {
+    choices.forEach((c, i) => streams![i].end(c.text, c.finish));
     if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage) res.write(`data: ${JSON.stringify({ ...head, choices: [], usage })}\n\n`);
     res.end('data: [DONE]\n\n');
     return;
@@ -249,6 +239,42 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
       : { index: c.index, text: c.echoed + c.text, logprobs: c.logprobs ? logprobsJson([...c.promptScores ?? [], ...c.logprobs.map((t) => ({ ...t, start: t.start + c.echoed.length }))], false, 0, tokenizer) : null, finish_reason: c.finish })),
     usage,
   });
+}
+
+/**
+ * One choice streamed: its text as it settles (held back where a stop string may be beginning),
+ * each piece with the log-probabilities of the tokens that begin in it; at the end, the rest of
+ * them with the finish reason.
+ */
+class ChoiceStream {
+  private readonly shown: ReturnType<typeof textStream>;
+  private chars = 0; // (the reply's characters sent)
+  private sent = 0; // (its tokens whose log-probabilities went with them)
+
+  constructor(private readonly send: (choice: Record<string, unknown>) => void, private readonly chat: boolean, stops: string[] | undefined,
+    private readonly tokenizer: GPT2Tokenizer, private readonly scores: (() => TokenLogprob[]) | undefined, private readonly offset: number) {
+    this.shown = textStream((t) => tokenizer.decode(t, plain), stops, (piece) => {
+      if (!piece) return;
+      this.chars += piece.length;
+      send({ ...(chat ? { delta: { content: piece } } : { text: piece }), ...this.logprobs(this.chars) });
+    }, false);
+  }
+
+  add(token: number): void {
+    this.shown.add(token);
+  }
+
+  end(text: string, finish: string): void {
+    this.shown.end(text);
+    this.send({ ...(this.chat ? { delta: {} } : { text: '' }), ...this.logprobs(text.length), finish_reason: finish });
+  }
+
+  /** { logprobs } of the tokens not yet sent that begin before `chars` characters of the reply (none: {}) */
+  private logprobs(chars: number): { logprobs?: Record<string, unknown> } {
+    const row = this.scores?.() ?? [], from = this.sent;
+    while (this.sent < row.length && row[this.sent].start < chars) this.sent++;
+    return this.sent > from ? { logprobs: logprobsJson(row.slice(from, this.sent), this.chat, this.offset, this.tokenizer) } : {};
+  }
 }
 
 /**
