@@ -6,9 +6,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { fixtures, relErr, learnBpe, writeBpeFiles } from './helpers';
+import { fixtures, relErr, learnBpe, writeBpeFiles, settledLiveTensors } from './helpers';
 import { cases as opCases, flatten, maxErr, T } from './ops.cases';
 import { _devicePieces } from '../lib/io/tensor_bytes';
+import * as http from 'http';
+import { requestHandler } from '../lib/cli/commands/serve';
 
 const PY = process.env.TSTORCH_REF_PYTHON ?? 'python3';
 
@@ -554,6 +556,65 @@ json.dump(out, open(d + "/want.json", "w"))`;
   m.dispose();
   a.dispose();
   fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('contrastive search, frequency/presence penalties, prompt lookup, onLogits and generateAsync on CUDA give the CPU\'s tokens; speculative sampling runs there; serve\'s logprobs as the CPU\'s (1e-4)', async () => {
+  const m = lessFlatGpt2().eval();
+  const a = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 40, n_embd: 16, n_layer: 1, n_head: 2, eos_token_id: 63, bos_token_id: 63 }).eval();
+  const prompts = [[5, 17, 42, 8, 9, 3], [1], [7, 60, 7, 33]];
+  const cases: torch.GenerateOptions[] = [
+    { penaltyAlpha: 0.6, topK: 4 },
+    { frequencyPenalty: 1.5, presencePenalty: 0.5, repetitionPenalty: 1.2 },
+    { penaltyAlpha: 0.4, topK: 5, frequencyPenalty: 1, noRepeatNgramSize: 3 },
+  ];
+  // the serve's answer with logprobs (echo too), for the model where it is now
+  const served = async (): Promise<any> => {
+    const server = http.createServer(requestHandler({ model: m, tokenizer: torch.tokenizer, name: 'm' }));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const r = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/v1/completions`, {
+        method: 'POST', body: JSON.stringify({ prompt: prompts[0], max_tokens: 8, temperature: 0, logprobs: 3, echo: true, frequency_penalty: 0.5 }),
+      });
+      expect(r.status).toBe(200);
+      return ((await r.json()) as any).choices[0].logprobs;
+    } finally {
+      await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
+    }
+  };
+  const results: Record<string, any> = {};
+  for (const device of ['cpu', 'cuda'] as const) {
+    m.to({ device });
+    a.to({ device });
+    const before = await settledLiveTensors(); // (garbage finalized during the awaits does not count)
+    const batched = cases.map((c) => m.generate(prompts, { ...c, maxNewTokens: 12, eosTokenId: 17 }));
+    const lookup = m.generate([[7, 60, 7, 33, 7, 60, 7]], { promptLookupNumTokens: 2, maxNewTokens: 12, eosTokenId: null });
+    // onLogits: the raw logits on the model's device, as outputLogits records them
+    const seen: number[][][] = [];
+    const out = m.generate(prompts, { maxNewTokens: 4, eosTokenId: null, returnDictInGenerate: true, outputLogits: true, onLogits: (l) => { expect(l.device.startsWith(device)).toBe(true); seen.push(l.tolist() as number[][]); } });
+    expect(seen).toEqual(out.logits!.map((t) => t.tolist()));
+    for (const t of out.logits!) t.dispose();
+    // generateAsync: the same tokens; aborted after two steps, every tensor freed
+    expect(await m.generateAsync(prompts, { ...cases[0], maxNewTokens: 12, eosTokenId: 17 })).toEqual(batched[0]);
+    const controller = new AbortController();
+    let steps = 0;
+    await expect(m.generateAsync(prompts, { maxNewTokens: 12, signal: controller.signal, onToken: () => { if (++steps === 2) controller.abort(); } })).rejects.toThrow(/abort/i);
+    // speculative sampling: tokens of the vocabulary, the same from the same seed
+    const sampled = () => m.generate([prompts[0]], { assistantModel: a, doSample: true, seed: 3, topK: 8, maxNewTokens: 12, eosTokenId: null })[0];
+    const s1 = sampled();
+    expect(s1).toHaveLength(prompts[0].length + 12);
+    expect(s1.every((t) => Number.isInteger(t) && t >= 0 && t < 64)).toBe(true);
+    expect(sampled()).toEqual(s1);
+    results[device] = { batched, lookup, logprobs: await served() };
+    expect(await settledLiveTensors()).toBe(before);
+  }
+  expect(results.cuda.batched).toEqual(results.cpu.batched);
+  expect(results.cuda.lookup).toEqual(results.cpu.lookup);
+  const [cpu, cuda] = [results.cpu.logprobs, results.cuda.logprobs];
+  expect(cuda.tokens).toEqual(cpu.tokens);
+  expect(cuda.tokens).toHaveLength(prompts[0].length + 8);
+  cuda.token_logprobs.forEach((v: number | null, j: number) => (j === 0 ? expect(v).toBeNull() : expect(Math.abs(v! - cpu.token_logprobs[j])).toBeLessThan(1e-4)));
+  m.dispose();
+  a.dispose();
 });
 
 // The op cases checked against PyTorch on the CPU (test/ops.parity.test.ts), run again with CUDA
