@@ -12,14 +12,14 @@ import { requestHandler, ServeContext } from '../lib/cli/commands/serve';
 import { saveTinyGpt2, settledLiveTensors } from './helpers';
 
 const CLI = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
-let tmp: string, dir: string, model: torch.GPT2LMHeadModel, server: http.Server, base: string;
+let tmp: string, dir: string, model: torch.GPT2LMHeadModel, server: http.Server, base: string, ctx: ServeContext;
 const tok = torch.tokenizer;
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-serve-'));
   dir = await saveTinyGpt2(path.join(tmp, 'model'), { n_positions: 128 });
   model = await torch.GPT2LMHeadModel.fromPretrained(dir);
-  const ctx: ServeContext = { model, tokenizer: tok.withChatTemplate(torch.CHATML_TEMPLATE), name: 'tiny-gpt2' };
+  ctx = { model, tokenizer: tok.withChatTemplate(torch.CHATML_TEMPLATE), name: 'tiny-gpt2' };
   server = http.createServer(requestHandler(ctx));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -246,8 +246,12 @@ test('logit_bias, min_tokens, stop_token_ids, ignore_eos: generate()\'s sequence
 test('requests are served together; a client that goes away stops its generation, every tensor freed', async () => {
   const before = await settledLiveTensors(); // (earlier garbage may be finalized at any await here)
   const prompts = ['The jury said', 'Atlanta', 'In the city'];
-  const answers = await Promise.all(prompts.map((p) => request('POST', `${base}/v1/completions`, { prompt: p, max_tokens: 20, temperature: 0 })));
-  answers.forEach((a, i) => expect(a.json.choices[0].text).toBe(apiText(tok.encode(prompts[i]), { maxNewTokens: 20 })));
+  // (continuous batching: their steps share forward passes, each request the text it gets alone)
+  const shared = ctx.batcher!.stats.batchedPasses;
+  const answers = await Promise.all(prompts.map((p, i) => request('POST', `${base}/v1/completions`, { prompt: p, max_tokens: 20, temperature: 0, ...(i === 1 ? { frequency_penalty: 1, logprobs: 2 } : {}) })));
+  answers.forEach((a, i) => expect(a.json.choices[0].text).toBe(apiText(tok.encode(prompts[i]), { maxNewTokens: 20, frequencyPenalty: i === 1 ? 1 : undefined })));
+  expect(ctx.batcher!.stats.batchedPasses - shared).toBeGreaterThanOrEqual(15);
+  expect(ctx.batcher!.stats.widestBatch).toBe(3);
   // a stream left after 3 events: its generation stops (the model is free: the next request is answered at once)
   const left = await request('POST', `${base}/v1/completions`, { prompt: 'The jury said', max_tokens: 100, temperature: 0, stream: true }, { abortAfterEvents: 3 });
   expect(left.events!.length).toBeGreaterThanOrEqual(3);

@@ -419,6 +419,8 @@ export class DecodingState {
   private past: LayerPast[] | null = null;
   /** contrastive search: the candidates' cache, until keepCandidates */
   private pending: LayerPast[] | null = null;
+  /** the next step's forward pass, computed in a batch with other generations' (see prepare) */
+  private prepared: GPT2Output | null = null;
 
   constructor(
     private readonly forward: (ids: Tensor, opts: ForwardOptions) => GPT2Output,
@@ -448,6 +450,7 @@ export class DecodingState {
    * or an assistant catching up).
    */
   nextLogits(): Tensor {
+    if (this.prepared) return this.takePrepared();
     const cached = this.useCache && this.past !== null;
     const padded = this.padding.some((n) => n > 0);
     const from = cached ? this.cachedLength : 0, fed = this.length - from;
@@ -468,6 +471,36 @@ export class DecodingState {
 
   append(tokens: number[]): void {
     tokens.forEach((t, i) => this.seqs[i].push(t));
+  }
+
+  /** Whether the next nextLogits feeds only the last token over the cache: a step several generations can take in one batch. */
+  get feedsLastToken(): boolean {
+    return this.useCache && this.past !== null && !this.prepared && this.cachedLength === this.length - 1;
+  }
+
+  /** The key/value cache (each layer's (rows, heads, cachedLength, headDim) keys and values), for a batch to read. */
+  get cache(): readonly LayerPast[] | null {
+    return this.past;
+  }
+
+  /**
+   * Hands in the next step's forward pass, computed elsewhere (GenerationBatcher: this state's
+   * rows of a batch): logits (rows, 1, vocab) and the cache after it, kept tensors this state
+   * then owns. The next nextLogits takes them instead of running the model.
+   */
+  prepare(out: GPT2Output): void {
+    if (!this.feedsLastToken) throw new Error('generate: internal error: a prepared step for a state that does not feed its last token');
+    this.prepared = out;
+  }
+
+  private takePrepared(): Tensor {
+    const out = this.prepared!;
+    this.prepared = null;
+    this.disposePast();
+    this.past = out.pastKeyValues!;
+    const logits = out.logits.select(1, out.logits.shape[1] - 1).to({ dtype: 'float32' });
+    out.logits.dispose(); // (kept by the batch; the step's scope has the row it took)
+    return logits;
   }
 
   /**
@@ -573,6 +606,11 @@ export class DecodingState {
   dispose(): void {
     this.disposePast();
     this.disposePending();
+    if (this.prepared) {
+      this.prepared.logits.dispose();
+      for (const [k, v] of this.prepared.pastKeyValues ?? []) { k.dispose(); v.dispose(); }
+      this.prepared = null;
+    }
   }
 
   private disposePending(): void {

@@ -722,6 +722,19 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     return o.autocast ? autocast(next, o.autocast) : next();
   }
 
+  /**
+   * @internal generate() a step at a time, for GenerationBatcher: the steps (advanced without
+   * autograd), the decoding state once the first step has made it, and whether every step is a
+   * plain one (greedy or sampling, the last token over the cache) that a batch can share.
+   */
+  generationSteps(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): { steps: StepsOf<BeamSearchOutput>; state: () => DecodingState | undefined; plain: boolean } {
+    const o = withDefaults(this.generationConfig, checkGenerateKeys(opts));
+    const beams = (o.numBeams ?? 1) > 1;
+    let state: DecodingState | undefined;
+    const steps = this.decodeSteps(prompt, o, beams, {}, (s) => { state = s; });
+    return { steps, state: () => state, plain: !beams && !o.assistantModel && !o.promptLookupNumTokens && !isContrastive(o) && o.useCache !== false };
+  }
+
   /** HF's compute_transition_scores on generate()'s output (see generation.ts). */
   computeTransitionScores(sequences: number[][], scores: Tensor[], beamIndices: number[][] | null = null, normalizeLogits = false): number[][] {
     return computeTransitionScores(sequences, scores, beamIndices, normalizeLogits);
@@ -742,7 +755,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
   }
 
   /** A generation's steps (see StepsOf): the checks and set-up at the first, the clean-up after the last. */
-  private *decodeSteps(prompt: Tensor | number[] | number[][], opts: GenerateOptions, beams: boolean, record: DecodeRecord = {}): StepsOf<BeamSearchOutput> {
+  private *decodeSteps(prompt: Tensor | number[] | number[][], opts: GenerateOptions, beams: boolean, record: DecodeRecord = {}, onState?: (state: DecodingState) => void): StepsOf<BeamSearchOutput> {
     const eos = opts.eosTokenId === undefined ? this.config.eos_token_id : opts.eosTokenId;
     if (opts.seed !== undefined) manualSeed(opts.seed);
     const prompts: number[][] = prompt instanceof Tensor
@@ -783,6 +796,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     const releaseModel = this.holdEval();
     const pad = opts.padTokenId ?? eosList(eos)[0] ?? 0; // (HF: pad_token_id, else the first end token)
     const state = new DecodingState((ids, o) => this.forward(ids, o), rows, padding, pad, this.transformer.wte.weight.device, opts.useCache ?? true);
+    onState?.(state);
     const releaseAssistant = assistant?.holdEval();
     const draft = assistant && new DecodingState((ids, o) => assistant.forward(ids, o), [[...rows[0]]], [0], pad, assistant.transformer.wte.weight.device, true, assistant.config.n_positions);
     try {

@@ -1,6 +1,6 @@
 """Python reference side of scripts/bench: one case per process, prints one JSON line.
   bench_ref.py CASE ITERS THREADS
-Cases: tiny_step, fwdbwd_124m, lora_step_124m, full_step_124m, generate_124m, contrastive_124m, lora_step_124m_bf16, sft_step_124m, dpo_step_124m,
+Cases: tiny_step, fwdbwd_124m, lora_step_124m, full_step_124m, generate_124m, contrastive_124m, serve_batch_124m, lora_step_124m_bf16, sft_step_124m, dpo_step_124m,
 seqcls_step_124m, kto_step_124m."""
 import json
 import os
@@ -26,7 +26,7 @@ cfg, B, T = {
     "tiny_step": (TINY, 2, 32), "fwdbwd_124m": (GPT2_124M, 2, 128), "lora_step_124m": (GPT2_124M, 8, 128),
     "full_step_124m": (GPT2_124M, 8, 128), "generate_124m": (GPT2_124M, 1, 16), "contrastive_124m": (GPT2_124M, 1, 16),
     "lora_step_124m_bf16": (GPT2_124M, 8, 128), "sft_step_124m": (GPT2_124M, 8, 128), "dpo_step_124m": (GPT2_124M, 4, 128),
-    "seqcls_step_124m": (GPT2_124M, 8, 128), "kto_step_124m": (GPT2_124M, 8, 128),
+    "seqcls_step_124m": (GPT2_124M, 8, 128), "kto_step_124m": (GPT2_124M, 8, 128), "serve_batch_124m": (GPT2_124M, 8, 44),
 }[case]
 # *_bf16: the forward pass under bfloat16 autocast (CPU), weights and optimizer in float32.
 bf16 = case.endswith("_bf16")
@@ -95,6 +95,18 @@ def step_fn():
                 nxt = logits[:, -1, :].argmax(-1, keepdim=True)
                 logits, _, past = model(nxt, past_key_values=past, logits_to_keep=1)
         return n
+    if case == "serve_batch_124m":
+        # 8 requests (prompts of 16, 20, ..., 44 tokens), each generated alone with its cache, greedy,
+        # 32 new tokens: what serving them costs one at a time (HF's generate per request)
+        model.eval()
+        n = 32
+        with torch.no_grad():
+            for i in range(B):
+                logits, _, past = model(ids[i:i + 1, :16 + 4 * i], logits_to_keep=1)
+                for _ in range(n):
+                    nxt = logits[:, -1, :].argmax(-1, keepdim=True)
+                    logits, _, past = model(nxt, past_key_values=past, logits_to_keep=1)
+        return B * n
     if case == "contrastive_124m":
         # HF's _contrastive_search (penalty_alpha 0.6, top_k 4) on the cache: the candidates in one
         # pass over it repeated top_k times, ranked by _ranking_fast (generate_ref.py's transcription)

@@ -13,7 +13,7 @@ const cases: Record<string, [object, number, number]> = {
   tiny_step: [TINY, 2, 32], fwdbwd_124m: [GPT2_124M, 2, 128], lora_step_124m: [GPT2_124M, 8, 128],
   full_step_124m: [GPT2_124M, 8, 128], generate_124m: [GPT2_124M, 1, 16], contrastive_124m: [GPT2_124M, 1, 16],
   lora_step_124m_bf16: [GPT2_124M, 8, 128], sft_step_124m: [GPT2_124M, 8, 128], dpo_step_124m: [GPT2_124M, 4, 128],
-  seqcls_step_124m: [GPT2_124M, 8, 128], kto_step_124m: [GPT2_124M, 8, 128],
+  seqcls_step_124m: [GPT2_124M, 8, 128], kto_step_124m: [GPT2_124M, 8, 128], serve_batch_124m: [GPT2_124M, 8, 44],
 };
 // *_bf16: the forward pass under bfloat16 autocast (CPU), weights and optimizer in float32.
 const bf16 = kase.endsWith('_bf16');
@@ -112,18 +112,33 @@ function step(): number {
   });
 }
 
+/**
+ * serve_batch_124m: 8 concurrent requests (prompts of 16, 20, ..., 44 tokens, 32 new tokens each,
+ * greedy) through a GenerationBatcher, as tstorch serve runs them: their steps share passes.
+ */
+async function servedStep(): Promise<number> {
+  model.eval();
+  const n = 32, rows = ids.tolist() as number[][];
+  const batcher = new torch.GenerationBatcher(model);
+  await Promise.all(rows.map((r, i) => batcher.generate([r.slice(0, 16 + 4 * i)], { maxNewTokens: n, eosTokenId: null })));
+  return B * n;
+}
+const timedStep = async (): Promise<number> => (kase === 'serve_batch_124m' ? servedStep() : step());
+
 // warm-up: allocates the optimizer state; oneDNN builds its bf16 kernels for the backward's shapes;
 // and, asked for a number of steps (the tiny case), V8 has optimised the step's JS (its first few
 // hundred calls run slower), so that the steady state is timed, as on the Python side
-for (let i = 0, n = Math.max(Number(warmupS ?? 1), bf16 ? 2 : 1); i < n; i++) step();
-const times: number[] = [];
-let work = 0;
-for (let i = 0; i < iters; i++) {
-  const t0 = process.hrtime.bigint();
-  work = step();
-  times.push(Number(process.hrtime.bigint() - t0) / 1e9);
-}
-times.sort((a, b) => a - b);
-const med = times[times.length >> 1];
-const peak = process.resourceUsage().maxRSS;
-console.log(JSON.stringify({ ms: med * 1e3, per_second: work / med, peak_rss_mib: peak / 1024, peak_delta_mib: (peak - rss0) / 1024 }));
+void (async () => {
+  for (let i = 0, n = Math.max(Number(warmupS ?? 1), bf16 ? 2 : 1); i < n; i++) await timedStep();
+  const times: number[] = [];
+  let work = 0;
+  for (let i = 0; i < iters; i++) {
+    const t0 = process.hrtime.bigint();
+    work = await timedStep();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  times.sort((a, b) => a - b);
+  const med = times[times.length >> 1];
+  const peak = process.resourceUsage().maxRSS;
+  console.log(JSON.stringify({ ms: med * 1e3, per_second: work / med, peak_rss_mib: peak / 1024, peak_delta_mib: (peak - rss0) / 1024 }));
+})();

@@ -1,7 +1,8 @@
 // tstorch serve: the model behind an OpenAI-compatible HTTP API, as `transformers serve` puts
 // one: POST /v1/completions and /v1/chat/completions (stream: true sends server-sent events), GET
-// /v1/models. Each request runs as generateAsync, so requests are served together, a step of
-// each in turn, and a client that goes away stops its own generation.
+// /v1/models. The requests' generations run in a GenerationBatcher: their steps share forward
+// passes (continuous batching, as vLLM's), requests join and leave between steps, and a client
+// that goes away stops its own generation.
 import * as http from 'http';
 import { createHash, randomUUID, timingSafeEqual } from 'crypto';
 import { Spec } from '../args';
@@ -9,6 +10,7 @@ import { loadModelFromFlags, sharedFlags, tokenizerFromFlags } from './common';
 import { eosList } from '../../models/logits_process';
 import { newTokens, plain, precisionAutocast, replyText, spec as generateSpec, textStream } from './generate';
 import type { GPT2LMHeadModel } from '../../models/gpt2';
+import { GenerationBatcher } from '../../models/batching';
 import { Tensor } from '../../tensor/tensor';
 import { tensor } from '../../tensor/creation';
 import { keep, tidy } from '../../tensor/scope';
@@ -29,6 +31,7 @@ export const spec: Spec = {
   port: { type: 'int', default: 8000, help: 'the port to listen on (0: a free one; the address is printed)' },
   'api-key': { type: 'string', help: 'requests to /v1 must carry "Authorization: Bearer KEY" (as vLLM\'s --api-key; or the environment\'s TSTORCH_API_KEY, kept out of the process list)' },
   'served-model-name': { type: 'string', help: 'the model\'s name in answers and /v1/models (default: --model as given)' },
+  'max-num-seqs': { type: 'int', default: 256, help: 'the most sequences the requests\' generations put in one batched step (vLLM\'s --max-num-seqs; 1: no batching)' },
   'enable-cors': { type: 'boolean', help: 'answer web pages of any origin (CORS headers, and the preflight OPTIONS requests), as transformers serve --enable-cors' },
   device: sharedFlags.device,
   attn: sharedFlags.attn,
@@ -49,6 +52,8 @@ export interface ServeContext {
   cors?: boolean;
   /** /v1 requests must carry "Authorization: Bearer apiKey" (--api-key) */
   apiKey?: string;
+  /** the requests' generations, batched (made by requestHandler when not given: all rows of a step in one pass) */
+  batcher?: GenerationBatcher;
 }
 
 export async function run(f: Record<string, unknown>): Promise<number> {
@@ -61,7 +66,13 @@ export async function run(f: Record<string, unknown>): Promise<number> {
   const apiKey = (f['api-key'] as string | undefined) ?? process.env.TSTORCH_API_KEY;
   if (apiKey === '') throw new Error('--api-key is empty (TSTORCH_API_KEY too?): give the key requests must carry');
   const name = (f['served-model-name'] as string | undefined) ?? model.nameOrPath ?? String(f.model);
-  const ctx: ServeContext = { model, tokenizer, name, autocast: precisionAutocast(f), cors: Boolean(f['enable-cors']), apiKey };
+  const maxRows = f['max-num-seqs'] as number;
+  if (!(maxRows >= 1)) throw new Error(`--max-num-seqs must be >= 1, got ${maxRows}`);
+  const autocastOptions = precisionAutocast(f);
+  const ctx: ServeContext = {
+    model, tokenizer, name, autocast: autocastOptions, cors: Boolean(f['enable-cors']), apiKey,
+    batcher: new GenerationBatcher(model, { maxBatchRows: maxRows, autocast: autocastOptions }),
+  };
   const server = http.createServer(requestHandler(ctx));
   try {
     await new Promise<void>((resolve, reject) => {
@@ -91,6 +102,7 @@ class RequestError extends Error {
 
 /** The server's request listener: the routes, and errors answered as OpenAI's ({ error: { message, type } }). */
 export function requestHandler(ctx: ServeContext): http.RequestListener {
+  ctx.batcher ??= new GenerationBatcher(ctx.model, { autocast: ctx.autocast });
   return (req, res) => {
     if (ctx.cors) {
       res.setHeader('Access-Control-Allow-Origin', '*');
@@ -200,8 +212,8 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   };
   let sequences: number[][];
   try {
-    sequences = await model.generateAsync(prompts, {
-      ...options, autocast: ctx.autocast, signal: controller.signal, tokenizer,
+    sequences = await ctx.batcher!.generate(prompts, {
+      ...options, signal: controller.signal, tokenizer,
       onLogits: scored?.onLogits,
       onToken: streams || scored ? onToken : undefined,
     });

@@ -1,0 +1,120 @@
+// GenerationBatcher (continuous batching): concurrent generations share their plain steps' forward
+// passes. Each must get what generate() gives it alone, and the logits of its batched steps must be
+// the reference GPT-2's (gpt2_ref.py, the whole sequence in one pass, no cache, no padding).
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as torch from '../lib';
+import { settledLiveTensors } from './helpers';
+
+let tmp: string;
+let model: torch.GPT2LMHeadModel;
+const prompts = [[5, 17, 42, 8, 9, 3], [1], [7, 60, 7, 33]];
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-batching-'));
+  // the small GPT-2 of generation.test.ts, made less flat so that its tokens are not near ties
+  torch.manualSeed(1);
+  model = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 40, n_embd: 32, n_layer: 2, n_head: 2, eos_token_id: 63, bos_token_id: 63 });
+  torch.noGrad(() => {
+    model.transformer.wte.weight.mul_(6);
+    model.transformer.wpe.weight.mul_(20);
+    for (const block of model.transformer.h.items) (block.attn.c_proj as torch.nn.Conv1D).weight.mul_(20);
+  });
+  model.eval();
+  await model.savePretrained(tmp);
+});
+afterAll(() => {
+  model?.dispose();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** The reference's logits (float32) after each position of each sequence, one pass each. */
+function referenceLogits(sequences: number[][]): number[][][] {
+  const r = spawnSync('/usr/bin/python3', ['-c', `
+import json, sys, torch
+sys.path.insert(0, ${JSON.stringify(path.join(__dirname, '..', 'scripts', 'reference'))})
+import gpt2_ref
+m = gpt2_ref.from_pretrained(${JSON.stringify(tmp)})
+with torch.no_grad():
+    print(json.dumps([m(torch.tensor([s]))[0][0].tolist() for s in json.load(sys.stdin)]))
+`], { input: JSON.stringify(sequences), encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+const JOBS: [number[][], torch.GenerateOptions][] = [
+  [[prompts[0]], { maxNewTokens: 12, eosTokenId: null }],
+  [prompts, { maxNewTokens: 10, eosTokenId: 17, frequencyPenalty: 1 }], // (three prompts of their own lengths: padded among themselves too)
+  [[prompts[2]], { maxNewTokens: 20, eosTokenId: null, repetitionPenalty: 1.3, noRepeatNgramSize: 2 }],
+  [[[9, 9, 9, 4]], { maxNewTokens: 8, eosTokenId: [50, 17], minNewTokens: 3 }],
+  [[prompts[1]], { maxNewTokens: 5, eosTokenId: null, numBeams: 2 }], // (beam search: a step each turn, unbatched)
+  [[prompts[0]], { maxNewTokens: 6, eosTokenId: null, penaltyAlpha: 0.6, topK: 4 }], // (contrastive search: likewise)
+];
+
+test('concurrent generations: each gets generate()\'s tokens alone; the plain steps share passes whose logits are the reference\'s (1e-4); nothing left behind', async () => {
+  const want = JOBS.map(([p, o]) => model.generate(p, o));
+  const before = await settledLiveTensors();
+  const batcher = new torch.GenerationBatcher(model);
+  // each plain job's logits, step by step, as its rows of the shared passes gave them
+  const seen: number[][][][] = JOBS.map(() => []);
+  const got = await Promise.all(JOBS.map(([p, o], j) => batcher.generate(p, { ...o, onLogits: o.numBeams ? undefined : (l) => { seen[j].push(l.tolist() as number[][]); } })));
+  expect(got).toEqual(want);
+  expect(batcher.stats.batchedPasses).toBeGreaterThanOrEqual(9);
+  expect(batcher.stats.widestBatch).toBe(4);
+  expect(batcher.size).toBe(0);
+  // the logits each plain job saw (rows of batched passes after its first), against the reference's
+  // over its whole sequence; rows of a prompt padded among its job's prompts start after their padding
+  const sequences: number[][] = [], steps: number[][][] = [];
+  for (const j of [0, 1, 2, 3]) {
+    const [p] = JOBS[j];
+    got[j].forEach((seq, r) => {
+      const promptLength = p[r].length;
+      const kept = seen[j].map((step) => step[r]).slice(0, seq.length - promptLength); // (a finished row's later steps are padding)
+      sequences.push(seq);
+      steps.push(kept);
+      expect(kept.length).toBe(Math.min(seq.length - promptLength, seen[j].length));
+    });
+  }
+  const ref = referenceLogits(sequences);
+  let worst = 0, compared = 0;
+  sequences.forEach((seq, i) => {
+    const promptLength = seq.length - steps[i].length;
+    steps[i].forEach((row, k) => row.forEach((v, t) => { worst = Math.max(worst, Math.abs(v - ref[i][promptLength - 1 + k][t])); compared++; }));
+  });
+  expect(compared).toBeGreaterThan(64 * 60);
+  expect(worst).toBeLessThan(1e-4);
+  expect(await settledLiveTensors()).toBe(before);
+});
+
+test('generations join and leave between steps; one aborted or failing leaves the others as they are; maxBatchRows caps a pass; a seeded sample alone is generate()\'s', async () => {
+  const before = await settledLiveTensors();
+  const batcher = new torch.GenerationBatcher(model);
+  const long = batcher.generate([prompts[0]], { maxNewTokens: 30, eosTokenId: null });
+  // a later one joins while the first runs
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  const late = batcher.generate([prompts[2]], { maxNewTokens: 8, eosTokenId: null });
+  const controller = new AbortController();
+  let steps = 0;
+  const aborted = batcher.generate([prompts[1]], { maxNewTokens: 30, eosTokenId: null, signal: controller.signal, onToken: () => { if (++steps === 3) controller.abort(); } });
+  const failing = batcher.generate([prompts[1]], { maxNewTokens: 5, prefixAllowedTokensFn: () => [] });
+  await Promise.all([expect(aborted).rejects.toThrow(/abort/i), expect(failing).rejects.toThrow(/prefixAllowedTokensFn gave no tokens/)]);
+  expect(await long).toEqual(model.generate([prompts[0]], { maxNewTokens: 30, eosTokenId: null }));
+  expect(await late).toEqual(model.generate([prompts[2]], { maxNewTokens: 8, eosTokenId: null }));
+  expect(batcher.stats.batchedPasses).toBeGreaterThan(0);
+  // one row a pass: nothing shared, the same tokens
+  const single = new torch.GenerationBatcher(model, { maxBatchRows: 1 });
+  const alone = await Promise.all(prompts.map((p) => single.generate([p], { maxNewTokens: 6, eosTokenId: null })));
+  expect(alone).toEqual(prompts.map((p) => model.generate([p], { maxNewTokens: 6, eosTokenId: null })));
+  expect(single.stats.batchedPasses).toBe(0);
+  // sampling from a seed, alone in the batcher: generate()'s draws
+  const sampled = { maxNewTokens: 10, doSample: true, temperature: 0.9, topK: 20, seed: 4, numReturnSequences: 3, eosTokenId: null };
+  expect(await batcher.generate([prompts[0]], sampled)).toEqual(model.generate([prompts[0]], sampled));
+  // bad options: the call's own error
+  await expect(batcher.generate([prompts[0]], { maxNewTokens: -1 })).rejects.toThrow(/maxNewTokens must be an integer >= 0/);
+  await expect(batcher.generate([prompts[0]], { returnDictInGenerate: true })).rejects.toThrow(/returnDictInGenerate is for model.generate\(\)/);
+  expect(() => new torch.GenerationBatcher(model, { maxBatchRows: 0 })).toThrow(/maxBatchRows must be an integer >= 1/);
+  expect(await settledLiveTensors()).toBe(before);
+});
