@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { settledLiveTensors } from './helpers';
+import { lessFlatGpt2, settledLiveTensors } from './helpers';
 
 let tmp: string;
 let model: torch.GPT2LMHeadModel;
@@ -14,15 +14,7 @@ const prompts = [[5, 17, 42, 8, 9, 3], [1], [7, 60, 7, 33]];
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-batching-'));
-  // the small GPT-2 of generation.test.ts, made less flat so that its tokens are not near ties
-  torch.manualSeed(1);
-  model = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 40, n_embd: 32, n_layer: 2, n_head: 2, eos_token_id: 63, bos_token_id: 63 });
-  torch.noGrad(() => {
-    model.transformer.wte.weight.mul_(6);
-    model.transformer.wpe.weight.mul_(20);
-    for (const block of model.transformer.h.items) (block.attn.c_proj as torch.nn.Conv1D).weight.mul_(20);
-  });
-  model.eval();
+  model = lessFlatGpt2(); // (its tokens are not near ties)
   await model.savePretrained(tmp);
 });
 afterAll(() => {

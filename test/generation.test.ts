@@ -9,7 +9,7 @@ import * as path from 'path';
 import * as torch from '../lib';
 import { DecodingState, beamSearch, decodeAssisted, decodeGreedy, decodePromptLookup, eosList } from '../lib/models/generation';
 import type { ForwardOptions, LayerPast } from '../lib/models/gpt2';
-import { relErr, settledLiveTensors } from './helpers';
+import { lessFlatGpt2, relErr, settledLiveTensors } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
 const REF = path.join(__dirname, '..', 'scripts', 'reference', 'generate_ref.py');
@@ -117,16 +117,8 @@ let want: { sequences: number[][]; scores: number[] }[];
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-gen-'));
-  // A small random GPT-2 made less flat (scaled embeddings and attention outputs), so the beams
-  // differ from greedy and from each other.
-  torch.manualSeed(1);
-  model = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 40, n_embd: 32, n_layer: 2, n_head: 2, eos_token_id: 63, bos_token_id: 63 });
-  torch.noGrad(() => {
-    model.transformer.wte.weight.mul_(6);
-    model.transformer.wpe.weight.mul_(20);
-    for (const block of model.transformer.h.items) (block.attn.c_proj as torch.nn.Conv1D).weight.mul_(20);
-  });
-  model.eval();
+  // A small random GPT-2 made less flat, so the beams differ from greedy and from each other.
+  model = lessFlatGpt2();
   await model.savePretrained(tmp);
   fs.writeFileSync(path.join(tmp, 'specs.json'), JSON.stringify(specs));
   const r = spawnSync(PYTHON, [REF, tmp, path.join(tmp, 'specs.json'), path.join(tmp, 'want.json')], { encoding: 'utf8' });

@@ -34,6 +34,22 @@ export function relErr(a: torch.Tensor, b: torch.Tensor): number {
   });
 }
 
+/**
+ * The small GPT-2 of the generation tests (vocabulary 64, eos 17 a token it often picks), made less
+ * flat (scaled embeddings and attention outputs) so that beams differ from greedy and from each
+ * other and its tokens are not near ties; in eval mode.
+ */
+export function lessFlatGpt2(): torch.GPT2LMHeadModel {
+  torch.manualSeed(1);
+  const m = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 40, n_embd: 32, n_layer: 2, n_head: 2, eos_token_id: 63, bos_token_id: 63 });
+  torch.noGrad(() => {
+    m.transformer.wte.weight.mul_(6);
+    m.transformer.wpe.weight.mul_(20);
+    for (const block of m.transformer.h.items) (block.attn.c_proj as torch.nn.Conv1D).weight.mul_(20);
+  });
+  return m.eval();
+}
+
 /** A tiny GPT-2 with the real GPT-2 vocabulary (so real text's BPE fits), saved in HF layout. */
 export async function saveTinyGpt2(dir: string, config: Partial<torch.GPT2Config> = {}): Promise<string> {
   torch.manualSeed(0);
