@@ -55,6 +55,9 @@ test('concurrent generations: each gets generate()\'s tokens alone; the plain st
   expect(got).toEqual(want);
   expect(batcher.stats.batchedPasses).toBeGreaterThanOrEqual(9);
   expect(batcher.stats.widestBatch).toBe(4);
+  // (the caches are stacked anew only when the batch changes: a generation joined or left)
+  expect(batcher.stats.restacks).toBeLessThan(batcher.stats.batchedPasses / 2);
+  expect(batcher.stats.restacks).toBeGreaterThanOrEqual(2);
   expect(batcher.size).toBe(0);
   // the logits each plain job saw (rows of batched passes after its first), against the reference's
   // over its whole sequence; rows of a prompt padded among its job's prompts start after their padding

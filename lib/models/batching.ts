@@ -42,12 +42,22 @@ export interface BatcherStats {
   batchedRows: number;
   /** the most generations in one pass */
   widestBatch: number;
+  /** shared passes whose caches had to be stacked anew (the generations in the batch changed) */
+  restacks: number;
+}
+
+/** The last shared pass: its generations, the whole cache it made (kept), and the views each got. */
+interface Stack {
+  states: DecodingState[];
+  past: LayerPast[];
+  views: LayerPast[][];
 }
 
 export class GenerationBatcher {
   private readonly jobs: Job[] = [];
   private running = false;
-  readonly stats: BatcherStats = { turns: 0, batchedPasses: 0, batchedRows: 0, widestBatch: 0 };
+  readonly stats: BatcherStats = { turns: 0, batchedPasses: 0, batchedRows: 0, widestBatch: 0, restacks: 0 };
+  private stack: Stack | null = null;
   private readonly maxRows: number;
 
   constructor(readonly model: GPT2LMHeadModel, readonly options: BatcherOptions = {}) {
@@ -88,7 +98,13 @@ export class GenerationBatcher {
       }
     } finally {
       this.running = false;
+      this.dropStack();
     }
+  }
+
+  private dropStack(): void {
+    for (const [k, v] of this.stack?.past ?? []) { k.dispose(); v.dispose(); }
+    this.stack = null;
   }
 
   /** One step of every generation: those ready for a plain step share one forward pass first. */
@@ -111,6 +127,8 @@ export class GenerationBatcher {
       } catch (e) {
         for (const job of ready) this.end(job, () => job.reject(e), true);
       }
+    } else {
+      this.dropStack(); // (nothing shared this turn: the last pass's whole cache goes)
     }
     for (const job of [...this.jobs]) this.advance(job);
   }
@@ -140,15 +158,19 @@ export class GenerationBatcher {
   /**
    * One forward pass for these states' next tokens: their caches left-padded (zeros, masked out)
    * to the longest and stacked, each row's position its own; each state then gets its rows of the
-   * logits and of the new cache (its padding cut off again).
+   * logits and of the new cache (its padding cut off again). When the same generations shared the
+   * last pass, their caches are still views of the one it made: that is the stack, no copy.
    */
   private shareForward(states: DecodingState[]): void {
+    const last = this.stack;
+    const same = last !== null && last.states.length === states.length && states.every((s, j) => s === last.states[j] && s.cache!.every(([k, v], l) => k === last.views[j][l][0] && v === last.views[j][l][1]));
     tidy(() => noGrad(() => {
       const device = states[0].device;
       const longest = Math.max(...states.map((s) => s.cachedLength));
       const layers = states[0].cache!.length;
       const padded = (t: Tensor, extra: number) => (extra ? F.pad(t, [0, 0, extra, 0]) : t);
-      const past = Array.from({ length: layers }, (_, l) => [0, 1].map((kv) => cat(states.map((s) => padded(s.cache![l][kv], longest - s.cachedLength)), 0)) as LayerPast);
+      if (!same) this.stats.restacks++;
+      const past = same ? last!.past : Array.from({ length: layers }, (_, l) => [0, 1].map((kv) => cat(states.map((s) => padded(s.cache![l][kv], longest - s.cachedLength)), 0)) as LayerPast);
       // each row: the batch's padding and its own (HF's left padding of its prompt) masked, then its tokens
       const mask = states.flatMap((s) => s.seqs.map((q, r) => [...Array<number>(longest - s.cachedLength + s.padding[r]).fill(0), ...Array<number>(q.length).fill(1)]));
       const forward = () => this.model.forward(tensor(states.flatMap((s) => s.seqs.map((q) => [q[q.length - 1]])), { dtype: 'int64', device }), {
@@ -158,14 +180,15 @@ export class GenerationBatcher {
       });
       const out = this.options.autocast ? autocast(forward, this.options.autocast) : forward();
       let row = 0;
-      for (const s of states) {
+      const views = states.map((s) => {
         const n = s.seqs.length, extra = longest - s.cachedLength, length = s.cachedLength + 1;
-        s.prepare({
-          logits: keep(out.logits.narrow(0, row, n)),
-          pastKeyValues: out.pastKeyValues!.map(([k, v]) => [keep(k.narrow(0, row, n).narrow(2, extra, length)), keep(v.narrow(0, row, n).narrow(2, extra, length))] as LayerPast),
-        });
+        const mine = out.pastKeyValues!.map(([k, v]) => [keep(k.narrow(0, row, n).narrow(2, extra, length)), keep(v.narrow(0, row, n).narrow(2, extra, length))] as LayerPast);
+        s.prepare({ logits: keep(out.logits.narrow(0, row, n)), pastKeyValues: mine });
         row += n;
-      }
+        return mine;
+      });
+      this.dropStack();
+      this.stack = { states, past: out.pastKeyValues!.map(([k, v]) => [keep(k), keep(v)] as LayerPast), views };
     }));
   }
 }
