@@ -80,7 +80,11 @@ export class GenerationBatcher {
         reject(e);
         return;
       }
-      if (!this.running) void this.run();
+      // (the loop starts on the next turn of the event loop: calls made together start together)
+      if (!this.running) {
+        this.running = true;
+        setImmediate(() => void this.run());
+      }
     });
   }
 
@@ -90,7 +94,6 @@ export class GenerationBatcher {
   }
 
   private async run(): Promise<void> {
-    this.running = true;
     try {
       while (this.jobs.length) {
         this.turn();
