@@ -262,6 +262,25 @@ test('requests are served together; a client that goes away stops its generation
   expect(headers['access-control-allow-origin']).toBeUndefined(); // (no CORS unless asked)
 });
 
+test('/tokenize and /detokenize (vLLM\'s): a prompt\'s or a conversation\'s tokens, and tokens\' text', async () => {
+  const t = await request('POST', `${base}/tokenize`, { prompt: 'The jury said' });
+  expect(t.json).toEqual({ tokens: tok.encode('The jury said'), count: 3, max_model_len: 128 });
+  const messages = [{ role: 'user', content: 'Who won?' }];
+  const chatml = tok.withChatTemplate(torch.CHATML_TEMPLATE);
+  expect((await request('POST', `${base}/tokenize`, { messages })).json.tokens).toEqual(tok.encode(chatml.applyChatTemplate(messages, { addGenerationPrompt: true }) as string));
+  expect((await request('POST', `${base}/tokenize`, { messages, add_generation_prompt: false })).json.tokens).toEqual(tok.encode(chatml.applyChatTemplate(messages) as string));
+  expect((await request('POST', `${base}/detokenize`, { tokens: [464, 9002, 531, 50256] })).json).toEqual({ prompt: 'The jury said<|endoftext|>' });
+  for (const [route, body, message] of [
+    ['/tokenize', { text: 'x' }, /unknown request fields: text/],
+    ['/tokenize', { prompt: 5 }, /\/tokenize takes \{ prompt: string \} or \{ messages/],
+    ['/detokenize', { tokens: [70000] }, /tokens must be a list of token ids of this model \(0 \.\. 50256\)/],
+  ] as [string, unknown, RegExp][]) {
+    const r = await request('POST', `${base}${route}`, body);
+    expect(r.status).toBe(400);
+    expect(r.json.error.message).toMatch(message);
+  }
+});
+
 test('bad requests: OpenAI\'s error shape, 4xx, saying what is wrong', async () => {
   const cases: [string, unknown, number, RegExp][] = [
     ['/v1/completions', { prompt: 'x', max_tokens: 0 }, 400, /max_tokens must be an integer >= 1, got 0/],

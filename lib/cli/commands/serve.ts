@@ -143,8 +143,12 @@ async function route(ctx: ServeContext, req: http.IncomingMessage, res: http.Ser
     sendJson(res, 200, card);
     return;
   }
+  if (req.method === 'POST' && (pathname === '/tokenize' || pathname === '/detokenize')) {
+    sendJson(res, 200, pathname === '/tokenize' ? tokenize(ctx, await readJson(req)) : detokenize(ctx, await readJson(req)));
+    return;
+  }
   if (req.method !== 'POST' || (pathname !== '/v1/completions' && pathname !== '/v1/chat/completions')) {
-    throw new RequestError(`no ${req.method} ${pathname} here: POST /v1/completions or /v1/chat/completions, GET /v1/models`, 404);
+    throw new RequestError(`no ${req.method} ${pathname} here: POST /v1/completions or /v1/chat/completions (or /tokenize, /detokenize), GET /v1/models`, 404);
   }
   const body = await readJson(req);
   await complete(ctx, body, pathname === '/v1/chat/completions', res);
@@ -472,6 +476,37 @@ function logprobsJson(list: TokenLogprob[], chat: boolean, offset: number, token
     top_logprobs: list.map((t) => (t.top === null ? null : Object.fromEntries([...t.top, ...(t.top.some(([id]) => id === t.token) ? [] : [[t.token, t.logprob!]])].map(([id, lp]) => [text(id), lp])))),
     text_offset: list.map((t) => t.start + offset),
   };
+}
+
+/**
+ * vLLM's POST /tokenize: { prompt } or { messages } (through the chat template, with the
+ * generation prompt unless add_generation_prompt is false) as { tokens, count, max_model_len }.
+ */
+function tokenize(ctx: ServeContext, body: Record<string, unknown>): Record<string, unknown> {
+  const unknown = Object.keys(body).filter((k) => !['model', 'prompt', 'messages', 'add_generation_prompt', 'add_special_tokens'].includes(k));
+  if (unknown.length) throw new RequestError(`unknown request fields: ${unknown.join(', ')}`);
+  const { tokenizer } = ctx;
+  let tokens: number[];
+  if (body.messages !== undefined) {
+    if (!tokenizer.chatTemplate) throw new RequestError('this model\'s tokenizer has no chat template: start tstorch serve with --chat-template FILE (or chatml), or tokenize a prompt');
+    tokens = tokenizer.encode(tokenizer.applyChatTemplate(chatMessages(body.messages), { addGenerationPrompt: body.add_generation_prompt !== false }));
+  } else if (typeof body.prompt === 'string') {
+    tokens = tokenizer.encode(body.prompt); // (GPT-2 adds no special tokens)
+  } else {
+    throw new RequestError('/tokenize takes { prompt: string } or { messages: [...] }');
+  }
+  return { tokens, count: tokens.length, max_model_len: ctx.model.config.n_positions };
+}
+
+/** vLLM's POST /detokenize: { tokens } as { prompt }, the text they stand for. */
+function detokenize(ctx: ServeContext, body: Record<string, unknown>): Record<string, unknown> {
+  const unknown = Object.keys(body).filter((k) => !['model', 'tokens'].includes(k));
+  if (unknown.length) throw new RequestError(`unknown request fields: ${unknown.join(', ')}`);
+  const tokens = body.tokens;
+  if (!(Array.isArray(tokens) && tokens.every((t) => Number.isInteger(t) && t >= 0 && t < ctx.model.config.vocab_size))) {
+    throw new RequestError(`tokens must be a list of token ids of this model (0 .. ${ctx.model.config.vocab_size - 1})`);
+  }
+  return { prompt: ctx.tokenizer.decode(tokens as number[]) };
 }
 
 /** A completion's prompt: a string, a list of strings, a list of token ids, or a list of such lists. */
