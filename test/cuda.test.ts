@@ -546,7 +546,7 @@ json.dump(out, open(d + "/want.json", "w"))`;
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test('contrastive search, frequency/presence penalties, prompt lookup, onLogits and generateAsync on CUDA give the CPU\'s tokens; speculative sampling runs there; serve\'s logprobs as the CPU\'s (1e-4)', async () => {
+test('contrastive search, frequency/presence penalties, prompt lookup, onLogits, generateAsync and continuous batching on CUDA give the CPU\'s tokens; speculative sampling runs there; serve\'s logprobs as the CPU\'s (1e-4)', async () => {
   const m = lessFlatGpt2();
   const a = new torch.GPT2LMHeadModel({ vocab_size: 64, n_positions: 40, n_embd: 16, n_layer: 1, n_head: 2, eos_token_id: 63, bos_token_id: 63 }).eval();
   const prompts = [[5, 17, 42, 8, 9, 3], [1], [7, 60, 7, 33]];
@@ -586,6 +586,11 @@ test('contrastive search, frequency/presence penalties, prompt lookup, onLogits 
     const controller = new AbortController();
     let steps = 0;
     await expect(m.generateAsync(prompts, { maxNewTokens: 12, signal: controller.signal, onToken: () => { if (++steps === 2) controller.abort(); } })).rejects.toThrow(/abort/i);
+    // continuous batching: concurrent generations sharing passes, each generate()'s tokens alone
+    const batcher = new torch.GenerationBatcher(m);
+    const shared = await Promise.all(prompts.map((p, i) => batcher.generate([p], { ...cases[1], maxNewTokens: 12 + i, eosTokenId: 17 })));
+    expect(shared).toEqual(prompts.map((p, i) => m.generate([p], { ...cases[1], maxNewTokens: 12 + i, eosTokenId: 17 })));
+    expect(batcher.stats.batchedPasses).toBeGreaterThan(5);
     // speculative sampling: tokens of the vocabulary, the same from the same seed
     const sampled = () => m.generate([prompts[0]], { assistantModel: a, doSample: true, seed: 3, topK: 8, maxNewTokens: 12, eosTokenId: null })[0];
     const s1 = sampled();
