@@ -65,6 +65,13 @@ test('generate is repeatable with a seed; --bad-words, --typical-p, --epsilon-cu
     expect(l.tokens).toEqual(alone.tokens);
     expect(l.prompt + l.completion).toBe(alone.text);
   }
+  // --continuous-batching: each prompt as alone, their steps shared; the lines in the file's order
+  const flowing = cli('generate', '--model', modelDir, '--prompts', promptsFile, '--batch-size', '2', '--max-new-tokens', '6', '--continuous-batching');
+  expect(flowing.err).toBe('');
+  expect(flowing.out).toBe(many.out);
+  const sampledFlow = cli('generate', '--model', modelDir, '--prompts', promptsFile, '--batch-size', '1', '--max-new-tokens', '6', '--continuous-batching', '--temperature', '0.9', '--seed', '5', '--num-return-sequences', '2').out.trim().split('\n').map((l) => JSON.parse(l));
+  expect(sampledFlow.map((l) => [l.prompt, l.sequence])).toEqual(prompts.flatMap((p) => [[p, 0], [p, 1]]));
+  expect(cli('generate', '--model', modelDir, '--prompts', promptsFile, '--continuous-batching', '--logprobs').err).toMatch(/--logprobs goes with padded batches/);
   expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--prompts', promptsFile).err).toMatch(/--prompt and --prompts: give one/);
   expect(cli('generate', '--model', modelDir).err).toMatch(/missing --prompt \(or --prompts FILE\)/);
   // Streamed (without --json): the same text, written as it comes, ending in one newline.

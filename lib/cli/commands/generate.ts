@@ -9,6 +9,7 @@ import { isRecordFile, readDataText, readJsonlFields, readRecords } from '../../
 import { CHATML_TEMPLATE } from '../../models/tokenizer';
 import { withPrecision } from '../../train/evaluate';
 import type { GPT2LMHeadModel } from '../../models/gpt2';
+import { GenerationBatcher } from '../../models/batching';
 import { checkGenerateOptions, completesStopString, eosList, withDefaults } from '../../models/generation';
 import type { BeamSearchOutput, EosTokenIds, GenerateOptions } from '../../models/generation';
 
@@ -21,6 +22,7 @@ export const spec: Spec = {
   prompt: { type: 'string', help: 'the text to continue' },
   prompts: { type: 'string', help: 'instead of --prompt, a file of them: one a line (.txt) or a prompt field an object (.jsonl) or row (.parquet); prints a JSON line each (prompt, completion, tokens)' },
   'batch-size': { type: 'int', default: 8, help: 'with --prompts: prompts generated together (left-padded, each as it would be alone; one at a time with --assistant-model or --prompt-lookup-num-tokens)' },
+  'continuous-batching': { type: 'boolean', help: 'with --prompts: --batch-size prompts in flight, each generated as alone, their steps sharing forward passes; a finished one makes room for the next (vLLM\'s offline batching: no step spent on finished rows)' },
   'max-new-tokens': { type: 'int', help: 'tokens to add (default 50)' },
   temperature: { type: 'number', help: '0 is greedy; > 0 samples (default 0)' },
   'do-sample': { type: 'boolean', help: 'HF\'s do_sample: sample (at --temperature, default 1) instead of decoding greedily; --no-do-sample: greedy whatever --temperature says (default: sampling when --temperature > 0, or as the model\'s generation_config.json says)' },
@@ -210,21 +212,66 @@ async function generateFromFile(f: Record<string, unknown>, flags: GenerateOptio
   // (prompt lookup and an assistant take one prompt at a time, as HF's assisted decoding)
   const batchSize = options.promptLookupNumTokens !== undefined || options.assistantModel ? 1 : f['batch-size'] as number;
   const eos = options.eosTokenId === undefined ? model.config.eos_token_id : options.eosTokenId;
-  for (let i = 0; i < prompts.length; i += batchSize) {
-    const batch = prompts.slice(i, i + batchSize).map((p) => tokenizer.encode(f.chat && !rendered.has(p) ? chatPrompt(tokenizer, p, f.system as string | undefined) : p));
-    batch.forEach((ids, k) => checkVocabulary(model, ids, `--prompts ${file}: prompt ${i + k + 1}`));
-    const n = options.numReturnSequences ?? 1;
-    const { sequences, scores, logprobs } = runGenerate(model, batch, options, f);
-    sequences.forEach((out, j) => {
-      const k = Math.floor(j / n); // a prompt's sequences are adjacent
-      const added = newTokens(out, batch[k].length, eos, options.stopStrings, tokenizer);
-      const extra = { ...(n > 1 ? { sequence: j % n } : {}), ...(scores.length ? { score: scores[j] } : {}), ...(logprobs ? { logprobs: logprobs[j].slice(0, added.length) } : {}) };
-      const completion = tokenizer.decode(added, plain);
-      console.log(JSON.stringify({ prompt: prompts[i + k], completion: f.chat ? replyText(completion, options.stopStrings) : completion, tokens: [...batch[k], ...added], newTokens: added.length, ...extra }));
-    });
+  const n = options.numReturnSequences ?? 1;
+  const encode = (i: number) => {
+    const ids = tokenizer.encode(f.chat && !rendered.has(prompts[i]) ? chatPrompt(tokenizer, prompts[i], f.system as string | undefined) : prompts[i]);
+    checkVocabulary(model, ids, `--prompts ${file}: prompt ${i + 1}`);
+    return ids;
+  };
+  // prompt i's JSON lines from its sequences (a prompt's n sequences adjacent)
+  const print = (i: number, ids: number[], sequences: number[][], scores: number[], logprobs?: number[][]) => sequences.forEach((out, j) => {
+    const added = newTokens(out, ids.length, eos, options.stopStrings, tokenizer);
+    const extra = { ...(n > 1 ? { sequence: j } : {}), ...(scores.length ? { score: scores[j] } : {}), ...(logprobs ? { logprobs: logprobs[j].slice(0, added.length) } : {}) };
+    const completion = tokenizer.decode(added, plain);
+    console.log(JSON.stringify({ prompt: prompts[i], completion: f.chat ? replyText(completion, options.stopStrings) : completion, tokens: [...ids, ...added], newTokens: added.length, ...extra }));
+  });
+  try {
+    if (f['continuous-batching']) {
+      await continuousBatches(model, options, f, prompts.length, batchSize, encode, print);
+      return;
+    }
+    for (let i = 0; i < prompts.length; i += batchSize) {
+      const batch = prompts.slice(i, i + batchSize).map((_, k) => encode(i + k));
+      const { sequences, scores, logprobs } = runGenerate(model, batch, options, f);
+      batch.forEach((ids, k) => print(i + k, ids, sequences.slice(k * n, (k + 1) * n), scores.slice(k * n, (k + 1) * n), logprobs?.slice(k * n, (k + 1) * n)));
+    }
+  } finally {
+    model.dispose();
+    options.assistantModel?.dispose();
   }
-  model.dispose();
-  options.assistantModel?.dispose();
+}
+
+/**
+ * --continuous-batching: up to `inFlight` prompts generating at once in a GenerationBatcher, each
+ * as it is alone, a finished one making room for the next; the lines printed in the file's order.
+ */
+async function continuousBatches(model: GPT2LMHeadModel, options: GenerateOptions, f: Record<string, unknown>, count: number, inFlight: number,
+  encode: (i: number) => number[], print: (i: number, ids: number[], sequences: number[][], scores: number[]) => void): Promise<void> {
+  if (f.logprobs) throw new Error('--logprobs goes with padded batches (HF\'s scores): leave out --continuous-batching');
+  if ((options.numBeams ?? 1) > 1) throw new Error('--continuous-batching shares greedy and sampling steps: not with --num-beams');
+  const all = Array.from({ length: count }, (_, i) => encode(i)); // (every prompt checked before any work)
+  const batcher = new GenerationBatcher(model, { autocast: precisionAutocast(f) });
+  const done = new Map<number, number[][]>();
+  let next = 0, printed = 0, failed = false;
+  // one of `inFlight` lanes: a prompt at a time until none is left (or one failed)
+  const lane = async (): Promise<void> => {
+    while (next < count && !failed) {
+      const i = next++;
+      try {
+        done.set(i, await batcher.generate([all[i]], options));
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+      for (; done.has(printed); printed++) {
+        print(printed, all[printed], done.get(printed)!, []);
+        done.delete(printed);
+      }
+    }
+  };
+  const lanes = await Promise.allSettled(Array.from({ length: Math.min(inFlight, count) }, lane));
+  const failure = lanes.find((l) => l.status === 'rejected') as PromiseRejectedResult | undefined;
+  if (failure) throw failure.reason; // (after every lane has stopped: the model is freed after)
 }
 
 /** The flags given, over the model's generation_config.json, over the command's defaults; checked. */
