@@ -970,6 +970,40 @@ test('onLogits: each step\'s raw logits, as outputLogits records them, just befo
   expect(torch.memory().liveTensors).toBe(before);
 });
 
+test('pastKeyValues (HF\'s past_key_values for generate): a cache of the prompt\'s start, only the rest fed; the same tokens in every mode; the caller\'s tensors untouched; clear errors', () => {
+  const before = torch.memory().liveTensors;
+  const prefix = [5, 17, 42, 8, 9], prompt = [...prefix, 3, 11];
+  const cacheOf = (ids: number[][]) => torch.tidy(() => model.forward(torch.tensor(ids, { dtype: 'int64' }), { useCache: true }).pastKeyValues!.map(([k, v]) => [torch.keep(k), torch.keep(v)] as torch.LayerPast));
+  const past = cacheOf([prefix]);
+  const copies = past.flat().map((t) => t.clone());
+  const o = { maxNewTokens: 10, eosTokenId: 17 };
+  for (const extra of [{}, { repetitionPenalty: 1.3, frequencyPenalty: 0.5 }, { doSample: true, seed: 3, numReturnSequences: 2, topK: 10 }, { promptLookupNumTokens: 2 }, { numBeams: 3, numReturnSequences: 2 }] as torch.GenerateOptions[]) {
+    expect({ extra, got: model.generate([prompt], { ...o, ...extra, pastKeyValues: past }) }).toEqual({ extra, got: model.generate([prompt], { ...o, ...extra }) });
+  }
+  // the first pass feeds only the two tokens after the cache
+  const fed: number[][] = [], forward = model.forward.bind(model);
+  const spy = jest.spyOn(model, 'forward').mockImplementation(((ids: torch.Tensor, opts?: torch.ForwardOptions) => { fed.push(ids.shape); return forward(ids, opts); }) as typeof model.forward);
+  model.generate([prompt], { maxNewTokens: 3, pastKeyValues: past });
+  spy.mockRestore();
+  expect(fed).toEqual([[1, 2], [1, 1], [1, 1]]);
+  // prompts of one length: one cache row shared, or a row each
+  const two = [[...prefix, 3], [...prefix, 40]];
+  expect(model.generate(two, { ...o, pastKeyValues: past })).toEqual(model.generate(two, o));
+  const both = cacheOf([[7, 60, 7, 33, 9], prefix]);
+  expect(model.generate([[7, 60, 7, 33, 9, 1], [...prefix, 3]], { ...o, pastKeyValues: both })).toEqual(model.generate([[7, 60, 7, 33, 9, 1], [...prefix, 3]], o));
+  // the caller's tensors as they were
+  past.flat().forEach((t, i) => expect(torch.equal(t, copies[i])).toBe(true));
+  for (const [opts, error] of [
+    [{ pastKeyValues: past }, /covers 5 positions, the prompt has 5 tokens: it must leave at least the prompt's last token to feed/],
+    [{ pastKeyValues: past.slice(1) }, /must be a forward pass's cache: 2 layers of \[keys, values\]/],
+    [{ pastKeyValues: past, penaltyAlpha: 0.6, topK: 4 }, /is not taken by contrastive search/],
+  ] as [torch.GenerateOptions, RegExp][]) expect(() => model.generate([prefix], opts)).toThrow(error);
+  expect(() => model.generate([prompt, [1, 2]], { pastKeyValues: past })).toThrow(/goes with prompts of one length/);
+  expect(() => model.generate([[...prefix, 1], [...prefix, 2], [...prefix, 3]], { pastKeyValues: both })).toThrow(/tensors must be \(1 or 3, 2, P, 16\) keys and values, got \(2, 2, 5, 16\)/);
+  for (const t of [...past.flat(), ...both.flat(), ...copies]) t.dispose();
+  expect(torch.memory().liveTensors).toBe(before);
+});
+
 test('prefixAllowedTokensFn (HF\'s prefix_allowed_tokens_fn): every new token one the function allowed, the function seeing each row\'s padded tokens and batch id; maxTime stops after a step; clear errors', () => {
   const allowed = (b: number, ids: number[]) => ALLOWED[b][ids[ids.length - 1] % ALLOWED[b].length];
   for (const i of PREFIX_CASES.slice(0, 2)) {

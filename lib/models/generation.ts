@@ -110,6 +110,14 @@ export interface GenerateOptions {
    */
   onToken?: (tokens: number[], done: boolean[]) => void;
   /**
+   * HF's past_key_values for generate: the key/value cache of the prompt's first tokens (a forward
+   * pass's pastKeyValues, with useCache), so only the rest of the prompt goes through the model
+   * (a system prompt or a document reused across calls). One prompt, or prompts of one length;
+   * the cache's rows one (shared) or one per prompt; it must leave at least one prompt token to
+   * feed. The tensors stay the caller's (generate reads them, never frees or changes them).
+   */
+  pastKeyValues?: LayerPast[];
+  /**
    * Called with the model's raw logits (rows, vocab; before any processor) for each step's tokens,
    * just before onToken hears of them: for streaming log-probabilities (tstorch serve's logprobs).
    * It runs in a scope: the tensor, and those the call makes, are freed after it unless kept
@@ -214,7 +222,7 @@ export const GENERATE_OPTIONS = [
   'renormalizeLogits', 'typicalP', 'epsilonCutoff', 'etaCutoff', 'doSample', 'seed', 'eosTokenId', 'padTokenId', 'stopStrings', 'tokenizer', 'useCache',
   'numBeams', 'lengthPenalty', 'earlyStopping', 'numReturnSequences', 'onToken', 'onLogits', 'promptLookupNumTokens', 'maxMatchingNgramSize',
   'assistantModel', 'numAssistantTokens', 'numAssistantTokensSchedule', 'assistantConfidenceThreshold', 'penaltyAlpha', 'signal', 'autocast', 'prefixAllowedTokensFn', 'maxTime',
-  'returnDictInGenerate', 'outputScores', 'outputLogits',
+  'returnDictInGenerate', 'outputScores', 'outputLogits', 'pastKeyValues',
 ] as const satisfies readonly (keyof GenerateOptions)[];
 // (compile-time: an option added to GenerateOptions but not to the list fails here)
 const everyOptionListed: Exclude<keyof GenerateOptions, (typeof GENERATE_OPTIONS)[number]> extends never ? true : never = true;
@@ -471,6 +479,20 @@ export class DecodingState {
 
   append(tokens: number[]): void {
     tokens.forEach((t, i) => this.seqs[i].push(t));
+  }
+
+  /**
+   * Starts from a cache of the rows' first positions (HF's past_key_values given to generate):
+   * views of the caller's tensors (theirs to keep), its rows repeated to the state's (a prompt's
+   * beams or samples share it).
+   */
+  seedCache(past: readonly LayerPast[], prompts: number): void {
+    const rows = this.seqs.length, copies = rows / prompts;
+    this.disposePast();
+    this.past = tidy(() => past.map(([k, v]) => [k, v].map((t) => {
+      const perPrompt = t.shape[0] === 1 ? t.expand([prompts, ...t.shape.slice(1)]) : t;
+      return keep(copies > 1 ? perPrompt.repeatInterleave(copies, 0) : perPrompt.narrow(0, 0, rows));
+    }) as LayerPast));
   }
 
   /** Whether the next nextLogits feeds only the last token over the cache: a step several generations can take in one batch. */

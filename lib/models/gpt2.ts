@@ -795,7 +795,9 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     const maxLength = Math.min(longest + maxNew, this.config.n_positions + 1);
     const releaseModel = this.holdEval();
     const pad = opts.padTokenId ?? eosList(eos)[0] ?? 0; // (HF: pad_token_id, else the first end token)
+    if (opts.pastKeyValues) this.checkPromptCache(opts, prompts);
     const state = new DecodingState((ids, o) => this.forward(ids, o), rows, padding, pad, this.transformer.wte.weight.device, opts.useCache ?? true);
+    if (opts.pastKeyValues) state.seedCache(opts.pastKeyValues, prompts.length);
     onState?.(state);
     const releaseAssistant = assistant?.holdEval();
     const draft = assistant && new DecodingState((ids, o) => assistant.forward(ids, o), [[...rows[0]]], [0], pad, assistant.transformer.wte.weight.device, true, assistant.config.n_positions);
@@ -816,6 +818,27 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
       releaseAssistant?.();
       releaseModel();
     }
+  }
+
+  /** generate's pastKeyValues (HF's past_key_values): this model's cache of the prompts' first tokens, leaving some to feed. */
+  private checkPromptCache(opts: GenerateOptions, prompts: number[][]): void {
+    const past = opts.pastKeyValues!, c = this.config;
+    const bad = (why: string) => { throw new Error(`generate: pastKeyValues ${why}`); };
+    if (!Array.isArray(past) || past.length !== c.n_layer || !past.every((l) => Array.isArray(l) && l.length === 2 && l.every((t) => t instanceof Tensor))) {
+      bad(`must be a forward pass's cache: ${c.n_layer} layers of [keys, values] (model.forward(ids, { useCache: true }).pastKeyValues)`);
+    }
+    if (isContrastive(opts)) bad('is not taken by contrastive search (its first pass needs the whole prompt\'s hidden states)');
+    if (opts.useCache === false) bad('needs the cache (useCache)');
+    if (new Set(prompts.map((p) => p.length)).size > 1) bad('goes with prompts of one length (a cache of a common prefix has no padding)');
+    const [B, H, P, D] = past[0][0].shape, device = String(this.transformer.wte.weight.device);
+    const want = `(1 or ${prompts.length}, ${c.n_head}, P, ${c.n_embd / c.n_head})`;
+    for (const t of past.flat()) {
+      if (t.dim() !== 4 || t.shape[0] !== B || t.shape[2] !== P || (B !== 1 && B !== prompts.length) || t.shape[1] !== H || H !== c.n_head || t.shape[3] !== D || D !== c.n_embd / c.n_head) {
+        bad(`tensors must be ${want} keys and values, got (${t.shape.join(', ')})`);
+      }
+      if (String(t.device) !== device) bad(`is on ${t.device}, the model on ${device}`);
+    }
+    if (P >= prompts[0].length) bad(`covers ${P} positions, the prompt has ${prompts[0].length} tokens: it must leave at least the prompt's last token to feed (cache one token less)`);
   }
 
   /**
