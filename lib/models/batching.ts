@@ -21,8 +21,20 @@ interface Job {
   /** every step is a plain one, that a batch can share */
   plain: boolean;
   signal?: AbortSignal;
+  /** told of the cache once the first step has put the prompt through (then cleared) */
+  prefilled?: (cache: readonly LayerPast[]) => void;
   resolve: (sequences: number[][]) => void;
   reject: (e: unknown) => void;
+}
+
+/** What a generation in a batcher tells its caller besides its sequences. */
+export interface GenerationHooks {
+  /**
+   * After the first step, the key/value cache of the prompt(s) and all but the last token so far
+   * (each layer's keys and values, (rows, heads, positions, headDim)): views to take views of
+   * (keep them; the state frees its own) for a later call's pastKeyValues.
+   */
+  prefilled?: (cache: readonly LayerPast[]) => void;
 }
 
 export interface BatcherOptions {
@@ -70,12 +82,12 @@ export class GenerationBatcher {
    * others in flight (opts.signal aborts it between steps, as generateAsync's). Beam search,
    * assisted decoding, prompt lookup and contrastive search run too, a step each turn, unbatched.
    */
-  generate(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): Promise<number[][]> {
+  generate(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}, hooks: GenerationHooks = {}): Promise<number[][]> {
     if (opts.returnDictInGenerate) return Promise.reject(new Error('generate: GenerationBatcher returns the sequences: returnDictInGenerate is for model.generate()'));
     if (opts.autocast) return Promise.reject(new Error('generate: GenerationBatcher runs every pass under its own autocast (new GenerationBatcher(model, { autocast }))'));
     return new Promise((resolve, reject) => {
       try {
-        this.jobs.push({ ...this.model.generationSteps(prompt, opts), signal: opts.signal, resolve, reject });
+        this.jobs.push({ ...this.model.generationSteps(prompt, opts), signal: opts.signal, prefilled: hooks.prefilled, resolve, reject });
       } catch (e) {
         reject(e);
         return;
@@ -145,7 +157,15 @@ export class GenerationBatcher {
     try {
       const next = () => noGrad(() => job.steps.next());
       const r = this.options.autocast ? autocast(next, this.options.autocast) : next();
-      if (r.done) this.end(job, () => job.resolve(r.value.sequences), false);
+      if (r.done) {
+        this.end(job, () => job.resolve(r.value.sequences), false);
+        return;
+      }
+      const cache = job.prefilled && job.state()?.cache;
+      if (cache) {
+        job.prefilled!(cache);
+        job.prefilled = undefined;
+      }
     } catch (e) {
       this.end(job, () => job.reject(e), false); // (the steps' clean-up ran as the error left them)
     }

@@ -7,7 +7,7 @@ export type { ProblemType, ClassificationOptions, ClassifierConfig, SequenceClas
 export { repetitionPenalty, noRepeatNgramBans, warpScores, completesStopString, readGenerationConfig, computeTransitionScores, addSequenceBias, promptLookupCandidates } from './generation';
 export type { GenerateOptions, BeamSearchOutput, GenerateOutput, EosTokenIds } from './generation';
 export { GenerationBatcher } from './batching';
-export type { BatcherOptions, BatcherStats } from './batching';
+export type { BatcherOptions, BatcherStats, GenerationHooks } from './batching';
 export type { GPT2Config, GPT2Output, ForwardOptions, LayerPast, GPT2ModelOptions, AttnImplementation, LmLossType } from './gpt2';
 export { GPT2Tokenizer, tokenizer, tokenizerFor, hasTokenizerFiles, EOS_TOKEN_ID, CHATML_TEMPLATE, CHATML_TRAINING_TEMPLATE, assistantTokensMask } from './tokenizer';
 export type { ChatEncoding } from './tokenizer';

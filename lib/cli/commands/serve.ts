@@ -9,7 +9,7 @@ import { Spec } from '../args';
 import { loadModelFromFlags, sharedFlags, tokenizerFromFlags } from './common';
 import { eosList } from '../../models/logits_process';
 import { newTokens, plain, precisionAutocast, replyText, spec as generateSpec, textStream } from './generate';
-import type { GPT2LMHeadModel } from '../../models/gpt2';
+import type { GPT2LMHeadModel, LayerPast } from '../../models/gpt2';
 import { GenerationBatcher } from '../../models/batching';
 import { Tensor } from '../../tensor/tensor';
 import { tensor } from '../../tensor/creation';
@@ -31,6 +31,7 @@ export const spec: Spec = {
   port: { type: 'int', default: 8000, help: 'the port to listen on (0: a free one; the address is printed)' },
   'api-key': { type: 'string', help: 'requests to /v1 must carry "Authorization: Bearer KEY" (as vLLM\'s --api-key; or the environment\'s TSTORCH_API_KEY, kept out of the process list)' },
   'served-model-name': { type: 'string', help: 'the model\'s name in answers and /v1/models (default: --model as given)' },
+  'prefix-cache-tokens': { type: 'int', default: 2048, help: 'prompts\' key/value caches kept for later prompts that start the same (a system prompt; a chat\'s earlier turns), up to this many tokens in all (vLLM\'s prefix caching; 0: off)' },
   'max-num-seqs': { type: 'int', default: 256, help: 'the most sequences the requests\' generations put in one batched step (vLLM\'s --max-num-seqs; 1: no batching)' },
   'enable-cors': { type: 'boolean', help: 'answer web pages of any origin (CORS headers, and the preflight OPTIONS requests), as transformers serve --enable-cors' },
   device: sharedFlags.device,
@@ -54,6 +55,8 @@ export interface ServeContext {
   apiKey?: string;
   /** the requests' generations, batched (made by requestHandler when not given: all rows of a step in one pass) */
   batcher?: GenerationBatcher;
+  /** the prompts' caches kept for later prompts that start the same (made by requestHandler when not given: 2048 tokens) */
+  prefixCache?: PrefixCache;
 }
 
 export async function run(f: Record<string, unknown>): Promise<number> {
@@ -68,10 +71,13 @@ export async function run(f: Record<string, unknown>): Promise<number> {
   const name = (f['served-model-name'] as string | undefined) ?? model.nameOrPath ?? String(f.model);
   const maxRows = f['max-num-seqs'] as number;
   if (!(maxRows >= 1)) throw new Error(`--max-num-seqs must be >= 1, got ${maxRows}`);
+  const cacheTokens = f['prefix-cache-tokens'] as number;
+  if (!(cacheTokens >= 0)) throw new Error(`--prefix-cache-tokens must be >= 0 (0: off), got ${cacheTokens}`);
   const autocastOptions = precisionAutocast(f);
   const ctx: ServeContext = {
     model, tokenizer, name, autocast: autocastOptions, cors: Boolean(f['enable-cors']), apiKey,
     batcher: new GenerationBatcher(model, { maxBatchRows: maxRows, autocast: autocastOptions }),
+    prefixCache: new PrefixCache(cacheTokens),
   };
   const server = http.createServer(requestHandler(ctx));
   try {
@@ -90,6 +96,7 @@ export async function run(f: Record<string, unknown>): Promise<number> {
       server.closeAllConnections();
     });
   } finally {
+    ctx.prefixCache!.clear();
     model.dispose();
   }
   return 0;
@@ -103,6 +110,7 @@ class RequestError extends Error {
 /** The server's request listener: the routes, and errors answered as OpenAI's ({ error: { message, type } }). */
 export function requestHandler(ctx: ServeContext): http.RequestListener {
   ctx.batcher ??= new GenerationBatcher(ctx.model, { autocast: ctx.autocast });
+  ctx.prefixCache ??= new PrefixCache(2048);
   return (req, res) => {
     if (ctx.cors) {
       res.setHeader('Access-Control-Allow-Origin', '*');
@@ -215,12 +223,14 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
     finished = done;
   };
   let sequences: number[][];
+  // one prompt: its start may be cached from an earlier prompt (only the rest goes through the model), and its cache kept for later ones
+  const cache = prompts.length === 1 ? ctx.prefixCache!.lookup(prompts[0]) : undefined;
   try {
     sequences = await ctx.batcher!.generate(prompts, {
-      ...options, signal: controller.signal, tokenizer,
+      ...options, signal: controller.signal, tokenizer, pastKeyValues: cache,
       onLogits: scored?.onLogits,
       onToken: streams || scored ? onToken : undefined,
-    });
+    }, { prefilled: prompts.length === 1 ? (past) => ctx.prefixCache!.store(prompts[0], past) : undefined });
   } catch (e) {
     if (controller.signal.aborted) return; // (no one to answer)
     const message = (e as Error).message;
@@ -228,6 +238,7 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
     throw message.startsWith('generate: ') ? new RequestError(message.slice('generate: '.length)) : e;
   } finally {
     scored?.dispose();
+    for (const t of cache?.flat() ?? []) t.dispose();
   }
   const choices = sequences.map((tokens, i) => {
     const prompt = prompts[Math.floor(i / n)];
@@ -255,6 +266,58 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
       : { index: c.index, text: c.echoed + c.text, logprobs: c.logprobs ? logprobsJson([...c.promptScores ?? [], ...c.logprobs.map((t) => ({ ...t, start: t.start + c.echoed.length }))], false, 0, tokenizer) : null, finish_reason: c.finish })),
     usage,
   });
+}
+
+/**
+ * Prompts' key/value caches for later prompts that start the same (vLLM's prefix caching, by
+ * whole prompts): a chat's next turn starts with its last prompt and reply, many requests with
+ * one system prompt. A prompt takes the cache of the longest start it shares with a kept one (at
+ * most all but its last token); the least recently used go first past `maxTokens` positions.
+ */
+export class PrefixCache {
+  private entries: { tokens: number[]; past: LayerPast[] }[] = []; // (least recently used first)
+  private held = 0;
+
+  constructor(readonly maxTokens: number) {}
+
+  /** Views of the cache for the longest start of `prompt` kept (the caller's to dispose), or undefined. */
+  lookup(prompt: number[]): LayerPast[] | undefined {
+    let best = -1, length = 0;
+    this.entries.forEach((e, i) => {
+      let common = 0;
+      while (common < e.tokens.length && common < prompt.length - 1 && e.tokens[common] === prompt[common]) common++;
+      if (common > length) [best, length] = [i, common];
+    });
+    if (best < 0) return undefined;
+    const [entry] = this.entries.splice(best, 1);
+    this.entries.push(entry);
+    return tidy(() => entry.past.map(([k, v]) => [keep(k.narrow(2, 0, length)), keep(v.narrow(2, 0, length))] as LayerPast));
+  }
+
+  /** Keeps a copy of the cache of `prompt`: the first row's first prompt.length positions of `past`. */
+  store(prompt: number[], past: readonly LayerPast[]): void {
+    if (prompt.length > this.maxTokens || this.entries.some((e) => e.tokens.length === prompt.length && e.tokens.every((t, i) => t === prompt[i]))) return;
+    // (a copy: views would hold the whole pass's cache, every row of it, as long as they are kept)
+    const kept = tidy(() => past.map(([k, v]) => [keep(k.narrow(0, 0, 1).narrow(2, 0, prompt.length).clone()), keep(v.narrow(0, 0, 1).narrow(2, 0, prompt.length).clone())] as LayerPast));
+    this.entries.push({ tokens: [...prompt], past: kept });
+    this.held += prompt.length;
+    while (this.held > this.maxTokens) this.drop(this.entries[0]);
+  }
+
+  /** How many prompts, and positions in all, are kept. */
+  get size(): { prompts: number; tokens: number } {
+    return { prompts: this.entries.length, tokens: this.held };
+  }
+
+  clear(): void {
+    while (this.entries.length) this.drop(this.entries[0]);
+  }
+
+  private drop(entry: { tokens: number[]; past: LayerPast[] }): void {
+    this.entries.splice(this.entries.indexOf(entry), 1);
+    this.held -= entry.tokens.length;
+    for (const t of entry.past.flat()) t.dispose();
+  }
 }
 
 /**
