@@ -30,9 +30,9 @@ interface Job {
 /** What a generation in a batcher tells its caller besides its sequences. */
 export interface GenerationHooks {
   /**
-   * After the first step, the key/value cache of the prompt(s) and all but the last token so far
-   * (each layer's keys and values, (rows, heads, positions, headDim)): views to take views of
-   * (keep them; the state frees its own) for a later call's pastKeyValues.
+   * After a plain generation's first step: its cache, which then covers the (left-padded)
+   * prompts, each layer's keys and values (rows, heads, positions, headDim). The generation's own
+   * tensors, good during the call: copy what is to be kept (a later call's pastKeyValues).
    */
   prefilled?: (cache: readonly LayerPast[]) => void;
 }
