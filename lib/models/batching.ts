@@ -32,7 +32,8 @@ export interface GenerationHooks {
   /**
    * After a plain generation's first step: its cache, which then covers the (left-padded)
    * prompts, each layer's keys and values (rows, heads, positions, headDim). The generation's own
-   * tensors, good during the call: copy what is to be kept (a later call's pastKeyValues).
+   * tensors, good during the call: copy what is to be kept (a later call's pastKeyValues). Not
+   * called for beam search, assisted decoding, prompt lookup or contrastive search.
    */
   prefilled?: (cache: readonly LayerPast[]) => void;
 }
@@ -161,7 +162,7 @@ export class GenerationBatcher {
         this.end(job, () => job.resolve(r.value.sequences), false);
         return;
       }
-      const cache = job.prefilled && job.state()?.cache;
+      const cache = job.plain && job.prefilled && job.state()?.cache;
       if (cache) {
         job.prefilled!(cache);
         job.prefilled = undefined;
