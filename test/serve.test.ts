@@ -8,7 +8,7 @@ import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { PrefixCache, requestHandler, ServeContext } from '../lib/cli/commands/serve';
+import { requestHandler, ServeContext } from '../lib/cli/commands/serve';
 import { saveTinyGpt2, settledLiveTensors } from './helpers';
 
 const CLI = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
@@ -273,7 +273,7 @@ test('prefix caching: a chat\'s next turn feeds only what its last prompt did no
   expect(b.json.choices[0].message.content).toBe(apiText(prompt2, { maxNewTokens: 6 }, ['<|im_end|>']));
   expect(ctx.prefixCache!.size).toEqual({ prompts: 2, tokens: prompt1.length + prompt2.length });
   // the budget: the least recently used prompt goes first
-  const small = new PrefixCache(10);
+  const small = new torch.PrefixCache(10);
   const cacheOf = (ids: number[]) => torch.tidy(() => model.forward(torch.tensor([ids], { dtype: 'int64' }), { useCache: true }).pastKeyValues!.map(([k, v]) => [torch.keep(k), torch.keep(v)] as torch.LayerPast));
   for (const ids of [[1, 2, 3, 4, 5, 6], [1, 2, 3, 9], [7, 8, 9]]) {
     const past = cacheOf(ids);

@@ -8,6 +8,7 @@ export { repetitionPenalty, noRepeatNgramBans, warpScores, completesStopString, 
 export type { GenerateOptions, BeamSearchOutput, GenerateOutput, EosTokenIds } from './generation';
 export { GenerationBatcher } from './batching';
 export type { BatcherOptions, BatcherStats, GenerationHooks } from './batching';
+export { PrefixCache } from './prefix_cache';
 export type { GPT2Config, GPT2Output, ForwardOptions, LayerPast, GPT2ModelOptions, AttnImplementation, LmLossType } from './gpt2';
 export { GPT2Tokenizer, tokenizer, tokenizerFor, hasTokenizerFiles, EOS_TOKEN_ID, CHATML_TEMPLATE, CHATML_TRAINING_TEMPLATE, assistantTokensMask } from './tokenizer';
 export type { ChatEncoding } from './tokenizer';

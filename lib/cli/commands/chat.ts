@@ -6,7 +6,8 @@ import * as readline from 'readline';
 import { Spec } from '../args';
 import { loadModelFromFlags, sharedFlags } from './common';
 import { checkVocabulary, generateFlags, generateOptions, newTokens, plain, precisionAutocast, replyText, spec as generateSpec, textStream, withAssistant } from './generate';
-import type { GPT2LMHeadModel } from '../../models/gpt2';
+import { GenerationBatcher } from '../../models/batching';
+import { PrefixCache } from '../../models/prefix_cache';
 import type { GenerateOptions } from '../../models/generation';
 import type { ChatMessage } from '../../models/chat_template';
 
@@ -37,6 +38,9 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   let messages = [...opening];
   const interactive = process.stdin.isTTY === true;
   if (interactive) console.error('(a message, then Enter; !clear starts over, !exit or Ctrl-D ends)');
+  // Each turn's prompt starts with the last one's (and its reply): its cache is kept, so a turn
+  // feeds only what is new (the reply, the next message) through the model.
+  const session: ChatSession = { batcher: new GenerationBatcher(model, { autocast: precisionAutocast(f) }), cache: new PrefixCache(model.config.n_positions) };
   const lines = readline.createInterface({ input: process.stdin, terminal: false });
   const ask = () => { if (interactive) process.stderr.write('> '); };
   ask();
@@ -56,7 +60,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
         continue;
       }
       const stream = textStream((t) => tokenizer.decode(t, plain), options.stopStrings);
-      const tokens = await generateReply(model, ids, options, f, (t) => stream.add(t));
+      const tokens = await generateReply(session, ids, options, (t) => stream.add(t));
       const reply = replyText(tokenizer.decode(newTokens(tokens, ids.length, eos, options.stopStrings, tokenizer), plain), options.stopStrings);
       stream.end(reply);
       messages.push({ role: 'assistant', content: reply });
@@ -64,30 +68,40 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     }
   } finally {
     lines.close();
+    session.cache.clear();
     model.dispose();
     options.assistantModel?.dispose();
   }
 }
 
+/** What the turns of a chat share: the generations' batcher (a step at a time) and the prompts' caches. */
+interface ChatSession {
+  batcher: GenerationBatcher;
+  cache: PrefixCache;
+}
+
 /**
  * The reply's tokens (the conversation's first): generated a step at a time, so that Ctrl-C while
- * it is written ends the reply where it is (kept in the conversation, as shown), not the chat.
+ * it is written ends the reply where it is (kept in the conversation, as shown), not the chat;
+ * from the cache of the conversation's start where an earlier turn left it.
  */
-async function generateReply(model: GPT2LMHeadModel, ids: number[], options: GenerateOptions, f: Record<string, unknown>, shown: (token: number) => void): Promise<number[]> {
+async function generateReply(session: ChatSession, ids: number[], options: GenerateOptions, shown: (token: number) => void): Promise<number[]> {
   const stop = new AbortController();
   const interrupt = () => stop.abort();
   process.once('SIGINT', interrupt);
   const written: number[] = [];
+  const past = session.cache.lookup(ids);
   try {
-    const [tokens] = await model.generateAsync([ids], {
-      ...options, signal: stop.signal, autocast: precisionAutocast(f),
+    const [tokens] = await session.batcher.generate([ids], {
+      ...options, signal: stop.signal, pastKeyValues: past,
       onToken: ([t]) => { written.push(t); shown(t); },
-    });
+    }, { prefilled: (cache) => session.cache.store(ids, cache) });
     return tokens;
   } catch (e) {
     if (!stop.signal.aborted) throw e;
     return [...ids, ...written];
   } finally {
     process.removeListener('SIGINT', interrupt);
+    for (const t of past?.flat() ?? []) t.dispose();
   }
 }

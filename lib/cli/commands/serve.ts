@@ -11,6 +11,7 @@ import { eosList } from '../../models/logits_process';
 import { newTokens, plain, precisionAutocast, replyText, spec as generateSpec, textStream } from './generate';
 import type { GPT2LMHeadModel, LayerPast } from '../../models/gpt2';
 import { GenerationBatcher } from '../../models/batching';
+import { PrefixCache } from '../../models/prefix_cache';
 import { Tensor } from '../../tensor/tensor';
 import { tensor } from '../../tensor/creation';
 import { keep, tidy } from '../../tensor/scope';
@@ -266,58 +267,6 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
       : { index: c.index, text: c.echoed + c.text, logprobs: c.logprobs ? logprobsJson([...c.promptScores ?? [], ...c.logprobs.map((t) => ({ ...t, start: t.start + c.echoed.length }))], false, 0, tokenizer) : null, finish_reason: c.finish })),
     usage,
   });
-}
-
-/**
- * Prompts' key/value caches for later prompts that start the same (vLLM's prefix caching, by
- * whole prompts): a chat's next turn starts with its last prompt and reply, many requests with
- * one system prompt. A prompt takes the cache of the longest start it shares with a kept one (at
- * most all but its last token); the least recently used go first past `maxTokens` positions.
- */
-export class PrefixCache {
-  private entries: { tokens: number[]; past: LayerPast[] }[] = []; // (least recently used first)
-  private held = 0;
-
-  constructor(readonly maxTokens: number) {}
-
-  /** Views of the cache for the longest start of `prompt` kept (the caller's to dispose), or undefined. */
-  lookup(prompt: number[]): LayerPast[] | undefined {
-    let best = -1, length = 0;
-    this.entries.forEach((e, i) => {
-      let common = 0;
-      while (common < e.tokens.length && common < prompt.length - 1 && e.tokens[common] === prompt[common]) common++;
-      if (common > length) [best, length] = [i, common];
-    });
-    if (best < 0) return undefined;
-    const [entry] = this.entries.splice(best, 1);
-    this.entries.push(entry);
-    return tidy(() => entry.past.map(([k, v]) => [keep(k.narrow(2, 0, length)), keep(v.narrow(2, 0, length))] as LayerPast));
-  }
-
-  /** Keeps a copy of the cache of `prompt`: the first row's first prompt.length positions of `past`. */
-  store(prompt: number[], past: readonly LayerPast[]): void {
-    if (prompt.length > this.maxTokens || this.entries.some((e) => e.tokens.length === prompt.length && e.tokens.every((t, i) => t === prompt[i]))) return;
-    // (a copy: views would hold the whole pass's cache, every row of it, as long as they are kept)
-    const kept = tidy(() => past.map(([k, v]) => [keep(k.narrow(0, 0, 1).narrow(2, 0, prompt.length).clone()), keep(v.narrow(0, 0, 1).narrow(2, 0, prompt.length).clone())] as LayerPast));
-    this.entries.push({ tokens: [...prompt], past: kept });
-    this.held += prompt.length;
-    while (this.held > this.maxTokens) this.drop(this.entries[0]);
-  }
-
-  /** How many prompts, and positions in all, are kept. */
-  get size(): { prompts: number; tokens: number } {
-    return { prompts: this.entries.length, tokens: this.held };
-  }
-
-  clear(): void {
-    while (this.entries.length) this.drop(this.entries[0]);
-  }
-
-  private drop(entry: { tokens: number[]; past: LayerPast[] }): void {
-    this.entries.splice(this.entries.indexOf(entry), 1);
-    this.held -= entry.tokens.length;
-    for (const t of entry.past.flat()) t.dispose();
-  }
 }
 
 /**
