@@ -998,7 +998,10 @@ test('pastKeyValues (HF\'s past_key_values for generate): a cache of the prompt\
     [{ pastKeyValues: past.slice(1) }, /must be a forward pass's cache: 2 layers of \[keys, values\]/],
     [{ pastKeyValues: past, penaltyAlpha: 0.6, topK: 4 }, /is not taken by contrastive search/],
   ] as [torch.GenerateOptions, RegExp][]) expect(() => model.generate([prefix], opts)).toThrow(error);
+  model.train(); // (a refused call leaves the model's mode as it was)
   expect(() => model.generate([prompt, [1, 2]], { pastKeyValues: past })).toThrow(/goes with prompts of one length/);
+  expect(model.training).toBe(true);
+  model.eval();
   expect(() => model.generate([[...prefix, 1], [...prefix, 2], [...prefix, 3]], { pastKeyValues: both })).toThrow(/tensors must be \(1 or 3, 2, P, 16\) keys and values, got \(2, 2, 5, 16\)/);
   for (const t of [...past.flat(), ...both.flat(), ...copies]) t.dispose();
   expect(torch.memory().liveTensors).toBe(before);

@@ -793,9 +793,9 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     const padding = rows.map((r) => longest - r.length);
     // The model sees positions 0 .. n_positions - 1: a full context still predicts one more token.
     const maxLength = Math.min(longest + maxNew, this.config.n_positions + 1);
+    if (opts.pastKeyValues) this.checkPromptCache(opts, prompts);
     const releaseModel = this.holdEval();
     const pad = opts.padTokenId ?? eosList(eos)[0] ?? 0; // (HF: pad_token_id, else the first end token)
-    if (opts.pastKeyValues) this.checkPromptCache(opts, prompts);
     const state = new DecodingState((ids, o) => this.forward(ids, o), rows, padding, pad, this.transformer.wte.weight.device, opts.useCache ?? true);
     if (opts.pastKeyValues) state.seedCache(opts.pastKeyValues, prompts.length);
     onState?.(state);
