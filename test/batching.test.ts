@@ -99,6 +99,11 @@ test('generations join and leave between steps; one aborted or failing leaves th
   expect(await long).toEqual(model.generate([prompts[0]], { maxNewTokens: 30, eosTokenId: null }));
   expect(await late).toEqual(model.generate([prompts[2]], { maxNewTokens: 8, eosTokenId: null }));
   expect(batcher.stats.batchedPasses).toBeGreaterThan(0);
+  // to the end of the context (n_positions 40: a 30-token prompt gets 11 tokens), next to a short one
+  const long30 = Array.from({ length: 30 }, (_, i) => (i * 7) % 60);
+  const ends = await Promise.all([batcher.generate([long30], { maxNewTokens: 20, eosTokenId: null }), batcher.generate([[4, 5]], { maxNewTokens: 20, eosTokenId: null })]);
+  expect(ends[0][0]).toHaveLength(41);
+  expect(ends).toEqual([model.generate([long30], { maxNewTokens: 20, eosTokenId: null }), model.generate([[4, 5]], { maxNewTokens: 20, eosTokenId: null })]);
   // one row a pass: nothing shared, the same tokens
   const single = new torch.GenerationBatcher(model, { maxBatchRows: 1 });
   const alone = await Promise.all(prompts.map((p) => single.generate([p], { maxNewTokens: 6, eosTokenId: null })));

@@ -686,7 +686,8 @@ export function* greedySteps(state: DecodingState, o: GenerateOptions, eos: EosT
       record.scores?.push(keep(scores === logits ? scores.clone() : scores));
       return (doSample ? F.softmax(scores, -1).multinomial(1).squeeze(1) : scores.argmax(-1)).tolist() as number[];
     });
-    if (appendStep(state, next, done, ends, stops, o) || timeUp()) break;
+    // (the last token ends the steps at once: a step suspended here always has a pass to make, which a batch may share)
+    if (appendStep(state, next, done, ends, stops, o) || timeUp() || state.length >= maxLength) break;
     yield;
   }
   return state.seqs;
