@@ -272,6 +272,18 @@ test('prefix caching: a chat\'s next turn feeds only what its last prompt did no
   expect(fed[0]).toBe(prompt2.length - shared);
   expect(b.json.choices[0].message.content).toBe(apiText(prompt2, { maxNewTokens: 6 }, ['<|im_end|>']));
   expect(ctx.prefixCache!.size).toEqual({ prompts: 2, tokens: prompt1.length + prompt2.length });
+  // a generation config asking for contrastive search (which feeds the whole prompt): no cache taken, none kept
+  const config = model.generationConfig;
+  model.generationConfig = { ...config, penaltyAlpha: 0.6, topK: 4 };
+  try {
+    const kept = ctx.prefixCache!.size.prompts;
+    const contrastive = await request('POST', `${base}/v1/chat/completions`, { messages: second, max_tokens: 4, temperature: 0 });
+    expect(contrastive.status).toBe(200);
+    expect(contrastive.json.choices[0].message.content).toBe(apiText(prompt2, { maxNewTokens: 4, penaltyAlpha: 0.6, topK: 4 }, ['<|im_end|>']));
+    expect(ctx.prefixCache!.size.prompts).toBe(kept);
+  } finally {
+    model.generationConfig = config;
+  }
   // the budget: the least recently used prompt goes first
   const small = new torch.PrefixCache(10);
   const cacheOf = (ids: number[]) => torch.tidy(() => model.forward(torch.tensor([ids], { dtype: 'int64' }), { useCache: true }).pastKeyValues!.map(([k, v]) => [torch.keep(k), torch.keep(v)] as torch.LayerPast));

@@ -17,6 +17,7 @@ import { tensor } from '../../tensor/creation';
 import { keep, tidy } from '../../tensor/scope';
 import { autocast, noGrad } from '../../tensor/runtime';
 import * as F from '../../nn/functional';
+import { isContrastive, withDefaults } from '../../models/generation';
 import type { GenerateOptions } from '../../models/generation';
 import { CHATML_TEMPLATE, GPT2Tokenizer } from '../../models/tokenizer';
 import type { ChatMessage } from '../../models/chat_template';
@@ -224,14 +225,16 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
     finished = done;
   };
   let sequences: number[][];
-  // one prompt: its start may be cached from an earlier prompt (only the rest goes through the model), and its cache kept for later ones
-  const cache = prompts.length === 1 ? ctx.prefixCache!.lookup(prompts[0]) : undefined;
+  // one prompt: its start may be cached from an earlier prompt (only the rest goes through the model), and its cache kept for later
+  // ones (not with contrastive search, which a generation config may ask for: it feeds the whole prompt)
+  const cacheable = prompts.length === 1 && !isContrastive(withDefaults(model.generationConfig, options));
+  const cache = cacheable ? ctx.prefixCache!.lookup(prompts[0]) : undefined;
   try {
     sequences = await ctx.batcher!.generate(prompts, {
       ...options, signal: controller.signal, tokenizer, pastKeyValues: cache,
       onLogits: scored?.onLogits,
       onToken: streams || scored ? onToken : undefined,
-    }, { prefilled: prompts.length === 1 ? (past) => ctx.prefixCache!.store(prompts[0], past) : undefined });
+    }, { prefilled: cacheable ? (past) => ctx.prefixCache!.store(prompts[0], past) : undefined });
   } catch (e) {
     if (controller.signal.aborted) return; // (no one to answer)
     const message = (e as Error).message;
