@@ -85,6 +85,7 @@ test('concurrent generations: each gets generate()\'s tokens alone; the plain st
 
 test('generations join and leave between steps; one aborted or failing leaves the others as they are; maxBatchRows caps a pass; a seeded sample alone is generate()\'s', async () => {
   const before = await settledLiveTensors();
+  model.train(); // (each generation holds it in eval mode; the mode comes back after the last, however it ended)
   const batcher = new torch.GenerationBatcher(model);
   const long = batcher.generate([prompts[0]], { maxNewTokens: 30, eosTokenId: null });
   // a later one joins while the first runs
@@ -95,9 +96,12 @@ test('generations join and leave between steps; one aborted or failing leaves th
   let steps = 0;
   const aborted = batcher.generate([prompts[1]], { maxNewTokens: 30, eosTokenId: null, signal: controller.signal, onToken: () => { if (++steps === 3) controller.abort(); } });
   const failing = batcher.generate([prompts[1]], { maxNewTokens: 5, prefixAllowedTokensFn: () => [] });
-  await Promise.all([expect(aborted).rejects.toThrow(/abort/i), expect(failing).rejects.toThrow(/prefixAllowedTokensFn gave no tokens/)]);
+  const hookFails = batcher.generate([prompts[2]], { maxNewTokens: 5 }, { prefilled: () => { throw new Error('no room to keep it'); } });
+  await Promise.all([expect(aborted).rejects.toThrow(/abort/i), expect(failing).rejects.toThrow(/prefixAllowedTokensFn gave no tokens/), expect(hookFails).rejects.toThrow('no room to keep it')]);
   expect(await long).toEqual(model.generate([prompts[0]], { maxNewTokens: 30, eosTokenId: null }));
   expect(await late).toEqual(model.generate([prompts[2]], { maxNewTokens: 8, eosTokenId: null }));
+  expect(model.training).toBe(true);
+  model.eval();
   expect(batcher.stats.batchedPasses).toBeGreaterThan(0);
   // to the end of the context (n_positions 40: a 30-token prompt gets 11 tokens), next to a short one
   const long30 = Array.from({ length: 30 }, (_, i) => (i * 7) % 60);

@@ -155,20 +155,25 @@ export class GenerationBatcher {
       this.end(job, () => job.reject(job.signal!.reason), true);
       return;
     }
+    let r: IteratorResult<void, BeamSearchOutput>;
     try {
       const next = () => noGrad(() => job.steps.next());
-      const r = this.options.autocast ? autocast(next, this.options.autocast) : next();
-      if (r.done) {
-        this.end(job, () => job.resolve(r.value.sequences), false);
-        return;
-      }
-      const cache = job.plain && job.prefilled && job.state()?.cache;
-      if (cache) {
-        job.prefilled!(cache);
-        job.prefilled = undefined;
-      }
+      r = this.options.autocast ? autocast(next, this.options.autocast) : next();
     } catch (e) {
       this.end(job, () => job.reject(e), false); // (the steps' clean-up ran as the error left them)
+      return;
+    }
+    if (r.done) {
+      this.end(job, () => job.resolve(r.value.sequences), false);
+      return;
+    }
+    const cache = job.plain && job.prefilled && job.state()?.cache;
+    if (!cache) return;
+    try {
+      job.prefilled!(cache);
+      job.prefilled = undefined;
+    } catch (e) {
+      this.end(job, () => job.reject(e), true); // (the hook's error: the generation, suspended, is cleaned up)
     }
   }
 
