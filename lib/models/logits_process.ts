@@ -27,10 +27,12 @@ export interface DecodeStep {
 /**
  * HF's logits processors, in its order (_get_logits_processor): sequence bias, repetition penalty
  * (then OpenAI's frequency and presence penalties, not HF's), no-repeat n-grams, bad words, min new tokens, the prefix constraint, forced eos, exponential decay length penalty,
- * suppressed tokens, tokens suppressed at the beginning, and, last, renormalisation. rows gives the
+ * suppressed tokens, tokens suppressed at the beginning, and, last, renormalisation. rowsOf gives the
  * sequences with their left padding, as HF sees them (asked for only when a processor needs them).
  */
-export function processLogits(scores: Tensor, rows: () => number[][], o: GenerateOptions, step: DecodeStep, eos: EosTokenIds): Tensor {
+export function processLogits(scores: Tensor, rowsOf: () => number[][], o: GenerateOptions, step: DecodeStep, eos: EosTokenIds): Tensor {
+  let padded: number[][] | undefined;
+  const rows = () => (padded ??= rowsOf()); // (built once a step, however many processors read them)
   const [B, V] = scores.shape;
   const ends = eosList(eos);
   const dev = { device: scores.device };

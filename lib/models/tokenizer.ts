@@ -38,12 +38,14 @@ function r50kRanks(): (string | number[])[] {
  * in front of whatever is decoded next, anywhere in the process.)
  */
 function r50kDecode(ids: number[]): string {
-  const ranks = r50kRanks();
-  return decodeBytes(ids, (id) => (id === EOS_TOKEN_ID ? EOS_TOKEN : undefined), (id) => {
-    const token = Number.isInteger(id) ? ranks[id] : undefined;
-    if (token === undefined) throw new Error(`tokenizer: id ${id} is not in GPT-2's vocabulary (${EOS_TOKEN_ID + 1} ids)`);
-    return typeof token === 'string' ? Buffer.from(token, 'utf8') : token;
-  });
+  return decodeBytes(ids, (id) => (id === EOS_TOKEN_ID ? EOS_TOKEN : undefined), r50kBytes);
+}
+
+/** A GPT-2 vocabulary token's bytes (not eos: an added token). */
+function r50kBytes(id: number): Uint8Array | number[] {
+  const token = Number.isInteger(id) ? r50kRanks()[id] : undefined;
+  if (token === undefined) throw new Error(`tokenizer: id ${id} is not in GPT-2's vocabulary (${EOS_TOKEN_ID + 1} ids)`);
+  return typeof token === 'string' ? Buffer.from(token, 'utf8') : token;
 }
 
 /**
@@ -421,10 +423,7 @@ export class GPT2Tokenizer {
    */
   tokenBytes(id: number): Uint8Array {
     if (this.bpe) return this.bpe.tokenBytes(id);
-    if (id === EOS_TOKEN_ID) return Buffer.from(EOS_TOKEN, 'utf8');
-    const token = Number.isInteger(id) ? r50kRanks()[id] : undefined;
-    if (token === undefined) throw new Error(`tokenizer: id ${id} is not in GPT-2's vocabulary (${EOS_TOKEN_ID + 1} ids)`);
-    return typeof token === 'string' ? Buffer.from(token, 'utf8') : Uint8Array.from(token);
+    return id === EOS_TOKEN_ID ? Buffer.from(EOS_TOKEN, 'utf8') : Uint8Array.from(r50kBytes(id));
   }
 
   /** the ids of the special tokens (eos, bos, unk, pad and those marked special) */
