@@ -58,6 +58,8 @@ test('concurrent generations: each gets generate()\'s tokens alone; the plain st
   // (the caches are stacked anew only when the batch changes: a generation joined or left)
   expect(batcher.stats.restacks).toBeLessThan(batcher.stats.batchedPasses / 2);
   expect(batcher.stats.restacks).toBeGreaterThanOrEqual(2);
+  // (the four plain jobs' prompts, 6, 6 (three rows, padded among themselves), 4 and 4 tokens, went through in one pass)
+  expect(batcher.stats).toMatchObject({ batchedPrefills: 1, prefilledTogether: 4 });
   expect(batcher.size).toBe(0);
   // the logits each plain job saw (rows of batched passes after its first), against the reference's
   // over its whole sequence; rows of a prompt padded among its job's prompts start after their padding
@@ -120,5 +122,59 @@ test('generations join and leave between steps; one aborted or failing leaves th
   await expect(batcher.generate([prompts[0]], { maxNewTokens: -1 })).rejects.toThrow(/maxNewTokens must be an integer >= 0/);
   await expect(batcher.generate([prompts[0]], { returnDictInGenerate: true })).rejects.toThrow(/returnDictInGenerate is for model.generate\(\)/);
   expect(() => new torch.GenerationBatcher(model, { maxBatchRows: 0 })).toThrow(/maxBatchRows must be an integer >= 1/);
+  expect(await settledLiveTensors()).toBe(before);
+});
+
+test('prompts waiting together go through in one pass: fresh ones, ones whose start a cache covers (pastKeyValues), padded ones; their logits the reference\'s; the limits on padding, rows and tokens', async () => {
+  const before = await settledLiveTensors();
+  const cacheOf = (ids: number[][]) => torch.tidy(() => model.forward(torch.tensor(ids, { dtype: 'int64' }), { useCache: true }).pastKeyValues!.map(([k, v]) => [torch.keep(k), torch.keep(v)] as torch.LayerPast));
+  const start = [7, 60, 7, 33, 9];
+  const seeded = cacheOf([start]), seededTwo = cacheOf([[5, 17, 42], [1, 2, 3]]);
+  const jobs: [number[][], torch.GenerateOptions][] = [
+    [[[...start, 1, 2, 3, 4]], { maxNewTokens: 6, eosTokenId: null, pastKeyValues: seeded }], // (5 positions cached, 4 to feed)
+    [[[5, 17, 42, 8, 9, 3, 11], [1, 2, 3, 44, 45, 46, 47]], { maxNewTokens: 5, eosTokenId: null, pastKeyValues: seededTwo }], // (a cache row per prompt)
+    [[[3, 30, 31, 32, 33]], { maxNewTokens: 7, eosTokenId: null }],
+    [[[8, 9], [10, 11, 12, 13, 14]], { maxNewTokens: 4, eosTokenId: null, doSample: true, topK: 5, numReturnSequences: 2, seed: 3 }], // (padded, sampled)
+  ];
+  const want = jobs.map(([p, o]) => model.generate(p, o));
+  const batcher = new torch.GenerationBatcher(model);
+  const first: number[][][] = jobs.map(() => []);
+  const got = await Promise.all(jobs.map(([p, o], j) => batcher.generate(p, { ...o, onLogits: (l) => { if (!first[j].length) first[j] = l.tolist() as number[][]; } })));
+  // the sampled job alone draws as generate() does; batched, its draws follow the others' (one generator): compare its first logits only
+  expect(got.slice(0, 3)).toEqual(want.slice(0, 3));
+  expect(batcher.stats).toMatchObject({ batchedPrefills: 1, prefilledTogether: 4 });
+  // the first step's logits (the prompts' pass) against the reference's after each prompt
+  const rows = jobs.flatMap(([p, o]) => p.flatMap((q) => Array.from({ length: o.numReturnSequences ?? 1 }, () => q)));
+  const ref = referenceLogits(rows);
+  let worst = 0;
+  first.flat().forEach((row, i) => row.forEach((v, t) => { worst = Math.max(worst, Math.abs(v - ref[i][rows[i].length - 1][t])); }));
+  expect(first.flat()).toHaveLength(rows.length);
+  expect(worst).toBeLessThan(1e-4);
+  // the caller's caches untouched
+  expect(seeded[0][0].shape).toEqual([1, 2, 5, 16]);
+  expect(seededTwo[1][1].shape).toEqual([2, 2, 3, 16]);
+  for (const layer of [...seeded, ...seededTwo]) for (const t of layer) t.dispose();
+
+  // a long prompt and two short ones: padding a short one to the long one would waste more than half: the long one alone, the short ones together
+  const long30 = Array.from({ length: 30 }, (_, i) => (i * 7) % 60);
+  const mixed = new torch.GenerationBatcher(model);
+  const three = [long30, [4, 5, 6], [7, 8, 9, 10]];
+  const apart = await Promise.all(three.map((p) => mixed.generate([p], { maxNewTokens: 3, eosTokenId: null })));
+  expect(apart).toEqual(three.map((p) => model.generate([p], { maxNewTokens: 3, eosTokenId: null })));
+  expect(mixed.stats).toMatchObject({ batchedPrefills: 1, prefilledTogether: 2 });
+  // maxBatchTokens: four 8-token prompts with room for two in a pass: two passes; maxBatchRows: one row a pass, none together
+  const eight = [0, 1, 2, 3].map((i) => Array.from({ length: 8 }, (_, t) => (t * 5 + i) % 60));
+  for (const [options, prefills, together] of [[{ maxBatchTokens: 16 }, 2, 4], [{ maxBatchTokens: 24 }, 1, 3], [{ maxBatchRows: 1 }, 0, 0]] as const) {
+    const limited = new torch.GenerationBatcher(model, options);
+    const out = await Promise.all(eight.map((p) => limited.generate([p], { maxNewTokens: 2, eosTokenId: null })));
+    expect(out).toEqual(eight.map((p) => model.generate([p], { maxNewTokens: 2, eosTokenId: null })));
+    expect(limited.stats).toMatchObject({ batchedPrefills: prefills, prefilledTogether: together });
+  }
+  expect(() => new torch.GenerationBatcher(model, { maxBatchTokens: 0 })).toThrow(/maxBatchTokens must be an integer >= 1/);
+  // nothing to generate (maxNewTokens 0): no pass is made for it
+  const none = new torch.GenerationBatcher(model);
+  expect(await Promise.all([none.generate([[1, 2, 3]], { maxNewTokens: 0 }), none.generate([[4, 5, 6]], { maxNewTokens: 1, eosTokenId: null })]))
+    .toEqual([[[1, 2, 3]], model.generate([[4, 5, 6]], { maxNewTokens: 1, eosTokenId: null })]);
+  expect(none.stats.batchedPrefills).toBe(0);
   expect(await settledLiveTensors()).toBe(before);
 });

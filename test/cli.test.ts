@@ -746,6 +746,7 @@ test('bad input: one-line cause, non-zero exit, nothing half-written', () => {
     [['eval', '--model', modelDir, '--data', textFile, '--precision', 'fp16'], /--precision must be fp32 or bf16/],
     [['train', '--model', modelDir, '--data', textFile, '--out', textFile], /--out .* is a file; give a folder/],
     [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'neg'), '--lora-r', '-1', '--nproc-per-node', '2'], /^tstorch train: --lora-r must be >= 0/],
+    [['serve', '--model', modelDir, '--max-num-batched-tokens', '0'], /--max-num-batched-tokens must be >= 1/],
     [['frobnicate'], /unknown command/],
   ];
   for (const [args, re] of cases) {

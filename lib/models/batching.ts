@@ -1,12 +1,13 @@
 // Continuous batching (vLLM's scheduling, in the small): concurrent generations of one model take
 // their plain steps (greedy or sampling: the last token through the model over the cache) in one
-// forward pass. Each generation keeps its own options, processors, random draws, cache and end;
-// it joins the batch after its first step (the prompt's own pass) and leaves when it ends, so a
-// server's requests come and go between steps. A generation alone in the batch gets exactly
-// generate()'s tokens; batched, its caches are left-padded to a common length and masked, which
-// changes the logits only by float rounding (HF's padded batches do the same).
+// forward pass, and prompts that wait together go through the model in one pass too (the prefill).
+// Each generation keeps its own options, processors, random draws, cache and end; it joins the
+// batch when its prompt has gone through and leaves when it ends, so a server's requests come and
+// go between steps. A generation alone in the batcher gets exactly generate()'s tokens; batched,
+// its prompt and caches are left-padded to a common length and masked, which changes the logits
+// only by float rounding (HF's padded batches do the same).
 import { Tensor } from '../tensor/tensor';
-import { tensor } from '../tensor/creation';
+import { tensor, zeros } from '../tensor/creation';
 import { cat } from '../tensor/ops';
 import { keep, tidy } from '../tensor/scope';
 import { autocast, noGrad } from '../tensor/runtime';
@@ -21,7 +22,7 @@ interface Job {
   /** every step is a plain one, that a batch can share */
   plain: boolean;
   signal?: AbortSignal;
-  /** told of the cache once the first step has put the prompt through (then cleared) */
+  /** told of the cache once the prompt's pass has put it through (then cleared) */
   prefilled?: (cache: readonly LayerPast[]) => void;
   resolve: (sequences: number[][]) => void;
   reject: (e: unknown) => void;
@@ -30,17 +31,24 @@ interface Job {
 /** What a generation in a batcher tells its caller besides its sequences. */
 export interface GenerationHooks {
   /**
-   * After a plain generation's first step: its cache, which then covers the (left-padded)
-   * prompts, each layer's keys and values (rows, heads, positions, headDim). The generation's own
-   * tensors, good during the call: copy what is to be kept (a later call's pastKeyValues). Not
-   * called for beam search, assisted decoding, prompt lookup or contrastive search.
+   * After a plain generation's prompt has gone through (its first token chosen): its cache, which
+   * then covers the (left-padded) prompts, each layer's keys and values (rows, heads, positions,
+   * headDim). The generation's own tensors, good during the call: copy what is to be kept (a later
+   * call's pastKeyValues). Not called for beam search, assisted decoding, prompt lookup or
+   * contrastive search.
    */
   prefilled?: (cache: readonly LayerPast[]) => void;
 }
 
 export interface BatcherOptions {
-  /** the most rows (sequences) one batched step takes (vLLM's max_num_seqs; default 256) */
+  /** the most rows (sequences) one batched pass takes (vLLM's max_num_seqs; default 256) */
   maxBatchRows?: number;
+  /**
+   * the most positions, padding included, one pass of several prompts feeds (vLLM's
+   * max_num_batched_tokens; default 8192): the rest go in passes of their own. A longer prompt
+   * still goes, alone.
+   */
+  maxBatchTokens?: number;
   /** every forward pass under this autocast (tstorch serve --precision bf16) */
   autocast?: AutocastOptions;
 }
@@ -57,6 +65,10 @@ export interface BatcherStats {
   widestBatch: number;
   /** shared passes whose caches had to be stacked anew (the generations in the batch changed) */
   restacks: number;
+  /** forward passes that put two prompts or more through together (not counted in batchedPasses) */
+  batchedPrefills: number;
+  /** the prompts (generations) those passes took, together */
+  prefilledTogether: number;
 }
 
 /** The last shared pass: its generations, the whole cache it made (kept), and the views each got. */
@@ -69,13 +81,16 @@ interface Stack {
 export class GenerationBatcher {
   private readonly jobs: Job[] = [];
   private running = false;
-  readonly stats: BatcherStats = { turns: 0, batchedPasses: 0, batchedRows: 0, widestBatch: 0, restacks: 0 };
+  readonly stats: BatcherStats = { turns: 0, batchedPasses: 0, batchedRows: 0, widestBatch: 0, restacks: 0, batchedPrefills: 0, prefilledTogether: 0 };
   private stack: Stack | null = null;
   private readonly maxRows: number;
+  private readonly maxTokens: number;
 
   constructor(readonly model: GPT2LMHeadModel, readonly options: BatcherOptions = {}) {
     this.maxRows = options.maxBatchRows ?? 256;
     if (!(Number.isInteger(this.maxRows) && this.maxRows >= 1)) throw new Error(`GenerationBatcher: maxBatchRows must be an integer >= 1, got ${options.maxBatchRows}`);
+    this.maxTokens = options.maxBatchTokens ?? 8192;
+    if (!(Number.isInteger(this.maxTokens) && this.maxTokens >= 1)) throw new Error(`GenerationBatcher: maxBatchTokens must be an integer >= 1, got ${options.maxBatchTokens}`);
   }
 
   /**
@@ -123,17 +138,26 @@ export class GenerationBatcher {
     this.stack = null;
   }
 
-  /** One step of every generation: those ready for a plain step share one forward pass first. */
+  /**
+   * One step of every generation: first the prompts waiting together go through in one pass, and
+   * those ready for a plain step share another.
+   */
   private turn(): void {
     this.stats.turns++;
-    const ready: Job[] = [];
+    const ready: Job[] = [], prompts: Job[] = [];
     let rows = 0;
     for (const job of this.jobs) {
-      const state = job.state();
-      if (!job.plain || !state?.feedsLastToken || job.signal?.aborted || rows + state.seqs.length > this.maxRows) continue;
+      const state = job.state(); // (undefined until its first step has set it up: a plain one then waits for its prompt's pass)
+      if (!job.plain || !state || job.signal?.aborted) continue;
+      if (!state.feedsLastToken) { // (its prompt's pass: at least its last token to feed)
+        prompts.push(job);
+        continue;
+      }
+      if (rows + state.seqs.length > this.maxRows) continue;
       ready.push(job);
       rows += state.seqs.length;
     }
+    this.prefillTogether(prompts);
     if (ready.length > 1) {
       try {
         this.shareForward(ready.map((j) => j.state()!));
@@ -155,6 +179,7 @@ export class GenerationBatcher {
       this.end(job, () => job.reject(job.signal!.reason), true);
       return;
     }
+    const setUp = job.state() !== undefined; // (else this step sets it up: no pass yet)
     let r: IteratorResult<void, BeamSearchOutput>;
     try {
       const next = () => noGrad(() => job.steps.next());
@@ -167,7 +192,7 @@ export class GenerationBatcher {
       this.end(job, () => job.resolve(r.value.sequences), false);
       return;
     }
-    const cache = job.plain && job.prefilled && job.state()?.cache;
+    const cache = setUp && job.plain && job.prefilled && job.state()?.cache;
     if (!cache) return;
     try {
       job.prefilled!(cache);
@@ -182,6 +207,84 @@ export class GenerationBatcher {
     if (at >= 0) this.jobs.splice(at, 1);
     if (cleanUp) noGrad(() => job.steps.return(undefined as unknown as BeamSearchOutput));
     settle();
+  }
+
+  /**
+   * The prompts waiting for their first pass (each what its cache, if seeded, does not cover), in
+   * groups that each go through in one forward pass: the longest first, then as many of the others
+   * as fit without padding the pass beyond half as many positions again as they fill, or beyond
+   * maxBatchRows and maxBatchTokens. A prompt with no other to go with makes its own pass.
+   */
+  private prefillTogether(jobs: Job[]): void {
+    let waiting = jobs.map((job) => ({ job, state: job.state()! })).sort((a, b) => b.state.toFeed - a.state.toFeed);
+    while (waiting.length > 1) {
+      const [first, ...others] = waiting, longest = first.state.toFeed;
+      const group = [first];
+      let rows = first.state.seqs.length, filled = rows * longest;
+      for (const w of others) {
+        const n = w.state.seqs.length, padded = (rows + n) * longest;
+        if (rows + n > this.maxRows || padded > this.maxTokens || padded > 1.5 * (filled + n * w.state.toFeed)) continue;
+        group.push(w);
+        rows += n;
+        filled += n * w.state.toFeed;
+      }
+      waiting = waiting.filter((w) => !group.includes(w));
+      if (group.length < 2) continue;
+      try {
+        this.prefillForward(group.map((w) => w.state));
+        this.stats.batchedPrefills++;
+        this.stats.prefilledTogether += group.length;
+      } catch (e) {
+        for (const { job } of group) this.end(job, () => job.reject(e), true);
+      }
+    }
+  }
+
+  /**
+   * One forward pass for these states' prompts (the longest first): each prompt's tokens
+   * left-padded to the longest, each seeded cache to the longest, all masked, each row's positions
+   * its own. Each state then gets its rows of the logits and its own cache (the batch's padding
+   * cut out).
+   */
+  private prefillForward(states: DecodingState[]): void {
+    tidy(() => noGrad(() => {
+      const device = states[0].device;
+      const cached = Math.max(...states.map((s) => s.cachedLength)), fed = states[0].toFeed; // (the longest first)
+      const zerosOf = (n: number) => Array<number>(n).fill(0);
+      const ids: number[][] = [], mask: number[][] = [], positions: number[][] = [];
+      for (const s of states) {
+        const c = s.cachedLength, f = s.toFeed;
+        s.paddedSeqs().forEach((row, r) => {
+          // each row: the batch's padding, its cache's positions, the batch's padding, its tokens (its own left padding masked too)
+          const own = row.map((_, i) => (i < s.padding[r] ? 0 : 1));
+          ids.push([...Array<number>(fed - f).fill(s.padToken), ...row.slice(c)]);
+          mask.push([...zerosOf(cached - c), ...own.slice(0, c), ...zerosOf(fed - f), ...own.slice(c)]);
+          positions.push([...Array<number>(fed - f).fill(1), ...row.slice(c).map((_, j) => (c + j < s.padding[r] ? 1 : c + j - s.padding[r]))]); // (HF's: 1 on padding)
+        });
+      }
+      const withCache = states.find((s) => s.cache);
+      const past = withCache && withCache.cache!.map((layer, l) => layer.map((like, kv) => cat(states.map((s) => {
+        if (!s.cache) return zeros([s.seqs.length, like.shape[1], cached, like.shape[3]], { dtype: like.dtype, device: like.device });
+        const t = s.cache[l][kv], extra = cached - s.cachedLength;
+        return extra ? F.pad(t, [0, 0, extra, 0]) : t;
+      }), 0)) as LayerPast);
+      const forward = () => this.model.forward(tensor(ids, { dtype: 'int64', device }), {
+        pastKeyValues: past, useCache: true, logitsToKeep: 1,
+        attentionMask: tensor(mask, { dtype: 'int64', device }),
+        positionIds: tensor(positions, { dtype: 'int64', device }),
+      });
+      const out = this.options.autocast ? autocast(forward, this.options.autocast) : forward();
+      let row = 0;
+      for (const s of states) {
+        const n = s.seqs.length, c = s.cachedLength, f = s.toFeed;
+        const mine = (t: Tensor) => {
+          const rows = t.narrow(0, row, n), tokens = rows.narrow(2, cached + fed - f, f);
+          return keep(c ? cat([rows.narrow(2, cached - c, c), tokens], 2) : tokens);
+        };
+        s.prepare({ logits: keep(out.logits.narrow(0, row, n)), pastKeyValues: out.pastKeyValues!.map(([k, v]) => [mine(k), mine(v)] as LayerPast) });
+        row += n;
+      }
+    }));
   }
 
   /**

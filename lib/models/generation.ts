@@ -500,6 +500,11 @@ export class DecodingState {
     return this.useCache && this.past !== null && !this.prepared && this.cachedLength === this.length - 1;
   }
 
+  /** How many (padded) positions the next nextLogits feeds: what the cache does not cover (a first pass: the whole prompt, or what a seeded cache leaves). */
+  get toFeed(): number {
+    return this.length - this.cachedLength;
+  }
+
   /** The key/value cache (each layer's (rows, heads, cachedLength, headDim) keys and values), for a batch to read. */
   get cache(): readonly LayerPast[] | null {
     return this.past;
@@ -507,11 +512,12 @@ export class DecodingState {
 
   /**
    * Hands in the next step's forward pass, computed elsewhere (GenerationBatcher: this state's
-   * rows of a batch): logits (rows, 1, vocab) and the cache after it, kept tensors this state
-   * then owns. The next nextLogits takes them instead of running the model.
+   * rows of a batch, after its last token or its whole prompt): logits (rows, 1, vocab) and the
+   * cache after it, covering all `length` positions, kept tensors this state then owns. The next
+   * nextLogits takes them instead of running the model.
    */
   prepare(out: GPT2Output): void {
-    if (!this.feedsLastToken) throw new Error('generate: internal error: a prepared step for a state that does not feed its last token');
+    if (!this.useCache || this.prepared) throw new Error('generate: internal error: a prepared step for a state without a cache, or prepared already');
     this.prepared = out;
   }
 

@@ -724,15 +724,18 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
 
   /**
    * @internal generate() a step at a time, for GenerationBatcher: the steps (advanced without
-   * autograd), the decoding state once the first step has made it, and whether every step is a
-   * plain one (greedy or sampling, the last token over the cache) that a batch can share.
+   * autograd), the decoding state once the first step has made it, and whether every pass is a
+   * plain one (greedy or sampling: what the cache does not cover through the model) that a batch
+   * can share. A plain generation's first step makes the state and yields before any pass.
    */
   generationSteps(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): { steps: StepsOf<BeamSearchOutput>; state: () => DecodingState | undefined; plain: boolean } {
     const o = withDefaults(this.generationConfig, checkGenerateKeys(opts));
     const beams = (o.numBeams ?? 1) > 1;
     let state: DecodingState | undefined;
-    const steps = this.decodeSteps(prompt, o, beams, {}, (s) => { state = s; });
-    return { steps, state: () => state, plain: !beams && !o.assistantModel && !o.promptLookupNumTokens && !isContrastive(o) && o.useCache !== false };
+    const plain = !beams && !o.assistantModel && !o.promptLookupNumTokens && !isContrastive(o) && o.useCache !== false;
+    // (a plain generation's first step only sets it up, so that its prompt's pass can be shared too)
+    const steps = this.decodeSteps(prompt, o, beams, {}, (s) => { state = s; }, plain);
+    return { steps, state: () => state, plain };
   }
 
   /** HF's compute_transition_scores on generate()'s output (see generation.ts). */
@@ -755,7 +758,8 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
   }
 
   /** A generation's steps (see StepsOf): the checks and set-up at the first, the clean-up after the last. */
-  private *decodeSteps(prompt: Tensor | number[] | number[][], opts: GenerateOptions, beams: boolean, record: DecodeRecord = {}, onState?: (state: DecodingState) => void): StepsOf<BeamSearchOutput> {
+  private *decodeSteps(prompt: Tensor | number[] | number[][], opts: GenerateOptions, beams: boolean, record: DecodeRecord = {}, onState?: (state: DecodingState) => void,
+    pauseBeforePrompt = false): StepsOf<BeamSearchOutput> {
     const eos = opts.eosTokenId === undefined ? this.config.eos_token_id : opts.eosTokenId;
     if (opts.seed !== undefined) manualSeed(opts.seed);
     const prompts: number[][] = prompt instanceof Tensor
@@ -802,6 +806,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     const releaseAssistant = assistant?.holdEval();
     const draft = assistant && new DecodingState((ids, o) => assistant.forward(ids, o), [[...rows[0]]], [0], pad, assistant.transformer.wte.weight.device, true, assistant.config.n_positions);
     try {
+      if (pauseBeforePrompt && state.length < maxLength) yield; // (a pass to make when resumed: the prompt's)
       if (beams) return yield* beamSearchSteps(state, opts, eos, maxLength, record);
       if (draft && assisting) {
         const { sequences, numAssistantTokens } = yield* assistedSteps(state, draft, assisting, opts, eos, maxLength, record);

@@ -1,5 +1,5 @@
 // Prompts' key/value caches kept for later prompts that start the same (vLLM's prefix caching,
-// by whole prompts): what a generation's first step put through the model (GenerationBatcher's
+// by whole prompts): what a generation's prompt pass put through the model (GenerationBatcher's
 // prefilled hook), handed to a later generate() as its pastKeyValues.
 import { keep, tidy } from '../tensor/scope';
 import type { LayerPast } from './gpt2';

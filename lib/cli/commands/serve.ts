@@ -1,8 +1,8 @@
 // tstorch serve: the model behind an OpenAI-compatible HTTP API, as `transformers serve` puts
 // one: POST /v1/completions and /v1/chat/completions (stream: true sends server-sent events), GET
 // /v1/models. The requests' generations run in a GenerationBatcher: their steps share forward
-// passes (continuous batching, as vLLM's), requests join and leave between steps, and a client
-// that goes away stops its own generation.
+// passes (continuous batching, as vLLM's), prompts arriving together go through in one pass,
+// requests join and leave between steps, and a client that goes away stops its own generation.
 import * as http from 'http';
 import { createHash, randomUUID, timingSafeEqual } from 'crypto';
 import { Spec } from '../args';
@@ -35,6 +35,7 @@ export const spec: Spec = {
   'served-model-name': { type: 'string', help: 'the model\'s name in answers and /v1/models (default: --model as given)' },
   'prefix-cache-tokens': { type: 'int', default: 2048, help: 'prompts\' key/value caches kept for later prompts that start the same (a system prompt; a chat\'s earlier turns), up to this many tokens in all (vLLM\'s prefix caching; 0: off)' },
   'max-num-seqs': { type: 'int', default: 256, help: 'the most sequences the requests\' generations put in one batched step (vLLM\'s --max-num-seqs; 1: no batching)' },
+  'max-num-batched-tokens': { type: 'int', default: 8192, help: 'the most prompt positions (padding included) requests waiting together put through in one pass (vLLM\'s --max-num-batched-tokens)' },
   'enable-cors': { type: 'boolean', help: 'answer web pages of any origin (CORS headers, and the preflight OPTIONS requests), as transformers serve --enable-cors' },
   device: sharedFlags.device,
   attn: sharedFlags.attn,
@@ -73,12 +74,14 @@ export async function run(f: Record<string, unknown>): Promise<number> {
   const name = (f['served-model-name'] as string | undefined) ?? model.nameOrPath ?? String(f.model);
   const maxRows = f['max-num-seqs'] as number;
   if (!(maxRows >= 1)) throw new Error(`--max-num-seqs must be >= 1, got ${maxRows}`);
+  const maxTokens = f['max-num-batched-tokens'] as number;
+  if (!(maxTokens >= 1)) throw new Error(`--max-num-batched-tokens must be >= 1, got ${maxTokens}`);
   const cacheTokens = f['prefix-cache-tokens'] as number;
   if (!(cacheTokens >= 0)) throw new Error(`--prefix-cache-tokens must be >= 0 (0: off), got ${cacheTokens}`);
   const autocastOptions = precisionAutocast(f);
   const ctx: ServeContext = {
     model, tokenizer, name, autocast: autocastOptions, cors: Boolean(f['enable-cors']), apiKey,
-    batcher: new GenerationBatcher(model, { maxBatchRows: maxRows, autocast: autocastOptions }),
+    batcher: new GenerationBatcher(model, { maxBatchRows: maxRows, maxBatchTokens: maxTokens, autocast: autocastOptions }),
     prefixCache: new PrefixCache(cacheTokens),
   };
   const server = http.createServer(requestHandler(ctx));
