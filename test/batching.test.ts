@@ -171,6 +171,16 @@ test('prompts waiting together go through in one pass: fresh ones, ones whose st
     expect(limited.stats).toMatchObject({ batchedPrefills: prefills, prefilledTogether: together });
   }
   expect(() => new torch.GenerationBatcher(model, { maxBatchTokens: 0 })).toThrow(/maxBatchTokens must be an integer >= 1/);
+  // a prompt in chunks (prefillChunkSize): its chunks passes of its own, between the others' steps; then it joins their passes
+  const chunking = new torch.GenerationBatcher(model);
+  let covered = 0;
+  const withChunks = await Promise.all([
+    chunking.generate([long30], { maxNewTokens: 6, eosTokenId: null, prefillChunkSize: 4 }, { prefilled: (cache) => { covered = cache[0][0].shape[2]; } }),
+    ...eight.slice(0, 2).map((p) => chunking.generate([p], { maxNewTokens: 12, eosTokenId: null })),
+  ]);
+  expect(withChunks).toEqual([model.generate([long30], { maxNewTokens: 6, eosTokenId: null }), ...eight.slice(0, 2).map((p) => model.generate([p], { maxNewTokens: 12, eosTokenId: null }))]);
+  expect(covered).toBe(30); // (the hook: once the whole prompt is in the cache)
+  expect(chunking.stats).toMatchObject({ batchedPrefills: 1, prefilledTogether: 2, widestBatch: 3 });
   // nothing to generate (maxNewTokens 0): no pass is made for it
   const none = new torch.GenerationBatcher(model);
   expect(await Promise.all([none.generate([[1, 2, 3]], { maxNewTokens: 0 }), none.generate([[4, 5, 6]], { maxNewTokens: 1, eosTokenId: null })]))

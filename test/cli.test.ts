@@ -123,6 +123,11 @@ test('generate is repeatable with a seed; --bad-words, --typical-p, --epsilon-cu
   const contrastiveMany = cli('generate', '--model', modelDir, '--prompts', promptsFile, '--max-new-tokens', '6', '--penalty-alpha', '0.6', '--top-k', '4').out.trim().split('\n').map((l) => JSON.parse(l));
   for (const l of contrastiveMany) expect(l.tokens).toEqual(m.generate([torch.tokenizer.encode(l.prompt)], { maxNewTokens: 6, penaltyAlpha: 0.6, topK: 4 })[0]);
   expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--penalty-alpha', '2').err).toMatch(/--penalty-alpha must be in \[0, 1\]/);
+  // --prefill-chunk-size: HF's prefill_chunk_size, the same text
+  const chunked = cli('generate', '--model', modelDir, '--prompt', 'The jury said the election was over', '--max-new-tokens', '5', '--prefill-chunk-size', '2', '--json');
+  expect(chunked.err).toBe('');
+  expect(JSON.parse(chunked.out).tokens).toEqual(m.generate([torch.tokenizer.encode('The jury said the election was over')], { maxNewTokens: 5 })[0]);
+  expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--prefill-chunk-size', '0').err).toMatch(/--prefill-chunk-size must be >= 1/);
   // --frequency-penalty / --presence-penalty: OpenAI's, the API's
   const penalized = cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '8', '--frequency-penalty', '1.5', '--presence-penalty', '0.5', '--json');
   expect(penalized.err).toBe('');

@@ -154,6 +154,8 @@ describe.each(specs.map((s, i) => [i, s] as const))('generate as Hugging Face, c
       expect(model.generate(spec.prompts, { ...options(spec), useCache: false })).toEqual(got.sequences);
     } else {
       expect(model.generate(spec.prompts, options(spec))).toEqual(want[i].sequences);
+      // the prompts (left-padded) through the model two positions a pass (HF's prefill_chunk_size): the same tokens
+      if (!spec.penalty_alpha) expect(model.generate(spec.prompts, { ...options(spec), prefillChunkSize: 2 })).toEqual(want[i].sequences);
     }
     expect(torch.memory().liveTensors).toBe(before);
   });
@@ -1004,6 +1006,54 @@ test('pastKeyValues (HF\'s past_key_values for generate): a cache of the prompt\
   model.eval();
   expect(() => model.generate([[...prefix, 1], [...prefix, 2], [...prefix, 3]], { pastKeyValues: both })).toThrow(/tensors must be \(1 or 3, 2, P, 16\) keys and values, got \(2, 2, 5, 16\)/);
   for (const t of [...past.flat(), ...both.flat(), ...copies]) t.dispose();
+  expect(torch.memory().liveTensors).toBe(before);
+});
+
+test('prefillChunkSize (HF\'s prefill_chunk_size): all but the prompt\'s last token in passes of that many, then the steps; the same logits (1e-5) and draws; with a cache given; a step each for generateAsync; clear errors', async () => {
+  const before = torch.memory().liveTensors;
+  const prompt = [5, 17, 42, 8, 9, 3, 11, 40];
+  const shapes = (opts: torch.GenerateOptions, p: number[][] = [prompt]) => {
+    const fed: number[][] = [], forward = model.forward.bind(model);
+    const spy = jest.spyOn(model, 'forward').mockImplementation(((ids: torch.Tensor, o?: torch.ForwardOptions) => { fed.push(ids.shape); return forward(ids, o); }) as typeof model.forward);
+    try {
+      model.generate(p, { maxNewTokens: 2, eosTokenId: null, ...opts });
+    } finally {
+      spy.mockRestore();
+    }
+    return fed;
+  };
+  expect(shapes({ prefillChunkSize: 3 })).toEqual([[1, 3], [1, 3], [1, 1], [1, 1], [1, 1]]); // (7 positions in 3 + 3 + 1, the last token, a step)
+  expect(shapes({ prefillChunkSize: 100 })).toEqual([[1, 7], [1, 1], [1, 1]]);
+  expect(shapes({ prefillChunkSize: 4 }, [prompt, [1, 2]])).toEqual([[2, 4], [2, 3], [2, 1], [2, 1]]); // (the padded rows)
+  expect(shapes({ prefillChunkSize: 3, numBeams: 2 })).toEqual([[2, 8], [2, 1]]); // (beam search: one pass, as HF's)
+  // the logits of every step as one pass gives them, padded prompts too; sampling draws the same
+  for (const extra of [{}, { doSample: true, seed: 5, topK: 20, numReturnSequences: 2 }] as torch.GenerateOptions[]) {
+    const p = [prompt, [7, 60, 7]];
+    const whole = model.generate(p, { ...extra, maxNewTokens: 6, eosTokenId: null, returnDictInGenerate: true, outputLogits: true }) as torch.GenerateOutput;
+    const chunked = model.generate(p, { ...extra, maxNewTokens: 6, eosTokenId: null, returnDictInGenerate: true, outputLogits: true, prefillChunkSize: 2 }) as torch.GenerateOutput;
+    expect(chunked.sequences).toEqual(whole.sequences);
+    chunked.logits!.forEach((t, k) => expect(relErr(t, whole.logits![k])).toBeLessThan(1e-5));
+    for (const t of [...whole.logits!, ...chunked.logits!]) t.dispose();
+  }
+  // a cache given for the prompt's start: the chunks go on from it
+  const past = torch.tidy(() => model.forward(torch.tensor([prompt.slice(0, 3)], { dtype: 'int64' }), { useCache: true }).pastKeyValues!.map(([k, v]) => [torch.keep(k), torch.keep(v)] as torch.LayerPast));
+  expect(shapes({ prefillChunkSize: 2, pastKeyValues: past })).toEqual([[1, 2], [1, 2], [1, 1], [1, 1]]);
+  expect(model.generate([prompt], { maxNewTokens: 8, eosTokenId: null, prefillChunkSize: 2, pastKeyValues: past })).toEqual(model.generate([prompt], { maxNewTokens: 8, eosTokenId: null }));
+  for (const t of past.flat()) t.dispose();
+  // generateAsync: the event loop has a turn between the chunks (an abort stops it in the prompt)
+  const controller = new AbortController();
+  const fed: number[][] = [], forward = model.forward.bind(model);
+  const spy = jest.spyOn(model, 'forward').mockImplementation(((ids: torch.Tensor, o?: torch.ForwardOptions) => { fed.push(ids.shape); if (fed.length === 2) setImmediate(() => controller.abort()); return forward(ids, o); }) as typeof model.forward);
+  await expect(model.generateAsync([prompt], { maxNewTokens: 4, prefillChunkSize: 2, signal: controller.signal })).rejects.toThrow(/abort/i);
+  spy.mockRestore();
+  expect(fed.length).toBeLessThan(4);
+  // from generation_config.json, as HF's
+  const saved = model.generationConfig;
+  model.generationConfig = { ...saved, prefillChunkSize: 3 };
+  expect(shapes({})).toEqual([[1, 3], [1, 3], [1, 1], [1, 1], [1, 1]]);
+  model.generationConfig = saved;
+  expect(() => model.generate([prompt], { prefillChunkSize: 0 })).toThrow(/prefillChunkSize must be an integer >= 1, got 0/);
+  expect(() => model.generate([prompt], { prefillChunkSize: 2, useCache: false })).toThrow(/prefillChunkSize needs the key\/value cache/);
   expect(torch.memory().liveTensors).toBe(before);
 });
 

@@ -326,6 +326,29 @@ test('requests are served together; a client that goes away stops its generation
   expect(headers['access-control-allow-origin']).toBeUndefined(); // (no CORS unless asked)
 });
 
+test('--prefill-chunk-size: each prompt through the model in passes of that many positions, the other requests stepping between them; the same text', async () => {
+  ctx.prefixCache!.clear();
+  const before = await settledLiveTensors();
+  ctx.prefillChunkSize = 2;
+  const fed: number[][] = [], forward = model.forward.bind(model);
+  const spy = jest.spyOn(model, 'forward').mockImplementation(((ids: torch.Tensor, o?: torch.ForwardOptions) => { fed.push(ids.shape); return forward(ids, o); }) as typeof model.forward);
+  const prompts = ['The jury said the election was over', 'Atlanta'];
+  let answers: Awaited<ReturnType<typeof request>>[];
+  try {
+    answers = await Promise.all(prompts.map((p) => request('POST', `${base}/v1/completions`, { prompt: p, max_tokens: 6, temperature: 0 })));
+  } finally {
+    spy.mockRestore();
+    ctx.prefillChunkSize = undefined;
+  }
+  const longest = tok.encode(prompts[0]).length;
+  expect(fed.filter((s) => s[0] === 1 && s[1] === 2)).toHaveLength(Math.floor((longest - 1) / 2)); // (its chunks)
+  expect(Math.max(...fed.map((s) => s[1]))).toBe(2); // (no pass fed more)
+  expect(fed.some((s) => s[0] === 2)).toBe(true); // (then the two requests' steps shared passes)
+  answers.forEach((a, i) => expect(a.json.choices[0].text).toBe(apiText(tok.encode(prompts[i]), { maxNewTokens: 6 })));
+  ctx.prefixCache!.clear();
+  expect(await settledLiveTensors()).toBe(before);
+});
+
 test('/tokenize and /detokenize (vLLM\'s): a prompt\'s or a conversation\'s tokens, and tokens\' text', async () => {
   const t = await request('POST', `${base}/tokenize`, { prompt: 'The jury said' });
   expect(t.json).toEqual({ tokens: tok.encode('The jury said'), count: 3, max_model_len: 128 });

@@ -149,8 +149,8 @@ export class GenerationBatcher {
     for (const job of this.jobs) {
       const state = job.state(); // (undefined until its first step has set it up: a plain one then waits for its prompt's pass)
       if (!job.plain || !state || job.signal?.aborted) continue;
-      if (!state.feedsLastToken) { // (its prompt's pass: at least its last token to feed)
-        prompts.push(job);
+      if (!state.feedsLastToken) { // (its prompt's pass: at least its last token to feed; or its next chunk, a pass of its own)
+        if (!state.prefillInChunks) prompts.push(job);
         continue;
       }
       if (rows + state.seqs.length > this.maxRows) continue;
@@ -179,7 +179,6 @@ export class GenerationBatcher {
       this.end(job, () => job.reject(job.signal!.reason), true);
       return;
     }
-    const setUp = job.state() !== undefined; // (else this step sets it up: no pass yet)
     let r: IteratorResult<void, BeamSearchOutput>;
     try {
       const next = () => noGrad(() => job.steps.next());
@@ -192,8 +191,9 @@ export class GenerationBatcher {
       this.end(job, () => job.resolve(r.value.sequences), false);
       return;
     }
-    const cache = setUp && job.plain && job.prefilled && job.state()?.cache;
-    if (!cache) return;
+    const state = job.state();
+    if (!(job.plain && job.prefilled && state?.cache && state.length > state.promptLength)) return; // (the prefilled hook: once a token follows the prompt)
+    const cache = state.cache;
     try {
       job.prefilled!(cache);
       job.prefilled = undefined;

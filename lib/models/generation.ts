@@ -118,6 +118,14 @@ export interface GenerateOptions {
    */
   pastKeyValues?: LayerPast[];
   /**
+   * HF's prefill_chunk_size: the prompt goes through the model in passes of this many positions
+   * (all but its last token; the first step feeds that one), each pass a step of its own (so
+   * generateAsync and a GenerationBatcher let other work run between them): the attention of a
+   * long prompt in pieces, at less memory. The same logits as one pass, but for float rounding.
+   * Greedy decoding and sampling only (as HF's), with the cache; other decodings ignore it.
+   */
+  prefillChunkSize?: number;
+  /**
    * Called with the model's raw logits (rows, vocab; before any processor) for each step's tokens,
    * just before onToken hears of them: for streaming log-probabilities (tstorch serve's logprobs).
    * It runs in a scope: the tensor, and those the call makes, are freed after it unless kept
@@ -222,7 +230,7 @@ export const GENERATE_OPTIONS = [
   'renormalizeLogits', 'typicalP', 'epsilonCutoff', 'etaCutoff', 'doSample', 'seed', 'eosTokenId', 'padTokenId', 'stopStrings', 'tokenizer', 'useCache',
   'numBeams', 'lengthPenalty', 'earlyStopping', 'numReturnSequences', 'onToken', 'onLogits', 'promptLookupNumTokens', 'maxMatchingNgramSize',
   'assistantModel', 'numAssistantTokens', 'numAssistantTokensSchedule', 'assistantConfidenceThreshold', 'penaltyAlpha', 'signal', 'autocast', 'prefixAllowedTokensFn', 'maxTime',
-  'returnDictInGenerate', 'outputScores', 'outputLogits', 'pastKeyValues',
+  'returnDictInGenerate', 'outputScores', 'outputLogits', 'pastKeyValues', 'prefillChunkSize',
 ] as const satisfies readonly (keyof GenerateOptions)[];
 // (compile-time: an option added to GenerateOptions but not to the list fails here)
 const everyOptionListed: Exclude<keyof GenerateOptions, (typeof GENERATE_OPTIONS)[number]> extends never ? true : never = true;
@@ -269,6 +277,7 @@ const GENERATION_FIELDS: Record<string, [keyof GenerateOptions, FieldKind]> = {
   prompt_lookup_num_tokens: ['promptLookupNumTokens', 'int'], max_matching_ngram_size: ['maxMatchingNgramSize', 'int'],
   num_assistant_tokens: ['numAssistantTokens', 'int'], num_assistant_tokens_schedule: ['numAssistantTokensSchedule', 'schedule'],
   assistant_confidence_threshold: ['assistantConfidenceThreshold', 'number'], penalty_alpha: ['penaltyAlpha', 'number'], max_time: ['maxTime', 'number'],
+  prefill_chunk_size: ['prefillChunkSize', 'int'],
 };
 
 const isInts = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0);
@@ -378,6 +387,8 @@ export function checkGenerateOptions(o: GenerateOptions): void {
   if (o.stopStrings !== undefined && !(Array.isArray(o.stopStrings) && o.stopStrings.every((x) => typeof x === 'string' && x.length > 0))) bad('stopStrings must be a list of non-empty strings', JSON.stringify(o.stopStrings));
   if (!isInt(o.promptLookupNumTokens, 1)) bad('promptLookupNumTokens must be an integer >= 1', o.promptLookupNumTokens);
   if (!isInt(o.maxMatchingNgramSize, 1)) bad('maxMatchingNgramSize must be an integer >= 1', o.maxMatchingNgramSize);
+  if (!isInt(o.prefillChunkSize, 1)) bad('prefillChunkSize must be an integer >= 1', o.prefillChunkSize);
+  if (o.prefillChunkSize !== undefined && o.useCache === false) throw new Error('generate: prefillChunkSize needs the key/value cache (useCache), as HF\'s prefill chunking');
   const beams = o.numBeams ?? 1, n = o.numReturnSequences ?? 1;
   const sampling = isSampling(o);
   if (!isInt(o.numAssistantTokens, 1)) bad('numAssistantTokens must be an integer >= 1', o.numAssistantTokens);
@@ -440,7 +451,14 @@ export class DecodingState {
     readonly useCache: boolean,
     /** the most positions the model sees (its n_positions) */
     readonly contextLength = Number.POSITIVE_INFINITY,
-  ) {}
+  ) {
+    this.promptLength = this.length;
+  }
+
+  /** The rows' length with padding before any token was generated. */
+  readonly promptLength: number;
+  /** Whether the prompt goes through in chunks, a step each (prefillChunkSize): then no batch puts it through whole. */
+  prefillInChunks = false;
 
   /** The rows' length with padding (all equal). */
   get length(): number { return this.seqs[0].length + this.padding[0]; }
@@ -459,22 +477,31 @@ export class DecodingState {
    */
   nextLogits(): Tensor {
     if (this.prepared) return this.takePrepared();
+    const out = this.feed(this.length);
+    return out.logits.select(1, out.logits.shape[1] - 1).to({ dtype: 'float32' });
+  }
+
+  /** Prefill chunking: the cache moves on to cover the first `upTo` (padded) positions, nothing else. */
+  feedAhead(upTo: number): void {
+    tidy(() => { this.feed(upTo); });
+  }
+
+  /** The (padded) positions from what the cache covers (all, without one) up to `upTo` through the model; the cache then covers them. */
+  private feed(upTo: number): GPT2Output {
     const cached = this.useCache && this.past !== null;
-    const padded = this.padding.some((n) => n > 0);
-    const from = cached ? this.cachedLength : 0, fed = this.length - from;
-    const ids = tensor(cached ? this.seqs.map((s) => s.slice(s.length - fed)) : this.paddedSeqs(), { dtype: 'int64', device: this.device });
+    const from = cached ? this.cachedLength : 0;
+    const rows = this.paddedSeqs();
+    const ids = tensor(rows.map((r) => r.slice(from, upTo)), { dtype: 'int64', device: this.device });
     const extra: ForwardOptions = {};
-    if (padded) {
+    if (this.padding.some((n) => n > 0)) {
       // HF's prepare_inputs_for_generation: positions are attention_mask.cumsum(-1) - 1 (1 on padding).
-      extra.attentionMask = tensor(this.seqs.map((s, i) => [...Array(this.padding[i]).fill(0), ...Array(s.length).fill(1)]), { dtype: 'int64', device: this.device });
-      extra.positionIds = tensor(cached ? this.seqs.map((s) => s.slice(s.length - fed).map((_, j) => s.length - fed + j))
-        : this.seqs.map((s, i) => [...Array(this.padding[i]).fill(1), ...s.map((_, j) => j)]), { dtype: 'int64', device: this.device });
+      extra.attentionMask = tensor(rows.map((r, i) => r.slice(0, upTo).map((_, j) => (j < this.padding[i] ? 0 : 1))), { dtype: 'int64', device: this.device });
+      extra.positionIds = tensor(rows.map((r, i) => r.slice(from, upTo).map((_, j) => (from + j < this.padding[i] ? 1 : from + j - this.padding[i]))), { dtype: 'int64', device: this.device });
     }
     const out = this.forward(ids, { pastKeyValues: cached ? this.past! : undefined, useCache: this.useCache, logitsToKeep: 1, ...extra });
-    const T = out.logits.shape[1];
     this.disposePast();
     this.past = out.pastKeyValues ? out.pastKeyValues.map(([k, v]) => [keep(k), keep(v)] as LayerPast) : null;
-    return out.logits.select(1, T - 1).to({ dtype: 'float32' });
+    return out;
   }
 
   append(tokens: number[]): void {
@@ -672,6 +699,17 @@ export const DEFAULT_MAX_NEW_TOKENS = 20;
  */
 export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: EosTokenIds, maxLength: number, record: DecodeRecord = {}): number[][] {
   return drain(greedySteps(state, o, eos, maxLength, record));
+}
+
+/**
+ * HF's _prefill_chunking: all of the prompt but its last position through the model in passes of
+ * `size` positions, a step each; the first decoding step then feeds the last.
+ */
+export function* prefillChunkSteps(state: DecodingState, size: number): StepsOf<void> {
+  while (state.cachedLength < state.length - 1) {
+    state.feedAhead(Math.min(state.cachedLength + size, state.length - 1));
+    yield;
+  }
 }
 
 /** decodeGreedy a step at a time (see StepsOf). */

@@ -16,7 +16,7 @@ import { factoryOf } from '../nn/args';
 import { isOptionsObject, keywordOptions } from '../tensor/options';
 import type { TensorModule } from '../nn/containers';
 import * as F from '../nn/functional';
-import { AssistantSettings, BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, StepsOf, assistedSteps, beamSearchSteps, computeTransitionScores, contrastiveSteps, greedySteps, promptLookupSteps, isContrastive, checkGenerateOptions, checkGenerateKeys, newTokenBounds, eosList, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
+import { AssistantSettings, BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, StepsOf, assistedSteps, beamSearchSteps, computeTransitionScores, contrastiveSteps, greedySteps, prefillChunkSteps, promptLookupSteps, isContrastive, checkGenerateOptions, checkGenerateKeys, newTokenBounds, eosList, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
 import { SaveWeightsOptions, loadWeights, saveWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 import { adapterBaseModel, notInCacheHint, readAdapterConfigFile, repoIdOf, resolvePretrained } from '../io/hub';
@@ -806,7 +806,14 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     const releaseAssistant = assistant?.holdEval();
     const draft = assistant && new DecodingState((ids, o) => assistant.forward(ids, o), [[...rows[0]]], [0], pad, assistant.transformer.wte.weight.device, true, assistant.config.n_positions);
     try {
-      if (pauseBeforePrompt && state.length < maxLength) yield; // (a pass to make when resumed: the prompt's)
+      const chunked = opts.prefillChunkSize !== undefined && !beams && !draft && !opts.promptLookupNumTokens && !isContrastive(opts) && state.length < maxLength;
+      if (chunked) {
+        state.prefillInChunks = true;
+        yield* prefillChunkSteps(state, opts.prefillChunkSize!);
+        state.prefillInChunks = false;
+      } else if (pauseBeforePrompt && state.length < maxLength) {
+        yield; // (a pass to make when resumed: the prompt's)
+      }
       if (beams) return yield* beamSearchSteps(state, opts, eos, maxLength, record);
       if (draft && assisting) {
         const { sequences, numAssistantTokens } = yield* assistedSteps(state, draft, assisting, opts, eos, maxLength, record);

@@ -13,7 +13,7 @@ import type { ChatMessage } from '../../models/chat_template';
 
 export const summary = 'chat with a model in the terminal, through its chat template (HF\'s transformers chat)';
 const fromGenerate = ['max-new-tokens', 'temperature', 'do-sample', 'top-k', 'top-p', 'min-p', 'typical-p', 'repetition-penalty', 'frequency-penalty', 'presence-penalty', 'no-repeat-ngram-size', 'stop', 'seed',
-  'assistant-model', 'num-assistant-tokens', 'prompt-lookup-num-tokens', 'penalty-alpha', 'max-time', 'precision', 'bf16'];
+  'assistant-model', 'num-assistant-tokens', 'prompt-lookup-num-tokens', 'penalty-alpha', 'max-time', 'prefill-chunk-size', 'precision', 'bf16'];
 export const spec: Spec = {
   model: sharedFlags.model,
   revision: sharedFlags.revision,

@@ -35,6 +35,7 @@ export const spec: Spec = {
   'prompt-lookup-num-tokens': { type: 'int', help: 'propose this many tokens from earlier in the text and check them in one pass (HF\'s prompt lookup decoding: greedy\'s text, or sampling\'s, faster where it repeats the prompt)' },
   'assistant-model': { type: 'string', help: 'a smaller GPT-2 of the same vocabulary (a folder, or distilgpt2 from the HF cache) drafts tokens that the model checks several per pass (HF\'s assisted decoding: greedy\'s text, or with sampling speculative sampling, distributed as sampling\'s; faster)' },
   'num-assistant-tokens': { type: 'int', help: 'with --assistant-model: the most tokens drafted a round (HF\'s num_assistant_tokens; default 20)' },
+  'prefill-chunk-size': { type: 'int', help: 'the prompt through the model this many positions a pass (HF\'s prefill_chunk_size; greedy and sampling): a long prompt at less memory, the same text' },
   'max-time': { type: 'number', help: 'stop a text after the step that ends past this many seconds (HF\'s max_time; the text so far is printed)' },
   'penalty-alpha': { type: 'number', help: 'contrastive search (HF\'s penalty_alpha, with --top-k > 1, greedy): of the top-k tokens, the likely one least like the text so far; less repetitive (0.6 with --top-k 4 is usual; default 0: off)' },
   'bad-words': { type: 'string', help: 'comma-separated words never generated, each as written and with a leading space (HF\'s bad_words_ids)' },
@@ -166,7 +167,7 @@ export function generateFlags(f: Record<string, unknown>, chat = Boolean(f.chat)
   if ((num('max-new-tokens') ?? 0) < 0) throw new Error('--max-new-tokens must be >= 0');
   if (repetitionPenalty !== undefined && !(repetitionPenalty > 0)) throw new Error('--repetition-penalty must be > 0 (1 is off)');
   for (const k of ['frequency-penalty', 'presence-penalty']) if (num(k) !== undefined && !Number.isFinite(num(k))) throw new Error(`--${k} must be a number (0: off)`);
-  for (const k of ['num-beams', 'num-return-sequences']) if ((num(k) ?? 1) < 1) throw new Error(`--${k} must be >= 1`);
+  for (const k of ['num-beams', 'num-return-sequences', 'prefill-chunk-size']) if ((num(k) ?? 1) < 1) throw new Error(`--${k} must be >= 1`);
   for (const k of ['no-repeat-ngram-size', 'min-new-tokens']) if ((num(k) ?? 0) < 0) throw new Error(`--${k} must be >= 0`);
   const typicalP = num('typical-p');
   if (typicalP !== undefined && !(typicalP > 0 && typicalP <= 1)) throw new Error('--typical-p must be in (0, 1]');
@@ -188,6 +189,7 @@ export function generateFlags(f: Record<string, unknown>, chat = Boolean(f.chat)
     numBeams, lengthPenalty: num('length-penalty'), earlyStopping: f['early-stopping'] as boolean | undefined,
     numReturnSequences, stopStrings: f.stop === undefined ? undefined : [f.stop as string],
     promptLookupNumTokens: num('prompt-lookup-num-tokens'), numAssistantTokens: num('num-assistant-tokens'), penaltyAlpha: num('penalty-alpha'), maxTime: num('max-time'),
+    prefillChunkSize: num('prefill-chunk-size'),
     typicalP: num('typical-p'), epsilonCutoff: num('epsilon-cutoff'), etaCutoff: num('eta-cutoff'), badWordsIds: badWords(f['bad-words'] as string | undefined, tokenizer),
     tokenizer,
   };
