@@ -752,6 +752,7 @@ test('bad input: one-line cause, non-zero exit, nothing half-written', () => {
     [['train', '--model', modelDir, '--data', textFile, '--out', textFile], /--out .* is a file; give a folder/],
     [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'neg'), '--lora-r', '-1', '--nproc-per-node', '2'], /^tstorch train: --lora-r must be >= 0/],
     [['serve', '--model', modelDir, '--max-num-batched-tokens', '0'], /--max-num-batched-tokens must be >= 1/],
+    [['serve', '--model', modelDir, '--prefill-chunk-size', '-1'], /--prefill-chunk-size must be >= 0 \(0: off\)/],
     [['frobnicate'], /unknown command/],
   ];
   for (const [args, re] of cases) {

@@ -326,7 +326,7 @@ test('requests are served together; a client that goes away stops its generation
   expect(headers['access-control-allow-origin']).toBeUndefined(); // (no CORS unless asked)
 });
 
-test('--prefill-chunk-size: each prompt through the model in passes of that many positions, the other requests stepping between them; the same text', async () => {
+test('--prefill-chunk-size: a prompt longer than that through the model in passes of that many positions, the other requests stepping between them; the same text', async () => {
   ctx.prefixCache!.clear();
   const before = await settledLiveTensors();
   ctx.prefillChunkSize = 2;

@@ -35,7 +35,7 @@ export const spec: Spec = {
   'served-model-name': { type: 'string', help: 'the model\'s name in answers and /v1/models (default: --model as given)' },
   'prefix-cache-tokens': { type: 'int', default: 2048, help: 'prompts\' key/value caches kept for later prompts that start the same (a system prompt; a chat\'s earlier turns), up to this many tokens in all (vLLM\'s prefix caching; 0: off)' },
   'max-num-seqs': { type: 'int', default: 256, help: 'the most sequences the requests\' generations put in one batched step (vLLM\'s --max-num-seqs; 1: no batching)' },
-  'prefill-chunk-size': { type: 'int', help: 'each request\'s prompt through the model this many positions a pass, the other requests\' steps between them (chunked prefill: a long prompt does not hold up the others\' tokens; default: the model\'s generation_config.json prefill_chunk_size, else the whole prompt at once)' },
+  'prefill-chunk-size': { type: 'int', default: 256, help: 'a prompt longer than this goes through the model this many positions a pass, the other requests\' steps between them (vLLM\'s chunked prefill: a long prompt does not hold up the others\' tokens; 0: each prompt in one pass)' },
   'max-num-batched-tokens': { type: 'int', default: 8192, help: 'the most prompt positions (padding included) requests waiting together put through in one pass (vLLM\'s --max-num-batched-tokens)' },
   'enable-cors': { type: 'boolean', help: 'answer web pages of any origin (CORS headers, and the preflight OPTIONS requests), as transformers serve --enable-cors' },
   device: sharedFlags.device,
@@ -61,7 +61,7 @@ export interface ServeContext {
   batcher?: GenerationBatcher;
   /** the prompts' caches kept for later prompts that start the same (made by requestHandler when not given: 2048 tokens) */
   prefixCache?: PrefixCache;
-  /** every request's prompt through the model in passes of this many positions (--prefill-chunk-size) */
+  /** a prompt with more positions than this to feed goes through the model in passes of this many (--prefill-chunk-size) */
   prefillChunkSize?: number;
 }
 
@@ -79,15 +79,15 @@ export async function run(f: Record<string, unknown>): Promise<number> {
   if (!(maxRows >= 1)) throw new Error(`--max-num-seqs must be >= 1, got ${maxRows}`);
   const maxTokens = f['max-num-batched-tokens'] as number;
   if (!(maxTokens >= 1)) throw new Error(`--max-num-batched-tokens must be >= 1, got ${maxTokens}`);
-  const chunk = f['prefill-chunk-size'] as number | undefined;
-  if (chunk !== undefined && !(chunk >= 1)) throw new Error(`--prefill-chunk-size must be >= 1, got ${chunk}`);
+  const chunk = f['prefill-chunk-size'] as number;
+  if (!(chunk >= 0)) throw new Error(`--prefill-chunk-size must be >= 0 (0: off), got ${chunk}`);
   const cacheTokens = f['prefix-cache-tokens'] as number;
   if (!(cacheTokens >= 0)) throw new Error(`--prefix-cache-tokens must be >= 0 (0: off), got ${cacheTokens}`);
   const autocastOptions = precisionAutocast(f);
   const ctx: ServeContext = {
     model, tokenizer, name, autocast: autocastOptions, cors: Boolean(f['enable-cors']), apiKey,
     batcher: new GenerationBatcher(model, { maxBatchRows: maxRows, maxBatchTokens: maxTokens, autocast: autocastOptions }),
-    prefixCache: new PrefixCache(cacheTokens), prefillChunkSize: chunk,
+    prefixCache: new PrefixCache(cacheTokens), prefillChunkSize: chunk || undefined,
   };
   const server = http.createServer(requestHandler(ctx));
   try {
@@ -237,10 +237,12 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   // ones (not with contrastive search, which a generation config may ask for: it feeds the whole prompt)
   const cacheable = prompts.length === 1 && !isContrastive(withDefaults(model.generationConfig, options));
   const cache = cacheable ? ctx.prefixCache!.lookup(prompts[0]) : undefined;
+  // (a long prompt in chunks, the other requests stepping between them; a short one in one pass, which may be shared)
+  const chunked = ctx.prefillChunkSize !== undefined && Math.max(...prompts.map((p) => p.length)) - (cache ? cache[0][0].shape[2] : 0) > ctx.prefillChunkSize;
   try {
     sequences = await ctx.batcher!.generate(prompts, {
       ...options, signal: controller.signal, tokenizer, pastKeyValues: cache,
-      ...(ctx.prefillChunkSize ? { prefillChunkSize: ctx.prefillChunkSize } : {}),
+      ...(chunked ? { prefillChunkSize: ctx.prefillChunkSize } : {}),
       onLogits: scored?.onLogits,
       onToken: streams || scored ? onToken : undefined,
     }, { prefilled: cacheable ? (past) => ctx.prefixCache!.store(prompts[0], past) : undefined });
