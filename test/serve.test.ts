@@ -349,6 +349,69 @@ test('--prefill-chunk-size: a prompt longer than that through the model in passe
   expect(await settledLiveTensors()).toBe(before);
 });
 
+test('/metrics (vLLM\'s, in Prometheus\' text): requests running, tokens in and out, finish reasons, latencies, prefix-cache hits; a log line a request', async () => {
+  /** the samples of /metrics, by name with labels */
+  const scrape = async () => {
+    const r = await new Promise<{ status: number; type?: string; text: string }>((resolve, reject) => http.get(`${base}/metrics`, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => { text += c; }).on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], text }));
+    }).on('error', reject));
+    expect(r.status).toBe(200);
+    expect(r.type).toMatch(/^text\/plain; version=0.0.4/);
+    const samples = new Map<string, number>();
+    for (const line of r.text.trim().split('\n')) {
+      if (line.startsWith('#')) {
+        expect(line).toMatch(/^# (HELP|TYPE) tstorch:[a-z0-9_]+ /);
+        continue;
+      }
+      const m = /^(tstorch:[a-z0-9_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+      expect(m).not.toBeNull();
+      samples.set(m![1], Number(m![2]));
+    }
+    return samples;
+  };
+  const lines: string[] = [];
+  ctx.log = (line) => lines.push(line);
+  ctx.prefixCache!.clear();
+  try {
+    const before = await scrape();
+    const label = 'model_name="tiny-gpt2"';
+    const get = (m: Map<string, number>, name: string, extra = '') => m.get(`tstorch:${name}{${label}${extra}}`) ?? 0;
+    const answers = [
+      await request('POST', `${base}/v1/completions`, { prompt: 'The jury said', max_tokens: 5, temperature: 0 }),
+      await request('POST', `${base}/v1/completions`, { prompt: 'The jury said it', max_tokens: 3, temperature: 1, n: 2, seed: 1 }), // (its start cached)
+      await request('POST', `${base}/v1/completions`, { prompt: 'x', max_tokens: 0 }), // (refused)
+    ];
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 400]);
+    const after = await scrape();
+    const usage = answers.slice(0, 2).map((a) => a.json.usage);
+    expect(get(after, 'prompt_tokens_total') - get(before, 'prompt_tokens_total')).toBe(usage[0].prompt_tokens + usage[1].prompt_tokens);
+    expect(get(after, 'generation_tokens_total') - get(before, 'generation_tokens_total')).toBe(usage[0].completion_tokens + usage[1].completion_tokens);
+    const reasons = answers.slice(0, 2).flatMap((a) => a.json.choices.map((c: { finish_reason: string }) => c.finish_reason));
+    for (const reason of ['stop', 'length']) {
+      expect(get(after, 'request_success_total', `,finished_reason="${reason}"`) - get(before, 'request_success_total', `,finished_reason="${reason}"`)).toBe(reasons.filter((r) => r === reason).length);
+    }
+    expect(get(after, 'num_requests_running')).toBe(0);
+    for (const h of ['e2e_request_latency_seconds', 'time_to_first_token_seconds']) {
+      expect(get(after, `${h}_count`) - get(before, `${h}_count`)).toBe(2);
+      expect(get(after, `${h}_bucket`, ',le="+Inf"')).toBe(get(after, `${h}_count`));
+      expect(get(after, `${h}_sum`)).toBeGreaterThan(get(before, `${h}_sum`));
+    }
+    // the second prompt's first 3 tokens were the first's: held by the prefix cache (all but a prompt's last token at most)
+    expect(get(after, 'prefix_cache_queries_total') - get(before, 'prefix_cache_queries_total')).toBe(usage[0].prompt_tokens + usage[1].prompt_tokens);
+    expect(get(after, 'prefix_cache_hits_total') - get(before, 'prefix_cache_hits_total')).toBe(tok.encode('The jury said').length);
+    // a line each: the client, the request, the status, the time, a completion's tokens
+    const completions = lines.filter((l) => l.includes('"POST /v1/completions"'));
+    expect(completions).toHaveLength(3);
+    expect(completions[0]).toMatch(new RegExp(`^tstorch serve: [^ ]+:\\d+ "POST /v1/completions" 200 \\(\\d+\\.\\d{3} s, ${usage[0].prompt_tokens} prompt \\+ ${usage[0].completion_tokens} generated tokens\\)$`));
+    expect(completions[2]).toMatch(/" 400 \(\d+\.\d{3} s\)$/);
+    expect(lines.filter((l) => l.includes('"GET /metrics" 200')).length).toBeGreaterThanOrEqual(1);
+  } finally {
+    ctx.log = undefined;
+  }
+  ctx.prefixCache!.clear();
+});
+
 test('/tokenize and /detokenize (vLLM\'s): a prompt\'s or a conversation\'s tokens, and tokens\' text', async () => {
   const t = await request('POST', `${base}/tokenize`, { prompt: 'The jury said' });
   expect(t.json).toEqual({ tokens: tok.encode('The jury said'), count: 3, max_model_len: 128 });
@@ -437,6 +500,12 @@ test('tstorch serve: listens, says where, answers, and stops on SIGTERM; a chat 
     http.get(`${url}/v1/models`, key, (res) => { res.resume(); resolve(res.headers); }).on('error', reject);
   });
   expect(got['access-control-allow-origin']).toBe('*');
+  const scraped = await new Promise<number | undefined>((resolve, reject) => http.get(`${url}/metrics`, (res) => { res.resume(); resolve(res.statusCode); }).on('error', reject));
+  expect(scraped).toBe(200); // (Prometheus' scrape: no key needed, as vLLM's)
   const code = await new Promise<number | null>((resolve) => { child.on('exit', resolve); child.kill('SIGTERM'); });
   expect(code).toBe(0);
+  // a line on stderr for each request answered
+  expect(err).toMatch(/tstorch serve: 127\.0\.0\.1:\d+ "POST \/v1\/completions" 200 \(\d+\.\d{3} s, 3 prompt \+ 5 generated tokens\)\n/);
+  expect(err).toMatch(/"POST \/v1\/completions" 401 \(/);
+  expect(err).toMatch(/"GET \/metrics" 200 \(/);
 }, 60000);

@@ -12,6 +12,7 @@ import { newTokens, plain, precisionAutocast, replyText, spec as generateSpec, t
 import type { GPT2LMHeadModel, LayerPast } from '../../models/gpt2';
 import { GenerationBatcher } from '../../models/batching';
 import { PrefixCache } from '../../models/prefix_cache';
+import { ServeMetrics } from '../serve_metrics';
 import { Tensor } from '../../tensor/tensor';
 import { tensor } from '../../tensor/creation';
 import { keep, tidy } from '../../tensor/scope';
@@ -37,6 +38,7 @@ export const spec: Spec = {
   'max-num-seqs': { type: 'int', default: 256, help: 'the most sequences the requests\' generations put in one batched step (vLLM\'s --max-num-seqs; 1: no batching)' },
   'prefill-chunk-size': { type: 'int', default: 256, help: 'a prompt longer than this goes through the model this many positions a pass, the other requests\' steps between them (vLLM\'s chunked prefill: a long prompt does not hold up the others\' tokens; 0: each prompt in one pass)' },
   'max-num-batched-tokens': { type: 'int', default: 8192, help: 'the most prompt positions (padding included) requests waiting together put through in one pass (vLLM\'s --max-num-batched-tokens)' },
+  'disable-log-requests': { type: 'boolean', help: 'no line on stderr for each request answered (as vLLM\'s)' },
   'enable-cors': { type: 'boolean', help: 'answer web pages of any origin (CORS headers, and the preflight OPTIONS requests), as transformers serve --enable-cors' },
   device: sharedFlags.device,
   attn: sharedFlags.attn,
@@ -63,6 +65,10 @@ export interface ServeContext {
   prefixCache?: PrefixCache;
   /** a prompt with more positions than this to feed goes through the model in passes of this many (--prefill-chunk-size) */
   prefillChunkSize?: number;
+  /** what /metrics reports (made by requestHandler when not given) */
+  metrics?: ServeMetrics;
+  /** a line for each request answered (tstorch serve: stderr, unless --disable-log-requests) */
+  log?: (line: string) => void;
 }
 
 export async function run(f: Record<string, unknown>): Promise<number> {
@@ -88,6 +94,7 @@ export async function run(f: Record<string, unknown>): Promise<number> {
     model, tokenizer, name, autocast: autocastOptions, cors: Boolean(f['enable-cors']), apiKey,
     batcher: new GenerationBatcher(model, { maxBatchRows: maxRows, maxBatchTokens: maxTokens, autocast: autocastOptions }),
     prefixCache: new PrefixCache(cacheTokens), prefillChunkSize: chunk || undefined,
+    log: f['disable-log-requests'] ? undefined : (line) => console.error(line),
   };
   const server = http.createServer(requestHandler(ctx));
   try {
@@ -121,7 +128,10 @@ class RequestError extends Error {
 export function requestHandler(ctx: ServeContext): http.RequestListener {
   ctx.batcher ??= new GenerationBatcher(ctx.model, { autocast: ctx.autocast });
   ctx.prefixCache ??= new PrefixCache(2048);
+  ctx.metrics ??= new ServeMetrics();
   return (req, res) => {
+    const arrived = performance.now(), client = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    if (ctx.log) res.once('close', () => ctx.log!(accessLine(client, req, res, arrived)));
     if (ctx.cors) {
       res.setHeader('Access-Control-Allow-Origin', '*');
       if (req.method === 'OPTIONS') { // (a browser's preflight)
@@ -130,7 +140,7 @@ export function requestHandler(ctx: ServeContext): http.RequestListener {
         return;
       }
     }
-    route(ctx, req, res).catch((e: Error) => {
+    route(ctx, req, res, arrived).catch((e: Error) => {
       if (res.headersSent) { // (a stream already begun: it ends with the error as its last event)
         if (!res.writableEnded) res.end(`data: ${JSON.stringify({ error: { message: e.message, type: 'server_error' } })}\n\ndata: [DONE]\n\n`);
         return;
@@ -141,10 +151,24 @@ export function requestHandler(ctx: ServeContext): http.RequestListener {
   };
 }
 
-async function route(ctx: ServeContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+/** Each request answered, as uvicorn's access log has it, with the tokens of a completion. */
+function accessLine(client: string, req: http.IncomingMessage, res: http.ServerResponse, arrived: number): string {
+  const usage = usageOf.get(res);
+  const tokens = usage ? `, ${usage.prompt_tokens} prompt + ${usage.completion_tokens} generated tokens` : '';
+  const seconds = ((performance.now() - arrived) / 1000).toFixed(3);
+  return `tstorch serve: ${client} "${req.method} ${req.url}" ${res.writableFinished ? res.statusCode : 'closed by the client'} (${seconds} s${tokens})`;
+}
+const usageOf = new WeakMap<http.ServerResponse, { prompt_tokens: number; completion_tokens: number }>();
+
+async function route(ctx: ServeContext, req: http.IncomingMessage, res: http.ServerResponse, arrived: number): Promise<void> {
   const { pathname } = new URL(req.url ?? '/', 'http://localhost');
   if (req.method === 'GET' && pathname === '/health') { // (a load balancer's probe, as vLLM's: no key needed)
     res.writeHead(200).end();
+    return;
+  }
+  if (req.method === 'GET' && pathname === '/metrics') { // (Prometheus' scrape, as vLLM's: no key needed)
+    const text = ctx.metrics!.text(ctx.name, ctx.batcher?.stats);
+    res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': Buffer.byteLength(text) }).end(text);
     return;
   }
   if (ctx.apiKey !== undefined && pathname.startsWith('/v1') && !keyMatches(req.headers.authorization, ctx.apiKey)) {
@@ -166,10 +190,10 @@ async function route(ctx: ServeContext, req: http.IncomingMessage, res: http.Ser
     return;
   }
   if (req.method !== 'POST' || (pathname !== '/v1/completions' && pathname !== '/v1/chat/completions')) {
-    throw new RequestError(`no ${req.method} ${pathname} here: POST /v1/completions or /v1/chat/completions (or /tokenize, /detokenize), GET /v1/models`, 404);
+    throw new RequestError(`no ${req.method} ${pathname} here: POST /v1/completions or /v1/chat/completions (or /tokenize, /detokenize), GET /v1/models (or /health, /metrics)`, 404);
   }
   const body = await readJson(req);
-  await complete(ctx, body, pathname === '/v1/chat/completions', res);
+  await complete(ctx, body, pathname === '/v1/chat/completions', res, arrived);
 }
 
 const COMMON_KEYS = ['model', 'max_tokens', 'temperature', 'top_p', 'n', 'stop', 'seed', 'stream', 'presence_penalty', 'frequency_penalty', 'user', 'logprobs',
@@ -178,7 +202,7 @@ const COMPLETION_KEYS = [...COMMON_KEYS, 'prompt', 'echo', 'suffix', 'best_of'];
 const CHAT_KEYS = [...COMMON_KEYS, 'messages', 'max_completion_tokens', 'top_logprobs'];
 
 /** A completion or a chat completion: the request read, generated, answered (or streamed). */
-async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: boolean, res: http.ServerResponse): Promise<void> {
+async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: boolean, res: http.ServerResponse, arrived: number): Promise<void> {
   const unknown = Object.keys(body).filter((k) => !(chat ? CHAT_KEYS : COMPLETION_KEYS).includes(k));
   if (unknown.length) throw new RequestError(`unknown request fields: ${unknown.join(', ')}`);
   const { model, tokenizer } = ctx;
@@ -226,7 +250,9 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
     });
   }
   let finished: boolean[] = []; // (the rows finished before this step: what they get now is padding)
+  let firstToken: number | undefined;
   const onToken = (tokens: number[], done: boolean[]) => {
+    firstToken ??= performance.now();
     scored?.onToken(tokens);
     // (an end token's text is not the reply's: stop_token_ids may name ordinary tokens)
     tokens.forEach((t, i) => { if (!finished[i] && !ends.includes(t)) streams?.[i].add(t); });
@@ -237,14 +263,16 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   // ones (not with contrastive search, which a generation config may ask for: it feeds the whole prompt)
   const cacheable = prompts.length === 1 && !isContrastive(withDefaults(model.generationConfig, options));
   const cache = cacheable ? ctx.prefixCache!.lookup(prompts[0]) : undefined;
+  if (cacheable) ctx.metrics!.prefixLookup(prompts[0].length, cache ? cache[0][0].shape[2] : 0);
   // (a long prompt in chunks, the other requests stepping between them; a short one in one pass, which may be shared)
   const chunked = ctx.prefillChunkSize !== undefined && Math.max(...prompts.map((p) => p.length)) - (cache ? cache[0][0].shape[2] : 0) > ctx.prefillChunkSize;
+  ctx.metrics!.running++;
   try {
     sequences = await ctx.batcher!.generate(prompts, {
       ...options, signal: controller.signal, tokenizer, pastKeyValues: cache,
       ...(chunked ? { prefillChunkSize: ctx.prefillChunkSize } : {}),
       onLogits: scored?.onLogits,
-      onToken: streams || scored ? onToken : undefined,
+      onToken,
     }, { prefilled: cacheable ? (past) => ctx.prefixCache!.store(prompts[0], past) : undefined });
   } catch (e) {
     if (controller.signal.aborted) return; // (no one to answer)
@@ -252,6 +280,7 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
     // (generate's own checks are the request's fault; anything else, the server's)
     throw message.startsWith('generate: ') ? new RequestError(message.slice('generate: '.length)) : e;
   } finally {
+    ctx.metrics!.running--;
     scored?.dispose();
     for (const t of cache?.flat() ?? []) t.dispose();
   }
@@ -268,6 +297,11 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   });
   const usage = { prompt_tokens: prompts.reduce((s, p) => s + p.length, 0), completion_tokens: choices.reduce((s, c) => s + c.added.length, 0), total_tokens: 0 };
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+  usageOf.set(res, usage);
+  ctx.metrics!.finish({
+    promptTokens: usage.prompt_tokens, generationTokens: usage.completion_tokens, finishReasons: choices.map((c) => c.finish),
+    seconds: (performance.now() - arrived) / 1000, firstTokenSeconds: firstToken === undefined ? undefined : (firstToken - arrived) / 1000,
+  });
   if (streams) {
     choices.forEach((c, i) => streams![i].end(c.text, c.finish));
     if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage) res.write(`data: ${JSON.stringify({ ...head, choices: [], usage })}\n\n`);

@@ -1,0 +1,93 @@
+// tstorch serve's /metrics: what vLLM's Prometheus endpoint says of a server (requests running,
+// tokens in and out, latencies, prefix-cache hits), in Prometheus' text format, under vLLM's
+// names with tstorch's prefix (vllm:prompt_tokens_total is tstorch:prompt_tokens_total here).
+import type { BatcherStats } from '../models/batching';
+
+/** A Prometheus histogram: counts by upper bound (cumulative when written), their sum and number. */
+class Histogram {
+  private readonly counts: number[];
+  private sum = 0;
+  private count = 0;
+
+  constructor(readonly bounds: readonly number[]) {
+    this.counts = bounds.map(() => 0);
+  }
+
+  observe(value: number): void {
+    this.bounds.forEach((b, i) => { if (value <= b) this.counts[i]++; });
+    this.sum += value;
+    this.count++;
+  }
+
+  lines(name: string, labels: string): string[] {
+    return [
+      ...this.bounds.map((b, i) => `${name}_bucket{${labels},le="${b}"} ${this.counts[i]}`),
+      `${name}_bucket{${labels},le="+Inf"} ${this.count}`,
+      `${name}_sum{${labels}} ${this.sum}`,
+      `${name}_count{${labels}} ${this.count}`,
+    ];
+  }
+}
+
+/** One finished request, as the metrics count it. */
+export interface RequestRecord {
+  promptTokens: number;
+  generationTokens: number;
+  /** each choice's finish reason */
+  finishReasons: string[];
+  /** from the request's arrival to its answer, and to its first new token (undefined: none came) */
+  seconds: number;
+  firstTokenSeconds?: number;
+}
+
+// (vLLM's buckets)
+const LATENCY_BOUNDS = [0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680];
+const FIRST_TOKEN_BOUNDS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560];
+
+export class ServeMetrics {
+  /** completions being generated now */
+  running = 0;
+  private promptTokens = 0;
+  private generationTokens = 0;
+  private readonly finished = new Map<string, number>();
+  private cacheQueries = 0;
+  private cacheHits = 0;
+  private readonly latency = new Histogram(LATENCY_BOUNDS);
+  private readonly firstToken = new Histogram(FIRST_TOKEN_BOUNDS);
+
+  finish(r: RequestRecord): void {
+    this.promptTokens += r.promptTokens;
+    this.generationTokens += r.generationTokens;
+    for (const reason of r.finishReasons) this.finished.set(reason, (this.finished.get(reason) ?? 0) + 1);
+    this.latency.observe(r.seconds);
+    if (r.firstTokenSeconds !== undefined) this.firstToken.observe(r.firstTokenSeconds);
+  }
+
+  /** A prompt looked up in the prefix cache: its tokens, and how many of them the cache held. */
+  prefixLookup(tokens: number, hit: number): void {
+    this.cacheQueries += tokens;
+    this.cacheHits += hit;
+  }
+
+  /** The text /metrics answers: each metric's HELP and TYPE, then its samples, labelled with the model's name. */
+  text(model: string, batcher: BatcherStats | undefined): string {
+    const labels = `model_name=${JSON.stringify(model)}`;
+    const out: string[] = [];
+    const metric = (name: string, type: string, help: string, samples: string[]) => out.push(`# HELP tstorch:${name} ${help}`, `# TYPE tstorch:${name} ${type}`, ...samples);
+    const one = (name: string, value: number) => [`tstorch:${name}{${labels}} ${value}`];
+    metric('num_requests_running', 'gauge', 'Completions being generated now.', one('num_requests_running', this.running));
+    metric('prompt_tokens_total', 'counter', 'Prompt tokens of the finished requests.', one('prompt_tokens_total', this.promptTokens));
+    metric('generation_tokens_total', 'counter', 'Tokens generated for the finished requests.', one('generation_tokens_total', this.generationTokens));
+    metric('request_success_total', 'counter', 'Choices finished, by finish reason.',
+      [...this.finished].sort(([a], [b]) => a.localeCompare(b)).map(([reason, n]) => `tstorch:request_success_total{${labels},finished_reason=${JSON.stringify(reason)}} ${n}`));
+    metric('e2e_request_latency_seconds', 'histogram', 'From a request\'s arrival to its answer.', this.latency.lines('tstorch:e2e_request_latency_seconds', labels));
+    metric('time_to_first_token_seconds', 'histogram', 'From a request\'s arrival to its first new token.', this.firstToken.lines('tstorch:time_to_first_token_seconds', labels));
+    metric('prefix_cache_queries_total', 'counter', 'Prompt tokens looked up in the prefix cache.', one('prefix_cache_queries_total', this.cacheQueries));
+    metric('prefix_cache_hits_total', 'counter', 'Prompt tokens the prefix cache held (not fed through the model again).', one('prefix_cache_hits_total', this.cacheHits));
+    if (batcher) {
+      metric('batched_steps_total', 'counter', 'Forward passes that stepped several generations at once.', one('batched_steps_total', batcher.batchedPasses));
+      metric('batched_prefills_total', 'counter', 'Forward passes that put several prompts through at once.', one('batched_prefills_total', batcher.batchedPrefills));
+    }
+    return `${out.join('\n')}\n`;
+  }
+}
