@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 /** A request; the answer's status and body (JSON, or the server-sent events' data lines). */
-function request(method: string, url: string, body?: unknown, opts: { raw?: string; abortAfterEvents?: number; headers?: Record<string, string> } = {}): Promise<{ status: number; json?: any; events?: any[] }> {
+function request(method: string, url: string, body?: unknown, opts: { raw?: string; abortAfterEvents?: number; headers?: Record<string, string> } = {}): Promise<{ status: number; json?: any; events?: any[]; text?: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, headers: { 'Content-Type': 'application/json', ...opts.headers } }, (res) => {
       let text = '', events = 0;
@@ -46,7 +46,7 @@ function request(method: string, url: string, body?: unknown, opts: { raw?: stri
       });
       res.on('end', () => {
         if (res.headers['content-type']?.startsWith('text/event-stream')) resolve({ status: res.statusCode!, events: parseEvents(text) });
-        else resolve({ status: res.statusCode!, json: text ? JSON.parse(text) : undefined });
+        else resolve({ status: res.statusCode!, json: text ? JSON.parse(text) : undefined, text });
       });
     });
     req.on('error', (e) => { if (opts.abortAfterEvents === undefined) reject(e); });
@@ -208,6 +208,24 @@ test('logprobs: the model\'s own log-probabilities of the text\'s tokens and the
   expect(got.logprobs.text_offset.every((o: number) => o < got.text.length)).toBe(true);
   ctx.prefixCache!.clear(); // (the prompts' caches kept for later requests)
   expect(await settledLiveTensors()).toBe(before);
+});
+
+test('completions\' top_logprobs list the likeliest token first, whatever its text (a JS object would put number-like keys first)', async () => {
+  const a = await request('POST', `${base}/v1/completions`, { prompt: 'The jury said', max_tokens: 8, temperature: 0, logprobs: 20 });
+  expect(a.status).toBe(200);
+  // each position's object as the text has it: its keys and values in order
+  const section = a.text!.slice(a.text!.indexOf('"top_logprobs":'), a.text!.indexOf('"text_offset":'));
+  const objects = [...section.matchAll(/\{("(?:[^"\\]|\\.)*":-?[\d.e+-]+,?)+\}/g)].map((m) => [...m[0].matchAll(/"((?:[^"\\]|\\.)*)":(-?[\d.e+-]+)/g)].map((e) => [JSON.parse(`"${e[1]}"`) as string, Number(e[2])] as const));
+  const tops = a.json.choices[0].logprobs.top_logprobs as Record<string, number>[];
+  expect(objects).toHaveLength(tops.length);
+  let numberLike = 0;
+  objects.forEach((entries, i) => {
+    expect(Object.fromEntries(entries)).toEqual(tops[i]);
+    const values = entries.map(([, v]) => v), listed = values.slice(0, 20);
+    expect(listed).toEqual([...listed].sort((x, y) => y - x)); // (likeliest first; a 21st: the chosen token, when not among them)
+    numberLike += entries.slice(1, 20).filter(([k]) => /^(0|[1-9]\d*)$/.test(k)).length;
+  });
+  expect(numberLike).toBeGreaterThan(0); // (so the order above was at stake)
 });
 
 test('logit_bias, min_tokens, stop_token_ids, ignore_eos: generate()\'s sequenceBias, minNewTokens and end tokens; an end token\'s text is not the reply\'s', async () => {

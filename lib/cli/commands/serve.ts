@@ -1,8 +1,9 @@
 // tstorch serve: the model behind an OpenAI-compatible HTTP API, as `transformers serve` puts
 // one: POST /v1/completions and /v1/chat/completions (stream: true sends server-sent events), GET
-// /v1/models. The requests' generations run in a GenerationBatcher: their steps share forward
-// passes (continuous batching, as vLLM's), prompts arriving together go through in one pass,
-// requests join and leave between steps, and a client that goes away stops its own generation.
+// /v1/models, /health, /metrics (Prometheus'). The requests' generations run in a
+// GenerationBatcher: their steps share forward passes (continuous batching, as vLLM's), prompts
+// arriving together go through in one pass, requests join and leave between steps, and a client
+// that goes away stops its own generation.
 import * as http from 'http';
 import { createHash, randomUUID, timingSafeEqual } from 'crypto';
 import { Spec } from '../args';
@@ -241,7 +242,7 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   let streams: ChoiceStream[] | undefined;
   if (stream) {
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
-    const event = (index: number, choice: Record<string, unknown>) => res.write(`data: ${JSON.stringify({ ...head, choices: [{ index, logprobs: null, finish_reason: null, ...choice }] })}\n\n`);
+    const event = (index: number, choice: Record<string, unknown>) => res.write(`data: ${toJson({ ...head, choices: [{ index, logprobs: null, finish_reason: null, ...choice }] })}\n\n`);
     streams = Array.from({ length: prompts.length * n }, (_, i) => {
       const p = Math.floor(i / n);
       if (chat) event(i, { delta: { role: 'assistant', content: '' } });
@@ -533,7 +534,7 @@ function logprobsJson(list: TokenLogprob[], chat: boolean, offset: number, token
   return {
     tokens: list.map((t) => text(t.token)),
     token_logprobs: list.map((t) => t.logprob),
-    top_logprobs: list.map((t) => (t.top === null ? null : Object.fromEntries([...t.top, ...(t.top.some(([id]) => id === t.token) ? [] : [[t.token, t.logprob!]])].map(([id, lp]) => [text(id), lp])))),
+    top_logprobs: list.map((t) => (t.top === null ? null : new OrderedObject([...t.top, ...(t.top.some(([id]) => id === t.token) ? [] : [[t.token, t.logprob!]])].map(([id, lp]) => [text(id), lp])))),
     text_offset: list.map((t) => t.start + offset),
   };
 }
@@ -619,8 +620,26 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
   return body as Record<string, unknown>;
 }
 
+/**
+ * A JSON object whose keys keep their order (a JS object puts keys that look like integers first:
+ * completions' top_logprobs must list the likeliest token first whatever its text, as vLLM's).
+ */
+class OrderedObject {
+  constructor(readonly entries: [string, unknown][]) {}
+}
+
+/** JSON.stringify's text, but for OrderedObjects' keys in their order. */
+function toJson(value: unknown): string {
+  if (value instanceof OrderedObject) return `{${value.entries.map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`).join(',')}}`;
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : toJson(v))).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
 function sendJson(res: http.ServerResponse, status: number, value: unknown): void {
-  const text = JSON.stringify(value);
+  const text = toJson(value);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
