@@ -1047,6 +1047,17 @@ test('prefillChunkSize (HF\'s prefill_chunk_size): all but the prompt\'s last to
   await expect(model.generateAsync([prompt], { maxNewTokens: 4, prefillChunkSize: 2, signal: controller.signal })).rejects.toThrow(/abort/i);
   spy.mockRestore();
   expect(fed.length).toBeLessThan(4);
+  // maxTime counts the chunks' passes too (as HF's MaxTimeCriteria, from the call): each pass a second on a mocked clock
+  let clock = 0;
+  const now = jest.spyOn(Date, 'now').mockImplementation(() => clock);
+  const timed = jest.spyOn(model, 'forward').mockImplementation(((ids: torch.Tensor, o?: torch.ForwardOptions) => { clock += 1000; return forward(ids, o); }) as typeof model.forward);
+  try {
+    expect(model.generate([prompt], { maxNewTokens: 10, eosTokenId: null, prefillChunkSize: 1, maxTime: 5 })[0]).toHaveLength(prompt.length + 1); // (7 s of chunks: one step)
+    expect(model.generate([prompt], { maxNewTokens: 10, eosTokenId: null, prefillChunkSize: 4, maxTime: 5 })[0]).toHaveLength(prompt.length + 4); // (2 s of chunks; the 4th step ends past 5 s)
+  } finally {
+    timed.mockRestore();
+    now.mockRestore();
+  }
   // from generation_config.json, as HF's
   const saved = model.generationConfig;
   model.generationConfig = { ...saved, prefillChunkSize: 3 };

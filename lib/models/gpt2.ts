@@ -808,9 +808,12 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     try {
       const chunked = opts.prefillChunkSize !== undefined && !beams && !draft && !opts.promptLookupNumTokens && !isContrastive(opts) && state.length < maxLength;
       if (chunked) {
+        const started = Date.now();
         state.prefillInChunks = true;
         yield* prefillChunkSteps(state, opts.prefillChunkSize!);
         state.prefillInChunks = false;
+        // (maxTime counts from the call, the prompt's passes included, as HF's MaxTimeCriteria: what is left of it, or at least a step)
+        if (opts.maxTime !== undefined) opts = { ...opts, maxTime: Math.max(opts.maxTime - (Date.now() - started) / 1000, 1e-9) };
       } else if (pauseBeforePrompt && state.length < maxLength) {
         yield; // (a pass to make when resumed: the prompt's)
       }
