@@ -73,20 +73,23 @@ export class ServeMetrics {
   text(model: string, batcher: BatcherStats | undefined): string {
     const labels = `model_name=${JSON.stringify(model)}`;
     const out: string[] = [];
-    const metric = (name: string, type: string, help: string, samples: string[]) => out.push(`# HELP tstorch:${name} ${help}`, `# TYPE tstorch:${name} ${type}`, ...samples);
-    const one = (name: string, value: number) => [`tstorch:${name}{${labels}} ${value}`];
-    metric('num_requests_running', 'gauge', 'Completions being generated now.', one('num_requests_running', this.running));
-    metric('prompt_tokens_total', 'counter', 'Prompt tokens of the finished requests.', one('prompt_tokens_total', this.promptTokens));
-    metric('generation_tokens_total', 'counter', 'Tokens generated for the finished requests.', one('generation_tokens_total', this.generationTokens));
+    // each metric: its HELP and TYPE, then its samples (one value, or sample lines made from its full name)
+    const metric = (name: string, type: string, help: string, samples: number | ((full: string) => string[])) => {
+      const full = `tstorch:${name}`;
+      out.push(`# HELP ${full} ${help}`, `# TYPE ${full} ${type}`, ...(typeof samples === 'number' ? [`${full}{${labels}} ${samples}`] : samples(full)));
+    };
+    metric('num_requests_running', 'gauge', 'Completions being generated now.', this.running);
+    metric('prompt_tokens_total', 'counter', 'Prompt tokens of the finished requests.', this.promptTokens);
+    metric('generation_tokens_total', 'counter', 'Tokens generated for the finished requests.', this.generationTokens);
     metric('request_success_total', 'counter', 'Choices finished, by finish reason.',
-      [...this.finished].sort(([a], [b]) => a.localeCompare(b)).map(([reason, n]) => `tstorch:request_success_total{${labels},finished_reason=${JSON.stringify(reason)}} ${n}`));
-    metric('e2e_request_latency_seconds', 'histogram', 'From a request\'s arrival to its answer.', this.latency.lines('tstorch:e2e_request_latency_seconds', labels));
-    metric('time_to_first_token_seconds', 'histogram', 'From a request\'s arrival to its first new token.', this.firstToken.lines('tstorch:time_to_first_token_seconds', labels));
-    metric('prefix_cache_queries_total', 'counter', 'Prompt tokens looked up in the prefix cache.', one('prefix_cache_queries_total', this.cacheQueries));
-    metric('prefix_cache_hits_total', 'counter', 'Prompt tokens the prefix cache held (not fed through the model again).', one('prefix_cache_hits_total', this.cacheHits));
+      (full) => [...this.finished].sort(([a], [b]) => a.localeCompare(b)).map(([reason, n]) => `${full}{${labels},finished_reason=${JSON.stringify(reason)}} ${n}`));
+    metric('e2e_request_latency_seconds', 'histogram', 'From a request\'s arrival to its answer.', (full) => this.latency.lines(full, labels));
+    metric('time_to_first_token_seconds', 'histogram', 'From a request\'s arrival to its first new token.', (full) => this.firstToken.lines(full, labels));
+    metric('prefix_cache_queries_total', 'counter', 'Prompt tokens looked up in the prefix cache.', this.cacheQueries);
+    metric('prefix_cache_hits_total', 'counter', 'Prompt tokens the prefix cache held (not fed through the model again).', this.cacheHits);
     if (batcher) {
-      metric('batched_steps_total', 'counter', 'Forward passes that stepped several generations at once.', one('batched_steps_total', batcher.batchedPasses));
-      metric('batched_prefills_total', 'counter', 'Forward passes that put several prompts through at once.', one('batched_prefills_total', batcher.batchedPrefills));
+      metric('batched_steps_total', 'counter', 'Forward passes that stepped several generations at once.', batcher.batchedPasses);
+      metric('batched_prefills_total', 'counter', 'Forward passes that put several prompts through at once.', batcher.batchedPrefills);
     }
     return `${out.join('\n')}\n`;
   }

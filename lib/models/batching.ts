@@ -78,6 +78,19 @@ interface Stack {
   views: LayerPast[][];
 }
 
+/**
+ * The states' caches stacked by rows, each left-padded with zeros to `length` positions (a state
+ * without one: all zeros); undefined when none has a cache.
+ */
+function stackCaches(states: DecodingState[], length: number): LayerPast[] | undefined {
+  const like = states.find((s) => s.cache)?.cache;
+  return like?.map((layer, l) => layer.map((t0, kv) => cat(states.map((s) => {
+    if (!s.cache) return zeros([s.seqs.length, t0.shape[1], length, t0.shape[3]], { dtype: t0.dtype, device: t0.device });
+    const t = s.cache[l][kv], extra = length - s.cachedLength;
+    return extra ? F.pad(t, [0, 0, extra, 0]) : t;
+  }), 0)) as LayerPast);
+}
+
 export class GenerationBatcher {
   private readonly jobs: Job[] = [];
   private running = false;
@@ -262,12 +275,7 @@ export class GenerationBatcher {
           positions.push([...Array<number>(fed - f).fill(1), ...row.slice(c).map((_, j) => (c + j < s.padding[r] ? 1 : c + j - s.padding[r]))]); // (HF's: 1 on padding)
         });
       }
-      const withCache = states.find((s) => s.cache);
-      const past = withCache && withCache.cache!.map((layer, l) => layer.map((like, kv) => cat(states.map((s) => {
-        if (!s.cache) return zeros([s.seqs.length, like.shape[1], cached, like.shape[3]], { dtype: like.dtype, device: like.device });
-        const t = s.cache[l][kv], extra = cached - s.cachedLength;
-        return extra ? F.pad(t, [0, 0, extra, 0]) : t;
-      }), 0)) as LayerPast);
+      const past = stackCaches(states, cached);
       const forward = () => this.model.forward(tensor(ids, { dtype: 'int64', device }), {
         pastKeyValues: past, useCache: true, logitsToKeep: 1,
         attentionMask: tensor(mask, { dtype: 'int64', device }),
@@ -299,10 +307,8 @@ export class GenerationBatcher {
     tidy(() => noGrad(() => {
       const device = states[0].device;
       const longest = Math.max(...states.map((s) => s.cachedLength));
-      const layers = states[0].cache!.length;
-      const padded = (t: Tensor, extra: number) => (extra ? F.pad(t, [0, 0, extra, 0]) : t);
       if (!same) this.stats.restacks++;
-      const past = same ? last!.past : Array.from({ length: layers }, (_, l) => [0, 1].map((kv) => cat(states.map((s) => padded(s.cache![l][kv], longest - s.cachedLength)), 0)) as LayerPast);
+      const past = same ? last!.past : stackCaches(states, longest)!;
       // each row: the batch's padding and its own (HF's left padding of its prompt) masked, then its tokens
       const mask = states.flatMap((s) => s.seqs.map((q, r) => [...Array<number>(longest - s.cachedLength + s.padding[r]).fill(0), ...Array<number>(q.length).fill(1)]));
       const forward = () => this.model.forward(tensor(states.flatMap((s) => s.seqs.map((q) => [q[q.length - 1]])), { dtype: 'int64', device }), {

@@ -706,9 +706,14 @@ export function decodeGreedy(state: DecodingState, o: GenerateOptions, eos: EosT
  * `size` positions, a step each; the first decoding step then feeds the last.
  */
 export function* prefillChunkSteps(state: DecodingState, size: number): StepsOf<void> {
-  while (state.cachedLength < state.length - 1) {
-    state.feedAhead(Math.min(state.cachedLength + size, state.length - 1));
-    yield;
+  state.prefillInChunks = true;
+  try {
+    while (state.cachedLength < state.length - 1) {
+      state.feedAhead(Math.min(state.cachedLength + size, state.length - 1));
+      yield;
+    }
+  } finally {
+    state.prefillInChunks = false;
   }
 }
 

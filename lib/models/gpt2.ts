@@ -546,6 +546,11 @@ function generateOutput(o: GenerateOptions, out: BeamSearchOutput, record: Decod
   };
 }
 
+/** Greedy decoding or sampling with the cache: each pass feeds what the cache does not cover (a batch can share it; prefill chunking applies). */
+function isPlainDecoding(o: GenerateOptions): boolean {
+  return (o.numBeams ?? 1) <= 1 && !o.assistantModel && !o.promptLookupNumTokens && !isContrastive(o) && o.useCache !== false;
+}
+
 export class GPT2LMHeadModel extends GPT2PreTrainedModel {
   declare transformer: GPT2Model;
   declare lm_head: Linear;
@@ -732,7 +737,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     const o = withDefaults(this.generationConfig, checkGenerateKeys(opts));
     const beams = (o.numBeams ?? 1) > 1;
     let state: DecodingState | undefined;
-    const plain = !beams && !o.assistantModel && !o.promptLookupNumTokens && !isContrastive(o) && o.useCache !== false;
+    const plain = isPlainDecoding(o);
     // (a plain generation's first step only sets it up, so that its prompt's pass can be shared too)
     const steps = this.decodeSteps(prompt, o, beams, {}, (s) => { state = s; }, plain);
     return { steps, state: () => state, plain };
@@ -806,12 +811,9 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     const releaseAssistant = assistant?.holdEval();
     const draft = assistant && new DecodingState((ids, o) => assistant.forward(ids, o), [[...rows[0]]], [0], pad, assistant.transformer.wte.weight.device, true, assistant.config.n_positions);
     try {
-      const chunked = opts.prefillChunkSize !== undefined && !beams && !draft && !opts.promptLookupNumTokens && !isContrastive(opts) && state.length < maxLength;
-      if (chunked) {
+      if (opts.prefillChunkSize !== undefined && isPlainDecoding(opts) && state.length < maxLength) {
         const started = Date.now();
-        state.prefillInChunks = true;
-        yield* prefillChunkSteps(state, opts.prefillChunkSize!);
-        state.prefillInChunks = false;
+        yield* prefillChunkSteps(state, opts.prefillChunkSize);
         // (maxTime counts from the call, the prompt's passes included, as HF's MaxTimeCriteria: what is left of it, or at least a step)
         if (opts.maxTime !== undefined) opts = { ...opts, maxTime: Math.max(opts.maxTime - (Date.now() - started) / 1000, 1e-9) };
       } else if (pauseBeforePrompt && state.length < maxLength) {

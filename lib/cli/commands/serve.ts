@@ -264,9 +264,10 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   // ones (not with contrastive search, which a generation config may ask for: it feeds the whole prompt)
   const cacheable = prompts.length === 1 && !isContrastive(withDefaults(model.generationConfig, options));
   const cache = cacheable ? ctx.prefixCache!.lookup(prompts[0]) : undefined;
-  if (cacheable) ctx.metrics!.prefixLookup(prompts[0].length, cache ? cache[0][0].shape[2] : 0);
+  const cachedLength = cache ? cache[0][0].shape[2] : 0;
+  if (cacheable) ctx.metrics!.prefixLookup(prompts[0].length, cachedLength);
   // (a long prompt in chunks, the other requests stepping between them; a short one in one pass, which may be shared)
-  const chunked = ctx.prefillChunkSize !== undefined && Math.max(...prompts.map((p) => p.length)) - (cache ? cache[0][0].shape[2] : 0) > ctx.prefillChunkSize;
+  const chunked = ctx.prefillChunkSize !== undefined && Math.max(...prompts.map((p) => p.length)) - cachedLength > ctx.prefillChunkSize;
   ctx.metrics!.running++;
   try {
     sequences = await ctx.batcher!.generate(prompts, {
