@@ -1,7 +1,7 @@
 // Gradients through composite functions against PyTorch (float64), from
 // scripts/reference/core_grads.py: the expected values never come from our own code.
 import * as torch from '../lib';
-import { decode, readJson, relErr, EncodedTensor, pythonJson } from './helpers';
+import { decode, readJson, relErr, EncodedTensor, pythonJson, referenceTensors } from './helpers';
 
 const F = torch.nn.functional;
 type Case = { inputs: EncodedTensor[]; output: number; grads: (EncodedTensor | null)[]; frozen: number[] };
@@ -120,6 +120,65 @@ describe('autograd through composite functions matches PyTorch (float64, 1e-10)'
       expect(relErr(a, b)).toBeLessThan(1e-12);
     });
   });
+});
+
+// composedAttention (F.scaledDotProductAttention's math where libtorch has no kernel) goes a block
+// of queries at a time past ATTENTION_BLOCK_ELEMENTS scores on the CPU: here 2-5 blocks a case,
+// against PyTorch's documented math (scripts/reference/attention_ref.py), outputs and gradients.
+test('composed attention in blocks of queries: outputs and gradients as PyTorch\'s math, causal (keys cut), masks bool and float, broadcast and per query', () => {
+  torch.manualSeed(7);
+  const f64 = { dtype: 'float64' as const };
+  const [B, H, D] = [2, 4, 8];
+  // [case, L, S, mask, causal]: over 2^20 scores each, so more than one block
+  const cases: [string, number, number, ((L: number, S: number) => torch.Tensor) | null, boolean][] = [
+    ['causal', 700, 700, null, true],
+    ['causal_wide', 600, 900, null, true], // (top-left: query i sees keys 0..i)
+    ['bool_rows', 600, 500, (L, S) => torch.rand([B, 1, L, S]).gt(0.3), false],
+    ['float_keys', 500, 600, (_L, S) => torch.randn([B, 1, 1, S], f64), false],
+    ['float_2d', 600, 600, (L, S) => torch.randn([L, S], f64), true],
+  ];
+  const inputs = new Map<string, torch.Tensor>();
+  for (const [name, L, S, mask, causal] of cases) {
+    inputs.set(`${name}.q`, torch.randn([B, H, L, D], f64));
+    inputs.set(`${name}.k`, torch.randn([B, H, S, D], f64));
+    inputs.set(`${name}.v`, torch.randn([B, H, S, D], f64));
+    inputs.set(`${name}.gy`, torch.randn([B, H, L, D], f64));
+    if (mask) inputs.set(`${name}.mask`, mask(L, S));
+    if (causal) inputs.set(`${name}.causal`, torch.tensor(1));
+  }
+  const want = referenceTensors('attention_ref.py', inputs);
+  try {
+    for (const [name, L, S, , causal] of cases) {
+      torch.tidy(() => {
+        const [q, k, v] = ['q', 'k', 'v'].map((n) => inputs.get(`${name}.${n}`)!.detach().requiresGrad_());
+        const mask = inputs.get(`${name}.mask`) ?? null;
+        const rows = Math.floor(F.ATTENTION_BLOCK_ELEMENTS / (B * H * S));
+        expect(rows).toBeLessThan(L);
+        const shapes = torch.profiler.profile(() => {
+          const y = F.composedAttention(q, k, v, mask, 0, causal);
+          expect(relErr(y, want.get(`${name}.out`)!)).toBeLessThan(1e-12);
+          y.mul(inputs.get(`${name}.gy`)!).sum().backward();
+        }, { recordShapes: true }).events().filter((e) => e.name === 'aten::softmax').map((e) => e.inputShapes[0]);
+        const blocks = Array.from({ length: Math.ceil(L / rows) }, (_, b) => Math.min(rows, L - b * rows));
+        expect(shapes).toEqual(blocks.map((n, b) => [B, H, n, causal && !mask ? Math.min(S, b * rows + n) : S]));
+        for (const [n, x] of [['q', q], ['k', k], ['v', v]] as const) expect(relErr(x.grad!, want.get(`${name}.grad.${n}`)!)).toBeLessThan(1e-12);
+      });
+    }
+    // with dropout all at once (its draws are over the whole weights), and as F.dropout of them
+    torch.tidy(() => {
+      const [q, k, v] = ['q', 'k', 'v'].map((n) => inputs.get(`causal.${n}`)!);
+      torch.manualSeed(1);
+      let y!: torch.Tensor;
+      const shapes = torch.profiler.profile(() => { y = F.composedAttention(q, k, v, null, 0.25, true); }, { recordShapes: true })
+        .events().filter((e) => e.name === 'aten::softmax').map((e) => e.inputShapes[0]);
+      expect(shapes).toEqual([[B, H, 700, 700]]);
+      torch.manualSeed(1);
+      const scores = q.matmul(k.transpose(-2, -1)).div(Math.sqrt(D)).maskedFill(torch.ones([700, 700], { dtype: 'bool' }).tril().logicalNot(), -Infinity);
+      expect(relErr(y, F.dropout(F.softmax(scores, -1), 0.25, true).matmul(v))).toBeLessThan(1e-12);
+    });
+  } finally {
+    for (const t of [...inputs.values(), ...want.values()]) t.dispose();
+  }
 });
 
 test('gradFn walks the graph as PyTorch\'s grad_fn: node names, next_functions, AccumulateGrad\'s variable', () => {

@@ -80,6 +80,109 @@ describe.each(configs.flatMap((c) => attns.map((a) => [c, a] as const)))('GPT-2 
   });
 });
 
+/** The input shapes of the softmaxes that fn runs: one per block of queries, per layer. */
+function softmaxShapes(fn: () => unknown): number[][] {
+  const prof = torch.profiler.profile(fn, { recordShapes: true });
+  return prof.events().filter((e) => e.name === 'aten::softmax').map((e) => e.inputShapes[0]);
+}
+
+// Where nothing needs the whole attention weights (no dropout on them, no hook, no outputAttentions),
+// eager attention goes a block of queries at a time (GPT2Attention.scoreBlockElements scores a
+// block, on the CPU), each block's keys cut at its causal window unless a padding mask is given.
+// Here two queries a block: logits, loss and gradients stay the reference's (1e-5, 1e-4).
+describe.each(configs)('GPT-2 eager attention in blocks of 2 queries: %s', (name) => {
+  const dir = path.join(fixtures, 'gpt2', name);
+  const defaultBlock = torch.GPT2Attention.scoreBlockElements;
+  let model: torch.GPT2LMHeadModel;
+  let expected: Map<string, torch.Tensor>;
+  let ids: torch.Tensor;
+  let B: number, T: number, H: number, L: number;
+  /** The softmax shapes of blocks of 2 queries over K keys: [B, H, n, keys] per block, per layer. */
+  const blocks = (Tq: number, K: number, cut: boolean) => {
+    const one: number[][] = [];
+    for (let i = 0; i < Tq; i += 2) one.push([B, H, Math.min(2, Tq - i), cut ? K - Tq + i + Math.min(2, Tq - i) : K]);
+    return Array.from({ length: L }, () => one).flat();
+  };
+  beforeAll(async () => {
+    model = await torch.GPT2LMHeadModel.fromPretrained(dir, { attnImplementation: 'eager' });
+    model.eval();
+    expected = torch.io.safetensors.loadFile(path.join(dir, 'expected.safetensors')).tensors;
+    ids = expected.get('input_ids')!;
+    [B, T] = ids.shape;
+    [H, L] = [model.config.n_head, model.config.n_layer];
+    torch.GPT2Attention.scoreBlockElements = 2 * B * H * T; // (2 queries over T keys; more when fewer keys)
+  });
+  afterAll(() => {
+    torch.GPT2Attention.scoreBlockElements = defaultBlock;
+    model?.dispose();
+    for (const t of expected?.values() ?? []) t.dispose();
+  });
+
+  test('logits, loss and every gradient; each block\'s keys end at its causal window', () => {
+    torch.tidy(() => {
+      let out!: torch.GPT2Output;
+      const shapes = softmaxShapes(() => { out = model.forward(ids, { labels: expected.get('labels')! }); });
+      expect(shapes).toEqual(blocks(T, T, true));
+      expect(relErr(out.logits, expected.get('logits')!)).toBeLessThan(1e-5);
+      const loss = out.loss!.item() as number, refLoss = expected.get('loss')!.item() as number;
+      expect(Math.abs(loss - refLoss) / Math.abs(refLoss)).toBeLessThan(1e-5);
+      model.zeroGrad();
+      out.loss!.backward();
+      for (const [n, p] of model.namedParameters()) expect(relErr(p.grad!, expected.get(`grad.${n}`)!)).toBeLessThan(1e-4);
+    });
+  });
+
+  test('left-padded batch: every key in each block (padded rows too are the reference\'s)', () => {
+    torch.tidy(() => torch.noGrad(() => {
+      let out!: torch.GPT2Output;
+      const shapes = softmaxShapes(() => { out = model.forward(ids, { labels: expected.get('labels')!, attentionMask: expected.get('attention_mask')! }); });
+      expect(shapes).toEqual(blocks(T, T, false));
+      expect(relErr(out.logits, expected.get('masked_logits')!)).toBeLessThan(1e-5);
+      const l = out.loss!.item() as number, r = expected.get('masked_loss')!.item() as number;
+      expect(Math.abs(l - r) / Math.abs(r)).toBeLessThan(1e-5);
+    }));
+  });
+
+  test('queries after a cache: the whole pass\'s logits', () => {
+    torch.tidy(() => torch.noGrad(() => {
+      const head = model.forward(ids.narrow(1, 0, 3), { useCache: true });
+      let out!: torch.GPT2Output;
+      const shapes = softmaxShapes(() => { out = model.forward(ids.narrow(1, 3, T - 3), { pastKeyValues: head.pastKeyValues, useCache: true }); });
+      expect(shapes).toEqual(blocks(T - 3, T, true));
+      expect(relErr(out.logits, expected.get('logits')!.narrow(1, 3, T - 3))).toBeLessThan(1e-5);
+    }));
+  });
+});
+
+test('eager attention goes whole where its weights are seen: dropout on them, a hook on attn_dropout, outputAttentions', async () => {
+  const defaultBlock = torch.GPT2Attention.scoreBlockElements;
+  const model = await torch.GPT2LMHeadModel.fromPretrained(path.join(fixtures, 'gpt2', 'tiny'), { attnImplementation: 'eager' });
+  const ids = torch.tensor([[5, 17, 42, 3, 9, 11]], { dtype: 'int64' });
+  const whole = Array.from({ length: model.config.n_layer }, () => [1, model.config.n_head, 6, 6]);
+  try {
+    torch.GPT2Attention.scoreBlockElements = 1; // (a query a block wherever it may)
+    torch.tidy(() => {
+      const H = model.config.n_head;
+      const oneQueryBlocks = Array.from({ length: 6 }, (_, i) => [1, H, 1, i + 1]);
+      model.train(); // (attn_pdrop 0.1: dropout draws over the whole weights, as HF's)
+      expect(softmaxShapes(() => model.forward(ids))).toEqual(whole);
+      model.eval();
+      expect(softmaxShapes(() => torch.noGrad(() => model.forward(ids)))).toEqual([...oneQueryBlocks, ...oneQueryBlocks]);
+      const seen: number[][] = [];
+      const handle = model.transformer.h.items[0].attn.attn_dropout.registerForwardHook((_m, args) => { seen.push((args[0] as torch.Tensor).shape); });
+      const hooked = softmaxShapes(() => torch.noGrad(() => model.forward(ids)));
+      handle.remove();
+      expect(seen).toEqual([whole[0]]); // (the hook sees every weight)
+      expect(hooked).toEqual([whole[0], ...oneQueryBlocks]);
+      expect(softmaxShapes(() => torch.noGrad(() => model.forward(ids, { outputAttentions: true })))).toEqual(whole);
+    });
+  } finally {
+    torch.GPT2Attention.scoreBlockElements = defaultBlock;
+    ids.dispose();
+    model.dispose();
+  }
+});
+
 /**
  * The reference GPT-2 (gpt2_ref.py) from a folder, on a left-padded batch: \`code\` runs (without
  * grad) with m, ids, mask and HF's positions (pos), and sets \`out\`, returned as JSON.

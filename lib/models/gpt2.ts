@@ -86,7 +86,8 @@ export function finfoMin(dtype: DType): number {
 
 /**
  * How attention is computed (Hugging Face's `attn_implementation`): 'eager' is the math op by op
- * (HF's eager GPT2Attention); 'sdpa' is F.scaledDotProductAttention, libtorch's fused kernels
+ * (HF's eager GPT2Attention; on the CPU a block of queries at a time where its weights are not
+ * needed whole, see GPT2Attention.eagerInBlocks); 'sdpa' is F.scaledDotProductAttention, libtorch's fused kernels
  * (flash / memory-efficient on CUDA), which never materializes the (T, T) scores. Default:
  * 'sdpa' where libtorch has it (2.x), as HF; 'eager' on 1.13, where it would only be composed.
  */
@@ -241,6 +242,11 @@ export class GPT2Attention extends Module {
   readonly nHead: number;
   readonly headDim: number;
   attnImplementation: AttnImplementation;
+  /**
+   * How many attention scores the eager attention computes at once on the CPU, where its weights
+   * are needed only for the output (see eagerInBlocks): 2^20, 4 MiB of float32.
+   */
+  static scoreBlockElements = 2 ** 20;
   constructor(readonly config: ResolvedGPT2Config, readonly layerIdx: number, opts: GPT2ModelOptions = {}) {
     super();
     this.nHead = config.n_head;
@@ -275,36 +281,81 @@ export class GPT2Attention extends Module {
       const causal = causalMask.narrow(0, K - T, T).narrow(1, 0, K);
       const [attended, probs] = this.attnImplementation === 'sdpa' && !weights
         ? [this.sdpa(query, key, value, causal, attentionMask, past !== null, x.dtype), null]
-        : this.eager(query, key, value, causal, attentionMask);
+        : !weights && this.probsUnobserved()
+          ? [this.eagerInBlocks(query, key, value, causal, attentionMask), null]
+          : this.eager(query, key, value, causal, attentionMask);
       const y = attended.permute([0, 2, 1, 3]).contiguous().view([B, T, C]);
       const out = this.resid_dropout.forward(this.c_proj.forward(y));
       return [out, present, weights ? probs : null] as [Tensor, LayerPast | null, Tensor | null];
     });
   }
 
+  /** HF's eager attention, all queries at once: the output and the attention weights. */
+  private eager(query: Tensor, key: Tensor, value: Tensor, causal: Tensor, attentionMask: Tensor | null): [Tensor, Tensor] {
+    return this.attendBlock(query, key, value, causal.logicalNot(), attentionMask, true);
+  }
+
   /**
-   * HF's eager attention: scores = q kᵀ / sqrt(head_dim) (/ (layer + 1) with
-   * scale_attn_by_inverse_layer_idx), causal positions get finfo.min, then the padding mask.
+   * Whether the attention weights are needed only for the output: no dropout on them, and no hook
+   * on attn_dropout to see them. Then eagerInBlocks computes them a block at a time.
+   */
+  private probsUnobserved(): boolean {
+    const d = this.attn_dropout;
+    return !(d.training && d.p > 0) && !d._hasHooks();
+  }
+
+  /**
+   * eager()'s math a block of queries at a time. On the CPU each op of eager() makes a (B, n_head,
+   * T, K) tensor, 48 MiB for one 1000-token prompt; glibc maps so large a buffer anew and
+   * page-faults it in, op after op, which took most of a long prompt's pass. Blocks of about
+   * scoreBlockElements scores stay in reused memory (and in cache). Without a padding mask, a
+   * block's keys also end where its last query's causal window does: the keys cut would carry
+   * finfo.min, exp() of which is 0. With one, all keys are kept: a padded query row (nothing it may
+   * see unmasked) spreads its weights over every finfo.min key, future ones included, as HF's.
+   * The same numbers as eager() up to the rounding of the matmuls and softmax.
+   */
+  private eagerInBlocks(query: Tensor, key: Tensor, value: Tensor, causal: Tensor, attentionMask: Tensor | null): Tensor {
+    const [B, , T] = query.shape;
+    const K = key.shape[2];
+    const rows = query.device === 'cpu' ? Math.max(1, Math.floor(GPT2Attention.scoreBlockElements / (B * this.nHead * K))) : T;
+    if (rows >= T) return this.attendBlock(query, key, value, causal.logicalNot(), attentionMask, false)[0];
+    const hidden = causal.logicalNot();
+    const outputs: Tensor[] = [];
+    for (let i = 0; i < T; i += rows) {
+      const n = Math.min(rows, T - i);
+      const keys = attentionMask ? K : K - T + i + n;
+      const mask = attentionMask && (attentionMask.shape[2] === 1 ? attentionMask : attentionMask.narrow(2, i, n)).narrow(3, 0, keys);
+      outputs.push(tidy(() => this.attendBlock(query.narrow(2, i, n), key.narrow(2, 0, keys), value.narrow(2, 0, keys), hidden.narrow(0, i, n).narrow(1, 0, keys), mask, false)[0]));
+    }
+    return cat(outputs, 2);
+  }
+
+  /**
+   * HF's eager attention for some queries over some keys: scores = q kᵀ / sqrt(head_dim) (/ (layer
+   * + 1) with scale_attn_by_inverse_layer_idx), finfo.min where `hidden` (the causal mask's
+   * future), then the padding mask; the softmax, attn_dropout (where `dropout`), times v. The
+   * scores are changed in place: each op on them would otherwise make another tensor of their size.
    * reorder_and_upcast_attn (HF's _upcast_and_reordered_attn): the scale goes into a float32
    * q·kᵀ (autocast off), softmax in float32, the probabilities cast back to v's dtype.
    */
-  private eager(query: Tensor, key: Tensor, value: Tensor, causal: Tensor, attentionMask: Tensor | null): [Tensor, Tensor] {
+  private attendBlock(query: Tensor, key: Tensor, value: Tensor, hidden: Tensor, attentionMask: Tensor | null, dropout: boolean): [Tensor, Tensor] {
     const c = this.config;
     let scores: Tensor;
     if (c.reorder_and_upcast_attn) {
       const scale = (c.scale_attn_weights ? 1 / Math.sqrt(this.headDim) : 1) / (c.scale_attn_by_inverse_layer_idx ? this.layerIdx + 1 : 1);
       const device = query.device.startsWith('cuda') ? 'cuda' : 'cpu';
-      scores = autocast(() => query.float().matmul(key.float().transpose(-1, -2)).mul(scale), { deviceType: device, enabled: false });
+      scores = autocast(() => query.float().matmul(key.float().transpose(-1, -2)).mul_(scale), { deviceType: device, enabled: false });
     } else {
       scores = query.matmul(key.transpose(-1, -2));
-      if (c.scale_attn_weights) scores = scores.div(Math.sqrt(this.headDim));
-      if (c.scale_attn_by_inverse_layer_idx) scores = scores.div(this.layerIdx + 1);
+      if (c.scale_attn_weights) scores.div_(Math.sqrt(this.headDim));
+      if (c.scale_attn_by_inverse_layer_idx) scores.div_(this.layerIdx + 1);
     }
-    scores = scores.where(causal, finfoMin(scores.dtype));
-    if (attentionMask) scores = scores.add(attentionMask);
+    scores.maskedFill_(hidden, finfoMin(scores.dtype));
+    // (a float32 mask on bfloat16 scores under autocast: the sum is float32, as HF's)
+    if (attentionMask) scores = attentionMask.dtype === scores.dtype ? scores.add_(attentionMask) : scores.add(attentionMask);
     let probs = F.softmax(scores, -1);
     if (c.reorder_and_upcast_attn) probs = probs.to({ dtype: value.dtype });
-    probs = this.attn_dropout.forward(probs);
+    if (dropout) probs = this.attn_dropout.forward(probs);
     return [probs.matmul(value), probs];
   }
 

@@ -5,6 +5,7 @@ import { native } from '../tensor/native';
 import { Tensor, _wrap as wrap, _id as id } from '../tensor/tensor';
 import { ones, tensor, emptyLike, zerosLike, arange, rand } from '../tensor/creation';
 import { tidy } from '../tensor/scope';
+import { cat } from '../tensor/ops';
 import { noGrad } from '../tensor/runtime';
 import { Generator } from '../tensor/generator';
 import type { DType } from '../tensor/dtype';
@@ -817,27 +818,53 @@ export const scaledDotProductAttention = takesOptions('scaledDotProductAttention
   return composedAttention(q, k, v, opts.attnMask ?? null, dropoutP, isCausal);
 });
 
-/** The reference math of scaled dot-product attention, op by op. */
+/**
+ * Scores per block of composedAttention on the CPU: 4 MiB of float32. Each op over whole
+ * (…, L, S) scores makes a tensor that size, which glibc maps anew and page-faults in once past
+ * a few MiB; blocks of queries stay in reused memory (see GPT2Attention.eagerInBlocks).
+ */
+export const ATTENTION_BLOCK_ELEMENTS = 2 ** 20;
+
+/**
+ * The reference math of scaled dot-product attention, op by op. On the CPU without dropout, a
+ * block of queries at a time (the same numbers up to the matmuls' and softmax's rounding); with
+ * isCausal and no mask, each block's keys end at its last query's causal window (the keys cut
+ * would be -inf). With dropout, all at once: its draws cover the whole weights.
+ */
 export function composedAttention(q: Tensor, k: Tensor, v: Tensor, attnMask: Tensor | null, dropoutP: number, isCausal: boolean): Tensor {
-  const temps: Tensor[] = [];
-  const t = <T extends Tensor>(x: T) => (temps.push(x), x);
   const [L, S] = [q.size(-2) as number, k.size(-2) as number];
-  const scale = 1 / Math.sqrt(q.size(-1) as number);
-  let scores = t(q.matmul(t(k.transpose(-2, -1)))).mul(scale);
-  if (isCausal) {
-    const keepMask = t(t(t(ones([L, S], { dtype: 'bool', device: q.device })).tril(0)).logicalNot());
-    scores = t(scores).maskedFill(keepMask, -Infinity);
-  }
-  if (attnMask) {
-    if (attnMask.dtype === 'bool') scores = t(scores).maskedFill(t(attnMask.logicalNot()), -Infinity);
-    else scores = t(scores).add(attnMask);
-  }
-  let probs = softmax(t(scores), -1);
-  if (dropoutP > 0) probs = dropout(t(probs), dropoutP, true);
-  const out = probs.matmul(v);
-  temps.push(probs);
-  for (const x of temps) x.dispose();
-  return out;
+  const batch = q.shape.slice(0, -2).reduce((n, d) => n * d, 1);
+  const rows = dropoutP > 0 || q.device !== 'cpu' ? L : Math.max(1, Math.floor(ATTENTION_BLOCK_ELEMENTS / Math.max(1, batch * S)));
+  return tidy(() => {
+    const hidden = isCausal ? ones([L, S], { dtype: 'bool', device: q.device }).tril(0).logicalNot() : null;
+    if (rows >= L) return attentionRows(q, k, v, attnMask, hidden, dropoutP);
+    const maskRows = attnMask !== null && attnMask.dim() >= 2 && attnMask.size(-2) === L;
+    const outputs: Tensor[] = [];
+    for (let i = 0; i < L; i += rows) {
+      const n = Math.min(rows, L - i);
+      const keys = isCausal && !attnMask ? Math.min(S, i + n) : S;
+      outputs.push(tidy(() => attentionRows(q.narrow(-2, i, n), k.narrow(-2, 0, keys), v.narrow(-2, 0, keys),
+        maskRows ? attnMask!.narrow(-2, i, n) : attnMask, hidden && hidden.narrow(0, i, n).narrow(1, 0, keys), 0)));
+    }
+    return cat(outputs, -2);
+  });
+}
+
+/** softmax(q kᵀ / sqrt(d), masked) v: the scores masked in place where the mask fits them. */
+function attentionRows(q: Tensor, k: Tensor, v: Tensor, attnMask: Tensor | null, hidden: Tensor | null, dropoutP: number): Tensor {
+  return tidy(() => {
+    let scores = q.matmul(k.transpose(-2, -1)).mul_(1 / Math.sqrt(q.size(-1) as number));
+    if (hidden) scores.maskedFill_(hidden, -Infinity);
+    if (attnMask) {
+      // in place where the mask broadcasts to the scores' own shape (and, a float mask, has their dtype)
+      const fits = attnMask.dim() <= scores.dim() && attnMask.shape.every((d, j) => d === 1 || d === scores.shape[scores.dim() - attnMask.dim() + j]);
+      if (attnMask.dtype === 'bool') scores = fits ? scores.maskedFill_(attnMask.logicalNot(), -Infinity) : scores.maskedFill(attnMask.logicalNot(), -Infinity);
+      else scores = fits && attnMask.dtype === scores.dtype ? scores.add_(attnMask) : scores.add(attnMask);
+    }
+    let probs = softmax(scores, -1);
+    if (dropoutP > 0) probs = dropout(probs, dropoutP, true);
+    return probs.matmul(v);
+  });
 }
 
 // The in-place activations (F.relu_, F.elu_, ...): the activation written into x itself.

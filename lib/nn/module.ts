@@ -209,6 +209,11 @@ export abstract class Module {
     }
     return this._hooks;
   }
+  /** @internal whether any hook is registered on this module now (a caller may bypass forward only where none is) */
+  _hasHooks(): boolean {
+    const h = this._hooks;
+    return !!h && (h.forwardPre.size > 0 || h.forward.size > 0 || h.backward.size > 0 || h.backwardPre.size > 0);
+  }
   /** register_forward_pre_hook: hook(module, args) runs before forward and may return new args. */
   registerForwardPreHook(hook: ForwardPreHook<this>): RemovableHandle {
     return addHook(this.hookTable(), 'forwardPre', hook as ForwardPreHook);

@@ -14,6 +14,7 @@ const cases: Record<string, [object, number, number]> = {
   full_step_124m: [GPT2_124M, 8, 128], generate_124m: [GPT2_124M, 1, 16], contrastive_124m: [GPT2_124M, 1, 16],
   lora_step_124m_bf16: [GPT2_124M, 8, 128], sft_step_124m: [GPT2_124M, 8, 128], dpo_step_124m: [GPT2_124M, 4, 128],
   seqcls_step_124m: [GPT2_124M, 8, 128], kto_step_124m: [GPT2_124M, 8, 128], serve_batch_124m: [GPT2_124M, 8, 44],
+  prompt_1000_124m: [GPT2_124M, 1, 1000],
 };
 // *_bf16: the forward pass under bfloat16 autocast (CPU), weights and optimizer in float32.
 const bf16 = kase.endsWith('_bf16');
@@ -78,6 +79,12 @@ function step(): number {
       model.generate(prompt, { maxNewTokens: n, eosTokenId: null });
       return n;
     }
+    if (kase === 'prompt_1000_124m') {
+      // a 1000-token prompt's pass, as generate's first: no grad, the last position's logits
+      model.eval();
+      noGradForward();
+      return T;
+    }
     if (kase === 'contrastive_124m') {
       model.eval();
       const n = 32;
@@ -123,6 +130,7 @@ async function servedStep(): Promise<number> {
   await Promise.all(rows.map((r, i) => batcher.generate([r.slice(0, 16 + 4 * i)], { maxNewTokens: n, eosTokenId: null })));
   return B * n;
 }
+const noGradForward = () => torch.noGrad(() => { model.forward(ids, { logitsToKeep: 1 }); });
 const timedStep = async (): Promise<number> => (kase === 'serve_batch_124m' ? servedStep() : step());
 
 // warm-up: allocates the optimizer state; oneDNN builds its bf16 kernels for the backward's shapes;
