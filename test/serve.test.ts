@@ -367,7 +367,7 @@ test('--prefill-chunk-size: a prompt longer than that through the model in passe
   expect(await settledLiveTensors()).toBe(before);
 });
 
-test('/metrics (vLLM\'s, in Prometheus\' text): requests running, tokens in and out, finish reasons, latencies, prefix-cache hits; a log line a request', async () => {
+test('/metrics (vLLM\'s, in Prometheus\' text): requests running and waiting, tokens in and out, finish reasons (aborts too), latencies between tokens too, token counts, prefix-cache hits; a log line a request', async () => {
   /** the samples of /metrics, by name with labels */
   const scrape = async () => {
     const r = await new Promise<{ status: number; type?: string; text: string }>((resolve, reject) => http.get(`${base}/metrics`, (res) => {
@@ -424,6 +424,31 @@ test('/metrics (vLLM\'s, in Prometheus\' text): requests running, tokens in and 
     expect(completions[0]).toMatch(new RegExp(`^tstorch serve: [^ ]+:\\d+ "POST /v1/completions" 200 \\(\\d+\\.\\d{3} s, ${usage[0].prompt_tokens} prompt \\+ ${usage[0].completion_tokens} generated tokens\\)$`));
     expect(completions[2]).toMatch(/" 400 \(\d+\.\d{3} s\)$/);
     expect(lines.filter((l) => l.includes('"GET /metrics" 200')).length).toBeGreaterThanOrEqual(1);
+    expect(get(after, 'num_requests_waiting')).toBe(0);
+    // the gaps between a request's tokens (a step of all its choices each), and each request's token counts
+    const more = [
+      await request('POST', `${base}/v1/completions`, { prompt: 'Atlanta', max_tokens: 4, temperature: 0, ignore_eos: true }),
+      await request('POST', `${base}/v1/completions`, { prompt: 'The jury', max_tokens: 3, temperature: 1, n: 2, seed: 2, ignore_eos: true }),
+    ].map((a) => a.json.usage);
+    expect(more.map((u) => u.completion_tokens)).toEqual([4, 6]);
+    const third = await scrape();
+    const delta = (name: string, extra = '') => get(third, name, extra) - get(after, name, extra);
+    expect(delta('inter_token_latency_seconds_count')).toBe(3 + 2);
+    expect(get(third, 'inter_token_latency_seconds_bucket', ',le="+Inf"')).toBe(get(third, 'inter_token_latency_seconds_count'));
+    expect(delta('request_prompt_tokens_count')).toBe(2);
+    expect(delta('request_prompt_tokens_sum')).toBe(more[0].prompt_tokens + more[1].prompt_tokens);
+    expect(delta('request_generation_tokens_sum')).toBe(10);
+    expect([delta('request_generation_tokens_bucket', ',le="2"'), delta('request_generation_tokens_bucket', ',le="5"'), delta('request_generation_tokens_bucket', ',le="10"')]).toEqual([0, 1, 2]);
+    expect(third.has('tstorch:request_generation_tokens_bucket{model_name="tiny-gpt2",le="100"}')).toBe(true); // (vLLM's 1-2-5 bounds up to the context, 128)
+    expect(third.has('tstorch:request_generation_tokens_bucket{model_name="tiny-gpt2",le="200"}')).toBe(false);
+    // a client that leaves mid-stream: its choice finished as 'abort'
+    await request('POST', `${base}/v1/completions`, { prompt: 'The jury said', max_tokens: 100, temperature: 0, stream: true, ignore_eos: true }, { abortAfterEvents: 2 });
+    let aborted = 0;
+    for (let tries = 0; tries < 100 && aborted === 0; tries++) {
+      await new Promise((r) => setTimeout(r, 20));
+      aborted = get(await scrape(), 'request_success_total', ',finished_reason="abort"') - get(third, 'request_success_total', ',finished_reason="abort"');
+    }
+    expect(aborted).toBe(1);
   } finally {
     ctx.log = undefined;
   }

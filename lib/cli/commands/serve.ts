@@ -129,7 +129,7 @@ class RequestError extends Error {
 export function requestHandler(ctx: ServeContext): http.RequestListener {
   ctx.batcher ??= new GenerationBatcher(ctx.model, { autocast: ctx.autocast });
   ctx.prefixCache ??= new PrefixCache(2048);
-  ctx.metrics ??= new ServeMetrics();
+  ctx.metrics ??= new ServeMetrics(ctx.model.config.n_positions);
   return (req, res) => {
     const arrived = performance.now(), client = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     if (ctx.log) res.once('close', () => ctx.log!(accessLine(client, req, res, arrived)));
@@ -251,9 +251,13 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
     });
   }
   let finished: boolean[] = []; // (the rows finished before this step: what they get now is padding)
-  let firstToken: number | undefined;
+  let firstToken: number | undefined, lastToken: number | undefined;
+  const tokenGaps: number[] = [];
   const onToken = (tokens: number[], done: boolean[]) => {
-    firstToken ??= performance.now();
+    const now = performance.now();
+    firstToken ??= now;
+    if (lastToken !== undefined) tokenGaps.push((now - lastToken) / 1000);
+    lastToken = now;
     scored?.onToken(tokens);
     // (an end token's text is not the reply's: stop_token_ids may name ordinary tokens)
     tokens.forEach((t, i) => { if (!finished[i] && !ends.includes(t)) streams?.[i].add(t); });
@@ -277,7 +281,10 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
       onToken,
     }, { prefilled: cacheable ? (past) => ctx.prefixCache!.store(prompts[0], past) : undefined });
   } catch (e) {
-    if (controller.signal.aborted) return; // (no one to answer)
+    if (controller.signal.aborted) { // (no one to answer)
+      ctx.metrics!.abort(prompts.length * n);
+      return;
+    }
     const message = (e as Error).message;
     // (generate's own checks are the request's fault; anything else, the server's)
     throw message.startsWith('generate: ') ? new RequestError(message.slice('generate: '.length)) : e;
@@ -302,7 +309,7 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   usageOf.set(res, usage);
   ctx.metrics!.finish({
     promptTokens: usage.prompt_tokens, generationTokens: usage.completion_tokens, finishReasons: choices.map((c) => c.finish),
-    seconds: (performance.now() - arrived) / 1000, firstTokenSeconds: firstToken === undefined ? undefined : (firstToken - arrived) / 1000,
+    seconds: (performance.now() - arrived) / 1000, firstTokenSeconds: firstToken === undefined ? undefined : (firstToken - arrived) / 1000, tokenGaps,
   });
   if (streams) {
     choices.forEach((c, i) => streams![i].end(c.text, c.finish));
