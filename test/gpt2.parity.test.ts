@@ -183,6 +183,68 @@ test('eager attention goes whole where its weights are seen: dropout on them, a 
   }
 });
 
+test('the key/value cache grows in place: a pass writes after the very cache it was given; a second continuation, a cropped cache, a cache needing gradients are copied; logits as without a cache (1e-5)', async () => {
+  const model = await torch.GPT2LMHeadModel.fromPretrained(path.join(fixtures, 'gpt2', 'tiny'));
+  model.eval();
+  const ids = torch.tensor([[5, 17, 42, 3, 9, 11, 60, 2, 77, 31, 8, 19]], { dtype: 'int64' });
+  const ptrs = (past: torch.LayerPast[]) => past.flat().map((t) => t.dataPtr());
+  try {
+    torch.tidy(() => torch.noGrad(() => {
+      const full = model.forward(ids).logits;
+      const step = (from: number, n: number, past?: torch.LayerPast[]) => model.forward(ids.narrow(1, from, n), { pastKeyValues: past, useCache: true });
+      const first = step(0, 4);
+      const a = step(4, 1, first.pastKeyValues); // (the prompt's cache is a view of its qkv: copied into a buffer with room)
+      const b = step(5, 2, a.pastKeyValues);
+      expect(ptrs(b.pastKeyValues!)).toEqual(ptrs(a.pastKeyValues!)); // (written in place)
+      expect(b.pastKeyValues![0][0].shape).toEqual([1, model.config.n_head, 7, model.config.n_embd / model.config.n_head]);
+      expect(relErr(b.logits, full.narrow(1, 5, 2))).toBeLessThan(1e-5);
+      // a second continuation of a: a's room already holds b's positions, so it is copied, and b's cache stays b's
+      const bKeys = b.pastKeyValues!.map(([k, v]) => [k.clone(), v.clone()]);
+      const other = torch.tensor([[99, 98]], { dtype: 'int64' });
+      const c = model.forward(other, { pastKeyValues: a.pastKeyValues, useCache: true });
+      ptrs(c.pastKeyValues!).forEach((p, i) => expect(p).not.toBe(ptrs(a.pastKeyValues!)[i]));
+      b.pastKeyValues!.forEach(([k, v], l) => { expect(k.equal(bKeys[l][0])).toBe(true); expect(v.equal(bKeys[l][1])).toBe(true); });
+      expect(relErr(c.logits, model.forward(torch.cat([ids.narrow(1, 0, 5), other], 1)).logits.narrow(1, 5, 2))).toBeLessThan(1e-5);
+      // a cropped cache (a view it did not make): copied, b untouched
+      const cropped = b.pastKeyValues!.map(([k, v]) => [k.narrow(2, 0, 6), v.narrow(2, 0, 6)] as torch.LayerPast);
+      const d = step(6, 1, cropped);
+      ptrs(d.pastKeyValues!).forEach((p, i) => expect(p).not.toBe(ptrs(b.pastKeyValues!)[i]));
+      b.pastKeyValues!.forEach(([k], l) => expect(k.equal(bKeys[l][0])).toBe(true));
+      expect(relErr(d.logits, full.narrow(1, 6, 1))).toBeLessThan(1e-5);
+      // a token at a time to the end: the logits of the whole pass, the buffer grown (copied) twice: half as long again, then to the context
+      let past = d.pastKeyValues!;
+      const buffers = new Set([ptrs(past)[0]]);
+      for (let t = 7; t < ids.shape[1]; t++) {
+        const out = step(t, 1, past);
+        expect(relErr(out.logits, full.narrow(1, t, 1))).toBeLessThan(1e-5);
+        past = out.pastKeyValues!;
+        buffers.add(ptrs(past)[0]);
+      }
+      expect(buffers.size).toBe(1); // (7 positions in a buffer of 1.5 * 7 + 8 = 19)
+      const long = torch.randint(0, model.config.vocab_size, [1, model.config.n_positions - ids.shape[1]]);
+      for (let t = 0; t < long.shape[1]; t++) {
+        const out = model.forward(long.narrow(1, t, 1), { pastKeyValues: past, useCache: true });
+        past = out.pastKeyValues!;
+        buffers.add(ptrs(past)[0]);
+      }
+      expect(buffers.size).toBe(2); // (19 positions, then the context's 32)
+      expect(relErr(model.forward(long.narrow(1, long.shape[1] - 1, 1), { pastKeyValues: past.map(([k, v]) => [k.narrow(2, 0, model.config.n_positions - 1), v.narrow(2, 0, model.config.n_positions - 1)] as torch.LayerPast) }).logits,
+        model.forward(torch.cat([ids, long], 1)).logits.narrow(1, model.config.n_positions - 1, 1))).toBeLessThan(1e-5);
+    }));
+    // with autograd (a cache that needs gradients): torch.cat, a new tensor each pass
+    torch.tidy(() => {
+      const first = model.forward(ids.narrow(1, 0, 4), { useCache: true });
+      const a = model.forward(ids.narrow(1, 4, 1), { pastKeyValues: first.pastKeyValues, useCache: true });
+      const b = model.forward(ids.narrow(1, 5, 1), { pastKeyValues: a.pastKeyValues, useCache: true });
+      expect(b.pastKeyValues![0][0].requiresGrad).toBe(true);
+      ptrs(b.pastKeyValues!).forEach((p, i) => expect(p).not.toBe(ptrs(a.pastKeyValues!)[i]));
+    });
+  } finally {
+    ids.dispose();
+    model.dispose();
+  }
+});
+
 /**
  * The reference GPT-2 (gpt2_ref.py) from a folder, on a left-padded batch: \`code\` runs (without
  * grad) with m, ids, mask and HF's positions (pos), and sets \`out\`, returned as JSON.

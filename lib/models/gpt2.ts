@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor, ToArgs } from '../tensor/tensor';
-import { arange, full, ones, zeros, getDefaultDtype, withDefaultDevice } from '../tensor/creation';
+import { arange, empty, full, ones, zeros, getDefaultDtype, withDefaultDevice } from '../tensor/creation';
 import { cat } from '../tensor/ops';
 import { tidy } from '../tensor/scope';
 import { noGrad, manualSeed, getRngState, setRngState, isGradEnabled, autocast } from '../tensor/runtime';
@@ -78,6 +78,45 @@ const ACTIVATIONS: Record<string, (x: Tensor) => Tensor> = {
   gelu: (x) => F.gelu(x),
   relu: (x) => x.relu(),
 };
+
+/**
+ * Room for a key/value cache to grow. HF's DynamicCache appends a step's keys with torch.cat: a
+ * copy of the whole cache every step, and on the CPU a fresh buffer page-faulted in (8 rows at 900
+ * positions: 85% of a decode step's time). Here, without autograd, the cache a pass returns is a
+ * view of a buffer with spare positions after it, and the next pass given that very tensor writes
+ * its new positions there in place. Only one pass may grow a buffer from a given length: `written`
+ * says how far it is filled, and a cache shorter than that (a second continuation of the same
+ * cache, a cropped one) is copied, as is any tensor this did not make (stacked, reordered).
+ */
+interface CacheRoom {
+  buffer: { written: number; capacity: number };
+  length: number;
+}
+const cacheRooms = new WeakMap<Tensor, CacheRoom>();
+
+/** cat([past, x], -2) for a (B, n_head, positions, head_dim) cache, in place where past has room (see CacheRoom). */
+function appendToCache(past: Tensor, x: Tensor, maxPositions: number): Tensor {
+  const [B, H, K, D] = past.shape;
+  const T = x.shape[2];
+  const alike = past.dtype === x.dtype && past.device === x.device && x.shape[0] === B && x.shape[1] === H && x.shape[3] === D;
+  if (!alike || (isGradEnabled() && (past.requiresGrad || x.requiresGrad))) return cat([past, x], -2);
+  const room = cacheRooms.get(past);
+  if (room && room.length === K && room.buffer.written === K && room.buffer.capacity >= K + T) {
+    const grown = past.asStrided([B, H, K + T, D], past.stride(), past.storageOffset());
+    grown.narrow(2, K, T).copy_(x);
+    room.buffer.written = K + T;
+    cacheRooms.set(grown, { buffer: room.buffer, length: K + T });
+    return grown;
+  }
+  // a new buffer, half as long again (up to the model's context): amortized, a copy per growth, not per step
+  const capacity = Math.max(K + T, Math.min(maxPositions, Math.ceil(1.5 * (K + T)) + 8));
+  const buffer = empty([B, H, capacity, D], { dtype: x.dtype, device: x.device });
+  buffer.narrow(2, 0, K).copy_(past);
+  buffer.narrow(2, K, T).copy_(x);
+  const grown = buffer.narrow(2, 0, K + T);
+  cacheRooms.set(grown, { buffer: { written: K + T, capacity }, length: K + T });
+  return grown;
+}
 
 /** The most negative finite value of a dtype (torch.finfo(dtype).min): HF's mask value. */
 export function finfoMin(dtype: DType): number {
@@ -273,8 +312,8 @@ export class GPT2Attention extends Module {
       let key = this.splitHeads(k0);
       let value = this.splitHeads(v0);
       if (past) {
-        key = cat([past[0], key], -2);
-        value = cat([past[1], value], -2);
+        key = appendToCache(past[0], key, this.config.n_positions);
+        value = appendToCache(past[1], value, this.config.n_positions);
       }
       const present: LayerPast | null = useCache ? [key, value] : null;
       const K = key.shape[2];
