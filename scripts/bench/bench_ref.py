@@ -1,6 +1,6 @@
 """Python reference side of scripts/bench: one case per process, prints one JSON line.
   bench_ref.py CASE ITERS THREADS
-Cases: tiny_step, fwdbwd_124m, lora_step_124m, full_step_124m, generate_124m, contrastive_124m, serve_batch_124m, prompt_1000_124m, lora_step_124m_bf16, sft_step_124m, dpo_step_124m,
+Cases: tiny_step, fwdbwd_124m, lora_step_124m, full_step_124m, generate_124m, contrastive_124m, serve_batch_124m, prompt_1000_124m, generate_8x500_124m, lora_step_124m_bf16, sft_step_124m, dpo_step_124m,
 seqcls_step_124m, kto_step_124m."""
 import json
 import os
@@ -27,7 +27,7 @@ cfg, B, T = {
     "full_step_124m": (GPT2_124M, 8, 128), "generate_124m": (GPT2_124M, 1, 16), "contrastive_124m": (GPT2_124M, 1, 16),
     "lora_step_124m_bf16": (GPT2_124M, 8, 128), "sft_step_124m": (GPT2_124M, 8, 128), "dpo_step_124m": (GPT2_124M, 4, 128),
     "seqcls_step_124m": (GPT2_124M, 8, 128), "kto_step_124m": (GPT2_124M, 8, 128), "serve_batch_124m": (GPT2_124M, 8, 44),
-    "prompt_1000_124m": (GPT2_124M, 1, 1000),
+    "prompt_1000_124m": (GPT2_124M, 1, 1000), "generate_8x500_124m": (GPT2_124M, 8, 500),
 }[case]
 # *_bf16: the forward pass under bfloat16 autocast (CPU), weights and optimizer in float32.
 bf16 = case.endswith("_bf16")
@@ -86,7 +86,7 @@ def step_fn():
         loss.backward()
         model.zero_grad(set_to_none=True)
         return B * T
-    if case == "generate_124m":
+    if case in ("generate_124m", "generate_8x500_124m"):
         model.eval()
         with torch.no_grad():
             seq = ids

@@ -14,7 +14,7 @@ const cases: Record<string, [object, number, number]> = {
   full_step_124m: [GPT2_124M, 8, 128], generate_124m: [GPT2_124M, 1, 16], contrastive_124m: [GPT2_124M, 1, 16],
   lora_step_124m_bf16: [GPT2_124M, 8, 128], sft_step_124m: [GPT2_124M, 8, 128], dpo_step_124m: [GPT2_124M, 4, 128],
   seqcls_step_124m: [GPT2_124M, 8, 128], kto_step_124m: [GPT2_124M, 8, 128], serve_batch_124m: [GPT2_124M, 8, 44],
-  prompt_1000_124m: [GPT2_124M, 1, 1000],
+  prompt_1000_124m: [GPT2_124M, 1, 1000], generate_8x500_124m: [GPT2_124M, 8, 500],
 };
 // *_bf16: the forward pass under bfloat16 autocast (CPU), weights and optimizer in float32.
 const bf16 = kase.endsWith('_bf16');
@@ -72,7 +72,7 @@ const opt = ['tiny_step', 'lora_step_124m', 'full_step_124m', 'lora_step_124m_bf
 
 function step(): number {
   return torch.tidy(() => {
-    if (kase === 'generate_124m') {
+    if (kase === 'generate_124m' || kase === 'generate_8x500_124m') {
       model.eval();
       const n = 32;
       const prompt = (ids.tolist() as number[][]);
