@@ -357,16 +357,13 @@ export class GPT2Attention extends Module {
     const [B, , T] = query.shape;
     const K = key.shape[2];
     const rows = query.device === 'cpu' ? Math.max(1, Math.floor(GPT2Attention.scoreBlockElements / (B * this.nHead * K))) : T;
-    if (rows >= T) return this.attendBlock(query, key, value, causal.logicalNot(), attentionMask, false)[0];
     const hidden = causal.logicalNot();
-    const outputs: Tensor[] = [];
-    for (let i = 0; i < T; i += rows) {
-      const n = Math.min(rows, T - i);
+    if (rows >= T) return this.attendBlock(query, key, value, hidden, attentionMask, false)[0];
+    return F.inQueryBlocks(T, rows, (i, n) => {
       const keys = attentionMask ? K : K - T + i + n;
       const mask = attentionMask && (attentionMask.shape[2] === 1 ? attentionMask : attentionMask.narrow(2, i, n)).narrow(3, 0, keys);
-      outputs.push(tidy(() => this.attendBlock(query.narrow(2, i, n), key.narrow(2, 0, keys), value.narrow(2, 0, keys), hidden.narrow(0, i, n).narrow(1, 0, keys), mask, false)[0]));
-    }
-    return cat(outputs, 2);
+      return this.attendBlock(query.narrow(2, i, n), key.narrow(2, 0, keys), value.narrow(2, 0, keys), hidden.narrow(0, i, n).narrow(1, 0, keys), mask, false)[0];
+    });
   }
 
   /**

@@ -839,15 +839,19 @@ export function composedAttention(q: Tensor, k: Tensor, v: Tensor, attnMask: Ten
     const hidden = isCausal ? ones([L, S], { dtype: 'bool', device: q.device }).tril(0).logicalNot() : null;
     if (rows >= L) return attentionRows(q, k, v, attnMask, hidden, dropoutP);
     const maskRows = attnMask !== null && attnMask.dim() >= 2 && attnMask.size(-2) === L;
-    const outputs: Tensor[] = [];
-    for (let i = 0; i < L; i += rows) {
-      const n = Math.min(rows, L - i);
+    return inQueryBlocks(L, rows, (i, n) => {
       const keys = isCausal && !attnMask ? Math.min(S, i + n) : S;
-      outputs.push(tidy(() => attentionRows(q.narrow(-2, i, n), k.narrow(-2, 0, keys), v.narrow(-2, 0, keys),
-        maskRows ? attnMask!.narrow(-2, i, n) : attnMask, hidden && hidden.narrow(0, i, n).narrow(1, 0, keys), 0)));
-    }
-    return cat(outputs, -2);
+      return attentionRows(q.narrow(-2, i, n), k.narrow(-2, 0, keys), v.narrow(-2, 0, keys),
+        maskRows ? attnMask!.narrow(-2, i, n) : attnMask, hidden && hidden.narrow(0, i, n).narrow(1, 0, keys), 0);
+    });
   });
+}
+
+/** Attention's output over L queries a block of `rows` at a time: block(i, n) for queries [i, i + n), each in its own tidy, joined along dim -2. */
+export function inQueryBlocks(L: number, rows: number, block: (i: number, n: number) => Tensor): Tensor {
+  const outputs: Tensor[] = [];
+  for (let i = 0; i < L; i += rows) outputs.push(tidy(() => block(i, Math.min(rows, L - i))));
+  return cat(outputs, -2);
 }
 
 /** softmax(q kᵀ / sqrt(d), masked) v: the scores masked in place where the mask fits them. */
