@@ -1025,7 +1025,7 @@ test('prefillChunkSize (HF\'s prefill_chunk_size): all but the prompt\'s last to
   expect(shapes({ prefillChunkSize: 3 })).toEqual([[1, 3], [1, 3], [1, 1], [1, 1], [1, 1]]); // (7 positions in 3 + 3 + 1, the last token, a step)
   expect(shapes({ prefillChunkSize: 100 })).toEqual([[1, 7], [1, 1], [1, 1]]);
   expect(shapes({ prefillChunkSize: 4 }, [prompt, [1, 2]])).toEqual([[2, 4], [2, 3], [2, 1], [2, 1]]); // (the padded rows)
-  expect(shapes({ prefillChunkSize: 3, numBeams: 2 })).toEqual([[2, 8], [2, 1]]); // (beam search: one pass, as HF's)
+  expect(shapes({ prefillChunkSize: 3, numBeams: 2 })).toEqual([[1, 7], [2, 1], [2, 1]]); // (beam search: not in chunks; the beams share the prompt's pass)
   // the logits of every step as one pass gives them, padded prompts too; sampling draws the same
   for (const extra of [{}, { doSample: true, seed: 5, topK: 20, numReturnSequences: 2 }] as torch.GenerateOptions[]) {
     const p = [prompt, [7, 60, 7]];
@@ -1135,6 +1135,53 @@ test('beam search: the context limit, maxNewTokens 0, and clear errors', () => {
   expect(() => model.generate([1], { numBeams: 0 })).toThrow(/numBeams must be an integer >= 1/);
   expect(() => model.generate([1], { noRepeatNgramSize: -1 })).toThrow(/noRepeatNgramSize must be an integer >= 0/);
   expect(() => model.generate([1], { numBeams: 2, earlyStopping: 'sometimes' as never })).toThrow(/earlyStopping must be true, false or 'never'/);
+});
+
+test('rows that repeat a prompt (its beams, its samples) share its pass: all but the last token once per prompt, then each row\'s last token; the first step\'s logits those of the whole prompt (1e-5); beams reorder their cache in place', () => {
+  const fed: number[][] = [], forward = model.forward.bind(model);
+  const spy = jest.spyOn(model, 'forward').mockImplementation(((ids: torch.Tensor, o?: torch.ForwardOptions) => { fed.push(ids.shape); return forward(ids, o); }) as typeof model.forward);
+  const fedBy = (p: number[][], opts: torch.GenerateOptions) => {
+    fed.length = 0;
+    const out = model.generate(p, { maxNewTokens: 3, eosTokenId: null, returnDictInGenerate: true, outputLogits: true, ...opts }) as unknown as torch.GenerateOutput;
+    return { fed: [...fed], out };
+  };
+  const p = [[5, 17, 42, 8, 9, 3], [7, 60, 7]];
+  try {
+    const beams = fedBy(p, { numBeams: 3 });
+    expect(beams.fed).toEqual([[2, 5], [6, 1], [6, 1], [6, 1]]);
+    const sampled = fedBy(p, { doSample: true, seed: 3, numReturnSequences: 2 });
+    expect(sampled.fed).toEqual([[2, 5], [4, 1], [4, 1], [4, 1]]);
+    expect(fedBy(p, {}).fed).toEqual([[2, 6], [2, 1], [2, 1]]); // (one row a prompt: the whole prompt, as before)
+    expect(fedBy([[4]], { numBeams: 2 }).fed).toEqual([[2, 1], [2, 1], [2, 1]]); // (a one-token prompt: nothing to share)
+    // the first step's logits: each row's, the whole (padded) prompt's last position's
+    const whole = torch.noGrad(() => forward(torch.tensor([p[0], [0, 0, 0, ...p[1]]], { dtype: 'int64' }), {
+      attentionMask: torch.tensor([[1, 1, 1, 1, 1, 1], [0, 0, 0, 1, 1, 1]], { dtype: 'int64' }),
+      positionIds: torch.tensor([[0, 1, 2, 3, 4, 5], [1, 1, 1, 0, 1, 2]], { dtype: 'int64' }),
+    }).logits.select(1, 5));
+    for (const [out, copies] of [[beams.out, 3], [sampled.out, 2]] as const) {
+      expect(relErr(out.logits![0], whole.repeatInterleave(copies, 0))).toBeLessThan(1e-5);
+      for (const t of out.logits!) t.dispose();
+    }
+    whole.dispose();
+  } finally {
+    spy.mockRestore();
+  }
+  // beam search's steps reorder the cache where it lies: after the first, one buffer a layer for the whole generation
+  const pointers = new Set<number>();
+  const forwardAgain = model.forward.bind(model);
+  const watch = jest.spyOn(model, 'forward').mockImplementation(((ids: torch.Tensor, o?: torch.ForwardOptions) => {
+    const out = forwardAgain(ids, o);
+    if (o?.pastKeyValues && ids.shape[1] === 1 && fed.push(ids.shape) > 1) pointers.add(out.pastKeyValues![0][0].dataPtr());
+    return out;
+  }) as typeof model.forward);
+  fed.length = 0;
+  try {
+    model.generate([[5, 17, 42, 8, 9, 3]], { numBeams: 3, maxNewTokens: 6, eosTokenId: null });
+  } finally {
+    watch.mockRestore();
+  }
+  expect(fed.length).toBe(6);
+  expect(pointers.size).toBe(1);
 });
 
 test('sampling with numReturnSequences: each prompt\'s samples adjacent, each as the prompt sampled alone from its seed', () => {

@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
+import { reorderCache } from '../lib/models/kv_cache';
 import { fileMappings, fixtures, relErr } from './helpers';
 
 const configs = fs.readdirSync(path.join(fixtures, 'gpt2'));
@@ -241,6 +242,54 @@ test('the key/value cache grows in place: a pass writes after the very cache it 
     });
   } finally {
     ids.dispose();
+    model.dispose();
+  }
+});
+
+test('reorderCache (beam search\'s reordering): the rows of a cache the model made move within its buffer, so the next pass still appends in place; any other cache is copied; logits as with index_select\'s copy (1e-6)', async () => {
+  const model = await torch.GPT2LMHeadModel.fromPretrained(path.join(fixtures, 'gpt2', 'tiny'));
+  model.eval();
+  const ids = torch.tensor([[5, 17, 42, 3, 9], [11, 60, 2, 77, 31], [8, 19, 4, 6, 1]], { dtype: 'int64' });
+  const ptrs = (past: torch.LayerPast[]) => past.flat().map((t) => t.dataPtr());
+  const copyOf = (past: torch.LayerPast[]) => past.map(([k, v]) => [k.clone(), v.clone()] as torch.LayerPast);
+  const from = [2, 0, 0]; // (row 0 is both moved and a source)
+  const index = torch.tensor(from, { dtype: 'int64' });
+  try {
+    torch.tidy(() => torch.noGrad(() => {
+      const step = (from: number, n: number, past?: torch.LayerPast[]) => model.forward(ids.narrow(1, from, n), { pastKeyValues: past, useCache: true });
+      const a = step(1, 1, step(0, 1).pastKeyValues); // (in a buffer with room)
+      const before = copyOf(a.pastKeyValues!);
+      const reordered = reorderCache(a.pastKeyValues!, from);
+      expect(ptrs(reordered)).toEqual(ptrs(a.pastKeyValues!)); // (in place)
+      reordered.forEach(([k, v], l) => {
+        expect(k.equal(before[l][0].indexSelect(0, index))).toBe(true);
+        expect(v.equal(before[l][1].indexSelect(0, index))).toBe(true);
+      });
+      // the next pass appends to the reordered cache in place; its logits are those of index_select's copy
+      const next = torch.tensor([[42], [2], [4]], { dtype: 'int64' });
+      const copied = model.forward(next, { pastKeyValues: before.map(([k, v]) => [k.indexSelect(0, index), v.indexSelect(0, index)] as torch.LayerPast), useCache: true });
+      const b = model.forward(next, { pastKeyValues: reordered, useCache: true });
+      expect(ptrs(b.pastKeyValues!)).toEqual(ptrs(reordered));
+      expect(relErr(b.logits, copied.logits)).toBeLessThan(1e-6);
+      // nothing moves: the same rows, in place
+      const same = copyOf(b.pastKeyValues!);
+      const kept = reorderCache(b.pastKeyValues!, [0, 1, 2]);
+      expect(ptrs(kept)).toEqual(ptrs(b.pastKeyValues!));
+      kept.forEach(([k], l) => expect(k.equal(same[l][0])).toBe(true));
+      // copied: a cache the model did not make (the caller's clone, untouched), and an older cache whose buffer has grown past it (b's positions kept)
+      const theirs = copyOf(same);
+      const fromTheirs = reorderCache(theirs, from);
+      ptrs(fromTheirs).forEach((p, i) => expect(p).not.toBe(ptrs(theirs)[i]));
+      theirs.forEach(([k], l) => expect(k.equal(same[l][0])).toBe(true));
+      fromTheirs.forEach(([k], l) => expect(k.equal(same[l][0].indexSelect(0, index))).toBe(true));
+      const c = model.forward(next, { pastKeyValues: kept, useCache: true });
+      const old = reorderCache(kept, from);
+      ptrs(old).forEach((p, i) => expect(p).not.toBe(ptrs(kept)[i]));
+      c.pastKeyValues!.forEach(([k], l) => expect(k.narrow(2, 0, same[l][0].shape[2]).equal(same[l][0])).toBe(true));
+    }));
+  } finally {
+    ids.dispose();
+    index.dispose();
     model.dispose();
   }
 });

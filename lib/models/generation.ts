@@ -14,6 +14,7 @@ import type { AutocastOptions } from '../tensor/runtime';
 import * as F from '../nn/functional';
 import { tokenizer, GPT2Tokenizer } from './tokenizer';
 import type { ForwardOptions, GPT2LMHeadModel, GPT2Output, LayerPast } from './gpt2';
+import { reorderCache } from './kv_cache';
 import { DecodeStep, EosTokenIds, eosList, processLogits, warpScores } from './logits_process';
 export { processLogits, warpScores, addSequenceBias, repetitionPenalty, noRepeatNgramBans, eosList } from './logits_process';
 export type { DecodeStep, EosTokenIds } from './logits_process';
@@ -650,10 +651,7 @@ export class DecodingState {
     this.seqs = from.map((j) => [...this.seqs[j]]);
     if (this.past && from.some((j, i) => j !== i)) {
       const old = this.past;
-      this.past = tidy(() => {
-        const index = tensor(from, { dtype: 'int64', device: this.device });
-        return old.map(([k, v]) => [keep(k.indexSelect(0, index)), keep(v.indexSelect(0, index))] as LayerPast);
-      });
+      this.past = reorderCache(old, from); // (in place where the model's buffer allows)
       for (const [k, v] of old) { k.dispose(); v.dispose(); }
     }
   }

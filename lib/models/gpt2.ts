@@ -16,6 +16,7 @@ import { factoryOf } from '../nn/args';
 import { isOptionsObject, keywordOptions } from '../tensor/options';
 import type { TensorModule } from '../nn/containers';
 import * as F from '../nn/functional';
+import { appendToCache } from './kv_cache';
 import { AssistantSettings, BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, StepsOf, assistedSteps, beamSearchSteps, computeTransitionScores, contrastiveSteps, greedySteps, prefillChunkSteps, promptLookupSteps, isContrastive, checkGenerateOptions, checkGenerateKeys, newTokenBounds, eosList, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
 import { SaveWeightsOptions, loadWeights, saveWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
@@ -78,45 +79,6 @@ const ACTIVATIONS: Record<string, (x: Tensor) => Tensor> = {
   gelu: (x) => F.gelu(x),
   relu: (x) => x.relu(),
 };
-
-/**
- * Room for a key/value cache to grow. HF's DynamicCache appends a step's keys with torch.cat: a
- * copy of the whole cache every step, and on the CPU a fresh buffer page-faulted in (8 rows at 900
- * positions: 85% of a decode step's time). Here, without autograd, the cache a pass returns is a
- * view of a buffer with spare positions after it, and the next pass given that very tensor writes
- * its new positions there in place. Only one pass may grow a buffer from a given length: `written`
- * says how far it is filled, and a cache shorter than that (a second continuation of the same
- * cache, a cropped one) is copied, as is any tensor this did not make (stacked, reordered).
- */
-interface CacheRoom {
-  buffer: { written: number; capacity: number };
-  length: number;
-}
-const cacheRooms = new WeakMap<Tensor, CacheRoom>();
-
-/** cat([past, x], -2) for a (B, n_head, positions, head_dim) cache, in place where past has room (see CacheRoom). */
-function appendToCache(past: Tensor, x: Tensor, maxPositions: number): Tensor {
-  const [B, H, K, D] = past.shape;
-  const T = x.shape[2];
-  const alike = past.dtype === x.dtype && past.device === x.device && x.shape[0] === B && x.shape[1] === H && x.shape[3] === D;
-  if (!alike || (isGradEnabled() && (past.requiresGrad || x.requiresGrad))) return cat([past, x], -2);
-  const room = cacheRooms.get(past);
-  if (room && room.length === K && room.buffer.written === K && room.buffer.capacity >= K + T) {
-    const grown = past.asStrided([B, H, K + T, D], past.stride(), past.storageOffset());
-    grown.narrow(2, K, T).copy_(x);
-    room.buffer.written = K + T;
-    cacheRooms.set(grown, { buffer: room.buffer, length: K + T });
-    return grown;
-  }
-  // a new buffer, half as long again (up to the model's context): amortized, a copy per growth, not per step
-  const capacity = Math.max(K + T, Math.min(maxPositions, Math.ceil(1.5 * (K + T)) + 8));
-  const buffer = empty([B, H, capacity, D], { dtype: x.dtype, device: x.device });
-  buffer.narrow(2, 0, K).copy_(past);
-  buffer.narrow(2, K, T).copy_(x);
-  const grown = buffer.narrow(2, 0, K + T);
-  cacheRooms.set(grown, { buffer: { written: K + T, capacity }, length: K + T });
-  return grown;
-}
 
 /** The most negative finite value of a dtype (torch.finfo(dtype).min): HF's mask value. */
 export function finfoMin(dtype: DType): number {
@@ -905,6 +867,8 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
         if (opts.maxTime !== undefined) opts = { ...opts, maxTime: Math.max(opts.maxTime - (Date.now() - started) / 1000, 1e-9) };
       } else if (pauseBeforePrompt && state.length < maxLength) {
         yield; // (a pass to make when resumed: the prompt's)
+      } else if (copies > 1 && (beams || isPlainDecoding(opts)) && (opts.useCache ?? true) && !opts.pastKeyValues && longest > 1 && state.length < maxLength) {
+        this.sharePromptPass(state, prompts, pad);
       }
       if (beams) return yield* beamSearchSteps(state, opts, eos, maxLength, record);
       if (draft && assisting) {
@@ -921,6 +885,23 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
       draft?.dispose();
       releaseAssistant?.();
       releaseModel();
+    }
+  }
+
+  /**
+   * Rows that repeat a prompt (its beams, or its numReturnSequences samples) share its pass: the
+   * prompt but its last token goes through the model once per prompt, its cache is repeated to
+   * the rows, and the first step feeds each row only the last token. HF puts every row through
+   * the whole prompt: numBeams times the prompt's pass (and its activations' memory).
+   */
+  private sharePromptPass(state: DecodingState, prompts: number[][], pad: number): void {
+    const longest = Math.max(...prompts.map((p) => p.length));
+    const once = new DecodingState((ids, o) => this.forward(ids, o), prompts.map((p) => [...p]), prompts.map((p) => longest - p.length), pad, state.device, true);
+    try {
+      once.feedAhead(longest - 1);
+      state.seedCache(once.cache!, prompts.length);
+    } finally {
+      once.dispose();
     }
   }
 

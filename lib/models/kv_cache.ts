@@ -1,0 +1,75 @@
+// The key/value cache's storage: room to grow in place (GPT-2's attention appends through
+// appendToCache) and beam search's reordering of rows within it (reorderCache).
+import { Tensor } from '../tensor/tensor';
+import { empty, tensor } from '../tensor/creation';
+import { cat } from '../tensor/ops';
+import { isGradEnabled } from '../tensor/runtime';
+import { keep, tidy } from '../tensor/scope';
+import type { LayerPast } from './gpt2';
+
+/**
+ * Room for a key/value cache to grow. HF's DynamicCache appends a step's keys with torch.cat: a
+ * copy of the whole cache every step, and on the CPU a fresh buffer page-faulted in (8 rows at 900
+ * positions: 85% of a decode step's time). Here, without autograd, the cache a pass returns is a
+ * view of a buffer with spare positions after it, and the next pass given that very tensor writes
+ * its new positions there in place. Only one pass may grow a buffer from a given length: `written`
+ * says how far it is filled, and a cache shorter than that (a second continuation of the same
+ * cache, a cropped one) is copied, as is any tensor this did not make (stacked, reordered).
+ */
+interface CacheRoom {
+  buffer: { written: number; capacity: number };
+  length: number;
+}
+const cacheRooms = new WeakMap<Tensor, CacheRoom>();
+
+/** cat([past, x], -2) for a (B, n_head, positions, head_dim) cache, in place where past has room (see CacheRoom). */
+export function appendToCache(past: Tensor, x: Tensor, maxPositions: number): Tensor {
+  const [B, H, K, D] = past.shape;
+  const T = x.shape[2];
+  const alike = past.dtype === x.dtype && past.device === x.device && x.shape[0] === B && x.shape[1] === H && x.shape[3] === D;
+  if (!alike || (isGradEnabled() && (past.requiresGrad || x.requiresGrad))) return cat([past, x], -2);
+  const room = cacheRooms.get(past);
+  if (room && room.length === K && room.buffer.written === K && room.buffer.capacity >= K + T) {
+    const grown = past.asStrided([B, H, K + T, D], past.stride(), past.storageOffset());
+    grown.narrow(2, K, T).copy_(x);
+    room.buffer.written = K + T;
+    cacheRooms.set(grown, { buffer: room.buffer, length: K + T });
+    return grown;
+  }
+  // a new buffer, half as long again (up to the model's context): amortized, a copy per growth, not per step
+  const capacity = Math.max(K + T, Math.min(maxPositions, Math.ceil(1.5 * (K + T)) + 8));
+  const buffer = empty([B, H, capacity, D], { dtype: x.dtype, device: x.device });
+  buffer.narrow(2, 0, K).copy_(past);
+  buffer.narrow(2, K, T).copy_(x);
+  const grown = buffer.narrow(2, 0, K + T);
+  cacheRooms.set(grown, { buffer: { written: K + T, capacity }, length: K + T });
+  return grown;
+}
+
+/**
+ * HF's _reorder_cache for beam search: row i of each returned tensor is row from[i] of the given
+ * one. Where a tensor is the newest view of a buffer the model made (see CacheRoom), the rows
+ * that change move within that buffer, so the next pass still appends in place; HF's
+ * index_select copies the whole cache every step, and the next pass's cat copies it again (4
+ * beams after a 500-token prompt: two thirds of a decode step). Anything else is copied by
+ * index_select, as HF's. Returns new tensors either way; the given ones stay the caller's to
+ * dispose (and are reordered too where the rows moved in place).
+ */
+export function reorderCache(past: readonly LayerPast[], from: number[]): LayerPast[] {
+  return tidy(() => {
+    const device = past[0][0].device;
+    const index = tensor(from, { dtype: 'int64', device });
+    const moved = from.flatMap((j, i) => (j !== i ? [i] : []));
+    const rows = tensor(moved, { dtype: 'int64', device }), sources = tensor(moved.map((i) => from[i]), { dtype: 'int64', device });
+    const reorder = (t: Tensor): Tensor => {
+      const room = cacheRooms.get(t);
+      if (!room || room.length !== room.buffer.written || t.shape[0] !== from.length || (isGradEnabled() && t.requiresGrad)) return keep(t.indexSelect(0, index));
+      // (the moved rows' sources are read out first: a row may be both a source and moved)
+      if (moved.length) t.indexCopy_(0, rows, t.indexSelect(0, sources));
+      const view = keep(t.narrow(0, 0, t.shape[0]));
+      cacheRooms.set(view, room);
+      return view;
+    };
+    return past.map(([k, v]) => [reorder(k), reorder(v)] as LayerPast);
+  });
+}
