@@ -780,14 +780,16 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
    * @internal generate() a step at a time, for GenerationBatcher: the steps (advanced without
    * autograd), the decoding state once the first step has made it, and whether every pass is a
    * plain one (greedy or sampling: what the cache does not cover through the model) that a batch
-   * can share. A plain generation's first step makes the state and yields before any pass.
+   * can share. A plain generation's first step makes the state and yields before any pass (but
+   * the shared pass of a prompt its numReturnSequences rows repeat: then its rows' last tokens
+   * are left, a step other generations can share).
    */
   generationSteps(prompt: Tensor | number[] | number[][], opts: GenerateOptions = {}): { steps: StepsOf<BeamSearchOutput>; state: () => DecodingState | undefined; plain: boolean } {
     const o = withDefaults(this.generationConfig, checkGenerateKeys(opts));
     const beams = (o.numBeams ?? 1) > 1;
     let state: DecodingState | undefined;
     const plain = isPlainDecoding(o);
-    // (a plain generation's first step only sets it up, so that its prompt's pass can be shared too)
+    // (a plain generation's first step only sets it up, so that its prompt's pass can be shared too; see sharePromptPass)
     const steps = this.decodeSteps(prompt, o, beams, {}, (s) => { state = s; }, plain);
     return { steps, state: () => state, plain };
   }
@@ -865,10 +867,9 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
         yield* prefillChunkSteps(state, opts.prefillChunkSize);
         // (maxTime counts from the call, the prompt's passes included, as HF's MaxTimeCriteria: what is left of it, or at least a step)
         if (opts.maxTime !== undefined) opts = { ...opts, maxTime: Math.max(opts.maxTime - (Date.now() - started) / 1000, 1e-9) };
-      } else if (pauseBeforePrompt && state.length < maxLength) {
-        yield; // (a pass to make when resumed: the prompt's)
-      } else if (copies > 1 && (beams || isPlainDecoding(opts)) && (opts.useCache ?? true) && !opts.pastKeyValues && longest > 1 && state.length < maxLength) {
-        this.sharePromptPass(state, prompts, pad);
+      } else if (state.length < maxLength) {
+        if (copies > 1 && (beams || isPlainDecoding(opts)) && (opts.useCache ?? true) && !opts.pastKeyValues && longest > 1) this.sharePromptPass(state, prompts, pad);
+        if (pauseBeforePrompt) yield; // (a pass to make when resumed: the prompt's, or its last token's after a shared pass)
       }
       if (beams) return yield* beamSearchSteps(state, opts, eos, maxLength, record);
       if (draft && assisting) {

@@ -51,7 +51,7 @@ export function appendToCache(past: Tensor, x: Tensor, maxPositions: number): Te
  * one. Where a tensor is the newest view of a buffer the model made (see CacheRoom), the rows
  * that change move within that buffer, so the next pass still appends in place; HF's
  * index_select copies the whole cache every step, and the next pass's cat copies it again (4
- * beams after a 500-token prompt: two thirds of a decode step). Anything else is copied by
+ * beams after a 500-token prompt, 16 steps: 3.7 of 9.8 s in aten::copy_). Anything else is copied by
  * index_select, as HF's. Returns new tensors either way; the given ones stay the caller's to
  * dispose (and are reordered too where the rows moved in place).
  */

@@ -1,6 +1,6 @@
 """Python reference side of scripts/bench: one case per process, prints one JSON line.
   bench_ref.py CASE ITERS THREADS
-Cases: tiny_step, fwdbwd_124m, lora_step_124m, full_step_124m, generate_124m, contrastive_124m, serve_batch_124m, prompt_1000_124m, generate_8x500_124m, lora_step_124m_bf16, sft_step_124m, dpo_step_124m,
+Cases: tiny_step, fwdbwd_124m, lora_step_124m, full_step_124m, generate_124m, contrastive_124m, serve_batch_124m, prompt_1000_124m, generate_8x500_124m, beam_4x500_124m, lora_step_124m_bf16, sft_step_124m, dpo_step_124m,
 seqcls_step_124m, kto_step_124m."""
 import json
 import os
@@ -28,6 +28,7 @@ cfg, B, T = {
     "lora_step_124m_bf16": (GPT2_124M, 8, 128), "sft_step_124m": (GPT2_124M, 8, 128), "dpo_step_124m": (GPT2_124M, 4, 128),
     "seqcls_step_124m": (GPT2_124M, 8, 128), "kto_step_124m": (GPT2_124M, 8, 128), "serve_batch_124m": (GPT2_124M, 8, 44),
     "prompt_1000_124m": (GPT2_124M, 1, 1000), "generate_8x500_124m": (GPT2_124M, 8, 500),
+    "beam_4x500_124m": (GPT2_124M, 1, 500),
 }[case]
 # *_bf16: the forward pass under bfloat16 autocast (CPU), weights and optimizer in float32.
 bf16 = case.endswith("_bf16")
@@ -95,6 +96,28 @@ def step_fn():
             for _ in range(n):
                 nxt = logits[:, -1, :].argmax(-1, keepdim=True)
                 logits, _, past = model(nxt, past_key_values=past, logits_to_keep=1)
+        return n
+    if case == "beam_4x500_124m":
+        # HF's _beam_search on the cache (num_beams 4, no end token): the prompt repeated to the
+        # beams and put through whole, then each step the 2 x 4 best (beam, token) pairs by summed
+        # log-probability, the first 4 go on, the cache reordered by index_select (HF's
+        # _reorder_cache / DynamicCache.reorder_cache) and grown by cat
+        model.eval()
+        k, n = 4, 32
+        with torch.no_grad():
+            seq = ids.repeat_interleave(k, dim=0)
+            logits, _, past = model(seq, logits_to_keep=1)
+            beam_scores = torch.zeros(k)
+            beam_scores[1:] = -1e9
+            for _ in range(n):
+                scores = torch.log_softmax(logits[:, -1, :], dim=-1) + beam_scores[:, None]
+                vocab = scores.shape[-1]
+                top_scores, top = torch.topk(scores.view(1, -1), 2 * k, dim=1)
+                beam_idx, tokens = top[0, :k] // vocab, top[0, :k] % vocab
+                beam_scores = top_scores[0, :k]
+                past = [(key.index_select(0, beam_idx), value.index_select(0, beam_idx)) for key, value in past]
+                seq = torch.cat([seq[beam_idx], tokens[:, None]], dim=-1)
+                logits, _, past = model(tokens[:, None], past_key_values=past, logits_to_keep=1)
         return n
     if case == "prompt_1000_124m":
         # a 1000-token prompt's pass, as generate's first: no grad, the last position's logits

@@ -35,6 +35,7 @@ const CASES: [string, string, number, number?][] = [
   ['serve_batch_124m', 'GPT-2 124M, 8 requests (16-44-token prompts, 32 new tokens each): tstorch\'s GenerationBatcher (shared steps) vs PyTorch one request at a time', quick ? 1 : 2],
   ['prompt_1000_124m', 'GPT-2 124M, one 1000-token prompt\'s pass (no grad, last position\'s logits)', quick ? 1 : 3],
   ['generate_8x500_124m', 'GPT-2 124M greedy generation, 8 prompts of 500 tokens + 32 new tokens each, in one batch, KV cache', quick ? 1 : 2],
+  ['beam_4x500_124m', 'GPT-2 124M beam search, 4 beams, one 500-token prompt + 32 new tokens, KV cache', quick ? 1 : 2],
   ['lora_step_124m_bf16', 'GPT-2 124M LoRA train step, bf16 autocast (8x128, r=8)', quick ? 1 : 4],
   ['sft_step_124m', 'GPT-2 124M LoRA step on padded examples (8 of 16-128 tokens, prompts masked)', quick ? 1 : 2],
   ['dpo_step_124m', 'GPT-2 124M LoRA DPO step (4 pairs of 128 tokens: reference forward + policy forward/backward)', quick ? 1 : 2],

@@ -15,6 +15,7 @@ const cases: Record<string, [object, number, number]> = {
   lora_step_124m_bf16: [GPT2_124M, 8, 128], sft_step_124m: [GPT2_124M, 8, 128], dpo_step_124m: [GPT2_124M, 4, 128],
   seqcls_step_124m: [GPT2_124M, 8, 128], kto_step_124m: [GPT2_124M, 8, 128], serve_batch_124m: [GPT2_124M, 8, 44],
   prompt_1000_124m: [GPT2_124M, 1, 1000], generate_8x500_124m: [GPT2_124M, 8, 500],
+  beam_4x500_124m: [GPT2_124M, 1, 500],
 };
 // *_bf16: the forward pass under bfloat16 autocast (CPU), weights and optimizer in float32.
 const bf16 = kase.endsWith('_bf16');
@@ -77,6 +78,12 @@ function step(): number {
       const n = 32;
       const prompt = (ids.tolist() as number[][]);
       model.generate(prompt, { maxNewTokens: n, eosTokenId: null });
+      return n;
+    }
+    if (kase === 'beam_4x500_124m') {
+      model.eval();
+      const n = 32;
+      model.generate(ids.tolist() as number[][], { maxNewTokens: n, eosTokenId: null, numBeams: 4 });
       return n;
     }
     if (kase === 'prompt_1000_124m') {
