@@ -181,6 +181,27 @@ test('composed attention in blocks of queries: outputs and gradients as PyTorch\
   }
 });
 
+test('attention in blocks lays keys split from a fused qkv out by head once (F.foldedKeys), not a copy each block; the same output', () => {
+  torch.tidy(() => {
+    const [B, T, H, D] = [2, 600, 4, 8];
+    const qkv = torch.randn([B, T, 3 * H * D], { dtype: 'float64' });
+    const heads = (i: number) => qkv.narrow(2, i * H * D, H * D).view([B, T, H, D]).permute([0, 2, 1, 3]); // (GPT-2's split heads)
+    const [q, k, v] = [0, 1, 2].map(heads);
+    const folded = F.foldedKeys(k);
+    expect(folded).not.toBe(k);
+    expect(folded.equal(k)).toBe(true);
+    expect(F.foldedKeys(folded)).toBe(folded); // (contiguous: as it is)
+    const room = torch.zeros([B, H, T + 100, D]).narrow(2, 0, T);
+    expect(F.foldedKeys(room)).toBe(room); // (a cache buffer's view folds: as it is)
+    const whole = [[B, H, T, D], [B, H, D, T]].map((x) => JSON.stringify(x));
+    let y!: torch.Tensor;
+    const copies = torch.profiler.profile(() => { y = F.composedAttention(q, k, v, null, 0, true); }, { recordShapes: true })
+      .events().filter((e) => e.name === 'aten::copy_' && whole.includes(JSON.stringify(e.inputShapes[0])));
+    expect(copies).toHaveLength(2); // (keys and values once, for all the blocks)
+    expect(relErr(y, F.composedAttention(q.contiguous(), k.contiguous(), v.contiguous(), null, 0, true))).toBe(0);
+  });
+});
+
 test('gradFn walks the graph as PyTorch\'s grad_fn: node names, next_functions, AccumulateGrad\'s variable', () => {
   const want = pythonJson<unknown>(`
 import json, torch

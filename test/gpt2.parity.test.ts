@@ -133,11 +133,15 @@ describe.each(configs)('GPT-2 eager attention in blocks of 2 queries: %s', (name
     });
   });
 
-  test('left-padded batch: every key in each block (padded rows too are the reference\'s)', () => {
+  test('left-padded batch: every key in each block (padded rows too are the reference\'s); the keys and values laid out by head once, not copied by each block', () => {
     torch.tidy(() => torch.noGrad(() => {
       let out!: torch.GPT2Output;
-      const shapes = softmaxShapes(() => { out = model.forward(ids, { labels: expected.get('labels')!, attentionMask: expected.get('attention_mask')! }); });
+      const run = () => { out = model.forward(ids, { labels: expected.get('labels')!, attentionMask: expected.get('attention_mask')! }); };
+      const shapes = softmaxShapes(run);
       expect(shapes).toEqual(blocks(T, T, false));
+      const D = model.config.n_embd / H, whole = [[B, H, T, D], [B, H, D, T]].map((s) => JSON.stringify(s));
+      const copies = torch.profiler.profile(run, { recordShapes: true }).events().filter((e) => e.name === 'aten::copy_' && whole.includes(JSON.stringify(e.inputShapes[0])));
+      expect(copies).toHaveLength(B > 1 && H > 1 ? 2 * L : 0); // (one head or one row: they fold as they are)
       expect(relErr(out.logits, expected.get('masked_logits')!)).toBeLessThan(1e-5);
       const l = out.loss!.item() as number, r = expected.get('masked_loss')!.item() as number;
       expect(Math.abs(l - r) / Math.abs(r)).toBeLessThan(1e-5);
@@ -194,7 +198,8 @@ test('the key/value cache grows in place: a pass writes after the very cache it 
       const full = model.forward(ids).logits;
       const step = (from: number, n: number, past?: torch.LayerPast[]) => model.forward(ids.narrow(1, from, n), { pastKeyValues: past, useCache: true });
       const first = step(0, 4);
-      const a = step(4, 1, first.pastKeyValues); // (the prompt's cache is a view of its qkv: copied into a buffer with room)
+      const a = step(4, 1, first.pastKeyValues); // (the prompt's cache is made in a buffer with room)
+      expect(ptrs(a.pastKeyValues!)).toEqual(ptrs(first.pastKeyValues!));
       const b = step(5, 2, a.pastKeyValues);
       expect(ptrs(b.pastKeyValues!)).toEqual(ptrs(a.pastKeyValues!)); // (written in place)
       expect(b.pastKeyValues![0][0].shape).toEqual([1, model.config.n_head, 7, model.config.n_embd / model.config.n_head]);

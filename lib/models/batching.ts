@@ -7,14 +7,14 @@
 // its prompt and caches are left-padded to a common length and masked, which changes the logits
 // only by float rounding (HF's padded batches do the same).
 import { Tensor } from '../tensor/tensor';
-import { tensor, zeros } from '../tensor/creation';
+import { tensor } from '../tensor/creation';
 import { cat } from '../tensor/ops';
 import { keep, tidy } from '../tensor/scope';
 import { autocast, noGrad } from '../tensor/runtime';
 import type { AutocastOptions } from '../tensor/runtime';
-import * as F from '../nn/functional';
 import type { BeamSearchOutput, DecodingState, GenerateOptions, StepsOf } from './generation';
 import type { GPT2LMHeadModel, LayerPast } from './gpt2';
+import { cacheWithRoom } from './kv_cache';
 
 interface Job {
   steps: StepsOf<BeamSearchOutput>;
@@ -80,15 +80,23 @@ interface Stack {
 
 /**
  * The states' caches stacked by rows, each left-padded with zeros to `length` positions (a state
- * without one: all zeros); undefined when none has a cache.
+ * without one: all zeros); undefined when none has a cache. Written once into a buffer with room
+ * (cacheWithRoom), so the pass they go to appends its positions in place.
  */
-function stackCaches(states: DecodingState[], length: number): LayerPast[] | undefined {
+function stackCaches(states: DecodingState[], length: number, maxPositions: number): LayerPast[] | undefined {
   const like = states.find((s) => s.cache)?.cache;
-  return like?.map((layer, l) => layer.map((t0, kv) => cat(states.map((s) => {
-    if (!s.cache) return zeros([s.seqs.length, t0.shape[1], length, t0.shape[3]], { dtype: t0.dtype, device: t0.device });
-    const t = s.cache[l][kv], extra = length - s.cachedLength;
-    return extra ? F.pad(t, [0, 0, extra, 0]) : t;
-  }), 0)) as LayerPast);
+  const rows = states.reduce((n, s) => n + s.seqs.length, 0);
+  return like?.map((layer, l) => layer.map((t0, kv) => {
+    const stacked = cacheWithRoom([rows, t0.shape[1], length, t0.shape[3]], t0.dtype, t0.device, maxPositions);
+    let row = 0;
+    for (const s of states) {
+      const n = s.seqs.length, c = s.cachedLength, mine = stacked.narrow(0, row, n);
+      if (c < length) mine.narrow(2, 0, length - c).zero_(); // (masked, but finite)
+      if (c) mine.narrow(2, length - c, c).copy_(s.cache![l][kv]);
+      row += n;
+    }
+    return stacked;
+  }) as LayerPast);
 }
 
 export class GenerationBatcher {
@@ -275,7 +283,7 @@ export class GenerationBatcher {
           positions.push([...Array<number>(fed - f).fill(1), ...row.slice(c).map((_, j) => (c + j < s.padding[r] ? 1 : c + j - s.padding[r]))]); // (HF's: 1 on padding)
         });
       }
-      const past = stackCaches(states, cached);
+      const past = stackCaches(states, cached, this.model.config.n_positions);
       const forward = () => this.model.forward(tensor(ids, { dtype: 'int64', device }), {
         pastKeyValues: past, useCache: true, logitsToKeep: 1,
         attentionMask: tensor(mask, { dtype: 'int64', device }),
@@ -308,7 +316,7 @@ export class GenerationBatcher {
       const device = states[0].device;
       const longest = Math.max(...states.map((s) => s.cachedLength));
       if (!same) this.stats.restacks++;
-      const past = same ? last!.past : stackCaches(states, longest)!;
+      const past = same ? last!.past : stackCaches(states, longest, this.model.config.n_positions)!;
       // each row: the batch's padding and its own (HF's left padding of its prompt) masked, then its tokens
       const mask = states.flatMap((s) => s.seqs.map((q, r) => [...Array<number>(longest - s.cachedLength + s.padding[r]).fill(0), ...Array<number>(q.length).fill(1)]));
       const forward = () => this.model.forward(tensor(states.flatMap((s) => s.seqs.map((q) => [q[q.length - 1]])), { dtype: 'int64', device }), {

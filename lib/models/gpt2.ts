@@ -16,7 +16,7 @@ import { factoryOf } from '../nn/args';
 import { isOptionsObject, keywordOptions } from '../tensor/options';
 import type { TensorModule } from '../nn/containers';
 import * as F from '../nn/functional';
-import { appendToCache } from './kv_cache';
+import { appendToCache, newCache } from './kv_cache';
 import { AssistantSettings, BeamSearchOutput, DecodeRecord, DecodingState, GenerateOptions, GenerateOutput, StepsOf, assistedSteps, beamSearchSteps, computeTransitionScores, contrastiveSteps, greedySteps, prefillChunkSteps, promptLookupSteps, isContrastive, checkGenerateOptions, checkGenerateKeys, newTokenBounds, eosList, generationConfigJson, readGenerationConfig, withDefaults } from './generation';
 import { SaveWeightsOptions, loadWeights, saveWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
@@ -276,6 +276,11 @@ export class GPT2Attention extends Module {
       if (past) {
         key = appendToCache(past[0], key, this.config.n_positions);
         value = appendToCache(past[1], value, this.config.n_positions);
+      } else if (useCache) {
+        // (a prompt's cache straight into a buffer with room: the next pass appends there, and the
+        // attention reads keys laid out by head, not strided views of the qkv projection)
+        key = newCache(key, this.config.n_positions);
+        value = newCache(value, this.config.n_positions);
       }
       const present: LayerPast | null = useCache ? [key, value] : null;
       const K = key.shape[2];
@@ -321,6 +326,7 @@ export class GPT2Attention extends Module {
     const rows = query.device === 'cpu' ? Math.max(1, Math.floor(GPT2Attention.scoreBlockElements / (B * this.nHead * K))) : T;
     const hidden = causal.logicalNot();
     if (rows >= T) return this.attendBlock(query, key, value, hidden, attentionMask, false)[0];
+    [key, value] = [F.foldedKeys(key), F.foldedKeys(value)];
     return F.inQueryBlocks(T, rows, (i, n) => {
       const keys = attentionMask ? K : K - T + i + n;
       const mask = attentionMask && (attentionMask.shape[2] === 1 ? attentionMask : attentionMask.narrow(2, i, n)).narrow(3, 0, keys);

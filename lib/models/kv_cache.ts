@@ -5,6 +5,7 @@ import { empty, tensor } from '../tensor/creation';
 import { cat } from '../tensor/ops';
 import { isGradEnabled } from '../tensor/runtime';
 import { keep, tidy } from '../tensor/scope';
+import type { DType, Device } from '../tensor/dtype';
 import type { LayerPast } from './gpt2';
 
 /**
@@ -44,6 +45,29 @@ export function appendToCache(past: Tensor, x: Tensor, maxPositions: number): Te
   const grown = buffer.narrow(2, 0, K + T);
   cacheRooms.set(grown, { buffer: { written: K + T, capacity }, length: K + T });
   return grown;
+}
+
+/**
+ * An uninitialised (B, n_head, positions, head_dim) cache in a buffer with room (see CacheRoom),
+ * for a caller to fill: a pass given it appends in place.
+ */
+export function cacheWithRoom(shape: number[], dtype: DType, device: Device, maxPositions: number): Tensor {
+  const [B, H, K, D] = shape;
+  const capacity = Math.max(K, Math.min(maxPositions, Math.ceil(1.5 * K) + 8));
+  const buffer = empty([B, H, capacity, D], { dtype, device });
+  const view = buffer.narrow(2, 0, K);
+  buffer.dispose(); // (the view holds the memory)
+  cacheRooms.set(view, { buffer: { written: K, capacity }, length: K });
+  return view;
+}
+
+/**
+ * A prompt's (B, n_head, T, head_dim) keys or values as a cache in a buffer with room, where no
+ * autograd records them (else x itself: the cache is then cat'ed, as HF's).
+ */
+export function newCache(x: Tensor, maxPositions: number): Tensor {
+  if (isGradEnabled() && x.requiresGrad) return x;
+  return cacheWithRoom(x.shape, x.dtype, x.device, maxPositions).copy_(x);
 }
 
 /**

@@ -838,6 +838,7 @@ export function composedAttention(q: Tensor, k: Tensor, v: Tensor, attnMask: Ten
   return tidy(() => {
     const hidden = isCausal ? ones([L, S], { dtype: 'bool', device: q.device }).tril(0).logicalNot() : null;
     if (rows >= L) return attentionRows(q, k, v, attnMask, hidden, dropoutP);
+    [k, v] = [foldedKeys(k), foldedKeys(v)];
     const maskRows = attnMask !== null && attnMask.dim() >= 2 && attnMask.size(-2) === L;
     return inQueryBlocks(L, rows, (i, n) => {
       const keys = isCausal && !attnMask ? Math.min(S, i + n) : S;
@@ -845,6 +846,19 @@ export function composedAttention(q: Tensor, k: Tensor, v: Tensor, attnMask: Ten
         maskRows ? attnMask!.narrow(-2, i, n) : attnMask, hidden && hidden.narrow(0, i, n).narrow(1, 0, keys), 0);
     });
   });
+}
+
+/**
+ * Keys (or values) for attention in blocks of queries: as they are where their leading dims fold
+ * into one, else a contiguous copy. matmul folds them to (batch, S, D) for bmm, and keys split
+ * from a fused qkv projection (heads a permuted view) do not fold: each block would copy them all.
+ */
+export function foldedKeys(t: Tensor): Tensor {
+  const shape = t.shape, stride = t.stride();
+  for (let i = 0; i < shape.length - 3; i++) {
+    if (shape[i] !== 1 && shape[i + 1] !== 1 && stride[i] !== shape[i + 1] * stride[i + 1]) return t.contiguous();
+  }
+  return t;
 }
 
 /** Attention's output over L queries a block of `rows` at a time: block(i, n) for queries [i, i + n), each in its own tidy, joined along dim -2. */
