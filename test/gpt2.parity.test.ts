@@ -82,6 +82,9 @@ describe.each(configs.flatMap((c) => attns.map((a) => [c, a] as const)))('GPT-2 
 });
 
 /** The input shapes of the softmaxes that fn runs: one per block of queries, per layer. */
+/** The data pointers of a cache's tensors (the same: written in place). */
+const ptrs = (past: torch.LayerPast[]) => past.flat().map((t) => t.dataPtr());
+
 function softmaxShapes(fn: () => unknown): number[][] {
   const prof = torch.profiler.profile(fn, { recordShapes: true });
   return prof.events().filter((e) => e.name === 'aten::softmax').map((e) => e.inputShapes[0]);
@@ -192,7 +195,6 @@ test('the key/value cache grows in place: a pass writes after the very cache it 
   const model = await torch.GPT2LMHeadModel.fromPretrained(path.join(fixtures, 'gpt2', 'tiny'));
   model.eval();
   const ids = torch.tensor([[5, 17, 42, 3, 9, 11, 60, 2, 77, 31, 8, 19]], { dtype: 'int64' });
-  const ptrs = (past: torch.LayerPast[]) => past.flat().map((t) => t.dataPtr());
   try {
     torch.tidy(() => torch.noGrad(() => {
       const full = model.forward(ids).logits;
@@ -255,7 +257,6 @@ test('reorderCache (beam search\'s reordering): the rows of a cache the model ma
   const model = await torch.GPT2LMHeadModel.fromPretrained(path.join(fixtures, 'gpt2', 'tiny'));
   model.eval();
   const ids = torch.tensor([[5, 17, 42, 3, 9], [11, 60, 2, 77, 31], [8, 19, 4, 6, 1]], { dtype: 'int64' });
-  const ptrs = (past: torch.LayerPast[]) => past.flat().map((t) => t.dataPtr());
   const copyOf = (past: torch.LayerPast[]) => past.map(([k, v]) => [k.clone(), v.clone()] as torch.LayerPast);
   const from = [2, 0, 0]; // (row 0 is both moved and a source)
   const index = torch.tensor(from, { dtype: 'int64' });

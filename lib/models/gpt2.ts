@@ -874,7 +874,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
         // (maxTime counts from the call, the prompt's passes included, as HF's MaxTimeCriteria: what is left of it, or at least a step)
         if (opts.maxTime !== undefined) opts = { ...opts, maxTime: Math.max(opts.maxTime - (Date.now() - started) / 1000, 1e-9) };
       } else if (state.length < maxLength) {
-        if (copies > 1 && (beams || isPlainDecoding(opts)) && (opts.useCache ?? true) && !opts.pastKeyValues && longest > 1) this.sharePromptPass(state, prompts, pad);
+        if (copies > 1 && (beams || isPlainDecoding(opts)) && (opts.useCache ?? true) && !opts.pastKeyValues && longest > 1) this.sharePromptPass(state, prompts, longest, pad);
         if (pauseBeforePrompt) yield; // (a pass to make when resumed: the prompt's, or its last token's after a shared pass)
       }
       if (beams) return yield* beamSearchSteps(state, opts, eos, maxLength, record);
@@ -901,8 +901,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
    * the rows, and the first step feeds each row only the last token. HF puts every row through
    * the whole prompt: numBeams times the prompt's pass (and its activations' memory).
    */
-  private sharePromptPass(state: DecodingState, prompts: number[][], pad: number): void {
-    const longest = Math.max(...prompts.map((p) => p.length));
+  private sharePromptPass(state: DecodingState, prompts: number[][], longest: number, pad: number): void {
     const once = new DecodingState((ids, o) => this.forward(ids, o), prompts.map((p) => [...p]), prompts.map((p) => longest - p.length), pad, state.device, true);
     try {
       once.feedAhead(longest - 1);

@@ -37,19 +37,17 @@ export function appendToCache(past: Tensor, x: Tensor, maxPositions: number): Te
     cacheRooms.set(grown, { buffer: room.buffer, length: K + T });
     return grown;
   }
-  // a new buffer, half as long again (up to the model's context): amortized, a copy per growth, not per step
-  const capacity = Math.max(K + T, Math.min(maxPositions, Math.ceil(1.5 * (K + T)) + 8));
-  const buffer = empty([B, H, capacity, D], { dtype: x.dtype, device: x.device });
-  buffer.narrow(2, 0, K).copy_(past);
-  buffer.narrow(2, K, T).copy_(x);
-  const grown = buffer.narrow(2, 0, K + T);
-  cacheRooms.set(grown, { buffer: { written: K + T, capacity }, length: K + T });
+  // a new buffer (half as long again): amortized, a copy per growth, not per step
+  const grown = cacheWithRoom([B, H, K + T, D], x.dtype, x.device, maxPositions);
+  grown.narrow(2, 0, K).copy_(past);
+  grown.narrow(2, K, T).copy_(x);
   return grown;
 }
 
 /**
- * An uninitialised (B, n_head, positions, head_dim) cache in a buffer with room (see CacheRoom),
- * for a caller to fill: a pass given it appends in place.
+ * An uninitialised (B, n_head, positions, head_dim) cache in a buffer with room (see CacheRoom):
+ * half as long again, up to the model's context. For a caller to fill: a pass given it appends in
+ * place.
  */
 export function cacheWithRoom(shape: number[], dtype: DType, device: Device, maxPositions: number): Tensor {
   const [B, H, K, D] = shape;
