@@ -292,6 +292,20 @@ test('reorderCache (beam search\'s reordering): the rows of a cache the model ma
       const old = reorderCache(kept, from);
       ptrs(old).forEach((p, i) => expect(p).not.toBe(ptrs(kept)[i]));
       c.pastKeyValues!.forEach(([k], l) => expect(k.narrow(2, 0, same[l][0].shape[2]).equal(same[l][0])).toBe(true));
+      // fewer rows (the batcher cutting out generations that ended): rows 2 and 0 kept, in place, and the next pass appends in place
+      const grown = copyOf(c.pastKeyValues!), twoOf = torch.tensor([2, 0], { dtype: 'int64' });
+      const cut = reorderCache(c.pastKeyValues!, [2, 0]);
+      expect(ptrs(cut)).toEqual(ptrs(c.pastKeyValues!));
+      cut.forEach(([k, v], l) => {
+        expect(k.shape).toEqual([2, ...grown[l][0].shape.slice(1)]);
+        expect(k.equal(grown[l][0].indexSelect(0, twoOf))).toBe(true);
+        expect(v.equal(grown[l][1].indexSelect(0, twoOf))).toBe(true);
+      });
+      const two = next.indexSelect(0, twoOf);
+      const d = model.forward(two, { pastKeyValues: cut, useCache: true });
+      expect(ptrs(d.pastKeyValues!)).toEqual(ptrs(cut));
+      const dCopied = model.forward(two, { pastKeyValues: grown.map(([k, v]) => [k.indexSelect(0, twoOf), v.indexSelect(0, twoOf)] as torch.LayerPast), useCache: true });
+      expect(relErr(d.logits, dCopied.logits)).toBeLessThan(1e-6);
     }));
   } finally {
     ids.dispose();

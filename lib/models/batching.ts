@@ -14,7 +14,7 @@ import { autocast, noGrad } from '../tensor/runtime';
 import type { AutocastOptions } from '../tensor/runtime';
 import type { BeamSearchOutput, DecodingState, GenerateOptions, StepsOf } from './generation';
 import type { GPT2LMHeadModel, LayerPast } from './gpt2';
-import { cacheWithRoom } from './kv_cache';
+import { cacheWithRoom, reorderCache } from './kv_cache';
 
 interface Job {
   steps: StepsOf<BeamSearchOutput>;
@@ -63,15 +63,21 @@ export interface BatcherStats {
   batchedRows: number;
   /** the most generations in one pass */
   widestBatch: number;
-  /** shared passes whose caches had to be stacked anew (the generations in the batch changed) */
+  /** shared passes whose caches had to be stacked anew (a generation joined, or one stepped alone) */
   restacks: number;
+  /** shared passes that went on in the last one's cache with the rows of generations that ended cut out in place */
+  compactions: number;
   /** forward passes that put two prompts or more through together (not counted in batchedPasses) */
   batchedPrefills: number;
   /** the prompts (generations) those passes took, together */
   prefilledTogether: number;
 }
 
-/** The last shared pass: its generations, the whole cache it made (kept), and the views each got. */
+/**
+ * A pass of the last turn (a shared step, or prompts' pass together): its generations in row order,
+ * the whole cache it made (kept), and the views of it each got. The next shared step of the same
+ * generations goes on in it, no copy.
+ */
 interface Stack {
   states: DecodingState[];
   past: LayerPast[];
@@ -99,11 +105,48 @@ function stackCaches(states: DecodingState[], length: number, maxPositions: numb
   }) as LayerPast);
 }
 
+/**
+ * Where the rows of the generations going on go when those of the others are cut out of a stack:
+ * those already within the rows that remain stay, and those beyond fill the holes the others
+ * leave (the fewest rows moved); where a generation's rows find no hole of their size, all close
+ * up in order. Returns the generations going on in their new row order, each with its first row
+ * in the stack.
+ */
+function fillHoles(stacked: DecodingState[], going: Set<DecodingState>): [DecodingState, number][] {
+  const rowsOf = (s: DecodingState) => s.seqs.length;
+  const firstRow = new Map<DecodingState, number>();
+  stacked.reduce((row, s) => (firstRow.set(s, row), row + rowsOf(s)), 0);
+  const kept = stacked.filter((s) => going.has(s)), total = kept.reduce((n, s) => n + rowsOf(s), 0);
+  const inOrder = (): [DecodingState, number][] => kept.map((s) => [s, firstRow.get(s)!]);
+  const at = new Map<DecodingState, number>(); // (each generation's first row after)
+  for (const s of kept) if (firstRow.get(s)! + rowsOf(s) <= total) at.set(s, firstRow.get(s)!);
+  const holes: [number, number][] = []; // ([start, end) of the rows no one stays in, below total)
+  let row = 0;
+  for (const s of stacked) {
+    const start = firstRow.get(s)!;
+    if (at.has(s)) {
+      if (start > row) holes.push([row, start]);
+      row = start + rowsOf(s);
+    }
+  }
+  if (row < total) holes.push([row, total]);
+  for (const s of kept) {
+    if (at.has(s)) continue;
+    const hole = holes.find(([a, b]) => b - a >= rowsOf(s));
+    if (!hole) return inOrder();
+    at.set(s, hole[0]);
+    hole[0] += rowsOf(s);
+  }
+  return kept.map((s): [DecodingState, number, number] => [s, firstRow.get(s)!, at.get(s)!]).sort((a, b) => a[2] - b[2]).map(([s, from]) => [s, from]);
+}
+
 export class GenerationBatcher {
   private readonly jobs: Job[] = [];
   private running = false;
-  readonly stats: BatcherStats = { turns: 0, batchedPasses: 0, batchedRows: 0, widestBatch: 0, restacks: 0, batchedPrefills: 0, prefilledTogether: 0 };
-  private stack: Stack | null = null;
+  readonly stats: BatcherStats = { turns: 0, batchedPasses: 0, batchedRows: 0, widestBatch: 0, restacks: 0, compactions: 0, batchedPrefills: 0, prefilledTogether: 0 };
+  /** the last turn's passes (their caches, for this turn's shared step to go on in), and this turn's */
+  private lastStacks: Stack[] = [];
+  private stacks: Stack[] = [];
   private readonly maxRows: number;
   private readonly maxTokens: number;
 
@@ -150,13 +193,14 @@ export class GenerationBatcher {
       }
     } finally {
       this.running = false;
-      this.dropStack();
+      this.dropStacks(this.lastStacks);
+      this.dropStacks(this.stacks);
+      this.lastStacks = this.stacks = [];
     }
   }
 
-  private dropStack(): void {
-    for (const [k, v] of this.stack?.past ?? []) { k.dispose(); v.dispose(); }
-    this.stack = null;
+  private dropStacks(stacks: Stack[]): void {
+    for (const stack of stacks) for (const [k, v] of stack.past) { k.dispose(); v.dispose(); }
   }
 
   /**
@@ -165,10 +209,13 @@ export class GenerationBatcher {
    */
   private turn(): void {
     this.stats.turns++;
-    const ready: Job[] = [], prompts: Job[] = [];
+    this.lastStacks = this.stacks;
+    this.stacks = [];
+    const ready: Job[] = [], prompts: Job[] = [], live = new Set<DecodingState>();
     let rows = 0;
     for (const job of this.jobs) {
       const state = job.state(); // (undefined until its first step has set it up: a plain one then waits for its prompt's pass)
+      if (state) live.add(state);
       if (!job.plain || !state || job.signal?.aborted) continue;
       if (!state.feedsLastToken) { // (its prompt's pass: at least its last token to feed; or its next chunk, a pass of its own)
         if (!state.prefillInChunks) prompts.push(job);
@@ -181,17 +228,17 @@ export class GenerationBatcher {
     this.prefillTogether(prompts);
     if (ready.length > 1) {
       try {
-        this.shareForward(ready.map((j) => j.state()!));
+        this.shareForward(ready.map((j) => j.state()!), live);
         this.stats.batchedPasses++;
         this.stats.batchedRows += rows;
         this.stats.widestBatch = Math.max(this.stats.widestBatch, ready.length);
       } catch (e) {
         for (const job of ready) this.end(job, () => job.reject(e), true);
       }
-    } else {
-      this.dropStack(); // (nothing shared this turn: the last pass's whole cache goes)
     }
     for (const job of [...this.jobs]) this.advance(job);
+    this.dropStacks(this.lastStacks); // (the generations have taken this turn's caches: none views the last turn's now)
+    this.lastStacks = [];
   }
 
   /** A generation's next step (its prepared pass, if the batch made one); its end resolves or rejects it. */
@@ -291,32 +338,60 @@ export class GenerationBatcher {
       });
       const out = this.options.autocast ? autocast(forward, this.options.autocast) : forward();
       let row = 0;
-      for (const s of states) {
+      const views = states.map((s) => {
         const n = s.seqs.length, c = s.cachedLength, f = s.toFeed;
         const mine = (t: Tensor) => {
           const rows = t.narrow(0, row, n), tokens = rows.narrow(2, cached + fed - f, f);
           return keep(c ? cat([rows.narrow(2, cached - c, c), tokens], 2) : tokens);
         };
-        s.prepare({ logits: keep(out.logits.narrow(0, row, n)), pastKeyValues: out.pastKeyValues!.map(([k, v]) => [mine(k), mine(v)] as LayerPast) });
+        const cache = out.pastKeyValues!.map(([k, v]) => [mine(k), mine(v)] as LayerPast);
+        s.prepare({ logits: keep(out.logits.narrow(0, row, n)), pastKeyValues: cache });
         row += n;
-      }
+        return cache;
+      });
+      // (without seeded caches each generation's cache is a view of the pass's: their first shared step goes on in it)
+      if (cached === 0) this.stacks.push({ states, past: out.pastKeyValues!.map(([k, v]) => [keep(k), keep(v)] as LayerPast), views });
     }));
+  }
+
+  /**
+   * The cache a shared step of these states goes on in, where it can be the last turn's: a pass
+   * of theirs (a shared step or their prompts' pass) whose views their caches all still are. The
+   * same generations: that cache as it is, no copy. Some of its generations ended since: their rows
+   * cut out within its buffer (reorderCache), unless a generation still going views them or the
+   * longest has left more than a quarter of the positions padding (then a restack trims it).
+   * Returns the states in the cache's row order; null where the caches must be stacked anew.
+   */
+  private goOnFrom(states: DecodingState[], live: Set<DecodingState>): { states: DecodingState[]; past: LayerPast[]; compacted: boolean } | null {
+    const viewsOf = (stack: Stack, s: DecodingState) => {
+      const j = stack.states.indexOf(s);
+      return j >= 0 && s.cache!.every(([k, v], l) => k === stack.views[j][l][0] && v === stack.views[j][l][1]);
+    };
+    const stack = this.lastStacks.find((st) => states.every((s) => viewsOf(st, s)));
+    if (!stack) return null;
+    const going = new Set(states), order = stack.states.filter((s) => going.has(s));
+    if (order.length === stack.states.length) return { states: order, past: stack.past, compacted: false };
+    const positions = stack.past[0][0].shape[2], longest = Math.max(...states.map((s) => s.cachedLength));
+    if (stack.states.some((s) => !going.has(s) && live.has(s)) || 4 * (positions - longest) > positions) return null;
+    const moved = fillHoles(stack.states, going);
+    return { states: moved.map(([s]) => s), past: reorderCache(stack.past, moved.flatMap(([s, from]) => s.seqs.map((_, r) => from + r))), compacted: true };
   }
 
   /**
    * One forward pass for these states' next tokens: their caches left-padded (zeros, masked out)
    * to the longest and stacked, each row's position its own; each state then gets its rows of the
-   * logits and of the new cache (its padding cut off again). When the same generations shared the
-   * last pass, their caches are still views of the one it made: that is the stack, no copy.
+   * logits and of the new cache (its padding cut off again). Where their caches are still views of
+   * one pass of the last turn, that is the stack (goOnFrom), no copy.
    */
-  private shareForward(states: DecodingState[]): void {
-    const last = this.stack;
-    const same = last !== null && last.states.length === states.length && states.every((s, j) => s === last.states[j] && s.cache!.every(([k, v], l) => k === last.views[j][l][0] && v === last.views[j][l][1]));
+  private shareForward(given: DecodingState[], live: Set<DecodingState>): void {
+    const goOn = this.goOnFrom(given, live);
+    const states = goOn?.states ?? given;
     tidy(() => noGrad(() => {
       const device = states[0].device;
-      const longest = Math.max(...states.map((s) => s.cachedLength));
-      if (!same) this.stats.restacks++;
-      const past = same ? last!.past : stackCaches(states, longest, this.model.config.n_positions)!;
+      if (!goOn) this.stats.restacks++;
+      else if (goOn.compacted) this.stats.compactions++;
+      const past = goOn?.past ?? stackCaches(states, Math.max(...states.map((s) => s.cachedLength)), this.model.config.n_positions)!;
+      const longest = past[0][0].shape[2]; // (a compacted cache may keep padding of a generation gone)
       // each row: the batch's padding and its own (HF's left padding of its prompt) masked, then its tokens
       const mask = states.flatMap((s) => s.seqs.map((q, r) => [...Array<number>(longest - s.cachedLength + s.padding[r]).fill(0), ...Array<number>(q.length).fill(1)]));
       const forward = () => this.model.forward(tensor(states.flatMap((s) => s.seqs.map((q) => [q[q.length - 1]])), { dtype: 'int64', device }), {
@@ -324,7 +399,12 @@ export class GenerationBatcher {
         attentionMask: tensor(mask, { dtype: 'int64', device }),
         positionIds: tensor(states.flatMap((s) => s.seqs.map((q) => [q.length - 1])), { dtype: 'int64', device }), // (the tokens before it)
       });
-      const out = this.options.autocast ? autocast(forward, this.options.autocast) : forward();
+      let out;
+      try {
+        out = this.options.autocast ? autocast(forward, this.options.autocast) : forward();
+      } finally {
+        if (goOn?.compacted) for (const [k, v] of past) { k.dispose(); v.dispose(); } // (reorderCache's, kept)
+      }
       let row = 0;
       const views = states.map((s) => {
         const n = s.seqs.length, extra = longest - s.cachedLength, length = s.cachedLength + 1;
@@ -333,8 +413,7 @@ export class GenerationBatcher {
         row += n;
         return mine;
       });
-      this.dropStack();
-      this.stack = { states, past: out.pastKeyValues!.map(([k, v]) => [keep(k), keep(v)] as LayerPast), views };
+      this.stacks.push({ states, past: out.pastKeyValues!.map(([k, v]) => [keep(k), keep(v)] as LayerPast), views });
     }));
   }
 }
