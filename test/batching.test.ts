@@ -190,7 +190,7 @@ test('prompts waiting together go through in one pass: fresh ones, ones whose st
   expect(await settledLiveTensors()).toBe(before);
 });
 
-test('shared steps go on in the last pass\'s cache: the prompts\' pass, then the rows of generations that end cut out; a join, or a longest one leaving much padding, restacks', async () => {
+test('shared steps go on in the last pass\'s cache: the prompts\' pass, then the rows of generations that end cut out, those that join in its spare rows; a longest one leaving much padding restacks', async () => {
   const before = await settledLiveTensors();
   const tokens = (n: number, k: number) => Array.from({ length: n }, (_, t) => (t * 7 + k) % 60);
   const run = async (jobs: [number[] | number[][], number][]) => {
@@ -216,13 +216,17 @@ test('shared steps go on in the last pass\'s cache: the prompts\' pass, then the
   expect(await run([[tokens(8, 0), 2], [tokens(6, 1), 9], [tokens(7, 2), 5], [tokens(5, 3), 9]])).toMatchObject({ batchedPrefills: 1, restacks: 0, compactions: 2, widestBatch: 4, moved: 2 });
   // a 12-token prompt ends after its first token: the 8-token ones would keep 4 of 13 positions padding: restacked to 9
   expect(await run([[tokens(12, 0), 2], [tokens(8, 1), 6], [tokens(8, 2), 6]])).toMatchObject({ batchedPrefills: 1, restacks: 1, compactions: 0 });
-  // one joins two going on: restacked once, then on in place again
+  // one joins two going on: restacked once (the prompts' pass has no rows spare), with rows spare; the
+  // next to join is written into them, the others' rows where they are; then on in place again
   const batcher = new torch.GenerationBatcher(model);
-  const first = [batcher.generate([tokens(5, 0)], { maxNewTokens: 12, eosTokenId: null }), batcher.generate([tokens(5, 1)], { maxNewTokens: 12, eosTokenId: null })];
-  for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
-  const late = batcher.generate([tokens(4, 2)], { maxNewTokens: 4, eosTokenId: null });
-  expect(await Promise.all([...first, late])).toEqual([[tokens(5, 0), 12], [tokens(5, 1), 12], [tokens(4, 2), 4]].map(([p, n]) => model.generate([p as number[]], { maxNewTokens: n as number, eosTokenId: null })));
-  expect(batcher.stats.restacks).toBe(1);
-  expect(batcher.stats.compactions).toBe(1);
+  const turns = async (n: number) => { for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r)); };
+  const jobs: [number[], number][] = [[tokens(5, 0), 14], [tokens(5, 1), 14], [tokens(4, 2), 8], [tokens(3, 3), 5]];
+  const pending = jobs.slice(0, 2).map(([p, n]) => batcher.generate([p], { maxNewTokens: n, eosTokenId: null }));
+  await turns(4);
+  pending.push(batcher.generate([jobs[2][0]], { maxNewTokens: jobs[2][1], eosTokenId: null }));
+  await turns(3);
+  pending.push(batcher.generate([jobs[3][0]], { maxNewTokens: jobs[3][1], eosTokenId: null }));
+  expect(await Promise.all(pending)).toEqual(jobs.map(([p, n]) => model.generate([p], { maxNewTokens: n, eosTokenId: null })));
+  expect(batcher.stats).toMatchObject({ restacks: 1, joins: 1, compactions: 1, widestBatch: 4 }); // (the last two to join end together)
   expect(await settledLiveTensors()).toBe(before);
 });

@@ -14,7 +14,7 @@ import { autocast, noGrad } from '../tensor/runtime';
 import type { AutocastOptions } from '../tensor/runtime';
 import type { BeamSearchOutput, DecodingState, GenerateOptions, StepsOf } from './generation';
 import type { GPT2LMHeadModel, LayerPast } from './gpt2';
-import { cacheWithRoom, reorderCache } from './kv_cache';
+import { addRows, cacheWithRoom, reorderCache, rowsSpare } from './kv_cache';
 
 interface Job {
   steps: StepsOf<BeamSearchOutput>;
@@ -67,6 +67,8 @@ export interface BatcherStats {
   restacks: number;
   /** shared passes that went on in the last one's cache with the rows of generations that ended cut out in place */
   compactions: number;
+  /** shared passes that went on in the last one's cache with generations that joined in its spare rows */
+  joins: number;
   /** forward passes that put two prompts or more through together (not counted in batchedPasses) */
   batchedPrefills: number;
   /** the prompts (generations) those passes took, together */
@@ -87,13 +89,14 @@ interface Stack {
 /**
  * The states' caches stacked by rows, each left-padded with zeros to `length` positions (a state
  * without one: all zeros); undefined when none has a cache. Written once into a buffer with room
- * (cacheWithRoom), so the pass they go to appends its positions in place.
+ * (cacheWithRoom) for the positions to come and `spareRows` rows more, so the pass they go to
+ * appends its positions in place and generations can join in place (addRows).
  */
-function stackCaches(states: DecodingState[], length: number, maxPositions: number): LayerPast[] | undefined {
+function stackCaches(states: DecodingState[], length: number, maxPositions: number, spareRows = 0): LayerPast[] | undefined {
   const like = states.find((s) => s.cache)?.cache;
   const rows = states.reduce((n, s) => n + s.seqs.length, 0);
   return like?.map((layer, l) => layer.map((t0, kv) => {
-    const stacked = cacheWithRoom([rows, t0.shape[1], length, t0.shape[3]], t0.dtype, t0.device, maxPositions);
+    const stacked = cacheWithRoom([rows, t0.shape[1], length, t0.shape[3]], t0.dtype, t0.device, maxPositions, rows + spareRows);
     let row = 0;
     for (const s of states) {
       const n = s.seqs.length, c = s.cachedLength, mine = stacked.narrow(0, row, n);
@@ -143,7 +146,7 @@ function fillHoles(stacked: DecodingState[], going: Set<DecodingState>): [Decodi
 export class GenerationBatcher {
   private readonly jobs: Job[] = [];
   private running = false;
-  readonly stats: BatcherStats = { turns: 0, batchedPasses: 0, batchedRows: 0, widestBatch: 0, restacks: 0, compactions: 0, batchedPrefills: 0, prefilledTogether: 0 };
+  readonly stats: BatcherStats = { turns: 0, batchedPasses: 0, batchedRows: 0, widestBatch: 0, restacks: 0, compactions: 0, joins: 0, batchedPrefills: 0, prefilledTogether: 0 };
   /** the last turn's passes (their caches, for this turn's shared step to go on in), and this turn's */
   private lastStacks: Stack[] = [];
   private stacks: Stack[] = [];
@@ -356,32 +359,53 @@ export class GenerationBatcher {
 
   /**
    * The cache a shared step of these states goes on in, where it can be the last turn's: a pass
-   * of theirs (a shared step or their prompts' pass) whose views their caches all still are. The
-   * same generations: that cache as it is, no copy. Some of its generations ended since: their rows
-   * cut out within its buffer (reorderCache), unless a generation still going views them or the
-   * longest has left more than a quarter of the positions padding (then a restack trims it).
-   * Returns the states in the cache's row order; null where the caches must be stacked anew.
+   * (a shared step or prompts' pass together) whose views the caches of those of them it took all
+   * still are. The same generations: that cache as it is, no copy. Some ended since: their rows
+   * cut out within its buffer (reorderCache, fillHoles). Some joined: their caches written into
+   * its spare rows (addRows). Null (stack anew) where one joining has more positions than it, it
+   * has no rows spare for them, a generation still going views the rows to cut out, or the
+   * longest left has more than a quarter of the positions padding (a restack trims it).
+   * Returns the states in the cache's row order and the cache; `made` when that is new tensors.
    */
-  private goOnFrom(states: DecodingState[], live: Set<DecodingState>): { states: DecodingState[]; past: LayerPast[]; compacted: boolean } | null {
+  private goOnFrom(states: DecodingState[], live: Set<DecodingState>): { states: DecodingState[]; past: LayerPast[]; made: boolean } | null {
     const viewsOf = (stack: Stack, s: DecodingState) => {
       const j = stack.states.indexOf(s);
-      return j >= 0 && s.cache!.every(([k, v], l) => k === stack.views[j][l][0] && v === stack.views[j][l][1]);
+      return s.cache!.every(([k, v], l) => k === stack.views[j][l][0] && v === stack.views[j][l][1]);
     };
-    const stack = this.lastStacks.find((st) => states.every((s) => viewsOf(st, s)));
+    const rowsIn = (st: Stack) => states.reduce((n, s) => n + (st.states.includes(s) ? s.seqs.length : 0), 0);
+    const stack = this.lastStacks.reduce<Stack | null>((best, st) => (rowsIn(st) > (best ? rowsIn(best) : 0) ? st : best), null); // (the one that has most of their rows)
     if (!stack) return null;
-    const going = new Set(states), order = stack.states.filter((s) => going.has(s));
-    if (order.length === stack.states.length) return { states: order, past: stack.past, compacted: false };
+    const going = new Set(states.filter((s) => stack.states.includes(s))), joining = states.filter((s) => !going.has(s));
+    if (![...going].every((s) => viewsOf(stack, s))) return null;
+    const ended = stack.states.filter((s) => !going.has(s));
+    if (!ended.length && !joining.length) return { states: stack.states, past: stack.past, made: false };
     const positions = stack.past[0][0].shape[2], longest = Math.max(...states.map((s) => s.cachedLength));
-    if (stack.states.some((s) => !going.has(s) && live.has(s)) || 4 * (positions - longest) > positions) return null;
-    const moved = fillHoles(stack.states, going);
-    return { states: moved.map(([s]) => s), past: reorderCache(stack.past, moved.flatMap(([s, from]) => s.seqs.map((_, r) => from + r))), compacted: true };
+    const rowsOf = (list: DecodingState[]) => list.reduce((n, s) => n + s.seqs.length, 0);
+    const rowsAfter = rowsOf(states), stacked = stack.past[0][0].shape[0];
+    if (longest > positions || 4 * (positions - longest) > positions || ended.some((s) => live.has(s))) return null;
+    if (stack.past.some((layer) => layer.some((t) => stacked + rowsSpare(t) < rowsAfter))) return null;
+    let order = stack.states, past = stack.past;
+    if (ended.length) {
+      const moved = fillHoles(stack.states, going);
+      order = moved.map(([s]) => s);
+      past = reorderCache(stack.past, moved.flatMap(([s, from]) => s.seqs.map((_, r) => from + r)));
+    }
+    if (joining.length) {
+      const cut = past;
+      past = past.map((layer, l) => layer.map((t, kv) => addRows(t, joining.map((s) => s.cache![l][kv]))) as LayerPast);
+      if (cut !== stack.past) for (const [k, v] of cut) { k.dispose(); v.dispose(); }
+      order = [...order, ...joining];
+    }
+    if (ended.length) this.stats.compactions++;
+    if (joining.length) this.stats.joins++;
+    return { states: order, past, made: true };
   }
 
   /**
    * One forward pass for these states' next tokens: their caches left-padded (zeros, masked out)
    * to the longest and stacked, each row's position its own; each state then gets its rows of the
-   * logits and of the new cache (its padding cut off again). Where their caches are still views of
-   * one pass of the last turn, that is the stack (goOnFrom), no copy.
+   * logits and of the new cache (its padding cut off again). Where the caches of most are still
+   * views of one pass of the last turn, that is the stack (goOnFrom), no copy of theirs.
    */
   private shareForward(given: DecodingState[], live: Set<DecodingState>): void {
     const goOn = this.goOnFrom(given, live);
@@ -389,8 +413,9 @@ export class GenerationBatcher {
     tidy(() => noGrad(() => {
       const device = states[0].device;
       if (!goOn) this.stats.restacks++;
-      else if (goOn.compacted) this.stats.compactions++;
-      const past = goOn?.past ?? stackCaches(states, Math.max(...states.map((s) => s.cachedLength)), this.model.config.n_positions)!;
+      // (a new stack has rows spare for half as many again to join, up to maxBatchRows)
+      const rows = states.reduce((n, s) => n + s.seqs.length, 0), spareRows = Math.max(0, Math.min(this.maxRows, Math.ceil(1.5 * rows) + 2) - rows);
+      const past = goOn?.past ?? stackCaches(states, Math.max(...states.map((s) => s.cachedLength)), this.model.config.n_positions, spareRows)!;
       const longest = past[0][0].shape[2]; // (a compacted cache may keep padding of a generation gone)
       // each row: the batch's padding and its own (HF's left padding of its prompt) masked, then its tokens
       const mask = states.flatMap((s) => s.seqs.map((q, r) => [...Array<number>(longest - s.cachedLength + s.padding[r]).fill(0), ...Array<number>(q.length).fill(1)]));
@@ -403,7 +428,7 @@ export class GenerationBatcher {
       try {
         out = this.options.autocast ? autocast(forward, this.options.autocast) : forward();
       } finally {
-        if (goOn?.compacted) for (const [k, v] of past) { k.dispose(); v.dispose(); } // (reorderCache's, kept)
+        if (goOn?.made) for (const [k, v] of past) { k.dispose(); v.dispose(); } // (goOnFrom's, kept)
       }
       let row = 0;
       const views = states.map((s) => {

@@ -16,9 +16,12 @@ import type { LayerPast } from './gpt2';
  * its new positions there in place. Only one pass may grow a buffer from a given length: `written`
  * says how far it is filled, and a cache shorter than that (a second continuation of the same
  * cache, a cropped one) is copied, as is any tensor this did not make (stacked, reordered).
+ * The batcher's stacks have rows spare too: `rowsWritten` says how many are in use, and only a
+ * view of them all may take more (addRows) or have its rows moved (reorderCache).
  */
 interface CacheRoom {
-  buffer: { written: number; capacity: number };
+  /** positions written and positions there is room for; rows in use and rows there is room for (the batcher's joins) */
+  buffer: { written: number; capacity: number; rowsWritten: number; rows: number };
   length: number;
 }
 const cacheRooms = new WeakMap<Tensor, CacheRoom>();
@@ -38,7 +41,7 @@ export function appendToCache(past: Tensor, x: Tensor, maxPositions: number): Te
     return grown;
   }
   // a new buffer (half as long again): amortized, a copy per growth, not per step
-  const grown = cacheWithRoom([B, H, K + T, D], x.dtype, x.device, maxPositions);
+  const grown = cacheWithRoom([B, H, K + T, D], x.dtype, x.device, maxPositions, Math.max(B, room?.buffer.rows ?? B));
   grown.narrow(2, 0, K).copy_(past);
   grown.narrow(2, K, T).copy_(x);
   return grown;
@@ -46,17 +49,47 @@ export function appendToCache(past: Tensor, x: Tensor, maxPositions: number): Te
 
 /**
  * An uninitialised (B, n_head, positions, head_dim) cache in a buffer with room (see CacheRoom):
- * half as long again, up to the model's context. For a caller to fill: a pass given it appends in
- * place.
+ * half as long again, up to the model's context, and `rows` rows (the batcher's room for
+ * generations to join; B by default). For a caller to fill: a pass given it appends in place.
  */
-export function cacheWithRoom(shape: number[], dtype: DType, device: Device, maxPositions: number): Tensor {
+export function cacheWithRoom(shape: number[], dtype: DType, device: Device, maxPositions: number, rows = shape[0]): Tensor {
   const [B, H, K, D] = shape;
   const capacity = Math.max(K, Math.min(maxPositions, Math.ceil(1.5 * K) + 8));
-  const buffer = empty([B, H, capacity, D], { dtype, device });
-  const view = buffer.narrow(2, 0, K);
+  const buffer = empty([Math.max(B, rows), H, capacity, D], { dtype, device });
+  const view = buffer.narrow(0, 0, B).narrow(2, 0, K);
   buffer.dispose(); // (the view holds the memory)
-  cacheRooms.set(view, { buffer: { written: K, capacity }, length: K });
+  cacheRooms.set(view, { buffer: { written: K, capacity, rowsWritten: B, rows: Math.max(B, rows) }, length: K });
   return view;
+}
+
+/** How many rows this cache can take in place (addRows): 0 unless it is the newest view of a buffer with rows spare. */
+export function rowsSpare(t: Tensor): number {
+  const room = cacheRooms.get(t);
+  return room && room.length === room.buffer.written && t.shape[0] === room.buffer.rowsWritten && !(isGradEnabled() && t.requiresGrad) ? room.buffer.rows - t.shape[0] : 0;
+}
+
+/**
+ * The batcher's join: `t` (rows, n_head, K, head_dim) with the given caches' rows after its own,
+ * each left-padded with zeros to K positions, written into t's buffer's spare rows (rowsSpare
+ * must cover them): t's own rows stay where they are, no copy. Returns the new (kept) view.
+ */
+export function addRows(t: Tensor, added: readonly Tensor[]): Tensor {
+  const more = added.reduce((n, a) => n + a.shape[0], 0), [B, H, K, D] = t.shape;
+  if (rowsSpare(t) < more) throw new Error('addRows: internal error: no room for the rows in this cache');
+  return tidy(() => {
+    const grown = keep(t.asStrided([B + more, H, K, D], t.stride(), t.storageOffset()));
+    let row = B;
+    for (const a of added) {
+      const n = a.shape[0], c = a.shape[2], mine = grown.narrow(0, row, n);
+      if (c < K) mine.narrow(2, 0, K - c).zero_(); // (masked, but finite)
+      mine.narrow(2, K - c, c).copy_(a);
+      row += n;
+    }
+    const room = cacheRooms.get(t)!;
+    room.buffer.rowsWritten = B + more;
+    cacheRooms.set(grown, room);
+    return grown;
+  });
 }
 
 /**
@@ -86,10 +119,11 @@ export function reorderCache(past: readonly LayerPast[], from: number[]): LayerP
     const rows = tensor(moved, { dtype: 'int64', device }), sources = tensor(moved.map((i) => from[i]), { dtype: 'int64', device });
     const reorder = (t: Tensor): Tensor => {
       const room = cacheRooms.get(t);
-      if (!room || room.length !== room.buffer.written || t.shape[0] < from.length || (isGradEnabled() && t.requiresGrad)) return keep(t.indexSelect(0, index));
+      if (!room || room.length !== room.buffer.written || t.shape[0] !== room.buffer.rowsWritten || t.shape[0] < from.length || (isGradEnabled() && t.requiresGrad)) return keep(t.indexSelect(0, index));
       // (the moved rows' sources are read out first: a row may be both a source and moved)
       if (moved.length) t.indexCopy_(0, rows, t.indexSelect(0, sources));
       const view = keep(t.narrow(0, 0, from.length));
+      room.buffer.rowsWritten = from.length;
       cacheRooms.set(view, room);
       return view;
     };
