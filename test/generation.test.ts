@@ -1166,12 +1166,17 @@ test('rows that repeat a prompt (its beams, its samples) share its pass: all but
   } finally {
     spy.mockRestore();
   }
-  // beam search's steps reorder the cache where it lies: after the first, one buffer a layer for the whole generation
+  // beam search's steps reorder the cache where it lies, and the prompt's shared cache is repeated
+  // to the beams into a buffer with room: one buffer a layer from the first step to the last
   const pointers = new Set<number>();
   const forwardAgain = model.forward.bind(model);
   const watch = jest.spyOn(model, 'forward').mockImplementation(((ids: torch.Tensor, o?: torch.ForwardOptions) => {
+    const given = o?.pastKeyValues?.[0][0].dataPtr();
     const out = forwardAgain(ids, o);
-    if (o?.pastKeyValues && ids.shape[1] === 1 && fed.push(ids.shape) > 1) pointers.add(out.pastKeyValues![0][0].dataPtr());
+    if (o?.pastKeyValues && ids.shape[1] === 1) {
+      fed.push(ids.shape);
+      pointers.add(given!).add(out.pastKeyValues![0][0].dataPtr());
+    }
     return out;
   }) as typeof model.forward);
   fed.length = 0;

@@ -10,11 +10,12 @@ import { ones, rand, tensor } from '../tensor/creation';
 import { cat } from '../tensor/ops';
 import { keep, tidy } from '../tensor/scope';
 import { Device } from '../tensor/dtype';
+import { isGradEnabled } from '../tensor/runtime';
 import type { AutocastOptions } from '../tensor/runtime';
 import * as F from '../nn/functional';
 import { tokenizer, GPT2Tokenizer } from './tokenizer';
 import type { ForwardOptions, GPT2LMHeadModel, GPT2Output, LayerPast } from './gpt2';
-import { reorderCache } from './kv_cache';
+import { cacheWithRoom, reorderCache } from './kv_cache';
 import { DecodeStep, EosTokenIds, eosList, processLogits, warpScores } from './logits_process';
 export { processLogits, warpScores, addSequenceBias, repetitionPenalty, noRepeatNgramBans, eosList } from './logits_process';
 export type { DecodeStep, EosTokenIds } from './logits_process';
@@ -511,15 +512,21 @@ export class DecodingState {
 
   /**
    * Starts from a cache of the rows' first positions (HF's past_key_values given to generate):
-   * views of the caller's tensors (theirs to keep), its rows repeated to the state's (a prompt's
-   * beams or samples share it).
+   * views of the caller's tensors (theirs to keep), or, where a prompt's rows (its beams or
+   * samples) share its cache, a copy repeated to them, written once into a buffer with room (so
+   * the first step appends in place).
    */
   seedCache(past: readonly LayerPast[], prompts: number): void {
     const rows = this.seqs.length, copies = rows / prompts;
     this.disposePast();
     this.past = tidy(() => past.map(([k, v]) => [k, v].map((t) => {
       const perPrompt = t.shape[0] === 1 ? t.expand([prompts, ...t.shape.slice(1)]) : t;
-      return keep(copies > 1 ? perPrompt.repeatInterleave(copies, 0) : perPrompt.narrow(0, 0, rows));
+      if (copies === 1) return keep(perPrompt.narrow(0, 0, rows));
+      if (isGradEnabled() && t.requiresGrad) return keep(perPrompt.repeatInterleave(copies, 0));
+      const [, H, P, D] = t.shape;
+      const repeated = keep(cacheWithRoom([rows, H, P, D], t.dtype, t.device, this.contextLength));
+      repeated.view([prompts, copies, H, P, D]).copy_(perPrompt.unsqueeze(1).expand([prompts, copies, H, P, D]));
+      return repeated;
     }) as LayerPast));
   }
 

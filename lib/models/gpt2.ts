@@ -862,7 +862,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     if (opts.pastKeyValues) this.checkPromptCache(opts, prompts);
     const releaseModel = this.holdEval();
     const pad = opts.padTokenId ?? eosList(eos)[0] ?? 0; // (HF: pad_token_id, else the first end token)
-    const state = new DecodingState((ids, o) => this.forward(ids, o), rows, padding, pad, this.transformer.wte.weight.device, opts.useCache ?? true);
+    const state = new DecodingState((ids, o) => this.forward(ids, o), rows, padding, pad, this.transformer.wte.weight.device, opts.useCache ?? true, this.config.n_positions);
     if (opts.pastKeyValues) state.seedCache(opts.pastKeyValues, prompts.length);
     onState?.(state);
     const releaseAssistant = assistant?.holdEval();
