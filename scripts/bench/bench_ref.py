@@ -1,6 +1,6 @@
 """Python reference side of scripts/bench: one case per process, prints one JSON line.
   bench_ref.py CASE ITERS THREADS
-Cases: tiny_step, fwdbwd_124m, lora_step_124m, full_step_124m, generate_124m, contrastive_124m, serve_batch_124m, prompt_1000_124m, generate_8x500_124m, beam_4x500_124m, lora_step_124m_bf16, sft_step_124m, dpo_step_124m,
+Cases: tiny_step, fwdbwd_124m, lora_step_124m, full_step_124m, generate_124m, contrastive_124m, serve_batch_124m, serve_arrivals_124m, prompt_1000_124m, generate_8x500_124m, beam_4x500_124m, lora_step_124m_bf16, sft_step_124m, dpo_step_124m,
 seqcls_step_124m, kto_step_124m."""
 import json
 import os
@@ -27,6 +27,7 @@ cfg, B, T = {
     "full_step_124m": (GPT2_124M, 8, 128), "generate_124m": (GPT2_124M, 1, 16), "contrastive_124m": (GPT2_124M, 1, 16),
     "lora_step_124m_bf16": (GPT2_124M, 8, 128), "sft_step_124m": (GPT2_124M, 8, 128), "dpo_step_124m": (GPT2_124M, 4, 128),
     "seqcls_step_124m": (GPT2_124M, 8, 128), "kto_step_124m": (GPT2_124M, 8, 128), "serve_batch_124m": (GPT2_124M, 8, 44),
+    "serve_arrivals_124m": (GPT2_124M, 8, 500),
     "prompt_1000_124m": (GPT2_124M, 1, 1000), "generate_8x500_124m": (GPT2_124M, 8, 500),
     "beam_4x500_124m": (GPT2_124M, 1, 500),
 }[case]
@@ -137,6 +138,17 @@ def step_fn():
                     nxt = logits[:, -1, :].argmax(-1, keepdim=True)
                     logits, _, past = model(nxt, past_key_values=past, logits_to_keep=1)
         return B * n
+    if case == "serve_arrivals_124m":
+        # 8 requests (prompts of 500, 460, ..., 220 tokens; 80, 72, ..., 24 new tokens), each
+        # generated alone with its cache, greedy, in the order they arrive
+        model.eval()
+        with torch.no_grad():
+            for i in range(B):
+                logits, _, past = model(ids[i:i + 1, :500 - 40 * i], logits_to_keep=1)
+                for _ in range(80 - 8 * i):
+                    nxt = logits[:, -1, :].argmax(-1, keepdim=True)
+                    logits, _, past = model(nxt, past_key_values=past, logits_to_keep=1)
+        return sum(80 - 8 * i for i in range(B))
     if case == "contrastive_124m":
         # HF's _contrastive_search (penalty_alpha 0.6, top_k 4) on the cache: the candidates in one
         # pass over it repeated top_k times, ranked by _ranking_fast (generate_ref.py's transcription)

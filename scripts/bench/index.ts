@@ -33,6 +33,7 @@ const CASES: [string, string, number, number?][] = [
   ['generate_124m', 'GPT-2 124M greedy generation, 16-token prompt + 32 new tokens, KV cache', quick ? 1 : 3],
   ['contrastive_124m', 'GPT-2 124M contrastive search (penaltyAlpha 0.6, topK 4), 16-token prompt + 32 new tokens', quick ? 1 : 2],
   ['serve_batch_124m', 'GPT-2 124M, 8 requests (16-44-token prompts, 32 new tokens each): tstorch\'s GenerationBatcher (shared steps) vs PyTorch one request at a time', quick ? 1 : 2],
+  ['serve_arrivals_124m', 'GPT-2 124M, 8 requests arriving a few steps apart (500-220-token prompts, 80-24 new tokens): tstorch\'s GenerationBatcher (generations join and leave its shared steps) vs PyTorch one request at a time', quick ? 1 : 2],
   ['prompt_1000_124m', 'GPT-2 124M, one 1000-token prompt\'s pass (no grad, last position\'s logits)', quick ? 1 : 3],
   ['generate_8x500_124m', 'GPT-2 124M greedy generation, 8 prompts of 500 tokens + 32 new tokens each, in one batch, KV cache', quick ? 1 : 2],
   ['beam_4x500_124m', 'GPT-2 124M beam search, 4 beams, one 500-token prompt + 32 new tokens, KV cache', quick ? 1 : 2],

@@ -13,7 +13,7 @@ const cases: Record<string, [object, number, number]> = {
   tiny_step: [TINY, 2, 32], fwdbwd_124m: [GPT2_124M, 2, 128], lora_step_124m: [GPT2_124M, 8, 128],
   full_step_124m: [GPT2_124M, 8, 128], generate_124m: [GPT2_124M, 1, 16], contrastive_124m: [GPT2_124M, 1, 16],
   lora_step_124m_bf16: [GPT2_124M, 8, 128], sft_step_124m: [GPT2_124M, 8, 128], dpo_step_124m: [GPT2_124M, 4, 128],
-  seqcls_step_124m: [GPT2_124M, 8, 128], kto_step_124m: [GPT2_124M, 8, 128], serve_batch_124m: [GPT2_124M, 8, 44],
+  seqcls_step_124m: [GPT2_124M, 8, 128], kto_step_124m: [GPT2_124M, 8, 128], serve_batch_124m: [GPT2_124M, 8, 44], serve_arrivals_124m: [GPT2_124M, 8, 500],
   prompt_1000_124m: [GPT2_124M, 1, 1000], generate_8x500_124m: [GPT2_124M, 8, 500],
   beam_4x500_124m: [GPT2_124M, 1, 500],
 };
@@ -137,8 +137,25 @@ async function servedStep(): Promise<number> {
   await Promise.all(rows.map((r, i) => batcher.generate([r.slice(0, 16 + 4 * i)], { maxNewTokens: n, eosTokenId: null })));
   return B * n;
 }
+/**
+ * serve_arrivals_124m: 8 requests through a GenerationBatcher, one arriving every 3 of its turns
+ * (prompts of 500, 460, ..., 220 tokens; 80, 72, ..., 24 new tokens, greedy): each prompt's pass
+ * alone, then it joins the shared steps of those going on, which leave as they end.
+ */
+async function arrivingStep(): Promise<number> {
+  model.eval();
+  const rows = ids.tolist() as number[][];
+  const batcher = new torch.GenerationBatcher(model);
+  const pending: Promise<number[][]>[] = [];
+  for (let i = 0; i < B; i++) {
+    pending.push(batcher.generate([rows[i].slice(0, 500 - 40 * i)], { maxNewTokens: 80 - 8 * i, eosTokenId: null }));
+    for (let turn = 0; turn < 3; turn++) await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all(pending);
+  return rows.reduce((n, _, i) => n + 80 - 8 * i, 0);
+}
 const noGradForward = () => torch.noGrad(() => { model.forward(ids, { logitsToKeep: 1 }); });
-const timedStep = async (): Promise<number> => (kase === 'serve_batch_124m' ? servedStep() : step());
+const timedStep = async (): Promise<number> => (kase === 'serve_batch_124m' ? servedStep() : kase === 'serve_arrivals_124m' ? arrivingStep() : step());
 
 // warm-up: allocates the optimizer state; oneDNN builds its bf16 kernels for the backward's shapes;
 // and, asked for a number of steps (the tiny case), V8 has optimised the step's JS (its first few
