@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { addRows, reorderCache, rowsSpare } from '../lib/models/kv_cache';
+import { addRows, reorderCache, rowRoom } from '../lib/models/kv_cache';
 import { fileMappings, fixtures, relErr } from './helpers';
 
 const configs = fs.readdirSync(path.join(fixtures, 'gpt2'));
@@ -308,7 +308,7 @@ test('reorderCache (beam search\'s reordering): the rows of a cache the model ma
       expect(relErr(d.logits, dCopied.logits)).toBeLessThan(1e-6);
       // rows added (the batcher's join) into the buffer's spare row, left-padded with zeros; the others' rows not moved
       const dPast = d.pastKeyValues!, K = dPast[0][0].shape[2];
-      expect(dPast.flat().map((t) => rowsSpare(t))).toEqual(dPast.flat().map(() => 1));
+      expect(dPast.flat().map((t) => rowRoom(t))).toEqual(dPast.flat().map(() => 3)); // (2 rows in use of the first pass's 3)
       const joining = step(0, 2).pastKeyValues!; // (1 row of 2 positions)
       const stayed = copyOf(dPast);
       const joined = dPast.map(([k, v], l) => [addRows(k, [joining[l][0].narrow(0, 0, 1)]), addRows(v, [joining[l][1].narrow(0, 0, 1)])] as torch.LayerPast);
@@ -318,10 +318,10 @@ test('reorderCache (beam search\'s reordering): the rows of a cache the model ma
         expect(t.narrow(0, 0, 2).equal(stayed[l][kv])).toBe(true);
         expect(t.narrow(0, 2, 1).narrow(2, 0, K - 2).abs().max().item()).toBe(0);
         expect(t.narrow(0, 2, 1).narrow(2, K - 2, 2).equal(joining[l][kv].narrow(0, 0, 1))).toBe(true);
-        expect(rowsSpare(t)).toBe(0);
+        expect(rowRoom(t)).toBe(3);
       }));
       expect(() => addRows(joined[0][0], [joining[0][0].narrow(0, 0, 1)])).toThrow(/no room/);
-      expect(rowsSpare(dPast[0][0])).toBe(0); // (no longer the newest view)
+      expect(rowRoom(dPast[0][0])).toBe(0); // (no longer a view of all the rows in use)
       for (const [k, v] of joined) { k.dispose(); v.dispose(); }
     }));
   } finally {

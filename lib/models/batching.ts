@@ -14,7 +14,7 @@ import { autocast, noGrad } from '../tensor/runtime';
 import type { AutocastOptions } from '../tensor/runtime';
 import type { BeamSearchOutput, DecodingState, GenerateOptions, StepsOf } from './generation';
 import type { GPT2LMHeadModel, LayerPast } from './gpt2';
-import { addRows, cacheWithRoom, reorderCache, rowsSpare } from './kv_cache';
+import { addRows, cacheWithRoom, reorderCache, rowRoom } from './kv_cache';
 
 interface Job {
   steps: StepsOf<BeamSearchOutput>;
@@ -380,10 +380,10 @@ export class GenerationBatcher {
     const ended = stack.states.filter((s) => !going.has(s));
     if (!ended.length && !joining.length) return { states: stack.states, past: stack.past, made: false };
     const positions = stack.past[0][0].shape[2], longest = Math.max(...states.map((s) => s.cachedLength));
-    const rowsOf = (list: DecodingState[]) => list.reduce((n, s) => n + s.seqs.length, 0);
-    const rowsAfter = rowsOf(states), stacked = stack.past[0][0].shape[0];
     if (longest > positions || 4 * (positions - longest) > positions || ended.some((s) => live.has(s))) return null;
-    if (stack.past.some((layer) => layer.some((t) => stacked + rowsSpare(t) < rowsAfter))) return null;
+    // (checked before any row moves: the going generations' caches are views of these rows until the pass)
+    const rows = states.reduce((n, s) => n + s.seqs.length, 0);
+    if (joining.length && stack.past.some((layer) => layer.some((t) => rowRoom(t) < rows))) return null;
     let order = stack.states, past = stack.past;
     if (ended.length) {
       const moved = fillHoles(stack.states, going);

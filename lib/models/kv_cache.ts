@@ -62,20 +62,20 @@ export function cacheWithRoom(shape: number[], dtype: DType, device: Device, max
   return view;
 }
 
-/** How many rows this cache can take in place (addRows): 0 unless it is the newest view of a buffer with rows spare. */
-export function rowsSpare(t: Tensor): number {
+/** How many rows this cache's buffer holds in place (addRows): 0 unless it is the newest view of all its rows in use. */
+export function rowRoom(t: Tensor): number {
   const room = cacheRooms.get(t);
-  return room && room.length === room.buffer.written && t.shape[0] === room.buffer.rowsWritten && !(isGradEnabled() && t.requiresGrad) ? room.buffer.rows - t.shape[0] : 0;
+  return room && room.length === room.buffer.written && t.shape[0] === room.buffer.rowsWritten && !(isGradEnabled() && t.requiresGrad) ? room.buffer.rows : 0;
 }
 
 /**
  * The batcher's join: `t` (rows, n_head, K, head_dim) with the given caches' rows after its own,
- * each left-padded with zeros to K positions, written into t's buffer's spare rows (rowsSpare
+ * each left-padded with zeros to K positions, written into t's buffer's spare rows (rowRoom
  * must cover them): t's own rows stay where they are, no copy. Returns the new (kept) view.
  */
 export function addRows(t: Tensor, added: readonly Tensor[]): Tensor {
   const more = added.reduce((n, a) => n + a.shape[0], 0), [B, H, K, D] = t.shape;
-  if (rowsSpare(t) < more) throw new Error('addRows: internal error: no room for the rows in this cache');
+  if (rowRoom(t) < B + more) throw new Error('addRows: internal error: no room for the rows in this cache');
   return tidy(() => {
     const grown = keep(t.asStrided([B + more, H, K, D], t.stride(), t.storageOffset()));
     let row = B;
