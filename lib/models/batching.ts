@@ -86,6 +86,9 @@ interface Stack {
   views: LayerPast[][];
 }
 
+/** The rows (sequences) of these generations together. */
+const rowsOf = (states: DecodingState[]): number => states.reduce((n, s) => n + s.seqs.length, 0);
+
 /**
  * The states' caches stacked by rows, each left-padded with zeros to `length` positions (a state
  * without one: all zeros); undefined when none has a cache. Written once into a buffer with room
@@ -94,7 +97,7 @@ interface Stack {
  */
 function stackCaches(states: DecodingState[], length: number, maxPositions: number, spareRows = 0): LayerPast[] | undefined {
   const like = states.find((s) => s.cache)?.cache;
-  const rows = states.reduce((n, s) => n + s.seqs.length, 0);
+  const rows = rowsOf(states);
   return like?.map((layer, l) => layer.map((t0, kv) => {
     const stacked = cacheWithRoom([rows, t0.shape[1], length, t0.shape[3]], t0.dtype, t0.device, maxPositions, rows + spareRows);
     let row = 0;
@@ -116,31 +119,30 @@ function stackCaches(states: DecodingState[], length: number, maxPositions: numb
  * in the stack.
  */
 function fillHoles(stacked: DecodingState[], going: Set<DecodingState>): [DecodingState, number][] {
-  const rowsOf = (s: DecodingState) => s.seqs.length;
   const firstRow = new Map<DecodingState, number>();
-  stacked.reduce((row, s) => (firstRow.set(s, row), row + rowsOf(s)), 0);
-  const kept = stacked.filter((s) => going.has(s)), total = kept.reduce((n, s) => n + rowsOf(s), 0);
-  const inOrder = (): [DecodingState, number][] => kept.map((s) => [s, firstRow.get(s)!]);
+  stacked.reduce((row, s) => (firstRow.set(s, row), row + s.seqs.length), 0);
+  const kept = stacked.filter((s) => going.has(s)), total = rowsOf(kept);
+  const withFirstRow = (list: DecodingState[]): [DecodingState, number][] => list.map((s) => [s, firstRow.get(s)!]);
   const at = new Map<DecodingState, number>(); // (each generation's first row after)
-  for (const s of kept) if (firstRow.get(s)! + rowsOf(s) <= total) at.set(s, firstRow.get(s)!);
+  for (const s of kept) if (firstRow.get(s)! + s.seqs.length <= total) at.set(s, firstRow.get(s)!);
   const holes: [number, number][] = []; // ([start, end) of the rows no one stays in, below total)
   let row = 0;
   for (const s of stacked) {
     const start = firstRow.get(s)!;
     if (at.has(s)) {
       if (start > row) holes.push([row, start]);
-      row = start + rowsOf(s);
+      row = start + s.seqs.length;
     }
   }
   if (row < total) holes.push([row, total]);
   for (const s of kept) {
     if (at.has(s)) continue;
-    const hole = holes.find(([a, b]) => b - a >= rowsOf(s));
-    if (!hole) return inOrder();
+    const hole = holes.find(([a, b]) => b - a >= s.seqs.length);
+    if (!hole) return withFirstRow(kept);
     at.set(s, hole[0]);
-    hole[0] += rowsOf(s);
+    hole[0] += s.seqs.length;
   }
-  return kept.map((s): [DecodingState, number, number] => [s, firstRow.get(s)!, at.get(s)!]).sort((a, b) => a[2] - b[2]).map(([s, from]) => [s, from]);
+  return withFirstRow([...kept].sort((a, b) => at.get(a)! - at.get(b)!));
 }
 
 export class GenerationBatcher {
@@ -365,40 +367,46 @@ export class GenerationBatcher {
    * its spare rows (addRows). Null (stack anew) where one joining has more positions than it, it
    * has no rows spare for them, a generation still going views the rows to cut out, or the
    * longest left has more than a quarter of the positions padding (a restack trims it).
-   * Returns the states in the cache's row order and the cache; `made` when that is new tensors.
+   * Returns the states in the cache's row order, the cache (new tensors where rows were cut or
+   * added), and which of those it did.
    */
-  private goOnFrom(states: DecodingState[], live: Set<DecodingState>): { states: DecodingState[]; past: LayerPast[]; made: boolean } | null {
+  private goOnFrom(states: DecodingState[], live: Set<DecodingState>): { states: DecodingState[]; past: LayerPast[]; cut: boolean; joined: boolean } | null {
     const viewsOf = (stack: Stack, s: DecodingState) => {
       const j = stack.states.indexOf(s);
       return s.cache!.every(([k, v], l) => k === stack.views[j][l][0] && v === stack.views[j][l][1]);
     };
-    const rowsIn = (st: Stack) => states.reduce((n, s) => n + (st.states.includes(s) ? s.seqs.length : 0), 0);
+    const rowsIn = (st: Stack) => rowsOf(states.filter((s) => st.states.includes(s)));
     const stack = this.lastStacks.reduce<Stack | null>((best, st) => (rowsIn(st) > (best ? rowsIn(best) : 0) ? st : best), null); // (the one that has most of their rows)
     if (!stack) return null;
     const going = new Set(states.filter((s) => stack.states.includes(s))), joining = states.filter((s) => !going.has(s));
     if (![...going].every((s) => viewsOf(stack, s))) return null;
     const ended = stack.states.filter((s) => !going.has(s));
-    if (!ended.length && !joining.length) return { states: stack.states, past: stack.past, made: false };
+    const cut = ended.length > 0, joined = joining.length > 0;
+    if (!cut && !joined) return { states: stack.states, past: stack.past, cut, joined };
     const positions = stack.past[0][0].shape[2], longest = Math.max(...states.map((s) => s.cachedLength));
     if (longest > positions || 4 * (positions - longest) > positions || ended.some((s) => live.has(s))) return null;
     // (checked before any row moves: the going generations' caches are views of these rows until the pass)
-    const rows = states.reduce((n, s) => n + s.seqs.length, 0);
-    if (joining.length && stack.past.some((layer) => layer.some((t) => rowRoom(t) < rows))) return null;
+    const rows = rowsOf(states);
+    if (joined && stack.past.some((layer) => layer.some((t) => rowRoom(t) < rows))) return null;
     let order = stack.states, past = stack.past;
-    if (ended.length) {
+    if (cut) {
       const moved = fillHoles(stack.states, going);
       order = moved.map(([s]) => s);
       past = reorderCache(stack.past, moved.flatMap(([s, from]) => s.seqs.map((_, r) => from + r)));
     }
-    if (joining.length) {
-      const cut = past;
+    if (joined) {
+      const before = past;
       past = past.map((layer, l) => layer.map((t, kv) => addRows(t, joining.map((s) => s.cache![l][kv]))) as LayerPast);
-      if (cut !== stack.past) for (const [k, v] of cut) { k.dispose(); v.dispose(); }
+      if (cut) for (const [k, v] of before) { k.dispose(); v.dispose(); } // (reorderCache's)
       order = [...order, ...joining];
     }
-    if (ended.length) this.stats.compactions++;
-    if (joining.length) this.stats.joins++;
-    return { states: order, past, made: true };
+    return { states: order, past, cut, joined };
+  }
+
+  /** The states' caches stacked anew, with rows spare for half as many again to join (up to maxBatchRows). */
+  private newStack(states: DecodingState[]): LayerPast[] {
+    const rows = rowsOf(states), spareRows = Math.max(0, Math.min(this.maxRows, Math.ceil(1.5 * rows) + 2) - rows);
+    return stackCaches(states, Math.max(...states.map((s) => s.cachedLength)), this.model.config.n_positions, spareRows)!;
   }
 
   /**
@@ -413,9 +421,10 @@ export class GenerationBatcher {
     tidy(() => noGrad(() => {
       const device = states[0].device;
       if (!goOn) this.stats.restacks++;
-      // (a new stack has rows spare for half as many again to join, up to maxBatchRows)
-      const rows = states.reduce((n, s) => n + s.seqs.length, 0), spareRows = Math.max(0, Math.min(this.maxRows, Math.ceil(1.5 * rows) + 2) - rows);
-      const past = goOn?.past ?? stackCaches(states, Math.max(...states.map((s) => s.cachedLength)), this.model.config.n_positions, spareRows)!;
+      if (goOn?.cut) this.stats.compactions++;
+      if (goOn?.joined) this.stats.joins++;
+      const made = goOn !== null && (goOn.cut || goOn.joined);
+      const past = goOn?.past ?? this.newStack(states);
       const longest = past[0][0].shape[2]; // (a compacted cache may keep padding of a generation gone)
       // each row: the batch's padding and its own (HF's left padding of its prompt) masked, then its tokens
       const mask = states.flatMap((s) => s.seqs.map((q, r) => [...Array<number>(longest - s.cachedLength + s.padding[r]).fill(0), ...Array<number>(q.length).fill(1)]));
@@ -428,7 +437,7 @@ export class GenerationBatcher {
       try {
         out = this.options.autocast ? autocast(forward, this.options.autocast) : forward();
       } finally {
-        if (goOn?.made) for (const [k, v] of past) { k.dispose(); v.dispose(); } // (goOnFrom's, kept)
+        if (made) for (const [k, v] of past) { k.dispose(); v.dispose(); } // (goOnFrom's, kept)
       }
       let row = 0;
       const views = states.map((s) => {

@@ -10,12 +10,11 @@ import { ones, rand, tensor } from '../tensor/creation';
 import { cat } from '../tensor/ops';
 import { keep, tidy } from '../tensor/scope';
 import { Device } from '../tensor/dtype';
-import { isGradEnabled } from '../tensor/runtime';
 import type { AutocastOptions } from '../tensor/runtime';
 import * as F from '../nn/functional';
 import { tokenizer, GPT2Tokenizer } from './tokenizer';
 import type { ForwardOptions, GPT2LMHeadModel, GPT2Output, LayerPast } from './gpt2';
-import { cacheWithRoom, reorderCache } from './kv_cache';
+import { reorderCache, repeatCache } from './kv_cache';
 import { DecodeStep, EosTokenIds, eosList, processLogits, warpScores } from './logits_process';
 export { processLogits, warpScores, addSequenceBias, repetitionPenalty, noRepeatNgramBans, eosList } from './logits_process';
 export type { DecodeStep, EosTokenIds } from './logits_process';
@@ -521,12 +520,7 @@ export class DecodingState {
     this.disposePast();
     this.past = tidy(() => past.map(([k, v]) => [k, v].map((t) => {
       const perPrompt = t.shape[0] === 1 ? t.expand([prompts, ...t.shape.slice(1)]) : t;
-      if (copies === 1) return keep(perPrompt.narrow(0, 0, rows));
-      if (isGradEnabled() && t.requiresGrad) return keep(perPrompt.repeatInterleave(copies, 0));
-      const [, H, P, D] = t.shape;
-      const repeated = keep(cacheWithRoom([rows, H, P, D], t.dtype, t.device, this.contextLength));
-      repeated.view([prompts, copies, H, P, D]).copy_(perPrompt.unsqueeze(1).expand([prompts, copies, H, P, D]));
-      return repeated;
+      return keep(copies > 1 ? repeatCache(perPrompt, copies, this.contextLength) : perPrompt.narrow(0, 0, rows));
     }) as LayerPast));
   }
 

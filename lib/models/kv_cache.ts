@@ -102,6 +102,19 @@ export function newCache(x: Tensor, maxPositions: number): Tensor {
 }
 
 /**
+ * Each row of a (B, n_head, positions, head_dim) cache repeated `copies` times, adjacent (as
+ * repeatInterleave: a prompt's beams or samples sharing its cache), written once into a buffer
+ * with room, so the next pass appends in place. Where autograd records t: repeatInterleave itself.
+ */
+export function repeatCache(t: Tensor, copies: number, maxPositions: number): Tensor {
+  if (isGradEnabled() && t.requiresGrad) return t.repeatInterleave(copies, 0);
+  const [B, H, P, D] = t.shape;
+  const repeated = cacheWithRoom([B * copies, H, P, D], t.dtype, t.device, maxPositions);
+  tidy(() => { repeated.view([B, copies, H, P, D]).copy_(t.unsqueeze(1).expand([B, copies, H, P, D])); });
+  return repeated;
+}
+
+/**
  * HF's _reorder_cache for beam search: row i of each returned tensor is row from[i] of the given
  * one (from may be shorter than the rows: the batcher cuts out the rows of generations that have
  * ended). Where a tensor is the newest view of a buffer the model made (see CacheRoom), the rows
