@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { addRows, reorderCache, rowRoom } from '../lib/models/kv_cache';
+import { addRows, reorderCache, rowRoom, withCacheRows } from '../lib/models/kv_cache';
 import { fileMappings, fixtures, relErr } from './helpers';
 
 const configs = fs.readdirSync(path.join(fixtures, 'gpt2'));
@@ -322,6 +322,16 @@ test('reorderCache (beam search\'s reordering): the rows of a cache the model ma
       }));
       expect(() => addRows(joined[0][0], [joining[0][0].narrow(0, 0, 1)])).toThrow(/no room/);
       expect(rowRoom(dPast[0][0])).toBe(0); // (no longer a view of all the rows in use)
+      // a prompt's pass inside withCacheRows (the batcher's prompts' pass): its caches' buffers hold rows
+      // for others to join, kept as the next pass appends in place; outside, only their own
+      expect(joining.flat().map((t) => rowRoom(t))).toEqual(joining.flat().map(() => 3));
+      const roomy = withCacheRows(5, () => step(0, 2)).pastKeyValues!;
+      expect(roomy.flat().map((t) => rowRoom(t))).toEqual(roomy.flat().map(() => 5));
+      const roomyNext = step(2, 1, roomy);
+      expect(ptrs(roomyNext.pastKeyValues!)).toEqual(ptrs(roomy));
+      expect(roomyNext.pastKeyValues!.flat().map((t) => rowRoom(t))).toEqual(roomy.flat().map(() => 5));
+      expect(relErr(roomyNext.logits, step(2, 1, step(0, 2).pastKeyValues).logits)).toBe(0);
+      expect(step(0, 2).pastKeyValues!.flat().map((t) => rowRoom(t))).toEqual(roomy.flat().map(() => 3)); // (withCacheRows ended)
       for (const [k, v] of joined) { k.dispose(); v.dispose(); }
     }));
   } finally {

@@ -14,7 +14,7 @@ import { autocast, noGrad } from '../tensor/runtime';
 import type { AutocastOptions } from '../tensor/runtime';
 import type { BeamSearchOutput, DecodingState, GenerateOptions, StepsOf } from './generation';
 import type { GPT2LMHeadModel, LayerPast } from './gpt2';
-import { addRows, cacheWithRoom, reorderCache, rowRoom } from './kv_cache';
+import { addRows, cacheWithRoom, reorderCache, rowRoom, withCacheRows } from './kv_cache';
 
 interface Job {
   steps: StepsOf<BeamSearchOutput>;
@@ -341,7 +341,8 @@ export class GenerationBatcher {
         attentionMask: tensor(mask, { dtype: 'int64', device }),
         positionIds: tensor(positions, { dtype: 'int64', device }),
       });
-      const out = this.options.autocast ? autocast(forward, this.options.autocast) : forward();
+      // (without seeded caches the pass's cache is the stack of their first shared step: rows spare in it for others to join)
+      const out = withCacheRows(cached === 0 ? this.rowsWithSpare(rowsOf(states)) : 0, () => (this.options.autocast ? autocast(forward, this.options.autocast) : forward()));
       let row = 0;
       const views = states.map((s) => {
         const n = s.seqs.length, c = s.cachedLength, f = s.toFeed;
@@ -403,10 +404,15 @@ export class GenerationBatcher {
     return { states: order, past, cut, joined };
   }
 
-  /** The states' caches stacked anew, with rows spare for half as many again to join (up to maxBatchRows). */
+  /** The states' caches stacked anew, with rows spare for others to join (rowsWithSpare). */
   private newStack(states: DecodingState[]): LayerPast[] {
-    const rows = rowsOf(states), spareRows = Math.max(0, Math.min(this.maxRows, Math.ceil(1.5 * rows) + 2) - rows);
-    return stackCaches(states, Math.max(...states.map((s) => s.cachedLength)), this.model.config.n_positions, spareRows)!;
+    const rows = rowsOf(states);
+    return stackCaches(states, Math.max(...states.map((s) => s.cachedLength)), this.model.config.n_positions, this.rowsWithSpare(rows) - rows)!;
+  }
+
+  /** The rows a stack of `rows` rows is made with: half as many again and 2, up to maxBatchRows. */
+  private rowsWithSpare(rows: number): number {
+    return Math.max(rows, Math.min(this.maxRows, Math.ceil(1.5 * rows) + 2));
   }
 
   /**

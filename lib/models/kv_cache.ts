@@ -26,6 +26,24 @@ interface CacheRoom {
 }
 const cacheRooms = new WeakMap<Tensor, CacheRoom>();
 
+/** The rows a new cache's buffer holds where more than its own (withCacheRows). */
+let rowsForNewCaches = 0;
+
+/**
+ * fn, with the caches its passes make (newCache) in buffers that hold `rows` rows: the batcher's
+ * prompts' pass together, so that generations can join their shared steps later (addRows) without
+ * stacking every cache anew.
+ */
+export function withCacheRows<T>(rows: number, fn: () => T): T {
+  const before = rowsForNewCaches;
+  rowsForNewCaches = rows;
+  try {
+    return fn();
+  } finally {
+    rowsForNewCaches = before;
+  }
+}
+
 /** cat([past, x], -2) for a (B, n_head, positions, head_dim) cache, in place where past has room (see CacheRoom). */
 export function appendToCache(past: Tensor, x: Tensor, maxPositions: number): Tensor {
   const [B, H, K, D] = past.shape;
@@ -93,12 +111,12 @@ export function addRows(t: Tensor, added: readonly Tensor[]): Tensor {
 }
 
 /**
- * A prompt's (B, n_head, T, head_dim) keys or values as a cache in a buffer with room, where no
- * autograd records them (else x itself: the cache is then cat'ed, as HF's).
+ * A prompt's (B, n_head, T, head_dim) keys or values as a cache in a buffer with room (rows too
+ * inside withCacheRows), where no autograd records them (else x itself: the cache is then cat'ed, as HF's).
  */
 export function newCache(x: Tensor, maxPositions: number): Tensor {
   if (isGradEnabled() && x.requiresGrad) return x;
-  return cacheWithRoom(x.shape, x.dtype, x.device, maxPositions).copy_(x);
+  return cacheWithRoom(x.shape, x.dtype, x.device, maxPositions, rowsForNewCaches).copy_(x);
 }
 
 /**
