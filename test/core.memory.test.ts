@@ -2,6 +2,7 @@
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import * as torch from '../lib';
+import { settledLiveTensors } from './helpers';
 
 test('tidy frees everything but the result and keep()-ed tensors', () => {
   const before = torch.memory().liveTensors;
@@ -99,6 +100,32 @@ test('100k iterations inside tidy keep liveTensors and RSS flat', () => {
   expect(rss1 - rss0).toBeLessThan(40 * 1024 * 1024);
   w.dispose();
   x.dispose();
+});
+
+test('the safety net never frees a live tensor: finalizers of tensors disposed long ago, their slot reused thousands of times since, free nothing', async () => {
+  const slotOf = (t: torch.Tensor) => (t as unknown as { _id: number })._id;
+  const before = await settledLiveTensors();
+  // tensors kept inside tidy() are registered with the safety net; each one here is disposed by hand, and
+  // the next takes the same slot: 3000 stale registrations of one slot (a per-slot generation count of up
+  // to 11 bits has come round to every value among them)
+  const first = torch.tidy(() => torch.keep(torch.zeros([2])));
+  const slot = slotOf(first);
+  first.dispose();
+  let onSlot = 1;
+  for (let i = 0; i < 3000; i++) {
+    const t = torch.tidy(() => torch.keep(torch.zeros([2])));
+    if (slotOf(t) === slot) onSlot++;
+    t.dispose();
+  }
+  expect(onSlot).toBeGreaterThanOrEqual(2048);
+  const live = torch.full([3], 7); // (the slot's tensor now)
+  expect(slotOf(live)).toBe(slot);
+  expect(await settledLiveTensors()).toBe(before + 1); // (every stale registration's finalizer has run)
+  expect(live.tolist()).toEqual([7, 7, 7]);
+  live.dispose();
+  // the safety net still frees what it is for: tensors made outside any scope and dropped
+  for (let i = 0; i < 300; i++) torch.ones([2]);
+  expect(await settledLiveTensors()).toBe(before);
 });
 
 test('scripts exit 0 after CPU work and in worker threads (clean libtorch shutdown)', () => {

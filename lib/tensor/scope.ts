@@ -8,6 +8,8 @@ import { native } from './native';
 export interface Handle {
   _id: number;
   _kept: boolean;
+  /** the safety net's entry for this handle (register), null while it has none */
+  _net: SafetyNetEntry | null;
 }
 
 // Open scopes, innermost last. Each nesting depth keeps its array between tidy() calls and
@@ -36,30 +38,30 @@ function popScope(): number {
 }
 
 // The safety net registers without an unregister token (a token costs ~0.3 us per tensor).
-// Instead, dispose() bumps the slot's generation, so a late finalizer call for a slot that was
-// freed and reused meanwhile sees a stale generation and does nothing.
-let generations = new Uint32Array(1024);
-const GEN = 2 ** 21; // slots < 2^21; held value = slot + GEN * generation
-
-function generationOf(slot: number): number {
-  if (slot >= generations.length) {
-    const g = new Uint32Array(Math.max(slot + 1, generations.length * 2));
-    g.set(generations);
-    generations = g;
-  }
-  return generations[slot];
+// Instead the registry holds an entry the tensor shares, and dispose() clears it: a finalizer
+// call for a tensor disposed long ago, whose slot now holds another tensor, then frees nothing.
+// (A per-slot generation count did this before: it wrapped after 1024 reuses of a slot, and a
+// late finalizer then freed the live tensor that held the slot at that moment.)
+interface SafetyNetEntry {
+  /** the tensor's slot, -1 once it was freed another way */
+  slot: number;
 }
 
-const finalizer = new FinalizationRegistry<number>((held) => {
-  const slot = held % GEN;
-  if (generationOf(slot) === Math.floor(held / GEN)) {
-    generations[slot]++;
-    native.dispose(slot);
-  }
+const finalizer = new FinalizationRegistry<SafetyNetEntry>((entry) => {
+  if (entry.slot >= 0) native.dispose(entry.slot);
+  entry.slot = -1;
 });
 
 function register(t: Handle): void {
-  if (t._id < GEN) finalizer.register(t, t._id + GEN * (generationOf(t._id) & 1023));
+  if (t._net !== null) return; // (once: kept inside a scope, then handed over from the pending ones)
+  const entry: SafetyNetEntry = { slot: t._id };
+  t._net = entry;
+  finalizer.register(t, entry);
+}
+
+/** The handle is freed (or taken over) other than by the safety net: its entry must not free the slot again. */
+function unregister(t: Handle): void {
+  if (t._net !== null) t._net.slot = -1;
 }
 
 // Tensor.dispose() queues the handle here instead of crossing into C++; the next native call
@@ -73,7 +75,7 @@ export function disposeHandle(t: Handle): void {
   const slot = t._id;
   if (slot < 0) return;
   t._id = -1;
-  if (slot < generations.length) generations[slot] = (generations[slot] + 1) & 1023;
+  unregister(t);
   const n = releaseQueue[0] + 1;
   releaseQueue[n] = slot;
   releaseQueue[0] = n;
@@ -121,6 +123,7 @@ export function handOver(t: Handle): number {
     if (current[i] === t) {
       const slot = t._id;
       t._id = -1;
+      unregister(t);
       return slot;
     }
   }
@@ -204,6 +207,7 @@ function release(scope: (Handle | null)[], count: number, survivors: Set<Handle>
     if (t._kept || slot < 0 || t === survivor || (survivors !== null && survivors.has(t))) continue;
     ids[n++] = slot;
     t._id = -1;
+    unregister(t);
   }
   if (n) native.disposeMany(ids, n);
   // Do not keep a huge array alive for the next, probably small, scope at this depth.
