@@ -125,6 +125,81 @@ test('generations join and leave between steps; one aborted or failing leaves th
   expect(await settledLiveTensors()).toBe(before);
 });
 
+test('a fault of the batcher\'s own (outside any one generation\'s step) rejects every generation in flight with it, frees their caches, and the batcher goes on', async () => {
+  const before = await settledLiveTensors();
+  const batcher = new torch.GenerationBatcher(model);
+  const inner = batcher as unknown as { advance(job: unknown): void };
+  const advance = inner.advance;
+  let calls = 0;
+  inner.advance = function (this: unknown, job: unknown) {
+    if (++calls === 5) throw new Error('a fault in the batcher'); // (the third turn, after a shared step)
+    advance.call(this, job);
+  };
+  const both = [batcher.generate([prompts[0]], { maxNewTokens: 12, eosTokenId: null }), batcher.generate([prompts[2]], { maxNewTokens: 12, eosTokenId: null })];
+  await Promise.all(both.map((p) => expect(p).rejects.toThrow('a fault in the batcher')));
+  expect(batcher.size).toBe(0);
+  expect(batcher.stats.batchedPasses).toBeGreaterThan(0);
+  expect(await settledLiveTensors()).toBe(before);
+  delete (inner as { advance?: unknown }).advance; // (the class's own again)
+  const again = { maxNewTokens: 5, eosTokenId: null };
+  expect(await Promise.all([batcher.generate([prompts[2]], again), batcher.generate([prompts[0]], again)])).toEqual([model.generate([prompts[2]], again), model.generate([prompts[0]], again)]);
+  expect(await settledLiveTensors()).toBe(before);
+});
+
+test('random traffic (seeded): generations of 1-3 rows arriving at random turns, ending at their own lengths or end tokens, some aborted, some beam search, penalties or chunked prompts, under random row and token limits: each gets generate()\'s tokens alone; nothing left behind', async () => {
+  const before = await settledLiveTensors();
+  // (mulberry32: a small seeded generator, so that each scenario is the same on every run)
+  const randomFrom = (seed: number) => () => {
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  const totals = { restacks: 0, compactions: 0, joins: 0, batchedPasses: 0 };
+  for (let scenario = 0; scenario < 60; scenario++) {
+    const random = randomFrom(scenario), int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+    const jobs = Array.from({ length: int(2, 8) }, () => {
+      const prompts = Array.from({ length: random() < 0.7 ? 1 : int(2, 3) }, () => Array.from({ length: int(1, 14) }, () => int(0, 62)));
+      const options: torch.GenerateOptions = { maxNewTokens: int(1, 16), eosTokenId: random() < 0.5 ? null : int(0, 63) };
+      const kind = random();
+      if (kind < 0.1) options.numBeams = 2;
+      else if (kind < 0.2) options.repetitionPenalty = 1.3;
+      else if (kind < 0.28) options.prefillChunkSize = int(2, 5);
+      else if (kind < 0.34) options.minNewTokens = int(1, 4);
+      const abortAfter = random() < 0.1 && !options.numBeams ? int(1, 4) : 0; // (aborted by its onToken: no beam search)
+      return { prompts, options, arrives: int(0, 8), abortAfter };
+    });
+    const limits: torch.BatcherOptions = {};
+    if (random() < 0.3) limits.maxBatchRows = int(1, 6);
+    if (random() < 0.2) limits.maxBatchTokens = int(14, 60);
+    const want = jobs.map((j) => model.generate(j.prompts, j.options));
+    const batcher = new torch.GenerationBatcher(model, limits);
+    const results: Promise<number[][] | 'aborted'>[] = [];
+    let turn = 0;
+    for (const i of jobs.map((_, i) => i).sort((a, b) => jobs[a].arrives - jobs[b].arrives)) {
+      for (; turn < jobs[i].arrives; turn++) await new Promise((r) => setImmediate(r));
+      const { prompts, options, abortAfter } = jobs[i];
+      if (!abortAfter) {
+        results[i] = batcher.generate(prompts, options);
+        continue;
+      }
+      const controller = new AbortController();
+      let tokens = 0;
+      results[i] = batcher.generate(prompts, { ...options, signal: controller.signal, onToken: () => { if (++tokens === abortAfter) controller.abort(); } })
+        .then((r) => r, (e) => { if (!/abort/i.test(String(e))) throw e; return 'aborted' as const; }); // (or done before it was aborted)
+    }
+    const got = await Promise.all(results);
+    got.forEach((g, i) => {
+      if (g !== 'aborted') expect([scenario, i, g]).toEqual([scenario, i, want[i]]);
+    });
+    for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += batcher.stats[k];
+  }
+  // (the scenarios took every path: shared steps going on, cut, joined into, restacked)
+  expect(totals.batchedPasses).toBeGreaterThan(300);
+  for (const k of ['restacks', 'compactions', 'joins'] as const) expect(totals[k]).toBeGreaterThan(30);
+  expect(await settledLiveTensors()).toBe(before);
+});
+
 test('prompts waiting together go through in one pass: fresh ones, ones whose start a cache covers (pastKeyValues), padded ones; their logits the reference\'s; the limits on padding, rows and tokens', async () => {
   const before = await settledLiveTensors();
   const cacheOf = (ids: number[][]) => torch.tidy(() => model.forward(torch.tensor(ids, { dtype: 'int64' }), { useCache: true }).pastKeyValues!.map(([k, v]) => [torch.keep(k), torch.keep(v)] as torch.LayerPast));

@@ -193,7 +193,19 @@ export class GenerationBatcher {
   private async run(): Promise<void> {
     try {
       while (this.jobs.length) {
-        this.turn();
+        try {
+          this.turn();
+        } catch (e) {
+          // (a fault of the batcher's own, not of one generation's: every generation in flight gets
+          // the error, none waits for ever, and the process goes on; the batcher takes new ones)
+          for (const job of [...this.jobs]) {
+            try {
+              this.end(job, () => job.reject(e), true);
+            } catch {
+              // (its clean-up failed too: it is rejected all the same)
+            }
+          }
+        }
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
@@ -278,8 +290,11 @@ export class GenerationBatcher {
   private end(job: Job, settle: () => void, cleanUp: boolean): void {
     const at = this.jobs.indexOf(job);
     if (at >= 0) this.jobs.splice(at, 1);
-    if (cleanUp) noGrad(() => job.steps.return(undefined as unknown as BeamSearchOutput));
-    settle();
+    try {
+      if (cleanUp) noGrad(() => job.steps.return(undefined as unknown as BeamSearchOutput));
+    } finally {
+      settle();
+    }
   }
 
   /**
