@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { addRows, reorderCache, rowRoom, withCacheRows } from '../lib/models/kv_cache';
+import { addRows, appendToCache, cacheWithRoom, newCache, reorderCache, repeatCache, rowRoom, withCacheRows } from '../lib/models/kv_cache';
 import { fileMappings, fixtures, relErr } from './helpers';
 
 const configs = fs.readdirSync(path.join(fixtures, 'gpt2'));
@@ -251,6 +251,56 @@ test('the key/value cache grows in place: a pass writes after the very cache it 
     ids.dispose();
     model.dispose();
   }
+});
+
+test('the cache machinery under 300 random programs (seeded): appends, forks from older caches, rows reordered or cut, rows added, caches repeated: every cache still in use holds what torch.cat / index_select / repeatInterleave give', () => {
+  // (mulberry32: the same programs on every run)
+  const randomFrom = (seed: number) => () => {
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  const H = 2, D = 3, maxPositions = 40;
+  const ops = { append: 0, fork: 0, reorder: 0, addRows: 0, repeat: 0 };
+  for (let program = 0; program < 300; program++) {
+    const random = randomFrom(program), int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+    torch.manualSeed(program);
+    torch.tidy(() => torch.noGrad(() => {
+      // the caches in use, each with what it must hold
+      const inUse: { cache: torch.Tensor; want: torch.Tensor }[] = [];
+      const [B, K] = [int(1, 4), int(1, 6)], first = torch.randn([B, H, K, D]);
+      inUse.push({ cache: newCache(first, maxPositions), want: first });
+      if (random() < 0.5) inUse.push({ cache: cacheWithRoom([B, H, K, D], 'float32', 'cpu', maxPositions, B + int(0, 4)).copy_(first), want: first });
+      for (let step = 0; step < 30 && inUse.length; step++) {
+        const at = int(0, inUse.length - 1), { cache, want } = inUse[at], [b, , k] = cache.shape, op = random();
+        if (op < 0.45) {
+          if (k > maxPositions - 4) continue;
+          const more = torch.randn([b, H, int(1, 3), D]);
+          ops[inUse.some((u) => u.cache !== cache && u.cache.dataPtr() === cache.dataPtr() && u.cache.shape[2] > k) ? 'fork' : 'append']++;
+          inUse.push({ cache: appendToCache(cache, more, maxPositions), want: torch.cat([want, more], 2) });
+        } else if (op < 0.7) {
+          const from = Array.from({ length: int(1, b) }, () => int(0, b - 1));
+          const [[moved]] = reorderCache([[cache, torch.zeros([b, 1, 1, 1])]], from);
+          // (where it moves rows in place, every view of that buffer is reordered too: the generation code keeps none)
+          for (let j = inUse.length - 1; j >= 0; j--) if (inUse[j].cache.dataPtr() === cache.dataPtr()) inUse.splice(j, 1);
+          inUse.push({ cache: moved, want: want.indexSelect(0, torch.tensor(from, { dtype: 'int64' })) });
+          ops.reorder++;
+        } else if (op < 0.85) {
+          const n = int(1, 2), c = int(1, k), added = torch.randn([n, H, c, D]);
+          if (rowRoom(cache) < b + n) continue;
+          inUse.push({ cache: addRows(cache, [added]), want: torch.cat([want, torch.cat([torch.zeros([n, H, k - c, D]), added], 2)], 0) });
+          ops.addRows++;
+        } else {
+          const copies = int(1, 3);
+          inUse.push({ cache: repeatCache(cache, copies, maxPositions), want: want.repeatInterleave(copies, 0) });
+          ops.repeat++;
+        }
+        for (const u of inUse) expect([program, step, u.cache.shape, u.cache.equal(u.want)]).toEqual([program, step, u.want.shape, true]);
+      }
+    }));
+  }
+  for (const n of Object.values(ops)) expect(n).toBeGreaterThan(100);
 });
 
 test('reorderCache (beam search\'s reordering): the rows of a cache the model made move within its buffer, so the next pass still appends in place; any other cache is copied; logits as with index_select\'s copy (1e-6)', async () => {
