@@ -35,6 +35,29 @@ test('nested tidy hands results to the outer scope; a throw still frees', () => 
   expect(torch.memory().liveTensors).toBe(before);
 });
 
+test('a tensor from outside that a nested tidy hands back stays its owner\'s: the enclosing tidy frees only what was made inside it', () => {
+  const before = torch.memory().liveTensors;
+  const x = torch.ones([2]), y = torch.full([2], 3);
+  // (as a helper that returns its input unchanged, called inside a training step's tidy)
+  torch.tidy(() => {
+    torch.tidy(() => x);
+    torch.tidy(() => ({ same: y, made: y.mul(2) }));
+    torch.tidy(() => [x, y]);
+  });
+  expect(x.tolist()).toEqual([1, 1]);
+  expect(y.tolist()).toEqual([3, 3]);
+  expect(torch.memory().liveTensors).toBe(before + 2); // (what was made inside is freed)
+  // made in an enclosing scope and handed back through an inner one: the enclosing scope's still
+  const [a, b] = torch.tidy(() => {
+    const made = torch.ones([2]);
+    return torch.tidy(() => [made, made.add(x)]);
+  });
+  expect([a.tolist(), b.tolist()]).toEqual([[1, 1], [2, 2]]);
+  expect(torch.memory().liveTensors).toBe(before + 4);
+  for (const t of [x, y, a, b]) t.dispose();
+  expect(torch.memory().liveTensors).toBe(before);
+});
+
 test('a parameter made inside tidy and keep()-ed, with its grad, survives', () => {
   const w = torch.tidy(() => torch.keep(torch.randn([8, 8]).requiresGrad_()));
   for (let i = 0; i < 3; i++) {

@@ -8,8 +8,6 @@ import { native } from './native';
 export interface Handle {
   _id: number;
   _kept: boolean;
-  /** the safety net's entry for this handle (register), null while it has none */
-  _net: SafetyNetEntry | null;
 }
 
 // Open scopes, innermost last. Each nesting depth keeps its array between tidy() calls and
@@ -38,30 +36,36 @@ function popScope(): number {
 }
 
 // The safety net registers without an unregister token (a token costs ~0.3 us per tensor).
-// Instead the registry holds an entry the tensor shares, and dispose() clears it: a finalizer
-// call for a tensor disposed long ago, whose slot now holds another tensor, then frees nothing.
-// (A per-slot generation count did this before: it wrapped after 1024 reuses of a slot, and a
-// late finalizer then freed the live tensor that held the slot at that moment.)
-interface SafetyNetEntry {
-  /** the tensor's slot, -1 once it was freed another way */
-  slot: number;
+// Instead dispose() counts the slot's generation, and the registry holds the slot and the
+// generation the tensor had: a finalizer call for a tensor disposed long ago, whose slot now
+// holds another tensor, sees another generation and frees nothing. (The counts are doubles,
+// exact to 2^53 reuses of a slot. They were 10 bits, packed with the slot into one small
+// integer: after 1024 reuses of a slot, a late finalizer call freed the live tensor then in it.)
+let generations = new Float64Array(1024);
+
+function generationOf(slot: number): number {
+  if (slot >= generations.length) {
+    const g = new Float64Array(Math.max(slot + 1, generations.length * 2));
+    g.set(generations);
+    generations = g;
+  }
+  return generations[slot];
 }
 
-const finalizer = new FinalizationRegistry<SafetyNetEntry>((entry) => {
-  if (entry.slot >= 0) native.dispose(entry.slot);
-  entry.slot = -1;
+interface SafetyNetEntry {
+  slot: number;
+  generation: number;
+}
+
+const finalizer = new FinalizationRegistry<SafetyNetEntry>(({ slot, generation }) => {
+  if (generationOf(slot) === generation) {
+    generations[slot]++;
+    native.dispose(slot);
+  }
 });
 
 function register(t: Handle): void {
-  if (t._net !== null) return; // (once: kept inside a scope, then handed over from the pending ones)
-  const entry: SafetyNetEntry = { slot: t._id };
-  t._net = entry;
-  finalizer.register(t, entry);
-}
-
-/** The handle is freed (or taken over) other than by the safety net: its entry must not free the slot again. */
-function unregister(t: Handle): void {
-  if (t._net !== null) t._net.slot = -1;
+  finalizer.register(t, { slot: t._id, generation: generationOf(t._id) });
 }
 
 // Tensor.dispose() queues the handle here instead of crossing into C++; the next native call
@@ -75,7 +79,7 @@ export function disposeHandle(t: Handle): void {
   const slot = t._id;
   if (slot < 0) return;
   t._id = -1;
-  unregister(t);
+  if (slot < generations.length) generations[slot]++;
   const n = releaseQueue[0] + 1;
   releaseQueue[n] = slot;
   releaseQueue[0] = n;
@@ -123,7 +127,6 @@ export function handOver(t: Handle): number {
     if (current[i] === t) {
       const slot = t._id;
       t._id = -1;
-      unregister(t);
       return slot;
     }
   }
@@ -174,44 +177,51 @@ export function tidy<T>(fn: () => T): T {
     release(scope, count, null);
     throw new Error('tstorch.tidy: fn must be synchronous (it returned a Promise)');
   }
+  // What is returned and was made in this scope now belongs to the enclosing scope (or to the
+  // safety net at top level). A tensor from outside that fn hands back stays its owner's: were it
+  // adopted, the enclosing scope would free its caller's tensor (tidy(() => x) inside a step).
   if (isHandle(result)) {
     // one tensor (the common case): no set to build
-    release(scope, count, null, result);
-    if (!result._kept && result._id >= 0) track(result);
+    if (release(scope, count, null, result) && !result._kept && result._id >= 0) track(result);
     return result;
   }
-  let survivors: Set<Handle> | null = null;
-  if (result !== null && typeof result === 'object') {
-    survivors = new Set<Handle>();
-    collect(result, survivors);
+  if (result === null || typeof result !== 'object') {
+    release(scope, count, null);
+    return result;
   }
-  release(scope, count, survivors);
-  // What is returned now belongs to the enclosing scope (or to the finalizer at top level).
-  if (survivors) for (const t of survivors) if (!t._kept && t._id >= 0) track(t);
+  const survivors = new Set<Handle>();
+  collect(result, survivors);
+  const made: Handle[] = [];
+  release(scope, count, survivors, null, made);
+  for (const t of made) if (!t._kept && t._id >= 0) track(t);
   return result;
 }
 
 // Reused between scopes: making a typed array costs ~0.8 us, more than a small op.
 let releaseBuffer = new Int32Array(4096);
 
-// Frees the scope's tensors but the survivors (a set of them, or just one).
-function release(scope: (Handle | null)[], count: number, survivors: Set<Handle> | null, survivor: Handle | null = null): void {
+// Frees the scope's tensors but the survivors (a set of them, or just one). Says whether the
+// scope held the one survivor; puts those of the set it held in `made`.
+function release(scope: (Handle | null)[], count: number, survivors: Set<Handle> | null, survivor: Handle | null = null, made: Handle[] | null = null): boolean {
   // One crossing for the whole scope; an Int32Array is read by C++ without per-element calls.
   if (count > releaseBuffer.length) releaseBuffer = new Int32Array(count * 2);
   const ids = releaseBuffer;
-  let n = 0;
+  let n = 0, held = false;
   for (let i = 0; i < count; i++) {
     const t = scope[i] as Handle;
     scope[i] = null; // the array is reused by the next scope at this depth
     const slot = t._id;
-    if (t._kept || slot < 0 || t === survivor || (survivors !== null && survivors.has(t))) continue;
-    ids[n++] = slot;
-    t._id = -1;
-    unregister(t);
+    if (t === survivor) held = true;
+    else if (survivors !== null && survivors.has(t)) made!.push(t);
+    else if (!t._kept && slot >= 0) {
+      ids[n++] = slot;
+      t._id = -1;
+    }
   }
   if (n) native.disposeMany(ids, n);
   // Do not keep a huge array alive for the next, probably small, scope at this depth.
   if (count > 65536) scopeArrays[depth] = [];
+  return held;
 }
 
 export function scopeDepth(): number {

@@ -375,15 +375,12 @@ export class Tensor {
   declare _id: number;
   /** @internal owned elsewhere (parameter, optimizer state): no tidy() frees it */
   declare _kept: boolean;
-  /** @internal the memory safety net's entry (lib/tensor/scope.ts) */
-  declare _net: { slot: number } | null;
 
   /** @internal use torch.tensor() and the factory functions */
   constructor(handle: number) {
     // Plain assignments (not class-field definitions) keep construction on V8's fast path.
     this._id = handle;
     this._kept = false;
-    this._net = null;
     track(this);
   }
 
@@ -557,7 +554,7 @@ export class Tensor {
       apply: () => native.data(id(self)),
       get: (target, key) => {
         if (key === 'call' || key === 'apply' || key === 'bind') return Reflect.get(target, key);
-        if (key === '_id' || key === '_kept' || key === '_net') return tensor()[key]; // (p.data given to an op)
+        if (key === '_id' || key === '_kept') return tensor()[key]; // (p.data given to an op)
         const t = tensor(), v = Reflect.get(t, key, t);
         if (typeof v !== 'function') return release(v);
         // an in-place method gives back p.data itself (to chain on), not the alias it ran on
