@@ -56,7 +56,7 @@ function decodeBytes(ids: number[], added: (id: number) => string | undefined, b
   let text = '';
   let bytes: number[] = [];
   const flush = () => {
-    if (bytes.length) text += new TextDecoder('utf-8').decode(Uint8Array.from(bytes));
+    if (bytes.length) text += new TextDecoder('utf-8', { ignoreBOM: true }).decode(Uint8Array.from(bytes)); // (a BOM is text: Python's decode keeps it)
     bytes = [];
   };
   for (const id of ids) {

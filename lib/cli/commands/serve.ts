@@ -519,7 +519,7 @@ function promptLogprobs(model: GPT2LMHeadModel, prompt: number[], top: number, t
 /** A token as OpenAI's logprobs spell it: its text, or 'bytes:\\xNN...' when its bytes are not whole UTF-8 characters. */
 function tokenText(bytes: Uint8Array): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
     return `bytes:${Array.from(bytes, (b) => `\\x${b.toString(16).padStart(2, '0')}`).join('')}`;
   }
