@@ -25,7 +25,7 @@ export interface ChatTemplateOptions {
   kwargs?: Record<string, unknown>;
 }
 
-const compiled = new Map<string, Template>(); // (as transformers' lru_cache: one parse per template)
+const compiled = new Map<string, Template>(); // (as transformers' lru_cache: one parse per template, the 128 used last)
 
 /** A rendering and where its {% generation %} blocks are (transformers' generation_indices), as [start, end) string indices. */
 export interface RenderedChat {
@@ -49,7 +49,11 @@ export function hasGenerationMarkers(template: string): boolean {
 
 function compile(template: string): Template {
   let t = compiled.get(template);
-  if (t) return t;
+  if (t) {
+    compiled.delete(template);
+    compiled.set(template, t);
+    return t;
+  }
   let source = template;
   if (hasGenerationMarkers(template)) {
     source = GENERATION_MACRO + template.replace(GENERATION_TAG, '{%$1 call __tstorch_generation() $2%}').replace(END_GENERATION_TAG, '{%$1 endcall $2%}');
@@ -59,6 +63,7 @@ function compile(template: string): Template {
   } catch (e) {
     throw new Error(`chat template: not a template this engine can read (${(e as Error).message})`);
   }
+  if (compiled.size >= 128) compiled.delete(compiled.keys().next().value!); // (the one used longest ago: a hit moves its entry last)
   compiled.set(template, t);
   return t;
 }
