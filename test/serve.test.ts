@@ -478,7 +478,8 @@ test('bad requests: OpenAI\'s error shape, 4xx, saying what is wrong', async () 
   const cases: [string, unknown, number, RegExp][] = [
     ['/v1/completions', { prompt: 'x', max_tokens: 0 }, 400, /max_tokens must be an integer >= 1, got 0/],
     ['/v1/completions', { prompt: 'x', temperature: 3 }, 400, /temperature must be a number in \[0, 2\]/],
-    ['/v1/completions', { prompt: 'x', n: 2, temperature: 0 }, 400, /n > 1 needs sampling/],
+    ['/v1/completions', { prompt: 'x', n: 2, temperature: 0 }, 400, /n > 1 needs sampling: a temperature > 0$/],
+    ['/v1/completions', { prompt: 'x', n: 2 }, 400, /n > 1 needs sampling: a temperature > 0 \(left out, this model's generation config decodes greedily\)/],
     ['/v1/completions', { prompt: 'x', frequency_penalty: 3 }, 400, /frequency_penalty must be a number in \[-2, 2\], got 3/],
     ['/v1/completions', { prompt: 'x', logprobs: 21 }, 400, /logprobs must be an integer in \[0, 20\]/],
     ['/v1/completions', { prompt: 'x', logprobs: true }, 400, /logprobs must be an integer in \[0, 20\]/],

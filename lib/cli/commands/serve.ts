@@ -405,7 +405,9 @@ function generationOptions(body: Record<string, unknown>, chat: boolean, model: 
   const own = model.generationConfig.eosTokenId === undefined ? model.config.eos_token_id : model.generationConfig.eosTokenId;
   const ends = [...new Set([...(body.ignore_eos === true ? [] : eosList(own)), ...(stopIds as number[])])];
   const sampling = temperature === undefined ? undefined : temperature > 0;
-  if ((n ?? 1) > 1 && !(sampling ?? model.generationConfig.doSample)) throw new RequestError('n > 1 needs sampling: a temperature > 0');
+  if ((n ?? 1) > 1 && !(sampling ?? model.generationConfig.doSample)) {
+    throw new RequestError(`n > 1 needs sampling: a temperature > 0${sampling === undefined ? ' (left out, this model\'s generation config decodes greedily)' : ''}`);
+  }
   // (what is left out here, generate takes from the model's generation config)
   return {
     maxNewTokens: maxTokens ?? (chat ? 256 : 16),
