@@ -146,7 +146,7 @@ test('a fault of the batcher\'s own (outside any one generation\'s step) rejects
   expect(await settledLiveTensors()).toBe(before);
 });
 
-test('random traffic (seeded): generations of 1-3 rows arriving at random turns, ending at their own lengths or end tokens, some aborted, some beam search, penalties or chunked prompts, under random row and token limits: each gets generate()\'s tokens alone; nothing left behind', async () => {
+test('random traffic (seeded): generations of 1-3 rows arriving at random turns, ending at their own lengths, end tokens or the context\'s end, some aborted, some beam search, penalties or chunked prompts, under random row and token limits: each gets generate()\'s tokens alone; nothing left behind', async () => {
   const before = await settledLiveTensors();
   // (mulberry32: a small seeded generator, so that each scenario is the same on every run)
   const randomFrom = (seed: number) => () => {
@@ -159,8 +159,9 @@ test('random traffic (seeded): generations of 1-3 rows arriving at random turns,
   for (let scenario = 0; scenario < 60; scenario++) {
     const random = randomFrom(scenario), int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
     const jobs = Array.from({ length: int(2, 8) }, () => {
-      const prompts = Array.from({ length: random() < 0.7 ? 1 : int(2, 3) }, () => Array.from({ length: int(1, 14) }, () => int(0, 62)));
-      const options: torch.GenerateOptions = { maxNewTokens: int(1, 16), eosTokenId: random() < 0.5 ? null : int(0, 63) };
+      // (prompts of 1-14 tokens, or of 20-36 (n_positions 40): generations that reach the context's end)
+      const prompts = Array.from({ length: random() < 0.7 ? 1 : int(2, 3) }, () => Array.from({ length: random() < 0.3 ? int(20, 36) : int(1, 14) }, () => int(0, 62)));
+      const options: torch.GenerateOptions = { maxNewTokens: int(1, 20), eosTokenId: random() < 0.5 ? null : int(0, 63) };
       const kind = random();
       if (kind < 0.1) options.numBeams = 2;
       else if (kind < 0.2) options.repetitionPenalty = 1.3;
@@ -200,7 +201,7 @@ test('random traffic (seeded): generations of 1-3 rows arriving at random turns,
   expect(await settledLiveTensors()).toBe(before);
 });
 
-test('prompts waiting together go through in one pass: fresh ones, ones whose start a cache covers (pastKeyValues), padded ones; their logits the reference\'s; the limits on padding, rows and tokens', async () => {
+test('prompts waiting together go through in one pass: fresh ones, ones whose start a cache covers (pastKeyValues), padded ones; their logits the reference\'s; the limits on padding, rows, tokens and the context', async () => {
   const before = await settledLiveTensors();
   const cacheOf = (ids: number[][]) => torch.tidy(() => model.forward(torch.tensor(ids, { dtype: 'int64' }), { useCache: true }).pastKeyValues!.map(([k, v]) => [torch.keep(k), torch.keep(v)] as torch.LayerPast));
   const start = [7, 60, 7, 33, 9];
@@ -233,11 +234,19 @@ test('prompts waiting together go through in one pass: fresh ones, ones whose st
 
   // a long prompt and two short ones: padding a short one to the long one would waste more than half: the long one alone, the short ones together
   const long30 = Array.from({ length: 30 }, (_, i) => (i * 7) % 60);
+  const eight12 = () => Array.from({ length: 12 }, (_, i) => (i * 3 + 1) % 60);
   const mixed = new torch.GenerationBatcher(model);
   const three = [long30, [4, 5, 6], [7, 8, 9, 10]];
   const apart = await Promise.all(three.map((p) => mixed.generate([p], { maxNewTokens: 3, eosTokenId: null })));
   expect(apart).toEqual(three.map((p) => model.generate([p], { maxNewTokens: 3, eosTokenId: null })));
   expect(mixed.stats).toMatchObject({ batchedPrefills: 1, prefilledTogether: 2 });
+  // a prompt whose first 30 tokens a cache covers goes alone: with the 12-token one's padding its pass would be 30 + 12 positions, past n_positions (40)
+  const long34 = Array.from({ length: 34 }, (_, i) => (i * 11) % 60), cached30 = cacheOf([long34.slice(0, 30)]);
+  const near = new torch.GenerationBatcher(model);
+  const nearJobs: [number[], torch.GenerateOptions][] = [[long34, { maxNewTokens: 6, eosTokenId: null, pastKeyValues: cached30 }], [eight12(), { maxNewTokens: 3, eosTokenId: null }], [[4, 5, 6, 7, 8, 9, 10, 11, 12, 13], { maxNewTokens: 3, eosTokenId: null }]];
+  expect(await Promise.all(nearJobs.map(([p, o]) => near.generate([p], o)))).toEqual(nearJobs.map(([p, o]) => model.generate([p], o)));
+  expect(near.stats).toMatchObject({ batchedPrefills: 1, prefilledTogether: 2 });
+  for (const layer of cached30) for (const t of layer) t.dispose();
   // maxBatchTokens: four 8-token prompts with room for two in a pass: two passes; maxBatchRows: one row a pass, none together
   const eight = [0, 1, 2, 3].map((i) => Array.from({ length: 8 }, (_, t) => (t * 5 + i) % 60));
   for (const [options, prefills, together] of [[{ maxBatchTokens: 16 }, 2, 4], [{ maxBatchTokens: 24 }, 1, 3], [{ maxBatchRows: 1 }, 0, 0]] as const) {

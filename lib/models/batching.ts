@@ -305,16 +305,20 @@ export class GenerationBatcher {
    */
   private prefillTogether(jobs: Job[]): void {
     let waiting = jobs.map((job) => ({ job, state: job.state()! })).sort((a, b) => b.state.toFeed - a.state.toFeed);
+    const context = this.model.config.n_positions;
     while (waiting.length > 1) {
       const [first, ...others] = waiting, longest = first.state.toFeed;
       const group = [first];
-      let rows = first.state.seqs.length, filled = rows * longest;
+      let rows = first.state.seqs.length, filled = rows * longest, cached = first.state.cachedLength;
       for (const w of others) {
         const n = w.state.seqs.length, padded = (rows + n) * longest;
         if (rows + n > this.maxRows || padded > this.maxTokens || padded > 1.5 * (filled + n * w.state.toFeed)) continue;
+        // (the pass is the longest cache seeded, then the longest prompt: within the context too)
+        if (Math.max(cached, w.state.cachedLength) + longest > context) continue;
         group.push(w);
         rows += n;
         filled += n * w.state.toFeed;
+        cached = Math.max(cached, w.state.cachedLength);
       }
       waiting = waiting.filter((w) => !group.includes(w));
       if (group.length < 2) continue;
@@ -396,10 +400,13 @@ export class GenerationBatcher {
     if (!stack) return null;
     const going = new Set(states.filter((s) => stack.states.includes(s))), joining = states.filter((s) => !going.has(s));
     if (![...going].every((s) => viewsOf(stack, s))) return null;
+    // (the step adds a position to every row: a stack at the context, its longest generation gone, is trimmed by a restack)
+    const positions = stack.past[0][0].shape[2];
+    if (positions >= this.model.config.n_positions) return null;
     const ended = stack.states.filter((s) => !going.has(s));
     const cut = ended.length > 0, joined = joining.length > 0;
     if (!cut && !joined) return { states: stack.states, past: stack.past, cut, joined };
-    const positions = stack.past[0][0].shape[2], longest = Math.max(...states.map((s) => s.cachedLength));
+    const longest = Math.max(...states.map((s) => s.cachedLength));
     if (longest > positions || 4 * (positions - longest) > positions || ended.some((s) => live.has(s))) return null;
     // (checked before any row moves: the going generations' caches are views of these rows until the pass)
     const rows = rowsOf(states);
