@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
-import { lessFlatGpt2, settledLiveTensors } from './helpers';
+import { lessFlatGpt2, seededRandom, settledLiveTensors } from './helpers';
 
 let tmp: string;
 let model: torch.GPT2LMHeadModel;
@@ -148,16 +148,9 @@ test('a fault of the batcher\'s own (outside any one generation\'s step) rejects
 
 test('random traffic (seeded): generations of 1-3 rows arriving at random turns, ending at their own lengths, end tokens or the context\'s end, some aborted, some beam search, penalties or chunked prompts, under random row and token limits: each gets generate()\'s tokens alone; nothing left behind', async () => {
   const before = await settledLiveTensors();
-  // (mulberry32: a small seeded generator, so that each scenario is the same on every run)
-  const randomFrom = (seed: number) => () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
   const totals = { restacks: 0, compactions: 0, joins: 0, batchedPasses: 0 };
   for (let scenario = 0; scenario < 60; scenario++) {
-    const random = randomFrom(scenario), int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+    const { random, int } = seededRandom(scenario); // (each scenario the same on every run)
     const jobs = Array.from({ length: int(2, 8) }, () => {
       // (prompts of 1-14 tokens, or of 20-36 (n_positions 40): generations that reach the context's end)
       const prompts = Array.from({ length: random() < 0.7 ? 1 : int(2, 3) }, () => Array.from({ length: random() < 0.3 ? int(20, 36) : int(1, 14) }, () => int(0, 62)));

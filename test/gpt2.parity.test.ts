@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
 import { addRows, appendToCache, cacheWithRoom, newCache, reorderCache, repeatCache, rowRoom, withCacheRows } from '../lib/models/kv_cache';
-import { fileMappings, fixtures, relErr } from './helpers';
+import { fileMappings, fixtures, relErr, seededRandom } from './helpers';
 
 const configs = fs.readdirSync(path.join(fixtures, 'gpt2'));
 const attns: torch.AttnImplementation[] = ['eager', 'sdpa'];
@@ -254,17 +254,10 @@ test('the key/value cache grows in place: a pass writes after the very cache it 
 });
 
 test('the cache machinery under 300 random programs (seeded): appends, forks from older caches, rows reordered or cut, rows added, caches repeated: every cache still in use holds what torch.cat / index_select / repeatInterleave give', () => {
-  // (mulberry32: the same programs on every run)
-  const randomFrom = (seed: number) => () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
   const H = 2, D = 3, maxPositions = 40;
   const ops = { append: 0, fork: 0, reorder: 0, addRows: 0, repeat: 0 };
   for (let program = 0; program < 300; program++) {
-    const random = randomFrom(program), int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+    const { random, int } = seededRandom(program); // (the same programs on every run)
     torch.manualSeed(program);
     torch.tidy(() => torch.noGrad(() => {
       // the caches in use, each with what it must hold

@@ -243,3 +243,17 @@ export async function settledLiveTensors(): Promise<number> {
   }
   return last;
 }
+
+/**
+ * A small seeded generator (mulberry32) for tests of random programs, the same on every run:
+ * random() in [0, 1), int(lo, hi) an integer in [lo, hi].
+ */
+export function seededRandom(seed: number): { random: () => number; int: (lo: number, hi: number) => number } {
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  return { random, int: (lo, hi) => lo + Math.floor(random() * (hi - lo + 1)) };
+}

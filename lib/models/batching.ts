@@ -312,13 +312,13 @@ export class GenerationBatcher {
       let rows = first.state.seqs.length, filled = rows * longest, cached = first.state.cachedLength;
       for (const w of others) {
         const n = w.state.seqs.length, padded = (rows + n) * longest;
-        if (rows + n > this.maxRows || padded > this.maxTokens || padded > 1.5 * (filled + n * w.state.toFeed)) continue;
         // (the pass is the longest cache seeded, then the longest prompt: within the context too)
-        if (Math.max(cached, w.state.cachedLength) + longest > context) continue;
+        const longestCache = Math.max(cached, w.state.cachedLength);
+        if (rows + n > this.maxRows || padded > this.maxTokens || padded > 1.5 * (filled + n * w.state.toFeed) || longestCache + longest > context) continue;
         group.push(w);
         rows += n;
         filled += n * w.state.toFeed;
-        cached = Math.max(cached, w.state.cachedLength);
+        cached = longestCache;
       }
       waiting = waiting.filter((w) => !group.includes(w));
       if (group.length < 2) continue;
