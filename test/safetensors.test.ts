@@ -116,7 +116,12 @@ describe('corrupt files give an error naming the file and the fault', () => {
       const len = Buffer.alloc(8); len.writeBigUInt64LE(BigInt(header.length));
       return Buffer.concat([len, header, Buffer.alloc(n)]);
     };
-    expect(() => st.loadFile(write('dt.safetensors', mk({ a: { dtype: 'Q7', shape: [1], data_offsets: [0, 1] } }, 1)))).toThrow(/unsupported dtype 'Q7'/);
+    expect(() => st.loadFile(write('dt.safetensors', mk({ a: { dtype: 'Q7', shape: [1], data_offsets: [0, 1] } }, 1)))).toThrow(/unsupported dtype "Q7" \(readable: F64, F32/);
+    // a dtype left out, a name that is a property of every object, an entry that is no object
+    expect(() => st.loadFile(write('nodt.safetensors', mk({ a: { shape: [1], data_offsets: [0, 1] } }, 1)))).toThrow(/'a' has no dtype/);
+    expect(() => st.loadFile(write('proto.safetensors', mk({ a: { dtype: 'constructor', shape: [1], data_offsets: [0, 1] } }, 1)))).toThrow(/unsupported dtype "constructor"/);
+    expect(() => st.loadFile(write('entry.safetensors', mk({ a: 7 }, 0)))).toThrow(/'a': its header entry is not an object/);
+    expect(() => st.loadFile(write('meta.safetensors', mk({ __metadata__: { format: 1 } }, 0)))).toThrow(/__metadata__ must be an object of strings/);
     expect(() => st.loadFile(write('hole.safetensors', mk({ a: { dtype: 'U8', shape: [1], data_offsets: [2, 3] } }, 3)))).toThrow(/hole/);
     expect(() => st.loadFile(path.join(dir, 'nope.safetensors'))).toThrow(/nope\.safetensors.*ENOENT/);
   });

@@ -69,13 +69,19 @@ export function readHeader(file: string): SafetensorsHeader {
     const spans: [number, number, string][] = [];
     for (const [name, v] of Object.entries(json)) {
       if (name === '__metadata__') {
-        if (v === null || typeof v !== 'object') throw bad('__metadata__ must be an object of strings');
+        // the Rust reader (safetensors' own) refuses anything but strings here too
+        if (v === null || typeof v !== 'object' || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'string')) {
+          throw bad('__metadata__ must be an object of strings');
+        }
         metadata = v as Record<string, string>;
         continue;
       }
-      const e = v as { dtype?: string; shape?: unknown; data_offsets?: unknown };
-      const dtype = fromST[e?.dtype ?? ''];
-      if (!dtype) throw bad(`tensor '${name}' has unsupported dtype '${e?.dtype}'`);
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw bad(`tensor '${name}': its header entry is not an object`);
+      const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+      if (e.dtype === undefined) throw bad(`tensor '${name}' has no dtype`);
+      // own keys only: a dtype of 'constructor' must not find Object's
+      const dtype = typeof e.dtype === 'string' && Object.hasOwn(fromST, e.dtype) ? fromST[e.dtype] : undefined;
+      if (!dtype) throw bad(`tensor '${name}' has unsupported dtype ${JSON.stringify(e.dtype)} (readable: ${Object.keys(fromST).join(', ')})`);
       if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`tensor '${name}' has an invalid shape`);
       const offs = e.data_offsets;
       if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isInteger(d) && d >= 0) || offs[0] > offs[1]) {
