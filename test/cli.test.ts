@@ -754,6 +754,11 @@ test('bad input: one-line cause, non-zero exit, nothing half-written', () => {
     [['serve', '--model', modelDir, '--max-num-batched-tokens', '0'], /--max-num-batched-tokens must be >= 1/],
     [['serve', '--model', modelDir, '--prefill-chunk-size', '-1'], /--prefill-chunk-size must be >= 0 \(0: off\)/],
     [['frobnicate'], /unknown command/],
+    // (names every JS object has are no commands or flags either)
+    [['constructor'], /unknown command 'constructor'/],
+    [['train', '--model', modelDir, '--constructor', 'x'], /unknown flag --constructor for 'train'/],
+    [['generate', '--model', modelDir, '--to_string', 'x'], /unknown flag --to_string for 'generate'/],
+    [['train', '--model', modelDir, '--no-has-own-property'], /unknown flag --no-has-own-property/],
   ];
   for (const [args, re] of cases) {
     const r = cli(...args);

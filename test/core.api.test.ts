@@ -222,6 +222,21 @@ describe('errors become JS exceptions', () => {
     expect(() => torch.zeros([2], { dtype: 'float128' as torch.DType })).toThrow(/unknown dtype/);
     expect(() => torch.zeros([2], { device: 'tpu' })).toThrow(/unknown device/);
   });
+  test("a name that is a property of every JS object ('constructor') is as unknown as any other", () => {
+    const F = torch.nn.functional;
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect(() => torch.zeros([2], { dtype: name as torch.DType })).toThrow(new RegExp(`unknown dtype '${name}'`));
+      expect(() => torch.finfo(name as torch.DType)).toThrow(/is not a floating point dtype/);
+      expect(() => torch.iinfo(name as torch.DType)).toThrow(/is not an integer dtype/);
+      expect(() => torch.frombuffer(new Uint8Array(4), { dtype: name as torch.DType })).toThrow(/give the dtype the bytes hold/);
+      expect(() => F.mseLoss(torch.zeros([2]), torch.zeros([2]), { reduction: name as 'sum' })).toThrow(new RegExp(`unknown reduction '${name}'`));
+      expect(() => F.interpolate(torch.zeros([1, 1, 3]), { size: 5, mode: name as 'linear' })).toThrow(new RegExp(`unknown mode '${name}'`));
+      expect(() => torch.train.parseOptimArgs('sgd', `${name}=1`)).toThrow(/sgd takes momentum, dampening, nesterov/);
+      expect(() => torch.train.parseOptimArgs(name as 'sgd', 'momentum=1')).toThrow(/optim must be adamw_torch/);
+      const tok = new torch.GPT2Tokenizer(null, { chatTemplate: { default: '{{ messages[0].content }}', tool_use: '{{ tools }}' } });
+      expect(() => tok.applyChatTemplate([{ role: 'user', content: 'hi' }], { chatTemplate: name })).toThrow(/no chat template named/);
+    }
+  });
   test('a CUDA device that is not there says so, and what to use instead', () => {
     const n = torch.cuda.deviceCount();
     const missing = `cuda:${n}`;

@@ -73,19 +73,20 @@ function parseOne(command: string, argv: string[], i: number, spec: Spec, out: P
   const given = name; // (as typed: messages name the flag as the user wrote it)
   name = resolveFlag(spec, name) ?? name.replace(/_/g, '-');
   // --no-<flag> turns a boolean off (HfArgumentParser's --no_<flag>), for flags that default to true.
-  const negated = name.startsWith('no-') && !spec[name] ? resolveFlag(spec, name.slice(3)) : undefined;
+  const negated = name.startsWith('no-') && !Object.hasOwn(spec, name) ? resolveFlag(spec, name.slice(3)) : undefined;
   if (negated && spec[negated].type === 'boolean' && value === undefined) {
     out[negated] = false;
     givenFlags.get(out)?.add(negated);
     return i;
   }
-  const s = spec[name];
+  const s = Object.hasOwn(spec, name) ? spec[name] : undefined; // (own flags: --constructor is none)
   if (s) {
     givenFlags.get(out)?.add(name);
     if (given !== name) typedNames.get(out)?.set(name, given);
     else typedNames.get(out)?.delete(name); // (given by its own name last)
   }
-  if (!s && FOREIGN_FIELDS[name] && (!FOREIGN_FIELDS[name].sets || Object.keys(FOREIGN_FIELDS[name].sets!(true)).every((k) => spec[k]))) {
+  const foreign = Object.hasOwn(FOREIGN_FIELDS, name) ? FOREIGN_FIELDS[name] : undefined;
+  if (!s && foreign && (!foreign.sets || Object.keys(foreign.sets(true)).every((k) => Object.hasOwn(spec, k)))) {
     return foreignField(given, name, value, argv, i, out, noEffect);
   }
   if (!s) {
@@ -179,7 +180,7 @@ function withConfigFile(argv: string[]): { argv: string[]; fromFile: number; fil
  */
 export function resolveFlag(spec: Spec, name: string): string | undefined {
   const n = name.replace(/_/g, '-');
-  if (spec[n]) return n;
+  if (Object.hasOwn(spec, n)) return n;
   return Object.keys(spec).find((k) => spec[k].aliases?.includes(n));
 }
 

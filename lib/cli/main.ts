@@ -42,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(JSON.parse(require('fs').readFileSync(require('path').join(root, 'package.json'), 'utf8')).version);
     return 0;
   }
-  const load = commands[name];
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined; // ('tstorch constructor' is no command)
   if (!load) {
     console.error(`tstorch: unknown command '${name}'\n${usage()}`);
     return 2;

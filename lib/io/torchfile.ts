@@ -270,7 +270,7 @@ function numpyScalar(file: string, dtype: unknown, data: unknown): number | bigi
  */
 function numpyTensor(file: string, a: NumpyArray): Tensor {
   const code = a.dtype!.code.replace(/^[<>=|]/, '');
-  let dtype = NUMPY_DTYPES[code];
+  let dtype = Object.hasOwn(NUMPY_DTYPES, code) ? NUMPY_DTYPES[code] : undefined;
   const size = a.dtype!.itemsize;
   let bytes = Buffer.from(a.data!);
   if (a.dtype!.bigEndian && size > 1) { // byte-swap each element (complex: each of its two parts)
@@ -297,7 +297,7 @@ function numpyTensor(file: string, a: NumpyArray): Tensor {
 function storageRef(file: string, pid: unknown[], legacy: boolean): StorageRef {
   const [tag, type, key, , numel, view] = pid as [string, PyGlobal, string, string, number, unknown];
   if (tag !== 'storage' || !(type instanceof PyGlobal)) fail(file, `unexpected persistent id ${JSON.stringify(tag)}`);
-  const dtype = STORAGE_DTYPES[type.name];
+  const dtype = Object.hasOwn(STORAGE_DTYPES, type.name) ? STORAGE_DTYPES[type.name] : undefined;
   if (!dtype || type.module !== 'torch') fail(file, `storage type ${type.qualified} is not supported (one of torch.${Object.keys(STORAGE_DTYPES).join(', torch.')})`);
   if (legacy && view !== null && view !== undefined) fail(file, 'storage views of the legacy format are not supported (re-save it with a recent torch.save)');
   if (!Number.isInteger(numel) || numel < 0) fail(file, `corrupt pickle (storage ${String(key)} has ${String(numel)} elements)`);

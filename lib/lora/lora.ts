@@ -109,7 +109,7 @@ const PEFT_NAMES: Record<string, string> = { lora_alpha: 'alpha', loraAlpha: 'al
 
 export function resolveLoRAOptions(o: LoRAOptions = {}): ResolvedLoRAOptions {
   // (unchecked, PEFT's target_modules or lora_alpha were quietly the defaults: LoRA on other layers, another scale)
-  for (const k of Object.keys(o ?? {})) if (k in PEFT_NAMES) throw new Error(`LoRA: unknown option '${k}' (PEFT's ${k} is ${PEFT_NAMES[k]} here)`);
+  for (const k of Object.keys(o ?? {})) if (Object.hasOwn(PEFT_NAMES, k)) throw new Error(`LoRA: unknown option '${k}' (PEFT's ${k} is ${PEFT_NAMES[k]} here)`);
   keywordOptions('LoRA', o, LORA_OPTIONS);
   const r = o.r ?? 8;
   if (!Number.isInteger(r) || r < 0) throw new Error(`LoRA: rank r must be a non-negative integer, got ${r}`);

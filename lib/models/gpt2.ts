@@ -120,7 +120,7 @@ const CLASS_OF_TASK: Record<string, string> = { CAUSAL_LM: 'GPT2LMHeadModel', SE
  */
 export function checkAdapterTask(cls: string, dir: string, adapterConfig: Record<string, unknown>): void {
   const task = adapterConfig.task_type;
-  const owner = typeof task === 'string' ? CLASS_OF_TASK[task] : undefined;
+  const owner = typeof task === 'string' && Object.hasOwn(CLASS_OF_TASK, task) ? CLASS_OF_TASK[task] : undefined;
   if (owner === undefined || owner === cls || task === 'CAUSAL_LM') return;
   throw new Error(`${cls}: ${dir} is a ${task} adapter, with a head for ${owner}: load it with ${owner}.fromPretrained`);
 }

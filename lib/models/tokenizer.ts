@@ -169,7 +169,7 @@ export class GPT2Tokenizer {
     }
     if (typeof t === 'string') return t;
     if (name !== undefined) {
-      if (!(name in t)) throw new Error(`tokenizer: no chat template named '${name}' (it has ${Object.keys(t).join(', ')})`);
+      if (!Object.hasOwn(t, name)) throw new Error(`tokenizer: no chat template named '${name}' (it has ${Object.keys(t).join(', ')})`);
       return t[name];
     }
     if (opts.tools && 'tool_use' in t) return t.tool_use;
@@ -207,7 +207,7 @@ export class GPT2Tokenizer {
   renderChat(messages: ChatMessage[], opts: ChatTemplateOptions & { chatTemplate?: string } = {}): RenderedChat {
     // (as HF's get_chat_template: a name of one of the tokenizer's templates, else a template itself)
     const given = opts.chatTemplate;
-    const named = given !== undefined && !(typeof this.chatTemplate === 'object' && this.chatTemplate !== null && given in this.chatTemplate) && /\{[{%]/.test(given);
+    const named = given !== undefined && !(typeof this.chatTemplate === 'object' && this.chatTemplate !== null && Object.hasOwn(this.chatTemplate, given)) && /\{[{%]/.test(given);
     const template = named ? given! : this.getChatTemplate(given, { tools: opts.tools !== undefined });
     return renderChatTemplateSpans(template, messages, this.specialTokensMap, opts);
   }

@@ -118,7 +118,8 @@ export const tanh = (x: Tensor) => x.tanh();
 type Reduction = 'none' | 'mean' | 'sum';
 /** A reduction's name as libtorch's code (at::Reduction). */
 function reductionCode(r: Reduction | undefined, op: string): number {
-  const c = { none: 0, mean: 1, sum: 2 }[r ?? 'mean'];
+  const codes = { none: 0, mean: 1, sum: 2 }, name = r ?? 'mean';
+  const c = Object.hasOwn(codes, name) ? codes[name] : undefined;
   if (c === undefined) throw new Error(`${op}: unknown reduction '${r}' (use 'none', 'mean' or 'sum')`);
   return c;
 }
@@ -710,7 +711,7 @@ const LINEAR_DIMS: Record<string, number> = { linear: 1, bilinear: 2, bicubic: 2
 export const interpolate = takesOptions('interpolate', 1, ['size', 'scaleFactor', 'mode', 'alignCorners', 'recomputeScaleFactor', 'antialias'], function interpolate(x: Tensor, opts: InterpolateOptions = {}): Tensor {
   const mode = opts.mode ?? 'nearest';
   const nd = x.ndim - 2;
-  if (!(mode in INTERPOLATE_KERNEL) && mode !== 'area') {
+  if (!Object.hasOwn(INTERPOLATE_KERNEL, mode) && mode !== 'area') {
     throw new Error(`interpolate: unknown mode '${mode}'; use nearest, nearest-exact, linear, bilinear, bicubic, trilinear or area`);
   }
   if (nd < 1 || nd > 3) throw new Error(`interpolate: input must be (N, C, L), (N, C, H, W) or (N, C, D, H, W); got ${x.ndim}-D`);

@@ -157,7 +157,7 @@ const BUFFER_VIEWS: Partial<Record<DType, { new (b: ArrayBuffer, offset: number,
  */
 export function frombuffer(buffer: ArrayBuffer | ArrayBufferView, opts: TensorOptions & { dtype: DType; count?: number; offset?: number }): Tensor {
   const { count = -1, offset = 0, ...rest } = keywordOptions<TensorOptions & { dtype: DType; count?: number; offset?: number }>('frombuffer', opts, [...TENSOR_KEYS, 'count', 'offset']);
-  const View = BUFFER_VIEWS[rest.dtype];
+  const View = Object.hasOwn(BUFFER_VIEWS, rest.dtype) ? BUFFER_VIEWS[rest.dtype] : undefined;
   if (!View) throw new Error(`frombuffer: give the dtype the bytes hold ({ dtype: 'int32' }): one of ${Object.keys(BUFFER_VIEWS).join(', ')}${rest.dtype === undefined ? '' : `, got '${rest.dtype}'`}`);
   const bytes = ArrayBuffer.isView(buffer) ? new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength) : new Uint8Array(buffer);
   const size = View.BYTES_PER_ELEMENT;

@@ -11,7 +11,7 @@ const names: Record<number, DType> = {};
 for (const [name, code] of Object.entries(codes)) names[code] = name as DType;
 
 export function dtypeCode(d: DType): number {
-  const c = codes[d];
+  const c = Object.hasOwn(codes, d) ? codes[d] : undefined; // (own keys: 'constructor' is no dtype)
   if (c === undefined) {
     throw new Error(`tstorch: unknown dtype '${d}' (expected one of ${Object.keys(codes).join(', ')})`);
   }
@@ -123,7 +123,7 @@ export function finfo(dtype: DType = defaults.floatDtype): Readonly<FInfo> {
   const real = realOf(dtype);
   let f = finfoCache.get(real);
   if (!f) {
-    const info = FLOAT_INFO[real];
+    const info = Object.hasOwn(FLOAT_INFO, real) ? FLOAT_INFO[real] : undefined;
     if (!info) throw new Error(`finfo: ${String(dtype)} is not a floating point dtype (for integer dtypes use iinfo)`);
     f = Object.freeze({ ...info, min: -info.max, smallestNormal: info.tiny, dtype: real });
     finfoCache.set(real, f);
@@ -151,7 +151,7 @@ export function iinfo(dtype: 'uint8' | 'int8' | 'int16' | 'int32'): IInfo<number
 export function iinfo(dtype: DType): IInfo<number> | IInfo<bigint>;
 export function iinfo(dtype: DType): IInfo<number> | IInfo<bigint> {
   if (dtype === 'int64') return { bits: 64, max: 2n ** 63n - 1n, min: -(2n ** 63n), dtype };
-  const info = INT_INFO[dtype];
+  const info = Object.hasOwn(INT_INFO, dtype) ? INT_INFO[dtype] : undefined;
   if (!info) throw new Error(`iinfo: ${String(dtype)} is not an integer dtype (uint8, int8, int16, int32, int64)${isFloatingDtype(dtype) || isComplexDtype(dtype) ? '; for floating dtypes use finfo' : ''}`);
   return { bits: info.bits, max: info.signed ? 2 ** (info.bits - 1) - 1 : 2 ** info.bits - 1, min: info.signed ? -(2 ** (info.bits - 1)) : 0, dtype };
 }

@@ -57,10 +57,11 @@ export function parseOptimArgs(optim: OptimizerName, raw: string | Record<string
       return [kv.slice(0, eq).trim(), kv.slice(eq + 1).trim()];
     })
     : Object.entries(raw ?? {});
+  if (!OPTIMIZERS.includes(optim)) throw new Error(`optim must be ${OPTIMIZERS.join(', ')}; got '${optim}'`);
   const known = OPTIM_ARG_NAMES[optim];
   const out: OptimArgs = {};
   for (const [key, value] of pairs) {
-    if (!(key in known)) {
+    if (!Object.hasOwn(known, key)) { // (own keys: 'constructor=1' is no argument)
       const takes = Object.keys(known);
       throw new Error(`optimArgs: ${optim} takes ${takes.length ? takes.join(', ') : 'no optim_args'}; got '${key}'`);
     }
