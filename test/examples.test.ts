@@ -171,7 +171,8 @@ test('tstorch train --loss-type dft (TRL\'s SFT loss_type): the Trainer\'s DFT l
   const r = cli('--out', path.join(tmp, 'cli-dft'), '--loss-type', 'dft', '--logging-steps', '1');
   expect(r.stderr).toBe('');
   expect(r.stdout).toMatch(/training: 6 examples of up to 32 tokens \(padded per batch; the loss on \d+ tokens\) \(the DFT loss\);/);
-  expect(cli('--out', path.join(tmp, 'no1'), '--loss-type', 'ipo').stderr).toMatch(/--loss-type for a language model is nll or dft \(TRL's SFT loss_type\); ipo is a DPO loss/);
+  expect(cli('--out', path.join(tmp, 'no1'), '--loss-type', 'ipo').stderr).toMatch(/--loss-type for a language model is nll or dft \(TRL's SFT loss_type\); got 'ipo', a DPO loss, for preference pairs/);
+  expect(cli('--out', path.join(tmp, 'no1'), '--loss-type', 'mse').stderr).toMatch(/--loss-type for a language model is nll or dft \(TRL's SFT loss_type\); got 'mse'\n/); // (no DPO loss either)
   const kto = path.join(tmp, 'kto.jsonl');
   fs.writeFileSync(kto, '{"prompt": "a", "completion": " b", "label": true}\n{"prompt": "c", "completion": " d", "label": false}\n');
   expect(spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', kto, '--out', path.join(tmp, 'no2'), '--block-size', '32', '--loss-type', 'dft'], { encoding: 'utf8' }).stderr).toMatch(/--loss-type for KTO is kto or apo_zero_unpaired \(TRL's KTOConfig loss_type\); got 'dft'/);

@@ -690,7 +690,10 @@ function sftLossType(f: Record<string, unknown>, data: unknown): torch.train.LmL
   if (t === undefined) return 'nll';
   const lm = data instanceof torch.data.TextDataset || data instanceof torch.data.ExampleDataset || data instanceof torch.data.PackedExampleDataset;
   if (!lm) throw new Error(`--loss-type is for preference pairs (DPO) or a language model's SFT (nll, dft); not for --task ${f.task}`);
-  if (t !== 'nll' && t !== 'chunked_nll' && t !== 'dft') throw new Error(`--loss-type for a language model is nll or dft (TRL's SFT loss_type); ${t} is a DPO loss, for preference pairs`);
+  if (t !== 'nll' && t !== 'chunked_nll' && t !== 'dft') {
+    const dpo = t.split(',').every((x) => (torch.train.DPO_LOSS_TYPES as string[]).includes(x.trim()));
+    throw new Error(`--loss-type for a language model is nll or dft (TRL's SFT loss_type); got '${t}'${dpo ? ', a DPO loss, for preference pairs' : ''}`);
+  }
   return t;
 }
 
