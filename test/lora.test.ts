@@ -855,6 +855,10 @@ test('loadAdapter errors: missing folder, wrong type, missing tensors', async ()
   fs.mkdirSync(bad, { recursive: true });
   fs.writeFileSync(path.join(bad, 'adapter_config.json'), JSON.stringify({ peft_type: 'IA3' }));
   await expect(torch.lora.loadAdapter(m, bad)).rejects.toThrow(/IA3/);
+  // read directly (as eval and generate do): a missing or non-object config says what it needs
+  expect(() => torch.lora.readAdapterConfig(base)).toThrow(/^adapter: cannot read .*adapter_config\.json \(no such file\); a PEFT adapter folder needs a readable adapter_config\.json$/);
+  fs.writeFileSync(path.join(bad, 'adapter_config.json'), 'null');
+  expect(() => torch.lora.readAdapterConfig(bad)).toThrow(/^adapter: .*adapter_config\.json must hold a JSON object/);
   fs.writeFileSync(path.join(bad, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', r: 2, lora_alpha: 4, target_modules: ['c_attn'], fan_in_fan_out: true }));
   torch.io.safetensors.saveFile(path.join(bad, 'adapter_model.safetensors'), { x: torch.zeros([1]) });
   await expect(torch.lora.loadAdapter(m, bad)).rejects.toThrow(/lacks/);

@@ -16,6 +16,7 @@ import { saveFile } from '../io/safetensors';
 import { saveTorchFile } from '../io/torchsave';
 import { loadWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
+import { readJsonObject } from '../io/json';
 import { writeAdapterCard } from '../train/modelcard';
 import { GPT2ForSequenceClassification } from '../models/sequence_classification';
 import { GPT2ForTokenClassification } from '../models/token_classification';
@@ -579,12 +580,8 @@ export function writeAdapter(model: Module, dir: string, opts: SaveAdapterOption
 
 export function readAdapterConfig(dir: string): ResolvedLoRAOptions {
   const file = path.join(dir, 'adapter_config.json');
-  let c: Record<string, unknown>;
-  try {
-    c = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`adapter: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  // (not an object, e.g. null: said so, not "cannot read properties of null" below)
+  const c = readJsonObject(file, 'adapter', 'a PEFT adapter folder needs a readable adapter_config.json');
   if (c.peft_type !== 'LORA') throw new Error(`adapter: ${file} is a '${c.peft_type}' adapter; only LORA is supported`);
   const targets = c.target_modules as string[] | string; // (a string: a regular expression, or 'all-linear')
   // How A and B started matters on loading only where it changed the base weights (PiSSA: done
