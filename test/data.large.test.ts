@@ -100,6 +100,8 @@ test('JSON Lines of plain texts read a line at a time (never all held): the text
     expect(bad(['{"text": "a"}', '{"messages": [{"role": "user", "content": "hi"}], "text": "b"}'])).toThrow(/bad\.jsonl:2: a conversation, prompt-completion pair or pre-tokenized row \(fields: messages, text\) after plain texts: give one kind of record a file/);
     expect(bad(['{"text": "a"}', '', '{"text": 5}'])).toThrow(/bad\.jsonl:3: no string field 'text' \(fields: text\); choose one with --text-column/);
     expect(bad(['{"text": "a"}', '{"text": "b"'])).toThrow(/bad\.jsonl:2: not a JSON line/);
+    expect(bad(['{"text": "a"}', 'null'])).toThrow(/bad\.jsonl:2: a record must be a JSON object of fields, got null$/);
+    expect(bad(['{"text": "a"}', '[1, 2]'])).toThrow(/bad\.jsonl:2: a record must be a JSON object of fields, got \[1,2\]$/);
     // a folder: plain-text JSON Lines all, or read as before
     const folder = path.join(tmp, 'jsonl-folder');
     fs.mkdirSync(folder);

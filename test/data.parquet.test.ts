@@ -133,6 +133,12 @@ test('.json data as Hugging Face\'s json loader reads it: JSON Lines (Dataset.to
   const bad = path.join(tmp, 'bad.json');
   fs.writeFileSync(bad, JSON.stringify([{ text: 'a', label: 'x' }, { text: 2, label: 'y' }]));
   expect(() => D.readLabelledTexts(bad)).toThrow(/bad\.json item 2: no string field 'text'/);
+  // records that are no objects: said so, wherever they are read (not "fields: " of nothing)
+  fs.writeFileSync(bad, JSON.stringify([{ text: 'a', label: 'x' }, null]));
+  expect(() => D.readLabelledTexts(bad)).toThrow(/bad\.json item 2: a record must be a JSON object of fields, got null/);
+  fs.writeFileSync(bad, JSON.stringify(['a', 'b']));
+  expect(() => D.readTrainingText(bad)).toThrow(/bad\.json item 1: a record must be a JSON object of fields, got "a"/);
+  expect(() => D.readPreferencePairs(bad)).toThrow(/bad\.json item 1: a record must be a JSON object of fields, got "a"/);
   fs.writeFileSync(bad, '[{"text": "a"},');
   expect(() => D.readTrainingText(bad)).toThrow(/bad\.json: not JSON \(.*\); give an array of objects or one object a line/);
   fs.writeFileSync(bad, '[]');

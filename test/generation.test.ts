@@ -440,6 +440,13 @@ test('generation_config.json: fromPretrained reads it as generate()\'s defaults 
   }
   fs.rmSync(path.join(dir, 'generation_config.json'));
   expect((await torch.GPT2LMHeadModel.fromPretrained(dir)).generationConfig).toEqual({});
+  // config.json too: an object, and its sizes integers (a string "16" named as one)
+  const configText = fs.readFileSync(path.join(dir, 'config.json'), 'utf8');
+  fs.writeFileSync(path.join(dir, 'config.json'), 'null');
+  await expect(torch.GPT2LMHeadModel.fromPretrained(dir)).rejects.toThrow(/config\.json must hold a JSON object \(a model's config\)/);
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...JSON.parse(configText), n_embd: '16' }));
+  await expect(torch.GPT2LMHeadModel.fromPretrained(dir)).rejects.toThrow('GPT2Config: n_embd must be a positive integer, got "16"');
+  fs.writeFileSync(path.join(dir, 'config.json'), configText);
 });
 
 test('returnDictInGenerate with outputScores / outputLogits: each step\'s scores, the beam indices and computeTransitionScores as HF\'s (greedy and beam search, ragged prompts, early eos)', () => {

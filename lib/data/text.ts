@@ -348,13 +348,17 @@ function plainTextOf(row: unknown, column: string | undefined): string | undefin
   }
 }
 
+/** A value as JSON, cut short (for messages). */
+const shortJson = (v: unknown): string => { const j = JSON.stringify(v) ?? String(v); return j.length > 40 ? `${j.slice(0, 37)}...` : j; };
+
 /** The texts of a plain-text JSON Lines file, a line at a time; a record of another kind is an error saying where. */
 function* jsonlTexts(file: string, column: string): Generator<string> {
   let n = 0;
   for (const [line, row] of jsonlRows(file)) {
     const text = plainTextOf(row, column === 'text' ? undefined : column);
     if (text === undefined) {
-      const fields = row !== null && typeof row === 'object' ? ` (fields: ${Object.keys(row).join(', ')})` : '';
+      if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new Error(`${file}:${line}: a record must be a JSON object of fields, got ${shortJson(row)}`);
+      const fields = ` (fields: ${Object.keys(row).join(', ')})`;
       if (typeof (row as Record<string, unknown> | null)?.[column] !== 'string') throw new Error(`${file}:${line}: no string field '${column}'${fields}; choose one with --text-column`);
       throw new Error(`${file}:${line}: a conversation, prompt-completion pair or pre-tokenized row${fields} after plain texts: give one kind of record a file`);
     }
@@ -395,6 +399,7 @@ export function readJsonlColumn(file: string, column: string): string[] {
 /** The string fields `columns` of each line's JSON object (or .parquet row), in that order (blank lines skipped). */
 export function readJsonlFields(file: string, columns: string[], parsed = readRecords(file, { raw: true }), hint = 'choose one with --text-column'): string[][] {
   const rows = parsed.map(([line, row]) => columns.map((column) => {
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new Error(`${line}: a record must be a JSON object of fields, got ${shortJson(row)}`);
     const value = row !== null && typeof row === 'object' ? (row as Record<string, unknown>)[column] : undefined;
     if (typeof value !== 'string') {
       throw new Error(`${line}: no string field '${column}'${row !== null && typeof row === 'object' ? ` (fields: ${Object.keys(row).join(', ')})` : ''}; ${hint}`);
@@ -442,7 +447,9 @@ function firstRecord(file: string, opts: { chat?: ChatRenderer | null }): Record
 function readRecordsAndKind(file: string, opts: { chat?: ChatRenderer | null; raw?: boolean } & ConversationOptions, raw = readRawRecords(file)): { records: [string, unknown][]; conversational: boolean } {
   let conversational = false;
   const records = raw.map(([where, row]): [string, unknown] => {
-    if (opts.raw || row === null || typeof row !== 'object' || Array.isArray(row)) return [where, row];
+    // (as datasets' json loader: every record an object; null or [1, 2] is no row of fields)
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new Error(`${where}: a record must be a JSON object of fields, got ${shortJson(row)}`);
+    if (opts.raw) return [where, row];
     try {
       const text = conversationToText(row as Record<string, unknown>, opts.chat, { assistantSpans: opts.assistantSpans });
       if (text !== row) conversational = true;

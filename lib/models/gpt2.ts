@@ -64,7 +64,7 @@ const DEFAULTS: Omit<ResolvedGPT2Config, never> = {
 export function resolveConfig(partial: Partial<GPT2Config>): ResolvedGPT2Config {
   const c = { ...DEFAULTS, ...partial } as ResolvedGPT2Config;
   for (const k of ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head'] as const) {
-    if (!Number.isInteger(c[k]) || (c[k] as number) <= 0) throw new Error(`GPT2Config: ${k} must be a positive integer, got ${c[k]}`);
+    if (!Number.isInteger(c[k]) || (c[k] as number) <= 0) throw new Error(`GPT2Config: ${k} must be a positive integer, got ${JSON.stringify(c[k])}`);
   }
   if (c.n_embd % c.n_head !== 0) throw new Error(`GPT2Config: n_embd (${c.n_embd}) must be divisible by n_head (${c.n_head})`);
   if (!Object.prototype.hasOwnProperty.call(ACTIVATIONS, c.activation_function)) {
@@ -1116,6 +1116,7 @@ export function readConfig(dir: string): GPT2Config {
   } catch (e) {
     throw new Error(`GPT-2: ${file} is not valid JSON (${(e as Error).message})`);
   }
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new Error(`GPT-2: ${file} must hold a JSON object (a model's config)`);
   if (config.model_type !== undefined && config.model_type !== 'gpt2') throw new Error(`GPT-2: ${file} is a '${config.model_type}' model, not gpt2`);
   resolveConfig(config);
   return config;
