@@ -21,7 +21,7 @@ export const spec: Spec = {
   adapter: sharedFlags.adapter,
   prompt: { type: 'string', help: 'the text to continue' },
   prompts: { type: 'string', help: 'instead of --prompt, a file of them: one a line (.txt) or a prompt field an object (.jsonl) or row (.parquet); prints a JSON line each (prompt, completion, tokens)' },
-  'batch-size': { type: 'int', default: 8, help: 'with --prompts: prompts generated together (left-padded, each as it would be alone; one at a time with --assistant-model or --prompt-lookup-num-tokens)' },
+  'batch-size': { type: 'int', default: 8, help: 'with --prompts: prompts generated together (left-padded, each as it would be alone: in fp32; under bf16 the batch\'s shapes change the rounding, so a near tie may go another way, as in HF; one at a time with --assistant-model or --prompt-lookup-num-tokens)' },
   'continuous-batching': { type: 'boolean', help: 'with --prompts: --batch-size prompts in flight, each generated as alone, their steps sharing forward passes; a finished one makes room for the next (vLLM\'s offline batching: no step spent on finished rows)' },
   'max-new-tokens': { type: 'int', help: 'tokens to add (default 50)' },
   temperature: { type: 'number', help: '0 is greedy; > 0 samples (default 0)' },
