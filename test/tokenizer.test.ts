@@ -309,6 +309,11 @@ print(json.dumps(out))
     expect(bad('wordpiece', { 'tokenizer.json': JSON.stringify({ model: { type: 'WordPiece', vocab: {} } }) })).toThrow(/is a WordPiece tokenizer; tstorch reads byte-level BPE tokenizers/);
     expect(bad('metaspace', { 'tokenizer.json': JSON.stringify({ pre_tokenizer: { type: 'Metaspace' }, model: { type: 'BPE', vocab: { a: 0 }, merges: [] } }) })).toThrow(/its pre-tokenizer is Metaspace/);
     expect(bad('no-eos', { 'vocab.json': JSON.stringify({ ...learned.vocab, '<|endoftext|>': undefined }), 'merges.txt': merges })).toThrow(/names no eos token/);
+    // added tokens of the wrong shape: which file, and what is wrong with the entry
+    expect(bad('unknown-kind', { 'tokenizer.json': JSON.stringify({ model: null }) })).toThrow(/is an unknown kind of tokenizer; tstorch reads byte-level BPE/);
+    expect(bad('decoder-id', { 'vocab.json': vocab, 'merges.txt': merges, 'tokenizer_config.json': JSON.stringify({ added_tokens_decoder: { x: { content: '<x>' } } }) })).toThrow(/tokenizer_config.json: added token "<x>" has id "x", not an integer >= 0/);
+    expect(bad('decoder-entry', { 'vocab.json': vocab, 'merges.txt': merges, 'tokenizer_config.json': JSON.stringify({ added_tokens_decoder: { 5: 5 } }) })).toThrow(/tokenizer_config.json: an added token without its text \(content\), got nothing/);
+    expect(bad('added-list', { 'vocab.json': vocab, 'merges.txt': merges, 'added_tokens.json': JSON.stringify({ '<x>': 'a' }) })).toThrow(/added_tokens.json: added token "<x>" has id "a"/);
     expect(bad('not-bytes', { 'vocab.json': JSON.stringify({ a: 0, b: 1, ab: 2, '<|endoftext|>': 3 }), 'merges.txt': 'a b\n' })).toThrow(/lacks the byte-level character .*not a byte-level BPE/);
   });
 });

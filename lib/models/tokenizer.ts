@@ -577,7 +577,7 @@ export function readTokenizerFiles(dir: string): TokenizerTables {
     const model = tj.model as { type?: string; vocab?: Record<string, unknown>; merges?: unknown[] } | undefined;
     const pre = tj.pre_tokenizer as { type?: string; use_regex?: boolean } | null | undefined;
     if (model?.type !== 'BPE' || !model.vocab || !Array.isArray(model.merges)) {
-      throw new Error(`tokenizer: ${file('tokenizer.json')} is a ${model?.type ?? 'unknown'} tokenizer; tstorch reads byte-level BPE tokenizers (GPT-2's kind)`);
+      throw new Error(`tokenizer: ${file('tokenizer.json')} is ${typeof model?.type === 'string' ? `a ${model.type}` : 'an unknown kind of'} tokenizer; tstorch reads byte-level BPE tokenizers (GPT-2's kind)`);
     }
     if (pre?.type !== 'ByteLevel' || pre.use_regex === false) {
       throw new Error(`tokenizer: ${file('tokenizer.json')}: its pre-tokenizer is ${pre?.type ?? 'none'}${pre?.use_regex === false ? ' without GPT-2\'s regex' : ''}; tstorch reads GPT-2's byte-level BPE (pre_tokenizer ByteLevel)`);
@@ -599,15 +599,22 @@ export function readTokenizerFiles(dir: string): TokenizerTables {
   const config = has('tokenizer_config.json') ? readJson(file('tokenizer_config.json')) : {};
   const specialMap = has('special_tokens_map.json') ? readJson(file('special_tokens_map.json')) : {};
   const added = new Map<string, number>(), special = new Set<string>();
-  const add = (content: string, id: number, isSpecial: boolean, where: string) => {
-    if (!Number.isInteger(id) || id < 0) throw new Error(`tokenizer: ${where}: added token ${JSON.stringify(content)} has id ${id}`);
+  const add = (content: unknown, id: unknown, isSpecial: boolean, where: string) => {
+    if (typeof content !== 'string') throw new Error(`tokenizer: ${where}: an added token without its text (content), got ${JSON.stringify(content) ?? 'nothing'}`);
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new Error(`tokenizer: ${where}: added token ${JSON.stringify(content)} has id ${JSON.stringify(id)}, not an integer >= 0`);
     const inVocab = vocab.get(content);
     if (inVocab !== undefined && inVocab !== id) throw new Error(`tokenizer: ${where}: added token ${JSON.stringify(content)} has id ${id}, the vocabulary ${inVocab}`);
     added.set(content, id);
     if (isSpecial) special.add(content);
   };
-  for (const t of (tj?.added_tokens as { id: number; content: string; special?: boolean }[] | undefined) ?? []) add(t.content, t.id, t.special ?? false, 'tokenizer.json');
-  for (const [id, t] of Object.entries((config.added_tokens_decoder as Record<string, { content: string; special?: boolean }> | undefined) ?? {})) add(t.content, Number(id), t.special ?? false, 'tokenizer_config.json');
+  // (entries of the wrong shape, e.g. null, are refused by add, saying which file)
+  type Entry = { id?: unknown; content?: unknown; special?: boolean } | null;
+  const listed = tj?.added_tokens ?? [];
+  if (!Array.isArray(listed)) throw new Error(`tokenizer: ${file('tokenizer.json')}: added_tokens must be a list`);
+  for (const t of listed as Entry[]) add(t?.content, t?.id, t?.special ?? false, 'tokenizer.json');
+  const decoder = config.added_tokens_decoder ?? {};
+  if (typeof decoder !== 'object' || decoder === null || Array.isArray(decoder)) throw new Error(`tokenizer: ${file('tokenizer_config.json')}: added_tokens_decoder must be an object of tokens by id`);
+  for (const [id, t] of Object.entries(decoder as Record<string, Entry>)) add(t?.content, /^\d+$/.test(id) ? Number(id) : id, t?.special ?? false, 'tokenizer_config.json');
   if (has('added_tokens.json')) for (const [content, id] of Object.entries(readJson(file('added_tokens.json')))) add(content, id as number, false, 'added_tokens.json');
   for (const key of ['bos_token', 'eos_token', 'unk_token', 'pad_token']) {
     const t = tokenContent(config[key]) ?? tokenContent(specialMap[key]);
