@@ -1,8 +1,9 @@
 // tstorch chat: a conversation with a model in the terminal (HF's `transformers chat`): each line
 // read is a user's message, the whole conversation is rendered by the chat template with the
-// generation prompt, and the reply is streamed out as it comes and kept (Ctrl-C ends it there). !clear starts over, !exit
-// (or the end of input) ends.
+// generation prompt, and the reply is streamed out as it comes and kept (Ctrl-C ends it there). !clear starts over,
+// !save FILE writes the conversation (messages as JSON), !help lists these, !exit (or the end of input) ends.
 import * as readline from 'readline';
+import { writeFileAtomic } from '../../io/atomic';
 import { Spec } from '../args';
 import { loadModelFromFlags, sharedFlags } from './common';
 import { checkVocabulary, generateFlags, generateOptions, newTokens, plain, precisionAutocast, replyText, spec as generateSpec, textStream, withAssistant } from './generate';
@@ -37,7 +38,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const opening: ChatMessage[] = f.system !== undefined ? [{ role: 'system', content: f.system as string }] : [];
   let messages = [...opening];
   const interactive = process.stdin.isTTY === true;
-  if (interactive) console.error('(a message, then Enter; !clear starts over, !exit or Ctrl-D ends)');
+  if (interactive) console.error('(a message, then Enter; !help lists the commands, !exit or Ctrl-D ends)');
   // Each turn's prompt starts with the last one's (and its reply): its cache is kept, so a turn
   // feeds only what is new (the reply, the next message) through the model.
   const session: ChatSession = { batcher: new GenerationBatcher(model, { autocast: precisionAutocast(f) }), cache: new PrefixCache(model.config.n_positions) };
@@ -49,6 +50,8 @@ export async function run(f: Record<string, unknown>): Promise<void> {
       const text = line.trim();
       if (text === '!exit') break;
       if (text === '!clear') { messages = [...opening]; ask(); continue; }
+      if (text === '!help') { console.error(CHAT_HELP); ask(); continue; }
+      if (text === '!save' || text.startsWith('!save ')) { saveConversation(text.slice('!save'.length).trim(), messages); ask(); continue; }
       if (!text) { ask(); continue; }
       messages.push({ role: 'user', content: line });
       const ids = tokenizer.encode(tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }));
@@ -71,6 +74,23 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     session.cache.clear();
     model.dispose();
     options.assistantModel?.dispose();
+  }
+}
+
+const CHAT_HELP = `commands (HF's transformers chat's):
+  !clear       start the conversation over (the system message kept)
+  !save FILE   write the conversation so far to FILE: its messages as JSON ({"messages": [{role, content}, ...]})
+  !help        this list
+  !exit        end the chat (as Ctrl-D does)`;
+
+/** !save FILE: the conversation as TRL's messages (a row a training .jsonl takes), written whole or not at all. */
+function saveConversation(file: string, messages: ChatMessage[]): void {
+  if (!file) { console.error('chat: !save needs a file name: !save chat.json'); return; }
+  try {
+    writeFileAtomic(file, JSON.stringify({ messages }, null, 2) + '\n');
+    console.error(`chat: ${messages.length} messages saved to ${file}`);
+  } catch (e) {
+    console.error(`chat: cannot save to ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); the chat goes on`);
   }
 }
 
