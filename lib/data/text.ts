@@ -359,7 +359,7 @@ function* jsonlTexts(file: string, column: string): Generator<string> {
     if (text === undefined) {
       if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new Error(`${file}:${line}: a record must be a JSON object of fields, got ${shortJson(row)}`);
       const fields = ` (fields: ${Object.keys(row).join(', ')})`;
-      if (typeof (row as Record<string, unknown> | null)?.[column] !== 'string') throw new Error(`${file}:${line}: no string field '${column}'${fields}; choose one with --text-column`);
+      if (typeof (row as Record<string, unknown>)[column] !== 'string') throw new Error(`${file}:${line}: no string field '${column}'${fields}; choose one with --text-column`);
       throw new Error(`${file}:${line}: a conversation, prompt-completion pair or pre-tokenized row${fields} after plain texts: give one kind of record a file`);
     }
     n++;
@@ -400,9 +400,9 @@ export function readJsonlColumn(file: string, column: string): string[] {
 export function readJsonlFields(file: string, columns: string[], parsed = readRecords(file, { raw: true }), hint = 'choose one with --text-column'): string[][] {
   const rows = parsed.map(([line, row]) => columns.map((column) => {
     if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new Error(`${line}: a record must be a JSON object of fields, got ${shortJson(row)}`);
-    const value = row !== null && typeof row === 'object' ? (row as Record<string, unknown>)[column] : undefined;
+    const value = (row as Record<string, unknown>)[column];
     if (typeof value !== 'string') {
-      throw new Error(`${line}: no string field '${column}'${row !== null && typeof row === 'object' ? ` (fields: ${Object.keys(row).join(', ')})` : ''}; ${hint}`);
+      throw new Error(`${line}: no string field '${column}' (fields: ${Object.keys(row).join(', ')}); ${hint}`);
     }
     return value;
   }));
