@@ -122,6 +122,9 @@ describe('corrupt files give an error naming the file and the fault', () => {
     expect(() => st.loadFile(write('proto.safetensors', mk({ a: { dtype: 'constructor', shape: [1], data_offsets: [0, 1] } }, 1)))).toThrow(/unsupported dtype "constructor"/);
     expect(() => st.loadFile(write('entry.safetensors', mk({ a: 7 }, 0)))).toThrow(/'a': its header entry is not an object/);
     expect(() => st.loadFile(write('meta.safetensors', mk({ __metadata__: { format: 1 } }, 0)))).toThrow(/__metadata__ must be an object of strings/);
+    // ... nor is such a file written
+    expect(() => st.saveFile(path.join(dir, 'meta-out.safetensors'), { a: torch.ones([1]) }, { step: 5 } as never)).toThrow("safetensors: metadata 'step' is a number; __metadata__ holds strings only: give String(value) or JSON.stringify(value)");
+    expect(fs.existsSync(path.join(dir, 'meta-out.safetensors'))).toBe(false);
     expect(() => st.loadFile(write('hole.safetensors', mk({ a: { dtype: 'U8', shape: [1], data_offsets: [2, 3] } }, 3)))).toThrow(/hole/);
     expect(() => st.loadFile(path.join(dir, 'nope.safetensors'))).toThrow(/nope\.safetensors.*ENOENT/);
   });

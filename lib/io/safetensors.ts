@@ -305,6 +305,10 @@ function serializedChunks(tensors: Map<string, Tensor> | Record<string, Tensor>,
         '(a float tensor whose last dim holds the real and imaginary parts; torch.viewAsComplex undoes it), or use torch.save');
     }
   }
+  for (const [k, v] of Object.entries(metadata ?? {})) {
+    // (a file our reader, and Python's safetensors, would refuse is not written)
+    if (typeof v !== 'string') throw new Error(`safetensors: metadata '${k}' is a ${typeof v}; __metadata__ holds strings only: give String(value) or JSON.stringify(value)`);
+  }
   // Sorted by dtype size then name, as the Rust reference orders the data (alignment friendly).
   entries.sort((a, b) => dtypeBytes[b[1].dtype] - dtypeBytes[a[1].dtype] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const header: Record<string, unknown> = {};
