@@ -212,11 +212,7 @@ test('the CLI: --chat-template chatml on conversations (SFT and DPO); the run ke
   // !save FILE writes the conversation so far as TRL's messages; !help lists the commands; neither is a message
   const saved = path.join(tmp, 'saved-chat.json');
   const withSave = spawnSync(process.execPath, [bin, 'chat', '--model', modelDir, '--adapter', out, '--system', 'Be exact.', '--max-new-tokens', '8'],
-    { input: `!help
-${question}
-!save ${saved}
-!save
-`, encoding: 'utf8', timeout: 300000 });
+    { input: `!help\n${question}\n!save ${saved}\n!save\n`, encoding: 'utf8', timeout: 300000 });
   expect(withSave.stdout).toBe(`${reply.reply}\n`);
   expect(withSave.stderr).toMatch(/^commands \(HF's transformers chat's\):\n  !clear .*\n  !save FILE .*\n  !help .*\n  !exit .*\nchat: 3 messages saved to .*saved-chat\.json\nchat: !save needs a file name: !save chat\.json\n$/);
   expect(JSON.parse(fs.readFileSync(saved, 'utf8'))).toEqual({ messages: [{ role: 'system', content: 'Be exact.' }, { role: 'user', content: question }, { role: 'assistant', content: reply.reply }] });
