@@ -139,10 +139,12 @@ at::Tensor numberOperand(const at::Tensor& self, const Napi::CallbackInfo& info,
   if ((st != at::kFloat && st != at::kDouble) || !info[i].IsNumber()) return at::native::wrapped_scalar_tensor(argScalar(info, i));
   double v = info[i].As<Napi::Number>().DoubleValue();
   // One per dtype, reused while nothing else holds it (a recorded graph node that saved it does:
-  // then a new one is made).
+  // then a new one is made). One made under inference mode is an inference tensor, which a graph
+  // recorded outside it cannot save: out of that mode, such a one is made anew.
   static thread_local at::Tensor cache[static_cast<int>(at::ScalarType::NumOptions)];
   at::Tensor& cached = cache[static_cast<int>(st)];
-  if (!cached.defined() || cached.use_count() != 1 || cached.unsafeGetTensorImpl()->storage().use_count() != 1) {
+  if (!cached.defined() || cached.use_count() != 1 || cached.unsafeGetTensorImpl()->storage().use_count() != 1 ||
+      (cached.is_inference() && !c10::InferenceMode::is_enabled())) {
     cached = at::Tensor(at::detail::empty_cpu({}, st));
     cached.unsafeGetTensorImpl()->set_wrapped_number(true);
   }

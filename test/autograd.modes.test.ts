@@ -60,6 +60,20 @@ print(json.dumps(out))
   });
 });
 
+test('arithmetic with a number under inference mode leaves nothing that breaks training after it', () => {
+  // (the native layer reuses a 0-d tensor for a number operand; one made under inference mode is an
+  // inference tensor, which a graph outside cannot save: "Inference tensors cannot be saved for backward")
+  torch.tidy(() => {
+    const x = torch.ones([2], { dtype: 'float64', requiresGrad: true });
+    const held = x.mul(2); // its graph holds the reused number: the next one is made anew ...
+    torch.inferenceMode(() => torch.ones([2], { dtype: 'float64' }).mul(3)); // ... here, in inference mode
+    held.dispose();
+    const w = torch.tensor([1, 2], { dtype: 'float64', requiresGrad: true });
+    w.mul(5).div(2).add(1).sub(3).sum().backward();
+    expect(w.grad!.tolist()).toEqual([2.5, 2.5]);
+  });
+});
+
 test('GPT-2 forward and generate run in inference mode as they do without it', () => {
   const m = new torch.GPT2LMHeadModel({ vocab_size: 50, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2 });
   m.eval();
