@@ -398,11 +398,11 @@ export function readJsonlColumn(file: string, column: string): string[] {
 
 /** The string fields `columns` of each line's JSON object (or .parquet row), in that order (blank lines skipped). */
 export function readJsonlFields(file: string, columns: string[], parsed = readRecords(file, { raw: true }), hint = 'choose one with --text-column'): string[][] {
+  // (every record is an object: readRecords refuses any other)
   const rows = parsed.map(([line, row]) => columns.map((column) => {
-    if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new Error(`${line}: a record must be a JSON object of fields, got ${shortJson(row)}`);
     const value = (row as Record<string, unknown>)[column];
     if (typeof value !== 'string') {
-      throw new Error(`${line}: no string field '${column}' (fields: ${Object.keys(row).join(', ')}); ${hint}`);
+      throw new Error(`${line}: no string field '${column}' (fields: ${Object.keys(row as object).join(', ')}); ${hint}`);
     }
     return value;
   }));
