@@ -765,6 +765,16 @@ test('bad input: one-line cause, non-zero exit, nothing half-written', () => {
     expect(r.code).not.toBe(0);
     expect(r.err.trim().split('\n')[0]).toMatch(re);
   }
+  // A path that is not there is said once, by the launcher, before any worker starts (not once per rank).
+  for (const [flag, value, re] of [
+    ['--data', path.join(tmp, 'missing.txt'), /^tstorch train: --data .*missing\.txt: no such file$/],
+    ['--adapter', path.join(tmp, 'no-adapter'), /^tstorch train: --adapter .*no-adapter: no such folder$/],
+    ['--resume-from-checkpoint', path.join(tmp, 'checkpoint-9'), /^tstorch train: --resume-from-checkpoint .*checkpoint-9: no such folder; give a checkpoint-<step> folder of an earlier run, or latest/],
+  ] as const) {
+    const r = cli('train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'miss'), flag, value, '--nproc-per-node', '2', '--master-port', '29671');
+    expect(r.code).toBe(1);
+    expect(r.err.trim()).toMatch(re);
+  }
   expect(fs.existsSync(path.join(tmp, 'neg'))).toBe(false);
   expect(fs.existsSync(path.join(tmp, 'ga0'))).toBe(false);
   expect(fs.existsSync(path.join(tmp, 'miss'))).toBe(false);

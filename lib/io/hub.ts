@@ -72,7 +72,7 @@ export function resolvePretrained(nameOrPath: string, opts: { revision?: string;
 /** Where a missing model folder could have come from, for error messages: the cache folder looked in. */
 export function notInCacheHint(nameOrPath: string, repoType: RepoType = 'model'): string {
   if (!isRepoId(nameOrPath)) return '';
-  return ` (nor a hub id in the Hugging Face cache: no ${path.join(repoFolder(nameOrPath, repoType), 'refs', 'main')}; download it there with huggingface-cli download ${nameOrPath}, or set HF_HOME / HF_HUB_CACHE)`;
+  return ` (nor a hub id in the Hugging Face cache: no ${path.join(repoFolder(nameOrPath, repoType), 'refs', 'main')}; download it there with huggingface-cli download${repoType === 'dataset' ? ' --repo-type dataset' : ''} ${nameOrPath}, or set HF_HOME / HF_HUB_CACHE)`;
 }
 
 /**

@@ -140,6 +140,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   const nproc = f['nproc-per-node'] as number, nnodes = f.nnodes as number;
   if (nproc < 1 || nnodes < 1) throw new Error('--nproc-per-node and --nnodes must be >= 1');
   checkFlags(f);
+  checkPaths(f);
   if ((nproc > 1 || nnodes > 1) && process.env.RANK === undefined) {
     // The launcher: start the workers (this same command, as ranks) and wait for them.
     const { code, interrupted } = await launch(path.join(__dirname, '..', 'main.js'), ['train', ...stripLaunchFlags(argv)], {
@@ -391,6 +392,25 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
 /** --include-num-input-tokens-seen: bare (or true) is HF's true, 'all'; false is 'no'. */
 function tokensSeenFlag(v: boolean | string | undefined): 'all' | 'non_padding' | 'no' {
   return v === true || v === 'all' ? 'all' : v === 'non_padding' ? 'non_padding' : 'no';
+}
+
+/**
+ * The folders and files the flags name exist, checked before anything loads, and by the launcher
+ * before its workers start (a mistyped path is said once, not by every rank).
+ */
+function checkPaths(f: Record<string, unknown>): void {
+  for (const k of ['model', 'adapter'] as const) {
+    const dir = f[k] as string | undefined;
+    if (dir !== undefined && !fs.existsSync(dir)) throw new Error(`--${k} ${dir}: no such folder${notInCacheHint(dir)}`);
+  }
+  for (const k of ['data', 'eval-data'] as const) {
+    const file = f[k] as string | undefined;
+    if (file !== undefined && !fs.existsSync(file)) throw new Error(`--${k} ${file}: no such file${notInCacheHint(file, 'dataset')}`);
+  }
+  const resume = f['resume-from-checkpoint'] as string | undefined;
+  if (resume !== undefined && resume !== 'latest' && !fs.existsSync(resume)) {
+    throw new Error(`--resume-from-checkpoint ${resume}: no such folder; give a checkpoint-<step> folder of an earlier run, or latest (the last one in --out)`);
+  }
 }
 
 /** The flags' values, checked before anything starts (the launcher checks them too, before its workers). */
