@@ -214,8 +214,25 @@ test('the CLI: --chat-template chatml on conversations (SFT and DPO); the run ke
   const withSave = spawnSync(process.execPath, [bin, 'chat', '--model', modelDir, '--adapter', out, '--system', 'Be exact.', '--max-new-tokens', '8'],
     { input: `!help\n${question}\n!save ${saved}\n!save\n`, encoding: 'utf8', timeout: 300000 });
   expect(withSave.stdout).toBe(`${reply.reply}\n`);
-  expect(withSave.stderr).toMatch(/^commands \(HF's transformers chat's\):\n  !clear .*\n  !save FILE .*\n  !help .*\n  !exit .*\nchat: 3 messages saved to .*saved-chat\.json\nchat: !save needs a file name: !save chat\.json\n$/);
+  expect(withSave.stderr).toMatch(/^commands \(HF's transformers chat's\):\n  !clear .*\n  !save FILE .*\n  !set NAME=VALUE;...\n .*\n .*\n  !status .*\n  !help .*\n  !exit .*\nchat: 3 messages saved to .*saved-chat\.json\nchat: !save needs a file name: !save chat\.json\n$/);
   expect(JSON.parse(fs.readFileSync(saved, 'utf8'))).toEqual({ messages: [{ role: 'system', content: 'Be exact.' }, { role: 'user', content: question }, { role: 'assistant', content: reply.reply }] });
+  // !set changes the decoding settings for the next replies (HF's NAME=VALUE;...), a bad one changes nothing; !status shows them
+  const short = JSON.parse(cli('generate', '--model', modelDir, '--adapter', out, '--chat', '--system', 'Be exact.', '--prompt', question, '--max-new-tokens', '3', '--json').out);
+  const withSet = spawnSync(process.execPath, [bin, 'chat', '--model', modelDir, '--adapter', out, '--system', 'Be exact.', '--max-new-tokens', '8'],
+    { input: `!set max_new_tokens=3;repetition_penalty=1\n!set temperature=-1\n!set top_p=x\n!set do_sample=maybe\n!set beams=2\n${question}\n!status\n`, encoding: 'utf8', timeout: 300000 });
+  expect(withSet.stdout).toBe(`${short.reply}\n`);
+  expect(short.tokens.length).toBe(reply.tokens.length - 5); // (8 tokens, no stop string before)
+  expect(withSet.stderr.split('\n')).toEqual([
+    'chat: decoding: max_new_tokens=3 do_sample=false repetition_penalty=1 stop="<|im_end|>"',
+    'chat: temperature must be >= 0; the settings are as they were',
+    'chat: !set: top_p must be a number, got \'x\'; the settings are as they were',
+    'chat: !set: do_sample is true or false, got \'maybe\'; the settings are as they were',
+    expect.stringMatching(/^chat: !set: 'beams' is not a setting chat can change; it can: max_new_tokens, temperature, do_sample, top_k, top_p, .*, stop; the settings are as they were$/),
+    expect.stringMatching(/^model: .* with adapter .* on cpu, fp32$/),
+    expect.stringMatching(/^conversation: 3 messages, \d+ tokens of the model's 256$/),
+    'decoding: max_new_tokens=3 do_sample=false repetition_penalty=1 stop="<|im_end|>"',
+    '',
+  ]);
   // the same session with the base model drafting (HF's assisted decoding): the same replies, ended by the stop string
   const assisted = spawnSync(process.execPath, [bin, 'chat', '--model', modelDir, '--adapter', out, '--system', 'Be exact.', '--max-new-tokens', '8', '--assistant-model', modelDir],
     { input: `${question}\n\n${second}\n!clear\n${question}\n!exit\n`, encoding: 'utf8', timeout: 300000 });

@@ -1,12 +1,13 @@
 // tstorch chat: a conversation with a model in the terminal (HF's `transformers chat`): each line
 // read is a user's message, the whole conversation is rendered by the chat template with the
 // generation prompt, and the reply is streamed out as it comes and kept (Ctrl-C ends it there). !clear starts over,
-// !save FILE writes the conversation (messages as JSON), !help lists these, !exit (or the end of input) ends.
+// !save FILE writes the conversation (messages as JSON), !set changes the decoding settings, !status
+// shows them, !help lists these, !exit (or the end of input) ends.
 import * as readline from 'readline';
 import { writeFileAtomic } from '../../io/atomic';
-import { Spec } from '../args';
+import { parseFlags, resolveFlag, Spec } from '../args';
 import { loadModelFromFlags, sharedFlags } from './common';
-import { checkVocabulary, generateFlags, generateOptions, newTokens, plain, precisionAutocast, replyText, spec as generateSpec, textStream, withAssistant } from './generate';
+import { checkedGenerateOptions, checkVocabulary, generateFlags, generateOptions, newTokens, plain, precisionAutocast, replyText, spec as generateSpec, textStream, withAssistant } from './generate';
 import { GenerationBatcher } from '../../models/batching';
 import { PrefixCache } from '../../models/prefix_cache';
 import type { GenerateOptions } from '../../models/generation';
@@ -33,7 +34,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const tokenizer = flags.tokenizer!;
   if (f['num-assistant-tokens'] !== undefined && f['assistant-model'] === undefined) throw new Error('--num-assistant-tokens goes with --assistant-model');
   const model = await loadModelFromFlags(f);
-  const options = await withAssistant(f, model, generateOptions(model, flags));
+  let options = await withAssistant(f, model, generateOptions(model, flags));
   const eos = options.eosTokenId === undefined ? model.config.eos_token_id : options.eosTokenId;
   const opening: ChatMessage[] = f.system !== undefined ? [{ role: 'system', content: f.system as string }] : [];
   let messages = [...opening];
@@ -52,6 +53,27 @@ export async function run(f: Record<string, unknown>): Promise<void> {
       if (text === '!clear') { messages = [...opening]; ask(); continue; }
       if (text === '!help') { console.error(CHAT_HELP); ask(); continue; }
       if (text === '!save' || text.startsWith('!save ')) { saveConversation(text.slice('!save'.length).trim(), messages); ask(); continue; }
+      if (text === '!set' || text.startsWith('!set ')) {
+        try {
+          const next = withSettings(f, text.slice('!set'.length));
+          options = { ...checkedGenerateOptions(model, generateFlags(next, true)), assistantModel: options.assistantModel };
+          f = next;
+          console.error(`chat: ${decodingLine(options)}`);
+        } catch (e) {
+          const named = (e as Error).message.replace(/--([a-z][a-z-]*)/g, (flag, name: string) => (SETTABLE.includes(name) ? snake(name) : flag)); // (as !set names them)
+          console.error(`chat: ${named}; the settings are as they were`);
+        }
+        ask();
+        continue;
+      }
+      if (text === '!status') {
+        const tokens = messages.length ? tokenizer.encode(tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true })).length : 0;
+        console.error(`model: ${f.model}${f.adapter !== undefined ? ` with adapter ${f.adapter}` : ''} on ${f.device}, ${f.precision}${f['assistant-model'] !== undefined ? `; assistant ${f['assistant-model']}` : ''}`);
+        console.error(`conversation: ${messages.length} messages, ${tokens} tokens of the model's ${model.config.n_positions}`);
+        console.error(decodingLine(options));
+        ask();
+        continue;
+      }
       if (!text) { ask(); continue; }
       messages.push({ role: 'user', content: line });
       const ids = tokenizer.encode(tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }));
@@ -77,11 +99,53 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   }
 }
 
+/** What !set may change: the decoding settings (named as HF's generation config, or as the flags). */
+const SETTABLE = ['max-new-tokens', 'temperature', 'do-sample', 'top-k', 'top-p', 'min-p', 'typical-p', 'repetition-penalty', 'frequency-penalty', 'presence-penalty', 'no-repeat-ngram-size', 'seed', 'max-time', 'stop'];
+const snake = (flag: string) => flag.replace(/-/g, '_');
+
 const CHAT_HELP = `commands (HF's transformers chat's):
   !clear       start the conversation over (the system message kept)
   !save FILE   write the conversation so far to FILE: its messages as JSON ({"messages": [{role, content}, ...]})
+  !set NAME=VALUE;...
+               change decoding settings for the next replies, e.g. !set temperature=0.7;max_new_tokens=100
+               (${SETTABLE.map(snake).join(', ')})
+  !status      the model, the conversation's length and the decoding settings
   !help        this list
   !exit        end the chat (as Ctrl-D does)`;
+
+/**
+ * The flags with !set's settings (HF's: NAME=VALUE, several separated by ;), each value read as the
+ * command line reads its flag. Throws saying what is wrong; the flags given are not changed.
+ */
+function withSettings(f: Record<string, unknown>, text: string): Record<string, unknown> {
+  const settings = text.split(';').map((x) => x.trim()).filter(Boolean);
+  if (!settings.length) throw new Error('!set needs NAME=VALUE, e.g. !set temperature=0.7;max_new_tokens=100');
+  const settable: Spec = Object.fromEntries(SETTABLE.map((k) => [k, { ...generateSpec[k], default: undefined, required: false }]));
+  const next = { ...f };
+  for (const setting of settings) {
+    const eq = setting.indexOf('=');
+    if (eq < 1) throw new Error(`!set ${setting}: give NAME=VALUE, e.g. !set temperature=0.7`);
+    const name = setting.slice(0, eq).trim(), value = setting.slice(eq + 1).trim();
+    const flag = resolveFlag(settable, name);
+    if (flag === undefined) throw new Error(`!set: '${name}' is not a setting chat can change; it can: ${SETTABLE.map(snake).join(', ')}`);
+    if (settable[flag].type === 'boolean' && !['true', 'false'].includes(value)) throw new Error(`!set: ${name} is true or false, got '${value}'`);
+    try {
+      Object.assign(next, parseFlags('chat', [`--${flag}=${value}`], settable));
+    } catch (e) {
+      throw new Error(`!set: ${(e as Error).message.replace(/^--[\w-]+/, name).replace(/ \(see: .*\)$/, '')}`);
+    }
+  }
+  return next;
+}
+
+/** The decoding settings in effect, as !set names them. */
+function decodingLine(o: GenerateOptions): string {
+  const sampling = o.doSample ?? (o.temperature ?? 0) > 0;
+  const shown: [string, unknown][] = [['max_new_tokens', o.maxNewTokens], ['do_sample', sampling], ['temperature', o.temperature], ['top_k', o.topK], ['top_p', o.topP], ['min_p', o.minP],
+    ['typical_p', o.typicalP], ['repetition_penalty', o.repetitionPenalty], ['frequency_penalty', o.frequencyPenalty], ['presence_penalty', o.presencePenalty],
+    ['no_repeat_ngram_size', o.noRepeatNgramSize], ['seed', o.seed], ['max_time', o.maxTime], ['stop', o.stopStrings?.[0]]];
+  return `decoding: ${shown.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : v}`).join(' ')}`;
+}
 
 /** !save FILE: the conversation as TRL's messages (a row a training .jsonl takes), written whole or not at all. */
 function saveConversation(file: string, messages: ChatMessage[]): void {

@@ -278,6 +278,16 @@ async function continuousBatches(model: GPT2LMHeadModel, options: GenerateOption
 
 /** The flags given, over the model's generation_config.json, over the command's defaults; checked. */
 export function generateOptions(model: GPT2LMHeadModel, flags: GenerateOptions): GenerateOptions {
+  try {
+    return checkedGenerateOptions(model, flags);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+/** generateOptions without disposing the model on an error (chat's !set: the chat goes on). */
+export function checkedGenerateOptions(model: GPT2LMHeadModel, flags: GenerateOptions): GenerateOptions {
   const options = withDefaults(withDefaults({ maxNewTokens: 50 }, model.generationConfig), flags);
   const beams = options.numBeams ?? 1, n = options.numReturnSequences ?? 1;
   const sampling = options.doSample ?? (options.temperature ?? 0) > 0;
@@ -286,7 +296,6 @@ export function generateOptions(model: GPT2LMHeadModel, flags: GenerateOptions):
     if (options.stopStrings && beams > 1) throw new Error('--stop is for greedy decoding and sampling, not --num-beams');
     checkGenerateOptions(options);
   } catch (e) {
-    model.dispose();
     const fromFile = Object.keys(model.generationConfig).length ? ' (with the model\'s generation_config.json)' : '';
     throw new Error(`${(e as Error).message}${fromFile}`);
   }
