@@ -3,6 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { FOREIGN_FIELDS, foreignValueMatches, foreignValueName } from './hf_fields';
+import { isJsonObject } from '../io/json';
 
 export type FlagType = 'string' | 'int' | 'number' | 'boolean';
 export interface FlagSpec {
@@ -161,7 +162,7 @@ function withConfigFile(argv: string[]): { argv: string[]; fromFile: number; fil
     const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
     throw new UsageError(`--config ${file}: ${why}`);
   }
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new UsageError(`--config ${file}: must hold a JSON object of flags (in a .yaml, a mapping), e.g. {"learning_rate": 2e-4}`);
+  if (!isJsonObject(config)) throw new UsageError(`--config ${file}: must hold a JSON object of flags (in a .yaml, a mapping), e.g. {"learning_rate": 2e-4}`);
   const fromFile: string[] = [];
   for (const [key, v] of Object.entries(config)) {
     if (v === null) continue;

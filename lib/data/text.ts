@@ -9,6 +9,7 @@ import { isArrowFile, isSavedDataset, readArrowRows, savedDatasetClassLabels, sa
 import { ChatRenderer, ConversationOptions, conversationToText } from './chat';
 import { gunzipSlices } from './gunzip_stream';
 import type { PromptCompletion } from './dataset';
+import { isJsonObject } from '../io/json';
 
 /**
  * A data file's name without a compression ending (.gz, .zst): what kind of data it holds
@@ -357,7 +358,7 @@ function* jsonlTexts(file: string, column: string): Generator<string> {
   for (const [line, row] of jsonlRows(file)) {
     const text = plainTextOf(row, column === 'text' ? undefined : column);
     if (text === undefined) {
-      if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new Error(`${file}:${line}: a record must be a JSON object of fields, got ${shortJson(row)}`);
+      if (!isJsonObject(row)) throw new Error(`${file}:${line}: a record must be a JSON object of fields, got ${shortJson(row)}`);
       const fields = ` (fields: ${Object.keys(row).join(', ')})`;
       if (typeof (row as Record<string, unknown>)[column] !== 'string') throw new Error(`${file}:${line}: no string field '${column}'${fields}; choose one with --text-column`);
       throw new Error(`${file}:${line}: a conversation, prompt-completion pair or pre-tokenized row${fields} after plain texts: give one kind of record a file`);
@@ -448,7 +449,7 @@ function readRecordsAndKind(file: string, opts: { chat?: ChatRenderer | null; ra
   let conversational = false;
   const records = raw.map(([where, row]): [string, unknown] => {
     // (as datasets' json loader: every record an object; null or [1, 2] is no row of fields)
-    if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new Error(`${where}: a record must be a JSON object of fields, got ${shortJson(row)}`);
+    if (!isJsonObject(row)) throw new Error(`${where}: a record must be a JSON object of fields, got ${shortJson(row)}`);
     if (opts.raw) return [where, row];
     try {
       const text = conversationToText(row as Record<string, unknown>, opts.chat, { assistantSpans: opts.assistantSpans });

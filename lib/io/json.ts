@@ -1,5 +1,10 @@
 import * as fs from 'fs';
 
+/** A JSON object ({...}): not null, an array, a string or a number. */
+export function isJsonObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /**
  * A JSON file that must hold an object (configs, checkpoints' state files). Errors name the file,
  * say what is wrong with it (missing, unreadable, not JSON, not an object) and end with `fix`:
@@ -19,8 +24,8 @@ export function readJsonObject(file: string, context: string, fix: string): Reco
   } catch (e) {
     throw new Error(`${context}: ${file} is not valid JSON (${(e as Error).message}); ${fix}`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${context}: ${file} must hold a JSON object; ${fix}`);
-  return v as Record<string, unknown>;
+  if (!isJsonObject(v)) throw new Error(`${context}: ${file} must hold a JSON object; ${fix}`);
+  return v;
 }
 
 /** A JSON value with its objects' keys sorted at every level, as Python's json.dumps(sort_keys=True) writes them. */

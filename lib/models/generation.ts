@@ -16,6 +16,7 @@ import { tokenizer, GPT2Tokenizer } from './tokenizer';
 import type { ForwardOptions, GPT2LMHeadModel, GPT2Output, LayerPast } from './gpt2';
 import { reorderCache, repeatCache } from './kv_cache';
 import { DecodeStep, EosTokenIds, eosList, processLogits, warpScores } from './logits_process';
+import { isJsonObject } from '../io/json';
 export { processLogits, warpScores, addSequenceBias, repetitionPenalty, noRepeatNgramBans, eosList } from './logits_process';
 export type { DecodeStep, EosTokenIds } from './logits_process';
 
@@ -313,7 +314,7 @@ export function readGenerationConfig(dir: string): GenerateOptions {
   } catch (e) {
     throw new Error(`GPT-2: ${file} is not valid JSON (${(e as Error).message})`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`GPT-2: ${file} must hold a JSON object`);
+  if (!isJsonObject(raw)) throw new Error(`GPT-2: ${file} must hold a JSON object`);
   const out: Record<string, unknown> = {};
   for (const [field, [option, kind]] of Object.entries(GENERATION_FIELDS)) {
     let v = raw[field];

@@ -21,6 +21,7 @@ import { AssistantSettings, BeamSearchOutput, DecodeRecord, DecodingState, Gener
 import { SaveWeightsOptions, loadWeights, saveWeights } from '../io/weights';
 import { writeFileAtomic } from '../io/atomic';
 import { adapterBaseModel, notInCacheHint, readAdapterConfigFile, repoIdOf, resolvePretrained } from '../io/hub';
+import { isJsonObject } from '../io/json';
 
 /** GPT-2's LayerNorms always have their weight and bias. */
 type AffineLayerNorm = LayerNorm & { weight: Tensor; bias: Tensor };
@@ -1116,7 +1117,7 @@ export function readConfig(dir: string): GPT2Config {
   } catch (e) {
     throw new Error(`GPT-2: ${file} is not valid JSON (${(e as Error).message})`);
   }
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new Error(`GPT-2: ${file} must hold a JSON object (a model's config)`);
+  if (!isJsonObject(config)) throw new Error(`GPT-2: ${file} must hold a JSON object (a model's config)`);
   if (config.model_type !== undefined && config.model_type !== 'gpt2') throw new Error(`GPT-2: ${file} is a '${config.model_type}' model, not gpt2`);
   resolveConfig(config);
   return config;

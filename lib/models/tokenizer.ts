@@ -8,7 +8,7 @@ import { keywordOptions } from '../tensor/options';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { readJsonObject } from '../io/json';
+import { isJsonObject, readJsonObject } from '../io/json';
 import { writeFileAtomic } from '../io/atomic';
 import { adapterBaseModel, resolvePretrained } from '../io/hub';
 import { EncodePool, workerModule } from './encode_pool';
@@ -522,7 +522,7 @@ function chatTemplateJson(t: ChatTemplates): string | { name: string; template: 
 
 function checkChatTemplates(t: unknown, where: string): ChatTemplates {
   if (typeof t === 'string') return t;
-  if (t !== null && typeof t === 'object' && !Array.isArray(t) && Object.values(t).every((v) => typeof v === 'string') && Object.keys(t).length) return t as Record<string, string>;
+  if (isJsonObject(t) && Object.values(t).every((v) => typeof v === 'string') && Object.keys(t).length) return t as Record<string, string>;
   throw new Error(`${where}: a chat template is a Jinja string, or several by name ({ default: ..., tool_use: ... }); got ${JSON.stringify(t)?.slice(0, 80)}`);
 }
 
@@ -613,7 +613,7 @@ export function readTokenizerFiles(dir: string): TokenizerTables {
   if (!Array.isArray(listed)) throw new Error(`tokenizer: ${file('tokenizer.json')}: added_tokens must be a list`);
   for (const t of listed as Entry[]) add(t?.content, t?.id, t?.special ?? false, 'tokenizer.json');
   const decoder = config.added_tokens_decoder ?? {};
-  if (typeof decoder !== 'object' || decoder === null || Array.isArray(decoder)) throw new Error(`tokenizer: ${file('tokenizer_config.json')}: added_tokens_decoder must be an object of tokens by id`);
+  if (!isJsonObject(decoder)) throw new Error(`tokenizer: ${file('tokenizer_config.json')}: added_tokens_decoder must be an object of tokens by id`);
   for (const [id, t] of Object.entries(decoder as Record<string, Entry>)) add(t?.content, /^\d+$/.test(id) ? Number(id) : id, t?.special ?? false, 'tokenizer_config.json');
   if (has('added_tokens.json')) for (const [content, id] of Object.entries(readJson(file('added_tokens.json')))) add(content, id as number, false, 'added_tokens.json');
   for (const key of ['bos_token', 'eos_token', 'unk_token', 'pad_token']) {

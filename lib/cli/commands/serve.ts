@@ -23,6 +23,7 @@ import { isContrastive, withDefaults } from '../../models/generation';
 import type { GenerateOptions } from '../../models/generation';
 import { CHATML_TEMPLATE, GPT2Tokenizer } from '../../models/tokenizer';
 import type { ChatMessage } from '../../models/chat_template';
+import { isJsonObject } from '../../io/json';
 
 export const summary = 'serve the model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions; streaming; requests served together)';
 export const spec: Spec = {
@@ -626,7 +627,7 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
   } catch (e) {
     throw new RequestError(`the request body is not JSON: ${(e as Error).message}`);
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new RequestError('the request body must be a JSON object');
+  if (!isJsonObject(body)) throw new RequestError('the request body must be a JSON object');
   return body as Record<string, unknown>;
 }
 

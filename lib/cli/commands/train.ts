@@ -9,6 +9,7 @@ import { launch, stripLaunchFlags } from '../launch';
 import { saveTokenizerFiles } from '../../models/tokenizer';
 import { notInCacheHint, readAdapterConfigFile, repoIdOf } from '../../io/hub';
 import { adapterHeadSize } from '../../models/sequence_classification';
+import { isJsonObject } from '../../io/json';
 
 export const summary = 'fine-tune GPT-2 with LoRA (default) or fully; writes the adapter (or model) to --out';
 export const spec: Spec = {
@@ -454,7 +455,7 @@ function checkFlags(f: Record<string, unknown>): void {
     } catch {
       parsed = null;
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((v) => typeof v === 'number')) {
+    if (!isJsonObject(parsed) || !Object.values(parsed).every((v) => typeof v === 'number')) {
       throw new Error(`--${k} must be a JSON object of numbers by layer-name pattern, e.g. '{"c_fc": 16}'; got ${f[k]}`);
     }
     f[k] = parsed;
@@ -478,7 +479,7 @@ function checkFlags(f: Record<string, unknown>): void {
     } catch {
       throw new Error(`--lr-scheduler-kwargs must be a JSON object, e.g. '{"num_cycles": 2}'; got ${kw}`);
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`--lr-scheduler-kwargs must be a JSON object, e.g. '{"num_cycles": 2}'; got ${kw}`);
+    if (!isJsonObject(parsed)) throw new Error(`--lr-scheduler-kwargs must be a JSON object, e.g. '{"num_cycles": 2}'; got ${kw}`);
     f['lr-scheduler-kwargs'] = parsed;
   }
   // (lr_end against the initial lr too, before anything loads)
