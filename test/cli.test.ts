@@ -739,6 +739,7 @@ test('bad input: one-line cause, non-zero exit, nothing half-written', () => {
     [['train', '--model', modelDir, '--data', path.join(tmp, 'missing.txt'), '--out', path.join(tmp, 'miss')], /no such file/],
     [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--epochs'], /--epochs needs a value/],
     [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--batch-size', 'two'], /must be an integer/],
+    [['generate', '--model', modelDir, '--prompt', 'x', '--max-new-tokens', '1e300'], /^tstorch generate: --max-new-tokens must be an integer within ±\(2\*\*53 - 1\), got '1e300'$/], // (not a 'non-negative integer' error from deep inside)
     [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--learning_rate', 'abc'], /^tstorch train: --learning_rate must be a number, got 'abc'/], // (as typed, HF's name)
     [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--lr_scheduler_type', 'bogus'], /^tstorch train: --lr_scheduler_type must be linear, cosine, .*; got 'bogus'/], // (checked after parsing, named as typed too)
     [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--lr-scheduler', 'bogus'], /^tstorch train: --lr-scheduler must be linear, /],

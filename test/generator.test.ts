@@ -288,8 +288,18 @@ print(json.dumps({"init": init, "a": a, "dflt": str(torch.default_generator.init
     torch.manualSeed(s1);
     expect(torch.rand([5]).tolist()).toEqual(y);
     expect(torch.seed()).not.toBe(s1);
-    expect(() => torch.manualSeed(-1)).toThrow(/non-negative integer \(or a bigint\)/);
     torch.manualSeed(-1n); // (wraps as Python's manual_seed(-1))
     expect(torch.initialSeed().toString()).toBe(want.neg);
+    const wrapped = torch.rand([3]).tolist();
+    torch.manualSeed(-1); // (a number too, as Python's int)
+    expect(torch.initialSeed().toString()).toBe(want.neg);
+    expect(torch.rand([3]).tolist()).toEqual(wrapped);
+    // past 64 bits is refused, as Python's "Overflow when unpacking long"; so are numbers past 2**53 (not exact)
+    expect(() => torch.manualSeed(2n ** 64n)).toThrow('tstorch.manualSeed: the seed must be in -2**63 .. 2**64 - 1 (as PyTorch\'s), got 18446744073709551616');
+    expect(() => torch.manualSeed(-(2n ** 63n) - 1n)).toThrow(/must be in -2\*\*63 \.\. 2\*\*64 - 1/);
+    expect(() => new torch.Generator().manualSeed(2n ** 64n)).toThrow(/^Generator\.manualSeed: the seed must be in -2\*\*63/);
+    expect(() => torch.manualSeed(1e300)).toThrow('tstorch.manualSeed: the seed must be an integer within ±(2**53 - 1) (a bigint for larger), got 1e+300');
+    expect(() => torch.manualSeed('5' as unknown as number)).toThrow('tstorch.manualSeed: the seed must be an integer (or a bigint), got string');
+    expect(torch.initialSeed().toString()).toBe(want.neg); // (unchanged by the refusals)
   });
 });

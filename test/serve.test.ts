@@ -75,6 +75,10 @@ test('/v1/completions: generate()\'s text, greedy and sampled from a seed; sever
   const sampled = await request('POST', `${base}/v1/completions`, { prompt: 'The jury said', max_tokens: 8, temperature: 0.9, top_p: 0.95, seed: 7 });
   expect(sampled.json.choices[0].text).toBe(apiText(ids, { maxNewTokens: 8, doSample: true, temperature: 0.9, topP: 0.95, seed: 7 }));
   expect(sampled.json.choices[0].text).not.toBe(a.json.choices[0].text);
+  // a negative seed (vLLM takes any 64-bit one) wraps as torch.manual_seed's: generate()'s from the same seed
+  const negative = await request('POST', `${base}/v1/completions`, { prompt: 'The jury said', max_tokens: 8, temperature: 0.9, seed: -7 });
+  expect(negative.status).toBe(200);
+  expect(negative.json.choices[0].text).toBe(apiText(ids, { maxNewTokens: 8, doSample: true, temperature: 0.9, seed: -7 }));
   // OpenAI's default length is 16 tokens; two prompts with n 2: prompt by prompt, each as it is alone
   const many = await request('POST', `${base}/v1/completions`, { prompt: ['The jury said', 'Atlanta'], temperature: 1, n: 2, seed: 3 });
   expect(many.json.choices.map((c: { index: number }) => c.index)).toEqual([0, 1, 2, 3]);
@@ -478,6 +482,7 @@ test('bad requests: OpenAI\'s error shape, 4xx, saying what is wrong', async () 
   const cases: [string, unknown, number, RegExp][] = [
     ['/v1/completions', { prompt: 'x', max_tokens: 0 }, 400, /max_tokens must be an integer >= 1, got 0/],
     ['/v1/completions', { prompt: 'x', temperature: 3 }, 400, /temperature must be a number in \[0, 2\]/],
+    ['/v1/completions', { prompt: 'x', seed: 1e300 }, 400, /^seed must be an integer within ±\(2\*\*53 - 1\), got 1e\+300$/], // (was a 500 from manualSeed)
     ['/v1/completions', { prompt: 'x', n: 2, temperature: 0 }, 400, /n > 1 needs sampling: a temperature > 0$/],
     ['/v1/completions', { prompt: 'x', n: 2 }, 400, /n > 1 needs sampling: a temperature > 0 \(left out, this model's generation config decodes greedily\)/],
     ['/v1/completions', { prompt: 'x', frequency_penalty: 3 }, 400, /frequency_penalty must be a number in \[-2, 2\], got 3/],

@@ -109,8 +109,9 @@ function parseOne(command: string, argv: string[], i: number, spec: Spec, out: P
   }
   if (s.type === 'int' || s.type === 'number') {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || (s.type === 'int' && !Number.isInteger(n))) {
-      throw new UsageError(`--${given} must be ${s.type === 'int' ? 'an integer' : 'a number'}, got '${value}'`);
+    if (value.trim() === '' || !Number.isFinite(n) || (s.type === 'int' && !Number.isSafeInteger(n))) {
+      const integer = Number.isInteger(n) ? 'an integer within ±(2**53 - 1)' : 'an integer';
+      throw new UsageError(`--${given} must be ${s.type === 'int' ? integer : 'a number'}, got '${value}'`);
     }
     out[name] = n;
   } else {

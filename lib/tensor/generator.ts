@@ -5,6 +5,18 @@ import { keywordOptions } from './options';
 import { native } from './native';
 import { Device, deviceCode, deviceName } from './dtype';
 
+/**
+ * A seed as the unsigned 64-bit number libtorch takes (a decimal string: JS numbers stop at 2**53):
+ * as Python's torch.manual_seed, -2**63 .. 2**64 - 1, negative ones wrapping (-1 is 2**64 - 1).
+ */
+export function seed64(where: string, seed: number | bigint): string {
+  if (typeof seed === 'number' && !Number.isSafeInteger(seed)) throw new Error(`${where}: the seed must be an integer${Number.isInteger(seed) ? ' within ±(2**53 - 1) (a bigint for larger)' : ''}, got ${seed}`);
+  if (typeof seed !== 'number' && typeof seed !== 'bigint') throw new Error(`${where}: the seed must be an integer (or a bigint), got ${typeof seed}`);
+  const big = BigInt(seed);
+  if (big < -(1n << 63n) || big >= 1n << 64n) throw new Error(`${where}: the seed must be in -2**63 .. 2**64 - 1 (as PyTorch's), got ${seed}`);
+  return BigInt.asUintN(64, big).toString();
+}
+
 const registry = new FinalizationRegistry<number>((h) => native.generatorFree(h));
 
 export class Generator {
@@ -35,8 +47,7 @@ export class Generator {
   }
   /** Seeds it (a 64-bit seed; negative numbers wrap as Python's do); returns it for chaining. */
   manualSeed(seed: number | bigint): this {
-    if (typeof seed === 'number' && !Number.isSafeInteger(seed)) throw new Error(`Generator.manualSeed: the seed must be an integer, got ${seed}`);
-    native.generatorManualSeed(Generator._handle(this), BigInt.asUintN(64, BigInt(seed)).toString());
+    native.generatorManualSeed(Generator._handle(this), seed64('Generator.manualSeed', seed));
     return this;
   }
   /** Seeds it from a non-deterministic source; returns that seed. */

@@ -4,7 +4,7 @@ import { native } from './native';
 import { loadedAddon } from '../loader';
 import { DType, Device, deviceCode, dtypeCode, dtypeName } from './dtype';
 import { keywordOptions } from './options';
-import { defaultGenerator } from './generator';
+import { defaultGenerator, seed64 } from './generator';
 
 /** Runs fn with gradient recording off (torch.no_grad()). Synchronous. */
 export function noGrad<T>(fn: () => T): T {
@@ -119,10 +119,9 @@ export function isGradEnabled(): boolean {
  * Python. A bigint takes any 64-bit seed (torch.seed()'s; negative ones wrap as Python's do).
  */
 export function manualSeed(seed: number | bigint): void {
-  if (typeof seed === 'bigint') return void native.manualSeed(BigInt.asUintN(64, seed).toString());
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`tstorch.manualSeed: need a non-negative integer (or a bigint), got ${seed}`);
-  native.manualSeed(seed);
+  native.manualSeed(seed64('tstorch.manualSeed', seed));
 }
+
 /** torch.seed(): seeds the generators (CPU and CUDA) from a non-deterministic source and returns that 64-bit seed. */
 export function seed(): bigint {
   const s = defaultGenerator.seed();

@@ -419,7 +419,7 @@ function generationOptions(body: Record<string, unknown>, chat: boolean, model: 
     repetitionPenalty: num('repetition_penalty', (v) => v > 0, 'a number > 0'),
     frequencyPenalty: num('frequency_penalty', (v) => v >= -2 && v <= 2, 'a number in [-2, 2]'),
     presencePenalty: num('presence_penalty', (v) => v >= -2 && v <= 2, 'a number in [-2, 2]'),
-    seed: num('seed', int, 'an integer'),
+    seed: num('seed', Number.isSafeInteger, 'an integer within ±(2**53 - 1)'), // (negative ones wrap, as torch.manual_seed's)
     minNewTokens: num('min_tokens', (v) => int(v) && v >= 0, 'an integer >= 0'),
     sequenceBias: logitBias && [...model.generationConfig.sequenceBias ?? [], ...logitBias],
     eosTokenId: ends.length ? ends : null,
