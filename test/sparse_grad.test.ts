@@ -141,6 +141,11 @@ print(json.dumps({"layouts": [str(t.layout).replace('torch.', '') for t in (csc,
     const x = torch.tensor([[0, 1.5], [2, 0]]);
     expect([String(x.toSparseCsc()), String(x.toSparseBsr([1, 1])), String(x.toSparseBsc([2, 2]))]).toEqual(want.repr);
     expect(() => a.toSparseBsr([3, 3])).toThrow(/divisible|blocksize/i);
+    // a block size that is not two positive integers: an error (libtorch 1.13 reads past [] and crashes, Python's process too)
+    for (const bs of [[], [2], [2, 0], [2, 2, 2], [1.5, 2]]) {
+      expect(() => a.toSparseBsc(bs as [number, number])).toThrow(`toSparseBsc: blocksize must be two positive integers [rows, cols], got ${JSON.stringify(bs)}`);
+      expect(() => a.toSparseBsr(bs as [number, number])).toThrow(/^toSparseBsr: blocksize must be two positive integers/);
+    }
     expect(() => csc.tolist()).toThrow(/reads dense memory, and this tensor is SparseCsc: use x.toDense\(\)/);
   });
 });

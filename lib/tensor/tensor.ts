@@ -462,9 +462,9 @@ export class Tensor {
   /** The compressed-sparse-column form of a 2-D tensor (ccolIndices, rowIndices, values). */
   toSparseCsc(): Tensor { return wrap(native.toSparseCsc(id(this))); }
   /** The block-sparse-row form: blocks of blocksize [rows, cols] (each dim divisible by it); crowIndices / colIndices index the blocks. */
-  toSparseBsr(blocksize: [number, number]): Tensor { return wrap(native.toSparseBsr(id(this), blocksize)); }
+  toSparseBsr(blocksize: [number, number]): Tensor { return wrap(native.toSparseBsr(id(this), blockSize('toSparseBsr', blocksize))); }
   /** The block-sparse-column form (ccolIndices / rowIndices index the blocks). */
-  toSparseBsc(blocksize: [number, number]): Tensor { return wrap(native.toSparseBsc(id(this), blocksize)); }
+  toSparseBsc(blocksize: [number, number]): Tensor { return wrap(native.toSparseBsc(id(this), blockSize('toSparseBsc', blocksize))); }
   /** A CSC (or BSC) tensor's column pointers (columns + 1: where each column's values start). */
   ccolIndices(): Tensor { return wrap(native.ccolIndices(id(this))); }
   /** A CSC (or BSC) tensor's row of each stored value (block). */
@@ -2068,3 +2068,11 @@ function noGradCopy(dst: Tensor, src: Tensor): void {
 export const _wrap = wrap;
 /** @internal */
 export const _id = id;
+
+/** A block size of two positive integers, checked here: libtorch 1.13 reads past a shorter list (a crash, in Python too). */
+function blockSize(op: string, blocksize: unknown): [number, number] {
+  if (!(Array.isArray(blocksize) && blocksize.length === 2 && blocksize.every((n) => Number.isSafeInteger(n) && n > 0))) {
+    throw new Error(`${op}: blocksize must be two positive integers [rows, cols], got ${JSON.stringify(blocksize) ?? String(blocksize)}`);
+  }
+  return blocksize as [number, number];
+}
