@@ -826,3 +826,22 @@ print(json.dumps([refuses(lambda: x.view(2.5, -1)), refuses(lambda: x.sum(1.5)),
     });
   });
 });
+
+test('torch.* functions of a tensor say so when given something else (PyTorch: "argument \'input\' must be Tensor"), not "Cannot read properties of undefined"', () => {
+  const cases: [() => unknown, string][] = [
+    [() => torch.mm(5 as never, torch.ones([2, 2])), 'torch.mm: the first argument must be a Tensor, got number 5'],
+    [() => (torch.clamp as (...a: unknown[]) => unknown)(), 'torch.clamp: the first argument must be a Tensor, got undefined'],
+    [() => torch.topk('x' as never, 1), 'torch.topk: the first argument must be a Tensor, got string "x"'],
+    [() => torch.zerosLike(null as never), 'torch.zerosLike: the first argument must be a Tensor, got null'],
+    [() => torch.fullLike([1, 2] as never, 3), 'torch.fullLike: the first argument must be a Tensor, got an array (make it a tensor with torch.tensor)'],
+    [() => torch.special.erf({} as never), 'torch.special.erf: the first argument must be a Tensor, got an object (Object)'],
+    [() => torch.linalg.matmul(undefined as never, torch.ones([2])), 'torch.linalg.matmul: the first argument must be a Tensor, got undefined'],
+    [() => torch.real(2 as never), 'torch.real: the first argument must be a Tensor, got number 2'],
+  ];
+  for (const [call, message] of cases) expect(call).toThrow(message);
+  // and with tensors, what the methods give
+  torch.tidy(() => {
+    const a = torch.tensor([[1, 2], [3, 4]]);
+    expect([torch.mm(a, a).tolist(), torch.clamp(a, 2, 3).tolist(), torch.special.erf(torch.zeros([1])).tolist(), torch.onesLike(a).tolist()]).toEqual([[[7, 10], [15, 22]], [[2, 2], [3, 3]], [0], [[1, 1], [1, 1]]]);
+  });
+});

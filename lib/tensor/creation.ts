@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import { native } from './native';
 import { DType, Device, dtypeCode, dtypeBytes, deviceCode, isFloatingDtype, isComplexDtype, complexOf, defaults } from './dtype';
-import { Shape, Tensor, _wrap as wrap, _id as id } from './tensor';
+import { Shape, Tensor, _self as self, _wrap as wrap, _id as id } from './tensor';
 import { Generator, generatorHandle } from './generator';
 import { keywordOptions, isOptionsObject } from './options';
 import { noGrad } from './runtime';
@@ -357,11 +357,11 @@ export function fromFile(filename: string, shared: boolean | null = null, size =
   return finish(wrap(native.fromFile(filename, 0, [size], dtypeCode(dtype), dev(opts))), opts);
 }
 
-export const zerosLike = (t: Tensor, opts: TensorOptions = {}) => zeros(t.shape, { dtype: t.dtype, device: t.device, ...opts });
-export const onesLike = (t: Tensor, opts: TensorOptions = {}) => ones(t.shape, { dtype: t.dtype, device: t.device, ...opts });
-export const randnLike = (t: Tensor, opts: RandomOptions = {}) => randn(t.shape, { dtype: t.dtype, device: t.device, ...opts });
+export const zerosLike = (t: Tensor, opts: TensorOptions = {}) => zeros(self('torch.zerosLike', t).shape, { dtype: t.dtype, device: t.device, ...opts });
+export const onesLike = (t: Tensor, opts: TensorOptions = {}) => ones(self('torch.onesLike', t).shape, { dtype: t.dtype, device: t.device, ...opts });
+export const randnLike = (t: Tensor, opts: RandomOptions = {}) => randn(self('torch.randnLike', t).shape, { dtype: t.dtype, device: t.device, ...opts });
 export const fullLike = (t: Tensor, value: number, opts: TensorOptions = {}) =>
-  full(t.shape, value, { dtype: t.dtype, device: t.device, ...opts });
+  full(self('torch.fullLike', t).shape, value, { dtype: t.dtype, device: t.device, ...opts });
 
 /** steps evenly spaced values from start to end, both included. */
 export function linspace(start: number, end: number, steps: number | (TensorOptions & { steps: number }), opts: TensorOptions = {}): Tensor {
@@ -379,8 +379,8 @@ export function logspace(start: number, end: number, steps: number | (TensorOpti
   opts = checked('logspace', opts);
   return finish(wrap(native.logspace(start, end, steps, base, dtypeCode(opts.dtype ?? defaults.floatDtype), dev(opts))), opts);
 }
-export const randLike = (t: Tensor, opts: RandomOptions = {}) => rand(t.shape, { dtype: t.dtype, device: t.device, ...opts });
-export const emptyLike = (t: Tensor, opts: TensorOptions = {}) => empty(t.shape, { dtype: t.dtype, device: t.device, ...opts });
+export const randLike = (t: Tensor, opts: RandomOptions = {}) => rand(self('torch.randLike', t).shape, { dtype: t.dtype, device: t.device, ...opts });
+export const emptyLike = (t: Tensor, opts: TensorOptions = {}) => empty(self('torch.emptyLike', t).shape, { dtype: t.dtype, device: t.device, ...opts });
 /** Draws from N(mean, std²): torch.normal(mean, std, size). */
 export function normal(mean: number, std: number, shape: Shape, opts?: RandomOptions): Tensor;
 /** One draw per element, from N(mean[i], std[i]²) (mean, std or both tensors, broadcast): torch.normal(means, stds). */

@@ -2,7 +2,7 @@
 import { NamedTuple, namedTuple } from './named_tuple';
 import { native } from './native';
 import { optionsOf, takesOptions } from './options';
-import { Tensor, _wrap as wrap, _id as id } from './tensor';
+import { Tensor, _self as self, _wrap as wrap, _id as id } from './tensor';
 import type { DType } from './dtype';
 
 const pair = ([a, b]: number[]): [Tensor, Tensor] => [wrap(a), wrap(b)];
@@ -162,4 +162,4 @@ export const vander = takesOptions('linalg.vander', 1, ['N'], (x: Tensor, opts: 
 export const cross = takesOptions('linalg.cross', 2, [], (a: Tensor, b: Tensor, opts: { dim?: number } = {}) => wrap(native.linalgCross(id(a), id(b), opts.dim ?? -1)), { extra: ['dim'] });
 export const diagonal = takesOptions('linalg.diagonal', 1, [], (A: Tensor, opts: { offset?: number; dim1?: number; dim2?: number } = {}) =>
   wrap(native.linalgDiagonal(id(A), opts.offset ?? 0, opts.dim1 ?? -2, opts.dim2 ?? -1)), { extra: ['offset', 'dim1', 'dim2'] });
-export const matmul = (a: Tensor, b: Tensor) => a.matmul(b);
+export const matmul = (a: Tensor, b: Tensor) => self('torch.linalg.matmul', a).matmul(b);

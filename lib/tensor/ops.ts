@@ -2,7 +2,7 @@
 import { NamedTuple, namedTuple } from './named_tuple';
 import { native } from './native';
 import { optionsOf, keywordOptions, takesOptions, isOptionsObject } from './options';
-import { Tensor, TensorLike, UniqueArgs, UniqueOf, _wrap as wrap, _id as id } from './tensor';
+import { Tensor, TensorLike, UniqueArgs, UniqueOf, _self as self, _wrap as wrap, _id as id } from './tensor';
 import { Generator, drawGenerator } from './generator';
 import { tensor as tensorFrom, randint, TensorData } from './creation';
 import { DType, Device, dtypeCode, dtypeName } from './dtype';
@@ -48,27 +48,27 @@ export function where(condition: Tensor, x?: TensorLike, y?: TensorLike): Tensor
     full.dispose();
   }
 }
-export const matmul = (a: Tensor, b: Tensor) => a.matmul(b);
-export const mm = (a: Tensor, b: Tensor) => a.mm(b);
+export const matmul = (a: Tensor, b: Tensor) => self('torch.matmul', a).matmul(b);
+export const mm = (a: Tensor, b: Tensor) => self('torch.mm', a).mm(b);
 /** torch.spmm(sparse, dense): torch.mm's older name for a sparse matrix times a dense one (examples/gcn's GraphConv). */
-export const spmm = (a: Tensor, b: Tensor) => a.mm(b);
-export const bmm = (a: Tensor, b: Tensor) => a.bmm(b);
+export const spmm = (a: Tensor, b: Tensor) => self('torch.spmm', a).mm(b);
+export const bmm = (a: Tensor, b: Tensor) => self('torch.bmm', a).bmm(b);
 export const addmm = (input: Tensor, m1: Tensor, m2: Tensor, opts: { beta?: number; alpha?: number } = {}) =>
-  input.addmm(m1, m2, opts);
+  self('torch.addmm', input).addmm(m1, m2, opts);
 export const outer = (a: Tensor, b: Tensor) => wrap(native.outer(id(a), id(b)));
-export const tril = (x: Tensor, diagonal = 0) => x.tril(diagonal);
-export const triu = (x: Tensor, diagonal = 0) => x.triu(diagonal);
-export const multinomial = (probs: Tensor, ...args: Parameters<Tensor['multinomial']>) => probs.multinomial.apply(probs, args);
-export const topk = (x: Tensor, ...args: Parameters<Tensor['topk']>) => x.topk.apply(x, args);
-export const sort = (x: Tensor, ...args: Parameters<Tensor['sort']>) => x.sort(...args);
-export const cumsum = (x: Tensor, ...args: Parameters<Tensor['cumsum']>) => x.cumsum(...args);
-export const maximum = (a: Tensor, b: Tensor) => a.maximum(b);
-export const minimum = (a: Tensor, b: Tensor) => a.minimum(b);
-export const clamp = (x: Tensor, ...args: Parameters<Tensor['clamp']>) => x.clamp(...args);
-export const exp = (x: Tensor) => x.exp();
-export const log = (x: Tensor) => x.log();
-export const tanh = (x: Tensor) => x.tanh();
-export const sqrt = (x: Tensor) => x.sqrt();
+export const tril = (x: Tensor, diagonal = 0) => self('torch.tril', x).tril(diagonal);
+export const triu = (x: Tensor, diagonal = 0) => self('torch.triu', x).triu(diagonal);
+export const multinomial = (probs: Tensor, ...args: Parameters<Tensor['multinomial']>) => self('torch.multinomial', probs).multinomial.apply(probs, args);
+export const topk = (x: Tensor, ...args: Parameters<Tensor['topk']>) => self('torch.topk', x).topk.apply(x, args);
+export const sort = (x: Tensor, ...args: Parameters<Tensor['sort']>) => self('torch.sort', x).sort(...args);
+export const cumsum = (x: Tensor, ...args: Parameters<Tensor['cumsum']>) => self('torch.cumsum', x).cumsum(...args);
+export const maximum = (a: Tensor, b: Tensor) => self('torch.maximum', a).maximum(b);
+export const minimum = (a: Tensor, b: Tensor) => self('torch.minimum', a).minimum(b);
+export const clamp = (x: Tensor, ...args: Parameters<Tensor['clamp']>) => self('torch.clamp', x).clamp(...args);
+export const exp = (x: Tensor) => self('torch.exp', x).exp();
+export const log = (x: Tensor) => self('torch.log', x).log();
+export const tanh = (x: Tensor) => self('torch.tanh', x).tanh();
+export const sqrt = (x: Tensor) => self('torch.sqrt', x).sqrt();
 export const oneHot = (x: Tensor, numClasses = -1) => wrap(native.oneHot(id(x), numClasses));
 
 /**
@@ -110,27 +110,27 @@ export function tensordot(a: Tensor, b: Tensor, dims: number | [number[], number
 }
 /** Pairwise p-norm distances between the rows of x1 (…, P, M) and x2 (…, R, M). */
 export const cdist = takesOptions('cdist', 2, ['p'], (x1: Tensor, x2: Tensor, opts: { p?: number } = {}) => wrap(native.cdist(id(x1), id(x2), opts.p ?? 2)));
-export const dot = (a: Tensor, b: Tensor) => a.dot(b);
-export const cross = (a: Tensor, b: Tensor, dim = -1) => a.cross(b, dim);
-export const atan2 = (a: Tensor, b: Tensor) => a.atan2(b);
-export const lerp = (start: Tensor, end: Tensor, weight: TensorLike) => start.lerp(end, weight);
-export const isclose = (a: Tensor, b: Tensor, ...args: Tail<Parameters<Tensor['isclose']>>) => a.isclose(b, ...args);
-export const equal = (a: Tensor, b: Tensor) => a.equal(b);
-export const flip = (x: Tensor, dims: number | number[]) => x.flip(dims);
-export const roll = (x: Tensor, shifts: number | number[], dims?: number | number[]) => x.roll(shifts, dims);
-export const diag = (x: Tensor, diagonal = 0) => x.diag(diagonal);
-export const diagonal = (x: Tensor, offset = 0, dim1 = 0, dim2 = 1) => x.diagonal(offset, dim1, dim2);
-export const trace = (x: Tensor) => x.trace();
-export const nonzero = (x: Tensor) => x.nonzero();
-export const maskedSelect = (x: Tensor, mask: Tensor) => x.maskedSelect(mask);
+export const dot = (a: Tensor, b: Tensor) => self('torch.dot', a).dot(b);
+export const cross = (a: Tensor, b: Tensor, dim = -1) => self('torch.cross', a).cross(b, dim);
+export const atan2 = (a: Tensor, b: Tensor) => self('torch.atan2', a).atan2(b);
+export const lerp = (start: Tensor, end: Tensor, weight: TensorLike) => self('torch.lerp', start).lerp(end, weight);
+export const isclose = (a: Tensor, b: Tensor, ...args: Tail<Parameters<Tensor['isclose']>>) => self('torch.isclose', a).isclose(b, ...args);
+export const equal = (a: Tensor, b: Tensor) => self('torch.equal', a).equal(b);
+export const flip = (x: Tensor, dims: number | number[]) => self('torch.flip', x).flip(dims);
+export const roll = (x: Tensor, shifts: number | number[], dims?: number | number[]) => self('torch.roll', x).roll(shifts, dims);
+export const diag = (x: Tensor, diagonal = 0) => self('torch.diag', x).diag(diagonal);
+export const diagonal = (x: Tensor, offset = 0, dim1 = 0, dim2 = 1) => self('torch.diagonal', x).diagonal(offset, dim1, dim2);
+export const trace = (x: Tensor) => self('torch.trace', x).trace();
+export const nonzero = (x: Tensor) => self('torch.nonzero', x).nonzero();
+export const maskedSelect = (x: Tensor, mask: Tensor) => self('torch.maskedSelect', x).maskedSelect(mask);
 export const unique = <A extends UniqueArgs>(x: Tensor, ...args: A): UniqueOf<A, 'unique'> => x.unique(...args);
-export const amax = (x: Tensor, ...args: Parameters<Tensor['amax']>) => x.amax(...args);
-export const amin = (x: Tensor, ...args: Parameters<Tensor['amin']>) => x.amin(...args);
-export const cumprod = (x: Tensor, ...args: Parameters<Tensor['cumprod']>) => x.cumprod(...args);
-export const unbind = (x: Tensor, dim = 0) => x.unbind(dim);
-export const movedim = (x: Tensor, source: number | number[], destination: number | number[]) => x.movedim(source, destination);
-export const takeAlongDim = (x: Tensor, indices: Tensor, dim?: number | null | { dim?: number | null }) => x.takeAlongDim(indices, dim);
-export const bincount = (x: Tensor, ...args: Parameters<Tensor['bincount']>) => x.bincount(...args);
+export const amax = (x: Tensor, ...args: Parameters<Tensor['amax']>) => self('torch.amax', x).amax(...args);
+export const amin = (x: Tensor, ...args: Parameters<Tensor['amin']>) => self('torch.amin', x).amin(...args);
+export const cumprod = (x: Tensor, ...args: Parameters<Tensor['cumprod']>) => self('torch.cumprod', x).cumprod(...args);
+export const unbind = (x: Tensor, dim = 0) => self('torch.unbind', x).unbind(dim);
+export const movedim = (x: Tensor, source: number | number[], destination: number | number[]) => self('torch.movedim', x).movedim(source, destination);
+export const takeAlongDim = (x: Tensor, indices: Tensor, dim?: number | null | { dim?: number | null }) => self('torch.takeAlongDim', x).takeAlongDim(indices, dim);
+export const bincount = (x: Tensor, ...args: Parameters<Tensor['bincount']>) => self('torch.bincount', x).bincount(...args);
 /** Indices into the sorted last dimension of sortedSequence where each value would go (right: after equal ones). */
 export const searchsorted = takesOptions('searchsorted', 2, [], function searchsorted(sortedSequence: Tensor, values: Tensor, opts: { right?: boolean; side?: 'left' | 'right' | null; outInt32?: boolean; sorter?: Tensor | null } = {}): Tensor {
   if (opts.side != null && opts.side !== 'left' && opts.side !== 'right') throw new Error(`searchsorted: side must be 'left' or 'right', got '${opts.side}'`);
@@ -190,14 +190,14 @@ export const ormqr = (a: Tensor, tau: Tensor, C: Tensor, left = true, transpose 
 /** torch.orgqr: the Q of geqrf's (a, tau), formed (torch.linalg.householder_product). */
 export const orgqr = (a: Tensor, tau: Tensor) => wrap(native.linalgHouseholderProduct(id(a), id(tau)));
 /** torch.triangular_solve(b, A): X with A X = b for a triangular A (see Tensor.triangularSolve). */
-export const triangularSolve = (b: Tensor, A: Tensor, upper = true, transpose = false, unitriangular = false) => b.triangularSolve(A, upper, transpose, unitriangular);
+export const triangularSolve = (b: Tensor, A: Tensor, upper = true, transpose = false, unitriangular = false) => self('torch.triangularSolve', b).triangularSolve(A, upper, transpose, unitriangular);
 /** torch.index_put (out of place): input with values put (or added) at the index tensors' positions. */
-export const indexPut = (input: Tensor, indices: Tensor[], values: Tensor, accumulate = false) => input.indexPut(indices, values, accumulate);
+export const indexPut = (input: Tensor, indices: Tensor[], values: Tensor, accumulate = false) => self('torch.indexPut', input).indexPut(indices, values, accumulate);
 /** torch.split_with_sizes: input's pieces of the given sizes along dim. */
-export const splitWithSizes = (input: Tensor, sizes: number[], dim = 0) => input.split(sizes, dim);
+export const splitWithSizes = (input: Tensor, sizes: number[], dim = 0) => self('torch.splitWithSizes', input).split(sizes, dim);
 /** torch.hardshrink / torch.prelu, as torch.nn.functional's. */
-export const hardshrink = (input: Tensor, lambd = 0.5) => input.hardshrink(lambd);
-export const prelu = (input: Tensor, weight: Tensor) => input.prelu(weight);
+export const hardshrink = (input: Tensor, lambd = 0.5) => self('torch.hardshrink', input).hardshrink(lambd);
+export const prelu = (input: Tensor, weight: Tensor) => self('torch.prelu', input).prelu(weight);
 /** torch.vander: the Vandermonde matrix of a 1-D x, N columns (default x's length), powers decreasing (increasing: from x⁰). */
 export const vander = takesOptions('vander', 1, ['N', 'increasing'], (x: Tensor, opts: { N?: number | null; increasing?: boolean } = {}) => wrap(native.vander(id(x), opts.N ?? null, opts.increasing ?? false)));
 
@@ -229,11 +229,11 @@ export function trapezoid(y: Tensor, ...args: TrapezoidArgs): Tensor {
   if (opts.x && opts.dx !== undefined) throw new Error('trapezoid: give x or dx, not both');
   return wrap(opts.x ? native.trapezoid(id(y), id(opts.x), opts.dim ?? -1) : native.trapezoidDx(id(y), opts.dx ?? 1, opts.dim ?? -1));
 }
-export const logaddexp = (a: Tensor, b: Tensor) => a.logaddexp(b);
-export const cov = (x: Tensor, opts: { correction?: number; fweights?: Tensor | null; aweights?: Tensor | null } = {}) => x.cov(opts);
-export const corrcoef = (x: Tensor) => x.corrcoef();
-export const diff = (x: Tensor, ...args: Parameters<Tensor['diff']>) => x.diff(...args);
-export const histogram = (x: Tensor, ...args: Parameters<Tensor['histogram']>) => x.histogram(...args);
+export const logaddexp = (a: Tensor, b: Tensor) => self('torch.logaddexp', a).logaddexp(b);
+export const cov = (x: Tensor, opts: { correction?: number; fweights?: Tensor | null; aweights?: Tensor | null } = {}) => self('torch.cov', x).cov(opts);
+export const corrcoef = (x: Tensor) => self('torch.corrcoef', x).corrcoef();
+export const diff = (x: Tensor, ...args: Parameters<Tensor['diff']>) => self('torch.diff', x).diff(...args);
+export const histogram = (x: Tensor, ...args: Parameters<Tensor['histogram']>) => self('torch.histogram', x).histogram(...args);
 
 // ---------- numeric helpers PyTorch has as torch.<name> ----------
 
@@ -275,12 +275,12 @@ export const histogramdd = takesOptions('histogramdd', 2, [], function histogram
   return namedTuple({ hist: h, binEdges: edges });
 }, { extra: ['range', 'weight', 'density'] });
 /** torch.index_reduce (functional form of Tensor.indexReduce). */
-export const indexReduce = (x: Tensor, dim: number, index: Tensor, source: Tensor, reduce: 'prod' | 'mean' | 'amax' | 'amin', opts: { includeSelf?: boolean } = {}) => x.indexReduce(dim, index, source, reduce, opts);
+export const indexReduce = (x: Tensor, dim: number, index: Tensor, source: Tensor, reduce: 'prod' | 'mean' | 'amax' | 'amin', opts: { includeSelf?: boolean } = {}) => self('torch.indexReduce', x).indexReduce(dim, index, source, reduce, opts);
 /** torch.pdist: the p-norm distances between every pair of rows of x (N, M), upper triangle flattened. */
 export const pdist = (x: Tensor, p = 2) => wrap(native.pdist(id(x), p));
-export const diagonalScatter = (x: Tensor, src: Tensor, offset = 0, dim1 = 0, dim2 = 1) => x.diagonalScatter(src, offset, dim1, dim2);
-export const selectScatter = (x: Tensor, src: Tensor, dim: number, index: number) => x.selectScatter(src, dim, index);
-export const sliceScatter = (x: Tensor, src: Tensor, ...args: Tail<Parameters<Tensor['sliceScatter']>>) => x.sliceScatter(src, ...args);
+export const diagonalScatter = (x: Tensor, src: Tensor, offset = 0, dim1 = 0, dim2 = 1) => self('torch.diagonalScatter', x).diagonalScatter(src, offset, dim1, dim2);
+export const selectScatter = (x: Tensor, src: Tensor, dim: number, index: number) => self('torch.selectScatter', x).selectScatter(src, dim, index);
+export const sliceScatter = (x: Tensor, src: Tensor, ...args: Tail<Parameters<Tensor['sliceScatter']>>) => self('torch.sliceScatter', x).sliceScatter(src, ...args);
 /** torch.row_stack: vstack. torch.concat / concatenate: cat. */
 export const rowStack = (tensors: Tensor[]) => vstack(tensors);
 export const concat = (tensors: Tensor[], dim: number | { dim?: number } = 0) => cat(tensors, dim);

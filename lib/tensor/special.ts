@@ -1,7 +1,7 @@
 // torch.special: special functions by PyTorch's names (camelCased). Those that are also Tensor
 // methods (erf, digamma, logit, ...) are the same calls; the rest are one libtorch call each.
 import { native } from './native';
-import { Tensor, _wrap as wrap, _id as id } from './tensor';
+import { Tensor, _self as self, _wrap as wrap, _id as id } from './tensor';
 
 type Dims = number | number[];
 const unary = (op: string) => (x: Tensor): Tensor => wrap(native[op](id(x)));
@@ -10,23 +10,23 @@ const binary = (op: string) => (x: Tensor, y: Tensor): Tensor => wrap(native[op]
 const polynomial = (op: string) => (x: Tensor, n: Tensor | number): Tensor => wrap(typeof n === 'number' ? native[op](id(x), -1, n) : native[op](id(x), id(n), 0));
 
 // ---- the same as Tensor methods ----
-export const erf = (x: Tensor) => x.erf();
-export const erfc = (x: Tensor) => x.erfc();
-export const erfinv = (x: Tensor) => x.erfinv();
-export const expm1 = (x: Tensor) => x.expm1();
-export const exp2 = (x: Tensor) => x.exp2();
-export const log1p = (x: Tensor) => x.log1p();
-export const digamma = (x: Tensor) => x.digamma();
+export const erf = (x: Tensor) => self('torch.special.erf', x).erf();
+export const erfc = (x: Tensor) => self('torch.special.erfc', x).erfc();
+export const erfinv = (x: Tensor) => self('torch.special.erfinv', x).erfinv();
+export const expm1 = (x: Tensor) => self('torch.special.expm1', x).expm1();
+export const exp2 = (x: Tensor) => self('torch.special.exp2', x).exp2();
+export const log1p = (x: Tensor) => self('torch.special.log1p', x).log1p();
+export const digamma = (x: Tensor) => self('torch.special.digamma', x).digamma();
 export const psi = digamma;
-export const gammaln = (x: Tensor) => x.lgamma();
+export const gammaln = (x: Tensor) => self('torch.special.gammaln', x).lgamma();
 /** The logistic sigmoid 1 / (1 + e^-x). */
-export const expit = (x: Tensor) => x.sigmoid();
-export const logit = (x: Tensor, eps?: number | null | { eps?: number | null }) => x.logit(eps);
+export const expit = (x: Tensor) => self('torch.special.expit', x).sigmoid();
+export const logit = (x: Tensor, eps?: number | null | { eps?: number | null }) => self('torch.special.logit', x).logit(eps);
 /** sin(pi x) / (pi x), 1 at 0. */
-export const sinc = (x: Tensor) => x.sinc();
-export const round = (x: Tensor) => x.round();
-export const xlogy = (x: Tensor, y: Tensor) => x.xlogy(y);
-export const logsumexp = (x: Tensor, dim: Dims, keepdim = false) => x.logsumexp(dim, keepdim);
+export const sinc = (x: Tensor) => self('torch.special.sinc', x).sinc();
+export const round = (x: Tensor) => self('torch.special.round', x).round();
+export const xlogy = (x: Tensor, y: Tensor) => self('torch.special.xlogy', x).xlogy(y);
+export const logsumexp = (x: Tensor, dim: Dims, keepdim = false) => self('torch.special.logsumexp', x).logsumexp(dim, keepdim);
 export const softmax = (x: Tensor, dim: number) => wrap(native.softmax(id(x), dim));
 export const logSoftmax = (x: Tensor, dim: number) => wrap(native.logSoftmax(id(x), dim));
 

@@ -3,7 +3,7 @@
 import { native } from './native';
 import { optionsOf, keywordOptions, isOptionsObject } from './options';
 import { DType, Device, dtypeCode, deviceCode, defaults } from './dtype';
-import { Tensor, _wrap as wrap, _id as id } from './tensor';
+import { Tensor, _self as self, _wrap as wrap, _id as id } from './tensor';
 
 /** real + i·imag, elementwise (float32 -> complex64, float64 -> complex128). */
 export const complex = (real: Tensor, imag: Tensor) => wrap(native.complex(id(real), id(imag)));
@@ -13,12 +13,12 @@ export const polar = (abs: Tensor, angle: Tensor) => wrap(native.polar(id(abs), 
 export const viewAsReal = (x: Tensor) => wrap(native.viewAsReal(id(x)));
 /** A float tensor whose last dim is 2 (real, imaginary), seen as complex: a view. */
 export const viewAsComplex = (x: Tensor) => wrap(native.viewAsComplex(id(x)));
-export const real = (x: Tensor) => x.real;
-export const imag = (x: Tensor) => x.imag;
-export const conj = (x: Tensor) => x.conj();
-export const conjPhysical = (x: Tensor) => x.conjPhysical();
-export const angle = (x: Tensor) => x.angle();
-export const isComplex = (x: Tensor) => x.isComplex();
+export const real = (x: Tensor) => self('torch.real', x).real;
+export const imag = (x: Tensor) => self('torch.imag', x).imag;
+export const conj = (x: Tensor) => self('torch.conj', x).conj();
+export const conjPhysical = (x: Tensor) => self('torch.conjPhysical', x).conjPhysical();
+export const angle = (x: Tensor) => self('torch.angle', x).angle();
+export const isComplex = (x: Tensor) => self('torch.isComplex', x).isComplex();
 
 export interface StftOptions {
   /** distance between frames (nFft / 4, as PyTorch: winLength / 4) */

@@ -2068,6 +2068,11 @@ function noGradCopy(dst: Tensor, src: Tensor): void {
 export const _wrap = wrap;
 /** @internal */
 export const _id = id;
+/** A torch.* function's tensor argument, checked: PyTorch's "argument 'input' must be Tensor", not "Cannot read properties of undefined". */
+export function _self(fn: string, x: Tensor): Tensor {
+  if (!(x instanceof Tensor)) throw new TypeError(`${fn}: the first argument must be a Tensor, got ${describeValue(x)}`);
+  return x;
+}
 
 /** A block size of two positive integers, checked here: libtorch 1.13 reads past a shorter list (a crash, in Python too). */
 function blockSize(op: string, blocksize: unknown): [number, number] {
