@@ -147,7 +147,13 @@ inline double argDouble(const Napi::CallbackInfo& info, size_t i) {
   return d;
 }
 inline bool argBool(const Napi::CallbackInfo& info, size_t i) {
-  return info[i].ToBoolean().Value();
+  bool b;
+  if (napi_get_value_bool(info.Env(), info[i], &b) == napi_ok) return b;
+  // (a flag left out is false, and 0 / 1 read as Python's bool(int); an object or a string is a mistake, not true)
+  const Napi::Value v = info[i];
+  if (v.IsUndefined() || v.IsNull()) return false;
+  if (v.IsNumber()) return v.As<Napi::Number>().DoubleValue() != 0;
+  throw std::runtime_error("tstorch: argument " + std::to_string(i) + " must be true or false, got " + describeJs(v));
 }
 inline std::string argString(const Napi::CallbackInfo& info, size_t i) {
   if (!info[i].IsString()) throw std::runtime_error("tstorch: argument " + std::to_string(i) + " must be a string");

@@ -845,3 +845,15 @@ test('torch.* functions of a tensor say so when given something else (PyTorch: "
     expect([torch.mm(a, a).tolist(), torch.clamp(a, 2, 3).tolist(), torch.special.erf(torch.zeros([1])).tolist(), torch.onesLike(a).tolist()]).toEqual([[[7, 10], [15, 22]], [[2, 2], [3, 3]], [0], [[1, 1], [1, 1]]]);
   });
 });
+
+test('a typed array or a Map where a dim or a flag goes is an error (was endless recursion: sum(Float32Array)); a flag takes true / false (or 0 / 1), not an object', () => {
+  torch.tidy(() => {
+    const t = torch.ones([2, 3]);
+    expect(() => t.sum(new Float32Array(3) as never)).toThrow(/expected a list of sizes or dims/);
+    expect(() => t.prod(new Map() as never)).toThrow(/must be a number, got an object/);
+    expect(() => t.sum(0, new Float32Array(3) as never)).toThrow('tstorch: argument 2 must be true or false, got an object');
+    expect(() => t.sum(0, 'yes' as never)).toThrow('tstorch: argument 2 must be true or false, got a string "yes"');
+    expect(() => t.std(0, true, [1] as never)).toThrow('tstorch: argument 3 must be true or false, got an array');
+    expect([t.sum(0, 1 as never).shape, t.sum(0, 0 as never).shape, t.sum(0, true).shape, t.sum({ dim: 1, keepdim: true }).shape]).toEqual([[1, 3], [3], [1, 3], [2, 1]]);
+  });
+});

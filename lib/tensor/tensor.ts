@@ -3,7 +3,7 @@
 import { NamedTuple, namedTuple } from './named_tuple';
 import { native } from './native';
 import { DType, Device, MemoryFormat, dtypeCode, dtypeName, isDtype, deviceCode, deviceName, isFloatingDtype, isComplexDtype, memoryFormatCode } from './dtype';
-import { optionsOf, keywordOptions, PositionalOr } from './options';
+import { optionsOf, keywordOptions, isOptionsObject, PositionalOr } from './options';
 import { track, disposeHandle, keep as keepHandle } from './scope';
 import { formatTensor } from './print';
 import { Generator, drawGenerator } from './generator';
@@ -265,7 +265,8 @@ type VarianceArgs = [opts?: VarianceOptions] | [unbiased?: boolean, keepdim?: bo
 
 /** An options object standing for Python's keywords (not an array, a tensor or null). */
 function isKeywords(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Tensor);
+  // (what optionsOf takes for keywords: a typed array or a Map taken here would go round and round)
+  return isOptionsObject(v);
 }
 /**
  * A method's arguments as Python takes them: by position, then (from any place on) by name in an
