@@ -837,6 +837,10 @@ test('torch.* functions of a tensor say so when given something else (PyTorch: "
     [() => torch.special.erf({} as never), 'torch.special.erf: the first argument must be a Tensor, got an object (Object)'],
     [() => torch.linalg.matmul(undefined as never, torch.ones([2])), 'torch.linalg.matmul: the first argument must be a Tensor, got undefined'],
     [() => torch.real(2 as never), 'torch.real: the first argument must be a Tensor, got number 2'],
+    [() => torch.vstack('sum' as never), 'torch.vstack: expected an array of tensors, got string'],
+    [() => torch.noGrad(5 as never), 'torch.noGrad: give the function to run, torch.noGrad(() => ...), got number'],
+    [() => (torch.inferenceMode as (...a: unknown[]) => unknown)(), 'torch.inferenceMode: give the function to run, torch.inferenceMode(() => ...), got undefined'],
+    [() => (torch.histogramdd as (...a: unknown[]) => unknown)(torch.ones([3, 2])), 'torch.histogramdd: give bins, a number for every dim or one per dim'],
   ];
   for (const [call, message] of cases) expect(call).toThrow(message);
   // and with tensors, what the methods give

@@ -202,10 +202,10 @@ export const prelu = (input: Tensor, weight: Tensor) => self('torch.prelu', inpu
 export const vander = takesOptions('vander', 1, ['N', 'increasing'], (x: Tensor, opts: { N?: number | null; increasing?: boolean } = {}) => wrap(native.vander(id(x), opts.N ?? null, opts.increasing ?? false)));
 
 // ---------- stacking, products and sums over tensors (torch.hstack, ...) ----------
-export const hstack = (tensors: Tensor[]) => wrap(native.hstack(tensors.map(id)));
-export const vstack = (tensors: Tensor[]) => wrap(native.vstack(tensors.map(id)));
-export const dstack = (tensors: Tensor[]) => wrap(native.dstack(tensors.map(id)));
-export const columnStack = (tensors: Tensor[]) => wrap(native.columnStack(tensors.map(id)));
+export const hstack = (tensors: Tensor[]) => wrap(native.hstack(tensorList('hstack', tensors)));
+export const vstack = (tensors: Tensor[]) => wrap(native.vstack(tensorList('vstack', tensors)));
+export const dstack = (tensors: Tensor[]) => wrap(native.dstack(tensorList('dstack', tensors)));
+export const columnStack = (tensors: Tensor[]) => wrap(native.columnStack(tensorList('columnStack', tensors)));
 /** Every combination of one element from each 1-D tensor, as rows. */
 export const cartesianProd = (...tensors: Tensor[]) => wrap(native.cartesianProd(tensors.map(id)));
 /** The matrices on the diagonal of one block matrix. */
@@ -269,7 +269,8 @@ export function cumulativeTrapezoid(y: Tensor, ...args: TrapezoidArgs): Tensor {
 export const trapz = trapezoid;
 /** torch.histogramdd: a histogram over the last dim's D coordinates: bins per dim (a number for all). */
 export const histogramdd = takesOptions('histogramdd', 2, [], function histogramdd(x: Tensor, bins: number | number[], opts: { range?: number[]; weight?: Tensor | null; density?: boolean } = {}): NamedTuple<{ hist: Tensor; binEdges: Tensor[] }> {
-  const d = x.shape[x.ndim - 1];
+  const d = self('torch.histogramdd', x).shape[x.ndim - 1];
+  if (bins === undefined) throw new Error('torch.histogramdd: give bins, a number for every dim or one per dim');
   const b = Array.isArray(bins) ? bins : new Array(d).fill(bins);
   const [h, ...edges] = (native.histogramdd(id(x), b, opts.range ?? null, opts.weight ? id(opts.weight) : -1, opts.density ?? false) as number[]).map(wrap);
   return namedTuple({ hist: h, binEdges: edges });

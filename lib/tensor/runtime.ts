@@ -8,6 +8,7 @@ import { defaultGenerator, seed64 } from './generator';
 
 /** Runs fn with gradient recording off (torch.no_grad()). Synchronous. */
 export function noGrad<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new TypeError(`torch.noGrad: give the function to run, torch.noGrad(() => ...), got ${typeof fn}`);
   const prev = native.setGradEnabled(false);
   try {
     return fn();
@@ -18,6 +19,7 @@ export function noGrad<T>(fn: () => T): T {
 
 /** Runs fn with gradient recording on (torch.enable_grad()). */
 export function enableGrad<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new TypeError(`torch.enableGrad: give the function to run, torch.enableGrad(() => ...), got ${typeof fn}`);
   const prev = native.setGradEnabled(true);
   try {
     return fn();
@@ -49,6 +51,7 @@ export function setGradEnabled<T>(mode: boolean, fn?: () => T): T | void {
  * in training). mode: false turns it off inside an inference region. Synchronous; nests.
  */
 export function inferenceMode<T>(fn: () => T, opts: { mode?: boolean } = {}): T {
+  if (typeof fn !== 'function') throw new TypeError(`torch.inferenceMode: give the function to run, torch.inferenceMode(() => ...), got ${typeof fn}`);
   native.inferenceModeEnter(opts.mode ?? true);
   try {
     return fn();

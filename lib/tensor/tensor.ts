@@ -476,9 +476,9 @@ export class Tensor {
   coalesce(): Tensor { return wrap(native.coalesce(id(this))); }
   isCoalesced(): boolean { return native.isCoalesced(id(this)); }
   /** The (sparseDim, nnz) indices of a coalesced sparse tensor; raw: also of an uncoalesced one, as stored. */
-  indices(opts: { raw?: boolean } = {}): Tensor { return wrap(native.sparseIndices(id(this), opts.raw ?? false)); }
+  indices(opts: { raw?: boolean } = {}): Tensor { return wrap(native.sparseIndices(id(this), keywordOptions('Tensor.indices', opts, ['raw']).raw ?? false)); }
   /** The nnz values (x denseDim dims) of a coalesced sparse tensor; raw: as stored. */
-  values(opts: { raw?: boolean } = {}): Tensor { return wrap(native.sparseValues(id(this), opts.raw ?? false)); }
+  values(opts: { raw?: boolean } = {}): Tensor { return wrap(native.sparseValues(id(this), keywordOptions('Tensor.values', opts, ['raw']).raw ?? false)); }
   /** This dense tensor's values at the indices of a sparse `mask`, as a sparse tensor. */
   sparseMask(mask: Tensor): Tensor { return wrap(native.sparseMask(id(this), id(mask))); }
   /** The number of stored values (PyTorch's _nnz()). */
