@@ -317,3 +317,18 @@ print(json.dumps(out))
     expect([y === x, torch.equal(y, xs.where(xs.ge(0), xs.mul((1 / 8 + 1 / 3) / 2)))]).toEqual([true, true]);
   });
 });
+
+test('a required argument left out is said, as Python\'s "missing required positional argument" (was "this.kernelSize is not iterable")', () => {
+  const F = torch.nn.functional;
+  expect(() => new (nn.Conv1d as unknown as new (...a: unknown[]) => unknown)(3)).toThrow('nn.Conv1d: give outChannels and kernelSize (by position, or by name: new nn.Conv1d({ inChannels, outChannels, kernelSize }))');
+  expect(() => new (nn.Conv2d as unknown as new (...a: unknown[]) => unknown)(3, 4)).toThrow('nn.Conv2d: give kernelSize (by position');
+  expect(() => new (nn.LayerNorm as unknown as new (...a: unknown[]) => unknown)()).toThrow('nn.LayerNorm: give normalizedShape');
+  expect(() => new (nn.Linear as unknown as new (...a: unknown[]) => unknown)(3)).toThrow('nn.Linear: give outFeatures');
+  torch.tidy(() => {
+    const x = torch.ones([1, 2, 4]);
+    expect(() => (F.maxPool1d as (...a: unknown[]) => unknown)(x)).toThrow('maxPool1d kernelSize: expected an integer, got nothing (it is required)');
+    expect(() => (F.avgPool2d as (...a: unknown[]) => unknown)(torch.ones([1, 1, 4, 4]), 'x')).toThrow('avgPool2d kernelSize: expected an integer or 2 of them, got "x"');
+    expect(F.maxPool1d(x, 2).shape).toEqual([1, 2, 2]);
+    expect(new nn.Conv1d(2, 3, 2).forward(x).shape).toEqual([1, 3, 3]);
+  });
+});

@@ -23,7 +23,12 @@ export function layerOptions<O extends object>(name: string, args: unknown[], ke
  */
 export function requiredByName(name: string, keys: string[], all: unknown[]): [unknown[], unknown[]] {
   const at = all.findIndex((a, i) => i < keys.length && isOptionsObject(a));
-  if (at < 0) return [all.slice(0, keys.length), all.slice(keys.length)];
+  if (at < 0) {
+    // (all by position: PyTorch's "missing required positional argument", not a failure further on)
+    const missing = keys.filter((_, i) => all[i] === undefined);
+    if (missing.length) throw new Error(`nn.${name}: give ${missing.join(' and ')} (by position, or by name: new nn.${name}({ ${keys.join(', ')} }))`);
+    return [all.slice(0, keys.length), all.slice(keys.length)];
+  }
   if (all.slice(at + 1).some((a) => a !== undefined)) throw new Error(`nn.${name}: an options object goes last, after the positional arguments`);
   const rest = { ...(all[at] as Record<string, unknown>) };
   const missing = keys.slice(at).filter((k) => rest[k] === undefined || rest[k] === null);

@@ -255,6 +255,7 @@ export const pad = requiredByName('F.pad', 1, ['pad'], takesOptions('pad', 2, ['
 // ---------- convolution and pooling (batch first: (N, C, L), (N, C, H, W), (N, C, D, H, W)) ----------
 type Size = number | number[];
 const sizes = (v: Size, nd: number, what: string): number[] => {
+  if (typeof v !== 'number' && !Array.isArray(v)) throw new Error(`${what}: expected ${nd === 1 ? 'an integer' : `an integer or ${nd} of them`}, got ${v === undefined ? 'nothing (it is required)' : JSON.stringify(v) ?? String(v)}`);
   const a = typeof v === 'number' ? new Array(nd).fill(v) : v;
   if (a.length !== nd || a.some((k) => !Number.isInteger(k))) throw new Error(`${what}: expected ${nd} integer(s), got [${a}]`);
   return a;
