@@ -147,6 +147,10 @@ test('save_total_limit keeps the newest checkpoints; a checkpoint is whole or ab
   // HF's spelling of an argument is an error naming ours, not a run at the default learning rate
   expect(() => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), learning_rate: 1e-3 } as never, dataset())).toThrow("Trainer: unknown option 'learning_rate' (did you mean learningRate?)");
   expect(() => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), beta: 0.1 } as never, dataset())).toThrow(/Trainer: unknown option 'beta' \(it takes adamBeta1, /);
+  // numbers and flags of the wrong type (a config read as text): said before anything trains
+  expect(() => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), learningRate: '1e-4' } as never, dataset())).toThrow('Trainer: learningRate must be a number, got "1e-4"');
+  expect(() => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), maxSteps: NaN }, dataset())).toThrow('Trainer: maxSteps must be a number, got NaN');
+  expect(() => new torch.Trainer(model, { outputDir: path.join(tmp, 'x'), gradientCheckpointing: 'yes' } as never, dataset())).toThrow('Trainer: gradientCheckpointing must be true or false, got "yes"');
   trainer.optimizer.dispose();
   model.dispose();
 });

@@ -204,6 +204,19 @@ export const TRAINING_DEFAULTS = {
   sftLossType: 'nll' as LmLossType | 'chunked_nll',
 };
 
+/**
+ * The arguments whose defaults are numbers or booleans are numbers or booleans (a learningRate of
+ * '1e-4' from a config read as text would otherwise fail deep in the optimizer, or train wrong).
+ */
+function checkArgumentTypes(name: string, args: object): void {
+  for (const [k, v] of Object.entries(args)) {
+    if (v === undefined || !Object.hasOwn(TRAINING_DEFAULTS, k)) continue;
+    const kind = typeof TRAINING_DEFAULTS[k as keyof typeof TRAINING_DEFAULTS];
+    if (kind === 'number' && !(typeof v === 'number' && !Number.isNaN(v))) throw new Error(`${name}: ${k} must be a number, got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
+    if (kind === 'boolean' && typeof v !== 'boolean') throw new Error(`${name}: ${k} must be true or false, got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
+  }
+}
+
 export interface LogEntry {
   step: number;
   epoch: number;
@@ -339,6 +352,7 @@ export class Trainer {
     callbacks: TrainerCallback[] = []) {
     this.callbacks = [...callbacks];
     keywordOptions(new.target.name, args, (new.target as typeof Trainer).argumentNames);
+    checkArgumentTypes(new.target.name, args);
     this.args = { ...TRAINING_DEFAULTS, ...args };
     const a = this.args;
     if (trainDataset instanceof RewardDataset && new.target === Trainer) throw new Error('Trainer: reward-model pairs (a RewardDataset) train with the RewardTrainer');
