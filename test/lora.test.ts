@@ -482,6 +482,18 @@ describe('initLoraWeights (PEFT\'s init_lora_weights)', () => {
     torch.lora.applyLoRA(fast, { r: 2, alpha: 4, dropout: 0, initLoraWeights: 'pissa_niter_4', targetModules: ['c_attn'] });
     expect(relErr(torch.noGrad(() => fast.eval().forward(ids()).logits), torch.noGrad(() => plain.forward(ids()).logits))).toBeLessThan(1e-5);
     expect(() => torch.lora.applyLoRA(plain, { initLoraWeights: 'olora' as never })).toThrow(/initLoraWeights must be true, false, 'gaussian', 'pissa' or 'pissa_niter_K', got "olora"/);
+    // options of the wrong type (a config read as text) are refused, not taken as truthy or coerced into adapter_config.json
+    for (const [o, message] of [
+      [{ r: '8' }, 'LoRA: rank r must be a non-negative integer, got "8"'],
+      [{ alpha: '16' }, 'LoRA: alpha must be a positive number, got "16"'],
+      [{ dropout: '0.1' }, 'LoRA: dropout must be in [0, 1), got "0.1"'],
+      [{ useRslora: 'yes' }, 'LoRA: useRslora must be true or false, got "yes"'],
+      [{ useDora: 1 }, 'LoRA: useDora must be true or false, got 1'],
+      [{ modulesToSave: 'wte' }, 'LoRA: modulesToSave must be a list of module names, got "wte"'],
+      [{ targetModules: [5] }, 'LoRA: targetModules must be a list of module names (or one regular expression), got [5]'],
+      [{ rankPattern: [1] }, 'LoRA: rankPattern must be an object of ranks by layer-name pattern, e.g. { c_fc: 16 }; got [1]'],
+      [{ alphaPattern: { c_attn: 'x' } }, 'LoRA: alphaPattern \'c_attn\' must be a positive number, got "x"'],
+    ] as [object, string][]) expect(() => torch.lora.applyLoRA(plain, o as never)).toThrow(message);
     expect(() => torch.lora.applyLoRA(plain, { mode: 'seed', initLoraWeights: 'pissa' })).toThrow(/initLoraWeights is a peft-mode option/);
     expect(() => torch.lora.applyLoRA(plain, { targetModules: ['wte'], initLoraWeights: 'pissa' })).toThrow(/PiSSA .* not embeddings/);
     await expect(torch.lora.saveAdapter(f, path.join(tmp, 'y'), { convertToLora: true })).rejects.toThrow(/convertToLora is for PiSSA adapters/);

@@ -12,7 +12,7 @@
 //                   W_A (r, out) kaiming_uniform(a=√5), W_B (in, r) zeros (the notebook names
 //                   them from Conv1D's (in, out) weight as if it were (out, in)); lora_alpha and
 //                   dropout are ignored, as in the notebook.
-import { keywordOptions } from '../tensor/options';
+import { isOptionsObject, keywordOptions } from '../tensor/options';
 import { Tensor } from '../tensor/tensor';
 import { empty, zeros, randn } from '../tensor/creation';
 import { noGrad } from '../tensor/runtime';
@@ -112,9 +112,18 @@ export function resolveLoRAOptions(o: LoRAOptions = {}): ResolvedLoRAOptions {
   for (const k of Object.keys(o ?? {})) if (Object.hasOwn(PEFT_NAMES, k)) throw new Error(`LoRA: unknown option '${k}' (PEFT's ${k} is ${PEFT_NAMES[k]} here)`);
   keywordOptions('LoRA', o, LORA_OPTIONS);
   const r = o.r ?? 8;
-  if (!Number.isInteger(r) || r < 0) throw new Error(`LoRA: rank r must be a non-negative integer, got ${r}`);
+  if (!Number.isInteger(r) || r < 0) throw new Error(`LoRA: rank r must be a non-negative integer, got ${shown(r)}`);
   const dropout = o.dropout ?? 0.05;
-  if (!(dropout >= 0 && dropout < 1)) throw new Error(`LoRA: dropout must be in [0, 1), got ${dropout}`);
+  if (!(typeof dropout === 'number' && dropout >= 0 && dropout < 1)) throw new Error(`LoRA: dropout must be in [0, 1), got ${shown(dropout)}`);
+  // (a string or a number here would be taken as true, and written so into adapter_config.json)
+  for (const k of ['useRslora', 'useDora'] as const) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new Error(`LoRA: ${k} must be true or false, got ${shown(o[k])}`);
+  const names = (k: 'modulesToSave' | 'targetModules', v: unknown, regexOk: boolean) => {
+    if (v === undefined || v === null || (regexOk && typeof v === 'string') || (Array.isArray(v) && v.every((x) => typeof x === 'string'))) return;
+    throw new Error(`LoRA: ${k} must be a list of module names${regexOk ? ' (or one regular expression)' : ''}, got ${shown(v)}`);
+  };
+  names('modulesToSave', o.modulesToSave, false);
+  names('targetModules', o.targetModules, true);
+  for (const k of ['rankPattern', 'alphaPattern'] as const) if (o[k] !== undefined && o[k] !== null && !isOptionsObject(o[k])) throw new Error(`LoRA: ${k} must be an object of ${k === 'rankPattern' ? 'ranks' : 'alphas'} by layer-name pattern, e.g. { c_fc: 16 }; got ${shown(o[k])}`);
   const mode = o.mode ?? 'peft';
   if (mode !== 'peft' && mode !== 'seed') throw new Error(`LoRA: mode must be 'peft' or 'seed', got '${mode}'`);
   const bias = o.bias ?? 'none';
@@ -126,11 +135,11 @@ export function resolveLoRAOptions(o: LoRAOptions = {}): ResolvedLoRAOptions {
   const rankPattern = { ...(o.rankPattern ?? {}) }, alphaPattern = { ...(o.alphaPattern ?? {}) };
   for (const [k, v] of Object.entries(rankPattern)) {
     checkRegExp('rankPattern key', k);
-    if (!Number.isInteger(v) || v < 1) throw new Error(`LoRA: rankPattern '${k}' must be a positive integer rank, got ${v}`);
+    if (!Number.isInteger(v) || v < 1) throw new Error(`LoRA: rankPattern '${k}' must be a positive integer rank, got ${shown(v)}`);
   }
   for (const [k, v] of Object.entries(alphaPattern)) {
     checkRegExp('alphaPattern key', k);
-    if (!(v > 0)) throw new Error(`LoRA: alphaPattern '${k}' must be positive, got ${v}`);
+    if (!(typeof v === 'number' && v > 0)) throw new Error(`LoRA: alphaPattern '${k}' must be a positive number, got ${shown(v)}`);
   }
   const initLoraWeights = o.initLoraWeights ?? true;
   if (!(typeof initLoraWeights === 'boolean' || initLoraWeights === 'gaussian' || initLoraWeights === 'pissa' || /^pissa_niter_\d+$/.test(initLoraWeights))) {
@@ -139,10 +148,10 @@ export function resolveLoRAOptions(o: LoRAOptions = {}): ResolvedLoRAOptions {
   if (mode === 'seed' && initLoraWeights !== true) throw new Error('LoRA: initLoraWeights is a peft-mode option; the notebook\'s seed wrapper has its own init');
   const layersToTransform = o.layersToTransform ?? null;
   for (const i of layersToTransform === null ? [] : [layersToTransform].flat()) {
-    if (!Number.isInteger(i) || i < 0) throw new Error(`LoRA: layersToTransform must hold block indices (integers >= 0), got ${i}`);
+    if (!Number.isInteger(i) || i < 0) throw new Error(`LoRA: layersToTransform must hold block indices (integers >= 0), got ${shown(i)}`);
   }
   const alpha = o.alpha ?? 16;
-  if (!(alpha > 0)) throw new Error(`LoRA: alpha must be positive, got ${alpha}`);
+  if (!(typeof alpha === 'number' && alpha > 0)) throw new Error(`LoRA: alpha must be a positive number, got ${shown(alpha)}`);
   const useDora = o.useDora ?? false;
   if (useDora && mode === 'seed') throw new Error('LoRA: DoRA (useDora) is a peft-mode option; the notebook\'s seed wrapper has no magnitude');
   const taskType = o.taskType ?? null;
@@ -153,6 +162,9 @@ export function resolveLoRAOptions(o: LoRAOptions = {}): ResolvedLoRAOptions {
     taskType,
   };
 }
+
+/** A value as a message shows it: strings quoted ('8' is not 8). */
+const shown = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) || isOptionsObject(v) ? JSON.stringify(v) : String(v));
 
 function checkRegExp(what: string, pattern: string): void {
   try {
