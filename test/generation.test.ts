@@ -364,6 +364,17 @@ test('stopStrings (HF\'s stop_strings): a row stops at the token whose text comp
   expect(() => m.generate(prompts, { badWordsIds: [[]] })).toThrow('generate: badWordsIds must be a list of non-empty token-id lists, got [[]]');
   expect(() => m.generate(prompts, { sequenceBias: [[[60000], 1]] })).toThrow("generate: the model's vocabulary has 50257 tokens, but these are biased or banned: 60000");
   expect(() => m.generate(prompts, { exponentialDecayLengthPenalty: [-1, 2] })).toThrow(/exponentialDecayLengthPenalty must be \[start \(new tokens\), factor\]/);
+  // options of the wrong type (from JSON or a form): refused, not compared as numbers ('0.9' > 0) or taken as truthy ('no')
+  expect(() => m.generate(prompts, { topP: '0.9', doSample: true } as never)).toThrow('generate: topP must be a number, got "0.9"');
+  expect(() => m.generate(prompts, { temperature: '0.7', doSample: true } as never)).toThrow('generate: temperature must be a number, got "0.7"');
+  expect(() => m.generate(prompts, { useCache: 'no' } as never)).toThrow('generate: useCache must be true or false, got "no"');
+  expect(() => m.generate(prompts, { doSample: 1 } as never)).toThrow('generate: doSample must be true or false, got 1');
+  // and a refused generation leaves the global generator as it was (the seed is set after the checks)
+  torch.manualSeed(3);
+  const before = torch.getRngState();
+  expect(() => m.generate(prompts, { seed: 9, doSample: true, topP: 2 })).toThrow('generate: topP must be in (0, 1], got 2');
+  const after = torch.getRngState();
+  expect(after.equals(before)).toBe(true);
   m.dispose();
 });
 

@@ -353,8 +353,17 @@ export interface BeamSearchOutput {
   beamIndices?: number[][];
 }
 
+/** generate()'s options that are numbers, and those that are true or false: checked for their type first (a '0.9' compares as a number in JS). */
+const NUMBER_OPTIONS = ['maxNewTokens', 'maxLength', 'minLength', 'temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'frequencyPenalty', 'presencePenalty',
+  'noRepeatNgramSize', 'minNewTokens', 'forcedEosTokenId', 'typicalP', 'epsilonCutoff', 'etaCutoff', 'padTokenId', 'numBeams', 'lengthPenalty', 'numReturnSequences',
+  'prefillChunkSize', 'promptLookupNumTokens', 'maxMatchingNgramSize', 'numAssistantTokens', 'assistantConfidenceThreshold', 'maxTime', 'penaltyAlpha'] as const satisfies readonly (keyof GenerateOptions)[];
+const BOOLEAN_OPTIONS = ['renormalizeLogits', 'doSample', 'useCache', 'returnDictInGenerate', 'outputScores', 'outputLogits'] as const satisfies readonly (keyof GenerateOptions)[];
+
 export function checkGenerateOptions(o: GenerateOptions): void {
   const bad = (what: string, v: unknown) => { throw new Error(`generate: ${what}, got ${v}`); };
+  for (const k of NUMBER_OPTIONS) if (o[k] !== undefined && typeof o[k] !== 'number') bad(`${k} must be a number`, JSON.stringify(o[k]) ?? String(o[k]));
+  for (const k of BOOLEAN_OPTIONS) if (o[k] !== undefined && typeof o[k] !== 'boolean') bad(`${k} must be true or false`, JSON.stringify(o[k]) ?? String(o[k]));
+  if (o.seed !== undefined && typeof o.seed !== 'number' && typeof o.seed !== 'bigint') bad('seed must be an integer (or a bigint)', JSON.stringify(o.seed) ?? String(o.seed));
   const isInt = (v: number | undefined, min: number) => v === undefined || (Number.isInteger(v) && v >= min);
   if (!isInt(o.maxNewTokens, 0)) bad('maxNewTokens must be an integer >= 0', o.maxNewTokens);
   if (o.temperature !== undefined && !(o.temperature >= 0)) bad('temperature must be >= 0', o.temperature);

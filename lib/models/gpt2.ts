@@ -824,12 +824,12 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
   private *decodeSteps(prompt: Tensor | number[] | number[][], opts: GenerateOptions, beams: boolean, record: DecodeRecord = {}, onState?: (state: DecodingState) => void,
     pauseBeforePrompt = false): StepsOf<BeamSearchOutput> {
     const eos = opts.eosTokenId === undefined ? this.config.eos_token_id : opts.eosTokenId;
-    if (opts.seed !== undefined) manualSeed(opts.seed);
     const prompts: number[][] = prompt instanceof Tensor
       ? (prompt.tolist() as number[][])
       : Array.isArray(prompt[0]) ? (prompt as number[][]) : [prompt as number[]];
     if (!prompts.length || prompts.some((r) => !r.length)) throw new Error('generate: every prompt needs at least one token');
     checkGenerateOptions(opts);
+    if (opts.seed !== undefined) manualSeed(opts.seed); // (after the checks: options refused leave the global generator as it was)
     const longest = Math.max(...prompts.map((x) => x.length));
     const { maxNew, minNew } = newTokenBounds(opts, longest);
     opts = { ...opts, maxNewTokens: maxNew, minNewTokens: minNew };
