@@ -159,3 +159,20 @@ test('bf16 autocast: matmuls run in bfloat16 inside, float32 outside; a training
   expect(new Map(m.namedParameters()).get('transformer.h.0.attn.c_attn.weight')!.grad!.dtype).toBe('float32');
   m.dispose();
 });
+
+test('an optimizer option of the wrong type is said before any step: lr \'1e-3\' (compared as a number in JS, null as 0), maximize \'no\' (truthy: uphill)', () => {
+  torch.tidy(() => {
+    const p = torch.ones([2]).requiresGrad_();
+    for (const name of ['SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta', 'Adamax', 'Rprop', 'ASGD'] as const) {
+      const Make = torch.optim[name] as unknown as new (params: torch.Tensor[], o: object) => unknown;
+      expect(() => new Make([p], { lr: '1e-3' })).toThrow(`${name}: lr must be a number, got "1e-3"`);
+      expect(() => new Make([p], { lr: null })).toThrow(`${name}: lr must be a number, got null`);
+      expect(() => new Make([p], { maximize: 'no' })).toThrow(`${name}: maximize must be true or false, got "no"`);
+    }
+    expect(() => new torch.optim.SGD([{ params: [p], momentum: '0.9' as never }], { lr: 0.1 })).toThrow('SGD: momentum must be a number, got "0.9"');
+    expect(() => new torch.optim.Adam([p], { amsgrad: 1 as never })).toThrow('Adam: amsgrad must be true or false, got 1');
+    // PyTorch's None defaults stay null: Adafactor's lr (relative steps), foreach
+    expect(() => new torch.optim.Adafactor([p], { lr: null })).not.toThrow();
+    expect(() => new torch.optim.AdamW([p], { foreach: null } as never)).not.toThrow();
+  });
+});

@@ -15,6 +15,7 @@ export function paramGroups<O extends object>(name: string, params: Groups<O>, d
     const group = { ...defaults, ...g, params: g.params.filter((p) => p.requiresGrad) } as Required<O> & { params: Tensor[]; names?: string[] };
     const names = (g as { names?: string[] }).names;
     if (names) group.names = names.filter((_, k) => g.params[k].requiresGrad);
+    checkOptionTypes(name, group);
     check(group);
     return group;
   });
@@ -23,6 +24,30 @@ export function paramGroups<O extends object>(name: string, params: Groups<O>, d
   if (!all.length) throw new Error(`${name}: no parameter requires grad (is everything frozen?)`);
   return out;
 }
+
+// The optimizers' options that are numbers, and those that are true or false (null where PyTorch's default is None)
+const NUMBER_OPTIONS = ['lr', 'eps', 'weightDecay', 'momentum', 'dampening', 'alpha', 'lrDecay', 'initialAccumulatorValue', 'rho', 'lambd', 't0', 'momentumDecay',
+  'clipThreshold', 'decayRate', 'beta1', 'maxIter', 'maxEval', 'toleranceGrad', 'toleranceChange', 'historySize'];
+const BOOLEAN_OPTIONS = ['maximize', 'amsgrad', 'nesterov', 'centered', 'scaleParameter', 'relativeStep', 'warmupInit', 'foreach', 'fused', 'capturable', 'differentiable'];
+const NULLABLE = ['Adafactor.lr', 'Adafactor.beta1', 'LBFGS.maxEval', 'foreach', 'fused'];
+
+/**
+ * A group's options of the right type, before the optimizer's own checks: lr '1e-3' from a config
+ * read as text compares as a number in JS (and null as 0), maximize 'no' is truthy (the step would
+ * go uphill). Said before any step.
+ */
+function checkOptionTypes(name: string, g: Record<string, unknown>): void {
+  const base = name.split('.')[0];
+  for (const [k, v] of Object.entries(g)) {
+    const number = NUMBER_OPTIONS.includes(k), boolean = BOOLEAN_OPTIONS.includes(k);
+    if (!number && !boolean) continue;
+    if (v === null && (NULLABLE.includes(k) || NULLABLE.includes(`${base}.${k}`))) continue;
+    if (v === undefined) continue;
+    if (number && typeof v !== 'number' && !(k === 'eps' && Array.isArray(v))) throw new Error(`${name}: ${k} must be a number, got ${shownValue(v)}`);
+    if (boolean && typeof v !== 'boolean') throw new Error(`${name}: ${k} must be true or false, got ${shownValue(v)}`);
+  }
+}
+const shownValue = (v: unknown): string => (typeof v === 'string' || Array.isArray(v) ? JSON.stringify(v) : String(v));
 
 /**
  * optimizer.add_param_group(group): one more group (say, layers unfrozen later), its options not
