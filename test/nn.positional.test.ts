@@ -332,3 +332,20 @@ test('a required argument left out is said, as Python\'s "missing required posit
     expect(new nn.Conv1d(2, 3, 2).forward(x).shape).toEqual([1, 3, 3]);
   });
 });
+
+test('layer options of the wrong type are said at construction (Linear(3, 4, \'no\') was a bias; a stride of \'2\' reached the native layer as text)', () => {
+  const make = (f: () => unknown) => f;
+  const cases: [() => unknown, string][] = [
+    [make(() => new (nn.Linear as unknown as new (...a: unknown[]) => unknown)(3, 4, 'no')), 'nn.Linear: bias must be true or false, got "no"'],
+    [make(() => new (nn.Dropout as unknown as new (...a: unknown[]) => unknown)('0.1')), 'nn.Dropout: p must be a number, got "0.1"'],
+    [make(() => new (nn.LayerNorm as unknown as new (...a: unknown[]) => unknown)(4, '1e-5')), 'nn.LayerNorm: eps must be a number, got "1e-5"'],
+    [make(() => new (nn.LSTM as unknown as new (...a: unknown[]) => unknown)(3, 4, { batchFirst: 1 })), 'nn.LSTM: batchFirst must be true or false, got 1'],
+    [make(() => new (nn.Conv2d as unknown as new (...a: unknown[]) => unknown)(3, 4, 3, '2')), 'nn.Conv2d: stride must be an integer or 2 of them, got "2"'],
+    [make(() => new (nn.Conv2d as unknown as new (...a: unknown[]) => unknown)(3, 4, [3, 3, 3])), 'nn.Conv2d: kernelSize must be an integer or 2 of them, got [3,3,3]'],
+    [make(() => new (nn.ConvTranspose1d as unknown as new (...a: unknown[]) => unknown)(3, 4, 3, { outputPadding: 'x' })), 'nn.ConvTranspose1d: outputPadding must be an integer (or a list of one), got "x"'],
+  ];
+  for (const [f, message] of cases) expect(f).toThrow(message);
+  // what PyTorch takes still builds: BatchNorm's momentum None (a cumulative average), padding 'valid'
+  expect(new nn.BatchNorm1d(4, 1e-5, null).momentum).toBeNull();
+  expect(new nn.Conv2d(3, 4, 3, 1, 'valid').padding).toBe('valid');
+});

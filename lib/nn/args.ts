@@ -12,7 +12,24 @@ const FACTORY_KEYS = ['device', 'dtype'];
 /** nn.`name`'s options from the arguments after its required ones: PyTorch's positional `keys`, then an options object; device and dtype by name. */
 export function layerOptions<O extends object>(name: string, args: unknown[], keys: string[], spec: OptionSpec & { factory?: boolean } = {}): O {
   const extra = spec.factory === false ? spec.extra : [...(spec.extra ?? []), ...FACTORY_KEYS];
-  return optionsOf<O>(`nn.${name}`, args, keys, { ...spec, extra });
+  const o = optionsOf<O>(`nn.${name}`, args, keys, { ...spec, extra });
+  checkLayerOptionTypes(name, o as Record<string, unknown>);
+  return o;
+}
+
+// Layers' options that are true or false, and numbers (momentum may be null: BatchNorm's cumulative average)
+const BOOLEAN_LAYER_OPTIONS = ['bias', 'inplace', 'elementwiseAffine', 'affine', 'trackRunningStats', 'batchFirst', 'bidirectional', 'addBiasKv', 'addZeroAttn',
+  'ceilMode', 'countIncludePad', 'returnIndices', 'sparse', 'scaleGradByFreq', 'alignCorners', 'normFirst', 'enableNestedTensor'];
+const NUMBER_LAYER_OPTIONS = ['eps', 'p', 'dropout', 'negativeSlope', 'momentum'];
+
+/** new nn.Linear(3, 4, 'no') took 'no' as true (a bias), nn.LayerNorm(4, '1e-5') a string eps: said at construction. */
+function checkLayerOptionTypes(name: string, o: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined) continue;
+    const shown = typeof v === 'string' ? JSON.stringify(v) : String(v);
+    if (BOOLEAN_LAYER_OPTIONS.includes(k) && typeof v !== 'boolean') throw new Error(`nn.${name}: ${k} must be true or false, got ${shown}`);
+    if (NUMBER_LAYER_OPTIONS.includes(k) && typeof v !== 'number' && !(k === 'momentum' && v === null)) throw new Error(`nn.${name}: ${k} must be a number, got ${shown}`);
+  }
 }
 
 /**

@@ -11,7 +11,12 @@ import { factoryOf, layerOptions, requiredByName, PositionalOr } from './args';
 import { optionsOf, isOptionsObject } from '../tensor/options';
 
 type Size = number | number[];
-const tuple = (v: Size, nd: number): number[] => (typeof v === 'number' ? new Array(nd).fill(v) : v);
+const tuple = (v: Size, nd: number, what: string): number[] => {
+  const t = typeof v === 'number' ? new Array(nd).fill(v) : v;
+  // (a string '2' would be taken apart, or reach the native layer as text)
+  if (!Array.isArray(t) || t.length !== nd || !t.every((k) => Number.isInteger(k))) throw new Error(`${what} must be ${nd === 1 ? 'an integer (or a list of one)' : `an integer or ${nd} of them`}, got ${typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? `[${v}]` : String(v)}`);
+  return t;
+};
 
 export interface ConvLayerOptions extends FactoryOptions {
   stride?: Size;
@@ -47,10 +52,10 @@ abstract class ConvNd extends Module {
     if (inChannels % this.groups || outChannels % this.groups) {
       throw new Error(`${name}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${this.groups})`);
     }
-    this.kernelSize = tuple(kernelSize, nd);
-    this.stride = tuple(opts.stride ?? 1, nd);
-    this.padding = typeof opts.padding === 'string' ? opts.padding : tuple(opts.padding ?? 0, nd);
-    this.dilation = tuple(opts.dilation ?? 1, nd);
+    this.kernelSize = tuple(kernelSize, nd, `nn.${name}: kernelSize`);
+    this.stride = tuple(opts.stride ?? 1, nd, `nn.${name}: stride`);
+    this.padding = typeof opts.padding === 'string' ? opts.padding : tuple(opts.padding ?? 0, nd, `nn.${name}: padding`);
+    this.dilation = tuple(opts.dilation ?? 1, nd, `nn.${name}: dilation`);
     this.paddingMode = opts.paddingMode ?? 'zeros';
     if (!['zeros', 'reflect', 'replicate', 'circular'].includes(this.paddingMode)) {
       throw new Error(`${name}: paddingMode must be one of 'zeros', 'reflect', 'replicate', 'circular', got '${this.paddingMode}'`);
@@ -324,7 +329,8 @@ abstract class ConvTransposeNd extends Module {
       throw new Error(`ConvTranspose${nd}d: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${this.groups})`);
     }
     [this.kernelSize, this.stride, this.padding, this.outputPadding, this.dilation] =
-      [kernelSize, opts.stride ?? 1, opts.padding ?? 0, opts.outputPadding ?? 0, opts.dilation ?? 1].map((v) => tuple(v, nd));
+      ([['kernelSize', kernelSize], ['stride', opts.stride ?? 1], ['padding', opts.padding ?? 0], ['outputPadding', opts.outputPadding ?? 0], ['dilation', opts.dilation ?? 1]] as const)
+        .map(([what, v]) => tuple(v, nd, `nn.ConvTranspose${nd}d: ${what}`));
     this.registerParameter('weight', empty([inChannels, outChannels / this.groups, ...this.kernelSize], factoryOf(opts)));
     this.registerParameter('bias', opts.bias === false ? null : empty([outChannels], factoryOf(opts)));
     // As _ConvNd.reset_parameters: the fan-in of this weight layout is (out / groups) · kernel.
