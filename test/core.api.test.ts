@@ -861,3 +861,23 @@ test('a typed array or a Map where a dim or a flag goes is an error (was endless
     expect([t.sum(0, 1 as never).shape, t.sum(0, 0 as never).shape, t.sum(0, true).shape, t.sum({ dim: 1, keepdim: true }).shape]).toEqual([[1, 3], [3], [1, 3], [2, 1]]);
   });
 });
+
+test('map_ frees the broadcast view of its other tensor (one handle leaked per call); methods taking another tensor say when given something else', () => {
+  const a = torch.ones([3]), b = torch.tensor([1, 2, 3]);
+  const live = torch.memory().liveTensors;
+  for (let i = 0; i < 10; i++) a.map_(b, (x, y) => x + y);
+  expect(torch.memory().liveTensors).toBe(live);
+  expect(a.tolist()).toEqual([11, 21, 31]);
+  const cases: [() => unknown, string][] = [
+    [() => a.map_(5 as never, (x) => x), 'Tensor.map_: the first argument must be a Tensor, got number 5'],
+    [() => a.map_(b, 3 as never), 'map_: give the function to apply, got number 3'],
+    [() => a.reshapeAs(null as never), 'Tensor.reshapeAs: the first argument must be a Tensor, got null'],
+    [() => a.expandAs([3] as never), 'Tensor.expandAs: the first argument must be a Tensor, got an array (make it a tensor with torch.tensor)'],
+    [() => a.isSameSize({} as never), 'Tensor.isSameSize: the first argument must be a Tensor, got an object (Object)'],
+    [() => a.indexPut({} as never, b), 'Tensor.indexPut: indices must be an array of index tensors (one per dim), got an object (Object)'],
+    [() => a.takeAlongDim([1] as never), 'Tensor.takeAlongDim: the first argument must be a Tensor, got an array (make it a tensor with torch.tensor)'],
+  ];
+  for (const [call, message] of cases) expect(call).toThrow(message);
+  a.dispose();
+  b.dispose();
+});

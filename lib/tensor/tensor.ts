@@ -1158,7 +1158,7 @@ export class Tensor {
   takeAlongDim(indices: Tensor, dim?: number | null | { dim?: number | null }): Tensor {
     const d = numberOr('takeAlongDim', dim, 'dim');
     if (d !== undefined) return wrap(native.takeAlongDim(id(this), id(indices), d));
-    const [flat, flatIndices] = [this.reshape(-1), indices.reshape(-1)];
+    const [flat, flatIndices] = [this.reshape(-1), _self('Tensor.takeAlongDim', indices).reshape(-1)];
     try {
       return wrap(native.takeAlongDim(id(flat), id(flatIndices), 0));
     } finally {
@@ -1193,6 +1193,7 @@ export class Tensor {
   }
   /** Python's t[...] = value, in place (recorded by autograd, as PyTorch's). */
   indexPut_(indices: Index[], value: TensorLike): this {
+    if (!Array.isArray(indices)) throw new TypeError(`Tensor.indexPut_: indices must be an array (one index per dim), got ${describeValue(indices)}`);
     if (indices.some(Array.isArray)) return withListIndices(indices, (ixs) => this.indexPut_(ixs, value));
     if (typeof value === 'number') native.indexPutScalar_(id(this), encodeIndices(indices), indices.length, value);
     else native.indexPut_(id(this), encodeIndices(indices), indices.length, id(value));
@@ -1200,6 +1201,7 @@ export class Tensor {
   }
   /** torch.index_put: a copy with values written at the points the index tensors give; accumulate adds repeated points. */
   indexPutTensors(indices: Tensor[], values: Tensor, accumulate = false): Tensor {
+    if (!Array.isArray(indices)) throw new TypeError(`Tensor.indexPut: indices must be an array of index tensors (one per dim), got ${describeValue(indices)}`);
     return wrap(native.indexPutTensors(id(this), indices.map(id), id(values), accumulate));
   }
 
@@ -1228,9 +1230,9 @@ export class Tensor {
   }
   tile(reps: number[] | number | { dims: number[] }, ...more: number[]): Tensor { return wrap(native.tile(id(this), sizesOf('tile', reps, more, 'dims'))); }
   broadcastTo(shape: Shape): Tensor { return wrap(native.broadcastTo(id(this), shape)); }
-  expandAs(other: Tensor): Tensor { return this.expand(other.shape); }
-  viewAs(other: Tensor): Tensor { return this.view(other.shape); }
-  reshapeAs(other: Tensor): Tensor { return this.reshape(other.shape); }
+  expandAs(other: Tensor): Tensor { return this.expand(_self('Tensor.expandAs', other).shape); }
+  viewAs(other: Tensor): Tensor { return this.view(_self('Tensor.viewAs', other).shape); }
+  reshapeAs(other: Tensor): Tensor { return this.reshape(_self('Tensor.reshapeAs', other).shape); }
   /** Sliding windows of size along dim, every step: a view with a new last dimension. */
   unfold(dim: number, size: number, step: number): Tensor { return wrap(native.unfold(id(this), dim, size, step)); }
   /** Each element repeated (a number, or a tensor of counts per element), along dim or over the flattened tensor. */
@@ -1581,7 +1583,7 @@ export class Tensor {
     return t;
   }
   /** This tensor converted to other's dtype (type_as). */
-  typeAs(other: Tensor): Tensor { return this.to({ dtype: other.dtype }); }
+  typeAs(other: Tensor): Tensor { return this.to({ dtype: _self('Tensor.typeAs', other).dtype }); }
   int(): Tensor { return this.to({ dtype: 'int32' }); }
   short(): Tensor { return this.to({ dtype: 'int16' }); }
   char(): Tensor { return this.to({ dtype: 'int8' }); }
@@ -1619,7 +1621,7 @@ export class Tensor {
   /** The truth of a one-element tensor (errors otherwise, as Python's bool(x)). */
   isNonzero(): boolean { return native.isNonzero(id(this)); }
   isNeg(): boolean { return native.isNeg(id(this)); }
-  isSameSize(other: Tensor): boolean { return this.shape.join() === other.shape.join(); }
+  isSameSize(other: Tensor): boolean { return this.shape.join() === _self('Tensor.isSameSize', other).shape.join(); }
   /** Bytes per element. */
   elementSize(): number { return native.elementSize(id(this)); }
   /** bytes per element (PyTorch 2.1's itemsize) */
@@ -1942,7 +1944,7 @@ export class Tensor {
   /** Tensor.index_put (out of place): a copy with values put (or, with accumulate, added) at the index tensors' positions. */
   indexPut(indices: Tensor[], values: Tensor, accumulate = false): Tensor { return this.indexPutTensors(indices, values, accumulate); }
   /** Tensor.resize_as_: resize_ to other's shape. */
-  resizeAs_(other: Tensor): this { return this.resize_(other.shape); }
+  resizeAs_(other: Tensor): this { return this.resize_(_self('Tensor.resizeAs_', other).shape); }
   /** Tensor.to_sparse_coo(): the COO sparse form (toSparse()). */
   toSparseCoo(): Tensor { return this.toSparse(); }
   /** Tensor.new_empty_strided: an uninitialized tensor of this one's dtype and device with the given size and strides. */
@@ -1971,9 +1973,18 @@ export class Tensor {
   private mapElements_(other: Tensor | null, fn: (x: number, y: number) => number, what: string): this {
     if (this.device !== 'cpu') throw new Error(`${what}() is only implemented on CPU tensors`);
     if (isComplexDtype(this.dtype)) throw new Error(`${what}() is not implemented for complex tensors`);
+    if (typeof fn !== 'function') throw new TypeError(`${what}: give the function to apply, got ${describeValue(fn)}`);
     const n = this.numel();
     const src = native.doubles(id(this)) as Float64Array;
-    const ys = other ? (native.doubles(id(other.expand(this.shape))) as Float64Array) : null;
+    let ys: Float64Array | null = null;
+    if (other) {
+      const expanded = _self(`Tensor.${what}`, other).expand(this.shape); // (a view, freed here)
+      try {
+        ys = native.doubles(id(expanded)) as Float64Array;
+      } finally {
+        expanded.dispose();
+      }
+    }
     const out = new Float64Array(n);
     for (let k = 0; k < n; k++) out[k] = fn(src[k], ys ? ys[k] : 0);
     const result = wrap(native.fromData(out, this.shape, dtypeCode('float64'), deviceCode('cpu')));
