@@ -39,9 +39,18 @@ export const layerNorm = requiredByName('F.layerNorm', 1, ['normalizedShape'], t
 /** F.one_hot: int64 indices to one-hot vectors of numClasses (default: the largest index + 1) in a new last dim. */
 export const oneHot = takesOptions('oneHot', 1, ['numClasses'], (input: Tensor, opts: { numClasses?: number } = {}) =>
   wrap(native.oneHot(id(input), opts.numClasses ?? -1)));
+/** Embedding's maxNorm: the rows looked up rescaled in place to that norm at most (the contiguous copy of the ids freed after). */
+function renormRows(weight: Tensor, ids: Tensor, maxNorm: number, normType: number): void {
+  const flat = ids.contiguous();
+  try {
+    native.embeddingRenorm_(id(weight), id(flat), maxNorm, normType);
+  } finally {
+    flat.dispose();
+  }
+}
 export const embedding = takesOptions('embedding', 2, ['paddingIdx', 'maxNorm', 'normType', 'scaleGradByFreq', 'sparse'], function embedding(input: Tensor, weight: Tensor, opts: { paddingIdx?: number | null; maxNorm?: number | null; normType?: number; scaleGradByFreq?: boolean; sparse?: boolean } = {}): Tensor {
   // maxNorm: the rows looked up are first rescaled in place (in weight itself) to that norm at most, as PyTorch's
-  if (opts.maxNorm != null) native.embeddingRenorm_(id(weight), id(input.contiguous()), opts.maxNorm, opts.normType ?? 2);
+  if (opts.maxNorm != null) renormRows(weight, input, opts.maxNorm, opts.normType ?? 2);
   let p = -1;
   if (opts.paddingIdx !== undefined && opts.paddingIdx !== null) {
     const n = weight.shape[0];
@@ -75,7 +84,7 @@ export const embeddingBag = takesOptions('embeddingBag', 2, ['offsets', 'maxNorm
     } else {
       throw new Error(`embeddingBag: input has to be 1-D or 2-D, but got a ${input.ndim}-D tensor`);
     }
-    if (opts.maxNorm != null) native.embeddingRenorm_(id(weight), id(ids.contiguous()), opts.maxNorm, opts.normType ?? 2);
+    if (opts.maxNorm != null) renormRows(weight, ids, opts.maxNorm, opts.normType ?? 2);
     const n = weight.shape[0];
     let p = opts.paddingIdx ?? -1;
     if (opts.paddingIdx != null) {
@@ -480,7 +489,7 @@ function maxUnpool(nd: number, x: Tensor, indices: Tensor, kernelSize: Size, o: 
     });
   }
   if (nd === 1) {
-    return wrap(native.maxUnpool(id(x.unsqueeze(-1)), id(indices.unsqueeze(-1)), [size[0], 1], [], [], 2)).squeeze(-1);
+    return tidy(() => wrap(native.maxUnpool(id(x.unsqueeze(-1)), id(indices.unsqueeze(-1)), [size[0], 1], [], [], 2)).squeeze(-1));
   }
   return wrap(native.maxUnpool(id(x), id(indices), size, st, pad, nd));
 }
