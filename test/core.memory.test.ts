@@ -177,7 +177,7 @@ test('scripts exit 0 after CPU work and in worker threads (clean libtorch shutdo
   expect(r.status).toBe(0);
 });
 
-test('library functions free their temporaries: embedding with maxNorm, maxUnpool1d, map_ (each leaked handles per call outside tidy)', () => {
+test('library functions free their temporaries: embedding with maxNorm, maxUnpool1d, map_, isin of a number, mH / H / adjoint / svd, tanhshrink, softsign (each leaked handles per call outside tidy)', () => {
   const F = torch.nn.functional;
   const w = torch.randn([10, 4]), ids = torch.tensor([1, 2, 3]), x = torch.randn([1, 2, 8]), b = torch.ones([1, 2, 8]);
   const { values, indices } = F.maxPool1d(x, 2, { returnIndices: true });
@@ -186,6 +186,14 @@ test('library functions free their temporaries: embedding with maxNorm, maxUnpoo
     F.embedding(ids, w, { maxNorm: 1 }).dispose();
     F.maxUnpool1d(values, indices, 2).dispose();
     x.map_(b, (p, q) => p + 0 * q);
+    torch.isin(3, ids).dispose();
+    values.adjoint().dispose();
+    values.mH.dispose();
+    w.H.dispose();
+    const { U, S, V } = w.svd();
+    for (const t of [U, S, V]) t.dispose();
+    F.tanhshrink(x).dispose();
+    F.softsign(x).dispose();
   }
   expect(torch.memory().liveTensors).toBe(live);
   for (const t of [w, ids, x, b, values, indices]) t.dispose();

@@ -242,10 +242,7 @@ export const relu6 = (x: Tensor, ...args: InplaceArg) => hardtanh(x, 0, 6, inpla
 export const glu = takesOptions('glu', 1, ['dim'], (x: Tensor, opts: { dim?: number } = {}) => wrap(native.glu(id(x), opts.dim ?? -1)));
 export const prelu = (x: Tensor, weight: Tensor) => wrap(native.prelu(id(x), id(weight)));
 export function softsign(x: Tensor): Tensor {
-  const d = x.abs().add(1);
-  const out = x.div(d);
-  d.dispose();
-  return out;
+  return tidy(() => x.div(x.abs().add(1)));
 }
 
 /**
@@ -569,7 +566,7 @@ export const pixelShuffle = requiredByName('F.pixelShuffle', 1, ['upscaleFactor'
 export const pixelUnshuffle = requiredByName('F.pixelUnshuffle', 1, ['downscaleFactor'], (x: Tensor, downscaleFactor: number) => wrap(native.pixelUnshuffle(id(x), downscaleFactor)));
 export const hardshrink = takesOptions('hardshrink', 1, ['lambd'], (x: Tensor, opts: { lambd?: number } = {}) => wrap(native.hardshrink(id(x), opts.lambd ?? 0.5)));
 export const softshrink = takesOptions('softshrink', 1, ['lambd'], (x: Tensor, opts: { lambd?: number } = {}) => wrap(native.softshrink(id(x), opts.lambd ?? 0.5)));
-export const tanhshrink = (x: Tensor) => x.sub(x.tanh());
+export const tanhshrink = (x: Tensor) => tidy(() => x.sub(x.tanh()));
 /** value where x <= threshold, x elsewhere */
 export const threshold = takesOptions('threshold', 1, ['threshold', 'value', 'inplace'], (x: Tensor, opts: { threshold: number; value: number; inplace?: boolean }) => {
   if (typeof opts.threshold !== 'number' || typeof opts.value !== 'number') throw new Error('threshold: takes threshold and value (numbers)');

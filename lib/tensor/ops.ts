@@ -244,7 +244,13 @@ const asTensorArg = (x: Tensor | number | number[], like?: Tensor) =>
 export const isin = takesOptions('isin', 2, [], function isin(elements: Tensor | number | number[], testElements: Tensor | number | number[], opts: { assumeUnique?: boolean; invert?: boolean } = {}): Tensor {
   const e = asTensorArg(elements, testElements instanceof Tensor ? testElements : undefined);
   const t = asTensorArg(testElements, e);
-  return wrap(native.isin(id(e), id(t), opts.assumeUnique ?? false, opts.invert ?? false));
+  try {
+    return wrap(native.isin(id(e), id(t), opts.assumeUnique ?? false, opts.invert ?? false));
+  } finally {
+    // (the tensors made here from numbers)
+    if (e !== elements) e.dispose();
+    if (t !== testElements) t.dispose();
+  }
 }, { extra: ['assumeUnique', 'invert'] });
 /** torch.nanquantile: quantile with NaNs left out. */
 export const nanquantile = (x: Tensor, ...args: Parameters<Tensor['nanquantile']>): Tensor => (x.nanquantile as (...a: unknown[]) => Tensor).apply(x, args);

@@ -1552,10 +1552,10 @@ export class Tensor {
   nelement(): number { return this.numel(); }
   /** The transpose of the last two dims (PyTorch's .mT), and the conjugate one (.mH, .H for matrices, adjoint()). */
   get mT(): Tensor { return this.transpose(-2, -1); }
-  get mH(): Tensor { return this.transpose(-2, -1).conj(); }
+  get mH(): Tensor { return conjOf(this.transpose(-2, -1)); }
   get H(): Tensor {
     if (this.ndim !== 2 && this.ndim !== 0) throw new Error(`tensor.H is only supported on matrices (2-D tensors). Got ${this.ndim}-D tensor.`);
-    return this.ndim === 0 ? this.conj() : this.t().conj();
+    return this.ndim === 0 ? this.conj() : conjOf(this.t());
   }
   adjoint(): Tensor { return this.mH; }
   /** dim split into sizes (its product must be the dim's size; one -1 is inferred). */
@@ -2084,6 +2084,15 @@ export const _id = id;
 export function _self(fn: string, x: Tensor): Tensor {
   if (!(x instanceof Tensor)) throw new TypeError(`${fn}: the first argument must be a Tensor, got ${describeValue(x)}`);
   return x;
+}
+
+/** The conjugate of a view made for it, the view freed (mH's and H's transpose). */
+function conjOf(view: Tensor): Tensor {
+  try {
+    return view.conj();
+  } finally {
+    view.dispose();
+  }
 }
 
 /** A block size of two positive integers, checked here: libtorch 1.13 reads past a shorter list (a crash, in Python too). */
