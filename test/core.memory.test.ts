@@ -198,3 +198,20 @@ test('library functions free their temporaries: embedding with maxNorm, maxUnpoo
   expect(torch.memory().liveTensors).toBe(live);
   for (const t of [w, ids, x, b, values, indices]) t.dispose();
 });
+
+test('functional forms composed in TypeScript free their temporaries (lpPool, localResponseNorm, channelShuffle, rmsNorm, gaussianNllLoss, tripletMarginWithDistanceLoss, multilabelSoftMarginLoss, legacy svd)', () => {
+  const F = torch.nn.functional;
+  const x3 = torch.randn([2, 4, 8]), x4 = torch.randn([2, 4, 8, 8]), a = torch.randn([4, 3]), b = torch.rand([4, 3]), c = torch.rand([4, 3]).add(0.1), m = torch.randn([3, 3]);
+  const perSample = c.sum(1);
+  const live = torch.memory().liveTensors;
+  const calls = [
+    () => F.lpPool1d(x3, 2, 2), () => F.lpPool2d(x4, 2, 2), () => F.localResponseNorm(x3, 2), () => F.localResponseNorm(x4, 2), () => F.channelShuffle(x4, 2),
+    () => F.rmsNorm(a, [3]), () => F.gaussianNllLoss(a, b, c), () => F.gaussianNllLoss(a, b, perSample), () => F.tripletMarginWithDistanceLoss(a, b, c, { swap: true }),
+    () => F.multilabelSoftMarginLoss(a, b),
+  ];
+  for (const call of calls) call().dispose();
+  const { U, S, V } = torch.svd(m);
+  for (const t of [U, S, V]) t.dispose();
+  expect(torch.memory().liveTensors).toBe(live);
+  for (const t of [x3, x4, a, b, c, m, perSample]) t.dispose();
+});

@@ -196,13 +196,15 @@ export function tripletMarginWithDistanceLoss(anchor: Tensor, positive: Tensor, 
     throw new Error(`tripletMarginWithDistanceLoss: all inputs should have the same number of dimensions (1 or 2), got ${dims.join(', ')}`);
   }
   const dist = opts.distanceFunction ?? ((a: Tensor, b: Tensor) => pairwiseDistance(a, b));
-  const pos = dist(anchor, positive);
-  let neg = dist(anchor, negative);
-  if (opts.swap) neg = neg.minimum(dist(positive, negative));
-  const loss = pos.add(margin).sub(neg).clamp(0);
   const r = opts.reduction ?? 'mean';
   reductionCode(r, 'tripletMarginWithDistanceLoss');
-  return r === 'mean' ? loss.mean() : r === 'sum' ? loss.sum() : loss;
+  return tidy(() => {
+    const pos = dist(anchor, positive);
+    let neg = dist(anchor, negative);
+    if (opts.swap) neg = neg.minimum(dist(positive, negative));
+    const loss = pos.add(margin).sub(neg).clamp(0);
+    return r === 'mean' ? loss.mean() : r === 'sum' ? loss.sum() : loss;
+  });
 }
 export const pairwiseDistance = takesOptions('pairwiseDistance', 2, ['p', 'eps', 'keepdim'], (x1: Tensor, x2: Tensor, opts: { p?: number; eps?: number; keepdim?: boolean } = {}) =>
   wrap(native.pairwiseDistance(id(x1), id(x2), opts.p ?? 2, opts.eps ?? 1e-6, opts.keepdim ?? false)));
@@ -495,29 +497,35 @@ export const maxUnpool2d = requiredByName('F.maxUnpool2d', 2, ['kernelSize'], ta
 export const maxUnpool3d = requiredByName('F.maxUnpool3d', 2, ['kernelSize'], takesOptions('maxUnpool3d', 3, ['stride', 'padding', 'outputSize'], (x: Tensor, indices: Tensor, kernelSize: Size, opts: UnpoolOptions = {}) => maxUnpool(3, x, indices, kernelSize, opts)));
 /** The p-norm over each window: (sum x^p)^(1/p) (F.lp_pool1d / 2d). */
 export const lpPool1d = requiredByName('F.lpPool1d', 1, ['normType', 'kernelSize'], takesOptions('lpPool1d', 3, ['stride', 'ceilMode'], function lpPool1d(x: Tensor, normType: number, kernelSize: number, opts: { stride?: number | null; ceilMode?: boolean } = {}): Tensor {
-  const out = avgPool1d(x.pow(normType), kernelSize, { stride: opts.stride ?? null, padding: 0, ceilMode: opts.ceilMode ?? false });
-  return out.sign().mul(relu(out.abs())).mul(kernelSize).pow(1 / normType);
+  return tidy(() => {
+    const out = avgPool1d(x.pow(normType), kernelSize, { stride: opts.stride ?? null, padding: 0, ceilMode: opts.ceilMode ?? false });
+    return out.sign().mul(relu(out.abs())).mul(kernelSize).pow(1 / normType);
+  });
 }));
 export const lpPool2d = requiredByName('F.lpPool2d', 1, ['normType', 'kernelSize'], takesOptions('lpPool2d', 3, ['stride', 'ceilMode'], function lpPool2d(x: Tensor, normType: number, kernelSize: Size, opts: { stride?: Size | null; ceilMode?: boolean } = {}): Tensor {
   const [kw, kh] = sizes(kernelSize, 2, 'lpPool2d kernelSize');
-  const out = avgPool2d(x.pow(normType), kernelSize, { stride: opts.stride ?? null, padding: 0, ceilMode: opts.ceilMode ?? false });
-  return out.sign().mul(relu(out.abs())).mul(kw * kh).pow(1 / normType);
+  return tidy(() => {
+    const out = avgPool2d(x.pow(normType), kernelSize, { stride: opts.stride ?? null, padding: 0, ceilMode: opts.ceilMode ?? false });
+    return out.sign().mul(relu(out.abs())).mul(kw * kh).pow(1 / normType);
+  });
 }));
 /** Each value divided by (k + alpha · the mean square over `size` neighbouring channels)^beta (F.local_response_norm). */
 export const localResponseNorm = requiredByName('F.localResponseNorm', 1, ['size'], takesOptions('localResponseNorm', 2, ['alpha', 'beta', 'k'], function localResponseNorm(x: Tensor, size: number, opts: { alpha?: number; beta?: number; k?: number } = {}): Tensor {
   const dim = x.ndim;
   if (dim < 3) throw new Error(`localResponseNorm: expected 3D or higher dimensionality input (got ${dim} dimensions)`);
   if (x.numel() === 0) return x;
-  let div = x.mul(x).unsqueeze(1);
-  if (dim === 3) {
-    div = avgPool2d(pad(div, [0, 0, Math.floor(size / 2), Math.floor((size - 1) / 2)]), [size, 1], { stride: 1 }).squeeze(1);
-  } else {
-    const s = x.shape;
-    div = div.view([s[0], 1, s[1], s[2], -1]);
-    div = avgPool3d(pad(div, [0, 0, 0, 0, Math.floor(size / 2), Math.floor((size - 1) / 2)]), [size, 1, 1], { stride: 1 }).squeeze(1);
-    div = div.view(s);
-  }
-  return x.div(div.mul(opts.alpha ?? 1e-4).add(opts.k ?? 1).pow(opts.beta ?? 0.75));
+  return tidy(() => {
+    let div = x.mul(x).unsqueeze(1);
+    if (dim === 3) {
+      div = avgPool2d(pad(div, [0, 0, Math.floor(size / 2), Math.floor((size - 1) / 2)]), [size, 1], { stride: 1 }).squeeze(1);
+    } else {
+      const s = x.shape;
+      div = div.view([s[0], 1, s[1], s[2], -1]);
+      div = avgPool3d(pad(div, [0, 0, 0, 0, Math.floor(size / 2), Math.floor((size - 1) / 2)]), [size, 1, 1], { stride: 1 }).squeeze(1);
+      div = div.view(s);
+    }
+    return x.div(div.mul(opts.alpha ?? 1e-4).add(opts.k ?? 1).pow(opts.beta ?? 0.75));
+  });
 }));
 /**
  * (N, g·c, ...) -> channels regrouped as (N, c·g, ...) (ShuffleNet). A view, transpose and
@@ -527,7 +535,7 @@ export function channelShuffle(x: Tensor, groups: number): Tensor {
   const [n, c, ...rest] = x.shape;
   if (x.ndim < 3) throw new Error(`channelShuffle: expected input of 3 or more dims, got [${x.shape}]`);
   if (!(groups > 0) || c % groups) throw new Error(`channelShuffle: the number of channels (${c}) must be divisible by groups (${groups})`);
-  return x.reshape([n, groups, c / groups, ...rest]).transpose(1, 2).reshape(x.shape);
+  return tidy(() => x.reshape([n, groups, c / groups, ...rest]).transpose(1, 2).reshape(x.shape));
 }
 /** Leaky ReLU whose negative slopes are drawn from U(lower, upper) in training, their mean otherwise (F.rrelu). */
 export const rrelu = takesOptions('rrelu', 1, ['lower', 'upper', 'training', 'inplace'], (x: Tensor, { inplace, ...opts }: { lower?: number; upper?: number; training?: boolean; inplace?: boolean; generator?: Generator } = {}): Tensor =>
@@ -653,27 +661,29 @@ export const multiMarginLoss = takesOptions('multiMarginLoss', 2, ['p', 'margin'
   wrap(native.multiMarginLoss(id(input), id(target), opts.p ?? 1, opts.margin ?? 1, optId(opts.weight), reductionCode(opts.reduction, 'multiMarginLoss'))));
 /** -(y log σ(x) + (1 - y) log σ(-x)), averaged over classes, then reduced (F.multilabel_soft_margin_loss). */
 export const multilabelSoftMarginLoss = takesOptions('multilabelSoftMarginLoss', 2, ['weight', 'sizeAverage', 'reduce', 'reduction'], function multilabelSoftMarginLoss(input: Tensor, target: Tensor, opts: { weight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
-  let loss = target.mul(logSigmoid(input)).add(target.neg().add(1).mul(logSigmoid(input.neg()))).neg();
-  if (opts.weight) loss = loss.mul(opts.weight);
-  const perSample = loss.sum(input.ndim - 1).div(input.shape[input.ndim - 1]);
-  const r = opts.reduction ?? 'mean';
-  return r === 'none' ? perSample : r === 'sum' ? perSample.sum() : perSample.mean();
+  return tidy(() => {
+    let loss = target.mul(logSigmoid(input)).add(target.neg().add(1).mul(logSigmoid(input.neg()))).neg();
+    if (opts.weight) loss = loss.mul(opts.weight);
+    const perSample = loss.sum(input.ndim - 1).div(input.shape[input.ndim - 1]);
+    const r = opts.reduction ?? 'mean';
+    return r === 'none' ? perSample : r === 'sum' ? perSample.sum() : perSample.mean();
+  });
 });
 /** Gaussian negative log-likelihood of target under N(input, var) (F.gaussian_nll_loss; var clamped to eps). */
 export const gaussianNllLoss = takesOptions('gaussianNllLoss', 3, ['full', 'eps', 'reduction'], function gaussianNllLoss(input: Tensor, target: Tensor, variance: Tensor, opts: { full?: boolean; eps?: number; reduction?: Reduction } = {}): Tensor {
-  let variance1 = variance;
   const si = input.shape, sv = variance.shape;
-  if (si.join() !== sv.join()) {
+  const perSample = si.join() !== sv.join() && sv.join() === si.slice(0, -1).join();
+  if (si.join() !== sv.join() && !perSample && !(sv.slice(0, -1).join() === si.slice(0, -1).join() && sv[sv.length - 1] === 1)) throw new Error('gaussianNllLoss: var is of incorrect size');
+  return tidy(() => {
     // one variance per sample (the last dim dropped, or 1): broadcast over it, as PyTorch
-    if (sv.join() === si.slice(0, -1).join()) variance1 = variance.unsqueeze(-1);
-    else if (!(sv.slice(0, -1).join() === si.slice(0, -1).join() && sv[sv.length - 1] === 1)) throw new Error('gaussianNllLoss: var is of incorrect size');
-  }
-  if (tidy(() => variance1.lt(0).any().item<boolean>())) throw new Error('gaussianNllLoss: var has negative entry/entries');
-  const v = noGradClamp(variance1, opts.eps ?? 1e-6);
-  let loss = v.log().add(input.sub(target).pow(2).div(v)).mul(0.5);
-  if (opts.full) loss = loss.add(0.5 * Math.log(2 * Math.PI));
-  const r = opts.reduction ?? 'mean';
-  return r === 'none' ? loss : r === 'sum' ? loss.sum() : loss.mean();
+    const variance1 = perSample ? variance.unsqueeze(-1) : variance;
+    if (variance1.lt(0).any().item<boolean>()) throw new Error('gaussianNllLoss: var has negative entry/entries');
+    const v = noGradClamp(variance1, opts.eps ?? 1e-6);
+    let loss = v.log().add(input.sub(target).pow(2).div(v)).mul(0.5);
+    if (opts.full) loss = loss.add(0.5 * Math.log(2 * Math.PI));
+    const r = opts.reduction ?? 'mean';
+    return r === 'none' ? loss : r === 'sum' ? loss.sum() : loss.mean();
+  });
 });
 // PyTorch clamps the variance without letting the clamp's gradient through: var.clone() then
 // clamp_ under no_grad, so where it clamps the gradient is as for the unclamped value.
@@ -787,12 +797,10 @@ export const rmsNorm = takesOptions('rmsNorm', 2, ['weight', 'eps'], function rm
     throw new Error(`rmsNorm: normalizedShape [${normalizedShape}] must be the input's last dims, got input [${shape}]`);
   }
   const dims = normalizedShape.map((_, k) => -n + k);
-  const temps: Tensor[] = [];
-  const t = (y: Tensor) => (temps.push(y), y);
-  const rms = t(t(t(x.square()).mean(dims, true)).add(eps ?? FLOAT_EPS[x.dtype] ?? 2 ** -23)).rsqrt();
-  const y = weight ? t(x.mul(rms)).mul(weight) : x.mul(rms);
-  for (const z of temps) z.dispose();
-  return y;
+  return tidy(() => {
+    const rms = x.square().mean(dims, true).add(eps ?? FLOAT_EPS[x.dtype] ?? 2 ** -23).rsqrt();
+    return weight ? x.mul(rms).mul(weight) : x.mul(rms);
+  });
 });
 
 export const hasFusedAttention: boolean = native.hasSdpa();

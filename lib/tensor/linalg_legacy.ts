@@ -20,7 +20,9 @@ export function svd(A: Tensor, some = true, computeUv = true): NamedTuple<{ U: T
     return namedTuple({ U: zeros([...batch, m, m], opts), S: linalg.svdvals(A), V: zeros([...batch, n, n], opts) });
   }
   const { U, S, Vh } = linalg.svd(A, { fullMatrices: !some });
-  return namedTuple({ U, S, V: Vh.mH });
+  const V = Vh.mH;
+  Vh.dispose();
+  return namedTuple({ U, S, V });
 }
 
 /** torch.qr: torch.linalg.qr with mode 'reduced' (some, the default) or 'complete'. */
