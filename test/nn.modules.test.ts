@@ -482,6 +482,31 @@ print(json.dumps({"keys": list(m.state_dict().keys()), "out": out.tolist(), "los
   m.dispose();
 });
 
+test('AdaptiveLogSoftmaxWithLoss with a zero-width cluster (in_features // div_value ** 2 = 0) builds as PyTorch\'s: its empty weights left as they are, the same draws and loss; forward frees its intermediates', () => {
+  const want = pythonJson<{ loss: number; shapes: number[][] }>(`
+import json, warnings, torch, torch.nn as nn
+warnings.simplefilter('ignore')
+torch.manual_seed(0)
+m = nn.AdaptiveLogSoftmaxWithLoss(8, 10, [4, 8])
+out = m(torch.randn(4, 8), torch.tensor([0, 5, 9, 3]))
+print(json.dumps({"loss": out.loss.item(), "shapes": [list(p.shape) for p in m.parameters()]}))
+`);
+  torch.manualSeed(0);
+  const m = new torch.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [4, 8]); // (was: 'from is out of bounds for float', a bound of 1/sqrt(0))
+  expect(m.parameters().map((p) => p.shape)).toEqual(want.shapes);
+  const x = torch.randn([4, 8]), t = torch.tensor([0, 5, 9, 3]);
+  const live = torch.memory().liveTensors;
+  const { output, loss } = m.forward(x, t);
+  expect(loss.item()).toBeCloseTo(want.loss, 5);
+  output.dispose();
+  loss.dispose();
+  m.logProb(x).dispose();
+  m.predict(x).dispose();
+  expect(torch.memory().liveTensors).toBe(live); // (forward left 42 handles behind)
+  for (const z of [x, t]) z.dispose();
+  m.dispose();
+});
+
 test('Module.buffers, addModule, toEmpty, and load-state-dict post hooks that can accept what strict would refuse', () => {
   const bn = new torch.nn.BatchNorm1d(3);
   expect(bn.buffers().map((t) => t.shape)).toEqual([[3], [3], []]);

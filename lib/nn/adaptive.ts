@@ -9,6 +9,7 @@ import { Linear, FactoryOptions } from './layers';
 import { layerOptions, requiredByName, PositionalOr } from './args';
 import * as F from './functional';
 import { cat } from '../tensor/ops';
+import { tidy } from '../tensor/scope';
 
 export class AdaptiveLogSoftmaxWithLoss extends Module {
   readonly cutoffs: number[];
@@ -67,6 +68,11 @@ export class AdaptiveLogSoftmaxWithLoss extends Module {
     } else {
       throw new Error('0D or 1D target tensor expected, multi-target not supported');
     }
+    // (its intermediates freed: only output and loss come out)
+    return tidy(() => this.forwardLosses(input, target));
+  }
+
+  private forwardLosses(input: Tensor, target: Tensor): { output: Tensor; loss: Tensor } {
     const batched = target.dim() > 0;
     const x = batched ? input : input.unsqueeze(0);
     const t = batched ? target : target.unsqueeze(0);
@@ -112,11 +118,14 @@ export class AdaptiveLogSoftmaxWithLoss extends Module {
 
   /** log_prob: [N, nClasses] log-probabilities of every class. */
   logProb(input: Tensor): Tensor {
-    return this.fullLogProb(input, this.head.forward(input));
+    return tidy(() => this.fullLogProb(input, this.head.forward(input)));
   }
 
   /** predict: the most likely class of each row (the full distribution computed only for rows whose head picks a cluster). */
   predict(input: Tensor): Tensor {
+    return tidy(() => this.predicted(input));
+  }
+  private predicted(input: Tensor): Tensor {
     const headOutput = this.head.forward(input);
     const output = headOutput.argmax(1);
     const notInShortlist = output.ge(this.shortlistSize);

@@ -74,11 +74,18 @@ const KAIMING_KEYS = ['a', 'mode', 'nonlinearity', 'generator'] as const;
 /** kaiming's std: gain(nonlinearity, a) / sqrt(fan) */
 const kaimingStd = (t: Tensor, o: KaimingOptions) => calculateGain(o.nonlinearity ?? 'leaky_relu', o.a ?? 0) / Math.sqrt(fan(t, o.mode ?? 'fan_in'));
 export const kaimingUniform_ = takesOptions('init.kaimingUniform_', 1, KAIMING_KEYS, function kaimingUniform_(t: Tensor, o: KaimingOptions = {}): Tensor {
+  if (noElements(t)) return t;
   const bound = Math.sqrt(3) * kaimingStd(t, o);
   return noGrad(() => t.uniform_(-bound, bound, draw(o)));
 });
 export const kaimingNormal_ = takesOptions('init.kaimingNormal_', 1, KAIMING_KEYS, (t: Tensor, o: KaimingOptions = {}): Tensor =>
-  noGrad(() => t.normal_(0, kaimingStd(t, o), draw(o))));
+  noElements(t) ? t : noGrad(() => t.normal_(0, kaimingStd(t, o), draw(o))));
+/** PyTorch's kaiming initialisers leave a tensor with a 0 in its shape as it is (its fan may be 0: a bound of 1/0), and say so. */
+function noElements(t: Tensor): boolean {
+  if (!t.shape.includes(0)) return false;
+  warnOnce('Initializing zero-element tensors is a no-op');
+  return true;
+}
 
 /** A normal(mean, std) cut to [a, b], by PyTorch's inverse-CDF method (uniform, erfinv, scale, clamp). */
 export const truncNormal_ = takesOptions('init.truncNormal_', 1, ['mean', 'std', 'a', 'b', 'generator'], function truncNormal_(t: Tensor, o: { mean?: number; std?: number; a?: number; b?: number } & Draw = {}): Tensor {
