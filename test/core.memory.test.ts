@@ -215,3 +215,25 @@ test('functional forms composed in TypeScript free their temporaries (lpPool, lo
   expect(torch.memory().liveTensors).toBe(live);
   for (const t of [x3, x4, a, b, c, m, perSample]) t.dispose();
 });
+
+test('distributions free their intermediates: logProb, entropy, sample, rsample, cdf and the moments leave only their results (Beta\'s logProb left 12 handles per call)', () => {
+  const D = torch.distributions;
+  const one = torch.ones([3]), zero = torch.zeros([3]), logits = torch.randn([3]);
+  const dists = [new D.Normal(zero, one), new D.Gamma(one, one), new D.Beta(one, one), new D.Categorical({ logits }), new D.Dirichlet(one), new D.Bernoulli(null, logits),
+    new D.MultivariateNormal(zero, { covarianceMatrix: torch.eye(3) })];
+  const samples = dists.map((d) => d.sample());
+  const p = (dists[0] as torch.distributions.Normal).cdf(samples[0]);
+  const live = torch.memory().liveTensors;
+  dists.forEach((d, i) => {
+    for (const r of [d.logProb(samples[i]), d.entropy(), d.sample([2])]) r.dispose();
+    const own = Object.values(d).filter((v) => v instanceof torch.Tensor); // (Normal's mean is its loc, Bernoulli's its probs: not freed here)
+    for (const k of ['mean', 'variance', 'stddev'] as const) {
+      const r = d[k];
+      if (![one, zero, logits, ...own].includes(r)) r.dispose();
+    }
+  });
+  const n = dists[0] as torch.distributions.Normal;
+  for (const r of [n.rsample(), n.cdf(samples[0]), n.icdf(p)]) r.dispose();
+  expect(torch.memory().liveTensors).toBe(live);
+  for (const t of [one, zero, logits, p, ...samples]) t.dispose();
+});

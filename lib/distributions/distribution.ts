@@ -95,6 +95,28 @@ const fmt = (s: Shape) => `[${s.join(', ')}]`;
 
 let defaultValidateArgs = true;
 
+// The methods and getters whose intermediates are freed: each runs in its own tidy(), so that
+// dist.logProb(x) outside a scope leaves only its result (a chain such as Beta's logProb made a
+// dozen tensors per call). Wrapped once per class, on first construction.
+const SCOPED = ['logProb', 'entropy', 'sample', 'rsample', 'sampleN', 'cdf', 'icdf', 'perplexity', 'enumerateSupport', 'mean', 'mode', 'variance', 'stddev'];
+const scoped = new WeakSet<object>();
+function scopeMethods(proto: object): void {
+  for (let p = proto; p && p !== Object.prototype && !scoped.has(p); p = Object.getPrototypeOf(p)) {
+    scoped.add(p);
+    for (const k of SCOPED) {
+      const d = Object.getOwnPropertyDescriptor(p, k);
+      if (!d) continue;
+      if (typeof d.value === 'function') {
+        const f = d.value as (...a: unknown[]) => unknown;
+        Object.defineProperty(p, k, { ...d, value(this: unknown, ...a: unknown[]) { return tidy(() => f.apply(this, a)); } });
+      } else if (d.get) {
+        const g = d.get;
+        Object.defineProperty(p, k, { ...d, get(this: unknown) { return tidy(() => g.call(this)); } });
+      }
+    }
+  }
+}
+
 export abstract class Distribution {
   /** PyTorch's Distribution.set_default_validate_args: whether new distributions check their parameters and values. */
   static setDefaultValidateArgs(value: boolean): void {
@@ -122,6 +144,7 @@ export abstract class Distribution {
     this.batchShape = batchShape;
     this.eventShape = eventShape;
     this.validateArgs = validateArgsOf(new.target.name, validateArgs) ?? defaultValidateArgs;
+    scopeMethods(new.target.prototype);
   }
 
   /** Checks every parameter against its constraint (a subclass calls this once its fields are set). */
