@@ -12,7 +12,7 @@
 //                   W_A (r, out) kaiming_uniform(a=√5), W_B (in, r) zeros (the notebook names
 //                   them from Conv1D's (in, out) weight as if it were (out, in)); lora_alpha and
 //                   dropout are ignored, as in the notebook.
-import { isOptionsObject, keywordOptions } from '../tensor/options';
+import { isOptionsObject, keywordOptions, shownValue as shown } from '../tensor/options';
 import { Tensor } from '../tensor/tensor';
 import { empty, zeros, randn } from '../tensor/creation';
 import { noGrad } from '../tensor/runtime';
@@ -162,9 +162,6 @@ export function resolveLoRAOptions(o: LoRAOptions = {}): ResolvedLoRAOptions {
     taskType,
   };
 }
-
-/** A value as a message shows it: strings quoted ('8' is not 8). */
-const shown = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) || isOptionsObject(v) ? JSON.stringify(v) : String(v));
 
 function checkRegExp(what: string, pattern: string): void {
   try {

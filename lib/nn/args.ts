@@ -2,7 +2,7 @@
 // positionally in PyTorch's order (new nn.Conv2d(3, 16, 3, 2, 1)), then optionally one options
 // object of the rest (new nn.Conv2d(3, 16, 3, { stride: 2, padding: 1 })). Anything else (an
 // unknown key, a stray argument, an option given twice) is an error, never quietly the default.
-import { optionsOf, OptionSpec, isOptionsObject } from '../tensor/options';
+import { optionsOf, OptionSpec, isOptionsObject, shownValue } from '../tensor/options';
 import type { DType, Device } from '../tensor/dtype';
 export type { PositionalOr } from '../tensor/options';
 
@@ -26,9 +26,8 @@ const NUMBER_LAYER_OPTIONS = ['eps', 'p', 'dropout', 'negativeSlope', 'momentum'
 function checkLayerOptionTypes(name: string, o: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(o)) {
     if (v === undefined) continue;
-    const shown = typeof v === 'string' ? JSON.stringify(v) : String(v);
-    if (BOOLEAN_LAYER_OPTIONS.includes(k) && typeof v !== 'boolean') throw new Error(`nn.${name}: ${k} must be true or false, got ${shown}`);
-    if (NUMBER_LAYER_OPTIONS.includes(k) && typeof v !== 'number' && !(k === 'momentum' && v === null)) throw new Error(`nn.${name}: ${k} must be a number, got ${shown}`);
+    if (BOOLEAN_LAYER_OPTIONS.includes(k) && typeof v !== 'boolean') throw new Error(`nn.${name}: ${k} must be true or false, got ${shownValue(v)}`);
+    if (NUMBER_LAYER_OPTIONS.includes(k) && typeof v !== 'number' && !(k === 'momentum' && v === null)) throw new Error(`nn.${name}: ${k} must be a number, got ${shownValue(v)}`);
   }
 }
 

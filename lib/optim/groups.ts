@@ -1,7 +1,7 @@
 // Param groups as PyTorch's optimizers take them: a list of tensors, or groups with their own options.
 import { Tensor, _id as id } from '../tensor/tensor';
 import { native } from '../tensor/native';
-import { optionsOf, keywordOptions, OptionSpec, isOptionsObject } from '../tensor/options';
+import { optionsOf, keywordOptions, OptionSpec, isOptionsObject, shownValue } from '../tensor/options';
 export type { PositionalOr } from '../tensor/options';
 
 export type Groups<O> = Tensor[] | (O & { params: Tensor[] })[];
@@ -47,7 +47,6 @@ function checkOptionTypes(name: string, g: Record<string, unknown>): void {
     if (boolean && typeof v !== 'boolean') throw new Error(`${name}: ${k} must be true or false, got ${shownValue(v)}`);
   }
 }
-const shownValue = (v: unknown): string => (typeof v === 'string' || Array.isArray(v) ? JSON.stringify(v) : String(v));
 
 /**
  * optimizer.add_param_group(group): one more group (say, layers unfrozen later), its options not

@@ -1,14 +1,11 @@
 // torch.<op>(x, ...): the functional forms of the Tensor methods, as PyTorch has them beside its
 // methods (torch.sum(x, 1) is x.sum(1)). Each is the method itself, typed as the method is.
-import { Tensor, ValuesIndices, TensorLike, UniqueConsecutiveArgs, UniqueOf, _wrap as wrap, _id as id } from './tensor';
+import { Tensor, ValuesIndices, TensorLike, UniqueConsecutiveArgs, UniqueOf, _self, _wrap as wrap, _id as id } from './tensor';
 import { native } from './native';
 
 type Method<K extends keyof Tensor> = Tensor[K] extends (...args: infer A) => infer R ? (x: Tensor, ...args: A) => R : never;
 function method<K extends keyof Tensor>(name: K): Method<K> {
-  return ((x: Tensor, ...args: unknown[]) => {
-    if (!(x instanceof Tensor)) throw new Error(`torch.${String(name)}: the first argument must be a Tensor`);
-    return (x[name] as (...a: unknown[]) => unknown)(...args);
-  }) as Method<K>;
+  return ((x: Tensor, ...args: unknown[]) => (_self(`torch.${String(name)}`, x)[name] as (...a: unknown[]) => unknown)(...args)) as Method<K>;
 }
 
 /** torch.pow(x, exponent), or torch.pow(base, x) for a number base (2 ** x elementwise). */

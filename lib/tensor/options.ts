@@ -96,6 +96,9 @@ export function optionsOf<O extends object>(name: string, args: unknown[], keys:
  * An options object of keyword-only options (`known`), checked as optionsOf checks one: the hot
  * path (none given) costs one comparison.
  */
+/** A value as a message shows it: strings, arrays and plain objects as JSON ('8' is not 8), the rest as String() does. */
+export const shownValue = (v: unknown): string => (typeof v === 'string' || Array.isArray(v) || isOptionsObject(v) ? JSON.stringify(v) : String(v));
+
 export function keywordOptions<O extends object>(name: string, opts: O | undefined | null, known: readonly string[]): O {
   if (opts === undefined || opts === null) return {} as O;
   return optionsOf<O>(name, [opts], [], { extra: known as string[] });

@@ -3,7 +3,7 @@
 // warmup, max_grad_norm 1.0, seed 42, per-epoch reshuffle, last partial batch kept, gradient
 // accumulation, logging/save steps, checkpoint-<step>/ folders written whole, save_total_limit,
 // and exact resume.
-import { keywordOptions } from '../tensor/options';
+import { keywordOptions, shownValue } from '../tensor/options';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor/tensor';
@@ -212,8 +212,8 @@ function checkArgumentTypes(name: string, args: object): void {
   for (const [k, v] of Object.entries(args)) {
     if (v === undefined || !Object.hasOwn(TRAINING_DEFAULTS, k)) continue;
     const kind = typeof TRAINING_DEFAULTS[k as keyof typeof TRAINING_DEFAULTS];
-    if (kind === 'number' && !(typeof v === 'number' && !Number.isNaN(v))) throw new Error(`${name}: ${k} must be a number, got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
-    if (kind === 'boolean' && typeof v !== 'boolean') throw new Error(`${name}: ${k} must be true or false, got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
+    if (kind === 'number' && !(typeof v === 'number' && !Number.isNaN(v))) throw new Error(`${name}: ${k} must be a number, got ${shownValue(v)}`);
+    if (kind === 'boolean' && typeof v !== 'boolean') throw new Error(`${name}: ${k} must be true or false, got ${shownValue(v)}`);
   }
 }
 

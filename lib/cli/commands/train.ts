@@ -168,7 +168,6 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   }
   torch.keepFreedCpuMemory(); // CPU training reuses its large buffers (RSS stays at its peak)
   const modelDir = f.model as string;
-  if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: no such folder${notInCacheHint(modelDir)}`);
   const adapterBase = torch.io.adapterBaseModel(modelDir);
   if (adapterBase !== undefined) {
     throw new Error(`--model ${modelDir} is a PEFT adapter (on ${adapterBase}), not a model to train: give its base (--model ${adapterBase}), with --adapter ${modelDir} to train this adapter further; a run's checkpoint goes on with --resume-from-checkpoint`);
@@ -582,7 +581,6 @@ const ADAPTER_HAS: Record<string, (value: unknown, config: Record<string, unknow
  * PEFT's from_pretrained reads them). Its config.
  */
 function startingAdapter(f: Record<string, unknown>, adapter: string): Record<string, unknown> {
-  if (!fs.existsSync(adapter)) throw new Error(`--adapter ${adapter}: no such folder${notInCacheHint(adapter)}`);
   if (f.full) throw new Error(`--adapter trains an adapter further, --full the whole model: to fine-tune all of the adapter's model, merge it first (tstorch merge --model ${f.model} --adapter ${adapter} --out DIR) and train DIR with --full`);
   const config = readAdapterConfigFile(adapter);
   if (config.peft_type !== undefined && config.peft_type !== 'LORA') throw new Error(`--adapter ${adapter}: a ${config.peft_type} adapter; tstorch trains LoRA adapters`);
