@@ -837,6 +837,20 @@ test('train --task text-classification: a SEQ_CLS adapter (labels in metrics.jso
     '--block-size', '32', '--batch-size', '4', '--max-steps', '1');
   expect(ti.out).toMatch(/8 labelled texts \(single label classification, 2 classes: neg, pos\)/);
   expect(cli('eval', '--model', modelDir, '--adapter', out, '--data', intLabelled, '--block-size', '32').err).toMatch(/labels '0', '1' not among the model's \(neg, pos\); integer labels are ids: give their names/);
+  // the labels in another field, named by --label-column: the same run, and the same evaluation, as with 'label'
+  const renamed = path.join(tmp, 'labelled-renamed.jsonl'), asLabel = path.join(tmp, 'labelled-8.jsonl');
+  fs.writeFileSync(renamed, rows(8, 0).map((r) => JSON.stringify({ text: r.text, sentiment: r.label })).join('\n') + '\n');
+  fs.writeFileSync(asLabel, rows(8, 0).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const oneStep = (data: string, dir: string, ...extra: string[]) => cli('train', '--model', modelDir, '--task', 'text-classification', '--data', data, '--out', path.join(tmp, dir), '--block-size', '32', '--batch-size', '4', '--max-steps', '1', ...extra);
+  expect(oneStep(renamed, 'cls-renamed', '--label-column', 'sentiment').code).toBe(0);
+  expect(oneStep(asLabel, 'cls-label').code).toBe(0);
+  const adapterBytes = (dir: string) => fs.readFileSync(path.join(tmp, dir, 'adapter_model.safetensors'));
+  expect(adapterBytes('cls-renamed').equals(adapterBytes('cls-label'))).toBe(true);
+  const evalOn = (data: string, ...extra: string[]) => cli('eval', '--model', modelDir, '--adapter', path.join(tmp, 'cls-label'), '--data', data, '--block-size', '32', '--json', ...extra).out;
+  expect(JSON.parse(evalOn(renamed, '--label-column', 'sentiment'))).toEqual(JSON.parse(evalOn(asLabel)));
+  // (refused where nothing reads it: a language model's run, or eval of one)
+  expect(cli('train', '--model', modelDir, '--data', renamed, '--out', path.join(tmp, 'x'), '--label-column', 'sentiment').err).toMatch(/^tstorch train: --label-column names the labels' field: it is for --task text-classification or token-classification \(this run is causal-lm\)\n$/);
+  expect(cli('eval', '--model', modelDir, '--data', renamed, '--label-column', 'sentiment').err).toMatch(/^tstorch eval: --label-column names the labels' field: it is for a classifier or a token classifier/);
   const config = JSON.parse(fs.readFileSync(path.join(out, 'adapter_config.json'), 'utf8'));
   expect([config.task_type, config.modules_to_save, config.tstorch_id2label, config.tstorch_pad_token_id]).toEqual(['SEQ_CLS', ['classifier', 'score'], { 0: 'neg', 1: 'pos' }, 50256]);
   const evals = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.eval_loss !== undefined);

@@ -64,6 +64,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (isTokenClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalTokenClassifier(f);
   if (f['label-names'] !== undefined) throw new Error('--label-names names integer labels: it is for a classifier or a token classifier (its folder, or a SEQ_CLS / TOKEN_CLS --adapter)');
   if (f['text-column-delimiter'] !== undefined) throw new Error('--text-column-delimiter joins several text columns for a text classifier');
+  if (f['label-column'] !== undefined) throw new Error('--label-column names the labels\' field: it is for a classifier or a token classifier (its folder, or a SEQ_CLS / TOKEN_CLS --adapter)');
   const model = await loadModelFromFlags(f);
   const unpaired = torch.data.readKTOExamples(f.data as string, chatOf(f));
   const pairs = unpaired ? null : torch.data.readPreferencePairs(f.data as string, chatOf(f));
@@ -183,6 +184,7 @@ async function evalClassifier(f: Record<string, unknown>): Promise<void> {
     // a reward model on chosen / rejected pairs: TRL's reward loss and accuracy
     if (model.numLabels !== 1) throw new Error(`${f.data} holds chosen / rejected pairs, for a reward model (one output); this classifier has ${model.numLabels}`);
     if (f['label-names'] !== undefined) throw new Error('--label-names names integer labels; a reward model has none');
+    if (f['label-column'] !== undefined) throw new Error('--label-column names the labels\' field; a reward model\'s pairs (chosen, rejected) have none');
     const blockSize = f['block-size'] as number;
     if (blockSize > c.n_positions) throw new Error(`--block-size ${blockSize} exceeds the model's n_positions (${c.n_positions})`);
     const data = new torch.data.RewardDataset(pairs, { tokenizer: tok, maxLength: blockSize, padTokenId: c.pad_token_id ?? tok.eosTokenId });

@@ -177,6 +177,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   const task = taskOf(f, modelDir, adapterConfig), classify = task === 'text-classification', rewardModeling = task === 'reward-modeling', tagging = task === 'token-classification';
   if (f['label-names'] !== undefined && !tagging && !classify) throw new Error('--label-names names integer labels: it is for --task text-classification or token-classification');
   if (f['text-column-delimiter'] !== undefined && !classify) throw new Error('--text-column-delimiter joins several text columns for --task text-classification');
+  if (f['label-column'] !== undefined && !tagging && !classify) throw new Error(`--label-column names the labels' field: it is for --task text-classification or token-classification (this run is ${task})`);
   let model: torch.GPT2LMHeadModel | torch.GPT2ForSequenceClassification | torch.GPT2ForTokenClassification;
   let data: torch.data.TextDataset | torch.data.ExampleDataset | torch.data.PackedExampleDataset | torch.data.PreferenceDataset | torch.data.KTODataset | torch.data.ClassificationDataset | torch.data.RewardDataset | torch.data.TokenClassificationDataset;
   let evalData: typeof data | undefined;
@@ -416,6 +417,7 @@ function checkPaths(f: Record<string, unknown>): void {
 /** The flags' values, checked before anything starts (the launcher checks them too, before its workers). */
 function checkFlags(f: Record<string, unknown>): void {
   if (f.bf16) f.precision = 'bf16';
+  if (!['fp32', 'bf16'].includes(f.precision as string)) throw new Error(`--precision must be fp32 or bf16, got '${f.precision}'`);
   const multiple = f['pad-to-multiple-of'] as number | undefined;
   if (multiple !== undefined && multiple < 1) throw new Error(`--pad-to-multiple-of must be >= 1, got ${multiple}`);
   if (f['eval-packing'] !== undefined && f['eval-data'] === undefined && f['dataset-test-split'] === undefined) throw new Error('--eval-packing says how --eval-data is read: give --eval-data');
