@@ -224,7 +224,7 @@ test('the CLI: --chat-template chatml on conversations (SFT and DPO); the run ke
   expect(short.tokens.length).toBe(reply.tokens.length - 5); // (8 tokens, no stop string before)
   expect(withSet.stderr.split('\n')).toEqual([
     'chat: decoding: max_new_tokens=3 do_sample=false repetition_penalty=1 stop="<|im_end|>"',
-    'chat: temperature must be >= 0; the settings are as they were',
+    'chat: temperature must be >= 0, got -1; the settings are as they were',
     'chat: !set: top_p must be a number, got \'x\'; the settings are as they were',
     'chat: !set: do_sample is true or false, got \'maybe\'; the settings are as they were',
     expect.stringMatching(/^chat: !set: 'beams' is not a setting chat can change; it can: max_new_tokens, temperature, do_sample, top_k, top_p, .*, stop; the settings are as they were$/),

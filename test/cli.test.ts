@@ -754,6 +754,14 @@ test('bad input: one-line cause, non-zero exit, nothing half-written', () => {
     [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'neg'), '--lora-r', '-1', '--nproc-per-node', '2'], /^tstorch train: --lora-r must be >= 0/],
     [['serve', '--model', modelDir, '--max-num-batched-tokens', '0'], /--max-num-batched-tokens must be >= 1/],
     [['serve', '--model', modelDir, '--prefill-chunk-size', '-1'], /--prefill-chunk-size must be >= 0 \(0: off\)/],
+    // (flags named as the user gave them, with the value refused)
+    [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--precision', 'fp16'], /^tstorch train: --precision must be fp32 or bf16, got 'fp16'$/],
+    [['train', '--model', modelDir, '--data', textFile, '--out', path.join(tmp, 'x'), '--lr', '-1'], /^tstorch train: --lr must be >= 0, got -1$/],
+    [['generate', '--model', modelDir, '--prompt', 'x', '--top-p', '2'], /^tstorch generate: --top-p must be in \(0, 1\], got 2$/],
+    [['generate', '--model', modelDir, '--prompt', 'x', '--prompt-lookup-num-tokens', '0'], /^tstorch generate: --prompt-lookup-num-tokens must be >= 1, got 0$/],
+    [['merge', '--model', modelDir, '--adapter', path.join(tmp, 'x'), '--out', path.join(tmp, 'x'), '--max-shard-size', '5 parsecs'], /^tstorch merge: --max-shard-size: '5 parsecs' is not a size/],
+    [['classify', '--model', modelDir, '--texts', path.join(tmp, 'missing.txt')], /^tstorch classify: --texts .*missing\.txt: no such file/],
+    [['eval', '--model', modelDir, '--data', textFile, '--method', 'dpo2'], /^tstorch eval: --method must be dpo, orpo, cpo, simpo or kto, got 'dpo2'$/],
     [['frobnicate'], /unknown command/],
     // (names every JS object has are no commands or flags either)
     [['constructor'], /unknown command 'constructor'/],

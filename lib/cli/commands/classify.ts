@@ -1,4 +1,5 @@
 // tstorch classify: a text classifier's labels for texts, as HF's text-classification pipeline.
+import * as fs from 'fs';
 import * as torch from '../../index';
 import { Spec } from '../args';
 import { attnFlag, isTokenClassifierSetup, loadClassifier, loadTokenClassifier, sharedFlags, textColumnsFlag, tokenizerFromFlags } from './common';
@@ -29,6 +30,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (!(bs >= 1)) throw new Error(`--batch-size must be >= 1, got ${bs}`);
   const apply = f['function-to-apply'] as string | undefined;
   if (apply !== undefined && !['softmax', 'sigmoid', 'none'].includes(apply)) throw new Error(`--function-to-apply must be softmax, sigmoid or none, got '${apply}'`);
+  if (f.texts !== undefined && !fs.existsSync(f.texts as string)) throw new Error(`--texts ${f.texts}: no such file (a .txt of texts, one a line, or a .jsonl / .parquet)`);
   let texts: string[];
   if (f.text !== undefined) texts = [f.text as string];
   else if (f['text-column-delimiter'] !== undefined || (f['text-column'] as string | undefined)?.includes(',')) {

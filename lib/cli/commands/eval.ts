@@ -50,6 +50,7 @@ export const spec: Spec = {
 export async function run(f: Record<string, unknown>): Promise<void> {
   if (f.bf16) f.precision = 'bf16';
   if (!['fp32', 'bf16'].includes(f.precision as string)) throw new Error(`--precision must be fp32 or bf16, got '${f.precision}'`);
+  if (!['dpo', 'orpo', 'cpo', 'simpo', 'kto'].includes(f.method as string)) throw new Error(`--method must be dpo, orpo, cpo, simpo or kto, got '${f.method}'`);
   const stride = f.stride as number | undefined;
   if (stride !== undefined && !(stride >= 1 && stride <= (f['block-size'] as number))) throw new Error(`--stride must be between 1 and --block-size (${f['block-size']}), got ${stride}`);
   const ktoData = () => torch.data.readKTOExamples(f.data as string, chatOf(f)) !== null || (f.method === 'kto' && torch.data.readPreferencePairs(f.data as string, chatOf(f)) !== null);
@@ -78,7 +79,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (pairs) return evalPreferences(f, model, pairs);
   const data = loadDataset(f.data as string, f['block-size'] as number, model, { ...dataFlags(f), stride });
   const bs = f['batch-size'] as number;
-  if (!(bs >= 1)) throw new Error('--batch-size must be >= 1');
+  if (!(bs >= 1)) throw new Error(`--batch-size must be >= 1, got ${bs}`);
   const r = evaluate(model, data, { batchSize: bs, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });
   if (f.json) console.log(JSON.stringify({ loss: r.loss, perplexity: r.perplexity, accuracy: r.accuracy, tokens: r.tokens, blocks: r.blocks, predictedTokens: r.predictedTokens }));
   else {
@@ -128,7 +129,6 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
     model.dispose();
     return;
   }
-  if (f.method !== 'dpo') throw new Error(`--method must be dpo, orpo, cpo, simpo or kto, got '${f.method}'`);
   const loss = dpoLoss(f);
   const { ref, against } = await referenceOf(f, `${f.data} holds preference pairs: their DPO rewards need a reference`, ' (or --method orpo, which needs none)');
   const data = preferenceDataset(f.data as string, pairs, f, model, truncationOptions(f));

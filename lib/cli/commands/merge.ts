@@ -29,7 +29,11 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     throw new Error(`--out ${out} exists and holds other files; give an empty or new folder`);
   }
   const saveOpts = { maxShardSize: f['max-shard-size'] as string, safeSerialization: f['safe-serialization'] as boolean };
-  parseFileSize(saveOpts.maxShardSize); // (a bad size is refused before the merge's work)
+  try {
+    parseFileSize(saveOpts.maxShardSize); // (a bad size is refused before the merge's work)
+  } catch (e) {
+    throw new Error((e as Error).message.replace(/^maxShardSize/, '--max-shard-size'));
+  }
   const dtype = f.dtype as torch.DType;
   if (!['float32', 'float16', 'bfloat16'].includes(dtype)) throw new Error(`--dtype must be float32, float16 or bfloat16, got '${dtype}'`);
   const model = f.adapters === undefined ? await loadWithAdapter(f) : await loadWeighted(f);

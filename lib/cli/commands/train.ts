@@ -418,6 +418,7 @@ function checkPaths(f: Record<string, unknown>): void {
 function checkFlags(f: Record<string, unknown>): void {
   if (f.bf16) f.precision = 'bf16';
   if (!['fp32', 'bf16'].includes(f.precision as string)) throw new Error(`--precision must be fp32 or bf16, got '${f.precision}'`);
+  if (!((f.lr as number) >= 0)) throw new Error(`--lr must be >= 0, got ${f.lr}`);
   const multiple = f['pad-to-multiple-of'] as number | undefined;
   if (multiple !== undefined && multiple < 1) throw new Error(`--pad-to-multiple-of must be >= 1, got ${multiple}`);
   if (f['eval-packing'] !== undefined && f['eval-data'] === undefined && f['dataset-test-split'] === undefined) throw new Error('--eval-packing says how --eval-data is read: give --eval-data');
@@ -502,7 +503,7 @@ function checkFlags(f: Record<string, unknown>): void {
   if (f['load-best-model-at-end'] && !evaluates) throw new Error('--load-best-model-at-end needs --eval-data or --validation-split-percentage (it picks by the eval loss)');
   if (patience !== undefined && f['eval-strategy'] === 'no') throw new Error('--early-stopping-patience needs evaluations: not with --eval-strategy no');
   if (patience !== undefined && patience < 1) throw new Error(`--early-stopping-patience must be >= 1, got ${patience}`);
-  if ((f['early-stopping-threshold'] as number) < 0) throw new Error('--early-stopping-threshold must be >= 0');
+  if ((f['early-stopping-threshold'] as number) < 0) throw new Error(`--early-stopping-threshold must be >= 0, got ${f['early-stopping-threshold']}`);
   for (const k of ['save-strategy', 'eval-strategy', 'logging-strategy']) {
     if (!['steps', 'epoch', 'no'].includes(f[k] as string)) throw new Error(`--${k} must be steps, epoch or no, got '${f[k]}'`);
   }
