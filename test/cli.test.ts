@@ -409,6 +409,13 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   steps.forEach((e, i) => expect(Math.abs(keepLosses[i] - e.loss) / e.loss).toBeLessThan(1e-5));
   expect(cli('train', '--model', modelDir, '--data', evalFile, '--out', keep, '--block-size', '32', '--use-logits-to-keep').err).toMatch(/--use-logits-to-keep is for preference pairs \(prompt, chosen, rejected\); .* holds none/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', keep, '--block-size', '32', '--method', 'orpo', '--use-logits-to-keep').err).toMatch(/--use-logits-to-keep is DPO's; ORPO does not take it/);
+  // the preference settings with defaults are refused too where given on other data (a language model's text, a classifier's labels)
+  for (const [flag, value] of [['--beta', '0.5'], ['--method', 'orpo'], ['--dpo-label-smoothing', '0.1']]) {
+    expect(cli('train', '--model', modelDir, '--data', evalFile, '--out', keep, '--block-size', '32', flag, value).err).toMatch(new RegExp(`^tstorch train: ${flag} is for preference pairs \\(prompt, chosen, rejected\\).*; .*eval.* holds none\n$`));
+  }
+  expect(cli('train', '--model', modelDir, '--task', 'reward-modeling', '--data', prefs, '--out', keep, '--block-size', '32', '--beta', '0.5').err).toMatch(/^tstorch train: --beta is for preference pairs .*; this run is reward-modeling\n$/);
+  expect(cli('train', '--model', modelDir, '--data', evalFile, '--out', keep, '--block-size', '32', '--center-rewards-coefficient', '0.01').err).toMatch(/^tstorch train: --center-rewards-coefficient is for a reward model .*; this run is causal-lm\n$/);
+  expect(cli('train', '--model', modelDir, '--data', evalFile, '--out', keep, '--block-size', '32', '--problem-type', 'regression').err).toMatch(/^tstorch train: --problem-type is text classification's .* \(this run is causal-lm\)\n$/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalFile, '--out', out).err).toMatch(/holds preference pairs \(DPO\) but --eval-data .* does not/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--loss-type', 'kto').err).toMatch(/--loss-type must be sigmoid, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop, bco_pair, sft for preference pairs \(or several, comma-separated, their losses added: TRL's MPO\); got 'kto'/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--loss-type', 'sigmoid,kto').err).toMatch(/--loss-type must be .* got 'kto'/);
@@ -443,6 +450,9 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--method', 'orpo', '--rpo-alpha', '1').err).toMatch(/--rpo-alpha is DPO's \(RPO\); ORPO does not take it \(ORPO has its chosen NLL already\)/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--rpo-alpha', '-1').err).toMatch(/rpoAlpha must be a number >= 0/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--block-size', '32', '--method', 'orpo', '--discopop-tau', '0.3').err).toMatch(/--discopop-tau is DPO's; ORPO does not take it/);
+  // cDPO (--dpo-label-smoothing): in the card, and tstorch eval scores it the same; refused where it changes nothing
+  withSetting('dpo-smooth', [], ['--dpo-label-smoothing', '0.2'], '- loss_type: sigmoid\n- label_smoothing: 0.2\n');
+  expect(cli('eval', '--model', modelDir, '--data', evalFile, '--block-size', '32', '--dpo-label-smoothing', '0.2').err).toMatch(/^tstorch eval: --dpo-label-smoothing is DPO's and CPO's, on preference pairs\n$/);
   // f-DPO (--f-divergence-type alpha_divergence and its α)
   withSetting('dpo-alpha-div', ['--f-divergence-type', 'alpha_divergence'], ['--f-alpha-divergence-coef', '0.5'], '- f_divergence_type: alpha_divergence\n- f_alpha_divergence_coef: 0.5\n');
   // several loss types (TRL's MPO form), each weighted: scored again by tstorch eval with the weights (and otherwise without them)

@@ -99,7 +99,7 @@ export class CPOTrainer extends PairTrainer {
   protected override methodHyperparameters(): [string, string | number][] {
     const s = this.settings;
     return [['training_method', s.lossType === 'simpo' && s.cpoAlpha === 0 ? 'SimPO' : 'CPO'], ['beta', s.beta], ['loss_type', s.lossType], ['cpo_alpha', s.cpoAlpha],
-      ...(s.lossType === 'simpo' ? [['simpo_gamma', s.simpoGamma] as [string, number]] : [])];
+      ...(s.lossType === 'simpo' ? [['simpo_gamma', s.simpoGamma] as [string, number]] : []), ...(s.labelSmoothing ? [['label_smoothing', s.labelSmoothing] as [string, number]] : [])];
   }
 
   constructor(model: GPT2LMHeadModel, args: CPOArguments, trainDataset: PreferenceDataset, evalDataset?: PreferenceDataset, callbacks: TrainerCallback[] = []) {

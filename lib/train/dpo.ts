@@ -569,6 +569,7 @@ export class DPOTrainer extends PairTrainer {
     const l = this.loss, types = lossTypes(l), lines: [string, string | number][] = [['training_method', 'DPO'], ['beta', l.beta], ['loss_type', types.join(', ')]];
     if (l.lossWeights) lines.push(['loss_weights', l.lossWeights.join(', ')]);
     if (types.includes('discopop')) lines.push(['discopop_tau', l.discopopTau]);
+    if (l.labelSmoothing) lines.push(['label_smoothing', l.labelSmoothing]);
     if (l.rpoAlpha !== null) lines.push(['rpo_alpha', l.rpoAlpha]);
     if (l.useWeighting) lines.push(['use_weighting', 'true']);
     if (l.ldAlpha !== null) lines.push(['ld_alpha', l.ldAlpha]);

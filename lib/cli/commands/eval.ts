@@ -1,7 +1,7 @@
 // tstorch eval: held-out loss and perplexity of a model (and adapter) on a text or CSV file.
 import * as fs from 'fs';
 import * as torch from '../../index';
-import { Spec } from '../args';
+import { flagGiven, Parsed, Spec } from '../args';
 import { asTrainedWith, attnFlag, chatOf, classificationDataset, CPO_FLAGS, cpoArguments, DPO_LOSS_FLAGS, dataFlags, dpoLoss, isClassifierSetup, isTokenClassifierSetup, ktoDataset, loadClassifier, loadDataset, loadModel, loadModelFromFlags, loadTokenClassifier, preferenceDataset, preferenceLossFlags, sharedFlags, tokenClassificationDataset, tokenizerFromFlags, truncationFlags, truncationOptions } from './common';
 import { evaluateClassifier, evaluateTokenClassifier } from '../../train/evaluate';
 import { notInCacheHint } from '../../io/hub';
@@ -36,6 +36,7 @@ export const spec: Spec = {
   bf16: { type: 'boolean', help: 'HF\'s --bf16: the same as --precision bf16' },
   json: { type: 'boolean', help: 'one JSON line: loss, perplexity, tokens' },
   beta: { type: 'number', default: 0.1, help: 'preference data (prompt, chosen, rejected): DPO\'s (or ORPO\'s, KTO\'s) beta for the loss and rewards' },
+  'dpo-label-smoothing': { type: 'number', default: 0, help: 'preference pairs, DPO\'s and CPO\'s sigmoid (robust, exo_pair; simpo) loss: the chance a pair\'s preference is flipped, as the run trained with it (TRL\'s label_smoothing, cDPO)', aliases: ['label-smoothing'] },
   'loss-type': { type: 'string', default: 'sigmoid', help: 'preference data: the DPO loss, sigmoid | robust | exo_pair | hinge | ipo | nca_pair | sppo_hard | aot | aot_pair | apo_zero | apo_down | discopop | bco_pair | sft, or several comma-separated (TRL\'s MPO), as the run trained with it' },
   method: { type: 'string', default: 'dpo', help: 'preference data: dpo (rewards against a reference), orpo (TRL\'s ORPO loss and metrics; no reference), cpo or simpo (TRL\'s CPO loss and metrics; no reference) or kto (the pairs unpaired); unpaired data (prompt, completion, label) is scored with kto' },
   ...asTrainedWith(preferenceLossFlags),
@@ -74,6 +75,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     if (f[k] !== undefined && !unpaired && !(pairs && (f.method === 'dpo' || f.method === 'kto'))) throw new Error(`--${k} is the reference of DPO and KTO metrics, on preference pairs or KTO examples${pairs ? `; ${(f.method as string).toUpperCase()} has none` : ''}`);
   }
   for (const k of DPO_LOSS_FLAGS) if (f[k] !== undefined && f[k] !== false && !(pairs && f.method === 'dpo')) throw new Error(`--${k} is DPO's, on preference pairs`);
+  if (flagGiven(f as Parsed, 'dpo-label-smoothing') && !(pairs && ['dpo', 'cpo', 'simpo'].includes(f.method as string))) throw new Error('--dpo-label-smoothing is DPO\'s and CPO\'s, on preference pairs');
   for (const k of CPO_FLAGS) if (f[k] !== undefined && !(pairs && (f.method === 'cpo' || f.method === 'simpo'))) throw new Error(`--${k} is CPO's and SimPO's (--method cpo or simpo), on preference pairs`);
   if (unpaired || (pairs && f.method === 'kto')) return evalKTO(f, model, unpaired ?? torch.data.unpairPreferences(pairs!));
   if (pairs) return evalPreferences(f, model, pairs);
@@ -133,7 +135,7 @@ async function evalPreferences(f: Record<string, unknown>, model: torch.GPT2LMHe
   const { ref, against } = await referenceOf(f, `${f.data} holds preference pairs: their DPO rewards need a reference`, ' (or --method orpo, which needs none)');
   const data = preferenceDataset(f.data as string, pairs, f, model, truncationOptions(f));
   const r = torch.train.evaluatePreferences(model, data, {
-    beta: f.beta as number, ...loss, discopopTau: f['discopop-tau'] as number | undefined, rpoAlpha: f['rpo-alpha'] as number | undefined,
+    beta: f.beta as number, ...loss, dpoLabelSmoothing: f['dpo-label-smoothing'] as number, discopopTau: f['discopop-tau'] as number | undefined, rpoAlpha: f['rpo-alpha'] as number | undefined,
     fDivergenceType: f['f-divergence-type'] as torch.train.FDivergenceType | undefined, fAlphaDivergenceCoef: f['f-alpha-divergence-coef'] as number | undefined, useWeighting: Boolean(f['use-weighting']), ldAlpha: f['ld-alpha'] as number | undefined, refModel: ref, batchSize: f['batch-size'] as number,
     device: f.device as string, precision: f.precision as 'fp32' | 'bf16',
   });

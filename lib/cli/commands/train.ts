@@ -177,6 +177,8 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   const task = taskOf(f, modelDir, adapterConfig), classify = task === 'text-classification', rewardModeling = task === 'reward-modeling', tagging = task === 'token-classification';
   if (f['label-names'] !== undefined && !tagging && !classify) throw new Error('--label-names names integer labels: it is for --task text-classification or token-classification');
   if (f['text-column-delimiter'] !== undefined && !classify) throw new Error('--text-column-delimiter joins several text columns for --task text-classification');
+  if (f['problem-type'] !== undefined && !classify) throw new Error(`--problem-type is text classification's (regression, single- or multi-label): it is for --task text-classification (this run is ${task})`);
+  if (f['center-rewards-coefficient'] !== undefined && !rewardModeling) throw new Error(`--center-rewards-coefficient is for a reward model (--task reward-modeling, on chosen / rejected pairs); this run is ${task}`);
   if (f['label-column'] !== undefined && !tagging && !classify) throw new Error(`--label-column names the labels' field: it is for --task text-classification or token-classification (this run is ${task})`);
   let model: torch.GPT2LMHeadModel | torch.GPT2ForSequenceClassification | torch.GPT2ForTokenClassification;
   let data: torch.data.TextDataset | torch.data.ExampleDataset | torch.data.PackedExampleDataset | torch.data.PreferenceDataset | torch.data.KTODataset | torch.data.ClassificationDataset | torch.data.RewardDataset | torch.data.TokenClassificationDataset;
@@ -192,7 +194,11 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     // (refused, not ignored: they would change nothing here)
     if (f['truncation-mode'] !== 'keep_start') throw new Error(`--truncation-mode ${f['truncation-mode']} is for DPO and KTO data (TRL 0.x's keep_end); other data keeps each example's start, as TRL's SFT`);
     for (const k of ['max-prompt-length', 'max-completion-length']) if (f[k] !== undefined) throw new Error(`--${k} is for DPO and KTO data (prompt, chosen, rejected; or prompt, completion, label); ${f.data} holds neither`);
-    for (const k of PAIR_FLAGS) if (f[k] !== undefined && f[k] !== false) throw new Error(`--${k} is for preference pairs (prompt, chosen, rejected); ${f.data} holds none`);
+    const notHere = lm ? `${f.data} holds none` : `this run is ${task}`;
+    for (const k of PAIR_FLAGS) if (f[k] !== undefined && f[k] !== false) throw new Error(`--${k} is for preference pairs (prompt, chosen, rejected); ${notHere}`);
+    // (these have defaults: refused when given)
+    if (flagGiven(f as Parsed, 'dpo-label-smoothing')) throw new Error(`--dpo-label-smoothing is for preference pairs (prompt, chosen, rejected); ${notHere}`);
+    for (const k of ['method', 'beta']) if (flagGiven(f as Parsed, k)) throw new Error(`--${k} is for preference pairs (prompt, chosen, rejected) or KTO's examples (prompt, completion, label); ${notHere}`);
   }
   if (f['assistant-only-loss'] && (!lm || prefs || kto)) {
     throw new Error(`--assistant-only-loss is SFT's (TRL's assistant_only_loss): conversations as messages, or prompt and completion; not ${!lm ? `--task ${task}` : 'preference or KTO data'}`);
