@@ -961,6 +961,8 @@ test('train --task token-classification on the Brown Corpus\'s tags: a TOKEN_CLS
     '--block-size', '64', '--batch-size', '4', '--max-steps', '3', '--lr', '1e-3', '--logging-steps', '3');
   expect(t.code).toBe(0);
   const tags = torch.data.TokenClassificationDataset.tagNames([...sentences.slice(0, 30)]);
+  // (without --task, a language model's folder reads text: the error says what the tagged words need)
+  expect(cli('train', '--model', modelDir, '--data', trainFile, '--out', path.join(tmp, 'pos-lm'), '--block-size', '64').err).toMatch(/pos\.jsonl:1: no string field 'text' \(fields: tokens, tags\); choose one with --text-column; words with tags train a token classifier: --task token-classification\n$/);
   expect(t.out).toContain(`24 tagged texts (token classification, ${tags.length} tags`);
   const config = JSON.parse(fs.readFileSync(path.join(out, 'adapter_config.json'), 'utf8'));
   expect([config.task_type, Object.values(config.tstorch_id2label)]).toEqual(['TOKEN_CLS', tags]);

@@ -352,6 +352,10 @@ function plainTextOf(row: unknown, column: string | undefined): string | undefin
 /** A value as JSON, cut short (for messages). */
 const shortJson = (v: unknown): string => { const j = JSON.stringify(v) ?? String(v); return j.length > 40 ? `${j.slice(0, 37)}...` : j; };
 
+/** Words and their tags are a token classifier's data, which a text's reader does not take: said so. */
+const taggedWordsHint = (row: unknown): string =>
+  isJsonObject(row) && Array.isArray(row.tokens) && ['tags', 'ner_tags', 'pos_tags'].some((k) => k in row) ? '; words with tags train a token classifier: --task token-classification' : '';
+
 /** The texts of a plain-text JSON Lines file, a line at a time; a record of another kind is an error saying where. */
 function* jsonlTexts(file: string, column: string): Generator<string> {
   let n = 0;
@@ -360,7 +364,7 @@ function* jsonlTexts(file: string, column: string): Generator<string> {
     if (text === undefined) {
       if (!isJsonObject(row)) throw new Error(`${file}:${line}: a record must be a JSON object of fields, got ${shortJson(row)}`);
       const fields = ` (fields: ${Object.keys(row).join(', ')})`;
-      if (typeof (row as Record<string, unknown>)[column] !== 'string') throw new Error(`${file}:${line}: no string field '${column}'${fields}; choose one with --text-column`);
+      if (typeof (row as Record<string, unknown>)[column] !== 'string') throw new Error(`${file}:${line}: no string field '${column}'${fields}; choose one with --text-column${taggedWordsHint(row)}`);
       throw new Error(`${file}:${line}: a conversation, prompt-completion pair or pre-tokenized row${fields} after plain texts: give one kind of record a file`);
     }
     n++;
@@ -403,7 +407,7 @@ export function readJsonlFields(file: string, columns: string[], parsed = readRe
   const rows = parsed.map(([line, row]) => columns.map((column) => {
     const value = (row as Record<string, unknown>)[column];
     if (typeof value !== 'string') {
-      throw new Error(`${line}: no string field '${column}' (fields: ${Object.keys(row as object).join(', ')}); ${hint}`);
+      throw new Error(`${line}: no string field '${column}' (fields: ${Object.keys(row as object).join(', ')}); ${hint}${taggedWordsHint(row)}`);
     }
     return value;
   }));
