@@ -415,6 +415,14 @@ test('train on preference data (prompt, chosen, rejected) runs DPO: TRL\'s metri
   }
   expect(cli('train', '--model', modelDir, '--task', 'reward-modeling', '--data', prefs, '--out', keep, '--block-size', '32', '--beta', '0.5').err).toMatch(/^tstorch train: --beta is for preference pairs .*; this run is reward-modeling\n$/);
   expect(cli('train', '--model', modelDir, '--data', evalFile, '--out', keep, '--block-size', '32', '--center-rewards-coefficient', '0.01').err).toMatch(/^tstorch train: --center-rewards-coefficient is for a reward model .*; this run is causal-lm\n$/);
+  // SFT's reading of the data (packing, cleaning, completion-only loss) is refused on pairs, which are read as they are; the reward loss takes no --loss-type
+  for (const [flag, ...value] of [['--packing-strategy', 'bfd'], ['--no-packing'], ['--cleaning', 'basic'], ['--no-completion-only-loss']]) {
+    expect(cli('train', '--model', modelDir, '--data', prefs, '--out', keep, '--block-size', '32', flag, ...value).err).toMatch(new RegExp(`^tstorch train: --${flag.replace(/^--(no-)?/, '')} is for a language model's texts.*; not preference pairs\\n$`));
+  }
+  expect(cli('train', '--model', modelDir, '--task', 'reward-modeling', '--data', prefs, '--out', keep, '--block-size', '32', '--loss-type', 'dft').err).toMatch(/^tstorch train: --loss-type is for preference pairs \(DPO\) or a language model's SFT \(nll, dft\); not for --task reward-modeling\n$/);
+  const pcFile = path.join(tmp, 'pc-clean.jsonl');
+  fs.writeFileSync(pcFile, '{"prompt": "Q:  why?", "completion": " because"}\n');
+  expect(cli('train', '--model', modelDir, '--data', pcFile, '--out', keep, '--block-size', '32', '--cleaning', 'basic').err).toMatch(/^tstorch train: .*pc-clean\.jsonl: --cleaning basic cleans texts; prompt-completion pairs are learned as they are \(leave --cleaning out\)\n$/);
   expect(cli('train', '--model', modelDir, '--data', evalFile, '--out', keep, '--block-size', '32', '--problem-type', 'regression').err).toMatch(/^tstorch train: --problem-type is text classification's .* \(this run is causal-lm\)\n$/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--eval-data', evalFile, '--out', out).err).toMatch(/holds preference pairs \(DPO\) but --eval-data .* does not/);
   expect(cli('train', '--model', modelDir, '--data', prefs, '--out', out, '--loss-type', 'kto').err).toMatch(/--loss-type must be sigmoid, robust, exo_pair, hinge, ipo, nca_pair, sppo_hard, aot, aot_pair, apo_zero, apo_down, discopop, bco_pair, sft for preference pairs \(or several, comma-separated, their losses added: TRL's MPO\); got 'kto'/);

@@ -628,6 +628,9 @@ export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningM
     return { texts: texts.flatMap((d) => d.texts), ...(opts.assistantOnlyLoss ? { assistantSpans: texts.flatMap((d) => d.assistantSpans!) } : {}), ...kind };
   }
   checkDataFile(file);
+  // (cleaning is for texts: examples are learned as they are written, as TRL's SFT reads them)
+  const cleaned = (opts.cleaning ?? 'none') !== 'none';
+  const notCleaned = (kind: string) => new Error(`${file}: --cleaning ${opts.cleaning} cleans texts; ${kind} are learned as they are (leave --cleaning out)`);
   const notConversational = () => new Error(`${file}: assistant-only loss needs conversations (TRL's messages, or prompt and completion as lists of {role, content}), and this data is not conversational`);
   if (isRecordFile(file)) {
     const spans = opts.assistantOnlyLoss === true;
@@ -635,6 +638,7 @@ export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningM
     if (opts.column === undefined && Array.isArray(first?.input_ids)) {
       // TRL's processed data: tokenized already (by datasets.map(tokenize), another pipeline, ...)
       if (spans) throw notConversational();
+      if (cleaned) throw notCleaned('pre-tokenized examples (input_ids)');
       return { tokenized: parsed.map(([where, row]) => tokenizedExample(where, (row ?? {}) as Record<string, unknown>)) };
     }
     if (spans && !conversational) throw notConversational();
@@ -643,6 +647,7 @@ export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningM
     const spansOf = (row: unknown) => (row as { assistant_spans: [number, number][] }).assistant_spans;
     if (opts.column === undefined && typeof first?.prompt === 'string' && typeof first?.completion === 'string') {
       const hint = 'the first line makes this prompt-completion data: every line needs string prompt and completion fields';
+      if (cleaned) throw notCleaned('prompt-completion pairs');
       return {
         pairs: readJsonlFields(file, ['prompt', 'completion'], parsed, hint).map(([prompt, completion], i) => ({ prompt, completion, ...(spans ? { assistantSpans: spansOf(parsed[i][1]) } : {}) })),
         ...kind,
@@ -655,6 +660,7 @@ export function readTrainingDocuments(file: string, opts: { cleaning?: CleaningM
   if (isCsv(file)) {
     // a CSV of prompt and completion columns is TRL's prompt-completion data; any other, texts (the notebook's Article column)
     if (opts.column === undefined && isPromptCompletionCsv(file)) {
+      if (cleaned) throw notCleaned('prompt-completion pairs');
       return { pairs: readJsonlFields(file, ['prompt', 'completion'], readRecords(file, { raw: true })).map(([prompt, completion]) => ({ prompt, completion })) };
     }
     return { texts: readCsvColumn(file, opts.column ?? 'Article').map((a) => clean(a, opts.cleaning ?? 'notebook')) };

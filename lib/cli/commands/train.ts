@@ -203,6 +203,13 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   if (f['assistant-only-loss'] && (!lm || prefs || kto)) {
     throw new Error(`--assistant-only-loss is SFT's (TRL's assistant_only_loss): conversations as messages, or prompt and completion; not ${!lm ? `--task ${task}` : 'preference or KTO data'}`);
   }
+  if (!lm || prefs || kto) {
+    // how SFT reads its texts and examples; the other kinds are read as they are
+    const kind = !lm ? `--task ${task}` : prefs ? 'preference pairs' : 'KTO examples';
+    if (f.cleaning !== undefined) throw new Error(`--cleaning is for a language model's texts; not ${kind}`);
+    if (f['packing-strategy'] !== undefined) throw new Error(`--packing-strategy is for a language model's texts and examples (SFT); not ${kind}`);
+    for (const k of ['packing', 'eval-packing', 'completion-only-loss']) if (flagGiven(f as Parsed, k)) throw new Error(`--${k} is for a language model's texts and examples (SFT); not ${kind}`);
+  }
   // TRL's pad_token: GPT-2 has none, and pads with the eos token (--eos-token's, where given), the one value taken
   const padToken = f['pad-token'] as string | undefined, eos = padToken === undefined ? undefined : tokenizerFromFlags(f).eosToken;
   if (padToken !== undefined && padToken !== eos) {
@@ -324,6 +331,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     if (adapter !== undefined) await torch.lora.loadAdapter(refModel, adapter, { isTrainable: false });
     if (f.device !== 'cpu') refModel.to({ device: f.device as string });
   }
+  if (data instanceof torch.data.RewardDataset) sftLossType(f, data, task); // (refuses a --loss-type: the reward loss has none)
   const trainer = data instanceof torch.data.KTODataset
     ? new torch.KTOTrainer(model as torch.GPT2LMHeadModel, { ...(args as torch.TrainingArguments), lossType: f['loss-type'] as torch.train.KTOLossType | undefined, beta: f.beta as number, desirableWeight: f['desirable-weight'] as number, undesirableWeight: f['undesirable-weight'] as number, precomputeRefLogProbs: Boolean(f['precompute-ref-log-probs']), refAdapterName },
       data, evalData as torch.data.KTODataset | undefined, callbacks, refModel)
@@ -339,7 +347,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
       data, evalData as torch.data.PreferenceDataset | undefined, callbacks, refModel)
     : data instanceof torch.data.RewardDataset
       ? new torch.RewardTrainer(model as torch.GPT2ForSequenceClassification, { ...args, centerRewardsCoefficient: (f['center-rewards-coefficient'] as number | undefined) ?? null }, data, evalData as torch.data.RewardDataset | undefined, callbacks)
-      : new torch.Trainer(model, { ...args, sftLossType: sftLossType(f, data) }, data, evalData, callbacks);
+      : new torch.Trainer(model, { ...args, sftLossType: sftLossType(f, data, task) }, data, evalData, callbacks);
   if (main) {
     // HF's "***** Running training *****" summary, on one line.
     const a = trainer.args, perStep = a.perDeviceTrainBatchSize * a.gradientAccumulationSteps * trainer.worldSize;
@@ -713,11 +721,11 @@ async function rewardModelAndData(f: Record<string, unknown>, modelDir: string):
 }
 
 /** --loss-type for the Trainer: SFT's nll (default) or dft, a language model's only. */
-function sftLossType(f: Record<string, unknown>, data: unknown): torch.train.LmLossType | 'chunked_nll' {
+function sftLossType(f: Record<string, unknown>, data: unknown, task: string): torch.train.LmLossType | 'chunked_nll' {
   const t = f['loss-type'] as string | undefined;
   if (t === undefined) return 'nll';
   const lm = data instanceof torch.data.TextDataset || data instanceof torch.data.ExampleDataset || data instanceof torch.data.PackedExampleDataset;
-  if (!lm) throw new Error(`--loss-type is for preference pairs (DPO) or a language model's SFT (nll, dft); not for --task ${f.task}`);
+  if (!lm) throw new Error(`--loss-type is for preference pairs (DPO) or a language model's SFT (nll, dft); not for --task ${task}`);
   if (t !== 'nll' && t !== 'chunked_nll' && t !== 'dft') {
     const dpo = t.split(',').every((x) => (torch.train.DPO_LOSS_TYPES as string[]).includes(x.trim()));
     throw new Error(`--loss-type for a language model is nll or dft (TRL's SFT loss_type); got '${t}'${dpo ? ', a DPO loss, for preference pairs' : ''}`);
