@@ -123,6 +123,11 @@ test('generate is repeatable with a seed; --bad-words, --typical-p, --epsilon-cu
   const contrastiveMany = cli('generate', '--model', modelDir, '--prompts', promptsFile, '--max-new-tokens', '6', '--penalty-alpha', '0.6', '--top-k', '4').out.trim().split('\n').map((l) => JSON.parse(l));
   for (const l of contrastiveMany) expect(l.tokens).toEqual(m.generate([torch.tokenizer.encode(l.prompt)], { maxNewTokens: 6, penaltyAlpha: 0.6, topK: 4 })[0]);
   expect(cli('generate', '--model', modelDir, '--prompt', 'x', '--penalty-alpha', '2').err).toMatch(/--penalty-alpha must be in \[0, 1\]/);
+  // a sampling setting given to greedy decoding changes nothing: said (as HF's generation config warns), the text greedy's
+  const greedyWith = (...extra: string[]) => cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '4', '--json', ...extra);
+  const withTopK = greedyWith('--top-k', '5', '--top-p', '0.9');
+  expect(withTopK.err).toBe('note: --top-k, --top-p are for sampling (--do-sample, or --temperature > 0); greedy and beam search ignore them\n');
+  expect(JSON.parse(withTopK.out).tokens).toEqual(JSON.parse(greedyWith().out).tokens);
   // --prefill-chunk-size: HF's prefill_chunk_size, the same text
   const chunked = cli('generate', '--model', modelDir, '--prompt', 'The jury said the election was over', '--max-new-tokens', '5', '--prefill-chunk-size', '2', '--json');
   expect(chunked.err).toBe('');
@@ -140,7 +145,7 @@ test('generate is repeatable with a seed; --bad-words, --typical-p, --epsilon-cu
     [['--assistant-model', path.join(__dirname, 'fixtures', 'gpt2', 'tiny')], /--assistant-model .*tiny has a vocabulary of 101 tokens, the model 50257/],
     [['--assistant-model', assistantDir, '--num-beams', '2'], /--assistant-model is for greedy decoding/],
     [['--num-assistant-tokens', '3'], /--num-assistant-tokens goes with --assistant-model/],
-    [['--assistant-model', assistantDir, '--num-assistant-tokens', '0'], /numAssistantTokens must be an integer >= 1, got 0/],
+    [['--assistant-model', assistantDir, '--num-assistant-tokens', '0'], /^tstorch generate: --num-assistant-tokens must be >= 1, got 0\n$/],
   ] as [string[], RegExp][]) expect(cli('generate', '--model', modelDir, '--prompt', 'x', ...flags).err).toMatch(error);
   // --logprobs: each new token's log-probability, as a forward pass over the whole text gives it
   const lp = JSON.parse(cli('generate', '--model', modelDir, '--prompt', 'The jury', '--max-new-tokens', '4', '--json', '--logprobs').out);

@@ -290,6 +290,9 @@ export function generateOptions(model: GPT2LMHeadModel, flags: GenerateOptions):
   }
 }
 
+/** The settings only sampling reads, with their flags. */
+const SAMPLING_FLAGS: [keyof GenerateOptions, string][] = [['topK', '--top-k'], ['topP', '--top-p'], ['minP', '--min-p'], ['typicalP', '--typical-p'], ['epsilonCutoff', '--epsilon-cutoff'], ['etaCutoff', '--eta-cutoff']];
+
 /** generateOptions without disposing the model on an error (chat's !set: the chat goes on). */
 export function checkedGenerateOptions(model: GPT2LMHeadModel, flags: GenerateOptions): GenerateOptions {
   const options = withDefaults(withDefaults({ maxNewTokens: 50 }, model.generationConfig), flags);
@@ -303,6 +306,10 @@ export function checkedGenerateOptions(model: GPT2LMHeadModel, flags: GenerateOp
     const fromFile = Object.keys(model.generationConfig).length ? ' (with the model\'s generation_config.json)' : '';
     throw new Error(`${(e as Error).message}${fromFile}`);
   }
+  // (as HF's generation config warns: a sampling setting given to greedy or beam decoding changes nothing)
+  const contrastive = (options.penaltyAlpha ?? 0) > 0; // (contrastive search reads top-k, its candidates)
+  const samplingOnly = SAMPLING_FLAGS.filter(([k]) => flags[k] !== undefined && !(k === 'topK' && contrastive)).map(([, flag]) => flag);
+  if (!sampling && samplingOnly.length) console.error(`note: ${samplingOnly.join(', ')} ${samplingOnly.length > 1 ? 'are' : 'is'} for sampling (--do-sample, or --temperature > 0); greedy and beam search ignore ${samplingOnly.length > 1 ? 'them' : 'it'}`);
   return options;
 }
 
