@@ -785,6 +785,8 @@ test('bad input: one-line cause, non-zero exit, nothing half-written', () => {
     [['merge', '--model', modelDir, '--adapter', path.join(tmp, 'x'), '--out', path.join(tmp, 'x'), '--max-shard-size', '5 parsecs'], /^tstorch merge: --max-shard-size: '5 parsecs' is not a size/],
     [['classify', '--model', modelDir, '--texts', path.join(tmp, 'missing.txt')], /^tstorch classify: --texts .*missing\.txt: no such file/],
     [['eval', '--model', modelDir, '--data', textFile, '--method', 'dpo2'], /^tstorch eval: --method must be dpo, orpo, cpo, simpo or kto, got 'dpo2'$/],
+    [['eval', '--model', modelDir, '--data', textFile, '--beta', '0.2'], /^tstorch eval: --beta is for preference pairs \(prompt, chosen, rejected\) or KTO examples \(prompt, completion, label\); .* holds neither$/], // (a default it has, given: it would change nothing)
+    [['eval', '--model', modelDir, '--data', textFile, '--loss-type', 'hinge'], /^tstorch eval: --loss-type is for preference pairs/],
     [['frobnicate'], /unknown command/],
     // (names every JS object has are no commands or flags either)
     [['constructor'], /unknown command 'constructor'/],

@@ -62,6 +62,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const classifier = isClassifierSetup(f.model as string, f.adapter as string | undefined) || isTokenClassifierSetup(f.model as string, f.adapter as string | undefined);
   if (f['assistant-only-loss'] && classifier) throw new Error(`${sftOnly}; not a classifier`);
   for (const k of ['ref-model', 'ref-adapter']) if (classifier && f[k] !== undefined) throw new Error(`--${k} is the reference of DPO and KTO metrics; a classifier has none`);
+  if (classifier) refusePreferenceFlags(f, 'a classifier has none');
   if (isClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalClassifier(f);
   if (isTokenClassifierSetup(f.model as string, f.adapter as string | undefined)) return evalTokenClassifier(f);
   if (f['label-names'] !== undefined) throw new Error('--label-names names integer labels: it is for a classifier or a token classifier (its folder, or a SEQ_CLS / TOKEN_CLS --adapter)');
@@ -71,6 +72,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   const unpaired = torch.data.readKTOExamples(f.data as string, chatOf(f));
   const pairs = unpaired ? null : torch.data.readPreferencePairs(f.data as string, chatOf(f));
   if (f['assistant-only-loss'] && (unpaired || pairs)) throw new Error(`${sftOnly}; not preference or KTO data`);
+  if (!unpaired && !pairs) refusePreferenceFlags(f, `${f.data} holds neither`);
   for (const k of ['ref-model', 'ref-adapter']) {
     if (f[k] !== undefined && !unpaired && !(pairs && (f.method === 'dpo' || f.method === 'kto'))) throw new Error(`--${k} is the reference of DPO and KTO metrics, on preference pairs or KTO examples${pairs ? `; ${(f.method as string).toUpperCase()} has none` : ''}`);
   }
@@ -89,6 +91,12 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     console.log(`loss ${r.loss.toFixed(4)}  perplexity ${r.perplexity.toFixed(2)}  accuracy ${r.accuracy.toFixed(4)}  (${r.blocks} ${items}, ${r.tokens} tokens, ${r.predictedTokens} predicted)`);
   }
   model.dispose();
+}
+
+/** The settings of preference and KTO scoring (those with defaults too) refused where given on other data: they would change nothing. */
+function refusePreferenceFlags(f: Record<string, unknown>, why: string): void {
+  const given = ['beta', 'method', 'loss-type', 'truncation-mode'].filter((k) => flagGiven(f as Parsed, k)).concat(['max-prompt-length', 'max-completion-length'].filter((k) => f[k] !== undefined));
+  if (given.length) throw new Error(`--${given[0]} is for preference pairs (prompt, chosen, rejected) or KTO examples (prompt, completion, label); ${why}`);
 }
 
 /**
