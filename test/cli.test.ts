@@ -128,6 +128,9 @@ test('generate is repeatable with a seed; --bad-words, --typical-p, --epsilon-cu
   const withTopK = greedyWith('--top-k', '5', '--top-p', '0.9');
   expect(withTopK.err).toBe('note: --top-k, --top-p are for sampling (--do-sample, or --temperature > 0); greedy and beam search ignore them\n');
   expect(JSON.parse(withTopK.out).tokens).toEqual(JSON.parse(greedyWith().out).tokens);
+  const withBeamSettings = greedyWith('--length-penalty', '2', '--early-stopping');
+  expect(withBeamSettings.err).toBe('note: --length-penalty, --early-stopping are for beam search (--num-beams > 1); greedy decoding ignores them\n');
+  expect(JSON.parse(withBeamSettings.out).tokens).toEqual(JSON.parse(greedyWith().out).tokens);
   // --prefill-chunk-size: HF's prefill_chunk_size, the same text
   const chunked = cli('generate', '--model', modelDir, '--prompt', 'The jury said the election was over', '--max-new-tokens', '5', '--prefill-chunk-size', '2', '--json');
   expect(chunked.err).toBe('');

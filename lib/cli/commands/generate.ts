@@ -293,6 +293,9 @@ export function generateOptions(model: GPT2LMHeadModel, flags: GenerateOptions):
 /** The settings only sampling reads, with their flags. */
 const SAMPLING_FLAGS: [keyof GenerateOptions, string][] = [['topK', '--top-k'], ['topP', '--top-p'], ['minP', '--min-p'], ['typicalP', '--typical-p'], ['epsilonCutoff', '--epsilon-cutoff'], ['etaCutoff', '--eta-cutoff']];
 
+/** The settings only beam search reads, with their flags. */
+const BEAM_FLAGS: [keyof GenerateOptions, string][] = [['lengthPenalty', '--length-penalty'], ['earlyStopping', '--early-stopping']];
+
 /** generateOptions without disposing the model on an error (chat's !set: the chat goes on). */
 export function checkedGenerateOptions(model: GPT2LMHeadModel, flags: GenerateOptions): GenerateOptions {
   const options = withDefaults(withDefaults({ maxNewTokens: 50 }, model.generationConfig), flags);
@@ -310,6 +313,8 @@ export function checkedGenerateOptions(model: GPT2LMHeadModel, flags: GenerateOp
   const contrastive = (options.penaltyAlpha ?? 0) > 0; // (contrastive search reads top-k, its candidates)
   const samplingOnly = SAMPLING_FLAGS.filter(([k]) => flags[k] !== undefined && !(k === 'topK' && contrastive)).map(([, flag]) => flag);
   if (!sampling && samplingOnly.length) console.error(`note: ${samplingOnly.join(', ')} ${samplingOnly.length > 1 ? 'are' : 'is'} for sampling (--do-sample, or --temperature > 0); greedy and beam search ignore ${samplingOnly.length > 1 ? 'them' : 'it'}`);
+  const beamOnly = BEAM_FLAGS.filter(([k]) => flags[k] !== undefined).map(([, flag]) => flag);
+  if (beams === 1 && beamOnly.length) console.error(`note: ${beamOnly.join(', ')} ${beamOnly.length > 1 ? 'are' : 'is'} for beam search (--num-beams > 1); ${sampling ? 'sampling' : 'greedy decoding'} ignores ${beamOnly.length > 1 ? 'them' : 'it'}`);
   return options;
 }
 
