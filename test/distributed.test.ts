@@ -614,6 +614,23 @@ test('backends: the build says which it has; asking for a missing or unknown one
   expect(r.stderr).toMatch(/--dist-backend must be auto, gloo or nccl/);
 });
 
+(available ? test : test.skip)('an error every worker meets (a flag that does not fit the data) is said once, not once per rank; one rank\'s own error is still said', async () => {
+  const r = spawnSync(process.execPath, [bin, ...common(path.join(tmp, 'said-once')), '--nproc-per-node', '2', '--master-port', '29643', '--beta', '0.3'], { encoding: 'utf8', timeout: 120000 });
+  expect(r.status).toBe(1);
+  expect(r.stderr.split('\n').filter((l) => l.includes('--beta is for preference pairs')).length).toBe(1);
+  expect(r.stderr).toMatch(/a worker failed \(exit 1\); all workers were stopped/);
+  // (outside a launch, and for a message no other worker said, saidOnce says yes)
+  const { saidOnce } = await import('../lib/cli/launch');
+  expect(saidOnce('x')).toBe(true);
+  const dir = fs.mkdtempSync(path.join(tmp, 'said-'));
+  process.env.TSTORCH_LAUNCH_SAID = dir;
+  try {
+    expect([saidOnce('rank 1 only'), saidOnce('rank 1 only'), saidOnce('another')]).toEqual([true, false, true]);
+  } finally {
+    delete process.env.TSTORCH_LAUNCH_SAID;
+  }
+});
+
 test('the launcher stops a worker that does not stop by itself: SIGTERM after the grace period', async () => {
   const { launch } = await import('../lib/cli/launch');
   // Rank 1 fails at once; rank 0 would run forever (as one stuck outside any collective).

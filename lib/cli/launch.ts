@@ -2,6 +2,10 @@
 // environment torchrun sets (RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR,
 // MASTER_PORT) and stops all of them when one fails.
 import { ChildProcess, spawn } from 'child_process';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 
 export interface LaunchOptions {
   nprocPerNode: number;
@@ -48,6 +52,7 @@ export function launch(script: string, args: string[], o: LaunchOptions): Promis
   let interrupted: NodeJS.Signals | null = null;
   const timers: NodeJS.Timeout[] = [];
   const alive = () => children.filter((c) => c.exitCode === null && c.signalCode === null);
+  const saidDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-launch-')); // (saidOnce's marks)
   // Ctrl-C or SIGTERM: passed on to the workers, which stop as they do on their own (a training
   // run after its step, with a checkpoint); each one again is passed on too.
   const passOn = (signal: NodeJS.Signals) => {
@@ -68,6 +73,7 @@ export function launch(script: string, args: string[], o: LaunchOptions): Promis
           ...process.env, RANK: String(rank), LOCAL_RANK: String(local), WORLD_SIZE: String(world),
           LOCAL_WORLD_SIZE: String(o.nprocPerNode), MASTER_ADDR: o.masterAddr, MASTER_PORT: String(o.masterPort),
           TSTORCH_LAUNCHED: '1', // (what the launcher said about the flags, the workers do not say again)
+          TSTORCH_LAUNCH_SAID: saidDir,
         },
       });
       children.push(child);
@@ -97,9 +103,26 @@ export function launch(script: string, args: string[], o: LaunchOptions): Promis
     function finish(): void {
       if (running > 0) return;
       for (const t of timers) clearTimeout(t);
+      fs.rmSync(saidDir, { recursive: true, force: true });
       process.off('SIGINT', passOn);
       process.off('SIGTERM', passOn);
       resolve({ code: failed ? (failed.code || (failed.signal === 'SIGINT' ? 130 : failed.signal === 'SIGTERM' ? 143 : 1)) : 0, interrupted });
     }
   });
+}
+
+/**
+ * Whether this worker is the first of the launch to say `message` (always true outside a launch):
+ * an error every rank meets (a flag that does not fit the data) is printed once, not once per
+ * worker, while one rank's own error is still printed by it. The first to mark it says it.
+ */
+export function saidOnce(message: string): boolean {
+  const dir = process.env.TSTORCH_LAUNCH_SAID;
+  if (!dir) return true;
+  try {
+    fs.writeFileSync(path.join(dir, createHash('sha1').update(message).digest('hex')), '', { flag: 'wx' });
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'EEXIST'; // (no mark possible: say it)
+  }
 }

@@ -2,6 +2,7 @@
 // The tstorch command. Each subcommand lives in commands/; errors print one line and exit 1
 // (2 for usage errors).
 import { helpText, namedAsTyped, parseFlags, Parsed, Spec, UsageError } from './args';
+import { saidOnce } from './launch';
 
 interface Command {
   summary: string;
@@ -60,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
     return (await cmd.run(flags, rest)) ?? 0;
   } catch (e) {
     const msg = namedAsTyped(flags, (e as Error).message ?? String(e));
-    console.error(`tstorch ${name}: ${msg.split('\n')[0]}`);
+    if (saidOnce(msg)) console.error(`tstorch ${name}: ${msg.split('\n')[0]}`);
     if (process.env.TSTORCH_DEBUG) console.error((e as Error).stack);
     return e instanceof UsageError ? 2 : 1;
   }
