@@ -30,6 +30,8 @@ test('savePretrained writes GPT-2\'s vocab.json and merges.txt: a Python BPE rea
   // Brown press text, and the cases byte-level BPE is there for: accents, symbols, emoji, runs of spaces.
   const text = torch.data.brownDocuments(['a', 'b']).slice(0, 12).map((d) => d.text).join('\n') +
     '\nFrançois Gö naïve café 😀 ½ — “quotes” it\'s we\'ll  two   spaces\tand\ttabs\n\n  end  ' +
+    // Unicode's White_Space, not JavaScript's \s: U+0085 (NEL) is a space, U+FEFF (BOM) is not
+    'a\u0085\'ll b \u0085\u0085x\u0085 \ufeff\'s \ufeff c\u3000\u2028d ' +
     // <|endoftext|> between documents, as a packed corpus or an SFT example has it: one id, wherever it stands
     'one.<|endoftext|>two <|endoftext|> three<|endoftext|><|endoftext|>\n<|endoftext|>';
   const textFile = path.join(tmp, 'text.txt');
@@ -45,7 +47,8 @@ test('savePretrained writes GPT-2\'s vocab.json and merges.txt: a Python BPE rea
 // any other byte-level BPE is run by tstorch's ByteLevelBPE, checked against the Python BPE above.
 describe('GPT2Tokenizer.fromPretrained: a model folder\'s own tokenizer', () => {
   const sample = () => torch.data.brownDocuments(['c']).slice(0, 6).map((d) => d.text).join('\n') +
-    '\nFrançois Gö naïve café 😀 ½ — “quotes” it\'s we\'ll  two   spaces\tand\ttabs\n\n  end  one.<|endoftext|>two <|endoftext|> three<|endoftext|>';
+    '\nFrançois Gö naïve café 😀 ½ — “quotes” it\'s we\'ll  two   spaces\tand\ttabs\n\n  end  one.<|endoftext|>two <|endoftext|> three<|endoftext|>' +
+    'a\u0085\'ll b \u0085\u0085x\u0085 \ufeff\'s \ufeff c';
   let custom: string;
   let learned: { vocab: Record<string, number>; merges: [string, string][] };
   beforeAll(() => {

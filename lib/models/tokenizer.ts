@@ -277,6 +277,8 @@ export class GPT2Tokenizer {
     if (this.fingerprintHex) return this.fingerprintHex;
     const b = this.bpe, tables = b ? b.tables() : null;
     const parts = {
+      // (2: the pre-tokenizer's whitespace became Unicode's White_Space; ids cached before are not reused)
+      rules: 2,
       tables: tables ? tablesFingerprint(tables.vocab, tables.merges) : GPT2_TABLES_FINGERPRINT,
       added: b ? [...b.added] : [[EOS_TOKEN, EOS_TOKEN_ID]], addPrefixSpace: b?.addPrefixSpace ?? false,
       eos: [this.eosToken, this.eosTokenId], chatTemplate: this.chatTemplate, specialTokensMap: this.specialTokensMap,
@@ -300,6 +302,7 @@ export class GPT2Tokenizer {
   /** Text to token ids, no special tokens added ("<|endoftext|>" in the text is that token, as in HF). */
   encode(text: string): number[] {
     if (this.bpe) return this.bpe.encode(text);
+    if (NOT_JS_SPACES.test(text)) return gpt2Bpe().encode(text); // (rare: GPT-2's tables, run with White_Space)
     // As HF's tokenizers, the special token is split out first and the pieces between encoded.
     // (gpt-tokenizer 4.0 finds one only at the very start of the text: "a<|endoftext|>" gave
     // 8 ids.) No array spread: a corpus's ids can outnumber a call's arguments.
@@ -666,7 +669,16 @@ function isGpt2Tables(t: TokenizerTables): boolean {
   return byId.length === VOCAB_SIZE && tablesFingerprint(byId, t.merges) === GPT2_TABLES_FINGERPRINT;
 }
 
-const isSpace = (c: string) => /\s/u.test(c);
+/**
+ * Unicode's White_Space characters: the pre-tokenizer's \s as the `regex` module, tiktoken and HF's
+ * tokenizers read it. JavaScript's \s lacks U+0085 (NEL) and has U+FEFF (the BOM, no space):
+ * "a\u0085'll" is 'a', '\u0085', "'ll" for GPT-2, not 'a', "\u0085'", 'll'.
+ */
+const WHITE_SPACE = '\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+/** Text where JavaScript's \s and White_Space differ: gpt-tokenizer's pattern (JavaScript's) would split it otherwise than GPT-2. */
+const NOT_JS_SPACES = /[\u0085\ufeff]/;
+const SPACE_CHAR = new RegExp(`^[${WHITE_SPACE}]$`, 'u');
+const isSpace = (c: string) => SPACE_CHAR.test(c);
 /**
  * The last place in text (searched back to `from`) where the pre-tokenizer's pieces are the same
  * whether the text is encoded whole or cut there: after a newline between two non-space
@@ -705,7 +717,8 @@ class IdBuffer {
 
 // GPT-2's pre-tokenizer (encoder.py's pattern; HF's ByteLevel with use_regex): contractions, letter
 // runs, digit runs, other symbols, each with one leading space; whitespace before a word stays apart.
-const PRETOKENIZE = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+// Its \s is Unicode's White_Space (WHITE_SPACE above), not JavaScript's.
+const PRETOKENIZE = new RegExp(`'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^${WHITE_SPACE}\\p{L}\\p{N}]+|[${WHITE_SPACE}]+(?![^${WHITE_SPACE}])|[${WHITE_SPACE}]+`, 'gu');
 
 /**
  * Byte-level BPE as Hugging Face's GPT2Tokenizer runs it: added tokens split out first (longest
@@ -848,6 +861,17 @@ class ByteLevelBPE {
 }
 
 export const tokenizer = new GPT2Tokenizer();
+
+let gpt2BpeCache: ByteLevelBPE | null = null;
+/** GPT-2's own tables as a ByteLevelBPE (built once, on first need: the text gpt-tokenizer's pattern splits otherwise). */
+function gpt2Bpe(): ByteLevelBPE {
+  if (gpt2BpeCache) return gpt2BpeCache;
+  const { vocab, merges } = vocabAndMerges();
+  return (gpt2BpeCache = new ByteLevelBPE({
+    dir: 'GPT-2', vocab: new Map(vocab.map((t, id) => [t, id])), merges, added: new Map([[EOS_TOKEN, EOS_TOKEN_ID]]), special: new Set([EOS_TOKEN]),
+    eosToken: EOS_TOKEN, addPrefixSpace: false, addBosToken: false, chatTemplate: null, specialTokensMap: { eos_token: EOS_TOKEN },
+  }));
+}
 
 /** About how much text (characters) encodeEach hands a worker thread at once: few messages, small ones. */
 const BATCH_CHARS = 1 << 18;
