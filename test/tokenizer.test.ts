@@ -32,6 +32,8 @@ test('savePretrained writes GPT-2\'s vocab.json and merges.txt: a Python BPE rea
     '\nFrançois Gö naïve café 😀 ½ — “quotes” it\'s we\'ll  two   spaces\tand\ttabs\n\n  end  ' +
     // Unicode's White_Space, not JavaScript's \s: U+0085 (NEL) is a space, U+FEFF (BOM) is not
     'a\u0085\'ll b \u0085\u0085x\u0085 \ufeff\'s \ufeff c\u3000\u2028d ' +
+    // numbers that are no digits (\p{N}, not \p{L}) beside letters; Windows line ends
+    'a½b x² Ⅻc 3¾ ٣٤ five\r\nlines\r\n' +
     // <|endoftext|> between documents, as a packed corpus or an SFT example has it: one id, wherever it stands
     'one.<|endoftext|>two <|endoftext|> three<|endoftext|><|endoftext|>\n<|endoftext|>';
   const textFile = path.join(tmp, 'text.txt');

@@ -6,12 +6,14 @@ usage: bpe_ref.py TOKENIZER_DIR TEXT_FILE  -> prints the token ids as JSON
 
 (special tokens in the text are their own ids, as Hugging Face's tokenizers give them)
 
-GPT-2's pre-tokenizer pattern uses \\p{L} and \\p{N} (the `regex` module, not installed here);
-Python's `re` spells them [^\\W\\d_] and \\d, which agree on letters and decimal digits.
+GPT-2's pre-tokenizer pattern uses \\p{L} and \\p{N} (the `regex` module, not installed here):
+spelled out for `re` as classes of the code points unicodedata puts in categories L* and N*
+([^\\W\\d_] and \\d would take ½ or ² for a letter, and miss them as numbers).
 """
 import json
 import re
 import sys
+import unicodedata
 
 
 def bytes_to_unicode():
@@ -26,7 +28,23 @@ def bytes_to_unicode():
     return dict(zip(bs, map(chr, cs)))
 
 
-PAT = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|_)+|\s+(?!\S)|\s+""")
+def category_class(prefix):
+    """The code points whose Unicode category starts with prefix, as a character class's ranges."""
+    ranges, start = [], None
+    for cp in range(0x110000):
+        inside = unicodedata.category(chr(cp)).startswith(prefix)
+        if inside and start is None:
+            start = cp
+        elif not inside and start is not None:
+            ranges.append((start, cp - 1))
+            start = None
+    if start is not None:
+        ranges.append((start, 0x10FFFF))
+    return "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+
+
+L, N = category_class("L"), category_class("N")
+PAT = re.compile(rf"""'s|'t|'re|'ve|'m|'ll|'d| ?[{L}]+| ?[{N}]+| ?[^\s{L}{N}]+|\s+(?!\S)|\s+""")
 
 
 def main(folder, text_file):
@@ -58,7 +76,7 @@ def main(folder, text_file):
             word = out
         return word
 
-    with open(text_file, encoding="utf-8") as f:
+    with open(text_file, encoding="utf-8", newline="") as f:  # (the text as it is: \r\n kept)
         text = f.read()
     # Special tokens (special_tokens_map.json) are split out of the text first, each its own id;
     # the pieces between them are BPE-encoded (Hugging Face's added-token handling).
