@@ -624,7 +624,7 @@ test('train (LoRA) writes a PEFT adapter; eval --adapter and merge agree', () =>
   expect(fs.readdirSync(sharded).some((n) => n.includes('safetensors'))).toBe(false);
   const shardedEval = JSON.parse(cli('eval', '--model', sharded, '--data', evalFile, '--block-size', '32', '--json').out);
   expect(shardedEval.loss).toBe(mergedEval.loss);
-  expect(cli('merge', '--model', modelDir, '--adapter', out, '--out', path.join(tmp, 'merged-bad'), '--max-shard-size', '5 gigs').err).toMatch(/maxShardSize: '5 gigs' is not a size/);
+  expect(cli('merge', '--model', modelDir, '--adapter', out, '--out', path.join(tmp, 'merged-bad'), '--max-shard-size', '5 gigs').err).toMatch(/--max-shard-size: '5 gigs' is not a size/);
   expect(fs.existsSync(path.join(tmp, 'merged-bad'))).toBe(false);
 
   // A base folder with tokenizer files of its own: those are what the merged folder gets.

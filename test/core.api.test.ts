@@ -840,7 +840,11 @@ test('torch.* functions of a tensor say so when given something else (PyTorch: "
     [() => torch.vstack('sum' as never), 'torch.vstack: expected an array of tensors, got string'],
     [() => torch.noGrad(5 as never), 'torch.noGrad: give the function to run, torch.noGrad(() => ...), got number'],
     [() => (torch.inferenceMode as (...a: unknown[]) => unknown)(), 'torch.inferenceMode: give the function to run, torch.inferenceMode(() => ...), got undefined'],
-    [() => (torch.histogramdd as (...a: unknown[]) => unknown)(torch.ones([3, 2])), 'torch.histogramdd: give bins, a number for every dim or one per dim'],
+    // (a required argument left out, or an options object in its place: said, not "reading 'shape'" or "k.size is not a function")
+    [() => (torch.histogramdd as (...a: unknown[]) => unknown)(torch.ones([3, 2])), 'histogramdd: takes 2 arguments before its options, got 1'],
+    [() => (torch.nn.functional.gaussianNllLoss as (...a: unknown[]) => unknown)(torch.ones([3])), 'gaussianNllLoss: takes 3 arguments before its options, got 1'],
+    [() => (torch.nn.functional.scaledDotProductAttention as (...a: unknown[]) => unknown)(torch.ones([1, 2, 2]), { isCausal: true }), 'scaledDotProductAttention: takes 3 arguments before its options, got 1, then an options object'],
+    [() => (torch.linalg.solveTriangular as (...a: unknown[]) => unknown)(torch.eye(2), { upper: true }), 'linalg.solveTriangular: takes 2 arguments before its options, got 1, then an options object'],
   ];
   for (const [call, message] of cases) expect(call).toThrow(message);
   // and with tensors, what the methods give

@@ -356,9 +356,13 @@ test('a checkpoint tstorch wrote before HF\'s layout (optimizer.safetensors, opt
   fs.cpSync(path.join(fixtures, 'trainer-checkpoint-v1'), path.join(out, 'checkpoint-5'), { recursive: true });
   const resumed = await run('peft', out, { warmupSteps: 3, resumeFromCheckpoint: true });
   const losses = (r: torch.TrainResult) => r.logHistory.filter((e) => e.loss !== undefined).map((e) => e.loss);
-  expect(losses(resumed.r)).toEqual(losses(full.r)); // bit for bit
+  // The fixture's weights and moments were computed on another machine, whose BLAS kernels round
+  // otherwise (on an AMD EPYC, 4e-8 to 3e-6 relative in the weights after the 7 resumed steps, Adam
+  // amplifying the near-zero B factors' differences): equal within 1e-4, far under what a misread
+  // state would give (Adam's step count off by one moves its bias correction by 20%).
+  expect(losses(resumed.r).map((l) => l!.toPrecision(5))).toEqual(losses(full.r).map((l) => l!.toPrecision(5)));
   const a = new Map(resumed.model.namedParameters({ trainableOnly: true }));
-  for (const [n, p] of full.model.namedParameters({ trainableOnly: true })) expect([n, relErr(a.get(n)!, p)]).toEqual([n, 0]);
+  for (const [n, p] of full.model.namedParameters({ trainableOnly: true })) expect([n, relErr(a.get(n)!, p) < 1e-4]).toEqual([n, true]);
   expect(fs.existsSync(path.join(out, 'checkpoint-10', 'tstorch_state.json'))).toBe(true); // what it writes next is the new layout
   // (its one saved group is the first of two here: the empty no-decay group keeps a real lr)
   expect(resumed.trainer.optimizer.paramGroups.map((g) => [g.params.length > 0, g.lr])).toEqual(full.trainer.optimizer.paramGroups.map((g) => [g.params.length > 0, g.lr]));

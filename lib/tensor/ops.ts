@@ -276,7 +276,6 @@ export const trapz = trapezoid;
 /** torch.histogramdd: a histogram over the last dim's D coordinates: bins per dim (a number for all). */
 export const histogramdd = takesOptions('histogramdd', 2, [], function histogramdd(x: Tensor, bins: number | number[], opts: { range?: number[]; weight?: Tensor | null; density?: boolean } = {}): NamedTuple<{ hist: Tensor; binEdges: Tensor[] }> {
   const d = self('torch.histogramdd', x).shape[x.ndim - 1];
-  if (bins === undefined) throw new Error('torch.histogramdd: give bins, a number for every dim or one per dim');
   const b = Array.isArray(bins) ? bins : new Array(d).fill(bins);
   const [h, ...edges] = (native.histogramdd(id(x), b, opts.range ?? null, opts.weight ? id(opts.weight) : -1, opts.density ?? false) as number[]).map(wrap);
   return namedTuple({ hist: h, binEdges: edges });
