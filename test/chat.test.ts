@@ -38,6 +38,20 @@ const CHATS = [
   [{ role: 'user', content: 'one' }, { role: 'user', content: 'two in a row' }],
 ];
 
+test('== and != are Python\'s (@huggingface/jinja\'s are JavaScript\'s loose ==): Llama 2\'s empty system prompt keeps its <<SYS>> block', () => {
+  const comparisons = ["'' == false", "' ' != false", '1 == true', '0 == false', '2 == true', '1 == 1.0', "'1' == 1", '[1, 2] == [1, 2]', '[1] == [2]', '[1] == 1',
+    'none == none', "'' == none", "{'a': 1} == {'a': 1}", "{'a': 1} == {'a': 2}", "'a' == 'a'", "'a' != 'b'", 'nothing == none', 'messages[0].content == \'\''];
+  const template = `{% for v in [${comparisons.join(', ')}] %}{{ 'T' if v else 'F' }}{% endfor %}`;
+  const cases = [
+    { template, messages: [{ role: 'user', content: '' }], special: SPECIAL, add_generation_prompt: false, continue_final_message: false },
+    ...['', ' ', '\n'].map((system) => ({ template: TEMPLATES.llama2, messages: [{ role: 'system', content: system }, { role: 'user', content: 'hi' }], special: SPECIAL, add_generation_prompt: false, continue_final_message: false })),
+  ];
+  const want = reference({ render: cases }).render;
+  expect(want[0]).toBe('FTTTFTFTFFTFTFTTFT'); // (what Python says: the checks can fail)
+  cases.forEach((c, i) => expect(torch.renderChatTemplate(c.template, c.messages, c.special)).toBe(want[i]));
+  expect(want[1]).toContain('<<SYS>>\n\n<</SYS>>');
+});
+
 test('templates render as transformers renders them (add_generation_prompt, continue_final_message, tools, kwargs, raise_exception)', () => {
   const cases: { template: string; messages: unknown[]; special: Record<string, string>; add_generation_prompt: boolean; continue_final_message: boolean; tools?: unknown[]; kwargs?: Record<string, unknown> }[] = [];
   const tools = [{ type: 'function', function: { name: 'weather', description: 'Le temps <qu\'il fait>', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];

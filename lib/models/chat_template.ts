@@ -3,7 +3,7 @@
 // @huggingface/jinja (transformers.js's engine: trim_blocks and lstrip_blocks as transformers
 // sets them, raise_exception, tojson, strftime_now), with the tokenizer's special tokens as
 // variables. Tested against transformers' rendering (scripts/reference/chat_ref.py).
-import { Template } from '@huggingface/jinja';
+import { Environment, Interpreter, Template } from '@huggingface/jinja';
 
 /** One turn of a conversation: a role (system, user, assistant, tool) and its content. */
 export interface ChatMessage {
@@ -24,6 +24,42 @@ export interface ChatTemplateOptions {
   /** Further template variables (HF's **kwargs; e.g. enable_thinking). */
   kwargs?: Record<string, unknown>;
 }
+
+// Jinja's == and != are Python's: @huggingface/jinja compares with JavaScript's loose ==, so
+// '' == false and ' ' == false held, and Llama 2's and Mistral's `system_message != false` dropped
+// an empty system prompt's <<SYS>> block that transformers renders. Here: numbers and booleans by
+// value (True == 1, as Python's bool is an int), strings with strings, lists and dicts item by item,
+// none equal to another kind; the operands are evaluated once, as before.
+interface JinjaValue { type: string; value: unknown; __bool__(): JinjaValue }
+function pythonEquals(a: JinjaValue, b: JinjaValue): boolean {
+  const numeric = (v: JinjaValue) => v.type === 'IntegerValue' || v.type === 'FloatValue' || v.type === 'BooleanValue';
+  if (numeric(a) && numeric(b)) return Number(a.value) === Number(b.value);
+  const sequence = (v: JinjaValue) => v.type === 'ArrayValue' || v.type === 'TupleValue';
+  if (sequence(a) || sequence(b)) {
+    if (a.type !== b.type) return false;
+    const x = a.value as JinjaValue[], y = b.value as JinjaValue[];
+    return x.length === y.length && x.every((v, i) => pythonEquals(v, y[i]));
+  }
+  if (a.type !== b.type) return false;
+  if (a.type === 'ObjectValue') {
+    const x = a.value as Map<string, JinjaValue>, y = b.value as Map<string, JinjaValue>;
+    return x.size === y.size && [...x].every(([k, v]) => y.has(k) && pythonEquals(v, y.get(k)!));
+  }
+  return a.value === b.value; // (strings; None and Undefined each equal to their own kind)
+}
+const BooleanValue = (() => {
+  const env = new Environment();
+  env.set('x', 1);
+  return (env.lookupVariable('x') as unknown as JinjaValue).__bool__().constructor as new (v: boolean) => JinjaValue;
+})();
+type Evaluator = { evaluate(node: unknown, env: unknown): JinjaValue; evaluateBinaryExpression(node: { operator: { value: string }; left: unknown; right: unknown }, env: unknown): JinjaValue };
+const looseBinary = (Interpreter.prototype as unknown as Evaluator).evaluateBinaryExpression;
+(Interpreter.prototype as unknown as Evaluator).evaluateBinaryExpression = function (this: Evaluator, node, env) {
+  const op = node.operator.value;
+  if (op !== '==' && op !== '!=') return looseBinary.call(this, node, env);
+  const equal = pythonEquals(this.evaluate(node.left, env), this.evaluate(node.right, env));
+  return new BooleanValue(op === '==' ? equal : !equal);
+};
 
 const compiled = new Map<string, Template>(); // (as transformers' lru_cache: one parse per template, the 128 used last)
 
