@@ -50,6 +50,13 @@ test('== and != are Python\'s (@huggingface/jinja\'s are JavaScript\'s loose ==)
   expect(want[0]).toBe('FTTTFTFTFFTFTFTTFT'); // (what Python says: the checks can fail)
   cases.forEach((c, i) => expect(torch.renderChatTemplate(c.template, c.messages, c.special)).toBe(want[i]));
   expect(want[1]).toContain('<<SYS>>\n\n<</SYS>>');
+  // Python's string methods where the engine's differ (strip's characters: Qwen's content.lstrip('\\n')), Jinja's title filter, 'ab' * 2, string order
+  const strings = "{{ 'ab '.strip('a ') }}|{{ '\\n x\\n'.lstrip('\\n') }}|{{ 'xxhixx'.rstrip('x') }}|{{ '  y  '.strip() }}|{{ 'a,b,,c'.title() }}|{{ 'HELLO wORLD' | title }}|{{ 'a-b c(d,e' | title }}|" +
+    "{{ 'hELLO' | capitalize }}|{{ 'é東x'.title() }}|{{ 'ab' * 2 }}|{{ 3 * 'c' }}|{{ 2 * 3 }}|{{ 'T' if 'a' < 'b' else 'F' }}{{ 'T' if 'b' <= 'a' else 'F' }}{{ 'T' if 'é' > 'z' else 'F' }}{{ 'T' if 1 < 2 else 'F' }}";
+  const stringCase = { template: strings, messages: [{ role: 'user', content: '' }], special: SPECIAL, add_generation_prompt: false, continue_final_message: false };
+  const wantStrings = reference({ render: [stringCase] }).render[0];
+  expect(wantStrings).toBe('b| x\n|xxhi|y|A,B,,C|Hello World|A-B C(D,e|Hello|É東X|abab|ccc|6|TFTT');
+  expect(torch.renderChatTemplate(strings, stringCase.messages, SPECIAL)).toBe(wantStrings);
 });
 
 test('templates render as transformers renders them (add_generation_prompt, continue_final_message, tools, kwargs, raise_exception)', () => {

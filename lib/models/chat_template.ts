@@ -47,18 +47,92 @@ function pythonEquals(a: JinjaValue, b: JinjaValue): boolean {
   }
   return a.value === b.value; // (strings; None and Undefined each equal to their own kind)
 }
-const BooleanValue = (() => {
+// (the engine's value classes, which it does not export, from values it makes)
+const [BooleanValue, StringValue, FunctionValue] = (() => {
   const env = new Environment();
   env.set('x', 1);
-  return (env.lookupVariable('x') as unknown as JinjaValue).__bool__().constructor as new (v: boolean) => JinjaValue;
+  env.set('s', '');
+  const str = env.lookupVariable('s') as unknown as JinjaValue & { builtins: Map<string, JinjaValue> };
+  return [(env.lookupVariable('x') as unknown as JinjaValue).__bool__().constructor, str.constructor, str.builtins.get('upper')!.constructor] as
+    [new (v: boolean) => JinjaValue, new (v: string) => JinjaValue, new (f: (args: JinjaValue[]) => JinjaValue) => JinjaValue];
 })();
+
+// Python's string methods where @huggingface/jinja's differ: strip / lstrip / rstrip take the
+// characters to strip (Qwen's templates: content.lstrip('\n'); the engine stripped all whitespace
+// whatever it was given); title() starts each run of cased letters ('a,b'.title() is 'A,B') and
+// lowers the rest, capitalize() lowers the rest; Jinja's title filter splits words at spaces, -, (,
+// {, [ and < only (jinja2's do_title). Checked against Jinja2 by random templates.
+const stripChars = (s: string, chars: unknown, start: boolean, end: boolean): string => {
+  if (chars === undefined || chars === null) return start && end ? s.trim() : start ? s.trimStart() : s.trimEnd();
+  const set = new Set(String(chars));
+  const cs = [...s];
+  let a = 0, b = cs.length;
+  if (start) while (a < b && set.has(cs[a])) a++;
+  if (end) while (b > a && set.has(cs[b - 1])) b--;
+  return cs.slice(a, b).join('');
+};
+const cased = (c: string) => c.toLowerCase() !== c.toUpperCase();
+const pyTitle = (s: string): string => {
+  let out = '', prevCased = false;
+  for (const c of s) {
+    out += prevCased ? c.toLowerCase() : c.toUpperCase();
+    prevCased = cased(c);
+  }
+  return out;
+};
+const pyCapitalize = (s: string): string => { const cs = [...s]; return cs.length ? cs[0].toUpperCase() + cs.slice(1).join('').toLowerCase() : ''; };
+const jinjaTitle = (s: string): string => s.split(/([-\s({[<]+)/).filter(Boolean).map((w) => { const cs = [...w]; return cs[0].toUpperCase() + cs.slice(1).join('').toLowerCase(); }).join('');
+const stringProto = StringValue.prototype as unknown as { builtins: Map<string, JinjaValue> };
+const engineBuiltins = Object.getOwnPropertyDescriptor(stringProto, 'builtins')!.get!;
+const pythonBuiltins = new WeakSet<Map<string, JinjaValue>>();
+Object.defineProperty(stringProto, 'builtins', {
+  get(this: JinjaValue) {
+    const m = engineBuiltins.call(this) as Map<string, JinjaValue>;
+    if (!pythonBuiltins.has(m)) {
+      const s = this.value as string;
+      const strip = (start: boolean, end: boolean) => new FunctionValue((args) => new StringValue(stripChars(s, args[0]?.value, start, end)));
+      m.set('strip', strip(true, true)).set('lstrip', strip(true, false)).set('rstrip', strip(false, true));
+      m.set('title', new FunctionValue(() => new StringValue(pyTitle(s)))).set('capitalize', new FunctionValue(() => new StringValue(pyCapitalize(s))));
+      pythonBuiltins.add(m);
+    }
+    return m;
+  },
+});
+type FilterApplier = { applyFilter(operand: JinjaValue, filter: { type: string; value: unknown }, env: unknown): JinjaValue };
+const engineFilter = (Interpreter.prototype as unknown as FilterApplier).applyFilter;
+(Interpreter.prototype as unknown as FilterApplier).applyFilter = function (this: FilterApplier, operand, filter, env) {
+  if (operand.type === 'StringValue' && filter.type === 'Identifier' && filter.value === 'title') return new StringValue(jinjaTitle(operand.value as string));
+  return engineFilter.call(this, operand, filter, env);
+};
 type Evaluator = { evaluate(node: unknown, env: unknown): JinjaValue; evaluateBinaryExpression(node: { operator: { value: string }; left: unknown; right: unknown }, env: unknown): JinjaValue };
+const PYTHON_OPERATORS = new Set(['==', '!=', '*', '<', '>', '<=', '>=']);
+/** An evaluated operand as a node that evaluates to it (the engine's own operators get it without evaluating it twice). */
+const literalOf = (value: JinjaValue) => ({ type: 'Evaluated', value });
+const compareCodePoints = (a: string, b: string): number => {
+  const x = [...a], y = [...b];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i].codePointAt(0)! - y[i].codePointAt(0)!;
+  return x.length - y.length;
+};
+const engineEvaluate = (Interpreter.prototype as unknown as Evaluator).evaluate;
+(Interpreter.prototype as unknown as Evaluator).evaluate = function (this: Evaluator, node, env) {
+  return (node as { type?: string } | null)?.type === 'Evaluated' ? (node as { value: JinjaValue }).value : engineEvaluate.call(this, node, env);
+};
 const looseBinary = (Interpreter.prototype as unknown as Evaluator).evaluateBinaryExpression;
 (Interpreter.prototype as unknown as Evaluator).evaluateBinaryExpression = function (this: Evaluator, node, env) {
   const op = node.operator.value;
-  if (op !== '==' && op !== '!=') return looseBinary.call(this, node, env);
-  const equal = pythonEquals(this.evaluate(node.left, env), this.evaluate(node.right, env));
-  return new BooleanValue(op === '==' ? equal : !equal);
+  if (!PYTHON_OPERATORS.has(op)) return looseBinary.call(this, node, env);
+  const left = this.evaluate(node.left, env), right = this.evaluate(node.right, env);
+  if (op === '==' || op === '!=') return new BooleanValue(pythonEquals(left, right) === (op === '=='));
+  if (op === '*') {
+    // 'ab' * 2 (the engine has no string repetition)
+    const [text, times] = left.type === 'StringValue' ? [left, right] : [right, left];
+    if (text.type !== 'StringValue' || times.type !== 'IntegerValue') return looseBinary.call(this, { ...node, left: literalOf(left), right: literalOf(right) }, env);
+    return new StringValue((text.value as string).repeat(Math.max(0, times.value as number)));
+  }
+  // '<', '>', '<=', '>=' between strings: by code points, as Python (the engine compares numbers only)
+  if (left.type !== 'StringValue' || right.type !== 'StringValue') return looseBinary.call(this, { ...node, left: literalOf(left), right: literalOf(right) }, env);
+  const order = compareCodePoints(left.value as string, right.value as string);
+  return new BooleanValue(op === '<' ? order < 0 : op === '>' ? order > 0 : op === '<=' ? order <= 0 : order >= 0);
 };
 
 const compiled = new Map<string, Template>(); // (as transformers' lru_cache: one parse per template, the 128 used last)
