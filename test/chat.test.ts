@@ -57,6 +57,21 @@ test('== and != are Python\'s (@huggingface/jinja\'s are JavaScript\'s loose ==)
   const wantStrings = reference({ render: [stringCase] }).render[0];
   expect(wantStrings).toBe('b| x\n|xxhi|y|A,B,,C|Hello World|A-B C(D,e|Hello|É東X|abab|ccc|6|TFTT');
   expect(torch.renderChatTemplate(strings, stringCase.messages, SPECIAL)).toBe(wantStrings);
+  // values printed as Python's str() (the engine wrote true, null and JSON)
+  const printed = "{{ true }}|{{ none }}|{{ [1, 'a', none, \"it's\"] }}|{{ {'k': false} }}|{{ 'a' ~ true ~ 1 }}|{{ [true, 1, 'x'] | join(',') }}|{{ false | string }}|{{ messages[0].content is none }}";
+  const printedCase = { ...stringCase, template: printed };
+  const wantPrinted = reference({ render: [printedCase] }).render[0];
+  expect(wantPrinted).toBe(`True|None|[1, 'a', None, "it's"]|{'k': False}|aTrue1|True,1,x|False|False`);
+  expect(torch.renderChatTemplate(printed, stringCase.messages, SPECIAL)).toBe(wantPrinted);
+  // a null content (an assistant's tool call, unguarded) renders as transformers renders it: None, through | trim too
+  const nullCases = ['chatml', 'zephyr', 'gemma', 'phi3'].map((name) => ({ template: TEMPLATES[name], messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: null }], special: SPECIAL, add_generation_prompt: false, continue_final_message: false }));
+  const wantNull = reference({ render: nullCases }).render;
+  expect(wantNull.map((w) => (typeof w === 'string' ? w.includes('model\nNone<end_of_turn>') : 'error'))).toEqual(['error', 'error', true, 'error']); // ('...' + None is Python's TypeError)
+  nullCases.forEach((c, i) => {
+    const run = () => torch.renderChatTemplate(c.template, c.messages as torch.ChatMessage[], SPECIAL);
+    if (typeof wantNull[i] === 'string') expect(run()).toBe(wantNull[i]);
+    else expect(run).toThrow();
+  });
 });
 
 test('templates render as transformers renders them (add_generation_prompt, continue_final_message, tools, kwargs, raise_exception)', () => {

@@ -98,14 +98,75 @@ Object.defineProperty(stringProto, 'builtins', {
     return m;
   },
 });
-type FilterApplier = { applyFilter(operand: JinjaValue, filter: { type: string; value: unknown }, env: unknown): JinjaValue };
+// Values as Python's str() writes them, where the engine writes JavaScript's or JSON: True,
+// False and None printed ({{ flag }}, ~, | string, | join), lists and dicts as their repr.
+const pyStrRepr = (s: string): string => {
+  const q = s.includes("'") && !s.includes('"') ? '"' : "'";
+  const escaped = s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
+  return q + (q === "'" ? escaped.replace(/'/g, "\\'") : escaped) + q;
+};
+function pyRepr(v: JinjaValue): string {
+  switch (v.type) {
+    case 'StringValue': return pyStrRepr(v.value as string);
+    case 'ArrayValue': return `[${(v.value as JinjaValue[]).map(pyRepr).join(', ')}]`;
+    case 'TupleValue': { const items = (v.value as JinjaValue[]).map(pyRepr); return `(${items.join(', ')}${items.length === 1 ? ',' : ''})`; }
+    case 'ObjectValue': return `{${[...(v.value as Map<string, JinjaValue>)].map(([k, x]) => `${pyStrRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
+    default: return pyStr(v);
+  }
+}
+function pyStr(v: JinjaValue): string {
+  switch (v.type) {
+    case 'StringValue': return v.value as string;
+    case 'BooleanValue': return v.value ? 'True' : 'False';
+    case 'NullValue': return 'None';
+    case 'UndefinedValue': return '';
+    case 'ArrayValue': case 'TupleValue': case 'ObjectValue': return pyRepr(v);
+    default: return String(v);
+  }
+}
+{
+  const env = new Environment();
+  for (const [name, value] of [['b', true], ['n', null], ['a', []], ['o', { k: 1 }]] as const) {
+    env.set(name, value);
+    (Object.getPrototypeOf(env.lookupVariable(name)) as { toString(): string }).toString = function (this: JinjaValue) { return pyStr(this); };
+  }
+}
+// {{ none }} prints None, as Jinja2's str(None) (a tool call's message.content of null, unguarded):
+// the engine left out every null, statements' results and expressions' alike.
+const STATEMENTS = new Set(['Program', 'If', 'For', 'Break', 'Continue', 'Set', 'Macro', 'Comment', 'FilterStatement', 'CallStatement']);
+type BlockEvaluator = Evaluator & { evaluateBlock(statements: { type: string }[], env: unknown): JinjaValue };
+(Interpreter.prototype as unknown as BlockEvaluator).evaluateBlock = function (this: BlockEvaluator, statements, env) {
+  let result = '';
+  for (const statement of statements) {
+    const value = this.evaluate(statement, env);
+    if (value.type === 'UndefinedValue' || (value.type === 'NullValue' && STATEMENTS.has(statement.type))) continue;
+    result += value.toString();
+  }
+  return new StringValue(result);
+};
+const STR_FILTERS = new Set(['trim', 'upper', 'lower', 'title', 'capitalize', 'replace']);
+type FilterApplier = {
+  applyFilter(operand: JinjaValue, filter: { type: string; value?: unknown; callee?: { type: string; value: unknown }; args?: unknown[] }, env: unknown): JinjaValue;
+  evaluateArguments(args: unknown[], env: unknown): [JinjaValue[], Map<string, JinjaValue>];
+};
 const engineFilter = (Interpreter.prototype as unknown as FilterApplier).applyFilter;
 (Interpreter.prototype as unknown as FilterApplier).applyFilter = function (this: FilterApplier, operand, filter, env) {
-  if (operand.type === 'StringValue' && filter.type === 'Identifier' && filter.value === 'title') return new StringValue(jinjaTitle(operand.value as string));
+  const name = filter.type === 'Identifier' ? filter.value : filter.type === 'CallExpression' && filter.callee?.type === 'Identifier' ? filter.callee.value : undefined;
+  // (Jinja's string filters take any value's str(): None | trim is 'None', as Gemma's template gives a null content)
+  if (STR_FILTERS.has(name as string) && ['NullValue', 'BooleanValue', 'IntegerValue', 'FloatValue'].includes(operand.type)) operand = new StringValue(pyStr(operand));
+  if (name === 'title' && operand.type === 'StringValue' && filter.type === 'Identifier') return new StringValue(jinjaTitle(operand.value as string));
+  if (name === 'string' && filter.type === 'Identifier') return new StringValue(pyStr(operand));
+  if (name === 'join' && (operand.type === 'ArrayValue' || operand.type === 'TupleValue')) {
+    const [args, kwargs] = filter.type === 'CallExpression' ? this.evaluateArguments(filter.args ?? [], env) : [[], new Map<string, JinjaValue>()];
+    if (!kwargs.has('attribute')) {
+      const separator = args[0] ?? kwargs.get('d') ?? new StringValue('');
+      if (separator.type === 'StringValue') return new StringValue((operand.value as JinjaValue[]).map(pyStr).join(separator.value as string));
+    }
+  }
   return engineFilter.call(this, operand, filter, env);
 };
 type Evaluator = { evaluate(node: unknown, env: unknown): JinjaValue; evaluateBinaryExpression(node: { operator: { value: string }; left: unknown; right: unknown }, env: unknown): JinjaValue };
-const PYTHON_OPERATORS = new Set(['==', '!=', '*', '<', '>', '<=', '>=']);
+const PYTHON_OPERATORS = new Set(['==', '!=', '*', '<', '>', '<=', '>=', '~']);
 /** An evaluated operand as a node that evaluates to it (the engine's own operators get it without evaluating it twice). */
 const literalOf = (value: JinjaValue) => ({ type: 'Evaluated', value });
 const compareCodePoints = (a: string, b: string): number => {
@@ -123,6 +184,7 @@ const looseBinary = (Interpreter.prototype as unknown as Evaluator).evaluateBina
   if (!PYTHON_OPERATORS.has(op)) return looseBinary.call(this, node, env);
   const left = this.evaluate(node.left, env), right = this.evaluate(node.right, env);
   if (op === '==' || op === '!=') return new BooleanValue(pythonEquals(left, right) === (op === '=='));
+  if (op === '~') return new StringValue(pyStr(left) + pyStr(right)); // (Jinja's ~ joins the values' str())
   if (op === '*') {
     // 'ab' * 2 (the engine has no string repetition)
     const [text, times] = left.type === 'StringValue' ? [left, right] : [right, left];
