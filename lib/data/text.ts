@@ -352,9 +352,12 @@ function plainTextOf(row: unknown, column: string | undefined): string | undefin
 /** A value as JSON, cut short (for messages). */
 const shortJson = (v: unknown): string => { const j = JSON.stringify(v) ?? String(v); return j.length > 40 ? `${j.slice(0, 37)}...` : j; };
 
+/** The fields a token classifier's rows hold their tags in, first found first (run_ner's names). */
+export const TAG_COLUMNS = ['tags', 'ner_tags', 'pos_tags'];
+
 /** Words and their tags are a token classifier's data, which a text's reader does not take: said so. */
 const taggedWordsHint = (row: unknown): string =>
-  isJsonObject(row) && Array.isArray(row.tokens) && ['tags', 'ner_tags', 'pos_tags'].some((k) => k in row) ? '; words with tags train a token classifier: --task token-classification' : '';
+  isJsonObject(row) && Array.isArray(row.tokens) && TAG_COLUMNS.some((k) => k in row) ? '; words with tags train a token classifier: --task token-classification' : '';
 
 /** The texts of a plain-text JSON Lines file, a line at a time; a record of another kind is an error saying where. */
 function* jsonlTexts(file: string, column: string): Generator<string> {
@@ -847,7 +850,7 @@ export function readTaggedExamples(file: string, opts: { tokensColumn?: string; 
   const wordsKey = opts.tokensColumn ?? 'tokens';
   const rows = readRecords(file).map(([line, row]) => {
     const o = (row !== null && typeof row === 'object' ? row : {}) as Record<string, unknown>;
-    const tagsKey = opts.tagsColumn ?? ['tags', 'ner_tags', 'pos_tags'].find((k) => k in o) ?? 'tags';
+    const tagsKey = opts.tagsColumn ?? TAG_COLUMNS.find((k) => k in o) ?? 'tags';
     const fields = `(fields: ${Object.keys(o).join(', ')}); choose others with --text-column / --label-column`;
     const words = o[wordsKey], tags = o[tagsKey];
     if (!Array.isArray(words) || !words.every((w) => typeof w === 'string')) throw new Error(`${line}: no list of words '${wordsKey}' ${fields}`);

@@ -53,16 +53,16 @@ export interface SaveWeightsOptions {
 const SIZE_UNITS: Record<string, number> = { KIB: 2 ** 10, MIB: 2 ** 20, GIB: 2 ** 30, TIB: 2 ** 40, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, B: 1 };
 
 /** HF's convert_file_size_to_int: 5e9 for '5GB', 2^31 for '2GiB', a number as it is; a lowercase final 'b' is bits ('5Gb': 5e9 / 8). */
-export function parseFileSize(size: number | string): number {
+export function parseFileSize(size: number | string, what = 'maxShardSize'): number {
   if (typeof size === 'number') {
-    if (!(Number.isSafeInteger(size) && size > 0)) throw new Error(`maxShardSize: ${size} is not a positive whole number of bytes`);
+    if (!(Number.isSafeInteger(size) && size > 0)) throw new Error(`${what}: ${size} is not a positive whole number of bytes`);
     return size;
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]I?B|B)?\s*$/i.exec(size);
-  if (!m) throw new Error(`maxShardSize: '${size}' is not a size; give bytes or a number with a unit (e.g. '5GB', '500MB', '2GiB')`);
+  if (!m) throw new Error(`${what}: '${size}' is not a size; give bytes or a number with a unit (e.g. '5GB', '500MB', '2GiB')`);
   const unit = (m[2] ?? 'B').toUpperCase();
   const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[unit] / (m[2]?.endsWith('b') && unit !== 'B' ? 8 : 1));
-  if (!(bytes > 0)) throw new Error(`maxShardSize: '${size}' is no bytes`);
+  if (!(bytes > 0)) throw new Error(`${what}: '${size}' is no bytes`);
   return bytes;
 }
 

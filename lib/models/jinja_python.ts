@@ -10,6 +10,13 @@ import { Environment, Interpreter } from '@huggingface/jinja';
 // value (True == 1, as Python's bool is an int), strings with strings, lists and dicts item by item,
 // none equal to another kind; the operands are evaluated once, as before.
 interface JinjaValue { type: string; value: unknown; __bool__(): JinjaValue }
+type Evaluator = { evaluate(node: unknown, env: unknown): JinjaValue; evaluateBinaryExpression(node: { operator: { value: string }; left: unknown; right: unknown }, env: unknown): JinjaValue };
+/** The engine's value for a JavaScript value (its value classes are not exported: they are found from these). */
+function engineValue(v: unknown): JinjaValue & { builtins: Map<string, JinjaValue> } {
+  const env = new Environment();
+  env.set('v', v);
+  return env.lookupVariable('v') as unknown as JinjaValue & { builtins: Map<string, JinjaValue> };
+}
 function pythonEquals(a: JinjaValue, b: JinjaValue): boolean {
   const numeric = (v: JinjaValue) => v.type === 'IntegerValue' || v.type === 'FloatValue' || v.type === 'BooleanValue';
   if (numeric(a) && numeric(b)) return Number(a.value) === Number(b.value);
@@ -26,15 +33,9 @@ function pythonEquals(a: JinjaValue, b: JinjaValue): boolean {
   }
   return a.value === b.value; // (strings; None and Undefined each equal to their own kind)
 }
-// (the engine's value classes, which it does not export, from values it makes)
-const [BooleanValue, StringValue, FunctionValue] = (() => {
-  const env = new Environment();
-  env.set('x', 1);
-  env.set('s', '');
-  const str = env.lookupVariable('s') as unknown as JinjaValue & { builtins: Map<string, JinjaValue> };
-  return [(env.lookupVariable('x') as unknown as JinjaValue).__bool__().constructor, str.constructor, str.builtins.get('upper')!.constructor] as
-    [new (v: boolean) => JinjaValue, new (v: string) => JinjaValue, new (f: (args: JinjaValue[]) => JinjaValue) => JinjaValue];
-})();
+const BooleanValue = engineValue(true).constructor as new (v: boolean) => JinjaValue;
+const StringValue = engineValue('').constructor as new (v: string) => JinjaValue;
+const FunctionValue = engineValue('').builtins.get('upper')!.constructor as new (f: (args: JinjaValue[]) => JinjaValue) => JinjaValue;
 
 // Python's string methods where @huggingface/jinja's differ: strip / lstrip / rstrip take the
 // characters to strip (Qwen's templates: content.lstrip('\n'); the engine stripped all whitespace
@@ -60,7 +61,7 @@ const pyTitle = (s: string): string => {
   return out;
 };
 const pyCapitalize = (s: string): string => { const cs = [...s]; return cs.length ? cs[0].toUpperCase() + cs.slice(1).join('').toLowerCase() : ''; };
-const jinjaTitle = (s: string): string => s.split(/([-\s({[<]+)/).filter(Boolean).map((w) => { const cs = [...w]; return cs[0].toUpperCase() + cs.slice(1).join('').toLowerCase(); }).join('');
+const jinjaTitle = (s: string): string => s.split(/([-\s({[<]+)/).filter(Boolean).map(pyCapitalize).join('');
 const stringProto = StringValue.prototype as unknown as { builtins: Map<string, JinjaValue> };
 const engineBuiltins = Object.getOwnPropertyDescriptor(stringProto, 'builtins')!.get!;
 const pythonBuiltins = new WeakSet<Map<string, JinjaValue>>();
@@ -103,12 +104,8 @@ function pyStr(v: JinjaValue): string {
     default: return String(v);
   }
 }
-{
-  const env = new Environment();
-  for (const [name, value] of [['b', true], ['n', null], ['a', []], ['o', { k: 1 }]] as const) {
-    env.set(name, value);
-    (Object.getPrototypeOf(env.lookupVariable(name)) as { toString(): string }).toString = function (this: JinjaValue) { return pyStr(this); };
-  }
+for (const value of [true, null, [], { k: 1 }]) {
+  (Object.getPrototypeOf(engineValue(value)) as { toString(): string }).toString = function (this: JinjaValue) { return pyStr(this); };
 }
 // {{ none }} prints None, as Jinja2's str(None) (a tool call's message.content of null, unguarded):
 // the engine left out every null, statements' results and expressions' alike.
@@ -144,7 +141,6 @@ const engineFilter = (Interpreter.prototype as unknown as FilterApplier).applyFi
   }
   return engineFilter.call(this, operand, filter, env);
 };
-type Evaluator = { evaluate(node: unknown, env: unknown): JinjaValue; evaluateBinaryExpression(node: { operator: { value: string }; left: unknown; right: unknown }, env: unknown): JinjaValue };
 const PYTHON_OPERATORS = new Set(['==', '!=', '*', '<', '>', '<=', '>=', '~']);
 /** An evaluated operand as a node that evaluates to it (the engine's own operators get it without evaluating it twice). */
 const literalOf = (value: JinjaValue) => ({ type: 'Evaluated', value });
@@ -162,16 +158,17 @@ const looseBinary = (Interpreter.prototype as unknown as Evaluator).evaluateBina
   const op = node.operator.value;
   if (!PYTHON_OPERATORS.has(op)) return looseBinary.call(this, node, env);
   const left = this.evaluate(node.left, env), right = this.evaluate(node.right, env);
+  const engineOp = () => looseBinary.call(this, { ...node, left: literalOf(left), right: literalOf(right) }, env);
   if (op === '==' || op === '!=') return new BooleanValue(pythonEquals(left, right) === (op === '=='));
   if (op === '~') return new StringValue(pyStr(left) + pyStr(right)); // (Jinja's ~ joins the values' str())
   if (op === '*') {
     // 'ab' * 2 (the engine has no string repetition)
     const [text, times] = left.type === 'StringValue' ? [left, right] : [right, left];
-    if (text.type !== 'StringValue' || times.type !== 'IntegerValue') return looseBinary.call(this, { ...node, left: literalOf(left), right: literalOf(right) }, env);
+    if (text.type !== 'StringValue' || times.type !== 'IntegerValue') return engineOp();
     return new StringValue((text.value as string).repeat(Math.max(0, times.value as number)));
   }
   // '<', '>', '<=', '>=' between strings: by code points, as Python (the engine compares numbers only)
-  if (left.type !== 'StringValue' || right.type !== 'StringValue') return looseBinary.call(this, { ...node, left: literalOf(left), right: literalOf(right) }, env);
+  if (left.type !== 'StringValue' || right.type !== 'StringValue') return engineOp();
   const order = compareCodePoints(left.value as string, right.value as string);
   return new BooleanValue(op === '<' ? order < 0 : op === '>' ? order > 0 : op === '<=' ? order <= 0 : order >= 0);
 };

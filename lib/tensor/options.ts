@@ -164,13 +164,12 @@ export function requiredByName<Fn extends AnyFn, const From extends number, cons
  */
 export function takesOptions<Fn extends AnyFn, const N extends number, const K extends readonly string[]>(name: string, at: N, keys: K, fn: Fn, spec: OptionSpec = {}): PositionalForm<Fn, N, K> {
   return ((...args: unknown[]) => {
+    const head = args.slice(0, at);
     // (the arguments before the options are all required: one left out, or options in its place, is said so)
-    const early = args.slice(0, at).findIndex(isOptionsObject);
+    const early = head.findIndex(isOptionsObject);
     if (early >= 0 || args.length < at) {
       throw new TypeError(`${name}: takes ${at} argument${at > 1 ? 's' : ''} before its options, got ${early >= 0 ? `${early}, then an options object` : args.length}`);
     }
-    const head = args.slice(0, at);
-    head.length = at;
     return fn(...head, optionsOf(name, args.slice(at), keys as readonly string[] as string[], spec));
   }) as PositionalForm<Fn, N, K>;
 }

@@ -619,7 +619,7 @@ export function labelNames(f: Record<string, unknown>, file: string, columns: st
 }
 
 /** The tags' column of token classification data: --label-column, else the first of tags, ner_tags, pos_tags a row has (run_ner's choice). */
-export const tagColumns = (f: Record<string, unknown>): string[] => (f['label-column'] !== undefined ? [f['label-column'] as string] : ['tags', 'ner_tags', 'pos_tags']);
+export const tagColumns = (f: Record<string, unknown>): string[] => (f['label-column'] !== undefined ? [f['label-column'] as string] : torch.data.TAG_COLUMNS);
 
 export function tokenClassificationDataset(file: string, f: Record<string, unknown>, model: { config: { vocab_size: number; n_positions: number } } | null,
   opts: { labels?: string[] } = {}): torch.data.TokenClassificationDataset {

@@ -29,11 +29,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
     throw new Error(`--out ${out} exists and holds other files; give an empty or new folder`);
   }
   const saveOpts = { maxShardSize: f['max-shard-size'] as string, safeSerialization: f['safe-serialization'] as boolean };
-  try {
-    parseFileSize(saveOpts.maxShardSize); // (a bad size is refused before the merge's work)
-  } catch (e) {
-    throw new Error((e as Error).message.replace(/^maxShardSize/, '--max-shard-size'));
-  }
+  parseFileSize(saveOpts.maxShardSize, '--max-shard-size'); // (a bad size is refused before the merge's work)
   const dtype = f.dtype as torch.DType;
   if (!['float32', 'float16', 'bfloat16'].includes(dtype)) throw new Error(`--dtype must be float32, float16 or bfloat16, got '${dtype}'`);
   const model = f.adapters === undefined ? await loadWithAdapter(f) : await loadWeighted(f);
