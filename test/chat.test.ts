@@ -74,6 +74,86 @@ test('== and != are Python\'s (@huggingface/jinja\'s are JavaScript\'s loose ==)
   });
 });
 
+test('Jinja2\'s filters, tests, string methods and operators render as Jinja2\'s (@huggingface/jinja lacks or differs on many), or fail where Jinja2 fails', () => {
+  const lines = fs.readFileSync(path.join(__dirname, 'fixtures', 'jinja_expressions.txt'), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+  const messages = [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'yo', tool_calls: [{ function: { name: 'f', arguments: { a: 1 } } }] }, { role: 'user', content: 'é' }];
+  const tools = [{ name: 'f', args: { x: 1, y: 'a"b', z: [1, 2], w: null, v: true, f: 0.5, g: 1e-7, h: 1e21 } }];
+  const kwargs = { builtin_tools: ['a', 'code_interpreter', 'b'], n: 3, s: '  Hi There  ', e: '' };
+  const cases = lines.map((line) => ({ template: /\{[{%#]/.test(line) ? line : `{{ ${line} }}`, messages, special: SPECIAL, tools, kwargs }));
+  const want = reference({ render: cases }).render;
+  const wanted = (line: string) => want[lines.indexOf(line)];
+  // (what Jinja2 says, so the comparisons can fail: Llama 3.1's builtin tools, Python's float repr, round's ties to even, an attribute of undefined)
+  expect([wanted("builtin_tools | reject('equalto', 'code_interpreter') | join(', ')"), wanted('tools[0].args | tojson'), wanted('2.5 | round'), wanted("'héllo😀x' | length")])
+    .toEqual(['a, b', '{"x": 1, "y": "a\\"b", "z": [1, 2], "w": null, "v": true, "f": 0.5, "g": 1e-07, "h": 1e+21}', '2.0', '7']);
+  expect(wanted('undefined_thing.foo')).toEqual({ error: expect.stringMatching(/UndefinedError/) });
+  let rendered = 0, failed = 0;
+  cases.forEach((c, i) => {
+    const run = () => torch.renderChatTemplate(c.template, c.messages, c.special, { tools: c.tools, kwargs: c.kwargs });
+    if (typeof want[i] === 'string') {
+      expect({ line: lines[i], text: run() }).toEqual({ line: lines[i], text: want[i] });
+      rendered++;
+    } else {
+      expect(run).toThrow(/chat template/);
+      failed++;
+    }
+  });
+  expect(rendered).toBeGreaterThan(350);
+  expect(failed).toBeGreaterThan(20);
+});
+
+test('tool-calling conversations through Llama 3.1- and Qwen3-style templates and TRL\'s training templates render as transformers\' (random, seeded)', () => {
+  const dir = path.join(__dirname, 'fixtures', 'chat_templates');
+  const templates = fs.readdirSync(dir).filter((f) => f.endsWith('.jinja')).map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
+  let seed = 7;
+  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+  const pick = <T,>(a: T[]): T => a[Math.floor(rnd() * a.length)];
+  const bits = ['hello', ' ', '\n', '\n\n', '"', "'", '\\', 'é', '東京', '😀', '<think>', '</think>', '<tool_response>', '</tool_response>', '\t', '/', '<', '&', ''];
+  const text = () => Array.from({ length: Math.floor(rnd() * 5) }, () => pick(bits)).join('');
+  const value = (depth = 0): unknown => {
+    const r = rnd();
+    if (r < 0.3 || depth > 1) return text();
+    if (r < 0.45) return Math.floor(rnd() * 100) - 50;
+    if (r < 0.5) return pick([true, false, null]);
+    if (r < 0.55) return pick([0.5, 1e21, -2.25, 1e-7]);
+    if (r < 0.75) return Object.fromEntries(Array.from({ length: Math.floor(rnd() * 3) }, () => [pick(['a', 'b', 'zz', 'é', 'k y']), value(depth + 1)]));
+    return [value(depth + 1), value(depth + 1)].slice(0, Math.floor(rnd() * 3));
+  };
+  const content = () => (rnd() < 0.04 ? null : rnd() < 0.04 ? [{ type: 'text', text: text() }] : text());
+  const tool = () => ({ type: 'function', function: { name: pick(['get_weather', 'search', 'brave_search']), description: text(), parameters: { type: 'object', properties: { q: { type: 'string', description: text() } }, required: ['q'] } } });
+  const cases = Array.from({ length: 300 }, () => {
+    const messages: Record<string, unknown>[] = rnd() < 0.3 ? [{ role: 'system', content: content() }] : [];
+    const turns = 1 + Math.floor(rnd() * 5);
+    for (let i = 0; i < turns; i++) {
+      const role = i === 0 ? 'user' : pick(['user', 'assistant', 'assistant', 'tool']);
+      const m: Record<string, unknown> = { role, content: content() };
+      if (role === 'assistant' && rnd() < 0.3) {
+        m.tool_calls = Array.from({ length: 1 + Math.floor(rnd() * 2) }, () => ({ type: 'function', function: { name: pick(['get_weather', 'brave_search']), arguments: rnd() < 0.85 ? { q: value(), n: value() } : '{"q": 1}' } }));
+      }
+      if (role === 'assistant' && rnd() < 0.15) m.reasoning_content = text();
+      messages.push(m);
+    }
+    const kwargs: Record<string, unknown> = {};
+    if (rnd() < 0.2) kwargs.enable_thinking = rnd() < 0.5;
+    if (rnd() < 0.2) kwargs.builtin_tools = ['brave_search', 'code_interpreter'];
+    if (rnd() < 0.15) kwargs.tools_in_user_message = false;
+    const agp = rnd() < 0.4;
+    return { template: pick(templates), messages, special: SPECIAL, add_generation_prompt: agp, continue_final_message: !agp && rnd() < 0.2, kwargs, tools: rnd() < 0.35 ? [tool(), tool()].slice(0, 1 + Math.floor(rnd() * 2)) : undefined };
+  });
+  const want = reference({ render: cases }).render;
+  let rendered = 0;
+  cases.forEach((c, i) => {
+    const run = () => torch.renderChatTemplate(c.template, c.messages as torch.ChatMessage[], c.special,
+      { addGenerationPrompt: c.add_generation_prompt, continueFinalMessage: c.continue_final_message, kwargs: c.kwargs, tools: c.tools });
+    if (typeof want[i] === 'string') {
+      expect({ i, text: run() }).toEqual({ i, text: want[i] });
+      rendered++;
+    } else {
+      expect(run).toThrow(/chat template/);
+    }
+  });
+  expect(rendered).toBeGreaterThan(200);
+});
+
 test('templates render as transformers renders them (add_generation_prompt, continue_final_message, tools, kwargs, raise_exception)', () => {
   const cases: { template: string; messages: unknown[]; special: Record<string, string>; add_generation_prompt: boolean; continue_final_message: boolean; tools?: unknown[]; kwargs?: Record<string, unknown> }[] = [];
   const tools = [{ type: 'function', function: { name: 'weather', description: 'Le temps <qu\'il fait>', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];

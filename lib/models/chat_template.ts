@@ -4,7 +4,8 @@
 // sets them, raise_exception, tojson, strftime_now), with the tokenizer's special tokens as
 // variables. Tested against transformers' rendering (scripts/reference/chat_ref.py).
 import { Template } from '@huggingface/jinja';
-import './jinja_python'; // (the engine's operators, string methods and printing made Python's, as transformers' Jinja2 has them)
+import './jinja_python'; // (the engine's operators and printing made Python's, as transformers' Jinja2 has them)
+import './jinja_filters'; // (and Jinja2's filters and tests, Python's string methods)
 
 /** One turn of a conversation: a role (system, user, assistant, tool) and its content. */
 export interface ChatMessage {

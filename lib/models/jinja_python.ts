@@ -1,27 +1,51 @@
 // @huggingface/jinja made to render as Jinja2 (what transformers runs) where the two differ and
-// chat templates can tell: ==, !=, ~, * and string order, Python's string methods, values printed
-// as Python's str(). Patched into the engine's Interpreter and value classes once, on import;
-// found and checked by random templates against Jinja2 (test/chat.test.ts).
+// chat templates can tell: values printed as Python's str() writes them, Python's operators
+// (==, !=, +, %, /, ~, * and order), attributes of undefined values, strings indexed by code
+// point, the loop's cycle(). Patched into the engine's Interpreter and value classes once, on
+// import; the filters, tests and string methods are in jinja_filters.ts. Found and checked by
+// random templates against Jinja2 (test/chat.test.ts).
 import { Environment, Interpreter } from '@huggingface/jinja';
+
+export interface JinjaValue { type: string; value: unknown; __bool__(): JinjaValue; toString(): string }
+type ValueClass<T = unknown> = new (v: T) => JinjaValue;
+/** The engine's value for a JavaScript value (its value classes are not exported: they are found from these). */
+export function engineValue(v: unknown): JinjaValue & { builtins: Map<string, JinjaValue> } {
+  const env = new Environment();
+  env.set('v', v);
+  return env.lookupVariable('v') as unknown as JinjaValue & { builtins: Map<string, JinjaValue> };
+}
+const ArrayClass = engineValue([]).constructor as ValueClass<JinjaValue[]>;
+/** The engine's value classes, by Python's type. */
+export const Py = {
+  int: engineValue(1).constructor as ValueClass<number>,
+  float: engineValue(0.5).constructor as ValueClass<number>,
+  bool: engineValue(true).constructor as ValueClass<boolean>,
+  str: engineValue('').constructor as ValueClass<string>,
+  list: ArrayClass,
+  // (a tuple is the engine's TupleValue: an array that prints and compares as a tuple)
+  tuple: class extends ArrayClass { type = 'TupleValue'; } as ValueClass<JinjaValue[]>,
+  dict: engineValue({}).constructor as ValueClass<Map<string, JinjaValue>>,
+  none: engineValue(null).constructor as ValueClass<null>,
+  undefined: new Environment().lookupVariable('nothing').constructor as ValueClass<undefined>,
+  function: engineValue('').builtins.get('upper')!.constructor as ValueClass<(args: JinjaValue[], env?: unknown) => JinjaValue>,
+};
+export const isNumber = (v: JinjaValue) => v.type === 'IntegerValue' || v.type === 'FloatValue' || v.type === 'BooleanValue';
+export const isSequence = (v: JinjaValue) => v.type === 'ArrayValue' || v.type === 'TupleValue';
+const PY_TYPE_NAMES: Record<string, string> = {
+  StringValue: 'str', IntegerValue: 'int', FloatValue: 'float', BooleanValue: 'bool', ArrayValue: 'list', TupleValue: 'tuple',
+  ObjectValue: 'dict', KeywordArgumentsValue: 'dict', NullValue: 'NoneType', UndefinedValue: 'Undefined', FunctionValue: 'function', NamespaceValue: 'Namespace',
+};
+/** Python's name of a value's type, for messages worded as Python's. */
+export const pyTypeName = (v: JinjaValue) => PY_TYPE_NAMES[v.type] ?? v.type;
 
 // Jinja's == and != are Python's: @huggingface/jinja compares with JavaScript's loose ==, so
 // '' == false and ' ' == false held, and Llama 2's and Mistral's `system_message != false` dropped
 // an empty system prompt's <<SYS>> block that transformers renders. Here: numbers and booleans by
 // value (True == 1, as Python's bool is an int), strings with strings, lists and dicts item by item,
-// none equal to another kind; the operands are evaluated once, as before.
-interface JinjaValue { type: string; value: unknown; __bool__(): JinjaValue }
-type Evaluator = { evaluate(node: unknown, env: unknown): JinjaValue; evaluateBinaryExpression(node: { operator: { value: string }; left: unknown; right: unknown }, env: unknown): JinjaValue };
-/** The engine's value for a JavaScript value (its value classes are not exported: they are found from these). */
-function engineValue(v: unknown): JinjaValue & { builtins: Map<string, JinjaValue> } {
-  const env = new Environment();
-  env.set('v', v);
-  return env.lookupVariable('v') as unknown as JinjaValue & { builtins: Map<string, JinjaValue> };
-}
-function pythonEquals(a: JinjaValue, b: JinjaValue): boolean {
-  const numeric = (v: JinjaValue) => v.type === 'IntegerValue' || v.type === 'FloatValue' || v.type === 'BooleanValue';
-  if (numeric(a) && numeric(b)) return Number(a.value) === Number(b.value);
-  const sequence = (v: JinjaValue) => v.type === 'ArrayValue' || v.type === 'TupleValue';
-  if (sequence(a) || sequence(b)) {
+// none equal to another kind.
+export function pythonEquals(a: JinjaValue, b: JinjaValue): boolean {
+  if (isNumber(a) && isNumber(b)) return Number(a.value) === Number(b.value);
+  if (isSequence(a) || isSequence(b)) {
     if (a.type !== b.type) return false;
     const x = a.value as JinjaValue[], y = b.value as JinjaValue[];
     return x.length === y.length && x.every((v, i) => pythonEquals(v, y[i]));
@@ -33,59 +57,50 @@ function pythonEquals(a: JinjaValue, b: JinjaValue): boolean {
   }
   return a.value === b.value; // (strings; None and Undefined each equal to their own kind)
 }
-const BooleanValue = engineValue(true).constructor as new (v: boolean) => JinjaValue;
-const StringValue = engineValue('').constructor as new (v: string) => JinjaValue;
-const FunctionValue = engineValue('').builtins.get('upper')!.constructor as new (f: (args: JinjaValue[]) => JinjaValue) => JinjaValue;
-
-// Python's string methods where @huggingface/jinja's differ: strip / lstrip / rstrip take the
-// characters to strip (Qwen's templates: content.lstrip('\n'); the engine stripped all whitespace
-// whatever it was given); title() starts each run of cased letters ('a,b'.title() is 'A,B') and
-// lowers the rest, capitalize() lowers the rest; Jinja's title filter splits words at spaces, -, (,
-// {, [ and < only (jinja2's do_title). Checked against Jinja2 by random templates.
-const stripChars = (s: string, chars: unknown, start: boolean, end: boolean): string => {
-  if (chars === undefined || chars === null) return start && end ? s.trim() : start ? s.trimStart() : s.trimEnd();
-  const set = new Set(String(chars));
-  const cs = [...s];
-  let a = 0, b = cs.length;
-  if (start) while (a < b && set.has(cs[a])) a++;
-  if (end) while (b > a && set.has(cs[b - 1])) b--;
-  return cs.slice(a, b).join('');
+export const compareCodePoints = (a: string, b: string): number => {
+  const x = [...a], y = [...b];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i].codePointAt(0)! - y[i].codePointAt(0)!;
+  return x.length - y.length;
 };
-const cased = (c: string) => c.toLowerCase() !== c.toUpperCase();
-const pyTitle = (s: string): string => {
-  let out = '', prevCased = false;
-  for (const c of s) {
-    out += prevCased ? c.toLowerCase() : c.toUpperCase();
-    prevCased = cased(c);
+/** Python's order (<) of two values: numbers, strings by code point, lists and tuples item by item; other pairs are Python's TypeError. */
+export function pyCompare(a: JinjaValue, b: JinjaValue, op = '<'): number {
+  if (isNumber(a) && isNumber(b)) return Number(a.value) < Number(b.value) ? -1 : Number(a.value) > Number(b.value) ? 1 : 0;
+  if (a.type === 'StringValue' && b.type === 'StringValue') return compareCodePoints(a.value as string, b.value as string);
+  if (isSequence(a) && a.type === b.type) {
+    const x = a.value as JinjaValue[], y = b.value as JinjaValue[];
+    for (let i = 0; i < Math.min(x.length, y.length); i++) if (!pythonEquals(x[i], y[i])) return pyCompare(x[i], y[i], op);
+    return x.length - y.length;
   }
-  return out;
-};
-const pyCapitalize = (s: string): string => { const cs = [...s]; return cs.length ? cs[0].toUpperCase() + cs.slice(1).join('').toLowerCase() : ''; };
-const jinjaTitle = (s: string): string => s.split(/([-\s({[<]+)/).filter(Boolean).map(pyCapitalize).join('');
-const stringProto = StringValue.prototype as unknown as { builtins: Map<string, JinjaValue> };
-const engineBuiltins = Object.getOwnPropertyDescriptor(stringProto, 'builtins')!.get!;
-const pythonBuiltins = new WeakSet<Map<string, JinjaValue>>();
-Object.defineProperty(stringProto, 'builtins', {
-  get(this: JinjaValue) {
-    const m = engineBuiltins.call(this) as Map<string, JinjaValue>;
-    if (!pythonBuiltins.has(m)) {
-      const s = this.value as string;
-      const strip = (start: boolean, end: boolean) => new FunctionValue((args) => new StringValue(stripChars(s, args[0]?.value, start, end)));
-      m.set('strip', strip(true, true)).set('lstrip', strip(true, false)).set('rstrip', strip(false, true));
-      m.set('title', new FunctionValue(() => new StringValue(pyTitle(s)))).set('capitalize', new FunctionValue(() => new StringValue(pyCapitalize(s))));
-      pythonBuiltins.add(m);
-    }
-    return m;
-  },
-});
+  throw new TypeError(`'${op}' not supported between instances of '${pyTypeName(a)}' and '${pyTypeName(b)}'`);
+}
+
 // Values as Python's str() writes them, where the engine writes JavaScript's or JSON: True,
-// False and None printed ({{ flag }}, ~, | string, | join), lists and dicts as their repr.
+// False and None ({{ flag }}, ~, | string, | join), lists and dicts as their repr, floats as
+// Python's repr (1e-07, 1e+16, 1.0; JavaScript writes 1e-7, 10000000000000000, 1).
+/** Python's repr() of a float: the shortest digits that read back (as JavaScript's), exponent below 1e-4 and from 1e16. */
+export function pyFloatRepr(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const [mantissa, e] = x.toExponential().split('e'); // (no argument: as many digits as it takes to read back)
+  const exp = Number(e), sign = x < 0 ? '-' : '';
+  const digits = mantissa.replace(/[-.]/g, '');
+  if (exp < -4 || exp >= 16) return `${sign}${digits[0]}${digits.length > 1 ? '.' + digits.slice(1) : ''}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
+  if (digits.length <= exp + 1) return `${sign}${digits}${'0'.repeat(exp + 1 - digits.length)}.0`;
+  return `${sign}${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
+}
+// (repr escapes what Python does not print: controls, formats, separators and spaces but ' ', unassigned code points)
+const NOT_PRINTABLE = /(?! )[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/gu;
 const pyStrRepr = (s: string): string => {
   const q = s.includes("'") && !s.includes('"') ? '"' : "'";
-  const escaped = s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
+  const escaped = s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t').replace(NOT_PRINTABLE, (c) => {
+    const code = c.codePointAt(0)!;
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : code < 0x10000 ? `\\u${code.toString(16).padStart(4, '0')}` : `\\U${code.toString(16).padStart(8, '0')}`;
+  });
   return q + (q === "'" ? escaped.replace(/'/g, "\\'") : escaped) + q;
 };
-function pyRepr(v: JinjaValue): string {
+export function pyRepr(v: JinjaValue): string {
   switch (v.type) {
     case 'StringValue': return pyStrRepr(v.value as string);
     case 'ArrayValue': return `[${(v.value as JinjaValue[]).map(pyRepr).join(', ')}]`;
@@ -94,81 +109,240 @@ function pyRepr(v: JinjaValue): string {
     default: return pyStr(v);
   }
 }
-function pyStr(v: JinjaValue): string {
+export function pyStr(v: JinjaValue): string {
   switch (v.type) {
     case 'StringValue': return v.value as string;
     case 'BooleanValue': return v.value ? 'True' : 'False';
     case 'NullValue': return 'None';
     case 'UndefinedValue': return '';
+    case 'FloatValue': return pyFloatRepr(v.value as number);
     case 'ArrayValue': case 'TupleValue': case 'ObjectValue': return pyRepr(v);
-    default: return String(v);
+    default: return String(v.value);
   }
 }
-for (const value of [true, null, [], { k: 1 }]) {
+for (const value of [true, null, [], { k: 1 }, 0.5]) {
   (Object.getPrototypeOf(engineValue(value)) as { toString(): string }).toString = function (this: JinjaValue) { return pyStr(this); };
 }
+Object.defineProperty(Py.tuple.prototype, 'toString', { value(this: JinjaValue) { return pyStr(this); } });
+
 // {{ none }} prints None, as Jinja2's str(None) (a tool call's message.content of null, unguarded):
 // the engine left out every null, statements' results and expressions' alike.
 const STATEMENTS = new Set(['Program', 'If', 'For', 'Break', 'Continue', 'Set', 'Macro', 'Comment', 'FilterStatement', 'CallStatement']);
-type BlockEvaluator = Evaluator & { evaluateBlock(statements: { type: string }[], env: unknown): JinjaValue };
-(Interpreter.prototype as unknown as BlockEvaluator).evaluateBlock = function (this: BlockEvaluator, statements, env) {
+type Node = { type: string; [k: string]: unknown };
+type Engine = {
+  evaluate(node: unknown, env: unknown): JinjaValue;
+  evaluateBlock(statements: Node[], env: unknown): JinjaValue;
+  evaluateBinaryExpression(node: { operator: { value: string }; left: unknown; right: unknown }, env: unknown): JinjaValue;
+  evaluateMemberExpression(node: { object: Node; property: Node; computed: boolean }, env: unknown): JinjaValue;
+};
+const engine = Interpreter.prototype as unknown as Engine;
+engine.evaluateBlock = function (this: Engine, statements, env) {
   let result = '';
   for (const statement of statements) {
     const value = this.evaluate(statement, env);
     if (value.type === 'UndefinedValue' || (value.type === 'NullValue' && STATEMENTS.has(statement.type))) continue;
     result += value.toString();
   }
-  return new StringValue(result);
+  return new Py.str(result);
 };
-const STR_FILTERS = new Set(['trim', 'upper', 'lower', 'title', 'capitalize', 'replace']);
-type FilterApplier = {
-  applyFilter(operand: JinjaValue, filter: { type: string; value?: unknown; callee?: { type: string; value: unknown }; args?: unknown[] }, env: unknown): JinjaValue;
-  evaluateArguments(args: unknown[], env: unknown): [JinjaValue[], Map<string, JinjaValue>];
-};
-const engineFilter = (Interpreter.prototype as unknown as FilterApplier).applyFilter;
-(Interpreter.prototype as unknown as FilterApplier).applyFilter = function (this: FilterApplier, operand, filter, env) {
-  const name = filter.type === 'Identifier' ? filter.value : filter.type === 'CallExpression' && filter.callee?.type === 'Identifier' ? filter.callee.value : undefined;
-  // (Jinja's string filters take any value's str(): None | trim is 'None', as Gemma's template gives a null content)
-  if (STR_FILTERS.has(name as string) && ['NullValue', 'BooleanValue', 'IntegerValue', 'FloatValue'].includes(operand.type)) operand = new StringValue(pyStr(operand));
-  if (name === 'title' && operand.type === 'StringValue' && filter.type === 'Identifier') return new StringValue(jinjaTitle(operand.value as string));
-  if (name === 'string' && filter.type === 'Identifier') return new StringValue(pyStr(operand));
-  if (name === 'join' && (operand.type === 'ArrayValue' || operand.type === 'TupleValue')) {
-    const [args, kwargs] = filter.type === 'CallExpression' ? this.evaluateArguments(filter.args ?? [], env) : [[], new Map<string, JinjaValue>()];
-    if (!kwargs.has('attribute')) {
-      const separator = args[0] ?? kwargs.get('d') ?? new StringValue('');
-      if (separator.type === 'StringValue') return new StringValue((operand.value as JinjaValue[]).map(pyStr).join(separator.value as string));
-    }
-  }
-  return engineFilter.call(this, operand, filter, env);
-};
-const PYTHON_OPERATORS = new Set(['==', '!=', '*', '<', '>', '<=', '>=', '~']);
-/** An evaluated operand as a node that evaluates to it (the engine's own operators get it without evaluating it twice). */
-const literalOf = (value: JinjaValue) => ({ type: 'Evaluated', value });
-const compareCodePoints = (a: string, b: string): number => {
-  const x = [...a], y = [...b];
-  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i].codePointAt(0)! - y[i].codePointAt(0)!;
-  return x.length - y.length;
-};
-const engineEvaluate = (Interpreter.prototype as unknown as Evaluator).evaluate;
-(Interpreter.prototype as unknown as Evaluator).evaluate = function (this: Evaluator, node, env) {
+
+/** An evaluated value as a node that evaluates to it (the engine's own code gets it without evaluating it twice). */
+export const literalOf = (value: JinjaValue) => ({ type: 'Evaluated', value });
+const engineEvaluate = engine.evaluate;
+engine.evaluate = function (this: Engine, node, env) {
   return (node as { type?: string } | null)?.type === 'Evaluated' ? (node as { value: JinjaValue }).value : engineEvaluate.call(this, node, env);
 };
-const looseBinary = (Interpreter.prototype as unknown as Evaluator).evaluateBinaryExpression;
-(Interpreter.prototype as unknown as Evaluator).evaluateBinaryExpression = function (this: Evaluator, node, env) {
+
+/** Python's `fmt % args` for %s, %r, %d, %i, %f, %e, %x, %o, %c and %% with flags, width and precision. */
+export function pyPercentFormat(fmt: string, args: JinjaValue): string {
+  const positional = args.type === 'TupleValue' ? [...(args.value as JinjaValue[])] : args.type === 'ObjectValue' ? [] : [args];
+  const named = args.type === 'ObjectValue' ? args.value as Map<string, JinjaValue> : undefined;
+  let used = 0;
+  const out = fmt.replace(/%(?:\(([^)]*)\))?([-+ 0#]*)(\d+|\*)?(?:\.(\d+))?([a-zA-Z%])/g, (spec, name: string | undefined, flags: string, width: string | undefined, precision: string | undefined, conversion: string) => {
+    if (conversion === '%') return '%';
+    const take = (): JinjaValue => {
+      if (name !== undefined) {
+        if (!named?.has(name)) throw new Error(`KeyError: '${name}' (in the format ${pyStrRepr(fmt)})`);
+        return named.get(name)!;
+      }
+      if (used >= positional.length) throw new TypeError('not enough arguments for format string');
+      return positional[used++];
+    };
+    const w = width === '*' ? Number(take().value) : Number(width ?? 0);
+    const v = take();
+    let body: string;
+    const num = () => {
+      if (!isNumber(v)) throw new TypeError(`%${conversion} format: a real number is required, not ${pyTypeName(v)}`);
+      return Number(v.value);
+    };
+    switch (conversion) {
+      case 's': body = pyStr(v); break;
+      case 'r': case 'a': body = pyRepr(v); break;
+      case 'd': case 'i': case 'u': body = String(Math.trunc(num())); break;
+      case 'f': case 'F': body = num().toFixed(precision === undefined ? 6 : Number(precision)); break;
+      case 'e': case 'E': {
+        const [m, e] = num().toExponential(precision === undefined ? 6 : Number(precision)).split('e');
+        body = `${m}e${e[0]}${e.slice(1).padStart(2, '0')}`;
+        if (conversion === 'E') body = body.toUpperCase();
+        break;
+      }
+      case 'x': case 'X': case 'o': body = Math.trunc(num()).toString(conversion === 'o' ? 8 : 16); if (conversion === 'X') body = body.toUpperCase(); break;
+      case 'c': body = v.type === 'StringValue' ? v.value as string : String.fromCodePoint(num()); break;
+      default: throw new Error(`unsupported format character '${conversion}' in ${pyStrRepr(fmt)} (here: %s %r %d %i %f %e %x %o %c)`);
+    }
+    if (precision !== undefined && 'sra'.includes(conversion)) body = [...body].slice(0, Number(precision)).join('');
+    if ('diufFeExXo'.includes(conversion) && !body.startsWith('-')) body = (flags.includes('+') ? '+' : flags.includes(' ') ? ' ' : '') + body;
+    const pad = w - [...body].length;
+    if (pad <= 0) return body;
+    if (flags.includes('-')) return body + ' '.repeat(pad);
+    if (flags.includes('0') && 'diufFeExXo'.includes(conversion)) {
+      const sign = /^[-+ ]/.test(body) ? body[0] : '';
+      return sign + '0'.repeat(pad) + body.slice(sign.length);
+    }
+    return ' '.repeat(pad) + body;
+  });
+  if (named === undefined && used < positional.length) throw new TypeError('not all arguments converted during string formatting');
+  return out;
+}
+
+// Python's operators where the engine's differ: == and != (above); ~ joins str()s; + adds numbers
+// and joins two strings, two lists or two tuples (anything else is Python's TypeError: the engine
+// joined 'a' + 1 and 'a' + [..], so a list-of-parts content went into a prompt as its repr);
+// 'ab' * 2 and [x] * 2 repeat; % is the remainder with the divisor's sign, or string formatting;
+// /, //, % by zero are errors (the engine gave Infinity); strings are ordered by code point;
+// `in` compares items as ==.
+const PYTHON_OPERATORS = new Set(['==', '!=', '*', '<', '>', '<=', '>=', '~', '+', '/', '//', '%', 'in', 'not in']);
+const engineBinary = engine.evaluateBinaryExpression;
+engine.evaluateBinaryExpression = function (this: Engine, node, env) {
   const op = node.operator.value;
-  if (!PYTHON_OPERATORS.has(op)) return looseBinary.call(this, node, env);
+  if (!PYTHON_OPERATORS.has(op)) return engineBinary.call(this, node, env);
   const left = this.evaluate(node.left, env), right = this.evaluate(node.right, env);
-  const engineOp = () => looseBinary.call(this, { ...node, left: literalOf(left), right: literalOf(right) }, env);
-  if (op === '==' || op === '!=') return new BooleanValue(pythonEquals(left, right) === (op === '=='));
-  if (op === '~') return new StringValue(pyStr(left) + pyStr(right)); // (Jinja's ~ joins the values' str())
-  if (op === '*') {
-    // 'ab' * 2 (the engine has no string repetition)
-    const [text, times] = left.type === 'StringValue' ? [left, right] : [right, left];
-    if (text.type !== 'StringValue' || times.type !== 'IntegerValue') return engineOp();
-    return new StringValue((text.value as string).repeat(Math.max(0, times.value as number)));
+  const engineOp = () => engineBinary.call(this, { ...node, left: literalOf(left), right: literalOf(right) }, env);
+  const str = (v: JinjaValue) => v.type === 'StringValue';
+  switch (op) {
+    case '==': case '!=': return new Py.bool(pythonEquals(left, right) === (op === '=='));
+    case '~': return new Py.str(pyStr(left) + pyStr(right)); // (Jinja's ~ joins the values' str())
+    case '+':
+      if (left.type === 'UndefinedValue' || right.type === 'UndefinedValue') return engineOp();
+      if (str(left) && str(right)) return new Py.str((left.value as string) + (right.value as string));
+      if (isSequence(left) && left.type === right.type) return new (left.type === 'TupleValue' ? Py.tuple : Py.list)([...left.value as JinjaValue[], ...right.value as JinjaValue[]]);
+      if (isNumber(left) && isNumber(right)) {
+        const sum = Number(left.value) + Number(right.value);
+        return left.type === 'FloatValue' || right.type === 'FloatValue' ? new Py.float(sum) : new Py.int(sum);
+      }
+      if (str(left) || isSequence(left)) throw new TypeError(`can only concatenate ${pyTypeName(left)} (not "${pyTypeName(right)}") to ${pyTypeName(left)}`);
+      throw new TypeError(`unsupported operand type(s) for +: '${pyTypeName(left)}' and '${pyTypeName(right)}'`);
+    case '*': {
+      // 'ab' * 2, [x] * 2 (the engine has no repetition)
+      const [seq, times] = isNumber(left) ? [right, left] : [left, right];
+      if (times.type !== 'IntegerValue' && times.type !== 'BooleanValue') return engineOp();
+      const n = Math.max(0, Number(times.value));
+      if (str(seq)) return new Py.str((seq.value as string).repeat(n));
+      if (isSequence(seq)) return new (seq.type === 'TupleValue' ? Py.tuple : Py.list)(Array.from({ length: n }, () => seq.value as JinjaValue[]).flat());
+      return engineOp();
+    }
+    case '%':
+      if (str(left)) return new Py.str(pyPercentFormat(left.value as string, right));
+    // falls through
+    case '/': case '//':
+      if (isNumber(left) && isNumber(right)) {
+        const a = Number(left.value), b = Number(right.value);
+        if (b === 0) throw new Error(`ZeroDivisionError: ${op === '%' ? 'modulo' : 'division'} by zero`);
+        const float = op === '/' || left.type === 'FloatValue' || right.type === 'FloatValue';
+        let r = op === '/' ? a / b : op === '//' ? Math.floor(a / b) : a % b;
+        if (op === '%' && r !== 0 && (r < 0) !== (b < 0)) r += b;
+        return float ? new Py.float(r) : new Py.int(r);
+      }
+      return engineOp();
+    case 'in': case 'not in':
+      if (isSequence(right)) return new Py.bool((right.value as JinjaValue[]).some((x) => pythonEquals(x, left)) === (op === 'in'));
+      return engineOp();
+    default: {
+      // '<', '>', '<=', '>=' between strings: by code points, as Python (the engine compares numbers only)
+      if (!str(left) || !str(right)) return engineOp();
+      const order = compareCodePoints(left.value as string, right.value as string);
+      return new Py.bool(op === '<' ? order < 0 : op === '>' ? order > 0 : op === '<=' ? order <= 0 : order >= 0);
+    }
   }
-  // '<', '>', '<=', '>=' between strings: by code points, as Python (the engine compares numbers only)
-  if (left.type !== 'StringValue' || right.type !== 'StringValue') return engineOp();
-  const order = compareCodePoints(left.value as string, right.value as string);
-  return new BooleanValue(op === '<' ? order < 0 : op === '>' ? order > 0 : op === '<=' ? order <= 0 : order >= 0);
+};
+
+// An attribute or item of an undefined value is Jinja2's UndefinedError (the engine gave another
+// undefined, so `message.tool_calls[0].function.name` of a message without tool calls rendered
+// as ''); a string's items are its code points, as Python's (the engine's were UTF-16 units).
+const engineMember = engine.evaluateMemberExpression;
+const describe = (node: Node): string => {
+  if (node.type === 'Identifier') return String(node.value);
+  if (node.type === 'MemberExpression') {
+    const property = node.property as Node;
+    return `${describe(node.object as Node)}${node.computed ? `[${property.type === 'StringLiteral' ? pyStrRepr(String(property.value)) : describe(property)}]` : `.${String(property.value)}`}`;
+  }
+  return String(node.value ?? node.type);
+};
+engine.evaluateMemberExpression = function (this: Engine, node, env) {
+  const object = this.evaluate(node.object, env);
+  if (object.type === 'UndefinedValue') throw new Error(`UndefinedError: '${describe(node.object)}' is undefined (reading ${describe(node as unknown as Node)})`);
+  if (object.type === 'StringValue' && node.computed && node.property.type !== 'SliceExpression') {
+    const index = this.evaluate(node.property, env);
+    if (index.type === 'IntegerValue') {
+      const chars = [...(object.value as string)];
+      const i = (index.value as number) < 0 ? chars.length + (index.value as number) : index.value as number;
+      return i >= 0 && i < chars.length ? new Py.str(chars[i]) : new Py.undefined(undefined);
+    }
+    return engineMember.call(this, { ...node, object: literalOf(object) as unknown as Node, property: literalOf(index) as unknown as Node }, env);
+  }
+  return engineMember.call(this, { ...node, object: literalOf(object) as unknown as Node }, env);
+};
+
+// The loop's cycle(), depth and depth0 (Jinja2's loop object; the engine's lacks them).
+const engineSetVariable = Environment.prototype.setVariable;
+Environment.prototype.setVariable = function (this: Environment, name: string, value: unknown) {
+  const loop = value as JinjaValue;
+  if (name === 'loop' && loop?.type === 'ObjectValue') {
+    const fields = loop.value as Map<string, JinjaValue>;
+    const index0 = fields.get('index0')?.value as number;
+    fields.set('depth', new Py.int(1)).set('depth0', new Py.int(0));
+    fields.set('cycle', new Py.function((args) => {
+      if (!args.length) throw new TypeError('no items for cycling given');
+      return args[index0 % args.length];
+    }));
+  }
+  return engineSetVariable.call(this, name, value as never);
+};
+
+// A for-loop goes over a string's characters and over nothing for an undefined value (the
+// engine refused both), and unpacks tuples (`for k, v in d.items()`) as it does lists.
+type ForNode = { type: string; loopvar: Node; iterable: Node & { lhs?: Node } };
+const loopEngine = engine as unknown as { evaluateFor(node: ForNode, env: unknown): JinjaValue };
+const engineFor = loopEngine.evaluateFor;
+loopEngine.evaluateFor = function (this: Engine, node, env) {
+  const select = node.iterable.type === 'SelectExpression';
+  let items = this.evaluate(select ? node.iterable.lhs : node.iterable, env);
+  if (items.type === 'StringValue') items = new Py.list([...(items.value as string)].map((c) => new Py.str(c)));
+  else if (items.type === 'UndefinedValue') items = new Py.list([]);
+  if (isSequence(items) && node.loopvar.type === 'TupleLiteral') {
+    items = new Py.list((items.value as JinjaValue[]).map((x) => (x.type === 'TupleValue' ? new Py.list(x.value as JinjaValue[]) : x)));
+  }
+  const evaluated = literalOf(items) as unknown as Node;
+  return engineFor.call(this, { ...node, iterable: select ? { ...node.iterable, lhs: evaluated } : evaluated }, env);
+};
+
+// Jinja2's dict() global, dict(a=1) or dict(pairs) (the engine's globals lack it): set beside the
+// engine's own globals, which the template's variables then shadow, as in Jinja2.
+type Scope = { variables: Map<string, JinjaValue>; set(name: string, value: unknown): JinjaValue };
+const scopeProto = Environment.prototype as unknown as Scope;
+const engineSet = scopeProto.set;
+scopeProto.set = function (this: Scope, name, value) {
+  const result = engineSet.call(this, name, value);
+  if (name === 'range') {
+    this.variables.set('dict', new Py.function((args) => {
+      const entries = new Map<string, JinjaValue>();
+      for (const arg of args) {
+        if (arg.type === 'ObjectValue' || arg.type === 'KeywordArgumentsValue') for (const [k, v] of arg.value as Map<string, JinjaValue>) entries.set(k, v);
+        else if (isSequence(arg)) for (const pair of arg.value as JinjaValue[]) { const [k, v] = pair.value as JinjaValue[]; entries.set(pyStr(k), v); }
+        else throw new TypeError(`dict: '${pyTypeName(arg)}' object is not iterable`);
+      }
+      return new Py.dict(entries);
+    }));
+  }
+  return result;
 };

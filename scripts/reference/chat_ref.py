@@ -21,6 +21,20 @@ import jinja2.ext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 
+class AssistantTracker(jinja2.ext.Extension):
+    """transformers' {% generation %} ... {% endgeneration %} tag: renders its body (transformers
+    also records where, for the assistant mask; the text is the same)."""
+    tags = {"generation"}
+
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(["name:endgeneration"], drop_needle=True)
+        return jinja2.nodes.CallBlock(self.call_method("_generation_support"), [], [], body).set_lineno(lineno)
+
+    def _generation_support(self, caller):
+        return caller()
+
+
 def compile_template(chat_template):
     def raise_exception(message):
         raise jinja2.exceptions.TemplateError(message)
@@ -31,7 +45,7 @@ def compile_template(chat_template):
     def strftime_now(format):
         return datetime.now().strftime(format)
 
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols])
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[AssistantTracker, jinja2.ext.loopcontrols])
     env.filters["tojson"] = tojson
     env.globals["raise_exception"] = raise_exception
     env.globals["strftime_now"] = strftime_now
