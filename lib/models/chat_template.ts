@@ -4,7 +4,7 @@
 // sets them, raise_exception, tojson, strftime_now), with the tokenizer's special tokens as
 // variables. Tested against transformers' rendering (scripts/reference/chat_ref.py).
 import { Template } from '@huggingface/jinja';
-import './jinja_python'; // (the engine's operators and printing made Python's, as transformers' Jinja2 has them)
+import { compileJinja } from './jinja_python'; // (the engine's operators and printing made Python's, as transformers' Jinja2 has them)
 import './jinja_filters'; // (and Jinja2's filters and tests, Python's string methods)
 
 /** One turn of a conversation: a role (system, user, assistant, tool) and its content. */
@@ -61,7 +61,7 @@ function compile(template: string): Template {
     source = GENERATION_MACRO + template.replace(GENERATION_TAG, '{%$1 call __tstorch_generation() $2%}').replace(END_GENERATION_TAG, '{%$1 endcall $2%}');
   }
   try {
-    t = new Template(source);
+    t = compileJinja(source);
   } catch (e) {
     throw new Error(`chat template: not a template this engine can read (${(e as Error).message})`);
   }

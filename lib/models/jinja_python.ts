@@ -4,7 +4,7 @@
 // point, the loop's cycle(). Patched into the engine's Interpreter and value classes once, on
 // import; the filters, tests and string methods are in jinja_filters.ts. Found and checked by
 // random templates against Jinja2 (test/chat.test.ts).
-import { Environment, Interpreter } from '@huggingface/jinja';
+import { Environment, Interpreter, Template, parse, tokenize } from '@huggingface/jinja';
 
 export interface JinjaValue { type: string; value: unknown; __bool__(): JinjaValue; toString(): string }
 type ValueClass<T = unknown> = new (v: T) => JinjaValue;
@@ -346,3 +346,74 @@ scopeProto.set = function (this: Scope, name, value) {
   }
   return result;
 };
+
+// ---- what the engine's parser does not read, rewritten in its tokens ----
+// Jinja2's tests with arguments, `x is divisibleby(3)`, `x is sameas false`, `x is not in [..]`
+// (the engine's parser takes a bare name only), become a filter, `x | __tstorch_test('divisibleby',
+// false, 3)`: Jinja2's filters and tests bind alike, to the operand on their left. Float literals
+// with an exponent (1e-07; the engine's lexer splits them) become one number.
+type Token = { value: string; type: string };
+const TEST_FILTER = '__tstorch_test';
+const NOT_AN_ARGUMENT = new Set(['else', 'or', 'and', 'if', 'in', 'is', 'not']);
+const OPENERS: Record<string, string> = { OpenParen: 'CloseParen', OpenSquareBracket: 'CloseSquareBracket', OpenCurlyBracket: 'CloseCurlyBracket' };
+/** The index after the bracketed group that opens at `i`. */
+function afterGroup(tokens: Token[], i: number): number {
+  const stack: string[] = [];
+  for (let j = i; j < tokens.length; j++) {
+    if (OPENERS[tokens[j].type]) stack.push(OPENERS[tokens[j].type]);
+    else if (tokens[j].type === stack.at(-1)) { stack.pop(); if (!stack.length) return j + 1; }
+  }
+  throw new SyntaxError('a bracket is not closed');
+}
+/** The index after a primary expression and its postfixes (.name, [..], (..)) that starts at `i`: Jinja2's argument of a test without parentheses. */
+function afterPrimary(tokens: Token[], i: number): number {
+  let j = OPENERS[tokens[i].type] ? afterGroup(tokens, i) : i + 1;
+  for (;;) {
+    if (tokens[j]?.type === 'Dot' && tokens[j + 1]) j += 2;
+    else if (tokens[j]?.type === 'OpenSquareBracket' || tokens[j]?.type === 'OpenParen') j = afterGroup(tokens, j);
+    else return j;
+  }
+}
+function rewriteTokens(tokens: Token[]): Token[] {
+  const make = (value: string, type: string): Token => Object.assign(Object.create(Object.getPrototypeOf(tokens[0])), { value, type });
+  const out: Token[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    // 1e-07, 1.5e3, 2E+10: a number, an identifier e.., maybe a sign and digits
+    if (t.type === 'NumericLiteral' && tokens[i + 1]?.type === 'Identifier' && /^[eE]\d*$/.test(tokens[i + 1].value)) {
+      const e = tokens[i + 1].value;
+      const signed = e.length === 1 && tokens[i + 2]?.type === 'AdditiveBinaryOperator' && /^[-+]$/.test(tokens[i + 2].value) && /^\d+$/.test(tokens[i + 3]?.value ?? '');
+      if (e.length > 1 || signed) {
+        const exponent = signed ? tokens[i + 2].value + tokens[i + 3].value : e.slice(1);
+        out.push(make(`${t.value.includes('.') ? t.value : t.value + '.0'}e${exponent}`, 'NumericLiteral'));
+        i += signed ? 3 : 1;
+        continue;
+      }
+    }
+    // x is [not] name(args) / x is [not] name arg
+    if (t.type === 'Identifier' && t.value === 'is') {
+      const negate = tokens[i + 1]?.type === 'Identifier' && tokens[i + 1].value === 'not';
+      const nameAt = i + (negate ? 2 : 1), name = tokens[nameAt], next = tokens[nameAt + 1];
+      const withParens = next?.type === 'OpenParen';
+      const bare = next && ['Identifier', 'StringLiteral', 'NumericLiteral', 'OpenSquareBracket', 'OpenCurlyBracket'].includes(next.type) && !(next.type === 'Identifier' && NOT_AN_ARGUMENT.has(next.value));
+      if (name?.type === 'Identifier' && (withParens || bare)) {
+        const end = withParens ? afterGroup(tokens, nameAt + 1) : afterPrimary(tokens, nameAt + 1);
+        const args = withParens ? tokens.slice(nameAt + 2, end - 1) : tokens.slice(nameAt + 1, end);
+        out.push(make('|', 'Pipe'), make(TEST_FILTER, 'Identifier'), make('(', 'OpenParen'), make(name.value, 'StringLiteral'), make(',', 'Comma'), make(negate ? 'true' : 'false', 'Identifier'));
+        if (args.length) out.push(make(',', 'Comma'), ...args);
+        out.push(make(')', 'CloseParen'));
+        i = end - 1;
+        continue;
+      }
+    }
+    out.push(t);
+  }
+  return out;
+}
+/** A template parsed as the engine's Template does (trim_blocks, lstrip_blocks), with the rewrites above. */
+export function compileJinja(source: string): Template {
+  const tokens = tokenize(source, { lstrip_blocks: true, trim_blocks: true }) as unknown as Token[];
+  const template = Object.create(Template.prototype) as Template & { parsed: unknown };
+  template.parsed = parse((tokens.length ? rewriteTokens(tokens) : tokens) as never);
+  return template;
+}
