@@ -40,15 +40,30 @@ const stripChars = (s: string, chars: unknown, start: boolean, end: boolean): st
   if (end) while (b > a && set.has(cs[b - 1])) b--;
   return cs.slice(a, b).join('');
 };
+// Title case where it is not upper case (Python's str.title / capitalize; from its unicodedata): digraphs, ligatures, ß,
+// Greek with ypogegrammeni (U+1F80..1FAF: +8 where bit 3 is clear); Georgian letters stay as they are.
+const TITLE_CASE: Record<string, string> = {
+  '\u00df': 'Ss', '\u01c4': '\u01c5', '\u01c5': '\u01c5', '\u01c6': '\u01c5', '\u01c7': '\u01c8', '\u01c8': '\u01c8', '\u01c9': '\u01c8', '\u01ca': '\u01cb', '\u01cb': '\u01cb', '\u01cc': '\u01cb',
+  '\u01f1': '\u01f2', '\u01f2': '\u01f2', '\u01f3': '\u01f2', '\u0587': '\u0535\u0582', '\u1fb2': '\u1fba\u0345', '\u1fb3': '\u1fbc', '\u1fb4': '\u0386\u0345', '\u1fb7': '\u0391\u0342\u0345', '\u1fbc': '\u1fbc',
+  '\u1fc2': '\u1fca\u0345', '\u1fc3': '\u1fcc', '\u1fc4': '\u0389\u0345', '\u1fc7': '\u0397\u0342\u0345', '\u1fcc': '\u1fcc', '\u1ff2': '\u1ffa\u0345', '\u1ff3': '\u1ffc', '\u1ff4': '\u038f\u0345', '\u1ff7': '\u03a9\u0342\u0345',
+  '\u1ffc': '\u1ffc', '\ufb00': 'Ff', '\ufb01': 'Fi', '\ufb02': 'Fl', '\ufb03': 'Ffi', '\ufb04': 'Ffl', '\ufb05': 'St', '\ufb06': 'St', '\ufb13': '\u0544\u0576', '\ufb14': '\u0544\u0565', '\ufb15': '\u0544\u056b',
+  '\ufb16': '\u054e\u0576', '\ufb17': '\u0544\u056d',
+};
+const titleCase = (c: string): string => {
+  const code = c.codePointAt(0)!;
+  if (code >= 0x10d0 && code <= 0x10ff) return c;
+  if (code >= 0x1f80 && code <= 0x1faf) return String.fromCodePoint(code & 8 ? code : code + 8);
+  return TITLE_CASE[c] ?? c.toUpperCase();
+};
 const pyTitle = (s: string): string => {
   let out = '', prevCased = false;
   for (const c of s) {
-    out += prevCased ? c.toLowerCase() : c.toUpperCase();
+    out += prevCased ? c.toLowerCase() : titleCase(c);
     prevCased = cased(c);
   }
   return out;
 };
-const pyCapitalize = (s: string): string => { const cs = [...s]; return cs.length ? cs[0].toUpperCase() + cs.slice(1).join('').toLowerCase() : ''; };
+const pyCapitalize = (s: string): string => { const cs = [...s]; return cs.length ? titleCase(cs[0]) + cs.slice(1).join('').toLowerCase() : ''; };
 /** Python's str.center: the odd space goes left when the width is odd. */
 const pyCenter = (s: string, width: number, fill = ' ') => {
   const pad = width - chars(s).length;
@@ -82,7 +97,7 @@ function pyCount(s: string, sub: string): number {
 function pyRsplit(s: string, sep: JinjaValue | undefined, maxsplit: number): string[] {
   if (sep === undefined || sep.type === 'NullValue') {
     const words = s.trim().split(/\s+/).filter(Boolean);
-    if (maxsplit < 0 || words.length <= maxsplit + 1) return words;
+    if (maxsplit < 0 || words.length <= maxsplit) return words; // (else the head keeps its leading space: '  a b'.rsplit(None, 1) is ['  a', 'b'])
     const kept = words.slice(words.length - maxsplit);
     let head = s.trimEnd();
     for (let i = kept.length - 1; i >= 0; i--) head = head.slice(0, head.lastIndexOf(kept[i])).trimEnd();
@@ -429,6 +444,7 @@ const FILTERS: Record<string, Filter> = {
     return new Py.float(Math[method](x * 10 ** precision) / 10 ** precision);
   },
   int: (operand, args, kw) => {
+    if (operand.type === 'UndefinedValue') throw new Error('UndefinedError: int of an undefined value');
     const fallback = kw.get('default') ?? args[0] ?? int(0);
     if (operand.type === 'StringValue') {
       const text = operand.value as string;
@@ -440,6 +456,7 @@ const FILTERS: Record<string, Filter> = {
     return fallback;
   },
   float: (operand, args, kw) => {
+    if (operand.type === 'UndefinedValue') throw new Error('UndefinedError: float of an undefined value');
     const fallback = kw.get('default') ?? args[0] ?? new Py.float(0);
     if (operand.type === 'StringValue') { const x = pyFloatOf(operand.value as string); return x === undefined ? fallback : new Py.float(x); }
     return isNumber(operand) ? new Py.float(Number(operand.value)) : fallback;
@@ -465,7 +482,8 @@ const FILTERS: Record<string, Filter> = {
     return str(out + rest);
   },
   trim: (operand, [chars]) => str(stripChars(asString(operand), chars?.value, true, true)),
-  title: (operand) => str(asString(operand).split(/([-\s({[<]+)/).filter(Boolean).map(pyCapitalize).join('')),
+  // (jinja2's do_title: words split at spaces, -, (, {, [ and <; each word's first character upper-cased, the rest lowered)
+  title: (operand) => str(asString(operand).split(/([-\s({[<]+)/).filter(Boolean).map((w) => { const cs = chars(w); return cs[0].toUpperCase() + cs.slice(1).join('').toLowerCase(); }).join('')),
   capitalize: (operand) => str(pyCapitalize(asString(operand))),
   upper: (operand) => str(asString(operand).toUpperCase()),
   lower: (operand) => str(asString(operand).toLowerCase()),

@@ -205,21 +205,48 @@ export function pyPercentFormat(fmt: string, args: JinjaValue): string {
   return out;
 }
 
+/** Python's divmod of two numbers: the floor of the exact quotient (float // rounds -7 // 1e-7 to -70000001.0, not -7e7) and the remainder with b's sign. */
+function pyDivmod(a: number, b: number): [number, number] {
+  let mod = a % b; // (fmod, exact)
+  let div = (a - mod) / b;
+  if (mod) {
+    if ((b < 0) !== (mod < 0)) { mod += b; div -= 1; }
+  } else mod = b < 0 ? -0 : 0;
+  let floordiv: number;
+  if (div) {
+    floordiv = Math.floor(div);
+    if (div - floordiv > 0.5) floordiv += 1;
+  } else floordiv = a / b < 0 || Object.is(a / b, -0) ? -0 : 0; // (copysign(0, a / b))
+  return [floordiv, mod];
+}
+
 // Python's operators where the engine's differ: == and != (above); ~ joins str()s; + adds numbers
 // and joins two strings, two lists or two tuples (anything else is Python's TypeError: the engine
 // joined 'a' + 1 and 'a' + [..], so a list-of-parts content went into a prompt as its repr);
 // 'ab' * 2 and [x] * 2 repeat; % is the remainder with the divisor's sign, or string formatting;
 // /, //, % by zero are errors (the engine gave Infinity); strings are ordered by code point;
 // `in` compares items as ==.
-const PYTHON_OPERATORS = new Set(['==', '!=', '*', '<', '>', '<=', '>=', '~', '+', '/', '//', '%', 'in', 'not in']);
+const PYTHON_OPERATORS = new Set(['==', '!=', '*', '<', '>', '<=', '>=', '~', '+', '-', '**', '/', '//', '%', 'in', 'not in']);
+// (Python's bool is an int: True + 1 is 2, 2 * (x is defined) counts)
+const NUMERIC_OPERATORS = new Set(['+', '-', '*', '**', '/', '//', '%', '<', '>', '<=', '>=']);
+const boolAsInt = (v: JinjaValue) => (v.type === 'BooleanValue' ? new Py.int(v.value ? 1 : 0) : v);
+// (an int has no -0: the engine's -(0) and 0 * -1 made one, and 0.0 * it printed -0.0)
+const noNegativeZero = (v: JinjaValue) => (v.type === 'IntegerValue' && Object.is(v.value, -0) ? new Py.int(0) : v);
+const unaryEngine = engine as unknown as { evaluateUnaryExpression(node: unknown, env: unknown): JinjaValue };
+const engineUnary = unaryEngine.evaluateUnaryExpression;
+unaryEngine.evaluateUnaryExpression = function (this: Engine, node, env) { return noNegativeZero(engineUnary.call(this, node, env)); };
 const engineBinary = engine.evaluateBinaryExpression;
 engine.evaluateBinaryExpression = function (this: Engine, node, env) {
   const op = node.operator.value;
   if (!PYTHON_OPERATORS.has(op)) return engineBinary.call(this, node, env);
   const left = this.evaluate(node.left, env), right = this.evaluate(node.right, env);
-  const engineOp = () => engineBinary.call(this, { ...node, left: literalOf(left), right: literalOf(right) }, env);
+  const engineOp = () => noNegativeZero(engineBinary.call(this, { ...node, left: literalOf(left), right: literalOf(right) }, env));
   const str = (v: JinjaValue) => v.type === 'StringValue';
+  if (NUMERIC_OPERATORS.has(op) && isNumber(left) && isNumber(right) && (left.type === 'BooleanValue' || right.type === 'BooleanValue')) {
+    return engine.evaluateBinaryExpression.call(this, { ...node, left: literalOf(boolAsInt(left)), right: literalOf(boolAsInt(right)) }, env);
+  }
   switch (op) {
+    case '-': case '**': return engineOp();
     case '==': case '!=': return new Py.bool(pythonEquals(left, right) === (op === '=='));
     case '~': return new Py.str(pyStr(left) + pyStr(right)); // (Jinja's ~ joins the values' str())
     case '+':
@@ -249,9 +276,10 @@ engine.evaluateBinaryExpression = function (this: Engine, node, env) {
         const a = Number(left.value), b = Number(right.value);
         if (b === 0) throw new Error(`ZeroDivisionError: ${op === '%' ? 'modulo' : 'division'} by zero`);
         const float = op === '/' || left.type === 'FloatValue' || right.type === 'FloatValue';
-        let r = op === '/' ? a / b : op === '//' ? Math.floor(a / b) : a % b;
-        if (op === '%' && r !== 0 && (r < 0) !== (b < 0)) r += b;
-        return float ? new Py.float(r) : new Py.int(r);
+        if (op === '/') return new Py.float(a / b);
+        const [quotient, remainder] = pyDivmod(a, b);
+        const r = op === '//' ? quotient : remainder;
+        return float ? new Py.float(r) : new Py.int(r || 0);
       }
       return engineOp();
     case 'in': case 'not in':
