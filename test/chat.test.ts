@@ -154,6 +154,49 @@ test('tool-calling conversations through Llama 3.1- and Qwen3-style templates an
   expect(rendered).toBeGreaterThan(200);
 });
 
+test('whitespace as Jinja2 makes it: lstrip_blocks, trim_blocks, - and + on tags, Windows line ends (random templates, seeded); a CRLF template file renders as its LF twin', () => {
+  let seed = 11;
+  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+  const pick = <T,>(a: T[]): T => a[Math.floor(rnd() * a.length)];
+  const space = () => pick(['\u2028 ', '\x0b', '\r', '', ' ', '  ', '\n', '\n\n', '\t', ' \n', '\n  ', '\r\n', 'x', ' x ', '\n x\n', '  \t']);
+  const cases = Array.from({ length: 400 }, (_, t) => {
+    const mark = () => pick(t % 2 ? ['', '-', '', '+', ''] : ['', '-', '']);
+    const block = (depth: number): string => {
+      const inner = () => (depth > 2 ? space() : Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => (rnd() < 0.5 ? space() : block(depth + 1))).join(''));
+      const tag = (body: string) => `{%${mark()} ${body} ${mark()}%}`;
+      const r = rnd();
+      if (r < 0.25) return `{{${pick(['', '-', ''])} ${pick(['1', "'a'", 'x', "'\\n'", "' '"])} ${pick(['', '-', ''])}}}`;
+      if (r < 0.45) return `${tag(`if ${pick(['true', 'false', 'x'])}`)}${inner()}${tag('else')}${inner()}${tag('endif')}`;
+      if (r < 0.6) return `${tag('for i in [1, 2]')}${inner()}${tag('endfor')}`;
+      if (r < 0.7) return `{#${mark()} c ${mark()}#}`;
+      if (r < 0.8) return tag('set y = 1');
+      if (r < 0.9) return `${tag('set z')}${inner()}${tag('endset')}{{ z }}`;
+      return `${tag('macro m()')}${inner()}${tag('endmacro')}{{ m() }}`;
+    };
+    let template = '';
+    for (let i = 0, n = 1 + Math.floor(rnd() * 5); i < n; i++) template += space() + block(0);
+    return { template: template + space(), messages: [{ role: 'user', content: 'hi' }], special: {}, kwargs: { x: 'X' } };
+  });
+  const want = reference({ render: cases }).render;
+  let rendered = 0;
+  cases.forEach((c, i) => {
+    const run = () => torch.renderChatTemplate(c.template, c.messages, c.special, { kwargs: c.kwargs });
+    if (typeof want[i] === 'string') {
+      expect({ template: c.template, text: run() }).toEqual({ template: c.template, text: want[i] });
+      rendered++;
+    } else {
+      expect(run).toThrow(/chat template/); // (+}} and a + inside an expression are not Jinja's)
+    }
+  });
+  expect(rendered).toBeGreaterThan(300);
+  const lf = fs.readFileSync(path.join(__dirname, 'fixtures', 'chat_templates', 'qwen2_5_training.jinja'), 'utf8');
+  const crlf = lf.replace(/\n/g, '\r\n');
+  const chat = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }];
+  const [wantCrlf] = reference({ render: [{ template: crlf, messages: chat, special: {} }] }).render;
+  expect(wantCrlf).toBe(torch.renderChatTemplate(lf, chat, {}));
+  expect(torch.renderChatTemplate(crlf, chat, {})).toBe(wantCrlf);
+});
+
 test('templates render as transformers renders them (add_generation_prompt, continue_final_message, tools, kwargs, raise_exception)', () => {
   const cases: { template: string; messages: unknown[]; special: Record<string, string>; add_generation_prompt: boolean; continue_final_message: boolean; tools?: unknown[]; kwargs?: Record<string, unknown> }[] = [];
   const tools = [{ type: 'function', function: { name: 'weather', description: 'Le temps <qu\'il fait>', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];

@@ -438,9 +438,23 @@ function rewriteTokens(tokens: Token[]): Token[] {
   }
   return out;
 }
-/** A template parsed as the engine's Template does (trim_blocks, lstrip_blocks), with the rewrites above. */
+/**
+ * Jinja2's whitespace rules as transformers sets them, applied to the source: newlines made \n
+ * (Jinja2's lexer does so first: a template saved with Windows line ends renders \n);
+ * lstrip_blocks (the whitespace before a block or comment tag that starts its line goes) and
+ * trim_blocks (the newline after one goes), each turned off for a tag by its + ({%+ ... +%}),
+ * which the engine could not read.
+ */
+function jinjaWhitespace(source: string): string {
+  return source.replace(/\r\n?/g, '\n')
+    .replace(/(^|\n)[ \t\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+(?=\{[%#](?!\+))/g, '$1') // (Python's \s but \n)
+    .replace(/([^+-])([%#]\})\n/g, '$1$2')
+    .replace(/\{([%#{])\+/g, '{$1').replace(/\+([%#]\})/g, '$1'); // (+}} is not Jinja's)
+}
+/** A template parsed as the engine's Template does, with Jinja2's whitespace rules and the rewrites above. */
 export function compileJinja(source: string): Template {
-  const tokens = tokenize(source, { lstrip_blocks: true, trim_blocks: true }) as unknown as Token[];
+  // (the engine's own lstrip_blocks and trim_blocks are off: jinjaWhitespace did them)
+  const tokens = tokenize(jinjaWhitespace(source)) as unknown as Token[];
   const template = Object.create(Template.prototype) as Template & { parsed: unknown };
   template.parsed = parse((tokens.length ? rewriteTokens(tokens) : tokens) as never);
   return template;
