@@ -31,6 +31,7 @@ const TEMPLATES: Record<string, string> = {
   loops: "{% for message in messages %}{% if loop.index > max_turns | default(99) %}{% break %}{% endif %}{% if message.role == 'system' %}{% continue %}{% endif %}[{{ loop.index }}/{{ loop.length }} {{ message.role }}] {{ message.content | replace('\\n', ' ') }}{{ '\\n' if not loop.last }}{% endfor %}{% if add_generation_prompt %}\n[assistant] {% endif %}",
 };
 const SPECIAL = { bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' };
+const WEATHER_TOOL = { type: 'function', function: { name: 'weather', description: 'Le temps <qu\'il fait>', parameters: { type: 'object', properties: { city: { type: 'string' } } } } };
 const CHATS = [
   [{ role: 'user', content: 'What color is the sky?' }, { role: 'assistant', content: 'It is blue.' }],
   [{ role: 'system', content: 'Answer briefly.' }, { role: 'user', content: '  Naïve café? 東京\n😀 ' }, { role: 'assistant', content: 'Yes.  ' }, { role: 'user', content: 'And "quotes" {{ not code }}?' }],
@@ -241,8 +242,12 @@ test('TRL\'s conversational rows become its text rows: messages, prompt-completi
     { prompt: 'a plain prompt', chosen: ' text', rejected: ' rows' },
     { prompt: [CHATS[0][0]], completion: 'not a conversation' },
     { prompt: [{ role: 'system', content: 'x' }], completion: [CHATS[0][1]] },
+    // a tools column goes to the template (TRL's SFT: tools=example.get("tools")); an implicit prompt keeps the row's other fields
+    { messages: CHATS[1], tools: [WEATHER_TOOL] },
+    { prompt: [CHATS[0][0]], completion: [CHATS[0][1]], tools: [WEATHER_TOOL], chat_template_kwargs: { max_turns: 1 } },
+    { chosen: CHATS[1], rejected: [...CHATS[1].slice(0, -1), { role: 'assistant', content: 'Green.' }], tools: [WEATHER_TOOL], chat_template_kwargs: { max_turns: 2 } },
   ];
-  for (const name of ['chatml', 'zephyr', 'phi3']) {
+  for (const name of ['chatml', 'zephyr', 'phi3', 'tools', 'loops']) {
     const template = TEMPLATES[name];
     const want = reference({ rows: rows.map((row) => ({ template, special: SPECIAL, row })) }).rows;
     const chat = { applyChatTemplate: (m: torch.ChatMessage[], o?: torch.ChatTemplateOptions) => torch.renderChatTemplate(template, m, SPECIAL, o) };
@@ -251,8 +256,11 @@ test('TRL\'s conversational rows become its text rows: messages, prompt-completi
       if ('error' in w) expect(() => D.conversationToText(row, chat)).toThrow();
       else expect({ name, i, row: D.conversationToText(row, chat) }).toEqual({ name, i, row: w });
     });
-    expect(want.filter((w) => 'error' in w).length).toBe(2);
+    expect({ name, errors: want.filter((w) => 'error' in w).length }).toEqual({ name, errors: name === 'loops' ? 3 : 2 }); // (loops: a completion that is text meets | replace)
   }
+  const withTools = D.conversationToText({ messages: CHATS[0], tools: [WEATHER_TOOL] }, { applyChatTemplate: (m, o) => torch.renderChatTemplate(TEMPLATES.tools, m, SPECIAL, o) });
+  expect(withTools.text).toContain('<tools>[{"type": "function", "function": {"name": "weather"');
+  expect(() => D.conversationToText({ messages: CHATS[0], tools: JSON.stringify([WEATHER_TOOL]) }, { applyChatTemplate: () => '' })).toThrow(/tools must be a list of tool schemas .*a JSON string: store the list itself/);
   // TRL's prompt extraction on text and on messages
   expect(D.extractPrompt({ chosen: 'The sky is blue', rejected: 'The sky is green' })).toEqual({ prompt: 'The sky is', chosen: ' blue', rejected: ' green' });
   expect(D.extractPrompt({ chosen: 'abc', rejected: 'abcd' })).toEqual({ prompt: 'ab', chosen: 'c', rejected: 'cd' });

@@ -54,7 +54,8 @@ export function maybeExtractPrompt(row: Record<string, unknown>): Record<string,
     const chosenConv = isConversational({ chosen: row.chosen }), promptConv = isConversational({ prompt: row.prompt });
     if (chosenConv === promptConv) return row;
   }
-  return extractPrompt(row as { chosen: string | unknown[]; rejected: string | unknown[] });
+  // (as datasets' map: the row's other fields, chat_template_kwargs and tools, stay)
+  return { ...row, ...extractPrompt(row as { chosen: string | unknown[]; rejected: string | unknown[] }) };
 }
 
 const commonPrefix = (a: string, b: string): string => {
@@ -73,9 +74,16 @@ export function applyChatTemplateToRow(row: Record<string, unknown>, chat: ChatR
   const allowed = ['messages', 'prompt', 'completion,prompt', 'chosen,prompt,rejected', 'chosen,rejected', 'completion,label,prompt'];
   if (!allowed.includes(keys)) throw new Error(`conversational row with fields ${keys}: TRL's formats are messages; prompt; prompt, completion; prompt, chosen, rejected; chosen, rejected; prompt, completion, label`);
   const kwargs = (row.chat_template_kwargs ?? {}) as Record<string, unknown>;
+  // A tools column (TRL's tool-calling format: the JSON schemas of the functions the conversation may call) goes to the
+  // template, as TRL's SFTTrainer passes tools=example.get("tools"); left out, a template's tool prompt was silently missing.
+  const tools = row.tools ?? undefined;
+  if (tools !== undefined && !(Array.isArray(tools) && tools.every((t) => t !== null && typeof t === 'object' && !Array.isArray(t)))) {
+    throw new Error(`a row's tools must be a list of tool schemas (objects such as {"type": "function", "function": {...}}), got ${JSON.stringify(tools)?.slice(0, 80)}${typeof tools === 'string' ? ' (a JSON string: store the list itself)' : ''}`);
+  }
+  const templateOptions = { kwargs, tools: tools as Record<string, unknown>[] | undefined };
   const render = (messages: unknown, opts: ChatTemplateOptions = {}) => {
     if (!isMessages(messages)) throw new Error(`a conversational row's fields must all be lists of {role, content} messages, got ${JSON.stringify(messages)?.slice(0, 80)}`);
-    return chat.applyChatTemplate(messages, { ...opts, kwargs });
+    return chat.applyChatTemplate(messages, { ...opts, ...templateOptions });
   };
   const out: Record<string, unknown> = {};
   if (opts.assistantSpans) {
@@ -84,7 +92,7 @@ export function applyChatTemplateToRow(row: Record<string, unknown>, chat: ChatR
     if (!chat.renderChat) throw new Error('assistant-only loss: the chat renderer has no renderChat (give a GPT2Tokenizer)');
     const whole = 'messages' in row ? row.messages : [...(row.prompt as ChatMessage[]), ...(isMessages(row.completion) ? row.completion : [])];
     if (!isMessages(whole)) throw new Error(`a conversational row's fields must all be lists of {role, content} messages, got ${JSON.stringify(whole)?.slice(0, 80)}`);
-    out.assistant_spans = chat.renderChat(whole, { kwargs }).generationSpans;
+    out.assistant_spans = chat.renderChat(whole, templateOptions).generationSpans;
   }
   if ('messages' in row) out.text = render(row.messages);
   if ('prompt' in row) {

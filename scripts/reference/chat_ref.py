@@ -123,7 +123,8 @@ def apply_chat_template(example, t):
     keys = {k for k in example.keys() if k in ["prompt", "chosen", "rejected", "completion", "messages", "label"]}
     if keys not in [{"messages"}, {"prompt"}, {"prompt", "completion"}, {"prompt", "chosen", "rejected"}, {"chosen", "rejected"}, {"prompt", "completion", "label"}]:
         raise KeyError(f"Invalid keys in the example: {keys}")
-    kw = example.get("chat_template_kwargs", {})
+    # (SFT's tokenizing passes each row's tools column, as TRL's SFTTrainer: tools=example.get("tools"))
+    kw = {**example.get("chat_template_kwargs", {}), "tools": example.get("tools")}
     if "messages" in example:
         messages = t(example["messages"], **kw)
     if "prompt" in example:
@@ -175,7 +176,7 @@ def apply_chat_template(example, t):
 
 def trl_row(template, special, row):
     """What TRL's trainers make of a row: maybe_extract_prompt, then maybe_apply_chat_template."""
-    row = maybe_extract_prompt(row)
+    row = {**row, **maybe_extract_prompt(row)}  # (datasets' map updates the row: its other columns stay)
     if not is_conversational(row):
         return row
     return apply_chat_template(row, lambda chat, **kw: render(template, chat, special, **kw))
