@@ -321,17 +321,25 @@ engine.evaluateMemberExpression = function (this: Engine, node, env) {
   return engineMember.call(this, { ...node, object: literalOf(object) as unknown as Node }, env);
 };
 
-// The loop's cycle(), depth and depth0 (Jinja2's loop object; the engine's lacks them).
+// The loop's cycle(), changed(), depth and depth0 (Jinja2's loop object; the engine's lacks them).
+// changed() remembers its last values across one loop's iterations: each running for-loop has its
+// own memory, on a stack (evaluateFor below pushes it).
+const loopMemories: { last?: JinjaValue[] }[] = [];
 const engineSetVariable = Environment.prototype.setVariable;
 Environment.prototype.setVariable = function (this: Environment, name: string, value: unknown) {
   const loop = value as JinjaValue;
-  if (name === 'loop' && loop?.type === 'ObjectValue') {
-    const fields = loop.value as Map<string, JinjaValue>;
+  if (name === 'loop' && loop?.type === 'ObjectValue' && loopMemories.length) {
+    const fields = loop.value as Map<string, JinjaValue>, memory = loopMemories[loopMemories.length - 1];
     const index0 = fields.get('index0')?.value as number;
     fields.set('depth', new Py.int(1)).set('depth0', new Py.int(0));
     fields.set('cycle', new Py.function((args) => {
       if (!args.length) throw new TypeError('no items for cycling given');
       return args[index0 % args.length];
+    }));
+    fields.set('changed', new Py.function((args) => {
+      const same = memory.last !== undefined && memory.last.length === args.length && memory.last.every((v, i) => pythonEquals(v, args[i]));
+      memory.last = args;
+      return new Py.bool(!same);
     }));
   }
   return engineSetVariable.call(this, name, value as never);
@@ -351,7 +359,12 @@ loopEngine.evaluateFor = function (this: Engine, node, env) {
     items = new Py.list((items.value as JinjaValue[]).map((x) => (x.type === 'TupleValue' ? new Py.list(x.value as JinjaValue[]) : x)));
   }
   const evaluated = literalOf(items) as unknown as Node;
-  return engineFor.call(this, { ...node, iterable: select ? { ...node.iterable, lhs: evaluated } : evaluated }, env);
+  loopMemories.push({});
+  try {
+    return engineFor.call(this, { ...node, iterable: select ? { ...node.iterable, lhs: evaluated } : evaluated }, env);
+  } finally {
+    loopMemories.pop();
+  }
 };
 
 // Jinja2's dict() global, dict(a=1) or dict(pairs) (the engine's globals lack it): set beside the
