@@ -24,6 +24,13 @@ function iterate(v: JinjaValue): JinjaValue[] {
   throw new TypeError(`'${pyTypeName(v)}' object is not iterable`);
 }
 const cased = (c: string) => c.toLowerCase() !== c.toUpperCase();
+// Python's whitespace (str.isspace, \s): JavaScript's lacks \x1c-\x1f and \x85, and has \ufeff
+const PY_SPACE = '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const isPySpace = (c: string) => new RegExp(`^[${PY_SPACE}]$`).test(c);
+const LEADING_SPACE = new RegExp(`^[${PY_SPACE}]+`), TRAILING_SPACE = new RegExp(`[${PY_SPACE}]+$`);
+const pyTrim = (s: string) => s.replace(LEADING_SPACE, '').replace(TRAILING_SPACE, '');
+// (int() and float() strip whitespace but the information separators \x1c-\x1f)
+const numberTrim = (s: string) => { const t = pyTrim(s); return /[\x1c-\x1f]/.test(s.replace(t, '')) ? s : t; };
 const asString = (v: JinjaValue) => (v.type === 'StringValue' ? v.value as string : pyStr(v));
 
 // ---- Python's string methods ----
@@ -32,7 +39,7 @@ const asString = (v: JinjaValue) => (v.type === 'StringValue' ? v.value as strin
 // letters ('a,b'.title() is 'A,B') and lowers the rest; find, count, isdigit, center, join,
 // rsplit, partition, removeprefix ... which the engine lacks.
 const stripChars = (s: string, chars: unknown, start: boolean, end: boolean): string => {
-  if (chars === undefined || chars === null) return start && end ? s.trim() : start ? s.trimStart() : s.trimEnd();
+  if (chars === undefined || chars === null) return end ? (start ? pyTrim(s) : s.replace(TRAILING_SPACE, '')) : s.replace(LEADING_SPACE, '');
   const set = new Set(String(chars));
   const cs = [...s];
   let a = 0, b = cs.length;
@@ -93,21 +100,31 @@ function pyCount(s: string, sub: string): number {
   for (let at = s.indexOf(sub); at >= 0; at = s.indexOf(sub, at + sub.length)) n++;
   return n;
 }
-/** Python's str.rsplit(sep=None, maxsplit=-1). */
-function pyRsplit(s: string, sep: JinjaValue | undefined, maxsplit: number): string[] {
+/** Python's str.split / str.rsplit(sep=None, maxsplit=-1): on runs of whitespace (ends ignored; what maxsplit leaves keeps its far end's), or on sep. */
+function pySplit(s: string, sep: JinjaValue | undefined, maxsplit: number, fromRight: boolean): string[] {
   if (sep === undefined || sep.type === 'NullValue') {
-    const words = s.trim().split(/\s+/).filter(Boolean);
-    if (maxsplit < 0 || words.length <= maxsplit) return words; // (else the head keeps its leading space: '  a b'.rsplit(None, 1) is ['  a', 'b'])
-    const kept = words.slice(words.length - maxsplit);
-    let head = s.trimEnd();
-    for (let i = kept.length - 1; i >= 0; i--) head = head.slice(0, head.lastIndexOf(kept[i])).trimEnd();
-    return [head, ...kept];
+    // (Python's whitespace is all in the BMP: UTF-16 units will do)
+    const words: string[] = [];
+    let at = fromRight ? s.length : 0;
+    const inside = () => (fromRight ? at > 0 : at < s.length);
+    const next = () => s[fromRight ? at - 1 : at];
+    const step = () => { at += fromRight ? -1 : 1; };
+    for (;;) {
+      while (inside() && isPySpace(next())) step();
+      if (!inside()) break;
+      if (maxsplit >= 0 && words.length === maxsplit) { words.push(fromRight ? s.slice(0, at) : s.slice(at)); break; }
+      const from = at;
+      while (inside() && !isPySpace(next())) step();
+      words.push(fromRight ? s.slice(at, from) : s.slice(from, at));
+    }
+    return fromRight ? words.reverse() : words;
   }
+  if (sep.type !== 'StringValue') throw new TypeError(`must be str or None, not ${pyTypeName(sep)}`);
   const separator = sep.value as string;
   if (separator === '') throw new Error('ValueError: empty separator');
   const parts = s.split(separator);
   if (maxsplit < 0 || parts.length <= maxsplit + 1) return parts;
-  return [parts.slice(0, parts.length - maxsplit).join(separator), ...parts.slice(parts.length - maxsplit)];
+  return fromRight ? [parts.slice(0, parts.length - maxsplit).join(separator), ...parts.slice(parts.length - maxsplit)] : [...parts.slice(0, maxsplit), parts.slice(maxsplit).join(separator)];
 }
 /** Python's str.format for {} / {0} / {name} fields without a format spec. */
 function pyStrFormat(fmt: string, args: JinjaValue[]): string {
@@ -123,6 +140,12 @@ function pyStrFormat(fmt: string, args: JinjaValue[]): string {
     return pyStr(v);
   });
 }
+/** split's (sep, maxsplit), given by position or by name. */
+const splitArgs = (args: JinjaValue[]): [JinjaValue | undefined, number] => {
+  const kw = args.at(-1)?.type === 'KeywordArgumentsValue' ? args.at(-1)!.value as Kwargs : undefined;
+  const positional = kw ? args.slice(0, -1) : args;
+  return [kw?.get('sep') ?? positional[0], Number((kw?.get('maxsplit') ?? positional[1])?.value ?? -1)];
+};
 const isDecimal = (s: string) => s.length > 0 && /^\p{Nd}+$/u.test(s);
 // (isdigit also takes the digits that are not decimal: superscripts, circled digits ...: Unicode's Numeric_Type=Digit)
 const isDigit = (s: string) => s.length > 0 && /^[\p{Nd}\u{B2}-\u{B3}\u{B9}\u{1369}-\u{1371}\u{19DA}\u{2070}\u{2074}-\u{2079}\u{2080}-\u{2089}\u{2460}-\u{2468}\u{2474}-\u{247C}\u{2488}-\u{2490}\u{24EA}\u{24F5}-\u{24FD}\u{24FF}\u{2776}-\u{277E}\u{2780}-\u{2788}\u{278A}-\u{2792}\u{10A40}-\u{10A43}\u{10E60}-\u{10E68}\u{11052}-\u{1105A}\u{1F100}-\u{1F10A}]+$/u.test(s);
@@ -144,7 +167,7 @@ const STRING_METHODS: Record<string, (s: string, args: JinjaValue[]) => JinjaVal
   isnumeric: (s) => new Py.bool(s.length > 0 && /^\p{N}+$/u.test(s)),
   isalpha: (s) => new Py.bool(s.length > 0 && /^\p{L}+$/u.test(s)),
   isalnum: (s) => new Py.bool(s.length > 0 && /^[\p{L}\p{N}]+$/u.test(s)),
-  isspace: (s) => new Py.bool(s.length > 0 && /^\s+$/u.test(s)),
+  isspace: (s) => new Py.bool(s.length > 0 && [...s].every(isPySpace)),
   islower: (s) => new Py.bool(pyIsLower(s)),
   isupper: (s) => new Py.bool(pyIsUpper(s)),
   center: (s, [w, f]) => str(pyCenter(s, Number(w.value), f ? asString(f) : ' ')),
@@ -158,7 +181,8 @@ const STRING_METHODS: Record<string, (s: string, args: JinjaValue[]) => JinjaVal
     if (v.type !== 'StringValue') throw new TypeError(`sequence item: expected str instance, ${pyTypeName(v)} found`);
     return v.value as string;
   }).join(s)),
-  rsplit: (s, [sep, maxsplit]) => list(pyRsplit(s, sep, maxsplit ? Number(maxsplit.value) : -1).map(str)),
+  split: (s, args) => list(pySplit(s, ...splitArgs(args), false).map(str)),
+  rsplit: (s, args) => list(pySplit(s, ...splitArgs(args), true).map(str)),
   partition: (s, [sep]) => { const t = asString(sep), i = s.indexOf(t); return new Py.tuple((i < 0 ? [s, '', ''] : [s.slice(0, i), t, s.slice(i + t.length)]).map(str)); },
   rpartition: (s, [sep]) => { const t = asString(sep), i = s.lastIndexOf(t); return new Py.tuple((i < 0 ? ['', '', s] : [s.slice(0, i), t, s.slice(i + t.length)]).map(str)); },
   removeprefix: (s, [p]) => str(s.startsWith(asString(p)) ? s.slice(asString(p).length) : s),
@@ -268,7 +292,7 @@ function pyRound(x: number, digits: number): number {
 }
 /** Python's int(text): digits with _ between and spaces around, in the base (0x.. / 0o.. / 0b.. prefixes in their base or base 0). */
 function pyIntOf(text: string, base: number): number | undefined {
-  let t = text.trim().replace(/(?<=[0-9a-zA-Z])_(?=[0-9a-zA-Z])/g, '');
+  let t = numberTrim(text).replace(/(?<=[0-9a-zA-Z])_(?=[0-9a-zA-Z])/g, '');
   const sign = t.startsWith('-') ? -1 : 1;
   t = t.replace(/^[-+]/, '');
   const prefix = /^0([xob])/i.exec(t);
@@ -282,7 +306,7 @@ function pyIntOf(text: string, base: number): number | undefined {
 }
 /** Python's float(text): decimal or exponent notation, inf, nan, spaces around, _ between digits. */
 function pyFloatOf(text: string): number | undefined {
-  const t = text.trim().replace(/(?<=\d)_(?=\d)/g, '').toLowerCase();
+  const t = numberTrim(text).replace(/(?<=\d)_(?=\d)/g, '').toLowerCase();
   if (/^[-+]?(inf|infinity)$/.test(t)) return t.startsWith('-') ? -Infinity : Infinity;
   if (/^[-+]?nan$/.test(t)) return NaN;
   return /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/.test(t) ? Number(t) : undefined;
@@ -326,6 +350,7 @@ function tojson(v: JinjaValue, _args: JinjaValue[], kw: Kwargs): JinjaValue {
     sortKeys: truthy(kw.get('sort_keys') ?? new Py.bool(false)),
   }));
 }
+const WORD_BEGINNINGS = new RegExp(`([-${PY_SPACE}({[<]+)`); // (jinja2's _word_beginning_split_re)
 type FilterContext = { interpreter: FilterApplier; env: unknown };
 type Filter = (operand: JinjaValue, args: JinjaValue[], kwargs: Kwargs, ctx: FilterContext) => JinjaValue | undefined;
 /** select / reject / selectattr / rejectattr: keep the items whose value passes the named test (or is truthy), or the others. */
@@ -483,7 +508,7 @@ const FILTERS: Record<string, Filter> = {
   },
   trim: (operand, [chars]) => str(stripChars(asString(operand), chars?.value, true, true)),
   // (jinja2's do_title: words split at spaces, -, (, {, [ and <; each word's first character upper-cased, the rest lowered)
-  title: (operand) => str(asString(operand).split(/([-\s({[<]+)/).filter(Boolean).map((w) => { const cs = chars(w); return cs[0].toUpperCase() + cs.slice(1).join('').toLowerCase(); }).join('')),
+  title: (operand) => str(asString(operand).split(WORD_BEGINNINGS).filter(Boolean).map((w) => { const cs = chars(w); return cs[0].toUpperCase() + cs.slice(1).join('').toLowerCase(); }).join('')),
   capitalize: (operand) => str(pyCapitalize(asString(operand))),
   upper: (operand) => str(asString(operand).toUpperCase()),
   lower: (operand) => str(asString(operand).toLowerCase()),

@@ -106,6 +106,7 @@ export function pyRepr(v: JinjaValue): string {
     case 'ArrayValue': return `[${(v.value as JinjaValue[]).map(pyRepr).join(', ')}]`;
     case 'TupleValue': { const items = (v.value as JinjaValue[]).map(pyRepr); return `(${items.join(', ')}${items.length === 1 ? ',' : ''})`; }
     case 'ObjectValue': return `{${[...(v.value as Map<string, JinjaValue>)].map(([k, x]) => `${pyStrRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
+    case 'UndefinedValue': return 'Undefined';
     default: return pyStr(v);
   }
 }
