@@ -39,14 +39,14 @@ export interface RenderedChat {
 // return_assistant_tokens_mask) by an extension that records where each block's output starts and
 // ends. Here the tags become a call block (what the extension parses them into), same whitespace
 // controls, whose macro puts two noncharacters around the block's output; they are taken out after.
-const GENERATION_TAG = /\{%(-?)\s*generation\s*(-?)%\}/g, END_GENERATION_TAG = /\{%(-?)\s*endgeneration\s*(-?)%\}/g;
+const GENERATION_TAG = /\{%([-+]?)\s*generation\s*([-+]?)%\}/g, END_GENERATION_TAG = /\{%([-+]?)\s*endgeneration\s*([-+]?)%\}/g;
 const OPEN_MARK = '\uFDD0', CLOSE_MARK = '\uFDD1';
 // (the definition ends with a block tag and a newline, which trim_blocks eats: the template's first line stays a line start)
 const GENERATION_MACRO = `{% macro __tstorch_generation() %}${OPEN_MARK}{{ caller() }}${CLOSE_MARK}{% endmacro %}\n`;
 
 /** Whether a template marks the assistant's output with {% generation %} blocks (TRL's has_generation_markers). */
 export function hasGenerationMarkers(template: string): boolean {
-  return /\{%-?\s*generation\s*-?%\}/.test(template);
+  return /\{%[-+]?\s*generation\s*[-+]?%\}/.test(template);
 }
 
 function compile(template: string): Template {
