@@ -196,6 +196,14 @@ test('whitespace as Jinja2 makes it: lstrip_blocks, trim_blocks, - and + on tags
   const [wantCrlf] = reference({ render: [{ template: crlf, messages: chat, special: {} }] }).render;
   expect(wantCrlf).toBe(torch.renderChatTemplate(lf, chat, {}));
   expect(torch.renderChatTemplate(crlf, chat, {})).toBe(wantCrlf);
+  // generation blocks with + and - on their tags (transformers' extension tag: a block tag like any)
+  const generation = [
+    "{% for m in messages %}\n  {%+ if m.role == 'assistant' +%}\n  {%+ generation +%}\n{{ m.content }}\n  {%+ endgeneration +%}\n{% else %}{{ m.content }}\n{% endif %}\n{% endfor %}",
+    "{% for m in messages %}\n  {%- if m.role == 'assistant' %}\n  {% generation -%}\n {{ m.content }}\n  {%- endgeneration %}\n{% else %}{{ m.content }}\n{% endif %}\n{% endfor %}\n",
+  ];
+  const wantGeneration = reference({ render: generation.map((template) => ({ template, messages: chat, special: {} })) }).render;
+  expect(wantGeneration[0]).toBe('  Be brief.\n  hi\n  \n  \nhello\n  \n');
+  generation.forEach((template, i) => expect(torch.renderChatTemplate(template, chat, {})).toBe(wantGeneration[i]));
 });
 
 test('templates render as transformers renders them (add_generation_prompt, continue_final_message, tools, kwargs, raise_exception)', () => {
