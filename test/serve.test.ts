@@ -466,6 +466,11 @@ test('/tokenize and /detokenize (vLLM\'s): a prompt\'s or a conversation\'s toke
   const chatml = tok.withChatTemplate(torch.CHATML_TEMPLATE);
   expect((await request('POST', `${base}/tokenize`, { messages })).json.tokens).toEqual(tok.encode(chatml.applyChatTemplate(messages, { addGenerationPrompt: true }) as string));
   expect((await request('POST', `${base}/tokenize`, { messages, add_generation_prompt: false })).json.tokens).toEqual(tok.encode(chatml.applyChatTemplate(messages) as string));
+  // vLLM's continue_final_message (a prefilled reply, left open; the generation prompt then off by default) and chat_template_kwargs
+  const prefilled = [...messages, { role: 'assistant', content: 'The jury' }];
+  const open = tok.encode(chatml.applyChatTemplate(prefilled, { continueFinalMessage: true }) as string);
+  expect(tok.decode(open).endsWith('<|im_start|>assistant\nThe jury')).toBe(true);
+  expect((await request('POST', `${base}/tokenize`, { messages: prefilled, continue_final_message: true, chat_template_kwargs: { enable_thinking: false } })).json.tokens).toEqual(open);
   expect((await request('POST', `${base}/detokenize`, { tokens: [464, 9002, 531, 50256] })).json).toEqual({ prompt: 'The jury said<|endoftext|>' });
   for (const [route, body, message] of [
     ['/tokenize', { text: 'x' }, /unknown request fields: text/],
@@ -497,6 +502,10 @@ test('bad requests: OpenAI\'s error shape, 4xx, saying what is wrong', async () 
     ['/v1/completions', { prompt: 'x', stop: ['a', 'b', 'c', 'd', 'e'] }, 400, /stop must be a non-empty string or a list of up to 4/],
     ['/v1/chat/completions', { messages: [] }, 400, /messages must be a non-empty list/],
     ['/v1/chat/completions', { messages: [{ content: 'hi' }] }, 400, /messages\[0\] needs a role/],
+    ['/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }], chat_template_kwargs: [1] }, 400, /chat_template_kwargs must be an object of template variables/],
+    ['/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }], continue_final_message: true, add_generation_prompt: true }, 400, /continue_final_message and add_generation_prompt do not go together/],
+    // (what the template refuses is the request's error: ChatML's '...' + None, an assistant's tool call without content)
+    ['/v1/chat/completions', { messages: [{ role: 'assistant', content: null, tool_calls: [] }] }, 400, /chat template: can only concatenate str \(not "NoneType"\) to str/],
     ['/v1/embeddings', { input: 'x' }, 404, /no POST \/v1\/embeddings here/],
   ];
   for (const [route, body, status, message] of cases) {

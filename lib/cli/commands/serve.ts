@@ -201,7 +201,9 @@ async function route(ctx: ServeContext, req: http.IncomingMessage, res: http.Ser
 const COMMON_KEYS = ['model', 'max_tokens', 'temperature', 'top_p', 'n', 'stop', 'seed', 'stream', 'presence_penalty', 'frequency_penalty', 'user', 'logprobs',
   'top_k', 'min_p', 'repetition_penalty', 'stream_options', 'logit_bias', 'min_tokens', 'stop_token_ids', 'ignore_eos'];
 const COMPLETION_KEYS = [...COMMON_KEYS, 'prompt', 'echo', 'suffix', 'best_of'];
-const CHAT_KEYS = [...COMMON_KEYS, 'messages', 'max_completion_tokens', 'top_logprobs'];
+// (chat_template_kwargs, add_generation_prompt, continue_final_message: vLLM's extra parameters)
+const CHAT_TEMPLATE_KEYS = ['chat_template_kwargs', 'add_generation_prompt', 'continue_final_message'];
+const CHAT_KEYS = [...COMMON_KEYS, 'messages', 'max_completion_tokens', 'top_logprobs', ...CHAT_TEMPLATE_KEYS];
 
 /** A completion or a chat completion: the request read, generated, answered (or streamed). */
 async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: boolean, res: http.ServerResponse, arrived: number): Promise<void> {
@@ -215,7 +217,7 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   let prompts: number[][];
   if (chat) {
     if (!tokenizer.chatTemplate) throw new RequestError('this model\'s tokenizer has no chat template: start tstorch serve with --chat-template FILE (or chatml), or use /v1/completions');
-    prompts = [tokenizer.encode(tokenizer.applyChatTemplate(chatMessages(body.messages), { addGenerationPrompt: true }))];
+    prompts = [tokenizer.encode(chatPrompt(ctx, body))];
     // (a GPT-2 trained on ChatML writes <|im_end|> as text, not as its eos: the reply ends there)
     if (tokenizer.chatTemplate === CHATML_TEMPLATE && !options.stopStrings?.includes('<|im_end|>')) options.stopStrings = [...options.stopStrings ?? [], '<|im_end|>'];
   } else {
@@ -551,17 +553,17 @@ function logprobsJson(list: TokenLogprob[], chat: boolean, offset: number, token
 }
 
 /**
- * vLLM's POST /tokenize: { prompt } or { messages } (through the chat template, with the
- * generation prompt unless add_generation_prompt is false) as { tokens, count, max_model_len }.
+ * vLLM's POST /tokenize: { prompt } or { messages } (through the chat template as a chat
+ * completion's: chatPrompt) as { tokens, count, max_model_len }.
  */
 function tokenize(ctx: ServeContext, body: Record<string, unknown>): Record<string, unknown> {
-  const unknown = Object.keys(body).filter((k) => !['model', 'prompt', 'messages', 'add_generation_prompt', 'add_special_tokens'].includes(k));
+  const unknown = Object.keys(body).filter((k) => !['model', 'prompt', 'messages', 'add_special_tokens', ...CHAT_TEMPLATE_KEYS].includes(k));
   if (unknown.length) throw new RequestError(`unknown request fields: ${unknown.join(', ')}`);
   const { tokenizer } = ctx;
   let tokens: number[];
   if (body.messages !== undefined) {
     if (!tokenizer.chatTemplate) throw new RequestError('this model\'s tokenizer has no chat template: start tstorch serve with --chat-template FILE (or chatml), or tokenize a prompt');
-    tokens = tokenizer.encode(tokenizer.applyChatTemplate(chatMessages(body.messages), { addGenerationPrompt: body.add_generation_prompt !== false }));
+    tokens = tokenizer.encode(chatPrompt(ctx, body));
   } else if (typeof body.prompt === 'string') {
     tokens = tokenizer.encode(body.prompt); // (GPT-2 adds no special tokens)
   } else {
@@ -592,14 +594,36 @@ function completionPrompts(prompt: unknown, tokenizer: GPT2Tokenizer): number[][
   throw new RequestError('prompt must be a string, a list of strings, or token ids');
 }
 
-/** OpenAI's messages: { role, content } with content a string or a list of text parts. */
+/**
+ * A chat request's prompt: its messages through the chat template, with vLLM's
+ * add_generation_prompt (default true; false where continue_final_message), continue_final_message
+ * and chat_template_kwargs. What the template refuses (roles that do not alternate ...) is the request's error (400).
+ */
+function chatPrompt(ctx: ServeContext, body: Record<string, unknown>): string {
+  const kwargs = body.chat_template_kwargs;
+  if (kwargs !== undefined && (kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs))) throw new RequestError('chat_template_kwargs must be an object of template variables (e.g. {"enable_thinking": false})');
+  for (const k of ['add_generation_prompt', 'continue_final_message']) if (body[k] !== undefined && typeof body[k] !== 'boolean') throw new RequestError(`${k} must be true or false`);
+  const continueFinalMessage = body.continue_final_message === true;
+  const addGenerationPrompt = body.add_generation_prompt === undefined ? !continueFinalMessage : body.add_generation_prompt === true;
+  if (continueFinalMessage && addGenerationPrompt) throw new RequestError('continue_final_message and add_generation_prompt do not go together: continue the last message, or start the assistant\'s');
+  const messages = chatMessages(body.messages);
+  try {
+    return ctx.tokenizer.applyChatTemplate(messages, { addGenerationPrompt, continueFinalMessage, kwargs: kwargs as Record<string, unknown> | undefined });
+  } catch (e) {
+    throw new RequestError((e as Error).message);
+  }
+}
+
+/** OpenAI's messages: { role, content, ... } with content a string or a list of text parts (null beside tool_calls); their other fields go to the template as they are. */
 function chatMessages(messages: unknown): ChatMessage[] {
   if (!Array.isArray(messages) || !messages.length) throw new RequestError('messages must be a non-empty list of { role, content }');
   return messages.map((m, i) => {
-    const { role, content } = (m ?? {}) as { role?: unknown; content?: unknown };
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new RequestError(`messages[${i}] must be an object { role, content }`);
+    const { role, content } = m as { role?: unknown; content?: unknown };
     if (typeof role !== 'string') throw new RequestError(`messages[${i}] needs a role`);
-    if (typeof content === 'string') return { role, content };
-    if (Array.isArray(content) && content.every((p) => p && p.type === 'text' && typeof p.text === 'string')) return { role, content: content.map((p) => p.text).join('') };
+    if (typeof content === 'string') return { ...m, role, content };
+    if (Array.isArray(content) && content.every((p) => p && p.type === 'text' && typeof p.text === 'string')) return { ...m, role, content: content.map((p) => p.text).join('') };
+    if ((content === null || content === undefined) && 'tool_calls' in m) return { ...m, role, content: null };
     throw new RequestError(`messages[${i}].content must be a string or a list of { type: 'text', text } parts`);
   });
 }
