@@ -26,7 +26,8 @@ function iterate(v: JinjaValue): JinjaValue[] {
 const cased = (c: string) => c.toLowerCase() !== c.toUpperCase();
 // Python's whitespace (str.isspace, \s): JavaScript's lacks \x1c-\x1f and \x85, and has \ufeff
 const PY_SPACE = '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
-const isPySpace = (c: string) => new RegExp(`^[${PY_SPACE}]$`).test(c);
+const PY_SPACE_CHAR = new RegExp(`^[${PY_SPACE}]$`);
+const isPySpace = (c: string) => PY_SPACE_CHAR.test(c);
 const LEADING_SPACE = new RegExp(`^[${PY_SPACE}]+`), TRAILING_SPACE = new RegExp(`[${PY_SPACE}]+$`);
 const pyTrim = (s: string) => s.replace(LEADING_SPACE, '').replace(TRAILING_SPACE, '');
 // (int() and float() strip whitespace but the information separators \x1c-\x1f)
