@@ -276,6 +276,41 @@ test('TRL\'s conversational rows become its text rows: messages, prompt-completi
   expect(() => D.conversationToText({ messages: CHATS[0] })).toThrow(/made text by a chat template: give one/);
 });
 
+test('random TRL rows (every format, tools, chat_template_kwargs) through ChatML and the fixtures\' templates become the text rows TRL makes (seeded)', () => {
+  const dir = path.join(__dirname, 'fixtures', 'chat_templates');
+  const templates = [torch.CHATML_TEMPLATE, ...fs.readdirSync(dir).filter((f) => f.endsWith('.jinja')).map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))];
+  let seed = 3;
+  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+  const pick = <T,>(a: T[]): T => a[Math.floor(rnd() * a.length)];
+  const text = () => Array.from({ length: Math.floor(rnd() * 4) }, () => pick(['hello', ' ', '\n', 'é', '<think>x</think>', ' the', 'The', '', '"', 'Blue', ' sky'])).join('');
+  const msg = (role: string) => ({ role, content: text() });
+  const turns = (n: number) => Array.from({ length: n }, (_, i) => msg(i % 2 ? 'assistant' : 'user'));
+  const cases = Array.from({ length: 300 }, () => {
+    const sys = rnd() < 0.3 ? [msg('system')] : [];
+    const prompt = [...sys, ...turns(1 + 2 * Math.floor(rnd() * 2))];
+    const row: Record<string, unknown> = pick([
+      () => ({ messages: [...sys, ...turns(1 + Math.floor(rnd() * 4))] }),
+      () => ({ prompt, completion: [msg('assistant')] }),
+      () => ({ prompt: [...sys, ...turns(2)], completion: [msg('assistant')] }), // (a prefilled reply: the prompt ends with the assistant)
+      () => ({ prompt, chosen: [msg('assistant')], rejected: [msg('assistant')] }),
+      () => ({ chosen: [...prompt, msg('assistant')], rejected: [...prompt, msg('assistant')] }),
+      () => ({ prompt, completion: [msg('assistant')], label: rnd() < 0.5 }),
+      () => ({ prompt: text(), chosen: text(), rejected: text() }),
+    ])();
+    if (rnd() < 0.3) row.tools = [WEATHER_TOOL];
+    if (rnd() < 0.3) row.chat_template_kwargs = { enable_thinking: rnd() < 0.5 };
+    return { template: pick(templates), special: SPECIAL, row };
+  });
+  const want = reference({ rows: cases }).rows;
+  let made = 0;
+  cases.forEach((c, i) => {
+    const chat = { applyChatTemplate: (m: torch.ChatMessage[], o?: torch.ChatTemplateOptions) => torch.renderChatTemplate(c.template, m, c.special, o) };
+    if ('error' in want[i]) expect(() => D.conversationToText(c.row, chat)).toThrow();
+    else { expect({ i, row: D.conversationToText(c.row, chat) }).toEqual({ i, row: want[i] }); made++; }
+  });
+  expect(made).toBeGreaterThan(250);
+});
+
 test('a folder\'s chat template: chat_template.jinja first, else tokenizer_config.json\'s (one or several by name); saved back both ways', async () => {
   const dir = path.join(tmp, 'tok');
   torch.tokenizer.savePretrained(dir);
