@@ -496,6 +496,7 @@ test('bad requests: OpenAI\'s error shape, 4xx, saying what is wrong', async () 
     ['/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }], logprobs: 2 }, 400, /logprobs must be true or false \(top_logprobs N/],
     ['/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }], top_logprobs: 2 }, 400, /top_logprobs needs logprobs: true/],
     ['/v1/completions', { prompt: 'x', max_token: 5 }, 400, /unknown request fields: max_token/],
+    ['/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }], tools: [], tool_choice: 'auto' }, 400, /^tools, tool_choice: tool calling is not served here .* use \/v1\/completions$/],
     ['/v1/completions', { prompt: 5 }, 400, /prompt must be a string, a list of strings, or token ids/],
     ['/v1/completions', { prompt: [70000] }, 400, /tokens beyond the model's vocabulary \(50257\)/],
     ['/v1/completions', { prompt: 'x '.repeat(200) }, 400, /leaves no room in the model's context \(128 tokens\)/],

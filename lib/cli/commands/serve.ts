@@ -205,9 +205,18 @@ const COMPLETION_KEYS = [...COMMON_KEYS, 'prompt', 'echo', 'suffix', 'best_of'];
 const CHAT_TEMPLATE_KEYS = ['chat_template_kwargs', 'add_generation_prompt', 'continue_final_message'];
 const CHAT_KEYS = [...COMMON_KEYS, 'messages', 'max_completion_tokens', 'top_logprobs', ...CHAT_TEMPLATE_KEYS];
 
+// OpenAI's fields this server does not serve, and what to do instead
+const TOOL_CALLS = 'tool calling is not served here (the reply is the model\'s text as it is): describe the tools in the conversation, or render them with the chat template yourself and use /v1/completions';
+const NOT_SERVED: Record<string, string> = {
+  tools: TOOL_CALLS, tool_choice: TOOL_CALLS, parallel_tool_calls: TOOL_CALLS, functions: TOOL_CALLS, function_call: TOOL_CALLS,
+  response_format: 'structured output (response_format) is not served here: the reply is the model\'s text as it is',
+};
+
 /** A completion or a chat completion: the request read, generated, answered (or streamed). */
 async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: boolean, res: http.ServerResponse, arrived: number): Promise<void> {
   const unknown = Object.keys(body).filter((k) => !(chat ? CHAT_KEYS : COMPLETION_KEYS).includes(k));
+  const unserved = unknown.filter((k) => Object.hasOwn(NOT_SERVED, k));
+  if (unserved.length) throw new RequestError(`${unserved.join(', ')}: ${NOT_SERVED[unserved[0]]}`);
   if (unknown.length) throw new RequestError(`unknown request fields: ${unknown.join(', ')}`);
   const { model, tokenizer } = ctx;
   const options = generationOptions(body, chat, model);
