@@ -191,6 +191,15 @@ const STRING_METHODS: Record<string, (s: string, args: JinjaValue[]) => JinjaVal
   splitlines: (s) => list(s.split(/\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/).filter((x, i, all) => i < all.length - 1 || x !== '').map(str)),
   format: (s, args) => str(pyStrFormat(s, [...args])),
 };
+/** f(), where an argument left out (read as undefined) is said as Python says it, not as "reading 'value' of undefined". */
+function withArguments<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof TypeError && /of undefined/.test(e.message)) throw new TypeError(`${what} is missing a required argument`);
+    throw e;
+  }
+}
 const stringProto = Py.str.prototype as unknown as { builtins: Map<string, JinjaValue> };
 const engineBuiltins = Object.getOwnPropertyDescriptor(stringProto, 'builtins')!.get!;
 const withMethods = new WeakSet<Map<string, JinjaValue>>();
@@ -200,7 +209,7 @@ Object.defineProperty(stringProto, 'builtins', {
     if (!withMethods.has(m)) {
       // (made when looked up, ours before the engine's: most strings never have a method called)
       const s = this.value as string, engineGet = m.get.bind(m);
-      m.get = (name: string) => (Object.hasOwn(STRING_METHODS, name) ? new Py.function((args) => STRING_METHODS[name](s, args)) : engineGet(name));
+      m.get = (name: string) => (Object.hasOwn(STRING_METHODS, name) ? new Py.function((args) => withArguments(`str.${name}()`, () => STRING_METHODS[name](s, args))) : engineGet(name));
       withMethods.add(m);
     }
     return m;
@@ -546,7 +555,7 @@ interpreter.applyFilter = function (this: FilterApplier, operand, filter, env) {
   const ours = FILTERS[name as string];
   if (ours) {
     const [args, kwargs] = filter.type === 'CallExpression' ? this.evaluateArguments(filter.args ?? [], env) : [[], new Map<string, JinjaValue>()];
-    const result = ours(operand, args, kwargs, { interpreter: this, env });
+    const result = withArguments(`the ${String(name)} filter`, () => ours(operand, args, kwargs, { interpreter: this, env }));
     if (result) return result;
   }
   return engineFilter.call(this, operand, filter, env);
