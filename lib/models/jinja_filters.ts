@@ -538,6 +538,8 @@ const FILTERS: Record<string, Filter> = {
   attr: (operand, [name]) => (operand as unknown as { builtins: Map<string, JinjaValue> }).builtins.get(String(name.value)) ?? new Py.undefined(undefined),
 };
 FILTERS.count = FILTERS.length;
+// `(x,)` as the parser reads it (jinja_python.ts's token rewrite): a one-item tuple
+FILTERS.__tstorch_tuple = (operand) => new Py.tuple([operand]);
 // `x is name(args)` as the parser reads it (jinja_python.ts's token rewrite): the named test, negated or not
 FILTERS.__tstorch_test = (operand, [name, negate, ...args], _kw, { env }) => new Py.bool(findTest(env, name)(operand, ...args) !== truthy(negate));
 FILTERS.e = FILTERS.escape;

@@ -452,6 +452,34 @@ function rewriteTokens(tokens: Token[]): Token[] {
   }
   return out;
 }
+// A trailing comma before ')': `(x,)` is Jinja2's one-item tuple (the engine's parser wanted
+// another item), `(a, b,)` and `f(a,)` the same without it. The one-item tuple becomes `(x) |
+// __tstorch_tuple`, the filter making the tuple (it binds to the parenthesis, as a postfix would).
+const TUPLE_FILTER = '__tstorch_tuple';
+const KEYWORDS = new Set(['in', 'not', 'and', 'or', 'is', 'if', 'else', 'elif', 'for', 'set', 'return']);
+function rewriteTrailingCommas(tokens: Token[]): Token[] {
+  const make = (value: string, type: string): Token => Object.assign(Object.create(Object.getPrototypeOf(tokens[0])), { value, type });
+  const out: Token[] = [];
+  const open: { call: boolean; commas: number }[] = [];
+  for (const t of tokens) {
+    if (OPENERS[t.type]) {
+      const before = out.at(-1);
+      // (a parenthesis right after a name, a call or a subscript is a call's)
+      const call = t.type === 'OpenParen' && !!before && ((before.type === 'Identifier' && !KEYWORDS.has(before.value)) || before.type === 'CloseParen' || before.type === 'CloseSquareBracket');
+      open.push({ call, commas: 0 });
+    } else if (t.type === 'Comma' && open.length) {
+      open[open.length - 1].commas++;
+    } else if (Object.values(OPENERS).includes(t.type)) {
+      const group = open.pop();
+      if (t.type === 'CloseParen' && out.at(-1)?.type === 'Comma') {
+        out.pop();
+        if (group && !group.call && group.commas === 1) { out.push(t, make('|', 'Pipe'), make(TUPLE_FILTER, 'Identifier')); continue; }
+      }
+    }
+    out.push(t);
+  }
+  return out;
+}
 /**
  * Jinja2's whitespace rules as transformers sets them, applied to the source: newlines made \n
  * (Jinja2's lexer does so first: a template saved with Windows line ends renders \n);
@@ -470,6 +498,6 @@ export function compileJinja(source: string): Template {
   // (the engine's own lstrip_blocks and trim_blocks are off: jinjaWhitespace did them)
   const tokens = tokenize(jinjaWhitespace(source)) as unknown as Token[];
   const template = Object.create(Template.prototype) as Template & { parsed: unknown };
-  template.parsed = parse((tokens.length ? rewriteTokens(tokens) : tokens) as never);
+  template.parsed = parse((tokens.length ? rewriteTrailingCommas(rewriteTokens(tokens)) : tokens) as never);
   return template;
 }
