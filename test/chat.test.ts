@@ -155,7 +155,7 @@ test('tool-calling conversations through Llama 3.1- and Qwen3-style templates an
   expect(rendered).toBeGreaterThan(200);
 });
 
-test('whitespace as Jinja2 makes it: lstrip_blocks, trim_blocks, - and + on tags, Windows line ends (random templates, seeded); a CRLF template file renders as its LF twin', () => {
+test('whitespace as Jinja2 makes it: lstrip_blocks, trim_blocks, - and + on tags (if, for, set, with, macro, comments), Windows line ends (random templates, seeded); a CRLF template file renders as its LF twin', () => {
   let seed = 11;
   const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
   const pick = <T,>(a: T[]): T => a[Math.floor(rnd() * a.length)];
@@ -171,7 +171,8 @@ test('whitespace as Jinja2 makes it: lstrip_blocks, trim_blocks, - and + on tags
       if (r < 0.6) return `${tag('for i in [1, 2]')}${inner()}${tag('endfor')}`;
       if (r < 0.7) return `{#${mark()} c ${mark()}#}`;
       if (r < 0.8) return tag('set y = 1');
-      if (r < 0.9) return `${tag('set z')}${inner()}${tag('endset')}{{ z }}`;
+      if (r < 0.85) return `${tag('set z')}${inner()}${tag('endset')}{{ z }}`;
+      if (r < 0.9) return `${tag('with w = 1')}${inner()}{{ w }}${tag('endwith')}`;
       return `${tag('macro m()')}${inner()}${tag('endmacro')}{{ m() }}`;
     };
     let template = '';

@@ -452,6 +452,49 @@ function rewriteTokens(tokens: Token[]): Token[] {
   }
   return out;
 }
+// Jinja2's {% with a = 1, b = x %} ... {% endwith %} (a scope of its own; the engine's parser has
+// no with) becomes a macro defined and called in place: {% macro __tstorch_with_1(a, b) %} ...
+// {% endmacro %}{{ __tstorch_with_1(1, x) }} (its values evaluated outside it, its sets local).
+function rewriteWith(tokens: Token[]): Token[] {
+  const make = (value: string, type: string): Token => Object.assign(Object.create(Object.getPrototypeOf(tokens[0])), { value, type });
+  const isTag = (i: number, name: string) => tokens[i]?.type === 'OpenStatement' && tokens[i + 1]?.type === 'Identifier' && tokens[i + 1].value === name;
+  const out: Token[] = [], open: { name: string; values: Token[][] }[] = [];
+  let made = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    if (isTag(i, 'with')) {
+      let end = i + 2;
+      while (end < tokens.length && tokens[end].type !== 'CloseStatement') end = OPENERS[tokens[end].type] ? afterGroup(tokens, end) : end + 1;
+      // the assignments, at the commas outside brackets: name = value
+      const names: Token[] = [], values: Token[][] = [];
+      for (let j = i + 2; j < end;) {
+        if (tokens[j].type !== 'Identifier' || tokens[j + 1]?.type !== 'Equals') throw new SyntaxError('{% with %} takes assignments: {% with a = 1, b = x %}');
+        let k = j + 2;
+        while (k < end && tokens[k].type !== 'Comma') k = OPENERS[tokens[k].type] ? afterGroup(tokens, k) : k + 1;
+        names.push(tokens[j]);
+        values.push(tokens.slice(j + 2, k));
+        j = k + 1;
+      }
+      const name = `__tstorch_with_${++made}`;
+      open.push({ name, values });
+      out.push(make('{%', 'OpenStatement'), make('macro', 'Identifier'), make(name, 'Identifier'), make('(', 'OpenParen'));
+      names.forEach((n, k) => out.push(...(k ? [make(',', 'Comma')] : []), n));
+      out.push(make(')', 'CloseParen'), make('%}', 'CloseStatement'));
+      i = end;
+    } else if (isTag(i, 'endwith') && tokens[i + 2]?.type === 'CloseStatement') {
+      const w = open.pop();
+      if (!w) throw new SyntaxError('{% endwith %} without its {% with %}');
+      out.push(make('{%', 'OpenStatement'), make('endmacro', 'Identifier'), make('%}', 'CloseStatement'), make('{{', 'OpenExpression'), make(w.name, 'Identifier'), make('(', 'OpenParen'));
+      w.values.forEach((v, k) => out.push(...(k ? [make(',', 'Comma')] : []), ...v));
+      out.push(make(')', 'CloseParen'), make('}}', 'CloseExpression'));
+      i += 2;
+    } else {
+      out.push(tokens[i]);
+    }
+  }
+  if (open.length) throw new SyntaxError('{% with %} without its {% endwith %}');
+  return out;
+}
+
 // A trailing comma before ')': `(x,)` is Jinja2's one-item tuple (the engine's parser wanted
 // another item), `(a, b,)` and `f(a,)` the same without it. The one-item tuple becomes `(x) |
 // __tstorch_tuple`, the filter making the tuple (it binds to the parenthesis, as a postfix would).
@@ -498,6 +541,6 @@ export function compileJinja(source: string): Template {
   // (the engine's own lstrip_blocks and trim_blocks are off: jinjaWhitespace did them)
   const tokens = tokenize(jinjaWhitespace(source)) as unknown as Token[];
   const template = Object.create(Template.prototype) as Template & { parsed: unknown };
-  template.parsed = parse((tokens.length ? rewriteTrailingCommas(rewriteTokens(tokens)) : tokens) as never);
+  template.parsed = parse((tokens.length ? rewriteWith(rewriteTrailingCommas(rewriteTokens(tokens))) : tokens) as never);
   return template;
 }
