@@ -1,8 +1,9 @@
 // Chat templates as Hugging Face's apply_chat_template renders them: the model folder's Jinja
 // template (tokenizer_config.json's chat_template, or chat_template.jinja) run by
-// @huggingface/jinja (transformers.js's engine: trim_blocks and lstrip_blocks as transformers
-// sets them, raise_exception, tojson, strftime_now), with the tokenizer's special tokens as
-// variables. Tested against transformers' rendering (scripts/reference/chat_ref.py).
+// @huggingface/jinja (transformers.js's engine), made to render as Jinja2 by jinja_python.ts and
+// jinja_filters.ts (trim_blocks and lstrip_blocks as transformers sets them, raise_exception,
+// tojson, strftime_now), with the tokenizer's special tokens as variables. Tested against
+// transformers' rendering (scripts/reference/chat_ref.py).
 import { Template } from '@huggingface/jinja';
 import { compileJinja } from './jinja_python'; // (the engine's operators and printing made Python's, as transformers' Jinja2 has them)
 import './jinja_filters'; // (and Jinja2's filters and tests, Python's string methods)
