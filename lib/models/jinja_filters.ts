@@ -371,10 +371,13 @@ const selecting = (keep: boolean, byAttribute: boolean): Filter => (operand, arg
   return list(iterate(operand).filter((item) => test(attr ? attribute(item, attr) : item, ...testArgs as JinjaValue[]) === keep));
 };
 /** min / max: the first least (or greatest) item, by its attribute if asked, strings case-insensitive unless asked; undefined if none. */
+/** min / max / unique's settings: case_sensitive and attribute, by name or position. */
+const keySettings = (args: JinjaValue[], kw: Kwargs): Kwargs => new Map([['case_sensitive', kw.get('case_sensitive') ?? args[0] ?? new Py.bool(false)], ['attribute', kw.get('attribute') ?? args[1] ?? new Py.none(null)]]);
 const extreme = (sign: number): Filter => (operand, args, kw) => {
   let best: JinjaValue | undefined, bestKey: JinjaValue | undefined;
+  const settings = keySettings(args, kw);
   for (const item of iterate(operand)) {
-    const key = sortKey(item, kw.has('case_sensitive') ? kw : new Map([...kw, ['case_sensitive', args[0] ?? new Py.bool(false)]]), args[1]);
+    const key = sortKey(item, settings);
     if (!bestKey || sign * pyCompare(key, bestKey) < 0) { best = item; bestKey = key; }
   }
   return best ?? new Py.undefined(undefined);
@@ -435,8 +438,9 @@ const FILTERS: Record<string, Filter> = {
   unique: (operand, args, kw) => {
     const seen: JinjaValue[] = [], out: JinjaValue[] = [];
     const unhashable = (v: JinjaValue): boolean => v.type === 'ArrayValue' || v.type === 'ObjectValue' || (v.type === 'TupleValue' && (v.value as JinjaValue[]).some(unhashable));
+    const settings = keySettings(args, kw);
     for (const item of iterate(operand)) {
-      const key = sortKey(item, kw.has('case_sensitive') ? kw : new Map([...kw, ['case_sensitive', args[0] ?? new Py.bool(false)]]), args[1]);
+      const key = sortKey(item, settings);
       if (unhashable(key)) throw new TypeError(`unique: unhashable type: '${pyTypeName(key)}'`);
       if (!seen.some((k) => pythonEquals(k, key))) { seen.push(key); out.push(item); }
     }
