@@ -338,7 +338,7 @@ function pyJsonDumps(v: JinjaValue, opts: { indent: number | null; ensureAscii: 
   switch (v.type) {
     case 'NullValue': return 'null';
     case 'BooleanValue': return v.value ? 'true' : 'false';
-    case 'IntegerValue': return pyStr(v);
+    case 'IntegerValue': return String(v.value);
     case 'FloatValue': { const x = v.value as number; return Number.isNaN(x) ? 'NaN' : !Number.isFinite(x) ? (x > 0 ? 'Infinity' : '-Infinity') : pyFloatRepr(x); }
     case 'StringValue': return quote(v.value as string);
     case 'ArrayValue': case 'TupleValue': return block('[', ']', (v.value as JinjaValue[]).map((x) => pyJsonDumps(x, opts, depth + 1)));

@@ -118,12 +118,10 @@ export function pyStr(v: JinjaValue): string {
     case 'UndefinedValue': return '';
     case 'FloatValue': return pyFloatRepr(v.value as number);
     case 'ArrayValue': case 'TupleValue': case 'ObjectValue': return pyRepr(v);
-    // (an int is written whole: JavaScript writes 1e21 for 10 ** 21)
-    case 'IntegerValue': return Number.isSafeInteger(v.value) ? String(v.value) : BigInt(v.value as number).toString();
     default: return String(v.value);
   }
 }
-for (const value of [true, null, [], { k: 1 }, 0.5, 1]) {
+for (const value of [true, null, [], { k: 1 }, 0.5]) {
   (Object.getPrototypeOf(engineValue(value)) as { toString(): string }).toString = function (this: JinjaValue) { return pyStr(this); };
 }
 Object.defineProperty(Py.tuple.prototype, 'toString', { value(this: JinjaValue) { return pyStr(this); } });
