@@ -13,6 +13,12 @@ let tmp: string;
 beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-chat-')); });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
+/** Random numbers from a seed (the C library's rand), and a random item of a list: the random tests' cases are the same each run. */
+function seeded(seed: number): { rnd: () => number; pick: <T>(items: T[]) => T } {
+  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+  return { rnd, pick: (items) => items[Math.floor(rnd() * items.length)] };
+}
+
 function reference(job: Record<string, unknown>): { render: (string | { error: string })[]; rows: (Record<string, unknown> | { error: string })[] } {
   const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'chat_ref.py')], { input: JSON.stringify(job), encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(r.stderr);
@@ -105,9 +111,7 @@ test('Jinja2\'s filters, tests, string methods and operators render as Jinja2\'s
 test('tool-calling conversations through Llama 3.1- and Qwen3-style templates and TRL\'s training templates render as transformers\' (random, seeded)', () => {
   const dir = path.join(__dirname, 'fixtures', 'chat_templates');
   const templates = fs.readdirSync(dir).filter((f) => f.endsWith('.jinja')).map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
-  let seed = 7;
-  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
-  const pick = <T,>(a: T[]): T => a[Math.floor(rnd() * a.length)];
+  const { rnd, pick } = seeded(7);
   const bits = ['hello', ' ', '\n', '\n\n', '"', "'", '\\', 'é', '東京', '😀', '<think>', '</think>', '<tool_response>', '</tool_response>', '\t', '/', '<', '&', ''];
   const text = () => Array.from({ length: Math.floor(rnd() * 5) }, () => pick(bits)).join('');
   const value = (depth = 0): unknown => {
@@ -156,9 +160,7 @@ test('tool-calling conversations through Llama 3.1- and Qwen3-style templates an
 });
 
 test('whitespace as Jinja2 makes it: lstrip_blocks, trim_blocks, - and + on tags (if, for, set, with, macro, comments), Windows line ends (random templates, seeded); a CRLF template file renders as its LF twin', () => {
-  let seed = 11;
-  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
-  const pick = <T,>(a: T[]): T => a[Math.floor(rnd() * a.length)];
+  const { rnd, pick } = seeded(11);
   const space = () => pick(['\u2028 ', '\x0b', '\r', '', ' ', '  ', '\n', '\n\n', '\t', ' \n', '\n  ', '\r\n', 'x', ' x ', '\n x\n', '  \t']);
   const cases = Array.from({ length: 400 }, (_, t) => {
     const mark = () => pick(t % 2 ? ['', '-', '', '+', ''] : ['', '-', '']);
@@ -280,9 +282,7 @@ test('TRL\'s conversational rows become its text rows: messages, prompt-completi
 test('random TRL rows (every format, tools, chat_template_kwargs) through ChatML and the fixtures\' templates become the text rows TRL makes (seeded)', () => {
   const dir = path.join(__dirname, 'fixtures', 'chat_templates');
   const templates = [torch.CHATML_TEMPLATE, ...fs.readdirSync(dir).filter((f) => f.endsWith('.jinja')).map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))];
-  let seed = 3;
-  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
-  const pick = <T,>(a: T[]): T => a[Math.floor(rnd() * a.length)];
+  const { rnd, pick } = seeded(3);
   const text = () => Array.from({ length: Math.floor(rnd() * 4) }, () => pick(['hello', ' ', '\n', 'é', '<think>x</think>', ' the', 'The', '', '"', 'Blue', ' sky'])).join('');
   const msg = (role: string) => ({ role, content: text() });
   const turns = (n: number) => Array.from({ length: n }, (_, i) => msg(i % 2 ? 'assistant' : 'user'));
