@@ -6,7 +6,7 @@
 // against Jinja2 (test/chat.test.ts).
 import { Environment, Interpreter } from '@huggingface/jinja';
 import {
-  JinjaValue, Py, compareCodePoints, isNumber, isSequence, literalOf, pyCompare, pyFloatRepr, pyPercentFormat, pyRepr, pyStr, pyTypeName, pythonEquals,
+  JinjaValue, PY_SPACE, Py, compareCodePoints, isNumber, isSequence, literalOf, pyCompare, pyFloatRepr, pyPercentFormat, pyRepr, pyStr, pyTypeName, pythonEquals,
 } from './jinja_python';
 
 type Kwargs = Map<string, JinjaValue>;
@@ -24,8 +24,6 @@ function iterate(v: JinjaValue): JinjaValue[] {
   throw new TypeError(`'${pyTypeName(v)}' object is not iterable`);
 }
 const cased = (c: string) => c.toLowerCase() !== c.toUpperCase();
-// Python's whitespace (str.isspace, \s): JavaScript's lacks \x1c-\x1f and \x85, and has \ufeff
-const PY_SPACE = '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const PY_SPACE_CHAR = new RegExp(`^[${PY_SPACE}]$`);
 const isPySpace = (c: string) => PY_SPACE_CHAR.test(c);
 const LEADING_SPACE = new RegExp(`^[${PY_SPACE}]+`), TRAILING_SPACE = new RegExp(`[${PY_SPACE}]+$`);
@@ -371,6 +369,11 @@ const selecting = (keep: boolean, byAttribute: boolean): Filter => (operand, arg
   return list(iterate(operand).filter((item) => test(attr ? attribute(item, attr) : item, ...testArgs as JinjaValue[]) === keep));
 };
 /** min / max: the first least (or greatest) item, by its attribute if asked, strings case-insensitive unless asked; undefined if none. */
+/** The items in the order of their keys (each computed once), reversed if asked; a stable sort, as Python's sorted. */
+function sortedBy<K>(items: JinjaValue[], key: (item: JinjaValue) => K, compare: (a: K, b: K) => number, reverse: boolean): JinjaValue {
+  const keyed = items.map((item) => [key(item), item] as const);
+  return list(keyed.sort(([a], [b]) => (reverse ? -1 : 1) * compare(a, b)).map(([, item]) => item));
+}
 /** min / max / unique's settings: case_sensitive and attribute, by name or position. */
 const keySettings = (args: JinjaValue[], kw: Kwargs): Kwargs => new Map([['case_sensitive', kw.get('case_sensitive') ?? args[0] ?? new Py.bool(false)], ['attribute', kw.get('attribute') ?? args[1] ?? new Py.none(null)]]);
 const extreme = (sign: number): Filter => (operand, args, kw) => {
@@ -422,18 +425,16 @@ const FILTERS: Record<string, Filter> = {
     const by = String((kw.get('by') ?? args[1] ?? str('key')).value);
     if (by !== 'key' && by !== 'value') throw new Error("dictsort: by must be 'key' or 'value'");
     const reverse = truthy(kw.get('reverse') ?? args[2] ?? new Py.bool(false));
-    const pairs = (dictProto.items.call(operand).value as JinjaValue[]);
-    const keyed = pairs.map((pair) => [sortKey((pair.value as JinjaValue[])[by === 'key' ? 0 : 1], new Map([['case_sensitive', caseSensitive]])), pair] as const);
-    return list(keyed.sort(([a], [b]) => (reverse ? -1 : 1) * pyCompare(a, b)).map(([, pair]) => pair));
+    const settings: Kwargs = new Map([['case_sensitive', caseSensitive]]);
+    return sortedBy(dictProto.items.call(operand).value as JinjaValue[], (pair) => sortKey((pair.value as JinjaValue[])[by === 'key' ? 0 : 1], settings), (a, b) => pyCompare(a, b), reverse);
   },
   sort: (operand, args, kw) => {
     const reverse = truthy(kw.get('reverse') ?? args[0] ?? new Py.bool(false));
     const settings: Kwargs = new Map([['case_sensitive', kw.get('case_sensitive') ?? args[1] ?? new Py.bool(false)]]);
     const attributes = kw.get('attribute') ?? args[2];
     const paths = attributes && attributes.type !== 'NullValue' ? String(attributes.value).split(',').map((a) => str(a.trim())) : [undefined];
-    const keyed = iterate(operand).map((item) => [paths.map((p) => sortKey(item, settings, p)), item] as const);
     const order = (a: JinjaValue[], b: JinjaValue[]) => { for (let i = 0; i < a.length; i++) { const c = pyCompare(a[i], b[i]); if (c) return c; } return 0; };
-    return list(keyed.sort(([a], [b]) => (reverse ? -1 : 1) * order(a, b)).map(([, item]) => item));
+    return sortedBy(iterate(operand), (item) => paths.map((p) => sortKey(item, settings, p)), order, reverse);
   },
   unique: (operand, args, kw) => {
     const seen: JinjaValue[] = [], out: JinjaValue[] = [];
@@ -507,18 +508,11 @@ const FILTERS: Record<string, Filter> = {
     const separator = asString(kw.get('d') ?? args[0] ?? str(''));
     return str(iterate(operand).map((item) => pyStr(attr && attr.type !== 'NullValue' ? attribute(item, attr) : item)).join(separator));
   },
+  // (the engine's str.replace, on the operand's and arguments' str(), as jinja2's do_replace)
   replace: (operand, args, kw) => {
-    const [old, replacement] = args.map(asString), count = Number((kw.get('count') ?? args[2] ?? int(-1)).value);
-    const s = asString(operand);
-    if (count < 0) return str(old === '' ? [...chars(s).map((c) => replacement + c), replacement].join('') : s.split(old).join(replacement));
-    let out = '', rest = s;
-    for (let i = 0; i < count; i++) {
-      const at = old === '' ? (i === 0 ? 0 : chars(rest)[0]?.length ?? -1) : rest.indexOf(old);
-      if (at < 0 || (old === '' && i > 0 && !rest)) break;
-      out += rest.slice(0, at) + replacement;
-      rest = rest.slice(at + old.length);
-    }
-    return str(out + rest);
+    const count = kw.get('count') ?? args[2];
+    const engineReplace = (new Py.str(asString(operand)) as unknown as { builtins: Map<string, JinjaValue> }).builtins.get('replace')!.value as (args: JinjaValue[]) => JinjaValue;
+    return engineReplace([str(asString(args[0])), str(asString(args[1])), ...(count ? [count] : [])]);
   },
   trim: (operand, [chars]) => str(stripChars(asString(operand), chars?.value, true, true)),
   // (jinja2's do_title: words split at spaces, -, (, {, [ and <; each word's first character upper-cased, the rest lowered)

@@ -38,6 +38,9 @@ const PY_TYPE_NAMES: Record<string, string> = {
 /** Python's name of a value's type, for messages worded as Python's. */
 export const pyTypeName = (v: JinjaValue) => PY_TYPE_NAMES[v.type] ?? v.type;
 
+/** Python's whitespace (str.isspace, re's \\s), for a regex class: JavaScript's lacks \\x1c-\\x1f and \\x85, and has \\ufeff. */
+export const PY_SPACE = '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+
 // Jinja's == and != are Python's: @huggingface/jinja compares with JavaScript's loose ==, so
 // '' == false and ' ' == false held, and Llama 2's and Mistral's `system_message != false` dropped
 // an empty system prompt's <<SYS>> block that transformers renders. Here: numbers and booleans by
@@ -395,6 +398,9 @@ scopeProto.set = function (this: Scope, name, value) {
 // false, 3)`: Jinja2's filters and tests bind alike, to the operand on their left. Float literals
 // with an exponent (1e-07; the engine's lexer splits them) become one number.
 type Token = { value: string; type: string };
+const TOKEN_PROTOTYPE = Object.getPrototypeOf(tokenize('{{ x }}')[0]); // (the engine's Token class is not exported)
+/** A token as the engine's lexer makes them. */
+const token = (value: string, type: string): Token => Object.assign(Object.create(TOKEN_PROTOTYPE), { value, type });
 const TEST_FILTER = '__tstorch_test';
 const NOT_AN_ARGUMENT = new Set(['else', 'or', 'and', 'if', 'in', 'is', 'not']);
 const OPENERS: Record<string, string> = { OpenParen: 'CloseParen', OpenSquareBracket: 'CloseSquareBracket', OpenCurlyBracket: 'CloseCurlyBracket' };
@@ -417,7 +423,6 @@ function afterPrimary(tokens: Token[], i: number): number {
   }
 }
 function rewriteTokens(tokens: Token[]): Token[] {
-  const make = (value: string, type: string): Token => Object.assign(Object.create(Object.getPrototypeOf(tokens[0])), { value, type });
   const out: Token[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
@@ -427,7 +432,7 @@ function rewriteTokens(tokens: Token[]): Token[] {
       const signed = e.length === 1 && tokens[i + 2]?.type === 'AdditiveBinaryOperator' && /^[-+]$/.test(tokens[i + 2].value) && /^\d+$/.test(tokens[i + 3]?.value ?? '');
       if (e.length > 1 || signed) {
         const exponent = signed ? tokens[i + 2].value + tokens[i + 3].value : e.slice(1);
-        out.push(make(`${t.value.includes('.') ? t.value : t.value + '.0'}e${exponent}`, 'NumericLiteral'));
+        out.push(token(`${t.value.includes('.') ? t.value : t.value + '.0'}e${exponent}`, 'NumericLiteral'));
         i += signed ? 3 : 1;
         continue;
       }
@@ -441,9 +446,9 @@ function rewriteTokens(tokens: Token[]): Token[] {
       if (name?.type === 'Identifier' && (withParens || bare)) {
         const end = withParens ? afterGroup(tokens, nameAt + 1) : afterPrimary(tokens, nameAt + 1);
         const args = withParens ? tokens.slice(nameAt + 2, end - 1) : tokens.slice(nameAt + 1, end);
-        out.push(make('|', 'Pipe'), make(TEST_FILTER, 'Identifier'), make('(', 'OpenParen'), make(name.value, 'StringLiteral'), make(',', 'Comma'), make(negate ? 'true' : 'false', 'Identifier'));
-        if (args.length) out.push(make(',', 'Comma'), ...args);
-        out.push(make(')', 'CloseParen'));
+        out.push(token('|', 'Pipe'), token(TEST_FILTER, 'Identifier'), token('(', 'OpenParen'), token(name.value, 'StringLiteral'), token(',', 'Comma'), token(negate ? 'true' : 'false', 'Identifier'));
+        if (args.length) out.push(token(',', 'Comma'), ...args);
+        out.push(token(')', 'CloseParen'));
         i = end - 1;
         continue;
       }
@@ -456,7 +461,6 @@ function rewriteTokens(tokens: Token[]): Token[] {
 // no with) becomes a macro defined and called in place: {% macro __tstorch_with_1(a, b) %} ...
 // {% endmacro %}{{ __tstorch_with_1(1, x) }} (its values evaluated outside it, its sets local).
 function rewriteWith(tokens: Token[]): Token[] {
-  const make = (value: string, type: string): Token => Object.assign(Object.create(Object.getPrototypeOf(tokens[0])), { value, type });
   const isTag = (i: number, name: string) => tokens[i]?.type === 'OpenStatement' && tokens[i + 1]?.type === 'Identifier' && tokens[i + 1].value === name;
   const out: Token[] = [], open: { name: string; values: Token[][] }[] = [];
   let made = 0;
@@ -476,16 +480,16 @@ function rewriteWith(tokens: Token[]): Token[] {
       }
       const name = `__tstorch_with_${++made}`;
       open.push({ name, values });
-      out.push(make('{%', 'OpenStatement'), make('macro', 'Identifier'), make(name, 'Identifier'), make('(', 'OpenParen'));
-      names.forEach((n, k) => out.push(...(k ? [make(',', 'Comma')] : []), n));
-      out.push(make(')', 'CloseParen'), make('%}', 'CloseStatement'));
+      out.push(token('{%', 'OpenStatement'), token('macro', 'Identifier'), token(name, 'Identifier'), token('(', 'OpenParen'));
+      names.forEach((n, k) => out.push(...(k ? [token(',', 'Comma')] : []), n));
+      out.push(token(')', 'CloseParen'), token('%}', 'CloseStatement'));
       i = end;
     } else if (isTag(i, 'endwith') && tokens[i + 2]?.type === 'CloseStatement') {
       const w = open.pop();
       if (!w) throw new SyntaxError('{% endwith %} without its {% with %}');
-      out.push(make('{%', 'OpenStatement'), make('endmacro', 'Identifier'), make('%}', 'CloseStatement'), make('{{', 'OpenExpression'), make(w.name, 'Identifier'), make('(', 'OpenParen'));
-      w.values.forEach((v, k) => out.push(...(k ? [make(',', 'Comma')] : []), ...v));
-      out.push(make(')', 'CloseParen'), make('}}', 'CloseExpression'));
+      out.push(token('{%', 'OpenStatement'), token('endmacro', 'Identifier'), token('%}', 'CloseStatement'), token('{{', 'OpenExpression'), token(w.name, 'Identifier'), token('(', 'OpenParen'));
+      w.values.forEach((v, k) => out.push(...(k ? [token(',', 'Comma')] : []), ...v));
+      out.push(token(')', 'CloseParen'), token('}}', 'CloseExpression'));
       i += 2;
     } else {
       out.push(tokens[i]);
@@ -501,7 +505,6 @@ function rewriteWith(tokens: Token[]): Token[] {
 const TUPLE_FILTER = '__tstorch_tuple';
 const KEYWORDS = new Set(['in', 'not', 'and', 'or', 'is', 'if', 'else', 'elif', 'for', 'set', 'return']);
 function rewriteTrailingCommas(tokens: Token[]): Token[] {
-  const make = (value: string, type: string): Token => Object.assign(Object.create(Object.getPrototypeOf(tokens[0])), { value, type });
   const out: Token[] = [];
   const open: { call: boolean; commas: number }[] = [];
   for (const t of tokens) {
@@ -516,7 +519,7 @@ function rewriteTrailingCommas(tokens: Token[]): Token[] {
       const group = open.pop();
       if (t.type === 'CloseParen' && out.at(-1)?.type === 'Comma') {
         out.pop();
-        if (group && !group.call && group.commas === 1) { out.push(t, make('|', 'Pipe'), make(TUPLE_FILTER, 'Identifier')); continue; }
+        if (group && !group.call && group.commas === 1) { out.push(t, token('|', 'Pipe'), token(TUPLE_FILTER, 'Identifier')); continue; }
       }
     }
     out.push(t);
@@ -530,9 +533,10 @@ function rewriteTrailingCommas(tokens: Token[]): Token[] {
  * trim_blocks (the newline after one goes), each turned off for a tag by its + ({%+ ... +%}),
  * which the engine could not read.
  */
+const LINE_START_SPACE_BEFORE_TAG = new RegExp(`(^|\\n)(?:(?!\\n)[${PY_SPACE}])+(?=\\{[%#](?!\\+))`, 'g');
 function jinjaWhitespace(source: string): string {
   return source.replace(/\r\n?/g, '\n')
-    .replace(/(^|\n)[ \t\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+(?=\{[%#](?!\+))/g, '$1') // (Python's \s but \n)
+    .replace(LINE_START_SPACE_BEFORE_TAG, '$1')
     .replace(/([^+-])([%#]\})\n/g, '$1$2')
     .replace(/\{([%#{])\+/g, '{$1').replace(/\+([%#]\})/g, '$1'); // (+}} is not Jinja's)
 }
