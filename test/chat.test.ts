@@ -159,7 +159,7 @@ test('tool-calling conversations through Llama 3.1- and Qwen3-style templates an
   expect(rendered).toBeGreaterThan(200);
 });
 
-test('whitespace as Jinja2 makes it: lstrip_blocks, trim_blocks, - and + on tags (if, for, set, with, macro, comments), Windows line ends (random templates, seeded); a CRLF template file renders as its LF twin', () => {
+test('whitespace as Jinja2 makes it: lstrip_blocks, trim_blocks, - and + on tags (if, for, set, with, macro, raw, comments), Windows line ends (random templates, seeded); a CRLF template file renders as its LF twin', () => {
   const { rnd, pick } = seeded(11);
   const space = () => pick(['\u2028 ', '\x0b', '\r', '', ' ', '  ', '\n', '\n\n', '\t', ' \n', '\n  ', '\r\n', 'x', ' x ', '\n x\n', '  \t']);
   const cases = Array.from({ length: 400 }, (_, t) => {
@@ -175,6 +175,7 @@ test('whitespace as Jinja2 makes it: lstrip_blocks, trim_blocks, - and + on tags
       if (r < 0.8) return tag('set y = 1');
       if (r < 0.85) return `${tag('set z')}${inner()}${tag('endset')}{{ z }}`;
       if (r < 0.9) return `${tag('with w = 1')}${inner()}{{ w }}${tag('endwith')}`;
+      if (r < 0.95) return `${tag('raw')}${Array.from({ length: 3 }, () => pick([space(), '{{ x }}', '{% if %}', '{#', '%}', "'", '"', '\\', '\\n'])).join('')}${tag('endraw')}`;
       return `${tag('macro m()')}${inner()}${tag('endmacro')}{{ m() }}`;
     };
     let template = '';

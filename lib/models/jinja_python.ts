@@ -526,6 +526,72 @@ function rewriteTrailingCommas(tokens: Token[]): Token[] {
   }
   return out;
 }
+// Jinja2 chains comparisons as Python does: `a < b < c` is `a < b and b < c` (the engine's parser
+// read `(a < b) < c`, a silent wrong answer). Within each bracket, the operands between `and`, `or`,
+// `not`, `if`, `else`, commas, colons, `=` and the tags are split at the comparison operators;
+// where there are two or more, they become `((a) < (b) and (b) < (c))`. (A middle operand is
+// evaluated twice; Jinja2 evaluates it once. Template expressions have no side effects to see it.)
+const COMPARISON_BOUNDARIES = new Set(['Text', 'Comment', 'OpenStatement', 'CloseStatement', 'OpenExpression', 'CloseExpression', 'Comma', 'Colon', 'Equals']);
+const LOGIC_WORDS = new Set(['and', 'or', 'not', 'if', 'else', 'elif']);
+function rewriteChainedComparisons(tokens: Token[], start = 0, end = tokens.length): Token[] {
+  const out: Token[] = [];
+  let operands: Token[][] = [[]], operators: Token[][] = [];
+  const flush = () => {
+    if (operators.length >= 2 && operands.every((o) => o.length)) {
+      const group = (o: Token[]) => [token('(', 'OpenParen'), ...o, token(')', 'CloseParen')];
+      out.push(token('(', 'OpenParen'));
+      operators.forEach((op, k) => out.push(...(k ? [token('and', 'Identifier')] : []), ...group(operands[k]), ...op, ...group(operands[k + 1])));
+      out.push(token(')', 'CloseParen'));
+    } else {
+      operands.forEach((o, k) => out.push(...(k ? operators[k - 1] : []), ...o));
+    }
+    operands = [[]];
+    operators = [];
+  };
+  for (let i = start; i < end;) {
+    const t = tokens[i], current = operands[operands.length - 1];
+    const word = t.type === 'Identifier' ? t.value : undefined;
+    if (OPENERS[t.type]) {
+      const after = afterGroup(tokens, i);
+      current.push(t, ...rewriteChainedComparisons(tokens, i + 1, after - 1), tokens[after - 1]);
+      i = after;
+    } else if (t.type === 'ComparisonBinaryOperator' || word === 'in' || (word === 'not' && tokens[i + 1]?.value === 'in' && tokens[i + 1].type === 'Identifier')) {
+      const op = word === 'not' ? [t, tokens[i + 1]] : [t];
+      operators.push(op);
+      operands.push([]);
+      i += op.length;
+    } else if (COMPARISON_BOUNDARIES.has(t.type) || tokens[i - 1]?.type === 'OpenStatement' || (word !== undefined && LOGIC_WORDS.has(word) && !(word === 'not' && tokens[i - 1]?.value === 'is'))) {
+      // (the word after {% is the statement's: for, set, if, macro ...)
+      flush();
+      out.push(t);
+      i++;
+    } else {
+      current.push(t);
+      i++;
+    }
+  }
+  flush();
+  return out;
+}
+
+// {% raw %} ... {% endraw %} (the engine's parser has no raw) becomes the same text as a string
+// printed in an if-block that keeps the raw tags' whitespace control: lstrip_blocks and `-` before
+// the raw tag, trim_blocks and `-` after the endraw tag. Inside, as Jinja2: no trim_blocks after
+// {% raw %}, lstrip_blocks before {% endraw %}. The text is escaped so no later rewrite sees its
+// tags or newlines.
+const RAW_BLOCK = /\{%([-+]?)\s*raw\s*(-?)%\}([\s\S]*?)\{%([-+]?)\s*endraw\s*([-+]?)%\}/g;
+const TRAILING_PY_SPACE = new RegExp(`[${PY_SPACE}]+$`), LEADING_PY_SPACE = new RegExp(`^[${PY_SPACE}]+`);
+const LAST_LINE_SPACE = new RegExp(`\\n(?:(?!\\n)[${PY_SPACE}])+$`);
+function rewriteRawBlocks(source: string): string {
+  return source.replace(RAW_BLOCK, (_, before: string, afterRaw: string, text: string, beforeEnd: string, after: string) => {
+    if (afterRaw === '-') text = text.replace(LEADING_PY_SPACE, '');
+    if (beforeEnd === '-') text = text.replace(TRAILING_PY_SPACE, '');
+    else if (beforeEnd !== '+') text = text.replace(LAST_LINE_SPACE, '\n');
+    const literal = text.replace(/[\\'\n{}%#]/g, (c) => (c === '\n' ? '\\n' : c === '\\' || c === "'" ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16)}`));
+    return `{%${before} if true %}{{ '${literal}' }}{% endif ${after}%}`;
+  });
+}
+
 /**
  * Jinja2's whitespace rules as transformers sets them, applied to the source: newlines made \n
  * (Jinja2's lexer does so first: a template saved with Windows line ends renders \n);
@@ -535,7 +601,7 @@ function rewriteTrailingCommas(tokens: Token[]): Token[] {
  */
 const LINE_START_SPACE_BEFORE_TAG = new RegExp(`(^|\\n)(?:(?!\\n)[${PY_SPACE}])+(?=\\{[%#](?!\\+))`, 'g');
 function jinjaWhitespace(source: string): string {
-  return source.replace(/\r\n?/g, '\n')
+  return rewriteRawBlocks(source.replace(/\r\n?/g, '\n'))
     .replace(LINE_START_SPACE_BEFORE_TAG, '$1')
     .replace(/([^+-])([%#]\})\n/g, '$1$2')
     .replace(/\{([%#{])\+/g, '{$1').replace(/\+([%#]\})/g, '$1'); // (+}} is not Jinja's)
@@ -545,6 +611,6 @@ export function compileJinja(source: string): Template {
   // (the engine's own lstrip_blocks and trim_blocks are off: jinjaWhitespace did them)
   const tokens = tokenize(jinjaWhitespace(source)) as unknown as Token[];
   const template = Object.create(Template.prototype) as Template & { parsed: unknown };
-  template.parsed = parse((tokens.length ? rewriteWith(rewriteTrailingCommas(rewriteTokens(tokens))) : tokens) as never);
+  template.parsed = parse((tokens.length ? rewriteChainedComparisons(rewriteWith(rewriteTrailingCommas(rewriteTokens(tokens)))) : tokens) as never);
   return template;
 }

@@ -282,8 +282,9 @@ export class GPT2Tokenizer {
       tables: tables ? tablesFingerprint(tables.vocab, tables.merges) : GPT2_TABLES_FINGERPRINT,
       added: b ? [...b.added] : [[EOS_TOKEN, EOS_TOKEN_ID]], addPrefixSpace: b?.addPrefixSpace ?? false,
       eos: [this.eosToken, this.eosTokenId], chatTemplate: this.chatTemplate, specialTokensMap: this.specialTokensMap,
-      // (2: templates render as Jinja2 renders them (filters, whitespace, ...) and rows' tools reach them; conversations cached before are rendered again)
-      ...(this.chatTemplate !== null ? { chatRendering: 2 } : {}),
+      // (2: templates render as Jinja2 renders them (filters, whitespace, ...) and rows' tools reach them;
+      // 3: chained comparisons and raw blocks as Jinja2's; conversations cached before are rendered again)
+      ...(this.chatTemplate !== null ? { chatRendering: 3 } : {}),
     };
     return (this.fingerprintHex = crypto.createHash('sha256').update(JSON.stringify(parts)).digest('hex'));
   }
