@@ -27,7 +27,14 @@ test('info and help', () => {
   const info = cli('info', '--json');
   expect(info.code).toBe(0);
   expect(JSON.parse(info.out).libtorch).toMatch(/^\d/);
-  expect(cli('--help').out).toMatch(/train/);
+  // every command is listed with its summary, the one its own --help shows (the list loads no command)
+  const listed = cli('--help').out.split('\n').filter((l) => l.startsWith('  ')).map((l) => l.trim().split(/\s+/)[0]);
+  expect(listed).toEqual(['info', 'eval', 'generate', 'chat', 'serve', 'classify', 'train', 'data', 'merge', 'run', 'demo', 'cache']);
+  for (const name of ['train', 'serve', 'cache']) {
+    const summary = (require(`../dist/lib/cli/commands/${name}`) as { summary: string }).summary;
+    expect(cli('--help').out).toContain(`  ${name.padEnd(10)} ${summary}`);
+    expect(cli(name, '--help').out).toContain(summary);
+  }
   expect(cli('train', '--help').out).toMatch(/--lora-r/);
 });
 

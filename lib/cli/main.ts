@@ -3,6 +3,7 @@
 // (2 for usage errors).
 import { helpText, namedAsTyped, parseFlags, Parsed, Spec, UsageError } from './args';
 import { saidOnce } from './launch';
+import { SUMMARIES } from './summaries';
 
 interface Command {
   summary: string;
@@ -11,7 +12,8 @@ interface Command {
   run(flags: Record<string, unknown>, argv?: string[]): Promise<number | void> | number | void;
 }
 
-const commands: Record<string, () => Command> = {
+// (keyed as SUMMARIES, so a command and its line in `tstorch --help` come and go together)
+const commands: Record<keyof typeof SUMMARIES, () => Command> = {
   info: () => require('./commands/info'),
   eval: () => require('./commands/eval'),
   generate: () => require('./commands/generate'),
@@ -28,7 +30,7 @@ const commands: Record<string, () => Command> = {
 
 function usage(): string {
   const lines = ['usage: tstorch <command> [flags]   (tstorch <command> --help for its flags)', '', 'commands:'];
-  for (const [name, load] of Object.entries(commands)) lines.push(`  ${name.padEnd(10)} ${load().summary}`);
+  for (const [name, summary] of Object.entries(SUMMARIES)) lines.push(`  ${name.padEnd(10)} ${summary}`);
   return lines.join('\n');
 }
 
@@ -43,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(JSON.parse(require('fs').readFileSync(require('path').join(root, 'package.json'), 'utf8')).version);
     return 0;
   }
-  const load = Object.hasOwn(commands, name) ? commands[name] : undefined; // ('tstorch constructor' is no command)
+  const load = Object.hasOwn(commands, name) ? commands[name as keyof typeof commands] : undefined; // ('tstorch constructor' is no command)
   if (!load) {
     console.error(`tstorch: unknown command '${name}'\n${usage()}`);
     return 2;

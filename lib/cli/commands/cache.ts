@@ -2,8 +2,9 @@
 // data), and clearing it: entries are never removed on their own, as HF's datasets' cache files.
 import * as torch from '../../index';
 import { Spec, UsageError } from '../args';
+import { SUMMARIES } from '../summaries';
 
-export const summary = 'list the token cache (large texts\' ids, read back by later runs) or --clear it';
+export const summary = SUMMARIES.cache;
 export const spec: Spec = {
   clear: { type: 'boolean', help: 'remove the entries (all, or with --older-than those unused for that long); an entry being made now is kept' },
   'older-than': { type: 'number', help: 'with --clear: only entries not used for this many days' },

@@ -12,8 +12,9 @@ import { GenerationBatcher } from '../../models/batching';
 import { PrefixCache } from '../../models/prefix_cache';
 import type { GenerateOptions } from '../../models/generation';
 import type { ChatMessage } from '../../models/chat_template';
+import { SUMMARIES } from '../summaries';
 
-export const summary = 'chat with a model in the terminal, through its chat template (HF\'s transformers chat)';
+export const summary = SUMMARIES.chat;
 const fromGenerate = ['max-new-tokens', 'temperature', 'do-sample', 'top-k', 'top-p', 'min-p', 'typical-p', 'repetition-penalty', 'frequency-penalty', 'presence-penalty', 'no-repeat-ngram-size', 'stop', 'seed',
   'assistant-model', 'num-assistant-tokens', 'prompt-lookup-num-tokens', 'penalty-alpha', 'max-time', 'prefill-chunk-size', 'precision', 'bf16'];
 export const spec: Spec = {

@@ -3,8 +3,9 @@ import * as fs from 'fs';
 import * as torch from '../../index';
 import { Spec } from '../args';
 import { attnFlag, isTokenClassifierSetup, loadClassifier, loadTokenClassifier, sharedFlags, textColumnsFlag, tokenizerFromFlags } from './common';
+import { SUMMARIES } from '../summaries';
 
-export const summary = 'label texts with a classifier (a classifier folder, or a base with a SEQ_CLS adapter), or tag their words with a token classifier (TOKEN_CLS)';
+export const summary = SUMMARIES.classify;
 export const spec: Spec = {
   model: sharedFlags.model,
   revision: sharedFlags.revision,

@@ -6,8 +6,9 @@
 import * as torch from '../../index';
 import { Spec } from '../args';
 import { chatTemplateOf, dataFlags, ktoDataset, loadDataset, preferenceDataset, sharedFlags, tokenizerFromFlags } from './common';
+import { SUMMARIES } from '../summaries';
 
-export const summary = 'what a data file becomes as training data: its items, tokens and learned tokens, and the first items with the learned tokens marked';
+export const summary = SUMMARIES.data;
 export const spec: Spec = {
   data: { type: 'string', required: true, help: 'the data, as train and eval take it (a file, a folder, a dataset id)', aliases: ['train-file', 'dataset-name'] },
   model: { ...sharedFlags.model, required: false, help: 'the model folder whose tokenizer (and chat template) reads the data (default: GPT-2\'s tokenizer)' },

@@ -3,8 +3,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { root } from '../../loader';
 import { Spec } from '../args';
+import { SUMMARIES } from '../summaries';
 
-export const summary = 'LoRA vs full fine-tuning of GPT-2 on news articles, offline; report in runs/demo/';
+export const summary = SUMMARIES.demo;
 export const spec: Spec = {}; // flags are scripts/demo.ts's own; passed through
 
 export async function run(_f: Record<string, unknown>, argv: string[] = []): Promise<void> {

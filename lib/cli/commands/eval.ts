@@ -6,8 +6,9 @@ import { asTrainedWith, attnFlag, chatOf, classificationDataset, CPO_FLAGS, cpoA
 import { evaluateClassifier, evaluateTokenClassifier } from '../../train/evaluate';
 import { notInCacheHint } from '../../io/hub';
 import { evaluate } from '../../train/evaluate';
+import { SUMMARIES } from '../summaries';
 
-export const summary = 'loss and perplexity of a model (optionally with a LoRA adapter) on a data file; a classifier\'s loss and accuracy';
+export const summary = SUMMARIES.eval;
 export const spec: Spec = {
   model: sharedFlags.model,
   revision: sharedFlags.revision,

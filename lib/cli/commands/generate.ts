@@ -12,8 +12,9 @@ import type { GPT2LMHeadModel } from '../../models/gpt2';
 import { GenerationBatcher } from '../../models/batching';
 import { checkGenerateOptions, completesStopString, eosList, withDefaults } from '../../models/generation';
 import type { BeamSearchOutput, EosTokenIds, GenerateOptions } from '../../models/generation';
+import { SUMMARIES } from '../summaries';
 
-export const summary = 'generate text from a prompt';
+export const summary = SUMMARIES.generate;
 export const spec: Spec = {
   model: sharedFlags.model,
   revision: sharedFlags.revision,

@@ -4,11 +4,12 @@ import * as path from 'path';
 import * as torch from '../../index';
 import { root } from '../../loader';
 import { Spec } from '../args';
+import { SUMMARIES } from '../summaries';
 
 export const spec: Spec = {
   json: { type: 'boolean', help: 'print one JSON object' },
 };
-export const summary = 'libtorch version and source, CUDA, threads, the addon in use';
+export const summary = SUMMARIES.info;
 
 export function run(flags: Record<string, unknown>): void {
   const b = torch.buildInfo();

@@ -7,8 +7,9 @@ import { hasTokenizerFiles, saveTokenizerFiles, tokenizerFor, TOKENIZER_FILES } 
 import { Spec } from '../args';
 import { isClassifierSetup, isTokenClassifierSetup, loadClassifier, loadModelFromFlags, loadTokenClassifier, sharedFlags } from './common';
 import { notInCacheHint } from '../../io/hub';
+import { SUMMARIES } from '../summaries';
 
-export const summary = 'merge a LoRA adapter into its base model (a plain Hugging Face GPT-2 folder; a SEQ_CLS or TOKEN_CLS adapter gives a classifier\'s)';
+export const summary = SUMMARIES.merge;
 export const spec: Spec = {
   model: sharedFlags.model,
   revision: sharedFlags.revision,

@@ -5,8 +5,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { helpText, parseFlags, Spec, UsageError } from '../args';
 import { launch } from '../launch';
+import { SUMMARIES } from '../summaries';
 
-export const summary = 'run a script on N data-parallel worker processes, as torchrun: tstorch run --nproc-per-node 2 script.js [args]';
+export const summary = SUMMARIES.run;
 export const spec: Spec = {
   'nproc-per-node': { type: 'int', default: 1, help: 'worker processes on this machine' },
   nnodes: { type: 'int', default: 1, help: 'machines taking part' },

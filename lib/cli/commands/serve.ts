@@ -24,8 +24,9 @@ import type { GenerateOptions } from '../../models/generation';
 import { CHATML_TEMPLATE, GPT2Tokenizer } from '../../models/tokenizer';
 import type { ChatMessage } from '../../models/chat_template';
 import { isJsonObject } from '../../io/json';
+import { SUMMARIES } from '../summaries';
 
-export const summary = 'serve the model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions; streaming; requests served together)';
+export const summary = SUMMARIES.serve;
 export const spec: Spec = {
   model: sharedFlags.model,
   revision: sharedFlags.revision,

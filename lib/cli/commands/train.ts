@@ -10,8 +10,9 @@ import { saveTokenizerFiles } from '../../models/tokenizer';
 import { notInCacheHint, readAdapterConfigFile, repoIdOf } from '../../io/hub';
 import { adapterHeadSize } from '../../models/sequence_classification';
 import { isJsonObject } from '../../io/json';
+import { SUMMARIES } from '../summaries';
 
-export const summary = 'fine-tune GPT-2 with LoRA (default) or fully; writes the adapter (or model) to --out';
+export const summary = SUMMARIES.train;
 export const spec: Spec = {
   model: { type: 'string', required: true, help: 'base Hugging Face GPT-2 folder, or a hub id (gpt2) already in the Hugging Face cache', aliases: ['model-name-or-path'] },
   revision: sharedFlags.revision,
