@@ -182,6 +182,10 @@ test('whitespace as Jinja2 makes it: lstrip_blocks, trim_blocks, - and + on tags
     for (let i = 0, n = 1 + Math.floor(rnd() * 5); i < n; i++) template += space() + block(0);
     return { template: template + space(), messages: [{ role: 'user', content: 'hi' }], special: {}, kwargs: { x: 'X' } };
   });
+  // a tag's end and a newline inside a string literal are the string's, and a backslash before a newline joins lines
+  for (const template of ["{{ '%}\n' }}|\n{{ '-%}\n  ' }}|", "{% set x = 'a\\\nb' %}\n{{ x }}|\n", "{% if '{#' %}\n  {{ '#}\n' }}{% endif %}\n."]) {
+    cases.push({ template, messages: [{ role: 'user', content: 'hi' }], special: {}, kwargs: { x: 'X' } });
+  }
   const want = reference({ render: cases }).render;
   let rendered = 0;
   cases.forEach((c, i) => {

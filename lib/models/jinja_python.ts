@@ -587,9 +587,67 @@ function rewriteRawBlocks(source: string): string {
     if (afterRaw === '-') text = text.replace(LEADING_PY_SPACE, '');
     if (beforeEnd === '-') text = text.replace(TRAILING_PY_SPACE, '');
     else if (beforeEnd !== '+') text = text.replace(LAST_LINE_SPACE, '\n');
-    const literal = text.replace(/[\\'\n{}%#]/g, (c) => (c === '\n' ? '\\n' : c === '\\' || c === "'" ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16)}`));
-    return `{%${before} if true %}{{ '${literal}' }}{% endif ${after}%}`;
+    return `{%${before} if true %}{{ ${engineStringLiteral(text)} }}{% endif ${after}%}`;
   });
+}
+
+// String literals in tags read as Python reads them (Jinja2 decodes them with unicode-escape): \a,
+// octal \0 and \101, \U0001F600, a backslash before a newline joining lines, and an unknown escape
+// such as \d kept as written (the engine knew \n \t \r \b \f \v \x \u only and refused the rest).
+// Each literal is written back in the engine's escapes, its {, }, %, # and newlines escaped too,
+// so the whitespace rules below do not take a `%}` inside a string for a tag's end.
+const PYTHON_ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', "'": "'", '"': '"', '\n': '' };
+function pythonStringLiteral(body: string): string {
+  return body.replace(/\\(?:([0-7]{1,3})|x(.{0,2})|u(.{0,4})|U(.{0,8})|N(\{[^}]*\})?|([\s\S]))/g, (all, octal?: string, x?: string, u?: string, U?: string, name?: string, other?: string) => {
+    if (octal !== undefined) return String.fromCodePoint(parseInt(octal, 8));
+    const hex = x ?? u ?? U;
+    if (hex !== undefined) {
+      const want = x !== undefined ? 2 : u !== undefined ? 4 : 8;
+      if (!new RegExp(`^[0-9a-fA-F]{${want}}$`).test(hex)) throw new SyntaxError(`truncated \\${all[1]}${'X'.repeat(want)} escape in the string literal '${body}'`);
+      const code = parseInt(hex, 16);
+      if (code > 0x10ffff) throw new SyntaxError(`illegal Unicode character \\${all.slice(1)} in the string literal '${body}'`);
+      return String.fromCodePoint(code);
+    }
+    if (all[1] === 'N') throw new SyntaxError(`\\N{...} escapes (Unicode character names) are not read here: write the character, or \\u with its code, in '${body}'`);
+    return PYTHON_ESCAPES[other!] ?? all;
+  });
+}
+const engineStringLiteral = (text: string): string =>
+  `'${text.replace(/[\\'\n{}%#]/g, (c) => (c === '\n' ? '\\n' : c === '\\' || c === "'" ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16)}`))}'`;
+function rewriteStringLiterals(source: string): string {
+  let out = '', i = 0;
+  while (i < source.length) {
+    const open = source.slice(i).search(/\{[{%#]/);
+    if (open < 0) return out + source.slice(i);
+    const start = i + open, kind = source[start + 1];
+    if (kind === '#') {
+      const end = source.indexOf('#}', start + 2);
+      const stop = end < 0 ? source.length : end + 2;
+      out += source.slice(i, stop);
+      i = stop;
+      continue;
+    }
+    out += source.slice(i, start + 2);
+    let k = start + 2, depth = 0;
+    while (k < source.length) {
+      const c = source[k];
+      if (c === "'" || c === '"') {
+        let end = k + 1;
+        while (end < source.length && source[end] !== c) end += source[end] === '\\' ? 2 : 1;
+        if (end >= source.length) break; // (unclosed: the engine says so)
+        out += engineStringLiteral(pythonStringLiteral(source.slice(k + 1, end)));
+        k = end + 1;
+        continue;
+      }
+      if (kind === '{' && c === '{') depth++;
+      else if (kind === '{' && c === '}' && depth > 0) depth--;
+      else if (source.startsWith(kind === '{' ? '}}' : '%}', k) && depth === 0) break;
+      out += c;
+      k++;
+    }
+    i = k;
+  }
+  return out;
 }
 
 /**
@@ -601,7 +659,7 @@ function rewriteRawBlocks(source: string): string {
  */
 const LINE_START_SPACE_BEFORE_TAG = new RegExp(`(^|\\n)(?:(?!\\n)[${PY_SPACE}])+(?=\\{[%#](?!\\+))`, 'g');
 function jinjaWhitespace(source: string): string {
-  return rewriteRawBlocks(source.replace(/\r\n?/g, '\n'))
+  return rewriteStringLiterals(rewriteRawBlocks(source.replace(/\r\n?/g, '\n')))
     .replace(LINE_START_SPACE_BEFORE_TAG, '$1')
     .replace(/([^+-])([%#]\})\n/g, '$1$2')
     .replace(/\{([%#{])\+/g, '{$1').replace(/\+([%#]\})/g, '$1'); // (+}} is not Jinja's)
