@@ -371,13 +371,27 @@ loopEngine.evaluateFor = function (this: Engine, node, env) {
   }
 };
 
+// A Number object (Object(2)) in a template's data stands for a Python float whose value is whole,
+// 2.0: the engine takes every whole number for an int and would print 2. JSON read as Python's
+// json module reads it (pythonJsonLoads: tool calls' arguments in `serve`) keeps its floats so.
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
+const hasFloatBox = (v: unknown): boolean => v instanceof Number || (Array.isArray(v) ? v.some(hasFloatBox) : isPlainObject(v) && Object.values(v).some(hasFloatBox));
+function withFloats(v: unknown): JinjaValue {
+  if (v instanceof Number) return new Py.float(v.valueOf());
+  if (Array.isArray(v)) return new Py.list(v.map(withFloats));
+  if (isPlainObject(v)) return new Py.dict(new Map(Object.entries(v).map(([k, x]) => [k, withFloats(x)])));
+  if (typeof v === 'string') return new Py.str(v);
+  if (typeof v === 'number') return Number.isInteger(v) ? new Py.int(v) : new Py.float(v);
+  return engineValue(v);
+}
+
 // Jinja2's dict() global, dict(a=1) or dict(pairs) (the engine's globals lack it): set beside the
 // engine's own globals, which the template's variables then shadow, as in Jinja2.
-type Scope = { variables: Map<string, JinjaValue>; set(name: string, value: unknown): JinjaValue };
+type Scope = { variables: Map<string, JinjaValue>; set(name: string, value: unknown): JinjaValue; declareVariable(name: string, value: JinjaValue): JinjaValue };
 const scopeProto = Environment.prototype as unknown as Scope;
 const engineSet = scopeProto.set;
 scopeProto.set = function (this: Scope, name, value) {
-  const result = engineSet.call(this, name, value);
+  const result = hasFloatBox(value) ? this.declareVariable(name, withFloats(value)) : engineSet.call(this, name, value);
   if (name === 'range') {
     this.variables.set('dict', new Py.function((args) => {
       const entries = new Map<string, JinjaValue>();

@@ -3,7 +3,8 @@
 // /v1/models, /health, /metrics (Prometheus'). The requests' generations run in a
 // GenerationBatcher: their steps share forward passes (continuous batching, as vLLM's), prompts
 // arriving together go through in one pass, requests join and leave between steps, and a client
-// that goes away stops its own generation.
+// that goes away stops its own generation. Tools go to the chat template, and with
+// --enable-auto-tool-choice the reply's tool calls are read out as vLLM's parsers read them.
 import * as http from 'http';
 import { createHash, randomUUID, timingSafeEqual } from 'crypto';
 import { Spec } from '../args';
@@ -25,6 +26,7 @@ import { CHATML_TEMPLATE, GPT2Tokenizer } from '../../models/tokenizer';
 import type { ChatMessage } from '../../models/chat_template';
 import { isJsonObject } from '../../io/json';
 import { SUMMARIES } from '../summaries';
+import { extractToolCalls, pythonJsonLoads, textBeforeToolCalls, TOOL_CALL_PARSERS, ToolCallParser } from '../tool_parsers';
 
 export const summary = SUMMARIES.serve;
 export const spec: Spec = {
@@ -42,6 +44,8 @@ export const spec: Spec = {
   'prefill-chunk-size': { type: 'int', default: 256, help: 'a prompt longer than this goes through the model this many positions a pass, the other requests\' steps between them (vLLM\'s chunked prefill: a long prompt does not hold up the others\' tokens; 0: each prompt in one pass)' },
   'max-num-batched-tokens': { type: 'int', default: 8192, help: 'the most prompt positions (padding included) requests waiting together put through in one pass (vLLM\'s --max-num-batched-tokens)' },
   'disable-log-requests': { type: 'boolean', help: 'no line on stderr for each request answered (as vLLM\'s)' },
+  'enable-auto-tool-choice': { type: 'boolean', help: 'chat requests with tools (tool_choice auto) get the reply\'s tool calls as OpenAI\'s tool_calls, read by --tool-call-parser (as vLLM\'s)' },
+  'tool-call-parser': { type: 'string', help: `how the reply's tool calls are written: ${TOOL_CALL_PARSERS.join(' or ')} (vLLM's parsers: hermes <tool_call>{...}</tool_call> for Hermes/Qwen-style templates, llama3_json for Llama 3.1's JSON calls)` },
   'enable-cors': { type: 'boolean', help: 'answer web pages of any origin (CORS headers, and the preflight OPTIONS requests), as transformers serve --enable-cors' },
   device: sharedFlags.device,
   attn: sharedFlags.attn,
@@ -72,6 +76,10 @@ export interface ServeContext {
   metrics?: ServeMetrics;
   /** a line for each request answered (tstorch serve: stderr, unless --disable-log-requests) */
   log?: (line: string) => void;
+  /** how replies write tool calls (--tool-call-parser) */
+  toolCallParser?: ToolCallParser;
+  /** tool_choice auto is served: the reply's tool calls read out with toolCallParser (--enable-auto-tool-choice) */
+  autoToolChoice?: boolean;
 }
 
 export async function run(f: Record<string, unknown>): Promise<number> {
@@ -79,6 +87,9 @@ export async function run(f: Record<string, unknown>): Promise<number> {
   if (!['fp32', 'bf16'].includes(f.precision as string)) throw new Error(`--precision must be fp32 or bf16, got '${f.precision}'`);
   const port = f.port as number;
   if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new Error(`--port must be a port number (0 .. 65535), got ${port}`);
+  const parser = f['tool-call-parser'] as string | undefined;
+  if (parser !== undefined && !(TOOL_CALL_PARSERS as readonly string[]).includes(parser)) throw new Error(`--tool-call-parser must be ${TOOL_CALL_PARSERS.join(' or ')}, got '${parser}'`);
+  if (f['enable-auto-tool-choice'] && parser === undefined) throw new Error(`--enable-auto-tool-choice needs --tool-call-parser (${TOOL_CALL_PARSERS.join(' or ')}): how the model writes its tool calls`);
   const tokenizer = tokenizerFromFlags(f);
   const model = await loadModelFromFlags(f);
   const apiKey = (f['api-key'] as string | undefined) ?? process.env.TSTORCH_API_KEY;
@@ -98,6 +109,7 @@ export async function run(f: Record<string, unknown>): Promise<number> {
     batcher: new GenerationBatcher(model, { maxBatchRows: maxRows, maxBatchTokens: maxTokens, autocast: autocastOptions }),
     prefixCache: new PrefixCache(cacheTokens), prefillChunkSize: chunk || undefined,
     log: f['disable-log-requests'] ? undefined : (line) => console.error(line),
+    toolCallParser: parser as ToolCallParser | undefined, autoToolChoice: Boolean(f['enable-auto-tool-choice']),
   };
   const server = http.createServer(requestHandler(ctx));
   try {
@@ -203,13 +215,13 @@ const COMMON_KEYS = ['model', 'max_tokens', 'temperature', 'top_p', 'n', 'stop',
   'top_k', 'min_p', 'repetition_penalty', 'stream_options', 'logit_bias', 'min_tokens', 'stop_token_ids', 'ignore_eos'];
 const COMPLETION_KEYS = [...COMMON_KEYS, 'prompt', 'echo', 'suffix', 'best_of'];
 // (chat_template_kwargs, add_generation_prompt, continue_final_message: vLLM's extra parameters)
-const CHAT_TEMPLATE_KEYS = ['chat_template_kwargs', 'add_generation_prompt', 'continue_final_message'];
-const CHAT_KEYS = [...COMMON_KEYS, 'messages', 'max_completion_tokens', 'top_logprobs', ...CHAT_TEMPLATE_KEYS];
+const CHAT_TEMPLATE_KEYS = ['tools', 'chat_template_kwargs', 'add_generation_prompt', 'continue_final_message'];
+const CHAT_KEYS = [...COMMON_KEYS, 'messages', 'max_completion_tokens', 'top_logprobs', 'tool_choice', 'parallel_tool_calls', ...CHAT_TEMPLATE_KEYS];
 
 // OpenAI's fields this server does not serve, and what to do instead
-const TOOL_CALLS = 'tool calling is not served here (the reply is the model\'s text as it is): describe the tools in the conversation, or render them with the chat template yourself and use /v1/completions';
+const FUNCTIONS = 'the legacy functions and function_call are not served (as vLLM\'s): give tools and tool_choice';
 const NOT_SERVED: Record<string, string> = {
-  tools: TOOL_CALLS, tool_choice: TOOL_CALLS, parallel_tool_calls: TOOL_CALLS, functions: TOOL_CALLS, function_call: TOOL_CALLS,
+  functions: FUNCTIONS, function_call: FUNCTIONS,
   response_format: 'structured output (response_format) is not served here: the reply is the model\'s text as it is',
 };
 
@@ -225,8 +237,10 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   const n = options.numReturnSequences ?? 1;
   const stream = body.stream === true;
   let prompts: number[][];
+  let toolParser: ToolCallParser | undefined; // (tool_choice auto: the replies' tool calls read out with it)
   if (chat) {
     if (!tokenizer.chatTemplate) throw new RequestError('this model\'s tokenizer has no chat template: start tstorch serve with --chat-template FILE (or chatml), or use /v1/completions');
+    toolParser = toolCallParserFor(ctx, body);
     prompts = [tokenizer.encode(chatPrompt(ctx, body))];
     // (a GPT-2 trained on ChatML writes <|im_end|> as text, not as its eos: the reply ends there)
     if (tokenizer.chatTemplate === CHATML_TEMPLATE && !options.stopStrings?.includes('<|im_end|>')) options.stopStrings = [...options.stopStrings ?? [], '<|im_end|>'];
@@ -238,6 +252,8 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
     if (p.some((t) => t >= model.config.vocab_size)) throw new RequestError(`a prompt has tokens beyond the model's vocabulary (${model.config.vocab_size})`);
     if (p.length >= model.config.n_positions) throw new RequestError(`a prompt of ${p.length} tokens leaves no room in the model's context (${model.config.n_positions} tokens)`);
   }
+  // (as vLLM's hermes parser asks: the reply's special tokens kept, a <tool_call> token among them)
+  const decodeAs = toolParser === 'hermes' ? { skipSpecialTokens: false } : plain;
   const echo = !chat && body.echo === true;
   const stops = options.stopStrings;
   const eos = options.eosTokenId;
@@ -250,7 +266,7 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   const echoed = prompts.map((p) => (echo ? tokenizer.decode(p, plain) : ''));
   // (echo with logprobs: the prompt's tokens too, each but the first scored by one pass over the prompt)
   const promptScores = echo && top !== undefined ? prompts.map((p) => promptLogprobs(model, p, top, tokenizer, ctx.autocast)) : undefined;
-  const scored = top === undefined ? undefined : new StepLogprobs(top, tokenizer);
+  const scored = top === undefined ? undefined : new StepLogprobs(top, tokenizer, decodeAs);
   // streamed: each choice's text as it settles, in its own chunks (by index), with its tokens' logprobs
   let streams: ChoiceStream[] | undefined;
   if (stream) {
@@ -260,7 +276,7 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
       const p = Math.floor(i / n);
       if (chat) event(i, { delta: { role: 'assistant', content: '' } });
       if (echo) event(i, { text: echoed[p], ...(promptScores ? { logprobs: logprobsJson(promptScores[p], false, 0, tokenizer) } : {}) });
-      return new ChoiceStream((choice) => event(i, choice), chat, stops, tokenizer, scored && (() => scored.rows[i] ?? []), echoed[p].length);
+      return new ChoiceStream((choice) => event(i, choice), chat, stops, tokenizer, scored && (() => scored.rows[i] ?? []), echoed[p].length, decodeAs, toolParser, body.parallel_tool_calls === false);
     });
   }
   let finished: boolean[] = []; // (the rows finished before this step: what they get now is padding)
@@ -311,7 +327,7 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
     const added = newTokens(tokens, prompt.length, eos, stops, tokenizer);
     // ('stop': it met an end token (its text left out) or a stop string; 'length': max_tokens, or the context, ran out)
     const ended = added.length > 0 && ends.includes(added[added.length - 1]);
-    const full = tokenizer.decode(ended ? added.slice(0, -1) : added, plain), text = replyText(full, stops);
+    const full = tokenizer.decode(ended ? added.slice(0, -1) : added, decodeAs), text = replyText(full, stops);
     const stopped = ended || text.length < full.length;
     // (the log-probabilities of the tokens that make the text: not an end token, nor those of a stop string)
     const logprobs = scored && (scored.rows[i] ?? []).slice(0, added.length).filter((t) => t.start < text.length);
@@ -333,28 +349,30 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   sendJson(res, 200, {
     ...head,
     choices: choices.map((c) => (chat
-      ? { index: c.index, message: { role: 'assistant', content: c.text }, logprobs: c.logprobs ? logprobsJson(c.logprobs, true, 0, tokenizer) : null, finish_reason: c.finish }
+      ? { index: c.index, ...chatReply(c.text, c.finish, toolParser, body.parallel_tool_calls === false), logprobs: c.logprobs ? logprobsJson(c.logprobs, true, 0, tokenizer) : null }
       : { index: c.index, text: c.echoed + c.text, logprobs: c.logprobs ? logprobsJson([...c.promptScores ?? [], ...c.logprobs.map((t) => ({ ...t, start: t.start + c.echoed.length }))], false, 0, tokenizer) : null, finish_reason: c.finish })),
     usage,
   });
 }
 
 /**
- * One choice streamed: its text as it settles (held back where a stop string may be beginning),
- * each piece with the log-probabilities of the tokens that begin in it; at the end, the rest of
- * them with the finish reason.
+ * One choice streamed: its text as it settles (held back where a stop string may be beginning,
+ * and, when tool calls are read, where a call may be beginning), each piece with the
+ * log-probabilities of the tokens that begin in it; at the end, the rest of them, the calls, and
+ * the finish reason.
  */
 class ChoiceStream {
   private readonly shown: ReturnType<typeof textStream>;
-  private chars = 0; // (the reply's characters sent)
+  private settled = ''; // (the reply's text that no stop string will take back)
+  private chars = 0; // (its characters sent)
   private sent = 0; // (its tokens whose log-probabilities went with them)
 
   constructor(private readonly send: (choice: Record<string, unknown>) => void, private readonly chat: boolean, stops: string[] | undefined,
-    private readonly tokenizer: GPT2Tokenizer, private readonly scores: (() => TokenLogprob[]) | undefined, private readonly offset: number) {
-    this.shown = textStream((t) => tokenizer.decode(t, plain), stops, (piece) => {
-      if (!piece) return;
-      this.chars += piece.length;
-      send({ ...(chat ? { delta: { content: piece } } : { text: piece }), ...this.logprobs(this.chars) });
+    private readonly tokenizer: GPT2Tokenizer, private readonly scores: (() => TokenLogprob[]) | undefined, private readonly offset: number,
+    decodeAs: { skipSpecialTokens?: boolean }, private readonly toolParser?: ToolCallParser, private readonly oneCall = false) {
+    this.shown = textStream((t) => tokenizer.decode(t, decodeAs), stops, (piece) => {
+      this.settled += piece;
+      this.flush(this.toolParser ? textBeforeToolCalls(this.toolParser, this.settled) : this.settled.length);
     }, false);
   }
 
@@ -364,7 +382,22 @@ class ChoiceStream {
 
   end(text: string, finish: string): void {
     this.shown.end(text);
-    this.send({ ...(this.chat ? { delta: {} } : { text: '' }), ...this.logprobs(text.length), finish_reason: finish });
+    const reply = chatReply(text, finish, this.toolParser, this.oneCall);
+    const content = this.toolParser ? (reply.message.content ?? '') : text;
+    this.flush(content.length, content);
+    if (reply.message.tool_calls) {
+      // (each call whole in one delta: a client joins the deltas of a call by its index)
+      reply.message.tool_calls.forEach((call, index) => this.send({ delta: { tool_calls: [{ index, ...call }] } }));
+    }
+    this.send({ ...(this.chat ? { delta: {} } : { text: '' }), ...this.logprobs(text.length), finish_reason: reply.finish_reason });
+  }
+
+  /** Sends the reply's text up to `upTo` characters (of `text`, the settled text by default), what is not sent yet. */
+  private flush(upTo: number, text = this.settled): void {
+    if (upTo <= this.chars) return;
+    const piece = text.slice(this.chars, upTo);
+    this.chars = upTo;
+    this.send({ ...(this.chat ? { delta: { content: piece } } : { text: piece }), ...this.logprobs(this.chars) });
   }
 
   /** { logprobs } of the tokens not yet sent that begin before `chars` characters of the reply (none: {}) */
@@ -373,6 +406,23 @@ class ChoiceStream {
     while (this.sent < row.length && row[this.sent].start < chars) this.sent++;
     return this.sent > from ? { logprobs: logprobsJson(row.slice(from, this.sent), this.chat, this.offset, this.tokenizer) } : {};
   }
+}
+
+/**
+ * A chat reply as OpenAI's message: its text, or, where the reply's tool calls are read
+ * (tool_choice auto) and it has some, the text before them (null if none) and the calls, ended
+ * 'tool_calls' (vLLM's). parallel_tool_calls false keeps the first call.
+ */
+function chatReply(text: string, finish: string, parser: ToolCallParser | undefined, oneCall: boolean): {
+  message: { role: 'assistant'; content: string | null; tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: string } }[] }; finish_reason: string;
+} {
+  const read = parser ? extractToolCalls(parser, text) : undefined;
+  if (!read?.toolsCalled) return { message: { role: 'assistant', content: text }, finish_reason: finish };
+  const calls = oneCall ? read.calls.slice(0, 1) : read.calls;
+  return {
+    message: { role: 'assistant', content: read.content, tool_calls: calls.map((c) => ({ id: `chatcmpl-tool-${randomUUID().replace(/-/g, '')}`, type: 'function', function: c })) },
+    finish_reason: 'tool_calls',
+  };
 }
 
 /**
@@ -485,7 +535,7 @@ class StepLogprobs {
   private tops?: [number, number][][];
   private texts: number[][] = [];
 
-  constructor(private readonly top: number, private readonly tokenizer: GPT2Tokenizer) {}
+  constructor(private readonly top: number, private readonly tokenizer: GPT2Tokenizer, private readonly decodeAs: { skipSpecialTokens?: boolean } = plain) {}
 
   onLogits = (logits: Tensor): void => {
     this.dispose();
@@ -498,7 +548,7 @@ class StepLogprobs {
     const chosen = tidy(() => this.step!.gather(1, tensor(tokens, { dtype: 'int64', device: this.step!.device }).unsqueeze(1)).squeeze(1).tolist() as number[]);
     tokens.forEach((token, r) => {
       const row = (this.rows[r] ??= []), text = (this.texts[r] ??= []);
-      row.push({ token, logprob: chosen[r], top: this.top > 0 ? this.tops![r] : [], start: this.tokenizer.decode(text, plain).length });
+      row.push({ token, logprob: chosen[r], top: this.top > 0 ? this.tops![r] : [], start: this.tokenizer.decode(text, this.decodeAs).length });
       text.push(token);
     });
     this.dispose();
@@ -605,6 +655,45 @@ function completionPrompts(prompt: unknown, tokenizer: GPT2Tokenizer): number[][
 }
 
 /**
+ * The parser that reads a chat request's reply for tool calls, or undefined: as vLLM's, tool_choice
+ * is 'auto' where tools are given and 'none' where not; 'auto' needs --enable-auto-tool-choice;
+ * 'none' puts the tools in the prompt and leaves the reply text. 'required' and a named function
+ * need structured output, not served here.
+ */
+function toolCallParserFor(ctx: ServeContext, body: Record<string, unknown>): ToolCallParser | undefined {
+  const tools = body.tools === null ? undefined : body.tools;
+  const given = body.tool_choice === null ? undefined : body.tool_choice;
+  if (given !== undefined && tools === undefined) throw new RequestError('When using `tool_choice`, `tools` must be set.');
+  if (body.parallel_tool_calls !== undefined && body.parallel_tool_calls !== null && typeof body.parallel_tool_calls !== 'boolean') throw new RequestError('parallel_tool_calls must be true or false');
+  const choice = given ?? (tools === undefined ? 'none' : 'auto');
+  if (choice === 'none') return undefined;
+  if (choice === 'auto') {
+    if (!ctx.autoToolChoice || !ctx.toolCallParser) {
+      throw new RequestError('"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set (tstorch serve --enable-auto-tool-choice --tool-call-parser hermes); or send tool_choice "none": the tools go into the prompt and the reply stays text');
+    }
+    return ctx.toolCallParser;
+  }
+  if (choice === 'required' || (isJsonObject(choice) && choice.type === 'function')) {
+    throw new RequestError('tool_choice "required" or a named function needs structured output (the reply held to a call), which is not served here: send tool_choice "auto" (the calls the model writes are read out) or "none"');
+  }
+  throw new RequestError(`tool_choice must be "none", "auto", "required" or {"type": "function", "function": {"name": ...}}, got ${JSON.stringify(choice)}`);
+}
+
+/** A request's tools as OpenAI's: [{ type: 'function', function: { name, description?, parameters? } }], given to the template as they are. */
+function requestTools(tools: unknown): Record<string, unknown>[] | undefined {
+  if (tools === undefined || tools === null) return undefined;
+  if (!Array.isArray(tools)) throw new RequestError('tools must be a list of {"type": "function", "function": {"name": ..., "description": ..., "parameters": {...}}}');
+  tools.forEach((t, i) => {
+    const fn = isJsonObject(t) ? t.function : undefined;
+    if (!isJsonObject(t) || t.type !== 'function' || !isJsonObject(fn) || typeof fn.name !== 'string' || !fn.name) {
+      throw new RequestError(`tools[${i}] must be {"type": "function", "function": {"name": ..., "description": ..., "parameters": {...}}}`);
+    }
+    if (fn.parameters !== undefined && fn.parameters !== null && !isJsonObject(fn.parameters)) throw new RequestError(`tools[${i}].function.parameters must be a JSON Schema object`);
+  });
+  return tools;
+}
+
+/**
  * A chat request's prompt: its messages through the chat template, with vLLM's
  * add_generation_prompt (default true; false where continue_final_message), continue_final_message
  * and chat_template_kwargs. What the template refuses (roles that do not alternate ...) is the request's error (400).
@@ -617,18 +706,25 @@ function chatPrompt(ctx: ServeContext, body: Record<string, unknown>): string {
   const addGenerationPrompt = body.add_generation_prompt === undefined ? !continueFinalMessage : body.add_generation_prompt === true;
   if (continueFinalMessage && addGenerationPrompt) throw new RequestError('continue_final_message and add_generation_prompt do not go together: continue the last message, or start the assistant\'s');
   const messages = chatMessages(body.messages);
+  const tools = requestTools(body.tools);
   try {
-    return ctx.tokenizer.applyChatTemplate(messages, { addGenerationPrompt, continueFinalMessage, kwargs: kwargs as Record<string, unknown> | undefined });
+    return ctx.tokenizer.applyChatTemplate(messages, { addGenerationPrompt, continueFinalMessage, tools, kwargs: kwargs as Record<string, unknown> | undefined });
   } catch (e) {
     throw new RequestError((e as Error).message);
   }
 }
 
-/** OpenAI's messages: { role, content, ... } with content a string or a list of text parts (null beside tool_calls); their other fields go to the template as they are. */
+/**
+ * OpenAI's messages: { role, content, ... } with content a string or a list of text parts (null
+ * beside tool_calls); their other fields go to the template as they are, but for an assistant's
+ * tool calls' arguments, a JSON string in OpenAI's API, which templates take as an object (vLLM
+ * parses them so too).
+ */
 function chatMessages(messages: unknown): ChatMessage[] {
   if (!Array.isArray(messages) || !messages.length) throw new RequestError('messages must be a non-empty list of { role, content }');
-  return messages.map((m, i) => {
-    if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new RequestError(`messages[${i}] must be an object { role, content }`);
+  return messages.map((given, i) => {
+    if (given === null || typeof given !== 'object' || Array.isArray(given)) throw new RequestError(`messages[${i}] must be an object { role, content }`);
+    const m = withParsedArguments(given as Record<string, unknown>, i);
     const { role, content } = m as { role?: unknown; content?: unknown };
     if (typeof role !== 'string') throw new RequestError(`messages[${i}] needs a role`);
     if (typeof content === 'string') return { ...m, role, content };
@@ -636,6 +732,26 @@ function chatMessages(messages: unknown): ChatMessage[] {
     if ((content === null || content === undefined) && 'tool_calls' in m) return { ...m, role, content: null };
     throw new RequestError(`messages[${i}].content must be a string or a list of { type: 'text', text } parts`);
   });
+}
+
+/** An assistant message whose tool calls' arguments are JSON strings, with them parsed (an empty or missing one: {}). */
+function withParsedArguments(m: Record<string, unknown>, i: number): Record<string, unknown> {
+  if (m.role !== 'assistant' || !Array.isArray(m.tool_calls)) return m;
+  const toolCalls = m.tool_calls.map((call, j) => {
+    if (!isJsonObject(call) || !isJsonObject(call.function)) throw new RequestError(`messages[${i}].tool_calls[${j}] must be {"id": ..., "type": "function", "function": {"name": ..., "arguments": "..."}}`);
+    const args = call.function.arguments;
+    if (typeof args === 'object' && args !== null) return call;
+    let parsed: unknown = {};
+    if (args !== undefined && args !== null && args !== '') {
+      try {
+        parsed = pythonJsonLoads(String(args)); // (as vLLM's json.loads: 2.0 stays a float for the template)
+      } catch (e) {
+        throw new RequestError(`messages[${i}].tool_calls[${j}].function.arguments is not JSON (${(e as Error).message}): send the arguments as the reply gave them, a JSON string`);
+      }
+    }
+    return { ...call, function: { ...call.function, arguments: parsed } };
+  });
+  return { ...m, tool_calls: toolCalls };
 }
 
 /** Whether an Authorization header carries the key (compared in constant time). */

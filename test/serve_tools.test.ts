@@ -1,0 +1,186 @@
+// tstorch serve with tools, as vLLM serves them: the request's tools reach the chat template, and
+// with --enable-auto-tool-choice --tool-call-parser hermes the reply's tool calls come back as
+// OpenAI's tool_calls, read as vLLM's parser reads them (scripts/reference/tool_parser_ref.py).
+// The model: a small GPT-2 trained here until its greedy reply to the conversation is a text and
+// two calls in Qwen's hermes format, a real generation through the server.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as path from 'path';
+import * as torch from '../lib';
+import { requestHandler, ServeContext } from '../lib/cli/commands/serve';
+
+const TEMPLATE = fs.readFileSync(path.join(__dirname, 'fixtures', 'chat_templates', 'qwen3_style_reasoning.jinja'), 'utf8');
+const tok = torch.tokenizer.withChatTemplate(TEMPLATE);
+const TOOLS = [
+  { type: 'function', function: { name: 'get_weather', description: 'The weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'number' } }, required: ['city'] } } },
+  { type: 'function', function: { name: 'get_time', description: 'The time in a zone', parameters: { type: 'object', properties: { tz: { type: 'string' } } } } },
+];
+const MESSAGES = [{ role: 'user', content: 'Weather and time in Paris?' }];
+const REPLY = 'Checking.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "days": 2.0}}\n</tool_call>\n<tool_call>\n{"name": "get_time", "arguments": {"tz": "Europe/Paris"}}\n</tool_call>';
+const EOS = 50256;
+
+let model: torch.GPT2LMHeadModel, server: http.Server, base: string, prompt: number[];
+
+/** Trains `model` until its greedy reply to `prompt` is `reply` then eos (the logits' argmax right at every reply position three steps running). */
+function memorize(m: torch.GPT2LMHeadModel, promptIds: number[], reply: number[]): void {
+  const ids = torch.keep(torch.tensor([[...promptIds, ...reply]], { dtype: 'int64' }));
+  const target = torch.keep(torch.tensor(reply, { dtype: 'int64' }));
+  const opt = new torch.optim.AdamW(m.parameters(), { lr: 3e-3 });
+  let right = 0;
+  for (let step = 0; step < 400 && right < 3; step++) {
+    // (the logits of the reply's positions only: the prompt's are not trained)
+    const allRight = torch.tidy(() => {
+      const hidden = m.transformer.forward(ids).hidden.narrow(1, promptIds.length - 1, reply.length).squeeze(0);
+      const logits = hidden.matmul(m.transformer.wte.weight.t());
+      torch.nn.functional.crossEntropy(logits, target).backward();
+      return logits.argmax(-1).eq(target).all().item<boolean>();
+    });
+    opt.step();
+    opt.zeroGrad();
+    right = allRight ? right + 1 : 0;
+  }
+  ids.dispose();
+  target.dispose();
+  m.eval();
+}
+
+function reference(cases: { parser: string; text: string }[]): { tools_called: boolean; content: string | null; calls: { name: string; arguments: string }[] }[] {
+  const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'tool_parser_ref.py')], { input: JSON.stringify(cases), encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+beforeAll(() => {
+  torch.manualSeed(0);
+  model = new torch.GPT2LMHeadModel({ vocab_size: 50257, n_positions: 512, n_embd: 64, n_layer: 2, n_head: 4 });
+  prompt = tok.encode(tok.applyChatTemplate(MESSAGES, { tools: TOOLS, addGenerationPrompt: true }));
+  memorize(model, prompt, [...tok.encode(REPLY), EOS]);
+}, 120000);
+afterAll(async () => {
+  await new Promise<void>((resolve) => { server?.close(() => resolve()); server?.closeAllConnections(); });
+  model?.dispose();
+});
+
+async function serving(ctx: Partial<ServeContext>): Promise<void> {
+  if (server) await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
+  server = http.createServer(requestHandler({ model, tokenizer: tok, name: 'tiny', ...ctx }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
+
+async function post(route: string, body: unknown): Promise<{ status: number; json?: any; events?: any[] }> {
+  const res = await fetch(`${base}${route}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  if (res.headers.get('content-type')?.startsWith('text/event-stream')) {
+    return { status: res.status, events: text.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => e.slice(6)).map((d) => (d === '[DONE]' ? d : JSON.parse(d))) };
+  }
+  return { status: res.status, json: JSON.parse(text) };
+}
+
+test('the model was trained to call: its greedy reply is the text and two calls (the premise of the tests below)', () => {
+  const out = model.generate([prompt], { maxNewTokens: 100, eosTokenId: EOS })[0];
+  expect(tok.decode(out.slice(prompt.length), { skipSpecialTokens: true })).toBe(REPLY);
+});
+
+test('--enable-auto-tool-choice --tool-call-parser hermes: the tools reach the template; the reply\'s calls come back as tool_calls, as vLLM\'s parser reads them; streamed alike', async () => {
+  await serving({ toolCallParser: 'hermes', autoToolChoice: true });
+  const body = { messages: MESSAGES, tools: TOOLS, temperature: 0, max_tokens: 100 };
+  // the prompt is the template's with the tools (vLLM's /tokenize takes tools too)
+  expect((await post('/tokenize', { messages: MESSAGES, tools: TOOLS })).json.tokens).toEqual(prompt);
+  const [want] = reference([{ parser: 'hermes', text: REPLY }]);
+  expect(want).toEqual({ tools_called: true, content: 'Checking.\n', calls: [{ name: 'get_weather', arguments: '{"city": "Paris", "days": 2.0}' }, { name: 'get_time', arguments: '{"tz": "Europe/Paris"}' }] });
+  const r = await post('/v1/chat/completions', body);
+  expect(r.status).toBe(200);
+  const choice = r.json.choices[0];
+  expect(choice.finish_reason).toBe('tool_calls');
+  expect(choice.message.content).toBe(want.content);
+  expect(choice.message.tool_calls.map((c: any) => c.function)).toEqual(want.calls);
+  for (const c of choice.message.tool_calls) expect(c).toMatchObject({ id: expect.stringMatching(/^chatcmpl-tool-[0-9a-f]{32}$/), type: 'function' });
+  expect(new Set(choice.message.tool_calls.map((c: any) => c.id)).size).toBe(2);
+  expect(r.json.usage.completion_tokens).toBe(tok.encode(REPLY).length + 1);
+  // parallel_tool_calls false: the first call only
+  const one = await post('/v1/chat/completions', { ...body, parallel_tool_calls: false });
+  expect(one.json.choices[0].message.tool_calls.map((c: any) => c.function)).toEqual(want.calls.slice(0, 1));
+  // streamed: the text before the calls in content deltas (no piece of a call among them), then each call whole, then 'tool_calls'
+  const s = await post('/v1/chat/completions', { ...body, stream: true });
+  const chunks = s.events!.filter((e) => e !== '[DONE]');
+  const deltas = chunks.map((e) => e.choices[0].delta);
+  const content = deltas.map((d) => d.content ?? '').join('');
+  expect(content).toBe(want.content);
+  expect(deltas.filter((d) => d.content).length).toBeGreaterThan(1); // (the text did stream, piece by piece)
+  const calls = deltas.filter((d) => d.tool_calls).map((d) => d.tool_calls[0]);
+  expect(calls.map((c) => ({ index: c.index, ...c.function }))).toEqual(want.calls.map((c, index) => ({ index, ...c })));
+  expect(chunks.at(-1).choices[0].finish_reason).toBe('tool_calls');
+  expect(s.events!.at(-1)).toBe('[DONE]');
+});
+
+test('tool_choice none: the tools are in the prompt and the reply is text; a reply cut short in its call is text; what is not served says so', async () => {
+  await serving({ toolCallParser: 'hermes', autoToolChoice: true });
+  const none = await post('/v1/chat/completions', { messages: MESSAGES, tools: TOOLS, tool_choice: 'none', temperature: 0, max_tokens: 100 });
+  expect(none.json.choices[0]).toMatchObject({ message: { role: 'assistant', content: REPLY }, finish_reason: 'stop' });
+  expect(none.json.choices[0].message.tool_calls).toBeUndefined();
+  // a reply cut short in its call (max_tokens) is no call: all of it is text, streamed too (the part held back while it might be a call sent at the end)
+  const cut = tok.decode(model.generate([prompt], { maxNewTokens: 12, eosTokenId: EOS })[0].slice(prompt.length));
+  expect(cut).toMatch(/^Checking\.\n<tool_call>\n\{"/);
+  expect(reference([{ parser: 'hermes', text: cut }])[0]).toEqual({ tools_called: false, content: cut, calls: [] });
+  const short = await post('/v1/chat/completions', { messages: MESSAGES, tools: TOOLS, temperature: 0, max_tokens: 12 });
+  expect(short.json.choices[0]).toMatchObject({ message: { role: 'assistant', content: cut }, finish_reason: 'length' });
+  expect(short.json.choices[0].message.tool_calls).toBeUndefined();
+  const shortStream = (await post('/v1/chat/completions', { messages: MESSAGES, tools: TOOLS, temperature: 0, max_tokens: 12, stream: true })).events!.filter((e) => e !== '[DONE]');
+  expect(shortStream.map((e) => e.choices[0].delta.content ?? '').join('')).toBe(cut);
+  expect(shortStream.at(-1).choices[0].finish_reason).toBe('length');
+  for (const [body, message] of [
+    [{ messages: MESSAGES, tools: TOOLS, tool_choice: 'required' }, /tool_choice "required" or a named function needs structured output/],
+    [{ messages: MESSAGES, tools: TOOLS, tool_choice: { type: 'function', function: { name: 'get_time' } } }, /needs structured output/],
+    [{ messages: MESSAGES, tool_choice: 'auto' }, /^When using `tool_choice`, `tools` must be set\.$/],
+    [{ messages: MESSAGES, tools: [{ name: 'get_time' }] }, /^tools\[0\] must be \{"type": "function", "function": \{"name": /],
+    [{ messages: MESSAGES, tools: TOOLS, parallel_tool_calls: 'no' }, /parallel_tool_calls must be true or false/],
+    [{ messages: [...MESSAGES, { role: 'assistant', content: null, tool_calls: [{ id: 'x', type: 'function', function: { name: 'get_time', arguments: '{"tz": ' } }] }], tools: TOOLS }, /messages\[1\]\.tool_calls\[0\]\.function\.arguments is not JSON/],
+  ] as [unknown, RegExp][]) {
+    const r = await post('/v1/chat/completions', body);
+    expect(r.status).toBe(400);
+    expect(r.json.error.message).toMatch(message);
+  }
+  // llama3_json reads a reply that is JSON: this one is text, and stays so (streamed as it comes)
+  await serving({ toolCallParser: 'llama3_json', autoToolChoice: true });
+  const llama = await post('/v1/chat/completions', { messages: MESSAGES, tools: TOOLS, temperature: 0, max_tokens: 100 });
+  expect(llama.json.choices[0]).toMatchObject({ message: { role: 'assistant', content: REPLY }, finish_reason: 'stop' });
+  const llamaStream = (await post('/v1/chat/completions', { messages: MESSAGES, tools: TOOLS, temperature: 0, max_tokens: 100, stream: true })).events!.filter((e) => e !== '[DONE]');
+  expect(llamaStream.map((e) => e.choices[0].delta.content ?? '').join('')).toBe(REPLY);
+  expect(llamaStream.filter((e) => e.choices[0].delta.content).length).toBeGreaterThan(10);
+  // without --enable-auto-tool-choice, tools ask for tool_choice none
+  await serving({});
+  const refused = await post('/v1/chat/completions', { messages: MESSAGES, tools: TOOLS });
+  expect(refused.status).toBe(400);
+  expect(refused.json.error.message).toMatch(/^"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set/);
+  expect((await post('/v1/chat/completions', { messages: MESSAGES, tools: TOOLS, tool_choice: 'none', temperature: 0, max_tokens: 100 })).json.choices[0].message.content).toBe(REPLY);
+});
+
+test('the next turn: the assistant\'s calls sent back with their arguments as JSON strings (OpenAI\'s) reach the template as Python\'s json.loads makes them (vLLM\'s): objects, 2.0 a float', async () => {
+  await serving({ toolCallParser: 'hermes', autoToolChoice: true });
+  const first = (await post('/v1/chat/completions', { messages: MESSAGES, tools: TOOLS, temperature: 0, max_tokens: 100 })).json.choices[0].message;
+  const turn = [...MESSAGES, first, { role: 'tool', tool_call_id: first.tool_calls[0].id, content: '{"temp": 21}' }, { role: 'tool', tool_call_id: first.tool_calls[1].id, content: '14:05' }];
+  // the reference: Jinja2 (transformers' rendering) given the arguments as Python's json module reads them
+  const args = first.tool_calls.map((c: any) => c.function.arguments as string);
+  const asPlaceholders = turn.map((m: any, i) => (i === 1 ? { ...m, tool_calls: m.tool_calls.map((c: any, j: number) => ({ ...c, function: { ...c.function, arguments: `@ARGS${j}@` } })) } : m));
+  let job = JSON.stringify({ render: [{ template: TEMPLATE, messages: asPlaceholders, special: {}, tools: TOOLS, add_generation_prompt: true }] });
+  args.forEach((a: string, j: number) => { job = job.replace(`"@ARGS${j}@"`, a); });
+  const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'chat_ref.py')], { input: job, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  const want = JSON.parse(r.stdout).render[0] as string;
+  expect(want).toContain('<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "days": 2.0}}\n</tool_call>'); // (an object through tojson, its float a float)
+  expect(want).toContain('<tool_response>\n{"temp": 21}\n</tool_response>');
+  expect((await post('/tokenize', { messages: turn, tools: TOOLS })).json.tokens).toEqual(tok.encode(want));
+});
+
+test('tstorch serve: --enable-auto-tool-choice needs a known --tool-call-parser, said before the model loads', () => {
+  const cli = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
+  const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'serve', '--model', 'no-such-model-folder', ...args], { encoding: 'utf8' });
+  const noParser = run('--enable-auto-tool-choice');
+  expect(noParser.status).toBe(1);
+  expect(noParser.stderr).toMatch(/--enable-auto-tool-choice needs --tool-call-parser \(hermes or llama3_json\)/);
+  const unknown = run('--enable-auto-tool-choice', '--tool-call-parser', 'mistral');
+  expect(unknown.status).toBe(1);
+  expect(unknown.stderr).toMatch(/--tool-call-parser must be hermes or llama3_json, got 'mistral'/);
+});
