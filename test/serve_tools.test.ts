@@ -134,6 +134,7 @@ test('tool_choice none: the tools are in the prompt and the reply is text; a rep
     [{ messages: MESSAGES, tools: TOOLS, tool_choice: 'required' }, /tool_choice "required" or a named function needs structured output/],
     [{ messages: MESSAGES, tools: TOOLS, tool_choice: { type: 'function', function: { name: 'get_time' } } }, /needs structured output/],
     [{ messages: MESSAGES, tool_choice: 'auto' }, /^When using `tool_choice`, `tools` must be set\.$/],
+    [{ messages: MESSAGES, tool_choice: 'required', tools: null }, /^When using `tool_choice`, `tools` must be set\.$/],
     [{ messages: MESSAGES, tools: [{ name: 'get_time' }] }, /^tools\[0\] must be \{"type": "function", "function": \{"name": /],
     [{ messages: MESSAGES, tools: TOOLS, parallel_tool_calls: 'no' }, /parallel_tool_calls must be true or false/],
     [{ messages: [...MESSAGES, { role: 'assistant', content: null, tool_calls: [{ id: 'x', type: 'function', function: { name: 'get_time', arguments: '{"tz": ' } }] }], tools: TOOLS }, /messages\[1\]\.tool_calls\[0\]\.function\.arguments is not JSON/],
@@ -141,6 +142,11 @@ test('tool_choice none: the tools are in the prompt and the reply is text; a rep
     const r = await post('/v1/chat/completions', body);
     expect(r.status).toBe(400);
     expect(r.json.error.message).toMatch(message);
+  }
+  // tool_choice none needs no tools; an empty list of tools is none (nothing to call), as vLLM's
+  for (const body of [{ tool_choice: 'none' }, { tools: [] }]) {
+    const r = await post('/v1/chat/completions', { messages: MESSAGES, temperature: 0, max_tokens: 3, ...body });
+    expect({ body, status: r.status, tool_calls: r.json.choices[0].message.tool_calls }).toEqual({ body, status: 200, tool_calls: undefined });
   }
   // llama3_json reads a reply that is JSON: this one is text, and stays so (streamed as it comes)
   await serving({ toolCallParser: 'llama3_json', autoToolChoice: true });

@@ -656,22 +656,23 @@ function completionPrompts(prompt: unknown, tokenizer: GPT2Tokenizer): number[][
 
 /**
  * The parser that reads a chat request's reply for tool calls, or undefined: as vLLM's, tool_choice
- * is 'auto' where tools are given and 'none' where not; 'auto' needs --enable-auto-tool-choice;
+ * is 'auto' where tools are given (a non-empty list) and 'none' where not; 'auto' needs --enable-auto-tool-choice;
  * 'none' puts the tools in the prompt and leaves the reply text. 'required' and a named function
  * need structured output, not served here.
  */
 function toolCallParserFor(ctx: ServeContext, body: Record<string, unknown>): ToolCallParser | undefined {
   const tools = body.tools === null ? undefined : body.tools;
   const given = body.tool_choice === null ? undefined : body.tool_choice;
-  if (given !== undefined && tools === undefined) throw new RequestError('When using `tool_choice`, `tools` must be set.');
+  if (given !== undefined && given !== 'none' && tools === undefined) throw new RequestError('When using `tool_choice`, `tools` must be set.');
   if (body.parallel_tool_calls !== undefined && body.parallel_tool_calls !== null && typeof body.parallel_tool_calls !== 'boolean') throw new RequestError('parallel_tool_calls must be true or false');
-  const choice = given ?? (tools === undefined ? 'none' : 'auto');
+  const someTools = Array.isArray(tools) && tools.length > 0;
+  const choice = given ?? (someTools ? 'auto' : 'none');
   if (choice === 'none') return undefined;
   if (choice === 'auto') {
     if (!ctx.autoToolChoice || !ctx.toolCallParser) {
       throw new RequestError('"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set (tstorch serve --enable-auto-tool-choice --tool-call-parser hermes); or send tool_choice "none": the tools go into the prompt and the reply stays text');
     }
-    return ctx.toolCallParser;
+    return someTools ? ctx.toolCallParser : undefined; // (no tools, nothing to call: the reply is text, as vLLM's)
   }
   if (choice === 'required' || (isJsonObject(choice) && choice.type === 'function')) {
     throw new RequestError('tool_choice "required" or a named function needs structured output (the reply held to a call), which is not served here: send tool_choice "auto" (the calls the model writes are read out) or "none"');
