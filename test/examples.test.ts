@@ -39,6 +39,13 @@ test('prompt-completion examples are tokenized as TRL does: one text, the prompt
   });
   expect(ds.examples[2].length).toBe(24); // cut
   expect(ds.examples[2][23]).not.toBe(torch.tokenizer.eosTokenId);
+  // the examples cut, and the tokens cut off them (the dropped one counted too: it was longer than 24 tokens as well)
+  const lengths = PAIRS.map(({ prompt, completion }) => enc(prompt + completion.replace('<|endoftext|>', '')).length + 1);
+  expect([ds.truncated, ds.truncatedTokens]).toEqual([lengths.filter((n) => n > 24).length, lengths.reduce((sum, n) => sum + Math.max(0, n - 24), 0)]);
+  expect(ds.truncated).toBeGreaterThanOrEqual(2);
+  const back = torch.data.ExampleDataset.fromPacked(ds.toPacked([0]).subarray(1), 24); // (the token cache keeps the counts)
+  expect([back.truncated, back.truncatedTokens]).toEqual([ds.truncated, ds.truncatedTokens]);
+  expect([torch.data.ExampleDataset.fromTexts(['a b c d e f g h'], { maxLength: 4 }).truncatedTokens, new torch.data.ExampleDataset([{ ids: [1, 2, 3, 4, 5] }], 3).truncated]).toEqual([enc('a b c d e f g h').length + 1 - 4, 1]);
   // The batch: right-padded, labels -100 on the prompt and the padding, a mask on the padding only.
   const b = ds.collate([1, 0]);
   const [l1, l0] = [ds.examples[1].length, ds.examples[0].length];
@@ -266,6 +273,15 @@ test('tstorch train / eval: prompt-completion .jsonl trains on padded examples; 
   fs.writeFileSync(broken, '{"prompt": "a", "completion": "b"}\n{"prompt": "c"}\n');
   const br = spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', broken, '--out', path.join(tmp, 'cli-broken'), '--block-size', '16'], { encoding: 'utf8' });
   expect(br.stderr).toMatch(/broken\.jsonl:2: no string field 'completion' \(fields: prompt\); the first line makes this prompt-completion data/);
+  // Examples longer than the block size are cut to their start (TRL's truncation): said, with what is lost.
+  const mixed = path.join(tmp, 'mixed.jsonl');
+  const rows = [{ prompt: 'Q: a?\nA:', completion: ' b.' }, { prompt: 'Q: the long one?\nA:', completion: ' it goes on and on, and on again, past the block.' }, { prompt: 'Q: c?\nA:', completion: ' d.' }];
+  fs.writeFileSync(mixed, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const cut = spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', mixed, '--out', path.join(tmp, 'cli-cut'), '--max-steps', '1', '--block-size', '12'], { encoding: 'utf8' });
+  expect(cut.status).toBe(0);
+  const lengths = rows.map((r) => torch.tokenizer.encode(r.prompt + r.completion).length + 1);
+  expect(lengths.map((n) => n > 12)).toEqual([false, true, false]);
+  expect(cut.stderr).toContain(`mixed.jsonl: 1 of its 3 examples is longer than --block-size 12 tokens, cut to the first 12 (${lengths[1] - 12} tokens not learned); raise --block-size (TRL's max_length), or --packing-strategy bfd_split learns every token`);
   // Prompts that fill the block size leave nothing to learn: said, not a NaN loss.
   const bad = spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', jsonl, '--out', path.join(tmp, 'cli-bad'), '--block-size', '4'], { encoding: 'utf8' });
   expect(bad.status).not.toBe(0);

@@ -157,6 +157,8 @@ export interface PromptCompletion {
 /** One example for ExampleDataset: its token ids, how many leading ones are not learned, and which are (1) where not all are. */
 export interface ExampleIds {
   ids: ArrayLike<number>;
+  /** how many tokens the example had where `ids` were already cut at maxLength (default: ids' length) */
+  fullLength?: number;
   promptLength?: number;
   /** 1 on the tokens the loss learns (TRL's assistant_masks), as long as ids */
   lossMask?: ArrayLike<number>;
@@ -184,6 +186,9 @@ export interface ExampleOptions {
  * are -100 on padding and, with completionOnlyLoss, on the prompt. An example that leaves the
  * loss nothing to predict (the prompt fills maxLength) is left out and counted in `dropped`.
  */
+/** toPacked's header: the count of examples, then dropped, mismatched, truncated and truncatedTokens */
+export const PACKED_HEAD = 5;
+
 export class ExampleDataset implements LMDataset {
   /** each example's token ids */
   readonly examples: Int32Array[] = [];
@@ -194,6 +199,9 @@ export class ExampleDataset implements LMDataset {
   private readonly predicted: number[] = []; // (how many positions of each example the loss predicts)
   /** examples left out: nothing for the loss to predict */
   readonly dropped: number = 0;
+  /** examples longer than maxLength, cut to their first maxLength tokens (TRL's truncation), and the tokens cut off them */
+  readonly truncated: number = 0;
+  readonly truncatedTokens: number = 0;
   /**
    * prompt-completion examples whose prompt's tokens are not the start of prompt + completion's
    * (a token across the boundary, e.g. a prompt ending in a space): the loss starts where the
@@ -207,9 +215,14 @@ export class ExampleDataset implements LMDataset {
   constructor(examples: ExampleIds[], readonly maxLength: number, opts: { padTokenId?: number; ownsIds?: boolean } = {}) {
     this.padTokenId = opts.padTokenId ?? EOS_TOKEN_ID;
     if (!Number.isInteger(maxLength) || maxLength < 2) throw new Error(`ExampleDataset: maxLength must be an integer >= 2, got ${maxLength}`);
-    let dropped = 0;
+    let dropped = 0, truncated = 0, truncatedTokens = 0;
     examples.forEach((e, i) => {
       if (e.lossMask !== undefined && e.lossMask.length !== e.ids.length) throw new Error(`ExampleDataset: example ${i}'s lossMask has ${e.lossMask.length} entries for ${e.ids.length} tokens`);
+      const fullLength = Math.max(e.fullLength ?? 0, e.ids.length);
+      if (fullLength > maxLength) {
+        truncated++;
+        truncatedTokens += fullLength - maxLength;
+      }
       const ids = isInt32Array(e.ids) ? (opts.ownsIds && e.ids.length <= maxLength ? e.ids : e.ids.slice(0, maxLength)) : Int32Array.from(Array.prototype.slice.call(e.ids, 0, maxLength) as number[]);
       const prompt = Math.min(e.promptLength ?? 0, ids.length);
       const mask = e.lossMask === undefined ? null : Uint8Array.from(Array.prototype.slice.call(e.lossMask, 0, maxLength) as number[]);
@@ -229,6 +242,8 @@ export class ExampleDataset implements LMDataset {
       this.predicted.push(predicted);
     });
     this.dropped = dropped;
+    this.truncated = truncated;
+    this.truncatedTokens = truncatedTokens;
   }
 
   /** Language-modeling data: each text an example, the loss on all of it. */
@@ -241,7 +256,7 @@ export class ExampleDataset implements LMDataset {
     if (spans) return new ExampleDataset(texts.map((t, i) => assistantOnly(tok, withEos(t), spans[i], 0, i)), opts.maxLength, { padTokenId: tok.eosTokenId });
     // (on opts.threads threads; each kept as a copy cut at maxLength, so a batch's ids are let go at once)
     const examples: ExampleIds[] = [];
-    tok.encodeEachInto(function* () { for (const t of texts) yield withEos(t); }(), (ids) => examples.push({ ids: ids.slice(0, opts.maxLength) }), { threads: opts.threads });
+    tok.encodeEachInto(function* () { for (const t of texts) yield withEos(t); }(), (ids) => examples.push({ ids: ids.slice(0, opts.maxLength), fullLength: ids.length }), { threads: opts.threads });
     return new ExampleDataset(examples, opts.maxLength, { padTokenId: tok.eosTokenId, ownsIds: true });
   }
 
@@ -273,7 +288,7 @@ export class ExampleDataset implements LMDataset {
       if (p.assistantSpans) examples.push(assistantOnly(tok, whole(p), p.assistantSpans, promptLength, i));
       else {
         if (promptIds && !startsWith(ids, promptIds)) mismatched++;
-        examples.push({ ids: ids.slice(0, opts.maxLength), promptLength }); // (a copy: the batch's ids are let go)
+        examples.push({ ids: ids.slice(0, opts.maxLength), fullLength: ids.length, promptLength }); // (a copy: the batch's ids are let go)
       }
       promptIds = null;
     }, { threads: opts.threads });
@@ -324,9 +339,9 @@ export class ExampleDataset implements LMDataset {
    */
   toPacked(prefix: number[] = []): Int32Array {
     if (this.lossMasks.some((m) => m !== null)) throw new Error('ExampleDataset.toPacked: examples with loss masks are not packed');
-    const n = this.examples.length, head = prefix.length + 3;
+    const n = this.examples.length, head = prefix.length + PACKED_HEAD;
     const out = new Int32Array(head + 2 * n + this.examples.reduce((sum, e) => sum + e.length, 0));
-    out.set([...prefix, n, this.dropped, this.mismatched]);
+    out.set([...prefix, n, this.dropped, this.mismatched, this.truncated, this.truncatedTokens]);
     let at = head + 2 * n;
     this.examples.forEach((e, i) => {
       out[head + i] = e.length;
@@ -338,16 +353,16 @@ export class ExampleDataset implements LMDataset {
   }
   /** The dataset toPacked gave (without its prefix): its examples are views of `packed`, not copies. */
   static fromPacked(packed: Int32Array, maxLength: number, opts: { padTokenId?: number } = {}): ExampleDataset {
-    const [n, dropped, mismatched] = packed;
-    const lengths = packed.subarray(3, 3 + n), prompts = packed.subarray(3 + n, 3 + 2 * n);
-    if (!(n >= 0) || packed.length !== 3 + 2 * n + lengths.reduce((a, b) => a + b, 0)) throw new Error('ExampleDataset.fromPacked: not an array toPacked made');
+    const [n, dropped, mismatched, truncated, truncatedTokens] = packed;
+    const lengths = packed.subarray(PACKED_HEAD, PACKED_HEAD + n), prompts = packed.subarray(PACKED_HEAD + n, PACKED_HEAD + 2 * n);
+    if (!(n >= 0) || packed.length !== PACKED_HEAD + 2 * n + lengths.reduce((a, b) => a + b, 0)) throw new Error('ExampleDataset.fromPacked: not an array toPacked made');
     const examples: ExampleIds[] = [];
-    let at = 3 + 2 * n;
+    let at = PACKED_HEAD + 2 * n;
     for (let i = 0; i < n; i++) {
       examples.push({ ids: packed.subarray(at, at + lengths[i]), promptLength: prompts[i] });
       at += lengths[i];
     }
-    return Object.assign(new ExampleDataset(examples, maxLength, { ...opts, ownsIds: true }), { dropped, mismatched });
+    return Object.assign(new ExampleDataset(examples, maxLength, { ...opts, ownsIds: true }), { dropped, mismatched, truncated, truncatedTokens });
   }
 
   get length(): number {
