@@ -317,6 +317,25 @@ test('random TRL rows (every format, tools, chat_template_kwargs) through ChatML
   expect(made).toBeGreaterThan(250);
 });
 
+test('a reply ends at the tag the template writes after it (ChatML\'s <|im_end|>, Llama 3\'s <|eot_id|>, Gemma\'s <end_of_turn> ...), which GPT-2 writes as text; not at an eos the template writes', () => {
+  const dir = path.join(__dirname, 'fixtures', 'chat_templates');
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.jinja')).sort();
+  const templates = [...files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')), TEMPLATES.chatml, TEMPLATES.zephyr, TEMPLATES.llama2, TEMPLATES.gemma];
+  // what follows the reply in Jinja2's rendering (transformers'), for each template
+  const mark = '\uE000reply\uE000';
+  const rendered = reference({ render: templates.map((template) => ({ template, messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: mark }], special: SPECIAL })) }).render;
+  const after = rendered.map((r) => (typeof r === 'string' ? r.slice(r.lastIndexOf(mark) + mark.length, r.lastIndexOf(mark) + mark.length + 24) : r));
+  expect(after.slice(0, 3)).toEqual(['<｜end▁of▁sentence｜>', '<end_of_turn>\n', '<|im_end|>\n']);
+  const ends = templates.map((t) => torch.tokenizer.withChatTemplate(t).assistantTurnEnd());
+  expect(Object.fromEntries([...files, 'chatml', 'zephyr', 'llama2', 'gemma'].map((name, i) => [name, ends[i] ?? null]))).toEqual({
+    'deepseekv3_training.jinja': '<｜end▁of▁sentence｜>', 'gemma_training.jinja': '<end_of_turn>', 'lfm2_training.jinja': '<|im_end|>', 'llama3_1_style_tools.jinja': '<|eot_id|>',
+    'llama3_training.jinja': '<|eot_id|>', 'phi3_training.jinja': '<|end|>', 'qwen2_5_training.jinja': '<|im_end|>', 'qwen3_style_reasoning.jinja': '<|im_end|>',
+    chatml: '<|im_end|>', zephyr: null, llama2: null, gemma: '<end_of_turn>', // (zephyr's and Llama 2's reply ends with eos_token: GPT-2's eos, a token)
+  });
+  ends.forEach((end, i) => { if (end) expect(typeof rendered[i] === 'string' && after[i].startsWith(end)).toBe(true); });
+  expect(torch.tokenizer.assistantTurnEnd()).toBeUndefined();
+});
+
 test('a folder\'s chat template: chat_template.jinja first, else tokenizer_config.json\'s (one or several by name); saved back both ways', async () => {
   const dir = path.join(tmp, 'tok');
   torch.tokenizer.savePretrained(dir);

@@ -159,6 +159,26 @@ export class GPT2Tokenizer {
   }
 
   /**
+   * The tag the chat template writes right after an assistant's reply (ChatML's <|im_end|>, Llama
+   * 3's <|eot_id|>, Gemma's <end_of_turn>), unless it is the eos token; undefined where there is
+   * none (or no template). GPT-2 has no such token: a model trained on the template writes the tag
+   * as text, so `generate --chat`, `chat` and `serve` end a reply there (a stop string).
+   */
+  assistantTurnEnd(): string | undefined {
+    if (this.chatTemplate === null) return undefined;
+    const reply = '\uE000reply\uE000'; // (a private-use mark no template writes)
+    let text: string;
+    try {
+      text = this.applyChatTemplate([{ role: 'user', content: 'hi' }, { role: 'assistant', content: reply }]);
+    } catch {
+      return undefined; // (a template that refuses this conversation: no end read from it)
+    }
+    const at = text.lastIndexOf(reply);
+    const tag = at < 0 ? undefined : /^<[^<>\s]+>/.exec(text.slice(at + reply.length))?.[0];
+    return tag !== undefined && tag !== this.eosToken ? tag : undefined;
+  }
+
+  /**
    * The template HF's get_chat_template picks: `name`, else with tools the 'tool_use' one where
    * there is one, else 'default' (or the only one).
    */

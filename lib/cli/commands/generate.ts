@@ -6,7 +6,6 @@ import { notInCacheHint } from '../../io/hub';
 import type { GPT2Tokenizer } from '../../models/tokenizer';
 import type { ChatMessage, ChatTemplateOptions } from '../../models/chat_template';
 import { isRecordFile, readDataText, readJsonlFields, readRecords } from '../../data/text';
-import { CHATML_TEMPLATE } from '../../models/tokenizer';
 import { withPrecision } from '../../train/evaluate';
 import type { GPT2LMHeadModel } from '../../models/gpt2';
 import { GenerationBatcher } from '../../models/batching';
@@ -151,7 +150,7 @@ function badWords(list: string | undefined, tokenizer: GPT2Tokenizer): number[][
 /**
  * The generation flags (shared by generate and chat) as GenerateOptions, checked; flags not given
  * fall back to the model's generation_config.json, then to the defaults. chat: the tokenizer must
- * have a chat template, and a ChatML reply ends at <|im_end|>.
+ * have a chat template, and a reply ends at the tag the template ends a reply with (ChatML's <|im_end|>).
  */
 export function generateFlags(f: Record<string, unknown>, chat = Boolean(f.chat)): GenerateOptions {
   const num = (k: string) => f[k] as number | undefined;
@@ -183,8 +182,8 @@ export function generateFlags(f: Record<string, unknown>, chat = Boolean(f.chat)
   const tokenizer = tokenizerFromFlags(f); // (the model folder's own, or GPT-2's)
   if (chat) {
     tokenizer.getChatTemplate(); // (no template: the error that says how to give one, before any work)
-    // a GPT-2 trained on ChatML writes <|im_end|> as text, not as its eos: the reply ends there
-    if (f.stop === undefined && tokenizer.chatTemplate === CHATML_TEMPLATE) f.stop = '<|im_end|>';
+    // a GPT-2 trained on ChatML writes <|im_end|> as text, not as its eos: the reply ends there (Llama 3's <|eot_id|> ... alike)
+    if (f.stop === undefined) f.stop = tokenizer.assistantTurnEnd();
   }
   return {
     maxNewTokens: num('max-new-tokens'), temperature, topK, topP, minP,

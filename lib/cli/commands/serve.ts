@@ -22,7 +22,7 @@ import { autocast, noGrad } from '../../tensor/runtime';
 import * as F from '../../nn/functional';
 import { isContrastive, withDefaults } from '../../models/generation';
 import type { GenerateOptions } from '../../models/generation';
-import { CHATML_TEMPLATE, GPT2Tokenizer } from '../../models/tokenizer';
+import { GPT2Tokenizer } from '../../models/tokenizer';
 import type { ChatMessage } from '../../models/chat_template';
 import { isJsonObject } from '../../io/json';
 import { SUMMARIES } from '../summaries';
@@ -242,8 +242,9 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
     if (!tokenizer.chatTemplate) throw new RequestError('this model\'s tokenizer has no chat template: start tstorch serve with --chat-template FILE (or chatml), or use /v1/completions');
     toolParser = toolCallParserFor(ctx, body);
     prompts = [tokenizer.encode(chatPrompt(ctx, body))];
-    // (a GPT-2 trained on ChatML writes <|im_end|> as text, not as its eos: the reply ends there)
-    if (tokenizer.chatTemplate === CHATML_TEMPLATE && !options.stopStrings?.includes('<|im_end|>')) options.stopStrings = [...options.stopStrings ?? [], '<|im_end|>'];
+    // (a GPT-2 trained on ChatML writes <|im_end|> as text, not as its eos: the reply ends there; Llama 3's <|eot_id|> ... alike)
+    const turnEnd = tokenizer.assistantTurnEnd();
+    if (turnEnd !== undefined && !options.stopStrings?.includes(turnEnd)) options.stopStrings = [...options.stopStrings ?? [], turnEnd];
   } else {
     prompts = completionPrompts(body.prompt, tokenizer);
   }
