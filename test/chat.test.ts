@@ -324,7 +324,7 @@ test('a reply ends at the tag the template writes after it (ChatML\'s <|im_end|>
   // what follows the reply in Jinja2's rendering (transformers'), for each template
   const mark = '\uE000reply\uE000';
   const rendered = reference({ render: templates.map((template) => ({ template, messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: mark }], special: SPECIAL })) }).render;
-  const after = rendered.map((r) => (typeof r === 'string' ? r.slice(r.lastIndexOf(mark) + mark.length, r.lastIndexOf(mark) + mark.length + 24) : r));
+  const after = rendered.map((r) => (typeof r === 'string' ? r.slice(r.lastIndexOf(mark) + mark.length, r.lastIndexOf(mark) + mark.length + 24) : JSON.stringify(r)));
   expect(after.slice(0, 3)).toEqual(['<｜end▁of▁sentence｜>', '<end_of_turn>\n', '<|im_end|>\n']);
   const ends = templates.map((t) => torch.tokenizer.withChatTemplate(t).assistantTurnEnd());
   expect(Object.fromEntries([...files, 'chatml', 'zephyr', 'llama2', 'gemma'].map((name, i) => [name, ends[i] ?? null]))).toEqual({
@@ -332,7 +332,7 @@ test('a reply ends at the tag the template writes after it (ChatML\'s <|im_end|>
     'llama3_training.jinja': '<|eot_id|>', 'phi3_training.jinja': '<|end|>', 'qwen2_5_training.jinja': '<|im_end|>', 'qwen3_style_reasoning.jinja': '<|im_end|>',
     chatml: '<|im_end|>', zephyr: null, llama2: null, gemma: '<end_of_turn>', // (zephyr's and Llama 2's reply ends with eos_token: GPT-2's eos, a token)
   });
-  ends.forEach((end, i) => { if (end) expect(typeof rendered[i] === 'string' && after[i].startsWith(end)).toBe(true); });
+  ends.forEach((end, i) => { if (end) expect(after[i].startsWith(end)).toBe(true); });
   expect(torch.tokenizer.assistantTurnEnd()).toBeUndefined();
 });
 
