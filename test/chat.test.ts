@@ -161,7 +161,8 @@ test('tool-calling conversations through Llama 3.1- and Qwen3-style templates an
 
 test('whitespace as Jinja2 makes it: lstrip_blocks, trim_blocks, - and + on tags (if, for, set, with, macro, raw, comments), Windows line ends (random templates, seeded); a CRLF template file renders as its LF twin', () => {
   const { rnd, pick } = seeded(11);
-  const space = () => pick(['\u2028 ', '\x0b', '\r', '', ' ', '  ', '\n', '\n\n', '\t', ' \n', '\n  ', '\r\n', 'x', ' x ', '\n x\n', '  \t']);
+  // (\x85 and \x1f are Python's whitespace, not JavaScript's; \ufeff JavaScript's, not Python's)
+  const space = () => pick(['\u2028 ', '\x0b', '\r', '', ' ', '  ', '\n', '\n\n', '\t', ' \n', '\n  ', '\r\n', 'x', ' x ', '\n x\n', '  \t', '\x85', ' \x1f', '\ufeff ']);
   const cases = Array.from({ length: 400 }, (_, t) => {
     const mark = () => pick(t % 2 ? ['', '-', '', '+', ''] : ['', '-', '']);
     const block = (depth: number): string => {

@@ -669,14 +669,19 @@ function rewriteStringLiterals(source: string): string {
  * (Jinja2's lexer does so first: a template saved with Windows line ends renders \n);
  * lstrip_blocks (the whitespace before a block or comment tag that starts its line goes) and
  * trim_blocks (the newline after one goes), each turned off for a tag by its + ({%+ ... +%}),
- * which the engine could not read.
+ * which the engine could not read; a tag's - stripping Python's whitespace around it.
  */
 const LINE_START_SPACE_BEFORE_TAG = new RegExp(`(^|\\n)(?:(?!\\n)[${PY_SPACE}])+(?=\\{[%#](?!\\+))`, 'g');
+// (a tag's - strips Python's whitespace, then goes: the engine's would strip JavaScript's, which
+// lacks \x85 and \x1c-\x1f and has \ufeff)
+const SPACE_BEFORE_MINUS = new RegExp(`[${PY_SPACE}]+(?=\\{[%{#]-)`, 'g'), SPACE_AFTER_MINUS = new RegExp(`(?<=-[%}#]\\})[${PY_SPACE}]+`, 'g');
 function jinjaWhitespace(source: string): string {
   return rewriteStringLiterals(rewriteRawBlocks(source.replace(/\r\n?/g, '\n')))
     .replace(LINE_START_SPACE_BEFORE_TAG, '$1')
     .replace(/([^+-])([%#]\})\n/g, '$1$2')
-    .replace(/\{([%#{])\+/g, '{$1').replace(/\+([%#]\})/g, '$1'); // (+}} is not Jinja's)
+    .replace(/\{([%#{])\+/g, '{$1').replace(/\+([%#]\})/g, '$1') // (+}} is not Jinja's)
+    .replace(SPACE_BEFORE_MINUS, '').replace(SPACE_AFTER_MINUS, '')
+    .replace(/\{([%{#])-/g, '{$1').replace(/-([%}#])\}/g, '$1}');
 }
 /** A template parsed as the engine's Template does, with Jinja2's whitespace rules and the rewrites above. */
 export function compileJinja(source: string): Template {
