@@ -303,7 +303,7 @@ export class GPT2Tokenizer {
       added: b ? [...b.added] : [[EOS_TOKEN, EOS_TOKEN_ID]], addPrefixSpace: b?.addPrefixSpace ?? false,
       eos: [this.eosToken, this.eosTokenId], chatTemplate: this.chatTemplate, specialTokensMap: this.specialTokensMap,
       // (2: templates render as Jinja2 renders them (filters, whitespace, ...) and rows' tools reach them;
-      // 3: chained comparisons and raw blocks as Jinja2's; conversations cached before are rendered again)
+      // 3: chained comparisons, raw blocks, string escapes and - around Python's whitespace as Jinja2's; conversations cached before are rendered again)
       ...(this.chatTemplate !== null ? { chatRendering: 3 } : {}),
     };
     return (this.fingerprintHex = crypto.createHash('sha256').update(JSON.stringify(parts)).digest('hex'));
