@@ -282,6 +282,18 @@ test('tstorch train / eval: prompt-completion .jsonl trains on padded examples; 
   const lengths = rows.map((r) => torch.tokenizer.encode(r.prompt + r.completion).length + 1);
   expect(lengths.map((n) => n > 12)).toEqual([false, true, false]);
   expect(cut.stderr).toContain(`mixed.jsonl: 1 of its 3 examples is longer than --block-size 12 tokens, cut to the first 12 (${lengths[1] - 12} tokens not learned); raise --block-size (TRL's max_length), or --packing-strategy bfd_split learns every token`);
+  // A run that diverges (a NaN loss, NaN weights) says so at its end; HF's Trainer goes on silently, its logged loss filtered.
+  const diverged = path.join(tmp, 'cli-nan');
+  const nan = spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', mixed, '--out', diverged, '--max-steps', '3', '--block-size', '12', '--lr', '1e20'], { encoding: 'utf8' });
+  expect(nan.status).toBe(0);
+  const saved = [...torch.io.safetensors.loadFile(path.join(diverged, 'adapter_model.safetensors')).tensors.values()];
+  expect(saved.some((t) => !(t.isfinite().all().item<boolean>()))).toBe(true);
+  expect(nan.stderr).toMatch(/tstorch train: the loss was NaN or infinite at [12] step\(s\) \(left out of the logged loss, as HF's logging_nan_inf_filter does\): training diverged, and the weights in \S+cli-nan hold NaN or infinite values; train again with a lower --lr \(it was 1e\+20\)/);
+  // an --lr past float32 overflows the update itself: said so
+  const over = spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', mixed, '--out', path.join(tmp, 'cli-over'), '--max-steps', '3', '--block-size', '12', '--lr', '1e308'], { encoding: 'utf8' });
+  expect(over.status).toBe(1);
+  expect(over.stderr).toMatch(/\ntstorch train: an update overflows the weights' float32 \(.*\): --lr 1e\+308 is far too large; lower it\n$/);
+  expect(cut.stderr).not.toMatch(/diverged/);
   // Prompts that fill the block size leave nothing to learn: said, not a NaN loss.
   const bad = spawnSync(process.execPath, [bin, 'train', '--model', modelDir, '--data', jsonl, '--out', path.join(tmp, 'cli-bad'), '--block-size', '4'], { encoding: 'utf8' });
   expect(bad.status).not.toBe(0);

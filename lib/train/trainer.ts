@@ -245,6 +245,8 @@ export interface TrainResult {
   logHistory: LogEntry[];
   seconds: number;
   tokensPerSecond: number;
+  /** steps whose loss was NaN or infinite: training diverged (HF's logging_nan_inf_filter keeps them out of trainLoss) */
+  nonFiniteLossSteps: number;
 }
 
 /**
@@ -311,6 +313,7 @@ export class Trainer {
   private lastGradNorm: Tensor | null = null;
   private interruptFlag: Tensor | null = null; // data parallel with saveOnInterrupt: the signals noted, all-reduced (see agreedInterrupt)
   private runLossSum = 0; // the losses of this train() call, for its trainLoss
+  private nonFiniteLosses = 0; // (its steps whose loss was NaN or infinite)
   /** input tokens trained on so far, padding aside, all processes (HF's num_input_tokens_seen) */
   numInputTokensSeen = 0;
   /** HF's total_flos: its estimate, 6 x input tokens (padding included) x parameters outside embeddings, all processes */
@@ -550,6 +553,7 @@ export class Trainer {
     const t0 = Date.now();
     let steps = 0, tokens = 0;
     this.runLossSum = 0;
+    this.nonFiniteLosses = 0;
     this.lastLogTime = Date.now();
     this.lastLoggedLoss = NaN;
     this.rssBaseline = 0;
@@ -653,7 +657,10 @@ export class Trainer {
     progress.done();
     const seconds = (Date.now() - t0) / 1000;
     if (this.isMain) this.writePlot();
-    return { globalStep: this.globalStep, trainLoss: steps ? this.runLossSum / steps : NaN, logHistory: this.logHistory, seconds, tokensPerSecond: tokens / Math.max(seconds, 1e-9) };
+    return {
+      globalStep: this.globalStep, trainLoss: steps ? this.runLossSum / steps : NaN, logHistory: this.logHistory, seconds, tokensPerSecond: tokens / Math.max(seconds, 1e-9),
+      nonFiniteLossSteps: this.nonFiniteLosses,
+    };
   }
 
   /** What the loop leaves behind, read or freed: the steps' losses since the last log line, NEFTune, the last grad norm. */
@@ -821,6 +828,7 @@ export class Trainer {
     // (the window's steps before each: they are all counted in stepsSinceLog already)
     let before = this.stepsSinceLog - losses.length;
     for (const loss of losses) {
+      if (!Number.isFinite(loss)) this.nonFiniteLosses++;
       // HF's logging_nan_inf_filter: tr_loss += tr_loss / (1 + global_step - _globalstep_last_logged)
       const v = this.args.loggingNanInfFilter && !Number.isFinite(loss) ? this.lossSinceLog / (1 + before) : loss;
       this.lossSinceLog += v;

@@ -381,6 +381,10 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   try {
     result = trainer.train();
   } catch (e) {
+    // (libtorch's words for an update too large for float32 weights: an absurd --lr)
+    if (/cannot be converted to type \w+ without overflow/.test((e as Error).message)) {
+      throw new Error(`an update overflows the weights' float32 (${(e as Error).message}): --lr ${(f.lr as number).toExponential()} is far too large; lower it`);
+    }
     if (!(e instanceof torch.train.TrainingInterrupted)) throw e;
     if (main) console.error(`tstorch train: interrupted by ${e.signal} after step ${e.step} of ${trainer.totalSteps}: ${e.resumable
       ? `checkpoint in ${e.checkpoint}; to go on, run the same command with --resume-from-checkpoint latest`
@@ -403,6 +407,12 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
   });
   if (result.globalStep < trainer.totalSteps) console.log(`early stopping: the eval loss did not improve for ${patience} evaluation(s) in a row; stopped at step ${result.globalStep} of ${trainer.totalSteps}`);
   console.log(`done: ${result.globalStep} steps, mean loss ${result.trainLoss.toFixed(4)}, ${result.tokensPerSecond.toFixed(0)} tokens/s; ${f.full ? 'model' : 'adapter'} in ${out}`);
+  if (result.nonFiniteLossSteps > 0) {
+    // (HF's Trainer goes on and saves them too, its logged loss filtered: said here, as it is no answer)
+    const broken = model.parameters().some((p) => p.requiresGrad && torch.tidy(() => !p.isfinite().all().item<boolean>()));
+    console.error(`tstorch train: the loss was NaN or infinite at ${result.nonFiniteLossSteps} step(s) (left out of the logged loss, as HF's logging_nan_inf_filter does): training diverged` +
+      `${broken ? `, and the weights in ${out} hold NaN or infinite values` : ''}; train again with a lower --lr (it was ${(f.lr as number).toExponential()})${f['max-grad-norm'] ? '' : ', or clip the gradients (--max-grad-norm 1)'}`);
+  }
 }
 
 /** --include-num-input-tokens-seen: bare (or true) is HF's true, 'all'; false is 'no'. */
