@@ -6,7 +6,7 @@
 // against Jinja2 (test/chat.test.ts).
 import { Environment, Interpreter } from '@huggingface/jinja';
 import {
-  JinjaValue, PY_SPACE, Py, compareCodePoints, isNumber, isSequence, literalOf, pyCompare, pyFloatRepr, pyPercentFormat, pyRepr, pyStr, pyTypeName, pythonEquals,
+  JinjaValue, PY_SPACE, Py, compareCodePoints, isNumber, isSequence, literalOf, pyCompare, pyFloatRepr, pyPercentFormat, PyRange, pyRepr, pyStr, pyTypeName, pythonEquals,
 } from './jinja_python';
 
 type Kwargs = Map<string, JinjaValue>;
@@ -339,7 +339,9 @@ function pyJsonDumps(v: JinjaValue, opts: { indent: number | null; ensureAscii: 
     case 'IntegerValue': return String(v.value);
     case 'FloatValue': { const x = v.value as number; return Number.isNaN(x) ? 'NaN' : !Number.isFinite(x) ? (x > 0 ? 'Infinity' : '-Infinity') : pyFloatRepr(x); }
     case 'StringValue': return quote(v.value as string);
-    case 'ArrayValue': case 'TupleValue': return block('[', ']', (v.value as JinjaValue[]).map((x) => pyJsonDumps(x, opts, depth + 1)));
+    case 'ArrayValue': case 'TupleValue':
+      if (v instanceof PyRange) throw new TypeError('tojson: Object of type range is not JSON serializable');
+      return block('[', ']', (v.value as JinjaValue[]).map((x) => pyJsonDumps(x, opts, depth + 1)));
     case 'ObjectValue': {
       let entries = [...(v.value as Map<string, JinjaValue>)];
       if (opts.sortKeys) entries = entries.sort(([a], [b]) => compareCodePoints(a, b));
@@ -538,6 +540,8 @@ const FILTERS: Record<string, Filter> = {
 FILTERS.count = FILTERS.length;
 // `(x,)` as the parser reads it (jinja_python.ts's token rewrite): a one-item tuple
 FILTERS.__tstorch_tuple = (operand) => new Py.tuple([operand]);
+// `()` as the parser reads it: the empty list made a tuple
+FILTERS.__tstorch_tuple_of = (operand) => new Py.tuple(operand.value as JinjaValue[]);
 // `x is name(args)` as the parser reads it (jinja_python.ts's token rewrite): the named test, negated or not
 FILTERS.__tstorch_test = (operand, [name, negate, ...args], _kw, { env }) => new Py.bool(findTest(env, name)(operand, ...args) !== truthy(negate));
 FILTERS.e = FILTERS.escape;

@@ -29,6 +29,14 @@ export const Py = {
   undefined: new Environment().lookupVariable('nothing').constructor as ValueClass<undefined>,
   function: engineValue('').builtins.get('upper')!.constructor as ValueClass<(args: JinjaValue[], env?: unknown) => JinjaValue>,
 };
+/** Python's range: its numbers as a list's (to loop, index, measure), printed as range(start, stop[, step]). */
+export class PyRange extends (ArrayClass as unknown as new (v: JinjaValue[]) => JinjaValue) {
+  constructor(readonly start: number, readonly stop: number, readonly step: number) {
+    const items: JinjaValue[] = [];
+    for (let i = start; step > 0 ? i < stop : i > stop; i += step) items.push(new Py.int(i));
+    super(items);
+  }
+}
 export const isNumber = (v: JinjaValue) => v.type === 'IntegerValue' || v.type === 'FloatValue' || v.type === 'BooleanValue';
 export const isSequence = (v: JinjaValue) => v.type === 'ArrayValue' || v.type === 'TupleValue';
 const PY_TYPE_NAMES: Record<string, string> = {
@@ -106,7 +114,7 @@ const pyStrRepr = (s: string): string => {
 export function pyRepr(v: JinjaValue): string {
   switch (v.type) {
     case 'StringValue': return pyStrRepr(v.value as string);
-    case 'ArrayValue': return `[${(v.value as JinjaValue[]).map(pyRepr).join(', ')}]`;
+    case 'ArrayValue': return v instanceof PyRange ? `range(${v.start}, ${v.stop}${v.step === 1 ? '' : `, ${v.step}`})` : `[${(v.value as JinjaValue[]).map(pyRepr).join(', ')}]`;
     case 'TupleValue': { const items = (v.value as JinjaValue[]).map(pyRepr); return `(${items.join(', ')}${items.length === 1 ? ',' : ''})`; }
     case 'ObjectValue': return `{${[...(v.value as Map<string, JinjaValue>)].map(([k, x]) => `${pyStrRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
     case 'UndefinedValue': return 'Undefined';
@@ -346,6 +354,8 @@ Environment.prototype.setVariable = function (this: Environment, name: string, v
       return new Py.bool(!same);
     }));
   }
+  // (a macro's extra positional arguments are a tuple in Jinja2: {{ varargs }} prints (1, 2))
+  if (name === 'varargs' && loop?.type === 'ArrayValue') return engineSetVariable.call(this, name, new Py.tuple(loop.value as JinjaValue[]) as never);
   return engineSetVariable.call(this, name, value as never);
 };
 
@@ -393,6 +403,18 @@ const engineSet = scopeProto.set;
 scopeProto.set = function (this: Scope, name, value) {
   const result = hasFloatBox(value) ? this.declareVariable(name, withFloats(value)) : engineSet.call(this, name, value);
   if (name === 'range') {
+    // Python's range(stop) / range(start, stop[, step]) of ints (the engine's took floats and
+    // strings, and printed a list)
+    this.variables.set('range', new Py.function((args) => {
+      if (!args.length || args.length > 3) throw new TypeError(`range expected ${args.length ? 'at most 3 arguments' : 'at least 1 argument'}, got ${args.length}`);
+      const ints = args.map((a) => {
+        if (a.type !== 'IntegerValue' && a.type !== 'BooleanValue') throw new TypeError(`'${pyTypeName(a)}' object cannot be interpreted as an integer`);
+        return Number(a.value);
+      });
+      const [start, stop, step] = ints.length === 1 ? [0, ints[0], 1] : [ints[0], ints[1], ints[2] ?? 1];
+      if (step === 0) throw new Error('ValueError: range() arg 3 must not be zero');
+      return new PyRange(start, stop, step);
+    }));
     this.variables.set('dict', new Py.function((args) => {
       const entries = new Map<string, JinjaValue>();
       for (const arg of args) {
@@ -531,6 +553,11 @@ function rewriteTrailingCommas(tokens: Token[]): Token[] {
       open[open.length - 1].commas++;
     } else if (Object.values(OPENERS).includes(t.type)) {
       const group = open.pop();
+      // `()`, the empty tuple (the engine's parser wanted an expression): `([] | __tstorch_tuple_of)`
+      if (t.type === 'CloseParen' && group && !group.call && out.at(-1)?.type === 'OpenParen') {
+        out.push(token('[', 'OpenSquareBracket'), token(']', 'CloseSquareBracket'), token('|', 'Pipe'), token(`${TUPLE_FILTER}_of`, 'Identifier'), t);
+        continue;
+      }
       if (t.type === 'CloseParen' && out.at(-1)?.type === 'Comma') {
         out.pop();
         if (group && !group.call && group.commas === 1) { out.push(t, token('|', 'Pipe'), token(TUPLE_FILTER, 'Identifier')); continue; }
