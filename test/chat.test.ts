@@ -159,7 +159,7 @@ test('tool-calling conversations through Llama 3.1- and Qwen3-style templates an
   expect(rendered).toBeGreaterThan(200);
 });
 
-test('whitespace as Jinja2 makes it: lstrip_blocks, trim_blocks, - and + on tags (if, for, set, with, macro, raw, comments), Windows line ends (random templates, seeded); a CRLF template file renders as its LF twin', () => {
+test('whitespace as Jinja2 makes it: lstrip_blocks, trim_blocks, - and + on tags (if, for, recursive for, set, with, macro, raw, comments), Windows line ends (random templates, seeded); a CRLF template file renders as its LF twin', () => {
   const { rnd, pick } = seeded(11);
   // (\x85 and \x1f are Python's whitespace, not JavaScript's; \ufeff JavaScript's, not Python's)
   const space = () => pick(['\u2028 ', '\x0b', '\r', '', ' ', '  ', '\n', '\n\n', '\t', ' \n', '\n  ', '\r\n', 'x', ' x ', '\n x\n', '  \t', '\x85', ' \x1f', '\ufeff ']);
@@ -177,7 +177,8 @@ test('whitespace as Jinja2 makes it: lstrip_blocks, trim_blocks, - and + on tags
       if (r < 0.85) return `${tag('set z')}${inner()}${tag('endset')}{{ z }}`;
       if (r < 0.9) return `${tag('with w = 1')}${inner()}{{ w }}${tag('endwith')}`;
       if (r < 0.95) return `${tag('raw')}${Array.from({ length: 3 }, () => pick([space(), '{{ x }}', '{% if %}', '{#', '%}', "'", '"', '\\', '\\n'])).join('')}${tag('endraw')}`;
-      return `${tag('macro m()')}${inner()}${tag('endmacro')}{{ m() }}`;
+      if (r < 0.975) return `${tag('macro m()')}${inner()}${tag('endmacro')}{{ m() }}`;
+      return `${tag('for i in [[1], 2] recursive')}${inner()}${tag('if i is iterable')}{{ loop(i) }}${tag('endif')}${inner()}${tag('endfor')}`;
     };
     let template = '';
     for (let i = 0, n = 1 + Math.floor(rnd() * 5); i < n; i++) template += space() + block(0);

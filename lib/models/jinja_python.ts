@@ -336,14 +336,15 @@ engine.evaluateMemberExpression = function (this: Engine, node, env) {
 // The loop's cycle(), changed(), depth and depth0 (Jinja2's loop object; the engine's lacks them).
 // changed() remembers its last values across one loop's iterations: each running for-loop has its
 // own memory, on a stack (evaluateFor below pushes it).
-const loopMemories: { last?: JinjaValue[] }[] = [];
+const loopMemories: { last?: JinjaValue[]; depth?: number }[] = [];
 const engineSetVariable = Environment.prototype.setVariable;
 Environment.prototype.setVariable = function (this: Environment, name: string, value: unknown) {
   const loop = value as JinjaValue;
   if (name === 'loop' && loop?.type === 'ObjectValue' && loopMemories.length) {
     const fields = loop.value as Map<string, JinjaValue>, memory = loopMemories[loopMemories.length - 1];
     const index0 = fields.get('index0')?.value as number;
-    fields.set('depth', new Py.int(1)).set('depth0', new Py.int(0));
+    const depth = memory.depth ?? 1; // (a recursive loop's level: rewriteRecursiveLoops below)
+    fields.set('depth', new Py.int(depth)).set('depth0', new Py.int(depth - 1));
     fields.set('cycle', new Py.function((args) => {
       if (!args.length) throw new TypeError('no items for cycling given');
       return args[index0 % args.length];
@@ -373,7 +374,9 @@ loopEngine.evaluateFor = function (this: Engine, node, env) {
     items = new Py.list((items.value as JinjaValue[]).map((x) => (x.type === 'TupleValue' ? new Py.list(x.value as JinjaValue[]) : x)));
   }
   const evaluated = literalOf(items) as unknown as Node;
-  loopMemories.push({});
+  const source = select ? node.iterable.lhs : node.iterable;
+  const recursive = source?.type === 'Identifier' && source.value === RECURSIVE_ITEMS;
+  loopMemories.push(recursive ? { depth: Number((env as { lookupVariable(n: string): JinjaValue }).lookupVariable(RECURSIVE_DEPTH).value) } : {});
   try {
     return engineFor.call(this, { ...node, iterable: select ? { ...node.iterable, lhs: evaluated } : evaluated }, env);
   } finally {
@@ -532,6 +535,63 @@ function rewriteWith(tokens: Token[]): Token[] {
     }
   }
   if (open.length) throw new SyntaxError('{% with %} without its {% endwith %}');
+  return out;
+}
+
+// Jinja2's recursive loops, {% for x in items recursive %} ... {{ loop(x.children) }} ...
+// {% endfor %} (the engine's parser has no recursive), become a macro that loops and calls itself
+// where the body calls loop(...), defined and called in place: {% macro __tstorch_loop_1(
+// __tstorch_items, __tstorch_depth) %}{% for x in __tstorch_items %} ... {{ __tstorch_loop_1(
+// x.children, __tstorch_depth + 1) }} ... {% endfor %}{% endmacro %}{{ __tstorch_loop_1(items, 1) }}
+// (loop.depth is __tstorch_depth; whitespace was settled in the source before).
+const RECURSIVE_ITEMS = '__tstorch_items', RECURSIVE_DEPTH = '__tstorch_depth';
+function rewriteRecursiveLoops(tokens: Token[], made = { count: 0 }): Token[] {
+  const isTag = (list: Token[], i: number, name: string) => list[i]?.type === 'OpenStatement' && list[i + 1]?.type === 'Identifier' && list[i + 1].value === name;
+  const word = (t: Token | undefined, value: string) => t?.type === 'Identifier' && t.value === value;
+  const out: Token[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    let end = i + 2;
+    if (isTag(tokens, i, 'for')) while (end < tokens.length && tokens[end].type !== 'CloseStatement') end = OPENERS[tokens[end].type] ? afterGroup(tokens, end) : end + 1;
+    if (!isTag(tokens, i, 'for') || !word(tokens[end - 1], 'recursive')) {
+      out.push(tokens[i]);
+      continue;
+    }
+    // the header: targets `in` iterable [`if` condition], at the tag's own bracket level
+    const header = tokens.slice(i + 2, end - 1);
+    const at = (w: string, from = 0) => { for (let k = from; k < header.length; k = OPENERS[header[k].type] ? afterGroup(header, k) : k + 1) if (word(header[k], w)) return k; return -1; };
+    const inAt = at('in');
+    if (inAt < 0) throw new SyntaxError('{% for ... recursive %} needs `in`');
+    const ifAt = at('if', inAt + 1) < 0 ? header.length : at('if', inAt + 1);
+    // the body, up to the matching endfor; loop(...) at this loop's level (not in loops inside it) calls the macro one level deeper
+    let level = 1, close = end + 1;
+    for (; close < tokens.length; close++) {
+      if (isTag(tokens, close, 'for')) level++;
+      else if (isTag(tokens, close, 'endfor') && --level === 0) break;
+    }
+    if (level) throw new SyntaxError('{% for ... recursive %} without its {% endfor %}');
+    const name = `__tstorch_loop_${++made.count}`;
+    const body: Token[] = [];
+    for (let k = end + 1, nested = 0; k < close; k++) {
+      if (isTag(tokens, k, 'for')) nested++;
+      else if (isTag(tokens, k, 'endfor')) nested--;
+      if (!nested && word(tokens[k], 'loop') && tokens[k + 1]?.type === 'OpenParen' && tokens[k - 1]?.type !== 'Dot') {
+        const after = afterGroup(tokens, k + 1);
+        body.push(token(name, 'Identifier'), token('(', 'OpenParen'), ...tokens.slice(k + 2, after - 1), token(',', 'Comma'), token(RECURSIVE_DEPTH, 'Identifier'), token('+', 'AdditiveBinaryOperator'), token('1', 'NumericLiteral'), token(')', 'CloseParen'));
+        k = after - 1;
+      } else {
+        body.push(tokens[k]);
+      }
+    }
+    const tag = (...inner: Token[]) => [token('{%', 'OpenStatement'), ...inner, token('%}', 'CloseStatement')];
+    out.push(
+      ...tag(token('macro', 'Identifier'), token(name, 'Identifier'), token('(', 'OpenParen'), token(RECURSIVE_ITEMS, 'Identifier'), token(',', 'Comma'), token(RECURSIVE_DEPTH, 'Identifier'), token(')', 'CloseParen')),
+      ...tag(token('for', 'Identifier'), ...header.slice(0, inAt + 1), token(RECURSIVE_ITEMS, 'Identifier'), ...header.slice(ifAt)),
+      ...rewriteRecursiveLoops(body, made),
+      ...tag(token('endfor', 'Identifier')), ...tag(token('endmacro', 'Identifier')),
+      token('{{', 'OpenExpression'), token(name, 'Identifier'), token('(', 'OpenParen'), ...header.slice(inAt + 1, ifAt), token(',', 'Comma'), token('1', 'NumericLiteral'), token(')', 'CloseParen'), token('}}', 'CloseExpression'),
+    );
+    i = close + 2; // (past the endfor tag)
+  }
   return out;
 }
 
@@ -715,6 +775,6 @@ export function compileJinja(source: string): Template {
   // (the engine's own lstrip_blocks and trim_blocks are off: jinjaWhitespace did them)
   const tokens = tokenize(jinjaWhitespace(source)) as unknown as Token[];
   const template = Object.create(Template.prototype) as Template & { parsed: unknown };
-  template.parsed = parse((tokens.length ? rewriteChainedComparisons(rewriteWith(rewriteTrailingCommas(rewriteTokens(tokens)))) : tokens) as never);
+  template.parsed = parse((tokens.length ? rewriteChainedComparisons(rewriteRecursiveLoops(rewriteWith(rewriteTrailingCommas(rewriteTokens(tokens))))) : tokens) as never);
   return template;
 }
