@@ -2,13 +2,13 @@
 // --enable-auto-tool-choice --tool-call-parser NAME):
 //   hermes       <tool_call>{"name": ..., "arguments": {...}}</tool_call>, any number of them, after
 //                the reply's text (Hermes 2 Pro, Qwen2.5, Qwen3 and models trained on their templates)
-//   llama3_json  a reply that is JSON: {"name": ..., "parameters": {...}}, after <|python_tag|> or
-//                not, several joined by "; " (Llama 3.1 and 3.2's JSON tool calling)
+//   llama3_json  JSON in the reply: {"name": ..., "parameters": {...}}, several joined by ";"
+//                (Llama 3.1 and 3.2's JSON tool calling), the text around them dropped
 // A reply that does not parse as calls is text, as there. The calls' arguments are written as
 // Python's json.dumps writes them after json.loads (vLLM's), so the JSON here is read as Python's
 // json module reads it: floats stay floats (1.0, not 1), integers keep every digit, keys keep their
 // order (a JS object would put "2" before "a"), NaN and Infinity are read.
-import { pyFloatRepr } from '../models/jinja_python';
+import { PY_SPACE, pyFloatRepr } from '../models/jinja_python';
 
 export const TOOL_CALL_PARSERS = ['hermes', 'llama3_json'] as const;
 export type ToolCallParser = (typeof TOOL_CALL_PARSERS)[number];
@@ -159,6 +159,9 @@ export function pythonJsonLoads(text: string): unknown {
 
 const HERMES_START = '<tool_call>', HERMES_END = '</tool_call>';
 const PYTHON_TAG = '<|python_tag|>';
+const LLAMA_OBJECT = `\\{[^{}]*(?:\\{[^{}]*\\}[^{}]*)*\\}`;
+const LLAMA_CALLS = new RegExp(`${LLAMA_OBJECT}(?:[${PY_SPACE}]*;[${PY_SPACE}]*${LLAMA_OBJECT})*`);
+const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
 const asText = (text: string): ExtractedToolCalls => ({ toolsCalled: false, content: text, calls: [] });
 
 /** A parsed call's name and arguments (vLLM's function_call["name"] and json.dumps of its arguments); throws where a key is missing. */
@@ -187,14 +190,15 @@ export function extractToolCalls(parser: ToolCallParser, text: string): Extracte
       }
       return { toolsCalled: true, content: text.slice(0, at) || null, calls };
     }
-    // llama3_json: the reply starts with the tag or with '{'; objects one after another, each
-    // followed by two characters ('; '), whatever they are
-    if (!(text.startsWith(PYTHON_TAG) || text.startsWith('{'))) return asText(text);
+    // llama3_json: the first run of JSON objects joined by ';' (each at most one level of braces
+    // inside, as vLLM's regex finds them), split at every ';' (one inside a string too)
+    if (!(text.includes(PYTHON_TAG) || text.includes('{'))) return asText(text);
+    const run = LLAMA_CALLS.exec(text);
+    if (!run) return asText(text);
     const calls: ParsedToolCall[] = [];
-    for (let i = text.startsWith(PYTHON_TAG) ? PYTHON_TAG.length : 0; i < text.length;) {
-      const { value, end } = rawDecode(text, i);
-      calls.push(call(value, ['arguments', 'parameters']));
-      i = end + 2;
+    for (const piece of run[0].split(';')) {
+      const json = piece.replace(PY_STRIP, '');
+      if (json) calls.push(call(loads(json), ['arguments', 'parameters']));
     }
     return { toolsCalled: true, content: null, calls };
   } catch (e) {
@@ -204,18 +208,15 @@ export function extractToolCalls(parser: ToolCallParser, text: string): Extracte
 }
 
 /**
- * While a reply streams, how much of it may be sent as text: what cannot be part of a call. hermes:
- * up to its first <tool_call> (and not an ending that may begin one); llama3_json: nothing while
- * the reply may still begin with the tag or '{'. The rest waits for the end, when
- * extractToolCalls decides.
+ * While a reply streams, how much of it may be sent as text: up to where a call may begin (hermes:
+ * its first <tool_call>; llama3_json: its first '{' or <|python_tag|>), not an ending that may
+ * begin the tag either. The rest waits for the end, when extractToolCalls decides: calls, or more
+ * text. (A streamed llama3_json reply keeps the text before its calls, which vLLM's whole reply drops.)
  */
 export function textBeforeToolCalls(parser: ToolCallParser, text: string): number {
-  if (parser === 'hermes') {
-    const at = text.indexOf(HERMES_START);
-    if (at >= 0) return at;
-    for (let k = Math.min(HERMES_START.length - 1, text.length); k > 0; k--) if (text.endsWith(HERMES_START.slice(0, k))) return text.length - k;
-    return text.length;
-  }
-  const mayBeCalls = text.startsWith('{') || text.startsWith(PYTHON_TAG) || PYTHON_TAG.startsWith(text);
-  return mayBeCalls ? 0 : text.length;
+  const tag = parser === 'hermes' ? HERMES_START : PYTHON_TAG;
+  const starts = [text.indexOf(tag), parser === 'hermes' ? -1 : text.indexOf('{')].filter((i) => i >= 0);
+  if (starts.length) return Math.min(...starts);
+  for (let k = Math.min(tag.length - 1, text.length); k > 0; k--) if (text.endsWith(tag.slice(0, k))) return text.length - k;
+  return text.length;
 }

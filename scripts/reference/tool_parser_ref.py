@@ -1,9 +1,10 @@
 """Tool calls read out of a reply as vLLM's tool-call parsers read them, in plain Python.
 
 vLLM's entrypoints/openai/tool_parsers: Hermes2ProToolParser.extract_tool_calls (hermes) and
-Llama3JsonToolParser.extract_tool_calls (llama3_json), transcribed (vLLM 0.6 to 0.8; the
-arguments written by json.dumps(..., ensure_ascii=False) after json.loads). vLLM is not on
-Debian 12; Python's json module is what decides.
+Llama3JsonToolParser.extract_tool_calls (llama3_json), transcribed from vLLM 0.11 (the JSON
+found by its regex and split at ';'; the arguments written by json.dumps(..., ensure_ascii=False)
+after json.loads). vLLM uses the regex module, here re (the same for these patterns). vLLM is not
+on Debian 12; Python's json module is what decides.
 
 stdin: [{"parser": "hermes" | "llama3_json", "text": reply}]; stdout: [{"tools_called", "content",
 "calls": [{"name", "arguments"}]}].
@@ -28,21 +29,24 @@ def hermes(model_output):
         return False, model_output, []
 
 
+LLAMA_REGEX = re.compile(r"{[^{}]*(?:{[^{}]*}[^{}]*)*}(?:\s*;\s*{[^{}]*(?:{[^{}]*}[^{}]*)*})*", re.DOTALL)
+
+
 def llama3_json(model_output):
-    bot_token = "<|python_tag|>"
-    if not (model_output.startswith(bot_token) or model_output.startswith("{")):
+    if not ("<|python_tag|>" in model_output or "{" in model_output):
+        return False, model_output, []
+    match = LLAMA_REGEX.search(model_output)
+    if not match:
         return False, model_output, []
     try:
-        dec = json.JSONDecoder()
-        function_call_arr = []
-        start_idx = len(bot_token) if model_output.startswith(bot_token) else 0
-        while start_idx < len(model_output):
-            (obj, end_idx) = dec.raw_decode(model_output[start_idx:])
-            start_idx += end_idx + len("; ")
-            function_call_arr.append(obj)
-        calls = [{"name": check_name(c["name"]),
-                  "arguments": json.dumps(c["arguments"] if "arguments" in c else c["parameters"], ensure_ascii=False)}
-                 for c in function_call_arr]
+        json_objects = [obj.strip() for obj in match.group(0).split(";")]
+        calls = []
+        for json_obj in json_objects:
+            if not json_obj:
+                continue
+            obj = json.loads(json_obj)
+            calls.append({"name": check_name(obj["name"]),
+                          "arguments": json.dumps(obj["arguments"] if "arguments" in obj else obj["parameters"], ensure_ascii=False)})
         return True, None, calls
     except Exception:
         return False, model_output, []
