@@ -731,14 +731,18 @@ function chatMessages(messages: unknown): ChatMessage[] {
     if (typeof role !== 'string') throw new RequestError(`messages[${i}] needs a role`);
     if (typeof content === 'string') return { ...m, role, content };
     if (Array.isArray(content) && content.every((p) => p && p.type === 'text' && typeof p.text === 'string')) return { ...m, role, content: content.map((p) => p.text).join('') };
-    if ((content === null || content === undefined) && 'tool_calls' in m) return { ...m, role, content: null };
+    if ((content === null || content === undefined) && 'tool_calls' in given) return { ...m, role, content: null };
     throw new RequestError(`messages[${i}].content must be a string or a list of { type: 'text', text } parts`);
   });
 }
 
-/** An assistant message whose tool calls' arguments are JSON strings, with them parsed (an empty or missing one: {}). */
+/** An assistant message whose tool calls' arguments are JSON strings, with them parsed (an empty or missing one: {}); an empty list of calls left out (vLLM's). */
 function withParsedArguments(m: Record<string, unknown>, i: number): Record<string, unknown> {
   if (m.role !== 'assistant' || !Array.isArray(m.tool_calls)) return m;
+  if (!m.tool_calls.length) {
+    const { tool_calls: _none, ...rest } = m;
+    return rest;
+  }
   const toolCalls = m.tool_calls.map((call, j) => {
     if (!isJsonObject(call) || !isJsonObject(call.function)) throw new RequestError(`messages[${i}].tool_calls[${j}] must be {"id": ..., "type": "function", "function": {"name": ..., "arguments": "..."}}`);
     const args = call.function.arguments;
