@@ -696,7 +696,9 @@ function rewriteRawBlocks(source: string): string {
 // octal \0 and \101, \U0001F600, a backslash before a newline joining lines, and an unknown escape
 // such as \d kept as written (the engine knew \n \t \r \b \f \v \x \u only and refused the rest).
 // Each literal is written back in the engine's escapes, its {, }, %, # and newlines escaped too,
-// so the whitespace rules below do not take a `%}` inside a string for a tag's end.
+// so the whitespace rules below do not take a `%}` inside a string for a tag's end. The same pass
+// does the tags' `-`: it strips Python's whitespace before or after the tag, then goes (the engine's
+// would strip JavaScript's, which lacks \x85 and \x1c-\x1f and has \ufeff).
 const PYTHON_ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', "'": "'", '"': '"', '\n': '' };
 function pythonStringLiteral(body: string): string {
   return body.replace(/\\(?:([0-7]{1,3})|x(.{0,2})|u(.{0,4})|U(.{0,8})|N(\{[^}]*\})?|([\s\S]))/g, (all, octal?: string, x?: string, u?: string, U?: string, name?: string, other?: string) => {
@@ -716,20 +718,29 @@ function pythonStringLiteral(body: string): string {
 const engineStringLiteral = (text: string): string =>
   `'${text.replace(/[\\'\n{}%#]/g, (c) => (c === '\n' ? '\\n' : c === '\\' || c === "'" ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16)}`))}'`;
 function rewriteStringLiterals(source: string): string {
-  let out = '', i = 0;
+  let out = '', i = 0, stripNext = false;
+  const text = (t: string) => {
+    out += stripNext ? t.replace(LEADING_PY_SPACE, '') : t;
+    stripNext = false;
+  };
   while (i < source.length) {
     const open = source.slice(i).search(/\{[{%#]/);
-    if (open < 0) return out + source.slice(i);
-    const start = i + open, kind = source[start + 1];
+    if (open < 0) break;
+    const start = i + open, kind = source[start + 1], minus = source[start + 2] === '-';
+    text(source.slice(i, start));
+    if (minus) out = out.replace(TRAILING_PY_SPACE, '');
+    out += source.slice(start, start + 2);
+    let k = start + (minus ? 3 : 2);
     if (kind === '#') {
-      const end = source.indexOf('#}', start + 2);
-      const stop = end < 0 ? source.length : end + 2;
-      out += source.slice(i, stop);
-      i = stop;
+      const end = source.indexOf('#}', k);
+      if (end < 0) break; // (unclosed: the engine says so)
+      const endMinus = end > k && source[end - 1] === '-';
+      out += source.slice(k, endMinus ? end - 1 : end) + '#}';
+      stripNext = endMinus;
+      i = end + 2;
       continue;
     }
-    out += source.slice(i, start + 2);
-    let k = start + 2, depth = 0;
+    let depth = 0;
     while (k < source.length) {
       const c = source[k];
       if (c === "'" || c === '"') {
@@ -742,12 +753,18 @@ function rewriteStringLiterals(source: string): string {
       }
       if (kind === '{' && c === '{') depth++;
       else if (kind === '{' && c === '}' && depth > 0) depth--;
-      else if (source.startsWith(kind === '{' ? '}}' : '%}', k) && depth === 0) break;
+      else if (source.startsWith(kind === '{' ? '}}' : '%}', k) && depth === 0) {
+        if (out.endsWith('-')) { out = out.slice(0, -1); stripNext = true; }
+        out += source.slice(k, k + 2);
+        k += 2;
+        break;
+      }
       out += c;
       k++;
     }
     i = k;
   }
+  text(source.slice(i));
   return out;
 }
 
@@ -759,16 +776,11 @@ function rewriteStringLiterals(source: string): string {
  * which the engine could not read; a tag's - stripping Python's whitespace around it.
  */
 const LINE_START_SPACE_BEFORE_TAG = new RegExp(`(^|\\n)(?:(?!\\n)[${PY_SPACE}])+(?=\\{[%#](?!\\+))`, 'g');
-// (a tag's - strips Python's whitespace, then goes: the engine's would strip JavaScript's, which
-// lacks \x85 and \x1c-\x1f and has \ufeff)
-const SPACE_BEFORE_MINUS = new RegExp(`[${PY_SPACE}]+(?=\\{[%{#]-)`, 'g'), SPACE_AFTER_MINUS = new RegExp(`(?<=-[%}#]\\})[${PY_SPACE}]+`, 'g');
 function jinjaWhitespace(source: string): string {
   return rewriteStringLiterals(rewriteRawBlocks(source.replace(/\r\n?/g, '\n')))
     .replace(LINE_START_SPACE_BEFORE_TAG, '$1')
     .replace(/([^+-])([%#]\})\n/g, '$1$2')
-    .replace(/\{([%#{])\+/g, '{$1').replace(/\+([%#]\})/g, '$1') // (+}} is not Jinja's)
-    .replace(SPACE_BEFORE_MINUS, '').replace(SPACE_AFTER_MINUS, '')
-    .replace(/\{([%{#])-/g, '{$1').replace(/-([%}#])\}/g, '$1}');
+    .replace(/\{([%#{])\+/g, '{$1').replace(/\+([%#]\})/g, '$1'); // (+}} is not Jinja's)
 }
 /** A template parsed as the engine's Template does, with Jinja2's whitespace rules and the rewrites above. */
 export function compileJinja(source: string): Template {
