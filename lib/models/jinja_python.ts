@@ -717,7 +717,7 @@ function pythonStringLiteral(body: string): string {
 }
 const engineStringLiteral = (text: string): string =>
   `'${text.replace(/[\\'\n{}%#]/g, (c) => (c === '\n' ? '\\n' : c === '\\' || c === "'" ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16)}`))}'`;
-function rewriteStringLiterals(source: string): string {
+function rewriteStringsAndMinusMarks(source: string): string {
   let out = '', i = 0, stripNext = false;
   const text = (t: string) => {
     out += stripNext ? t.replace(LEADING_PY_SPACE, '') : t;
@@ -777,7 +777,7 @@ function rewriteStringLiterals(source: string): string {
  */
 const LINE_START_SPACE_BEFORE_TAG = new RegExp(`(^|\\n)(?:(?!\\n)[${PY_SPACE}])+(?=\\{[%#](?!\\+))`, 'g');
 function jinjaWhitespace(source: string): string {
-  return rewriteStringLiterals(rewriteRawBlocks(source.replace(/\r\n?/g, '\n')))
+  return rewriteStringsAndMinusMarks(rewriteRawBlocks(source.replace(/\r\n?/g, '\n')))
     .replace(LINE_START_SPACE_BEFORE_TAG, '$1')
     .replace(/([^+-])([%#]\})\n/g, '$1$2')
     .replace(/\{([%#{])\+/g, '{$1').replace(/\+([%#]\})/g, '$1'); // (+}} is not Jinja's)
