@@ -179,6 +179,9 @@ export interface ExampleOptions {
   threads?: number;
 }
 
+/** toPacked's header: the count of examples, then dropped, mismatched, truncated and truncatedTokens */
+export const PACKED_HEAD = 5;
+
 /**
  * One example per text, or per prompt and completion, as TRL's SFTTrainer without packing: each
  * is tokenized alone (ended by <|endoftext|>, so the model learns where to stop), cut at
@@ -186,9 +189,6 @@ export interface ExampleOptions {
  * are -100 on padding and, with completionOnlyLoss, on the prompt. An example that leaves the
  * loss nothing to predict (the prompt fills maxLength) is left out and counted in `dropped`.
  */
-/** toPacked's header: the count of examples, then dropped, mismatched, truncated and truncatedTokens */
-export const PACKED_HEAD = 5;
-
 export class ExampleDataset implements LMDataset {
   /** each example's token ids */
   readonly examples: Int32Array[] = [];
@@ -341,7 +341,7 @@ export class ExampleDataset implements LMDataset {
     if (this.lossMasks.some((m) => m !== null)) throw new Error('ExampleDataset.toPacked: examples with loss masks are not packed');
     const n = this.examples.length, head = prefix.length + PACKED_HEAD;
     const out = new Int32Array(head + 2 * n + this.examples.reduce((sum, e) => sum + e.length, 0));
-    out.set([...prefix, n, this.dropped, this.mismatched, this.truncated, this.truncatedTokens]);
+    out.set([...prefix, n, this.dropped, this.mismatched, this.truncated, Math.min(this.truncatedTokens, 2 ** 31 - 1)]); // (an int32 each)
     let at = head + 2 * n;
     this.examples.forEach((e, i) => {
       out[head + i] = e.length;
