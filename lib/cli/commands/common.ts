@@ -305,6 +305,8 @@ export interface DataFlags {
   stride?: number;
   /** the model folder's tokenizer (default GPT-2's) */
   tokenizer?: torch.GPT2Tokenizer;
+  /** the data is scored (an eval set), not learned: what the run says of it says so */
+  scored?: boolean;
   /** threads tokenizing a running text (default: by its size) */
   threads?: number;
   /** false: a large running text is neither read from nor written to the token cache (default true) */
@@ -355,7 +357,7 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
   if (cachedExamples) {
     const ex = torch.data.ExampleDataset.fromPacked(cachedExamples.ids.subarray(1), examplesMaxLength, { padTokenId: tok.eosTokenId });
     console.error(`${file}: the tokens of its ${ex.length} ${EXAMPLE_KINDS[cachedExamples.ids[0]] ?? 'examples'} read from the cache (${cachedExamples.file}; --overwrite-cache tokenizes again, --no-dataset-cache neither reads nor writes it)`);
-    reportExamples(file, ex, blockSize, false, EXAMPLE_KINDS[cachedExamples.ids[0]] === 'conversations');
+    reportExamples(file, ex, blockSize, false, EXAMPLE_KINDS[cachedExamples.ids[0]] === 'conversations', opts.scored);
     return checkVocabulary(file, ex.examples, model, packedIfAsked(ex), tok);
   }
   const docs = readsDocuments ? torch.data.readTrainingDocuments(file, { cleaning, column: opts.column, chat: tok, assistantOnlyLoss: assistantOnly }) : null;
@@ -365,7 +367,7 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
     const ex = torch.data.ExampleDataset.fromTokenized(docs.tokenized, { maxLength: split ? Number.MAX_SAFE_INTEGER : blockSize, completionOnlyLoss: opts.completionOnlyLoss, padTokenId: tok.eosTokenId });
     if (ex.length === 0) throw new Error(`${file}: no example leaves anything to learn (all ${ex.dropped} masked within --block-size ${blockSize}, or of one token)`);
     if (ex.dropped) console.error(`${file}: ${ex.dropped} example(s) left out: nothing to learn within --block-size ${blockSize}`);
-    reportTruncated(file, ex, blockSize, false);
+    reportTruncated(file, ex, blockSize, false, opts.scored);
     // (ids from outside: always checked against the model, not only where the tokenizer is larger)
     const max = ex.examples.reduce((m, e) => e.reduce((a, b) => Math.max(a, b), m), 0);
     if (model && max >= model.config.vocab_size) throw new Error(`${file}: token ids up to ${max}, but the model's vocab_size is ${model.config.vocab_size}: the data was tokenized for another model`);
@@ -394,7 +396,7 @@ export function loadDataset(file: string, blockSize: number, model?: torch.GPT2L
     } else {
       ex = tokenize();
     }
-    reportExamples(file, ex, blockSize, assistantOnly, kind === 'conversations');
+    reportExamples(file, ex, blockSize, assistantOnly, kind === 'conversations', opts.scored);
     ds = packedIfAsked(ex);
     items = ex.examples;
   } else {
@@ -436,9 +438,9 @@ const EXAMPLES_CACHE_FORMAT = 2; // (2: the count of examples cut at --block-siz
 const EXAMPLE_KINDS = ['prompt-completion examples', 'conversations', 'texts'];
 
 /** What a run says of its separate examples: those left out, those cut, and prompts whose tokens merge with their completion's. */
-function reportExamples(file: string, ex: torch.data.ExampleDataset, blockSize: number, assistantOnly: boolean, conversational: boolean): void {
+function reportExamples(file: string, ex: torch.data.ExampleDataset, blockSize: number, assistantOnly: boolean, conversational: boolean, scored = false): void {
   if (ex.dropped) console.error(`${file}: ${ex.dropped} example(s) left out ${assistantOnly ? 'whose first reply starts past' : 'whose prompt fills'} --block-size ${blockSize}: nothing left to learn`);
-  reportTruncated(file, ex, blockSize, conversational);
+  reportTruncated(file, ex, blockSize, conversational, scored);
   warnMismatched(file, ex.mismatched, 'example(s)');
 }
 
@@ -446,13 +448,13 @@ function reportExamples(file: string, ex: torch.data.ExampleDataset, blockSize: 
  * Examples longer than --block-size are cut to their start, as TRL's SFT cuts them (silently
  * there): said here, with what was lost, since what is cut off a conversation is its last replies.
  */
-function reportTruncated(file: string, ex: torch.data.ExampleDataset, blockSize: number, conversational: boolean): void {
+function reportTruncated(file: string, ex: torch.data.ExampleDataset, blockSize: number, conversational: boolean, scored = false): void {
   if (!ex.truncated) return;
   const all = ex.length + ex.dropped;
   const n = (k: number) => k.toLocaleString('en-US');
   const which = all === 1 ? 'its one example is' : ex.truncated === all ? `all ${n(all)} of its examples are` : `${n(ex.truncated)} of its ${n(all)} examples ${ex.truncated === 1 ? 'is' : 'are'}`;
   console.error(`${file}: ${which} longer than --block-size ${blockSize} tokens, cut to the first ${blockSize} ` +
-    `(${ex.truncatedTokens.toLocaleString('en-US')} tokens not learned${conversational ? ': a conversation\'s last replies are what is cut' : ''}); raise --block-size (TRL's max_length), or --packing-strategy bfd_split learns every token`);
+    `(${ex.truncatedTokens.toLocaleString('en-US')} tokens not ${scored ? 'scored' : 'learned'}${conversational ? ': a conversation\'s last replies are what is cut' : ''}); raise --block-size (TRL's max_length)${scored ? '' : ', or --packing-strategy bfd_split learns every token'}`);
 }
 
 /** A --data path's files: a folder's data files in name order, or the file itself. */

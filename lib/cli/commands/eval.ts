@@ -82,7 +82,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   for (const k of CPO_FLAGS) if (f[k] !== undefined && !(pairs && (f.method === 'cpo' || f.method === 'simpo'))) throw new Error(`--${k} is CPO's and SimPO's (--method cpo or simpo), on preference pairs`);
   if (unpaired || (pairs && f.method === 'kto')) return evalKTO(f, model, unpaired ?? torch.data.unpairPreferences(pairs!));
   if (pairs) return evalPreferences(f, model, pairs);
-  const data = loadDataset(f.data as string, f['block-size'] as number, model, { ...dataFlags(f), stride });
+  const data = loadDataset(f.data as string, f['block-size'] as number, model, { ...dataFlags(f), stride, scored: true });
   const bs = f['batch-size'] as number;
   if (!(bs >= 1)) throw new Error(`--batch-size must be >= 1, got ${bs}`);
   const r = evaluate(model, data, { batchSize: bs, device: f.device as string, precision: f.precision as 'fp32' | 'bf16' });

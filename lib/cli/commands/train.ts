@@ -234,7 +234,7 @@ export async function run(f: Record<string, unknown>, argv: string[] = []): Prom
     model = await torch.GPT2LMHeadModel.fromPretrained(modelDir, { attnImplementation: attnFlag(f), mmap: Boolean(f.mmap) });
     data = loadDataset(f.data as string, f['block-size'] as number, model, dataFlags(f));
     // (TRL's eval_packing false: the eval set as separate, padded examples; true or unset: as training reads data)
-    const evalFlags = f['eval-packing'] === false ? { ...dataFlags(f), packing: false, packingStrategy: undefined } : dataFlags(f);
+    const evalFlags = { ...(f['eval-packing'] === false ? { ...dataFlags(f), packing: false, packingStrategy: undefined } : dataFlags(f)), scored: true };
     evalData = f['eval-data'] ? loadDataset(f['eval-data'] as string, f['block-size'] as number, model, evalFlags) : undefined;
     const split = f['validation-split-percentage'] as number | undefined;
     if (split !== undefined) [data, evalData] = torch.data.holdOutFirst(data, split);
