@@ -8,7 +8,7 @@
 // Python's json.dumps writes them after json.loads (vLLM's), so the JSON here is read as Python's
 // json module reads it: floats stay floats (1.0, not 1), integers keep every digit, keys keep their
 // order (a JS object would put "2" before "a"), NaN and Infinity are read.
-import { PY_SPACE, pyFloatRepr } from '../models/jinja_python';
+import { PY_SPACE, pyFloatRepr, pyTrim } from '../models/jinja_python';
 
 export const TOOL_CALL_PARSERS = ['hermes', 'llama3_json'] as const;
 export type ToolCallParser = (typeof TOOL_CALL_PARSERS)[number];
@@ -161,7 +161,6 @@ const HERMES_START = '<tool_call>', HERMES_END = '</tool_call>';
 const PYTHON_TAG = '<|python_tag|>';
 const LLAMA_OBJECT = `\\{[^{}]*(?:\\{[^{}]*\\}[^{}]*)*\\}`;
 const LLAMA_CALLS = new RegExp(`${LLAMA_OBJECT}(?:[${PY_SPACE}]*;[${PY_SPACE}]*${LLAMA_OBJECT})*`);
-const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
 const asText = (text: string): ExtractedToolCalls => ({ toolsCalled: false, content: text, calls: [] });
 
 /** A parsed call's name and arguments (vLLM's function_call["name"] and json.dumps of its arguments); throws where a key is missing. */
@@ -197,7 +196,7 @@ export function extractToolCalls(parser: ToolCallParser, text: string): Extracte
     if (!run) return asText(text);
     const calls: ParsedToolCall[] = [];
     for (const piece of run[0].split(';')) {
-      const json = piece.replace(PY_STRIP, '');
+      const json = pyTrim(piece); // (Python's str.strip())
       if (json) calls.push(call(loads(json), ['arguments', 'parameters']));
     }
     return { toolsCalled: true, content: null, calls };

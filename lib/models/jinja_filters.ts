@@ -6,7 +6,7 @@
 // against Jinja2 (test/chat.test.ts).
 import { Environment, Interpreter } from '@huggingface/jinja';
 import {
-  JinjaValue, PY_SPACE, Py, compareCodePoints, isNumber, isSequence, literalOf, pyCompare, pyFloatRepr, pyPercentFormat, PyRange, pyRepr, pyStr, pyTypeName, pythonEquals,
+  JinjaValue, LEADING_PY_SPACE, PY_SPACE, Py, TRAILING_PY_SPACE, compareCodePoints, isNumber, isSequence, literalOf, pyCompare, pyFloatRepr, pyPercentFormat, PyRange, pyRepr, pyStr, pyTrim, pyTypeName, pythonEquals,
 } from './jinja_python';
 
 type Kwargs = Map<string, JinjaValue>;
@@ -26,8 +26,6 @@ function iterate(v: JinjaValue): JinjaValue[] {
 const cased = (c: string) => c.toLowerCase() !== c.toUpperCase();
 const PY_SPACE_CHAR = new RegExp(`^[${PY_SPACE}]$`);
 const isPySpace = (c: string) => PY_SPACE_CHAR.test(c);
-const LEADING_SPACE = new RegExp(`^[${PY_SPACE}]+`), TRAILING_SPACE = new RegExp(`[${PY_SPACE}]+$`);
-const pyTrim = (s: string) => s.replace(LEADING_SPACE, '').replace(TRAILING_SPACE, '');
 // (int() and float() strip whitespace but the information separators \x1c-\x1f)
 const numberTrim = (s: string) => { const t = pyTrim(s); return /[\x1c-\x1f]/.test(s.replace(t, '')) ? s : t; };
 const asString = (v: JinjaValue) => (v.type === 'StringValue' ? v.value as string : pyStr(v));
@@ -38,7 +36,7 @@ const asString = (v: JinjaValue) => (v.type === 'StringValue' ? v.value as strin
 // letters ('a,b'.title() is 'A,B') and lowers the rest; find, count, isdigit, center, join,
 // rsplit, partition, removeprefix ... which the engine lacks.
 const stripChars = (s: string, chars: unknown, start: boolean, end: boolean): string => {
-  if (chars === undefined || chars === null) return end ? (start ? pyTrim(s) : s.replace(TRAILING_SPACE, '')) : s.replace(LEADING_SPACE, '');
+  if (chars === undefined || chars === null) return end ? (start ? pyTrim(s) : s.replace(TRAILING_PY_SPACE, '')) : s.replace(LEADING_PY_SPACE, '');
   const set = new Set(String(chars));
   const cs = [...s];
   let a = 0, b = cs.length;
@@ -370,7 +368,6 @@ const selecting = (keep: boolean, byAttribute: boolean): Filter => (operand, arg
   const test: Test = testName ? findTest(env, testName) : (v) => truthy(v);
   return list(iterate(operand).filter((item) => test(attr ? attribute(item, attr) : item, ...testArgs as JinjaValue[]) === keep));
 };
-/** min / max: the first least (or greatest) item, by its attribute if asked, strings case-insensitive unless asked; undefined if none. */
 /** The items in the order of their keys (each computed once), reversed if asked; a stable sort, as Python's sorted. */
 function sortedBy<K>(items: JinjaValue[], key: (item: JinjaValue) => K, compare: (a: K, b: K) => number, reverse: boolean): JinjaValue {
   const keyed = items.map((item) => [key(item), item] as const);
@@ -378,6 +375,7 @@ function sortedBy<K>(items: JinjaValue[], key: (item: JinjaValue) => K, compare:
 }
 /** min / max / unique's settings: case_sensitive and attribute, by name or position. */
 const keySettings = (args: JinjaValue[], kw: Kwargs): Kwargs => new Map([['case_sensitive', kw.get('case_sensitive') ?? args[0] ?? new Py.bool(false)], ['attribute', kw.get('attribute') ?? args[1] ?? new Py.none(null)]]);
+/** min / max: the first least (or greatest) item, by its attribute if asked, strings case-insensitive unless asked; undefined if none. */
 const extreme = (sign: number): Filter => (operand, args, kw) => {
   let best: JinjaValue | undefined, bestKey: JinjaValue | undefined;
   const settings = keySettings(args, kw);

@@ -48,6 +48,9 @@ export const pyTypeName = (v: JinjaValue) => PY_TYPE_NAMES[v.type] ?? v.type;
 
 /** Python's whitespace (str.isspace, re's \\s), for a regex class: JavaScript's lacks \\x1c-\\x1f and \\x85, and has \\ufeff. */
 export const PY_SPACE = '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+export const LEADING_PY_SPACE = new RegExp(`^[${PY_SPACE}]+`), TRAILING_PY_SPACE = new RegExp(`[${PY_SPACE}]+$`);
+/** Python's str.strip() with no argument. */
+export const pyTrim = (s: string): string => s.replace(LEADING_PY_SPACE, '').replace(TRAILING_PY_SPACE, '');
 
 // Jinja's == and != are Python's: @huggingface/jinja compares with JavaScript's loose ==, so
 // '' == false and ' ' == false held, and Llama 2's and Mistral's `system_message != false` dropped
@@ -461,6 +464,14 @@ function afterPrimary(tokens: Token[], i: number): number {
     else return j;
   }
 }
+/** Whether tokens[i] opens the statement `{% name`. */
+const isStatement = (tokens: Token[], i: number, name: string) => tokens[i]?.type === 'OpenStatement' && tokens[i + 1]?.type === 'Identifier' && tokens[i + 1].value === name;
+/** The index of the `%}` that closes the statement opened at i (brackets skipped). */
+function statementEnd(tokens: Token[], i: number): number {
+  let end = i + 2;
+  while (end < tokens.length && tokens[end].type !== 'CloseStatement') end = OPENERS[tokens[end].type] ? afterGroup(tokens, end) : end + 1;
+  return end;
+}
 function rewriteTokens(tokens: Token[]): Token[] {
   const out: Token[] = [];
   for (let i = 0; i < tokens.length; i++) {
@@ -500,13 +511,11 @@ function rewriteTokens(tokens: Token[]): Token[] {
 // no with) becomes a macro defined and called in place: {% macro __tstorch_with_1(a, b) %} ...
 // {% endmacro %}{{ __tstorch_with_1(1, x) }} (its values evaluated outside it, its sets local).
 function rewriteWith(tokens: Token[]): Token[] {
-  const isTag = (i: number, name: string) => tokens[i]?.type === 'OpenStatement' && tokens[i + 1]?.type === 'Identifier' && tokens[i + 1].value === name;
   const out: Token[] = [], open: { name: string; values: Token[][] }[] = [];
   let made = 0;
   for (let i = 0; i < tokens.length; i++) {
-    if (isTag(i, 'with')) {
-      let end = i + 2;
-      while (end < tokens.length && tokens[end].type !== 'CloseStatement') end = OPENERS[tokens[end].type] ? afterGroup(tokens, end) : end + 1;
+    if (isStatement(tokens, i, 'with')) {
+      const end = statementEnd(tokens, i);
       // the assignments, at the commas outside brackets: name = value
       const names: Token[] = [], values: Token[][] = [];
       for (let j = i + 2; j < end;) {
@@ -523,7 +532,7 @@ function rewriteWith(tokens: Token[]): Token[] {
       names.forEach((n, k) => out.push(...(k ? [token(',', 'Comma')] : []), n));
       out.push(token(')', 'CloseParen'), token('%}', 'CloseStatement'));
       i = end;
-    } else if (isTag(i, 'endwith') && tokens[i + 2]?.type === 'CloseStatement') {
+    } else if (isStatement(tokens, i, 'endwith') && tokens[i + 2]?.type === 'CloseStatement') {
       const w = open.pop();
       if (!w) throw new SyntaxError('{% endwith %} without its {% with %}');
       out.push(token('{%', 'OpenStatement'), token('endmacro', 'Identifier'), token('%}', 'CloseStatement'), token('{{', 'OpenExpression'), token(w.name, 'Identifier'), token('(', 'OpenParen'));
@@ -546,13 +555,11 @@ function rewriteWith(tokens: Token[]): Token[] {
 // (loop.depth is __tstorch_depth; whitespace was settled in the source before).
 const RECURSIVE_ITEMS = '__tstorch_items', RECURSIVE_DEPTH = '__tstorch_depth';
 function rewriteRecursiveLoops(tokens: Token[], made = { count: 0 }): Token[] {
-  const isTag = (list: Token[], i: number, name: string) => list[i]?.type === 'OpenStatement' && list[i + 1]?.type === 'Identifier' && list[i + 1].value === name;
   const word = (t: Token | undefined, value: string) => t?.type === 'Identifier' && t.value === value;
   const out: Token[] = [];
   for (let i = 0; i < tokens.length; i++) {
-    let end = i + 2;
-    if (isTag(tokens, i, 'for')) while (end < tokens.length && tokens[end].type !== 'CloseStatement') end = OPENERS[tokens[end].type] ? afterGroup(tokens, end) : end + 1;
-    if (!isTag(tokens, i, 'for') || !word(tokens[end - 1], 'recursive')) {
+    const end = isStatement(tokens, i, 'for') ? statementEnd(tokens, i) : -1;
+    if (end < 0 || !word(tokens[end - 1], 'recursive')) {
       out.push(tokens[i]);
       continue;
     }
@@ -565,15 +572,15 @@ function rewriteRecursiveLoops(tokens: Token[], made = { count: 0 }): Token[] {
     // the body, up to the matching endfor; loop(...) at this loop's level (not in loops inside it) calls the macro one level deeper
     let level = 1, close = end + 1;
     for (; close < tokens.length; close++) {
-      if (isTag(tokens, close, 'for')) level++;
-      else if (isTag(tokens, close, 'endfor') && --level === 0) break;
+      if (isStatement(tokens, close, 'for')) level++;
+      else if (isStatement(tokens, close, 'endfor') && --level === 0) break;
     }
     if (level) throw new SyntaxError('{% for ... recursive %} without its {% endfor %}');
     const name = `__tstorch_loop_${++made.count}`;
     const body: Token[] = [];
     for (let k = end + 1, nested = 0; k < close; k++) {
-      if (isTag(tokens, k, 'for')) nested++;
-      else if (isTag(tokens, k, 'endfor')) nested--;
+      if (isStatement(tokens, k, 'for')) nested++;
+      else if (isStatement(tokens, k, 'endfor')) nested--;
       if (!nested && word(tokens[k], 'loop') && tokens[k + 1]?.type === 'OpenParen' && tokens[k - 1]?.type !== 'Dot') {
         const after = afterGroup(tokens, k + 1);
         body.push(token(name, 'Identifier'), token('(', 'OpenParen'), ...tokens.slice(k + 2, after - 1), token(',', 'Comma'), token(RECURSIVE_DEPTH, 'Identifier'), token('+', 'AdditiveBinaryOperator'), token('1', 'NumericLiteral'), token(')', 'CloseParen'));
@@ -681,7 +688,6 @@ function rewriteChainedComparisons(tokens: Token[], start = 0, end = tokens.leng
 // {% raw %}, lstrip_blocks before {% endraw %}. The text is escaped so no later rewrite sees its
 // tags or newlines.
 const RAW_BLOCK = /\{%([-+]?)\s*raw\s*(-?)%\}([\s\S]*?)\{%([-+]?)\s*endraw\s*([-+]?)%\}/g;
-const TRAILING_PY_SPACE = new RegExp(`[${PY_SPACE}]+$`), LEADING_PY_SPACE = new RegExp(`^[${PY_SPACE}]+`);
 const LAST_LINE_SPACE = new RegExp(`\\n(?:(?!\\n)[${PY_SPACE}])+$`);
 function rewriteRawBlocks(source: string): string {
   return source.replace(RAW_BLOCK, (_, before: string, afterRaw: string, text: string, beforeEnd: string, after: string) => {

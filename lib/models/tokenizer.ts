@@ -165,6 +165,11 @@ export class GPT2Tokenizer {
    * as text, so `generate --chat`, `chat` and `serve` end a reply there (a stop string).
    */
   assistantTurnEnd(): string | undefined {
+    if (this.turnEnd === undefined) this.turnEnd = this.readAssistantTurnEnd() ?? null;
+    return this.turnEnd ?? undefined;
+  }
+  private turnEnd?: string | null; // (read once: serve asks on every request)
+  private readAssistantTurnEnd(): string | undefined {
     if (this.chatTemplate === null) return undefined;
     const reply = '\uE000reply\uE000'; // (a private-use mark no template writes)
     let text: string;
