@@ -1,6 +1,7 @@
 // tstorch serve with tools, as vLLM serves them: the request's tools reach the chat template, and
 // with --enable-auto-tool-choice --tool-call-parser hermes the reply's tool calls come back as
-// OpenAI's tool_calls, read as vLLM's parser reads them (scripts/reference/tool_parser_ref.py).
+// OpenAI's tool_calls, read as vLLM's parser reads them (scripts/reference/tool_parser_ref.py);
+// with --reasoning-parser, the reply's reasoning comes apart from its answer (reasoning_parser_ref.py).
 // The model: a small GPT-2 trained here until its greedy reply to the conversation is a text and
 // two calls in Qwen's hermes format, a real generation through the server.
 import { spawnSync } from 'child_process';
@@ -185,6 +186,76 @@ test('the next turn: the assistant\'s calls sent back with their arguments as JS
   expect((await post('/tokenize', { messages: turn, tools: TOOLS })).json.tokens).toEqual(tok.encode(want));
 });
 
+const THINKING = '<think>\nWeather first, then time.\n</think>\n\nChecking.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "days": 2.0}}\n</tool_call>';
+
+function reasoningReference(cases: { parser: string; thinking: boolean; text: string; tools?: boolean }[]): { reasoning: string | null; content: string | null; tool_calls: { name: string; arguments: string }[] | null }[] {
+  const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'reasoning_parser_ref.py')], { input: JSON.stringify(cases), encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+test('--reasoning-parser qwen3: the reply\'s reasoning in reasoning (and reasoning_content), the answer after it in content, its calls read there; streamed, the reasoning deltas first; include_reasoning false; the next turn gives the template reasoning_content', async () => {
+  // a second model, trained to think before it answers and calls
+  torch.manualSeed(1);
+  const thinker = new torch.GPT2LMHeadModel({ vocab_size: 50257, n_positions: 512, n_embd: 64, n_layer: 2, n_head: 4 });
+  memorize(thinker, prompt, [...tok.encode(THINKING), EOS]);
+  try {
+    expect(tok.decode(thinker.generate([prompt], { maxNewTokens: 100, eosTokenId: EOS })[0].slice(prompt.length), { skipSpecialTokens: true })).toBe(THINKING);
+    await serving({ model: thinker, toolCallParser: 'hermes', autoToolChoice: true, reasoningParser: 'qwen3' });
+    const body = { messages: MESSAGES, tools: TOOLS, temperature: 0, max_tokens: 100 };
+    const [want] = reasoningReference([{ parser: 'qwen3', thinking: true, text: THINKING, tools: true }]);
+    expect(want).toEqual({ reasoning: '\nWeather first, then time.\n', content: '\n\nChecking.\n', tool_calls: [{ name: 'get_weather', arguments: '{"city": "Paris", "days": 2.0}' }] });
+    const whole = (await post('/v1/chat/completions', body)).json.choices[0];
+    expect(whole).toMatchObject({ message: { role: 'assistant', reasoning: want.reasoning, reasoning_content: want.reasoning, content: want.content }, finish_reason: 'tool_calls' });
+    expect(whole.message.tool_calls.map((c: any) => c.function)).toEqual(want.tool_calls);
+    // streamed: the reasoning piece by piece in reasoning deltas, then the answer in content deltas, then the call
+    const deltas = (await post('/v1/chat/completions', { ...body, stream: true })).events!.filter((e) => e !== '[DONE]').map((e) => e.choices[0].delta);
+    const reasoningDeltas = deltas.filter((d) => d.reasoning !== undefined);
+    expect(reasoningDeltas.map((d) => d.reasoning).join('')).toBe(want.reasoning);
+    expect(reasoningDeltas.every((d) => d.reasoning_content === d.reasoning && d.content === undefined)).toBe(true);
+    expect(reasoningDeltas.length).toBeGreaterThan(1);
+    expect(deltas.findIndex((d) => d.content)).toBeGreaterThan(deltas.lastIndexOf(reasoningDeltas.at(-1)));
+    expect(deltas.map((d) => d.content ?? '').join('')).toBe(want.content);
+    expect(deltas.filter((d) => d.tool_calls).map((d) => d.tool_calls[0].function)).toEqual(want.tool_calls);
+    // the log-probabilities streamed with the reasoning and answer pieces are the whole reply's, each token once
+    const scoredWhole = (await post('/v1/chat/completions', { ...body, logprobs: true })).json.choices[0].logprobs.content.map((t: any) => t.token);
+    const scoredStream = (await post('/v1/chat/completions', { ...body, logprobs: true, stream: true })).events!.filter((e) => e !== '[DONE]').flatMap((e) => e.choices[0].logprobs?.content ?? []).map((t: any) => t.token);
+    expect(scoredStream).toEqual(scoredWhole);
+    expect(scoredWhole.join('')).toBe(THINKING);
+    // include_reasoning false (vLLM's): no reasoning, whole or streamed; the answer the same
+    const without = (await post('/v1/chat/completions', { ...body, include_reasoning: false })).json.choices[0].message;
+    expect([without.reasoning, without.reasoning_content, without.content]).toEqual([null, null, want.content]);
+    const withoutStream = (await post('/v1/chat/completions', { ...body, include_reasoning: false, stream: true })).events!.filter((e) => e !== '[DONE]');
+    expect(withoutStream.some((e) => e.choices[0].delta.reasoning !== undefined)).toBe(false);
+    // cut short while thinking: all reasoning, no content, as vLLM's
+    const cut = tok.decode(thinker.generate([prompt], { maxNewTokens: 6, eosTokenId: EOS })[0].slice(prompt.length));
+    const [cutWant] = reasoningReference([{ parser: 'qwen3', thinking: true, text: cut, tools: true }]);
+    expect(cutWant).toEqual({ reasoning: cut.slice('<think>'.length), content: null, tool_calls: null });
+    const short = (await post('/v1/chat/completions', { ...body, max_tokens: 6 })).json.choices[0];
+    expect(short).toMatchObject({ message: { reasoning: cutWant.reasoning, content: null }, finish_reason: 'length' });
+    const shortStream = (await post('/v1/chat/completions', { ...body, max_tokens: 6, stream: true })).events!.filter((e) => e !== '[DONE]');
+    expect(shortStream.map((e) => e.choices[0].delta.reasoning ?? '').join('')).toBe(cutWant.reasoning);
+    expect(shortStream.map((e) => e.choices[0].delta.content ?? '').join('')).toBe('');
+    // the next turn: the reply sent back with its reasoning field; the template reads reasoning_content (vLLM copies it so)
+    const turn = [...MESSAGES, whole.message, { role: 'tool', tool_call_id: whole.message.tool_calls[0].id, content: '{"temp": 21}' }];
+    const asRendered = turn.map((m: any, i) => (i === 1 ? { ...m, reasoning_content: m.reasoning } : m));
+    const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'chat_ref.py')], { input: JSON.stringify({ render: [{ template: TEMPLATE, messages: asRendered, special: {}, tools: TOOLS, add_generation_prompt: true }] }), encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(r.stderr);
+    const rendered = JSON.parse(r.stdout).render[0] as string;
+    expect(rendered).toContain('<|im_start|>assistant\n<think>\nWeather first, then time.\n</think>\n\nChecking.\n\n<tool_call>');
+    expect((await post('/tokenize', { messages: turn, tools: TOOLS })).json.tokens).toEqual(tok.encode(rendered));
+    // deepseek_r1, no tools: the answer is all that follows </think>
+    await serving({ model: thinker, reasoningParser: 'deepseek_r1' });
+    const r1 = (await post('/v1/chat/completions', { messages: MESSAGES, tools: TOOLS, tool_choice: 'none', temperature: 0, max_tokens: 100 })).json.choices[0].message;
+    const [r1Want] = reasoningReference([{ parser: 'deepseek_r1', thinking: true, text: THINKING }]);
+    expect({ reasoning: r1.reasoning, content: r1.content }).toEqual({ reasoning: r1Want.reasoning, content: r1Want.content });
+    expect(r1Want.content).toBe(THINKING.slice(THINKING.indexOf('</think>') + '</think>'.length));
+  } finally {
+    await serving({});
+    thinker.dispose();
+  }
+}, 120000);
+
 test('tstorch serve: --enable-auto-tool-choice needs a known --tool-call-parser, said before the model loads', () => {
   const cli = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
   const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'serve', '--model', 'no-such-model-folder', ...args], { encoding: 'utf8' });
@@ -194,4 +265,7 @@ test('tstorch serve: --enable-auto-tool-choice needs a known --tool-call-parser,
   const unknown = run('--enable-auto-tool-choice', '--tool-call-parser', 'mistral');
   expect(unknown.status).toBe(1);
   expect(unknown.stderr).toMatch(/--tool-call-parser must be hermes or llama3_json, got 'mistral'/);
+  const reasoning = run('--reasoning-parser', 'r1');
+  expect(reasoning.status).toBe(1);
+  expect(reasoning.stderr).toMatch(/--reasoning-parser must be deepseek_r1 or qwen3, got 'r1'/);
 });

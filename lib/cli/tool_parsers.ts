@@ -9,6 +9,7 @@
 // json module reads it: floats stay floats (1.0, not 1), integers keep every digit, keys keep their
 // order (a JS object would put "2" before "a"), NaN and Infinity are read.
 import { PY_SPACE, pyFloatRepr, pyTrim } from '../models/jinja_python';
+import { heldEnding } from './streaming';
 
 export const TOOL_CALL_PARSERS = ['hermes', 'llama3_json'] as const;
 export type ToolCallParser = (typeof TOOL_CALL_PARSERS)[number];
@@ -215,7 +216,5 @@ export function extractToolCalls(parser: ToolCallParser, text: string): Extracte
 export function textBeforeToolCalls(parser: ToolCallParser, text: string): number {
   const tag = parser === 'hermes' ? HERMES_START : PYTHON_TAG;
   const starts = [text.indexOf(tag), parser === 'hermes' ? -1 : text.indexOf('{')].filter((i) => i >= 0);
-  if (starts.length) return Math.min(...starts);
-  for (let k = Math.min(tag.length - 1, text.length); k > 0; k--) if (text.endsWith(tag.slice(0, k))) return text.length - k;
-  return text.length;
+  return starts.length ? Math.min(...starts) : text.length - heldEnding(text, [tag]);
 }

@@ -12,6 +12,7 @@ import { GenerationBatcher } from '../../models/batching';
 import { checkGenerateOptions, completesStopString, eosList, withDefaults } from '../../models/generation';
 import type { BeamSearchOutput, EosTokenIds, GenerateOptions } from '../../models/generation';
 import { SUMMARIES } from '../summaries';
+import { heldEnding } from '../streaming';
 
 export const summary = SUMMARIES.generate;
 export const spec: Spec = {
@@ -361,9 +362,7 @@ export function textStream(decode: (tokens: number[]) => string, stops: string[]
     const cut = replyText(text, stops);
     if (cut.length < text.length) return cut; // (a stop string reached: what comes before it is final)
     const t = cut.endsWith('\uFFFD') ? cut.slice(0, -1) : cut;
-    let hold = 0;
-    for (const s of stops) for (let k = Math.min(s.length - 1, t.length); k > hold; k--) if (t.endsWith(s.slice(0, k))) { hold = k; break; }
-    return t.slice(0, t.length - hold);
+    return t.slice(0, t.length - heldEnding(t, stops));
   };
   return {
     add(...added) {

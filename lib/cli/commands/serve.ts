@@ -27,6 +27,7 @@ import type { ChatMessage } from '../../models/chat_template';
 import { isJsonObject } from '../../io/json';
 import { SUMMARIES } from '../summaries';
 import { extractToolCalls, pythonJsonLoads, textBeforeToolCalls, TOOL_CALL_PARSERS, ToolCallParser } from '../tool_parsers';
+import { extractReasoning, REASONING_PARSERS, ReasoningParser, ReasoningReader, reasoningReader, streamedReasoning } from '../reasoning_parsers';
 
 export const summary = SUMMARIES.serve;
 export const spec: Spec = {
@@ -46,6 +47,7 @@ export const spec: Spec = {
   'disable-log-requests': { type: 'boolean', help: 'no line on stderr for each request answered (as vLLM\'s)' },
   'enable-auto-tool-choice': { type: 'boolean', help: 'chat requests with tools (tool_choice auto) get the reply\'s tool calls as OpenAI\'s tool_calls, read by --tool-call-parser (as vLLM\'s)' },
   'tool-call-parser': { type: 'string', help: `how the reply's tool calls are written: ${TOOL_CALL_PARSERS.join(' or ')} (vLLM's parsers: hermes <tool_call>{...}</tool_call> for Hermes/Qwen-style templates, llama3_json for Llama 3.1's JSON calls)` },
+  'reasoning-parser': { type: 'string', help: `chat replies' reasoning (<think> ... </think> before the answer) goes to the message's reasoning (and reasoning_content), the answer to its content: ${REASONING_PARSERS.join(' or ')} (vLLM's parsers; qwen3 reads chat_template_kwargs' enable_thinking)` },
   'enable-cors': { type: 'boolean', help: 'answer web pages of any origin (CORS headers, and the preflight OPTIONS requests), as transformers serve --enable-cors' },
   device: sharedFlags.device,
   attn: sharedFlags.attn,
@@ -80,6 +82,8 @@ export interface ServeContext {
   toolCallParser?: ToolCallParser;
   /** tool_choice auto is served: the reply's tool calls read out with toolCallParser (--enable-auto-tool-choice) */
   autoToolChoice?: boolean;
+  /** chat replies' reasoning read out with this (--reasoning-parser) */
+  reasoningParser?: ReasoningParser;
 }
 
 export async function run(f: Record<string, unknown>): Promise<number> {
@@ -90,6 +94,8 @@ export async function run(f: Record<string, unknown>): Promise<number> {
   const parser = f['tool-call-parser'] as string | undefined;
   if (parser !== undefined && !(TOOL_CALL_PARSERS as readonly string[]).includes(parser)) throw new Error(`--tool-call-parser must be ${TOOL_CALL_PARSERS.join(' or ')}, got '${parser}'`);
   if (f['enable-auto-tool-choice'] && parser === undefined) throw new Error(`--enable-auto-tool-choice needs --tool-call-parser (${TOOL_CALL_PARSERS.join(' or ')}): how the model writes its tool calls`);
+  const reasoning = f['reasoning-parser'] as string | undefined;
+  if (reasoning !== undefined && !(REASONING_PARSERS as readonly string[]).includes(reasoning)) throw new Error(`--reasoning-parser must be ${REASONING_PARSERS.join(' or ')}, got '${reasoning}'`);
   const tokenizer = tokenizerFromFlags(f);
   const model = await loadModelFromFlags(f);
   const apiKey = (f['api-key'] as string | undefined) ?? process.env.TSTORCH_API_KEY;
@@ -110,6 +116,7 @@ export async function run(f: Record<string, unknown>): Promise<number> {
     prefixCache: new PrefixCache(cacheTokens), prefillChunkSize: chunk || undefined,
     log: f['disable-log-requests'] ? undefined : (line) => console.error(line),
     toolCallParser: parser as ToolCallParser | undefined, autoToolChoice: Boolean(f['enable-auto-tool-choice']),
+    reasoningParser: reasoning as ReasoningParser | undefined,
   };
   const server = http.createServer(requestHandler(ctx));
   try {
@@ -216,7 +223,7 @@ const COMMON_KEYS = ['model', 'max_tokens', 'temperature', 'top_p', 'n', 'stop',
 const COMPLETION_KEYS = [...COMMON_KEYS, 'prompt', 'echo', 'suffix', 'best_of'];
 // (chat_template_kwargs, add_generation_prompt, continue_final_message: vLLM's extra parameters)
 const CHAT_TEMPLATE_KEYS = ['tools', 'chat_template_kwargs', 'add_generation_prompt', 'continue_final_message'];
-const CHAT_KEYS = [...COMMON_KEYS, 'messages', 'max_completion_tokens', 'top_logprobs', 'tool_choice', 'parallel_tool_calls', ...CHAT_TEMPLATE_KEYS];
+const CHAT_KEYS = [...COMMON_KEYS, 'messages', 'max_completion_tokens', 'top_logprobs', 'tool_choice', 'parallel_tool_calls', 'include_reasoning', ...CHAT_TEMPLATE_KEYS];
 
 // OpenAI's fields this server does not serve, and what to do instead
 const FUNCTIONS = 'the legacy functions and function_call are not served (as vLLM\'s): give tools and tool_choice';
@@ -238,9 +245,12 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   const stream = body.stream === true;
   let prompts: number[][];
   let toolParser: ToolCallParser | undefined; // (tool_choice auto: the replies' tool calls read out with it)
+  let reasoning: ReasoningReader | undefined; // (--reasoning-parser: the replies' reasoning read out with it)
   if (chat) {
     if (!tokenizer.chatTemplate) throw new RequestError('this model\'s tokenizer has no chat template: start tstorch serve with --chat-template FILE (or chatml), or use /v1/completions');
     toolParser = toolCallParserFor(ctx, body);
+    if (body.include_reasoning !== undefined && typeof body.include_reasoning !== 'boolean') throw new RequestError('include_reasoning must be true or false');
+    if (ctx.reasoningParser) reasoning = reasoningReader(ctx.reasoningParser, isJsonObject(body.chat_template_kwargs) ? body.chat_template_kwargs : undefined, body.include_reasoning !== false);
     prompts = [tokenizer.encode(chatPrompt(ctx, body))];
     // (a GPT-2 trained on ChatML writes <|im_end|> as text, not as its eos: the reply ends there; Llama 3's <|eot_id|> ... alike)
     const turnEnd = tokenizer.assistantTurnEnd();
@@ -253,8 +263,9 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
     if (p.some((t) => t >= model.config.vocab_size)) throw new RequestError(`a prompt has tokens beyond the model's vocabulary (${model.config.vocab_size})`);
     if (p.length >= model.config.n_positions) throw new RequestError(`a prompt of ${p.length} tokens leaves no room in the model's context (${model.config.n_positions} tokens)`);
   }
-  // (as vLLM's hermes parser asks: the reply's special tokens kept, a <tool_call> token among them)
-  const decodeAs = toolParser === 'hermes' ? { skipSpecialTokens: false } : plain;
+  // (as vLLM's hermes parser asks: the reply's special tokens kept, a <tool_call> token among them; the
+  // think tags kept too where the tokenizer marks them special)
+  const decodeAs = toolParser === 'hermes' || (reasoning && thinkTagsAreSpecial(tokenizer)) ? { skipSpecialTokens: false } : plain;
   const echo = !chat && body.echo === true;
   const stops = options.stopStrings;
   const eos = options.eosTokenId;
@@ -277,7 +288,7 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
       const p = Math.floor(i / n);
       if (chat) event(i, { delta: { role: 'assistant', content: '' } });
       if (echo) event(i, { text: echoed[p], ...(promptScores ? { logprobs: logprobsJson(promptScores[p], false, 0, tokenizer) } : {}) });
-      return new ChoiceStream((choice) => event(i, choice), chat, stops, tokenizer, scored && (() => scored.rows[i] ?? []), echoed[p].length, decodeAs, toolParser, body.parallel_tool_calls === false);
+      return new ChoiceStream((choice) => event(i, choice), chat, stops, tokenizer, scored && (() => scored.rows[i] ?? []), echoed[p].length, decodeAs, { toolParser, oneCall: body.parallel_tool_calls === false, reasoning });
     });
   }
   let finished: boolean[] = []; // (the rows finished before this step: what they get now is padding)
@@ -350,30 +361,46 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   sendJson(res, 200, {
     ...head,
     choices: choices.map((c) => (chat
-      ? { index: c.index, ...chatReply(c.text, c.finish, toolParser, body.parallel_tool_calls === false), logprobs: c.logprobs ? logprobsJson(c.logprobs, true, 0, tokenizer) : null }
+      ? { index: c.index, ...chatReply(c.text, c.finish, { toolParser, oneCall: body.parallel_tool_calls === false, reasoning }), logprobs: c.logprobs ? logprobsJson(c.logprobs, true, 0, tokenizer) : null }
       : { index: c.index, text: c.echoed + c.text, logprobs: c.logprobs ? logprobsJson([...c.promptScores ?? [], ...c.logprobs.map((t) => ({ ...t, start: t.start + c.echoed.length }))], false, 0, tokenizer) : null, finish_reason: c.finish })),
     usage,
   });
 }
 
+/** Whether the tokenizer has <think> or </think> as a special token (a plain decode would leave it out of the reply). */
+function thinkTagsAreSpecial(tokenizer: GPT2Tokenizer): boolean {
+  return ['<think>', '</think>'].some((tag) => {
+    const ids = tokenizer.encode(tag);
+    return ids.length === 1 && tokenizer.specialIds.has(ids[0]);
+  });
+}
+
+/** How a chat reply is read: its tool calls (tool_choice auto; the first only: parallel_tool_calls false) and its reasoning. */
+export interface ReplyReading {
+  toolParser?: ToolCallParser;
+  oneCall?: boolean;
+  reasoning?: ReasoningReader;
+}
+
 /**
  * One choice streamed: its text as it settles (held back where a stop string may be beginning,
  * and, when tool calls are read, where a call may be beginning), each piece with the
- * log-probabilities of the tokens that begin in it; at the end, the rest of them, the calls, and
- * the finish reason.
+ * log-probabilities of the tokens that begin in it; with a reasoning parser, the reasoning in
+ * reasoning deltas first; at the end, the rest of them, the calls, and the finish reason.
  */
 class ChoiceStream {
   private readonly shown: ReturnType<typeof textStream>;
   private settled = ''; // (the reply's text that no stop string will take back)
-  private chars = 0; // (its characters sent)
+  private reasoningSent = 0; // (characters of its reasoning sent)
+  private contentSent = 0; // (characters of its answer sent)
   private sent = 0; // (its tokens whose log-probabilities went with them)
 
   constructor(private readonly send: (choice: Record<string, unknown>) => void, private readonly chat: boolean, stops: string[] | undefined,
     private readonly tokenizer: GPT2Tokenizer, private readonly scores: (() => TokenLogprob[]) | undefined, private readonly offset: number,
-    decodeAs: { skipSpecialTokens?: boolean }, private readonly toolParser?: ToolCallParser, private readonly oneCall = false) {
+    decodeAs: { skipSpecialTokens?: boolean }, private readonly reading: ReplyReading = {}) {
     this.shown = textStream((t) => tokenizer.decode(t, decodeAs), stops, (piece) => {
       this.settled += piece;
-      this.flush(this.toolParser ? textBeforeToolCalls(this.toolParser, this.settled) : this.settled.length);
+      this.sendSettled();
     }, false);
   }
 
@@ -383,22 +410,44 @@ class ChoiceStream {
 
   end(text: string, finish: string): void {
     this.shown.end(text);
-    const reply = chatReply(text, finish, this.toolParser, this.oneCall);
-    const content = this.toolParser ? (reply.message.content ?? '') : text;
-    this.flush(content.length, content);
-    if (reply.message.tool_calls) {
-      // (each call whole in one delta: a client joins the deltas of a call by its index)
-      reply.message.tool_calls.forEach((call, index) => this.send({ delta: { tool_calls: [{ index, ...call }] } }));
-    }
-    this.send({ ...(this.chat ? { delta: {} } : { text: '' }), ...this.logprobs(text.length), finish_reason: reply.finish_reason });
+    const { message, finish_reason } = chatReply(text, finish, this.reading);
+    if (message.reasoning) this.sendReasoning(message.reasoning, message.reasoning.length);
+    this.sendContent(message.content ?? '', (message.content ?? '').length, text.length);
+    // (each call whole in one delta: a client joins the deltas of a call by its index)
+    message.tool_calls?.forEach((call, index) => this.send({ delta: { tool_calls: [{ index, ...call }] } }));
+    this.send({ ...(this.chat ? { delta: {} } : { text: '' }), ...this.logprobs(text.length), finish_reason });
   }
 
-  /** Sends the reply's text up to `upTo` characters (of `text`, the settled text by default), what is not sent yet. */
-  private flush(upTo: number, text = this.settled): void {
-    if (upTo <= this.chars) return;
-    const piece = text.slice(this.chars, upTo);
-    this.chars = upTo;
-    this.send({ ...(this.chat ? { delta: { content: piece } } : { text: piece }), ...this.logprobs(this.chars) });
+  /** Sends what of the settled text is sure: the reasoning, then the answer (up to where a tool call may begin). */
+  private sendSettled(): void {
+    let answerFrom = 0;
+    const { reasoning } = this.reading;
+    if (reasoning) {
+      const split = streamedReasoning(reasoning, this.settled);
+      if (reasoning.included) this.sendReasoning(this.settled.slice(split.reasoningFrom, split.reasoningTo), split.reasoningTo - split.reasoningFrom, split.reasoningTo);
+      if (split.answerFrom === undefined) return;
+      answerFrom = split.answerFrom;
+    }
+    const answer = this.settled.slice(answerFrom);
+    const upTo = this.reading.toolParser ? textBeforeToolCalls(this.reading.toolParser, answer) : answer.length;
+    this.sendContent(answer, upTo, answerFrom + upTo);
+  }
+
+  /** Sends the reasoning up to `upTo` characters, what is not sent yet, with the logprobs of the tokens before `at` characters of the reply. */
+  private sendReasoning(reasoning: string, upTo: number, at?: number): void {
+    if (upTo <= this.reasoningSent) return;
+    const piece = reasoning.slice(this.reasoningSent, upTo);
+    this.reasoningSent = upTo;
+    // (vLLM's field, and the name DeepSeek's API and older vLLM give it)
+    this.send({ delta: { reasoning: piece, reasoning_content: piece }, ...(at === undefined ? {} : this.logprobs(at)) });
+  }
+
+  /** Sends the answer up to `upTo` characters, what is not sent yet, with the logprobs of the tokens before `at` characters of the reply. */
+  private sendContent(answer: string, upTo: number, at: number): void {
+    if (upTo <= this.contentSent) return;
+    const piece = answer.slice(this.contentSent, upTo);
+    this.contentSent = upTo;
+    this.send({ ...(this.chat ? { delta: { content: piece } } : { text: piece }), ...this.logprobs(at) });
   }
 
   /** { logprobs } of the tokens not yet sent that begin before `chars` characters of the reply (none: {}) */
@@ -409,19 +458,27 @@ class ChoiceStream {
   }
 }
 
+type ToolCallJson = { id: string; type: 'function'; function: { name: string; arguments: string } };
+
 /**
  * A chat reply as OpenAI's message: its text, or, where the reply's tool calls are read
  * (tool_choice auto) and it has some, the text before them (null if none) and the calls, ended
- * 'tool_calls' (vLLM's). parallel_tool_calls false keeps the first call.
+ * 'tool_calls' (vLLM's). parallel_tool_calls false keeps the first call. With a reasoning parser,
+ * the reasoning goes to `reasoning` (and `reasoning_content`) and the calls are read in the answer
+ * after it, as vLLM's serving does.
  */
-function chatReply(text: string, finish: string, parser: ToolCallParser | undefined, oneCall: boolean): {
-  message: { role: 'assistant'; content: string | null; tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: string } }[] }; finish_reason: string;
+export function chatReply(text: string, finish: string, reading: ReplyReading): {
+  message: { role: 'assistant'; content: string | null; reasoning?: string | null; reasoning_content?: string | null; tool_calls?: ToolCallJson[] }; finish_reason: string;
 } {
-  const read = parser ? extractToolCalls(parser, text) : undefined;
-  if (!read?.toolsCalled) return { message: { role: 'assistant', content: text }, finish_reason: finish };
-  const calls = oneCall ? read.calls.slice(0, 1) : read.calls;
+  const split = reading.reasoning ? extractReasoning(reading.reasoning, text) : { reasoning: null, content: text };
+  const reasoning = split.reasoning !== null && reading.reasoning?.included ? split.reasoning : null;
+  const fields = reading.reasoning ? { reasoning, reasoning_content: reasoning } : {};
+  const read = reading.toolParser ? extractToolCalls(reading.toolParser, split.content ?? '') : undefined;
+  // (not calls: the answer, as the tool parser gave it back where it gave some)
+  if (!read?.toolsCalled) return { message: { role: 'assistant', content: read?.content || split.content, ...fields }, finish_reason: finish };
+  const calls = reading.oneCall ? read.calls.slice(0, 1) : read.calls;
   return {
-    message: { role: 'assistant', content: read.content, tool_calls: calls.map((c) => ({ id: `chatcmpl-tool-${randomUUID().replace(/-/g, '')}`, type: 'function', function: c })) },
+    message: { role: 'assistant', content: read.content, ...fields, tool_calls: calls.map((c) => ({ id: `chatcmpl-tool-${randomUUID().replace(/-/g, '')}`, type: 'function', function: c })) },
     finish_reason: 'tool_calls',
   };
 }
@@ -726,14 +783,23 @@ function chatMessages(messages: unknown): ChatMessage[] {
   if (!Array.isArray(messages) || !messages.length) throw new RequestError('messages must be a non-empty list of { role, content }');
   return messages.map((given, i) => {
     if (given === null || typeof given !== 'object' || Array.isArray(given)) throw new RequestError(`messages[${i}] must be an object { role, content }`);
-    const m = withParsedArguments(given as Record<string, unknown>, i);
+    const m = withReasoningContent(withParsedArguments(given as Record<string, unknown>, i));
     const { role, content } = m as { role?: unknown; content?: unknown };
     if (typeof role !== 'string') throw new RequestError(`messages[${i}] needs a role`);
     if (typeof content === 'string') return { ...m, role, content };
     if (Array.isArray(content) && content.every((p) => p && p.type === 'text' && typeof p.text === 'string')) return { ...m, role, content: content.map((p) => p.text).join('') };
-    if ((content === null || content === undefined) && 'tool_calls' in given) return { ...m, role, content: null };
+    // (no content beside calls, or a reply cut short while thinking sent back with its reasoning)
+    if ((content === null || content === undefined) && ['tool_calls', 'reasoning', 'reasoning_content'].some((k) => k in given)) return { ...m, role, content: null };
     throw new RequestError(`messages[${i}].content must be a string or a list of { type: 'text', text } parts`);
   });
+}
+
+/**
+ * An assistant message's `reasoning` (the field replies carry) given to the template as
+ * `reasoning_content` too, the name templates read (Qwen3's), as vLLM does.
+ */
+function withReasoningContent(m: Record<string, unknown>): Record<string, unknown> {
+  return m.role === 'assistant' && typeof m.reasoning === 'string' ? { ...m, reasoning_content: m.reasoning } : m;
 }
 
 /** An assistant message whose tool calls' arguments are JSON strings, with them parsed (an empty or missing one: {}); an empty list of calls left out (vLLM's). */
