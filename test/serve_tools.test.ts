@@ -10,6 +10,7 @@ import * as http from 'http';
 import * as path from 'path';
 import * as torch from '../lib';
 import { requestHandler, ServeContext } from '../lib/cli/commands/serve';
+import { readJsonObject } from '../lib/models/json_constraint';
 
 const TEMPLATE = fs.readFileSync(path.join(__dirname, 'fixtures', 'chat_templates', 'qwen3_style_reasoning.jinja'), 'utf8');
 const tok = torch.tokenizer.withChatTemplate(TEMPLATE);
@@ -184,6 +185,47 @@ test('the next turn: the assistant\'s calls sent back with their arguments as JS
   expect(want).toContain('<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "days": 2.0}}\n</tool_call>'); // (an object through tojson, its float a float)
   expect(want).toContain('<tool_response>\n{"temp": 21}\n</tool_response>');
   expect((await post('/tokenize', { messages: turn, tools: TOOLS })).json.tokens).toEqual(tok.encode(want));
+});
+
+/** Whether each text is one JSON object, by Python's json module (scripts/reference/json_ref.py). */
+function jsonObjects(texts: string[]): boolean[] {
+  const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'json_ref.py')], { input: JSON.stringify({ check: texts.map((t) => [...Buffer.from(t, 'utf8')]) }), encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout).objects;
+}
+
+test('response_format json_object: the reply is held to a JSON object, ended once it is closed; streamed alike; sampled replies too; what does not go with it says so', async () => {
+  await serving({});
+  const body = { messages: MESSAGES, tools: TOOLS, tool_choice: 'none', temperature: 0, max_tokens: 100 };
+  // (the model was trained to write text and calls: unheld, its reply is no JSON object)
+  expect(jsonObjects([(await post('/v1/chat/completions', body)).json.choices[0].message.content])).toEqual([false]);
+  const held = (await post('/v1/chat/completions', { ...body, response_format: { type: 'json_object' } })).json.choices[0];
+  expect(held.finish_reason).toBe('stop');
+  expect(jsonObjects([held.message.content])).toEqual([true]);
+  expect(held.message.content).toContain('"Paris'); // (within the object, the model still writes what it learned)
+  const streamed = (await post('/v1/chat/completions', { ...body, response_format: { type: 'json_object' }, stream: true })).events!.filter((e) => e !== '[DONE]');
+  expect(streamed.map((e) => e.choices[0].delta.content ?? '').join('')).toBe(held.message.content);
+  expect(streamed.at(-1).choices[0].finish_reason).toBe('stop');
+  // {"type": "text"} is the plain reply
+  expect((await post('/v1/chat/completions', { ...body, response_format: { type: 'text' } })).json.choices[0].message.content).toBe(REPLY);
+  // sampled, several at once (completions): each reply a whole object where it stopped, the start of one where max_tokens cut it
+  const sampledReply = await post('/v1/completions', { prompt: 'Weather in Paris:', n: 4, temperature: 1, seed: 3, max_tokens: 24, response_format: { type: 'json_object' } });
+  const sampled = sampledReply.json.choices;
+  const whole = jsonObjects(sampled.map((c: any) => c.text));
+  sampled.forEach((c: any, i: number) => {
+    expect(c.text.startsWith('{')).toBe(true);
+    expect({ finish: c.finish_reason, object: whole[i], read: readJsonObject(Buffer.from(c.text, 'utf8')) }).toEqual(c.finish_reason === 'stop' ? { finish: 'stop', object: true, read: 'done' } : { finish: 'length', object: false, read: 'open' });
+  });
+  for (const [extra, message] of [
+    [{ response_format: { type: 'json_schema', json_schema: { name: 'w', schema: { type: 'object' } } } }, /^response_format json_schema \(a reply held to a schema\) is not served here: ask for \{"type": "json_object"\}/],
+    [{ response_format: { type: 'xml' } }, /^response_format must be \{"type": "json_object"\} or \{"type": "text"\}/],
+    [{ response_format: { type: 'json_object' }, ignore_eos: true }, /needs an end token to stop at once the object is closed: leave out ignore_eos/],
+    [{ response_format: { type: 'json_object' }, min_tokens: 5 }, /json_object and min_tokens do not go together/],
+  ] as [Record<string, unknown>, RegExp][]) {
+    const r = await post('/v1/chat/completions', { ...body, ...extra });
+    expect({ extra, status: r.status }).toEqual({ extra, status: 400 });
+    expect(r.json.error.message).toMatch(message);
+  }
 });
 
 const THINKING = '<think>\nWeather first, then time.\n</think>\n\nChecking.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "days": 2.0}}\n</tool_call>';

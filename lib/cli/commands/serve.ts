@@ -27,6 +27,7 @@ import type { ChatMessage } from '../../models/chat_template';
 import { isJsonObject } from '../../io/json';
 import { SUMMARIES } from '../summaries';
 import { extractToolCalls, pythonJsonLoads, textBeforeToolCalls, TOOL_CALL_PARSERS, ToolCallParser } from '../tool_parsers';
+import { jsonObjectConstraint } from '../../models/json_constraint';
 import { extractReasoning, REASONING_PARSERS, ReasoningParser, ReasoningReader, reasoningReader, streamedReasoning } from '../reasoning_parsers';
 
 export const summary = SUMMARIES.serve;
@@ -219,7 +220,7 @@ async function route(ctx: ServeContext, req: http.IncomingMessage, res: http.Ser
 }
 
 const COMMON_KEYS = ['model', 'max_tokens', 'temperature', 'top_p', 'n', 'stop', 'seed', 'stream', 'presence_penalty', 'frequency_penalty', 'user', 'logprobs',
-  'top_k', 'min_p', 'repetition_penalty', 'stream_options', 'logit_bias', 'min_tokens', 'stop_token_ids', 'ignore_eos'];
+  'top_k', 'min_p', 'repetition_penalty', 'stream_options', 'logit_bias', 'min_tokens', 'stop_token_ids', 'ignore_eos', 'response_format'];
 const COMPLETION_KEYS = [...COMMON_KEYS, 'prompt', 'echo', 'suffix', 'best_of'];
 // (chat_template_kwargs, add_generation_prompt, continue_final_message: vLLM's extra parameters)
 const CHAT_TEMPLATE_KEYS = ['tools', 'chat_template_kwargs', 'add_generation_prompt', 'continue_final_message'];
@@ -229,7 +230,6 @@ const CHAT_KEYS = [...COMMON_KEYS, 'messages', 'max_completion_tokens', 'top_log
 const FUNCTIONS = 'the legacy functions and function_call are not served (as vLLM\'s): give tools and tool_choice';
 const NOT_SERVED: Record<string, string> = {
   functions: FUNCTIONS, function_call: FUNCTIONS,
-  response_format: 'structured output (response_format) is not served here: the reply is the model\'s text as it is',
 };
 
 /** A completion or a chat completion: the request read, generated, answered (or streamed). */
@@ -270,6 +270,7 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   const stops = options.stopStrings;
   const eos = options.eosTokenId;
   const ends = eosList(eos);
+  if (jsonAsked(body)) holdToJsonObject(options, tokenizer, model.config.vocab_size, ends);
   const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`, created = Math.floor(Date.now() / 1000);
   const head = { id, object: chat ? (stream ? 'chat.completion.chunk' : 'chat.completion') : 'text_completion', created, model: ctx.name };
   // A client gone before the end stops its generation (an AbortError, answered to no one).
@@ -547,6 +548,29 @@ function generationOptions(body: Record<string, unknown>, chat: boolean, model: 
     stopStrings: (stop as string[] | undefined) ?? model.generationConfig.stopStrings,
     numBeams: 1, // (sampling or greedy, as OpenAI's)
   };
+}
+
+/** Whether response_format asks for a JSON object (OpenAI's {"type": "json_object"}); "text" is the plain reply; a schema is not served. */
+function jsonAsked(body: Record<string, unknown>): boolean {
+  const format = body.response_format;
+  if (format === undefined || format === null) return false;
+  const type = isJsonObject(format) ? format.type : undefined;
+  if (type === 'json_schema') throw new RequestError('response_format json_schema (a reply held to a schema) is not served here: ask for {"type": "json_object"} (any JSON object) and check its fields, or describe the fields in the prompt');
+  if (type !== 'text' && type !== 'json_object') throw new RequestError(`response_format must be {"type": "json_object"} or {"type": "text"}, got ${JSON.stringify(format)}`);
+  return type === 'json_object';
+}
+
+/**
+ * Holds each reply to a JSON object: at each step only the tokens that keep it the start of one,
+ * and an end token once it is closed (vLLM's response_format json_object, by a constraint on the
+ * next token, HF's prefix_allowed_tokens_fn).
+ */
+function holdToJsonObject(options: GenerateOptions, tokenizer: GPT2Tokenizer, vocabSize: number, ends: readonly number[]): void {
+  if (!ends.length) throw new RequestError('response_format json_object needs an end token to stop at once the object is closed: leave out ignore_eos (or give stop_token_ids)');
+  if (options.minNewTokens) throw new RequestError('response_format json_object and min_tokens do not go together: a closed object may come before min_tokens, and then only its end may follow');
+  const allowedNext = jsonObjectConstraint(tokenizer, vocabSize, [...ends]);
+  let promptLength: number | undefined; // (the rows' length at the first step: the reply follows it)
+  options.prefixAllowedTokensFn = (_batchId, ids) => allowedNext(ids.slice(promptLength ??= ids.length));
 }
 
 /**

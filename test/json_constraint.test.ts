@@ -1,0 +1,109 @@
+// Generation held to a JSON object (serve's response_format json_object): the byte machine that
+// decides what may come next, against Python's json module on random objects and near misses
+// (scripts/reference/json_ref.py): a text it reads whole is one JSON object to Python, one it
+// leaves open can be closed into one, one it stops is none; and token by token, a JSON object's
+// own tokens are always allowed and the end only once it is closed.
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import * as torch from '../lib';
+import { jsonObjectConstraint, readJsonObject } from '../lib/models/json_constraint';
+
+function python(job: unknown): any {
+  const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'json_ref.py')], { input: JSON.stringify(job), encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+// (bytes that close whatever is open, tried in this order: a string's quote, a container's close, ':' after a key, a digit, a literal's letters, a continuation byte)
+const CLOSERS = [...'"}]:0ruealsn'].map((c) => c.charCodeAt(0)).concat([0x80, 0x90, 0xa0]);
+
+/** The text with bytes added until it is a whole object (by the machine alone), or null where it gets stuck. */
+function closed(bytes: number[]): number[] | null {
+  const out = [...bytes];
+  for (let n = 0; n < 200; n++) {
+    const now = readJsonObject(out);
+    if (now === 'done') return out;
+    const next = CLOSERS.find((b) => readJsonObject([...out, b]) !== out.length);
+    if (next === undefined) return null;
+    out.push(next);
+  }
+  return null;
+}
+
+test('the byte machine against Python\'s json: whole objects are read whole, near misses stopped where no object can follow, open ones can be closed into one', () => {
+  const texts: number[][] = python({ make: { seed: 7, count: 400 } }).texts;
+  const objects: boolean[] = python({ check: texts }).objects;
+  expect(objects.filter(Boolean).length).toBeGreaterThan(400); // (the 400 made whole, and the near misses that stay objects)
+  expect(objects.filter((o) => !o).length).toBeGreaterThan(200);
+  const open: number[][] = [];
+  texts.forEach((t, i) => {
+    const read = readJsonObject(t);
+    // an object to Python is read whole; what is read whole is an object to Python
+    expect({ text: Buffer.from(t).toString('latin1'), read: read === 'done' }).toEqual({ text: Buffer.from(t).toString('latin1'), read: objects[i] });
+    if (read === 'open') open.push(t);
+  });
+  // left open: the machine closes each, and Python agrees it is then an object (so 'open' never hides a dead end)
+  expect(open.length).toBeGreaterThan(20);
+  const closes = open.map(closed);
+  expect(closes.every((c) => c !== null)).toBe(true);
+  expect(python({ check: closes }).objects.every(Boolean)).toBe(true);
+  // stopped: the machine's first bad byte; the text up to it is still open or whole, not stopped earlier
+  for (const t of texts) {
+    const read = readJsonObject(t);
+    if (typeof read === 'number') expect(readJsonObject(t.slice(0, read))).not.toEqual(expect.any(Number));
+  }
+});
+
+test('strict UTF-8 and JSON\'s own rules: overlong forms, surrogates, control characters, leading zeros, NaN, whitespace around the object; the limit on whitespace runs', () => {
+  const cases: [string | number[], string | number][] = [
+    ['{"a": "é"}', 'done'],
+    [[0x7b, 0x22, 0xc0, 0xaf, 0x22, 0x7d], 2], // (an overlong '/')
+    [[0x7b, 0x22, 0xed, 0xa0, 0x80], 3], // (a surrogate in UTF-8)
+    [[0x7b, 0x22, 0xf4, 0x90], 3], // (past U+10FFFF)
+    ['{"a\u0001": 1}', 3],
+    ['{"a": 01}', 7],
+    ['{"a": -}', 7],
+    ['{"a": NaN}', 6],
+    [' {}', 0],
+    ['{} ', 2],
+    ['{"a": [1, 2,]}', 12],
+    ['{"a": "\\ud800"}', 'done'], // (a lone surrogate escape is JSON, as Python reads it)
+    ['{"a": tru', 'open'],
+    ['[]', 0],
+    ['{\n\n"a": 1}', 2], // (tstorch's limit: one line break in a run of whitespace, up to 64 bytes)
+    [`{\n${' '.repeat(63)}}`, 'done'],
+    [`{${' '.repeat(65)}}`, 65],
+    [String.raw`{"a": "\n\n\n"}`, 'done'], // (escaped line breaks are a string's, not whitespace)
+  ];
+  const bytes = (c: string | number[]) => (typeof c === 'string' ? [...Buffer.from(c, 'utf8')] : c);
+  const want = python({ check: cases.map(([c]) => bytes(c)) }).objects;
+  cases.forEach(([c, read], i) => {
+    expect({ c, read: readJsonObject(bytes(c)) }).toEqual({ c, read });
+    expect({ c, object: want[i] }).toEqual({ c, object: read === 'done' });
+  });
+});
+
+test('token by token: each token of a JSON object is allowed at its place, the end only after the object is closed; a text token never after it', () => {
+  const tok = torch.tokenizer;
+  const allowedNext = jsonObjectConstraint(tok, 50257, [50256]);
+  const texts: number[][] = python({ make: { seed: 3, count: 40 } }).texts.slice(0, 40);
+  for (const t of texts) {
+    const ids = tok.encode(Buffer.from(t).toString('utf8'));
+    for (let i = 0; i <= ids.length; i++) {
+      const allowed = allowedNext(ids.slice(0, i));
+      if (i < ids.length) {
+        expect(allowed).toContain(ids[i]);
+        expect(allowed).not.toContain(50256);
+      } else {
+        expect(allowed).toEqual([50256]);
+      }
+    }
+  }
+  // what the machine refuses, the constraint does not offer: a token that makes a near miss
+  const afterKey = allowedNext(tok.encode('{"a"'));
+  expect(afterKey).toContain(tok.encode(':')[0]);
+  expect(afterKey).not.toContain(tok.encode(',')[0]);
+  expect(allowedNext([])).toEqual(expect.arrayContaining(tok.encode('{')));
+  expect(allowedNext([]).every((id) => tok.decode([id]).startsWith('{'))).toBe(true);
+  expect(() => allowedNext(tok.encode('[1]'))).toThrow(/not the start of a JSON object/);
+});
