@@ -6,7 +6,10 @@
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import * as torch from '../lib';
-import { jsonObjectConstraint, readJsonObject } from '../lib/models/json_constraint';
+import { JsonGrammar, jsonConstraint, readJsonPrefix } from '../lib/models/json_constraint';
+
+const OBJECT = JsonGrammar.object();
+const readJsonObject = (bytes: ArrayLike<number>) => readJsonPrefix(OBJECT, bytes);
 
 function python(job: unknown): any {
   const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'json_ref.py')], { input: JSON.stringify(job), encoding: 'utf8', maxBuffer: 1 << 28 });
@@ -85,7 +88,7 @@ test('strict UTF-8 and JSON\'s own rules: overlong forms, surrogates, control ch
 
 test('token by token: each token of a JSON object is allowed at its place, the end only after the object is closed; a text token never after it', () => {
   const tok = torch.tokenizer;
-  const allowedNext = jsonObjectConstraint(tok, 50257, [50256]);
+  const allowedNext = jsonConstraint(tok, 50257, [50256], OBJECT);
   const texts: number[][] = python({ make: { seed: 3, count: 40 } }).texts.slice(0, 40);
   for (const t of texts) {
     const ids = tok.encode(Buffer.from(t).toString('utf8'));
@@ -105,5 +108,75 @@ test('token by token: each token of a JSON object is allowed at its place, the e
   expect(afterKey).not.toContain(tok.encode(',')[0]);
   expect(allowedNext([])).toEqual(expect.arrayContaining(tok.encode('{')));
   expect(allowedNext([]).every((id) => tok.decode([id]).startsWith('{'))).toBe(true);
-  expect(() => allowedNext(tok.encode('[1]'))).toThrow(/not the start of a JSON object/);
+  expect(() => allowedNext(tok.encode('[1]'))).toThrow(/not the start of JSON the request's response_format accepts/);
+});
+
+// Schemas of the kinds structured outputs use: required and optional properties, nullable and
+// union types, enums and consts, arrays with bounds, $defs with a recursive $ref, anyOf,
+// additionalProperties as a schema, and no properties at all.
+const SCHEMAS: Record<string, unknown> = {
+  person: {
+    type: 'object',
+    properties: { name: { type: 'string' }, age: { type: 'integer' }, email: { type: ['string', 'null'] }, tags: { type: 'array', items: { type: 'string' }, maxItems: 3 }, role: { enum: ['admin', 'user', null] } },
+    required: ['name', 'age'], additionalProperties: false,
+  },
+  shapes: {
+    type: 'object',
+    $defs: { point: { type: 'object', properties: { x: { type: 'number' }, y: { type: 'number' } }, required: ['x', 'y'] } },
+    properties: { kind: { const: 'shape' }, points: { type: 'array', items: { $ref: '#/$defs/point' }, minItems: 1 }, label: { anyOf: [{ type: 'string' }, { type: 'integer' }] } },
+    required: ['kind', 'points'],
+  },
+  flags: { type: 'object', properties: { id: { type: 'integer' } }, required: ['id'], additionalProperties: { type: 'boolean' } },
+  anything: { type: 'object' },
+  tree: { $defs: { node: { type: 'object', properties: { v: { type: 'integer' }, kids: { type: 'array', items: { $ref: '#/$defs/node' } } }, required: ['v'] } }, $ref: '#/$defs/node' },
+  optional: { type: 'object', properties: { ok: { type: 'boolean' }, meta: { type: 'object', properties: { n: { type: 'number', nullable: true } } } } },
+};
+
+test('schemas against python3-jsonschema: objects a schema accepts are read whole, near misses (a required property missing, two swapped, a wrong type, an unknown one) are not', () => {
+  for (const [name, schema] of Object.entries(SCHEMAS)) {
+    const grammar = JsonGrammar.fromSchema(schema);
+    const texts: number[][] = python({ make: { seed: 5, count: 200, schema } }).texts;
+    const accepted: boolean[] = python({ check: texts, schema }).objects;
+    // (both outcomes exercised for each schema)
+    expect({ name, some: accepted.filter(Boolean).length > 60, notAll: accepted.filter((a) => !a).length > 10 }).toEqual({ name, some: true, notAll: true });
+    texts.forEach((t, i) => {
+      const read = readJsonPrefix(grammar, t);
+      expect({ name, text: Buffer.from(t).toString('utf8'), done: read === 'done' }).toEqual({ name, text: Buffer.from(t).toString('utf8'), done: accepted[i] });
+    });
+  }
+});
+
+test('a schema\'s tokens: each token of an accepted object allowed in turn, then only the end; an enum allows its values alone', () => {
+  const tok = torch.tokenizer;
+  const grammar = JsonGrammar.fromSchema(SCHEMAS.person);
+  const allowedNext = jsonConstraint(tok, 50257, [50256], grammar);
+  const texts: number[][] = python({ make: { seed: 9, count: 30, schema: SCHEMAS.person } }).texts;
+  const accepted: boolean[] = python({ check: texts, schema: SCHEMAS.person }).objects;
+  texts.filter((_, i) => accepted[i]).forEach((t) => {
+    const ids = tok.encode(Buffer.from(t).toString('utf8'));
+    for (let i = 0; i <= ids.length; i++) expect(allowedNext(ids.slice(0, i))).toEqual(i < ids.length ? expect.arrayContaining([ids[i]]) : [50256]);
+  });
+  // after "role": only the enum's values can begin: "admin", "user" or null
+  const afterRole = allowedNext(tok.encode('{"name": "A", "age": 1, "role": ')).map((id) => tok.decode([id]));
+  expect(afterRole.length).toBeGreaterThan(0);
+  for (const piece of afterRole.map((p) => p.replace(/^[ \t\r\n]+/, ''))) expect({ piece, begins: ['"admin"', '"user"', 'null'].some((v) => v.startsWith(piece)) }).toEqual({ piece, begins: true });
+  expect(afterRole).toEqual(expect.arrayContaining(['"', 'null']));
+  // the first key must be "name" (required, listed first)
+  expect(allowedNext(tok.encode('{"')).map((id) => tok.decode([id])).every((p) => 'name"'.startsWith(p) || p.startsWith('name"'))).toBe(true);
+});
+
+test('what a schema asks that a reply cannot be held to is refused, by name, never read past', () => {
+  const refused: [unknown, RegExp][] = [
+    [{ type: 'object', properties: { d: { type: 'string', format: 'date-time' } } }, /schema\.properties\.d: 'format' is not served/],
+    [{ type: 'object', properties: { n: { type: 'integer', minimum: 0, maximum: 9 } } }, /'minimum', 'maximum' are not served/],
+    [{ type: 'object', properties: { s: { type: 'string', pattern: '^a' } } }, /'pattern' is not served/],
+    [{ type: 'object', allOf: [{ type: 'object' }] }, /'allOf' is not served/],
+    [{ type: 'array' }, /the reply must be an object/],
+    [{ type: 'object', required: ['a'] }, /required names a, not among its properties/],
+    [{ type: 'object', properties: { a: { $ref: 'http://x/y' } } }, /only local references/],
+    [{ type: 'object', properties: { a: { enum: [1.5] } } }, /1\.5 is not served/],
+    [{ type: 'object', properties: { a: { type: 'array', items: [{ type: 'string' }] } } }, /a tuple, is not served/],
+    [{ type: 'object', properties: { a: {} , b: { description: 'no type' , minLength: 1 } } }, /schema needs a type/],
+  ];
+  for (const [schema, message] of refused) expect(() => JsonGrammar.fromSchema(schema)).toThrow(message);
 });

@@ -10,7 +10,7 @@ import * as http from 'http';
 import * as path from 'path';
 import * as torch from '../lib';
 import { requestHandler, ServeContext } from '../lib/cli/commands/serve';
-import { readJsonObject } from '../lib/models/json_constraint';
+import { JsonGrammar, readJsonPrefix } from '../lib/models/json_constraint';
 
 const TEMPLATE = fs.readFileSync(path.join(__dirname, 'fixtures', 'chat_templates', 'qwen3_style_reasoning.jinja'), 'utf8');
 const tok = torch.tokenizer.withChatTemplate(TEMPLATE);
@@ -194,7 +194,14 @@ function jsonObjects(texts: string[]): boolean[] {
   return JSON.parse(r.stdout).objects;
 }
 
-test('response_format json_object: the reply is held to a JSON object, ended once it is closed; streamed alike; sampled replies too; what does not go with it says so', async () => {
+/** Whether python3-jsonschema accepts each text under the schema (json_ref.py's reading: strict, in the schema's order). */
+function schemaAccepts(schema: unknown, texts: string[]): boolean[] {
+  const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'json_ref.py')], { input: JSON.stringify({ check: texts.map((t) => [...Buffer.from(t, 'utf8')]), schema }), encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout).objects;
+}
+
+test('response_format json_object and json_schema: the reply is held to a JSON object (one the schema accepts), ended once it is closed; streamed alike; sampled replies too; what does not go with it says so', async () => {
   await serving({});
   const body = { messages: MESSAGES, tools: TOOLS, tool_choice: 'none', temperature: 0, max_tokens: 100 };
   // (the model was trained to write text and calls: unheld, its reply is no JSON object)
@@ -206,6 +213,12 @@ test('response_format json_object: the reply is held to a JSON object, ended onc
   const streamed = (await post('/v1/chat/completions', { ...body, response_format: { type: 'json_object' }, stream: true })).events!.filter((e) => e !== '[DONE]');
   expect(streamed.map((e) => e.choices[0].delta.content ?? '').join('')).toBe(held.message.content);
   expect(streamed.at(-1).choices[0].finish_reason).toBe('stop');
+  // a schema: the call the model learned, held to its fields (python3-jsonschema agrees)
+  const schema = { type: 'object', properties: { name: { enum: ['get_weather', 'get_time'] }, arguments: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'number' } }, required: ['city'] } }, required: ['name', 'arguments'] };
+  const call = (await post('/v1/chat/completions', { ...body, response_format: { type: 'json_schema', json_schema: { name: 'call', schema } } })).json.choices[0];
+  expect(call.finish_reason).toBe('stop');
+  expect(schemaAccepts(schema, [call.message.content])).toEqual([true]);
+  expect(JSON.parse(call.message.content)).toMatchObject({ arguments: { city: 'Paris' } });
   // {"type": "text"} is the plain reply
   expect((await post('/v1/chat/completions', { ...body, response_format: { type: 'text' } })).json.choices[0].message.content).toBe(REPLY);
   // sampled, several at once (completions): each reply a whole object where it stopped, the start of one where max_tokens cut it
@@ -214,13 +227,14 @@ test('response_format json_object: the reply is held to a JSON object, ended onc
   const whole = jsonObjects(sampled.map((c: any) => c.text));
   sampled.forEach((c: any, i: number) => {
     expect(c.text.startsWith('{')).toBe(true);
-    expect({ finish: c.finish_reason, object: whole[i], read: readJsonObject(Buffer.from(c.text, 'utf8')) }).toEqual(c.finish_reason === 'stop' ? { finish: 'stop', object: true, read: 'done' } : { finish: 'length', object: false, read: 'open' });
+    expect({ finish: c.finish_reason, object: whole[i], read: readJsonPrefix(JsonGrammar.object(), Buffer.from(c.text, 'utf8')) }).toEqual(c.finish_reason === 'stop' ? { finish: 'stop', object: true, read: 'done' } : { finish: 'length', object: false, read: 'open' });
   });
   for (const [extra, message] of [
-    [{ response_format: { type: 'json_schema', json_schema: { name: 'w', schema: { type: 'object' } } } }, /^response_format json_schema \(a reply held to a schema\) is not served here: ask for \{"type": "json_object"\}/],
-    [{ response_format: { type: 'xml' } }, /^response_format must be \{"type": "json_object"\} or \{"type": "text"\}/],
+    [{ response_format: { type: 'json_schema', json_schema: { name: 'w', schema: { type: 'object', properties: { t: { type: 'string', format: 'date' } } } } } }, /^response_format json_schema: schema\.properties\.t: 'format' is not served/],
+    [{ response_format: { type: 'json_schema', json_schema: { name: 'w' } } }, /^response_format json_schema needs "json_schema": \{"name": \.\.\., "schema": \{\.\.\.\}\}/],
+    [{ response_format: { type: 'xml' } }, /^response_format must be \{"type": "json_object"\}, \{"type": "json_schema"/],
     [{ response_format: { type: 'json_object' }, ignore_eos: true }, /needs an end token to stop at once the object is closed: leave out ignore_eos/],
-    [{ response_format: { type: 'json_object' }, min_tokens: 5 }, /json_object and min_tokens do not go together/],
+    [{ response_format: { type: 'json_object' }, min_tokens: 5 }, /json and min_tokens do not go together/],
   ] as [Record<string, unknown>, RegExp][]) {
     const r = await post('/v1/chat/completions', { ...body, ...extra });
     expect({ extra, status: r.status }).toEqual({ extra, status: 400 });

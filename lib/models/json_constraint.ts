@@ -1,158 +1,401 @@
-// Generation held to JSON (OpenAI's response_format {"type": "json_object"}, as vLLM serves it):
-// at each step only the tokens that keep the reply the start of a JSON object are allowed, and the
-// end token only once the object is closed. "The start of a JSON object" is RFC 8259's grammar
-// read byte by byte (strings in UTF-8, no control characters, escapes as JSON has them; numbers
-// without leading zeros; whitespace between the parts, none before the object or after it), with
-// one limit of its own: a run of whitespace holds one line break and up to 64 bytes.
-// A token's bytes are fed through a small pushdown machine; the vocabulary is walked as a trie,
-// so tokens that share a start share its steps, and what a state allows is remembered.
+// Generation held to JSON (OpenAI's response_format, as vLLM serves it): at each step only the
+// tokens that keep the reply the start of a JSON object are allowed, and the end token only once
+// the object is closed. {"type": "json_object"} asks for any object; {"type": "json_schema"} for
+// one that a JSON Schema accepts (the keywords below; any other is refused, never ignored).
+// JSON is RFC 8259's read byte by byte: strings in strict UTF-8 without control characters,
+// escapes as JSON has them, numbers without leading zeros, whitespace between the parts but none
+// before the object or after it, and one limit of tstorch's own: a run of whitespace holds one line
+// break and up to 64 bytes (a small model held to JSON otherwise writes newlines until max_tokens).
+// A schema's properties come in the order it lists them (optional ones may be left out), as
+// xgrammar, vLLM's engine, writes its grammar; additional properties where it allows them.
+// The reply's bytes go through a pushdown machine (a stack of immutable frames); the vocabulary is
+// walked as a trie, so tokens that share a start share its steps, and what a state allows is kept.
 import type { GPT2Tokenizer } from './tokenizer';
 
-/** Where in the JSON the reply is. Containers are a linked stack, so a state is never changed, only followed. */
-interface State {
-  mode: Mode;
-  /** the open objects and arrays, innermost first */
-  stack: Stack | null;
-  /**
-   * String: UTF-8 continuation bytes still to come; Unicode: hex digits still to come; Literal:
-   * letters of `literal` already matched; between parts: the whitespace run so far (bytes x 2, + 1
-   * once it has a line break)
-   */
-  aux: number;
-  /** the string is an object's key */
-  key: boolean;
-  literal?: string;
-  /** String with continuation bytes to come: the next one's range (UTF-8 allows less after E0, ED, F0 and F4) */
-  lo?: number;
-  hi?: number;
-}
-interface Stack { open: '{' | '['; up: Stack | null }
+// ---- what a schema compiles to ----
 
-const enum Mode {
-  Start, // nothing yet: the object's '{'
-  Value, // a value (after ':' or ',' in an array)
-  ValueOrClose, // after '[': a value or ']'
-  KeyOrClose, // after '{': a key or '}'
-  Key, // after ',' in an object: a key
-  Colon, // after a key: ':'
-  String, // inside a string (aux: UTF-8 continuation bytes still to come)
-  Escape, // after a backslash
-  Unicode, // \u and aux hex digits to come
-  Literal, // true / false / null, aux letters to come of `literal`
-  Minus, Zero, Int, Dot, Frac, Exp, ExpSign, ExpInt, // a number: after '-', '0', other digits, '.', fraction digits, 'e', its sign, its digits
-  After, // after a value inside a container: ',' or the container's close
-  Done, // the object is closed: only the end
+type Node =
+  | { id: number; kind: 'object'; props: Prop[]; additional: Node | null }
+  | { id: number; kind: 'array'; items: Node; min: number; max: number }
+  | { id: number; kind: 'string'; values: number[][] | null } // (values: the raw bytes each allowed string has between its quotes)
+  | { id: number; kind: 'number'; integer: boolean }
+  | { id: number; kind: 'literal'; texts: number[][] } // (true, false, null, or exact integers)
+  | { id: number; kind: 'union'; options: Node[] };
+interface Prop { raw: number[]; node: Node; required: boolean }
+
+const bytesOf = (s: string): number[] => [...Buffer.from(s, 'utf8')];
+/** A string's bytes between its quotes as JSON writes it (escaped where it must be). */
+const rawString = (s: string): number[] => bytesOf(JSON.stringify(s).slice(1, -1));
+
+let nextId = 0;
+function node<K extends Node['kind']>(kind: K, fields: Omit<Extract<Node, { kind: K }>, 'id' | 'kind'>): Extract<Node, { kind: K }> {
+  return { id: nextId++, kind, ...fields } as Extract<Node, { kind: K }>;
 }
+
+/** Any JSON value (an object of any keys, an array of anything, ...). */
+const ANY: Node = node('union', { options: [] });
+const ANY_OBJECT = node('object', { props: [], additional: ANY });
+(ANY as { options: Node[] }).options.push(
+  ANY_OBJECT, node('array', { items: ANY, min: 0, max: Infinity }), node('string', { values: null }), node('number', { integer: false }),
+  node('literal', { texts: ['true', 'false', 'null'].map(bytesOf) }),
+);
+
+/** Keywords that only describe: read past. */
+const ANNOTATIONS = new Set(['title', 'description', 'default', 'examples', '$schema', '$id', '$comment', 'deprecated', 'readOnly', 'writeOnly', '$defs', 'definitions']);
+const TYPE_KEYWORDS: Record<string, string[]> = {
+  object: ['properties', 'required', 'additionalProperties'],
+  array: ['items', 'minItems', 'maxItems'],
+  string: [], number: [], integer: [], boolean: [], null: [],
+};
+
+/** A JSON Schema compiled for generation; what it cannot hold a reply to is an error that says so. */
+export class JsonGrammar {
+  private constructor(readonly root: Node) {}
+
+  /** Any JSON object (response_format json_object). */
+  static object(): JsonGrammar {
+    return new JsonGrammar(ANY_OBJECT);
+  }
+
+  /**
+   * The objects a JSON Schema accepts: type (one or a list; nullable), properties, required,
+   * additionalProperties, items, minItems, maxItems, enum, const, anyOf, oneOf (as anyOf), local
+   * $ref (#/$defs/..., #/definitions/...); annotations are read past. The root must be an object.
+   */
+  static fromSchema(schema: unknown): JsonGrammar {
+    const refs = new Map<string, Node>();
+    const compile = (s: unknown, where: string): Node => {
+      if (s === true || (isObject(s) && !Object.keys(s).some((k) => !ANNOTATIONS.has(k)))) return ANY;
+      if (!isObject(s)) throw new Error(`${where}: a schema must be an object (or true), got ${JSON.stringify(s)}`);
+      if (typeof s.$ref === 'string') return ref(s.$ref, where);
+      if (s.enum !== undefined || s.const !== undefined) return constants(s.enum !== undefined ? s.enum : [s.const], `${where}.${s.enum !== undefined ? 'enum' : 'const'}`);
+      for (const key of ['anyOf', 'oneOf'] as const) {
+        if (s[key] !== undefined) {
+          if (!Array.isArray(s[key]) || !(s[key] as unknown[]).length) throw new Error(`${where}.${key} must be a non-empty list of schemas`);
+          const rest = Object.keys(s).filter((k) => k !== key && !ANNOTATIONS.has(k));
+          if (rest.length) throw new Error(`${where}: ${key} beside ${rest.join(', ')} is not served: put those keywords in each of its schemas`);
+          return node('union', { options: (s[key] as unknown[]).map((o, i) => compile(o, `${where}.${key}[${i}]`)) });
+        }
+      }
+      const types = s.type === undefined ? undefined : Array.isArray(s.type) ? s.type : [s.type];
+      if (types === undefined) throw new Error(`${where}: a schema needs a type (or enum, const, anyOf, $ref) to hold a reply to`);
+      if (s.nullable === true && !types.includes('null')) types.push('null');
+      const allowed = new Set(['type', 'nullable', ...types.flatMap((t) => TYPE_KEYWORDS[t as string] ?? [])]);
+      const other = Object.keys(s).filter((k) => !allowed.has(k) && !ANNOTATIONS.has(k));
+      if (other.length) throw new Error(`${where}: ${other.map((k) => `'${k}'`).join(', ')} ${other.length > 1 ? 'are' : 'is'} not served (a reply cannot be held to ${other.length > 1 ? 'them' : 'it'} here)${types.length > 1 ? ' with these types' : ''}: leave ${other.length > 1 ? 'them' : 'it'} out and check the reply`);
+      const options = types.map((t) => typed(t, s, where));
+      return options.length === 1 ? options[0] : node('union', { options });
+    };
+    const typed = (type: unknown, s: Record<string, unknown>, where: string): Node => {
+      switch (type) {
+        case 'object': return objectNode(s, where);
+        case 'array': {
+          if (s.items !== undefined && !isObject(s.items) && s.items !== true) throw new Error(`${where}.items must be one schema (a list of them, a tuple, is not served)`);
+          const min = count(s.minItems, 0, `${where}.minItems`), max = count(s.maxItems, Infinity, `${where}.maxItems`);
+          if (min > max) throw new Error(`${where}: minItems ${min} > maxItems ${max}: no array fits`);
+          return node('array', { items: s.items === undefined ? ANY : compile(s.items, `${where}.items`), min, max });
+        }
+        case 'string': return node('string', { values: null });
+        case 'number': case 'integer': return node('number', { integer: type === 'integer' });
+        case 'boolean': return node('literal', { texts: ['true', 'false'].map(bytesOf) });
+        case 'null': return node('literal', { texts: [bytesOf('null')] });
+        default: throw new Error(`${where}.type must be object, array, string, number, integer, boolean or null, got ${JSON.stringify(type)}`);
+      }
+    };
+    const objectNode = (s: Record<string, unknown>, where: string): Node => {
+      const properties = s.properties ?? {};
+      if (!isObject(properties)) throw new Error(`${where}.properties must be an object of schemas`);
+      const required = s.required ?? [];
+      if (!Array.isArray(required) || required.some((r) => typeof r !== 'string')) throw new Error(`${where}.required must be a list of property names`);
+      const missing = required.filter((r) => !Object.hasOwn(properties, r));
+      if (missing.length) throw new Error(`${where}.required names ${missing.join(', ')}, not among its properties: add ${missing.length > 1 ? 'them' : 'it'} to properties`);
+      const props = Object.entries(properties).map(([name, p]) => ({ raw: rawString(name), node: compile(p, `${where}.properties.${name}`), required: required.includes(name) }));
+      // (no properties: any keys, as JSON Schema; with properties, only those unless additionalProperties says more, as xgrammar's strict mode)
+      const extra = s.additionalProperties;
+      const additional = extra === undefined ? (props.length ? null : ANY) : extra === false ? null : compile(extra, `${where}.additionalProperties`);
+      return node('object', { props, additional });
+    };
+    const constants = (values: unknown, where: string): Node => {
+      if (!Array.isArray(values) || !values.length) throw new Error(`${where} must be a non-empty list`);
+      const strings = values.filter((v): v is string => typeof v === 'string').map(rawString);
+      const literals = values.filter((v) => typeof v !== 'string').map((v) => {
+        if (v === null || typeof v === 'boolean' || (typeof v === 'number' && Number.isSafeInteger(v))) return bytesOf(JSON.stringify(v));
+        throw new Error(`${where}: ${JSON.stringify(v)} is not served (strings, integers, true, false and null are)`);
+      });
+      const options: Node[] = [];
+      if (strings.length) options.push(node('string', { values: strings }));
+      if (literals.length) options.push(node('literal', { texts: literals }));
+      return options.length === 1 ? options[0] : node('union', { options });
+    };
+    const ref = (path: string, where: string): Node => {
+      const m = /^#\/(\$defs|definitions)\/([^/]+)$/.exec(path);
+      if (!m) throw new Error(`${where}.$ref ${JSON.stringify(path)}: only local references (#/$defs/NAME, #/definitions/NAME) are served`);
+      const defs = isObject(schema) ? schema[m[1]] : undefined;
+      const name = m[2].replace(/~1/g, '/').replace(/~0/g, '~');
+      if (!isObject(defs) || !Object.hasOwn(defs, name)) throw new Error(`${where}.$ref ${JSON.stringify(path)}: no such definition`);
+      let target = refs.get(path);
+      if (!target) {
+        // (a stand-in first, so a schema that refers to itself compiles: its node is filled in after)
+        const standIn = node('union', { options: [] });
+        refs.set(path, standIn);
+        standIn.options.push(compile(defs[name], path));
+        target = standIn;
+      }
+      return target;
+    };
+    const root = compile(schema, 'schema');
+    const rootIsObject = (n: Node): boolean => n.kind === 'object' || (n.kind === 'union' && n.options.length > 0 && n.options.every(rootIsObject));
+    if (!rootIsObject(root)) throw new Error('schema: the reply must be an object: give the schema type "object" (OpenAI\'s structured outputs ask the same)');
+    return new JsonGrammar(root);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+function count(v: unknown, fallback: number, where: string): number {
+  if (v === undefined) return fallback;
+  if (!Number.isSafeInteger(v) || (v as number) < 0) throw new Error(`${where} must be an integer >= 0, got ${JSON.stringify(v)}`);
+  return v as number;
+}
+
+// ---- the machine ----
+
+/**
+ * One frame of the stack. `space`: the whitespace run so far where whitespace may come (bytes x 2,
+ * + 1 once it has a line break; -1 where none may, before the whole object).
+ */
+type Frame =
+  | { t: 'value'; node: Node; space: number } // a value of `node` comes next
+  | { t: 'object'; node: Extract<Node, { kind: 'object' }>; phase: 'first' | 'key' | 'colon' | 'after'; next: number; prop: number; space: number }
+  | { t: 'array'; node: Extract<Node, { kind: 'array' }>; phase: 'first' | 'after'; count: number; space: number }
+  | { t: 'string'; free: boolean; cands: number[][] | null; pos: number; raw: string | null; escape: number; lo: number; hi: number; more: number }
+  | { t: 'number'; integer: boolean; sub: NumberPart }
+  | { t: 'literal'; cands: number[][]; pos: number }
+  | { t: 'done' };
+type NumberPart = 'minus' | 'zero' | 'int' | 'dot' | 'frac' | 'exp' | 'expSign' | 'expInt';
+interface State { frame: Frame; up: State | null }
 
 const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
-// A run of whitespace between parts holds one line break and up to 64 bytes (an indented line):
-// a small model held to JSON otherwise writes newlines until max_tokens runs out.
-const MAX_SPACE_RUN = 64;
 const isDigit = (b: number) => b >= 0x30 && b <= 0x39;
 const isHex = (b: number) => isDigit(b) || (b >= 0x61 && b <= 0x66) || (b >= 0x41 && b <= 0x46);
 const ESCAPES = new Set([...'"\\/bfnrtu'].map((c) => c.charCodeAt(0)));
-const LITERALS: Record<number, string> = { 0x74: 'rue', 0x66: 'alse', 0x6e: 'ull' };
+const MAX_SPACE_RUN = 64;
+const DONE: State = { frame: { t: 'done' }, up: null };
 
-const at = (mode: Mode, stack: Stack | null, aux = 0, key = false, literal?: string): State => ({ mode, stack, aux, key, literal });
-/** Inside a string, `count` continuation bytes to come, the next in lo..hi. */
-const continuing = (s: State, count: number, lo = 0x80, hi = 0xbf): State => ({ mode: Mode.String, stack: s.stack, aux: count, key: s.key, lo, hi });
+const push = (frame: Frame, up: State | null): State => ({ frame, up });
+const with_ = <F extends Frame>(s: State, frame: F): State => ({ frame, up: s.up });
 
-/** State s with whitespace byte b added to its run, or null where the run would be too long. */
-function space(s: State, b: number): State | null {
-  const bytes = s.aux >> 1, lineBreak = s.aux & 1;
+/** The run of whitespace `space` with byte b added, or null where it would be too long (or none may come). */
+function spaced(space: number, b: number): number | null {
+  if (space < 0) return null;
+  const bytes = space >> 1, lineBreak = space & 1;
   if (bytes >= MAX_SPACE_RUN || (b === 0x0a && lineBreak)) return null;
-  return { ...s, aux: ((bytes + 1) << 1) | (b === 0x0a ? 1 : lineBreak) };
+  return ((bytes + 1) << 1) | (b === 0x0a ? 1 : lineBreak);
 }
 
-/** After a value ends: the next part of its container, or the end of the whole object. */
-function afterValue(stack: Stack | null): State {
-  return stack ? at(Mode.After, stack) : at(Mode.Done, null);
+/** The stack once the value on top of `up` is complete: its container goes on after it, or the whole object is done. */
+function completed(up: State | null): State {
+  if (!up) return DONE;
+  const f = up.frame;
+  if (f.t === 'object') return with_(up, { ...f, phase: 'after', prop: -1, space: 0 });
+  if (f.t === 'array') return with_(up, { ...f, phase: 'after', count: f.count + 1, space: 0 });
+  throw new Error('json_constraint: a value completed inside a frame that holds none');
 }
 
-/** The start of a value at byte b, or null where b cannot start one. */
-function valueStart(b: number, stack: Stack | null): State | null {
-  if (b === 0x7b) return at(Mode.KeyOrClose, { open: '{', up: stack });
-  if (b === 0x5b) return at(Mode.ValueOrClose, { open: '[', up: stack });
-  if (b === 0x22) return at(Mode.String, stack, 0, false);
-  if (b === 0x2d) return at(Mode.Minus, stack);
-  if (b === 0x30) return at(Mode.Zero, stack);
-  if (isDigit(b)) return at(Mode.Int, stack);
-  const literal = LITERALS[b];
-  return literal ? at(Mode.Literal, stack, 0, false, literal) : null;
+/** The properties whose key may come next: in the schema's order, up to the first required one still to come. */
+function keyChoices(f: Extract<Frame, { t: 'object' }>): Prop[] {
+  const props = f.node.props;
+  let end = f.next;
+  while (end < props.length && !props[end].required) end++;
+  return props.slice(f.next, end + 1);
 }
 
-/** Closes the innermost container with b (']' or '}'), or null where b does not close it. */
-function close(b: number, stack: Stack | null): State | null {
-  if (!stack || b !== (stack.open === '{' ? 0x7d : 0x5d)) return null;
-  return afterValue(stack.up);
-}
+/** Whether an object may close here: no required property left at or after `next`. */
+const mayClose = (f: Extract<Frame, { t: 'object' }>) => !f.node.props.some((p, i) => i >= f.next && p.required);
 
-/** The state after byte b, or null where b cannot come next. */
-function step(s: State, b: number): State | null {
-  switch (s.mode) {
-    case Mode.Start: return b === 0x7b ? at(Mode.KeyOrClose, { open: '{', up: null }) : null;
-    case Mode.Value: return isSpace(b) ? space(s, b) : valueStart(b, s.stack);
-    case Mode.ValueOrClose: return isSpace(b) ? space(s, b) : b === 0x5d ? close(b, s.stack) : valueStart(b, s.stack);
-    case Mode.KeyOrClose: return isSpace(b) ? space(s, b) : b === 0x7d ? close(b, s.stack) : b === 0x22 ? at(Mode.String, s.stack, 0, true) : null;
-    case Mode.Key: return isSpace(b) ? space(s, b) : b === 0x22 ? at(Mode.String, s.stack, 0, true) : null;
-    case Mode.Colon: return isSpace(b) ? space(s, b) : b === 0x3a ? at(Mode.Value, s.stack) : null;
-    case Mode.String:
-      if (s.aux > 0) return b >= s.lo! && b <= s.hi! ? (s.aux > 1 ? continuing(s, s.aux - 1) : at(Mode.String, s.stack, 0, s.key)) : null;
-      if (b === 0x22) return s.key ? at(Mode.Colon, s.stack) : afterValue(s.stack);
-      if (b === 0x5c) return at(Mode.Escape, s.stack, 0, s.key);
-      if (b < 0x20) return null; // (a control character must be escaped)
-      if (b < 0x80) return s;
-      // (a UTF-8 lead byte and the continuation bytes after it, as a strict decoder takes them: no
-      // overlong forms, no surrogates, nothing past U+10FFFF; C0, C1 and F5.. never lead)
-      if (b >= 0xc2 && b <= 0xdf) return continuing(s, 1);
-      if (b === 0xe0) return continuing(s, 2, 0xa0);
-      if (b === 0xed) return continuing(s, 2, 0x80, 0x9f);
-      if (b >= 0xe1 && b <= 0xef) return continuing(s, 2);
-      if (b === 0xf0) return continuing(s, 3, 0x90);
-      if (b === 0xf4) return continuing(s, 3, 0x80, 0x8f);
-      if (b >= 0xf1 && b <= 0xf3) return continuing(s, 3);
-      return null;
-    case Mode.Escape:
-      if (!ESCAPES.has(b)) return null;
-      return b === 0x75 ? at(Mode.Unicode, s.stack, 4, s.key) : at(Mode.String, s.stack, 0, s.key);
-    case Mode.Unicode:
-      if (!isHex(b)) return null;
-      return s.aux > 1 ? at(Mode.Unicode, s.stack, s.aux - 1, s.key) : at(Mode.String, s.stack, 0, s.key);
-    case Mode.Literal: {
-      if (b !== s.literal!.charCodeAt(s.aux)) return null;
-      return s.aux + 1 < s.literal!.length ? at(Mode.Literal, s.stack, s.aux + 1, false, s.literal) : afterValue(s.stack);
+/** The states after byte b (none: b cannot come next). */
+function feed(s: State, b: number): State[] {
+  const f = s.frame;
+  switch (f.t) {
+    case 'done': return [];
+    case 'value': {
+      if (isSpace(b)) {
+        const space = spaced(f.space, b);
+        return space === null ? [] : [with_(s, { ...f, space })];
+      }
+      return start(f.node, s.up, b);
     }
-    case Mode.Minus: return b === 0x30 ? at(Mode.Zero, s.stack) : isDigit(b) ? at(Mode.Int, s.stack) : null;
-    case Mode.Dot: return isDigit(b) ? at(Mode.Frac, s.stack) : null;
-    case Mode.Exp: return b === 0x2b || b === 0x2d ? at(Mode.ExpSign, s.stack) : isDigit(b) ? at(Mode.ExpInt, s.stack) : null;
-    case Mode.ExpSign: return isDigit(b) ? at(Mode.ExpInt, s.stack) : null;
-    case Mode.Zero: case Mode.Int: case Mode.Frac: case Mode.ExpInt: {
-      if (isDigit(b) && s.mode !== Mode.Zero) return s;
-      if (b === 0x2e && (s.mode === Mode.Zero || s.mode === Mode.Int)) return at(Mode.Dot, s.stack);
-      if ((b === 0x65 || b === 0x45) && s.mode !== Mode.ExpInt) return at(Mode.Exp, s.stack);
-      // (a number ends where something else begins: its container's next part)
-      return s.stack ? step(at(Mode.After, s.stack), b) : null;
+    case 'object': {
+      if (isSpace(b)) {
+        const space = spaced(f.space, b);
+        return space === null ? [] : [with_(s, { ...f, space })];
+      }
+      if (f.phase === 'colon') return b === 0x3a ? [push({ t: 'value', node: f.prop >= 0 ? f.node.props[f.prop].node : f.node.additional!, space: 0 }, with_(s, { ...f, phase: 'after', space: 0 }))] : [];
+      if (f.phase === 'after') {
+        if (b === 0x2c) return f.next < f.node.props.length || f.node.additional ? [with_(s, { ...f, phase: 'key', space: 0 })] : [];
+        return b === 0x7d && mayClose(f) ? [completed(s.up)] : [];
+      }
+      if (f.phase === 'first' && b === 0x7d) return mayClose(f) ? [completed(s.up)] : [];
+      if (b !== 0x22) return [];
+      // a key: one of the properties that may come next, or (where additional ones are allowed) any
+      const cands = keyChoices(f).map((p) => p.raw);
+      const free = f.node.additional !== null;
+      return [push({ t: 'string', free, cands: free ? null : cands, pos: 0, raw: free && f.node.props.length ? '' : null, escape: 0, lo: 0, hi: 0, more: 0 }, s)];
     }
-    case Mode.After:
-      if (isSpace(b)) return space(s, b);
-      if (b === 0x2c) return s.stack!.open === '{' ? at(Mode.Key, s.stack) : at(Mode.Value, s.stack);
-      return close(b, s.stack);
-    case Mode.Done: return null;
+    case 'array': {
+      if (isSpace(b)) {
+        const space = spaced(f.space, b);
+        return space === null ? [] : [with_(s, { ...f, space })];
+      }
+      if (b === 0x5d) return f.count >= f.node.min ? [completed(s.up)] : [];
+      if (f.phase === 'after') return b === 0x2c && f.count < f.node.max ? [push({ t: 'value', node: f.node.items, space: 0 }, s)] : [];
+      return f.count < f.node.max ? start(f.node.items, s, b) : [];
+    }
+    case 'string': return stringByte(s, f, b);
+    case 'number': {
+      const sub = numberByte(f.sub, b, f.integer);
+      if (sub) return [with_(s, { ...f, sub })];
+      // (a number ends where something else begins: what follows it, read by its container)
+      return ['zero', 'int', 'frac', 'expInt'].includes(f.sub) && s.up ? feed(completed(s.up), b) : [];
+    }
+    case 'literal': {
+      const cands = f.cands.filter((c) => c[f.pos] === b);
+      if (cands.length) return [with_(s, { ...f, cands, pos: f.pos + 1 })];
+      return f.cands.some((c) => c.length === f.pos) && s.up ? feed(completed(s.up), b) : [];
+    }
   }
+}
+
+/** The states where a value of `n` begins with byte b on top of `up`. */
+function start(n: Node, up: State | null, b: number): State[] {
+  switch (n.kind) {
+    case 'union': return n.options.flatMap((o) => start(o, up, b));
+    case 'object': return b === 0x7b ? [push({ t: 'object', node: n, phase: 'first', next: 0, prop: -1, space: 0 }, up)] : [];
+    case 'array': return b === 0x5b ? [push({ t: 'array', node: n, phase: 'first', count: 0, space: 0 }, up)] : [];
+    case 'string': return b === 0x22 ? [push({ t: 'string', free: n.values === null, cands: n.values, pos: 0, raw: null, escape: 0, lo: 0, hi: 0, more: 0 }, up)] : [];
+    case 'number': {
+      const sub: NumberPart | null = b === 0x2d ? 'minus' : b === 0x30 ? 'zero' : isDigit(b) ? 'int' : null;
+      return sub ? [push({ t: 'number', integer: n.integer, sub }, up)] : [];
+    }
+    case 'literal': {
+      const cands = n.texts.filter((t) => t[0] === b);
+      return cands.length ? [push({ t: 'literal', cands, pos: 1 }, up)] : [];
+    }
+  }
+}
+
+/** A number's next part after byte b, or null where b does not go on with it. */
+function numberByte(sub: NumberPart, b: number, integer: boolean): NumberPart | null {
+  switch (sub) {
+    case 'minus': return b === 0x30 ? 'zero' : isDigit(b) ? 'int' : null;
+    case 'dot': return isDigit(b) ? 'frac' : null;
+    case 'exp': return b === 0x2b || b === 0x2d ? 'expSign' : isDigit(b) ? 'expInt' : null;
+    case 'expSign': return isDigit(b) ? 'expInt' : null;
+    default:
+      if (isDigit(b) && sub !== 'zero') return sub;
+      if (integer) return null;
+      if (b === 0x2e && (sub === 'zero' || sub === 'int')) return 'dot';
+      if ((b === 0x65 || b === 0x45) && sub !== 'expInt') return 'exp';
+      return null;
+  }
+}
+
+/** A string's next byte: a fixed one of its allowed values (cands), or JSON's string rules (free). */
+function stringByte(s: State, f: Extract<Frame, { t: 'string' }>, b: number): State[] {
+  if (!f.free) {
+    if (b === 0x22 && f.cands!.some((c) => c.length === f.pos)) return closeString(s, f);
+    const cands = f.cands!.filter((c) => c[f.pos] === b);
+    return cands.length ? [with_(s, { ...f, cands, pos: f.pos + 1 })] : [];
+  }
+  const raw = f.raw === null ? null : f.raw + String.fromCharCode(b);
+  const next = (fields: Partial<typeof f>): State[] => [with_(s, { ...f, raw, ...fields })];
+  if (f.more > 0) { // (UTF-8 continuation bytes, the next in lo..hi)
+    return b >= f.lo && b <= f.hi ? next({ more: f.more - 1, lo: 0x80, hi: 0xbf }) : [];
+  }
+  if (f.escape === 1) return ESCAPES.has(b) ? next({ escape: b === 0x75 ? 5 : 0 }) : [];
+  if (f.escape > 1) return isHex(b) ? next({ escape: f.escape === 2 ? 0 : f.escape - 1 }) : [];
+  if (b === 0x22) return closeString(s, f);
+  if (b === 0x5c) return next({ escape: 1 });
+  if (b < 0x20) return []; // (a control character must be escaped)
+  if (b < 0x80) return f.raw === null ? [s] : next({});
+  // (a UTF-8 lead byte and the continuation bytes after it, as a strict decoder takes them: no
+  // overlong forms, no surrogates, nothing past U+10FFFF; C0, C1 and F5.. never lead)
+  if (b >= 0xc2 && b <= 0xdf) return next({ more: 1, lo: 0x80, hi: 0xbf });
+  if (b === 0xe0) return next({ more: 2, lo: 0xa0, hi: 0xbf });
+  if (b === 0xed) return next({ more: 2, lo: 0x80, hi: 0x9f });
+  if (b >= 0xe1 && b <= 0xef) return next({ more: 2, lo: 0x80, hi: 0xbf });
+  if (b === 0xf0) return next({ more: 3, lo: 0x90, hi: 0xbf });
+  if (b === 0xf4) return next({ more: 3, lo: 0x80, hi: 0x8f });
+  if (b >= 0xf1 && b <= 0xf3) return next({ more: 3, lo: 0x80, hi: 0xbf });
+  return [];
 }
 
 /**
- * How far `bytes` go as the start of a JSON object: 'done' where they are a whole one, 'open'
- * where more may follow, or the index of the first byte that cannot come.
+ * The stack once a string closes: a value done, or an object's key read (then its colon). A key
+ * names one of the properties that may come next, or is an additional one (where they are
+ * allowed) that names none of the object's properties: none repeats, none comes out of order.
  */
-export function readJsonObject(bytes: Iterable<number>): 'done' | 'open' | number {
-  let s: State | null = at(Mode.Start, null), i = 0;
-  for (const b of bytes) {
-    s = step(s, b);
-    if (!s) return i;
-    i++;
+function closeString(s: State, f: Extract<Frame, { t: 'string' }>): State[] {
+  const up = s.up!;
+  if (up?.frame.t !== 'object' || up.frame.phase === 'after' || up.frame.phase === 'colon') return [completed(up)];
+  const o = up.frame;
+  const text = f.raw ?? (f.cands ? String.fromCharCode(...(f.cands.find((c) => c.length === f.pos) ?? [])) : null);
+  const named = text === null ? undefined : keyChoices(o).find((p) => String.fromCharCode(...p.raw) === text);
+  if (!named && text !== null && o.node.props.some((p) => String.fromCharCode(...p.raw) === text)) return [];
+  const at = named ? o.node.props.indexOf(named) : -1;
+  return [with_(up, { ...o, phase: 'colon', prop: at, next: at >= 0 ? at + 1 : o.next, space: 0 })];
+}
+
+// ---- reading a reply, and the tokens allowed next ----
+
+/**
+ * A state as a key: everything that decides later steps. (A frame under the top one goes on with
+ * its whitespace run reset, and an array's count matters only against its minItems and maxItems.)
+ */
+function keyOf(s: State): string {
+  let key = '';
+  for (let c: State | null = s; c; c = c.up) {
+    const f = c.frame;
+    const space = c === s && 'space' in f ? f.space : '';
+    switch (f.t) {
+      case 'value': key += `v${f.node.id},${space}|`; break;
+      case 'object': key += `o${f.node.id},${f.phase},${f.next},${f.prop},${space}|`; break;
+      case 'array': key += `a${f.node.id},${f.phase},${f.node.max === Infinity ? Math.min(f.count, f.node.min) : f.count},${space}|`; break;
+      case 'string': key += `s${f.free ? 1 : 0},${f.cands?.map((x) => x.join('.')).join(' ') ?? ''},${f.pos},${f.raw ?? ''},${f.escape},${f.lo},${f.hi},${f.more}|`; break;
+      case 'number': key += `n${f.integer ? 1 : 0},${f.sub}|`; break;
+      case 'literal': key += `l${f.cands.map((x) => x.join('.')).join(' ')},${f.pos}|`; break;
+      case 'done': key += 'd|'; break;
+    }
   }
-  return s.mode === Mode.Done ? 'done' : 'open';
+  return key;
+}
+
+/** The states after `bytes` from the grammar's start; where none are left, the index of the byte that could not come. */
+function statesAfter(grammar: JsonGrammar, bytes: ArrayLike<number>): { states: State[]; deadAt?: number } {
+  let states: State[] = [{ frame: { t: 'value', node: grammar.root, space: -1 }, up: null }];
+  for (let i = 0; i < bytes.length; i++) {
+    states = dedupe(states.flatMap((s) => feed(s, bytes[i])));
+    if (!states.length) return { states, deadAt: i };
+  }
+  return { states };
+}
+
+function dedupe(states: State[]): State[] {
+  if (states.length < 2) return states;
+  const seen = new Map<string, State>();
+  for (const s of states) seen.set(keyOf(s), s);
+  return [...seen.values()];
+}
+
+/**
+ * How far `bytes` go as the start of a reply the grammar accepts: 'done' where they are a whole
+ * one, 'open' where more may follow, or the index of the first byte that cannot come.
+ */
+export function readJsonPrefix(grammar: JsonGrammar, bytes: ArrayLike<number>): 'done' | 'open' | number {
+  const { states, deadAt } = statesAfter(grammar, bytes);
+  if (deadAt !== undefined) return deadAt;
+  return states.some((s) => s.frame.t === 'done') ? 'done' : 'open';
 }
 
 /** The vocabulary as a trie of its tokens' bytes (special tokens left out: they are not text). */
@@ -170,65 +413,56 @@ function trieOf(tokenizer: GPT2Tokenizer, vocabSize: number) {
     const special = tokenizer.specialIds;
     for (let id = 0; id < Math.min(vocabSize, tokenizer.vocabSize); id++) {
       if (special.has(id)) continue;
-      let node = root;
+      let at = root;
       for (const b of tokenizer.tokenBytes(id)) {
-        let child = node.next.get(b);
-        if (!child) node.next.set(b, (child = { next: new Map(), ids: [] }));
-        node = child;
+        let child = at.next.get(b);
+        if (!child) at.next.set(b, (child = { next: new Map(), ids: [] }));
+        at = child;
       }
-      if (node !== root) node.ids.push(id);
+      if (at !== root) at.ids.push(id);
     }
     bySize.set(vocabSize, (t = { root, allowed: new Map() }));
   }
   return t;
 }
 
-/** A state as a key: what decides every later step (the whole stack, as a token may close several containers). */
-function keyOf(s: State): string {
-  let stack = '';
-  for (let c = s.stack; c; c = c.up) stack += c.open;
-  return `${s.mode},${s.aux},${s.key ? 1 : 0},${s.literal ?? ''},${s.lo ?? ''},${s.hi ?? ''},${stack}`;
-}
-
 /** The text tokens allowed after state s: those whose bytes all step on from it. */
 function allowedFrom(root: TrieNode, s: State): number[] {
   const out: number[] = [];
-  const walk = (node: TrieNode, state: State) => {
-    for (const [b, child] of node.next) {
-      const nextState = step(state, b);
-      if (!nextState) continue;
+  const walk = (at: TrieNode, states: State[]) => {
+    for (const [b, child] of at.next) {
+      const next = states.length === 1 ? feed(states[0], b) : dedupe(states.flatMap((x) => feed(x, b)));
+      if (!next.length) continue;
       for (const id of child.ids) out.push(id);
-      if (child.next.size) walk(child, nextState);
+      if (child.next.size) walk(child, next);
     }
   };
-  walk(root, s);
-  return out.sort((a, b) => a - b);
+  walk(root, [s]);
+  return out;
 }
 
 /**
- * A constraint that holds a reply to a JSON object: given the reply's tokens so far, the token ids
- * that may come next (the end tokens only once the object is closed). Throws where the reply so
- * far is not the start of one (it was not made under this constraint).
+ * A constraint that holds a reply to the grammar: given the reply's tokens so far, the token ids
+ * that may come next (the end tokens once the object is closed). Throws where the reply so far
+ * cannot begin one (it was not made under this constraint).
  */
-export function jsonObjectConstraint(tokenizer: GPT2Tokenizer, vocabSize: number, endTokens: number[]): (reply: number[]) => number[] {
+export function jsonConstraint(tokenizer: GPT2Tokenizer, vocabSize: number, endTokens: number[], grammar: JsonGrammar): (reply: number[]) => number[] {
   const trie = trieOf(tokenizer, vocabSize);
   return (reply) => {
     // (a row that has ended is padded with an end token while the others go on: it stays ended)
     if (reply.some((id) => endTokens.includes(id))) return endTokens;
-    let s: State | null = at(Mode.Start, null);
-    for (const id of reply) {
-      for (const b of tokenizer.tokenBytes(id)) {
-        s = step(s, b);
-        if (!s) throw new Error('the reply so far is not the start of a JSON object');
+    const { states } = statesAfter(grammar, reply.flatMap((id) => [...tokenizer.tokenBytes(id)]));
+    if (!states.length) throw new Error('the reply so far is not the start of JSON the request\'s response_format accepts');
+    const each = states.map((s) => {
+      if (s.frame.t === 'done') return endTokens;
+      const key = keyOf(s);
+      let ids = trie.allowed.get(key);
+      if (!ids) {
+        if (trie.allowed.size > 10_000) trie.allowed.clear(); // (a bound: deep or unusual states are many)
+        trie.allowed.set(key, (ids = allowedFrom(trie.root, s)));
       }
-    }
-    if (s.mode === Mode.Done) return endTokens;
-    const key = keyOf(s);
-    let allowed = trie.allowed.get(key);
-    if (!allowed) {
-      if (trie.allowed.size > 10_000) trie.allowed.clear(); // (a bound: deep or unusual states are many)
-      trie.allowed.set(key, (allowed = allowedFrom(trie.root, s)));
-    }
-    return allowed;
+      return ids;
+    });
+    return each.length === 1 ? each[0] : [...new Set(each.flat())];
   };
 }

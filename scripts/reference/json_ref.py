@@ -1,11 +1,19 @@
 """JSON objects and their near misses, and which texts are JSON objects, by Python's json module.
 
-stdin: {"make": {"seed": S, "count": N}} or {"check": [text, ...]} (texts as lists of byte values).
+stdin: {"make": {"seed": S, "count": N}} or {"check": [text, ...]} (texts as lists of byte values),
+or with a JSON Schema: {"make": {"seed": S, "count": N, "schema": {...}}}, {"check": [...], "schema": {...}}.
 make: N texts as bytes: json.dumps of random objects (nested values; unicode, escapes, numbers in
 their forms; ensure_ascii either way; compact, spaced or indented), and as many copies with one
 byte inserted, deleted or replaced. check: for each text, whether it is one JSON object as the
 strict reading OpenAI's json_object asks for: UTF-8 (strict), json.loads with no NaN or Infinity,
 a dict, no whitespace before or after it; and within tstorch's limit on whitespace runs.
+With a schema, make writes objects the schema accepts (required properties, some optional ones,
+in the schema's order; values of their types) and near misses of them (a required property left
+out, two swapped, one of the wrong type, an unknown one, a byte changed); check asks also that
+python3-jsonschema (Draft 2020-12) accepts the object, under tstorch's reading of a schema as
+xgrammar's strict mode: no additional properties where properties are listed and
+additionalProperties is not given; nullable (OpenAPI's) adds null to the type; no key repeats, and
+the listed properties come in the schema's order.
 stdout: {"texts": [[byte, ...], ...]} or {"objects": [bool, ...]}.
 """
 import json
@@ -93,12 +101,158 @@ def spaces_within_limit(text):
     return True
 
 
+def resolve(schema, root):
+    while isinstance(schema, dict) and "$ref" in schema:
+        _, kind, name = schema["$ref"].split("/")
+        schema = root[kind][name]
+    return schema
+
+
+def instance(schema, root, rng, depth=0):
+    """A value the schema accepts, its listed properties in the schema's order."""
+    schema = resolve(schema, root)
+    if schema is True or schema == {}:
+        return rng.choice([1, "x", None, [True]])
+    if "enum" in schema:
+        return rng.choice(schema["enum"])
+    if "const" in schema:
+        return schema["const"]
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            return instance(rng.choice(schema[key]), root, rng, depth)
+    types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    if schema.get("nullable"):
+        types = types + ["null"]
+    t = rng.choice(types)
+    if t == "object":
+        out = {}
+        required = schema.get("required", [])
+        for name, sub in schema.get("properties", {}).items():
+            if name in required or (depth < 4 and rng.random() < 0.5):
+                out[name] = instance(sub, root, rng, depth + 1)
+        extra = schema.get("additionalProperties", not schema.get("properties"))
+        if extra is not False and rng.random() < 0.4:
+            out["extra%d" % rng.randint(0, 9)] = instance(True if extra is True else extra, root, rng, depth + 1)
+        return out
+    if t == "array":
+        lo = schema.get("minItems", 0)
+        hi = min(schema.get("maxItems", lo + 3), lo + 3)
+        return [instance(schema.get("items", True), root, rng, depth + 1) for _ in range(rng.randint(lo, hi) if depth < 4 else lo)]
+    return {"string": lambda: rng.choice(["", "Paris", "é東😀", 'q"uote', "nl\n"]), "integer": lambda: rng.choice([0, -3, 42]),
+            "number": lambda: rng.choice([0, 2.5, -1e-3, 7]), "boolean": lambda: rng.random() < 0.5, "null": lambda: None}[t]()
+
+
+def near_miss(value, rng):
+    """The value with one change somewhere in its objects: a key dropped, two swapped, a value's type changed, a key added."""
+    objects = []
+
+    def collect(v):
+        if isinstance(v, dict):
+            objects.append(v)
+            for x in v.values():
+                collect(x)
+        elif isinstance(v, list):
+            for x in v:
+                collect(x)
+    collect(value)
+    o = rng.choice(objects)
+    keys = list(o)
+    op = rng.random()
+    if op < 0.25 and keys:
+        del o[rng.choice(keys)]
+    elif op < 0.5 and len(keys) > 1:
+        i, j = rng.sample(range(len(keys)), 2)
+        keys[i], keys[j] = keys[j], keys[i]
+        items = dict(o)
+        o.clear()
+        o.update((k, items[k]) for k in keys)
+    elif op < 0.75 and keys:
+        o[rng.choice(keys)] = rng.choice([1, "s", None, [], {}, True, 1.5])
+    else:
+        o["unknown"] = 1
+    return value
+
+
+def make_for_schema(schema, seed, count):
+    rng = random.Random(seed)
+    texts = []
+    for n in range(count):
+        value = instance(schema, schema, rng)
+        if n % 2:
+            value = near_miss(value, rng)
+        kwargs = rng.choice([{}, {"separators": (",", ":")}, {"indent": 2}])
+        text = json.dumps(value, ensure_ascii=rng.random() < 0.5, **kwargs).encode("utf-8")
+        if rng.random() < 0.1:
+            b = bytearray(text)
+            b[rng.randrange(len(b))] = rng.choice(b'{}[]",:0 ')
+            text = bytes(b)
+        texts.append(text)
+    return texts
+
+
+def strict_schema(schema):
+    """The schema as tstorch reads it: additionalProperties false where properties are listed and it is not given; nullable as a null type."""
+    if isinstance(schema, list):
+        return [strict_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: strict_schema(v) for k, v in schema.items()}
+    if "properties" in out and "additionalProperties" not in out:
+        out["additionalProperties"] = False
+    if out.pop("nullable", False):
+        types = out["type"] if isinstance(out["type"], list) else [out["type"]]
+        out["type"] = types + ["null"]
+    return out
+
+
+def in_order(schema, value, root, validator_for):
+    """The listed properties of each object come in the schema's order (within the branch of anyOf that accepts it)."""
+    schema = resolve(schema, root)
+    if not isinstance(schema, dict):
+        return True
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            return any(validator_for(b).is_valid(value) and in_order(b, value, root, validator_for) for b in schema[key])
+    if isinstance(value, dict) and "properties" in schema:
+        names = list(schema["properties"])
+        places = [names.index(k) for k in value if k in names]
+        if places != sorted(places):
+            return False
+        extra = schema.get("additionalProperties", False)
+        return all(in_order(schema["properties"][k] if k in names else extra, v, root, validator_for) for k, v in value.items())
+    if isinstance(value, list) and "items" in schema:
+        return all(in_order(schema["items"], v, root, validator_for) for v in value)
+    return True
+
+
+def accepts(schema, data):
+    import jsonschema
+    if not is_object(data):
+        return False
+
+    def unique(pairs):
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise ValueError("a key repeats")
+        return dict(pairs)
+    try:
+        value = json.loads(bytes(data).decode("utf-8"), object_pairs_hook=unique)
+    except ValueError:
+        return False
+    strict = strict_schema(schema)
+    validator_for = lambda s: jsonschema.Draft202012Validator(dict(s, **{k: strict[k] for k in ("$defs", "definitions") if k in strict}) if isinstance(s, dict) else s)
+    return validator_for(strict).is_valid(value) and in_order(strict, value, strict, validator_for)
+
+
 def main():
     job = json.load(sys.stdin)
+    schema = job.get("schema", (job.get("make") or {}).get("schema"))
     if "make" in job:
-        json.dump({"texts": [list(t) for t in make(job["make"]["seed"], job["make"]["count"])]}, sys.stdout)
+        m = job["make"]
+        texts = make_for_schema(schema, m["seed"], m["count"]) if schema is not None else make(m["seed"], m["count"])
+        json.dump({"texts": [list(t) for t in texts]}, sys.stdout)
     else:
-        json.dump({"objects": [is_object(t) for t in job["check"]]}, sys.stdout)
+        json.dump({"objects": [accepts(schema, t) if schema is not None else is_object(t) for t in job["check"]]}, sys.stdout)
 
 
 if __name__ == "__main__":

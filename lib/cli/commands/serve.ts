@@ -27,7 +27,7 @@ import type { ChatMessage } from '../../models/chat_template';
 import { isJsonObject } from '../../io/json';
 import { SUMMARIES } from '../summaries';
 import { extractToolCalls, pythonJsonLoads, textBeforeToolCalls, TOOL_CALL_PARSERS, ToolCallParser } from '../tool_parsers';
-import { jsonObjectConstraint } from '../../models/json_constraint';
+import { JsonGrammar, jsonConstraint } from '../../models/json_constraint';
 import { extractReasoning, REASONING_PARSERS, ReasoningParser, ReasoningReader, reasoningReader, streamedReasoning } from '../reasoning_parsers';
 
 export const summary = SUMMARIES.serve;
@@ -270,7 +270,8 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   const stops = options.stopStrings;
   const eos = options.eosTokenId;
   const ends = eosList(eos);
-  if (jsonAsked(body)) holdToJsonObject(options, tokenizer, model.config.vocab_size, ends);
+  const grammar = jsonAsked(body);
+  if (grammar) holdToJson(options, tokenizer, model.config.vocab_size, ends, grammar);
   const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`, created = Math.floor(Date.now() / 1000);
   const head = { id, object: chat ? (stream ? 'chat.completion.chunk' : 'chat.completion') : 'text_completion', created, model: ctx.name };
   // A client gone before the end stops its generation (an AbortError, answered to no one).
@@ -550,25 +551,48 @@ function generationOptions(body: Record<string, unknown>, chat: boolean, model: 
   };
 }
 
-/** Whether response_format asks for a JSON object (OpenAI's {"type": "json_object"}); "text" is the plain reply; a schema is not served. */
-function jsonAsked(body: Record<string, unknown>): boolean {
+/** Schemas compiled for earlier requests (a client sends the same one again and again), the newest last. */
+const compiledSchemas = new Map<string, JsonGrammar>();
+
+/**
+ * The JSON a response_format asks for: {"type": "json_object"} any object; {"type": "json_schema",
+ * "json_schema": {"name": ..., "schema": {...}}} an object the schema accepts; {"type": "text"} (or
+ * none) the plain reply: undefined.
+ */
+function jsonAsked(body: Record<string, unknown>): JsonGrammar | undefined {
   const format = body.response_format;
-  if (format === undefined || format === null) return false;
+  if (format === undefined || format === null) return undefined;
   const type = isJsonObject(format) ? format.type : undefined;
-  if (type === 'json_schema') throw new RequestError('response_format json_schema (a reply held to a schema) is not served here: ask for {"type": "json_object"} (any JSON object) and check its fields, or describe the fields in the prompt');
-  if (type !== 'text' && type !== 'json_object') throw new RequestError(`response_format must be {"type": "json_object"} or {"type": "text"}, got ${JSON.stringify(format)}`);
-  return type === 'json_object';
+  if (type === 'text') return undefined;
+  if (type === 'json_object') return JsonGrammar.object();
+  if (type !== 'json_schema') throw new RequestError(`response_format must be {"type": "json_object"}, {"type": "json_schema", "json_schema": {"name": ..., "schema": {...}}} or {"type": "text"}, got ${JSON.stringify(format)}`);
+  const spec = (format as Record<string, unknown>).json_schema;
+  const schema = isJsonObject(spec) ? spec.schema : undefined;
+  if (!isJsonObject(schema)) throw new RequestError('response_format json_schema needs "json_schema": {"name": ..., "schema": {...}} (the schema, a JSON Schema object)');
+  const key = JSON.stringify(schema);
+  let grammar = compiledSchemas.get(key);
+  if (!grammar) {
+    try {
+      grammar = JsonGrammar.fromSchema(schema);
+    } catch (e) {
+      throw new RequestError(`response_format json_schema: ${(e as Error).message}`);
+    }
+  }
+  compiledSchemas.delete(key);
+  compiledSchemas.set(key, grammar);
+  if (compiledSchemas.size > 32) compiledSchemas.delete(compiledSchemas.keys().next().value!);
+  return grammar;
 }
 
 /**
- * Holds each reply to a JSON object: at each step only the tokens that keep it the start of one,
- * and an end token once it is closed (vLLM's response_format json_object, by a constraint on the
- * next token, HF's prefix_allowed_tokens_fn).
+ * Holds each reply to the JSON the grammar accepts: at each step only the tokens that keep it the
+ * start of such JSON, and an end token once it is closed (vLLM's response_format, by a constraint
+ * on the next token, HF's prefix_allowed_tokens_fn).
  */
-function holdToJsonObject(options: GenerateOptions, tokenizer: GPT2Tokenizer, vocabSize: number, ends: readonly number[]): void {
-  if (!ends.length) throw new RequestError('response_format json_object needs an end token to stop at once the object is closed: leave out ignore_eos (or give stop_token_ids)');
-  if (options.minNewTokens) throw new RequestError('response_format json_object and min_tokens do not go together: a closed object may come before min_tokens, and then only its end may follow');
-  const allowedNext = jsonObjectConstraint(tokenizer, vocabSize, [...ends]);
+function holdToJson(options: GenerateOptions, tokenizer: GPT2Tokenizer, vocabSize: number, ends: readonly number[], grammar: JsonGrammar): void {
+  if (!ends.length) throw new RequestError('response_format json needs an end token to stop at once the object is closed: leave out ignore_eos (or give stop_token_ids)');
+  if (options.minNewTokens) throw new RequestError('response_format json and min_tokens do not go together: a closed object may come before min_tokens, and then only its end may follow');
+  const allowedNext = jsonConstraint(tokenizer, vocabSize, [...ends], grammar);
   let promptLength: number | undefined; // (the rows' length at the first step: the reply follows it)
   options.prefixAllowedTokensFn = (_batchId, ids) => allowedNext(ids.slice(promptLength ??= ids.length));
 }
