@@ -130,6 +130,7 @@ const SCHEMAS: Record<string, unknown> = {
   anything: { type: 'object' },
   tree: { $defs: { node: { type: 'object', properties: { v: { type: 'integer' }, kids: { type: 'array', items: { $ref: '#/$defs/node' } } }, required: ['v'] } }, $ref: '#/$defs/node' },
   optional: { type: 'object', properties: { ok: { type: 'boolean' }, meta: { type: 'object', properties: { n: { type: 'number', nullable: true } } } } },
+  nothing: { type: 'object', properties: { none: { type: 'object', properties: {} } } }, // (properties given, none listed: {} only, as xgrammar's strict mode)
 };
 
 test('schemas against python3-jsonschema: objects a schema accepts are read whole, near misses (a required property missing, two swapped, a wrong type, an unknown one) are not', () => {

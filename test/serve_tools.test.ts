@@ -133,8 +133,6 @@ test('tool_choice none: the tools are in the prompt and the reply is text; a rep
   expect(shortStream.map((e) => e.choices[0].delta.content ?? '').join('')).toBe(cut);
   expect(shortStream.at(-1).choices[0].finish_reason).toBe('length');
   for (const [body, message] of [
-    [{ messages: MESSAGES, tools: TOOLS, tool_choice: 'required' }, /tool_choice "required" or a named function needs structured output/],
-    [{ messages: MESSAGES, tools: TOOLS, tool_choice: { type: 'function', function: { name: 'get_time' } } }, /needs structured output/],
     [{ messages: MESSAGES, tool_choice: 'auto' }, /^When using `tool_choice`, `tools` must be set\.$/],
     [{ messages: MESSAGES, tool_choice: 'required', tools: null }, /^When using `tool_choice`, `tools` must be set\.$/],
     [{ messages: MESSAGES, tools: [{ name: 'get_time' }] }, /^tools\[0\] must be \{"type": "function", "function": \{"name": /],
@@ -235,6 +233,48 @@ test('response_format json_object and json_schema: the reply is held to a JSON o
     [{ response_format: { type: 'xml' } }, /^response_format must be \{"type": "json_object"\}, \{"type": "json_schema"/],
     [{ response_format: { type: 'json_object' }, ignore_eos: true }, /needs an end token to stop at once the object is closed: leave out ignore_eos/],
     [{ response_format: { type: 'json_object' }, min_tokens: 5 }, /json and min_tokens do not go together/],
+  ] as [Record<string, unknown>, RegExp][]) {
+    const r = await post('/v1/chat/completions', { ...body, ...extra });
+    expect({ extra, status: r.status }).toEqual({ extra, status: 400 });
+    expect(r.json.error.message).toMatch(message);
+  }
+});
+
+test('tool_choice "required" and a named function: the reply held to calls (vLLM\'s schemas for them) and read out as tool_calls; streamed, the calls whole at the end', async () => {
+  await serving({}); // (no --enable-auto-tool-choice: these need no parser, as vLLM's)
+  const body = { messages: MESSAGES, tools: TOOLS, temperature: 0, max_tokens: 100 };
+  const weather = TOOLS[0].function.parameters;
+  // a named function: the reply is its arguments, an object its parameters' schema accepts
+  const named = (await post('/v1/chat/completions', { ...body, tool_choice: { type: 'function', function: { name: 'get_weather' } } })).json.choices[0];
+  expect(named).toMatchObject({ message: { role: 'assistant', content: '' }, finish_reason: 'stop' });
+  expect(named.message.tool_calls.map((c: any) => c.function.name)).toEqual(['get_weather']);
+  expect(schemaAccepts(weather, [named.message.tool_calls[0].function.arguments])).toEqual([true]);
+  // required, one call (parallel_tool_calls false): a list of one {"name", "parameters"}, read out as a call whose arguments are
+  // the parameters as Python's json.dumps writes them; the tool's schema accepts them
+  const one = (await post('/v1/chat/completions', { ...body, tool_choice: 'required', parallel_tool_calls: false })).json.choices[0];
+  expect(one).toMatchObject({ message: { role: 'assistant', content: '' }, finish_reason: 'tool_calls' });
+  expect(one.message.tool_calls).toHaveLength(1);
+  const [call] = one.message.tool_calls;
+  const tool = TOOLS.find((t) => t.function.name === call.function.name)!;
+  expect(schemaAccepts(tool.function.parameters, [call.function.arguments])).toEqual([true]);
+  const redumped = spawnSync('/usr/bin/python3', ['-c', 'import json, sys; print(json.dumps(json.loads(sys.stdin.read()), ensure_ascii=False), end="")'], { input: call.function.arguments, encoding: 'utf8' }).stdout;
+  expect(call.function.arguments).toBe(redumped);
+  // streamed: no piece of the calls' JSON as content; the call whole at the end, then tool_calls
+  const streamed = (await post('/v1/chat/completions', { ...body, tool_choice: 'required', parallel_tool_calls: false, stream: true })).events!.filter((e) => e !== '[DONE]');
+  expect(streamed.map((e) => e.choices[0].delta.content ?? '').join('')).toBe('');
+  expect(streamed.filter((e) => e.choices[0].delta.tool_calls).map((e) => e.choices[0].delta.tool_calls[0].function)).toEqual([call.function]);
+  expect(streamed.at(-1).choices[0].finish_reason).toBe('tool_calls');
+  // required, any number of calls, cut short by max_tokens: no whole list, so text, as it came
+  const cut = (await post('/v1/chat/completions', { ...body, tool_choice: 'required', max_tokens: 20 })).json.choices[0];
+  expect(cut.finish_reason).toBe('length');
+  expect(cut.message.tool_calls).toBeUndefined();
+  expect(cut.message.content).toMatch(/^\[/);
+  expect(readJsonPrefix(JsonGrammar.fromSchema({ type: 'array', items: {} }, { anyRoot: true }), Buffer.from(cut.message.content, 'utf8'))).toBe('open');
+  for (const [extra, message] of [
+    [{ tool_choice: { type: 'function', function: { name: 'get_news' } } }, /^Tool 'get_news' has not been passed in `tools`\.$/],
+    [{ tool_choice: { type: 'function', function: {} } }, /a named tool_choice is \{"type": "function", "function": \{"name": \.\.\.\}\}/],
+    [{ tool_choice: 'required', response_format: { type: 'json_object' } }, /response_format and tool_choice "required" \(or a named function\) do not go together/],
+    [{ tool_choice: 'required', tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: { d: { type: 'string', format: 'date' } } } } }] }, /^tool_choice "required": the tools' parameters: .*'format' is not served/],
   ] as [Record<string, unknown>, RegExp][]) {
     const r = await post('/v1/chat/completions', { ...body, ...extra });
     expect({ extra, status: r.status }).toEqual({ extra, status: 400 });

@@ -208,6 +208,22 @@ export function extractToolCalls(parser: ToolCallParser, text: string): Extracte
 }
 
 /**
+ * The calls of a reply held to tool_choice "required" (vLLM's schema: a JSON list of {"name": ...,
+ * "parameters": {...}}), each with its parameters as Python's json.dumps writes them; null where
+ * the reply is not such a list (cut short by max_tokens).
+ */
+export function requiredToolCalls(text: string): ParsedToolCall[] | null {
+  try {
+    const list = loads(text);
+    if (!Array.isArray(list) || !list.length) return null;
+    return list.map((item) => call(item, ['parameters']));
+  } catch (e) {
+    if (e instanceof JsonDecodeError) return null;
+    throw e;
+  }
+}
+
+/**
  * While a reply streams, how much of it may be sent as text: up to where a call may begin (hermes:
  * its first <tool_call>; llama3_json: its first '{' or <|python_tag|>), not an ending that may
  * begin the tag either. The rest waits for the end, when extractToolCalls decides: calls, or more

@@ -60,9 +60,10 @@ export class JsonGrammar {
   /**
    * The objects a JSON Schema accepts: type (one or a list; nullable), properties, required,
    * additionalProperties, items, minItems, maxItems, enum, const, anyOf, oneOf (as anyOf), local
-   * $ref (#/$defs/..., #/definitions/...); annotations are read past. The root must be an object.
+   * $ref (#/$defs/..., #/definitions/...); annotations are read past. The root must be an object
+   * (or, with anyRoot, an object or an array: tool_choice "required"'s list of calls).
    */
-  static fromSchema(schema: unknown): JsonGrammar {
+  static fromSchema(schema: unknown, opts: { anyRoot?: boolean } = {}): JsonGrammar {
     const refs = new Map<string, Node>();
     const compile = (s: unknown, where: string): Node => {
       if (s === true || (isObject(s) && !Object.keys(s).some((k) => !ANNOTATIONS.has(k)))) return ANY;
@@ -110,9 +111,9 @@ export class JsonGrammar {
       const missing = required.filter((r) => !Object.hasOwn(properties, r));
       if (missing.length) throw new Error(`${where}.required names ${missing.join(', ')}, not among its properties: add ${missing.length > 1 ? 'them' : 'it'} to properties`);
       const props = Object.entries(properties).map(([name, p]) => ({ raw: rawString(name), node: compile(p, `${where}.properties.${name}`), required: required.includes(name) }));
-      // (no properties: any keys, as JSON Schema; with properties, only those unless additionalProperties says more, as xgrammar's strict mode)
+      // (no properties given: any keys, as JSON Schema; properties given: only those unless additionalProperties says more, as xgrammar's strict mode)
       const extra = s.additionalProperties;
-      const additional = extra === undefined ? (props.length ? null : ANY) : extra === false ? null : compile(extra, `${where}.additionalProperties`);
+      const additional = extra === undefined ? (s.properties !== undefined ? null : ANY) : extra === false ? null : compile(extra, `${where}.additionalProperties`);
       return node('object', { props, additional });
     };
     const constants = (values: unknown, where: string): Node => {
@@ -144,7 +145,7 @@ export class JsonGrammar {
       return target;
     };
     const root = compile(schema, 'schema');
-    const rootIsObject = (n: Node): boolean => n.kind === 'object' || (n.kind === 'union' && n.options.length > 0 && n.options.every(rootIsObject));
+    const rootIsObject = (n: Node): boolean => n.kind === 'object' || (opts.anyRoot === true && n.kind === 'array') || (n.kind === 'union' && n.options.length > 0 && n.options.every(rootIsObject));
     if (!rootIsObject(root)) throw new Error('schema: the reply must be an object: give the schema type "object" (OpenAI\'s structured outputs ask the same)');
     return new JsonGrammar(root);
   }

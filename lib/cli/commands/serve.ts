@@ -4,7 +4,10 @@
 // GenerationBatcher: their steps share forward passes (continuous batching, as vLLM's), prompts
 // arriving together go through in one pass, requests join and leave between steps, and a client
 // that goes away stops its own generation. Tools go to the chat template, and with
-// --enable-auto-tool-choice the reply's tool calls are read out as vLLM's parsers read them.
+// --enable-auto-tool-choice the reply's tool calls are read out as vLLM's parsers read them;
+// tool_choice "required" or a named function, and response_format json_object / json_schema, hold
+// the reply to JSON token by token (models/json_constraint.ts); --reasoning-parser splits a
+// reply's <think> reasoning from its answer.
 import * as http from 'http';
 import { createHash, randomUUID, timingSafeEqual } from 'crypto';
 import { Spec } from '../args';
@@ -26,7 +29,7 @@ import { GPT2Tokenizer } from '../../models/tokenizer';
 import type { ChatMessage } from '../../models/chat_template';
 import { isJsonObject } from '../../io/json';
 import { SUMMARIES } from '../summaries';
-import { extractToolCalls, pythonJsonLoads, textBeforeToolCalls, TOOL_CALL_PARSERS, ToolCallParser } from '../tool_parsers';
+import { extractToolCalls, pythonJsonLoads, requiredToolCalls, textBeforeToolCalls, TOOL_CALL_PARSERS, ToolCallParser } from '../tool_parsers';
 import { JsonGrammar, jsonConstraint } from '../../models/json_constraint';
 import { extractReasoning, REASONING_PARSERS, ReasoningParser, ReasoningReader, reasoningReader, streamedReasoning } from '../reasoning_parsers';
 
@@ -245,10 +248,11 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   const stream = body.stream === true;
   let prompts: number[][];
   let toolParser: ToolCallParser | undefined; // (tool_choice auto: the replies' tool calls read out with it)
+  let forced: ForcedCalls | undefined; // (tool_choice required or a named function: the replies held to calls)
   let reasoning: ReasoningReader | undefined; // (--reasoning-parser: the replies' reasoning read out with it)
   if (chat) {
     if (!tokenizer.chatTemplate) throw new RequestError('this model\'s tokenizer has no chat template: start tstorch serve with --chat-template FILE (or chatml), or use /v1/completions');
-    toolParser = toolCallParserFor(ctx, body);
+    ({ parser: toolParser, forced } = toolChoiceOf(ctx, body));
     if (body.include_reasoning !== undefined && typeof body.include_reasoning !== 'boolean') throw new RequestError('include_reasoning must be true or false');
     if (ctx.reasoningParser) reasoning = reasoningReader(ctx.reasoningParser, isJsonObject(body.chat_template_kwargs) ? body.chat_template_kwargs : undefined, body.include_reasoning !== false);
     prompts = [tokenizer.encode(chatPrompt(ctx, body))];
@@ -271,7 +275,8 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   const eos = options.eosTokenId;
   const ends = eosList(eos);
   const grammar = jsonAsked(body);
-  if (grammar) holdToJson(options, tokenizer, model.config.vocab_size, ends, grammar);
+  if (grammar && forced) throw new RequestError('response_format and tool_choice "required" (or a named function) do not go together: the reply is held to the calls');
+  if (grammar ?? forced) holdToJson(options, tokenizer, model.config.vocab_size, ends, (grammar ?? forced?.grammar)!);
   const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`, created = Math.floor(Date.now() / 1000);
   const head = { id, object: chat ? (stream ? 'chat.completion.chunk' : 'chat.completion') : 'text_completion', created, model: ctx.name };
   // A client gone before the end stops its generation (an AbortError, answered to no one).
@@ -290,7 +295,7 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
       const p = Math.floor(i / n);
       if (chat) event(i, { delta: { role: 'assistant', content: '' } });
       if (echo) event(i, { text: echoed[p], ...(promptScores ? { logprobs: logprobsJson(promptScores[p], false, 0, tokenizer) } : {}) });
-      return new ChoiceStream((choice) => event(i, choice), chat, stops, tokenizer, scored && (() => scored.rows[i] ?? []), echoed[p].length, decodeAs, { toolParser, oneCall: body.parallel_tool_calls === false, reasoning });
+      return new ChoiceStream((choice) => event(i, choice), chat, stops, tokenizer, scored && (() => scored.rows[i] ?? []), echoed[p].length, decodeAs, { toolParser, forced, oneCall: body.parallel_tool_calls === false, reasoning });
     });
   }
   let finished: boolean[] = []; // (the rows finished before this step: what they get now is padding)
@@ -363,7 +368,7 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   sendJson(res, 200, {
     ...head,
     choices: choices.map((c) => (chat
-      ? { index: c.index, ...chatReply(c.text, c.finish, { toolParser, oneCall: body.parallel_tool_calls === false, reasoning }), logprobs: c.logprobs ? logprobsJson(c.logprobs, true, 0, tokenizer) : null }
+      ? { index: c.index, ...chatReply(c.text, c.finish, { toolParser, forced, oneCall: body.parallel_tool_calls === false, reasoning }), logprobs: c.logprobs ? logprobsJson(c.logprobs, true, 0, tokenizer) : null }
       : { index: c.index, text: c.echoed + c.text, logprobs: c.logprobs ? logprobsJson([...c.promptScores ?? [], ...c.logprobs.map((t) => ({ ...t, start: t.start + c.echoed.length }))], false, 0, tokenizer) : null, finish_reason: c.finish })),
     usage,
   });
@@ -377,11 +382,22 @@ function thinkTagsAreSpecial(tokenizer: GPT2Tokenizer): boolean {
   });
 }
 
-/** How a chat reply is read: its tool calls (tool_choice auto; the first only: parallel_tool_calls false) and its reasoning. */
+/**
+ * How a chat reply is read: its tool calls (tool_choice auto, by the parser; the first only:
+ * parallel_tool_calls false), the calls it was held to (required, a named function), its reasoning.
+ */
 export interface ReplyReading {
   toolParser?: ToolCallParser;
+  forced?: ForcedCalls;
   oneCall?: boolean;
   reasoning?: ReasoningReader;
+}
+
+/** tool_choice "required" or a named function: the reply held to the calls (vLLM's schemas for them), then read out as them. */
+export interface ForcedCalls {
+  grammar: JsonGrammar;
+  /** the named function (the reply is its arguments); none: "required" (the reply is a list of calls) */
+  name?: string;
 }
 
 /**
@@ -424,6 +440,7 @@ class ChoiceStream {
   private sendSettled(): void {
     let answerFrom = 0;
     const { reasoning } = this.reading;
+    if (this.reading.forced) return; // (the reply is the calls' JSON: they go out whole at the end)
     if (reasoning) {
       const split = streamedReasoning(reasoning, this.settled);
       if (reasoning.included) this.sendReasoning(this.settled.slice(split.reasoningFrom, split.reasoningTo), split.reasoningTo - split.reasoningFrom, split.reasoningTo);
@@ -461,6 +478,18 @@ class ChoiceStream {
 }
 
 type ToolCallJson = { id: string; type: 'function'; function: { name: string; arguments: string } };
+const toolCallJson = (c: { name: string; arguments: string }): ToolCallJson => ({ id: `chatcmpl-tool-${randomUUID().replace(/-/g, '')}`, type: 'function', function: c });
+
+/**
+ * A reply held to calls, as vLLM answers it: a named function's arguments (the reply) in one call,
+ * finish_reason as it came; "required"'s list of calls, each with its parameters as arguments,
+ * finish_reason 'tool_calls'; the content empty. A reply cut short (max_tokens) is text.
+ */
+function forcedReply(text: string, finish: string, forced: ForcedCalls, fields: Record<string, unknown>): ReturnType<typeof chatReply> {
+  const calls = forced.name !== undefined ? (finish === 'stop' ? [{ name: forced.name, arguments: text }] : null) : requiredToolCalls(text);
+  if (!calls) return { message: { role: 'assistant', content: text, ...fields }, finish_reason: finish };
+  return { message: { role: 'assistant', content: '', ...fields, tool_calls: calls.map(toolCallJson) }, finish_reason: forced.name !== undefined ? finish : 'tool_calls' };
+}
 
 /**
  * A chat reply as OpenAI's message: its text, or, where the reply's tool calls are read
@@ -475,12 +504,13 @@ export function chatReply(text: string, finish: string, reading: ReplyReading): 
   const split = reading.reasoning ? extractReasoning(reading.reasoning, text) : { reasoning: null, content: text };
   const reasoning = split.reasoning !== null && reading.reasoning?.included ? split.reasoning : null;
   const fields = reading.reasoning ? { reasoning, reasoning_content: reasoning } : {};
+  if (reading.forced) return forcedReply(split.content ?? '', finish, reading.forced, fields);
   const read = reading.toolParser ? extractToolCalls(reading.toolParser, split.content ?? '') : undefined;
   // (not calls: the answer, as the tool parser gave it back where it gave some)
   if (!read?.toolsCalled) return { message: { role: 'assistant', content: read?.content || split.content, ...fields }, finish_reason: finish };
   const calls = reading.oneCall ? read.calls.slice(0, 1) : read.calls;
   return {
-    message: { role: 'assistant', content: read.content, ...fields, tool_calls: calls.map((c) => ({ id: `chatcmpl-tool-${randomUUID().replace(/-/g, '')}`, type: 'function', function: c })) },
+    message: { role: 'assistant', content: read.content, ...fields, tool_calls: calls.map(toolCallJson) },
     finish_reason: 'tool_calls',
   };
 }
@@ -569,13 +599,18 @@ function jsonAsked(body: Record<string, unknown>): JsonGrammar | undefined {
   const spec = (format as Record<string, unknown>).json_schema;
   const schema = isJsonObject(spec) ? spec.schema : undefined;
   if (!isJsonObject(schema)) throw new RequestError('response_format json_schema needs "json_schema": {"name": ..., "schema": {...}} (the schema, a JSON Schema object)');
-  const key = JSON.stringify(schema);
+  return schemaGrammar(schema, 'response_format json_schema');
+}
+
+/** A schema compiled (or the same one compiled for an earlier request); what it cannot hold a reply to is the request's error, said as `what`'s. */
+function schemaGrammar(schema: unknown, what: string, anyRoot = false): JsonGrammar {
+  const key = `${anyRoot ? 1 : 0}${JSON.stringify(schema)}`;
   let grammar = compiledSchemas.get(key);
   if (!grammar) {
     try {
-      grammar = JsonGrammar.fromSchema(schema);
+      grammar = JsonGrammar.fromSchema(schema, { anyRoot });
     } catch (e) {
-      throw new RequestError(`response_format json_schema: ${(e as Error).message}`);
+      throw new RequestError(`${what}: ${(e as Error).message}`);
     }
   }
   compiledSchemas.delete(key);
@@ -761,27 +796,48 @@ function completionPrompts(prompt: unknown, tokenizer: GPT2Tokenizer): number[][
 }
 
 /**
- * The parser that reads a chat request's reply for tool calls, or undefined: as vLLM's, tool_choice
- * is 'auto' where tools are given (a non-empty list) and 'none' where not; 'auto' needs --enable-auto-tool-choice;
- * 'none' puts the tools in the prompt and leaves the reply text. 'required' and a named function
- * need structured output, not served here.
+ * How a chat request's reply is read for tool calls, as vLLM's: tool_choice is 'auto' where tools
+ * are given (a non-empty list) and 'none' where not; 'auto' reads the calls the model writes with
+ * --tool-call-parser (it needs --enable-auto-tool-choice); 'none' puts the tools in the prompt and
+ * leaves the reply text; 'required' and a named function hold the reply to calls (vLLM's schemas:
+ * a list of {"name", "parameters"}, or the function's parameters).
  */
-function toolCallParserFor(ctx: ServeContext, body: Record<string, unknown>): ToolCallParser | undefined {
+function toolChoiceOf(ctx: ServeContext, body: Record<string, unknown>): { parser?: ToolCallParser; forced?: ForcedCalls } {
   const tools = body.tools === null ? undefined : body.tools;
   const given = body.tool_choice === null ? undefined : body.tool_choice;
   if (given !== undefined && given !== 'none' && tools === undefined) throw new RequestError('When using `tool_choice`, `tools` must be set.');
   if (body.parallel_tool_calls !== undefined && body.parallel_tool_calls !== null && typeof body.parallel_tool_calls !== 'boolean') throw new RequestError('parallel_tool_calls must be true or false');
   const someTools = Array.isArray(tools) && tools.length > 0;
   const choice = given ?? (someTools ? 'auto' : 'none');
-  if (choice === 'none') return undefined;
+  if (choice === 'none') return {};
   if (choice === 'auto') {
     if (!ctx.autoToolChoice || !ctx.toolCallParser) {
       throw new RequestError('"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set (tstorch serve --enable-auto-tool-choice --tool-call-parser hermes); or send tool_choice "none": the tools go into the prompt and the reply stays text');
     }
-    return someTools ? ctx.toolCallParser : undefined; // (no tools, nothing to call: the reply is text, as vLLM's)
+    return someTools ? { parser: ctx.toolCallParser } : {}; // (no tools, nothing to call: the reply is text, as vLLM's)
   }
-  if (choice === 'required' || (isJsonObject(choice) && choice.type === 'function')) {
-    throw new RequestError('tool_choice "required" or a named function needs structured output (the reply held to a call), which is not served here: send tool_choice "auto" (the calls the model writes are read out) or "none"');
+  const functions = (requestTools(tools) ?? []).map((t) => t.function as { name: string; parameters?: Record<string, unknown> });
+  if (choice === 'required') {
+    if (!functions.length) throw new RequestError('tool_choice "required" needs tools to call');
+    // (vLLM's schema: a list of calls, each a tool's name and its parameters; the tools' $defs shared)
+    const defs: Record<string, unknown> = {};
+    const calls = functions.map((f) => {
+      const { $defs, ...parameters } = f.parameters ?? { type: 'object', properties: {} };
+      for (const [name, def] of Object.entries(isJsonObject($defs) ? $defs : {})) {
+        if (Object.hasOwn(defs, name) && JSON.stringify(defs[name]) !== JSON.stringify(def)) throw new RequestError(`Tool definition '${name}' has multiple schemas, which is not supported.`);
+        defs[name] = def;
+      }
+      return { type: 'object', properties: { name: { type: 'string', enum: [f.name] }, parameters }, required: ['name', 'parameters'] };
+    });
+    const schema = { type: 'array', minItems: 1, ...(body.parallel_tool_calls === false ? { maxItems: 1 } : {}), items: { anyOf: calls }, ...(Object.keys(defs).length ? { $defs: defs } : {}) };
+    return { forced: { grammar: schemaGrammar(schema, 'tool_choice "required": the tools\' parameters', true) } };
+  }
+  if (isJsonObject(choice) && choice.type === 'function') {
+    const name = isJsonObject(choice.function) ? choice.function.name : undefined;
+    if (typeof name !== 'string') throw new RequestError('a named tool_choice is {"type": "function", "function": {"name": ...}}');
+    const f = functions.find((t) => t.name === name);
+    if (!f) throw new RequestError(`Tool '${name}' has not been passed in \`tools\`.`);
+    return { forced: { name, grammar: schemaGrammar(f.parameters ?? { type: 'object', properties: {} }, `the parameters of tool '${name}'`) } };
   }
   throw new RequestError(`tool_choice must be "none", "auto", "required" or {"type": "function", "function": {"name": ...}}, got ${JSON.stringify(choice)}`);
 }
