@@ -403,7 +403,9 @@ export function readJsonPrefix(grammar: JsonGrammar, bytes: ArrayLike<number>): 
 interface TrieNode { next: Map<number, TrieNode>; ids: number[] }
 
 /** A tokenizer's trie (by the model's vocabulary size) and what each state it met allows, kept with the tokenizer. */
-const tries = new WeakMap<GPT2Tokenizer, Map<number, { root: TrieNode; allowed: Map<string, number[]> }>>();
+const tries = new WeakMap<GPT2Tokenizer, Map<number, { root: TrieNode; allowed: Map<string, number[]>; kept: number }>>();
+// (what the states allow is kept up to this many ids in all, about 32 MB: inside a string nearly every token is allowed)
+const MAX_KEPT_IDS = 4_000_000;
 
 function trieOf(tokenizer: GPT2Tokenizer, vocabSize: number) {
   if (!tries.has(tokenizer)) tries.set(tokenizer, new Map());
@@ -422,7 +424,7 @@ function trieOf(tokenizer: GPT2Tokenizer, vocabSize: number) {
       }
       if (at !== root) at.ids.push(id);
     }
-    bySize.set(vocabSize, (t = { root, allowed: new Map() }));
+    bySize.set(vocabSize, (t = { root, allowed: new Map(), kept: 0 }));
   }
   return t;
 }
@@ -459,8 +461,13 @@ export function jsonConstraint(tokenizer: GPT2Tokenizer, vocabSize: number, endT
       const key = keyOf(s);
       let ids = trie.allowed.get(key);
       if (!ids) {
-        if (trie.allowed.size > 10_000) trie.allowed.clear(); // (a bound: deep or unusual states are many)
-        trie.allowed.set(key, (ids = allowedFrom(trie.root, s)));
+        ids = allowedFrom(trie.root, s);
+        if (trie.kept + ids.length > MAX_KEPT_IDS) {
+          trie.allowed.clear();
+          trie.kept = 0;
+        }
+        trie.allowed.set(key, ids);
+        trie.kept += ids.length;
       }
       return ids;
     });
