@@ -346,6 +346,10 @@ test('--reasoning-parser qwen3: the reply\'s reasoning in reasoning (and reasoni
     const [r1Want] = reasoningReference([{ parser: 'deepseek_r1', thinking: true, text: THINKING }]);
     expect({ reasoning: r1.reasoning, content: r1.content }).toEqual({ reasoning: r1Want.reasoning, content: r1Want.content });
     expect(r1Want.content).toBe(THINKING.slice(THINKING.indexOf('</think>') + '</think>'.length));
+    // held to JSON, a reply has no reasoning: the hold starts at its first token (deepseek_r1 would read all of it as reasoning)
+    const held = (await post('/v1/chat/completions', { messages: MESSAGES, temperature: 0, max_tokens: 60, response_format: { type: 'json_object' } })).json.choices[0];
+    expect(held.message.reasoning ?? null).toBeNull();
+    expect(held.message.content).toMatch(/^\{/);
   } finally {
     await serving({});
     thinker.dispose();

@@ -276,7 +276,10 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   const ends = eosList(eos);
   const grammar = jsonAsked(body);
   if (grammar && forced) throw new RequestError('response_format and tool_choice "required" (or a named function) do not go together: the reply is held to the calls');
-  if (grammar ?? forced) holdToJson(options, tokenizer, model.config.vocab_size, ends, (grammar ?? forced?.grammar)!);
+  if (grammar ?? forced) {
+    holdToJson(options, tokenizer, model.config.vocab_size, ends, (grammar ?? forced?.grammar)!);
+    reasoning = undefined; // (held from its first token, the reply is JSON with no reasoning before it)
+  }
   const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`, created = Math.floor(Date.now() / 1000);
   const head = { id, object: chat ? (stream ? 'chat.completion.chunk' : 'chat.completion') : 'text_completion', created, model: ctx.name };
   // A client gone before the end stops its generation (an AbortError, answered to no one).
