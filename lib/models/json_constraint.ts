@@ -185,7 +185,8 @@ const MAX_SPACE_RUN = 64;
 const DONE: State = { frame: { t: 'done' }, up: null };
 
 const push = (frame: Frame, up: State | null): State => ({ frame, up });
-const with_ = <F extends Frame>(s: State, frame: F): State => ({ frame, up: s.up });
+/** The stack with its top frame replaced. */
+const replaced = (s: State, frame: Frame): State => ({ frame, up: s.up });
 
 /** The run of whitespace `space` with byte b added, or null where it would be too long (or none may come). */
 function spaced(space: number, b: number): number | null {
@@ -199,8 +200,8 @@ function spaced(space: number, b: number): number | null {
 function completed(up: State | null): State {
   if (!up) return DONE;
   const f = up.frame;
-  if (f.t === 'object') return with_(up, { ...f, phase: 'after', prop: -1, space: 0 });
-  if (f.t === 'array') return with_(up, { ...f, phase: 'after', count: f.count + 1, space: 0 });
+  if (f.t === 'object') return replaced(up, { ...f, phase: 'after', prop: -1, space: 0 });
+  if (f.t === 'array') return replaced(up, { ...f, phase: 'after', count: f.count + 1, space: 0 });
   throw new Error('json_constraint: a value completed inside a frame that holds none');
 }
 
@@ -218,23 +219,18 @@ const mayClose = (f: Extract<Frame, { t: 'object' }>) => !f.node.props.some((p, 
 /** The states after byte b (none: b cannot come next). */
 function feed(s: State, b: number): State[] {
   const f = s.frame;
+  // (whitespace between the parts: a value's, an object's and an array's)
+  if (isSpace(b) && 'space' in f) {
+    const space = spaced(f.space, b);
+    return space === null ? [] : [replaced(s, { ...f, space })];
+  }
   switch (f.t) {
     case 'done': return [];
-    case 'value': {
-      if (isSpace(b)) {
-        const space = spaced(f.space, b);
-        return space === null ? [] : [with_(s, { ...f, space })];
-      }
-      return start(f.node, s.up, b);
-    }
+    case 'value': return start(f.node, s.up, b);
     case 'object': {
-      if (isSpace(b)) {
-        const space = spaced(f.space, b);
-        return space === null ? [] : [with_(s, { ...f, space })];
-      }
-      if (f.phase === 'colon') return b === 0x3a ? [push({ t: 'value', node: f.prop >= 0 ? f.node.props[f.prop].node : f.node.additional!, space: 0 }, with_(s, { ...f, phase: 'after', space: 0 }))] : [];
+      if (f.phase === 'colon') return b === 0x3a ? [push({ t: 'value', node: f.prop >= 0 ? f.node.props[f.prop].node : f.node.additional!, space: 0 }, replaced(s, { ...f, phase: 'after', space: 0 }))] : [];
       if (f.phase === 'after') {
-        if (b === 0x2c) return f.next < f.node.props.length || f.node.additional ? [with_(s, { ...f, phase: 'key', space: 0 })] : [];
+        if (b === 0x2c) return f.next < f.node.props.length || f.node.additional ? [replaced(s, { ...f, phase: 'key', space: 0 })] : [];
         return b === 0x7d && mayClose(f) ? [completed(s.up)] : [];
       }
       if (f.phase === 'first' && b === 0x7d) return mayClose(f) ? [completed(s.up)] : [];
@@ -245,10 +241,6 @@ function feed(s: State, b: number): State[] {
       return [push({ t: 'string', free, cands: free ? null : cands, pos: 0, raw: free && f.node.props.length ? '' : null, escape: 0, lo: 0, hi: 0, more: 0 }, s)];
     }
     case 'array': {
-      if (isSpace(b)) {
-        const space = spaced(f.space, b);
-        return space === null ? [] : [with_(s, { ...f, space })];
-      }
       if (b === 0x5d) return f.count >= f.node.min ? [completed(s.up)] : [];
       if (f.phase === 'after') return b === 0x2c && f.count < f.node.max ? [push({ t: 'value', node: f.node.items, space: 0 }, s)] : [];
       return f.count < f.node.max ? start(f.node.items, s, b) : [];
@@ -256,13 +248,13 @@ function feed(s: State, b: number): State[] {
     case 'string': return stringByte(s, f, b);
     case 'number': {
       const sub = numberByte(f.sub, b, f.integer);
-      if (sub) return [with_(s, { ...f, sub })];
+      if (sub) return [replaced(s, { ...f, sub })];
       // (a number ends where something else begins: what follows it, read by its container)
       return ['zero', 'int', 'frac', 'expInt'].includes(f.sub) && s.up ? feed(completed(s.up), b) : [];
     }
     case 'literal': {
       const cands = f.cands.filter((c) => c[f.pos] === b);
-      if (cands.length) return [with_(s, { ...f, cands, pos: f.pos + 1 })];
+      if (cands.length) return [replaced(s, { ...f, cands, pos: f.pos + 1 })];
       return f.cands.some((c) => c.length === f.pos) && s.up ? feed(completed(s.up), b) : [];
     }
   }
@@ -307,10 +299,10 @@ function stringByte(s: State, f: Extract<Frame, { t: 'string' }>, b: number): St
   if (!f.free) {
     if (b === 0x22 && f.cands!.some((c) => c.length === f.pos)) return closeString(s, f);
     const cands = f.cands!.filter((c) => c[f.pos] === b);
-    return cands.length ? [with_(s, { ...f, cands, pos: f.pos + 1 })] : [];
+    return cands.length ? [replaced(s, { ...f, cands, pos: f.pos + 1 })] : [];
   }
   const raw = f.raw === null ? null : f.raw + String.fromCharCode(b);
-  const next = (fields: Partial<typeof f>): State[] => [with_(s, { ...f, raw, ...fields })];
+  const next = (fields: Partial<typeof f>): State[] => [replaced(s, { ...f, raw, ...fields })];
   if (f.more > 0) { // (UTF-8 continuation bytes, the next in lo..hi)
     return b >= f.lo && b <= f.hi ? next({ more: f.more - 1, lo: 0x80, hi: 0xbf }) : [];
   }
@@ -345,7 +337,7 @@ function closeString(s: State, f: Extract<Frame, { t: 'string' }>): State[] {
   const named = text === null ? undefined : keyChoices(o).find((p) => String.fromCharCode(...p.raw) === text);
   if (!named && text !== null && o.node.props.some((p) => String.fromCharCode(...p.raw) === text)) return [];
   const at = named ? o.node.props.indexOf(named) : -1;
-  return [with_(up, { ...o, phase: 'colon', prop: at, next: at >= 0 ? at + 1 : o.next, space: 0 })];
+  return [replaced(up, { ...o, phase: 'colon', prop: at, next: at >= 0 ? at + 1 : o.next, space: 0 })];
 }
 
 // ---- reading a reply, and the tokens allowed next ----
