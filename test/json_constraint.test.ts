@@ -177,7 +177,8 @@ test('what a schema asks that a reply cannot be held to is refused, by name, nev
     [{ type: 'object', properties: { a: { $ref: 'http://x/y' } } }, /only local references/],
     [{ type: 'object', properties: { a: { enum: [1.5] } } }, /1\.5 is not served/],
     [{ type: 'object', properties: { a: { type: 'array', items: [{ type: 'string' }] } } }, /a tuple, is not served/],
-    [{ type: 'object', properties: { a: {} , b: { description: 'no type' , minLength: 1 } } }, /schema needs a type/],
+    [{ type: 'object', properties: { a: {}, b: { description: 'no type', minLength: 1 } } }, /schema needs a type/],
+    [{ type: 'object', $defs: { p: { type: 'string' } }, properties: { a: { $ref: '#/$defs/p', maxLength: 3 } } }, /maxLength beside \$ref is not served/],
   ];
   for (const [schema, message] of refused) expect(() => JsonGrammar.fromSchema(schema)).toThrow(message);
 });

@@ -68,7 +68,11 @@ export class JsonGrammar {
     const compile = (s: unknown, where: string): Node => {
       if (s === true || (isObject(s) && !Object.keys(s).some((k) => !ANNOTATIONS.has(k)))) return ANY;
       if (!isObject(s)) throw new Error(`${where}: a schema must be an object (or true), got ${JSON.stringify(s)}`);
-      if (typeof s.$ref === 'string') return ref(s.$ref, where);
+      if (typeof s.$ref === 'string') {
+        const rest = Object.keys(s).filter((k) => k !== '$ref' && !ANNOTATIONS.has(k));
+        if (rest.length) throw new Error(`${where}: ${rest.join(', ')} beside $ref is not served: put ${rest.length > 1 ? 'them' : 'it'} in the definition`);
+        return ref(s.$ref, where);
+      }
       if (s.enum !== undefined || s.const !== undefined) return constants(s.enum !== undefined ? s.enum : [s.const], `${where}.${s.enum !== undefined ? 'enum' : 'const'}`);
       for (const key of ['anyOf', 'oneOf'] as const) {
         if (s[key] !== undefined) {
