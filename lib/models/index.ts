@@ -9,6 +9,7 @@ export type { GenerateOptions, BeamSearchOutput, GenerateOutput, EosTokenIds } f
 export { GenerationBatcher } from './batching';
 export type { BatcherOptions, BatcherStats, GenerationHooks } from './batching';
 export { PrefixCache } from './prefix_cache';
+export { JsonGrammar, jsonConstraint, readJsonPrefix } from './json_constraint';
 export type { GPT2Config, GPT2Output, ForwardOptions, LayerPast, GPT2ModelOptions, AttnImplementation, LmLossType } from './gpt2';
 export { GPT2Tokenizer, tokenizer, tokenizerFor, hasTokenizerFiles, EOS_TOKEN_ID, CHATML_TEMPLATE, CHATML_TRAINING_TEMPLATE, assistantTokensMask } from './tokenizer';
 export type { ChatEncoding } from './tokenizer';
