@@ -346,10 +346,28 @@ test('--reasoning-parser qwen3: the reply\'s reasoning in reasoning (and reasoni
     const [r1Want] = reasoningReference([{ parser: 'deepseek_r1', thinking: true, text: THINKING }]);
     expect({ reasoning: r1.reasoning, content: r1.content }).toEqual({ reasoning: r1Want.reasoning, content: r1Want.content });
     expect(r1Want.content).toBe(THINKING.slice(THINKING.indexOf('</think>') + '</think>'.length));
-    // held to JSON, a reply has no reasoning: the hold starts at its first token (deepseek_r1 would read all of it as reasoning)
-    const held = (await post('/v1/chat/completions', { messages: MESSAGES, temperature: 0, max_tokens: 60, response_format: { type: 'json_object' } })).json.choices[0];
-    expect(held.message.reasoning ?? null).toBeNull();
+    // held to JSON, as vLLM holds a reasoning model: the thinking is free, the answer after </think> is held (whole and streamed)
+    const held = (await post('/v1/chat/completions', { messages: MESSAGES, tools: TOOLS, tool_choice: 'none', temperature: 0, max_tokens: 60, response_format: { type: 'json_object' } })).json.choices[0];
+    expect(held.message.reasoning).toBe('\nWeather first, then time.\n');
     expect(held.message.content).toMatch(/^\{/);
+    expect(readJsonPrefix(JsonGrammar.object(), Buffer.from(held.message.content, 'utf8'))).toBe(held.finish_reason === 'stop' ? 'done' : 'open');
+    const heldStream = (await post('/v1/chat/completions', { messages: MESSAGES, tools: TOOLS, tool_choice: 'none', temperature: 0, max_tokens: 60, response_format: { type: 'json_object' }, stream: true })).events!.filter((e) => e !== '[DONE]');
+    expect(heldStream.map((e) => e.choices[0].delta.reasoning ?? '').join('')).toBe(held.message.reasoning);
+    expect(heldStream.map((e) => e.choices[0].delta.content ?? '').join('')).toBe(held.message.content);
+    // a named function likewise: its reasoning, then the arguments, held to the function's parameters
+    await serving({ model: thinker, reasoningParser: 'qwen3' });
+    const named = (await post('/v1/chat/completions', { messages: MESSAGES, tools: TOOLS, temperature: 0, max_tokens: 80, tool_choice: { type: 'function', function: { name: 'get_weather' } } })).json.choices[0];
+    expect(named.message.reasoning).toBe('\nWeather first, then time.\n');
+    if (named.finish_reason === 'stop') {
+      expect(named.message.content).toBe('');
+      expect(schemaAccepts(TOOLS[0].function.parameters, [named.message.tool_calls[0].function.arguments])).toEqual([true]);
+    } else {
+      expect(readJsonPrefix(JsonGrammar.fromSchema(TOOLS[0].function.parameters), Buffer.from(named.message.content, 'utf8'))).toBe('open');
+    }
+    // thinking off (qwen3's enable_thinking false): held from the first token, no reasoning
+    const off = (await post('/v1/chat/completions', { messages: MESSAGES, temperature: 0, max_tokens: 30, response_format: { type: 'json_object' }, chat_template_kwargs: { enable_thinking: false } })).json.choices[0];
+    expect(off.message.reasoning).toBeNull();
+    expect(off.message.content).toMatch(/^\{/);
   } finally {
     await serving({});
     thinker.dispose();

@@ -442,15 +442,25 @@ function allowedFrom(root: TrieNode, s: State): number[] {
 
 /**
  * A constraint that holds a reply to the grammar: given the reply's tokens so far, the token ids
- * that may come next (the end tokens once the object is closed). Throws where the reply so far
- * cannot begin one (it was not made under this constraint).
+ * that may come next (the end tokens once the object is closed). `after`: the hold starts once
+ * the reply has written this text (a reasoning's end tag, as vLLM holds a reasoning model's answer
+ * and not its thinking); before it, any token. Throws where the reply so far cannot begin JSON
+ * the grammar accepts (it was not made under this constraint).
  */
-export function jsonConstraint(tokenizer: GPT2Tokenizer, vocabSize: number, endTokens: number[], grammar: JsonGrammar): (reply: number[]) => number[] {
+export function jsonConstraint(tokenizer: GPT2Tokenizer, vocabSize: number, endTokens: number[], grammar: JsonGrammar, opts: { after?: string } = {}): (reply: number[]) => number[] {
   const trie = trieOf(tokenizer, vocabSize);
+  const after = opts.after === undefined ? undefined : Buffer.from(opts.after, 'utf8');
+  let anyToken: number[] | undefined;
   return (reply) => {
     // (a row that has ended is padded with an end token while the others go on: it stays ended)
     if (reply.some((id) => endTokens.includes(id))) return endTokens;
-    const { states } = statesAfter(grammar, reply.flatMap((id) => [...tokenizer.tokenBytes(id)]));
+    let bytes = Buffer.concat(reply.map((id) => tokenizer.tokenBytes(id)));
+    if (after) {
+      const at = bytes.indexOf(after);
+      if (at < 0) return (anyToken ??= Array.from({ length: vocabSize }, (_, id) => id));
+      bytes = bytes.subarray(at + after.length);
+    }
+    const { states } = statesAfter(grammar, bytes);
     if (!states.length) throw new Error('the reply so far is not the start of JSON the request\'s response_format accepts');
     const each = states.map((s) => {
       if (s.frame.t === 'done') return endTokens;

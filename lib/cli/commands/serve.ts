@@ -276,10 +276,8 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   const ends = eosList(eos);
   const grammar = jsonAsked(body);
   if (grammar && forced) throw new RequestError('response_format and tool_choice "required" (or a named function) do not go together: the reply is held to the calls');
-  if (grammar ?? forced) {
-    holdToJson(options, tokenizer, model.config.vocab_size, ends, (grammar ?? forced?.grammar)!);
-    reasoning = undefined; // (held from its first token, the reply is JSON with no reasoning before it)
-  }
+  // (with a reasoning parser and thinking on, as vLLM's: the answer after </think> is held, the reasoning is free)
+  if (grammar ?? forced) holdToJson(options, tokenizer, model.config.vocab_size, ends, (grammar ?? forced?.grammar)!, reasoning?.thinking ? '</think>' : undefined);
   const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`, created = Math.floor(Date.now() / 1000);
   const head = { id, object: chat ? (stream ? 'chat.completion.chunk' : 'chat.completion') : 'text_completion', created, model: ctx.name };
   // A client gone before the end stops its generation (an AbortError, answered to no one).
@@ -443,13 +441,13 @@ class ChoiceStream {
   private sendSettled(): void {
     let answerFrom = 0;
     const { reasoning } = this.reading;
-    if (this.reading.forced) return; // (the reply is the calls' JSON: they go out whole at the end)
     if (reasoning) {
       const split = streamedReasoning(reasoning, this.settled);
       if (reasoning.included) this.sendReasoning(this.settled.slice(split.reasoningFrom, split.reasoningTo), split.reasoningTo - split.reasoningFrom, split.reasoningTo);
       if (split.answerFrom === undefined) return;
       answerFrom = split.answerFrom;
     }
+    if (this.reading.forced) return; // (the answer is the calls' JSON: they go out whole at the end)
     const answer = this.settled.slice(answerFrom);
     const upTo = this.reading.toolParser ? textBeforeToolCalls(this.reading.toolParser, answer) : answer.length;
     this.sendContent(answer, upTo, answerFrom + upTo);
@@ -625,12 +623,12 @@ function schemaGrammar(schema: unknown, what: string, anyRoot = false): JsonGram
 /**
  * Holds each reply to the JSON the grammar accepts: at each step only the tokens that keep it the
  * start of such JSON, and an end token once it is closed (vLLM's response_format, by a constraint
- * on the next token, HF's prefix_allowed_tokens_fn).
+ * on the next token, HF's prefix_allowed_tokens_fn); `after`: from where the reply has written it.
  */
-function holdToJson(options: GenerateOptions, tokenizer: GPT2Tokenizer, vocabSize: number, ends: readonly number[], grammar: JsonGrammar): void {
+function holdToJson(options: GenerateOptions, tokenizer: GPT2Tokenizer, vocabSize: number, ends: readonly number[], grammar: JsonGrammar, after?: string): void {
   if (!ends.length) throw new RequestError('response_format json needs an end token to stop at once the object is closed: leave out ignore_eos (or give stop_token_ids)');
   if (options.minNewTokens) throw new RequestError('response_format json and min_tokens do not go together: a closed object may come before min_tokens, and then only its end may follow');
-  const allowedNext = jsonConstraint(tokenizer, vocabSize, [...ends], grammar);
+  const allowedNext = jsonConstraint(tokenizer, vocabSize, [...ends], grammar, { after });
   let promptLength: number | undefined; // (the rows' length at the first step: the reply follows it)
   options.prefixAllowedTokensFn = (_batchId, ids) => allowedNext(ids.slice(promptLength ??= ids.length));
 }
