@@ -21,7 +21,8 @@ type Node =
   | { id: number; kind: 'number'; integer: boolean }
   | { id: number; kind: 'literal'; texts: number[][] } // (true, false, null, or exact integers)
   | { id: number; kind: 'union'; options: Node[] };
-interface Prop { raw: number[]; node: Node; required: boolean }
+/** A listed property: its name's bytes as JSON writes them (raw), the same one byte a character (key: what a key string read is compared with). */
+interface Prop { raw: number[]; key: string; node: Node; required: boolean }
 
 const bytesOf = (s: string): number[] => [...Buffer.from(s, 'utf8')];
 /** A string's bytes between its quotes as JSON writes it (escaped where it must be). */
@@ -114,7 +115,10 @@ export class JsonGrammar {
       if (!Array.isArray(required) || required.some((r) => typeof r !== 'string')) throw new Error(`${where}.required must be a list of property names`);
       const missing = required.filter((r) => !Object.hasOwn(properties, r));
       if (missing.length) throw new Error(`${where}.required names ${missing.join(', ')}, not among its properties: add ${missing.length > 1 ? 'them' : 'it'} to properties`);
-      const props = Object.entries(properties).map(([name, p]) => ({ raw: rawString(name), node: compile(p, `${where}.properties.${name}`), required: required.includes(name) }));
+      const props = Object.entries(properties).map(([name, p]) => {
+        const raw = rawString(name);
+        return { raw, key: String.fromCharCode(...raw), node: compile(p, `${where}.properties.${name}`), required: required.includes(name) };
+      });
       // (no properties given: any keys, as JSON Schema; properties given: only those unless additionalProperties says more, as xgrammar's strict mode)
       const extra = s.additionalProperties;
       const additional = extra === undefined ? (s.properties !== undefined ? null : ANY) : extra === false ? null : compile(extra, `${where}.additionalProperties`);
@@ -338,8 +342,8 @@ function closeString(s: State, f: Extract<Frame, { t: 'string' }>): State[] {
   if (up?.frame.t !== 'object' || up.frame.phase === 'after' || up.frame.phase === 'colon') return [completed(up)];
   const o = up.frame;
   const text = f.raw ?? (f.cands ? String.fromCharCode(...(f.cands.find((c) => c.length === f.pos) ?? [])) : null);
-  const named = text === null ? undefined : keyChoices(o).find((p) => String.fromCharCode(...p.raw) === text);
-  if (!named && text !== null && o.node.props.some((p) => String.fromCharCode(...p.raw) === text)) return [];
+  const named = text === null ? undefined : keyChoices(o).find((p) => p.key === text);
+  if (!named && text !== null && o.node.props.some((p) => p.key === text)) return [];
   const at = named ? o.node.props.indexOf(named) : -1;
   return [replaced(up, { ...o, phase: 'colon', prop: at, next: at >= 0 ? at + 1 : o.next, space: 0 })];
 }
@@ -399,7 +403,7 @@ export function readJsonPrefix(grammar: JsonGrammar, bytes: ArrayLike<number>): 
 interface TrieNode { next: Map<number, TrieNode>; ids: number[] }
 
 /** A tokenizer's trie (by the model's vocabulary size) and what each state it met allows, kept with the tokenizer. */
-const tries = new WeakMap<GPT2Tokenizer, Map<number, { root: TrieNode; allowed: Map<string, number[]>; kept: number }>>();
+const tries = new WeakMap<GPT2Tokenizer, Map<number, { root: TrieNode; allowed: Map<string, number[]>; kept: number; every: number[] }>>();
 // (what the states allow is kept up to this many ids in all, about 32 MB: inside a string nearly every token is allowed)
 const MAX_KEPT_IDS = 4_000_000;
 
@@ -420,7 +424,7 @@ function trieOf(tokenizer: GPT2Tokenizer, vocabSize: number) {
       }
       if (at !== root) at.ids.push(id);
     }
-    bySize.set(vocabSize, (t = { root, allowed: new Map(), kept: 0 }));
+    bySize.set(vocabSize, (t = { root, allowed: new Map(), kept: 0, every: Array.from({ length: vocabSize }, (_, id) => id) }));
   }
   return t;
 }
@@ -450,14 +454,13 @@ function allowedFrom(root: TrieNode, s: State): number[] {
 export function jsonConstraint(tokenizer: GPT2Tokenizer, vocabSize: number, endTokens: number[], grammar: JsonGrammar, opts: { after?: string } = {}): (reply: number[]) => number[] {
   const trie = trieOf(tokenizer, vocabSize);
   const after = opts.after === undefined ? undefined : Buffer.from(opts.after, 'utf8');
-  let anyToken: number[] | undefined;
   return (reply) => {
     // (a row that has ended is padded with an end token while the others go on: it stays ended)
     if (reply.some((id) => endTokens.includes(id))) return endTokens;
     let bytes = Buffer.concat(reply.map((id) => tokenizer.tokenBytes(id)));
     if (after) {
       const at = bytes.indexOf(after);
-      if (at < 0) return (anyToken ??= Array.from({ length: vocabSize }, (_, id) => id));
+      if (at < 0) return trie.every; // (before it, any token)
       bytes = bytes.subarray(at + after.length);
     }
     const { states } = statesAfter(grammar, bytes);

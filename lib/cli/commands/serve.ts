@@ -375,13 +375,19 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   });
 }
 
-/** Whether the tokenizer has <think> or </think> as a special token (a plain decode would leave it out of the reply). */
+/** Whether the tokenizer has <think> or </think> as a special token (a plain decode would leave it out of the reply); read once per tokenizer. */
 function thinkTagsAreSpecial(tokenizer: GPT2Tokenizer): boolean {
-  return ['<think>', '</think>'].some((tag) => {
-    const ids = tokenizer.encode(tag);
-    return ids.length === 1 && tokenizer.specialIds.has(ids[0]);
-  });
+  let special = specialThinkTags.get(tokenizer);
+  if (special === undefined) {
+    special = ['<think>', '</think>'].some((tag) => {
+      const ids = tokenizer.encode(tag);
+      return ids.length === 1 && tokenizer.specialIds.has(ids[0]);
+    });
+    specialThinkTags.set(tokenizer, special);
+  }
+  return special;
 }
+const specialThinkTags = new WeakMap<GPT2Tokenizer, boolean>();
 
 /**
  * How a chat reply is read: its tool calls (tool_choice auto, by the parser; the first only:
