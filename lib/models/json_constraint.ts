@@ -8,9 +8,10 @@
 // break and up to 64 bytes (a small model held to JSON otherwise writes newlines until max_tokens).
 // A schema's properties come in the order it lists them (optional ones may be left out), as
 // xgrammar, vLLM's engine, writes its grammar; additional properties where it allows them.
-// The reply's bytes go through a pushdown machine (a stack of immutable frames); the vocabulary is
-// walked as a trie, so tokens that share a start share its steps, and what a state allows is kept.
+// The reply's bytes go through a pushdown machine (a stack of immutable frames), held token by
+// token by token_constraint.ts.
 import type { GPT2Tokenizer } from './tokenizer';
+import { readPrefix, tokenConstraint, type ByteMachine } from './token_constraint';
 
 // ---- what a schema compiles to ----
 
@@ -372,21 +373,9 @@ function keyOf(s: State): string {
   return key;
 }
 
-/** The states after `bytes` from the grammar's start; where none are left, the index of the byte that could not come. */
-function statesAfter(grammar: JsonGrammar, bytes: ArrayLike<number>): { states: State[]; deadAt?: number } {
-  let states: State[] = [{ frame: { t: 'value', node: grammar.root, space: -1 }, up: null }];
-  for (let i = 0; i < bytes.length; i++) {
-    states = dedupe(states.flatMap((s) => feed(s, bytes[i])));
-    if (!states.length) return { states, deadAt: i };
-  }
-  return { states };
-}
-
-function dedupe(states: State[]): State[] {
-  if (states.length < 2) return states;
-  const seen = new Map<string, State>();
-  for (const s of states) seen.set(keyOf(s), s);
-  return [...seen.values()];
+/** JSON's machine for token_constraint.ts: from a value of the grammar's root, done once it is closed. */
+function machineOf(grammar: JsonGrammar): ByteMachine<State> {
+  return { start: () => [{ frame: { t: 'value', node: grammar.root, space: -1 }, up: null }], feed, key: keyOf, accepts: (s) => s.frame.t === 'done' };
 }
 
 /**
@@ -394,54 +383,7 @@ function dedupe(states: State[]): State[] {
  * one, 'open' where more may follow, or the index of the first byte that cannot come.
  */
 export function readJsonPrefix(grammar: JsonGrammar, bytes: ArrayLike<number>): 'done' | 'open' | number {
-  const { states, deadAt } = statesAfter(grammar, bytes);
-  if (deadAt !== undefined) return deadAt;
-  return states.some((s) => s.frame.t === 'done') ? 'done' : 'open';
-}
-
-/** The vocabulary as a trie of its tokens' bytes (special tokens left out: they are not text). */
-interface TrieNode { next: Map<number, TrieNode>; ids: number[] }
-
-/** A tokenizer's trie (by the model's vocabulary size) and what each state it met allows, kept with the tokenizer. */
-const tries = new WeakMap<GPT2Tokenizer, Map<number, { root: TrieNode; allowed: Map<string, number[]>; kept: number; every: number[] }>>();
-// (what the states allow is kept up to this many ids in all, about 32 MB: inside a string nearly every token is allowed)
-const MAX_KEPT_IDS = 4_000_000;
-
-function trieOf(tokenizer: GPT2Tokenizer, vocabSize: number) {
-  if (!tries.has(tokenizer)) tries.set(tokenizer, new Map());
-  const bySize = tries.get(tokenizer)!;
-  let t = bySize.get(vocabSize);
-  if (!t) {
-    const root: TrieNode = { next: new Map(), ids: [] };
-    const special = tokenizer.specialIds;
-    for (let id = 0; id < Math.min(vocabSize, tokenizer.vocabSize); id++) {
-      if (special.has(id)) continue;
-      let at = root;
-      for (const b of tokenizer.tokenBytes(id)) {
-        let child = at.next.get(b);
-        if (!child) at.next.set(b, (child = { next: new Map(), ids: [] }));
-        at = child;
-      }
-      if (at !== root) at.ids.push(id);
-    }
-    bySize.set(vocabSize, (t = { root, allowed: new Map(), kept: 0, every: Array.from({ length: vocabSize }, (_, id) => id) }));
-  }
-  return t;
-}
-
-/** The text tokens allowed after state s: those whose bytes all step on from it. */
-function allowedFrom(root: TrieNode, s: State): number[] {
-  const out: number[] = [];
-  const walk = (at: TrieNode, states: State[]) => {
-    for (const [b, child] of at.next) {
-      const next = states.length === 1 ? feed(states[0], b) : dedupe(states.flatMap((x) => feed(x, b)));
-      if (!next.length) continue;
-      for (const id of child.ids) out.push(id);
-      if (child.next.size) walk(child, next);
-    }
-  };
-  walk(root, [s]);
-  return out;
+  return readPrefix(machineOf(grammar), bytes);
 }
 
 /**
@@ -452,34 +394,5 @@ function allowedFrom(root: TrieNode, s: State): number[] {
  * the grammar accepts (it was not made under this constraint).
  */
 export function jsonConstraint(tokenizer: GPT2Tokenizer, vocabSize: number, endTokens: number[], grammar: JsonGrammar, opts: { after?: string } = {}): (reply: number[]) => number[] {
-  const trie = trieOf(tokenizer, vocabSize);
-  const after = opts.after === undefined ? undefined : Buffer.from(opts.after, 'utf8');
-  return (reply) => {
-    // (a row that has ended is padded with an end token while the others go on: it stays ended)
-    if (reply.some((id) => endTokens.includes(id))) return endTokens;
-    let bytes = Buffer.concat(reply.map((id) => tokenizer.tokenBytes(id)));
-    if (after) {
-      const at = bytes.indexOf(after);
-      if (at < 0) return trie.every; // (before it, any token)
-      bytes = bytes.subarray(at + after.length);
-    }
-    const { states } = statesAfter(grammar, bytes);
-    if (!states.length) throw new Error('the reply so far is not the start of JSON the request\'s response_format accepts');
-    const each = states.map((s) => {
-      if (s.frame.t === 'done') return endTokens;
-      const key = keyOf(s);
-      let ids = trie.allowed.get(key);
-      if (!ids) {
-        ids = allowedFrom(trie.root, s);
-        if (trie.kept + ids.length > MAX_KEPT_IDS) {
-          trie.allowed.clear();
-          trie.kept = 0;
-        }
-        trie.allowed.set(key, ids);
-        trie.kept += ids.length;
-      }
-      return ids;
-    });
-    return each.length === 1 ? each[0] : [...new Set(each.flat())];
-  };
+  return tokenConstraint(tokenizer, vocabSize, endTokens, machineOf(grammar), { after: opts.after, what: 'JSON the request\'s response_format accepts' });
 }

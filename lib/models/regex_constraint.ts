@@ -1,0 +1,447 @@
+// Generation held to a regular expression or to a list of choices (vLLM's structured outputs
+// "regex" and "choice"): the whole reply must match, as Python's re.fullmatch reads it.
+// The pattern language is Python's re, less what no finite machine can hold: characters and
+// escapes (\n \t \xHH \uHHHH \U........, an escaped metacharacter), classes [a-z_] [^...], \d \w \s
+// and their negations (ASCII's, as re.ASCII reads them), '.' (any character but a line break),
+// groups (...) (?:...) (?P<name>...), alternation |, and the repeats * + ? {n} {n,} {,m} {n,m}
+// (lazy ones too: the same replies match). ^ and \A may begin the pattern and $ and \Z end it.
+// Backreferences, lookarounds, word boundaries, inline flags and conditionals are refused by name.
+// The pattern compiles to a machine over characters (Thompson's, its states as sets); the reply's
+// bytes step it in strict UTF-8, a character's bytes held until it is whole.
+import type { GPT2Tokenizer } from './tokenizer';
+import { readPrefix, tokenConstraint, type ByteMachine } from './token_constraint';
+
+/** Code points as sorted, disjoint inclusive ranges. */
+type Ranges = [number, number][];
+
+type Re =
+  | { k: 'chars'; ranges: Ranges }
+  | { k: 'seq'; items: Re[] }
+  | { k: 'alt'; options: Re[] }
+  | { k: 'repeat'; item: Re; min: number; max: number };
+
+const MAX_CODE_POINT = 0x10ffff;
+const EMPTY: Re = { k: 'seq', items: [] };
+
+function normalized(ranges: Ranges): Ranges {
+  const sorted = ranges.filter(([a, b]) => a <= b).sort((x, y) => x[0] - y[0]);
+  const out: Ranges = [];
+  for (const [a, b] of sorted) {
+    const last = out[out.length - 1];
+    if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
+  }
+  return out;
+}
+
+function complement(ranges: Ranges): Ranges {
+  const out: Ranges = [];
+  let from = 0;
+  for (const [a, b] of normalized(ranges)) {
+    if (a > from) out.push([from, a - 1]);
+    from = b + 1;
+  }
+  if (from <= MAX_CODE_POINT) out.push([from, MAX_CODE_POINT]);
+  return out;
+}
+
+const ch = (c: string): number => c.codePointAt(0)!;
+// (ASCII's classes, as Python's re.ASCII: \s is [ \t\n\r\f\v])
+const DIGIT: Ranges = [[0x30, 0x39]];
+const WORD: Ranges = normalized([[0x30, 0x39], [0x41, 0x5a], [0x61, 0x7a], [0x5f, 0x5f]]);
+const SPACE: Ranges = normalized([[0x09, 0x0d], [0x20, 0x20]]);
+const CLASS_ESCAPES: Record<string, Ranges> = { d: DIGIT, D: complement(DIGIT), w: WORD, W: complement(WORD), s: SPACE, S: complement(SPACE) };
+const CHAR_ESCAPES: Record<string, number> = { n: 0x0a, t: 0x09, r: 0x0d, f: 0x0c, v: 0x0b, a: 0x07 };
+const REFUSED_ESCAPES: Record<string, string> = {
+  b: 'a word boundary (\\b)', B: 'a word boundary (\\B)', N: 'a named character (\\N{...}): write the character itself',
+  p: 'a Unicode property (\\p{...})', P: 'a Unicode property (\\P{...})', k: 'a backreference',
+};
+
+/** The pattern read as Python's re reads it (what a finite machine cannot hold refused by name). */
+function parse(pattern: string): Re {
+  const cs = Array.from(pattern);
+  let i = 0;
+  const fail = (what: string): never => { throw new Error(`regex ${JSON.stringify(pattern)} at position ${i}: ${what}`); };
+  const atEnd = () => i >= cs.length;
+
+  const alternation = (depth: number): Re => {
+    const options = [sequence(depth)];
+    while (cs[i] === '|') {
+      i++;
+      options.push(sequence(depth));
+    }
+    return options.length === 1 ? options[0] : { k: 'alt', options };
+  };
+
+  const sequence = (depth: number): Re => {
+    const items: Re[] = [];
+    while (!atEnd() && cs[i] !== '|' && cs[i] !== ')') {
+      const c = cs[i];
+      // (anchors: where a whole match must begin or end anyway; anywhere else they would need lookaround)
+      if (c === '^' || (c === '\\' && cs[i + 1] === 'A')) {
+        if (depth > 0 || items.length) fail(`${c === '^' ? '^' : '\\A'} only at the start of the pattern (or of one of its top-level alternatives) is served`);
+        i += c === '^' ? 1 : 2;
+        continue;
+      }
+      if (c === '$' || (c === '\\' && cs[i + 1] === 'Z')) {
+        i += c === '$' ? 1 : 2;
+        if (depth > 0 || !(atEnd() || cs[i] === '|')) fail(`${c === '$' ? '$' : '\\Z'} only at the end of the pattern (or of one of its top-level alternatives) is served`);
+        continue;
+      }
+      if (quantifierAt() !== null) fail('nothing to repeat');
+      let atom = single(depth);
+      const q = quantifierAt();
+      if (q !== null) {
+        i = q.end;
+        if (cs[i] === '?') i++; // (lazy: the same replies match)
+        if (cs[i] === '+') fail('a possessive repeat is not served');
+        if (quantifierAt() !== null) fail('multiple repeat');
+        atom = { k: 'repeat', item: atom, min: q.min, max: q.max };
+      }
+      items.push(atom);
+    }
+    return items.length === 1 ? items[0] : { k: 'seq', items };
+  };
+
+  /** A repeat at i ({ that is not one is a literal, as in Python), or null. */
+  const quantifierAt = (): { min: number; max: number; end: number } | null => {
+    const c = cs[i];
+    if (c === '*') return { min: 0, max: Infinity, end: i + 1 };
+    if (c === '+') return { min: 1, max: Infinity, end: i + 1 };
+    if (c === '?') return { min: 0, max: 1, end: i + 1 };
+    if (c !== '{') return null;
+    const m = /^\{(\d*)(,(\d*))?\}/.exec(cs.slice(i, i + 24).join(''));
+    if (!m || m[0] === '{}') return null;
+    const min = m[1] ? Number(m[1]) : 0;
+    const max = m[2] === undefined ? min : m[3] ? Number(m[3]) : Infinity;
+    if (max < min) fail('min repeat greater than max repeat');
+    if (min > 1000 || (max !== Infinity && max > 1000)) fail('a repeat count over 1000 is not served');
+    return { min, max, end: i + m[0].length };
+  };
+
+  const single = (depth: number): Re => {
+    const c = cs[i++];
+    if (c === '(') {
+      if (cs[i] === '?') {
+        const rest = cs.slice(i, i + 3).join('');
+        if (rest.startsWith('?:')) i += 2;
+        else if (rest === '?P<') {
+          const close = cs.indexOf('>', i);
+          if (close < 0 || !/^[A-Za-z_]\w*$/.test(cs.slice(i + 3, close).join(''))) fail('a bad group name');
+          i = close + 1;
+        } else {
+          const what = rest.startsWith('?=') || rest.startsWith('?!') ? 'a lookahead' : rest.startsWith('?<=') || rest.startsWith('?<!') ? 'a lookbehind'
+            : rest === '?P=' ? 'a backreference' : rest.startsWith('?#') ? 'a comment group' : rest.startsWith('?(') ? 'a conditional group' : 'an inline flag';
+          fail(`${what} is not served (a reply is held to a pattern a finite machine reads)`);
+        }
+      }
+      const inner = alternation(depth + 1);
+      if (cs[i] !== ')') fail('missing ), unterminated subpattern');
+      i++;
+      return inner;
+    }
+    if (c === ')') fail('unbalanced parenthesis');
+    if (c === '[') return { k: 'chars', ranges: charClass() };
+    if (c === '.') return { k: 'chars', ranges: complement([[0x0a, 0x0a]]) };
+    if (c === '\\') {
+      const e = escape(false);
+      return { k: 'chars', ranges: typeof e === 'number' ? [[e, e]] : e };
+    }
+    return { k: 'chars', ranges: [[ch(c), ch(c)]] };
+  };
+
+  /** After a backslash: one character, or a class's ranges (\d \w \s ...). */
+  const escape = (inClass: boolean): number | Ranges => {
+    if (atEnd()) fail('bad escape (end of pattern)');
+    const c = cs[i++];
+    if (Object.hasOwn(CLASS_ESCAPES, c)) return CLASS_ESCAPES[c];
+    if (Object.hasOwn(CHAR_ESCAPES, c)) return CHAR_ESCAPES[c];
+    if (inClass && c === 'b') return 0x08;
+    const hex = (n: number) => {
+      const digits = cs.slice(i, i + n).join('');
+      if (!new RegExp(`^[0-9a-fA-F]{${n}}$`).test(digits)) fail(`bad escape \\${c}: it needs ${n} hex digits`);
+      i += n;
+      const v = parseInt(digits, 16);
+      if (v > MAX_CODE_POINT) fail(`bad escape \\${c}${digits}: beyond Unicode`);
+      return v;
+    };
+    if (c === 'x') return hex(2);
+    if (c === 'u') return hex(4);
+    if (c === 'U') return hex(8);
+    if (c === '0') {
+      let digits = '';
+      while (digits.length < 2 && /[0-7]/.test(cs[i] ?? '')) digits += cs[i++];
+      return parseInt(digits || '0', 8);
+    }
+    if (/[1-9]/.test(c)) fail('a backreference (or an octal escape \\NNN) is not served');
+    if (Object.hasOwn(REFUSED_ESCAPES, c)) fail(`${REFUSED_ESCAPES[c]} is not served`);
+    if (/[A-Za-z]/.test(c)) fail(`bad escape \\${c}`);
+    return ch(c);
+  };
+
+  /** After '[': the class's code points, up to its ']'. */
+  const charClass = (): Ranges => {
+    const negated = cs[i] === '^';
+    if (negated) i++;
+    const ranges: Ranges = [];
+    let first = true;
+    for (;;) {
+      if (atEnd()) fail('unterminated character set');
+      if (cs[i] === ']' && !first) break;
+      first = false;
+      const from = classItem();
+      if (cs[i] === '-' && cs[i + 1] !== undefined && cs[i + 1] !== ']') {
+        i++;
+        const to = classItem();
+        if (typeof from !== 'number' || typeof to !== 'number') fail('bad character range (a class escape at an end)');
+        if ((to as number) < (from as number)) fail('bad character range');
+        ranges.push([from as number, to as number]);
+      } else if (typeof from === 'number') ranges.push([from, from]);
+      else ranges.push(...from);
+    }
+    i++;
+    return negated ? complement(ranges) : normalized(ranges);
+  };
+  const classItem = (): number | Ranges => {
+    const c = cs[i++];
+    return c === '\\' ? escape(true) : ch(c);
+  };
+
+  const re = alternation(0);
+  if (!atEnd()) fail('unbalanced parenthesis');
+  return re;
+}
+
+// ---- the machine: Thompson's, over characters ----
+
+interface NfaNode { eps: number[]; edges: { ranges: Ranges; to: number }[] }
+const MAX_NFA_NODES = 50_000;
+
+/** A set of machine nodes (those with an edge, or the accepting one) and a character's first bytes while it is not whole. */
+interface RegexState { nodes: number[]; pending: number[] }
+
+let nextGrammarId = 0;
+
+/** A regular expression (or a list of choices) compiled for generation. */
+export class RegexGrammar {
+  private readonly id = nextGrammarId++;
+  private readonly nodes: NfaNode[] = [];
+  private accept = -1;
+  private readonly begin: RegexState;
+  // (steps already taken, by state key and byte: the machine made lazily into a DFA)
+  private readonly steps = new Map<string, Map<number, RegexState | null>>();
+
+  private constructor(re: Re) {
+    const start = this.node();
+    const end = this.build(re, start);
+    this.accept = end;
+    this.prune();
+    this.begin = { nodes: this.closure([start]), pending: [] };
+    if (!this.begin.nodes.length) throw new Error('the pattern matches no reply at all (an empty character class?)');
+  }
+
+  /** The replies Python's re.fullmatch(pattern, reply) accepts (the pattern language above). */
+  static fromPattern(pattern: string): RegexGrammar {
+    if (typeof pattern !== 'string') throw new Error(`a regex must be a string, got ${JSON.stringify(pattern)}`);
+    return new RegexGrammar(parse(pattern));
+  }
+
+  /** Exactly one of the choices, as written (vLLM's structured outputs "choice"). */
+  static choice(choices: readonly string[]): RegexGrammar {
+    if (!Array.isArray(choices) || !choices.length || choices.some((c) => typeof c !== 'string')) throw new Error('choice must be a non-empty list of strings');
+    const literal = (text: string): Re => ({ k: 'seq', items: Array.from(text, (x): Re => ({ k: 'chars', ranges: [[ch(x), ch(x)]] })) });
+    return new RegexGrammar({ k: 'alt', options: choices.map(literal) });
+  }
+
+  private node(): number {
+    if (this.nodes.length >= MAX_NFA_NODES) throw new Error(`the pattern is too large to hold a reply to (over ${MAX_NFA_NODES} machine states once its repeats are written out): use smaller repeat counts`);
+    this.nodes.push({ eps: [], edges: [] });
+    return this.nodes.length - 1;
+  }
+
+  /** Adds re's machine after node `from`; returns its end node. */
+  private build(re: Re, from: number): number {
+    switch (re.k) {
+      case 'chars': {
+        const to = this.node();
+        this.nodes[from].edges.push({ ranges: re.ranges, to });
+        return to;
+      }
+      case 'seq': return re.items.reduce((at, item) => this.build(item, at), from);
+      case 'alt': {
+        const end = this.node();
+        for (const option of re.options) {
+          const start = this.node();
+          this.nodes[from].eps.push(start);
+          this.nodes[this.build(option, start)].eps.push(end);
+        }
+        return end;
+      }
+      case 'repeat': {
+        let at = from;
+        for (let n = 0; n < re.min; n++) at = this.build(re.item, at);
+        if (re.max === Infinity) {
+          const loop = this.node();
+          this.nodes[at].eps.push(loop);
+          this.nodes[this.build(re.item, loop)].eps.push(loop);
+          return loop;
+        }
+        const end = this.node();
+        for (let n = re.min; n < re.max; n++) {
+          this.nodes[at].eps.push(end);
+          at = this.build(re.item, at);
+        }
+        this.nodes[at].eps.push(end);
+        return end;
+      }
+    }
+  }
+
+  /** Drops the edges into nodes from which the end cannot be reached (an empty class), so every state left can still end. */
+  private prune(): void {
+    const into: number[][] = this.nodes.map(() => []);
+    this.nodes.forEach((n, from) => {
+      for (const to of n.eps) into[to].push(from);
+      for (const e of n.edges) if (e.ranges.length) into[e.to].push(from);
+    });
+    const live = new Set([this.accept]);
+    const todo = [this.accept];
+    while (todo.length) for (const from of into[todo.pop()!]) if (!live.has(from)) { live.add(from); todo.push(from); }
+    for (const n of this.nodes) {
+      n.eps = n.eps.filter((to) => live.has(to));
+      n.edges = n.edges.filter((e) => e.ranges.length && live.has(e.to));
+    }
+  }
+
+  /** The nodes reachable from `from` by empty steps, kept where they read a character or accept. */
+  private closure(from: number[]): number[] {
+    const seen = new Set<number>();
+    const todo = [...from];
+    const kept: number[] = [];
+    while (todo.length) {
+      const n = todo.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      if (this.nodes[n].edges.length || n === this.accept) kept.push(n);
+      todo.push(...this.nodes[n].eps);
+    }
+    return kept.sort((a, b) => a - b);
+  }
+
+  private keyOf(s: RegexState): string {
+    return `r${this.id}:${s.nodes.join(',')}/${s.pending.join(',')}`;
+  }
+
+  /** The state after character c, or null where none of the nodes reads it. */
+  private afterChar(s: RegexState, c: number): RegexState | null {
+    const to: number[] = [];
+    for (const n of s.nodes) for (const e of this.nodes[n].edges) if (inRanges(e.ranges, c)) to.push(e.to);
+    if (!to.length) return null;
+    const nodes = this.closure(to);
+    return nodes.length ? { nodes, pending: [] } : null;
+  }
+
+  /** Whether some node reads a character whose UTF-8 begins with these bytes. */
+  private mayRead(s: RegexState, pending: number[]): boolean {
+    const span = utf8Span(pending);
+    if (!span) return false;
+    return s.nodes.some((n) => this.nodes[n].edges.some((e) => span.some(([lo, hi]) => overlaps(e.ranges, lo, hi))));
+  }
+
+  private feed(s: RegexState, b: number): RegexState | null {
+    if (!s.pending.length && b < 0x80) return this.afterChar(s, b);
+    const pending = [...s.pending, b];
+    const length = utf8Length(pending[0]);
+    if (pending.length === length) {
+      const c = decodeUtf8(pending);
+      return c === null ? null : this.afterChar(s, c);
+    }
+    return this.mayRead(s, pending) ? { nodes: s.nodes, pending } : null;
+  }
+
+  /** This grammar as token_constraint.ts's machine. */
+  machine(): ByteMachine<RegexState> {
+    return {
+      start: () => [this.begin],
+      feed: (s, b) => {
+        const key = this.keyOf(s);
+        let byByte = this.steps.get(key);
+        if (!byByte) {
+          if (this.steps.size > 200_000) this.steps.clear();
+          this.steps.set(key, (byByte = new Map()));
+        }
+        let next = byByte.get(b);
+        if (next === undefined) byByte.set(b, (next = this.feed(s, b)));
+        return next ? [next] : [];
+      },
+      key: (s) => this.keyOf(s),
+      accepts: (s) => !s.pending.length && s.nodes.includes(this.accept),
+    };
+  }
+}
+
+function inRanges(ranges: Ranges, c: number): boolean {
+  let lo = 0, hi = ranges.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (c < ranges[mid][0]) hi = mid - 1;
+    else if (c > ranges[mid][1]) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
+const overlaps = (ranges: Ranges, lo: number, hi: number) => ranges.some(([a, b]) => a <= hi && b >= lo);
+
+/** How many bytes a UTF-8 character with this first byte has (0: no first byte). */
+function utf8Length(b: number): number {
+  if (b < 0x80) return 1;
+  if (b >= 0xc2 && b <= 0xdf) return 2;
+  if (b >= 0xe0 && b <= 0xef) return 3;
+  if (b >= 0xf0 && b <= 0xf4) return 4;
+  return 0;
+}
+
+// (the code points each length holds: shorter forms are overlong; surrogates are no characters)
+const LENGTH_SPANS: Record<number, Ranges> = { 2: [[0x80, 0x7ff]], 3: [[0x800, 0xd7ff], [0xe000, 0xffff]], 4: [[0x10000, MAX_CODE_POINT]] };
+
+/** The code points whose UTF-8 begins with these bytes (a character not yet whole), as ranges; null where none does. */
+function utf8Span(bytes: number[]): Ranges | null {
+  const length = utf8Length(bytes[0]);
+  if (length < 2 || bytes.length >= length || bytes.slice(1).some((b) => b < 0x80 || b > 0xbf)) return null;
+  const fill = (byte: number) => decodeBits([...bytes, ...Array(length - bytes.length).fill(byte)]);
+  const lo = fill(0x80), hi = fill(0xbf);
+  const span = LENGTH_SPANS[length].map(([a, b]): [number, number] => [Math.max(a, lo), Math.min(b, hi)]).filter(([a, b]) => a <= b);
+  return span.length ? span : null;
+}
+
+function decodeBits(bytes: number[]): number {
+  const length = bytes.length;
+  let c = bytes[0] & (0xff >> (length + 1));
+  for (const b of bytes.slice(1)) c = (c << 6) | (b & 0x3f);
+  return c;
+}
+
+/** A whole character's code point, or null where its bytes are not strict UTF-8. */
+function decodeUtf8(bytes: number[]): number | null {
+  if (bytes.slice(1).some((b) => b < 0x80 || b > 0xbf)) return null;
+  const c = decodeBits(bytes);
+  return LENGTH_SPANS[bytes.length].some(([a, b]) => c >= a && c <= b) ? c : null;
+}
+
+/**
+ * How far `bytes` go as the start of a reply the grammar accepts: 'done' where they are a whole
+ * one (more may still follow: a* after 'aa'), 'open' where more must follow, or the index of the
+ * first byte that cannot come.
+ */
+export function readRegexPrefix(grammar: RegexGrammar, bytes: ArrayLike<number>): 'done' | 'open' | number {
+  return readPrefix(grammar.machine(), bytes);
+}
+
+/**
+ * A constraint that holds a reply to the grammar: given the reply's tokens so far, the token ids
+ * that may come next (the end tokens among them where the reply matches whole). `after` as
+ * jsonConstraint's: the hold starts once the reply has written this text.
+ */
+export function regexConstraint(tokenizer: GPT2Tokenizer, vocabSize: number, endTokens: number[], grammar: RegexGrammar, opts: { after?: string } = {}): (reply: number[]) => number[] {
+  return tokenConstraint(tokenizer, vocabSize, endTokens, grammar.machine(), { after: opts.after, what: 'a reply the request\'s pattern (or choice) accepts' });
+}
