@@ -231,8 +231,8 @@ test('response_format json_object and json_schema: the reply is held to a JSON o
     [{ response_format: { type: 'json_schema', json_schema: { name: 'w', schema: { type: 'object', properties: { t: { type: 'string', format: 'date' } } } } } }, /^response_format json_schema: schema\.properties\.t: 'format' is not served/],
     [{ response_format: { type: 'json_schema', json_schema: { name: 'w' } } }, /^response_format json_schema needs "json_schema": \{"name": \.\.\., "schema": \{\.\.\.\}\}/],
     [{ response_format: { type: 'xml' } }, /^response_format must be \{"type": "json_object"\}, \{"type": "json_schema"/],
-    [{ response_format: { type: 'json_object' }, ignore_eos: true }, /needs an end token to stop at once the object is closed: leave out ignore_eos/],
-    [{ response_format: { type: 'json_object' }, min_tokens: 5 }, /json and min_tokens do not go together/],
+    [{ response_format: { type: 'json_object' }, ignore_eos: true }, /response_format needs an end token to stop at once the reply is whole: leave out ignore_eos/],
+    [{ response_format: { type: 'json_object' }, min_tokens: 5 }, /response_format and min_tokens do not go together/],
   ] as [Record<string, unknown>, RegExp][]) {
     const r = await post('/v1/chat/completions', { ...body, ...extra });
     expect({ extra, status: r.status }).toEqual({ extra, status: 400 });

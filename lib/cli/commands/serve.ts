@@ -5,9 +5,9 @@
 // arriving together go through in one pass, requests join and leave between steps, and a client
 // that goes away stops its own generation. Tools go to the chat template, and with
 // --enable-auto-tool-choice the reply's tool calls are read out as vLLM's parsers read them;
-// tool_choice "required" or a named function, and response_format json_object / json_schema, hold
-// the reply to JSON token by token (models/json_constraint.ts); --reasoning-parser splits a
-// reply's <think> reasoning from its answer.
+// tool_choice "required" or a named function, response_format json_object / json_schema and vLLM's
+// structured outputs (json, regex, choice) hold the reply token by token (models/token_constraint.ts);
+// --reasoning-parser splits a reply's <think> reasoning from its answer.
 import * as http from 'http';
 import { createHash, randomUUID, timingSafeEqual } from 'crypto';
 import { Spec } from '../args';
@@ -31,6 +31,7 @@ import { isJsonObject } from '../../io/json';
 import { SUMMARIES } from '../summaries';
 import { extractToolCalls, pythonJsonLoads, requiredToolCalls, textBeforeToolCalls, TOOL_CALL_PARSERS, ToolCallParser } from '../tool_parsers';
 import { JsonGrammar, jsonConstraint } from '../../models/json_constraint';
+import { RegexGrammar, regexConstraint } from '../../models/regex_constraint';
 import { extractReasoning, REASONING_PARSERS, ReasoningParser, ReasoningReader, reasoningReader, streamedReasoning } from '../reasoning_parsers';
 
 export const summary = SUMMARIES.serve;
@@ -222,8 +223,12 @@ async function route(ctx: ServeContext, req: http.IncomingMessage, res: http.Ser
   await complete(ctx, body, pathname === '/v1/chat/completions', res, arrived);
 }
 
+// vLLM's structured outputs, as {"structured_outputs": {KIND: ...}} (vLLM 0.10 on) or "guided_KIND": ... (before)
+const GUIDED_KEYS = ['guided_json', 'guided_regex', 'guided_choice', 'guided_grammar', 'guided_decoding_backend', 'guided_whitespace_pattern'];
 const COMMON_KEYS = ['model', 'max_tokens', 'temperature', 'top_p', 'n', 'stop', 'seed', 'stream', 'presence_penalty', 'frequency_penalty', 'user', 'logprobs',
-  'top_k', 'min_p', 'repetition_penalty', 'stream_options', 'logit_bias', 'min_tokens', 'stop_token_ids', 'ignore_eos', 'response_format'];
+  'top_k', 'min_p', 'repetition_penalty', 'stream_options', 'logit_bias', 'min_tokens', 'stop_token_ids', 'ignore_eos', 'response_format',
+  // (vLLM's structured outputs: the current field, and the guided_* fields older vLLM read)
+  'structured_outputs', ...GUIDED_KEYS];
 const COMPLETION_KEYS = [...COMMON_KEYS, 'prompt', 'echo', 'suffix', 'best_of'];
 // (chat_template_kwargs, add_generation_prompt, continue_final_message: vLLM's extra parameters)
 const CHAT_TEMPLATE_KEYS = ['tools', 'chat_template_kwargs', 'add_generation_prompt', 'continue_final_message'];
@@ -274,10 +279,11 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   const stops = options.stopStrings;
   const eos = options.eosTokenId;
   const ends = eosList(eos);
-  const grammar = jsonAsked(body);
-  if (grammar && forced) throw new RequestError('response_format and tool_choice "required" (or a named function) do not go together: the reply is held to the calls');
+  const asked = heldAsked(body);
+  if (asked && forced) throw new RequestError(`${asked.what} and tool_choice "required" (or a named function) do not go together: the reply is held to the calls`);
+  const held = asked ?? (forced && { json: forced.grammar, what: 'tool_choice' });
   // (with a reasoning parser and thinking on, as vLLM's: the answer after </think> is held, the reasoning is free)
-  if (grammar ?? forced) holdToJson(options, tokenizer, model.config.vocab_size, ends, (grammar ?? forced?.grammar)!, reasoning?.thinking ? '</think>' : undefined);
+  if (held) holdReplies(options, tokenizer, model.config.vocab_size, ends, held, reasoning?.thinking ? '</think>' : undefined);
   const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`, created = Math.floor(Date.now() / 1000);
   const head = { id, object: chat ? (stream ? 'chat.completion.chunk' : 'chat.completion') : 'text_completion', created, model: ctx.name };
   // A client gone before the end stops its generation (an AbortError, answered to no one).
@@ -591,6 +597,9 @@ function generationOptions(body: Record<string, unknown>, chat: boolean, model: 
 /** Schemas compiled for earlier requests (a client sends the same one again and again), the newest last. */
 const compiledSchemas = new Map<string, JsonGrammar>();
 
+/** What a reply is held to: JSON a grammar accepts, or what a pattern (or a list of choices) matches; `what` names the request's field. */
+type Held = { json: JsonGrammar; what: string } | { regex: RegexGrammar; what: string };
+
 /**
  * The JSON a response_format asks for: {"type": "json_object"} any object; {"type": "json_schema",
  * "json_schema": {"name": ..., "schema": {...}}} an object the schema accepts; {"type": "text"} (or
@@ -607,6 +616,94 @@ function jsonAsked(body: Record<string, unknown>): JsonGrammar | undefined {
   const schema = isJsonObject(spec) ? spec.schema : undefined;
   if (!isJsonObject(schema)) throw new RequestError('response_format json_schema needs "json_schema": {"name": ..., "schema": {...}} (the schema, a JSON Schema object)');
   return schemaGrammar(schema, 'response_format json_schema');
+}
+
+const STRUCTURED_KINDS = ['json', 'regex', 'choice', 'json_object', 'grammar', 'structural_tag'];
+const STRUCTURED_OPTIONS = ['disable_any_whitespace', 'disable_additional_properties', 'whitespace_pattern', 'disable_fallback'];
+
+/**
+ * What the request holds its replies to: response_format's JSON, or vLLM's structured outputs: json
+ * (a JSON Schema, or its text; any JSON value at the root but a bare scalar), regex (the whole reply
+ * matches, as Python's re.fullmatch), choice (exactly one of the strings), json_object. grammar and
+ * structural_tag are refused, as are options that would change the language held to.
+ */
+function heldAsked(body: Record<string, unknown>): Held | undefined {
+  const fromFormat = jsonAsked(body);
+  const guided = GUIDED_KEYS.filter((k) => body[k] !== undefined && body[k] !== null);
+  const structured = body.structured_outputs;
+  if (structured !== undefined && structured !== null && !isJsonObject(structured)) throw new RequestError('structured_outputs must be an object with one of json, regex, choice or json_object');
+  let spec: Record<string, unknown> = {};
+  let field: string;
+  if (structured !== undefined && structured !== null) {
+    if (guided.length) throw new RequestError(`structured_outputs and ${guided.join(', ')} do not go together: give the constraint in structured_outputs`);
+    const unknown = Object.keys(structured as object).filter((k) => !STRUCTURED_KINDS.includes(k) && !STRUCTURED_OPTIONS.includes(k));
+    if (unknown.length) throw new RequestError(`unknown structured_outputs fields: ${unknown.join(', ')} (json, regex, choice or json_object are served)`);
+    spec = structured as Record<string, unknown>;
+    field = 'structured_outputs';
+  } else {
+    // (guided_decoding_backend picks vLLM's engine: here there is one, read past)
+    for (const k of guided) if (k !== 'guided_decoding_backend') spec[k === 'guided_whitespace_pattern' ? 'whitespace_pattern' : k.slice('guided_'.length)] = body[k];
+    if (body.guided_decoding_backend !== undefined && body.guided_decoding_backend !== null && typeof body.guided_decoding_backend !== 'string') throw new RequestError('guided_decoding_backend must be a string');
+    field = 'guided';
+  }
+  const kinds = STRUCTURED_KINDS.filter((k) => spec[k] !== undefined && spec[k] !== null && !(k === 'json_object' && spec[k] === false));
+  const name = (kind: string) => (field === 'guided' ? `guided_${kind}` : `structured_outputs ${kind}`);
+  if (!kinds.length) {
+    if (field === 'structured_outputs' || Object.keys(spec).length) throw new RequestError(`${field === 'guided' ? Object.keys(spec).map((k) => `guided_${k}`).join(', ') + ' alone holds' : 'structured_outputs holds'} no reply to anything: give one of json, regex, choice or json_object`);
+    return fromFormat && { json: fromFormat, what: 'response_format' };
+  }
+  if (kinds.length > 1) throw new RequestError(`only one kind of structured output at a time, got ${kinds.map(name).join(' and ')}`);
+  if (fromFormat) throw new RequestError(`response_format and ${name(kinds[0])} do not go together: give one of them`);
+  // (options that change the language: refused, never read past; their defaults are what is served)
+  if (spec.whitespace_pattern !== undefined && spec.whitespace_pattern !== null) throw new RequestError(`${field === 'guided' ? 'guided_whitespace_pattern' : 'structured_outputs whitespace_pattern'} is not served: whitespace between JSON's parts is held to a run of up to 64 bytes with one line break`);
+  for (const option of ['disable_any_whitespace', 'disable_additional_properties']) {
+    if (spec[option] !== undefined && spec[option] !== false) throw new RequestError(`structured_outputs ${option} is not served (only false, the default): leave it out`);
+  }
+  if (spec.disable_fallback !== undefined && typeof spec.disable_fallback !== 'boolean') throw new RequestError('structured_outputs disable_fallback must be true or false');
+  const kind = kinds[0], value = spec[kind];
+  switch (kind) {
+    case 'json': {
+      let schema = value;
+      if (typeof schema === 'string') {
+        try {
+          schema = JSON.parse(schema);
+        } catch {
+          throw new RequestError(`${name('json')}: a string must be a JSON Schema's JSON text`);
+        }
+      }
+      if (!isJsonObject(schema) && schema !== true) throw new RequestError(`${name('json')} must be a JSON Schema (an object, or its JSON text)`);
+      return { json: schemaGrammar(schema, name('json'), true), what: name('json') };
+    }
+    case 'json_object':
+      if (value !== true) throw new RequestError(`${name('json_object')} must be true`);
+      return { json: JsonGrammar.object(), what: name('json_object') };
+    case 'regex':
+      if (typeof value !== 'string') throw new RequestError(`${name('regex')} must be a string (a regular expression)`);
+      return { regex: compiledRegex(`r${value}`, () => RegexGrammar.fromPattern(value), name('regex')), what: name('regex') };
+    case 'choice':
+      if (!Array.isArray(value) || !value.length || value.some((c) => typeof c !== 'string')) throw new RequestError(`${name('choice')} must be a non-empty list of strings`);
+      return { regex: compiledRegex(`c${JSON.stringify(value)}`, () => RegexGrammar.choice(value as string[]), name('choice')), what: name('choice') };
+    default:
+      throw new RequestError(`${name(kind)} is not served (a reply can be held to json, regex, choice or json_object here)`);
+  }
+}
+
+/** Patterns compiled for earlier requests, the newest last. */
+const compiledRegexes = new Map<string, RegexGrammar>();
+
+function compiledRegex(key: string, compile: () => RegexGrammar, what: string): RegexGrammar {
+  let grammar = compiledRegexes.get(key);
+  if (!grammar) {
+    try {
+      grammar = compile();
+    } catch (e) {
+      throw new RequestError(`${what}: ${(e as Error).message}`);
+    }
+  }
+  compiledRegexes.delete(key);
+  compiledRegexes.set(key, grammar);
+  if (compiledRegexes.size > 32) compiledRegexes.delete(compiledRegexes.keys().next().value!);
+  return grammar;
 }
 
 /** A schema compiled (or the same one compiled for an earlier request); what it cannot hold a reply to is the request's error, said as `what`'s. */
@@ -627,14 +724,16 @@ function schemaGrammar(schema: unknown, what: string, anyRoot = false): JsonGram
 }
 
 /**
- * Holds each reply to the JSON the grammar accepts: at each step only the tokens that keep it the
- * start of such JSON, and an end token once it is closed (vLLM's response_format, by a constraint
- * on the next token, HF's prefix_allowed_tokens_fn); `after`: from where the reply has written it.
+ * Holds each reply to what `held` accepts: at each step only the tokens that keep it the start of
+ * such a reply, and an end token where it may end (vLLM's structured outputs, by a constraint on the
+ * next token, HF's prefix_allowed_tokens_fn); `after`: from where the reply has written it.
  */
-function holdToJson(options: GenerateOptions, tokenizer: GPT2Tokenizer, vocabSize: number, ends: readonly number[], grammar: JsonGrammar, after?: string): void {
-  if (!ends.length) throw new RequestError('response_format json needs an end token to stop at once the object is closed: leave out ignore_eos (or give stop_token_ids)');
-  if (options.minNewTokens) throw new RequestError('response_format json and min_tokens do not go together: a closed object may come before min_tokens, and then only its end may follow');
-  const allowedNext = jsonConstraint(tokenizer, vocabSize, [...ends], grammar, { after });
+function holdReplies(options: GenerateOptions, tokenizer: GPT2Tokenizer, vocabSize: number, ends: readonly number[], held: Held, after?: string): void {
+  if (!ends.length) throw new RequestError(`${held.what} needs an end token to stop at once the reply is whole: leave out ignore_eos (or give stop_token_ids)`);
+  if (options.minNewTokens) throw new RequestError(`${held.what} and min_tokens do not go together: a whole reply may come before min_tokens, and then only its end may follow`);
+  const allowedNext = 'json' in held
+    ? jsonConstraint(tokenizer, vocabSize, [...ends], held.json, { after })
+    : regexConstraint(tokenizer, vocabSize, [...ends], held.regex, { after });
   let promptLength: number | undefined; // (the rows' length at the first step: the reply follows it)
   options.prefixAllowedTokensFn = (_batchId, ids) => allowedNext(ids.slice(promptLength ??= ids.length));
 }

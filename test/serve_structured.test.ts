@@ -1,0 +1,127 @@
+// tstorch serve's structured outputs beyond response_format, as vLLM serves them:
+// {"structured_outputs": {"choice" | "regex" | "json" | "json_object": ...}} and the guided_* fields
+// older vLLM read. A small GPT-2 with random weights samples freely; held, each reply is one of the
+// choices, a match of the pattern by Python's re.fullmatch (scripts/reference/regex_ref.py), or JSON
+// the schema accepts, whole where it stopped and the start of one where max_tokens cut it.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as path from 'path';
+import * as torch from '../lib';
+import { requestHandler } from '../lib/cli/commands/serve';
+import { JsonGrammar, readJsonPrefix } from '../lib/models/json_constraint';
+import { RegexGrammar, readRegexPrefix } from '../lib/models/regex_constraint';
+
+const TEMPLATE = fs.readFileSync(path.join(__dirname, 'fixtures', 'chat_templates', 'qwen3_style_reasoning.jinja'), 'utf8');
+const tok = torch.tokenizer.withChatTemplate(TEMPLATE);
+let model: torch.GPT2LMHeadModel, server: http.Server, base: string;
+
+beforeAll(async () => {
+  torch.manualSeed(0);
+  model = new torch.GPT2LMHeadModel({ vocab_size: 50257, n_positions: 256, n_embd: 32, n_layer: 1, n_head: 2 });
+  model.eval();
+  server = http.createServer(requestHandler({ model, tokenizer: tok, name: 'tiny' }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => { server?.close(() => resolve()); server?.closeAllConnections(); });
+  model?.dispose();
+});
+
+async function post(route: string, body: unknown): Promise<{ status: number; json?: any; events?: any[] }> {
+  const res = await fetch(`${base}${route}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  if (res.headers.get('content-type')?.startsWith('text/event-stream')) {
+    return { status: res.status, events: text.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => e.slice(6)).map((d) => (d === '[DONE]' ? d : JSON.parse(d))) };
+  }
+  return { status: res.status, json: JSON.parse(text) };
+}
+
+function fullmatch(pattern: string, texts: string[]): boolean[] {
+  const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'regex_ref.py')], { input: JSON.stringify({ check: [{ pattern, texts: texts.map((t) => [...Buffer.from(t)]) }] }), encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout).matches[0];
+}
+
+const CHOICES = ['positive', 'negative', 'neutral', 'mixed feelings'];
+
+test('choice: each sampled reply is exactly one of the choices; structured_outputs and guided_choice alike; streamed alike', async () => {
+  // (unheld, the model's reply is none of them: the hold is what makes it one)
+  const free = await post('/v1/completions', { prompt: 'The review was', max_tokens: 6, temperature: 1, seed: 1, n: 4 });
+  expect(free.json.choices.some((c: any) => !CHOICES.includes(c.text))).toBe(true);
+  for (const field of [{ structured_outputs: { choice: CHOICES } }, { guided_choice: CHOICES, guided_decoding_backend: 'xgrammar' }]) {
+    const r = await post('/v1/completions', { prompt: 'The review was', max_tokens: 20, temperature: 1, seed: 2, n: 8, ...field });
+    expect(r.status).toBe(200);
+    expect(r.json.choices.map((c: any) => c.finish_reason)).toEqual(Array(8).fill('stop'));
+    expect(r.json.choices.every((c: any) => CHOICES.includes(c.text))).toBe(true);
+    expect(new Set(r.json.choices.map((c: any) => c.text)).size).toBeGreaterThan(1); // (sampled: not always the same one)
+  }
+  const s = await post('/v1/completions', { prompt: 'The review was', max_tokens: 20, temperature: 1, seed: 3, stream: true, structured_outputs: { choice: CHOICES } });
+  const chunks = s.events!.filter((e) => e !== '[DONE]');
+  expect(CHOICES).toContain(chunks.map((e) => e.choices[0].text).join(''));
+  expect(chunks.at(-1).choices[0].finish_reason).toBe('stop');
+});
+
+test('regex: each sampled reply matches as Python\'s re.fullmatch reads it where it stopped, and is the start of a match where max_tokens cut it', async () => {
+  const patterns = ['\\d{3}-[a-z]{2,4}( ok)?', '(?:yes|no), because [A-Z][a-z]{1,5}\\.', '[\\u00e0-\\u00ff]{1,3}|\\w{1,8}@\\w{1,8}\\.(com|org)'];
+  for (const pattern of patterns) {
+    const grammar = RegexGrammar.fromPattern(pattern);
+    const r = await post('/v1/completions', { prompt: 'Answer:', max_tokens: 24, temperature: 1, seed: 4, n: 6, structured_outputs: { regex: pattern } });
+    expect(r.status).toBe(200);
+    const texts: string[] = r.json.choices.map((c: any) => c.text);
+    const python = fullmatch(pattern, texts);
+    r.json.choices.forEach((c: any, i: number) => {
+      expect({ pattern, text: c.text, finish: c.finish_reason, match: python[i] }).toEqual({ pattern, text: c.text, finish: c.finish_reason, match: c.finish_reason === 'stop' });
+      if (c.finish_reason === 'length') expect(readRegexPrefix(grammar, Buffer.from(c.text))).not.toEqual(expect.any(Number));
+    });
+    expect({ pattern, stopped: r.json.choices.some((c: any) => c.finish_reason === 'stop'), texts }).toMatchObject({ pattern, stopped: true });
+  }
+  // guided_regex, older vLLM's name, through chat: the reply's content
+  const chat = await post('/v1/chat/completions', { messages: [{ role: 'user', content: 'A code?' }], max_tokens: 24, temperature: 1, seed: 5, n: 3, guided_regex: '[A-Z]{2}\\d{2}', chat_template_kwargs: { enable_thinking: false } });
+  expect(chat.status).toBe(200);
+  const contents = chat.json.choices.map((c: any) => c.message.content);
+  expect(fullmatch('[A-Z]{2}\\d{2}', contents)).toEqual(contents.map(() => true));
+});
+
+test('json: a JSON Schema (or its text) with any root but a bare scalar, and json_object; the replies are JSON the schema accepts', async () => {
+  const schema = { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, ok: { type: 'boolean' } }, required: ['id', 'ok'] }, minItems: 1, maxItems: 2 };
+  const grammar = JsonGrammar.fromSchema(schema, { anyRoot: true });
+  for (const field of [{ structured_outputs: { json: schema } }, { structured_outputs: { json: JSON.stringify(schema) } }, { guided_json: schema }]) {
+    const r = await post('/v1/completions', { prompt: 'Items:', max_tokens: 60, temperature: 0.7, seed: 6, n: 3, ...field });
+    expect(r.status).toBe(200);
+    for (const c of r.json.choices) {
+      expect(readJsonPrefix(grammar, Buffer.from(c.text))).toBe(c.finish_reason === 'stop' ? 'done' : 'open');
+      if (c.finish_reason === 'stop') expect(Array.isArray(JSON.parse(c.text))).toBe(true);
+    }
+  }
+  const o = await post('/v1/completions', { prompt: 'Object:', max_tokens: 40, temperature: 0.7, seed: 7, n: 3, structured_outputs: { json_object: true } });
+  for (const c of o.json.choices) expect(readJsonPrefix(JsonGrammar.object(), Buffer.from(c.text))).toBe(c.finish_reason === 'stop' ? 'done' : 'open');
+});
+
+test('what cannot be held, or asks two things at once, is a 400 that says what to do', async () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ structured_outputs: { regex: 'a(?=b)' } }, /structured_outputs regex: regex "a\(\?=b\)" at position \d+: a lookahead is not served/],
+    [{ guided_regex: '(a' }, /guided_regex: .*missing \), unterminated subpattern/],
+    [{ structured_outputs: { choice: [] } }, /structured_outputs choice must be a non-empty list of strings/],
+    [{ guided_choice: ['a', 2] }, /guided_choice must be a non-empty list of strings/],
+    [{ structured_outputs: { regex: 'a', choice: ['a'] } }, /only one kind of structured output at a time, got structured_outputs regex and structured_outputs choice/],
+    [{ structured_outputs: { choice: ['a'] }, guided_regex: 'a' }, /structured_outputs and guided_regex do not go together/],
+    [{ structured_outputs: { grammar: 'root ::= "a"' } }, /structured_outputs grammar is not served/],
+    [{ guided_grammar: 'root ::= "a"' }, /guided_grammar is not served/],
+    [{ structured_outputs: { choice: ['a'] }, response_format: { type: 'json_object' } }, /response_format and structured_outputs choice do not go together/],
+    [{ structured_outputs: {} }, /structured_outputs holds no reply to anything/],
+    [{ structured_outputs: { regex: 'a', whitespace_pattern: ' *' } }, /whitespace_pattern is not served/],
+    [{ structured_outputs: { json: { type: 'object' }, disable_any_whitespace: true } }, /disable_any_whitespace is not served/],
+    [{ structured_outputs: { json: 'not json' } }, /structured_outputs json: a string must be a JSON Schema's JSON text/],
+    [{ structured_outputs: { json: { type: 'string' } } }, /structured_outputs json: schema: the reply must be an object/],
+    [{ structured_outputs: { regex: 'a' }, ignore_eos: true }, /structured_outputs regex needs an end token/],
+    [{ guided_choice: ['a'], min_tokens: 3 }, /guided_choice and min_tokens do not go together/],
+    [{ structured_outputs: { pattern: 'a' } }, /unknown structured_outputs fields: pattern/],
+    [{ structured_outputs: 'a' }, /structured_outputs must be an object/],
+  ];
+  for (const [field, message] of cases) {
+    const r = await post('/v1/completions', { prompt: 'x', max_tokens: 4, ...field });
+    expect({ field, status: r.status, message: r.json.error.message }).toEqual({ field, status: 400, message: expect.stringMatching(message) });
+  }
+});
