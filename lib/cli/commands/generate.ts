@@ -13,6 +13,8 @@ import { checkGenerateOptions, completesStopString, eosList, withDefaults } from
 import type { BeamSearchOutput, EosTokenIds, GenerateOptions } from '../../models/generation';
 import { SUMMARIES } from '../summaries';
 import { heldEnding } from '../streaming';
+import { JsonGrammar, jsonConstraint } from '../../models/json_constraint';
+import { RegexGrammar, regexConstraint } from '../../models/regex_constraint';
 
 export const summary = SUMMARIES.generate;
 export const spec: Spec = {
@@ -60,6 +62,10 @@ export const spec: Spec = {
   precision: { type: 'string', default: 'fp32', help: 'fp32 | bf16 (the forward passes under bfloat16 autocast: faster where the CPU or GPU multiplies bf16)' },
   bf16: { type: 'boolean', help: 'HF\'s --bf16: the same as --precision bf16' },
   json: { type: 'boolean', help: 'one JSON line: text, tokens' },
+  'json-schema': { type: 'string', help: 'hold each reply to JSON this JSON Schema file accepts, token by token (serve\'s structured outputs json: only tokens that keep it the start of such JSON, the end once it is whole)' },
+  'json-object': { type: 'boolean', help: 'hold each reply to a JSON object (serve\'s response_format json_object)' },
+  regex: { type: 'string', help: 'hold each reply to a match of this regular expression, as Python\'s re.fullmatch reads it (serve\'s structured outputs regex), e.g. \'\\d{3}-\\d{4}\'' },
+  choice: { type: 'string', help: 'hold each reply to exactly one of these strings: a JSON list, or comma-separated (serve\'s structured outputs choice), e.g. yes,no' },
   logprobs: { type: 'boolean', help: 'with --json or --prompts: each new token\'s log-probability where it was chosen (HF\'s compute_transition_scores, normalized)' },
 };
 
@@ -69,16 +75,19 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (prompt !== undefined && f.prompts !== undefined) throw new Error('--prompt and --prompts: give one');
   if (prompt === '') throw new Error('--prompt is empty');
   if (f.logprobs && !f.json && f.prompts === undefined) throw new Error('--logprobs goes into JSON lines: add --json (or use --prompts)');
+  const holds = ['json-schema', 'json-object', 'regex', 'choice'].filter((k) => f[k] !== undefined && f[k] !== false);
+  if (holds.length > 1) throw new Error(`--${holds.join(' and --')}: give one (each holds the whole reply)`);
   if (f.system !== undefined && !f.chat) throw new Error('--system is a chat\'s system message: add --chat');
   if (f['num-assistant-tokens'] !== undefined && f['assistant-model'] === undefined) throw new Error('--num-assistant-tokens goes with --assistant-model');
   const flags = generateFlags(f);
   const tokenizer = flags.tokenizer!;
   if (prompt === undefined) return generateFromFile(f, flags);
   const model = await loadModelFromFlags(f);
-  const options = await withAssistant(f, model, generateOptions(model, flags));
-  const eos = options.eosTokenId === undefined ? model.config.eos_token_id : options.eosTokenId;
+  const plainOptions = await withAssistant(f, model, generateOptions(model, flags));
+  const eos = plainOptions.eosTokenId === undefined ? model.config.eos_token_id : plainOptions.eosTokenId;
   const ids = tokenizer.encode(f.chat ? chatPrompt(tokenizer, prompt, f.system as string | undefined) : prompt);
   checkVocabulary(model, ids, 'the prompt');
+  const options = withHold(plainOptions, heldReply(f, tokenizer, model, plainOptions, eos), ids.length);
   if (f.chat) {
     // the assistant's reply alone, as the chat pipeline's new message (printed when done: its end may be a stop string)
     const { sequences } = runGenerate(model, [ids], options, f);
@@ -219,6 +228,7 @@ async function generateFromFile(f: Record<string, unknown>, flags: GenerateOptio
   // (prompt lookup and an assistant take one prompt at a time, as HF's assisted decoding)
   const batchSize = options.promptLookupNumTokens !== undefined || options.assistantModel ? 1 : f['batch-size'] as number;
   const eos = options.eosTokenId === undefined ? model.config.eos_token_id : options.eosTokenId;
+  const hold = heldReply(f, tokenizer, model, options, eos);
   const n = options.numReturnSequences ?? 1;
   const encode = (i: number) => {
     const ids = tokenizer.encode(f.chat && !rendered.has(prompts[i]) ? chatPrompt(tokenizer, prompts[i], f.system as string | undefined) : prompts[i]);
@@ -234,12 +244,13 @@ async function generateFromFile(f: Record<string, unknown>, flags: GenerateOptio
   });
   try {
     if (f['continuous-batching']) {
-      await continuousBatches(model, options, f, prompts.length, batchSize, encode, print);
+      await continuousBatches(model, options, f, prompts.length, batchSize, encode, print, hold);
       return;
     }
     for (let i = 0; i < prompts.length; i += batchSize) {
       const batch = prompts.slice(i, i + batchSize).map((_, k) => encode(i + k));
-      const { sequences, scores, logprobs } = runGenerate(model, batch, options, f);
+      // (left-padded: every row's reply begins after the longest prompt)
+      const { sequences, scores, logprobs } = runGenerate(model, batch, withHold(options, hold, Math.max(...batch.map((p) => p.length))), f);
       batch.forEach((ids, k) => print(i + k, ids, sequences.slice(k * n, (k + 1) * n), scores.slice(k * n, (k + 1) * n), logprobs?.slice(k * n, (k + 1) * n)));
     }
   } finally {
@@ -253,7 +264,7 @@ async function generateFromFile(f: Record<string, unknown>, flags: GenerateOptio
  * as it is alone, a finished one making room for the next; the lines printed in the file's order.
  */
 async function continuousBatches(model: GPT2LMHeadModel, options: GenerateOptions, f: Record<string, unknown>, count: number, inFlight: number,
-  encode: (i: number) => number[], print: (i: number, ids: number[], sequences: number[][], scores: number[]) => void): Promise<void> {
+  encode: (i: number) => number[], print: (i: number, ids: number[], sequences: number[][], scores: number[]) => void, hold?: Hold): Promise<void> {
   if (f.logprobs) throw new Error('--logprobs goes with padded batches (HF\'s scores): leave out --continuous-batching');
   if ((options.numBeams ?? 1) > 1) throw new Error('--continuous-batching shares greedy and sampling steps: not with --num-beams');
   const all = Array.from({ length: count }, (_, i) => encode(i)); // (every prompt checked before any work)
@@ -265,7 +276,7 @@ async function continuousBatches(model: GPT2LMHeadModel, options: GenerateOption
     while (next < count && !failed) {
       const i = next++;
       try {
-        done.set(i, await batcher.generate([all[i]], options));
+        done.set(i, await batcher.generate([all[i]], withHold(options, hold, all[i].length)));
       } catch (e) {
         failed = true;
         throw e;
@@ -279,6 +290,60 @@ async function continuousBatches(model: GPT2LMHeadModel, options: GenerateOption
   const lanes = await Promise.allSettled(Array.from({ length: Math.min(inFlight, count) }, lane));
   const failure = lanes.find((l) => l.status === 'rejected') as PromiseRejectedResult | undefined;
   if (failure) throw failure.reason; // (after every lane has stopped: the model is freed after)
+}
+
+/** A reply held to a language: generate's prefixAllowedTokensFn for prompts of a given length (the reply is what follows them). */
+type Hold = (promptLength: number) => NonNullable<GenerateOptions['prefixAllowedTokensFn']>;
+
+/**
+ * --json-schema, --json-object, --regex, --choice: each reply held token by token to what it asks
+ * for, as serve's structured outputs hold it (only tokens that keep the reply the start of one, the
+ * end once it is whole); undefined where none is given.
+ */
+function heldReply(f: Record<string, unknown>, tokenizer: GPT2Tokenizer, model: GPT2LMHeadModel, options: GenerateOptions, eos: EosTokenIds | undefined): Hold | undefined {
+  const flag = ['json-schema', 'json-object', 'regex', 'choice'].find((k) => f[k] !== undefined && f[k] !== false);
+  if (!flag) return undefined;
+  const fail = (message: string): never => {
+    model.dispose();
+    options.assistantModel?.dispose();
+    throw new Error(message);
+  };
+  const ends = [...eosList(eos)];
+  if (!ends.length) fail(`--${flag} needs an end token to stop at once the reply is whole: the model has no eos_token_id (set it in its config.json or generation_config.json)`);
+  if (options.minNewTokens) fail(`--${flag} and --min-new-tokens do not go together: a whole reply may come before them, and then only its end may follow`);
+  if (options.assistantModel || options.promptLookupNumTokens !== undefined || options.penaltyAlpha) fail(`--${flag} holds the reply token by token: not with --assistant-model, --prompt-lookup-num-tokens or --penalty-alpha`);
+  let allowedNext: (reply: number[]) => number[];
+  try {
+    const vocab = model.config.vocab_size;
+    if (flag === 'json-object') allowedNext = jsonConstraint(tokenizer, vocab, ends, JsonGrammar.object());
+    else if (flag === 'json-schema') allowedNext = jsonConstraint(tokenizer, vocab, ends, JsonGrammar.fromSchema(readSchema(f['json-schema'] as string), { anyRoot: true }));
+    else if (flag === 'regex') allowedNext = regexConstraint(tokenizer, vocab, ends, RegexGrammar.fromPattern(f.regex as string));
+    else allowedNext = regexConstraint(tokenizer, vocab, ends, RegexGrammar.choice(choices(f.choice as string)));
+  } catch (e) {
+    return fail(`--${flag}: ${(e as Error).message}`);
+  }
+  return (promptLength) => (_batchId, ids) => allowedNext(ids.slice(promptLength));
+}
+
+function withHold(options: GenerateOptions, hold: Hold | undefined, promptLength: number): GenerateOptions {
+  return hold ? { ...options, prefixAllowedTokensFn: hold(promptLength) } : options;
+}
+
+function readSchema(file: string): unknown {
+  if (!fs.existsSync(file) || fs.statSync(file).isDirectory()) throw new Error(`${file}: no such file (a JSON Schema, e.g. {"type": "object", "properties": {...}})`);
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file} is not JSON: ${(e as Error).message}`);
+  }
+}
+
+/** --choice: a JSON list of strings, or the strings comma-separated. */
+function choices(text: string): string[] {
+  if (!text.trimStart().startsWith('[')) return text.split(',');
+  const list = JSON.parse(text);
+  if (!Array.isArray(list)) throw new Error('a JSON list of strings, or the strings comma-separated');
+  return list;
 }
 
 /** The flags given, over the model's generation_config.json, over the command's defaults; checked. */

@@ -1,0 +1,90 @@
+// tstorch generate --choice / --regex / --json-schema / --json-object, run as a user would: a small
+// GPT-2 with random weights samples, and each reply is held to what was asked (Python's
+// re.fullmatch and json judge), in each of generate's paths: one prompt streamed, several
+// sequences, --prompts in padded batches and with --continuous-batching.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { saveTinyGpt2 } from './helpers';
+import { JsonGrammar, readJsonPrefix } from '../lib/models/json_constraint';
+
+const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
+let tmp: string, modelDir: string;
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function fullmatch(pattern: string, texts: string[]): boolean[] {
+  const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'regex_ref.py')], { input: JSON.stringify({ check: [{ pattern, texts: texts.map((t) => [...Buffer.from(t)]) }] }), encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout).matches[0];
+}
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tstorch-cli-structured-'));
+  modelDir = await saveTinyGpt2(path.join(tmp, 'model'));
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+test('--choice and --regex: sampled replies are one of the choices, or match the pattern; streamed alike', () => {
+  const prompt = 'The verdict:';
+  const r = cli('generate', '--model', modelDir, '--prompt', prompt, '--choice', 'guilty,not guilty,hung jury', '--temperature', '1', '--seed', '1', '--num-return-sequences', '6', '--max-new-tokens', '20', '--json');
+  expect(r.err).toBe('');
+  const replies = r.out.trim().split('\n').map((l) => JSON.parse(l).text.slice(prompt.length));
+  expect(replies.length).toBe(6);
+  for (const reply of replies) expect(['guilty', 'not guilty', 'hung jury']).toContain(reply);
+  const json = cli('generate', '--model', modelDir, '--prompt', prompt, '--choice', '["a, b", "c"]', '--max-new-tokens', '20', '--json');
+  expect(['a, b', 'c']).toContain(JSON.parse(json.out).text.slice(prompt.length));
+  // one prompt, streamed as it is generated
+  const pattern = '[A-Z]{2}-\\d{2,3}( \\(ok\\))?';
+  const streamed = cli('generate', '--model', modelDir, '--prompt', prompt, '--regex', pattern, '--temperature', '1', '--seed', '2', '--max-new-tokens', '30');
+  expect(streamed.err).toBe('');
+  expect(streamed.out.startsWith(prompt)).toBe(true);
+  const reply = streamed.out.slice(prompt.length).replace(/\n$/, '');
+  expect({ reply, match: fullmatch(pattern, [reply])[0] }).toEqual({ reply, match: true });
+});
+
+test('--json-schema and --json-object over --prompts: padded batches and continuous batching, each completion JSON the schema accepts', () => {
+  const schema = { type: 'object', properties: { name: { type: 'string', enum: ['Ann', 'Bo'] }, age: { enum: [1, 2, 30] }, tags: { type: 'array', items: { type: 'boolean' }, maxItems: 2 } }, required: ['name', 'age', 'tags'] };
+  const schemaFile = path.join(tmp, 'schema.json');
+  fs.writeFileSync(schemaFile, JSON.stringify(schema));
+  const grammar = JsonGrammar.fromSchema(schema);
+  const promptsFile = path.join(tmp, 'prompts.txt');
+  fs.writeFileSync(promptsFile, ['Person:', 'A much longer prompt that comes before the record:', 'X'].join('\n'));
+  for (const extra of [['--batch-size', '2'], ['--continuous-batching', '--batch-size', '2']]) {
+    const r = cli('generate', '--model', modelDir, '--prompts', promptsFile, '--json-schema', schemaFile, '--temperature', '0.8', '--seed', '3', '--max-new-tokens', '80', ...extra);
+    expect(r.err).toBe('');
+    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.length).toBe(3);
+    // (ended by the end token: whole, and the schema's; cut by max_tokens or the tiny model's 64 positions: the start of one)
+    const ended = lines.filter((l) => l.tokens.at(-1) === 50256);
+    expect(ended.length).toBeGreaterThan(0);
+    for (const l of lines) expect(readJsonPrefix(grammar, Buffer.from(l.completion))).toBe(ended.includes(l) ? 'done' : 'open');
+    for (const l of ended) {
+      const value = JSON.parse(l.completion);
+      expect(Object.keys(value)).toEqual(['name', 'age', 'tags']);
+      expect(['Ann', 'Bo']).toContain(value.name);
+      expect([1, 2, 30]).toContain(value.age);
+      expect(value.tags.every((t: unknown) => typeof t === 'boolean') && value.tags.length <= 2).toBe(true);
+    }
+  }
+  const o = cli('generate', '--model', modelDir, '--prompts', promptsFile, '--json-object', '--max-new-tokens', '60', '--temperature', '0.8', '--seed', '4');
+  for (const l of o.out.trim().split('\n').map((x) => JSON.parse(x))) expect(readJsonPrefix(JsonGrammar.object(), Buffer.from(l.completion))).toBe(l.tokens.at(-1) === 50256 ? 'done' : 'open');
+});
+
+test('what cannot be held says so, before any work', () => {
+  const cases: [string[], RegExp][] = [
+    [['--choice', 'a', '--regex', 'b'], /--regex and --choice: give one/],
+    [['--regex', 'a(?=b)'], /--regex: regex "a\(\?=b\)" at position \d+: a lookahead is not served/],
+    [['--json-schema', path.join(tmp, 'none.json')], /--json-schema: .*none\.json: no such file/],
+    [['--choice', 'a', '--min-new-tokens', '2'], /--choice and --min-new-tokens do not go together/],
+    [['--choice', '[1]'], /--choice: choice must be a non-empty list of strings/],
+  ];
+  for (const [flags, message] of cases) {
+    const r = cli('generate', '--model', modelDir, '--prompt', 'x', ...flags);
+    expect({ flags, code: r.code, err: r.err }).toEqual({ flags, code: 1, err: expect.stringMatching(message) });
+  }
+});
