@@ -131,6 +131,15 @@ const SCHEMAS: Record<string, unknown> = {
   tree: { $defs: { node: { type: 'object', properties: { v: { type: 'integer' }, kids: { type: 'array', items: { $ref: '#/$defs/node' } } }, required: ['v'] } }, $ref: '#/$defs/node' },
   optional: { type: 'object', properties: { ok: { type: 'boolean' }, meta: { type: 'object', properties: { n: { type: 'number', nullable: true } } } } },
   nothing: { type: 'object', properties: { none: { type: 'object', properties: {} } } }, // (properties given, none listed: {} only, as xgrammar's strict mode)
+  // (Pydantic's constr / conint: a pattern, as re.search reads it; lengths in characters; integer bounds)
+  checked: {
+    type: 'object',
+    properties: {
+      code: { type: 'string', pattern: '^[A-Z]{2}-\\d{3}$' }, name: { type: 'string', minLength: 2, maxLength: 5 }, note: { type: ['string', 'null'], pattern: 'ok|fine', maxLength: 12 },
+      age: { type: 'integer', minimum: 0, maximum: 130 }, delta: { type: 'integer', exclusiveMinimum: -10.5, exclusiveMaximum: 1000 }, big: { type: 'integer', minimum: 99 },
+    },
+    required: ['code', 'age', 'name'],
+  },
 };
 
 test('schemas against python3-jsonschema: objects a schema accepts are read whole, near misses (a required property missing, two swapped, a wrong type, an unknown one) are not', () => {
@@ -169,8 +178,14 @@ test('a schema\'s tokens: each token of an accepted object allowed in turn, then
 test('what a schema asks that a reply cannot be held to is refused, by name, never read past', () => {
   const refused: [unknown, RegExp][] = [
     [{ type: 'object', properties: { d: { type: 'string', format: 'date-time' } } }, /schema\.properties\.d: 'format' is not served/],
-    [{ type: 'object', properties: { n: { type: 'integer', minimum: 0, maximum: 9 } } }, /'minimum', 'maximum' are not served/],
-    [{ type: 'object', properties: { s: { type: 'string', pattern: '^a' } } }, /'pattern' is not served/],
+    [{ type: 'object', properties: { n: { type: 'number', minimum: 0, maximum: 9 } } }, /properties\.n: 'minimum', 'maximum' are not served/],
+    [{ type: 'object', properties: { n: { type: ['integer', 'number'], minimum: 0 } } }, /minimum on a number is not served/],
+    [{ type: 'object', properties: { n: { type: 'integer', minimum: 5, maximum: 4 } } }, /no integer is in \[5, 4\]/],
+    [{ type: 'object', properties: { n: { type: 'integer', exclusiveMinimum: true } } }, /exclusiveMinimum must be a number \(draft 4's boolean form is not served/],
+    [{ type: 'object', properties: { n: { type: 'integer', maximum: 1e300 } } }, /beyond the integers held here/],
+    [{ type: 'object', properties: { s: { type: 'string', pattern: '(?=a)' } } }, /properties\.s\.pattern: regex "\(\?=a\)" at position \d+: a lookahead is not served/],
+    [{ type: 'object', properties: { s: { type: 'string', minLength: 3, maxLength: 2 } } }, /minLength 3 > maxLength 2: no string fits/],
+    [{ type: 'object', properties: { s: { type: 'string', format: 'email', pattern: 'a' } } }, /'format' is not served/],
     [{ type: 'object', allOf: [{ type: 'object' }] }, /'allOf' is not served/],
     [{ type: 'array' }, /the reply must be an object/],
     [{ type: 'object', required: ['a'] }, /required names a, not among its properties/],
@@ -181,4 +196,36 @@ test('what a schema asks that a reply cannot be held to is refused, by name, nev
     [{ type: 'object', $defs: { p: { type: 'string' } }, properties: { a: { $ref: '#/$defs/p', maxLength: 3 } } }, /maxLength beside \$ref is not served/],
   ];
   for (const [schema, message] of refused) expect(() => JsonGrammar.fromSchema(schema)).toThrow(message);
+});
+
+test('integer bounds, lengths and patterns, at their edges: a number that only begins one in range goes on but does not end; escapes count as the characters they stand for', () => {
+  const read = (schema: unknown, text: string) => readJsonPrefix(JsonGrammar.fromSchema({ type: 'object', properties: { v: schema }, required: ['v'] }), Buffer.from(text));
+  const big = { type: 'integer', minimum: 99 };
+  expect(read(big, '{"v": 9')).toBe('open'); // (99 may follow)
+  expect(read(big, '{"v": 9}')).toBe(7);
+  expect(['{"v": 99}', '{"v": 100}', '{"v": 123456789012}'].map((t) => read(big, t))).toEqual(['done', 'done', 'done']);
+  expect(read(big, '{"v": -1')).toBe(6);
+  const age = { type: 'integer', minimum: 0, maximum: 130 };
+  expect(read(age, '{"v": 13')).toBe('open');
+  expect(read(age, '{"v": 131')).toBe(8);
+  expect(read(age, '{"v": 130}')).toBe('done');
+  expect(read(age, '{"v": 01')).toBe(7); // (JSON: no leading zeros)
+  const around = { type: 'integer', exclusiveMinimum: -10.5, maximum: 5 };
+  expect(['{"v": -10}', '{"v": -0}', '{"v": 5}', '{"v": 0}'].map((t) => read(around, t))).toEqual(['done', 'done', 'done', 'done']);
+  expect(read(around, '{"v": -11')).toBe(8);
+  expect(read(around, '{"v": 6')).toBe(6);
+  const name = { type: 'string', minLength: 2, maxLength: 3 };
+  expect(['{"v": "ab"}', '{"v": "\\ud83d\\ude00a"}', '{"v": "東京x"}', '{"v": "\\n\\t"}'].map((t) => read(name, t))).toEqual(['done', 'done', 'done', 'done']);
+  expect(read(name, '{"v": "a"}')).toBe(8);
+  expect(read(name, '{"v": "abcd')).toBe(10);
+  expect(read(name, '{"v": "\\ud83d"}')).toBe(13); // (a lone surrogate is no character)
+  expect(read(name, '{"v": "\\ud83dx')).toBe(13);
+  const code = { type: 'string', pattern: '^[A-Z]{2}-\\d{3}$' };
+  expect(['{"v": "AB-123"}', '{"v": "\\u0041B-123"}', '{"v": "AB-123\\n"}'].map((t) => read(code, t))).toEqual(['done', 'done', 'done']); // (Python's $: before a last line break too)
+  expect(read(code, '{"v": "xAB')).toBe(7);
+  expect(read(code, '{"v": "AB-1234')).toBe(13);
+  const somewhere = { type: 'string', pattern: 'ok' };
+  expect(['{"v": "ok"}', '{"v": "it is ok, yes"}'].map((t) => read(somewhere, t))).toEqual(['done', 'done']);
+  expect(read(somewhere, '{"v": "o"}')).toBe(8);
+  expect(read(somewhere, '{"v": "not yet')).toBe('open');
 });

@@ -205,3 +205,20 @@ test('token by token: each token of a match is allowed at its place, the end whe
   expect(afterThink(tok.encode('let me see')).length).toBe(50257);
   expect(afterThink(tok.encode('hmm</think>')).map((id) => tok.decode([id])).sort()).toEqual(expect.arrayContaining(['no', 'yes']));
 });
+
+test('integerRange (JSON Schema\'s minimum and maximum): every integer text in and around 300 random ranges, against arithmetic', () => {
+  let seed = 5;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const pick = () => { const r = rand(); return r < 0.1 ? -Infinity : r < 0.2 ? Infinity : Math.round((rand() - 0.5) * 10 ** Math.floor(rand() * 6)); };
+  for (let k = 0; k < 300; k++) {
+    let [lo, hi] = [pick(), pick()].sort((a, b) => a - b);
+    if (lo === hi && !Number.isFinite(lo)) [lo, hi] = [-Infinity, Infinity];
+    const g = RegexGrammar.integerRange(lo, hi);
+    const near = [lo, hi].filter(Number.isFinite).flatMap((b) => [b - 11, b - 10, b - 1, b, b + 1, b + 10, b + 11]);
+    for (const v of [...near, 0, 1, -1, 9, 10, 99, 100, -100, 12345, -98765, 10 ** 7, -(10 ** 7)]) {
+      expect({ lo, hi, v, done: readRegexPrefix(g, Buffer.from(String(v))) === 'done' }).toEqual({ lo, hi, v, done: v >= lo && v <= hi });
+    }
+    expect(readRegexPrefix(g, Buffer.from('-0')) === 'done').toBe(lo <= 0 && hi >= 0); // (JSON's -0 is 0)
+    expect(readRegexPrefix(g, Buffer.from('007'))).toEqual(expect.any(Number)); // (no leading zeros)
+  }
+});

@@ -7,19 +7,22 @@
 // before the object or after it, and one limit of tstorch's own: a run of whitespace holds one line
 // break and up to 64 bytes (a small model held to JSON otherwise writes newlines until max_tokens).
 // A schema's properties come in the order it lists them (optional ones may be left out), as
-// xgrammar, vLLM's engine, writes its grammar; additional properties where it allows them.
+// xgrammar, vLLM's engine, writes its grammar; additional properties where it allows them. A
+// string's pattern and lengths, and an integer's bounds, are regex_constraint.ts's machines stepped
+// along the value's text (a pattern as re.search reads it: found anywhere unless anchored).
 // The reply's bytes go through a pushdown machine (a stack of immutable frames), held token by
 // token by token_constraint.ts.
 import type { GPT2Tokenizer } from './tokenizer';
 import { readPrefix, tokenConstraint, type ByteMachine } from './token_constraint';
+import { RegexGrammar, type RegexState } from './regex_constraint';
 
 // ---- what a schema compiles to ----
 
 type Node =
   | { id: number; kind: 'object'; props: Prop[]; additional: Node | null }
   | { id: number; kind: 'array'; items: Node; min: number; max: number }
-  | { id: number; kind: 'string'; values: number[][] | null } // (values: the raw bytes each allowed string has between its quotes)
-  | { id: number; kind: 'number'; integer: boolean }
+  | { id: number; kind: 'string'; values: number[][] | null; checks: RegexGrammar[] } // (values: the raw bytes each allowed string has between its quotes; checks: what its text must match, pattern and length)
+  | { id: number; kind: 'number'; integer: boolean; range: RegexGrammar | null } // (range: the integers allowed, minimum and maximum)
   | { id: number; kind: 'literal'; texts: number[][] } // (true, false, null, or exact integers)
   | { id: number; kind: 'union'; options: Node[] };
 /** A listed property: its name's bytes as JSON writes them (raw), the same one byte a character (key: what a key string read is compared with). */
@@ -38,7 +41,7 @@ function node<K extends Node['kind']>(kind: K, fields: Omit<Extract<Node, { kind
 const ANY: Node = node('union', { options: [] });
 const ANY_OBJECT = node('object', { props: [], additional: ANY });
 (ANY as { options: Node[] }).options.push(
-  ANY_OBJECT, node('array', { items: ANY, min: 0, max: Infinity }), node('string', { values: null }), node('number', { integer: false }),
+  ANY_OBJECT, node('array', { items: ANY, min: 0, max: Infinity }), node('string', { values: null, checks: [] }), node('number', { integer: false, range: null }),
   node('literal', { texts: ['true', 'false', 'null'].map(bytesOf) }),
 );
 
@@ -47,7 +50,8 @@ const ANNOTATIONS = new Set(['title', 'description', 'default', 'examples', '$sc
 const TYPE_KEYWORDS: Record<string, string[]> = {
   object: ['properties', 'required', 'additionalProperties'],
   array: ['items', 'minItems', 'maxItems'],
-  string: [], number: [], integer: [], boolean: [], null: [],
+  string: ['minLength', 'maxLength', 'pattern'], integer: ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'],
+  number: [], boolean: [], null: [],
 };
 
 /** A JSON Schema compiled for generation; what it cannot hold a reply to is an error that says so. */
@@ -62,7 +66,8 @@ export class JsonGrammar {
   /**
    * The objects a JSON Schema accepts: type (one or a list; nullable), properties, required,
    * additionalProperties, items, minItems, maxItems, enum, const, anyOf, oneOf (as anyOf), local
-   * $ref (#/$defs/..., #/definitions/...); annotations are read past. The root must be an object
+   * $ref (#/$defs/..., #/definitions/...), a string's pattern, minLength and maxLength, an
+   * integer's minimum, maximum, exclusiveMinimum and exclusiveMaximum; annotations are read past. The root must be an object
    * (or, with anyRoot, an object or an array: tool_choice "required"'s list of calls).
    */
   static fromSchema(schema: unknown, opts: { anyRoot?: boolean } = {}): JsonGrammar {
@@ -102,8 +107,13 @@ export class JsonGrammar {
           if (min > max) throw new Error(`${where}: minItems ${min} > maxItems ${max}: no array fits`);
           return node('array', { items: s.items === undefined ? ANY : compile(s.items, `${where}.items`), min, max });
         }
-        case 'string': return node('string', { values: null });
-        case 'number': case 'integer': return node('number', { integer: type === 'integer' });
+        case 'string': return node('string', { values: null, checks: stringChecks(s, where) });
+        case 'integer': return node('number', { integer: true, range: integerRange(s, where) });
+        case 'number': {
+          const bounds = BOUNDS.filter((k) => s[k] !== undefined);
+          if (bounds.length) throw new Error(`${where}: ${bounds.join(', ')} on a number is not served (a reply cannot be held to it here; on an integer it is): leave it out and check the reply`);
+          return node('number', { integer: false, range: null });
+        }
         case 'boolean': return node('literal', { texts: ['true', 'false'].map(bytesOf) });
         case 'null': return node('literal', { texts: [bytesOf('null')] });
         default: throw new Error(`${where}.type must be object, array, string, number, integer, boolean or null, got ${JSON.stringify(type)}`);
@@ -133,7 +143,7 @@ export class JsonGrammar {
         throw new Error(`${where}: ${JSON.stringify(v)} is not served (strings, integers, true, false and null are)`);
       });
       const options: Node[] = [];
-      if (strings.length) options.push(node('string', { values: strings }));
+      if (strings.length) options.push(node('string', { values: strings, checks: [] }));
       if (literals.length) options.push(node('literal', { texts: literals }));
       return options.length === 1 ? options[0] : node('union', { options });
     };
@@ -160,6 +170,46 @@ export class JsonGrammar {
   }
 }
 
+const BOUNDS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'];
+
+/** A string schema's pattern (as Python's re.search reads it, \d \w \s ASCII's) and minLength / maxLength (characters), as checks its text must pass. */
+function stringChecks(s: Record<string, unknown>, where: string): RegexGrammar[] {
+  const checks: RegexGrammar[] = [];
+  if (s.pattern !== undefined) {
+    if (typeof s.pattern !== 'string') throw new Error(`${where}.pattern must be a string (a regular expression)`);
+    try {
+      checks.push(RegexGrammar.search(s.pattern));
+    } catch (e) {
+      throw new Error(`${where}.pattern: ${(e as Error).message}`);
+    }
+  }
+  if (s.minLength !== undefined || s.maxLength !== undefined) {
+    const min = count(s.minLength, 0, `${where}.minLength`), max = count(s.maxLength, Infinity, `${where}.maxLength`);
+    if (min > max) throw new Error(`${where}: minLength ${min} > maxLength ${max}: no string fits`);
+    if (Math.max(min, max === Infinity ? 0 : max) > 10000) throw new Error(`${where}: a length over 10000 is not served`);
+    checks.push(RegexGrammar.length(min, max));
+  }
+  return checks;
+}
+
+/** An integer schema's minimum, maximum, exclusiveMinimum and exclusiveMaximum (draft 6 on: numbers) as the range its text must be in. */
+function integerRange(s: Record<string, unknown>, where: string): RegexGrammar | null {
+  const given = BOUNDS.filter((k) => s[k] !== undefined);
+  if (!given.length) return null;
+  for (const k of given) if (typeof s[k] !== 'number' || !Number.isFinite(s[k])) throw new Error(`${where}.${k} must be a number${typeof s[k] === 'boolean' ? ' (draft 4\'s boolean form is not served: give the bound itself)' : ''}`);
+  const bound = (k: string) => s[k] as number;
+  let lo = -Infinity, hi = Infinity;
+  if (s.minimum !== undefined) lo = Math.max(lo, Math.ceil(bound('minimum')));
+  if (s.exclusiveMinimum !== undefined) lo = Math.max(lo, Math.floor(bound('exclusiveMinimum')) + 1);
+  if (s.maximum !== undefined) hi = Math.min(hi, Math.floor(bound('maximum')));
+  if (s.exclusiveMaximum !== undefined) hi = Math.min(hi, Math.ceil(bound('exclusiveMaximum')) - 1);
+  try {
+    return RegexGrammar.integerRange(lo, hi);
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`);
+  }
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
@@ -179,11 +229,16 @@ type Frame =
   | { t: 'value'; node: Node; space: number } // a value of `node` comes next
   | { t: 'object'; node: Extract<Node, { kind: 'object' }>; phase: 'first' | 'key' | 'colon' | 'after'; next: number; prop: number; space: number }
   | { t: 'array'; node: Extract<Node, { kind: 'array' }>; phase: 'first' | 'after'; count: number; space: number }
-  | { t: 'string'; free: boolean; cands: number[][] | null; pos: number; raw: string | null; escape: number; lo: number; hi: number; more: number }
-  | { t: 'number'; integer: boolean; sub: NumberPart }
+  | { t: 'string'; free: boolean; cands: number[][] | null; pos: number; raw: string | null; escape: number; lo: number; hi: number; more: number; check: Check | null }
+  | { t: 'number'; integer: boolean; sub: NumberPart; range: RegexGrammar | null; at: RegexState | null }
   | { t: 'literal'; cands: number[][]; pos: number }
   | { t: 'done' };
 type NumberPart = 'minus' | 'zero' | 'int' | 'dot' | 'frac' | 'exp' | 'expSign' | 'expInt';
+/**
+ * A checked string's text so far, as its checks read it: their states, the \u escape's code unit
+ * being read (unit), and a high surrogate waiting for its low one (high; 0: none).
+ */
+interface Check { grammars: RegexGrammar[]; states: RegexState[]; unit: number; high: number }
 interface State { frame: Frame; up: State | null }
 
 const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
@@ -247,7 +302,7 @@ function feed(s: State, b: number): State[] {
       // a key: one of the properties that may come next, or (where additional ones are allowed) any
       const cands = keyChoices(f).map((p) => p.raw);
       const free = f.node.additional !== null;
-      return [push({ t: 'string', free, cands: free ? null : cands, pos: 0, raw: free && f.node.props.length ? '' : null, escape: 0, lo: 0, hi: 0, more: 0 }, s)];
+      return [push({ t: 'string', free, cands: free ? null : cands, pos: 0, raw: free && f.node.props.length ? '' : null, escape: 0, lo: 0, hi: 0, more: 0, check: null }, s)];
     }
     case 'array': {
       if (b === 0x5d) return f.count >= f.node.min ? [completed(s.up)] : [];
@@ -257,9 +312,13 @@ function feed(s: State, b: number): State[] {
     case 'string': return stringByte(s, f, b);
     case 'number': {
       const sub = numberByte(f.sub, b, f.integer);
-      if (sub) return [replaced(s, { ...f, sub })];
+      if (sub) {
+        const at = f.range && f.range.step(f.at!, b);
+        return !f.range || at ? [replaced(s, { ...f, sub, at })] : [];
+      }
       // (a number ends where something else begins: what follows it, read by its container)
-      return ['zero', 'int', 'frac', 'expInt'].includes(f.sub) && s.up ? feed(completed(s.up), b) : [];
+      const inRange = !f.range || f.range.accepts(f.at!);
+      return ['zero', 'int', 'frac', 'expInt'].includes(f.sub) && inRange && s.up ? feed(completed(s.up), b) : [];
     }
     case 'literal': {
       const cands = f.cands.filter((c) => c[f.pos] === b);
@@ -275,10 +334,14 @@ function start(n: Node, up: State | null, b: number): State[] {
     case 'union': return n.options.flatMap((o) => start(o, up, b));
     case 'object': return b === 0x7b ? [push({ t: 'object', node: n, phase: 'first', next: 0, prop: -1, space: 0 }, up)] : [];
     case 'array': return b === 0x5b ? [push({ t: 'array', node: n, phase: 'first', count: 0, space: 0 }, up)] : [];
-    case 'string': return b === 0x22 ? [push({ t: 'string', free: n.values === null, cands: n.values, pos: 0, raw: null, escape: 0, lo: 0, hi: 0, more: 0 }, up)] : [];
+    case 'string': {
+      const check = n.checks.length ? { grammars: n.checks, states: n.checks.map((g) => g.start), unit: 0, high: 0 } : null;
+      return b === 0x22 ? [push({ t: 'string', free: n.values === null, cands: n.values, pos: 0, raw: null, escape: 0, lo: 0, hi: 0, more: 0, check }, up)] : [];
+    }
     case 'number': {
       const sub: NumberPart | null = b === 0x2d ? 'minus' : b === 0x30 ? 'zero' : isDigit(b) ? 'int' : null;
-      return sub ? [push({ t: 'number', integer: n.integer, sub }, up)] : [];
+      const at = n.range && n.range.step(n.range.start, b);
+      return sub && (!n.range || at) ? [push({ t: 'number', integer: n.integer, sub, range: n.range, at }, up)] : [];
     }
     case 'literal': {
       const cands = n.texts.filter((t) => t[0] === b);
@@ -312,6 +375,7 @@ function stringByte(s: State, f: Extract<Frame, { t: 'string' }>, b: number): St
   }
   const raw = f.raw === null ? null : f.raw + String.fromCharCode(b);
   const next = (fields: Partial<typeof f>): State[] => [replaced(s, { ...f, raw, ...fields })];
+  if (f.check) return checkedStringByte(s, f, f.check, b, next);
   if (f.more > 0) { // (UTF-8 continuation bytes, the next in lo..hi)
     return b >= f.lo && b <= f.hi ? next({ more: f.more - 1, lo: 0x80, hi: 0xbf }) : [];
   }
@@ -321,6 +385,11 @@ function stringByte(s: State, f: Extract<Frame, { t: 'string' }>, b: number): St
   if (b === 0x5c) return next({ escape: 1 });
   if (b < 0x20) return []; // (a control character must be escaped)
   if (b < 0x80) return f.raw === null ? [s] : next({});
+  return utf8Lead(b, next);
+}
+
+/** A UTF-8 lead byte, and the continuation bytes it asks for, as a strict decoder takes them. */
+function utf8Lead(b: number, next: (fields: Partial<Extract<Frame, { t: 'string' }>>) => State[]): State[] {
   // (a UTF-8 lead byte and the continuation bytes after it, as a strict decoder takes them: no
   // overlong forms, no surrogates, nothing past U+10FFFF; C0, C1 and F5.. never lead)
   if (b >= 0xc2 && b <= 0xdf) return next({ more: 1, lo: 0x80, hi: 0xbf });
@@ -331,6 +400,48 @@ function stringByte(s: State, f: Extract<Frame, { t: 'string' }>, b: number): St
   if (b === 0xf4) return next({ more: 3, lo: 0x80, hi: 0x8f });
   if (b >= 0xf1 && b <= 0xf3) return next({ more: 3, lo: 0x80, hi: 0xbf });
   return [];
+}
+
+// (what a JSON escape stands for)
+const ESCAPED: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 0x08, 0x66: 0x0c, 0x6e: 0x0a, 0x72: 0x0d, 0x74: 0x09 };
+
+/**
+ * A byte of a string whose text has checks (pattern, length): as stringByte, and each check steps
+ * on: by the raw UTF-8 bytes, or by the character an escape stands for (a surrogate pair's as one;
+ * a lone surrogate is no character, so no text of it passes). It closes where every check passes.
+ */
+function checkedStringByte(s: State, f: Extract<Frame, { t: 'string' }>, c: Check, b: number, next: (fields: Partial<typeof f>) => State[]): State[] {
+  const on = (step: (g: RegexGrammar, at: RegexState) => RegexState | null, fields: Partial<typeof f>, unit = 0, high = 0): State[] => {
+    const states: RegexState[] = [];
+    for (let i = 0; i < c.grammars.length; i++) {
+      const at = step(c.grammars[i], c.states[i]);
+      if (!at) return [];
+      states.push(at);
+    }
+    return next({ ...fields, check: { grammars: c.grammars, states, unit, high } });
+  };
+  const byByte = (g: RegexGrammar, at: RegexState) => g.step(at, b);
+  const unchanged = (fields: Partial<typeof f>, unit: number, high: number) => next({ ...fields, check: { ...c, unit, high } });
+  if (f.more > 0) return b >= f.lo && b <= f.hi ? on(byByte, { more: f.more - 1, lo: 0x80, hi: 0xbf }) : [];
+  if (f.escape === 1) {
+    if (b === 0x75) return unchanged({ escape: 5 }, 0, c.high);
+    return Object.hasOwn(ESCAPED, b) && !c.high ? on((g, at) => g.stepChar(at, ESCAPED[b]), { escape: 0 }) : [];
+  }
+  if (f.escape > 1) {
+    if (!isHex(b)) return [];
+    const unit = c.unit * 16 + parseInt(String.fromCharCode(b), 16);
+    if (f.escape > 2) return unchanged({ escape: f.escape - 1 }, unit, c.high);
+    const isHigh = unit >= 0xd800 && unit <= 0xdbff, isLow = unit >= 0xdc00 && unit <= 0xdfff;
+    if (c.high) return isLow ? on((g, at) => g.stepChar(at, 0x10000 + ((c.high - 0xd800) << 10) + (unit - 0xdc00)), { escape: 0 }) : [];
+    if (isHigh) return unchanged({ escape: 0 }, 0, unit);
+    return isLow ? [] : on((g, at) => g.stepChar(at, unit), { escape: 0 });
+  }
+  if (b === 0x5c) return next({ escape: 1 });
+  if (c.high) return []; // (a high surrogate's low one must follow it, escaped)
+  if (b === 0x22) return c.grammars.every((g, i) => g.accepts(c.states[i])) ? closeString(s, f) : [];
+  if (b < 0x20) return [];
+  if (b < 0x80) return on(byByte, {});
+  return utf8Lead(b, (fields) => on(byByte, fields));
 }
 
 /**
@@ -364,8 +475,12 @@ function keyOf(s: State): string {
       case 'value': key += `v${f.node.id},${space}|`; break;
       case 'object': key += `o${f.node.id},${f.phase},${f.next},${f.prop},${space}|`; break;
       case 'array': key += `a${f.node.id},${f.phase},${f.node.max === Infinity ? Math.min(f.count, f.node.min) : f.count},${space}|`; break;
-      case 'string': key += `s${f.free ? 1 : 0},${f.cands?.map((x) => x.join('.')).join(' ') ?? ''},${f.pos},${f.raw ?? ''},${f.escape},${f.lo},${f.hi},${f.more}|`; break;
-      case 'number': key += `n${f.integer ? 1 : 0},${f.sub}|`; break;
+      case 'string': {
+        const check = f.check ? `${f.check.states.map((at, i) => f.check!.grammars[i].key(at)).join(';')},${f.check.unit},${f.check.high}` : '';
+        key += `s${f.free ? 1 : 0},${f.cands?.map((x) => x.join('.')).join(' ') ?? ''},${f.pos},${f.raw ?? ''},${f.escape},${f.lo},${f.hi},${f.more},${check}|`;
+        break;
+      }
+      case 'number': key += `n${f.integer ? 1 : 0},${f.sub},${f.at ? f.range!.key(f.at) : ''}|`; break;
       case 'literal': key += `l${f.cands.map((x) => x.join('.')).join(' ')},${f.pos}|`; break;
       case 'done': key += 'd|'; break;
     }

@@ -57,13 +57,17 @@ const REFUSED_ESCAPES: Record<string, string> = {
   p: 'a Unicode property (\\p{...})', P: 'a Unicode property (\\P{...})', k: 'a backreference',
 };
 
-/** The pattern read as Python's re reads it (what a finite machine cannot hold refused by name). */
-function parse(pattern: string): Re {
+/** A top-level alternative and its anchors: whether it must begin at the start, and how it must end ('$': at the end or before a last line break, as Python's $). */
+interface Branch { re: Re; start: boolean; end: 'free' | '$' | 'Z' }
+
+/** The pattern read as Python's re reads it (what a finite machine cannot hold refused by name), as its top-level alternatives. */
+function parse(pattern: string): Branch[] {
   const cs = Array.from(pattern);
   let i = 0;
   const fail = (what: string): never => { throw new Error(`regex ${JSON.stringify(pattern)} at position ${i}: ${what}`); };
   const atEnd = () => i >= cs.length;
 
+  let anchors: Omit<Branch, 're'> = { start: false, end: 'free' }; // (the top-level alternative being read)
   const alternation = (depth: number): Re => {
     const options = [sequence(depth)];
     while (cs[i] === '|') {
@@ -81,11 +85,13 @@ function parse(pattern: string): Re {
       if (c === '^' || (c === '\\' && cs[i + 1] === 'A')) {
         if (depth > 0 || items.length) fail(`${c === '^' ? '^' : '\\A'} only at the start of the pattern (or of one of its top-level alternatives) is served`);
         i += c === '^' ? 1 : 2;
+        anchors.start = true;
         continue;
       }
       if (c === '$' || (c === '\\' && cs[i + 1] === 'Z')) {
         i += c === '$' ? 1 : 2;
         if (depth > 0 || !(atEnd() || cs[i] === '|')) fail(`${c === '$' ? '$' : '\\Z'} only at the end of the pattern (or of one of its top-level alternatives) is served`);
+        anchors.end = c === '$' ? '$' : 'Z';
         continue;
       }
       if (quantifierAt() !== null) fail('nothing to repeat');
@@ -207,9 +213,65 @@ function parse(pattern: string): Re {
     return c === '\\' ? escape(true) : ch(c);
   };
 
-  const re = alternation(0);
+  const branches: Branch[] = [];
+  for (;;) {
+    anchors = { start: false, end: 'free' };
+    branches.push({ re: sequence(0), ...anchors });
+    if (cs[i] !== '|') break;
+    i++;
+  }
   if (!atEnd()) fail('unbalanced parenthesis');
-  return re;
+  return branches;
+}
+
+const ANY_CHAR: Re = { k: 'chars', ranges: [[0, MAX_CODE_POINT]] };
+const literal = (text: string): Re => ({ k: 'seq', items: Array.from(text, (x): Re => ({ k: 'chars', ranges: [[ch(x), ch(x)]] })) });
+const alt = (options: Re[]): Re => (options.length === 1 ? options[0] : { k: 'alt', options });
+
+/** As re.fullmatch reads the pattern: each alternative the whole text (its anchors change nothing). */
+const fullmatchRe = (branches: Branch[]): Re => alt(branches.map((b) => b.re));
+
+/** As re.search reads it (JSON Schema's pattern): an alternative anywhere in the text, unless anchored. */
+function searchRe(branches: Branch[]): Re {
+  const anything: Re = { k: 'repeat', item: ANY_CHAR, min: 0, max: Infinity };
+  return alt(branches.map((b) => ({ k: 'seq', items: [
+    ...(b.start ? [] : [anything]), b.re,
+    ...(b.end === 'free' ? [anything] : b.end === '$' ? [{ k: 'repeat', item: literal('\n'), min: 0, max: 1 } as Re] : []),
+  ] })));
+}
+
+/** The texts of the integers in [lo, hi] as JSON writes them (no leading zeros; -0 where 0 is in it). */
+function integerRangeRe(lo: number, hi: number): Re {
+  const options: Re[] = [];
+  if (hi >= 0) options.push(naturals(Math.max(lo, 0), hi));
+  if (lo < 0) options.push({ k: 'seq', items: [literal('-'), naturals(hi < 0 ? -hi : 1, -lo)] });
+  if (lo <= 0 && hi >= 0) options.push(literal('-0'));
+  return alt(options);
+}
+
+/** The numbers in [a, b] (b may be Infinity), written without leading zeros. */
+function naturals(a: number, b: number): Re {
+  const digit: Re = { k: 'chars', ranges: [[0x30, 0x39]] };
+  const options: Re[] = [];
+  const top = b === Infinity ? 10 ** String(a).length - 1 : b;
+  for (let length = String(a).length; length <= String(top).length; length++) {
+    const from = Math.max(a, length === 1 ? 0 : 10 ** (length - 1)), to = Math.min(top, 10 ** length - 1);
+    if (from <= to) options.push(sameLength(String(from), String(to)));
+  }
+  // (beyond: any number with more digits)
+  if (b === Infinity) options.push({ k: 'seq', items: [{ k: 'chars', ranges: [[0x31, 0x39]] }, { k: 'repeat', item: digit, min: String(a).length, max: Infinity }] });
+  return alt(options);
+
+  function sameLength(from: string, to: string): Re {
+    const n = from.length;
+    const range = (x: string, y: string): Re => ({ k: 'chars', ranges: [[ch(x), ch(y)]] });
+    if (n === 1) return range(from, to);
+    if (from[0] === to[0]) return { k: 'seq', items: [literal(from[0]), sameLength(from.slice(1), to.slice(1))] };
+    const parts: Re[] = [{ k: 'seq', items: [literal(from[0]), sameLength(from.slice(1), '9'.repeat(n - 1))] }];
+    if (ch(to[0]) - ch(from[0]) > 1) parts.push({ k: 'seq', items: [range(String.fromCharCode(ch(from[0]) + 1), String.fromCharCode(ch(to[0]) - 1)), { k: 'repeat', item: digit, min: n - 1, max: n - 1 }] });
+    parts.push({ k: 'seq', items: [literal(to[0]), sameLength('0'.repeat(n - 1), to.slice(1))] });
+    return alt(parts);
+  }
 }
 
 // ---- the machine: Thompson's, over characters ----
@@ -218,7 +280,7 @@ interface NfaNode { eps: number[]; edges: { ranges: Ranges; to: number }[] }
 const MAX_NFA_NODES = 50_000;
 
 /** A set of machine nodes (those with an edge, or the accepting one) and a character's first bytes while it is not whole. */
-interface RegexState { nodes: number[]; pending: number[] }
+export interface RegexState { readonly nodes: number[]; readonly pending: number[] }
 
 let nextGrammarId = 0;
 
@@ -243,14 +305,31 @@ export class RegexGrammar {
   /** The replies Python's re.fullmatch(pattern, reply) accepts (the pattern language above). */
   static fromPattern(pattern: string): RegexGrammar {
     if (typeof pattern !== 'string') throw new Error(`a regex must be a string, got ${JSON.stringify(pattern)}`);
-    return new RegexGrammar(parse(pattern));
+    return new RegexGrammar(fullmatchRe(parse(pattern)));
+  }
+
+  /** The texts in which Python's re.search(pattern, text) finds a match (JSON Schema's pattern). */
+  static search(pattern: string): RegexGrammar {
+    if (typeof pattern !== 'string') throw new Error(`a regex must be a string, got ${JSON.stringify(pattern)}`);
+    return new RegexGrammar(searchRe(parse(pattern)));
   }
 
   /** Exactly one of the choices, as written (vLLM's structured outputs "choice"). */
   static choice(choices: readonly string[]): RegexGrammar {
     if (!Array.isArray(choices) || !choices.length || choices.some((c) => typeof c !== 'string')) throw new Error('choice must be a non-empty list of strings');
-    const literal = (text: string): Re => ({ k: 'seq', items: Array.from(text, (x): Re => ({ k: 'chars', ranges: [[ch(x), ch(x)]] })) });
-    return new RegexGrammar({ k: 'alt', options: choices.map(literal) });
+    return new RegexGrammar(alt(choices.map(literal)));
+  }
+
+  /** Texts of min to max characters (code points; max may be Infinity): JSON Schema's minLength and maxLength. */
+  static length(min: number, max: number): RegexGrammar {
+    return new RegexGrammar({ k: 'repeat', item: ANY_CHAR, min, max });
+  }
+
+  /** The integers in [lo, hi] (either may be infinite) as JSON writes them: JSON Schema's minimum and maximum. */
+  static integerRange(lo: number, hi: number): RegexGrammar {
+    if (lo > hi) throw new Error(`no integer is in [${lo}, ${hi}]`);
+    for (const bound of [lo, hi]) if (Number.isFinite(bound) && !Number.isSafeInteger(bound)) throw new Error(`a bound of ${bound} is beyond the integers held here (${Number.MAX_SAFE_INTEGER} at most)`);
+    return new RegexGrammar(integerRangeRe(lo, hi));
   }
 
   private node(): number {
@@ -359,23 +438,48 @@ export class RegexGrammar {
     return this.mayRead(s, pending) ? { nodes: s.nodes, pending } : null;
   }
 
+  // ---- stepped from outside: by token_constraint.ts, and by json_constraint.ts inside a JSON string or number ----
+
+  get start(): RegexState {
+    return this.begin;
+  }
+
+  /** The state after byte b of the text's UTF-8 (null: b cannot come), the steps kept. */
+  step(s: RegexState, b: number): RegexState | null {
+    const key = this.keyOf(s);
+    let byByte = this.steps.get(key);
+    if (!byByte) {
+      if (this.steps.size > 200_000) this.steps.clear();
+      this.steps.set(key, (byByte = new Map()));
+    }
+    let next = byByte.get(b);
+    if (next === undefined) byByte.set(b, (next = this.feed(s, b)));
+    return next;
+  }
+
+  /** The state after a whole character (a JSON escape's), or null. */
+  stepChar(s: RegexState, c: number): RegexState | null {
+    return s.pending.length ? null : this.afterChar(s, c);
+  }
+
+  accepts(s: RegexState): boolean {
+    return !s.pending.length && s.nodes.includes(this.accept);
+  }
+
+  key(s: RegexState): string {
+    return this.keyOf(s);
+  }
+
   /** This grammar as token_constraint.ts's machine. */
   machine(): ByteMachine<RegexState> {
     return {
       start: () => [this.begin],
       feed: (s, b) => {
-        const key = this.keyOf(s);
-        let byByte = this.steps.get(key);
-        if (!byByte) {
-          if (this.steps.size > 200_000) this.steps.clear();
-          this.steps.set(key, (byByte = new Map()));
-        }
-        let next = byByte.get(b);
-        if (next === undefined) byByte.set(b, (next = this.feed(s, b)));
+        const next = this.step(s, b);
         return next ? [next] : [];
       },
       key: (s) => this.keyOf(s),
-      accepts: (s) => !s.pending.length && s.nodes.includes(this.accept),
+      accepts: (s) => this.accepts(s),
     };
   }
 }

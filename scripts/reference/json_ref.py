@@ -13,12 +13,19 @@ out, two swapped, one of the wrong type, an unknown one, a byte changed); check 
 python3-jsonschema (Draft 2020-12) accepts the object, under tstorch's reading of a schema as
 xgrammar's strict mode: no additional properties where properties are listed and
 additionalProperties is not given; nullable (OpenAPI's) adds null to the type; no key repeats, and
-the listed properties come in the schema's order.
+the listed properties come in the schema's order; a pattern is read by re.search with re.ASCII (\\d
+\\w \\s ASCII's, as ECMA-262's \\d \\w). Strings with a pattern are drawn by regex_ref.py's walk of
+Python's parse of it; those with minLength / maxLength and integers with bounds at and between them.
 stdout: {"texts": [[byte, ...], ...]} or {"objects": [bool, ...]}.
 """
 import json
+import math
+import os
 import random
+import re
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def make(seed, count):
@@ -138,8 +145,30 @@ def instance(schema, root, rng, depth=0):
         lo = schema.get("minItems", 0)
         hi = min(schema.get("maxItems", lo + 3), lo + 3)
         return [instance(schema.get("items", True), root, rng, depth + 1) for _ in range(rng.randint(lo, hi) if depth < 4 else lo)]
+    if t == "string" and "pattern" in schema:
+        return pattern_instance(schema["pattern"], rng)
+    if t == "string" and ("minLength" in schema or "maxLength" in schema):
+        lo = schema.get("minLength", 0)
+        return "".join(rng.choice(["a", "é", "東", "😀", "\n", '"']) for _ in range(rng.randint(lo, min(schema.get("maxLength", lo + 4), lo + 4))))
+    if t == "integer" and any(k in schema for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")):
+        lo = max(math.ceil(schema.get("minimum", -10**6)), math.floor(schema.get("exclusiveMinimum", -10**6 - 1)) + 1)
+        hi = min(math.floor(schema.get("maximum", 10**6)), math.ceil(schema.get("exclusiveMaximum", 10**6 + 1)) - 1)
+        return rng.choice([lo, hi, rng.randint(lo, hi)])
     return {"string": lambda: rng.choice(["", "Paris", "é東😀", 'q"uote', "nl\n"]), "integer": lambda: rng.choice([0, -3, 42]),
             "number": lambda: rng.choice([0, 2.5, -1e-3, 7]), "boolean": lambda: rng.random() < 0.5, "null": lambda: None}[t]()
+
+
+def pattern_instance(pattern, rng):
+    """A string in which re.search finds the pattern: a match drawn from Python's parse of it (regex_ref.py), text around it where the anchors allow."""
+    import regex_ref
+    regex_ref.rng = rng
+    for _ in range(20):
+        text = regex_ref.draw(regex_ref.sre_parse.parse(pattern, re.ASCII))
+        if rng.random() < 0.3:
+            text = rng.choice(["", "x", "é"]) + text + rng.choice(["", "y", "\n"])
+        if re.search(pattern, text, re.ASCII):
+            return text
+    return text
 
 
 def near_miss(value, rng):
@@ -167,7 +196,7 @@ def near_miss(value, rng):
         o.clear()
         o.update((k, items[k]) for k in keys)
     elif op < 0.75 and keys:
-        o[rng.choice(keys)] = rng.choice([1, "s", None, [], {}, True, 1.5])
+        o[rng.choice(keys)] = rng.choice([1, "s", None, [], {}, True, 1.5, -11, 131, 1000, 10**20, "", "too long a text", "AB-12", "ab-123"])
     else:
         o["unknown"] = 1
     return value
@@ -227,6 +256,13 @@ def in_order(schema, value, root, validator_for):
 
 def accepts(schema, data):
     import jsonschema
+    from jsonschema import ValidationError
+
+    def ascii_pattern(validator, pattern, instance, schema):
+        # (as tstorch reads a pattern: Python's re.search, with \d \w \s ASCII's as ECMA-262's \d \w)
+        if validator.is_type(instance, "string") and not re.search(pattern, instance, re.ASCII):
+            yield ValidationError("%r does not match %r" % (instance, pattern))
+    Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": ascii_pattern})
     if not is_object(data):
         return False
 
@@ -240,7 +276,7 @@ def accepts(schema, data):
     except ValueError:
         return False
     strict = strict_schema(schema)
-    validator_for = lambda s: jsonschema.Draft202012Validator(dict(s, **{k: strict[k] for k in ("$defs", "definitions") if k in strict}) if isinstance(s, dict) else s)
+    validator_for = lambda s: Validator(dict(s, **{k: strict[k] for k in ("$defs", "definitions") if k in strict}) if isinstance(s, dict) else s)
     return validator_for(strict).is_valid(value) and in_order(strict, value, strict, validator_for)
 
 
