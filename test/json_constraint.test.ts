@@ -131,6 +131,17 @@ const SCHEMAS: Record<string, unknown> = {
   tree: { $defs: { node: { type: 'object', properties: { v: { type: 'integer' }, kids: { type: 'array', items: { $ref: '#/$defs/node' } } }, required: ['v'] } }, $ref: '#/$defs/node' },
   optional: { type: 'object', properties: { ok: { type: 'boolean' }, meta: { type: 'object', properties: { n: { type: 'number', nullable: true } } } } },
   nothing: { type: 'object', properties: { none: { type: 'object', properties: {} } } }, // (properties given, none listed: {} only, as xgrammar's strict mode)
+  // (Pydantic's tuple[int, str] and tuple[int, ...], and v1's allOf around a described $ref)
+  tuples: {
+    type: 'object',
+    $defs: { point: { type: 'object', properties: { x: { type: 'integer' } }, required: ['x'] } },
+    properties: {
+      pair: { type: 'array', prefixItems: [{ type: 'integer' }, { type: 'string' }], items: false, minItems: 2, maxItems: 2 },
+      head: { type: 'array', prefixItems: [{ type: 'boolean' }], items: { type: 'integer' } },
+      at: { allOf: [{ $ref: '#/$defs/point' }], description: 'where' },
+    },
+    required: ['pair', 'at'],
+  },
   // (Pydantic's constr / conint: a pattern, as re.search reads it; lengths in characters; integer bounds)
   checked: {
     type: 'object',
@@ -186,12 +197,14 @@ test('what a schema asks that a reply cannot be held to is refused, by name, nev
     [{ type: 'object', properties: { s: { type: 'string', pattern: '(?=a)' } } }, /properties\.s\.pattern: regex "\(\?=a\)" at position \d+: a lookahead is not served/],
     [{ type: 'object', properties: { s: { type: 'string', minLength: 3, maxLength: 2 } } }, /minLength 3 > maxLength 2: no string fits/],
     [{ type: 'object', properties: { s: { type: 'string', format: 'email', pattern: 'a' } } }, /'format' is not served/],
-    [{ type: 'object', allOf: [{ type: 'object' }] }, /'allOf' is not served/],
+    [{ type: 'object', allOf: [{ type: 'object' }] }, /'allOf' is served with one schema and nothing beside it/],
+    [{ type: 'object', properties: { a: { allOf: [{ type: 'string' }, { maxLength: 3 }] } } }, /properties\.a: 'allOf' is served with one schema/],
+    [{ type: 'object', properties: { a: { type: 'array', prefixItems: [{ type: 'string' }], items: false, minItems: 2 } } }, /minItems 2 > 1 \(maxItems, or the prefixItems with items false\): no array fits/],
     [{ type: 'array' }, /the reply must be an object/],
     [{ type: 'object', required: ['a'] }, /required names a, not among its properties/],
     [{ type: 'object', properties: { a: { $ref: 'http://x/y' } } }, /only local references/],
     [{ type: 'object', properties: { a: { enum: [1.5] } } }, /1\.5 is not served/],
-    [{ type: 'object', properties: { a: { type: 'array', items: [{ type: 'string' }] } } }, /a tuple, is not served/],
+    [{ type: 'object', properties: { a: { type: 'array', items: [{ type: 'string' }] } } }, /a tuple's list is prefixItems since draft 2020-12: give prefixItems/],
     [{ type: 'object', properties: { a: {}, b: { description: 'no type', minLength: 1 } } }, /schema needs a type/],
     [{ type: 'object', $defs: { p: { type: 'string' } }, properties: { a: { $ref: '#/$defs/p', maxLength: 3 } } }, /maxLength beside \$ref is not served/],
   ];

@@ -20,7 +20,7 @@ import { RegexGrammar, type RegexState } from './regex_constraint';
 
 type Node =
   | { id: number; kind: 'object'; props: Prop[]; additional: Node | null }
-  | { id: number; kind: 'array'; items: Node; min: number; max: number }
+  | { id: number; kind: 'array'; prefix: Node[]; items: Node | null; min: number; max: number } // (prefix: prefixItems, a tuple's; items: the rest, null: none)
   | { id: number; kind: 'string'; values: number[][] | null; checks: RegexGrammar[] } // (values: the raw bytes each allowed string has between its quotes; checks: what its text must match, pattern and length)
   | { id: number; kind: 'number'; integer: boolean; range: RegexGrammar | null } // (range: the integers allowed, minimum and maximum)
   | { id: number; kind: 'literal'; texts: number[][] } // (true, false, null, or exact integers)
@@ -41,7 +41,7 @@ function node<K extends Node['kind']>(kind: K, fields: Omit<Extract<Node, { kind
 const ANY: Node = node('union', { options: [] });
 const ANY_OBJECT = node('object', { props: [], additional: ANY });
 (ANY as { options: Node[] }).options.push(
-  ANY_OBJECT, node('array', { items: ANY, min: 0, max: Infinity }), node('string', { values: null, checks: [] }), node('number', { integer: false, range: null }),
+  ANY_OBJECT, node('array', { prefix: [], items: ANY, min: 0, max: Infinity }), node('string', { values: null, checks: [] }), node('number', { integer: false, range: null }),
   node('literal', { texts: ['true', 'false', 'null'].map(bytesOf) }),
 );
 
@@ -49,7 +49,7 @@ const ANY_OBJECT = node('object', { props: [], additional: ANY });
 const ANNOTATIONS = new Set(['title', 'description', 'default', 'examples', '$schema', '$id', '$comment', 'deprecated', 'readOnly', 'writeOnly', '$defs', 'definitions']);
 const TYPE_KEYWORDS: Record<string, string[]> = {
   object: ['properties', 'required', 'additionalProperties'],
-  array: ['items', 'minItems', 'maxItems'],
+  array: ['items', 'prefixItems', 'minItems', 'maxItems'],
   string: ['minLength', 'maxLength', 'pattern'], integer: ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'],
   number: [], boolean: [], null: [],
 };
@@ -67,7 +67,8 @@ export class JsonGrammar {
    * The objects a JSON Schema accepts: type (one or a list; nullable), properties, required,
    * additionalProperties, items, minItems, maxItems, enum, const, anyOf, oneOf (as anyOf), local
    * $ref (#/$defs/..., #/definitions/...), a string's pattern, minLength and maxLength, an
-   * integer's minimum, maximum, exclusiveMinimum and exclusiveMaximum; annotations are read past. The root must be an object
+   * integer's minimum, maximum, exclusiveMinimum and exclusiveMaximum, prefixItems (a tuple's),
+   * allOf of one schema; annotations are read past. The root must be an object
    * (or, with anyRoot, an object or an array: tool_choice "required"'s list of calls).
    */
   static fromSchema(schema: unknown, opts: { anyRoot?: boolean } = {}): JsonGrammar {
@@ -81,6 +82,12 @@ export class JsonGrammar {
         return ref(s.$ref, where);
       }
       if (s.enum !== undefined || s.const !== undefined) return constants(s.enum !== undefined ? s.enum : [s.const], `${where}.${s.enum !== undefined ? 'enum' : 'const'}`);
+      // (allOf of one schema, as Pydantic v1 wraps a described $ref: that schema)
+      if (s.allOf !== undefined) {
+        const rest = Object.keys(s).filter((k) => k !== 'allOf' && !ANNOTATIONS.has(k));
+        if (!Array.isArray(s.allOf) || s.allOf.length !== 1 || rest.length) throw new Error(`${where}: 'allOf' is served with one schema and nothing beside it (a reply cannot be held to an intersection here): merge them into one schema`);
+        return compile(s.allOf[0], `${where}.allOf[0]`);
+      }
       for (const key of ['anyOf', 'oneOf'] as const) {
         if (s[key] !== undefined) {
           if (!Array.isArray(s[key]) || !(s[key] as unknown[]).length) throw new Error(`${where}.${key} must be a non-empty list of schemas`);
@@ -102,10 +109,14 @@ export class JsonGrammar {
       switch (type) {
         case 'object': return objectNode(s, where);
         case 'array': {
-          if (s.items !== undefined && !isObject(s.items) && s.items !== true) throw new Error(`${where}.items must be one schema (a list of them, a tuple, is not served)`);
-          const min = count(s.minItems, 0, `${where}.minItems`), max = count(s.maxItems, Infinity, `${where}.maxItems`);
-          if (min > max) throw new Error(`${where}: minItems ${min} > maxItems ${max}: no array fits`);
-          return node('array', { items: s.items === undefined ? ANY : compile(s.items, `${where}.items`), min, max });
+          if (s.items !== undefined && !isObject(s.items) && typeof s.items !== 'boolean') throw new Error(`${where}.items must be one schema (a tuple's list is prefixItems since draft 2020-12: give prefixItems)`);
+          if (s.prefixItems !== undefined && !Array.isArray(s.prefixItems)) throw new Error(`${where}.prefixItems must be a list of schemas`);
+          const prefix = ((s.prefixItems ?? []) as unknown[]).map((p, i) => compile(p, `${where}.prefixItems[${i}]`));
+          const items = s.items === false ? null : s.items === undefined || s.items === true ? ANY : compile(s.items, `${where}.items`);
+          const min = count(s.minItems, 0, `${where}.minItems`);
+          const max = Math.min(count(s.maxItems, Infinity, `${where}.maxItems`), items ? Infinity : prefix.length);
+          if (min > max) throw new Error(`${where}: minItems ${min} > ${max} (maxItems, or the prefixItems with items false): no array fits`);
+          return node('array', { prefix, items, min, max });
         }
         case 'string': return node('string', { values: null, checks: stringChecks(s, where) });
         case 'integer': return node('number', { integer: true, range: integerRange(s, where) });
@@ -306,8 +317,8 @@ function feed(s: State, b: number): State[] {
     }
     case 'array': {
       if (b === 0x5d) return f.count >= f.node.min ? [completed(s.up)] : [];
-      if (f.phase === 'after') return b === 0x2c && f.count < f.node.max ? [push({ t: 'value', node: f.node.items, space: 0 }, s)] : [];
-      return f.count < f.node.max ? start(f.node.items, s, b) : [];
+      if (f.phase === 'after') return b === 0x2c && f.count < f.node.max ? [push({ t: 'value', node: itemAt(f.node, f.count), space: 0 }, s)] : [];
+      return f.count < f.node.max ? start(itemAt(f.node, f.count), s, b) : [];
     }
     case 'string': return stringByte(s, f, b);
     case 'number': {
@@ -327,6 +338,9 @@ function feed(s: State, b: number): State[] {
     }
   }
 }
+
+/** The schema of an array's item at this place (the array's max keeps it within what may come). */
+const itemAt = (n: Extract<Node, { kind: 'array' }>, place: number): Node => (place < n.prefix.length ? n.prefix[place] : n.items!);
 
 /** The states where a value of `n` begins with byte b on top of `up`. */
 function start(n: Node, up: State | null, b: number): State[] {
@@ -474,7 +488,7 @@ function keyOf(s: State): string {
     switch (f.t) {
       case 'value': key += `v${f.node.id},${space}|`; break;
       case 'object': key += `o${f.node.id},${f.phase},${f.next},${f.prop},${space}|`; break;
-      case 'array': key += `a${f.node.id},${f.phase},${f.node.max === Infinity ? Math.min(f.count, f.node.min) : f.count},${space}|`; break;
+      case 'array': key += `a${f.node.id},${f.phase},${f.node.max === Infinity ? Math.min(f.count, Math.max(f.node.min, f.node.prefix.length)) : f.count},${space}|`; break;
       case 'string': {
         const check = f.check ? `${f.check.states.map((at, i) => f.check!.grammars[i].key(at)).join(';')},${f.check.unit},${f.check.high}` : '';
         key += `s${f.free ? 1 : 0},${f.cands?.map((x) => x.join('.')).join(' ') ?? ''},${f.pos},${f.raw ?? ''},${f.escape},${f.lo},${f.hi},${f.more},${check}|`;

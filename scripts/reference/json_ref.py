@@ -109,7 +109,10 @@ def spaces_within_limit(text):
 
 
 def resolve(schema, root):
-    while isinstance(schema, dict) and "$ref" in schema:
+    while isinstance(schema, dict) and ("$ref" in schema or "allOf" in schema):
+        if "allOf" in schema:  # (one schema: Pydantic v1's wrapper)
+            schema = schema["allOf"][0]
+            continue
         _, kind, name = schema["$ref"].split("/")
         schema = root[kind][name]
     return schema
@@ -142,9 +145,11 @@ def instance(schema, root, rng, depth=0):
             out["extra%d" % rng.randint(0, 9)] = instance(True if extra is True else extra, root, rng, depth + 1)
         return out
     if t == "array":
-        lo = schema.get("minItems", 0)
-        hi = min(schema.get("maxItems", lo + 3), lo + 3)
-        return [instance(schema.get("items", True), root, rng, depth + 1) for _ in range(rng.randint(lo, hi) if depth < 4 else lo)]
+        prefix = schema.get("prefixItems", [])
+        lo = max(schema.get("minItems", 0), len(prefix) if rng.random() < 0.8 else 0)
+        hi = min(schema.get("maxItems", lo + 3), lo + 3, len(prefix) if schema.get("items") is False else 10**9)
+        n = rng.randint(lo, max(lo, hi)) if depth < 4 else lo
+        return [instance(prefix[i] if i < len(prefix) else schema.get("items", True), root, rng, depth + 1) for i in range(n)]
     if t == "string" and "pattern" in schema:
         return pattern_instance(schema["pattern"], rng)
     if t == "string" and ("minLength" in schema or "maxLength" in schema):
@@ -249,8 +254,9 @@ def in_order(schema, value, root, validator_for):
             return False
         extra = schema.get("additionalProperties", False)
         return all(in_order(schema["properties"][k] if k in names else extra, v, root, validator_for) for k, v in value.items())
-    if isinstance(value, list) and "items" in schema:
-        return all(in_order(schema["items"], v, root, validator_for) for v in value)
+    if isinstance(value, list) and ("items" in schema or "prefixItems" in schema):
+        prefix = schema.get("prefixItems", [])
+        return all(in_order(prefix[i] if i < len(prefix) else schema.get("items", True), v, root, validator_for) for i, v in enumerate(value))
     return True
 
 
