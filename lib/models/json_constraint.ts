@@ -50,7 +50,7 @@ const ANNOTATIONS = new Set(['title', 'description', 'default', 'examples', '$sc
 const TYPE_KEYWORDS: Record<string, string[]> = {
   object: ['properties', 'required', 'additionalProperties'],
   array: ['items', 'prefixItems', 'minItems', 'maxItems'],
-  string: ['minLength', 'maxLength', 'pattern'], integer: ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'],
+  string: ['minLength', 'maxLength', 'pattern', 'format'], integer: ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'],
   number: [], boolean: [], null: [],
 };
 
@@ -67,7 +67,8 @@ export class JsonGrammar {
    * The objects a JSON Schema accepts: type (one or a list; nullable), properties, required,
    * additionalProperties, items, minItems, maxItems, enum, const, anyOf, oneOf (as anyOf), local
    * $ref (#/$defs/..., #/definitions/...), a string's pattern, minLength and maxLength, an
-   * integer's minimum, maximum, exclusiveMinimum and exclusiveMaximum, prefixItems (a tuple's),
+   * string's format (date-time, date, time, uuid, ipv4, email), an integer's minimum, maximum,
+   * exclusiveMinimum and exclusiveMaximum, prefixItems (a tuple's),
    * allOf of one schema; annotations are read past. The root must be an object
    * (or, with anyRoot, an object or an array: tool_choice "required"'s list of calls).
    */
@@ -183,9 +184,41 @@ export class JsonGrammar {
 
 const BOUNDS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'];
 
-/** A string schema's pattern (as Python's re.search reads it, \d \w \s ASCII's) and minLength / maxLength (characters), as checks its text must pass. */
+// The formats served, as the texts RFC 3339, RFC 4122 and RFC 791 write (a date's day within its
+// month, February 29 in leap years; years 0001-9999, as Python's datetime); an email address as a
+// dot-atom local part @ a domain of letter-digit-hyphen labels (stricter than JSON Schema's "email",
+// which asks only for an @: what a model is held to here is an address mail systems take).
+const YEAR = '(?:000[1-9]|00[1-9]\\d|0[1-9]\\d{2}|[1-9]\\d{3})';
+const LEAP_YEAR = '(?:\\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)';
+const DATE = `(?:${YEAR}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|02-(?:0[1-9]|1\\d|2[0-8]))|${LEAP_YEAR}-02-29)`;
+const TIME = '(?:[01]\\d|2[0-3]):[0-5]\\d:(?:[0-5]\\d|60)(?:\\.\\d+)?(?:[Zz]|[+-](?:[01]\\d|2[0-3]):[0-5]\\d)';
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const FORMATS: Record<string, string> = {
+  'date-time': `${DATE}[Tt]${TIME}`, date: DATE, time: TIME,
+  uuid: '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}',
+  ipv4: `${OCTET}(?:\\.${OCTET}){3}`,
+  email: `${ATOM}(?:\\.${ATOM})*@(?:${LABEL}\\.)+[A-Za-z]{2,63}`,
+};
+const formatGrammars = new Map<string, RegexGrammar>();
+
+/** A format's texts (compiled once). */
+export function formatGrammar(format: string): RegexGrammar | undefined {
+  if (!Object.hasOwn(FORMATS, format)) return undefined;
+  let g = formatGrammars.get(format);
+  if (!g) formatGrammars.set(format, (g = RegexGrammar.fromPattern(FORMATS[format])));
+  return g;
+}
+
+/** A string schema's pattern (as Python's re.search reads it, \d \w \s ASCII's), format and minLength / maxLength (characters), as checks its text must pass. */
 function stringChecks(s: Record<string, unknown>, where: string): RegexGrammar[] {
   const checks: RegexGrammar[] = [];
+  if (s.format !== undefined) {
+    const g = typeof s.format === 'string' ? formatGrammar(s.format) : undefined;
+    if (!g) throw new Error(`${where}.format ${JSON.stringify(s.format)} is not served (${Object.keys(FORMATS).join(', ')} are): leave it out, or give a pattern`);
+    checks.push(g);
+  }
   if (s.pattern !== undefined) {
     if (typeof s.pattern !== 'string') throw new Error(`${where}.pattern must be a string (a regular expression)`);
     try {

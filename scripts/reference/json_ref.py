@@ -286,8 +286,111 @@ def accepts(schema, data):
     return validator_for(strict).is_valid(value) and in_order(strict, value, strict, validator_for)
 
 
+# ---- string formats: the texts each is made of, and which are one (an oracle each) ----
+
+FORMATS = ["date-time", "date", "time", "uuid", "ipv4", "email"]
+
+
+def format_instance(fmt, rng):
+    """A valid text of the format."""
+    import datetime
+    import uuid
+
+    def date():
+        if rng.random() < 0.15:
+            return "%04d-02-29" % rng.choice([4, 400, 1600, 1996, 2000, 2024, 2400, 9996])
+        return datetime.date.fromordinal(rng.randint(1, datetime.date.max.toordinal())).isoformat()
+
+    def time():
+        frac = rng.choice(["", ".5", ".123456", ".0"])
+        off = rng.choice(["Z", "z", "+00:00", "-05:30", "+23:59"])
+        return "%02d:%02d:%02d%s%s" % (rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 60), frac, off)
+    if fmt == "date":
+        return date()
+    if fmt == "time":
+        return time()
+    if fmt == "date-time":
+        return date() + rng.choice("Tt") + time()
+    if fmt == "uuid":
+        u = str(uuid.UUID(int=rng.getrandbits(128)))
+        return u.upper() if rng.random() < 0.3 else u
+    if fmt == "ipv4":
+        return ".".join(str(rng.choice([0, 1, 9, 10, 99, 100, 199, 200, 249, 250, 255, rng.randint(0, 255)])) for _ in range(4))
+    if fmt == "email":
+        atom = lambda: "".join(rng.choice("abcXYZ09!#$%&'*+/=?^_`{|}~-") for _ in range(rng.randint(1, 6)))
+        label = lambda: rng.choice(["a", "mail", "x-1", "b2b", "9z"])
+        return ".".join(atom() for _ in range(rng.randint(1, 2))) + "@" + ".".join(label() for _ in range(rng.randint(1, 2))) + "." + rng.choice(["org", "com", "io", "museum"])
+    raise ValueError(fmt)
+
+
+def format_near_miss(text, rng):
+    cs = list(text)
+    at = rng.randrange(len(cs) + 1)
+    r = rng.random()
+    if r < 0.35:
+        cs.insert(at, rng.choice("0129-:T.Z+@a é"))
+    elif r < 0.65 and cs:
+        del cs[min(at, len(cs) - 1)]
+    elif cs:
+        cs[min(at, len(cs) - 1)] = rng.choice("0123456789-:T.Z+@a")
+    return "".join(cs)
+
+
+def make_formats(seed, count):
+    rng = random.Random(seed)
+    out = {}
+    for fmt in FORMATS:
+        texts = []
+        for _ in range(count):
+            t = format_instance(fmt, rng)
+            texts += [t, format_near_miss(t, rng)]
+        # (the edges: days past their month's end, February 29 of years that are not leap, hours, octets)
+        texts += {"date": ["2023-02-29", "1900-02-29", "2100-02-29", "2024-04-31", "2024-06-31", "2024-12-32", "0000-01-01", "2024-00-10", "20240101", "2024-1-01"],
+                  "time": ["24:00:00Z", "23:60:00Z", "23:59:61Z", "12:00:00", "12:00:00+24:00", "12:00:00+01:60", "12:00Z", "12:00:00.Z"],
+                  "date-time": ["2024-02-30T00:00:00Z", "2024-01-01 00:00:00Z", "2024-01-01T00:00:00", "2023-02-29t23:59:60z"],
+                  "ipv4": ["256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1.2.3.04", "0.0.0.0"],
+                  "uuid": ["123e4567e89b12d3a456426614174000", "{123e4567-e89b-12d3-a456-426614174000}", "123e4567-e89b-12d3-a456-42661417400g"],
+                  "email": ["a@b", "@b.org", "a@.org", "a..b@c.org", "a@b-.org", "a@b.c"]}.get(fmt, [])
+        out[fmt] = texts
+    return out
+
+
+def rfc3339_full_time(text):
+    m = re.fullmatch(r"(\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))", text, re.ASCII)
+    if not m:
+        return False
+    h, mi, sec = int(m[1]), int(m[2]), int(m[3])
+    return h < 24 and mi < 60 and sec <= 60 and (m[6] is None or (int(m[6]) < 24 and int(m[7]) < 60))
+
+
+def rfc3339_full_date(text):
+    import calendar
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text, re.ASCII)
+    if not m:
+        return False
+    y, mo, d = int(m[1]), int(m[2]), int(m[3])
+    return y >= 1 and 1 <= mo <= 12 and 1 <= d <= calendar.monthrange(y, mo)[1]
+
+
+def format_accepts(fmt, text):
+    """date-time and time: RFC 3339's grammar (a leap second anywhere; years 0001-9999, as Python's
+    datetime); the others: python3-jsonschema's Draft 2020-12 format checker."""
+    import jsonschema
+    if fmt == "date-time":
+        return len(text) > 10 and text[10] in "Tt" and rfc3339_full_date(text[:10]) and rfc3339_full_time(text[11:])
+    if fmt == "time":
+        return rfc3339_full_time(text)
+    return jsonschema.Draft202012Validator.FORMAT_CHECKER.conforms(text, fmt)
+
+
 def main():
     job = json.load(sys.stdin)
+    if "make_formats" in job:
+        json.dump(make_formats(job["make_formats"]["seed"], job["make_formats"]["count"]), sys.stdout)
+        return
+    if "formats" in job:
+        json.dump({fmt: [format_accepts(fmt, t) for t in texts] for fmt, texts in job["formats"].items()}, sys.stdout)
+        return
     schema = job.get("schema", (job.get("make") or {}).get("schema"))
     if "make" in job:
         m = job["make"]
