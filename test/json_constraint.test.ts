@@ -196,7 +196,10 @@ test('what a schema asks that a reply cannot be held to is refused, by name, nev
     [{ type: 'object', properties: { n: { type: 'integer', maximum: 1e300 } } }, /beyond the integers held here/],
     [{ type: 'object', properties: { s: { type: 'string', pattern: '(?=a)' } } }, /properties\.s\.pattern: regex "\(\?=a\)" at position \d+: a lookahead is not served/],
     [{ type: 'object', properties: { s: { type: 'string', minLength: 3, maxLength: 2 } } }, /minLength 3 > maxLength 2: no string fits/],
-    [{ type: 'object', properties: { s: { type: 'string', format: 'hostname', pattern: 'a' } } }, /format "hostname" is not served/],
+    [{ type: 'object', properties: { s: { type: 'string', format: 'hostname' } } }, /format "hostname" is not served/],
+    [{ type: 'object', properties: { s: { type: 'string', format: 'date', pattern: '^2' } } }, /pattern beside format is not served/],
+    [{ type: 'object', properties: { s: { type: 'string', pattern: '^\\d{3}$', minLength: 5 } } }, /no text matches the pattern within those lengths/],
+    [{ type: 'object', properties: { s: { type: 'string', pattern: '[a-z]{1,500}', maxLength: 9000 } } }, /too large to hold a reply to/],
     [{ type: 'object', allOf: [{ type: 'object' }] }, /'allOf' is served with one schema and nothing beside it/],
     [{ type: 'object', properties: { a: { allOf: [{ type: 'string' }, { maxLength: 3 }] } } }, /properties\.a: 'allOf' is served with one schema/],
     [{ type: 'object', properties: { a: { type: 'array', prefixItems: [{ type: 'string' }], items: false, minItems: 2 } } }, /minItems 2 > 1 \(maxItems, or the prefixItems with items false\): no array fits/],
@@ -264,4 +267,34 @@ test('string formats against their references: uuid, ipv4 and date as python3-js
     expect({ format, some: accepted > 150, notAll: accepted < list.length - 20 }).toEqual({ format, some: true, notAll: true });
   }
   expect(() => JsonGrammar.fromSchema({ type: 'object', properties: { u: { type: 'string', format: 'uri' } } })).toThrow(/format "uri" is not served \(date-time, date, time, uuid, ipv4, email are\)/);
+});
+
+test('the hold never leads into a dead end: random walks through the allowed tokens always find some token allowed, and what they finish python3-jsonschema accepts', () => {
+  const tok = torch.tokenizer;
+  const walked: Record<string, unknown> = {
+    checked: SCHEMAS.checked, tuples: SCHEMAS.tuples,
+    formats: { type: 'object', properties: { when: { type: 'string', format: 'date' }, at: { type: 'string', format: 'date-time' }, id: { type: 'string', format: 'uuid' }, ip: { type: 'string', format: 'ipv4' } }, required: ['when', 'at', 'id', 'ip'] },
+    lengths: { type: 'object', properties: { code: { type: 'string', pattern: '^[a-z]+\\d*$', minLength: 3, maxLength: 6 }, word: { type: 'string', pattern: 'é', maxLength: 2 }, n: { type: 'integer', minimum: 40, maximum: 45 } }, required: ['code', 'word', 'n'] },
+  };
+  let seed = 1;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (const [name, schema] of Object.entries(walked)) {
+    const allowedNext = jsonConstraint(tok, 50257, [50256], JsonGrammar.fromSchema(schema));
+    const finished: number[][] = [];
+    for (let walk = 0; walk < 15; walk++) {
+      const reply: number[] = [];
+      for (let step = 0; step < 150; step++) {
+        const allowed = allowedNext(reply);
+        expect({ name, reply: tok.decode(reply), some: allowed.length > 0 }).toEqual({ name, reply: tok.decode(reply), some: true });
+        // (the end where it is allowed, else a token: often one that closes something, so walks finish)
+        if (allowed.includes(50256)) break;
+        const closing = allowed.filter((id) => tok.tokenBytes(id).some((b) => b === 0x22 || b === 0x7d || b === 0x5d || b === 0x2c));
+        const pool = closing.length && rand() < 0.5 ? closing : allowed;
+        reply.push(pool[Math.floor(rand() * pool.length)]);
+      }
+      if (allowedNext(reply).includes(50256)) finished.push([...Buffer.from(tok.decode(reply))]);
+    }
+    expect({ name, finished: finished.length >= 3 }).toEqual({ name, finished: true });
+    expect({ name, accepted: python({ check: finished, schema }).objects }).toEqual({ name, accepted: finished.map(() => true) });
+  }
 });

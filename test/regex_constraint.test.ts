@@ -222,3 +222,30 @@ test('integerRange (JSON Schema\'s minimum and maximum): every integer text in a
     expect(readRegexPrefix(g, Buffer.from('007'))).toEqual(expect.any(Number)); // (no leading zeros)
   }
 });
+
+test('the hold never leads into a dead end: random walks through a random pattern\'s allowed tokens always find some token (or the end) allowed', () => {
+  const tok = torch.tokenizer;
+  const cases: { pattern: string }[] = python({ make: { seed: 12, count: 25 } }).cases;
+  let seed = 3;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  let ended = 0;
+  for (const { pattern } of cases) {
+    const grammar = RegexGrammar.fromPattern(pattern);
+    const allowedNext = regexConstraint(tok, 50257, [50256], grammar);
+    for (let walk = 0; walk < 3; walk++) {
+      const reply: number[] = [];
+      for (let step = 0; step < 30; step++) {
+        const allowed = allowedNext(reply);
+        expect({ pattern, reply, some: allowed.length > 0 }).toEqual({ pattern, reply, some: true });
+        const id = allowed[Math.floor(rand() * allowed.length)];
+        if (id === 50256) {
+          ended++;
+          expect(readRegexPrefix(grammar, Buffer.from(tok.decode(reply)))).toBe('done');
+          break;
+        }
+        reply.push(id);
+      }
+    }
+  }
+  expect(ended).toBeGreaterThan(5);
+});

@@ -95,6 +95,18 @@ test('json: a JSON Schema (or its text) with any root but a bare scalar, and jso
       if (c.finish_reason === 'stop') expect(Array.isArray(JSON.parse(c.text))).toBe(true);
     }
   }
+  // (what Pydantic writes for a date, a constr pattern and a conint: response_format json_schema)
+  const checked = { type: 'object', properties: { when: { type: 'string', format: 'date' }, code: { type: 'string', pattern: '^[A-Z]{3}$' }, n: { type: 'integer', minimum: 1, maximum: 9 } }, required: ['when', 'code', 'n'] };
+  const r = await post('/v1/completions', { prompt: 'Record:', max_tokens: 60, temperature: 0.8, seed: 8, n: 4, response_format: { type: 'json_schema', json_schema: { name: 'record', schema: checked } } });
+  expect(r.json.error).toBeUndefined();
+  const whole = r.json.choices.filter((c: any) => c.finish_reason === 'stop').map((c: any) => JSON.parse(c.text));
+  expect(whole.length).toBeGreaterThan(1);
+  const dates = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'json_ref.py')], { input: JSON.stringify({ formats: { date: whole.map((v: any) => v.when) } }), encoding: 'utf8' });
+  expect(JSON.parse(dates.stdout).date).toEqual(whole.map(() => true));
+  for (const v of whole) {
+    expect(v.code).toMatch(/^[A-Z]{3}$/);
+    expect(Number.isInteger(v.n) && v.n >= 1 && v.n <= 9).toBe(true);
+  }
   const o = await post('/v1/completions', { prompt: 'Object:', max_tokens: 40, temperature: 0.7, seed: 7, n: 3, structured_outputs: { json_object: true } });
   for (const c of o.json.choices) expect(readJsonPrefix(JsonGrammar.object(), Buffer.from(c.text))).toBe(c.finish_reason === 'stop' ? 'done' : 'open');
 });

@@ -21,7 +21,7 @@ import { RegexGrammar, type RegexState } from './regex_constraint';
 type Node =
   | { id: number; kind: 'object'; props: Prop[]; additional: Node | null }
   | { id: number; kind: 'array'; prefix: Node[]; items: Node | null; min: number; max: number } // (prefix: prefixItems, a tuple's; items: the rest, null: none)
-  | { id: number; kind: 'string'; values: number[][] | null; checks: RegexGrammar[] } // (values: the raw bytes each allowed string has between its quotes; checks: what its text must match, pattern and length)
+  | { id: number; kind: 'string'; values: number[][] | null; check: RegexGrammar | null } // (values: the raw bytes each allowed string has between its quotes; check: what its text must match, pattern or format and lengths)
   | { id: number; kind: 'number'; integer: boolean; range: RegexGrammar | null } // (range: the integers allowed, minimum and maximum)
   | { id: number; kind: 'literal'; texts: number[][] } // (true, false, null, or exact integers)
   | { id: number; kind: 'union'; options: Node[] };
@@ -41,7 +41,7 @@ function node<K extends Node['kind']>(kind: K, fields: Omit<Extract<Node, { kind
 const ANY: Node = node('union', { options: [] });
 const ANY_OBJECT = node('object', { props: [], additional: ANY });
 (ANY as { options: Node[] }).options.push(
-  ANY_OBJECT, node('array', { prefix: [], items: ANY, min: 0, max: Infinity }), node('string', { values: null, checks: [] }), node('number', { integer: false, range: null }),
+  ANY_OBJECT, node('array', { prefix: [], items: ANY, min: 0, max: Infinity }), node('string', { values: null, check: null }), node('number', { integer: false, range: null }),
   node('literal', { texts: ['true', 'false', 'null'].map(bytesOf) }),
 );
 
@@ -119,7 +119,7 @@ export class JsonGrammar {
           if (min > max) throw new Error(`${where}: minItems ${min} > ${max} (maxItems, or the prefixItems with items false): no array fits`);
           return node('array', { prefix, items, min, max });
         }
-        case 'string': return node('string', { values: null, checks: stringChecks(s, where) });
+        case 'string': return node('string', { values: null, check: stringCheck(s, where) });
         case 'integer': return node('number', { integer: true, range: integerRange(s, where) });
         case 'number': {
           const bounds = BOUNDS.filter((k) => s[k] !== undefined);
@@ -155,7 +155,7 @@ export class JsonGrammar {
         throw new Error(`${where}: ${JSON.stringify(v)} is not served (strings, integers, true, false and null are)`);
       });
       const options: Node[] = [];
-      if (strings.length) options.push(node('string', { values: strings, checks: [] }));
+      if (strings.length) options.push(node('string', { values: strings, check: null }));
       if (literals.length) options.push(node('literal', { texts: literals }));
       return options.length === 1 ? options[0] : node('union', { options });
     };
@@ -211,18 +211,21 @@ export function formatGrammar(format: string): RegexGrammar | undefined {
   return g;
 }
 
-/** A string schema's pattern (as Python's re.search reads it, \d \w \s ASCII's), format and minLength / maxLength (characters), as checks its text must pass. */
-function stringChecks(s: Record<string, unknown>, where: string): RegexGrammar[] {
-  const checks: RegexGrammar[] = [];
+/**
+ * What a string schema's text must match: its pattern (as Python's re.search reads it, \\d \\w \\s
+ * ASCII's) or format, within its minLength and maxLength (characters); null where nothing.
+ */
+function stringCheck(s: Record<string, unknown>, where: string): RegexGrammar | null {
+  if (s.pattern !== undefined && s.format !== undefined) throw new Error(`${where}: pattern beside format is not served (a reply is held to one of them here): give one`);
+  let check: RegexGrammar | null = null;
   if (s.format !== undefined) {
-    const g = typeof s.format === 'string' ? formatGrammar(s.format) : undefined;
-    if (!g) throw new Error(`${where}.format ${JSON.stringify(s.format)} is not served (${Object.keys(FORMATS).join(', ')} are): leave it out, or give a pattern`);
-    checks.push(g);
+    check = typeof s.format === 'string' ? formatGrammar(s.format) ?? null : null;
+    if (!check) throw new Error(`${where}.format ${JSON.stringify(s.format)} is not served (${Object.keys(FORMATS).join(', ')} are): leave it out, or give a pattern`);
   }
   if (s.pattern !== undefined) {
     if (typeof s.pattern !== 'string') throw new Error(`${where}.pattern must be a string (a regular expression)`);
     try {
-      checks.push(RegexGrammar.search(s.pattern));
+      check = RegexGrammar.search(s.pattern);
     } catch (e) {
       throw new Error(`${where}.pattern: ${(e as Error).message}`);
     }
@@ -231,9 +234,13 @@ function stringChecks(s: Record<string, unknown>, where: string): RegexGrammar[]
     const min = count(s.minLength, 0, `${where}.minLength`), max = count(s.maxLength, Infinity, `${where}.maxLength`);
     if (min > max) throw new Error(`${where}: minLength ${min} > maxLength ${max}: no string fits`);
     if (Math.max(min, max === Infinity ? 0 : max) > 10000) throw new Error(`${where}: a length over 10000 is not served`);
-    checks.push(RegexGrammar.length(min, max));
+    try {
+      check = check ? check.withLength(min, max) : RegexGrammar.length(min, max);
+    } catch (e) {
+      throw new Error(`${where}: ${(e as Error).message}`);
+    }
   }
-  return checks;
+  return check;
 }
 
 /** An integer schema's minimum, maximum, exclusiveMinimum and exclusiveMaximum (draft 6 on: numbers) as the range its text must be in. */
@@ -279,10 +286,10 @@ type Frame =
   | { t: 'done' };
 type NumberPart = 'minus' | 'zero' | 'int' | 'dot' | 'frac' | 'exp' | 'expSign' | 'expInt';
 /**
- * A checked string's text so far, as its checks read it: their states, the \u escape's code unit
+ * A checked string's text so far, as its check reads it: its state, the \u escape's code unit
  * being read (unit), and a high surrogate waiting for its low one (high; 0: none).
  */
-interface Check { grammars: RegexGrammar[]; states: RegexState[]; unit: number; high: number }
+interface Check { grammar: RegexGrammar; at: RegexState; unit: number; high: number }
 interface State { frame: Frame; up: State | null }
 
 const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
@@ -382,7 +389,7 @@ function start(n: Node, up: State | null, b: number): State[] {
     case 'object': return b === 0x7b ? [push({ t: 'object', node: n, phase: 'first', next: 0, prop: -1, space: 0 }, up)] : [];
     case 'array': return b === 0x5b ? [push({ t: 'array', node: n, phase: 'first', count: 0, space: 0 }, up)] : [];
     case 'string': {
-      const check = n.checks.length ? { grammars: n.checks, states: n.checks.map((g) => g.start), unit: 0, high: 0 } : null;
+      const check = n.check ? { grammar: n.check, at: n.check.start, unit: 0, high: 0 } : null;
       return b === 0x22 ? [push({ t: 'string', free: n.values === null, cands: n.values, pos: 0, raw: null, escape: 0, lo: 0, hi: 0, more: 0, check }, up)] : [];
     }
     case 'number': {
@@ -453,42 +460,49 @@ function utf8Lead(b: number, next: (fields: Partial<Extract<Frame, { t: 'string'
 const ESCAPED: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 0x08, 0x66: 0x0c, 0x6e: 0x0a, 0x72: 0x0d, 0x74: 0x09 };
 
 /**
- * A byte of a string whose text has checks (pattern, length): as stringByte, and each check steps
- * on: by the raw UTF-8 bytes, or by the character an escape stands for (a surrogate pair's as one;
- * a lone surrogate is no character, so no text of it passes). It closes where every check passes.
+ * A byte of a string whose text has a check (pattern or format, lengths): as stringByte, and the
+ * check steps on: by the raw UTF-8 bytes, or by the character an escape stands for (a surrogate
+ * pair's as one; a lone surrogate is no character, so no text of it passes). An escape goes on only
+ * where some character it may still stand for is read; the string closes where the check passes.
  */
 function checkedStringByte(s: State, f: Extract<Frame, { t: 'string' }>, c: Check, b: number, next: (fields: Partial<typeof f>) => State[]): State[] {
-  const on = (step: (g: RegexGrammar, at: RegexState) => RegexState | null, fields: Partial<typeof f>, unit = 0, high = 0): State[] => {
-    const states: RegexState[] = [];
-    for (let i = 0; i < c.grammars.length; i++) {
-      const at = step(c.grammars[i], c.states[i]);
-      if (!at) return [];
-      states.push(at);
+  const g = c.grammar;
+  const stepped = (at: RegexState | null, fields: Partial<typeof f>): State[] => (at ? next({ ...fields, check: { grammar: g, at, unit: 0, high: 0 } }) : []);
+  // (a \\u escape with `left` hex digits still to come, its code unit so far `unit`: whether some character it may stand for is read)
+  const escapeGoesOn = (unit: number, left: number, high: number): boolean => {
+    const lo = unit << (4 * left), hi = ((unit + 1) << (4 * left)) - 1;
+    const part = (a: number, z: number): [number, number] | null => (Math.max(lo, a) <= Math.min(hi, z) ? [Math.max(lo, a), Math.min(hi, z)] : null);
+    const pair = (h: number, l: number) => 0x10000 + ((h - 0xd800) << 10) + (l - 0xdc00);
+    if (high) {
+      const low = part(0xdc00, 0xdfff);
+      return low !== null && g.canRead(c.at, pair(high, low[0]), pair(high, low[1]));
     }
-    return next({ ...fields, check: { grammars: c.grammars, states, unit, high } });
+    const plain = [part(0, 0xd7ff), part(0xe000, 0xffff)].filter((r): r is [number, number] => r !== null);
+    const highs = part(0xd800, 0xdbff);
+    return plain.some(([a, z]) => g.canRead(c.at, a, z)) || (highs !== null && g.canRead(c.at, pair(highs[0], 0xdc00), pair(highs[1], 0xdfff)));
   };
-  const byByte = (g: RegexGrammar, at: RegexState) => g.step(at, b);
-  const unchanged = (fields: Partial<typeof f>, unit: number, high: number) => next({ ...fields, check: { ...c, unit, high } });
-  if (f.more > 0) return b >= f.lo && b <= f.hi ? on(byByte, { more: f.more - 1, lo: 0x80, hi: 0xbf }) : [];
+  const check = (fields: Partial<Check>) => ({ ...c, ...fields });
+  if (f.more > 0) return b >= f.lo && b <= f.hi ? stepped(g.step(c.at, b), { more: f.more - 1, lo: 0x80, hi: 0xbf }) : [];
   if (f.escape === 1) {
-    if (b === 0x75) return unchanged({ escape: 5 }, 0, c.high);
-    return Object.hasOwn(ESCAPED, b) && !c.high ? on((g, at) => g.stepChar(at, ESCAPED[b]), { escape: 0 }) : [];
+    if (b === 0x75) return escapeGoesOn(0, 4, c.high) ? next({ escape: 5, check: check({ unit: 0 }) }) : [];
+    return Object.hasOwn(ESCAPED, b) && !c.high ? stepped(g.stepChar(c.at, ESCAPED[b]), { escape: 0 }) : [];
   }
   if (f.escape > 1) {
     if (!isHex(b)) return [];
     const unit = c.unit * 16 + parseInt(String.fromCharCode(b), 16);
-    if (f.escape > 2) return unchanged({ escape: f.escape - 1 }, unit, c.high);
+    if (f.escape > 2) return escapeGoesOn(unit, f.escape - 2, c.high) ? next({ escape: f.escape - 1, check: check({ unit }) }) : [];
     const isHigh = unit >= 0xd800 && unit <= 0xdbff, isLow = unit >= 0xdc00 && unit <= 0xdfff;
-    if (c.high) return isLow ? on((g, at) => g.stepChar(at, 0x10000 + ((c.high - 0xd800) << 10) + (unit - 0xdc00)), { escape: 0 }) : [];
-    if (isHigh) return unchanged({ escape: 0 }, 0, unit);
-    return isLow ? [] : on((g, at) => g.stepChar(at, unit), { escape: 0 });
+    if (c.high) return isLow ? stepped(g.stepChar(c.at, 0x10000 + ((c.high - 0xd800) << 10) + (unit - 0xdc00)), { escape: 0 }) : [];
+    if (isHigh) return escapeGoesOn(unit, 0, 0) ? next({ escape: 0, check: check({ unit: 0, high: unit }) }) : [];
+    return isLow ? [] : stepped(g.stepChar(c.at, unit), { escape: 0 });
   }
-  if (b === 0x5c) return next({ escape: 1 });
+  // (a backslash: some character must be read next, by some escape)
+  if (b === 0x5c) return (c.high || g.canRead(c.at, 0, 0x10ffff)) ? next({ escape: 1 }) : [];
   if (c.high) return []; // (a high surrogate's low one must follow it, escaped)
-  if (b === 0x22) return c.grammars.every((g, i) => g.accepts(c.states[i])) ? closeString(s, f) : [];
+  if (b === 0x22) return g.accepts(c.at) ? closeString(s, f) : [];
   if (b < 0x20) return [];
-  if (b < 0x80) return on(byByte, {});
-  return utf8Lead(b, (fields) => on(byByte, fields));
+  if (b < 0x80) return stepped(g.step(c.at, b), {});
+  return utf8Lead(b, (fields) => stepped(g.step(c.at, b), fields));
 }
 
 /**
@@ -523,7 +537,7 @@ function keyOf(s: State): string {
       case 'object': key += `o${f.node.id},${f.phase},${f.next},${f.prop},${space}|`; break;
       case 'array': key += `a${f.node.id},${f.phase},${f.node.max === Infinity ? Math.min(f.count, Math.max(f.node.min, f.node.prefix.length)) : f.count},${space}|`; break;
       case 'string': {
-        const check = f.check ? `${f.check.states.map((at, i) => f.check!.grammars[i].key(at)).join(';')},${f.check.unit},${f.check.high}` : '';
+        const check = f.check ? `${f.check.grammar.key(f.check.at)},${f.check.unit},${f.check.high}` : '';
         key += `s${f.free ? 1 : 0},${f.cands?.map((x) => x.join('.')).join(' ') ?? ''},${f.pos},${f.raw ?? ''},${f.escape},${f.lo},${f.hi},${f.more},${check}|`;
         break;
       }

@@ -280,7 +280,7 @@ interface NfaNode { eps: number[]; edges: { ranges: Ranges; to: number }[] }
 const MAX_NFA_NODES = 50_000;
 
 /** A set of machine nodes (those with an edge, or the accepting one) and a character's first bytes while it is not whole. */
-export interface RegexState { readonly nodes: number[]; readonly pending: number[] }
+export interface RegexState { readonly nodes: number[]; readonly pending: number[]; readonly key: string }
 
 let nextGrammarId = 0;
 
@@ -293,13 +293,43 @@ export class RegexGrammar {
   // (steps already taken, by state key and byte: the machine made lazily into a DFA)
   private readonly steps = new Map<string, Map<number, RegexState | null>>();
 
-  private constructor(re: Re) {
-    const start = this.node();
-    const end = this.build(re, start);
-    this.accept = end;
+  private constructor(re: Re | null, built?: { nodes: NfaNode[]; start: number; accept: number }) {
+    let start: number;
+    if (built) {
+      this.nodes.push(...built.nodes);
+      start = built.start;
+      this.accept = built.accept;
+    } else {
+      start = this.node();
+      this.accept = this.build(re!, start);
+    }
     this.prune();
-    this.begin = { nodes: this.closure([start]), pending: [] };
-    if (!this.begin.nodes.length) throw new Error('the pattern matches no reply at all (an empty character class?)');
+    this.begin = this.state(this.closure([start]), []);
+    if (!this.begin.nodes.length) throw new Error(built ? 'no text matches the pattern within those lengths' : 'the pattern matches no reply at all (an empty character class?)');
+  }
+
+  /**
+   * The texts of this grammar's that are also min to max characters long (JSON Schema's pattern or
+   * format with minLength / maxLength): its machine with a count of characters read beside each
+   * node, up to max (or, without one, up to min, where it stays).
+   */
+  withLength(min: number, max: number): RegexGrammar {
+    const cap = max === Infinity ? min : max;
+    const size = this.nodes.length * (cap + 1);
+    if (size > MAX_NFA_NODES) throw new Error(`the pattern with lengths up to ${cap} is too large to hold a reply to (over ${MAX_NFA_NODES} machine states): use a smaller maxLength`);
+    const at = (n: number, k: number) => n * (cap + 1) + k;
+    const nodes: NfaNode[] = [];
+    this.nodes.forEach((n, i) => {
+      for (let k = 0; k <= cap; k++) {
+        const next = max === Infinity ? Math.min(k + 1, cap) : k + 1;
+        nodes[at(i, k)] = { eps: n.eps.map((to) => at(to, k)), edges: next <= cap ? n.edges.map((e) => ({ ranges: e.ranges, to: at(e.to, next) })) : [] };
+      }
+    });
+    // (the one accepting node: the end's copies with at least min characters read, joined)
+    const accept = nodes.length;
+    nodes.push({ eps: [], edges: [] });
+    for (let k = min; k <= cap; k++) nodes[at(this.accept, k)].eps.push(accept);
+    return new RegexGrammar(null, { nodes, start: at(0, 0), accept }); // (the start is node 0: the first made)
   }
 
   /** The replies Python's re.fullmatch(pattern, reply) accepts (the pattern language above). */
@@ -407,8 +437,13 @@ export class RegexGrammar {
     return kept.sort((a, b) => a - b);
   }
 
+  /** A state, its key made once (the steps kept are found by it, at every byte of every walk). */
+  private state(nodes: number[], pending: number[]): RegexState {
+    return { nodes, pending, key: `r${this.id}:${nodes.join(',')}/${pending.join(',')}` };
+  }
+
   private keyOf(s: RegexState): string {
-    return `r${this.id}:${s.nodes.join(',')}/${s.pending.join(',')}`;
+    return s.key;
   }
 
   /** The state after character c, or null where none of the nodes reads it. */
@@ -417,7 +452,7 @@ export class RegexGrammar {
     for (const n of s.nodes) for (const e of this.nodes[n].edges) if (inRanges(e.ranges, c)) to.push(e.to);
     if (!to.length) return null;
     const nodes = this.closure(to);
-    return nodes.length ? { nodes, pending: [] } : null;
+    return nodes.length ? this.state(nodes, []) : null;
   }
 
   /** Whether some node reads a character whose UTF-8 begins with these bytes. */
@@ -435,7 +470,7 @@ export class RegexGrammar {
       const c = decodeUtf8(pending);
       return c === null ? null : this.afterChar(s, c);
     }
-    return this.mayRead(s, pending) ? { nodes: s.nodes, pending } : null;
+    return this.mayRead(s, pending) ? this.state(s.nodes, pending) : null;
   }
 
   // ---- stepped from outside: by token_constraint.ts, and by json_constraint.ts inside a JSON string or number ----
@@ -455,6 +490,11 @@ export class RegexGrammar {
     let next = byByte.get(b);
     if (next === undefined) byByte.set(b, (next = this.feed(s, b)));
     return next;
+  }
+
+  /** Whether the state reads some character in [lo, hi] (a JSON \\u escape not yet whole). */
+  canRead(s: RegexState, lo: number, hi: number): boolean {
+    return !s.pending.length && s.nodes.some((n) => this.nodes[n].edges.some((e) => overlaps(e.ranges, lo, hi)));
   }
 
   /** The state after a whole character (a JSON escape's), or null. */
