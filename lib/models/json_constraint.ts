@@ -9,7 +9,8 @@
 // A schema's properties come in the order it lists them (optional ones may be left out), as
 // xgrammar, vLLM's engine, writes its grammar; additional properties where it allows them. A
 // string's pattern and lengths, and an integer's bounds, are regex_constraint.ts's machines stepped
-// along the value's text (a pattern as re.search reads it: found anywhere unless anchored).
+// along the value's text (a pattern as re.search reads it: found anywhere unless anchored; $ the
+// text's end, as ECMA-262's and Pydantic's, not Python's).
 // The reply's bytes go through a pushdown machine (a stack of immutable frames), held token by
 // token by token_constraint.ts.
 import type { GPT2Tokenizer } from './tokenizer';

@@ -57,8 +57,8 @@ const REFUSED_ESCAPES: Record<string, string> = {
   p: 'a Unicode property (\\p{...})', P: 'a Unicode property (\\P{...})', k: 'a backreference',
 };
 
-/** A top-level alternative and its anchors: whether it must begin at the start, and how it must end ('$': at the end or before a last line break, as Python's $). */
-interface Branch { re: Re; start: boolean; end: 'free' | '$' | 'Z' }
+/** A top-level alternative and its anchors: whether it must begin at the start, and whether at the end ($ or \\Z). */
+interface Branch { re: Re; start: boolean; end: boolean }
 
 /** The pattern read as Python's re reads it (what a finite machine cannot hold refused by name), as its top-level alternatives. */
 function parse(pattern: string): Branch[] {
@@ -67,7 +67,7 @@ function parse(pattern: string): Branch[] {
   const fail = (what: string): never => { throw new Error(`regex ${JSON.stringify(pattern)} at position ${i}: ${what}`); };
   const atEnd = () => i >= cs.length;
 
-  let anchors: Omit<Branch, 're'> = { start: false, end: 'free' }; // (the top-level alternative being read)
+  let anchors: Omit<Branch, 're'> = { start: false, end: false }; // (the top-level alternative being read)
   const alternation = (depth: number): Re => {
     const options = [sequence(depth)];
     while (cs[i] === '|') {
@@ -91,7 +91,7 @@ function parse(pattern: string): Branch[] {
       if (c === '$' || (c === '\\' && cs[i + 1] === 'Z')) {
         i += c === '$' ? 1 : 2;
         if (depth > 0 || !(atEnd() || cs[i] === '|')) fail(`${c === '$' ? '$' : '\\Z'} only at the end of the pattern (or of one of its top-level alternatives) is served`);
-        anchors.end = c === '$' ? '$' : 'Z';
+        anchors.end = true;
         continue;
       }
       if (quantifierAt() !== null) fail('nothing to repeat');
@@ -215,7 +215,7 @@ function parse(pattern: string): Branch[] {
 
   const branches: Branch[] = [];
   for (;;) {
-    anchors = { start: false, end: 'free' };
+    anchors = { start: false, end: false };
     branches.push({ re: sequence(0), ...anchors });
     if (cs[i] !== '|') break;
     i++;
@@ -231,13 +231,14 @@ const alt = (options: Re[]): Re => (options.length === 1 ? options[0] : { k: 'al
 /** As re.fullmatch reads the pattern: each alternative the whole text (its anchors change nothing). */
 const fullmatchRe = (branches: Branch[]): Re => alt(branches.map((b) => b.re));
 
-/** As re.search reads it (JSON Schema's pattern): an alternative anywhere in the text, unless anchored. */
+/**
+ * As a search reads it (JSON Schema's pattern): an alternative anywhere in the text, unless
+ * anchored. $ is the text's end, as ECMA-262's (JSON Schema's regex dialect) and Rust's (Pydantic's)
+ * read it, not Python's, which also takes a last line break after it.
+ */
 function searchRe(branches: Branch[]): Re {
   const anything: Re = { k: 'repeat', item: ANY_CHAR, min: 0, max: Infinity };
-  return alt(branches.map((b) => ({ k: 'seq', items: [
-    ...(b.start ? [] : [anything]), b.re,
-    ...(b.end === 'free' ? [anything] : b.end === '$' ? [{ k: 'repeat', item: literal('\n'), min: 0, max: 1 } as Re] : []),
-  ] })));
+  return alt(branches.map((b) => ({ k: 'seq', items: [...(b.start ? [] : [anything]), b.re, ...(b.end ? [] : [anything])] })));
 }
 
 /** The texts of the integers in [lo, hi] as JSON writes them (no leading zeros; -0 where 0 is in it). */
@@ -338,7 +339,7 @@ export class RegexGrammar {
     return new RegexGrammar(fullmatchRe(parse(pattern)));
   }
 
-  /** The texts in which Python's re.search(pattern, text) finds a match (JSON Schema's pattern). */
+  /** The texts in which a search finds the pattern (JSON Schema's pattern: as Python's re.search, $ as ECMA-262's end). */
   static search(pattern: string): RegexGrammar {
     if (typeof pattern !== 'string') throw new Error(`a regex must be a string, got ${JSON.stringify(pattern)}`);
     return new RegexGrammar(searchRe(parse(pattern)));

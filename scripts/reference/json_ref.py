@@ -14,7 +14,7 @@ python3-jsonschema (Draft 2020-12) accepts the object, under tstorch's reading o
 xgrammar's strict mode: no additional properties where properties are listed and
 additionalProperties is not given; nullable (OpenAPI's) adds null to the type; no key repeats, and
 the listed properties come in the schema's order; a pattern is read by re.search with re.ASCII (\\d
-\\w \\s ASCII's, as ECMA-262's \\d \\w). Strings with a pattern are drawn by regex_ref.py's walk of
+\\w \\s ASCII's, as ECMA-262's \\d \\w) and a $ ending an alternative as \\Z (ECMA-262's end). Strings with a pattern are drawn by regex_ref.py's walk of
 Python's parse of it; those with minLength / maxLength and integers with bounds at and between them.
 stdout: {"texts": [[byte, ...], ...]} or {"objects": [bool, ...]}.
 """
@@ -266,7 +266,9 @@ def accepts(schema, data):
 
     def ascii_pattern(validator, pattern, instance, schema):
         # (as tstorch reads a pattern: Python's re.search, with \d \w \s ASCII's as ECMA-262's \d \w)
-        if validator.is_type(instance, "string") and not re.search(pattern, instance, re.ASCII):
+        # ($ as ECMA-262's: the text's end, Python's \Z, where a top-level alternative ends with it)
+        ecma = re.sub(r"(?<!\\)\$(?=\||$)", r"\\Z", pattern)
+        if validator.is_type(instance, "string") and not re.search(ecma, instance, re.ASCII):
             yield ValidationError("%r does not match %r" % (instance, pattern))
     Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": ascii_pattern})
     if not is_object(data):
