@@ -178,7 +178,11 @@ export class JsonGrammar {
     };
     const root = compile(schema, 'schema');
     const rootIsObject = (n: Node): boolean => n.kind === 'object' || (opts.anyRoot === true && n.kind === 'array') || (n.kind === 'union' && n.options.length > 0 && n.options.every(rootIsObject));
-    if (!rootIsObject(root)) throw new Error('schema: the reply must be an object: give the schema type "object" (OpenAI\'s structured outputs ask the same)');
+    if (!rootIsObject(root)) {
+      throw new Error(opts.anyRoot
+        ? 'schema: the reply must be an object or an array (a bare string, number or literal at the root is not served): give the schema type "object" or "array"'
+        : 'schema: the reply must be an object: give the schema type "object" (OpenAI\'s structured outputs ask the same)');
+    }
     return new JsonGrammar(root);
   }
 }
