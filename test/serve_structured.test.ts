@@ -126,7 +126,7 @@ test('what cannot be held, or asks two things at once, is a 400 that says what t
     [{ structured_outputs: { regex: 'a', whitespace_pattern: ' *' } }, /whitespace_pattern is not served/],
     [{ structured_outputs: { json: { type: 'object' }, disable_any_whitespace: true } }, /disable_any_whitespace is not served/],
     [{ structured_outputs: { json: 'not json' } }, /structured_outputs json: a string must be a JSON Schema's JSON text/],
-    [{ structured_outputs: { json: { type: 'string' } } }, /structured_outputs json: schema: the reply must be an object or an array \(a bare string, number or literal has no end/],
+    [{ structured_outputs: { json: { type: 'string' } } }, /structured_outputs json: schema: the reply must be an object or an array \(a bare string, number or literal at the root is not served\)/],
     [{ structured_outputs: { regex: 'a' }, ignore_eos: true }, /structured_outputs regex needs an end token/],
     [{ guided_choice: ['a'], min_tokens: 3 }, /guided_choice and min_tokens do not go together/],
     [{ structured_outputs: { pattern: 'a' } }, /unknown structured_outputs fields: pattern/],
