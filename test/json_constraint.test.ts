@@ -7,6 +7,7 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 import * as torch from '../lib';
 import { JsonGrammar, jsonConstraint, readJsonPrefix } from '../lib/models/json_constraint';
+import { tokenConstraint } from '../lib/models/token_constraint';
 
 const OBJECT = JsonGrammar.object();
 const readJsonObject = (bytes: ArrayLike<number>) => readJsonPrefix(OBJECT, bytes);
@@ -298,4 +299,31 @@ test('the hold never leads into a dead end: random walks through the allowed tok
     expect({ name, finished: finished.length >= 3 }).toEqual({ name, finished: true });
     expect({ name, accepted: python({ check: finished, schema }).objects }).toEqual({ name, accepted: finished.map(() => true) });
   }
+});
+
+test('inside a string, the tokens of plain text are taken at once and only the others walked: the same tokens allowed as a walk of every token', () => {
+  const tok = torch.tokenizer;
+  const grammar = JsonGrammar.fromSchema(SCHEMAS.person);
+  const quick = jsonConstraint(tok, 50257, [50256], grammar);
+  // (the same machine without the shortcut; another vocabulary size, so nothing kept is shared)
+  const { absorbsPlainText, ...walked } = grammar.machine();
+  expect(typeof absorbsPlainText).toBe('function');
+  const slow = tokenConstraint(tok, 50258, [50256], walked);
+  const texts: number[][] = python({ make: { seed: 13, count: 6, schema: SCHEMAS.person } }).texts;
+  let inString = 0;
+  for (const t of texts) {
+    const ids = tok.encode(Buffer.from(t).toString('utf8'));
+    for (let i = 0; i <= ids.length; i++) {
+      let a: number[], b: number[];
+      try {
+        a = quick(ids.slice(0, i));
+      } catch {
+        break; // (a near miss: past its first bad token)
+      }
+      b = slow(ids.slice(0, i));
+      if (a.length > 40000) inString++;
+      expect({ at: tok.decode(ids.slice(0, i)), same: a.length === b.length && new Set([...a, ...b]).size === a.length }).toEqual({ at: tok.decode(ids.slice(0, i)), same: true });
+    }
+  }
+  expect(inString).toBeGreaterThan(5);
 });

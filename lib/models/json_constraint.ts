@@ -59,6 +59,11 @@ const TYPE_KEYWORDS: Record<string, string[]> = {
 export class JsonGrammar {
   private constructor(readonly root: Node) {}
 
+  /** This grammar as token_constraint.ts's machine. */
+  machine(): ByteMachine<unknown> {
+    return machineOf(this) as ByteMachine<unknown>;
+  }
+
   /** Any JSON object (response_format json_object). */
   static object(): JsonGrammar {
     return new JsonGrammar(ANY_OBJECT);
@@ -556,7 +561,11 @@ function keyOf(s: State): string {
 
 /** JSON's machine for token_constraint.ts: from a value of the grammar's root, done once it is closed. */
 function machineOf(grammar: JsonGrammar): ByteMachine<State> {
-  return { start: () => [{ frame: { t: 'value', node: grammar.root, space: -1 }, up: null }], feed, key: keyOf, accepts: (s) => s.frame.t === 'done' };
+  return {
+    start: () => [{ frame: { t: 'value', node: grammar.root, space: -1 }, up: null }], feed, key: keyOf, accepts: (s) => s.frame.t === 'done',
+    // (inside a string of any text, not a key being matched, no escape or character under way: stringByte gives [s] back)
+    absorbsPlainText: (s) => { const f = s.frame; return f.t === 'string' && f.free && f.raw === null && !f.check && !f.escape && !f.more; },
+  };
 }
 
 /**

@@ -17,6 +17,11 @@ export interface ByteMachine<S> {
   key(s: S): string;
   /** Whether the reply may end in this state. */
   accepts(s: S): boolean;
+  /**
+   * Optional: whether every printable ASCII byte but '"' and '\\' leaves this state as it is (the
+   * inside of a JSON string): its walk then takes the tokens made of those bytes alone at once.
+   */
+  absorbsPlainText?(s: S): boolean;
 }
 
 /** The states after `bytes` from the machine's start; where none are left, the index of the byte that could not come. */
@@ -50,8 +55,14 @@ export function readPrefix<S>(m: ByteMachine<S>, bytes: ArrayLike<number>): 'don
 /** The vocabulary as a trie of its tokens' bytes (special tokens left out: they are not text). */
 interface TrieNode { next: Map<number, TrieNode>; ids: number[] }
 
-/** A tokenizer's trie (by the model's vocabulary size) and what each state it met allows, kept with the tokenizer. */
-const tries = new WeakMap<GPT2Tokenizer, Map<number, { root: TrieNode; allowed: Map<string, number[]>; kept: number; every: number[] }>>();
+/**
+ * A tokenizer's trie (by the model's vocabulary size) and what each state it met allows, kept with
+ * the tokenizer. plainIds: the tokens of plain text alone (printable ASCII but '"' and '\\');
+ * rest: a trie of the others.
+ */
+interface Trie { root: TrieNode; plainIds: number[]; rest: TrieNode; allowed: Map<string, number[]>; kept: number; every: number[] }
+const tries = new WeakMap<GPT2Tokenizer, Map<number, Trie>>();
+const isPlain = (b: number) => b >= 0x20 && b <= 0x7f && b !== 0x22 && b !== 0x5c;
 // (what the states allow is kept up to this many ids in all, about 32 MB: inside a string nearly every token is allowed)
 const MAX_KEPT_IDS = 4_000_000;
 
@@ -60,26 +71,35 @@ function trieOf(tokenizer: GPT2Tokenizer, vocabSize: number) {
   const bySize = tries.get(tokenizer)!;
   let t = bySize.get(vocabSize);
   if (!t) {
-    const root: TrieNode = { next: new Map(), ids: [] };
-    const special = tokenizer.specialIds;
-    for (let id = 0; id < Math.min(vocabSize, tokenizer.vocabSize); id++) {
-      if (special.has(id)) continue;
-      let at = root;
-      for (const b of tokenizer.tokenBytes(id)) {
+    const root: TrieNode = { next: new Map(), ids: [] }, rest: TrieNode = { next: new Map(), ids: [] };
+    const plainIds: number[] = [];
+    const add = (into: TrieNode, id: number, bytes: Uint8Array) => {
+      let at = into;
+      for (const b of bytes) {
         let child = at.next.get(b);
         if (!child) at.next.set(b, (child = { next: new Map(), ids: [] }));
         at = child;
       }
-      if (at !== root) at.ids.push(id);
+      at.ids.push(id);
+    };
+    const special = tokenizer.specialIds;
+    for (let id = 0; id < Math.min(vocabSize, tokenizer.vocabSize); id++) {
+      const bytes = tokenizer.tokenBytes(id);
+      if (special.has(id) || !bytes.length) continue;
+      add(root, id, bytes);
+      if (bytes.every(isPlain)) plainIds.push(id);
+      else add(rest, id, bytes);
     }
-    bySize.set(vocabSize, (t = { root, allowed: new Map(), kept: 0, every: Array.from({ length: vocabSize }, (_, id) => id) }));
+    bySize.set(vocabSize, (t = { root, plainIds, rest, allowed: new Map(), kept: 0, every: Array.from({ length: vocabSize }, (_, id) => id) }));
   }
   return t;
 }
 
 /** The text tokens allowed after state s: those whose bytes all step on from it. */
-function allowedFrom<S>(m: ByteMachine<S>, root: TrieNode, s: S): number[] {
-  const out: number[] = [];
+function allowedFrom<S>(m: ByteMachine<S>, trie: Trie, s: S): number[] {
+  // (where plain text leaves the state as it is, its tokens are all allowed: only the others are walked)
+  const plain = m.absorbsPlainText?.(s) ?? false;
+  const out: number[] = plain ? [...trie.plainIds] : [];
   const walk = (at: TrieNode, states: S[]) => {
     for (const [b, child] of at.next) {
       const next = step(m, states, b);
@@ -88,7 +108,7 @@ function allowedFrom<S>(m: ByteMachine<S>, root: TrieNode, s: S): number[] {
       if (child.next.size) walk(child, next);
     }
   };
-  walk(root, [s]);
+  walk(plain ? trie.rest : trie.root, [s]);
   return out;
 }
 
@@ -117,7 +137,7 @@ export function tokenConstraint<S>(tokenizer: GPT2Tokenizer, vocabSize: number, 
       const key = m.key(s);
       let ids = trie.allowed.get(key);
       if (!ids) {
-        ids = allowedFrom(m, trie.root, s);
+        ids = allowedFrom(m, trie, s);
         if (trie.kept + ids.length > MAX_KEPT_IDS) {
           trie.allowed.clear();
           trie.kept = 0;
