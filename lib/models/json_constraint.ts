@@ -8,7 +8,7 @@
 // break and up to 64 bytes (a small model held to JSON otherwise writes newlines until max_tokens).
 // A schema's properties come in the order it lists them (optional ones may be left out), as
 // xgrammar, vLLM's engine, writes its grammar; additional properties where it allows them. A
-// string's pattern and lengths, and an integer's bounds, are regex_constraint.ts's machines stepped
+// string's pattern or format and lengths, and an integer's bounds, are regex_constraint.ts's machines stepped
 // along the value's text (a pattern as re.search reads it: found anywhere unless anchored; $ the
 // text's end, as ECMA-262's and Pydantic's, not Python's).
 // The reply's bytes go through a pushdown machine (a stack of immutable frames), held token by
@@ -72,10 +72,10 @@ export class JsonGrammar {
   /**
    * The objects a JSON Schema accepts: type (one or a list; nullable), properties, required,
    * additionalProperties, items, minItems, maxItems, enum, const, anyOf, oneOf (as anyOf), local
-   * $ref (#/$defs/..., #/definitions/...), a string's pattern, minLength and maxLength, an
-   * string's format (date-time, date, time, uuid, ipv4, email), an integer's minimum, maximum,
-   * exclusiveMinimum and exclusiveMaximum, prefixItems (a tuple's),
-   * allOf of one schema; annotations are read past. The root must be an object
+   * $ref (#/$defs/..., #/definitions/...), a string's pattern or format (date-time, date, time,
+   * uuid, ipv4, email) and its minLength and maxLength, an integer's minimum, maximum,
+   * exclusiveMinimum and exclusiveMaximum, prefixItems (a tuple's), allOf of one schema;
+   * annotations are read past. The root must be an object
    * (or, with anyRoot, an object or an array: tool_choice "required"'s list of calls).
    */
   static fromSchema(schema: unknown, opts: { anyRoot?: boolean } = {}): JsonGrammar {
