@@ -281,9 +281,16 @@ interface NfaNode { eps: number[]; edges: { ranges: Ranges; to: number }[] }
 const MAX_NFA_NODES = 50_000;
 
 /** A set of machine nodes (those with an edge, or the accepting one) and a character's first bytes while it is not whole. */
-export interface RegexState { readonly nodes: number[]; readonly pending: number[]; readonly key: string }
+export interface RegexState {
+  readonly nodes: number[];
+  readonly pending: number[];
+  readonly key: string;
+  /** the steps taken from it, by byte, each as the list the machine's feed returns ([] or [the state]) */
+  readonly steps: (RegexState[] | undefined)[];
+}
 
 let nextGrammarId = 0;
+const NONE: RegexState[] = [];
 
 /** A regular expression (or a list of choices) compiled for generation. */
 export class RegexGrammar {
@@ -292,7 +299,8 @@ export class RegexGrammar {
   private accept = -1;
   private readonly begin: RegexState;
   // (steps already taken, by state key and byte: the machine made lazily into a DFA)
-  private readonly steps = new Map<string, Map<number, RegexState | null>>();
+  // (the states met, one object a key: the steps kept on each are found again by whoever meets it)
+  private readonly states = new Map<string, RegexState>();
 
   private constructor(re: Re | null, built?: { nodes: NfaNode[]; start: number; accept: number }) {
     let start: number;
@@ -438,9 +446,15 @@ export class RegexGrammar {
     return kept.sort((a, b) => a - b);
   }
 
-  /** A state, its key made once (the steps kept are found by it, at every byte of every walk). */
+  /** The state of these nodes and pending bytes: one object a key, its steps kept on it (the machine lazily made a DFA). */
   private state(nodes: number[], pending: number[]): RegexState {
-    return { nodes, pending, key: `r${this.id}:${nodes.join(',')}/${pending.join(',')}` };
+    const key = `r${this.id}:${nodes.join(',')}/${pending.join(',')}`;
+    let s = this.states.get(key);
+    if (!s) {
+      if (this.states.size > 200_000) this.states.clear(); // (states already out keep their steps)
+      this.states.set(key, (s = { nodes, pending, key, steps: new Array(256) }));
+    }
+    return s;
   }
 
   private keyOf(s: RegexState): string {
@@ -482,14 +496,15 @@ export class RegexGrammar {
 
   /** The state after byte b of the text's UTF-8 (null: b cannot come), the steps kept. */
   step(s: RegexState, b: number): RegexState | null {
-    const key = this.keyOf(s);
-    let byByte = this.steps.get(key);
-    if (!byByte) {
-      if (this.steps.size > 200_000) this.steps.clear();
-      this.steps.set(key, (byByte = new Map()));
+    return this.stepped(s, b)[0] ?? null;
+  }
+
+  private stepped(s: RegexState, b: number): RegexState[] {
+    let next = s.steps[b];
+    if (next === undefined) {
+      const state = this.feed(s, b);
+      s.steps[b] = next = state ? [state] : NONE;
     }
-    let next = byByte.get(b);
-    if (next === undefined) byByte.set(b, (next = this.feed(s, b)));
     return next;
   }
 
@@ -515,10 +530,7 @@ export class RegexGrammar {
   machine(): ByteMachine<RegexState> {
     return {
       start: () => [this.begin],
-      feed: (s, b) => {
-        const next = this.step(s, b);
-        return next ? [next] : [];
-      },
+      feed: (s, b) => this.stepped(s, b),
       key: (s) => this.keyOf(s),
       accepts: (s) => this.accepts(s),
     };
