@@ -257,3 +257,13 @@ export function seededRandom(seed: number): { random: () => number; int: (lo: nu
   };
   return { random, int: (lo, hi) => lo + Math.floor(random() * (hi - lo + 1)) };
 }
+
+/** A JSON POST to a server under test: its status and JSON body, or (server-sent events) the events' data parsed. */
+export async function postJson(base: string, route: string, body: unknown): Promise<{ status: number; json?: any; events?: any[] }> {
+  const res = await fetch(`${base}${route}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  if (res.headers.get('content-type')?.startsWith('text/event-stream')) {
+    return { status: res.status, events: text.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => e.slice(6)).map((d) => (d === '[DONE]' ? d : JSON.parse(d))) };
+  }
+  return { status: res.status, json: JSON.parse(text) };
+}

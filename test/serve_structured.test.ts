@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import * as torch from '../lib';
+import { postJson } from './helpers';
 import { requestHandler } from '../lib/cli/commands/serve';
 import { JsonGrammar, readJsonPrefix } from '../lib/models/json_constraint';
 import { RegexGrammar, readRegexPrefix } from '../lib/models/regex_constraint';
@@ -29,14 +30,7 @@ afterAll(async () => {
   model?.dispose();
 });
 
-async function post(route: string, body: unknown): Promise<{ status: number; json?: any; events?: any[] }> {
-  const res = await fetch(`${base}${route}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  const text = await res.text();
-  if (res.headers.get('content-type')?.startsWith('text/event-stream')) {
-    return { status: res.status, events: text.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => e.slice(6)).map((d) => (d === '[DONE]' ? d : JSON.parse(d))) };
-  }
-  return { status: res.status, json: JSON.parse(text) };
-}
+const post = (route: string, body: unknown) => postJson(base, route, body);
 
 function fullmatch(pattern: string, texts: string[]): boolean[] {
   const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'regex_ref.py')], { input: JSON.stringify({ check: [{ pattern, texts: texts.map((t) => [...Buffer.from(t)]) }] }), encoding: 'utf8' });

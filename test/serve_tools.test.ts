@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import * as torch from '../lib';
+import { postJson } from './helpers';
 import { requestHandler, ServeContext } from '../lib/cli/commands/serve';
 import { JsonGrammar, readJsonPrefix } from '../lib/models/json_constraint';
 
@@ -71,14 +72,7 @@ async function serving(ctx: Partial<ServeContext>): Promise<void> {
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 }
 
-async function post(route: string, body: unknown): Promise<{ status: number; json?: any; events?: any[] }> {
-  const res = await fetch(`${base}${route}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  const text = await res.text();
-  if (res.headers.get('content-type')?.startsWith('text/event-stream')) {
-    return { status: res.status, events: text.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => e.slice(6)).map((d) => (d === '[DONE]' ? d : JSON.parse(d))) };
-  }
-  return { status: res.status, json: JSON.parse(text) };
-}
+const post = (route: string, body: unknown) => postJson(base, route, body);
 
 test('the model was trained to call: its greedy reply is the text and two calls (the premise of the tests below)', () => {
   const out = model.generate([prompt], { maxNewTokens: 100, eosTokenId: EOS })[0];

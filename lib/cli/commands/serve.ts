@@ -594,9 +594,6 @@ function generationOptions(body: Record<string, unknown>, chat: boolean, model: 
   };
 }
 
-/** Schemas compiled for earlier requests (a client sends the same one again and again), the newest last. */
-const compiledSchemas = new Map<string, JsonGrammar>();
-
 /** What a reply is held to: JSON a grammar accepts, or what a pattern (or a list of choices) matches; `what` names the request's field. */
 type Held = { json: JsonGrammar; what: string } | { regex: RegexGrammar; what: string };
 
@@ -679,20 +676,21 @@ function heldAsked(body: Record<string, unknown>): Held | undefined {
       return { json: JsonGrammar.object(), what: name('json_object') };
     case 'regex':
       if (typeof value !== 'string') throw new RequestError(`${name('regex')} must be a string (a regular expression)`);
-      return { regex: compiledRegex(`r${value}`, () => RegexGrammar.fromPattern(value), name('regex')), what: name('regex') };
+      return { regex: compiled(`r${value}`, () => RegexGrammar.fromPattern(value), name('regex')), what: name('regex') };
     case 'choice':
       if (!Array.isArray(value) || !value.length || value.some((c) => typeof c !== 'string')) throw new RequestError(`${name('choice')} must be a non-empty list of strings`);
-      return { regex: compiledRegex(`c${JSON.stringify(value)}`, () => RegexGrammar.choice(value as string[]), name('choice')), what: name('choice') };
+      return { regex: compiled(`c${JSON.stringify(value)}`, () => RegexGrammar.choice(value as string[]), name('choice')), what: name('choice') };
     default:
       throw new RequestError(`${name(kind)} is not served (a reply can be held to json, regex, choice or json_object here)`);
   }
 }
 
-/** Patterns compiled for earlier requests, the newest last. */
-const compiledRegexes = new Map<string, RegexGrammar>();
+/** Grammars compiled for earlier requests (a client sends the same schema or pattern again and again), by kind and text, the newest last. */
+const compiledGrammars = new Map<string, JsonGrammar | RegexGrammar>();
 
-function compiledRegex(key: string, compile: () => RegexGrammar, what: string): RegexGrammar {
-  let grammar = compiledRegexes.get(key);
+/** The grammar compiled for `key` (or the one compiled for an earlier request); what it cannot hold a reply to is the request's error, said as `what`'s. */
+function compiled<G extends JsonGrammar | RegexGrammar>(key: string, compile: () => G, what: string): G {
+  let grammar = compiledGrammars.get(key) as G | undefined;
   if (!grammar) {
     try {
       grammar = compile();
@@ -700,27 +698,15 @@ function compiledRegex(key: string, compile: () => RegexGrammar, what: string): 
       throw new RequestError(`${what}: ${(e as Error).message}`);
     }
   }
-  compiledRegexes.delete(key);
-  compiledRegexes.set(key, grammar);
-  if (compiledRegexes.size > 32) compiledRegexes.delete(compiledRegexes.keys().next().value!);
+  compiledGrammars.delete(key);
+  compiledGrammars.set(key, grammar);
+  if (compiledGrammars.size > 64) compiledGrammars.delete(compiledGrammars.keys().next().value!);
   return grammar;
 }
 
-/** A schema compiled (or the same one compiled for an earlier request); what it cannot hold a reply to is the request's error, said as `what`'s. */
+/** A schema compiled (or the same one compiled for an earlier request). */
 function schemaGrammar(schema: unknown, what: string, anyRoot = false): JsonGrammar {
-  const key = `${anyRoot ? 1 : 0}${JSON.stringify(schema)}`;
-  let grammar = compiledSchemas.get(key);
-  if (!grammar) {
-    try {
-      grammar = JsonGrammar.fromSchema(schema, { anyRoot });
-    } catch (e) {
-      throw new RequestError(`${what}: ${(e as Error).message}`);
-    }
-  }
-  compiledSchemas.delete(key);
-  compiledSchemas.set(key, grammar);
-  if (compiledSchemas.size > 32) compiledSchemas.delete(compiledSchemas.keys().next().value!);
-  return grammar;
+  return compiled(`s${anyRoot ? 1 : 0}${JSON.stringify(schema)}`, () => JsonGrammar.fromSchema(schema, { anyRoot }), what);
 }
 
 /**
