@@ -249,3 +249,23 @@ test('the hold never leads into a dead end: random walks through a random patter
   }
   expect(ended).toBeGreaterThan(5);
 });
+
+test('beam search under a hold: fewer allowed tokens than candidates a step, and every returned sequence is still a whole match (none goes on from a token the hold took away)', () => {
+  torch.manualSeed(0);
+  const model = new torch.GPT2LMHeadModel({ vocab_size: 50257, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2 });
+  try {
+    const tok = torch.tokenizer;
+    const prompt = tok.encode('Answer:');
+    for (const grammar of [RegexGrammar.choice(['yes', 'no', 'maybe not']), RegexGrammar.fromPattern('[0-9]{2}|ab')]) {
+      const hold = regexConstraint(tok, 50257, [50256], grammar);
+      const out = model.beamSearch([prompt], { numBeams: 4, numReturnSequences: 4, maxNewTokens: 8, eosTokenId: 50256, prefixAllowedTokensFn: (_b, ids) => hold(ids.slice(prompt.length)) });
+      expect(out.sequences.length).toBe(4);
+      out.sequences.forEach((s, i) => {
+        const reply = s.slice(prompt.length).filter((t) => t !== 50256);
+        expect({ reply: tok.decode(reply), read: readRegexPrefix(grammar, Buffer.from(tok.decode(reply))), score: Number.isFinite(out.scores[i]) }).toEqual({ reply: tok.decode(reply), read: 'done', score: true });
+      });
+    }
+  } finally {
+    model.dispose();
+  }
+});

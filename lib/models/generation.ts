@@ -1190,8 +1190,15 @@ export function* beamSearchSteps(state: DecodingState, o: GenerateOptions, eos: 
         for (let k = 0; k < K; k++) { nextScores.push(0); nextTokens.push(pad); from.push(b * K + k); }
         continue;
       }
+      // (a candidate at -inf is a token a mask took away, prefixAllowedTokensFn's, bad words': where
+      // there are finite ones, none at -inf goes on or finishes; fewer than numBeams, and the rest of
+      // the beams copy the best at -inf, so they never win and their text stays one the masks took.
+      // With none finite, as HF: the best at -inf go on.)
+      const finite = Number.isFinite(topScores[b][0]);
       let live = 0;
+      const first = nextTokens.length;
       for (let rank = 0; rank < topIds[b].length && live < K; rank++) {
+        if (finite && topScores[b][rank] === -Infinity) break; // (sorted: the rest are -inf too)
         const token = topIds[b][rank] % V, row = b * K + Math.floor(topIds[b][rank] / V);
         if (ends.includes(token)) {
           if (rank >= K) continue; // an end token outside the first numBeams does not finish a hypothesis
@@ -1201,6 +1208,11 @@ export function* beamSearchSteps(state: DecodingState, o: GenerateOptions, eos: 
           live++;
         }
       }
+      if (live === 0 && finite) {
+        // (every finite candidate ended a hypothesis: the beams go on from the best row at -inf)
+        for (; live < K; live++) { nextScores.push(-Infinity); nextTokens.push(pad); from.push(b * K); }
+      }
+      for (; live < K; live++) { nextScores.push(-Infinity); nextTokens.push(nextTokens[first]); from.push(from[first]); }
       done[b] = hyps[b].isDone(topScores[b][0], curLength, promptLength); // (topk sorts: [0] is the best)
     }
     state.reorder(from);
