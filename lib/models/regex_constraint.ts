@@ -21,7 +21,6 @@ type Re =
   | { k: 'repeat'; item: Re; min: number; max: number };
 
 const MAX_CODE_POINT = 0x10ffff;
-const EMPTY: Re = { k: 'seq', items: [] };
 
 function normalized(ranges: Ranges): Ranges {
   const sorted = ranges.filter(([a, b]) => a <= b).sort((x, y) => x[0] - y[0]);

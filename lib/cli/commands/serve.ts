@@ -14,7 +14,7 @@ import { Spec } from '../args';
 import { loadModelFromFlags, sharedFlags, tokenizerFromFlags } from './common';
 import { eosList } from '../../models/logits_process';
 import { newTokens, plain, precisionAutocast, replyText, spec as generateSpec, textStream } from './generate';
-import type { GPT2LMHeadModel, LayerPast } from '../../models/gpt2';
+import type { GPT2LMHeadModel } from '../../models/gpt2';
 import { GenerationBatcher } from '../../models/batching';
 import { PrefixCache } from '../../models/prefix_cache';
 import { ServeMetrics } from '../serve_metrics';
