@@ -297,7 +297,6 @@ export class RegexGrammar {
   private readonly nodes: NfaNode[] = [];
   private accept = -1;
   private readonly begin: RegexState;
-  // (steps already taken, by state key and byte: the machine made lazily into a DFA)
   // (the states met, one object a key: the steps kept on each are found again by whoever meets it)
   private readonly states = new Map<string, RegexState>();
 
