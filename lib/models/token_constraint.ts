@@ -53,7 +53,7 @@ export function readPrefix<S>(m: ByteMachine<S>, bytes: ArrayLike<number>): 'don
 }
 
 /** The vocabulary as a trie of its tokens' bytes (special tokens left out: they are not text). */
-interface TrieNode { next: Map<number, TrieNode>; ids: number[]; bytes: number[]; kids: TrieNode[] }
+interface TrieNode { ids: number[]; bytes: number[]; kids: TrieNode[] } // (kids[k]: the child by byte bytes[k])
 
 /**
  * A tokenizer's trie (by the model's vocabulary size) and what each state it met allows, kept with
@@ -71,16 +71,20 @@ function trieOf(tokenizer: GPT2Tokenizer, vocabSize: number) {
   const bySize = tries.get(tokenizer)!;
   let t = bySize.get(vocabSize);
   if (!t) {
-    const node = (): TrieNode => ({ next: new Map(), ids: [], bytes: [], kids: [] });
+    // (children found by byte through maps while it is built; kept as lists, which a walk goes through faster)
+    const byByte = new Map<TrieNode, Map<number, TrieNode>>();
+    const node = (): TrieNode => ({ ids: [], bytes: [], kids: [] });
     const root = node(), rest = node();
     const plainIds: number[] = [];
     const add = (into: TrieNode, id: number, bytes: Uint8Array) => {
       let at = into;
       for (const b of bytes) {
-        let child = at.next.get(b);
+        let children = byByte.get(at);
+        if (!children) byByte.set(at, (children = new Map()));
+        let child = children.get(b);
         if (!child) {
-          at.next.set(b, (child = node()));
-          at.bytes.push(b); // (the children again as lists: a walk goes through them faster than through the map)
+          children.set(b, (child = node()));
+          at.bytes.push(b);
           at.kids.push(child);
         }
         at = child;
