@@ -274,7 +274,7 @@ test('string formats against their references: uuid, ipv4 and date as python3-js
 test('the hold never leads into a dead end: random walks through the allowed tokens always find some token allowed, and what they finish python3-jsonschema accepts', () => {
   const tok = torch.tokenizer;
   const walked: Record<string, unknown> = {
-    checked: SCHEMAS.checked, tuples: SCHEMAS.tuples,
+    checked: SCHEMAS.checked, tuples: SCHEMAS.tuples, nothing: SCHEMAS.nothing,
     formats: { type: 'object', properties: { when: { type: 'string', format: 'date' }, at: { type: 'string', format: 'date-time' }, id: { type: 'string', format: 'uuid' }, ip: { type: 'string', format: 'ipv4' } }, required: ['when', 'at', 'id', 'ip'] },
     lengths: { type: 'object', properties: { code: { type: 'string', pattern: '^[a-z]+\\d*$', minLength: 3, maxLength: 6 }, word: { type: 'string', pattern: 'é', maxLength: 2 }, n: { type: 'integer', minimum: 40, maximum: 45 } }, required: ['code', 'word', 'n'] },
   };
@@ -326,4 +326,26 @@ test('inside a string, the tokens of plain text are taken at once and only the o
     }
   }
   expect(inString).toBeGreaterThan(5);
+});
+
+test('compact (vLLM\'s disable_any_whitespace): no whitespace between JSON\'s parts, inside strings as ever; noAdditional (disable_additional_properties): an object lists its keys or has none', () => {
+  const compact = JsonGrammar.object({ compact: true });
+  const read = (g: JsonGrammar, text: string) => readJsonPrefix(g, Buffer.from(text));
+  expect(read(compact, '{"a b":[1,{"c":" x "}],"d":true}')).toBe('done');
+  expect(read(compact, '{ "a": 1}')).toBe(1);
+  expect(read(compact, '{"a":1 }')).toBe(6); // (a number ends on a space: not here)
+  expect(read(JsonGrammar.object(), '{ "a": 1 }')).toBe('done');
+  const schema = { type: 'object', properties: { meta: { type: 'object' }, n: { type: 'integer' } }, required: ['meta'] };
+  expect(read(JsonGrammar.fromSchema(schema), '{"meta": {"x": 1}}')).toBe('done');
+  const strict = JsonGrammar.fromSchema(schema, { noAdditional: true });
+  expect(read(strict, '{"meta": {}, "n": 2}')).toBe('done');
+  expect(read(strict, '{"meta": {"')).toBe(10);
+  // token by token: a compact hold never offers a token with whitespace outside a string
+  const tok = torch.tokenizer;
+  const hold = jsonConstraint(tok, 50257, [50256], compact);
+  const afterKey = hold(tok.encode('{"a"'));
+  expect(afterKey.every((id) => !/\s/.test(tok.decode([id])[0]))).toBe(true);
+  expect(afterKey).toContain(tok.encode(':')[0]);
+  const inString = hold(tok.encode('{"a":"x'));
+  expect(inString).toContain(tok.encode(' the')[0]);
 });

@@ -101,6 +101,16 @@ test('json: a JSON Schema (or its text) with any root but a bare scalar, and jso
     expect(v.code).toMatch(/^[A-Z]{3}$/);
     expect(Number.isInteger(v.n) && v.n >= 1 && v.n <= 9).toBe(true);
   }
+  // (vLLM's options: no whitespace between JSON's parts; no keys an object does not list)
+  const compact = await post('/v1/completions', { prompt: 'Object:', max_tokens: 60, temperature: 0.9, seed: 9, n: 4, structured_outputs: { json: { type: 'object', properties: { a: { type: 'array', items: { type: 'integer', minimum: 0, maximum: 9 }, maxItems: 3 }, b: { enum: ['x y', 'z'] } }, required: ['a', 'b'] }, disable_any_whitespace: true } });
+  const stopped = compact.json.choices.filter((c: any) => c.finish_reason === 'stop');
+  expect(stopped.length).toBeGreaterThan(0);
+  for (const c of stopped) {
+    expect(typeof JSON.parse(c.text)).toBe('object');
+    expect(c.text.replace(/"[^"]*"/g, '""')).not.toMatch(/\s/); // (none outside its strings)
+  }
+  const bare = await post('/v1/completions', { prompt: 'Object:', max_tokens: 20, temperature: 1, seed: 10, n: 3, structured_outputs: { json: { type: 'object', properties: { meta: { type: 'object' } }, required: ['meta'] }, disable_additional_properties: true, disable_any_whitespace: true } });
+  for (const c of bare.json.choices) expect(c.text).toBe('{"meta":{}}');
   const o = await post('/v1/completions', { prompt: 'Object:', max_tokens: 40, temperature: 0.7, seed: 7, n: 3, structured_outputs: { json_object: true } });
   for (const c of o.json.choices) expect(readJsonPrefix(JsonGrammar.object(), Buffer.from(c.text))).toBe(c.finish_reason === 'stop' ? 'done' : 'open');
 });
@@ -118,7 +128,7 @@ test('what cannot be held, or asks two things at once, is a 400 that says what t
     [{ structured_outputs: { choice: ['a'] }, response_format: { type: 'json_object' } }, /response_format and structured_outputs choice do not go together/],
     [{ structured_outputs: {} }, /structured_outputs holds no reply to anything/],
     [{ structured_outputs: { regex: 'a', whitespace_pattern: ' *' } }, /whitespace_pattern is not served/],
-    [{ structured_outputs: { json: { type: 'object' }, disable_any_whitespace: true } }, /disable_any_whitespace is not served/],
+    [{ structured_outputs: { json: { type: 'object' }, disable_any_whitespace: 'yes' } }, /structured_outputs disable_any_whitespace must be true or false/],
     [{ structured_outputs: { json: 'not json' } }, /structured_outputs json: a string must be a JSON Schema's JSON text/],
     [{ structured_outputs: { json: { type: 'string' } } }, /structured_outputs json: schema: the reply must be an object or an array \(a bare string, number or literal at the root is not served\)/],
     [{ structured_outputs: { regex: 'a' }, ignore_eos: true }, /structured_outputs regex needs an end token/],

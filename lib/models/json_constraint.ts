@@ -57,16 +57,17 @@ const TYPE_KEYWORDS: Record<string, string[]> = {
 
 /** A JSON Schema compiled for generation; what it cannot hold a reply to is an error that says so. */
 export class JsonGrammar {
-  private constructor(readonly root: Node) {}
+  /** compact: no whitespace between JSON's parts (vLLM's disable_any_whitespace); inside strings as ever. */
+  private constructor(readonly root: Node, readonly compact = false) {}
 
   /** This grammar as token_constraint.ts's machine. */
   machine(): ByteMachine<unknown> {
     return machineOf(this) as ByteMachine<unknown>;
   }
 
-  /** Any JSON object (response_format json_object). */
-  static object(): JsonGrammar {
-    return new JsonGrammar(ANY_OBJECT);
+  /** Any JSON object (response_format json_object); compact: written without whitespace between its parts. */
+  static object(opts: { compact?: boolean } = {}): JsonGrammar {
+    return new JsonGrammar(ANY_OBJECT, opts.compact === true);
   }
 
   /**
@@ -77,8 +78,10 @@ export class JsonGrammar {
    * exclusiveMinimum and exclusiveMaximum, prefixItems (a tuple's), allOf of one schema;
    * annotations are read past. The root must be an object
    * (or, with anyRoot, an object or an array: tool_choice "required"'s list of calls).
+   * noAdditional: no object has keys beyond those it lists unless additionalProperties says so,
+   * also one that lists none (vLLM's disable_additional_properties); compact: as object()'s.
    */
-  static fromSchema(schema: unknown, opts: { anyRoot?: boolean } = {}): JsonGrammar {
+  static fromSchema(schema: unknown, opts: { anyRoot?: boolean; noAdditional?: boolean; compact?: boolean } = {}): JsonGrammar {
     const refs = new Map<string, Node>();
     const compile = (s: unknown, where: string): Node => {
       if (s === true || (isObject(s) && !Object.keys(s).some((k) => !ANNOTATIONS.has(k)))) return ANY;
@@ -150,7 +153,7 @@ export class JsonGrammar {
       });
       // (no properties given: any keys, as JSON Schema; properties given: only those unless additionalProperties says more, as xgrammar's strict mode)
       const extra = s.additionalProperties;
-      const additional = extra === undefined ? (s.properties !== undefined ? null : ANY) : extra === false ? null : compile(extra, `${where}.additionalProperties`);
+      const additional = extra === undefined ? (s.properties !== undefined || opts.noAdditional ? null : ANY) : extra === false ? null : compile(extra, `${where}.additionalProperties`);
       return node('object', { props, additional });
     };
     const constants = (values: unknown, where: string): Node => {
@@ -188,7 +191,7 @@ export class JsonGrammar {
         ? 'schema: the reply must be an object or an array (a bare string, number or literal at the root is not served): give the schema type "object" or "array"'
         : 'schema: the reply must be an object: give the schema type "object" (OpenAI\'s structured outputs ask the same)');
     }
-    return new JsonGrammar(root);
+    return new JsonGrammar(root, opts.compact === true);
   }
 }
 
@@ -363,6 +366,7 @@ function feed(s: State, b: number): State[] {
       // a key: one of the properties that may come next, or (where additional ones are allowed) any
       const cands = keyChoices(f).map((p) => p.raw);
       const free = f.node.additional !== null;
+      if (!free && !cands.length) return []; // (no key may come: no quote either, or it would lead nowhere)
       return [push({ t: 'string', free, cands: free ? null : cands, pos: 0, raw: free && f.node.props.length ? '' : null, escape: 0, lo: 0, hi: 0, more: 0, check: null }, s)];
     }
     case 'array': {
@@ -561,8 +565,13 @@ function keyOf(s: State): string {
 
 /** JSON's machine for token_constraint.ts: from a value of the grammar's root, done once it is closed. */
 function machineOf(grammar: JsonGrammar): ByteMachine<State> {
+  // (compact: whitespace only inside strings; its states keyed apart, as they allow other tokens)
+  const compact = grammar.compact;
   return {
-    start: () => [{ frame: { t: 'value', node: grammar.root, space: -1 }, up: null }], feed, key: keyOf, accepts: (s) => s.frame.t === 'done',
+    start: () => [{ frame: { t: 'value', node: grammar.root, space: -1 }, up: null }],
+    feed: compact ? (s, b) => (isSpace(b) && s.frame.t !== 'string' ? [] : feed(s, b)) : feed,
+    key: compact ? (s) => `c${keyOf(s)}` : keyOf,
+    accepts: (s) => s.frame.t === 'done',
     // (inside a string of any text, not a key being matched, no escape or character under way: stringByte gives [s] back)
     absorbsPlainText: (s) => { const f = s.frame; return f.t === 'string' && f.free && f.raw === null && !f.check && !f.escape && !f.more; },
   };

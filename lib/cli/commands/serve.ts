@@ -653,10 +653,11 @@ function heldAsked(body: Record<string, unknown>): Held | undefined {
   if (fromFormat) throw new RequestError(`response_format and ${name(kinds[0])} do not go together: give one of them`);
   // (options that change the language: refused, never read past; their defaults are what is served)
   if (spec.whitespace_pattern !== undefined && spec.whitespace_pattern !== null) throw new RequestError(`${field === 'guided' ? 'guided_whitespace_pattern' : 'structured_outputs whitespace_pattern'} is not served: whitespace between JSON's parts is held to a run of up to 64 bytes with one line break`);
-  for (const option of ['disable_any_whitespace', 'disable_additional_properties']) {
-    if (spec[option] !== undefined && spec[option] !== false) throw new RequestError(`structured_outputs ${option} is not served (only false, the default): leave it out`);
+  for (const option of ['disable_any_whitespace', 'disable_additional_properties', 'disable_fallback']) {
+    if (spec[option] !== undefined && spec[option] !== null && typeof spec[option] !== 'boolean') throw new RequestError(`structured_outputs ${option} must be true or false`);
   }
-  if (spec.disable_fallback !== undefined && typeof spec.disable_fallback !== 'boolean') throw new RequestError('structured_outputs disable_fallback must be true or false');
+  // (JSON written without whitespace between its parts; objects without keys they do not list: vLLM's options for json)
+  const compact = spec.disable_any_whitespace === true, noAdditional = spec.disable_additional_properties === true;
   const kind = kinds[0], value = spec[kind];
   switch (kind) {
     case 'json': {
@@ -669,11 +670,11 @@ function heldAsked(body: Record<string, unknown>): Held | undefined {
         }
       }
       if (!isJsonObject(schema) && schema !== true) throw new RequestError(`${name('json')} must be a JSON Schema (an object, or its JSON text)`);
-      return { json: schemaGrammar(schema, name('json'), true), what: name('json') };
+      return { json: schemaGrammar(schema, name('json'), { anyRoot: true, compact, noAdditional }), what: name('json') };
     }
     case 'json_object':
       if (value !== true) throw new RequestError(`${name('json_object')} must be true`);
-      return { json: JsonGrammar.object(), what: name('json_object') };
+      return { json: JsonGrammar.object({ compact }), what: name('json_object') };
     case 'regex':
       if (typeof value !== 'string') throw new RequestError(`${name('regex')} must be a string (a regular expression)`);
       return { regex: compiled(`r${value}`, () => RegexGrammar.fromPattern(value), name('regex')), what: name('regex') };
@@ -705,8 +706,9 @@ function compiled<G extends JsonGrammar | RegexGrammar>(key: string, compile: ()
 }
 
 /** A schema compiled (or the same one compiled for an earlier request). */
-function schemaGrammar(schema: unknown, what: string, anyRoot = false): JsonGrammar {
-  return compiled(`s${anyRoot ? 1 : 0}${JSON.stringify(schema)}`, () => JsonGrammar.fromSchema(schema, { anyRoot }), what);
+function schemaGrammar(schema: unknown, what: string, opts: { anyRoot?: boolean; compact?: boolean; noAdditional?: boolean } = {}): JsonGrammar {
+  const flags = [opts.anyRoot, opts.compact, opts.noAdditional].map((f) => (f ? 1 : 0)).join('');
+  return compiled(`s${flags}${JSON.stringify(schema)}`, () => JsonGrammar.fromSchema(schema, opts), what);
 }
 
 /**
@@ -922,7 +924,7 @@ function toolChoiceOf(ctx: ServeContext, body: Record<string, unknown>): { parse
       return { type: 'object', properties: { name: { type: 'string', enum: [f.name] }, parameters }, required: ['name', 'parameters'] };
     });
     const schema = { type: 'array', minItems: 1, ...(body.parallel_tool_calls === false ? { maxItems: 1 } : {}), items: { anyOf: calls }, ...(Object.keys(defs).length ? { $defs: defs } : {}) };
-    return { forced: { grammar: schemaGrammar(schema, 'tool_choice "required": the tools\' parameters', true) } };
+    return { forced: { grammar: schemaGrammar(schema, 'tool_choice "required": the tools\' parameters', { anyRoot: true }) } };
   }
   if (isJsonObject(choice) && choice.type === 'function') {
     const name = isJsonObject(choice.function) ? choice.function.name : undefined;
