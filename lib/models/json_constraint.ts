@@ -551,11 +551,11 @@ function keyOf(s: State): string {
       case 'object': key += `o${f.node.id},${f.phase},${f.next},${f.prop},${space}|`; break;
       case 'array': key += `a${f.node.id},${f.phase},${f.node.max === Infinity ? Math.min(f.count, Math.max(f.node.min, f.node.prefix.length)) : f.count},${space}|`; break;
       case 'string': {
-        const check = f.check ? `${f.check.grammar.key(f.check.at)},${f.check.unit},${f.check.high}` : '';
+        const check = f.check ? `${f.check.at.key},${f.check.unit},${f.check.high}` : '';
         key += `s${f.free ? 1 : 0},${f.cands?.map((x) => x.join('.')).join(' ') ?? ''},${f.pos},${f.raw ?? ''},${f.escape},${f.lo},${f.hi},${f.more},${check}|`;
         break;
       }
-      case 'number': key += `n${f.integer ? 1 : 0},${f.sub},${f.at ? f.range!.key(f.at) : ''}|`; break;
+      case 'number': key += `n${f.integer ? 1 : 0},${f.sub},${f.at?.key ?? ''}|`; break;
       case 'literal': key += `l${f.cands.map((x) => x.join('.')).join(' ')},${f.pos}|`; break;
       case 'done': key += 'd|'; break;
     }

@@ -455,10 +455,6 @@ export class RegexGrammar {
     return s;
   }
 
-  private keyOf(s: RegexState): string {
-    return s.key;
-  }
-
   /** The state after character c, or null where none of the nodes reads it. */
   private afterChar(s: RegexState, c: number): RegexState | null {
     const to: number[] = [];
@@ -520,16 +516,12 @@ export class RegexGrammar {
     return !s.pending.length && s.nodes.includes(this.accept);
   }
 
-  key(s: RegexState): string {
-    return this.keyOf(s);
-  }
-
   /** This grammar as token_constraint.ts's machine. */
   machine(): ByteMachine<RegexState> {
     return {
       start: () => [this.begin],
       feed: (s, b) => this.stepped(s, b),
-      key: (s) => this.keyOf(s),
+      key: (s) => s.key,
       accepts: (s) => this.accepts(s),
     };
   }
