@@ -7,7 +7,7 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 import * as torch from '../lib';
 import { JsonGrammar, jsonConstraint, readJsonPrefix } from '../lib/models/json_constraint';
-import { tokenConstraint } from '../lib/models/token_constraint';
+import { tokenConstraint, type ByteMachine } from '../lib/models/token_constraint';
 
 const OBJECT = JsonGrammar.object();
 const readJsonObject = (bytes: ArrayLike<number>) => readJsonPrefix(OBJECT, bytes);
@@ -143,12 +143,13 @@ const SCHEMAS: Record<string, unknown> = {
     },
     required: ['pair', 'at'],
   },
-  // (Pydantic's constr / conint: a pattern, as re.search reads it; lengths in characters; integer bounds)
+  // (Pydantic's constr / conint / confloat: a pattern, as re.search reads it; lengths in characters; integer bounds)
   checked: {
     type: 'object',
     properties: {
       code: { type: 'string', pattern: '^[A-Z]{2}-\\d{3}$' }, name: { type: 'string', minLength: 2, maxLength: 5 }, note: { type: ['string', 'null'], pattern: 'ok|fine', maxLength: 12 },
       age: { type: 'integer', minimum: 0, maximum: 130 }, delta: { type: 'integer', exclusiveMinimum: -10.5, exclusiveMaximum: 1000 }, big: { type: 'integer', minimum: 99 },
+      price: { type: 'number', exclusiveMinimum: 0, maximum: 99.5 }, temp: { type: ['number', 'null'], minimum: -40.5, exclusiveMaximum: 60 },
     },
     required: ['code', 'age', 'name'],
   },
@@ -190,8 +191,10 @@ test('a schema\'s tokens: each token of an accepted object allowed in turn, then
 test('what a schema asks that a reply cannot be held to is refused, by name, never read past', () => {
   const refused: [unknown, RegExp][] = [
     [{ type: 'object', properties: { d: { type: 'string', format: 'uri' } } }, /schema\.properties\.d\.format "uri" is not served/],
-    [{ type: 'object', properties: { n: { type: 'number', minimum: 0, maximum: 9 } } }, /properties\.n: 'minimum', 'maximum' are not served/],
-    [{ type: 'object', properties: { n: { type: ['integer', 'number'], minimum: 0 } } }, /minimum on a number is not served/],
+    [{ type: 'object', properties: { n: { type: 'number', minimum: 9, exclusiveMaximum: 9 } } }, /properties\.n: no number is in \[9, 9\)/],
+    [{ type: 'object', properties: { n: { type: 'number', minimum: 1e-40, maximum: 2e-40 } } }, /properties\.n: no number is in \[1e-40, 2e-40\] written in at most 32 characters/],
+    [{ type: 'object', properties: { n: { type: 'number', exclusiveMinimum: 1e200 } } }, /properties\.n: no number is in \(1e\+200, inf\) written in at most 32 characters/],
+    [{ type: 'object', properties: { n: { type: 'number', maximum: '9' } } }, /properties\.n\.maximum must be a number/],
     [{ type: 'object', properties: { n: { type: 'integer', minimum: 5, maximum: 4 } } }, /no integer is in \[5, 4\]/],
     [{ type: 'object', properties: { n: { type: 'integer', exclusiveMinimum: true } } }, /exclusiveMinimum must be a number \(draft 4's boolean form is not served/],
     [{ type: 'object', properties: { n: { type: 'integer', maximum: 1e300 } } }, /beyond the integers held here/],
@@ -246,6 +249,93 @@ test('integer bounds, lengths and patterns, at their edges: a number that only b
   expect(['{"v": "ok"}', '{"v": "it is ok, yes"}'].map((t) => read(somewhere, t))).toEqual(['done', 'done']);
   expect(read(somewhere, '{"v": "o"}')).toBe(8);
   expect(read(somewhere, '{"v": "not yet')).toBe('open');
+});
+
+/** The shortest bytes (of `alphabet`) that finish what `bytes` began into a whole reply, by the machine alone; null where none does. */
+function shortestFinish(m: ByteMachine<unknown>, bytes: ArrayLike<number>, alphabet: number[]): number[] | null {
+  let states = m.start();
+  for (const b of Array.from(bytes)) states = states.flatMap((s) => m.feed(s, b));
+  let frontier = [{ states, tail: [] as number[] }];
+  const seen = new Set<string>();
+  for (let depth = 0; depth < 300 && frontier.length; depth++) {
+    const next: typeof frontier = [];
+    for (const { states: now, tail } of frontier) {
+      if (now.some((s) => m.accepts(s))) return tail;
+      for (const b of alphabet) {
+        const after = now.flatMap((s) => m.feed(s, b));
+        const key = after.map((s) => m.key(s)).sort().join('\n');
+        if (!after.length || seen.has(key)) continue;
+        seen.add(key);
+        next.push({ states: after, tail: [...tail, b] });
+      }
+    }
+    frontier = next;
+  }
+  return null;
+}
+
+test('a number\'s bounds against Python\'s float: texts at, around and between 300 random ranges\' bounds, and where a text\'s double turns, read whole exactly where their double is in range; every text left open finishes into one', () => {
+  const ranges: { schema: Record<string, number>; texts: string[] }[] = python({ make_number_ranges: { seed: 11, count: 300 } });
+  const verdicts: boolean[][] = python({ number_ranges: ranges });
+  const objectOf = (v: unknown) => ({ type: 'object', properties: { v }, required: ['v'] });
+  const NUMBER_BYTES = [...'0123456789.}'].map((c) => c.charCodeAt(0));
+  let refused = 0, inRange = 0, outOfRange = 0, longer = 0;
+  const finishes: { schema: Record<string, number>; texts: string[] }[] = [];
+  ranges.forEach(({ schema, texts }, i) => {
+    let grammar: JsonGrammar;
+    try {
+      grammar = JsonGrammar.fromSchema(objectOf({ type: 'number', ...schema }));
+    } catch (e) {
+      // (a range with no number in it: refused, and Python finds none of its texts in it)
+      expect({ schema, message: (e as Error).message }).toEqual({ schema, message: expect.stringMatching(/no number is in/) });
+      expect({ schema, some: verdicts[i].some(Boolean) }).toEqual({ schema, some: false });
+      refused++;
+      return;
+    }
+    texts.forEach((text, j) => {
+      const done = readJsonPrefix(grammar, Buffer.from(`{"v": ${text}}`)) === 'done';
+      expect({ schema, text, done }).toEqual({ schema, text, done: verdicts[i][j] });
+      if (text.length > 32) longer++;
+      if (done) inRange++;
+      else outOfRange++;
+    });
+    // (the prefixes of three of its texts that the machine leaves open: each finished the shortest way, for Python to check)
+    const machine = grammar.machine();
+    const open = new Set<string>();
+    for (const text of [texts[0], texts[texts.length >> 1], texts[texts.length - 1]]) {
+      for (let n = 1; n <= text.length; n++) if (readJsonPrefix(grammar, Buffer.from(`{"v": ${text.slice(0, n)}`)) === 'open') open.add(text.slice(0, n));
+    }
+    const finished = [...open].map((prefix) => {
+      const tail = shortestFinish(machine, Buffer.from(`{"v": ${prefix}`), NUMBER_BYTES);
+      expect({ schema, prefix, finished: tail !== null }).toEqual({ schema, prefix, finished: true });
+      return prefix + Buffer.from(tail!.slice(0, -1)).toString(); // (less the object's closing brace)
+    });
+    finishes.push({ schema, texts: finished });
+  });
+  expect({ refused: refused > 5, inRange: inRange > 3000, outOfRange: outOfRange > 3000, longer: longer > 300 }).toEqual({ refused: true, inRange: true, outOfRange: true, longer: true });
+  const finishVerdicts: boolean[][] = python({ number_ranges: finishes });
+  finishes.forEach(({ schema, texts }, i) => texts.forEach((text, j) => expect({ schema, text, inRange: finishVerdicts[i][j] }).toEqual({ schema, text, inRange: true })));
+  expect(finishes.reduce((n, f) => n + f.texts.length, 0)).toBeGreaterThan(1000);
+});
+
+test('a number\'s bounds at their edges: no exponent, -0 as 0, a text read as its double (0.1 and the texts that read as it), 32 characters at most, and bounds of any size', () => {
+  const read = (schema: unknown, text: string) => readJsonPrefix(JsonGrammar.fromSchema({ type: 'object', properties: { v: schema }, required: ['v'] }), Buffer.from(`{"v": ${text}}`));
+  const positive = { type: 'number', exclusiveMinimum: 0 };
+  expect(['0.5', '1', '0.000001', '123.25', `0.${'0'.repeat(29)}1`].map((t) => read(positive, t))).toEqual(['done', 'done', 'done', 'done', 'done']);
+  expect(['0', '-0', '0.000', '-1', '1e2', `0.${'0'.repeat(30)}1`].map((t) => read(positive, t) === 'done')).toEqual([false, false, false, false, false, false]);
+  const upTo = { type: 'number', maximum: 0.1 };
+  expect(['0.1', '0.10000000000000001249', '-5', '-0'].map((t) => read(upTo, t))).toEqual(['done', 'done', 'done', 'done']); // (0.10000000000000001249 reads as 0.1)
+  expect(['0.1000000000000000125', '0.11', '1'].map((t) => read(upTo, t) === 'done')).toEqual([false, false, false]);
+  const below = { type: 'number', exclusiveMaximum: 0 };
+  expect(['-0.5', '-0', '0'].map((t) => read(below, t) === 'done')).toEqual([true, false, false]);
+  const huge = { type: 'number', minimum: -1.7976931348623157e308, maximum: 1.7976931348623157e308 };
+  expect(['0', '-12.5', '9'.repeat(32), `-${'9'.repeat(31)}`].map((t) => read(huge, t))).toEqual(['done', 'done', 'done', 'done']);
+  expect([`1${'0'.repeat(32)}`, `-${'9'.repeat(32)}`].map((t) => read(huge, t))).toEqual([38, 38]); // (33 characters: stopped at the 33rd)
+  const both = { type: ['integer', 'number'], minimum: 2.5, maximum: 7 };
+  expect(['3', '2.5', '7.0', '7'].map((t) => read(both, t))).toEqual(['done', 'done', 'done', 'done']);
+  expect(['2', '7.01'].map((t) => read(both, t) === 'done')).toEqual([false, false]);
+  // (a number without bounds keeps JSON's exponents)
+  expect(read({ type: 'number' }, '1.5e-7')).toBe('done');
 });
 
 const SHAPES: Record<string, RegExp> = { date: /^\d{4}-\d{2}-\d{2}$/, uuid: /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i };

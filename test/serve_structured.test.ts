@@ -89,9 +89,9 @@ test('json: a JSON Schema (or its text) with any root but a bare scalar, and jso
       if (c.finish_reason === 'stop') expect(Array.isArray(JSON.parse(c.text))).toBe(true);
     }
   }
-  // (what Pydantic writes for a date, a constr pattern and a conint: response_format json_schema)
-  const checked = { type: 'object', properties: { when: { type: 'string', format: 'date' }, code: { type: 'string', pattern: '^[A-Z]{3}$' }, n: { type: 'integer', minimum: 1, maximum: 9 } }, required: ['when', 'code', 'n'] };
-  const r = await post('/v1/completions', { prompt: 'Record:', max_tokens: 60, temperature: 0.8, seed: 8, n: 4, response_format: { type: 'json_schema', json_schema: { name: 'record', schema: checked } } });
+  // (what Pydantic writes for a date, a constr pattern, a conint and a confloat: response_format json_schema)
+  const checked = { type: 'object', properties: { when: { type: 'string', format: 'date' }, code: { type: 'string', pattern: '^[A-Z]{3}$' }, n: { type: 'integer', minimum: 1, maximum: 9 }, score: { type: 'number', exclusiveMinimum: 0, maximum: 1 } }, required: ['when', 'code', 'n', 'score'] };
+  const r = await post('/v1/completions', { prompt: 'Record:', max_tokens: 90, temperature: 0.8, seed: 8, n: 4, response_format: { type: 'json_schema', json_schema: { name: 'record', schema: checked } } });
   expect(r.json.error).toBeUndefined();
   const whole = r.json.choices.filter((c: any) => c.finish_reason === 'stop').map((c: any) => JSON.parse(c.text));
   expect(whole.length).toBeGreaterThan(1);
@@ -100,6 +100,7 @@ test('json: a JSON Schema (or its text) with any root but a bare scalar, and jso
   for (const v of whole) {
     expect(v.code).toMatch(/^[A-Z]{3}$/);
     expect(Number.isInteger(v.n) && v.n >= 1 && v.n <= 9).toBe(true);
+    expect({ score: v.score, inRange: typeof v.score === 'number' && v.score > 0 && v.score <= 1 }).toEqual({ score: v.score, inRange: true });
   }
   // (vLLM's options: no whitespace between JSON's parts; no keys an object does not list)
   const compact = await post('/v1/completions', { prompt: 'Object:', max_tokens: 60, temperature: 0.9, seed: 9, n: 4, structured_outputs: { json: { type: 'object', properties: { a: { type: 'array', items: { type: 'integer', minimum: 0, maximum: 9 }, maxItems: 3 }, b: { enum: ['x y', 'z'] } }, required: ['a', 'b'] }, disable_any_whitespace: true } });

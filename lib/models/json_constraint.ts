@@ -8,14 +8,16 @@
 // break and up to 64 bytes (a small model held to JSON otherwise writes newlines until max_tokens).
 // A schema's properties come in the order it lists them (optional ones may be left out), as
 // xgrammar, vLLM's engine, writes its grammar; additional properties where it allows them. A
-// string's pattern or format and lengths, and an integer's bounds, are regex_constraint.ts's machines stepped
-// along the value's text (a pattern as re.search reads it: found anywhere unless anchored; $ the
-// text's end, as ECMA-262's and Pydantic's, not Python's).
+// string's pattern or format and lengths, and a number's or an integer's bounds, are
+// regex_constraint.ts's machines stepped along the value's text (a pattern as re.search reads it:
+// found anywhere unless anchored; $ the text's end, as ECMA-262's and Pydantic's, not Python's; a
+// bounded number written out in full, number_range.ts).
 // The reply's bytes go through a pushdown machine (a stack of immutable frames), held token by
 // token by token_constraint.ts.
 import type { GPT2Tokenizer } from './tokenizer';
 import { readPrefix, tokenConstraint, type ByteMachine } from './token_constraint';
 import { RegexGrammar, type RegexState } from './regex_constraint';
+import { numberRange, type NumberBound } from './number_range';
 
 // ---- what a schema compiles to ----
 
@@ -23,7 +25,7 @@ type Node =
   | { id: number; kind: 'object'; props: Prop[]; additional: Node | null }
   | { id: number; kind: 'array'; prefix: Node[]; items: Node | null; min: number; max: number } // (prefix: prefixItems, a tuple's; items: the rest, null: none)
   | { id: number; kind: 'string'; values: number[][] | null; check: RegexGrammar | null } // (values: the raw bytes each allowed string has between its quotes; check: what its text must match, pattern or format and lengths)
-  | { id: number; kind: 'number'; integer: boolean; range: RegexGrammar | null } // (range: the integers allowed, minimum and maximum)
+  | { id: number; kind: 'number'; integer: boolean; range: RegexGrammar | null } // (range: the texts allowed by minimum and maximum)
   | { id: number; kind: 'literal'; texts: number[][] } // (true, false, null, or exact integers)
   | { id: number; kind: 'union'; options: Node[] };
 /** A listed property: its name's bytes as JSON writes them (raw), the same one byte a character (key: what a key string read is compared with). */
@@ -52,7 +54,7 @@ const TYPE_KEYWORDS: Record<string, string[]> = {
   object: ['properties', 'required', 'additionalProperties'],
   array: ['items', 'prefixItems', 'minItems', 'maxItems'],
   string: ['minLength', 'maxLength', 'pattern', 'format'], integer: ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'],
-  number: [], boolean: [], null: [],
+  number: ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'], boolean: [], null: [],
 };
 
 /** A JSON Schema compiled for generation; what it cannot hold a reply to is an error that says so. */
@@ -74,7 +76,7 @@ export class JsonGrammar {
    * The objects a JSON Schema accepts: type (one or a list; nullable), properties, required,
    * additionalProperties, items, minItems, maxItems, enum, const, anyOf, oneOf (as anyOf), local
    * $ref (#/$defs/..., #/definitions/...), a string's pattern or format (date-time, date, time,
-   * uuid, ipv4, email) and its minLength and maxLength, an integer's minimum, maximum,
+   * uuid, ipv4, email) and its minLength and maxLength, a number's or an integer's minimum, maximum,
    * exclusiveMinimum and exclusiveMaximum, prefixItems (a tuple's), allOf of one schema;
    * annotations are read past. The root must be an object
    * (or, with anyRoot, an object or an array: tool_choice "required"'s list of calls).
@@ -130,11 +132,7 @@ export class JsonGrammar {
         }
         case 'string': return node('string', { values: null, check: stringCheck(s, where) });
         case 'integer': return node('number', { integer: true, range: integerRange(s, where) });
-        case 'number': {
-          const bounds = BOUNDS.filter((k) => s[k] !== undefined);
-          if (bounds.length) throw new Error(`${where}: ${bounds.join(', ')} on a number is not served (a reply cannot be held to it here; on an integer it is): leave it out and check the reply`);
-          return node('number', { integer: false, range: null });
-        }
+        case 'number': return node('number', { integer: false, range: numberRangeOf(s, where) });
         case 'boolean': return node('literal', { texts: ['true', 'false'].map(bytesOf) });
         case 'null': return node('literal', { texts: [bytesOf('null')] });
         default: throw new Error(`${where}.type must be object, array, string, number, integer, boolean or null, got ${JSON.stringify(type)}`);
@@ -256,19 +254,40 @@ function stringCheck(s: Record<string, unknown>, where: string): RegexGrammar | 
   return check;
 }
 
-/** An integer schema's minimum, maximum, exclusiveMinimum and exclusiveMaximum (draft 6 on: numbers) as the range its text must be in. */
-function integerRange(s: Record<string, unknown>, where: string): RegexGrammar | null {
+/** A number or integer schema's minimum, maximum, exclusiveMinimum and exclusiveMaximum (draft 6 on: numbers), the tighter where two are given; null: none. */
+function boundsOf(s: Record<string, unknown>, where: string): { lo: NumberBound | null; hi: NumberBound | null } | null {
   const given = BOUNDS.filter((k) => s[k] !== undefined);
   if (!given.length) return null;
   for (const k of given) if (typeof s[k] !== 'number' || !Number.isFinite(s[k])) throw new Error(`${where}.${k} must be a number${typeof s[k] === 'boolean' ? ' (draft 4\'s boolean form is not served: give the bound itself)' : ''}`);
-  const bound = (k: string) => s[k] as number;
-  let lo = -Infinity, hi = Infinity;
-  if (s.minimum !== undefined) lo = Math.max(lo, Math.ceil(bound('minimum')));
-  if (s.exclusiveMinimum !== undefined) lo = Math.max(lo, Math.floor(bound('exclusiveMinimum')) + 1);
-  if (s.maximum !== undefined) hi = Math.min(hi, Math.floor(bound('maximum')));
-  if (s.exclusiveMaximum !== undefined) hi = Math.min(hi, Math.ceil(bound('exclusiveMaximum')) - 1);
+  const bound = (inclusive: string, exclusive: string, tighter: (a: number, b: number) => boolean): NumberBound | null => {
+    const a = s[inclusive] as number | undefined, b = s[exclusive] as number | undefined;
+    if (b !== undefined && (a === undefined || tighter(b, a) || a === b)) return { value: b, exclusive: true };
+    return a === undefined ? null : { value: a, exclusive: false };
+  };
+  return { lo: bound('minimum', 'exclusiveMinimum', (x, y) => x > y), hi: bound('maximum', 'exclusiveMaximum', (x, y) => x < y) };
+}
+
+/** An integer schema's bounds as the range its text must be in. */
+function integerRange(s: Record<string, unknown>, where: string): RegexGrammar | null {
+  const bounds = boundsOf(s, where);
+  if (!bounds) return null;
+  const { lo, hi } = bounds;
   try {
-    return RegexGrammar.integerRange(lo, hi);
+    return RegexGrammar.integerRange(
+      lo ? (lo.exclusive ? Math.floor(lo.value) + 1 : Math.ceil(lo.value)) : -Infinity,
+      hi ? (hi.exclusive ? Math.ceil(hi.value) - 1 : Math.floor(hi.value)) : Infinity,
+    );
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`);
+  }
+}
+
+/** A number schema's bounds as the range its text must be in (number_range.ts: written out in full, up to 32 characters). */
+function numberRangeOf(s: Record<string, unknown>, where: string): RegexGrammar | null {
+  const bounds = boundsOf(s, where);
+  if (!bounds) return null;
+  try {
+    return numberRange(bounds.lo, bounds.hi);
   } catch (e) {
     throw new Error(`${where}: ${(e as Error).message}`);
   }

@@ -15,7 +15,8 @@ xgrammar's strict mode: no additional properties where properties are listed and
 additionalProperties is not given; nullable (OpenAPI's) adds null to the type; no key repeats, and
 the listed properties come in the schema's order; a pattern is read by re.search with re.ASCII (\\d
 \\w \\s ASCII's, as ECMA-262's \\d \\w) and a $ ending an alternative as \\Z (ECMA-262's end). Strings with a pattern are drawn by regex_ref.py's walk of
-Python's parse of it; those with minLength / maxLength and integers with bounds at and between them.
+Python's parse of it; those with minLength / maxLength, and integers and numbers with bounds, at and between them.
+make_number_ranges / number_ranges: a number schema's bounds and texts around them; which texts are in the range (number_in_range).
 stdout: {"texts": [[byte, ...], ...]} or {"objects": [bool, ...]}.
 """
 import json
@@ -159,6 +160,10 @@ def instance(schema, root, rng, depth=0):
         lo = max(math.ceil(schema.get("minimum", -10**6)), math.floor(schema.get("exclusiveMinimum", -10**6 - 1)) + 1)
         hi = min(math.floor(schema.get("maximum", 10**6)), math.ceil(schema.get("exclusiveMaximum", 10**6 + 1)) - 1)
         return rng.choice([lo, hi, rng.randint(lo, hi)])
+    if t == "number" and any(k in schema for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")):
+        lo = max(schema.get("minimum", -1e3), schema.get("exclusiveMinimum", -1e3 - 1) + 1e-3)
+        hi = min(schema.get("maximum", 1e3), schema.get("exclusiveMaximum", 1e3 + 1) - 1e-3)
+        return rng.choice([lo, hi, round(rng.uniform(lo, hi), 3)])
     return {"string": lambda: rng.choice(["", "Paris", "é東😀", 'q"uote', "nl\n"]), "integer": lambda: rng.choice([0, -3, 42]),
             "number": lambda: rng.choice([0, 2.5, -1e-3, 7]), "boolean": lambda: rng.random() < 0.5, "null": lambda: None}[t]()
 
@@ -385,8 +390,82 @@ def format_accepts(fmt, text):
     return jsonschema.Draft202012Validator.FORMAT_CHECKER.conforms(text, fmt)
 
 
+# ---- a number's bounds: texts around them, and which are in the range (as decimals) ----
+
+BOUND_KEYS = ["minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"]
+
+
+def random_bound(rng):
+    r = rng.random()
+    if r < 0.3:
+        return rng.randint(-1000, 1000)
+    if r < 0.7:
+        return round(rng.uniform(-100, 100), rng.randint(1, 4))
+    return rng.choice([0, -0.0, 0.1, -0.1, 0.5, 1e-7, -2.5e-5, 1.5e21, 123456.789, -99.99, 3.14159, 1e-3])
+
+
+def plain(d, rng):
+    """A Decimal as JSON writes a number without an exponent (trailing zeros of its fraction kept or not)."""
+    text = format(d, "f")
+    if "." in text and rng.random() < 0.5:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def make_number_ranges(seed, count):
+    """count ranges (a number schema's bounds: one to four of them, mostly the lower below the upper) and texts around and between them."""
+    from decimal import Decimal, getcontext, ROUND_FLOOR, ROUND_CEILING
+    getcontext().prec = 2000  # (exact: a double's midpoint with its neighbour has up to 1075 digits)
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        keys = [k for k in BOUND_KEYS if rng.random() < 0.45] or [rng.choice(BOUND_KEYS)]
+        drawn = [random_bound(rng) for _ in keys]
+        if rng.random() < 0.9:  # (lower bounds from the smaller values; a few ranges left as drawn, some of them empty)
+            drawn.sort()
+        schema = dict(zip(keys, drawn))
+        values = [Decimal(repr(float(v))) for v in drawn]
+        texts = set()
+        for v in values:
+            for k in [0, 1, 2, 5, 20]:
+                step = Decimal(10) ** -k
+                for d in (v, v - step, v + step):
+                    texts.add(plain(d, rng))
+        # (where a text's double turns: the midpoints between each bound and the doubles beside it, to 30 places and to 35 either way)
+        for v in drawn:
+            for beside in (math.nextafter(v, -math.inf), math.nextafter(v, math.inf)):
+                mid = (Decimal(float(v)) + Decimal(beside)) / 2
+                for places in (30, 35):
+                    step = Decimal(10) ** -places
+                    texts |= {plain(mid.quantize(step, rounding=r), rng) for r in (ROUND_FLOOR, ROUND_CEILING)}
+        low, high = float(min(values)) - 1, float(max(values)) + 1
+        for _ in range(10):
+            texts.add(plain(Decimal(repr(round(rng.uniform(low, high), rng.randint(0, 6)))), rng))
+        texts |= {"0", "-0", "0.0", "-0.000", "1e2", "5E-1", "-2.5e-5", "01", "1.", ".5", "+1", "1e21"}
+        out.append({"schema": schema, "texts": sorted(texts)})
+    return out
+
+
+def number_in_range(schema, text):
+    """Whether the text is a JSON number written without an exponent in at most 32 characters
+    (tstorch's rule for a bounded number) whose double (Python's float, as json.loads reads a number
+    with a point; Pydantic's and JavaScript's alike) is within the schema's bounds."""
+    if len(text) > 32 or not re.fullmatch(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?", text):
+        return False
+    x = float(text)
+    b = {k: float(v) for k, v in schema.items()}
+    return all([x >= b["minimum"] if "minimum" in b else True, x > b["exclusiveMinimum"] if "exclusiveMinimum" in b else True,
+                x <= b["maximum"] if "maximum" in b else True, x < b["exclusiveMaximum"] if "exclusiveMaximum" in b else True])
+
+
 def main():
     job = json.load(sys.stdin)
+    if "make_number_ranges" in job:
+        json.dump(make_number_ranges(job["make_number_ranges"]["seed"], job["make_number_ranges"]["count"]), sys.stdout)
+        return
+    if "number_ranges" in job:
+        json.dump([[number_in_range(r["schema"], t) for t in r["texts"]] for r in job["number_ranges"]], sys.stdout)
+        return
     if "make_formats" in job:
         json.dump(make_formats(job["make_formats"]["seed"], job["make_formats"]["count"]), sys.stdout)
         return
