@@ -149,7 +149,7 @@ const SCHEMAS: Record<string, unknown> = {
     properties: {
       code: { type: 'string', pattern: '^[A-Z]{2}-\\d{3}$' }, name: { type: 'string', minLength: 2, maxLength: 5 }, note: { type: ['string', 'null'], pattern: 'ok|fine', maxLength: 12 },
       age: { type: 'integer', minimum: 0, maximum: 130 }, delta: { type: 'integer', exclusiveMinimum: -10.5, exclusiveMaximum: 1000 }, big: { type: 'integer', minimum: 99 },
-      price: { type: 'number', exclusiveMinimum: 0, maximum: 99.5 }, temp: { type: ['number', 'null'], minimum: -40.5, exclusiveMaximum: 60 },
+      price: { type: 'number', exclusiveMinimum: 0, maximum: 99.5 }, temp: { type: ['number', 'null'], minimum: -40.5, exclusiveMaximum: 60 }, ratio: { enum: [0.5, 0.25, 'none'] },
     },
     required: ['code', 'age', 'name'],
   },
@@ -210,7 +210,7 @@ test('what a schema asks that a reply cannot be held to is refused, by name, nev
     [{ type: 'array' }, /the reply must be an object/],
     [{ type: 'object', required: ['a'] }, /required names a, not among its properties/],
     [{ type: 'object', properties: { a: { $ref: 'http://x/y' } } }, /only local references/],
-    [{ type: 'object', properties: { a: { enum: [1.5] } } }, /1\.5 is not served/],
+    [{ type: 'object', properties: { a: { enum: [{ b: 1 }] } } }, /\{"b":1\} is not served \(strings, numbers, true, false and null are\)/],
     [{ type: 'object', properties: { a: { type: 'array', items: [{ type: 'string' }] } } }, /a tuple's list is prefixItems since draft 2020-12: give prefixItems/],
     [{ type: 'object', properties: { a: {}, b: { description: 'no type', minLength: 1 } } }, /schema needs a type/],
     [{ type: 'object', $defs: { p: { type: 'string' } }, properties: { a: { $ref: '#/$defs/p', maxLength: 3 } } }, /maxLength beside \$ref is not served/],
@@ -334,6 +334,10 @@ test('a number\'s bounds at their edges: no exponent, -0 as 0, a text read as it
   const both = { type: ['integer', 'number'], minimum: 2.5, maximum: 7 };
   expect(['3', '2.5', '7.0', '7'].map((t) => read(both, t))).toEqual(['done', 'done', 'done', 'done']);
   expect(['2', '7.01'].map((t) => read(both, t) === 'done')).toEqual([false, false]);
+  // (an enum's or a const's number other than an integer: the texts that read as it)
+  const pi = { enum: [3.14, 1e21, 'x'] };
+  expect(['3.14', '3.140', '3.1400000000000001', '1000000000000000000000', '"x"'].map((t) => read(pi, t))).toEqual(['done', 'done', 'done', 'done', 'done']);
+  expect(['3.1', '3.141', '3.14e0', '1e21'].map((t) => read(pi, t) === 'done')).toEqual([false, false, false, false]);
   // (a number without bounds keeps JSON's exponents)
   expect(read({ type: 'number' }, '1.5e-7')).toBe('done');
 });

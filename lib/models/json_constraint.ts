@@ -157,11 +157,17 @@ export class JsonGrammar {
     const constants = (values: unknown, where: string): Node => {
       if (!Array.isArray(values) || !values.length) throw new Error(`${where} must be a non-empty list`);
       const strings = values.filter((v): v is string => typeof v === 'string').map(rawString);
-      const literals = values.filter((v) => typeof v !== 'string').map((v) => {
-        if (v === null || typeof v === 'boolean' || (typeof v === 'number' && Number.isSafeInteger(v))) return bytesOf(JSON.stringify(v));
-        throw new Error(`${where}: ${JSON.stringify(v)} is not served (strings, integers, true, false and null are)`);
+      const numbers: Node[] = [];
+      const literals = values.filter((v) => typeof v !== 'string').flatMap((v) => {
+        if (v === null || typeof v === 'boolean' || (typeof v === 'number' && Number.isSafeInteger(v))) return [bytesOf(JSON.stringify(v))];
+        // (any other number: the texts that read as it, as a number's bounds hold them)
+        if (typeof v === 'number' && Number.isFinite(v)) {
+          numbers.push(node('number', { integer: false, range: numberRange({ value: v, exclusive: false }, { value: v, exclusive: false }) }));
+          return [];
+        }
+        throw new Error(`${where}: ${JSON.stringify(v)} is not served (strings, numbers, true, false and null are)`);
       });
-      const options: Node[] = [];
+      const options: Node[] = [...numbers];
       if (strings.length) options.push(node('string', { values: strings, check: null }));
       if (literals.length) options.push(node('literal', { texts: literals }));
       return options.length === 1 ? options[0] : node('union', { options });

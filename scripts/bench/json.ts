@@ -1,7 +1,7 @@
 // What holding a reply to JSON, a pattern or a choice costs (tstorch against itself; no Python
 // reference holds a reply to a grammar here): GPT-2 124M (random weights) greedy generation of 48
 // new tokens, plain, held to any JSON object, to a schema (a pattern and integer bounds among its
-// properties), to a regular expression, and to a choice; each held run twice, the first walking the
+// properties; again with a number's bounds), to a regular expression, and to a choice; each held run twice, the first walking the
 // vocabulary for every state it meets, the second finding what those states allow kept.
 // Usage: node dist/scripts/bench/json.js [--rounds N]
 import * as torch from '../../lib';
@@ -22,6 +22,8 @@ const schema = {
   properties: { city: { type: 'string' }, temp: { type: 'number' }, sky: { enum: ['clear', 'cloudy', 'rain'] }, code: { type: 'string', pattern: '^[A-Z]{3}$' }, humidity: { type: 'integer', minimum: 0, maximum: 100 } },
   required: ['city', 'temp', 'sky', 'code', 'humidity'],
 };
+// (the same with the temperature bounded, as Pydantic's confloat writes it)
+const bounded = { ...schema, properties: { ...schema.properties, temp: { type: 'number', minimum: -90, exclusiveMaximum: 60.5 } } };
 // (a pattern long enough to take the 48 tokens: a date, a time, and words)
 const pattern = '(\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} [a-z]+( [a-z]+){0,40}\\.)';
 const choices = ['clear skies', 'cloudy with a chance of rain', 'heavy rain', 'snow', 'fog in the morning, then sun'];
@@ -39,7 +41,7 @@ function time(grammar?: JsonGrammar | RegexGrammar): number {
 }
 
 time(); // (warm-up)
-const rows: Record<string, number[]> = { plain: [], 'json_object, first': [], 'json_object, kept': [], 'schema, first': [], 'schema, kept': [], 'regex, first': [], 'regex, kept': [], 'choice, first': [], 'choice, kept': [] };
+const rows: Record<string, number[]> = { plain: [], 'json_object, first': [], 'json_object, kept': [], 'schema, first': [], 'schema, kept': [], 'bounded number, first': [], 'bounded number, kept': [], 'regex, first': [], 'regex, kept': [], 'choice, first': [], 'choice, kept': [] };
 for (let r = 0; r < rounds; r++) {
   rows.plain.push(time());
   // (a grammar compiled afresh has new states, so they are walked again; any object's nodes are
@@ -49,6 +51,9 @@ for (let r = 0; r < rounds; r++) {
   rows['json_object, kept'].push(time(object));
   rows['schema, first'].push(time(bySchema));
   rows['schema, kept'].push(time(bySchema));
+  const byBounds = JsonGrammar.fromSchema(bounded);
+  rows['bounded number, first'].push(time(byBounds));
+  rows['bounded number, kept'].push(time(byBounds));
   const byPattern = RegexGrammar.fromPattern(pattern), byChoice = RegexGrammar.choice(choices);
   rows['regex, first'].push(time(byPattern));
   rows['regex, kept'].push(time(byPattern));
