@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as torch from '../lib';
 import { registerPending } from '../lib/tensor/scope';
+import type { ByteMachine } from '../lib/models/token_constraint';
 
 export const fixtures = path.join(__dirname, 'fixtures');
 
@@ -266,4 +267,27 @@ export async function postJson(base: string, route: string, body: unknown): Prom
     return { status: res.status, events: text.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => e.slice(6)).map((d) => (d === '[DONE]' ? d : JSON.parse(d))) };
   }
   return { status: res.status, json: JSON.parse(text) };
+}
+
+/** The shortest bytes (of `alphabet`) that finish what `bytes` began into a whole reply, by the machine alone; null where none does. */
+export function shortestFinish(m: ByteMachine<unknown>, bytes: ArrayLike<number>, alphabet: number[]): number[] | null {
+  let states = m.start();
+  for (const b of Array.from(bytes)) states = states.flatMap((s) => m.feed(s, b));
+  let frontier = [{ states, tail: [] as number[] }];
+  const seen = new Set<string>();
+  for (let depth = 0; depth < 300 && frontier.length; depth++) {
+    const next: typeof frontier = [];
+    for (const { states: now, tail } of frontier) {
+      if (now.some((s) => m.accepts(s))) return tail;
+      for (const b of alphabet) {
+        const after = now.flatMap((s) => m.feed(s, b));
+        const key = after.map((s) => m.key(s)).sort().join('\n');
+        if (!after.length || seen.has(key)) continue;
+        seen.add(key);
+        next.push({ states: after, tail: [...tail, b] });
+      }
+    }
+    frontier = next;
+  }
+  return null;
 }

@@ -7,7 +7,8 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 import * as torch from '../lib';
 import { JsonGrammar, jsonConstraint, readJsonPrefix } from '../lib/models/json_constraint';
-import { tokenConstraint, type ByteMachine } from '../lib/models/token_constraint';
+import { tokenConstraint } from '../lib/models/token_constraint';
+import { shortestFinish } from './helpers';
 
 const OBJECT = JsonGrammar.object();
 const readJsonObject = (bytes: ArrayLike<number>) => readJsonPrefix(OBJECT, bytes);
@@ -250,29 +251,6 @@ test('integer bounds, lengths and patterns, at their edges: a number that only b
   expect(read(somewhere, '{"v": "o"}')).toBe(8);
   expect(read(somewhere, '{"v": "not yet')).toBe('open');
 });
-
-/** The shortest bytes (of `alphabet`) that finish what `bytes` began into a whole reply, by the machine alone; null where none does. */
-function shortestFinish(m: ByteMachine<unknown>, bytes: ArrayLike<number>, alphabet: number[]): number[] | null {
-  let states = m.start();
-  for (const b of Array.from(bytes)) states = states.flatMap((s) => m.feed(s, b));
-  let frontier = [{ states, tail: [] as number[] }];
-  const seen = new Set<string>();
-  for (let depth = 0; depth < 300 && frontier.length; depth++) {
-    const next: typeof frontier = [];
-    for (const { states: now, tail } of frontier) {
-      if (now.some((s) => m.accepts(s))) return tail;
-      for (const b of alphabet) {
-        const after = now.flatMap((s) => m.feed(s, b));
-        const key = after.map((s) => m.key(s)).sort().join('\n');
-        if (!after.length || seen.has(key)) continue;
-        seen.add(key);
-        next.push({ states: after, tail: [...tail, b] });
-      }
-    }
-    frontier = next;
-  }
-  return null;
-}
 
 test('a number\'s bounds against Python\'s float: texts at, around and between 300 random ranges\' bounds, and where a text\'s double turns, read whole exactly where their double is in range; every text left open finishes into one', () => {
   const ranges: { schema: Record<string, number>; texts: string[] }[] = python({ make_number_ranges: { seed: 11, count: 300 } });

@@ -198,9 +198,11 @@ class Parser {
 type Elem = { chars: Ranges } | { rule: number };
 interface Rule { name: string; alts: Elem[][] }
 
-/** A stack of places, the top first: each a place in a rule's alternative, the one below where to go on once it is done. */
-interface Stack { readonly place: number; readonly up: Stack | null; readonly key: string }
-const push = (place: number, up: Stack | null): Stack => ({ place, up, key: up ? `${place}.${up.key}` : String(place) });
+/**
+ * A stack of places, the top first: each a place in a rule's alternative, the one below where to go
+ * on once it is done. Stacks are interned (one object a stack), so a stack's key is its number.
+ */
+interface Stack { readonly place: number; readonly up: Stack | null; readonly key: number }
 
 /** A set of stacks (those about to read a character), whether the text so far is whole, and a character's first bytes. */
 export interface GrammarState {
@@ -213,7 +215,7 @@ export interface GrammarState {
 }
 
 const MAX_ELEMS = 200_000;
-const MAX_STACKS = 20_000;
+const MAX_STACKS = 1000;
 const NONE: GrammarState[] = [];
 let nextGrammarId = 0;
 
@@ -225,8 +227,9 @@ export class EbnfGrammar {
   private readonly starts: number[][] = [];
   private readonly begin: GrammarState;
   private readonly states = new Map<string, GrammarState>();
+  private readonly stacks = new Map<string, Stack>();
 
-  private constructor(rules: Rule[]) {
+  private constructor(rules: Rule[], private readonly shortest: number[]) {
     for (const rule of rules) {
       this.starts.push(rule.alts.map((alt) => {
         const start = this.places.length;
@@ -235,9 +238,9 @@ export class EbnfGrammar {
       }));
     }
     // (root is rule 0: its alternatives begin the reply)
-    const stacks = new Map<string, Stack>(), seen = new Set<string>();
+    const stacks = new Map<number, Stack>(), seen = new Set<number>();
     let whole = false;
-    for (const start of this.starts[0]) whole = this.settle(push(start, null), stacks, seen) || whole;
+    for (const start of this.starts[0]) whole = this.settle(this.push(start, null), stacks, seen) || whole;
     this.begin = this.state([...stacks.values()], whole, []);
   }
 
@@ -247,11 +250,23 @@ export class EbnfGrammar {
     const parser = new Parser(text);
     const named = parser.rules();
     if (!named.has('root')) throw new Error(`the grammar has no rule named root (the start rule, as xgrammar and llama.cpp name it)${named.has('start') ? ': rename start to root' : ''}`);
-    return new EbnfGrammar(compile(named, parser));
+    const { rules, shortest } = compile(named, parser);
+    return new EbnfGrammar(rules, shortest);
+  }
+
+  /** The stack with `place` on top of `up` (the one object for it). */
+  private push(place: number, up: Stack | null): Stack {
+    const id = up ? `${place}.${up.key}` : String(place);
+    let s = this.stacks.get(id);
+    if (!s) {
+      if (this.stacks.size > 200_000) this.stacks.clear(); // (a stack made again gets a new number: its states are only made anew)
+      this.stacks.set(id, (s = { place, up, key: this.stacks.size }));
+    }
+    return s;
   }
 
   /** Follows a stack down to places that read a character (into `out`); whether one runs out, the root done. */
-  private settle(s: Stack | null, out: Map<string, Stack>, seen: Set<string>): boolean {
+  private settle(s: Stack | null, out: Map<number, Stack>, seen: Set<number>): boolean {
     if (!s) return true;
     if (seen.has(s.key)) return false;
     seen.add(s.key);
@@ -263,14 +278,14 @@ export class EbnfGrammar {
       return false;
     }
     // (the rule's alternatives, each with this place's next one below it: none where this was the last, so right recursion keeps the stack as it is)
-    const rest = this.places[s.place + 1] === null ? s.up : push(s.place + 1, s.up);
+    const rest = this.places[s.place + 1] === null ? s.up : this.push(s.place + 1, s.up);
     let whole = false;
-    for (const start of this.starts[e.rule]) whole = this.settle(push(start, rest), out, seen) || whole;
+    for (const start of this.starts[e.rule]) whole = this.settle(this.push(start, rest), out, seen) || whole;
     return whole;
   }
 
   private state(stacks: Stack[], whole: boolean, pending: number[]): GrammarState {
-    stacks.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    stacks.sort((a, b) => a.key - b.key);
     const key = `g${this.id}:${whole ? 1 : 0}:${stacks.map((s) => s.key).join('|')}/${pending.join(',')}`;
     let s = this.states.get(key);
     if (!s) {
@@ -286,12 +301,12 @@ export class EbnfGrammar {
 
   /** The state after character c, or null where no stack reads it. */
   private afterChar(s: GrammarState, c: number): GrammarState | null {
-    const out = new Map<string, Stack>(), seen = new Set<string>();
+    const out = new Map<number, Stack>(), seen = new Set<number>();
     let whole = false, read = false;
     for (const stack of s.stacks) {
       if (!inRanges(this.readsOf(stack), c)) continue;
       read = true;
-      const next = this.places[stack.place + 1] === null ? stack.up : push(stack.place + 1, stack.up);
+      const next = this.places[stack.place + 1] === null ? stack.up : this.push(stack.place + 1, stack.up);
       whole = this.settle(next, out, seen) || whole;
     }
     return read ? this.state([...out.values()], whole, []) : null;
@@ -331,6 +346,37 @@ export class EbnfGrammar {
     return !s.pending.length && s.whole;
   }
 
+  /**
+   * Bytes that finish the state's text into a whole one (none where it is whole): one of its
+   * stacks, each place's rest written the shortest way. Every stack can end (compile drops what
+   * cannot), so there is always one: a state the machine reaches is never a dead end.
+   */
+  finish(s: GrammarState): number[] {
+    if (this.accepts(s)) return [];
+    const span = s.pending.length ? utf8Span(s.pending) ?? [] : [[0, MAX_CODE_POINT] as [number, number]];
+    for (const stack of s.stacks) {
+      const reads = normalized(this.readsOf(stack).flatMap(([a, b]) => span.map(([lo, hi]): [number, number] => [Math.max(a, lo), Math.min(b, hi)])));
+      const c = firstChar(reads);
+      if (c === null) continue;
+      let text = String.fromCodePoint(c);
+      for (let place = stack.place + 1, up = stack.up; ; place = up.place, up = up.up) {
+        for (; this.places[place] !== null; place++) text += this.shortestText(this.places[place]!);
+        if (!up) break;
+      }
+      return [...Buffer.from(text)].slice(s.pending.length);
+    }
+    throw new Error('grammar_constraint: a state with no stack that reads on (a dead end)');
+  }
+
+  /** The fewest characters an element derives, written out (a class's first character; a rule's shortest alternative). */
+  private shortestText(e: Elem): string {
+    if ('chars' in e) return String.fromCodePoint(firstChar(e.chars)!);
+    const start = this.starts[e.rule][this.shortest[e.rule]];
+    let text = '';
+    for (let place = start; this.places[place] !== null; place++) text += this.shortestText(this.places[place]!);
+    return text;
+  }
+
   /** This grammar as token_constraint.ts's machine. */
   machine(): ByteMachine<GrammarState> {
     return {
@@ -344,9 +390,10 @@ export class EbnfGrammar {
 
 /**
  * The rules as alternatives of places (root first): groups and repeats become rules of their own;
- * alternatives that can never end are dropped; left recursion is refused.
+ * alternatives that can never end are dropped; left recursion is refused. shortest: each rule's
+ * alternative that derives the fewest characters.
  */
-function compile(named: Map<string, { body: Expr; at: number }>, parser: Parser): Rule[] {
+function compile(named: Map<string, { body: Expr; at: number }>, parser: Parser): { rules: Rule[]; shortest: number[] } {
   const rules: Rule[] = [];
   const ids = new Map<string, number>();
   for (const name of ['root', ...[...named.keys()].filter((n) => n !== 'root')]) {
@@ -395,22 +442,39 @@ function compile(named: Map<string, { body: Expr; at: number }>, parser: Parser)
   };
   for (const [name, { body }] of named) rules[ids.get(name)!].alts = alternatives(body, name);
 
-  // (alternatives that can never end: an empty class, or a rule with no way out)
-  const ends = new Set<number>();
+  // (the fewest characters each rule derives, Infinity where it has no way out: an alternative with such a rule, or an empty class, can never end)
+  const fewest = rules.map(() => Infinity);
   for (let changed = true; changed;) {
     changed = false;
     rules.forEach((r, id) => {
-      if (!ends.has(id) && r.alts.some((alt) => alt.every((e) => ('chars' in e ? e.chars.length > 0 : ends.has(e.rule))))) {
-        ends.add(id);
-        changed = true;
+      for (const alt of r.alts) {
+        const n = lengthOf(alt, fewest);
+        if (n < fewest[id]) [fewest[id], changed] = [n, true];
       }
     });
   }
-  if (!ends.has(0)) throw new Error('the grammar derives no text from root (every way through it meets a rule that never ends, or an empty class)');
-  for (const r of rules) r.alts = r.alts.filter((alt) => alt.every((e) => ('chars' in e ? e.chars.length > 0 : ends.has(e.rule))));
-
+  if (fewest[0] === Infinity) throw new Error('the grammar derives no text from root (every way through it meets a rule that never ends, or an empty class)');
+  for (const r of rules) r.alts = r.alts.filter((alt) => lengthOf(alt, fewest) < Infinity);
   refuseLeftRecursion(rules);
-  return rules;
+  // (each rule's shortest alternative: the way finish() ends it)
+  const shortest = rules.map((r, id) => r.alts.findIndex((alt) => lengthOf(alt, fewest) === fewest[id]));
+  return { rules, shortest };
+}
+
+/** The fewest characters an alternative derives, given each rule's. */
+function lengthOf(alt: Elem[], fewest: number[]): number {
+  let n = 0;
+  for (const e of alt) n += 'chars' in e ? (firstChar(e.chars) === null ? Infinity : 1) : fewest[e.rule];
+  return n;
+}
+
+/** A class's first character (surrogates are none), or null where it has none. */
+function firstChar(ranges: Ranges): number | null {
+  for (const [lo, hi] of ranges) {
+    if (lo < 0xd800 || lo > 0xdfff) return lo;
+    if (hi > 0xdfff) return 0xe000;
+  }
+  return null;
 }
 
 /**
