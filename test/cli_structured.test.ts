@@ -1,6 +1,6 @@
-// tstorch generate --choice / --regex / --json-schema / --json-object, run as a user would: a small
-// GPT-2 with random weights samples, and each reply is held to what was asked (Python's
-// re.fullmatch and json judge), in each of generate's paths: one prompt streamed, several
+// tstorch generate --choice / --regex / --json-schema / --json-object / --grammar, run as a user
+// would: a small GPT-2 with random weights samples, and each reply is held to what was asked
+// (Python's re.fullmatch, json and python3-lark judge), in each of generate's paths: one prompt streamed, several
 // sequences, --prompts in padded batches and with --continuous-batching.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { saveTinyGpt2 } from './helpers';
 import { JsonGrammar, readJsonPrefix } from '../lib/models/json_constraint';
+import { EbnfGrammar, readGrammarPrefix } from '../lib/models/grammar_constraint';
 
 const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
 let tmp: string, modelDir: string;
@@ -75,6 +76,27 @@ test('--json-schema and --json-object over --prompts: padded batches and continu
   for (const l of o.out.trim().split('\n').map((x) => JSON.parse(x))) expect(readJsonPrefix(JsonGrammar.object(), Buffer.from(l.completion))).toBe(l.tokens.at(-1) === 50256 ? 'done' : 'open');
 });
 
+test('--grammar FILE: sampled replies a text the grammar derives (as Lark parses it) where they ended, the start of one where cut; over --prompts too', () => {
+  const ebnf = '# a list of words\nroot ::= "[" word (", " word)* "]"\nword ::= [a-z]{1,6} | "\\"" [A-Z]+ "\\""\n';
+  const lark = 'start: "[" word (", " word)* "]"\nword: /[a-z]/ ~ 1..6 | "\\"" /[A-Z]/+ "\\""\n';
+  const file = path.join(tmp, 'list.ebnf');
+  fs.writeFileSync(file, ebnf);
+  const grammar = EbnfGrammar.fromText(ebnf);
+  const r = cli('generate', '--model', modelDir, '--prompt', 'Words:', '--grammar', file, '--temperature', '1', '--seed', '5', '--num-return-sequences', '6', '--max-new-tokens', '40', '--json');
+  expect(r.err).toBe('');
+  const replies = r.out.trim().split('\n').map((l) => JSON.parse(l)).map((l) => ({ text: l.text.slice('Words:'.length), ended: l.tokens.at(-1) === 50256 }));
+  const promptsFile = path.join(tmp, 'word-prompts.txt');
+  fs.writeFileSync(promptsFile, 'Words:\nA longer prompt before the list of words:');
+  const batched = cli('generate', '--model', modelDir, '--prompts', promptsFile, '--grammar', file, '--temperature', '1', '--seed', '6', '--max-new-tokens', '40', '--batch-size', '2');
+  expect(batched.err).toBe('');
+  replies.push(...batched.out.trim().split('\n').map((l) => JSON.parse(l)).map((l) => ({ text: l.completion, ended: l.tokens.at(-1) === 50256 })));
+  for (const { text, ended } of replies) expect({ text, read: readGrammarPrefix(grammar, Buffer.from(text)) }).toEqual({ text, read: ended ? 'done' : expect.any(String) });
+  const whole = replies.filter((x) => x.ended).map((x) => x.text);
+  expect(whole.length).toBeGreaterThan(2);
+  const parsed = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'grammar_ref.py')], { input: JSON.stringify({ check: [{ lark, texts: whole }] }), encoding: 'utf8' });
+  expect(JSON.parse(parsed.stdout).verdicts[0]).toEqual(whole.map(() => true));
+});
+
 test('what cannot be held says so, before any work', () => {
   const cases: [string[], RegExp][] = [
     [['--choice', 'a', '--regex', 'b'], /--regex and --choice: give one/],
@@ -82,6 +104,8 @@ test('what cannot be held says so, before any work', () => {
     [['--json-schema', path.join(tmp, 'none.json')], /--json-schema: .*none\.json: no such file/],
     [['--choice', 'a', '--min-new-tokens', '2'], /--choice and --min-new-tokens do not go together/],
     [['--choice', '[1]'], /--choice: choice must be a non-empty list of strings/],
+    [['--grammar', path.join(tmp, 'none.ebnf')], /--grammar: .*none\.ebnf: no such file \(a grammar in EBNF/],
+    [['--grammar', path.join(tmp, 'list.ebnf'), '--regex', 'a'], /--regex and --grammar: give one/],
   ];
   for (const [flags, message] of cases) {
     const r = cli('generate', '--model', modelDir, '--prompt', 'x', ...flags);

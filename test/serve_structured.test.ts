@@ -1,8 +1,9 @@
 // tstorch serve's structured outputs beyond response_format, as vLLM serves them:
-// {"structured_outputs": {"choice" | "regex" | "json" | "json_object": ...}} and the guided_* fields
-// older vLLM read. A small GPT-2 with random weights samples freely; held, each reply is one of the
-// choices, a match of the pattern by Python's re.fullmatch (scripts/reference/regex_ref.py), or JSON
-// the schema accepts, whole where it stopped and the start of one where max_tokens cut it.
+// {"structured_outputs": {"choice" | "regex" | "json" | "grammar" | "json_object": ...}} and the
+// guided_* fields older vLLM read. A small GPT-2 with random weights samples freely; held, each reply
+// is one of the choices, a match of the pattern by Python's re.fullmatch (scripts/reference/regex_ref.py),
+// a text the grammar derives by python3-lark (grammar_ref.py), or JSON the schema accepts, whole where
+// it stopped and the start of one where max_tokens cut it.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -12,6 +13,7 @@ import { postJson } from './helpers';
 import { requestHandler } from '../lib/cli/commands/serve';
 import { JsonGrammar, readJsonPrefix } from '../lib/models/json_constraint';
 import { RegexGrammar, readRegexPrefix } from '../lib/models/regex_constraint';
+import { EbnfGrammar, readGrammarPrefix } from '../lib/models/grammar_constraint';
 
 const TEMPLATE = fs.readFileSync(path.join(__dirname, 'fixtures', 'chat_templates', 'qwen3_style_reasoning.jinja'), 'utf8');
 const tok = torch.tokenizer.withChatTemplate(TEMPLATE);
@@ -115,6 +117,37 @@ test('json: a JSON Schema (or its text) with any root but a bare scalar, and jso
   const o = await post('/v1/completions', { prompt: 'Object:', max_tokens: 40, temperature: 0.7, seed: 7, n: 3, structured_outputs: { json_object: true } });
   for (const c of o.json.choices) expect(readJsonPrefix(JsonGrammar.object(), Buffer.from(c.text))).toBe(c.finish_reason === 'stop' ? 'done' : 'open');
 });
+// vLLM's documented grammar example, and arithmetic (with Lark's reading of it, the reference)
+const SQL = 'root ::= select_statement\nselect_statement ::= "SELECT " column " from " table " where " condition\ncolumn ::= "col_1 " | "col_2 "\ntable ::= "table_1 " | "table_2 "\ncondition ::= column "= " number\nnumber ::= "1 " | "2 "\n';
+const ARITHMETIC = 'root ::= expr\nexpr ::= term ([-+] term)*\nterm ::= factor ([*/] factor)*\nfactor ::= [0-9]{1,3} | "(" expr ")"\n';
+const ARITHMETIC_LARK = 'start: expr\nexpr: term (/[-+]/ term)*\nterm: factor (/[*\\/]/ factor)*\nfactor: /[0-9]/ ~ 1..3 | "(" expr ")"\n';
+
+test('grammar: each sampled reply is a text the grammar derives where it stopped (vLLM\'s SQL example: one of its 16 statements; arithmetic: as Lark parses it), the start of one where cut; guided_grammar and streams alike', async () => {
+  const statements = ['col_1 ', 'col_2 '].flatMap((c) => ['table_1 ', 'table_2 '].flatMap((t) => ['col_1 ', 'col_2 '].flatMap((w) => ['1 ', '2 '].map((n) => `SELECT ${c} from ${t} where ${w}= ${n}`))));
+  const r = await post('/v1/completions', { prompt: 'SQL:', max_tokens: 40, temperature: 1, seed: 11, n: 6, structured_outputs: { grammar: SQL } });
+  expect(r.status).toBe(200);
+  expect(r.json.choices.map((c: any) => c.finish_reason)).toEqual(Array(6).fill('stop'));
+  for (const c of r.json.choices) expect(statements).toContain(c.text);
+  expect(new Set(r.json.choices.map((c: any) => c.text)).size).toBeGreaterThan(1);
+  const arithmetic = EbnfGrammar.fromText(ARITHMETIC);
+  const texts: string[] = [];
+  for (const field of [{ structured_outputs: { grammar: ARITHMETIC } }, { guided_grammar: ARITHMETIC, guided_decoding_backend: 'xgrammar' }]) {
+    const a = await post('/v1/completions', { prompt: 'Sum:', max_tokens: 16, temperature: 1, seed: 12, n: 6, ...field });
+    expect(a.status).toBe(200);
+    for (const c of a.json.choices) {
+      // (cut by max_tokens: the start of a text, or a whole one that might have gone on)
+      expect({ text: c.text, read: readGrammarPrefix(arithmetic, Buffer.from(c.text)) }).toEqual({ text: c.text, read: c.finish_reason === 'stop' ? 'done' : expect.any(String) });
+      if (c.finish_reason === 'stop') texts.push(c.text);
+    }
+  }
+  const s = await post('/v1/chat/completions', { messages: [{ role: 'user', content: 'A sum?' }], max_tokens: 16, temperature: 1, seed: 13, stream: true, structured_outputs: { grammar: ARITHMETIC }, chat_template_kwargs: { enable_thinking: false } });
+  const streamed = s.events!.filter((e) => e !== '[DONE]').map((e) => e.choices[0]?.delta?.content ?? '').join('');
+  if (s.events!.filter((e) => e !== '[DONE]').at(-1).choices[0].finish_reason === 'stop') texts.push(streamed);
+  else expect(readGrammarPrefix(arithmetic, Buffer.from(streamed))).toEqual(expect.any(String));
+  expect(texts.length).toBeGreaterThan(3);
+  const parsed = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'grammar_ref.py')], { input: JSON.stringify({ check: [{ lark: ARITHMETIC_LARK, texts }] }), encoding: 'utf8' });
+  expect(JSON.parse(parsed.stdout).verdicts[0]).toEqual(texts.map(() => true));
+});
 
 test('what cannot be held, or asks two things at once, is a 400 that says what to do', async () => {
   const cases: [Record<string, unknown>, RegExp][] = [
@@ -124,8 +157,10 @@ test('what cannot be held, or asks two things at once, is a 400 that says what t
     [{ guided_choice: ['a', 2] }, /guided_choice must be a non-empty list of strings/],
     [{ structured_outputs: { regex: 'a', choice: ['a'] } }, /only one kind of structured output at a time, got structured_outputs regex and structured_outputs choice/],
     [{ structured_outputs: { choice: ['a'] }, guided_regex: 'a' }, /structured_outputs and guided_regex do not go together/],
-    [{ structured_outputs: { grammar: 'root ::= "a"' } }, /structured_outputs grammar is not served/],
-    [{ guided_grammar: 'root ::= "a"' }, /guided_grammar is not served/],
+    [{ structured_outputs: { grammar: 'expr ::= expr "+" "1" | "1"\nroot ::= expr' } }, /structured_outputs grammar: the rule expr may begin with itself \(left recursion/],
+    [{ guided_grammar: 'root: "a"' }, /guided_grammar: grammar at line 1, column 5: expected ::= after the rule name root \(this reads as a Lark grammar/],
+    [{ structured_outputs: { grammar: ['root ::= "a"'] } }, /structured_outputs grammar must be a string/],
+    [{ structured_outputs: { structural_tag: '{}' } }, /structured_outputs structural_tag is not served/],
     [{ structured_outputs: { choice: ['a'] }, response_format: { type: 'json_object' } }, /response_format and structured_outputs choice do not go together/],
     [{ structured_outputs: {} }, /structured_outputs holds no reply to anything/],
     [{ structured_outputs: { regex: 'a', whitespace_pattern: ' *' } }, /whitespace_pattern is not served/],

@@ -13,8 +13,10 @@ import { checkGenerateOptions, completesStopString, eosList, withDefaults } from
 import type { BeamSearchOutput, EosTokenIds, GenerateOptions } from '../../models/generation';
 import { SUMMARIES } from '../summaries';
 import { heldEnding } from '../streaming';
-import { JsonGrammar, jsonConstraint } from '../../models/json_constraint';
-import { RegexGrammar, regexConstraint } from '../../models/regex_constraint';
+import { JsonGrammar } from '../../models/json_constraint';
+import { RegexGrammar } from '../../models/regex_constraint';
+import { EbnfGrammar } from '../../models/grammar_constraint';
+import { tokenConstraint } from '../../models/token_constraint';
 
 export const summary = SUMMARIES.generate;
 export const spec: Spec = {
@@ -66,6 +68,7 @@ export const spec: Spec = {
   'json-object': { type: 'boolean', help: 'hold each reply to a JSON object (serve\'s response_format json_object)' },
   regex: { type: 'string', help: 'hold each reply to a match of this regular expression, as Python\'s re.fullmatch reads it (serve\'s structured outputs regex), e.g. \'\\d{3}-\\d{4}\'' },
   choice: { type: 'string', help: 'hold each reply to exactly one of these strings: a JSON list, or comma-separated (serve\'s structured outputs choice), e.g. yes,no' },
+  grammar: { type: 'string', help: 'hold each reply to a text this grammar file derives from its rule root (EBNF as xgrammar and llama.cpp\'s GBNF write it: root ::= ...; serve\'s structured outputs grammar)' },
   logprobs: { type: 'boolean', help: 'with --json or --prompts: each new token\'s log-probability where it was chosen (HF\'s compute_transition_scores, normalized)' },
 };
 
@@ -75,7 +78,7 @@ export async function run(f: Record<string, unknown>): Promise<void> {
   if (prompt !== undefined && f.prompts !== undefined) throw new Error('--prompt and --prompts: give one');
   if (prompt === '') throw new Error('--prompt is empty');
   if (f.logprobs && !f.json && f.prompts === undefined) throw new Error('--logprobs goes into JSON lines: add --json (or use --prompts)');
-  const holds = ['json-schema', 'json-object', 'regex', 'choice'].filter((k) => f[k] !== undefined && f[k] !== false);
+  const holds = HOLDS.filter((k) => f[k] !== undefined && f[k] !== false);
   if (holds.length > 1) throw new Error(`--${holds.join(' and --')}: give one (each holds the whole reply)`);
   if (f.system !== undefined && !f.chat) throw new Error('--system is a chat\'s system message: add --chat');
   if (f['num-assistant-tokens'] !== undefined && f['assistant-model'] === undefined) throw new Error('--num-assistant-tokens goes with --assistant-model');
@@ -292,16 +295,19 @@ async function continuousBatches(model: GPT2LMHeadModel, options: GenerateOption
   if (failure) throw failure.reason; // (after every lane has stopped: the model is freed after)
 }
 
+/** The flags that hold a reply to a language (one at a time). */
+const HOLDS = ['json-schema', 'json-object', 'regex', 'choice', 'grammar'];
+
 /** A reply held to a language: generate's prefixAllowedTokensFn for prompts of a given length (the reply is what follows them). */
 type Hold = (promptLength: number) => NonNullable<GenerateOptions['prefixAllowedTokensFn']>;
 
 /**
- * --json-schema, --json-object, --regex, --choice: each reply held token by token to what it asks
+ * --json-schema, --json-object, --regex, --choice, --grammar: each reply held token by token to what it asks
  * for, as serve's structured outputs hold it (only tokens that keep the reply the start of one, the
  * end once it is whole); undefined where none is given.
  */
 function heldReply(f: Record<string, unknown>, tokenizer: GPT2Tokenizer, model: GPT2LMHeadModel, options: GenerateOptions, eos: EosTokenIds | undefined): Hold | undefined {
-  const flag = ['json-schema', 'json-object', 'regex', 'choice'].find((k) => f[k] !== undefined && f[k] !== false);
+  const flag = HOLDS.find((k) => f[k] !== undefined && f[k] !== false);
   if (!flag) return undefined;
   const fail = (message: string): never => {
     model.dispose();
@@ -314,11 +320,15 @@ function heldReply(f: Record<string, unknown>, tokenizer: GPT2Tokenizer, model: 
   if (options.assistantModel || options.promptLookupNumTokens !== undefined || options.penaltyAlpha) fail(`--${flag} holds the reply token by token: not with --assistant-model, --prompt-lookup-num-tokens or --penalty-alpha`);
   let allowedNext: (reply: number[]) => number[];
   try {
-    const vocab = model.config.vocab_size;
-    if (flag === 'json-object') allowedNext = jsonConstraint(tokenizer, vocab, ends, JsonGrammar.object());
-    else if (flag === 'json-schema') allowedNext = jsonConstraint(tokenizer, vocab, ends, JsonGrammar.fromSchema(readSchema(f['json-schema'] as string), { anyRoot: true }));
-    else if (flag === 'regex') allowedNext = regexConstraint(tokenizer, vocab, ends, RegexGrammar.fromPattern(f.regex as string));
-    else allowedNext = regexConstraint(tokenizer, vocab, ends, RegexGrammar.choice(choices(f.choice as string)));
+    const compile: Record<string, () => JsonGrammar | RegexGrammar | EbnfGrammar> = {
+      'json-object': () => JsonGrammar.object(),
+      'json-schema': () => JsonGrammar.fromSchema(readSchema(f['json-schema'] as string), { anyRoot: true }),
+      regex: () => RegexGrammar.fromPattern(f.regex as string),
+      choice: () => RegexGrammar.choice(choices(f.choice as string)),
+      grammar: () => EbnfGrammar.fromText(readText(f.grammar as string, 'a grammar in EBNF, e.g. root ::= "yes" | "no"')),
+    };
+    const grammar = compile[flag]();
+    allowedNext = tokenConstraint(tokenizer, model.config.vocab_size, ends, grammar.machine(), { what: `a reply --${flag} accepts` });
   } catch (e) {
     return fail(`--${flag}: ${(e as Error).message}`);
   }
@@ -329,10 +339,16 @@ function withHold(options: GenerateOptions, hold: Hold | undefined, promptLength
   return hold ? { ...options, prefixAllowedTokensFn: hold(promptLength) } : options;
 }
 
+/** A file's text; `what` says what it should hold where there is none. */
+function readText(file: string, what: string): string {
+  if (!fs.existsSync(file) || fs.statSync(file).isDirectory()) throw new Error(`${file}: no such file (${what})`);
+  return fs.readFileSync(file, 'utf8');
+}
+
 function readSchema(file: string): unknown {
-  if (!fs.existsSync(file) || fs.statSync(file).isDirectory()) throw new Error(`${file}: no such file (a JSON Schema, e.g. {"type": "object", "properties": {...}})`);
+  const text = readText(file, 'a JSON Schema, e.g. {"type": "object", "properties": {...}}');
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
+    return JSON.parse(text);
   } catch (e) {
     throw new Error(`${file} is not JSON: ${(e as Error).message}`);
   }

@@ -30,8 +30,10 @@ import type { ChatMessage } from '../../models/chat_template';
 import { isJsonObject } from '../../io/json';
 import { SUMMARIES } from '../summaries';
 import { extractToolCalls, pythonJsonLoads, requiredToolCalls, textBeforeToolCalls, TOOL_CALL_PARSERS, ToolCallParser } from '../tool_parsers';
-import { JsonGrammar, jsonConstraint } from '../../models/json_constraint';
-import { RegexGrammar, regexConstraint } from '../../models/regex_constraint';
+import { JsonGrammar } from '../../models/json_constraint';
+import { RegexGrammar } from '../../models/regex_constraint';
+import { EbnfGrammar } from '../../models/grammar_constraint';
+import { tokenConstraint } from '../../models/token_constraint';
 import { extractReasoning, REASONING_PARSERS, ReasoningParser, ReasoningReader, reasoningReader, streamedReasoning } from '../reasoning_parsers';
 
 export const summary = SUMMARIES.serve;
@@ -281,7 +283,7 @@ async function complete(ctx: ServeContext, body: Record<string, unknown>, chat: 
   const ends = eosList(eos);
   const asked = heldAsked(body);
   if (asked && forced) throw new RequestError(`${asked.what} and tool_choice "required" (or a named function) do not go together: the reply is held to the calls`);
-  const held = asked ?? (forced && { json: forced.grammar, what: 'tool_choice' });
+  const held = asked ?? (forced && { grammar: forced.grammar, what: 'tool_choice' });
   // (with a reasoning parser and thinking on, as vLLM's: the answer after </think> is held, the reasoning is free)
   if (held) holdReplies(options, tokenizer, model.config.vocab_size, ends, held, reasoning?.thinking ? '</think>' : undefined);
   const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`, created = Math.floor(Date.now() / 1000);
@@ -594,8 +596,8 @@ function generationOptions(body: Record<string, unknown>, chat: boolean, model: 
   };
 }
 
-/** What a reply is held to: JSON a grammar accepts, or what a pattern (or a list of choices) matches; `what` names the request's field. */
-type Held = { json: JsonGrammar; what: string } | { regex: RegexGrammar; what: string };
+/** What a reply is held to: JSON a schema accepts, what a pattern (or a list of choices) matches, or what a grammar derives; `what` names the request's field. */
+interface Held { grammar: JsonGrammar | RegexGrammar | EbnfGrammar; what: string }
 
 /**
  * The JSON a response_format asks for: {"type": "json_object"} any object; {"type": "json_schema",
@@ -621,20 +623,21 @@ const STRUCTURED_OPTIONS = ['disable_any_whitespace', 'disable_additional_proper
 /**
  * What the request holds its replies to: response_format's JSON, or vLLM's structured outputs: json
  * (a JSON Schema, or its text; any JSON value at the root but a bare scalar), regex (the whole reply
- * matches, as Python's re.fullmatch), choice (exactly one of the strings), json_object. grammar and
- * structural_tag are refused, as are options that would change the language held to.
+ * matches, as Python's re.fullmatch), choice (exactly one of the strings), grammar (what its root
+ * rule derives: EBNF as xgrammar reads it), json_object. structural_tag is refused, as are options
+ * that would change the language held to.
  */
 function heldAsked(body: Record<string, unknown>): Held | undefined {
   const fromFormat = jsonAsked(body);
   const guided = GUIDED_KEYS.filter((k) => body[k] !== undefined && body[k] !== null);
   const structured = body.structured_outputs;
-  if (structured !== undefined && structured !== null && !isJsonObject(structured)) throw new RequestError('structured_outputs must be an object with one of json, regex, choice or json_object');
+  if (structured !== undefined && structured !== null && !isJsonObject(structured)) throw new RequestError('structured_outputs must be an object with one of json, regex, choice, grammar or json_object');
   let spec: Record<string, unknown> = {};
   let field: string;
   if (structured !== undefined && structured !== null) {
     if (guided.length) throw new RequestError(`structured_outputs and ${guided.join(', ')} do not go together: give the constraint in structured_outputs`);
     const unknown = Object.keys(structured as object).filter((k) => !STRUCTURED_KINDS.includes(k) && !STRUCTURED_OPTIONS.includes(k));
-    if (unknown.length) throw new RequestError(`unknown structured_outputs fields: ${unknown.join(', ')} (json, regex, choice or json_object are served)`);
+    if (unknown.length) throw new RequestError(`unknown structured_outputs fields: ${unknown.join(', ')} (json, regex, choice, grammar or json_object are served)`);
     spec = structured as Record<string, unknown>;
     field = 'structured_outputs';
   } else {
@@ -646,8 +649,8 @@ function heldAsked(body: Record<string, unknown>): Held | undefined {
   const kinds = STRUCTURED_KINDS.filter((k) => spec[k] !== undefined && spec[k] !== null && !(k === 'json_object' && spec[k] === false));
   const name = (kind: string) => (field === 'guided' ? `guided_${kind}` : `structured_outputs ${kind}`);
   if (!kinds.length) {
-    if (field === 'structured_outputs' || Object.keys(spec).length) throw new RequestError(`${field === 'guided' ? Object.keys(spec).map((k) => `guided_${k}`).join(', ') + ' alone holds' : 'structured_outputs holds'} no reply to anything: give one of json, regex, choice or json_object`);
-    return fromFormat && { json: fromFormat, what: 'response_format' };
+    if (field === 'structured_outputs' || Object.keys(spec).length) throw new RequestError(`${field === 'guided' ? Object.keys(spec).map((k) => `guided_${k}`).join(', ') + ' alone holds' : 'structured_outputs holds'} no reply to anything: give one of json, regex, choice, grammar or json_object`);
+    return fromFormat && { grammar: fromFormat, what: 'response_format' };
   }
   if (kinds.length > 1) throw new RequestError(`only one kind of structured output at a time, got ${kinds.map(name).join(' and ')}`);
   if (fromFormat) throw new RequestError(`response_format and ${name(kinds[0])} do not go together: give one of them`);
@@ -670,27 +673,30 @@ function heldAsked(body: Record<string, unknown>): Held | undefined {
         }
       }
       if (!isJsonObject(schema) && schema !== true) throw new RequestError(`${name('json')} must be a JSON Schema (an object, or its JSON text)`);
-      return { json: schemaGrammar(schema, name('json'), { anyRoot: true, compact, noAdditional }), what: name('json') };
+      return { grammar: schemaGrammar(schema, name('json'), { anyRoot: true, compact, noAdditional }), what: name('json') };
     }
     case 'json_object':
       if (value !== true) throw new RequestError(`${name('json_object')} must be true`);
-      return { json: JsonGrammar.object({ compact }), what: name('json_object') };
+      return { grammar: JsonGrammar.object({ compact }), what: name('json_object') };
     case 'regex':
       if (typeof value !== 'string') throw new RequestError(`${name('regex')} must be a string (a regular expression)`);
-      return { regex: compiled(`r${value}`, () => RegexGrammar.fromPattern(value), name('regex')), what: name('regex') };
+      return { grammar: compiled(`r${value}`, () => RegexGrammar.fromPattern(value), name('regex')), what: name('regex') };
     case 'choice':
       if (!Array.isArray(value) || !value.length || value.some((c) => typeof c !== 'string')) throw new RequestError(`${name('choice')} must be a non-empty list of strings`);
-      return { regex: compiled(`c${JSON.stringify(value)}`, () => RegexGrammar.choice(value as string[]), name('choice')), what: name('choice') };
+      return { grammar: compiled(`c${JSON.stringify(value)}`, () => RegexGrammar.choice(value as string[]), name('choice')), what: name('choice') };
+    case 'grammar':
+      if (typeof value !== 'string') throw new RequestError(`${name('grammar')} must be a string (a grammar in EBNF: root ::= ..., as xgrammar takes it)`);
+      return { grammar: compiled(`g${value}`, () => EbnfGrammar.fromText(value), name('grammar')), what: name('grammar') };
     default:
-      throw new RequestError(`${name(kind)} is not served (a reply can be held to json, regex, choice or json_object here)`);
+      throw new RequestError(`${name(kind)} is not served (a reply can be held to json, regex, choice, grammar or json_object here)`);
   }
 }
 
 /** Grammars compiled for earlier requests (a client sends the same schema or pattern again and again), by kind and text, the newest last. */
-const compiledGrammars = new Map<string, JsonGrammar | RegexGrammar>();
+const compiledGrammars = new Map<string, JsonGrammar | RegexGrammar | EbnfGrammar>();
 
 /** The grammar compiled for `key` (or the one compiled for an earlier request); what it cannot hold a reply to is the request's error, said as `what`'s. */
-function compiled<G extends JsonGrammar | RegexGrammar>(key: string, compile: () => G, what: string): G {
+function compiled<G extends JsonGrammar | RegexGrammar | EbnfGrammar>(key: string, compile: () => G, what: string): G {
   let grammar = compiledGrammars.get(key) as G | undefined;
   if (!grammar) {
     try {
@@ -719,9 +725,7 @@ function schemaGrammar(schema: unknown, what: string, opts: { anyRoot?: boolean;
 function holdReplies(options: GenerateOptions, tokenizer: GPT2Tokenizer, vocabSize: number, ends: readonly number[], held: Held, after?: string): void {
   if (!ends.length) throw new RequestError(`${held.what} needs an end token to stop at once the reply is whole: leave out ignore_eos (or give stop_token_ids)`);
   if (options.minNewTokens) throw new RequestError(`${held.what} and min_tokens do not go together: a whole reply may come before min_tokens, and then only its end may follow`);
-  const allowedNext = 'json' in held
-    ? jsonConstraint(tokenizer, vocabSize, [...ends], held.json, { after })
-    : regexConstraint(tokenizer, vocabSize, [...ends], held.regex, { after });
+  const allowedNext = tokenConstraint(tokenizer, vocabSize, [...ends], held.grammar.machine(), { after, what: `a reply ${held.what} accepts` });
   let promptLength: number | undefined; // (the rows' length at the first step: the reply follows it)
   options.prefixAllowedTokensFn = (_batchId, ids) => allowedNext(ids.slice(promptLength ??= ids.length));
 }
