@@ -8,7 +8,7 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 import * as torch from '../lib';
 import { EbnfGrammar, grammarConstraint, readGrammarPrefix } from '../lib/models/grammar_constraint';
-import { statesAfter } from '../lib/models/token_constraint';
+import { statesAfter, tokenConstraint, type ByteMachine } from '../lib/models/token_constraint';
 import { seededRandom } from './helpers';
 
 function python(job: unknown): any {
@@ -128,6 +128,12 @@ test('what cannot be held is refused by name, never read past', () => {
     [`root ::= ${'"a"{1000} '.repeat(201)}`, /too large to hold a reply to \(over 200000 places/],
   ];
   for (const [text, message] of refused) expect(() => EbnfGrammar.fromText(text)).toThrow(message);
+  // (a text read in over 1000 ways at once is not taken: here the readings treble with each "a", and the 9th is refused; the texts around it are held)
+  const ambiguous = EbnfGrammar.fromText('root ::= r\nr ::= "a" r "b" | "a" r "c" | "a"');
+  expect([read(ambiguous, 'a'.repeat(8)), read(ambiguous, 'a'.repeat(9)), read(ambiguous, `${'a'.repeat(8)}bcbcbcb`)]).toEqual(['open', 8, 'done']);
+  // (where a machine leaves no way on, the hold says so rather than allow nothing)
+  const stuck: ByteMachine<number> = { start: () => [0], feed: (s, b) => (s === 0 && b === 0x78 ? [1] : []), key: String, accepts: () => false };
+  expect(() => tokenConstraint(torch.tokenizer, 50257, [50256], stuck, { what: 'the stub' })(torch.tokenizer.encode('x'))).toThrow(/no token may come next: the stub has no way on from the reply so far/);
   // (an alternative that can never end is dropped; the rest are held)
   const pruned = EbnfGrammar.fromText('root ::= "a" loop | "b"\nloop ::= "x" loop');
   expect([read(pruned, 'b'), read(pruned, 'a')]).toEqual(['done', 0]);

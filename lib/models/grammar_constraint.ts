@@ -9,9 +9,10 @@
 // The machine is a set of stacks of places in the rules (a pushdown automaton, nondeterministic,
 // read character by character as llama.cpp's grammar sampler reads it). Alternatives that can
 // never end (a rule with no way out, an empty class) are dropped when the grammar is compiled, so
-// every stack left can still end: a held reply never runs into a dead end. The reply's bytes step
-// it in strict UTF-8, a character's bytes held until it is whole; states are interned and keep
-// their steps, as the regular expressions' are.
+// every stack left can still end: a held reply never runs into a dead end. A text read in over
+// 1000 ways at once (an ambiguous grammar's readings can double with each character) is not
+// taken. The reply's bytes step it in strict UTF-8, a character's bytes held until it is whole;
+// states are interned and keep their steps, as the regular expressions' are.
 import type { GPT2Tokenizer } from './tokenizer';
 import { readPrefix, tokenConstraint, type ByteMachine } from './token_constraint';
 import { MAX_CODE_POINT, complement, decodeUtf8, inRanges, normalized, overlaps, utf8Length, utf8Span, type Ranges } from './code_points';
@@ -215,7 +216,9 @@ export interface GrammarState {
 }
 
 const MAX_ELEMS = 200_000;
+// (a text read in more ways at once than this is not taken: its states would grow without bound)
 const MAX_STACKS = 1000;
+const TOO_AMBIGUOUS = new Error(`the grammar is too ambiguous to hold a reply to (over ${MAX_STACKS} ways to read the text at once): make its alternatives differ sooner`);
 const NONE: GrammarState[] = [];
 let nextGrammarId = 0;
 
@@ -274,7 +277,7 @@ export class EbnfGrammar {
     if (e === null) return this.settle(s.up, out, seen);
     if ('chars' in e) {
       out.set(s.key, s);
-      if (out.size > MAX_STACKS) throw new Error(`the grammar is too ambiguous to hold a reply to (over ${MAX_STACKS} ways to read the text so far): make its alternatives differ sooner`);
+      if (out.size > MAX_STACKS) throw TOO_AMBIGUOUS;
       return false;
     }
     // (the rule's alternatives, each with this place's next one below it: none where this was the last, so right recursion keeps the stack as it is)
@@ -299,15 +302,20 @@ export class EbnfGrammar {
     return (this.places[s.place] as { chars: Ranges }).chars;
   }
 
-  /** The state after character c, or null where no stack reads it. */
+  /** The state after character c, or null where no stack reads it (or where it would be read in over MAX_STACKS ways). */
   private afterChar(s: GrammarState, c: number): GrammarState | null {
     const out = new Map<number, Stack>(), seen = new Set<number>();
     let whole = false, read = false;
-    for (const stack of s.stacks) {
-      if (!inRanges(this.readsOf(stack), c)) continue;
-      read = true;
-      const next = this.places[stack.place + 1] === null ? stack.up : this.push(stack.place + 1, stack.up);
-      whole = this.settle(next, out, seen) || whole;
+    try {
+      for (const stack of s.stacks) {
+        if (!inRanges(this.readsOf(stack), c)) continue;
+        read = true;
+        const next = this.places[stack.place + 1] === null ? stack.up : this.push(stack.place + 1, stack.up);
+        whole = this.settle(next, out, seen) || whole;
+      }
+    } catch (e) {
+      if (e === TOO_AMBIGUOUS) return null; // (a text read in too many ways: not taken)
+      throw e;
     }
     return read ? this.state([...out.values()], whole, []) : null;
   }

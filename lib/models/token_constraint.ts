@@ -146,17 +146,25 @@ export function tokenConstraint<S>(tokenizer: GPT2Tokenizer, vocabSize: number, 
     const each = states.map((s) => {
       const key = m.key(s);
       let ids = trie.allowed.get(key);
-      if (!ids) {
+      if (ids) {
+        trie.allowed.delete(key); // (met again: the newest, the last to go)
+        trie.allowed.set(key, ids);
+      } else {
         ids = allowedFrom(m, trie, s);
-        if (trie.kept + ids.length > MAX_KEPT_IDS) {
-          trie.allowed.clear();
-          trie.kept = 0;
+        // (full: the states met longest ago make room)
+        for (const [old, oldIds] of trie.allowed) {
+          if (trie.kept + ids.length <= MAX_KEPT_IDS) break;
+          trie.allowed.delete(old);
+          trie.kept -= oldIds.length;
         }
         trie.allowed.set(key, ids);
         trie.kept += ids.length;
       }
       return m.accepts(s) ? (ids.length ? [...ids, ...endTokens] : endTokens) : ids;
     });
-    return each.length === 1 ? each[0] : [...new Set(each.flat())];
+    const allowed = each.length === 1 ? each[0] : [...new Set(each.flat())];
+    // (a machine whose states all go on never gets here; one that leaves some texts out, a grammar read in too many ways, may)
+    if (!allowed.length) throw new Error(`no token may come next: ${opts.what ?? 'what the constraint accepts'} has no way on from the reply so far`);
+    return allowed;
   };
 }

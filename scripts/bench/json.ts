@@ -1,12 +1,14 @@
-// What holding a reply to JSON, a pattern or a choice costs (tstorch against itself; no Python
-// reference holds a reply to a grammar here): GPT-2 124M (random weights) greedy generation of 48
-// new tokens, plain, held to any JSON object, to a schema (a pattern and integer bounds among its
-// properties; again with a number's bounds), to a regular expression, and to a choice; each held run twice, the first walking the
-// vocabulary for every state it meets, the second finding what those states allow kept.
+// What holding a reply to JSON, a pattern, a choice or a grammar costs (tstorch against itself; no
+// Python reference holds a reply to a grammar here): GPT-2 124M (random weights) greedy generation
+// of 48 new tokens, plain, held to any JSON object, to a schema (a pattern and integer bounds among
+// its properties; again with a number's bounds), to a regular expression, to a choice, and to an
+// EBNF grammar; each held run twice, the first walking the vocabulary for every state it meets,
+// the second finding what those states allow kept.
 // Usage: node dist/scripts/bench/json.js [--rounds N]
 import * as torch from '../../lib';
 import { JsonGrammar, jsonConstraint } from '../../lib/models/json_constraint';
 import { RegexGrammar, regexConstraint } from '../../lib/models/regex_constraint';
+import { EbnfGrammar, grammarConstraint } from '../../lib/models/grammar_constraint';
 import { median } from './common';
 
 const args = process.argv.slice(2);
@@ -26,13 +28,16 @@ const schema = {
 const bounded = { ...schema, properties: { ...schema.properties, temp: { type: 'number', minimum: -90, exclusiveMaximum: 60.5 } } };
 // (a pattern long enough to take the 48 tokens: a date, a time, and words)
 const pattern = '(\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} [a-z]+( [a-z]+){0,40}\\.)';
+// (a grammar of nested key-value lists, as a GBNF user writes one)
+const ebnf = 'root ::= "{" pair (", " pair)* "}"\npair ::= "\\"" [a-z]+ "\\": " value\nvalue ::= [0-9]+ | "\\"" [a-zA-Z ]* "\\"" | root\n';
 const choices = ['clear skies', 'cloudy with a chance of rain', 'heavy rain', 'snow', 'fog in the morning, then sun'];
 
 /** Milliseconds a new token for one generation, held to `grammar` where given (a new constraint: what states allow is kept per tokenizer, across constraints). */
-function time(grammar?: JsonGrammar | RegexGrammar): number {
+function time(grammar?: JsonGrammar | RegexGrammar | EbnfGrammar): number {
   const options: torch.GenerateOptions = { maxNewTokens: 48, doSample: false, eosTokenId: 50256 };
   if (grammar) {
-    const allowed = grammar instanceof JsonGrammar ? jsonConstraint(tok, 50257, [50256], grammar) : regexConstraint(tok, 50257, [50256], grammar);
+    const allowed = grammar instanceof JsonGrammar ? jsonConstraint(tok, 50257, [50256], grammar)
+      : grammar instanceof RegexGrammar ? regexConstraint(tok, 50257, [50256], grammar) : grammarConstraint(tok, 50257, [50256], grammar);
     options.prefixAllowedTokensFn = (_batch, ids) => allowed(ids.slice(prompt.length));
   }
   const t = performance.now();
@@ -41,7 +46,7 @@ function time(grammar?: JsonGrammar | RegexGrammar): number {
 }
 
 time(); // (warm-up)
-const rows: Record<string, number[]> = { plain: [], 'json_object, first': [], 'json_object, kept': [], 'schema, first': [], 'schema, kept': [], 'bounded number, first': [], 'bounded number, kept': [], 'regex, first': [], 'regex, kept': [], 'choice, first': [], 'choice, kept': [] };
+const rows: Record<string, number[]> = { plain: [], 'json_object, first': [], 'json_object, kept': [], 'schema, first': [], 'schema, kept': [], 'bounded number, first': [], 'bounded number, kept': [], 'regex, first': [], 'regex, kept': [], 'choice, first': [], 'choice, kept': [], 'grammar, first': [], 'grammar, kept': [] };
 for (let r = 0; r < rounds; r++) {
   rows.plain.push(time());
   // (a grammar compiled afresh has new states, so they are walked again; any object's nodes are
@@ -59,6 +64,9 @@ for (let r = 0; r < rounds; r++) {
   rows['regex, kept'].push(time(byPattern));
   rows['choice, first'].push(time(byChoice));
   rows['choice, kept'].push(time(byChoice));
+  const byGrammar = EbnfGrammar.fromText(ebnf);
+  rows['grammar, first'].push(time(byGrammar));
+  rows['grammar, kept'].push(time(byGrammar));
 }
 const plain = median(rows.plain);
 console.log('| run | ms a new token (median) | vs plain |\n|---|---|---|');

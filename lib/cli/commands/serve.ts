@@ -727,7 +727,14 @@ function holdReplies(options: GenerateOptions, tokenizer: GPT2Tokenizer, vocabSi
   if (options.minNewTokens) throw new RequestError(`${held.what} and min_tokens do not go together: a whole reply may come before min_tokens, and then only its end may follow`);
   const allowedNext = tokenConstraint(tokenizer, vocabSize, [...ends], held.grammar.machine(), { after, what: `a reply ${held.what} accepts` });
   let promptLength: number | undefined; // (the rows' length at the first step: the reply follows it)
-  options.prefixAllowedTokensFn = (_batchId, ids) => allowedNext(ids.slice(promptLength ??= ids.length));
+  options.prefixAllowedTokensFn = (_batchId, ids) => {
+    try {
+      return allowedNext(ids.slice(promptLength ??= ids.length));
+    } catch (e) {
+      // (what the language cannot hold once it is under way, a grammar too ambiguous: the request's, not the server's)
+      throw new RequestError(`${held.what}: ${(e as Error).message}`);
+    }
+  };
 }
 
 /**
