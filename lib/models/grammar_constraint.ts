@@ -231,6 +231,7 @@ export class EbnfGrammar {
   private readonly begin: GrammarState;
   private readonly states = new Map<string, GrammarState>();
   private readonly stacks = new Map<string, Stack>();
+  private nextStackKey = 0; // (never reused: a state's key names its stacks by these numbers)
 
   private constructor(rules: Rule[], private readonly shortest: number[]) {
     for (const rule of rules) {
@@ -263,7 +264,7 @@ export class EbnfGrammar {
     let s = this.stacks.get(id);
     if (!s) {
       if (this.stacks.size > 200_000) this.stacks.clear(); // (a stack made again gets a new number: its states are only made anew)
-      this.stacks.set(id, (s = { place, up, key: this.stacks.size }));
+      this.stacks.set(id, (s = { place, up, key: this.nextStackKey++ }));
     }
     return s;
   }
