@@ -302,9 +302,9 @@ const HOLDS = ['json-schema', 'json-object', 'regex', 'choice', 'grammar'];
 type Hold = (promptLength: number) => NonNullable<GenerateOptions['prefixAllowedTokensFn']>;
 
 /**
- * --json-schema, --json-object, --regex, --choice, --grammar: each reply held token by token to what it asks
- * for, as serve's structured outputs hold it (only tokens that keep the reply the start of one, the
- * end once it is whole); undefined where none is given.
+ * --json-schema, --json-object, --regex, --choice, --grammar: each reply held token by token to what
+ * it asks for, as serve's structured outputs hold it (only tokens that keep the reply the start of
+ * one, the end once it is whole); undefined where none is given.
  */
 function heldReply(f: Record<string, unknown>, tokenizer: GPT2Tokenizer, model: GPT2LMHeadModel, options: GenerateOptions, eos: EosTokenIds | undefined): Hold | undefined {
   const flag = HOLDS.find((k) => f[k] !== undefined && f[k] !== false);
