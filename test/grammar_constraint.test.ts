@@ -75,7 +75,34 @@ factor ::= "-"? [0-9]+ ("." [0-9]+)? | "(" space expr space ")"
 space ::= " "?
 `;
 
-test('the language\'s forms: vLLM\'s SQL example, nesting, escapes, classes, ., repeats, comments, strict UTF-8', () => {
+const JSON_GBNF = String.raw`root   ::= object
+value  ::= object | array | string | number | ("true" | "false" | "null") ws
+
+object ::=
+  "{" ws (
+            string ":" ws value
+    ("," ws string ":" ws value)*
+  )? "}" ws
+
+array  ::=
+  "[" ws (
+            value
+    ("," ws value)*
+  )? "]" ws
+
+string ::=
+  "\"" (
+    [^"\\\x7F\x00-\x1F] |
+    "\\" (["\\bfnrt] | "u" [0-9a-fA-F]{4}) # escapes
+  )* "\"" ws
+
+number ::= ("-"? ([0-9] | [1-9] [0-9]{0,15})) ("." [0-9]+)? ([eE] [-+]? [1-9] [0-9]{0,15})? ws
+
+# Optional space: by convention, applied in this grammar after literal chars when allowed
+ws ::= | " " | "\n" [ \t]{0,20}
+`;
+
+test('the language\'s forms: vLLM\'s SQL example, llama.cpp\'s json.gbnf, nesting, escapes, classes, ., repeats, comments, strict UTF-8', () => {
   const sql = EbnfGrammar.fromText(SQL);
   expect(read(sql, 'SELECT col_1  from table_2  where col_2 = 1 ')).toBe('done');
   expect(read(sql, 'SELECT col_2 ')).toBe('open');
@@ -101,6 +128,10 @@ test('the language\'s forms: vLLM\'s SQL example, nesting, escapes, classes, ., 
   // (an empty repeat and a nullable rule repeated: no endless loop)
   const nullable = EbnfGrammar.fromText('root ::= item* "."\nitem ::= "a"? "b"?');
   expect(['.', 'ab.', 'bba.', 'aa.'].map((t) => read(nullable, t))).toEqual(['done', 'done', 'done', 'done']);
+  // (llama.cpp's grammars/json.gbnf, as it is written there: multi-line rules, an empty alternative, escapes in classes, comments)
+  const json = EbnfGrammar.fromText(JSON_GBNF);
+  expect(['{"a": [1, 2.5e3, "x\\n"], "b": {"c": null}}', '{}', '{"k": "\\u00e9"} ', '{\n  "t": true\n}'].map((t) => read(json, t))).toEqual(['done', 'done', 'done', 'done']);
+  expect([read(json, '{"a":'), read(json, '{"a" 1}'), read(json, '{"a": 01}'), read(json, '{"a": "\u0001"}')]).toEqual(['open', 5, 7, 7]);
   // (recursion through the middle: balanced brackets, deep)
   const brackets = EbnfGrammar.fromText('root ::= pair*\npair ::= "[" root "]" | "{" root "}"');
   expect(read(brackets, '[{}[]]'.repeat(3) + '['.repeat(200) + ']'.repeat(200))).toBe('done');
