@@ -14,8 +14,11 @@ check: for each grammar, whether Lark parses each text whole from its start rule
 stdout: the made grammars, or {"verdicts": [[bool, ...], ...]}.
 """
 import json
+import os
 import random
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 POOL = list("abcxyz019 -_+*/()[]{}\"\\\n\t.é東😀")
 
@@ -218,26 +221,14 @@ def to_lark(rules):
     return "\n".join(lines) + "\n"
 
 
-def near_miss(text, rng):
-    cs = list(text)
-    at = rng.randrange(len(cs) + 1)
-    r = rng.random()
-    if r < 0.4 or not cs:
-        cs.insert(at, rng.choice(POOL))
-    elif r < 0.7:
-        del cs[min(at, len(cs) - 1)]
-    else:
-        cs[min(at, len(cs) - 1)] = rng.choice(POOL)
-    return "".join(cs)
-
-
 def make(seed, count):
-    rng = random.Random(seed)
+    import regex_ref  # (its near misses: one character inserted, deleted or replaced)
+    rng = regex_ref.rng = random.Random(seed)
     out = []
     for _ in range(count):
         rules = make_grammar(rng)
         texts = [derive(rules, rng) for _ in range(8)]
-        texts += [near_miss(t, rng) for t in texts]
+        texts += [regex_ref.near_miss(t, POOL) for t in texts]
         out.append({"ebnf": to_ebnf(rules, rng), "lark": to_lark(rules), "texts": texts})
     return out
 

@@ -169,16 +169,17 @@ def draw(parsed):
     return "".join(out)
 
 
-def near_miss(text):
+def near_miss(text, alphabet=ALPHABET):
+    """The text with one character (of `alphabet`) inserted, one deleted or one replaced."""
     cs = list(text)
     r = rng.random()
     at = rng.randint(0, len(cs))
     if r < 0.4 or not cs:
-        cs.insert(at, rng.choice(ALPHABET))
+        cs.insert(at, rng.choice(alphabet))
     elif r < 0.7:
         del cs[min(at, len(cs) - 1)]
     else:
-        cs[min(at, len(cs) - 1)] = rng.choice(ALPHABET)
+        cs[min(at, len(cs) - 1)] = rng.choice(alphabet)
     return "".join(cs)
 
 
