@@ -196,6 +196,7 @@ test('what a schema asks that a reply cannot be held to is refused, by name, nev
     [{ type: 'object', properties: { n: { type: 'number', minimum: 1e-40, maximum: 2e-40 } } }, /properties\.n: no number is in \[1e-40, 2e-40\] written in at most 32 characters/],
     [{ type: 'object', properties: { n: { type: 'number', exclusiveMinimum: 1e200 } } }, /properties\.n: no number is in \(1e\+200, inf\) written in at most 32 characters/],
     [{ type: 'object', properties: { n: { type: 'number', maximum: '9' } } }, /properties\.n\.maximum must be a number/],
+    [{ type: 'object', properties: { n: { const: 1e300 } } }, /properties\.n\.const: no number is in \[1e\+300, 1e\+300\] written in at most 32 characters/],
     [{ type: 'object', properties: { n: { type: 'integer', minimum: 5, maximum: 4 } } }, /no integer is in \[5, 4\]/],
     [{ type: 'object', properties: { n: { type: 'integer', exclusiveMinimum: true } } }, /exclusiveMinimum must be a number \(draft 4's boolean form is not served/],
     [{ type: 'object', properties: { n: { type: 'integer', maximum: 1e300 } } }, /beyond the integers held here/],

@@ -162,7 +162,13 @@ export class JsonGrammar {
         if (v === null || typeof v === 'boolean' || (typeof v === 'number' && Number.isSafeInteger(v))) return [bytesOf(JSON.stringify(v))];
         // (any other number: the texts that read as it, as a number's bounds hold them)
         if (typeof v === 'number' && Number.isFinite(v)) {
-          numbers.push(node('number', { integer: false, range: numberRange({ value: v, exclusive: false }, { value: v, exclusive: false }) }));
+          let range: RegexGrammar;
+          try {
+            range = numberRange({ value: v, exclusive: false }, { value: v, exclusive: false });
+          } catch (e) {
+            throw new Error(`${where}: ${(e as Error).message}`);
+          }
+          numbers.push(node('number', { integer: false, range }));
           return [];
         }
         throw new Error(`${where}: ${JSON.stringify(v)} is not served (strings, numbers, true, false and null are)`);
