@@ -269,6 +269,11 @@ export class EbnfGrammar {
     return s;
   }
 
+  /** The stack once its top place is read past: the next place on top, or (where that was the last) the one below. */
+  private after(s: Stack): Stack | null {
+    return this.places[s.place + 1] === null ? s.up : this.push(s.place + 1, s.up);
+  }
+
   /** Follows a stack down to places that read a character (into `out`); whether one runs out, the root done. */
   private settle(s: Stack | null, out: Map<number, Stack>, seen: Set<number>): boolean {
     if (!s) return true;
@@ -282,7 +287,7 @@ export class EbnfGrammar {
       return false;
     }
     // (the rule's alternatives, each with this place's next one below it: none where this was the last, so right recursion keeps the stack as it is)
-    const rest = this.places[s.place + 1] === null ? s.up : this.push(s.place + 1, s.up);
+    const rest = this.after(s);
     let whole = false;
     for (const start of this.starts[e.rule]) whole = this.settle(this.push(start, rest), out, seen) || whole;
     return whole;
@@ -311,8 +316,7 @@ export class EbnfGrammar {
       for (const stack of s.stacks) {
         if (!inRanges(this.readsOf(stack), c)) continue;
         read = true;
-        const next = this.places[stack.place + 1] === null ? stack.up : this.push(stack.place + 1, stack.up);
-        whole = this.settle(next, out, seen) || whole;
+        whole = this.settle(this.after(stack), out, seen) || whole;
       }
     } catch (e) {
       if (e === TOO_AMBIGUOUS) return null; // (a text read in too many ways: not taken)
@@ -333,15 +337,7 @@ export class EbnfGrammar {
     return span && s.stacks.some((st) => span.some(([lo, hi]) => overlaps(this.readsOf(st), lo, hi))) ? this.state([...s.stacks], s.whole, pending) : null;
   }
 
-  get start(): GrammarState {
-    return this.begin;
-  }
-
-  /** The state after byte b of the text's UTF-8 (null: b cannot come), the steps kept. */
-  step(s: GrammarState, b: number): GrammarState | null {
-    return this.stepped(s, b)[0] ?? null;
-  }
-
+  /** The states after byte b of the text's UTF-8 ([] where it cannot come), the steps kept. */
   private stepped(s: GrammarState, b: number): GrammarState[] {
     let next = s.steps[b];
     if (next === undefined) {
@@ -367,22 +363,19 @@ export class EbnfGrammar {
       const reads = normalized(this.readsOf(stack).flatMap(([a, b]) => span.map(([lo, hi]): [number, number] => [Math.max(a, lo), Math.min(b, hi)])));
       const c = firstChar(reads);
       if (c === null) continue;
-      let text = String.fromCodePoint(c);
-      for (let place = stack.place + 1, up = stack.up; ; place = up.place, up = up.up) {
-        for (; this.places[place] !== null; place++) text += this.shortestText(this.places[place]!);
-        if (!up) break;
-      }
+      let text = String.fromCodePoint(c) + this.restText(stack.place + 1);
+      for (let up = stack.up; up; up = up.up) text += this.restText(up.place);
       return [...Buffer.from(text)].slice(s.pending.length);
     }
     throw new Error('grammar_constraint: a state with no stack that reads on (a dead end)');
   }
 
-  /** The fewest characters an element derives, written out (a class's first character; a rule's shortest alternative). */
-  private shortestText(e: Elem): string {
-    if ('chars' in e) return String.fromCodePoint(firstChar(e.chars)!);
-    const start = this.starts[e.rule][this.shortest[e.rule]];
+  /** An alternative's rest from `place`, written the shortest way (a class's first character; a rule's shortest alternative). */
+  private restText(place: number): string {
     let text = '';
-    for (let place = start; this.places[place] !== null; place++) text += this.shortestText(this.places[place]!);
+    for (let e = this.places[place]; e !== null; e = this.places[++place]) {
+      text += 'chars' in e ? String.fromCodePoint(firstChar(e.chars)!) : this.restText(this.starts[e.rule][this.shortest[e.rule]]);
+    }
     return text;
   }
 

@@ -11,7 +11,7 @@
 import { RegexGrammar } from './regex_constraint';
 
 /** The most characters a bounded number's text has. */
-export const NUMBER_TEXT_LIMIT = 32;
+const NUMBER_TEXT_LIMIT = 32;
 
 /** A bound: its value, and whether the value itself is out (exclusiveMinimum, exclusiveMaximum). */
 export interface NumberBound { value: number; exclusive: boolean }
@@ -27,7 +27,7 @@ export function numberRange(lo: NumberBound | null, hi: NumberBound | null): Reg
 }
 
 /** The pattern (Python re syntax) of the JSON number texts in [lo, hi], any length. */
-export function numberRangePattern(lo: NumberBound | null, hi: NumberBound | null): string {
+function numberRangePattern(lo: NumberBound | null, hi: NumberBound | null): string {
   for (const b of [lo, hi]) if (b && !Number.isFinite(b.value)) throw new Error(`a bound must be a finite number, got ${b.value}`);
   const empty = () => new Error(`no number is in ${lo ? `${lo.exclusive ? '(' : '['}${lo.value}` : '(-inf'}, ${hi ? `${hi.value}${hi.exclusive ? ')' : ']'}` : 'inf)'}`);
   // (the doubles in the range: none where its ends cross)

@@ -6,9 +6,10 @@
 // the second finding what those states allow kept.
 // Usage: node dist/scripts/bench/json.js [--rounds N]
 import * as torch from '../../lib';
-import { JsonGrammar, jsonConstraint } from '../../lib/models/json_constraint';
-import { RegexGrammar, regexConstraint } from '../../lib/models/regex_constraint';
-import { EbnfGrammar, grammarConstraint } from '../../lib/models/grammar_constraint';
+import { JsonGrammar } from '../../lib/models/json_constraint';
+import { RegexGrammar } from '../../lib/models/regex_constraint';
+import { EbnfGrammar } from '../../lib/models/grammar_constraint';
+import { tokenConstraint } from '../../lib/models/token_constraint';
 import { median } from './common';
 
 const args = process.argv.slice(2);
@@ -36,8 +37,7 @@ const choices = ['clear skies', 'cloudy with a chance of rain', 'heavy rain', 's
 function time(grammar?: JsonGrammar | RegexGrammar | EbnfGrammar): number {
   const options: torch.GenerateOptions = { maxNewTokens: 48, doSample: false, eosTokenId: 50256 };
   if (grammar) {
-    const allowed = grammar instanceof JsonGrammar ? jsonConstraint(tok, 50257, [50256], grammar)
-      : grammar instanceof RegexGrammar ? regexConstraint(tok, 50257, [50256], grammar) : grammarConstraint(tok, 50257, [50256], grammar);
+    const allowed = tokenConstraint(tok, 50257, [50256], grammar.machine());
     options.prefixAllowedTokensFn = (_batch, ids) => allowed(ids.slice(prompt.length));
   }
   const t = performance.now();
