@@ -12,6 +12,7 @@ export { PrefixCache } from './prefix_cache';
 export { JsonGrammar, jsonConstraint, readJsonPrefix } from './json_constraint';
 export { RegexGrammar, regexConstraint, readRegexPrefix } from './regex_constraint';
 export { EbnfGrammar, grammarConstraint, readGrammarPrefix } from './grammar_constraint';
+export { StructuralTag } from './structural_tag';
 export { tokenConstraint, readPrefix } from './token_constraint';
 export type { ByteMachine } from './token_constraint';
 export type { GPT2Config, GPT2Output, ForwardOptions, LayerPast, GPT2ModelOptions, AttnImplementation, LmLossType } from './gpt2';
