@@ -1,6 +1,6 @@
-// tstorch generate --choice / --regex / --json-schema / --json-object / --grammar, run as a user
-// would: a small GPT-2 with random weights samples, and each reply is held to what was asked
-// (Python's re.fullmatch, json and python3-lark judge), in each of generate's paths: one prompt streamed, several
+// tstorch generate --choice / --regex / --json-schema / --json-object / --grammar / --structural-tag,
+// run as a user would: a small GPT-2 with random weights samples, and each reply is held to what was
+// asked (Python's re.fullmatch, json, python3-lark and stag_ref.py judge), in each of generate's paths: one prompt streamed, several
 // sequences, --prompts in padded batches and with --continuous-batching.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -9,6 +9,8 @@ import * as path from 'path';
 import { saveTinyGpt2 } from './helpers';
 import { JsonGrammar, readJsonPrefix } from '../lib/models/json_constraint';
 import { EbnfGrammar, readGrammarPrefix } from '../lib/models/grammar_constraint';
+import { StructuralTag } from '../lib/models/structural_tag';
+import { readPrefix } from '../lib/models/token_constraint';
 
 const bin = path.join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
 let tmp: string, modelDir: string;
@@ -97,7 +99,33 @@ test('--grammar FILE: sampled replies a text the grammar derives (as Lark parses
   expect(JSON.parse(parsed.stdout).verdicts[0]).toEqual(whole.map(() => true));
 });
 
+test('--structural-tag FILE: sampled replies a text the structural tag accepts (stag_ref.py) where they ended, the start of one where cut; over --prompts too', () => {
+  const spec = { type: 'structural_tag', format: { type: 'sequence', elements: [{ type: 'const_string', value: ' Call: ' }, { type: 'tags_with_separator', separator: ';', at_least_one: true, tags: [
+    { begin: '<add>', content: { type: 'json_schema', json_schema: { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'integer' } }, required: ['a', 'b'] } }, end: '</add>' },
+    { begin: '<say>', content: { type: 'regex', pattern: '[a-z]{1,8}' }, end: '</say>' }] }] } };
+  const file = path.join(tmp, 'calls.json');
+  fs.writeFileSync(file, JSON.stringify(spec));
+  const machine = StructuralTag.fromSpec(spec).machine();
+  const r = cli('generate', '--model', modelDir, '--prompt', 'Tools:', '--structural-tag', file, '--temperature', '1', '--seed', '5', '--num-return-sequences', '6', '--max-new-tokens', '40', '--json');
+  expect(r.err).toBe('');
+  const replies = r.out.trim().split('\n').map((l) => JSON.parse(l)).map((l) => ({ text: l.text.slice('Tools:'.length), ended: l.tokens.at(-1) === 50256 }));
+  const promptsFile = path.join(tmp, 'tool-prompts.txt');
+  fs.writeFileSync(promptsFile, 'Tools:\nA longer prompt before the calls:');
+  const batched = cli('generate', '--model', modelDir, '--prompts', promptsFile, '--structural-tag', file, '--temperature', '1', '--seed', '6', '--max-new-tokens', '40', '--batch-size', '2');
+  expect(batched.err).toBe('');
+  replies.push(...batched.out.trim().split('\n').map((l) => JSON.parse(l)).map((l) => ({ text: l.completion, ended: l.tokens.at(-1) === 50256 })));
+  for (const { text, ended } of replies) {
+    const read = readPrefix(machine, Buffer.from(text));
+    expect({ text, read: ended ? read : typeof read }).toEqual({ text, read: ended ? 'done' : 'string' });
+  }
+  const whole = replies.filter((x) => x.ended).map((x) => [...Buffer.from(x.text)]);
+  expect(whole.length).toBeGreaterThan(2);
+  const checked = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'stag_ref.py')], { input: JSON.stringify({ check: [{ spec, texts: whole }] }), encoding: 'utf8' });
+  expect(JSON.parse(checked.stdout).verdicts[0]).toEqual(whole.map(() => true));
+});
+
 test('what cannot be held says so, before any work', () => {
+  fs.writeFileSync(path.join(tmp, 'tag.ebnf'), 'root ::= "a"');
   const cases: [string[], RegExp][] = [
     [['--choice', 'a', '--regex', 'b'], /--regex and --choice: give one/],
     [['--regex', 'a(?=b)'], /--regex: regex "a\(\?=b\)" at position \d+: a lookahead is not served/],
@@ -106,6 +134,9 @@ test('what cannot be held says so, before any work', () => {
     [['--choice', '[1]'], /--choice: choice must be a non-empty list of strings/],
     [['--grammar', path.join(tmp, 'none.ebnf')], /--grammar: .*none\.ebnf: no such file \(a grammar in EBNF/],
     [['--grammar', path.join(tmp, 'list.ebnf'), '--regex', 'a'], /--regex and --grammar: give one/],
+    [['--structural-tag', path.join(tmp, 'none.json')], /--structural-tag: .*none\.json: no such file \(a structural tag/],
+    [['--structural-tag', path.join(tmp, 'tag.ebnf')], /--structural-tag: .*tag\.ebnf is not JSON/],
+    [['--structural-tag', path.join(tmp, 'calls.json'), '--grammar', path.join(tmp, 'list.ebnf')], /--grammar and --structural-tag: give one/],
   ];
   for (const [flags, message] of cases) {
     const r = cli('generate', '--model', modelDir, '--prompt', 'x', ...flags);

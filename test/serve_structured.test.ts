@@ -1,8 +1,9 @@
 // tstorch serve's structured outputs beyond response_format, as vLLM serves them:
-// {"structured_outputs": {"choice" | "regex" | "json" | "grammar" | "json_object": ...}} and the
-// guided_* fields older vLLM read. A small GPT-2 with random weights samples freely; held, each reply
+// {"structured_outputs": {"choice" | "regex" | "json" | "grammar" | "structural_tag" | "json_object": ...}},
+// response_format structural_tag, and the guided_* fields older vLLM read. A small GPT-2 with random weights samples freely; held, each reply
 // is one of the choices, a match of the pattern by Python's re.fullmatch (scripts/reference/regex_ref.py),
-// a text the grammar derives by python3-lark (grammar_ref.py), or JSON the schema accepts, whole where
+// a text the grammar derives by python3-lark (grammar_ref.py), a text the structural tag accepts
+// (stag_ref.py), or JSON the schema accepts, whole where
 // it stopped and the start of one where max_tokens cut it.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -14,6 +15,8 @@ import { requestHandler } from '../lib/cli/commands/serve';
 import { JsonGrammar, readJsonPrefix } from '../lib/models/json_constraint';
 import { RegexGrammar, readRegexPrefix } from '../lib/models/regex_constraint';
 import { EbnfGrammar, readGrammarPrefix } from '../lib/models/grammar_constraint';
+import { StructuralTag } from '../lib/models/structural_tag';
+import { readPrefix } from '../lib/models/token_constraint';
 
 const TEMPLATE = fs.readFileSync(path.join(__dirname, 'fixtures', 'chat_templates', 'qwen3_style_reasoning.jinja'), 'utf8');
 const tok = torch.tokenizer.withChatTemplate(TEMPLATE);
@@ -149,6 +152,43 @@ test('grammar: each sampled reply is a text the grammar derives where it stopped
   expect(JSON.parse(parsed.stdout).verdicts[0]).toEqual(texts.map(() => true));
 });
 
+const CALL = { type: 'object', properties: { city: { type: 'string', maxLength: 12 }, days: { type: 'integer', minimum: 1, maximum: 7 } }, required: ['city', 'days'] };
+const CALL_TAG = { begin: '<function=get_weather>', content: { type: 'json_schema', json_schema: CALL }, end: '</function>' };
+
+test('structural_tag: each reply is a text the structural tag accepts where it stopped (stag_ref.py), the start of one where cut; response_format (new and older form), structured_outputs (its JSON text) and a stream alike', async () => {
+  const exactlyOne = { type: 'structural_tag', format: { type: 'triggered_tags', triggers: ['<function='], tags: [CALL_TAG], at_least_one: true, stop_after_first: true } };
+  const calls = { type: 'structural_tag', format: { type: 'tag', begin: '[', content: { type: 'tags_with_separator', separator: ', ', at_least_one: true, tags: [CALL_TAG] }, end: ']' } };
+  const legacy = { type: 'structural_tag', structures: [{ begin: '<function=get_weather>', schema: CALL, end: '</function>' }], triggers: ['<function='] };
+  const checked: { spec: unknown; texts: number[][] }[] = [];
+  let whole = 0;
+  for (const [spec, field] of [[exactlyOne, { response_format: exactlyOne }], [exactlyOne, { structured_outputs: { structural_tag: JSON.stringify(exactlyOne) } }], [calls, { response_format: calls }], [legacy, { response_format: legacy }]] as const) {
+    const machine = StructuralTag.fromSpec(spec).machine();
+    const r = await post('/v1/chat/completions', { messages: [{ role: 'user', content: 'Weather in Oslo?' }], max_tokens: 80, temperature: 1, seed: 21, n: 4, chat_template_kwargs: { enable_thinking: false }, ...field });
+    expect(r.status).toBe(200);
+    const texts: number[][] = [];
+    for (const c of r.json.choices) {
+      const text: string = c.message.content;
+      // (cut by max_tokens: the start of an accepted text (a character cut midway ends in U+FFFD); stopped: a whole one)
+      if (c.finish_reason === 'stop') {
+        expect({ text, read: readPrefix(machine, Buffer.from(text)) }).toEqual({ text, read: 'done' });
+        texts.push([...Buffer.from(text)]);
+      } else if (!text.endsWith('\ufffd')) {
+        expect({ text, dead: typeof readPrefix(machine, Buffer.from(text)) === 'number' }).toEqual({ text, dead: false });
+      }
+    }
+    whole += texts.length;
+    checked.push({ spec, texts });
+  }
+  const s = await post('/v1/chat/completions', { messages: [{ role: 'user', content: 'Weather?' }], max_tokens: 80, temperature: 1, seed: 22, stream: true, response_format: exactlyOne, chat_template_kwargs: { enable_thinking: false } });
+  const events = s.events!.filter((e) => e !== '[DONE]');
+  const streamed = events.map((e) => e.choices[0]?.delta?.content ?? '').join('');
+  if (events.at(-1).choices[0].finish_reason === 'stop') checked.push({ spec: exactlyOne, texts: [[...Buffer.from(streamed)]] });
+  else expect(typeof readPrefix(StructuralTag.fromSpec(exactlyOne).machine(), Buffer.from(streamed))).not.toBe('number');
+  expect(whole).toBeGreaterThan(6);
+  const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'reference', 'stag_ref.py')], { input: JSON.stringify({ check: checked }), encoding: 'utf8' });
+  expect(JSON.parse(r.stdout).verdicts).toEqual(checked.map((c) => c.texts.map(() => true)));
+});
+
 test('what cannot be held, or asks two things at once, is a 400 that says what to do', async () => {
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ structured_outputs: { regex: 'a(?=b)' } }, /structured_outputs regex: regex "a\(\?=b\)" at position \d+: a lookahead is not served/],
@@ -160,7 +200,10 @@ test('what cannot be held, or asks two things at once, is a 400 that says what t
     [{ structured_outputs: { grammar: 'expr ::= expr "+" "1" | "1"\nroot ::= expr' } }, /structured_outputs grammar: the rule expr may begin with itself \(left recursion/],
     [{ guided_grammar: 'root: "a"' }, /guided_grammar: grammar at line 1, column 5: expected ::= after the rule name root \(this reads as a Lark grammar/],
     [{ structured_outputs: { grammar: ['root ::= "a"'] } }, /structured_outputs grammar must be a string/],
-    [{ structured_outputs: { structural_tag: '{}' } }, /structured_outputs structural_tag is not served/],
+    [{ structured_outputs: { structural_tag: '{}' } }, /structured_outputs structural_tag: a structural tag needs its "format" \(or the older "structures" and "triggers"\)/],
+    [{ structured_outputs: { structural_tag: '{"format": ' } }, /structured_outputs structural_tag: a string must be a structural tag's JSON text/],
+    [{ response_format: { type: 'structural_tag', format: { type: 'sequence', elements: [{ type: 'any_text' }, { type: 'const_string', value: '.' }] } } }, /response_format structural_tag: format.elements\[0\]: only the last element of a sequence may run free/],
+    [{ response_format: { type: 'structural_tag', format: { type: 'token', token: 7 } } }, /response_format structural_tag: format: format "token" is not served/],
     [{ structured_outputs: { choice: ['a'] }, response_format: { type: 'json_object' } }, /response_format and structured_outputs choice do not go together/],
     [{ structured_outputs: {} }, /structured_outputs holds no reply to anything/],
     [{ structured_outputs: { regex: 'a', whitespace_pattern: ' *' } }, /whitespace_pattern is not served/],

@@ -1,14 +1,16 @@
-// What holding a reply to JSON, a pattern, a choice or a grammar costs (tstorch against itself; no
-// Python reference holds a reply to a grammar here): GPT-2 124M (random weights) greedy generation
-// of 48 new tokens, plain, held to any JSON object, to a schema (a pattern and integer bounds among
-// its properties; again with a number's bounds), to a regular expression, to a choice, and to an
-// EBNF grammar; each held run twice, the first walking the vocabulary for every state it meets,
+// What holding a reply to JSON, a pattern, a choice, a grammar or a structural tag costs (tstorch
+// against itself; no Python reference holds a reply to a grammar here): GPT-2 124M (random weights)
+// greedy generation of 48 new tokens, plain, held to any JSON object, to a schema (a pattern and
+// integer bounds among its properties; again with a number's bounds), to a regular expression, to a
+// choice, to an EBNF grammar, and to a structural tag (free text or a tool call, its arguments the
+// schema's); each held run twice, the first walking the vocabulary for every state it meets,
 // the second finding what those states allow kept.
 // Usage: node dist/scripts/bench/json.js [--rounds N]
 import * as torch from '../../lib';
 import { JsonGrammar } from '../../lib/models/json_constraint';
 import { RegexGrammar } from '../../lib/models/regex_constraint';
 import { EbnfGrammar } from '../../lib/models/grammar_constraint';
+import { StructuralTag } from '../../lib/models/structural_tag';
 import { tokenConstraint } from '../../lib/models/token_constraint';
 import { median } from './common';
 
@@ -31,10 +33,14 @@ const bounded = { ...schema, properties: { ...schema.properties, temp: { type: '
 const pattern = '(\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} [a-z]+( [a-z]+){0,40}\\.)';
 // (a grammar of nested key-value lists, as a GBNF user writes one)
 const ebnf = 'root ::= "{" pair (", " pair)* "}"\npair ::= "\\"" [a-z]+ "\\": " value\nvalue ::= [0-9]+ | "\\"" [a-zA-Z ]* "\\"" | root\n';
+// (a tool call, as vLLM's structural tags write one: one of two functions, its arguments held to its schema)
+const toolCall = { type: 'structural_tag', format: { type: 'triggered_tags', triggers: ['<function='], at_least_one: true, stop_after_first: true, tags: [
+  { begin: '<function=get_weather>', content: { type: 'json_schema', json_schema: schema }, end: '</function>' },
+  { begin: '<function=get_time>', content: { type: 'json_schema', json_schema: { type: 'object', properties: { zone: { type: 'string' } }, required: ['zone'] } }, end: '</function>' }] } };
 const choices = ['clear skies', 'cloudy with a chance of rain', 'heavy rain', 'snow', 'fog in the morning, then sun'];
 
 /** Milliseconds a new token for one generation, held to `grammar` where given (a new constraint: what states allow is kept per tokenizer, across constraints). */
-function time(grammar?: JsonGrammar | RegexGrammar | EbnfGrammar): number {
+function time(grammar?: JsonGrammar | RegexGrammar | EbnfGrammar | StructuralTag): number {
   const options: torch.GenerateOptions = { maxNewTokens: 48, doSample: false, eosTokenId: 50256 };
   if (grammar) {
     const allowed = tokenConstraint(tok, 50257, [50256], grammar.machine());
@@ -46,7 +52,7 @@ function time(grammar?: JsonGrammar | RegexGrammar | EbnfGrammar): number {
 }
 
 time(); // (warm-up)
-const rows: Record<string, number[]> = { plain: [], 'json_object, first': [], 'json_object, kept': [], 'schema, first': [], 'schema, kept': [], 'bounded number, first': [], 'bounded number, kept': [], 'regex, first': [], 'regex, kept': [], 'choice, first': [], 'choice, kept': [], 'grammar, first': [], 'grammar, kept': [] };
+const rows: Record<string, number[]> = { plain: [], 'json_object, first': [], 'json_object, kept': [], 'schema, first': [], 'schema, kept': [], 'bounded number, first': [], 'bounded number, kept': [], 'regex, first': [], 'regex, kept': [], 'choice, first': [], 'choice, kept': [], 'grammar, first': [], 'grammar, kept': [], 'structural tag, first': [], 'structural tag, kept': [] };
 for (let r = 0; r < rounds; r++) {
   rows.plain.push(time());
   // (a grammar compiled afresh has new states, so they are walked again; any object's nodes are
@@ -67,6 +73,9 @@ for (let r = 0; r < rounds; r++) {
   const byGrammar = EbnfGrammar.fromText(ebnf);
   rows['grammar, first'].push(time(byGrammar));
   rows['grammar, kept'].push(time(byGrammar));
+  const byTag = StructuralTag.fromSpec(toolCall);
+  rows['structural tag, first'].push(time(byTag));
+  rows['structural tag, kept'].push(time(byTag));
 }
 const plain = median(rows.plain);
 console.log('| run | ms a new token (median) | vs plain |\n|---|---|---|');

@@ -16,6 +16,7 @@ import { heldEnding } from '../streaming';
 import { JsonGrammar } from '../../models/json_constraint';
 import { RegexGrammar } from '../../models/regex_constraint';
 import { EbnfGrammar } from '../../models/grammar_constraint';
+import { StructuralTag } from '../../models/structural_tag';
 import { tokenConstraint } from '../../models/token_constraint';
 
 export const summary = SUMMARIES.generate;
@@ -69,6 +70,7 @@ export const spec: Spec = {
   regex: { type: 'string', help: 'hold each reply to a match of this regular expression, as Python\'s re.fullmatch reads it (serve\'s structured outputs regex), e.g. \'\\d{3}-\\d{4}\'' },
   choice: { type: 'string', help: 'hold each reply to exactly one of these strings: a JSON list, or comma-separated (serve\'s structured outputs choice), e.g. yes,no' },
   grammar: { type: 'string', help: 'hold each reply to a text this grammar file derives from its rule root (EBNF as xgrammar and llama.cpp\'s GBNF write it: root ::= ...; serve\'s structured outputs grammar)' },
+  'structural-tag': { type: 'string', help: 'hold each reply to what this structural tag file accepts (xgrammar\'s, as vLLM takes it: {"type": "structural_tag", "format": {...}}: free text, tags, tool calls dispatched from triggers; serve\'s response_format structural_tag)' },
   logprobs: { type: 'boolean', help: 'with --json or --prompts: each new token\'s log-probability where it was chosen (HF\'s compute_transition_scores, normalized)' },
 };
 
@@ -296,13 +298,13 @@ async function continuousBatches(model: GPT2LMHeadModel, options: GenerateOption
 }
 
 /** The flags that hold a reply to a language (one at a time). */
-const HOLDS = ['json-schema', 'json-object', 'regex', 'choice', 'grammar'];
+const HOLDS = ['json-schema', 'json-object', 'regex', 'choice', 'grammar', 'structural-tag'];
 
 /** A reply held to a language: generate's prefixAllowedTokensFn for prompts of a given length (the reply is what follows them). */
 type Hold = (promptLength: number) => NonNullable<GenerateOptions['prefixAllowedTokensFn']>;
 
 /**
- * --json-schema, --json-object, --regex, --choice, --grammar: each reply held token by token to what
+ * --json-schema, --json-object, --regex, --choice, --grammar, --structural-tag: each reply held token by token to what
  * it asks for, as serve's structured outputs hold it (only tokens that keep the reply the start of
  * one, the end once it is whole); undefined where none is given.
  */
@@ -320,12 +322,13 @@ function heldReply(f: Record<string, unknown>, tokenizer: GPT2Tokenizer, model: 
   if (options.assistantModel || options.promptLookupNumTokens !== undefined || options.penaltyAlpha) fail(`--${flag} holds the reply token by token: not with --assistant-model, --prompt-lookup-num-tokens or --penalty-alpha`);
   let allowedNext: (reply: number[]) => number[];
   try {
-    const compile: Record<string, () => JsonGrammar | RegexGrammar | EbnfGrammar> = {
+    const compile: Record<string, () => JsonGrammar | RegexGrammar | EbnfGrammar | StructuralTag> = {
       'json-object': () => JsonGrammar.object(),
       'json-schema': () => JsonGrammar.fromSchema(readSchema(f['json-schema'] as string), { anyRoot: true }),
       regex: () => RegexGrammar.fromPattern(f.regex as string),
       choice: () => RegexGrammar.choice(choices(f.choice as string)),
       grammar: () => EbnfGrammar.fromText(readText(f.grammar as string, 'a grammar in EBNF, e.g. root ::= "yes" | "no"')),
+      'structural-tag': () => StructuralTag.fromSpec(readJson(f['structural-tag'] as string, 'a structural tag, e.g. {"type": "structural_tag", "format": {"type": "triggered_tags", ...}}')),
     };
     const grammar = compile[flag]();
     allowedNext = tokenConstraint(tokenizer, model.config.vocab_size, ends, grammar.machine(), { what: `a reply --${flag} accepts` });
@@ -346,7 +349,12 @@ function readText(file: string, what: string): string {
 }
 
 function readSchema(file: string): unknown {
-  const text = readText(file, 'a JSON Schema, e.g. {"type": "object", "properties": {...}}');
+  return readJson(file, 'a JSON Schema, e.g. {"type": "object", "properties": {...}}');
+}
+
+/** A JSON file's value; `what`: what it should hold, for the error where it is missing. */
+function readJson(file: string, what: string): unknown {
+  const text = readText(file, what);
   try {
     return JSON.parse(text);
   } catch (e) {

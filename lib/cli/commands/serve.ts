@@ -33,6 +33,7 @@ import { extractToolCalls, pythonJsonLoads, requiredToolCalls, textBeforeToolCal
 import { JsonGrammar } from '../../models/json_constraint';
 import { RegexGrammar } from '../../models/regex_constraint';
 import { EbnfGrammar } from '../../models/grammar_constraint';
+import { StructuralTag } from '../../models/structural_tag';
 import { tokenConstraint } from '../../models/token_constraint';
 import { extractReasoning, REASONING_PARSERS, ReasoningParser, ReasoningReader, reasoningReader, streamedReasoning } from '../reasoning_parsers';
 
@@ -597,20 +598,23 @@ function generationOptions(body: Record<string, unknown>, chat: boolean, model: 
 }
 
 /** What a reply is held to: JSON a schema accepts, what a pattern (or a list of choices) matches, or what a grammar derives; `what` names the request's field. */
-interface Held { grammar: JsonGrammar | RegexGrammar | EbnfGrammar; what: string }
+type Grammar = JsonGrammar | RegexGrammar | EbnfGrammar | StructuralTag;
+interface Held { grammar: Grammar; what: string }
 
 /**
- * The JSON a response_format asks for: {"type": "json_object"} any object; {"type": "json_schema",
- * "json_schema": {"name": ..., "schema": {...}}} an object the schema accepts; {"type": "text"} (or
- * none) the plain reply: undefined.
+ * What a response_format asks for: {"type": "json_object"} any object; {"type": "json_schema",
+ * "json_schema": {"name": ..., "schema": {...}}} an object the schema accepts; {"type":
+ * "structural_tag", "format": {...}} (or the older "structures" and "triggers") what the structural
+ * tag accepts; {"type": "text"} (or none) the plain reply: undefined.
  */
-function jsonAsked(body: Record<string, unknown>): JsonGrammar | undefined {
+function formatAsked(body: Record<string, unknown>): JsonGrammar | StructuralTag | undefined {
   const format = body.response_format;
   if (format === undefined || format === null) return undefined;
   const type = isJsonObject(format) ? format.type : undefined;
   if (type === 'text') return undefined;
   if (type === 'json_object') return JsonGrammar.object();
-  if (type !== 'json_schema') throw new RequestError(`response_format must be {"type": "json_object"}, {"type": "json_schema", "json_schema": {"name": ..., "schema": {...}}} or {"type": "text"}, got ${JSON.stringify(format)}`);
+  if (type === 'structural_tag') return structuralTag(format, 'response_format structural_tag');
+  if (type !== 'json_schema') throw new RequestError(`response_format must be {"type": "json_object"}, {"type": "json_schema", "json_schema": {"name": ..., "schema": {...}}}, {"type": "structural_tag", "format": {...}} or {"type": "text"}, got ${JSON.stringify(format)}`);
   const spec = (format as Record<string, unknown>).json_schema;
   const schema = isJsonObject(spec) ? spec.schema : undefined;
   if (!isJsonObject(schema)) throw new RequestError('response_format json_schema needs "json_schema": {"name": ..., "schema": {...}} (the schema, a JSON Schema object)');
@@ -624,11 +628,11 @@ const STRUCTURED_OPTIONS = ['disable_any_whitespace', 'disable_additional_proper
  * What the request holds its replies to: response_format's JSON, or vLLM's structured outputs: json
  * (a JSON Schema, or its text; any JSON value at the root but a bare scalar), regex (the whole reply
  * matches, as Python's re.fullmatch), choice (exactly one of the strings), grammar (what its root
- * rule derives: EBNF as xgrammar reads it), json_object. structural_tag is refused, as are options
- * that would change the language held to.
+ * rule derives: EBNF as xgrammar reads it), structural_tag (xgrammar's: a JSON object or its text),
+ * json_object. Options that would change the language held to are refused.
  */
 function heldAsked(body: Record<string, unknown>): Held | undefined {
-  const fromFormat = jsonAsked(body);
+  const fromFormat = formatAsked(body);
   const guided = GUIDED_KEYS.filter((k) => body[k] !== undefined && body[k] !== null);
   const structured = body.structured_outputs;
   if (structured !== undefined && structured !== null && !isJsonObject(structured)) throw new RequestError('structured_outputs must be an object with one of json, regex, choice, grammar or json_object');
@@ -637,7 +641,7 @@ function heldAsked(body: Record<string, unknown>): Held | undefined {
   if (structured !== undefined && structured !== null) {
     if (guided.length) throw new RequestError(`structured_outputs and ${guided.join(', ')} do not go together: give the constraint in structured_outputs`);
     const unknown = Object.keys(structured as object).filter((k) => !STRUCTURED_KINDS.includes(k) && !STRUCTURED_OPTIONS.includes(k));
-    if (unknown.length) throw new RequestError(`unknown structured_outputs fields: ${unknown.join(', ')} (json, regex, choice, grammar or json_object are served)`);
+    if (unknown.length) throw new RequestError(`unknown structured_outputs fields: ${unknown.join(', ')} (json, regex, choice, grammar, structural_tag or json_object are served)`);
     spec = structured as Record<string, unknown>;
     field = 'structured_outputs';
   } else {
@@ -649,7 +653,7 @@ function heldAsked(body: Record<string, unknown>): Held | undefined {
   const kinds = STRUCTURED_KINDS.filter((k) => spec[k] !== undefined && spec[k] !== null && !(k === 'json_object' && spec[k] === false));
   const name = (kind: string) => (field === 'guided' ? `guided_${kind}` : `structured_outputs ${kind}`);
   if (!kinds.length) {
-    if (field === 'structured_outputs' || Object.keys(spec).length) throw new RequestError(`${field === 'guided' ? Object.keys(spec).map((k) => `guided_${k}`).join(', ') + ' alone holds' : 'structured_outputs holds'} no reply to anything: give one of json, regex, choice, grammar or json_object`);
+    if (field === 'structured_outputs' || Object.keys(spec).length) throw new RequestError(`${field === 'guided' ? Object.keys(spec).map((k) => `guided_${k}`).join(', ') + ' alone holds' : 'structured_outputs holds'} no reply to anything: give one of json, regex, choice, grammar, structural_tag or json_object`);
     return fromFormat && { grammar: fromFormat, what: 'response_format' };
   }
   if (kinds.length > 1) throw new RequestError(`only one kind of structured output at a time, got ${kinds.map(name).join(' and ')}`);
@@ -687,16 +691,34 @@ function heldAsked(body: Record<string, unknown>): Held | undefined {
     case 'grammar':
       if (typeof value !== 'string') throw new RequestError(`${name('grammar')} must be a string (a grammar in EBNF: root ::= ..., as xgrammar takes it)`);
       return { grammar: compiled(`g${value}`, () => EbnfGrammar.fromText(value), name('grammar')), what: name('grammar') };
+    case 'structural_tag': {
+      // (vLLM takes it as JSON text; an object is read the same)
+      let spec = value;
+      if (typeof spec === 'string') {
+        try {
+          spec = JSON.parse(spec);
+        } catch {
+          throw new RequestError(`${name('structural_tag')}: a string must be a structural tag's JSON text ({"type": "structural_tag", "format": {...}})`);
+        }
+      }
+      return { grammar: structuralTag(spec, name('structural_tag')), what: name('structural_tag') };
+    }
     default:
-      throw new RequestError(`${name(kind)} is not served (a reply can be held to json, regex, choice, grammar or json_object here)`);
+      throw new RequestError(`${name(kind)} is not served (a reply can be held to json, regex, choice, grammar, structural_tag or json_object here)`);
   }
 }
 
+/** A structural tag compiled (or the same one compiled for an earlier request). */
+function structuralTag(spec: unknown, what: string): StructuralTag {
+  if (!isJsonObject(spec)) throw new RequestError(`${what} must be a structural tag: {"type": "structural_tag", "format": {...}}`);
+  return compiled(`t${JSON.stringify(spec)}`, () => StructuralTag.fromSpec(spec), what);
+}
+
 /** Grammars compiled for earlier requests (a client sends the same schema or pattern again and again), by kind and text, the newest last. */
-const compiledGrammars = new Map<string, JsonGrammar | RegexGrammar | EbnfGrammar>();
+const compiledGrammars = new Map<string, Grammar>();
 
 /** The grammar compiled for `key` (or the one compiled for an earlier request); what it cannot hold a reply to is the request's error, said as `what`'s. */
-function compiled<G extends JsonGrammar | RegexGrammar | EbnfGrammar>(key: string, compile: () => G, what: string): G {
+function compiled<G extends Grammar>(key: string, compile: () => G, what: string): G {
   let grammar = compiledGrammars.get(key) as G | undefined;
   if (!grammar) {
     try {
