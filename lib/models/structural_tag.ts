@@ -172,9 +172,9 @@ function check(f: Format, where: string): void {
 // ---- the program: nodes, and free text's matcher ----
 
 /**
- * Free text's patterns, matched as Aho-Corasick does (the text's bytes, one state per longest
- * pattern start): an exclude may not be written; a stop ends the text (it is the enclosing tag's
- * end); a trigger dispatches to the tags that begin with it.
+ * Free text's patterns, all matched at once as Aho-Corasick's automaton matches them (a state: the
+ * longest end of the text so far that begins one of them): an exclude may not be written; a stop
+ * ends the text (it is the enclosing tag's end); a trigger dispatches to the tags that begin with it.
  */
 class Patterns {
   private readonly goto: Map<number, number>[] = [new Map()];
@@ -210,7 +210,6 @@ class Patterns {
         let f = this.fail[s];
         while (f && !this.goto[f].has(b)) f = this.fail[f];
         this.fail[t] = s === 0 ? 0 : this.goto[f].get(b) ?? 0;
-        if (this.fail[t] === t) this.fail[t] = 0;
         const h = this.hits[t], g = this.hits[this.fail[t]];
         h.exclude ||= g.exclude;
         h.stop ||= g.stop;
