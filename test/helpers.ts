@@ -269,8 +269,12 @@ export async function postJson(base: string, route: string, body: unknown): Prom
   return { status: res.status, json: JSON.parse(text) };
 }
 
-/** The shortest bytes (of `alphabet`) that finish what `bytes` began into a whole reply, by the machine alone; null where none does. */
-export function shortestFinish(m: ByteMachine<unknown>, bytes: ArrayLike<number>, alphabet: number[]): number[] | null {
+/**
+ * The shortest bytes (of `alphabet`) that finish what `bytes` began into a whole reply, by the
+ * machine alone; null where none does; undefined where the search met more than `maxSets` sets of
+ * states first (a machine that reads a text in many ways at once).
+ */
+export function shortestFinish(m: ByteMachine<unknown>, bytes: ArrayLike<number>, alphabet: number[], maxSets = Infinity): number[] | null | undefined {
   let states = m.start();
   for (const b of Array.from(bytes)) states = states.flatMap((s) => m.feed(s, b));
   let frontier = [{ states, tail: [] as number[] }];
@@ -284,6 +288,7 @@ export function shortestFinish(m: ByteMachine<unknown>, bytes: ArrayLike<number>
         const key = after.map((s) => m.key(s)).sort().join('\n');
         if (!after.length || seen.has(key)) continue;
         seen.add(key);
+        if (seen.size > maxSets) return undefined;
         next.push({ states: after, tail: [...tail, b] });
       }
     }

@@ -5,7 +5,7 @@
 // their near misses: read whole exactly where the reference accepts them; every prefix of an
 // accepted text left open; every open prefix finished (breadth first over the machine's states)
 // into a text the reference accepts; token by token, walks through GPT-2's vocabulary end in
-// accepted texts. Refusals name the format's place.
+// accepted texts. 80 random trees of every format too. Refusals name the format's place.
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import * as torch from '../lib';
@@ -44,39 +44,69 @@ const SPECS: Record<string, unknown> = {
   free_or: { type: 'structural_tag', format: { type: 'tag', begin: '<x>', content: { type: 'or', elements: [{ type: 'any_text' }, triggered({ at_least_one: true })] }, end: '</x>' } },
 };
 
+/**
+ * One structural tag's texts against the reference: read whole exactly where stag_ref.py accepts
+ * them; every prefix of an accepted text left open; up to `finishes` open prefixes of each text
+ * finished (breadth first over the machine's states) into texts the reference accepts. (A search
+ * that meets over 5000 sets of states gives up, and is counted: free text before JSON reads each
+ * '{' as a JSON's start, and the sets of those readings grow fast.)
+ */
+function checkAgainstReference(name: string, spec: unknown, texts: number[][], finishes: number): { accepted: number; refused: number; finished: number; gaveUp: number } {
+  const verdicts: boolean[] = python({ check: [{ spec, texts }] }).verdicts[0];
+  const machine = StructuralTag.fromSpec(spec).machine();
+  const finished: number[][] = [];
+  const alphabet = [...new Set([...Buffer.from(JSON.stringify(spec)), ...Buffer.from('abcdef 0123456789{}[]":,\\ué')])];
+  let accepted = 0, gaveUp = 0;
+  texts.forEach((bytes, i) => {
+    const text = Buffer.from(bytes).toString();
+    const read = readPrefix(machine, bytes);
+    expect({ name, text, done: read === 'done' }).toEqual({ name, text, done: verdicts[i] });
+    if (verdicts[i]) accepted++;
+    const open: number[] = [];
+    for (let n = 0; n <= bytes.length; n++) {
+      const r = readPrefix(machine, bytes.slice(0, n));
+      if (verdicts[i]) expect({ name, text, prefix: n, dead: typeof r === 'number' }).toEqual({ name, text, prefix: n, dead: false });
+      if (r === 'open') open.push(n);
+    }
+    for (const n of open.filter((_, k) => k % Math.max(1, Math.floor(open.length / finishes)) === 0).slice(0, finishes)) {
+      const tail = shortestFinish(machine, bytes.slice(0, n), alphabet, 5000);
+      if (tail === undefined) {
+        gaveUp++;
+        continue;
+      }
+      expect({ name, text, prefix: n, finished: tail !== null }).toEqual({ name, text, prefix: n, finished: true });
+      finished.push([...bytes.slice(0, n), ...tail!]);
+    }
+  });
+  const finishedVerdicts: boolean[] = finished.length ? python({ check: [{ spec, texts: finished }] }).verdicts[0] : [];
+  finished.forEach((bytes, i) => expect({ name, text: Buffer.from(bytes).toString(), accepted: finishedVerdicts[i] }).toEqual({ name, text: Buffer.from(bytes).toString(), accepted: true }));
+  return { accepted, refused: texts.length - accepted, finished: finished.length, gaveUp };
+}
+
 test('structural tags against the reference: texts drawn from 16 tags and their near misses read whole exactly where stag_ref.py accepts them; prefixes of accepted texts left open; every open prefix finished into an accepted text', () => {
-  let accepted = 0, refused = 0, finishedCount = 0;
+  let accepted = 0, refused = 0, finished = 0, gaveUp = 0;
   for (const [name, spec] of Object.entries(SPECS)) {
     const texts: number[][] = python({ make: { seed: 7, spec, count: 24 } }).texts;
-    const verdicts: boolean[] = python({ check: [{ spec, texts }] }).verdicts[0];
-    const tag = StructuralTag.fromSpec(spec);
-    const machine = tag.machine();
-    const finished: number[][] = [];
-    const alphabet = [...new Set([...Buffer.from(JSON.stringify(spec)), ...Buffer.from('ab 0123456789{}[]":,é')])];
-    texts.forEach((bytes, i) => {
-      const text = Buffer.from(bytes).toString();
-      const read = readPrefix(machine, bytes);
-      expect({ name, text, done: read === 'done' }).toEqual({ name, text, done: verdicts[i] });
-      if (verdicts[i]) accepted++;
-      else refused++;
-      // (every prefix of an accepted text may still be finished; of the open ones, up to 4 are finished the shortest way)
-      const open: number[] = [];
-      for (let n = 0; n <= bytes.length; n++) {
-        const r = readPrefix(machine, bytes.slice(0, n));
-        if (verdicts[i]) expect({ name, text, prefix: n, dead: typeof r === 'number' }).toEqual({ name, text, prefix: n, dead: false });
-        if (r === 'open') open.push(n);
-      }
-      for (const n of open.filter((_, k) => k % Math.max(1, Math.floor(open.length / 4)) === 0).slice(0, 4)) {
-        const tail = shortestFinish(machine, bytes.slice(0, n), alphabet);
-        expect({ name, text, prefix: n, finished: tail !== null }).toEqual({ name, text, prefix: n, finished: true });
-        finished.push([...bytes.slice(0, n), ...tail!]);
-      }
-    });
-    const finishedVerdicts: boolean[] = python({ check: [{ spec, texts: finished }] }).verdicts[0];
-    finished.forEach((bytes, i) => expect({ name, text: Buffer.from(bytes).toString(), accepted: finishedVerdicts[i] }).toEqual({ name, text: Buffer.from(bytes).toString(), accepted: true }));
-    finishedCount += finished.length;
+    const counts = checkAgainstReference(name, spec, texts, 4);
+    accepted += counts.accepted;
+    refused += counts.refused;
+    finished += counts.finished;
+    gaveUp += counts.gaveUp;
   }
-  expect({ accepted: accepted > 300, refused: refused > 150, finished: finishedCount > 300 }).toEqual({ accepted: true, refused: true, finished: true });
+  expect({ accepted: accepted > 300, refused: refused > 150, finished: finished > 300, gaveUp }).toEqual({ accepted: true, refused: true, finished: true, gaveUp: 0 });
+});
+
+test('random structural tags against the reference: 80 trees of every format up to 4 deep (free text where xgrammar lets it stand), 8 texts drawn from each and 8 near misses: compiled, and read as stag_ref.py reads them', () => {
+  const cases: { spec: unknown; texts: number[][] }[] = python({ make_specs: { seed: 5, count: 80, texts: 8 } }).specs;
+  let accepted = 0, refused = 0, finished = 0, gaveUp = 0;
+  cases.forEach(({ spec, texts }, i) => {
+    const counts = checkAgainstReference(`random ${i}: ${JSON.stringify(spec)}`, spec, texts, 2);
+    accepted += counts.accepted;
+    refused += counts.refused;
+    finished += counts.finished;
+    gaveUp += counts.gaveUp;
+  });
+  expect({ accepted: accepted > 400, refused: refused > 300, finished: finished > 300, gaveUp: gaveUp < finished / 10 }).toEqual({ accepted: true, refused: true, finished: true, gaveUp: true });
 });
 
 test('structural tags by hand: free text up to a trigger, then the tag it begins; a tag\'s end ends free text at its first occurrence; a grammar inside a tag (Lark agrees)', () => {

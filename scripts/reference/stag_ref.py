@@ -1,6 +1,9 @@
 """Structural tags (xgrammar's, as vLLM serves them): texts drawn from them and their near misses, and which texts a structural tag accepts.
 
-stdin: {"make": {"seed": S, "count": N, "spec": {...}}} or {"check": [{"spec": {...}, "texts": [[byte, ...], ...]}, ...]}.
+stdin: {"make": {"seed": S, "count": N, "spec": {...}}}, {"make_specs": {"seed": S, "count": N, "texts": T}} or
+{"check": [{"spec": {...}, "texts": [[byte, ...], ...]}, ...]}.
+make_specs: N random structural tags (trees of every format, up to 4 deep, kept to xgrammar's rules
+on where free text stands) with T texts drawn from each and T near misses.
 make: N texts drawn from the format (free text from an alphabet of the tags' own characters, letters
 and non-ASCII; JSON by json_ref.py's instances of the schema, compact or spaced; a regex's matches by
 regex_ref.py's walk) and N near misses (a byte inserted, deleted or replaced; a tag's end left out).
@@ -14,7 +17,7 @@ trigger dispatches to the tags that begin with it (the rest of the begin, the co
 free text again, or with stop_after_first the enclosing end); free text without stops may end
 anywhere before that. A format runs free (any_text, triggered_tags, tags_with_separator, a sequence
 whose last element does, an or whose elements all do): inside a tag it ends at the tag's end itself.
-stdout: {"texts": [[byte, ...], ...]} or {"verdicts": [[bool, ...], ...]}.
+stdout: {"texts": [[byte, ...], ...]}, {"specs": [{"spec": ..., "texts": ...}, ...]} or {"verdicts": [[bool, ...], ...]}.
 """
 import json
 import os
@@ -331,8 +334,100 @@ def make(spec, seed, count):
     return [list(t.encode("utf-8")) for t in texts] + [list(m) for m in misses]
 
 
+# ---- random structural tags ----
+
+PIECES = ["a", "b", "ab", "<x>", "</x>", "é", ";", "ba", "]]"]
+TRIGGERS = ["<f=", "[[", "@"]  # (none begins another: each tag's begin starts with exactly one)
+SCHEMAS = [
+    {"type": "object", "properties": {"k": {"type": "integer"}}, "required": ["k"]},
+    {"type": "object", "properties": {"s": {"type": "string", "maxLength": 3}, "b": {"type": "boolean"}}},
+]
+PATTERNS = ["[ab]+", "c?d", "x{1,2}y", "(ab|ba)*"]
+
+
+def random_limited(rng, depth):
+    """A format that ends by itself."""
+    kinds = ["const", "const", "regex", "json"] + (["sequence", "or", "repeat", "tag"] if depth > 0 else [])
+    k = rng.choice(kinds)
+    if k == "const":
+        return {"type": "const_string", "value": rng.choice(PIECES)}
+    if k == "regex":
+        return {"type": "regex", "pattern": rng.choice(PATTERNS)}
+    if k == "json":
+        return {"type": "json_schema", "json_schema": rng.choice(SCHEMAS)}
+    if k == "sequence":
+        elements = [random_limited(rng, depth - 1) for _ in range(rng.randint(1, 3))]
+        if rng.random() < 0.3:  # (free text with excludes may stand before the last element)
+            elements.insert(0, {"type": "any_text", "excludes": ["#"]})
+        return {"type": "sequence", "elements": elements}
+    if k == "or":
+        return {"type": "or", "elements": [random_limited(rng, depth - 1) for _ in range(rng.randint(1, 3))]}
+    if k == "repeat":
+        kind = rng.choice(["optional", "star", "plus", "repeat"])
+        content = random_limited(rng, depth - 1)
+        if kind == "repeat":
+            lo = rng.randint(0, 2)
+            return {"type": "repeat", "min": lo, "max": rng.choice([-1, lo, lo + 1]), "content": content}
+        return {"type": kind, "content": content}
+    return random_tag(rng, depth - 1)
+
+
+def random_free(rng, depth):
+    """A format that runs free: it ends at its tag's end, or at the reply's."""
+    kinds = ["any_text", "triggered", "separated"] + (["sequence", "or"] if depth > 0 else [])
+    k = rng.choice(kinds)
+    if k == "any_text":
+        return {"type": "any_text", "excludes": rng.choice([[], ["#"], ["zz", "#"]])}
+    if k == "triggered":
+        triggers = rng.sample(TRIGGERS, rng.randint(1, 2))
+        tags = []
+        for _ in range(rng.randint(1, 3)):
+            tag = random_tag(rng, max(0, depth - 1))
+            tag["begin"] = rng.choice(triggers) + rng.choice(["a>", "b>", ""])
+            tags.append(tag)
+        f = {"type": "triggered_tags", "triggers": triggers, "tags": tags}
+        for flag in ("at_least_one", "stop_after_first"):
+            if rng.random() < 0.35:
+                f[flag] = True
+        if rng.random() < 0.3:
+            f["excludes"] = ["#"]
+        return f
+    if k == "separated":
+        f = {"type": "tags_with_separator", "separator": rng.choice([",", "", "; "]), "tags": [random_tag(rng, max(0, depth - 1)) for _ in range(rng.randint(1, 2))]}
+        for flag in ("at_least_one", "stop_after_first"):
+            if rng.random() < 0.3:
+                f[flag] = True
+        return f
+    if k == "sequence":
+        return {"type": "sequence", "elements": [random_limited(rng, depth - 1) for _ in range(rng.randint(0, 2))] + [random_free(rng, depth - 1)]}
+    return {"type": "or", "elements": [random_free(rng, depth - 1) for _ in range(rng.randint(1, 2))]}
+
+
+def random_tag(rng, depth):
+    content = random_free(rng, depth) if rng.random() < 0.5 else random_limited(rng, depth)
+    begin = rng.choice(["<t>", "(", "", "<x>"])
+    end = rng.choice(["</t>", ")", "]]", ["</t>", ")"], ["", "!"]])
+    if runs_free(normalized(content)) and not any(e for e in ([end] if isinstance(end, str) else end)):
+        end = "</t>"
+    return {"type": "tag", "begin": begin, "content": content, "end": end}
+
+
+def make_specs(seed, count, texts):
+    rng = random.Random(seed)
+    out = []
+    for n in range(count):
+        root = random_free(rng, 3) if rng.random() < 0.5 else random_limited(rng, 3)
+        spec = {"type": "structural_tag", "format": root}
+        out.append({"spec": spec, "texts": make(spec, seed * 1000 + n, texts)})
+    return out
+
+
 def main():
     job = json.load(sys.stdin)
+    if "make_specs" in job:
+        m = job["make_specs"]
+        json.dump({"specs": make_specs(m["seed"], m["count"], m["texts"])}, sys.stdout)
+        return
     if "make" in job:
         m = job["make"]
         json.dump({"texts": make(m["spec"], m["seed"], m["count"])}, sys.stdout)
