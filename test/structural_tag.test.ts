@@ -156,6 +156,8 @@ test('a structural tag that cannot be held is refused, its place named', () => {
   expect(refused({ type: 'tag', begin: '<a>', content: { type: 'any_text' }, end: '' })).toThrow(/its end must be a non-empty string/);
   expect(refused({ type: 'triggered_tags', triggers: ['<f', '<fu'], tags: [tool('x', time)] })).toThrow(/format.tags\[0\]: its begin "<function=x>" must start with exactly one of the triggers, starts with "<f" and "<fu"/);
   expect(refused({ type: 'triggered_tags', triggers: ['<g'], tags: [tool('x', time)] })).toThrow(/starts with none/);
+  expect(refused({ type: 'tag', begin: '<think>', content: { type: 'any_text', excludes: ['<'] }, end: '</think>' })).toThrow(/format.content: the end "<\/think>" holds the exclude "<", so free text could never write it/);
+  expect(refused({ type: 'triggered_tags', triggers: ['<function='], excludes: ['n='], tags: [tool('x', time)] })).toThrow(/format: the trigger "<function=" holds the exclude "n="/);
   expect(refused({ type: 'star', content: { type: 'any_text' } })).toThrow(/format.content runs free \(any_text\): it cannot be repeated/);
   expect(refused({ type: 'token', token: 5 })).toThrow(/format "token" is not served \(token-level formats are not served/);
   expect(refused({ type: 'dispatch', rules: [] })).toThrow(/format "dispatch" is not served \(write it as triggered_tags\)/);

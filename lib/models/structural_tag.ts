@@ -328,7 +328,7 @@ export class StructuralTag {
       case 'regex':
         return this.sub(() => RegexGrammar.fromPattern(f.pattern).machine(), `${where}.pattern`);
       case 'any_text':
-        return this.add({ kind: 'text', patterns: new Patterns(f.excludes, stops, []), endsAnywhere: !stops.length, dispatch: [], loop: false });
+        return this.add({ kind: 'text', patterns: this.patterns(f.excludes, stops, [], where), endsAnywhere: !stops.length, dispatch: [], loop: false });
       case 'sequence':
         return this.add({ kind: 'seq', items: f.elements.map((e, i) => this.build(e, i === f.elements.length - 1 ? stops : [], `${where}.elements[${i}]`)) });
       case 'or':
@@ -346,7 +346,7 @@ export class StructuralTag {
           const group = this.add({ kind: 'or', items: f.tags.flatMap((t, i) => (t.begin.startsWith(trigger) ? [this.tag(t, t.begin.slice(trigger.length), `${where}.tags[${i}]`)] : [])) });
           return f.stopAfterFirst ? this.add({ kind: 'seq', items: [group, ...ends] }) : group;
         });
-        const text = this.add({ kind: 'text', patterns: new Patterns(f.excludes, stops, f.triggers), endsAnywhere: !stops.length, dispatch, loop: !f.stopAfterFirst });
+        const text = this.add({ kind: 'text', patterns: this.patterns(f.excludes, stops, f.triggers, where), endsAnywhere: !stops.length, dispatch, loop: !f.stopAfterFirst });
         // (at_least_one: a tag first, no text before it)
         return f.atLeastOne ? this.add({ kind: 'seq', items: [this.add({ kind: 'or', items: f.tags.map((t, i) => this.tag(t, t.begin, `${where}.tags[${i}]`)) }), text] }) : text;
       }
@@ -364,6 +364,17 @@ export class StructuralTag {
         return f.atLeastOne ? some : this.add({ kind: 'or', items: [some, nothing] });
       }
     }
+  }
+
+  /** Free text's patterns; an end or a trigger that holds an exclude could never be written, and is refused. */
+  private patterns(excludes: string[], stops: string[], triggers: string[], where: string): Patterns {
+    for (const [what, texts] of [['end', stops], ['trigger', triggers]] as const) {
+      for (const text of texts) {
+        const held = excludes.find((e) => text.includes(e));
+        if (held !== undefined) throw new Error(`${where}: the ${what} ${JSON.stringify(text)} holds the exclude ${JSON.stringify(held)}, so free text could never write it: leave that exclude out`);
+      }
+    }
+    return new Patterns(excludes, stops, triggers);
   }
 
   /** A tag from `begin` (its begin, or what follows a trigger): content that runs free ends at the tag's end itself. */
