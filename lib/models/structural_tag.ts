@@ -261,6 +261,7 @@ export class StructuralTag {
   // (keys name the tag: what states allow is kept by key with the tokenizer, for every machine alike)
   private readonly id = nextTagId++;
   private readonly nodes: Node[] = [];
+  private readonly built = new Map<Format, Map<string, number>>();
   private readonly root: number;
   private readonly conts = new Map<string, Cont>();
   private readonly states = new Map<string, StructuralTagState>();
@@ -316,8 +317,21 @@ export class StructuralTag {
     return texts.length === 1 ? this.lit(texts[0]) : this.add({ kind: 'or', items: texts.length ? texts.map((t) => this.lit(t)) : [this.lit('')] });
   }
 
-  /** The nodes of a format; stops: where it ends if it runs free (its tag's end strings; none: anywhere, as at the reply's end). */
+  /**
+   * The nodes of a format; stops: where it ends if it runs free (its tag's end strings; none:
+   * anywhere, as at the reply's end). A format met again (a tag's content, for its whole begin and
+   * for what follows its trigger) is built once: a node is only a place, what follows it is the state's.
+   */
   private build(f: Format, stops: string[], where: string): number {
+    const key = JSON.stringify(stops);
+    let built = this.built.get(f);
+    if (!built) this.built.set(f, (built = new Map()));
+    let n = built.get(key);
+    if (n === undefined) built.set(key, (n = this.buildNew(f, stops, where)));
+    return n;
+  }
+
+  private buildNew(f: Format, stops: string[], where: string): number {
     switch (f.type) {
       case 'const_string':
         return this.lit(f.value);

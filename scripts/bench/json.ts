@@ -2,8 +2,8 @@
 // against itself; no Python reference holds a reply to a grammar here): GPT-2 124M (random weights)
 // greedy generation of 48 new tokens, plain, held to any JSON object, to a schema (a pattern and
 // integer bounds among its properties; again with a number's bounds), to a regular expression, to a
-// choice, to an EBNF grammar, and to a structural tag (free text or a tool call, its arguments the
-// schema's); each held run twice, the first walking the vocabulary for every state it meets,
+// choice, to an EBNF grammar, and to a structural tag (one tool call of two, its arguments held to
+// the schema); each held run twice, the first walking the vocabulary for every state it meets,
 // the second finding what those states allow kept.
 // Usage: node dist/scripts/bench/json.js [--rounds N]
 import * as torch from '../../lib';

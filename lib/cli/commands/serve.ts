@@ -5,8 +5,9 @@
 // arriving together go through in one pass, requests join and leave between steps, and a client
 // that goes away stops its own generation. Tools go to the chat template, and with
 // --enable-auto-tool-choice the reply's tool calls are read out as vLLM's parsers read them;
-// tool_choice "required" or a named function, response_format json_object / json_schema and vLLM's
-// structured outputs (json, regex, choice) hold the reply token by token (models/token_constraint.ts);
+// tool_choice "required" or a named function, response_format json_object / json_schema /
+// structural_tag and vLLM's structured outputs (json, regex, choice, grammar, structural_tag) hold
+// the reply token by token (models/token_constraint.ts);
 // --reasoning-parser splits a reply's <think> reasoning from its answer.
 import * as http from 'http';
 import { createHash, randomUUID, timingSafeEqual } from 'crypto';
@@ -597,7 +598,7 @@ function generationOptions(body: Record<string, unknown>, chat: boolean, model: 
   };
 }
 
-/** What a reply is held to: JSON a schema accepts, what a pattern (or a list of choices) matches, or what a grammar derives; `what` names the request's field. */
+/** What a reply is held to: JSON a schema accepts, what a pattern (or a list of choices) matches, what a grammar derives, or what a structural tag accepts; `what` names the request's field. */
 type Grammar = JsonGrammar | RegexGrammar | EbnfGrammar | StructuralTag;
 interface Held { grammar: Grammar; what: string }
 
@@ -635,7 +636,7 @@ function heldAsked(body: Record<string, unknown>): Held | undefined {
   const fromFormat = formatAsked(body);
   const guided = GUIDED_KEYS.filter((k) => body[k] !== undefined && body[k] !== null);
   const structured = body.structured_outputs;
-  if (structured !== undefined && structured !== null && !isJsonObject(structured)) throw new RequestError('structured_outputs must be an object with one of json, regex, choice, grammar or json_object');
+  if (structured !== undefined && structured !== null && !isJsonObject(structured)) throw new RequestError('structured_outputs must be an object with one of json, regex, choice, grammar, structural_tag or json_object');
   let spec: Record<string, unknown> = {};
   let field: string;
   if (structured !== undefined && structured !== null) {
